@@ -1,0 +1,196 @@
+"""The first moments of a sandboxed child: lock the process down, then exec the real command.
+
+Run by `kws.grading.sandbox` as ``python -m kws.grading.launch SPEC_JSON -- COMMAND...``. This
+module is trusted code (it is the grader's own); it runs before any student code, as the grader's
+user, and does, in order:
+
+1. new network and mount namespaces (``unshare``) — directly when root, through a user namespace
+   otherwise, skipped with a note where the kernel refuses;
+2. inside the mount namespace: an empty read-only tmpfs over every hidden path (the data folder
+   with the labels, the grader's files) and, when the child will run as another user, a tmpfs over
+   private folders such as ``/root`` with only the Python installation bound back;
+3. resource limits (CPU seconds, memory, file size, no core files, processes when a dedicated user
+   is used);
+4. when root: drop to the dedicated unprivileged user id (no supplementary groups);
+5. ``execve`` the command in the child's folder with the scrubbed environment.
+
+What was achieved is written to the spec's ``protections_file`` before privileges are dropped, so
+the parent can report which protections were active.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+from pathlib import Path
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_ulong,
+    ctypes.c_char_p,
+]
+_libc.unshare.argtypes = [ctypes.c_int]
+
+
+def _enc(text: str | None) -> bytes | None:
+    return None if text is None else os.fsencode(text)
+
+
+def _mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
+):
+    if _libc.mount(_enc(source), _enc(target), _enc(fstype), flags, _enc(data)) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
+
+
+def _unshare(flags: int) -> None:
+    if _libc.unshare(flags) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"unshare: {os.strerror(errno)}")
+
+
+def _enter_namespaces(is_root: bool) -> tuple[bool, bool]:
+    """New network + mount namespaces. Returns (network isolated, mounts private)."""
+    if not is_root:
+        uid, gid = os.getuid(), os.getgid()
+        try:
+            _unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET)
+        except OSError:
+            return False, False
+        # Map our own ids so files keep their owner inside the namespace.
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    else:
+        try:
+            _unshare(CLONE_NEWNS | CLONE_NEWNET)
+        except OSError:
+            try:
+                _unshare(CLONE_NEWNET)
+                return True, False
+            except OSError:
+                return False, False
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    return True, True
+
+
+def _hide(path: str) -> None:
+    """Make `path` look empty: a read-only empty tmpfs on a folder, /dev/null on a file."""
+    if os.path.isdir(path):
+        _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
+    elif os.path.exists(path):
+        _mount("/dev/null", path, None, MS_BIND)
+
+
+def _blocked_ancestor(path: str) -> str | None:
+    """The topmost folder on `path` that other users cannot enter, or None."""
+    parts = Path(path).resolve().parts
+    for i in range(2, len(parts) + 1):
+        folder = os.path.join(*parts[:i])
+        try:
+            mode = os.stat(folder).st_mode
+        except OSError:
+            return None
+        if os.path.isdir(folder) and not mode & 0o001:
+            return folder
+    return None
+
+
+def _expose(paths: list[str]) -> None:
+    """Let another user reach `paths` (the Python installation) inside private folders.
+
+    A tmpfs replaces each private ancestor (hiding everything else in it, e.g. /root), and each
+    needed path is bound back through a file descriptor opened before the tmpfs went up.
+    """
+    by_ancestor: dict[str, list[str]] = {}
+    for path in paths:
+        blocked = _blocked_ancestor(path)
+        if blocked is not None:
+            by_ancestor.setdefault(blocked, []).append(str(Path(path).resolve()))
+    for blocked, needed in by_ancestor.items():
+        needed = sorted(set(needed))
+        # Keep only the outermost needed paths: binding a folder brings its subfolders along.
+        outer = [p for p in needed if not any(p != q and p.startswith(q + os.sep) for q in needed)]
+        fds = {p: os.open(p, os.O_PATH) for p in outer if os.path.exists(p)}
+        _mount("tmpfs", blocked, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+        for path, fd in fds.items():
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            os.close(fd)
+
+
+def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
+    done = []
+    cpu = int(limits["cpu_seconds"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    done.append(f"CPU time {cpu} s")
+    memory = int(limits["memory_bytes"])
+    resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    done.append(f"memory {memory / 2**30:.1f} GiB")
+    size = int(limits["file_bytes"])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    done.append(f"file size {size / 2**20:.0f} MiB")
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if dedicated_user:
+        # RLIMIT_NPROC counts every process and thread of the user id, so it is only
+        # meaningful (and only safe) for a user id that belongs to this child alone.
+        procs = int(limits["processes"])
+        resource.setrlimit(resource.RLIMIT_NPROC, (procs, procs))
+        done.append(f"{procs} processes/threads")
+    # An oversized write then fails with an OSError the student can read, instead of a signal.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    return done
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 3 or argv[1] != "--":
+        raise SystemExit("usage: python -m kws.grading.launch SPEC_JSON -- COMMAND...")
+    spec = json.loads(argv[0])
+    command = argv[2:]
+    is_root = os.geteuid() == 0
+    uid = spec.get("uid")
+    protections = []
+
+    network, mounts = _enter_namespaces(is_root) if spec["isolate"] else (False, False)
+    if network:
+        protections.append("no network (own network namespace)")
+    if mounts:
+        for path in spec["hide"]:
+            _hide(path)
+        if spec["hide"]:
+            protections.append("hidden paths: " + ", ".join(spec["hide"]))
+        if uid is not None:
+            _expose(spec["expose"])
+    protections += _set_limits(spec["limits"], dedicated_user=uid is not None and is_root)
+
+    drop = uid is not None and is_root
+    if drop:
+        protections.append(f"unprivileged user id {uid}")
+    # Written while still the grader's user: the child cannot rewrite it afterwards.
+    Path(spec["protections_file"]).write_text(json.dumps(protections))
+    if drop:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    os.chdir(spec["cwd"])
+    os.execve(command[0], command, spec["env"])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
