@@ -1,0 +1,140 @@
+"""Waveform augmentation for training batches: random time shift and background noise.
+
+Both act on a whole batch (B, S) at once on the batch's device, with random numbers from a
+`torch.Generator` on that device, so a training run is reproducible from its seed and the GPU never waits
+for per-example Python code. Apply it to training batches only; validation and test clips stay clean.
+(SpecAugment, the third augmentation of the recipe, acts on features: see `kws.data.features`.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class WaveAugment(nn.Module):
+    """Shift each clip by up to ±`shift_ms` (zero-filled), then mix in background noise.
+
+    The noise is a random window of the noise bank, added with probability `noise_prob` at a volume drawn
+    from U(0, `noise_volume`); the result is clipped to [-1, 1]. This is the Speech Commands recipe
+    (±100 ms, p = 0.8, volume U(0, 0.1)). Windows never straddle two recordings of the bank.
+
+    Args:
+        noise_bank: the noise recordings — a list of 1-D tensors (S_i,) (e.g. from
+            `kws.data.load_background_noise`), a (K, L) stack of them, or one 1-D tensor (N,) (e.g.
+            all of them concatenated); each at least as long as the clips. None when there is no
+            noise (then `noise_prob` must be 0).
+        shift_ms: largest shift in milliseconds, either way; 0 disables it.
+        noise_prob: probability that a clip gets noise.
+        noise_volume: largest noise volume (a factor on the noise samples).
+        sample_rate: samples per second of the clips and the noise.
+
+    Move it with the batches: `augment = WaveAugment(bank).to(device)`.
+    """
+
+    def __init__(
+        self,
+        noise_bank: torch.Tensor | Sequence[torch.Tensor] | None,
+        shift_ms: float = 100.0,
+        noise_prob: float = 0.8,
+        noise_volume: float = 0.1,
+        sample_rate: int = 16000,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= noise_prob <= 1.0:
+            raise ValueError(f"noise_prob={noise_prob} must lie in [0, 1]")
+        if shift_ms < 0 or noise_volume < 0:
+            raise ValueError(f"shift_ms={shift_ms} and noise_volume={noise_volume} must be >= 0")
+        if noise_bank is None and noise_prob > 0:
+            raise ValueError(
+                "noise_bank is None but noise_prob > 0: pass the recordings or noise_prob=0"
+            )
+        self.max_shift = round(shift_ms * sample_rate / 1000)
+        self.noise_prob, self.noise_volume = noise_prob, noise_volume
+        recordings = [] if noise_bank is None else _as_recordings(noise_bank)
+        self.recording_lengths = [len(r) for r in recordings]
+        lengths = torch.tensor(self.recording_lengths, dtype=torch.long)
+        flat = torch.cat(recordings) if recordings else torch.zeros(0)
+        starts = torch.cumsum(lengths, 0) - lengths
+        # Buffers move with .to(device) but are not saved in a model's state_dict.
+        self.register_buffer("bank", flat.float(), persistent=False)  # (N,) recordings end to end
+        self.register_buffer("starts", starts, persistent=False)  # (K,) first sample of each
+        self.register_buffer("lengths", lengths, persistent=False)  # (K,)
+
+    def forward(self, waves: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Augment a batch.
+
+        Args:
+            waves: (B, S) float waveforms.
+            generator: a torch.Generator on `waves.device` (seed it once per run).
+
+        Returns:
+            (B, S) augmented waveforms (a new tensor).
+        """
+        if waves.dim() != 2:
+            raise ValueError(f"waves must be (B, S), got shape {tuple(waves.shape)}")
+        if generator.device.type != waves.device.type:
+            raise ValueError(
+                f"generator is on {generator.device} but waves are on {waves.device}: "
+                f"use torch.Generator(device=waves.device)"
+            )
+        if self.bank.device != waves.device:
+            raise ValueError(
+                f"WaveAugment is on {self.bank.device}; call .to({waves.device}) first"
+            )
+        waves = self.shift(waves, generator)
+        if self.noise_prob > 0:
+            waves = self.add_noise(waves, generator)
+        return waves
+
+    def shift(self, waves: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Move each clip by its own random whole number of samples in [-max_shift, max_shift]."""
+        if self.max_shift == 0:
+            return waves
+        B, S = waves.shape
+        m = self.max_shift
+        shifts = torch.randint(-m, m + 1, (B,), generator=generator, device=waves.device)
+        padded = F.pad(waves, (m, m))  # (B, S + 2m), zeros either side
+        windows = padded.unfold(1, S, 1)  # (B, 2m + 1, S), a view: window j starts at sample j
+        # A shift of +k (later in time) reads the window starting k samples before the clip.
+        return windows[torch.arange(B, device=waves.device), m - shifts]  # (B, S)
+
+    def add_noise(self, waves: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Add a random noise window to each clip with probability `noise_prob`, then clip to [-1, 1]."""
+        B, S = waves.shape
+        if min(self.recording_lengths) < S:
+            raise ValueError(
+                f"a noise recording of {min(self.recording_lengths)} samples is shorter than the "
+                f"{S}-sample clips"
+            )
+        # Draw uniformly among all windows that lie inside one recording. The total comes from
+        # Python ints, so nothing here waits for the GPU.
+        total = sum(n - S + 1 for n in self.recording_lengths)
+        windows_per_recording = self.lengths - S + 1  # (K,)
+        ends = torch.cumsum(windows_per_recording, 0)  # (K,)
+        u = torch.randint(0, total, (B,), generator=generator, device=waves.device)
+        k = torch.searchsorted(ends, u, right=True)  # (B,) recording of each window
+        first = self.starts[k] + u - (ends[k] - windows_per_recording[k])  # (B,) start in the bank
+        noise = self.bank.unfold(0, S, 1)[first]  # (B, S)
+        use = torch.rand(B, generator=generator, device=waves.device) < self.noise_prob
+        volume = torch.rand(B, generator=generator, device=waves.device) * self.noise_volume
+        volume = volume * use  # (B,) zero for the clips left clean
+        return (waves + volume[:, None] * noise).clamp(-1.0, 1.0)
+
+
+def _as_recordings(noise_bank: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    if isinstance(noise_bank, torch.Tensor):
+        # (N,) one recording, or (K, L) recordings of equal length stacked
+        noise_bank = [noise_bank] if noise_bank.dim() == 1 else list(noise_bank)
+    recordings = list(noise_bank)
+    if not recordings:
+        raise ValueError(
+            "noise_bank is empty: pass at least one recording, or None with noise_prob=0"
+        )
+    for i, r in enumerate(recordings):
+        if r.dim() != 1:
+            raise ValueError(f"noise recording {i} has shape {tuple(r.shape)}; expected 1-D (S_i,)")
+    return recordings

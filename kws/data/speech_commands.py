@@ -1,0 +1,414 @@
+"""Google Speech Commands (v0.01 and v0.02): download, splits, label sets, and a Dataset of 1-s clips.
+
+On disk (as extracted from the official archives; the synthetic twin writes the same layout):
+
+    ROOT/speech_commands_v0.02/{WORD}/{SPEAKERHASH}_nohash_{N}.wav   35 word folders (30 in v0.01)
+                              /_background_noise_/*.wav               6 long noise recordings
+                              /validation_list.txt, testing_list.txt  official split (relative paths)
+    ROOT/speech_commands_test_set_v0.02/{_silence_,_unknown_,yes,...}/*.wav   the 12-class test set
+
+`SpeechCommands` lists its clips as `Clip` records in `.items` and loads one with `load_item`; the cache in
+`kws.data.cache` builds its tensors from exactly these two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile
+import torch
+from torch.utils.data import Dataset
+
+from kws.data.audio import load_wav, pad_or_trim
+from kws.data.download import download, safe_extract
+
+SAMPLE_RATE = 16000
+CLIP_SAMPLES = 16000  # every clip is padded or cut to one second
+
+WORDS_V1 = (
+    "yes no up down left right on off stop go "
+    "zero one two three four five six seven eight nine "
+    "bed bird cat dog happy house marvin sheila tree wow"
+).split()
+WORDS_V2_ONLY = "backward forward follow learn visual".split()
+WORDS_V2 = WORDS_V1 + WORDS_V2_ONLY
+KNOWN_WORDS_12 = "yes no up down left right on off stop go".split()
+SILENCE, UNKNOWN = "_silence_", "_unknown_"
+BACKGROUND_NOISE = "_background_noise_"
+LABEL_SETS = {
+    "35": sorted(WORDS_V2),
+    "30": sorted(WORDS_V1),
+    "12": [SILENCE, UNKNOWN, *KNOWN_WORDS_12],
+}
+SUBSETS = ("training", "validation", "testing", "test12")
+
+
+@dataclass(frozen=True)
+class Archive:
+    """One published archive: its file name, SHA-256 (None: not published) and size in bytes."""
+
+    filename: str
+    sha256: str | None
+    size: int | None
+
+    @property
+    def folder(self) -> str:
+        """The folder it is extracted to, beside the archive."""
+        return self.filename.removesuffix(".tar.gz")
+
+
+URL_BASE = "http://download.tensorflow.org/data"
+ARCHIVES = {
+    "v0.02": Archive(
+        "speech_commands_v0.02.tar.gz",
+        "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58",
+        2_428_923_189,
+    ),
+    "v0.01": Archive(
+        "speech_commands_v0.01.tar.gz",
+        "743935421bb51cccdb6bdd152e04c5c70274e935c82119ad7faeec31780d811d",
+        None,
+    ),
+    "test_set_v0.02": Archive("speech_commands_test_set_v0.02.tar.gz", None, 112_563_277),
+    "test_set_v0.01": Archive("speech_commands_test_set_v0.01.tar.gz", None, None),
+}
+
+
+def download_command(root: str | os.PathLike, version: str = "v0.02") -> str:
+    """The shell command that downloads `version` into `root` (quoted in error messages)."""
+    return f"python data_scripts/speech_commands.py download --version {version} --root {root}"
+
+
+def download_speech_commands(
+    root: str | os.PathLike,
+    version: str = "v0.02",
+    with_test_set: bool = True,
+    url_base: str = URL_BASE,
+    keep_archives: bool = False,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Download and extract Speech Commands `version` (and its 12-class test set) into `root`.
+
+    Folders already extracted are left alone; an archive already downloaded is not fetched again.
+
+    Args:
+        root: parent folder; gets `speech_commands_{version}/` and `speech_commands_test_set_{version}/`.
+        version: "v0.02" or "v0.01".
+        with_test_set: also fetch the separate 12-class test set.
+        url_base: where the archives are (a mirror, or a local server in tests).
+        keep_archives: keep the .tar.gz files after extraction (else they are deleted).
+        progress: show progress bars.
+
+    Returns:
+        {"dataset": Path, "test_set": Path} (no "test_set" without `with_test_set`).
+    """
+    if version not in ("v0.01", "v0.02"):
+        raise ValueError(f"unknown Speech Commands version {version!r}; use 'v0.02' or 'v0.01'")
+    root = Path(root)
+    wanted = {"dataset": ARCHIVES[version]}
+    if with_test_set:
+        wanted["test_set"] = ARCHIVES[f"test_set_{version}"]
+    folders = {}
+    for key, archive in wanted.items():
+        folder = root / archive.folder
+        if not folder.is_dir():
+            tarball = download(
+                f"{url_base.rstrip('/')}/{archive.filename}",
+                root / archive.filename,
+                sha256=archive.sha256,
+                progress=progress,
+            )
+            safe_extract(tarball, folder)
+            if not keep_archives:
+                tarball.unlink()
+        folders[key] = folder
+    return folders
+
+
+def which_set(
+    filename: str, validation_percentage: float = 10, testing_percentage: float = 10
+) -> str:
+    """The TensorFlow hash split: "training", "validation" or "testing" for one clip.
+
+    The speaker part of the name (everything before `_nohash_`) is hashed with SHA-1, so all clips of a
+    speaker fall in the same split, and adding clips never moves existing ones.
+    """
+    speaker = re.sub(r"_nohash_.*$", "", os.path.basename(filename))
+    max_clips = 2**27 - 1
+    digest = int(hashlib.sha1(speaker.encode()).hexdigest(), 16)
+    percentage = (digest % (max_clips + 1)) * (100.0 / max_clips)
+    if percentage < validation_percentage:
+        return "validation"
+    if percentage < validation_percentage + testing_percentage:
+        return "testing"
+    return "training"
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One example: samples [offset, offset + 16000) of `path`, times `gain`, zero-padded to 1 s.
+
+    Word clips have offset 0 and gain 1.0 (the whole file). Silence clips cut from
+    `_background_noise_` carry that recording's path, the window's first sample and the random gain;
+    their speaker is "". `label` indexes the dataset's `.classes`.
+    """
+
+    path: Path
+    label: int
+    speaker: str
+    offset: int = 0
+    gain: float = 1.0
+
+
+def load_item(item: Clip) -> torch.Tensor:
+    """The float32 waveform (16000,) of a `Clip`. Errors name the file (see `load_wav`)."""
+    wave = load_wav(item.path, SAMPLE_RATE, offset=item.offset, num_samples=CLIP_SAMPLES)
+    if item.gain != 1.0:
+        wave = wave * item.gain
+    return pad_or_trim(wave, CLIP_SAMPLES)
+
+
+def speaker_of(filename: str) -> str:
+    """The speaker hash of `SPEAKER_nohash_N.wav` (the file's stem when there is no `_nohash_`)."""
+    name = os.path.basename(filename)
+    return name.split("_nohash_")[0] if "_nohash_" in name else name.split(".")[0]
+
+
+def detect_version(root: str | os.PathLike) -> str:
+    """ "v0.02" if any v0.02-only word folder is in `root`, "v0.01" if only v0.01 words are."""
+    root = Path(root)
+    if any((root / word).is_dir() for word in WORDS_V2_ONLY):
+        return "v0.02"
+    if any((root / word).is_dir() for word in WORDS_V1):
+        return "v0.01"
+    raise ValueError(f"{root} holds none of the Speech Commands word folders (yes/, no/, ...)")
+
+
+def background_noise_files(root: str | os.PathLike) -> list[Path]:
+    """The recordings in ROOT/_background_noise_/ (sorted), or [] when the folder is absent."""
+    folder = Path(root) / BACKGROUND_NOISE
+    return sorted(folder.glob("*.wav")) if folder.is_dir() else []
+
+
+def load_background_noise(root: str | os.PathLike) -> list[torch.Tensor]:
+    """Every `_background_noise_` recording as a float32 tensor (S_i,), for `WaveAugment`."""
+    files = background_noise_files(root)
+    if not files:
+        raise FileNotFoundError(f"{Path(root) / BACKGROUND_NOISE} has no .wav recordings")
+    return [load_wav(f, SAMPLE_RATE) for f in files]
+
+
+class SpeechCommands(Dataset):
+    """Speech Commands clips of one subset under one label set, each padded or cut to 1 s.
+
+    Subsets: "training", "validation", "testing" come from `validation_list.txt` / `testing_list.txt`
+    when the folder has them (the same files as `torchaudio.datasets.SPEECHCOMMANDS`; training is every
+    other clip), from the TF hash split (`which_set`) when it has neither; "test12" is the separate
+    12-class test set (labels="12" only), read as published.
+
+    Label sets: "35" (all v0.02 words) and "30" (the v0.01 words; v0.02's five extra words are left
+    out), classes sorted alphabetically; "12": `_silence_`, `_unknown_`, then yes no up down left right
+    on off stop go. For "12", `_unknown_` is a seeded random sample of the other words' clips in the
+    split, `round(unknown_fraction * K)` of them (or all, if fewer), and `_silence_` is
+    `round(silence_fraction * K)` one-second windows of random `_background_noise_` recordings at a
+    random gain in [0, 1), where K is the number of known-word clips in the split. The fractions
+    apply only to "12" and the "training"/"validation"/"testing" subsets; the same seed always gives
+    the same items.
+
+    Args:
+        root: the extracted folder, e.g. DATA/speech_commands_v0.02 (v0.01 or v0.02 is detected).
+        subset: "training", "validation", "testing" or "test12".
+        labels: "35", "30" or "12".
+        silence_fraction: size of `_silence_` relative to the known words (labels "12").
+        unknown_fraction: size of `_unknown_` relative to the known words (labels "12").
+        seed: seeds the choice of unknown clips and silence windows (each subset draws its own).
+        test_set_root: the 12-class test set folder; default the sibling
+            `speech_commands_test_set_{version}`.
+
+    Attributes:
+        classes: class names; a label is an index into this list.
+        items: list of `Clip` (path, label, speaker, offset, gain), sorted words first, then silence.
+        version: "v0.01" or "v0.02".
+
+    Item `i` is `(waveform float32 (16000,), label int)`.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        subset: str = "training",
+        labels: str = "35",
+        silence_fraction: float = 0.1,
+        unknown_fraction: float = 0.1,
+        seed: int = 0,
+        test_set_root: str | os.PathLike | None = None,
+    ) -> None:
+        if subset not in SUBSETS:
+            raise ValueError(f"subset={subset!r}; use one of {', '.join(SUBSETS)}")
+        if labels not in LABEL_SETS:
+            raise ValueError(f"labels={labels!r}; use '35', '30' or '12'")
+        if silence_fraction < 0 or unknown_fraction < 0:
+            raise ValueError(
+                f"silence_fraction={silence_fraction}, unknown_fraction={unknown_fraction}: "
+                "fractions must be >= 0"
+            )
+        self.root = Path(root)
+        _check_folder(self.root)
+        self.version = detect_version(self.root)
+        if labels == "35" and self.version == "v0.01":
+            raise ValueError(
+                f"{self.root} is Speech Commands v0.01, which has 30 words: use labels='30'"
+            )
+        if subset == "test12" and labels != "12":
+            raise ValueError(
+                f"subset='test12' is the 12-class test set: use labels='12', not {labels!r}"
+            )
+        self.subset, self.labels, self.seed = subset, labels, seed
+        self.classes = list(LABEL_SETS[labels])
+        if subset == "test12":
+            default = self.root.parent / ARCHIVES[f"test_set_{self.version}"].folder
+            self.items = _test_set_items(Path(test_set_root or default), self.classes, self.version)
+            return
+        words = WORDS_V1 if labels == "30" or self.version == "v0.01" else WORDS_V2
+        clips = _split_clips(self.root, words, subset)  # [(word, path)]
+        if labels != "12":
+            index = {name: i for i, name in enumerate(self.classes)}
+            self.items = [Clip(path, index[word], speaker_of(path.name)) for word, path in clips]
+            return
+        rng = random.Random(f"{seed}/{subset}")  # str seeds are hashed the same on every run
+        known = [(w, p) for w, p in clips if w in KNOWN_WORDS_12]
+        others = [p for w, p in clips if w not in KNOWN_WORDS_12]
+        n_unknown = min(round(unknown_fraction * len(known)), len(others))
+        unknown = sorted(rng.sample(others, n_unknown))
+        index = {name: i for i, name in enumerate(self.classes)}
+        self.items = [Clip(p, index[w], speaker_of(p.name)) for w, p in known]
+        self.items += [Clip(p, index[UNKNOWN], speaker_of(p.name)) for p in unknown]
+        self.items.sort(key=lambda clip: clip.path)
+        n_silence = round(silence_fraction * len(known))
+        self.items += _silence_clips(self.root, n_silence, index[SILENCE], rng)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        item = self.items[i]
+        return load_item(item), item.label
+
+    def counts(self) -> dict[str, int]:
+        """Number of items per class name, in class order."""
+        counts = dict.fromkeys(self.classes, 0)
+        for item in self.items:
+            counts[self.classes[item.label]] += 1
+        return counts
+
+    def __repr__(self) -> str:
+        return (
+            f"SpeechCommands({str(self.root)!r}, subset={self.subset!r}, labels={self.labels!r}, "
+            f"{len(self)} clips, {self.version})"
+        )
+
+
+def _check_folder(root: Path) -> None:
+    """Raise FileNotFoundError with the download command when `root` is not a dataset folder."""
+    version = "v0.01" if "v0.01" in root.name else "v0.02"
+    if root.is_dir():
+        nested = root / ARCHIVES[version].folder
+        if nested.is_dir():
+            raise ValueError(f"{root} is the download folder; pass root={nested} instead")
+        return
+    raise FileNotFoundError(
+        f"Speech Commands folder {root} not found. Download it with\n"
+        f"    {download_command(root.parent, version)}\n"
+        f"or make the synthetic twin with data_scripts/synthesize.py."
+    )
+
+
+def _split_clips(root: Path, words: list[str], subset: str) -> list[tuple[str, Path]]:
+    """(word, path) of every clip of `words` in `subset`, sorted by path.
+
+    Like torchaudio, only files named `*_nohash_*.wav` are clips.
+    """
+    on_disk = {}  # "word/name.wav" -> (word, path)
+    for word in words:
+        folder = root / word
+        if folder.is_dir():
+            for entry in os.scandir(folder):
+                if entry.name.endswith(".wav") and "_nohash_" in entry.name:
+                    on_disk[f"{word}/{entry.name}"] = (word, Path(entry.path))
+    lists = [root / "validation_list.txt", root / "testing_list.txt"]
+    present = [f.is_file() for f in lists]
+    if any(present) and not all(present):
+        raise FileNotFoundError(
+            f"{lists[present.index(False)]} is missing but {lists[present.index(True)].name} is there; "
+            "restore it (extract the archive again), or delete both lists to use the hash split"
+        )
+    if all(present):
+        validation, testing = (_read_list(f, set(words), on_disk) for f in lists)
+        split = {"validation": validation, "testing": testing}
+        if subset == "training":
+            keys = [k for k in on_disk if k not in validation and k not in testing]
+        else:
+            keys = [k for k in on_disk if k in split[subset]]
+    else:
+        keys = [k for k in on_disk if which_set(k) == subset]
+    return sorted((on_disk[k] for k in keys), key=lambda word_path: word_path[1])
+
+
+def _read_list(path: Path, words: set[str], on_disk: dict) -> set[str]:
+    """The entries ("word/name.wav") of a split list; each one of `words` must exist on disk."""
+    entries = set()
+    for line in path.read_text().splitlines():
+        entry = line.strip().replace("\\", "/").removeprefix("./")
+        if entry:
+            entries.add(entry)
+    missing = sorted(e for e in entries if e.split("/")[0] in words and e not in on_disk)
+    if missing:
+        raise FileNotFoundError(
+            f"{path} names {len(missing)} clips missing from {path.parent}, e.g. {missing[0]}; "
+            "the folder is incomplete — extract the archive again"
+        )
+    return entries
+
+
+def _silence_clips(root: Path, count: int, label: int, rng: random.Random) -> list[Clip]:
+    """`count` random one-second windows of the background-noise recordings at random gains."""
+    if count == 0:
+        return []
+    files = background_noise_files(root)
+    if not files:
+        raise FileNotFoundError(
+            f"{root / BACKGROUND_NOISE} has no .wav recordings to cut `_silence_` clips from; "
+            "restore it, or pass silence_fraction=0"
+        )
+    frames = []
+    for f in files:
+        frames.append(soundfile.info(str(f)).frames)
+        if frames[-1] < CLIP_SAMPLES:
+            raise ValueError(f"{f}: {frames[-1]} samples, shorter than the 1-s silence window")
+    clips = []
+    for _ in range(count):
+        k = rng.randrange(len(files))
+        offset = rng.randrange(frames[k] - CLIP_SAMPLES + 1)
+        clips.append(Clip(files[k], label, "", offset=offset, gain=rng.random()))
+    return clips
+
+
+def _test_set_items(folder: Path, classes: list[str], version: str) -> list[Clip]:
+    """Every clip of the 12-class test set, sorted by class then name."""
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"12-class test set {folder} not found. Download it (with the dataset) with\n"
+            f"    {download_command(folder.parent, version)}"
+        )
+    items = []
+    for label, name in enumerate(classes):
+        if not (folder / name).is_dir():
+            raise FileNotFoundError(f"{folder / name} is missing; extract the test set again")
+        for path in sorted((folder / name).glob("*.wav")):
+            items.append(Clip(path, label, speaker_of(path.name)))
+    return items
