@@ -1,0 +1,185 @@
+"""Notebooks: reading them, finding cells by tag, and making student versions from solutions.
+
+A solution notebook marks the code students must write inside code cells::
+
+        # BEGIN SOLUTION: write the scaled dot-product scores
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)
+        # END SOLUTION
+
+`release` turns every marked region into a TODO at the indentation of the BEGIN line::
+
+        # TODO: write the scaled dot-product scores
+        raise NotImplementedError("TODO: write the scaled dot-product scores")
+
+Everything else in the cell's source is kept byte-for-byte; outputs and execution counts are
+cleared; cell ids, metadata and tags are kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?P<rest>.*?)[ \t]*$")
+END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
+
+
+class NotebookError(ValueError):
+    """A notebook that cannot be read or released; the message names the file and the fix."""
+
+
+def read_notebook(path: str | Path) -> nbformat.NotebookNode:
+    """Read a Jupyter notebook (nbformat 4) from `path`, with an error that says what to do."""
+    path = Path(path)
+    if not path.is_file():
+        raise NotebookError(f"{path}: no such notebook; check the path (expected an .ipynb file)")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise NotebookError(
+            f"{path}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}); "
+            "the file was damaged or edited by hand — open an earlier copy in Jupyter and save it again"
+        ) from None
+    if not isinstance(data, dict) or "nbformat" not in data:
+        raise NotebookError(
+            f"{path}: JSON but not a Jupyter notebook (no 'nbformat' key); hand in the .ipynb file "
+            "that Jupyter saved"
+        )
+    if data["nbformat"] != 4:
+        raise NotebookError(
+            f"{path}: notebook format {data['nbformat']} is not supported; open and save it in a "
+            "current Jupyter to convert it to format 4"
+        )
+    if not isinstance(data.get("cells"), list):
+        raise NotebookError(
+            f"{path}: the notebook has no list of cells; restore the file from an earlier copy"
+        )
+    try:
+        return nbformat.reads(text, as_version=4)
+    except Exception as err:  # nbformat raises several unrelated types for damaged notebooks
+        raise NotebookError(
+            f"{path}: nbformat cannot read this notebook ({err}); restore it from an earlier copy"
+        ) from None
+
+
+def cells_with_tag(nb: nbformat.NotebookNode, tag: str) -> list[nbformat.NotebookNode]:
+    """The cells whose metadata.tags contain `tag`, in notebook order."""
+    return [cell for cell in nb.cells if tag in cell.get("metadata", {}).get("tags", [])]
+
+
+def code_of_tagged_cells(nb: nbformat.NotebookNode, tag: str) -> str:
+    """The source of the code cells tagged `tag`, joined in order with blank lines between."""
+    sources = [cell.source for cell in cells_with_tag(nb, tag) if cell.cell_type == "code"]
+    return "\n\n".join(source.rstrip("\n") for source in sources) + ("\n" if sources else "")
+
+
+def _string_literal(text: str) -> str:
+    """`text` as a double-quoted Python string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def release_source(source: str, *, where: str = "cell") -> str:
+    """Replace every solution region of one cell's source with its TODO; the rest is unchanged.
+
+    `where` names the cell in error messages (e.g. "solutions/01.ipynb, cell 7").
+    """
+    out: list[str] = []
+    begin: tuple[int, str, str, str] | None = None  # (line, indentation, what to write, newline)
+    for number, line in enumerate(source.splitlines(keepends=True), start=1):
+        body = line.rstrip("\r\n")
+        if match := BEGIN.match(body):
+            if begin is not None:
+                raise NotebookError(
+                    f"{where}, line {number}: BEGIN SOLUTION inside the region opened at line "
+                    f"{begin[0]}; close it with '# END SOLUTION' first (regions cannot nest)"
+                )
+            rest = match["rest"]
+            task = rest[1:].strip() if rest.startswith(":") else ""
+            if not task:
+                raise NotebookError(
+                    f"{where}, line {number}: write what the student must do after the marker, "
+                    "e.g. '# BEGIN SOLUTION: compute the attention weights'"
+                )
+            begin = (number, match["indent"], task, line[len(body) :] or "\n")
+        elif END.match(body):
+            if begin is None:
+                raise NotebookError(
+                    f"{where}, line {number}: END SOLUTION without a BEGIN SOLUTION before it; "
+                    "add '# BEGIN SOLUTION: <what to write>' or remove the END line"
+                )
+            _, indent, task, begin_newline = begin
+            message = f"TODO: {task}"
+            out.append(f"{indent}# {message}{begin_newline}")
+            raise_line = f"raise NotImplementedError({_string_literal(message)})"
+            out.append(f"{indent}{raise_line}{line[len(body) :]}")
+            begin = None
+        elif begin is None:
+            out.append(line)
+    if begin is not None:
+        raise NotebookError(
+            f"{where}, line {begin[0]}: BEGIN SOLUTION is never closed; add '# END SOLUTION' "
+            "after the reference code"
+        )
+    return "".join(out)
+
+
+def student_version(nb: nbformat.NotebookNode, *, name: str = "notebook") -> nbformat.NotebookNode:
+    """A copy of solution notebook `nb` with TODOs for the solutions and no outputs."""
+    student = copy.deepcopy(nb)
+    for index, cell in enumerate(student.cells):
+        if cell.cell_type != "code":
+            continue
+        cell.source = release_source(cell.source, where=f"{name}, cell {index}")
+        cell.outputs = []
+        cell.execution_count = None
+    return student
+
+
+def release(solution_path: str | Path, student_path: str | Path) -> Path:
+    """Write the student version of the solution notebook at `solution_path` to `student_path`."""
+    solution_path, student_path = Path(solution_path), Path(student_path)
+    text = _student_text(solution_path)
+    student_path.parent.mkdir(parents=True, exist_ok=True)
+    student_path.write_text(text, encoding="utf-8")
+    return student_path
+
+
+def _student_text(solution_path: Path) -> str:
+    student = student_version(read_notebook(solution_path), name=str(solution_path))
+    return nbformat.writes(student)
+
+
+def _solution_notebooks(solutions_dir: Path) -> list[Path]:
+    if not solutions_dir.is_dir():
+        raise NotebookError(f"{solutions_dir}: no such folder of solution notebooks")
+    return sorted(solutions_dir.glob("*.ipynb"))
+
+
+def release_folder(solutions_dir: str | Path, assignments_dir: str | Path) -> list[Path]:
+    """Release every notebook of `solutions_dir` into `assignments_dir` (same file names)."""
+    solutions_dir, assignments_dir = Path(solutions_dir), Path(assignments_dir)
+    return [
+        release(path, assignments_dir / path.name) for path in _solution_notebooks(solutions_dir)
+    ]
+
+
+def check_released(solutions_dir: str | Path, assignments_dir: str | Path) -> list[Path]:
+    """The student notebooks that are missing, out of date, or have no solution notebook.
+
+    An empty list means `assignments_dir` is exactly what `release_folder` would write.
+    """
+    solutions_dir, assignments_dir = Path(solutions_dir), Path(assignments_dir)
+    stale = []
+    solutions = _solution_notebooks(solutions_dir)
+    for path in solutions:
+        target = assignments_dir / path.name
+        if not target.is_file() or target.read_text(encoding="utf-8") != _student_text(path):
+            stale.append(target)
+    names = {path.name for path in solutions}
+    stale += [path for path in sorted(assignments_dir.glob("*.ipynb")) if path.name not in names]
+    return stale
