@@ -56,6 +56,12 @@ class TransformerEncoderLayer(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
+        if nhead <= 0 or d_model % nhead != 0:
+            divisors = [h for h in range(1, d_model + 1) if d_model % h == 0]
+            raise ValueError(
+                f"d_model={d_model} must be divisible by nhead={nhead} (each head gets "
+                f"d_model // nhead channels); pick nhead from {divisors}"
+            )
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation={activation!r} is not one of {sorted(_ACTIVATIONS)}")
         if dim_feedforward <= 0:
