@@ -1,0 +1,190 @@
+"""Running a trained model over batches: accuracy and loss, or predictions for a CSV.
+
+Batches are tuples ``(x, lengths, labels)`` as the kit's iterators yield them
+(:class:`kws.data.batches.ClipBatches`, :class:`kws.data.batches.FeatureBatches`) or any iterable of
+the same shape: ``x`` (B, S) waveforms or (B, T, F) features, ``lengths`` (B,) or ``None``, ``labels``
+(B,) int64. For :func:`predict` the third item may be absent or anything (e.g. dummy labels).
+"""
+
+import csv
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kws.training.runtime import autocast, resolve_device, resolve_precision
+
+
+def unpack_batch(batch) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Split a batch into ``(x, lengths or None, labels or None)``.
+
+    Raises:
+        ValueError: the batch is not a tuple/list of 2 or 3 items.
+    """
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise ValueError(
+            f"a batch must be a tuple (x, lengths, labels) or (x, lengths), got {type(batch).__name__}"
+            + (f" of {len(batch)} items" if isinstance(batch, (tuple, list)) else "")
+            + "; lengths may be None for fixed-length inputs"
+        )
+    x, lengths = batch[0], batch[1]
+    labels = batch[2] if len(batch) == 3 else None
+    return x, lengths, labels
+
+
+def to_device(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    """Move to ``device`` without blocking the host (a no-op when it is already there)."""
+    return None if tensor is None else tensor.to(device, non_blocking=True)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (the CPU for a model without parameters)."""
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def call_model(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """``model(x, lengths)``, or ``model(x)`` when there are no lengths -> logits (B, C)."""
+    return model(x) if lengths is None else model(x, lengths)
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module,
+    batches: Iterable,
+    *,
+    device: str | torch.device | None = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    precision: str = "auto",
+    return_predictions: bool = False,
+) -> dict:
+    """Loss and accuracy of ``model`` over every batch, in eval mode (no dropout, no augmentation).
+
+    Args:
+        model: maps ``(x, lengths)`` (or ``x``) to logits (B, C).
+        batches: iterable of ``(x, lengths, labels)``; one pass is made.
+        device: where to run; defaults to the model's device ("auto" picks CUDA when present).
+        loss_fn: ``loss_fn(logits, labels) -> mean loss``; defaults to plain cross-entropy (no label
+            smoothing, so validation losses of differently smoothed runs compare).
+        precision: "auto" (bf16 autocast on CUDA, fp32 elsewhere), "bf16" or "fp32".
+        return_predictions: also return ``predictions`` and ``labels``, int64 (N,) on the CPU.
+
+    Returns:
+        dict with ``loss`` (mean over examples), ``accuracy`` (fraction right), ``n`` (examples), and
+        ``predictions``/``labels`` when asked. The model's train/eval mode is restored afterwards.
+
+    Raises:
+        ValueError: ``batches`` is empty or a batch has no labels.
+    """
+    device = model_device(model) if device is None else resolve_device(device)
+    precision = resolve_precision(precision, device)
+    loss_fn = loss_fn if loss_fn is not None else F.cross_entropy
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    n = 0
+    predictions, all_labels = [], []
+    try:
+        for batch in batches:
+            x, lengths, labels = unpack_batch(batch)
+            if labels is None:
+                raise ValueError(
+                    "evaluate() needs batches (x, lengths, labels); use predict() without labels"
+                )
+            x, lengths, labels = (to_device(t, device) for t in (x, lengths, labels))
+            with autocast(device, precision):
+                logits = call_model(model, x, lengths)
+            logits = logits.float()
+            predicted = logits.argmax(dim=-1)
+            loss_sum += loss_fn(logits, labels) * labels.numel()
+            correct += (predicted == labels).sum()
+            n += labels.numel()
+            if return_predictions:
+                predictions.append(predicted.cpu())
+                all_labels.append(labels.cpu())
+    finally:
+        model.train(was_training)
+    if n == 0:
+        raise ValueError("evaluate() got no batches: is the validation/test set empty?")
+    result = {"loss": loss_sum.item() / n, "accuracy": correct.item() / n, "n": n}
+    if return_predictions:
+        result["predictions"] = torch.cat(predictions)
+        result["labels"] = torch.cat(all_labels)
+    return result
+
+
+@torch.inference_mode()
+def predict(
+    model: nn.Module,
+    batches: Iterable,
+    *,
+    device: str | torch.device | None = None,
+    precision: str = "auto",
+) -> torch.Tensor:
+    """The predicted class of every example, in the order the batches hold them.
+
+    Args:
+        model: maps ``(x, lengths)`` (or ``x``) to scores (B, C); the argmax is the prediction.
+        batches: iterable of ``(x, lengths)`` or ``(x, lengths, anything)``, not shuffled.
+        device: where to run; defaults to the model's device.
+        precision: "auto", "bf16" or "fp32" (see :func:`evaluate`).
+
+    Returns:
+        int64 tensor (N,) on the CPU.
+    """
+    device = model_device(model) if device is None else resolve_device(device)
+    precision = resolve_precision(precision, device)
+    was_training = model.training
+    model.eval()
+    predictions = []
+    try:
+        for batch in batches:
+            x, lengths, _ = unpack_batch(batch)
+            with autocast(device, precision):
+                logits = call_model(model, to_device(x, device), to_device(lengths, device))
+            predictions.append(logits.argmax(dim=-1).cpu())
+    finally:
+        model.train(was_training)
+    if not predictions:
+        raise ValueError("predict() got no batches: is the test set empty?")
+    return torch.cat(predictions)
+
+
+def write_predictions_csv(
+    path: str | Path,
+    ids: Sequence[str],
+    predictions: torch.Tensor | Sequence[int],
+    class_names: Sequence[str],
+) -> Path:
+    """Write the Kaggle-style ``Id,Category`` CSV: one row per example, the class name as Category.
+
+    Args:
+        path: the CSV file to write (its folder is created).
+        ids: one Id per example (for HW4: the test utterance's ``feature_path``).
+        predictions: class indices (N,), in the order of ``ids``.
+        class_names: the name of each class index (for HW4: ``mapping.json``'s ``id2speaker``).
+
+    Raises:
+        ValueError: ``ids`` and ``predictions`` differ in length, or an index has no class name.
+    """
+    predictions = [int(p) for p in predictions]
+    if len(ids) != len(predictions):
+        raise ValueError(
+            f"{len(ids)} ids but {len(predictions)} predictions: predict over the same examples, "
+            f"in the same order, as the ids"
+        )
+    bad = [p for p in predictions if not 0 <= p < len(class_names)]
+    if bad:
+        raise ValueError(
+            f"prediction {bad[0]} has no class name: only {len(class_names)} names given"
+        )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Id", "Category"])
+        writer.writerows((i, class_names[p]) for i, p in zip(ids, predictions, strict=True))
+    return path
