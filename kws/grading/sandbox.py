@@ -164,6 +164,15 @@ def _owner(pid: int) -> int | None:
         return None
 
 
+def _alive(pid: int) -> bool:
+    """False for a process that is gone or a zombie (dead, waiting for its parent to reap it)."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat_line.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
 def _kill_everything(pgid: int, uid: int | None) -> None:
     """SIGKILL the child's process group and, with a dedicated uid, every process it owns."""
     try:
@@ -172,8 +181,8 @@ def _kill_everything(pgid: int, uid: int | None) -> None:
         pass
     if uid is None:
         return
-    for _ in range(20):  # a fork bomb may still be forking while we kill
-        victims = [pid for pid in _pids() if _owner(pid) == uid]
+    for _ in range(100):  # a fork bomb may still be forking while we kill
+        victims = [pid for pid in _pids() if _owner(pid) == uid and _alive(pid)]
         if not victims:
             return
         for pid in victims:

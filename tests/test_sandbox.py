@@ -1,0 +1,268 @@
+"""The sandbox: each hostile child is stopped, classified and reported, and the grader survives.
+
+Every child here is a small script handed in as the "submission"; it runs through the same
+launcher as a real grading child. On this machine the tests run as root, so the dedicated
+unprivileged user, the namespaces and the process limit are all exercised.
+"""
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kws.grading.sandbox import Limits, check_json, run_child
+
+IS_ROOT = os.geteuid() == 0
+FAST = Limits(wall_seconds=20, cpu_seconds=20, memory_bytes=2**30, processes=64)
+REPORT = """
+import json, sys
+_TOKEN = sys.stdin.readline().strip()
+def report(**payload):
+    with open(sys.argv[2], "w") as f:
+        json.dump({"token": _TOKEN, "payload": payload}, f)
+"""
+
+
+def _run(tmp_path, body: str, limits: Limits = FAST, **kwargs):
+    submission = tmp_path / "submission"
+    submission.mkdir(exist_ok=True)
+    (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
+    entry = ["{work}/submission/child.py", "--result", "{result}"]
+    return run_child(entry, submission=submission, limits=limits, **kwargs)
+
+
+def _uid(result) -> int | None:
+    for line in result.protections:
+        if line.startswith("unprivileged user id "):
+            return int(line.rsplit(" ", 1)[1])
+    return None
+
+
+def _processes_of(uid: int) -> list[int]:
+    """Live processes of `uid` (zombies, already dead and awaiting reaping, do not count)."""
+    return [
+        int(p) for p in os.listdir("/proc") if p.isdigit() and _stat_uid(p) == uid and _alive(p)
+    ]
+
+
+def _alive(pid: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+def _stat_uid(pid: str) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def public_dir():
+    """A folder any user could read, as an instructor's data folder often is."""
+    path = Path(tempfile.mkdtemp(prefix="kws-test-public-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_ok_child_returns_payload_with_scrubbed_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("KWS_SECRET_TOKEN", "do-not-leak")
+    result = _run(tmp_path, "import os; report(env=sorted(os.environ), home=os.environ['HOME'])")
+    assert result.status == "ok", result.reason + result.stderr_tail
+    assert "KWS_SECRET_TOKEN" not in result.payload["env"]
+    assert result.payload["home"].endswith("/work")
+    assert result.payload["env"] == sorted(result.payload["env"])
+    if IS_ROOT:
+        assert _uid(result) is not None
+        assert any("no network" in p for p in result.protections)
+
+
+def test_wall_clock_timeout_kills_the_child(tmp_path):
+    limits = Limits(wall_seconds=1.5, cpu_seconds=60, memory_bytes=2**30)
+    result = _run(tmp_path, "import time\nwhile True: time.sleep(0.1)", limits)
+    assert result.status == "timeout"
+    assert "wall-clock" in result.reason and result.seconds < 15
+
+
+def test_cpu_limit_is_a_timeout(tmp_path):
+    limits = Limits(wall_seconds=30, cpu_seconds=1, memory_bytes=2**30)
+    result = _run(tmp_path, "while True: pass", limits)
+    assert result.status == "timeout"
+    assert "CPU-time" in result.reason
+
+
+def test_crash_reports_the_last_error_line(tmp_path):
+    result = _run(tmp_path, "raise RuntimeError('the model exploded')")
+    assert result.status == "crashed"
+    assert "RuntimeError: the model exploded" in result.reason
+    assert result.payload is None
+
+
+def test_memory_bomb_is_reported_as_memory(tmp_path):
+    result = _run(tmp_path, "hog = bytearray(8 * 2**30)")
+    assert result.status == "memory"
+    assert "out of memory" in result.reason
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="the process limit needs a dedicated user id (root)")
+def test_fork_bomb_is_contained_and_every_process_is_gone(tmp_path):
+    body = """
+    import os, time
+    while True:
+        try:
+            if os.fork() == 0:
+                os.setsid()  # try to escape the process group
+        except OSError:
+            time.sleep(0.01)
+    """
+    result = _run(tmp_path, body, Limits(wall_seconds=2, cpu_seconds=20, processes=32))
+    assert result.status == "timeout"
+    assert "32 processes/threads" in result.protections
+    assert _processes_of(_uid(result)) == []
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="cleaning up escaped processes needs a dedicated user id")
+def test_background_process_left_behind_is_killed(tmp_path):
+    body = """
+    import os, subprocess
+    subprocess.Popen(["sleep", "300"], start_new_session=True)
+    report(done=True)
+    """
+    result = _run(tmp_path, body)
+    assert result.status == "ok"
+    assert _processes_of(_uid(result)) == []
+
+
+def test_huge_output_is_cut_to_its_tail(tmp_path):
+    body = "import sys\nfor i in range(200000): print('spam' * 20)\nprint('LAST LINE')\nreport(n=1)"
+    result = _run(tmp_path, body, Limits(wall_seconds=30, output_bytes=4096))
+    assert result.status == "ok"
+    assert len(result.stdout_tail) < 4096 + 100
+    assert result.stdout_tail.startswith("[... ") and "LAST LINE" in result.stdout_tail
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("print(json.dumps({'token': 'x', 'payload': {'accuracy': 1.0}}))", "no result file"),
+        ("json.dump({'token': 'guess', 'payload': {'a': 1}}, open(sys.argv[2], 'w'))", "token"),
+        ("report(score=float('nan'))", "not a finite number"),
+        ("report(blob='x' * 20000)", "string of 20000"),
+        ("import os; os.symlink('/etc/passwd', sys.argv[2])", "not a regular file"),
+        ("open(sys.argv[2], 'w').write('{\"token\": 1')", "not valid JSON"),
+    ],
+    ids=["print", "wrong-token", "nan", "huge-string", "symlink", "broken-json"],
+)
+def test_forged_or_bad_results_are_invalid_output(tmp_path, body, why):
+    result = _run(tmp_path, body)
+    assert result.status == "invalid_output"
+    assert why in result.reason
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="file protection relies on the unprivileged user id")
+def test_child_cannot_write_grader_files_or_results(tmp_path, public_dir):
+    grader_file = public_dir / "test_grader.py"
+    grader_file.write_text("POINTS = 10\n")
+    results = public_dir / "results.json"
+    results.write_text('{"score": 0}')
+    before = {p: p.read_bytes() for p in (grader_file, results)}
+    body = f"""
+    errors = []
+    for path in [{str(grader_file)!r}, {str(results)!r}, {str(public_dir / "new.txt")!r}]:
+        try:
+            open(path, "w").write('{{"score": 100}}')
+        except OSError as e:
+            errors.append(type(e).__name__)
+    report(errors=errors)
+    """
+    result = _run(tmp_path, body)
+    assert result.status == "ok"
+    assert len(result.payload["errors"]) == 3
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.name for p in public_dir.iterdir()) == ["results.json", "test_grader.py"]
+
+
+def test_hidden_labels_cannot_be_read(tmp_path, public_dir):
+    labels = public_dir / "speaker_features_hidden" / "test_labels.csv"
+    labels.parent.mkdir()
+    labels.write_text("Id,Category\nuttr-1.pt,id10001\n")
+    labels.parent.chmod(0o755)
+    labels.chmod(0o644)
+    body = f"""
+    try:
+        text = open({str(labels)!r}).read()
+    except OSError as e:
+        text = type(e).__name__
+    report(text=text)
+    """
+    result = _run(tmp_path, body, hide=[public_dir])
+    assert result.status == "ok"
+    if any("hidden paths" in p for p in result.protections):
+        assert "id10001" not in result.payload["text"]
+
+
+def test_child_cannot_kill_the_grader(tmp_path):
+    body = """
+    import os, signal
+    try:
+        os.kill(os.getppid(), signal.SIGKILL)
+        outcome = "sent"
+    except OSError as e:
+        outcome = type(e).__name__
+    report(outcome=outcome)
+    """
+    original = signal.getsignal(signal.SIGTERM)
+    result = _run(tmp_path, body)
+    # Still alive to assert: the child ran as another user id and could not signal us.
+    assert signal.getsignal(signal.SIGTERM) == original
+    if IS_ROOT:
+        assert result.payload == {"outcome": "PermissionError"}
+
+
+def test_no_network_inside_the_child(tmp_path):
+    body = """
+    import socket
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=2)
+        outcome = "connected"
+    except OSError as e:
+        outcome = type(e).__name__
+    report(outcome=outcome)
+    """
+    result = _run(tmp_path, body)
+    assert result.status == "ok"
+    if any("no network" in p for p in result.protections):
+        assert result.payload["outcome"] != "connected"
+
+
+def test_symlinks_in_the_submission_are_not_copied(tmp_path, public_dir):
+    secret = public_dir / "secret.txt"
+    secret.write_text("labels")
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / "labels.csv").symlink_to(secret)
+    result = _run(tmp_path, "import os; report(files=sorted(os.listdir('submission')))")
+    assert result.payload["files"] == ["child.py"]
+    assert "labels.csv" in result.reason
+
+
+def test_fallback_without_isolation_still_limits_and_reports(tmp_path):
+    result = _run(tmp_path, "report(ok=True)", isolate=False)
+    assert result.status == "ok"
+    assert not any("unprivileged" in p or "network" in p for p in result.protections)
+    assert "CPU time 20 s" in result.protections
+
+
+def test_check_json_accepts_plain_data_and_names_the_bad_value():
+    check_json({"predictions": [1, 2, 3], "facts": {"layers": 2, "params": 154880.0}})
+    with pytest.raises(ValueError, match=r"\['facts'\]\['x'\]: unexpected type"):
+        check_json({"facts": {"x": {1, 2}}})
+    with pytest.raises(ValueError, match="nested too deeply"):
+        check_json(json.loads("[" * 10 + "]" * 10))
