@@ -281,3 +281,39 @@ def test_write_predictions_csv(tmp_path):
         write_predictions_csv(path, ["a", "b"], [0], ["x"])
     with pytest.raises(ValueError, match="prediction 3 has no class name"):
         write_predictions_csv(path, ["a"], [3], ["x"])
+
+
+class FirstValueAsClass(nn.Module):
+    """Predicts class round(x[b, 0, 0]): tells which utterance a row came from."""
+
+    def __init__(self, n_classes: int):
+        super().__init__()
+        self.n_classes = n_classes
+        self.unused = nn.Linear(1, 1)
+
+    def forward(self, x, lengths):
+        return F.one_hot(x[:, 0, 0].round().long(), self.n_classes).float()  # (B, C)
+
+
+def test_predict_puts_length_sorted_shuffled_batches_back_in_dataset_order():
+    from kws.data.batches import FeatureBatches
+    from kws.data.cache import FeatureCache
+
+    lengths = torch.tensor([5, 2, 7, 3, 4])
+    frames = torch.cat([torch.full((int(n), 3), float(i)) for i, n in enumerate(lengths)])
+    cache = FeatureCache(
+        frames=frames,
+        offsets=torch.cumsum(lengths, 0) - lengths,
+        lengths=lengths,
+        labels=torch.tensor([0, 1, 2, 3, 0]),
+        feature_paths=tuple(f"uttr-{i}.pt" for i in range(5)),
+        speaker_names=("a", "b", "c", "d", "e"),
+    )
+    batches = FeatureBatches(cache, batch_size=2, crop=None, shuffle=True, seed=1)
+    model = FirstValueAsClass(5)
+    assert torch.equal(predict(model, batches), torch.arange(5))
+    result = evaluate(model, batches, return_predictions=True)
+    assert torch.equal(result["labels"], cache.labels) and result["accuracy"] == pytest.approx(0.8)
+    dropping = FeatureBatches(cache, batch_size=2, crop=None, drop_last=True)
+    with pytest.raises(ValueError, match="drop_last=False"):
+        predict(model, dropping)

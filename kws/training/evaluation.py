@@ -4,10 +4,14 @@ Batches are tuples ``(x, lengths, labels)`` as the kit's iterators yield them
 (:class:`kws.data.batches.ClipBatches`, :class:`kws.data.batches.FeatureBatches`) or any iterable of
 the same shape: ``x`` (B, S) waveforms or (B, T, F) features, ``lengths`` (B,) or ``None``, ``labels``
 (B,) int64. For :func:`predict` the third item may be absent or anything (e.g. dummy labels).
+
+The kit's iterators may hand out examples in another order than the dataset's (shuffled, or
+sorted by length to pad less); they say where each row came from through ``indexed()``, which
+is used here to return predictions in the dataset's order.
 """
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -37,6 +41,32 @@ def unpack_batch(batch) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor
 def to_device(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
     """Move to ``device`` without blocking the host (a no-op when it is already there)."""
     return None if tensor is None else tensor.to(device, non_blocking=True)
+
+
+def indexed_batches(batches: Iterable) -> Iterator[tuple[tuple, torch.Tensor | None]]:
+    """``(batch, indices)`` pairs: the dataset index of every row when ``batches`` has
+    ``indexed()`` (the kit's iterators), else ``None``."""
+    if hasattr(batches, "indexed"):
+        for *batch, indices in batches.indexed():
+            yield tuple(batch), indices
+    else:
+        for batch in batches:
+            yield batch, None
+
+
+def in_dataset_order(values: torch.Tensor, indices: list[torch.Tensor | None]) -> torch.Tensor:
+    """Put per-row ``values`` (N,) back in dataset order, given each batch's row indices."""
+    if any(index is None for index in indices):
+        return values
+    indices = torch.cat(indices).cpu()
+    if not torch.equal(indices.sort().values, torch.arange(len(indices))):
+        raise ValueError(
+            f"the batches hold {len(indices)} rows that are not each example exactly once "
+            f"(drop_last=True?): build the evaluation batches with drop_last=False"
+        )
+    ordered = torch.empty_like(values)
+    ordered[indices] = values
+    return ordered
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -69,7 +99,8 @@ def evaluate(
         loss_fn: ``loss_fn(logits, labels) -> mean loss``; defaults to plain cross-entropy (no label
             smoothing, so validation losses of differently smoothed runs compare).
         precision: "auto" (bf16 autocast on CUDA, fp32 elsewhere), "bf16" or "fp32".
-        return_predictions: also return ``predictions`` and ``labels``, int64 (N,) on the CPU.
+        return_predictions: also return ``predictions`` and ``labels``, int64 (N,) on the CPU, in
+            the dataset's order (see the module docstring).
 
     Returns:
         dict with ``loss`` (mean over examples), ``accuracy`` (fraction right), ``n`` (examples), and
@@ -86,9 +117,9 @@ def evaluate(
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     n = 0
-    predictions, all_labels = [], []
+    predictions, all_labels, all_indices = [], [], []
     try:
-        for batch in batches:
+        for batch, indices in indexed_batches(batches):
             x, lengths, labels = unpack_batch(batch)
             if labels is None:
                 raise ValueError(
@@ -105,14 +136,15 @@ def evaluate(
             if return_predictions:
                 predictions.append(predicted.cpu())
                 all_labels.append(labels.cpu())
+                all_indices.append(indices)
     finally:
         model.train(was_training)
     if n == 0:
         raise ValueError("evaluate() got no batches: is the validation/test set empty?")
     result = {"loss": loss_sum.item() / n, "accuracy": correct.item() / n, "n": n}
     if return_predictions:
-        result["predictions"] = torch.cat(predictions)
-        result["labels"] = torch.cat(all_labels)
+        result["predictions"] = in_dataset_order(torch.cat(predictions), all_indices)
+        result["labels"] = in_dataset_order(torch.cat(all_labels), all_indices)
     return result
 
 
@@ -124,33 +156,39 @@ def predict(
     device: str | torch.device | None = None,
     precision: str = "auto",
 ) -> torch.Tensor:
-    """The predicted class of every example, in the order the batches hold them.
+    """The predicted class of every example, in the dataset's order.
 
     Args:
         model: maps ``(x, lengths)`` (or ``x``) to scores (B, C); the argmax is the prediction.
-        batches: iterable of ``(x, lengths)`` or ``(x, lengths, anything)``, not shuffled.
+        batches: the kit's iterators (their ``indexed()`` gives the dataset order; any shuffling or
+            length sorting is undone), or any iterable of ``(x, lengths)`` or
+            ``(x, lengths, anything)``, whose order is kept.
         device: where to run; defaults to the model's device.
         precision: "auto", "bf16" or "fp32" (see :func:`evaluate`).
 
     Returns:
         int64 tensor (N,) on the CPU.
+
+    Raises:
+        ValueError: no batches, or the kit's iterator leaves examples out (``drop_last=True``).
     """
     device = model_device(model) if device is None else resolve_device(device)
     precision = resolve_precision(precision, device)
     was_training = model.training
     model.eval()
-    predictions = []
+    predictions, all_indices = [], []
     try:
-        for batch in batches:
+        for batch, indices in indexed_batches(batches):
             x, lengths, _ = unpack_batch(batch)
             with autocast(device, precision):
                 logits = call_model(model, to_device(x, device), to_device(lengths, device))
             predictions.append(logits.argmax(dim=-1).cpu())
+            all_indices.append(indices)
     finally:
         model.train(was_training)
     if not predictions:
         raise ValueError("predict() got no batches: is the test set empty?")
-    return torch.cat(predictions)
+    return in_dataset_order(torch.cat(predictions), all_indices)
 
 
 def write_predictions_csv(
