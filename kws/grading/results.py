@@ -1,0 +1,192 @@
+"""Gradescope-schema results for a pytest run: points, visibility, partial credit, a score table.
+
+A grader's tests declare what they are worth with markers::
+
+    @pytest.mark.points(4)
+    @pytest.mark.visibility("hidden")        # visible (default), hidden, after_due_date, after_published
+    def test_accuracy(score, child):
+        '''Accuracy on the hidden test set'''   # first docstring line = the name students see
+        score.set(0.5, "medium tier reached")   # partial credit, kept even if an assert fails after
+        assert accuracy >= strong, "Accuracy 0.84 is below the strong tier 0.885; ..."
+
+`GradescopeReport` (registered by grader/conftest.py) turns each test into an entry of
+``results.json`` as Gradescope reads it — name, score, max_score, status, output, visibility — with
+the total score, the execution time and an output for the whole run. A failing test's output is
+its assertion message; a hidden test's output says only passed or failed. The file is written at
+the end of every session, also when collection fails, and a score table is printed.
+"""
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pytest
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+HIDDEN_OUTPUT = "This test is hidden; its details are not shown."
+_MESSAGE_LINES = 3
+
+
+@dataclass
+class TestResult:
+    """One entry of results.json's "tests" list."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    name: str
+    score: float
+    max_score: float
+    status: str  # "passed" or "failed"
+    output: str
+    visibility: str = "visible"
+
+
+class Score:
+    """The `score` fixture: a test sets the fraction of its points it awards (0..1)."""
+
+    def __init__(self):
+        self.fraction: float | None = None
+        self.note = ""
+
+    def set(self, fraction: float, note: str = "") -> None:
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"score.set({fraction}): the fraction must be between 0 and 1")
+        self.fraction, self.note = float(fraction), note
+
+
+def results_document(tests: list[TestResult], *, output: str, execution_time: float) -> dict:
+    """The results.json object Gradescope reads (total score = the sum of the tests' scores)."""
+    return {
+        "score": round(sum(t.score for t in tests), 4),
+        "execution_time": int(round(execution_time)),
+        "output": output,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [asdict(t) for t in tests],
+    }
+
+
+def write_results(path: Path, document: dict) -> None:
+    """Write `document` to `path` atomically (a half-written file is never left behind)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(document, indent=2) + "\n")
+    os.replace(partial, path)
+
+
+def failure_message(excinfo) -> str:
+    """The first lines of an assertion message, or the exception's type and first line."""
+    error = excinfo.value
+    text = str(error).strip()
+    if isinstance(error, AssertionError | pytest.fail.Exception):
+        # pytest appends its own "assert ..." explanation after the message: drop it.
+        text = text.split("\nassert ")[0].strip()
+        lines = [line for line in text.splitlines() if line.strip()][:_MESSAGE_LINES]
+        return "\n".join(lines) or "A check failed."
+    first = text.splitlines()[0] if text else ""
+    return f"The grader hit an error: {type(error).__name__}: {first}"[:500]
+
+
+def _marker_arg(item, name: str, default):
+    marker = item.get_closest_marker(name)
+    return marker.args[0] if marker and marker.args else default
+
+
+class GradescopeReport:
+    """pytest plugin collecting per-test points and writing results.json at the session's end."""
+
+    def __init__(self, results_path: Path | None):
+        self.results_path = results_path
+        self.started = time.monotonic()
+        self.tests: dict[str, TestResult] = {}
+        self.order: list[str] = []
+        self.scores: dict[str, Score] = {}
+        self.notes: list[str] = []
+
+    def add_output(self, text: str) -> None:
+        """Add a paragraph to the run's overall output (shown to the student)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "points(n): what the test is worth")
+        config.addinivalue_line(
+            "markers", "visibility(v): visible|hidden|after_due_date|after_published"
+        )
+
+    @pytest.fixture
+    def score(self, request) -> Score:
+        return self.scores.setdefault(request.node.nodeid, Score())
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            visibility = _marker_arg(item, "visibility", "visible")
+            if visibility not in VISIBILITIES:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: visibility {visibility!r} is not one of {VISIBILITIES}"
+                )
+            doc = (getattr(item, "obj", None).__doc__ or "").strip() if hasattr(item, "obj") else ""
+            name = doc.splitlines()[0] if doc else item.name
+            if getattr(item, "callspec", None) is not None:
+                name += f" [{item.callspec.id}]"
+            points = float(_marker_arg(item, "points", 0.0))
+            self.tests[item.nodeid] = TestResult(name, 0.0, points, "failed", "", visibility)
+            self.order.append(item.nodeid)
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.add_output(
+                f"The grader could not load {report.nodeid or 'its tests'}; the points of its tests "
+                "are missing from this result. Tell the course staff."
+            )
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        test = self.tests.get(item.nodeid)
+        if test is None or (report.when != "call" and not report.failed and not report.skipped):
+            return
+        given = self.scores.get(item.nodeid)
+        if report.skipped:
+            reason = call.excinfo.value.msg if call.excinfo else "skipped"
+            test.max_score, test.score, test.status = 0.0, 0.0, "failed"
+            test.output = f"Not graded in this run ({reason}); its points are not counted."
+            return
+        if report.passed:
+            fraction = 1.0 if given is None or given.fraction is None else given.fraction
+            message = given.note if given else ""
+        else:
+            fraction = given.fraction if given and given.fraction is not None else 0.0
+            message = failure_message(call.excinfo) if call.excinfo else "The check failed."
+            if given and given.note:
+                message = f"{given.note}\n{message}"
+        test.score = round(test.max_score * fraction, 4)
+        test.status = "passed" if fraction == 1.0 else "failed"
+        test.output = message if test.visibility == "visible" else HIDDEN_OUTPUT
+
+    def results(self) -> dict:
+        tests = [self.tests[nodeid] for nodeid in self.order]
+        return results_document(
+            tests, output="\n\n".join(self.notes), execution_time=time.monotonic() - self.started
+        )
+
+    def pytest_sessionfinish(self, session):
+        if self.results_path is not None:
+            write_results(self.results_path, self.results())
+
+    def pytest_terminal_summary(self, terminalreporter):
+        document = self.results()
+        write = terminalreporter.write_line
+        terminalreporter.section("score")
+        width = max([len(t["name"]) for t in document["tests"]] + [10])
+        for test in document["tests"]:
+            mark = "ok " if test["status"] == "passed" else "-- "
+            write(f"{mark}{test['name']:<{width}}  {test['score']:>6g} / {test['max_score']:g}")
+        total = sum(t["max_score"] for t in document["tests"])
+        write(f"   {'total':<{width}}  {document['score']:>6g} / {total:g}")
+        if self.results_path is not None:
+            write(f"results written to {self.results_path}")

@@ -1,0 +1,120 @@
+"""results.json in Gradescope's schema: points, partial credit, hidden output, always written."""
+
+import json
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+CONFTEST = """
+from pathlib import Path
+from kws.grading.results import GradescopeReport
+
+def pytest_configure(config):
+    config.pluginmanager.register(GradescopeReport(Path("results.json")), "gradescope")
+"""
+
+TESTS = '''
+import pytest
+
+@pytest.mark.points(2)
+def test_passes():
+    """Layers that run"""
+
+@pytest.mark.points(3)
+def test_fails():
+    assert 1 + 1 == 3, "Found 5 encoder layers running in forward; use fewer than 4."
+
+@pytest.mark.points(4)
+@pytest.mark.visibility("hidden")
+def test_hidden_fails():
+    assert False, "the hidden labels are 0, 1, 2"
+
+@pytest.mark.points(4)
+def test_partial(score):
+    """Accuracy tiers"""
+    score.set(0.5, "Medium tier reached (0.83).")
+    assert False, "Strong tier is 0.885."
+
+@pytest.mark.points(1)
+def test_partial_pass(score):
+    score.set(0.25)
+
+@pytest.mark.points(5)
+def test_skipped():
+    pytest.skip("needs a CUDA GPU")
+
+@pytest.mark.points(1)
+def test_grader_bug():
+    {}["missing"]
+'''
+
+
+@pytest.fixture
+def results(pytester):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_graded=TESTS)
+    run = pytester.runpytest()
+    document = json.loads((pytester.path / "results.json").read_text())
+    return run, document, {t["name"].split(" [")[0]: t for t in document["tests"]}
+
+
+def test_points_status_and_total(results):
+    _, document, tests = results
+    assert tests["Layers that run"] == {
+        "name": "Layers that run",
+        "score": 2.0,
+        "max_score": 2.0,
+        "status": "passed",
+        "output": "",
+        "visibility": "visible",
+    }
+    assert tests["test_fails"]["score"] == 0 and tests["test_fails"]["status"] == "failed"
+    assert document["score"] == 2.0 + 2.0 + 0.25
+    assert set(document) >= {"score", "execution_time", "output", "tests"}
+    assert isinstance(document["execution_time"], int)
+
+
+def test_failure_output_is_the_assertion_message(results):
+    _, _, tests = results
+    assert (
+        tests["test_fails"]["output"]
+        == "Found 5 encoder layers running in forward; use fewer than 4."
+    )
+    assert tests["test_grader_bug"]["output"].startswith("The grader hit an error: KeyError")
+
+
+def test_partial_credit_is_kept_when_a_later_assert_fails(results):
+    _, _, tests = results
+    assert tests["Accuracy tiers"]["score"] == 2.0
+    assert tests["Accuracy tiers"]["output"] == "Medium tier reached (0.83).\nStrong tier is 0.885."
+    assert (
+        tests["test_partial_pass"]["score"] == 0.25
+        and tests["test_partial_pass"]["status"] == "failed"
+    )
+
+
+def test_hidden_tests_say_nothing_of_their_content(results):
+    _, _, tests = results
+    hidden = tests["test_hidden_fails"]
+    assert hidden["visibility"] == "hidden" and "labels" not in hidden["output"]
+
+
+def test_skipped_tests_are_not_counted_and_say_why(results):
+    _, _, tests = results
+    assert tests["test_skipped"]["max_score"] == 0
+    assert "needs a CUDA GPU" in tests["test_skipped"]["output"]
+
+
+def test_score_table_is_printed(results):
+    run, _, _ = results
+    run.stdout.fnmatch_lines(["*score*", "ok Layers that run*2 / 2", "*total*4.25 / 15"])
+
+
+def test_results_written_even_when_collection_fails(pytester):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_broken="import no_such_module\n")
+    pytester.runpytest()
+    document = json.loads((pytester.path / "results.json").read_text())
+    assert document["score"] == 0 and document["tests"] == []
+    assert "could not load" in document["output"]
