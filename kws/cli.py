@@ -1,0 +1,129 @@
+"""The `kws` command: one entry point for the kit's jobs.
+
+    kws demo                         synthetic data -> reference notebooks -> grader -> score table
+    kws tables                       parameter tables of the course architectures
+    kws synth speech-commands ROOT   offline synthetic datasets in the real layouts
+    kws release solutions/ assignments/
+    kws grade SUBMISSIONS --data DIR --jobs N --out DIR
+    kws autograder --data DIR --out autograder.zip
+
+Each subcommand imports what it needs when it runs, so `kws --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from kws.models import print_course_tables
+
+    print_course_tables(depth=args.depth)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from kws.demo import run_demo
+
+    return run_demo(out=args.out, preset=args.preset, seed=args.seed, grade=not args.no_grade)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from kws.data import synthetic
+
+    make = {
+        "speech-commands": synthetic.make_speech_commands,
+        "speaker-features": synthetic.make_speaker_features,
+    }[args.dataset]
+    folder = make(args.root, preset=args.preset, seed=args.seed, overwrite=args.overwrite)
+    print(f"wrote {folder}")
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from kws.notebooks import check_released, release_folder
+
+    if args.check:
+        stale = check_released(args.solutions, args.assignments)
+        for path in stale:
+            print(f"out of date: {path}  (run: kws release {args.solutions} {args.assignments})")
+        return 1 if stale else 0
+    for path in release_folder(args.solutions, args.assignments):
+        print(f"wrote {path}")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from kws.grading.batch import grade_folder
+
+    gradebook = grade_folder(args.submissions, data=args.data, out=args.out, jobs=args.jobs)
+    print(f"gradebook: {gradebook}")
+    return 0
+
+
+def _autograder(args: argparse.Namespace) -> int:
+    from kws.grading.gradescope import build_autograder
+
+    path = build_autograder(args.out, data=args.data)
+    print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kws", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="synthetic data -> reference notebooks -> grader -> score table"
+    )
+    demo.add_argument("--out", type=Path, default=Path("kws-demo"), help="output folder")
+    demo.add_argument("--preset", default="small", choices=["tiny", "small", "full"])
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--no-grade", action="store_true", help="skip grading the reference")
+    demo.set_defaults(run=_demo)
+
+    tables = commands.add_parser("tables", help="parameter tables of the course architectures")
+    tables.add_argument("--depth", type=int, default=2, help="module depth shown in the tables")
+    tables.set_defaults(run=_tables)
+
+    synth = commands.add_parser("synth", help="write an offline synthetic dataset")
+    synth.add_argument("dataset", choices=["speech-commands", "speaker-features"])
+    synth.add_argument("root", type=Path, help="parent folder of the dataset")
+    synth.add_argument("--preset", default="small", choices=["tiny", "small", "full"])
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    synth.set_defaults(run=_synth)
+
+    release = commands.add_parser("release", help="student notebooks from solution notebooks")
+    release.add_argument("solutions", type=Path)
+    release.add_argument("assignments", type=Path)
+    release.add_argument("--check", action="store_true", help="only report stale notebooks")
+    release.set_defaults(run=_release)
+
+    grade = commands.add_parser("grade", help="grade a folder of submissions into a gradebook")
+    grade.add_argument("submissions", type=Path, help="one sub-folder per student")
+    grade.add_argument("--data", type=Path, required=True, help="hidden grading data folder")
+    grade.add_argument("--out", type=Path, default=Path("grades"), help="gradebook folder")
+    grade.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
+    grade.set_defaults(run=_grade)
+
+    autograder = commands.add_parser("autograder", help="build the Gradescope autograder zip")
+    autograder.add_argument("--data", type=Path, required=True, help="hidden grading data")
+    autograder.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    autograder.set_defaults(run=_autograder)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
