@@ -1,0 +1,232 @@
+"""The course's structural checks on a student's model, answered by tracing one forward pass.
+
+Runs inside the grading child (and in `kws.check`, in the student's own notebook). Every answer
+comes from what executed (see `kws.grading.trace`), never from reading source code.
+"""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+import types
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from kws.grading.trace import Trace, originals, tensor_key, trace_forward
+
+# Per task: the layer class whose calls are counted, limits, and what "from scratch" covers.
+TASK_RULES = {
+    "task1": {"layer_class": "EncoderLayer", "max_layer_calls": 3, "max_encoder_params": 500_000},
+    "task2": {"layer_class": "ConformerBlock", "norm_before_classifier": True},
+    "task3": {},
+    "kws": {},
+}
+# Steps between a tensor and where it is used that leave its values as they are.
+_PASS_THROUGH = {
+    "view",
+    "view_as",
+    "reshape",
+    "reshape_as",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "contiguous",
+    "clone",
+    "float",
+    "identity",
+}
+
+
+class ProbeError(ValueError):
+    """The model does not have the structure a probe needs; the message says what to change."""
+
+
+def count_layer_calls(model: nn.Module, example_inputs, layer_class_name: str) -> int:
+    """How many times the forward of class `layer_class_name` runs in one forward of `model`.
+
+    A layer that is defined but never called counts 0; one layer called three times counts 3;
+    calling ``layer.forward(x)`` directly counts too.
+    """
+    return layer_calls(trace_forward(model, example_inputs), model, layer_class_name)
+
+
+def layer_calls(trace: Trace, model: nn.Module, layer_class_name: str) -> int:
+    """`count_layer_calls` on an existing trace of `model`."""
+    modules = list(model.modules()) + [module for _, module in trace.module_calls]
+    codes = set()
+    for module in modules:
+        if any(cls.__name__ == layer_class_name for cls in type(module).__mro__):
+            forward = type(module).forward
+            codes.add(getattr(forward, "__code__", None))
+    return sum(trace.code_calls[code] for code in codes if code is not None)
+
+
+def encoder_params(model: nn.Module, attr: str = "encoder") -> int:
+    """Number of parameters of `model.<attr>`, "the encoder block" (shared ones counted once)."""
+    encoder = getattr(model, attr, None)
+    if not isinstance(encoder, nn.Module):
+        raise ProbeError(
+            f"the model has no module `.{attr}` (found {type(encoder).__name__}); keep the "
+            f"skeleton's `self.{attr} = ...` holding the encoder block"
+        )
+    return sum(p.numel() for p in encoder.parameters())
+
+
+def encoder_params_text(model: nn.Module, attr: str = "encoder") -> str:
+    """The encoder block's parameter count as the course prints it, e.g. "154.88k"."""
+    from kws.params import format_count
+
+    return format_count(encoder_params(model, attr))
+
+
+def forbidden_modules_used(model: nn.Module, example_inputs) -> list[str]:
+    """The library layers a "from scratch" task forbids that run in one forward of `model`.
+
+    Each entry reads like "torch.nn.MultiheadAttention (module encoder.attn)". Found by
+    execution, so aliases, subclasses, direct ``Class.forward(obj, x)`` calls and functional
+    attention (``F.multi_head_attention_forward``) are all seen. [] when there are none.
+    """
+    return forbidden_in(trace_forward(model, example_inputs))
+
+
+def forbidden_in(trace: Trace) -> list[str]:
+    """`forbidden_modules_used` on an existing trace."""
+    return [f"{public} ({where})" for public, where in trace.forbidden.items()]
+
+
+def _library_dirs() -> list[str]:
+    import torchaudio
+
+    import kws
+
+    dirs = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    dirs |= {str(Path(m.__file__).parent) for m in (torch, torchaudio, kws)}
+    return [os.path.realpath(d) + os.sep for d in dirs]
+
+
+def layer_class_problem(ns: dict, name: str) -> str | None:
+    """Why class `name` in notebook namespace `ns` is not the student's own; None when it is."""
+    cls = ns.get(name)
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        return f"the notebook does not define a class `{name}` (an nn.Module) in its model cells"
+    forbidden = [
+        originals().forbidden_classes[c] for c in cls.__mro__ if c in originals().forbidden_classes
+    ]
+    if forbidden:
+        return f"`{name}` is built on {forbidden[0]}; write the layer yourself from nn.Module"
+    if cls.__module__ != ns.get("__name__", "__main__"):
+        return f"`{name}` comes from `{cls.__module__}`; define the class in the notebook itself"
+    forward = vars(cls).get("forward")
+    if not isinstance(forward, types.FunctionType):
+        return f"`{name}` has no forward method of its own; write `def forward(self, ...)` in it"
+    filename = os.path.realpath(forward.__code__.co_filename)
+    if any(filename.startswith(d) for d in _library_dirs()):
+        return f"`{name}.forward` is library code ({filename}); write the forward pass yourself"
+    return None
+
+
+def layer_class_defined_in_notebook(ns: dict, name: str) -> bool:
+    """True when class `name` of namespace `ns` was written in the notebook, not imported."""
+    return layer_class_problem(ns, name) is None
+
+
+def _follow(trace: Trace, key):
+    """The op that produced tensor `key`, looking through value-preserving steps (reshapes)."""
+    op = trace.producers.get(key)
+    while op is not None and op.inputs and _is_pass_through(op):
+        op = trace.producers.get(op.inputs[0])
+    return op
+
+
+def _is_pass_through(op) -> bool:
+    if isinstance(op.target, (nn.Identity, nn.Flatten, nn.modules.dropout._DropoutNd)):
+        return not op.target.training or isinstance(op.target, (nn.Identity, nn.Flatten))
+    return not isinstance(op.target, nn.Module) and op.name in _PASS_THROUGH
+
+
+def _is_linear(op) -> bool:
+    if isinstance(op.target, nn.Linear):
+        return True
+    return op.target is originals().linear_function
+
+
+def _is_norm(op) -> bool:
+    if isinstance(op.target, nn.Module):
+        return isinstance(op.target, originals().norm_classes)
+    return id(op.target) in originals().norm_functions
+
+
+def _describe(op) -> str:
+    if op is None:
+        return "no traced operation (a tensor made outside torch functions)"
+    if isinstance(op.target, nn.Module):
+        return f"module `{op.module}` ({op.name})"
+    return f"`{op.name}` in `{op.module}`"
+
+
+def norm_feeds_classifier(model: nn.Module, example_inputs) -> tuple[bool, str]:
+    """Whether a normalization's output is the input of the classifier's final Linear.
+
+    The final Linear is the one whose output is the model output (reshapes in between allowed);
+    its input must come straight from a BatchNorm/LayerNorm/GroupNorm module or
+    ``F.batch_norm/layer_norm/group_norm`` (view/reshape/squeeze/contiguous/eval dropout in between
+    allowed). Returns (passed, one or two sentences for the student).
+    """
+    return norm_feeds_classifier_in(trace_forward(model, example_inputs))
+
+
+def norm_feeds_classifier_in(trace: Trace) -> tuple[bool, str]:
+    """`norm_feeds_classifier` on an existing trace."""
+    output = trace.output[0] if isinstance(trace.output, (tuple, list)) else trace.output
+    if not isinstance(output, torch.Tensor):
+        return False, f"The model returned {type(output).__name__}, not a tensor of logits."
+    last = _follow(trace, tensor_key(output))
+    if last is None or not _is_linear(last):
+        return False, (
+            f"The model output is produced by {_describe(last)}, not by a final nn.Linear; "
+            "end the model with the classifier Linear."
+        )
+    if not last.inputs:
+        return False, f"Could not see the input of the classifier {_describe(last)}."
+    source = _follow(trace, last.inputs[0])
+    if source is not None and _is_norm(source):
+        return True, f"The classifier {_describe(last)} takes the output of {_describe(source)}."
+    return False, (
+        f"The input of the classifier {_describe(last)} comes from {_describe(source)}, not from "
+        "a normalization; put a BatchNorm1d/LayerNorm (or F.layer_norm) right before the final "
+        "Linear."
+    )
+
+
+def probe_task(task: str, model: nn.Module, ns: dict, example_inputs) -> dict:
+    """All structural facts the grader needs for `task`, from one traced forward; JSON-able.
+
+    Keys: layer_calls, encoder_params, encoder_params_text, forbidden, layer_class_problem,
+    norm_before_classifier ([passed, explanation] or None), tampering, output_shape.
+    """
+    rules = TASK_RULES.get(task)
+    if rules is None:
+        raise ProbeError(f"unknown task {task!r}; expected one of {sorted(TASK_RULES)}")
+    trace = trace_forward(model, example_inputs)
+    output = trace.output[0] if isinstance(trace.output, (tuple, list)) else trace.output
+    layer_class = rules.get("layer_class")
+    facts = {
+        "task": task,
+        "output_shape": list(output.shape) if isinstance(output, torch.Tensor) else None,
+        "forbidden": forbidden_in(trace),
+        "tampering": trace.tampering,
+        "layer_class": layer_class,
+        "layer_calls": layer_calls(trace, model, layer_class) if layer_class else None,
+        "layer_class_problem": layer_class_problem(ns, layer_class) if layer_class else None,
+        "encoder_params": None,
+        "encoder_params_text": None,
+        "norm_before_classifier": None,
+    }
+    if hasattr(model, "encoder"):
+        facts["encoder_params"] = encoder_params(model)
+        facts["encoder_params_text"] = encoder_params_text(model)
+    if rules.get("norm_before_classifier"):
+        facts["norm_before_classifier"] = list(norm_feeds_classifier_in(trace))
+    return facts

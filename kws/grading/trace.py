@@ -1,0 +1,347 @@
+"""Trace what a model's forward pass really executes: modules, functions and tensor provenance.
+
+Runs inside the grading child, on a student's model. Three observers watch one forward pass:
+
+- global module hooks (forward pre-hook and forward hook): which modules are called, and the
+  module stack at every moment;
+- a ``TorchFunctionMode``: every torch function and tensor method called (``F.linear``,
+  ``F.layer_norm``, ``x.view`` ...), with its input and output tensors, so the producer of any
+  tensor is known;
+- ``sys.setprofile``: every Python function and builtin executed, so code of a forbidden layer
+  is seen however it was reached (an alias, a subclass, ``Class.forward(obj, x)`` called directly,
+  a function captured before tracing).
+
+Because student code runs in this same process, `capture_originals` must run before it and
+`verify_untampered` after it: they report any genuine torch object the student replaced.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import pkgutil
+import sys
+import types
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+import torch.nn.modules.module as module_globals
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+# Where the classes a "from scratch" task forbids live, as (module path, attribute, public name).
+FORBIDDEN_CLASSES = [
+    ("torch.nn", "TransformerEncoderLayer", "torch.nn.TransformerEncoderLayer"),
+    ("torch.nn", "TransformerEncoder", "torch.nn.TransformerEncoder"),
+    ("torch.nn", "MultiheadAttention", "torch.nn.MultiheadAttention"),
+    ("torchaudio.models", "Conformer", "torchaudio.models.Conformer"),
+    ("torchaudio.models.conformer", "ConformerLayer", "torchaudio.models.Conformer"),
+    ("torchaudio.models.conformer", "_ConvolutionModule", "torchaudio.models.Conformer"),
+    ("torchaudio.models.conformer", "_FeedForwardModule", "torchaudio.models.Conformer"),
+]
+FORBIDDEN_FUNCTIONS = [
+    ("torch.nn.functional", "multi_head_attention_forward", "F.multi_head_attention_forward"),
+    ("torch", "_native_multi_head_attention", "torch._native_multi_head_attention"),
+    ("torch", "_transformer_encoder_layer_fwd", "torch.nn.TransformerEncoderLayer (fast path)"),
+]
+# Classes whose identity and methods the norm-before-classifier check relies on.
+WATCHED_CLASSES = [("torch.nn", a) for a in ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]]
+WATCHED_CLASSES += [("torch.nn", "LayerNorm"), ("torch.nn", "GroupNorm"), ("torch.nn", "Linear")]
+WATCHED_CLASSES += [("torch.nn.modules.batchnorm", "_BatchNorm")]
+NORM_FUNCTIONS = [("torch.nn.functional", n) for n in ["batch_norm", "layer_norm", "group_norm"]]
+NORM_FUNCTIONS += [("torch", n) for n in ["batch_norm", "layer_norm", "group_norm"]]
+NORM_FUNCTIONS += [("torch", n) for n in ["native_batch_norm", "native_layer_norm"]]
+NORM_FUNCTIONS += [("torch", "native_group_norm")]
+HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]
+
+
+def _resolve(module_path: str, attribute: str):
+    try:
+        return getattr(importlib.import_module(module_path), attribute)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _methods(cls: type) -> list[types.FunctionType]:
+    """The functions a class defines that run on the forward path (not construction or repr)."""
+    skip = ("reset_parameters", "extra_repr", "__init__", "__setstate__", "__repr__")
+    return [
+        f for name, f in vars(cls).items() if isinstance(f, types.FunctionType) and name not in skip
+    ]
+
+
+def _kws_model_classes() -> dict[type, str]:
+    """Every nn.Module class defined in kws.models (imported now, before student code)."""
+    try:
+        package = importlib.import_module("kws.models")
+    except ImportError:
+        return {}
+    found = {}
+    for info in pkgutil.iter_modules(package.__path__, "kws.models."):
+        try:
+            module = importlib.import_module(info.name)
+        except Exception:  # a broken kit module must not stop grading; its classes stay unknown
+            continue
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, nn.Module):
+                if value.__module__.startswith("kws.models"):
+                    found[value] = f"kws.models.{value.__name__}"
+    return found
+
+
+@dataclass
+class Originals:
+    """Genuine objects captured before student code ran, and what was derived from them."""
+
+    checks: list[tuple[str, object, object]]  # (label, getter, original)
+    forbidden_classes: dict[type, str]
+    forbidden_codes: dict[types.CodeType, str]
+    forbidden_builtins: dict[int, str]  # id() of forbidden C functions
+    norm_classes: tuple[type, ...]
+    norm_functions: set[int]
+    linear_function: object
+    setprofile: object
+    getprofile: object
+    register_pre_hook: object
+    register_hook: object
+    hooks_at_capture: dict[str, int]
+
+
+_originals: Originals | None = None
+
+
+def capture_originals() -> Originals:
+    """Remember the genuine torch objects; call before any student code runs in this process."""
+    global _originals
+    checks: list[tuple[str, object, object]] = []
+
+    def watch(label, getter):
+        checks.append((label, getter, getter()))
+
+    module_cls = nn.Module
+    for name in ["__call__", "_call_impl", "_wrapped_call_impl", "__getattr__"]:
+        watch(f"torch.nn.Module.{name}", lambda n=name: vars(module_cls).get(n))
+    forbidden_classes: dict[type, str] = {}
+    for path, attr, public in FORBIDDEN_CLASSES + [(p, a, "") for p, a in WATCHED_CLASSES]:
+        cls = _resolve(path, attr)
+        if cls is None:
+            continue
+        label = f"{path}.{attr}"
+        watch(label, lambda p=path, a=attr: _resolve(p, a))
+        for dunder in ["__name__", "__qualname__", "__module__", "__mro__"]:
+            watch(f"{label}.{dunder}", lambda c=cls, d=dunder: getattr(c, d, None))
+        for function in _methods(cls):
+            name = function.__name__
+            watch(f"{label}.{name}", lambda c=cls, n=name: vars(c).get(n))
+            watch(f"{label}.{name}.__code__", lambda f=function: f.__code__)
+        if public:
+            forbidden_classes[cls] = public
+    kit_classes = _kws_model_classes()
+    forbidden_classes.update(kit_classes)
+    for path, attr in [(p, a) for p, a, _ in FORBIDDEN_FUNCTIONS] + NORM_FUNCTIONS:
+        function = _resolve(path, attr)
+        if function is not None:
+            watch(f"{path}.{attr}", lambda p=path, a=attr: _resolve(p, a))
+            if isinstance(function, types.FunctionType):
+                watch(f"{path}.{attr}.__code__", lambda f=function: f.__code__)
+    watch("torch.nn.functional.linear", lambda: F.linear)
+    for name in ["register_module_forward_pre_hook", "register_module_forward_hook"]:
+        watch(f"torch.nn.modules.module.{name}", lambda n=name: getattr(module_globals, n))
+    watch("torch.overrides.TorchFunctionMode", lambda: torch.overrides.TorchFunctionMode)
+    watch("sys.setprofile", lambda: sys.setprofile)
+
+    forbidden_codes = {
+        function.__code__: public
+        for cls, public in forbidden_classes.items()
+        for function in _methods(cls)
+    }
+    forbidden_builtins = {}
+    for path, attr, public in FORBIDDEN_FUNCTIONS:
+        function = _resolve(path, attr)
+        if isinstance(function, types.FunctionType):
+            forbidden_codes[function.__code__] = public
+        elif function is not None:
+            forbidden_builtins[id(function)] = public
+    _originals = Originals(
+        checks=checks,
+        forbidden_classes=forbidden_classes,
+        forbidden_codes=forbidden_codes,
+        forbidden_builtins=forbidden_builtins,
+        norm_classes=(nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm),
+        norm_functions={id(f) for f in (_resolve(p, a) for p, a in NORM_FUNCTIONS) if f},
+        linear_function=F.linear,
+        setprofile=sys.setprofile,
+        getprofile=sys.getprofile,
+        register_pre_hook=module_globals.register_module_forward_pre_hook,
+        register_hook=module_globals.register_module_forward_hook,
+        hooks_at_capture={name: len(getattr(module_globals, name)) for name in HOOK_DICTS},
+    )
+    return _originals
+
+
+def originals() -> Originals:
+    """The captured originals (captured now if `capture_originals` was never called)."""
+    return _originals if _originals is not None else capture_originals()
+
+
+def verify_untampered() -> list[str]:
+    """One sentence for every genuine torch object replaced since `capture_originals`; [] if none."""
+    found = []
+    for label, getter, original in originals().checks:
+        try:
+            current = getter()
+        except Exception:  # a getter that fails means the object was removed or broken
+            current = None
+        if current is not original:
+            found.append(f"{label} was replaced or changed by the notebook")
+    for name, count in originals().hooks_at_capture.items():
+        if len(getattr(module_globals, name)) > count:
+            found.append(f"the notebook registered global module hooks ({name})")
+    if torch._C._len_torch_function_stack() > 0:
+        found.append("the notebook left a TorchFunctionMode active")
+    if sys.getprofile() is not None:
+        found.append("the notebook installed a profiler function (sys.setprofile)")
+    return found
+
+
+def tensor_key(t: torch.Tensor) -> tuple[int, int]:
+    """Identity of a tensor's value: (object id, in-place version)."""
+    try:
+        return id(t), t._version
+    except RuntimeError:  # inference tensors have no version counter
+        return id(t), -1
+
+
+def _tensors(value) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _tensors(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _tensors(item)]
+    return []
+
+
+@dataclass
+class Op:
+    """One executed step: a torch function call or a module call."""
+
+    name: str  # "linear", "view", or the module's class name
+    target: object  # the function, or the module
+    inputs: list[tuple[int, int]]  # tensor keys of the inputs, in argument order
+    module: str  # qualified name of the innermost module running (or of the module itself)
+
+
+@dataclass
+class Trace:
+    """Everything one traced forward pass executed."""
+
+    output: object = None
+    module_calls: list[tuple[str, nn.Module]] = field(default_factory=list)
+    code_calls: collections.Counter = field(default_factory=collections.Counter)
+    producers: dict[tuple[int, int], Op] = field(default_factory=dict)
+    forbidden: dict[str, str] = field(default_factory=dict)  # public name -> where first seen
+    tampering: list[str] = field(default_factory=list)
+    keep_alive: list[object] = field(default_factory=list)  # so tensor ids stay unique
+
+    def producer(self, t: torch.Tensor) -> Op | None:
+        return self.producers.get(tensor_key(t))
+
+
+class _Recorder(TorchFunctionMode):
+    """Records every torch function call: its name, input tensors and the tensors it produced."""
+
+    def __init__(self, trace: Trace, where):
+        super().__init__()
+        self.trace, self.where = trace, where
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        inputs = _tensors(args) + _tensors(kwargs)
+        before = [tensor_key(t) for t in inputs]
+        result = func(*args, **kwargs)
+        name = getattr(func, "__name__", type(func).__name__)
+        forbidden = originals().forbidden_builtins.get(id(func))
+        if forbidden:
+            self.trace.forbidden.setdefault(forbidden, f"called in {self.where()}")
+        op = Op(name=name, target=func, inputs=before, module=self.where())
+        changed = [
+            t for t, key in zip(inputs, before, strict=True) if tensor_key(t) != key
+        ]  # in-place ops
+        for t in _tensors(result) + changed:
+            self.trace.producers.setdefault(tensor_key(t), op)
+        self.trace.keep_alive += [inputs, result]
+        return result
+
+
+def trace_forward(model: nn.Module, example_inputs) -> Trace:
+    """Run `model(*example_inputs)` once in eval mode without gradients, watching everything.
+
+    `example_inputs` is a tensor or a tuple of positional arguments. Returns a `Trace`.
+    Exceptions from the model propagate; the observers are always removed.
+    """
+    found = originals()
+    inputs = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
+    trace = Trace(tampering=verify_untampered())
+    names: dict[int, str] = {}
+    for name, module in model.named_modules(remove_duplicate=False):
+        names.setdefault(id(module), name or "model")
+    stack: list[nn.Module] = []  # the modules running now, outermost first
+    stack_inputs: list[list[tuple[int, int]]] = []  # their input tensor keys
+
+    def where() -> str:
+        return names.get(id(stack[-1]), type(stack[-1]).__name__) if stack else "model"
+
+    def pre_hook(module, args):
+        stack.append(module)
+        stack_inputs.append([tensor_key(t) for t in _tensors(args)])
+        trace.module_calls.append((where(), module))
+        for cls in type(module).__mro__:
+            if cls in found.forbidden_classes:
+                trace.forbidden.setdefault(found.forbidden_classes[cls], f"module {where()}")
+        trace.keep_alive.append(args)
+
+    def post_hook(module, args, output):
+        op = Op(type(module).__name__, module, [], where())
+        if stack and stack[-1] is module:
+            stack.pop()
+            op.inputs = stack_inputs.pop()
+        for t in _tensors(output):  # only new if no torch function inside produced it
+            trace.producers.setdefault(tensor_key(t), op)
+        trace.keep_alive.append(output)
+
+    def profiler(frame, event, arg):
+        if event == "call":
+            trace.code_calls[frame.f_code] += 1
+            public = found.forbidden_codes.get(frame.f_code)
+            if public:
+                trace.forbidden.setdefault(public, f"its code ran inside {where()}")
+        elif event == "c_call" and id(arg) in found.forbidden_builtins:
+            trace.forbidden.setdefault(found.forbidden_builtins[id(arg)], f"called in {where()}")
+
+    handles = [found.register_pre_hook(pre_hook), found.register_hook(post_hook)]
+    was_training, previous_profiler = model.training, found.getprofile()
+    model.eval()
+    try:
+        with torch.no_grad(), _Recorder(trace, where):
+            found.setprofile(profiler)
+            try:
+                trace.output = model(*inputs)
+            finally:
+                if found.getprofile() is not profiler:
+                    trace.tampering.append("the forward pass switched off the profiler")
+                found.setprofile(previous_profiler)
+        for handle in handles:
+            hooks = handle.hooks_dict_ref()
+            if hooks is None or handle.id not in hooks:
+                trace.tampering.append("the forward pass removed the grader's module hooks")
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    for name in HOOK_DICTS:
+        if len(getattr(module_globals, name)) > found.hooks_at_capture[name]:
+            trace.tampering.append(f"the notebook registered global module hooks ({name})")
+    trace.tampering = list(dict.fromkeys(trace.tampering))
+    return trace

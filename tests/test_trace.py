@@ -1,0 +1,322 @@
+"""Tracing a forward pass: layers that run, forbidden library layers, norm before the classifier."""
+
+import importlib
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+import torchaudio
+from torch import nn
+
+import kws.models
+from kws.grading import trace
+from kws.grading.probes import (
+    count_layer_calls,
+    encoder_params,
+    encoder_params_text,
+    forbidden_modules_used,
+    layer_class_defined_in_notebook,
+    layer_class_problem,
+    norm_feeds_classifier,
+    probe_task,
+)
+
+B, T, D, H = 2, 5, 12, 3
+X = torch.randn(B, T, D)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def genuine_torch():
+    trace.capture_originals()
+
+
+class EncoderLayer(nn.Module):
+    """A small hand-written layer standing in for a student's."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(D, D)
+
+    def forward(self, x):
+        return x + torch.relu(self.linear(x))
+
+
+class Stack(nn.Module):
+    def __init__(self, layers, order):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.order = order
+
+    def forward(self, x):
+        for index in self.order:
+            x = self.layers[index](x)
+        return x
+
+
+def test_layers_are_counted_per_call_not_per_definition():
+    layer, unused = EncoderLayer(), EncoderLayer()
+    assert count_layer_calls(Stack([layer, unused], [0, 0, 0]), X, "EncoderLayer") == 3
+    assert count_layer_calls(Stack([layer, unused], []), X, "EncoderLayer") == 0
+    assert (
+        count_layer_calls(
+            Stack([EncoderLayer() for _ in range(4)], [0, 1, 2, 3]), X, "EncoderLayer"
+        )
+        == 4
+    )
+
+
+def test_calling_forward_directly_still_counts():
+    class Direct(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = EncoderLayer()
+
+        def forward(self, x):
+            return self.layer.forward(self.layer.forward(x))  # skips module hooks
+
+    assert count_layer_calls(Direct(), X, "EncoderLayer") == 2
+
+
+def test_encoder_params_and_the_course_text():
+    model = nn.Module()
+    model.encoder = nn.Linear(175, 880)  # 880 * 176 = 154,880 parameters
+    model.head = nn.Linear(880, 600)
+    assert encoder_params(model) == 154_880
+    assert encoder_params_text(model) == "154.88k"
+    with pytest.raises(ValueError, match="no module `.encoder`"):
+        encoder_params(nn.Linear(2, 2))
+
+
+class Wrapper(nn.Module):
+    """Runs `body(self, x)` so each test can write just the forward it needs."""
+
+    def __init__(self, body, **modules):
+        super().__init__()
+        self.body = body
+        for name, module in modules.items():
+            self.add_module(name, module)
+
+    def forward(self, x):
+        return self.body(self, x)
+
+
+def _tel():
+    return nn.TransformerEncoderLayer(D, H, 24, dropout=0.0, batch_first=True)
+
+
+class AliasedLayer(nn.TransformerEncoderLayer):
+    pass
+
+
+AliasedLayer.__name__ = AliasedLayer.__qualname__ = "EncoderLayer"
+AliasedLayer.__module__ = "__main__"
+
+MHA = getattr(importlib.import_module("torch." + "nn"), "Multihead" + "Attention")
+
+
+def _functional_mha(self, x):
+    mha = self.mha
+    y, _ = F.multi_head_attention_forward(
+        *(x.transpose(0, 1),) * 3, D, H, mha.in_proj_weight, mha.in_proj_bias, None, None, False,
+        0.0, mha.out_proj.weight, mha.out_proj.bias, training=False, need_weights=False,
+    )  # fmt: skip
+    return y.transpose(0, 1)  # (B, T, D)
+
+
+def _native_mha(self, x):
+    mha = self.mha
+    args = (D, H, mha.in_proj_weight, mha.in_proj_bias, mha.out_proj.weight, mha.out_proj.bias)
+    return torch._native_multi_head_attention(x, x, x, *args, need_weights=False)[0]
+
+
+CAPTURED_FORWARD = nn.TransformerEncoderLayer.forward  # taken before any tracing
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        (Wrapper(lambda s, x: s.layer(x), layer=_tel()), "torch.nn.TransformerEncoderLayer"),
+        (Wrapper(lambda s, x: s.layer(x), layer=AliasedLayer(D, H, 24, batch_first=True)),
+         "torch.nn.TransformerEncoderLayer"),
+        (Wrapper(lambda s, x: s.enc(x), enc=nn.TransformerEncoder(_tel(), 2, enable_nested_tensor=False)),
+         "torch.nn.TransformerEncoder"),
+        (Wrapper(lambda s, x: s.mha(x, x, x)[0], mha=MHA(D, H, batch_first=True)),
+         "torch.nn.MultiheadAttention"),
+        (Wrapper(lambda s, x: nn.TransformerEncoderLayer.forward(s.layer, x), layer=_tel()),
+         "torch.nn.TransformerEncoderLayer"),
+        (Wrapper(lambda s, x: CAPTURED_FORWARD(s.layer, x), layer=_tel()),
+         "torch.nn.TransformerEncoderLayer"),
+        (Wrapper(_functional_mha, mha=MHA(D, H)), "F.multi_head_attention_forward"),
+        (Wrapper(_native_mha, mha=MHA(D, H)), "torch._native_multi_head_attention"),
+        (Wrapper(lambda s, x: s.c(x, torch.full((B,), T))[0],
+                 c=torchaudio.models.Conformer(D, H, 24, 1, 3)), "torchaudio.models.Conformer"),
+        (Wrapper(lambda s, x: s.layer(x), layer=kws.models.TransformerEncoderLayer(D, H, 24)),
+         "kws.models.TransformerEncoderLayer"),
+        (Wrapper(lambda s, x: s.attn(x)[0], attn=kws.models.MultiHeadSelfAttention(D, H)),
+         "kws.models.MultiHeadSelfAttention"),
+    ],
+)  # fmt: skip
+def test_forbidden_layers_are_found_whatever_the_import_trick(model, expected):
+    found = forbidden_modules_used(model, X)
+    assert any(entry.startswith(expected + " (") for entry in found), found
+
+
+def test_own_layers_and_unused_forbidden_layers_are_allowed():
+    model = Wrapper(lambda s, x: s.layer(x), layer=EncoderLayer(), spare=_tel())  # spare never runs
+    assert forbidden_modules_used(model, X) == []
+
+
+NOTEBOOK_CELLS = """
+import torch
+from torch import nn
+from torch.nn import TransformerEncoderLayer as Imported
+
+class EncoderLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(12, 12)
+
+    def forward(self, x):
+        return self.linear(x)
+
+class Subclass(nn.TransformerEncoderLayer):
+    pass
+
+class Borrowed(nn.Module):
+    forward = nn.Linear.forward
+"""
+
+
+def test_layer_class_must_be_written_in_the_notebook():
+    ns = {"__name__": "__main__"}
+    exec(compile(NOTEBOOK_CELLS, "/tmp/ipykernel_1/cell.py", "exec"), ns)
+    assert layer_class_defined_in_notebook(ns, "EncoderLayer")
+    assert "built on torch.nn.TransformerEncoderLayer" in layer_class_problem(ns, "Imported")
+    assert "built on torch.nn.TransformerEncoderLayer" in layer_class_problem(ns, "Subclass")
+    assert "library code" in layer_class_problem(ns, "Borrowed")
+    assert "does not define a class `Missing`" in layer_class_problem(ns, "Missing")
+    ns["Kit"] = kws.models.ConformerBlock
+    assert "kws.models.ConformerBlock" in layer_class_problem(ns, "Kit")
+    ns["Elsewhere"] = EncoderLayer  # defined in this test module, not the notebook
+    assert "define the class in the notebook" in layer_class_problem(ns, "Elsewhere")
+
+
+def _restore(obj, name, value):
+    setattr(obj, name, value)
+    assert trace.verify_untampered() == []
+
+
+def test_replacing_module_call_is_detected():
+    original = nn.Module.__call__
+    nn.Module.__call__ = lambda self, *a, **k: self.forward(*a, **k)  # hides modules from hooks
+    try:
+        assert "torch.nn.Module.__call__ was replaced or changed by the notebook" in (
+            trace.verify_untampered()
+        )
+    finally:
+        _restore(nn.Module, "__call__", original)
+
+
+def test_renaming_a_forbidden_class_is_detected():
+    original = nn.TransformerEncoderLayer.__name__
+    nn.TransformerEncoderLayer.__name__ = "EncoderLayer"
+    try:
+        assert trace.verify_untampered() == [
+            "torch.nn.TransformerEncoderLayer.__name__ was replaced or changed by the notebook"
+        ]
+    finally:
+        _restore(nn.TransformerEncoderLayer, "__name__", original)
+
+
+def test_renamed_forbidden_class_is_still_found_by_identity():
+    original = nn.MultiheadAttention.__module__
+    nn.MultiheadAttention.__module__ = "__main__"
+    try:
+        model = Wrapper(
+            lambda s, x: s.m(x, x, x)[0], m=nn.MultiheadAttention(D, H, batch_first=True)
+        )
+        result = trace.trace_forward(model, X)
+        assert "torch.nn.MultiheadAttention" in result.forbidden
+        assert any("__module__" in line for line in result.tampering)
+    finally:
+        _restore(nn.MultiheadAttention, "__module__", original)
+
+
+def test_global_hooks_and_switching_off_the_tracer_are_detected():
+    handle = nn.modules.module.register_module_forward_hook(lambda m, a, o: o)
+    try:
+        assert any("global module hooks" in line for line in trace.verify_untampered())
+    finally:
+        handle.remove()
+
+    def sneaky(self, x):
+        nn.modules.module._global_forward_pre_hooks.clear()  # stop the grader seeing modules
+        sys.setprofile(None)
+        return self.layer(x)
+
+    result = trace.trace_forward(Wrapper(sneaky, layer=EncoderLayer()), X)
+    assert "the forward pass switched off the profiler" in result.tampering
+    assert "the forward pass removed the grader's module hooks" in result.tampering
+    assert trace.verify_untampered() == []
+
+
+def _norm_model(body, **modules):
+    return Wrapper(body, **modules)
+
+
+BN, LN, FC = nn.BatchNorm1d(D), nn.LayerNorm(D), nn.Linear(D, 7)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        _norm_model(lambda s, x: s.fc(s.bn(x.mean(1))), bn=BN, fc=FC),
+        _norm_model(lambda s, x: s.fc(s.ln(x.mean(1))), ln=LN, fc=FC),
+        _norm_model(lambda s, x: s.fc(F.layer_norm(x.mean(1), (D,))), fc=FC),
+        _norm_model(lambda s, x: s.head(x.mean(1)), head=nn.Sequential(BN, nn.Dropout(0.5), FC)),
+        _norm_model(
+            lambda s, x: s.fc(s.bn(x.mean(1)).view(B, D).contiguous()).unsqueeze(1).squeeze(1),
+            bn=BN,
+            fc=FC,
+        ),
+        _norm_model(
+            lambda s, x: F.linear(s.gn(x.mean(1)), s.fc.weight), gn=nn.GroupNorm(3, D), fc=FC
+        ),
+    ],
+    ids=["batchnorm", "layernorm", "functional", "sequential-dropout", "reshapes", "groupnorm"],
+)
+def test_norm_right_before_the_classifier_passes(model):
+    passed, why = norm_feeds_classifier(model, X)
+    assert passed, why
+
+
+@pytest.mark.parametrize(
+    ("model", "explanation"),
+    [
+        (_norm_model(lambda s, x: s.fc(s.bn(x.transpose(1, 2)).mean(2)), bn=BN, fc=FC),
+         "classifier `linear` in `fc` comes from `mean`"),
+        (_norm_model(lambda s, x: s.fc(x.mean(1)), bn=BN, fc=FC), "`fc` comes from `mean`"),
+        (_norm_model(lambda s, x: s.fc(s.bn(x.mean(1))).relu(), bn=BN, fc=FC),
+         "produced by `relu` in `model`, not by a final nn.Linear"),
+        (_norm_model(lambda s, x: s.fc(s.bn(x.mean(1)).relu_()), bn=BN, fc=FC), "comes from `relu_`"),
+        (_norm_model(lambda s, x: s.fc(s.mid(s.bn(x.mean(1)))), bn=BN, mid=nn.Linear(D, D), fc=FC),
+         "comes from `linear` in `mid`"),
+    ],
+    ids=["norm-before-pooling", "norm-unused", "relu-after-linear", "inplace-relu", "linear-between"],
+)  # fmt: skip
+def test_norm_elsewhere_fails_with_a_reason(model, explanation):
+    passed, why = norm_feeds_classifier(model, X)
+    assert not passed
+    assert explanation in why, why
+
+
+def test_probe_task_summarises_task1():
+    ns = {"__name__": "__main__"}
+    exec(compile(NOTEBOOK_CELLS, "/tmp/ipykernel_1/cell.py", "exec"), ns)
+    model = Stack([ns["EncoderLayer"]() for _ in range(5)], [0, 1])
+    model.encoder = model.layers
+    facts = probe_task("task1", model, ns, X)
+    assert facts["layer_calls"] == 2 and facts["layer_class_problem"] is None
+    assert facts["encoder_params"] == 5 * 156 and facts["forbidden"] == []
+    assert facts["output_shape"] == [B, T, D] and facts["tampering"] == []
