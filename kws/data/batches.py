@@ -131,8 +131,8 @@ class FeatureBatches(_DeviceBatches):
 
     Evaluation (``crop=None``): whole utterances. They are sorted by length and cut into batches in
     that order, so each batch is padded only to its own longest utterance; ``shuffle`` then only
-    shuffles the order of these batches. Use :meth:`indexed`, or :attr:`order` when not shuffled,
-    to put predictions back in the cache's order.
+    shuffles the order of these batches. :meth:`indexed` says where each row came from, to put
+    predictions back in the cache's order.
 
     Args:
         cache: the decoded utterances (:func:`kws.data.cache.cache_features`, or a ``subset``).
@@ -165,9 +165,10 @@ class FeatureBatches(_DeviceBatches):
         if crop is not None and crop < 1:
             raise ValueError(f"crop must be >= 1 frame, or None for whole utterances; got {crop}")
         if len(cache) and int(cache.lengths.min()) < 1:
+            empty = int(cache.lengths.argmin())
             raise ValueError(
-                f"utterance {int(cache.lengths.argmin())} ({cache.feature_paths[int(cache.lengths.argmin())]}) "
-                "has no frames; remove it from the metadata"
+                f"utterance {empty} ({cache.feature_paths[empty]}) has no frames; "
+                "remove it from the metadata"
             )
         on_device = cache.to(self.device)
         self.frames = on_device.frames  # (sum of T, F)
@@ -178,20 +179,9 @@ class FeatureBatches(_DeviceBatches):
             # Length-sorted buckets, planned on the CPU so that no step waits for the device.
             by_length = torch.sort(cache.lengths, stable=True).indices
             stop = len(self) * batch_size
-            self.buckets = [
-                by_length[i : min(i + batch_size, stop)] for i in range(0, stop, batch_size)
-            ]
-            self.bucket_widths = [int(cache.lengths[bucket].max()) for bucket in self.buckets]
-
-    @property
-    def order(self) -> torch.Tensor:
-        """(N,) cache index of each row, in the order an unshuffled epoch yields them:
-        ``in_cache_order[batches.order] = torch.cat(predictions)``."""
-        if self.shuffle:
-            raise ValueError("order is fixed only with shuffle=False; use indexed() instead")
-        if self.crop is not None:
-            return torch.arange(self.size)[: len(self) * self.batch_size]
-        return torch.cat(self.buckets) if self.buckets else torch.zeros(0, dtype=torch.int64)
+            buckets = [by_length[i : min(i + batch_size, stop)] for i in range(0, stop, batch_size)]
+            self.bucket_widths = [int(cache.lengths[bucket].max()) for bucket in buckets]
+            self.buckets = [bucket.to(self.device) for bucket in buckets]
 
     def indexed(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
         if self.crop is not None:
@@ -206,7 +196,7 @@ class FeatureBatches(_DeviceBatches):
                 len(self.buckets), generator=self.generator, device=self.device
             ).tolist()
         for b in batches:
-            index = self.buckets[b].to(self.device)  # (B,)
+            index = self.buckets[b]  # (B,)
             starts = torch.zeros_like(index)
             yield self._gather(index, starts, self.bucket_widths[b])
 

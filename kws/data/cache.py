@@ -67,6 +67,14 @@ def cache_dir_for(data_dir: str | os.PathLike) -> Path:
     return user
 
 
+def _chosen_or_default(cache_dir: str | os.PathLike | None, data_dir: Path) -> Path:
+    if cache_dir is None:
+        return cache_dir_for(data_dir)
+    if _writable(Path(cache_dir)) is None:
+        raise PermissionError(f"cache_dir={str(cache_dir)!r} is not a writable folder")
+    return Path(cache_dir)
+
+
 def _writable(folder: Path) -> Path | None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -217,7 +225,7 @@ def cache_clips(
     settings = {"kind": "clips", "classes": list(dataset.classes), "items": records}
     files = sorted({item.path for item in items})
     key = cache_key(settings, files)
-    folder = Path(cache_dir) if cache_dir is not None else cache_dir_for(dataset.root)
+    folder = _chosen_or_default(cache_dir, dataset.root)
     payload = cached(folder, f"clips-{dataset.subset}-{dataset.labels}", key, build)
     return ClipCache(
         waves=payload["waves"],
@@ -359,7 +367,7 @@ def cache_features(
 
     files = [root / name for name in listing] + [root / path for path in paths]
     key = cache_key({"kind": "features", "part": part, "dtype": str(dtype)}, files)
-    folder = Path(cache_dir) if cache_dir is not None else cache_dir_for(root)
+    folder = _chosen_or_default(cache_dir, root)
     payload = cached(folder, f"features-{part}", key, build)
     return FeatureCache(
         frames=payload["frames"],
@@ -407,7 +415,7 @@ def cache_noise(
         return {"samples": torch.cat(waves), "lengths": lengths}
 
     key = cache_key({"kind": "noise"}, files)
-    folder = Path(cache_dir) if cache_dir is not None else cache_dir_for(noise_dir.parent)
+    folder = _chosen_or_default(cache_dir, noise_dir.parent)
     payload = cached(folder, "noise", key, build)
     lengths = payload["lengths"]
     offsets = torch.cumsum(lengths, 0) - lengths
