@@ -60,7 +60,8 @@ class WaveAugment(nn.Module):
         flat = torch.cat(recordings) if recordings else torch.zeros(0)
         starts = torch.cumsum(lengths, 0) - lengths
         # Buffers move with .to(device) but are not saved in a model's state_dict.
-        self.register_buffer("bank", flat.float(), persistent=False)  # (N,) recordings end to end
+        flat = flat if flat.is_floating_point() else flat.float()
+        self.register_buffer("bank", flat, persistent=False)  # (N,) recordings end to end
         self.register_buffer("starts", starts, persistent=False)  # (K,) first sample of each
         self.register_buffer("lengths", lengths, persistent=False)  # (K,)
 
@@ -72,7 +73,7 @@ class WaveAugment(nn.Module):
             generator: a torch.Generator on `waves.device` (seed it once per run).
 
         Returns:
-            (B, S) augmented waveforms (a new tensor).
+            (B, S) augmented waveforms, a new tensor of the same dtype.
         """
         if waves.dim() != 2:
             raise ValueError(f"waves must be (B, S), got shape {tuple(waves.shape)}")
@@ -118,9 +119,10 @@ class WaveAugment(nn.Module):
         u = torch.randint(0, total, (B,), generator=generator, device=waves.device)
         k = torch.searchsorted(ends, u, right=True)  # (B,) recording of each window
         first = self.starts[k] + u - (ends[k] - windows_per_recording[k])  # (B,) start in the bank
-        noise = self.bank.unfold(0, S, 1)[first]  # (B, S)
+        noise = self.bank.unfold(0, S, 1)[first].to(waves.dtype)  # (B, S)
         use = torch.rand(B, generator=generator, device=waves.device) < self.noise_prob
-        volume = torch.rand(B, generator=generator, device=waves.device) * self.noise_volume
+        volume = torch.rand(B, generator=generator, device=waves.device, dtype=waves.dtype)
+        volume = volume * self.noise_volume
         volume = volume * use  # (B,) zero for the clips left clean
         return (waves + volume[:, None] * noise).clamp(-1.0, 1.0)
 
