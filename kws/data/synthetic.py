@@ -1,0 +1,381 @@
+"""Offline synthetic twins of Speech Commands v0.02 and the HW4 speaker features.
+
+Words and sentences are spoken by eSpeak NG (`kws.data.tts`). A speaker is a fixed `Voice` (accent,
+variant, pitch, rate, range); every utterance jitters it a little and gets noise at a random SNR,
+so the tasks are learnable but not trivial. The folders have exactly the layouts of the real data:
+
+    make_speech_commands(ROOT)  -> ROOT/speech_commands_v0.02/{WORD}/{HASH}_nohash_{N}.wav, ...
+                                   ROOT/speech_commands_test_set_v0.02/{_silence_,_unknown_,yes,...}/
+    make_speaker_features(ROOT) -> ROOT/speaker_features/{metadata,mapping,testdata}.json, uttr-*.pt
+                                   ROOT/speaker_features_hidden/test_labels.csv
+
+Everything is drawn from random streams seeded by (seed, what is drawn), so the same seed gives
+byte-identical files whatever the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import torch
+from tqdm import tqdm
+
+from kws.data.noises import BACKGROUND_NOISES, coloured_noise
+from kws.data.speaker_features import build_speaker_features
+from kws.data.speech_commands import (
+    BACKGROUND_NOISE,
+    KNOWN_WORDS_12,
+    SILENCE,
+    UNKNOWN,
+    WORDS_V2,
+    which_set,
+)
+from kws.data.tts import (
+    ENGLISH_LANGUAGES,
+    HUMAN_VARIANTS,
+    SAMPLE_RATE,
+    Voice,
+    synthesize,
+    trim_silence,
+)
+
+CLIP_SAMPLES = SAMPLE_RATE
+# Relative clip counts per word, as in v0.02: commands and digits ~3,800, other words ~2,000,
+# the five v0.02-only words ~1,600.
+_WORD_WEIGHTS = {word: 3.8 for word in WORDS_V2[:20]} | {w: 2.0 for w in WORDS_V2[20:30]}
+_WORD_WEIGHTS |= {word: 1.6 for word in WORDS_V2[30:]}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes of one synthetic preset (Speech Commands part, then speaker-feature part)."""
+
+    speakers: int  # Speech Commands speakers, split ~80/10/10 by the hash rule
+    clips: int  # word clips in the 35 word folders
+    test12_clips: int  # clips in the 12-class test set, ~equal per class
+    test12_speakers: int  # its own speakers, none of them in the dataset
+    noise_seconds: int  # length of each _background_noise_ recording
+    sf_speakers: int  # speaker-feature speakers
+    sf_utterances: int  # their utterances, held-out test part included
+    sf_test: int  # utterances held out (testdata.json)
+    sentence_words: tuple[int, int]  # words per sentence, min and max
+
+
+PRESETS = {
+    "tiny": Preset(10, 140, 48, 4, 5, 6, 48, 6, (2, 4)),
+    "small": Preset(160, 9_000, 1_200, 40, 20, 40, 1_200, 120, (3, 8)),
+    # The real sizes: v0.02 has 105,829 clips of 2,618 speakers and a 4,890-clip test set; HW4 has
+    # 600 speakers, 56,666 training utterances and 8,000 test utterances.
+    "full": Preset(2_618, 105_829, 4_890, 250, 60, 600, 64_666, 8_000, (5, 14)),
+}
+
+
+def make_speech_commands(
+    root: str | os.PathLike,
+    preset: str = "tiny",
+    seed: int = 0,
+    workers: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a synthetic Speech Commands v0.02 and its 12-class test set under `root`.
+
+    Args:
+        root: parent folder; gets speech_commands_v0.02/ and speech_commands_test_set_v0.02/.
+        preset: "tiny" (unit tests, seconds), "small" (the demo, ~1 min) or "full" (real sizes).
+        seed: the same seed gives byte-identical files.
+        workers: processes to synthesise with; default: 1 for "tiny", every core otherwise.
+        overwrite: replace existing folders instead of refusing.
+
+    Returns:
+        ROOT/speech_commands_v0.02, the folder `SpeechCommands` takes.
+    """
+    sizes = _preset(preset)
+    root = Path(root)
+    dataset, test_set = root / "speech_commands_v0.02", root / "speech_commands_test_set_v0.02"
+    _prepare(dataset, overwrite), _prepare(test_set, overwrite)
+    partial, partial_test = _partial(dataset), _partial(test_set)
+
+    rng = random.Random(f"{seed}/speech-commands")
+    hashes = _speaker_hashes(sizes.speakers + sizes.test12_speakers, sizes.speakers, rng)
+    voices = _voices(len(hashes), rng)
+    speakers, test_speakers = list(range(sizes.speakers)), list(range(sizes.speakers, len(hashes)))
+
+    jobs, repeats = [], {}
+    for word, count in zip(
+        WORDS_V2, _allocate(sizes.clips, list(_WORD_WEIGHTS.values())), strict=True
+    ):
+        for _ in range(count):
+            speaker = rng.choice(speakers)
+            n = repeats[speaker, word] = repeats.get((speaker, word), -1) + 1
+            name = f"{word}/{hashes[speaker]}_nohash_{n}.wav"
+            jobs.append((partial / name, word, voices[speaker], f"{seed}/{name}"))
+    classes = [SILENCE, UNKNOWN, *KNOWN_WORDS_12]
+    unknown_words = [word for word in WORDS_V2 if word not in KNOWN_WORDS_12]
+    for label, count in zip(
+        classes, _allocate(sizes.test12_clips, [1.0] * len(classes)), strict=True
+    ):
+        for _ in range(count):
+            speaker = rng.choice(test_speakers)
+            word = rng.choice(unknown_words) if label == UNKNOWN else label
+            n = repeats[speaker, label] = repeats.get((speaker, label), -1) + 1
+            name = f"{label}/{hashes[speaker]}_nohash_{n}.wav"
+            jobs.append((partial_test / name, word, voices[speaker], f"{seed}/test/{name}"))
+
+    for folder in {path.parent for path, *_ in jobs}:
+        folder.mkdir(parents=True, exist_ok=True)
+    _run(_write_clip, jobs, workers, preset, "speech commands")
+    _write_background_noise(partial / BACKGROUND_NOISE, sizes.noise_seconds, seed)
+
+    lists = {"validation": [], "testing": [], "training": []}
+    for path, *_ in jobs:
+        if path.is_relative_to(partial):
+            relative = path.relative_to(partial).as_posix()
+            lists[which_set(relative)].append(relative)
+    for subset in ("validation", "testing"):
+        (partial / f"{subset}_list.txt").write_text(
+            "".join(f"{p}\n" for p in sorted(lists[subset]))
+        )
+    counts = {subset: len(paths) for subset, paths in lists.items()}
+    _write_readme(
+        partial, preset, seed, f"{sizes.clips} clips of {sizes.speakers} speakers {counts}"
+    )
+    _write_readme(partial_test, preset, seed, f"{sizes.test12_clips} clips in 12 class folders")
+    partial.rename(dataset)
+    partial_test.rename(test_set)
+    return dataset
+
+
+def make_speaker_features(
+    root: str | os.PathLike,
+    preset: str = "tiny",
+    seed: int = 0,
+    workers: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write synthetic HW4 speaker features: speakers reading random sentences.
+
+    The sentences are synthesised into a temporary `SPEAKER/*.wav` folder and turned into features
+    by `build_speaker_features`, exactly as real audio would be.
+
+    Returns:
+        ROOT/speaker_features (the student folder); the test labels go to
+        ROOT/speaker_features_hidden/test_labels.csv.
+    """
+    sizes = _preset(preset)
+    root = Path(root)
+    out_root, hidden_root = root / "speaker_features", root / "speaker_features_hidden"
+    _prepare(out_root, overwrite), _prepare(hidden_root, overwrite)
+    audio_root = root / ".speaker_audio.partial"
+    shutil.rmtree(audio_root, ignore_errors=True)
+
+    rng = random.Random(f"{seed}/speaker-features")
+    voices = _voices(sizes.sf_speakers, rng)
+    weights = [rng.uniform(0.6, 1.4) for _ in voices]  # speakers have more or fewer utterances
+    per_speaker = _allocate(sizes.sf_utterances - 2 * len(voices), weights)
+    jobs = []
+    for i, (voice, count) in enumerate(zip(voices, per_speaker, strict=True)):
+        speaker = f"id{10001 + i:05d}"  # VoxCeleb-style names
+        (audio_root / speaker).mkdir(parents=True)
+        for k in range(count + 2):  # every speaker keeps at least one training utterance
+            text = _sentence(rng, *sizes.sentence_words)
+            name = f"{speaker}/{k:05d}.wav"
+            jobs.append((audio_root / name, text, voice, f"{seed}/{name}"))
+    _run(_write_clip, jobs, workers, preset, "speaker audio")
+    try:
+        build_speaker_features(
+            audio_root,
+            out_root,
+            test_fraction=sizes.sf_test / sizes.sf_utterances,
+            hidden_root=hidden_root,
+            seed=seed,
+            progress=preset != "tiny",
+        )
+    finally:
+        shutil.rmtree(audio_root, ignore_errors=True)
+    return out_root
+
+
+def _preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; use one of {sorted(PRESETS)}.")
+    return PRESETS[name]
+
+
+def _prepare(folder: Path, overwrite: bool) -> None:
+    if folder.exists() and any(folder.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{folder} exists; delete it or pass overwrite=True.")
+        shutil.rmtree(folder)
+    elif folder.exists():
+        folder.rmdir()
+    shutil.rmtree(_partial(folder), ignore_errors=True)
+
+
+def _partial(folder: Path) -> Path:
+    """Where `folder` is written; renamed at the end, so an interrupted run leaves no half folder."""
+    return folder.with_name(f".{folder.name}.partial")
+
+
+def _allocate(total: int, weights: Sequence[float]) -> list[int]:
+    """Split `total` into integers proportional to `weights` (largest remainders get the rest)."""
+    shares = [total * w / sum(weights) for w in weights]
+    counts = [int(s) for s in shares]
+    by_remainder = sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])
+    for i in by_remainder[: total - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+def _speaker_hashes(count: int, in_dataset: int, rng: random.Random) -> list[str]:
+    """`count` distinct 8-hex-digit speaker hashes; of the first `in_dataset`, 10 % fall in
+    validation and 10 % in testing under the hash rule, the rest in training."""
+    wanted = {"validation": round(0.1 * in_dataset), "testing": round(0.1 * in_dataset)}
+    wanted["training"] = in_dataset - wanted["validation"] - wanted["testing"]
+    hashes: list[str] = []
+    while len(hashes) < in_dataset:
+        candidate = f"{rng.getrandbits(32):08x}"
+        subset = which_set(f"{candidate}_nohash_0.wav")
+        if wanted[subset] > 0 and candidate not in hashes:
+            wanted[subset] -= 1
+            hashes.append(candidate)
+    rng.shuffle(hashes)
+    while len(hashes) < count:  # speakers of the separate 12-class test set
+        candidate = f"{rng.getrandbits(32):08x}"
+        if candidate not in hashes:
+            hashes.append(candidate)
+    return hashes
+
+
+def _voices(count: int, rng: random.Random) -> list[Voice]:
+    """`count` distinct speakers: accent, variant, pitch 20-80, rate 120-220, range 30-80."""
+    voices: dict[Voice, None] = {}
+    while len(voices) < count:
+        voice = Voice(
+            language=rng.choice(ENGLISH_LANGUAGES),
+            variant=rng.choice(HUMAN_VARIANTS),
+            pitch=rng.randint(20, 80),
+            rate=rng.randint(120, 220),
+            pitch_range=rng.randint(30, 80),
+        )
+        voices[voice] = None
+    return list(voices)
+
+
+_DETERMINERS = "the a my your this that every some her his our their".split()
+_ADJECTIVES = (
+    "red green small large quiet noisy happy sad old new warm cold bright dark heavy light "
+    "quick slow strange simple golden wooden clever gentle busy empty"
+).split()
+_NOUNS = (
+    "dog cat bird house garden river teacher doctor window table computer letter city forest "
+    "train music story kitchen mountain student farmer picture bottle island morning engine "
+    "flower market bridge song"
+).split()
+_VERBS = (
+    "found saw painted opened carried moved watched followed visited cleaned built wanted "
+    "remembered described borrowed noticed repaired counted"
+).split()
+_LINKS = "on under near behind with beside across".split()
+_ADVERBS = "today yesterday slowly quickly again together quietly carefully".split()
+_CONJUNCTIONS = "and but because while so".split()
+
+
+def _sentence(rng: random.Random, min_words: int, max_words: int) -> str:
+    """A random sentence of min_words to max_words words from a small grammar."""
+    target = rng.randint(min_words, max_words)
+    words: list[str] = []
+    while len(words) < target:
+        if words:
+            words.append(rng.choice(_CONJUNCTIONS))
+        clause = [rng.choice(_DETERMINERS)]
+        clause += [rng.choice(_ADJECTIVES)] if rng.random() < 0.5 else []
+        clause += [rng.choice(_NOUNS), rng.choice(_VERBS), rng.choice(_DETERMINERS)]
+        clause += [rng.choice(_ADJECTIVES)] if rng.random() < 0.5 else []
+        clause += [rng.choice(_NOUNS)]
+        if rng.random() < 0.3:
+            clause += [rng.choice(_LINKS), rng.choice(_DETERMINERS), rng.choice(_NOUNS)]
+        if rng.random() < 0.3:
+            clause += [rng.choice(_ADVERBS)]
+        words += clause
+    return " ".join(words[:target])
+
+
+def _write_clip(job: tuple[Path, str, Voice, str]) -> None:
+    """Speak one text (or, for "_silence_", make one second of noise) and write a 16-bit WAV."""
+    path, text, voice, seed = job
+    rng = random.Random(seed)
+    noise_rng = np.random.default_rng(rng.getrandbits(64))
+    if text == SILENCE:
+        noise = rng.choice(list(BACKGROUND_NOISES.values()))(CLIP_SAMPLES, noise_rng)
+        return _write_wav(path, noise * rng.uniform(0.02, 0.4))
+    speech = trim_silence(synthesize(text, voice.jitter(rng))).numpy()
+    speech = speech * (rng.uniform(0.1, 0.9) / (np.abs(speech).max() + 1e-9))  # loudness
+    if " " in text:  # a sentence: 0.1-0.3 s of room noise around it
+        length = speech.size + rng.randint(1_600, 4_800)
+    else:  # a word: most clips last 1 s; like the real ones, some are shorter
+        length = CLIP_SAMPLES if rng.random() < 0.9 else rng.randint(12_000, CLIP_SAMPLES - 1)
+        length = max(length, min(CLIP_SAMPLES, speech.size + 800))
+        speech = speech[:length]
+    clip = np.zeros(length, dtype=np.float32)
+    offset = rng.randint(0, length - speech.size)
+    clip[offset : offset + speech.size] = speech
+    snr_db = rng.uniform(5.0, 35.0)
+    rms = np.sqrt(np.mean(speech**2)) + 1e-9
+    noise = coloured_noise(length, rng.uniform(0.0, 2.0), noise_rng)
+    _write_wav(path, clip + noise * (rms / 10 ** (snr_db / 20)))
+
+
+def _write_wav(path: Path, wave: np.ndarray) -> None:
+    samples = np.round(np.clip(wave, -1.0, 32767 / 32768) * 32768).astype(np.int16)
+    soundfile.write(path, samples, SAMPLE_RATE, subtype="PCM_16")
+
+
+def _write_background_noise(folder: Path, seconds: int, seed: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, make in BACKGROUND_NOISES.items():
+        noise_rng = np.random.default_rng(random.Random(f"{seed}/noise/{name}").getrandbits(64))
+        _write_wav(folder / f"{name}.wav", make(seconds * SAMPLE_RATE, noise_rng))
+
+
+def _write_readme(folder: Path, preset: str, seed: int, contents: str) -> None:
+    (folder / "README.md").write_text(
+        f"# Synthetic twin of Google Speech Commands ({folder.name.lstrip('.')})\n\n"
+        f"Not real recordings: every clip was spoken by the eSpeak NG synthesiser and mixed with\n"
+        f"synthetic noise by `kws.data.synthetic` (preset {preset!r}, seed {seed}).\n"
+        f"Contents: {contents}.\nSame layout as the real dataset; use it to test code offline.\n"
+    )
+    (folder / "LICENSE").write_text(
+        "Synthetic data generated by the kws course kit; it contains no recordings of people\n"
+        "and may be used, copied and changed without restriction.\n"
+    )
+
+
+def _run(work: Callable, jobs: list, workers: int | None, preset: str, what: str) -> None:
+    """Apply `work` to every job, in `workers` processes (0 or 1: in this process)."""
+    if workers is None:
+        workers = 1 if preset == "tiny" else os.cpu_count() or 1
+    bar = dict(total=len(jobs), desc=what, unit="clip", disable=preset == "tiny")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one clip is far too small to share among threads
+    try:
+        if workers <= 1:
+            for job in tqdm(jobs, **bar):
+                work(job)
+            return
+        with multiprocessing.get_context("fork").Pool(workers, _single_thread) as pool:
+            for _ in tqdm(pool.imap_unordered(work, jobs, chunksize=32), **bar):
+                pass
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _single_thread() -> None:
+    torch.set_num_threads(1)
