@@ -22,7 +22,9 @@ def get_cosine_schedule_with_warmup(
       ``progress = (step - num_warmup_steps) / max(1, num_training_steps - num_warmup_steps)``.
 
     With ``num_cycles=0.5`` the factor falls from 1 to 0 over the training steps (half a cosine
-    period) and stays at 0 past the end. Call ``scheduler.step()`` after every optimizer step.
+    period). The formula is kept exactly, past the end too: there ``max(0, .)`` never clamps
+    (``1 + cos`` is never negative) and the factor rises again, as in Hugging Face's version, so
+    stop training at ``num_training_steps``. Call ``scheduler.step()`` after every optimizer step.
 
     Args:
         optimizer: the optimizer whose learning rate(s) to schedule.
