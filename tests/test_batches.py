@@ -7,6 +7,7 @@ from fastpath_folders import N_MELS, make_speaker_features, make_speech_commands
 from kws.data.augment import WaveAugment
 from kws.data.batches import ClipBatches, FeatureBatches
 from kws.data.cache import cache_clips, cache_features, cache_noise
+from kws.data.speaker_features import SpeakerFeatures, collate_features
 from kws.data.speech_commands import SpeechCommands
 
 PAD = -20.0
@@ -148,6 +149,15 @@ def test_whole_utterances_are_sorted_padded_and_indexed(hw4, device):
     shuffled = FeatureBatches(hw4, 4, device, crop=None, shuffle=True, seed=1)
     orders = {tuple(x.shape[1] for x, _, _ in shuffled) for _ in range(10)}
     assert len(orders) > 1 and all(sorted(o) == [8, 25, 40] for o in orders)
+
+
+def test_whole_utterance_batches_equal_the_per_item_dataset_and_collate(tmp_path, device):
+    dataset = SpeakerFeatures(make_speaker_features(tmp_path), "valid", valid_fraction=0.5)
+    batches = FeatureBatches(cache_features(dataset), 2, device, crop=None, shuffle=False)
+    for x, lengths, labels, index in batches.indexed():
+        expected = collate_features([dataset[k] for k in index.tolist()])
+        for got, want in zip((x, lengths, labels), expected, strict=True):
+            assert torch.equal(got.cpu(), want)
 
 
 def test_float16_frames_come_out_as_float32(tmp_path, device):

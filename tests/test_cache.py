@@ -12,6 +12,7 @@ import kws.data.cache as cache_module
 from kws.data.audio import load_wav
 from kws.data.augment import WaveAugment
 from kws.data.cache import cache_clips, cache_dir_for, cache_features, cache_noise
+from kws.data.speaker_features import SpeakerFeatures, load_features
 from kws.data.speech_commands import SpeechCommands
 
 
@@ -135,6 +136,31 @@ def test_feature_cache_of_the_test_part_and_a_subset(hw4_root, tmp_path):
     assert torch.equal(valid.utterance(0), train.utterance(7))
 
 
+@pytest.mark.parametrize("split", ["train", "valid", "test"])
+def test_feature_cache_of_a_split_equals_the_dataset(hw4_root, split, tmp_path):
+    dataset = SpeakerFeatures(hw4_root, split, valid_fraction=0.34, seed=1)
+    cache = cache_features(dataset, cache_dir=tmp_path)
+    assert len(cache) == len(dataset) > 0
+    for i, (path, mel_len, label) in enumerate(dataset.items):
+        assert cache.feature_paths[i] == path and cache.lengths[i] == mel_len
+        assert cache.labels[i] == label
+        whole = load_features(hw4_root / path, N_MELS)
+        assert torch.equal(cache.utterance(i), whole)
+        if split != "train":  # no random crop: the dataset's item is the whole utterance
+            assert torch.equal(dataset[i][0], whole)
+
+
+def test_packed_subset_holds_only_its_own_frames(hw4_root, tmp_path):
+    train = cache_features(hw4_root, cache_dir=tmp_path)
+    valid = train.subset([7, 2, 4])
+    packed = valid.packed()
+    assert packed.frames.shape == (int(valid.lengths.sum()), N_MELS)
+    assert packed.offsets.tolist() == [0, 9, 17]  # lengths 9, 8, 8 end to end
+    for i in range(3):
+        assert torch.equal(packed.utterance(i), valid.utterance(i))
+    assert valid.to("cpu").frames is train.frames, "on the same device a subset shares frames"
+
+
 def test_feature_cache_in_float16(hw4_root, tmp_path):
     half = cache_features(hw4_root, dtype=torch.float16, cache_dir=tmp_path)
     full = cache_features(hw4_root, cache_dir=tmp_path)
@@ -145,11 +171,11 @@ def test_feature_cache_in_float16(hw4_root, tmp_path):
 def test_feature_cache_names_a_bad_file(tmp_path):
     root = make_speaker_features(tmp_path)
     torch.save(torch.zeros(7, N_MELS), root / "uttr-00004.pt")  # metadata says 8 frames
-    with pytest.raises(ValueError, match=r"uttr-00004\.pt.*mel_len 8"):
+    with pytest.raises(ValueError, match=r"uttr-00004\.pt has 7 frames"):
         cache_features(root, cache_dir=tmp_path / "cache")
     with pytest.raises(ValueError, match="part must be"):
         cache_features(root, "valid")
-    with pytest.raises(FileNotFoundError, match="metadata.json"):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
         cache_features(tmp_path / "nowhere")
 
 

@@ -34,6 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 from kws.data.audio import load_wav
+from kws.data.speaker_features import SpeakerFeatures, load_features
 from kws.data.speech_commands import CLIP_SAMPLES, SpeechCommands, load_item
 
 CACHE_VERSION = 1
@@ -139,14 +140,28 @@ def _parallel(
             bar.update(stop - start)
 
 
-def _to_device(tensor: torch.Tensor, device: str | torch.device) -> torch.Tensor:
-    """``tensor`` on ``device``; to CUDA through pinned memory, asynchronously (one big copy)."""
+def _to_device(
+    tensor: torch.Tensor, device: str | torch.device, rows: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``tensor[rows]`` (all rows when None) on ``device``; itself when nothing is to be done.
+
+    To CUDA the rows go in chunks of ~64 MB through pinned memory, asynchronously: the data is
+    never held twice in host memory, so a cache nearly as large as the RAM still fits the GPU.
+    """
     device = torch.device(device)
-    if tensor.device == device or (device.type == tensor.device.type and device.index is None):
+    same = tensor.device == device or (tensor.device.type == device.type and device.index is None)
+    if same and rows is None:
         return tensor
-    if device.type == "cuda" and tensor.device.type == "cpu":
-        return tensor.pin_memory().to(device, non_blocking=True)
-    return tensor.to(device)
+    count = len(tensor) if rows is None else len(rows)
+    out = torch.empty((count, *tensor.shape[1:]), dtype=tensor.dtype, device=device)
+    row_bytes = max(1, tensor[:1].nbytes)
+    step = max(1, (64 << 20) // row_bytes)
+    for start in range(0, count, step):
+        chunk = tensor[start : start + step] if rows is None else tensor[rows[start : start + step]]
+        if device.type == "cuda" and chunk.device.type == "cpu":
+            chunk = chunk.pin_memory()
+        out[start : start + step].copy_(chunk, non_blocking=True)
+    return out
 
 
 _CLIP_TENSORS = ("waves", "gains", "labels", "speakers")
@@ -261,9 +276,32 @@ class FeatureCache:
         return len(self.lengths)
 
     def to(self, device: str | torch.device) -> FeatureCache:
-        """The same utterances with every tensor on ``device`` (itself when already there)."""
+        """The same utterances with every tensor on ``device`` (itself when already there).
+
+        Moving a :meth:`subset` to another device copies only its own utterances' frames
+        (:meth:`packed`), so a train and a valid subset together take the memory of one.
+        """
+        device = torch.device(device)
+        if device.type != self.frames.device.type:
+            return self.packed(device)
         moved = {name: _to_device(getattr(self, name), device) for name in _FEATURE_TENSORS}
         return replace(self, **moved)
+
+    def packed(self, device: str | torch.device | None = None) -> FeatureCache:
+        """A copy on ``device`` (default: where it is) holding only these utterances' frames,
+        end to end in their order, with offsets re-based to match."""
+        device = self.frames.device if device is None else torch.device(device)
+        starts = torch.cumsum(self.lengths, 0) - self.lengths  # (N,) offsets once packed
+        # the row of every frame of every utterance: its offset + its position in the utterance
+        within = torch.arange(int(self.lengths.sum())) - starts.repeat_interleave(self.lengths)
+        rows = self.offsets.repeat_interleave(self.lengths) + within  # (sum of T,)
+        return replace(
+            self,
+            frames=_to_device(self.frames, device, rows),
+            offsets=starts.to(device),
+            lengths=self.lengths.to(device),
+            labels=self.labels.to(device),
+        )
 
     def utterance(self, index: int) -> torch.Tensor:
         """The frames (T, F) of utterance ``index``, as stored (a view, no copy)."""
@@ -283,22 +321,8 @@ class FeatureCache:
         )
 
 
-def _read_json(path: Path, key: str) -> dict:
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: not an HW4 speaker-features folder. Build one with "
-            "data_scripts/speaker_features.py, or point to the folder holding metadata.json"
-        )
-    content = json.loads(path.read_text())
-    if key not in content:
-        raise ValueError(
-            f"{path} has no key {key!r}; the file is truncated or not in the HW4 format"
-        )
-    return content
-
-
 def cache_features(
-    root: str | os.PathLike,
+    source: str | os.PathLike | SpeakerFeatures,
     part: str = "train",
     *,
     dtype: torch.dtype = torch.float32,
@@ -308,41 +332,30 @@ def cache_features(
     """All utterances of an HW4 speaker-features folder, decoded once into a :class:`FeatureCache`.
 
     Args:
-        root: the folder holding ``metadata.json``, ``mapping.json``, ``testdata.json``, ``uttr-*.pt``.
-        part: ``"train"`` (``metadata.json``: every labelled utterance, speakers and utterances in
-            file order; split train/valid with :meth:`FeatureCache.subset`) or ``"test"``
-            (``testdata.json``, labels -1).
+        source: the folder holding ``metadata.json``, ``mapping.json``, ``testdata.json`` and
+            ``uttr-*.pt``; or a :class:`kws.data.SpeakerFeatures` split, which gives the
+            :meth:`FeatureCache.subset` of its utterances, in its order, of the folder's cache.
+        part: ``"train"`` (every labelled utterance of ``metadata.json``, in file order) or
+            ``"test"`` (``testdata.json``, labels -1); taken from ``source`` when it is a split.
         dtype: storage type of the frames; ``torch.float16`` halves memory (the full HW4 set is
             ~7 GB in float32) at ~3 significant digits.
-        cache_dir: where to keep the cache; default :func:`cache_dir_for` ``(root)``.
+        cache_dir: where to keep the cache; default :func:`cache_dir_for` ``(folder)``.
         num_workers: threads that read ``.pt`` files; default the CPU count.
     """
-    root = Path(root)
-    if part == "train":
-        meta = _read_json(root / "metadata.json", "speakers")
-        speaker2id = _read_json(root / "mapping.json", "speaker2id")["speaker2id"]
-        entries, labels = [], []
-        for speaker, utterances in meta["speakers"].items():
-            if speaker not in speaker2id:
-                raise ValueError(
-                    f"{root / 'metadata.json'}: speaker {speaker!r} is not in mapping.json's speaker2id"
-                )
-            entries += utterances
-            labels += [speaker2id[speaker]] * len(utterances)
-        speaker_names = tuple(sorted(speaker2id, key=speaker2id.get))
-        listing = ["metadata.json", "mapping.json"]
-    elif part == "test":
-        meta = _read_json(root / "testdata.json", "utterances")
-        entries, labels, speaker_names = meta["utterances"], [-1] * len(meta["utterances"]), ()
-        listing = ["testdata.json"]
-    else:
+    if isinstance(source, SpeakerFeatures):
+        part = "test" if source.split == "test" else "train"
+        whole = cache_features(
+            source.root, part, dtype=dtype, cache_dir=cache_dir, num_workers=num_workers
+        )
+        position = {path: i for i, path in enumerate(whole.feature_paths)}
+        return whole.subset([position[path] for path, _, _ in source.items])
+    if part not in ("train", "test"):
         raise ValueError(f"part must be 'train' or 'test', got {part!r}")
-    n_mels = int(meta.get("n_mels", 40))
-    try:
-        paths = [entry["feature_path"] for entry in entries]
-        lengths = torch.tensor([int(entry["mel_len"]) for entry in entries], dtype=torch.int64)
-    except KeyError as err:
-        raise ValueError(f"{root / listing[0]}: an utterance has no key {err}") from None
+    # SpeakerFeatures reads and checks the JSON files; valid_fraction=0 keeps every utterance.
+    listing = SpeakerFeatures(source, part, valid_fraction=0.0)
+    root, n_mels = listing.root, listing.n_mels
+    paths = [path for path, _, _ in listing.items]
+    lengths = torch.tensor([mel_len for _, mel_len, _ in listing.items], dtype=torch.int64)
     offsets = torch.cumsum(lengths, 0) - lengths
 
     def build() -> dict[str, object]:
@@ -350,32 +363,23 @@ def cache_features(
 
         def decode(start: int, stop: int) -> None:
             for i in range(start, stop):
-                path = root / paths[i]
-                try:
-                    x = torch.load(path, weights_only=True)
-                except Exception as err:
-                    raise ValueError(f"{path}: cannot be read ({err}); rebuild the folder") from err
-                if tuple(x.shape) != (int(lengths[i]), n_mels):
-                    raise ValueError(
-                        f"{path}: shape {tuple(x.shape)}, but {listing[0]} says mel_len "
-                        f"{int(lengths[i])} with n_mels {n_mels}"
-                    )
-                frames[offsets[i] : offsets[i] + lengths[i]] = x
+                utterance = load_features(root / paths[i], n_mels, int(lengths[i]))  # (T, F)
+                frames[offsets[i] : offsets[i] + lengths[i]] = utterance
 
         _parallel(decode, len(paths), f"caching {root.name}/{part}", num_workers)
         return {"frames": frames}
 
-    files = [root / name for name in listing] + [root / path for path in paths]
+    listed = ["metadata.json", "mapping.json"] if part == "train" else ["testdata.json"]
+    files = [root / name for name in listed] + [root / path for path in paths]
     key = cache_key({"kind": "features", "part": part, "dtype": str(dtype)}, files)
-    folder = _chosen_or_default(cache_dir, root)
-    payload = cached(folder, f"features-{part}", key, build)
+    payload = cached(_chosen_or_default(cache_dir, root), f"features-{part}", key, build)
     return FeatureCache(
         frames=payload["frames"],
         offsets=offsets,
         lengths=lengths,
-        labels=torch.tensor(labels, dtype=torch.int64),
+        labels=torch.tensor([label for _, _, label in listing.items], dtype=torch.int64),
         feature_paths=tuple(paths),
-        speaker_names=speaker_names,
+        speaker_names=tuple(listing.speakers) if part == "train" else (),
     )
 
 
