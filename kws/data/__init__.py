@@ -1,5 +1,14 @@
 from kws.data.audio import load_wav, pad_or_trim
 from kws.data.augment import WaveAugment
+from kws.data.batches import ClipBatches, FeatureBatches
+from kws.data.cache import (
+    ClipCache,
+    FeatureCache,
+    NoiseBank,
+    cache_clips,
+    cache_features,
+    cache_noise,
+)
 from kws.data.download import ChecksumError, download, safe_extract
 from kws.data.speech_commands import (
     Clip,
