@@ -3,6 +3,7 @@
 import hashlib
 import importlib.util
 import io
+import os
 import random
 import re
 import shutil
@@ -244,6 +245,9 @@ def test_safe_archive_is_extracted_with_inner_links(tmp_path):
     assert (target / "a" / "b" / "y.txt").read_bytes() == b"yyy"
     assert (target / "a" / "b" / "to_x").read_bytes() == b"xx"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.tar.gz", "out"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~umask  # not the private staging mode
     with pytest.raises(FileExistsError, match="already exists"):
         safe_extract(archive, target)
 

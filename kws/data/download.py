@@ -196,6 +196,10 @@ def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
             for member in tar:
                 _check_member(archive, member, root)
                 tar.extract(member, staging, filter="data")
+        # mkdtemp made the folder private (0700); give it the usual permissions of a new folder.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -275,20 +275,24 @@ class SpeechCommands(Dataset):
             self.items = _test_set_items(Path(test_set_root or default), self.classes, self.version)
             return
         words = WORDS_V1 if labels == "30" or self.version == "v0.01" else WORDS_V2
-        clips = _split_clips(self.root, words, subset)  # [(word, path)]
+        folders = {word: self.root / word for word in words}
+        index = {name: i for i, name in enumerate(self.classes)}
+
+        def clip(word: str, name: str, label: str) -> Clip:
+            return Clip(folders[word] / name, index[label], name.split("_nohash_")[0])
+
+        clips = _split_clips(self.root, words, subset)  # [(word, file name)], sorted
         if labels != "12":
-            index = {name: i for i, name in enumerate(self.classes)}
-            self.items = [Clip(path, index[word], speaker_of(path.name)) for word, path in clips]
+            self.items = [clip(word, name, word) for word, name in clips]
             return
         rng = random.Random(f"{seed}/{subset}")  # str seeds are hashed the same on every run
-        known = [(w, p) for w, p in clips if w in KNOWN_WORDS_12]
-        others = [p for w, p in clips if w not in KNOWN_WORDS_12]
+        known = [(word, name) for word, name in clips if word in KNOWN_WORDS_12]
+        others = [(word, name) for word, name in clips if word not in KNOWN_WORDS_12]
         n_unknown = min(round(unknown_fraction * len(known)), len(others))
-        unknown = sorted(rng.sample(others, n_unknown))
-        index = {name: i for i, name in enumerate(self.classes)}
-        self.items = [Clip(p, index[w], speaker_of(p.name)) for w, p in known]
-        self.items += [Clip(p, index[UNKNOWN], speaker_of(p.name)) for p in unknown]
-        self.items.sort(key=lambda clip: clip.path)
+        unknown = rng.sample(others, n_unknown)
+        self.items = [clip(word, name, word) for word, name in known]
+        self.items += [clip(word, name, UNKNOWN) for word, name in sorted(unknown)]
+        self.items.sort(key=lambda item: (item.path.parent.name, item.path.name))
         n_silence = round(silence_fraction * len(known))
         self.items += _silence_clips(self.root, n_silence, index[SILENCE], rng)
 
@@ -328,18 +332,18 @@ def _check_folder(root: Path) -> None:
     )
 
 
-def _split_clips(root: Path, words: list[str], subset: str) -> list[tuple[str, Path]]:
-    """(word, path) of every clip of `words` in `subset`, sorted by path.
+def _split_clips(root: Path, words: list[str], subset: str) -> list[tuple[str, str]]:
+    """(word, file name) of every clip of `words` in `subset`, sorted.
 
     Like torchaudio, only files named `*_nohash_*.wav` are clips.
     """
-    on_disk = {}  # "word/name.wav" -> (word, path)
+    on_disk = {}  # "word/name.wav" -> (word, name)
     for word in words:
         folder = root / word
         if folder.is_dir():
             for entry in os.scandir(folder):
                 if entry.name.endswith(".wav") and "_nohash_" in entry.name:
-                    on_disk[f"{word}/{entry.name}"] = (word, Path(entry.path))
+                    on_disk[f"{word}/{entry.name}"] = (word, entry.name)
     lists = [root / "validation_list.txt", root / "testing_list.txt"]
     present = [f.is_file() for f in lists]
     if any(present) and not all(present):
@@ -356,7 +360,7 @@ def _split_clips(root: Path, words: list[str], subset: str) -> list[tuple[str, P
             keys = [k for k in on_disk if k in split[subset]]
     else:
         keys = [k for k in on_disk if which_set(k) == subset]
-    return sorted((on_disk[k] for k in keys), key=lambda word_path: word_path[1])
+    return [on_disk[k] for k in sorted(keys)]
 
 
 def _read_list(path: Path, words: set[str], on_disk: dict) -> set[str]:
