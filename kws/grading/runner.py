@@ -1,0 +1,267 @@
+"""The grading child: run a notebook's model cells, load the checkpoint, predict, probe.
+
+Started by the grader inside the sandbox (never imported by it for running student code)::
+
+    python -m kws.grading.runner --result RESULT --notebook 02_speaker_id.ipynb \\
+        --task task1 --task task2 --inputs inputs.pt --num-classes 600
+
+It reads the one-time token from stdin first, then:
+
+1. executes only the notebook's cells tagged ``model``, cell by cell, in a fresh module
+   ``__notebook__`` (line magics and shell lines are commented out);
+2. for each task: reads ``OUT_DIR/<task>/config.json`` (``{"task", "class", "kwargs"}``), builds
+   the class the notebook defined with those kwargs, loads ``model.pt`` with
+   ``torch.load(weights_only=True)`` and strict state-dict loading;
+3. predicts every unlabelled input (`kws.grading.inputs`), checking output shapes and values;
+4. runs the course's probes (`kws.grading.probes.probe_task`) on a small example batch.
+
+Every failure is caught per stage and reported as a sentence naming the file, cell or value, so
+one broken task does not hide the others. The payload is written as
+``{"token": TOKEN, "payload": {...}}``; `check_payload` is what the grader validates it against.
+"""
+
+import argparse
+import json
+import re
+import sys
+import time
+import traceback
+import types
+from pathlib import Path
+
+STAGES = ("notebook", "model_cells", "config", "build", "checkpoint", "evaluate", "probes")
+_MAGIC = re.compile(r"^(\s*)([%!])", re.MULTILINE)
+
+
+def _error(error: BaseException) -> str:
+    """One line: the exception, and where in the notebook's model cells it was raised."""
+    where = ""
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename.startswith("<model cell"):
+            where = f" ({frame.filename[1:-1]}, line {frame.lineno})"
+    if isinstance(error, SyntaxError) and str(error.filename).startswith("<model cell"):
+        return f"{type(error).__name__}: {error.msg} ({error.filename[1:-1]}, line {error.lineno})"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:300] if text else ''}{where}"
+
+
+def find_notebook(folder: Path, name: str, class_names: list[str]) -> Path:
+    """`folder/name`, or the only notebook in `folder` that defines one of `class_names`."""
+    if (folder / name).is_file():
+        return folder / name
+    candidates = [
+        path
+        for path in sorted(folder.rglob("*.ipynb"))
+        if ".ipynb_checkpoints" not in path.parts
+        and any(f"class {c}" in path.read_text(errors="replace") for c in class_names)
+    ]
+    if len(candidates) != 1:
+        found = ", ".join(p.name for p in candidates) or "none"
+        raise FileNotFoundError(
+            f"the submission has no {name} (notebooks defining {', '.join(class_names)}: {found}); "
+            f"hand in the notebook under its original name"
+        )
+    return candidates[0]
+
+
+def run_model_cells(notebook: Path) -> dict:
+    """Execute the cells tagged `model`, in order, in a fresh module; return its namespace."""
+    from kws.notebooks import cells_with_tag, read_notebook
+
+    cells = [c for c in cells_with_tag(read_notebook(notebook), "model") if c.cell_type == "code"]
+    if not cells:
+        raise ValueError(
+            f"{notebook.name} has no code cell tagged 'model'; keep the tags of the notebook you "
+            "were given (View > Cell toolbar > Tags)"
+        )
+    module = types.ModuleType("__notebook__")
+    sys.modules["__notebook__"] = module  # dataclasses and pickling look classes up here
+    for number, cell in enumerate(cells, start=1):
+        source = _MAGIC.sub(r"\1# \2", cell.source)
+        exec(compile(source, f"<model cell {number}>", "exec"), module.__dict__)
+    return module.__dict__
+
+
+def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
+    """The model class and kwargs named by `folder/config.json`, checked against the notebook."""
+    path = folder / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{task}/config.json is missing; run the notebook's saving cell")
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(
+            f"{task}/config.json is not valid JSON; save it again from the notebook"
+        ) from None
+    if not isinstance(config, dict) or set(config) != {"task", "class", "kwargs"}:
+        raise ValueError(f'{task}/config.json must be {{"task", "class", "kwargs"}} exactly')
+    if config["task"] != task or not isinstance(config["kwargs"], dict):
+        raise ValueError(
+            f"{task}/config.json says task {config['task']!r}; it belongs to another task"
+        )
+    cls = ns.get(config["class"]) if isinstance(config["class"], str) else None
+    if not isinstance(cls, type):
+        raise ValueError(
+            f"{task}/config.json names class {config['class']!r}, which the notebook's model cells "
+            "do not define"
+        )
+    return cls, config["kwargs"]
+
+
+def load_checkpoint(model, path: Path, task: str) -> None:
+    """Strictly load a state dict saved with torch.save(model.state_dict(), path)."""
+    import torch
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{task}/model.pt is missing; run the notebook's saving cell")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(
+            f"{task}/model.pt cannot be loaded safely ({type(error).__name__}); save it with "
+            "torch.save(model.state_dict(), path)"
+        ) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(
+            f"{task}/model.pt is not a state dict; save model.state_dict(), not the model"
+        )
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise ValueError(
+            f"{task}/model.pt does not match the model built from config.json: missing keys "
+            f"{missing[:4]}, unexpected keys {unexpected[:4]}; save the model you trained"
+        )
+    for key, value in state.items():
+        if value.shape != expected[key].shape:
+            raise ValueError(
+                f"{task}/model.pt: {key} has shape {tuple(value.shape)}, the model built from "
+                f"config.json expects {tuple(expected[key].shape)}; config.json and model.pt disagree"
+            )
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise ValueError(f"{task}/model.pt: {key} holds NaN or infinite values")
+    model.load_state_dict(state, strict=True)
+
+
+def predict(model, inputs, num_classes: int, device: str, batch_size: int) -> list[int]:
+    """Argmax class of every input, in input order; ValueError on wrong shapes or NaN."""
+    import torch
+
+    predictions = torch.full((len(inputs),), -1, dtype=torch.int64)
+    model.to(device).eval()
+    with torch.no_grad():
+        for indices, args in inputs.batches(batch_size, device):
+            output = model(*args)
+            logits = output[0] if isinstance(output, tuple | list) else output
+            if not isinstance(logits, torch.Tensor) or logits.shape != (len(indices), num_classes):
+                shape = (
+                    tuple(logits.shape)
+                    if isinstance(logits, torch.Tensor)
+                    else type(logits).__name__
+                )
+                raise ValueError(
+                    f"the model returned {shape} for a batch of {len(indices)}; expected logits "
+                    f"({len(indices)}, {num_classes})"
+                )
+            if not torch.isfinite(logits).all():
+                raise ValueError("the model outputs NaN or infinite scores for some test inputs")
+            predictions[indices] = logits.argmax(dim=1).cpu()
+    model.to("cpu")
+    return predictions.tolist()
+
+
+def grade_task(task: str, ns: dict, outputs: Path, inputs, args) -> dict:
+    """Everything the grader needs about one task; failures land in "errors" by stage.
+
+    The probes run even when the checkpoint does not load (on the freshly built model), so the
+    structural checks are graded on their own.
+    """
+    from kws.grading.probes import probe_task
+
+    report = {"class": None, "predictions": None, "facts": None, "errors": {}, "seconds": {}}
+    folder = outputs / task
+
+    def attempt(stage: str, action):
+        start = time.perf_counter()
+        try:
+            return action()
+        except (Exception, SystemExit) as error:  # student code: anything can come out
+            report["errors"][stage] = _error(error)
+            return None
+        finally:
+            report["seconds"][stage] = round(time.perf_counter() - start, 3)
+
+    config = attempt("config", lambda: read_config(folder, task, ns))
+    if config is None:
+        return report
+    cls, kwargs = config
+    report["class"] = cls.__name__
+    model = attempt("build", lambda: cls(**kwargs))
+    if model is None:
+        return report
+    if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
+        evaluate = lambda: predict(model, inputs, args.num_classes, args.device, args.batch_size)  # noqa: E731
+        report["predictions"] = attempt("evaluate", evaluate)
+    report["facts"] = attempt("probes", lambda: probe_task(task, model, ns, inputs.example()))
+    return report
+
+
+def check_payload(payload: dict, tasks: list[str], num_inputs: int, num_classes: int) -> None:
+    """Raise ValueError unless `payload` has the structure `main` writes (values already JSON)."""
+    if set(payload) != {"notebook", "errors", "tasks", "tampering"}:
+        raise ValueError("payload keys differ from the runner's")
+    if not isinstance(payload["tasks"], dict) or set(payload["tasks"]) - set(tasks):
+        raise ValueError("payload tasks differ from the ones asked for")
+    for task, report in payload["tasks"].items():
+        if set(report) != {"class", "predictions", "facts", "errors", "seconds"}:
+            raise ValueError(f"payload task {task} has unexpected keys")
+        predictions = report["predictions"]
+        if predictions is not None and (
+            len(predictions) != num_inputs
+            or not all(type(p) is int and 0 <= p < num_classes for p in predictions)
+        ):
+            raise ValueError(f"payload task {task}: predictions are not {num_inputs} class indices")
+        if not isinstance(report["errors"], dict) or set(report["errors"]) - set(STAGES):
+            raise ValueError(f"payload task {task}: errors are not keyed by stage")
+
+
+def main(argv: list[str] | None = None) -> None:
+    token = sys.stdin.readline().strip()  # before any student code can read stdin
+    parser = argparse.ArgumentParser(prog="python -m kws.grading.runner")
+    parser.add_argument("--result", type=Path, required=True)
+    parser.add_argument("--submission", type=Path, default=Path("submission"))
+    parser.add_argument("--notebook", required=True)
+    parser.add_argument("--outputs", default="outputs", help="OUT_DIR inside the submission")
+    parser.add_argument("--task", action="append", required=True)
+    parser.add_argument("--classes", action="append", default=[], help="class names to look for")
+    parser.add_argument("--inputs", type=Path, required=True)
+    parser.add_argument("--num-classes", type=int, required=True)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args(argv)
+
+    from kws.grading.inputs import load_inputs
+    from kws.grading.trace import capture_originals, verify_untampered
+
+    capture_originals()  # the genuine torch objects, before student code can replace them
+    inputs = load_inputs(args.inputs)
+    payload = {"notebook": None, "errors": {}, "tasks": {}, "tampering": []}
+    try:
+        notebook = find_notebook(args.submission, args.notebook, args.classes)
+        payload["notebook"] = notebook.name
+        ns = run_model_cells(notebook)
+    except (Exception, SystemExit) as error:
+        stage = "model_cells" if payload["notebook"] else "notebook"
+        payload["errors"][stage] = _error(error)
+    else:
+        for task in args.task:
+            payload["tasks"][task] = grade_task(
+                task, ns, args.submission / args.outputs, inputs, args
+            )
+    payload["tampering"] = verify_untampered()
+    with open(args.result, "w") as f:
+        json.dump({"token": token, "payload": payload}, f)
+
+
+if __name__ == "__main__":
+    main()

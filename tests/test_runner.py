@@ -1,0 +1,192 @@
+"""The grading child end to end: notebook model cells -> checkpoint -> predictions -> probes.
+
+Each child starts Python and imports torch (a few seconds), so broken tasks are grouped: one
+child grades task1..task3 of one notebook, each task broken in its own way.
+"""
+
+import json
+import pickle
+
+import pytest
+import torch
+from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
+
+from kws.grading.inputs import load_inputs, save_feature_inputs, save_wave_inputs
+from kws.grading.runner import check_payload
+from kws.grading.sandbox import Limits, run_child
+
+LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
+N_CLIPS, N_UTTERANCES, N_SPEAKERS = 6, 5, 10
+
+
+def _grade(tmp_path, submission, notebook, tasks, inputs_file, num_classes):
+    entry = [
+        "-m",
+        "kws.grading.runner",
+        "--result",
+        "{result}",
+        "--submission",
+        "{work}/submission",
+    ]
+    entry += [
+        "--notebook",
+        notebook,
+        "--inputs",
+        "{work}/inputs.pt",
+        "--num-classes",
+        str(num_classes),
+    ]
+    for task in tasks:
+        entry += ["--task", task]
+    return run_child(entry, submission=submission, inputs={"inputs.pt": inputs_file}, limits=LIMITS)
+
+
+@pytest.fixture(scope="module")
+def wave_inputs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("inputs") / "waves.pt"
+    waves = (torch.randn(N_CLIPS, 16000, generator=torch.Generator().manual_seed(0)) * 3000).short()
+    save_wave_inputs(path, waves, torch.ones(N_CLIPS))
+    return path
+
+
+@pytest.fixture(scope="module")
+def feature_inputs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("inputs") / "features.pt"
+    lengths = torch.tensor([90, 130, 70, 200, 110])
+    frames = torch.randn(int(lengths.sum()), 40, generator=torch.Generator().manual_seed(1))
+    save_feature_inputs(path, frames, torch.cumsum(lengths, 0) - lengths, lengths)
+    return path
+
+
+def test_inputs_round_trip_and_batches_cover_every_item(feature_inputs):
+    inputs = load_inputs(feature_inputs)
+    seen = []
+    for indices, (x, lengths) in inputs.batches(batch_size=2):
+        assert x.shape == (len(indices), int(lengths.max()), 40)
+        assert (x[0, lengths[0] :] == -20).all() if lengths[0] < x.shape[1] else True
+        seen += indices.tolist()
+    assert sorted(seen) == list(range(N_UTTERANCES))
+    x, lengths = inputs.example()
+    assert lengths[0] != lengths[1] and x.shape[1] == int(lengths.max())
+
+
+def test_good_submission_gives_predictions_and_probe_facts(tmp_path, wave_inputs):
+    submission = make_submission(
+        tmp_path / "alice",
+        "01_keyword_spotting.ipynb",
+        [
+            ("print('setting up')", []),
+            (TINY_KWS, ["model"]),
+            ("raise RuntimeError('training')", ["slow"]),
+        ],
+        {"kws": ("KeywordTransformer", {"num_classes": 12})},
+    )
+    result = _grade(tmp_path, submission, "01_keyword_spotting.ipynb", ["kws"], wave_inputs, 12)
+    assert result.status == "ok", result.reason + result.stderr_tail
+    check_payload(result.payload, ["kws"], N_CLIPS, 12)
+    report = result.payload["tasks"]["kws"]
+    assert report["errors"] == {} and len(report["predictions"]) == N_CLIPS
+    assert report["facts"]["output_shape"] == [2, 12] and report["facts"]["forbidden"] == []
+    # The same model here predicts the same classes: the child really used the checkpoint.
+    model = torch.nn.Module()
+    namespace: dict = {}
+    exec(TINY_KWS, namespace)
+    model = namespace["KeywordTransformer"](num_classes=12).eval()
+    model.load_state_dict(torch.load(submission / "outputs/kws/model.pt", weights_only=True))
+    inputs = load_inputs(wave_inputs)
+    with torch.no_grad():
+        expected = model(*inputs.batch(torch.arange(N_CLIPS))).argmax(1).tolist()
+    assert report["predictions"] == expected
+
+
+def test_broken_checkpoints_and_configs_are_explained(tmp_path, feature_inputs):
+    outputs = {
+        t: ("SpeakerTransformer", {"num_speakers": N_SPEAKERS}) for t in ("task1", "task2", "task3")
+    }
+    submission = make_submission(
+        tmp_path / "bob", "02_speaker_id.ipynb", [(TINY_SPEAKER, ["model"])], outputs
+    )
+    out = submission / "outputs"
+    # task1: the whole pickled model instead of a state dict (weights_only refuses it)
+    (out / "task1/model.pt").write_bytes(pickle.dumps({"model": object()}))
+    # task2: a state dict whose classifier has the wrong shape
+    state = torch.load(out / "task2/model.pt", weights_only=True)
+    state["head.weight"] = torch.zeros(3, 16)
+    torch.save(state, out / "task2/model.pt")
+    # task3: config.json names a class the notebook does not define
+    (out / "task3/config.json").write_text(
+        json.dumps({"task": "task3", "class": "Mystery", "kwargs": {}})
+    )
+    result = _grade(
+        tmp_path,
+        submission,
+        "02_speaker_id.ipynb",
+        ["task1", "task2", "task3"],
+        feature_inputs,
+        N_SPEAKERS,
+    )
+    assert result.status == "ok", result.reason + result.stderr_tail
+    tasks = result.payload["tasks"]
+    assert "cannot be loaded safely" in tasks["task1"]["errors"]["checkpoint"]
+    assert tasks["task1"]["predictions"] is None
+    assert tasks["task1"]["facts"]["layer_calls"] == 2  # structure still graded without weights
+    assert "head.weight has shape (3, 16)" in tasks["task2"]["errors"]["checkpoint"]
+    assert "'Mystery'" in tasks["task3"]["errors"]["config"]
+
+
+def test_nan_model_wrong_shape_and_missing_files(tmp_path, feature_inputs):
+    wrong_shape = TINY_SPEAKER + "\n\nclass Narrow(SpeakerTransformer):\n    pass\n"
+    outputs = {
+        "task1": ("SpeakerTransformer", {"num_speakers": N_SPEAKERS}),
+        "task2": ("Narrow", {"num_speakers": 3}),
+        "task3": ("SpeakerTransformer", {"num_speakers": N_SPEAKERS}),
+    }
+    submission = make_submission(
+        tmp_path / "carol", "02_speaker_id.ipynb", [(wrong_shape, ["model"])], outputs
+    )
+    state = torch.load(submission / "outputs/task1/model.pt", weights_only=True)
+    state["prenet.weight"][0, 0] = float("nan")
+    torch.save(state, submission / "outputs/task1/model.pt")
+    (submission / "outputs/task3/model.pt").unlink()
+    result = _grade(
+        tmp_path,
+        submission,
+        "02_speaker_id.ipynb",
+        ["task1", "task2", "task3"],
+        feature_inputs,
+        N_SPEAKERS,
+    )
+    tasks = result.payload["tasks"]
+    assert "prenet.weight holds NaN" in tasks["task1"]["errors"]["checkpoint"]
+    assert (
+        "expected logits (" in tasks["task2"]["errors"]["evaluate"]
+        and "10)" in tasks["task2"]["errors"]["evaluate"]
+    )
+    assert "task3/model.pt is missing" in tasks["task3"]["errors"]["checkpoint"]
+
+
+def test_syntax_error_and_exit_in_model_cells(tmp_path, wave_inputs):
+    cells = [("import torch", ["model"]), ("def broken(:\n    pass", ["model"])]
+    submission = make_submission(tmp_path / "dave", "01_keyword_spotting.ipynb", cells, {})
+    result = _grade(tmp_path, submission, "01_keyword_spotting.ipynb", ["kws"], wave_inputs, 12)
+    assert result.status == "ok"
+    assert "SyntaxError" in result.payload["errors"]["model_cells"]
+    assert "model cell 2, line 1" in result.payload["errors"]["model_cells"]
+
+    cells = [("import os\nos._exit(0)", ["model"])]
+    submission = make_submission(tmp_path / "erin", "01_keyword_spotting.ipynb", cells, {})
+    result = _grade(tmp_path, submission, "01_keyword_spotting.ipynb", ["kws"], wave_inputs, 12)
+    assert result.status == "invalid_output" and "no result file" in result.reason
+
+
+def test_check_payload_rejects_out_of_range_predictions():
+    payload = {"notebook": "a.ipynb", "errors": {}, "tampering": [], "tasks": {}}
+    payload["tasks"]["kws"] = {
+        "class": "K",
+        "predictions": [0, 12],
+        "facts": None,
+        "errors": {},
+        "seconds": {},
+    }
+    with pytest.raises(ValueError, match="predictions are not 2 class indices"):
+        check_payload(payload, ["kws"], 2, 12)
