@@ -19,12 +19,12 @@ import multiprocessing
 import os
 import random
 import shutil
+import wave as wave_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile
 import torch
 from tqdm import tqdm
 
@@ -334,8 +334,14 @@ def _write_clip(job: tuple[Path, str, Voice, str]) -> None:
 
 
 def _write_wav(path: Path, wave: np.ndarray) -> None:
-    samples = np.round(np.clip(wave, -1.0, 32767 / 32768) * 32768).astype(np.int16)
-    soundfile.write(path, samples, SAMPLE_RATE, subtype="PCM_16")
+    """16 kHz mono 16-bit PCM, with the standard library (soundfile syncs every file to disk,
+    which is slower than synthesising it)."""
+    samples = np.round(np.clip(wave, -1.0, 32767 / 32768) * 32768).astype("<i2")
+    with wave_module.open(str(path), "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(SAMPLE_RATE)
+        file.writeframes(samples.tobytes())
 
 
 def _write_background_noise(folder: Path, seconds: int, seed: int) -> None:
