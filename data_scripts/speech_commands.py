@@ -76,7 +76,7 @@ def _info(root: Path, version: str | None) -> int:
         test_set = folder.parent / ARCHIVES[f"test_set_{detect_version(folder)}"].folder
         if test_set.is_dir():
             splits12["test12"] = SpeechCommands(folder, "test12", "12").counts()
-        print(f"\n12 classes (silence {silence:.0%} and unknown 10 % of the known words, seed 0)")
+        print(f"\n12 classes (silence {silence:.0%} and unknown 10% of the known words, seed 0)")
         _print_table(splits12)
         print()
     return 0

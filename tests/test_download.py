@@ -156,6 +156,13 @@ def test_checksum_mismatch_names_url_and_digests_and_leaves_nothing(server, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_size_mismatch_is_caught_without_a_digest(server, tmp_path):
+    with pytest.raises(ChecksumError, match="expected 99 bytes, got 100,000"):
+        download(f"{server.url}/data.tar.gz", tmp_path / "data.tar.gz", size=99, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    download(f"{server.url}/data.tar.gz", tmp_path / "data.tar.gz", size=100_000, progress=False)
+
+
 def test_missing_url_raises_and_leaves_nothing(server, tmp_path):
     with pytest.raises(urllib.error.HTTPError, match="404"):
         download(f"{server.url}/nope.tar.gz", tmp_path / "nope.tar.gz", progress=False)

@@ -49,6 +49,7 @@ def download(
     url: str,
     dest: str | os.PathLike,
     sha256: str | None = None,
+    size: int | None = None,
     progress: bool = True,
     chunk_size: int = 1 << 20,
     retries: int = 5,
@@ -65,6 +66,7 @@ def download(
         url: http(s) address.
         dest: where the complete file goes; its folder is created.
         sha256: expected hex digest, or None to skip the check.
+        size: expected size in bytes, or None to skip the check (useful where no digest is known).
         progress: show a tqdm progress bar.
         chunk_size: bytes per read.
         retries: how many times a dropped connection is resumed before giving up.
@@ -74,7 +76,8 @@ def download(
         `dest` as a Path.
 
     Raises:
-        ChecksumError: the file's SHA-256 differs from `sha256` (the partial file is deleted).
+        ChecksumError: the file's SHA-256 differs from `sha256`, or its size from `size` (the
+            partial file is deleted).
         ConnectionError: the download kept failing; the `.part` file is kept for a later resume.
         urllib.error.HTTPError: the server refused the request (404, 403, ...).
     """
@@ -98,6 +101,13 @@ def download(
                     f"downloading {url} failed {attempt} times (last error: {err!r}). "
                     f"{size:,} bytes are kept in {part}; run the same command again to resume."
                 ) from err
+    if size is not None and part.stat().st_size != size:
+        got_size = part.stat().st_size
+        part.unlink()
+        raise ChecksumError(
+            f"{url}: size mismatch — expected {size:,} bytes, got {got_size:,}. The download was "
+            f"deleted; run the command again, and if it fails the same way, check the URL or mirror."
+        )
     if sha256 is not None:
         got = sha256_of(part)
         if got != sha256.lower():

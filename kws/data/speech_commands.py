@@ -121,6 +121,7 @@ def download_speech_commands(
                 f"{url_base.rstrip('/')}/{archive.filename}",
                 root / archive.filename,
                 sha256=archive.sha256,
+                size=archive.size,
                 progress=progress,
             )
             safe_extract(tarball, folder)
@@ -291,7 +292,7 @@ class SpeechCommands(Dataset):
         n_unknown = min(round(unknown_fraction * len(known)), len(others))
         unknown = rng.sample(others, n_unknown)
         self.items = [clip(word, name, word) for word, name in known]
-        self.items += [clip(word, name, UNKNOWN) for word, name in sorted(unknown)]
+        self.items += [clip(word, name, UNKNOWN) for word, name in unknown]
         self.items.sort(key=lambda item: (item.path.parent.name, item.path.name))
         n_silence = round(silence_fraction * len(known))
         self.items += _silence_clips(self.root, n_silence, index[SILENCE], rng)
@@ -319,12 +320,14 @@ class SpeechCommands(Dataset):
 
 def _check_folder(root: Path) -> None:
     """Raise FileNotFoundError with the download command when `root` is not a dataset folder."""
-    version = "v0.01" if "v0.01" in root.name else "v0.02"
     if root.is_dir():
-        nested = root / ARCHIVES[version].folder
-        if nested.is_dir():
-            raise ValueError(f"{root} is the download folder; pass root={nested} instead")
+        for archive in (ARCHIVES["v0.02"], ARCHIVES["v0.01"]):
+            if (root / archive.folder).is_dir():
+                raise ValueError(
+                    f"{root} is the download folder; pass root={root / archive.folder}"
+                )
         return
+    version = "v0.01" if "v0.01" in root.name else "v0.02"
     raise FileNotFoundError(
         f"Speech Commands folder {root} not found. Download it with\n"
         f"    {download_command(root.parent, version)}\n"
