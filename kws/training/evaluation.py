@@ -10,7 +10,6 @@ sorted by length to pad less); they say where each row came from through ``index
 is used here to return predictions in the dataset's order.
 """
 
-import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kws.data import speaker_features
 from kws.training.runtime import autocast, resolve_device, resolve_precision
 
 
@@ -200,7 +200,8 @@ def write_predictions_csv(
     """Write the Kaggle-style ``Id,Category`` CSV: one row per example, the class name as Category.
 
     Args:
-        path: the CSV file to write (its folder is created).
+        path: the CSV file to write (its folder is created); written by
+            :func:`kws.data.speaker_features.write_predictions_csv`.
         ids: one Id per example (for HW4: the test utterance's ``feature_path``).
         predictions: class indices (N,), in the order of ``ids``.
         class_names: the name of each class index (for HW4: ``mapping.json``'s ``id2speaker``).
@@ -219,10 +220,7 @@ def write_predictions_csv(
         raise ValueError(
             f"prediction {bad[0]} has no class name: only {len(class_names)} names given"
         )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["Id", "Category"])
-        writer.writerows((i, class_names[p]) for i, p in zip(ids, predictions, strict=True))
-    return path
+    # The HW4 reader owns the file format; this adds the index -> name step on top of it.
+    return speaker_features.write_predictions_csv(
+        path, list(ids), [class_names[p] for p in predictions]
+    )
