@@ -27,9 +27,9 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 _USER_AGENT = "kws-downloader/1.0 (+https://pypi.org/project/kws)"
-# Network failures after which a download resumes instead of giving up: socket errors, timeouts and
-# refused connections are OSErrors (so is urllib's URLError), broken responses HTTPExceptions.
-_RETRYABLE = (OSError, http.client.HTTPException)
+# Network failures after which a download resumes instead of giving up: dropped or refused
+# connections, timeouts, broken responses. (A full disk is an OSError too, but not one of these.)
+_RETRYABLE = (ConnectionError, TimeoutError, urllib.error.URLError, http.client.HTTPException)
 
 
 class ChecksumError(ValueError):
