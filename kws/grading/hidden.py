@@ -1,0 +1,154 @@
+"""The hidden test data, on the grader's side: unlabelled inputs for the child, labels kept here.
+
+`hidden_keyword_test` reads the 12-class Speech Commands test set and `hidden_speaker_test` the
+HW4 test utterances with their hidden labels (``speaker_features_hidden/test_labels.csv``). Each
+writes the inputs file a child may see (`kws.grading.inputs`) in a fresh secret order, and keeps
+the labels, in that same order, in the returned `HiddenTest` — they never leave this process.
+"""
+
+import csv
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from kws.grading.inputs import save_feature_inputs, save_wave_inputs
+
+KWS_TEST_FOLDERS = ("speech_commands_test_set_v0.02", "speech_commands_test_set_v0.01")
+SPEAKER_FOLDER, SPEAKER_HIDDEN = "speaker_features", "speaker_features_hidden"
+
+
+@dataclass(frozen=True)
+class HiddenTest:
+    """Labels of the inputs written to `inputs_file`, in the same (shuffled) order.
+
+    Attributes:
+        inputs_file: the unlabelled inputs for the child.
+        labels: (N,) int64 class index of every input.
+        classes: class names (speaker names for HW4, in mapping.json's id order).
+        ids: per input, the Id a predictions.csv row uses (HW4 feature_path; "" for clips).
+        dataset: the dataset's name in grader/thresholds.json, e.g. "hw4_2023".
+    """
+
+    inputs_file: Path
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+    ids: tuple[str, ...]
+    dataset: str
+
+    def accuracy(self, predictions: list[int]) -> float:
+        """Fraction of inputs whose predicted class index equals the hidden label."""
+        if len(predictions) != len(self.labels):
+            raise ValueError(f"{len(predictions)} predictions for {len(self.labels)} test inputs")
+        return float((torch.tensor(predictions) == self.labels).float().mean())
+
+
+def _secret_permutation(n: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(secrets.randbits(63)))
+
+
+def synthetic_preset(folder: Path) -> str | None:
+    """The preset of a folder written by kws.data.synthetic (from its README), else None."""
+    readme = folder / "README.md"
+    if not readme.is_file():
+        return None
+    match = re.search(r"preset '(\w+)'", readme.read_text(errors="replace"))
+    return match[1] if match and "Synthetic" in readme.read_text(errors="replace") else None
+
+
+def hidden_keyword_test(data_dir: Path, out_file: Path, dataset: str | None = None) -> HiddenTest:
+    """The 12-class test set under `data_dir` as unlabelled shuffled clips + hidden labels."""
+    from kws.data.cache import cache_clips
+    from kws.data.speech_commands import SpeechCommands
+
+    test_folder = next((data_dir / f for f in KWS_TEST_FOLDERS if (data_dir / f).is_dir()), None)
+    if test_folder is None:
+        raise FileNotFoundError(
+            f"{data_dir} has no 12-class test set ({' or '.join(KWS_TEST_FOLDERS)}); pass the "
+            "folder holding the Speech Commands data with --data"
+        )
+    version = test_folder.name.rsplit("_", 1)[1]
+    clips = cache_clips(
+        SpeechCommands(
+            data_dir / f"speech_commands_{version}",
+            subset="test12",
+            labels="12",
+            test_set_root=test_folder,
+        )
+    )
+    order = _secret_permutation(len(clips))
+    save_wave_inputs(out_file, clips.waves[order], clips.gains[order])
+    preset = synthetic_preset(test_folder)
+    return HiddenTest(
+        inputs_file=out_file,
+        labels=clips.labels[order],
+        classes=clips.classes,
+        ids=("",) * len(order),
+        dataset=dataset or (f"synthetic-{preset}" if preset else "speech_commands_12"),
+    )
+
+
+def read_labels_csv(path: Path) -> dict[str, str]:
+    """{Id: Category} from an `Id,Category` CSV (hidden labels or a student's predictions)."""
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    if not rows or [c.strip() for c in rows[0]] != ["Id", "Category"]:
+        raise ValueError(f"{path.name}: the first line must be the header Id,Category")
+    table = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != 2:
+            raise ValueError(
+                f"{path.name}, line {number}: expected 2 columns (Id,Category), got {len(row)}"
+            )
+        if row[0] in table:
+            raise ValueError(f"{path.name}, line {number}: Id {row[0]!r} appears twice")
+        table[row[0]] = row[1]
+    return table
+
+
+def hidden_speaker_test(data_dir: Path, out_file: Path, dataset: str | None = None) -> HiddenTest:
+    """The HW4 test utterances as unlabelled shuffled features + hidden speaker labels."""
+    from kws.data.cache import cache_features
+
+    root, labels_file = data_dir / SPEAKER_FOLDER, data_dir / SPEAKER_HIDDEN / "test_labels.csv"
+    if not labels_file.is_file():
+        raise FileNotFoundError(
+            f"{labels_file} is missing: the grader needs the hidden test labels next to "
+            f"{root} (build them with data_scripts/speaker_features.py)"
+        )
+    features = cache_features(root, "test")
+    speaker2id = json.loads((root / "mapping.json").read_text())["speaker2id"]
+    truth = read_labels_csv(labels_file)
+    missing = [p for p in features.feature_paths if p not in truth]
+    if missing:
+        raise ValueError(
+            f"{labels_file} has no label for {len(missing)} test utterances, e.g. {missing[0]}"
+        )
+    labels = torch.tensor([speaker2id[truth[p]] for p in features.feature_paths])
+    order = _secret_permutation(len(labels))
+    save_feature_inputs(out_file, features.frames, features.offsets[order], features.lengths[order])
+    return HiddenTest(
+        inputs_file=out_file,
+        labels=labels[order],
+        classes=tuple(sorted(speaker2id, key=speaker2id.get)),
+        ids=tuple(features.feature_paths[i] for i in order.tolist()),
+        dataset=dataset or _speaker_dataset(data_dir, len(speaker2id)),
+    )
+
+
+def _speaker_dataset(data_dir: Path, num_speakers: int) -> str:
+    """ "synthetic-<preset>" when the synthetic Speech Commands beside it (same preset) says so,
+    or when the speaker count is a small synthetic preset's; "hw4_2023" otherwise."""
+    from kws.data.synthetic import PRESETS
+
+    for folder in KWS_TEST_FOLDERS:
+        preset = synthetic_preset(data_dir / folder)
+        if preset in PRESETS and PRESETS[preset].sf_speakers == num_speakers:
+            return f"synthetic-{preset}"
+    for name, preset in PRESETS.items():
+        if preset.sf_speakers == num_speakers and num_speakers != 600:
+            return f"synthetic-{name}"
+    return "hw4_2023"
