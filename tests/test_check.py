@@ -1,0 +1,327 @@
+"""Self-checks on correct and deliberately buggy student-style classes."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kws import check
+from kws.data.features import LogMel
+from kws.grading import trace
+
+# What a student writes in the notebook's model cells; executed as the notebook's namespace.
+STUDENT_CELLS = """
+import copy
+import math
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, dropout=0.0):
+        super().__init__()
+        self.num_heads, self.head_dim = num_heads, embed_dim // num_heads
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim))
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+
+    def split(self, t):
+        B, T, _ = t.shape
+        return t.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, hs)
+
+    def scores(self, q, k):
+        return q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, T, T)
+
+    def forward(self, x, key_padding_mask=None):
+        B, T, D = x.shape
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)  # (B, T, 3D)
+        q, k, v = (self.split(t) for t in qkv.chunk(3, dim=-1))
+        scores = self.scores(q, k)
+        if key_padding_mask is not None:
+            scores = scores.masked_fill(key_padding_mask[:, None, None, :], float("-inf"))
+        y = scores.softmax(dim=-1) @ v  # (B, H, T, hs)
+        return self.out_proj(y.transpose(1, 2).reshape(B, T, D))
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, d_model, nhead, dim_feedforward, dropout=0.0):
+        super().__init__()
+        self.self_attn = MultiHeadSelfAttention(d_model, nhead)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+
+    def forward(self, x, key_padding_mask=None):
+        x = self.norm1(x + self.self_attn(x, key_padding_mask))
+        return self.norm2(x + self.linear2(F.relu(self.linear1(x))))
+
+
+class Encoder(nn.Module):
+    def __init__(self, encoder_layer, num_layers):
+        super().__init__()
+        self.layers = nn.ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+
+    def forward(self, x, key_padding_mask=None):
+        for layer in self.layers:
+            x = layer(x, key_padding_mask)
+        return x
+
+
+def masked_mean(x, lengths):
+    valid = torch.arange(x.shape[1]) < lengths[:, None]  # (B, T)
+    return (x * valid[..., None]).sum(1) / lengths[:, None]  # (B, D)
+
+
+class SpeakerTransformer(nn.Module):
+    def __init__(self, d_model=80, num_layers=2, n_spks=600, layer=None):
+        super().__init__()
+        self.prenet = nn.Linear(40, d_model)
+        self.encoder = Encoder(layer or EncoderLayer(d_model, 2, 256), num_layers)
+        self.pred_layer = nn.Sequential(nn.Linear(d_model, d_model), nn.ReLU(), nn.Linear(d_model, n_spks))
+
+    def forward(self, mels, lengths):
+        mask = torch.arange(mels.shape[1]) >= lengths[:, None]  # (B, T)
+        return self.pred_layer(masked_mean(self.encoder(self.prenet(mels), mask), lengths))
+
+
+class ConformerBlock(nn.Module):
+    def __init__(self, d_model):
+        super().__init__()
+        self.ff = nn.Linear(d_model, d_model)
+        self.conv = nn.Conv1d(d_model, d_model, 3, padding=1, groups=d_model)
+
+    def forward(self, x, key_padding_mask=None):
+        x = x + self.ff(x)
+        return x + self.conv(x.transpose(1, 2)).transpose(1, 2)  # (B, T, D)
+
+
+class SpeakerConformer(nn.Module):
+    def __init__(self, d_model=32, n_spks=600, norm_first=False):
+        super().__init__()
+        self.prenet = nn.Linear(40, d_model)
+        self.encoder = nn.ModuleList([ConformerBlock(d_model) for _ in range(2)])
+        self.norm = nn.BatchNorm1d(d_model)
+        self.classifier = nn.Linear(d_model, n_spks)
+        self.norm_first = norm_first
+
+    def forward(self, mels, lengths):
+        x = self.prenet(mels)
+        for block in self.encoder:
+            x = block(x)
+        if self.norm_first:  # the norm before pooling: not what the task asks
+            return self.classifier(masked_mean(self.norm(x.transpose(1, 2)).transpose(1, 2), lengths))
+        return self.classifier(self.norm(masked_mean(x, lengths)))
+
+
+class SelfAttentionPooling(nn.Module):
+    def __init__(self, d_model):
+        super().__init__()
+        self.score = nn.Linear(d_model, 1)
+
+    def forward(self, x, lengths):
+        mask = torch.arange(x.shape[1]) >= lengths[:, None]  # (B, T)
+        weights = self.score(x).squeeze(-1).masked_fill(mask, float("-inf")).softmax(-1)
+        return (weights[..., None] * x).sum(1)  # (B, D)
+
+
+class SpeakerAttentionAMS(nn.Module):
+    def __init__(self, d_model=32, n_spks=600):
+        super().__init__()
+        self.prenet = nn.Linear(40, d_model)
+        self.pooling = SelfAttentionPooling(d_model)
+        self.weight = nn.Parameter(torch.randn(n_spks, d_model))
+
+    def forward(self, mels, lengths):
+        x = F.normalize(self.pooling(self.prenet(mels), lengths), dim=-1)
+        return x @ F.normalize(self.weight, dim=-1).T  # (B, n_spks) cosine scores
+"""
+
+NS = {"__name__": "__main__"}
+exec(compile(STUDENT_CELLS, "/tmp/ipykernel_7/student.py", "exec"), NS)
+Attention, EncoderLayer, Encoder = NS["MultiHeadSelfAttention"], NS["EncoderLayer"], NS["Encoder"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def genuine_torch():
+    trace.capture_originals()
+
+
+def failures(result):
+    return [f"{item.what} — {item.fix}" for item in result.failures]
+
+
+def test_correct_layers_pass_every_check(capsys):
+    assert check.attention(Attention)
+    assert check.encoder_layer(EncoderLayer)
+    assert check.encoder(Encoder, EncoderLayer)
+    out = capsys.readouterr().out
+    assert "✓ outputs match the reference attention with padding" in out
+    assert "✓ with num_layers=2, EncoderLayer runs 2 times in forward" in out
+    assert "MultiHeadSelfAttention: all 7 checks passed." in out and "✗" not in out
+
+
+def test_kit_conformer_block_passes():
+    from kws.models import ConformerBlock
+
+    assert check.conformer_block(ConformerBlock)
+
+
+class SwappedAxes(Attention):
+    def split(self, t):
+        B, T, _ = t.shape
+        return t.reshape(B, self.num_heads, T, self.head_dim)  # heads taken from the wrong axis
+
+
+class NoScaling(Attention):
+    def scores(self, q, k):
+        return q @ k.transpose(-2, -1)
+
+
+class MaskIgnored(Attention):
+    def forward(self, x, key_padding_mask=None):
+        return super().forward(x)
+
+
+class NotWritten(Attention):
+    def scores(self, q, k):
+        raise NotImplementedError("TODO: compute the scaled scores q·kᵀ / sqrt(head_dim)")
+
+
+class ExtraBias(Attention):
+    def __init__(self, embed_dim, num_heads, dropout=0.0):
+        super().__init__(embed_dim, num_heads, dropout)
+        self.extra = nn.Parameter(torch.zeros(embed_dim))
+
+
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [
+        (SwappedAxes, "outputs match the reference attention (no padding) — the heads are split"),
+        (NoScaling, "— the scores are not divided by sqrt(head_dim)"),
+        (MaskIgnored, "padded frames do not change the valid outputs — mask padded keys"),
+        (NotWritten, "not written yet: TODO: compute the scaled scores q·kᵀ / sqrt(head_dim)"),
+        (ExtraBias, "636 parameters — the reference attention has 624"),
+    ],
+)
+def test_buggy_attention_is_explained(cls, message, capsys):
+    result = check.attention(cls)
+    assert not result
+    assert any(message in line for line in failures(result)), failures(result)
+    assert "checks passed; fix the ✗ above." in capsys.readouterr().out
+
+
+def test_strict_raises_with_the_report():
+    with pytest.raises(AssertionError, match="the scores are not divided"):
+        check.attention(NoScaling, strict=True)
+
+
+class NoResidual(EncoderLayer):
+    def forward(self, x, key_padding_mask=None):
+        x = self.norm1(self.self_attn(x, key_padding_mask))
+        return self.norm2(x + self.linear2(F.relu(self.linear1(x))))
+
+
+class FirstLayerOnly(Encoder):
+    def forward(self, x, key_padding_mask=None):
+        return self.layers[0](x, key_padding_mask)
+
+
+def test_buggy_encoder_layer_and_encoder_are_explained():
+    result = check.encoder_layer(NoResidual)
+    assert (
+        failures(result) == [failures(result)[0]]
+        and "check the residual connections" in failures(result)[0]
+    )
+    result = check.encoder(FirstLayerOnly, EncoderLayer)
+    assert "with num_layers=2, EncoderLayer runs 1 times in forward" in failures(result)[0]
+
+
+def test_conformer_block_without_masking_before_the_convolution_fails():
+    from kws.models import ConformerBlock
+
+    class NoConvMask(ConformerBlock):
+        def forward(self, x, key_padding_mask=None):
+            x = x + 0.5 * self.ffn1(x)
+            y, _ = self.self_attn(self.self_attn_layer_norm(x), key_padding_mask=key_padding_mask)
+            x = x + self.conv_module(x + y, None)  # padding leaks through the depthwise conv
+            return self.final_layer_norm(x + 0.5 * self.ffn2(x))
+
+    result = check.conformer_block(NoConvMask)
+    assert any("zero padded frames before the depthwise" in line for line in failures(result))
+
+
+def test_task1_passes_and_reports_the_encoder_size(capsys):
+    model = NS["SpeakerTransformer"]()
+    assert check.task1(model, num_classes=600, ns=NS)
+    out = capsys.readouterr().out
+    assert "✓ EncoderLayer runs 2 times in one forward (limit: fewer than 4)" in out
+    assert "✓ The parameter size of encoder block is 135.07k (budget: under 500k)" in out
+    assert model.training  # the check leaves the mode as it found it
+
+
+def test_task1_failures_name_the_rule():
+    too_deep = NS["SpeakerTransformer"](num_layers=4)
+    assert "EncoderLayer runs 4 times" in failures(check.task1(too_deep, ns=NS))[0]
+    library = NS["SpeakerTransformer"](
+        layer=nn.TransformerEncoderLayer(80, 2, 256, batch_first=True)
+    )
+    library.encoder.forward = lambda x, mask: library.encoder.layers[0](
+        x, src_key_padding_mask=mask
+    )
+    found = failures(check.task1(library, ns=NS))
+    assert any("found torch.nn.TransformerEncoderLayer" in line for line in found), found
+    assert any("EncoderLayer runs 0 times" in line for line in found), found
+    big = NS["SpeakerTransformer"](d_model=256)
+    assert any(
+        "(budget: under 500k) — make the encoder smaller" in f
+        for f in failures(check.task1(big, ns=NS))
+    )
+
+
+def test_task2_norm_before_the_classifier():
+    assert check.task2(NS["SpeakerConformer"](), ns=NS)
+    found = failures(check.task2(NS["SpeakerConformer"](norm_first=True), ns=NS))
+    assert len(found) == 1 and "comes from `div`" in found[0], found
+
+
+def test_task3_and_a_missing_class():
+    assert check.task3(NS["SpeakerAttentionAMS"](), ns=NS)
+    found = failures(check.task3(NS["SpeakerAttentionAMS"](), ns={"__name__": "__main__"}))
+    assert found == [
+        "SelfAttentionPooling is written in this notebook — the notebook does not define a class "
+        "`SelfAttentionPooling` (an nn.Module) in its model cells"
+    ]
+
+
+class KeywordModel(nn.Module):
+    def __init__(self, always_dropout=False):
+        super().__init__()
+        self.frontend = LogMel(n_mels=40)
+        self.classifier = nn.Linear(40, 12)
+        self.always_dropout = always_dropout
+
+    def forward(self, waves):
+        x = self.frontend(waves).mean(1)  # (B, 40)
+        return self.classifier(F.dropout(x, 0.5, training=self.always_dropout or self.training))
+
+
+def test_keyword_model():
+    assert check.keyword_model(KeywordModel())
+    found = failures(check.keyword_model(KeywordModel(always_dropout=True)))
+    assert found == [
+        "eval mode is deterministic (SpecAugment and dropout are off) — augmentation must only "
+        "run when `self.training` is True"
+    ]
+
+
+def test_a_crash_names_the_line():
+    class Crashes(Attention):
+        def scores(self, q, k):
+            return q @ k  # (B, H, T, hs) @ (B, H, T, hs): wrong shapes
+
+    (line,) = failures(check.attention(Crashes))
+    assert "raised RuntimeError" in line and "return q @ k" in line and math.isfinite(1.0)
