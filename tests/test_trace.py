@@ -214,6 +214,9 @@ def test_replacing_module_call_is_detected():
         assert "torch.nn.Module.__call__ was replaced or changed by the notebook" in (
             trace.verify_untampered()
         )
+        model = Wrapper(lambda s, x: s.layer(s.mine(x)), layer=_tel(), mine=EncoderLayer())
+        assert forbidden_modules_used(model, X)[0].startswith("torch.nn.TransformerEncoderLayer")
+        assert count_layer_calls(model, X, "EncoderLayer") == 1  # still seen by execution
     finally:
         _restore(nn.Module, "__call__", original)
 

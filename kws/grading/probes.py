@@ -35,6 +35,7 @@ _PASS_THROUGH = {
     "contiguous",
     "clone",
     "float",
+    "to",
     "identity",
 }
 

@@ -67,7 +67,9 @@ def _methods(cls: type) -> list[types.FunctionType]:
     """The functions a class defines that run on the forward path (not construction or repr)."""
     skip = ("reset_parameters", "extra_repr", "__init__", "__setstate__", "__repr__")
     return [
-        f for name, f in vars(cls).items() if isinstance(f, types.FunctionType) and name not in skip
+        f
+        for name, f in vars(cls).items()
+        if isinstance(f, types.FunctionType) and not name.endswith(skip)
     ]
 
 
@@ -150,6 +152,7 @@ def capture_originals() -> Originals:
         watch(f"torch.nn.modules.module.{name}", lambda n=name: getattr(module_globals, n))
     watch("torch.overrides.TorchFunctionMode", lambda: torch.overrides.TorchFunctionMode)
     watch("sys.setprofile", lambda: sys.setprofile)
+    watch("sys.getprofile", lambda: sys.getprofile)
 
     forbidden_codes = {
         function.__code__: public
@@ -168,7 +171,7 @@ def capture_originals() -> Originals:
         forbidden_classes=forbidden_classes,
         forbidden_codes=forbidden_codes,
         forbidden_builtins=forbidden_builtins,
-        norm_classes=(nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm),
+        norm_classes=(nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm),
         norm_functions={id(f) for f in (_resolve(p, a) for p, a in NORM_FUNCTIONS) if f},
         linear_function=F.linear,
         setprofile=sys.setprofile,
@@ -200,7 +203,7 @@ def verify_untampered() -> list[str]:
             found.append(f"the notebook registered global module hooks ({name})")
     if torch._C._len_torch_function_stack() > 0:
         found.append("the notebook left a TorchFunctionMode active")
-    if sys.getprofile() is not None:
+    if originals().getprofile() is not None:
         found.append("the notebook installed a profiler function (sys.setprofile)")
     return found
 
