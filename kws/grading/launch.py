@@ -19,10 +19,13 @@ the parent can report which protections were active.
 """
 
 import ctypes
+import fcntl
 import json
 import os
 import resource
 import signal
+import socket
+import struct
 import sys
 from pathlib import Path
 
@@ -88,6 +91,15 @@ def _enter_namespaces(is_root: bool) -> tuple[bool, bool]:
                 return False, False
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     return True, True
+
+
+def _loopback_up() -> None:
+    """Bring up `lo` in the new network namespace (a notebook kernel talks to its client there)."""
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sh14x", b"lo", 0)
+        flags = struct.unpack("16sh14x", fcntl.ioctl(sock, siocgifflags, request))[1]
+        fcntl.ioctl(sock, siocsifflags, struct.pack("16sh14x", b"lo", flags | iff_up))
 
 
 def _hide(path: str) -> None:
@@ -169,7 +181,8 @@ def main(argv: list[str]) -> None:
 
     network, mounts = _enter_namespaces(is_root) if spec["isolate"] else (False, False)
     if network:
-        protections.append("no network (own network namespace)")
+        _loopback_up()
+        protections.append("no network (own network namespace, loopback only)")
     if mounts:
         for path in spec["hide"]:
             _hide(path)

@@ -29,7 +29,16 @@ import traceback
 import types
 from pathlib import Path
 
-STAGES = ("notebook", "model_cells", "config", "build", "checkpoint", "evaluate", "probes")
+STAGES = (
+    "notebook",
+    "model_cells",
+    "retrain",
+    "config",
+    "build",
+    "checkpoint",
+    "evaluate",
+    "probes",
+)
 _MAGIC = re.compile(r"^(\s*)([%!])", re.MULTILINE)
 
 
@@ -210,6 +219,8 @@ def check_payload(payload: dict, tasks: list[str], num_inputs: int, num_classes:
     """Raise ValueError unless `payload` has the structure `main` writes (values already JSON)."""
     if set(payload) != {"notebook", "errors", "tasks", "tampering"}:
         raise ValueError("payload keys differ from the runner's")
+    if not isinstance(payload["errors"], dict) or set(payload["errors"]) - set(STAGES):
+        raise ValueError("payload errors are not keyed by stage")
     if not isinstance(payload["tasks"], dict) or set(payload["tasks"]) - set(tasks):
         raise ValueError("payload tasks differ from the ones asked for")
     for task, report in payload["tasks"].items():
@@ -225,8 +236,12 @@ def check_payload(payload: dict, tasks: list[str], num_inputs: int, num_classes:
             raise ValueError(f"payload task {task}: errors are not keyed by stage")
 
 
-def main(argv: list[str] | None = None) -> None:
-    token = sys.stdin.readline().strip()  # before any student code can read stdin
+def main(
+    argv: list[str] | None = None, token: str | None = None, errors: dict | None = None
+) -> None:
+    """Grade the tasks named in `argv`; `token` and earlier `errors` come from `kws.grading.retrain`."""
+    if token is None:
+        token = sys.stdin.readline().strip()  # before any student code can read stdin
     parser = argparse.ArgumentParser(prog="python -m kws.grading.runner")
     parser.add_argument("--result", type=Path, required=True)
     parser.add_argument("--submission", type=Path, default=Path("submission"))
@@ -245,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
 
     capture_originals()  # the genuine torch objects, before student code can replace them
     inputs = load_inputs(args.inputs)
-    payload = {"notebook": None, "errors": {}, "tasks": {}, "tampering": []}
+    payload = {"notebook": None, "errors": dict(errors or {}), "tasks": {}, "tampering": []}
     try:
         notebook = find_notebook(args.submission, args.notebook, args.classes)
         payload["notebook"] = notebook.name

@@ -1,0 +1,88 @@
+"""Notebook 01, keyword spotting: the KeywordTransformer the student trained, graded on the
+hidden 12-class test set. Every test reads the one grading child's payload (see conftest)."""
+
+import pytest
+
+from kws.grading.grade import ASSIGNMENTS, grade_notebook, tier_credit
+from kws.grading.sandbox import Limits
+
+TASK = "kws"
+
+
+@pytest.mark.points(1)
+def test_model_loads(grading, kws_child):
+    """Model: KeywordTransformer builds from config.json and loads model.pt"""
+    report = grading.loaded_model(kws_child, TASK)
+    assert report["class"] == "KeywordTransformer", (
+        f"config.json names class {report['class']}; the keyword-spotting model must be your "
+        "KeywordTransformer."
+    )
+
+
+@pytest.mark.points(1)
+def test_output_shape(grading, kws_child):
+    """Model: one score per class (B, 12) for a batch of 1-second waveforms"""
+    report = grading.loaded_model(kws_child, TASK)
+    assert "evaluate" not in report["errors"], (
+        f"Running your model failed: {report['errors'].get('evaluate')}"
+    )
+
+
+@pytest.mark.points(2)
+def test_from_scratch(grading, kws_child):
+    """From scratch: no library Transformer or attention layer runs in forward"""
+    facts = grading.probe_facts(kws_child, TASK)
+    assert not facts["forbidden"], (
+        f"Your model's forward runs {facts['forbidden'][0]}; write the attention and encoder "
+        "layers yourself instead of using the library's."
+    )
+
+
+@pytest.mark.points(6)
+def test_accuracy(grading, kws_child, hidden_kws, score):
+    """Accuracy on the hidden 12-class test set (partial credit by tier)"""
+    report = grading.loaded_model(kws_child, TASK)
+    assert report["predictions"] is not None, (
+        f"Your model could not be evaluated: {report['errors'].get('evaluate')}"
+    )
+    accuracy = hidden_kws.accuracy(report["predictions"])
+    fraction, message = tier_credit(
+        accuracy, grading.tiers("kws", hidden_kws), grading.thresholds["targets"][TASK]
+    )
+    score.set(fraction, message)
+    assert fraction == 1.0, "Full marks need the target tier."
+
+
+@pytest.mark.gpu
+@pytest.mark.points(2)
+def test_retrains_on_gpu(grading, hidden_kws):
+    """Re-training: the notebook trains from scratch on the GPU and reaches the simple tier"""
+    assignment = ASSIGNMENTS["keyword_spotting"]
+    test_folders = [
+        grading.data / name
+        for name in ("speech_commands_test_set_v0.02", "speech_commands_test_set_v0.01")
+    ]
+    hide = [p for p in grading.hide() if p != grading.data.resolve()] + test_folders
+    limits = Limits(wall_seconds=grading.config.getoption("--retrain-timeout"), cpu_seconds=36000)
+    steps = str(grading.config.getoption("--retrain-steps"))
+    child = grade_notebook(
+        grading.submission,
+        assignment,
+        hidden_kws,
+        limits=limits,
+        hide=hide,
+        device="cuda",
+        outputs="retrained",
+        module="kws.grading.retrain",
+        extra_args=["--retrain-data", str(grading.data), "--retrain-steps", steps],
+    )
+    report = grading.loaded_model(child, TASK)
+    assert report["predictions"] is not None, (
+        f"The re-trained model could not be evaluated: {report['errors']}"
+    )
+    accuracy = hidden_kws.accuracy(report["predictions"])
+    simple = grading.tiers("kws", hidden_kws)["simple"]
+    assert accuracy >= simple, (
+        f"Re-trained for {steps} steps on the GPU, your notebook's model reaches {accuracy:.4f}, below "
+        f"the simple tier {simple:.4f}; check that the training cells run from a fresh kernel."
+    )

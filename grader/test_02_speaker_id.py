@@ -1,0 +1,156 @@
+"""Notebook 02, speaker identification (HW4): Task 1 Transformer, Task 2 Conformer, Task 3
+self-attention pooling + AM-softmax, graded on the hidden test labels. Every test reads the one
+grading child's payload (see conftest)."""
+
+import pytest
+
+from kws.grading.grade import ASSIGNMENTS, grade_notebook, tier_credit
+from kws.grading.hidden import SPEAKER_HIDDEN, read_labels_csv
+from kws.grading.sandbox import Limits
+
+TASKS = ASSIGNMENTS["speaker_id"].classes  # task -> class name
+MAX_LAYER_CALLS = {"task1": 3}  # "fewer than 4 layers"
+MAX_ENCODER_PARAMS = {"task1": 500_000}
+MAX_CSV_BYTES = 16 * 2**20
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("task", TASKS)
+def test_model_loads(grading, speaker_child, task):
+    """Model builds from config.json and loads model.pt"""
+    report = grading.loaded_model(speaker_child, task)
+    assert report["class"] == TASKS[task], (
+        f"{task}/config.json names class {report['class']}; this task's model must be your {TASKS[task]}."
+    )
+    assert "evaluate" not in report["errors"], (
+        f"Running your {task} model failed: {report['errors'].get('evaluate')}"
+    )
+
+
+@pytest.mark.points(2)
+def test_task1_layers_that_run(grading, speaker_child):
+    """Task 1: fewer than 4 encoder layers run in forward"""
+    facts = grading.probe_facts(speaker_child, "task1")
+    calls = facts["layer_calls"]
+    assert 1 <= calls <= MAX_LAYER_CALLS["task1"], (
+        f"{calls} EncoderLayer forward calls ran in one forward of your model; the task allows 1 to "
+        f"{MAX_LAYER_CALLS['task1']} (layers defined but not called do not count)."
+    )
+
+
+@pytest.mark.points(2)
+def test_task1_encoder_parameters(grading, speaker_child):
+    """Task 1: the encoder block has fewer than 500k parameters"""
+    facts = grading.probe_facts(speaker_child, "task1")
+    assert facts["encoder_params"] is not None, (
+        "Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder."
+    )
+    assert facts["encoder_params"] < MAX_ENCODER_PARAMS["task1"], (
+        f"The parameter size of your encoder block is {facts['encoder_params_text']}, over the "
+        f"{MAX_ENCODER_PARAMS['task1'] // 1000}k budget; use a smaller d_model or feed-forward size."
+    )
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("task", ["task1", "task2"])
+def test_layers_written_from_scratch(grading, speaker_child, task):
+    """Your own layers: defined in the notebook, no library Transformer/Conformer in forward"""
+    facts = grading.probe_facts(speaker_child, task)
+    assert not facts["forbidden"], (
+        f"Your {task} model's forward runs {facts['forbidden'][0]}; the task asks you to write "
+        "this layer yourself."
+    )
+    assert facts["layer_class_problem"] is None, f"{facts['layer_class_problem']}."
+
+
+@pytest.mark.points(1)
+def test_task3_no_library_attention(grading, speaker_child):
+    """Task 3: no library Transformer or attention layer in forward"""
+    facts = grading.probe_facts(speaker_child, "task3")
+    assert not facts["forbidden"], (
+        f"Your task3 model's forward runs {facts['forbidden'][0]}; write it yourself."
+    )
+
+
+@pytest.mark.points(2)
+def test_task2_norm_before_classifier(grading, speaker_child):
+    """Task 2: a normalization feeds the classifier's final Linear"""
+    facts = grading.probe_facts(speaker_child, "task2")
+    passed, explanation = facts["norm_before_classifier"]
+    assert passed, explanation
+
+
+@pytest.mark.points(5)
+@pytest.mark.parametrize("task", TASKS)
+def test_accuracy(grading, speaker_child, hidden_speaker, task, score):
+    """Accuracy on the hidden test labels (partial credit by tier)"""
+    report = grading.loaded_model(speaker_child, task)
+    assert report["predictions"] is not None, (
+        f"Your {task} model could not be evaluated: {report['errors'].get('evaluate')}"
+    )
+    accuracy = hidden_speaker.accuracy(report["predictions"])
+    target = grading.thresholds["targets"][task]
+    fraction, message = tier_credit(accuracy, grading.tiers("speaker", hidden_speaker), target)
+    score.set(fraction, message)
+    assert fraction == 1.0, "Full marks need the target tier."
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("task", TASKS)
+def test_predictions_csv(grading, hidden_speaker, task):
+    """predictions.csv: Id,Category with one known speaker per test utterance"""
+    path = grading.submission / "outputs" / task / "predictions.csv"
+    inside = path.resolve().is_relative_to(grading.submission.resolve())
+    assert inside and path.is_file(), (
+        f"outputs/{task}/predictions.csv is missing; run the cell that writes it."
+    )
+    assert path.stat().st_size < MAX_CSV_BYTES, (
+        f"outputs/{task}/predictions.csv is larger than 16 MB."
+    )
+    try:
+        rows = read_labels_csv(path)
+    except (ValueError, UnicodeDecodeError) as error:
+        pytest.fail(f"outputs/{task}/predictions.csv: {error}")
+    expected = set(hidden_speaker.ids)
+    missing, extra = expected - set(rows), set(rows) - expected
+    assert not missing and not extra, (
+        f"outputs/{task}/predictions.csv has {len(missing)} test Ids missing and {len(extra)} unknown "
+        "Ids; write one row per utterance of testdata.json."
+    )
+    unknown = sorted(set(rows.values()) - set(hidden_speaker.classes))
+    assert not unknown, (
+        f"outputs/{task}/predictions.csv predicts unknown speakers, e.g. {unknown[0]!r}."
+    )
+
+
+@pytest.mark.gpu
+@pytest.mark.points(2)
+def test_retrains_on_gpu(grading, hidden_speaker):
+    """Re-training: the notebook trains from scratch on the GPU and Task 1 reaches the simple tier"""
+    hide = [p for p in grading.hide() if p != grading.data.resolve()] + [
+        grading.data / SPEAKER_HIDDEN
+    ]
+    steps = str(grading.config.getoption("--retrain-steps"))
+    child = grade_notebook(
+        grading.submission,
+        ASSIGNMENTS["speaker_id"],
+        hidden_speaker,
+        limits=Limits(
+            wall_seconds=grading.config.getoption("--retrain-timeout"), cpu_seconds=36000
+        ),
+        hide=hide,
+        device="cuda",
+        outputs="retrained",
+        module="kws.grading.retrain",
+        extra_args=["--retrain-data", str(grading.data), "--retrain-steps", steps],
+    )
+    report = grading.loaded_model(child, "task1")
+    assert report["predictions"] is not None, (
+        f"The re-trained model could not be evaluated: {report['errors']}"
+    )
+    accuracy = hidden_speaker.accuracy(report["predictions"])
+    simple = grading.tiers("speaker", hidden_speaker)["simple"]
+    assert accuracy >= simple, (
+        f"Re-trained for {steps} steps on the GPU, your Task 1 model reaches {accuracy:.4f}, below the "
+        f"simple tier {simple:.4f}; check that the training cells run from a fresh kernel."
+    )
