@@ -49,8 +49,8 @@ def test_accuracy(grading, kws_child, hidden_kws, score):
     fraction, message = tier_credit(
         accuracy, grading.tiers("kws", hidden_kws), grading.thresholds["targets"][TASK]
     )
-    score.set(fraction, message)
-    assert fraction == 1.0, "Full marks need the target tier."
+    score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy
+    assert fraction == 1.0, message
 
 
 @pytest.mark.gpu

@@ -91,8 +91,8 @@ def test_accuracy(grading, speaker_child, hidden_speaker, task, score):
     accuracy = hidden_speaker.accuracy(report["predictions"])
     target = grading.thresholds["targets"][task]
     fraction, message = tier_credit(accuracy, grading.tiers("speaker", hidden_speaker), target)
-    score.set(fraction, message)
-    assert fraction == 1.0, "Full marks need the target tier."
+    score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy
+    assert fraction == 1.0, message
 
 
 @pytest.mark.points(1)
