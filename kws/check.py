@@ -18,6 +18,7 @@ hidden data. Every check prints "✓ what" or "✗ what — how to fix", then a 
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 import torch
@@ -34,7 +35,6 @@ from kws.grading.selfcheck import (
     build,
     call,
     compare_layer,
-    mask_argument,
 )
 
 __all__ = [
@@ -102,18 +102,18 @@ def encoder(cls: type, layer_class: type | None = None, *, strict: bool = False)
         if layer_class is not None:
             args["encoder_layer"] = build(checker, layer_class, LAYER_ARGS, "d_model, nhead, ...")
         student = build(checker, cls, args, "encoder_layer or d_model/nhead/..., num_layers")
-        x = torch.randn(B, T, D, dtype=torch.float64)
+        x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
         layer_name = layer_class.__name__ if layer_class is not None else "EncoderLayer"
-        calls = count_layer_calls(student, (x,), layer_name)
+        calls = call(checker, "forward(x) runs", lambda: count_layer_calls(student, x, layer_name))
         checker.expect(
             calls == 2,
             f"with num_layers=2, {layer_name} runs {calls} times in forward",
             "call every layer of the stack once, in order (e.g. `for layer in self.layers:`)",
         )
         references = [
-            TransformerEncoder(layer, 2, norm=norm)
+            TransformerEncoder(layer, 2, norm=nn.LayerNorm(D) if final_norm else None)
             for layer in _layer_references()
-            for norm in (None, nn.LayerNorm(D))
+            for final_norm in (False, True)
         ]
         compare_layer(checker, student, references, kind="encoder")
     return checker.finish(strict)
@@ -149,8 +149,11 @@ def _speaker_batch(n_mels: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
     return x, lengths
 
 
-def _model_inputs(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None) -> tuple:
-    return (x,) if lengths is None or mask_argument(model) is None else (x, lengths)
+def _model_inputs(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> tuple:
+    """(x, lengths) on the model's device; just (x,) if forward takes one argument."""
+    device = next(model.parameters(), torch.empty(0)).device
+    takes_lengths = len(inspect.signature(model.forward).parameters) >= 2
+    return (x.to(device), lengths.to(device)) if takes_lengths else (x.to(device),)
 
 
 def _speaker_task(
@@ -172,10 +175,14 @@ def _speaker_task(
     with checker.run():
         x, lengths = _speaker_batch()
         traced = call(
-            checker, "forward", lambda: trace_forward(model, _model_inputs(model, x, lengths))
+            checker, "forward runs", lambda: trace_forward(model, _model_inputs(model, x, lengths))
         )
         output = traced.output[0] if isinstance(traced.output, (tuple, list)) else traced.output
-        shape_ok = isinstance(output, torch.Tensor) and output.dim() == 2 and output.shape[0] == 2
+        if not isinstance(output, torch.Tensor):
+            checker.stop(
+                f"forward returns {type(output).__name__}", "return the scores as one tensor (B, C)"
+            )
+        shape_ok = output.dim() == 2 and output.shape[0] == 2
         if num_classes is not None:
             shape_ok = shape_ok and output.shape[1] == num_classes
         checker.expect(
@@ -264,28 +271,30 @@ def keyword_model(model: nn.Module, *, num_classes: int = 12, strict: bool = Fal
             waves = torch.rand(2, 16000) - 0.5
         device = next(model.parameters(), torch.empty(0)).device
         was_training = model.training
-        model.eval()
 
         def forward():
             with torch.no_grad():
-                return model(waves.to(device)).cpu()
+                return model.eval()(waves.to(device))
 
-        logits = call(checker, "forward", forward)
-        checker.expect(
-            isinstance(logits, torch.Tensor) and tuple(logits.shape) == (2, num_classes),
-            f"forward(waves (2, 16000)) returns logits of shape {_shape(logits)}",
-            f"take raw waveforms and return (B, {num_classes}); the front-end belongs in the model",
-        )
-        checker.expect(
-            bool(torch.isfinite(logits).all()), "logits are finite", "the output has NaN/inf"
-        )
-        again = call(checker, "second forward", forward)
-        checker.expect(
-            torch.equal(logits, again),
-            "eval mode is deterministic (SpecAugment and dropout are off)",
-            "augmentation must only run when `self.training` is True",
-        )
+        try:
+            logits = call(checker, "forward(waves) runs", forward)
+            if not isinstance(logits, torch.Tensor):
+                checker.stop(f"forward returns {type(logits).__name__}", "return logits (B, C)")
+            checker.expect(
+                tuple(logits.shape) == (2, num_classes),
+                f"forward(waves (2, 16000)) returns logits of shape {_shape(logits)}",
+                f"take raw waveforms, return (B, {num_classes}); the front-end belongs in the model",
+            )
+            checker.expect(
+                bool(torch.isfinite(logits).all()), "logits are finite", "the output has NaN/inf"
+            )
+            checker.expect(
+                torch.equal(logits, call(checker, "a second forward runs", forward)),
+                "eval mode is deterministic (SpecAugment and dropout are off)",
+                "augmentation must only run when `self.training` is True",
+            )
+        finally:
+            model.train(was_training)
         n = sum(p.numel() for p in model.parameters())
         checker.expect(True, f"{format_count(n)} parameters", "")
-        model.train(was_training)
     return checker.finish(strict)

@@ -325,3 +325,21 @@ def test_a_crash_names_the_line():
 
     (line,) = failures(check.attention(Crashes))
     assert "raised RuntimeError" in line and "return q @ k" in line and math.isfinite(1.0)
+
+
+def test_encoder_finds_encoder_layer_in_the_notebook(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules["__main__"], "EncoderLayer", EncoderLayer, raising=False)
+    assert check.encoder(Encoder)
+
+
+def test_a_todo_in_the_model_is_reported_as_not_written():
+    class Unfinished(NS["SpeakerTransformer"]):
+        def forward(self, mels, lengths):
+            raise NotImplementedError("TODO: pool the frames and classify")
+
+    result = check.task1(Unfinished(), ns=NS)
+    assert failures(result) == [
+        "forward runs — not written yet: TODO: pool the frames and classify"
+    ]
