@@ -265,9 +265,12 @@ def compare_layer(checker: Checker, student: nn.Module, references: list[nn.Modu
     if "need_weights" in inspect.signature(student.forward).parameters:
         _check_weights(checker, student, candidates[0], x, mask)
 
-    student.zero_grad()
-    with torch.enable_grad():
-        forward(student, x, mask)[~mask].sum().backward()
+    def backward():
+        student.zero_grad()
+        with torch.enable_grad():
+            forward(student, x, mask)[~mask].sum().backward()
+
+    call(checker, "backward runs", backward)
     unused = [n for n, p in student.named_parameters() if p.requires_grad and p.grad is None]
     checker.expect(
         not unused, "every parameter gets a gradient", f"{unused} are never used in forward"
