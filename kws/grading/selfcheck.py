@@ -47,8 +47,13 @@ class CheckResult:
             return f"{self.name}: all {passed} checks passed."
         return f"{self.name}: {passed} of {len(self.items)} checks passed; fix the ✗ above."
 
-    def __repr__(self) -> str:
+    def report(self) -> str:
+        """Every check's line, then the summary."""
         return "\n".join([*map(str, self.items), self.summary()])
+
+    def __repr__(self) -> str:
+        # Short: the lines were printed already, and Jupyter shows this after the last call.
+        return f"<CheckResult {self.summary()}>"
 
 
 class _Stop(Exception):
@@ -88,7 +93,7 @@ class Checker:
         result = CheckResult(self.name, self.items)
         print(result.summary())
         if strict and not result:
-            raise AssertionError(repr(result))
+            raise AssertionError(result.report())
         return result
 
 
