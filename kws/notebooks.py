@@ -143,6 +143,11 @@ def student_version(nb: nbformat.NotebookNode, *, name: str = "notebook") -> nbf
 def release(solution_path: str | Path, student_path: str | Path) -> Path:
     """Write the student version of the solution notebook at `solution_path` to `student_path`."""
     solution_path, student_path = Path(solution_path), Path(student_path)
+    if student_path.resolve() == solution_path.resolve():
+        raise NotebookError(
+            f"{student_path}: releasing onto the solution notebook itself would erase the "
+            "solutions; write the student version to another folder (e.g. assignments/)"
+        )
     text = _student_text(solution_path)
     student_path.parent.mkdir(parents=True, exist_ok=True)
     student_path.write_text(text, encoding="utf-8")

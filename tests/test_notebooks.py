@@ -194,3 +194,11 @@ def test_unreadable_notebooks_are_named_with_a_fix(tmp_path, content, message):
 def test_missing_notebook_is_named(tmp_path):
     with pytest.raises(NotebookError, match="no such notebook"):
         read_notebook(tmp_path / "nope.ipynb")
+
+
+def test_release_refuses_to_overwrite_the_solutions(tmp_path):
+    solution = write(solution_notebook(), tmp_path / "sol.ipynb")
+    before = solution.read_bytes()
+    with pytest.raises(NotebookError, match="would erase the solutions"):
+        release_folder(tmp_path, tmp_path)
+    assert solution.read_bytes() == before
