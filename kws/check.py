@@ -164,7 +164,6 @@ def _speaker_task(
     num_classes: int | None,
     ns: dict | None,
     strict: bool,
-    own_classes: tuple[str, ...] = (),
 ) -> CheckResult:
     from kws.grading import probes
     from kws.grading.trace import trace_forward
@@ -204,7 +203,7 @@ def _speaker_task(
                 + (f" (limit: fewer than {limit + 1})" if limit else ""),
                 f"call your {layer_class} in forward" if calls == 0 else "use fewer layers",
             )
-        for name in own_classes + ((layer_class,) if layer_class else ()):
+        for name in rules.get("own_classes", []) + ([layer_class] if layer_class else []):
             problem = probes.layer_class_problem(ns, name)
             checker.expect(problem is None, f"{name} is written in this notebook", problem or "")
         forbidden = probes.forbidden_in(traced)
@@ -256,7 +255,6 @@ def task3(model, *, num_classes=None, ns=None, strict=False) -> CheckResult:
         num_classes=num_classes,
         ns=ns,
         strict=strict,
-        own_classes=("SelfAttentionPooling",),
     )
 
 

@@ -323,3 +323,7 @@ def test_probe_task_summarises_task1():
     assert facts["layer_calls"] == 2 and facts["layer_class_problem"] is None
     assert facts["encoder_params"] == 5 * 156 and facts["forbidden"] == []
     assert facts["output_shape"] == [B, T, D] and facts["tampering"] == []
+    assert probe_task("task3", model, ns, X)["class_problems"] == {
+        "SelfAttentionPooling": "the notebook does not define a class `SelfAttentionPooling` "
+        "(an nn.Module) in its model cells"
+    }

@@ -20,7 +20,7 @@ from kws.grading.trace import Trace, originals, tensor_key, trace_forward
 TASK_RULES = {
     "task1": {"layer_class": "EncoderLayer", "max_layer_calls": 3, "max_encoder_params": 500_000},
     "task2": {"layer_class": "ConformerBlock", "norm_before_classifier": True},
-    "task3": {},
+    "task3": {"own_classes": ["SelfAttentionPooling"]},
     "kws": {},
 }
 # Steps between a tensor and where it is used that leave its values as they are.
@@ -205,6 +205,7 @@ def probe_task(task: str, model: nn.Module, ns: dict, example_inputs) -> dict:
     """All structural facts the grader needs for `task`, from one traced forward; JSON-able.
 
     Keys: layer_calls, encoder_params, encoder_params_text, forbidden, layer_class_problem,
+    class_problems ({class name: problem or None} for the task's other own classes),
     norm_before_classifier ([passed, explanation] or None), tampering, output_shape.
     """
     rules = TASK_RULES.get(task)
@@ -213,6 +214,7 @@ def probe_task(task: str, model: nn.Module, ns: dict, example_inputs) -> dict:
     trace = trace_forward(model, example_inputs)
     output = trace.output[0] if isinstance(trace.output, (tuple, list)) else trace.output
     layer_class = rules.get("layer_class")
+    own_classes = rules.get("own_classes", [])
     facts = {
         "task": task,
         "output_shape": list(output.shape) if isinstance(output, torch.Tensor) else None,
@@ -221,6 +223,7 @@ def probe_task(task: str, model: nn.Module, ns: dict, example_inputs) -> dict:
         "layer_class": layer_class,
         "layer_calls": layer_calls(trace, model, layer_class) if layer_class else None,
         "layer_class_problem": layer_class_problem(ns, layer_class) if layer_class else None,
+        "class_problems": {name: layer_class_problem(ns, name) for name in own_classes},
         "encoder_params": None,
         "encoder_params_text": None,
         "norm_before_classifier": None,
