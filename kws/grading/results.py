@@ -121,8 +121,8 @@ class GradescopeReport:
     def score(self, request) -> Score:
         return self.scores.setdefault(request.node.nodeid, Score())
 
-    def pytest_collection_modifyitems(self, items):
-        for item in items:
+    def pytest_collection_finish(self, session):
+        for item in session.items:  # after -k/-m deselection: only tests that will run
             visibility = _marker_arg(item, "visibility", "visible")
             if visibility not in VISIBILITIES:
                 raise pytest.UsageError(

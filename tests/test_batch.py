@@ -1,0 +1,122 @@
+"""Batch grading end to end: the real grader on real (synthetic tiny) data, in parallel, into a
+gradebook; a hostile submission changes nothing outside its sandbox; a submission that brings
+pytest itself down still gets its row."""
+
+import csv
+import json
+import textwrap
+
+import nbformat
+import pytest
+from grading_helpers import TINY_KWS, make_notebook, make_submission
+
+from kws.grading.batch import grade_batch, write_gradebook
+
+pytestmark = pytest.mark.slow
+KWS = {"kws": ("KeywordTransformer", {"num_classes": 12})}
+ZERO_TIERS = {"simple": 0.0, "medium": 0.0, "strong": 0.0, "boss": 0.0}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from kws.data.synthetic import make_speech_commands
+
+    root = tmp_path_factory.mktemp("data")
+    make_speech_commands(root, "tiny", seed=0)
+    return root
+
+
+@pytest.fixture
+def zero_thresholds(tmp_path):
+    """Tiers anyone reaches, so an untrained tiny model scores full accuracy points."""
+    path = tmp_path / "thresholds.json"
+    table = {"targets": {"kws": "strong"}, "kws": {"synthetic-tiny": ZERO_TIERS}, "speaker": {}}
+    path.write_text(json.dumps(table))
+    return path
+
+
+def test_class_is_graded_into_gradebook_and_results(tmp_path, data, zero_thresholds):
+    submissions = tmp_path / "submissions"
+    make_submission(
+        submissions / "alice", "01_keyword_spotting.ipynb", [(TINY_KWS, ["model"])], KWS
+    )
+    results_path = tmp_path / "grades" / "results" / "bob.json"
+    labels = data / "speech_commands_test_set_v0.02" / "yes"
+    hostile = f"""
+    import glob, os
+    for path in [{str(results_path)!r}, {str(submissions / "alice" / "outputs/kws/model.pt")!r}]:
+        try:
+            open(path, "w").write('{{"score": 100}}')
+        except OSError:
+            pass
+    STOLEN = glob.glob({str(labels)!r} + "/*.wav") + glob.glob({str(submissions)!r} + "/*")
+    """
+    bob = make_submission(
+        submissions / "bob", "01_keyword_spotting.ipynb", [(TINY_KWS, ["model"])], KWS
+    )
+    # Only the handed-in notebook carries the attack (this test process must not run it).
+    hostile_cells = [(TINY_KWS + textwrap.dedent(hostile), ["model"])]
+    nbformat.write(make_notebook(hostile_cells), bob / "01_keyword_spotting.ipynb")
+    alice_model = (submissions / "alice/outputs/kws/model.pt").read_bytes()
+
+    args = ["--thresholds", str(zero_thresholds), "-k", "keyword_spotting"]
+    gradebook = grade_batch(submissions, data, tmp_path / "grades", jobs=2, pytest_args=args)
+
+    rows = {row["student"]: row for row in csv.DictReader(open(gradebook))}
+    assert set(rows) == {"alice", "bob"}
+    assert float(rows["alice"]["total"]) == 10.0 and float(rows["alice"]["max_score"]) == 10.0
+    assert float(rows["bob"]["total"]) == 10.0  # its attacks failed; its model is still graded
+    assert (submissions / "alice/outputs/kws/model.pt").read_bytes() == alice_model
+    document = json.loads(results_path.read_text())
+    assert document["score"] == 10.0 and "unprivileged user id" in document["output"]
+    assert (tmp_path / "grades" / "logs" / "alice.txt").read_text().count("passed") >= 1
+
+
+def test_submission_that_kills_pytest_still_gets_a_row(tmp_path):
+    grader = tmp_path / "grader"
+    grader.mkdir()
+    (grader / "conftest.py").write_text(
+        textwrap.dedent(
+            """
+            import json, os
+            from pathlib import Path
+
+            def pytest_addoption(parser):
+                for name in ("--submission", "--data", "--results", "--hide"):
+                    parser.addoption(name, action="append")
+
+            def pytest_configure(config):
+                if Path(config.getoption("--submission")[0]).name == "mallory":
+                    os._exit(3)  # as if the submission brought the grader process down
+                tests = [{"name": "works", "score": 1.0, "max_score": 1.0, "status": "passed",
+                          "output": "", "visibility": "visible"}]
+                Path(config.getoption("--results")[0]).write_text(
+                    json.dumps({"score": 1.0, "tests": tests}))
+            """
+        )
+    )
+    (grader / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    for student in ("carol", "mallory"):
+        (tmp_path / "subs" / student).mkdir(parents=True)
+    gradebook = grade_batch(tmp_path / "subs", tmp_path, tmp_path / "out", jobs=2, grader=grader)
+    rows = {row["student"]: row for row in csv.DictReader(open(gradebook))}
+    assert rows["carol"]["works"] == "1.0" and rows["carol"]["notes"] == ""
+    assert rows["mallory"]["works"] == "0.0" and rows["mallory"]["total"] == "0.0"
+    assert "exited with code 3" in rows["mallory"]["notes"]
+
+
+def test_gradebook_columns_follow_tests_and_missing_scores_are_zero(tmp_path):
+    from kws.grading.batch import Graded
+
+    def doc(*scores):
+        tests = [{"name": n, "score": s, "max_score": 2.0} for n, s in scores]
+        return {"score": sum(s for _, s in scores), "tests": tests}
+
+    graded = [
+        Graded("a", doc(("layers", 2.0), ("accuracy", 1.0)), "", 1.0),
+        Graded("b", None, "the grader ran longer than 10 s and was stopped", 10.0),
+    ]
+    rows = list(csv.reader(open(write_gradebook(graded, tmp_path / "g.csv"))))
+    assert rows[0] == ["student", "layers", "accuracy", "total", "max_score", "seconds", "notes"]
+    assert rows[1][:5] == ["a", "2.0", "1.0", "3.0", "4.0"]
+    assert rows[2][:5] == ["b", "0.0", "0.0", "0.0", "4.0"] and "stopped" in rows[2][6]
