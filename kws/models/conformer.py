@@ -222,7 +222,8 @@ class Conformer(nn.Module):
                 raise ValueError(
                     f"lengths must have shape (B,) = ({B},), got {tuple(lengths.shape)}"
                 )
-            key_padding_mask = lengths_to_mask(lengths, T)  # (B, T)
+            # lengths often live on the CPU (from a data loader) while x is on the GPU
+            key_padding_mask = lengths_to_mask(lengths, T).to(x.device)  # (B, T)
         for layer in self.layers:
             x = layer(x, key_padding_mask)  # (B, T, D)
         return x, lengths
