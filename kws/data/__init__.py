@@ -10,6 +10,13 @@ from kws.data.cache import (
     cache_noise,
 )
 from kws.data.download import ChecksumError, download, safe_extract
+from kws.data.speaker_features import (
+    SpeakerFeatures,
+    build_speaker_features,
+    collate_features,
+    load_features,
+    write_predictions_csv,
+)
 from kws.data.speech_commands import (
     Clip,
     SpeechCommands,
@@ -18,3 +25,5 @@ from kws.data.speech_commands import (
     load_item,
     which_set,
 )
+from kws.data.synthetic import make_speaker_features, make_speech_commands
+from kws.data.tts import Voice, synthesize

@@ -212,7 +212,9 @@ def _preset(name: str) -> Preset:
 def _prepare(folder: Path, overwrite: bool) -> None:
     if folder.exists() and any(folder.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{folder} exists; delete it or pass overwrite=True.")
+            raise FileExistsError(
+                f"{folder} exists; delete it or pass overwrite=True (--overwrite in the script)."
+            )
         shutil.rmtree(folder)
     elif folder.exists():
         folder.rmdir()
