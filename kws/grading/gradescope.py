@@ -1,0 +1,91 @@
+"""Build the Gradescope autograder zip: the kit, the hidden grader, the hidden test data.
+
+    python grader/gradescope/make_autograder.py --data DATA autograder.zip
+
+The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build the image) and
+``run_autograder`` (run per submission) from grader/gradescope/ — plus:
+
+- ``kit/``: pyproject.toml, README.md, the ``kws`` package and ``grader/`` (installed by setup.sh);
+- ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
+  utterances with ``mapping.json`` and ``testdata.json``, and the hidden labels. Training data
+  stays out (Gradescope has no GPU, so the re-training tests are skipped there). The test set
+  loader needs the dataset folder to exist, so ``speech_commands_<version>/`` is added with the
+  (empty) word folders that tell the version.
+"""
+
+import json
+import zipfile
+from pathlib import Path
+
+from kws.data.speech_commands import WORDS_V1, WORDS_V2
+from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, SPEAKER_HIDDEN
+
+KIT_ROOT = Path(__file__).resolve().parents[2]
+_SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".kws_cache"}
+
+
+def _files(folder: Path):
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not _SKIP.intersection(path.parts) and path.suffix != ".pyc":
+            yield path
+
+
+def _add(archive: zipfile.ZipFile, path: Path, name: str, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = (0o755 if executable else 0o644) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, path.read_bytes())
+
+
+def _add_dir(archive: zipfile.ZipFile, name: str) -> None:
+    info = zipfile.ZipInfo(name.rstrip("/") + "/", date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = (0o40755 << 16) | 0x10
+    archive.writestr(info, b"")
+
+
+def grading_data_files(data: Path) -> list[tuple[Path, str]]:
+    """(file, name in the zip) for the test data grading reads; FileNotFoundError if none."""
+    files = []
+    for folder in KWS_TEST_FOLDERS:
+        files += [(p, f"data/{p.relative_to(data)}") for p in _files(data / folder)]
+    speakers = data / SPEAKER_FOLDER
+    if (speakers / "testdata.json").is_file():
+        listed = json.loads((speakers / "testdata.json").read_text())["utterances"]
+        names = ["testdata.json", "mapping.json"] + [u["feature_path"] for u in listed]
+        files += [(speakers / n, f"data/{SPEAKER_FOLDER}/{n}") for n in names]
+        labels = data / SPEAKER_HIDDEN / "test_labels.csv"
+        if not labels.is_file():
+            raise FileNotFoundError(
+                f"{labels} is missing; the speaker tasks cannot be graded without it"
+            )
+        files.append((labels, f"data/{SPEAKER_HIDDEN}/test_labels.csv"))
+    if not files:
+        raise FileNotFoundError(
+            f"{data} holds neither a 12-class test set ({' or '.join(KWS_TEST_FOLDERS)}) nor "
+            f"{SPEAKER_FOLDER}/testdata.json; pass the data folder the grader uses"
+        )
+    return files
+
+
+def make_autograder(zip_path: Path, data: Path, kit_root: Path = KIT_ROOT) -> Path:
+    """Write the autograder zip to `zip_path` and return it."""
+    zip_path, data, kit_root = Path(zip_path), Path(data), Path(kit_root)
+    scripts = kit_root / "grader" / "gradescope"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        _add(archive, scripts / "setup.sh", "setup.sh", executable=True)
+        _add(archive, scripts / "run_autograder", "run_autograder", executable=True)
+        for name in ("pyproject.toml", "README.md"):
+            if (kit_root / name).is_file():
+                _add(archive, kit_root / name, f"kit/{name}")
+        for package in ("kws", "grader"):
+            for path in _files(kit_root / package):
+                _add(archive, path, f"kit/{path.relative_to(kit_root)}")
+        for path, name in grading_data_files(data):
+            _add(archive, path, name)
+        for folder in KWS_TEST_FOLDERS:
+            if (data / folder).is_dir():
+                version = folder.rsplit("_", 1)[1]
+                words = WORDS_V2 if version == "v0.02" else WORDS_V1
+                for word in words:
+                    _add_dir(archive, f"data/speech_commands_{version}/{word}")
+    return zip_path

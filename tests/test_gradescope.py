@@ -1,0 +1,74 @@
+"""The Gradescope autograder zip: the scripts at its root, executable; the kit; only test data."""
+
+import json
+import stat
+import subprocess
+import zipfile
+
+import pytest
+
+from kws.grading.gradescope import make_autograder
+
+
+@pytest.fixture
+def data(tmp_path):
+    """A data folder shaped like the real one; grading must ship only its test part."""
+    root = tmp_path / "data"
+    for path in [
+        "speech_commands_test_set_v0.02/yes/a_nohash_0.wav",
+        "speech_commands_v0.02/yes/b_nohash_0.wav",
+    ]:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(b"RIFF")
+    features = root / "speaker_features"
+    features.mkdir()
+    for name in ["uttr-train.pt", "uttr-test.pt"]:
+        (features / name).write_bytes(b"pt")
+    (features / "testdata.json").write_text(
+        json.dumps({"n_mels": 40, "utterances": [{"feature_path": "uttr-test.pt", "mel_len": 5}]})
+    )
+    (features / "metadata.json").write_text("{}")
+    (features / "mapping.json").write_text(
+        json.dumps({"speaker2id": {"id1": 0}, "id2speaker": {"0": "id1"}})
+    )
+    (root / "speaker_features_hidden").mkdir()
+    (root / "speaker_features_hidden/test_labels.csv").write_text("Id,Category\nuttr-test.pt,id1\n")
+    return root
+
+
+def test_zip_layout_and_scripts(tmp_path, data):
+    path = make_autograder(tmp_path / "autograder.zip", data)
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+        run_script = archive.read("run_autograder").decode()
+    assert {"setup.sh", "run_autograder"} <= names
+    assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
+    assert {"kit/pyproject.toml", "kit/grader/conftest.py", "kit/grader/thresholds.json"} <= names
+    assert "kit/kws/grading/sandbox.py" in names and not any("__pycache__" in n for n in names)
+    assert '--results "$RESULTS"' in run_script and "/autograder/submission" in run_script
+    expected_data = {
+        "data/speech_commands_test_set_v0.02/yes/a_nohash_0.wav",
+        "data/speaker_features/testdata.json",
+        "data/speaker_features/mapping.json",
+        "data/speaker_features/uttr-test.pt",
+        "data/speaker_features_hidden/test_labels.csv",
+        "data/speech_commands_v0.02/backward/",  # tells the loader the version; empty
+    }
+    assert expected_data <= names
+    assert "data/speaker_features/uttr-train.pt" not in names
+    assert "data/speech_commands_v0.02/yes/b_nohash_0.wav" not in names
+
+
+def test_scripts_are_valid_bash(tmp_path, data):
+    path = make_autograder(tmp_path / "autograder.zip", data)
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(tmp_path / "unpacked", members=["setup.sh", "run_autograder"])
+    for script in ("setup.sh", "run_autograder"):
+        subprocess.run(["bash", "-n", str(tmp_path / "unpacked" / script)], check=True)
+
+
+def test_data_without_test_sets_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="neither a 12-class test set"):
+        make_autograder(tmp_path / "a.zip", tmp_path / "empty")
