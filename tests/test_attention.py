@@ -196,6 +196,8 @@ def test_bad_settings_and_inputs_raise_value_error():
         MultiHeadSelfAttention(12, 3, dropout=1.5)
     ours = MultiHeadSelfAttention(D, H)
     x = torch.randn(B, T, D)
+    with pytest.raises(ValueError, match=r"\(B, T, D\)"):
+        ours(torch.randn(T, D))
     with pytest.raises(ValueError, match="embed_dim=12"):
         ours(torch.randn(B, T, D + 1))
     with pytest.raises(ValueError, match="key_padding_mask"):

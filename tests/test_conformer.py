@@ -155,6 +155,25 @@ def test_lengths_default_to_full_and_are_returned_unchanged(device):
     assert_close(y_default, y_full)
     assert lengths_default.tolist() == [T, T]
     assert lengths_out is lengths
+    with torch.no_grad():
+        y_cpu_lengths, _ = ours(x, lengths.cpu())  # lengths straight from a data loader
+        y_device_lengths, _ = ours(x, lengths)
+    assert_close(y_cpu_lengths, y_device_lengths)
+
+
+def test_training_mode_matches_torchaudio_without_padding(device):
+    """BatchNorm on batch statistics, and the running statistics it updates, agree too."""
+    ours, theirs = _pair(device)
+    ours.train()
+    theirs.train()
+    x, _ = _inputs(device)
+    full = torch.full((B,), T, device=device)
+    y, _ = ours(x, full)
+    y_ref, _ = theirs(x, full)
+    assert_close(y, y_ref)
+    ours_state = ours.state_dict()
+    for name, value in convert_torchaudio_state_dict(theirs.state_dict()).items():
+        assert_close(ours_state[name], value, msg=f"state {name}")
 
 
 def test_bad_settings_and_inputs_raise_value_error():

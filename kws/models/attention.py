@@ -106,6 +106,8 @@ class MultiHeadSelfAttention(nn.Module):
                 A query with no allowed key at all (an example of length 0) gets all-zero weights
                 and output ``out_proj.bias``, never NaN.
         """
+        if x.dim() != 3:
+            raise ValueError(f"x must be (B, T, D), got shape {tuple(x.shape)}")
         B, T, D = x.shape
         if D != self.embed_dim:
             raise ValueError(
