@@ -100,12 +100,13 @@ class ConformerBlock(nn.Module):
     Padding: the convolution module sets padded frames to 0 just before the depthwise convolution,
     so (in eval mode, with BatchNorm) the valid frames of an example do not depend on the padding
     at all — they equal the output for that example alone, unpadded. torchaudio does not mask
-    there, so with padding its outputs differ from ours at the last K // 2 valid frames of every
-    padded example (in one block; through attention, at every valid frame after more blocks). The
-    padded input frames being zero does not help: after the first feed-forward network and the
-    attention they are no longer zero. Without padding both give the same outputs. Still
-    batch-dependent, in both: BatchNorm's statistics in training mode and GroupNorm's always run
-    over all T frames of a batch, padded ones included.
+    there, so with padding its outputs differ from ours: in a single block with the convolution
+    after the attention, at the last K // 2 valid frames of every padded example; once attention
+    follows a convolution (``convolution_first``, or a second block), at every valid frame. Zeros
+    in the padded input frames do not help: after the first feed-forward network and the
+    attention they are no longer zero. Without padding both give the same outputs. What stays
+    padding-dependent, in both: BatchNorm's batch statistics in training mode, and GroupNorm's
+    statistics (always), which run over all T frames, padded ones included.
     """
 
     def __init__(
