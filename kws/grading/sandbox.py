@@ -17,6 +17,7 @@ cannot pose as a result. The parent opens that file without following links, cap
 checks every value (types, sizes, finite numbers) before anyone reads it.
 """
 
+import contextlib
 import importlib.metadata
 import json
 import math
@@ -33,8 +34,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kws.grading.processes import TailReader, kill_everything, reserved_uid
+
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "invalid_output")
-_UID_BASE = 61000  # dedicated user ids 61000..61999: no login, no files outside the sandbox
 _MEMORY_MARKERS = (
     "MemoryError",
     "can't allocate memory",
@@ -73,27 +75,6 @@ class ChildResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class _TailReader(threading.Thread):
-    """Drain a pipe, keeping only its last `cap` bytes and counting what was dropped."""
-
-    def __init__(self, pipe, cap: int):
-        super().__init__(daemon=True)
-        self.pipe, self.cap, self.data, self.dropped = pipe, cap, b"", 0
-
-    def run(self) -> None:
-        while chunk := self.pipe.read(65536):
-            self.data += chunk
-            if len(self.data) > self.cap:
-                self.dropped += len(self.data) - self.cap
-                self.data = self.data[-self.cap :]
-
-    def text(self) -> str:
-        text = self.data.decode("utf-8", errors="replace")
-        if self.dropped:
-            text = f"[... {self.dropped} earlier bytes of output cut ...]\n" + text
-        return text
 
 
 def check_json(value, where: str = "payload", *, depth: int = 6, max_items: int = 200_000):
@@ -141,56 +122,6 @@ def _copy_submission(source: Path, target: Path, limit: int) -> list[str]:
                 raise ValueError(f"submission {source} is larger than {limit / 2**30:.1f} GiB")
             shutil.copyfile(path, target / rel / name)
     return skipped
-
-
-def _free_uid() -> int:
-    """A user id from the dedicated range that no running process uses."""
-    used = {_owner(pid) for pid in _pids()}
-    for _ in range(100):
-        uid = _UID_BASE + secrets.randbelow(1000)
-        if uid not in used:
-            return uid
-    raise RuntimeError("no free sandbox user id in 61000..61999; are stale children running?")
-
-
-def _pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def _owner(pid: int) -> int | None:
-    try:
-        return os.stat(f"/proc/{pid}").st_uid
-    except OSError:
-        return None
-
-
-def _alive(pid: int) -> bool:
-    """False for a process that is gone or a zombie (dead, waiting for its parent to reap it)."""
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat_line.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
-def _kill_everything(pgid: int, uid: int | None) -> None:
-    """SIGKILL the child's process group and, with a dedicated uid, every process it owns."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if uid is None:
-        return
-    for _ in range(100):  # a fork bomb may still be forking while we kill
-        victims = [pid for pid in _pids() if _owner(pid) == uid and _alive(pid)]
-        if not victims:
-            return
-        for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.05)
 
 
 def _read_result(path: Path, token: str, cap: int) -> dict:
@@ -284,8 +215,10 @@ def run_child(
             check the fallback).
     """
     start = time.monotonic()
-    root = Path(tempfile.mkdtemp(prefix="kws-sandbox-"))
-    try:
+    with contextlib.ExitStack() as cleanup:
+        uid = cleanup.enter_context(reserved_uid()) if isolate and os.geteuid() == 0 else None
+        root = Path(tempfile.mkdtemp(prefix="kws-sandbox-"))
+        cleanup.callback(shutil.rmtree, root, ignore_errors=True)
         os.chmod(root, 0o711)  # the child may pass through, never list or write
         work = root / "work"
         work.mkdir()
@@ -293,7 +226,6 @@ def run_child(
         (work / "tmp").mkdir()
         for name, path in (inputs or {}).items():
             shutil.copyfile(path, work / name)
-        uid = _free_uid() if isolate and os.geteuid() == 0 else None
         if uid is not None:
             for folder, dirs, files in os.walk(work):
                 for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
@@ -322,8 +254,7 @@ def run_child(
             json.dumps(spec),
             "--",
         ]
-        token = secrets.token_hex(16)
-        result = _supervise(launcher + command, limits, uid, token, result_path)
+        result = _supervise(launcher + command, limits, uid, secrets.token_hex(16), result_path)
         protections_file = root / "protections.json"
         if protections_file.exists():
             result.protections = json.loads(protections_file.read_text())
@@ -334,8 +265,6 @@ def run_child(
             )
         result.seconds = time.monotonic() - start
         return result
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _supervise(command, limits: Limits, uid, token: str, result_path: Path) -> ChildResult:
@@ -348,8 +277,8 @@ def _supervise(command, limits: Limits, uid, token: str, result_path: Path) -> C
         env={"PATH": "/usr/bin:/bin"},
     )
     readers = [
-        _TailReader(proc.stdout, limits.output_bytes),
-        _TailReader(proc.stderr, limits.output_bytes),
+        TailReader(proc.stdout, limits.output_bytes),
+        TailReader(proc.stderr, limits.output_bytes),
     ]
     for reader in readers:
         reader.start()
@@ -367,7 +296,7 @@ def _supervise(command, limits: Limits, uid, token: str, result_path: Path) -> C
     waiter.start()
     waiter.join(limits.wall_seconds)
     timed_out = waiter.is_alive()
-    _kill_everything(proc.pid, uid)  # also ends background processes the child left behind
+    kill_everything(proc.pid, uid)  # also ends background processes the child left behind
     waiter.join()
     proc.returncode = os.waitstatus_to_exitcode(waited["status"])
     for reader in readers:
