@@ -68,6 +68,12 @@ def test_scripts_are_valid_bash(tmp_path, data):
         subprocess.run(["bash", "-n", str(tmp_path / "unpacked" / script)], check=True)
 
 
+def test_one_assignment_runs_only_its_test_file(tmp_path, data):
+    path = make_autograder(tmp_path / "a.zip", data, assignment="speaker_id")
+    with zipfile.ZipFile(path) as archive:
+        assert "TESTS=grader/test_02_speaker_id.py " in archive.read("run_autograder").decode()
+
+
 def test_data_without_test_sets_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="neither a 12-class test set"):
