@@ -20,7 +20,9 @@ disk (load time). Usage:
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -40,8 +42,8 @@ from kws.data.speech_commands import SpeechCommands
 class PerItemClips(Dataset):
     """One training clip at a time: read -> pad -> shift -> noise -> log-mel (40, 101)."""
 
-    def __init__(self, dataset: SpeechCommands, noise_dir: Path):
-        self.items = dataset.items
+    def __init__(self, dataset: SpeechCommands, noise_dir: Path, features: bool, counter=None):
+        self.items, self.features, self.counter = dataset.items, features, counter
         self.noises = [
             torch.from_numpy(soundfile.read(p, dtype="float32")[0])
             for p in sorted(noise_dir.glob("*.wav"))
@@ -66,46 +68,61 @@ class PerItemClips(Dataset):
             noise = random.choice(self.noises)
             start = random.randint(0, len(noise) - 16000)
             wave = (wave + random.uniform(0, 0.1) * noise[start : start + 16000]).clamp(-1, 1)
+        if self.counter is not None:
+            with self.counter.get_lock():
+                self.counter.value += 1
+        if not self.features:
+            return wave, item.label  # (16000,)
         return torch.log(self.mel(wave) + 1e-6), item.label  # (40, 101)
 
 
-def per_item_clips_per_second(dataset, noise_dir, batch_size, workers, batches) -> float:
-    loader = DataLoader(
-        PerItemClips(dataset, noise_dir),
-        batch_size=batch_size,
-        shuffle=True,
-        num_workers=workers,
-        drop_last=True,
-        persistent_workers=workers > 0,
-    )
+def per_item(dataset, noise_dir, batch_size, workers, batches, features) -> tuple[float, float]:
+    """(clips/s, CPU ms per clip) of the per-item pipeline, its worker processes included."""
+    clips_made = multiprocessing.Value("l", 0)  # counted in the workers, prefetched clips too
+    items = PerItemClips(dataset, noise_dir, features, clips_made)
+    loader = DataLoader(items, batch_size, shuffle=True, num_workers=workers, drop_last=True)
+    cpu = _cpu_seconds()
     stream = iter(loader)
     next(stream)  # workers started and warm
     clips, start = 0, time.perf_counter()
     for _ in range(batches):
         try:
-            features, labels = next(stream)
-        except StopIteration:  # a new epoch (the persistent workers stay up)
+            x, labels = next(stream)
+        except StopIteration:  # a new epoch
             stream = iter(loader)
-            features, labels = next(stream)
+            x, labels = next(stream)
         clips += len(labels)
-    assert features.shape == (batch_size, 40, 101)
-    return clips / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    del stream  # shuts the workers down, so that their CPU time is counted
+    assert x.shape == ((batch_size, 40, 101) if features else (batch_size, 16000))
+    return clips / seconds, 1000 * (_cpu_seconds() - cpu) / clips_made.value
 
 
-def fast_path_clips_per_second(cache, noise, device, batch_size, batches) -> float:
+def fast_path(cache, noise, device, batch_size, batches, features) -> tuple[float, float]:
+    """(clips/s, CPU ms per clip) of the device-side path."""
     augment = WaveAugment(noise.recordings()).to(device)
-    frontend = LogMel(n_mels=40).to(device)
+    frontend = LogMel(n_mels=40).to(device) if features else torch.nn.Identity()
     stream = ClipBatches(cache, batch_size, device, augment=augment, drop_last=True).forever()
     frontend(next(stream)[0])  # warm-up: first-call allocations
     _synchronize(device)
-    clips, start = 0, time.perf_counter()
+    cpu, clips, start = _cpu_seconds(), 0, time.perf_counter()
     for _ in range(batches):
         waves, _, labels = next(stream)
-        features = frontend(waves)  # (B, 101, 40)
+        x = frontend(waves)  # (B, 101, 40) log-mel, or the waves
         clips += len(labels)
     _synchronize(device)
-    assert features.shape == (batch_size, 101, 40)
-    return clips / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    assert x.shape == ((batch_size, 101, 40) if features else (batch_size, 16000))
+    return clips / seconds, 1000 * (_cpu_seconds() - cpu) / clips
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (DataLoader workers), in seconds."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _synchronize(device: torch.device) -> None:
@@ -121,6 +138,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="for --preset")
     parser.add_argument("--labels", default="35", choices=["35", "30", "12"])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads of the fast path")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (per item)")
     parser.add_argument("--batches", type=int, default=20, help="batches timed per pipeline")
@@ -136,6 +154,8 @@ def main() -> None:
             print(f"making the {args.preset!r} synthetic Speech Commands in {parent} ...")
             make_speech_commands(parent, args.preset)
     device = torch.device(args.device)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)  # workers of the per-item loader use 1 thread each
     dataset = SpeechCommands(root, "training", labels=args.labels)
     noise_dir = root / "_background_noise_"
     print(f"{dataset}; batch {args.batch_size}; torch threads {torch.get_num_threads()}")
@@ -148,24 +168,29 @@ def main() -> None:
         cache = cache_clips(dataset, cache_dir=folder)
         load = time.perf_counter() - start
         noise = cache_noise(noise_dir, cache_dir=folder)
-        fast = fast_path_clips_per_second(cache, noise, device, args.batch_size, args.batches)
+        fast = {
+            features: fast_path(cache, noise, device, args.batch_size, args.batches, features)
+            for features in (True, False)
+        }
         del cache
-    slow = per_item_clips_per_second(
-        dataset, noise_dir, args.batch_size, args.workers, args.batches
-    )
-    rows = [
-        (
-            "cache build (decode + save)",
-            f"{build:8.2f} s",
-            f"{len(dataset) / build:10,.0f} clips/s",
-        ),
-        ("cache load (memory-mapped)", f"{load:8.2f} s", ""),
-        (f"per item, DataLoader x{args.workers}", "", f"{slow:10,.0f} clips/s"),
-        (f"fast path on {device}", "", f"{fast:10,.0f} clips/s"),
-        ("speed-up", "", f"{fast / slow:10.1f} x"),
-    ]
-    for name, seconds, rate in rows:
-        print(f"{name:32s} {seconds:>10s} {rate:>18s}")
+    slow = {
+        features: per_item(
+            dataset, noise_dir, args.batch_size, args.workers, args.batches, features
+        )
+        for features in (True, False)
+    }
+    print(f"{'':34s} {'clips/s':>10s} {'CPU ms/clip':>12s}")
+    print(f"{'cache build (decode + save)':34s} {len(dataset) / build:10,.0f}   ({build:.2f} s)")
+    print(f"{'cache load (memory-mapped)':34s} {'':10s}   ({load:.2f} s)")
+    for features, what in ((True, "augment + log-mel"), (False, "augment only")):
+        for name, (rate, cpu) in (
+            (f"per item, {args.workers} workers", slow[features]),
+            (f"fast path, {device}", fast[features]),
+        ):
+            print(f"{what + ': ' + name:34s} {rate:10,.0f} {cpu:12.3f}")
+        speed = fast[features][0] / slow[features][0]
+        cpu = slow[features][1] / fast[features][1]
+        print(f"{what + ': fast / per item':34s} {speed:9.1f}x {cpu:11.1f}x")
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ class ClipBatches(_DeviceBatches):
         order = self._permutation(self.shuffle)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start : start + self.batch_size]  # (B,)
-            waves = self.waves[index] * self.scales[index, None]  # (B, S) int16 * f32 -> f32
+            waves = self.waves[index].float().mul_(self.scales[index, None])  # (B, S)
             if self.augment is not None:
                 waves = self.augment(waves, self.generator)
             yield waves, None, self.labels[index], index
