@@ -33,9 +33,10 @@ import torchaudio
 from torch.utils.data import DataLoader, Dataset
 
 from kws.data.augment import WaveAugment
-from kws.data.batches import ClipBatches
-from kws.data.cache import cache_clips, cache_noise
+from kws.data.batches import ClipBatches, FeatureBatches
+from kws.data.cache import cache_clips, cache_features, cache_noise
 from kws.data.features import LogMel
+from kws.data.speaker_features import SpeakerFeatures, collate_features
 from kws.data.speech_commands import SpeechCommands
 
 
@@ -116,6 +117,33 @@ def fast_path(cache, noise, device, batch_size, batches, features) -> tuple[floa
     return clips / seconds, 1000 * (_cpu_seconds() - cpu) / clips
 
 
+def speaker_batches_per_second(root, device, workers, batches) -> tuple[float, float]:
+    """Training batches/s of HW4 features (32 random 128-frame crops): per item vs fast path."""
+    dataset = SpeakerFeatures(root, "train")
+    loader = DataLoader(
+        dataset, 32, shuffle=True, num_workers=workers, collate_fn=collate_features, drop_last=True
+    )
+    with tempfile.TemporaryDirectory(dir=Path(root).parent, prefix=".bench-cache-") as folder:
+        fast = FeatureBatches(cache_features(dataset, cache_dir=folder), 32, device, drop_last=True)
+        rates = [_batches_per_second(loader, batches), _batches_per_second(fast, batches)]
+    _synchronize(device)
+    return rates[0], rates[1]
+
+
+def _batches_per_second(batches, count: int) -> float:
+    stream = iter(batches)
+    next(stream)  # warm-up (workers started)
+    start = time.perf_counter()
+    for _ in range(count):
+        try:
+            x, lengths, labels = next(stream)
+        except StopIteration:  # a new epoch
+            stream = iter(batches)
+            x, lengths, labels = next(stream)
+    labels.sum().item()  # wait for the device
+    return count / (time.perf_counter() - start)
+
+
 def _cpu_seconds() -> float:
     """CPU time of this process and of its finished children (DataLoader workers), in seconds."""
     own, children = (
@@ -136,6 +164,9 @@ def main() -> None:
     where.add_argument("--preset", choices=["tiny", "small", "full"], default="small")
     where.add_argument("--root", type=Path, help="an existing speech_commands_v0.02 folder")
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="for --preset")
+    parser.add_argument(
+        "--speaker-root", type=Path, help="also time HW4 feature batches from this folder"
+    )
     parser.add_argument("--labels", default="35", choices=["35", "30", "12"])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch threads of the fast path")
@@ -191,6 +222,14 @@ def main() -> None:
         speed = fast[features][0] / slow[features][0]
         cpu = slow[features][1] / fast[features][1]
         print(f"{what + ': fast / per item':34s} {speed:9.1f}x {cpu:11.1f}x")
+    if args.speaker_root is not None:
+        slow_sf, fast_sf = speaker_batches_per_second(
+            args.speaker_root, device, args.workers, 10 * args.batches
+        )
+        print(
+            f"HW4 batches of 32 x 128 frames:    per item, {args.workers} workers {slow_sf:8,.0f}/s"
+        )
+        print(f"{'':34s} fast path, {device} {fast_sf:14,.0f}/s   {fast_sf / slow_sf:.1f}x")
 
 
 if __name__ == "__main__":

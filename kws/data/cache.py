@@ -52,7 +52,12 @@ def cache_dir_for(data_dir: str | os.PathLike) -> Path:
     data_dir = Path(data_dir).resolve()
     tag = f"{data_dir.name}-{hashlib.sha256(str(data_dir).encode()).hexdigest()[:8]}"
     if os.environ.get("KWS_CACHE_DIR"):
-        return _writable(Path(os.environ["KWS_CACHE_DIR"]) / tag)
+        chosen = Path(os.environ["KWS_CACHE_DIR"]) / tag
+        if _writable(chosen) is None:
+            raise PermissionError(
+                f"KWS_CACHE_DIR: cannot write to {chosen}; pick a writable folder"
+            )
+        return chosen
     beside = _writable(data_dir / CACHE_DIR_NAME)
     if beside is not None:
         return beside
@@ -135,9 +140,14 @@ def _parallel(
     chunks = [(start, min(start + _CHUNK, total)) for start in range(0, total, _CHUNK)]
     with ThreadPoolExecutor(workers) as pool, tqdm(total=total, desc=desc, unit="item") as bar:
         futures = [pool.submit(fn, start, stop) for start, stop in chunks]
-        for future, (start, stop) in zip(futures, chunks, strict=True):
-            future.result()
-            bar.update(stop - start)
+        try:
+            for future, (start, stop) in zip(futures, chunks, strict=True):
+                future.result()  # re-raises a worker's error, e.g. one naming a corrupt file
+                bar.update(stop - start)
+        except BaseException:
+            for future in futures:
+                future.cancel()  # stop at the first bad file instead of decoding the rest
+            raise
 
 
 def _to_device(
