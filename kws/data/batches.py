@@ -3,7 +3,8 @@
 The whole split (a :class:`~kws.data.cache.ClipCache` or :class:`~kws.data.cache.FeatureCache`) is
 moved to the device once; each step then picks rows with a random permutation, converts,
 augments and crops them with a few tensor operations on that device. On a GPU nothing waits for
-Python code per example; on a CPU the same code runs, and still beats per-file loading by far.
+Python code per example; on a CPU the same code runs, and still outruns per-file loading
+(``benchmarks/bench_data.py`` measures both).
 
 Iterating gives one epoch of ``(x, lengths, labels)`` tuples; ``len()`` is the number of batches
 per epoch; :meth:`forever` repeats epochs for step-based training; :meth:`indexed` also yields
@@ -56,7 +57,7 @@ class _DeviceBatches(ABC):
         positions in the cache."""
 
     def forever(self) -> Iterator[Batch]:
-        """Epoch after epoch, without end (each epoch draws a new permutation)."""
+        """Epoch after epoch, without end (shuffled: a new order each epoch)."""
         while True:
             yield from self
 
