@@ -28,7 +28,7 @@ def test_model_loads(grading, speaker_child, task):
 
 
 @pytest.mark.points(2)
-def test_task1_layers_that_run(grading, speaker_child):
+def test_task1_layers_that_run(grading, speaker_child, score):
     """Task 1: fewer than 4 encoder layers run in forward"""
     facts = grading.probe_facts(speaker_child, "task1")
     calls = facts["layer_calls"]
@@ -36,10 +36,11 @@ def test_task1_layers_that_run(grading, speaker_child):
         f"{calls} EncoderLayer forward calls ran in one forward of your model; the task allows 1 to "
         f"{MAX_LAYER_CALLS['task1']} (layers defined but not called do not count)."
     )
+    score.set(1.0, f"{calls} EncoderLayer forward calls run in one forward of your model.")
 
 
 @pytest.mark.points(2)
-def test_task1_encoder_parameters(grading, speaker_child):
+def test_task1_encoder_parameters(grading, speaker_child, score):
     """Task 1: the encoder block has fewer than 500k parameters"""
     facts = grading.probe_facts(speaker_child, "task1")
     assert facts["encoder_params"] is not None, (
@@ -49,6 +50,7 @@ def test_task1_encoder_parameters(grading, speaker_child):
         f"The parameter size of your encoder block is {facts['encoder_params_text']}, over the "
         f"{MAX_ENCODER_PARAMS['task1'] // 1000}k budget; use a smaller d_model or feed-forward size."
     )
+    score.set(1.0, f"The parameter size of your encoder block is {facts['encoder_params_text']}.")
 
 
 @pytest.mark.points(2)

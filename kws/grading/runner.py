@@ -40,6 +40,7 @@ STAGES = (
     "probes",
 )
 _MAGIC = re.compile(r"^(\s*)([%!])", re.MULTILINE)
+_TODO = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
 
 
 def _error(error: BaseException) -> str:
@@ -89,6 +90,16 @@ def run_model_cells(notebook: Path) -> dict:
         source = _MAGIC.sub(r"\1# \2", cell.source)
         exec(compile(source, f"<model cell {number}>", "exec"), module.__dict__)
     return module.__dict__
+
+
+def first_todo(notebook: Path) -> str | None:
+    """The first unfinished TODO left by `kws release` in the notebook's code, or None."""
+    from kws.notebooks import read_notebook
+
+    for cell in read_notebook(notebook).cells:
+        if cell.cell_type == "code" and (match := _TODO.search(cell.source)):
+            return match[1]
+    return None
 
 
 def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
@@ -179,7 +190,7 @@ def predict(model, inputs, num_classes: int, device: str, batch_size: int) -> li
     return predictions.tolist()
 
 
-def grade_task(task: str, ns: dict, outputs: Path, inputs, args) -> dict:
+def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | None = None) -> dict:
     """Everything the grader needs about one task; failures land in "errors" by stage.
 
     The probes run even when the checkpoint does not load (on the freshly built model), so the
@@ -202,6 +213,8 @@ def grade_task(task: str, ns: dict, outputs: Path, inputs, args) -> dict:
 
     config = attempt("config", lambda: read_config(folder, task, ns))
     if config is None:
+        if todo:
+            report["errors"]["config"] += f" (your notebook still has TODOs, the first: {todo})"
         return report
     cls, kwargs = config
     report["class"] = cls.__name__
@@ -264,15 +277,15 @@ def main(
     try:
         notebook = find_notebook(args.submission, args.notebook, args.classes)
         payload["notebook"] = notebook.name
+        todo = first_todo(notebook)
         ns = run_model_cells(notebook)
     except (Exception, SystemExit) as error:
         stage = "model_cells" if payload["notebook"] else "notebook"
         payload["errors"][stage] = _error(error)
     else:
         for task in args.task:
-            payload["tasks"][task] = grade_task(
-                task, ns, args.submission / args.outputs, inputs, args
-            )
+            outputs = args.submission / args.outputs
+            payload["tasks"][task] = grade_task(task, ns, outputs, inputs, args, todo)
     payload["tampering"] = verify_untampered()
     with open(args.result, "w") as f:
         json.dump({"token": token, "payload": payload}, f)
