@@ -74,7 +74,12 @@ def test_retrains_on_gpu(grading, hidden_kws):
         device="cuda",
         outputs="retrained",
         module="kws.grading.retrain",
-        extra_args=["--retrain-data", str(grading.data), "--retrain-steps", steps],
+        extra_args=[
+            "--retrain-data",
+            str(grading.data / ASSIGNMENTS["keyword_spotting"].data_subdir),
+            "--retrain-steps",
+            steps,
+        ],
     )
     report = grading.loaded_model(child, TASK)
     assert report["predictions"] is not None, (

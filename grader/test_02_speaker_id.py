@@ -144,7 +144,12 @@ def test_retrains_on_gpu(grading, hidden_speaker):
         device="cuda",
         outputs="retrained",
         module="kws.grading.retrain",
-        extra_args=["--retrain-data", str(grading.data), "--retrain-steps", steps],
+        extra_args=[
+            "--retrain-data",
+            str(grading.data / ASSIGNMENTS["speaker_id"].data_subdir),
+            "--retrain-steps",
+            steps,
+        ],
     )
     report = grading.loaded_model(child, "task1")
     assert report["predictions"] is not None, (

@@ -21,6 +21,7 @@ class Assignment:
 
     notebook: str
     classes: dict[str, str]  # task -> class name the skeleton fixes
+    data_subdir: str = ""  # KWS_DATA_DIR for re-training, relative to the grader's --data
 
     @property
     def tasks(self) -> list[str]:
@@ -36,6 +37,7 @@ ASSIGNMENTS = {
             "task2": "SpeakerConformer",
             "task3": "SpeakerAttentionAMS",
         },
+        data_subdir="speaker_features",  # the notebook's DATA_DIR is the features folder itself
     ),
 }
 
