@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import random
 import shutil
+import sys
 import wave as wave_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import torch
 from tqdm import tqdm
 
 from kws.data.noises import BACKGROUND_NOISES, coloured_noise
+from kws.data.sentences import random_sentence
 from kws.data.speaker_features import build_speaker_features
 from kws.data.speech_commands import (
     BACKGROUND_NOISE,
@@ -70,12 +72,21 @@ class Preset:
 
 
 PRESETS = {
-    "tiny": Preset(10, 140, 48, 4, 5, 6, 48, 6, (2, 4)),
-    "small": Preset(160, 9_000, 1_200, 40, 20, 40, 1_200, 120, (3, 8)),
+    "tiny": Preset(
+        speakers=10, clips=140, test12_clips=48, test12_speakers=4, noise_seconds=5,
+        sf_speakers=6, sf_utterances=48, sf_test=6, sentence_words=(2, 4),
+    ),
+    "small": Preset(
+        speakers=160, clips=9_000, test12_clips=1_200, test12_speakers=40, noise_seconds=20,
+        sf_speakers=100, sf_utterances=1_600, sf_test=160, sentence_words=(3, 8),
+    ),
     # The real sizes: v0.02 has 105,829 clips of 2,618 speakers and a 4,890-clip test set; HW4 has
     # 600 speakers, 56,666 training utterances and 8,000 test utterances.
-    "full": Preset(2_618, 105_829, 4_890, 250, 60, 600, 64_666, 8_000, (5, 14)),
-}
+    "full": Preset(
+        speakers=2_618, clips=105_829, test12_clips=4_890, test12_speakers=250, noise_seconds=60,
+        sf_speakers=600, sf_utterances=64_666, sf_test=8_000, sentence_words=(5, 14),
+    ),
+}  # fmt: skip
 
 
 def make_speech_commands(
@@ -100,7 +111,8 @@ def make_speech_commands(
     sizes = _preset(preset)
     root = Path(root)
     dataset, test_set = root / "speech_commands_v0.02", root / "speech_commands_test_set_v0.02"
-    _prepare(dataset, overwrite), _prepare(test_set, overwrite)
+    _prepare(dataset, overwrite)
+    _prepare(test_set, overwrite)
     partial, partial_test = _partial(dataset), _partial(test_set)
 
     rng = random.Random(f"{seed}/speech-commands")
@@ -172,7 +184,8 @@ def make_speaker_features(
     sizes = _preset(preset)
     root = Path(root)
     out_root, hidden_root = root / "speaker_features", root / "speaker_features_hidden"
-    _prepare(out_root, overwrite), _prepare(hidden_root, overwrite)
+    _prepare(out_root, overwrite)
+    _prepare(hidden_root, overwrite)
     audio_root = root / ".speaker_audio.partial"
     shutil.rmtree(audio_root, ignore_errors=True)
 
@@ -185,7 +198,7 @@ def make_speaker_features(
         speaker = f"id{10001 + i:05d}"  # VoxCeleb-style names
         (audio_root / speaker).mkdir(parents=True)
         for k in range(count + 2):  # every speaker keeps at least one training utterance
-            text = _sentence(rng, *sizes.sentence_words)
+            text = random_sentence(rng, *sizes.sentence_words)
             name = f"{speaker}/{k:05d}.wav"
             jobs.append((audio_root / name, text, voice, f"{seed}/{name}"))
     _run(_write_clip, jobs, workers, preset, "speaker audio")
@@ -271,45 +284,6 @@ def _voices(count: int, rng: random.Random) -> list[Voice]:
     return list(voices)
 
 
-_DETERMINERS = "the a my your this that every some her his our their".split()
-_ADJECTIVES = (
-    "red green small large quiet noisy happy sad old new warm cold bright dark heavy light "
-    "quick slow strange simple golden wooden clever gentle busy empty"
-).split()
-_NOUNS = (
-    "dog cat bird house garden river teacher doctor window table computer letter city forest "
-    "train music story kitchen mountain student farmer picture bottle island morning engine "
-    "flower market bridge song"
-).split()
-_VERBS = (
-    "found saw painted opened carried moved watched followed visited cleaned built wanted "
-    "remembered described borrowed noticed repaired counted"
-).split()
-_LINKS = "on under near behind with beside across".split()
-_ADVERBS = "today yesterday slowly quickly again together quietly carefully".split()
-_CONJUNCTIONS = "and but because while so".split()
-
-
-def _sentence(rng: random.Random, min_words: int, max_words: int) -> str:
-    """A random sentence of min_words to max_words words from a small grammar."""
-    target = rng.randint(min_words, max_words)
-    words: list[str] = []
-    while len(words) < target:
-        if words:
-            words.append(rng.choice(_CONJUNCTIONS))
-        clause = [rng.choice(_DETERMINERS)]
-        clause += [rng.choice(_ADJECTIVES)] if rng.random() < 0.5 else []
-        clause += [rng.choice(_NOUNS), rng.choice(_VERBS), rng.choice(_DETERMINERS)]
-        clause += [rng.choice(_ADJECTIVES)] if rng.random() < 0.5 else []
-        clause += [rng.choice(_NOUNS)]
-        if rng.random() < 0.3:
-            clause += [rng.choice(_LINKS), rng.choice(_DETERMINERS), rng.choice(_NOUNS)]
-        if rng.random() < 0.3:
-            clause += [rng.choice(_ADVERBS)]
-        words += clause
-    return " ".join(words[:target])
-
-
 def _write_clip(job: tuple[Path, str, Voice, str]) -> None:
     """Speak one text (or, for "_silence_", make one second of noise) and write a 16-bit WAV."""
     path, text, voice, seed = job
@@ -318,9 +292,16 @@ def _write_clip(job: tuple[Path, str, Voice, str]) -> None:
     if text == SILENCE:
         noise = rng.choice(list(BACKGROUND_NOISES.values()))(CLIP_SAMPLES, noise_rng)
         return _write_wav(path, noise * rng.uniform(0.02, 0.4))
-    speech = trim_silence(synthesize(text, voice.jitter(rng))).numpy()
+    sentence = " " in text
+    # Sentences vary more: read on different days, into different microphones.
+    jittered = (
+        voice.jitter(rng, pitch=8, rate=0.12, pitch_range=15) if sentence else voice.jitter(rng)
+    )
+    speech = trim_silence(synthesize(text, jittered)).numpy()
+    if sentence:  # the microphone: a random spectral tilt, y[n] = x[n] - c x[n-1]
+        speech = speech - rng.uniform(-0.7, 0.7) * np.concatenate([[0.0], speech[:-1]])
     speech = speech * (rng.uniform(0.1, 0.9) / (np.abs(speech).max() + 1e-9))  # loudness
-    if " " in text:  # a sentence: 0.1-0.3 s of room noise around it
+    if sentence:  # 0.1-0.3 s of room noise around it
         length = speech.size + rng.randint(1_600, 4_800)
     else:  # a word: most clips last 1 s; like the real ones, some are shorter
         length = CLIP_SAMPLES if rng.random() < 0.9 else rng.randint(12_000, CLIP_SAMPLES - 1)
@@ -329,7 +310,7 @@ def _write_clip(job: tuple[Path, str, Voice, str]) -> None:
     clip = np.zeros(length, dtype=np.float32)
     offset = rng.randint(0, length - speech.size)
     clip[offset : offset + speech.size] = speech
-    snr_db = rng.uniform(5.0, 35.0)
+    snr_db = rng.uniform(0.0, 25.0) if sentence else rng.uniform(5.0, 35.0)
     rms = np.sqrt(np.mean(speech**2)) + 1e-9
     noise = coloured_noise(length, rng.uniform(0.0, 2.0), noise_rng)
     _write_wav(path, clip + noise * (rms / 10 ** (snr_db / 20)))
@@ -378,7 +359,9 @@ def _run(work: Callable, jobs: list, workers: int | None, preset: str, what: str
             for job in tqdm(jobs, **bar):
                 work(job)
             return
-        with multiprocessing.get_context("fork").Pool(workers, _single_thread) as pool:
+        # fork starts workers at once; macOS and Windows must spawn fresh interpreters instead.
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        with context.Pool(workers, _single_thread) as pool:
             for _ in tqdm(pool.imap_unordered(work, jobs, chunksize=32), **bar):
                 pass
     finally:
