@@ -106,13 +106,13 @@ class Timed:
 
     def __init__(self, batches, warmup: int, device: torch.device):
         self.batches, self.warmup, self.device = batches, warmup, device
-        self.start = None
+        self.start = self.cpu_start = None
 
     def __iter__(self):
         for i, batch in enumerate(self.batches.forever()):
             if i == self.warmup:
                 synchronize(self.device)
-                self.start = time.perf_counter()
+                self.start, self.cpu_start = time.perf_counter(), time.process_time()
             yield batch
 
 
@@ -142,9 +142,11 @@ def measure(model, batches, variant: str, args, device: torch.device) -> dict:
     )
     synchronize(device)
     seconds = time.perf_counter() - timed.start
+    cpu_share = (time.process_time() - timed.cpu_start) / seconds  # < threads: a busy machine
     steps_per_s = args.steps / seconds
     memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else 0.0
-    return {"steps_s": steps_per_s, "clips_s": steps_per_s * batches.batch_size, "gib": memory}
+    clips_per_s = steps_per_s * batches.batch_size
+    return {"steps_s": steps_per_s, "clips_s": clips_per_s, "gib": memory, "cpu": cpu_share}
 
 
 def main() -> None:
@@ -208,18 +210,19 @@ def main() -> None:
     print()
     print(
         f"{'workload':<8} {'model':<18} {'variant':<17} {'steps/s':>8} {'clips/s':>9} "
-        f"{'epoch 84,843':>12} {'HW4 70k x 32':>12} {'peak GiB':>8}"
+        f"{'epoch 84,843':>12} {'HW4 70k x 32':>12} {'peak GiB':>8} {'CPU use':>7}"
     )
     for workload, model_name, variant, r in rows:
         epoch = EPOCH_CLIPS / r["clips_s"]
         hw4 = HW4_STEPS / r["steps_s"]
         print(
             f"{workload:<8} {model_name:<18} {variant:<17} {r['steps_s']:8.2f} {r['clips_s']:9.0f} "
-            f"{epoch:11.1f}s {hw4 / 60:10.1f}min {r['gib']:8.2f}"
+            f"{epoch:11.1f}s {hw4 / 60:10.1f}min {r['gib']:8.2f} {r['cpu']:7.2f}"
         )
     print(
         "epoch = 84,843 / clips per s (meaningful for kws); HW4 = 70,000 / steps per s "
-        "(meaningful for speaker)"
+        "(meaningful for speaker); CPU use = process CPU seconds per second (below the thread "
+        "count when the machine is shared)"
     )
 
 
