@@ -3,11 +3,13 @@
 import csv
 import hashlib
 import json
+import random
 import re
 
 import pytest
 import soundfile
 
+from kws.data.sentences import random_sentence
 from kws.data.speaker_features import SpeakerFeatures
 from kws.data.speech_commands import KNOWN_WORDS_12, WORDS_V2, SpeechCommands, which_set
 from kws.data.synthetic import PRESETS, make_speaker_features, make_speech_commands
@@ -140,3 +142,13 @@ def test_same_seed_gives_identical_files_whatever_the_workers(root, tmp_path):
 def test_unknown_preset_is_refused(tmp_path):
     with pytest.raises(ValueError, match="'huge'"):
         make_speech_commands(tmp_path, "huge")
+
+
+def test_random_sentences_are_seeded_and_end_on_a_content_word():
+    first = [random_sentence(random.Random(5), 3, 8) for _ in range(2)]
+    assert first[0] == first[1]
+    rng = random.Random(0)
+    for _ in range(200):
+        words = random_sentence(rng, 3, 8).split()
+        assert 1 <= len(words) <= 8
+        assert words[-1] not in {"the", "a", "and", "but", "on", "with"}
