@@ -66,12 +66,14 @@ def test_layers_written_from_scratch(grading, speaker_child, task):
 
 
 @pytest.mark.points(1)
-def test_task3_no_library_attention(grading, speaker_child):
-    """Task 3: no library Transformer or attention layer in forward"""
+def test_task3_written_from_scratch(grading, speaker_child):
+    """Task 3: your own attention pooling, no library Transformer or attention layer in forward"""
     facts = grading.probe_facts(speaker_child, "task3")
     assert not facts["forbidden"], (
         f"Your task3 model's forward runs {facts['forbidden'][0]}; write it yourself."
     )
+    problems = [problem for problem in facts.get("class_problems", {}).values() if problem]
+    assert not problems, f"{problems[0]}."
 
 
 @pytest.mark.points(2)

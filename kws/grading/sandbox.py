@@ -159,6 +159,8 @@ def _environment(home: Path, threads: int, gpu: bool) -> dict[str, str]:
     env = {
         "PATH": f"{python_dir}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(home),
+        "USER": "kwsgrader",  # getpass.getuser() reads these first; the child's uid has no name
+        "LOGNAME": "kwsgrader",
         "TMPDIR": str(home / "tmp"),
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
