@@ -128,7 +128,7 @@ def make_speech_commands(
             speaker = rng.choice(speakers)
             n = repeats[speaker, word] = repeats.get((speaker, word), -1) + 1
             name = f"{word}/{hashes[speaker]}_nohash_{n}.wav"
-            jobs.append((partial / name, word, voices[speaker], f"{seed}/{name}"))
+            jobs.append(_Job(partial / name, "word", word, voices[speaker], f"{seed}/{name}"))
     classes = [SILENCE, UNKNOWN, *KNOWN_WORDS_12]
     unknown_words = [word for word in WORDS_V2 if word not in KNOWN_WORDS_12]
     for label, count in zip(
@@ -137,19 +137,22 @@ def make_speech_commands(
         for _ in range(count):
             speaker = rng.choice(test_speakers)
             word = rng.choice(unknown_words) if label == UNKNOWN else label
+            kind = "silence" if label == SILENCE else "word"
             n = repeats[speaker, label] = repeats.get((speaker, label), -1) + 1
             name = f"{label}/{hashes[speaker]}_nohash_{n}.wav"
-            jobs.append((partial_test / name, word, voices[speaker], f"{seed}/test/{name}"))
+            jobs.append(
+                _Job(partial_test / name, kind, word, voices[speaker], f"{seed}/test/{name}")
+            )
 
-    for folder in {path.parent for path, *_ in jobs}:
+    for folder in {job.path.parent for job in jobs}:
         folder.mkdir(parents=True, exist_ok=True)
     _run(_write_clip, jobs, workers, preset, "speech commands")
     _write_background_noise(partial / BACKGROUND_NOISE, sizes.noise_seconds, seed)
 
     lists = {"validation": [], "testing": [], "training": []}
-    for path, *_ in jobs:
-        if path.is_relative_to(partial):
-            relative = path.relative_to(partial).as_posix()
+    for job in jobs:
+        if job.path.is_relative_to(partial):
+            relative = job.path.relative_to(partial).as_posix()
             lists[which_set(relative)].append(relative)
     for subset in ("validation", "testing"):
         (partial / f"{subset}_list.txt").write_text(
@@ -200,19 +203,21 @@ def make_speaker_features(
         for k in range(count + 2):  # every speaker keeps at least one training utterance
             text = random_sentence(rng, *sizes.sentence_words)
             name = f"{speaker}/{k:05d}.wav"
-            jobs.append((audio_root / name, text, voice, f"{seed}/{name}"))
+            jobs.append(_Job(audio_root / name, "sentence", text, voice, f"{seed}/{name}"))
     _run(_write_clip, jobs, workers, preset, "speaker audio")
     try:
         build_speaker_features(
             audio_root,
-            out_root,
+            _partial(out_root),
             test_fraction=sizes.sf_test / sizes.sf_utterances,
-            hidden_root=hidden_root,
+            hidden_root=_partial(hidden_root),
             seed=seed,
             progress=preset != "tiny",
         )
     finally:
         shutil.rmtree(audio_root, ignore_errors=True)
+    _partial(out_root).rename(out_root)
+    _partial(hidden_root).rename(hidden_root)
     return out_root
 
 
@@ -284,20 +289,30 @@ def _voices(count: int, rng: random.Random) -> list[Voice]:
     return list(voices)
 
 
-def _write_clip(job: tuple[Path, str, Voice, str]) -> None:
-    """Speak one text (or, for "_silence_", make one second of noise) and write a 16-bit WAV."""
-    path, text, voice, seed = job
-    rng = random.Random(seed)
+@dataclass(frozen=True)
+class _Job:
+    """One file to write: a spoken word or sentence, or one second of noise ("silence")."""
+
+    path: Path
+    kind: str  # "word", "sentence" or "silence"
+    text: str
+    voice: Voice
+    seed: str  # seeds every random choice made for this file, whichever process makes it
+
+
+def _write_clip(job: _Job) -> None:
+    """Make one clip and write it as a 16-bit WAV."""
+    rng = random.Random(job.seed)
     noise_rng = np.random.default_rng(rng.getrandbits(64))
-    if text == SILENCE:
+    if job.kind == "silence":
         noise = rng.choice(list(BACKGROUND_NOISES.values()))(CLIP_SAMPLES, noise_rng)
-        return _write_wav(path, noise * rng.uniform(0.02, 0.4))
-    sentence = " " in text
+        return _write_wav(job.path, noise * rng.uniform(0.02, 0.4))
+    voice, sentence = job.voice, job.kind == "sentence"
     # Sentences vary more: read on different days, into different microphones.
     jittered = (
         voice.jitter(rng, pitch=8, rate=0.12, pitch_range=15) if sentence else voice.jitter(rng)
     )
-    speech = trim_silence(synthesize(text, jittered)).numpy()
+    speech = trim_silence(synthesize(job.text, jittered)).numpy()
     if sentence:  # the microphone: a random spectral tilt, y[n] = x[n] - c x[n-1]
         speech = speech - rng.uniform(-0.7, 0.7) * np.concatenate([[0.0], speech[:-1]])
     speech = speech * (rng.uniform(0.1, 0.9) / (np.abs(speech).max() + 1e-9))  # loudness
@@ -313,7 +328,7 @@ def _write_clip(job: tuple[Path, str, Voice, str]) -> None:
     snr_db = rng.uniform(0.0, 25.0) if sentence else rng.uniform(5.0, 35.0)
     rms = np.sqrt(np.mean(speech**2)) + 1e-9
     noise = coloured_noise(length, rng.uniform(0.0, 2.0), noise_rng)
-    _write_wav(path, clip + noise * (rms / 10 ** (snr_db / 20)))
+    _write_wav(job.path, clip + noise * (rms / 10 ** (snr_db / 20)))
 
 
 def _write_wav(path: Path, wave: np.ndarray) -> None:
