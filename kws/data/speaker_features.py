@@ -46,9 +46,14 @@ class SpeakerFeatures(Dataset):
         valid_fraction: share of the labelled utterances held out for validation.
         seed: seeds the train/valid split (the crops use torch's global generator).
 
+    Attributes:
+        items: one (feature_path, mel_len, speaker id) per utterance, speaker id -1 for "test".
+        speakers: speaker names by id (from mapping.json); speaker2id: the reverse map.
+        n_mels: feature bins F (metadata.json's "n_mels").
+
     Items: (features (T, F) float32, speaker id int) for train/valid,
     (features (T, F), feature_path str) for test. T = segment_len for long training utterances,
-    the whole utterance otherwise.
+    the whole utterance otherwise. Feature files are read (and checked) when an item is asked for.
     """
 
     def __init__(
@@ -63,6 +68,8 @@ class SpeakerFeatures(Dataset):
             raise ValueError(f"split={split!r}; use 'train', 'valid' or 'test'.")
         if not 0.0 <= valid_fraction < 1.0:
             raise ValueError(f"valid_fraction={valid_fraction} must be in [0, 1).")
+        if segment_len < 1:
+            raise ValueError(f"segment_len={segment_len} must be at least 1 frame.")
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(
