@@ -1,0 +1,66 @@
+"""Recipes build their models; run_recipe trains, tests and writes every file on the tiny presets."""
+
+import csv
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from kws.data.synthetic import make_speaker_features, make_speech_commands
+from kws.experiments import run_recipe
+from kws.models import build_model
+from kws.recipes import FULL, SMALL, Recipe
+
+
+@pytest.mark.parametrize("recipe", [*SMALL.values(), *FULL.values()], ids=lambda r: r.name)
+def test_every_recipe_builds_its_model(recipe):
+    classes = {"n_classes": 12} if recipe.task == "kws" else {"n_speakers": 7}
+    model = build_model(recipe.model, **classes, **recipe.overrides)
+    assert sum(p.numel() for p in model.parameters()) > 0
+    assert recipe.warmup_steps <= recipe.steps and recipe.eval_every <= recipe.steps
+
+
+def test_recipe_checks_and_scaling():
+    with pytest.raises(ValueError, match="task='asr'"):
+        Recipe(
+            "x", "asr", "kwt_tiny", steps=10, batch_size=2, lr=1e-3, warmup_steps=1, eval_every=5
+        )
+    with pytest.raises(ValueError, match="warmup_steps=20"):
+        Recipe(
+            "x", "kws", "kwt_tiny", steps=10, batch_size=2, lr=1e-3, warmup_steps=20, eval_every=5
+        )
+    short = SMALL["kws_transformer"].scaled(0.01)
+    assert short.steps >= 1 and short.warmup_steps <= short.steps
+    assert 1 <= short.eval_every <= short.steps
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    make_speech_commands(root, "tiny", seed=0)
+    make_speaker_features(root, "tiny", seed=0)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["kws_transformer", "speaker_conformer_ams"])
+def test_run_recipe_writes_checkpoint_figures_and_predictions(tiny_root, tmp_path, name):
+    recipe = replace(SMALL[name], steps=2, warmup_steps=1, eval_every=2, batch_size=4)
+    results = run_recipe(recipe, tiny_root, tmp_path, device="cpu", progress=False)
+    out = tmp_path / name
+    for file in ("model.pt", "config.json", "history.json", "last.pt", "curves.png", "lr.png",
+                 "confusion.png", "predictions.csv", "results.json"):  # fmt: skip
+        assert (out / file).stat().st_size > 0, file
+    assert json.loads((out / "results.json").read_text()) == results
+    assert results["steps"] == 2 and 0.0 <= results["test_accuracy"] <= 1.0
+    with (out / "predictions.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    if recipe.task == "kws":
+        assert len(rows) == 48 and (out / "attention.png").is_file()  # tiny: 48 test clips
+    else:
+        test_ids = [u["feature_path"] for u in json.loads(
+            (tiny_root / "speaker_features" / "testdata.json").read_text())["utterances"]]  # fmt: skip
+        assert sorted(row["Id"] for row in rows) == sorted(test_ids)
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert state.keys() == build_model(recipe.model, **recipe.overrides).state_dict().keys()
