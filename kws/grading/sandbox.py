@@ -245,7 +245,9 @@ def run_child(
             "env": _environment(work, limits.threads, gpu),
             "limits": asdict(limits),
             "hide": [str(Path(p).resolve()) for p in hide if Path(p).exists()],
-            "expose": sorted({sys.prefix, sys.base_prefix, *[p for p in sys.path if p]}),
+            # Python and the kit, and this folder, even when they sit in a private folder
+            # (e.g. a Python installed under /root, or TMPDIR inside one).
+            "expose": sorted({str(root), sys.prefix, sys.base_prefix, *[p for p in sys.path if p]}),
             "protections_file": str(root / "protections.json"),
         }
         launcher = [
