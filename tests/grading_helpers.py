@@ -76,6 +76,51 @@ class SpeakerTransformer(nn.Module):
 """
 
 
+TINY_SPEAKER_TASKS = (
+    TINY_SPEAKER
+    + """
+
+class ConformerBlock(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.ff = nn.Linear(dim, dim)
+        self.conv = nn.Conv1d(dim, dim, kernel_size=3, padding=1, groups=dim)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):
+        x = x + torch.relu(self.ff(x))
+        x = x + self.conv(x.transpose(1, 2)).transpose(1, 2)  # (B, T, D)
+        return self.norm(x)
+
+
+class SpeakerConformer(SpeakerTransformer):
+    def __init__(self, num_speakers: int = 600, dim: int = 16, layers: int = 2):
+        super().__init__(num_speakers, dim, layers)
+        self.encoder = nn.Sequential(*[ConformerBlock(dim) for _ in range(layers)])
+
+
+class SelfAttentionPooling(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.score = nn.Linear(dim, 1)
+
+    def forward(self, h, lengths):
+        mask = torch.arange(h.shape[1], device=h.device)[None, :] >= lengths[:, None]  # (B, T)
+        weights = self.score(h).squeeze(-1).masked_fill(mask, float("-inf")).softmax(dim=1)
+        return (weights[..., None] * h).sum(dim=1)  # (B, D)
+
+
+class SpeakerAttentionAMS(SpeakerTransformer):
+    def __init__(self, num_speakers: int = 600, dim: int = 16, layers: int = 2):
+        super().__init__(num_speakers, dim, layers)
+        self.pooling = SelfAttentionPooling(dim)
+
+    def forward(self, x, lengths):
+        return self.head(self.norm(self.pooling(self.encoder(self.prenet(x)), lengths)))
+"""
+)
+
+
 def make_notebook(cells: list[tuple[str, list[str]]]) -> nbformat.NotebookNode:
     """A python3 notebook whose code cells have the given sources and tags."""
     nb = nbformat.v4.new_notebook()
