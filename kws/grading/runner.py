@@ -163,30 +163,36 @@ def load_checkpoint(model, path: Path, task: str) -> None:
     model.load_state_dict(state, strict=True)
 
 
+def _logits(output, batch: int, num_classes: int):
+    """The (batch, num_classes) finite scores in a model's output; ValueError otherwise."""
+    import torch
+
+    logits = output[0] if isinstance(output, tuple | list) else output
+    if not isinstance(logits, torch.Tensor):
+        raise ValueError(f"the model returned {type(logits).__name__}, not a tensor of scores")
+    if logits.shape != (batch, num_classes):
+        raise ValueError(
+            f"the model returned {tuple(logits.shape)} for a batch of {batch}; expected logits "
+            f"({batch}, {num_classes})"
+        )
+    if not torch.isfinite(logits).all():
+        raise ValueError("the model outputs NaN or infinite scores for some test inputs")
+    return logits
+
+
 def predict(model, inputs, num_classes: int, device: str, batch_size: int) -> list[int]:
     """Argmax class of every input, in input order; ValueError on wrong shapes or NaN."""
     import torch
 
     predictions = torch.full((len(inputs),), -1, dtype=torch.int64)
     model.to(device).eval()
-    with torch.no_grad():
-        for indices, args in inputs.batches(batch_size, device):
-            output = model(*args)
-            logits = output[0] if isinstance(output, tuple | list) else output
-            if not isinstance(logits, torch.Tensor) or logits.shape != (len(indices), num_classes):
-                shape = (
-                    tuple(logits.shape)
-                    if isinstance(logits, torch.Tensor)
-                    else type(logits).__name__
-                )
-                raise ValueError(
-                    f"the model returned {shape} for a batch of {len(indices)}; expected logits "
-                    f"({len(indices)}, {num_classes})"
-                )
-            if not torch.isfinite(logits).all():
-                raise ValueError("the model outputs NaN or infinite scores for some test inputs")
-            predictions[indices] = logits.argmax(dim=1).cpu()
-    model.to("cpu")
+    try:
+        with torch.no_grad():
+            for indices, args in inputs.batches(batch_size, device):
+                logits = _logits(model(*args), len(indices), num_classes)
+                predictions[indices] = logits.argmax(dim=1).cpu()
+    finally:
+        model.to("cpu")  # the probes trace it on the CPU
     return predictions.tolist()
 
 
@@ -222,8 +228,10 @@ def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | Non
     if model is None:
         return report
     if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
-        evaluate = lambda: predict(model, inputs, args.num_classes, args.device, args.batch_size)  # noqa: E731
-        report["predictions"] = attempt("evaluate", evaluate)
+        report["predictions"] = attempt(
+            "evaluate",
+            lambda: predict(model, inputs, args.num_classes, args.device, args.batch_size),
+        )
     report["facts"] = attempt("probes", lambda: probe_task(task, model, ns, inputs.example()))
     return report
 
