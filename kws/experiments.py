@@ -37,8 +37,11 @@ def kws_batches(
     """Train (shuffled, augmented), validation and 12-class test batches of Speech Commands, with
     the class names and the test clips' ids (``WORD/FILE.wav`` in the test-set folder)."""
     splits = {
-        subset: SpeechCommands(root, subset, labels="12", seed=seed)
-        for subset in ("training", "validation", "test12")
+        "training": SpeechCommands(
+            root, "training", labels="12", unknown_fraction=recipe.unknown_fraction, seed=seed
+        ),
+        "validation": SpeechCommands(root, "validation", labels="12", seed=seed),
+        "test12": SpeechCommands(root, "test12", labels="12", seed=seed),
     }
     caches = {subset: cache_clips(dataset) for subset, dataset in splits.items()}
     augment = WaveAugment(load_background_noise(root)).to(device) if recipe.augment else None

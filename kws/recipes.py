@@ -33,6 +33,8 @@ class Recipe:
         eval_every: steps between validations (and checkpoints).
         crop: frames per training window (speaker ID; the HW4 recipe's 128), ignored for KWS.
         augment: time shift + background noise on training clips (KWS; SpecAugment is in the model).
+        unknown_fraction: size of the training split's ``_unknown_`` class relative to the known
+            words (KWS); validation and test keep the dataset's 10 %.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Recipe:
     label_smoothing: float = 0.0
     crop: int | None = 128
     augment: bool = True
+    unknown_fraction: float = 0.1
 
     def __post_init__(self):
         if self.task not in TASKS:
