@@ -2,7 +2,9 @@
 collation, the predictions CSV, and the builder from audio."""
 
 import csv
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -223,3 +225,24 @@ def test_build_keeps_a_training_utterance_per_speaker(tmp_path):
     assert (tmp_path / "out_hidden" / "test_labels.csv").read_text() == "Id,Category\n"
     with pytest.raises(FileNotFoundError, match="No SPEAKER"):
         build_speaker_features(tmp_path / "nothing", tmp_path / "out2", progress=False)
+
+
+def test_command_line_build_and_info(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "speaker_features_script",
+        Path(__file__).parents[1] / "data_scripts" / "speaker_features.py",
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for speaker in ("x", "y"):
+        (tmp_path / "audio" / speaker).mkdir(parents=True)
+        for k in range(3):
+            wave = np.full(1600 * (k + 1), 0.01 * (k + 1), np.float32)
+            soundfile.write(tmp_path / "audio" / speaker / f"{k}.wav", wave, 16000)
+    out, hidden = tmp_path / "features", tmp_path / "hidden"
+    args = ["build", "--audio", str(tmp_path / "audio"), "--out", str(out), "--hidden", str(hidden)]
+    assert script.main([*args, "--test-fraction", "0.34"]) == 0
+    assert (hidden / "test_labels.csv").read_text().count("\n") == 1 + 2
+    assert script.main(["info", "--root", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 speakers, n_mels 40" in printed and "4 utterances" in printed
