@@ -18,6 +18,7 @@ import _ctypes
 import ctypes
 import functools
 import random
+import sys
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,7 +57,8 @@ _INITIALIZE_DONT_EXIT = 0x8000
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _RATE, _VOLUME, _PITCH, _RANGE, _WORDGAP = 1, 2, 3, 4, 7
-_LIBC = ctypes.CDLL(None)
+_LIBC = ctypes.cdll.msvcrt if sys.platform == "win32" else ctypes.CDLL(None)  # the C library
+_unload_library = getattr(_ctypes, "dlclose", None) or _ctypes.FreeLibrary  # POSIX or Windows
 _SynthCallback = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
 )
@@ -185,7 +187,7 @@ class _Engine:
         finally:
             handle = lib._handle
             del lib
-            _ctypes.dlclose(handle)
+            _unload_library(handle)
 
     def synthesize(self, text: str, voice: Voice) -> np.ndarray:
         """int16 samples (S_native,) at the native rate (22,050 Hz)."""
