@@ -5,6 +5,8 @@ in eval mode and float64, copy its weights into the kit's reference layer (`kws.
 compare outputs; model checks trace one forward pass (`kws.grading.probes`). Nothing here uses
 hidden data. Every check prints "✓ what" or "✗ what — how to fix", then a summary, and returns a
 `CheckResult` that is falsy when something failed (``strict=True`` raises AssertionError instead).
+A check that runs into a TODO (NotImplementedError) prints it, then raises it again, so that
+"Run All" on a fresh student notebook stops at the first TODO with its message.
 
     check.attention(MultiHeadSelfAttention)
     check.encoder_layer(EncoderLayer)
