@@ -188,3 +188,56 @@ def check_released(solutions_dir: str | Path, assignments_dir: str | Path) -> li
     names = {path.name for path in solutions}
     stale += [path for path in sorted(assignments_dir.glob("*.ipynb")) if path.name not in names]
     return stale
+
+
+def execute_notebook(
+    path: str | Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: int = 3600,
+    save_to: str | Path | None = None,
+    echo: bool = False,
+) -> nbformat.NotebookNode:
+    """Run every cell of the notebook at `path` in a fresh python3 kernel, in the notebook's folder.
+
+    Args:
+        path: the notebook.
+        env: environment variables added for the kernel (the `parameters` cell reads its settings
+            from them: KWS_DATA_DIR, KWS_OUT_DIR, KWS_STEPS, ...).
+        timeout: seconds one cell may run.
+        save_to: write the executed notebook (with its outputs) here, also when a cell fails.
+        echo: print what the cells print as it arrives (progress bars included).
+
+    Returns:
+        the executed notebook.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: a cell raised; its message holds the traceback.
+    """
+    import os
+    import sys
+
+    from nbclient import NotebookClient
+
+    class _Client(NotebookClient):
+        def output(self, outs, msg, display_id, cell_index):
+            if echo and msg["msg_type"] == "stream":
+                stream = sys.stderr if msg["content"]["name"] == "stderr" else sys.stdout
+                stream.write(msg["content"]["text"])
+                stream.flush()
+            return super().output(outs, msg, display_id, cell_index)
+
+    path = Path(path)
+    notebook = read_notebook(path)
+    client = _Client(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    try:
+        client.execute(env={**os.environ, **(env or {})})
+    finally:
+        if save_to is not None:
+            nbformat.write(notebook, str(save_to))
+    return notebook

@@ -1,0 +1,130 @@
+"""The course notebooks: solutions run end to end on the tiny synthetic data and write what the
+grader reads; the student notebooks are exactly their released versions and stop at the first TODO."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from course_helpers import NOTEBOOK_STEPS, ROOT, notebook_env
+from nbclient.exceptions import CellExecutionError
+
+from kws.notebooks import (
+    cells_with_tag,
+    check_released,
+    execute_notebook,
+    read_notebook,
+    release_source,
+)
+
+TASKS = {
+    "01_keyword_spotting.ipynb": {"kws": "KeywordTransformer"},
+    "02_speaker_id.ipynb": {
+        "task1": "SpeakerTransformer",
+        "task2": "SpeakerConformer",
+        "task3": "SpeakerAttentionAMS",
+    },
+}
+
+
+def test_assignments_are_the_released_solutions():
+    stale = check_released(ROOT / "solutions", ROOT / "assignments")
+    assert not stale, f"out of date: {stale}; run `kws release solutions assignments`"
+
+
+def test_every_notebook_has_one_parameters_cell_and_model_cells():
+    for name in TASKS:
+        notebook = read_notebook(ROOT / "solutions" / name)
+        assert len(cells_with_tag(notebook, "parameters")) == 1, name
+        model_code = "\n".join(cell.source for cell in cells_with_tag(notebook, "model"))
+        for class_name in TASKS[name].values():
+            assert f"class {class_name}(" in model_code, f"{name}: {class_name} not in a model cell"
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_keyword_notebook_writes_a_gradable_submission(reference_submission, tiny_data):
+    out = reference_submission / "outputs" / "kws"
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "kws" and config["class"] == "KeywordTransformer"
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert any(key.startswith("encoder.layers.") for key in state)
+    test_clips = sorted((tiny_data / "speech_commands_test_set_v0.02").glob("*/*.wav"))
+    rows = _csv_rows(out / "predictions.csv")
+    assert sorted(row["Id"] for row in rows) == sorted(
+        f"{p.parent.name}/{p.name}" for p in test_clips
+    )
+    for figure in ("curves.png", "lr.png", "confusion.png", "attention.png"):
+        assert (out / figure).stat().st_size > 1000, f"{figure} is missing or empty"
+    results = json.loads(
+        (reference_submission / "outputs" / "keyword_spotting_summary.json").read_text()
+    )
+    assert set(results) == {"KeywordTransformer", "CRNN baseline"}
+
+
+@pytest.mark.slow
+def test_speaker_notebook_writes_a_gradable_submission(reference_submission, tiny_data):
+    test_ids = [
+        entry["feature_path"]
+        for entry in json.loads((tiny_data / "speaker_features" / "testdata.json").read_text())[
+            "utterances"
+        ]
+    ]
+    speakers = set(
+        json.loads((tiny_data / "speaker_features" / "mapping.json").read_text())["speaker2id"]
+    )
+    for task, class_name in TASKS["02_speaker_id.ipynb"].items():
+        out = reference_submission / "outputs" / task
+        config = json.loads((out / "config.json").read_text())
+        assert (config["task"], config["class"]) == (task, class_name)
+        assert config["kwargs"]["n_speakers"] == len(speakers)
+        torch.load(out / "model.pt", weights_only=True)
+        rows = _csv_rows(out / "predictions.csv")
+        assert [row["Id"] for row in rows] == test_ids
+        assert {row["Category"] for row in rows} <= speakers
+    executed = read_notebook(reference_submission / "02_speaker_id.ipynb")
+    printed = "".join(
+        output.get("text", "")
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+    assert "The parameter size of encoder block is 397.44k" in printed
+    assert "✗" not in printed, "a self-check failed on the reference solution"
+    summary = json.loads((reference_submission / "outputs" / "speaker_id_summary.json").read_text())
+    assert set(summary) == {"task1", "task2", "task3"}
+
+
+def _first_todo(name: str) -> str:
+    notebook = read_notebook(ROOT / "solutions" / name)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "# BEGIN SOLUTION" in cell.source:
+            released = release_source(cell.source)
+            line = next(
+                line for line in released.splitlines() if "raise NotImplementedError" in line
+            )
+            return line.split('NotImplementedError("', 1)[1].rsplit('")', 1)[0]
+    raise AssertionError(f"{name} has no solution region")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_fresh_student_notebook_stops_at_its_first_todo(name, tiny_data, tmp_path):
+    shutil.copy(ROOT / "assignments" / name, tmp_path / name)
+    env = notebook_env(name, tiny_data, tmp_path / "outputs")
+    with pytest.raises(CellExecutionError) as failure:
+        execute_notebook(tmp_path / name, env=env, timeout=300, save_to=tmp_path / name)
+    assert "NotImplementedError" in str(failure.value)
+    assert _first_todo(name) in str(failure.value)
+    assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").rglob("model.pt"))
+
+
+def test_notebook_settings_cover_every_notebook():
+    assert set(NOTEBOOK_STEPS) == set(TASKS)
+    assert sorted(path.name for path in (ROOT / "solutions").glob("*.ipynb")) == sorted(TASKS)
