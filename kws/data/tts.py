@@ -1,7 +1,8 @@
 """Text to speech with the eSpeak NG engine bundled in the pip package `espeakng-loader`.
 
 eSpeak NG is a small formant synthesiser: robotic, but fast (hundreds of times faster than real
-time on one core), deterministic, and installable from pip with its voices. We call its C library
+time on one core) and installable from pip with its voices; started afresh for every utterance
+(see `_Engine`), it is deterministic. We call its C library
 through `ctypes`, in synchronous mode, with a callback that collects the 16-bit samples.
 
 A `Voice` fixes everything eSpeak lets us choose: a language (accent) such as `en-us`, a variant
@@ -41,7 +42,7 @@ ENGLISH_LANGUAGES = (
     "en-us-nyc",
 )
 
-# Variants that sound like a person (robots, whispers, croaks and the like are left out).
+# Variants that sound like a person (caleb whispers); robots, croaks and the like are left out.
 HUMAN_VARIANTS = (
     *(f"m{i}" for i in range(1, 9)),
     *(f"f{i}" for i in range(1, 6)),
