@@ -5,7 +5,7 @@
     kws synth speech-commands ROOT   offline synthetic datasets in the real layouts
     kws release solutions/ assignments/
     kws grade SUBMISSIONS --data DIR --jobs N --out DIR
-    kws autograder --data DIR --out autograder.zip
+    kws gradescope --data DIR --out autograder.zip
 
 Each subcommand imports what it needs when it runs, so `kws --help` answers at once.
 """
@@ -56,17 +56,19 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from kws.grading.batch import grade_folder
+    from kws.grading.batch import grade_batch
 
-    gradebook = grade_folder(args.submissions, data=args.data, out=args.out, jobs=args.jobs)
+    gradebook = grade_batch(
+        args.submissions, args.data, args.out, jobs=args.jobs, timeout=args.timeout
+    )
     print(f"gradebook: {gradebook}")
     return 0
 
 
-def _autograder(args: argparse.Namespace) -> int:
-    from kws.grading.gradescope import build_autograder
+def _gradescope(args: argparse.Namespace) -> int:
+    from kws.grading.gradescope import make_autograder
 
-    path = build_autograder(args.out, data=args.data)
+    path = make_autograder(args.out, args.data, assignment=args.assignment)
     print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
     return 0
 
@@ -107,12 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--data", type=Path, required=True, help="hidden grading data folder")
     grade.add_argument("--out", type=Path, default=Path("grades"), help="gradebook folder")
     grade.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
+    grade.add_argument(
+        "--timeout", type=float, default=3600.0, help="wall seconds for one submission"
+    )
     grade.set_defaults(run=_grade)
 
-    autograder = commands.add_parser("autograder", help="build the Gradescope autograder zip")
-    autograder.add_argument("--data", type=Path, required=True, help="hidden grading data")
-    autograder.add_argument("--out", type=Path, default=Path("autograder.zip"))
-    autograder.set_defaults(run=_autograder)
+    gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
+    gradescope.add_argument("--data", type=Path, required=True, help="hidden grading data")
+    gradescope.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    gradescope.add_argument(
+        "--assignment",
+        choices=["keyword_spotting", "speaker_id"],
+        help="grade only this notebook (default: both)",
+    )
+    gradescope.set_defaults(run=_gradescope)
     return parser
 
 
