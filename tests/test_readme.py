@@ -1,0 +1,41 @@
+"""The README's promises: its two set-up commands are what CI and the demo run, and every `kws`
+subcommand and file it names exists."""
+
+import re
+
+from course_helpers import ROOT
+
+from kws.cli import build_parser
+
+README = (ROOT / "README.md").read_text()
+
+
+def _setup_commands() -> list[str]:
+    block = re.search(r"```bash\n(.*?)```", README, re.S).group(1)
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_readme_opens_with_the_two_setup_commands():
+    demo, tests = _setup_commands()
+    assert demo == "pip install -e . && kws demo"
+    assert tests.startswith('pip install -e ".[dev]" && ')
+
+
+def test_ci_runs_the_readme_test_command():
+    test_command = _setup_commands()[1].split("&&")[1].strip()  # python -m pytest -q
+    ci = (ROOT / ".ci" / "run").read_text()
+    ci_lines = [line.strip().replace("python3 ", "python ") for line in ci.splitlines()]
+    assert test_command in ci_lines, f".ci/run must run `{test_command}`"
+    assert any('-e ".[dev]"' in line for line in ci_lines), ".ci/run must install the dev extras"
+
+
+def test_every_kws_subcommand_in_the_readme_exists():
+    subcommands = build_parser()._subparsers._group_actions[0].choices
+    named = set(re.findall(r"`kws (\w[\w-]*)", README)) | set(re.findall(r"&& kws (\w+)", README))
+    assert named, "the README names no kws subcommand"
+    assert named <= set(subcommands), f"unknown: {named - set(subcommands)}"
+
+
+def test_every_script_the_readme_names_exists():
+    for path in re.findall(r"python ((?:data_scripts|benchmarks)/\w+\.py)", README):
+        assert (ROOT / path).is_file(), path
