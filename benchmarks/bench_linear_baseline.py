@@ -7,7 +7,11 @@ speaker_features_hidden/), e.g. from `python data_scripts/synthesize.py --root D
 Each clip becomes one 40-dim vector (its log-mel frames averaged over time); multinomial logistic
 regression (torch, full-batch L-BFGS, L2 weight chosen on the validation split) is trained on the
 training split and scored on the 12-class test set and on the hidden speaker labels. A model that
-looks at the order of the frames (the Transformers of the course) must beat these numbers clearly.
+looks at the order of the frames (the Transformers of the course) must beat these numbers clearly;
+`--cnn-epochs 20` trains a small CNN on the keyword task to show that it can be done.
+
+On the `small` preset (seed 0): 12 classes, linear 0.512, small CNN (20 epochs) 0.925;
+100 speakers, linear 0.662.
 """
 
 from __future__ import annotations
@@ -84,13 +88,59 @@ def evaluate(name: str, train, valid, test, num_classes: int) -> None:
     )
 
 
-def speech_commands(folder: Path) -> None:
-    splits = {}
+def small_cnn_accuracy(train: SpeechCommands, test: SpeechCommands, epochs: int) -> float:
+    """Test accuracy of a 3-layer CNN (~25k parameters) on log-mel frames: the same data, but a
+    model that sees the frames in order. Adam with a one-cycle schedule, time shifts of ±10 frames."""
+    logmel = LogMel(n_mels=40)
+    with torch.no_grad():
+        x_train = logmel(torch.stack([load_item(item) for item in train.items]))  # (N, T, F)
+        x_test = logmel(torch.stack([load_item(item) for item in test.items]))
+    mean, std = x_train.mean(), x_train.std()
+    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    y_train = torch.tensor([item.label for item in train.items])
+    y_test = torch.tensor([item.label for item in test.items])
+
+    def block(c_in: int, c_out: int) -> torch.nn.Module:
+        return torch.nn.Sequential(
+            torch.nn.Conv2d(c_in, c_out, 3, padding=1),
+            torch.nn.BatchNorm2d(c_out),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+        )
+
+    model = torch.nn.Sequential(
+        block(1, 16), block(16, 32), block(32, 64), torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(), torch.nn.Linear(64, len(train.classes)),
+    )  # fmt: skip
+    batch_size = 64
+    steps = epochs * -(-len(x_train) // batch_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=5e-3, total_steps=steps)
+    for _ in range(epochs):
+        model.train()
+        for batch in torch.randperm(len(x_train)).split(batch_size):
+            shift = int(torch.randint(-10, 11, ()))
+            x = torch.roll(x_train[batch], shift, dims=1)[:, None]  # (B, 1, T, F)
+            loss = torch.nn.functional.cross_entropy(model(x), y_train[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    model.eval()
+    with torch.no_grad():
+        return (model(x_test[:, None]).argmax(dim=1) == y_test).float().mean().item()
+
+
+def speech_commands(folder: Path, cnn_epochs: int) -> None:
+    splits, datasets = {}, {}
     for subset in ("training", "validation", "test12"):
-        dataset = SpeechCommands(folder, subset, labels="12")
+        dataset = datasets[subset] = SpeechCommands(folder, subset, labels="12")
         labels = torch.tensor([item.label for item in dataset.items])
         splits[subset] = (mean_logmel_clips(dataset).double(), labels)
     evaluate("Speech Commands, 12 classes", *splits.values(), num_classes=12)
+    if cnn_epochs:
+        accuracy = small_cnn_accuracy(datasets["training"], datasets["test12"], cnn_epochs)
+        print(f"Speech Commands, 12 classes: small CNN, {cnn_epochs} epochs: test {accuracy:.3f}")
 
 
 def speaker_features(folder: Path, hidden: Path) -> None:
@@ -110,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--root", type=Path, required=True, help="folder the datasets are in")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument(
+        "--cnn-epochs", type=int, default=0, help="also train a small CNN this long (20: ~4 min)"
+    )
     args = parser.parse_args(argv)
     # The tensors are small: more threads mostly wait for each other on a busy machine.
     torch.set_num_threads(args.threads)
@@ -117,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     found = False
     if (args.root / "speech_commands_v0.02").is_dir():
         start = time.perf_counter()
-        speech_commands(args.root / "speech_commands_v0.02")
+        speech_commands(args.root / "speech_commands_v0.02", args.cnn_epochs)
         print(f"  ({time.perf_counter() - start:.1f} s)")
         found = True
     if (args.root / "speaker_features").is_dir():
