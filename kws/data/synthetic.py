@@ -158,11 +158,11 @@ def make_speech_commands(
         (partial / f"{subset}_list.txt").write_text(
             "".join(f"{p}\n" for p in sorted(lists[subset]))
         )
-    counts = {subset: len(paths) for subset, paths in lists.items()}
-    _write_readme(
-        partial, preset, seed, f"{sizes.clips} clips of {sizes.speakers} speakers {counts}"
-    )
-    _write_readme(partial_test, preset, seed, f"{sizes.test12_clips} clips in 12 class folders")
+    counts = ", ".join(f"{len(paths):,} {subset}" for subset, paths in lists.items())
+    contents = f"{sizes.clips:,} clips of {sizes.speakers:,} speakers ({counts})"
+    _write_readme(partial, dataset.name, preset, seed, contents)
+    contents = f"{sizes.test12_clips:,} clips in 12 class folders"
+    _write_readme(partial_test, test_set.name, preset, seed, contents)
     partial.rename(dataset)
     partial_test.rename(test_set)
     return dataset
@@ -349,9 +349,9 @@ def _write_background_noise(folder: Path, seconds: int, seed: int) -> None:
         _write_wav(folder / f"{name}.wav", make(seconds * SAMPLE_RATE, noise_rng))
 
 
-def _write_readme(folder: Path, preset: str, seed: int, contents: str) -> None:
+def _write_readme(folder: Path, name: str, preset: str, seed: int, contents: str) -> None:
     (folder / "README.md").write_text(
-        f"# Synthetic twin of Google Speech Commands ({folder.name.lstrip('.')})\n\n"
+        f"# Synthetic twin of Google Speech Commands ({name})\n\n"
         f"Not real recordings: every clip was spoken by the eSpeak NG synthesiser and mixed with\n"
         f"synthetic noise by `kws.data.synthetic` (preset {preset!r}, seed {seed}).\n"
         f"Contents: {contents}.\nSame layout as the real dataset; use it to test code offline.\n"
