@@ -73,7 +73,15 @@ class Recipe:
         )
 
 
-# Checked on the CPU with the `small` synthetic presets (see the module docstring).
+# Checked on the CPU against the `small` synthetic presets (seed 0); measured on 2 shared cores:
+#   kws_transformer        12-class test 90.0 %, valid 91.6 %   1,500 steps, 159 CPU-s
+#   hw4_sample             valid 87.0 %, hidden test 89.2 %       250 steps,  24 CPU-s
+#   speaker_transformer    valid 91.7 %, hidden test 93.3 %       250 steps,  63 CPU-s
+#   speaker_conformer      valid 96.3 %, hidden test 95.0 %       250 steps,  70 CPU-s
+#   speaker_conformer_ams  valid 97.2 %, hidden test 99.2 %       250 steps,  67 CPU-s
+# The speaker models share one budget and optimizer, so the table compares architectures.
+_SPEAKER_BUDGET = {"steps": 250, "batch_size": 32, "lr": 2e-3, "warmup_steps": 25, "eval_every": 50}
+_SMALL_WIDTH = {"d_model": 64, "dim_feedforward": 128}  # half the presets' width: CPU minutes
 SMALL: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in [
@@ -81,45 +89,36 @@ SMALL: dict[str, Recipe] = {
             name="kws_transformer",
             task="kws",
             model="kwt_tiny",
-            overrides={"dim": 96, "depth": 4, "heads": 4, "mlp_dim": 192, "time_width": 10},
-            steps=1000,
+            # 40 log-mel bins (25 ms window) as tokens instead of MFCC; narrower time masks.
+            overrides={"n_mfcc": None, "n_mels": 40, "n_fft": 400, "time_width": 10},
+            steps=1500,
             batch_size=64,
-            lr=2e-3,
-            warmup_steps=80,
+            lr=3e-3,
+            warmup_steps=100,
             label_smoothing=0.1,
-            eval_every=250,
+            eval_every=300,
         ),
+        Recipe(name="hw4_sample", task="speaker", model="hw4_sample", **_SPEAKER_BUDGET),
         Recipe(
-            name="hw4_sample",
+            name="speaker_transformer",
             task="speaker",
-            model="hw4_sample",
-            steps=250,
-            batch_size=32,
-            lr=1e-3,
-            warmup_steps=25,
-            eval_every=50,
+            model="speaker_transformer",
+            overrides=_SMALL_WIDTH,
+            **_SPEAKER_BUDGET,
         ),
         Recipe(
             name="speaker_conformer",
             task="speaker",
             model="speaker_conformer",
-            overrides={"d_model": 64, "dim_feedforward": 128},
-            steps=250,
-            batch_size=32,
-            lr=2e-3,
-            warmup_steps=25,
-            eval_every=50,
+            overrides=_SMALL_WIDTH,
+            **_SPEAKER_BUDGET,
         ),
         Recipe(
             name="speaker_conformer_ams",
             task="speaker",
             model="speaker_conformer",
-            overrides={"d_model": 64, "dim_feedforward": 128, "head": "cosine"},
-            steps=250,
-            batch_size=32,
-            lr=2e-3,
-            warmup_steps=25,
-            eval_every=50,
+            overrides={**_SMALL_WIDTH, "head": "cosine"},
+            **_SPEAKER_BUDGET,
         ),
     ]
 }
