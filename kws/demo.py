@@ -29,17 +29,19 @@ BUDGETS = {
         "01_keyword_spotting.ipynb": {"KWS_STEPS": "30", "KWS_BASELINE_STEPS": "10"},
         "02_speaker_id.ipynb": {"KWS_STEPS": "30", "KWS_BATCH_SIZE": "16"},
     },
-    "small": {
+    "small": {  # the CPU demo: a few minutes per notebook on 2 cores
         "01_keyword_spotting.ipynb": {
-            "KWS_STEPS": "600",
-            "KWS_BASELINE_STEPS": "200",
-            "KWS_BATCH_SIZE": "128",
-            "KWS_VALID_EVERY": "200",
+            "KWS_STEPS": "1500",
+            "KWS_BASELINE_STEPS": "300",
+            "KWS_BATCH_SIZE": "64",
+            "KWS_LR": "3e-3",
+            "KWS_VALID_EVERY": "300",
         },
         "02_speaker_id.ipynb": {
-            "KWS_STEPS": "600",
+            "KWS_STEPS": "250",
             "KWS_BATCH_SIZE": "32",
-            "KWS_VALID_EVERY": "200",
+            "KWS_LR": "2e-3",
+            "KWS_VALID_EVERY": "50",
         },
     },
     "full": {

@@ -95,7 +95,7 @@ def test_speaker_notebook_writes_a_gradable_submission(reference_submission, tin
         if cell.cell_type == "code"
         for output in cell.get("outputs", [])
     )
-    assert "The parameter size of encoder block is 397.44k" in printed
+    assert "The parameter size of encoder block is 149.95k" in printed
     assert "✗" not in printed, "a self-check failed on the reference solution"
     summary = json.loads((reference_submission / "outputs" / "speaker_id_summary.json").read_text())
     assert set(summary) == {"task1", "task2", "task3"}
