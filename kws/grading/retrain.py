@@ -18,22 +18,7 @@ import sys
 from pathlib import Path
 
 from kws.grading import runner
-
-
-def execute_notebook(path: Path, *, timeout: int) -> None:
-    """Run every cell of `path` in a fresh python3 kernel in its folder; raise on a failing cell."""
-    from nbclient import NotebookClient
-
-    from kws.notebooks import read_notebook
-
-    notebook = read_notebook(path)
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()
+from kws.notebooks import execute_notebook
 
 
 def main(argv: list[str] | None = None) -> None:
