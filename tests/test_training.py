@@ -110,7 +110,7 @@ class StepDependentModel(nn.Module):
         return self.linear(x.mean(1)) + bonus  # (B, C)
 
 
-def test_best_checkpoint_is_the_one_with_best_valid_accuracy(tmp_path):
+def test_best_checkpoint_is_the_one_with_best_valid_accuracy(tmp_path, capsys):
     train = make_batches(4)
     valid = [(x, lengths, torch.zeros_like(labels)) for x, lengths, labels in make_batches(2)]
     model = StepDependentModel()
@@ -120,6 +120,7 @@ def test_best_checkpoint_is_the_one_with_best_valid_accuracy(tmp_path):
     assert int(torch.load(tmp_path / "model.pt", weights_only=True)["calls"]) == 10
     assert int(model.calls) == 20  # the model itself keeps the last weights
     assert load_training_state(tmp_path)["step"] == 20
+    assert capsys.readouterr() == ("", "")  # progress=False: silent
 
 
 class CrashAfter:

@@ -113,7 +113,8 @@ def fit(
         precision: "auto" (bf16 autocast on CUDA, fp32 elsewhere), "bf16" or "fp32".
         seed: seeds Python, NumPy and torch at the start (dropout, SpecAugment). Seed before building
             the model too (:func:`seed_everything`) to fix its initial weights.
-        progress: show a tqdm bar (steps/s, clips/s, loss, train accuracy, learning rate).
+        progress: show a tqdm bar (steps/s, clips/s, loss, train accuracy, learning rate) and a
+            line per validation; ``False`` prints nothing.
         resume: an ``out_dir`` (or its ``last.pt``) of an interrupted run with the same settings:
             continue from its last checkpoint to the same result as an uninterrupted run.
         compile: train through ``torch.compile(model)`` (validation runs the plain model).
@@ -282,10 +283,11 @@ def fit(
                     history.best_step, history.best_valid_accuracy = step, result["accuracy"]
                     if out_dir is not None:
                         save_model(out_dir, model, saved_config)
-                bar.write(
-                    f"step {step}/{total_steps}: valid loss {result['loss']:.4f}, "
-                    f"valid accuracy {result['accuracy']:.4f}" + (" (best)" if improved else "")
-                )
+                if progress:
+                    bar.write(
+                        f"step {step}/{total_steps}: valid loss {result['loss']:.4f}, "
+                        f"valid accuracy {result['accuracy']:.4f}" + (" (best)" if improved else "")
+                    )
             elif out_dir is not None and step == total_steps:
                 save_model(out_dir, model, saved_config)
             if out_dir is not None:
