@@ -6,7 +6,8 @@ user, and does, in order:
 
 1. new network and mount namespaces (``unshare``) — directly when root, through a user namespace
    otherwise, skipped with a note where the kernel refuses;
-2. inside the mount namespace: an empty read-only tmpfs over every hidden path (the data folder
+2. inside the mount namespace: a fresh tmpfs on /tmp, /var/tmp and /dev/shm (the child's own
+   folder bound back), an empty read-only tmpfs over every hidden path (the data folder
    with the labels, the grader's files) and, when the child will run as another user, a tmpfs over
    private folders such as ``/root`` with only the Python installation bound back;
 3. resource limits (CPU seconds, memory, file size, no core files, processes when a dedicated user
@@ -38,6 +39,7 @@ MS_NODEV = 0x4
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
+SCRATCH_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [
@@ -147,6 +149,31 @@ def _expose(paths: list[str]) -> None:
             os.close(fd)
 
 
+def _private_scratch(keep: list[str]) -> list[str]:
+    """A fresh tmpfs on each world-writable scratch folder (/tmp, /var/tmp, /dev/shm).
+
+    Without it the child could leave files there for others, or read what others left. The
+    `keep` paths inside one of them (the child's own folder, a Python or kit installed there) are
+    bound back through file descriptors opened before the tmpfs went up. Returns the folders done.
+    """
+    done = []
+    for scratch in SCRATCH_FOLDERS:
+        if os.path.islink(scratch) or not os.path.isdir(scratch):
+            continue
+        inside = sorted(
+            {str(Path(p).resolve()) for p in keep if Path(p).resolve().is_relative_to(scratch)}
+        )
+        outer = [p for p in inside if not any(p != q and p.startswith(q + os.sep) for q in inside)]
+        fds = {p: os.open(p, os.O_PATH) for p in outer if os.path.exists(p)}
+        _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+        for path, fd in fds.items():
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            os.close(fd)
+        done.append(scratch)
+    return done
+
+
 def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
     done = []
     cpu = int(limits["cpu_seconds"])
@@ -184,6 +211,9 @@ def main(argv: list[str]) -> None:
         _loopback_up()
         protections.append("no network (own network namespace, loopback only)")
     if mounts:
+        scratch = _private_scratch(spec["expose"])
+        if scratch:
+            protections.append("private " + ", ".join(scratch))
         for path in spec["hide"]:
             _hide(path)
         if spec["hide"]:
