@@ -1,0 +1,184 @@
+"""The grader end to end, as an instructor runs it, on the tiny synthetic data.
+
+- the reference submission (both solution notebooks, executed) gets every point, and the fresh
+  student notebooks get none, each test saying which TODO is left;
+- a corpus of broken and malicious notebook-02 submissions (tests/grader_corpus.py) is graded in
+  one batch with two jobs: each case loses exactly the points it should, with a readable reason,
+  every case gets its results.json and gradebook row, and no file outside the children's own
+  folders changes.
+"""
+
+import csv
+import hashlib
+import json
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from grader_corpus import CHILD_TESTS, MARKER, POINTS, TESTS, Context, build_corpus
+
+from kws.grading.batch import grade_batch
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+SPEAKER_GRADER = ROOT / "grader" / "test_02_speaker_id.py"
+CHILD_TIMEOUT = 20  # seconds; a hang costs this much (a normal child needs < 10 s)
+GPU_SKIPPED = "Not graded in this run (no CUDA GPU on the grading machine"
+
+
+def _tests(document: dict) -> dict[str, dict]:
+    return {test["name"]: test for test in document["tests"]}
+
+
+def _snapshot(*folders: Path) -> dict[str, str]:
+    """sha256 of every file under `folders` (caches left out), keyed by path."""
+    digests = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and ".git" not in path.parts:
+                digests[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def _markers(*folders: Path) -> list[str]:
+    return [str(p) for folder in folders if folder.is_dir() for p in folder.rglob(f"*{MARKER}*")]
+
+
+# ---- the reference and the fresh student notebooks ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def course_batch(tmp_path_factory, tiny_data, reference_submission):
+    """grade_batch over two students: the reference hand-in and the fresh assignments."""
+    folder = tmp_path_factory.mktemp("course")
+    shutil.copytree(reference_submission, folder / "submissions" / "reference")
+    student = folder / "submissions" / "student"
+    student.mkdir()
+    for notebook in ("01_keyword_spotting.ipynb", "02_speaker_id.ipynb"):
+        shutil.copy(ROOT / "assignments" / notebook, student / notebook)
+    gradebook = grade_batch(folder / "submissions", tiny_data, folder / "out", jobs=2)
+    return folder / "out", gradebook
+
+
+def test_reference_submission_gets_full_marks(course_batch):
+    out, gradebook = course_batch
+    document = json.loads((out / "results" / "reference.json").read_text())
+    tests = _tests(document)
+    graded = {n: t for n, t in tests.items() if not n.startswith("Re-training")}
+    below = {n: t["output"] for n, t in graded.items() if t["score"] < t["max_score"]}
+    assert below == {}
+    assert len(graded) == 3 + 15 and sum(t["max_score"] for t in graded.values()) == 10 + 32
+    assert document["score"] == 42.0
+    for name in [n for n in tests if n.startswith("Re-training")]:  # two gpu tests, skipped
+        assert tests[name]["max_score"] == 0 and tests[name]["output"].startswith(GPU_SKIPPED)
+    assert (
+        "The parameter size of your encoder block is"
+        in (tests["Task 1: the encoder block has fewer than 500k parameters"]["output"])
+    )
+    assert "unprivileged user id" in document["output"] and "no network" in document["output"]
+    log = (out / "logs" / "reference.txt").read_text()  # what `pytest grader/` printed
+    assert "score" in log and "   total" in log
+    assert any(line.split()[-3:] == ["42", "/", "42"] for line in log.splitlines())
+    rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
+    assert float(rows["reference"]["total"]) == 42.0 and rows["reference"]["max_score"] == "42.0"
+
+
+def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
+    out, gradebook = course_batch
+    document = json.loads((out / "results" / "student.json").read_text())
+    assert document["score"] == 0
+    for name, test in _tests(document).items():
+        assert test["score"] == 0, name
+        if name.startswith("predictions.csv"):
+            assert "predictions.csv is missing" in test["output"]
+        elif not name.startswith("Re-training"):
+            assert "your notebook still has TODOs, the first: " in test["output"], name
+    rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
+    assert float(rows["student"]["total"]) == 0.0
+
+
+# ---- the corpus of broken and malicious submissions ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, tiny_data, reference_submission):
+    """Build every case, grade them in one batch (2 jobs) and record what changed on disk."""
+    folder = tmp_path_factory.mktemp("corpus")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    context = Context(
+        data=tiny_data, repo=ROOT, results_dir=folder / "out", port=listener.getsockname()[1]
+    )
+    cases = build_corpus(reference_submission, folder / "submissions", context)
+    # The kit's grading code, not all of kws/: other work may edit the checkout meanwhile; any
+    # file an attack writes elsewhere in the repository carries MARKER in its name.
+    watched = [folder / "submissions", tiny_data, ROOT / "grader", ROOT / "kws" / "grading"]
+    before = _snapshot(*watched)
+    gradebook = grade_batch(
+        folder / "submissions",
+        tiny_data,
+        folder / "out",
+        jobs=2,
+        grader=SPEAKER_GRADER,
+        pytest_args=["--child-timeout", str(CHILD_TIMEOUT)],
+        timeout=10 * CHILD_TIMEOUT,
+    )
+    try:
+        connected = listener.accept()[0] is not None
+    except BlockingIOError:
+        connected = False
+    listener.close()
+    after = _snapshot(*watched)
+    changes = {
+        "changed": {path for path in before | after if before.get(path) != after.get(path)},
+        "markers": _markers(ROOT, tiny_data, folder, *map(Path, ["/tmp", "/var/tmp", "/dev/shm"])),
+        "connected": connected,
+    }
+    return cases, folder / "out", gradebook, changes
+
+
+def test_the_corpus_has_at_least_20_cases(corpus):
+    cases = corpus[0]
+    assert len(cases) >= 20
+
+
+def test_every_case_is_graded_as_intended(corpus):
+    cases, out, _, _ = corpus
+    wrong = {}
+    for name, case in cases.items():
+        document = json.loads((out / "results" / f"{name}.json").read_text())
+        tests = _tests(document)
+        for short, full in TESTS.items():
+            test, phrase = tests[full], case.lost.get(short)
+            if phrase is None and test["score"] != test["max_score"]:
+                wrong[f"{name}: {short}"] = f"lost points: {test['output']}"
+            elif phrase is not None and (test["score"] != 0 or phrase not in test["output"]):
+                wrong[f"{name}: {short}"] = f"score {test['score']}, said: {test['output']}"
+    assert wrong == {}
+
+
+def test_every_case_has_a_gradebook_row(corpus):
+    cases, _, gradebook, _ = corpus
+    rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
+    assert set(rows) == set(cases)
+    for name, case in cases.items():
+        expected = sum(POINTS.values()) - sum(POINTS[test] for test in case.lost)
+        assert float(rows[name]["total"]) == expected, name
+
+
+def test_nothing_outside_the_children_changed(corpus):
+    changes = corpus[3]
+    assert changes["changed"] == set()
+    assert changes["markers"] == []
+    assert not changes["connected"], "a child reached the grader's loopback"
+
+
+def test_a_child_that_fails_says_so_in_a_sentence(corpus):
+    cases, out, _, _ = corpus
+    document = json.loads((out / "results" / "hang_in_forward.json").read_text())
+    output = _tests(document)[TESTS["load1"]]["output"]
+    assert output.startswith(
+        f"Grading your notebook's model took too long (stopped after the wall-clock limit of {CHILD_TIMEOUT} s)."
+    )
+    assert set(CHILD_TESTS) == set(cases["crash"].lost)
