@@ -389,7 +389,7 @@ def cases() -> list[Case]:
         Case(
             "wrong_shapes",
             edit_state("task1", _wrong_shape),
-            dict.fromkeys(TASK1, "prenet.weight has shape (129, 40)"),
+            dict.fromkeys(TASK1, "config.json and model.pt disagree"),
         ),
         Case("tampered_checkpoint", _tampered, dict.fromkeys(TASK1, "cannot be loaded safely")),
         Case("gigantic_output", edit_cell("SpeakerTransformer", append(GIGANTIC_OUTPUT))),
