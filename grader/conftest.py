@@ -120,8 +120,8 @@ class Grading:
         tampering = report["facts"]["tampering"] + child.payload["tampering"]
         if tampering:
             pytest.fail(
-                f"Your notebook changes torch itself ({tampering[0]}), so its model cannot be checked. "
-                "Remove the code that replaces or patches torch functions."
+                f"Your notebook changes torch or the grader's code ({tampering[0]}), so its model "
+                "cannot be checked. Remove the code that replaces or patches torch functions."
             )
         return report["facts"]
 

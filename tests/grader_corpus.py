@@ -247,6 +247,20 @@ def _quiet_call(self, *args, **kwargs):  # hides every module from hooks
 nn.Module.__call__ = _quiet_call
 """
 )
+FORGE_PROBE = """
+import kws.grading.probes
+
+_genuine_probe = kws.grading.probes.probe_task
+
+
+def _forged_probe(*args, **kwargs):  # clears the from-scratch findings
+    facts = _genuine_probe(*args, **kwargs)
+    facts.update(forbidden=[], layer_class_problem=None)
+    return facts
+
+
+kws.grading.probes.probe_task = _forged_probe
+"""
 
 
 def _read_labels(context: Context) -> str:
@@ -421,7 +435,7 @@ def cases() -> list[Case]:
                 "SpeakerTransformer",
                 replace("\n\nclass Encoder(", DISGUISE_MODULE + "\n\nclass Encoder("),
             ),
-            dict.fromkeys(PROBE_TESTS, "changes torch itself"),
+            dict.fromkeys(PROBE_TESTS, "changes torch or the grader's code (torch.nn."),
         ),
         Case(
             "patched_module_call",
@@ -429,7 +443,15 @@ def cases() -> list[Case]:
                 "SpeakerTransformer",
                 replace("\n\nclass Encoder(", PATCH_CALL + "\n\nclass Encoder("),
             ),
-            dict.fromkeys(PROBE_TESTS, "changes torch itself"),
+            dict.fromkeys(PROBE_TESTS, "changes torch or the grader's code (torch.nn."),
+        ),
+        Case(
+            "patched_grader_probe",
+            edit_cell(
+                "SpeakerTransformer",
+                replace("\n\nclass Encoder(", WRAPPED_LAYER + FORGE_PROBE + "\n\nclass Encoder("),
+            ),
+            dict.fromkeys(PROBE_TESTS, "kws.grading.probes.probe_task was replaced"),
         ),
         Case(
             "four_layers_run",

@@ -53,6 +53,8 @@ NORM_FUNCTIONS = [("torch.nn.functional", n) for n in ["batch_norm", "layer_norm
 NORM_FUNCTIONS += [("torch", n) for n in ["batch_norm", "layer_norm", "group_norm"]]
 NORM_FUNCTIONS += [("torch", n) for n in ["native_batch_norm", "native_layer_norm"]]
 NORM_FUNCTIONS += [("torch", "native_group_norm")]
+# The grader's own code that runs in the child after the notebook's cells.
+GRADER_MODULES = ["kws.grading.probes", "kws.grading.trace", "kws.grading.inputs"]
 HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]
 
 
@@ -153,6 +155,12 @@ def capture_originals() -> Originals:
     watch("torch.overrides.TorchFunctionMode", lambda: torch.overrides.TorchFunctionMode)
     watch("sys.setprofile", lambda: sys.setprofile)
     watch("sys.getprofile", lambda: sys.getprofile)
+    for module_name in GRADER_MODULES:  # the probes themselves: a notebook could patch them too
+        module = importlib.import_module(module_name)
+        for name, function in vars(module).items():
+            if isinstance(function, types.FunctionType) and function.__module__ == module_name:
+                watch(f"{module_name}.{name}", lambda m=module, n=name: vars(m).get(n))
+                watch(f"{module_name}.{name}.__code__", lambda f=function: f.__code__)
 
     forbidden_codes = {
         function.__code__: public
