@@ -2,7 +2,7 @@
 
 Each `Case` copies the reference submission (the executed solution notebook 02 and its outputs)
 and damages one thing: a model cell, a checkpoint, a config, or adds an attack to a model cell.
-`EXPECTED` names, per case, the tests that must lose their points and a phrase each reason must
+`Case.lost` names, per case, the tests that must lose their points and a phrase each reason must
 contain; every other test must keep its full points. Attacks that only try something forbidden
 (reading the labels, writing the grader's files, killing the parent, the network) raise an
 error when they succeed, so a working attack shows up as lost points with its finding.
