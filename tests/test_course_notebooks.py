@@ -98,7 +98,7 @@ def test_speaker_notebook_writes_a_gradable_submission(reference_submission, tin
     assert "The parameter size of encoder block is 149.95k" in printed
     assert "✗" not in printed, "a self-check failed on the reference solution"
     summary = json.loads((reference_submission / "outputs" / "speaker_id_summary.json").read_text())
-    assert set(summary) == {"task1", "task2", "task3"}
+    assert set(summary) == {"baseline", "task1", "task2", "task3"}
 
 
 def _first_todo(name: str) -> str:
@@ -122,7 +122,8 @@ def test_fresh_student_notebook_stops_at_its_first_todo(name, tiny_data, tmp_pat
         execute_notebook(tmp_path / name, env=env, timeout=300, save_to=tmp_path / name)
     assert "NotImplementedError" in str(failure.value)
     assert _first_todo(name) in str(failure.value)
-    assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").rglob("model.pt"))
+    graded = [tmp_path / "outputs" / task / "model.pt" for task in TASKS[name]]
+    assert not any(path.exists() for path in graded), "a graded task saved a checkpoint"
 
 
 def test_notebook_settings_cover_every_notebook():
