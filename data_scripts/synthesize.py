@@ -7,7 +7,7 @@ speaker_features_hidden/ (the test labels: keep that folder away from students).
 gives byte-identical files. Presets (CPU time measured on a busy 2-core machine):
 
     tiny   140 clips + 48 test-set clips; 6 speakers, 48 utterances       ~7 CPU-s   (unit tests)
-    small  9,000 + 1,200 clips; 100 speakers, 1,600 utterances            ~2 CPU-min (the demo;
+    small  9,000 + 1,200 clips; 50 speakers, 1,000 utterances             ~2 CPU-min (the demo;
            about 1 min on 2 free cores)
     full   105,829 + 4,890 clips of 2,618 + 250 speakers; 600 speakers,    ~45 CPU-min (~6 min
            64,666 utterances (8,000 held out): the real sizes              on 16 cores); 3.5 GB

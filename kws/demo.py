@@ -39,10 +39,10 @@ BUDGETS = {
             "KWS_VALID_EVERY": "300",
         },
         "02_speaker_id.ipynb": {
-            "KWS_STEPS": "250",
+            "KWS_STEPS": "500",
             "KWS_BATCH_SIZE": "32",
-            "KWS_LR": "2e-3",
-            "KWS_VALID_EVERY": "50",
+            "KWS_LR": "3e-3",
+            "KWS_VALID_EVERY": "100",
         },
     },
     "full": {

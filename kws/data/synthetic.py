@@ -78,7 +78,7 @@ PRESETS = {
     ),
     "small": Preset(
         speakers=160, clips=9_000, test12_clips=1_200, test12_speakers=40, noise_seconds=20,
-        sf_speakers=100, sf_utterances=1_600, sf_test=160, sentence_words=(3, 8),
+        sf_speakers=50, sf_utterances=1_000, sf_test=100, sentence_words=(3, 8),
     ),
     # The real sizes: v0.02 has 105,829 clips of 2,618 speakers and a 4,890-clip test set; HW4 has
     # 600 speakers, 56,666 training utterances and 8,000 test utterances.
