@@ -37,6 +37,7 @@ from pathlib import Path
 from kws.grading.processes import TailReader, kill_everything, reserved_uid
 
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "invalid_output")
+KIT_PACKAGE = str(Path(__file__).resolve().parents[1])  # the kws package folder the child imports
 _MEMORY_MARKERS = (
     "MemoryError",
     "can't allocate memory",
@@ -246,8 +247,11 @@ def run_child(
             "limits": asdict(limits),
             "hide": [str(Path(p).resolve()) for p in hide if Path(p).exists()],
             # Python and the kit, and this folder, even when they sit in a private folder
-            # (e.g. a Python installed under /root, or TMPDIR inside one).
-            "expose": sorted({str(root), sys.prefix, sys.base_prefix, *[p for p in sys.path if p]}),
+            # (e.g. a Python installed under /root, or TMPDIR inside one). The kit's own folder is
+            # named too: an editable install finds it through an import hook, not sys.path.
+            "expose": sorted(
+                {str(root), sys.prefix, sys.base_prefix, KIT_PACKAGE, *[p for p in sys.path if p]}
+            ),
             "protections_file": str(root / "protections.json"),
         }
         launcher = [
