@@ -18,7 +18,6 @@ checks every value (types, sizes, finite numbers) before anyone reads it.
 """
 
 import contextlib
-import importlib.metadata
 import json
 import math
 import os
@@ -171,10 +170,9 @@ def _environment(home: Path, threads: int, gpu: bool) -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0") if gpu else "",
     }
-    try:
-        importlib.metadata.distribution("kws")
-    except importlib.metadata.PackageNotFoundError:  # running from a source tree, not installed
-        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    # The child imports the very kit this grader runs (a source tree, or another clone installed
+    # in editable mode elsewhere, must not give the child a different version).
+    env["PYTHONPATH"] = str(Path(KIT_PACKAGE).parent)
     return env
 
 
