@@ -32,7 +32,7 @@ BUDGETS = {
     "small": {  # the CPU demo: a few minutes per notebook on 2 cores
         "01_keyword_spotting.ipynb": {
             "KWS_STEPS": "3000",
-            "KWS_BASELINE_STEPS": "150",
+            "KWS_BASELINE_STEPS": "300",
             "KWS_BATCH_SIZE": "64",
             "KWS_LR": "3e-3",
             "KWS_UNKNOWN_FRACTION": "0.25",
