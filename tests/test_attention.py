@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from layer_helpers import input_and_param_grads
 from torch.testing import assert_close
 
 from kws.models.attention import MultiHeadSelfAttention
@@ -23,16 +24,6 @@ def _inputs(device):
     x = torch.randn(B, T, D, dtype=torch.float64, device=device)
     mask = lengths_to_mask(torch.tensor([T, 3], device=device), T)  # second example: 2 padded
     return x, mask
-
-
-def _input_and_param_grads(module, x, run):
-    """Gradients of <y, g> for a fixed random cotangent g (a plain sum would hide errors)."""
-    x = x.clone().requires_grad_(True)
-    module.zero_grad()
-    y = run(module, x)
-    g = torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=y.dtype)
-    (y * g.to(y.device)).sum().backward()
-    return y, x.grad, {name: p.grad for name, p in module.named_parameters()}
 
 
 def test_lengths_to_mask_marks_padding_true():
@@ -72,8 +63,8 @@ def test_outputs_and_gradients_match_torch(device, fused, padded):
     ours.fused = fused
     x, mask = _inputs(device)
     mask = mask if padded else None
-    y, x_grad, grads = _input_and_param_grads(ours, x, lambda m, x: m(x, key_padding_mask=mask)[0])
-    y_ref, x_grad_ref, grads_ref = _input_and_param_grads(
+    y, x_grad, grads = input_and_param_grads(ours, x, lambda m, x: m(x, key_padding_mask=mask)[0])
+    y_ref, x_grad_ref, grads_ref = input_and_param_grads(
         theirs, x, lambda m, x: m(x, x, x, key_padding_mask=mask, need_weights=False)[0]
     )
     assert y.shape == (B, T, D)
@@ -102,9 +93,9 @@ def test_explicit_and_fused_paths_agree_with_both_masks(device):
         return module(x, key_padding_mask=mask, attn_mask=causal)[0]
 
     ours.fused = True
-    y_fused, x_grad_fused, grads_fused = _input_and_param_grads(ours, x, run)
+    y_fused, x_grad_fused, grads_fused = input_and_param_grads(ours, x, run)
     ours.fused = False
-    y_explicit, x_grad_explicit, grads_explicit = _input_and_param_grads(ours, x, run)
+    y_explicit, x_grad_explicit, grads_explicit = input_and_param_grads(ours, x, run)
     assert_close(y_explicit, y_fused)
     assert_close(x_grad_explicit, x_grad_fused)
     for name, grad in grads_fused.items():
@@ -154,7 +145,7 @@ def test_fully_padded_example_gives_finite_outputs_and_gradients(device, fused):
     ours.fused = fused
     x, _ = _inputs(device)
     mask = lengths_to_mask(torch.tensor([T, 0], device=device), T)  # second example: all padding
-    y, x_grad, grads = _input_and_param_grads(ours, x, lambda m, x: m(x, key_padding_mask=mask)[0])
+    y, x_grad, grads = input_and_param_grads(ours, x, lambda m, x: m(x, key_padding_mask=mask)[0])
     assert torch.isfinite(y).all() and torch.isfinite(x_grad).all()
     assert all(torch.isfinite(grad).all() for grad in grads.values())
     assert_close(y[1], ours.out_proj.bias.expand(T, D))  # zero weights -> only the output bias

@@ -9,6 +9,7 @@ nested-tensor path returns zeros at padded frames, so only valid frames are comp
 
 import pytest
 import torch
+from layer_helpers import input_and_param_grads
 from torch.testing import assert_close
 
 from kws.models.masks import lengths_to_mask
@@ -32,19 +33,9 @@ def _inputs(device):
     return x, mask
 
 
-def _input_and_param_grads(module, x, run):
-    """Gradients of <y, g> for a fixed random cotangent g (a plain sum is ~0 after a LayerNorm)."""
-    x = x.clone().requires_grad_(True)
-    module.zero_grad()
-    y = run(module, x)
-    g = torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=y.dtype)
-    (y * g.to(y.device)).sum().backward()
-    return y, x.grad, {name: p.grad for name, p in module.named_parameters()}
-
-
 def _assert_same_run(ours, theirs, x, run):
-    y, x_grad, grads = _input_and_param_grads(ours, x, run)
-    y_ref, x_grad_ref, grads_ref = _input_and_param_grads(theirs, x, run)
+    y, x_grad, grads = input_and_param_grads(ours, x, run)
+    y_ref, x_grad_ref, grads_ref = input_and_param_grads(theirs, x, run)
     assert y.shape == (B, T, D)
     assert_close(y, y_ref)
     assert_close(x_grad, x_grad_ref)
