@@ -85,6 +85,31 @@ class Grading:
             p.resolve() for p in paths if p and not any(k.is_relative_to(p.resolve()) for k in keep)
         ]
 
+    def retrain(self, assignment: str, hidden, labels: list[Path]):
+        """Re-run the submitted notebook's training on the GPU in the sandbox, then grade what it
+        wrote (``outputs="retrained"``). The data folder is readable this time, but its `labels`
+        folders are not."""
+        hide = [p for p in self.hide() if p != self.data.resolve()] + labels
+        steps = str(self.config.getoption("--retrain-steps"))
+        return grade_notebook(
+            self.submission,
+            ASSIGNMENTS[assignment],
+            hidden,
+            limits=Limits(
+                wall_seconds=self.config.getoption("--retrain-timeout"), cpu_seconds=36000
+            ),
+            hide=hide,
+            device="cuda",
+            outputs="retrained",
+            module="kws.grading.retrain",
+            extra_args=[
+                "--retrain-data",
+                str(self.data / ASSIGNMENTS[assignment].data_subdir),
+                "--retrain-steps",
+                steps,
+            ],
+        )
+
     def task_report(self, child, task: str) -> dict:
         """The child's report on `task`, or a test failure saying why there is none."""
         if child.status != "ok":

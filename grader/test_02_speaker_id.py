@@ -4,9 +4,8 @@ grading child's payload (see conftest)."""
 
 import pytest
 
-from kws.grading.grade import ASSIGNMENTS, grade_notebook, tier_credit
+from kws.grading.grade import ASSIGNMENTS, tier_credit
 from kws.grading.hidden import SPEAKER_HIDDEN, read_labels_csv
-from kws.grading.sandbox import Limits
 
 TASKS = ASSIGNMENTS["speaker_id"].classes  # task -> class name
 MAX_LAYER_CALLS = {"task1": 3}  # "fewer than 4 layers"
@@ -131,28 +130,8 @@ def test_predictions_csv(grading, hidden_speaker, task):
 @pytest.mark.points(2)
 def test_retrains_on_gpu(grading, hidden_speaker):
     """Re-training: the notebook trains from scratch on the GPU and Task 1 reaches the simple tier"""
-    hide = [p for p in grading.hide() if p != grading.data.resolve()] + [
-        grading.data / SPEAKER_HIDDEN
-    ]
-    steps = str(grading.config.getoption("--retrain-steps"))
-    child = grade_notebook(
-        grading.submission,
-        ASSIGNMENTS["speaker_id"],
-        hidden_speaker,
-        limits=Limits(
-            wall_seconds=grading.config.getoption("--retrain-timeout"), cpu_seconds=36000
-        ),
-        hide=hide,
-        device="cuda",
-        outputs="retrained",
-        module="kws.grading.retrain",
-        extra_args=[
-            "--retrain-data",
-            str(grading.data / ASSIGNMENTS["speaker_id"].data_subdir),
-            "--retrain-steps",
-            steps,
-        ],
-    )
+    child = grading.retrain("speaker_id", hidden_speaker, [grading.data / SPEAKER_HIDDEN])
+    steps = grading.config.getoption("--retrain-steps")
     report = grading.loaded_model(child, "task1")
     assert report["predictions"] is not None, (
         f"The re-trained model could not be evaluated: {report['errors']}"
