@@ -12,7 +12,6 @@ held-out test utterances go to HIDDEN/test_labels.csv, which students must not g
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
@@ -42,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     train = SpeakerFeatures(args.root, "train", valid_fraction=0.0)
     test = SpeakerFeatures(args.root, "test")
-    n_mels = json.loads((args.root / "metadata.json").read_text())["n_mels"]
-    print(f"{args.root}: {train.num_speakers} speakers, n_mels {n_mels}")
+    print(f"{args.root}: {train.num_speakers} speakers, n_mels {train.n_mels}")
     for name, dataset in (("labelled", train), ("test", test)):
         lengths = [mel_len for _, mel_len, _ in dataset.items]
         if lengths:

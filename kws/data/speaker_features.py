@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import pickle
 import random
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from kws.data.features import LogMel
+from kws.data.speaker_format import check_features, read_speaker_folder
 
 N_MELS = 40
 _BATCH = 32  # utterances per LogMel call in build_speaker_features
@@ -77,36 +79,27 @@ class SpeakerFeatures(Dataset):
                 f"`python data_scripts/speaker_features.py build` or kws.data.synthetic."
             )
         self.split, self.segment_len = split, segment_len
-        metadata = _read_json(self.root / "metadata.json", ["n_mels", "speakers"])
-        self.n_mels = metadata["n_mels"]
-        mapping = _read_json(self.root / "mapping.json", ["speaker2id", "id2speaker"])
-        self.speaker2id: dict[str, int] = mapping["speaker2id"]
-        self.speakers = _check_mapping(self.root / "mapping.json", mapping)  # id -> name
+        # Every JSON file is read and cross-checked here, so bad data fails now, naming the file.
+        folder = read_speaker_folder(self.root, need_test=split == "test")
+        self.n_mels, self.speakers, self.speaker2id = (
+            folder.n_mels,
+            folder.speakers,
+            folder.speaker2id,
+        )
         # One record per utterance: (feature_path, mel_len, speaker id, or -1 when unlabelled).
         if split == "test":
-            testdata = _read_json(self.root / "testdata.json", ["n_mels", "utterances"])
-            _check_n_mels(self.root / "testdata.json", testdata["n_mels"], self.n_mels)
-            self.items = [
-                (*_utterance(self.root / "testdata.json", f"utterances[{i}]", u), -1)
-                for i, u in enumerate(testdata["utterances"])
-            ]
+            self.items = [(path, mel_len, -1) for path, mel_len in folder.test]
         else:
-            labelled = []
-            for speaker, utterances in metadata["speakers"].items():
-                if speaker not in self.speaker2id:
-                    raise ValueError(
-                        f"{self.root / 'mapping.json'}: speaker {speaker!r} of metadata.json is "
-                        f"missing from 'speaker2id'; rebuild mapping.json from metadata.json."
-                    )
-                for i, u in enumerate(utterances):
-                    key = f"speakers[{speaker!r}][{i}]"
-                    labelled.append(
-                        (*_utterance(self.root / "metadata.json", key, u), self.speaker2id[speaker])
-                    )
+            labelled = folder.labelled
             order = torch.randperm(len(labelled), generator=torch.Generator().manual_seed(seed))
             num_valid = round(valid_fraction * len(labelled))
             chosen = order[num_valid:] if split == "train" else order[:num_valid]
             self.items = [labelled[i] for i in sorted(chosen.tolist())]
+            if split == "train" and not self.items:
+                raise ValueError(
+                    f"{self.root}: the 'train' split is empty: valid_fraction={valid_fraction} "
+                    f"takes all {len(labelled)} labelled utterances; use a smaller valid_fraction."
+                )
         missing = [path for path, _, _ in self.items if not (self.root / path).is_file()]
         if missing:
             raise FileNotFoundError(
@@ -142,20 +135,24 @@ def load_features(path: Path, n_mels: int = N_MELS, mel_len: int | None = None) 
         features = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
+    except pickle.UnpicklingError as error:
+        # weights_only refuses anything but tensors and plain containers; its message is long
+        # and about security, so say what the file holds instead.
+        if "numpy" in str(error):
+            raise ValueError(
+                f"{path} holds a numpy array, not a torch tensor; save it as one: "
+                f"torch.save(torch.from_numpy(array).float(), path)."
+            ) from None
+        raise ValueError(
+            f"{path} holds a pickled object that is not a tensor; save each utterance with "
+            f"torch.save(features, path), features a float32 tensor (mel_len, {n_mels})."
+        ) from None
     except Exception as error:
         raise ValueError(
-            f"{path} is not a readable torch.save file ({error}); copy it again."
+            f"{path} is not a readable torch.save file ({str(error)[:200]}); the file is truncated "
+            "or corrupt: copy it again."
         ) from error
-    if not isinstance(features, torch.Tensor) or features.dim() != 2:
-        shape = (
-            tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
-        )
-        raise ValueError(f"{path} holds {shape}; expected a tensor (mel_len, {n_mels}).")
-    if features.shape[1] != n_mels:
-        raise ValueError(f"{path} has {features.shape[1]} mel bins but 'n_mels' is {n_mels}.")
-    if mel_len is not None and features.shape[0] != mel_len:
-        raise ValueError(f"{path} has {features.shape[0]} frames but its 'mel_len' says {mel_len}.")
-    return features.float()
+    return check_features(features, path, n_mels, mel_len)
 
 
 def collate_features(
@@ -307,44 +304,6 @@ def _load_audio(path: Path) -> torch.Tensor:
     if rate != SAMPLE_RATE:
         wave = torchaudio.functional.resample(wave, rate, SAMPLE_RATE)
     return wave
-
-
-def _read_json(path: Path, keys: list[str]) -> dict:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; the speaker-feature folder is incomplete.")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); copy it again.") from error
-    for key in keys:
-        if key not in data:
-            raise ValueError(f"{path} has no key {key!r} (it has {sorted(data)}).")
-    return data
-
-
-def _check_n_mels(path: Path, n_mels: object, expected: int) -> None:
-    if n_mels != expected:
-        raise ValueError(f"{path}: 'n_mels' is {n_mels}, but metadata.json says {expected}.")
-
-
-def _check_mapping(path: Path, mapping: dict) -> list[str]:
-    """The speaker names in id order; checks that speaker2id and id2speaker agree."""
-    speaker2id, id2speaker = mapping["speaker2id"], mapping["id2speaker"]
-    if sorted(speaker2id.values()) != list(range(len(speaker2id))):
-        raise ValueError(f"{path}: 'speaker2id' ids must be 0 ... {len(speaker2id) - 1}.")
-    for speaker, index in speaker2id.items():
-        if id2speaker.get(str(index)) != speaker:
-            raise ValueError(
-                f"{path}: 'id2speaker'[{str(index)!r}] is {id2speaker.get(str(index))!r} but "
-                f"'speaker2id'[{speaker!r}] is {index}; the two maps must agree."
-            )
-    return [id2speaker[str(i)] for i in range(len(speaker2id))]
-
-
-def _utterance(path: Path, key: str, record: object) -> tuple[str, int]:
-    if not isinstance(record, dict) or "feature_path" not in record or "mel_len" not in record:
-        raise ValueError(f"{path}: {key} must have 'feature_path' and 'mel_len', got {record!r}.")
-    return record["feature_path"], int(record["mel_len"])
 
 
 def _write_json(path: Path, data: dict) -> None:
