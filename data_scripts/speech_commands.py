@@ -11,12 +11,16 @@ DATA/speech_commands_test_set_v0.02/ (about 2.5 GB; checked with SHA-256; rerun 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+import warnings
 from pathlib import Path
 
 from kws.data.speech_commands import (
     ARCHIVES,
+    LABEL_SETS,
     URL_BASE,
+    EmptySplitError,
     SpeechCommands,
     background_noise_files,
     detect_version,
@@ -60,26 +64,34 @@ def _info(root: Path, version: str | None) -> int:
         print(f"no {names} in {root}; download it first (see --help)", file=sys.stderr)
         return 1
     for folder in folders:
+        empty = {}  # subset -> why it is empty (said once under the tables)
+        counts = functools.partial(_counts, folder, empty)
         labels = "35" if detect_version(folder) == "v0.02" else "30"
-        splits = {
-            s: SpeechCommands(folder, s, labels).counts()
-            for s in ("training", "validation", "testing")
-        }
+        splits = {s: counts(s, labels) for s in ("training", "validation", "testing")}
         lists = (folder / "validation_list.txt").is_file()
         print(f"{folder} ({'official lists' if lists else 'hash split'})")
         _print_table(splits)
         # Without _background_noise_ there is nothing to cut silence from: count it as zero.
         silence = 0.1 if background_noise_files(folder) else 0.0
-        splits12 = {
-            s: SpeechCommands(folder, s, "12", silence_fraction=silence).counts() for s in splits
-        }
+        splits12 = {s: counts(s, "12", silence_fraction=silence) for s in splits}
         test_set = folder.parent / ARCHIVES[f"test_set_{detect_version(folder)}"].folder
         if test_set.is_dir():
             splits12["test12"] = SpeechCommands(folder, "test12", "12").counts()
         print(f"\n12 classes (silence {silence:.0%} and unknown 10% of the known words, seed 0)")
         _print_table(splits12)
+        for why in empty.values():
+            print(f"note: {why}")
         print()
     return 0
+
+
+def _counts(folder: Path, empty: dict, subset: str, labels: str, **settings) -> dict[str, int]:
+    """Clips per class of one split; zeros for an empty split, whose reason goes in `empty`."""
+    try:
+        return SpeechCommands(folder, subset, labels, **settings).counts()
+    except EmptySplitError as error:
+        empty.setdefault(subset, str(error))
+        return dict.fromkeys(LABEL_SETS[labels], 0)
 
 
 def _print_table(splits: dict[str, dict[str, int]]) -> None:
@@ -92,4 +104,9 @@ def _print_table(splits: dict[str, dict[str, int]]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Warnings (skipped files, a lopsided hash split) as one plain line each, not a source listing.
+    warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
+    try:
+        sys.exit(main())
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f"error: {error}")

@@ -1,4 +1,4 @@
-"""Reading WAV files into float32 tensors, and fixing their length.
+"""Reading WAV (and FLAC) files into float32 tensors, listing them, and fixing their length.
 
 Every clip in the kit goes through `load_wav`: it reads with `soundfile` (libsndfile), never with
 `torchaudio.load`, whose backend changes between torchaudio releases. A file that cannot be used raises
@@ -13,6 +13,22 @@ from pathlib import Path
 import soundfile
 import torch
 import torch.nn.functional as F
+
+# What the kit reads as audio: the dataset's WAVs, and FLAC, which many copies of it are shrunk to.
+AUDIO_SUFFIXES = (".wav", ".flac")
+
+
+def is_audio(name: str) -> bool:
+    """True when the file name ends in one of `AUDIO_SUFFIXES` (any case: `A.WAV` too)."""
+    return name.lower().endswith(AUDIO_SUFFIXES)
+
+
+def audio_files(folder: str | os.PathLike) -> list[Path]:
+    """The WAV and FLAC files directly in `folder`, sorted by name ([] when it does not exist)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if is_audio(p.name) and p.is_file())
 
 
 def load_wav(
@@ -65,7 +81,7 @@ def load_wav(
             samples = f.read(frames=-1 if num_samples is None else num_samples, dtype="float32")
     except soundfile.LibsndfileError as err:
         raise ValueError(
-            f"{path}: cannot be read as audio ({err}). The file is corrupt or not a WAV; "
+            f"{path}: cannot be read as audio ({err}). The file is corrupt or not WAV/FLAC audio; "
             "delete it and download or extract the dataset again."
         ) from err
     return torch.from_numpy(samples)  # (S,)

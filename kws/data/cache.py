@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from kws.data.audio import load_wav
+from kws.data.audio import audio_files, load_wav
 from kws.data.speaker_features import SpeakerFeatures, load_features
 from kws.data.speech_commands import CLIP_SAMPLES, SpeechCommands, load_item
 
@@ -414,12 +414,12 @@ class NoiseBank:
 def cache_noise(
     noise_dir: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None
 ) -> NoiseBank:
-    """The ``*.wav`` files of a ``_background_noise_`` folder (sorted by name) as a :class:`NoiseBank`."""
+    """The WAV/FLAC files of a ``_background_noise_`` folder (sorted by name) as a :class:`NoiseBank`."""
     noise_dir = Path(noise_dir)
-    files = sorted(noise_dir.glob("*.wav"))
+    files = audio_files(noise_dir)
     if not files:
         raise FileNotFoundError(
-            f"no background-noise WAVs in {noise_dir}; it should hold the 6 recordings of "
+            f"no background-noise WAV or FLAC files in {noise_dir}; it should hold the 6 recordings of "
             "Speech Commands' _background_noise_ folder"
         )
 

@@ -13,10 +13,10 @@ On disk (as extracted from the official archives; the synthetic twin writes the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +24,10 @@ import soundfile
 import torch
 from torch.utils.data import Dataset
 
-from kws.data.audio import load_wav, pad_or_trim
+from kws.data.audio import audio_files, load_wav, pad_or_trim
 from kws.data.download import download, safe_extract
+from kws.data.splits import EmptySplitError, split_clips
+from kws.data.splits import which_set as which_set  # re-exported: part of this dataset's API
 
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = 16000  # every clip is padded or cut to one second
@@ -131,25 +133,6 @@ def download_speech_commands(
     return folders
 
 
-def which_set(
-    filename: str, validation_percentage: float = 10, testing_percentage: float = 10
-) -> str:
-    """The TensorFlow hash split: "training", "validation" or "testing" for one clip.
-
-    The speaker part of the name (everything before `_nohash_`) is hashed with SHA-1, so all clips of a
-    speaker fall in the same split, and adding clips never moves existing ones.
-    """
-    speaker = re.sub(r"_nohash_.*$", "", os.path.basename(filename))
-    max_clips = 2**27 - 1
-    digest = int(hashlib.sha1(speaker.encode()).hexdigest(), 16)
-    percentage = (digest % (max_clips + 1)) * (100.0 / max_clips)
-    if percentage < validation_percentage:
-        return "validation"
-    if percentage < validation_percentage + testing_percentage:
-        return "testing"
-    return "training"
-
-
 @dataclass(frozen=True)
 class Clip:
     """One example: samples [offset, offset + 16000) of `path`, times `gain`, zero-padded to 1 s.
@@ -181,8 +164,12 @@ def speaker_of(filename: str) -> str:
 
 
 def detect_version(root: str | os.PathLike) -> str:
-    """ "v0.02" if any v0.02-only word folder is in `root`, "v0.01" if only v0.01 words are."""
+    """ "v0.01" or "v0.02": from the folder's name when it says (speech_commands_v0.02), else
+    "v0.02" if any v0.02-only word folder is in `root`, "v0.01" if only v0.01 words are."""
     root = Path(root)
+    named = re.search(r"v0\.0[12]", root.name)
+    if named:
+        return named.group()
     if any((root / word).is_dir() for word in WORDS_V2_ONLY):
         return "v0.02"
     if any((root / word).is_dir() for word in WORDS_V1):
@@ -191,16 +178,15 @@ def detect_version(root: str | os.PathLike) -> str:
 
 
 def background_noise_files(root: str | os.PathLike) -> list[Path]:
-    """The recordings in ROOT/_background_noise_/ (sorted), or [] when the folder is absent."""
-    folder = Path(root) / BACKGROUND_NOISE
-    return sorted(folder.glob("*.wav")) if folder.is_dir() else []
+    """The WAV/FLAC recordings in ROOT/_background_noise_/ (sorted), or [] when it is absent."""
+    return audio_files(Path(root) / BACKGROUND_NOISE)
 
 
 def load_background_noise(root: str | os.PathLike) -> list[torch.Tensor]:
     """Every `_background_noise_` recording as a float32 tensor (S_i,), for `WaveAugment`."""
     files = background_noise_files(root)
     if not files:
-        raise FileNotFoundError(f"{Path(root) / BACKGROUND_NOISE} has no .wav recordings")
+        raise FileNotFoundError(f"{Path(root) / BACKGROUND_NOISE} has no .wav or .flac recordings")
     return [load_wav(f, SAMPLE_RATE) for f in files]
 
 
@@ -222,7 +208,8 @@ class SpeechCommands(Dataset):
     the same items.
 
     Args:
-        root: the extracted folder, e.g. DATA/speech_commands_v0.02 (v0.01 or v0.02 is detected).
+        root: the extracted folder, e.g. DATA/speech_commands_v0.02. Clips are `WORD/*.wav` or
+            `*.flac`; other files there are skipped with a warning.
         subset: "training", "validation", "testing" or "test12".
         labels: "35", "30" or "12".
         silence_fraction: size of `_silence_` relative to the known words (labels "12").
@@ -230,6 +217,12 @@ class SpeechCommands(Dataset):
         seed: seeds the choice of unknown clips and silence windows (each subset draws its own).
         test_set_root: the 12-class test set folder; default the sibling
             `speech_commands_test_set_{version}`.
+        version: "v0.02" or "v0.01"; default from the folder's name (speech_commands_v0.02), or,
+            when the name does not say, from its word folders (`detect_version`).
+
+    Raises:
+        EmptySplitError: the subset holds no clips (the message says why: no clips, the lists,
+            or the hash rule). A hash split that leaves most clips outside training warns.
 
     Attributes:
         classes: class names; a label is an index into this list.
@@ -248,7 +241,10 @@ class SpeechCommands(Dataset):
         unknown_fraction: float = 0.1,
         seed: int = 0,
         test_set_root: str | os.PathLike | None = None,
+        version: str | None = None,
     ) -> None:
+        if version not in (None, "v0.01", "v0.02"):
+            raise ValueError(f"version={version!r}; use 'v0.02', 'v0.01' or None (detect it)")
         if subset not in SUBSETS:
             raise ValueError(f"subset={subset!r}; use one of {', '.join(SUBSETS)}")
         if labels not in LABEL_SETS:
@@ -260,10 +256,11 @@ class SpeechCommands(Dataset):
             )
         self.root = Path(root)
         _check_folder(self.root)
-        self.version = detect_version(self.root)
+        self.version = version or detect_version(self.root)
         if labels == "35" and self.version == "v0.01":
             raise ValueError(
                 f"{self.root} is Speech Commands v0.01, which has 30 words: use labels='30'"
+                + ("" if version else " (or version='v0.02' if it is v0.02)")
             )
         if subset == "test12" and labels != "12":
             raise ValueError(
@@ -282,7 +279,20 @@ class SpeechCommands(Dataset):
         def clip(word: str, name: str, label: str) -> Clip:
             return Clip(folders[word] / name, index[label], name.split("_nohash_")[0])
 
-        clips = _split_clips(self.root, words, subset)  # [(word, file name)], sorted
+        absent = [word for word in words if not folders[word].is_dir()]
+        if absent and labels != "12":
+            warnings.warn(
+                f"{self.root} has no folder for {len(absent)} of the {len(words)} words "
+                f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}): their classes get "
+                "no clips."
+                + (
+                    " For the 30 v0.01 words use labels='30'."
+                    if set(absent) <= set(WORDS_V2_ONLY)
+                    else ""
+                ),
+                stacklevel=2,
+            )
+        clips = split_clips(self.root, words, subset)  # [(word, file name)], sorted
         if labels != "12":
             self.items = [clip(word, name, word) for word, name in clips]
             return
@@ -296,6 +306,12 @@ class SpeechCommands(Dataset):
         self.items.sort(key=lambda item: (item.path.parent.name, item.path.name))
         n_silence = round(silence_fraction * len(known))
         self.items += _silence_clips(self.root, n_silence, index[SILENCE], rng)
+        if not known:
+            raise EmptySplitError(
+                f"{self.root}: the {subset!r} split has {len(clips):,} clips but none of the ten "
+                f"keywords ({', '.join(KNOWN_WORDS_12)}), so labels='12' has nothing to learn; "
+                "use labels='35' or '30', or add those word folders."
+            )
 
     def __len__(self) -> int:
         return len(self.items)
@@ -335,53 +351,6 @@ def _check_folder(root: Path) -> None:
     )
 
 
-def _split_clips(root: Path, words: list[str], subset: str) -> list[tuple[str, str]]:
-    """(word, file name) of every clip of `words` in `subset`, sorted.
-
-    Like torchaudio, only files named `*_nohash_*.wav` are clips.
-    """
-    on_disk = {}  # "word/name.wav" -> (word, name)
-    for word in words:
-        folder = root / word
-        if folder.is_dir():
-            for entry in os.scandir(folder):
-                if entry.name.endswith(".wav") and "_nohash_" in entry.name:
-                    on_disk[f"{word}/{entry.name}"] = (word, entry.name)
-    lists = [root / "validation_list.txt", root / "testing_list.txt"]
-    present = [f.is_file() for f in lists]
-    if any(present) and not all(present):
-        raise FileNotFoundError(
-            f"{lists[present.index(False)]} is missing but {lists[present.index(True)].name} is there; "
-            "restore it (extract the archive again), or delete both lists to use the hash split"
-        )
-    if all(present):
-        validation, testing = (_read_list(f, set(words), on_disk) for f in lists)
-        split = {"validation": validation, "testing": testing}
-        if subset == "training":
-            keys = [k for k in on_disk if k not in validation and k not in testing]
-        else:
-            keys = [k for k in on_disk if k in split[subset]]
-    else:
-        keys = [k for k in on_disk if which_set(k) == subset]
-    return [on_disk[k] for k in sorted(keys)]
-
-
-def _read_list(path: Path, words: set[str], on_disk: dict) -> set[str]:
-    """The entries ("word/name.wav") of a split list; each one of `words` must exist on disk."""
-    entries = set()
-    for line in path.read_text().splitlines():
-        entry = line.strip().replace("\\", "/").removeprefix("./")
-        if entry:
-            entries.add(entry)
-    missing = sorted(e for e in entries if e.split("/")[0] in words and e not in on_disk)
-    if missing:
-        raise FileNotFoundError(
-            f"{path} names {len(missing)} clips missing from {path.parent}, e.g. {missing[0]}; "
-            "the folder is incomplete — extract the archive again"
-        )
-    return entries
-
-
 def _silence_clips(root: Path, count: int, label: int, rng: random.Random) -> list[Clip]:
     """`count` random one-second windows of the background-noise recordings at random gains."""
     if count == 0:
@@ -389,7 +358,7 @@ def _silence_clips(root: Path, count: int, label: int, rng: random.Random) -> li
     files = background_noise_files(root)
     if not files:
         raise FileNotFoundError(
-            f"{root / BACKGROUND_NOISE} has no .wav recordings to cut `_silence_` clips from; "
+            f"{root / BACKGROUND_NOISE} has no .wav/.flac recordings to cut `_silence_` clips from; "
             "restore it, or pass silence_fraction=0"
         )
     frames = []
@@ -416,6 +385,6 @@ def _test_set_items(folder: Path, classes: list[str], version: str) -> list[Clip
     for label, name in enumerate(classes):
         if not (folder / name).is_dir():
             raise FileNotFoundError(f"{folder / name} is missing; extract the test set again")
-        for path in sorted((folder / name).glob("*.wav")):
+        for path in audio_files(folder / name):
             items.append(Clip(path, label, speaker_of(path.name)))
     return items

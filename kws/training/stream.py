@@ -20,6 +20,8 @@ class BatchStream:
         try:
             batch = next(self.iterator)
         except StopIteration:
+            if self.drawn == 0:
+                raise ValueError(_no_batch_at_all(self.batches)) from None
             self.epoch += 1
             self.iterator = iter(self.batches)
             try:
@@ -36,6 +38,20 @@ class BatchStream:
         """Draw and drop ``n`` batches (to resume a deterministic iterator where it stopped)."""
         for _ in range(n):
             self.next()
+
+
+def _no_batch_at_all(batches: Iterable) -> str:
+    """Why train_batches gave nothing: an empty split, or one smaller than a dropped last batch."""
+    size, batch_size = getattr(batches, "size", None), getattr(batches, "batch_size", None)
+    if size == 0:
+        return "train_batches gives no batch: its training split is empty (0 examples)"
+    if size is not None and batch_size is not None and getattr(batches, "drop_last", False):
+        return (
+            f"train_batches gives no batch: its training split has {size} examples, fewer than "
+            f"batch_size={batch_size}, and drop_last=True drops that partial batch; use a "
+            f"batch_size of at most {size}, or more data"
+        )
+    return "train_batches gives no batch at all: is the training split empty?"
 
 
 def total_steps_of(train_batches: Iterable, steps: int | None, epochs: int | None) -> int:
