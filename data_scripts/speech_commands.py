@@ -63,6 +63,7 @@ def _info(root: Path, version: str | None) -> int:
         names = " or ".join(ARCHIVES[v].folder for v in versions)
         print(f"no {names} in {root}; download it first (see --help)", file=sys.stderr)
         return 1
+    usable = False  # a folder with at least one non-empty split
     for folder in folders:
         empty = {}  # subset -> why it is empty (said once under the tables)
         counts = functools.partial(_counts, folder, empty)
@@ -82,7 +83,8 @@ def _info(root: Path, version: str | None) -> int:
         for why in empty.values():
             print(f"note: {why}")
         print()
-    return 0
+        usable = usable or len(empty) < len(splits)
+    return 0 if usable else 1
 
 
 def _counts(folder: Path, empty: dict, subset: str, labels: str, **settings) -> dict[str, int]:

@@ -86,7 +86,8 @@ def clips_on_disk(root: Path, words: list[str]) -> dict[str, tuple[str, str]]:
         summary = ", ".join(f"{count:,} {kind}" for kind, count in kinds.most_common())
         examples = ", ".join(f"{word}/{name}" for _, name, word in skipped[:3])
         warnings.warn(
-            f"{root}: skipped {len(skipped):,} files of the word folders that are not clips "
+            f"{root}: skipped {len(skipped):,} file{'s' * (len(skipped) != 1)} of the word folders "
+            "that are not clips "
             f"(WORD/SPEAKER_nohash_N.wav or .flac): {summary}; e.g. {examples}. Convert other "
             "audio to 16 kHz mono WAV or FLAC to use it.",
             stacklevel=3,
