@@ -303,7 +303,8 @@ def test_broken_folders_give_errors_naming_the_file(tmp_path):
     shutil.rmtree(folder / "_background_noise_")
     (folder / "validation_list.txt").unlink()
     with pytest.raises(
-        FileNotFoundError, match="_background_noise_ has no .wav/.flac recordings.*silence_fraction=0"
+        FileNotFoundError,
+        match="_background_noise_ has no .wav/.flac recordings.*silence_fraction=0",
     ):
         SpeechCommands(folder, "training", "12")
     assert SpeechCommands(folder, "training", "12", silence_fraction=0).counts()["_silence_"] == 0
