@@ -17,8 +17,10 @@ from kws.data.speaker_features import (
     load_features,
     write_predictions_csv,
 )
+from kws.data.speaker_format import read_test_labels
 from kws.data.speech_commands import (
     Clip,
+    EmptySplitError,
     SpeechCommands,
     download_speech_commands,
     load_background_noise,
