@@ -181,7 +181,8 @@ def am_softmax_loss(checker: Checker, function) -> None:
         settings.append({})
     for given in settings:
         options = defaults | given
-        shown = ", ".join(f"{k}={v}" for k, v in given.items()) or "its defaults " + str(options)
+        shown = ", ".join(f"{k}={v}" for k, v in (given or options).items())
+        shown = shown if given else f"its defaults {shown}"
         got = call(
             checker,
             f"am_softmax_loss(cosines, labels, {shown}) runs",

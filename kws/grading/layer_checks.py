@@ -100,7 +100,9 @@ def substitute(checker: Checker, module: nn.Module, class_name: str, make) -> in
                     setattr(parent, name, reference)
                     replaced, title = replaced + 1, reference.title
     if replaced:
-        checker.expect(True, f"inside, your {class_name} is replaced by {title}", "")
+        checker.expect(
+            True, f"inside, your {class_name} is replaced by {title}, to check this class alone", ""
+        )
     return replaced
 
 
