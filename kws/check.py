@@ -1,20 +1,24 @@
 """Self-checks students run from their notebooks: each says what passed and what to fix.
 
 Layer checks build the student's class with small distinct sizes (B=2, T=5, D=12, H=3), seeded,
-in eval mode and float64, copy its weights into the kit's reference layer (`kws.models`) and
-compare outputs; model checks trace one forward pass (`kws.grading.probes`). Nothing here uses
-hidden data. Every check prints "✓ what" or "✗ what — how to fix", then a summary, and returns a
-`CheckResult` that is falsy when something failed (``strict=True`` raises AssertionError instead).
-A check that runs into a TODO (NotImplementedError) prints it, then raises it again, so that
-"Run All" on a fresh student notebook stops at the first TODO with its message.
+in eval mode and float64, copy its weights into the torch.nn / torchaudio layer it imitates (or
+into a formula written out in the check) and compare outputs, padding and gradients; the hidden
+grader runs the very same comparisons (`kws.grading.numeric`). Model checks trace one forward
+pass (`kws.grading.probes`). Nothing here uses hidden data. Every check prints "✓ what" or
+"✗ what — how to fix", then a summary, and returns a `CheckResult` that is falsy when something
+failed (``strict=True`` raises AssertionError instead). A check that runs into a TODO
+(NotImplementedError) prints it, then raises it again, so that "Run All" on a fresh student
+notebook stops at the first TODO with its message.
 
-    check.attention(MultiHeadSelfAttention)
-    check.encoder_layer(EncoderLayer)
+    check.attention(MultiHeadSelfAttention)     # vs torch.nn.MultiheadAttention
+    check.encoder_layer(EncoderLayer)           # vs torch.nn.TransformerEncoderLayer, both orders
     check.encoder(Encoder)                      # EncoderLayer is looked up beside Encoder
     check.task1(model)
-    check.conformer_block(ConformerBlock)
+    check.conformer_block(ConformerBlock)       # vs torchaudio's ConformerLayer
     check.task2(model)
-    check.task3(model)
+    check.attention_pooling(SelfAttentionPooling)
+    check.am_softmax(AMSoftmaxHead, am_softmax_loss)
+    check.task3(model)                          # also runs the two above, from the notebook
     check.keyword_model(model)
 """
 
@@ -26,18 +30,8 @@ import sys
 import torch
 from torch import nn
 
-from kws.grading.selfcheck import (
-    FF,
-    B,
-    Checker,
-    CheckResult,
-    D,
-    H,
-    T,
-    build,
-    call,
-    compare_layer,
-)
+from kws.grading import formula_checks, layer_checks
+from kws.grading.selfcheck import Checker, CheckResult, call
 
 __all__ = [
     "CheckResult",
@@ -45,96 +39,76 @@ __all__ = [
     "encoder_layer",
     "encoder",
     "conformer_block",
+    "attention_pooling",
+    "am_softmax",
     "task1",
     "task2",
     "task3",
     "keyword_model",
 ]
 
-ATTENTION_ARGS = {"embed_dim": D, "d_model": D, "num_heads": H, "nhead": H, "dropout": 0.0}
-LAYER_ARGS = {**ATTENTION_ARGS, "dim_feedforward": FF, "ffn_dim": FF}
-CONFORMER_ARGS = {**LAYER_ARGS, "input_dim": D, "num_attention_heads": H}
-CONFORMER_ARGS |= {"depthwise_conv_kernel_size": 3, "kernel_size": 3}
+
+def _name(obj) -> str:
+    return getattr(obj, "__name__", str(obj))
 
 
 def attention(cls: type, *, strict: bool = False) -> CheckResult:
-    """Check a multi-head self-attention class against `kws.models.MultiHeadSelfAttention`."""
-    from kws.models import MultiHeadSelfAttention
-
-    checker = Checker(cls.__name__ if isinstance(cls, type) else str(cls))
+    """Check a multi-head self-attention class against `torch.nn.MultiheadAttention`."""
+    checker = Checker(_name(cls))
     with checker.run():
-        student = build(checker, cls, ATTENTION_ARGS, "embed_dim, num_heads, dropout")
-        references = [MultiHeadSelfAttention(D, H)]
-        compare_layer(checker, student, references, kind="attention")
+        layer_checks.attention(checker, cls)
     return checker.finish(strict)
 
 
 def encoder_layer(cls: type, *, strict: bool = False) -> CheckResult:
-    """Check an encoder layer against `kws.models.TransformerEncoderLayer` (either norm order)."""
-    checker = Checker(cls.__name__ if isinstance(cls, type) else str(cls))
+    """Check an encoder layer against `torch.nn.TransformerEncoderLayer`: post-norm, and pre-norm
+    (``norm_first=True``) when its constructor takes ``norm_first``."""
+    checker = Checker(_name(cls))
     with checker.run():
-        student = build(checker, cls, LAYER_ARGS, "d_model, nhead, dim_feedforward, dropout")
-        compare_layer(checker, student, _layer_references(), kind="encoder layer")
+        layer_checks.encoder_layer(checker, cls, norm_first=False)
+    if isinstance(cls, type) and "norm_first" in inspect.signature(cls).parameters:
+        with checker.run():
+            layer_checks.encoder_layer(checker, cls, norm_first=True)
     return checker.finish(strict)
 
 
-def _layer_references() -> list[nn.Module]:
-    from kws.models import TransformerEncoderLayer
-
-    return [
-        TransformerEncoderLayer(D, H, FF, dropout=0.0, activation=act, norm_first=first)
-        for first in (False, True)
-        for act in ("relu", "gelu")
-    ]
-
-
 def encoder(cls: type, layer_class: type | None = None, *, strict: bool = False) -> CheckResult:
-    """Check an encoder (a stack of 2 encoder layers here) against `kws.models.TransformerEncoder`.
+    """Check an encoder (a stack of 2 encoder layers here) against `torch.nn.TransformerEncoder`.
 
     If the constructor takes `encoder_layer`, an instance of `layer_class` is passed; by default
     the class named ``EncoderLayer`` defined beside `cls` (in the notebook) is used.
     """
-    from kws.grading.probes import count_layer_calls
-    from kws.models import TransformerEncoder
-
-    checker = Checker(cls.__name__ if isinstance(cls, type) else str(cls))
+    checker = Checker(_name(cls))
     with checker.run():
-        layer_class = layer_class or getattr(sys.modules.get(cls.__module__), "EncoderLayer", None)
-        args = {**LAYER_ARGS, "num_layers": 2}
-        if layer_class is not None:
-            args["encoder_layer"] = build(checker, layer_class, LAYER_ARGS, "d_model, nhead, ...")
-        student = build(checker, cls, args, "encoder_layer or d_model/nhead/..., num_layers")
-        x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-        layer_name = layer_class.__name__ if layer_class is not None else "EncoderLayer"
-        calls = call(checker, "forward(x) runs", lambda: count_layer_calls(student, x, layer_name))
-        checker.expect(
-            calls == 2,
-            f"with num_layers=2, {layer_name} runs {calls} times in forward",
-            "call every layer of the stack once, in order (e.g. `for layer in self.layers:`)",
-        )
-        references = [
-            TransformerEncoder(layer, 2, norm=nn.LayerNorm(D) if final_norm else None)
-            for layer in _layer_references()
-            for final_norm in (False, True)
-        ]
-        compare_layer(checker, student, references, kind="encoder")
+        layer_checks.encoder(checker, cls, layer_class)
     return checker.finish(strict)
 
 
 def conformer_block(cls: type, *, strict: bool = False) -> CheckResult:
-    """Check a Conformer block against `kws.models.ConformerBlock` (kernel 3, BatchNorm)."""
-    from kws.models import ConformerBlock
-
-    checker = Checker(cls.__name__ if isinstance(cls, type) else str(cls))
+    """Check a Conformer block against torchaudio's `ConformerLayer` (kernel 3)."""
+    checker = Checker(_name(cls))
     with checker.run():
-        student = build(
-            checker,
-            cls,
-            CONFORMER_ARGS,
-            "input_dim, ffn_dim, num_attention_heads, depthwise_conv_kernel_size, dropout",
-        )
-        references = [ConformerBlock(D, FF, H, 3), ConformerBlock(D, FF, H, 3, use_group_norm=True)]
-        compare_layer(checker, student, references, kind="conformer block")
+        layer_checks.conformer_block(checker, cls)
+    return checker.finish(strict)
+
+
+def attention_pooling(cls: type, *, strict: bool = False) -> CheckResult:
+    """Check self-attention pooling: softmax over the valid frames of a Linear score, weighted sum."""
+    checker = Checker(_name(cls))
+    with checker.run():
+        formula_checks.attention_pooling(checker, cls)
+    return checker.finish(strict)
+
+
+def am_softmax(head: type | None = None, loss=None, *, strict: bool = False) -> CheckResult:
+    """Check the AM-softmax head (cosines) and loss (margin at the true class, then scale)."""
+    checker = Checker("AM-softmax")
+    if head is not None:
+        with checker.run():
+            formula_checks.am_softmax_head(checker, head)
+    if loss is not None:
+        with checker.run():
+            formula_checks.am_softmax_loss(checker, loss)
     return checker.finish(strict)
 
 
@@ -227,6 +201,13 @@ def _speaker_task(
         if rules.get("norm_before_classifier"):
             passed, why = probes.norm_feeds_classifier_in(traced)
             checker.expect(passed, "a normalization feeds the final Linear classifier", why)
+    if task == "task3":  # its self-check cell calls only task3(); Task 1 and 2 call their own
+        from kws.grading.numeric import COMPONENTS
+
+        for component in COMPONENTS.values():
+            if component.task == task and component.name in ns:
+                with checker.run():
+                    component.check(checker, ns[component.name], ns)
     return checker.finish(strict)
 
 
@@ -249,7 +230,8 @@ def task2(model, *, num_classes=None, ns=None, strict=False) -> CheckResult:
 
 
 def task3(model, *, num_classes=None, ns=None, strict=False) -> CheckResult:
-    """Task 3: your own SelfAttentionPooling; scores whose argmax is the predicted speaker."""
+    """Task 3: your own SelfAttentionPooling; scores whose argmax is the predicted speaker; and
+    the notebook's SelfAttentionPooling, AMSoftmaxHead and am_softmax_loss against formulas."""
     return _speaker_task(
         "task3",
         model,

@@ -35,6 +35,7 @@ from corpus_attacks import (
     read_labels,
     write_files,
 )
+from corpus_numeric import NUMERIC_POINTS, NUMERIC_TESTS, with_numeric
 
 NOTEBOOK = "02_speaker_id.ipynb"
 
@@ -58,11 +59,11 @@ TESTS = {
     "csv1": "predictions.csv: Id,Category with one known speaker per test utterance [task1]",
     "csv2": "predictions.csv: Id,Category with one known speaker per test utterance [task2]",
     "csv3": "predictions.csv: Id,Category with one known speaker per test utterance [task3]",
-}
+} | NUMERIC_TESTS  # and grader/test_02_numeric.py's
 POINTS = {name: 1 for name in TESTS} | {
     n: 2 for n in ["layers", "params", "scratch1", "scratch2", "norm"]
 }
-POINTS |= {"acc1": 5, "acc2": 5, "acc3": 5}
+POINTS |= {"acc1": 5, "acc2": 5, "acc3": 5} | NUMERIC_POINTS
 CHILD_TESTS = [name for name in TESTS if not name.startswith("csv")]  # read the grading child
 PROBE_TESTS = ["layers", "params", "scratch1", "scratch2", "scratch3", "norm"]
 TASK1 = ["load1", "acc1"]  # what a task1 checkpoint problem costs (the probes use a fresh model)
@@ -335,7 +336,7 @@ def cases() -> list[Case]:
 def build_corpus(reference: Path, corpus_dir: Path, context: Context) -> dict[str, Case]:
     """One folder per case under `corpus_dir`: notebook 02 and outputs/task*, then damaged."""
     built = {}
-    for case in cases():
+    for case in with_numeric(cases()):
         folder = corpus_dir / case.name
         folder.mkdir(parents=True)
         shutil.copy(reference / NOTEBOOK, folder / NOTEBOOK)

@@ -160,7 +160,9 @@ def test_correct_layers_pass_every_check(capsys):
     assert check.encoder_layer(EncoderLayer)
     assert check.encoder(Encoder, EncoderLayer)
     out = capsys.readouterr().out
-    assert "✓ outputs match the reference attention with padding" in out
+    assert "✓ outputs match torch.nn.MultiheadAttention with padding" in out
+    assert "✓ outputs match torch.nn.TransformerEncoderLayer(norm_first=False) (no padding)" in out
+    assert "✓ inside, your MultiHeadSelfAttention is replaced by torch.nn.MultiheadAttention" in out
     assert "✓ with num_layers=2, EncoderLayer runs 2 times in forward" in out
     assert "MultiHeadSelfAttention: all 7 checks passed." in out and "✗" not in out
 
@@ -201,7 +203,10 @@ class ExtraBias(Attention):
 @pytest.mark.parametrize(
     ("cls", "message"),
     [
-        (SwappedAxes, "outputs match the reference attention (no padding) — the heads are split"),
+        (
+            SwappedAxes,
+            "outputs match torch.nn.MultiheadAttention (no padding) — the heads are split",
+        ),
         (NoScaling, "— the scores are not divided by sqrt(head_dim)"),
         (MaskIgnored, "padded frames do not change the valid outputs — mask padded keys"),
         (ExtraBias, "636 parameters — the reference attention has 624"),
@@ -351,3 +356,70 @@ def test_a_todo_in_the_model_is_reported_as_not_written(capsys):
     assert "✗ forward runs — not written yet: TODO: pool the frames and classify" in (
         capsys.readouterr().out
     )
+
+
+# ---- the reference notebook's own classes (what a student's finished notebook holds) ----------
+
+
+@pytest.fixture(scope="module")
+def notebook():
+    """The namespace of the solution notebook 02's model cells."""
+    from pathlib import Path
+
+    from kws.grading.runner import run_model_cells
+
+    return run_model_cells(Path(__file__).resolve().parents[1] / "solutions/02_speaker_id.ipynb")
+
+
+def test_the_checks_compare_with_torch_and_formulas_never_the_kits_models(
+    notebook, monkeypatch, capsys
+):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "kws.models", None)  # importing it now raises ImportError
+    assert check.attention(notebook["MultiHeadSelfAttention"])
+    assert check.encoder_layer(notebook["EncoderLayer"])
+    assert check.encoder(notebook["Encoder"], notebook["EncoderLayer"])
+    assert check.conformer_block(notebook["ConformerBlock"])
+    assert check.attention_pooling(notebook["SelfAttentionPooling"])
+    assert check.am_softmax(notebook["AMSoftmaxHead"], notebook["am_softmax_loss"])
+    out = capsys.readouterr().out
+    for reference in [
+        "torch.nn.TransformerEncoderLayer(norm_first=False)",
+        "torch.nn.TransformerEncoderLayer(norm_first=True)",
+        "torch.nn.TransformerEncoder",
+        "torchaudio.models.conformer.ConformerLayer",
+    ]:
+        assert f"✓ outputs match {reference} with padding" in out
+    assert "✓ with margin=0.35, scale=10.0, the loss is" in out and "✗" not in out
+
+
+def test_pre_norm_asked_and_post_norm_written(notebook):
+    class PostNormOnly(notebook["EncoderLayer"]):
+        def forward(self, x, key_padding_mask=None):
+            x = self.norm1(x + self._attention(x, key_padding_mask))
+            return self.norm2(x + self._feed_forward(x))
+
+    assert failures(check.encoder_layer(PostNormOnly)) == [
+        "outputs match torch.nn.TransformerEncoderLayer(norm_first=True) (no padding) — with "
+        "norm_first=True it normalizes after the residual; pre-norm (norm_first=True) is "
+        "x = x + attn(norm1(x)); x = x + ff(norm2(x))"
+    ]
+
+
+def test_task3_also_checks_the_pooling_and_the_am_softmax_of_the_notebook(notebook, capsys):
+    model = notebook["SpeakerAttentionAMS"](
+        d_model=16, nhead=2, ffn_dim=32, num_layers=1, kernel_size=3, n_speakers=600
+    )
+    assert check.task3(model, num_classes=600, ns=notebook)
+    out = capsys.readouterr().out
+    assert "✓ outputs are the cosines between the embeddings and each speaker's weight" in out
+    assert "✓ padded frames do not change the pooled vector" in out
+
+    def no_margin(cosines, labels, margin=0.2, scale=30.0):
+        return F.cross_entropy(scale * cosines, labels)
+
+    found = failures(check.task3(model, ns=notebook | {"am_softmax_loss": no_margin}))
+    assert len(found) == 3 and all("the margin is missing" in line for line in found), found
+    with pytest.raises(AssertionError, match="the margin is missing"):
+        check.am_softmax(loss=no_margin, strict=True)

@@ -16,6 +16,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from corpus_numeric import NUMERIC_TESTS
 from grader_corpus import CHILD_TESTS, MARKER, POINTS, TESTS, Context, build_corpus
 
 from kws.grading.batch import grade_batch
@@ -23,6 +24,7 @@ from kws.grading.batch import grade_batch
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 SPEAKER_GRADER = ROOT / "grader" / "test_02_speaker_id.py"
+NUMERIC_GRADER = ROOT / "grader" / "test_02_numeric.py"  # graded in the same pytest run
 CHILD_TIMEOUT = 20  # seconds; a hang costs this much (a normal child needs < 10 s)
 GPU_SKIPPED = "Not graded in this run (no CUDA GPU on the grading machine"
 
@@ -68,8 +70,8 @@ def test_reference_submission_gets_full_marks(course_batch):
     graded = {n: t for n, t in tests.items() if not n.startswith("Re-training")}
     below = {n: t["output"] for n, t in graded.items() if t["score"] < t["max_score"]}
     assert below == {}
-    assert len(graded) == 3 + 15 and sum(t["max_score"] for t in graded.values()) == 10 + 32
-    assert document["score"] == 42.0
+    assert len(graded) == 3 + 15 + 9 and sum(t["max_score"] for t in graded.values()) == 10 + 44
+    assert document["score"] == 54.0
     for name in [n for n in tests if n.startswith("Re-training")]:  # two gpu tests, skipped
         assert tests[name]["max_score"] == 0 and tests[name]["output"].startswith(GPU_SKIPPED)
     assert (
@@ -79,9 +81,9 @@ def test_reference_submission_gets_full_marks(course_batch):
     assert "unprivileged user id" in document["output"] and "no network" in document["output"]
     log = (out / "logs" / "reference.txt").read_text()  # what `pytest grader/` printed
     assert "score" in log and "   total" in log
-    assert any(line.split()[-3:] == ["42", "/", "42"] for line in log.splitlines())
+    assert any(line.split()[-3:] == ["54", "/", "54"] for line in log.splitlines())
     rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
-    assert float(rows["reference"]["total"]) == 42.0 and rows["reference"]["max_score"] == "42.0"
+    assert float(rows["reference"]["total"]) == 54.0 and rows["reference"]["max_score"] == "54.0"
 
 
 def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
@@ -92,6 +94,8 @@ def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
         assert test["score"] == 0, name
         if name.startswith("predictions.csv"):
             assert "predictions.csv is missing" in test["output"]
+        elif name in NUMERIC_TESTS.values():  # the TODO each class's check ran into
+            assert "still has a TODO: TODO: " in test["output"], name
         elif not name.startswith("Re-training"):
             assert "your notebook still has TODOs, the first: " in test["output"], name
     rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
@@ -121,7 +125,7 @@ def corpus(tmp_path_factory, tiny_data, reference_submission):
         folder / "out",
         jobs=2,
         grader=SPEAKER_GRADER,
-        pytest_args=["--child-timeout", str(CHILD_TIMEOUT)],
+        pytest_args=[str(NUMERIC_GRADER), "--child-timeout", str(CHILD_TIMEOUT)],
         timeout=10 * CHILD_TIMEOUT,
     )
     try:

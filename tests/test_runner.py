@@ -180,7 +180,7 @@ def test_syntax_error_and_exit_in_model_cells(tmp_path, wave_inputs):
 
 
 def test_check_payload_rejects_out_of_range_predictions():
-    payload = {"notebook": "a.ipynb", "errors": {}, "tampering": [], "tasks": {}}
+    payload = {"notebook": "a.ipynb", "errors": {}, "tampering": [], "tasks": {}, "numeric": {}}
     payload["tasks"]["kws"] = {
         "class": "K",
         "predictions": [0, 12],

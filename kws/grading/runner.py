@@ -238,8 +238,11 @@ def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | Non
 
 def check_payload(payload: dict, tasks: list[str], num_inputs: int, num_classes: int) -> None:
     """Raise ValueError unless `payload` has the structure `main` writes (values already JSON)."""
-    if set(payload) != {"notebook", "errors", "tasks", "tampering"}:
+    if set(payload) != {"notebook", "errors", "tasks", "tampering", "numeric"}:
         raise ValueError("payload keys differ from the runner's")
+    from kws.grading.numeric import check_facts
+
+    check_facts(payload["numeric"])
     if not isinstance(payload["errors"], dict) or set(payload["errors"]) - set(STAGES):
         raise ValueError("payload errors are not keyed by stage")
     if not isinstance(payload["tasks"], dict) or set(payload["tasks"]) - set(tasks):
@@ -282,6 +285,7 @@ def main(
     capture_originals()  # the genuine torch objects, before student code can replace them
     inputs = load_inputs(args.inputs)
     payload = {"notebook": None, "errors": dict(errors or {}), "tasks": {}, "tampering": []}
+    payload["numeric"] = {}  # kws.grading.numeric's facts on the notebook's classes
     try:
         notebook = find_notebook(args.submission, args.notebook, args.classes)
         payload["notebook"] = notebook.name
@@ -294,6 +298,9 @@ def main(
         for task in args.task:
             outputs = args.submission / args.outputs
             payload["tasks"][task] = grade_task(task, ns, outputs, inputs, args, todo)
+        from kws.grading.numeric import check_classes
+
+        payload["numeric"] = check_classes(ns, args.task)
     payload["tampering"] = verify_untampered()
     with open(args.result, "w") as f:
         json.dump({"token": token, "payload": payload}, f)

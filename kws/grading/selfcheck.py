@@ -1,4 +1,9 @@
-"""Machinery behind `kws.check`: result reporting, building student classes, layer comparisons."""
+"""Machinery behind `kws.check` and `kws.grading.numeric`: check items, building student
+classes, and the comparison of a layer with its reference (outputs, padding, gradients).
+
+Each item carries a `topic` ("build", "outputs", "padding"), so the hidden grader can give the
+points of one topic (say, the padding mask) apart from another.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ import traceback
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 B, T, D, H, FF = 2, 5, 12, 3, 24  # distinct sizes, so swapped axes cannot go unnoticed
@@ -23,6 +27,7 @@ class Item:
     passed: bool
     what: str
     fix: str = ""
+    topic: str = "build"  # "build", "outputs" or "padding": which graded test it belongs to
 
     def __str__(self) -> str:
         return f"✓ {self.what}" if self.passed else f"✗ {self.what} — {self.fix}"
@@ -56,26 +61,31 @@ class CheckResult:
         return f"<CheckResult {self.summary()}>"
 
 
-class _Stop(Exception):
+class CheckStopped(Exception):
     """Raised inside a check when the remaining steps cannot run (the failure is recorded)."""
 
 
 class Checker:
-    """Collects and prints check items for one student object."""
+    """Collects check items for one student object, printing each one when `echo` is True.
 
-    def __init__(self, name: str):
-        self.name, self.items = name, []
+    `topic` is the topic of the items recorded from now on; a comparison sets it per step.
+    """
+
+    def __init__(self, name: str, *, echo: bool = True):
+        self.name, self.items, self.echo = name, [], echo
         self.todo: str | None = None  # the message of a TODO the check ran into
+        self.topic = "build"
 
     def expect(self, passed: bool, what: str, fix: str) -> bool:
-        item = Item(bool(passed), what, fix)
+        item = Item(bool(passed), what, fix, self.topic)
         self.items.append(item)
-        print(item)
+        if self.echo:
+            print(item)
         return item.passed
 
     def stop(self, what: str, fix: str):
         self.expect(False, what, fix)
-        raise _Stop
+        raise CheckStopped
 
     @contextlib.contextmanager
     def run(self):
@@ -85,7 +95,7 @@ class Checker:
         torch.set_num_threads(1)
         try:
             yield self
-        except _Stop:
+        except CheckStopped:
             pass
         finally:
             torch.set_num_threads(threads)
@@ -122,7 +132,11 @@ def call(checker: Checker, what: str, function):
 
 
 def build(checker: Checker, cls, candidates: dict, expected: str) -> nn.Module:
-    """Construct `cls` with the arguments its constructor names, seeded; eval mode, float64."""
+    """Construct `cls` with the arguments its constructor names, seeded; eval mode, float64.
+
+    Every floating parameter and buffer is then drawn at random (seeded): LayerNorm's ones and
+    zeros, zero biases and BatchNorm's fresh statistics would hide a misplaced norm or bias.
+    """
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         checker.stop(f"build {cls!r}", "pass the class itself (an nn.Module subclass)")
     kwargs, missing = {}, []
@@ -150,7 +164,20 @@ def build(checker: Checker, cls, candidates: dict, expected: str) -> nn.Module:
 
     module = call(checker, what, construct)
     checker.expect(True, what, "")
-    return module.eval().double()
+    return randomize(module.eval().double())
+
+
+def randomize(module: nn.Module, seed: int = 2) -> nn.Module:
+    """Draw `module`'s floating parameters and buffers from U(-0.5, 0.5), running variances from
+    U(0.5, 1.5); seeded, so a student's module and its reference get the same numbers."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, value in module.state_dict().items():
+            if value.is_floating_point():
+                low = 0.5 if name.endswith("running_var") else -0.5
+                noise = torch.rand(value.shape, generator=generator, dtype=torch.float64)
+                value.copy_(noise + low)
+    return module
 
 
 def mask_argument(module: nn.Module) -> str | None:
@@ -163,12 +190,15 @@ def mask_argument(module: nn.Module) -> str | None:
     return next((n for n in names if "mask" in n and n not in ("attn_mask", "src_mask")), None)
 
 
-def forward(module: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None, **extra):
-    """`module(x, <mask argument>=mask)`; the first output if it returns a tuple."""
+def forward(module: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None):
+    """`module(x, <mask argument>=mask)` (lengths instead, if it takes lengths); the first
+    output if it returns a tuple."""
+    extra = {}
     if mask is not None:
-        extra[mask_argument(module)] = mask
+        name = mask_argument(module)
+        extra[name] = (~mask).sum(dim=1) if "length" in name else mask
     out = module(x, **extra)
-    return out[0] if isinstance(out, (tuple, list)) and not extra.get("need_weights") else out
+    return out[0] if isinstance(out, (tuple, list)) else out
 
 
 def copy_weights(source: nn.Module, target: nn.Module) -> str | None:
@@ -190,9 +220,9 @@ def copy_weights(source: nn.Module, target: nn.Module) -> str | None:
     return f"entry {at} of your state_dict is {ours[at]} where the reference has {theirs[at]}"
 
 
-def _differs(a: torch.Tensor, b: torch.Tensor) -> float | None:
+def differs(a: torch.Tensor, b: torch.Tensor) -> float | None:
     """Largest absolute difference when `a` and `b` are not close (float64 tolerances), else None."""
-    if a.shape != b.shape:
+    if not isinstance(a, torch.Tensor) or a.shape != b.shape:
         return math.inf
     try:
         torch.testing.assert_close(a, b)
@@ -201,17 +231,44 @@ def _differs(a: torch.Tensor, b: torch.Tensor) -> float | None:
         return float((a - b).detach().abs().max())
 
 
-def _inputs():
+def inputs(shape=(B, T, D)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x (seeded, float64), the padding mask of LENGTHS (B, T) True = padded, and large noise."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(1)
-        x = torch.randn(B, T, D, dtype=torch.float64)
-        noise = 10 * torch.randn(B, T, D, dtype=torch.float64)
-    mask = torch.arange(T) >= torch.tensor(LENGTHS)[:, None]  # (B, T), True = padded
+        x = torch.randn(*shape, dtype=torch.float64)
+        noise = 10 * torch.randn(*shape, dtype=torch.float64)
+    mask = torch.arange(shape[1]) >= torch.tensor(LENGTHS)[:, None]  # (B, T), True = padded
     return x, mask, noise
 
 
-def compare_layer(checker: Checker, student: nn.Module, references: list[nn.Module], *, kind: str):
-    """Parameters, output shape, outputs vs the reference, padding mask and gradients of a layer."""
+def per_example(reference: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The reference's output on each example cut to its length, at the valid frames (N, D).
+
+    What a layer that masks its padding correctly must give at the valid frames: nothing can
+    leak from frames that are not there (attention keys, or a convolution's reach).
+    """
+    rows = [forward(reference, x[b : b + 1, : int((~m).sum())])[0] for b, m in enumerate(mask)]
+    return torch.cat(rows)  # (valid frames, D), in the order of x[~mask]
+
+
+def compare_layer(
+    checker: Checker,
+    student: nn.Module,
+    references: list[nn.Module],
+    *,
+    kind: str,
+    hint: str,
+    padding_fix: str,
+    diagnose=None,
+) -> None:
+    """Outputs, padding and gradients of a (B, T, D) -> (B, T, D) layer against `references`.
+
+    `references` take x (B, T, D) batch-first; the first whose parameter count and weights fit
+    is compared. `diagnose(reference, x, y)` names a known bug when the outputs differ (or returns
+    None; then `hint` is given). Topics: "build" (parameters), "outputs" (no padding, gradients),
+    "padding" (the mask argument, padded frames ignored, outputs with padding).
+    """
+    checker.topic = "build"
     n = sum(p.numel() for p in student.parameters())
     counts = [sum(p.numel() for p in r.parameters()) for r in references]
     candidates = [r.eval().double() for r, c in zip(references, counts, strict=True) if c == n]
@@ -226,7 +283,8 @@ def compare_layer(checker: Checker, student: nn.Module, references: list[nn.Modu
         checker.stop("weights copy into the reference", f"keep the skeleton's names: {problems[0]}")
     candidates = [r for r, problem in zip(candidates, problems, strict=True) if problem is None]
 
-    x, mask, noise = _inputs()
+    checker.topic = "outputs"
+    x, mask, noise = inputs()
     y = call(checker, "forward(x) runs", lambda: forward(student, x))
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, T, D):
         checker.stop(
@@ -234,17 +292,31 @@ def compare_layer(checker: Checker, student: nn.Module, references: list[nn.Modu
             "return (B, T, D), batch-first, like the input: check the view/transpose that merges heads",
         )
     checker.expect(True, "output shape (2, 5, 12) = (B, T, D)", "")
-    matched = next((r for r in candidates if _differs(y, forward(r, x)) is None), None)
-    if matched is not None:
-        checker.expect(True, f"outputs match the reference {kind} (no padding)", "")
-    else:
-        gap = _differs(y, forward(candidates[0], x))
-        checker.expect(
-            False,
-            f"outputs match the reference {kind} (no padding)",
-            _diagnose(kind, candidates[0], x, y, gap),
-        )
+    with torch.no_grad():
+        outputs = [forward(r, x) for r in candidates]
+    matched = next(
+        (r for r, o in zip(candidates, outputs, strict=True) if differs(y, o) is None), None
+    )
+    fix = ""
+    if matched is None:
+        gap = differs(y, outputs[0])
+        fix = (diagnose and diagnose(candidates[0], x, y)) or f"max difference {gap:.3g}; {hint}"
+    checker.expect(
+        matched is not None, f"outputs match {describe(matched or candidates[0])} (no padding)", fix
+    )
 
+    def backward():
+        student.zero_grad()
+        with torch.enable_grad():
+            forward(student, x).sum().backward()
+
+    call(checker, "backward runs", backward)
+    unused = [n for n, p in student.named_parameters() if p.requires_grad and p.grad is None]
+    checker.expect(
+        not unused, "every parameter gets a gradient", f"{unused} are never used in forward"
+    )
+
+    checker.topic = "padding"
     name = mask_argument(student)
     if name is None:
         checker.stop(
@@ -257,86 +329,21 @@ def compare_layer(checker: Checker, student: nn.Module, references: list[nn.Modu
         f"forward(x, {name}=mask) runs",
         lambda: forward(student, x + noise * mask[..., None], mask),
     )
-    fix = "mask padded keys: fill their scores with -inf (or a very large negative number) before the softmax"
-    if kind == "conformer block":
-        fix += ", and zero padded frames before the depthwise convolution"
     checker.expect(
-        _differs(y_mask[~mask], y_noise[~mask]) is None,
+        differs(y_mask[~mask], y_noise[~mask]) is None,
         "padded frames do not change the valid outputs",
-        fix,
+        padding_fix,
     )
     if matched is not None:
-        gap = _differs(y_mask[~mask], forward(matched, x, mask)[~mask])
+        with torch.no_grad():
+            gap = differs(y_mask[~mask], per_example(matched, x, mask))
         checker.expect(
             gap is None,
-            f"outputs match the reference {kind} with padding",
-            f"max difference {gap:.3g}; {fix}" if gap else "",
+            f"outputs match {describe(matched)} with padding",
+            f"max difference {gap:.3g}; {padding_fix}" if gap else "",
         )
-    if "need_weights" in inspect.signature(student.forward).parameters:
-        _check_weights(checker, student, candidates[0], x, mask)
-
-    def backward():
-        student.zero_grad()
-        with torch.enable_grad():
-            forward(student, x, mask)[~mask].sum().backward()
-
-    call(checker, "backward runs", backward)
-    unused = [n for n, p in student.named_parameters() if p.requires_grad and p.grad is None]
-    checker.expect(
-        not unused, "every parameter gets a gradient", f"{unused} are never used in forward"
-    )
 
 
-def _check_weights(checker, student, reference, x, mask):
-    out = call(
-        checker,
-        "forward(..., need_weights=True) runs",
-        lambda: student(x, **{mask_argument(student): mask}, need_weights=True),
-    )
-    weights = out[1] if isinstance(out, (tuple, list)) and len(out) > 1 else None
-    expected = reference(x, key_padding_mask=mask, need_weights=True)[1]
-    checker.expect(
-        isinstance(weights, torch.Tensor) and _differs(weights, expected) is None,
-        f"attention weights have shape {tuple(expected.shape)} = (B, H, T, T) and match the reference",
-        "return the softmax weights per head, (B, H, T, T), 0 at padded keys",
-    )
-
-
-# Common attention bugs, as (options of _attention_variant, what to tell the student).
-_SPLIT = "the heads are split with view(B, H, T, hs); use view(B, T, H, hs).transpose(1, 2)"
-ATTENTION_BUGS = [
-    ({"scale": 1.0}, "the scores are not divided by sqrt(head_dim); divide q·kᵀ by sqrt(D / H)"),
-    ({"scale": math.sqrt(D)}, "the scores are divided by sqrt(D); divide by sqrt(head_dim)"),
-    ({"softmax_dim": -2}, "the softmax runs over the queries; take it over the keys (dim=-1)"),
-    ({"split_right": False}, _SPLIT),
-    ({"split_right": False, "merge_right": False}, _SPLIT + " and merge with transpose(1, 2)"),
-]
-
-
-def _attention_variant(ref, x, *, scale=None, softmax_dim=-1, split_right=True, merge_right=True):
-    """Attention with `ref`'s weights and one deliberate mistake, to name a student's bug."""
-    hs = D // H
-    q, k, v = F.linear(x, ref.in_proj_weight, ref.in_proj_bias).split(D, dim=-1)  # 3 x (B, T, D)
-    if split_right:
-        q, k, v = (t.view(B, T, H, hs).transpose(1, 2) for t in (q, k, v))  # (B, H, T, hs)
-    else:
-        q, k, v = (t.reshape(B, H, T, hs) for t in (q, k, v))  # (B, H, T, hs), heads mixed up
-    scores = q @ k.transpose(-2, -1) / (scale or math.sqrt(hs))  # (B, H, T, T)
-    y = scores.softmax(dim=softmax_dim) @ v  # (B, H, T, hs)
-    y = y.transpose(1, 2).reshape(B, T, D) if merge_right else y.reshape(B, T, D)  # (B, T, D)
-    return F.linear(y, ref.out_proj.weight, ref.out_proj.bias)
-
-
-def _diagnose(kind: str, reference: nn.Module, x: torch.Tensor, y: torch.Tensor, gap: float) -> str:
-    generic = {
-        "attention": "check the head split .view(B, T, H, hs).transpose(1, 2), the scaling and the softmax axis",
-        "encoder layer": "check the residual connections and where norm1/norm2 go (post-norm: norm1(x + attn(x)))",
-        "encoder": "run the layers in order, each on the previous output, and pass the mask to each",
-        "conformer block": "check the order: ½ FFN, attention, convolution module, ½ FFN, final LayerNorm",
-    }[kind]
-    if kind == "attention":
-        with torch.no_grad():
-            for options, message in ATTENTION_BUGS:
-                if _differs(y, _attention_variant(reference, x, **options)) is None:
-                    return message
-    return f"max difference {gap:.3g}; {generic}"
+def describe(reference: nn.Module) -> str:
+    """What a reference is, for the check's lines: its `title`, or its class name."""
+    return getattr(reference, "title", type(reference).__name__)

@@ -1,0 +1,113 @@
+"""Notebook 02's numeric checks, as facts for the hidden grader (run in the grading child).
+
+Every class or function a task asks for is compared with torch.nn, torchaudio or a formula
+written out in the check, seeded, in float64 (`kws.grading.layer_checks`,
+`kws.grading.formula_checks`). The same comparisons print ✓/✗ in the student's notebook through
+`kws.check`; here they run silently and `check_classes` returns what each found:
+
+    {"attention": {"items": [[topic, passed, what, fix], ...], "todo": None}, ...}
+
+grader/test_02_numeric.py grades these facts (per component, per topic) and never imports student
+code. A component whose class is missing, or whose code raises, fails with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kws.grading import formula_checks, layer_checks
+from kws.grading.selfcheck import Checker, CheckStopped
+
+MAX_TEXT = 500  # characters of one item's text in the payload
+
+
+@dataclass(frozen=True)
+class Component:
+    """One graded comparison: the task, the notebook's name it checks, and the check itself."""
+
+    task: str
+    name: str  # the class (or function) the skeleton fixes
+    check: Callable[[Checker, object, dict], None]  # (checker, the notebook's object, namespace)
+
+
+COMPONENTS = {
+    "attention": Component(
+        "task1", "MultiHeadSelfAttention", lambda c, cls, ns: layer_checks.attention(c, cls)
+    ),
+    "encoder_layer_post_norm": Component(
+        "task1", "EncoderLayer", lambda c, cls, ns: layer_checks.encoder_layer(c, cls, False)
+    ),
+    "encoder_layer_pre_norm": Component(
+        "task1", "EncoderLayer", lambda c, cls, ns: layer_checks.encoder_layer(c, cls, True)
+    ),
+    "encoder": Component(
+        "task1",
+        "Encoder",
+        lambda c, cls, ns: layer_checks.encoder(c, cls, ns.get("EncoderLayer")),
+    ),
+    "conformer_block": Component(
+        "task2", "ConformerBlock", lambda c, cls, ns: layer_checks.conformer_block(c, cls)
+    ),
+    "attention_pooling": Component(
+        "task3",
+        "SelfAttentionPooling",
+        lambda c, cls, ns: formula_checks.attention_pooling(c, cls),
+    ),
+    "am_softmax_head": Component(
+        "task3", "AMSoftmaxHead", lambda c, cls, ns: formula_checks.am_softmax_head(c, cls)
+    ),
+    "am_softmax_loss": Component(
+        "task3", "am_softmax_loss", lambda c, fn, ns: formula_checks.am_softmax_loss(c, fn)
+    ),
+}
+
+
+def run_component(component: Component, ns: dict, *, echo: bool = False) -> Checker:
+    """Run one comparison on the notebook's namespace `ns`; the checker holds what it found."""
+    checker = Checker(component.name, echo=echo)
+    with checker.run():
+        found = ns.get(component.name)
+        if found is None:
+            checker.stop(
+                f"the notebook defines {component.name}",
+                f"keep the skeleton's {component.name} in a cell tagged 'model'",
+            )
+        try:
+            component.check(checker, found, ns)
+        except CheckStopped:
+            raise
+        except (Exception, SystemExit) as error:  # student code, outside a guarded call
+            checker.expect(False, "the check runs", f"it raised {type(error).__name__}: {error}")
+    return checker
+
+
+def check_classes(ns: dict, tasks: list[str]) -> dict:
+    """JSON-able facts of every component of `tasks` on the notebook's namespace `ns`."""
+    facts = {}
+    for key, component in COMPONENTS.items():
+        if component.task in tasks:
+            checker = run_component(component, ns)
+            facts[key] = {
+                "items": [
+                    [item.topic, item.passed, item.what[:MAX_TEXT], item.fix[:MAX_TEXT]]
+                    for item in checker.items
+                ],
+                "todo": checker.todo[:MAX_TEXT] if checker.todo else None,
+            }
+    return facts
+
+
+def check_facts(facts) -> None:
+    """Raise ValueError unless `facts` has the shape `check_classes` returns (for check_payload)."""
+    if not isinstance(facts, dict) or set(facts) - set(COMPONENTS):
+        raise ValueError("payload numeric facts are not keyed by component")
+    for key, value in facts.items():
+        if not isinstance(value, dict) or set(value) != {"items", "todo"}:
+            raise ValueError(f"payload numeric facts of {key} have unexpected keys")
+        if not isinstance(value["todo"], str | None) or not isinstance(value["items"], list):
+            raise ValueError(f"payload numeric facts of {key} are malformed")
+        for item in value["items"]:
+            kinds = [type(x) for x in item] if isinstance(item, list) else []
+            if kinds != [str, bool, str, str]:
+                raise ValueError(f"payload numeric facts of {key} hold a malformed item")

@@ -1,0 +1,209 @@
+"""The graded numeric checks of notebook 02 (`kws.grading.numeric.check_classes`), run the way the
+grading child runs them: on the namespace of the notebook's model cells. Each buggy variant is the
+reference notebook with one edit, and must fail only its own component, with a message naming
+the bug."""
+
+import json
+
+import pytest
+
+from kws.grading import numeric
+from kws.grading.runner import run_model_cells
+from kws.notebooks import cells_with_tag, read_notebook
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+SOLUTION = ROOT / "solutions" / "02_speaker_id.ipynb"
+TASKS = ["task1", "task2", "task3"]
+
+
+def _namespace(tmp_path, *edits: tuple[str, str]) -> dict:
+    """The model cells of the reference notebook with each `old` replaced by `new` (once)."""
+    import nbformat
+
+    nb = nbformat.read(SOLUTION, as_version=4)
+    for old, new in edits:
+        cells = [c for c in nb.cells if old in c.source]
+        assert len(cells) == 1 and cells[0].source.count(old) == 1, old
+        cells[0].source = cells[0].source.replace(old, new)
+    path = tmp_path / "02_speaker_id.ipynb"
+    nbformat.write(nb, path)
+    return run_model_cells(path)
+
+
+def _failures(facts: dict) -> dict[str, list[str]]:
+    """component -> the failed items as "topic: what — fix"."""
+    failed = {}
+    for key, value in facts.items():
+        lines = [f"{topic}: {what} — {fix}" for topic, ok, what, fix in value["items"] if not ok]
+        if lines:
+            failed[key] = lines
+    return failed
+
+
+def test_the_reference_passes_every_component_and_the_facts_are_json(tmp_path):
+    facts = numeric.check_classes(_namespace(tmp_path), TASKS)
+    assert set(facts) == set(numeric.COMPONENTS)
+    assert _failures(facts) == {}
+    assert all(value["todo"] is None for value in facts.values())
+    numeric.check_facts(json.loads(json.dumps(facts)))  # what check_payload accepts
+    topics = {key: {item[0] for item in value["items"]} for key, value in facts.items()}
+    assert topics["attention"] == {"build", "outputs", "padding"}
+    assert topics["am_softmax_loss"] == {"outputs"}
+
+
+def test_only_the_asked_tasks_are_checked(tmp_path):
+    facts = numeric.check_classes(_namespace(tmp_path), ["task2"])
+    assert list(facts) == ["conformer_block"]
+
+
+SCALING = ("/ math.sqrt(self.head_dim)", "/ math.sqrt(D)")
+POST_NORM_ONLY = ("        if self.norm_first:\n", "        if False:\n")
+MARGIN_EVERYWHERE = ("F.one_hot(labels, cosines.shape[1]).to(cosines.dtype) * margin", "margin")
+HEAD_SPLIT = (
+    "        q = q.view(B, T, self.nhead, self.head_dim).transpose(1, 2)  # (B, H, T, hd)\n"
+    "        k = k.view(B, T, self.nhead, self.head_dim).transpose(1, 2)  # (B, H, T, hd)\n"
+    "        v = v.view(B, T, self.nhead, self.head_dim).transpose(1, 2)  # (B, H, T, hd)\n",
+    "        q, k, v = (t.reshape(B, self.nhead, T, self.head_dim) for t in (q, k, v))\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("edits", "expected"),
+    [
+        (
+            [SCALING],
+            {
+                "attention": "outputs: outputs match torch.nn.MultiheadAttention (no "
+                "padding) — the scores are divided by sqrt(D); divide by sqrt(head_dim)"
+            },
+        ),
+        (
+            [("/ math.sqrt(self.head_dim)", "")],
+            {"attention": "the scores are not divided by sqrt(head_dim)"},
+        ),
+        (
+            [
+                (
+                    "weights = self.dropout(scores.softmax(dim=-1))",
+                    "weights = scores.softmax(dim=-2)",
+                )
+            ],
+            {"attention": "the softmax runs over the queries; take it over the keys"},
+        ),
+        ([HEAD_SPLIT], {"attention": "the heads are split with view(B, H, T, hs)"}),
+        (
+            [
+                (
+                    "            scores = scores.masked_fill(key_padding_mask[:, None, None, :], "
+                    'float("-inf"))\n',
+                    "            pass\n",
+                )
+            ],
+            {
+                "attention": "padding: padded frames do not change the valid outputs — mask padded "
+                "keys"
+            },
+        ),
+        (
+            [POST_NORM_ONLY],
+            {
+                "encoder_layer_pre_norm": "outputs match torch.nn.TransformerEncoderLayer("
+                "norm_first=True) (no padding) — with norm_first=True it normalizes after the "
+                "residual; pre-norm"
+            },
+        ),
+        (
+            [("            x = layer(x, key_padding_mask)", "            x = layer(x)")],
+            {
+                "encoder": "padding: padded frames do not change the valid outputs — pass "
+                "key_padding_mask on to every layer"
+            },
+        ),
+        (
+            [
+                (
+                    "        if padding is not None:\n            h = h.masked_fill(padding[:, None, :], "
+                    "0.0)\n",
+                    "",
+                )
+            ],
+            {"conformer_block": "zero padded frames before the depthwise convolution"},
+        ),
+        (
+            [('        scores = scores.masked_fill(padding, float("-inf"))\n', "")],
+            {"attention_pooling": "padding: padded frames do not change the pooled vector"},
+        ),
+        (
+            [("return F.normalize(embedding, dim=-1) @", "return embedding @")],
+            {"am_softmax_head": "the embeddings are not normalized"},
+        ),
+        (
+            [MARGIN_EVERYWHERE],
+            {"am_softmax_loss": "the margin is missing, or subtracted from every class"},
+        ),
+        (
+            [
+                (
+                    "return F.cross_entropy(scale * (cosines - margins), labels)",
+                    "return F.cross_entropy(scale * cosines - margins, labels)",
+                )
+            ],
+            {"am_softmax_loss": "scale the margin too: scale * (cos - margin)"},
+        ),
+    ],
+)
+def test_each_bug_fails_its_own_component_and_names_itself(tmp_path, edits, expected):
+    failed = _failures(numeric.check_classes(_namespace(tmp_path, *edits), TASKS))
+    assert set(failed) == set(expected), failed
+    for key, phrase in expected.items():
+        assert any(phrase in line for line in failed[key]), failed[key]
+
+
+def test_a_wrong_attention_does_not_fail_the_layers_that_use_it(tmp_path):
+    facts = numeric.check_classes(_namespace(tmp_path, SCALING), TASKS)
+    for key in ("encoder_layer_post_norm", "encoder_layer_pre_norm", "conformer_block"):
+        whats = [what for _, _, what, _ in facts[key]["items"]]
+        replaced = "inside, your MultiHeadSelfAttention is replaced by torch.nn.MultiheadAttention"
+        assert any(what.startswith(replaced) for what in whats), whats
+
+
+def test_the_fresh_assignment_reports_each_todo(tmp_path):
+    ns = run_model_cells(ROOT / "assignments" / "02_speaker_id.ipynb")
+    facts = numeric.check_classes(ns, TASKS)
+    todos = {key: value["todo"] for key, value in facts.items()}
+    assert todos["attention"].startswith("TODO: project x to queries, keys and values")
+    # torch's attention stands in for the unwritten one, so the layer's own TODO is reported
+    assert todos["encoder_layer_pre_norm"].startswith("TODO: the attention block and the feed")
+    assert todos["am_softmax_loss"].startswith("TODO: subtract the margin")
+    assert all(value["items"][-1][1] is False for value in facts.values())
+
+
+def test_a_missing_class_or_a_crash_in_the_constructor_is_a_failed_component(tmp_path):
+    ns = _namespace(tmp_path)
+    del ns["AMSoftmaxHead"]
+
+    class Exploding(ns["SelfAttentionPooling"]):
+        def __init__(self, d_model):
+            raise SystemExit("bye")
+
+    ns["SelfAttentionPooling"] = Exploding
+    failed = _failures(numeric.check_classes(ns, ["task3"]))
+    assert failed["am_softmax_head"] == [
+        "build: the notebook defines AMSoftmaxHead — keep the skeleton's AMSoftmaxHead in a cell "
+        "tagged 'model'"
+    ]
+    assert "raised SystemExit: bye" in failed["attention_pooling"][0]
+
+
+def test_malformed_facts_are_rejected():
+    with pytest.raises(ValueError, match="keyed by component"):
+        numeric.check_facts({"made_up": {"items": [], "todo": None}})
+    with pytest.raises(ValueError, match="malformed item"):
+        numeric.check_facts({"attention": {"items": [["outputs", "yes", "a", "b"]], "todo": None}})
+
+
+def test_the_model_cells_hold_every_component():
+    """The components' names are the ones the skeleton fixes (a renamed class would never be graded)."""
+    source = "\n".join(c.source for c in cells_with_tag(read_notebook(SOLUTION), "model"))
+    for component in numeric.COMPONENTS.values():
+        assert f"class {component.name}(" in source or f"def {component.name}(" in source
