@@ -203,6 +203,8 @@ def _graded(grading, assignment, hidden):
     grading.report.add_output(
         f"{assignment.notebook}: graded in {result.seconds:.1f} s; sandbox: {', '.join(result.protections)}."
     )
+    for note in result.notes:  # e.g. large folders not copied for grading
+        grading.report.add_output(f"{assignment.notebook}: {note}.")
     return result
 
 
