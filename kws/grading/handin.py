@@ -135,6 +135,15 @@ def needed_for_grading(rel: Path, size: int) -> bool:
     return rel.suffix in (".ipynb", ".py") or rel.name in OUTPUT_FILES or size <= SMALL_FILE_BYTES
 
 
+def _ignored_label(rel: Path) -> str:
+    """How a left-out file is reported: by the skipped folder holding it, by its top folder
+    (``data/``), or by its own name at the top."""
+    for depth, part in enumerate(rel.parts[:-1]):
+        if part in SKIPPED_FOLDERS:
+            return Path(*rel.parts[: depth + 1]).as_posix() + "/"
+    return f"{rel.parts[0]}/" if len(rel.parts) > 1 else rel.name
+
+
 def copy_plan(source: Path) -> CopyPlan:
     """Walk the hand-in `source` (links not followed) and decide file by file what is copied."""
     plan = CopyPlan()
@@ -153,7 +162,7 @@ def copy_plan(source: Path) -> CopyPlan:
                 plan.files.append(rel)
                 plan.total += stat.st_size
             else:
-                label = f"{rel.parts[0]}/" if len(rel.parts) > 1 else rel.name
+                label = _ignored_label(rel)
                 plan.ignored[label] = plan.ignored.get(label, 0) + stat.st_size
     return plan
 

@@ -29,6 +29,8 @@ import traceback
 import types
 from pathlib import Path
 
+from kws.grading.handin import find_notebook, outputs_folder, relative
+
 STAGES = (
     "notebook",
     "model_cells",
@@ -43,6 +45,19 @@ _MAGIC = re.compile(r"^(\s*)([%!])", re.MULTILINE)
 _TODO = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
 
 
+_CUDA_ERRORS = (
+    "Torch not compiled with CUDA enabled",
+    "No CUDA GPUs are available",
+    "Found no NVIDIA driver",
+    "CUDA driver",
+    "Expected all tensors to be on the same device",
+)
+CPU_HINT = (
+    "; grading runs on the CPU: do not call .cuda() or .to('cuda') in the model, create tensors "
+    "on the input's device instead, e.g. torch.zeros(n, device=x.device)"
+)
+
+
 def _error(error: BaseException) -> str:
     """One line: the exception, and where in the notebook's model cells it was raised."""
     where = ""
@@ -52,26 +67,40 @@ def _error(error: BaseException) -> str:
     if isinstance(error, SyntaxError) and str(error.filename).startswith("<model cell"):
         return f"{type(error).__name__}: {error.msg} ({error.filename[1:-1]}, line {error.lineno})"
     text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0][:300] if text else ''}{where}"
+    hint = CPU_HINT if any(marker in str(error) for marker in _CUDA_ERRORS) else ""
+    return f"{type(error).__name__}: {text[0][:300] if text else ''}{where}{hint}"
 
 
-def find_notebook(folder: Path, name: str, class_names: list[str]) -> Path:
-    """`folder/name`, or the only notebook in `folder` that defines one of `class_names`."""
-    if (folder / name).is_file():
-        return folder / name
-    candidates = [
-        path
-        for path in sorted(folder.rglob("*.ipynb"))
-        if ".ipynb_checkpoints" not in path.parts
-        and any(f"class {c}" in path.read_text(errors="replace") for c in class_names)
-    ]
-    if len(candidates) != 1:
-        found = ", ".join(p.name for p in candidates) or "none"
-        raise FileNotFoundError(
-            f"the submission has no {name} (notebooks defining {', '.join(class_names)}: {found}); "
-            f"hand in the notebook under its original name"
-        )
-    return candidates[0]
+class _NoShell:
+    """Stands in for IPython's ``get_ipython()`` while the model cells run, so a cell Jupyter
+    runs fine runs here too: shell lines and line magics (``!pip install``, ``%cd``, also inside
+    an ``if "google.colab" in sys.modules:`` block) do nothing, ``files = !ls`` gives [], the
+    Python under ``%%capture`` / ``%%time`` runs once, other cell magics (``%%bash``) are skipped.
+    """
+
+    def __init__(self, namespace: dict, filename: str):
+        self.namespace, self.filename = namespace, filename
+
+    def run_cell_magic(self, magic: str, line: str, cell: str) -> None:
+        if magic in ("capture", "time", "timeit"):
+            exec(compile(python_source(cell), self.filename, "exec"), self.namespace)
+
+    def getoutput(self, *args, **kwargs) -> list:
+        return []
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: None
+
+
+def python_source(source: str) -> str:
+    """A cell's source with IPython syntax (``!cmd``, ``%magic``, ``%%cell``) turned into calls
+    on ``get_ipython()`` exactly as Jupyter does, indentation kept."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # IPython cannot parse it: let Python's compile name the line
+        return _MAGIC.sub(r"\1pass  # \2", source)
 
 
 def run_model_cells(notebook: Path) -> dict:
@@ -86,9 +115,11 @@ def run_model_cells(notebook: Path) -> dict:
         )
     module = types.ModuleType("__notebook__")
     sys.modules["__notebook__"] = module  # dataclasses and pickling look classes up here
+    shell = _NoShell(module.__dict__, "")
+    module.__dict__["get_ipython"] = lambda: shell
     for number, cell in enumerate(cells, start=1):
-        source = _MAGIC.sub(r"\1# \2", cell.source)
-        exec(compile(source, f"<model cell {number}>", "exec"), module.__dict__)
+        shell.filename = f"<model cell {number}>"
+        exec(compile(python_source(cell.source), shell.filename, "exec"), module.__dict__)
     return module.__dict__
 
 
@@ -106,7 +137,10 @@ def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
     """The model class and kwargs named by `folder/config.json`, checked against the notebook."""
     path = folder / "config.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{task}/config.json is missing; run the notebook's saving cell")
+        raise FileNotFoundError(
+            f"{task}/config.json is missing; run the notebook's saving cell and hand in its "
+            "outputs/ folder beside the notebook"
+        )
     try:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -128,8 +162,35 @@ def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
     return cls, config["kwargs"]
 
 
+_TRAINING_KEYS = ("model_state_dict", "state_dict", "model")  # training-checkpoint dicts
+_WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # torch.compile, DataParallel
+
+
+def unwrap_state_dict(state, task: str) -> dict:
+    """The model's state dict inside what ``torch.load`` returned: as saved, or taken out of a
+    training checkpoint (``{"model_state_dict": ..., "epoch": ...}``), with the ``_orig_mod.``
+    prefix of ``torch.compile`` (or ``module.`` of DataParallel) removed; ValueError otherwise."""
+    import torch
+
+    def is_state(value) -> bool:
+        return isinstance(value, dict) and all(isinstance(v, torch.Tensor) for v in value.values())
+
+    if isinstance(state, dict) and not is_state(state):
+        state = next((state[k] for k in _TRAINING_KEYS if is_state(state.get(k))), state)
+    if not is_state(state) or not state:
+        keys = f" (keys: {', '.join(map(str, list(state)[:5]))})" if isinstance(state, dict) else ""
+        raise ValueError(
+            f"{task}/model.pt is not a state dict{keys}; save model.state_dict(), not the model"
+        )
+    for prefix in _WRAPPER_PREFIXES:
+        if all(key.startswith(prefix) for key in state):
+            state = {key[len(prefix) :]: value for key, value in state.items()}
+    return state
+
+
 def load_checkpoint(model, path: Path, task: str) -> None:
-    """Strictly load a state dict saved with torch.save(model.state_dict(), path)."""
+    """Strictly load a state dict saved with torch.save(model.state_dict(), path) (or inside a
+    training checkpoint, or from a compiled model: see `unwrap_state_dict`)."""
     import torch
 
     if not path.is_file():
@@ -141,10 +202,7 @@ def load_checkpoint(model, path: Path, task: str) -> None:
             f"{task}/model.pt cannot be loaded safely ({type(error).__name__}); save it with "
             "torch.save(model.state_dict(), path)"
         ) from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(
-            f"{task}/model.pt is not a state dict; save model.state_dict(), not the model"
-        )
+    state = unwrap_state_dict(state, task)
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -284,7 +342,7 @@ def main(
     payload = {"notebook": None, "errors": dict(errors or {}), "tasks": {}, "tampering": []}
     try:
         notebook = find_notebook(args.submission, args.notebook, args.classes)
-        payload["notebook"] = notebook.name
+        payload["notebook"] = relative(notebook, args.submission)
         todo = first_todo(notebook)
         ns = run_model_cells(notebook)
     except (Exception, SystemExit) as error:
@@ -292,7 +350,7 @@ def main(
         payload["errors"][stage] = _error(error)
     else:
         for task in args.task:
-            outputs = args.submission / args.outputs
+            outputs = outputs_folder(args.submission, notebook, args.outputs)
             payload["tasks"][task] = grade_task(task, ns, outputs, inputs, args, todo)
     payload["tampering"] = verify_untampered()
     with open(args.result, "w") as f:
