@@ -231,3 +231,26 @@ def test_hidden_labels_with_an_extra_row_or_unknown_speaker_name_the_line(hidden
     labels.write_text(text.replace(f"{first_id},{first_speaker}", f"{first_id},nobody"))
     with pytest.raises(ValueError, match=r"line 2: speaker 'nobody' is not in speaker_features/"):
         hidden_speaker_test(hidden_copy, tmp_path / "x.pt")
+
+
+# ---- IPython lines in the model cells ----------------------------------------------------------
+
+
+def test_colab_and_magic_lines_run_as_jupyter_runs_them(tmp_path):
+    from kws.grading.runner import run_model_cells
+
+    cells = [
+        (
+            'import sys\nif "google.colab" in sys.modules:\n    !pip install -q x\n    %cd /content\n'
+            "files = !ls\n%matplotlib inline\nclass SpeakerTransformer:\n    pass\n",
+            ["model"],
+        ),
+        ("%%capture\n!pip install y\nclass Captured:\n    size = 3\n", ["model"]),
+        ("%%bash\necho this is not Python\n", ["model"]),
+        ("get_ipython().system('nvidia-smi')\nafter = Captured.size + 1\n", ["model"]),
+    ]
+    path = tmp_path / NAME
+    nbformat.write(make_notebook(cells), path)
+    namespace = run_model_cells(path)
+    assert namespace["files"] == [] and namespace["after"] == 4
+    assert isinstance(namespace["SpeakerTransformer"], type)

@@ -267,4 +267,5 @@ def test_a_messy_hand_in_grades_like_the_clean_one(tmp_path, feature_inputs):
     errors = payload["tasks"]["task3"]["errors"]
     assert set(errors) == {"evaluate", "probes"}
     assert errors["evaluate"].endswith(CPU_HINT) and "x.device" in CPU_HINT
+    assert payload["tasks"]["task3"]["facts"]["encoder_params"] == 2 * (16 * 16 + 16)  # not run
     assert str(tmp_path) not in json.dumps(payload) + result.reason

@@ -118,10 +118,10 @@ class CopyPlan:
     def ignored_text(self) -> str:
         """ "data/ (2.1 GB), .git/ (12.0 MB)": what was left out, largest first."""
         items = sorted(self.ignored.items(), key=lambda item: -item[1])
-        return ", ".join(f"{label} ({_size(size)})" for label, size in items)
+        return ", ".join(f"{label} ({size_text(size)})" for label, size in items)
 
 
-def _size(size: int) -> str:
+def size_text(size: int) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
@@ -170,4 +170,4 @@ def copy_plan(source: Path) -> CopyPlan:
 def largest(plan: CopyPlan, source: Path, count: int = 3) -> str:
     """The `count` largest files the plan copies, with sizes: what to cut when it is too big."""
     sizes = sorted(((os.lstat(source / rel).st_size, rel) for rel in plan.files), reverse=True)
-    return ", ".join(f"{rel.as_posix()} ({_size(size)})" for size, rel in sizes[:count])
+    return ", ".join(f"{rel.as_posix()} ({size_text(size)})" for size, rel in sizes[:count])

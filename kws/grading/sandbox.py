@@ -34,7 +34,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kws.grading.handin import CopyPlan, copy_plan, largest
+from kws.grading.handin import CopyPlan, copy_plan, largest, size_text
 from kws.grading.processes import TailReader, kill_everything, reserved_uid
 
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "invalid_output")
@@ -112,8 +112,8 @@ def _copy_submission(source: Path, target: Path, limit: int) -> CopyPlan:
     plan = copy_plan(source)
     if plan.total > limit:
         raise SubmissionTooLarge(
-            f"the hand-in is too large to grade: its notebooks and outputs hold {_gib(plan.total)}, "
-            f"over the {_gib(limit)} limit; the largest: {largest(plan, source)}. Hand in the "
+            f"the hand-in is too large to grade: its notebooks and outputs hold "
+            f"{size_text(plan.total)}, over the {size_text(limit)} limit; the largest: {largest(plan, source)}. Hand in the "
             "notebook and the outputs/ files its saving cells wrote (config.json, model.pt, "
             "predictions.csv per task), nothing else"
         )
@@ -122,10 +122,6 @@ def _copy_submission(source: Path, target: Path, limit: int) -> CopyPlan:
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / rel, target / rel)
     return plan
-
-
-def _gib(size: int) -> str:
-    return f"{size / 2**30:.1f} GiB"
 
 
 def _read_result(path: Path, token: str, cap: int) -> dict:
