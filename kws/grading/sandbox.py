@@ -282,6 +282,7 @@ def _hide_machine_paths(result: ChildResult, replacements: list[tuple[str, str]]
     hidden paths' list (only their count is kept)."""
     kit = str(Path(KIT_PACKAGE).parent)
     libraries = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")}
+    libraries |= {sys.prefix, sys.base_prefix}
     pairs = replacements + [
         (f"{kit}/", ""),
         *((f"{lib}/", "") for lib in sorted(libraries, key=len, reverse=True)),
