@@ -134,10 +134,11 @@ class Grading:
                 pytest.fail(f"Loading your {task} model failed: {report['errors'][stage]}")
         return report
 
-    def probe_facts(self, child, task: str) -> dict:
-        """The probes' facts on `task`, failing when they are missing or the notebook tampered."""
+    def probe_facts(self, child, task: str, forward: bool = True) -> dict:
+        """The probes' facts on `task`, failing when they are missing or the notebook tampered;
+        `forward=False`: only the facts that need no forward pass (the parameter count)."""
         report = self.task_report(child, task)
-        for stage in ("config", "build", "probes"):
+        for stage in ("config", "build", "probes")[: 3 if forward else 2]:
             if stage in report["errors"]:
                 pytest.fail(
                     f"The structural checks could not run your {task} model: {report['errors'][stage]}"
@@ -203,6 +204,8 @@ def _graded(grading, assignment, hidden):
     grading.report.add_output(
         f"{assignment.notebook}: graded in {result.seconds:.1f} s; sandbox: {', '.join(result.protections)}."
     )
+    for note in result.notes:  # e.g. large folders not copied for grading
+        grading.report.add_output(f"{assignment.notebook}: {note}.")
     return result
 
 

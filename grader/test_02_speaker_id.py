@@ -5,6 +5,7 @@ grading child's payload (see conftest)."""
 import pytest
 
 from kws.grading.grade import ASSIGNMENTS, tier_credit
+from kws.grading.handin import predictions_csv, relative
 from kws.grading.hidden import SPEAKER_HIDDEN, read_labels_csv
 
 TASKS = ASSIGNMENTS["speaker_id"].classes  # task -> class name
@@ -41,7 +42,7 @@ def test_task1_layers_that_run(grading, speaker_child, score):
 @pytest.mark.points(2)
 def test_task1_encoder_parameters(grading, speaker_child, score):
     """Task 1: the encoder block has fewer than 500k parameters"""
-    facts = grading.probe_facts(speaker_child, "task1")
+    facts = grading.probe_facts(speaker_child, "task1", forward=False)  # counted, not run
     assert facts["encoder_params"] is not None, (
         "Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder."
     )
@@ -102,28 +103,24 @@ def test_accuracy(grading, speaker_child, hidden_speaker, task, score):
 @pytest.mark.parametrize("task", TASKS)
 def test_predictions_csv(grading, hidden_speaker, task):
     """predictions.csv: Id,Category with one known speaker per test utterance"""
-    path = grading.submission / "outputs" / task / "predictions.csv"
+    notebook, classes = ASSIGNMENTS["speaker_id"].notebook, list(TASKS.values())
+    path = predictions_csv(grading.submission, notebook, classes, task)
+    shown = relative(path, grading.submission)  # e.g. outputs/task1/predictions.csv
     inside = path.resolve().is_relative_to(grading.submission.resolve())
-    assert inside and path.is_file(), (
-        f"outputs/{task}/predictions.csv is missing; run the cell that writes it."
-    )
-    assert path.stat().st_size < MAX_CSV_BYTES, (
-        f"outputs/{task}/predictions.csv is larger than 16 MB."
-    )
+    assert inside and path.is_file(), f"{shown} is missing; run the cell that writes it."
+    assert path.stat().st_size < MAX_CSV_BYTES, f"{shown} is larger than 16 MB."
     try:
         rows = read_labels_csv(path)
     except (ValueError, UnicodeDecodeError) as error:
-        pytest.fail(f"outputs/{task}/predictions.csv: {error}")
+        pytest.fail(f"{shown}: {error}")
     expected = set(hidden_speaker.ids)
     missing, extra = expected - set(rows), set(rows) - expected
     assert not missing and not extra, (
-        f"outputs/{task}/predictions.csv has {len(missing)} test Ids missing and {len(extra)} unknown "
+        f"{shown} has {len(missing)} test Ids missing and {len(extra)} unknown "
         "Ids; write one row per utterance of testdata.json."
     )
     unknown = sorted(set(rows.values()) - set(hidden_speaker.classes))
-    assert not unknown, (
-        f"outputs/{task}/predictions.csv predicts unknown speakers, e.g. {unknown[0]!r}."
-    )
+    assert not unknown, f"{shown} predicts unknown speakers, e.g. {unknown[0]!r}."
 
 
 @pytest.mark.gpu

@@ -13,9 +13,11 @@ import hashlib
 import json
 import shutil
 import socket
+import sys
 from pathlib import Path
 
 import pytest
+from corpus_handins import OUTPUT_PHRASES
 from corpus_numeric import NUMERIC_TESTS
 from grader_corpus import CHILD_TESTS, MARKER, POINTS, TESTS, Context, build_corpus
 
@@ -139,6 +141,7 @@ def corpus(tmp_path_factory, tiny_data, reference_submission):
         "markers": _markers(ROOT, tiny_data, folder, *map(Path, ["/tmp", "/var/tmp", "/dev/shm"])),
         "connected": connected,
     }
+    changes["machine_paths"] = [str(folder), str(tiny_data), str(ROOT), "/tmp/", sys.prefix]
     return cases, folder / "out", gradebook, changes
 
 
@@ -186,3 +189,21 @@ def test_a_child_that_fails_says_so_in_a_sentence(corpus):
         f"Grading your notebook's model took too long (stopped after the wall-clock limit of {CHILD_TIMEOUT} s)."
     )
     assert set(CHILD_TESTS) == set(cases["crash"].lost)
+
+
+def test_messy_hand_ins_say_what_was_not_copied(corpus):
+    cases, out, _, _ = corpus
+    for name, phrase in OUTPUT_PHRASES.items():
+        assert phrase in json.loads((out / "results" / f"{name}.json").read_text())["output"]
+
+
+def test_no_student_visible_message_shows_the_grading_machines_paths(corpus):
+    cases, out, _, changes = corpus
+    shown = {}
+    for name in cases:
+        document = json.loads((out / "results" / f"{name}.json").read_text())
+        for text in [document["output"], *(test["output"] for test in document["tests"])]:
+            for path in changes["machine_paths"]:
+                if path in text:
+                    shown[name] = text
+    assert shown == {}

@@ -7,19 +7,20 @@ child grades task1..task3 of one notebook, each task broken in its own way.
 import json
 import pickle
 
+import nbformat
 import pytest
 import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
 from kws.grading.inputs import load_inputs, save_feature_inputs, save_wave_inputs
-from kws.grading.runner import check_payload
+from kws.grading.runner import CPU_HINT, check_payload, predict
 from kws.grading.sandbox import Limits, run_child
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
 N_CLIPS, N_UTTERANCES, N_SPEAKERS = 6, 5, 10
 
 
-def _grade(tmp_path, submission, notebook, tasks, inputs_file, num_classes):
+def _grade(tmp_path, submission, notebook, tasks, inputs_file, num_classes, classes=()):
     entry = [
         "-m",
         "kws.grading.runner",
@@ -38,6 +39,8 @@ def _grade(tmp_path, submission, notebook, tasks, inputs_file, num_classes):
     ]
     for task in tasks:
         entry += ["--task", task]
+    for name in classes:  # what a notebook under another name must define to be graded
+        entry += ["--classes", name]
     return run_child(entry, submission=submission, inputs={"inputs.pt": inputs_file}, limits=LIMITS)
 
 
@@ -190,3 +193,79 @@ def test_check_payload_rejects_out_of_range_predictions():
     }
     with pytest.raises(ValueError, match="predictions are not 2 class indices"):
         check_payload(payload, ["kws"], 2, 12)
+
+
+COLAB_CELL = """import sys
+if "google.colab" in sys.modules:
+    !pip install -q soundfile
+    %cd /content/drive/MyDrive/hw4
+files = !ls
+%matplotlib inline
+"""
+CUDA_FORWARD = """
+
+class OnTheGpu(SpeakerTransformer):
+    def forward(self, x, lengths):
+        return super().forward(x.cuda(), lengths.cuda())
+"""
+
+
+def test_a_messy_hand_in_grades_like_the_clean_one(tmp_path, feature_inputs):
+    """Nested two folders deep under a browser's name, Colab magics inside an `if`, a
+    training-checkpoint dict, a torch.compile state dict, a checkpoint copy and a 3 GB data/
+    folder: the same predictions as the clean files; `.cuda()` in forward says to use x.device."""
+    outputs = {
+        "task1": ("SpeakerTransformer", {"num_speakers": N_SPEAKERS}),
+        "task2": ("SpeakerTransformer", {"num_speakers": N_SPEAKERS}),
+        "task3": ("OnTheGpu", {"num_speakers": N_SPEAKERS}),
+    }
+    hand_in = tmp_path / "frank"
+    name = "02_speaker_id (1).ipynb"
+    folder = make_submission(
+        hand_in / "hw4" / "final", name, [(TINY_SPEAKER + CUDA_FORWARD, ["model"])], outputs
+    )
+    clean = {t: torch.load(folder / f"outputs/{t}/model.pt", weights_only=True) for t in outputs}
+    notebook = nbformat.read(folder / name, as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(COLAB_CELL, metadata={"tags": ["model"]}))
+    nbformat.write(notebook, folder / name)
+    checkpoints = hand_in / "hw4" / "final" / ".ipynb_checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "02_speaker_id (1)-checkpoint.ipynb").write_text("{ not a notebook")
+    torch.save(
+        {"epoch": 7, "model_state_dict": clean["task1"], "optimizer_state_dict": {"lr": 0.1}},
+        folder / "outputs/task1/model.pt",
+    )
+    compiled = {f"_orig_mod.{key}": value for key, value in clean["task2"].items()}
+    torch.save(compiled, folder / "outputs/task2/model.pt")
+    with open(hand_in / "data.bin", "wb") as big:  # sparse: no disk space used
+        big.truncate(3 * 2**30)
+
+    result = _grade(
+        tmp_path,
+        hand_in,
+        "02_speaker_id.ipynb",
+        list(outputs),
+        feature_inputs,
+        N_SPEAKERS,
+        classes=["SpeakerTransformer"],
+    )
+    assert result.status == "ok", result.reason + result.stderr_tail
+    assert result.notes == [
+        "not copied for grading (not needed): data.bin (3.2 GB), hw4/final/.ipynb_checkpoints/ "
+        "(16 bytes)"
+    ]
+    payload = result.payload
+    assert payload["errors"] == {} and payload["notebook"] == f"hw4/final/{name}"
+    namespace: dict = {}
+    exec(TINY_SPEAKER, namespace)
+    inputs = load_inputs(feature_inputs)
+    for task in ("task1", "task2"):
+        model = namespace["SpeakerTransformer"](num_speakers=N_SPEAKERS)
+        model.load_state_dict(clean[task])
+        assert payload["tasks"][task]["errors"] == {}
+        assert payload["tasks"][task]["predictions"] == predict(model, inputs, N_SPEAKERS, "cpu", 2)
+    errors = payload["tasks"]["task3"]["errors"]
+    assert set(errors) == {"evaluate", "probes"}
+    assert errors["evaluate"].endswith(CPU_HINT) and "x.device" in CPU_HINT
+    assert payload["tasks"]["task3"]["facts"]["encoder_params"] == 2 * (16 * 16 + 16)  # not run
+    assert str(tmp_path) not in json.dumps(payload) + result.reason

@@ -78,7 +78,7 @@ def test_ok_child_returns_payload_with_scrubbed_environment(tmp_path, monkeypatc
     result = _run(tmp_path, "import os; report(env=sorted(os.environ), home=os.environ['HOME'])")
     assert result.status == "ok", result.reason + result.stderr_tail
     assert "KWS_SECRET_TOKEN" not in result.payload["env"]
-    assert result.payload["home"].endswith("/work")
+    assert result.payload["home"] == "work"  # its own folder (machine paths are rewritten)
     assert result.payload["env"] == sorted(result.payload["env"])
     if IS_ROOT:
         assert _uid(result) is not None
@@ -266,3 +266,21 @@ def test_check_json_accepts_plain_data_and_names_the_bad_value():
         check_json({"facts": {"x": {1, 2}}})
     with pytest.raises(ValueError, match="nested too deeply"):
         check_json(json.loads("[" * 10 + "]" * 10))
+
+
+def test_no_message_shows_the_grading_machines_paths(tmp_path, public_dir):
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / "outputs").mkdir()
+    body = """
+    import os, torch
+    report(where=os.path.abspath("submission/outputs"), torch=torch.__file__, home=os.getcwd())
+    """
+    result = _run(tmp_path, body, hide=[public_dir])
+    assert result.status == "ok"
+    assert result.payload == {"where": "outputs", "torch": "torch/__init__.py", "home": "work"}
+    assert "hidden paths: 1 (the data with the labels, the grader's files)" in result.protections
+    result = _run(tmp_path, "import os\nopen(os.path.abspath('submission/nothing.txt'))")
+    assert result.status == "crashed"
+    assert result.reason.endswith("[Errno 2] No such file or directory: 'nothing.txt'")
+    everything = json.dumps(result.to_dict())
+    assert "/tmp/" not in everything and str(public_dir) not in everything

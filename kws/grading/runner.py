@@ -7,11 +7,13 @@ Started by the grader inside the sandbox (never imported by it for running stude
 
 It reads the one-time token from stdin first, then:
 
-1. executes only the notebook's cells tagged ``model``, cell by cell, in a fresh module
-   ``__notebook__`` (line magics and shell lines are commented out);
-2. for each task: reads ``OUT_DIR/<task>/config.json`` (``{"task", "class", "kwargs"}``), builds
-   the class the notebook defined with those kwargs, loads ``model.pt`` with
-   ``torch.load(weights_only=True)`` and strict state-dict loading;
+1. finds the notebook (`kws.grading.handin`: nested folders, a browser's renamed copy) and
+   executes only its cells tagged ``model``, cell by cell, in a fresh module ``__notebook__``
+   (IPython lines such as ``!pip install`` and ``%cd`` become calls that do nothing);
+2. for each task: reads ``OUT_DIR/<task>/config.json`` (``{"task", "class", "kwargs"}``; OUT_DIR
+   beside the notebook), builds the class the notebook defined with those kwargs, loads
+   ``model.pt`` with ``torch.load(weights_only=True)`` (a training-checkpoint dict and the
+   ``_orig_mod.`` prefix of torch.compile accepted) and strict state-dict loading;
 3. predicts every unlabelled input (`kws.grading.inputs`), checking output shapes and values;
 4. runs the course's probes (`kws.grading.probes.probe_task`) on a small example batch.
 
@@ -29,6 +31,8 @@ import traceback
 import types
 from pathlib import Path
 
+from kws.grading.handin import find_notebook, outputs_folder, relative
+
 STAGES = (
     "notebook",
     "model_cells",
@@ -39,8 +43,20 @@ STAGES = (
     "evaluate",
     "probes",
 )
-_MAGIC = re.compile(r"^(\s*)([%!])", re.MULTILINE)
 _TODO = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
+
+
+_CUDA_ERRORS = (
+    "Torch not compiled with CUDA enabled",
+    "No CUDA GPUs are available",
+    "Found no NVIDIA driver",
+    "CUDA driver",
+    "Expected all tensors to be on the same device",
+)
+CPU_HINT = (
+    "; grading runs on the CPU: do not call .cuda() or .to('cuda') in the model, create tensors "
+    "on the input's device instead, e.g. torch.zeros(n, device=x.device)"
+)
 
 
 def _error(error: BaseException) -> str:
@@ -52,31 +68,13 @@ def _error(error: BaseException) -> str:
     if isinstance(error, SyntaxError) and str(error.filename).startswith("<model cell"):
         return f"{type(error).__name__}: {error.msg} ({error.filename[1:-1]}, line {error.lineno})"
     text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0][:300] if text else ''}{where}"
-
-
-def find_notebook(folder: Path, name: str, class_names: list[str]) -> Path:
-    """`folder/name`, or the only notebook in `folder` that defines one of `class_names`."""
-    if (folder / name).is_file():
-        return folder / name
-    candidates = [
-        path
-        for path in sorted(folder.rglob("*.ipynb"))
-        if ".ipynb_checkpoints" not in path.parts
-        and any(f"class {c}" in path.read_text(errors="replace") for c in class_names)
-    ]
-    if len(candidates) != 1:
-        found = ", ".join(p.name for p in candidates) or "none"
-        raise FileNotFoundError(
-            f"the submission has no {name} (notebooks defining {', '.join(class_names)}: {found}); "
-            f"hand in the notebook under its original name"
-        )
-    return candidates[0]
+    hint = CPU_HINT if any(marker in str(error) for marker in _CUDA_ERRORS) else ""
+    return f"{type(error).__name__}: {text[0][:300] if text else ''}{where}{hint}"
 
 
 def run_model_cells(notebook: Path) -> dict:
     """Execute the cells tagged `model`, in order, in a fresh module; return its namespace."""
-    from kws.notebooks import cells_with_tag, read_notebook
+    from kws.notebooks import NoShell, cells_with_tag, python_source, read_notebook
 
     cells = [c for c in cells_with_tag(read_notebook(notebook), "model") if c.cell_type == "code"]
     if not cells:
@@ -86,9 +84,11 @@ def run_model_cells(notebook: Path) -> dict:
         )
     module = types.ModuleType("__notebook__")
     sys.modules["__notebook__"] = module  # dataclasses and pickling look classes up here
+    shell = NoShell(module.__dict__, "")
+    module.__dict__["get_ipython"] = lambda: shell
     for number, cell in enumerate(cells, start=1):
-        source = _MAGIC.sub(r"\1# \2", cell.source)
-        exec(compile(source, f"<model cell {number}>", "exec"), module.__dict__)
+        shell.filename = f"<model cell {number}>"
+        exec(compile(python_source(cell.source), shell.filename, "exec"), module.__dict__)
     return module.__dict__
 
 
@@ -106,7 +106,10 @@ def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
     """The model class and kwargs named by `folder/config.json`, checked against the notebook."""
     path = folder / "config.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{task}/config.json is missing; run the notebook's saving cell")
+        raise FileNotFoundError(
+            f"{task}/config.json is missing; run the notebook's saving cell and hand in its "
+            "outputs/ folder beside the notebook"
+        )
     try:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -128,8 +131,35 @@ def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
     return cls, config["kwargs"]
 
 
+_TRAINING_KEYS = ("model_state_dict", "state_dict", "model")  # training-checkpoint dicts
+_WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # torch.compile, DataParallel
+
+
+def unwrap_state_dict(state, task: str) -> dict:
+    """The model's state dict inside what ``torch.load`` returned: as saved, or taken out of a
+    training checkpoint (``{"model_state_dict": ..., "epoch": ...}``), with the ``_orig_mod.``
+    prefix of ``torch.compile`` (or ``module.`` of DataParallel) removed; ValueError otherwise."""
+    import torch
+
+    def is_state(value) -> bool:
+        return isinstance(value, dict) and all(isinstance(v, torch.Tensor) for v in value.values())
+
+    if isinstance(state, dict) and not is_state(state):
+        state = next((state[k] for k in _TRAINING_KEYS if is_state(state.get(k))), state)
+    if not is_state(state) or not state:
+        keys = f" (keys: {', '.join(map(str, list(state)[:5]))})" if isinstance(state, dict) else ""
+        raise ValueError(
+            f"{task}/model.pt is not a state dict{keys}; save model.state_dict(), not the model"
+        )
+    for prefix in _WRAPPER_PREFIXES:
+        if all(key.startswith(prefix) for key in state):
+            state = {key[len(prefix) :]: value for key, value in state.items()}
+    return state
+
+
 def load_checkpoint(model, path: Path, task: str) -> None:
-    """Strictly load a state dict saved with torch.save(model.state_dict(), path)."""
+    """Strictly load a state dict saved with torch.save(model.state_dict(), path) (or inside a
+    training checkpoint, or from a compiled model: see `unwrap_state_dict`)."""
     import torch
 
     if not path.is_file():
@@ -141,10 +171,7 @@ def load_checkpoint(model, path: Path, task: str) -> None:
             f"{task}/model.pt cannot be loaded safely ({type(error).__name__}); save it with "
             "torch.save(model.state_dict(), path)"
         ) from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(
-            f"{task}/model.pt is not a state dict; save model.state_dict(), not the model"
-        )
+    state = unwrap_state_dict(state, task)
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -233,7 +260,24 @@ def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | Non
             lambda: predict(model, inputs, args.num_classes, args.device, args.batch_size),
         )
     report["facts"] = attempt("probes", lambda: probe_task(task, model, ns, inputs.example()))
+    if report["facts"] is None:  # forward failed: the parameter budget is still graded
+        report["facts"] = static_facts(model)
     return report
+
+
+def static_facts(model) -> dict:
+    """The facts that need no forward pass (the encoder's parameter count), for a model whose
+    forward fails on the grader's CPU; `tampering` is empty as nothing was traced."""
+    from kws.grading.probes import encoder_params, encoder_params_text
+
+    facts = {"encoder_params": None, "encoder_params_text": None, "tampering": []}
+    try:
+        if hasattr(model, "encoder"):
+            facts["encoder_params"] = encoder_params(model)
+            facts["encoder_params_text"] = encoder_params_text(model)
+    except Exception:  # student code (a property, a custom parameters()): no facts then
+        pass
+    return facts
 
 
 def check_payload(payload: dict, tasks: list[str], num_inputs: int, num_classes: int) -> None:
@@ -288,7 +332,7 @@ def main(
     payload["numeric"] = {}  # kws.grading.numeric's facts on the notebook's classes
     try:
         notebook = find_notebook(args.submission, args.notebook, args.classes)
-        payload["notebook"] = notebook.name
+        payload["notebook"] = relative(notebook, args.submission)
         todo = first_todo(notebook)
         ns = run_model_cells(notebook)
     except (Exception, SystemExit) as error:
@@ -296,7 +340,7 @@ def main(
         payload["errors"][stage] = _error(error)
     else:
         for task in args.task:
-            outputs = args.submission / args.outputs
+            outputs = outputs_folder(args.submission, notebook, args.outputs)
             payload["tasks"][task] = grade_task(task, ns, outputs, inputs, args, todo)
         from kws.grading.numeric import check_classes
 

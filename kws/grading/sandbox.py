@@ -27,12 +27,14 @@ import signal
 import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kws.grading.handin import CopyPlan, copy_plan, largest, size_text
 from kws.grading.processes import TailReader, kill_everything, reserved_uid
 
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "invalid_output")
@@ -72,6 +74,7 @@ class ChildResult:
     seconds: float
     protections: list[str] = field(default_factory=list)
     reason: str = ""
+    notes: list[str] = field(default_factory=list)  # for the student, e.g. what was not copied
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,29 +102,26 @@ def check_json(value, where: str = "payload", *, depth: int = 6, max_items: int 
     raise ValueError(f"{where}: unexpected type {type(value).__name__}")
 
 
-def _copy_submission(source: Path, target: Path, limit: int) -> list[str]:
-    """Copy regular files and folders only; links and special files are left out (and named)."""
-    skipped, total = [], 0
+class SubmissionTooLarge(ValueError):
+    """What grading needs of a hand-in is over the size limit; the message names the largest files."""
+
+
+def _copy_submission(source: Path, target: Path, limit: int) -> CopyPlan:
+    """Copy what grading needs (`kws.grading.handin.copy_plan`): regular files only, links and
+    special files left out and named, large unneeded folders (``data/``) left out and sized."""
+    plan = copy_plan(source)
+    if plan.total > limit:
+        raise SubmissionTooLarge(
+            f"the hand-in is too large to grade: its notebooks and outputs hold "
+            f"{size_text(plan.total)}, over the {size_text(limit)} limit; the largest: {largest(plan, source)}. Hand in the "
+            "notebook and the outputs/ files its saving cells wrote (config.json, model.pt, "
+            "predictions.csv per task), nothing else"
+        )
     target.mkdir()
-    for folder, dirs, files in os.walk(source):
-        rel = Path(folder).relative_to(source)
-        for name in list(dirs):
-            if os.path.islink(os.path.join(folder, name)):
-                dirs.remove(name)
-                skipped.append(str(rel / name))
-            else:
-                (target / rel / name).mkdir()
-        for name in files:
-            path = os.path.join(folder, name)
-            mode = os.lstat(path).st_mode
-            if not stat.S_ISREG(mode):
-                skipped.append(str(rel / name))
-                continue
-            total += os.path.getsize(path)
-            if total > limit:
-                raise ValueError(f"submission {source} is larger than {limit / 2**30:.1f} GiB")
-            shutil.copyfile(path, target / rel / name)
-    return skipped
+    for rel in plan.files:
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / rel, target / rel)
+    return plan
 
 
 def _read_result(path: Path, token: str, cap: int) -> dict:
@@ -223,7 +223,7 @@ def run_child(
         os.chmod(root, 0o711)  # the child may pass through, never list or write
         work = root / "work"
         work.mkdir()
-        skipped = _copy_submission(Path(submission), work / "submission", limits.submission_bytes)
+        plan = _copy_submission(Path(submission), work / "submission", limits.submission_bytes)
         (work / "tmp").mkdir()
         for name, path in (inputs or {}).items():
             shutil.copyfile(path, work / name)
@@ -265,12 +265,48 @@ def run_child(
         if protections_file.exists():
             result.protections = json.loads(protections_file.read_text())
         result.protections.append(f"wall clock {limits.wall_seconds:g} s")
-        if skipped:
+        if plan.links:
             result.reason += (
-                f" (links and special files left out of the copy: {', '.join(skipped[:5])})"
+                f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
             )
+        if plan.ignored:
+            result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
+        _hide_machine_paths(result, [(f"{work}/submission/", ""), (f"{root}/", "")])
         result.seconds = time.monotonic() - start
         return result
+
+
+def _hide_machine_paths(result: ChildResult, replacements: list[tuple[str, str]]) -> None:
+    """Rewrite the grading machine's paths out of everything a student may read: the child's
+    folder (paths become relative to the hand-in), the kit's and Python's folders, and the
+    hidden paths' list (only their count is kept)."""
+    kit = str(Path(KIT_PACKAGE).parent)
+    libraries = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")}
+    libraries |= {sys.prefix, sys.base_prefix}
+    pairs = replacements + [
+        (f"{kit}/", ""),
+        *((f"{lib}/", "") for lib in sorted(libraries, key=len, reverse=True)),
+    ]
+
+    def clean(value):
+        if isinstance(value, str):
+            for old, new in pairs:
+                value = value.replace(old, new)
+            return value
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        return value
+
+    result.reason, result.payload = clean(result.reason), clean(result.payload)
+    result.stdout_tail, result.stderr_tail = clean(result.stdout_tail), clean(result.stderr_tail)
+    result.protections = [
+        f"hidden paths: {p.count(', ') + 1} (the data with the labels, the grader's files)"
+        if p.startswith("hidden paths: ")
+        else p
+        for p in result.protections
+    ]
 
 
 def _supervise(command, limits: Limits, uid, token: str, result_path: Path) -> ChildResult:

@@ -1,0 +1,173 @@
+"""Where things are in a student's hand-in: the notebook, its outputs, and what grading copies.
+
+Pure file look-ups, no student code: the grader (parent) and the grading child both use them, so
+both find the same notebook and the same ``outputs/`` folder. A hand-in rarely looks like the
+folder the course handed out:
+
+- the notebook (and its ``outputs/``) nested one or more folders deeper (an extracted zip);
+- the notebook renamed by a browser download (``02_speaker_id (1).ipynb``);
+- Jupyter's ``.ipynb_checkpoints/`` copies, macOS ``__MACOSX/`` and ``._*`` files, ``.git``;
+- a dataset, virtual environment or old checkpoints carried along (gigabytes).
+
+`find_notebook` picks the one notebook to grade (or says exactly why it cannot), `outputs_folder`
+the OUT_DIR its saving cell wrote (beside the notebook), and `copy_plan` what the sandbox copies.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Never needed to grade, never searched: tool caches, archive debris, environments, history.
+SKIPPED_FOLDERS = frozenset(
+    {".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints", "__MACOSX", ".venv", "venv"}
+    | {"node_modules", ".Trash", ".cache", "wandb", "lightning_logs"}
+)
+OUTPUT_FILES = frozenset({"config.json", "model.pt", "predictions.csv"})  # per task, in OUT_DIR
+SMALL_FILE_BYTES = 2**20  # other files up to this size are copied too (a notebook may read one)
+
+
+def _skipped(rel: Path) -> bool:
+    """True for files inside a skipped folder and for macOS resource forks (``._name``)."""
+    return any(part in SKIPPED_FOLDERS for part in rel.parts[:-1]) or rel.name.startswith("._")
+
+
+def notebooks(folder: Path) -> list[Path]:
+    """Every notebook under `folder` a student could mean, shallowest first (junk left out)."""
+    found = [
+        p
+        for p in folder.rglob("*.ipynb")
+        if not _skipped(p.relative_to(folder)) and p.is_file() and not p.is_symlink()
+    ]
+    return sorted(found, key=lambda p: (len(p.relative_to(folder).parts), str(p)))
+
+
+def _defines(path: Path, class_names: list[str]) -> bool:
+    text = path.read_text(errors="replace")
+    return any(re.search(rf"class {re.escape(c)}\b", text) for c in class_names)
+
+
+def find_notebook(folder: Path, name: str, class_names: list[str]) -> Path:
+    """The notebook of `folder` to grade as `name`; FileNotFoundError says why there is none.
+
+    In order: `folder/name`; the only `name` deeper down; the only notebook (any name, e.g. a
+    browser's ``name (1).ipynb``) that defines one of `class_names`; among several, the only one
+    whose name starts like `name`. Checkpoint copies and archive debris are never picked.
+    """
+    if (folder / name).is_file():
+        return folder / name
+    found = notebooks(folder)
+    same_name = [p for p in found if p.name == name]
+    if len(same_name) == 1:
+        return same_name[0]
+    candidates = same_name or [p for p in found if _defines(p, class_names)]
+    if len(candidates) > 1:
+        stem = Path(name).stem
+        similar = [p for p in candidates if p.name.startswith(stem)]
+        candidates = similar if len(similar) == 1 else candidates
+    if len(candidates) == 1:
+        return candidates[0]
+    listed = ", ".join(relative(p, folder) for p in candidates[:5])
+    if candidates:
+        raise FileNotFoundError(
+            f"the submission holds several notebooks that could be {name} ({listed}); hand in "
+            f"one notebook named {name}, with the outputs/ folder its saving cells wrote"
+        )
+    seen = ", ".join(relative(p, folder) for p in found[:5]) or "no notebook at all"
+    raise FileNotFoundError(
+        f"the submission has no {name} and no notebook defining {', '.join(class_names)} "
+        f"(found: {seen}); hand in the notebook under its original name"
+    )
+
+
+def outputs_folder(submission: Path, notebook: Path, name: str = "outputs") -> Path:
+    """OUT_DIR as the notebook's saving cells wrote it: beside the notebook (Jupyter runs a
+    notebook in its own folder), else at the top of the submission."""
+    beside = notebook.parent / name
+    return beside if beside.is_dir() else submission / name
+
+
+def predictions_csv(submission: Path, notebook: str, class_names: list[str], task: str) -> Path:
+    """Where the notebook's saving cell wrote `task`'s predictions.csv (see `outputs_folder`)."""
+    try:
+        found = find_notebook(submission, notebook, class_names)
+    except FileNotFoundError:  # the tests reading the child's report say why
+        return submission / "outputs" / task / "predictions.csv"
+    return outputs_folder(submission, found) / task / "predictions.csv"
+
+
+def relative(path: Path, folder: Path) -> str:
+    """`path` as the student sees it: relative to their hand-in `folder`."""
+    try:
+        return Path(path).relative_to(folder).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+@dataclass
+class CopyPlan:
+    """What of a hand-in the sandbox copies: `files` (relative paths) and their `total` bytes;
+    `ignored` maps a top folder or file (``data/``) to the bytes left out; `links`: links and
+    special files, never copied."""
+
+    files: list[Path] = field(default_factory=list)
+    total: int = 0
+    ignored: dict[str, int] = field(default_factory=dict)
+    links: list[str] = field(default_factory=list)
+
+    def ignored_text(self) -> str:
+        """ "data/ (2.1 GB), .git/ (12.0 MB)": what was left out, largest first."""
+        items = sorted(self.ignored.items(), key=lambda item: -item[1])
+        return ", ".join(f"{label} ({size_text(size)})" for label, size in items)
+
+
+def size_text(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def needed_for_grading(rel: Path, size: int) -> bool:
+    """Notebooks, Python files, the per-task output files and any small file are needed."""
+    if _skipped(rel):
+        return False
+    return rel.suffix in (".ipynb", ".py") or rel.name in OUTPUT_FILES or size <= SMALL_FILE_BYTES
+
+
+def _ignored_label(rel: Path) -> str:
+    """How a left-out file is reported: by the skipped folder holding it, by its top folder
+    (``data/``), or by its own name at the top."""
+    for depth, part in enumerate(rel.parts[:-1]):
+        if part in SKIPPED_FOLDERS:
+            return Path(*rel.parts[: depth + 1]).as_posix() + "/"
+    return f"{rel.parts[0]}/" if len(rel.parts) > 1 else rel.name
+
+
+def copy_plan(source: Path) -> CopyPlan:
+    """Walk the hand-in `source` (links not followed) and decide file by file what is copied."""
+    plan = CopyPlan()
+    for folder, dirs, names in os.walk(source):
+        rel_folder = Path(folder).relative_to(source)
+        for name in list(dirs):
+            if os.path.islink(os.path.join(folder, name)):
+                dirs.remove(name)
+                plan.links.append((rel_folder / name).as_posix())
+        for name in names:
+            rel = rel_folder / name
+            stat = os.lstat(os.path.join(folder, name))
+            if not (stat.st_mode & 0o170000 == 0o100000):  # not a regular file (link, fifo, ...)
+                plan.links.append(rel.as_posix())
+            elif needed_for_grading(rel, stat.st_size):
+                plan.files.append(rel)
+                plan.total += stat.st_size
+            else:
+                label = _ignored_label(rel)
+                plan.ignored[label] = plan.ignored.get(label, 0) + stat.st_size
+    return plan
+
+
+def largest(plan: CopyPlan, source: Path, count: int = 3) -> str:
+    """The `count` largest files the plan copies, with sizes: what to cut when it is too big."""
+    sizes = sorted(((os.lstat(source / rel).st_size, rel) for rel in plan.files), reverse=True)
+    return ", ".join(f"{rel.as_posix()} ({size_text(size)})" for size, rel in sizes[:count])
