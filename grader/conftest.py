@@ -148,6 +148,13 @@ class Grading:
                 f"Your notebook changes torch or the grader's code ({tampering[0]}), so its model "
                 "cannot be checked. Remove the code that replaces or patches torch functions."
             )
+        if report["facts"].get("traced_mismatch"):
+            pytest.fail(
+                f"Your {task} model computes something else while the grader traces it "
+                f"({report['facts']['traced_mismatch']}), so its structure cannot be checked on "
+                "the computation that is graded. Make forward compute the same thing every time "
+                "(no checks for profilers, hooks, modes or who is calling)."
+            )
         return report["facts"]
 
     def tiers(self, family: str, hidden) -> dict:

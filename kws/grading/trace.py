@@ -11,8 +11,15 @@ Runs inside the grading child, on a student's model. Three observers watch one f
   is seen however it was reached (an alias, a subclass, ``Class.forward(obj, x)`` called directly,
   a function captured before tracing).
 
+The recorder also finds every **attention computation** — a softmax over a square (T, T) score
+tensor, or a fused attention call — and how many of them ran one after another (each one's input
+depending on the previous one's output): that depth is the number of encoder layers that ran,
+whatever the layers' classes are called and wherever they sit in the model. Heads computed side by
+side do not depend on each other, so they count once.
+
 Because student code runs in this same process, `capture_originals` must run before it and
-`verify_untampered` after it: they report any genuine torch object the student replaced.
+`verify_untampered` after it: they report any genuine torch object the student replaced (and,
+in the grading child, any change to the standard library, threads or hooks: `kws.grading.guard`).
 """
 
 from __future__ import annotations
@@ -53,8 +60,26 @@ NORM_FUNCTIONS = [("torch.nn.functional", n) for n in ["batch_norm", "layer_norm
 NORM_FUNCTIONS += [("torch", n) for n in ["batch_norm", "layer_norm", "group_norm"]]
 NORM_FUNCTIONS += [("torch", n) for n in ["native_batch_norm", "native_layer_norm"]]
 NORM_FUNCTIONS += [("torch", "native_group_norm")]
+# Attention computed in one call (fused kernels, library attention) and softmax functions whose
+# square (T, T) output is an attention score matrix.
+FUSED_ATTENTION = {
+    "scaled_dot_product_attention",
+    "multi_head_attention_forward",
+    "_native_multi_head_attention",
+    "_transformer_encoder_layer_fwd",
+    "_scaled_dot_product_attention_math",
+    "_scaled_dot_product_flash_attention",
+    "_scaled_dot_product_efficient_attention",
+}
+SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
 # The grader's own code that runs in the child after the notebook's cells.
-GRADER_MODULES = ["kws.grading.probes", "kws.grading.trace", "kws.grading.inputs"]
+GRADER_MODULES = [
+    "kws.grading.probes",
+    "kws.grading.trace",
+    "kws.grading.inputs",
+    "kws.grading.guard",
+    "kws.grading.channel",
+]
 HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]
 
 
@@ -110,13 +135,18 @@ class Originals:
     register_pre_hook: object
     register_hook: object
     hooks_at_capture: dict[str, int]
+    stdlib: object = None  # a kws.grading.guard.Snapshot in the grading child, else None
 
 
 _originals: Originals | None = None
 
 
-def capture_originals() -> Originals:
-    """Remember the genuine torch objects; call before any student code runs in this process."""
+def capture_originals(stdlib: bool = False) -> Originals:
+    """Remember the genuine torch objects; call before any student code runs in this process.
+
+    With `stdlib`, also snapshot the standard library, threads and hooks (`kws.grading.guard`);
+    the grading child does, a student's own notebook (`kws.check`) does not need to.
+    """
     global _originals
     checks: list[tuple[str, object, object]] = []
 
@@ -187,8 +217,15 @@ def capture_originals() -> Originals:
         register_pre_hook=module_globals.register_module_forward_pre_hook,
         register_hook=module_globals.register_module_forward_hook,
         hooks_at_capture={name: len(getattr(module_globals, name)) for name in HOOK_DICTS},
+        stdlib=_stdlib_snapshot() if stdlib else None,
     )
     return _originals
+
+
+def _stdlib_snapshot():
+    from kws.grading import guard
+
+    return guard.snapshot()
 
 
 def originals() -> Originals:
@@ -196,8 +233,11 @@ def originals() -> Originals:
     return _originals if _originals is not None else capture_originals()
 
 
-def verify_untampered() -> list[str]:
-    """One sentence for every genuine torch object replaced since `capture_originals`; [] if none."""
+def verify_untampered(profiler: object = None) -> list[str]:
+    """One sentence for every genuine object replaced since `capture_originals`; [] if none.
+
+    `profiler` is the grader's own profile function when called while tracing.
+    """
     found = []
     for label, getter, original in originals().checks:
         try:
@@ -211,9 +251,13 @@ def verify_untampered() -> list[str]:
             found.append(f"the notebook registered global module hooks ({name})")
     if torch._C._len_torch_function_stack() > 0:
         found.append("the notebook left a TorchFunctionMode active")
-    if originals().getprofile() is not None:
+    if originals().stdlib is not None:
+        from kws.grading import guard
+
+        found += guard.changes(originals().stdlib, profiler_allowed=profiler)
+    elif originals().getprofile() not in (None, profiler):
         found.append("the notebook installed a profiler function (sys.setprofile)")
-    return found
+    return list(dict.fromkeys(found))
 
 
 def tensor_key(t: torch.Tensor) -> tuple[int, int]:
@@ -255,17 +299,42 @@ class Trace:
     forbidden: dict[str, str] = field(default_factory=dict)  # public name -> where first seen
     tampering: list[str] = field(default_factory=list)
     keep_alive: list[object] = field(default_factory=list)  # so tensor ids stay unique
+    depth: dict[tuple[int, int], int] = field(default_factory=dict)  # attention depth per tensor
+    attention: list[tuple[str, int]] = field(default_factory=list)  # (module, depth) each
 
     def producer(self, t: torch.Tensor) -> Op | None:
         return self.producers.get(tensor_key(t))
+
+    @property
+    def attention_layers(self) -> int:
+        """The longest chain of attention computations, each fed by the one before: the number
+        of encoder layers that ran one after another (0 when no attention ran)."""
+        return max((depth for _, depth in self.attention), default=0)
+
+
+def is_attention(name: str, result, batch: int) -> bool:
+    """Whether torch function `name` returning `result` computed attention.
+
+    A fused attention call, or a softmax whose output ends in a square (T, T) score matrix with
+    T > 1: (B, H, T, T), (B·H, T, T), or (T, T) for one utterance. A 2-D (B, T) softmax over
+    frames (attention pooling) is not one, even when B happens to equal T.
+    """
+    if name in FUSED_ATTENTION:
+        return True
+    if name not in SOFTMAX_FUNCTIONS or not isinstance(result, torch.Tensor):
+        return False
+    shape = result.shape
+    if result.ndim < 2 or shape[-1] != shape[-2] or shape[-1] < 2:
+        return False
+    return result.ndim >= 3 or shape[0] != batch
 
 
 class _Recorder(TorchFunctionMode):
     """Records every torch function call: its name, input tensors and the tensors it produced."""
 
-    def __init__(self, trace: Trace, where):
+    def __init__(self, trace: Trace, where, batch: int):
         super().__init__()
-        self.trace, self.where = trace, where
+        self.trace, self.where, self.batch = trace, where, batch
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -280,8 +349,14 @@ class _Recorder(TorchFunctionMode):
         changed = [
             t for t, key in zip(inputs, before, strict=True) if tensor_key(t) != key
         ]  # in-place ops
+        depth = max((self.trace.depth.get(key, 0) for key in before), default=0)
+        if is_attention(name, result, self.batch):
+            depth += 1
+            self.trace.attention.append((self.where(), depth))
         for t in _tensors(result) + changed:
-            self.trace.producers.setdefault(tensor_key(t), op)
+            key = tensor_key(t)
+            self.trace.producers.setdefault(key, op)
+            self.trace.depth[key] = max(self.trace.depth.get(key, 0), depth)
         self.trace.keep_alive += [inputs, result]
         return result
 
@@ -295,6 +370,8 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
     found = originals()
     inputs = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
     trace = Trace(tampering=verify_untampered())
+    first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+    batch = int(first.shape[0]) if first is not None and first.ndim else 1
     names: dict[int, str] = {}
     for name, module in model.named_modules(remove_duplicate=False):
         names.setdefault(id(module), name or "model")
@@ -318,8 +395,10 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
         if stack and stack[-1] is module:
             stack.pop()
             op.inputs = stack_inputs.pop()
+        depth = max((trace.depth.get(key, 0) for key in op.inputs), default=0)
         for t in _tensors(output):  # only new if no torch function inside produced it
             trace.producers.setdefault(tensor_key(t), op)
+            trace.depth.setdefault(tensor_key(t), depth)
         trace.keep_alive.append(output)
 
     def profiler(frame, event, arg):
@@ -335,7 +414,7 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
     was_training, previous_profiler = model.training, found.getprofile()
     model.eval()
     try:
-        with torch.no_grad(), _Recorder(trace, where):
+        with torch.no_grad(), _Recorder(trace, where, batch):
             found.setprofile(profiler)
             try:
                 trace.output = model(*inputs)
