@@ -17,6 +17,7 @@ import torch
 from kws.grading.grade import ASSIGNMENTS, child_problem, grade_notebook, load_thresholds
 from kws.grading.hidden import hidden_keyword_test, hidden_speaker_test
 from kws.grading.results import GradescopeReport
+from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox import Limits
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -210,6 +211,8 @@ def _graded(grading, assignment, hidden):
     grading.report.add_output(
         f"{assignment.notebook}: graded in {result.seconds:.1f} s; sandbox: {', '.join(result.protections)}."
     )
+    for flag in submission_flags(grading.submission, assignment.notebook):
+        grading.report.add_output(f"{REVIEW_PREFIX} {flag}.")
     return result
 
 

@@ -182,3 +182,14 @@ def test_a_child_that_fails_says_so_in_a_sentence(corpus):
         f"Grading your notebook's model took too long (stopped after the wall-clock limit of {CHILD_TIMEOUT} s)."
     )
     assert set(CHILD_TESTS) == set(cases["crash"].lost)
+
+
+def test_attacks_on_the_graders_machinery_are_flagged_for_review(corpus):
+    _, _, gradebook, _ = corpus
+    rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
+    flagged = ["atexit_rewrites_result_with_gc_token", "patched_json_dump_and_open"]
+    for name in flagged + ["trace_aware_via_caller", "trace_aware_via_profiler"]:
+        assert "Manual review: 02_speaker_id.ipynb, model cell 1: " in rows[name]["notes"], name
+    assert (
+        rows["four_layers_run"]["notes"] == "" and rows["encoder_weights_as_buffers"]["notes"] == ""
+    )

@@ -86,7 +86,11 @@ def test_good_submission_gives_predictions_and_probe_facts(tmp_path, wave_inputs
     check_payload(result.payload, ["kws"], N_CLIPS, 12)
     report = result.payload["tasks"]["kws"]
     assert report["errors"] == {} and len(report["predictions"]) == N_CLIPS
-    assert report["facts"]["output_shape"] == [2, 12] and report["facts"]["forbidden"] == []
+    assert report["facts"]["forbidden"] == [] and report["facts"]["traced_mismatch"] is None
+    # The probes traced the graded prediction batch itself (all 6 clips), not a made-up example.
+    assert (
+        report["facts"]["output_shape"] == [N_CLIPS, 12] and report["facts"]["traced_batches"] == 1
+    )
     # The same model here predicts the same classes: the child really used the checkpoint.
     model = torch.nn.Module()
     namespace: dict = {}
@@ -129,7 +133,9 @@ def test_broken_checkpoints_and_configs_are_explained(tmp_path, feature_inputs):
     tasks = result.payload["tasks"]
     assert "cannot be loaded safely" in tasks["task1"]["errors"]["checkpoint"]
     assert tasks["task1"]["predictions"] is None
-    assert tasks["task1"]["facts"]["layer_calls"] == 2  # structure still graded without weights
+    # Structure still graded without weights (on an example batch, traced and untraced).
+    assert tasks["task1"]["facts"]["layer_class_calls"] == 2
+    assert tasks["task1"]["facts"]["traced_mismatch"] is None
     assert "head.weight has shape (3, 16)" in tasks["task2"]["errors"]["checkpoint"]
     assert "'Mystery'" in tasks["task3"]["errors"]["config"]
 

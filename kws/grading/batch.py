@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from kws.grading.review import REVIEW_PREFIX
+
 DEFAULT_GRADER = Path(__file__).resolve().parents[2] / "grader"
 
 
@@ -138,7 +140,9 @@ def write_gradebook(graded: list[Graded], path: Path) -> Path:
             scores = {t["name"]: t["score"] for t in (entry.document or {}).get("tests", [])}
             total = entry.document["score"] if entry.document else 0.0
             row = [scores.get(name, 0.0) for name in columns]
-            notes = entry.problem or ""
+            output = (entry.document or {}).get("output", "")
+            review = [p for p in output.split("\n\n") if p.startswith(REVIEW_PREFIX)]
+            notes = "; ".join(([entry.problem] if entry.problem else []) + review)
             writer.writerow(
                 [entry.student, *row, total, sum(maximum.values()), round(entry.seconds, 1), notes]
             )

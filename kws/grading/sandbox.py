@@ -136,6 +136,8 @@ def _read_result(path: Path, token: str, cap: int) -> dict:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise ValueError("the result file is not a regular file")
         raw = f.read(cap + 1)
+    if not raw:  # the grading child creates it first and fills it last
+        raise ValueError("the child wrote no result file (it ended before writing its result)")
     if len(raw) > cap:
         raise ValueError(f"the result file is larger than {cap} bytes")
     try:
