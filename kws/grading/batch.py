@@ -88,8 +88,9 @@ def grade_batch(
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
-    The submissions folder itself is hidden from every child, so no student's code can read a
-    classmate's notebook or checkpoint.
+    The submissions folder and `out_dir` are hidden from every child, and the results and logs
+    folders are the instructor's alone (mode 0700), so no student's code can read a classmate's
+    notebook, checkpoint or results.
     """
     submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
     if not submissions_dir.is_dir():
@@ -103,8 +104,9 @@ def grade_batch(
         raise ValueError(
             f"{submissions_dir} has no student folders; put each submission in its own folder"
         )
-    for folder in ("results", "logs"):
+    for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
+        (out_dir / folder).chmod(0o700)
 
     def one(submission: Path) -> Graded:
         return grade_one(
@@ -112,7 +114,7 @@ def grade_batch(
             Path(data),
             out_dir,
             grader=grader,
-            hide=[submissions_dir.resolve()],
+            hide=[submissions_dir.resolve(), out_dir.resolve()],
             pytest_args=pytest_args,
             timeout=timeout,
         )

@@ -9,6 +9,8 @@ starts a trusted entry point (``python -m kws.grading.runner ...``) there, throu
   a wall-clock timeout that kills the whole process group and every process of that user id;
 - its own network and mount namespaces where the OS allows (no network; hidden paths such as the
   labels and the grader's files look empty); when the grader is root, an unprivileged user id;
+- a copy of the `kws` package as the only part of the kit it can import or read (the checkout it
+  came from — solutions, grader, .git — is hidden);
 - stdout/stderr kept to their last `output_bytes`.
 
 The child proves its result came through the intended channel: it reads a one-time token from
@@ -156,7 +158,47 @@ def _read_result(path: Path, token: str, cap: int) -> dict:
     return envelope["payload"]
 
 
-def _environment(home: Path, threads: int, gpu: bool) -> dict[str, str]:
+def _copy_kit(lib: Path) -> Path:
+    """Copy the `kws` package (only it: no solutions, grader, data or .git) into `lib`.
+
+    The child imports the very kit this grader runs — a source tree, or another clone installed
+    in editable mode elsewhere, must not give it a different version — and sees nothing else of
+    the checkout it came from.
+    """
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    shutil.copytree(KIT_PACKAGE, lib / "kws", ignore=ignore)
+    for folder, _, files in os.walk(lib):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    return lib
+
+
+def kit_checkout_hide() -> list[str]:
+    """What to hide of the checkout the kit runs from (solutions/, grader/, .git ...).
+
+    The whole checkout when it holds neither Python nor installed packages, else each of its
+    entries that holds none of them (a virtual environment inside the checkout stays visible).
+    [] when the kit is an installed package (its folder holds nothing but the package).
+    """
+    import sysconfig
+
+    checkout = Path(KIT_PACKAGE).parent
+    if not any((checkout / marker).exists() for marker in ("pyproject.toml", ".git", "setup.py")):
+        return []
+    paths = sysconfig.get_paths()
+    needed = {sys.prefix, sys.base_prefix, paths["purelib"], paths["platlib"], paths["stdlib"]}
+    needed = [Path(p).resolve() for p in needed]
+    if not any(p.is_relative_to(checkout) for p in needed):
+        return [str(checkout)]
+    return [
+        str(entry)
+        for entry in sorted(checkout.iterdir())
+        if entry.name != "kws" and not any(p.is_relative_to(entry) for p in needed)
+    ]
+
+
+def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, str]:
     python_dir = str(Path(sys.executable).parent)
     env = {
         "PATH": f"{python_dir}:/usr/local/bin:/usr/bin:/bin",
@@ -172,10 +214,15 @@ def _environment(home: Path, threads: int, gpu: bool) -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0") if gpu else "",
     }
-    # The child imports the very kit this grader runs (a source tree, or another clone installed
-    # in editable mode elsewhere, must not give the child a different version).
-    env["PYTHONPATH"] = str(Path(KIT_PACKAGE).parent)
+    env["PYTHONPATH"] = str(lib)  # the copy of the kws package, and nothing else of the kit
     return env
+
+
+def _python_paths() -> list[str]:
+    """sys.path entries that hold installed packages (not the kit's checkout: the child has
+    its own copy of the package)."""
+    checkout = Path(KIT_PACKAGE).parent
+    return [p for p in sys.path if p and Path(p).resolve() != checkout]
 
 
 def _classify(returncode: int, timed_out: bool, cpu_used: float, limits: Limits, stderr: str):
@@ -227,6 +274,7 @@ def run_child(
         work.mkdir()
         skipped = _copy_submission(Path(submission), work / "submission", limits.submission_bytes)
         (work / "tmp").mkdir()
+        lib = _copy_kit(root / "lib")
         for name, path in (inputs or {}).items():
             shutil.copyfile(path, work / name)
         if uid is not None:
@@ -243,15 +291,15 @@ def run_child(
             "isolate": isolate,
             "uid": uid,
             "cwd": str(work),
-            "env": _environment(work, limits.threads, gpu),
+            "env": _environment(work, limits.threads, gpu, lib),
             "limits": asdict(limits),
-            "hide": [str(Path(p).resolve()) for p in hide if Path(p).exists()],
-            # Python and the kit, and this folder, even when they sit in a private folder
-            # (e.g. a Python installed under /root, or TMPDIR inside one). The kit's own folder is
-            # named too: an editable install finds it through an import hook, not sys.path.
-            "expose": sorted(
-                {str(root), sys.prefix, sys.base_prefix, KIT_PACKAGE, *[p for p in sys.path if p]}
+            "hide": sorted(
+                {str(Path(p).resolve()) for p in hide if Path(p).exists()}
+                | set(kit_checkout_hide())
             ),
+            # Python and this folder (with the kit's copy), even when they sit in a private
+            # folder (e.g. a Python installed under /root, or TMPDIR inside one).
+            "expose": sorted({str(root), sys.prefix, sys.base_prefix, *_python_paths()}),
             "protections_file": str(root / "protections.json"),
         }
         launcher = [
