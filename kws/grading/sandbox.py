@@ -35,6 +35,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kws.grading import bwrap
 from kws.grading.processes import TailReader, kill_everything, reserved_uid
 
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "invalid_output")
@@ -282,36 +283,60 @@ def run_child(
                 for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
                     os.chown(name, uid, uid)
         result_path = work / "result.json"
+        status = root / "status"  # the launcher's spec and report: the grader's user only
+        status.mkdir(mode=0o700)
+        sandbox = bwrap.available() if isolate else None
+        inside = {"work": bwrap.HOME, "lib": bwrap.KIT} if sandbox else {"work": work, "lib": lib}
+        inside_status = Path(bwrap.STATUS) if sandbox else status
         python_flags = ["-P", "-s"] if sys.version_info >= (3, 11) else ["-I"]
         command = [sys.executable, *python_flags]
         command += [
-            a.replace("{work}", str(work)).replace("{result}", str(result_path)) for a in entry
+            a.replace("{work}", str(inside["work"])).replace(
+                "{result}", str(Path(inside["work"]) / "result.json")
+            )
+            for a in entry
         ]
+        hidden = {str(Path(p).resolve()) for p in hide if Path(p).exists()}
         spec = {
-            "isolate": isolate,
+            "isolate": isolate and not sandbox,  # bubblewrap made the namespaces already
             "uid": uid,
-            "cwd": str(work),
-            "env": _environment(work, limits.threads, gpu, lib),
+            "cwd": str(inside["work"]),
+            "env": _environment(Path(inside["work"]), limits.threads, gpu, Path(inside["lib"])),
             "limits": asdict(limits),
-            "hide": sorted(
-                {str(Path(p).resolve()) for p in hide if Path(p).exists()}
-                | set(kit_checkout_hide())
-            ),
+            "hide": [] if sandbox else sorted(hidden | set(kit_checkout_hide())),
             # Python and this folder (with the kit's copy), even when they sit in a private
             # folder (e.g. a Python installed under /root, or TMPDIR inside one).
             "expose": sorted({str(root), sys.prefix, sys.base_prefix, *_python_paths()}),
-            "protections_file": str(root / "protections.json"),
+            "protections": list(bwrap.PROTECTIONS) if sandbox else [],
+            "protections_file": str(inside_status / "protections.json"),
         }
-        launcher = [
-            sys.executable,
-            *python_flags,
-            "-m",
-            "kws.grading.launch",
-            json.dumps(spec),
-            "--",
-        ]
-        result = _supervise(launcher + command, limits, uid, secrets.token_hex(16), result_path)
-        protections_file = root / "protections.json"
+        (status / "spec.json").write_text(json.dumps(spec))
+        launcher = [sys.executable, *python_flags, "-m", "kws.grading.launch"]
+        launcher += [str(inside_status / "spec.json"), "--"]
+        if sandbox:
+            launcher = [
+                *bwrap.command(
+                    sandbox,
+                    root=root,
+                    work=work,
+                    lib=lib,
+                    readable=_named_paths(entry, root),
+                    hide=sorted(hidden),
+                    gpu=gpu,
+                    checkout=Path(KIT_PACKAGE).parent,
+                ),
+                *launcher,
+            ]
+        result = _supervise(
+            launcher + command,
+            limits,
+            uid,
+            secrets.token_hex(16),
+            result_path,
+            {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(inside["lib"])},
+            signal_exit_codes=sandbox is not None,
+        )
+        protections_file = status / "protections.json"
         if protections_file.exists():
             result.protections = json.loads(protections_file.read_text())
         result.protections.append(f"wall clock {limits.wall_seconds:g} s")
@@ -323,14 +348,38 @@ def run_child(
         return result
 
 
-def _supervise(command, limits: Limits, uid, token: str, result_path: Path) -> ChildResult:
+def _named_paths(entry: list[str], root: Path) -> list[str]:
+    """Absolute paths named on the child's command line (e.g. the data of a re-training)."""
+    return [
+        a
+        for a in entry
+        if a.startswith("/")
+        and "{" not in a
+        and os.path.exists(a)
+        and not Path(a).is_relative_to(root)
+    ]
+
+
+def _supervise(
+    command,
+    limits: Limits,
+    uid,
+    token: str,
+    result_path: Path,
+    env: dict[str, str],
+    signal_exit_codes: bool = False,
+) -> ChildResult:
+    """Run `command`, feed it `token`, enforce the wall clock, classify how it ended.
+
+    With `signal_exit_codes` (bubblewrap), an exit code 128 + N means "killed by signal N".
+    """
     proc = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        env={"PATH": "/usr/bin:/bin"},
+        env=env,  # the launcher imports the same copy of the kit as the child
     )
     readers = [
         TailReader(proc.stdout, limits.output_bytes),
@@ -355,6 +404,8 @@ def _supervise(command, limits: Limits, uid, token: str, result_path: Path) -> C
     kill_everything(proc.pid, uid)  # also ends background processes the child left behind
     waiter.join()
     proc.returncode = os.waitstatus_to_exitcode(waited["status"])
+    if signal_exit_codes and 128 < proc.returncode < 128 + signal.NSIG:
+        proc.returncode = 128 - proc.returncode  # bubblewrap reports a signal as 128 + N
     for reader in readers:
         reader.join(timeout=5)
     stdout, stderr = readers[0].text(), readers[1].text()
