@@ -273,3 +273,107 @@ def test_check_json_accepts_plain_data_and_names_the_bad_value():
         check_json({"facts": {"x": {1, 2}}})
     with pytest.raises(ValueError, match="nested too deeply"):
         check_json(json.loads("[" * 10 + "]" * 10))
+
+
+# ---- what a child can see ----------------------------------------------------------------------
+
+PROBE = "kws-probe-secret"  # in the name of every file the child must not find
+VISIBILITY_PROBE = """
+import glob, os, sys
+import kws
+
+def readable(path):
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path, "rb").read(1)
+        return True
+    except OSError:
+        return False
+
+found = [p for p in sys.argv[3:] if readable(p)]
+processes = []
+mine = {{"/proc/self/cmdline", f"/proc/{{os.getpid()}}/cmdline", "/proc/1/cmdline"}}
+for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+    if cmdline in mine:  # itself, and the sandbox's own pid 1 (bubblewrap's monitor)
+        continue
+    try:
+        text = open(cmdline, "rb").read().decode(errors="replace")
+    except OSError:
+        continue
+    if "{marker}" in text or "pytest" in text:
+        processes.append(text.replace("\\0", " ")[:80])
+named = []
+if {walk}:  # the allow-list is small enough to search all of it
+    for folder, dirs, files in os.walk("/"):
+        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev")]
+        named += [os.path.join(folder, f) for f in files if "{marker}" in f]
+kit = os.path.dirname(os.path.dirname(kws.__file__))
+report(found=found, processes=processes, named=named, kit=sorted(os.listdir(kit)),
+       package=readable(kws.__file__))
+"""
+
+
+@pytest.fixture(params=["bubblewrap", "hand-written"])
+def sandbox(request, monkeypatch):
+    """Each test runs in both sandboxes: bubblewrap where installed, and the fallback."""
+    if request.param == "bubblewrap" and not BWRAP:
+        pytest.skip("bubblewrap is not installed here; the hand-written sandbox is tested")
+    if request.param == "hand-written":
+        monkeypatch.setenv("KWS_SANDBOX", "builtin")
+    bwrap.available.cache_clear()
+    yield request.param
+    bwrap.available.cache_clear()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="hiding relies on namespaces and the unprivileged user id")
+def test_what_a_child_can_see(tmp_path, public_dir, sandbox):
+    """No hidden labels or decoded hidden clips, no other student's results, no kit file outside
+    the package, no other process's command line (the latter where a PID namespace exists)."""
+    import subprocess
+    import sys
+
+    from kws.grading.processes import private_folder
+    from kws.grading.sandbox import KIT_PACKAGE
+
+    secrets = {
+        "labels": public_dir / "speaker_features_hidden" / f"{PROBE}.csv",
+        "cache beside the data": public_dir
+        / "speech_commands_v0.02"
+        / ".kws_cache"
+        / f"{PROBE}.pt",
+        "hidden-test cache": private_folder("hidden-cache") / f"{PROBE}.pt",
+        "other student's results": public_dir / "out" / "results" / f"{PROBE}.json",
+    }
+    for path in secrets.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("Id,Category\nuttr-1.pt,id10001\n")
+        path.chmod(0o644)
+    checkout = Path(KIT_PACKAGE).parent
+    kit = [
+        checkout / name for name in ("solutions", "grader", ".git", "README.md", "pyproject.toml")
+    ]
+    kit = [p for p in kit if p.exists()]
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", PROBE])
+    try:
+        body = VISIBILITY_PROBE.format(marker=PROBE, walk=sandbox == "bubblewrap")
+        submission = tmp_path / "submission"
+        submission.mkdir()
+        (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
+        entry = ["{work}/submission/child.py", "--result", "{result}"]
+        entry += [str(p) for p in [*secrets.values(), *kit]]
+        result = run_child(entry, submission=submission, limits=FAST, hide=[public_dir])
+    finally:
+        other.kill()
+        other.wait()
+        secrets["hidden-test cache"].unlink()
+    assert result.status == "ok", result.reason + result.stderr_tail
+    seen = result.payload
+    assert seen["found"] == [] and seen["named"] == []
+    assert seen["package"] and seen["kit"] == ["kws"]  # the package, and nothing beside it
+    if sandbox == "bubblewrap":
+        assert any("own PID namespace" in p for p in result.protections)
+        assert seen["processes"] == []  # not the other student's grader, not this one
+    else:  # the hand-written fallback has no PID namespace: other command lines are visible
+        assert not any("PID namespace" in p for p in result.protections)

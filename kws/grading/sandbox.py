@@ -204,8 +204,8 @@ def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, st
     env = {
         "PATH": f"{python_dir}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(home),
-        "USER": "kwsgrader",  # getpass.getuser() reads these first; the child's uid has no name
-        "LOGNAME": "kwsgrader",
+        "USER": "student",  # getpass.getuser() reads these first; the child's uid has no name
+        "LOGNAME": "student",
         "TMPDIR": str(home / "tmp"),
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
@@ -320,7 +320,7 @@ def run_child(
                     root=root,
                     work=work,
                     lib=lib,
-                    readable=_named_paths(entry, root),
+                    readable=_named_paths(entry, root, hidden),
                     hide=sorted(hidden),
                     gpu=gpu,
                     checkout=Path(KIT_PACKAGE).parent,
@@ -348,16 +348,22 @@ def run_child(
         return result
 
 
-def _named_paths(entry: list[str], root: Path) -> list[str]:
-    """Absolute paths named on the child's command line (e.g. the data of a re-training)."""
-    return [
-        a
-        for a in entry
-        if a.startswith("/")
-        and "{" not in a
-        and os.path.exists(a)
-        and not Path(a).is_relative_to(root)
-    ]
+def _named_paths(entry: list[str], root: Path, hidden: set[str]) -> list[str]:
+    """Absolute paths named on the child's command line (e.g. the data of a re-training), which
+    bubblewrap makes readable — unless hidden, in the kit's checkout or a private grader folder."""
+    private = Path(tempfile.gettempdir()).resolve()
+    refused = [Path(h) for h in hidden] + [root, Path(KIT_PACKAGE).parent]
+    named = []
+    for arg in entry:
+        if not arg.startswith("/") or "{" in arg or not os.path.exists(arg):
+            continue
+        path = Path(arg).resolve()
+        mine = path.is_relative_to(private) and path.relative_to(private).parts[0].startswith(
+            "kws-"
+        )
+        if not mine and not any(path.is_relative_to(r) for r in refused):
+            named.append(str(path))
+    return named
 
 
 def _supervise(
