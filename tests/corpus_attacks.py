@@ -279,3 +279,39 @@ def refiner_state(cell_source: str, kwargs: dict, state: dict) -> dict:
         if key.startswith("refiner.") and ("out_proj." in key or "linear2." in key):
             full[key] = torch.zeros_like(full[key])
     return full
+
+
+def read_kit_and_results(context: Context) -> str:
+    """Read the kit's reference solution and .git, and other students' results: a model cell
+    that raises what it read would show it in every visible failure message."""
+    targets = [
+        context.repo / "solutions" / "02_speaker_id.ipynb",
+        context.repo / ".git" / "HEAD",
+        context.repo / "grader" / "thresholds.json",
+    ]
+    return f"""import glob
+found = []
+for path in {[str(t) for t in targets]!r} + glob.glob({str(context.results_dir)!r} + "/**/*.json", recursive=True):
+    try:
+        found.append(path + ": " + open(path).read(60))
+    except OSError:
+        pass
+if found:
+    raise RuntimeError(f"corpus: the child read the kit or other results: {{found[:2]}}")
+"""
+
+
+SEE_OTHER_PROCESSES = """import glob, os
+others = []
+for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+    if cmdline in ("/proc/1/cmdline", f"/proc/{os.getpid()}/cmdline"):
+        continue
+    try:
+        text = open(cmdline, "rb").read().decode(errors="replace")
+    except OSError:
+        continue
+    if "submission" in text or "pytest" in text:
+        others.append(text.replace("\\0", " ")[:120])
+if others:
+    raise RuntimeError(f"corpus: the child saw other command lines: {others[:2]}")
+"""

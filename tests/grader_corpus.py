@@ -36,16 +36,20 @@ from corpus_attacks import (
     MEMORY_BOMB,
     PATCH_CALL,
     PATCH_STDLIB,
+    SEE_OTHER_PROCESSES,
     TORCH_LAYERS,
     WRAPPED_LAYER,
     Context,
     extra_layers,
     network,
+    read_kit_and_results,
     read_labels,
     refiner_state,
     trace_aware,
     write_files,
 )
+
+from kws.grading import bwrap
 
 NOTEBOOK = "02_speaker_id.ipynb"
 
@@ -392,6 +396,13 @@ def cases() -> list[Case]:
             "extra_layers_outside_encoder_other_name",
             _extra_layers,
             {"layers": "8 encoder layers ran in one forward"},
+        ),
+        Case("read_kit_solutions_and_other_results", attack(read_kit_and_results)),
+        Case(
+            "see_other_processes",
+            attack(lambda context: SEE_OTHER_PROCESSES),
+            # Only bubblewrap gives the child its own PID namespace; the fallback does not.
+            {} if bwrap.available() else child_lost("the child saw other command lines"),
         ),
         Case(
             "norm_defined_but_unused",
