@@ -377,3 +377,38 @@ def test_what_a_child_can_see(tmp_path, public_dir, sandbox):
         assert seen["processes"] == []  # not the other student's grader, not this one
     else:  # the hand-written fallback has no PID namespace: other command lines are visible
         assert not any("PID namespace" in p for p in result.protections)
+
+
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap is not installed here: no allow-list to test")
+def test_a_named_data_folder_is_readable_but_not_its_hidden_parts(tmp_path, public_dir):
+    """A re-training child reads the data named on its command line, never the labels hidden
+    inside it nor a decoded test set an older kit cached there."""
+    data = public_dir / "speech_commands_v0.02"
+    (data / "yes").mkdir(parents=True)
+    (data / "yes" / "a.wav").write_text("audio")
+    stale = data / ".kws_cache" / "clips-test12-0123.pt"
+    labels = public_dir / "speech_commands_v0.02" / "labels"
+    for path in (stale, labels / "test.csv"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("yes,no,up")
+    for path in (data, data / "yes", stale.parent, labels):
+        path.chmod(0o755)
+    for path in (data / "yes" / "a.wav", stale, labels / "test.csv"):
+        path.chmod(0o644)
+    body = """
+    def read(path):
+        try:
+            return open(path).read()
+        except OSError as error:
+            return type(error).__name__
+    report(**{name: read(path) for name, path in zip(["audio", "stale", "labels"], sys.argv[3:])})
+    """
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
+    entry = ["{work}/submission/child.py", "--result", "{result}", str(data / "yes" / "a.wav")]
+    entry += [str(stale), str(labels / "test.csv"), str(data)]
+    result = run_child(entry, submission=submission, limits=FAST, hide=[labels])
+    assert result.status == "ok", result.reason + result.stderr_tail
+    assert result.payload["audio"] == "audio"
+    assert "yes,no,up" not in (result.payload["stale"], result.payload["labels"])

@@ -116,6 +116,9 @@ def command(
     for path in sorted(os.path.realpath(p) for p in hide if os.path.exists(p)):
         if any(Path(path).is_relative_to(r) for r in _outermost(readable)):
             args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
+    for folder in _outermost(readable):  # decoded test sets cached by older kits, labels inside
+        for stale in sorted(glob.glob(f"{folder}/**/.kws_cache/clips-test*.pt", recursive=True)):
+            args += ["--ro-bind", "/dev/null", stale]
     args += ["--ro-bind", str(lib), KIT, "--bind", str(root / "status"), STATUS]
     args += ["--bind", str(work), HOME, "--chdir", HOME]
     return args

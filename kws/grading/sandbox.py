@@ -350,18 +350,16 @@ def run_child(
 
 def _named_paths(entry: list[str], root: Path, hidden: set[str]) -> list[str]:
     """Absolute paths named on the child's command line (e.g. the data of a re-training), which
-    bubblewrap makes readable — unless hidden, in the kit's checkout or a private grader folder."""
-    private = Path(tempfile.gettempdir()).resolve()
+    bubblewrap makes readable — unless hidden, in the kit's checkout, or private to the grader's
+    user (a folder on the way that others may not enter, such as the hidden-test cache)."""
     refused = [Path(h) for h in hidden] + [root, Path(KIT_PACKAGE).parent]
     named = []
     for arg in entry:
         if not arg.startswith("/") or "{" in arg or not os.path.exists(arg):
             continue
         path = Path(arg).resolve()
-        mine = path.is_relative_to(private) and path.relative_to(private).parts[0].startswith(
-            "kws-"
-        )
-        if not mine and not any(path.is_relative_to(r) for r in refused):
+        private = any(not os.stat(folder).st_mode & 0o001 for folder in path.parents)
+        if not private and not any(path.is_relative_to(r) for r in refused):
             named.append(str(path))
     return named
 
