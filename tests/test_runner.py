@@ -196,3 +196,18 @@ def test_check_payload_rejects_out_of_range_predictions():
     }
     with pytest.raises(ValueError, match="predictions are not 2 class indices"):
         check_payload(payload, ["kws"], 2, 12)
+
+
+def test_long_utterances_are_predicted_in_smaller_batches(tmp_path):
+    """The traced batches keep every tensor alive, so a batch's B·T² score entries are capped;
+    short utterances keep the batch size asked for."""
+    from kws.grading.runner import MAX_SCORES_PER_BATCH, prediction_batches
+
+    lengths = torch.tensor([90, 1300, 70, 200, 110, 700, 650])
+    frames = torch.randn(int(lengths.sum()), 40)
+    save_feature_inputs(tmp_path / "f.pt", frames, torch.cumsum(lengths, 0) - lengths, lengths)
+    inputs = load_inputs(tmp_path / "f.pt")
+    batches = prediction_batches(inputs, 64)
+    assert sorted(torch.cat(batches).tolist()) == list(range(7))
+    assert all(len(b) * int(lengths[b].max()) ** 2 <= MAX_SCORES_PER_BATCH for b in batches)
+    assert [len(b) for b in prediction_batches(load_inputs(tmp_path / "f.pt"), 2)][:2] == [2, 2]

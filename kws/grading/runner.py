@@ -188,13 +188,26 @@ def _logits(output, batch: int, num_classes: int):
     return logits
 
 
+MAX_SCORES_PER_BATCH = 4_000_000  # B·T² of a batch: the traced ones keep every tensor alive
+
+
+def prediction_batches(inputs, batch_size: int) -> list:
+    """The index batches predictions run on (and the traced ones are picked from): the inputs'
+    own batches, long utterances split further so that B·T² stays under MAX_SCORES_PER_BATCH."""
+    import torch
+
+    batches = []
+    for indices, _ in inputs.batches(batch_size, "meta"):
+        frames = 1
+        if inputs.kind == "features":
+            frames = int(inputs.tensors["lengths"][indices].max())
+        size = max(1, min(len(indices), MAX_SCORES_PER_BATCH // frames**2))
+        batches += list(torch.split(indices, size))
+    return batches
+
+
 def predict(
-    model,
-    inputs,
-    num_classes: int,
-    device: str,
-    batch_size: int,
-    keep: frozenset[int] = frozenset(),
+    model, inputs, batches: list, num_classes: int, device: str, keep: frozenset[int] = frozenset()
 ) -> tuple[list[int], list[tuple]]:
     """Argmax class of every input, in input order; ValueError on wrong shapes or NaN.
 
@@ -208,8 +221,8 @@ def predict(
     model.to(device).eval()
     try:
         with torch.no_grad():
-            for number, (indices, args) in enumerate(inputs.batches(batch_size, device)):
-                logits = _logits(model(*args), len(indices), num_classes)
+            for number, indices in enumerate(batches):
+                logits = _logits(model(*inputs.batch(indices, device)), len(indices), num_classes)
                 predictions[indices] = logits.argmax(dim=1).cpu()
                 if number in keep:
                     kept.append((indices, logits.detach().cpu().clone()))
@@ -218,10 +231,9 @@ def predict(
     return predictions.tolist(), kept
 
 
-def pick_batches(num_inputs: int, batch_size: int, count: int = 3) -> frozenset[int]:
-    """`count` prediction batches to trace, chosen with the OS's randomness (before student code
-    runs, so the notebook cannot know or steer which ones); all of them when there are few."""
-    total = -(-num_inputs // batch_size)
+def pick_batches(total: int, count: int = 3) -> frozenset[int]:
+    """`count` of `total` prediction batches to trace, chosen with the OS's randomness (before
+    student code runs, so the notebook cannot know or steer which ones); all when few."""
     if total <= count:
         return frozenset(range(total))
     chosen = set()
@@ -263,10 +275,11 @@ def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | Non
         return report
     batches = inputs.example()  # traced and untraced when no graded predictions exist
     if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
+        batches_run = getattr(args, "batches", None) or prediction_batches(inputs, args.batch_size)
         keep = getattr(args, "trace_batches", frozenset({0}))
         predicted = attempt(
             "evaluate",
-            lambda: predict(model, inputs, args.num_classes, args.device, args.batch_size, keep),
+            lambda: predict(model, inputs, batches_run, args.num_classes, args.device, keep),
         )
         if predicted is not None:
             report["predictions"], kept = predicted
@@ -325,7 +338,8 @@ def main(
     from kws.grading.trace import capture_originals, verify_untampered
 
     inputs = load_inputs(args.inputs)
-    args.trace_batches = pick_batches(len(inputs), args.batch_size)
+    args.batches = prediction_batches(inputs, args.batch_size)
+    args.trace_batches = pick_batches(len(args.batches))
     # The genuine torch and standard-library objects, before student code can replace them.
     capture_originals(stdlib=True)
     payload = {"notebook": None, "errors": dict(errors or {}), "tasks": {}, "tampering": []}
