@@ -100,9 +100,10 @@ def command(
         elif os.path.isdir(name):
             args += ["--ro-bind", name, name]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
-    if gpu:
+    if gpu:  # the driver's device files, and /sys where CUDA enumerates devices (untested here)
         for device in sorted(glob.glob("/dev/nvidia*")):
             args += ["--dev-bind", device, device]
+        args += ["--ro-bind-try", "/sys", "/sys"]
     python = [
         p for p in _outermost(_python_paths()) if not Path(p).is_relative_to(checkout.resolve())
     ]
