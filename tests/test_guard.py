@@ -45,13 +45,16 @@ def test_threads_trace_functions_and_exit_handlers_are_reported(before):
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
-    handler = atexit.register(lambda: None)
+    notebook = {"handler": lambda: None}
+    exec(compile("import atexit\natexit.register(handler)", "<model cell 1>", "exec"), notebook)
+    atexit.register(print)  # a library's own handler (here: this test's) is not reported
     sys.settrace(lambda *a: None)
     try:
         found = guard.changes(before)
     finally:
         sys.settrace(None)
-        atexit.unregister(handler)
+        atexit.unregister(notebook["handler"])
+        atexit.unregister(print)
         stop.set()
         thread.join()
     assert "the notebook started 1 thread(s)" in found
@@ -70,3 +73,17 @@ def test_the_graders_own_profiler_is_not_a_change(before):
         assert "installed a profiler function" in guard.changes(before)[0]
     finally:
         sys.setprofile(None)
+
+
+def test_importing_common_libraries_after_the_snapshot_is_not_a_change():
+    """matplotlib and IPython register atexit handlers of their own when imported by a notebook."""
+    import subprocess
+
+    code = (
+        "from kws.grading import guard\n"
+        "before = guard.snapshot()\n"
+        "import matplotlib.pyplot, IPython, torchaudio, tqdm, numpy\n"
+        "print(guard.changes(before))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -10,8 +10,10 @@ what differs afterwards:
   ``sys``, ``atexit``, ``gc`` and ``threading`` replaced by another object;
 - threads started since (a thread could rewrite the result after the grader wrote it);
 - a trace or profile function installed (``sys.settrace``/``setprofile``, or for new threads);
-- ``atexit`` handlers registered since (the result is written last and the process ends with
-  ``os._exit``, so they would not run; they are still reported).
+- ``atexit`` handlers registered since by the notebook's own cells, or behind the recording
+  ``atexit.register``'s back (the result is written last and the process ends with
+  ``os._exit``, so they would not run; they are still reported). Libraries a notebook imports
+  register handlers of their own; those are not the notebook's doing.
 
 This cannot make the child trustworthy — code in the same process can undo any check — but every
 trick found in practice is either detected here or fails, and what is left must be written in the
@@ -39,6 +41,21 @@ _KINDS = (types.FunctionType, types.BuiltinFunctionType, type, types.ModuleType)
 WATCHED_CLASSES = (json.JSONEncoder,)
 
 
+_original_register = atexit.register
+_registered: list[str] = []  # the file of the code behind every atexit.register call since
+
+
+def _recording_register(func, *args, **kwargs):
+    """`atexit.register`, remembering who called it: libraries imported by a notebook register
+    handlers of their own (matplotlib, IPython); only the notebook's own are reported."""
+    _registered.append(sys._getframe(1).f_code.co_filename)
+    return _original_register(func, *args, **kwargs)
+
+
+def _notebook_code(filename: str) -> bool:
+    return filename.startswith("<model cell")
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The genuine objects and counts, taken before student code ran."""
@@ -53,7 +70,12 @@ class Snapshot:
 
 
 def snapshot() -> Snapshot:
-    """Record the standard library's functions, thread count and exit handlers; call first."""
+    """Record the standard library's functions, thread count and exit handlers; call first.
+
+    Installs a recording `atexit.register` (once per process), itself watched like the rest.
+    """
+    atexit.register = _recording_register
+    _registered.clear()
     objects = []
     for module in WATCHED_MODULES:
         # sys holds state as well as functions (sys.last_type after an error): functions only.
@@ -96,9 +118,10 @@ def changes(before: Snapshot, *, profiler_allowed: object = None) -> list[str]:
     for hook in ("_trace_hook", "_profile_hook"):
         if getattr(threading, hook, None) is not None:
             found.append(f"the notebook installed a hook for new threads (threading.{hook})")
-    handlers = before.count_atexit()
-    if handlers > before.atexit_handlers:
-        found.append(
-            f"the notebook registered {handlers - before.atexit_handlers} atexit handler(s)"
-        )
+    # Handlers the notebook's cells registered, and any registered without the recording
+    # register (through the original function, reached by introspection).
+    unexplained = before.count_atexit() - before.atexit_handlers - len(_registered)
+    handlers = sum(map(_notebook_code, _registered)) + max(0, unexplained)
+    if handlers:
+        found.append(f"the notebook registered {handlers} atexit handler(s)")
     return found
