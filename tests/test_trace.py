@@ -477,3 +477,16 @@ def test_encoder_buffers_count_but_norm_statistics_do_not():
     model.encoder.register_buffer("hidden", torch.zeros(1000))  # trained weights kept as a buffer
     model.encoder.register_buffer("unsaved", torch.zeros(500), persistent=False)
     assert encoder_params(model) == 156 + 24 + 1000 + 500
+
+
+def test_replacing_the_result_channel_or_the_recorder_is_detected():
+    from kws.grading.channel import ResultChannel
+
+    for owner, name in [(ResultChannel, "send"), (trace._Recorder, "__torch_function__")]:
+        original = vars(owner)[name]
+        setattr(owner, name, lambda *args: None)
+        try:
+            label = f"{owner.__module__}.{owner.__name__}.{name} was replaced"
+            assert any(line.startswith(label) for line in trace.verify_untampered())
+        finally:
+            _restore(owner, name, original)

@@ -191,6 +191,13 @@ def capture_originals(stdlib: bool = False) -> Originals:
             if isinstance(function, types.FunctionType) and function.__module__ == module_name:
                 watch(f"{module_name}.{name}", lambda m=module, n=name: vars(m).get(n))
                 watch(f"{module_name}.{name}.__code__", lambda f=function: f.__code__)
+            elif isinstance(function, type) and function.__module__ == module_name:
+                for attr, member in vars(function).items():  # e.g. ResultChannel.send
+                    if isinstance(member, types.FunctionType | classmethod | staticmethod):
+                        watch(
+                            f"{module_name}.{name}.{attr}",
+                            lambda c=function, a=attr: vars(c).get(a),
+                        )
 
     forbidden_codes = {
         function.__code__: public
