@@ -7,8 +7,10 @@ starts a trusted entry point (``python -m kws.grading.runner ...``) there, throu
   CUDA_VISIBLE_DEVICES only when the GPU is allowed);
 - limits on CPU seconds, memory, file size, core files and — as a dedicated user id — processes;
   a wall-clock timeout that kills the whole process group and every process of that user id;
-- its own network and mount namespaces where the OS allows (no network; hidden paths such as the
-  labels and the grader's files look empty); when the grader is root, an unprivileged user id;
+- bubblewrap where installed (`kws.grading.bwrap`: own PID, network and mount namespaces, a fresh
+  /proc, a read-only allow-list of what it sees); otherwise its own network, mount and PID
+  namespaces where the OS allows (no network; hidden paths such as the labels and the grader's
+  files look empty); when the grader is root, an unprivileged user id;
 - a copy of the `kws` package as the only part of the kit it can import or read (the checkout it
   came from — solutions, grader, .git — is hidden);
 - stdout/stderr kept to their last `output_bytes`.
