@@ -199,7 +199,7 @@ def test_check_payload_rejects_out_of_range_predictions():
 
 
 def test_long_utterances_are_predicted_in_smaller_batches(tmp_path):
-    """The traced batches keep every tensor alive, so a batch's B·T² score entries are capped;
+    """A batch's B·T² attention-score entries are capped (memory of the traced and untraced runs);
     short utterances keep the batch size asked for."""
     from kws.grading.runner import MAX_SCORES_PER_BATCH, prediction_batches
 

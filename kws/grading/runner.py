@@ -188,7 +188,7 @@ def _logits(output, batch: int, num_classes: int):
     return logits
 
 
-MAX_SCORES_PER_BATCH = 4_000_000  # B·T² of a batch: the traced ones keep every tensor alive
+MAX_SCORES_PER_BATCH = 4_000_000  # B·T² of a batch: a (B, H, T, T) score tensor stays modest
 
 
 def prediction_batches(inputs, batch_size: int) -> list:

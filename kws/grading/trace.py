@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import importlib
+import itertools
 import pkgutil
 import sys
 import types
@@ -267,12 +268,26 @@ def verify_untampered(profiler: object = None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+_serials = itertools.count(1)
+
+
 def tensor_key(t: torch.Tensor) -> tuple[int, int]:
-    """Identity of a tensor's value: (object id, in-place version)."""
+    """Identity of a tensor's value: (serial number, in-place version).
+
+    Each tensor gets a serial number the first time it is seen, kept in its own attributes, so
+    the trace need not keep tensors alive (an id() could be reused once a tensor is freed).
+    """
+    serial = getattr(t, "_kws_serial", None)
+    if serial is None:
+        serial = next(_serials)
+        try:
+            t._kws_serial = serial
+        except (AttributeError, RuntimeError):  # a tensor type without attributes
+            serial = -id(t)
     try:
-        return id(t), t._version
+        return serial, t._version
     except RuntimeError:  # inference tensors have no version counter
-        return id(t), -1
+        return serial, -1
 
 
 def _tensors(value) -> list[torch.Tensor]:
@@ -305,7 +320,6 @@ class Trace:
     producers: dict[tuple[int, int], Op] = field(default_factory=dict)
     forbidden: dict[str, str] = field(default_factory=dict)  # public name -> where first seen
     tampering: list[str] = field(default_factory=list)
-    keep_alive: list[object] = field(default_factory=list)  # so tensor ids stay unique
     depth: dict[tuple[int, int], int] = field(default_factory=dict)  # attention depth per tensor
     attention: list[tuple[str, int]] = field(default_factory=list)  # (module, depth) each
 
@@ -364,7 +378,6 @@ class _Recorder(TorchFunctionMode):
             key = tensor_key(t)
             self.trace.producers.setdefault(key, op)
             self.trace.depth[key] = max(self.trace.depth.get(key, 0), depth)
-        self.trace.keep_alive += [inputs, result]
         return result
 
 
@@ -395,7 +408,6 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
         for cls in type(module).__mro__:
             if cls in found.forbidden_classes:
                 trace.forbidden.setdefault(found.forbidden_classes[cls], f"module {where()}")
-        trace.keep_alive.append(args)
 
     def post_hook(module, args, output):
         op = Op(type(module).__name__, module, [], where())
@@ -406,7 +418,6 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
         for t in _tensors(output):  # only new if no torch function inside produced it
             trace.producers.setdefault(tensor_key(t), op)
             trace.depth.setdefault(tensor_key(t), depth)
-        trace.keep_alive.append(output)
 
     def profiler(frame, event, arg):
         if event == "call":
