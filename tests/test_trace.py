@@ -19,6 +19,7 @@ from kws.grading.probes import (
     layer_class_defined_in_notebook,
     layer_class_problem,
     norm_feeds_classifier,
+    norm_feeds_classifier_in,
     probe_task,
 )
 
@@ -490,3 +491,22 @@ def test_replacing_the_result_channel_or_the_recorder_is_detected():
             assert any(line.startswith(label) for line in trace.verify_untampered())
         finally:
             _restore(owner, name, original)
+
+
+def test_the_trace_keeps_no_intermediate_tensor_alive():
+    """A traced graded batch must fit in memory like an untraced one: provenance is kept by
+    serial numbers, not by holding every intermediate tensor."""
+    import weakref
+
+    seen = []
+
+    def body(self, x):
+        hidden = self.ln(self.fc(x).mean(1))  # (B, D), freed once the classifier has used it
+        seen.append(weakref.ref(hidden))
+        return self.head(hidden)
+
+    model = Wrapper(body, fc=nn.Linear(D, D), ln=nn.LayerNorm(D), head=nn.Linear(D, 7))
+    traced = trace.trace_forward(model, X)
+    assert seen[0]() is None  # gone, though the trace is still here...
+    passed, why = norm_feeds_classifier_in(traced)  # ...which still follows it
+    assert passed, why
