@@ -47,16 +47,17 @@ def test_task1_encoder_parameters(grading, speaker_child, score):
     assert facts["encoder_params"] is not None, (
         "Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder."
     )
+    count, text = facts["encoder_params"], facts["encoder_params_text"]  # the model in the child
     try:  # measured here, from the checkpoint, where the notebook's code cannot reach
         budget = encoder_budget(
             grading.submission / "outputs" / "task1" / "model.pt",
             "task1",
             facts["attention_modules"],
         )
-    except BudgetError as error:
-        pytest.fail(f"{error}.")
-    count = max(budget.count, facts["encoder_params"])  # the live model may hold unsaved weights
-    text = budget.text if count == budget.count else facts["encoder_params_text"]
+    except BudgetError:  # no checkpoint to measure (that costs the task1 tests that need it)
+        budget = None
+    if budget is not None and budget.count >= count:  # the live model may hold unsaved weights
+        count, text = budget.count, budget.text
     assert count < MAX_ENCODER_PARAMS["task1"], (
         f"The parameter size of your encoder block is {text}, over the "
         f"{MAX_ENCODER_PARAMS['task1'] // 1000}k budget; use a smaller d_model or feed-forward size."

@@ -510,3 +510,12 @@ def test_the_trace_keeps_no_intermediate_tensor_alive():
     assert seen[0]() is None  # gone, though the trace is still here...
     passed, why = norm_feeds_classifier_in(traced)  # ...which still follows it
     assert passed, why
+
+
+def test_a_torch_layer_is_reported_as_such_not_as_a_traced_mismatch():
+    """torch's layer takes its fused path when untraced (outputs differ by float rounding): the
+    student reads "runs torch.nn.TransformerEncoderLayer", the fix they need."""
+    model = Wrapper(lambda s, x: s.layer(x), layer=_tel()).eval()
+    facts = probe_task("task1", model, {"__name__": "__main__"}, X)
+    assert facts["forbidden"][0].startswith("torch.nn.TransformerEncoderLayer")
+    assert facts["traced_mismatch"] is None

@@ -91,7 +91,10 @@ def command(
         gpu: bind the NVIDIA device files.
         checkout: the kit's checkout, never bound (its package is at KIT).
     """
-    args = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
+    # --new-session: the child's own process group, so signalling "its parent's group" cannot
+    # reach the sandbox's own processes (nor, through the terminal, the grader's).
+    args = [bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net"]
+    args += ["--unshare-ipc"]
     args += ["--unshare-uts", "--hostname", "localhost", "--unshare-cgroup-try"]
     args += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for name in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
