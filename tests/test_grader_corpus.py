@@ -23,7 +23,8 @@ from kws.grading.batch import grade_batch
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 SPEAKER_GRADER = ROOT / "grader" / "test_02_speaker_id.py"
-CHILD_TIMEOUT = 20  # seconds; a hang costs this much (a normal child needs < 10 s)
+# A hang costs this much; a normal child needs ~10 s (more on a loaded machine).
+CHILD_TIMEOUT = 45
 GPU_SKIPPED = "Not graded in this run (no CUDA GPU on the grading machine"
 
 
