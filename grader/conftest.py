@@ -17,6 +17,7 @@ import torch
 from kws.grading.grade import ASSIGNMENTS, child_problem, grade_notebook, load_thresholds
 from kws.grading.hidden import hidden_keyword_test, hidden_speaker_test
 from kws.grading.results import GradescopeReport
+from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox import Limits
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -149,6 +150,13 @@ class Grading:
                 f"Your notebook changes torch or the grader's code ({tampering[0]}), so its model "
                 "cannot be checked. Remove the code that replaces or patches torch functions."
             )
+        if report["facts"].get("traced_mismatch"):
+            pytest.fail(
+                f"Your {task} model computes something else while the grader traces it "
+                f"({report['facts']['traced_mismatch']}), so its structure cannot be checked on "
+                "the computation that is graded. Make forward compute the same thing every time "
+                "(no checks for profilers, hooks, modes or who is calling)."
+            )
         return report["facts"]
 
     def tiers(self, family: str, hidden) -> dict:
@@ -206,6 +214,8 @@ def _graded(grading, assignment, hidden):
     )
     for note in result.notes:  # e.g. large folders not copied for grading
         grading.report.add_output(f"{assignment.notebook}: {note}.")
+    for flag in submission_flags(grading.submission, assignment.notebook):
+        grading.report.add_output(f"{REVIEW_PREFIX} {flag}.")
     return result
 
 

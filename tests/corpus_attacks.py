@@ -168,3 +168,150 @@ for address in [("127.0.0.1", {context.port}), ("1.1.1.1", 53), ("8.8.8.8", 443)
 if reached:
     raise RuntimeError(f"corpus: the child reached the network: {{reached}}")
 """
+
+
+# ---- attacks on the integrity of what the child reports (issue 9) -----------------------------
+
+GRADED_LINE = "        h = self.encoder(self.prenet(x), padding)  # (B, T, D)\n"
+
+
+def trace_aware(detect: str) -> tuple[str, str]:
+    """(old, new) for SpeakerTransformer's cell: its own layers while traced, and six
+    torch.nn layers mixed into the graded predictions otherwise (`detect` is True when traced).
+
+    The torch layers live outside the state dict, so the checkpoint still loads strictly; their
+    share is small, so the graded accuracy is the reference's and only the structure is forged.
+    """
+    new = (
+        GRADED_LINE
+        + f"        if not ({detect}):  # not traced: these are the graded predictions\n"
+        + "            h = h + 1e-3 * _TORCH_LAYERS[0](h, src_key_padding_mask=padding)\n"
+    )
+    return GRADED_LINE, new
+
+
+TORCH_LAYERS = """
+import inspect
+import sys
+
+torch.manual_seed(0)
+_TORCH_LAYERS = [
+    nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(64, 4, 256, 0.0, batch_first=True), 6, enable_nested_tensor=False
+    ).eval()
+]
+"""
+DETECT_PROFILER = "sys.getprofile() is not None"
+DETECT_MODE = "torch._C._len_torch_function_stack() > 0"
+DETECT_CALLER = "any(f.function == 'trace_forward' for f in inspect.stack(0))"
+
+ATEXIT_FORGE = """
+import atexit
+import gc
+import json
+
+
+def _forge():  # rewrite the result after the grader wrote it, with the token found by gc
+    channel = next(o for o in gc.get_objects() if type(o).__name__ == "ResultChannel")
+    fake = {"notebook": "02_speaker_id.ipynb", "errors": {}, "tasks": {}, "tampering": []}
+    with open("result.json", "w") as f:
+        json.dump({"token": channel._token, "payload": fake}, f)
+
+
+atexit.register(_forge)
+"""
+PATCH_STDLIB = """
+import builtins
+import json
+
+_real_dump, _real_open = json.dump, builtins.open
+
+
+def _clean(value):  # clear every finding on its way out
+    if isinstance(value, dict):
+        return {k: [] if k in ("forbidden", "tampering") else _clean(v) for k, v in value.items()}
+    return value
+
+
+json.dump = lambda obj, fp, **kw: _real_dump(_clean(obj), fp, **kw)
+builtins.open = lambda *args, **kw: _real_open(*args, **kw)
+"""
+BUFFER_OLD = "            for _ in range(num_layers)\n        )\n"
+BUFFER_NEW = (
+    BUFFER_OLD + '        self.register_buffer("memory", torch.zeros(2_370_000))  # trained\n'
+)
+EXTRA_LAYERS = 5  # outside .encoder, under another class name: 3 + 5 = 8 layers run
+
+
+def extra_layers(source: str) -> str:
+    """SpeakerTransformer's cell with EXTRA_LAYERS copies of EncoderLayer named Refiner, kept in
+    `self.refiner` (not `self.encoder`) and run after the encoder."""
+    start = source.index("class EncoderLayer(nn.Module):")
+    end = source.index("\n\nclass Encoder(")
+    refiner = source[start:end].replace("class EncoderLayer(", "class Refiner(")
+    source = source[:end] + "\n\n\n" + refiner + source[end:]
+    init = "        self.encoder = Encoder(d_model, nhead, dim_feedforward, num_layers, dropout)\n"
+    assert source.count(init) == 1 and source.count(GRADED_LINE) == 1
+    source = source.replace(
+        init,
+        init
+        + "        self.refiner = nn.ModuleList(\n"
+        + f"            Refiner(d_model, nhead, dim_feedforward, 0.0, True) for _ in range({EXTRA_LAYERS})\n"
+        + "        )\n",
+    )
+    return source.replace(
+        GRADED_LINE,
+        GRADED_LINE + "        for layer in self.refiner:\n            h = layer(h, padding)\n",
+    )
+
+
+def refiner_state(cell_source: str, kwargs: dict, state: dict) -> dict:
+    """The checkpoint of the model with Refiner layers: the reference's weights, and Refiner
+    layers whose output projections are zero (pre-norm, so each is exactly the identity)."""
+    import torch
+
+    namespace: dict = {"__name__": "corpus_refiner"}
+    exec(compile(cell_source, "<corpus refiner>", "exec"), namespace)
+    model = namespace["SpeakerTransformer"](**kwargs)
+    model.load_state_dict(state, strict=False)
+    full = model.state_dict()
+    for key in full:
+        if key.startswith("refiner.") and ("out_proj." in key or "linear2." in key):
+            full[key] = torch.zeros_like(full[key])
+    return full
+
+
+def read_kit_and_results(context: Context) -> str:
+    """Read the kit's reference solution and .git, and other students' results: a model cell
+    that raises what it read would show it in every visible failure message."""
+    targets = [
+        context.repo / "solutions" / "02_speaker_id.ipynb",
+        context.repo / ".git" / "HEAD",
+        context.repo / "grader" / "thresholds.json",
+    ]
+    return f"""import glob
+found = []
+for path in {[str(t) for t in targets]!r} + glob.glob({str(context.results_dir)!r} + "/**/*.json", recursive=True):
+    try:
+        found.append(path + ": " + open(path).read(60))
+    except OSError:
+        pass
+if found:
+    raise RuntimeError(f"corpus: the child read the kit or other results: {{found[:2]}}")
+"""
+
+
+SEE_OTHER_PROCESSES = """import glob, os
+others = []
+for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+    if cmdline in ("/proc/1/cmdline", f"/proc/{os.getpid()}/cmdline"):
+        continue
+    try:
+        text = open(cmdline, "rb").read().decode(errors="replace")
+    except OSError:
+        continue
+    if "submission" in text or "pytest" in text:
+        others.append(text.replace("\\0", " ")[:120])
+if others:
+    raise RuntimeError(f"corpus: the child saw other command lines: {others[:2]}")
+"""

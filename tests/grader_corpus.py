@@ -19,6 +19,12 @@ from pathlib import Path
 import nbformat
 import torch
 from corpus_attacks import (
+    ATEXIT_FORGE,
+    BUFFER_NEW,
+    BUFFER_OLD,
+    DETECT_CALLER,
+    DETECT_MODE,
+    DETECT_PROFILER,
     DISGUISE_MODULE,
     FAKE_RESULT,
     FAKE_STDOUT,
@@ -29,14 +35,23 @@ from corpus_attacks import (
     MARKER,
     MEMORY_BOMB,
     PATCH_CALL,
+    PATCH_STDLIB,
+    SEE_OTHER_PROCESSES,
+    TORCH_LAYERS,
     WRAPPED_LAYER,
     Context,
+    extra_layers,
     network,
+    read_kit_and_results,
     read_labels,
+    refiner_state,
+    trace_aware,
     write_files,
 )
 from corpus_handins import handin_cases
 from corpus_numeric import NUMERIC_POINTS, NUMERIC_TESTS, with_numeric
+
+from kws.grading import bwrap
 
 NOTEBOOK = "02_speaker_id.ipynb"
 
@@ -195,6 +210,30 @@ def _move_first(class_name: str, prefix: str = "") -> Callable[[Path, Context], 
     return damage
 
 
+def _both(*damages: Callable[[Path, Context], None]) -> Callable[[Path, Context], None]:
+    def damage(folder: Path, context: Context) -> None:
+        for one in damages:
+            one(folder, context)
+
+    return damage
+
+
+def _trace_aware(detect: str) -> Callable[[Path, Context], None]:
+    old, new = trace_aware(detect)
+    return edit_cell("SpeakerTransformer", lambda s: replace(old, new)(s) + "\n" + TORCH_LAYERS)
+
+
+def _extra_layers(folder: Path, context: Context) -> None:
+    edit_cell("SpeakerTransformer", extra_layers)(folder, context)
+    source = _model_cell(_read(folder), "SpeakerTransformer").source
+    kwargs = json.loads((folder / "outputs/task1/config.json").read_text())["kwargs"]
+    edit_state("task1", lambda state: refiner_state(source, kwargs, state))(folder, context)
+
+
+TRACED_DIFFERS = "computes something else while the grader traces it"
+TASK1_STRUCTURE = ["layers", "params", "scratch1"]
+
+
 HANG_FORWARD = replace(
     "        h = self.prenet(x)  # (B, T, D)\n        for block in self.encoder:",
     "        while True:\n            pass\n"
@@ -319,7 +358,53 @@ def cases() -> list[Case]:
                     "        for layer in [*self.layers, self.layers[-1]]:",  # 3 layers, 4 calls
                 ),
             ),
-            {"layers": "4 EncoderLayer forward calls ran"},
+            {"layers": "4 encoder layers ran"},
+        ),
+        # Integrity: what the child reports must describe the graded computation (issue 9).
+        Case(
+            "trace_aware_via_profiler",
+            _trace_aware(DETECT_PROFILER),
+            dict.fromkeys(TASK1_STRUCTURE, TRACED_DIFFERS),
+        ),
+        Case(
+            "trace_aware_via_function_mode",
+            _trace_aware(DETECT_MODE),
+            dict.fromkeys(TASK1_STRUCTURE, TRACED_DIFFERS),
+        ),
+        Case(
+            "trace_aware_via_caller",
+            _trace_aware(DETECT_CALLER),
+            dict.fromkeys(TASK1_STRUCTURE, TRACED_DIFFERS),
+        ),
+        Case(
+            "atexit_rewrites_result_with_gc_token",
+            edit_cell("SpeakerTransformer", append(ATEXIT_FORGE)),
+            dict.fromkeys(PROBE_TESTS, "registered 1 atexit handler(s)"),
+        ),
+        Case(
+            "patched_json_dump_and_open",
+            edit_cell("SpeakerTransformer", append(PATCH_STDLIB)),
+            dict.fromkeys(PROBE_TESTS, "builtins.open was replaced"),
+        ),
+        Case(
+            "encoder_weights_as_buffers",
+            _both(
+                edit_cell("SpeakerTransformer", replace(BUFFER_OLD, BUFFER_NEW)),
+                edit_state("task1", lambda s: s | {"encoder.memory": torch.zeros(2_370_000)}),
+            ),
+            {"params": "The parameter size of your encoder block is 2.52M, over the 500k"},
+        ),
+        Case(
+            "extra_layers_outside_encoder_other_name",
+            _extra_layers,
+            {"layers": "8 encoder layers ran in one forward"},
+        ),
+        Case("read_kit_solutions_and_other_results", attack(read_kit_and_results)),
+        Case(
+            "see_other_processes",
+            attack(lambda context: SEE_OTHER_PROCESSES),
+            # Only bubblewrap gives the child its own PID namespace; the fallback does not.
+            {} if bwrap.available() else child_lost("the child saw other command lines"),
         ),
         Case(
             "norm_defined_but_unused",

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 SPEAKER_GRADER = ROOT / "grader" / "test_02_speaker_id.py"
 NUMERIC_GRADER = ROOT / "grader" / "test_02_numeric.py"  # graded in the same pytest run
-CHILD_TIMEOUT = 20  # seconds; a hang costs this much (a normal child needs < 10 s)
+# A hang costs this much; a normal child needs ~10 s (more on a loaded machine).
+CHILD_TIMEOUT = 45
 GPU_SKIPPED = "Not graded in this run (no CUDA GPU on the grading machine"
 
 
@@ -207,3 +208,14 @@ def test_no_student_visible_message_shows_the_grading_machines_paths(corpus):
                 if path in text:
                     shown[name] = text
     assert shown == {}
+
+
+def test_attacks_on_the_graders_machinery_are_flagged_for_review(corpus):
+    _, _, gradebook, _ = corpus
+    rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
+    flagged = ["atexit_rewrites_result_with_gc_token", "patched_json_dump_and_open"]
+    for name in flagged + ["trace_aware_via_caller", "trace_aware_via_profiler"]:
+        assert "Manual review: 02_speaker_id.ipynb, model cell 1: " in rows[name]["notes"], name
+    assert (
+        rows["four_layers_run"]["notes"] == "" and rows["encoder_weights_as_buffers"]["notes"] == ""
+    )

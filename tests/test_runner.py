@@ -13,7 +13,7 @@ import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
 from kws.grading.inputs import load_inputs, save_feature_inputs, save_wave_inputs
-from kws.grading.runner import CPU_HINT, check_payload, predict
+from kws.grading.runner import CPU_HINT, check_payload, predict, prediction_batches
 from kws.grading.sandbox import Limits, run_child
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
@@ -89,7 +89,11 @@ def test_good_submission_gives_predictions_and_probe_facts(tmp_path, wave_inputs
     check_payload(result.payload, ["kws"], N_CLIPS, 12)
     report = result.payload["tasks"]["kws"]
     assert report["errors"] == {} and len(report["predictions"]) == N_CLIPS
-    assert report["facts"]["output_shape"] == [2, 12] and report["facts"]["forbidden"] == []
+    assert report["facts"]["forbidden"] == [] and report["facts"]["traced_mismatch"] is None
+    # The probes traced the graded prediction batch itself (all 6 clips), not a made-up example.
+    assert (
+        report["facts"]["output_shape"] == [N_CLIPS, 12] and report["facts"]["traced_batches"] == 1
+    )
     # The same model here predicts the same classes: the child really used the checkpoint.
     model = torch.nn.Module()
     namespace: dict = {}
@@ -132,7 +136,9 @@ def test_broken_checkpoints_and_configs_are_explained(tmp_path, feature_inputs):
     tasks = result.payload["tasks"]
     assert "cannot be loaded safely" in tasks["task1"]["errors"]["checkpoint"]
     assert tasks["task1"]["predictions"] is None
-    assert tasks["task1"]["facts"]["layer_calls"] == 2  # structure still graded without weights
+    # Structure still graded without weights (on an example batch, traced and untraced).
+    assert tasks["task1"]["facts"]["layer_class_calls"] == 2
+    assert tasks["task1"]["facts"]["traced_mismatch"] is None
     assert "head.weight has shape (3, 16)" in tasks["task2"]["errors"]["checkpoint"]
     assert "'Mystery'" in tasks["task3"]["errors"]["config"]
 
@@ -263,9 +269,27 @@ def test_a_messy_hand_in_grades_like_the_clean_one(tmp_path, feature_inputs):
         model = namespace["SpeakerTransformer"](num_speakers=N_SPEAKERS)
         model.load_state_dict(clean[task])
         assert payload["tasks"][task]["errors"] == {}
-        assert payload["tasks"][task]["predictions"] == predict(model, inputs, N_SPEAKERS, "cpu", 2)
+        assert (
+            payload["tasks"][task]["predictions"]
+            == predict(model, inputs, prediction_batches(inputs, 2), N_SPEAKERS, "cpu")[0]
+        )
     errors = payload["tasks"]["task3"]["errors"]
     assert set(errors) == {"evaluate", "probes"}
     assert errors["evaluate"].endswith(CPU_HINT) and "x.device" in CPU_HINT
     assert payload["tasks"]["task3"]["facts"]["encoder_params"] == 2 * (16 * 16 + 16)  # not run
     assert str(tmp_path) not in json.dumps(payload) + result.reason
+
+
+def test_long_utterances_are_predicted_in_smaller_batches(tmp_path):
+    """A batch's B·T² attention-score entries are capped (memory of the traced and untraced runs);
+    short utterances keep the batch size asked for."""
+    from kws.grading.runner import MAX_SCORES_PER_BATCH, prediction_batches
+
+    lengths = torch.tensor([90, 1300, 70, 200, 110, 700, 650])
+    frames = torch.randn(int(lengths.sum()), 40)
+    save_feature_inputs(tmp_path / "f.pt", frames, torch.cumsum(lengths, 0) - lengths, lengths)
+    inputs = load_inputs(tmp_path / "f.pt")
+    batches = prediction_batches(inputs, 64)
+    assert sorted(torch.cat(batches).tolist()) == list(range(7))
+    assert all(len(b) * int(lengths[b].max()) ** 2 <= MAX_SCORES_PER_BATCH for b in batches)
+    assert [len(b) for b in prediction_batches(load_inputs(tmp_path / "f.pt"), 2)][:2] == [2, 2]

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from kws.grading import bwrap
 from kws.grading.sandbox import Limits, check_json, run_child
 
 IS_ROOT = os.geteuid() == 0
+BWRAP = bwrap.available() is not None  # which sandbox runs: bubblewrap, or the hand-written one
 FAST = Limits(wall_seconds=20, cpu_seconds=20, memory_bytes=2**30, processes=64)
 REPORT = """
 import json, sys
@@ -78,7 +80,12 @@ def test_ok_child_returns_payload_with_scrubbed_environment(tmp_path, monkeypatc
     result = _run(tmp_path, "import os; report(env=sorted(os.environ), home=os.environ['HOME'])")
     assert result.status == "ok", result.reason + result.stderr_tail
     assert "KWS_SECRET_TOKEN" not in result.payload["env"]
-    assert result.payload["home"] == "work"  # its own folder (machine paths are rewritten)
+    # Its own folder: at /home/student inside bubblewrap, the sandbox's work/ in the fallback.
+    assert (
+        result.payload["home"] == "/home/student"
+        if BWRAP
+        else result.payload["home"] == "work"  # the machine's path is rewritten
+    )
     assert result.payload["env"] == sorted(result.payload["env"])
     if IS_ROOT:
         assert _uid(result) is not None
@@ -277,10 +284,152 @@ def test_no_message_shows_the_grading_machines_paths(tmp_path, public_dir):
     """
     result = _run(tmp_path, body, hide=[public_dir])
     assert result.status == "ok"
-    assert result.payload == {"where": "outputs", "torch": "torch/__init__.py", "home": "work"}
-    assert "hidden paths: 1 (the data with the labels, the grader's files)" in result.protections
+    home = bwrap.HOME if BWRAP else "work"  # a path inside the sandbox, not the machine's
+    assert result.payload == {"where": "outputs", "torch": "torch/__init__.py", "home": home}
+    assert not any(str(public_dir) in p for p in result.protections)
+    if not BWRAP:  # the fallback hides by name, and says how many without naming them
+        assert (
+            "hidden paths: 1 (the data with the labels, the grader's files)" in result.protections
+        )
     result = _run(tmp_path, "import os\nopen(os.path.abspath('submission/nothing.txt'))")
     assert result.status == "crashed"
     assert result.reason.endswith("[Errno 2] No such file or directory: 'nothing.txt'")
     everything = json.dumps(result.to_dict())
     assert "/tmp/" not in everything and str(public_dir) not in everything
+
+
+# ---- what a child can see ----------------------------------------------------------------------
+
+PROBE = "kws-probe-secret"  # in the name of every file the child must not find
+VISIBILITY_PROBE = """
+import glob, os, sys
+import kws
+
+def readable(path):
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path, "rb").read(1)
+        return True
+    except OSError:
+        return False
+
+found = [p for p in sys.argv[3:] if readable(p)]
+processes = []
+mine = {{"/proc/self/cmdline", f"/proc/{{os.getpid()}}/cmdline", "/proc/1/cmdline"}}
+for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+    if cmdline in mine:  # itself, and the sandbox's own pid 1 (bubblewrap's monitor)
+        continue
+    try:
+        text = open(cmdline, "rb").read().decode(errors="replace")
+    except OSError:
+        continue
+    if "{marker}" in text or "pytest" in text:
+        processes.append(text.replace("\\0", " ")[:80])
+named = []
+if {walk}:  # the allow-list is small enough to search all of it
+    for folder, dirs, files in os.walk("/"):
+        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev")]
+        named += [os.path.join(folder, f) for f in files if "{marker}" in f]
+kit = os.path.dirname(os.path.dirname(kws.__file__))
+report(found=found, processes=processes, named=named, kit=sorted(os.listdir(kit)),
+       package=readable(kws.__file__))
+"""
+
+
+@pytest.fixture(params=["bubblewrap", "hand-written"])
+def sandbox(request, monkeypatch):
+    """Each test runs in both sandboxes: bubblewrap where installed, and the fallback."""
+    if request.param == "bubblewrap" and not BWRAP:
+        pytest.skip("bubblewrap is not installed here; the hand-written sandbox is tested")
+    if request.param == "hand-written":
+        monkeypatch.setenv("KWS_SANDBOX", "builtin")
+    bwrap.available.cache_clear()
+    yield request.param
+    bwrap.available.cache_clear()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="hiding relies on namespaces and the unprivileged user id")
+def test_what_a_child_can_see(tmp_path, public_dir, sandbox):
+    """No hidden labels or decoded hidden clips, no other student's results, no kit file outside
+    the package, no other process's command line (the latter where a PID namespace exists)."""
+    import subprocess
+    import sys
+
+    from kws.grading.processes import private_folder
+    from kws.grading.sandbox import KIT_PACKAGE
+
+    secrets = {
+        "labels": public_dir / "speaker_features_hidden" / f"{PROBE}.csv",
+        "cache beside the data": public_dir
+        / "speech_commands_v0.02"
+        / ".kws_cache"
+        / f"{PROBE}.pt",
+        "hidden-test cache": private_folder("hidden-cache") / f"{PROBE}.pt",
+        "other student's results": public_dir / "out" / "results" / f"{PROBE}.json",
+    }
+    for path in secrets.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("Id,Category\nuttr-1.pt,id10001\n")
+        path.chmod(0o644)
+    checkout = Path(KIT_PACKAGE).parent
+    kit = [
+        checkout / name for name in ("solutions", "grader", ".git", "README.md", "pyproject.toml")
+    ]
+    kit = [p for p in kit if p.exists()]
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", PROBE])
+    try:
+        body = VISIBILITY_PROBE.format(marker=PROBE, walk=sandbox == "bubblewrap")
+        submission = tmp_path / "submission"
+        submission.mkdir()
+        (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
+        entry = ["{work}/submission/child.py", "--result", "{result}"]
+        entry += [str(p) for p in [*secrets.values(), *kit]]
+        result = run_child(entry, submission=submission, limits=FAST, hide=[public_dir])
+    finally:
+        other.kill()
+        other.wait()
+        secrets["hidden-test cache"].unlink()
+    assert result.status == "ok", result.reason + result.stderr_tail
+    seen = result.payload
+    assert seen["found"] == [] and seen["named"] == []
+    assert seen["package"] and seen["kit"] == ["kws"]  # the package, and nothing beside it
+    # Both sandboxes make a PID namespace here (the fallback where the kernel allows: it says so).
+    assert any("own PID namespace" in p for p in result.protections), result.protections
+    assert seen["processes"] == []  # not the other student's grader, not this one
+
+
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap is not installed here: no allow-list to test")
+def test_a_named_data_folder_is_readable_but_not_its_hidden_parts(tmp_path, public_dir):
+    """A re-training child reads the data named on its command line, never the labels hidden
+    inside it nor a decoded test set an older kit cached there."""
+    data = public_dir / "speech_commands_v0.02"
+    (data / "yes").mkdir(parents=True)
+    (data / "yes" / "a.wav").write_text("audio")
+    stale = data / ".kws_cache" / "clips-test12-0123.pt"
+    labels = public_dir / "speech_commands_v0.02" / "labels"
+    for path in (stale, labels / "test.csv"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("yes,no,up")
+    for path in (data, data / "yes", stale.parent, labels):
+        path.chmod(0o755)
+    for path in (data / "yes" / "a.wav", stale, labels / "test.csv"):
+        path.chmod(0o644)
+    body = """
+    def read(path):
+        try:
+            return open(path).read()
+        except OSError as error:
+            return type(error).__name__
+    report(**{name: read(path) for name, path in zip(["audio", "stale", "labels"], sys.argv[3:])})
+    """
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
+    entry = ["{work}/submission/child.py", "--result", "{result}", str(data / "yes" / "a.wav")]
+    entry += [str(stale), str(labels / "test.csv"), str(data)]
+    result = run_child(entry, submission=submission, limits=FAST, hide=[labels])
+    assert result.status == "ok", result.reason + result.stderr_tail
+    assert result.payload["audio"] == "audio"
+    assert "yes,no,up" not in (result.payload["stale"], result.payload["labels"])

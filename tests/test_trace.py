@@ -19,6 +19,7 @@ from kws.grading.probes import (
     layer_class_defined_in_notebook,
     layer_class_problem,
     norm_feeds_classifier,
+    norm_feeds_classifier_in,
     probe_task,
 )
 
@@ -320,10 +321,201 @@ def test_probe_task_summarises_task1():
     model = Stack([ns["EncoderLayer"]() for _ in range(5)], [0, 1])
     model.encoder = model.layers
     facts = probe_task("task1", model, ns, X)
-    assert facts["layer_calls"] == 2 and facts["layer_class_problem"] is None
+    assert facts["layer_class_calls"] == 2 and facts["layer_class_problem"] is None
+    assert facts["layer_calls"] == 0  # these stand-in layers compute no attention
     assert facts["encoder_params"] == 5 * 156 and facts["forbidden"] == []
     assert facts["output_shape"] == [B, T, D] and facts["tampering"] == []
+    assert facts["traced_mismatch"] is None and facts["traced_batches"] == 1
     assert probe_task("task3", model, ns, X)["class_problems"] == {
         "SelfAttentionPooling": "the notebook does not define a class `SelfAttentionPooling` "
         "(an nn.Module) in its model cells"
     }
+
+
+# ---- encoder layers counted by the attention that runs ----------------------------------------
+
+
+class Attention(nn.Module):
+    """Self-attention written out; `per_head` loops over the heads, one softmax each."""
+
+    def __init__(self, per_head: bool = False):
+        super().__init__()
+        self.qkv, self.per_head = nn.Linear(D, 3 * D), per_head
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).view(B, T, 3, H, D // H).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, hd)
+        if not self.per_head:
+            weights = (q @ k.transpose(-2, -1)).softmax(dim=-1)  # (B, H, T, T)
+            return (weights @ v).transpose(1, 2).reshape(B, T, D)  # (B, T, D)
+        heads = [
+            torch.softmax(q[:, h] @ k[:, h].transpose(-2, -1), -1) @ v[:, h] for h in range(H)
+        ]  # H x (B, T, hd)
+        return torch.cat(heads, dim=-1)  # (B, T, D)
+
+
+class Head(nn.Module):
+    """One head as its own module, as many tutorials write it."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v = (nn.Linear(D, D // H) for _ in range(3))
+
+    def forward(self, x):
+        weights = F.softmax(self.q(x) @ self.k(x).transpose(1, 2), dim=-1)  # (B, T, T)
+        return weights @ self.v(x)  # (B, T, hd)
+
+
+class HeadModules(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.heads = nn.ModuleList(Head() for _ in range(H))
+
+    def forward(self, x):
+        return torch.cat([head(x) for head in self.heads], dim=-1)  # (B, T, D)
+
+
+class Refiner(nn.Module):
+    """An encoder layer under another class name."""
+
+    def __init__(self, attention):
+        super().__init__()
+        self.attn, self.norm = attention, nn.LayerNorm(D)
+
+    def forward(self, x):
+        return self.norm(x + self.attn(x))
+
+
+def _fused(self, x):
+    q = k = v = x.view(B, T, H, D // H).transpose(1, 2)  # (B, H, T, hd)
+    return F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, T, D)
+
+
+def _pooling(self, x):
+    weights = self.score(x).squeeze(-1).softmax(dim=1)  # (B, T): over frames, not a (T, T) map
+    return (weights[:, :, None] * x).sum(dim=1)  # (B, D)
+
+
+@pytest.mark.parametrize(
+    ("model", "layers"),
+    [
+        (Stack([Refiner(Attention()) for _ in range(2)], [0, 1]), 2),
+        (Stack([Refiner(Attention(per_head=True)) for _ in range(3)], [0, 1, 2]), 3),
+        (Stack([Refiner(HeadModules()) for _ in range(2)], [0, 1, 0, 1]), 4),
+        (Wrapper(lambda s, x: s.extra(s.encoder(x)), encoder=Refiner(Attention()),
+                 extra=Stack([Refiner(Attention()) for _ in range(7)], range(7))), 8),
+        (Wrapper(lambda s, x: _fused(s, _fused(s, x))), 2),
+        (Wrapper(lambda s, x: s.mha(x, x, x)[0], mha=MHA(D, H, batch_first=True)), 1),
+        (Wrapper(lambda s, x: s.layer(x), layer=kws.models.TransformerEncoderLayer(D, H, 24)), 1),
+        (Wrapper(_pooling, score=nn.Linear(D, 1)), 0),
+        (Stack([EncoderLayer(), EncoderLayer()], [0, 1]), 0),
+    ],
+    ids=["two-layers", "heads-in-a-loop", "heads-as-modules", "layers-outside-encoder",
+         "fused-sdpa", "torch-mha", "kit-layer", "attention-pooling", "no-attention"],
+)  # fmt: skip
+def test_encoder_layers_are_the_attention_computations_run_one_after_another(model, layers):
+    traced = trace.trace_forward(model, X)
+    assert traced.attention_layers == layers
+    if layers:
+        assert traced.attention  # where each ran, for the parent's budget
+
+
+def test_probe_task_reports_where_attention_ran():
+    model = Wrapper(
+        lambda s, x: s.extra(s.encoder(x)), encoder=Refiner(Attention()), extra=Refiner(Attention())
+    )
+    facts = probe_task("task1", model, {"__name__": "__main__"}, X)
+    assert facts["layer_calls"] == 2
+    assert facts["attention_modules"] == ["encoder.attn", "extra.attn"]
+
+
+# ---- the traced computation must be the graded one -------------------------------------------
+
+
+class TraceAware(nn.Module):
+    """Own layer while a profiler runs, torch's layer otherwise: the attack on tracing."""
+
+    def __init__(self, detect):
+        super().__init__()
+        self.mine, self.theirs, self.detect = Refiner(Attention()), _tel(), detect
+
+    def forward(self, x):
+        return self.mine(x) if self.detect() else self.theirs(x)
+
+
+@pytest.mark.parametrize(
+    "detect",
+    [
+        lambda: sys.getprofile() is not None,
+        lambda: torch._C._len_torch_function_stack() > 0,
+        lambda: len(nn.modules.module._global_forward_pre_hooks) > 0,
+    ],
+    ids=["getprofile", "torch-function-mode", "global-hooks"],
+)
+def test_a_model_that_behaves_differently_when_traced_is_caught(detect):
+    model = TraceAware(detect)
+    facts = probe_task("task1", model, {"__name__": "__main__"}, X)
+    assert facts["forbidden"] == []  # the trace alone sees only the hand-written layer...
+    assert facts["traced_mismatch"].startswith(f"on a batch of {B} test inputs, its outputs differ")
+    graded = model.eval()(X).detach()  # ...so the graded outputs are compared with it too
+    facts = probe_task("task1", model, {"__name__": "__main__"}, [(X, graded), (X, graded)])
+    assert facts["traced_mismatch"] is not None and facts["traced_batches"] == 2
+
+
+def test_an_honest_model_traces_to_the_same_outputs_bit_for_bit():
+    model = Stack([Refiner(Attention()) for _ in range(2)], [0, 1]).eval()
+    with torch.no_grad():
+        graded = model(X)
+    facts = probe_task("task1", model, {"__name__": "__main__"}, [(X, graded)])
+    assert facts["traced_mismatch"] is None and facts["layer_calls"] == 2
+    off = graded + 1e-4
+    assert "differ by up to 0.0001" in probe_task("task1", model, {}, [(X, off)])["traced_mismatch"]
+    assert probe_task("task1", model, {}, [(X, off)], exact=False)["traced_mismatch"] is None
+
+
+def test_encoder_buffers_count_but_norm_statistics_do_not():
+    model = nn.Module()
+    model.encoder = nn.Sequential(nn.Linear(D, D), nn.BatchNorm1d(D))  # 156 + 24 parameters
+    model.encoder.register_buffer("hidden", torch.zeros(1000))  # trained weights kept as a buffer
+    model.encoder.register_buffer("unsaved", torch.zeros(500), persistent=False)
+    assert encoder_params(model) == 156 + 24 + 1000 + 500
+
+
+def test_replacing_the_result_channel_or_the_recorder_is_detected():
+    from kws.grading.channel import ResultChannel
+
+    for owner, name in [(ResultChannel, "send"), (trace._Recorder, "__torch_function__")]:
+        original = vars(owner)[name]
+        setattr(owner, name, lambda *args: None)
+        try:
+            label = f"{owner.__module__}.{owner.__name__}.{name} was replaced"
+            assert any(line.startswith(label) for line in trace.verify_untampered())
+        finally:
+            _restore(owner, name, original)
+
+
+def test_the_trace_keeps_no_intermediate_tensor_alive():
+    """A traced graded batch must fit in memory like an untraced one: provenance is kept by
+    serial numbers, not by holding every intermediate tensor."""
+    import weakref
+
+    seen = []
+
+    def body(self, x):
+        hidden = self.ln(self.fc(x).mean(1))  # (B, D), freed once the classifier has used it
+        seen.append(weakref.ref(hidden))
+        return self.head(hidden)
+
+    model = Wrapper(body, fc=nn.Linear(D, D), ln=nn.LayerNorm(D), head=nn.Linear(D, 7))
+    traced = trace.trace_forward(model, X)
+    assert seen[0]() is None  # gone, though the trace is still here...
+    passed, why = norm_feeds_classifier_in(traced)  # ...which still follows it
+    assert passed, why
+
+
+def test_a_torch_layer_is_reported_as_such_not_as_a_traced_mismatch():
+    """torch's layer takes its fused path when untraced (outputs differ by float rounding): the
+    student reads "runs torch.nn.TransformerEncoderLayer", the fix they need."""
+    model = Wrapper(lambda s, x: s.layer(x), layer=_tel()).eval()
+    facts = probe_task("task1", model, {"__name__": "__main__"}, X)
+    assert facts["forbidden"][0].startswith("torch.nn.TransformerEncoderLayer")
+    assert facts["traced_mismatch"] is None

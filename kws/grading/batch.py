@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from kws.grading.review import REVIEW_PREFIX
+
 DEFAULT_GRADER = Path(__file__).resolve().parents[2] / "grader"
 
 
@@ -86,8 +88,9 @@ def grade_batch(
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
-    The submissions folder itself is hidden from every child, so no student's code can read a
-    classmate's notebook or checkpoint.
+    The submissions folder and `out_dir` are hidden from every child, and the results and logs
+    folders are the instructor's alone (mode 0700), so no student's code can read a classmate's
+    notebook, checkpoint or results.
     """
     submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
     if not submissions_dir.is_dir():
@@ -101,8 +104,9 @@ def grade_batch(
         raise ValueError(
             f"{submissions_dir} has no student folders; put each submission in its own folder"
         )
-    for folder in ("results", "logs"):
+    for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
+        (out_dir / folder).chmod(0o700)
 
     def one(submission: Path) -> Graded:
         return grade_one(
@@ -110,7 +114,7 @@ def grade_batch(
             Path(data),
             out_dir,
             grader=grader,
-            hide=[submissions_dir.resolve()],
+            hide=[submissions_dir.resolve(), out_dir.resolve()],
             pytest_args=pytest_args,
             timeout=timeout,
         )
@@ -138,7 +142,9 @@ def write_gradebook(graded: list[Graded], path: Path) -> Path:
             scores = {t["name"]: t["score"] for t in (entry.document or {}).get("tests", [])}
             total = entry.document["score"] if entry.document else 0.0
             row = [scores.get(name, 0.0) for name in columns]
-            notes = entry.problem or ""
+            output = (entry.document or {}).get("output", "")
+            review = [p for p in output.split("\n\n") if p.startswith(REVIEW_PREFIX)]
+            notes = "; ".join(([entry.problem] if entry.problem else []) + review)
             writer.writerow(
                 [entry.student, *row, total, sum(maximum.values()), round(entry.seconds, 1), notes]
             )

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from kws.grading.inputs import save_feature_inputs, save_wave_inputs
+from kws.grading.processes import private_folder
 
 KWS_TEST_FOLDERS = ("speech_commands_test_set_v0.02", "speech_commands_test_set_v0.01")
 SPEAKER_FOLDER, SPEAKER_HIDDEN = "speaker_features", "speaker_features_hidden"
@@ -77,7 +78,8 @@ def hidden_keyword_test(data_dir: Path, out_file: Path, dataset: str | None = No
             subset="test12",
             labels="12",
             test_set_root=test_folder,
-        )
+        ),
+        cache_dir=private_folder("hidden-cache"),  # never beside the data, where a child could look
     )
     order = _secret_permutation(len(clips))
     save_wave_inputs(out_file, clips.waves[order], clips.gains[order])

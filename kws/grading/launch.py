@@ -1,8 +1,10 @@
 """The first moments of a sandboxed child: lock the process down, then exec the real command.
 
-Run by `kws.grading.sandbox` as ``python -m kws.grading.launch SPEC_JSON -- COMMAND...``. This
-module is trusted code (it is the grader's own); it runs before any student code, as the grader's
-user, and does, in order:
+Run by `kws.grading.sandbox` as ``python -m kws.grading.launch SPEC_FILE -- COMMAND...``, inside
+bubblewrap when it is available (`kws.grading.bwrap`: then steps 1-2 are bubblewrap's and
+skipped here) and directly otherwise (the hand-written fallback). This module is trusted code
+(it is the grader's own); it runs before any student code, as the grader's user, and does, in
+order:
 
 1. new network and mount namespaces (``unshare``) — directly when root, through a user namespace
    otherwise, skipped with a note where the kernel refuses;
@@ -10,10 +12,12 @@ user, and does, in order:
    folder bound back), an empty read-only tmpfs over every hidden path (the data folder
    with the labels, the grader's files) and, when the child will run as another user, a tmpfs over
    private folders such as ``/root`` with only the Python installation bound back;
-3. resource limits (CPU seconds, memory, file size, no core files, processes when a dedicated user
+3. a new PID namespace with a fresh /proc (the launcher forks; the new process, pid 1 there,
+   goes on, the launcher waits and passes on how it ended), skipped where the kernel refuses;
+4. resource limits (CPU seconds, memory, file size, no core files, processes when a dedicated user
    is used);
-4. when root: drop to the dedicated unprivileged user id (no supplementary groups);
-5. ``execve`` the command in the child's folder with the scrubbed environment.
+5. when root: drop to the dedicated unprivileged user id (no supplementary groups);
+6. ``execve`` the command in the child's folder with the scrubbed environment.
 
 What was achieved is written to the spec's ``protections_file`` before privileges are dropped, so
 the parent can report which protections were active.
@@ -31,11 +35,13 @@ import sys
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_NOEXEC = 0x8
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
@@ -174,6 +180,37 @@ def _private_scratch(keep: list[str]) -> list[str]:
     return done
 
 
+def _own_pid_namespace() -> bool:
+    """Move the rest of the child into a new PID namespace with its own /proc; False if refused.
+
+    Three processes: this one stays outside and waits; its fork becomes pid 1 of the namespace,
+    mounts the new /proc and waits in turn; that one's fork returns True and goes on to run the
+    command (not as pid 1, which the kernel shields from signals, so limits and kills work as
+    usual). How the command ended travels back up — a signal N as exit code 128 + N from pid 1,
+    then as the signal itself from here — and the grader sees it unchanged. When pid 1 ends, the
+    kernel ends every other process of the namespace.
+    """
+    try:
+        _unshare(CLONE_NEWPID)
+    except OSError:
+        return False
+    outer = os.fork()
+    if outer:
+        code = os.waitstatus_to_exitcode(os.waitpid(outer, 0)[1])
+        if code > 128:  # die of the same signal, without a core file
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            signal.signal(code - 128, signal.SIG_DFL)
+            os.kill(os.getpid(), code - 128)
+        os._exit(code)
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    inner = os.fork()
+    if inner == 0:
+        os.setsid()  # its own process group: "its parent's group" holds only the grader's processes
+        return True
+    code = os.waitstatus_to_exitcode(os.waitpid(inner, 0)[1])
+    os._exit(128 - code if code < 0 else code)
+
+
 def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
     done = []
     cpu = int(limits["cpu_seconds"])
@@ -199,12 +236,12 @@ def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
 
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "--":
-        raise SystemExit("usage: python -m kws.grading.launch SPEC_JSON -- COMMAND...")
-    spec = json.loads(argv[0])
+        raise SystemExit("usage: python -m kws.grading.launch SPEC_FILE -- COMMAND...")
+    spec = json.loads(Path(argv[0]).read_text())  # a file only the grader's user can read
     command = argv[2:]
     is_root = os.geteuid() == 0
     uid = spec.get("uid")
-    protections = []
+    protections = list(spec.get("protections", []))  # what bubblewrap did, when it ran
 
     network, mounts = _enter_namespaces(is_root) if spec["isolate"] else (False, False)
     if network:
@@ -220,6 +257,8 @@ def main(argv: list[str]) -> None:
             protections.append("hidden paths: " + ", ".join(spec["hide"]))
         if uid is not None:
             _expose(spec["expose"])
+    if mounts and _own_pid_namespace():
+        protections.append("own PID namespace and /proc (no other process visible)")
     protections += _set_limits(spec["limits"], dedicated_user=uid is not None and is_root)
 
     drop = uid is not None and is_root

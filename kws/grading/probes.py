@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from kws.grading.budget import is_weight
 from kws.grading.trace import Trace, originals, tensor_key, trace_forward
 
 # Per task: the layer class whose calls are counted, limits, and what "from scratch" covers.
@@ -65,14 +66,23 @@ def layer_calls(trace: Trace, model: nn.Module, layer_class_name: str) -> int:
 
 
 def encoder_params(model: nn.Module, attr: str = "encoder") -> int:
-    """Number of parameters of `model.<attr>`, "the encoder block" (shared ones counted once)."""
+    """Number of weights of `model.<attr>`, "the encoder block" (shared ones counted once).
+
+    Parameters and buffers alike (a buffer can be trained and saved like a parameter), except a
+    normalization's running statistics; `kws.grading.budget` counts the checkpoint the same way.
+    """
     encoder = getattr(model, attr, None)
     if not isinstance(encoder, nn.Module):
         raise ProbeError(
             f"the model has no module `.{attr}` (found {type(encoder).__name__}); keep the "
             f"skeleton's `self.{attr} = ...` holding the encoder block"
         )
-    return sum(p.numel() for p in encoder.parameters())
+    seen, total = set(), 0
+    for name, tensor in [*encoder.named_parameters(), *encoder.named_buffers()]:
+        if id(tensor) not in seen and is_weight(name, tensor):
+            seen.add(id(tensor))
+            total += tensor.numel()
+    return total
 
 
 def encoder_params_text(model: nn.Module, attr: str = "encoder") -> str:
@@ -201,36 +211,112 @@ def norm_feeds_classifier_in(trace: Trace) -> tuple[bool, str]:
     )
 
 
-def probe_task(task: str, model: nn.Module, ns: dict, example_inputs) -> dict:
-    """All structural facts the grader needs for `task`, from one traced forward; JSON-able.
+def untraced_output(model: nn.Module, inputs):
+    """`model(*inputs)` in eval mode without gradients, with no observer attached."""
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(*inputs)
+    finally:
+        model.train(was_training)
 
-    Keys: layer_calls, encoder_params, encoder_params_text, forbidden, layer_class_problem,
+
+def _logits(output):
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+def traced_mismatch(traced, untraced, exact: bool = True) -> str | None:
+    """Why the traced output differs from the untraced one on the same inputs; None if equal.
+
+    On the CPU a forward pass is deterministic, so they must be equal bit for bit; `exact=False`
+    (the untraced run was on a GPU) allows float rounding (1e-3 relative).
+    """
+    traced, untraced = _logits(traced), _logits(untraced)
+    if not isinstance(traced, torch.Tensor) or not isinstance(untraced, torch.Tensor):
+        return f"it returned {type(traced).__name__} traced and {type(untraced).__name__} untraced"
+    untraced = untraced.detach().to("cpu", traced.dtype)
+    if traced.shape != untraced.shape:
+        return f"shape {tuple(traced.shape)} traced and {tuple(untraced.shape)} untraced"
+    if exact and torch.equal(traced, untraced):
+        return None
+    if not exact and torch.allclose(traced, untraced, rtol=1e-3, atol=1e-3, equal_nan=True):
+        return None
+    difference = (traced - untraced).abs().nan_to_num(float("inf")).max().item()
+    return f"its outputs differ by up to {difference:.3g}"
+
+
+def probe_task(task: str, model: nn.Module, ns: dict, batches, exact: bool = True) -> dict:
+    """All structural facts the grader needs for `task`, from traced forward passes; JSON-able.
+
+    Args:
+        batches: model inputs (a tensor or a tuple of arguments), or a list of
+            ``(inputs, untraced_output)`` pairs — graded prediction batches with the output the
+            untraced model gave them (None: computed here first). Each is traced and its traced
+            output compared with the untraced one, so the facts describe the very computation
+            that produced the graded predictions.
+        exact: compare bit for bit (both runs on the CPU) or within float rounding. A model
+            whose trace shows a library layer is always compared within float rounding: those
+            layers take a fused path when nothing watches them (and fail "from scratch" anyway).
+
+    Keys: layer_calls (encoder layers that ran: the longest chain of attention computations),
+    layer_class_calls (forward calls of the task's layer class), attention_modules (where
+    attention ran), encoder_params, encoder_params_text, forbidden, layer_class_problem,
     class_problems ({class name: problem or None} for the task's other own classes),
-    norm_before_classifier ([passed, explanation] or None), tampering, output_shape.
+    norm_before_classifier ([passed, explanation] or None), tampering, traced_mismatch (None or
+    why the traced run differs), traced_batches, output_shape.
     """
     rules = TASK_RULES.get(task)
     if rules is None:
         raise ProbeError(f"unknown task {task!r}; expected one of {sorted(TASK_RULES)}")
-    trace = trace_forward(model, example_inputs)
-    output = trace.output[0] if isinstance(trace.output, (tuple, list)) else trace.output
+    if not isinstance(batches, list):
+        batches = [(batches, None)]
     layer_class = rules.get("layer_class")
     own_classes = rules.get("own_classes", [])
     facts = {
         "task": task,
-        "output_shape": list(output.shape) if isinstance(output, torch.Tensor) else None,
-        "forbidden": forbidden_in(trace),
-        "tampering": trace.tampering,
+        "output_shape": None,
+        "forbidden": [],
+        "tampering": [],
+        "traced_mismatch": None,
+        "traced_batches": len(batches),
         "layer_class": layer_class,
-        "layer_calls": layer_calls(trace, model, layer_class) if layer_class else None,
+        "layer_calls": 0,
+        "layer_class_calls": 0 if layer_class else None,
+        "attention_modules": [],
         "layer_class_problem": layer_class_problem(ns, layer_class) if layer_class else None,
         "class_problems": {name: layer_class_problem(ns, name) for name in own_classes},
         "encoder_params": None,
         "encoder_params_text": None,
         "norm_before_classifier": None,
     }
+    for inputs, untraced in batches:
+        if untraced is None:
+            untraced = untraced_output(model, inputs)
+        trace = trace_forward(model, inputs)
+        output = _logits(trace.output)
+        if facts["output_shape"] is None and isinstance(output, torch.Tensor):
+            facts["output_shape"] = list(output.shape)
+        mismatch = traced_mismatch(trace.output, untraced, exact)
+        if mismatch and trace.forbidden:  # torch's own layers take a fused path when untraced
+            mismatch = traced_mismatch(trace.output, untraced, exact=False)
+        if mismatch and facts["traced_mismatch"] is None:
+            size = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
+            facts["traced_mismatch"] = f"on a batch of {size} test inputs, {mismatch}"
+        facts["forbidden"] += [f for f in forbidden_in(trace) if f not in facts["forbidden"]]
+        facts["tampering"] += [t for t in trace.tampering if t not in facts["tampering"]]
+        facts["layer_calls"] = max(facts["layer_calls"], trace.attention_layers)
+        if layer_class:
+            calls = layer_calls(trace, model, layer_class)
+            facts["layer_class_calls"] = max(facts["layer_class_calls"], calls)
+        modules = {where for where, _ in trace.attention} | set(facts["attention_modules"])
+        facts["attention_modules"] = sorted(modules)
+        if rules.get("norm_before_classifier"):
+            passed, why = norm_feeds_classifier_in(trace)
+            if facts["norm_before_classifier"] is None or facts["norm_before_classifier"][0]:
+                facts["norm_before_classifier"] = [passed, why]
     if hasattr(model, "encoder"):
         facts["encoder_params"] = encoder_params(model)
         facts["encoder_params_text"] = encoder_params_text(model)
-    if rules.get("norm_before_classifier"):
-        facts["norm_before_classifier"] = list(norm_feeds_classifier_in(trace))
     return facts

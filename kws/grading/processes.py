@@ -49,11 +49,7 @@ def reserved_uid() -> Iterator[int]:
     graders running side by side (batch grading) never share an id — sharing one would let the
     clean-up of one child kill the other — and a crashed grader frees its ids automatically.
     """
-    folder = Path(tempfile.gettempdir()) / f"kws-sandbox-locks-{os.geteuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    info = os.lstat(folder)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
-        raise RuntimeError(f"{folder} is not a private folder of this user; remove it and retry")
+    folder = private_folder("sandbox-locks")
     used = {_owner(pid) for pid in _pids()}
     for _ in range(200):
         uid = UID_BASE + secrets.randbelow(1000)
@@ -71,6 +67,21 @@ def reserved_uid() -> Iterator[int]:
             lock.close()
         return
     raise RuntimeError("no free sandbox user id in 61000..61999; are stale children running?")
+
+
+def private_folder(name: str) -> Path:
+    """``TMP/kws-<name>-<uid>``: a folder only the grader's user can enter (mode 0700).
+
+    Sandboxed children never see it: they get a fresh /tmp of their own where the OS allows, and
+    run as another user id when the grader is root. Refused (RuntimeError) when someone else
+    made it first or opened it to others.
+    """
+    folder = Path(tempfile.gettempdir()) / f"kws-{name}-{os.geteuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{folder} is not a private folder of this user; remove it and retry")
+    return folder
 
 
 def _pids() -> list[int]:

@@ -5,7 +5,10 @@ Started by the grader inside the sandbox (never imported by it for running stude
     python -m kws.grading.runner --result RESULT --notebook 02_speaker_id.ipynb \\
         --task task1 --task task2 --inputs inputs.pt --num-classes 600
 
-It reads the one-time token from stdin first, then:
+It opens its result channel first (`kws.grading.channel`: the one-time token from stdin, the
+result file, the functions the final write needs), snapshots torch and the standard library
+(`kws.grading.trace`, `kws.grading.guard`) and picks, in secret, which prediction batches will
+be traced; then:
 
 1. finds the notebook (`kws.grading.handin`: nested folders, a browser's renamed copy) and
    executes only its cells tagged ``model``, cell by cell, in a fresh module ``__notebook__``
@@ -15,15 +18,20 @@ It reads the one-time token from stdin first, then:
    ``model.pt`` with ``torch.load(weights_only=True)`` (a training-checkpoint dict and the
    ``_orig_mod.`` prefix of torch.compile accepted) and strict state-dict loading;
 3. predicts every unlabelled input (`kws.grading.inputs`), checking output shapes and values;
-4. runs the course's probes (`kws.grading.probes.probe_task`) on a small example batch.
+4. traces the picked prediction batches again on the CPU with the course's probes
+   (`kws.grading.probes.probe_task`) and compares the traced logits with the graded ones, so the
+   structural facts describe the computation that produced the predictions (without a loadable
+   checkpoint: a small example batch, traced and untraced).
 
 Every failure is caught per stage and reported as a sentence naming the file, cell or value, so
 one broken task does not hide the others. The payload is written as
-``{"token": TOKEN, "payload": {...}}``; `check_payload` is what the grader validates it against.
+``{"token": TOKEN, "payload": {...}}`` and the process ends right there (``os._exit``);
+`check_payload` is what the grader validates it against.
 """
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -207,20 +215,58 @@ def _logits(output, batch: int, num_classes: int):
     return logits
 
 
-def predict(model, inputs, num_classes: int, device: str, batch_size: int) -> list[int]:
-    """Argmax class of every input, in input order; ValueError on wrong shapes or NaN."""
+MAX_SCORES_PER_BATCH = 4_000_000  # B·T² of a batch: a (B, H, T, T) score tensor stays modest
+
+
+def prediction_batches(inputs, batch_size: int) -> list:
+    """The index batches predictions run on (and the traced ones are picked from): the inputs'
+    own batches, long utterances split further so that B·T² stays under MAX_SCORES_PER_BATCH."""
+    import torch
+
+    batches = []
+    for indices, _ in inputs.batches(batch_size, "meta"):
+        frames = 1
+        if inputs.kind == "features":
+            frames = int(inputs.tensors["lengths"][indices].max())
+        size = max(1, min(len(indices), MAX_SCORES_PER_BATCH // frames**2))
+        batches += list(torch.split(indices, size))
+    return batches
+
+
+def predict(
+    model, inputs, batches: list, num_classes: int, device: str, keep: frozenset[int] = frozenset()
+) -> tuple[list[int], list[tuple]]:
+    """Argmax class of every input, in input order; ValueError on wrong shapes or NaN.
+
+    Returns (predictions, kept): `kept` holds (indices, logits on the CPU) of the batches
+    numbered in `keep`, for the probes to trace and compare.
+    """
     import torch
 
     predictions = torch.full((len(inputs),), -1, dtype=torch.int64)
+    kept = []
     model.to(device).eval()
     try:
         with torch.no_grad():
-            for indices, args in inputs.batches(batch_size, device):
-                logits = _logits(model(*args), len(indices), num_classes)
+            for number, indices in enumerate(batches):
+                logits = _logits(model(*inputs.batch(indices, device)), len(indices), num_classes)
                 predictions[indices] = logits.argmax(dim=1).cpu()
+                if number in keep:
+                    kept.append((indices, logits.detach().cpu().clone()))
     finally:
         model.to("cpu")  # the probes trace it on the CPU
-    return predictions.tolist()
+    return predictions.tolist(), kept
+
+
+def pick_batches(total: int, count: int = 3) -> frozenset[int]:
+    """`count` of `total` prediction batches to trace, chosen with the OS's randomness (before
+    student code runs, so the notebook cannot know or steer which ones); all when few."""
+    if total <= count:
+        return frozenset(range(total))
+    chosen = set()
+    while len(chosen) < count:
+        chosen.add(int.from_bytes(os.urandom(4), "little") % total)
+    return frozenset(chosen)
 
 
 def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | None = None) -> dict:
@@ -254,12 +300,19 @@ def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | Non
     model = attempt("build", lambda: cls(**kwargs))
     if model is None:
         return report
+    batches = inputs.example()  # traced and untraced when no graded predictions exist
     if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
-        report["predictions"] = attempt(
+        batches_run = getattr(args, "batches", None) or prediction_batches(inputs, args.batch_size)
+        keep = getattr(args, "trace_batches", frozenset({0}))
+        predicted = attempt(
             "evaluate",
-            lambda: predict(model, inputs, args.num_classes, args.device, args.batch_size),
+            lambda: predict(model, inputs, batches_run, args.num_classes, args.device, keep),
         )
-    report["facts"] = attempt("probes", lambda: probe_task(task, model, ns, inputs.example()))
+        if predicted is not None:
+            report["predictions"], kept = predicted
+            batches = [(inputs.batch(indices), logits) for indices, logits in kept]
+    exact = args.device == "cpu"
+    report["facts"] = attempt("probes", lambda: probe_task(task, model, ns, batches, exact))
     if report["facts"] is None:  # forward failed: the parameter budget is still graded
         report["facts"] = static_facts(model)
     return report
@@ -307,9 +360,10 @@ def check_payload(payload: dict, tasks: list[str], num_inputs: int, num_classes:
 def main(
     argv: list[str] | None = None, token: str | None = None, errors: dict | None = None
 ) -> None:
-    """Grade the tasks named in `argv`; `token` and earlier `errors` come from `kws.grading.retrain`."""
-    if token is None:
-        token = sys.stdin.readline().strip()  # before any student code can read stdin
+    """Grade the tasks named in `argv`; `token` and earlier `errors` come from `kws.grading.retrain`.
+
+    Never returns: the result is written and the process ends (`ResultChannel.send`).
+    """
     parser = argparse.ArgumentParser(prog="python -m kws.grading.runner")
     parser.add_argument("--result", type=Path, required=True)
     parser.add_argument("--submission", type=Path, default=Path("submission"))
@@ -323,17 +377,27 @@ def main(
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
 
+    from kws.grading.channel import ResultChannel
+
+    channel = ResultChannel.open(args.result, token)  # before any student code can read stdin
+
     from kws.grading.inputs import load_inputs
     from kws.grading.trace import capture_originals, verify_untampered
 
-    capture_originals()  # the genuine torch objects, before student code can replace them
     inputs = load_inputs(args.inputs)
+    args.batches = prediction_batches(inputs, args.batch_size)
+    args.trace_batches = pick_batches(len(args.batches))
+    # The genuine torch and standard-library objects, before student code can replace them.
+    capture_originals(stdlib=True)
     payload = {"notebook": None, "errors": dict(errors or {}), "tasks": {}, "tampering": []}
     payload["numeric"] = {}  # kws.grading.numeric's facts on the notebook's classes
     try:
         notebook = find_notebook(args.submission, args.notebook, args.classes)
         payload["notebook"] = relative(notebook, args.submission)
         todo = first_todo(notebook)
+        # What a notebook kernel's sys.argv looks like: the grading child is not announced there.
+        runtime = Path.home() / ".local/share/jupyter/runtime"
+        sys.argv = ["ipykernel_launcher.py", "-f", f"{runtime}/kernel-{os.urandom(4).hex()}.json"]
         ns = run_model_cells(notebook)
     except (Exception, SystemExit) as error:
         stage = "model_cells" if payload["notebook"] else "notebook"
@@ -346,8 +410,7 @@ def main(
 
         payload["numeric"] = check_classes(ns, args.task)
     payload["tampering"] = verify_untampered()
-    with open(args.result, "w") as f:
-        json.dump({"token": token, "payload": payload}, f)
+    channel.send(payload)
 
 
 if __name__ == "__main__":

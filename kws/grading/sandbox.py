@@ -7,8 +7,12 @@ starts a trusted entry point (``python -m kws.grading.runner ...``) there, throu
   CUDA_VISIBLE_DEVICES only when the GPU is allowed);
 - limits on CPU seconds, memory, file size, core files and — as a dedicated user id — processes;
   a wall-clock timeout that kills the whole process group and every process of that user id;
-- its own network and mount namespaces where the OS allows (no network; hidden paths such as the
-  labels and the grader's files look empty); when the grader is root, an unprivileged user id;
+- bubblewrap where installed (`kws.grading.bwrap`: own PID, network and mount namespaces, a fresh
+  /proc, a read-only allow-list of what it sees); otherwise its own network, mount and PID
+  namespaces where the OS allows (no network; hidden paths such as the labels and the grader's
+  files look empty); when the grader is root, an unprivileged user id;
+- a copy of the `kws` package as the only part of the kit it can import or read (the checkout it
+  came from — solutions, grader, .git — is hidden);
 - stdout/stderr kept to their last `output_bytes`.
 
 The child proves its result came through the intended channel: it reads a one-time token from
@@ -34,6 +38,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kws.grading import bwrap
 from kws.grading.handin import CopyPlan, copy_plan, largest, size_text
 from kws.grading.processes import TailReader, kill_everything, reserved_uid
 
@@ -136,6 +141,8 @@ def _read_result(path: Path, token: str, cap: int) -> dict:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise ValueError("the result file is not a regular file")
         raw = f.read(cap + 1)
+    if not raw:  # the grading child creates it first and fills it last
+        raise ValueError("the child wrote no result file (it ended before writing its result)")
     if len(raw) > cap:
         raise ValueError(f"the result file is larger than {cap} bytes")
     try:
@@ -154,13 +161,53 @@ def _read_result(path: Path, token: str, cap: int) -> dict:
     return envelope["payload"]
 
 
-def _environment(home: Path, threads: int, gpu: bool) -> dict[str, str]:
+def _copy_kit(lib: Path) -> Path:
+    """Copy the `kws` package (only it: no solutions, grader, data or .git) into `lib`.
+
+    The child imports the very kit this grader runs — a source tree, or another clone installed
+    in editable mode elsewhere, must not give it a different version — and sees nothing else of
+    the checkout it came from.
+    """
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    shutil.copytree(KIT_PACKAGE, lib / "kws", ignore=ignore)
+    for folder, _, files in os.walk(lib):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    return lib
+
+
+def kit_checkout_hide() -> list[str]:
+    """What to hide of the checkout the kit runs from (solutions/, grader/, .git ...).
+
+    The whole checkout when it holds neither Python nor installed packages, else each of its
+    entries that holds none of them (a virtual environment inside the checkout stays visible).
+    [] when the kit is an installed package (its folder holds nothing but the package).
+    """
+    import sysconfig
+
+    checkout = Path(KIT_PACKAGE).parent
+    if not any((checkout / marker).exists() for marker in ("pyproject.toml", ".git", "setup.py")):
+        return []
+    paths = sysconfig.get_paths()
+    needed = {sys.prefix, sys.base_prefix, paths["purelib"], paths["platlib"], paths["stdlib"]}
+    needed = [Path(p).resolve() for p in needed]
+    if not any(p.is_relative_to(checkout) for p in needed):
+        return [str(checkout)]
+    return [
+        str(entry)
+        for entry in sorted(checkout.iterdir())
+        if entry.name != "kws" and not any(p.is_relative_to(entry) for p in needed)
+    ]
+
+
+def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, str]:
     python_dir = str(Path(sys.executable).parent)
     env = {
         "PATH": f"{python_dir}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(home),
-        "USER": "kwsgrader",  # getpass.getuser() reads these first; the child's uid has no name
-        "LOGNAME": "kwsgrader",
+        "USER": "student",  # getpass.getuser() reads these first; the child's uid has no name
+        "LOGNAME": "student",
         "TMPDIR": str(home / "tmp"),
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
@@ -170,10 +217,15 @@ def _environment(home: Path, threads: int, gpu: bool) -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0") if gpu else "",
     }
-    # The child imports the very kit this grader runs (a source tree, or another clone installed
-    # in editable mode elsewhere, must not give the child a different version).
-    env["PYTHONPATH"] = str(Path(KIT_PACKAGE).parent)
+    env["PYTHONPATH"] = str(lib)  # the copy of the kws package, and nothing else of the kit
     return env
+
+
+def _python_paths() -> list[str]:
+    """sys.path entries that hold installed packages (not the kit's checkout: the child has
+    its own copy of the package)."""
+    checkout = Path(KIT_PACKAGE).parent
+    return [p for p in sys.path if p and Path(p).resolve() != checkout]
 
 
 def _classify(returncode: int, timed_out: bool, cpu_used: float, limits: Limits, stderr: str):
@@ -225,6 +277,7 @@ def run_child(
         work.mkdir()
         plan = _copy_submission(Path(submission), work / "submission", limits.submission_bytes)
         (work / "tmp").mkdir()
+        lib = _copy_kit(root / "lib")
         for name, path in (inputs or {}).items():
             shutil.copyfile(path, work / name)
         if uid is not None:
@@ -232,36 +285,60 @@ def run_child(
                 for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
                     os.chown(name, uid, uid)
         result_path = work / "result.json"
+        status = root / "status"  # the launcher's spec and report: the grader's user only
+        status.mkdir(mode=0o700)
+        sandbox = bwrap.available() if isolate else None
+        inside = {"work": bwrap.HOME, "lib": bwrap.KIT} if sandbox else {"work": work, "lib": lib}
+        inside_status = Path(bwrap.STATUS) if sandbox else status
         python_flags = ["-P", "-s"] if sys.version_info >= (3, 11) else ["-I"]
         command = [sys.executable, *python_flags]
         command += [
-            a.replace("{work}", str(work)).replace("{result}", str(result_path)) for a in entry
+            a.replace("{work}", str(inside["work"])).replace(
+                "{result}", str(Path(inside["work"]) / "result.json")
+            )
+            for a in entry
         ]
+        hidden = {str(Path(p).resolve()) for p in hide if Path(p).exists()}
         spec = {
-            "isolate": isolate,
+            "isolate": isolate and not sandbox,  # bubblewrap made the namespaces already
             "uid": uid,
-            "cwd": str(work),
-            "env": _environment(work, limits.threads, gpu),
+            "cwd": str(inside["work"]),
+            "env": _environment(Path(inside["work"]), limits.threads, gpu, Path(inside["lib"])),
             "limits": asdict(limits),
-            "hide": [str(Path(p).resolve()) for p in hide if Path(p).exists()],
-            # Python and the kit, and this folder, even when they sit in a private folder
-            # (e.g. a Python installed under /root, or TMPDIR inside one). The kit's own folder is
-            # named too: an editable install finds it through an import hook, not sys.path.
-            "expose": sorted(
-                {str(root), sys.prefix, sys.base_prefix, KIT_PACKAGE, *[p for p in sys.path if p]}
-            ),
-            "protections_file": str(root / "protections.json"),
+            "hide": [] if sandbox else sorted(hidden | set(kit_checkout_hide())),
+            # Python and this folder (with the kit's copy), even when they sit in a private
+            # folder (e.g. a Python installed under /root, or TMPDIR inside one).
+            "expose": sorted({str(root), sys.prefix, sys.base_prefix, *_python_paths()}),
+            "protections": list(bwrap.PROTECTIONS) if sandbox else [],
+            "protections_file": str(inside_status / "protections.json"),
         }
-        launcher = [
-            sys.executable,
-            *python_flags,
-            "-m",
-            "kws.grading.launch",
-            json.dumps(spec),
-            "--",
-        ]
-        result = _supervise(launcher + command, limits, uid, secrets.token_hex(16), result_path)
-        protections_file = root / "protections.json"
+        (status / "spec.json").write_text(json.dumps(spec))
+        launcher = [sys.executable, *python_flags, "-m", "kws.grading.launch"]
+        launcher += [str(inside_status / "spec.json"), "--"]
+        if sandbox:
+            launcher = [
+                *bwrap.command(
+                    sandbox,
+                    root=root,
+                    work=work,
+                    lib=lib,
+                    readable=_named_paths(entry, root, hidden),
+                    hide=sorted(hidden),
+                    gpu=gpu,
+                    checkout=Path(KIT_PACKAGE).parent,
+                ),
+                *launcher,
+            ]
+        result = _supervise(
+            launcher + command,
+            limits,
+            uid,
+            secrets.token_hex(16),
+            result_path,
+            {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(inside["lib"])},
+            signal_exit_codes=sandbox is not None,
+        )
+        protections_file = status / "protections.json"
         if protections_file.exists():
             result.protections = json.loads(protections_file.read_text())
         result.protections.append(f"wall clock {limits.wall_seconds:g} s")
@@ -271,7 +348,8 @@ def run_child(
             )
         if plan.ignored:
             result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
-        _hide_machine_paths(result, [(f"{work}/submission/", ""), (f"{root}/", "")])
+        inner = [(f"{bwrap.HOME}/submission/", ""), (f"{bwrap.KIT}/", "")] if sandbox else []
+        _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])
         result.seconds = time.monotonic() - start
         return result
 
@@ -309,14 +387,42 @@ def _hide_machine_paths(result: ChildResult, replacements: list[tuple[str, str]]
     ]
 
 
-def _supervise(command, limits: Limits, uid, token: str, result_path: Path) -> ChildResult:
+def _named_paths(entry: list[str], root: Path, hidden: set[str]) -> list[str]:
+    """Absolute paths named on the child's command line (e.g. the data of a re-training), which
+    bubblewrap makes readable — unless hidden, in the kit's checkout, or private to the grader's
+    user (a folder on the way that others may not enter, such as the hidden-test cache)."""
+    refused = [Path(h) for h in hidden] + [root, Path(KIT_PACKAGE).parent]
+    named = []
+    for arg in entry:
+        if not arg.startswith("/") or "{" in arg or not os.path.exists(arg):
+            continue
+        path = Path(arg).resolve()
+        private = any(not os.stat(folder).st_mode & 0o001 for folder in path.parents)
+        if not private and not any(path.is_relative_to(r) for r in refused):
+            named.append(str(path))
+    return named
+
+
+def _supervise(
+    command,
+    limits: Limits,
+    uid,
+    token: str,
+    result_path: Path,
+    env: dict[str, str],
+    signal_exit_codes: bool = False,
+) -> ChildResult:
+    """Run `command`, feed it `token`, enforce the wall clock, classify how it ended.
+
+    With `signal_exit_codes` (bubblewrap), an exit code 128 + N means "killed by signal N".
+    """
     proc = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        env={"PATH": "/usr/bin:/bin"},
+        env=env,  # the launcher imports the same copy of the kit as the child
     )
     readers = [
         TailReader(proc.stdout, limits.output_bytes),
@@ -341,6 +447,8 @@ def _supervise(command, limits: Limits, uid, token: str, result_path: Path) -> C
     kill_everything(proc.pid, uid)  # also ends background processes the child left behind
     waiter.join()
     proc.returncode = os.waitstatus_to_exitcode(waited["status"])
+    if signal_exit_codes and 128 < proc.returncode < 128 + signal.NSIG:
+        proc.returncode = 128 - proc.returncode  # bubblewrap reports a signal as 128 + N
     for reader in readers:
         reader.join(timeout=5)
     stdout, stderr = readers[0].text(), readers[1].text()

@@ -11,14 +11,22 @@ Runs inside the grading child, on a student's model. Three observers watch one f
   is seen however it was reached (an alias, a subclass, ``Class.forward(obj, x)`` called directly,
   a function captured before tracing).
 
+The recorder also finds every **attention computation** — a softmax over a square (T, T) score
+tensor, or a fused attention call — and how many of them ran one after another (each one's input
+depending on the previous one's output): that depth is the number of encoder layers that ran,
+whatever the layers' classes are called and wherever they sit in the model. Heads computed side by
+side do not depend on each other, so they count once.
+
 Because student code runs in this same process, `capture_originals` must run before it and
-`verify_untampered` after it: they report any genuine torch object the student replaced.
+`verify_untampered` after it: they report any genuine torch object the student replaced (and,
+in the grading child, any change to the standard library, threads or hooks: `kws.grading.guard`).
 """
 
 from __future__ import annotations
 
 import collections
 import importlib
+import itertools
 import pkgutil
 import sys
 import types
@@ -53,8 +61,26 @@ NORM_FUNCTIONS = [("torch.nn.functional", n) for n in ["batch_norm", "layer_norm
 NORM_FUNCTIONS += [("torch", n) for n in ["batch_norm", "layer_norm", "group_norm"]]
 NORM_FUNCTIONS += [("torch", n) for n in ["native_batch_norm", "native_layer_norm"]]
 NORM_FUNCTIONS += [("torch", "native_group_norm")]
+# Attention computed in one call (fused kernels, library attention) and softmax functions whose
+# square (T, T) output is an attention score matrix.
+FUSED_ATTENTION = {
+    "scaled_dot_product_attention",
+    "multi_head_attention_forward",
+    "_native_multi_head_attention",
+    "_transformer_encoder_layer_fwd",
+    "_scaled_dot_product_attention_math",
+    "_scaled_dot_product_flash_attention",
+    "_scaled_dot_product_efficient_attention",
+}
+SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
 # The grader's own code that runs in the child after the notebook's cells.
-GRADER_MODULES = ["kws.grading.probes", "kws.grading.trace", "kws.grading.inputs"]
+GRADER_MODULES = [
+    "kws.grading.probes",
+    "kws.grading.trace",
+    "kws.grading.inputs",
+    "kws.grading.guard",
+    "kws.grading.channel",
+]
 HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]
 
 
@@ -110,13 +136,18 @@ class Originals:
     register_pre_hook: object
     register_hook: object
     hooks_at_capture: dict[str, int]
+    stdlib: object = None  # a kws.grading.guard.Snapshot in the grading child, else None
 
 
 _originals: Originals | None = None
 
 
-def capture_originals() -> Originals:
-    """Remember the genuine torch objects; call before any student code runs in this process."""
+def capture_originals(stdlib: bool = False) -> Originals:
+    """Remember the genuine torch objects; call before any student code runs in this process.
+
+    With `stdlib`, also snapshot the standard library, threads and hooks (`kws.grading.guard`);
+    the grading child does, a student's own notebook (`kws.check`) does not need to.
+    """
     global _originals
     checks: list[tuple[str, object, object]] = []
 
@@ -161,6 +192,13 @@ def capture_originals() -> Originals:
             if isinstance(function, types.FunctionType) and function.__module__ == module_name:
                 watch(f"{module_name}.{name}", lambda m=module, n=name: vars(m).get(n))
                 watch(f"{module_name}.{name}.__code__", lambda f=function: f.__code__)
+            elif isinstance(function, type) and function.__module__ == module_name:
+                for attr, member in vars(function).items():  # e.g. ResultChannel.send
+                    if isinstance(member, types.FunctionType | classmethod | staticmethod):
+                        watch(
+                            f"{module_name}.{name}.{attr}",
+                            lambda c=function, a=attr: vars(c).get(a),
+                        )
 
     forbidden_codes = {
         function.__code__: public
@@ -187,8 +225,15 @@ def capture_originals() -> Originals:
         register_pre_hook=module_globals.register_module_forward_pre_hook,
         register_hook=module_globals.register_module_forward_hook,
         hooks_at_capture={name: len(getattr(module_globals, name)) for name in HOOK_DICTS},
+        stdlib=_stdlib_snapshot() if stdlib else None,
     )
     return _originals
+
+
+def _stdlib_snapshot():
+    from kws.grading import guard
+
+    return guard.snapshot()
 
 
 def originals() -> Originals:
@@ -196,8 +241,11 @@ def originals() -> Originals:
     return _originals if _originals is not None else capture_originals()
 
 
-def verify_untampered() -> list[str]:
-    """One sentence for every genuine torch object replaced since `capture_originals`; [] if none."""
+def verify_untampered(profiler: object = None) -> list[str]:
+    """One sentence for every genuine object replaced since `capture_originals`; [] if none.
+
+    `profiler` is the grader's own profile function when called while tracing.
+    """
     found = []
     for label, getter, original in originals().checks:
         try:
@@ -211,17 +259,35 @@ def verify_untampered() -> list[str]:
             found.append(f"the notebook registered global module hooks ({name})")
     if torch._C._len_torch_function_stack() > 0:
         found.append("the notebook left a TorchFunctionMode active")
-    if originals().getprofile() is not None:
+    if originals().stdlib is not None:
+        from kws.grading import guard
+
+        found += guard.changes(originals().stdlib, profiler_allowed=profiler)
+    elif originals().getprofile() not in (None, profiler):
         found.append("the notebook installed a profiler function (sys.setprofile)")
-    return found
+    return list(dict.fromkeys(found))
+
+
+_serials = itertools.count(1)
 
 
 def tensor_key(t: torch.Tensor) -> tuple[int, int]:
-    """Identity of a tensor's value: (object id, in-place version)."""
+    """Identity of a tensor's value: (serial number, in-place version).
+
+    Each tensor gets a serial number the first time it is seen, kept in its own attributes, so
+    the trace need not keep tensors alive (an id() could be reused once a tensor is freed).
+    """
+    serial = getattr(t, "_kws_serial", None)
+    if serial is None:
+        serial = next(_serials)
+        try:
+            t._kws_serial = serial
+        except (AttributeError, RuntimeError):  # a tensor type without attributes
+            serial = -id(t)
     try:
-        return id(t), t._version
+        return serial, t._version
     except RuntimeError:  # inference tensors have no version counter
-        return id(t), -1
+        return serial, -1
 
 
 def _tensors(value) -> list[torch.Tensor]:
@@ -254,18 +320,42 @@ class Trace:
     producers: dict[tuple[int, int], Op] = field(default_factory=dict)
     forbidden: dict[str, str] = field(default_factory=dict)  # public name -> where first seen
     tampering: list[str] = field(default_factory=list)
-    keep_alive: list[object] = field(default_factory=list)  # so tensor ids stay unique
+    depth: dict[tuple[int, int], int] = field(default_factory=dict)  # attention depth per tensor
+    attention: list[tuple[str, int]] = field(default_factory=list)  # (module, depth) each
 
     def producer(self, t: torch.Tensor) -> Op | None:
         return self.producers.get(tensor_key(t))
+
+    @property
+    def attention_layers(self) -> int:
+        """The longest chain of attention computations, each fed by the one before: the number
+        of encoder layers that ran one after another (0 when no attention ran)."""
+        return max((depth for _, depth in self.attention), default=0)
+
+
+def is_attention(name: str, result, batch: int) -> bool:
+    """Whether torch function `name` returning `result` computed attention.
+
+    A fused attention call, or a softmax whose output ends in a square (T, T) score matrix with
+    T > 1: (B, H, T, T), (B·H, T, T), or (T, T) for one utterance. A 2-D (B, T) softmax over
+    frames (attention pooling) is not one, even when B happens to equal T.
+    """
+    if name in FUSED_ATTENTION:
+        return True
+    if name not in SOFTMAX_FUNCTIONS or not isinstance(result, torch.Tensor):
+        return False
+    shape = result.shape
+    if result.ndim < 2 or shape[-1] != shape[-2] or shape[-1] < 2:
+        return False
+    return result.ndim >= 3 or shape[0] != batch
 
 
 class _Recorder(TorchFunctionMode):
     """Records every torch function call: its name, input tensors and the tensors it produced."""
 
-    def __init__(self, trace: Trace, where):
+    def __init__(self, trace: Trace, where, batch: int):
         super().__init__()
-        self.trace, self.where = trace, where
+        self.trace, self.where, self.batch = trace, where, batch
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -280,9 +370,14 @@ class _Recorder(TorchFunctionMode):
         changed = [
             t for t, key in zip(inputs, before, strict=True) if tensor_key(t) != key
         ]  # in-place ops
+        depth = max((self.trace.depth.get(key, 0) for key in before), default=0)
+        if is_attention(name, result, self.batch):
+            depth += 1
+            self.trace.attention.append((self.where(), depth))
         for t in _tensors(result) + changed:
-            self.trace.producers.setdefault(tensor_key(t), op)
-        self.trace.keep_alive += [inputs, result]
+            key = tensor_key(t)
+            self.trace.producers.setdefault(key, op)
+            self.trace.depth[key] = max(self.trace.depth.get(key, 0), depth)
         return result
 
 
@@ -295,6 +390,8 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
     found = originals()
     inputs = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
     trace = Trace(tampering=verify_untampered())
+    first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+    batch = int(first.shape[0]) if first is not None and first.ndim else 1
     names: dict[int, str] = {}
     for name, module in model.named_modules(remove_duplicate=False):
         names.setdefault(id(module), name or "model")
@@ -311,16 +408,16 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
         for cls in type(module).__mro__:
             if cls in found.forbidden_classes:
                 trace.forbidden.setdefault(found.forbidden_classes[cls], f"module {where()}")
-        trace.keep_alive.append(args)
 
     def post_hook(module, args, output):
         op = Op(type(module).__name__, module, [], where())
         if stack and stack[-1] is module:
             stack.pop()
             op.inputs = stack_inputs.pop()
+        depth = max((trace.depth.get(key, 0) for key in op.inputs), default=0)
         for t in _tensors(output):  # only new if no torch function inside produced it
             trace.producers.setdefault(tensor_key(t), op)
-        trace.keep_alive.append(output)
+            trace.depth.setdefault(tensor_key(t), depth)
 
     def profiler(frame, event, arg):
         if event == "call":
@@ -335,7 +432,7 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
     was_training, previous_profiler = model.training, found.getprofile()
     model.eval()
     try:
-        with torch.no_grad(), _Recorder(trace, where):
+        with torch.no_grad(), _Recorder(trace, where, batch):
             found.setprofile(profiler)
             try:
                 trace.output = model(*inputs)

@@ -1,0 +1,105 @@
+"""The encoder block's parameter budget, measured by the grader from the submitted checkpoint.
+
+Runs in the grader's own process (the parent), never next to student code: the checkpoint is
+read with ``torch.load(weights_only=True)`` (plain tensors only, no code), so nothing a notebook
+does at run time changes the count. "The encoder block" is every tensor whose state-dict key lies
+under ``encoder.``, plus every top-level module in which the grading child saw attention run
+(an encoder layer hidden elsewhere in the model still counts). Every floating tensor counts —
+parameters and buffers alike, since a buffer can be trained and saved just like a parameter —
+except a normalization's running statistics, which are not weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+MAX_CHECKPOINT_BYTES = 2 * 2**30
+
+
+class BudgetError(ValueError):
+    """The checkpoint cannot be measured; the message says what to hand in."""
+
+
+@dataclass(frozen=True)
+class EncoderBudget:
+    """What the encoder block holds: `count` numbers in the tensors under `prefixes`."""
+
+    count: int
+    prefixes: tuple[str, ...]
+    tensors: int
+
+    @property
+    def text(self) -> str:
+        """The count as the course prints it, e.g. "154.88k"."""
+        from kws.params import format_count
+
+        return format_count(self.count)
+
+
+def is_weight(key: str, value) -> bool:
+    """Whether state-dict entry `key` counts toward a budget: a floating tensor that is not a
+    normalization's running statistic."""
+    return value.is_floating_point() and key.rsplit(".", 1)[-1] not in NORM_STATISTICS
+
+
+def block_prefixes(attention_modules: list[str] = (), root: str = "encoder") -> tuple[str, ...]:
+    """`root` plus the top-level module of each module where attention ran ("" = the model)."""
+    found = {root}
+    for name in attention_modules:
+        found.add("" if name in ("", "model") else name.split(".", 1)[0])
+    return tuple(sorted(found))
+
+
+def load_state(path: Path, task: str) -> dict:
+    """The state dict in `path`, loaded safely; BudgetError naming the fix otherwise."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise BudgetError(f"{task}/model.pt is missing, so the encoder block cannot be measured")
+    if path.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise BudgetError(f"{task}/model.pt is larger than {MAX_CHECKPOINT_BYTES // 2**30} GiB")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:
+        raise BudgetError(
+            f"{task}/model.pt cannot be loaded safely ({type(error).__name__}); save it with "
+            "torch.save(model.state_dict(), path)"
+        ) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise BudgetError(f"{task}/model.pt is not a state dict; save model.state_dict()")
+    return state
+
+
+def encoder_budget(
+    path: Path, task: str, attention_modules: list[str] = (), root: str = "encoder"
+) -> EncoderBudget:
+    """Measure the encoder block in checkpoint `path` (tensors shared by storage counted once).
+
+    Args:
+        path: the submitted ``model.pt`` (a state dict).
+        task: the task's name, for messages ("task1").
+        attention_modules: modules where the grading child saw attention run, e.g.
+            ["encoder.layers.0.self_attn", "extra.0.attn"]; they only ever add to the count.
+        root: the attribute the skeleton names the encoder block.
+    """
+    state = load_state(path, task)
+    prefixes = block_prefixes(attention_modules, root)
+    if not any(key.startswith(root + ".") for key in state):
+        raise BudgetError(
+            f"{task}/model.pt has no `{root}.` weights; keep the skeleton's `self.{root} = ...` "
+            "holding the encoder block"
+        )
+    seen, count, tensors = set(), 0, 0
+    for key, value in state.items():
+        inside = any(p == "" or key.startswith(p + ".") for p in prefixes)
+        if not inside or not is_weight(key, value):
+            continue
+        identity = (value.untyped_storage().data_ptr(), value.storage_offset(), value.shape)
+        if identity in seen:  # saved twice under two names (a shared module)
+            continue
+        seen.add(identity)
+        count, tensors = count + value.numel(), tensors + 1
+    return EncoderBudget(count=count, prefixes=prefixes, tensors=tensors)

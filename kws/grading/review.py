@@ -1,0 +1,104 @@
+"""Model cells that reach for the grader's own machinery, flagged for a person to read.
+
+Runs in the grader's process on the notebook's text (never executing it). The grading child
+runs the cells tagged ``model`` in the same process as the grader's tracing and its result
+channel, so code that inspects frames or the garbage collector, registers exit handlers,
+rewrites ``builtins`` or installs hooks could, in principle, forge what the child reports (the
+README's threat model says exactly what can and cannot be trusted). Course models need none of
+it, so each use is listed for manual review in the report and the gradebook; points are not
+changed by a flag.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from pathlib import Path
+
+REVIEW_PREFIX = "Manual review:"  # how a flag starts in results.json's output and the gradebook
+# word in the code (a name, an attribute or inside a string) -> what it can reach
+REVIEW_WORDS = {
+    "gc": "the garbage collector (gc)",
+    "_getframe": "frame introspection",
+    "currentframe": "frame introspection",
+    "f_back": "frame introspection",
+    "f_locals": "frame introspection",
+    "f_globals": "frame introspection",
+    "tb_frame": "frame introspection",
+    "gi_frame": "frame introspection",
+    "inspect": "frame introspection (inspect)",
+    "atexit": "exit handlers (atexit)",
+    "builtins": "builtins",
+    "__builtins__": "builtins",
+    "__import__": "dynamic imports",
+    "importlib": "dynamic imports",
+    "exec": "dynamic code (exec/eval)",
+    "eval": "dynamic code (exec/eval)",
+    "settrace": "trace or profile hooks",
+    "setprofile": "trace or profile hooks",
+    "gettrace": "trace or profile hooks",
+    "getprofile": "trace or profile hooks",
+    "_len_torch_function_stack": "torch function modes",
+    "TorchFunctionMode": "torch function modes",
+    "_global_forward_hooks": "torch's global module hooks",
+    "_global_forward_pre_hooks": "torch's global module hooks",
+    "register_module_forward_hook": "torch's global module hooks",
+    "register_module_forward_pre_hook": "torch's global module hooks",
+    "ctypes": "raw memory (ctypes)",
+    "threading": "threads",
+    "_thread": "threads",
+    "_exit": "ending the process (os._exit)",
+    "kws.grading": "the grader's own code",
+}
+
+
+# Names that are harmless as methods: `model.eval()` is not `eval(...)`.
+METHODS = {"eval", "exec", "compile", "inspect"}
+
+
+def _words(source: str) -> list[str]:
+    """Names and attribute names in `source`, plus the words inside its string literals."""
+    words, previous = [], ""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.NAME and not (previous == "." and token.string in METHODS):
+                words.append(token.string)
+            elif token.type == tokenize.STRING:
+                words += [w for w in REVIEW_WORDS if w in token.string]
+            previous = token.string
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        words += [w for w in REVIEW_WORDS if w in source]  # broken cells: a plain text search
+    if "kws.grading" in source:
+        words.append("kws.grading")
+    return words
+
+
+def review_flags(notebook: Path) -> list[str]:
+    """One line per model cell that uses something in REVIEW_WORDS; [] when none does."""
+    from kws.notebooks import cells_with_tag, read_notebook
+
+    cells = [c for c in cells_with_tag(read_notebook(notebook), "model") if c.cell_type == "code"]
+    flags = []
+    for number, cell in enumerate(cells, start=1):
+        found = {word: REVIEW_WORDS[word] for word in _words(cell.source) if word in REVIEW_WORDS}
+        if found:
+            what = sorted(set(found.values()))
+            words = ", ".join(sorted(found))
+            flags.append(f"{notebook.name}, model cell {number}: {'; '.join(what)} ({words})")
+    return flags
+
+
+def submission_flags(submission: Path, notebook_name: str) -> list[str]:
+    """`review_flags` of the submission's notebook `notebook_name` (found anywhere inside it)."""
+    found = [
+        p
+        for p in sorted(Path(submission).rglob(notebook_name))
+        if ".ipynb_checkpoints" not in p.parts and p.is_file() and not p.is_symlink()
+    ]
+    flags = []
+    for path in found[:3]:
+        try:
+            flags += review_flags(path)
+        except Exception as error:  # an unreadable notebook is the child's to report
+            flags.append(f"{path.name}: could not be read for review ({type(error).__name__})")
+    return flags

@@ -1,0 +1,78 @@
+"""The encoder budget the grader measures from the submitted checkpoint, in its own process."""
+
+import pytest
+import torch
+from torch import nn
+
+from kws.grading.budget import BudgetError, block_prefixes, encoder_budget
+
+
+class Model(nn.Module):
+    """Prenet, an encoder of two linear layers, a classifier; extras added per test."""
+
+    def __init__(self):
+        super().__init__()
+        self.prenet = nn.Linear(40, 80)
+        self.encoder = nn.Sequential(nn.Linear(80, 80), nn.LayerNorm(80))  # 6,480 + 160
+        self.classifier = nn.Linear(80, 600)
+
+
+def _saved(tmp_path, model) -> object:
+    path = tmp_path / "task1" / "model.pt"
+    path.parent.mkdir(exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def test_an_honest_encoder_is_counted_as_the_course_prints_it(tmp_path):
+    budget = encoder_budget(_saved(tmp_path, Model()), "task1")
+    assert budget.count == 6_480 + 160 and budget.text == "6.64k"
+    assert budget.prefixes == ("encoder",) and budget.tensors == 4
+
+
+def test_weights_kept_as_buffers_count_and_norm_statistics_do_not(tmp_path):
+    model = Model()
+    model.encoder.register_buffer("weights", torch.zeros(2_370_000))  # trained via the optimizer
+    model.encoder.append(nn.BatchNorm1d(80))  # 160 weights, plus running statistics
+    budget = encoder_budget(_saved(tmp_path, model), "task1")
+    assert budget.count == 6_480 + 160 + 2_370_000 + 160
+    assert budget.text == "2.38M"
+
+
+def test_a_module_where_attention_ran_counts_wherever_it_sits(tmp_path):
+    model = Model()
+    model.refiner = nn.Sequential(nn.Linear(80, 80), nn.Linear(80, 80))  # 2 x 6,480
+    path = _saved(tmp_path, model)
+    assert encoder_budget(path, "task1").count == 6_640
+    budget = encoder_budget(path, "task1", ["encoder.0", "refiner.1.attn", "refiner.0"])
+    assert budget.count == 6_640 + 2 * 6_480 and budget.prefixes == ("encoder", "refiner")
+    assert block_prefixes(["model"]) == ("", "encoder")  # attention in the model's own forward
+    assert encoder_budget(path, "task1", ["model"]).count == sum(
+        p.numel() for p in model.parameters()
+    )
+
+
+def test_a_tensor_saved_under_two_names_counts_once(tmp_path):
+    model = Model()
+    model.encoder.append(model.encoder[0])  # the same layer twice
+    assert encoder_budget(_saved(tmp_path, model), "task1").count == 6_640
+
+
+@pytest.mark.parametrize(
+    ("write", "message"),
+    [
+        (None, "task1/model.pt is missing"),
+        (lambda p: p.write_bytes(b"not a checkpoint"), "cannot be loaded safely"),
+        (lambda p: torch.save(Model(), p), "cannot be loaded safely"),
+        (lambda p: torch.save([torch.zeros(3)], p), "is not a state dict"),
+        (lambda p: torch.save({"prenet.weight": torch.zeros(3)}, p), "no `encoder.` weights"),
+    ],
+    ids=["missing", "garbage", "whole-model-pickle", "list", "no-encoder"],
+)
+def test_checkpoints_that_cannot_be_measured_say_why(tmp_path, write, message):
+    path = tmp_path / "task1" / "model.pt"
+    path.parent.mkdir()
+    if write is not None:
+        write(path)
+    with pytest.raises(BudgetError, match=message):
+        encoder_budget(path, "task1")

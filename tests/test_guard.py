@@ -1,0 +1,89 @@
+"""What the grading child's notebook must not change: the standard library, threads, hooks."""
+
+import atexit
+import builtins
+import json
+import os
+import sys
+import threading
+
+import pytest
+
+from kws.grading import guard
+
+
+@pytest.fixture
+def before():
+    snapshot = guard.snapshot()
+    assert guard.changes(snapshot) == []
+    return snapshot
+
+
+@pytest.mark.parametrize(
+    ("owner", "name", "label"),
+    [
+        (builtins, "open", "builtins.open"),
+        (json, "dump", "json.dump"),
+        (json.JSONEncoder, "encode", "json.encoder.JSONEncoder.encode"),
+        (os, "write", "os.write"),
+        (os, "_exit", "os._exit"),
+        (sys, "setprofile", "sys.setprofile"),
+        (atexit, "register", "atexit.register"),
+    ],
+)
+def test_replacing_a_standard_library_function_is_reported(before, owner, name, label):
+    original = getattr(owner, name)
+    setattr(owner, name, lambda *a, **k: None)
+    try:
+        assert f"{label} was replaced or changed by the notebook" in guard.changes(before)
+    finally:
+        setattr(owner, name, original)
+    assert guard.changes(before) == []
+
+
+def test_threads_trace_functions_and_exit_handlers_are_reported(before):
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    notebook = {"handler": lambda: None}
+    exec(compile("import atexit\natexit.register(handler)", "<model cell 1>", "exec"), notebook)
+    atexit.register(print)  # a library's own handler (here: this test's) is not reported
+    sys.settrace(lambda *a: None)
+    try:
+        found = guard.changes(before)
+    finally:
+        sys.settrace(None)
+        atexit.unregister(notebook["handler"])
+        atexit.unregister(print)
+        stop.set()
+        thread.join()
+    assert "the notebook started 1 thread(s)" in found
+    assert "the notebook installed a trace function (sys.settrace)" in found
+    assert "the notebook registered 1 atexit handler(s)" in found
+    assert not any("thread" in line or "trace" in line for line in guard.changes(before))
+
+
+def test_the_graders_own_profiler_is_not_a_change(before):
+    def profiler(frame, event, arg):
+        return None
+
+    sys.setprofile(profiler)
+    try:
+        assert guard.changes(before, profiler_allowed=profiler) == []
+        assert "installed a profiler function" in guard.changes(before)[0]
+    finally:
+        sys.setprofile(None)
+
+
+def test_importing_common_libraries_after_the_snapshot_is_not_a_change():
+    """matplotlib and IPython register atexit handlers of their own when imported by a notebook."""
+    import subprocess
+
+    code = (
+        "from kws.grading import guard\n"
+        "before = guard.snapshot()\n"
+        "import matplotlib.pyplot, IPython, torchaudio, tqdm, numpy\n"
+        "print(guard.changes(before))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -1,0 +1,61 @@
+"""Model cells that reach for the grader's machinery are flagged for a person to read."""
+
+import nbformat
+
+from kws.grading.review import review_flags, submission_flags
+
+HONEST = """
+import math
+import torch
+from torch import nn
+
+
+class EncoderLayer(nn.Module):
+    def forward(self, x):
+        self.eval()  # a method, not eval()
+        return torch.stack([x, x]).mean(0) * math.sqrt(2)
+"""
+
+
+def _notebook(folder, *sources, name="02_speaker_id.ipynb"):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s, metadata={"tags": ["model"]}) for s in sources]
+    nb.cells.append(nbformat.v4.new_code_cell("import gc  # not a model cell"))
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / name)
+    return folder / name
+
+
+def test_an_honest_notebook_has_no_flags(tmp_path):
+    assert review_flags(_notebook(tmp_path, HONEST)) == []
+
+
+def test_each_reach_for_the_graders_machinery_is_flagged_with_its_cell(tmp_path):
+    path = _notebook(
+        tmp_path,
+        HONEST,
+        "import gc, atexit\natexit.register(print)",
+        "import sys\nframe = sys._getframe(1).f_back",
+        "import builtins\nbuiltins.open = print",
+        "getattr(__import__('g' + 'c'), 'get_objects')",
+        "x = eval('1')",
+        "hidden = getattr(sys, '_getframe')",
+    )
+    flags = review_flags(path)
+    assert flags[0] == (
+        "02_speaker_id.ipynb, model cell 2: exit handlers (atexit); the garbage collector (gc) "
+        "(atexit, gc)"
+    )
+    assert "model cell 3: frame introspection" in flags[1]
+    assert "model cell 4: builtins" in flags[2]
+    assert "model cell 5: dynamic imports" in flags[3]
+    assert "model cell 6: dynamic code (exec/eval)" in flags[4]
+    assert "model cell 7: frame introspection (_getframe)" in flags[5]  # inside a string
+    assert len(flags) == 6
+
+
+def test_the_submissions_notebook_is_found_inside_subfolders(tmp_path):
+    _notebook(tmp_path / "alice" / "hw", "import atexit")
+    flags = submission_flags(tmp_path / "alice", "02_speaker_id.ipynb")
+    assert flags == ["02_speaker_id.ipynb, model cell 1: exit handlers (atexit) (atexit)"]
+    assert submission_flags(tmp_path / "alice", "01_keyword_spotting.ipynb") == []
