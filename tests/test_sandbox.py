@@ -288,9 +288,8 @@ def test_no_message_shows_the_grading_machines_paths(tmp_path, public_dir):
     assert result.payload == {"where": "outputs", "torch": "torch/__init__.py", "home": home}
     assert not any(str(public_dir) in p for p in result.protections)
     if not BWRAP:  # the fallback hides by name, and says how many without naming them
-        assert (
-            "hidden paths: 1 (the data with the labels, the grader's files)" in result.protections
-        )
+        hidden = [p for p in result.protections if p.startswith("hidden paths: ")]
+        assert hidden and hidden[0].endswith("(the data with the labels, the grader's files)")
     result = _run(tmp_path, "import os\nopen(os.path.abspath('submission/nothing.txt'))")
     assert result.status == "crashed"
     assert result.reason.endswith("[Errno 2] No such file or directory: 'nothing.txt'")
