@@ -4,10 +4,11 @@ grading child's payload (see conftest)."""
 
 import pytest
 
+from kws.data.labels_csv import read_labels_csv
 from kws.grading.budget import BudgetError, encoder_budget
 from kws.grading.grade import ASSIGNMENTS, tier_credit
 from kws.grading.handin import predictions_csv, relative
-from kws.grading.hidden import SPEAKER_HIDDEN, read_labels_csv
+from kws.grading.hidden import SPEAKER_HIDDEN
 
 TASKS = ASSIGNMENTS["speaker_id"].classes  # task -> class name
 MAX_LAYER_CALLS = {"task1": 3}  # "fewer than 4 layers"

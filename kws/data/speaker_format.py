@@ -17,8 +17,6 @@ an error.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -26,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from kws.data.labels_csv import read_labels_rows
 
 METADATA_FORM = (
     '{"n_mels": 40, "speakers": {SPEAKER: [{"feature_path": ..., "mel_len": INT}, ...]}}'
@@ -189,21 +189,11 @@ def read_test_labels(path: str | os.PathLike, root: str | os.PathLike) -> dict[s
         raise FileNotFoundError(
             f"{path} not found: the hidden test labels (Id,Category) are missing."
         )
-    text = path.read_text(encoding="utf-8-sig")  # -sig: drops the BOM Excel puts first
-    rows = [
-        (n, [field.strip() for field in row])
-        for n, row in enumerate(csv.reader(io.StringIO(text)), 1)
-    ]
-    rows = [(n, row) for n, row in rows if any(row)]  # blank lines, e.g. at the end
-    if not rows or rows[0][1] != ["Id", "Category"]:
-        raise ValueError(f"{path}: the first line must be the header Id,Category.")
+    rows = read_labels_rows(path)  # BOM, CRLF, quotes, blank lines, pandas' index column
     tests = {feature_path for feature_path, _ in folder.test}
     labels = {}
-    for number, row in rows[1:]:
+    for number, feature_path, speaker in rows:
         where = f"{path}, line {number}"
-        if len(row) != 2:
-            raise ValueError(f"{where}: expected 2 fields Id,Category, got {len(row)}: {row}.")
-        feature_path, speaker = row
         if feature_path in labels:
             raise ValueError(
                 f"{where}: Id {feature_path!r} appears twice; keep one row per utterance."

@@ -6,7 +6,6 @@ writes the inputs file a child may see (`kws.grading.inputs`) in a fresh secret 
 the labels, in that same order, in the returned `HiddenTest` — they never leave this process.
 """
 
-import csv
 import json
 import re
 import secrets
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from kws.data.speaker_format import read_test_labels
 from kws.grading.inputs import save_feature_inputs, save_wave_inputs
 from kws.grading.processes import private_folder
 
@@ -93,80 +93,6 @@ def hidden_keyword_test(data_dir: Path, out_file: Path, dataset: str | None = No
     )
 
 
-def read_labels_rows(path: Path) -> list[tuple[int, str, str]]:
-    """(line number, Id, Category) of every row of an `Id,Category` CSV, however it was saved.
-
-    Spreadsheets and pandas add things a clean file lacks; all are accepted: a UTF-8 byte-order
-    mark (Excel), CRLF line ends, quoted fields, spaces around fields, blank lines, an empty
-    trailing column (``a,b,``) and the unnamed index column of ``DataFrame.to_csv()``. Rows may
-    come in any order. ValueError names the file, the line and the fix for anything else.
-    """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as file:
-            reader = csv.reader(file)
-            rows = [(reader.line_num, [c.strip() for c in row]) for row in reader]
-    except UnicodeDecodeError:
-        raise ValueError(
-            f"{path.name} is not UTF-8 text; save it as 'CSV UTF-8' (or write it with pandas)"
-        ) from None
-    except csv.Error as error:
-        raise ValueError(f"{path.name} is not a readable CSV file ({error})") from None
-    rows = [(number, row) for number, row in rows if any(row)]  # blank lines
-    if not rows or [c.lower() for c in rows[0][1] if c] != ["id", "category"]:
-        raise ValueError(f"{path.name}: the first line must be the header Id,Category")
-    skip = 1 if rows[0][1][0] == "" else 0  # pandas' unnamed index column
-    table = []
-    for number, row in rows[1:]:
-        cells = row[skip:]
-        while len(cells) > 2 and cells[-1] == "":
-            cells = cells[:-1]
-        if len(cells) != 2:
-            raise ValueError(
-                f"{path.name}, line {number}: expected 2 columns (Id,Category), got {len(cells)}"
-            )
-        table.append((number, cells[0], cells[1]))
-    return table
-
-
-def read_labels_csv(path: Path) -> dict[str, str]:
-    """{Id: Category} from an `Id,Category` CSV (hidden labels or a student's predictions), read
-    by `read_labels_rows`; an Id given twice is a ValueError naming both lines."""
-    table, lines = {}, {}
-    for number, key, category in read_labels_rows(path):
-        if key in table:
-            raise ValueError(
-                f"{path.name}, line {number}: Id {key!r} appears twice (also line {lines[key]})"
-            )
-        table[key], lines[key] = category, number
-    return table
-
-
-def _speaker_labels(labels_file: Path, feature_paths, speaker2id: dict) -> torch.Tensor:
-    """(N,) class index of every test utterance, from the hidden labels; ValueError naming the
-    file, line and fix when the labels and the features do not belong together."""
-    rebuild = "rebuild the features and labels together with data_scripts/speaker_features.py"
-    truth = read_labels_csv(labels_file)
-    wanted = set(feature_paths)
-    for number, key, speaker in read_labels_rows(labels_file):
-        if key not in wanted:
-            raise ValueError(
-                f"{labels_file}, line {number}: {key!r} is not a test utterance of "
-                f"{SPEAKER_FOLDER}/testdata.json; remove the row or {rebuild}"
-            )
-        if speaker not in speaker2id:
-            raise ValueError(
-                f"{labels_file}, line {number}: speaker {speaker!r} is not in "
-                f"{SPEAKER_FOLDER}/mapping.json; {rebuild}"
-            )
-    missing = [p for p in feature_paths if p not in truth]
-    if missing:
-        raise ValueError(
-            f"{labels_file} has no label for {len(missing)} test utterances, e.g. {missing[0]}; "
-            f"{rebuild}"
-        )
-    return torch.tensor([speaker2id[truth[p]] for p in feature_paths])
-
-
 def hidden_speaker_test(data_dir: Path, out_file: Path, dataset: str | None = None) -> HiddenTest:
     """The HW4 test utterances as unlabelled shuffled features + hidden speaker labels."""
     from kws.data.cache import cache_features
@@ -179,7 +105,8 @@ def hidden_speaker_test(data_dir: Path, out_file: Path, dataset: str | None = No
         )
     features = cache_features(root, "test")
     speaker2id = json.loads((root / "mapping.json").read_text())["speaker2id"]
-    labels = _speaker_labels(labels_file, features.feature_paths, speaker2id)
+    truth = read_test_labels(labels_file, root)  # checked against the folder, line by line
+    labels = torch.tensor([truth[p] for p in features.feature_paths])
     order = _secret_permutation(len(labels))
     save_feature_inputs(out_file, features.frames, features.offsets[order], features.lengths[order])
     return HiddenTest(
