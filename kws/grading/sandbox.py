@@ -200,6 +200,7 @@ def run_child(
     gpu: bool = False,
     hide: list[Path] = (),
     isolate: bool = True,
+    readable: list[Path] = (),
 ) -> ChildResult:
     """Run ``python ENTRY...`` on a copy of `submission`, sandboxed, and read its result.
 
@@ -214,6 +215,8 @@ def run_child(
         hide: paths the child must not read (data with labels, the grader's files, results).
         isolate: use namespaces and a dedicated user where possible (tests turn it off to
             check the fallback).
+        readable: folders the child reads in place (re-training data), kept visible even in a
+            private /tmp; hidden paths inside them stay hidden.
     """
     start = time.monotonic()
     with contextlib.ExitStack() as cleanup:
@@ -249,6 +252,7 @@ def run_child(
             # named too: an editable install finds it through an import hook, not sys.path.
             "expose": sorted(
                 {str(root), sys.prefix, sys.base_prefix, KIT_PACKAGE, *[p for p in sys.path if p]}
+                | {str(Path(p).resolve()) for p in readable}
             ),
             "protections_file": str(root / "protections.json"),
         }
