@@ -66,6 +66,7 @@ def pytest_addoption(parser):
     group.addoption(
         "--retrain-device",
         default="cuda",
+        choices=["cuda", "cpu"],
         help="device of the `gpu` re-training tests (cpu: the same path with a tiny budget)",
     )
     group.addoption(
@@ -90,35 +91,19 @@ def pytest_collection_modifyitems(config, items):
     report = config.pluginmanager.get_plugin("kws-gradescope")
     by_assignment = {}
     for item in items:
-        by_assignment.setdefault(getattr(item.module, "ASSIGNMENT", None), []).append(item)
+        by_assignment.setdefault(
+            getattr(getattr(item, "module", None), "ASSIGNMENT", None), []
+        ).append(item)
     graded = _assignments_to_grade(config, report, set(by_assignment) - {None})
-    kept = [item for item in items if getattr(item.module, "ASSIGNMENT", None) in graded | {None}]
+    kept = [
+        item
+        for item in items
+        if getattr(getattr(item, "module", None), "ASSIGNMENT", None) in graded | {None}
+    ]
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
-    data = config.getoption("--data")
-    tier_sets = {}
-    if data is not None and data.is_dir():
-        for assignment in sorted(graded):
-            try:
-                tier_sets[assignment] = tier_set(
-                    data,
-                    assignment,
-                    thresholds=config.getoption("--thresholds"),
-                    dataset=config.getoption("--dataset"),
-                    tiers_file=config.getoption("--tiers"),
-                )
-            except ValueError as error:
-                report.add_output(
-                    "The grader is not set up for this data; tell the course staff.", terminal=False
-                )
-                raise pytest.UsageError(str(error)) from None
-            report.add_output(
-                f"Accuracy tiers for {assignment}: {tier_sets[assignment].describe()}.",
-                terminal=True,
-            )
-    report.extra_data["tier_sets"] = {a: t.name for a, t in tier_sets.items()}
-    config.stash[TIER_SETS] = tier_sets
+    config.stash[TIER_SETS] = _choose_tier_sets(config, report, graded)
     device = config.getoption("--retrain-device")
     if device == "cpu" or torch.cuda.is_available():
         return
@@ -128,13 +113,39 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
+    """Each graded assignment's tier set, said in the run's output and its extra_data; a usage
+    error naming --tiers / --dataset for data the kit does not know."""
+    data, tier_sets = config.getoption("--data"), {}
+    if data is None or not data.is_dir():
+        return tier_sets  # check_options fails every test with the reason
+    for assignment in sorted(graded):
+        try:
+            tier_sets[assignment] = tier_set(
+                data,
+                assignment,
+                thresholds=config.getoption("--thresholds"),
+                dataset=config.getoption("--dataset"),
+                tiers_file=config.getoption("--tiers"),
+            )
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+        described = tier_sets[assignment].describe()
+        report.add_output(f"Accuracy tiers for {assignment}: {described}.", terminal=True)
+    report.extra_data["tier_sets"] = {a: t.name for a, t in tier_sets.items()}
+    return tier_sets
+
+
 def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
     """--assignment, or every assignment whose notebook the submission holds and whose test set
     the data holds; each one left out is said once in the run's output."""
     selected = config.getoption("--assignment")
-    if selected is not None:
-        return {selected}
     submission, data = config.getoption("--submission"), config.getoption("--data")
+    if selected is not None:
+        missing = data is not None and data.is_dir() and missing_test_data(data, selected)
+        if missing:
+            raise pytest.UsageError(f"--assignment {selected}: {missing}; pass its data folder")
+        return {selected}
     if submission is None or data is None or not submission.is_dir() or not data.is_dir():
         return present  # check_options fails every test with the reason
     graded = set()
@@ -148,7 +159,11 @@ def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
             graded.add(name)
             continue
         others = sorted(present - {name})
-        hint = f" To grade only one notebook, pass --assignment {others[0]}." if others else ""
+        hint = (
+            f" (Course staff: --assignment {others[0]} grades that notebook only.)"
+            if others
+            else ""
+        )
         report.add_output(
             f"Not graded in this run: {notebook}, because {why}; its tests are left out.{hint}",
             terminal=True,

@@ -17,6 +17,7 @@ total, the maximum, and the tier set each notebook was graded against.
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -73,7 +74,14 @@ def grade_one(
     command += list(pytest_args)
     start = time.monotonic()
     try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=out_dir)
+        run = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=out_dir,
+            env=os.environ | {"PYTHONDONTWRITEBYTECODE": "1"},  # no caches written into the kit
+        )
         log.write_text(run.stdout + run.stderr)
         last = (run.stdout + run.stderr).strip().splitlines()[-1:] or ["no output"]
         problem = f"the grader exited with code {run.returncode}: {last[0]}"
