@@ -52,6 +52,7 @@ def test_zip_layout_and_scripts(tmp_path, data):
         "data/speech_commands_test_set_v0.02/yes/a_nohash_0.wav",
         "data/speaker_features/testdata.json",
         "data/speaker_features/mapping.json",
+        "data/speaker_features/metadata.json",  # the feature reader needs it
         "data/speaker_features/uttr-test.pt",
         "data/speaker_features_hidden/test_labels.csv",
         "data/speech_commands_v0.02/backward/",  # tells the loader the version; empty

@@ -7,10 +7,10 @@ The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build
 
 - ``kit/``: pyproject.toml, README.md, the ``kws`` package and ``grader/`` (installed by setup.sh);
 - ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
-  utterances with ``mapping.json`` and ``testdata.json``, and the hidden labels. Training data
-  stays out (Gradescope has no GPU, so the re-training tests are skipped there). The test set
-  loader needs the dataset folder to exist, so ``speech_commands_<version>/`` is added with the
-  (empty) word folders that tell the version;
+  utterances with ``mapping.json``, ``testdata.json`` and ``metadata.json``, and the hidden
+  labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
+  there). The test set loader needs the dataset folder to exist, so ``speech_commands_<version>/``
+  is added with the (empty) word folders that tell the version;
 - ``tiers.json`` when ``--tiers FILE`` was given.
 
 The selection (``--assignment``) and the tier set (``--dataset`` / ``--tiers``) are checked
@@ -62,7 +62,9 @@ def grading_data_files(data: Path) -> list[tuple[Path, str]]:
     speakers = data / SPEAKER_FOLDER
     if (speakers / "testdata.json").is_file():
         listed = json.loads((speakers / "testdata.json").read_text())["utterances"]
-        names = ["testdata.json", "mapping.json"] + [u["feature_path"] for u in listed]
+        # metadata.json too: the feature reader opens it (training speakers; no test labels).
+        names = ["testdata.json", "mapping.json", "metadata.json"]
+        names += [u["feature_path"] for u in listed]
         names += ["README.md"] if (speakers / "README.md").is_file() else []  # synthetic marker
         files += [(speakers / n, f"data/{SPEAKER_FOLDER}/{n}") for n in names]
         labels = data / SPEAKER_HIDDEN / "test_labels.csv"
