@@ -128,24 +128,33 @@ def test_unknown_data_needs_a_named_tier_set(workdir):
     assert "tier set 'course_tiers.json' (simple 0, medium 0" in alice["output"]
 
 
-def test_gradescope_zip_from_another_directory_grades_with_its_own_kit(workdir):
-    args = ["--data", "hw4", "--out", "autograder.zip", "--assignment", "speaker_id"]
-    run = _run(workdir, "-m", "kws.cli", "gradescope", *args)
+@pytest.mark.parametrize(
+    "data, selection, student, score",
+    [("data", [], "alice", 42.0), ("hw4", ["--assignment", "speaker_id"], "bob", 32.0)],
+)
+def test_gradescope_zip_from_another_directory_grades_with_its_own_kit(
+    workdir, data, selection, student, score
+):
+    zip_name = f"autograder-{data}.zip"
+    run = _run(
+        workdir, "-m", "kws.cli", "gradescope", "--data", data, "--out", zip_name, *selection
+    )
     assert run.returncode == 0, run.stderr
-    unpacked = workdir / "unpacked"
-    with zipfile.ZipFile(workdir / "autograder.zip") as archive:
+    unpacked = workdir / f"unpacked-{data}"
+    with zipfile.ZipFile(workdir / zip_name) as archive:
         archive.extractall(unpacked)
     script = (unpacked / "run_autograder").read_text()
-    selection = re.search(r"^SELECTION=\((.*)\)", script, re.M)[1].split()
-    assert selection == ["--assignment", "speaker_id"]
+    assert re.search(r"^SELECTION=\((.*)\)", script, re.M)[1].split() == selection
     # What run_autograder does, with the zip's kit and data in place of /autograder/source.
     grader = ["-m", "pytest", "kit/grader", "-q", "-p", "no:cacheprovider", *selection]
-    paths = ["--submission", "../subs/bob", "--data", "data", "--results", "results.json"]
-    _run(unpacked, *grader, *paths, kit=unpacked / "kit")
+    paths = ["--submission", f"../subs/{student}", "--data", "data", "--results", "results.json"]
+    graded = _run(unpacked, *grader, *paths, kit=unpacked / "kit")
     document = json.loads((unpacked / "results.json").read_text())
-    assert document["score"] == 32.0 and document["extra_data"]["tier_sets"] == {
-        "speaker_id": "synthetic-tiny"
-    }
+    assert document["score"] == score, graded.stdout[-2000:]
+    expected = {"speaker_id": "synthetic-tiny"} | (
+        {} if selection else {"keyword_spotting": "synthetic-tiny"}
+    )
+    assert document["extra_data"]["tier_sets"] == expected
 
 
 def test_gpu_retraining_path_runs_on_the_cpu_in_a_tiny_budget(workdir):

@@ -125,7 +125,8 @@ def tier_set(
         if dataset not in known:
             raise ValueError(
                 f"--dataset {dataset}: {thresholds} has no {family} tiers of that name "
-                f"(it has {', '.join(sorted(known))}); add an entry or pass --tiers FILE"
+                f"(it has {', '.join(sorted(known))}); add an entry, pass --tiers FILE, or grade "
+                "the other notebook only (--assignment)"
             )
         return TierSet(dataset, known[dataset], "--dataset")
     detected = detect_dataset(data, assignment)
