@@ -206,9 +206,18 @@ class Grading:
         the CPU (with a tiny --retrain-steps), so the path is tested where there is no GPU."""
         hide = [p for p in self.hide() if p != self.data.resolve()] + labels
         steps = str(self.config.getoption("--retrain-steps"))
+        # Each dataset folder is made reachable on its own (the data folder itself may be private
+        # to the grader's user); the label folders never are.
+        hidden_folders = {p.resolve() for p in labels}
+        readable = [
+            p.resolve()
+            for p in self.data.iterdir()
+            if p.is_dir() and p.resolve() not in hidden_folders
+        ]
         data = self.data
         if assignment == "keyword_spotting":  # its notebook needs a test set: a label-free one
             data = retraining_data(self.data, hidden, self.tmp / "retrain-data")
+            readable.append(data)
         return grade_notebook(
             self.submission,
             ASSIGNMENTS[assignment],
@@ -218,7 +227,7 @@ class Grading:
             ),
             hide=hide,
             device=self.retrain_device,
-            readable=[self.data, data],
+            readable=readable,
             outputs="retrained",
             module="kws.grading.retrain",
             extra_args=[
