@@ -1,7 +1,7 @@
 """The hidden grader's options and fixtures.
 
     pytest grader/ --submission DIR --data DIR [--results results.json] [--assignment speaker_id]
-        [--tiers FILE | --dataset NAME] [--retrain-device cpu --retrain-steps 2]
+        [--tiers FILE | --dataset NAME] [--retrain-device cpu --retrain-steps 4]
 
 Every path option is taken relative to the directory pytest was started from. Without
 --assignment, a notebook the submission does not hold (or whose test set the data lacks) is
@@ -23,9 +23,9 @@ from kws.grading.grade import (
     ASSIGNMENTS,
     child_problem,
     grade_notebook,
-    holds_notebook,
     missing_test_data,
     retraining_data,
+    ungradable_assignments,
 )
 from kws.grading.hidden import hidden_keyword_test, hidden_speaker_test
 from kws.grading.results import GradescopeReport
@@ -137,8 +137,7 @@ def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
 
 
 def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
-    """--assignment, or every assignment whose notebook the submission holds and whose test set
-    the data holds; each one left out is said once in the run's output."""
+    """--assignment, or what `ungradable_assignments` leaves; each one left out said once."""
     selected = config.getoption("--assignment")
     submission, data = config.getoption("--submission"), config.getoption("--data")
     if selected is not None:
@@ -148,27 +147,10 @@ def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
         return {selected}
     if submission is None or data is None or not submission.is_dir() or not data.is_dir():
         return present  # check_options fails every test with the reason
-    graded = set()
-    for name in sorted(present):
-        notebook = ASSIGNMENTS[name].notebook
-        if not holds_notebook(submission, ASSIGNMENTS[name]):
-            why = f"the submission holds no {notebook}"
-        elif missing_test_data(data, name):
-            why = f"the grading data has no test set for it ({missing_test_data(data, name)})"
-        else:
-            graded.add(name)
-            continue
-        others = sorted(present - {name})
-        hint = (
-            f" (Course staff: --assignment {others[0]} grades that notebook only.)"
-            if others
-            else ""
-        )
-        report.add_output(
-            f"Not graded in this run: {notebook}, because {why}; its tests are left out.{hint}",
-            terminal=True,
-        )
-    return graded
+    left_out = ungradable_assignments(submission, data, present)
+    for note in left_out.values():
+        report.add_output(note, terminal=True)
+    return present - set(left_out)
 
 
 class Grading:

@@ -122,6 +122,26 @@ def holds_notebook(submission: Path, assignment: Assignment) -> bool:
     )
 
 
+def ungradable_assignments(submission: Path, data: Path, present: set[str]) -> dict[str, str]:
+    """{assignment: a sentence for the run's output} for each of `present` that cannot be
+    graded: the submission holds no notebook of it, or `data` no test set for it."""
+    left_out = {}
+    for name in sorted(present):
+        notebook = ASSIGNMENTS[name].notebook
+        if not holds_notebook(submission, ASSIGNMENTS[name]):
+            why = f"the submission holds no {notebook}"
+        elif missing_test_data(data, name):
+            why = f"the grading data has no test set for it ({missing_test_data(data, name)})"
+        else:
+            continue
+        others = sorted(present - {name})
+        hint = f" (Course staff: --assignment {others[0]} grades that one only.)" if others else ""
+        left_out[name] = (
+            f"Not graded in this run: {notebook}, because {why}; its tests are left out.{hint}"
+        )
+    return left_out
+
+
 def retraining_data(data: Path, hidden: HiddenTest, root: Path) -> Path:
     """A data folder for re-training keyword spotting: `data`'s folders linked in, and in place of
     each 12-class test set a stand-in with the same clips under secretly shuffled labels.
