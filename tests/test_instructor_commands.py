@@ -161,7 +161,8 @@ def test_gpu_retraining_path_runs_on_the_cpu_in_a_tiny_budget(workdir):
     """The `gpu` tests' code (Grading.retrain: the whole notebook re-run in the sandbox, then the
     re-trained checkpoint graded) on the CPU; on CUDA the real --retrain-steps budget applies."""
     args = ["--submission", "subs/alice", "--data", "data", "--results", "retrained.json"]
-    run = _pytest_grader(workdir, *args, "--retrain-device", "cpu", "--retrain-steps", "4")
+    budget = ["--retrain-device", "cpu", "--retrain-steps", "4", "-k", "retrains"]
+    run = _pytest_grader(workdir, *args, *budget)
     tests = json.loads((workdir / "retrained.json").read_text())["tests"]
     retrained = [t for t in tests if t["name"].startswith("Re-training")]
     assert len(retrained) == 2, run.stdout[-2000:]
