@@ -1,6 +1,11 @@
 """The hidden grader's options and fixtures.
 
-    pytest grader/ --submission DIR --data DIR [--results results.json]
+    pytest grader/ --submission DIR --data DIR [--results results.json] [--assignment speaker_id]
+        [--tiers FILE | --dataset NAME] [--retrain-device cpu --retrain-steps 4]
+
+Every path option is taken relative to the directory pytest was started from. Without
+--assignment, a notebook the submission does not hold (or whose test set the data lacks) is
+not graded, and the run's output says so once; its tests are left out of the results.
 
 One child process per notebook serves every test of that notebook (session-scoped fixtures):
 it runs the notebook's model cells, loads each task's checkpoint and returns predictions and
@@ -14,13 +19,23 @@ from pathlib import Path
 import pytest
 import torch
 
-from kws.grading.grade import ASSIGNMENTS, child_problem, grade_notebook, load_thresholds
+from kws.grading.grade import (
+    ASSIGNMENTS,
+    child_problem,
+    grade_notebook,
+    missing_test_data,
+    retraining_data,
+    ungradable_assignments,
+)
 from kws.grading.hidden import hidden_keyword_test, hidden_speaker_test
 from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox import Limits
+from kws.grading.tiers import TierSet, load_thresholds, tier_set
 
 GRADER_DIR = Path(__file__).resolve().parent
+PATH_OPTIONS = ("submission", "data", "results", "thresholds", "tiers", "hide")
+TIER_SETS = pytest.StashKey[dict[str, TierSet]]()
 
 
 def pytest_addoption(parser):
@@ -29,7 +44,15 @@ def pytest_addoption(parser):
     group.addoption("--data", type=Path, help="data folder with the hidden test labels")
     group.addoption("--results", type=Path, help="where to write the Gradescope results.json")
     group.addoption(
+        "--assignment",
+        choices=sorted(ASSIGNMENTS),
+        help="grade only this notebook (default: every notebook the submission holds)",
+    )
+    group.addoption(
         "--dataset", help="thresholds.json dataset name (default: detected from --data)"
+    )
+    group.addoption(
+        "--tiers", type=Path, help="JSON accuracy tiers for data the grader does not know"
     )
     group.addoption(
         "--hide", type=Path, action="append", default=[], help="more paths the child must not read"
@@ -42,22 +65,93 @@ def pytest_addoption(parser):
     )
     group.addoption("--retrain-steps", type=int, default=2000, help="KWS_STEPS for gpu re-training")
     group.addoption(
+        "--retrain-device",
+        default="cuda",
+        choices=["cuda", "cpu"],
+        help="device of the `gpu` re-training tests (cpu: the same path with a tiny budget)",
+    )
+    group.addoption(
         "--retrain-timeout", type=float, default=1800.0, help="wall seconds for a re-training"
     )
 
 
 def pytest_configure(config):
+    # The user's relative paths mean their working directory, whatever pytest's own may become.
+    start = config.invocation_params.dir
+    for name in PATH_OPTIONS:
+        value = getattr(config.option, name, None)
+        if isinstance(value, list):
+            setattr(config.option, name, [(start / v).resolve() for v in value])
+        elif value is not None:
+            setattr(config.option, name, (start / value).resolve())
     config.addinivalue_line("markers", "gpu: re-trains on a CUDA GPU; skipped without one")
     config.pluginmanager.register(GradescopeReport(config.getoption("--results")), "kws-gradescope")
 
 
 def pytest_collection_modifyitems(config, items):
-    if torch.cuda.is_available():
+    report = config.pluginmanager.get_plugin("kws-gradescope")
+    by_assignment = {}
+    for item in items:
+        by_assignment.setdefault(
+            getattr(getattr(item, "module", None), "ASSIGNMENT", None), []
+        ).append(item)
+    graded = _assignments_to_grade(config, report, set(by_assignment) - {None})
+    kept = [
+        item
+        for item in items
+        if getattr(getattr(item, "module", None), "ASSIGNMENT", None) in graded | {None}
+    ]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+    config.stash[TIER_SETS] = _choose_tier_sets(config, report, graded)
+    device = config.getoption("--retrain-device")
+    if device == "cpu" or torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="no CUDA GPU on the grading machine, so re-training was not run")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
+    """Each graded assignment's tier set, said in the run's output and its extra_data; a usage
+    error naming --tiers / --dataset for data the kit does not know."""
+    data, tier_sets = config.getoption("--data"), {}
+    if data is None or not data.is_dir():
+        return tier_sets  # check_options fails every test with the reason
+    for assignment in sorted(graded):
+        try:
+            tier_sets[assignment] = tier_set(
+                data,
+                assignment,
+                thresholds=config.getoption("--thresholds"),
+                dataset=config.getoption("--dataset"),
+                tiers_file=config.getoption("--tiers"),
+            )
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+        described = tier_sets[assignment].describe()
+        report.add_output(f"Accuracy tiers for {assignment}: {described}.", terminal=True)
+    report.extra_data["tier_sets"] = {a: t.name for a, t in tier_sets.items()}
+    return tier_sets
+
+
+def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
+    """--assignment, or what `ungradable_assignments` leaves; each one left out said once."""
+    selected = config.getoption("--assignment")
+    submission, data = config.getoption("--submission"), config.getoption("--data")
+    if selected is not None:
+        missing = data is not None and data.is_dir() and missing_test_data(data, selected)
+        if missing:
+            raise pytest.UsageError(f"--assignment {selected}: {missing}; pass its data folder")
+        return {selected}
+    if submission is None or data is None or not submission.is_dir() or not data.is_dir():
+        return present  # check_options fails every test with the reason
+    left_out = ungradable_assignments(submission, data, present)
+    for note in left_out.values():
+        report.add_output(note, terminal=True)
+    return present - set(left_out)
 
 
 class Grading:
@@ -73,7 +167,9 @@ class Grading:
         self.data = config.getoption("--data")
         self.report: GradescopeReport = config.pluginmanager.get_plugin("kws-gradescope")
         self.thresholds = load_thresholds(config.getoption("--thresholds"))
+        self.tier_sets: dict[str, TierSet] = config.stash.get(TIER_SETS, {})
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.retrain_device = config.getoption("--retrain-device")
         self.limits = Limits(wall_seconds=config.getoption("--child-timeout"), cpu_seconds=3600)
 
     def hide(self, *extra: Path) -> list[Path]:
@@ -87,11 +183,24 @@ class Grading:
         ]
 
     def retrain(self, assignment: str, hidden, labels: list[Path]):
-        """Re-run the submitted notebook's training on the GPU in the sandbox, then grade what it
-        wrote (``outputs="retrained"``). The data folder is readable this time, but its `labels`
-        folders are not."""
+        """Re-run the submitted notebook's training in the sandbox, then grade what it wrote
+        (``outputs="retrained"``). The data folder is readable this time, but its `labels`
+        folders are not. On the GPU by default; ``--retrain-device cpu`` runs the same path on
+        the CPU (with a tiny --retrain-steps), so the path is tested where there is no GPU."""
         hide = [p for p in self.hide() if p != self.data.resolve()] + labels
         steps = str(self.config.getoption("--retrain-steps"))
+        # Each dataset folder is made reachable on its own (the data folder itself may be private
+        # to the grader's user); the label folders never are.
+        hidden_folders = {p.resolve() for p in labels}
+        readable = [
+            p.resolve()
+            for p in self.data.iterdir()
+            if p.is_dir() and p.resolve() not in hidden_folders
+        ]
+        data = self.data
+        if assignment == "keyword_spotting":  # its notebook needs a test set: a label-free one
+            data = retraining_data(self.data, hidden, self.tmp / "retrain-data")
+            readable.append(data)
         return grade_notebook(
             self.submission,
             ASSIGNMENTS[assignment],
@@ -100,12 +209,13 @@ class Grading:
                 wall_seconds=self.config.getoption("--retrain-timeout"), cpu_seconds=36000
             ),
             hide=hide,
-            device="cuda",
+            device=self.retrain_device,
+            readable=readable,
             outputs="retrained",
             module="kws.grading.retrain",
             extra_args=[
                 "--retrain-data",
-                str(self.data / ASSIGNMENTS[assignment].data_subdir),
+                str(data / ASSIGNMENTS[assignment].data_subdir),
                 "--retrain-steps",
                 steps,
             ],
@@ -159,14 +269,11 @@ class Grading:
             )
         return report["facts"]
 
-    def tiers(self, family: str, hidden) -> dict:
-        """The accuracy tiers of `family` ("kws" or "speaker") for the hidden test's dataset."""
-        table = self.thresholds[family]
-        if hidden.dataset not in table:
-            pytest.fail(
-                f"grader/thresholds.json has no {family} tiers for dataset {hidden.dataset!r}; tell the course staff."
-            )
-        return table[hidden.dataset]
+    def tiers(self, assignment: str) -> dict[str, float]:
+        """The accuracy tiers `assignment` is graded against (chosen once, at collection)."""
+        if assignment not in self.tier_sets:
+            pytest.fail("The grader has no accuracy tiers for this data; tell the course staff.")
+        return self.tier_sets[assignment].tiers
 
     def check_options(self) -> None:
         if self.submission is None or not self.submission.is_dir():
@@ -188,15 +295,17 @@ def grading(request, tmp_path_factory) -> Grading:
 
 @pytest.fixture(scope="session")
 def hidden_kws(grading):
+    tiers = grading.tier_sets.get("keyword_spotting")
     return hidden_keyword_test(
-        grading.data, grading.tmp / "kws_inputs.pt", grading.config.getoption("--dataset")
+        grading.data, grading.tmp / "kws_inputs.pt", tiers.name if tiers else None
     )
 
 
 @pytest.fixture(scope="session")
 def hidden_speaker(grading):
+    tiers = grading.tier_sets.get("speaker_id")
     return hidden_speaker_test(
-        grading.data, grading.tmp / "speaker_inputs.pt", grading.config.getoption("--dataset")
+        grading.data, grading.tmp / "speaker_inputs.pt", tiers.name if tiers else None
     )
 
 

@@ -4,8 +4,8 @@
     kws tables                       parameter tables of the course architectures
     kws synth speech-commands ROOT   offline synthetic datasets in the real layouts
     kws release solutions/ assignments/
-    kws grade SUBMISSIONS --data DIR --jobs N --out DIR
-    kws gradescope --data DIR --out autograder.zip
+    kws grade SUBMISSIONS --data DIR --jobs N --out DIR [--assignment NAME] [--tiers FILE]
+    kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE]
 
 Each subcommand imports what it needs when it runs, so `kws --help` answers at once.
 """
@@ -58,9 +58,20 @@ def _release(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from kws.grading.batch import grade_batch
 
-    gradebook = grade_batch(
-        args.submissions, args.data, args.out, jobs=args.jobs, timeout=args.timeout
-    )
+    try:
+        gradebook = grade_batch(
+            args.submissions,
+            args.data,
+            args.out,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            assignment=args.assignment,
+            dataset=args.dataset,
+            tiers=args.tiers,
+        )
+    except (FileNotFoundError, ValueError) as error:  # the instructor's setting: say the fix
+        print(f"kws grade: {error}", file=sys.stderr)
+        return 2
     print(f"gradebook: {gradebook}")
     return 0
 
@@ -68,9 +79,32 @@ def _grade(args: argparse.Namespace) -> int:
 def _gradescope(args: argparse.Namespace) -> int:
     from kws.grading.gradescope import make_autograder
 
-    path = make_autograder(args.out, args.data, assignment=args.assignment)
+    try:
+        path = make_autograder(
+            args.out, args.data, assignment=args.assignment, dataset=args.dataset, tiers=args.tiers
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws gradescope: {error}", file=sys.stderr)
+        return 2
     print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
     return 0
+
+
+def _add_selection(command: argparse.ArgumentParser) -> None:
+    """--assignment, --tiers and --dataset, shared by `kws grade` and `kws gradescope`."""
+    command.add_argument(
+        "--assignment",
+        choices=["keyword_spotting", "speaker_id"],
+        help="grade only this notebook (default: each notebook a submission holds)",
+    )
+    command.add_argument(
+        "--tiers",
+        type=Path,
+        help="JSON accuracy tiers {simple, medium, strong, boss}, for data the kit does not know",
+    )
+    command.add_argument(
+        "--dataset", help="an entry of grader/thresholds.json to take the tiers from"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,16 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--timeout", type=float, default=3600.0, help="wall seconds for one submission"
     )
+    _add_selection(grade)
     grade.set_defaults(run=_grade)
 
     gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
     gradescope.add_argument("--data", type=Path, required=True, help="hidden grading data")
     gradescope.add_argument("--out", type=Path, default=Path("autograder.zip"))
-    gradescope.add_argument(
-        "--assignment",
-        choices=["keyword_spotting", "speaker_id"],
-        help="grade only this notebook (default: both)",
-    )
+    _add_selection(gradescope)
     gradescope.set_defaults(run=_gradescope)
     return parser
 

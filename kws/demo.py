@@ -96,8 +96,9 @@ def grade_submission(submission: Path, data: Path, results: Path) -> int:
             "`kws demo` from a clone (pip install -e .), or pass --no-grade"
         )
     command = [sys.executable, "-m", "pytest", str(grader), "-q", "-p", "no:cacheprovider"]
-    command += ["--submission", str(submission), "--data", str(data), "--results", str(results)]
-    return subprocess.run(command, cwd=ROOT).returncode
+    paths = {"--submission": submission, "--data": data, "--results": results}
+    command += [part for option, path in paths.items() for part in (option, str(path.resolve()))]
+    return subprocess.run(command, cwd=ROOT).returncode  # resolved: the caller's paths, not ROOT's
 
 
 def result_table(submission: Path, results: Path | None) -> str:

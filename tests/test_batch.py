@@ -66,13 +66,14 @@ def test_class_is_graded_into_gradebook_and_results(tmp_path, data, zero_thresho
     assert set(rows) == {"alice", "bob"}
     assert float(rows["alice"]["total"]) == 10.0 and float(rows["alice"]["max_score"]) == 10.0
     assert float(rows["bob"]["total"]) == 10.0  # its attacks failed; its model is still graded
+    assert rows["alice"]["tier_sets"] == "keyword_spotting=synthetic-tiny"
     assert (submissions / "alice/outputs/kws/model.pt").read_bytes() == alice_model
     document = json.loads(results_path.read_text())
     assert document["score"] == 10.0 and "unprivileged user id" in document["output"]
     assert (tmp_path / "grades" / "logs" / "alice.txt").read_text().count("passed") >= 1
 
 
-def test_submission_that_kills_pytest_still_gets_a_row(tmp_path):
+def test_submission_that_kills_pytest_still_gets_a_row(tmp_path, data):
     grader = tmp_path / "grader"
     grader.mkdir()
     (grader / "conftest.py").write_text(
@@ -98,7 +99,7 @@ def test_submission_that_kills_pytest_still_gets_a_row(tmp_path):
     (grader / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
     for student in ("carol", "mallory"):
         (tmp_path / "subs" / student).mkdir(parents=True)
-    gradebook = grade_batch(tmp_path / "subs", tmp_path, tmp_path / "out", jobs=2, grader=grader)
+    gradebook = grade_batch(tmp_path / "subs", data, tmp_path / "out", jobs=2, grader=grader)
     rows = {row["student"]: row for row in csv.DictReader(open(gradebook))}
     assert rows["carol"]["works"] == "1.0" and rows["carol"]["notes"] == ""
     assert rows["mallory"]["works"] == "0.0" and rows["mallory"]["total"] == "0.0"
@@ -110,13 +111,28 @@ def test_gradebook_columns_follow_tests_and_missing_scores_are_zero(tmp_path):
 
     def doc(*scores):
         tests = [{"name": n, "score": s, "max_score": 2.0} for n, s in scores]
-        return {"score": sum(s for _, s in scores), "tests": tests}
+        tier_sets = {"speaker_id": "hw4_2023"}
+        return {
+            "score": sum(s for _, s in scores),
+            "tests": tests,
+            "extra_data": {"tier_sets": tier_sets},
+        }
 
     graded = [
         Graded("a", doc(("layers", 2.0), ("accuracy", 1.0)), "", 1.0),
         Graded("b", None, "the grader ran longer than 10 s and was stopped", 10.0),
     ]
     rows = list(csv.reader(open(write_gradebook(graded, tmp_path / "g.csv"))))
-    assert rows[0] == ["student", "layers", "accuracy", "total", "max_score", "seconds", "notes"]
-    assert rows[1][:5] == ["a", "2.0", "1.0", "3.0", "4.0"]
-    assert rows[2][:5] == ["b", "0.0", "0.0", "0.0", "4.0"] and "stopped" in rows[2][6]
+    header = [
+        "student",
+        "layers",
+        "accuracy",
+        "total",
+        "max_score",
+        "tier_sets",
+        "seconds",
+        "notes",
+    ]
+    assert rows[0] == header
+    assert rows[1][:6] == ["a", "2.0", "1.0", "3.0", "4.0", "speaker_id=hw4_2023"]
+    assert rows[2][:6] == ["b", "0.0", "0.0", "0.0", "4.0", ""] and "stopped" in rows[2][7]

@@ -1,4 +1,5 @@
-"""The Gradescope autograder zip: the scripts at its root, executable; the kit; only test data."""
+"""The Gradescope autograder zip: the scripts at its root, executable; the kit; only test data;
+the assignment and tier set checked at build time and baked into run_autograder."""
 
 import json
 import stat
@@ -37,7 +38,7 @@ def data(tmp_path):
 
 
 def test_zip_layout_and_scripts(tmp_path, data):
-    path = make_autograder(tmp_path / "autograder.zip", data)
+    path = make_autograder(tmp_path / "autograder.zip", data, dataset="synthetic-tiny")
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
@@ -51,6 +52,7 @@ def test_zip_layout_and_scripts(tmp_path, data):
         "data/speech_commands_test_set_v0.02/yes/a_nohash_0.wav",
         "data/speaker_features/testdata.json",
         "data/speaker_features/mapping.json",
+        "data/speaker_features/metadata.json",  # the feature reader needs it
         "data/speaker_features/uttr-test.pt",
         "data/speaker_features_hidden/test_labels.csv",
         "data/speech_commands_v0.02/backward/",  # tells the loader the version; empty
@@ -61,20 +63,31 @@ def test_zip_layout_and_scripts(tmp_path, data):
 
 
 def test_scripts_are_valid_bash(tmp_path, data):
-    path = make_autograder(tmp_path / "autograder.zip", data)
+    path = make_autograder(tmp_path / "autograder.zip", data, dataset="synthetic-tiny")
     with zipfile.ZipFile(path) as archive:
         archive.extractall(tmp_path / "unpacked", members=["setup.sh", "run_autograder"])
     for script in ("setup.sh", "run_autograder"):
         subprocess.run(["bash", "-n", str(tmp_path / "unpacked" / script)], check=True)
 
 
-def test_one_assignment_runs_only_its_test_file(tmp_path, data):
-    path = make_autograder(tmp_path / "a.zip", data, assignment="speaker_id")
+def test_selection_and_tiers_are_baked_into_run_autograder(tmp_path, data):
+    tiers = tmp_path / "course_tiers.json"
+    tiers.write_text(json.dumps({"simple": 0.5, "medium": 0.6, "strong": 0.7, "boss": 0.8}))
+    path = make_autograder(tmp_path / "a.zip", data, assignment="speaker_id", tiers=tiers)
     with zipfile.ZipFile(path) as archive:
-        assert "TESTS=grader/test_02_speaker_id.py " in archive.read("run_autograder").decode()
+        script = archive.read("run_autograder").decode()
+        assert json.loads(archive.read("tiers.json")) == json.loads(tiers.read_text())
+    selection = "SELECTION=(--assignment speaker_id --tiers /autograder/source/tiers.json)"
+    assert selection in script and '"${SELECTION[@]}"' in script
+
+
+def test_data_the_kit_does_not_know_needs_a_tier_set(tmp_path, data):
+    with pytest.raises(ValueError, match="add --tiers FILE .* or --dataset NAME"):
+        make_autograder(tmp_path / "a.zip", data, assignment="speaker_id")
+    assert not (tmp_path / "a.zip").exists()
 
 
 def test_data_without_test_sets_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="neither a 12-class test set"):
+    with pytest.raises(FileNotFoundError, match="has no 12-class test set"):
         make_autograder(tmp_path / "a.zip", tmp_path / "empty")

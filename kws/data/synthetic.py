@@ -216,6 +216,12 @@ def make_speaker_features(
         )
     finally:
         shutil.rmtree(audio_root, ignore_errors=True)
+    # The marker by which the grader recognises the dataset and picks its accuracy tiers.
+    (_partial(out_root) / "README.md").write_text(
+        "# Synthetic twin of the HW4 speaker features\n\n"
+        f"Not real recordings: eSpeak NG voices turned into 40-mel features by `kws.data.synthetic`\n"
+        f"(preset {preset!r}, seed {seed}). Same layout as the real dataset.\n"
+    )
     _partial(out_root).rename(out_root)
     _partial(hidden_root).rename(hidden_root)
     return out_root

@@ -1,18 +1,23 @@
 """Grade a whole class: one `pytest grader/` process per submission, in parallel, into a gradebook.
 
-    kws grade SUBMISSIONS_DIR --data DATA --jobs 2 --out grades/
+    kws grade SUBMISSIONS_DIR --data DATA --jobs 2 --out grades/ [--assignment speaker_id]
+        [--tiers FILE | --dataset NAME]
 
 `SUBMISSIONS_DIR` holds one folder per student (the folder name is the student's name in the
 gradebook). Each is graded by its own pytest process, so a submission that brings the grader
 down costs only its own row; the gradebook still gets that row, with zeros and the reason.
+Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
+The accuracy tier set is settled before any child starts: data the kit does not know stops the
+run at once with the option to add, instead of failing every student.
 
 Writes ``OUT/results/<student>.json`` (Gradescope schema), ``OUT/logs/<student>.txt`` (pytest's
 output, for the staff) and ``OUT/gradebook.csv``: one row a student, one column a test, the
-total and the maximum.
+total, the maximum, and the tier set each notebook was graded against.
 """
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -21,7 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from kws.grading.grade import ASSIGNMENTS, missing_test_data
 from kws.grading.review import REVIEW_PREFIX
+from kws.grading.tiers import tier_set
 
 DEFAULT_GRADER = Path(__file__).resolve().parents[2] / "grader"
 
@@ -50,18 +57,31 @@ def grade_one(
     pytest_args: list[str] = (),
     timeout: float = 3600.0,
 ) -> Graded:
-    """Run ``pytest grader/`` on one submission in its own process; never raises for its faults."""
+    """Run ``pytest grader/`` on one submission in its own process; never raises for its faults.
+
+    Every path is made absolute here, and the child runs in `out_dir`: its working directory
+    is never the kit's folder, so nothing the grader writes lands there.
+    """
+    submission, data, out_dir, grader = (
+        Path(p).resolve() for p in (submission, data, out_dir, grader)
+    )
     student = submission.name
     results = out_dir / "results" / f"{_safe_name(student)}.json"
     log = out_dir / "logs" / f"{_safe_name(student)}.txt"
     results.unlink(missing_ok=True)
     command = [sys.executable, "-m", "pytest", str(grader), "-q", "-p", "no:cacheprovider"]
     command += ["--submission", str(submission), "--data", str(data), "--results", str(results)]
-    command += [arg for path in hide for arg in ("--hide", str(path))] + list(pytest_args)
+    command += [arg for path in hide for arg in ("--hide", str(Path(path).resolve()))]
+    command += list(pytest_args)
     start = time.monotonic()
     try:
         run = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, cwd=grader.parent
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=out_dir,
+            env=os.environ | {"PYTHONDONTWRITEBYTECODE": "1"},  # no caches written into the kit
         )
         log.write_text(run.stdout + run.stderr)
         last = (run.stdout + run.stderr).strip().splitlines()[-1:] or ["no output"]
@@ -85,14 +105,19 @@ def grade_batch(
     grader: Path = DEFAULT_GRADER,
     pytest_args: list[str] = (),
     timeout: float = 3600.0,
+    assignment: str | None = None,
+    dataset: str | None = None,
+    tiers: Path | None = None,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
-    The submissions folder and `out_dir` are hidden from every child, and the results and logs
-    folders are the instructor's alone (mode 0700), so no student's code can read a classmate's
-    notebook, checkpoint or results.
+    `assignment` grades one notebook only; `dataset` / `tiers` name the accuracy tier set
+    (`kws.grading.tiers`). ValueError / FileNotFoundError, before any child starts, when the
+    data cannot grade the selection. The submissions folder and `out_dir` are hidden from every
+    child, and the results and logs folders are the instructor's alone (mode 0700), so no
+    student's code can read a classmate's notebook, checkpoint or results.
     """
-    submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
+    submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
     if not submissions_dir.is_dir():
         raise FileNotFoundError(
             f"{submissions_dir}: no such folder of submissions (one folder per student)"
@@ -104,6 +129,7 @@ def grade_batch(
         raise ValueError(
             f"{submissions_dir} has no student folders; put each submission in its own folder"
         )
+    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
     for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
         (out_dir / folder).chmod(0o700)
@@ -111,11 +137,11 @@ def grade_batch(
     def one(submission: Path) -> Graded:
         return grade_one(
             submission,
-            Path(data),
+            data,
             out_dir,
             grader=grader,
-            hide=[submissions_dir.resolve(), out_dir.resolve()],
-            pytest_args=pytest_args,
+            hide=[submissions_dir, out_dir],
+            pytest_args=[*options, *pytest_args],
             timeout=timeout,
         )
 
@@ -124,8 +150,38 @@ def grade_batch(
     return write_gradebook(graded, out_dir / "gradebook.csv")
 
 
+def check_grading_data(
+    data: Path, assignment: str | None, *, dataset: str | None = None, tiers: Path | None = None
+) -> list[str]:
+    """The grader options for this selection, once its data and tier sets are known to be fine.
+
+    Raises FileNotFoundError when `data` holds no test set of the selection, and ValueError
+    (naming --tiers / --dataset) when an assignment's data has no tier set.
+    """
+    if not Path(data).is_dir():
+        raise FileNotFoundError(f"{data}: no such data folder (pass the grader's --data folder)")
+    names = [assignment] if assignment else sorted(ASSIGNMENTS)
+    gradable = [name for name in names if not missing_test_data(data, name)]
+    if not gradable:
+        raise FileNotFoundError(
+            "; ".join(missing_test_data(data, name) for name in names)
+            + ": pass the data folder with the hidden test sets"
+        )
+    for name in gradable:
+        tier_set(data, name, dataset=dataset, tiers_file=tiers)
+    options = ["--assignment", assignment] if assignment else []
+    options += ["--dataset", dataset] if dataset else []
+    return options + (["--tiers", str(Path(tiers).resolve())] if tiers else [])
+
+
+def _tier_sets(document: dict | None) -> str:
+    chosen = ((document or {}).get("extra_data") or {}).get("tier_sets") or {}
+    return "; ".join(f"{name}={tiers}" for name, tiers in sorted(chosen.items()))
+
+
 def write_gradebook(graded: list[Graded], path: Path) -> Path:
-    """One row a student, one column a test (its score), then total, maximum and notes."""
+    """One row a student, one column a test (its score), then total, maximum, the tier sets
+    the accuracy was graded against, seconds and notes."""
     columns: list[str] = []
     for entry in graded:
         for test in (entry.document or {}).get("tests", []):
@@ -137,7 +193,8 @@ def write_gradebook(graded: list[Graded], path: Path) -> Path:
             maximum[test["name"]] = max(maximum.get(test["name"], 0.0), test["max_score"])
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["student", *columns, "total", "max_score", "seconds", "notes"])
+        header = ["student", *columns, "total", "max_score", "tier_sets", "seconds", "notes"]
+        writer.writerow(header)
         for entry in graded:
             scores = {t["name"]: t["score"] for t in (entry.document or {}).get("tests", [])}
             total = entry.document["score"] if entry.document else 0.0
@@ -146,6 +203,14 @@ def write_gradebook(graded: list[Graded], path: Path) -> Path:
             review = [p for p in output.split("\n\n") if p.startswith(REVIEW_PREFIX)]
             notes = "; ".join(([entry.problem] if entry.problem else []) + review)
             writer.writerow(
-                [entry.student, *row, total, sum(maximum.values()), round(entry.seconds, 1), notes]
+                [
+                    entry.student,
+                    *row,
+                    total,
+                    sum(maximum.values()),
+                    _tier_sets(entry.document),
+                    round(entry.seconds, 1),
+                    notes,
+                ]
             )
     return path

@@ -4,15 +4,12 @@ Used by grader/conftest.py and the grader's tests. Nothing here runs student cod
 does (`kws.grading.runner` in `kws.grading.sandbox`), and this module reads its checked payload.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.hidden import HiddenTest
+from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, HiddenTest
 from kws.grading.runner import check_payload
 from kws.grading.sandbox import ChildResult, Limits, run_child
-
-TIER_ORDER = ("simple", "medium", "strong", "boss")
 
 
 @dataclass(frozen=True)
@@ -53,8 +50,10 @@ def grade_notebook(
     outputs: str = "outputs",
     module: str = "kws.grading.runner",
     extra_args: list[str] = (),
+    readable: list[Path] = (),
 ) -> ChildResult:
-    """Run the grading child on `submission` for every task of `assignment`."""
+    """Run the grading child on `submission` for every task of `assignment` (`readable`: data
+    folders the child reads in place, for re-training)."""
     entry = ["-m", module, "--result", "{result}", "--submission", "{work}/submission"]
     entry += [
         "--notebook",
@@ -74,6 +73,7 @@ def grade_notebook(
         limits=limits,
         gpu=device != "cpu",
         hide=hide,
+        readable=readable,
     )
     if result.status == "ok":
         try:
@@ -98,29 +98,77 @@ def child_problem(result: ChildResult) -> str:
     )
 
 
-def load_thresholds(path: Path) -> dict:
-    """grader/thresholds.json, checked: every tier table has the four tiers in rising order."""
-    table = json.loads(Path(path).read_text())
-    for family in ("kws", "speaker"):
-        for dataset, tiers in table[family].items():
-            values = [tiers.get(name) for name in TIER_ORDER]
-            if None in values or values != sorted(values):
-                raise ValueError(
-                    f"{path}: {family}/{dataset} needs tiers {', '.join(TIER_ORDER)} in rising order"
-                )
-    return table
+def missing_test_data(data: Path, assignment: str) -> str | None:
+    """Why `data` cannot grade `assignment` (its hidden test set is absent), or None."""
+    if assignment == "keyword_spotting":
+        if any((data / folder).is_dir() for folder in KWS_TEST_FOLDERS):
+            return None
+        return f"{data} has no 12-class test set ({' or '.join(KWS_TEST_FOLDERS)})"
+    if (data / SPEAKER_FOLDER / "testdata.json").is_file():
+        return None
+    return f"{data} has no {SPEAKER_FOLDER}/testdata.json"
 
 
-def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[float, str]:
-    """(fraction of the points, sentence): full marks at `target`, an equal share per lower tier."""
-    wanted = TIER_ORDER[: TIER_ORDER.index(target) + 1]
-    reached = [name for name in wanted if accuracy >= tiers[name]]
-    fraction = len(reached) / len(wanted)
-    if fraction == 1.0:
-        return 1.0, f"Accuracy {accuracy:.4f} reaches the {target} tier ({tiers[target]:.4f})."
-    missing = wanted[len(reached)]
-    got = f"reaches the {reached[-1]} tier" if reached else "reaches no tier"
-    return fraction, (
-        f"Accuracy {accuracy:.4f} {got}; the {missing} tier needs {tiers[missing]:.4f} "
-        f"(full marks at {target}, {tiers[target]:.4f}). Train longer or improve the model."
+def holds_notebook(submission: Path, assignment: Assignment) -> bool:
+    """Whether the submission holds this assignment's notebook: by its name, or any notebook
+    defining one of its classes (read as text; nothing is run)."""
+    if (submission / assignment.notebook).is_file():
+        return True
+    needles = [f"class {name}" for name in assignment.classes.values()]
+    return any(
+        any(needle in path.read_text(errors="replace") for needle in needles)
+        for path in submission.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in path.parts and path.is_file()
     )
+
+
+def ungradable_assignments(submission: Path, data: Path, present: set[str]) -> dict[str, str]:
+    """{assignment: a sentence for the run's output} for each of `present` that cannot be
+    graded: the submission holds no notebook of it, or `data` no test set for it."""
+    left_out = {}
+    for name in sorted(present):
+        notebook = ASSIGNMENTS[name].notebook
+        if not holds_notebook(submission, ASSIGNMENTS[name]):
+            why = f"the submission holds no {notebook}"
+        elif missing_test_data(data, name):
+            why = f"the grading data has no test set for it ({missing_test_data(data, name)})"
+        else:
+            continue
+        others = sorted(present - {name})
+        hint = f" (Course staff: --assignment {others[0]} grades that one only.)" if others else ""
+        left_out[name] = (
+            f"Not graded in this run: {notebook}, because {why}; its tests are left out.{hint}"
+        )
+    return left_out
+
+
+def retraining_data(data: Path, hidden: HiddenTest, root: Path) -> Path:
+    """A data folder for re-training keyword spotting: `data`'s folders linked in, and in place of
+    each 12-class test set a stand-in with the same clips under secretly shuffled labels.
+
+    The notebook evaluates on the test set as it ends, so it needs one; the real one would give
+    it the hidden labels (its folder names). The child receives the same clips unlabelled anyway,
+    so the stand-in tells it nothing, and its own "test accuracy" is chance; the grader scores
+    the re-trained checkpoint on the hidden labels as usual.
+    """
+    import secrets
+    import shutil
+
+    root.mkdir(parents=True, exist_ok=True)
+    for entry in data.iterdir():
+        if entry.name not in KWS_TEST_FOLDERS:
+            (root / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+    for folder in KWS_TEST_FOLDERS:
+        clips = sorted((data / folder).glob("*/*.wav"))
+        if not clips:
+            continue
+        rng = secrets.SystemRandom()
+        rng.shuffle(clips)
+        for number, clip in enumerate(clips):
+            label = hidden.classes[number % len(hidden.classes)]
+            (root / folder / label).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(clip, root / folder / label / f"standin{number:05d}_nohash_0.wav")
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)  # the child may run as another user
+    return root

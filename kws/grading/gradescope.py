@@ -1,23 +1,30 @@
 """Build the Gradescope autograder zip: the kit, the hidden grader, the hidden test data.
 
-    python grader/gradescope/make_autograder.py --data DATA autograder.zip
+    kws gradescope --data DATA --out autograder.zip [--assignment speaker_id] [--tiers FILE]
 
 The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build the image) and
 ``run_autograder`` (run per submission) from grader/gradescope/ — plus:
 
 - ``kit/``: pyproject.toml, README.md, the ``kws`` package and ``grader/`` (installed by setup.sh);
 - ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
-  utterances with ``mapping.json`` and ``testdata.json``, and the hidden labels. Training data
-  stays out (Gradescope has no GPU, so the re-training tests are skipped there). The test set
-  loader needs the dataset folder to exist, so ``speech_commands_<version>/`` is added with the
-  (empty) word folders that tell the version.
+  utterances with ``mapping.json``, ``testdata.json`` and ``metadata.json``, and the hidden
+  labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
+  there). The test set loader needs the dataset folder to exist, so ``speech_commands_<version>/``
+  is added with the (empty) word folders that tell the version;
+- ``tiers.json`` when ``--tiers FILE`` was given.
+
+The selection (``--assignment``) and the tier set (``--dataset`` / ``--tiers``) are checked
+against the data when the zip is built, and baked into ``run_autograder``, so Gradescope grades
+exactly what was checked.
 """
 
 import json
+import shlex
 import zipfile
 from pathlib import Path
 
 from kws.data.speech_commands import WORDS_V1, WORDS_V2
+from kws.grading.batch import check_grading_data
 from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, SPEAKER_HIDDEN
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +62,10 @@ def grading_data_files(data: Path) -> list[tuple[Path, str]]:
     speakers = data / SPEAKER_FOLDER
     if (speakers / "testdata.json").is_file():
         listed = json.loads((speakers / "testdata.json").read_text())["utterances"]
-        names = ["testdata.json", "mapping.json"] + [u["feature_path"] for u in listed]
+        # metadata.json too: the feature reader opens it (training speakers; no test labels).
+        names = ["testdata.json", "mapping.json", "metadata.json"]
+        names += [u["feature_path"] for u in listed]
+        names += ["README.md"] if (speakers / "README.md").is_file() else []  # synthetic marker
         files += [(speakers / n, f"data/{SPEAKER_FOLDER}/{n}") for n in names]
         labels = data / SPEAKER_HIDDEN / "test_labels.csv"
         if not labels.is_file():
@@ -72,22 +82,32 @@ def grading_data_files(data: Path) -> list[tuple[Path, str]]:
 
 
 def make_autograder(
-    zip_path: Path, data: Path, *, assignment: str | None = None, kit_root: Path = KIT_ROOT
+    zip_path: Path,
+    data: Path,
+    *,
+    assignment: str | None = None,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    kit_root: Path = KIT_ROOT,
 ) -> Path:
-    """Write the autograder zip to `zip_path` and return it.
+    """Write the autograder zip to `zip_path` and return it (relative paths: the caller's).
 
-    `assignment` ("keyword_spotting" or "speaker_id") grades only that notebook's test file;
-    by default every test in grader/ runs.
+    `assignment` ("keyword_spotting" or "speaker_id") grades only that notebook; by default a
+    submission's every notebook is. `dataset` / `tiers` name the accuracy tier set for data the
+    kit does not recognise (see `kws.grading.tiers`). Raises ValueError / FileNotFoundError,
+    before writing anything, when the data cannot grade the selection.
     """
-    zip_path, data, kit_root = Path(zip_path), Path(data), Path(kit_root)
+    zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
+    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
+    if tiers is not None:  # the copy in the zip, where Gradescope unpacks it
+        options[options.index("--tiers") + 1] = "/autograder/source/tiers.json"
     scripts = kit_root / "grader" / "gradescope"
     run_script = (scripts / "run_autograder").read_text()
-    if assignment is not None:
-        tests = sorted((kit_root / "grader").glob(f"test_*_{assignment}.py"))
-        if len(tests) != 1:
-            raise ValueError(f"assignment {assignment!r}: use keyword_spotting or speaker_id")
-        run_script = run_script.replace("TESTS=grader/ ", f"TESTS=grader/{tests[0].name} ", 1)
+    baked = " ".join(shlex.quote(option) for option in options)
+    run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
     with zipfile.ZipFile(zip_path, "w") as archive:
+        if tiers is not None:
+            _add(archive, Path(tiers), "tiers.json")
         _add(archive, scripts / "setup.sh", "setup.sh", executable=True)
         _add_text(archive, run_script, "run_autograder", executable=True)
         for name in ("pyproject.toml", "README.md"):

@@ -14,6 +14,11 @@ A grader's tests declare what they are worth with markers::
 the total score, the execution time and an output for the whole run. A failing test's output is
 its assertion message; a hidden test's output says only passed or failed. The file is written at
 the end of every session, also when collection fails, and a score table is printed.
+
+A test that was skipped (no GPU for a re-training test) was not run, so it must not read as a
+failure: Gradescope's schema has no "skipped" status, so it is listed as passed with 0 / 0 points
+(left out of the total) and an output saying why it did not run. Facts about the run that are not
+tests (the accuracy tier set used) go in the document's ``extra_data``.
 """
 
 import json
@@ -38,7 +43,7 @@ class TestResult:
     name: str
     score: float
     max_score: float
-    status: str  # "passed" or "failed"
+    status: str  # "passed" or "failed" (a skipped test: "passed" with 0 / 0, see above)
     output: str
     visibility: str = "visible"
 
@@ -56,7 +61,9 @@ class Score:
         self.fraction, self.note = float(fraction), note
 
 
-def results_document(tests: list[TestResult], *, output: str, execution_time: float) -> dict:
+def results_document(
+    tests: list[TestResult], *, output: str, execution_time: float, extra_data: dict | None = None
+) -> dict:
     """The results.json object Gradescope reads (total score = the sum of the tests' scores)."""
     return {
         "score": round(sum(t.score for t in tests), 4),
@@ -64,6 +71,7 @@ def results_document(tests: list[TestResult], *, output: str, execution_time: fl
         "output": output,
         "visibility": "visible",
         "stdout_visibility": "hidden",
+        "extra_data": extra_data or {},
         "tests": [asdict(t) for t in tests],
     }
 
@@ -105,11 +113,17 @@ class GradescopeReport:
         self.order: list[str] = []
         self.scores: dict[str, Score] = {}
         self.notes: list[str] = []
+        self.skipped: set[str] = set()
+        self.terminal_notes: list[str] = []
+        self.extra_data: dict = {}
 
-    def add_output(self, text: str) -> None:
-        """Add a paragraph to the run's overall output (shown to the student)."""
+    def add_output(self, text: str, *, terminal: bool = False) -> None:
+        """Add a paragraph to the run's overall output (shown to the student); `terminal`
+        also prints it under the score table."""
         if text not in self.notes:
             self.notes.append(text)
+            if terminal:
+                self.terminal_notes.append(text)
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "points(n): what the test is worth")
@@ -153,8 +167,9 @@ class GradescopeReport:
         given = self.scores.get(item.nodeid)
         if report.skipped:
             reason = call.excinfo.value.msg if call.excinfo else "skipped"
-            test.max_score, test.score, test.status = 0.0, 0.0, "failed"
+            test.max_score, test.score, test.status = 0.0, 0.0, "passed"
             test.output = f"Not graded in this run ({reason}); its points are not counted."
+            self.skipped.add(item.nodeid)
             return
         if report.passed:
             fraction = 1.0 if given is None or given.fraction is None else given.fraction
@@ -171,7 +186,10 @@ class GradescopeReport:
     def results(self) -> dict:
         tests = [self.tests[nodeid] for nodeid in self.order]
         return results_document(
-            tests, output="\n\n".join(self.notes), execution_time=time.monotonic() - self.started
+            tests,
+            output="\n\n".join(self.notes),
+            execution_time=time.monotonic() - self.started,
+            extra_data=self.extra_data,
         )
 
     def pytest_sessionfinish(self, session):
@@ -183,10 +201,15 @@ class GradescopeReport:
         write = terminalreporter.write_line
         terminalreporter.section("score")
         width = max([len(t["name"]) for t in document["tests"]] + [10])
-        for test in document["tests"]:
+        for nodeid, test in zip(self.order, document["tests"], strict=True):
+            if nodeid in self.skipped:
+                write(f"   {test['name']:<{width}}  not run (its points are not counted)")
+                continue
             mark = "ok " if test["status"] == "passed" else "-- "
             write(f"{mark}{test['name']:<{width}}  {test['score']:>6g} / {test['max_score']:g}")
         total = sum(t["max_score"] for t in document["tests"])
         write(f"   {'total':<{width}}  {document['score']:>6g} / {total:g}")
+        for note in self.terminal_notes:
+            write(note)
         if self.results_path is not None:
             write(f"results written to {self.results_path}")

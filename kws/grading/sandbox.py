@@ -252,6 +252,7 @@ def run_child(
     gpu: bool = False,
     hide: list[Path] = (),
     isolate: bool = True,
+    readable: list[Path] = (),
 ) -> ChildResult:
     """Run ``python ENTRY...`` on a copy of `submission`, sandboxed, and read its result.
 
@@ -266,6 +267,8 @@ def run_child(
         hide: paths the child must not read (data with labels, the grader's files, results).
         isolate: use namespaces and a dedicated user where possible (tests turn it off to
             check the fallback).
+        readable: folders the child reads in place (re-training data), kept visible even in a
+            private /tmp; hidden paths inside them stay hidden.
     """
     start = time.monotonic()
     with contextlib.ExitStack() as cleanup:
@@ -308,7 +311,10 @@ def run_child(
             "hide": [] if sandbox else sorted(hidden | set(kit_checkout_hide())),
             # Python and this folder (with the kit's copy), even when they sit in a private
             # folder (e.g. a Python installed under /root, or TMPDIR inside one).
-            "expose": sorted({str(root), sys.prefix, sys.base_prefix, *_python_paths()}),
+            "expose": sorted(
+                {str(root), sys.prefix, sys.base_prefix, *_python_paths()}
+                | {str(Path(p).resolve()) for p in readable}
+            ),
             "protections": list(bwrap.PROTECTIONS) if sandbox else [],
             "protections_file": str(inside_status / "protections.json"),
         }
@@ -322,7 +328,10 @@ def run_child(
                     root=root,
                     work=work,
                     lib=lib,
-                    readable=_named_paths(entry, root, hidden),
+                    readable=[
+                        *_named_paths(entry, root, hidden),
+                        *(str(Path(p).resolve()) for p in readable),
+                    ],
                     hide=sorted(hidden),
                     gpu=gpu,
                     checkout=Path(KIT_PACKAGE).parent,

@@ -1,0 +1,155 @@
+"""Accuracy tier sets: which table of thresholds a grading run scores accuracy against.
+
+A tier set is four accuracies in rising order (simple, medium, strong, boss). The tables live in
+``grader/thresholds.json``, one per dataset and family ("kws" for keyword spotting, "speaker"
+for speaker ID). A run picks its table in this order:
+
+1. ``--tiers FILE``: a JSON tier table, ``{"simple": 0.6, "medium": ..., "strong": ..., "boss": ...}``,
+   or one table per family, ``{"kws": {...}, "speaker": {...}}``;
+2. ``--dataset NAME``: the entry NAME of thresholds.json;
+3. a dataset the kit knows, recognised from the data folder: the synthetic datasets by the
+   README their generator writes, the real 12-class Speech Commands test set by its clip count,
+   the real HW4 features by their 600 speakers and 8,000 test utterances.
+
+Anything else is refused with the option to add: a 10-speaker folder is never silently graded
+against the 600-speaker Kaggle tiers.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, synthetic_preset
+
+TIER_ORDER = ("simple", "medium", "strong", "boss")
+FAMILY = {"keyword_spotting": "kws", "speaker_id": "speaker"}  # assignment -> thresholds family
+REAL_KWS_TEST_CLIPS = {"v0.02": 4_890, "v0.01": 3_081}  # the official 12-class test sets
+REAL_HW4 = {"speakers": 600, "test_utterances": 8_000}
+DEFAULT_THRESHOLDS = Path(__file__).resolve().parents[2] / "grader" / "thresholds.json"
+
+
+@dataclass(frozen=True)
+class TierSet:
+    """The tiers one assignment is graded against, and where they come from (for the reports)."""
+
+    name: str  # the thresholds.json dataset name, or the --tiers file name
+    tiers: dict[str, float]
+    source: str  # "detected from DATA", "--dataset", "--tiers FILE"
+
+    def describe(self) -> str:
+        values = ", ".join(f"{t} {self.tiers[t]:g}" for t in TIER_ORDER)
+        return f"tier set {self.name!r} ({values}; {self.source})"
+
+
+def check_tiers(tiers: dict, where: str) -> dict[str, float]:
+    """`tiers` as floats, or ValueError unless it holds the four tiers in rising order."""
+    values = [tiers.get(name) if isinstance(tiers, dict) else None for name in TIER_ORDER]
+    if (
+        None in values
+        or not all(isinstance(v, int | float) for v in values)
+        or values != sorted(values)
+    ):
+        raise ValueError(
+            f"{where} needs the tiers {', '.join(TIER_ORDER)} as numbers in rising order, "
+            'e.g. {"simple": 0.6, "medium": 0.7, "strong": 0.8, "boss": 0.9}'
+        )
+    return {name: float(tiers[name]) for name in TIER_ORDER}
+
+
+def load_thresholds(path: Path) -> dict:
+    """grader/thresholds.json, checked: every tier table has the four tiers in rising order."""
+    table = json.loads(Path(path).read_text())
+    for family in ("kws", "speaker"):
+        for dataset, tiers in table[family].items():
+            check_tiers(tiers, f"{path}: {family}/{dataset}")
+    return table
+
+
+def detect_dataset(data: Path, assignment: str) -> str | None:
+    """The thresholds.json name of a dataset the kit knows under `data`, else None."""
+    if assignment == "keyword_spotting":
+        folder = next((data / f for f in KWS_TEST_FOLDERS if (data / f).is_dir()), None)
+        if folder is None:
+            return None
+        preset = synthetic_preset(folder)
+        if preset:
+            return f"synthetic-{preset}"
+        clips = sum(1 for _ in folder.glob("*/*.wav"))
+        return "speech_commands_12" if clips == REAL_KWS_TEST_CLIPS[folder.name[-5:]] else None
+    features = data / SPEAKER_FOLDER
+    preset = synthetic_preset(features)
+    if preset:
+        return f"synthetic-{preset}"
+    try:
+        speakers = len(json.loads((features / "mapping.json").read_text())["speaker2id"])
+        tests = len(json.loads((features / "testdata.json").read_text())["utterances"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    # Synthetic features written before they carried their own README: the synthetic Speech
+    # Commands beside them (same generator run) names the preset, if the speaker count agrees.
+    from kws.data.synthetic import PRESETS
+
+    for folder in KWS_TEST_FOLDERS:
+        preset = synthetic_preset(data / folder)
+        if preset in PRESETS and PRESETS[preset].sf_speakers == speakers:
+            return f"synthetic-{preset}"
+    real = speakers == REAL_HW4["speakers"] and tests == REAL_HW4["test_utterances"]
+    return "hw4_2023" if real else None
+
+
+def tier_set(
+    data: Path,
+    assignment: str,
+    *,
+    thresholds: Path = DEFAULT_THRESHOLDS,
+    dataset: str | None = None,
+    tiers_file: Path | None = None,
+) -> TierSet:
+    """The tier set `assignment` is graded against; ValueError naming the option to add."""
+    family = FAMILY[assignment]
+    if tiers_file is not None:
+        try:
+            table = json.loads(Path(tiers_file).read_text())
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"--tiers {tiers_file}: cannot read a JSON tier table ({error})"
+            ) from None
+        table = table.get(family, table) if isinstance(table, dict) else table
+        return TierSet(
+            Path(tiers_file).name,
+            check_tiers(table, f"--tiers {tiers_file}"),
+            f"--tiers {tiers_file}",
+        )
+    known = load_thresholds(thresholds)[family]
+    if dataset is not None:
+        if dataset not in known:
+            raise ValueError(
+                f"--dataset {dataset}: {thresholds} has no {family} tiers of that name "
+                f"(it has {', '.join(sorted(known))}); add an entry, pass --tiers FILE, or grade "
+                "the other notebook only (--assignment)"
+            )
+        return TierSet(dataset, known[dataset], "--dataset")
+    detected = detect_dataset(data, assignment)
+    if detected is None or detected not in known:
+        raise ValueError(
+            f"{data}: the {assignment} data is not a dataset the grader knows "
+            f"({', '.join(sorted(known))}), so it has no accuracy tiers for it. Name them: add "
+            f'--tiers FILE (a JSON like {{"simple": 0.6, "medium": 0.7, "strong": 0.8, '
+            f'"boss": 0.9}}) or --dataset NAME (an entry of {thresholds})'
+        )
+    return TierSet(detected, known[detected], f"detected from {data}")
+
+
+def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[float, str]:
+    """(fraction of the points, sentence): full marks at `target`, an equal share per lower tier."""
+    wanted = TIER_ORDER[: TIER_ORDER.index(target) + 1]
+    reached = [name for name in wanted if accuracy >= tiers[name]]
+    fraction = len(reached) / len(wanted)
+    if fraction == 1.0:
+        return 1.0, f"Accuracy {accuracy:.4f} reaches the {target} tier ({tiers[target]:.4f})."
+    missing = wanted[len(reached)]
+    got = f"reaches the {reached[-1]} tier" if reached else "reaches no tier"
+    return fraction, (
+        f"Accuracy {accuracy:.4f} {got}; the {missing} tier needs {tiers[missing]:.4f} "
+        f"(full marks at {target}, {tiers[target]:.4f}). Train longer or improve the model."
+    )
