@@ -2,7 +2,8 @@
 
 Words and sentences are spoken by eSpeak NG (`kws.data.tts`). A speaker is a fixed `Voice` (accent,
 variant, pitch, rate, range); every utterance jitters it a little and gets noise at a random SNR,
-so the tasks are learnable but not trivial. The folders have exactly the layouts of the real data:
+so the tasks are learnable but not trivial. Words are also "recorded" (`kws.data.recording`: vocal
+tract, room, microphone, level), which brings a model trained on them closer to real speech. The folders have exactly the layouts of the real data:
 
     make_speech_commands(ROOT)  -> ROOT/speech_commands_v0.02/{WORD}/{HASH}_nohash_{N}.wav, ...
                                    ROOT/speech_commands_test_set_v0.02/{_silence_,_unknown_,yes,...}/
