@@ -6,10 +6,10 @@ DATA gets speech_commands_v0.02/, speech_commands_test_set_v0.02/, speaker_featu
 speaker_features_hidden/ (the test labels: keep that folder away from students). The same seed
 gives byte-identical files. Presets (CPU time measured on a busy 2-core machine):
 
-    tiny   140 clips + 48 test-set clips; 6 speakers, 48 utterances       ~7 CPU-s   (unit tests)
-    small  9,000 + 1,200 clips; 50 speakers, 1,000 utterances             ~2 CPU-min (the demo;
-           about 1 min on 2 free cores)
-    full   105,829 + 4,890 clips of 2,618 + 250 speakers; 600 speakers,    ~45 CPU-min (~6 min
+    tiny   140 clips + 48 test-set clips; 6 speakers, 48 utterances       ~4 CPU-s   (unit tests)
+    small  9,000 + 1,200 clips; 50 speakers, 1,000 utterances             ~3 CPU-min (the demo;
+           about 1.5 min on 2 free cores; the words ~80 CPU-s of it)
+    full   105,829 + 4,890 clips of 2,618 + 250 speakers; 600 speakers,    ~55 CPU-min (~7 min
            64,666 utterances (8,000 held out): the real sizes              on 16 cores); 3.5 GB
                                                                           of clips, 3.1 GB of
                                                                           features, 6 GB of

@@ -6,9 +6,11 @@ import json
 import random
 import re
 
+import numpy as np
 import pytest
 import soundfile
 
+from kws.data.recording import Recording
 from kws.data.sentences import random_sentence
 from kws.data.speaker_features import SpeakerFeatures
 from kws.data.speech_commands import KNOWN_WORDS_12, WORDS_V2, SpeechCommands, which_set
@@ -137,6 +139,19 @@ def test_same_seed_gives_identical_files_whatever_the_workers(root, tmp_path):
     assert _tree_digest(tmp_path / "speech_commands_v0.02") != _tree_digest(
         root / "speech_commands_v0.02"
     )
+
+
+def test_words_are_recorded_at_the_asked_levels(tmp_path):
+    # Quiet noise, so that a clip's peak is the speech's peak.
+    recording = Recording(peak=(0.2, 0.4), snr_db=(70.0, 80.0), reverb_prob=1.0)
+    make_speech_commands(tmp_path, "tiny", seed=0, recording=recording)
+    peaks = [
+        np.abs(soundfile.read(path)[0]).max()
+        for path in sorted((tmp_path / "speech_commands_v0.02").glob("*/*_nohash_*.wav"))
+    ]
+    assert len(peaks) == PRESETS["tiny"].clips
+    assert 0.199 <= min(peaks) and max(peaks) <= 0.401
+    assert max(peaks) - min(peaks) > 0.1  # drawn across the range, not one level
 
 
 def test_unknown_preset_is_refused(tmp_path):

@@ -2,7 +2,8 @@
 
 Words and sentences are spoken by eSpeak NG (`kws.data.tts`). A speaker is a fixed `Voice` (accent,
 variant, pitch, rate, range); every utterance jitters it a little and gets noise at a random SNR,
-so the tasks are learnable but not trivial. The folders have exactly the layouts of the real data:
+so the tasks are learnable but not trivial. Words are also "recorded" (`kws.data.recording`: vocal
+tract, room, microphone, level), which brings a model trained on them closer to real speech. The folders have exactly the layouts of the real data:
 
     make_speech_commands(ROOT)  -> ROOT/speech_commands_v0.02/{WORD}/{HASH}_nohash_{N}.wav, ...
                                    ROOT/speech_commands_test_set_v0.02/{_silence_,_unknown_,yes,...}/
@@ -22,7 +23,7 @@ import shutil
 import sys
 import wave as wave_module
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ import torch
 from tqdm import tqdm
 
 from kws.data.noises import BACKGROUND_NOISES, coloured_noise
+from kws.data.recording import Recording, add_noise, record, warp_vocal_tract
 from kws.data.sentences import random_sentence
 from kws.data.speaker_features import build_speaker_features
 from kws.data.speech_commands import (
@@ -54,6 +56,9 @@ CLIP_SAMPLES = SAMPLE_RATE
 # the five v0.02-only words ~1,600.
 _WORD_WEIGHTS = {word: 3.8 for word in WORDS_V2[:20]} | {w: 2.0 for w in WORDS_V2[20:30]}
 _WORD_WEIGHTS |= {word: 1.6 for word in WORDS_V2[30:]}
+# eSpeak reads a trailing "?" with a rising pitch and "!" with a stronger accent: people say the
+# words all three ways.
+_ENDINGS = ("", "?", "!")
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ def make_speech_commands(
     seed: int = 0,
     workers: int | None = None,
     overwrite: bool = False,
+    recording: Recording | None = None,
 ) -> Path:
     """Write a synthetic Speech Commands v0.02 and its 12-class test set under `root`.
 
@@ -104,11 +110,15 @@ def make_speech_commands(
         seed: the same seed gives byte-identical files.
         workers: processes to synthesise with; default: 1 for "tiny", every core otherwise.
         overwrite: replace existing folders instead of refusing.
+        recording: the ranges of vocal tract, room, microphone, noise and level every word is
+            drawn from (`kws.data.recording`); default `Recording()`; `kws.data.recording.DRY` is the
+            bare synthesiser.
 
     Returns:
         ROOT/speech_commands_v0.02, the folder `SpeechCommands` takes.
     """
     sizes = _preset(preset)
+    recording = recording or Recording()
     root = Path(root)
     dataset, test_set = root / "speech_commands_v0.02", root / "speech_commands_test_set_v0.02"
     _prepare(dataset, overwrite)
@@ -128,7 +138,9 @@ def make_speech_commands(
             speaker = rng.choice(speakers)
             n = repeats[speaker, word] = repeats.get((speaker, word), -1) + 1
             name = f"{word}/{hashes[speaker]}_nohash_{n}.wav"
-            jobs.append(_Job(partial / name, "word", word, voices[speaker], f"{seed}/{name}"))
+            jobs.append(
+                _Job(partial / name, "word", word, voices[speaker], f"{seed}/{name}", recording)
+            )
     classes = [SILENCE, UNKNOWN, *KNOWN_WORDS_12]
     unknown_words = [word for word in WORDS_V2 if word not in KNOWN_WORDS_12]
     for label, count in zip(
@@ -141,7 +153,14 @@ def make_speech_commands(
             n = repeats[speaker, label] = repeats.get((speaker, label), -1) + 1
             name = f"{label}/{hashes[speaker]}_nohash_{n}.wav"
             jobs.append(
-                _Job(partial_test / name, kind, word, voices[speaker], f"{seed}/test/{name}")
+                _Job(
+                    partial_test / name,
+                    kind,
+                    word,
+                    voices[speaker],
+                    f"{seed}/test/{name}",
+                    recording,
+                )
             )
 
     for folder in {job.path.parent for job in jobs}:
@@ -304,6 +323,7 @@ class _Job:
     text: str
     voice: Voice
     seed: str  # seeds every random choice made for this file, whichever process makes it
+    recording: Recording = Recording()  # how words are recorded (sentences ignore it)
 
 
 def _write_clip(job: _Job) -> None:
@@ -313,28 +333,50 @@ def _write_clip(job: _Job) -> None:
     if job.kind == "silence":
         noise = rng.choice(list(BACKGROUND_NOISES.values()))(CLIP_SAMPLES, noise_rng)
         return _write_wav(job.path, noise * rng.uniform(0.02, 0.4))
-    voice, sentence = job.voice, job.kind == "sentence"
-    # Sentences vary more: read on different days, into different microphones.
-    jittered = (
-        voice.jitter(rng, pitch=8, rate=0.12, pitch_range=15) if sentence else voice.jitter(rng)
-    )
-    speech = trim_silence(synthesize(job.text, jittered)).numpy()
-    if sentence:  # the microphone: a random spectral tilt, y[n] = x[n] - c x[n-1]
-        speech = speech - rng.uniform(-0.7, 0.7) * np.concatenate([[0.0], speech[:-1]])
-    speech = speech * (rng.uniform(0.1, 0.9) / (np.abs(speech).max() + 1e-9))  # loudness
-    if sentence:  # 0.1-0.3 s of room noise around it
-        length = speech.size + rng.randint(1_600, 4_800)
-    else:  # a word: most clips last 1 s; like the real ones, some are shorter
-        length = CLIP_SAMPLES if rng.random() < 0.9 else rng.randint(12_000, CLIP_SAMPLES - 1)
-        length = max(length, min(CLIP_SAMPLES, speech.size + 800))
-        speech = speech[:length]
+    if job.kind == "sentence":
+        return _write_wav(job.path, _sentence_clip(job, rng, noise_rng))
+    return _write_wav(job.path, _word_clip(job, rng, noise_rng))
+
+
+def _word_clip(job: _Job, rng: random.Random, noise_rng: np.random.Generator) -> np.ndarray:
+    """One spoken word (S,), S <= 16,000, recorded under conditions drawn from `job.recording`."""
+    settings = job.recording
+    voice = job.voice.jitter(rng)
+    # A shorter or longer vocal tract: synthesise at rate / factor, then speed up by factor, so
+    # that only the frequencies move.
+    factor = rng.uniform(*settings.vocal_tract)
+    voice = replace(voice, rate=min(450, max(80, round(voice.rate / factor))))
+    text = job.text + rng.choice(_ENDINGS)  # statement, question or exclamation intonation
+    speech = warp_vocal_tract(trim_silence(synthesize(text, voice)).numpy(), factor)
+    speech = record(speech, settings, rng)
+    speech = speech * (rng.uniform(*settings.peak) / (np.abs(speech).max() + 1e-9))
+    # Most clips last 1 s; like the real ones, some are shorter.
+    length = CLIP_SAMPLES if rng.random() < 0.9 else rng.randint(12_000, CLIP_SAMPLES - 1)
+    length = max(length, min(CLIP_SAMPLES, speech.size + 800))
+    speech = speech[:length]  # a long room echo is cut at the end of the clip
     clip = np.zeros(length, dtype=np.float32)
     offset = rng.randint(0, length - speech.size)
     clip[offset : offset + speech.size] = speech
-    snr_db = rng.uniform(0.0, 25.0) if sentence else rng.uniform(5.0, 35.0)
+    rms = np.sqrt(np.mean(speech**2)) + 1e-9
+    return add_noise(clip, rms, rng.uniform(*settings.snr_db), noise_rng)
+
+
+def _sentence_clip(job: _Job, rng: random.Random, noise_rng: np.random.Generator) -> np.ndarray:
+    """One read sentence with 0.1-0.3 s of room noise around it. Sentences vary more than words:
+    read on different days, into different microphones."""
+    voice = job.voice.jitter(rng, pitch=8, rate=0.12, pitch_range=15)
+    speech = trim_silence(synthesize(job.text, voice)).numpy()
+    # The microphone: a random spectral tilt, y[n] = x[n] - c x[n-1].
+    speech = speech - rng.uniform(-0.7, 0.7) * np.concatenate([[0.0], speech[:-1]])
+    speech = speech * (rng.uniform(0.1, 0.9) / (np.abs(speech).max() + 1e-9))  # loudness
+    length = speech.size + rng.randint(1_600, 4_800)
+    clip = np.zeros(length, dtype=np.float32)
+    offset = rng.randint(0, length - speech.size)
+    clip[offset : offset + speech.size] = speech
+    snr_db = rng.uniform(0.0, 25.0)
     rms = np.sqrt(np.mean(speech**2)) + 1e-9
     noise = coloured_noise(length, rng.uniform(0.0, 2.0), noise_rng)
-    _write_wav(job.path, clip + noise * (rms / 10 ** (snr_db / 20)))
+    return clip + noise * (rms / 10 ** (snr_db / 20))
 
 
 def _write_wav(path: Path, wave: np.ndarray) -> None:
