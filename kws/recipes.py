@@ -9,7 +9,8 @@ demo's); ``FULL`` the course-sized recipes for a GPU and the real (or ``full`` s
     model = build_model(recipe.model, **recipe.overrides)
 """
 
-from dataclasses import dataclass, field, replace
+import json
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 TASKS = ("kws", "speaker")
@@ -88,16 +89,26 @@ SMALL: dict[str, Recipe] = {
         Recipe(
             name="kws_transformer",
             task="kws",
-            model="kwt_tiny",
-            # 40 log-mel bins (25 ms window) as tokens instead of MFCC; narrower time masks; a
-            # larger _unknown_ class (25 words share it, so it needs more examples than one word).
-            overrides={"n_mfcc": None, "n_mels": 40, "n_fft": 400, "time_width": 10},
+            model="kws_conformer",
+            steps=2500,
+            batch_size=64,
+            lr=2e-3,
+            weight_decay=0.05,
+            warmup_steps=150,
+            label_smoothing=0.1,
+            eval_every=250,
+            unknown_fraction=0.25,
+        ),
+        Recipe(
+            name="crnn_attention",
+            task="kws",
+            model="crnn_attention",
             steps=1500,
             batch_size=64,
-            lr=3e-3,
+            lr=2e-3,
             warmup_steps=100,
             label_smoothing=0.1,
-            eval_every=300,
+            eval_every=250,
             unknown_fraction=0.25,
         ),
         Recipe(name="hw4_sample", task="speaker", model="hw4_sample", **_SPEAKER_BUDGET),
@@ -166,3 +177,60 @@ FULL: dict[str, Recipe] = {
         ],
     ]
 }
+
+
+def _parse_value(text: str) -> Any:
+    """A ``--set`` value: JSON when it parses (3, 0.1, true, null, [32, 64]), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def resolve_recipe(
+    name: str, *, full: bool = False, settings: list[str] = (), **budget: Any
+) -> Recipe:
+    """The recipe ``name`` of SMALL (FULL with ``full``), or a ``kws.models`` preset trained with
+    the budget of its task's reference recipe; with model settings ``"key=value"`` and budget
+    fields (``steps=``, ``batch_size=``, ``lr=``, ...; None leaves a field as it is) changed.
+
+    Warm-up and validation interval follow a change of ``steps`` proportionally (as
+    :meth:`Recipe.scaled`) unless they are given too.
+
+    Raises:
+        ValueError: an unknown name or setting, or a setting without ``=`` (the message lists the
+            valid ones).
+    """
+    from kws.models import PRESETS  # here: the models import torch, recipes need not
+
+    recipes = FULL if full else SMALL
+    if name in recipes:
+        recipe = recipes[name]
+    elif name in PRESETS:
+        task = "kws" if PRESETS[name][0].__name__ not in _SPEAKER_CLASSES else "speaker"
+        base = recipes["kws_transformer" if task == "kws" else "speaker_transformer"]
+        recipe = replace(base, name=name, model=name, overrides={})
+    else:
+        raise ValueError(
+            f"unknown recipe or model {name!r}; recipes: {', '.join(recipes)}; "
+            f"models: {', '.join(PRESETS)}"
+        )
+    overrides = dict(recipe.overrides)
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {setting!r}: write KEY=VALUE, e.g. --set d_model=128")
+        overrides[key.strip()] = _parse_value(value.strip())
+    budget = {key: value for key, value in budget.items() if value is not None}
+    unknown = sorted(set(budget) - {f.name for f in fields(Recipe)})
+    if unknown:
+        raise ValueError(f"Recipe has no field {', '.join(unknown)}")
+    if "steps" in budget and budget["steps"] != recipe.steps:
+        factor = budget["steps"] / recipe.steps
+        scaled = recipe.scaled(factor)
+        budget.setdefault("warmup_steps", scaled.warmup_steps)
+        budget.setdefault("eval_every", scaled.eval_every)
+    return replace(recipe, overrides=overrides, **budget)
+
+
+_SPEAKER_CLASSES = {"HW4Sample", "SpeakerTransformer", "SpeakerConformer"}
