@@ -195,6 +195,10 @@ def prepare_all(layout: Path, work: Path, seed: int = 0) -> Path:
     return root.parent
 
 
+def _speakers(clips: list[Path]) -> set[str]:
+    return {speaker_of(p.name) for p in clips if "_nohash_" in p.name}
+
+
 def run_one(recipe: Recipe, data_root: Path, test_set: Path, out: Path, seed: int, label: str):
     """run_recipe plus the process's CPU time (threads included) and steps/s."""
     cpu_start = resource.getrusage(resource.RUSAGE_SELF)
@@ -252,10 +256,16 @@ def main(argv: list[str] | None = None) -> int:
     layout = find_layout(args.data.resolve(), work)
     if args.test_set:
         data_root, test_set = prepare_all(layout, work, args.seed), args.test_set.resolve()
-        held_out = f"the given test set {test_set}; training on every clip of {layout}"
+        how = f"the 12-class folder {args.test_set}"
     else:
         data_root, test_set, how = prepare_holdout(layout, work, args.seed)
-        held_out = f"{how} (speaker-disjoint from training), {layout}"
+    train_clips = [p for p in (data_root / "speech_commands_v0.02").rglob("*_nohash_*.wav")]
+    test_clips = list(test_set.rglob("*.wav"))
+    held_out = (
+        f"{len(test_clips)} clips of {how} in {args.data} ({len(_speakers(test_clips))} speakers,"
+        f" 12 classes); training: {len(train_clips)} word clips of "
+        f"{len(_speakers(train_clips))} other speakers"
+    )
     print(f"test set: {held_out}", flush=True)
 
     recipes = {**SMALL, **SYNTHETIC_TUNED}

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+REAL_SPEECH = ROOT / "benchmarks" / "results" / "real_speech.json"  # bench_real_speech.py writes it
 NOTEBOOKS = ("01_keyword_spotting.ipynb", "02_speaker_id.ipynb")
 
 # Settings per preset, passed to the notebooks' `parameters` cells through the environment.
@@ -116,6 +117,26 @@ def result_table(submission: Path, results: Path | None) -> str:
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
 
+def real_speech_table(path: Path = REAL_SPEECH) -> str:
+    """The reference models' accuracy on real speech, as ``benchmarks/bench_real_speech.py``
+    measured and saved it (the demo itself trains on synthetic data only), or "" without it."""
+    if not path.is_file():
+        return ""
+    rows = json.loads(path.read_text())
+    if not rows:
+        return ""
+    width = max(len(name) for name in rows)
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    lines = [f"Measured on real Speech Commands clips ({shown}):"]
+    for name, row in rows.items():
+        lines.append(
+            f"  {name:<{width}}  {row['test_accuracy']:.2%}  ({row['steps']} steps x "
+            f"{row['batch_size']}, {row['cpu_seconds']:.0f} CPU-s)"
+        )
+    lines.append(f"  test set: {next(iter(rows.values()))['test_set']}")
+    return "\n".join(lines)
+
+
 def run_demo(
     out: str | Path = "kws-demo", preset: str = "small", seed: int = 0, grade: bool = True
 ) -> int:
@@ -134,6 +155,10 @@ def run_demo(
         code = grade_submission(submission, data, results)
     _banner(f"done in {time.monotonic() - start:.0f} s")
     print(result_table(submission, results if grade else None))
+    print("(the accuracies above are on the synthetic data the demo trains on)")
+    real = real_speech_table()
+    if real:
+        print(f"\n{real}")
     print(
         f"\nEverything is in {out.resolve()}: curves, confusion matrices and attention maps "
         f"under {submission / 'outputs'}"
