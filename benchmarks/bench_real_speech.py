@@ -196,7 +196,8 @@ def prepare_all(layout: Path, work: Path, seed: int = 0) -> Path:
 
 
 def _speakers(clips: list[Path]) -> set[str]:
-    return {speaker_of(p.name) for p in clips if "_nohash_" in p.name}
+    """Speakers of word clips; test ``_unknown_`` clips are named ``WORD_SPEAKER_nohash_N.wav``."""
+    return {speaker_of(p.name).split("_")[-1] for p in clips if "_nohash_" in p.name}
 
 
 def run_one(recipe: Recipe, data_root: Path, test_set: Path, out: Path, seed: int, label: str):
