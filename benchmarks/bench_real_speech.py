@@ -9,11 +9,12 @@ folder itself; WAV or FLAC clips; or a folder holding one ``.tar`` of that layou
 extracted). The benchmark writes a working copy under ``--work``:
 
 - the hold-out: every clip of the speakers named in the data's ``validation_list.txt`` (or, when
-  that list is empty or missing, the speakers the TensorFlow hash rule puts in "testing"), written
-  as a 12-class test-set folder (10 words, ``_unknown_`` = their other words, ``_silence_`` = 1-s
-  windows of the last ``_background_noise_`` recording, which training never sees);
-- the training data: every other speaker's clips as WAV, with a speaker-disjoint validation list
-  by the hash rule (10 %) for choosing the best checkpoint.
+  that list is empty or missing, a seeded 10 % of the speakers), written as a 12-class test-set
+  folder (10 words, ``_unknown_`` = their other words, ``_silence_`` = 1-s windows of the last
+  ``_background_noise_`` recording, which training never sees);
+- the training data: every other speaker's clips as WAV, with a validation list of a seeded 10 %
+  of those speakers for choosing the best checkpoint. (Not the TensorFlow hash rule: a folder cut
+  from one official split has all its speakers in one hash range.)
 
 With ``--test-set`` the given 12-class folder is the test set and every clip of ``--data`` trains.
 Each recipe then runs through ``kws.experiments.run_recipe`` (the kit's data path and ``fit``), and
@@ -264,32 +265,37 @@ def main(argv: list[str] | None = None) -> int:
     test_clips = list(test_set.rglob("*.wav"))
     held_out = (
         f"{len(test_clips)} clips of {how} in {args.data} ({len(_speakers(test_clips))} speakers,"
-        f" 12 classes); training: {len(train_clips)} word clips of "
-        f"{len(_speakers(train_clips))} other speakers"
+        f" 12 classes)"
     )
-    print(f"test set: {held_out}", flush=True)
+    real_training = (
+        f"{len(train_clips)} real word clips of {len(_speakers(train_clips))} other speakers"
+    )
+    print(f"test set: {held_out}\ntraining (real rows): {real_training}", flush=True)
 
     recipes = {**SMALL, **SYNTHETIC_TUNED}
-    runs = []
+    runs = []  # (recipe, data root, row label, what it trains on)
     for name in args.recipes:
         if name not in recipes or recipes[name].task != "kws":
             raise SystemExit(f"unknown KWS recipe {name!r}; choose from {', '.join(recipes)}")
         recipe = recipes[name] if args.scale == 1 else recipes[name].scaled(args.scale)
-        runs.append((recipe, data_root, f"{name} (real)"))
+        runs.append((recipe, data_root, f"{name} (real)", real_training))
     if args.synthetic:
         recipe = recipes[args.recipes[0]]
         recipe = replace(recipe if args.scale == 1 else recipe.scaled(args.scale))
-        runs.append((recipe, args.synthetic.resolve(), f"{recipe.name} (synthetic -> real)"))
+        synthetic = f"the synthetic data in {args.synthetic}"
+        runs.append(
+            (recipe, args.synthetic.resolve(), f"{recipe.name} (synthetic -> real)", synthetic)
+        )
 
     rows = []
-    for recipe, root, label in runs:
+    for recipe, root, label, trained_on in runs:
         print(f"\n== {label}: {recipe.steps} steps x {recipe.batch_size}", flush=True)
         out = work / "runs" / label.split(" ")[1].strip("()").replace("->", "to")
         rows.append(run_one(recipe, root, test_set, out, args.seed, label))
-        rows[-1]["test_set"] = held_out
+        rows[-1]["test_set"], rows[-1]["trained_on"] = held_out, trained_on
         print(format_table(rows[-1:]), flush=True)
 
-    print(f"\nTest set: {held_out}\n")
+    print(f"\nTest set: {held_out}; real rows trained on {real_training}\n")
     print(format_table(rows))
     print(
         f"\nwall/CPU s: fit with its validations, {torch.get_num_threads()} torch thread(s); "
