@@ -32,7 +32,6 @@ import shutil
 import sys
 import tarfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import soundfile
@@ -243,9 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", type=Path, help="also train on this synthetic data root")
     parser.add_argument(
         "--recipes",
-        nargs="+",
+        nargs="*",
         default=["kws_transformer", "crnn_attention", "kwt_tiny_synthetic_recipe"],
-        help=f"from kws.recipes.SMALL or {', '.join(SYNTHETIC_TUNED)}",
+        help=f"real rows, from kws.recipes.SMALL or {', '.join(SYNTHETIC_TUNED)} (none: only the "
+        "--synthetic row)",
+    )
+    parser.add_argument(
+        "--synthetic-recipe", default="kws_transformer", help="the recipe of the --synthetic row"
     )
     parser.add_argument("--scale", type=float, default=1.0, help="steps x this (quick looks)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (2 cores)")
@@ -280,8 +283,12 @@ def main(argv: list[str] | None = None) -> int:
         recipe = recipes[name] if args.scale == 1 else recipes[name].scaled(args.scale)
         runs.append((recipe, data_root, f"{name} (real)", real_training))
     if args.synthetic:
-        recipe = recipes[args.recipes[0]]
-        recipe = replace(recipe if args.scale == 1 else recipe.scaled(args.scale))
+        if args.synthetic_recipe not in recipes:
+            raise SystemExit(
+                f"unknown recipe {args.synthetic_recipe!r}; choose from {', '.join(recipes)}"
+            )
+        recipe = recipes[args.synthetic_recipe]
+        recipe = recipe if args.scale == 1 else recipe.scaled(args.scale)
         synthetic = f"the synthetic data in {args.synthetic}"
         runs.append(
             (recipe, args.synthetic.resolve(), f"{recipe.name} (synthetic -> real)", synthetic)
