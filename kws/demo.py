@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+REAL_SPEECH = ROOT / "benchmarks" / "results" / "real_speech.json"  # bench_real_speech.py writes it
 NOTEBOOKS = ("01_keyword_spotting.ipynb", "02_speaker_id.ipynb")
 
 # Settings per preset, passed to the notebooks' `parameters` cells through the environment.
@@ -29,10 +30,15 @@ BUDGETS = {
         "01_keyword_spotting.ipynb": {"KWS_STEPS": "30", "KWS_BASELINE_STEPS": "10"},
         "02_speaker_id.ipynb": {"KWS_STEPS": "30", "KWS_BATCH_SIZE": "16"},
     },
-    "small": {  # the CPU demo: a few minutes per notebook on 2 cores
+    # The CPU demo on 2 cores. Keyword spotting: 1,500 steps (a KWT of this size reached 91.5 %
+    # on `small` in 1,500 steps; the notebook's 3,000 gave 90.4 %), the CRNN 150 (88.2 %; 300
+    # gave 95.8 %).
+    # Speaker ID keeps 500 steps: at 250 the hidden-test accuracies fell from 0.870 / 0.960 /
+    # 0.950 (tasks 1-3) to 0.74 / 0.90 / 0.88, below the grader's target tiers.
+    "small": {
         "01_keyword_spotting.ipynb": {
-            "KWS_STEPS": "3000",
-            "KWS_BASELINE_STEPS": "300",
+            "KWS_STEPS": "1500",
+            "KWS_BASELINE_STEPS": "150",
             "KWS_BATCH_SIZE": "64",
             "KWS_LR": "3e-3",
             "KWS_UNKNOWN_FRACTION": "0.25",
@@ -117,6 +123,26 @@ def result_table(submission: Path, results: Path | None) -> str:
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
 
+def real_speech_table(path: Path = REAL_SPEECH) -> str:
+    """The reference models' accuracy on real speech, as ``benchmarks/bench_real_speech.py``
+    measured and saved it (the demo itself trains on synthetic data only), or "" without it."""
+    if not path.is_file():
+        return ""
+    rows = json.loads(path.read_text())
+    if not rows:
+        return ""
+    width = max(len(name) for name in rows)
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    lines = [f"Measured on real Speech Commands clips ({shown}):"]
+    for name, row in rows.items():
+        lines.append(
+            f"  {name:<{width}}  {row['test_accuracy']:.2%}  ({row['steps']} steps x "
+            f"{row['batch_size']}, {row['cpu_seconds']:.0f} CPU-s)"
+        )
+    lines.append(f"  test set: {next(iter(rows.values()))['test_set']}")
+    return "\n".join(lines)
+
+
 def run_demo(
     out: str | Path = "kws-demo", preset: str = "small", seed: int = 0, grade: bool = True
 ) -> int:
@@ -135,6 +161,10 @@ def run_demo(
         code = grade_submission(submission, data, results)
     _banner(f"done in {time.monotonic() - start:.0f} s")
     print(result_table(submission, results if grade else None))
+    print("(the accuracies above are on the synthetic data the demo trains on)")
+    real = real_speech_table()
+    if real:
+        print(f"\n{real}")
     print(
         f"\nEverything is in {out.resolve()}: curves, confusion matrices and attention maps "
         f"under {submission / 'outputs'}"

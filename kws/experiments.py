@@ -26,22 +26,28 @@ from kws.models.speaker_models import criterion
 from kws.params import count_parameters, format_count
 from kws.recipes import Recipe
 from kws.training import evaluate, fit, predict, resolve_device, seed_everything
+from kws.training.checkpoints import STATE_FILE
 from kws.training.evaluation import write_predictions_csv
 
 EVAL_BATCH = 256
 
 
 def kws_batches(
-    root: Path, recipe: Recipe, device: torch.device, seed: int
+    root: Path,
+    recipe: Recipe,
+    device: torch.device,
+    seed: int,
+    test_set: Path | None = None,
 ) -> tuple[ClipBatches, ClipBatches, ClipBatches, list[str], list[str]]:
     """Train (shuffled, augmented), validation and 12-class test batches of Speech Commands, with
-    the class names and the test clips' ids (``WORD/FILE.wav`` in the test-set folder)."""
+    the class names and the test clips' ids (``WORD/FILE.wav`` in the test-set folder).
+    ``test_set`` is the 12-class test folder; default the dataset's sibling test set."""
     splits = {
         "training": SpeechCommands(
             root, "training", labels="12", unknown_fraction=recipe.unknown_fraction, seed=seed
         ),
         "validation": SpeechCommands(root, "validation", labels="12", seed=seed),
-        "test12": SpeechCommands(root, "test12", labels="12", seed=seed),
+        "test12": SpeechCommands(root, "test12", labels="12", seed=seed, test_set_root=test_set),
     }
     caches = {subset: cache_clips(dataset) for subset, dataset in splits.items()}
     augment = WaveAugment(load_background_noise(root)).to(device) if recipe.augment else None
@@ -75,6 +81,18 @@ def speaker_batches(
     return train, valid, test, list(train_split.speakers), list(test_cache.feature_paths)
 
 
+def per_class_accuracy(
+    labels: torch.Tensor, predictions: torch.Tensor, class_names: list[str]
+) -> dict[str, float | None]:
+    """Class name -> share of its examples predicted right (None for a class with no examples)."""
+    accuracy = {}
+    for index, name in enumerate(class_names):
+        mine = labels == index
+        total = int(mine.sum())
+        accuracy[name] = None if total == 0 else int((predictions[mine] == index).sum()) / total
+    return accuracy
+
+
 def hidden_test_accuracy(csv_path: Path, labels_path: Path) -> float | None:
     """Accuracy of a predictions CSV against the hidden ``Id,Category`` labels, if they exist."""
     if not labels_path.is_file():
@@ -94,15 +112,22 @@ def run_recipe(
     device: str | torch.device = "auto",
     seed: int = 0,
     progress: bool = True,
+    test_set: str | Path | None = None,
+    resume: bool = False,
 ) -> dict:
     """Train ``recipe`` on the data under ``data_root``; evaluate its best checkpoint on the test set.
+
+    ``test_set`` (KWS) is a 12-class test-set folder (``_silence_/``, ``_unknown_/``, ``yes/``, ...)
+    to test on instead of ``data_root/speech_commands_test_set_v0.02``. ``resume=True`` continues
+    an interrupted run from ``out_dir/<recipe.name>/last.pt`` when there is one.
 
     Returns:
         dict: ``recipe``, ``model``, ``parameters``, ``steps``, ``train_seconds`` (``fit`` only),
         ``wall_seconds`` and ``cpu_seconds`` (``fit`` with its validations; CPU time of this
         process, which tells a busy shared machine apart from a slow recipe),
         ``best_step``, ``valid_accuracy`` (best), ``test_accuracy`` (KWS: the 12-class test set;
-        speaker ID: the hidden test labels when present, else None), ``out_dir``.
+        speaker ID: the hidden test labels when present, else None), ``test_per_class`` (KWS:
+        class name -> accuracy on the test set; speaker ID: None), ``out_dir``.
     """
     device = resolve_device(device)
     data_root, out = Path(data_root), Path(out_dir) / recipe.name
@@ -110,7 +135,10 @@ def run_recipe(
     seed_everything(seed)
     if recipe.task == "kws":
         sc_root = data_root / "speech_commands_v0.02"
-        train, valid, test, class_names, test_ids = kws_batches(sc_root, recipe, device, seed)
+        test_root = None if test_set is None else Path(test_set)
+        train, valid, test, class_names, test_ids = kws_batches(
+            sc_root, recipe, device, seed, test_root
+        )
         model = build_model(recipe.model, n_classes=len(class_names), **recipe.overrides)
         loss_fn = None
     else:
@@ -136,6 +164,7 @@ def run_recipe(
         device=device,
         seed=seed,
         progress=progress,
+        resume=out if resume and (out / STATE_FILE).is_file() else None,
     )
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     model.load_state_dict(torch.load(out / "model.pt", map_location=device, weights_only=True))
@@ -146,6 +175,7 @@ def run_recipe(
         tested = evaluate(model, test, return_predictions=True)
         test_accuracy = tested["accuracy"]
         labels, predictions = tested["labels"], tested["predictions"]
+        per_class = per_class_accuracy(labels, predictions, class_names)
         write_predictions_csv(out / "predictions.csv", test_ids, predictions, class_names)
         clip = test.waves[:1].float() * test.scales[:1, None]  # (1, S)
     else:
@@ -154,7 +184,7 @@ def run_recipe(
         write_predictions_csv(out / "predictions.csv", test_ids, predict(model, test), class_names)
         hidden = data_root / "speaker_features_hidden" / "test_labels.csv"
         test_accuracy = hidden_test_accuracy(out / "predictions.csv", hidden)
-        clip = None
+        clip, per_class = None, None
     plots.plot_confusion_matrix(
         labels,
         predictions,
@@ -179,6 +209,7 @@ def run_recipe(
         "best_step": history.best_step,
         "valid_accuracy": history.best_valid_accuracy,
         "test_accuracy": test_accuracy,
+        "test_per_class": per_class,
         "out_dir": str(out),
     }
     (out / "results.json").write_text(json.dumps(results, indent=1))
@@ -199,3 +230,18 @@ def format_results(results: list[dict]) -> str:
             f"{r['steps']:>6} {r['train_seconds']:>8.1f} {r['valid_accuracy']:>9.2%} {test:>9}"
         )
     return "\n".join(rows)
+
+
+def format_per_class(results: dict) -> str:
+    """One run's test accuracy, overall and per class (KWS), with its time, as plain text."""
+    lines = [
+        f"{results['recipe']} ({results['model']}, {format_count(results['parameters'])} "
+        f"parameters): {results['steps']} steps in {results['train_seconds']:.0f} s "
+        f"({results['cpu_seconds']:.0f} CPU-s), best validation {results['valid_accuracy']:.2%} "
+        f"at step {results['best_step']}"
+    ]
+    if results["test_accuracy"] is not None:
+        lines.append(f"test accuracy {results['test_accuracy']:.2%}")
+    for name, accuracy in (results.get("test_per_class") or {}).items():
+        lines.append(f"  {name:<12} {'-' if accuracy is None else f'{accuracy:.2%}':>7}")
+    return "\n".join(lines)

@@ -105,7 +105,9 @@ def test_padding_does_not_change_the_logits_of_a_short_example(name):
     torch.testing.assert_close(model(batch, torch.tensor([full, full])), model(batch))
 
 
-@pytest.mark.parametrize("name", ["kwt_tiny", "patch_transformer", "crnn_attention"])
+@pytest.mark.parametrize(
+    "name", ["kwt_tiny", "patch_transformer", "crnn_attention", "kws_conformer"]
+)
 def test_training_mode_reaches_every_parameter(name):
     torch.manual_seed(0)
     model = build_model(name).train()

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from kws.data.synthetic import make_speaker_features, make_speech_commands
-from kws.experiments import run_recipe
+from kws.demo import real_speech_table
+from kws.experiments import format_per_class, per_class_accuracy, run_recipe
 from kws.models import build_model
 from kws.recipes import FULL, SMALL, Recipe
 
@@ -64,3 +65,29 @@ def test_run_recipe_writes_checkpoint_figures_and_predictions(tiny_root, tmp_pat
         assert sorted(row["Id"] for row in rows) == sorted(test_ids)
     state = torch.load(out / "model.pt", weights_only=True)
     assert state.keys() == build_model(recipe.model, **recipe.overrides).state_dict().keys()
+
+
+def test_per_class_accuracy_and_its_report():
+    labels = torch.tensor([0, 0, 1, 1, 1, 2])
+    predictions = torch.tensor([0, 1, 1, 1, 0, 2])
+    per_class = per_class_accuracy(labels, predictions, ["a", "b", "c", "d"])
+    assert per_class == {"a": 0.5, "b": 2 / 3, "c": 1.0, "d": None}  # d: no test clip
+    results = {"recipe": "r", "model": "m", "parameters": 1234, "steps": 10, "train_seconds": 5.0,
+               "cpu_seconds": 9.0, "valid_accuracy": 0.75, "best_step": 10,
+               "test_accuracy": 4 / 6, "test_per_class": per_class}  # fmt: skip
+    report = format_per_class(results)
+    assert "test accuracy 66.67%" in report and "b             66.67%" in report
+    assert report.splitlines()[-1].split() == ["d", "-"]
+
+
+def test_the_demo_quotes_the_saved_real_speech_result(tmp_path):
+    saved = {
+        "kws_transformer (real)": {"test_accuracy": 0.9612, "steps": 1000, "batch_size": 64,
+                                   "cpu_seconds": 700.0, "test_set": "396 clips of 18 speakers"},
+    }  # fmt: skip
+    path = tmp_path / "real_speech.json"
+    path.write_text(json.dumps(saved))
+    table = real_speech_table(path)
+    assert "kws_transformer (real)  96.12%  (1000 steps x 64, 700 CPU-s)" in table
+    assert "396 clips of 18 speakers" in table and "real Speech Commands" in table
+    assert real_speech_table(tmp_path / "absent.json") == ""

@@ -19,6 +19,7 @@ from typing import Any
 from torch import nn
 
 from kws.models.crnn import CRNNAttention
+from kws.models.keyword_conformer import KeywordConformer
 from kws.models.keyword_models import ConvStemTransformer, KeywordTransformer, PatchTransformer
 from kws.models.speaker_models import HW4Sample, SpeakerConformer, SpeakerTransformer
 
@@ -28,6 +29,7 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
         ConvStemTransformer,
         KeywordTransformer,
         PatchTransformer,
+        KeywordConformer,
         CRNNAttention,
         HW4Sample,
         SpeakerTransformer,
@@ -49,6 +51,8 @@ PRESETS: dict[str, tuple[type[nn.Module], dict[str, Any]]] = {
         {"dim": 64, "depth": 2, "heads": 2, "mlp_dim": 128, "dropout": 0.0},
     ),
     "patch_transformer": (PatchTransformer, {"patchout_time": 2, "patchout_freq": 1}),
+    # The reference for real speech: conv stem -> 26 tokens -> 4 Conformer blocks of width 96.
+    "kws_conformer": (KeywordConformer, {}),
     # Speaker identification (HW4 features in).
     "hw4_sample": (HW4Sample, {}),
     "speaker_transformer": (SpeakerTransformer, {}),
