@@ -110,6 +110,7 @@ def command(
     python = [
         p for p in _outermost(_python_paths()) if not Path(p).is_relative_to(checkout.resolve())
     ]
+    readable = _with_link_targets(readable)
     binds = [p for p in _outermost(python + readable) if not p.startswith(("/usr/", "/etc/"))]
     # bubblewrap makes missing parent folders mode 0700 as root: the child's user could not pass.
     parents = {str(a) for p in [*binds, HOME, KIT, STATUS] for a in Path(p).parents}
@@ -121,8 +122,20 @@ def command(
         if any(Path(path).is_relative_to(r) for r in _outermost(readable)):
             args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
     for folder in _outermost(readable):  # decoded test sets cached by older kits, labels inside
-        for stale in sorted(glob.glob(f"{folder}/**/.kws_cache/clips-test*.pt", recursive=True)):
+        found = glob.glob(f"{folder}/**/.kws_cache/clips-test*.pt", recursive=True)
+        for stale in sorted({os.path.realpath(path) for path in found}):
             args += ["--ro-bind", "/dev/null", stale]
     args += ["--ro-bind", str(lib), KIT, "--bind", str(root / "status"), STATUS]
     args += ["--bind", str(work), HOME, "--chdir", HOME]
     return args
+
+
+def _with_link_targets(readable: list[str]) -> list[str]:
+    """`readable`, plus where the links directly inside each folder lead: a re-training's data
+    folder links the real data in (`kws.grading.grade.retraining_data`), and inside the sandbox
+    a link is only followed when its target is bound too."""
+    targets = []
+    for folder in readable:
+        if os.path.isdir(folder):
+            targets += [os.path.realpath(e.path) for e in os.scandir(folder) if e.is_symlink()]
+    return list(dict.fromkeys([*readable, *targets]))
