@@ -30,7 +30,7 @@ from kws.grading.grade import (
 from kws.grading.hidden import hidden_keyword_test, hidden_speaker_test
 from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
-from kws.grading.sandbox import Limits
+from kws.grading.sandbox.run import Limits
 from kws.grading.tiers import TierSet, load_thresholds, tier_set
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -212,7 +212,7 @@ class Grading:
             device=self.retrain_device,
             readable=readable,
             outputs="retrained",
-            module="kws.grading.retrain",
+            module="kws.grading.child.retrain",
             extra_args=[
                 "--retrain-data",
                 str(data / ASSIGNMENTS[assignment].data_subdir),

@@ -12,9 +12,10 @@ import pytest
 import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
-from kws.grading.inputs import load_inputs, save_feature_inputs, save_wave_inputs
-from kws.grading.runner import CPU_HINT, check_payload, predict, prediction_batches
-from kws.grading.sandbox import Limits, run_child
+from kws.grading.child.runner import CPU_HINT, predict, prediction_batches
+from kws.grading.sandbox.run import Limits, run_child
+from kws.grading.shared.inputs import load_inputs, save_feature_inputs, save_wave_inputs
+from kws.grading.shared.payload import check_payload
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
 N_CLIPS, N_UTTERANCES, N_SPEAKERS = 6, 5, 10
@@ -23,7 +24,7 @@ N_CLIPS, N_UTTERANCES, N_SPEAKERS = 6, 5, 10
 def _grade(tmp_path, submission, notebook, tasks, inputs_file, num_classes, classes=()):
     entry = [
         "-m",
-        "kws.grading.runner",
+        "kws.grading.child.runner",
         "--result",
         "{result}",
         "--submission",
@@ -283,7 +284,7 @@ def test_a_messy_hand_in_grades_like_the_clean_one(tmp_path, feature_inputs):
 def test_long_utterances_are_predicted_in_smaller_batches(tmp_path):
     """A batch's B·T² attention-score entries are capped (memory of the traced and untraced runs);
     short utterances keep the batch size asked for."""
-    from kws.grading.runner import MAX_SCORES_PER_BATCH, prediction_batches
+    from kws.grading.child.runner import MAX_SCORES_PER_BATCH, prediction_batches
 
     lengths = torch.tensor([90, 1300, 70, 200, 110, 700, 650])
     frames = torch.randn(int(lengths.sum()), 40)

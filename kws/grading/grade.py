@@ -1,15 +1,16 @@
 """Grader-side glue: run one notebook's child, explain what went wrong, score accuracy by tier.
 
 Used by grader/conftest.py and the grader's tests. Nothing here runs student code: the child
-does (`kws.grading.runner` in `kws.grading.sandbox`), and this module reads its checked payload.
+does (`kws.grading.child.runner` in `kws.grading.sandbox`), and this module reads its checked
+payload (`kws.grading.shared.payload`).
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, HiddenTest
-from kws.grading.runner import check_payload
-from kws.grading.sandbox import ChildResult, Limits, run_child
+from kws.grading.sandbox.run import ChildResult, Limits, run_child
+from kws.grading.shared.payload import check_payload
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def grade_notebook(
     hide: list[Path],
     device: str = "cpu",
     outputs: str = "outputs",
-    module: str = "kws.grading.runner",
+    module: str = "kws.grading.child.runner",
     extra_args: list[str] = (),
     readable: list[Path] = (),
 ) -> ChildResult:

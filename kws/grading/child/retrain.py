@@ -2,14 +2,14 @@
 
 Started in the sandbox by the grader's tests marked ``gpu``::
 
-    python -m kws.grading.retrain --retrain-data DATA --retrain-steps 2000 \\
-        <kws.grading.runner arguments, e.g. --outputs retrained --device cuda>
+    python -m kws.grading.child.retrain --retrain-data DATA --retrain-steps 2000 \\
+        <kws.grading.child.runner arguments, e.g. --outputs retrained --device cuda>
 
-The notebook is executed top to bottom with nbclient, its settings taken from the environment
-as the `parameters` cell reads them (KWS_DATA_DIR, KWS_OUT_DIR, KWS_STEPS, KWS_DEVICE,
-KWS_SEED); its outputs land in ``submission/<outputs>``, which `kws.grading.runner` then grades
-exactly like a handed-in checkpoint. The hidden labels stay hidden: the grader hides the label
-folders (the 12-class test set, ``speaker_features_hidden``) from this child.
+The notebook is executed top to bottom with nbclient, its settings taken from the environment as the
+`parameters` cell reads them (KWS_DATA_DIR, KWS_OUT_DIR, KWS_STEPS, KWS_DEVICE, KWS_SEED); its
+outputs land in ``submission/<outputs>``, which `kws.grading.child.runner` then grades exactly like
+a handed-in checkpoint. The hidden labels stay hidden: the grader hides the label folders (the
+12-class test set, ``speaker_features_hidden``) from this child.
 """
 
 import argparse
@@ -17,13 +17,13 @@ import os
 import sys
 from pathlib import Path
 
-from kws.grading import runner
+from kws.grading.child import runner
 from kws.notebooks import execute_notebook
 
 
 def main(argv: list[str] | None = None) -> None:
     token = sys.stdin.readline().strip()  # before any student code can read stdin
-    parser = argparse.ArgumentParser(prog="python -m kws.grading.retrain", add_help=False)
+    parser = argparse.ArgumentParser(prog="python -m kws.grading.child.retrain", add_help=False)
     parser.add_argument("--retrain-data", required=True, help="training data (test labels hidden)")
     parser.add_argument(
         "--retrain-steps", type=int, required=True, help="KWS_STEPS for the notebook"
