@@ -1,9 +1,12 @@
 """The re-training child: run a whole submitted notebook on the grader's GPU, then grade it.
 
-Started in the sandbox by the grader's tests marked ``gpu``::
+Started in the sandbox by the grader's tests marked ``gpu``, with the same arguments as
+`kws.grading.child.runner`::
 
-    python -m kws.grading.child.retrain --retrain-data DATA --retrain-steps 2000 \\
-        <kws.grading.child.runner arguments, e.g. --outputs retrained --device cuda>
+    python -m kws.grading.child.retrain RESULT_FILE run.json
+
+where the run (`kws.grading.shared.child_run.ChildRun`) has its `retrain` settings, e.g.
+``outputs="retrained"``, ``device="cuda"``, ``retrain=Retraining(data=DATA, steps=2000)``.
 
 The notebook is executed top to bottom with nbclient, its settings taken from the environment as the
 `parameters` cell reads them (KWS_DATA_DIR, KWS_OUT_DIR, KWS_STEPS, KWS_DEVICE, KWS_SEED); its
@@ -12,58 +15,39 @@ a handed-in checkpoint. The hidden labels stay hidden: the grader hides the labe
 12-class test set, ``speaker_features_hidden``) from this child.
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 from kws.grading.child import runner
+from kws.grading.shared.child_run import ChildRun
 from kws.notebooks import execute_notebook
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the whole notebook with the settings of ``argv = [RESULT_FILE, RUN_FILE]``, then grade
+    what it wrote (`kws.grading.child.runner.main`, with any failure of the notebook run)."""
     token = sys.stdin.readline().strip()  # before any student code can read stdin
-    parser = argparse.ArgumentParser(prog="python -m kws.grading.child.retrain", add_help=False)
-    parser.add_argument("--retrain-data", required=True, help="training data (test labels hidden)")
-    parser.add_argument(
-        "--retrain-steps", type=int, required=True, help="KWS_STEPS for the notebook"
-    )
-    parser.add_argument("--retrain-seed", type=int, default=0)
-    parser.add_argument("--cell-timeout", type=int, default=3600)
-    args, runner_argv = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    where = _runner_paths(runner_argv)
+    argv = sys.argv[1:] if argv is None else argv
+    _, run_file = runner.parse_arguments(argv)
+    run = ChildRun.load(run_file)
+    if run.retrain is None:
+        raise SystemExit(f"{run_file} has no re-training settings (ChildRun.retrain)")
+    submission = Path(run.submission)
     os.environ.update(
-        KWS_DATA_DIR=args.retrain_data,
-        KWS_OUT_DIR=where["outputs"],
-        KWS_STEPS=str(args.retrain_steps),
-        KWS_DEVICE=where["device"],
-        KWS_SEED=str(args.retrain_seed),
+        KWS_DATA_DIR=run.retrain.data,
+        KWS_OUT_DIR=str(submission.resolve() / run.outputs),
+        KWS_STEPS=str(run.retrain.steps),
+        KWS_DEVICE=run.device,
+        KWS_SEED=str(run.retrain.seed),
     )
     errors = {}
     try:
-        notebook = runner.find_notebook(where["submission"], where["notebook"], where["classes"])
-        execute_notebook(notebook, timeout=args.cell_timeout)
+        notebook = runner.find_notebook(submission, run.notebook, list(run.classes.values()))
+        execute_notebook(notebook, timeout=run.retrain.cell_timeout)
     except Exception as error:  # a failing cell, a missing notebook: reported, then graded anyway
         errors["retrain"] = _describe(error)
-    runner.main(runner_argv, token=token, errors=errors)
-
-
-def _runner_paths(runner_argv: list[str]) -> dict:
-    """The runner arguments the notebook run needs: notebook, outputs folder, device."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--submission", type=Path, default=Path("submission"))
-    parser.add_argument("--notebook", required=True)
-    parser.add_argument("--outputs", default="outputs")
-    parser.add_argument("--classes", action="append", default=[])
-    parser.add_argument("--device", default="cuda")
-    known, _ = parser.parse_known_args(runner_argv)
-    return {
-        "submission": known.submission,
-        "notebook": known.notebook,
-        "outputs": str(known.submission.resolve() / known.outputs),
-        "classes": known.classes,
-        "device": known.device,
-    }
+    runner.main(argv, token=token, errors=errors)
 
 
 def _describe(error: Exception) -> str:

@@ -2,8 +2,10 @@
 
 Started by the grader inside the sandbox (never imported by it for running student code)::
 
-    python -m kws.grading.child.runner --result RESULT --notebook 02_speaker_id.ipynb \\
-        --task task1 --task task2 --inputs inputs.pt --num-classes 600
+    python -m kws.grading.child.runner RESULT_FILE run.json
+
+``run.json`` is the parent's `kws.grading.shared.child_run.ChildRun`: the notebook, the tasks and
+their class names, the inputs file, the number of classes, the device.
 
 It opens its result channel first (`kws.grading.child.channel`: the one-time token from stdin, the
 result file, the functions the final write needs), snapshots torch and the standard library
@@ -29,7 +31,6 @@ one broken task does not hide the others. The payload is written as
 `kws.grading.shared.payload.check_payload` is what the grader validates it against.
 """
 
-import argparse
 import json
 import os
 import re
@@ -39,6 +40,7 @@ import traceback
 import types
 from pathlib import Path
 
+from kws.grading.shared.child_run import ChildRun
 from kws.grading.shared.handin import find_notebook, outputs_folder, relative
 
 _TODO = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
@@ -259,8 +261,20 @@ def pick_batches(total: int, count: int = 3) -> frozenset[int]:
     return frozenset(chosen)
 
 
-def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | None = None) -> dict:
+def grade_task(
+    task: str,
+    ns: dict,
+    outputs: Path,
+    inputs,
+    run: ChildRun,
+    batches_run: list,
+    trace_batches: frozenset[int],
+    todo: str | None = None,
+) -> dict:
     """Everything the grader needs about one task; failures land in "errors" by stage.
+
+    `batches_run` are the prediction batches (`prediction_batches`), `trace_batches` the indices
+    of those traced again by the probes (`pick_batches`).
 
     The probes run even when the checkpoint does not load (on the freshly built model), so the
     structural checks are graded on their own.
@@ -292,16 +306,14 @@ def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | Non
         return report
     batches = inputs.example()  # traced and untraced when no graded predictions exist
     if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
-        batches_run = getattr(args, "batches", None) or prediction_batches(inputs, args.batch_size)
-        keep = getattr(args, "trace_batches", frozenset({0}))
         predicted = attempt(
             "evaluate",
-            lambda: predict(model, inputs, batches_run, args.num_classes, args.device, keep),
+            lambda: predict(model, inputs, batches_run, run.num_classes, run.device, trace_batches),
         )
         if predicted is not None:
             report["predictions"], kept = predicted
             batches = [(inputs.batch(indices), logits) for indices, logits in kept]
-    exact = args.device == "cpu"
+    exact = run.device == "cpu"
     report["facts"] = attempt("probes", lambda: probe_task(task, model, ns, batches, exact))
     if report["facts"] is None:  # forward failed: the parameter budget is still graded
         report["facts"] = static_facts(model)
@@ -326,41 +338,32 @@ def static_facts(model) -> dict:
 def main(
     argv: list[str] | None = None, token: str | None = None, errors: dict | None = None
 ) -> None:
-    """Grade the tasks named in `argv`; `token` and earlier `errors` come from the re-training
-    child (`kws.grading.child.retrain`).
+    """Grade the run ``argv = [RESULT_FILE, RUN_FILE]`` describes (`ChildRun`); `token` and earlier
+    `errors` come from the re-training child (`kws.grading.child.retrain`).
 
     Never returns: the result is written and the process ends (`ResultChannel.send`).
     """
-    parser = argparse.ArgumentParser(prog="python -m kws.grading.child.runner")
-    parser.add_argument("--result", type=Path, required=True)
-    parser.add_argument("--submission", type=Path, default=Path("submission"))
-    parser.add_argument("--notebook", required=True)
-    parser.add_argument("--outputs", default="outputs", help="OUT_DIR inside the submission")
-    parser.add_argument("--task", action="append", required=True)
-    parser.add_argument("--classes", action="append", default=[], help="class names to look for")
-    parser.add_argument("--inputs", type=Path, required=True)
-    parser.add_argument("--num-classes", type=int, required=True)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
+    result_file, run_file = parse_arguments(sys.argv[1:] if argv is None else argv)
 
     from kws.grading.child.channel import ResultChannel
 
-    channel = ResultChannel.open(args.result, token)  # before any student code can read stdin
+    channel = ResultChannel.open(result_file, token)  # before any student code can read stdin
 
     from kws.grading.child.trace import capture_originals, verify_untampered
     from kws.grading.shared.inputs import load_inputs
 
-    inputs = load_inputs(args.inputs)
-    args.batches = prediction_batches(inputs, args.batch_size)
-    args.trace_batches = pick_batches(len(args.batches))
+    run = ChildRun.load(run_file)
+    submission = Path(run.submission).resolve()  # absolute: a model cell may change directory
+    inputs = load_inputs(Path(run.inputs))
+    batches = prediction_batches(inputs, run.batch_size)
+    trace_batches = pick_batches(len(batches))
     # The genuine torch and standard-library objects, before student code can replace them.
     capture_originals(stdlib=True)
     payload = {"notebook": None, "errors": dict(errors or {}), "tasks": {}, "tampering": []}
     payload["numeric"] = {}  # kws.grading.child.numeric's facts on the notebook's classes
     try:
-        notebook = find_notebook(args.submission, args.notebook, args.classes)
-        payload["notebook"] = relative(notebook, args.submission)
+        notebook = find_notebook(submission, run.notebook, list(run.classes.values()))
+        payload["notebook"] = relative(notebook, submission)
         todo = first_todo(notebook)
         # What a notebook kernel's sys.argv looks like: the grading child is not announced there.
         runtime = Path.home() / ".local/share/jupyter/runtime"
@@ -370,14 +373,23 @@ def main(
         stage = "model_cells" if payload["notebook"] else "notebook"
         payload["errors"][stage] = _error(error)
     else:
-        for task in args.task:
-            outputs = outputs_folder(args.submission, notebook, args.outputs)
-            payload["tasks"][task] = grade_task(task, ns, outputs, inputs, args, todo)
+        outputs = outputs_folder(submission, notebook, run.outputs)
+        for task in run.tasks:
+            payload["tasks"][task] = grade_task(
+                task, ns, outputs, inputs, run, batches, trace_batches, todo
+            )
         from kws.grading.child.numeric import check_classes
 
-        payload["numeric"] = check_classes(ns, args.task)
+        payload["numeric"] = check_classes(ns, run.tasks)
     payload["tampering"] = verify_untampered()
     channel.send(payload)
+
+
+def parse_arguments(argv: list[str]) -> tuple[Path, Path]:
+    """(result file, run file) from the command line, or exit with the usage."""
+    if len(argv) != 2:
+        raise SystemExit(f"usage: python -m {__spec__.name if __spec__ else __name__} RESULT RUN")
+    return Path(argv[0]), Path(argv[1])
 
 
 if __name__ == "__main__":
