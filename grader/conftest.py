@@ -30,7 +30,8 @@ from kws.grading.grade import (
 from kws.grading.hidden import hidden_keyword_test, hidden_speaker_test
 from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
-from kws.grading.sandbox import Limits
+from kws.grading.sandbox.run import Limits
+from kws.grading.shared.child_run import Retraining
 from kws.grading.tiers import TierSet, load_thresholds, tier_set
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -188,7 +189,7 @@ class Grading:
         folders are not. On the GPU by default; ``--retrain-device cpu`` runs the same path on
         the CPU (with a tiny --retrain-steps), so the path is tested where there is no GPU."""
         hide = [p for p in self.hide() if p != self.data.resolve()] + labels
-        steps = str(self.config.getoption("--retrain-steps"))
+        steps = self.config.getoption("--retrain-steps")
         # Each dataset folder is made reachable on its own (the data folder itself may be private
         # to the grader's user); the label folders never are.
         hidden_folders = {p.resolve() for p in labels}
@@ -212,13 +213,7 @@ class Grading:
             device=self.retrain_device,
             readable=readable,
             outputs="retrained",
-            module="kws.grading.retrain",
-            extra_args=[
-                "--retrain-data",
-                str(data / ASSIGNMENTS[assignment].data_subdir),
-                "--retrain-steps",
-                steps,
-            ],
+            retrain=Retraining(str(data / ASSIGNMENTS[assignment].data_subdir), steps),
         )
 
     def task_report(self, child, task: str) -> dict:

@@ -1,6 +1,6 @@
 """Notebook 02, numeric correctness: each class a task asks for against torch.nn, torchaudio or
-the formula, with copied weights, seeded, in float64 (`kws.grading.numeric`, run in the grading
-child; these tests read its facts from the payload and never import student code).
+the formula, with copied weights, seeded, in float64 (`kws.grading.child.numeric`, run in the
+grading child; these tests read its facts from the payload and never import student code).
 
 Each comparison costs only its own points: inside a layer the student's attention is replaced by
 torch's, so a bug in Task 1's attention costs the attention tests, named, and not every layer.
@@ -8,14 +8,16 @@ torch's, so a bug in Task 1's attention costs the attention tests, named, and no
 
 import pytest
 
-from kws.grading.numeric import COMPONENTS
+from kws.grading.shared.payload import NUMERIC_COMPONENTS
 
 ASSIGNMENT = "speaker_id"  # grader/conftest.py selects tests by it (--assignment)
 
 
 def _graded(grading, child, component: str, topics: tuple[str, ...] = ()) -> None:
     """Fail with the first failed check of `component` (of its `topics` and its build, if given)."""
-    grading.task_report(child, COMPONENTS[component].task)  # fails if the notebook did not run
+    grading.task_report(
+        child, NUMERIC_COMPONENTS[component].task
+    )  # fails if the notebook did not run
     if child.payload["tampering"]:
         pytest.fail(
             f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
@@ -24,7 +26,7 @@ def _graded(grading, child, component: str, topics: tuple[str, ...] = ()) -> Non
     facts = child.payload["numeric"].get(component)
     if facts is None:
         pytest.fail(f"The numeric check of {component} did not run; tell the course staff.")
-    name = COMPONENTS[component].name
+    name = NUMERIC_COMPONENTS[component].name
     items = facts["items"]
     relevant = [i for i in items if not topics or i[0] in ("build", *topics)]
     failed = [i for i in relevant if not i[1]]

@@ -7,8 +7,8 @@ import pytest
 from kws.data.labels_csv import read_labels_csv
 from kws.grading.budget import BudgetError, encoder_budget
 from kws.grading.grade import ASSIGNMENTS
-from kws.grading.handin import predictions_csv, relative
 from kws.grading.hidden import SPEAKER_HIDDEN
+from kws.grading.shared.handin import predictions_csv, relative
 from kws.grading.tiers import tier_credit
 
 ASSIGNMENT = "speaker_id"  # grader/conftest.py selects tests by it (--assignment)

@@ -80,9 +80,9 @@ nn.Module.__call__ = _quiet_call
 """
 )
 FORGE_PROBE = """
-import kws.grading.probes
+import kws.grading.child.probes
 
-_genuine_probe = kws.grading.probes.probe_task
+_genuine_probe = kws.grading.child.probes.probe_task
 
 
 def _forged_probe(*args, **kwargs):  # clears the from-scratch findings
@@ -91,7 +91,7 @@ def _forged_probe(*args, **kwargs):  # clears the from-scratch findings
     return facts
 
 
-kws.grading.probes.probe_task = _forged_probe
+kws.grading.child.probes.probe_task = _forged_probe
 """
 
 

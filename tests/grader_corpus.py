@@ -51,7 +51,7 @@ from corpus_attacks import (
 from corpus_handins import handin_cases
 from corpus_numeric import NUMERIC_POINTS, NUMERIC_TESTS, with_numeric
 
-from kws.grading import bwrap
+from kws.grading.sandbox import bwrap
 
 NOTEBOOK = "02_speaker_id.ipynb"
 
@@ -347,7 +347,7 @@ def cases() -> list[Case]:
                 "SpeakerTransformer",
                 replace("\n\nclass Encoder(", WRAPPED_LAYER + FORGE_PROBE + "\n\nclass Encoder("),
             ),
-            dict.fromkeys(PROBE_TESTS, "kws.grading.probes.probe_task was replaced"),
+            dict.fromkeys(PROBE_TESTS, "kws.grading.child.probes.probe_task was replaced"),
         ),
         Case(
             "four_layers_run",

@@ -10,7 +10,7 @@ from torch import nn
 
 from kws import check
 from kws.data.features import LogMel
-from kws.grading import trace
+from kws.grading.child import trace
 
 # What a student writes in the notebook's model cells; executed as the notebook's namespace.
 STUDENT_CELLS = """
@@ -366,7 +366,7 @@ def notebook():
     """The namespace of the solution notebook 02's model cells."""
     from pathlib import Path
 
-    from kws.grading.runner import run_model_cells
+    from kws.grading.child.runner import run_model_cells
 
     return run_model_cells(Path(__file__).resolve().parents[1] / "solutions/02_speaker_id.ipynb")
 

@@ -46,7 +46,7 @@ def test_zip_layout_and_scripts(tmp_path, data):
     assert {"setup.sh", "run_autograder"} <= names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert {"kit/pyproject.toml", "kit/grader/conftest.py", "kit/grader/thresholds.json"} <= names
-    assert "kit/kws/grading/sandbox.py" in names and not any("__pycache__" in n for n in names)
+    assert "kit/kws/grading/sandbox/run.py" in names and not any("__pycache__" in n for n in names)
     assert '--results "$RESULTS"' in run_script and "/autograder/submission" in run_script
     expected_data = {
         "data/speech_commands_test_set_v0.02/yes/a_nohash_0.wav",

@@ -15,15 +15,15 @@ import pytest
 from grading_helpers import make_notebook
 
 from kws.data.labels_csv import read_labels_csv, read_labels_rows
-from kws.grading.handin import (
+from kws.grading.hidden import hidden_speaker_test
+from kws.grading.sandbox.run import SubmissionTooLarge, _copy_submission
+from kws.grading.shared.handin import (
     copy_plan,
     find_notebook,
     outputs_folder,
     predictions_csv,
     relative,
 )
-from kws.grading.hidden import hidden_speaker_test
-from kws.grading.sandbox import SubmissionTooLarge, _copy_submission
 
 NAME, CLASSES = "02_speaker_id.ipynb", ["SpeakerTransformer"]
 DEFINES = "class SpeakerTransformer:\n    pass\n"
@@ -238,7 +238,7 @@ def test_hidden_labels_with_an_extra_row_or_unknown_speaker_name_the_line(hidden
 
 
 def test_colab_and_magic_lines_run_as_jupyter_runs_them(tmp_path):
-    from kws.grading.runner import run_model_cells
+    from kws.grading.child.runner import run_model_cells
 
     cells = [
         (

@@ -1,14 +1,15 @@
-"""The graded numeric checks of notebook 02 (`kws.grading.numeric.check_classes`), run the way the
-grading child runs them: on the namespace of the notebook's model cells. Each buggy variant is the
-reference notebook with one edit, and must fail only its own component, with a message naming
+"""The graded numeric checks of notebook 02 (`kws.grading.child.numeric.check_classes`), run the way
+the grading child runs them: on the namespace of the notebook's model cells. Each buggy variant is
+the reference notebook with one edit, and must fail only its own component, with a message naming
 the bug."""
 
 import json
 
 import pytest
 
-from kws.grading import numeric
-from kws.grading.runner import run_model_cells
+from kws.grading.child import numeric
+from kws.grading.child.runner import run_model_cells
+from kws.grading.shared import payload
 from kws.notebooks import cells_with_tag, read_notebook
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def test_the_reference_passes_every_component_and_the_facts_are_json(tmp_path):
     assert set(facts) == set(numeric.COMPONENTS)
     assert _failures(facts) == {}
     assert all(value["todo"] is None for value in facts.values())
-    numeric.check_facts(json.loads(json.dumps(facts)))  # what check_payload accepts
+    payload.check_facts(json.loads(json.dumps(facts)))  # what check_payload accepts
     topics = {key: {item[0] for item in value["items"]} for key, value in facts.items()}
     assert topics["attention"] == {"build", "outputs", "padding"}
     assert topics["am_softmax_loss"] == {"outputs"}
@@ -197,9 +198,9 @@ def test_a_missing_class_or_a_crash_in_the_constructor_is_a_failed_component(tmp
 
 def test_malformed_facts_are_rejected():
     with pytest.raises(ValueError, match="keyed by component"):
-        numeric.check_facts({"made_up": {"items": [], "todo": None}})
+        payload.check_facts({"made_up": {"items": [], "todo": None}})
     with pytest.raises(ValueError, match="malformed item"):
-        numeric.check_facts({"attention": {"items": [["outputs", "yes", "a", "b"]], "todo": None}})
+        payload.check_facts({"attention": {"items": [["outputs", "yes", "a", "b"]], "todo": None}})
 
 
 def test_the_model_cells_hold_every_component():

@@ -12,36 +12,30 @@ import pytest
 import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
-from kws.grading.inputs import load_inputs, save_feature_inputs, save_wave_inputs
-from kws.grading.runner import CPU_HINT, check_payload, predict, prediction_batches
-from kws.grading.sandbox import Limits, run_child
+from kws.grading.child.runner import CPU_HINT, predict, prediction_batches
+from kws.grading.grade import ASSIGNMENTS
+from kws.grading.sandbox.run import Limits, run_child
+from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
+from kws.grading.shared.inputs import load_inputs, save_feature_inputs, save_wave_inputs
+from kws.grading.shared.payload import check_payload
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
 N_CLIPS, N_UTTERANCES, N_SPEAKERS = 6, 5, 10
 
 
-def _grade(tmp_path, submission, notebook, tasks, inputs_file, num_classes, classes=()):
-    entry = [
-        "-m",
-        "kws.grading.runner",
-        "--result",
-        "{result}",
-        "--submission",
-        "{work}/submission",
-    ]
-    entry += [
-        "--notebook",
-        notebook,
-        "--inputs",
-        "{work}/inputs.pt",
-        "--num-classes",
-        str(num_classes),
-    ]
-    for task in tasks:
-        entry += ["--task", task]
-    for name in classes:  # what a notebook under another name must define to be graded
-        entry += ["--classes", name]
-    return run_child(entry, submission=submission, inputs={"inputs.pt": inputs_file}, limits=LIMITS)
+def _grade(tmp_path, submission, notebook, tasks, inputs_file, num_classes):
+    """Run the grading child as the grader does: a `ChildRun` in run.json, the result file.
+
+    Each task is looked for under its assignment's class name, as the grader names them (a
+    notebook under another name is found by the classes it defines)."""
+    names = next(a.classes for a in ASSIGNMENTS.values() if a.notebook == notebook)
+    run = ChildRun(notebook, {task: names[task] for task in tasks}, num_classes)
+    return run_child(
+        ["-m", "kws.grading.child.runner", "{result}", f"{{work}}/{RUN_FILE}"],
+        submission=submission,
+        inputs={"inputs.pt": inputs_file, RUN_FILE: run.save(tmp_path)},
+        limits=LIMITS,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +247,6 @@ def test_a_messy_hand_in_grades_like_the_clean_one(tmp_path, feature_inputs):
         list(outputs),
         feature_inputs,
         N_SPEAKERS,
-        classes=["SpeakerTransformer"],
     )
     assert result.status == "ok", result.reason + result.stderr_tail
     assert result.notes == [
@@ -283,7 +276,7 @@ def test_a_messy_hand_in_grades_like_the_clean_one(tmp_path, feature_inputs):
 def test_long_utterances_are_predicted_in_smaller_batches(tmp_path):
     """A batch's B·T² attention-score entries are capped (memory of the traced and untraced runs);
     short utterances keep the batch size asked for."""
-    from kws.grading.runner import MAX_SCORES_PER_BATCH, prediction_batches
+    from kws.grading.child.runner import MAX_SCORES_PER_BATCH, prediction_batches
 
     lengths = torch.tensor([90, 1300, 70, 200, 110, 700, 650])
     frames = torch.randn(int(lengths.sum()), 40)
@@ -293,3 +286,26 @@ def test_long_utterances_are_predicted_in_smaller_batches(tmp_path):
     assert sorted(torch.cat(batches).tolist()) == list(range(7))
     assert all(len(b) * int(lengths[b].max()) ** 2 <= MAX_SCORES_PER_BATCH for b in batches)
     assert [len(b) for b in prediction_batches(load_inputs(tmp_path / "f.pt"), 2)][:2] == [2, 2]
+
+
+def test_child_run_is_one_typed_description(tmp_path):
+    """What the parent writes is exactly what the child reads; a malformed run is refused."""
+    run = ChildRun(
+        "02_speaker_id.ipynb",
+        {"task1": "SpeakerTransformer", "task2": "SpeakerConformer"},
+        600,
+        outputs="retrained",
+        device="cuda",
+        retrain=Retraining("/data/speaker_features", 2000),
+    )
+    back = ChildRun.load(run.save(tmp_path))
+    assert back == run and back.tasks == ["task1", "task2"]
+    assert back.retrain.steps == 2000 and back.retrain.cell_timeout == 3600
+    with pytest.raises(ValueError, match="exactly the fields"):
+        ChildRun.from_json(
+            '{"notebook": "a.ipynb", "classes": {"kws": "K"}, "num_classes": 12, "x": 1}'
+        )
+    with pytest.raises(ValueError, match="at least one task"):
+        ChildRun("a.ipynb", {}, 12)
+    with pytest.raises(ValueError, match="num_classes"):
+        ChildRun("a.ipynb", {"kws": "KeywordTransformer"}, 0)

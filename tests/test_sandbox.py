@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kws.grading import bwrap
-from kws.grading.sandbox import Limits, check_json, run_child
+from kws.grading.sandbox import bwrap
+from kws.grading.sandbox.run import Limits, check_json, run_child
 
 IS_ROOT = os.geteuid() == 0
 BWRAP = bwrap.available() is not None  # which sandbox runs: bubblewrap, or the hand-written one
@@ -356,8 +356,8 @@ def test_what_a_child_can_see(tmp_path, public_dir, sandbox):
     import subprocess
     import sys
 
-    from kws.grading.processes import private_folder
-    from kws.grading.sandbox import KIT_PACKAGE
+    from kws.grading.sandbox.processes import private_folder
+    from kws.grading.sandbox.run import KIT_PACKAGE
 
     secrets = {
         "labels": public_dir / "speaker_features_hidden" / f"{PROBE}.csv",

@@ -10,8 +10,8 @@ import torchaudio
 from torch import nn
 
 import kws.models
-from kws.grading import trace
-from kws.grading.probes import (
+from kws.grading.child import trace
+from kws.grading.child.probes import (
     count_layer_calls,
     encoder_params,
     encoder_params_text,
@@ -481,7 +481,7 @@ def test_encoder_buffers_count_but_norm_statistics_do_not():
 
 
 def test_replacing_the_result_channel_or_the_recorder_is_detected():
-    from kws.grading.channel import ResultChannel
+    from kws.grading.child.channel import ResultChannel
 
     for owner, name in [(ResultChannel, "send"), (trace._Recorder, "__torch_function__")]:
         original = vars(owner)[name]

@@ -1,15 +1,18 @@
 """Grader-side glue: run one notebook's child, explain what went wrong, score accuracy by tier.
 
 Used by grader/conftest.py and the grader's tests. Nothing here runs student code: the child
-does (`kws.grading.runner` in `kws.grading.sandbox`), and this module reads its checked payload.
+does (`kws.grading.child.runner` in `kws.grading.sandbox`), and this module reads its checked
+payload (`kws.grading.shared.payload`).
 """
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, HiddenTest
-from kws.grading.runner import check_payload
-from kws.grading.sandbox import ChildResult, Limits, run_child
+from kws.grading.sandbox.run import ChildResult, Limits, run_child
+from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
+from kws.grading.shared.payload import check_payload
 
 
 @dataclass(frozen=True)
@@ -48,33 +51,31 @@ def grade_notebook(
     hide: list[Path],
     device: str = "cpu",
     outputs: str = "outputs",
-    module: str = "kws.grading.runner",
-    extra_args: list[str] = (),
+    retrain: Retraining | None = None,
     readable: list[Path] = (),
 ) -> ChildResult:
-    """Run the grading child on `submission` for every task of `assignment` (`readable`: data
-    folders the child reads in place, for re-training)."""
-    entry = ["-m", module, "--result", "{result}", "--submission", "{work}/submission"]
-    entry += [
-        "--notebook",
-        assignment.notebook,
-        "--outputs",
-        outputs,
-        "--inputs",
-        "{work}/inputs.pt",
-    ]
-    entry += ["--num-classes", str(len(hidden.classes)), "--device", device, *extra_args]
-    for task, class_name in assignment.classes.items():
-        entry += ["--task", task, "--classes", class_name]
-    result = run_child(
-        entry,
-        submission=submission,
-        inputs={"inputs.pt": hidden.inputs_file},
-        limits=limits,
-        gpu=device != "cpu",
-        hide=hide,
-        readable=readable,
+    """Run the grading child on `submission` for every task of `assignment`; with `retrain`, the
+    re-training child re-runs the whole notebook first (`readable`: data folders the child reads
+    in place, for re-training)."""
+    run = ChildRun(
+        notebook=assignment.notebook,
+        classes=dict(assignment.classes),
+        num_classes=len(hidden.classes),
+        outputs=outputs,
+        device=device,
+        retrain=retrain,
     )
+    module = "kws.grading.child.retrain" if retrain else "kws.grading.child.runner"
+    with tempfile.TemporaryDirectory(prefix="kws-run-") as folder:
+        result = run_child(
+            ["-m", module, "{result}", f"{{work}}/{RUN_FILE}"],
+            submission=submission,
+            inputs={run.inputs: hidden.inputs_file, RUN_FILE: run.save(Path(folder))},
+            limits=limits,
+            gpu=device != "cpu",
+            hide=hide,
+            readable=readable,
+        )
     if result.status == "ok":
         try:
             check_payload(result.payload, assignment.tasks, len(hidden.labels), len(hidden.classes))

@@ -2,8 +2,9 @@
 
 `hidden_keyword_test` reads the 12-class Speech Commands test set and `hidden_speaker_test` the
 HW4 test utterances with their hidden labels (``speaker_features_hidden/test_labels.csv``). Each
-writes the inputs file a child may see (`kws.grading.inputs`) in a fresh secret order, and keeps
-the labels, in that same order, in the returned `HiddenTest` — they never leave this process.
+writes the inputs file a child may see (`kws.grading.shared.inputs`) in a fresh secret order, and
+keeps the labels, in that same order, in the returned `HiddenTest` — they never leave this
+process.
 """
 
 import json
@@ -15,8 +16,8 @@ from pathlib import Path
 import torch
 
 from kws.data.speaker_format import read_test_labels
-from kws.grading.inputs import save_feature_inputs, save_wave_inputs
-from kws.grading.processes import private_folder
+from kws.grading.sandbox.processes import private_folder
+from kws.grading.shared.inputs import save_feature_inputs, save_wave_inputs
 
 KWS_TEST_FOLDERS = ("speech_commands_test_set_v0.02", "speech_commands_test_set_v0.01")
 SPEAKER_FOLDER, SPEAKER_HIDDEN = "speaker_features", "speaker_features_hidden"

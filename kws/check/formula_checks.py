@@ -1,5 +1,6 @@
 """Task 3 of notebook 02 against formulas written out here: self-attention pooling, the
-AM-softmax head and the AM-softmax loss (see `kws.grading.numeric` for who calls these and why).
+AM-softmax head and the AM-softmax loss (see `kws.grading.child.numeric` for who calls these and
+why).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.grading.selfcheck import B, Checker, D, build, call, copy_weights, forward, inputs
+from kws.check.selfcheck import B, Checker, D, build, call, copy_weights, forward, inputs
 
 # ---- Task 3: written-out formulas -------------------------------------------------------------
 

@@ -2,34 +2,35 @@
 
 Started by the grader inside the sandbox (never imported by it for running student code)::
 
-    python -m kws.grading.runner --result RESULT --notebook 02_speaker_id.ipynb \\
-        --task task1 --task task2 --inputs inputs.pt --num-classes 600
+    python -m kws.grading.child.runner RESULT_FILE run.json
 
-It opens its result channel first (`kws.grading.channel`: the one-time token from stdin, the
+``run.json`` is the parent's `kws.grading.shared.child_run.ChildRun`: the notebook, the tasks and
+their class names, the inputs file, the number of classes, the device.
+
+It opens its result channel first (`kws.grading.child.channel`: the one-time token from stdin, the
 result file, the functions the final write needs), snapshots torch and the standard library
-(`kws.grading.trace`, `kws.grading.guard`) and picks, in secret, which prediction batches will
-be traced; then:
+(`kws.grading.child.trace`, `kws.grading.child.guard`) and picks, in secret, which prediction
+batches will be traced; then:
 
-1. finds the notebook (`kws.grading.handin`: nested folders, a browser's renamed copy) and
+1. finds the notebook (`kws.grading.shared.handin`: nested folders, a browser's renamed copy) and
    executes only its cells tagged ``model``, cell by cell, in a fresh module ``__notebook__``
    (IPython lines such as ``!pip install`` and ``%cd`` become calls that do nothing);
 2. for each task: reads ``OUT_DIR/<task>/config.json`` (``{"task", "class", "kwargs"}``; OUT_DIR
    beside the notebook), builds the class the notebook defined with those kwargs, loads
    ``model.pt`` with ``torch.load(weights_only=True)`` (a training-checkpoint dict and the
    ``_orig_mod.`` prefix of torch.compile accepted) and strict state-dict loading;
-3. predicts every unlabelled input (`kws.grading.inputs`), checking output shapes and values;
+3. predicts every unlabelled input (`kws.grading.shared.inputs`), checking output shapes and values;
 4. traces the picked prediction batches again on the CPU with the course's probes
-   (`kws.grading.probes.probe_task`) and compares the traced logits with the graded ones, so the
-   structural facts describe the computation that produced the predictions (without a loadable
+   (`kws.grading.child.probes.probe_task`) and compares the traced logits with the graded ones, so
+   the structural facts describe the computation that produced the predictions (without a loadable
    checkpoint: a small example batch, traced and untraced).
 
 Every failure is caught per stage and reported as a sentence naming the file, cell or value, so
 one broken task does not hide the others. The payload is written as
 ``{"token": TOKEN, "payload": {...}}`` and the process ends right there (``os._exit``);
-`check_payload` is what the grader validates it against.
+`kws.grading.shared.payload.check_payload` is what the grader validates it against.
 """
 
-import argparse
 import json
 import os
 import re
@@ -39,18 +40,9 @@ import traceback
 import types
 from pathlib import Path
 
-from kws.grading.handin import find_notebook, outputs_folder, relative
+from kws.grading.shared.child_run import ChildRun
+from kws.grading.shared.handin import find_notebook, outputs_folder, relative
 
-STAGES = (
-    "notebook",
-    "model_cells",
-    "retrain",
-    "config",
-    "build",
-    "checkpoint",
-    "evaluate",
-    "probes",
-)
 _TODO = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
 
 
@@ -269,13 +261,25 @@ def pick_batches(total: int, count: int = 3) -> frozenset[int]:
     return frozenset(chosen)
 
 
-def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | None = None) -> dict:
+def grade_task(
+    task: str,
+    ns: dict,
+    outputs: Path,
+    inputs,
+    run: ChildRun,
+    batches_run: list,
+    trace_batches: frozenset[int],
+    todo: str | None = None,
+) -> dict:
     """Everything the grader needs about one task; failures land in "errors" by stage.
+
+    `batches_run` are the prediction batches (`prediction_batches`), `trace_batches` the indices
+    of those traced again by the probes (`pick_batches`).
 
     The probes run even when the checkpoint does not load (on the freshly built model), so the
     structural checks are graded on their own.
     """
-    from kws.grading.probes import probe_task
+    from kws.grading.child.probes import probe_task
 
     report = {"class": None, "predictions": None, "facts": None, "errors": {}, "seconds": {}}
     folder = outputs / task
@@ -302,16 +306,14 @@ def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | Non
         return report
     batches = inputs.example()  # traced and untraced when no graded predictions exist
     if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
-        batches_run = getattr(args, "batches", None) or prediction_batches(inputs, args.batch_size)
-        keep = getattr(args, "trace_batches", frozenset({0}))
         predicted = attempt(
             "evaluate",
-            lambda: predict(model, inputs, batches_run, args.num_classes, args.device, keep),
+            lambda: predict(model, inputs, batches_run, run.num_classes, run.device, trace_batches),
         )
         if predicted is not None:
             report["predictions"], kept = predicted
             batches = [(inputs.batch(indices), logits) for indices, logits in kept]
-    exact = args.device == "cpu"
+    exact = run.device == "cpu"
     report["facts"] = attempt("probes", lambda: probe_task(task, model, ns, batches, exact))
     if report["facts"] is None:  # forward failed: the parameter budget is still graded
         report["facts"] = static_facts(model)
@@ -321,7 +323,7 @@ def grade_task(task: str, ns: dict, outputs: Path, inputs, args, todo: str | Non
 def static_facts(model) -> dict:
     """The facts that need no forward pass (the encoder's parameter count), for a model whose
     forward fails on the grader's CPU; `tampering` is empty as nothing was traced."""
-    from kws.grading.probes import encoder_params, encoder_params_text
+    from kws.grading.child.probes import encoder_params, encoder_params_text
 
     facts = {"encoder_params": None, "encoder_params_text": None, "tampering": []}
     try:
@@ -333,67 +335,35 @@ def static_facts(model) -> dict:
     return facts
 
 
-def check_payload(payload: dict, tasks: list[str], num_inputs: int, num_classes: int) -> None:
-    """Raise ValueError unless `payload` has the structure `main` writes (values already JSON)."""
-    if set(payload) != {"notebook", "errors", "tasks", "tampering", "numeric"}:
-        raise ValueError("payload keys differ from the runner's")
-    from kws.grading.numeric import check_facts
-
-    check_facts(payload["numeric"])
-    if not isinstance(payload["errors"], dict) or set(payload["errors"]) - set(STAGES):
-        raise ValueError("payload errors are not keyed by stage")
-    if not isinstance(payload["tasks"], dict) or set(payload["tasks"]) - set(tasks):
-        raise ValueError("payload tasks differ from the ones asked for")
-    for task, report in payload["tasks"].items():
-        if set(report) != {"class", "predictions", "facts", "errors", "seconds"}:
-            raise ValueError(f"payload task {task} has unexpected keys")
-        predictions = report["predictions"]
-        if predictions is not None and (
-            len(predictions) != num_inputs
-            or not all(type(p) is int and 0 <= p < num_classes for p in predictions)
-        ):
-            raise ValueError(f"payload task {task}: predictions are not {num_inputs} class indices")
-        if not isinstance(report["errors"], dict) or set(report["errors"]) - set(STAGES):
-            raise ValueError(f"payload task {task}: errors are not keyed by stage")
-
-
 def main(
     argv: list[str] | None = None, token: str | None = None, errors: dict | None = None
 ) -> None:
-    """Grade the tasks named in `argv`; `token` and earlier `errors` come from `kws.grading.retrain`.
+    """Grade the run ``argv = [RESULT_FILE, RUN_FILE]`` describes (`ChildRun`); `token` and earlier
+    `errors` come from the re-training child (`kws.grading.child.retrain`).
 
     Never returns: the result is written and the process ends (`ResultChannel.send`).
     """
-    parser = argparse.ArgumentParser(prog="python -m kws.grading.runner")
-    parser.add_argument("--result", type=Path, required=True)
-    parser.add_argument("--submission", type=Path, default=Path("submission"))
-    parser.add_argument("--notebook", required=True)
-    parser.add_argument("--outputs", default="outputs", help="OUT_DIR inside the submission")
-    parser.add_argument("--task", action="append", required=True)
-    parser.add_argument("--classes", action="append", default=[], help="class names to look for")
-    parser.add_argument("--inputs", type=Path, required=True)
-    parser.add_argument("--num-classes", type=int, required=True)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
+    result_file, run_file = parse_arguments(sys.argv[1:] if argv is None else argv)
 
-    from kws.grading.channel import ResultChannel
+    from kws.grading.child.channel import ResultChannel
 
-    channel = ResultChannel.open(args.result, token)  # before any student code can read stdin
+    channel = ResultChannel.open(result_file, token)  # before any student code can read stdin
 
-    from kws.grading.inputs import load_inputs
-    from kws.grading.trace import capture_originals, verify_untampered
+    from kws.grading.child.trace import capture_originals, verify_untampered
+    from kws.grading.shared.inputs import load_inputs
 
-    inputs = load_inputs(args.inputs)
-    args.batches = prediction_batches(inputs, args.batch_size)
-    args.trace_batches = pick_batches(len(args.batches))
+    run = ChildRun.load(run_file)
+    submission = Path(run.submission).resolve()  # absolute: a model cell may change directory
+    inputs = load_inputs(Path(run.inputs))
+    batches = prediction_batches(inputs, run.batch_size)
+    trace_batches = pick_batches(len(batches))
     # The genuine torch and standard-library objects, before student code can replace them.
     capture_originals(stdlib=True)
     payload = {"notebook": None, "errors": dict(errors or {}), "tasks": {}, "tampering": []}
-    payload["numeric"] = {}  # kws.grading.numeric's facts on the notebook's classes
+    payload["numeric"] = {}  # kws.grading.child.numeric's facts on the notebook's classes
     try:
-        notebook = find_notebook(args.submission, args.notebook, args.classes)
-        payload["notebook"] = relative(notebook, args.submission)
+        notebook = find_notebook(submission, run.notebook, list(run.classes.values()))
+        payload["notebook"] = relative(notebook, submission)
         todo = first_todo(notebook)
         # What a notebook kernel's sys.argv looks like: the grading child is not announced there.
         runtime = Path.home() / ".local/share/jupyter/runtime"
@@ -403,14 +373,23 @@ def main(
         stage = "model_cells" if payload["notebook"] else "notebook"
         payload["errors"][stage] = _error(error)
     else:
-        for task in args.task:
-            outputs = outputs_folder(args.submission, notebook, args.outputs)
-            payload["tasks"][task] = grade_task(task, ns, outputs, inputs, args, todo)
-        from kws.grading.numeric import check_classes
+        outputs = outputs_folder(submission, notebook, run.outputs)
+        for task in run.tasks:
+            payload["tasks"][task] = grade_task(
+                task, ns, outputs, inputs, run, batches, trace_batches, todo
+            )
+        from kws.grading.child.numeric import check_classes
 
-        payload["numeric"] = check_classes(ns, args.task)
+        payload["numeric"] = check_classes(ns, run.tasks)
     payload["tampering"] = verify_untampered()
     channel.send(payload)
+
+
+def parse_arguments(argv: list[str]) -> tuple[Path, Path]:
+    """(result file, run file) from the command line, or exit with the usage."""
+    if len(argv) != 2:
+        raise SystemExit(f"usage: python -m {__spec__.name if __spec__ else __name__} RESULT RUN")
+    return Path(argv[0]), Path(argv[1])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """The first moments of a sandboxed child: lock the process down, then exec the real command.
 
-Run by `kws.grading.sandbox` as ``python -m kws.grading.launch SPEC_FILE -- COMMAND...``, inside
-bubblewrap when it is available (`kws.grading.bwrap`: then steps 1-2 are bubblewrap's and
-skipped here) and directly otherwise (the hand-written fallback). This module is trusted code
-(it is the grader's own); it runs before any student code, as the grader's user, and does, in
-order:
+Run by `kws.grading.sandbox.run` as ``python -m kws.grading.sandbox.launch SPEC -- COMMAND...``,
+inside bubblewrap when it is available (`kws.grading.sandbox.bwrap`: then steps 1-2 are
+bubblewrap's and skipped here) and directly otherwise (the hand-written fallback). This module is
+trusted code (it is the grader's own); it runs before any student code, as the grader's user, and
+does, in order:
 
 1. new network and mount namespaces (``unshare``) — directly when root, through a user namespace
    otherwise, skipped with a note where the kernel refuses;
@@ -236,7 +236,7 @@ def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
 
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "--":
-        raise SystemExit("usage: python -m kws.grading.launch SPEC_FILE -- COMMAND...")
+        raise SystemExit("usage: python -m kws.grading.sandbox.launch SPEC_FILE -- COMMAND...")
     spec = json.loads(Path(argv[0]).read_text())  # a file only the grader's user can read
     command = argv[2:]
     is_root = os.geteuid() == 0

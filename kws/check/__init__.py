@@ -3,8 +3,8 @@
 Layer checks build the student's class with small distinct sizes (B=2, T=5, D=12, H=3), seeded,
 in eval mode and float64, copy its weights into the torch.nn / torchaudio layer it imitates (or
 into a formula written out in the check) and compare outputs, padding and gradients; the hidden
-grader runs the very same comparisons (`kws.grading.numeric`). Model checks trace one forward
-pass (`kws.grading.probes`). Nothing here uses hidden data. Every check prints "✓ what" or
+grader runs the very same comparisons (`kws.grading.child.numeric`). Model checks trace one forward
+pass (`kws.grading.child.probes`). Nothing here uses hidden data. Every check prints "✓ what" or
 "✗ what — how to fix", then a summary, and returns a `CheckResult` that is falsy when something
 failed (``strict=True`` raises AssertionError instead). A check that runs into a TODO
 (NotImplementedError) prints it, then raises it again, so that "Run All" on a fresh student
@@ -30,8 +30,8 @@ import sys
 import torch
 from torch import nn
 
-from kws.grading import formula_checks, layer_checks
-from kws.grading.selfcheck import Checker, CheckResult, call
+from kws.check import formula_checks, layer_checks
+from kws.check.selfcheck import Checker, CheckResult, call
 
 __all__ = [
     "CheckResult",
@@ -141,8 +141,8 @@ def _speaker_task(
     ns: dict | None,
     strict: bool,
 ) -> CheckResult:
-    from kws.grading import probes
-    from kws.grading.trace import trace_forward
+    from kws.grading.child import probes
+    from kws.grading.child.trace import trace_forward
 
     checker = Checker(f"{task} model ({type(model).__name__})")
     rules = probes.TASK_RULES[task]
@@ -202,7 +202,7 @@ def _speaker_task(
             passed, why = probes.norm_feeds_classifier_in(traced)
             checker.expect(passed, "a normalization feeds the final Linear classifier", why)
     if task == "task3":  # its self-check cell calls only task3(); Task 1 and 2 call their own
-        from kws.grading.numeric import COMPONENTS
+        from kws.grading.child.numeric import COMPONENTS
 
         for component in COMPONENTS.values():
             if component.task == task and component.name in ns:

@@ -1,4 +1,4 @@
-"""Machinery behind `kws.check` and `kws.grading.numeric`: check items, building student
+"""Machinery behind `kws.check` and `kws.grading.child.numeric`: check items, building student
 classes, and the comparison of a layer with its reference (outputs, padding, gradients).
 
 Each item carries a `topic` ("build", "outputs", "padding"), so the hidden grader can give the

@@ -3,15 +3,15 @@
 When ``bwrap`` is installed and works, `kws.grading.sandbox` starts each child as::
 
     bwrap --unshare-pid --unshare-net ... --proc /proc --die-with-parent ... -- \\
-        python -m kws.grading.launch SPEC -- python -m kws.grading.runner ...
+        python -m kws.grading.sandbox.launch SPEC -- python -m kws.grading.child.runner ...
 
 bubblewrap gives the child its own PID, network, IPC and UTS namespaces, a fresh ``/proc``
 (it sees its own processes only), a minimal ``/dev``, a private ``/tmp``, and a file system
 built from read-only binds of exactly what it needs — the operating system (``/usr``, ``/etc``),
 Python and its installed packages, the copy of the ``kws`` package, the child's own folder (at
 ``/home/student``) and any path named on its command line (the data of a re-training), minus the
-hidden paths inside them. The data, the grader, other submissions, results, the kit's checkout
-and every other process are simply not there. `kws.grading.launch` then sets the resource limits
+hidden paths inside them. The data, the grader, other submissions, results, the kit's checkout and
+every other process are simply not there. `kws.grading.sandbox.launch` then sets the resource limits
 and drops to the child's own user id, as in the hand-written fallback (used where ``bwrap`` is
 missing or refused by the kernel).
 """

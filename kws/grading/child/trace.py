@@ -19,7 +19,8 @@ side do not depend on each other, so they count once.
 
 Because student code runs in this same process, `capture_originals` must run before it and
 `verify_untampered` after it: they report any genuine torch object the student replaced (and,
-in the grading child, any change to the standard library, threads or hooks: `kws.grading.guard`).
+in the grading child, any change to the standard library, threads or hooks:
+`kws.grading.child.guard`).
 """
 
 from __future__ import annotations
@@ -75,11 +76,17 @@ FUSED_ATTENTION = {
 SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
 # The grader's own code that runs in the child after the notebook's cells.
 GRADER_MODULES = [
-    "kws.grading.probes",
-    "kws.grading.trace",
-    "kws.grading.inputs",
-    "kws.grading.guard",
-    "kws.grading.channel",
+    "kws.grading.child.probes",
+    "kws.grading.child.trace",
+    "kws.grading.shared.inputs",
+    "kws.grading.child.guard",
+    "kws.grading.child.channel",
+    "kws.grading.child.numeric",
+    "kws.grading.shared.handin",
+    "kws.check",
+    "kws.check.selfcheck",
+    "kws.check.layer_checks",
+    "kws.check.formula_checks",
 ]
 HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]
 
@@ -136,7 +143,7 @@ class Originals:
     register_pre_hook: object
     register_hook: object
     hooks_at_capture: dict[str, int]
-    stdlib: object = None  # a kws.grading.guard.Snapshot in the grading child, else None
+    stdlib: object = None  # a kws.grading.child.guard.Snapshot in the grading child, else None
 
 
 _originals: Originals | None = None
@@ -145,8 +152,9 @@ _originals: Originals | None = None
 def capture_originals(stdlib: bool = False) -> Originals:
     """Remember the genuine torch objects; call before any student code runs in this process.
 
-    With `stdlib`, also snapshot the standard library, threads and hooks (`kws.grading.guard`);
-    the grading child does, a student's own notebook (`kws.check`) does not need to.
+    With `stdlib`, also snapshot the standard library, threads and hooks
+    (`kws.grading.child.guard`); the grading child does, a student's own notebook (`kws.check`) does
+    not need to.
     """
     global _originals
     checks: list[tuple[str, object, object]] = []
@@ -231,7 +239,7 @@ def capture_originals(stdlib: bool = False) -> Originals:
 
 
 def _stdlib_snapshot():
-    from kws.grading import guard
+    from kws.grading.child import guard
 
     return guard.snapshot()
 
@@ -260,7 +268,7 @@ def verify_untampered(profiler: object = None) -> list[str]:
     if torch._C._len_torch_function_stack() > 0:
         found.append("the notebook left a TorchFunctionMode active")
     if originals().stdlib is not None:
-        from kws.grading import guard
+        from kws.grading.child import guard
 
         found += guard.changes(originals().stdlib, profiler_allowed=profiler)
     elif originals().getprofile() not in (None, profiler):

@@ -1,8 +1,8 @@
 """Notebook 02's numeric checks, as facts for the hidden grader (run in the grading child).
 
 Every class or function a task asks for is compared with torch.nn, torchaudio or a formula
-written out in the check, seeded, in float64 (`kws.grading.layer_checks`,
-`kws.grading.formula_checks`). The same comparisons print ✓/✗ in the student's notebook through
+written out in the check, seeded, in float64 (`kws.check.layer_checks`,
+`kws.check.formula_checks`). The same comparisons print ✓/✗ in the student's notebook through
 `kws.check`; here they run silently and `check_classes` returns what each found:
 
     {"attention": {"items": [[topic, passed, what, fix], ...], "todo": None}, ...}
@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kws.grading import formula_checks, layer_checks
-from kws.grading.selfcheck import Checker, CheckStopped
+from kws.check import formula_checks, layer_checks
+from kws.check.selfcheck import Checker, CheckStopped
+from kws.grading.shared.payload import NUMERIC_COMPONENTS
 
 MAX_TEXT = 500  # characters of one item's text in the payload
 
@@ -31,35 +32,21 @@ class Component:
     check: Callable[[Checker, object, dict], None]  # (checker, the notebook's object, namespace)
 
 
+# (checker, the notebook's object, its namespace) -> None, one per payload component.
+_CHECKS = {
+    "attention": lambda c, cls, ns: layer_checks.attention(c, cls),
+    "encoder_layer_post_norm": lambda c, cls, ns: layer_checks.encoder_layer(c, cls, False),
+    "encoder_layer_pre_norm": lambda c, cls, ns: layer_checks.encoder_layer(c, cls, True),
+    "encoder": lambda c, cls, ns: layer_checks.encoder(c, cls, ns.get("EncoderLayer")),
+    "conformer_block": lambda c, cls, ns: layer_checks.conformer_block(c, cls),
+    "attention_pooling": lambda c, cls, ns: formula_checks.attention_pooling(c, cls),
+    "am_softmax_head": lambda c, cls, ns: formula_checks.am_softmax_head(c, cls),
+    "am_softmax_loss": lambda c, fn, ns: formula_checks.am_softmax_loss(c, fn),
+}
+# The payload's component table (shared with the parent) joined with the checks that fill it.
 COMPONENTS = {
-    "attention": Component(
-        "task1", "MultiHeadSelfAttention", lambda c, cls, ns: layer_checks.attention(c, cls)
-    ),
-    "encoder_layer_post_norm": Component(
-        "task1", "EncoderLayer", lambda c, cls, ns: layer_checks.encoder_layer(c, cls, False)
-    ),
-    "encoder_layer_pre_norm": Component(
-        "task1", "EncoderLayer", lambda c, cls, ns: layer_checks.encoder_layer(c, cls, True)
-    ),
-    "encoder": Component(
-        "task1",
-        "Encoder",
-        lambda c, cls, ns: layer_checks.encoder(c, cls, ns.get("EncoderLayer")),
-    ),
-    "conformer_block": Component(
-        "task2", "ConformerBlock", lambda c, cls, ns: layer_checks.conformer_block(c, cls)
-    ),
-    "attention_pooling": Component(
-        "task3",
-        "SelfAttentionPooling",
-        lambda c, cls, ns: formula_checks.attention_pooling(c, cls),
-    ),
-    "am_softmax_head": Component(
-        "task3", "AMSoftmaxHead", lambda c, cls, ns: formula_checks.am_softmax_head(c, cls)
-    ),
-    "am_softmax_loss": Component(
-        "task3", "am_softmax_loss", lambda c, fn, ns: formula_checks.am_softmax_loss(c, fn)
-    ),
+    key: Component(graded.task, graded.name, _CHECKS[key])
+    for key, graded in NUMERIC_COMPONENTS.items()
 }
 
 
@@ -96,18 +83,3 @@ def check_classes(ns: dict, tasks: list[str]) -> dict:
                 "todo": checker.todo[:MAX_TEXT] if checker.todo else None,
             }
     return facts
-
-
-def check_facts(facts) -> None:
-    """Raise ValueError unless `facts` has the shape `check_classes` returns (for check_payload)."""
-    if not isinstance(facts, dict) or set(facts) - set(COMPONENTS):
-        raise ValueError("payload numeric facts are not keyed by component")
-    for key, value in facts.items():
-        if not isinstance(value, dict) or set(value) != {"items", "todo"}:
-            raise ValueError(f"payload numeric facts of {key} have unexpected keys")
-        if not isinstance(value["todo"], str | None) or not isinstance(value["items"], list):
-            raise ValueError(f"payload numeric facts of {key} are malformed")
-        for item in value["items"]:
-            kinds = [type(x) for x in item] if isinstance(item, list) else []
-            if kinds != [str, bool, str, str]:
-                raise ValueError(f"payload numeric facts of {key} hold a malformed item")

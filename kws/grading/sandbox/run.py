@@ -1,14 +1,15 @@
 """Run untrusted code in a child process and bring back a checked JSON payload.
 
 The grader never imports a submission. `run_child` copies it into a fresh temporary folder and
-starts a trusted entry point (``python -m kws.grading.runner ...``) there, through `kws.grading.launch`, with:
+starts a trusted entry point (``python -m kws.grading.child.runner ...``) there, through
+`kws.grading.sandbox.launch`, with:
 
 - a scrubbed environment (PATH, HOME = the folder, LANG, PYTHONHASHSEED, thread counts, and
   CUDA_VISIBLE_DEVICES only when the GPU is allowed);
 - limits on CPU seconds, memory, file size, core files and — as a dedicated user id — processes;
   a wall-clock timeout that kills the whole process group and every process of that user id;
-- bubblewrap where installed (`kws.grading.bwrap`: own PID, network and mount namespaces, a fresh
-  /proc, a read-only allow-list of what it sees); otherwise its own network, mount and PID
+- bubblewrap where installed (`kws.grading.sandbox.bwrap`: own PID, network and mount namespaces, a
+  fresh /proc, a read-only allow-list of what it sees); otherwise its own network, mount and PID
   namespaces where the OS allows (no network; hidden paths such as the labels and the grader's
   files look empty); when the grader is root, an unprivileged user id;
 - a copy of the `kws` package as the only part of the kit it can import or read (the checkout it
@@ -38,12 +39,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kws.grading import bwrap
-from kws.grading.handin import CopyPlan, copy_plan, largest, size_text
-from kws.grading.processes import TailReader, kill_everything, reserved_uid
+from kws.grading.sandbox import bwrap
+from kws.grading.sandbox.processes import TailReader, kill_everything, reserved_uid
+from kws.grading.shared.handin import CopyPlan, copy_plan, largest, size_text
 
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "invalid_output")
-KIT_PACKAGE = str(Path(__file__).resolve().parents[1])  # the kws package folder the child imports
+KIT_PACKAGE = str(Path(__file__).resolve().parents[2])  # the kws package folder the child imports
 _MEMORY_MARKERS = (
     "MemoryError",
     "can't allocate memory",
@@ -112,8 +113,8 @@ class SubmissionTooLarge(ValueError):
 
 
 def _copy_submission(source: Path, target: Path, limit: int) -> CopyPlan:
-    """Copy what grading needs (`kws.grading.handin.copy_plan`): regular files only, links and
-    special files left out and named, large unneeded folders (``data/``) left out and sized."""
+    """Copy what grading needs (`kws.grading.shared.handin.copy_plan`): regular files only, links
+    and special files left out and named, large unneeded folders (``data/``) left out and sized."""
     plan = copy_plan(source)
     if plan.total > limit:
         raise SubmissionTooLarge(
@@ -257,7 +258,7 @@ def run_child(
     """Run ``python ENTRY...`` on a copy of `submission`, sandboxed, and read its result.
 
     Args:
-        entry: the interpreter's arguments, e.g. ["-m", "kws.grading.runner", "--result",
+        entry: the interpreter's arguments, e.g. ["-m", "kws.grading.child.runner", "--result",
             "{result}"]; "{work}" is replaced by the child's folder and "{result}" by the path
             where the child must write ``{"token": TOKEN, "payload": {...}}`` (TOKEN: the first
             line of its stdin).
@@ -319,7 +320,7 @@ def run_child(
             "protections_file": str(inside_status / "protections.json"),
         }
         (status / "spec.json").write_text(json.dumps(spec))
-        launcher = [sys.executable, *python_flags, "-m", "kws.grading.launch"]
+        launcher = [sys.executable, *python_flags, "-m", "kws.grading.sandbox.launch"]
         launcher += [str(inside_status / "spec.json"), "--"]
         if sandbox:
             launcher = [

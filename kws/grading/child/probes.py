@@ -1,7 +1,7 @@
 """The course's structural checks on a student's model, answered by tracing one forward pass.
 
 Runs inside the grading child (and in `kws.check`, in the student's own notebook). Every answer
-comes from what executed (see `kws.grading.trace`), never from reading source code.
+comes from what executed (see `kws.grading.child.trace`), never from reading source code.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from kws.grading.budget import is_weight
-from kws.grading.trace import Trace, originals, tensor_key, trace_forward
+from kws.grading.child.trace import Trace, originals, tensor_key, trace_forward
 
 # Per task: the layer class whose calls are counted, limits, and what "from scratch" covers.
 TASK_RULES = {

@@ -1,5 +1,5 @@
 """Task 1 and 2 layers of notebook 02 against torch.nn and torchaudio, with copied weights,
-seeded, in float64, in eval mode (see `kws.grading.numeric` for who calls these and why).
+seeded, in float64, in eval mode (see `kws.grading.child.numeric` for who calls these and why).
 
 Each layer is judged on its own: inside an encoder layer or a Conformer block the student's
 attention is replaced by torch's with the same weights (inside the encoder, each encoder layer
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchaudio.models.conformer import ConformerLayer
 
-from kws.grading.selfcheck import FF, B, Checker, D, H, T, build, call, compare_layer, copy_weights
+from kws.check.selfcheck import FF, B, Checker, D, H, T, build, call, compare_layer, copy_weights
 
 ATTENTION_ARGS = {"embed_dim": D, "d_model": D, "num_heads": H, "nhead": H, "dropout": 0.0}
 LAYER_ARGS = {**ATTENTION_ARGS, "dim_feedforward": FF, "ffn_dim": FF}
@@ -211,7 +211,7 @@ def encoder_layer(checker: Checker, cls, norm_first: bool = False) -> None:
 def encoder(checker: Checker, cls, layer_class: type | None = None) -> None:
     """A stack of 2 encoder layers against torch.nn.TransformerEncoder; each of the student's
     layers is replaced by torch's, so what is judged is the stacking (order, mask passed on)."""
-    from kws.grading.probes import count_layer_calls
+    from kws.grading.child.probes import count_layer_calls
 
     layer_class = layer_class or getattr(sys.modules.get(cls.__module__), "EncoderLayer", None)
     args = {**LAYER_ARGS, "num_layers": 2}
