@@ -30,7 +30,13 @@ NUMERIC_TESTS = {
 NUMERIC_POINTS = dict.fromkeys(NUMERIC_TESTS, 1) | dict.fromkeys(
     ["num_attention", "num_conformer", "num_loss"], 2
 )
-TAMPERING_CASES = ["disguised_torch_module", "patched_module_call", "patched_grader_probe"]
+TAMPERING_CASES = [
+    "disguised_torch_module",
+    "patched_module_call",
+    "patched_grader_probe",
+    "atexit_rewrites_result_with_gc_token",
+    "patched_json_dump_and_open",
+]
 # What the existing cases that damage a class cost in numeric tests, with a phrase of the reason.
 MORE_LOST = {
     "deleted_model_cell": {"num_conformer": "keep the skeleton's ConformerBlock"},

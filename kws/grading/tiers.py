@@ -34,7 +34,7 @@ class TierSet:
 
     name: str  # the thresholds.json dataset name, or the --tiers file name
     tiers: dict[str, float]
-    source: str  # "detected from DATA", "--dataset", "--tiers FILE"
+    source: str  # "detected from the --data folder", "--dataset", "--tiers FILE_NAME"
 
     def describe(self) -> str:
         values = ", ".join(f"{t} {self.tiers[t]:g}" for t in TIER_ORDER)
@@ -118,7 +118,7 @@ def tier_set(
         return TierSet(
             Path(tiers_file).name,
             check_tiers(table, f"--tiers {tiers_file}"),
-            f"--tiers {tiers_file}",
+            f"--tiers {Path(tiers_file).name}",  # students read it: no path of this machine
         )
     known = load_thresholds(thresholds)[family]
     if dataset is not None:
@@ -137,7 +137,8 @@ def tier_set(
             f'--tiers FILE (a JSON like {{"simple": 0.6, "medium": 0.7, "strong": 0.8, '
             f'"boss": 0.9}}) or --dataset NAME (an entry of {thresholds})'
         )
-    return TierSet(detected, known[detected], f"detected from {data}")
+    # Students read the source: name the data's kind, never its path on the grading machine.
+    return TierSet(detected, known[detected], "detected from the --data folder")
 
 
 def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[float, str]:
