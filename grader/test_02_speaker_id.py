@@ -53,11 +53,9 @@ def test_task1_encoder_parameters(grading, speaker_child, score):
     )
     count, text = facts["encoder_params"], facts["encoder_params_text"]  # the model in the child
     try:  # measured here, from the checkpoint, where the notebook's code cannot reach
-        budget = encoder_budget(
-            grading.submission / "outputs" / "task1" / "model.pt",
-            "task1",
-            facts["attention_modules"],
-        )
+        notebook, classes = ASSIGNMENTS[ASSIGNMENT].notebook, list(TASKS.values())
+        task_folder = predictions_csv(grading.submission, notebook, classes, "task1").parent
+        budget = encoder_budget(task_folder / "model.pt", "task1", facts["attention_modules"])
     except BudgetError:  # no checkpoint to measure (that costs the task1 tests that need it)
         budget = None
     if budget is not None and budget.count >= count:  # the live model may hold unsaved weights

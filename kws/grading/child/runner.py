@@ -326,6 +326,7 @@ def static_facts(model) -> dict:
     from kws.grading.child.probes import encoder_params, encoder_params_text
 
     facts = {"encoder_params": None, "encoder_params_text": None, "tampering": []}
+    facts["attention_modules"] = []  # nothing ran: the parent counts the checkpoint's encoder.*
     try:
         if hasattr(model, "encoder"):
             facts["encoder_params"] = encoder_params(model)
