@@ -144,15 +144,7 @@ def _expose(paths: list[str]) -> None:
         if blocked is not None:
             by_ancestor.setdefault(blocked, []).append(str(Path(path).resolve()))
     for blocked, needed in by_ancestor.items():
-        needed = sorted(set(needed))
-        # Keep only the outermost needed paths: binding a folder brings its subfolders along.
-        outer = [p for p in needed if not any(p != q and p.startswith(q + os.sep) for q in needed)]
-        fds = {p: os.open(p, os.O_PATH) for p in outer if os.path.exists(p)}
-        _mount("tmpfs", blocked, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
-        for path, fd in fds.items():
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-            os.close(fd)
+        _tmpfs_keeping(blocked, needed, "size=64k,mode=0755")
 
 
 def _private_scratch(keep: list[str]) -> list[str]:
@@ -166,18 +158,24 @@ def _private_scratch(keep: list[str]) -> list[str]:
     for scratch in SCRATCH_FOLDERS:
         if os.path.islink(scratch) or not os.path.isdir(scratch):
             continue
-        inside = sorted(
-            {str(Path(p).resolve()) for p in keep if Path(p).resolve().is_relative_to(scratch)}
-        )
-        outer = [p for p in inside if not any(p != q and p.startswith(q + os.sep) for q in inside)]
-        fds = {p: os.open(p, os.O_PATH) for p in outer if os.path.exists(p)}
-        _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
-        for path, fd in fds.items():
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-            os.close(fd)
+        inside = [str(Path(p).resolve()) for p in keep if Path(p).resolve().is_relative_to(scratch)]
+        _tmpfs_keeping(scratch, inside, "size=64m,mode=1777")
         done.append(scratch)
     return done
+
+
+def _tmpfs_keeping(folder: str, keep: list[str], options: str) -> None:
+    """A fresh tmpfs on `folder`, with the paths `keep` inside it bound back through file
+    descriptors opened before the tmpfs hid them (only the outermost: a bound folder brings its
+    subfolders along)."""
+    keep = sorted(set(keep))
+    outer = [p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep)]
+    fds = {p: os.open(p, os.O_PATH) for p in outer if os.path.exists(p)}
+    _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, options)
+    for path, fd in fds.items():
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
 
 
 def _own_pid_namespace() -> bool:
