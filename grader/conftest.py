@@ -290,18 +290,12 @@ def grading(request, tmp_path_factory) -> Grading:
 
 @pytest.fixture(scope="session")
 def hidden_kws(grading):
-    tiers = grading.tier_sets.get("keyword_spotting")
-    return hidden_keyword_test(
-        grading.data, grading.tmp / "kws_inputs.pt", tiers.name if tiers else None
-    )
+    return hidden_keyword_test(grading.data, grading.tmp / "kws_inputs.pt")
 
 
 @pytest.fixture(scope="session")
 def hidden_speaker(grading):
-    tiers = grading.tier_sets.get("speaker_id")
-    return hidden_speaker_test(
-        grading.data, grading.tmp / "speaker_inputs.pt", tiers.name if tiers else None
-    )
+    return hidden_speaker_test(grading.data, grading.tmp / "speaker_inputs.pt")
 
 
 def _graded(grading, assignment, hidden):

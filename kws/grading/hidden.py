@@ -32,14 +32,12 @@ class HiddenTest:
         labels: (N,) int64 class index of every input.
         classes: class names (speaker names for HW4, in mapping.json's id order).
         ids: per input, the Id a predictions.csv row uses (HW4 feature_path; "" for clips).
-        dataset: the dataset's name in grader/thresholds.json, e.g. "hw4_2023".
     """
 
     inputs_file: Path
     labels: torch.Tensor
     classes: tuple[str, ...]
     ids: tuple[str, ...]
-    dataset: str
 
     def accuracy(self, predictions: list[int]) -> float:
         """Fraction of inputs whose predicted class index equals the hidden label."""
@@ -61,7 +59,7 @@ def synthetic_preset(folder: Path) -> str | None:
     return match[1] if match and "Synthetic" in readme.read_text(errors="replace") else None
 
 
-def hidden_keyword_test(data_dir: Path, out_file: Path, dataset: str | None = None) -> HiddenTest:
+def hidden_keyword_test(data_dir: Path, out_file: Path) -> HiddenTest:
     """The 12-class test set under `data_dir` as unlabelled shuffled clips + hidden labels."""
     from kws.data.cache import cache_clips
     from kws.data.speech_commands import SpeechCommands
@@ -84,17 +82,15 @@ def hidden_keyword_test(data_dir: Path, out_file: Path, dataset: str | None = No
     )
     order = _secret_permutation(len(clips))
     save_wave_inputs(out_file, clips.waves[order], clips.gains[order])
-    preset = synthetic_preset(test_folder)
     return HiddenTest(
         inputs_file=out_file,
         labels=clips.labels[order],
         classes=clips.classes,
         ids=("",) * len(order),
-        dataset=dataset or (f"synthetic-{preset}" if preset else "speech_commands_12"),
     )
 
 
-def hidden_speaker_test(data_dir: Path, out_file: Path, dataset: str | None = None) -> HiddenTest:
+def hidden_speaker_test(data_dir: Path, out_file: Path) -> HiddenTest:
     """The HW4 test utterances as unlabelled shuffled features + hidden speaker labels."""
     from kws.data.cache import cache_features
 
@@ -115,20 +111,4 @@ def hidden_speaker_test(data_dir: Path, out_file: Path, dataset: str | None = No
         labels=labels[order],
         classes=tuple(sorted(speaker2id, key=speaker2id.get)),
         ids=tuple(features.feature_paths[i] for i in order.tolist()),
-        dataset=dataset or _speaker_dataset(data_dir, len(speaker2id)),
     )
-
-
-def _speaker_dataset(data_dir: Path, num_speakers: int) -> str:
-    """ "synthetic-<preset>" when the synthetic Speech Commands beside it (same preset) says so,
-    or when the speaker count is a small synthetic preset's; "hw4_2023" otherwise."""
-    from kws.data.synthetic import PRESETS
-
-    for folder in KWS_TEST_FOLDERS:
-        preset = synthetic_preset(data_dir / folder)
-        if preset in PRESETS and PRESETS[preset].sf_speakers == num_speakers:
-            return f"synthetic-{preset}"
-    for name, preset in PRESETS.items():
-        if preset.sf_speakers == num_speakers and num_speakers != 600:
-            return f"synthetic-{name}"
-    return "hw4_2023"
