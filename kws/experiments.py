@@ -9,7 +9,6 @@ test labels) for speaker ID. It writes into ``out_dir/<recipe.name>/``: ``model.
 ``results.json``, and returns the results dict.
 """
 
-import csv
 import json
 import time
 from pathlib import Path
@@ -97,10 +96,9 @@ def hidden_test_accuracy(csv_path: Path, labels_path: Path) -> float | None:
     """Accuracy of a predictions CSV against the hidden ``Id,Category`` labels, if they exist."""
     if not labels_path.is_file():
         return None
-    with labels_path.open() as f:
-        truth = {row["Id"]: row["Category"] for row in csv.DictReader(f)}
-    with csv_path.open() as f:
-        guesses = {row["Id"]: row["Category"] for row in csv.DictReader(f)}
+    from kws.data.labels_csv import read_labels_csv  # a BOM, CRLF or quotes as a spreadsheet saves
+
+    truth, guesses = read_labels_csv(labels_path), read_labels_csv(csv_path)
     return sum(guesses.get(i) == c for i, c in truth.items()) / len(truth)
 
 
