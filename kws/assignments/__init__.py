@@ -1,0 +1,183 @@
+"""One declarative description per assignment: ``kws/assignments/<name>.toml``.
+
+Each file holds an assignment's notebook, data layout, tasks (the model class a task's skeleton
+fixes, its limits and target tier), the points of every graded test, the accuracy tiers per
+dataset and the settings of the reference runs per data preset. Everything that grades,
+releases or demonstrates an assignment reads it from here::
+
+    from kws.assignments import ASSIGNMENTS, load
+
+    spec = ASSIGNMENTS["speaker_id"]
+    spec.tasks["task1"].limits["max_encoder_params"]  # 500000
+    spec.points["test_accuracy"]                      # 5
+    spec.budget("small")                              # {"KWS_STEPS": "500", ...}
+
+`load(path)` reads and checks one file, with errors naming the file, the key and the fix, so an
+instructor's edit that breaks a spec stops the grader before it grades anyone.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TIER_ORDER = ("simple", "medium", "strong", "boss")
+
+
+class SpecError(ValueError):
+    """An assignment file that cannot be used; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of an assignment.
+
+    Attributes:
+        name: the task's key (``task1``; keyword spotting's model task is ``kws``), also the
+            folder of its outputs (``outputs/<name>/``).
+        title: what the task asks, as students read it.
+        model_class: the class the skeleton fixes and ``config.json`` names, or None for a task
+            graded without a checkpoint (keyword spotting's data and tokens tasks).
+        target: the accuracy tier that gives the task's accuracy test full marks, or None.
+        limits: the task's rules as numbers (layer count, parameter budget, token budget, ...).
+    """
+
+    name: str
+    title: str
+    model_class: str | None = None
+    target: str | None = None
+    limits: dict[str, int | float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One assignment, as its file describes it (see the module docstring)."""
+
+    name: str
+    title: str
+    notebook: str
+    data: dict
+    tasks: dict[str, Task]
+    points: dict[str, float]
+    tiers: dict[str, dict[str, float]]
+    budgets: dict[str, dict[str, str]]
+    path: Path
+
+    @property
+    def model_tasks(self) -> dict[str, str]:
+        """{task: model class} of the tasks graded from a checkpoint, in the file's order."""
+        return {name: t.model_class for name, t in self.tasks.items() if t.model_class}
+
+    def task_limits(self, task: str) -> dict[str, int | float]:
+        return self.tasks[task].limits
+
+    def test_points(self, test_name: str) -> float:
+        """The points of the graded test `test_name` (a function name); SpecError without."""
+        if test_name not in self.points:
+            raise SpecError(
+                f"{self.path}: [points] has no entry for {test_name}; add `{test_name} = N` "
+                "(every graded test needs its points here)"
+            )
+        return self.points[test_name]
+
+    def budget(self, preset: str) -> dict[str, str]:
+        """The reference run's settings for data preset `preset`, as KWS_* environment values."""
+        if preset not in self.budgets:
+            raise SpecError(
+                f"{self.path}: no [budgets.{preset}]; it has {', '.join(sorted(self.budgets))}"
+            )
+        return dict(self.budgets[preset])
+
+
+def _fail(path: Path, key: str, problem: str, fix: str) -> SpecError:
+    return SpecError(f"{path}: {key} {problem}; {fix}")
+
+
+def _table(raw: dict, key: str, path: Path) -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise _fail(
+            path, f"[{key}]", "is not a table", f"write it as [{key}] with key = value lines"
+        )
+    return value
+
+
+def _tiers(raw: dict, path: Path) -> dict[str, dict[str, float]]:
+    tiers = {}
+    for dataset, table in _table(raw, "tiers", path).items():
+        values = [table.get(t) if isinstance(table, dict) else None for t in TIER_ORDER]
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        if not numbers or values != sorted(values) or not all(0 <= v <= 1 for v in values):
+            raise _fail(
+                path,
+                f"tiers.{dataset}",
+                "needs simple, medium, strong and boss as fractions in rising order",
+                "e.g. { simple = 0.6, medium = 0.7, strong = 0.8, boss = 0.9 }",
+            )
+        tiers[dataset] = {t: float(table[t]) for t in TIER_ORDER}
+    return tiers
+
+
+def _tasks(raw: dict, path: Path) -> dict[str, Task]:
+    tasks = {}
+    for name, table in _table(raw, "tasks", path).items():
+        if not isinstance(table, dict) or not isinstance(table.get("title"), str):
+            raise _fail(path, f"[tasks.{name}]", "has no title", 'add title = "what it asks"')
+        target = table.get("target")
+        if target is not None and target not in TIER_ORDER:
+            raise _fail(
+                path,
+                f"tasks.{name}.target",
+                f"is {target!r}",
+                f"use one of {', '.join(TIER_ORDER)}",
+            )
+        limits = table.get("limits", {})
+        if not isinstance(limits, dict) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in limits.values()
+        ):
+            raise _fail(path, f"tasks.{name}.limits", "holds a non-number", "write numbers only")
+        tasks[name] = Task(name, table["title"], table.get("class"), target, dict(limits))
+    if not tasks:
+        raise _fail(path, "[tasks]", "is empty", "describe at least one task")
+    return tasks
+
+
+def load(path: str | Path) -> Spec:
+    """The assignment described by the TOML file `path`, checked (SpecError naming the fix)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read it ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"{path}: not valid TOML ({error})") from None
+    for key in ("name", "title", "notebook"):
+        if not isinstance(raw.get(key), str):
+            raise _fail(path, key, "is missing", f'add {key} = "..." at the top')
+    points = _table(raw, "points", path)
+    for test, value in points.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise _fail(path, f"points.{test}", f"is {value!r}", "give a number of points >= 0")
+    budgets = {
+        preset: {key: str(value) for key, value in table.items()}
+        for preset, table in _table(raw, "budgets", path).items()
+    }
+    return Spec(
+        name=raw["name"],
+        title=raw["title"],
+        notebook=raw["notebook"],
+        data=_table(raw, "data", path),
+        tasks=_tasks(raw, path),
+        points={test: float(value) for test, value in points.items()},
+        tiers=_tiers(raw, path),
+        budgets=budgets,
+        path=path,
+    )
+
+
+ASSIGNMENTS: dict[str, Spec] = {
+    spec.name: spec
+    for spec in (load(HERE / "keyword_spotting.toml"), load(HERE / "speaker_id.toml"))
+}
