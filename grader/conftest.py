@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from kws.assignments import ASSIGNMENTS as SPECS
+from kws.assignments import SpecError
 from kws.grading.grade import (
     ASSIGNMENTS,
     child_problem,
@@ -91,6 +93,7 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     report = config.pluginmanager.get_plugin("kws-gradescope")
+    _give_points(items)
     by_assignment = {}
     for item in items:
         by_assignment.setdefault(
@@ -113,6 +116,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def _give_points(items) -> None:
+    """Each graded test's points, from its assignment's spec (kws/assignments/<name>.toml)."""
+    for item in items:
+        assignment = getattr(getattr(item, "module", None), "ASSIGNMENT", None)
+        if assignment is not None:
+            try:
+                points = SPECS[assignment].test_points(item.originalname)
+            except SpecError as error:
+                raise pytest.UsageError(str(error)) from None
+            item.add_marker(pytest.mark.points(points))
 
 
 def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:

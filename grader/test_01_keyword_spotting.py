@@ -12,7 +12,6 @@ ASSIGNMENT = "keyword_spotting"  # grader/conftest.py selects tests by it (--ass
 TASK = "kws"
 
 
-@pytest.mark.points(1)
 def test_model_loads(grading, kws_child):
     """Model: KeywordTransformer builds from config.json and loads model.pt"""
     report = grading.loaded_model(kws_child, TASK)
@@ -22,7 +21,6 @@ def test_model_loads(grading, kws_child):
     )
 
 
-@pytest.mark.points(1)
 def test_output_shape(grading, kws_child):
     """Model: one score per class (B, 12) for a batch of 1-second waveforms"""
     report = grading.loaded_model(kws_child, TASK)
@@ -31,7 +29,6 @@ def test_output_shape(grading, kws_child):
     )
 
 
-@pytest.mark.points(8)
 def test_accuracy(grading, kws_child, hidden_kws, score):
     """Accuracy on the hidden 12-class test set (partial credit by tier)"""
     report = grading.loaded_model(kws_child, TASK)
@@ -47,7 +44,6 @@ def test_accuracy(grading, kws_child, hidden_kws, score):
 
 
 @pytest.mark.gpu
-@pytest.mark.points(2)
 def test_retrains_on_gpu(grading, hidden_kws):
     """Re-training: the notebook trains from scratch on the GPU and reaches the simple tier"""
     test_folders = [

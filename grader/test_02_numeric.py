@@ -39,55 +39,46 @@ def _graded(grading, child, component: str, topics: tuple[str, ...] = ()) -> Non
         pytest.fail(f"{name}: ✗ {what} — {fix}")
 
 
-@pytest.mark.points(2)
 def test_task1_attention(grading, speaker_child):
     """Task 1: MultiHeadSelfAttention matches torch.nn.MultiheadAttention (head split, scaling, softmax)"""
     _graded(grading, speaker_child, "attention", ("outputs",))
 
 
-@pytest.mark.points(1)
 def test_task1_attention_mask(grading, speaker_child):
     """Task 1: MultiHeadSelfAttention gives padded keys no attention (key_padding_mask)"""
     _graded(grading, speaker_child, "attention", ("padding",))
 
 
-@pytest.mark.points(1)
 def test_task1_encoder_layer_post_norm(grading, speaker_child):
     """Task 1: EncoderLayer matches torch.nn.TransformerEncoderLayer (post-norm, norm_first=False)"""
     _graded(grading, speaker_child, "encoder_layer_post_norm")
 
 
-@pytest.mark.points(1)
 def test_task1_encoder_layer_pre_norm(grading, speaker_child):
     """Task 1: EncoderLayer matches torch.nn.TransformerEncoderLayer (pre-norm, norm_first=True)"""
     _graded(grading, speaker_child, "encoder_layer_pre_norm")
 
 
-@pytest.mark.points(1)
 def test_task1_encoder(grading, speaker_child):
     """Task 1: Encoder runs its layers in order with the mask, like torch.nn.TransformerEncoder"""
     _graded(grading, speaker_child, "encoder")
 
 
-@pytest.mark.points(2)
 def test_task2_conformer_block(grading, speaker_child):
     """Task 2: ConformerBlock matches torchaudio's ConformerLayer, padding masked"""
     _graded(grading, speaker_child, "conformer_block")
 
 
-@pytest.mark.points(1)
 def test_task3_attention_pooling(grading, speaker_child):
     """Task 3: SelfAttentionPooling is a softmax over the valid frames of a Linear score"""
     _graded(grading, speaker_child, "attention_pooling")
 
 
-@pytest.mark.points(1)
 def test_task3_am_softmax_head(grading, speaker_child):
     """Task 3: AMSoftmaxHead returns cosines of unit embeddings and unit class weights"""
     _graded(grading, speaker_child, "am_softmax_head")
 
 
-@pytest.mark.points(2)
 def test_task3_am_softmax_loss(grading, speaker_child):
     """Task 3: am_softmax_loss subtracts the margin at the true class, then scales"""
     _graded(grading, speaker_child, "am_softmax_loss")

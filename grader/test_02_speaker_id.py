@@ -18,7 +18,6 @@ MAX_ENCODER_PARAMS = {"task1": 500_000}
 MAX_CSV_BYTES = 16 * 2**20
 
 
-@pytest.mark.points(1)
 @pytest.mark.parametrize("task", TASKS)
 def test_model_loads(grading, speaker_child, task):
     """Model builds from config.json and loads model.pt"""
@@ -31,7 +30,6 @@ def test_model_loads(grading, speaker_child, task):
     )
 
 
-@pytest.mark.points(2)
 def test_task1_layers_that_run(grading, speaker_child, score):
     """Task 1: fewer than 4 encoder layers run in forward"""
     facts = grading.probe_facts(speaker_child, "task1")
@@ -44,7 +42,6 @@ def test_task1_layers_that_run(grading, speaker_child, score):
     score.set(1.0, f"{calls} encoder layers run in one forward of your model.")
 
 
-@pytest.mark.points(2)
 def test_task1_encoder_parameters(grading, speaker_child, score):
     """Task 1: the encoder block has fewer than 500k parameters"""
     facts = grading.probe_facts(speaker_child, "task1", forward=False)  # counted, not run
@@ -68,7 +65,6 @@ def test_task1_encoder_parameters(grading, speaker_child, score):
     score.set(1.0, f"The parameter size of your encoder block is {text}.")
 
 
-@pytest.mark.points(2)
 @pytest.mark.parametrize("task", ["task1", "task2"])
 def test_layers_written_from_scratch(grading, speaker_child, task):
     """Your own layers: defined in the notebook, no library Transformer/Conformer in forward"""
@@ -80,7 +76,6 @@ def test_layers_written_from_scratch(grading, speaker_child, task):
     assert facts["layer_class_problem"] is None, f"{facts['layer_class_problem']}."
 
 
-@pytest.mark.points(1)
 def test_task3_written_from_scratch(grading, speaker_child):
     """Task 3: your own attention pooling, no library Transformer or attention layer in forward"""
     facts = grading.probe_facts(speaker_child, "task3")
@@ -91,7 +86,6 @@ def test_task3_written_from_scratch(grading, speaker_child):
     assert not problems, f"{problems[0]}."
 
 
-@pytest.mark.points(2)
 def test_task2_norm_before_classifier(grading, speaker_child):
     """Task 2: a normalization feeds the classifier's final Linear"""
     facts = grading.probe_facts(speaker_child, "task2")
@@ -99,7 +93,6 @@ def test_task2_norm_before_classifier(grading, speaker_child):
     assert passed, explanation
 
 
-@pytest.mark.points(5)
 @pytest.mark.parametrize("task", TASKS)
 def test_accuracy(grading, speaker_child, hidden_speaker, task, score):
     """Accuracy on the hidden test labels (partial credit by tier)"""
@@ -114,7 +107,6 @@ def test_accuracy(grading, speaker_child, hidden_speaker, task, score):
     assert fraction == 1.0, message
 
 
-@pytest.mark.points(1)
 @pytest.mark.parametrize("task", TASKS)
 def test_predictions_csv(grading, hidden_speaker, task):
     """predictions.csv: Id,Category with one known speaker per test utterance"""
@@ -139,7 +131,6 @@ def test_predictions_csv(grading, hidden_speaker, task):
 
 
 @pytest.mark.gpu
-@pytest.mark.points(2)
 def test_retrains_on_gpu(grading, hidden_speaker):
     """Re-training: the notebook trains from scratch on the GPU and Task 1 reaches the simple tier"""
     child = grading.retrain(ASSIGNMENT, hidden_speaker, [grading.data / SPEAKER_HIDDEN])
