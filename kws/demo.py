@@ -14,10 +14,12 @@ Everything goes under one output folder::
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +64,42 @@ def _banner(text: str) -> None:
     print(f"\n{'=' * 8} {text} {'=' * max(0, 70 - len(text))}", flush=True)
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (notebook kernels, the grader)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class PhaseClock:
+    """Wall and CPU seconds per phase of the demo, for the closing table: on a busy machine the
+    wall time grows, the CPU time does not, so both are shown."""
+
+    def __init__(self):
+        self.phases: list[tuple[str, float, float]] = []
+
+    @contextmanager
+    def phase(self, name: str):
+        wall, cpu = time.monotonic(), _cpu_seconds()
+        try:
+            yield
+        finally:
+            self.phases.append((name, time.monotonic() - wall, _cpu_seconds() - cpu))
+
+    def table(self) -> str:
+        width = max(len(name) for name, _, _ in self.phases)
+        lines = [
+            f"  {name:<{width}}  {wall:6.0f} s wall  {cpu:6.0f} CPU-s"
+            for name, wall, cpu in self.phases
+        ]
+        total_wall = sum(wall for _, wall, _ in self.phases)
+        total_cpu = sum(cpu for _, _, cpu in self.phases)
+        lines.append(f"  {'total':<{width}}  {total_wall:6.0f} s wall  {total_cpu:6.0f} CPU-s")
+        return "\n".join(lines)
+
+
 def make_data(folder: Path, preset: str, seed: int) -> None:
     """The synthetic datasets of `preset` in `folder`, unless they are already there."""
     from kws.data.synthetic import make_speaker_features, make_speech_commands
@@ -72,10 +110,13 @@ def make_data(folder: Path, preset: str, seed: int) -> None:
         make_speaker_features(folder, preset, seed=seed)
 
 
-def run_notebooks(submission: Path, data: Path, preset: str, seed: int) -> None:
+def run_notebooks(
+    submission: Path, data: Path, preset: str, seed: int, clock: PhaseClock | None = None
+) -> None:
     """Copy the solution notebooks into `submission` and run them there, as a student would."""
     from kws.notebooks import execute_notebook
 
+    clock = clock or PhaseClock()
     submission.mkdir(parents=True, exist_ok=True)
     for name in NOTEBOOKS:
         _banner(f"running solutions/{name}")
@@ -88,9 +129,10 @@ def run_notebooks(submission: Path, data: Path, preset: str, seed: int) -> None:
             "MPLBACKEND": "Agg",
             **BUDGETS[preset][name],
         }
-        execute_notebook(
-            submission / name, env=env, timeout=7200, save_to=submission / name, echo=True
-        )
+        with clock.phase(f"notebook {name}"):
+            execute_notebook(
+                submission / name, env=env, timeout=7200, save_to=submission / name, echo=True
+            )
 
 
 def grade_submission(submission: Path, data: Path, results: Path) -> int:
@@ -149,17 +191,19 @@ def run_demo(
     """Run the demo into `out`; returns the exit code (the grader's when it ran)."""
     if preset not in BUDGETS:
         raise ValueError(f"preset={preset!r}; use one of {', '.join(BUDGETS)}")
-    out = Path(out)
-    start = time.monotonic()
+    out, clock = Path(out), PhaseClock()
     data, submission, results = out / "data", out / "submission", out / "results.json"
     _banner(f"synthetic data ({preset}) in {data}")
-    make_data(data, preset, seed)
-    run_notebooks(submission, data, preset, seed)
+    with clock.phase("synthetic data"):
+        make_data(data, preset, seed)
+    run_notebooks(submission, data, preset, seed, clock)
     code = 0
     if grade:
         _banner("grading the reference submission")
-        code = grade_submission(submission, data, results)
-    _banner(f"done in {time.monotonic() - start:.0f} s")
+        with clock.phase("grading"):
+            code = grade_submission(submission, data, results)
+    _banner("done")
+    print(clock.table())
     print(result_table(submission, results if grade else None))
     print("(the accuracies above are on the synthetic data the demo trains on)")
     real = real_speech_table()

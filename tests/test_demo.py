@@ -1,0 +1,52 @@
+"""`kws demo`, the newcomer's first command, run as they would: from their own folder, with a
+relative --out, on the tiny synthetic preset (the small one takes minutes; its figures are in the
+README)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from kws.demo import PhaseClock
+
+
+@pytest.mark.slow
+def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "kws.cli", "demo", "--preset", "tiny", "--out", "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((tmp_path / "demo" / "results.json").read_text())
+    full = sum(test["max_score"] for test in report["tests"])
+    assert full > 0 and report["score"] == full, [
+        (t["name"], t.get("output", "")) for t in report["tests"] if t["score"] < t["max_score"]
+    ]
+    assert f"grader score        {full:g} / {full:g}" in done.stdout
+    # The closing table: where the time went, wall and CPU, phase by phase.
+    for phase in ("synthetic data", "notebook 01_keyword_spotting.ipynb", "grading", "total"):
+        assert any(
+            line.strip().startswith(phase) and "CPU-s" in line for line in done.stdout.splitlines()
+        ), phase
+    assert (tmp_path / "demo" / "submission" / "outputs" / "kws" / "model.pt").is_file()
+
+
+def test_phase_clock_adds_up_its_phases():
+    clock = PhaseClock()
+    with clock.phase("first"):
+        sum(i * i for i in range(200_000))  # some CPU time
+    with pytest.raises(RuntimeError), clock.phase("second"):
+        raise RuntimeError("a failing phase is still timed")
+    names = [name for name, _, _ in clock.phases]
+    assert names == ["first", "second"]
+    assert clock.phases[0][1] > 0 and clock.phases[0][2] > 0
+    total = clock.table().splitlines()[-1].split()
+    assert total[0] == "total"
+    assert float(total[1]) == pytest.approx(sum(wall for _, wall, _ in clock.phases), abs=1)
