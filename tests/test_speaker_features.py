@@ -177,9 +177,11 @@ def test_build_from_audio_writes_the_format(tmp_path):
             suffix = "flac" if k % 2 else "wav"
             soundfile.write(audio / speaker / f"{k}.{suffix}", wave, 16000)
     (audio / "alice" / "notes.txt").write_text("not audio")
-    build_speaker_features(
-        audio, out, test_fraction=0.3, hidden_root=hidden, seed=1, progress=False
-    )
+    (audio / "alice" / ".DS_Store").write_bytes(b"\0")
+    with pytest.warns(UserWarning, match=r"skipped 1 entries .*alice/notes\.txt"):
+        build_speaker_features(
+            audio, out, test_fraction=0.3, hidden_root=hidden, seed=1, progress=False
+        )
 
     metadata = json.load(open(out / "metadata.json"))
     testdata = json.load(open(out / "testdata.json"))
@@ -225,6 +227,18 @@ def test_build_keeps_a_training_utterance_per_speaker(tmp_path):
     assert (tmp_path / "out_hidden" / "test_labels.csv").read_text() == "Id,Category\n"
     with pytest.raises(FileNotFoundError, match="No SPEAKER"):
         build_speaker_features(tmp_path / "nothing", tmp_path / "out2", progress=False)
+
+
+def test_build_reads_upper_case_suffixes(tmp_path):
+    """Recorders and Windows write CLIP.WAV; such files are utterances like any other."""
+    for speaker in ("a", "b"):
+        (tmp_path / "audio" / speaker).mkdir(parents=True)
+        for k, suffix in enumerate(("WAV", "Flac", "wav")):
+            wave = np.full(3200, 0.01 * (k + 1), np.float32)
+            soundfile.write(tmp_path / "audio" / speaker / f"{k}.{suffix}", wave, 16000)
+    build_speaker_features(tmp_path / "audio", tmp_path / "out", test_fraction=0.0, progress=False)
+    metadata = json.load(open(tmp_path / "out" / "metadata.json"))
+    assert {s: len(u) for s, u in metadata["speakers"].items()} == {"a": 3, "b": 3}
 
 
 def test_command_line_build_and_info(tmp_path, capsys):

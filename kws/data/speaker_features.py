@@ -20,6 +20,7 @@ import json
 import os
 import pickle
 import random
+import warnings
 from pathlib import Path
 
 import soundfile
@@ -217,13 +218,21 @@ def build_speaker_features(
     speakers = (
         sorted(p.name for p in audio_root.iterdir() if p.is_dir()) if audio_root.is_dir() else []
     )
-    files = {
-        s: sorted(f for f in (audio_root / s).iterdir() if f.suffix in (".wav", ".flac"))
-        for s in speakers
-    }
-    files = {speaker: paths for speaker, paths in files.items() if paths}
+    files, skipped = {}, []
+    for speaker in speakers:
+        for path in sorted((audio_root / speaker).iterdir()):
+            if path.suffix.lower() in (".wav", ".flac") and path.is_file():  # .WAV from Windows too
+                files.setdefault(speaker, []).append(path)
+            elif not path.name.startswith("."):  # .DS_Store and the like are not worth a word
+                skipped.append(f"{speaker}/{path.name}")
     if not files:
         raise FileNotFoundError(f"No SPEAKER/*.wav or *.flac files under {audio_root}.")
+    if skipped:
+        warnings.warn(
+            f"{audio_root}: skipped {len(skipped)} entries that are not .wav or .flac files "
+            f"(e.g. {', '.join(skipped[:3])}); convert them to WAV or FLAC to include them",
+            stacklevel=2,
+        )
 
     rng = random.Random(seed)
     utterances = [(s, path) for s, paths in files.items() for path in paths]
