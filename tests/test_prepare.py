@@ -73,7 +73,9 @@ def test_present_keyword_data_fetches_nothing(tmp_path, capsys):
 def test_only_the_missing_test_set_is_fetched(mirror, tmp_path):
     (tmp_path / "speech_commands_v0.02").mkdir()
     prepare_keyword_data(tmp_path, url_base=f"{mirror.url}/mirror", progress=False)
-    assert [path for path, _ in mirror.requests] == ["/mirror/speech_commands_test_set_v0.02.tar.gz"]
+    assert [path for path, _ in mirror.requests] == [
+        "/mirror/speech_commands_test_set_v0.02.tar.gz"
+    ]
     assert (tmp_path / "speech_commands_test_set_v0.02" / "yes").is_dir()
 
 
