@@ -8,7 +8,8 @@
     02_speaker_id.ipynb          (TODOs instead of solutions, no outputs)
     kws-0.1.0.tar.gz             the kit as a source distribution, which the notebooks' set-up cell
                                  installs where the kit is missing (`KIT_SOURCE`)
-    OUT.zip                      all of the above, under one folder OUT/
+    OUT.zip                      all of the above under one folder (`kws release handout` writes
+                                 handout/handout.zip, whose files are under handout/)
 
 The kit's archive is built offline from a copy of `pyproject.toml`, `README.md` and `kws/` alone,
 so nothing else of the repository can slip in. Before anything is written to OUT, `scan_bundle`
@@ -36,7 +37,10 @@ from kws.notebooks import check_released, read_notebook, student_version
 KIT_ROOT = Path(__file__).resolve().parents[1]  # the repository: pyproject.toml, solutions/, ...
 KIT_SOURCE = re.compile(r'^(KIT_SOURCE = os\.environ\.get\("KWS_KIT_SOURCE", )"[^"]*"\)', re.M)
 FORBIDDEN = ("solutions", "grader", "speaker_features_hidden")  # folder names never handed out
-_KIT_FILES = re.compile(r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws\.egg-info/.*)$")  # fmt: skip
+# What the kit's archive may hold: the package's modules, setuptools' metadata, the README.
+_KIT_FILES = re.compile(
+    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws\.egg-info/.*)$"
+)
 
 
 class BundleError(ValueError):
@@ -228,7 +232,7 @@ Python 3.10 or newer. In this folder:
 
 ```bash
 python -m venv .venv && . .venv/bin/activate    # Windows: .venv\\Scripts\\activate
-pip install {kit} jupyterlab                # brings PyTorch 2.11 and the rest
+pip install {kit} jupyterlab    # brings PyTorch 2.11 and the rest
 jupyter lab
 ```
 
@@ -239,7 +243,8 @@ jupyter lab
 3. In the Files panel (the folder icon on the left), upload `{kit}` into `/content`, where the
    notebook runs. (If your instructor gave a web address for the kit, the notebook already installs
    from it: skip this step.)
-4. Run the cells from the top. The Set-up cell installs the kit the first time (a minute or two).
+4. Run the cells from the top. The Set-up cell installs the kit the first time (a few minutes when
+   it also installs the PyTorch version the kit needs).
 
 A Colab runtime forgets its files when it stops: download what you want to keep (see *Hand in*),
 or set `OUT_DIR` in the `parameters` cell to a folder of your Google Drive.

@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from kws.cli import main
 from kws.notebooks import BEGIN, END
 from kws.release import BundleError, build_bundle, scan_bundle
 
@@ -203,3 +204,13 @@ def test_kit_url_and_a_notebook_without_set_up_cell(tmp_path):
     with pytest.raises(BundleError, match=r"03_new\.ipynb has no set-up cell"):
         build_bundle(tmp_path / "other", solutions=solutions)
     assert not (tmp_path / "other").exists()  # nothing written
+
+
+def test_release_arguments_are_one_folder_or_two(tmp_path, capsys):
+    assert main(["release", str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "c")]) == 2
+    assert main(["release", str(tmp_path / "out"), "--check"]) == 2
+    assert main(["release", str(ROOT / "solutions"), str(tmp_path / "b"), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "give OUT" in err and "--check compares SOLUTIONS with ASSIGNMENTS" in err
+    assert "--force is for the bundle" in err
+    assert list(tmp_path.iterdir()) == []
