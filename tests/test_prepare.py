@@ -81,6 +81,11 @@ def test_only_the_missing_test_set_is_fetched(mirror, tmp_path):
 
 def test_failed_download_says_how_to_resume_or_go_offline(mirror, tmp_path):
     with pytest.raises(ConnectionError, match=r"(?s)again to resume.*kws synth speech-commands"):
+        prepare_keyword_data(tmp_path, url_base="http://127.0.0.1:9/none", progress=False)
+    with pytest.raises(
+        ConnectionError,
+        match=r"elsewhere/speech_commands_v0\.02\.tar\.gz answered HTTP 404.*kws synth",
+    ):
         prepare_keyword_data(tmp_path, url_base=f"{mirror.url}/elsewhere", progress=False)
 
 

@@ -71,6 +71,11 @@ def prepare_keyword_data(
         )
     try:
         return download_speech_commands(data_dir, "v0.02", url_base=url_base, progress=progress)
+    except urllib.error.HTTPError as error:  # the server is there but refuses: resuming won't help
+        raise ConnectionError(
+            f"downloading Speech Commands: {error.url} answered HTTP {error.code} ({error.reason}); "
+            f"check the address (url_base={url_base!r}), or use the synthetic twin: {offline}"
+        ) from error
     except (ConnectionError, TimeoutError, urllib.error.URLError) as error:
         raise ConnectionError(
             f"downloading Speech Commands into {data_dir} failed ({error}). Run this cell again to "
