@@ -4,6 +4,7 @@
     kws tables                       parameter tables of the course architectures
     kws train RECIPE --data DIR      train a reference recipe (or a model preset) on a data folder
     kws synth speech-commands ROOT   offline synthetic datasets in the real layouts
+    kws release OUT                  the student bundle: notebooks, set-up README, the kit, a zip
     kws release solutions/ assignments/
     kws grade SUBMISSIONS --data DIR --jobs N --out DIR [--assignment NAME] [--tiers FILE]
     kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE]
@@ -97,6 +98,20 @@ def _synth(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     from kws.notebooks import check_released, release_folder
 
+    if len(args.paths) == 1:
+        return _bundle(args)
+    if len(args.paths) != 2:
+        print("kws release: give OUT (the student bundle) or SOLUTIONS ASSIGNMENTS (the student "
+              "notebooks)", file=sys.stderr)  # fmt: skip
+        return 2
+    bundle_only = [
+        f"--{o.replace('_', '-')}" for o in ("solutions", "kit_url", "force") if getattr(args, o)
+    ]
+    if bundle_only:
+        print(f"kws release: {', '.join(bundle_only)} is for the bundle (kws release OUT), not for "
+              "SOLUTIONS ASSIGNMENTS", file=sys.stderr)  # fmt: skip
+        return 2
+    args.solutions, args.assignments = args.paths
     if args.check:
         stale = check_released(args.solutions, args.assignments)
         for path in stale:
@@ -104,6 +119,27 @@ def _release(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in release_folder(args.solutions, args.assignments):
         print(f"wrote {path}")
+    return 0
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from kws.notebooks import NotebookError
+    from kws.release import BundleError, build_bundle
+
+    if args.check:
+        print("kws release: --check compares SOLUTIONS with ASSIGNMENTS; give both folders",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        written = build_bundle(
+            args.paths[0], solutions=args.solutions, kit_url=args.kit_url, force=args.force
+        )
+    except (BundleError, NotebookError) as error:
+        print(f"kws release: {error}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    print(f"hand out {written[-1]} (or the folder {args.paths[0]}): never solutions/ or grader/")
     return 0
 
 
@@ -205,10 +241,27 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     synth.set_defaults(run=_synth)
 
-    release = commands.add_parser("release", help="student notebooks from solution notebooks")
-    release.add_argument("solutions", type=Path)
-    release.add_argument("assignments", type=Path)
+    release = commands.add_parser(
+        "release",
+        help="the student bundle (release OUT), or student notebooks (release SOLUTIONS ASSIGNMENTS)",
+    )
+    release.add_argument(
+        "paths",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="OUT: a new folder for the student bundle (notebooks, set-up README, the kit, a zip); "
+        "or SOLUTIONS ASSIGNMENTS: write the student notebooks of SOLUTIONS into ASSIGNMENTS",
+    )
     release.add_argument("--check", action="store_true", help="only report stale notebooks")
+    release.add_argument(
+        "--force", action="store_true", help="write the bundle into a non-empty OUT"
+    )
+    release.add_argument("--solutions", type=Path,
+                         help="bundle: the solution notebooks (default: the kit's solutions/)")  # fmt: skip
+    release.add_argument("--kit-url",
+                         help="bundle: where the notebooks install the kit from (default: the "
+                         "archive in the bundle, next to them)")  # fmt: skip
     release.set_defaults(run=_release)
 
     grade = commands.add_parser("grade", help="grade a folder of submissions into a gradebook")

@@ -82,7 +82,8 @@ def _huge_image(nb) -> None:
     output = nbformat.v4.new_output(
         "display_data", data={"image/png": png, "text/plain": "<Figure>"}
     )
-    nb.cells[3].setdefault("outputs", []).append(output)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]  # outputs live in code cells
+    code[1].setdefault("outputs", []).append(output)
 
 
 def _nbformat_4_4(folder: Path, context) -> None:

@@ -101,6 +101,19 @@ def test_speaker_notebook_writes_a_gradable_submission(reference_submission, tin
     assert set(summary) == {"baseline", "task1", "task2", "task3"}
 
 
+@pytest.mark.slow
+def test_set_up_cells_fetch_nothing_when_the_data_is_there(reference_submission, tiny_data):
+    printed = {}
+    for name in TASKS:
+        executed = read_notebook(reference_submission / name)
+        (cell,) = [c for c in executed.cells if c.get("id") == "setup-code"]
+        printed[name] = "".join(output.get("text", "") for output in cell.outputs)
+    assert "nothing to fetch" in printed["01_keyword_spotting.ipynb"]
+    assert "Downloading" not in printed["01_keyword_spotting.ipynb"]
+    assert "HW4 features in" in printed["02_speaker_id.ipynb"]
+    assert sorted(p.name for p in tiny_data.iterdir() if p.suffix == ".gz") == []
+
+
 def _first_todo(name: str) -> str:
     notebook = read_notebook(ROOT / "solutions" / name)
     for cell in notebook.cells:
