@@ -29,7 +29,13 @@ def _tables(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from kws.demo import run_demo
 
-    return run_demo(out=args.out, preset=args.preset, seed=args.seed, grade=not args.no_grade)
+    return run_demo(
+        out=args.out,
+        preset=args.preset,
+        seed=args.seed,
+        grade=not args.no_grade,
+        parallel=not args.one_at_a_time,
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -206,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--preset", default="small", choices=["tiny", "small", "full"])
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--no-grade", action="store_true", help="skip grading the reference")
+    demo.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="run the notebooks one after the other, their output shown as it comes",
+    )
     demo.set_defaults(run=_demo)
 
     tables = commands.add_parser("tables", help="parameter tables of the course architectures")

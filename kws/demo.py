@@ -18,6 +18,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,29 +111,106 @@ def make_data(folder: Path, preset: str, seed: int) -> None:
         make_speaker_features(folder, preset, seed=seed)
 
 
+def _notebook_env(data: Path, submission: Path, name: str, preset: str, seed: int) -> dict:
+    """The environment a notebook's `parameters` cell reads its settings from."""
+    data_dir = data / "speaker_features" if name.startswith("02") else data
+    return {
+        "KWS_DATA_DIR": str(data_dir.resolve()),
+        "KWS_OUT_DIR": str((submission / "outputs").resolve()),
+        "KWS_SEED": str(seed),
+        "MPLBACKEND": "Agg",
+        **BUDGETS[preset][name],
+    }
+
+
+class StatusLine:
+    """The last line each running notebook printed (a progress bar's latest state), shown every
+    `every` seconds while notebooks run side by side and their own output would interleave."""
+
+    def __init__(self, names: list[str], every: float = 20.0):
+        self.last = dict.fromkeys(names, "starting")
+        self.every, self.started = every, time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def update(self, name: str, text: str) -> None:
+        lines = [part.strip() for part in text.replace("\r", "\n").split("\n") if part.strip()]
+        if lines:
+            self.last[name] = lines[-1]
+
+    def line(self) -> str:
+        parts = [f"{name.split('_')[0]}: {text[:70]}" for name, text in self.last.items()]
+        return f"  [{time.monotonic() - self.started:5.0f} s] " + " | ".join(parts)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            print(self.line(), flush=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def run_notebooks(
-    submission: Path, data: Path, preset: str, seed: int, clock: PhaseClock | None = None
+    submission: Path,
+    data: Path,
+    preset: str,
+    seed: int,
+    clock: PhaseClock | None = None,
+    parallel: bool = True,
 ) -> None:
-    """Copy the solution notebooks into `submission` and run them there, as a student would."""
+    """Copy the solution notebooks into `submission` and run them there, as a student would.
+
+    With `parallel` (the default) both notebooks run at once, one torch thread each: on a small
+    machine two single-threaded trainings get more done than one after the other with two
+    threads each (small batches scale poorly across threads). Their progress is summarised in a
+    status line; each executed notebook keeps its full output. Otherwise they run in turn, with
+    their output echoed as it comes.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from kws.notebooks import execute_notebook
 
     clock = clock or PhaseClock()
     submission.mkdir(parents=True, exist_ok=True)
     for name in NOTEBOOKS:
-        _banner(f"running solutions/{name}")
         shutil.copy(ROOT / "solutions" / name, submission / name)
-        data_dir = data / "speaker_features" if name.startswith("02") else data
-        env = {
-            "KWS_DATA_DIR": str(data_dir.resolve()),
-            "KWS_OUT_DIR": str((submission / "outputs").resolve()),
-            "KWS_SEED": str(seed),
-            "MPLBACKEND": "Agg",
-            **BUDGETS[preset][name],
-        }
-        with clock.phase(f"notebook {name}"):
-            execute_notebook(
-                submission / name, env=env, timeout=7200, save_to=submission / name, echo=True
-            )
+    if not parallel:
+        for name in NOTEBOOKS:
+            _banner(f"running solutions/{name}")
+            with clock.phase(f"notebook {name}"):
+                execute_notebook(
+                    submission / name,
+                    env=_notebook_env(data, submission, name, preset, seed),
+                    timeout=7200,
+                    save_to=submission / name,
+                    echo=True,
+                )
+        return
+    _banner(f"running {' and '.join(NOTEBOOKS)} side by side (one torch thread each)")
+    one_thread = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+    def run(name: str, status: StatusLine) -> float:
+        start = time.monotonic()
+        execute_notebook(
+            submission / name,
+            env={**_notebook_env(data, submission, name, preset, seed), **one_thread},
+            timeout=7200,
+            save_to=submission / name,
+            on_output=lambda text: status.update(name, text),
+        )
+        print(f"  {name} finished in {time.monotonic() - start:.0f} s", flush=True)
+        return time.monotonic() - start
+
+    with clock.phase("both notebooks, side by side"), StatusLine(list(NOTEBOOKS)) as status:
+        with ThreadPoolExecutor(len(NOTEBOOKS)) as pool:
+            runs = [pool.submit(run, name, status) for name in NOTEBOOKS]
+            for future in runs:
+                future.result()  # a failed cell raises here, naming the notebook's error
 
 
 def grade_submission(submission: Path, data: Path, results: Path) -> int:
@@ -186,7 +264,11 @@ def real_speech_table(path: Path = REAL_SPEECH) -> str:
 
 
 def run_demo(
-    out: str | Path = "kws-demo", preset: str = "small", seed: int = 0, grade: bool = True
+    out: str | Path = "kws-demo",
+    preset: str = "small",
+    seed: int = 0,
+    grade: bool = True,
+    parallel: bool = True,
 ) -> int:
     """Run the demo into `out`; returns the exit code (the grader's when it ran)."""
     if preset not in BUDGETS:
@@ -196,7 +278,7 @@ def run_demo(
     _banner(f"synthetic data ({preset}) in {data}")
     with clock.phase("synthetic data"):
         make_data(data, preset, seed)
-    run_notebooks(submission, data, preset, seed, clock)
+    run_notebooks(submission, data, preset, seed, clock, parallel)
     code = 0
     if grade:
         _banner("grading the reference submission")

@@ -231,6 +231,7 @@ def execute_notebook(
     timeout: int = 3600,
     save_to: str | Path | None = None,
     echo: bool = False,
+    on_output=None,
 ) -> nbformat.NotebookNode:
     """Run every cell of the notebook at `path` in a fresh python3 kernel, in the notebook's folder.
 
@@ -241,6 +242,8 @@ def execute_notebook(
         timeout: seconds one cell may run.
         save_to: write the executed notebook (with its outputs) here, also when a cell fails.
         echo: print what the cells print as it arrives (progress bars included).
+        on_output: called with each piece of text the cells print, as it arrives (for a status
+            line when several notebooks run at once).
 
     Returns:
         the executed notebook.
@@ -255,10 +258,13 @@ def execute_notebook(
 
     class _Client(NotebookClient):
         def output(self, outs, msg, display_id, cell_index):
-            if echo and msg["msg_type"] == "stream":
-                stream = sys.stderr if msg["content"]["name"] == "stderr" else sys.stdout
-                stream.write(msg["content"]["text"])
-                stream.flush()
+            if msg["msg_type"] == "stream":
+                if echo:
+                    stream = sys.stderr if msg["content"]["name"] == "stderr" else sys.stdout
+                    stream.write(msg["content"]["text"])
+                    stream.flush()
+                if on_output is not None:
+                    on_output(msg["content"]["text"])
             return super().output(outs, msg, display_id, cell_index)
 
     path = Path(path)

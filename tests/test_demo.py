@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from kws.demo import PhaseClock
+from kws.demo import PhaseClock, StatusLine
 
 
 @pytest.mark.slow
@@ -31,11 +31,32 @@ def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
     ]
     assert f"grader score        {full:g} / {full:g}" in done.stdout
     # The closing table: where the time went, wall and CPU, phase by phase.
-    for phase in ("synthetic data", "notebook 01_keyword_spotting.ipynb", "grading", "total"):
+    for phase in ("synthetic data", "both notebooks, side by side", "grading", "total"):
         assert any(
             line.strip().startswith(phase) and "CPU-s" in line for line in done.stdout.splitlines()
         ), phase
     assert (tmp_path / "demo" / "submission" / "outputs" / "kws" / "model.pt").is_file()
+    for name in ("01_keyword_spotting.ipynb", "02_speaker_id.ipynb"):
+        assert f"{name} finished in" in done.stdout
+        executed = json.loads((tmp_path / "demo" / "submission" / name).read_text())
+        assert any(cell.get("outputs") for cell in executed["cells"]), f"{name} kept no output"
+
+
+@pytest.mark.slow
+def test_demo_one_notebook_at_a_time_shows_their_output(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "kws.cli", "demo", "--preset", "tiny", "--out", "d"]
+        + ["--no-grade", "--one-at-a-time"],
+        cwd=tmp_path,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "running solutions/02_speaker_id.ipynb" in done.stdout
+    assert "test accuracy" in done.stdout  # what the notebooks print, echoed as it comes
+    assert not (tmp_path / "d" / "results.json").exists()  # --no-grade
 
 
 def test_phase_clock_adds_up_its_phases():
@@ -50,3 +71,13 @@ def test_phase_clock_adds_up_its_phases():
     total = clock.table().splitlines()[-1].split()
     assert total[0] == "total"
     assert float(total[1]) == pytest.approx(sum(wall for _, wall, _ in clock.phases), abs=1)
+
+
+def test_status_line_shows_each_notebooks_latest_progress():
+    status = StatusLine(["01_keyword_spotting.ipynb", "02_speaker_id.ipynb"])
+    status.update("01_keyword_spotting.ipynb", "kws:  10%|#  | 150/1500\rkws:  20%|## | 300/1500")
+    status.update("02_speaker_id.ipynb", "task1: best validation accuracy 0.9000\n")
+    status.update("02_speaker_id.ipynb", "\n")  # an empty write keeps the last line
+    line = status.line()
+    assert "01: kws:  20%|## | 300/1500" in line
+    assert "02: task1: best validation accuracy 0.9000" in line
