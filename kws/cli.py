@@ -155,7 +155,8 @@ def _add_selection(command: argparse.ArgumentParser) -> None:
         help="JSON accuracy tiers {simple, medium, strong, boss}, for data the kit does not know",
     )
     command.add_argument(
-        "--dataset", help="an entry of grader/thresholds.json to take the tiers from"
+        "--dataset",
+        help="an entry of [tiers] in kws/assignments/<name>.toml to take the tiers from",
     )
 
 

@@ -30,6 +30,7 @@ import sys
 import torch
 from torch import nn
 
+from kws.assignments import ASSIGNMENTS
 from kws.check import formula_checks, layer_checks
 from kws.check.selfcheck import Checker, CheckResult, call
 
@@ -146,6 +147,7 @@ def _speaker_task(
 
     checker = Checker(f"{task} model ({type(model).__name__})")
     rules = probes.TASK_RULES[task]
+    limits = ASSIGNMENTS["speaker_id"].tasks[task].limits  # kws/assignments/speaker_id.toml
     ns = ns if ns is not None else vars(sys.modules["__main__"])
     with checker.run():
         x, lengths = _speaker_batch()
@@ -172,7 +174,7 @@ def _speaker_task(
         )
         if layer_class:
             calls = probes.layer_calls(traced, model, layer_class)
-            limit = rules.get("max_layer_calls")
+            limit = limits.get("max_layer_calls")
             checker.expect(
                 calls >= 1 and (limit is None or calls <= limit),
                 f"{layer_class} runs {calls} times in one forward"
@@ -190,7 +192,7 @@ def _speaker_task(
         )
         if hasattr(model, "encoder"):
             n = probes.encoder_params(model)
-            budget = rules.get("max_encoder_params")
+            budget = limits.get("max_encoder_params")
             text = probes.encoder_params_text(model)
             checker.expect(
                 budget is None or n < budget,
@@ -216,7 +218,8 @@ def _shape(t) -> str:
 
 
 def task1(model, *, num_classes=None, ns=None, strict=False) -> CheckResult:
-    """Task 1: your own EncoderLayer, fewer than 4 run, encoder block under 500k parameters."""
+    """Task 1: your own EncoderLayer, run at most `max_layer_calls` times, and an encoder block
+    under `max_encoder_params` parameters (the task's limits in kws/assignments/speaker_id.toml)."""
     return _speaker_task(
         "task1", model, layer_class="EncoderLayer", num_classes=num_classes, ns=ns, strict=strict
     )
