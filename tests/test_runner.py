@@ -12,8 +12,8 @@ import pytest
 import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
+from kws.assignments import ASSIGNMENTS
 from kws.grading.child.runner import CPU_HINT, predict, prediction_batches
-from kws.grading.grade import ASSIGNMENTS
 from kws.grading.sandbox.run import Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.shared.inputs import load_inputs, save_feature_inputs, save_wave_inputs
@@ -28,7 +28,7 @@ def _grade(tmp_path, submission, notebook, tasks, inputs_file, num_classes):
 
     Each task is looked for under its assignment's class name, as the grader names them (a
     notebook under another name is found by the classes it defines)."""
-    names = next(a.classes for a in ASSIGNMENTS.values() if a.notebook == notebook)
+    names = next(a.model_tasks for a in ASSIGNMENTS.values() if a.notebook == notebook)
     run = ChildRun(notebook, {task: names[task] for task in tasks}, num_classes)
     return run_child(
         ["-m", "kws.grading.child.runner", "{result}", f"{{work}}/{RUN_FILE}"],
