@@ -144,9 +144,11 @@ def _gradescope(args: argparse.Namespace) -> int:
 
 def _add_selection(command: argparse.ArgumentParser) -> None:
     """--assignment, --tiers and --dataset, shared by `kws grade` and `kws gradescope`."""
+    from kws.assignments import ASSIGNMENTS  # the specs only: tomllib, no torch
+
     command.add_argument(
         "--assignment",
-        choices=["keyword_spotting", "speaker_id"],
+        choices=sorted(ASSIGNMENTS),
         help="grade only this notebook (default: each notebook a submission holds)",
     )
     command.add_argument(
