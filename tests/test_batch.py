@@ -13,7 +13,7 @@ from grading_helpers import TINY_KWS, make_notebook, make_submission
 from kws.grading.batch import grade_batch, write_gradebook
 
 pytestmark = pytest.mark.slow
-KWS = {"kws": ("KeywordTransformer", {"num_classes": 12})}
+KWS = {"kws": ("KeywordTransformer", {"n_classes": 12})}
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ def grade_notebook(
     run = ChildRun(
         notebook=assignment.notebook,
         classes=assignment.model_tasks,
-        num_classes=len(hidden.classes),
+        n_classes=len(hidden.classes),
         outputs=outputs,
         device=device,
         retrain=retrain,
