@@ -14,7 +14,18 @@ from kws.grading.tiers import tier_credit
 ASSIGNMENT = "speaker_id"  # grader/conftest.py selects tests by it (--assignment)
 SPEC = ASSIGNMENTS[ASSIGNMENT]  # kws/assignments/speaker_id.toml: classes, limits, points, tiers
 TASKS = SPEC.model_tasks  # task -> class name
+TASK1_LIMITS = SPEC.tasks["task1"].limits  # max_layer_calls, max_encoder_params
 MAX_CSV_BYTES = 16 * 2**20
+
+
+def titled(title: str):
+    """Give a test its title (the name students see) where it states a limit from the spec."""
+
+    def give(test):
+        test.__doc__ = title
+        return test
+
+    return give
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -29,11 +40,11 @@ def test_model_loads(grading, speaker_child, task):
     )
 
 
+@titled(f"Task 1: fewer than {TASK1_LIMITS['max_layer_calls'] + 1} encoder layers run in forward")
 def test_task1_layers_that_run(grading, speaker_child, score):
-    """Task 1: fewer than 4 encoder layers run in forward"""
     facts = grading.probe_facts(speaker_child, "task1")
     calls = facts["layer_calls"]  # attention computations that ran one after another
-    limit = SPEC.tasks["task1"].limits["max_layer_calls"]
+    limit = TASK1_LIMITS["max_layer_calls"]
     assert 1 <= calls <= limit, (
         f"{calls} encoder layers ran in one forward of your model (counted by the self-attention "
         f"computations that run one after another, whatever the class names); the task allows 1 "
@@ -42,8 +53,11 @@ def test_task1_layers_that_run(grading, speaker_child, score):
     score.set(1.0, f"{calls} encoder layers run in one forward of your model.")
 
 
+@titled(
+    f"Task 1: the encoder block has fewer than {TASK1_LIMITS['max_encoder_params'] // 1000}k "
+    "parameters"
+)
 def test_task1_encoder_parameters(grading, speaker_child, score):
-    """Task 1: the encoder block has fewer than 500k parameters"""
     facts = grading.probe_facts(speaker_child, "task1", forward=False)  # counted, not run
     assert facts["encoder_params"] is not None, (
         "Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder."
@@ -57,7 +71,7 @@ def test_task1_encoder_parameters(grading, speaker_child, score):
         budget = None
     if budget is not None and budget.count >= count:  # the live model may hold unsaved weights
         count, text = budget.count, budget.text
-    budget_limit = SPEC.tasks["task1"].limits["max_encoder_params"]
+    budget_limit = TASK1_LIMITS["max_encoder_params"]
     assert count < budget_limit, (
         f"The parameter size of your encoder block is {text}, over the "
         f"{budget_limit // 1000}k budget; use a smaller d_model or feed-forward size."
