@@ -50,10 +50,10 @@ def mean_features(dataset: SpeakerFeatures) -> torch.Tensor:
 
 
 def fit_logistic_regression(
-    x: torch.Tensor, y: torch.Tensor, num_classes: int, weight_decay: float
+    x: torch.Tensor, y: torch.Tensor, n_classes: int, weight_decay: float
 ) -> torch.nn.Linear:
     """Multinomial logistic regression on standardised inputs (x (N, D), y (N,)), L-BFGS."""
-    model = torch.nn.Linear(x.shape[1], num_classes, dtype=torch.float64)
+    model = torch.nn.Linear(x.shape[1], n_classes, dtype=torch.float64)
     optimizer = torch.optim.LBFGS(model.parameters(), max_iter=500, line_search_fn="strong_wolfe")
 
     def closure():
@@ -72,20 +72,20 @@ def accuracy(model: torch.nn.Linear, x: torch.Tensor, y: torch.Tensor) -> float:
         return (model(x).argmax(dim=1) == y).double().mean().item()
 
 
-def evaluate(name: str, train, valid, test, num_classes: int) -> None:
+def evaluate(name: str, train, valid, test, n_classes: int) -> None:
     """Pick the L2 weight on (x, y) `valid`, report train / valid / test accuracy."""
     mean, std = train[0].mean(dim=0), train[0].std(dim=0) + 1e-8
     train, valid, test = [((x - mean) / std, y) for x, y in (train, valid, test)]
     best = None
     for weight_decay in (1e-5, 1e-4, 1e-3, 1e-2):
-        model = fit_logistic_regression(*train, num_classes, weight_decay)
+        model = fit_logistic_regression(*train, n_classes, weight_decay)
         if best is None or accuracy(model, *valid) > best[0]:
             best = (accuracy(model, *valid), weight_decay, model)
     _, weight_decay, model = best
     print(
         f"{name}: linear on mean log-mel (L2 {weight_decay:g}): train {accuracy(model, *train):.3f}"
         f"  valid {accuracy(model, *valid):.3f}  test {accuracy(model, *test):.3f}"
-        f"  ({len(train[1])}/{len(valid[1])}/{len(test[1])} examples, {num_classes} classes)"
+        f"  ({len(train[1])}/{len(valid[1])}/{len(test[1])} examples, {n_classes} classes)"
     )
 
 
@@ -138,7 +138,7 @@ def speech_commands(folder: Path, cnn_epochs: int) -> None:
         dataset = datasets[subset] = SpeechCommands(folder, subset, labels="12")
         labels = torch.tensor([item.label for item in dataset.items])
         splits[subset] = (mean_logmel_clips(dataset).double(), labels)
-    evaluate("Speech Commands, 12 classes", *splits.values(), num_classes=12)
+    evaluate("Speech Commands, 12 classes", *splits.values(), n_classes=12)
     if cnn_epochs:
         accuracy = small_cnn_accuracy(datasets["training"], datasets["test12"], cnn_epochs)
         print(f"Speech Commands, 12 classes: small CNN, {cnn_epochs} epochs: test {accuracy:.3f}")
@@ -154,7 +154,7 @@ def speaker_features(folder: Path, hidden: Path) -> None:
         (mean_features(valid).double(), torch.tensor([s for _, _, s in valid.items])),
         (mean_features(test).double(), torch.tensor([truth[p] for p, _, _ in test.items])),
     ]
-    evaluate(f"Speaker id, {train.num_speakers} speakers", *splits, num_classes=train.num_speakers)
+    evaluate(f"Speaker id, {train.num_speakers} speakers", *splits, n_classes=train.num_speakers)
 
 
 def main(argv: list[str] | None = None) -> int:

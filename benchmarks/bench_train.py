@@ -58,7 +58,7 @@ def synthetic_clip_cache(n_clips: int, n_classes: int, seed: int = 0) -> ClipCac
     )
 
 
-def synthetic_feature_cache(n_utterances: int, n_speakers: int, seed: int = 0) -> FeatureCache:
+def synthetic_feature_cache(n_utterances: int, n_classes: int, seed: int = 0) -> FeatureCache:
     """Random 40-mel utterances of 100-700 frames standing in for the HW4 training features."""
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(100, 700, (n_utterances,), generator=g)
@@ -66,9 +66,9 @@ def synthetic_feature_cache(n_utterances: int, n_speakers: int, seed: int = 0) -
         frames=torch.randn(int(lengths.sum()), 40, generator=g),
         offsets=torch.cumsum(lengths, 0) - lengths,
         lengths=lengths,
-        labels=torch.randint(0, n_speakers, (n_utterances,), generator=g),
+        labels=torch.randint(0, n_classes, (n_utterances,), generator=g),
         feature_paths=tuple(f"uttr-{i}.pt" for i in range(n_utterances)),
-        speaker_names=tuple(f"id{i:05d}" for i in range(n_speakers)),
+        speaker_names=tuple(f"id{i:05d}" for i in range(n_classes)),
     )
 
 
@@ -184,17 +184,17 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"device {device} ({name}), torch {torch.__version__}, {torch.get_num_threads()} threads")
 
-    workloads = {  # name -> (batches, model preset, the preset's class-count setting)
-        "kws": (kws_batches, args.kws_model, "n_classes"),
-        "speaker": (speaker_batches, "speaker_conformer", "n_speakers"),
+    workloads = {  # name -> (batches, model preset)
+        "kws": (kws_batches, args.kws_model),
+        "speaker": (speaker_batches, "speaker_conformer"),
     }
     rows = []
     for workload in args.workloads.split(","):
         if workload not in workloads:
             parser.error(f"unknown workload {workload!r}; choose from {', '.join(workloads)}")
-        make_batches, model_name, classes_setting = workloads[workload]
+        make_batches, model_name = workloads[workload]
         batches, n_classes = make_batches(args, device)
-        build = functools.partial(build_model, model_name, **{classes_setting: n_classes})
+        build = functools.partial(build_model, model_name, n_classes=n_classes)
         print(
             f"{workload}: {model_name} ({format_count(count_parameters(build()))} parameters), "
             f"batch {batches.batch_size}, {len(batches) * batches.batch_size} examples held"

@@ -19,10 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from kws.assignments import ASSIGNMENTS as SPECS
-from kws.assignments import SpecError
+from kws.assignments import ASSIGNMENTS, SpecError
 from kws.grading.grade import (
-    ASSIGNMENTS,
     child_problem,
     grade_notebook,
     missing_test_data,
@@ -34,10 +32,10 @@ from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox.run import Limits
 from kws.grading.shared.child_run import Retraining
-from kws.grading.tiers import TierSet, load_thresholds, tier_set
+from kws.grading.tiers import TierSet, tier_set
 
 GRADER_DIR = Path(__file__).resolve().parent
-PATH_OPTIONS = ("submission", "data", "results", "thresholds", "tiers", "hide")
+PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide")
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()
 
 
@@ -52,7 +50,8 @@ def pytest_addoption(parser):
         help="grade only this notebook (default: every notebook the submission holds)",
     )
     group.addoption(
-        "--dataset", help="thresholds.json dataset name (default: detected from --data)"
+        "--dataset",
+        help="an entry of [tiers] in kws/assignments/<name>.toml (default: detected from --data)",
     )
     group.addoption(
         "--tiers", type=Path, help="JSON accuracy tiers for data the grader does not know"
@@ -62,9 +61,6 @@ def pytest_addoption(parser):
     )
     group.addoption(
         "--child-timeout", type=float, default=600.0, help="wall seconds per grading child"
-    )
-    group.addoption(
-        "--thresholds", type=Path, default=GRADER_DIR / "thresholds.json", help="accuracy tiers"
     )
     group.addoption("--retrain-steps", type=int, default=2000, help="KWS_STEPS for gpu re-training")
     group.addoption(
@@ -124,7 +120,7 @@ def _give_points(items) -> None:
         assignment = getattr(getattr(item, "module", None), "ASSIGNMENT", None)
         if assignment is not None:
             try:
-                points = SPECS[assignment].test_points(item.originalname)
+                points = ASSIGNMENTS[assignment].test_points(item.originalname)
             except SpecError as error:
                 raise pytest.UsageError(str(error)) from None
             item.add_marker(pytest.mark.points(points))
@@ -141,7 +137,6 @@ def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
             tier_sets[assignment] = tier_set(
                 data,
                 assignment,
-                thresholds=config.getoption("--thresholds"),
                 dataset=config.getoption("--dataset"),
                 tiers_file=config.getoption("--tiers"),
             )
@@ -182,7 +177,6 @@ class Grading:
         self.submission = config.getoption("--submission")
         self.data = config.getoption("--data")
         self.report: GradescopeReport = config.pluginmanager.get_plugin("kws-gradescope")
-        self.thresholds = load_thresholds(config.getoption("--thresholds"))
         self.tier_sets: dict[str, TierSet] = config.stash.get(TIER_SETS, {})
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.retrain_device = config.getoption("--retrain-device")
@@ -228,7 +222,7 @@ class Grading:
             device=self.retrain_device,
             readable=readable,
             outputs="retrained",
-            retrain=Retraining(str(data / ASSIGNMENTS[assignment].data_subdir), steps),
+            retrain=Retraining(str(data / ASSIGNMENTS[assignment].data["folder"]), steps),
         )
 
     def task_report(self, child, task: str) -> dict:

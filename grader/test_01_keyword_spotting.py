@@ -6,18 +6,21 @@ This notebook builds on the kit's own encoder layers (kws.models), so there is n
 
 import pytest
 
+from kws.assignments import ASSIGNMENTS
 from kws.grading.tiers import tier_credit
 
 ASSIGNMENT = "keyword_spotting"  # grader/conftest.py selects tests by it (--assignment)
+SPEC = ASSIGNMENTS[ASSIGNMENT]  # kws/assignments/keyword_spotting.toml
 TASK = "kws"
 
 
 def test_model_loads(grading, kws_child):
     """Model: KeywordTransformer builds from config.json and loads model.pt"""
     report = grading.loaded_model(kws_child, TASK)
-    assert report["class"] == "KeywordTransformer", (
+    expected = SPEC.tasks[TASK].model_class
+    assert report["class"] == expected, (
         f"config.json names class {report['class']}; the keyword-spotting model must be your "
-        "KeywordTransformer."
+        f"{expected}."
     )
 
 
@@ -36,9 +39,7 @@ def test_accuracy(grading, kws_child, hidden_kws, score):
         f"Your model could not be evaluated: {report['errors'].get('evaluate')}"
     )
     accuracy = hidden_kws.accuracy(report["predictions"])
-    fraction, message = tier_credit(
-        accuracy, grading.tiers(ASSIGNMENT), grading.thresholds["targets"][TASK]
-    )
+    fraction, message = tier_credit(accuracy, grading.tiers(ASSIGNMENT), SPEC.tasks[TASK].target)
     score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy
     assert fraction == 1.0, message
 
@@ -46,10 +47,7 @@ def test_accuracy(grading, kws_child, hidden_kws, score):
 @pytest.mark.gpu
 def test_retrains_on_gpu(grading, hidden_kws):
     """Re-training: the notebook trains from scratch on the GPU and reaches the simple tier"""
-    test_folders = [
-        grading.data / name
-        for name in ("speech_commands_test_set_v0.02", "speech_commands_test_set_v0.01")
-    ]
+    test_folders = [grading.data / name for name in SPEC.data["test_folders"]]
     child = grading.retrain(ASSIGNMENT, hidden_kws, test_folders)
     steps = grading.config.getoption("--retrain-steps")
     report = grading.loaded_model(child, TASK)

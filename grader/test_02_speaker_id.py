@@ -4,18 +4,28 @@ grading child's payload (see conftest)."""
 
 import pytest
 
+from kws.assignments import ASSIGNMENTS
 from kws.data.labels_csv import read_labels_csv
 from kws.grading.budget import BudgetError, encoder_budget
-from kws.grading.grade import ASSIGNMENTS
 from kws.grading.hidden import SPEAKER_HIDDEN
 from kws.grading.shared.handin import predictions_csv, relative
 from kws.grading.tiers import tier_credit
 
 ASSIGNMENT = "speaker_id"  # grader/conftest.py selects tests by it (--assignment)
-TASKS = ASSIGNMENTS[ASSIGNMENT].classes  # task -> class name
-MAX_LAYER_CALLS = {"task1": 3}  # "fewer than 4 layers"
-MAX_ENCODER_PARAMS = {"task1": 500_000}
+SPEC = ASSIGNMENTS[ASSIGNMENT]  # kws/assignments/speaker_id.toml: classes, limits, points, tiers
+TASKS = SPEC.model_tasks  # task -> class name
+TASK1_LIMITS = SPEC.tasks["task1"].limits  # max_layer_calls, max_encoder_params
 MAX_CSV_BYTES = 16 * 2**20
+
+
+def titled(title: str):
+    """Give a test its title (the name students see) where it states a limit from the spec."""
+
+    def give(test):
+        test.__doc__ = title
+        return test
+
+    return give
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -30,36 +40,41 @@ def test_model_loads(grading, speaker_child, task):
     )
 
 
+@titled(f"Task 1: fewer than {TASK1_LIMITS['max_layer_calls'] + 1} encoder layers run in forward")
 def test_task1_layers_that_run(grading, speaker_child, score):
-    """Task 1: fewer than 4 encoder layers run in forward"""
     facts = grading.probe_facts(speaker_child, "task1")
     calls = facts["layer_calls"]  # attention computations that ran one after another
-    assert 1 <= calls <= MAX_LAYER_CALLS["task1"], (
+    limit = TASK1_LIMITS["max_layer_calls"]
+    assert 1 <= calls <= limit, (
         f"{calls} encoder layers ran in one forward of your model (counted by the self-attention "
         f"computations that run one after another, whatever the class names); the task allows 1 "
-        f"to {MAX_LAYER_CALLS['task1']} (layers defined but not called do not count)."
+        f"to {limit} (layers defined but not called do not count)."
     )
     score.set(1.0, f"{calls} encoder layers run in one forward of your model.")
 
 
+@titled(
+    f"Task 1: the encoder block has fewer than {TASK1_LIMITS['max_encoder_params'] // 1000}k "
+    "parameters"
+)
 def test_task1_encoder_parameters(grading, speaker_child, score):
-    """Task 1: the encoder block has fewer than 500k parameters"""
     facts = grading.probe_facts(speaker_child, "task1", forward=False)  # counted, not run
     assert facts["encoder_params"] is not None, (
         "Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder."
     )
     count, text = facts["encoder_params"], facts["encoder_params_text"]  # the model in the child
     try:  # measured here, from the checkpoint, where the notebook's code cannot reach
-        notebook, classes = ASSIGNMENTS[ASSIGNMENT].notebook, list(TASKS.values())
+        notebook, classes = SPEC.notebook, list(TASKS.values())
         task_folder = predictions_csv(grading.submission, notebook, classes, "task1").parent
         budget = encoder_budget(task_folder / "model.pt", "task1", facts["attention_modules"])
     except BudgetError:  # no checkpoint to measure (that costs the task1 tests that need it)
         budget = None
     if budget is not None and budget.count >= count:  # the live model may hold unsaved weights
         count, text = budget.count, budget.text
-    assert count < MAX_ENCODER_PARAMS["task1"], (
+    budget_limit = TASK1_LIMITS["max_encoder_params"]
+    assert count < budget_limit, (
         f"The parameter size of your encoder block is {text}, over the "
-        f"{MAX_ENCODER_PARAMS['task1'] // 1000}k budget; use a smaller d_model or feed-forward size."
+        f"{budget_limit // 1000}k budget; use a smaller d_model or feed-forward size."
         " (Every weight of the encoder counts, parameters and buffers alike.)"
     )
     score.set(1.0, f"The parameter size of your encoder block is {text}.")
@@ -101,7 +116,7 @@ def test_accuracy(grading, speaker_child, hidden_speaker, task, score):
         f"Your {task} model could not be evaluated: {report['errors'].get('evaluate')}"
     )
     accuracy = hidden_speaker.accuracy(report["predictions"])
-    target = grading.thresholds["targets"][task]
+    target = SPEC.tasks[task].target
     fraction, message = tier_credit(accuracy, grading.tiers(ASSIGNMENT), target)
     score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy
     assert fraction == 1.0, message
@@ -110,7 +125,7 @@ def test_accuracy(grading, speaker_child, hidden_speaker, task, score):
 @pytest.mark.parametrize("task", TASKS)
 def test_predictions_csv(grading, hidden_speaker, task):
     """predictions.csv: Id,Category with one known speaker per test utterance"""
-    notebook, classes = ASSIGNMENTS["speaker_id"].notebook, list(TASKS.values())
+    notebook, classes = SPEC.notebook, list(TASKS.values())
     path = predictions_csv(grading.submission, notebook, classes, task)
     shown = relative(path, grading.submission)  # e.g. outputs/task1/predictions.csv
     inside = path.resolve().is_relative_to(grading.submission.resolve())

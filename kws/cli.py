@@ -186,9 +186,11 @@ def _gradescope(args: argparse.Namespace) -> int:
 
 def _add_selection(command: argparse.ArgumentParser) -> None:
     """--assignment, --tiers and --dataset, shared by `kws grade` and `kws gradescope`."""
+    from kws.assignments import ASSIGNMENTS  # the specs only: tomllib, no torch
+
     command.add_argument(
         "--assignment",
-        choices=["keyword_spotting", "speaker_id"],
+        choices=sorted(ASSIGNMENTS),
         help="grade only this notebook (default: each notebook a submission holds)",
     )
     command.add_argument(
@@ -197,7 +199,8 @@ def _add_selection(command: argparse.ArgumentParser) -> None:
         help="JSON accuracy tiers {simple, medium, strong, boss}, for data the kit does not know",
     )
     command.add_argument(
-        "--dataset", help="an entry of grader/thresholds.json to take the tiers from"
+        "--dataset",
+        help="an entry of [tiers] in kws/assignments/<name>.toml to take the tiers from",
     )
 
 

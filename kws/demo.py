@@ -23,42 +23,16 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from kws.assignments import ASSIGNMENTS
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_SPEECH = ROOT / "benchmarks" / "results" / "real_speech.json"  # bench_real_speech.py writes it
-NOTEBOOKS = ("01_keyword_spotting.ipynb", "02_speaker_id.ipynb")
-
-# Settings per preset, passed to the notebooks' `parameters` cells through the environment.
-BUDGETS = {
-    "tiny": {
-        "01_keyword_spotting.ipynb": {"KWS_STEPS": "30", "KWS_BASELINE_STEPS": "10"},
-        "02_speaker_id.ipynb": {"KWS_STEPS": "30", "KWS_BATCH_SIZE": "16"},
-    },
-    # The CPU demo on 2 cores. Keyword spotting: 1,500 steps (a KWT of this size reached 91.5 %
-    # on `small` in 1,500 steps; the notebook's 3,000 gave 90.4 %), the CRNN 150 (88.2 %; 300
-    # gave 95.8 %).
-    # Speaker ID keeps 500 steps: at 250 the hidden-test accuracies fell from 0.870 / 0.960 /
-    # 0.950 (tasks 1-3) to 0.74 / 0.90 / 0.88, below the grader's target tiers.
-    "small": {
-        "01_keyword_spotting.ipynb": {
-            "KWS_STEPS": "1500",
-            "KWS_BASELINE_STEPS": "150",
-            "KWS_BATCH_SIZE": "64",
-            "KWS_LR": "3e-3",
-            "KWS_UNKNOWN_FRACTION": "0.25",
-            "KWS_VALID_EVERY": "300",
-        },
-        "02_speaker_id.ipynb": {
-            "KWS_STEPS": "500",
-            "KWS_BATCH_SIZE": "32",
-            "KWS_LR": "3e-3",
-            "KWS_VALID_EVERY": "100",
-        },
-    },
-    "full": {
-        "01_keyword_spotting.ipynb": {"KWS_STEPS": "12000", "KWS_BASELINE_STEPS": "3000"},
-        "02_speaker_id.ipynb": {"KWS_STEPS": "70000", "KWS_VALID_EVERY": "2000"},
-    },
-}
+# The notebooks and the settings of their reference runs per preset (passed to the notebooks'
+# `parameters` cells through the environment) come from the specs, [budgets.<preset>] of
+# kws/assignments/<name>.toml; the reasons for each budget are written there.
+SPECS = tuple(ASSIGNMENTS.values())
+NOTEBOOKS = tuple(spec.notebook for spec in SPECS)
+PRESETS = tuple(p for p in SPECS[0].budgets if all(p in spec.budgets for spec in SPECS))
 
 
 def _banner(text: str) -> None:
@@ -112,14 +86,15 @@ def make_data(folder: Path, preset: str, seed: int) -> None:
 
 
 def _notebook_env(data: Path, submission: Path, name: str, preset: str, seed: int) -> dict:
-    """The environment a notebook's `parameters` cell reads its settings from."""
-    data_dir = data / "speaker_features" if name.startswith("02") else data
+    """The environment a notebook's `parameters` cell reads its settings from: where its data
+    and outputs are, and its spec's reference budget for `preset`."""
+    spec = next(spec for spec in SPECS if spec.notebook == name)
     return {
-        "KWS_DATA_DIR": str(data_dir.resolve()),
+        "KWS_DATA_DIR": str((data / spec.data["folder"]).resolve()),  # the notebook's DATA_DIR
         "KWS_OUT_DIR": str((submission / "outputs").resolve()),
         "KWS_SEED": str(seed),
         "MPLBACKEND": "Agg",
-        **BUDGETS[preset][name],
+        **spec.budget(preset),
     }
 
 
@@ -271,8 +246,8 @@ def run_demo(
     parallel: bool = True,
 ) -> int:
     """Run the demo into `out`; returns the exit code (the grader's when it ran)."""
-    if preset not in BUDGETS:
-        raise ValueError(f"preset={preset!r}; use one of {', '.join(BUDGETS)}")
+    if preset not in PRESETS:
+        raise ValueError(f"preset={preset!r}; use one of {', '.join(PRESETS)}")
     out, clock = Path(out), PhaseClock()
     data, submission, results = out / "data", out / "submission", out / "results.json"
     _banner(f"synthetic data ({preset}) in {data}")

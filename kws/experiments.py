@@ -142,7 +142,7 @@ def run_recipe(
     else:
         sf_root = data_root / "speaker_features"
         train, valid, test, class_names, test_ids = speaker_batches(sf_root, recipe, device, seed)
-        model = build_model(recipe.model, n_speakers=len(class_names), **recipe.overrides)
+        model = build_model(recipe.model, n_classes=len(class_names), **recipe.overrides)
         cosine = getattr(model.config, "head", "linear") == "cosine"
         loss_fn = criterion(model) if cosine else None
 

@@ -115,7 +115,7 @@ def write_files(context: Context) -> str:
     shared scratch folders (which must land in the child's private copies: checked outside)."""
     targets = [
         context.repo / "grader" / "conftest.py",
-        context.repo / "grader" / "thresholds.json",
+        context.repo / "kws" / "assignments" / "keyword_spotting.toml",
         context.repo / "grader" / f"{MARKER}.txt",
         context.repo / "kws" / f"{MARKER}.py",
         context.repo / f"{MARKER}.txt",
@@ -287,7 +287,7 @@ def read_kit_and_results(context: Context) -> str:
     targets = [
         context.repo / "solutions" / "02_speaker_id.ipynb",
         context.repo / ".git" / "HEAD",
-        context.repo / "grader" / "thresholds.json",
+        context.repo / "grader" / "conftest.py",
     ]
     return f"""import glob
 found = []

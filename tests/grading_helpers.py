@@ -2,7 +2,7 @@
 
     make_submission(tmp_path / "alice", "01_keyword_spotting.ipynb",
                     cells=[("import torch ...", ["model"])],
-                    outputs={"kws": ("KeywordTransformer", {"num_classes": 12})})
+                    outputs={"kws": ("KeywordTransformer", {"n_classes": 12})})
 
 The model cells are executed here (trusted test code) to build each task's model, whose
 state dict and config are saved the way the course notebooks save them; `tamper` hooks let a
@@ -24,11 +24,11 @@ from torch import nn
 class KeywordTransformer(nn.Module):
     """Deliberately tiny: frames of 160 samples -> linear -> mean -> norm -> classifier."""
 
-    def __init__(self, num_classes: int = 12, dim: int = 8):
+    def __init__(self, n_classes: int = 12, dim: int = 8):
         super().__init__()
         self.proj = nn.Linear(160, dim)
         self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, num_classes)
+        self.head = nn.Linear(dim, n_classes)
 
     def forward(self, waves):
         frames = waves.view(waves.shape[0], -1, 160)  # (B, 100, 160)

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kws import check
+from kws.assignments import ASSIGNMENTS, load
 from kws.data.features import LogMel
 from kws.grading.child import trace
 
@@ -268,7 +269,7 @@ def test_conformer_block_without_masking_before_the_convolution_fails():
 
 def test_task1_passes_and_reports_the_encoder_size(capsys):
     model = NS["SpeakerTransformer"]()
-    assert check.task1(model, num_classes=600, ns=NS)
+    assert check.task1(model, n_classes=600, ns=NS)
     out = capsys.readouterr().out
     assert "✓ EncoderLayer runs 2 times in one forward (limit: fewer than 4)" in out
     assert "✓ The parameter size of encoder block is 135.07k (budget: under 500k)" in out
@@ -292,6 +293,20 @@ def test_task1_failures_name_the_rule():
         "(budget: under 500k) — make the encoder smaller" in f
         for f in failures(check.task1(big, ns=NS))
     )
+
+
+def test_task1_limits_are_the_specs(tmp_path, monkeypatch):
+    """Editing the limits line of speaker_id.toml is all it takes to change the self-check."""
+    spec = ASSIGNMENTS["speaker_id"]
+    text = spec.path.read_text()
+    line = next(line for line in text.splitlines() if "max_encoder_params" in line)
+    edited = tmp_path / "speaker_id.toml"
+    limits = "limits = { max_layer_calls = 1, max_encoder_params = 100_000 }"
+    edited.write_text(text.replace(line, limits))
+    monkeypatch.setitem(ASSIGNMENTS, "speaker_id", load(edited))
+    found = failures(check.task1(NS["SpeakerTransformer"](), ns=NS))
+    assert any("runs 2 times in one forward (limit: fewer than 2)" in f for f in found), found
+    assert any("135.07k (budget: under 100k)" in f for f in found), found
 
 
 def test_task2_norm_before_the_classifier():
@@ -409,9 +424,9 @@ def test_pre_norm_asked_and_post_norm_written(notebook):
 
 def test_task3_also_checks_the_pooling_and_the_am_softmax_of_the_notebook(notebook, capsys):
     model = notebook["SpeakerAttentionAMS"](
-        d_model=16, nhead=2, ffn_dim=32, num_layers=1, kernel_size=3, n_speakers=600
+        d_model=16, nhead=2, ffn_dim=32, num_layers=1, kernel_size=3, n_classes=600
     )
-    assert check.task3(model, num_classes=600, ns=notebook)
+    assert check.task3(model, n_classes=600, ns=notebook)
     out = capsys.readouterr().out
     assert "✓ outputs are the cosines between the embeddings and each speaker's weight" in out
     assert "✓ padded frames do not change the pooled vector" in out

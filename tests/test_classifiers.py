@@ -140,7 +140,7 @@ def test_build_model_overrides_reach_the_architecture():
     assert len(model.encoder.layers) == 3
     assert model.encoder.layers[0].self_attn.num_heads == 3
     assert model(torch.zeros(2, 16000)).shape == (2, 35)
-    speaker = build_model("speaker_transformer", n_speakers=7, d_model=36, nhead=3, num_layers=1)
+    speaker = build_model("speaker_transformer", n_classes=7, d_model=36, nhead=3, num_layers=1)
     assert speaker(torch.zeros(2, 5, 40)).shape == (2, 7)
 
 

@@ -83,7 +83,7 @@ def test_speaker_notebook_writes_a_gradable_submission(reference_submission, tin
         out = reference_submission / "outputs" / task
         config = json.loads((out / "config.json").read_text())
         assert (config["task"], config["class"]) == (task, class_name)
-        assert config["kwargs"]["n_speakers"] == len(speakers)
+        assert config["kwargs"]["n_classes"] == len(speakers)
         torch.load(out / "model.pt", weights_only=True)
         rows = _csv_rows(out / "predictions.csv")
         assert [row["Id"] for row in rows] == test_ids

@@ -16,7 +16,7 @@ from kws.recipes import FULL, SMALL, Recipe
 
 @pytest.mark.parametrize("recipe", [*SMALL.values(), *FULL.values()], ids=lambda r: r.name)
 def test_every_recipe_builds_its_model(recipe):
-    classes = {"n_classes": 12} if recipe.task == "kws" else {"n_speakers": 7}
+    classes = {"n_classes": 12} if recipe.task == "kws" else {"n_classes": 7}
     model = build_model(recipe.model, **classes, **recipe.overrides)
     assert sum(p.numel() for p in model.parameters()) > 0
     assert recipe.warmup_steps <= recipe.steps and recipe.eval_every <= recipe.steps

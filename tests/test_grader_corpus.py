@@ -120,7 +120,13 @@ def corpus(tmp_path_factory, tiny_data, reference_submission):
     cases = build_corpus(reference_submission, folder / "submissions", context)
     # The kit's grading code, not all of kws/: other work may edit the checkout meanwhile; any
     # file an attack writes elsewhere in the repository carries MARKER in its name.
-    watched = [folder / "submissions", tiny_data, ROOT / "grader", ROOT / "kws" / "grading"]
+    watched = [
+        folder / "submissions",
+        tiny_data,
+        ROOT / "grader",
+        ROOT / "kws" / "grading",
+        ROOT / "kws" / "assignments",
+    ]
     before = _snapshot(*watched)
     gradebook = grade_batch(
         folder / "submissions",

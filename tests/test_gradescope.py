@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 
+from kws.assignments import ASSIGNMENTS
 from kws.grading.gradescope import make_autograder
 
 
@@ -45,7 +46,9 @@ def test_zip_layout_and_scripts(tmp_path, data):
         run_script = archive.read("run_autograder").decode()
     assert {"setup.sh", "run_autograder"} <= names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
-    assert {"kit/pyproject.toml", "kit/grader/conftest.py", "kit/grader/thresholds.json"} <= names
+    assert {"kit/pyproject.toml", "kit/grader/conftest.py"} <= names
+    specs = {f"kit/kws/assignments/{spec.path.name}" for spec in ASSIGNMENTS.values()}
+    assert len(specs) == 2 and specs <= names  # points, limits and tiers travel with the grader
     assert "kit/kws/grading/sandbox/run.py" in names and not any("__pycache__" in n for n in names)
     assert '--results "$RESULTS"' in run_script and "/autograder/submission" in run_script
     expected_data = {

@@ -12,8 +12,8 @@ import pytest
 import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
+from kws.assignments import ASSIGNMENTS
 from kws.grading.child.runner import CPU_HINT, predict, prediction_batches
-from kws.grading.grade import ASSIGNMENTS
 from kws.grading.sandbox.run import Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.shared.inputs import load_inputs, save_feature_inputs, save_wave_inputs
@@ -23,13 +23,13 @@ LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
 N_CLIPS, N_UTTERANCES, N_SPEAKERS = 6, 5, 10
 
 
-def _grade(tmp_path, submission, notebook, tasks, inputs_file, num_classes):
+def _grade(tmp_path, submission, notebook, tasks, inputs_file, n_classes):
     """Run the grading child as the grader does: a `ChildRun` in run.json, the result file.
 
     Each task is looked for under its assignment's class name, as the grader names them (a
     notebook under another name is found by the classes it defines)."""
-    names = next(a.classes for a in ASSIGNMENTS.values() if a.notebook == notebook)
-    run = ChildRun(notebook, {task: names[task] for task in tasks}, num_classes)
+    names = next(a.model_tasks for a in ASSIGNMENTS.values() if a.notebook == notebook)
+    run = ChildRun(notebook, {task: names[task] for task in tasks}, n_classes)
     return run_child(
         ["-m", "kws.grading.child.runner", "{result}", f"{{work}}/{RUN_FILE}"],
         submission=submission,
@@ -76,7 +76,7 @@ def test_good_submission_gives_predictions_and_probe_facts(tmp_path, wave_inputs
             (TINY_KWS, ["model"]),
             ("raise RuntimeError('training')", ["slow"]),
         ],
-        {"kws": ("KeywordTransformer", {"num_classes": 12})},
+        {"kws": ("KeywordTransformer", {"n_classes": 12})},
     )
     result = _grade(tmp_path, submission, "01_keyword_spotting.ipynb", ["kws"], wave_inputs, 12)
     assert result.status == "ok", result.reason + result.stderr_tail
@@ -92,7 +92,7 @@ def test_good_submission_gives_predictions_and_probe_facts(tmp_path, wave_inputs
     model = torch.nn.Module()
     namespace: dict = {}
     exec(TINY_KWS, namespace)
-    model = namespace["KeywordTransformer"](num_classes=12).eval()
+    model = namespace["KeywordTransformer"](n_classes=12).eval()
     model.load_state_dict(torch.load(submission / "outputs/kws/model.pt", weights_only=True))
     inputs = load_inputs(wave_inputs)
     with torch.no_grad():
@@ -303,9 +303,9 @@ def test_child_run_is_one_typed_description(tmp_path):
     assert back.retrain.steps == 2000 and back.retrain.cell_timeout == 3600
     with pytest.raises(ValueError, match="exactly the fields"):
         ChildRun.from_json(
-            '{"notebook": "a.ipynb", "classes": {"kws": "K"}, "num_classes": 12, "x": 1}'
+            '{"notebook": "a.ipynb", "classes": {"kws": "K"}, "n_classes": 12, "x": 1}'
         )
     with pytest.raises(ValueError, match="at least one task"):
         ChildRun("a.ipynb", {}, 12)
-    with pytest.raises(ValueError, match="num_classes"):
+    with pytest.raises(ValueError, match="n_classes"):
         ChildRun("a.ipynb", {"kws": "KeywordTransformer"}, 0)

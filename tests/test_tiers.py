@@ -1,13 +1,17 @@
-"""Tier sets: only datasets the kit knows are recognised; anything else must be named.
+"""Tier sets: only datasets the kit knows are recognised; anything else must be named. The
+tables are the specs' [tiers] (kws/assignments/<name>.toml), so editing a spec is what changes
+them.
 
 The folders here hold only what detection reads (file names and the two JSON files), so the
 real sizes — 4,890 test clips, 600 speakers and 8,000 test utterances — cost nothing to build.
 """
 
 import json
+import shutil
 
 import pytest
 
+from kws.assignments import ASSIGNMENTS, load
 from kws.grading.tiers import detect_dataset, tier_set
 
 CLASSES = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off"]
@@ -60,6 +64,8 @@ def test_other_speaker_data_gets_no_silent_tiers(tmp_path, speakers, tests):
     with pytest.raises(ValueError, match=r"add --tiers FILE .* or --dataset NAME"):
         tier_set(tmp_path, "speaker_id")
     assert tier_set(tmp_path, "speaker_id", dataset="hw4_2022").tiers["simple"] == 0.60824
+    with pytest.raises(ValueError, match=r"--dataset hw4_2099: .*speaker_id\.toml has no tiers"):
+        tier_set(tmp_path, "speaker_id", dataset="hw4_2099")
 
 
 def test_a_custom_keyword_test_set_gets_no_silent_tiers(tmp_path):
@@ -80,3 +86,30 @@ def test_a_tiers_file_names_the_tiers_and_is_checked(tmp_path):
     mine.write_text(json.dumps({"simple": 0.9, "medium": 0.6, "strong": 0.7, "boss": 0.8}))
     with pytest.raises(ValueError, match="in rising order"):
         tier_set(tmp_path, "speaker_id", tiers_file=mine)
+
+
+@pytest.mark.parametrize("key", ["speaker_id", "speaker"])
+def test_a_tiers_file_may_hold_one_table_per_assignment(tmp_path, key):
+    """Keyed by assignment name, or by the family key of the old grader/thresholds.json."""
+    _speaker_features(tmp_path, 10, 40)
+    mine = tmp_path / "course.json"
+    other = {"simple": 0.1, "medium": 0.2, "strong": 0.3, "boss": 0.4}
+    ours = {"simple": 0.5, "medium": 0.6, "strong": 0.7, "boss": 0.8}
+    mine.write_text(json.dumps({"keyword_spotting": other, key: ours}))
+    assert tier_set(tmp_path, "speaker_id", tiers_file=mine).tiers == ours
+
+
+def test_tiers_come_from_the_spec_one_edit_changes_them(tmp_path):
+    """The grader's tiers are the spec's: an edited copy of speaker_id.toml changes the tier set
+    of the data it describes, with nothing else to edit."""
+    _speaker_features(tmp_path, 600, 8_000)
+    spec = ASSIGNMENTS["speaker_id"]
+    assert tier_set(tmp_path, "speaker_id").tiers == spec.tiers["hw4_2023"]
+    copy = tmp_path / "speaker_id.toml"
+    shutil.copy(spec.path, copy)
+    text = copy.read_text()
+    old = "hw4_2023 = { simple = 0.66025,"
+    assert old in text
+    copy.write_text(text.replace(old, "hw4_2023 = { simple = 0.5,"))
+    edited = tier_set(tmp_path, "speaker_id", spec=load(copy))
+    assert edited.name == "hw4_2023" and edited.tiers["simple"] == 0.5

@@ -11,6 +11,7 @@ releases or demonstrates an assignment reads it from here::
     spec.tasks["task1"].limits["max_encoder_params"]  # 500000
     spec.points["test_accuracy"]                      # 5
     spec.budget("small")                              # {"KWS_STEPS": "500", ...}
+    settings("speaker_id")                            # {"KWS_STEPS": 70000, ...}, KWS_* applied
 
 `load(path)` reads and checks one file, with errors naming the file, the key and the fix, so an
 instructor's edit that breaks a spec stops the grader before it grades anyone.
@@ -18,6 +19,7 @@ instructor's edit that breaks a spec stops the grader before it grades anyone.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,3 +183,26 @@ ASSIGNMENTS: dict[str, Spec] = {
     spec.name: spec
     for spec in (load(HERE / "keyword_spotting.toml"), load(HERE / "speaker_id.toml"))
 }
+
+
+def settings(name: str, environ: dict[str, str] | None = None) -> dict[str, int | float]:
+    """A notebook's settings: assignment `name`'s full budget ([budgets.full] of its spec), each
+    replaced by the environment variable of the same name when it is set.
+
+    Returns {"KWS_STEPS": 12000, "KWS_LR": 0.001, ...}: whole numbers as int, others as float.
+    A value that is not a number of the default's kind raises ValueError naming the variable.
+    """
+    spec = ASSIGNMENTS[name]
+    environ = os.environ if environ is None else environ
+    values = {}
+    for key, default in spec.budget("full").items():
+        kind = int if default.lstrip("-").isdigit() else float
+        text = environ.get(key, default)
+        try:
+            values[key] = kind(text)
+        except ValueError:
+            where = "the environment" if key in environ else f"{spec.path} [budgets.full]"
+            raise ValueError(
+                f"{key}={text!r} (from {where}) is not {'a whole number' if kind is int else 'a number'}"
+            ) from None
+    return values

@@ -30,6 +30,7 @@ import sys
 import torch
 from torch import nn
 
+from kws.assignments import ASSIGNMENTS
 from kws.check import formula_checks, layer_checks
 from kws.check.selfcheck import Checker, CheckResult, call
 
@@ -137,7 +138,7 @@ def _speaker_task(
     model: nn.Module,
     *,
     layer_class: str | None,
-    num_classes: int | None,
+    n_classes: int | None,
     ns: dict | None,
     strict: bool,
 ) -> CheckResult:
@@ -146,6 +147,7 @@ def _speaker_task(
 
     checker = Checker(f"{task} model ({type(model).__name__})")
     rules = probes.TASK_RULES[task]
+    limits = ASSIGNMENTS["speaker_id"].tasks[task].limits  # kws/assignments/speaker_id.toml
     ns = ns if ns is not None else vars(sys.modules["__main__"])
     with checker.run():
         x, lengths = _speaker_batch()
@@ -158,12 +160,12 @@ def _speaker_task(
                 f"forward returns {type(output).__name__}", "return the scores as one tensor (B, C)"
             )
         shape_ok = output.dim() == 2 and output.shape[0] == 2
-        if num_classes is not None:
-            shape_ok = shape_ok and output.shape[1] == num_classes
+        if n_classes is not None:
+            shape_ok = shape_ok and output.shape[1] == n_classes
         checker.expect(
             shape_ok,
             f"forward(x (2, 60, 40), lengths) returns scores of shape {_shape(output)}",
-            f"return one row of class scores per utterance: (B, {num_classes or 'n_speakers'})",
+            f"return one row of class scores per utterance: (B, {n_classes or 'n_classes'})",
         )
         checker.expect(
             bool(torch.isfinite(output).all()),
@@ -172,7 +174,7 @@ def _speaker_task(
         )
         if layer_class:
             calls = probes.layer_calls(traced, model, layer_class)
-            limit = rules.get("max_layer_calls")
+            limit = limits.get("max_layer_calls")
             checker.expect(
                 calls >= 1 and (limit is None or calls <= limit),
                 f"{layer_class} runs {calls} times in one forward"
@@ -190,7 +192,7 @@ def _speaker_task(
         )
         if hasattr(model, "encoder"):
             n = probes.encoder_params(model)
-            budget = rules.get("max_encoder_params")
+            budget = limits.get("max_encoder_params")
             text = probes.encoder_params_text(model)
             checker.expect(
                 budget is None or n < budget,
@@ -215,35 +217,41 @@ def _shape(t) -> str:
     return str(tuple(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__
 
 
-def task1(model, *, num_classes=None, ns=None, strict=False) -> CheckResult:
-    """Task 1: your own EncoderLayer, fewer than 4 run, encoder block under 500k parameters."""
+def task1(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
+    """Task 1: your own EncoderLayer, run at most `max_layer_calls` times, and an encoder block
+    under `max_encoder_params` parameters (the task's limits in kws/assignments/speaker_id.toml)."""
     return _speaker_task(
-        "task1", model, layer_class="EncoderLayer", num_classes=num_classes, ns=ns, strict=strict
+        "task1", model, layer_class="EncoderLayer", n_classes=n_classes, ns=ns, strict=strict
     )
 
 
-def task2(model, *, num_classes=None, ns=None, strict=False) -> CheckResult:
+def task2(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
     """Task 2: your own ConformerBlock, and a normalization right before the final Linear."""
     return _speaker_task(
-        "task2", model, layer_class="ConformerBlock", num_classes=num_classes, ns=ns, strict=strict
+        "task2", model, layer_class="ConformerBlock", n_classes=n_classes, ns=ns, strict=strict
     )
 
 
-def task3(model, *, num_classes=None, ns=None, strict=False) -> CheckResult:
+def task3(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
     """Task 3: your own SelfAttentionPooling; scores whose argmax is the predicted speaker; and
     the notebook's SelfAttentionPooling, AMSoftmaxHead and am_softmax_loss against formulas."""
     return _speaker_task(
         "task3",
         model,
         layer_class=None,
-        num_classes=num_classes,
+        n_classes=n_classes,
         ns=ns,
         strict=strict,
     )
 
 
-def keyword_model(model: nn.Module, *, num_classes: int = 12, strict: bool = False) -> CheckResult:
-    """Notebook 01: waveforms (B, 16000) in, (B, num_classes) logits out, deterministic in eval."""
+KWS_CLASSES = len(ASSIGNMENTS["keyword_spotting"].data["classes"])  # 12
+
+
+def keyword_model(
+    model: nn.Module, *, n_classes: int = KWS_CLASSES, strict: bool = False
+) -> CheckResult:
+    """Notebook 01: waveforms (B, 16000) in, (B, n_classes) logits out, deterministic in eval."""
     from kws.params import format_count
 
     checker = Checker(f"keyword model ({type(model).__name__})")
@@ -263,9 +271,9 @@ def keyword_model(model: nn.Module, *, num_classes: int = 12, strict: bool = Fal
             if not isinstance(logits, torch.Tensor):
                 checker.stop(f"forward returns {type(logits).__name__}", "return logits (B, C)")
             checker.expect(
-                tuple(logits.shape) == (2, num_classes),
+                tuple(logits.shape) == (2, n_classes),
                 f"forward(waves (2, 16000)) returns logits of shape {_shape(logits)}",
-                f"take raw waveforms, return (B, {num_classes}); the front-end belongs in the model",
+                f"take raw waveforms, return (B, {n_classes}); the front-end belongs in the model",
             )
             checker.expect(
                 bool(torch.isfinite(logits).all()), "logits are finite", "the output has NaN/inf"

@@ -17,7 +17,7 @@ from kws.check.selfcheck import B, Checker, D, build, call, copy_weights, forwar
 
 C = 7  # speakers in the head and loss checks, distinct from B, T, D and H
 POOLING_ARGS = {"d_model": D, "input_dim": D, "embed_dim": D, "in_features": D, "dim": D}
-HEAD_ARGS = POOLING_ARGS | {"n_speakers": C, "n_classes": C, "num_classes": C, "out_features": C}
+HEAD_ARGS = POOLING_ARGS | {"n_classes": C, "out_features": C}
 
 
 def pooling_formula(score: nn.Linear, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -82,13 +82,13 @@ def attention_pooling(checker: Checker, cls) -> None:
 
 def am_softmax_head(checker: Checker, cls) -> None:
     """The AM-softmax head (B, D) -> (B, C): cosines of the embeddings and the class weights."""
-    student = build(checker, cls, HEAD_ARGS, "d_model, n_speakers")
+    student = build(checker, cls, HEAD_ARGS, "d_model, n_classes")
     holder = nn.Module()
     holder.weight = nn.Parameter(torch.empty(C, D, dtype=torch.float64))
     problem = copy_weights(student, holder)
     if problem:
         checker.stop(
-            "weights copy into one (n_speakers, d_model) weight",
+            "weights copy into one (n_classes, d_model) weight",
             f"keep the skeleton's `self.weight`: {problem}",
         )
     checker.topic = "outputs"
@@ -99,7 +99,7 @@ def am_softmax_head(checker: Checker, cls) -> None:
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, C):
         checker.stop(
             f"forward(embedding (2, 12)) returns {tuple(getattr(y, 'shape', ())) or type(y).__name__}",
-            "return one cosine per speaker, (B, n_speakers)",
+            "return one cosine per speaker, (B, n_classes)",
         )
     w = holder.weight.detach()
     unit = F.normalize

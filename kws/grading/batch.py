@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.grade import ASSIGNMENTS, missing_test_data
+from kws.assignments import ASSIGNMENTS
+from kws.grading.grade import missing_test_data
 from kws.grading.review import REVIEW_PREFIX
 from kws.grading.tiers import tier_set
 

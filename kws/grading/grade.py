@@ -2,49 +2,24 @@
 
 Used by grader/conftest.py and the grader's tests. Nothing here runs student code: the child
 does (`kws.grading.child.runner` in `kws.grading.sandbox`), and this module reads its checked
-payload (`kws.grading.shared.payload`).
+payload (`kws.grading.shared.payload`). What an assignment is (its notebook, the class each model
+task fixes, its data folder, its limits) comes from its spec, ``kws/assignments/<name>.toml``;
+`ASSIGNMENTS` is re-exported from `kws.assignments`.
 """
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from kws.assignments import ASSIGNMENTS, Spec
 from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, HiddenTest
 from kws.grading.sandbox.run import ChildResult, Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.shared.payload import check_payload
 
 
-@dataclass(frozen=True)
-class Assignment:
-    """One graded notebook: its file name, its tasks and each task's class name."""
-
-    notebook: str
-    classes: dict[str, str]  # task -> class name the skeleton fixes
-    data_subdir: str = ""  # KWS_DATA_DIR for re-training, relative to the grader's --data
-
-    @property
-    def tasks(self) -> list[str]:
-        return list(self.classes)
-
-
-ASSIGNMENTS = {
-    "keyword_spotting": Assignment("01_keyword_spotting.ipynb", {"kws": "KeywordTransformer"}),
-    "speaker_id": Assignment(
-        "02_speaker_id.ipynb",
-        {
-            "task1": "SpeakerTransformer",
-            "task2": "SpeakerConformer",
-            "task3": "SpeakerAttentionAMS",
-        },
-        data_subdir="speaker_features",  # the notebook's DATA_DIR is the features folder itself
-    ),
-}
-
-
 def grade_notebook(
     submission: Path,
-    assignment: Assignment,
+    assignment: Spec,
     hidden: HiddenTest,
     *,
     limits: Limits,
@@ -54,13 +29,13 @@ def grade_notebook(
     retrain: Retraining | None = None,
     readable: list[Path] = (),
 ) -> ChildResult:
-    """Run the grading child on `submission` for every task of `assignment`; with `retrain`, the
-    re-training child re-runs the whole notebook first (`readable`: data folders the child reads
-    in place, for re-training)."""
+    """Run the grading child on `submission` for every model task of `assignment` (the tasks
+    its spec gives a class); with `retrain`, the re-training child re-runs the whole notebook
+    first (`readable`: data folders the child reads in place, for re-training)."""
     run = ChildRun(
         notebook=assignment.notebook,
-        classes=dict(assignment.classes),
-        num_classes=len(hidden.classes),
+        classes=assignment.model_tasks,
+        n_classes=len(hidden.classes),
         outputs=outputs,
         device=device,
         retrain=retrain,
@@ -78,7 +53,12 @@ def grade_notebook(
         )
     if result.status == "ok":
         try:
-            check_payload(result.payload, assignment.tasks, len(hidden.labels), len(hidden.classes))
+            check_payload(
+                result.payload,
+                list(assignment.model_tasks),
+                len(hidden.labels),
+                len(hidden.classes),
+            )
         except ValueError as error:
             result.status, result.reason, result.payload = "invalid_output", str(error), None
     return result
@@ -110,12 +90,12 @@ def missing_test_data(data: Path, assignment: str) -> str | None:
     return f"{data} has no {SPEAKER_FOLDER}/testdata.json"
 
 
-def holds_notebook(submission: Path, assignment: Assignment) -> bool:
+def holds_notebook(submission: Path, assignment: Spec) -> bool:
     """Whether the submission holds this assignment's notebook: by its name, or any notebook
     defining one of its classes (read as text; nothing is run)."""
     if (submission / assignment.notebook).is_file():
         return True
-    needles = [f"class {name}" for name in assignment.classes.values()]
+    needles = [f"class {name}" for name in assignment.model_tasks.values()]
     return any(
         any(needle in path.read_text(errors="replace") for needle in needles)
         for path in submission.rglob("*.ipynb")

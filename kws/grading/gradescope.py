@@ -5,7 +5,9 @@
 The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build the image) and
 ``run_autograder`` (run per submission) from grader/gradescope/ — plus:
 
-- ``kit/``: pyproject.toml, README.md, the ``kws`` package and ``grader/`` (installed by setup.sh);
+- ``kit/``: pyproject.toml, README.md, the ``kws`` package (with the assignments' specs,
+  ``kws/assignments/*.toml``: the zip grades with the points, limits and tiers it was built
+  with) and ``grader/`` (installed by setup.sh);
 - ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
   utterances with ``mapping.json``, ``testdata.json`` and ``metadata.json``, and the hidden
   labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped

@@ -15,12 +15,15 @@ from pathlib import Path
 
 import torch
 
+from kws.assignments import ASSIGNMENTS
 from kws.data.speaker_format import read_test_labels
 from kws.grading.sandbox.processes import private_folder
 from kws.grading.shared.inputs import save_feature_inputs, save_wave_inputs
 
-KWS_TEST_FOLDERS = ("speech_commands_test_set_v0.02", "speech_commands_test_set_v0.01")
-SPEAKER_FOLDER, SPEAKER_HIDDEN = "speaker_features", "speaker_features_hidden"
+# The data layout, from the specs' [data] tables (kws/assignments/<name>.toml).
+KWS_TEST_FOLDERS = tuple(ASSIGNMENTS["keyword_spotting"].data["test_folders"])
+SPEAKER_FOLDER = ASSIGNMENTS["speaker_id"].data["folder"]
+SPEAKER_HIDDEN = ASSIGNMENTS["speaker_id"].data["hidden"]
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """Accuracy tier sets: which table of thresholds a grading run scores accuracy against.
 
 A tier set is four accuracies in rising order (simple, medium, strong, boss). The tables live in
-``grader/thresholds.json``, one per dataset and family ("kws" for keyword spotting, "speaker"
-for speaker ID). A run picks its table in this order:
+each assignment's spec, the ``[tiers]`` table of ``kws/assignments/<name>.toml``, one per
+dataset; the tier a task needs for full marks is its ``target`` there. A run picks its table in
+this order:
 
 1. ``--tiers FILE``: a JSON tier table, ``{"simple": 0.6, "medium": ..., "strong": ..., "boss": ...}``,
-   or one table per family, ``{"kws": {...}, "speaker": {...}}``;
-2. ``--dataset NAME``: the entry NAME of thresholds.json;
+   or one table per assignment, ``{"keyword_spotting": {...}, "speaker_id": {...}}`` (the older
+   keys ``"kws"`` and ``"speaker"`` are accepted too);
+2. ``--dataset NAME``: the entry NAME of the spec's [tiers];
 3. a dataset the kit knows, recognised from the data folder: the synthetic datasets by the
    README their generator writes, the real 12-class Speech Commands test set by its clip count,
    the real HW4 features by their 600 speakers and 8,000 test utterances.
@@ -19,20 +21,24 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from kws.assignments import ASSIGNMENTS, TIER_ORDER, Spec
 from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, synthetic_preset
 
-TIER_ORDER = ("simple", "medium", "strong", "boss")
-FAMILY = {"keyword_spotting": "kws", "speaker_id": "speaker"}  # assignment -> thresholds family
+# The keys a --tiers file may use for an assignment's table: its name, or the key of the
+# thresholds.json files of earlier versions of the kit.
+TIERS_FILE_KEYS = {
+    "keyword_spotting": ("keyword_spotting", "kws"),
+    "speaker_id": ("speaker_id", "speaker"),
+}
 REAL_KWS_TEST_CLIPS = {"v0.02": 4_890, "v0.01": 3_081}  # the official 12-class test sets
 REAL_HW4 = {"speakers": 600, "test_utterances": 8_000}
-DEFAULT_THRESHOLDS = Path(__file__).resolve().parents[2] / "grader" / "thresholds.json"
 
 
 @dataclass(frozen=True)
 class TierSet:
     """The tiers one assignment is graded against, and where they come from (for the reports)."""
 
-    name: str  # the thresholds.json dataset name, or the --tiers file name
+    name: str  # the dataset's name in the spec's [tiers], or the --tiers file name
     tiers: dict[str, float]
     source: str  # "detected from the --data folder", "--dataset", "--tiers FILE_NAME"
 
@@ -56,17 +62,8 @@ def check_tiers(tiers: dict, where: str) -> dict[str, float]:
     return {name: float(tiers[name]) for name in TIER_ORDER}
 
 
-def load_thresholds(path: Path) -> dict:
-    """grader/thresholds.json, checked: every tier table has the four tiers in rising order."""
-    table = json.loads(Path(path).read_text())
-    for family in ("kws", "speaker"):
-        for dataset, tiers in table[family].items():
-            check_tiers(tiers, f"{path}: {family}/{dataset}")
-    return table
-
-
 def detect_dataset(data: Path, assignment: str) -> str | None:
-    """The thresholds.json name of a dataset the kit knows under `data`, else None."""
+    """The [tiers] name of a dataset the kit knows under `data`, else None."""
     if assignment == "keyword_spotting":
         folder = next((data / f for f in KWS_TEST_FOLDERS if (data / f).is_dir()), None)
         if folder is None:
@@ -101,12 +98,14 @@ def tier_set(
     data: Path,
     assignment: str,
     *,
-    thresholds: Path = DEFAULT_THRESHOLDS,
     dataset: str | None = None,
     tiers_file: Path | None = None,
+    spec: Spec | None = None,
 ) -> TierSet:
-    """The tier set `assignment` is graded against; ValueError naming the option to add."""
-    family = FAMILY[assignment]
+    """The tier set `assignment` is graded against; ValueError naming the option to add.
+
+    `spec`: the assignment's spec (default: ``ASSIGNMENTS[assignment]``, its file in the kit)."""
+    spec = spec or ASSIGNMENTS[assignment]
     if tiers_file is not None:
         try:
             table = json.loads(Path(tiers_file).read_text())
@@ -114,17 +113,19 @@ def tier_set(
             raise ValueError(
                 f"--tiers {tiers_file}: cannot read a JSON tier table ({error})"
             ) from None
-        table = table.get(family, table) if isinstance(table, dict) else table
+        if isinstance(table, dict):
+            key = next((k for k in TIERS_FILE_KEYS.get(assignment, ()) if k in table), None)
+            table = table[key] if key else table
         return TierSet(
             Path(tiers_file).name,
             check_tiers(table, f"--tiers {tiers_file}"),
             f"--tiers {Path(tiers_file).name}",  # students read it: no path of this machine
         )
-    known = load_thresholds(thresholds)[family]
+    known = spec.tiers
     if dataset is not None:
         if dataset not in known:
             raise ValueError(
-                f"--dataset {dataset}: {thresholds} has no {family} tiers of that name "
+                f"--dataset {dataset}: {spec.path} has no tiers of that name in [tiers] "
                 f"(it has {', '.join(sorted(known))}); add an entry, pass --tiers FILE, or grade "
                 "the other notebook only (--assignment)"
             )
@@ -135,7 +136,7 @@ def tier_set(
             f"{data}: the {assignment} data is not a dataset the grader knows "
             f"({', '.join(sorted(known))}), so it has no accuracy tiers for it. Name them: add "
             f'--tiers FILE (a JSON like {{"simple": 0.6, "medium": 0.7, "strong": 0.8, '
-            f'"boss": 0.9}}) or --dataset NAME (an entry of {thresholds})'
+            f'"boss": 0.9}}) or --dataset NAME (an entry of [tiers] in {spec.path})'
         )
     # Students read the source: name the data's kind, never its path on the grading machine.
     return TierSet(detected, known[detected], "detected from the --data folder")

@@ -190,17 +190,17 @@ def load_checkpoint(model, path: Path, task: str) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def _logits(output, batch: int, num_classes: int):
-    """The (batch, num_classes) finite scores in a model's output; ValueError otherwise."""
+def _logits(output, batch: int, n_classes: int):
+    """The (batch, n_classes) finite scores in a model's output; ValueError otherwise."""
     import torch
 
     logits = output[0] if isinstance(output, tuple | list) else output
     if not isinstance(logits, torch.Tensor):
         raise ValueError(f"the model returned {type(logits).__name__}, not a tensor of scores")
-    if logits.shape != (batch, num_classes):
+    if logits.shape != (batch, n_classes):
         raise ValueError(
             f"the model returned {tuple(logits.shape)} for a batch of {batch}; expected logits "
-            f"({batch}, {num_classes})"
+            f"({batch}, {n_classes})"
         )
     if not torch.isfinite(logits).all():
         raise ValueError("the model outputs NaN or infinite scores for some test inputs")
@@ -226,7 +226,7 @@ def prediction_batches(inputs, batch_size: int) -> list:
 
 
 def predict(
-    model, inputs, batches: list, num_classes: int, device: str, keep: frozenset[int] = frozenset()
+    model, inputs, batches: list, n_classes: int, device: str, keep: frozenset[int] = frozenset()
 ) -> tuple[list[int], list[tuple]]:
     """Argmax class of every input, in input order; ValueError on wrong shapes or NaN.
 
@@ -241,7 +241,7 @@ def predict(
     try:
         with torch.no_grad():
             for number, indices in enumerate(batches):
-                logits = _logits(model(*inputs.batch(indices, device)), len(indices), num_classes)
+                logits = _logits(model(*inputs.batch(indices, device)), len(indices), n_classes)
                 predictions[indices] = logits.argmax(dim=1).cpu()
                 if number in keep:
                     kept.append((indices, logits.detach().cpu().clone()))
@@ -308,7 +308,7 @@ def grade_task(
     if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
         predicted = attempt(
             "evaluate",
-            lambda: predict(model, inputs, batches_run, run.num_classes, run.device, trace_batches),
+            lambda: predict(model, inputs, batches_run, run.n_classes, run.device, trace_batches),
         )
         if predicted is not None:
             report["predictions"], kept = predicted

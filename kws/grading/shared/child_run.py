@@ -35,7 +35,7 @@ class ChildRun:
 
     notebook: str  # the notebook's file name, e.g. "02_speaker_id.ipynb"
     classes: dict[str, str]  # task -> class name, in grading order
-    num_classes: int  # the model's output size; predictions must lie in [0, num_classes)
+    n_classes: int  # the model's output size; predictions must lie in [0, n_classes)
     inputs: str = "inputs.pt"  # the unlabelled inputs (`kws.grading.shared.inputs`)
     submission: str = "submission"  # the copy of the hand-in
     outputs: str = "outputs"  # OUT_DIR beside the notebook ("retrained" after a re-training)
@@ -50,8 +50,8 @@ class ChildRun:
             or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.classes.items())
         ):
             raise ValueError("a child run needs at least one task, each with its class name")
-        if not isinstance(self.num_classes, int) or self.num_classes < 1:
-            raise ValueError(f"num_classes must be a positive integer, not {self.num_classes!r}")
+        if not isinstance(self.n_classes, int) or self.n_classes < 1:
+            raise ValueError(f"n_classes must be a positive integer, not {self.n_classes!r}")
 
     @property
     def tasks(self) -> list[str]:

@@ -59,7 +59,7 @@ def check_facts(facts) -> None:
                 raise ValueError(f"payload numeric facts of {key} hold a malformed item")
 
 
-def check_payload(payload: dict, tasks: list[str], num_inputs: int, num_classes: int) -> None:
+def check_payload(payload: dict, tasks: list[str], num_inputs: int, n_classes: int) -> None:
     """Raise ValueError unless `payload` has the structure the runner writes (values are JSON)."""
     if set(payload) != {"notebook", "errors", "tasks", "tampering", "numeric"}:
         raise ValueError("payload keys differ from the runner's")
@@ -74,7 +74,7 @@ def check_payload(payload: dict, tasks: list[str], num_inputs: int, num_classes:
         predictions = report["predictions"]
         if predictions is not None and (
             len(predictions) != num_inputs
-            or not all(type(p) is int and 0 <= p < num_classes for p in predictions)
+            or not all(type(p) is int and 0 <= p < n_classes for p in predictions)
         ):
             raise ValueError(f"payload task {task}: predictions are not {num_inputs} class indices")
         if not isinstance(report["errors"], dict) or set(report["errors"]) - set(STAGES):

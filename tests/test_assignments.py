@@ -1,0 +1,112 @@
+"""The assignment specs (kws/assignments/<name>.toml): one [points] entry per graded test and one
+test per entry, errors that name the file and the key, and the files shipped with the package."""
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from kws.assignments import ASSIGNMENTS, HERE, SpecError, load
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _collected_tests() -> dict[str, set[str]]:
+    """{assignment: graded test function names}, as pytest collects grader/ (no grading run)."""
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+        + ["grader/"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assignment_of = {}  # grader file -> its ASSIGNMENT constant, read without importing it
+    for path in (ROOT / "grader").glob("test_*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ASSIGNMENT":
+                assignment_of[f"grader/{path.name}"] = node.value.value
+    tests = defaultdict(set)
+    for line in run.stdout.splitlines():
+        match = re.fullmatch(r"(grader/test_\w+\.py)::(test_\w+)(\[.*\])?", line.strip())
+        if match:
+            tests[assignment_of[match[1]]].add(match[2])
+    return tests
+
+
+def test_every_graded_test_has_points_and_every_points_entry_a_test():
+    tests = _collected_tests()
+    assert set(tests) == set(ASSIGNMENTS)
+    for name, spec in ASSIGNMENTS.items():
+        assert tests[name] - set(spec.points) == set(), f"{spec.path}: tests without [points]"
+        assert set(spec.points) - tests[name] == set(), f"{spec.path}: [points] without a test"
+
+
+def _copy(tmp_path, name: str, old: str, new: str) -> Path:
+    path = tmp_path / f"{name}.toml"
+    text = (HERE / f"{name}.toml").read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    "old, new, key",
+    [
+        ('name = "speaker_id"', 'name = "speaker_id', "not valid TOML"),
+        ("simple = 0.66025, medium = 0.8175", "simple = 0.9, medium = 0.8175", "tiers.hw4_2023"),
+        ("test_accuracy = 5", 'test_accuracy = "five"', "points.test_accuracy"),
+        ('target = "boss"', 'target = "gold"', "tasks.task3.target"),
+        ("max_layer_calls = 3,", 'max_layer_calls = "3",', "tasks.task1.limits"),
+    ],
+)
+def test_a_broken_spec_names_the_file_and_the_key(tmp_path, old, new, key):
+    path = _copy(tmp_path, "speaker_id", old, new)
+    with pytest.raises(SpecError) as error:
+        load(path)
+    assert str(error.value).startswith(f"{path}: ") and key in str(error.value)
+
+
+def test_a_test_without_points_names_the_line_to_add():
+    with pytest.raises(SpecError) as error:
+        ASSIGNMENTS["speaker_id"].test_points("test_new")
+    assert str(error.value).startswith(f"{ASSIGNMENTS['speaker_id'].path}: [points] has no entry")
+    assert "add `test_new = N`" in str(error.value)
+
+
+def test_an_edited_copy_is_what_loads(tmp_path):
+    """One edit in the file is the whole change: a budget, a test's points, a limit."""
+    path = _copy(tmp_path, "speaker_id", "max_encoder_params = 500_000", "max_encoder_params = 1")
+    edited = load(path)
+    assert edited.tasks["task1"].limits["max_encoder_params"] == 1
+    assert edited.points == ASSIGNMENTS["speaker_id"].points and edited.path == path
+
+
+def test_the_specs_are_package_data():
+    """`pip install` (as the Gradescope image's setup.sh runs it) must ship every spec."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["kws"]
+    package = ROOT / "kws"
+    shipped = {p for pattern in patterns for p in package.glob(pattern)}
+    assert {spec.path for spec in ASSIGNMENTS.values()} <= shipped
+    assert set(HERE.glob("*.toml")) == {spec.path for spec in ASSIGNMENTS.values()}
+
+
+def test_the_class_count_has_one_name():
+    """`n_classes` everywhere: no `num_classes` / `n_speakers` left in the kit or notebooks."""
+    folders = ["kws", "grader", "solutions", "assignments", "benchmarks", "data_scripts"]
+    other_names = re.compile(r"\b(num_classes|n_speakers)\b")
+    found = [
+        f"{path.relative_to(ROOT)}: {match[0]}"
+        for folder in folders
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.suffix in {".py", ".ipynb"} and path.is_file()
+        for match in other_names.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
