@@ -20,6 +20,9 @@ notebook stops at the first TODO with its message.
     check.am_softmax(AMSoftmaxHead, am_softmax_loss)
     check.task3(model)                          # also runs the two above, from the notebook
     check.keyword_model(model)
+    check.twelve_class_data(twelve_class_labels, silence_windows)   # notebook 01, Task 1
+    check.conv_tokenizer(ConvTokenizer)         # notebook 01, Task 2: token lengths
+    check.token_budget(model)                   # notebook 01, Task 2: tokens and attention memory
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import sys
 import torch
 from torch import nn
 
-from kws.check import formula_checks, layer_checks
+from kws.check import formula_checks, keyword_checks, layer_checks
 from kws.check.selfcheck import Checker, CheckResult, call
 
 __all__ = [
@@ -45,6 +48,9 @@ __all__ = [
     "task2",
     "task3",
     "keyword_model",
+    "twelve_class_data",
+    "conv_tokenizer",
+    "token_budget",
 ]
 
 
@@ -279,4 +285,51 @@ def keyword_model(model: nn.Module, *, num_classes: int = 12, strict: bool = Fal
             model.train(was_training)
         n = sum(p.numel() for p in model.parameters())
         checker.expect(True, f"{format_count(n)} parameters", "")
+    return checker.finish(strict)
+
+
+# ---- notebook 01: the 12-class data and the tokens ---------------------------------------------
+
+
+def twelve_class_data(labels_function=None, windows_function=None, *, strict=False) -> CheckResult:
+    """Task 1: `twelve_class_labels(words, unknown_fraction, seed)` keeps every keyword clip and
+    round(fraction x keyword clips) other-word clips drawn at random as _unknown_, seeded; and
+    `silence_windows(noises, count, seed, length)` cuts (count, length) random slices of random
+    recordings. Either may be None (not checked)."""
+    checker = Checker("12-class training set")
+    if labels_function is not None:
+        with checker.run():
+            keyword_checks.twelve_class_labels(checker, labels_function)
+    if windows_function is not None:
+        with checker.run():
+            keyword_checks.silence_windows(checker, windows_function)
+    return checker.finish(strict)
+
+
+def conv_tokenizer(cls: type, *, strict: bool = False) -> CheckResult:
+    """Task 2: ConvTokenizer(n_mels, d_model, channels) returns (B, N, d_model) tokens and, per
+    clip, the number of tokens that clip gives alone (so padding is masked right)."""
+    checker = Checker(_name(cls))
+    with checker.run():
+        keyword_checks.conv_tokenizer(checker, cls)
+    return checker.finish(strict)
+
+
+def token_budget(model: nn.Module, *, strict: bool = False) -> CheckResult:
+    """Task 2: one forward of two 1-second clips, traced: the tokens its attention runs over (CLS
+    included) and the attention memory of a training batch, against the assignment's limits."""
+    from kws.grading.child.trace import trace_forward
+
+    checker = Checker(f"token budget ({type(model).__name__})")
+    with checker.run():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            waves = torch.rand(2, 16000) - 0.5
+        device = next(model.parameters(), torch.empty(0)).device
+        traced = call(
+            checker,
+            "forward(waves (2, 16000)) runs",
+            lambda: trace_forward(model, waves.to(device)),
+        )
+        keyword_checks.attention_budget(checker, traced.attention_sizes)
     return checker.finish(strict)
