@@ -26,6 +26,10 @@ OTHER_WORDS = (
 ).split()
 UNKNOWN = "_unknown_"
 N_MELS = 40
+LENGTH_FIX = (
+    "compute each convolution's output length per clip, "
+    "floor((L + 2 x padding - kernel) / stride) + 1, once per convolution"
+)
 
 
 def limits(task: str) -> dict[str, int | float]:
@@ -290,7 +294,7 @@ def conv_tokenizer(checker: Checker, cls, seed: int = 0) -> None:
     checker.expect(
         int(token_lengths[0]) == n,
         f"a clip of all {frames} frames has token length {int(token_lengths[0])} of N = {n}",
-        "a clip with no padding keeps all N tokens",
+        f"a clip with no padding keeps all N tokens; {LENGTH_FIX}",
     )
     for b, length in enumerate(lengths[1:], start=1):
         alone = call(
@@ -305,8 +309,7 @@ def conv_tokenizer(checker: Checker, cls, seed: int = 0) -> None:
             int(token_lengths[b]) == own,
             f"a clip of {length} frames: token length {int(token_lengths[b])}, and it gives "
             f"{own} tokens alone",
-            "compute each convolution's output length per clip, "
-            "floor((L + 2 x padding - kernel) / stride) + 1, once per convolution",
+            LENGTH_FIX,
         )
 
 
