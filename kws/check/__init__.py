@@ -19,7 +19,9 @@ notebook stops at the first TODO with its message.
     check.attention_pooling(SelfAttentionPooling)
     check.am_softmax(AMSoftmaxHead, am_softmax_loss)
     check.task3(model)                          # also runs the two above, from the notebook
-    check.keyword_model(model)
+    check.keyword_model(model)                  # also KeywordTransformer's forward, from the notebook
+    check.keyword_transformer(KeywordTransformer)  # vs the pipeline with torch.nn's encoder
+    check.training_recipe(RECIPE, learning_rate_factor)
     check.twelve_class_data(twelve_class_labels, silence_windows)   # notebook 01, Task 1
     check.conv_tokenizer(ConvTokenizer)         # notebook 01, Task 2: token lengths
     check.token_budget(model)                   # notebook 01, Task 2: tokens and attention memory
@@ -33,7 +35,7 @@ import sys
 import torch
 from torch import nn
 
-from kws.check import formula_checks, keyword_checks, layer_checks
+from kws.check import formula_checks, keyword_checks, keyword_model_checks, layer_checks
 from kws.check.selfcheck import Checker, CheckResult, call
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "task2",
     "task3",
     "keyword_model",
+    "keyword_transformer",
+    "training_recipe",
     "twelve_class_data",
     "conv_tokenizer",
     "token_budget",
@@ -248,8 +252,34 @@ def task3(model, *, num_classes=None, ns=None, strict=False) -> CheckResult:
     )
 
 
-def keyword_model(model: nn.Module, *, num_classes: int = 12, strict: bool = False) -> CheckResult:
-    """Notebook 01: waveforms (B, 16000) in, (B, num_classes) logits out, deterministic in eval."""
+def keyword_transformer(cls: type, *, strict: bool = False) -> CheckResult:
+    """Notebook 01, Task 3: KeywordTransformer's forward against the specified pipeline
+    recomputed with torch.nn.TransformerEncoder (CLS first, positions, mask, norm, classifier),
+    padding that changes nothing, and a deterministic eval mode."""
+    checker = Checker(_name(cls))
+    with checker.run():
+        keyword_model_checks.keyword_transformer(checker, cls)
+    return checker.finish(strict)
+
+
+def training_recipe(settings: dict, lr_factor=None, *, strict: bool = False) -> CheckResult:
+    """Notebook 01, Task 4: the RECIPE's settings, and `learning_rate_factor(step, total_steps)`
+    warms up then decays to near 0."""
+    checker = Checker("training recipe")
+    with checker.run():
+        keyword_model_checks.recipe(checker, settings)
+    if lr_factor is not None:
+        with checker.run():
+            keyword_model_checks.learning_rate_factor(checker, lr_factor)
+    return checker.finish(strict)
+
+
+def keyword_model(
+    model: nn.Module, *, n_classes: int = 12, ns: dict | None = None, strict: bool = False
+) -> CheckResult:
+    """Notebook 01: waveforms (B, 16000) in, (B, n_classes) logits out, deterministic in eval;
+    then Task 3's checks of the class KeywordTransformer when `ns` (default: the notebook's
+    namespace) defines it."""
     from kws.params import format_count
 
     checker = Checker(f"keyword model ({type(model).__name__})")
@@ -269,9 +299,9 @@ def keyword_model(model: nn.Module, *, num_classes: int = 12, strict: bool = Fal
             if not isinstance(logits, torch.Tensor):
                 checker.stop(f"forward returns {type(logits).__name__}", "return logits (B, C)")
             checker.expect(
-                tuple(logits.shape) == (2, num_classes),
+                tuple(logits.shape) == (2, n_classes),
                 f"forward(waves (2, 16000)) returns logits of shape {_shape(logits)}",
-                f"take raw waveforms, return (B, {num_classes}); the front-end belongs in the model",
+                f"take raw waveforms, return (B, {n_classes}); the front-end belongs in the model",
             )
             checker.expect(
                 bool(torch.isfinite(logits).all()), "logits are finite", "the output has NaN/inf"
@@ -285,6 +315,13 @@ def keyword_model(model: nn.Module, *, num_classes: int = 12, strict: bool = Fal
             model.train(was_training)
         n = sum(p.numel() for p in model.parameters())
         checker.expect(True, f"{format_count(n)} parameters", "")
+    from kws.grading.child.numeric import COMPONENTS
+
+    ns = ns if ns is not None else vars(sys.modules["__main__"])
+    for component in COMPONENTS.values():
+        if component.task == "kws" and component.name in ns:
+            with checker.run():
+                component.check(checker, ns[component.name], ns)
     return checker.finish(strict)
 
 
