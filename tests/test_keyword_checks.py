@@ -264,3 +264,23 @@ def test_with_labels_and_add_silence_name_the_fix():
     )
     with pytest.raises(ValueError, match=r"give a float tensor \(K, 16000\)"):
         add_silence(cache, torch.zeros(2, 8000), seed=0)
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_attention_sizes_of_torch_and_written_out_attention(fast_path):
+    from kws.grading.child.trace import trace_forward
+
+    class Explicit(nn.Module):  # a softmax over (B, H, N, N) scores, written out
+        def forward(self, x):
+            q = x.view(2, 5, 3, 4).transpose(1, 2)  # (B, H, N, hs)
+            return (q @ q.transpose(-2, -1)).softmax(dim=-1) @ q
+
+    layer = nn.TransformerEncoderLayer(12, 3, 24, 0.0, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+    torch.backends.mha.set_fastpath_enabled(fast_path)
+    try:
+        sizes = trace_forward(encoder, torch.randn(2, 5, 12)).attention_sizes
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+    assert sizes == [[3 * 5 * 5, 5]] * 2
+    assert trace_forward(Explicit(), torch.randn(2, 5, 12)).attention_sizes == [[3 * 5 * 5, 5]]
