@@ -318,3 +318,15 @@ def test_predict_puts_length_sorted_shuffled_batches_back_in_dataset_order():
     dropping = FeatureBatches(cache, batch_size=2, crop=None, drop_last=True)
     with pytest.raises(ValueError, match="drop_last=False"):
         predict(model, dropping)
+
+
+def test_own_learning_rate_factor_sets_every_step_and_excludes_warmup_steps():
+    def halves_each_step(step: int, total: int) -> float:
+        return 0.5**step if total == 4 else float("nan")
+
+    history = fit(
+        fresh_model(), make_batches(2), steps=4, lr=0.1, lr_factor=halves_each_step, progress=False
+    )
+    assert history.lr == pytest.approx([0.1, 0.05, 0.025, 0.0125])
+    with pytest.raises(ValueError, match="warm-up is part of your lr_factor"):
+        fit(fresh_model(), make_batches(2), steps=4, warmup_steps=1, lr_factor=halves_each_step)

@@ -19,7 +19,12 @@ notebook stops at the first TODO with its message.
     check.attention_pooling(SelfAttentionPooling)
     check.am_softmax(AMSoftmaxHead, am_softmax_loss)
     check.task3(model)                          # also runs the two above, from the notebook
-    check.keyword_model(model)
+    check.keyword_model(model)                  # also KeywordTransformer's forward, from the notebook
+    check.keyword_transformer(KeywordTransformer)  # vs the pipeline with torch.nn's encoder
+    check.training_recipe(RECIPE, learning_rate_factor)
+    check.twelve_class_data(twelve_class_labels, silence_windows)   # notebook 01, Task 1
+    check.conv_tokenizer(ConvTokenizer)         # notebook 01, Task 2: token lengths
+    check.token_budget(model)                   # notebook 01, Task 2: tokens and attention memory
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import torch
 from torch import nn
 
 from kws.assignments import ASSIGNMENTS
-from kws.check import formula_checks, layer_checks
+from kws.check import formula_checks, keyword_checks, keyword_model_checks, layer_checks
 from kws.check.selfcheck import Checker, CheckResult, call
 
 __all__ = [
@@ -46,6 +51,11 @@ __all__ = [
     "task2",
     "task3",
     "keyword_model",
+    "keyword_transformer",
+    "training_recipe",
+    "twelve_class_data",
+    "conv_tokenizer",
+    "token_budget",
 ]
 
 
@@ -248,10 +258,38 @@ def task3(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
 KWS_CLASSES = len(ASSIGNMENTS["keyword_spotting"].data["classes"])  # 12
 
 
+def keyword_transformer(cls: type, *, strict: bool = False) -> CheckResult:
+    """Notebook 01, Task 3: KeywordTransformer's forward against the specified pipeline
+    recomputed with torch.nn.TransformerEncoder (CLS first, positions, mask, norm, classifier),
+    padding that changes nothing, and a deterministic eval mode."""
+    checker = Checker(_name(cls))
+    with checker.run():
+        keyword_model_checks.keyword_transformer(checker, cls)
+    return checker.finish(strict)
+
+
+def training_recipe(settings: dict, lr_factor=None, *, strict: bool = False) -> CheckResult:
+    """Notebook 01, Task 4: the RECIPE's settings, and `learning_rate_factor(step, total_steps)`
+    warms up then decays to near 0."""
+    checker = Checker("training recipe")
+    with checker.run():
+        keyword_model_checks.recipe(checker, settings)
+    if lr_factor is not None:
+        with checker.run():
+            keyword_model_checks.learning_rate_factor(checker, lr_factor)
+    return checker.finish(strict)
+
+
 def keyword_model(
-    model: nn.Module, *, n_classes: int = KWS_CLASSES, strict: bool = False
+    model: nn.Module,
+    *,
+    n_classes: int = KWS_CLASSES,
+    ns: dict | None = None,
+    strict: bool = False,
 ) -> CheckResult:
-    """Notebook 01: waveforms (B, 16000) in, (B, n_classes) logits out, deterministic in eval."""
+    """Notebook 01: waveforms (B, 16000) in, (B, n_classes) logits out, deterministic in eval;
+    then Task 3's checks of the class KeywordTransformer when `ns` (default: the notebook's
+    namespace) defines it."""
     from kws.params import format_count
 
     checker = Checker(f"keyword model ({type(model).__name__})")
@@ -287,4 +325,58 @@ def keyword_model(
             model.train(was_training)
         n = sum(p.numel() for p in model.parameters())
         checker.expect(True, f"{format_count(n)} parameters", "")
+    from kws.grading.child.numeric import COMPONENTS
+
+    ns = ns if ns is not None else vars(sys.modules["__main__"])
+    for component in COMPONENTS.values():
+        if component.task == "kws" and component.name in ns:
+            with checker.run():
+                component.check(checker, ns[component.name], ns)
+    return checker.finish(strict)
+
+
+# ---- notebook 01: the 12-class data and the tokens ---------------------------------------------
+
+
+def twelve_class_data(labels_function=None, windows_function=None, *, strict=False) -> CheckResult:
+    """Task 1: `twelve_class_labels(words, unknown_fraction, seed)` keeps every keyword clip and
+    round(fraction x keyword clips) other-word clips drawn at random as _unknown_, seeded; and
+    `silence_windows(noises, count, seed, length)` cuts (count, length) random slices of random
+    recordings. Either may be None (not checked)."""
+    checker = Checker("12-class training set")
+    if labels_function is not None:
+        with checker.run():
+            keyword_checks.twelve_class_labels(checker, labels_function)
+    if windows_function is not None:
+        with checker.run():
+            keyword_checks.silence_windows(checker, windows_function)
+    return checker.finish(strict)
+
+
+def conv_tokenizer(cls: type, *, strict: bool = False) -> CheckResult:
+    """Task 2: ConvTokenizer(n_mels, d_model, channels) returns (B, N, d_model) tokens and, per
+    clip, the number of tokens that clip gives alone (so padding is masked right)."""
+    checker = Checker(_name(cls))
+    with checker.run():
+        keyword_checks.conv_tokenizer(checker, cls)
+    return checker.finish(strict)
+
+
+def token_budget(model: nn.Module, *, strict: bool = False) -> CheckResult:
+    """Task 2: one forward of two 1-second clips, traced: the tokens its attention runs over (CLS
+    included) and the attention memory of a training batch, against the assignment's limits."""
+    from kws.grading.child.trace import trace_forward
+
+    checker = Checker(f"token budget ({type(model).__name__})")
+    with checker.run():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            waves = torch.rand(2, 16000) - 0.5
+        device = next(model.parameters(), torch.empty(0)).device
+        traced = call(
+            checker,
+            "forward(waves (2, 16000)) runs",
+            lambda: trace_forward(model, waves.to(device)),
+        )
+        keyword_checks.attention_budget(checker, traced.attention_sizes)
     return checker.finish(strict)

@@ -125,7 +125,7 @@ def call(checker: Checker, what: str, function):
     try:
         return function()
     except NotImplementedError as err:
-        checker.todo = str(err) or "a TODO raises NotImplementedError"
+        checker.todo = checker.todo or str(err) or "a TODO raises NotImplementedError"
         checker.stop(what, f"not written yet: {checker.todo}")
     except Exception as err:
         checker.stop(what, f"raised {type(err).__name__}: {err}{_where(err)}")

@@ -5,6 +5,7 @@ from kws.data.cache import (
     ClipCache,
     FeatureCache,
     NoiseBank,
+    add_silence,
     cache_clips,
     cache_features,
     cache_noise,

@@ -262,6 +262,47 @@ def cache_clips(
     )
 
 
+def add_silence(cache: ClipCache, windows: torch.Tensor, *, seed: int) -> ClipCache:
+    """``cache`` with the one-second noise ``windows`` appended as ``_silence_`` clips.
+
+    Each window gets a random gain in [0, 1) (seeded), as ``SpeechCommands(labels="12")`` gives
+    its silence clips, so the model hears quiet and loud noise alike.
+
+    Args:
+        cache: a 12-class cache (its classes hold "_silence_").
+        windows: (K, S) float waveforms in [-1, 1], S = 16000 samples each.
+        seed: seeds the gains.
+
+    Raises:
+        ValueError: the cache has no _silence_ class, or ``windows`` is not (K, 16000) float.
+    """
+    if "_silence_" not in cache.classes:
+        raise ValueError(f"classes {cache.classes} have no _silence_: use a 12-class cache")
+    if (
+        not isinstance(windows, torch.Tensor)
+        or not windows.is_floating_point()
+        or windows.dim() != 2
+        or windows.shape[1] != CLIP_SAMPLES
+    ):
+        shape = tuple(windows.shape) if isinstance(windows, torch.Tensor) else type(windows)
+        raise ValueError(
+            f"silence windows of shape {shape}: give a float tensor (K, {CLIP_SAMPLES}), one "
+            "second of noise per row"
+        )
+    count = len(windows)
+    samples = (windows.detach().cpu().float() * 32768).round_().clamp_(-32768, 32767)
+    gains = torch.rand(count, generator=torch.Generator().manual_seed(seed))
+    return replace(
+        cache,
+        waves=torch.cat([cache.waves.cpu(), samples.to(torch.int16)]),
+        gains=torch.cat([cache.gains.cpu(), gains]),
+        labels=torch.cat(
+            [cache.labels.cpu(), torch.full((count,), cache.classes.index("_silence_"))]
+        ),
+        speakers=torch.cat([cache.speakers.cpu(), torch.full((count,), -1)]),
+    )
+
+
 @dataclass(frozen=True)
 class FeatureCache:
     """Variable-length feature sequences stored end to end in one tensor.

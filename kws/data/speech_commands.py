@@ -13,11 +13,13 @@ On disk (as extracted from the official archives; the synthetic twin writes the 
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import re
 import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import soundfile
@@ -319,6 +321,39 @@ class SpeechCommands(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         item = self.items[i]
         return load_item(item), item.label
+
+    def with_labels(self, labels: Sequence[str | None]) -> SpeechCommands:
+        """The same clips under the 12-class label set, labelled by `labels` (one per item).
+
+        How notebook 01 builds its 12 classes from the student's own choice: `labels[i]` is item
+        i's new class, one of the ten keywords or "_unknown_", and None drops the item.
+        `_silence_` comes from noise instead (`kws.data.cache.add_silence`). Items keep their
+        order; the copy's `labels` is "12", so `cache_clips` caches it as a 12-class split.
+
+        Raises:
+            ValueError: `labels` has not one entry per item, or an entry is not a 12-class word.
+        """
+        if len(labels) != len(self.items):
+            raise ValueError(
+                f"{len(labels):,} labels for the {len(self.items):,} clips of {self!r}: give one "
+                "per clip (None drops it)"
+            )
+        classes = LABEL_SETS["12"]
+        index = {name: i for i, name in enumerate(classes) if name != SILENCE}
+        bad = next((label for label in labels if label is not None and label not in index), SILENCE)
+        if bad != SILENCE:
+            raise ValueError(
+                f"label {bad!r} is not one of the ten keywords or {UNKNOWN!r}; label the other "
+                "words' clips _unknown_ or None (dropped)"
+            )
+        relabelled = copy.copy(self)
+        relabelled.labels, relabelled.classes = "12", list(classes)
+        relabelled.items = [
+            replace(item, label=index[label])
+            for item, label in zip(self.items, labels, strict=True)
+            if label is not None
+        ]
+        return relabelled
 
     def counts(self) -> dict[str, int]:
         """Number of items per class name, in class order."""

@@ -1,4 +1,4 @@
-"""``fit``: the training loop — AdamW, warm-up cosine schedule, validation, checkpoints, resume.
+"""``fit``: the training loop — AdamW, warm-up cosine schedule (or your own), validation, checkpoints, resume.
 
 The hot loop never reads a number back from the GPU at each step: losses, correct counts and gradient
 norms stay on the device and are copied to the host once every ``log_every`` steps (one sync), so the
@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
 from tqdm.auto import tqdm
 
 from kws.schedulers import get_cosine_schedule_with_warmup
@@ -66,6 +67,7 @@ def fit(
     lr: float | None = None,
     weight_decay: float | None = None,
     warmup_steps: int | None = None,
+    lr_factor: Callable[[int, int], float] | None = None,
     label_smoothing: float = 0.0,
     grad_clip: float | None = 1.0,
     eval_every: int | None = None,
@@ -95,6 +97,9 @@ def fit(
         lr: peak learning rate of the default AdamW (1e-3); leave ``None`` when passing ``optimizer``.
         weight_decay: AdamW weight decay on matrices (0.01); leave ``None`` with ``optimizer``.
         warmup_steps: linear warm-up before the cosine decay; default 5 % of the steps.
+        lr_factor: your own schedule instead of the warm-up cosine: step ``i`` (0-based) of a run
+            of ``total`` steps uses ``lr_factor(i, total)`` x the peak learning rate. Leave
+            ``warmup_steps`` at ``None`` with it.
         label_smoothing: for the default cross-entropy loss; 0 turns it off.
         grad_clip: clip the total gradient norm to this; ``None`` or 0 turns clipping off.
         eval_every: steps between validations and checkpoints; default: each epoch for a finite
@@ -132,6 +137,11 @@ def fit(
             eval_every = max(1, total_steps // 10)
     if eval_every < 1 or log_every < 1:
         raise ValueError(f"eval_every={eval_every} and log_every={log_every} must be at least 1")
+    if lr_factor is not None and warmup_steps is not None:
+        raise ValueError(
+            "warmup_steps= configures the default warm-up cosine schedule; with lr_factor= the "
+            "warm-up is part of your lr_factor"
+        )
     if warmup_steps is None:
         warmup_steps = math.ceil(0.05 * total_steps)
     if not 0 <= warmup_steps <= total_steps:
@@ -163,7 +173,10 @@ def fit(
             DEFAULT_WEIGHT_DECAY if weight_decay is None else weight_decay,
             device,
         )
-    scheduler = get_cosine_schedule_with_warmup(optimizer, warmup_steps, total_steps)
+    if lr_factor is None:
+        scheduler = get_cosine_schedule_with_warmup(optimizer, warmup_steps, total_steps)
+    else:
+        scheduler = LambdaLR(optimizer, lambda step: float(lr_factor(step, total_steps)))
     params = [p for m in modules for p in m.parameters() if p.requires_grad]
     train_model = torch.compile(model) if compile else model
 

@@ -1,26 +1,31 @@
-"""Notebook 02's numeric checks, as facts for the hidden grader (run in the grading child).
+"""The notebooks' numeric checks, as facts for the hidden grader (run in the grading child).
 
 Every class or function a task asks for is compared with torch.nn, torchaudio or a formula
 written out in the check, seeded, in float64 (`kws.check.layer_checks`,
-`kws.check.formula_checks`). The same comparisons print ✓/✗ in the student's notebook through
-`kws.check`; here they run silently and `check_classes` returns what each found:
+`kws.check.formula_checks`; notebook 01's KeywordTransformer against its pipeline recomputed
+with torch.nn, `kws.check.keyword_model_checks`). The same comparisons print ✓/✗ in the
+student's notebook through `kws.check`; here they run silently and `check_classes` returns what each found:
 
     {"attention": {"items": [[topic, passed, what, fix], ...], "todo": None}, ...}
 
-grader/test_02_numeric.py grades these facts (per component, per topic) and never imports student
-code. A component whose class is missing, or whose code raises, fails with the reason.
+grader/test_01_numeric.py and test_02_numeric.py grade these facts (per component, per topic)
+and never import student code. A component whose class is missing, or whose code raises, fails with the reason.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kws.check import formula_checks, layer_checks
+from kws.check import formula_checks, keyword_checks, keyword_model_checks, layer_checks
 from kws.check.selfcheck import Checker, CheckStopped
 from kws.grading.shared.payload import NUMERIC_COMPONENTS
 
 MAX_TEXT = 500  # characters of one item's text in the payload
+# Notebook 01's checks draw their inputs from a seed; the notebook's self-checks use 0, the
+# grader one the student cannot know, so a hard-coded answer to the self-check's inputs fails.
+_SEED = 1 + secrets.randbelow(2**31 - 1)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,10 @@ _CHECKS = {
     "attention_pooling": lambda c, cls, ns: formula_checks.attention_pooling(c, cls),
     "am_softmax_head": lambda c, cls, ns: formula_checks.am_softmax_head(c, cls),
     "am_softmax_loss": lambda c, fn, ns: formula_checks.am_softmax_loss(c, fn),
+    "keyword_transformer": lambda c, cls, ns: keyword_model_checks.keyword_transformer(c, cls),
+    "twelve_class_labels": lambda c, fn, ns: keyword_checks.twelve_class_labels(c, fn, _SEED),
+    "silence_windows": lambda c, fn, ns: keyword_checks.silence_windows(c, fn, _SEED),
+    "conv_tokenizer": lambda c, cls, ns: keyword_checks.conv_tokenizer(c, cls, _SEED),
 }
 # The payload's component table (shared with the parent) joined with the checks that fill it.
 COMPONENTS = {

@@ -263,7 +263,8 @@ def probe_task(task: str, model: nn.Module, ns: dict, batches, exact: bool = Tru
 
     Keys: layer_calls (encoder layers that ran: the longest chain of attention computations),
     layer_class_calls (forward calls of the task's layer class), attention_modules (where
-    attention ran), encoder_params, encoder_params_text, forbidden, layer_class_problem,
+    attention ran), attention_sizes ([score elements per example, keys] of each attention
+    computation of the first batch), encoder_params, encoder_params_text, forbidden, layer_class_problem,
     class_problems ({class name: problem or None} for the task's other own classes),
     norm_before_classifier ([passed, explanation] or None), tampering, traced_mismatch (None or
     why the traced run differs), traced_batches, output_shape.
@@ -286,6 +287,7 @@ def probe_task(task: str, model: nn.Module, ns: dict, batches, exact: bool = Tru
         "layer_calls": 0,
         "layer_class_calls": 0 if layer_class else None,
         "attention_modules": [],
+        "attention_sizes": None,  # of the first traced batch: [elements per example, keys] each
         "layer_class_problem": layer_class_problem(ns, layer_class) if layer_class else None,
         "class_problems": {name: layer_class_problem(ns, name) for name in own_classes},
         "encoder_params": None,
@@ -311,6 +313,8 @@ def probe_task(task: str, model: nn.Module, ns: dict, batches, exact: bool = Tru
         if layer_class:
             calls = layer_calls(trace, model, layer_class)
             facts["layer_class_calls"] = max(facts["layer_class_calls"], calls)
+        if facts["attention_sizes"] is None:
+            facts["attention_sizes"] = trace.attention_sizes
         modules = {where for where, _ in trace.attention} | set(facts["attention_modules"])
         facts["attention_modules"] = sorted(modules)
         if rules.get("norm_before_classifier"):

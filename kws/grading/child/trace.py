@@ -330,6 +330,8 @@ class Trace:
     tampering: list[str] = field(default_factory=list)
     depth: dict[tuple[int, int], int] = field(default_factory=dict)  # attention depth per tensor
     attention: list[tuple[str, int]] = field(default_factory=list)  # (module, depth) each
+    # [score elements per example, keys] of each attention computation (`attention_size`)
+    attention_sizes: list[list[int]] = field(default_factory=list)
 
     def producer(self, t: torch.Tensor) -> Op | None:
         return self.producers.get(tensor_key(t))
@@ -358,6 +360,25 @@ def is_attention(name: str, result, batch: int) -> bool:
     return result.ndim >= 3 or shape[0] != batch
 
 
+def attention_size(name: str, args: tuple, kwargs: dict, result, batch: int) -> list[int]:
+    """[score elements per example, keys] of one attention computation: H x N x N and N for
+    self-attention over N tokens with H heads, whatever computed it (a softmax over (B, H, N, N)
+    or (B·H, N, N), a fused call whose query is (B, H, N, hs), or torch's multi-head attention
+    with `num_heads`). [0, 0] when the shapes cannot be read."""
+    try:
+        if name in SOFTMAX_FUNCTIONS:
+            return [result.numel() // max(batch, 1), int(result.shape[-1])]
+        query, key = args[0], args[1]
+        if "multi_head_attention" in name:
+            heads = int(kwargs.get("num_heads", kwargs.get("num_head", args[4])))
+            if name.startswith("_native"):  # batch-first (B, L, E)
+                return [heads * query.shape[-2] * key.shape[-2], int(key.shape[-2])]
+            return [heads * query.shape[0] * key.shape[0], int(key.shape[0])]  # (L, B, E)
+        return [query[..., 0].numel() * key.shape[-2] // max(batch, 1), int(key.shape[-2])]
+    except (IndexError, AttributeError, TypeError, ValueError):
+        return [0, 0]
+
+
 class _Recorder(TorchFunctionMode):
     """Records every torch function call: its name, input tensors and the tensors it produced."""
 
@@ -382,6 +403,9 @@ class _Recorder(TorchFunctionMode):
         if is_attention(name, result, self.batch):
             depth += 1
             self.trace.attention.append((self.where(), depth))
+            self.trace.attention_sizes.append(
+                attention_size(name, args, kwargs, result, self.batch)
+            )
         for t in _tensors(result) + changed:
             key = tensor_key(t)
             self.trace.producers.setdefault(key, op)

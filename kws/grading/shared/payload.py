@@ -22,7 +22,7 @@ STAGES = (
 
 @dataclass(frozen=True)
 class NumericComponent:
-    """One graded numeric comparison of notebook 02: its task and the name the skeleton fixes."""
+    """One graded numeric comparison of a notebook: its task and the name the skeleton fixes."""
 
     task: str
     name: str  # the class (or function) the notebook defines
@@ -38,6 +38,11 @@ NUMERIC_COMPONENTS = {
     "attention_pooling": NumericComponent("task3", "SelfAttentionPooling"),
     "am_softmax_head": NumericComponent("task3", "AMSoftmaxHead"),
     "am_softmax_loss": NumericComponent("task3", "am_softmax_loss"),
+    # notebook 01 (keyword_spotting): Task 1's functions, Task 2's token lengths, Task 3's forward
+    "twelve_class_labels": NumericComponent("data", "twelve_class_labels"),
+    "silence_windows": NumericComponent("data", "silence_windows"),
+    "conv_tokenizer": NumericComponent("tokens", "ConvTokenizer"),
+    "keyword_transformer": NumericComponent("kws", "KeywordTransformer"),
 }
 
 

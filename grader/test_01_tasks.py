@@ -1,0 +1,86 @@
+"""Notebook 01, Tasks 1 and 2: the 12-class training set the student's functions build, and the
+tokens the student's model runs its attention over.
+
+Task 1's functions and Task 2's ConvTokenizer run in the grading child on inputs drawn from a
+seed the student never sees (`kws.grading.child.numeric`, the very checks the notebook's
+self-checks print); Task 2's budget is read from what the graded KeywordTransformer ran on the
+hidden 1-second test clips (the attention computations the child traced). These tests read the
+child's payload and never import student code; limits come from the assignment's spec.
+"""
+
+import pytest
+
+from kws.check.keyword_checks import attention_budget
+from kws.check.selfcheck import Checker
+from kws.grading.shared.payload import NUMERIC_COMPONENTS
+
+ASSIGNMENT = "keyword_spotting"  # grader/conftest.py selects tests by it (--assignment)
+MODEL_TASK = "kws"  # the task whose model the child builds and traces
+
+
+def _graded(grading, child, component: str, topics: tuple[str, ...]) -> None:
+    """Fail with the first failed check of `component` among its build and `topics` items."""
+    grading.task_report(child, MODEL_TASK)  # fails if the notebook's model cells did not run
+    if child.payload["tampering"]:
+        pytest.fail(
+            f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
+            "so its functions cannot be checked. Remove the code that replaces or patches torch."
+        )
+    facts = child.payload["numeric"].get(component)
+    name = NUMERIC_COMPONENTS[component].name
+    if facts is None:
+        pytest.fail(f"The check of {name} did not run; tell the course staff.")
+    items = facts["items"]
+    failed = [i for i in items if i[0] in ("build", *topics) and not i[1]]
+    if not failed and not any(i[0] in topics for i in items):
+        failed = [i for i in items if not i[1]][:1]  # stopped before reaching these checks
+    if failed and facts["todo"] and failed[0][3].startswith("not written yet"):
+        pytest.fail(f"Your {name} still has a TODO: {facts['todo']}")
+    if failed:
+        _, _, what, fix = failed[0]
+        pytest.fail(f"{name}: ✗ {what} — {fix}")
+
+
+def test_data_keywords(grading, kws_child):
+    """Task 1: twelve_class_labels keeps every keyword clip with its word, and labels nothing else a keyword"""
+    _graded(grading, kws_child, "twelve_class_labels", ("keywords",))
+
+
+def test_data_unknown(grading, kws_child):
+    """Task 1: _unknown_ is down-sampled to round(unknown_fraction x keyword clips), drawn at random from many words, seeded"""
+    _graded(grading, kws_child, "twelve_class_labels", ("unknown",))
+
+
+def test_data_silence(grading, kws_child):
+    """Task 1: silence_windows cuts (count, length) random slices of random noise recordings, seeded"""
+    _graded(grading, kws_child, "silence_windows", ("silence",))
+
+
+def test_tokens_lengths(grading, kws_child):
+    """Task 2: ConvTokenizer's token lengths are the tokens each clip gives alone (padding masked right)"""
+    _graded(grading, kws_child, "conv_tokenizer", ("lengths",))
+
+
+def _budget(grading, child, topic: str) -> None:
+    """Fail with the `topic` item ("tokens" or "memory") of the budget of what the model ran."""
+    facts = grading.probe_facts(child, MODEL_TASK)
+    sizes = facts.get("attention_sizes")
+    checker = Checker("token budget", echo=False)
+    with checker.run():
+        attention_budget(checker, sizes or [])
+    failed = [i for i in checker.items if i.topic in ("build", topic) and not i.passed]
+    if failed:
+        pytest.fail(
+            f"Your KeywordTransformer, run on 1-second test clips: ✗ {failed[0].what} — "
+            f"{failed[0].fix}"
+        )
+
+
+def test_tokens_budget(grading, kws_child):
+    """Task 2: one second of audio becomes at most max_tokens tokens (CLS included) in the attention that runs"""
+    _budget(grading, kws_child, "tokens")
+
+
+def test_tokens_attention_memory(grading, kws_child):
+    """Task 2: the attention maps of a training batch (every layer and head, float32) fit the memory budget"""
+    _budget(grading, kws_child, "memory")

@@ -1,0 +1,345 @@
+"""Notebook 01's Task 1 (the 12-class training set) and Task 2 (tokens within a budget), checked
+against their definitions: what the labels, the windows and the token lengths must be is written
+out here, never taken from the kit's own 12-class code.
+
+Each check draws its inputs from `seed`: the notebook's self-check uses 0, the hidden grader a
+seed the student never sees (`kws.grading.child.numeric`). Topics of the items: "keywords",
+"unknown" and "silence" (Task 1), "lengths" (Task 2's token lengths); `attention_budget` turns
+what a traced forward ran into Task 2's budget items.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from kws.check.selfcheck import Checker, build, call
+
+KEYWORDS = "yes no up down left right on off stop go".split()
+OTHER_WORDS = (
+    "zero one two three four five six seven eight nine bed bird cat dog happy house marvin "
+    "sheila tree wow backward forward follow learn visual"
+).split()
+UNKNOWN = "_unknown_"
+N_MELS = 40
+LENGTH_FIX = (
+    "compute each convolution's output length per clip, "
+    "floor((L + 2 x padding - kernel) / stride) + 1, once per convolution"
+)
+
+
+def limits(task: str) -> dict[str, int | float]:
+    """The limits of keyword spotting's `task` ("data" or "tokens") from its spec."""
+    from kws.assignments import ASSIGNMENTS
+
+    return ASSIGNMENTS["keyword_spotting"].tasks[task].limits
+
+
+# ---- Task 1: the 12-class labels ---------------------------------------------------------------
+
+
+def word_clips(seed: int) -> list[str]:
+    """The word of each clip of a random split: 15-40 clips per keyword, 10-60 per other word, in
+    random order (the order of a real split's files says nothing about their words)."""
+    rng = random.Random(f"word-clips/{seed}")
+    words = [w for w in KEYWORDS for _ in range(rng.randint(15, 40))]
+    words += [w for w in OTHER_WORDS for _ in range(rng.randint(10, 60))]
+    rng.shuffle(words)
+    return words
+
+
+def _expected_words(counts: dict[str, int], drawn: int) -> float:
+    """How many distinct words `drawn` clips taken at random from `counts` hold, on average."""
+    total = sum(counts.values())
+    return sum(1 - (1 - n / total) ** drawn for n in counts.values())
+
+
+def twelve_class_labels(checker: Checker, function: Callable, seed: int = 0) -> None:
+    """`function(words, unknown_fraction, seed)` -> one label per clip: the keyword itself, then
+    "_unknown_" for round(fraction x keyword clips) other-word clips drawn at random, else None."""
+    rng = random.Random(f"twelve-class-labels/{seed}")
+    words = word_clips(seed)
+    fraction = 0.25 if seed == 0 else round(rng.uniform(0.15, 0.4), 3)
+    seeds = (7, 8) if seed == 0 else tuple(rng.sample(range(10**6), 2))
+    shown = f"twelve_class_labels(words, unknown_fraction={fraction}, seed={seeds[0]})"
+
+    def labels_for(draw_seed: int) -> list:
+        given = list(words)
+        out = call(checker, f"{shown} runs", lambda: function(given, fraction, draw_seed))
+        if not isinstance(out, (list, tuple)) or len(out) != len(words):
+            checker.stop(
+                f"{shown} returns {type(out).__name__} of length {len(out) if hasattr(out, '__len__') else '?'}",
+                f"return a list with one entry per clip ({len(words)} here): the clip's label or None",
+            )
+        return list(out)
+
+    labels = labels_for(seeds[0])
+    keyword_clips = [i for i, w in enumerate(words) if w in KEYWORDS]
+    other_clips = [i for i, w in enumerate(words) if w not in KEYWORDS]
+
+    checker.topic = "keywords"
+    wrong = [i for i in keyword_clips if labels[i] != words[i]]
+    checker.expect(
+        not wrong,
+        f"all {len(keyword_clips)} keyword clips keep their word"
+        + (f" (clip {wrong[0]}, '{words[wrong[0]]}', got {labels[wrong[0]]!r})" if wrong else ""),
+        "keep every clip of the ten keywords, labelled with its own word",
+    )
+    leaked = [i for i in other_clips if labels[i] in KEYWORDS]
+    checker.expect(
+        not leaked,
+        "no other word is labelled a keyword"
+        + (
+            f" (clip {leaked[0]}, '{words[leaked[0]]}', got {labels[leaked[0]]!r})"
+            if leaked
+            else ""
+        ),
+        f"label the other words' clips {UNKNOWN!r} (kept) or None (dropped)",
+    )
+
+    checker.topic = "unknown"
+    strange = [i for i in other_clips if labels[i] not in (UNKNOWN, None) + tuple(KEYWORDS)]
+    checker.expect(
+        not strange,
+        f"other words are labelled {UNKNOWN!r} or None"
+        + (f" (clip {strange[0]} got {labels[strange[0]]!r})" if strange else ""),
+        f"label a kept other-word clip {UNKNOWN!r}, a dropped one None",
+    )
+    unknown = [i for i in other_clips if labels[i] == UNKNOWN]
+    expected = round(fraction * len(keyword_clips))
+    tolerance = limits("data")["unknown_tolerance"]
+    whole = len(unknown) == len(other_clips)
+    checker.expect(
+        abs(len(unknown) - expected) <= tolerance,
+        f"{len(unknown)} {UNKNOWN} clips for {len(keyword_clips)} keyword clips at "
+        f"unknown_fraction={fraction} (expected round({fraction} x {len(keyword_clips)}) = {expected})",
+        (f"every other-word clip is kept: {UNKNOWN} becomes the largest class. " if whole else "")
+        + "keep round(unknown_fraction x number of keyword clips) of them, drawn at random; "
+        "label the rest None",
+    )
+    if unknown:
+        counts = {w: words.count(w) for w in OTHER_WORDS}
+        distinct = len({words[i] for i in unknown})
+        needed = max(2, math.floor(_expected_words(counts, len(unknown)) / 2))
+        checker.expect(
+            distinct >= needed,
+            f"the {len(unknown)} {UNKNOWN} clips hold {distinct} different words "
+            f"(a random draw holds about {_expected_words(counts, len(unknown)):.0f})",
+            "draw the kept clips at random from all other words' clips, not from one word or "
+            "the first ones: e.g. random.Random(seed).sample(their indices, count)",
+        )
+    again = labels_for(seeds[0])
+    checker.expect(
+        again == labels,
+        "the same seed gives the same labels",
+        "draw with a generator made from `seed` (random.Random(seed)), not the global one",
+    )
+    other = labels_for(seeds[1])
+    checker.expect(
+        other != labels,
+        f"another seed ({seeds[1]}) draws other {UNKNOWN} clips",
+        "make the draw depend on `seed`",
+    )
+
+
+# ---- Task 1: silence windows -------------------------------------------------------------------
+
+
+def noise_recordings(seed: int, length: int = 16000) -> list[torch.Tensor]:
+    """Four float32 recordings of 2-5 windows of `length` each, every sample distinct."""
+    generator = torch.Generator().manual_seed(seed)
+    sizes = torch.randint(2 * length, 5 * length, (4,), generator=generator).tolist()
+    return [torch.randn(size, generator=generator) * 0.1 for size in sizes]
+
+
+def _slice_of(row: torch.Tensor, recordings: list[torch.Tensor]) -> tuple[int, int] | None:
+    """(recording, offset) where `row` is found sample for sample, or None."""
+    for k, recording in enumerate(recordings):
+        row_k = row.to(recording.dtype)
+        for offset in (recording == row_k[0]).nonzero().flatten().tolist():
+            window = recording[offset : offset + len(row)]
+            if len(window) == len(row) and torch.equal(window, row_k):
+                return k, offset
+    return None
+
+
+def silence_windows(checker: Checker, function: Callable, seed: int = 0) -> None:
+    """`function(noises, count, seed, length=16000)` -> (count, length) windows, each a slice of
+    a random recording at a random offset, from more than one recording, seeded."""
+    checker.topic = "silence"
+    rng = random.Random(f"silence-windows/{seed}")
+    noises = noise_recordings(seed)
+    kept = [n.clone() for n in noises]
+    count = 20 if seed == 0 else rng.randint(12, 30)
+    seeds = (3, 4) if seed == 0 else tuple(rng.sample(range(10**6), 2))
+    short = 4000 if seed == 0 else rng.randint(1000, 8000)
+
+    def windows(draw_seed: int, length: int | None = None) -> torch.Tensor:
+        extra = {} if length is None else {"length": length}
+        shown = f"silence_windows(noises, count={count}, seed={draw_seed}" + (
+            f", length={length})" if length else ")"
+        )
+        out = call(checker, f"{shown} runs", lambda: function(noises, count, draw_seed, **extra))
+        want = (count, length or 16000)
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        if got != want:
+            checker.stop(
+                f"{shown} returns {got}",
+                f"return one tensor ({want[0]}, {want[1]}) = (count, length): one window per row",
+            )
+        return out.detach().cpu()
+
+    out = windows(seeds[0])
+    checker.expect(True, f"windows of shape ({count}, 16000) = (count, length)", "")
+    found = [_slice_of(row, noises) for row in out]
+    missing = [i for i, where in enumerate(found) if where is None]
+    checker.expect(
+        not missing,
+        "every window is a slice of one recording"
+        + (f" (not row {missing[0]})" if missing else ""),
+        "cut each window as recording[offset : offset + length], sample for sample: no gain, "
+        "no padding, no mixing",
+    )
+    places = [where for where in found if where is not None]
+    recordings = len({k for k, _ in places})
+    checker.expect(
+        recordings >= 2,
+        f"the windows come from {recordings} of the {len(noises)} recordings",
+        "pick the recording at random for every window, from all of them",
+    )
+    checker.expect(
+        len(set(places)) >= count // 2,
+        f"{len(set(places))} different windows among {count}",
+        "draw a new random offset in [0, len(recording) - length] for every window",
+    )
+    checker.expect(
+        all(torch.equal(a, b) for a, b in zip(noises, kept, strict=True)),
+        "the recordings are left unchanged",
+        "do not modify the noises in place; slice them (and .clone() if you change a window)",
+    )
+    cut = windows(seeds[0], short)
+    checker.expect(
+        all(_slice_of(row, noises) is not None for row in cut),
+        f"with length={short}, the windows are slices of {short} samples",
+        "use the `length` argument for the window size",
+    )
+    checker.expect(
+        torch.equal(windows(seeds[0]), out),
+        "the same seed gives the same windows",
+        "draw with a generator made from `seed` (random.Random(seed) or torch.Generator)",
+    )
+    checker.expect(
+        not torch.equal(windows(seeds[1]), out),
+        f"another seed ({seeds[1]}) gives other windows",
+        "make the draw depend on `seed`",
+    )
+
+
+# ---- Task 2: token lengths ---------------------------------------------------------------------
+
+
+def _tokenize(tokenizer: nn.Module, features: torch.Tensor, lengths: torch.Tensor):
+    """(tokens, token_lengths) from `tokenizer(features, lengths)`, or a description of the output."""
+    out = tokenizer(features, lengths)
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        return None, type(out).__name__
+    return out, ""
+
+
+def conv_tokenizer(checker: Checker, cls, seed: int = 0) -> None:
+    """ConvTokenizer(n_mels, d_model, channels): (B, T, n_mels), lengths (B,) -> tokens (B, N,
+    d_model), token_lengths (B,): each clip's token length is the number of tokens it gives alone."""
+    d_model, channels = 16, 6
+    tokenizer = build(
+        checker,
+        cls,
+        {"n_mels": N_MELS, "d_model": d_model, "channels": channels},
+        "n_mels, d_model, channels",
+    )
+    checker.topic = "lengths"
+    rng = random.Random(f"conv-tokenizer/{seed}")
+    frames = 101 if seed == 0 else rng.randint(60, 101)
+    lengths = [frames, 51, 36] if seed == 0 else [frames, *rng.sample(range(20, frames - 1), 2)]
+    generator = torch.Generator().manual_seed(seed)
+    features = torch.randn(3, frames, N_MELS, generator=generator, dtype=torch.float64)
+    for b, length in enumerate(lengths):
+        features[b, length:] = 0.0
+    shown = f"forward(features (3, {frames}, {N_MELS}), lengths {lengths})"
+    out, what = call(
+        checker, f"{shown} runs", lambda: _tokenize(tokenizer, features, torch.tensor(lengths))
+    )
+    if out is None:
+        checker.stop(f"{shown} returns {what}", "return (tokens, token_lengths)")
+    tokens, token_lengths = out
+    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 3 or tokens.shape[0] != 3:
+        checker.stop(
+            f"tokens of shape {tuple(getattr(tokens, 'shape', ())) or type(tokens).__name__}",
+            f"return tokens (B, N, d_model) = (3, N, {d_model})",
+        )
+    checker.expect(
+        tokens.shape[2] == d_model,
+        f"tokens of shape {tuple(tokens.shape)} = (B, N, d_model)",
+        f"project each position to d_model={d_model} features (the Linear after the flatten)",
+    )
+    if not isinstance(token_lengths, torch.Tensor) or tuple(token_lengths.shape) != (3,):
+        checker.stop(
+            f"token_lengths is {getattr(token_lengths, 'shape', type(token_lengths).__name__)}",
+            "return token_lengths as a tensor (B,): the valid tokens of each clip",
+        )
+    n = tokens.shape[1]
+    checker.expect(
+        int(token_lengths[0]) == n,
+        f"a clip of all {frames} frames has token length {int(token_lengths[0])} of N = {n}",
+        f"a clip with no padding keeps all N tokens; {LENGTH_FIX}",
+    )
+    for b, length in enumerate(lengths[1:], start=1):
+        alone = call(
+            checker,
+            f"forward on clip {b} alone ({length} frames) runs",
+            lambda b=b, length=length: _tokenize(
+                tokenizer, features[b : b + 1, :length], torch.tensor([length])
+            )[0],
+        )
+        own = alone[0].shape[1] if alone is not None else -1
+        checker.expect(
+            int(token_lengths[b]) == own,
+            f"a clip of {length} frames: token length {int(token_lengths[b])}, and it gives "
+            f"{own} tokens alone",
+            LENGTH_FIX,
+        )
+
+
+# ---- Task 2: the token and memory budget -------------------------------------------------------
+
+
+def attention_budget(checker: Checker, sizes: list[list[int]]) -> None:
+    """Token and memory items from what one forward of 1-s clips ran: `sizes` holds, for each
+    attention computation, [score elements per clip, keys], e.g. [H x N x N, N]."""
+    rules = limits("tokens")
+    if not sizes:
+        checker.stop(
+            "an attention computation runs in forward",
+            "run your Transformer encoder on the tokens in forward",
+        )
+    checker.topic = "tokens"
+    tokens = max(n for _, n in sizes)
+    checker.expect(
+        tokens <= rules["max_tokens"],
+        f"{tokens:,} tokens (CLS included) for one second of audio "
+        f"(budget: {rules['max_tokens']:,})",
+        "make fewer tokens: stride in both time and frequency, and flatten frequency x channels "
+        "into each token instead of making every mel bin a token",
+    )
+    checker.topic = "memory"
+    batch = rules["attention_batch"]
+    mib = sum(elements for elements, _ in sizes) * batch * 4 / 2**20
+    checker.expect(
+        mib <= rules["max_attention_mib"],
+        f"attention maps of a training batch of {batch} clips: {mib:,.1f} MiB over "
+        f"{len(sizes)} attention computations (budget: {rules['max_attention_mib']:,} MiB)",
+        "fewer tokens (memory grows with N²), or fewer layers x heads",
+    )

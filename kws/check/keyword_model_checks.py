@@ -1,0 +1,372 @@
+"""Notebook 01's Task 3 and 4 checks: the KeywordTransformer's forward, and the training recipe.
+
+Task 3 builds the notebook's KeywordTransformer with small distinct sizes (B=3 clips of 4,000,
+2,900 and 1,700 samples, 24 mel bins, d_model 12, 3 heads, 5 classes), seeded, in float64 and
+eval mode, and compares its logits with the specified pipeline recomputed here from the model's
+own submodules and a `torch.nn.TransformerEncoder` holding the encoder's weights:
+
+    zero the samples after each length -> frontend -> tokenizer (frame lengths) -> [CLS] first
+    -> + position[:, :1 + N] -> encoder (padded tokens masked) -> norm -> classifier on the CLS
+
+The notebook's ConvTokenizer (Task 2) is replaced by `ReferenceTokenizer` while the model is
+built, so that a bug there never costs Task 3's points. Topics (one graded test each):
+"outputs" (the pipeline), "padding" (samples past a clip's length change nothing; and, when the
+pipeline is right, each clip of a padded batch gets the logits it gets alone), "eval" (eval mode
+is deterministic).
+
+Task 4 checks the shape of a learning-rate schedule: from the student's `learning_rate_factor`
+in the notebook, and from the learning rates `fit` recorded in ``history.json`` (the grader).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+from torch import nn
+
+from kws.check.selfcheck import Checker, call, copy_weights, differs
+from kws.models.masks import lengths_to_mask
+
+N_MELS, D_MODEL, NHEAD, FF, N_CLASSES = 24, 12, 3, 20, 5  # distinct sizes
+SAMPLES, LENGTHS = 4000, (4000, 2900, 1700)  # 26, 19 and 11 frames -> 7, 5 and 3 tokens
+MODEL_ARGS = dict(
+    n_classes=N_CLASSES,
+    n_mels=N_MELS,
+    n_frames=SAMPLES // 160 + 1,
+    d_model=D_MODEL,
+    nhead=NHEAD,
+    dim_feedforward=FF,
+    num_layers=2,
+    dropout=0.1,
+)
+PIPELINE = (
+    "h = cat([CLS, tokens]) + position[:, :1 + N]; h = encoder(h, src_key_padding_mask); "
+    "logits = classifier(norm(h[:, 0]))"
+)
+
+
+class ReferenceTokenizer(nn.Module):
+    """Two 3x3 stride-2 convolutions with GELU, padded frames zeroed before each, then a Linear
+    from channels x frequency to d_model: (B, T, F), lengths (B,) -> (B, N, D), lengths (B,)."""
+
+    def __init__(self, n_mels: int = 40, d_model: int = 64, channels: int = 8):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, channels, kernel_size=3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, stride=2, padding=1)
+        self.proj = nn.Linear(channels * ((n_mels - 1) // 2 // 2 + 1), d_model)
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor):
+        x = features.unsqueeze(1)  # (B, 1, T, F)
+        for conv in (self.conv1, self.conv2):
+            x = x.masked_fill(lengths_to_mask(lengths, x.size(2))[:, None, :, None], 0.0)
+            x = nn.functional.gelu(conv(x))  # (B, C, T', F')
+            lengths = torch.div(lengths - 1, 2, rounding_mode="floor") + 1
+        batch, channels, tokens, freqs = x.shape
+        x = x.permute(0, 2, 1, 3).reshape(batch, tokens, channels * freqs)  # (B, N, C * F')
+        return self.proj(x), lengths  # (B, N, D)
+
+
+@contextlib.contextmanager
+def _reference_tokenizer(cls):
+    """While building `cls`, the name ``ConvTokenizer`` in its module is the reference's."""
+    names = getattr(getattr(cls, "__init__", None), "__globals__", {})
+    if "ConvTokenizer" not in names:
+        yield False
+        return
+    kept = names["ConvTokenizer"]
+    names["ConvTokenizer"] = ReferenceTokenizer
+    try:
+        yield True
+    finally:
+        names["ConvTokenizer"] = kept
+
+
+def _waves() -> tuple[torch.Tensor, torch.Tensor]:
+    """Three clips (float64, seeded) and their lengths; past each length, loud noise."""
+    generator = torch.Generator().manual_seed(3)
+    waves = torch.rand(len(LENGTHS), SAMPLES, generator=generator, dtype=torch.float64) - 0.5
+    return waves, torch.tensor(LENGTHS)
+
+
+def build_keyword_transformer(checker: Checker, cls) -> nn.Module:
+    """The notebook's KeywordTransformer with the sizes above and the reference tokenizer;
+    seeded, its parameters drawn from U(-0.5, 0.5) (so a skipped norm or position shows), float64,
+    eval mode."""
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        checker.stop(f"build {cls!r}", "pass the class KeywordTransformer itself")
+    shown = ", ".join(f"{k}={v}" for k, v in MODEL_ARGS.items())
+
+    def construct():
+        with torch.random.fork_rng(devices=[]), _reference_tokenizer(cls) as replaced:
+            torch.manual_seed(0)
+            return cls(**MODEL_ARGS), replaced
+
+    model, replaced = call(checker, f"{cls.__name__}({shown}) builds", construct)
+    checker.expect(True, f"{cls.__name__}({shown}) builds", "")
+    missing = [
+        name
+        for name in ("frontend", "tokenizer", "cls_token", "position", "encoder", "norm")
+        + ("classifier",)
+        if not hasattr(model, name)
+    ]
+    if missing:
+        checker.stop("the skeleton's submodules are there", f"keep the skeleton's {missing}")
+    if replaced:
+        checker.expect(
+            True, "your ConvTokenizer is replaced by a reference one, to check forward alone", ""
+        )
+    generator = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.rand(parameter.shape, generator=generator) - 0.5)
+    return model.double().eval()
+
+
+def _torch_encoders(model: nn.Module) -> list[nn.Module]:
+    """torch.nn.TransformerEncoder(s) holding the model's encoder weights (both activations)."""
+    layers = getattr(model.encoder, "layers", [])
+    first = layers[0] if len(layers) else None
+    norm_first = bool(getattr(first, "norm_first", True))
+    found = []
+    for activation in ("gelu", "relu"):
+        layer = nn.TransformerEncoderLayer(
+            D_MODEL, NHEAD, FF, 0.0, activation, batch_first=True, norm_first=norm_first
+        )
+        norm = nn.LayerNorm(D_MODEL) if getattr(model.encoder, "norm", None) is not None else None
+        encoder = nn.TransformerEncoder(layer, len(layers), norm=norm, enable_nested_tensor=False)
+        encoder = encoder.double().eval()
+        if copy_weights(model.encoder, encoder) is None:
+            found.append(encoder)
+    return found
+
+
+def pipeline(
+    model: nn.Module,
+    encoder: nn.Module,
+    waves: torch.Tensor,
+    lengths: torch.Tensor | None,
+    *,
+    cls_first: bool = True,
+    positions: bool = True,
+    final_norm: bool = True,
+    zero_padding: bool = True,
+    mask: str = "tokens + 1",
+    use_lengths: bool = True,
+) -> torch.Tensor:
+    """The specified forward (or one deliberate mistake, to name a student's bug): (B, C)."""
+    batch, samples = waves.shape
+    if lengths is None or not use_lengths:
+        lengths = torch.full((batch,), samples)
+    if zero_padding:
+        waves = waves.masked_fill(lengths_to_mask(lengths, samples), 0.0)
+    features = model.frontend(waves)  # (B, T, F); SpecAugment is off in eval mode
+    tokens, token_lengths = model.tokenizer(features, model.frontend.num_frames(lengths))
+    n = tokens.size(1)
+    cls = model.cls_token.expand(batch, -1, -1)  # (B, 1, D)
+    h = torch.cat([cls, tokens] if cls_first else [tokens, cls], dim=1)  # (B, 1 + N, D)
+    if positions:
+        h = h + model.position[:, : n + 1]
+    valid = {"tokens + 1": token_lengths + 1, "tokens": token_lengths, "none": None}[mask]
+    padding = None if valid is None else lengths_to_mask(valid, n + 1)  # (B, 1 + N)
+    if not cls_first and padding is not None:
+        padding = padding.roll(-1, dims=1)  # the CLS token last, after the valid tokens
+    h = encoder(h, src_key_padding_mask=padding)  # (B, 1 + N, D)
+    cls_out = h[:, 0] if cls_first else h[torch.arange(batch), token_lengths]  # (B, D)
+    return model.classifier(model.norm(cls_out) if final_norm else cls_out)  # (B, C)
+
+
+# A mistake in forward, as (pipeline options, what to tell the student).
+PIPELINE_BUGS = [
+    (
+        {"cls_first": False},
+        "the CLS token goes last; put it first: torch.cat([cls, tokens], dim=1)",
+    ),
+    ({"final_norm": False}, "the final LayerNorm is skipped: classify self.norm(h[:, 0])"),
+    ({"positions": False}, "no position embedding is added: h = h + self.position[:, : N + 1]"),
+]
+PADDING_BUGS = [
+    (
+        {"use_lengths": False},
+        "forward ignores `lengths`: zero the samples past each length, give the tokenizer the "
+        "frame lengths (self.frontend.num_frames(lengths)) and mask the padded tokens",
+    ),
+    (
+        {"mask": "none"},
+        "padded tokens are not masked: pass src_key_padding_mask (True at padded tokens, the CLS "
+        "token valid) to the encoder, from the tokenizer's token lengths",
+    ),
+    (
+        {"mask": "tokens"},
+        "the padding mask is one token short: with the CLS token in front, a clip has "
+        "token_lengths + 1 valid positions",
+    ),
+    (
+        {"zero_padding": False},
+        "the samples after a clip's length reach its last frames: zero them before the front-end "
+        "(waves.masked_fill(mask, 0.0))",
+    ),
+]
+
+
+def _diagnose(model, encoder, waves, lengths, got, bugs) -> str | None:
+    with torch.no_grad():
+        for options, message in bugs:
+            try:
+                if differs(got, pipeline(model, encoder, waves, lengths, **options)) is None:
+                    return message
+            except Exception:  # a variant that cannot run is not the student's bug
+                continue
+    return None
+
+
+def keyword_transformer(checker: Checker, cls) -> None:
+    """Task 3: the notebook's KeywordTransformer's forward (see the module's docstring)."""
+    model = build_keyword_transformer(checker, cls)
+    encoders = _torch_encoders(model)
+    if not encoders:
+        checker.stop(
+            "the encoder's weights copy into torch.nn.TransformerEncoder",
+            "keep the skeleton's encoder: the kit's TransformerEncoder of TransformerEncoderLayers",
+        )
+    waves, lengths = _waves()
+
+    checker.topic = "outputs"
+    got = call(checker, "forward(waves) runs", lambda: model(waves))
+    if not isinstance(got, torch.Tensor) or tuple(got.shape) != (len(LENGTHS), N_CLASSES):
+        checker.stop(
+            f"forward(waves (3, 4000)) returns {tuple(getattr(got, 'shape', ())) or type(got)}",
+            f"return logits (B, n_classes) = (3, {N_CLASSES})",
+        )
+    with torch.no_grad():
+        expected = [pipeline(model, e, waves, None) for e in encoders]
+    encoder = next(
+        (e for e, y in zip(encoders, expected, strict=True) if differs(got, y) is None), None
+    )
+    fix = ""
+    if encoder is None:
+        gap = differs(got, expected[0])
+        bugs = PIPELINE_BUGS + [bug for bug in PADDING_BUGS if bug[0].get("mask") == "tokens"]
+        fix = _diagnose(model, encoders[0], waves, None, got, bugs) or (
+            f"max difference {gap:.3g}; the steps are: {PIPELINE}"
+        )
+    checker.expect(
+        encoder is not None,
+        "logits match the pipeline recomputed with torch.nn.TransformerEncoder (CLS first, "
+        "positions, final norm, classifier on the CLS output)",
+        fix,
+    )
+
+    def backward():
+        model.zero_grad()
+        with torch.enable_grad():
+            model(waves).sum().backward()
+
+    call(checker, "backward runs", backward)
+    unused = [n for n, p in model.named_parameters() if p.grad is None]
+    checker.expect(not unused, "every parameter gets a gradient", f"{unused} are never used")
+
+    checker.topic = "padding"
+    matched = encoder is not None
+    encoder = encoder or encoders[0]
+    silent = waves.masked_fill(lengths_to_mask(lengths, SAMPLES), 0.0)
+    noisy = silent + 10 * waves * lengths_to_mask(lengths, SAMPLES)
+    with torch.no_grad():
+        y_silent = call(checker, "forward(waves, lengths) runs", lambda: model(silent, lengths))
+        y_noisy = call(checker, "forward(waves, lengths) runs", lambda: model(noisy, lengths))
+        alone = torch.cat([model(silent[b : b + 1, :n]) for b, n in enumerate(LENGTHS)])
+    checker.expect(
+        differs(y_noisy, y_silent) is None,
+        "samples after a clip's length do not change its logits",
+        _diagnose(model, encoder, noisy, lengths, y_noisy, PADDING_BUGS)
+        or "use `lengths`: zero the samples past each length, pass the frame lengths to the "
+        "tokenizer and mask the padded tokens in the encoder",
+    )
+    if matched:  # judged on a pipeline that is right without padding, as compare_layer does
+        checker.expect(
+            differs(y_noisy, alone) is None,
+            "each clip of a padded batch gets the logits it gets alone",
+            _diagnose(model, encoder, noisy, lengths, y_noisy, PADDING_BUGS)
+            or "frame lengths are lengths // hop_length + 1 (self.frontend.num_frames); the mask "
+            "comes from the tokenizer's token lengths, + 1 for the CLS token",
+        )
+
+    checker.topic = "eval"
+    with torch.no_grad():
+        again = call(checker, "a second forward runs", lambda: model(noisy, lengths))
+    checker.expect(
+        torch.equal(y_noisy, again),
+        "eval mode is deterministic (SpecAugment and dropout are off)",
+        "augmentation and dropout must only run when `self.training` is True",
+    )
+
+
+# ---- Task 4 -----------------------------------------------------------------------------------
+
+
+def schedule_shape(checker: Checker, values: list[float], where: str) -> None:
+    """A warm-up then a decay: `values` (one learning rate or factor per step) start low, rise to
+    their peak within the first half, never rise again, and end near 0."""
+    n = len(values)
+    if n < 10 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+        checker.stop(f"{where}: at least 10 finite values", "train for at least 10 steps")
+    peak_at = max(range(n), key=values.__getitem__)
+    peak = values[peak_at]
+    if peak <= 0:
+        checker.stop(f"{where}: the learning rate is positive", "use a positive peak learning rate")
+    checker.expect(
+        values[0] <= 0.5 * peak and 0 < peak_at < n // 2,
+        f"{where}: warms up (starts at {values[0] / peak:.2f} of the peak, peaks at step "
+        f"{peak_at + 1} of {n})",
+        "start from (near) 0 and rise linearly to the peak over the first steps (e.g. 10 %), "
+        "reaching it well before the middle of the run; a constant rate has no warm-up",
+    )
+    rises = [i for i in range(peak_at + 1, n) if values[i] > values[i - 1] * (1 + 1e-9)]
+    checker.expect(
+        not rises and values[-1] <= 0.1 * peak,
+        f"{where}: decays after the peak (ends at {values[-1] / peak:.2f} of it)",
+        "after the warm-up, decay to (near) 0 without rising again, e.g. a cosine: "
+        "0.5 * (1 + cos(pi * progress))",
+    )
+
+
+def learning_rate_factor(checker: Checker, function, total_steps: int = 1000) -> None:
+    """The notebook's `learning_rate_factor(step, total_steps)` over a run of `total_steps`."""
+    values = call(
+        checker,
+        f"learning_rate_factor(step, {total_steps}) runs",
+        lambda: [float(function(step, total_steps)) for step in range(total_steps)],
+    )
+    checker.expect(
+        max(values) <= 1.0 + 1e-9,
+        f"the factor peaks at {max(values):.3g}, at most 1 (the peak learning rate itself)",
+        "return a factor of the peak learning rate: between 0 and 1",
+    )
+    schedule_shape(checker, values, "the schedule")
+
+
+def recipe(checker: Checker, settings: dict) -> None:
+    """The notebook's RECIPE: AdamW's peak lr and weight decay, and the label smoothing."""
+    expected = {"lr", "weight_decay", "label_smoothing"}
+    if not isinstance(settings, dict) or set(settings) != expected:
+        checker.stop(
+            f"RECIPE has the keys {sorted(expected)}",
+            "keep the skeleton's RECIPE = {'lr': ..., 'weight_decay': ..., 'label_smoothing': ...}",
+        )
+    lr, decay, smoothing = (settings[k] for k in ("lr", "weight_decay", "label_smoothing"))
+    checker.expect(
+        isinstance(lr, (int, float)) and 1e-5 <= lr <= 1e-1,
+        f"peak learning rate {lr}",
+        "AdamW trains a Transformer with a peak between 1e-5 and 1e-1 (e.g. 1e-3)",
+    )
+    checker.expect(
+        isinstance(decay, (int, float)) and 0 <= decay <= 1,
+        f"weight decay {decay}",
+        "a weight decay between 0 and 1 (AdamW's decoupled decay; e.g. 0.01 to 0.1)",
+    )
+    checker.expect(
+        isinstance(smoothing, (int, float)) and 0 <= smoothing < 0.5,
+        f"label smoothing {smoothing}",
+        "label smoothing between 0 and 0.5 (e.g. 0.1)",
+    )

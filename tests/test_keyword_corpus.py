@@ -1,0 +1,56 @@
+"""Notebook 01's grader corpus (tests/corpus_keyword.py) on the tiny synthetic data: each typical
+mistake loses exactly its own task's tests, with a reason naming the fix, and never shows a path
+of the grading machine."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from corpus_keyword import KEYWORD_TESTS, build_keyword_corpus
+
+from kws.grading.batch import grade_batch
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+CHILD_TIMEOUT = 90
+
+
+@pytest.fixture(scope="module")
+def keyword_corpus(tmp_path_factory, tiny_data, reference_submission):
+    folder = tmp_path_factory.mktemp("keyword-corpus")
+    cases = build_keyword_corpus(reference_submission, folder / "submissions")
+    grade_batch(
+        folder / "submissions",
+        tiny_data,
+        folder / "out",
+        jobs=2,
+        grader=ROOT / "grader" / "test_01_tasks.py",
+        pytest_args=[
+            str(ROOT / "grader" / "test_01_keyword_spotting.py"),
+            "--child-timeout",
+            str(CHILD_TIMEOUT),
+        ],
+        timeout=10 * CHILD_TIMEOUT,
+    )
+    paths = [str(folder), str(tiny_data), str(ROOT), "/tmp/", sys.prefix]
+    return cases, folder / "out", paths
+
+
+def test_every_keyword_case_loses_exactly_its_task(keyword_corpus):
+    cases, out, paths = keyword_corpus
+    wrong = {}
+    for name, case in cases.items():
+        tests = {
+            t["name"]: t
+            for t in json.loads((out / "results" / f"{name}.json").read_text())["tests"]
+        }
+        for short, full in KEYWORD_TESTS.items():
+            test, phrase = tests[full], case.lost.get(short)
+            if phrase is None and test["score"] != test["max_score"]:
+                wrong[f"{name}: {short}"] = f"lost points: {test['output']}"
+            elif phrase is not None and (test["score"] != 0 or phrase not in test["output"]):
+                wrong[f"{name}: {short}"] = f"score {test['score']}, said: {test['output']}"
+            if any(path in test.get("output", "") for path in paths):
+                wrong[f"{name}: {short}"] = f"shows a path of the grading machine: {test['output']}"
+    assert wrong == {}
