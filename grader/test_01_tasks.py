@@ -10,9 +10,8 @@ child's payload and never import student code; limits come from the assignment's
 
 import pytest
 
-from kws.check.keyword_checks import attention_budget
-from kws.check.selfcheck import Checker
 from kws.grading.shared.payload import NUMERIC_COMPONENTS
+from kws.grading.shared.token_budget import budget_items
 
 ASSIGNMENT = "keyword_spotting"  # grader/conftest.py selects tests by it (--assignment)
 MODEL_TASK = "kws"  # the task whose model the child builds and traces
@@ -65,15 +64,11 @@ def _budget(grading, child, topic: str) -> None:
     """Fail with the `topic` item ("tokens" or "memory") of the budget of what the model ran."""
     facts = grading.probe_facts(child, MODEL_TASK)
     sizes = facts.get("attention_sizes")
-    checker = Checker("token budget", echo=False)
-    with checker.run():
-        attention_budget(checker, sizes or [])
-    failed = [i for i in checker.items if i.topic in ("build", topic) and not i.passed]
+    failed = [item for item in budget_items(sizes or []) if item[0] in ("build", topic)]
+    failed = [item for item in failed if not item[1]]
     if failed:
-        pytest.fail(
-            f"Your KeywordTransformer, run on 1-second test clips: ✗ {failed[0].what} — "
-            f"{failed[0].fix}"
-        )
+        _, _, what, fix = failed[0]
+        pytest.fail(f"Your KeywordTransformer, run on 1-second test clips: ✗ {what} — {fix}")
 
 
 def test_tokens_budget(grading, kws_child):

@@ -318,28 +318,12 @@ def conv_tokenizer(checker: Checker, cls, seed: int = 0) -> None:
 
 def attention_budget(checker: Checker, sizes: list[list[int]]) -> None:
     """Token and memory items from what one forward of 1-s clips ran: `sizes` holds, for each
-    attention computation, [score elements per clip, keys], e.g. [H x N x N, N]."""
-    rules = limits("tokens")
-    if not sizes:
-        checker.stop(
-            "an attention computation runs in forward",
-            "run your Transformer encoder on the tokens in forward",
-        )
-    checker.topic = "tokens"
-    tokens = max(n for _, n in sizes)
-    checker.expect(
-        tokens <= rules["max_tokens"],
-        f"{tokens:,} tokens (CLS included) for one second of audio "
-        f"(budget: {rules['max_tokens']:,})",
-        "make fewer tokens: stride in both time and frequency, and flatten frequency x channels "
-        "into each token instead of making every mel bin a token",
-    )
-    checker.topic = "memory"
-    batch = rules["attention_batch"]
-    mib = sum(elements for elements, _ in sizes) * batch * 4 / 2**20
-    checker.expect(
-        mib <= rules["max_attention_mib"],
-        f"attention maps of a training batch of {batch} clips: {mib:,.1f} MiB over "
-        f"{len(sizes)} attention computations (budget: {rules['max_attention_mib']:,} MiB)",
-        "fewer tokens (memory grows with N²), or fewer layers x heads",
-    )
+    attention computation, [score elements per clip, keys], e.g. [H x N x N, N]. The numbers and
+    sentences are the grader's own (`kws.grading.shared.token_budget`)."""
+    from kws.grading.shared.token_budget import budget_items
+
+    for topic, passed, what, fix in budget_items(sizes):
+        if topic == "build":
+            checker.stop(what, fix)
+        checker.topic = topic
+        checker.expect(passed, what, fix)

@@ -1,0 +1,46 @@
+"""Notebook 01, Task 2: the token and attention-memory budget of what a model ran.
+
+Neutral ground: the notebook's self-check (`kws.check.keyword_checks`) and the hidden grader
+(grader/test_01_tasks.py, from the sizes the grading child traced) judge the same numbers with
+the same sentences, and neither side imports the other.
+"""
+
+from __future__ import annotations
+
+from kws.assignments import ASSIGNMENTS
+
+
+def budget_items(sizes: list[list[int]]) -> list[tuple[str, bool, str, str]]:
+    """[(topic, passed, what, fix)] for "tokens" and "memory", from `sizes`: for each attention
+    computation of one forward of 1-s clips, [score elements per clip, keys] (H x N x N, N).
+    Empty `sizes` (no attention ran) gives one failed "build" item."""
+    rules = ASSIGNMENTS["keyword_spotting"].tasks["tokens"].limits
+    if not sizes:
+        return [
+            (
+                "build",
+                False,
+                "an attention computation runs in forward",
+                "run your Transformer encoder on the tokens in forward",
+            )
+        ]
+    tokens = max(n for _, n in sizes)
+    batch = rules["attention_batch"]
+    mib = sum(elements for elements, _ in sizes) * batch * 4 / 2**20
+    return [
+        (
+            "tokens",
+            tokens <= rules["max_tokens"],
+            f"{tokens:,} tokens (CLS included) for one second of audio "
+            f"(budget: {rules['max_tokens']:,})",
+            "make fewer tokens: stride in both time and frequency, and flatten frequency x "
+            "channels into each token instead of making every mel bin a token",
+        ),
+        (
+            "memory",
+            mib <= rules["max_attention_mib"],
+            f"attention maps of a training batch of {batch} clips: {mib:,.1f} MiB over "
+            f"{len(sizes)} attention computations (budget: {rules['max_attention_mib']:,} MiB)",
+            "fewer tokens (memory grows with N²), or fewer layers x heads",
+        ),
+    ]
