@@ -59,9 +59,10 @@ _WORD_WEIGHTS |= {word: 1.6 for word in WORDS_V2[30:]}
 # eSpeak reads a trailing "?" with a rising pitch and "!" with a stronger accent: people say the
 # words all three ways.
 _ENDINGS = ("", "?", "!")
-# Accents of the Speech Commands speakers: the words were crowd-sourced from English speakers, most
-# of them North American, who say "on", "off", "stop", "go", "no" with other vowels than eSpeak's
-# British accents. Half the speakers get a US accent, the other half one of the other six.
+# Accents of the Speech Commands speakers. Six of eSpeak's eight English accents say "on", "off",
+# "stop", "go" and "no" with British or Caribbean vowels; the real clips were crowd-sourced online
+# from English speakers, many of them American. Half the speakers get a US accent (en-us,
+# en-us-nyc), so that both vowel sets are common; the other half one of the other six.
 _SPEECH_COMMANDS_ACCENTS = {"en-us": 3.0, "en-us-nyc": 3.0} | {
     language: 1.0 for language in ENGLISH_LANGUAGES if not language.startswith("en-us")
 }
