@@ -200,11 +200,22 @@ def _speakers(clips: list[Path]) -> set[str]:
     return {speaker_of(p.name).split("_")[-1] for p in clips if "_nohash_" in p.name}
 
 
-def run_one(recipe: Recipe, data_root: Path, test_set: Path, out: Path, seed: int, label: str):
-    """run_recipe plus the process's CPU time (threads included) and steps/s."""
+def run_one(
+    recipe: Recipe,
+    data_root: Path,
+    test_set: Path,
+    out: Path,
+    seed: int,
+    label: str,
+    resume: bool = False,
+):
+    """run_recipe plus the process's CPU time (threads included) and steps/s. ``resume`` continues
+    an interrupted row from its ``last.pt`` (its CPU and wall times then count this process only)."""
     cpu_start = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    results = run_recipe(recipe, data_root, out, device="cpu", seed=seed, test_set=test_set)
+    results = run_recipe(
+        recipe, data_root, out, device="cpu", seed=seed, test_set=test_set, resume=resume
+    )
     end = resource.getrusage(resource.RUSAGE_SELF)
     results["total_wall_seconds"] = round(time.perf_counter() - start, 1)
     results["total_cpu_seconds"] = round(
@@ -253,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="steps x this (quick looks)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (2 cores)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue interrupted rows from their last checkpoint under --work",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results to merge into")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -298,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     for recipe, root, label, trained_on in runs:
         print(f"\n== {label}: {recipe.steps} steps x {recipe.batch_size}", flush=True)
         out = work / "runs" / label.split(" ")[1].strip("()").replace("->", "to")
-        rows.append(run_one(recipe, root, test_set, out, args.seed, label))
+        rows.append(run_one(recipe, root, test_set, out, args.seed, label, args.resume))
         rows[-1]["test_set"], rows[-1]["trained_on"] = held_out, trained_on
         print(format_table(rows[-1:]), flush=True)
 

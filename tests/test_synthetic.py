@@ -167,3 +167,18 @@ def test_random_sentences_are_seeded_and_end_on_a_content_word():
         words = random_sentence(rng, 3, 8).split()
         assert 1 <= len(words) <= 8
         assert words[-1] not in {"the", "a", "and", "but", "on", "with"}
+
+
+def test_speech_commands_speakers_are_half_american_and_speaker_features_unweighted():
+    from kws.data.synthetic import _SPEECH_COMMANDS_ACCENTS, _voices
+    from kws.data.tts import ENGLISH_LANGUAGES
+
+    assert set(_SPEECH_COMMANDS_ACCENTS) == set(ENGLISH_LANGUAGES)  # every accent, none unknown
+    american = [
+        v.language.startswith("en-us")
+        for v in _voices(600, random.Random(0), _SPEECH_COMMANDS_ACCENTS)
+    ]
+    assert 0.42 < sum(american) / len(american) < 0.58
+    # The HW4 twin keeps drawing every accent alike (2 of 8 American).
+    american = [v.language.startswith("en-us") for v in _voices(600, random.Random(0))]
+    assert 0.18 < sum(american) / len(american) < 0.32

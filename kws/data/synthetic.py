@@ -59,6 +59,13 @@ _WORD_WEIGHTS |= {word: 1.6 for word in WORDS_V2[30:]}
 # eSpeak reads a trailing "?" with a rising pitch and "!" with a stronger accent: people say the
 # words all three ways.
 _ENDINGS = ("", "?", "!")
+# Accents of the Speech Commands speakers. Six of eSpeak's eight English accents say "on", "off",
+# "stop", "go" and "no" with British or Caribbean vowels; the real clips were crowd-sourced online
+# from English speakers, many of them American. Half the speakers get a US accent (en-us,
+# en-us-nyc), so that both vowel sets are common; the other half one of the other six.
+_SPEECH_COMMANDS_ACCENTS = {"en-us": 3.0, "en-us-nyc": 3.0} | {
+    language: 1.0 for language in ENGLISH_LANGUAGES if not language.startswith("en-us")
+}
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ def make_speech_commands(
 
     rng = random.Random(f"{seed}/speech-commands")
     hashes = _speaker_hashes(sizes.speakers + sizes.test12_speakers, sizes.speakers, rng)
-    voices = _voices(len(hashes), rng)
+    voices = _voices(len(hashes), rng, _SPEECH_COMMANDS_ACCENTS)
     speakers, test_speakers = list(range(sizes.speakers)), list(range(sizes.speakers, len(hashes)))
 
     jobs, repeats = [], {}
@@ -299,12 +306,17 @@ def _speaker_hashes(count: int, in_dataset: int, rng: random.Random) -> list[str
     return hashes
 
 
-def _voices(count: int, rng: random.Random) -> list[Voice]:
-    """`count` distinct speakers: accent, variant, pitch 20-80, rate 120-220, range 30-80."""
+def _voices(count: int, rng: random.Random, accents: dict[str, float] | None = None) -> list[Voice]:
+    """`count` distinct speakers: accent (drawn with the weights `accents`, language -> weight;
+    default: every English accent alike), variant, pitch 20-80, rate 120-220, range 30-80."""
     voices: dict[Voice, None] = {}
     while len(voices) < count:
         voice = Voice(
-            language=rng.choice(ENGLISH_LANGUAGES),
+            language=(
+                rng.choice(ENGLISH_LANGUAGES)
+                if accents is None
+                else rng.choices(list(accents), list(accents.values()))[0]
+            ),
             variant=rng.choice(HUMAN_VARIANTS),
             pitch=rng.randint(20, 80),
             rate=rng.randint(120, 220),
