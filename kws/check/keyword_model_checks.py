@@ -105,12 +105,8 @@ def build_keyword_transformer(checker: Checker, cls) -> nn.Module:
 
     model, replaced = call(checker, f"{cls.__name__}({shown}) builds", construct)
     checker.expect(True, f"{cls.__name__}({shown}) builds", "")
-    missing = [
-        name
-        for name in ("frontend", "tokenizer", "cls_token", "position", "encoder", "norm")
-        + ("classifier",)
-        if not hasattr(model, name)
-    ]
+    parts = ("frontend", "tokenizer", "cls_token", "position", "encoder", "norm", "classifier")
+    missing = [name for name in parts if not hasattr(model, name)]
     if missing:
         checker.stop("the skeleton's submodules are there", f"keep the skeleton's {missing}")
     if replaced:
