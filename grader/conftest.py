@@ -32,6 +32,7 @@ from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox.run import Limits
 from kws.grading.shared.child_run import Retraining
+from kws.grading.shared.payload import NUMERIC_COMPONENTS
 from kws.grading.tiers import TierSet, tier_set
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -272,6 +273,30 @@ class Grading:
                 "(no checks for profilers, hooks, modes or who is calling)."
             )
         return report["facts"]
+
+    def numeric(self, child, component: str, topics: tuple[str, ...] = ()) -> None:
+        """Fail with the first failed numeric check of `component` (`kws.grading.child.numeric`),
+        among its build checks and those of `topics` (all of them if none is given)."""
+        self.task_report(child, NUMERIC_COMPONENTS[component].task)  # the notebook ran
+        if child.payload["tampering"]:
+            pytest.fail(
+                f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
+                "so its classes cannot be checked. Remove the code that replaces or patches torch."
+            )
+        facts = child.payload["numeric"].get(component)
+        if facts is None:
+            pytest.fail(f"The numeric check of {component} did not run; tell the course staff.")
+        name = NUMERIC_COMPONENTS[component].name
+        items = facts["items"]
+        relevant = [i for i in items if not topics or i[0] in ("build", *topics)]
+        failed = [i for i in relevant if not i[1]]
+        if not failed and not any(i[0] in topics for i in items) and topics:
+            failed = [i for i in items if not i[1]][:1]  # stopped before reaching these checks
+        if failed and facts["todo"] and failed[0][3].startswith("not written yet"):
+            pytest.fail(f"Your {name} still has a TODO: {facts['todo']}")
+        if failed:
+            _, _, what, fix = failed[0]
+            pytest.fail(f"{name}: ✗ {what} — {fix}")
 
     def tiers(self, assignment: str) -> dict[str, float]:
         """The accuracy tiers `assignment` is graded against (chosen once, at collection)."""

@@ -43,6 +43,16 @@ def test_every_notebook_has_one_parameters_cell_and_model_cells():
             assert f"class {class_name}(" in model_code, f"{name}: {class_name} not in a model cell"
 
 
+def _printed(notebook: Path) -> str:
+    """Everything the executed `notebook`'s code cells printed."""
+    return "".join(
+        output.get("text", "")
+        for cell in read_notebook(notebook).cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+
+
 def _csv_rows(path: Path) -> list[dict]:
     with path.open(newline="") as f:
         return list(csv.DictReader(f))
@@ -66,6 +76,13 @@ def test_keyword_notebook_writes_a_gradable_submission(reference_submission, tin
         (reference_submission / "outputs" / "keyword_spotting_summary.json").read_text()
     )
     assert set(results) == {"KeywordTransformer", "CRNN baseline"}
+    assert len(json.loads((out / "history.json").read_text())["lr"]) == int(
+        NOTEBOOK_STEPS["01_keyword_spotting.ipynb"]["KWS_STEPS"]
+    )
+    printed = _printed(reference_submission / "01_keyword_spotting.ipynb")
+    assert "keyword model (KeywordTransformer): all 11 checks passed." in printed
+    assert "training recipe: all 6 checks passed." in printed
+    assert "✗" not in printed, "a self-check failed on the reference solution"
 
 
 @pytest.mark.slow
@@ -88,13 +105,7 @@ def test_speaker_notebook_writes_a_gradable_submission(reference_submission, tin
         rows = _csv_rows(out / "predictions.csv")
         assert [row["Id"] for row in rows] == test_ids
         assert {row["Category"] for row in rows} <= speakers
-    executed = read_notebook(reference_submission / "02_speaker_id.ipynb")
-    printed = "".join(
-        output.get("text", "")
-        for cell in executed.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-    )
+    printed = _printed(reference_submission / "02_speaker_id.ipynb")
     assert "The parameter size of encoder block is 149.95k" in printed
     assert "✗" not in printed, "a self-check failed on the reference solution"
     summary = json.loads((reference_submission / "outputs" / "speaker_id_summary.json").read_text())
@@ -142,3 +153,36 @@ def test_fresh_student_notebook_stops_at_its_first_todo(name, tiny_data, tmp_pat
 def test_notebook_settings_cover_every_notebook():
     assert set(NOTEBOOK_STEPS) == set(TASKS)
     assert sorted(path.name for path in (ROOT / "solutions").glob("*.ipynb")) == sorted(TASKS)
+
+
+# Which graded tests (grader/test_01_*.py, by function name) make up each task of notebook 01.
+KEYWORD_TASK_TESTS = {
+    "1": lambda name: name.startswith("test_data_"),
+    "2": lambda name: name.startswith("test_tokens_"),
+    "3": lambda name: name.startswith("test_task3_"),
+    "4": lambda name: name in ("test_accuracy", "test_recipe_schedule"),
+}
+KEYWORD_OTHER_TESTS = {"test_model_loads", "test_output_shape", "test_retrains_on_gpu"}
+
+
+def test_keyword_intro_states_the_points_of_the_spec():
+    from kws.assignments import ASSIGNMENTS
+
+    points = ASSIGNMENTS["keyword_spotting"].points
+    intro = read_notebook(ROOT / "solutions" / "01_keyword_spotting.ipynb").cells[0].source
+    rows = [line.split("|") for line in intro.splitlines() if line.startswith("| ")]
+    stated = {cells[1].strip().split(".")[0]: float(cells[-2]) for cells in rows[1:]}
+    assert sorted(stated) == sorted(KEYWORD_TASK_TESTS), "cell 0's table lists the four tasks"
+    unassigned = [
+        name
+        for name in points
+        if name not in KEYWORD_OTHER_TESTS and not any(f(name) for f in KEYWORD_TASK_TESTS.values())
+    ]
+    assert not unassigned, f"{unassigned}: add them to KEYWORD_TASK_TESTS and to cell 0's table"
+    for task, belongs in KEYWORD_TASK_TESTS.items():
+        spec = sum(p for name, p in points.items() if belongs(name))
+        if spec:  # a task whose tests are in the spec (Task 1 and 2 come with their own grader)
+            assert stated[task] == spec, f"cell 0 gives Task {task} {stated[task]} points"
+    total = sum(points.values())
+    if all(sum(p for n, p in points.items() if f(n)) for f in KEYWORD_TASK_TESTS.values()):
+        assert f"tasks ({total:g} points)" in intro, f"cell 0 must state the total, {total:g}"

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from corpus_handins import OUTPUT_PHRASES
 from corpus_keyword import TODO_TESTS
+from corpus_keyword_model import KEYWORD_MODEL_TESTS
 from corpus_numeric import NUMERIC_TESTS
 from grader_corpus import CHILD_TESTS, MARKER, POINTS, TESTS, Context, build_corpus
 
@@ -30,6 +31,7 @@ SPEAKER_GRADER = ROOT / "grader" / "test_02_speaker_id.py"
 NUMERIC_GRADER = ROOT / "grader" / "test_02_numeric.py"  # graded in the same pytest run
 # A hang costs this much; a normal child needs ~10 s (more on a loaded machine).
 CHILD_TIMEOUT = 45
+KEYWORD_NUMERIC = [KEYWORD_MODEL_TESTS[name] for name in ("pipeline", "padding", "eval")]
 GPU_SKIPPED = "Not graded in this run (no CUDA GPU on the grading machine"
 
 
@@ -74,10 +76,11 @@ def test_reference_submission_gets_full_marks(course_batch):
     graded = {n: t for n, t in tests.items() if not n.startswith("Re-training")}
     below = {n: t["output"] for n, t in graded.items() if t["score"] < t["max_score"]}
     assert below == {}
-    # notebook 01: 3 model tests (10 points) and 6 of Tasks 1-2 (10); notebook 02: 15 + 9 (44)
-    assert len(graded) == 3 + 6 + 15 + 9
-    assert sum(t["max_score"] for t in graded.values()) == 10 + 10 + 44
-    assert document["score"] == 64.0
+    # notebook 01: 3 model tests (10 points), 6 of Tasks 1-2 (10), 4 of Tasks 3-4 (10);
+    # notebook 02: 15 + 9 (44)
+    assert len(graded) == 3 + 6 + 4 + 15 + 9
+    assert sum(t["max_score"] for t in graded.values()) == 10 + 10 + 10 + 44
+    assert document["score"] == 74.0
     for name in [n for n in tests if n.startswith("Re-training")]:  # two gpu tests, skipped
         assert tests[name]["max_score"] == 0 and tests[name]["output"].startswith(GPU_SKIPPED)
     assert (
@@ -89,7 +92,7 @@ def test_reference_submission_gets_full_marks(course_batch):
     assert "score" in log and "   total" in log
     assert any(line.split()[-3:] == ["64", "/", "64"] for line in log.splitlines())
     rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
-    assert float(rows["reference"]["total"]) == 64.0 and rows["reference"]["max_score"] == "64.0"
+    assert float(rows["reference"]["total"]) == 74.0 and rows["reference"]["max_score"] == "74.0"
 
 
 def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
@@ -100,7 +103,7 @@ def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
         assert test["score"] == 0, name
         if name.startswith("predictions.csv"):
             assert "predictions.csv is missing" in test["output"]
-        elif name in [*NUMERIC_TESTS.values(), *TODO_TESTS]:  # the TODO each check ran into
+        elif name in [*NUMERIC_TESTS.values(), *TODO_TESTS] or name in KEYWORD_NUMERIC:
             assert "still has a TODO: TODO: " in test["output"], name
         elif not name.startswith("Re-training"):
             assert "your notebook still has TODOs, the first: " in test["output"], name

@@ -202,3 +202,20 @@ def test_release_refuses_to_overwrite_the_solutions(tmp_path):
     with pytest.raises(NotebookError, match="would erase the solutions"):
         release_folder(tmp_path, tmp_path)
     assert solution.read_bytes() == before
+
+
+@pytest.mark.parametrize("folder", ["solutions", "assignments"])
+def test_a_fresh_runtime_installs_the_kit_before_any_cell_imports_it(folder):
+    """On a fresh Colab runtime the kit is missing: the install cell must be the first code cell,
+    and no earlier cell may import kws (the parameters cell reads the spec through kws)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / folder
+    for path in sorted(root.glob("0*.ipynb")):
+        code = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        first = "".join(code[0]["source"])
+        assert code[0].get("id") == "setup-install", path.name
+        assert 'find_spec("kws")' in first and "%pip install" in first, path.name
+        assert "from kws" not in first and "import kws" not in first, path.name
+        later = "".join("".join(c["source"]) for c in code[1:])
+        assert "from kws" in later  # the check looks at the cells that do import it

@@ -214,3 +214,12 @@ def test_the_model_cells_hold_every_component():
             if component.task in spec.tasks:
                 name = component.name
                 assert f"class {name}(" in source or f"def {name}(" in source, (spec.name, name)
+
+
+def test_notebook_01_reference_passes_its_forward_checks():
+    notebook = ROOT / "solutions" / "01_keyword_spotting.ipynb"
+    facts = numeric.check_classes(run_model_cells(notebook), ["kws"])
+    assert list(facts) == ["keyword_transformer"] and _failures(facts) == {}
+    payload.check_facts(json.loads(json.dumps(facts)))
+    topics = {item[0] for item in facts["keyword_transformer"]["items"]}
+    assert topics == {"build", "outputs", "padding", "eval"}

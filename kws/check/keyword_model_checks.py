@@ -21,7 +21,6 @@ in the notebook, and from the learning rates `fit` recorded in ``history.json`` 
 from __future__ import annotations
 
 import contextlib
-import math
 
 import torch
 from torch import nn
@@ -105,12 +104,8 @@ def build_keyword_transformer(checker: Checker, cls) -> nn.Module:
 
     model, replaced = call(checker, f"{cls.__name__}({shown}) builds", construct)
     checker.expect(True, f"{cls.__name__}({shown}) builds", "")
-    missing = [
-        name
-        for name in ("frontend", "tokenizer", "cls_token", "position", "encoder", "norm")
-        + ("classifier",)
-        if not hasattr(model, name)
-    ]
+    parts = ("frontend", "tokenizer", "cls_token", "position", "encoder", "norm", "classifier")
+    missing = [name for name in parts if not hasattr(model, name)]
     if missing:
         checker.stop("the skeleton's submodules are there", f"keep the skeleton's {missing}")
     if replaced:
@@ -306,29 +301,14 @@ def keyword_transformer(checker: Checker, cls) -> None:
 
 
 def schedule_shape(checker: Checker, values: list[float], where: str) -> None:
-    """A warm-up then a decay: `values` (one learning rate or factor per step) start low, rise to
-    their peak within the first half, never rise again, and end near 0."""
-    n = len(values)
-    if n < 10 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-        checker.stop(f"{where}: at least 10 finite values", "train for at least 10 steps")
-    peak_at = max(range(n), key=values.__getitem__)
-    peak = values[peak_at]
-    if peak <= 0:
-        checker.stop(f"{where}: the learning rate is positive", "use a positive peak learning rate")
-    checker.expect(
-        values[0] <= 0.5 * peak and 0 < peak_at < n // 2,
-        f"{where}: warms up (starts at {values[0] / peak:.2f} of the peak, peaks at step "
-        f"{peak_at + 1} of {n})",
-        "start from (near) 0 and rise linearly to the peak over the first steps (e.g. 10 %), "
-        "reaching it well before the middle of the run; a constant rate has no warm-up",
-    )
-    rises = [i for i in range(peak_at + 1, n) if values[i] > values[i - 1] * (1 + 1e-9)]
-    checker.expect(
-        not rises and values[-1] <= 0.1 * peak,
-        f"{where}: decays after the peak (ends at {values[-1] / peak:.2f} of it)",
-        "after the warm-up, decay to (near) 0 without rising again, e.g. a cosine: "
-        "0.5 * (1 + cos(pi * progress))",
-    )
+    """A warm-up then a decay, judged as the grader judges the learning rates a run wrote
+    (`kws.grading.shared.schedule`)."""
+    from kws.grading.shared.schedule import schedule_items
+
+    for topic, passed, what, fix in schedule_items(values, where):
+        if topic == "build":
+            checker.stop(what, fix)
+        checker.expect(passed, what, fix)
 
 
 def learning_rate_factor(checker: Checker, function, total_steps: int = 1000) -> None:

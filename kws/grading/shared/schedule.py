@@ -1,0 +1,55 @@
+"""Notebook 01, Task 4: does a learning-rate schedule warm up, then decay?
+
+Neutral ground: the notebook's self-check (`kws.check.keyword_model_checks`) judges the
+student's `learning_rate_factor`, the hidden grader (grader/test_01_keyword_spotting.py) the
+learning rates the run wrote to history.json; both read the same items, and neither side
+imports the other.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def schedule_items(values: list, where: str) -> list[tuple[str, bool, str, str]]:
+    """[(topic, passed, what, fix)] for `values` (one learning rate or factor per step): a
+    warm-up (start at most at half the peak, reach it within the first half) and a decay (never
+    rise again, end below a quarter of the peak; a cosine over a short run does not reach 0 by its
+    last step). Values that cannot be judged give one failed "build" item."""
+    n = len(values)
+    numbers = all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    )
+    if n < 4 or not numbers:
+        return [
+            ("build", False, f"{where}: at least 4 finite values", "train for at least 4 steps")
+        ]
+    peak_at = max(range(n), key=values.__getitem__)
+    peak = values[peak_at]
+    if peak <= 0:
+        return [
+            (
+                "build",
+                False,
+                f"{where}: the learning rate is positive",
+                "use a positive peak learning rate",
+            )
+        ]
+    rises = [i for i in range(peak_at + 1, n) if values[i] > values[i - 1] * (1 + 1e-9)]
+    return [
+        (
+            "warm-up",
+            values[0] <= 0.5 * peak and 0 < peak_at < n // 2,
+            f"{where}: warms up (starts at {values[0] / peak:.2f} of the peak, peaks at step "
+            f"{peak_at + 1} of {n})",
+            "start from (near) 0 and rise linearly to the peak over the first steps (e.g. 10 %), "
+            "reaching it well before the middle of the run; a constant rate has no warm-up",
+        ),
+        (
+            "decay",
+            not rises and values[-1] <= 0.25 * peak,
+            f"{where}: decays after the peak (ends at {values[-1] / peak:.2f} of it)",
+            "after the warm-up, decay to (near) 0 without rising again, e.g. a cosine: "
+            "0.5 * (1 + cos(pi * progress))",
+        ),
+    ]

@@ -1,0 +1,113 @@
+"""Notebook 01's Task 3 and 4 cases of the grader corpus: one typical mistake each, built from
+the reference submission, each losing exactly its own test (grader/test_01_numeric.py,
+grader/test_01_keyword_spotting.py's test_recipe_schedule) with a reason naming the fix.
+
+    build_keyword_model_corpus(reference, corpus_dir)  # one folder per case: notebook + outputs/kws
+"""
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+NOTEBOOK = "01_keyword_spotting.ipynb"
+GRADERS = ("test_01_keyword_spotting.py", "test_01_numeric.py")  # under grader/
+
+# Short name -> results.json name (the test's docstring) of the tests these cases are graded by.
+KEYWORD_MODEL_TESTS = {
+    "load": "Model: KeywordTransformer builds from config.json and loads model.pt",
+    "shape": "Model: one score per class (B, 12) for a batch of 1-second waveforms",
+    "accuracy": "Accuracy on the hidden 12-class test set (partial credit by tier)",
+    "pipeline": "Task 3: KeywordTransformer's logits match its pipeline recomputed with "
+    "torch.nn's encoder (CLS first, positions, final norm)",
+    "padding": "Task 3: samples after a clip's length do not change its logits (lengths, "
+    "padding mask)",
+    "eval": "Task 3: KeywordTransformer is deterministic in eval mode (no augmentation or dropout)",
+    "recipe": "Task 4: the learning rate the training used warms up, then decays "
+    "(OUT_DIR/kws/history.json)",
+}
+
+
+@dataclass(frozen=True)
+class ModelCase:
+    name: str
+    damage: Callable[[Path], None]  # edits the copied submission folder
+    lost: dict[str, str] = field(default_factory=dict)  # test -> phrase of its reason
+
+
+def _edit_cell(marker: str, *edits: tuple[str, str]) -> Callable[[Path], None]:
+    """Damage: replace each (old, new) once in the code cell whose source contains `marker`."""
+
+    def damage(folder: Path) -> None:
+        nb = nbformat.read(folder / NOTEBOOK, as_version=4)
+        (cell,) = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
+        for old, new in edits:
+            assert cell.source.count(old) == 1, f"{old!r} is not in the cell exactly once"
+            cell.source = cell.source.replace(old, new)
+        nbformat.write(nb, folder / NOTEBOOK)
+
+    return damage
+
+
+def _constant_rate(folder: Path) -> None:
+    """A learning_rate_factor of 1.0, and the history.json a run with it writes."""
+    _edit_cell(
+        "def learning_rate_factor(",
+        ("warmup = max(1, total_steps // 10)", "return 1.0  # no schedule\n    warmup = 1"),
+    )(folder)
+    path = folder / "outputs" / "kws" / "history.json"
+    history = json.loads(path.read_text())
+    history["lr"] = [max(history["lr"])] * len(history["lr"])
+    path.write_text(json.dumps(history))
+
+
+KWS = "class KeywordTransformer("
+
+
+def keyword_model_cases() -> list[ModelCase]:
+    return [
+        ModelCase(
+            "forward_ignores_lengths",
+            _edit_cell(KWS, ("if lengths is None:", "if True:  # lengths ignored")),
+            {"padding": "forward ignores `lengths`"},
+        ),
+        ModelCase(  # consistently last: its own padding mask and output position
+            "cls_token_appended_last",
+            _edit_cell(
+                KWS,
+                ("torch.cat([cls, tokens], dim=1)", "torch.cat([tokens, cls], dim=1)"),
+                (
+                    "lengths_to_mask(token_lengths + 1, N + 1)",
+                    "lengths_to_mask(token_lengths, N + 1) & (torch.arange(N + 1) < N)",
+                ),
+                ("self.norm(h[:, 0])", "self.norm(h[:, -1])"),
+            ),
+            {"pipeline": "the CLS token goes last"},
+        ),
+        ModelCase(
+            "final_norm_skipped",
+            _edit_cell(KWS, ("self.classifier(self.norm(h[:, 0]))", "self.classifier(h[:, 0])")),
+            {"pipeline": "the final LayerNorm is skipped"},
+        ),
+        ModelCase(
+            "constant_learning_rate",
+            _constant_rate,
+            {"recipe": "a constant rate has no warm-up"},
+        ),
+    ]
+
+
+def build_keyword_model_corpus(reference: Path, corpus_dir: Path) -> dict[str, ModelCase]:
+    """One folder per case under `corpus_dir`: notebook 01 and its outputs/kws, then damaged."""
+    built = {}
+    for case in keyword_model_cases():
+        folder = corpus_dir / case.name
+        (folder / "outputs").mkdir(parents=True)
+        shutil.copy(reference / NOTEBOOK, folder / NOTEBOOK)
+        shutil.copytree(reference / "outputs" / "kws", folder / "outputs" / "kws")
+        case.damage(folder)
+        built[case.name] = case
+    return built

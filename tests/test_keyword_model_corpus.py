@@ -1,0 +1,38 @@
+"""Notebook 01's Task 3 and 4 corpus (tests/corpus_keyword_model.py) on the tiny synthetic data:
+each typical mistake loses exactly its own test, with a reason naming the fix."""
+
+import json
+from pathlib import Path
+
+import pytest
+from corpus_keyword_model import GRADERS, KEYWORD_MODEL_TESTS, build_keyword_model_corpus
+
+from kws.grading.batch import grade_batch
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+CHILD_TIMEOUT = 90
+
+
+def test_every_case_loses_exactly_its_test(tmp_path, tiny_data, reference_submission):
+    cases = build_keyword_model_corpus(reference_submission, tmp_path / "submissions")
+    grade_batch(
+        tmp_path / "submissions",
+        tiny_data,
+        tmp_path / "out",
+        jobs=2,
+        grader=ROOT / "grader" / GRADERS[0],
+        pytest_args=[str(ROOT / "grader" / GRADERS[1]), "--child-timeout", str(CHILD_TIMEOUT)],
+        timeout=10 * CHILD_TIMEOUT,
+    )
+    wrong = {}
+    for name, case in cases.items():
+        document = json.loads((tmp_path / "out" / "results" / f"{name}.json").read_text())
+        tests = {test["name"]: test for test in document["tests"]}
+        for short, full in KEYWORD_MODEL_TESTS.items():
+            test, phrase = tests[full], case.lost.get(short)
+            if phrase is None and test["score"] != test["max_score"]:
+                wrong[f"{name}: {short}"] = f"lost points: {test['output']}"
+            elif phrase is not None and (test["score"] != 0 or phrase not in test["output"]):
+                wrong[f"{name}: {short}"] = f"score {test['score']}, said: {test['output']}"
+    assert wrong == {}
