@@ -259,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         "--synthetic row)",
     )
     parser.add_argument(
-        "--synthetic-recipe", default="kws_transformer", help="the recipe of the --synthetic row"
+        "--synthetic-recipe",
+        default="kws_transformer_twin",
+        help="the recipe of the --synthetic row",
     )
     parser.add_argument("--scale", type=float, default=1.0, help="steps x this (quick looks)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (2 cores)")

@@ -5,11 +5,13 @@ the real-speech benchmark measured): few tokens, each already carrying local det
 between them. Two stride-2 3x3 convolutions (the Speech-Transformer stem) turn 101 frames of 40
 log-mels into 26 frame tokens; Conformer blocks add a depthwise convolution next to the attention,
 so a token also knows its neighbourhood and its place without a position table; the mean over the
-valid tokens feeds a LayerNorm and the classifier. Each clip's log-mels first lose their own mean
-per mel bin over its valid frames (per-utterance mean normalisation: a microphone's or a room's
-fixed colouring is a constant offset per bin in log-mel, so it is removed, and a model trained on
-the synthetic twin transfers better to real speech); then a learned normalisation (a BatchNorm per
-mel bin) puts the features around 0 before SpecAugment writes its zeros into them.
+valid tokens feeds a LayerNorm and the classifier. A learned normalisation of the log-mels (a
+BatchNorm per mel bin) puts the features around 0 before SpecAugment writes its zeros into them.
+With ``utterance_norm``, each clip's log-mels first lose their own mean per mel bin over its valid
+frames: a microphone's or a room's fixed colouring is a constant offset per bin in log-mel, so it
+is removed. Trained on the synthetic twin, that lifts accuracy on real speech from 59.8 % to 64.1 %
+(`SMALL["kws_transformer_twin"]`); trained on real clips it changes little (96.0 % without, 95.5 %
+with, two clips of 396).
 
 ``forward(waveform (B, S), lengths (B,) | None) -> logits (B, C)``. Letters used in shapes: B
 batch, S samples, T frames, F mel bins, N tokens, D model size, C classes.
@@ -42,7 +44,7 @@ class KeywordConformerConfig(FrontEndConfig):
     num_layers: int = 4
     kernel_size: int = 15
     dropout: float = 0.1
-    utterance_norm: bool = True  # subtract each clip's mean log-mel per bin (its valid frames)
+    utterance_norm: bool = False  # subtract each clip's mean log-mel per bin (its valid frames)
 
 
 class KeywordConformer(WaveformClassifier):
