@@ -274,14 +274,19 @@ class Grading:
             )
         return report["facts"]
 
-    def numeric(self, child, component: str, topics: tuple[str, ...] = ()) -> None:
+    def numeric(
+        self, child, component: str, topics: tuple[str, ...] = (), task: str | None = None
+    ) -> None:
         """Fail with the first failed numeric check of `component` (`kws.grading.child.numeric`),
-        among its build checks and those of `topics` (all of them if none is given)."""
-        self.task_report(child, NUMERIC_COMPONENTS[component].task)  # the notebook ran
+        among its build checks and those of `topics` (all of them if none is given). `task`: the
+        task whose report shows the notebook ran (default: the component's own; a task graded
+        without a checkpoint names the model task instead)."""
+        self.task_report(child, task or NUMERIC_COMPONENTS[component].task)  # the notebook ran
         if child.payload["tampering"]:
             pytest.fail(
                 f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
-                "so its classes cannot be checked. Remove the code that replaces or patches torch."
+                "so its classes and functions cannot be checked. Remove the code that replaces or "
+                "patches torch."
             )
         facts = child.payload["numeric"].get(component)
         if facts is None:

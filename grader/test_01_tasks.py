@@ -10,7 +10,6 @@ child's payload and never import student code; limits come from the assignment's
 
 import pytest
 
-from kws.grading.shared.payload import NUMERIC_COMPONENTS
 from kws.grading.shared.token_budget import budget_items
 
 ASSIGNMENT = "keyword_spotting"  # grader/conftest.py selects tests by it (--assignment)
@@ -18,26 +17,9 @@ MODEL_TASK = "kws"  # the task whose model the child builds and traces
 
 
 def _graded(grading, child, component: str, topics: tuple[str, ...]) -> None:
-    """Fail with the first failed check of `component` among its build and `topics` items."""
-    grading.task_report(child, MODEL_TASK)  # fails if the notebook's model cells did not run
-    if child.payload["tampering"]:
-        pytest.fail(
-            f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
-            "so its functions cannot be checked. Remove the code that replaces or patches torch."
-        )
-    facts = child.payload["numeric"].get(component)
-    name = NUMERIC_COMPONENTS[component].name
-    if facts is None:
-        pytest.fail(f"The check of {name} did not run; tell the course staff.")
-    items = facts["items"]
-    failed = [i for i in items if i[0] in ("build", *topics) and not i[1]]
-    if not failed and not any(i[0] in topics for i in items):
-        failed = [i for i in items if not i[1]][:1]  # stopped before reaching these checks
-    if failed and facts["todo"] and failed[0][3].startswith("not written yet"):
-        pytest.fail(f"Your {name} still has a TODO: {facts['todo']}")
-    if failed:
-        _, _, what, fix = failed[0]
-        pytest.fail(f"{name}: ✗ {what} — {fix}")
+    """Fail with the first failed check of `component` among its build and `topics` items (the
+    model task's report shows the notebook's model cells ran)."""
+    grading.numeric(child, component, topics, task=MODEL_TASK)
 
 
 def test_data_keywords(grading, kws_child):
