@@ -11,6 +11,7 @@
 import csv
 import hashlib
 import json
+import os
 import shutil
 import socket
 import sys
@@ -50,7 +51,14 @@ def _snapshot(*folders: Path) -> dict[str, str]:
 
 
 def _markers(*folders: Path) -> list[str]:
-    return [str(p) for folder in folders if folder.is_dir() for p in folder.rglob(f"*{MARKER}*")]
+    # os.walk skips what vanishes mid-walk (another run's sandbox folder in /tmp), where rglob raises
+    return [
+        os.path.join(root, name)
+        for folder in folders
+        for root, dirs, files in os.walk(folder)
+        for name in dirs + files
+        if MARKER in name
+    ]
 
 
 # ---- the reference and the fresh student notebooks ----------------------------------------------
