@@ -8,6 +8,7 @@
     kws release solutions/ assignments/
     kws grade SUBMISSIONS --data DIR --jobs N --out DIR [--assignment NAME] [--tiers FILE]
     kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE]
+    kws report GRADES_DIR [--submissions DIR]   the class's HTML report and similarity flags
 
 Each subcommand imports what it needs when it runs, so `kws --help` answers at once.
 """
@@ -184,6 +185,31 @@ def _gradescope(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from kws.grading.report_html import write_report
+
+    try:
+        written = write_report(
+            args.grades,
+            submissions=args.submissions,
+            out=args.out,
+            threshold=args.threshold,
+            solutions=args.solutions,
+            skeletons=args.skeletons,
+            jobs=args.jobs,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws report: {error}", file=sys.stderr)
+        return 2
+    pairs = [m for m in written.matches if m.second != "reference solution"]
+    print(f"report: {written.page} (figures: {', '.join(p.name for p in written.pictures)})")
+    print(f"similarity: {len(pairs)} pair(s) of hand-ins and "
+          f"{len(written.matches) - len(pairs)} match(es) with the reference solution flagged")  # fmt: skip
+    if written.gradebook is not None:
+        print(f"gradebook: {written.gradebook} (similar_to column)")
+    return 0
+
+
 def _add_selection(command: argparse.ArgumentParser) -> None:
     """--assignment, --tiers and --dataset, shared by `kws grade` and `kws gradescope`."""
     from kws.assignments import ASSIGNMENTS  # the specs only: tomllib, no torch
@@ -294,6 +320,22 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope.add_argument("--out", type=Path, default=Path("autograder.zip"))
     _add_selection(gradescope)
     gradescope.set_defaults(run=_gradescope)
+
+    report = commands.add_parser(
+        "report", help="the class report (HTML) and similarity flags of a graded folder"
+    )
+    report.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    report.add_argument("--submissions", type=Path,
+                        help="the hand-ins folder (default: the one `kws grade` recorded)")  # fmt: skip
+    report.add_argument("--out", type=Path, help="the page (default: GRADES/report.html)")
+    report.add_argument("--threshold", type=float, default=0.5,
+                        help="similarity score from which a pair is listed (0..1)")  # fmt: skip
+    report.add_argument("--solutions", type=Path,
+                        help="reference notebooks to flag copies of (default: the kit's solutions/)")  # fmt: skip
+    report.add_argument("--skeletons", type=Path,
+                        help="released student notebooks (default: the kit's assignments/)")  # fmt: skip
+    report.add_argument("--jobs", type=int, default=2, help="processes for the fingerprints")
+    report.set_defaults(run=_report)
     return parser
 
 

@@ -66,6 +66,9 @@ class Spec:
     tiers: dict[str, dict[str, float]]
     budgets: dict[str, dict[str, str]]
     path: Path
+    # Besides the cells tagged `model`, the cells defining one of these names are graded code:
+    # `kws report` compares them between hand-ins (kws.grading.similarity).
+    compared_names: tuple[str, ...] = ()
 
     @property
     def model_tasks(self) -> dict[str, str]:
@@ -146,6 +149,13 @@ def _tasks(raw: dict, path: Path) -> dict[str, Task]:
     return tasks
 
 
+def _names(raw: dict, key: str, path: Path) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.isidentifier() for v in value):
+        raise _fail(path, key, "is not a list of Python names", f'write {key} = ["NAME", ...]')
+    return tuple(value)
+
+
 def load(path: str | Path) -> Spec:
     """The assignment described by the TOML file `path`, checked (SpecError naming the fix)."""
     path = Path(path)
@@ -176,6 +186,7 @@ def load(path: str | Path) -> Spec:
         tiers=_tiers(raw, path),
         budgets=budgets,
         path=path,
+        compared_names=_names(raw, "compared_names", path),
     )
 
 

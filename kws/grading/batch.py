@@ -11,8 +11,9 @@ The accuracy tier set is settled before any child starts: data the kit does not 
 run at once with the option to add, instead of failing every student.
 
 Writes ``OUT/results/<student>.json`` (Gradescope schema), ``OUT/logs/<student>.txt`` (pytest's
-output, for the staff) and ``OUT/gradebook.csv``: one row a student, one column a test, the
-total, the maximum, and the tier set each notebook was graded against.
+output, for the staff), ``OUT/gradebook.csv``: one row a student, one column a test, the
+total, the maximum, and the tier set each notebook was graded against, and ``OUT/run.json``:
+the absolute submissions and data folders, where `kws report` finds the hand-ins' notebooks.
 """
 
 import csv
@@ -32,6 +33,7 @@ from kws.grading.review import REVIEW_PREFIX
 from kws.grading.tiers import tier_set
 
 DEFAULT_GRADER = Path(__file__).resolve().parents[2] / "grader"
+RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Graded:
     seconds: float
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
@@ -67,8 +69,8 @@ def grade_one(
         Path(p).resolve() for p in (submission, data, out_dir, grader)
     )
     student = submission.name
-    results = out_dir / "results" / f"{_safe_name(student)}.json"
-    log = out_dir / "logs" / f"{_safe_name(student)}.txt"
+    results = out_dir / "results" / f"{safe_name(student)}.json"
+    log = out_dir / "logs" / f"{safe_name(student)}.txt"
     results.unlink(missing_ok=True)
     command = [sys.executable, "-m", "pytest", str(grader), "-q", "-p", "no:cacheprovider"]
     command += ["--submission", str(submission), "--data", str(data), "--results", str(results)]
@@ -146,6 +148,8 @@ def grade_batch(
             timeout=timeout,
         )
 
+    run = {"submissions": str(submissions_dir), "data": str(data), "assignment": assignment}
+    (out_dir / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n")
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         graded = list(pool.map(one, students))
     return write_gradebook(graded, out_dir / "gradebook.csv")

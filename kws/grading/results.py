@@ -18,13 +18,15 @@ the end of every session, also when collection fails, and a score table is print
 A test that was skipped (no GPU for a re-training test) was not run, so it must not read as a
 failure: Gradescope's schema has no "skipped" status, so it is listed as passed with 0 / 0 points
 (left out of the total) and an output saying why it did not run. Facts about the run that are not
-tests (the accuracy tier set used) go in the document's ``extra_data``.
+tests (the accuracy tier set used) go in the document's ``extra_data``; each test's own
+``extra_data`` names its function, assignment and task, so `kws report` can group the class's
+results without parsing names.
 """
 
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,8 @@ class TestResult:
     status: str  # "passed" or "failed" (a skipped test: "passed" with 0 / 0, see above)
     output: str
     visibility: str = "visible"
+    # What the test belongs to, for the class report: {"assignment", "test", "task"} as known.
+    extra_data: dict = field(default_factory=dict)
 
 
 class Score:
@@ -103,6 +107,19 @@ def _marker_arg(item, name: str, default):
     return marker.args[0] if marker and marker.args else default
 
 
+def _test_facts(item) -> dict:
+    """The test's function name, the assignment its module grades (a module-level ASSIGNMENT)
+    and its task (a `task` parameter, or the module's TASK), as far as they are known."""
+    module = getattr(item, "module", None)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    facts = {
+        "test": getattr(item, "originalname", item.name),
+        "assignment": getattr(module, "ASSIGNMENT", None),
+        "task": params.get("task", getattr(module, "TASK", None)),
+    }
+    return {key: value for key, value in facts.items() if isinstance(value, str)}
+
+
 class GradescopeReport:
     """pytest plugin collecting per-test points and writing results.json at the session's end."""
 
@@ -147,7 +164,8 @@ class GradescopeReport:
             if getattr(item, "callspec", None) is not None:
                 name += f" [{item.callspec.id}]"
             points = float(_marker_arg(item, "points", 0.0))
-            self.tests[item.nodeid] = TestResult(name, 0.0, points, "failed", "", visibility)
+            about = _test_facts(item)
+            self.tests[item.nodeid] = TestResult(name, 0.0, points, "failed", "", visibility, about)
             self.order.append(item.nodeid)
 
     def pytest_collectreport(self, report):

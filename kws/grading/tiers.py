@@ -18,6 +18,7 @@ against the 600-speaker Kaggle tiers.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,3 +156,21 @@ def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[
         f"Accuracy {accuracy:.4f} {got}; the {missing} tier needs {tiers[missing]:.4f} "
         f"(full marks at {target}, {tiers[target]:.4f}). Train longer or improve the model."
     )
+
+
+def accuracy_in(message: str) -> float | None:
+    """The accuracy a `tier_credit` message states ("Accuracy 0.8740 reaches ..."), or None."""
+    found = re.search(r"\bAccuracy (\d+(?:\.\d+)?) (?:reaches|below)", message)
+    return float(found.group(1)) if found else None
+
+
+def tiers_in(output: str, assignment: str) -> dict[str, float] | None:
+    """The tiers of `assignment` that a run's output states with `TierSet.describe`, or None."""
+    for paragraph in output.split("\n\n"):
+        found = re.search(r"tier set '[^']*' \(([^;)]*)", paragraph)
+        if found and assignment in paragraph[: found.start()]:
+            pairs = (item.split() for item in found.group(1).split(","))
+            tiers = {name: float(value) for name, value in (p for p in pairs if len(p) == 2)}
+            if set(tiers) == set(TIER_ORDER):
+                return tiers
+    return None

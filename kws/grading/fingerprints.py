@@ -1,0 +1,291 @@
+"""Fingerprints of code that survive cheap disguises: the first half of `kws report`'s
+similarity flags (`kws.grading.similarity` compares them between hand-ins).
+
+The code is parsed, never run. What copying changes cheaply is normalised away first:
+
+- comments, blank lines, line breaks and parentheses: the code becomes a stream of syntax-tree
+  tokens (node kinds, names, numbers), so formatting never reaches it;
+- names: every name the code itself binds (variables, arguments, functions, classes,
+  attributes it assigns, import aliases) becomes ``V``; library names (``torch``, ``softmax``)
+  stay, as they say what the code does;
+- string contents: every string is ``S``;
+- the order of independent statements: in every block, statements that neither read nor write
+  what the other writes are put in one canonical order (the order of their normalised tokens),
+  so swapping two layer definitions or two unrelated assignments changes nothing.
+
+The token stream is then cut into k-grams of `K` tokens, each hashed, and winnowed as MOSS
+does (Schleimer, Wilkerson and Aiken, 2003): of every `WINDOW` consecutive hashes the smallest
+is kept, which guarantees that any shared run of ``K + WINDOW - 1`` tokens shares a
+fingerprint. A cell that does not parse is tokenised line by line instead (names all ``V``).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import keyword
+import re
+import tokenize
+from dataclasses import dataclass
+from typing import NamedTuple
+
+K = 10  # tokens in a k-gram: shorter runs are too common to mean anything
+WINDOW = 8  # winnowing window: a shared run of K + WINDOW - 1 = 17 tokens is always caught
+_IPYTHON = re.compile(r"^\s*[!%]", re.MULTILINE)
+_SKIPPED_NODES = {ast.Load, ast.Store, ast.Del}  # the context a name is used in
+
+
+class Token(NamedTuple):
+    """One normalised token and where it came from: compared cell `cell`, source line `line`."""
+
+    text: str
+    cell: int
+    line: int
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A winnowed k-gram hash and the (cell, line) pairs of the tokens it covers."""
+
+    hash: int
+    lines: tuple[tuple[int, int], ...]
+
+
+def _source(cell: str) -> str:
+    if not _IPYTHON.search(cell):
+        return cell
+    from kws.notebooks import python_source  # IPython only when a cell has magics
+
+    return python_source(cell)
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """The names `tree` binds itself: these are the ones a copier renames."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.alias) and node.asname:
+            names.add(node.asname)
+    return names
+
+
+def _chain(node: ast.AST) -> str | None:
+    """``self.proj.weight`` for an attribute chain on a name, the name for a name, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    return None
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Statements (and expressions) that keep their place: they end, jump or wait.
+_FIXED = (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Delete, ast.Global, ast.Nonlocal)
+_FIXED += (ast.Yield, ast.YieldFrom, ast.Await, ast.Pass, ast.Assert)
+
+
+class _Effects:
+    """What a statement reads and writes (name chains such as ``self.proj``), or `fixed`."""
+
+    __slots__ = ("reads", "writes", "fixed")
+
+    def __init__(self):
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+        self.fixed = False
+
+    def merge(self, other: _Effects) -> None:
+        self.reads |= other.reads
+        self.writes |= other.writes
+        self.fixed |= other.fixed
+
+
+def _overlap(first: set[str], second: set[str]) -> bool:
+    """Whether a chain of one set is a chain of the other or inside it (`self.proj`, `self`)."""
+    return any(
+        a == b or a.startswith(b + ".") or b.startswith(a + ".") for a in first for b in second
+    )
+
+
+def _conflict(a: _Effects, b: _Effects) -> bool:
+    if a.fixed or b.fixed:
+        return True
+    return _overlap(a.writes, b.reads | b.writes) or _overlap(b.writes, a.reads)
+
+
+def _expression_statement(stmt: ast.Expr, effects: _Effects) -> None:
+    """``windows.append(x)`` writes ``windows``; any other bare expression keeps its place
+    (``print(...)``, ``super().__init__()``, a docstring)."""
+    call = stmt.value
+    method = isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+    receiver = _chain(call.func.value) if method else None
+    if receiver is None:
+        effects.fixed = True
+    else:
+        effects.writes.add(receiver)
+
+
+class _Normaliser:
+    """Walks one hand-in's compared cells and emits their normalised tokens."""
+
+    def __init__(self, bound: set[str]):
+        self.bound = bound
+
+    def _name(self, name: str) -> str:
+        return "V" if name in self.bound else name
+
+    def _leaf(self, node: ast.AST) -> list[str]:
+        """The tokens a node adds besides its kind: its name, number or string marker."""
+        kind = type(node)
+        if kind is ast.Name:
+            return [self._name(node.id)]
+        if kind is ast.Attribute:
+            return [self._name(node.attr)]
+        if kind is ast.arg:
+            return [self._name(node.arg)]
+        if kind is ast.Constant:
+            return ["S" if isinstance(node.value, str | bytes) else repr(node.value)]
+        if kind in _DEFINITIONS:
+            return [self._name(node.name)]
+        if kind is ast.keyword:
+            return [self._name(node.arg or "**")]
+        if kind is ast.alias:
+            return [node.name, self._name(node.asname)] if node.asname else [node.name]
+        return []
+
+    def _record(self, node: ast.AST, effects: _Effects) -> bool:
+        """Note what `node` reads or writes; True when it is a whole name chain."""
+        if isinstance(node, _FIXED):
+            effects.fixed = True
+        elif isinstance(node, ast.alias):
+            effects.writes.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, ast.Name | ast.Attribute) and (chain := _chain(node)):
+            (effects.reads if isinstance(node.ctx, ast.Load) else effects.writes).add(chain)
+            return True
+        return False
+
+    def expression(
+        self, node: ast.AST, cell: int, line: int, effects: _Effects, chained: bool = False
+    ) -> list[Token]:
+        """The tokens of `node` (pre-order); its reads and writes are added to `effects`."""
+        line = getattr(node, "lineno", line)
+        out = [Token(type(node).__name__, cell, line)]
+        out += [Token(text, cell, line) for text in self._leaf(node)]
+        whole_chain = not chained and self._record(node, effects)
+        for field in node._fields:
+            value = getattr(node, field, None)
+            children = value if type(value) is list else [value]
+            if children and isinstance(children[0], ast.stmt):
+                tokens, inner = self.block(children, cell)
+                out += tokens
+                if not isinstance(node, _DEFINITIONS):  # a body defined now runs later
+                    effects.merge(inner)
+                continue
+            for child in children:
+                if isinstance(child, ast.AST) and type(child) not in _SKIPPED_NODES:
+                    inside = (whole_chain or chained) and field == "value"
+                    out += self.expression(child, cell, line, effects, inside)
+        if isinstance(node, ast.AugAssign) and (chain := _chain(node.target)):
+            effects.reads.add(chain)
+        return out
+
+    def block(self, stmts: list[ast.stmt], cell: int) -> tuple[list[Token], _Effects]:
+        """The tokens of a block, its independent statements in canonical order, and what the
+        whole block reads and writes."""
+        tokens, effects, whole = [], [], _Effects()
+        for stmt in stmts:
+            effects.append(_Effects())
+            tokens.append(self.expression(stmt, cell, stmt.lineno, effects[-1]))
+            if isinstance(stmt, ast.Expr):
+                _expression_statement(stmt, effects[-1])
+            whole.merge(effects[-1])
+        keys = [" ".join(t.text for t in ts) for ts in tokens]
+        after = [
+            {i for i in range(j) if _conflict(effects[i], effects[j])} for j in range(len(stmts))
+        ]
+        done: list[int] = []
+        while len(done) < len(stmts):  # the smallest key among the statements free to go next
+            placed = set(done)
+            ready = [j for j in range(len(stmts)) if j not in placed and after[j] <= placed]
+            done.append(min(ready, key=lambda j: (keys[j], j)))
+        return [token for j in done for token in tokens[j]], whole
+
+
+def _plain_tokens(source: str, cell: int) -> list[Token]:
+    """Tokens of code that does not parse: names V, strings S, comments and layout dropped."""
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.NAME:
+                text = tok.string if keyword.iskeyword(tok.string) else "V"
+            elif tok.type == tokenize.STRING:
+                text = "S"
+            elif tok.type in (tokenize.OP, tokenize.NUMBER):
+                text = tok.string
+            else:
+                continue
+            out.append(Token(text, cell, tok.start[0]))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass  # keep what was read before the error
+    return out
+
+
+def normalised_tokens(cells: list[str]) -> list[Token]:
+    """The normalised token stream of a hand-in's compared cells (see the module docstring)."""
+    trees: list[ast.Module | None] = []
+    for cell in cells:
+        try:
+            trees.append(ast.parse(_source(cell)))
+        except (SyntaxError, ValueError):
+            trees.append(None)
+    bound = set().union(*(_bound_names(t) for t in trees if t is not None))
+    walker = _Normaliser(bound)
+    tokens = []
+    for number, (cell, tree) in enumerate(zip(cells, trees, strict=True)):
+        tokens += walker.block(tree.body, number)[0] if tree else _plain_tokens(cell, number)
+    return tokens
+
+
+_MODULUS = 2**61 - 1  # a Mersenne prime: k-gram hashes roll in O(1) per token
+_BASE = 1_000_003
+
+
+def _token_number(text: str) -> int:
+    """A number for a token text, the same in every process (unlike `hash`)."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % _MODULUS
+
+
+def fingerprints(tokens: list[Token], *, k: int = K, window: int = WINDOW) -> list[Fingerprint]:
+    """The winnowed fingerprints of a token stream, in stream order ([] below k tokens)."""
+    numbers: dict[str, int] = {}
+    values = [
+        numbers.get(t.text) or numbers.setdefault(t.text, _token_number(t.text)) for t in tokens
+    ]
+    top = pow(_BASE, k - 1, _MODULUS)
+    hashes, rolling = [], 0
+    for i, value in enumerate(values):
+        if i >= k:
+            rolling = (rolling - values[i - k] * top) % _MODULUS
+        rolling = (rolling * _BASE + value) % _MODULUS
+        if i >= k - 1:
+            hashes.append(rolling)
+    chosen: dict[int, None] = {}  # positions, in order, each once
+    for start in range(max(1, len(hashes) - window + 1)):
+        span = hashes[start : start + window]
+        if span:  # the rightmost smallest hash of the window
+            chosen[start + len(span) - 1 - span[::-1].index(min(span))] = None
+    return [
+        Fingerprint(hashes[i], tuple(dict.fromkeys((t.cell, t.line) for t in tokens[i : i + k])))
+        for i in chosen
+    ]

@@ -1,0 +1,206 @@
+"""Similarity flags between hand-ins, for `kws report`: pairs that share unusually much graded
+code, and hand-ins that share it with the reference solution.
+
+The graded code of a notebook is its cells tagged ``model`` plus the cells that define one of
+its spec's ``compared_names`` (notebook 01's recipe cell). Each hand-in's graded code becomes a
+set of winnowed fingerprints (`kws.grading.fingerprints`: names, comments, layout, strings and
+the order of independent statements normalised away). What every student shares is left out
+before comparing: the fingerprints of the released student notebook (the skeleton) and those
+found in more than half of the hand-ins. A pair's score is the shared fingerprints over the
+smaller of the two sets, so a short hand-in copied into a longer one still scores high.
+
+A flag is evidence for a person to read, never a deduction: the report shows the matching lines
+side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+
+from kws.assignments import Spec
+from kws.grading.fingerprints import fingerprints, normalised_tokens
+from kws.grading.shared.handin import find_notebook
+
+REFERENCE = "reference solution"  # the partner named in a match with solutions/
+THRESHOLD = 0.5  # score from which a pair is listed
+MIN_SHARED = 8  # fewer shared fingerprints (about 3 lines) are never a flag
+COMMON_SHARE = 0.5  # fingerprints in more than this share of the hand-ins count as skeleton
+_MAX_BLOCKS = 12
+
+
+@dataclass(frozen=True)
+class Match:
+    """Two hand-ins (or a hand-in and the reference) whose graded code of `assignment` shares
+    `shared` fingerprints: `score` of the smaller one. `blocks` are the matching lines side by
+    side: each a pair of lists of (label like ``"2:14"`` = compared cell 2, line 14; text)."""
+
+    assignment: str
+    first: str
+    second: str
+    shared: int
+    score: float
+    blocks: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]] = field(default_factory=list)
+
+
+def compared_cells(notebook: Path, spec: Spec) -> list[str]:
+    """The graded code cells of `notebook`: tagged ``model``, or defining a compared name."""
+    try:
+        cells = json.loads(Path(notebook).read_text(encoding="utf-8", errors="replace"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    names = "|".join(re.escape(name) for name in spec.compared_names)
+    defines = re.compile(rf"^(?:def\s+(?:{names})\b|(?:{names})\s*[:=])", re.M) if names else None
+    chosen = []
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        if "model" in tags or (defines and defines.search(source)):
+            chosen.append(source)
+    return chosen
+
+
+def handin_cells(submission: Path, spec: Spec) -> list[str] | None:
+    """The graded code cells of the hand-in's notebook of `spec`, or None without one."""
+    try:
+        notebook = find_notebook(Path(submission), spec.notebook, list(spec.model_tasks.values()))
+    except (FileNotFoundError, OSError):
+        return None
+    return compared_cells(notebook, spec)
+
+
+def code_hashes(cells: list[str]) -> frozenset[int]:
+    """The fingerprint hashes of a hand-in's graded cells."""
+    return frozenset(f.hash for f in fingerprints(normalised_tokens(cells)))
+
+
+def _all_hashes(cell_lists: list[list[str]], jobs: int) -> list[frozenset[int]]:
+    if jobs <= 1 or len(cell_lists) < 20:
+        return [code_hashes(cells) for cells in cell_lists]
+    chunk = max(1, len(cell_lists) // (4 * jobs))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(code_hashes, cell_lists, chunksize=chunk))
+
+
+def _side_by_side(first: list[str], second: list[str], shared: set[int]) -> list:
+    """The lines of `first` and `second` that shared fingerprints cover, in blocks: a block
+    grows while the next fingerprint's lines in `first` touch the block's."""
+    theirs = {}
+    for fp in fingerprints(normalised_tokens(second)):
+        theirs.setdefault(fp.hash, fp.lines)
+    blocks: list[tuple[set, set]] = []
+    for fp in fingerprints(normalised_tokens(first)):
+        if fp.hash not in shared or fp.hash not in theirs:
+            continue
+        near = blocks and any(
+            c == cell and abs(line - other) <= 1
+            for cell, line in fp.lines
+            for c, other in blocks[-1][0]
+        )
+        if not near:
+            blocks.append((set(), set()))
+        blocks[-1][0].update(fp.lines)
+        blocks[-1][1].update(theirs[fp.hash])
+
+    def shown(cells: list[str], lines: set) -> list[tuple[str, str]]:
+        texts = [cell.splitlines() for cell in cells]
+        return [
+            (f"{cell + 1}:{line}", texts[cell][line - 1] if line <= len(texts[cell]) else "")
+            for cell, line in sorted(lines)
+        ]
+
+    return [(shown(first, a), shown(second, b)) for a, b in blocks[:_MAX_BLOCKS]]
+
+
+def compare_assignment(
+    cells: dict[str, list[str]],
+    spec: Spec,
+    *,
+    skeleton: list[str] | None = None,
+    reference: list[str] | None = None,
+    threshold: float = THRESHOLD,
+    jobs: int = 2,
+) -> list[Match]:
+    """Matches of one assignment: pairs of students (`cells`: student -> graded cells) scoring
+    at least `threshold`, then students against the `reference` cells; best first."""
+    students = sorted(cells)
+    hashes = _all_hashes([cells[s] for s in students], jobs)
+    counts = Counter(h for found in hashes for h in found)
+    common = set(code_hashes(skeleton)) if skeleton else set()
+    if len(students) >= 4:
+        common |= {h for h, n in counts.items() if n > COMMON_SHARE * len(students)}
+    own = [found - common for found in hashes]
+    index: dict[int, list[int]] = {}
+    for number, found in enumerate(own):
+        for h in found:
+            index.setdefault(h, []).append(number)
+    pairs = Counter(pair for members in index.values() for pair in combinations(members, 2))
+    candidates = []
+    for (a, b), shared in pairs.items():
+        score = shared / max(1, min(len(own[a]), len(own[b])))
+        if shared >= MIN_SHARED and score >= threshold:
+            candidates.append((students[a], students[b], own[a] & own[b], score))
+    if reference:
+        theirs = code_hashes(reference) - common
+        for student, found in zip(students, own, strict=True):
+            shared = found & theirs
+            score = len(shared) / max(1, min(len(found), len(theirs)))
+            if len(shared) >= MIN_SHARED and score >= threshold:
+                candidates.append((student, REFERENCE, shared, score))
+    matches = []
+    for first, second, shared, score in sorted(candidates, key=lambda c: (-c[3], c[0], c[1])):
+        other = reference if second == REFERENCE else cells[second]
+        blocks = _side_by_side(cells[first], other, shared)
+        matches.append(Match(spec.name, first, second, len(shared), round(score, 3), blocks))
+    return matches
+
+
+def similar_to(matches: list[Match]) -> dict[str, str]:
+    """The gradebook's ``similar_to`` text of each flagged student: partners, scores, notebooks."""
+    found: dict[str, list[str]] = {}
+    for match in matches:
+        note = f"{{}} {match.score:.0%} ({match.assignment})"
+        found.setdefault(match.first, []).append(note.format(match.second))
+        if match.second != REFERENCE:
+            found.setdefault(match.second, []).append(note.format(match.first))
+    return {student: "; ".join(notes) for student, notes in found.items()}
+
+
+KIT = Path(__file__).resolve().parents[2]  # solutions/ and assignments/ of a checkout
+
+
+def class_matches(
+    submissions: Path,
+    students: list[str],
+    *,
+    solutions: Path | None = KIT / "solutions",
+    skeletons: Path | None = KIT / "assignments",
+    threshold: float = THRESHOLD,
+    jobs: int = 2,
+) -> list[Match]:
+    """The matches of every assignment over the hand-ins `submissions/<student>`, against the
+    reference notebooks in `solutions` and without what the released notebooks in `skeletons`
+    hold (either folder may be None or lack a notebook: that comparison is then left out)."""
+    from kws.assignments import ASSIGNMENTS
+
+    matches = []
+    for spec in ASSIGNMENTS.values():
+        cells = {s: c for s in students if (c := handin_cells(Path(submissions) / s, spec))}
+        if not cells:
+            continue
+        folders = {"reference": solutions, "skeleton": skeletons}
+        known = {
+            what: compared_cells(folder / spec.notebook, spec)
+            for what, folder in folders.items()
+            if folder is not None and (folder / spec.notebook).is_file()
+        }
+        matches += compare_assignment(cells, spec, threshold=threshold, jobs=jobs, **known)
+    return matches
