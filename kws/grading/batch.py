@@ -148,11 +148,18 @@ def grade_batch(
             timeout=timeout,
         )
 
-    run = {"submissions": str(submissions_dir), "data": str(data), "assignment": assignment}
-    (out_dir / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n")
+    write_run_record(out_dir, submissions_dir, data, assignment)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         graded = list(pool.map(one, students))
     return write_gradebook(graded, out_dir / "gradebook.csv")
+
+
+def write_run_record(out_dir: Path, submissions: Path, data: Path, assignment: str | None) -> Path:
+    """``OUT/run.json``: the absolute submissions and data folders and the assignment graded."""
+    run = {"submissions": str(Path(submissions).resolve()), "data": str(Path(data).resolve())}
+    path = Path(out_dir) / RUN_FILE
+    path.write_text(json.dumps(run | {"assignment": assignment}, indent=2) + "\n")
+    return path
 
 
 def check_grading_data(

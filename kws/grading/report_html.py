@@ -83,7 +83,7 @@ def _cards(distributions: dict) -> str:
     for name, (scores, maximum) in distributions.items():
         facts = data.summary(scores, maximum)
         cards.append(
-            f'<div class="card"><span>{escape(name)}</span><b>{facts["median"]:g} / {maximum:g}'
+            f'<div class="card"><span>{escape(name)}</span><b>{facts["median"]:.3g} / {maximum:g}'
             f"</b><span>median · mean {facts['mean']:.1f} · {facts['full_share']:.0%} full marks"
             "</span></div>"
         )
@@ -142,8 +142,9 @@ def _similarity(matches: list[Match], threshold: float, compared: bool) -> str:
         f'<p class="note">Graded code cells (tagged <code>model</code>, and the cells defining '
         f"a spec's compared names) after normalising names, comments, layout, strings and the "
         f"order of independent statements; the released skeleton and code more than half the "
-        f"class shares left out. Pairs scoring at least {threshold:.0%} are listed. A flag is "
-        f"evidence for a person to read, never a deduction.</p>"
+        f"class shares left out. Pairs scoring at least {threshold:.0%} are listed, with their "
+        f"matching lines side by side (labelled cell:line, counting the graded cells of the "
+        f"notebook from 1). A flag is evidence for a person to read, never a deduction.</p>"
     )
     if not matches:
         return intro + '<p class="none">No pair of hand-ins and no hand-in and the reference solution share unusually much code.</p>'  # fmt: skip
@@ -157,7 +158,7 @@ def _similarity(matches: list[Match], threshold: float, compared: bool) -> str:
             continue
         rows = [[escape(m.first), escape(m.second), escape(m.assignment), f"{m.score:.0%}", str(m.shared)] for m in chosen]  # fmt: skip
         details = "".join(
-            f"<details><summary>{escape(m.first)} ↔ {escape(m.second)} · {escape(m.assignment)} "
+            f"<details{' open' * (m is chosen[0])}><summary>{escape(m.first)} ↔ {escape(m.second)} · {escape(m.assignment)} "
             f"· {m.score:.0%}: the matching lines</summary>{_side_by_side(m)}</details>"
             for m in chosen
         )
@@ -178,6 +179,8 @@ def write_report(
 ) -> Written:
     """Read the grade folder, compare the hand-ins, write the page, its PNGs and the gradebook's
     ``similar_to`` column. `out` defaults to ``folder/report.html``."""
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"--threshold {threshold}: give a share between 0 and 1, e.g. 0.5")
     grades = data.read_grades(folder, submissions)
     out = Path(out) if out is not None else grades.folder / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ its spec's ``compared_names`` (notebook 01's recipe cell). Each hand-in's graded
 set of winnowed fingerprints (`kws.grading.fingerprints`: names, comments, layout, strings and
 the order of independent statements normalised away). What every student shares is left out
 before comparing: the fingerprints of the released student notebook (the skeleton) and those
-found in more than half of the hand-ins. A pair's score is the shared fingerprints over the
+found in more than a tenth of the hand-ins (and in more than ten). A pair's score is the shared fingerprints over the
 smaller of the two sets, so a short hand-in copied into a longer one still scores high.
 
 A flag is evidence for a person to read, never a deduction: the report shows the matching lines
@@ -30,7 +30,10 @@ from kws.grading.shared.handin import find_notebook
 REFERENCE = "reference solution"  # the partner named in a match with solutions/
 THRESHOLD = 0.5  # score from which a pair is listed
 MIN_SHARED = 8  # fewer shared fingerprints (about 3 lines) are never a flag
-COMMON_SHARE = 0.5  # fingerprints in more than this share of the hand-ins count as skeleton
+# Fingerprints in more than this share of the hand-ins (and more than COMMON_MIN of them) count
+# as skeleton: what a tenth of a class writes alike is how the task is done, not copying.
+COMMON_SHARE = 0.1
+COMMON_MIN = 10
 _MAX_BLOCKS = 12
 
 
@@ -82,12 +85,23 @@ def code_hashes(cells: list[str]) -> frozenset[int]:
     return frozenset(f.hash for f in fingerprints(normalised_tokens(cells)))
 
 
-def _all_hashes(cell_lists: list[list[str]], jobs: int) -> list[frozenset[int]]:
-    if jobs <= 1 or len(cell_lists) < 20:
-        return [code_hashes(cells) for cells in cell_lists]
-    chunk = max(1, len(cell_lists) // (4 * jobs))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(code_hashes, cell_lists, chunksize=chunk))
+def _read(job: tuple[Path, Spec]) -> tuple[list[str], frozenset[int]] | None:
+    cells = handin_cells(*job)
+    return (cells, code_hashes(cells)) if cells else None
+
+
+def read_class(
+    submissions: Path, students: list[str], spec: Spec, jobs: int = 2
+) -> dict[str, tuple[list[str], frozenset[int]]]:
+    """{student: (graded cells, fingerprint hashes)} of the hand-ins holding `spec`'s notebook,
+    read and fingerprinted by `jobs` processes."""
+    work = [(Path(submissions) / student, spec) for student in students]
+    if jobs <= 1 or len(work) < 20:
+        found = [_read(job) for job in work]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            found = list(pool.map(_read, work, chunksize=max(1, len(work) // (8 * jobs))))
+    return {student: got for student, got in zip(students, found, strict=True) if got}
 
 
 def _side_by_side(first: list[str], second: list[str], shared: set[int]) -> list:
@@ -121,22 +135,22 @@ def _side_by_side(first: list[str], second: list[str], shared: set[int]) -> list
 
 
 def compare_assignment(
-    cells: dict[str, list[str]],
+    handins: dict[str, tuple[list[str], frozenset[int]]],
     spec: Spec,
     *,
     skeleton: list[str] | None = None,
     reference: list[str] | None = None,
     threshold: float = THRESHOLD,
-    jobs: int = 2,
 ) -> list[Match]:
-    """Matches of one assignment: pairs of students (`cells`: student -> graded cells) scoring
-    at least `threshold`, then students against the `reference` cells; best first."""
-    students = sorted(cells)
-    hashes = _all_hashes([cells[s] for s in students], jobs)
+    """Matches of one assignment: pairs of students (`handins`, as `read_class` returns them)
+    scoring at least `threshold`, then students against the `reference` cells; best first."""
+    students = sorted(handins)
+    cells = {student: handins[student][0] for student in students}
+    hashes = [handins[student][1] for student in students]
     counts = Counter(h for found in hashes for h in found)
     common = set(code_hashes(skeleton)) if skeleton else set()
-    if len(students) >= 4:
-        common |= {h for h, n in counts.items() if n > COMMON_SHARE * len(students)}
+    limit = max(COMMON_MIN, COMMON_SHARE * len(students))
+    common |= {h for h, n in counts.items() if n > limit}
     own = [found - common for found in hashes]
     index: dict[int, list[int]] = {}
     for number, found in enumerate(own):
@@ -193,8 +207,8 @@ def class_matches(
 
     matches = []
     for spec in ASSIGNMENTS.values():
-        cells = {s: c for s in students if (c := handin_cells(Path(submissions) / s, spec))}
-        if not cells:
+        handins = read_class(submissions, students, spec, jobs)
+        if not handins:
             continue
         folders = {"reference": solutions, "skeleton": skeletons}
         known = {
@@ -202,5 +216,5 @@ def class_matches(
             for what, folder in folders.items()
             if folder is not None and (folder / spec.notebook).is_file()
         }
-        matches += compare_assignment(cells, spec, threshold=threshold, jobs=jobs, **known)
+        matches += compare_assignment(handins, spec, threshold=threshold, **known)
     return matches

@@ -1,0 +1,238 @@
+"""`kws report`: the class report and the similarity flags, on a class of 20 notebook-01
+hand-ins (tests/report_helpers.py) holding a copy of the reference solution, a renamed copy, a
+copy with its comments, layout and statement order changed, and independent work.
+
+The 20 graded results are written with the grader's own writers (results.json, gradebook,
+run.json), so the report reads exactly what `kws grade` writes; test_real_grade_then_report
+runs the real `kws grade` and `kws report` commands from an instructor's folder."""
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from report_helpers import RECIPES, TASK1, class_of_twenty, renamed, solution_cells, write_handin
+
+from kws.assignments import ASSIGNMENTS
+from kws.grading.batch import Graded, write_gradebook, write_run_record
+from kws.grading.fingerprints import normalised_tokens
+from kws.grading.report import accuracies, attention_flags, failure_groups, read_grades
+from kws.grading.report_html import write_report
+from kws.grading.results import TestResult, results_document, write_results
+from kws.grading.review import REVIEW_PREFIX
+from kws.grading.tiers import TierSet, accuracy_in, tier_credit, tiers_in
+
+SPEC = ASSIGNMENTS["keyword_spotting"]
+TIERS = TierSet("synthetic-small", SPEC.tiers["synthetic-small"], "--dataset")
+TODO = "twelve_class_labels(words of {n} clips, seed {seed}) raised NotImplementedError: TODO"
+TAMPERED = "Your notebook changes torch or the grader's code (torch.matmul was replaced), so ..."
+
+
+def _results(number: int, kind: str) -> dict:
+    """A results document as the grader writes it, with scores that fit the hand-in's kind."""
+    done = kind not in ("recipe numbers only", "released notebook")
+    accuracy = 0.9 - 0.01 * number if done else 0.5 + 0.02 * number
+    fraction, message = tier_credit(accuracy, TIERS.tiers, SPEC.tasks["kws"].target)
+    failed = TODO.format(n=100 + number, seed=number * 37)
+
+    def test(name, function, points, fraction, output, task=None):
+        facts = {"test": function, "assignment": SPEC.name} | ({"task": task} if task else {})
+        status = "passed" if fraction == 1.0 else "failed"
+        return TestResult(name, points * fraction, float(points), status, output, "visible", facts)
+
+    recipe = kind != "released notebook"
+    tests = [
+        test(
+            "Task 1: twelve_class_labels",
+            "test_data_keywords",
+            1,
+            float(done),
+            "" if done else failed,
+        ),  # fmt: skip
+        test(
+            "Task 4: the learning rate",
+            "test_recipe_schedule",
+            2,
+            float(recipe),
+            "" if recipe else "history.json is missing",
+        ),  # fmt: skip
+        test("Accuracy on the hidden test set", "test_accuracy", 8, fraction, message, "kws"),
+    ]
+    forward = TAMPERED if number == 18 else "" if done else "Your KeywordTransformer still has a TODO"  # fmt: skip
+    tests.append(test("Task 3: forward", "test_task3_pipeline", 4, float(not forward), forward))
+    notes = [f"Accuracy tiers for keyword_spotting: {TIERS.describe()}."]
+    if number == 20:
+        notes.append(f"{REVIEW_PREFIX} 01_keyword_spotting.ipynb, model cell 1: builtins (builtins).")  # fmt: skip
+    extra = {"tier_sets": {SPEC.name: TIERS.name}}
+    return results_document(tests, output="\n\n".join(notes), execution_time=30, extra_data=extra)
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """(the grade folder, the hand-ins' kinds): 20 hand-ins and what `kws grade` writes."""
+    root = tmp_path_factory.mktemp("class")
+    kinds = class_of_twenty(root / "submissions")
+    out = root / "grades"
+    graded = []
+    for number, student in enumerate(sorted(kinds), start=1):
+        if number == 19:  # the grader gave up on this one
+            graded.append(Graded(student, None, "the grader ran longer than 3600 s and was stopped", 3600.0))  # fmt: skip
+            continue
+        document = _results(number, kinds[student])
+        write_results(out / "results" / f"{student}.json", document)
+        graded.append(Graded(student, document, "", 20.0 + number))
+    write_gradebook(graded, out / "gradebook.csv")
+    write_run_record(out, root / "submissions", root / "data", SPEC.name)
+    return out, kinds
+
+
+@pytest.fixture(scope="module")
+def report(graded_class):
+    out, _ = graded_class
+    return write_report(out, jobs=1)
+
+
+def test_copies_are_flagged_with_their_partner_and_independent_work_is_not(report, graded_class):
+    out, kinds = graded_class
+    pairs = {(m.first, m.second) for m in report.matches if m.second != "reference solution"}
+    assert pairs == {("s02", "s03"), ("s04", "s05")}  # renamed; comments and order changed
+    reference = {m.first for m in report.matches if m.second == "reference solution"}
+    assert reference == {"s01"}
+    assert all(m.score >= 0.9 for m in report.matches)
+    rows = {row["student"]: row for row in csv.DictReader(open(out / "gradebook.csv"))}
+    assert rows["s03"]["similar_to"].startswith("s02 ") and "keyword_spotting" in rows["s03"]["similar_to"]  # fmt: skip
+    assert rows["s05"]["similar_to"].startswith("s04 ")
+    assert rows["s01"]["similar_to"].startswith("reference solution ")
+    flagged = {"s01", "s02", "s03", "s04", "s05"}
+    assert all(rows[s]["similar_to"] == "" for s in kinds if s not in flagged)  # s06 and the rest
+    assert float(rows["s01"]["total"]) > 0 and rows["s19"]["notes"]  # the other columns kept
+
+
+def test_the_page_shows_the_matching_lines_side_by_side(report):
+    page = report.page.read_text()
+    renamed_pair = page[page.index("s02 ↔ s03") :]
+    renamed_pair = renamed_pair[: renamed_pair.index("</details>")]
+    # s02's line and s03's renamed line are in one row, left and right
+    assert "candidates = [index for index, w in enumerate(words)" in renamed_pair
+    assert "others_idx = [j for j, word in enumerate(words)" in renamed_pair
+    assert "never a deduction" in page
+
+
+def test_the_page_reports_scores_failures_accuracy_and_hand_ins_to_look_at(report, graded_class):
+    out, _ = graded_class
+    page = report.page.read_text()
+    assert page.count('<img src="data:image/png;base64,') == 4
+    assert {p.name for p in report.pictures} == {f"report-{k}.png" for k in ("scores", "tests", "accuracy", "time")}  # fmt: skip
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in report.pictures)
+    grades = read_grades(out)
+    # the same message with other numbers counts once: 14 hand-ins had the TODO (s19 timed out)
+    top = failure_groups(grades)[0]
+    assert len(top.students) == 13 and top.students[:3] == ["s07", "s08", "s09"]
+    assert re.search(r'<td class="n">13</td><td><pre>twelve_class_labels\(words of 107 clips', page)
+    assert ">s07, s08, s09 …<" in page
+    kinds = {(f.student, f.kind) for f in attention_flags(grades)}
+    assert kinds == {("s18", "tampering"), ("s19", "timed out"), ("s20", "manual review")}
+    for text in ("ran longer than 3600 s", "builtins (builtins)", "torch.matmul was replaced"):
+        assert text in page
+    (task,) = accuracies(grades)
+    assert (task.task, task.target, task.tiers) == ("kws", "strong", TIERS.tiers)
+    assert len(task.accuracies) == 19 and task.accuracies["s02"] == pytest.approx(0.88)
+
+
+def test_normalising_undoes_renames_comments_and_independent_reordering():
+    text = [t.text for t in normalised_tokens([TASK1["A"], RECIPES["A"]])]
+    assert [t.text for t in normalised_tokens([renamed(TASK1["A"]), renamed(RECIPES["A"])])] == text  # fmt: skip
+    swapped = "import math\n\ndef f(x):\n    return x  # mine\n\nB = 2\nA = 1\n"
+    plain = "import math\n\nA = 1\nB = 2\n\n\ndef f(y):\n    return y\n"
+    assert [t.text for t in normalised_tokens([swapped])] == [t.text for t in normalised_tokens([plain])]  # fmt: skip
+    dependent = "a = 1\nb = a + 1\n"  # b needs a: this order is part of the code
+    reversed_ = "b = a + 1\na = 1\n"
+    assert [t.text for t in normalised_tokens([dependent])] != [t.text for t in normalised_tokens([reversed_])]  # fmt: skip
+
+
+def test_accuracy_and_tiers_are_read_back_from_what_the_grader_writes():
+    for accuracy in (0.05, 0.8123, 0.99):
+        assert accuracy_in(tier_credit(accuracy, TIERS.tiers, "strong")[1]) == pytest.approx(accuracy, abs=1e-4)  # fmt: skip
+    output = f"Something else.\n\nAccuracy tiers for keyword_spotting: {TIERS.describe()}."
+    assert tiers_in(output, "keyword_spotting") == TIERS.tiers
+    assert tiers_in(output, "speaker_id") is None
+
+
+def test_report_errors_name_the_folder_and_the_fix(tmp_path, graded_class, capsys):
+    from kws.cli import main
+
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no gradebook; pass the folder `kws grade --out` wrote" in capsys.readouterr().err
+    out, _ = graded_class
+    moved = tmp_path / "grades"
+    shutil.copytree(out, moved)
+    (moved / "run.json").write_text(json.dumps({"submissions": str(tmp_path / "gone")}))
+    assert main(["report", str(moved)]) == 2
+    assert "the hand-ins folder is gone; pass --submissions DIR" in capsys.readouterr().err
+    assert main(["report", str(moved), "--submissions", str(out.parent / "submissions")]) == 0
+    assert "2 pair(s) of hand-ins and 1 match(es) with the reference" in capsys.readouterr().out
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+LOADED = """<script>window.addEventListener("load", () => { document.body.dataset.loaded =
+[...document.images].filter(i => i.complete && i.naturalWidth > 0).length; });</script>"""
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium not installed (Debian: apt-get install chromium)"
+)
+def test_page_renders_in_headless_chromium_with_its_figures(report, tmp_path):
+    from matplotlib.image import imread
+
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+    flags += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    flags += [f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    shot = tmp_path / "report.png"
+    run = subprocess.run(
+        [CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1280,2000", report.page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert shot.is_file(), run.stderr[-2000:]
+    pixels = imread(shot)  # (H, W, channels): the page drew text and figures, not a blank page
+    assert pixels.shape[:2] == (2000, 1280) and pixels[..., :3].std() > 0.05
+    probe = tmp_path / "probe.html"  # the page plus a script counting the images that loaded
+    probe.write_text(report.page.read_text().replace("</body>", LOADED + "</body>"))
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout  # fmt: skip
+    assert 'data-loaded="4"' in dom and "<h2>Similarity</h2>" in dom
+
+
+@pytest.mark.slow
+def test_real_grade_then_report_from_an_instructors_folder(tmp_path):
+    """`kws grade` then `kws report` as commands, run in the instructor's folder with relative
+    paths: the reference copy and the renamed copy are flagged, independent work is not."""
+    from kws.data.synthetic import make_speech_commands
+
+    instructor = tmp_path / "course"
+    make_speech_commands(instructor / "data", "tiny", seed=0)
+    write_handin(instructor / "submissions" / "ann", *solution_cells())
+    write_handin(instructor / "submissions" / "bob", TASK1["A"], RECIPES["A"])
+    write_handin(instructor / "submissions" / "cy", renamed(TASK1["A"]), renamed(RECIPES["A"]))
+    write_handin(instructor / "submissions" / "dee", TASK1["C"], RECIPES["C"])
+    kws = [sys.executable, "-m", "kws.cli"]
+
+    def run(*args):
+        done = subprocess.run([*kws, *args], cwd=instructor, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("grade", "submissions", "--data", "data", "--out", "grades", "--assignment", SPEC.name)
+    printed = run("report", "grades", "--out", "site/class.html")
+    assert "1 pair(s) of hand-ins and 1 match(es) with the reference solution" in printed
+    rows = {r["student"]: r for r in csv.DictReader(open(instructor / "grades/gradebook.csv"))}
+    assert rows["bob"]["similar_to"].startswith("cy ") and rows["cy"]["similar_to"].startswith("bob ")  # fmt: skip
+    assert rows["ann"]["similar_to"].startswith("reference solution")
+    assert rows["dee"]["similar_to"] == "" and float(rows["dee"]["total"]) > 0
+    page = (instructor / "site/class.html").read_text()
+    assert (instructor / "site/class-scores.png").is_file() and "bob ↔ cy" in page
+    # the failures come from the real grader: every hand-in left Task 2 and 3 as released
+    assert re.search(r'<td class="n">4</td><td><pre>Your ConvTokenizer still has a TODO', page)
