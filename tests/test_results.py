@@ -79,6 +79,9 @@ def test_points_status_and_total(results):
         "status": "passed",
         "output": "",
         "visibility": "visible",
+        "extra_data": {
+            "test": "test_passes"
+        },  # the function; the grader's also name assignment, task
     }
     assert tests["test_fails"]["score"] == 0 and tests["test_fails"]["status"] == "failed"
     assert document["score"] == 2.0 + 2.0 + 0.25

@@ -97,7 +97,7 @@ _FIXED += (ast.Yield, ast.YieldFrom, ast.Await, ast.Pass, ast.Assert)
 class _Effects:
     """What a statement reads and writes (name chains such as ``self.proj``), or `fixed`."""
 
-    __slots__ = ("reads", "writes", "fixed")
+    __slots__ = ("reads", "writes", "fixed", "touched", "around", "around_writes")
 
     def __init__(self):
         self.reads: set[str] = set()
@@ -109,18 +109,31 @@ class _Effects:
         self.writes |= other.writes
         self.fixed |= other.fixed
 
+    def close(self) -> _Effects:
+        """Prepare the sets `_conflict` compares: the chains touched, and with their prefixes
+        (``self.proj.weight`` -> ``self``, ``self.proj``, ``self.proj.weight``)."""
+        self.touched = self.reads | self.writes
+        self.around = {p for c in self.touched for p in _prefixes(c)}
+        self.around_writes = {p for c in self.writes for p in _prefixes(c)}
+        return self
 
-def _overlap(first: set[str], second: set[str]) -> bool:
-    """Whether a chain of one set is a chain of the other or inside it (`self.proj`, `self`)."""
-    return any(
-        a == b or a.startswith(b + ".") or b.startswith(a + ".") for a in first for b in second
-    )
+
+def _prefixes(chain: str) -> list[str]:
+    parts = chain.split(".")
+    return [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
 
 
 def _conflict(a: _Effects, b: _Effects) -> bool:
+    """Whether one statement writes a chain the other reads or writes, or a chain inside it or
+    around it (`self.proj` and `self`); a fixed statement conflicts with everything."""
     if a.fixed or b.fixed:
         return True
-    return _overlap(a.writes, b.reads | b.writes) or _overlap(b.writes, a.reads)
+    return not (
+        a.writes.isdisjoint(b.around)
+        and b.touched.isdisjoint(a.around_writes)
+        and b.writes.isdisjoint(a.around)
+        and a.touched.isdisjoint(b.around_writes)
+    )
 
 
 def _expression_statement(stmt: ast.Expr, effects: _Effects) -> None:
@@ -136,10 +149,12 @@ def _expression_statement(stmt: ast.Expr, effects: _Effects) -> None:
 
 
 class _Normaliser:
-    """Walks one hand-in's compared cells and emits their normalised tokens."""
+    """Walks one hand-in's compared cells and emits their normalised tokens: `Token`s, or
+    with ``lines=False`` only their texts (faster, for hashing)."""
 
-    def __init__(self, bound: set[str]):
+    def __init__(self, bound: set[str], lines: bool = True):
         self.bound = bound
+        self.token = Token if lines else lambda text, cell, line: text
 
     def _name(self, name: str) -> str:
         return "V" if name in self.bound else name
@@ -179,8 +194,8 @@ class _Normaliser:
     ) -> list[Token]:
         """The tokens of `node` (pre-order); its reads and writes are added to `effects`."""
         line = getattr(node, "lineno", line)
-        out = [Token(type(node).__name__, cell, line)]
-        out += [Token(text, cell, line) for text in self._leaf(node)]
+        out = [self.token(type(node).__name__, cell, line)]
+        out += [self.token(text, cell, line) for text in self._leaf(node)]
         whole_chain = not chained and self._record(node, effects)
         for field in node._fields:
             value = getattr(node, field, None)
@@ -209,15 +224,22 @@ class _Normaliser:
             if isinstance(stmt, ast.Expr):
                 _expression_statement(stmt, effects[-1])
             whole.merge(effects[-1])
-        keys = [" ".join(t.text for t in ts) for ts in tokens]
-        after = [
-            {i for i in range(j) if _conflict(effects[i], effects[j])} for j in range(len(stmts))
-        ]
+        if len(stmts) == 1:
+            return tokens[0], whole
+        keys: dict[int, str] = {}
+
+        def key(j: int) -> tuple[str, int]:
+            if j not in keys:
+                keys[j] = " ".join(t if isinstance(t, str) else t.text for t in tokens[j])
+            return keys[j], j
+
+        closed = [e.close() for e in effects]
+        after = [{i for i in range(j) if _conflict(closed[i], closed[j])} for j in range(len(stmts))]  # fmt: skip
         done: list[int] = []
         while len(done) < len(stmts):  # the smallest key among the statements free to go next
             placed = set(done)
             ready = [j for j in range(len(stmts)) if j not in placed and after[j] <= placed]
-            done.append(min(ready, key=lambda j: (keys[j], j)))
+            done.append(ready[0] if len(ready) == 1 else min(ready, key=key))
         return [token for j in done for token in tokens[j]], whole
 
 
@@ -240,8 +262,9 @@ def _plain_tokens(source: str, cell: int) -> list[Token]:
     return out
 
 
-def normalised_tokens(cells: list[str]) -> list[Token]:
-    """The normalised token stream of a hand-in's compared cells (see the module docstring)."""
+def normalised_tokens(cells: list[str], *, lines: bool = True) -> list[Token] | list[str]:
+    """The normalised token stream of a hand-in's compared cells (see the module docstring);
+    ``lines=False``: the token texts only."""
     trees: list[ast.Module | None] = []
     for cell in cells:
         try:
@@ -249,10 +272,13 @@ def normalised_tokens(cells: list[str]) -> list[Token]:
         except (SyntaxError, ValueError):
             trees.append(None)
     bound = set().union(*(_bound_names(t) for t in trees if t is not None))
-    walker = _Normaliser(bound)
+    walker = _Normaliser(bound, lines)
     tokens = []
     for number, (cell, tree) in enumerate(zip(cells, trees, strict=True)):
-        tokens += walker.block(tree.body, number)[0] if tree else _plain_tokens(cell, number)
+        if tree is not None:
+            tokens += walker.block(tree.body, number)[0]
+        else:
+            tokens += [t if lines else t.text for t in _plain_tokens(cell, number)]
     return tokens
 
 
@@ -266,12 +292,10 @@ def _token_number(text: str) -> int:
     return int.from_bytes(digest, "little") % _MODULUS
 
 
-def fingerprints(tokens: list[Token], *, k: int = K, window: int = WINDOW) -> list[Fingerprint]:
-    """The winnowed fingerprints of a token stream, in stream order ([] below k tokens)."""
+def _hashes(texts: list[str], k: int) -> list[int]:
+    """The hash of every k-gram of `texts` (a polynomial rolling hash)."""
     numbers: dict[str, int] = {}
-    values = [
-        numbers.get(t.text) or numbers.setdefault(t.text, _token_number(t.text)) for t in tokens
-    ]
+    values = [numbers.get(t) or numbers.setdefault(t, _token_number(t)) for t in texts]
     top = pow(_BASE, k - 1, _MODULUS)
     hashes, rolling = [], 0
     for i, value in enumerate(values):
@@ -280,12 +304,30 @@ def fingerprints(tokens: list[Token], *, k: int = K, window: int = WINDOW) -> li
         rolling = (rolling * _BASE + value) % _MODULUS
         if i >= k - 1:
             hashes.append(rolling)
+    return hashes
+
+
+def _winnow(hashes: list[int], window: int) -> list[int]:
+    """The positions winnowing keeps: the rightmost smallest hash of every `window` in a row."""
     chosen: dict[int, None] = {}  # positions, in order, each once
     for start in range(max(1, len(hashes) - window + 1)):
         span = hashes[start : start + window]
-        if span:  # the rightmost smallest hash of the window
+        if span:
             chosen[start + len(span) - 1 - span[::-1].index(min(span))] = None
+    return list(chosen)
+
+
+def fingerprint_hashes(texts: list[str], *, k: int = K, window: int = WINDOW) -> set[int]:
+    """The winnowed fingerprints of token texts, as a set of hashes."""
+    hashes = _hashes(texts, k)
+    return {hashes[i] for i in _winnow(hashes, window)}
+
+
+def fingerprints(tokens: list[Token], *, k: int = K, window: int = WINDOW) -> list[Fingerprint]:
+    """The winnowed fingerprints of a token stream with the lines each covers, in stream
+    order ([] below k tokens)."""
+    hashes = _hashes([t.text for t in tokens], k)
     return [
         Fingerprint(hashes[i], tuple(dict.fromkeys((t.cell, t.line) for t in tokens[i : i + k])))
-        for i in chosen
+        for i in _winnow(hashes, window)
     ]

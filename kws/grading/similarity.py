@@ -5,8 +5,9 @@ The graded code of a notebook is its cells tagged ``model`` plus the cells that 
 its spec's ``compared_names`` (notebook 01's recipe cell). Each hand-in's graded code becomes a
 set of winnowed fingerprints (`kws.grading.fingerprints`: names, comments, layout, strings and
 the order of independent statements normalised away). What every student shares is left out
-before comparing: the fingerprints of the released student notebook (the skeleton) and those
-found in more than a tenth of the hand-ins (and in more than ten). A pair's score is the shared fingerprints over the
+before comparing: the fingerprints of the released student notebook (the skeleton) and, between
+hand-ins, those found in more than a tenth of the hand-ins (and in more than ten). Against the
+reference only the skeleton is left out, so a solution that leaked to many is still found. A pair's score is the shared fingerprints over the
 smaller of the two sets, so a short hand-in copied into a longer one still scores high.
 
 A flag is evidence for a person to read, never a deduction: the report shows the matching lines
@@ -24,7 +25,7 @@ from itertools import combinations
 from pathlib import Path
 
 from kws.assignments import Spec
-from kws.grading.fingerprints import fingerprints, normalised_tokens
+from kws.grading.fingerprints import fingerprint_hashes, fingerprints, normalised_tokens
 from kws.grading.shared.handin import find_notebook
 
 REFERENCE = "reference solution"  # the partner named in a match with solutions/
@@ -82,7 +83,7 @@ def handin_cells(submission: Path, spec: Spec) -> list[str] | None:
 
 def code_hashes(cells: list[str]) -> frozenset[int]:
     """The fingerprint hashes of a hand-in's graded cells."""
-    return frozenset(f.hash for f in fingerprints(normalised_tokens(cells)))
+    return frozenset(fingerprint_hashes(normalised_tokens(cells, lines=False)))
 
 
 def _read(job: tuple[Path, Spec]) -> tuple[list[str], frozenset[int]] | None:
@@ -148,9 +149,9 @@ def compare_assignment(
     cells = {student: handins[student][0] for student in students}
     hashes = [handins[student][1] for student in students]
     counts = Counter(h for found in hashes for h in found)
-    common = set(code_hashes(skeleton)) if skeleton else set()
+    skeleton_hashes = code_hashes(skeleton) if skeleton else frozenset()
     limit = max(COMMON_MIN, COMMON_SHARE * len(students))
-    common |= {h for h, n in counts.items() if n > limit}
+    common = skeleton_hashes | {h for h, n in counts.items() if n > limit}
     own = [found - common for found in hashes]
     index: dict[int, list[int]] = {}
     for number, found in enumerate(own):
@@ -162,11 +163,11 @@ def compare_assignment(
         score = shared / max(1, min(len(own[a]), len(own[b])))
         if shared >= MIN_SHARED and score >= threshold:
             candidates.append((students[a], students[b], own[a] & own[b], score))
-    if reference:
-        theirs = code_hashes(reference) - common
-        for student, found in zip(students, own, strict=True):
-            shared = found & theirs
-            score = len(shared) / max(1, min(len(found), len(theirs)))
+    if reference:  # only the skeleton left out: a leaked solution many copied is still found
+        theirs = code_hashes(reference) - skeleton_hashes
+        for student, found in zip(students, hashes, strict=True):
+            shared = (found - skeleton_hashes) & theirs
+            score = len(shared) / max(1, min(len(found - skeleton_hashes), len(theirs)))
             if len(shared) >= MIN_SHARED and score >= threshold:
                 candidates.append((student, REFERENCE, shared, score))
     matches = []
