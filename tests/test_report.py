@@ -14,7 +14,15 @@ import subprocess
 import sys
 
 import pytest
-from report_helpers import RECIPES, TASK1, class_of_twenty, renamed, solution_cells, write_handin
+from report_helpers import (
+    RECIPES,
+    ROOT,
+    TASK1,
+    class_of_twenty,
+    renamed,
+    solution_cells,
+    write_handin,
+)
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook, write_run_record
@@ -151,6 +159,19 @@ def test_normalising_undoes_renames_comments_and_independent_reordering():
     dependent = "a = 1\nb = a + 1\n"  # b needs a: this order is part of the code
     reversed_ = "b = a + 1\na = 1\n"
     assert [t.text for t in normalised_tokens([dependent])] != [t.text for t in normalised_tokens([reversed_])]  # fmt: skip
+
+
+def test_a_solution_copied_by_many_is_still_flagged_as_the_reference():
+    from kws.grading.similarity import REFERENCE, code_hashes, compare_assignment, compared_cells
+
+    copy = list(solution_cells())
+    handins = {f"c{n:02d}": (copy, code_hashes(copy)) for n in range(12)}  # over COMMON_MIN
+    for impl in "ABC":
+        handins[impl] = ([TASK1[impl], RECIPES[impl]], code_hashes([TASK1[impl], RECIPES[impl]]))
+    skeleton = compared_cells(ROOT / "assignments" / SPEC.notebook, SPEC)
+    matches = compare_assignment(handins, SPEC, skeleton=skeleton, reference=copy)
+    assert {m.first for m in matches if m.second == REFERENCE} == {f"c{n:02d}" for n in range(12)}
+    assert not [m for m in matches if m.second != REFERENCE]  # what a dozen share is not a pair
 
 
 def test_accuracy_and_tiers_are_read_back_from_what_the_grader_writes():

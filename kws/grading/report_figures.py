@@ -32,7 +32,7 @@ def score_histograms(distributions: dict[str, tuple[list[float], float]]) -> Fig
         facts = summary(scores, maximum)
         axes = figure.add_subplot(1, len(names), number)
         axes.hist(scores, bins=_bins(maximum), color=BLUE if name != TOTAL else "#2c3e50")
-        axes.axvline(facts["median"], color=RED, linestyle="--", linewidth=1.5)
+        axes.axvline(facts["median"], color=RED, linestyle="--", linewidth=2, zorder=3)
         axes.set_title(
             f"{name}: median {facts['median']:.3g} / {maximum:g}\n"
             f"{facts['full_share']:.0%} with full marks",

@@ -141,8 +141,8 @@ def _similarity(matches: list[Match], threshold: float, compared: bool) -> str:
     intro = (
         f'<p class="note">Graded code cells (tagged <code>model</code>, and the cells defining '
         f"a spec's compared names) after normalising names, comments, layout, strings and the "
-        f"order of independent statements; the released skeleton and code more than half the "
-        f"class shares left out. Pairs scoring at least {threshold:.0%} are listed, with their "
+        f"order of independent statements; the released skeleton, and between hand-ins code "
+        f"more than a tenth of the class shares, left out. Pairs scoring at least {threshold:.0%} are listed, with their "
         f"matching lines side by side (labelled cell:line, counting the graded cells of the "
         f"notebook from 1). A flag is evidence for a person to read, never a deduction.</p>"
     )

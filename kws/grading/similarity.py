@@ -19,13 +19,19 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
 from kws.assignments import Spec
-from kws.grading.fingerprints import fingerprint_hashes, fingerprints, normalised_tokens
+from kws.grading.fingerprints import (
+    Fingerprint,
+    fingerprint_hashes,
+    fingerprints,
+    normalised_tokens,
+)
 from kws.grading.shared.handin import find_notebook
 
 REFERENCE = "reference solution"  # the partner named in a match with solutions/
@@ -105,14 +111,21 @@ def read_class(
     return {student: got for student, got in zip(students, found, strict=True) if got}
 
 
-def _side_by_side(first: list[str], second: list[str], shared: set[int]) -> list:
+def _located(cells: list[str]) -> list[Fingerprint]:
+    return fingerprints(normalised_tokens(cells))
+
+
+def _side_by_side(
+    first: list[str], second: list[str], shared: set[int], located: Callable = _located
+) -> list:
     """The lines of `first` and `second` that shared fingerprints cover, in blocks: a block
-    grows while the next fingerprint's lines in `first` touch the block's."""
+    grows while the next fingerprint's lines in `first` touch the block's. `located(cells)`
+    gives the fingerprints with their lines (a cache of `_located`)."""
     theirs = {}
-    for fp in fingerprints(normalised_tokens(second)):
+    for fp in located(second):
         theirs.setdefault(fp.hash, fp.lines)
     blocks: list[tuple[set, set]] = []
-    for fp in fingerprints(normalised_tokens(first)):
+    for fp in located(first):
         if fp.hash not in shared or fp.hash not in theirs:
             continue
         near = blocks and any(
@@ -170,10 +183,14 @@ def compare_assignment(
             score = len(shared) / max(1, min(len(found - skeleton_hashes), len(theirs)))
             if len(shared) >= MIN_SHARED and score >= threshold:
                 candidates.append((student, REFERENCE, shared, score))
-    matches = []
+    matches, cache = [], {}
+
+    def located(sources: list[str]) -> list[Fingerprint]:  # each hand-in normalised once
+        return cache[id(sources)] if id(sources) in cache else cache.setdefault(id(sources), _located(sources))  # fmt: skip
+
     for first, second, shared, score in sorted(candidates, key=lambda c: (-c[3], c[0], c[1])):
         other = reference if second == REFERENCE else cells[second]
-        blocks = _side_by_side(cells[first], other, shared)
+        blocks = _side_by_side(cells[first], other, shared, located)
         matches.append(Match(spec.name, first, second, len(shared), round(score, 3), blocks))
     return matches
 
