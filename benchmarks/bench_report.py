@@ -106,9 +106,15 @@ def _grade(root: Path, students: int) -> Path:
             tiers = TierSet("synthetic-small", spec.tiers["synthetic-small"], "--dataset")
             for test, points in spec.points.items():
                 facts = {"test": test, "assignment": spec.name}
-                for task in [t for t in spec.tasks.values() if t.target] if test == "test_accuracy" else [None]:  # fmt: skip
+                for task in (
+                    [t for t in spec.tasks.values() if t.target]
+                    if test == "test_accuracy"
+                    else [None]
+                ):
                     if task is not None:
-                        fraction, output = tier_credit(rng.uniform(0.4, 1.0), tiers.tiers, task.target)  # fmt: skip
+                        fraction, output = tier_credit(
+                            rng.uniform(0.4, 1.0), tiers.tiers, task.target
+                        )
                         facts = facts | {"task": task.name}
                     else:
                         fraction = float(rng.random() < 0.8)
@@ -117,8 +123,15 @@ def _grade(root: Path, students: int) -> Path:
                         )
                     name = f"{spec.name}: {test}" + (f" [{task.name}]" if task else "")
                     status = "passed" if fraction == 1.0 else "failed"
-                    tests.append(TestResult(name, points * fraction, points, status, output, "visible", facts))  # fmt: skip
-        notes = [f"Accuracy tiers for {s.name}: {TierSet('synthetic-small', s.tiers['synthetic-small'], '--dataset').describe()}." for s in ASSIGNMENTS.values()]  # fmt: skip
+                    tests.append(
+                        TestResult(
+                            name, points * fraction, points, status, output, "visible", facts
+                        )
+                    )
+        notes = [
+            f"Accuracy tiers for {s.name}: {TierSet('synthetic-small', s.tiers['synthetic-small'], '--dataset').describe()}."
+            for s in ASSIGNMENTS.values()
+        ]
         document = results_document(tests, output="\n\n".join(notes), execution_time=60)
         student = f"student{number:03d}"
         write_results(out / "results" / f"{student}.json", document)
@@ -155,8 +168,10 @@ def main() -> None:
     took, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     pairs = sum(m.second != "reference solution" for m in written.matches)
     print(f"{args.students} hand-ins (both notebooks) built in {built:.1f} s")
-    print(f"kws report: {took:.1f} s wall, {cpu:.1f} s CPU, {args.jobs} process(es); {pairs} pairs and "
-          f"{len(written.matches) - pairs} reference matches flagged; {written.page}")  # fmt: skip
+    print(
+        f"kws report: {took:.1f} s wall, {cpu:.1f} s CPU, {args.jobs} process(es); {pairs} pairs and "
+        f"{len(written.matches) - pairs} reference matches flagged; {written.page}"
+    )
     if args.keep is None:
         shutil.rmtree(root)
 

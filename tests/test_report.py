@@ -26,7 +26,7 @@ from report_helpers import (
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook, write_run_record
-from kws.grading.fingerprints import normalised_tokens
+from kws.grading.normalise import normalised_tokens
 from kws.grading.report import accuracies, attention_flags, failure_groups, read_grades
 from kws.grading.report_html import write_report
 from kws.grading.results import TestResult, results_document, write_results
@@ -59,21 +59,25 @@ def _results(number: int, kind: str) -> dict:
             1,
             float(done),
             "" if done else failed,
-        ),  # fmt: skip
+        ),
         test(
             "Task 4: the learning rate",
             "test_recipe_schedule",
             2,
             float(recipe),
             "" if recipe else "history.json is missing",
-        ),  # fmt: skip
+        ),
         test("Accuracy on the hidden test set", "test_accuracy", 8, fraction, message, "kws"),
     ]
-    forward = TAMPERED if number == 18 else "" if done else "Your KeywordTransformer still has a TODO"  # fmt: skip
+    forward = (
+        TAMPERED if number == 18 else "" if done else "Your KeywordTransformer still has a TODO"
+    )
     tests.append(test("Task 3: forward", "test_task3_pipeline", 4, float(not forward), forward))
     notes = [f"Accuracy tiers for keyword_spotting: {TIERS.describe()}."]
     if number == 20:
-        notes.append(f"{REVIEW_PREFIX} 01_keyword_spotting.ipynb, model cell 1: builtins (builtins).")  # fmt: skip
+        notes.append(
+            f"{REVIEW_PREFIX} 01_keyword_spotting.ipynb, model cell 1: builtins (builtins)."
+        )
     extra = {"tier_sets": {SPEC.name: TIERS.name}}
     return results_document(tests, output="\n\n".join(notes), execution_time=30, extra_data=extra)
 
@@ -87,7 +91,9 @@ def graded_class(tmp_path_factory):
     graded = []
     for number, student in enumerate(sorted(kinds), start=1):
         if number == 19:  # the grader gave up on this one
-            graded.append(Graded(student, None, "the grader ran longer than 3600 s and was stopped", 3600.0))  # fmt: skip
+            graded.append(
+                Graded(student, None, "the grader ran longer than 3600 s and was stopped", 3600.0)
+            )
             continue
         document = _results(number, kinds[student])
         write_results(out / "results" / f"{student}.json", document)
@@ -111,7 +117,10 @@ def test_copies_are_flagged_with_their_partner_and_independent_work_is_not(repor
     assert reference == {"s01"}
     assert all(m.score >= 0.9 for m in report.matches)
     rows = {row["student"]: row for row in csv.DictReader(open(out / "gradebook.csv"))}
-    assert rows["s03"]["similar_to"].startswith("s02 ") and "keyword_spotting" in rows["s03"]["similar_to"]  # fmt: skip
+    assert (
+        rows["s03"]["similar_to"].startswith("s02 ")
+        and "keyword_spotting" in rows["s03"]["similar_to"]
+    )
     assert rows["s05"]["similar_to"].startswith("s04 ")
     assert rows["s01"]["similar_to"].startswith("reference solution ")
     flagged = {"s01", "s02", "s03", "s04", "s05"}
@@ -133,7 +142,9 @@ def test_the_page_reports_scores_failures_accuracy_and_hand_ins_to_look_at(repor
     out, _ = graded_class
     page = report.page.read_text()
     assert page.count('<img src="data:image/png;base64,') == 4
-    assert {p.name for p in report.pictures} == {f"report-{k}.png" for k in ("scores", "tests", "accuracy", "time")}  # fmt: skip
+    assert {p.name for p in report.pictures} == {
+        f"report-{k}.png" for k in ("scores", "tests", "accuracy", "time")
+    }
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in report.pictures)
     grades = read_grades(out)
     # the same message with other numbers counts once: 14 hand-ins had the TODO (s19 timed out)
@@ -152,13 +163,17 @@ def test_the_page_reports_scores_failures_accuracy_and_hand_ins_to_look_at(repor
 
 def test_normalising_undoes_renames_comments_and_independent_reordering():
     text = [t.text for t in normalised_tokens([TASK1["A"], RECIPES["A"]])]
-    assert [t.text for t in normalised_tokens([renamed(TASK1["A"]), renamed(RECIPES["A"])])] == text  # fmt: skip
+    assert [t.text for t in normalised_tokens([renamed(TASK1["A"]), renamed(RECIPES["A"])])] == text
     swapped = "import math\n\ndef f(x):\n    return x  # mine\n\nB = 2\nA = 1\n"
     plain = "import math\n\nA = 1\nB = 2\n\n\ndef f(y):\n    return y\n"
-    assert [t.text for t in normalised_tokens([swapped])] == [t.text for t in normalised_tokens([plain])]  # fmt: skip
+    assert [t.text for t in normalised_tokens([swapped])] == [
+        t.text for t in normalised_tokens([plain])
+    ]
     dependent = "a = 1\nb = a + 1\n"  # b needs a: this order is part of the code
     reversed_ = "b = a + 1\na = 1\n"
-    assert [t.text for t in normalised_tokens([dependent])] != [t.text for t in normalised_tokens([reversed_])]  # fmt: skip
+    assert [t.text for t in normalised_tokens([dependent])] != [
+        t.text for t in normalised_tokens([reversed_])
+    ]
 
 
 def test_a_solution_copied_by_many_is_still_flagged_as_the_reference():
@@ -176,7 +191,9 @@ def test_a_solution_copied_by_many_is_still_flagged_as_the_reference():
 
 def test_accuracy_and_tiers_are_read_back_from_what_the_grader_writes():
     for accuracy in (0.05, 0.8123, 0.99):
-        assert accuracy_in(tier_credit(accuracy, TIERS.tiers, "strong")[1]) == pytest.approx(accuracy, abs=1e-4)  # fmt: skip
+        assert accuracy_in(tier_credit(accuracy, TIERS.tiers, "strong")[1]) == pytest.approx(
+            accuracy, abs=1e-4
+        )
     output = f"Something else.\n\nAccuracy tiers for keyword_spotting: {TIERS.describe()}."
     assert tiers_in(output, "keyword_spotting") == TIERS.tiers
     assert tiers_in(output, "speaker_id") is None
@@ -214,16 +231,21 @@ def test_page_renders_in_headless_chromium_with_its_figures(report, tmp_path):
     shot = tmp_path / "report.png"
     run = subprocess.run(
         [CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1280,2000", report.page.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.is_file(), run.stderr[-2000:]
     pixels = imread(shot)  # (H, W, channels): the page drew text and figures, not a blank page
     assert pixels.shape[:2] == (2000, 1280) and pixels[..., :3].std() > 0.05
     probe = tmp_path / "probe.html"  # the page plus a script counting the images that loaded
     probe.write_text(report.page.read_text().replace("</body>", LOADED + "</body>"))
     dom = subprocess.run(
-        [CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120
-    ).stdout  # fmt: skip
+        [CHROMIUM, *flags, "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     assert 'data-loaded="4"' in dom and "<h2>Similarity</h2>" in dom
 
 
@@ -250,7 +272,9 @@ def test_real_grade_then_report_from_an_instructors_folder(tmp_path):
     printed = run("report", "grades", "--out", "site/class.html")
     assert "1 pair(s) of hand-ins and 1 match(es) with the reference solution" in printed
     rows = {r["student"]: r for r in csv.DictReader(open(instructor / "grades/gradebook.csv"))}
-    assert rows["bob"]["similar_to"].startswith("cy ") and rows["cy"]["similar_to"].startswith("bob ")  # fmt: skip
+    assert rows["bob"]["similar_to"].startswith("cy ") and rows["cy"]["similar_to"].startswith(
+        "bob "
+    )
     assert rows["ann"]["similar_to"].startswith("reference solution")
     assert rows["dee"]["similar_to"] == "" and float(rows["dee"]["total"]) > 0
     page = (instructor / "site/class.html").read_text()

@@ -7,6 +7,7 @@
 - `kws.grading.shared`: data formats both sides read — the typed description of a child run, the
   unlabelled inputs file, where things are in a hand-in. Pure data and file look-ups.
 - the parent (this package's top-level modules: grade, hidden, results, tiers, budget, review,
-  batch, gradescope): runs in the grader's own process and never imports student code, nor
+  batch, gradescope, and the class report's report, report_figures, report_html, similarity,
+  normalise, fingerprints): runs in the grader's own process and never imports student code, nor
   `kws.grading.child` (tests/test_layout.py enforces it).
 """

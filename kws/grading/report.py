@@ -89,7 +89,9 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
     grades = Grades(folder, header, students, submissions)
     for student in students:
         for test in student.tests:
-            grades.maximum[test["name"]] = max(grades.maximum.get(test["name"], 0.0), test["max_score"])  # fmt: skip
+            grades.maximum[test["name"]] = max(
+                grades.maximum.get(test["name"], 0.0), test["max_score"]
+            )
     return grades
 
 
@@ -112,7 +114,10 @@ def score_distributions(grades: Grades) -> dict[str, tuple[list[float], float]]:
     if len(out) == 1:  # one notebook graded: its scores are the total
         return out
     totals = [float(s.row.get("total") or 0.0) for s in grades.students]
-    out[TOTAL] = (totals, max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0]))  # fmt: skip
+    out[TOTAL] = (
+        totals,
+        max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0]),
+    )
     return out
 
 

@@ -71,7 +71,7 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozens
         + "".join(
             f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
             for i, c in enumerate(row)
-        )  # fmt: skip
+        )
         + "</tr>"
         for row in rows
     )
@@ -118,8 +118,18 @@ def _accuracy_table(tasks: list[data.TaskAccuracy]) -> str:
             else "tiers not stated in the results"
         )
         median = values[len(values) // 2] if values else float("nan")
-        rows.append([escape(f"{task.assignment} / {task.task}"), str(len(values)), f"{median:.3f}", escape(str(task.target)), reached])  # fmt: skip
-    return _table(["task", "evaluated", "median", "target", "hand-ins at or above each tier"], rows, {1, 2})  # fmt: skip
+        rows.append(
+            [
+                escape(f"{task.assignment} / {task.task}"),
+                str(len(values)),
+                f"{median:.3f}",
+                escape(str(task.target)),
+                reached,
+            ]
+        )
+    return _table(
+        ["task", "evaluated", "median", "target", "hand-ins at or above each tier"], rows, {1, 2}
+    )
 
 
 def _side_by_side(match: Match) -> str:
@@ -127,7 +137,9 @@ def _side_by_side(match: Match) -> str:
     right; each line labelled cell:line of the compared cells."""
 
     def code(lines: list[tuple[str, str]]) -> str:
-        shown = [f'<span class="ln">{escape(label):>6}</span>  {escape(text)}' for label, text in lines]  # fmt: skip
+        shown = [
+            f'<span class="ln">{escape(label):>6}</span>  {escape(text)}' for label, text in lines
+        ]
         return f'<td class="code"><pre>{chr(10).join(shown)}</pre></td>'
 
     rows = "".join(f"<tr>{code(a)}{code(b)}</tr>" for a, b in match.blocks)
@@ -137,7 +149,9 @@ def _side_by_side(match: Match) -> str:
 
 def _similarity(matches: list[Match], threshold: float, compared: bool) -> str:
     if not compared:
-        return '<p class="note">Not compared: the hand-ins folder is unknown (pass --submissions).</p>'  # fmt: skip
+        return (
+            '<p class="note">Not compared: the hand-ins folder is unknown (pass --submissions).</p>'
+        )
     intro = (
         f'<p class="note">Graded code cells (tagged <code>model</code>, and the cells defining '
         f"a spec's compared names) after normalising names, comments, layout, strings and the "
@@ -147,7 +161,10 @@ def _similarity(matches: list[Match], threshold: float, compared: bool) -> str:
         f"notebook from 1). A flag is evidence for a person to read, never a deduction.</p>"
     )
     if not matches:
-        return intro + '<p class="none">No pair of hand-ins and no hand-in and the reference solution share unusually much code.</p>'  # fmt: skip
+        return (
+            intro
+            + '<p class="none">No pair of hand-ins and no hand-in and the reference solution share unusually much code.</p>'
+        )
     sections = []
     for title, chosen in (
         ("Between hand-ins", [m for m in matches if m.second != REFERENCE]),
@@ -156,13 +173,24 @@ def _similarity(matches: list[Match], threshold: float, compared: bool) -> str:
         if not chosen:
             sections.append(f"<h3>{title}</h3><p class='none'>None.</p>")
             continue
-        rows = [[escape(m.first), escape(m.second), escape(m.assignment), f"{m.score:.0%}", str(m.shared)] for m in chosen]  # fmt: skip
+        rows = [
+            [
+                escape(m.first),
+                escape(m.second),
+                escape(m.assignment),
+                f"{m.score:.0%}",
+                str(m.shared),
+            ]
+            for m in chosen
+        ]
         details = "".join(
             f"<details{' open' * (m is chosen[0])}><summary>{escape(m.first)} ↔ {escape(m.second)} · {escape(m.assignment)} "
             f"· {m.score:.0%}: the matching lines</summary>{_side_by_side(m)}</details>"
             for m in chosen
         )
-        table = _table(["hand-in", "similar to", "notebook", "score", "shared fingerprints"], rows, {3, 4})  # fmt: skip
+        table = _table(
+            ["hand-in", "similar to", "notebook", "score", "shared fingerprints"], rows, {3, 4}
+        )
         sections.append(f"<h3>{title}</h3>{table}{details}")
     return intro + "".join(sections)
 
@@ -212,8 +240,24 @@ def write_report(
         images[key], path = _picture(figure, Path(f"{stem}-{key}.png"), alt)
         pictures += [path] if path else []
 
-    test_rows = [[escape(t.name), escape(t.assignment), f"{t.max_score:g}", f"{t.pass_rate:.0%}", f"{t.points_lost:g}"] for t in tests]  # fmt: skip
-    flag_rows = [[escape(f.student), f'<span class="flag">{escape(f.kind)}</span>', f"<pre>{escape(f.reason)}</pre>"] for f in flags]  # fmt: skip
+    test_rows = [
+        [
+            escape(t.name),
+            escape(t.assignment),
+            f"{t.max_score:g}",
+            f"{t.pass_rate:.0%}",
+            f"{t.points_lost:g}",
+        ]
+        for t in tests
+    ]
+    flag_rows = [
+        [
+            escape(f.student),
+            f'<span class="flag">{escape(f.kind)}</span>',
+            f"<pre>{escape(f.reason)}</pre>",
+        ]
+        for f in flags
+    ]
     slowest = sorted(times.items(), key=lambda item: -item[1])[:10]
     body = f"""
 <h1>Class report</h1>
@@ -230,7 +274,7 @@ def write_report(
 <h2>Similarity</h2>{_similarity(matches, threshold, compared)}
 <h2>Grading time</h2>{images["time"]}
 {_table(["hand-in", "seconds"], [[escape(n), f"{t:.1f}"] for n, t in slowest], {1}) if slowest else ""}
-"""  # fmt: skip
-    page = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Class report</title><style>{_STYLE}</style></head><body>{body}</body></html>\n'  # fmt: skip
+"""
+    page = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Class report</title><style>{_STYLE}</style></head><body>{body}</body></html>\n'
     out.write_text(page, encoding="utf-8")
     return Written(out, pictures, gradebook, matches)

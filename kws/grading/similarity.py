@@ -3,12 +3,14 @@ code, and hand-ins that share it with the reference solution.
 
 The graded code of a notebook is its cells tagged ``model`` plus the cells that define one of
 its spec's ``compared_names`` (notebook 01's recipe cell). Each hand-in's graded code becomes a
-set of winnowed fingerprints (`kws.grading.fingerprints`: names, comments, layout, strings and
-the order of independent statements normalised away). What every student shares is left out
-before comparing: the fingerprints of the released student notebook (the skeleton) and, between
-hand-ins, those found in more than a tenth of the hand-ins (and in more than ten). Against the
-reference only the skeleton is left out, so a solution that leaked to many is still found. A pair's score is the shared fingerprints over the
-smaller of the two sets, so a short hand-in copied into a longer one still scores high.
+set of winnowed fingerprints (`kws.grading.fingerprints`) of its normalised tokens (names,
+comments, layout, strings and the order of independent statements normalised away:
+`kws.grading.normalise`). What every student shares is left out before comparing: the
+fingerprints of the released student notebook (the skeleton) and, between hand-ins, those found
+in more than a tenth of the hand-ins (and in more than ten). Against the reference only the
+skeleton is left out, so a solution that leaked to many is still found. A pair's score is the
+shared fingerprints over the smaller of the two sets, so a short hand-in copied into a longer
+one still scores high.
 
 A flag is evidence for a person to read, never a deduction: the report shows the matching lines
 side by side.
@@ -26,12 +28,8 @@ from itertools import combinations
 from pathlib import Path
 
 from kws.assignments import Spec
-from kws.grading.fingerprints import (
-    Fingerprint,
-    fingerprint_hashes,
-    fingerprints,
-    normalised_tokens,
-)
+from kws.grading.fingerprints import Fingerprint, fingerprint_hashes, fingerprints
+from kws.grading.normalise import normalised_tokens
 from kws.grading.shared.handin import find_notebook
 
 REFERENCE = "reference solution"  # the partner named in a match with solutions/
@@ -186,7 +184,9 @@ def compare_assignment(
     matches, cache = [], {}
 
     def located(sources: list[str]) -> list[Fingerprint]:  # each hand-in normalised once
-        return cache[id(sources)] if id(sources) in cache else cache.setdefault(id(sources), _located(sources))  # fmt: skip
+        if id(sources) not in cache:
+            cache[id(sources)] = _located(sources)
+        return cache[id(sources)]
 
     for first, second, shared, score in sorted(candidates, key=lambda c: (-c[3], c[0], c[1])):
         other = reference if second == REFERENCE else cells[second]
