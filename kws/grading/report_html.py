@@ -258,7 +258,7 @@ def write_report(
         ]
         for f in flags
     ]
-    slowest = sorted(times.items(), key=lambda item: -item[1])[:10]
+    slowest = [[escape(n), f"{t:.1f}"] for n, t in sorted(times.items(), key=lambda i: -i[1])]
     body = f"""
 <h1>Class report</h1>
 <div class="meta">{len(grades.students)} hand-ins · {escape(str(grades.folder))}</div>
@@ -273,7 +273,8 @@ def write_report(
 {_table(["hand-in", "why", "details"], flag_rows) if flags else '<p class="none">None: no manual-review flag, tampering, crash or time-out.</p>'}
 <h2>Similarity</h2>{_similarity(matches, threshold, compared)}
 <h2>Grading time</h2>{images["time"]}
-{_table(["hand-in", "seconds"], [[escape(n), f"{t:.1f}"] for n, t in slowest], {1}) if slowest else ""}
+{_table(["hand-in (the slowest)", "seconds"], slowest[:10], {1}) if slowest else ""}
+{f"<details><summary>all {len(slowest)} hand-ins</summary>{_table(['hand-in', 'seconds'], slowest, {1})}</details>" if len(slowest) > 10 else ""}
 """
     page = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Class report</title><style>{_STYLE}</style></head><body>{body}</body></html>\n'
     out.write_text(page, encoding="utf-8")
