@@ -78,19 +78,20 @@ def accuracy_chart(tasks: list[TaskAccuracy]) -> Figure | None:
         values = np.array(list(task.accuracies.values()))
         axes.scatter(rng.uniform(-0.3, 0.3, len(values)), values, s=14, color=BLUE, alpha=0.7)
         for tier in TIER_ORDER if task.tiers else ():
-            bold = tier == task.target
-            axes.axhline(
-                task.tiers[tier],
-                color=TIER_COLOURS[tier],
-                linewidth=2.2 if bold else 1.0,
-                linestyle="-" if bold else "--",
-            )
-            colour = TIER_COLOURS[tier]
-            axes.text(0.52, task.tiers[tier], f" {tier}", color=colour, fontsize=8, va="center")
+            bold, colour = tier == task.target, TIER_COLOURS[tier]
+            style = {"linewidth": 2.2, "linestyle": "-"} if bold else {"linestyle": "--"}
+            axes.hlines(task.tiers[tier], -0.45, 0.45, color=colour, **style)
+            axes.text(0.5, task.tiers[tier], tier, color=colour, fontsize=8, va="center")
         axes.set_xlim(-0.5, 0.9)
         axes.set_xticks([])
         axes.set_ylim(-0.02, 1.02)
-        axes.set_title(f"{task.assignment} / {task.task}\n(target: {task.target})", fontsize=10)
+        reached = ""
+        if task.tiers and task.target:
+            count = int((values >= task.tiers[task.target]).sum())
+            reached = f"; {count} of {len(values)} reach it"
+        axes.set_title(
+            f"{task.assignment} / {task.task}\n(target {task.target}{reached})", fontsize=10
+        )
         axes.set_ylabel("hidden-test accuracy" if number == 1 else "")
     return figure
 
