@@ -1,55 +1,67 @@
 """The reference keyword models on real speech: train on some speakers, test on others.
 
-    python benchmarks/bench_real_speech.py --data ../shared/realdev
+    python benchmarks/bench_real_speech.py --data ../shared/realdev --folds 5 --notebook --jobs 2
+    python benchmarks/bench_real_speech.py --data ../shared/realdev              # one hold-out
     python benchmarks/bench_real_speech.py --data DATA --synthetic SYNTH_ROOT   # + transfer row
     python benchmarks/bench_real_speech.py --data DATA --test-set TEST12_FOLDER # a given test set
 
 ``--data`` is any folder in the Speech Commands layout (``speech_commands_v0.02/`` inside it, or the
 folder itself; WAV or FLAC clips; or a folder holding one ``.tar`` of that layout, which is
-extracted). The benchmark writes a working copy under ``--work``:
+extracted). The benchmark writes working copies under ``--work``:
 
-- the hold-out: every clip of the speakers named in the data's ``validation_list.txt`` (or, when
-  that list is empty or missing, a seeded 10 % of the speakers), written as a 12-class test-set
-  folder (10 words, ``_unknown_`` = their other words, ``_silence_`` = 1-s windows of the last
-  ``_background_noise_`` recording, which training never sees);
-- the training data: every other speaker's clips as WAV, with a validation list of a seeded 10 %
-  of those speakers for choosing the best checkpoint. (Not the TensorFlow hash rule: a folder cut
-  from one official split has all its speakers in one hash range.)
+- ``--folds K`` (cross-validation, how figures are reported): the speakers are dealt into K groups
+  of about equal clip counts (``kws.data.holdout``); fold i tests on every clip of group i, written
+  as a 12-class test-set folder (``_unknown_`` = the other words, ``_silence_`` = windows of the
+  last ``_background_noise_`` recording, which training never sees), and trains on the other
+  speakers (a seeded 10 % of them validating). Every speaker is tested exactly once. ``--fold-list``
+  runs some folds only (3 of 5 for an ablation); ``--jobs N`` runs N folds side by side, one torch
+  thread each. ``--notebook`` adds notebook 01's reference solution, executed on each fold's folder
+  with the settings of ``[budgets.real-cpu]`` in ``kws/assignments/keyword_spotting.toml`` (``--set
+  KWS_X=V`` changes one), as a student runs it.
+- without ``--folds``: one hold-out, the speakers of the data's ``validation_list.txt``.
+- with ``--test-set``: the given 12-class folder is the test set and every clip of ``--data`` trains.
 
-With ``--test-set`` the given 12-class folder is the test set and every clip of ``--data`` trains.
-Each recipe then runs through ``kws.experiments.run_recipe`` (the kit's data path and ``fit``), and
-the table gives accuracy per class, steps/s, wall and CPU seconds. Results are merged into
-``--out`` (JSON, one entry per row), which ``kws demo`` quotes.
+Each recipe runs through ``kws.experiments.run_recipe`` (the kit's data path and ``fit``). Tables
+give accuracy per class and CPU seconds (the honest cost on a shared machine); results are merged
+into ``--out`` (JSON, one entry per row; cross-validated rows hold every fold and the summary),
+which ``kws demo`` quotes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
-import resource
+import multiprocessing
 import shutil
 import sys
 import tarfile
-import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import soundfile
 import torch
-
-from kws.data.speech_commands import (
-    BACKGROUND_NOISE,
-    CLIP_SAMPLES,
-    KNOWN_WORDS_12,
-    SILENCE,
-    UNKNOWN,
-    speaker_of,
+from real_speech_runs import (
+    format_rows,
+    format_summary,
+    run_notebook_row,
+    run_recipe_row,
+    summarize,
 )
-from kws.experiments import run_recipe
+
+from kws.assignments import ASSIGNMENTS
+from kws.data.holdout import (
+    noise_recordings,
+    speaker_counts,
+    speaker_folds,
+    speaker_sample,
+    word_clips,
+    write_test_folder,
+    write_training_folder,
+)
+from kws.data.speech_commands import speaker_of
 from kws.recipes import SMALL, Recipe
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "real_speech.json"
-AUDIO = (".wav", ".flac")
+RESULTS = Path(__file__).resolve().parent / "results"
+TEST_FOLDER = "speech_commands_test_set_v0.02"
 
 # The recipes as they were tuned on the synthetic twin, kept to measure against.
 SYNTHETIC_TUNED = {
@@ -67,6 +79,7 @@ SYNTHETIC_TUNED = {
         unknown_fraction=0.25,
     ),
 }
+RECIPES = {**SMALL, **SYNTHETIC_TUNED}
 
 
 def find_layout(data: Path, work: Path) -> Path:
@@ -88,249 +101,203 @@ def find_layout(data: Path, work: Path) -> Path:
     )
 
 
-def _clips(layout: Path) -> dict[str, list[Path]]:
-    """word -> its clips (.wav or .flac), for every word folder of the layout."""
-    words = {}
-    for folder in sorted(p for p in layout.iterdir() if p.is_dir() and not p.name.startswith("_")):
-        clips = sorted(p for p in folder.iterdir() if p.suffix in AUDIO and "_nohash_" in p.name)
-        if clips:
-            words[folder.name] = clips
-    return words
+def _noises(layout: Path) -> list[Path]:
+    noises = noise_recordings(layout)
+    if len(noises) < 2:
+        raise SystemExit(
+            f"{layout / '_background_noise_'} needs at least 2 recordings: one for the test "
+            f"_silence_ clips, the rest for training"
+        )
+    return noises
 
 
-def _write_wav(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.suffix == ".wav":
-        shutil.copyfile(source, target)
-    else:
-        audio, rate = soundfile.read(str(source), dtype="int16")
-        soundfile.write(str(target), audio, rate, subtype="PCM_16")
+def prepare_split(layout: Path, folder: Path, test_speakers: set[str], seed: int, how: str) -> Path:
+    """``folder/speech_commands_v0.02`` (the other speakers) and ``folder/`` + TEST_FOLDER
+    (``test_speakers``), written once (a ``done`` file marks a complete folder)."""
+    if not (folder / "done").is_file():
+        words, noises = word_clips(layout), _noises(layout)
+        train_speakers = set(speaker_counts(words)) - test_speakers
+        shutil.rmtree(folder, ignore_errors=True)
+        write_training_folder(
+            words, train_speakers, noises[:-1], folder / "speech_commands_v0.02", seed
+        )
+        write_test_folder(words, test_speakers, noises[-1], folder / TEST_FOLDER, seed)
+        (folder / "done").write_text(how)
+    return folder
 
 
-def speaker_sample(speakers: set[str], fraction: float, seed: int) -> set[str]:
-    """A seeded random ``fraction`` of the speakers. Not the hash rule: a folder cut from one
-    official split (the development clips are) has all its speakers in one hash range."""
-    ordered = sorted(speakers)
-    return set(random.Random(f"speakers/{seed}").sample(ordered, round(fraction * len(ordered))))
-
-
-def _held_out_speakers(
-    layout: Path, words: dict[str, list[Path]], seed: int
-) -> tuple[set[str], str]:
+def holdout_speakers(layout: Path, seed: int) -> tuple[set[str], str]:
+    """The speakers of the data's validation_list.txt, else a seeded 10 % of them."""
     listed = layout / "validation_list.txt"
     names = listed.read_text().split() if listed.is_file() else []
     if names:
         return {speaker_of(n) for n in names}, f"the speakers of {listed}"
-    speakers = {speaker_of(p.name) for clips in words.values() for p in clips}
+    speakers = set(speaker_counts(word_clips(layout)))
     return speaker_sample(speakers, 0.1, seed), f"a seeded 10 % of the speakers (seed {seed})"
 
 
-def _write_training(words, speakers: set[str], noises: list[Path], root: Path, seed: int):
-    """The clips of ``speakers`` as WAV in the layout, a validation list of a seeded 10 % of
-    them, an empty testing list, and ``noises`` as the background noise."""
-    validation_speakers = speaker_sample(speakers, 0.1, seed)
-    validation = []
-    for word, clips in words.items():
-        for clip in clips:
-            name = clip.with_suffix(".wav").name
-            if speaker_of(name) in speakers:
-                _write_wav(clip, root / word / name)
-                if speaker_of(name) in validation_speakers:
-                    validation.append(f"{word}/{name}")
-    for noise in noises:
-        _write_wav(noise, root / BACKGROUND_NOISE / noise.with_suffix(".wav").name)
-    (root / "validation_list.txt").write_text("\n".join(sorted(validation)) + "\n")
-    (root / "testing_list.txt").write_text("")
-
-
-def prepare_holdout(layout: Path, work: Path, seed: int = 0) -> tuple[Path, Path, str]:
-    """Write the training folder and the 12-class hold-out folder; returns (root, test, how)."""
-    root, test = work / "holdout" / "speech_commands_v0.02", work / "holdout" / "test12"
-    words = _clips(layout)
-    held_out, how = _held_out_speakers(layout, words, seed)
-    noises = sorted(p for p in (layout / BACKGROUND_NOISE).iterdir() if p.suffix in AUDIO)
-    if len(noises) < 2:
-        raise SystemExit(
-            f"{layout / BACKGROUND_NOISE} needs at least 2 recordings: one for the test "
-            f"_silence_ clips, the rest for training"
-        )
-    if not (work / "holdout" / "done").is_file():
-        shutil.rmtree(work / "holdout", ignore_errors=True)
-        test_counts, speakers = {}, set()
-        for word, clips in words.items():
-            for clip in clips:
-                name = clip.with_suffix(".wav").name
-                if speaker_of(name) not in held_out:
-                    speakers.add(speaker_of(name))
-                    continue
-                label = word if word in KNOWN_WORDS_12 else UNKNOWN
-                prefix = "" if label == word else f"{word}_"
-                _write_wav(clip, test / label / f"{prefix}{name}")
-                test_counts[label] = test_counts.get(label, 0) + 1
-        _write_training(words, speakers, noises[:-1], root, seed)
-        # Test silence: as many 1-s windows as an average keyword has clips, from a recording
-        # that training never sees (neither as _silence_ nor as augmentation noise).
-        n_silence = round(sum(test_counts.get(w, 0) for w in KNOWN_WORDS_12) / 10)
-        noise, rate = soundfile.read(str(noises[-1]), dtype="int16")
-        rng = random.Random(seed)
-        for i in range(n_silence):
-            start = rng.randrange(len(noise) - CLIP_SAMPLES + 1)
-            window = (noise[start : start + CLIP_SAMPLES] * rng.random()).astype("int16")
-            (test / SILENCE).mkdir(parents=True, exist_ok=True)
-            soundfile.write(str(test / SILENCE / f"silence_{i:04d}.wav"), window, rate)
-        (work / "holdout" / "done").write_text(how)
-    return root.parent, test, how
-
-
-def prepare_all(layout: Path, work: Path, seed: int = 0) -> Path:
+def prepare_all(layout: Path, work: Path, seed: int) -> Path:
     """Every clip of the layout as WAV (for --test-set), a seeded 10 % of speakers validating."""
-    root = work / "all" / "speech_commands_v0.02"
-    if not (work / "all" / "done").is_file():
-        shutil.rmtree(work / "all", ignore_errors=True)
-        words = _clips(layout)
-        speakers = {speaker_of(p.name) for clips in words.values() for p in clips}
-        noises = sorted(p for p in (layout / BACKGROUND_NOISE).iterdir() if p.suffix in AUDIO)
-        _write_training(words, speakers, noises, root, seed)
-        (work / "all" / "done").write_text("all")
-    return root.parent
+    root = work / "all"
+    if not (root / "done").is_file():
+        words = word_clips(layout)
+        write_training_folder(
+            words, set(speaker_counts(words)), noise_recordings(layout),
+            root / "speech_commands_v0.02", seed,
+        )  # fmt: skip
+        (root / "done").write_text("all")
+    return root
 
 
-def _speakers(clips: list[Path]) -> set[str]:
-    """Speakers of word clips; test ``_unknown_`` clips are named ``WORD_SPEAKER_nohash_N.wav``."""
-    return {speaker_of(p.name).split("_")[-1] for p in clips if "_nohash_" in p.name}
-
-
-def run_one(
-    recipe: Recipe,
-    data_root: Path,
-    test_set: Path,
-    out: Path,
-    seed: int,
-    label: str,
-    resume: bool = False,
-):
-    """run_recipe plus the process's CPU time (threads included) and steps/s. ``resume`` continues
-    an interrupted row from its ``last.pt`` (its CPU and wall times then count this process only)."""
-    cpu_start = resource.getrusage(resource.RUSAGE_SELF)
-    start = time.perf_counter()
-    results = run_recipe(
-        recipe, data_root, out, device="cpu", seed=seed, test_set=test_set, resume=resume
-    )
-    end = resource.getrusage(resource.RUSAGE_SELF)
-    results["total_wall_seconds"] = round(time.perf_counter() - start, 1)
-    results["total_cpu_seconds"] = round(
-        end.ru_utime + end.ru_stime - cpu_start.ru_utime - cpu_start.ru_stime, 1
-    )
-    results["steps_per_second"] = round(results["steps"] / max(results["train_seconds"], 1e-9), 2)
-    results["row"] = label
-    results["batch_size"] = recipe.batch_size
-    results["threads"] = torch.get_num_threads()
-    return results
-
-
-def format_table(rows: list[dict]) -> str:
-    """Accuracy per class and times, one row per run."""
-    classes = list(rows[0]["test_per_class"]) if rows else []
-    short = {SILENCE: "sil", UNKNOWN: "unk"}
-    header = f"{'run':<34} {'test':>6} " + " ".join(f"{short.get(c, c):>5}" for c in classes)
-    header += f" {'steps':>10} {'steps/s':>7} {'wall s':>7} {'CPU s':>7}"
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        per_class = " ".join(f"{100 * r['test_per_class'][c]:5.1f}" for c in classes)
-        lines.append(
-            f"{r['row']:<34} {100 * r['test_accuracy']:5.1f}% {per_class} "
-            f"{r['steps']:>5}x{r['batch_size']:<4} {r['steps_per_second']:>7.2f} "
-            f"{r['train_seconds']:>7.0f} {r['cpu_seconds']:>7.0f}"
+def _job(job: dict) -> dict:
+    """One run (in a worker process when --jobs > 1): a recipe or the notebook on one split."""
+    torch.set_num_threads(job["threads"])
+    if job["kind"] == "notebook":
+        result = run_notebook_row(job["root"], job["out"], job["settings"], job["threads"])
+    else:
+        recipe = (
+            RECIPES[job["recipe"]]
+            if job["scale"] == 1
+            else RECIPES[job["recipe"]].scaled(job["scale"])
         )
-    return "\n".join(lines)
+        result = run_recipe_row(
+            recipe, job["root"], job["test_set"], job["out"], job["seed"], job["resume"]
+        )
+        result.pop("out_dir", None)
+    result.update(row=job["row"], fold=job["fold"])
+    return result
+
+
+def _notebook_settings(overrides: list[str]) -> dict[str, str]:
+    settings = ASSIGNMENTS["keyword_spotting"].budget("real-cpu")
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("KWS_"):
+            raise SystemExit(f"--set {item!r}: write KWS_NAME=VALUE, e.g. --set KWS_STEPS=3000")
+        settings[key] = value
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="real Speech Commands folder")
     parser.add_argument("--work", type=Path, default=Path("/tmp/kws-real-speech"))
+    parser.add_argument("--folds", type=int, help="speaker-grouped K-fold cross-validation")
+    parser.add_argument("--fold-list", help="run only these folds, e.g. 0,1,2")
     parser.add_argument("--test-set", type=Path, help="a 12-class test-set folder to test on")
     parser.add_argument("--synthetic", type=Path, help="also train on this synthetic data root")
     parser.add_argument(
         "--recipes",
         nargs="*",
-        default=["kws_transformer", "crnn_attention", "kwt_tiny_synthetic_recipe"],
-        help=f"real rows, from kws.recipes.SMALL or {', '.join(SYNTHETIC_TUNED)} (none: only the "
-        "--synthetic row)",
+        default=["kws_transformer", "crnn_attention"],
+        help=f"rows from {', '.join(RECIPES)} (none: only --notebook / --synthetic rows)",
     )
+    parser.add_argument("--notebook", action="store_true", help="add notebook 01's reference")
     parser.add_argument(
-        "--synthetic-recipe",
-        default="kws_transformer_twin",
-        help="the recipe of the --synthetic row",
+        "--set", action="append", default=[], metavar="KWS_X=V", help="a notebook setting"
     )
+    parser.add_argument("--label", help="name of the notebook row (default: notebook 01)")
+    parser.add_argument("--synthetic-recipe", default="kws_transformer_twin")
     parser.add_argument("--scale", type=float, default=1.0, help="steps x this (quick looks)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (2 cores)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of one run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs side by side (1 thread each)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue interrupted rows from their last checkpoint under --work",
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results to merge into")
+    parser.add_argument("--resume", action="store_true", help="continue interrupted recipe rows")
+    parser.add_argument("--out", type=Path, help="JSON results to merge into")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-
+    for name in args.recipes:
+        if name not in RECIPES or RECIPES[name].task != "kws":
+            raise SystemExit(f"unknown KWS recipe {name!r}; choose from {', '.join(RECIPES)}")
+    threads = 1 if args.jobs > 1 else args.threads
     work = args.work.resolve()
     layout = find_layout(args.data.resolve(), work)
-    if args.test_set:
-        data_root, test_set = prepare_all(layout, work, args.seed), args.test_set.resolve()
-        how = f"the 12-class folder {args.test_set}"
-    else:
-        data_root, test_set, how = prepare_holdout(layout, work, args.seed)
-    train_clips = [p for p in (data_root / "speech_commands_v0.02").rglob("*_nohash_*.wav")]
-    test_clips = list(test_set.rglob("*.wav"))
-    held_out = (
-        f"{len(test_clips)} clips of {how} in {args.data} ({len(_speakers(test_clips))} speakers,"
-        f" 12 classes)"
-    )
-    real_training = (
-        f"{len(train_clips)} real word clips of {len(_speakers(train_clips))} other speakers"
-    )
-    print(f"test set: {held_out}\ntraining (real rows): {real_training}", flush=True)
 
-    recipes = {**SMALL, **SYNTHETIC_TUNED}
-    runs = []  # (recipe, data root, row label, what it trains on)
-    for name in args.recipes:
-        if name not in recipes or recipes[name].task != "kws":
-            raise SystemExit(f"unknown KWS recipe {name!r}; choose from {', '.join(recipes)}")
-        recipe = recipes[name] if args.scale == 1 else recipes[name].scaled(args.scale)
-        runs.append((recipe, data_root, f"{name} (real)", real_training))
-    if args.synthetic:
-        if args.synthetic_recipe not in recipes:
-            raise SystemExit(
-                f"unknown recipe {args.synthetic_recipe!r}; choose from {', '.join(recipes)}"
-            )
-        recipe = recipes[args.synthetic_recipe]
-        recipe = recipe if args.scale == 1 else recipe.scaled(args.scale)
-        synthetic = f"the synthetic data in {args.synthetic}"
-        runs.append(
-            (recipe, args.synthetic.resolve(), f"{recipe.name} (synthetic -> real)", synthetic)
+    # The splits: (fold index or None, data root, test folder, what the test set is).
+    if args.folds:
+        groups = speaker_folds(speaker_counts(word_clips(layout)), args.folds, args.seed)
+        chosen = (
+            range(args.folds) if not args.fold_list else [int(i) for i in args.fold_list.split(",")]
         )
+        splits = []
+        for i in chosen:
+            how = f"fold {i} of {args.folds}: {len(groups[i])} speakers"
+            root = prepare_split(
+                layout, work / f"folds{args.folds}-seed{args.seed}" / f"fold{i}", groups[i],
+                args.seed, how,
+            )  # fmt: skip
+            splits.append((i, root, root / TEST_FOLDER, how))
+    elif args.test_set:
+        splits = [(None, prepare_all(layout, work, args.seed), args.test_set.resolve(), "given")]
+    else:
+        speakers, how = holdout_speakers(layout, args.seed)
+        root = prepare_split(layout, work / "holdout", speakers, args.seed, how)
+        splits = [(None, root, root / TEST_FOLDER, how)]
 
-    rows = []
-    for recipe, root, label, trained_on in runs:
-        print(f"\n== {label}: {recipe.steps} steps x {recipe.batch_size}", flush=True)
-        out = work / "runs" / label.split(" ")[1].strip("()").replace("->", "to")
-        rows.append(run_one(recipe, root, test_set, out, args.seed, label, args.resume))
-        rows[-1]["test_set"], rows[-1]["trained_on"] = held_out, trained_on
-        print(format_table(rows[-1:]), flush=True)
+    jobs = []
+    for fold, root, test_set, _ in splits:
+        tag = "holdout" if fold is None else f"fold{fold}"
+        for name in args.recipes:
+            jobs.append(dict(kind="recipe", recipe=name, row=f"{name} (real)", root=root))
+        if args.notebook:
+            label = args.label or "notebook 01"
+            settings = _notebook_settings(args.set)
+            jobs.append(dict(kind="notebook", row=label, settings=settings, root=root))
+        if args.synthetic:
+            jobs.append(
+                dict(kind="recipe", recipe=args.synthetic_recipe, root=args.synthetic.resolve(),
+                     row=f"{args.synthetic_recipe} (synthetic -> real)")
+            )  # fmt: skip
+        for job in jobs:
+            if "fold" not in job:
+                slug = (
+                    job["row"].replace(" ", "_").replace(">", "").replace("(", "").replace(")", "")
+                )
+                job.update(
+                    fold=fold, test_set=test_set, out=work / "runs" / tag / slug, seed=args.seed,
+                    threads=threads, scale=args.scale, resume=args.resume,
+                )  # fmt: skip
+    print(f"{len(jobs)} runs on {len(splits)} split(s), {args.jobs} at a time", flush=True)
 
-    print(f"\nTest set: {held_out}; real rows trained on {real_training}\n")
-    print(format_table(rows))
+    if args.jobs > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+            results = []
+            for result in pool.map(_job, jobs):
+                results.append(result)
+                print(format_rows([result]), flush=True)
+    else:
+        results = []
+        for job in jobs:
+            results.append(_job(job))
+            print(format_rows(results[-1:]), flush=True)
+
+    print("\n" + format_rows(results))
+    out = args.out or RESULTS / ("real_speech_cv.json" if args.folds else "real_speech.json")
+    saved = json.loads(out.read_text()) if out.is_file() else {}
+    rows = sorted({r["row"] for r in results}, key=[r["row"] for r in results].index)
+    summaries = {}
+    for row in rows:
+        mine = [r for r in results if r["row"] == row]
+        if args.folds:
+            previous = {f["fold"]: f for f in saved.get(row, {}).get("folds", [])}
+            previous.update(
+                {r["fold"]: r for r in mine}
+            )  # a fold run again replaces its old result
+            folds = [previous[i] for i in sorted(previous)]
+            summaries[row] = summarize(folds)
+            saved[row] = {"folds": folds, **summaries[row], "total_folds": args.folds}
+        else:
+            saved[row] = mine[0]
+    if summaries:
+        print(f"\nCross-validated over speakers ({args.folds} folds; folds run so far):")
+        print(format_summary(summaries))
     print(
-        f"\nwall/CPU s: fit with its validations, {torch.get_num_threads()} torch thread(s); "
-        "on a shared machine CPU s is the honest cost (about 2x the wall time on 2 free cores)"
+        f"\nCPU s: the run with its validations and child processes, {threads} torch thread(s) "
+        "a run; on a shared machine CPU s is the honest cost"
     )
-    saved = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    saved.update({r["row"]: {k: v for k, v in r.items() if k != "out_dir"} for r in rows})
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(saved, indent=1) + "\n")
-    print(f"saved {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(saved, indent=1) + "\n")
+    print(f"saved {out}")
     return 0
 
 

@@ -1,0 +1,188 @@
+"""One training run of the real-speech benchmark, and the cross-validated summary of many.
+
+- :func:`run_recipe_row`: a ``kws.recipes`` recipe through ``kws.experiments.run_recipe``;
+- :func:`run_notebook_row`: notebook 01's reference solution executed as a student runs it
+  (``KWS_*`` settings, ``KWS_DATA_DIR`` the fold's folder), scored from the ``predictions.csv``
+  it writes for the fold's 12-class test folder; its CRNN baseline's accuracy comes from the
+  notebook's summary file;
+- :func:`summarize`: mean and spread over folds, overall and per class;
+- :func:`format_rows` / :func:`format_summary`: the tables the benchmark prints.
+
+Every run reports its CPU seconds (threads and child processes included): on a shared machine
+they, not the wall time, are the honest cost.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from kws.data.labels_csv import read_labels_csv
+from kws.data.speech_commands import SILENCE, UNKNOWN
+from kws.experiments import run_recipe
+from kws.recipes import Recipe
+
+NOTEBOOK_01 = Path(__file__).resolve().parents[1] / "solutions" / "01_keyword_spotting.ipynb"
+CLASSES = [SILENCE, UNKNOWN, "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_recipe_row(
+    recipe: Recipe, data_root: Path, test_set: Path, out: Path, seed: int, resume: bool = False
+) -> dict:
+    """Train ``recipe`` on ``data_root`` and test it on the 12-class folder ``test_set``."""
+    cpu, start = _cpu(resource.RUSAGE_SELF), time.perf_counter()
+    results = run_recipe(
+        recipe, data_root, out, device="cpu", seed=seed, test_set=test_set, resume=resume
+    )
+    results["total_wall_seconds"] = round(time.perf_counter() - start, 1)
+    results["total_cpu_seconds"] = round(_cpu(resource.RUSAGE_SELF) - cpu, 1)
+    results["steps_per_second"] = round(results["steps"] / max(results["train_seconds"], 1e-9), 2)
+    results["batch_size"] = recipe.batch_size
+    results["threads"] = torch.get_num_threads()
+    return results
+
+
+def score_predictions(predictions_csv: Path, test_set: Path) -> dict:
+    """Accuracy, overall and per class, of an ``Id,Category`` file for a 12-class test folder
+    (each Id is ``CLASS/FILE.wav``; the folder is the truth)."""
+    guesses = read_labels_csv(predictions_csv)
+    truth = {
+        f"{path.parent.name}/{path.name}": path.parent.name
+        for path in sorted(test_set.glob("*/*.wav"))
+    }
+    missing = sorted(set(truth) - set(guesses))
+    if missing:
+        raise ValueError(
+            f"{predictions_csv} has no prediction for {len(missing)} clips, e.g. {missing[0]}"
+        )
+    per_class = {}
+    for name in CLASSES:
+        ids = [i for i, label in truth.items() if label == name]
+        per_class[name] = sum(guesses[i] == name for i in ids) / len(ids) if ids else None
+    correct = sum(guesses[i] == label for i, label in truth.items())
+    return {"test_accuracy": correct / len(truth), "test_per_class": per_class, "n": len(truth)}
+
+
+def run_notebook_row(
+    fold_root: Path, out: Path, settings: dict[str, str], threads: int, notebook: Path = NOTEBOOK_01
+) -> dict:
+    """Execute ``notebook`` with ``KWS_DATA_DIR=fold_root`` and ``settings`` (``KWS_*``), and
+    score the predictions it wrote for ``fold_root/speech_commands_test_set_v0.02``."""
+    from kws.notebooks import execute_notebook
+
+    out.mkdir(parents=True, exist_ok=True)
+    env = {
+        **settings,
+        "KWS_DATA_DIR": str(fold_root),
+        "KWS_OUT_DIR": str(out / "outputs"),
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "MPLBACKEND": "Agg",
+    }
+    cpu, start = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
+    execute_notebook(notebook, env=env, timeout=4 * 3600, save_to=out / notebook.name)
+    wall = time.perf_counter() - start
+    results = score_predictions(
+        out / "outputs" / "kws" / "predictions.csv",
+        fold_root / "speech_commands_test_set_v0.02",
+    )
+    history = json.loads((out / "outputs" / "kws" / "history.json").read_text())
+    summary = json.loads((out / "outputs" / "keyword_spotting_summary.json").read_text())
+    results.update(
+        recipe="notebook 01",
+        steps=int(settings.get("KWS_STEPS", 0)) or len(history.get("lr", [])),
+        batch_size=int(settings.get("KWS_BATCH_SIZE", 0)),
+        best_step=history.get("best_step"),
+        crnn_test_accuracy=summary.get("CRNN baseline"),
+        total_wall_seconds=round(wall, 1),
+        total_cpu_seconds=round(_cpu(resource.RUSAGE_CHILDREN) - cpu, 1),
+        threads=threads,
+        settings=settings,
+    )
+    return results
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarize(folds: list[dict]) -> dict:
+    """Mean and standard deviation over ``folds`` (one result dict each) of the test accuracy,
+    each class's accuracy, and the CPU and wall seconds; plus the pooled accuracy (every test
+    clip of every fold counted once)."""
+    accuracy, sd = _mean_sd([f["test_accuracy"] for f in folds])
+    per_class = {}
+    for name in CLASSES:
+        values = [
+            f["test_per_class"][name] for f in folds if f["test_per_class"].get(name) is not None
+        ]
+        per_class[name] = _mean_sd(values) if values else (None, None)
+    clips = [f.get("n") for f in folds]
+    pooled = sum(f["test_accuracy"] * f["n"] for f in folds) / sum(clips) if all(clips) else None
+    summary = {
+        "k": len(folds),
+        "mean": accuracy,
+        "sd": sd,
+        "pooled": pooled,
+        "test_clips": sum(clips) if all(clips) else None,
+        "per_class_mean": {name: m for name, (m, _) in per_class.items()},
+        "per_class_sd": {name: s for name, (_, s) in per_class.items()},
+        "cpu_seconds_mean": statistics.fmean(f["total_cpu_seconds"] for f in folds),
+        "wall_seconds_mean": statistics.fmean(f["total_wall_seconds"] for f in folds),
+    }
+    crnn = [f["crnn_test_accuracy"] for f in folds if f.get("crnn_test_accuracy") is not None]
+    if crnn:
+        summary["crnn_mean"], summary["crnn_sd"] = _mean_sd(crnn)
+    return summary
+
+
+SHORT = {SILENCE: "sil", UNKNOWN: "unk"}
+
+
+def format_rows(rows: list[dict]) -> str:
+    """One line per run: accuracy per class, steps and times."""
+    header = f"{'run':<40} {'test':>6} " + " ".join(f"{SHORT.get(c, c):>5}" for c in CLASSES)
+    header += f" {'steps':>10} {'wall s':>7} {'CPU s':>7}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        per_class = " ".join(
+            "  n/a" if r["test_per_class"][c] is None else f"{100 * r['test_per_class'][c]:5.1f}"
+            for c in CLASSES
+        )
+        lines.append(
+            f"{r['row']:<40} {100 * r['test_accuracy']:5.1f}% {per_class} "
+            f"{r['steps']:>5}x{r['batch_size']:<4} {r['total_wall_seconds']:>7.0f} "
+            f"{r['total_cpu_seconds']:>7.0f}"
+        )
+    return "\n".join(lines)
+
+
+def format_summary(summaries: dict[str, dict]) -> str:
+    """One line per row: the mean ± sd over folds, each class's mean, mean CPU seconds a fold."""
+    header = f"{'row':<40} {'mean ± sd':>13} " + " ".join(f"{SHORT.get(c, c):>5}" for c in CLASSES)
+    header += f" {'folds':>5} {'CPU s':>6}"
+    lines = [header, "-" * len(header)]
+    for name, s in summaries.items():
+        per_class = " ".join(
+            "  n/a" if s["per_class_mean"][c] is None else f"{100 * s['per_class_mean'][c]:5.1f}"
+            for c in CLASSES
+        )
+        lines.append(
+            f"{name:<40} {100 * s['mean']:5.1f} ± {100 * s['sd']:3.1f}% {per_class} "
+            f"{s['k']:>5} {s['cpu_seconds_mean']:>6.0f}"
+        )
+        if "crnn_mean" in s:
+            lines.append(
+                f"{'  its CRNN baseline':<40} {100 * s['crnn_mean']:5.1f} ± {100 * s['crnn_sd']:3.1f}%"
+            )
+    return "\n".join(lines)
