@@ -23,7 +23,8 @@ SKIPPED_FOLDERS = frozenset(
     {".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints", "__MACOSX", ".venv", "venv"}
     | {"node_modules", ".Trash", ".cache", "wandb", "lightning_logs"}
 )
-OUTPUT_FILES = frozenset({"config.json", "model.pt", "predictions.csv"})  # per task, in OUT_DIR
+# Per task, in OUT_DIR: history.json holds the learning rates Task 4 of notebook 01 is graded on.
+OUTPUT_FILES = frozenset({"config.json", "model.pt", "predictions.csv", "history.json"})
 SMALL_FILE_BYTES = 2**20  # other files up to this size are copied too (a notebook may read one)
 
 
