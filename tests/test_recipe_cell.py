@@ -8,14 +8,9 @@ import nbformat
 import pytest
 from course_helpers import ROOT
 
-from kws.grading.child.recipe import (
-    RECORDED_LR,
-    recipe_cell,
-    recorded_lr,
-    run_recipe_cell,
-    with_recipe,
-)
-from kws.grading.shared.handin import copy_plan
+from kws.grading.child.recipe import RECORDED_LR, recorded_lr, run_recipe_cell, with_recipe
+from kws.grading.shared.handin import child_cells, copy_plan, recipe_cell
+from kws.notebooks import read_notebook
 
 NOTEBOOK = "01_keyword_spotting.ipynb"
 
@@ -31,7 +26,7 @@ def _copy(tmp_path, folder: str = "solutions", edit=None):
 
 def test_the_tagged_recipe_cell_runs_after_the_parameters_cell(tmp_path):
     path = _copy(tmp_path)
-    assert "def learning_rate_factor(" in recipe_cell(path).source
+    assert "def learning_rate_factor(" in recipe_cell(read_notebook(path)).source
     ns = run_recipe_cell(path, {"model_name": 1})
     assert ns["model_name"] == 1 and ns["RECIPE"]["lr"] == ns["LR"]  # LR: the parameters cell
     assert [ns["learning_rate_factor"](s, 10) for s in (0, 1)] == [0.0, 1.0]
@@ -44,7 +39,7 @@ def test_an_untagged_notebook_is_read_by_the_cell_defining_the_function(tmp_path
                 del cell.metadata["tags"]
 
     path = _copy(tmp_path, edit=untag)
-    assert "RECIPE = " in recipe_cell(path).source
+    assert "RECIPE = " in recipe_cell(read_notebook(path)).source
     assert run_recipe_cell(path, {})["learning_rate_factor"](0, 10) == 0.0
 
 
@@ -96,7 +91,7 @@ def test_the_handed_out_recipe_todo_names_the_dicts_keys():
     """Task 4's TODO (and the error a student meets running the cell) says what RECIPE is."""
     from kws.notebooks import NoShell, python_source
 
-    source = recipe_cell(ROOT / "assignments" / NOTEBOOK).source
+    source = recipe_cell(read_notebook(ROOT / "assignments" / NOTEBOOK)).source
     ns = {"LR": 1e-3}
     ns["get_ipython"] = lambda: NoShell(ns, "recipe")
     with pytest.raises(NotImplementedError) as raised:
@@ -104,3 +99,22 @@ def test_the_handed_out_recipe_todo_names_the_dicts_keys():
     message = str(raised.value)
     assert message.startswith("TODO: RECIPE = {'lr': ..., 'weight_decay': ..., 'label_smoothing'")
     assert f"# {message}" in source  # the TODO comment says the same
+
+
+def test_the_cells_the_child_runs_are_the_ones_reviewed(tmp_path):
+    """Notebook 01's parameters and recipe cells run in the child after its model cells, so they
+    are flagged for review like them; notebook 02 has no recipe cell."""
+    from kws.grading.review import review_flags
+
+    def gc_in_recipe(nb):
+        (cell,) = [c for c in nb.cells if "recipe" in c.metadata.get("tags", [])]
+        cell.source = "import gc\n" + cell.source
+
+    labels = [label for label, _ in child_cells(ROOT / "solutions" / NOTEBOOK)]
+    assert labels[-2:] == ["parameters cell", "recipe cell"] and labels[0] == "model cell 1"
+    assert all(
+        label.startswith("model cell")
+        for label, _ in child_cells(ROOT / "solutions" / "02_speaker_id.ipynb")
+    )
+    flags = review_flags(_copy(tmp_path, edit=gc_in_recipe))
+    assert flags == [f"{NOTEBOOK}, recipe cell: the garbage collector (gc) (gc)"]

@@ -19,40 +19,11 @@ import json
 import math
 from pathlib import Path
 
-RECIPE_TAG = "recipe"
-FUNCTION = "learning_rate_factor"
+from kws.grading.shared.handin import RECIPE_FUNCTION, child_cells
+
 # The key of the recorded learning rates (or why there are none) in the namespace the checks get;
 # not an identifier, so no notebook name can take it.
 RECORDED_LR = "history.json lr"
-
-
-def _defines(source: str, name: str) -> bool:
-    """True when `source` (Python) defines `name` at its top level."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
-            return True
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                return True
-    return False
-
-
-def recipe_cell(notebook: Path):
-    """The code cell tagged ``recipe``; else the first code cell defining learning_rate_factor
-    (notebooks released before the tag); None when there is neither."""
-    from kws.notebooks import cells_with_tag, python_source, read_notebook
-
-    nb = read_notebook(notebook)
-    tagged = [c for c in cells_with_tag(nb, RECIPE_TAG) if c.cell_type == "code"]
-    if tagged:
-        return tagged[0]
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    return next((c for c in code if _defines(python_source(c.source), FUNCTION)), None)
 
 
 def run_recipe_cell(notebook: Path, ns: dict) -> dict:
@@ -60,19 +31,18 @@ def run_recipe_cell(notebook: Path, ns: dict) -> dict:
     its recipe cell ran in it, statement by statement: a statement that raises (a TODO, a
     setting the grader does not have) is skipped, so the function below it is still defined.
     If learning_rate_factor is not defined after all, it is a stand-in raising the first error."""
-    from kws.notebooks import NoShell, cells_with_tag, python_source, read_notebook
+    from kws.notebooks import NoShell, python_source
 
-    cell = recipe_cell(notebook)
-    if cell is None:
-        return dict(ns)  # the check says the notebook does not define it
+    cells = [(label, c) for label, c in child_cells(notebook) if not label.startswith("model")]
+    if not cells:
+        return dict(ns)  # the check says the notebook does not define learning_rate_factor
     namespace = dict(ns)
     shell = NoShell(namespace, "<recipe cell>")
     namespace["get_ipython"] = lambda: shell
-    nb = read_notebook(notebook)
-    parameters = [c for c in cells_with_tag(nb, "parameters") if c.cell_type == "code"]
+    cell = cells[-1][1]  # the recipe cell, after the parameters cells
     errors = []  # the recipe cell's; a parameters cell the grader cannot run costs nothing itself
-    for each in [*parameters, cell]:
-        name = "<recipe cell>" if each is cell else "<parameters cell>"
+    for label, each in cells:
+        name = f"<{label}>"
         shell.filename = name
         try:
             tree = ast.parse(python_source(each.source), name)
@@ -87,9 +57,9 @@ def run_recipe_cell(notebook: Path, ns: dict) -> dict:
             except (Exception, SystemExit) as error:  # student code: a TODO, a missing name
                 if each is cell:
                     errors.append(f"{type(error).__name__}: {error} ({name[1:-1]})")
-    if not callable(namespace.get(FUNCTION)):
-        problem = errors[0] if errors else f"it does not define {FUNCTION}"
-        namespace[FUNCTION] = _stand_in(problem)
+    if not callable(namespace.get(RECIPE_FUNCTION)):
+        problem = errors[0] if errors else f"it does not define {RECIPE_FUNCTION}"
+        namespace[RECIPE_FUNCTION] = _stand_in(problem)
     return namespace
 
 

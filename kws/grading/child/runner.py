@@ -394,12 +394,13 @@ def graded_namespace(ns: dict, notebook: Path, outputs: Path, tasks: list[str]) 
     """What the numeric checks of `tasks` run on: the model cells' namespace `ns`, plus, when a
     task grades a `learning_rate_factor`, the notebook's recipe cell and the learning rates
     OUT_DIR/<task>/history.json recorded (`kws.grading.child.recipe`)."""
-    from kws.grading.child import recipe
     from kws.grading.child.numeric import COMPONENTS
+    from kws.grading.child.recipe import with_recipe
+    from kws.grading.shared.handin import RECIPE_FUNCTION
 
     for component in COMPONENTS.values():
-        if component.name == recipe.FUNCTION and component.task in tasks:
-            return recipe.with_recipe(ns, notebook, outputs / component.task)
+        if component.name == RECIPE_FUNCTION and component.task in tasks:
+            return with_recipe(ns, notebook, outputs / component.task)
     return ns
 
 
