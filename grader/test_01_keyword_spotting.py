@@ -1,18 +1,16 @@
 """Notebook 01, keyword spotting: the KeywordTransformer the student trained, graded on the
 hidden 12-class test set, and the training recipe it used (Task 4). Every test reads the one
-grading child's payload (see conftest); test_recipe_schedule also reads the history.json that
-fit() wrote beside model.pt.
+grading child's payload (see conftest). test_recipe_schedule reads the child's judgement of the
+notebook's own learning_rate_factor (its recipe cell, run in the child) over the steps of the run,
+and whether the learning rates fit() recorded in history.json beside model.pt follow it
+(`kws.grading.child.recipe`): an edited history.json cannot earn the points.
 
 This notebook builds on the kit's own encoder layers (kws.models), so there is no
 "from scratch" check here; notebook 02 has them."""
 
-import json
-
 import pytest
 
 from kws.assignments import ASSIGNMENTS
-from kws.grading.shared.handin import find_notebook, outputs_folder
-from kws.grading.shared.schedule import schedule_items
 from kws.grading.tiers import tier_credit
 
 ASSIGNMENT = "keyword_spotting"  # grader/conftest.py selects tests by it (--assignment)
@@ -53,23 +51,7 @@ def test_accuracy(grading, kws_child, hidden_kws, score):
 def test_recipe_schedule(grading, kws_child):
     """Task 4: the learning rate the training used warms up, then decays (OUT_DIR/kws/history.json)"""
     grading.loaded_model(kws_child, TASK)  # the notebook's model was graded at all
-    spec = ASSIGNMENTS[ASSIGNMENT]
-    try:
-        notebook = find_notebook(grading.submission, spec.notebook, list(spec.model_tasks.values()))
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-    path = outputs_folder(grading.submission, notebook) / TASK / "history.json"
-    shown = f"{path.parent.parent.name}/{TASK}/history.json"
-    try:
-        lrs = json.loads(path.read_text())["lr"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pytest.fail(
-            f"{shown} is missing or is not the history fit() wrote; hand it in with model.pt "
-            "(fit(..., out_dir=OUT_DIR / 'kws') writes it)"
-        )
-    items = schedule_items(lrs if isinstance(lrs, list) else [], "the learning rate used")
-    failed = [(what, fix) for _, passed, what, fix in items if not passed]
-    assert not failed, f"{shown}: ✗ {failed[0][0]} — {failed[0][1]}"
+    grading.numeric(kws_child, "learning_rate_factor", task=TASK)
 
 
 @pytest.mark.gpu

@@ -91,6 +91,45 @@ def keyword_cases() -> list[KeywordCase]:
             ),
             {"data_unknown": "every other-word clip is kept"},
         ),
+        KeywordCase(  # a random block of the clip list: random-looking on shuffled clips only
+            "unknown_contiguous_block",
+            _edit_function(
+                "twelve_class_labels",
+                "kept = set(random.Random(seed).sample(others, count))",
+                "start = random.Random(seed).randrange(len(others) - count + 1)\n"
+                "    kept = set(others[start : start + count])",
+            ),
+            {"data_unknown": "one block of neighbouring clips"},
+        ),
+        KeywordCase(  # a model cell replacing a check the grading child runs after it
+            "patches_the_keyword_checks",
+            _both(
+                _edit_function(
+                    "twelve_class_labels",
+                    "count = min(round(unknown_fraction * (len(words) - len(others))), len(others))",
+                    "count = len(others)",
+                ),
+                _edit_function(
+                    "twelve_class_labels",
+                    "def silence_windows(",
+                    "import kws.check.keyword_checks as _checks\n\n"
+                    "_checks.twelve_class_labels = lambda checker, function, seed=0: None\n\n\n"
+                    "def silence_windows(",
+                ),
+            ),
+            {
+                test: "Your notebook changes torch or the grader's code "
+                "(kws.check.keyword_checks.twelve_class_labels was replaced"
+                for test in (
+                    "data_keywords",
+                    "data_unknown",
+                    "data_silence",
+                    "tokens_lengths",
+                    "tokens_budget",
+                    "tokens_memory",
+                )
+            },
+        ),
         KeywordCase(  # one token per time step and mel bin of the stem: 26 x 10 + CLS tokens
             "tokens_per_frame_and_mel_bin",
             _retrained(

@@ -6,6 +6,7 @@ grader/test_01_keyword_spotting.py's test_recipe_schedule) with a reason naming 
 """
 
 import json
+import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,16 +53,43 @@ def _edit_cell(marker: str, *edits: tuple[str, str]) -> Callable[[Path], None]:
     return damage
 
 
-def _constant_rate(folder: Path) -> None:
-    """A learning_rate_factor of 1.0, and the history.json a run with it writes."""
-    _edit_cell(
-        "def learning_rate_factor(",
-        ("warmup = max(1, total_steps // 10)", "return 1.0  # no schedule\n    warmup = 1"),
-    )(folder)
+def _rewritten_history(folder: Path, factor: Callable[[int, int], float]) -> None:
+    """history.json's learning rates replaced by the reference's peak x `factor(step, steps)`:
+    what a run with that learning_rate_factor records."""
     path = folder / "outputs" / "kws" / "history.json"
     history = json.loads(path.read_text())
-    history["lr"] = [max(history["lr"])] * len(history["lr"])
+    peak, steps = max(history["lr"]), len(history["lr"])
+    history["lr"] = [peak * factor(step, steps) for step in range(steps)]
     path.write_text(json.dumps(history))
+
+
+# A learning_rate_factor of 1.0 in the recipe cell.
+_constant_factor = _edit_cell(
+    "def learning_rate_factor(",
+    ("warmup = max(1, total_steps // 10)", "return 1.0  # no schedule\n    warmup = 1"),
+)
+
+
+def _constant_rate(folder: Path) -> None:
+    """A learning_rate_factor of 1.0, and the history.json a run with it writes."""
+    _constant_factor(folder)
+    _rewritten_history(folder, lambda step, total: 1.0)
+
+
+def _warmup_rounded_to_nothing(folder: Path) -> None:
+    """A 5 % warm-up written with int(): 0 steps in the corpus's 6-step run (no max(1, ...))."""
+    _edit_cell(
+        "def learning_rate_factor(",
+        ("warmup = max(1, total_steps // 10)", "warmup = int(0.05 * total_steps)"),
+    )(folder)
+
+    def factor(step: int, total: int) -> float:  # the edited cell's function, as fit() used it
+        warmup = int(0.05 * total)
+        if step < warmup:
+            return step / warmup
+        return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+    _rewritten_history(folder, factor)
 
 
 KWS = "class KeywordTransformer("
@@ -96,6 +124,18 @@ def keyword_model_cases() -> list[ModelCase]:
             "constant_learning_rate",
             _constant_rate,
             {"recipe": "a constant rate has no warm-up"},
+        ),
+        ModelCase(  # the schedule is the notebook's function, which a later cell cannot edit
+            # trained at a constant rate, then history.json rewritten with a warm-up and a
+            # cosine: the reference's own history.json
+            "history_edited_after_a_constant_run",
+            _constant_factor,
+            {"recipe": "the run did not use this learning_rate_factor, or history.json was edited"},
+        ),
+        ModelCase(  # the rule is stated in the notebook; the self-check judges STEPS too
+            "warmup_rounded_to_nothing",
+            _warmup_rounded_to_nothing,
+            {"recipe": "so that even a short run warms up for at least one step"},
         ),
     ]
 

@@ -1,6 +1,7 @@
 """Notebook 01's Task 1 and Task 2 checks (kws.check.keyword_checks) on correct and typical wrong
 student code, on the self-check's inputs and on other seeds (what the hidden grader draws)."""
 
+import itertools
 import random
 from pathlib import Path
 
@@ -32,6 +33,14 @@ def labels_first(words, unknown_fraction, seed):  # the first other words, not a
     others = sorted((w, i) for i, w in enumerate(words) if w not in KEYWORDS)
     count = round(unknown_fraction * (len(words) - len(others)))
     kept = {i for _, i in others[:count]}
+    return [w if w in KEYWORDS else "_unknown_" if i in kept else None for i, w in enumerate(words)]
+
+
+def labels_block(words, unknown_fraction, seed):  # a random contiguous block of the other clips
+    others = [i for i, w in enumerate(words) if w not in KEYWORDS]
+    count = round(unknown_fraction * (len(words) - len(others)))
+    start = random.Random(seed).randrange(len(others) - count + 1)
+    kept = set(others[start : start + count])
     return [w if w in KEYWORDS else "_unknown_" if i in kept else None for i, w in enumerate(words)]
 
 
@@ -97,6 +106,7 @@ def test_the_self_check_prints_and_passes(capsys):
         (labels_whole, "unknown", "every other-word clip is kept"),
         (labels_first, "unknown", "draw the kept clips at random from all other words"),
         (labels_global_random, "unknown", "made from `seed`"),
+        (labels_block, "unknown", "one block of neighbouring clips"),
         (labels_keyword_dropped, "keywords", "keep every clip of the ten keywords"),
     ],
 )
@@ -129,6 +139,35 @@ def test_a_todo_stops_at_the_first_function():
 
     with pytest.raises(NotImplementedError, match="TODO: first"):
         check.twelve_class_data(todo_labels, todo_windows)
+
+
+def test_each_unwritten_function_shows_its_own_todo(capsys):
+    def todo_labels(words, unknown_fraction, seed):
+        raise NotImplementedError("TODO: first")
+
+    def todo_windows(noises, count, seed, length=16000):
+        raise NotImplementedError("TODO: second")
+
+    with pytest.raises(NotImplementedError):
+        check.twelve_class_data(todo_labels, todo_windows)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("✗ twelve_class_labels(") and lines[0].endswith("TODO: first")
+    assert lines[1].startswith("✗ silence_windows(") and lines[1].endswith("TODO: second")
+
+
+def test_a_block_draw_passes_on_shuffled_clips_but_not_on_grouped_ones():
+    """The self-check's own clip list is shuffled, the notebook's is grouped by word: a block
+    of neighbouring clips looks random in the first and holds a few words in the second."""
+    checker = Checker("test", echo=False)
+    with checker.run():
+        keyword_checks.twelve_class_labels(checker, labels_block, 0)
+    shuffled, grouped = [i for i in checker.items if "different words" in i.what]
+    assert shuffled.passed and "grouped by word" not in shuffled.what
+    assert not grouped.passed and "of a clip list grouped by word" in grouped.what
+    words = keyword_checks.word_clips(0)
+    grouped = keyword_checks.grouped_by_word(words)
+    runs = [word for word, _ in itertools.groupby(grouped)]
+    assert sorted(grouped) == sorted(words) and len(runs) == len(set(words))  # one run per word
 
 
 # ---- Task 2 --------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ and each typical mistake fails its own check with a message naming it."""
 import math
 
 import pytest
+import torch
 from course_helpers import ROOT
 
 from kws import check
-from kws.check.keyword_model_checks import schedule_shape
+from kws.check.keyword_model_checks import recorded_schedule
 from kws.check.selfcheck import Checker
 from kws.notebooks import cells_with_tag, read_notebook
 
@@ -119,7 +120,7 @@ def test_recipe_and_schedule_pass_for_a_warm_up_cosine():
     [
         (lambda step, total: 1.0, "a constant rate has no warm-up"),
         (lambda step, total: min(1.0, (step + 1) / 100), "decay to (near) 0"),
-        (lambda step, total: 1 - step / total, "rise linearly to the peak"),
+        (lambda step, total: 1 - step / total, "rise linearly from 0"),
         (lambda step, total: 1e-3 * warmup_cosine(step, total) * 1e6, "between 0 and 1"),
     ],
 )
@@ -135,10 +136,82 @@ def test_recipe_settings_out_of_range_are_named():
     assert not check.training_recipe({"lr": 1e-3})
 
 
-def test_the_schedule_recorded_by_fit_is_judged_the_same_way():
-    checker = Checker("history", echo=False)
-    schedule_shape(checker, [1e-3 * warmup_cosine(s, 200) for s in range(200)], "history")
-    assert all(item.passed for item in checker.items)
-    checker = Checker("history", echo=False)
-    schedule_shape(checker, [1e-3] * 200, "history")
-    assert [item.passed for item in checker.items] == [False, False]
+def recorded_by_lambda_lr(factor, total: int, peak: float = 1e-3) -> list[float]:
+    """The learning rates fit() records with lr_factor=factor: LambdaLR's rate before each step."""
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=peak)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: factor(step, total))
+    rates = []
+    for _ in range(total):
+        rates.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def recorded_failures(factor, recorded) -> list[tuple[str, str, str]]:
+    checker = Checker("learning_rate_factor", echo=False)
+    with checker.run():
+        recorded_schedule(checker, factor, recorded)
+    return [(item.topic, item.what, item.fix) for item in checker.items if not item.passed]
+
+
+def test_the_grader_judges_the_notebooks_function_over_the_recorded_steps():
+    recorded = recorded_by_lambda_lr(warmup_cosine, 200)
+    assert recorded_failures(warmup_cosine, recorded) == []
+    constant = recorded_by_lambda_lr(lambda step, total: 1.0, 200)
+    failures = recorded_failures(lambda step, total: 1.0, constant)
+    assert [topic for topic, _, _ in failures] == ["warm-up", "decay"]
+    assert "a constant rate has no warm-up" in failures[0][2]
+
+
+def test_a_history_rewritten_after_a_constant_run_is_caught():
+    """Trained at a constant rate, then history.json rewritten with a warm-up cosine: the
+    function the notebook defines is judged, and the rewritten rates do not follow it."""
+    rewritten = recorded_by_lambda_lr(warmup_cosine, 200)
+    failures = recorded_failures(lambda step, total: 1.0, rewritten)
+    assert failures[0][0] == "recorded"
+    assert "step 0: 5e-05 recorded, 0.001 from your function" in failures[0][1]
+    assert "or history.json was edited after it" in failures[0][2]
+    assert {topic for topic, _, _ in failures} == {"recorded", "warm-up", "decay"}
+
+
+def test_a_function_changed_after_training_disagrees_with_the_history():
+    constant_run = recorded_by_lambda_lr(lambda step, total: 1.0, 200)
+    failures = recorded_failures(warmup_cosine, constant_run)
+    assert [topic for topic, _, _ in failures] == ["recorded"]
+    assert "run the training cell again" in failures[0][2]
+
+
+def test_a_missing_history_stops_with_its_reason():
+    failures = recorded_failures(warmup_cosine, "kws/history.json is missing")
+    assert failures == [
+        ("build", "the run's learning rates (history.json)", "kws/history.json is missing")
+    ]
+
+
+def int_warmup(step: int, total: int) -> float:
+    """A warm-up of 5 % written with int(): no warm-up at all below 20 steps."""
+    warmup = int(0.05 * total)
+    if step < warmup:
+        return step / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / (total - warmup)))
+
+
+def test_the_self_check_judges_the_notebooks_budget_as_the_grader_does():
+    assert check.training_recipe(RECIPE, int_warmup, steps=1000)
+    result = check.training_recipe(RECIPE, int_warmup, steps=12)
+    lines = failed(result)
+    assert len(lines) == 1 and "learning_rate_factor over" not in lines[0]
+    assert lines[0].startswith("✗ the schedule over 12 steps: warms up (starts at 1.00 of the peak")
+    assert "warms up for at least one step" in lines[0]
+    graded = recorded_failures(int_warmup, recorded_by_lambda_lr(int_warmup, 12))
+    assert [(topic, fix) for topic, _, fix in graded] == [("warm-up", lines[0].split(" — ")[1])]
+
+
+def test_the_schedule_rule_is_stated_in_the_notebook():
+    for folder in ("solutions", "assignments"):
+        nb = read_notebook(ROOT / folder / "01_keyword_spotting.ipynb")
+        (cell,) = cells_with_tag(nb, "recipe")
+        task = nb.cells[nb.cells.index(cell) - 1].source
+        for rule in ("at most **half** the peak", "**before the middle**", "a **quarter** of"):
+            assert rule in task, (folder, rule)

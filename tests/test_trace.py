@@ -222,6 +222,29 @@ def test_replacing_module_call_is_detected():
         _restore(nn.Module, "__call__", original)
 
 
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("kws.check.keyword_checks", "twelve_class_labels"),
+        ("kws.check.keyword_model_checks", "keyword_transformer"),
+        ("kws.grading.shared.schedule", "schedule_items"),
+        ("kws.models.masks", "lengths_to_mask"),
+    ],
+)
+def test_patching_a_check_notebook_01_runs_in_the_child_is_detected(module, name):
+    """A model cell replacing one of the checks the child runs after it (Task 1's labels, Task
+    3's pipeline, Task 4's schedule, the reference's padding mask) is reported."""
+    target = importlib.import_module(module)
+    original = getattr(target, name)
+    setattr(target, name, lambda *args, **kwargs: None)
+    try:
+        assert f"{module}.{name} was replaced or changed by the notebook" in (
+            trace.verify_untampered()
+        )
+    finally:
+        _restore(target, name, original)
+
+
 def test_renaming_a_forbidden_class_is_detected():
     original = nn.TransformerEncoderLayer.__name__
     nn.TransformerEncoderLayer.__name__ = "EncoderLayer"

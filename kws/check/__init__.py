@@ -268,15 +268,25 @@ def keyword_transformer(cls: type, *, strict: bool = False) -> CheckResult:
     return checker.finish(strict)
 
 
-def training_recipe(settings: dict, lr_factor=None, *, strict: bool = False) -> CheckResult:
+def training_recipe(
+    settings: dict, lr_factor=None, *, steps: int | None = None, strict: bool = False
+) -> CheckResult:
     """Notebook 01, Task 4: the RECIPE's settings, and `learning_rate_factor(step, total_steps)`
-    warms up then decays to near 0."""
+    warms up then decays to near 0, judged as the grader judges it: over 1,000 steps and over
+    the run's own `steps` (default: the notebook's STEPS setting), where a warm-up of a few
+    percent of a short run can round to nothing."""
     checker = Checker("training recipe")
     with checker.run():
         keyword_model_checks.recipe(checker, settings)
+    if steps is None:
+        steps = vars(sys.modules["__main__"]).get("STEPS")
+    budgets = [1000]
+    if isinstance(steps, int) and not isinstance(steps, bool) and steps > 0 and steps != 1000:
+        budgets.append(steps)
     if lr_factor is not None:
-        with checker.run():
-            keyword_model_checks.learning_rate_factor(checker, lr_factor)
+        for total_steps in budgets:
+            with checker.run():
+                keyword_model_checks.learning_rate_factor(checker, lr_factor, total_steps)
     return checker.finish(strict)
 
 

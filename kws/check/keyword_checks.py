@@ -44,12 +44,18 @@ def limits(task: str) -> dict[str, int | float]:
 
 def word_clips(seed: int) -> list[str]:
     """The word of each clip of a random split: 15-40 clips per keyword, 10-60 per other word, in
-    random order (the order of a real split's files says nothing about their words)."""
+    random order (so the order of the clips says nothing about their words)."""
     rng = random.Random(f"word-clips/{seed}")
     words = [w for w in KEYWORDS for _ in range(rng.randint(15, 40))]
     words += [w for w in OTHER_WORDS for _ in range(rng.randint(10, 60))]
     rng.shuffle(words)
     return words
+
+
+def grouped_by_word(words: list[str]) -> list[str]:
+    """The same clips grouped by word, words in alphabetical order: how the notebook's clip list
+    comes (one folder per word), where a block of neighbouring clips holds one or two words."""
+    return sorted(words)
 
 
 def _expected_words(counts: dict[str, int], drawn: int) -> float:
@@ -67,8 +73,8 @@ def twelve_class_labels(checker: Checker, function: Callable, seed: int = 0) -> 
     seeds = (7, 8) if seed == 0 else tuple(rng.sample(range(10**6), 2))
     shown = f"twelve_class_labels(words, unknown_fraction={fraction}, seed={seeds[0]})"
 
-    def labels_for(draw_seed: int) -> list:
-        given = list(words)
+    def labels_for(draw_seed: int, clips: list[str] = words) -> list:
+        given = list(clips)
         out = call(checker, f"{shown} runs", lambda: function(given, fraction, draw_seed))
         if not isinstance(out, (list, tuple)) or len(out) != len(words):
             checker.stop(
@@ -122,15 +128,14 @@ def twelve_class_labels(checker: Checker, function: Callable, seed: int = 0) -> 
         "label the rest None",
     )
     if unknown:
-        counts = {w: words.count(w) for w in OTHER_WORDS}
-        distinct = len({words[i] for i in unknown})
-        needed = max(2, math.floor(_expected_words(counts, len(unknown)) / 2))
-        checker.expect(
-            distinct >= needed,
-            f"the {len(unknown)} {UNKNOWN} clips hold {distinct} different words "
-            f"(a random draw holds about {_expected_words(counts, len(unknown)):.0f})",
-            "draw the kept clips at random from all other words' clips, not from one word or "
-            "the first ones: e.g. random.Random(seed).sample(their indices, count)",
+        _many_words(checker, words, unknown, "")
+        grouped = grouped_by_word(words)
+        regrouped = labels_for(seeds[0], grouped)
+        _many_words(
+            checker,
+            grouped,
+            [i for i, w in enumerate(grouped) if w not in KEYWORDS and regrouped[i] == UNKNOWN],
+            " of a clip list grouped by word",
         )
     again = labels_for(seeds[0])
     checker.expect(
@@ -143,6 +148,21 @@ def twelve_class_labels(checker: Checker, function: Callable, seed: int = 0) -> 
         other != labels,
         f"another seed ({seeds[1]}) draws other {UNKNOWN} clips",
         "make the draw depend on `seed`",
+    )
+
+
+def _many_words(checker: Checker, words: list[str], unknown: list[int], where: str) -> None:
+    """The `unknown` clips of `words` hold at least half the words a random draw holds."""
+    counts = {w: words.count(w) for w in OTHER_WORDS}
+    distinct = len({words[i] for i in unknown})
+    expected = _expected_words(counts, len(unknown))
+    checker.expect(
+        distinct >= max(2, math.floor(expected / 2)),
+        f"the {len(unknown)} {UNKNOWN} clips{where} hold {distinct} different words "
+        f"(a random draw holds about {expected:.0f})",
+        "draw the kept clips at random from all other words' clips, not from one word, the "
+        "first ones or one block of neighbouring clips (the notebook's clips come grouped by "
+        "word): e.g. random.Random(seed).sample(their indices, count)",
     )
 
 

@@ -14,13 +14,16 @@ built, so that a bug there never costs Task 3's points. Topics (one graded test 
 pipeline is right, each clip of a padded batch gets the logits it gets alone), "eval" (eval mode
 is deterministic).
 
-Task 4 checks the shape of a learning-rate schedule: from the student's `learning_rate_factor`
-in the notebook, and from the learning rates `fit` recorded in ``history.json`` (the grader).
+Task 4 checks the shape of a learning-rate schedule, the student's `learning_rate_factor`: over
+a long run and over the notebook's own budget (the self-check), and over the steps the graded run
+recorded in ``history.json``, whose learning rates must follow it (the grader,
+`recorded_schedule`); one judge for both, `kws.grading.shared.schedule`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 
 import torch
 from torch import nn
@@ -308,22 +311,67 @@ def schedule_shape(checker: Checker, values: list[float], where: str) -> None:
     for topic, passed, what, fix in schedule_items(values, where):
         if topic == "build":
             checker.stop(what, fix)
+        checker.topic = topic
         checker.expect(passed, what, fix)
 
 
-def learning_rate_factor(checker: Checker, function, total_steps: int = 1000) -> None:
-    """The notebook's `learning_rate_factor(step, total_steps)` over a run of `total_steps`."""
-    values = call(
+def _factors(checker: Checker, function, total_steps: int) -> list[float]:
+    """`function(step, total_steps)` for every step of a run of `total_steps`."""
+    return call(
         checker,
         f"learning_rate_factor(step, {total_steps}) runs",
         lambda: [float(function(step, total_steps)) for step in range(total_steps)],
     )
+
+
+def learning_rate_factor(checker: Checker, function, total_steps: int = 1000) -> None:
+    """The notebook's `learning_rate_factor(step, total_steps)` over a run of `total_steps`."""
+    values = _factors(checker, function, total_steps)
     checker.expect(
         max(values) <= 1.0 + 1e-9,
         f"the factor peaks at {max(values):.3g}, at most 1 (the peak learning rate itself)",
         "return a factor of the peak learning rate: between 0 and 1",
     )
-    schedule_shape(checker, values, "the schedule")
+    schedule_shape(checker, values, f"the schedule over {total_steps} steps")
+
+
+RECORDED_TOLERANCE = 1e-6  # of the peak: the recorded rates are float64 products peak x factor
+
+
+def recorded_schedule(checker: Checker, function, recorded: list[float] | str) -> None:
+    """The grader's Task 4 check (`kws.grading.child.recipe`): the notebook's
+    `learning_rate_factor` over the N steps its run recorded (`recorded`, from history.json; a
+    str says why there is none) warms up and decays, and the recorded learning rates are a peak
+    times that curve, step by step (else the run used another schedule, or the file was
+    edited). Topics: "build" (the history, the function runs), "recorded", "warm-up", "decay"."""
+    if isinstance(recorded, str):
+        checker.stop("the run's learning rates (history.json)", recorded)
+    total = len(recorded)
+    values = _factors(checker, function, total)
+    top = max(range(total), key=values.__getitem__)
+    if all(math.isfinite(v) for v in values) and values[top] > 0:
+        checker.topic = "recorded"
+        peak = max(recorded) / values[top]  # the peak learning rate, if the run followed it
+        off = [
+            i
+            for i in range(total)
+            if abs(recorded[i] - peak * values[i]) > RECORDED_TOLERANCE * peak
+        ]
+        shown = f"learning_rate_factor(step, {total})"
+        checker.expect(
+            not off,
+            f"history.json's {total} learning rates are a peak times {shown}"
+            + (
+                f" (step {off[0]}: {recorded[off[0]]:.3g} recorded, {peak * values[off[0]]:.3g} "
+                "from your function)"
+                if off
+                else ""
+            ),
+            "the run did not use this learning_rate_factor, or history.json was edited after it: "
+            "run the training cell again with the recipe cell as it is now "
+            "(fit(..., lr_factor=learning_rate_factor)) and hand in the history.json it writes",
+        )
+    schedule_shape(checker, values, f"learning_rate_factor over your run's {total} steps")
 
 
 def recipe(checker: Checker, settings: dict) -> None:

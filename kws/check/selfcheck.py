@@ -125,8 +125,9 @@ def call(checker: Checker, what: str, function):
     try:
         return function()
     except NotImplementedError as err:
-        checker.todo = checker.todo or str(err) or "a TODO raises NotImplementedError"
-        checker.stop(what, f"not written yet: {checker.todo}")
+        message = str(err) or "a TODO raises NotImplementedError"
+        checker.todo = checker.todo or message  # "Run All" stops at the first TODO met
+        checker.stop(what, f"not written yet: {message}")  # this call's own TODO
     except Exception as err:
         checker.stop(what, f"raised {type(err).__name__}: {err}{_where(err)}")
 

@@ -1,7 +1,7 @@
 """Model cells that reach for the grader's own machinery, flagged for a person to read.
 
 Runs in the grader's process on the notebook's text (never executing it). The grading child
-runs the cells tagged ``model`` in the same process as the grader's tracing and its result
+runs the cells tagged ``model`` (and notebook 01's parameters and recipe cells) in the same process as the grader's tracing and its result
 channel, so code that inspects frames or the garbage collector, registers exit handlers,
 rewrites ``builtins`` or installs hooks could, in principle, forge what the child reports (the
 README's threat model says exactly what can and cannot be trusted). Course models need none of
@@ -74,17 +74,17 @@ def _words(source: str) -> list[str]:
 
 
 def review_flags(notebook: Path) -> list[str]:
-    """One line per model cell that uses something in REVIEW_WORDS; [] when none does."""
-    from kws.notebooks import cells_with_tag, read_notebook
+    """One line per cell the grading child runs (the model cells; notebook 01's parameters and
+    recipe cells) that uses something in REVIEW_WORDS; [] when none does."""
+    from kws.grading.shared.handin import child_cells
 
-    cells = [c for c in cells_with_tag(read_notebook(notebook), "model") if c.cell_type == "code"]
     flags = []
-    for number, cell in enumerate(cells, start=1):
+    for label, cell in child_cells(notebook):
         found = {word: REVIEW_WORDS[word] for word in _words(cell.source) if word in REVIEW_WORDS}
         if found:
             what = sorted(set(found.values()))
             words = ", ".join(sorted(found))
-            flags.append(f"{notebook.name}, model cell {number}: {'; '.join(what)} ({words})")
+            flags.append(f"{notebook.name}, {label}: {'; '.join(what)} ({words})")
     return flags
 
 

@@ -3,7 +3,8 @@
 Every class or function a task asks for is compared with torch.nn, torchaudio or a formula
 written out in the check, seeded, in float64 (`kws.check.layer_checks`,
 `kws.check.formula_checks`; notebook 01's KeywordTransformer against its pipeline recomputed
-with torch.nn, `kws.check.keyword_model_checks`). The same comparisons print ✓/✗ in the
+with torch.nn, and its learning_rate_factor over the steps its run recorded in history.json,
+`kws.check.keyword_model_checks` with `kws.grading.child.recipe`). The same comparisons print ✓/✗ in the
 student's notebook through `kws.check`; here they run silently and `check_classes` returns what each found:
 
     {"attention": {"items": [[topic, passed, what, fix], ...], "todo": None}, ...}
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 from kws.check import formula_checks, keyword_checks, keyword_model_checks, layer_checks
 from kws.check.selfcheck import Checker, CheckStopped
+from kws.grading.child.recipe import RECORDED_LR
 from kws.grading.shared.payload import NUMERIC_COMPONENTS
 
 MAX_TEXT = 500  # characters of one item's text in the payload
@@ -51,6 +53,9 @@ _CHECKS = {
     "twelve_class_labels": lambda c, fn, ns: keyword_checks.twelve_class_labels(c, fn, _SEED),
     "silence_windows": lambda c, fn, ns: keyword_checks.silence_windows(c, fn, _SEED),
     "conv_tokenizer": lambda c, cls, ns: keyword_checks.conv_tokenizer(c, cls, _SEED),
+    "learning_rate_factor": lambda c, fn, ns: keyword_model_checks.recorded_schedule(
+        c, fn, ns.get(RECORDED_LR, "the grader did not read history.json")
+    ),
 }
 # The payload's component table (shared with the parent) joined with the checks that fill it.
 COMPONENTS = {
@@ -67,7 +72,7 @@ def run_component(component: Component, ns: dict, *, echo: bool = False) -> Chec
         if found is None:
             checker.stop(
                 f"the notebook defines {component.name}",
-                f"keep the skeleton's {component.name} in a cell tagged 'model'",
+                f"keep the skeleton's {component.name} in its cell, and that cell's tags",
             )
         try:
             component.check(checker, found, ns)

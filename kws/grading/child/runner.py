@@ -23,7 +23,9 @@ batches will be traced; then:
 4. traces the picked prediction batches again on the CPU with the course's probes
    (`kws.grading.child.probes.probe_task`) and compares the traced logits with the graded ones, so
    the structural facts describe the computation that produced the predictions (without a loadable
-   checkpoint: a small example batch, traced and untraced).
+   checkpoint: a small example batch, traced and untraced);
+5. runs the numeric checks of every task of the notebook (`kws.grading.child.numeric`), for
+   notebook 01's Task 4 after its recipe and parameters cells (`kws.grading.child.recipe`).
 
 Every failure is caught per stage and reported as a sentence naming the file, cell or value, so
 one broken task does not hide the others. The payload is written as
@@ -382,9 +384,24 @@ def main(
             )
         from kws.grading.child.numeric import check_classes
 
-        payload["numeric"] = check_classes(ns, [*run.tasks, *spec_tasks(run.notebook)])
+        tasks = [*run.tasks, *spec_tasks(run.notebook)]
+        payload["numeric"] = check_classes(graded_namespace(ns, notebook, outputs, tasks), tasks)
     payload["tampering"] = verify_untampered()
     channel.send(payload)
+
+
+def graded_namespace(ns: dict, notebook: Path, outputs: Path, tasks: list[str]) -> dict:
+    """What the numeric checks of `tasks` run on: the model cells' namespace `ns`, plus, when a
+    task grades a `learning_rate_factor`, the notebook's recipe cell and the learning rates
+    OUT_DIR/<task>/history.json recorded (`kws.grading.child.recipe`)."""
+    from kws.grading.child.numeric import COMPONENTS
+    from kws.grading.child.recipe import with_recipe
+    from kws.grading.shared.handin import RECIPE_FUNCTION
+
+    for component in COMPONENTS.values():
+        if component.name == RECIPE_FUNCTION and component.task in tasks:
+            return with_recipe(ns, notebook, outputs / component.task)
+    return ns
 
 
 def spec_tasks(notebook: str) -> list[str]:

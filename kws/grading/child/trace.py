@@ -74,7 +74,9 @@ FUSED_ATTENTION = {
     "_scaled_dot_product_efficient_attention",
 }
 SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
-# The grader's own code that runs in the child after the notebook's cells.
+# The grader's own code that runs in the child after the notebook's cells: for notebook 02 the
+# layer and formula checks, for notebook 01 the keyword checks, the reference pipeline's padding
+# mask, the recipe cell's runner and the schedule's judge (`kws.grading.child.numeric`).
 GRADER_MODULES = [
     "kws.grading.child.probes",
     "kws.grading.child.trace",
@@ -82,11 +84,16 @@ GRADER_MODULES = [
     "kws.grading.child.guard",
     "kws.grading.child.channel",
     "kws.grading.child.numeric",
+    "kws.grading.child.recipe",
     "kws.grading.shared.handin",
+    "kws.grading.shared.schedule",
     "kws.check",
     "kws.check.selfcheck",
     "kws.check.layer_checks",
     "kws.check.formula_checks",
+    "kws.check.keyword_checks",
+    "kws.check.keyword_model_checks",
+    "kws.models.masks",
 ]
 HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]
 

@@ -13,6 +13,7 @@ folder the course handed out:
 the OUT_DIR its saving cell wrote (beside the notebook), and `copy_plan` what the sandbox copies.
 """
 
+import ast
 import os
 import re
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ SKIPPED_FOLDERS = frozenset(
     {".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints", "__MACOSX", ".venv", "venv"}
     | {"node_modules", ".Trash", ".cache", "wandb", "lightning_logs"}
 )
-OUTPUT_FILES = frozenset({"config.json", "model.pt", "predictions.csv"})  # per task, in OUT_DIR
+# Per task, in OUT_DIR: history.json holds the learning rates Task 4 of notebook 01 is graded on.
+OUTPUT_FILES = frozenset({"config.json", "model.pt", "predictions.csv", "history.json"})
 SMALL_FILE_BYTES = 2**20  # other files up to this size are copied too (a notebook may read one)
 
 
@@ -94,6 +96,55 @@ def predictions_csv(submission: Path, notebook: str, class_names: list[str], tas
     except FileNotFoundError:  # the tests reading the child's report say why
         return submission / "outputs" / task / "predictions.csv"
     return outputs_folder(submission, found) / task / "predictions.csv"
+
+
+RECIPE_TAG = "recipe"  # notebook 01's Task 4 cell: RECIPE and learning_rate_factor
+RECIPE_FUNCTION = "learning_rate_factor"
+
+
+def _source_defines(source: str, name: str) -> bool:
+    """True when the Python `source` defines `name` at its top level (def or assignment)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            return True
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return True
+    return False
+
+
+def recipe_cell(nb):
+    """The code cell of notebook `nb` tagged ``recipe``; else (a notebook handed out before the
+    tag) the first code cell defining learning_rate_factor; None when there is neither."""
+    from kws.notebooks import cells_with_tag, python_source
+
+    tagged = [c for c in cells_with_tag(nb, RECIPE_TAG) if c.cell_type == "code"]
+    if tagged:
+        return tagged[0]
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    return next(
+        (c for c in code if _source_defines(python_source(c.source), RECIPE_FUNCTION)), None
+    )
+
+
+def child_cells(notebook: Path) -> list[tuple[str, object]]:
+    """(label, cell) of every cell the grading child runs: the cells tagged ``model``, then, in a
+    notebook with a recipe cell, its ``parameters`` cells and the recipe cell."""
+    from kws.notebooks import cells_with_tag, read_notebook
+
+    nb = read_notebook(notebook)
+    model = [c for c in cells_with_tag(nb, "model") if c.cell_type == "code"]
+    cells = [(f"model cell {number}", c) for number, c in enumerate(model, start=1)]
+    recipe = recipe_cell(nb)
+    if recipe is not None:
+        parameters = [c for c in cells_with_tag(nb, "parameters") if c.cell_type == "code"]
+        cells += [("parameters cell", c) for c in parameters] + [("recipe cell", recipe)]
+    return cells
 
 
 def relative(path: Path, folder: Path) -> str:

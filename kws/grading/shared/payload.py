@@ -38,11 +38,13 @@ NUMERIC_COMPONENTS = {
     "attention_pooling": NumericComponent("task3", "SelfAttentionPooling"),
     "am_softmax_head": NumericComponent("task3", "AMSoftmaxHead"),
     "am_softmax_loss": NumericComponent("task3", "am_softmax_loss"),
-    # notebook 01 (keyword_spotting): Task 1's functions, Task 2's token lengths, Task 3's forward
+    # notebook 01 (keyword_spotting): Task 1's functions, Task 2's token lengths, Task 3's forward,
     "twelve_class_labels": NumericComponent("data", "twelve_class_labels"),
     "silence_windows": NumericComponent("data", "silence_windows"),
     "conv_tokenizer": NumericComponent("tokens", "ConvTokenizer"),
     "keyword_transformer": NumericComponent("kws", "KeywordTransformer"),
+    # Task 4: the recipe cell's schedule over the steps the task's history.json recorded
+    "learning_rate_factor": NumericComponent("kws", "learning_rate_factor"),
 }
 
 

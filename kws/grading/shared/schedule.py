@@ -1,9 +1,9 @@
 """Notebook 01, Task 4: does a learning-rate schedule warm up, then decay?
 
-Neutral ground: the notebook's self-check (`kws.check.keyword_model_checks`) judges the
-student's `learning_rate_factor`, the hidden grader (grader/test_01_keyword_spotting.py) the
-learning rates the run wrote to history.json; both read the same items, and neither side
-imports the other.
+The one judge of the rule the notebook states: the notebook's self-check and the grading child
+(`kws.check.keyword_model_checks`, run by `kws.grading.child.recipe`) both pass the student's
+`learning_rate_factor`, evaluated step by step, to `schedule_items`; the hidden grader
+(grader/test_01_keyword_spotting.py) reads the items back from the child's payload.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import math
 
 def schedule_items(values: list, where: str) -> list[tuple[str, bool, str, str]]:
     """[(topic, passed, what, fix)] for `values` (one learning rate or factor per step): a
-    warm-up (start at most at half the peak, reach it within the first half) and a decay (never
-    rise again, end below a quarter of the peak; a cosine over a short run does not reach 0 by its
-    last step). Values that cannot be judged give one failed "build" item."""
+    warm-up (the first step at most half the peak, the peak reached before the middle of the
+    run) and a decay (never rise again, end below a quarter of the peak; a cosine over a short
+    run does not reach 0 by its last step). The notebook's Task 4 states these rules. Values
+    that cannot be judged give one failed "build" item."""
     n = len(values)
     numbers = all(
         isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
@@ -42,8 +43,11 @@ def schedule_items(values: list, where: str) -> list[tuple[str, bool, str, str]]
             values[0] <= 0.5 * peak and 0 < peak_at < n // 2,
             f"{where}: warms up (starts at {values[0] / peak:.2f} of the peak, peaks at step "
             f"{peak_at + 1} of {n})",
-            "start from (near) 0 and rise linearly to the peak over the first steps (e.g. 10 %), "
-            "reaching it well before the middle of the run; a constant rate has no warm-up",
+            "the first step must use at most half the peak rate and the peak must come before "
+            "the middle of the run: rise linearly from 0, e.g. step / warmup for step < warmup, "
+            "with warmup = max(1, round(0.1 * total_steps)) so that even a short run warms up "
+            "for at least one step ((step + 1) / warmup with warmup = 1 starts at the peak); a "
+            "constant rate has no warm-up",
         ),
         (
             "decay",
