@@ -50,7 +50,7 @@ def test_zip_layout_and_scripts(tmp_path, data):
     specs = {f"kit/kws/assignments/{spec.path.name}" for spec in ASSIGNMENTS.values()}
     assert len(specs) == 2 and specs <= names  # points, limits and tiers travel with the grader
     assert "kit/kws/grading/sandbox/run.py" in names and not any("__pycache__" in n for n in names)
-    assert '--results "$RESULTS"' in run_script and "/autograder/submission" in run_script
+    assert '--results "$RESULTS"' in run_script and '"$ROOT/submission"' in run_script
     expected_data = {
         "data/speech_commands_test_set_v0.02/yes/a_nohash_0.wav",
         "data/speaker_features/testdata.json",
@@ -80,7 +80,7 @@ def test_selection_and_tiers_are_baked_into_run_autograder(tmp_path, data):
     with zipfile.ZipFile(path) as archive:
         script = archive.read("run_autograder").decode()
         assert json.loads(archive.read("tiers.json")) == json.loads(tiers.read_text())
-    selection = "SELECTION=(--assignment speaker_id --tiers /autograder/source/tiers.json)"
+    selection = "SELECTION=(--assignment speaker_id --tiers ../tiers.json)"
     assert selection in script and '"${SELECTION[@]}"' in script
 
 

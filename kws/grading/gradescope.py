@@ -101,8 +101,8 @@ def make_autograder(
     """
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
     options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
-    if tiers is not None:  # the copy in the zip, where Gradescope unpacks it
-        options[options.index("--tiers") + 1] = "/autograder/source/tiers.json"
+    if tiers is not None:  # the zip's copy: run_autograder runs the grader in source/kit/
+        options[options.index("--tiers") + 1] = "../tiers.json"
     scripts = kit_root / "grader" / "gradescope"
     run_script = (scripts / "run_autograder").read_text()
     baked = " ".join(shlex.quote(option) for option in options)
