@@ -1,8 +1,11 @@
 """torch and torchaudio, checked to work together: the kit's modules take torchaudio from here.
 
 torchaudio's last release (2.11) is built against torch's stable ABI, so a newer torch may load it
-or not, depending on the build: the CPU wheel of torch 2.13 cannot (torchaudio's extension asks
-for ``libc10_cuda.so``). A pairing that does not load stops the import with a message naming the
+or not. Measured with the registry's wheels (CUDA 13.0 builds): torch 2.11, 2.12, 2.13 and 2.14
+load torchaudio 2.11; torch 2.15 (CUDA 13.2) does not ("compiled with different CUDA versions"),
+nor does the CPU wheel of torch 2.13 with the registry's CUDA torchaudio ("libc10_cuda.so: cannot
+open shared object file"; a CPU torch needs the CPU torchaudio of download.pytorch.org/whl/cpu).
+A pairing that does not load stops the import with a message naming the
 installed versions and what to install, instead of a traceback from the dynamic loader::
 
     from kws.compat import torchaudio
@@ -16,7 +19,7 @@ import sys
 from importlib import metadata
 
 # The range pyproject.toml declares and CI tests at both ends (keep the three in sync).
-TORCH_RANGE = ">=2.11,<2.12"
+TORCH_RANGE = ">=2.11,<2.15"
 TORCHAUDIO_RANGE = ">=2.11,<2.12"
 KNOWN_GOOD = "2.11"  # the pairing the kit is developed with: torch 2.11.* + torchaudio 2.11.*
 
