@@ -116,6 +116,7 @@ def test_accuracy(grading, speaker_child, hidden_speaker, task, score):
         f"Your {task} model could not be evaluated: {report['errors'].get('evaluate')}"
     )
     accuracy = hidden_speaker.accuracy(report["predictions"])
+    grading.report.add_leaderboard(f"Speaker ID {task} accuracy", accuracy)
     target = SPEC.tasks[task].target
     fraction, message = tier_credit(accuracy, grading.tiers(ASSIGNMENT), target)
     score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy

@@ -228,11 +228,11 @@ then fetches or checks the data. Run the notebooks from the top; fill in each `T
 
 ## On your machine
 
-Python 3.10 or newer. In this folder:
+Python 3.10 to 3.13. In this folder:
 
 ```bash
 python -m venv .venv && . .venv/bin/activate    # Windows: .venv\\Scripts\\activate
-pip install {kit} jupyterlab    # brings PyTorch 2.11 and the rest
+pip install {kit} jupyterlab    # brings PyTorch (2.11 to 2.14) and the rest
 jupyter lab
 ```
 
@@ -243,8 +243,9 @@ jupyter lab
 3. In the Files panel (the folder icon on the left), upload `{kit}` into `/content`, where the
    notebook runs. (If your instructor gave a web address for the kit, the notebook already installs
    from it: skip this step.)
-4. Run the cells from the top. The Set-up cell installs the kit the first time (a few minutes when
-   it also installs the PyTorch version the kit needs).
+4. Run the cells from the top. The Set-up cell installs the kit the first time; it keeps Colab's
+   own PyTorch when that is 2.11 to 2.14 (otherwise it installs one: a few minutes, then restart
+   the runtime when Colab asks).
 
 A Colab runtime forgets its files when it stops: download what you want to keep (see *Hand in*),
 or set `OUT_DIR` in the `parameters` cell to a folder of your Google Drive.

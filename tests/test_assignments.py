@@ -5,13 +5,12 @@ import ast
 import re
 import subprocess
 import sys
-import tomllib
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from kws.assignments import ASSIGNMENTS, HERE, SpecError, load
+from kws.assignments import ASSIGNMENTS, HERE, SpecError, load, tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,6 +2,7 @@
 the assignment and tier set checked at build time and baked into run_autograder."""
 
 import json
+import re
 import stat
 import subprocess
 import zipfile
@@ -50,7 +51,7 @@ def test_zip_layout_and_scripts(tmp_path, data):
     specs = {f"kit/kws/assignments/{spec.path.name}" for spec in ASSIGNMENTS.values()}
     assert len(specs) == 2 and specs <= names  # points, limits and tiers travel with the grader
     assert "kit/kws/grading/sandbox/run.py" in names and not any("__pycache__" in n for n in names)
-    assert '--results "$RESULTS"' in run_script and "/autograder/submission" in run_script
+    assert '--results "$RESULTS"' in run_script and '"$ROOT/submission"' in run_script
     expected_data = {
         "data/speech_commands_test_set_v0.02/yes/a_nohash_0.wav",
         "data/speaker_features/testdata.json",
@@ -80,7 +81,7 @@ def test_selection_and_tiers_are_baked_into_run_autograder(tmp_path, data):
     with zipfile.ZipFile(path) as archive:
         script = archive.read("run_autograder").decode()
         assert json.loads(archive.read("tiers.json")) == json.loads(tiers.read_text())
-    selection = "SELECTION=(--assignment speaker_id --tiers /autograder/source/tiers.json)"
+    selection = "SELECTION=(--assignment speaker_id --tiers ../tiers.json)"
     assert selection in script and '"${SELECTION[@]}"' in script
 
 
@@ -94,3 +95,24 @@ def test_data_without_test_sets_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="has no 12-class test set"):
         make_autograder(tmp_path / "a.zip", tmp_path / "empty")
+
+
+def test_kws_gradescope_prints_the_memory_and_timeout_to_choose(tmp_path, data, capsys):
+    """Gradescope's defaults (768 MB, 10 minutes) do not fit: the command says what to set."""
+    from kws.cli import main
+    from kws.grading.gradescope import MEASURED
+
+    out = tmp_path / "a.zip"
+    assert (
+        main(["gradescope", "--data", str(data), "--out", str(out), "--dataset", "synthetic-tiny"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    memory = re.search(r"memory: at least (\d+) GB", printed)
+    timeout = re.search(r"timeout: at least (\d+) minutes", printed)
+    assert memory and timeout, printed
+    assert (
+        int(memory[1]) * 1024 >= MEASURED["peak_mib"]
+        and int(timeout[1]) * 60 >= MEASURED["seconds"]
+    )
+    assert f"{MEASURED['peak_mib']:,} MiB" in printed

@@ -20,9 +20,14 @@ instructor's edit that breaks a spec stops the grader before it grades anyone.
 from __future__ import annotations
 
 import os
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (Ubuntu 22.04, Gradescope's default image): the same parser, from PyPI
+    import tomli as tomllib
 
 HERE = Path(__file__).resolve().parent
 TIER_ORDER = ("simple", "medium", "strong", "boss")

@@ -15,9 +15,9 @@ import sys
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchaudio.models.conformer import ConformerLayer
 
 from kws.check.selfcheck import FF, B, Checker, D, H, T, build, call, compare_layer, copy_weights
+from kws.compat import torchaudio  # checked: says what to install if it fails
 
 ATTENTION_ARGS = {"embed_dim": D, "d_model": D, "num_heads": H, "nhead": H, "dropout": 0.0}
 LAYER_ARGS = {**ATTENTION_ARGS, "dim_feedforward": FF, "ffn_dim": FF}
@@ -76,7 +76,7 @@ class TorchEncoder(nn.TransformerEncoder):
         return super().forward(x, src_key_padding_mask=key_padding_mask)
 
 
-class TorchaudioBlock(ConformerLayer):
+class TorchaudioBlock(torchaudio.models.conformer.ConformerLayer):
     """torchaudio's ConformerLayer (time-first inside), batch-first: forward(x, key_padding_mask)."""
 
     title = "torchaudio.models.conformer.ConformerLayer"

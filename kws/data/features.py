@@ -8,8 +8,9 @@ Letters used in shapes: B batch, S samples, T frames, F mel bins or coefficients
 """
 
 import torch
-import torchaudio
 from torch import nn
+
+from kws.compat import torchaudio  # checked: says what to install if it fails
 
 
 class LogMel(nn.Module):

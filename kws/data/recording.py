@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torchaudio
 
+from kws.compat import torchaudio  # checked: says what to install if it fails
 from kws.data.noises import coloured_noise
 
 SAMPLE_RATE = 16_000

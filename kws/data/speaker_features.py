@@ -25,10 +25,10 @@ from pathlib import Path
 
 import soundfile
 import torch
-import torchaudio
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from kws.compat import torchaudio  # checked: says what to install if it fails
 from kws.data.features import LogMel
 from kws.data.speaker_format import check_features, read_speaker_folder
 

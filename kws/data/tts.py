@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchaudio
+
+from kws.compat import torchaudio  # checked: says what to install if it fails
 
 SAMPLE_RATE = 16_000
 

@@ -20,7 +20,8 @@ failure: Gradescope's schema has no "skipped" status, so it is listed as passed 
 (left out of the total) and an output saying why it did not run. Facts about the run that are not
 tests (the accuracy tier set used) go in the document's ``extra_data``; each test's own
 ``extra_data`` names its function, assignment and task, so `kws report` can group the class's
-results without parsing names.
+results without parsing names. Each task's hidden-test accuracy also goes on Gradescope's
+``leaderboard`` (``{name, value, order}``; higher is better), as the course's Kaggle leaderboard did.
 """
 
 import json
@@ -66,10 +67,16 @@ class Score:
 
 
 def results_document(
-    tests: list[TestResult], *, output: str, execution_time: float, extra_data: dict | None = None
+    tests: list[TestResult],
+    *,
+    output: str,
+    execution_time: float,
+    extra_data: dict | None = None,
+    leaderboard: list[dict] | None = None,
 ) -> dict:
-    """The results.json object Gradescope reads (total score = the sum of the tests' scores)."""
-    return {
+    """The results.json object Gradescope reads (total score = the sum of the tests' scores);
+    `leaderboard`: its ``{name, value, order}`` entries, left out when there are none."""
+    document = {
         "score": round(sum(t.score for t in tests), 4),
         "execution_time": int(round(execution_time)),
         "output": output,
@@ -78,6 +85,9 @@ def results_document(
         "extra_data": extra_data or {},
         "tests": [asdict(t) for t in tests],
     }
+    if leaderboard:
+        document["leaderboard"] = leaderboard
+    return document
 
 
 def write_results(path: Path, document: dict) -> None:
@@ -133,6 +143,12 @@ class GradescopeReport:
         self.skipped: set[str] = set()
         self.terminal_notes: list[str] = []
         self.extra_data: dict = {}
+        self.leaderboard: dict[str, dict] = {}
+
+    def add_leaderboard(self, name: str, value: float, order: str = "desc") -> None:
+        """Put `value` on Gradescope's leaderboard under the column `name` ("desc": higher
+        ranks first)."""
+        self.leaderboard[name] = {"name": name, "value": round(float(value), 4), "order": order}
 
     def add_output(self, text: str, *, terminal: bool = False) -> None:
         """Add a paragraph to the run's overall output (shown to the student); `terminal`
@@ -208,6 +224,7 @@ class GradescopeReport:
             output="\n\n".join(self.notes),
             execution_time=time.monotonic() - self.started,
             extra_data=self.extra_data,
+            leaderboard=list(self.leaderboard.values()),
         )
 
     def pytest_sessionfinish(self, session):

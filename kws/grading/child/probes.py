@@ -109,9 +109,8 @@ def forbidden_in(trace: Trace) -> list[str]:
 
 
 def _library_dirs() -> list[str]:
-    import torchaudio
-
     import kws
+    from kws.compat import torchaudio
 
     dirs = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
     dirs |= {str(Path(m.__file__).parent) for m in (torch, torchaudio, kws)}
