@@ -22,12 +22,14 @@ class Context:
 
 
 MEMORY_BOMB = "hoard = [torch.empty(2**30, dtype=torch.uint8) for _ in range(64)]  # 64 GiB\n"
-FORK_BOMB = """import os  # a bomb that never gives up, so it also hangs the model cell
+# A bomb that never gives up, so it also hangs the model cell. At the process limit each process
+# waits a little before trying again: spinning would only load the machine running the tests.
+FORK_BOMB = """import os, time
 while True:
     try:
         os.fork()
     except OSError:
-        pass
+        time.sleep(0.05)
 """
 GIGANTIC_OUTPUT = """import sys
 line = "x" * (2**20 - 1) + "\\n"

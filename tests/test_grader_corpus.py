@@ -3,9 +3,9 @@
 - the reference submission (both solution notebooks, executed) gets every point, and the fresh
   student notebooks get none, each test saying which TODO is left;
 - a corpus of broken and malicious notebook-02 submissions (tests/grader_corpus.py) is graded in
-  one batch with two jobs: each case loses exactly the points it should, with a readable reason,
-  every case gets its results.json and gradebook row, and no file outside the children's own
-  folders changes.
+  one batch, in each sandbox: each case loses exactly the points it should, with a
+  readable reason, every case gets its results.json and gradebook row, and no file outside the
+  children's own folders changes.
 """
 
 import csv
@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,19 @@ from corpus_handins import OUTPUT_PHRASES
 from corpus_keyword import TODO_TESTS
 from corpus_keyword_model import KEYWORD_MODEL_TESTS
 from corpus_numeric import NUMERIC_TESTS
-from grader_corpus import CHILD_TESTS, MARKER, POINTS, TESTS, Context, build_corpus
+from grader_corpus import (
+    CHILD_TESTS,
+    MARKER,
+    POINTS,
+    SANDBOX_CASES,
+    TESTS,
+    Case,
+    Context,
+    build_corpus,
+)
 
 from kws.grading.batch import grade_batch
+from kws.grading.sandbox import bwrap
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +45,7 @@ NUMERIC_GRADER = ROOT / "grader" / "test_02_numeric.py"  # graded in the same py
 CHILD_TIMEOUT = 45
 KEYWORD_NUMERIC = [KEYWORD_MODEL_TESTS[name] for name in ("pipeline", "padding", "eval")]
 GPU_SKIPPED = "Not graded in this run (no CUDA GPU on the grading machine"
+BWRAP = bwrap.available() is not None  # KWS_SANDBOX=builtin forces the hand-written sandbox
 
 
 def _tests(document: dict) -> dict[str, dict]:
@@ -122,16 +134,41 @@ def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
 # ---- the corpus of broken and malicious submissions ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory, tiny_data, reference_submission):
-    """Build every case, grade them in one batch (2 jobs) and record what changed on disk."""
-    folder = tmp_path_factory.mktemp("corpus")
+@dataclass
+class GradedCorpus:
+    """The corpus as one sandbox graded it."""
+
+    sandbox: str  # "bubblewrap" or "hand-written"
+    complete: bool  # every case, or only SANDBOX_CASES
+    cases: dict[str, Case]
+    out: Path  # results/ and logs/
+    gradebook: Path
+    changes: dict  # what changed outside the children's folders, and the machine's paths
+
+
+@pytest.fixture(scope="module", params=["bubblewrap", "hand-written"])
+def corpus(request, tmp_path_factory, tiny_data, reference_submission) -> GradedCorpus:
+    """Build the cases, grade them in one batch (3 jobs) in one sandbox, record what changed.
+
+    bubblewrap (where installed) grades every case. The hand-written sandbox grades every case
+    where bubblewrap is missing (it is then what the instructor gets), and otherwise the cases
+    whose outcome depends on the sandbox (`SANDBOX_CASES`): the others test the parent's checks
+    and the grading child's code, which are the same in both, and grading them twice would add
+    minutes to the suite's longest part without testing anything new.
+    """
+    if request.param == "bubblewrap" and not BWRAP:
+        pytest.skip(
+            "bubblewrap is not installed (apt-get install bubblewrap; .ci/run does): "
+            "the corpus is graded in the hand-written sandbox only"
+        )
+    only = SANDBOX_CASES if request.param == "hand-written" and BWRAP else None
+    folder = tmp_path_factory.mktemp(f"corpus-{request.param}")
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)
     context = Context(
         data=tiny_data, repo=ROOT, results_dir=folder / "out", port=listener.getsockname()[1]
     )
-    cases = build_corpus(reference_submission, folder / "submissions", context)
+    cases = build_corpus(reference_submission, folder / "submissions", context, only)
     # The kit's grading code, not all of kws/: other work may edit the checkout meanwhile; any
     # file an attack writes elsewhere in the repository carries MARKER in its name.
     watched = [
@@ -142,15 +179,18 @@ def corpus(tmp_path_factory, tiny_data, reference_submission):
         ROOT / "kws" / "assignments",
     ]
     before = _snapshot(*watched)
-    gradebook = grade_batch(
-        folder / "submissions",
-        tiny_data,
-        folder / "out",
-        jobs=2,
-        grader=SPEAKER_GRADER,
-        pytest_args=[str(NUMERIC_GRADER), "--child-timeout", str(CHILD_TIMEOUT)],
-        timeout=10 * CHILD_TIMEOUT,
-    )
+    with pytest.MonkeyPatch.context() as patch:  # the graders' environment picks the sandbox
+        if request.param == "hand-written":
+            patch.setenv("KWS_SANDBOX", "builtin")
+        gradebook = grade_batch(
+            folder / "submissions",
+            tiny_data,
+            folder / "out",
+            jobs=3,  # 2 cores: the hang and the fork bomb wait out the wall clock asleep
+            grader=SPEAKER_GRADER,
+            pytest_args=[str(NUMERIC_GRADER), "--child-timeout", str(CHILD_TIMEOUT)],
+            timeout=10 * CHILD_TIMEOUT,
+        )
     try:
         connected = listener.accept()[0] is not None
     except BlockingIOError:
@@ -163,20 +203,30 @@ def corpus(tmp_path_factory, tiny_data, reference_submission):
         "connected": connected,
     }
     changes["machine_paths"] = [str(folder), str(tiny_data), str(ROOT), "/tmp/", sys.prefix]
-    return cases, folder / "out", gradebook, changes
+    return GradedCorpus(request.param, only is None, cases, folder / "out", gradebook, changes)
+
+
+def _needs_every_case(corpus: GradedCorpus) -> None:
+    if not corpus.complete:
+        pytest.skip(
+            "the hand-written sandbox grades only the cases that depend on the sandbox here "
+            "(bubblewrap grades every case)"
+        )
+
+
+def _document(corpus: GradedCorpus, name: str) -> dict:
+    return json.loads((corpus.out / "results" / f"{name}.json").read_text())
 
 
 def test_the_corpus_has_at_least_20_cases(corpus):
-    cases = corpus[0]
-    assert len(cases) >= 20
+    _needs_every_case(corpus)
+    assert len(corpus.cases) >= 20
 
 
 def test_every_case_is_graded_as_intended(corpus):
-    cases, out, _, _ = corpus
     wrong = {}
-    for name, case in cases.items():
-        document = json.loads((out / "results" / f"{name}.json").read_text())
-        tests = _tests(document)
+    for name, case in corpus.cases.items():
+        tests = _tests(_document(corpus, name))
         for short, full in TESTS.items():
             test, phrase = tests[full], case.lost.get(short)
             if phrase is None and test["score"] != test["max_score"]:
@@ -186,53 +236,66 @@ def test_every_case_is_graded_as_intended(corpus):
     assert wrong == {}
 
 
+def test_every_case_ran_in_the_sandbox_under_test(corpus):
+    """Each results.json names its sandbox (KWS_SANDBOX=builtin reached every grader)."""
+    wrong, no_child = {}, set()
+    for name in corpus.cases:
+        output = _document(corpus, name)["output"]
+        if "; sandbox: " not in output:
+            no_child.add(name)
+            continue
+        sandbox = output.split("; sandbox: ", 1)[1].split("\n")[0]
+        if ("bubblewrap:" in sandbox) != (corpus.sandbox == "bubblewrap"):
+            wrong[name] = sandbox
+        elif "own PID namespace" not in sandbox or "no network" not in sandbox:
+            wrong[name] = sandbox
+    assert wrong == {}
+    assert no_child <= {"handin_model_pt_too_large"}  # refused before any child starts
+
+
 def test_every_case_has_a_gradebook_row(corpus):
-    cases, _, gradebook, _ = corpus
-    rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
-    assert set(rows) == set(cases)
-    for name, case in cases.items():
+    rows = {row["student"]: row for row in csv.DictReader(corpus.gradebook.open())}
+    assert set(rows) == set(corpus.cases)
+    for name, case in corpus.cases.items():
         expected = sum(POINTS.values()) - sum(POINTS[test] for test in case.lost)
         assert float(rows[name]["total"]) == expected, name
 
 
 def test_nothing_outside_the_children_changed(corpus):
-    changes = corpus[3]
+    changes = corpus.changes
     assert changes["changed"] == set()
     assert changes["markers"] == []
     assert not changes["connected"], "a child reached the grader's loopback"
 
 
 def test_a_child_that_fails_says_so_in_a_sentence(corpus):
-    cases, out, _, _ = corpus
-    document = json.loads((out / "results" / "hang_in_forward.json").read_text())
-    output = _tests(document)[TESTS["load1"]]["output"]
+    output = _tests(_document(corpus, "hang_in_forward"))[TESTS["load1"]]["output"]
     assert output.startswith(
         f"Grading your notebook's model took too long (stopped after the wall-clock limit of {CHILD_TIMEOUT} s)."
     )
-    assert set(CHILD_TESTS) == set(cases["crash"].lost)
+    assert set(CHILD_TESTS) == set(corpus.cases["crash"].lost)
 
 
 def test_messy_hand_ins_say_what_was_not_copied(corpus):
-    cases, out, _, _ = corpus
+    _needs_every_case(corpus)
     for name, phrase in OUTPUT_PHRASES.items():
-        assert phrase in json.loads((out / "results" / f"{name}.json").read_text())["output"]
+        assert phrase in _document(corpus, name)["output"]
 
 
 def test_no_student_visible_message_shows_the_grading_machines_paths(corpus):
-    cases, out, _, changes = corpus
     shown = {}
-    for name in cases:
-        document = json.loads((out / "results" / f"{name}.json").read_text())
+    for name in corpus.cases:
+        document = _document(corpus, name)
         for text in [document["output"], *(test["output"] for test in document["tests"])]:
-            for path in changes["machine_paths"]:
+            for path in corpus.changes["machine_paths"]:
                 if path in text:
                     shown[name] = text
     assert shown == {}
 
 
 def test_attacks_on_the_graders_machinery_are_flagged_for_review(corpus):
-    _, _, gradebook, _ = corpus
-    rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
+    _needs_every_case(corpus)
+    rows = {row["student"]: row for row in csv.DictReader(corpus.gradebook.open())}
     flagged = ["atexit_rewrites_result_with_gc_token", "patched_json_dump_and_open"]
     for name in flagged + ["trace_aware_via_caller", "trace_aware_via_profiler"]:
         assert "Manual review: 02_speaker_id.ipynb, model cell 1: " in rows[name]["notes"], name

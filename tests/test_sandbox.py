@@ -66,6 +66,18 @@ def _stat_uid(pid: str) -> int | None:
         return None
 
 
+@pytest.fixture(params=["bubblewrap", "hand-written"])
+def sandbox(request, monkeypatch):
+    """Each test runs in both sandboxes: bubblewrap where installed, and the fallback."""
+    if request.param == "bubblewrap" and not BWRAP:
+        pytest.skip("bubblewrap is not installed here; the hand-written sandbox is tested")
+    if request.param == "hand-written":
+        monkeypatch.setenv("KWS_SANDBOX", "builtin")
+    bwrap.available.cache_clear()
+    yield request.param
+    bwrap.available.cache_clear()
+
+
 @pytest.fixture
 def public_dir():
     """A folder any user could read, as an instructor's data folder often is."""
@@ -216,22 +228,44 @@ def test_hidden_labels_cannot_be_read(tmp_path, public_dir):
         assert "id10001" not in result.payload["text"]
 
 
-def test_child_cannot_kill_the_grader(tmp_path):
+def test_child_cannot_kill_the_grader(tmp_path, sandbox):
+    """Its parent, its parent's process group and init are out of reach, in both sandboxes (in
+    the fallback, "its parent's group" once meant the child's own: a group outside the PID
+    namespace reads as 0 there, and killpg(0) signals the caller's group)."""
     body = """
     import os, signal
-    try:
-        os.kill(os.getppid(), signal.SIGKILL)
-        outcome = "sent"
-    except OSError as e:
-        outcome = type(e).__name__
-    report(outcome=outcome)
+    outcomes = {}
+    for name, kill in [
+        ("parent", lambda: os.kill(os.getppid(), signal.SIGKILL)),
+        ("parent's group", lambda: os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)),
+        ("init", lambda: os.kill(1, signal.SIGKILL)),
+    ]:
+        try:
+            kill()
+            outcomes[name] = "sent"
+        except OSError as e:
+            outcomes[name] = type(e).__name__
+    report(outcomes=outcomes)
     """
     original = signal.getsignal(signal.SIGTERM)
     result = _run(tmp_path, body)
     # Still alive to assert: the child ran as another user id and could not signal us.
     assert signal.getsignal(signal.SIGTERM) == original
+    assert result.status == "ok", result.reason + result.stderr_tail
     if IS_ROOT:
-        assert result.payload == {"outcome": "PermissionError"}
+        assert "sent" not in result.payload["outcomes"].values(), result.payload
+        assert result.payload["outcomes"]["parent"] == "PermissionError"
+
+
+@pytest.mark.parametrize("name", ["SIGKILL", "SIGTERM", "SIGSEGV"])
+def test_a_child_ended_by_a_signal_is_reported_killed_by_it(tmp_path, sandbox, name):
+    """The signal reaches the grader unchanged through the sandbox's own processes (the
+    fallback's pid 1 and launcher pass it on; setting SIGKILL's action, refused, once ended the
+    launcher with "OSError: [Errno 22]" instead)."""
+    result = _run(tmp_path, f"import os, signal\nos.kill(os.getpid(), signal.{name})")
+    assert result.status == "killed", result.reason + result.stderr_tail
+    assert result.reason.startswith(f"killed by signal {name}")
+    assert result.stderr_tail == ""
 
 
 def test_no_network_inside_the_child(tmp_path):
@@ -335,18 +369,6 @@ kit = os.path.dirname(os.path.dirname(kws.__file__))
 report(found=found, processes=processes, named=named, kit=sorted(os.listdir(kit)),
        package=readable(kws.__file__))
 """
-
-
-@pytest.fixture(params=["bubblewrap", "hand-written"])
-def sandbox(request, monkeypatch):
-    """Each test runs in both sandboxes: bubblewrap where installed, and the fallback."""
-    if request.param == "bubblewrap" and not BWRAP:
-        pytest.skip("bubblewrap is not installed here; the hand-written sandbox is tested")
-    if request.param == "hand-written":
-        monkeypatch.setenv("KWS_SANDBOX", "builtin")
-    bwrap.available.cache_clear()
-    yield request.param
-    bwrap.available.cache_clear()
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="hiding relies on namespaces and the unprivileged user id")

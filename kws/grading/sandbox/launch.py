@@ -187,6 +187,11 @@ def _own_pid_namespace() -> bool:
     usual). How the command ended travels back up — a signal N as exit code 128 + N from pid 1,
     then as the signal itself from here — and the grader sees it unchanged. When pid 1 ends, the
     kernel ends every other process of the namespace.
+
+    Pid 1 starts a session of its own, as bubblewrap's does: its process group is then one the
+    namespace can name (1). A group outside the namespace reads as 0 there, and C's
+    ``killpg(0, sig)`` signals the caller's own group, so "kill my parent's group" would kill the
+    command itself, where under bubblewrap it reaches no one.
     """
     try:
         _unshare(CLONE_NEWPID)
@@ -195,18 +200,33 @@ def _own_pid_namespace() -> bool:
     outer = os.fork()
     if outer:
         code = os.waitstatus_to_exitcode(os.waitpid(outer, 0)[1])
-        if code > 128:  # die of the same signal, without a core file
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            signal.signal(code - 128, signal.SIG_DFL)
-            os.kill(os.getpid(), code - 128)
+        if code > 128:
+            _die_of(code - 128)
         os._exit(code)
+    os.setsid()
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     inner = os.fork()
     if inner == 0:
-        os.setsid()  # its own process group: "its parent's group" holds only the grader's processes
+        os.setsid()  # its own process group: "its parent's group" holds only pid 1
         return True
     code = os.waitstatus_to_exitcode(os.waitpid(inner, 0)[1])
     os._exit(128 - code if code < 0 else code)
+
+
+def _die_of(number: int) -> None:
+    """End this process by signal `number` (without a core file), as the command it waited for
+    ended. Returns when `number` names no signal that ends a process (an exit code above 128
+    that was not a signal's): the caller then exits with the code itself."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if number not in (signal.SIGKILL, signal.SIGSTOP):  # their action cannot be set (EINVAL)
+        try:
+            signal.signal(number, signal.SIG_DFL)
+        except (OSError, ValueError):
+            return
+    try:
+        os.kill(os.getpid(), number)
+    except OSError:
+        return
 
 
 def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:

@@ -371,6 +371,9 @@ def _hide_machine_paths(result: ChildResult, replacements: list[tuple[str, str]]
     kit = str(Path(KIT_PACKAGE).parent)
     libraries = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")}
     libraries |= {sys.prefix, sys.base_prefix}
+    # and every folder packages come from (a venv made with --system-site-packages imports
+    # torch from the base Python's site-packages, which none of the above names)
+    libraries |= {p for p in sys.path if os.path.isabs(p) and os.path.isdir(p) and p != "/"}
     pairs = replacements + [
         (f"{kit}/", ""),
         *((f"{lib}/", "") for lib in sorted(libraries, key=len, reverse=True)),
