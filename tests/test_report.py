@@ -199,6 +199,13 @@ def test_accuracy_and_tiers_are_read_back_from_what_the_grader_writes():
     assert tiers_in(output, "speaker_id") is None
 
 
+def test_the_run_record_is_the_instructors_alone(tmp_path):
+    # it names the submissions and data folders: no grading child (another user) may read it
+    path = write_run_record(tmp_path, tmp_path / "submissions", tmp_path / "data", SPEC.name)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert json.loads(path.read_text())["submissions"] == str(tmp_path / "submissions")
+
+
 def test_report_errors_name_the_folder_and_the_fix(tmp_path, graded_class, capsys):
     from kws.cli import main
 

@@ -162,6 +162,8 @@ def write_run_record(out_dir: Path, submissions: Path, data: Path, assignment: s
     """``OUT/run.json``: the absolute submissions and data folders and the assignment graded."""
     run = {"submissions": str(Path(submissions).resolve()), "data": str(Path(data).resolve())}
     path = Path(out_dir) / RUN_FILE
+    path.touch(mode=0o600)  # the instructor's alone, like results/ and logs/: it names the folders
+    path.chmod(0o600)
     path.write_text(json.dumps(run | {"assignment": assignment}, indent=2) + "\n")
     return path
 
