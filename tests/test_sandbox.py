@@ -454,3 +454,18 @@ def test_a_named_data_folder_is_readable_but_not_its_hidden_parts(tmp_path, publ
     assert result.status == "ok", result.reason + result.stderr_tail
     assert result.payload["audio"] == "audio"
     assert "yes,no,up" not in (result.payload["stale"], result.payload["labels"])
+
+
+def test_bubblewrap_hides_a_folder_exposed_through_a_python_path(tmp_path, monkeypatch):
+    # a grader started from a script in a shared folder has that folder on sys.path: the results
+    # folder beside it must still be covered, as inside a readable path
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = bwrap.command(
+        "bwrap", root=tmp_path / "root", work=tmp_path / "work", lib=tmp_path / "lib",
+        readable=[], hide=[str(out)], gpu=False, checkout=tmp_path / "checkout",
+    )  # fmt: skip
+    pairs = list(zip(args, args[1:], strict=False))
+    assert ("--ro-bind", os.path.realpath(tmp_path)) in pairs
+    assert ("--tmpfs", os.path.realpath(out)) in pairs

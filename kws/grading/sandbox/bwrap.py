@@ -118,8 +118,10 @@ def command(
         args += ["--perms", "0755", "--dir", folder]
     for path in binds:
         args += ["--ro-bind", path, path]
+    # Hidden paths stay hidden whichever bind exposes them: a Python path (a script's folder on
+    # sys.path, e.g. /tmp) may hold the results or the submissions as well as a readable one.
     for path in sorted(os.path.realpath(p) for p in hide if os.path.exists(p)):
-        if any(Path(path).is_relative_to(r) for r in _outermost(readable)):
+        if any(Path(path).is_relative_to(r) for r in binds):
             args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
     for folder in _outermost(readable):  # decoded test sets cached by older kits, labels inside
         found = glob.glob(f"{folder}/**/.kws_cache/clips-test*.pt", recursive=True)
