@@ -147,18 +147,23 @@ def summarize(folds: list[dict]) -> dict:
 
 
 SHORT = {SILENCE: "sil", UNKNOWN: "unk"}
+CLASS_HEADER = " ".join(f"{SHORT.get(c, c):>5}" for c in CLASSES)
+
+
+def _class_columns(accuracy: dict[str, float | None]) -> str:
+    """Each class's accuracy in percent, in CLASSES order ("n/a" for a class with no clips)."""
+    return " ".join(
+        "  n/a" if accuracy[c] is None else f"{100 * accuracy[c]:5.1f}" for c in CLASSES
+    )
 
 
 def format_rows(rows: list[dict]) -> str:
     """One line per run: accuracy per class, steps and times."""
-    header = f"{'run':<40} {'test':>6} " + " ".join(f"{SHORT.get(c, c):>5}" for c in CLASSES)
+    header = f"{'run':<40} {'test':>6} {CLASS_HEADER}"
     header += f" {'steps':>10} {'wall s':>7} {'CPU s':>7}"
     lines = [header, "-" * len(header)]
     for r in rows:
-        per_class = " ".join(
-            "  n/a" if r["test_per_class"][c] is None else f"{100 * r['test_per_class'][c]:5.1f}"
-            for c in CLASSES
-        )
+        per_class = _class_columns(r["test_per_class"])
         lines.append(
             f"{r['row']:<40} {100 * r['test_accuracy']:5.1f}% {per_class} "
             f"{r['steps']:>5}x{r['batch_size']:<4} {r['total_wall_seconds']:>7.0f} "
@@ -169,14 +174,11 @@ def format_rows(rows: list[dict]) -> str:
 
 def format_summary(summaries: dict[str, dict]) -> str:
     """One line per row: the mean ± sd over folds, each class's mean, mean CPU seconds a fold."""
-    header = f"{'row':<40} {'mean ± sd':>13} " + " ".join(f"{SHORT.get(c, c):>5}" for c in CLASSES)
+    header = f"{'row':<40} {'mean ± sd':>13} {CLASS_HEADER}"
     header += f" {'folds':>5} {'CPU s':>6}"
     lines = [header, "-" * len(header)]
     for name, s in summaries.items():
-        per_class = " ".join(
-            "  n/a" if s["per_class_mean"][c] is None else f"{100 * s['per_class_mean'][c]:5.1f}"
-            for c in CLASSES
-        )
+        per_class = _class_columns(s["per_class_mean"])
         lines.append(
             f"{name:<40} {100 * s['mean']:5.1f} ± {100 * s['sd']:3.1f}% {per_class} "
             f"{s['k']:>5} {s['cpu_seconds_mean']:>6.0f}"
