@@ -81,7 +81,36 @@ def test_output_is_clipped_to_the_waveform_range(device):
     assert out.max() == 1.0
 
 
+def test_speed_moves_pitch_by_at_most_the_setting_and_keeps_the_centre(device):
+    # a 500 Hz tone played at speed r becomes a 500 r Hz tone: read r off each clip's spectrum
+    augment = WaveAugment(None, shift_ms=0, noise_prob=0.0, speed=0.1).to(device)
+    time = torch.arange(S, dtype=torch.float64, device=device) / 16000
+    tone = torch.sin(2 * torch.pi * 500 * (time - (S - 1) / 2 / 16000)).repeat(32, 1)
+    out = augment(tone, torch.Generator(device).manual_seed(0))
+    assert out.shape == tone.shape and out.dtype == tone.dtype
+    middle = out[:, 7000:9000]  # inside every clip whatever its speed
+    spectrum = torch.fft.rfft(middle * torch.hann_window(2000, dtype=torch.float64, device=device))
+    rates = spectrum.abs().argmax(dim=1).double() * 16000 / 2000 / 500  # (32,) 8 Hz bins
+    assert rates.min() >= 0.9 - 0.02 and rates.max() <= 1.1 + 0.02
+    assert rates.max() - rates.min() > 0.1  # each clip its own speed
+    # the tone is odd about the clip's centre (sample 7999.5); resampled around it, it still is
+    torch.testing.assert_close(out[:, S // 2 - 1], -out[:, S // 2], rtol=0, atol=1e-9)
+    # a faster clip is shorter: it ends in zeros at both ends; a slower one keeps every sample
+    fast = rates > 1.03
+    assert fast.any() and (out[fast, :50] == 0).all() and (out[fast, -50:] == 0).all()
+
+
+def test_speed_zero_is_the_default_and_changes_nothing(device):
+    clips = _ramp(4, device)
+    out = WaveAugment(None, shift_ms=0, noise_prob=0.0)(clips, torch.Generator(device))
+    torch.testing.assert_close(out, clips, rtol=0, atol=0)
+    same = WaveAugment(None, shift_ms=0, noise_prob=0.0, speed=1e-9)
+    torch.testing.assert_close(same(clips, torch.Generator(device)), clips, rtol=0, atol=1e-6)
+
+
 def test_bad_settings_and_inputs_are_named():
+    with pytest.raises(ValueError, match=r"speed=1.5 must lie in \[0, 1\)"):
+        WaveAugment(None, noise_prob=0.0, speed=1.5)
     with pytest.raises(ValueError, match="noise_bank is None but noise_prob > 0"):
         WaveAugment(None)
     with pytest.raises(ValueError, match="noise_prob=1.5"):
