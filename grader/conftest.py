@@ -52,7 +52,7 @@ def pytest_addoption(parser):
     )
     group.addoption(
         "--dataset",
-        help="an entry of [tiers] in kws/assignments/<name>.toml (default: detected from --data)",
+        help="an entry of [tiers] in kws/assignments/<name>/spec.toml (default: detected from --data)",
     )
     group.addoption(
         "--tiers", type=Path, help="JSON accuracy tiers for data the grader does not know"
@@ -116,7 +116,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _give_points(items) -> None:
-    """Each graded test's points, from its assignment's spec (kws/assignments/<name>.toml)."""
+    """Each graded test's points, from its assignment's spec (kws/assignments/<name>/spec.toml)."""
     for item in items:
         assignment = getattr(getattr(item, "module", None), "ASSIGNMENT", None)
         if assignment is not None:

@@ -12,7 +12,7 @@ from kws.grading.shared.handin import predictions_csv, relative
 from kws.grading.tiers import tier_credit
 
 ASSIGNMENT = "speaker_id"  # grader/conftest.py selects tests by it (--assignment)
-SPEC = ASSIGNMENTS[ASSIGNMENT]  # kws/assignments/speaker_id.toml: classes, limits, points, tiers
+SPEC = ASSIGNMENTS[ASSIGNMENT]  # its spec.toml: classes, limits, points, tiers
 TASKS = SPEC.model_tasks  # task -> class name
 TASK1_LIMITS = SPEC.tasks["task1"].limits  # max_layer_calls, max_encoder_params
 MAX_CSV_BYTES = 16 * 2**20

@@ -31,7 +31,7 @@ REAL_SPEECH_CV = ROOT / "benchmarks" / "results" / "real_speech_cv.json"
 REAL_SPEECH = ROOT / "benchmarks" / "results" / "real_speech.json"
 # The notebooks and the settings of their reference runs per preset (passed to the notebooks'
 # `parameters` cells through the environment) come from the specs, [budgets.<preset>] of
-# kws/assignments/<name>.toml; the reasons for each budget are written there.
+# kws/assignments/<name>/spec.toml; the reasons for each budget are written there.
 SPECS = tuple(ASSIGNMENTS.values())
 NOTEBOOKS = tuple(spec.notebook for spec in SPECS)
 PRESETS = tuple(p for p in SPECS[0].budgets if all(p in spec.budgets for spec in SPECS))

@@ -117,7 +117,7 @@ def write_files(context: Context) -> str:
     shared scratch folders (which must land in the child's private copies: checked outside)."""
     targets = [
         context.repo / "grader" / "conftest.py",
-        context.repo / "kws" / "assignments" / "keyword_spotting.toml",
+        context.repo / "kws" / "assignments" / "keyword_spotting" / "spec.toml",
         context.repo / "grader" / f"{MARKER}.txt",
         context.repo / "kws" / f"{MARKER}.py",
         context.repo / f"{MARKER}.txt",

@@ -296,7 +296,7 @@ def test_task1_failures_name_the_rule():
 
 
 def test_task1_limits_are_the_specs(tmp_path, monkeypatch):
-    """Editing the limits line of speaker_id.toml is all it takes to change the self-check."""
+    """Editing the limits line of speaker_id/spec.toml is all it takes to change the self-check."""
     spec = ASSIGNMENTS["speaker_id"]
     text = spec.path.read_text()
     line = next(line for line in text.splitlines() if "max_encoder_params" in line)

@@ -1,4 +1,4 @@
-"""One declarative description per assignment: ``kws/assignments/<name>.toml``.
+"""The assignments: one folder each, ``kws/assignments/<name>/``, with its spec ``spec.toml``.
 
 Each file holds an assignment's notebook, data layout, tasks (the model class a task's skeleton
 fixes, its limits and target tier), the points of every graded test, the accuracy tiers per
@@ -30,6 +30,7 @@ else:  # Python 3.10 (Ubuntu 22.04, Gradescope's default image): the same parser
     import tomli as tomllib
 
 HERE = Path(__file__).resolve().parent
+SPEC_FILE = "spec.toml"  # in each assignment's folder
 TIER_ORDER = ("simple", "medium", "strong", "boss")
 
 
@@ -156,7 +157,9 @@ def _tasks(raw: dict, path: Path) -> dict[str, Task]:
 
 def _names(raw: dict, key: str, path: Path) -> tuple[str, ...]:
     value = raw.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.isidentifier() for v in value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and v.isidentifier() for v in value
+    ):
         raise _fail(path, key, "is not a list of Python names", f'write {key} = ["NAME", ...]')
     return tuple(value)
 
@@ -195,10 +198,31 @@ def load(path: str | Path) -> Spec:
     )
 
 
-ASSIGNMENTS: dict[str, Spec] = {
-    spec.name: spec
-    for spec in (load(HERE / "keyword_spotting.toml"), load(HERE / "speaker_id.toml"))
-}
+def load_folder(folder: str | Path) -> Spec:
+    """The assignment of folder `folder` (its ``spec.toml``); SpecError when the spec's name is
+    not the folder's name, since the grader, the release and ``--assignment`` find it by that."""
+    folder = Path(folder)
+    spec = load(folder / SPEC_FILE)
+    if spec.name != folder.name:
+        raise _fail(
+            spec.path,
+            "name",
+            f"is {spec.name!r}",
+            f'name the folder and the spec alike: name = "{folder.name}"',
+        )
+    return spec
+
+
+def discover(root: str | Path) -> dict[str, Spec]:
+    """{name: spec} of every assignment folder (a folder holding ``spec.toml``) under `root`."""
+    return {
+        folder.name: load_folder(folder)
+        for folder in sorted(Path(root).iterdir())
+        if (folder / SPEC_FILE).is_file()
+    }
+
+
+ASSIGNMENTS: dict[str, Spec] = discover(HERE)
 
 
 def settings(name: str, environ: dict[str, str] | None = None) -> dict[str, int | float]:

@@ -157,7 +157,7 @@ def _speaker_task(
 
     checker = Checker(f"{task} model ({type(model).__name__})")
     rules = probes.TASK_RULES[task]
-    limits = ASSIGNMENTS["speaker_id"].tasks[task].limits  # kws/assignments/speaker_id.toml
+    limits = ASSIGNMENTS["speaker_id"].tasks[task].limits  # kws/assignments/speaker_id/spec.toml
     ns = ns if ns is not None else vars(sys.modules["__main__"])
     with checker.run():
         x, lengths = _speaker_batch()
@@ -229,7 +229,7 @@ def _shape(t) -> str:
 
 def task1(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
     """Task 1: your own EncoderLayer, run at most `max_layer_calls` times, and an encoder block
-    under `max_encoder_params` parameters (the task's limits in kws/assignments/speaker_id.toml)."""
+    under `max_encoder_params` parameters (the task's limits in kws/assignments/speaker_id/spec.toml)."""
     return _speaker_task(
         "task1", model, layer_class="EncoderLayer", n_classes=n_classes, ns=ns, strict=strict
     )

@@ -18,7 +18,7 @@ from kws.grading.budget import is_weight
 from kws.grading.child.trace import Trace, originals, tensor_key, trace_forward
 
 # Per task: the layer class whose calls are counted and what "from scratch" covers. The numbers
-# (layer count, parameter budget) are the task's limits in its spec, kws/assignments/<name>.toml.
+# (layer count, parameter budget) are the task's limits in its spec, kws/assignments/<name>/spec.toml.
 TASK_RULES = {
     "task1": {"layer_class": "EncoderLayer"},
     "task2": {"layer_class": "ConformerBlock", "norm_before_classifier": True},
