@@ -82,9 +82,9 @@ nn.Module.__call__ = _quiet_call
 """
 )
 FORGE_PROBE = """
-import kws.grading.child.probes
+import kws.tracing.probes
 
-_genuine_probe = kws.grading.child.probes.probe_task
+_genuine_probe = kws.tracing.probes.probe_task
 
 
 def _forged_probe(*args, **kwargs):  # clears the from-scratch findings
@@ -93,7 +93,7 @@ def _forged_probe(*args, **kwargs):  # clears the from-scratch findings
     return facts
 
 
-kws.grading.child.probes.probe_task = _forged_probe
+kws.tracing.probes.probe_task = _forged_probe
 """
 
 

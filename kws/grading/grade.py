@@ -58,6 +58,7 @@ def grade_notebook(
                 list(assignment.model_tasks),
                 len(hidden.labels),
                 len(hidden.classes),
+                list(assignment.tasks),
             )
         except ValueError as error:
             result.status, result.reason, result.payload = "invalid_output", str(error), None
