@@ -16,7 +16,7 @@ extracted). The benchmark writes working copies under ``--work``:
   speakers (a seeded 10 % of them validating). Every speaker is tested exactly once. ``--fold-list``
   runs some folds only (3 of 5 for an ablation); ``--jobs N`` runs N folds side by side, one torch
   thread each. ``--notebook`` adds notebook 01's reference solution, executed on each fold's folder
-  with the settings of ``[budgets.real-cpu]`` in ``kws/assignments/keyword_spotting.toml`` (``--set
+  with the settings of ``[budgets.real-cpu]`` in ``kws/assignments/keyword_spotting/spec.toml`` (``--set
   KWS_X=V`` changes one), as a student runs it.
 - without ``--folds``: one hold-out, the speakers of the data's ``validation_list.txt``.
 - with ``--test-set``: the given 12-class folder is the test set and every clip of ``--data`` trains.

@@ -32,7 +32,6 @@ from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox.run import Limits
 from kws.grading.shared.child_run import Retraining
-from kws.grading.shared.payload import NUMERIC_COMPONENTS
 from kws.grading.tiers import TierSet, tier_set
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -52,7 +51,7 @@ def pytest_addoption(parser):
     )
     group.addoption(
         "--dataset",
-        help="an entry of [tiers] in kws/assignments/<name>.toml (default: detected from --data)",
+        help="an entry of [tiers] in kws/assignments/<name>/spec.toml (default: detected from --data)",
     )
     group.addoption(
         "--tiers", type=Path, help="JSON accuracy tiers for data the grader does not know"
@@ -116,7 +115,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _give_points(items) -> None:
-    """Each graded test's points, from its assignment's spec (kws/assignments/<name>.toml)."""
+    """Each graded test's points, from its assignment's spec (kws/assignments/<name>/spec.toml)."""
     for item in items:
         assignment = getattr(getattr(item, "module", None), "ASSIGNMENT", None)
         if assignment is not None:
@@ -228,6 +227,10 @@ class Grading:
 
     def task_report(self, child, task: str) -> dict:
         """The child's report on `task`, or a test failure saying why there is none."""
+        return self.notebook_ran(child)["tasks"][task]
+
+    def notebook_ran(self, child) -> dict:
+        """The child's payload, or a test failure saying why the notebook did not run."""
         if child.status != "ok":
             pytest.fail(child_problem(child))
         payload = child.payload
@@ -240,7 +243,7 @@ class Grading:
                 pytest.fail(
                     f"{where.get(stage, 'Re-running your notebook')} failed: {payload['errors'][stage]}"
                 )
-        return payload["tasks"][task]
+        return payload
 
     def loaded_model(self, child, task: str) -> dict:
         """The task report, failing unless the model was built and its checkpoint loaded."""
@@ -277,11 +280,15 @@ class Grading:
     def numeric(
         self, child, component: str, topics: tuple[str, ...] = (), task: str | None = None
     ) -> None:
-        """Fail with the first failed numeric check of `component` (`kws.grading.child.numeric`),
-        among its build checks and those of `topics` (all of them if none is given). `task`: the
-        task whose report shows the notebook ran (default: the component's own; a task graded
-        without a checkpoint names the model task instead)."""
-        self.task_report(child, task or NUMERIC_COMPONENTS[component].task)  # the notebook ran
+        """Fail with the first failed numeric check of `component` (an entry of the assignment's
+        checks.py, run by `kws.grading.child.numeric`), among its build checks and those of
+        `topics` (all of them if none is given). `task`: the task whose report shows the notebook
+        ran (default: the component's own, which its facts name; a task graded without a
+        checkpoint names the model task instead)."""
+        if task is not None:
+            self.task_report(child, task)  # the notebook ran, and its model task was graded
+        else:
+            self.notebook_ran(child)
         if child.payload["tampering"]:
             pytest.fail(
                 f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
@@ -291,7 +298,7 @@ class Grading:
         facts = child.payload["numeric"].get(component)
         if facts is None:
             pytest.fail(f"The numeric check of {component} did not run; tell the course staff.")
-        name = NUMERIC_COMPONENTS[component].name
+        name = facts["name"]
         items = facts["items"]
         relevant = [i for i in items if not topics or i[0] in ("build", *topics)]
         failed = [i for i in relevant if not i[1]]

@@ -14,7 +14,7 @@ from kws.assignments import ASSIGNMENTS
 from kws.grading.tiers import tier_credit
 
 ASSIGNMENT = "keyword_spotting"  # grader/conftest.py selects tests by it (--assignment)
-SPEC = ASSIGNMENTS[ASSIGNMENT]  # kws/assignments/keyword_spotting.toml
+SPEC = ASSIGNMENTS[ASSIGNMENT]  # kws/assignments/keyword_spotting/spec.toml
 TASK = "kws"
 
 

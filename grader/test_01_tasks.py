@@ -10,7 +10,7 @@ child's payload and never import student code; limits come from the assignment's
 
 import pytest
 
-from kws.grading.shared.token_budget import budget_items
+from kws.assignments.keyword_spotting.token_budget import budget_items
 
 ASSIGNMENT = "keyword_spotting"  # grader/conftest.py selects tests by it (--assignment)
 MODEL_TASK = "kws"  # the task whose model the child builds and traces

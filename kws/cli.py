@@ -227,7 +227,7 @@ def _add_selection(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--dataset",
-        help="an entry of [tiers] in kws/assignments/<name>.toml to take the tiers from",
+        help="an entry of [tiers] in kws/assignments/<name>/spec.toml to take the tiers from",
     )
 
 

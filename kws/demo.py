@@ -17,7 +17,6 @@ import json
 import resource
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ REAL_SPEECH_CV = ROOT / "benchmarks" / "results" / "real_speech_cv.json"
 REAL_SPEECH = ROOT / "benchmarks" / "results" / "real_speech.json"
 # The notebooks and the settings of their reference runs per preset (passed to the notebooks'
 # `parameters` cells through the environment) come from the specs, [budgets.<preset>] of
-# kws/assignments/<name>.toml; the reasons for each budget are written there.
+# kws/assignments/<name>/spec.toml; the reasons for each budget are written there.
 SPECS = tuple(ASSIGNMENTS.values())
 NOTEBOOKS = tuple(spec.notebook for spec in SPECS)
 PRESETS = tuple(p for p in SPECS[0].budgets if all(p in spec.budgets for spec in SPECS))
@@ -192,16 +191,13 @@ def run_notebooks(
 
 def grade_submission(submission: Path, data: Path, results: Path) -> int:
     """Run the hidden grader on the submission; its score table is printed as it runs."""
-    grader = ROOT / "grader"
-    if not grader.is_dir():
-        raise FileNotFoundError(
-            f"{grader} is missing: the grader ships with the repository, not the wheel; run "
-            "`kws demo` from a clone (pip install -e .), or pass --no-grade"
-        )
-    command = [sys.executable, "-m", "pytest", str(grader), "-q", "-p", "no:cacheprovider"]
-    paths = {"--submission": submission, "--data": data, "--results": results}
-    command += [part for option, path in paths.items() for part in (option, str(path.resolve()))]
-    return subprocess.run(command, cwd=ROOT).returncode  # resolved: the caller's paths, not ROOT's
+    from kws.grading.command import grader_command, grader_environment
+
+    try:
+        command = grader_command(submission, data, results)  # absolute: the caller's paths
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"{error}; or pass --no-grade") from None
+    return subprocess.run(command, cwd=ROOT, env=grader_environment()).returncode
 
 
 def result_table(submission: Path, results: Path | None) -> str:

@@ -10,6 +10,16 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+# A normalization's running statistics: saved with the weights, but not weights of a budget.
+NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def is_weight(key: str, value) -> bool:
+    """Whether state-dict entry `key` counts toward a budget: a floating tensor that is not a
+    normalization's running statistic (the grader's checkpoint count and the probes' live count,
+    `kws.grading.budget` and `kws.tracing.probes`, both use it)."""
+    return value.is_floating_point() and key.rsplit(".", 1)[-1] not in NORM_STATISTICS
+
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameter values in ``module`` (shared parameters counted once).

@@ -39,7 +39,7 @@ KIT_SOURCE = re.compile(r'^(KIT_SOURCE = os\.environ\.get\("KWS_KIT_SOURCE", )"[
 FORBIDDEN = ("solutions", "grader", "speaker_features_hidden")  # folder names never handed out
 # What the kit's archive may hold: the package's modules, setuptools' metadata, the README.
 _KIT_FILES = re.compile(
-    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+\.toml|kws\.egg-info/.*)$"
+    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws\.egg-info/.*)$"
 )
 
 

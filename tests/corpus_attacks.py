@@ -82,9 +82,9 @@ nn.Module.__call__ = _quiet_call
 """
 )
 FORGE_PROBE = """
-import kws.grading.child.probes
+import kws.tracing.probes
 
-_genuine_probe = kws.grading.child.probes.probe_task
+_genuine_probe = kws.tracing.probes.probe_task
 
 
 def _forged_probe(*args, **kwargs):  # clears the from-scratch findings
@@ -93,7 +93,7 @@ def _forged_probe(*args, **kwargs):  # clears the from-scratch findings
     return facts
 
 
-kws.grading.child.probes.probe_task = _forged_probe
+kws.tracing.probes.probe_task = _forged_probe
 """
 
 
@@ -117,7 +117,7 @@ def write_files(context: Context) -> str:
     shared scratch folders (which must land in the child's private copies: checked outside)."""
     targets = [
         context.repo / "grader" / "conftest.py",
-        context.repo / "kws" / "assignments" / "keyword_spotting.toml",
+        context.repo / "kws" / "assignments" / "keyword_spotting" / "spec.toml",
         context.repo / "grader" / f"{MARKER}.txt",
         context.repo / "kws" / f"{MARKER}.py",
         context.repo / f"{MARKER}.txt",

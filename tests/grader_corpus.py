@@ -347,7 +347,7 @@ def cases() -> list[Case]:
                 "SpeakerTransformer",
                 replace("\n\nclass Encoder(", WRAPPED_LAYER + FORGE_PROBE + "\n\nclass Encoder("),
             ),
-            dict.fromkeys(PROBE_TESTS, "kws.grading.child.probes.probe_task was replaced"),
+            dict.fromkeys(PROBE_TESTS, "kws.tracing.probes.probe_task was replaced"),
         ),
         Case(
             "four_layers_run",

@@ -1,4 +1,4 @@
-"""The assignment specs (kws/assignments/<name>.toml): one [points] entry per graded test and one
+"""The assignment specs (kws/assignments/<name>/spec.toml): one [points] entry per graded test and one
 test per entry, errors that name the file and the key, and the files shipped with the package."""
 
 import ast
@@ -49,7 +49,7 @@ def test_every_graded_test_has_points_and_every_points_entry_a_test():
 
 def _copy(tmp_path, name: str, old: str, new: str) -> Path:
     path = tmp_path / f"{name}.toml"
-    text = (HERE / f"{name}.toml").read_text()
+    text = (HERE / name / "spec.toml").read_text()
     assert old in text, old
     path.write_text(text.replace(old, new, 1))
     return path
@@ -94,7 +94,7 @@ def test_the_specs_are_package_data():
     package = ROOT / "kws"
     shipped = {p for pattern in patterns for p in package.glob(pattern)}
     assert {spec.path for spec in ASSIGNMENTS.values()} <= shipped
-    assert set(HERE.glob("*.toml")) == {spec.path for spec in ASSIGNMENTS.values()}
+    assert set(HERE.glob("*/spec.toml")) == {spec.path for spec in ASSIGNMENTS.values()}
 
 
 def test_the_class_count_has_one_name():

@@ -49,7 +49,7 @@ def test_class_is_graded_into_gradebook_and_results(tmp_path, data):
     nbformat.write(make_notebook(hostile_cells), bob / "01_keyword_spotting.ipynb")
     alice_model = (submissions / "alice/outputs/kws/model.pt").read_bytes()
 
-    # synthetic-tiny's tiers are all 0 (kws/assignments/keyword_spotting.toml): an untrained tiny
+    # synthetic-tiny's tiers are all 0 (kws/assignments/keyword_spotting/spec.toml): an untrained tiny
     # model scores full accuracy points. These hand-made hand-ins were never trained with fit(),
     # so they have no history.json for the recipe test: the model's three tests are graded.
     args = ["-k", "keyword_spotting and not recipe_schedule"]

@@ -9,9 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from kws import check
-from kws.assignments import ASSIGNMENTS, load
+from kws.assignments import ASSIGNMENTS, load_folder
 from kws.data.features import LogMel
-from kws.grading.child import trace
+from kws.tracing import trace
 
 # What a student writes in the notebook's model cells; executed as the notebook's namespace.
 STUDENT_CELLS = """
@@ -271,14 +271,17 @@ def test_task1_passes_and_reports_the_encoder_size(capsys):
     model = NS["SpeakerTransformer"]()
     assert check.task1(model, n_classes=600, ns=NS)
     out = capsys.readouterr().out
-    assert "✓ EncoderLayer runs 2 times in one forward (limit: fewer than 4)" in out
+    assert (
+        "✓ 2 encoder layers run one after another in one forward (counted by their attention; "
+        "limit: fewer than 4)"
+    ) in out
     assert "✓ The parameter size of encoder block is 135.07k (budget: under 500k)" in out
     assert model.training  # the check leaves the mode as it found it
 
 
 def test_task1_failures_name_the_rule():
     too_deep = NS["SpeakerTransformer"](num_layers=4)
-    assert "EncoderLayer runs 4 times" in failures(check.task1(too_deep, ns=NS))[0]
+    assert "4 encoder layers run one after another" in failures(check.task1(too_deep, ns=NS))[0]
     library = NS["SpeakerTransformer"](
         layer=nn.TransformerEncoderLayer(80, 2, 256, batch_first=True)
     )
@@ -287,7 +290,9 @@ def test_task1_failures_name_the_rule():
     )
     found = failures(check.task1(library, ns=NS))
     assert any("found torch.nn.TransformerEncoderLayer" in line for line in found), found
-    assert any("EncoderLayer runs 0 times" in line for line in found), found
+    # Its one library layer is one encoder layer that ran, as the grader counts it: the layer
+    # count passes, "from scratch" fails.
+    assert not any("encoder layers run" in line for line in found), found
     big = NS["SpeakerTransformer"](d_model=256)
     assert any(
         "(budget: under 500k) — make the encoder smaller" in f
@@ -296,16 +301,19 @@ def test_task1_failures_name_the_rule():
 
 
 def test_task1_limits_are_the_specs(tmp_path, monkeypatch):
-    """Editing the limits line of speaker_id.toml is all it takes to change the self-check."""
+    """Editing the limits line of speaker_id/spec.toml is all it takes to change the self-check."""
+    import shutil
+
     spec = ASSIGNMENTS["speaker_id"]
+    folder = shutil.copytree(spec.folder, tmp_path / "speaker_id")  # the assignment, copied
     text = spec.path.read_text()
     line = next(line for line in text.splitlines() if "max_encoder_params" in line)
-    edited = tmp_path / "speaker_id.toml"
     limits = "limits = { max_layer_calls = 1, max_encoder_params = 100_000 }"
-    edited.write_text(text.replace(line, limits))
-    monkeypatch.setitem(ASSIGNMENTS, "speaker_id", load(edited))
+    (folder / "spec.toml").write_text(text.replace(line, limits))
+    monkeypatch.setitem(ASSIGNMENTS, "speaker_id", load_folder(folder))
     found = failures(check.task1(NS["SpeakerTransformer"](), ns=NS))
-    assert any("runs 2 times in one forward (limit: fewer than 2)" in f for f in found), found
+    assert any("2 encoder layers run one after another" in f for f in found), found
+    assert any("limit: fewer than 2)" in f for f in found), found
     assert any("135.07k (budget: under 100k)" in f for f in found), found
 
 
@@ -438,3 +446,45 @@ def test_task3_also_checks_the_pooling_and_the_am_softmax_of_the_notebook(notebo
     assert len(found) == 3 and all("the margin is missing" in line for line in found), found
     with pytest.raises(AssertionError, match="the margin is missing"):
         check.am_softmax(loss=no_margin, strict=True)
+
+
+class _AttentionBeforeTheEncoder(nn.Module):
+    """One EncoderLayer call, after three attention layers of its own: four encoder layers run
+    one after another, though the class EncoderLayer runs only once."""
+
+    def __init__(self, d_model=80):
+        super().__init__()
+        self.prenet = nn.Linear(40, d_model)
+        self.extra = nn.ModuleList([Attention(d_model, 2) for _ in range(3)])
+        self.encoder = Encoder(EncoderLayer(d_model, 2, 256), 1)
+        self.pred_layer = nn.Linear(d_model, 600)
+
+    def forward(self, mels, lengths):
+        mask = torch.arange(mels.shape[1])[None, :] >= lengths[:, None]  # (B, T)
+        x = self.prenet(mels)
+        for attention in self.extra:
+            x = x + attention(x, key_padding_mask=mask)
+        return self.pred_layer(NS["masked_mean"](self.encoder(x, mask), lengths))
+
+
+def test_the_layer_limit_has_one_measure_in_the_self_check_and_the_grader():
+    """max_layer_calls used to be judged twice: the self-check counted EncoderLayer calls (1 here:
+    ✓) while the grader counted chained attention computations (4: ✗), so a student saw ✓ and
+    lost the test. Both now count the attention chain and use one judge, and agree."""
+    from kws.assignments.speaker_id.rules import layers_that_run
+    from kws.tracing import probes
+
+    model = _AttentionBeforeTheEncoder()
+    x, lengths = torch.randn(2, 60, 40), torch.tensor([60, 49])
+    limit = ASSIGNMENTS["speaker_id"].tasks["task1"].limits["max_layer_calls"]
+    assert probes.count_layer_calls(model, (x, lengths), "EncoderLayer") == 1  # the old measure
+    facts = probes.probe_task("task1", model, NS, (x, lengths))  # what the grading child sends
+    grader_passes, _ = layers_that_run(facts["layer_calls"], limit)  # test_task1_layers_that_run
+    assert facts["layer_calls"] == 4 and not grader_passes
+    found = failures(check.task1(model, ns=NS))
+    assert any("4 encoder layers run one after another" in f for f in found), found
+    # and a model within the limit passes both
+    fine = NS["SpeakerTransformer"]()
+    facts = probes.probe_task("task1", fine, NS, (x, lengths))
+    assert layers_that_run(facts["layer_calls"], limit)[0]
+    assert not any("encoder layers run" in f for f in failures(check.task1(fine, ns=NS)))

@@ -48,7 +48,7 @@ def test_zip_layout_and_scripts(tmp_path, data):
     assert {"setup.sh", "run_autograder"} <= names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert {"kit/pyproject.toml", "kit/grader/conftest.py"} <= names
-    specs = {f"kit/kws/assignments/{spec.path.name}" for spec in ASSIGNMENTS.values()}
+    specs = {f"kit/kws/assignments/{spec.name}/spec.toml" for spec in ASSIGNMENTS.values()}
     assert len(specs) == 2 and specs <= names  # points, limits and tiers travel with the grader
     assert "kit/kws/grading/sandbox/run.py" in names and not any("__pycache__" in n for n in names)
     assert '--results "$RESULTS"' in run_script and '"$ROOT/submission"' in run_script

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from kws.grading.child import guard
+from kws.tracing import guard
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_importing_common_libraries_after_the_snapshot_is_not_a_change():
     import subprocess
 
     code = (
-        "from kws.grading.child import guard\n"
+        "from kws.tracing import guard\n"
         "before = guard.snapshot()\n"
         "import matplotlib.pyplot, IPython, torchaudio, tqdm, numpy\n"
         "print(guard.changes(before))\n"

@@ -161,7 +161,7 @@ def test_gradescope_zip_from_another_directory_grades_with_its_own_kit(
     script = (unpacked / "run_autograder").read_text()
     assert re.search(r"^SELECTION=\((.*)\)", script, re.M)[1].split() == selection
     # What run_autograder does, with the zip's kit and data in place of /autograder/source.
-    grader = ["-m", "pytest", "kit/grader", "-q", "-p", "no:cacheprovider", *selection]
+    grader = ["-m", "kws.grading.command", *selection]
     paths = ["--submission", f"../subs/{student}", "--data", "data", "--results", "results.json"]
     graded = _run(unpacked, *grader, *paths, kit=unpacked / "kit")
     document = json.loads((unpacked / "results.json").read_text())

@@ -307,7 +307,7 @@ def test_with_labels_and_add_silence_name_the_fix():
 
 @pytest.mark.parametrize("fast_path", [True, False])
 def test_attention_sizes_of_torch_and_written_out_attention(fast_path):
-    from kws.grading.child.trace import trace_forward
+    from kws.tracing.trace import trace_forward
 
     class Explicit(nn.Module):  # a softmax over (B, H, N, N) scores, written out
         def forward(self, x):

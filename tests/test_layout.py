@@ -1,16 +1,27 @@
-"""The grader's folder layout is its process boundary: the parent never imports the child's code.
+"""The import rules of the kit, read from every import with `ast` (function-level ones too), so a
+module that breaks one fails here, naming the file and the line:
 
-`kws/grading/child/` runs next to student code inside the sandbox; the parent (the top-level
-modules of `kws/grading/`, the sandbox and the pytest grader in `grader/`) only starts it as a
-module string and reads its checked payload. These tests read every import with `ast`, so a
-module that reaches across the boundary fails here, naming the file and the line.
+1. no import cycle: the graph of the kit's modules has none, and the packages `kws.check` and
+   `kws.grading` never import each other both ways (the grading child may use the self-check's
+   judges; the self-check never imports the grader);
+2. the grader's folder layout is its process boundary: the parent (the top-level modules of
+   `kws/grading/`, the sandbox, the shared formats and the pytest grader in `grader/`) never
+   imports the child's code (`kws/grading/child/`), the tracer (`kws.tracing`), the
+   self-check (`kws.check`) or an assignment's checks (``kws/assignments/<name>/checks.py``),
+   which run next to student code; it only starts the child as a module string and reads its
+   checked payload;
+3. the child never imports the hidden labels or the grade: `kws.grading.hidden`, `grade`,
+   `results`;
+4. the engine is generic: outside `kws/assignments/`, the kit's modules import no assignment's
+   folder (only `kws.assignments`, which finds the folders).
 """
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GRADING = ROOT / "kws" / "grading"
+KWS = ROOT / "kws"
+GRADING = KWS / "grading"
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -35,6 +46,42 @@ def _crossings(paths, forbidden: str) -> list[str]:
     ]
 
 
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _graph() -> dict[str, set[str]]:
+    """{module: the kit's modules it imports} over every module of `kws`."""
+    modules = {_module_name(p): p for p in KWS.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        graph[name] = {m for _, m in _imports(path) if m in modules and m != name}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of `graph` as [a, b, ..., a], or [] when there is none."""
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = "done"
+        stack.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
 def _parent_side() -> list[Path]:
     """The modules that run in the grader's own process (and the sandbox that starts the child)."""
     return [
@@ -52,17 +99,48 @@ def test_layout_has_the_three_sides():
     assert not (GRADING / "selfcheck.py").exists(), "the self-checks live in kws/check/"
 
 
+def test_the_kit_has_no_import_cycle():
+    graph = _graph()
+    assert len(graph) > 80  # the walk really found the kit's modules
+    assert _cycle(graph) == []
+
+
+def test_check_never_imports_the_grader():
+    paths = list((KWS / "check").rglob("*.py"))
+    assert _crossings(paths, "kws.grading") == []
+
+
+def test_the_cycle_check_is_not_vacuous():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) == []
+
+
 def test_parent_and_sandbox_never_import_the_child():
     paths = _parent_side()
     assert len(paths) > 15  # the walk really found the grader's modules
-    assert _crossings(paths, "kws.grading.child") == []
-    assert _crossings(paths, "kws.check") == []  # kws.check pulls in the child's probes
+    for child_side in ("kws.grading.child", "kws.tracing", "kws.check"):
+        assert _crossings(paths, child_side) == []
+    checks = [
+        f"kws.assignments.{p.parent.name}.checks" for p in KWS.glob("assignments/*/checks.py")
+    ]
+    assert checks  # every assignment has its checks
+    for module in checks:
+        assert _crossings(paths, module) == []
 
 
 def test_child_never_imports_the_hidden_labels():
-    paths = list((GRADING / "child").glob("*.py"))
+    paths = [*(GRADING / "child").glob("*.py"), *(KWS / "tracing").glob("*.py")]
     for parent_only in ("kws.grading.hidden", "kws.grading.grade", "kws.grading.results"):
         assert _crossings(paths, parent_only) == []
+
+
+def test_the_engine_imports_no_assignment_folder():
+    assignments = KWS / "assignments"
+    engine = [p for p in KWS.rglob("*.py") if not p.is_relative_to(assignments)]
+    folders = [p.parent.name for p in assignments.glob("*/spec.toml")]
+    assert folders
+    for name in folders:
+        assert _crossings(engine, f"kws.assignments.{name}") == []
 
 
 def test_the_rule_is_checked_on_real_imports(tmp_path):

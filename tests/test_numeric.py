@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from kws.assignments import ASSIGNMENTS
 from kws.grading.child import numeric
 from kws.grading.child.runner import run_model_cells
 from kws.grading.shared import payload
@@ -14,6 +15,8 @@ from kws.grading.shared import payload
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "02_speaker_id.ipynb"
 TASKS = ["task1", "task2", "task3"]
+SPEAKER = ASSIGNMENTS["speaker_id"].checks().NUMERIC  # its folder's checks.py
+KEYWORD = ASSIGNMENTS["keyword_spotting"].checks().NUMERIC
 
 
 def _namespace(tmp_path, *edits: tuple[str, str]) -> dict:
@@ -41,8 +44,8 @@ def _failures(facts: dict) -> dict[str, list[str]]:
 
 
 def test_the_reference_passes_every_component_and_the_facts_are_json(tmp_path):
-    facts = numeric.check_classes(_namespace(tmp_path), TASKS)
-    assert set(facts) == {k for k, c in numeric.COMPONENTS.items() if c.task in TASKS}
+    facts = numeric.check_classes(_namespace(tmp_path), TASKS, SPEAKER)
+    assert set(facts) == {k for k, c in SPEAKER.items() if c.task in TASKS}
     assert _failures(facts) == {}
     assert all(value["todo"] is None for value in facts.values())
     payload.check_facts(json.loads(json.dumps(facts)))  # what check_payload accepts
@@ -52,7 +55,7 @@ def test_the_reference_passes_every_component_and_the_facts_are_json(tmp_path):
 
 
 def test_only_the_asked_tasks_are_checked(tmp_path):
-    facts = numeric.check_classes(_namespace(tmp_path), ["task2"])
+    facts = numeric.check_classes(_namespace(tmp_path), ["task2"], SPEAKER)
     assert list(facts) == ["conformer_block"]
 
 
@@ -153,14 +156,14 @@ HEAD_SPLIT = (
     ],
 )
 def test_each_bug_fails_its_own_component_and_names_itself(tmp_path, edits, expected):
-    failed = _failures(numeric.check_classes(_namespace(tmp_path, *edits), TASKS))
+    failed = _failures(numeric.check_classes(_namespace(tmp_path, *edits), TASKS, SPEAKER))
     assert set(failed) == set(expected), failed
     for key, phrase in expected.items():
         assert any(phrase in line for line in failed[key]), failed[key]
 
 
 def test_a_wrong_attention_does_not_fail_the_layers_that_use_it(tmp_path):
-    facts = numeric.check_classes(_namespace(tmp_path, SCALING), TASKS)
+    facts = numeric.check_classes(_namespace(tmp_path, SCALING), TASKS, SPEAKER)
     for key in ("encoder_layer_post_norm", "encoder_layer_pre_norm", "conformer_block"):
         whats = [what for _, _, what, _ in facts[key]["items"]]
         replaced = "inside, your MultiHeadSelfAttention is replaced by torch.nn.MultiheadAttention"
@@ -169,7 +172,7 @@ def test_a_wrong_attention_does_not_fail_the_layers_that_use_it(tmp_path):
 
 def test_the_fresh_assignment_reports_each_todo(tmp_path):
     ns = run_model_cells(ROOT / "assignments" / "02_speaker_id.ipynb")
-    facts = numeric.check_classes(ns, TASKS)
+    facts = numeric.check_classes(ns, TASKS, SPEAKER)
     todos = {key: value["todo"] for key, value in facts.items()}
     assert todos["attention"].startswith("TODO: project x to queries, keys and values")
     # torch's attention stands in for the unwritten one, so the layer's own TODO is reported
@@ -187,7 +190,7 @@ def test_a_missing_class_or_a_crash_in_the_constructor_is_a_failed_component(tmp
             raise SystemExit("bye")
 
     ns["SelfAttentionPooling"] = Exploding
-    failed = _failures(numeric.check_classes(ns, ["task3"]))
+    failed = _failures(numeric.check_classes(ns, ["task3"], SPEAKER))
     assert failed["am_softmax_head"] == [
         "build: the notebook defines AMSoftmaxHead — keep the skeleton's AMSoftmaxHead in its "
         "cell, and that cell's tags"
@@ -197,9 +200,13 @@ def test_a_missing_class_or_a_crash_in_the_constructor_is_a_failed_component(tmp
 
 def test_malformed_facts_are_rejected():
     with pytest.raises(ValueError, match="keyed by component"):
-        payload.check_facts({"made_up": {"items": [], "todo": None}})
+        made_up = {"task": "task9", "name": "X", "items": [], "todo": None}
+        payload.check_facts({"made_up": made_up}, ["task1"])
     with pytest.raises(ValueError, match="malformed item"):
-        payload.check_facts({"attention": {"items": [["outputs", "yes", "a", "b"]], "todo": None}})
+        item = ["outputs", "yes", "a", "b"]
+        payload.check_facts(
+            {"attention": {"task": "task1", "name": "A", "items": [item], "todo": None}}
+        )
 
 
 def test_the_model_cells_hold_every_component():
@@ -211,7 +218,7 @@ def test_the_model_cells_hold_every_component():
     for spec in ASSIGNMENTS.values():
         cells = child_cells(ROOT / "solutions" / spec.notebook)
         source = "\n".join(cell.source for _, cell in cells)
-        for component in numeric.COMPONENTS.values():
+        for component in spec.checks().NUMERIC.values():
             if component.task in spec.tasks:
                 name = component.name
                 assert f"class {name}(" in source or f"def {name}(" in source, (spec.name, name)
@@ -219,7 +226,7 @@ def test_the_model_cells_hold_every_component():
 
 def test_notebook_01_reference_passes_its_forward_checks():
     notebook = ROOT / "solutions" / "01_keyword_spotting.ipynb"
-    facts = numeric.check_classes(run_model_cells(notebook), ["kws"])
+    facts = numeric.check_classes(run_model_cells(notebook), ["kws"], KEYWORD)
     facts = {"keyword_transformer": facts["keyword_transformer"]}  # the recipe is judged apart
     assert _failures(facts) == {}
     payload.check_facts(json.loads(json.dumps(facts)))

@@ -138,7 +138,10 @@ def test_bundle_holds_no_solution_grader_or_hidden_labels(bundle):
     }  # fmt: skip
     assert all(n.endswith(".py") for n in kit if n.startswith("kws/") and "/assignments/" not in n)
     # the assignment specs (limits, points, tiers) ship: kws.assignments reads them on import
-    assert {"kws/assignments/keyword_spotting.toml", "kws/assignments/speaker_id.toml"} <= set(kit)
+    assert {
+        "kws/assignments/keyword_spotting/spec.toml",
+        "kws/assignments/speaker_id/spec.toml",
+    } <= set(kit)
     assert "kws/data/prepare.py" in kit  # what the notebooks' set-up cell imports
     assert scan_bundle(bundle) == []
 

@@ -1,5 +1,5 @@
 """Tier sets: only datasets the kit knows are recognised; anything else must be named. The
-tables are the specs' [tiers] (kws/assignments/<name>.toml), so editing a spec is what changes
+tables are the specs' [tiers] (kws/assignments/<name>/spec.toml), so editing a spec is what changes
 them.
 
 The folders here hold only what detection reads (file names and the two JSON files), so the
@@ -64,7 +64,9 @@ def test_other_speaker_data_gets_no_silent_tiers(tmp_path, speakers, tests):
     with pytest.raises(ValueError, match=r"add --tiers FILE .* or --dataset NAME"):
         tier_set(tmp_path, "speaker_id")
     assert tier_set(tmp_path, "speaker_id", dataset="hw4_2022").tiers["simple"] == 0.60824
-    with pytest.raises(ValueError, match=r"--dataset hw4_2099: .*speaker_id\.toml has no tiers"):
+    with pytest.raises(
+        ValueError, match=r"--dataset hw4_2099: .*speaker_id/spec\.toml has no tiers"
+    ):
         tier_set(tmp_path, "speaker_id", dataset="hw4_2099")
 
 
@@ -100,7 +102,7 @@ def test_a_tiers_file_may_hold_one_table_per_assignment(tmp_path, key):
 
 
 def test_tiers_come_from_the_spec_one_edit_changes_them(tmp_path):
-    """The grader's tiers are the spec's: an edited copy of speaker_id.toml changes the tier set
+    """The grader's tiers are the spec's: an edited copy of speaker_id/spec.toml changes the tier set
     of the data it describes, with nothing else to edit."""
     _speaker_features(tmp_path, 600, 8_000)
     spec = ASSIGNMENTS["speaker_id"]

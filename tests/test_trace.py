@@ -10,8 +10,8 @@ import torchaudio
 from torch import nn
 
 import kws.models
-from kws.grading.child import trace
-from kws.grading.child.probes import (
+from kws.tracing import trace
+from kws.tracing.probes import (
     count_layer_calls,
     encoder_params,
     encoder_params_text,
@@ -227,7 +227,7 @@ def test_replacing_module_call_is_detected():
     [
         ("kws.check.keyword_checks", "twelve_class_labels"),
         ("kws.check.keyword_model_checks", "keyword_transformer"),
-        ("kws.grading.shared.schedule", "schedule_items"),
+        ("kws.assignments.keyword_spotting.schedule", "schedule_items"),
         ("kws.models.masks", "lengths_to_mask"),
     ],
 )

@@ -1,4 +1,4 @@
-"""One declarative description per assignment: ``kws/assignments/<name>.toml``.
+"""The assignments: one folder each, ``kws/assignments/<name>/``, with its spec ``spec.toml``.
 
 Each file holds an assignment's notebook, data layout, tasks (the model class a task's skeleton
 fixes, its limits and target tier), the points of every graded test, the accuracy tiers per
@@ -19,8 +19,11 @@ instructor's edit that breaks a spec stops the grader before it grades anyone.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,7 @@ else:  # Python 3.10 (Ubuntu 22.04, Gradescope's default image): the same parser
     import tomli as tomllib
 
 HERE = Path(__file__).resolve().parent
+SPEC_FILE = "spec.toml"  # in each assignment's folder
 TIER_ORDER = ("simple", "medium", "strong", "boss")
 
 
@@ -49,6 +53,11 @@ class Task:
             graded without a checkpoint (keyword spotting's data and tokens tasks).
         target: the accuracy tier that gives the task's accuracy test full marks, or None.
         limits: the task's rules as numbers (layer count, parameter budget, token budget, ...).
+        rules: the task's structural rules, judged on a traced forward pass
+            (`kws.tracing.probes.probe_task`): ``layer_class`` (the class whose calls are counted
+            and that must be written in the notebook), ``own_classes`` (more classes the
+            notebook must write itself), ``norm_before_classifier`` (a normalization feeds the
+            final Linear).
     """
 
     name: str
@@ -56,6 +65,11 @@ class Task:
     model_class: str | None = None
     target: str | None = None
     limits: dict[str, int | float] = field(default_factory=dict)
+    rules: dict = field(default_factory=dict)
+
+
+# The structural rules a task may state, and the kind of value each takes.
+RULE_KINDS = {"layer_class": str, "own_classes": list, "norm_before_classifier": bool}
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,49 @@ class Spec:
 
     def task_limits(self, task: str) -> dict[str, int | float]:
         return self.tasks[task].limits
+
+    @property
+    def folder(self) -> Path:
+        """The assignment's folder: its spec, its checks and its graded tests."""
+        return self.path.parent
+
+    @property
+    def package(self) -> str | None:
+        """The folder's module name when it is one of the kit's (``kws.assignments.<name>``)."""
+        return f"{__name__}.{self.name}" if self.folder.parent == HERE else None
+
+    def modules(self) -> list[str]:
+        """The module names of the folder's Python files (checks and helpers), for the grading
+        child to watch against a notebook that patches them."""
+        if self.package is None:
+            return [f"kws_assignment_{self.name}.{p.stem}" for p in sorted(self.folder.glob("*.py"))]
+        return [self.package] + [
+            f"{self.package}.{p.stem}"
+            for p in sorted(self.folder.glob("*.py"))
+            if p.stem != "__init__"
+        ]
+
+    def checks(self):
+        """The folder's ``checks.py`` module: its ``NUMERIC`` table ({component:
+        `kws.check.registry.Component`}) is what the self-check and the grading child run."""
+        return self.module("checks")
+
+    def module(self, stem: str):
+        """The folder's module ``<stem>.py``, imported once (as ``kws.assignments.<name>.<stem>``
+        for the kit's own folders); SpecError naming the file when there is none."""
+        path = self.folder / f"{stem}.py"
+        if not path.is_file():
+            raise SpecError(f"{path} is missing; the assignment's code needs it")
+        if self.package is not None:
+            return importlib.import_module(f"{self.package}.{stem}")
+        name = f"kws_assignment_{self.name}.{stem}"
+        if name not in sys.modules:
+            sys.modules.setdefault(f"kws_assignment_{self.name}", types.ModuleType(name))
+            loader = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[name] = module
+            loader.loader.exec_module(module)
+        return sys.modules[name]
 
     def test_points(self, test_name: str) -> float:
         """The points of the graded test `test_name` (a function name); SpecError without."""
@@ -148,7 +205,19 @@ def _tasks(raw: dict, path: Path) -> dict[str, Task]:
             isinstance(v, int | float) and not isinstance(v, bool) for v in limits.values()
         ):
             raise _fail(path, f"tasks.{name}.limits", "holds a non-number", "write numbers only")
-        tasks[name] = Task(name, table["title"], table.get("class"), target, dict(limits))
+        rules = table.get("rules", {})
+        if not isinstance(rules, dict) or not all(
+            key in RULE_KINDS and isinstance(value, RULE_KINDS[key]) for key, value in rules.items()
+        ):
+            raise _fail(
+                path,
+                f"tasks.{name}.rules",
+                "holds an unknown rule or a value of the wrong kind",
+                'use layer_class = "Name", own_classes = ["Name"], norm_before_classifier = true',
+            )
+        tasks[name] = Task(
+            name, table["title"], table.get("class"), target, dict(limits), dict(rules)
+        )
     if not tasks:
         raise _fail(path, "[tasks]", "is empty", "describe at least one task")
     return tasks
@@ -156,7 +225,9 @@ def _tasks(raw: dict, path: Path) -> dict[str, Task]:
 
 def _names(raw: dict, key: str, path: Path) -> tuple[str, ...]:
     value = raw.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.isidentifier() for v in value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and v.isidentifier() for v in value
+    ):
         raise _fail(path, key, "is not a list of Python names", f'write {key} = ["NAME", ...]')
     return tuple(value)
 
@@ -195,10 +266,31 @@ def load(path: str | Path) -> Spec:
     )
 
 
-ASSIGNMENTS: dict[str, Spec] = {
-    spec.name: spec
-    for spec in (load(HERE / "keyword_spotting.toml"), load(HERE / "speaker_id.toml"))
-}
+def load_folder(folder: str | Path) -> Spec:
+    """The assignment of folder `folder` (its ``spec.toml``); SpecError when the spec's name is
+    not the folder's name, since the grader, the release and ``--assignment`` find it by that."""
+    folder = Path(folder)
+    spec = load(folder / SPEC_FILE)
+    if spec.name != folder.name:
+        raise _fail(
+            spec.path,
+            "name",
+            f"is {spec.name!r}",
+            f'name the folder and the spec alike: name = "{folder.name}"',
+        )
+    return spec
+
+
+def discover(root: str | Path) -> dict[str, Spec]:
+    """{name: spec} of every assignment folder (a folder holding ``spec.toml``) under `root`."""
+    return {
+        folder.name: load_folder(folder)
+        for folder in sorted(Path(root).iterdir())
+        if (folder / SPEC_FILE).is_file()
+    }
+
+
+ASSIGNMENTS: dict[str, Spec] = discover(HERE)
 
 
 def settings(name: str, environ: dict[str, str] | None = None) -> dict[str, int | float]:

@@ -3,8 +3,9 @@
 Layer checks build the student's class with small distinct sizes (B=2, T=5, D=12, H=3), seeded,
 in eval mode and float64, copy its weights into the torch.nn / torchaudio layer it imitates (or
 into a formula written out in the check) and compare outputs, padding and gradients; the hidden
-grader runs the very same comparisons (`kws.grading.child.numeric`). Model checks trace one forward
-pass (`kws.grading.child.probes`). Nothing here uses hidden data. Every check prints "✓ what" or
+grader runs the very same comparisons (each assignment's ``checks.py``, `kws.check.registry`).
+Model checks trace one forward pass (`kws.tracing.probes`) and judge it by the task's rules in
+its spec, as the grader does. Nothing here uses hidden data. Every check prints "✓ what" or
 "✗ what — how to fix", then a summary, and returns a `CheckResult` that is falsy when something
 failed (``strict=True`` raises AssertionError instead). A check that runs into a TODO
 (NotImplementedError) prints it, then raises it again, so that "Run All" on a fresh student
@@ -147,17 +148,17 @@ def _speaker_task(
     task: str,
     model: nn.Module,
     *,
-    layer_class: str | None,
     n_classes: int | None,
     ns: dict | None,
     strict: bool,
 ) -> CheckResult:
-    from kws.grading.child import probes
-    from kws.grading.child.trace import trace_forward
+    from kws.tracing import probes
+    from kws.tracing.trace import trace_forward
 
     checker = Checker(f"{task} model ({type(model).__name__})")
-    rules = probes.TASK_RULES[task]
-    limits = ASSIGNMENTS["speaker_id"].tasks[task].limits  # kws/assignments/speaker_id.toml
+    spec = ASSIGNMENTS["speaker_id"]  # kws/assignments/speaker_id/: spec.toml, checks.py
+    rules, limits = spec.tasks[task].rules, spec.tasks[task].limits
+    layer_class = rules.get("layer_class")
     ns = ns if ns is not None else vars(sys.modules["__main__"])
     with checker.run():
         x, lengths = _speaker_batch()
@@ -182,14 +183,22 @@ def _speaker_task(
             "scores are finite",
             "the output has NaN/inf: look for a division by zero or a log of 0 (padding?)",
         )
-        if layer_class:
-            calls = probes.layer_calls(traced, model, layer_class)
-            limit = limits.get("max_layer_calls")
+        if layer_class and "max_layer_calls" in limits:
+            # The grader's measure and judge (test_task1_layers_that_run): attention chains.
+            calls = traced.attention_layers
+            judge = spec.module("rules").layers_that_run  # the grader's test calls it too
+            passed, what = judge(calls, limits["max_layer_calls"])
             checker.expect(
-                calls >= 1 and (limit is None or calls <= limit),
-                f"{layer_class} runs {calls} times in one forward"
-                + (f" (limit: fewer than {limit + 1})" if limit else ""),
+                passed,
+                what,
                 f"call your {layer_class} in forward" if calls == 0 else "use fewer layers",
+            )
+        elif layer_class:  # no limit to judge: only that the notebook's layer runs at all
+            calls = probes.layer_calls(traced, model, layer_class)
+            checker.expect(
+                calls >= 1,
+                f"{layer_class} runs {calls} times in one forward",
+                f"call your {layer_class} in forward",
             )
         for name in rules.get("own_classes", []) + ([layer_class] if layer_class else []):
             problem = probes.layer_class_problem(ns, name)
@@ -214,9 +223,7 @@ def _speaker_task(
             passed, why = probes.norm_feeds_classifier_in(traced)
             checker.expect(passed, "a normalization feeds the final Linear classifier", why)
     if task == "task3":  # its self-check cell calls only task3(); Task 1 and 2 call their own
-        from kws.grading.child.numeric import COMPONENTS
-
-        for component in COMPONENTS.values():
+        for component in spec.checks().NUMERIC.values():
             if component.task == task and component.name in ns:
                 with checker.run():
                     component.check(checker, ns[component.name], ns)
@@ -229,30 +236,19 @@ def _shape(t) -> str:
 
 def task1(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
     """Task 1: your own EncoderLayer, run at most `max_layer_calls` times, and an encoder block
-    under `max_encoder_params` parameters (the task's limits in kws/assignments/speaker_id.toml)."""
-    return _speaker_task(
-        "task1", model, layer_class="EncoderLayer", n_classes=n_classes, ns=ns, strict=strict
-    )
+    under `max_encoder_params` parameters (the task's limits in kws/assignments/speaker_id/spec.toml)."""
+    return _speaker_task("task1", model, n_classes=n_classes, ns=ns, strict=strict)
 
 
 def task2(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
     """Task 2: your own ConformerBlock, and a normalization right before the final Linear."""
-    return _speaker_task(
-        "task2", model, layer_class="ConformerBlock", n_classes=n_classes, ns=ns, strict=strict
-    )
+    return _speaker_task("task2", model, n_classes=n_classes, ns=ns, strict=strict)
 
 
 def task3(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
     """Task 3: your own SelfAttentionPooling; scores whose argmax is the predicted speaker; and
     the notebook's SelfAttentionPooling, AMSoftmaxHead and am_softmax_loss against formulas."""
-    return _speaker_task(
-        "task3",
-        model,
-        layer_class=None,
-        n_classes=n_classes,
-        ns=ns,
-        strict=strict,
-    )
+    return _speaker_task("task3", model, n_classes=n_classes, ns=ns, strict=strict)
 
 
 KWS_CLASSES = len(ASSIGNMENTS["keyword_spotting"].data["classes"])  # 12
@@ -335,10 +331,8 @@ def keyword_model(
             model.train(was_training)
         n = sum(p.numel() for p in model.parameters())
         checker.expect(True, f"{format_count(n)} parameters", "")
-    from kws.grading.child.numeric import COMPONENTS
-
     ns = ns if ns is not None else vars(sys.modules["__main__"])
-    for component in COMPONENTS.values():
+    for component in ASSIGNMENTS["keyword_spotting"].checks().NUMERIC.values():
         if component.task == "kws" and component.name in ns:
             with checker.run():
                 component.check(checker, ns[component.name], ns)
@@ -375,7 +369,7 @@ def conv_tokenizer(cls: type, *, strict: bool = False) -> CheckResult:
 def token_budget(model: nn.Module, *, strict: bool = False) -> CheckResult:
     """Task 2: one forward of two 1-second clips, traced: the tokens its attention runs over (CLS
     included) and the attention memory of a training batch, against the assignment's limits."""
-    from kws.grading.child.trace import trace_forward
+    from kws.tracing.trace import trace_forward
 
     checker = Checker(f"token budget ({type(model).__name__})")
     with checker.run():

@@ -339,10 +339,11 @@ def conv_tokenizer(checker: Checker, cls, seed: int = 0) -> None:
 def attention_budget(checker: Checker, sizes: list[list[int]]) -> None:
     """Token and memory items from what one forward of 1-s clips ran: `sizes` holds, for each
     attention computation, [score elements per clip, keys], e.g. [H x N x N, N]. The numbers and
-    sentences are the grader's own (`kws.grading.shared.token_budget`)."""
-    from kws.grading.shared.token_budget import budget_items
+    sentences are the grader's own (`kws.assignments.keyword_spotting.token_budget`)."""
+    from kws.assignments import ASSIGNMENTS
 
-    for topic, passed, what, fix in budget_items(sizes):
+    budget = ASSIGNMENTS["keyword_spotting"].module("token_budget")  # the grader's judge
+    for topic, passed, what, fix in budget.budget_items(sizes):
         if topic == "build":
             checker.stop(what, fix)
         checker.topic = topic

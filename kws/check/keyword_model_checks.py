@@ -17,7 +17,7 @@ is deterministic).
 Task 4 checks the shape of a learning-rate schedule, the student's `learning_rate_factor`: over
 a long run and over the notebook's own budget (the self-check), and over the steps the graded run
 recorded in ``history.json``, whose learning rates must follow it (the grader,
-`recorded_schedule`); one judge for both, `kws.grading.shared.schedule`.
+`recorded_schedule`); one judge for both, `kws.assignments.keyword_spotting.schedule`.
 """
 
 from __future__ import annotations
@@ -305,10 +305,11 @@ def keyword_transformer(checker: Checker, cls) -> None:
 
 def schedule_shape(checker: Checker, values: list[float], where: str) -> None:
     """A warm-up then a decay, judged as the grader judges the learning rates a run wrote
-    (`kws.grading.shared.schedule`)."""
-    from kws.grading.shared.schedule import schedule_items
+    (`kws.assignments.keyword_spotting.schedule`)."""
+    from kws.assignments import ASSIGNMENTS
 
-    for topic, passed, what, fix in schedule_items(values, where):
+    schedule = ASSIGNMENTS["keyword_spotting"].module("schedule")  # the grader's judge
+    for topic, passed, what, fix in schedule.schedule_items(values, where):
         if topic == "build":
             checker.stop(what, fix)
         checker.topic = topic

@@ -211,7 +211,7 @@ def encoder_layer(checker: Checker, cls, norm_first: bool = False) -> None:
 def encoder(checker: Checker, cls, layer_class: type | None = None) -> None:
     """A stack of 2 encoder layers against torch.nn.TransformerEncoder; each of the student's
     layers is replaced by torch's, so what is judged is the stacking (order, mask passed on)."""
-    from kws.grading.child.probes import count_layer_calls
+    from kws.tracing.probes import count_layer_calls
 
     layer_class = layer_class or getattr(sys.modules.get(cls.__module__), "EncoderLayer", None)
     args = {**LAYER_ARGS, "num_layers": 2}

@@ -18,21 +18,19 @@ the absolute submissions and data folders, where `kws report` finds the hand-ins
 
 import csv
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS
+from kws.grading.command import grader_command, grader_environment
 from kws.grading.grade import missing_test_data
 from kws.grading.review import REVIEW_PREFIX
 from kws.grading.tiers import tier_set
 
-DEFAULT_GRADER = Path(__file__).resolve().parents[2] / "grader"
 RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
 
 
@@ -55,27 +53,25 @@ def grade_one(
     data: Path,
     out_dir: Path,
     *,
-    grader: Path = DEFAULT_GRADER,
+    grader: Path | None = None,
     hide: list[Path] = (),
     pytest_args: list[str] = (),
     timeout: float = 3600.0,
 ) -> Graded:
-    """Run ``pytest grader/`` on one submission in its own process; never raises for its faults.
+    """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
+    submission in its own process; never raises for its faults.
 
     Every path is made absolute here, and the child runs in `out_dir`: its working directory
     is never the kit's folder, so nothing the grader writes lands there.
     """
-    submission, data, out_dir, grader = (
-        Path(p).resolve() for p in (submission, data, out_dir, grader)
-    )
+    submission, data, out_dir = (Path(p).resolve() for p in (submission, data, out_dir))
     student = submission.name
     results = out_dir / "results" / f"{safe_name(student)}.json"
     log = out_dir / "logs" / f"{safe_name(student)}.txt"
     results.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", str(grader), "-q", "-p", "no:cacheprovider"]
-    command += ["--submission", str(submission), "--data", str(data), "--results", str(results)]
-    command += [arg for path in hide for arg in ("--hide", str(Path(path).resolve()))]
-    command += list(pytest_args)
+    command = grader_command(
+        submission, data, results, grader=grader, hide=hide, options=pytest_args
+    )
     start = time.monotonic()
     try:
         run = subprocess.run(
@@ -84,11 +80,7 @@ def grade_one(
             text=True,
             timeout=timeout,
             cwd=out_dir,
-            # No caches written into the kit; and only the grader's own plugins: those installed
-            # in the instructor's environment (random order, benchmarks, hypothesis...) could
-            # change how it runs, and loading them costs every student's grading a second or two.
-            env=os.environ
-            | {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+            env=grader_environment(),
         )
         log.write_text(run.stdout + run.stderr)
         last = (run.stdout + run.stderr).strip().splitlines()[-1:] or ["no output"]
@@ -109,7 +101,7 @@ def grade_batch(
     out_dir: Path,
     *,
     jobs: int = 2,
-    grader: Path = DEFAULT_GRADER,
+    grader: Path | None = None,
     pytest_args: list[str] = (),
     timeout: float = 3600.0,
     assignment: str | None = None,

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 MAX_CHECKPOINT_BYTES = 2 * 2**30
 
 
@@ -36,12 +35,6 @@ class EncoderBudget:
         from kws.params import format_count
 
         return format_count(self.count)
-
-
-def is_weight(key: str, value) -> bool:
-    """Whether state-dict entry `key` counts toward a budget: a floating tensor that is not a
-    normalization's running statistic."""
-    return value.is_floating_point() and key.rsplit(".", 1)[-1] not in NORM_STATISTICS
 
 
 def block_prefixes(attention_modules: list[str] = (), root: str = "encoder") -> tuple[str, ...]:
@@ -92,6 +85,8 @@ def encoder_budget(
             f"{task}/model.pt has no `{root}.` weights; keep the skeleton's `self.{root} = ...` "
             "holding the encoder block"
         )
+    from kws.params import is_weight  # torch is imported only when a checkpoint is counted
+
     seen, count, tensors = set(), 0, 0
     for key, value in state.items():
         inside = any(p == "" or key.startswith(p + ".") for p in prefixes)

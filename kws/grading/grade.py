@@ -3,7 +3,7 @@
 Used by grader/conftest.py and the grader's tests. Nothing here runs student code: the child
 does (`kws.grading.child.runner` in `kws.grading.sandbox`), and this module reads its checked
 payload (`kws.grading.shared.payload`). What an assignment is (its notebook, the class each model
-task fixes, its data folder, its limits) comes from its spec, ``kws/assignments/<name>.toml``;
+task fixes, its data folder, its limits) comes from its spec, ``kws/assignments/<name>/spec.toml``;
 `ASSIGNMENTS` is re-exported from `kws.assignments`.
 """
 
@@ -58,6 +58,7 @@ def grade_notebook(
                 list(assignment.model_tasks),
                 len(hidden.labels),
                 len(hidden.classes),
+                list(assignment.tasks),
             )
         except ValueError as error:
             result.status, result.reason, result.payload = "invalid_output", str(error), None

@@ -6,7 +6,7 @@ The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build
 ``run_autograder`` (run per submission) from grader/gradescope/ — plus:
 
 - ``kit/``: pyproject.toml, README.md, the ``kws`` package (with the assignments' specs,
-  ``kws/assignments/*.toml``: the zip grades with the points, limits and tiers it was built
+  ``kws/assignments/*/spec.toml``: the zip grades with the points, limits and tiers it was built
   with) and ``grader/`` (installed by setup.sh);
 - ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
   utterances with ``mapping.json``, ``testdata.json`` and ``metadata.json``, and the hidden

@@ -20,7 +20,7 @@ from kws.data.speaker_format import read_test_labels
 from kws.grading.sandbox.processes import private_folder
 from kws.grading.shared.inputs import save_feature_inputs, save_wave_inputs
 
-# The data layout, from the specs' [data] tables (kws/assignments/<name>.toml).
+# The data layout, from the specs' [data] tables (kws/assignments/<name>/spec.toml).
 KWS_TEST_FOLDERS = tuple(ASSIGNMENTS["keyword_spotting"].data["test_folders"])
 SPEAKER_FOLDER = ASSIGNMENTS["speaker_id"].data["folder"]
 SPEAKER_HIDDEN = ASSIGNMENTS["speaker_id"].data["hidden"]

@@ -1,7 +1,7 @@
 """Accuracy tier sets: which table of thresholds a grading run scores accuracy against.
 
 A tier set is four accuracies in rising order (simple, medium, strong, boss). The tables live in
-each assignment's spec, the ``[tiers]`` table of ``kws/assignments/<name>.toml``, one per
+each assignment's spec, the ``[tiers]`` table of ``kws/assignments/<name>/spec.toml``, one per
 dataset; the tier a task needs for full marks is its ``target`` there. A run picks its table in
 this order:
 

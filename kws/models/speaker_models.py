@@ -134,7 +134,7 @@ class _SpeakerClassifier(nn.Module):
 class SpeakerTransformer(_SpeakerClassifier):
     """Speaker classifier on the hand-written post-norm TransformerEncoder. With the defaults
     (d 128, 4 heads, ff 256, 3 layers) the encoder has 397,440 parameters: within course TASK 1's
-    layer and parameter limits (kws/assignments/speaker_id.toml)."""
+    layer and parameter limits (kws/assignments/speaker_id/spec.toml)."""
 
     config_class = SpeakerClassifierConfig
 

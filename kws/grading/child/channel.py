@@ -6,7 +6,7 @@ encoder, ``os.write``, ``os.fsync``, ``os._exit`` — while they are still genui
 ``{"token": TOKEN, "payload": PAYLOAD}`` through that descriptor and ends the process at once
 with ``os._exit``, so no ``atexit`` handler, ``finally`` block or lingering thread of the
 notebook can rewrite the result afterwards. Replacing ``builtins.open`` or ``json.dump`` later
-changes nothing here (and `kws.grading.child.guard` reports it).
+changes nothing here (and `kws.tracing.guard` reports it).
 """
 
 from __future__ import annotations

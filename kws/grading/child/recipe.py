@@ -19,11 +19,7 @@ import json
 import math
 from pathlib import Path
 
-from kws.grading.shared.handin import RECIPE_FUNCTION, child_cells
-
-# The key of the recorded learning rates (or why there are none) in the namespace the checks get;
-# not an identifier, so no notebook name can take it.
-RECORDED_LR = "history.json lr"
+from kws.grading.shared.handin import RECIPE_FUNCTION, RECORDED_LR, child_cells
 
 
 def run_recipe_cell(notebook: Path, ns: dict) -> dict:

@@ -9,7 +9,7 @@ their class names, the inputs file, the number of classes, the device.
 
 It opens its result channel first (`kws.grading.child.channel`: the one-time token from stdin, the
 result file, the functions the final write needs), snapshots torch and the standard library
-(`kws.grading.child.trace`, `kws.grading.child.guard`) and picks, in secret, which prediction
+(`kws.tracing.trace`, `kws.tracing.guard`) and picks, in secret, which prediction
 batches will be traced; then:
 
 1. finds the notebook (`kws.grading.shared.handin`: nested folders, a browser's renamed copy) and
@@ -21,7 +21,7 @@ batches will be traced; then:
    ``_orig_mod.`` prefix of torch.compile accepted) and strict state-dict loading;
 3. predicts every unlabelled input (`kws.grading.shared.inputs`), checking output shapes and values;
 4. traces the picked prediction batches again on the CPU with the course's probes
-   (`kws.grading.child.probes.probe_task`) and compares the traced logits with the graded ones, so
+   (`kws.tracing.probes.probe_task`) and compares the traced logits with the graded ones, so
    the structural facts describe the computation that produced the predictions (without a loadable
    checkpoint: a small example batch, traced and untraced);
 5. runs the numeric checks of every task of the notebook (`kws.grading.child.numeric`), for
@@ -281,7 +281,7 @@ def grade_task(
     The probes run even when the checkpoint does not load (on the freshly built model), so the
     structural checks are graded on their own.
     """
-    from kws.grading.child.probes import probe_task
+    from kws.tracing.probes import probe_task
 
     report = {"class": None, "predictions": None, "facts": None, "errors": {}, "seconds": {}}
     folder = outputs / task
@@ -316,7 +316,10 @@ def grade_task(
             report["predictions"], kept = predicted
             batches = [(inputs.batch(indices), logits) for indices, logits in kept]
     exact = run.device == "cpu"
-    report["facts"] = attempt("probes", lambda: probe_task(task, model, ns, batches, exact))
+    rules = assignment_of(run.notebook).tasks[task].rules
+    report["facts"] = attempt(
+        "probes", lambda: probe_task(task, model, ns, batches, exact, rules=rules)
+    )
     if report["facts"] is None:  # forward failed: the parameter budget is still graded
         report["facts"] = static_facts(model)
     return report
@@ -325,7 +328,7 @@ def grade_task(
 def static_facts(model) -> dict:
     """The facts that need no forward pass (the encoder's parameter count), for a model whose
     forward fails on the grader's CPU; `tampering` is empty as nothing was traced."""
-    from kws.grading.child.probes import encoder_params, encoder_params_text
+    from kws.tracing.probes import encoder_params, encoder_params_text
 
     facts = {"encoder_params": None, "encoder_params_text": None, "tampering": []}
     facts["attention_modules"] = []  # nothing ran: the parent counts the checkpoint's encoder.*
@@ -353,8 +356,8 @@ def main(
 
     channel = ResultChannel.open(result_file, token)  # before any student code can read stdin
 
-    from kws.grading.child.trace import capture_originals, verify_untampered
     from kws.grading.shared.inputs import load_inputs
+    from kws.tracing.trace import capture_originals, verify_untampered
 
     run = ChildRun.load(run_file)
     submission = Path(run.submission).resolve()  # absolute: a model cell may change directory
@@ -384,34 +387,39 @@ def main(
             )
         from kws.grading.child.numeric import check_classes
 
-        tasks = [*run.tasks, *spec_tasks(run.notebook)]
-        payload["numeric"] = check_classes(graded_namespace(ns, notebook, outputs, tasks), tasks)
+        components = assignment_of(run.notebook).checks().NUMERIC
+        tasks = [*run.tasks, *assignment_of(run.notebook).tasks]
+        graded = graded_namespace(ns, notebook, outputs, tasks, components)
+        payload["numeric"] = check_classes(graded, tasks, components)
     payload["tampering"] = verify_untampered()
     channel.send(payload)
 
 
-def graded_namespace(ns: dict, notebook: Path, outputs: Path, tasks: list[str]) -> dict:
+def graded_namespace(
+    ns: dict, notebook: Path, outputs: Path, tasks: list[str], components: dict
+) -> dict:
     """What the numeric checks of `tasks` run on: the model cells' namespace `ns`, plus, when a
     task grades a `learning_rate_factor`, the notebook's recipe cell and the learning rates
     OUT_DIR/<task>/history.json recorded (`kws.grading.child.recipe`)."""
-    from kws.grading.child.numeric import COMPONENTS
     from kws.grading.child.recipe import with_recipe
     from kws.grading.shared.handin import RECIPE_FUNCTION
 
-    for component in COMPONENTS.values():
+    for component in components.values():
         if component.name == RECIPE_FUNCTION and component.task in tasks:
             return with_recipe(ns, notebook, outputs / component.task)
     return ns
 
 
-def spec_tasks(notebook: str) -> list[str]:
-    """Every task the assignment of `notebook` declares (`kws.assignments`): keyword spotting's
-    data and tokens tasks have no checkpoint of their own but numeric checks."""
+def assignment_of(notebook: str):
+    """The assignment (`kws.assignments.Spec`) whose notebook is `notebook`: its tasks (a task
+    such as keyword spotting's data task has no checkpoint of its own but numeric checks), its
+    structural rules and its numeric checks."""
     from kws.assignments import ASSIGNMENTS
 
-    return [
-        task for spec in ASSIGNMENTS.values() if spec.notebook == notebook for task in spec.tasks
-    ]
+    for spec in ASSIGNMENTS.values():
+        if spec.notebook == notebook:
+            return spec
+    raise ValueError(f"no assignment has the notebook {notebook}; expected one of the specs'")
 
 
 def parse_arguments(argv: list[str]) -> tuple[Path, Path]:

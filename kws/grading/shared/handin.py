@@ -100,6 +100,9 @@ def predictions_csv(submission: Path, notebook: str, class_names: list[str], tas
 
 RECIPE_TAG = "recipe"  # notebook 01's Task 4 cell: RECIPE and learning_rate_factor
 RECIPE_FUNCTION = "learning_rate_factor"
+# The key of the recorded learning rates (or why there are none) in the namespace the checks get
+# (`kws.grading.child.recipe`); not an identifier, so no notebook name can take it.
+RECORDED_LR = "history.json lr"
 
 
 def _source_defines(source: str, name: str) -> bool:

@@ -1,7 +1,7 @@
 """The course's structural checks on a student's model, answered by tracing one forward pass.
 
 Runs inside the grading child (and in `kws.check`, in the student's own notebook). Every answer
-comes from what executed (see `kws.grading.child.trace`), never from reading source code.
+comes from what executed (see `kws.tracing.trace`), never from reading source code.
 """
 
 from __future__ import annotations
@@ -14,17 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kws.grading.budget import is_weight
-from kws.grading.child.trace import Trace, originals, tensor_key, trace_forward
+from kws.params import is_weight
+from kws.tracing.trace import Trace, originals, tensor_key, trace_forward
 
-# Per task: the layer class whose calls are counted and what "from scratch" covers. The numbers
-# (layer count, parameter budget) are the task's limits in its spec, kws/assignments/<name>.toml.
-TASK_RULES = {
-    "task1": {"layer_class": "EncoderLayer"},
-    "task2": {"layer_class": "ConformerBlock", "norm_before_classifier": True},
-    "task3": {"own_classes": ["SelfAttentionPooling"]},
-    "kws": {},
-}
 # Steps between a tensor and where it is used that leave its values as they are.
 _PASS_THROUGH = {
     "view",
@@ -247,7 +239,21 @@ def traced_mismatch(traced, untraced, exact: bool = True) -> str | None:
     return f"its outputs differ by up to {difference:.3g}"
 
 
-def probe_task(task: str, model: nn.Module, ns: dict, batches, exact: bool = True) -> dict:
+def task_rules(task: str) -> dict:
+    """The structural rules of the kit's task named `task` (``rules`` of its ``[tasks.<task>]``
+    in its assignment's spec.toml); ProbeError unless exactly one assignment has that task."""
+    from kws.assignments import ASSIGNMENTS
+
+    found = [spec.tasks[task].rules for spec in ASSIGNMENTS.values() if task in spec.tasks]
+    if len(found) != 1:
+        tasks = sorted({name for spec in ASSIGNMENTS.values() for name in spec.tasks})
+        raise ProbeError(f"unknown task {task!r}; expected one of {tasks}, or pass its rules")
+    return found[0]
+
+
+def probe_task(
+    task: str, model: nn.Module, ns: dict, batches, exact: bool = True, *, rules: dict | None = None
+) -> dict:
     """All structural facts the grader needs for `task`, from traced forward passes; JSON-able.
 
     Args:
@@ -256,6 +262,8 @@ def probe_task(task: str, model: nn.Module, ns: dict, batches, exact: bool = Tru
             untraced model gave them (None: computed here first). Each is traced and its traced
             output compared with the untraced one, so the facts describe the very computation
             that produced the graded predictions.
+        rules: the task's structural rules (`kws.assignments.Task.rules`; default: those of
+            the kit's task named `task`).
         exact: compare bit for bit (both runs on the CPU) or within float rounding. A model
             whose trace shows a library layer is always compared within float rounding: those
             layers take a fused path when nothing watches them (and fail "from scratch" anyway).
@@ -268,9 +276,7 @@ def probe_task(task: str, model: nn.Module, ns: dict, batches, exact: bool = Tru
     norm_before_classifier ([passed, explanation] or None), tampering, traced_mismatch (None or
     why the traced run differs), traced_batches, output_shape.
     """
-    rules = TASK_RULES.get(task)
-    if rules is None:
-        raise ProbeError(f"unknown task {task!r}; expected one of {sorted(TASK_RULES)}")
+    rules = task_rules(task) if rules is None else rules
     if not isinstance(batches, list):
         batches = [(batches, None)]
     layer_class = rules.get("layer_class")

@@ -20,7 +20,7 @@ side do not depend on each other, so they count once.
 Because student code runs in this same process, `capture_originals` must run before it and
 `verify_untampered` after it: they report any genuine torch object the student replaced (and,
 in the grading child, any change to the standard library, threads or hooks:
-`kws.grading.child.guard`).
+`kws.tracing.guard`).
 """
 
 from __future__ import annotations
@@ -74,27 +74,37 @@ FUSED_ATTENTION = {
     "_scaled_dot_product_efficient_attention",
 }
 SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
-# The grader's own code that runs in the child after the notebook's cells: for notebook 02 the
-# layer and formula checks, for notebook 01 the keyword checks, the reference pipeline's padding
-# mask, the recipe cell's runner and the schedule's judge (`kws.grading.child.numeric`).
+# The grader's own code that runs in the child after the notebook's cells: the probes, the
+# numeric checks (`kws.grading.child.numeric`) and the judges they call, the reference
+# pipeline's padding mask, the recipe cell's runner; and every assignment folder's modules
+# (its checks.py and helpers such as notebook 01's schedule judge), see `grader_modules`.
 GRADER_MODULES = [
-    "kws.grading.child.probes",
-    "kws.grading.child.trace",
+    "kws.tracing.probes",
+    "kws.tracing.trace",
     "kws.grading.shared.inputs",
-    "kws.grading.child.guard",
+    "kws.tracing.guard",
     "kws.grading.child.channel",
     "kws.grading.child.numeric",
     "kws.grading.child.recipe",
     "kws.grading.shared.handin",
-    "kws.grading.shared.schedule",
     "kws.check",
     "kws.check.selfcheck",
+    "kws.check.registry",
     "kws.check.layer_checks",
     "kws.check.formula_checks",
     "kws.check.keyword_checks",
     "kws.check.keyword_model_checks",
     "kws.models.masks",
 ]
+
+
+def grader_modules() -> list[str]:
+    """`GRADER_MODULES` and the Python modules of every assignment's folder."""
+    from kws.assignments import ASSIGNMENTS
+
+    return GRADER_MODULES + [name for spec in ASSIGNMENTS.values() for name in spec.modules()]
+
+
 HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]
 
 
@@ -150,7 +160,7 @@ class Originals:
     register_pre_hook: object
     register_hook: object
     hooks_at_capture: dict[str, int]
-    stdlib: object = None  # a kws.grading.child.guard.Snapshot in the grading child, else None
+    stdlib: object = None  # a kws.tracing.guard.Snapshot in the grading child, else None
 
 
 _originals: Originals | None = None
@@ -160,7 +170,7 @@ def capture_originals(stdlib: bool = False) -> Originals:
     """Remember the genuine torch objects; call before any student code runs in this process.
 
     With `stdlib`, also snapshot the standard library, threads and hooks
-    (`kws.grading.child.guard`); the grading child does, a student's own notebook (`kws.check`) does
+    (`kws.tracing.guard`); the grading child does, a student's own notebook (`kws.check`) does
     not need to.
     """
     global _originals
@@ -201,7 +211,7 @@ def capture_originals(stdlib: bool = False) -> Originals:
     watch("torch.overrides.TorchFunctionMode", lambda: torch.overrides.TorchFunctionMode)
     watch("sys.setprofile", lambda: sys.setprofile)
     watch("sys.getprofile", lambda: sys.getprofile)
-    for module_name in GRADER_MODULES:  # the probes themselves: a notebook could patch them too
+    for module_name in grader_modules():  # the probes themselves: a notebook could patch them too
         module = importlib.import_module(module_name)
         for name, function in vars(module).items():
             if isinstance(function, types.FunctionType) and function.__module__ == module_name:
@@ -246,7 +256,7 @@ def capture_originals(stdlib: bool = False) -> Originals:
 
 
 def _stdlib_snapshot():
-    from kws.grading.child import guard
+    from kws.tracing import guard
 
     return guard.snapshot()
 
@@ -275,7 +285,7 @@ def verify_untampered(profiler: object = None) -> list[str]:
     if torch._C._len_torch_function_stack() > 0:
         found.append("the notebook left a TorchFunctionMode active")
     if originals().stdlib is not None:
-        from kws.grading.child import guard
+        from kws.tracing import guard
 
         found += guard.changes(originals().stdlib, profiler_allowed=profiler)
     elif originals().getprofile() not in (None, profiler):
