@@ -53,11 +53,15 @@ def _tests(document: dict) -> dict[str, dict]:
 
 
 def _snapshot(*folders: Path) -> dict[str, str]:
-    """sha256 of every file under `folders` (caches left out), keyed by path."""
-    digests = {}
+    """sha256 of every file under `folders` (caches left out), keyed by path.
+
+    `.kws_cache`: the grader's own caches of the test features beside the data, written by the
+    parent on its first grading (the child never sees the data folder; an attack's files carry
+    MARKER in their names and `_markers` finds them there too)."""
+    digests, caches = {}, {"__pycache__", ".git", ".kws_cache"}
     for folder in folders:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and ".git" not in path.parts:
+            if path.is_file() and not caches.intersection(path.parts):
                 digests[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
 
