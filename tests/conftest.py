@@ -1,12 +1,47 @@
+import fcntl
+import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 from course_helpers import NOTEBOOK_STEPS, ROOT, notebook_env
 
+# The test groups that take longest, started first on parallel workers so that no worker is left
+# with a long one at the end (the corpus: about 11 CPU-s a hand-in, 57 of them in bubblewrap);
+# the others follow in collection order.
+LONGEST_FIRST = (
+    "corpus-bubblewrap",
+    "corpus-hand-written",
+    "tests/test_instructor_commands.py",
+    "tests/test_grader_corpus.py",
+    "tests/test_demo.py",
+    "tests/test_batch.py",
+)
 
+
+def pytest_configure(config):
+    # pytest-xdist's --dist loadgroup (the README's command): the groups go to the workers in the
+    # order set below, not largest first by their number of tests.
+    if getattr(config.option, "dist", "no") == "loadgroup":
+        config.option.loadscopereorder = False
+
+
+def _group(item) -> str:
+    """The tests that must share one worker: a module's, or a corpus graded in one sandbox."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "corpus" in params:
+        return f"corpus-{params['corpus']}"
+    return item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    rank = {group: number for number, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # stable: the rest in order
     if torch.cuda.is_available():
         return
     skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU: none is visible on this machine")
@@ -21,7 +56,25 @@ def device(request):
     return torch.device(request.param)
 
 
-# ---- synthetic data and the reference submission, built once per test session -----------------
+# ---- synthetic data and the reference submission, built once per test run ---------------------
+
+
+def _built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """`build(folder)` run once per test run, however many pytest-xdist workers ask for it: the
+    first builds it under a lock in the run's temporary folder, which every worker shares; the
+    others wait, then reuse it. Callers copy what they change (tests may run at the same time)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed half-way
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -29,10 +82,11 @@ def tiny_data(tmp_path_factory) -> Path:
     """The `tiny` synthetic Speech Commands and HW4 features (seed 0), with hidden test labels."""
     from kws.data.synthetic import make_speaker_features, make_speech_commands
 
-    root = tmp_path_factory.mktemp("tiny-data")
-    make_speech_commands(root, "tiny", seed=0)
-    make_speaker_features(root, "tiny", seed=0)
-    return root
+    def build(root: Path) -> None:
+        make_speech_commands(root, "tiny", seed=0)
+        make_speaker_features(root, "tiny", seed=0)
+
+    return _built_once(tmp_path_factory, "tiny-data", build)
 
 
 @pytest.fixture(scope="session")
@@ -41,9 +95,10 @@ def reference_submission(tiny_data, tmp_path_factory) -> Path:
     data, with what they wrote under outputs/."""
     from kws.notebooks import execute_notebook
 
-    folder = tmp_path_factory.mktemp("reference-submission")
-    for name in NOTEBOOK_STEPS:
-        shutil.copy(ROOT / "solutions" / name, folder / name)
-        env = notebook_env(name, tiny_data, folder / "outputs")
-        execute_notebook(folder / name, env=env, timeout=600, save_to=folder / name)
-    return folder
+    def build(folder: Path) -> None:
+        for name in NOTEBOOK_STEPS:
+            shutil.copy(ROOT / "solutions" / name, folder / name)
+            env = notebook_env(name, tiny_data, folder / "outputs")
+            execute_notebook(folder / name, env=env, timeout=600, save_to=folder / name)
+
+    return _built_once(tmp_path_factory, "reference-submission", build)

@@ -53,11 +53,15 @@ def _tests(document: dict) -> dict[str, dict]:
 
 
 def _snapshot(*folders: Path) -> dict[str, str]:
-    """sha256 of every file under `folders` (caches left out), keyed by path."""
-    digests = {}
+    """sha256 of every file under `folders` (caches left out), keyed by path.
+
+    `.kws_cache`: the grader's own caches of the test features beside the data, written by the
+    parent on its first grading (the child never sees the data folder; an attack's files carry
+    MARKER in their names and `_markers` finds them there too)."""
+    digests, caches = {}, {"__pycache__", ".git", ".kws_cache"}
     for folder in folders:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and ".git" not in path.parts:
+            if path.is_file() and not caches.intersection(path.parts):
                 digests[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
 
@@ -163,17 +167,21 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission) -> Graded
         )
     only = SANDBOX_CASES if request.param == "hand-written" and BWRAP else None
     folder = tmp_path_factory.mktemp(f"corpus-{request.param}")
+    # The corpus's own copy of the data, so that nothing but its graders touches what is
+    # watched: tests running meanwhile (pytest-xdist) may add caches beside the session's copy.
+    data = folder / "data"
+    shutil.copytree(tiny_data, data)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)
     context = Context(
-        data=tiny_data, repo=ROOT, results_dir=folder / "out", port=listener.getsockname()[1]
+        data=data, repo=ROOT, results_dir=folder / "out", port=listener.getsockname()[1]
     )
     cases = build_corpus(reference_submission, folder / "submissions", context, only)
     # The kit's grading code, not all of kws/: other work may edit the checkout meanwhile; any
     # file an attack writes elsewhere in the repository carries MARKER in its name.
     watched = [
         folder / "submissions",
-        tiny_data,
+        data,
         ROOT / "grader",
         ROOT / "kws" / "grading",
         ROOT / "kws" / "assignments",
@@ -184,7 +192,7 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission) -> Graded
             patch.setenv("KWS_SANDBOX", "builtin")
         gradebook = grade_batch(
             folder / "submissions",
-            tiny_data,
+            data,
             folder / "out",
             jobs=3,  # 2 cores: the hang and the fork bomb wait out the wall clock asleep
             grader=SPEAKER_GRADER,
@@ -199,10 +207,10 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission) -> Graded
     after = _snapshot(*watched)
     changes = {
         "changed": {path for path in before | after if before.get(path) != after.get(path)},
-        "markers": _markers(ROOT, tiny_data, folder, *map(Path, ["/tmp", "/var/tmp", "/dev/shm"])),
+        "markers": _markers(ROOT, data, folder, *map(Path, ["/tmp", "/var/tmp", "/dev/shm"])),
         "connected": connected,
     }
-    changes["machine_paths"] = [str(folder), str(tiny_data), str(ROOT), "/tmp/", sys.prefix]
+    changes["machine_paths"] = [str(folder), str(data), str(ROOT), "/tmp/", sys.prefix]
     return GradedCorpus(request.param, only is None, cases, folder / "out", gradebook, changes)
 
 

@@ -22,7 +22,7 @@ def test_readme_opens_with_the_two_setup_commands():
 
 
 def test_ci_runs_the_readme_test_command():
-    test_command = _setup_commands()[1].split("&&")[1].strip()  # python -m pytest -q
+    test_command = _setup_commands()[1].split("&&")[1].strip()  # python -m pytest ...
     ci = (ROOT / ".ci" / "run").read_text()
     ci_lines = [line.strip().replace("python3 ", "python ") for line in ci.splitlines()]
     assert test_command in ci_lines, f".ci/run must run `{test_command}`"
