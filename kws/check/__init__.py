@@ -223,11 +223,17 @@ def _speaker_task(
             passed, why = probes.norm_feeds_classifier_in(traced)
             checker.expect(passed, "a normalization feeds the final Linear classifier", why)
     if task == "task3":  # its self-check cell calls only task3(); Task 1 and 2 call their own
-        for component in spec.checks().NUMERIC.values():
-            if component.task == task and component.name in ns:
-                with checker.run():
-                    component.check(checker, ns[component.name], ns)
+        _numeric_checks(checker, spec, task, ns)
     return checker.finish(strict)
+
+
+def _numeric_checks(checker: Checker, spec, task: str, ns: dict) -> None:
+    """Run into `checker` the numeric checks of `task` (the assignment's ``checks.py``, as the
+    grader runs them) whose class or function the notebook's namespace `ns` defines."""
+    for component in spec.checks().NUMERIC.values():
+        if component.task == task and component.name in ns:
+            with checker.run():
+                component.check(checker, ns[component.name], ns)
 
 
 def _shape(t) -> str:
@@ -332,10 +338,7 @@ def keyword_model(
         n = sum(p.numel() for p in model.parameters())
         checker.expect(True, f"{format_count(n)} parameters", "")
     ns = ns if ns is not None else vars(sys.modules["__main__"])
-    for component in ASSIGNMENTS["keyword_spotting"].checks().NUMERIC.values():
-        if component.task == "kws" and component.name in ns:
-            with checker.run():
-                component.check(checker, ns[component.name], ns)
+    _numeric_checks(checker, ASSIGNMENTS["keyword_spotting"], "kws", ns)
     return checker.finish(strict)
 
 

@@ -387,8 +387,9 @@ def main(
             )
         from kws.grading.child.numeric import check_classes
 
-        components = assignment_of(run.notebook).checks().NUMERIC
-        tasks = [*run.tasks, *assignment_of(run.notebook).tasks]
+        spec = assignment_of(run.notebook)
+        components = spec.checks().NUMERIC
+        tasks = [*run.tasks, *spec.tasks]
         graded = graded_namespace(ns, notebook, outputs, tasks, components)
         payload["numeric"] = check_classes(graded, tasks, components)
     payload["tampering"] = verify_untampered()
