@@ -178,6 +178,23 @@ def _notebook_settings(overrides: list[str]) -> dict[str, str]:
     return settings
 
 
+def _fold_list(text: str | None, folds: int) -> list[int]:
+    """``--fold-list 0,2`` as fold indices, each checked against ``--folds``."""
+    if not text:
+        return list(range(folds))
+    try:
+        chosen = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        message = f"--fold-list {text!r}: give fold numbers separated by commas, e.g. 0,1,2"
+        raise SystemExit(message) from None
+    wrong = [i for i in chosen if not 0 <= i < folds]
+    if wrong or not chosen:
+        raise SystemExit(
+            f"--fold-list {text!r}: folds are numbered 0 to {folds - 1} with --folds {folds}"
+        )
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="real Speech Commands folder")
@@ -208,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.recipes:
         if name not in RECIPES or RECIPES[name].task != "kws":
             raise SystemExit(f"unknown KWS recipe {name!r}; choose from {', '.join(RECIPES)}")
+    if args.fold_list and not args.folds:
+        raise SystemExit("--fold-list picks folds of --folds K; give --folds too")
+    chosen = _fold_list(args.fold_list, args.folds) if args.folds else []
     threads = 1 if args.jobs > 1 else args.threads
     work = args.work.resolve()
     layout = find_layout(args.data.resolve(), work)
@@ -215,9 +235,6 @@ def main(argv: list[str] | None = None) -> int:
     # The splits: (fold index or None, data root, test folder, what the test set is).
     if args.folds:
         groups = speaker_folds(speaker_counts(word_clips(layout)), args.folds, args.seed)
-        chosen = (
-            range(args.folds) if not args.fold_list else [int(i) for i in args.fold_list.split(",")]
-        )
         splits = []
         for i in chosen:
             how = f"fold {i} of {args.folds}: {len(groups[i])} speakers"

@@ -1,5 +1,9 @@
 """Folds and test folders by speaker (kws.data.holdout): what cross-validation over speakers relies on."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from kws.data import SpeechCommands
@@ -58,3 +62,23 @@ def test_a_fold_trains_and_tests_on_other_speakers(tiny_data, tmp_path):
     keywords = sum(counts.get(w, 0) for w in KNOWN_WORDS_12)
     assert counts[SILENCE] == round(keywords / 10)
     assert len(test) == sum(counts.values())
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--folds", "5", "--fold-list", "5"], "folds are numbered 0 to 4 with --folds 5"),
+        (["--folds", "5", "--fold-list", "0,two"], "give fold numbers separated by commas"),
+        (["--fold-list", "1"], "give --folds too"),
+    ],
+)
+def test_the_benchmark_names_a_fold_list_it_cannot_run(tmp_path, options, message):
+    """A typo in --fold-list stops the cross-validation before any data is read, saying why."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_real_speech.py"
+    missing = tmp_path / "no-such-data"  # never read: the options are checked first
+    done = subprocess.run(
+        [sys.executable, str(script), "--data", str(missing), *options],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr
