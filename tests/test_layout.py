@@ -89,6 +89,7 @@ def _parent_side() -> list[Path]:
         *(GRADING / "sandbox").glob("*.py"),
         *(GRADING / "shared").glob("*.py"),
         *(ROOT / "grader").rglob("*.py"),
+        *KWS.glob("assignments/*/grader/*.py"),  # each assignment's graded tests
     ]
 
 
