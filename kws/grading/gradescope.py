@@ -103,7 +103,7 @@ def make_autograder(
 ) -> Path:
     """Write the autograder zip to `zip_path` and return it (relative paths: the caller's).
 
-    `assignment` ("keyword_spotting" or "speaker_id") grades only that notebook; by default a
+    `assignment` (an assignment's name) grades only that notebook; by default a
     submission's every notebook is. `dataset` / `tiers` name the accuracy tier set for data the
     kit does not recognise (see `kws.grading.tiers`). Raises ValueError / FileNotFoundError,
     before writing anything, when the data cannot grade the selection.

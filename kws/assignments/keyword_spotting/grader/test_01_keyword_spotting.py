@@ -8,8 +8,6 @@ and whether the learning rates fit() recorded in history.json beside model.pt fo
 This notebook builds on the kit's own encoder layers (kws.models), so there is no
 "from scratch" check here; notebook 02 has them."""
 
-import pytest
-
 from kws.assignments import spec_of
 from kws.grading.tiers import tier_credit
 from kws.grading.verdicts import retraining_test
