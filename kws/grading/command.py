@@ -64,12 +64,17 @@ def grader_command(
     """The argument list that grades `submission` against `data` into `results`.
 
     Args:
-        grader: graded test folders or files (default: every assignment's, `graded_tests()`).
+        grader: graded test folders or files (default: every assignment's, `graded_tests()`);
+            a folder holding a conftest.py of its own is run without `PLUGIN` (it loads it, or
+            is another grader).
         hide: more paths the grading child must not read (``--hide``).
         options: more grader options, e.g. ``["--assignment", "speaker_id"]``, passed as given.
         python: the interpreter to run pytest with.
     """
-    command = [python, "-m", "pytest", "-p", PLUGIN, *map(str, grader_paths(grader))]
+    paths = grader_paths(grader)
+    # A grader folder with a conftest.py of its own (the checkout's grader/) brings its plugin.
+    own = len(paths) == 1 and (paths[0] / "conftest.py").is_file()
+    command = [python, "-m", "pytest", *([] if own else ["-p", PLUGIN]), *map(str, paths)]
     command += ["-q", "-p", "no:cacheprovider"]
     paths = {"--submission": submission, "--data": data, "--results": results}
     command += [
