@@ -112,14 +112,14 @@ def keyword_cases() -> list[KeywordCase]:
                 _edit_function(
                     "twelve_class_labels",
                     "def silence_windows(",
-                    "import kws.check.keyword_checks as _checks\n\n"
+                    "import kws.assignments.keyword_spotting.keyword_checks as _checks\n\n"
                     "_checks.twelve_class_labels = lambda checker, function, seed=0: None\n\n\n"
                     "def silence_windows(",
                 ),
             ),
             {
                 test: "Your notebook changes torch or the grader's code "
-                "(kws.check.keyword_checks.twelve_class_labels was replaced"
+                "(kws.assignments.keyword_spotting.keyword_checks.twelve_class_labels was replaced"
                 for test in (
                     "data_keywords",
                     "data_unknown",

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 NOTEBOOK = "01_keyword_spotting.ipynb"
-GRADERS = ("test_01_keyword_spotting.py", "test_01_numeric.py")  # under grader/
+GRADERS = ("test_01_keyword_spotting.py", "test_01_numeric.py")  # in the assignment's grader/
 
 # Short name -> results.json name (the test's docstring) of the tests these cases are graded by.
 KEYWORD_MODEL_TESTS = {

@@ -1,7 +1,6 @@
 """The assignment specs (kws/assignments/<name>/spec.toml): one [points] entry per graded test and one
 test per entry, errors that name the file and the key, and the files shipped with the package."""
 
-import ast
 import re
 import subprocess
 import sys
@@ -16,26 +15,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _collected_tests() -> dict[str, set[str]]:
-    """{assignment: graded test function names}, as pytest collects grader/ (no grading run)."""
+    """{assignment: graded test function names}, as the grader collects them (no grading run)."""
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-        + ["grader/"],
+        + ["-p", "kws.grading.plugin", *(str(s.graded_tests) for s in ASSIGNMENTS.values())],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    assignment_of = {}  # grader file -> its ASSIGNMENT constant, read without importing it
-    for path in (ROOT / "grader").glob("test_*.py"):
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ASSIGNMENT":
-                assignment_of[f"grader/{path.name}"] = node.value.value
     tests = defaultdict(set)
     for line in run.stdout.splitlines():
-        match = re.fullmatch(r"(grader/test_\w+\.py)::(test_\w+)(\[.*\])?", line.strip())
+        match = re.fullmatch(
+            r"kws/assignments/(\w+)/grader/test_\w+\.py::(test_\w+)(\[.*\])?", line.strip()
+        )
         if match:
-            tests[assignment_of[match[1]]].add(match[2])
+            tests[match[1]].add(match[2])
     return tests
 
 

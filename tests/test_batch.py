@@ -52,7 +52,7 @@ def test_class_is_graded_into_gradebook_and_results(tmp_path, data):
     # synthetic-tiny's tiers are all 0 (kws/assignments/keyword_spotting/spec.toml): an untrained tiny
     # model scores full accuracy points. These hand-made hand-ins were never trained with fit(),
     # so they have no history.json for the recipe test: the model's three tests are graded.
-    args = ["-k", "keyword_spotting and not recipe_schedule"]
+    args = ["-k", "test_01_keyword_spotting and not recipe_schedule"]
     gradebook = grade_batch(submissions, data, tmp_path / "grades", jobs=2, pytest_args=args)
 
     rows = {row["student"]: row for row in csv.DictReader(open(gradebook))}

@@ -47,7 +47,8 @@ def test_zip_layout_and_scripts(tmp_path, data):
         run_script = archive.read("run_autograder").decode()
     assert {"setup.sh", "run_autograder"} <= names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
-    assert {"kit/pyproject.toml", "kit/grader/conftest.py"} <= names
+    graded = {f"kit/kws/assignments/{s.name}/grader/__init__.py" for s in ASSIGNMENTS.values()}
+    assert {"kit/pyproject.toml", *graded} <= names  # the graded tests travel in the package
     specs = {f"kit/kws/assignments/{spec.name}/spec.toml" for spec in ASSIGNMENTS.values()}
     assert len(specs) == 2 and specs <= names  # points, limits and tiers travel with the grader
     assert "kit/kws/grading/sandbox/run.py" in names and not any("__pycache__" in n for n in names)

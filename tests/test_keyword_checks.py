@@ -1,4 +1,4 @@
-"""Notebook 01's Task 1 and Task 2 checks (kws.check.keyword_checks) on correct and typical wrong
+"""Notebook 01's Task 1 and Task 2 checks (kws.assignments.keyword_spotting.keyword_checks) on correct and typical wrong
 student code, on the self-check's inputs and on other seeds (what the hidden grader draws)."""
 
 import itertools
@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from kws import check
-from kws.check import keyword_checks
+from kws.assignments.keyword_spotting import keyword_checks
 from kws.check.selfcheck import Checker
 from kws.data.cache import ClipCache, add_silence
 from kws.data.speech_commands import SpeechCommands

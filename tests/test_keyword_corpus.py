@@ -13,6 +13,7 @@ from kws.grading.batch import grade_batch
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
+GRADED = ROOT / "kws/assignments/keyword_spotting/grader"  # its graded tests
 CHILD_TIMEOUT = 90
 
 
@@ -25,9 +26,9 @@ def keyword_corpus(tmp_path_factory, tiny_data, reference_submission):
         tiny_data,
         folder / "out",
         jobs=2,
-        grader=ROOT / "grader" / "test_01_tasks.py",
+        grader=GRADED / "test_01_tasks.py",
         pytest_args=[
-            str(ROOT / "grader" / "test_01_keyword_spotting.py"),
+            str(GRADED / "test_01_keyword_spotting.py"),
             "--child-timeout",
             str(CHILD_TIMEOUT),
         ],

@@ -1,4 +1,4 @@
-"""Notebook 01's Task 3 and 4 self-checks (kws.check.keyword_model_checks): the reference passes,
+"""Notebook 01's Task 3 and 4 self-checks (kws.assignments.keyword_spotting.keyword_model_checks): the reference passes,
 and each typical mistake fails its own check with a message naming it."""
 
 import math
@@ -8,7 +8,7 @@ import torch
 from course_helpers import ROOT
 
 from kws import check
-from kws.check.keyword_model_checks import recorded_schedule
+from kws.assignments.keyword_spotting.keyword_model_checks import recorded_schedule
 from kws.check.selfcheck import Checker
 from kws.notebooks import cells_with_tag, read_notebook
 

@@ -11,6 +11,7 @@ from kws.grading.batch import grade_batch
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
+GRADED = ROOT / "kws/assignments/keyword_spotting/grader"  # its graded tests
 CHILD_TIMEOUT = 90
 
 
@@ -21,8 +22,8 @@ def test_every_case_loses_exactly_its_test(tmp_path, tiny_data, reference_submis
         tiny_data,
         tmp_path / "out",
         jobs=2,
-        grader=ROOT / "grader" / GRADERS[0],
-        pytest_args=[str(ROOT / "grader" / GRADERS[1]), "--child-timeout", str(CHILD_TIMEOUT)],
+        grader=GRADED / GRADERS[0],
+        pytest_args=[str(GRADED / GRADERS[1]), "--child-timeout", str(CHILD_TIMEOUT)],
         timeout=10 * CHILD_TIMEOUT,
     )
     wrong = {}

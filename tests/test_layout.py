@@ -5,15 +5,18 @@ module that breaks one fails here, naming the file and the line:
    `kws.grading` never import each other both ways (the grading child may use the self-check's
    judges; the self-check never imports the grader);
 2. the grader's folder layout is its process boundary: the parent (the top-level modules of
-   `kws/grading/`, the sandbox, the shared formats and the pytest grader in `grader/`) never
-   imports the child's code (`kws/grading/child/`), the tracer (`kws.tracing`), the
-   self-check (`kws.check`) or an assignment's checks (``kws/assignments/<name>/checks.py``),
-   which run next to student code; it only starts the child as a module string and reads its
-   checked payload;
+   `kws/grading/` — the pytest plugin and its verdicts among them —, the sandbox, the shared
+   formats, each assignment's graded tests in ``kws/assignments/<name>/grader/`` and the shim in
+   `grader/`) never imports the child's code (`kws/grading/child/`), the tracer (`kws.tracing`),
+   the self-check (`kws.check`) or an assignment's modules that use it (its ``checks.py``,
+   ``selfcheck.py`` and the judges they run), which run next to student code; it only starts
+   the child as a module string and reads its checked payload (the judges both sides apply,
+   such as ``rules.py`` or ``token_budget.py``, import neither side);
 3. the child never imports the hidden labels or the grade: `kws.grading.hidden`, `grade`,
    `results`;
 4. the engine is generic: outside `kws/assignments/`, the kit's modules import no assignment's
-   folder (only `kws.assignments`, which finds the folders).
+   folder (only `kws.assignments`, which finds the folders, and loads a folder's module by path:
+   `Spec.module`, how `kws.check` reaches a notebook's model checks, ``check.task1``).
 """
 
 import ast
@@ -89,6 +92,7 @@ def _parent_side() -> list[Path]:
         *(GRADING / "sandbox").glob("*.py"),
         *(GRADING / "shared").glob("*.py"),
         *(ROOT / "grader").rglob("*.py"),
+        *KWS.glob("assignments/*/grader/*.py"),  # each assignment's graded tests
     ]
 
 
@@ -124,7 +128,13 @@ def test_parent_and_sandbox_never_import_the_child():
         f"kws.assignments.{p.parent.name}.checks" for p in KWS.glob("assignments/*/checks.py")
     ]
     assert checks  # every assignment has its checks
-    for module in checks:
+    self_check_side = [  # an assignment's modules that use the self-check
+        f"kws.assignments.{p.parent.name}.{p.stem}"
+        for p in KWS.glob("assignments/*/*.py")
+        if _crossings([p], "kws.check")
+    ]
+    assert set(checks) < set(self_check_side)  # selfcheck.py and the judges they run too
+    for module in self_check_side:
         assert _crossings(paths, module) == []
 
 

@@ -225,8 +225,8 @@ def test_replacing_module_call_is_detected():
 @pytest.mark.parametrize(
     ("module", "name"),
     [
-        ("kws.check.keyword_checks", "twelve_class_labels"),
-        ("kws.check.keyword_model_checks", "keyword_transformer"),
+        ("kws.assignments.keyword_spotting.keyword_checks", "twelve_class_labels"),
+        ("kws.assignments.keyword_spotting.keyword_model_checks", "keyword_transformer"),
         ("kws.assignments.keyword_spotting.schedule", "schedule_items"),
         ("kws.models.masks", "lengths_to_mask"),
     ],

@@ -2,7 +2,7 @@
 # Gradescope runs this once, as root, while it builds the autograder image (base image Ubuntu
 # 22.04 or 24.04: their python3 is 3.10 / 3.12; the kit runs on 3.10 to 3.13). It installs
 # Python, the CPU build of torch (Gradescope machines have no GPU), and the kit that this zip
-# carries in $AUTOGRADER_ROOT/source/kit (the kws library and the hidden grader), then checks
+# carries in $AUTOGRADER_ROOT/source/kit (the kws library, with each assignment's hidden graded tests), then checks
 # that the grader loads. Any failure stops the build with a message and a non-zero exit, so a
 # broken image is seen when it is built, not when students submit.
 #
@@ -64,6 +64,7 @@ STEP="installing the kit from $ROOT/source/kit"
 STEP="checking that the grader loads"
 cd "$ROOT/source/kit"
 "$VENV/bin/python" -m kws.compat  # torch / torchaudio pairing; says what to install instead
-"$VENV/bin/python" -m pytest grader/ -q -p no:cacheprovider --collect-only >/dev/null \
-    || fail "the grader's tests do not load in $VENV; run '$VENV/bin/python -m pytest grader/ --collect-only' to see why"
+GRADER=("$VENV/bin/python" -m pytest -p kws.grading.plugin kws/assignments -q -p no:cacheprovider --collect-only)
+"${GRADER[@]}" >/dev/null \
+    || fail "the grader's tests do not load in $VENV; run '${GRADER[*]}' in $ROOT/source/kit to see why"
 echo "setup.sh: the autograder is ready ($VENV)"

@@ -15,6 +15,13 @@ releases or demonstrates an assignment reads it from here::
 
 `load(path)` reads and checks one file, with errors naming the file, the key and the fix, so an
 instructor's edit that breaks a spec stops the grader before it grades anyone.
+
+An assignment folder holds ``spec.toml``, ``checks.py`` (its numeric checks), any judges its
+graded tests share with the self-check, and ``grader/`` (its graded tests, ``test_*.py``). The
+kit's own folders are found here; an instructor's own live anywhere and are named by the
+environment variable ``KWS_ASSIGNMENTS`` (folders separated by ``:``, each an assignment folder
+or a folder of them), which ``kws grade``, ``kws release`` and the grader all read. A folder
+whose name starts with ``_`` (the template, ``_template/``) is never an assignment.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ else:  # Python 3.10 (Ubuntu 22.04, Gradescope's default image): the same parser
 
 HERE = Path(__file__).resolve().parent
 SPEC_FILE = "spec.toml"  # in each assignment's folder
+GRADER_FOLDER = "grader"  # in each assignment's folder: its graded tests
+ASSIGNMENTS_ENV = "KWS_ASSIGNMENTS"  # more assignment folders, outside the kit
 TIER_ORDER = ("simple", "medium", "strong", "boss")
 
 
@@ -68,6 +77,22 @@ class Task:
     rules: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class NumericTest:
+    """One graded test of a numeric check (``[numeric.<test name>]`` in the spec): it fails with
+    the first failed item of `component` (an entry of the folder's ``checks.py`` NUMERIC table)
+    among its build items and those of `topics` (all of them if empty). `task`: the task whose
+    report shows the notebook ran (default: the component's own). `file`: the graded test
+    module (in the folder's ``grader/``) that grades it."""
+
+    name: str
+    title: str
+    component: str
+    topics: tuple[str, ...] = ()
+    task: str | None = None
+    file: str = "test_numeric.py"
+
+
 # The structural rules a task may state, and the kind of value each takes.
 RULE_KINDS = {"layer_class": str, "own_classes": list, "norm_before_classifier": bool}
 
@@ -85,6 +110,10 @@ class Spec:
     tiers: dict[str, dict[str, float]]
     budgets: dict[str, dict[str, str]]
     path: Path
+    # Graded tests of numeric checks, by test function name (`kws.grading.verdicts.numeric_tests`).
+    numeric: dict[str, NumericTest] = field(default_factory=dict)
+    # Older names of this assignment: the keys a --tiers file of earlier kits may use for it.
+    aliases: tuple[str, ...] = ()
     # Besides the cells tagged `model`, the cells defining one of these names are graded code:
     # `kws report` compares them between hand-ins (kws.grading.similarity).
     compared_names: tuple[str, ...] = ()
@@ -103,6 +132,19 @@ class Spec:
         return self.path.parent
 
     @property
+    def graded_tests(self) -> Path:
+        """The folder of the assignment's graded tests (``test_*.py``), run by the grader."""
+        return self.folder / GRADER_FOLDER
+
+    @property
+    def layout(self) -> str:
+        """How its data is laid out ([data] layout): which reader finds the hidden test set."""
+        layout = self.data.get("layout")
+        if not isinstance(layout, str):
+            raise SpecError(f'{self.path}: [data] has no layout; add layout = "hw4" (or another)')
+        return layout
+
+    @property
     def package(self) -> str | None:
         """The folder's module name when it is one of the kit's (``kws.assignments.<name>``)."""
         return f"{__name__}.{self.name}" if self.folder.parent == HERE else None
@@ -111,7 +153,9 @@ class Spec:
         """The module names of the folder's Python files (checks and helpers), for the grading
         child to watch against a notebook that patches them."""
         if self.package is None:
-            return [f"kws_assignment_{self.name}.{p.stem}" for p in sorted(self.folder.glob("*.py"))]
+            return [
+                f"kws_assignment_{self.name}.{p.stem}" for p in sorted(self.folder.glob("*.py"))
+            ]
         return [self.package] + [
             f"{self.package}.{p.stem}"
             for p in sorted(self.folder.glob("*.py"))
@@ -223,6 +267,40 @@ def _tasks(raw: dict, path: Path) -> dict[str, Task]:
     return tasks
 
 
+def _numeric(raw: dict, path: Path, tasks: dict[str, Task]) -> dict[str, NumericTest]:
+    numeric = {}
+    for name, table in _table(raw, "numeric", path).items():
+        key = f"[numeric.{name}]"
+        if not name.startswith("test_") or not name.isidentifier():
+            raise _fail(path, key, "is not a test function name", "name it test_<what>")
+        if not isinstance(table, dict) or not all(
+            isinstance(table.get(k), str) for k in ("title", "component")
+        ):
+            raise _fail(
+                path,
+                key,
+                "needs a title and a component",
+                'add title = "..." and component = "<an entry of checks.py NUMERIC>"',
+            )
+        topics = table.get("topics", [])
+        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+            raise _fail(
+                path, f"numeric.{name}.topics", "is not a list of names", 'topics = ["outputs"]'
+            )
+        task = table.get("task")
+        if task is not None and task not in tasks:
+            raise _fail(
+                path, f"numeric.{name}.task", f"is {task!r}", f"use one of {', '.join(tasks)}"
+            )
+        file = table.get("file", NumericTest.file)
+        if not isinstance(file, str) or not file.startswith("test_") or not file.endswith(".py"):
+            raise _fail(path, f"numeric.{name}.file", f"is {file!r}", 'file = "test_numeric.py"')
+        numeric[name] = NumericTest(
+            name, table["title"], table["component"], tuple(topics), task, file
+        )
+    return numeric
+
+
 def _names(raw: dict, key: str, path: Path) -> tuple[str, ...]:
     value = raw.get(key, [])
     if not isinstance(value, list) or not all(
@@ -252,17 +330,20 @@ def load(path: str | Path) -> Spec:
         preset: {key: str(value) for key, value in table.items()}
         for preset, table in _table(raw, "budgets", path).items()
     }
+    tasks = _tasks(raw, path)
     return Spec(
         name=raw["name"],
         title=raw["title"],
         notebook=raw["notebook"],
         data=_table(raw, "data", path),
-        tasks=_tasks(raw, path),
+        tasks=tasks,
         points={test: float(value) for test, value in points.items()},
         tiers=_tiers(raw, path),
         budgets=budgets,
         path=path,
         compared_names=_names(raw, "compared_names", path),
+        aliases=_names(raw, "aliases", path),
+        numeric=_numeric(raw, path, tasks),
     )
 
 
@@ -286,11 +367,51 @@ def discover(root: str | Path) -> dict[str, Spec]:
     return {
         folder.name: load_folder(folder)
         for folder in sorted(Path(root).iterdir())
-        if (folder / SPEC_FILE).is_file()
+        if (folder / SPEC_FILE).is_file() and not folder.name.startswith("_")
     }
 
 
-ASSIGNMENTS: dict[str, Spec] = discover(HERE)
+def all_assignments(environ: dict[str, str] | None = None) -> dict[str, Spec]:
+    """The kit's assignments, then those of the folders `KWS_ASSIGNMENTS` names (each an
+    assignment folder or a folder of them); SpecError naming the variable for a folder that
+    holds none, or a name given twice."""
+    found = discover(HERE)
+    value = (os.environ if environ is None else environ).get(ASSIGNMENTS_ENV, "")
+    for entry in filter(None, value.split(os.pathsep)):
+        root = Path(entry).resolve()
+        if (root / SPEC_FILE).is_file():
+            extra = {root.name: load_folder(root)}
+        elif root.is_dir():
+            extra = discover(root)
+        else:
+            extra = {}
+        if not extra:
+            raise SpecError(
+                f"{ASSIGNMENTS_ENV}={value}: {root} is no assignment folder (one holding "
+                f"{SPEC_FILE}) and holds none; fix the path or unset {ASSIGNMENTS_ENV}"
+            )
+        for name, spec in extra.items():
+            if name in found:
+                raise SpecError(
+                    f"{spec.path}: an assignment named {name!r} exists already ({found[name].path}); "
+                    "rename the folder and its spec's name"
+                )
+            found[name] = spec
+    return found
+
+
+ASSIGNMENTS: dict[str, Spec] = all_assignments()
+
+
+def spec_of(path: str | Path) -> Spec:
+    """The assignment whose folder holds `path` (e.g. a graded test's ``__file__``)."""
+    path = Path(path).resolve()
+    for spec in ASSIGNMENTS.values():
+        if path.is_relative_to(spec.folder.resolve()):
+            return spec
+    raise SpecError(
+        f"{path} is in no assignment folder; put it in one, or name the folder in {ASSIGNMENTS_ENV}"
+    )
 
 
 def settings(name: str, environ: dict[str, str] | None = None) -> dict[str, int | float]:

@@ -39,3 +39,12 @@ def run_component(component: Component, ns: dict, *, echo: bool = False) -> Chec
         except (Exception, SystemExit) as error:  # student code, outside a guarded call
             checker.expect(False, "the check runs", f"it raised {type(error).__name__}: {error}")
     return checker
+
+
+def run_task_checks(checker: Checker, spec, task: str, ns: dict) -> None:
+    """Run into `checker` the numeric checks of `task` (the assignment `spec`'s ``checks.py``, as
+    the grader runs them) whose class or function the notebook's namespace `ns` defines."""
+    for component in spec.checks().NUMERIC.values():
+        if component.task == task and component.name in ns:
+            with checker.run():
+                component.check(checker, ns[component.name], ns)

@@ -348,3 +348,8 @@ def compare_layer(
 def describe(reference: nn.Module) -> str:
     """What a reference is, for the check's lines: its `title`, or its class name."""
     return getattr(reference, "title", type(reference).__name__)
+
+
+def shape_text(t) -> str:
+    """A tensor's shape as text, ``(2, 12)``, or the name of what is not a tensor."""
+    return str(tuple(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__

@@ -1,12 +1,15 @@
 """The one place the grader's command line is built: `kws grade`, `kws demo` and the Gradescope
 autograder all run the hidden grader as
 
-    python -m pytest GRADER -q -p no:cacheprovider --submission DIR --data DIR --results FILE
-        [--hide PATH ...] [--assignment NAME --dataset NAME --tiers FILE ...]
+    python -m pytest -p kws.grading.plugin TESTS... -q -p no:cacheprovider --submission DIR
+        --data DIR --results FILE [--hide PATH ...] [--assignment NAME --dataset NAME ...]
 
-where GRADER is `GRADER_DIR`, the grader's pytest folder (its conftest and graded tests). Every
-path is made absolute here, so the command means the same from any working directory. The
-Gradescope autograder's shell script runs it through this module's command line:
+where the plugin (`kws.grading.plugin`) is the grader and TESTS are the graded tests: by default
+`graded_tests()`, the ``grader/`` folder of every assignment (``kws/assignments/<name>/grader``,
+and those of the folders ``KWS_ASSIGNMENTS`` names). Both come with the installed package, so
+grading needs no checkout. Every path is made absolute here, so the command means the same from
+any working directory. The Gradescope autograder's shell script runs it through this module's
+command line:
 
     python -m kws.grading.command --submission DIR --data DIR --results FILE [grader options]
 """
@@ -19,22 +22,33 @@ import subprocess
 import sys
 from pathlib import Path
 
-GRADER_DIR = Path(__file__).resolve().parents[2] / "grader"  # the checkout's grader/
+PLUGIN = "kws.grading.plugin"
 # No caches written into the kit, and none of the instructor's own pytest plugins: random order,
 # benchmarks or hypothesis could change how the grader runs, and loading them costs every
 # student's grading a second or two.
 GRADER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
-def grader_folder(grader: Path | None = None) -> Path:
-    """`grader` (default: `GRADER_DIR`), resolved; FileNotFoundError naming the fix without it."""
-    folder = Path(grader or GRADER_DIR).resolve()
-    if not folder.exists():
-        raise FileNotFoundError(
-            f"{folder} is missing: the hidden grader ships with the kit's repository, not the "
-            "wheel; install the kit from a clone (pip install -e .)"
-        )
-    return folder
+def graded_tests() -> list[Path]:
+    """The graded tests' folders, one per assignment (``<assignment folder>/grader``)."""
+    from kws.assignments import ASSIGNMENTS
+
+    return [spec.graded_tests for spec in ASSIGNMENTS.values() if spec.graded_tests.is_dir()]
+
+
+def grader_paths(grader: Path | list[Path] | None = None) -> list[Path]:
+    """`grader` (default: `graded_tests()`: folders or graded test files), resolved;
+    FileNotFoundError naming the path when one is missing."""
+    paths = graded_tests() if grader is None else grader
+    paths = [paths] if isinstance(paths, str | Path) else paths
+    resolved = [Path(p).resolve() for p in paths]
+    for path in resolved:
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} is missing: the graded tests are an assignment folder's grader/ "
+                "(kws/assignments/<name>/grader/test_*.py)"
+            )
+    return resolved
 
 
 def grader_command(
@@ -42,7 +56,7 @@ def grader_command(
     data: Path,
     results: Path,
     *,
-    grader: Path | None = None,
+    grader: Path | list[Path] | None = None,
     hide: list[Path] = (),
     options: list[str] = (),
     python: str = sys.executable,
@@ -50,12 +64,18 @@ def grader_command(
     """The argument list that grades `submission` against `data` into `results`.
 
     Args:
-        grader: the grader folder or one graded test file (default: `GRADER_DIR`).
+        grader: graded test folders or files (default: every assignment's, `graded_tests()`);
+            a folder holding a conftest.py of its own is run without `PLUGIN` (it loads it, or
+            is another grader).
         hide: more paths the grading child must not read (``--hide``).
         options: more grader options, e.g. ``["--assignment", "speaker_id"]``, passed as given.
         python: the interpreter to run pytest with.
     """
-    command = [python, "-m", "pytest", str(grader_folder(grader)), "-q", "-p", "no:cacheprovider"]
+    paths = grader_paths(grader)
+    # A grader folder with a conftest.py of its own (the checkout's grader/) brings its plugin.
+    own = len(paths) == 1 and (paths[0] / "conftest.py").is_file()
+    command = [python, "-m", "pytest", *([] if own else ["-p", PLUGIN]), *map(str, paths)]
+    command += ["-q", "-p", "no:cacheprovider"]
     paths = {"--submission": submission, "--data": data, "--results": results}
     command += [
         part for option, path in paths.items() for part in (option, str(Path(path).resolve()))
@@ -65,8 +85,16 @@ def grader_command(
 
 
 def grader_environment() -> dict[str, str]:
-    """This process's environment with `GRADER_ENV` for the grader's pytest process."""
-    return os.environ | GRADER_ENV
+    """This process's environment with `GRADER_ENV` for the grader's pytest process, and the
+    instructor's assignment folders (``KWS_ASSIGNMENTS``) as absolute paths: the grader may run
+    in another working directory."""
+    from kws.assignments import ASSIGNMENTS_ENV
+
+    env = os.environ | GRADER_ENV
+    if env.get(ASSIGNMENTS_ENV):
+        folders = env[ASSIGNMENTS_ENV].split(os.pathsep)
+        env[ASSIGNMENTS_ENV] = os.pathsep.join(str(Path(f).resolve()) for f in folders if f)
+    return env
 
 
 def main(argv: list[str] | None = None) -> int:

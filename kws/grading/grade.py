@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS, Spec
-from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, HiddenTest
+from kws.grading.hidden import HiddenTest
+from kws.grading.layouts import layout_of
 from kws.grading.sandbox.run import ChildResult, Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.shared.payload import check_payload
@@ -50,6 +51,7 @@ def grade_notebook(
             gpu=device != "cpu",
             hide=hide,
             readable=readable,
+            assignment=None if assignment.package else assignment.folder,
         )
     if result.status == "ok":
         try:
@@ -81,14 +83,9 @@ def child_problem(result: ChildResult) -> str:
 
 
 def missing_test_data(data: Path, assignment: str) -> str | None:
-    """Why `data` cannot grade `assignment` (its hidden test set is absent), or None."""
-    if assignment == "keyword_spotting":
-        if any((data / folder).is_dir() for folder in KWS_TEST_FOLDERS):
-            return None
-        return f"{data} has no 12-class test set ({' or '.join(KWS_TEST_FOLDERS)})"
-    if (data / SPEAKER_FOLDER / "testdata.json").is_file():
-        return None
-    return f"{data} has no {SPEAKER_FOLDER}/testdata.json"
+    """Why `data` cannot grade `assignment` (its hidden test set is absent), or None; its
+    spec's [data] layout knows where the test set is (`kws.grading.layouts`)."""
+    return layout_of(ASSIGNMENTS[assignment]).missing(data)
 
 
 def holds_notebook(submission: Path, assignment: Spec) -> bool:
@@ -122,35 +119,3 @@ def ungradable_assignments(submission: Path, data: Path, present: set[str]) -> d
             f"Not graded in this run: {notebook}, because {why}; its tests are left out.{hint}"
         )
     return left_out
-
-
-def retraining_data(data: Path, hidden: HiddenTest, root: Path) -> Path:
-    """A data folder for re-training keyword spotting: `data`'s folders linked in, and in place of
-    each 12-class test set a stand-in with the same clips under secretly shuffled labels.
-
-    The notebook evaluates on the test set as it ends, so it needs one; the real one would give
-    it the hidden labels (its folder names). The child receives the same clips unlabelled anyway,
-    so the stand-in tells it nothing, and its own "test accuracy" is chance; the grader scores
-    the re-trained checkpoint on the hidden labels as usual.
-    """
-    import secrets
-    import shutil
-
-    root.mkdir(parents=True, exist_ok=True)
-    for entry in data.iterdir():
-        if entry.name not in KWS_TEST_FOLDERS:
-            (root / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
-    for folder in KWS_TEST_FOLDERS:
-        clips = sorted((data / folder).glob("*/*.wav"))
-        if not clips:
-            continue
-        rng = secrets.SystemRandom()
-        rng.shuffle(clips)
-        for number, clip in enumerate(clips):
-            label = hidden.classes[number % len(hidden.classes)]
-            (root / folder / label).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(clip, root / folder / label / f"standin{number:05d}_nohash_0.wav")
-    for path in [root, *root.rglob("*")]:
-        if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() else 0o644)  # the child may run as another user
-    return root

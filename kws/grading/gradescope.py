@@ -1,13 +1,13 @@
-"""Build the Gradescope autograder zip: the kit, the hidden grader, the hidden test data.
+"""Build the Gradescope autograder zip: the kit (with the hidden graded tests), the hidden test data.
 
     kws gradescope --data DATA --out autograder.zip [--assignment speaker_id] [--tiers FILE]
 
 The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build the image) and
-``run_autograder`` (run per submission) from grader/gradescope/ — plus:
+``run_autograder`` (run per submission) from the checkout's grader/gradescope/ — plus:
 
-- ``kit/``: pyproject.toml, README.md, the ``kws`` package (with the assignments' specs,
-  ``kws/assignments/*/spec.toml``: the zip grades with the points, limits and tiers it was built
-  with) and ``grader/`` (installed by setup.sh);
+- ``kit/``: pyproject.toml, README.md and the ``kws`` package (installed by setup.sh), with the
+  assignment folders, ``kws/assignments/<name>/``: their specs (the zip grades with the points,
+  limits and tiers it was built with) and their graded tests (``grader/``);
 - ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
   utterances with ``mapping.json``, ``testdata.json`` and ``metadata.json``, and the hidden
   labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
@@ -20,14 +20,13 @@ against the data when the zip is built, and baked into ``run_autograder``, so Gr
 exactly what was checked.
 """
 
-import json
 import shlex
 import zipfile
 from pathlib import Path
 
-from kws.data.speech_commands import WORDS_V1, WORDS_V2
+from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import check_grading_data
-from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, SPEAKER_HIDDEN
+from kws.grading.layouts import layout_of
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,31 +75,21 @@ def _add_dir(archive: zipfile.ZipFile, name: str) -> None:
     archive.writestr(info, b"")
 
 
-def grading_data_files(data: Path) -> list[tuple[Path, str]]:
-    """(file, name in the zip) for the test data grading reads; FileNotFoundError if none."""
-    files = []
-    for folder in KWS_TEST_FOLDERS:
-        files += [(p, f"data/{p.relative_to(data)}") for p in _files(data / folder)]
-    speakers = data / SPEAKER_FOLDER
-    if (speakers / "testdata.json").is_file():
-        listed = json.loads((speakers / "testdata.json").read_text())["utterances"]
-        # metadata.json too: the feature reader opens it (training speakers; no test labels).
-        names = ["testdata.json", "mapping.json", "metadata.json"]
-        names += [u["feature_path"] for u in listed]
-        names += ["README.md"] if (speakers / "README.md").is_file() else []  # synthetic marker
-        files += [(speakers / n, f"data/{SPEAKER_FOLDER}/{n}") for n in names]
-        labels = data / SPEAKER_HIDDEN / "test_labels.csv"
-        if not labels.is_file():
-            raise FileNotFoundError(
-                f"{labels} is missing; the speaker tasks cannot be graded without it"
-            )
-        files.append((labels, f"data/{SPEAKER_HIDDEN}/test_labels.csv"))
+def grading_data_files(data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
+    """(file, name in the zip) for the test data grading reads, and the empty folders the zip
+    needs beside it, from each assignment's data layout; FileNotFoundError if none."""
+    files, folders = [], []
+    for spec in ASSIGNMENTS.values():
+        more_files, more_folders = layout_of(spec).grading_files(data)
+        files += [entry for entry in more_files if entry not in files]
+        folders += [folder for folder in more_folders if folder not in folders]
     if not files:
+        missing = "; ".join(layout_of(spec).missing(data) or "" for spec in ASSIGNMENTS.values())
         raise FileNotFoundError(
-            f"{data} holds neither a 12-class test set ({' or '.join(KWS_TEST_FOLDERS)}) nor "
-            f"{SPEAKER_FOLDER}/testdata.json; pass the data folder the grader uses"
+            f"{data} holds no test set of any assignment ({missing}); pass the data folder the "
+            "grader uses"
         )
-    return files
+    return files, folders
 
 
 def make_autograder(
@@ -114,7 +103,7 @@ def make_autograder(
 ) -> Path:
     """Write the autograder zip to `zip_path` and return it (relative paths: the caller's).
 
-    `assignment` ("keyword_spotting" or "speaker_id") grades only that notebook; by default a
+    `assignment` (an assignment's name) grades only that notebook; by default a
     submission's every notebook is. `dataset` / `tiers` name the accuracy tier set for data the
     kit does not recognise (see `kws.grading.tiers`). Raises ValueError / FileNotFoundError,
     before writing anything, when the data cannot grade the selection.
@@ -135,15 +124,11 @@ def make_autograder(
         for name in ("pyproject.toml", "README.md"):
             if (kit_root / name).is_file():
                 _add(archive, kit_root / name, f"kit/{name}")
-        for package in ("kws", "grader"):
-            for path in _files(kit_root / package):
-                _add(archive, path, f"kit/{path.relative_to(kit_root)}")
-        for path, name in grading_data_files(data):
+        for path in _files(kit_root / "kws"):  # the graded tests too: kws/assignments/*/grader/
+            _add(archive, path, f"kit/{path.relative_to(kit_root)}")
+        files, folders = grading_data_files(data)
+        for path, name in files:
             _add(archive, path, name)
-        for folder in KWS_TEST_FOLDERS:
-            if (data / folder).is_dir():
-                version = folder.rsplit("_", 1)[1]
-                words = WORDS_V2 if version == "v0.02" else WORDS_V1
-                for word in words:
-                    _add_dir(archive, f"data/speech_commands_{version}/{word}")
+        for folder in folders:
+            _add_dir(archive, folder)
     return zip_path

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import torch
 
-from kws.assignments import ASSIGNMENTS
 from kws.data.speaker_format import read_test_labels
 from kws.grading.sandbox.processes import private_folder
 from kws.grading.shared.inputs import save_feature_inputs, save_wave_inputs
 
-# The data layout, from the specs' [data] tables (kws/assignments/<name>/spec.toml).
-KWS_TEST_FOLDERS = tuple(ASSIGNMENTS["keyword_spotting"].data["test_folders"])
-SPEAKER_FOLDER = ASSIGNMENTS["speaker_id"].data["folder"]
-SPEAKER_HIDDEN = ASSIGNMENTS["speaker_id"].data["hidden"]
+# The folders the readers look for unless told (an assignment's spec names its own, [data] in
+# kws/assignments/<name>/spec.toml; `kws.grading.layouts` passes them).
+SPEECH_COMMANDS_TEST_FOLDERS = ("speech_commands_test_set_v0.02", "speech_commands_test_set_v0.01")
+HW4_FOLDER, HW4_HIDDEN = "speaker_features", "speaker_features_hidden"
 
 
 @dataclass(frozen=True)
@@ -62,15 +61,18 @@ def synthetic_preset(folder: Path) -> str | None:
     return match[1] if match and "Synthetic" in readme.read_text(errors="replace") else None
 
 
-def hidden_keyword_test(data_dir: Path, out_file: Path) -> HiddenTest:
-    """The 12-class test set under `data_dir` as unlabelled shuffled clips + hidden labels."""
+def hidden_keyword_test(
+    data_dir: Path, out_file: Path, test_folders: tuple[str, ...] = SPEECH_COMMANDS_TEST_FOLDERS
+) -> HiddenTest:
+    """The 12-class test set under `data_dir` (the first of `test_folders` there) as unlabelled
+    shuffled clips + hidden labels."""
     from kws.data.cache import cache_clips
     from kws.data.speech_commands import SpeechCommands
 
-    test_folder = next((data_dir / f for f in KWS_TEST_FOLDERS if (data_dir / f).is_dir()), None)
+    test_folder = next((data_dir / f for f in test_folders if (data_dir / f).is_dir()), None)
     if test_folder is None:
         raise FileNotFoundError(
-            f"{data_dir} has no 12-class test set ({' or '.join(KWS_TEST_FOLDERS)}); pass the "
+            f"{data_dir} has no 12-class test set ({' or '.join(test_folders)}); pass the "
             "folder holding the Speech Commands data with --data"
         )
     version = test_folder.name.rsplit("_", 1)[1]
@@ -93,11 +95,14 @@ def hidden_keyword_test(data_dir: Path, out_file: Path) -> HiddenTest:
     )
 
 
-def hidden_speaker_test(data_dir: Path, out_file: Path) -> HiddenTest:
-    """The HW4 test utterances as unlabelled shuffled features + hidden speaker labels."""
+def hidden_speaker_test(
+    data_dir: Path, out_file: Path, folder: str = HW4_FOLDER, hidden: str = HW4_HIDDEN
+) -> HiddenTest:
+    """The HW4 test utterances (`data_dir`/`folder`) as unlabelled shuffled features + hidden
+    speaker labels (`data_dir`/`hidden`/test_labels.csv)."""
     from kws.data.cache import cache_features
 
-    root, labels_file = data_dir / SPEAKER_FOLDER, data_dir / SPEAKER_HIDDEN / "test_labels.csv"
+    root, labels_file = data_dir / folder, data_dir / hidden / "test_labels.csv"
     if not labels_file.is_file():
         raise FileNotFoundError(
             f"{labels_file} is missing: the grader needs the hidden test labels next to "

@@ -6,12 +6,13 @@ dataset; the tier a task needs for full marks is its ``target`` there. A run pic
 this order:
 
 1. ``--tiers FILE``: a JSON tier table, ``{"simple": 0.6, "medium": ..., "strong": ..., "boss": ...}``,
-   or one table per assignment, ``{"keyword_spotting": {...}, "speaker_id": {...}}`` (the older
-   keys ``"kws"`` and ``"speaker"`` are accepted too);
+   or one table per assignment, keyed by its name or one of the ``aliases`` its spec gives (the
+   keys of earlier kits' thresholds.json);
 2. ``--dataset NAME``: the entry NAME of the spec's [tiers];
-3. a dataset the kit knows, recognised from the data folder: the synthetic datasets by the
-   README their generator writes, the real 12-class Speech Commands test set by its clip count,
-   the real HW4 features by their 600 speakers and 8,000 test utterances.
+3. a dataset the kit knows, recognised from the data folder by the spec's data layout
+   (`kws.grading.layouts`): the synthetic datasets by the README their generator writes, the
+   real 12-class Speech Commands test set by its clip count, the real HW4 features by their 600
+   speakers and 8,000 test utterances.
 
 Anything else is refused with the option to add: a 10-speaker folder is never silently graded
 against the 600-speaker Kaggle tiers.
@@ -23,16 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS, TIER_ORDER, Spec
-from kws.grading.hidden import KWS_TEST_FOLDERS, SPEAKER_FOLDER, synthetic_preset
-
-# The keys a --tiers file may use for an assignment's table: its name, or the key of the
-# thresholds.json files of earlier versions of the kit.
-TIERS_FILE_KEYS = {
-    "keyword_spotting": ("keyword_spotting", "kws"),
-    "speaker_id": ("speaker_id", "speaker"),
-}
-REAL_KWS_TEST_CLIPS = {"v0.02": 4_890, "v0.01": 3_081}  # the official 12-class test sets
-REAL_HW4 = {"speakers": 600, "test_utterances": 8_000}
+from kws.grading.layouts import layout_of
 
 
 @dataclass(frozen=True)
@@ -63,36 +55,10 @@ def check_tiers(tiers: dict, where: str) -> dict[str, float]:
     return {name: float(tiers[name]) for name in TIER_ORDER}
 
 
-def detect_dataset(data: Path, assignment: str) -> str | None:
-    """The [tiers] name of a dataset the kit knows under `data`, else None."""
-    if assignment == "keyword_spotting":
-        folder = next((data / f for f in KWS_TEST_FOLDERS if (data / f).is_dir()), None)
-        if folder is None:
-            return None
-        preset = synthetic_preset(folder)
-        if preset:
-            return f"synthetic-{preset}"
-        clips = sum(1 for _ in folder.glob("*/*.wav"))
-        return "speech_commands_12" if clips == REAL_KWS_TEST_CLIPS[folder.name[-5:]] else None
-    features = data / SPEAKER_FOLDER
-    preset = synthetic_preset(features)
-    if preset:
-        return f"synthetic-{preset}"
-    try:
-        speakers = len(json.loads((features / "mapping.json").read_text())["speaker2id"])
-        tests = len(json.loads((features / "testdata.json").read_text())["utterances"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    # Synthetic features written before they carried their own README: the synthetic Speech
-    # Commands beside them (same generator run) names the preset, if the speaker count agrees.
-    from kws.data.synthetic import PRESETS
-
-    for folder in KWS_TEST_FOLDERS:
-        preset = synthetic_preset(data / folder)
-        if preset in PRESETS and PRESETS[preset].sf_speakers == speakers:
-            return f"synthetic-{preset}"
-    real = speakers == REAL_HW4["speakers"] and tests == REAL_HW4["test_utterances"]
-    return "hw4_2023" if real else None
+def detect_dataset(data: Path, assignment: str, spec: Spec | None = None) -> str | None:
+    """The [tiers] name of a dataset the kit knows under `data`, else None (read by the layout
+    of `spec`'s data; default: ``ASSIGNMENTS[assignment]``)."""
+    return layout_of(spec or ASSIGNMENTS[assignment]).detect(data)
 
 
 def tier_set(
@@ -115,7 +81,8 @@ def tier_set(
                 f"--tiers {tiers_file}: cannot read a JSON tier table ({error})"
             ) from None
         if isinstance(table, dict):
-            key = next((k for k in TIERS_FILE_KEYS.get(assignment, ()) if k in table), None)
+            keys = (spec.name, *spec.aliases)
+            key = next((k for k in keys if k in table), None)
             table = table[key] if key else table
         return TierSet(
             Path(tiers_file).name,
@@ -131,7 +98,7 @@ def tier_set(
                 "the other notebook only (--assignment)"
             )
         return TierSet(dataset, known[dataset], "--dataset")
-    detected = detect_dataset(data, assignment)
+    detected = detect_dataset(data, assignment, spec)
     if detected is None or detected not in known:
         raise ValueError(
             f"{data}: the {assignment} data is not a dataset the grader knows "

@@ -92,8 +92,6 @@ GRADER_MODULES = [
     "kws.check.registry",
     "kws.check.layer_checks",
     "kws.check.formula_checks",
-    "kws.check.keyword_checks",
-    "kws.check.keyword_model_checks",
     "kws.models.masks",
 ]
 

@@ -1,12 +1,12 @@
 """Notebook 01's numeric checks, registered once: Task 1's functions and Task 2's token lengths
-(`kws.check.keyword_checks`), Task 3's forward and Task 4's schedule over the steps the run's
-history.json recorded (`kws.check.keyword_model_checks`). The grading child runs them for
+(`kws.assignments.keyword_spotting.keyword_checks`), Task 3's forward and Task 4's schedule over the steps the run's
+history.json recorded (`kws.assignments.keyword_spotting.keyword_model_checks`). The grading child runs them for
 grader/test_01_*.py; `check.keyword_model` runs the model task's from the notebook. A new check
 is one entry here and its test's points in spec.toml."""
 
 import secrets
 
-from kws.check import keyword_checks, keyword_model_checks
+from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks
 from kws.check.registry import Component
 from kws.grading.shared.handin import RECORDED_LR
 

@@ -5,8 +5,8 @@ The schedule is judged from the notebook's source, never from a file a later cel
 the child runs the recipe cell (tagged ``recipe``; in a notebook handed out before that tag
 existed, the code cell that defines ``learning_rate_factor``) after the model cells, evaluates
 ``learning_rate_factor(step, N)`` itself for the N steps the run recorded in
-``OUT_DIR/kws/history.json``, and `kws.check.keyword_model_checks.recorded_schedule` judges that
-curve and checks that the recorded learning rates are a peak times it (a run that used another
+``OUT_DIR/kws/history.json``, and the assignment's judge (its checks.py component for
+``learning_rate_factor``, `recorded_schedule`) judges that curve and checks that the recorded learning rates are a peak times it (a run that used another
 schedule, or a history.json edited afterwards, disagrees).
 
     graded = with_recipe(ns, notebook, outputs / "kws")   # ns + learning_rate_factor + RECORDED_LR

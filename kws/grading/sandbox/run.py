@@ -162,15 +162,19 @@ def _read_result(path: Path, token: str, cap: int) -> dict:
     return envelope["payload"]
 
 
-def _copy_kit(lib: Path) -> Path:
-    """Copy the `kws` package (only it: no solutions, grader, data or .git) into `lib`.
+def _copy_kit(lib: Path, assignment: Path | None = None) -> Path:
+    """Copy the `kws` package (only it: no solutions, graded tests, data or .git) into `lib`,
+    with `assignment` (an assignment folder outside the kit) as ``kws/assignments/<its name>``.
 
     The child imports the very kit this grader runs — a source tree, or another clone installed
     in editable mode elsewhere, must not give it a different version — and sees nothing else of
-    the checkout it came from.
+    the checkout it came from. The assignments' graded tests (their ``grader/`` folders) stay out.
     """
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "grader")
     shutil.copytree(KIT_PACKAGE, lib / "kws", ignore=ignore)
+    if assignment is not None:
+        target = lib / "kws" / "assignments" / Path(assignment).name
+        shutil.copytree(assignment, target, ignore=ignore, dirs_exist_ok=True)
     for folder, _, files in os.walk(lib):
         os.chmod(folder, 0o755)
         for name in files:
@@ -254,6 +258,7 @@ def run_child(
     hide: list[Path] = (),
     isolate: bool = True,
     readable: list[Path] = (),
+    assignment: Path | None = None,
 ) -> ChildResult:
     """Run ``python ENTRY...`` on a copy of `submission`, sandboxed, and read its result.
 
@@ -270,6 +275,8 @@ def run_child(
             check the fallback).
         readable: folders the child reads in place (re-training data), kept visible even in a
             private /tmp; hidden paths inside them stay hidden.
+        assignment: an assignment folder from outside the kit (``KWS_ASSIGNMENTS``), copied into
+            the child's kit as one of its own (its graded tests left out).
     """
     start = time.monotonic()
     with contextlib.ExitStack() as cleanup:
@@ -281,7 +288,7 @@ def run_child(
         work.mkdir()
         plan = _copy_submission(Path(submission), work / "submission", limits.submission_bytes)
         (work / "tmp").mkdir()
-        lib = _copy_kit(root / "lib")
+        lib = _copy_kit(root / "lib", assignment)
         for name, path in (inputs or {}).items():
             shutil.copyfile(path, work / name)
         if uid is not None:

@@ -1,19 +1,18 @@
 """Notebook 02, speaker identification (HW4): Task 1 Transformer, Task 2 Conformer, Task 3
 self-attention pooling + AM-softmax, graded on the hidden test labels. Every test reads the one
-grading child's payload (see conftest)."""
+grading child's payload (`kws.grading.plugin`)."""
 
 import pytest
 
-from kws.assignments import ASSIGNMENTS
+from kws.assignments import spec_of
 from kws.assignments.speaker_id.rules import layers_that_run
 from kws.data.labels_csv import read_labels_csv
 from kws.grading.budget import BudgetError, encoder_budget
-from kws.grading.hidden import SPEAKER_HIDDEN
 from kws.grading.shared.handin import predictions_csv, relative
 from kws.grading.tiers import tier_credit
+from kws.grading.verdicts import retraining_test
 
-ASSIGNMENT = "speaker_id"  # grader/conftest.py selects tests by it (--assignment)
-SPEC = ASSIGNMENTS[ASSIGNMENT]  # its spec.toml: classes, limits, points, tiers
+SPEC = spec_of(__file__)  # this folder's spec.toml: classes, limits, points, tiers
 TASKS = SPEC.model_tasks  # task -> class name
 TASK1_LIMITS = SPEC.tasks["task1"].limits  # max_layer_calls, max_encoder_params
 MAX_CSV_BYTES = 16 * 2**20
@@ -30,9 +29,9 @@ def titled(title: str):
 
 
 @pytest.mark.parametrize("task", TASKS)
-def test_model_loads(grading, speaker_child, task):
+def test_model_loads(grading, child, task):
     """Model builds from config.json and loads model.pt"""
-    report = grading.loaded_model(speaker_child, task)
+    report = grading.loaded_model(child, task)
     assert report["class"] == TASKS[task], (
         f"{task}/config.json names class {report['class']}; this task's model must be your {TASKS[task]}."
     )
@@ -42,8 +41,8 @@ def test_model_loads(grading, speaker_child, task):
 
 
 @titled(f"Task 1: fewer than {TASK1_LIMITS['max_layer_calls'] + 1} encoder layers run in forward")
-def test_task1_layers_that_run(grading, speaker_child, score):
-    facts = grading.probe_facts(speaker_child, "task1")
+def test_task1_layers_that_run(grading, child, score):
+    facts = grading.probe_facts(child, "task1")
     calls = facts["layer_calls"]  # attention computations that ran one after another
     limit = TASK1_LIMITS["max_layer_calls"]
     passed, _ = layers_that_run(calls, limit)  # the judge check.task1 uses in the notebook
@@ -59,8 +58,8 @@ def test_task1_layers_that_run(grading, speaker_child, score):
     f"Task 1: the encoder block has fewer than {TASK1_LIMITS['max_encoder_params'] // 1000}k "
     "parameters"
 )
-def test_task1_encoder_parameters(grading, speaker_child, score):
-    facts = grading.probe_facts(speaker_child, "task1", forward=False)  # counted, not run
+def test_task1_encoder_parameters(grading, child, score):
+    facts = grading.probe_facts(child, "task1", forward=False)  # counted, not run
     assert facts["encoder_params"] is not None, (
         "Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder."
     )
@@ -83,9 +82,9 @@ def test_task1_encoder_parameters(grading, speaker_child, score):
 
 
 @pytest.mark.parametrize("task", ["task1", "task2"])
-def test_layers_written_from_scratch(grading, speaker_child, task):
+def test_layers_written_from_scratch(grading, child, task):
     """Your own layers: defined in the notebook, no library Transformer/Conformer in forward"""
-    facts = grading.probe_facts(speaker_child, task)
+    facts = grading.probe_facts(child, task)
     assert not facts["forbidden"], (
         f"Your {task} model's forward runs {facts['forbidden'][0]}; the task asks you to write "
         "this layer yourself."
@@ -93,9 +92,9 @@ def test_layers_written_from_scratch(grading, speaker_child, task):
     assert facts["layer_class_problem"] is None, f"{facts['layer_class_problem']}."
 
 
-def test_task3_written_from_scratch(grading, speaker_child):
+def test_task3_written_from_scratch(grading, child):
     """Task 3: your own attention pooling, no library Transformer or attention layer in forward"""
-    facts = grading.probe_facts(speaker_child, "task3")
+    facts = grading.probe_facts(child, "task3")
     assert not facts["forbidden"], (
         f"Your task3 model's forward runs {facts['forbidden'][0]}; write it yourself."
     )
@@ -103,30 +102,30 @@ def test_task3_written_from_scratch(grading, speaker_child):
     assert not problems, f"{problems[0]}."
 
 
-def test_task2_norm_before_classifier(grading, speaker_child):
+def test_task2_norm_before_classifier(grading, child):
     """Task 2: a normalization feeds the classifier's final Linear"""
-    facts = grading.probe_facts(speaker_child, "task2")
+    facts = grading.probe_facts(child, "task2")
     passed, explanation = facts["norm_before_classifier"]
     assert passed, explanation
 
 
 @pytest.mark.parametrize("task", TASKS)
-def test_accuracy(grading, speaker_child, hidden_speaker, task, score):
+def test_accuracy(grading, child, hidden, task, score):
     """Accuracy on the hidden test labels (partial credit by tier)"""
-    report = grading.loaded_model(speaker_child, task)
+    report = grading.loaded_model(child, task)
     assert report["predictions"] is not None, (
         f"Your {task} model could not be evaluated: {report['errors'].get('evaluate')}"
     )
-    accuracy = hidden_speaker.accuracy(report["predictions"])
+    accuracy = hidden.accuracy(report["predictions"])
     grading.report.add_leaderboard(f"Speaker ID {task} accuracy", accuracy)
     target = SPEC.tasks[task].target
-    fraction, message = tier_credit(accuracy, grading.tiers(ASSIGNMENT), target)
+    fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), target)
     score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy
     assert fraction == 1.0, message
 
 
 @pytest.mark.parametrize("task", TASKS)
-def test_predictions_csv(grading, hidden_speaker, task):
+def test_predictions_csv(grading, hidden, task):
     """predictions.csv: Id,Category with one known speaker per test utterance"""
     notebook, classes = SPEC.notebook, list(TASKS.values())
     path = predictions_csv(grading.submission, notebook, classes, task)
@@ -138,29 +137,14 @@ def test_predictions_csv(grading, hidden_speaker, task):
         rows = read_labels_csv(path)
     except (ValueError, UnicodeDecodeError) as error:
         pytest.fail(f"{shown}: {error}")
-    expected = set(hidden_speaker.ids)
+    expected = set(hidden.ids)
     missing, extra = expected - set(rows), set(rows) - expected
     assert not missing and not extra, (
         f"{shown} has {len(missing)} test Ids missing and {len(extra)} unknown "
         "Ids; write one row per utterance of testdata.json."
     )
-    unknown = sorted(set(rows.values()) - set(hidden_speaker.classes))
+    unknown = sorted(set(rows.values()) - set(hidden.classes))
     assert not unknown, f"{shown} predicts unknown speakers, e.g. {unknown[0]!r}."
 
 
-@pytest.mark.gpu
-def test_retrains_on_gpu(grading, hidden_speaker):
-    """Re-training: the notebook trains from scratch on the GPU and Task 1 reaches the simple tier"""
-    child = grading.retrain(ASSIGNMENT, hidden_speaker, [grading.data / SPEAKER_HIDDEN])
-    steps = grading.config.getoption("--retrain-steps")
-    report = grading.loaded_model(child, "task1")
-    assert report["predictions"] is not None, (
-        f"The re-trained model could not be evaluated: {report['errors']}"
-    )
-    accuracy = hidden_speaker.accuracy(report["predictions"])
-    simple = grading.tiers(ASSIGNMENT)["simple"]
-    assert accuracy >= simple, (
-        f"Re-trained for {steps} steps on {grading.retrain_device}, your Task 1 model reaches "
-        f"{accuracy:.4f}, below the "
-        f"simple tier {simple:.4f}; check that the training cells run from a fresh kernel."
-    )
+test_retrains_on_gpu = retraining_test(SPEC)  # the notebook re-trained, graded (gpu)

@@ -34,9 +34,9 @@ LENGTH_FIX = (
 
 def limits(task: str) -> dict[str, int | float]:
     """The limits of keyword spotting's `task` ("data" or "tokens") from its spec."""
-    from kws.assignments import ASSIGNMENTS
+    from kws.assignments import spec_of
 
-    return ASSIGNMENTS["keyword_spotting"].tasks[task].limits
+    return spec_of(__file__).tasks[task].limits
 
 
 # ---- Task 1: the 12-class labels ---------------------------------------------------------------
@@ -340,9 +340,9 @@ def attention_budget(checker: Checker, sizes: list[list[int]]) -> None:
     """Token and memory items from what one forward of 1-s clips ran: `sizes` holds, for each
     attention computation, [score elements per clip, keys], e.g. [H x N x N, N]. The numbers and
     sentences are the grader's own (`kws.assignments.keyword_spotting.token_budget`)."""
-    from kws.assignments import ASSIGNMENTS
+    from kws.assignments import spec_of
 
-    budget = ASSIGNMENTS["keyword_spotting"].module("token_budget")  # the grader's judge
+    budget = spec_of(__file__).module("token_budget")  # the grader's judge
     for topic, passed, what, fix in budget.budget_items(sizes):
         if topic == "build":
             checker.stop(what, fix)

@@ -1,0 +1,135 @@
+"""Notebook 02's model self-checks (``check.task1`` .. ``check.task3``, reached through
+`kws.check`): one forward pass of the student's model, traced (`kws.tracing.probes`), judged by
+the task's rules and limits in this folder's spec.toml, as the grader judges them; Task 3's also
+runs its numeric checks (checks.py)."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+
+import torch
+from torch import nn
+
+from kws.assignments import spec_of
+from kws.check.registry import run_task_checks
+from kws.check.selfcheck import Checker, CheckResult, call, shape_text
+
+__all__ = ["task1", "task2", "task3"]
+
+
+def _speaker_batch(n_mels: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two log-mel utterances (B=2, T=60, 40) padded with -20 after 49 frames in the second."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        x = torch.randn(2, 60, n_mels)
+    lengths = torch.tensor([60, 49])
+    x[1, 49:] = -20.0
+    return x, lengths
+
+
+def _model_inputs(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> tuple:
+    """(x, lengths) on the model's device; just (x,) if forward takes one argument."""
+    device = next(model.parameters(), torch.empty(0)).device
+    takes_lengths = len(inspect.signature(model.forward).parameters) >= 2
+    return (x.to(device), lengths.to(device)) if takes_lengths else (x.to(device),)
+
+
+def _speaker_task(
+    task: str,
+    model: nn.Module,
+    *,
+    n_classes: int | None,
+    ns: dict | None,
+    strict: bool,
+) -> CheckResult:
+    from kws.tracing import probes
+    from kws.tracing.trace import trace_forward
+
+    checker = Checker(f"{task} model ({type(model).__name__})")
+    spec = spec_of(__file__)  # this folder: spec.toml, checks.py, rules.py
+    rules, limits = spec.tasks[task].rules, spec.tasks[task].limits
+    layer_class = rules.get("layer_class")
+    ns = ns if ns is not None else vars(sys.modules["__main__"])
+    with checker.run():
+        x, lengths = _speaker_batch()
+        traced = call(
+            checker, "forward runs", lambda: trace_forward(model, _model_inputs(model, x, lengths))
+        )
+        output = traced.output[0] if isinstance(traced.output, (tuple, list)) else traced.output
+        if not isinstance(output, torch.Tensor):
+            checker.stop(
+                f"forward returns {type(output).__name__}", "return the scores as one tensor (B, C)"
+            )
+        shape_ok = output.dim() == 2 and output.shape[0] == 2
+        if n_classes is not None:
+            shape_ok = shape_ok and output.shape[1] == n_classes
+        checker.expect(
+            shape_ok,
+            f"forward(x (2, 60, 40), lengths) returns scores of shape {shape_text(output)}",
+            f"return one row of class scores per utterance: (B, {n_classes or 'n_classes'})",
+        )
+        checker.expect(
+            bool(torch.isfinite(output).all()),
+            "scores are finite",
+            "the output has NaN/inf: look for a division by zero or a log of 0 (padding?)",
+        )
+        if layer_class and "max_layer_calls" in limits:
+            # The grader's measure and judge (test_task1_layers_that_run): attention chains.
+            calls = traced.attention_layers
+            judge = spec.module("rules").layers_that_run  # the grader's test calls it too
+            passed, what = judge(calls, limits["max_layer_calls"])
+            checker.expect(
+                passed,
+                what,
+                f"call your {layer_class} in forward" if calls == 0 else "use fewer layers",
+            )
+        elif layer_class:  # no limit to judge: only that the notebook's layer runs at all
+            calls = probes.layer_calls(traced, model, layer_class)
+            checker.expect(
+                calls >= 1,
+                f"{layer_class} runs {calls} times in one forward",
+                f"call your {layer_class} in forward",
+            )
+        for name in rules.get("own_classes", []) + ([layer_class] if layer_class else []):
+            problem = probes.layer_class_problem(ns, name)
+            checker.expect(problem is None, f"{name} is written in this notebook", problem or "")
+        forbidden = probes.forbidden_in(traced)
+        checker.expect(
+            not forbidden,
+            "written from scratch: no torch.nn/torchaudio/kws Transformer layers run in forward",
+            f"found {', '.join(forbidden)}; use your own classes instead",
+        )
+        if hasattr(model, "encoder"):
+            n = probes.encoder_params(model)
+            budget = limits.get("max_encoder_params")
+            text = probes.encoder_params_text(model)
+            checker.expect(
+                budget is None or n < budget,
+                f"The parameter size of encoder block is {text}"
+                + (f" (budget: under {budget // 1000}k)" if budget else ""),
+                "make the encoder smaller: fewer layers, a narrower d_model or dim_feedforward",
+            )
+        if rules.get("norm_before_classifier"):
+            passed, why = probes.norm_feeds_classifier_in(traced)
+            checker.expect(passed, "a normalization feeds the final Linear classifier", why)
+    if task == "task3":  # its self-check cell calls only task3(); Task 1 and 2 call their own
+        run_task_checks(checker, spec, task, ns)
+    return checker.finish(strict)
+
+
+def task1(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
+    """Task 1: your own EncoderLayer, run at most `max_layer_calls` times, and an encoder block
+    under `max_encoder_params` parameters (the task's limits in kws/assignments/speaker_id/spec.toml)."""
+    return _speaker_task("task1", model, n_classes=n_classes, ns=ns, strict=strict)
+
+
+def task2(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
+    """Task 2: your own ConformerBlock, and a normalization right before the final Linear."""
+    return _speaker_task("task2", model, n_classes=n_classes, ns=ns, strict=strict)
+
+
+def task3(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
+    """Task 3: your own SelfAttentionPooling; scores whose argmax is the predicted speaker; and
+    the notebook's SelfAttentionPooling, AMSoftmaxHead and am_softmax_loss against formulas."""
+    return _speaker_task("task3", model, n_classes=n_classes, ns=ns, strict=strict)

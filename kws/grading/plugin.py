@@ -1,0 +1,186 @@
+"""The hidden grader, as a pytest plugin: its options, which tests a run grades, the points of
+each, and the fixtures every graded test reads.
+
+    python -m pytest -p kws.grading.plugin kws/assignments/<name>/grader ... \
+        --submission DIR --data DIR [--results results.json] [--assignment NAME]
+        [--tiers FILE | --dataset NAME] [--retrain-device cpu --retrain-steps 4]
+
+(`kws.grading.command` builds that command; ``pytest grader/`` in a checkout does the same.) The
+graded tests live in each assignment's folder, ``kws/assignments/<name>/grader/test_*.py`` (or an
+instructor's own folder named in ``KWS_ASSIGNMENTS``); a test's assignment is the folder its file
+is in, its points are that spec's [points] entry for the test's function name.
+
+Every path option is taken relative to the directory pytest was started from. Without
+--assignment, a notebook the submission does not hold (or whose test set the data lacks) is
+not graded, and the run's output says so once; its tests are left out of the results.
+
+One child process per notebook serves every test of that notebook (`Grading.child`): it runs the
+notebook's model cells, loads each task's checkpoint and returns predictions and probe facts;
+tests only read that payload and compare predictions with the hidden labels (`hidden`), which
+never leave this process. Every run writes a Gradescope results.json (`kws.grading.results`).
+"""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from kws.assignments import ASSIGNMENTS, Spec, SpecError, spec_of
+from kws.grading.grade import missing_test_data, ungradable_assignments
+from kws.grading.hidden import HiddenTest
+from kws.grading.results import GradescopeReport
+from kws.grading.tiers import TierSet, tier_set
+from kws.grading.verdicts import TIER_SETS, Grading
+
+PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("kws grader")
+    group.addoption("--submission", type=Path, help="the student's folder: notebooks and outputs/")
+    group.addoption("--data", type=Path, help="data folder with the hidden test labels")
+    group.addoption("--results", type=Path, help="where to write the Gradescope results.json")
+    group.addoption(
+        "--assignment",
+        choices=sorted(ASSIGNMENTS),
+        help="grade only this notebook (default: every notebook the submission holds)",
+    )
+    group.addoption(
+        "--dataset",
+        help="an entry of [tiers] in kws/assignments/<name>/spec.toml (default: detected from --data)",
+    )
+    group.addoption(
+        "--tiers", type=Path, help="JSON accuracy tiers for data the grader does not know"
+    )
+    group.addoption(
+        "--hide", type=Path, action="append", default=[], help="more paths the child must not read"
+    )
+    group.addoption(
+        "--child-timeout", type=float, default=600.0, help="wall seconds per grading child"
+    )
+    group.addoption("--retrain-steps", type=int, default=2000, help="KWS_STEPS for gpu re-training")
+    group.addoption(
+        "--retrain-device",
+        default="cuda",
+        choices=["cuda", "cpu"],
+        help="device of the `gpu` re-training tests (cpu: the same path with a tiny budget)",
+    )
+    group.addoption(
+        "--retrain-timeout", type=float, default=1800.0, help="wall seconds for a re-training"
+    )
+
+
+def pytest_configure(config):
+    # The user's relative paths mean their working directory, whatever pytest's own may become.
+    start = config.invocation_params.dir
+    for name in PATH_OPTIONS:
+        value = getattr(config.option, name, None)
+        if isinstance(value, list):
+            setattr(config.option, name, [(start / v).resolve() for v in value])
+        elif value is not None:
+            setattr(config.option, name, (start / value).resolve())
+    config.addinivalue_line("markers", "gpu: re-trains on a CUDA GPU; skipped without one")
+    config.pluginmanager.register(GradescopeReport(config.getoption("--results")), "kws-gradescope")
+
+
+def pytest_collection_modifyitems(config, items):
+    report = config.pluginmanager.get_plugin("kws-gradescope")
+    _give_points(items)
+    present = {_assignment(item) for item in items} - {None}
+    graded = _assignments_to_grade(config, report, present)
+    kept = [item for item in items if _assignment(item) in graded | {None}]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+    config.stash[TIER_SETS] = _choose_tier_sets(config, report, graded)
+    device = config.getoption("--retrain-device")
+    if device == "cpu" or torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA GPU on the grading machine, so re-training was not run")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+def _assignment(item) -> str | None:
+    """The assignment whose folder holds the graded test `item` (None: not a graded test)."""
+    for spec in ASSIGNMENTS.values():
+        if Path(item.path).resolve().is_relative_to(spec.graded_tests.resolve()):
+            return spec.name
+    return None
+
+
+def _give_points(items) -> None:
+    """Each graded test's points, from its assignment's spec (kws/assignments/<name>/spec.toml)."""
+    for item in items:
+        assignment = _assignment(item)
+        if assignment is not None:
+            try:
+                points = ASSIGNMENTS[assignment].test_points(item.originalname)
+            except SpecError as error:
+                raise pytest.UsageError(str(error)) from None
+            item.add_marker(pytest.mark.points(points))
+
+
+def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
+    """Each graded assignment's tier set, said in the run's output and its extra_data; a usage
+    error naming --tiers / --dataset for data the kit does not know."""
+    data, tier_sets = config.getoption("--data"), {}
+    if data is None or not data.is_dir():
+        return tier_sets  # check_options fails every test with the reason
+    for assignment in sorted(graded):
+        try:
+            tier_sets[assignment] = tier_set(
+                data,
+                assignment,
+                dataset=config.getoption("--dataset"),
+                tiers_file=config.getoption("--tiers"),
+            )
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+        described = tier_sets[assignment].describe()
+        report.add_output(f"Accuracy tiers for {assignment}: {described}.", terminal=True)
+    report.extra_data["tier_sets"] = {a: t.name for a, t in tier_sets.items()}
+    return tier_sets
+
+
+def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
+    """--assignment, or what `ungradable_assignments` leaves; each one left out said once."""
+    selected = config.getoption("--assignment")
+    submission, data = config.getoption("--submission"), config.getoption("--data")
+    if selected is not None:
+        missing = data is not None and data.is_dir() and missing_test_data(data, selected)
+        if missing:
+            raise pytest.UsageError(f"--assignment {selected}: {missing}; pass its data folder")
+        return {selected}
+    if submission is None or data is None or not submission.is_dir() or not data.is_dir():
+        return present  # check_options fails every test with the reason
+    left_out = ungradable_assignments(submission, data, present)
+    for note in left_out.values():
+        report.add_output(note, terminal=True)
+    return present - set(left_out)
+
+
+@pytest.fixture(scope="session")
+def grading(request, tmp_path_factory) -> Grading:
+    state = Grading(request.config, tmp_path_factory.mktemp("grading"))
+    state.check_options()
+    return state
+
+
+@pytest.fixture
+def spec(request) -> Spec:
+    """The assignment of the graded test (the folder its file is in)."""
+    return spec_of(request.path)
+
+
+@pytest.fixture
+def hidden(grading, spec) -> HiddenTest:
+    """The assignment's hidden test set: its inputs file for the child, its labels."""
+    return grading.hidden_test(spec)
+
+
+@pytest.fixture
+def child(grading, spec):
+    """The grading child's result on the assignment's notebook (one child per notebook and run)."""
+    return grading.child(spec)

@@ -1,0 +1,284 @@
+"""The grader's verdicts: how a graded test turns the grading child's payload into a pass, a
+failure with a sentence for the student, or partial credit.
+
+`Grading` holds one run's settings (the grader's options, `kws.grading.plugin`) and the steps
+every graded test takes to reach the child's facts; `retraining_test` is the one re-training
+test, which an assignment's graded tests take in with one line::
+
+    test_retrains_on_gpu = retraining_test(SPEC)
+
+and `numeric_tests` makes the graded tests its spec declares for its numeric checks
+(``[numeric.<test name>]``), which a graded test module takes in with one line::
+
+    globals().update(numeric_tests(spec_of(__file__), __file__))
+
+Nothing here runs student code: the child does (`kws.grading.grade.grade_notebook`).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from kws.assignments import ASSIGNMENTS, NumericTest, Spec
+from kws.grading.grade import child_problem, grade_notebook
+from kws.grading.hidden import HiddenTest
+from kws.grading.layouts import layout_of
+from kws.grading.results import GradescopeReport
+from kws.grading.review import REVIEW_PREFIX, submission_flags
+from kws.grading.sandbox.run import Limits
+from kws.grading.shared.child_run import Retraining
+from kws.grading.tiers import TierSet
+
+TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
+# The graded tests of every assignment: the grading child never reads them.
+GRADED_TESTS = [s.graded_tests for s in ASSIGNMENTS.values() if s.graded_tests.is_dir()]
+
+
+class Grading:
+    """The run's settings, and the steps every test takes to reach the child's facts.
+
+    Each accessor ends the test with a sentence for the student (pytest.fail) when what it needs
+    is missing: the child failed, the notebook's model cells failed, a checkpoint did not load.
+    """
+
+    def __init__(self, config, tmp: Path):
+        self.config, self.tmp = config, tmp
+        self.submission = config.getoption("--submission")
+        self.data = config.getoption("--data")
+        self.report: GradescopeReport = config.pluginmanager.get_plugin("kws-gradescope")
+        self.tier_sets: dict[str, TierSet] = config.stash.get(TIER_SETS, {})
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.retrain_device = config.getoption("--retrain-device")
+        self.limits = Limits(wall_seconds=config.getoption("--child-timeout"), cpu_seconds=3600)
+        self._hidden: dict[str, HiddenTest] = {}
+        self._children: dict[str, object] = {}
+
+    def hidden_test(self, spec: Spec) -> HiddenTest:
+        """`spec`'s hidden test set (read once per run by its data layout): the inputs file for
+        the child, the labels kept here."""
+        if spec.name not in self._hidden:
+            out_file = self.tmp / f"{spec.name}_inputs.pt"
+            self._hidden[spec.name] = layout_of(spec).hidden_test(self.data, out_file)
+        return self._hidden[spec.name]
+
+    def child(self, spec: Spec):
+        """The one grading child's result for `spec`'s notebook (run once per run), with what
+        it says about the run in the run's output."""
+        if spec.name not in self._children:
+            result = grade_notebook(
+                self.submission,
+                spec,
+                self.hidden_test(spec),
+                limits=self.limits,
+                hide=self.hide(),
+                device=self.device,
+            )
+            self.report.add_output(
+                f"{spec.notebook}: graded in {result.seconds:.1f} s; sandbox: "
+                f"{', '.join(result.protections)}."
+            )
+            for note in result.notes:  # e.g. large folders not copied for grading
+                self.report.add_output(f"{spec.notebook}: {note}.")
+            for flag in submission_flags(self.submission, spec.notebook):
+                self.report.add_output(f"{REVIEW_PREFIX} {flag}.")
+            self._children[spec.name] = result
+        return self._children[spec.name]
+
+    def hide(self, *extra: Path) -> list[Path]:
+        """Paths the child must not read; never one holding the kit or Python itself."""
+        import kws
+
+        keep = [Path(m.__file__).resolve().parent for m in (kws, os, torch)]
+        paths = [
+            self.data,
+            *GRADED_TESTS,
+            self.submission,
+            *self.config.getoption("--hide"),
+            *extra,
+        ]
+        return [
+            p.resolve() for p in paths if p and not any(k.is_relative_to(p.resolve()) for k in keep)
+        ]
+
+    def retrain(self, spec: Spec, hidden: HiddenTest):
+        """Re-run the submitted notebook's training in the sandbox, then grade what it wrote
+        (``outputs="retrained"``). The data folder is readable this time, but the folders its
+        layout keeps the labels in are not (a test set that the notebook needs is replaced by a
+        label-free stand-in). On the GPU by default; ``--retrain-device cpu`` runs the same path
+        on the CPU (with a tiny --retrain-steps), so the path is tested where there is no GPU."""
+        layout = layout_of(spec)
+        labels = layout.label_folders(self.data)
+        hide = [p for p in self.hide() if p != self.data.resolve()] + labels
+        steps = self.config.getoption("--retrain-steps")
+        # Each dataset folder is made reachable on its own (the data folder itself may be private
+        # to the grader's user); the label folders never are.
+        hidden_folders = {p.resolve() for p in labels}
+        readable = [
+            p.resolve()
+            for p in self.data.iterdir()
+            if p.is_dir() and p.resolve() not in hidden_folders
+        ]
+        data = layout.retraining_data(self.data, hidden, self.tmp / "retrain-data")
+        if data != self.data:
+            readable.append(data)
+        return grade_notebook(
+            self.submission,
+            spec,
+            hidden,
+            limits=Limits(
+                wall_seconds=self.config.getoption("--retrain-timeout"), cpu_seconds=36000
+            ),
+            hide=hide,
+            device=self.retrain_device,
+            readable=readable,
+            outputs="retrained",
+            retrain=Retraining(str(data / spec.data["folder"]), steps),
+        )
+
+    def task_report(self, child, task: str) -> dict:
+        """The child's report on `task`, or a test failure saying why there is none."""
+        return self.notebook_ran(child)["tasks"][task]
+
+    def notebook_ran(self, child) -> dict:
+        """The child's payload, or a test failure saying why the notebook did not run."""
+        if child.status != "ok":
+            pytest.fail(child_problem(child))
+        payload = child.payload
+        for stage in ("notebook", "model_cells", "retrain"):
+            if stage in payload["errors"]:
+                where = {
+                    "notebook": "Finding your notebook",
+                    "model_cells": "Running the cells tagged 'model'",
+                }
+                pytest.fail(
+                    f"{where.get(stage, 'Re-running your notebook')} failed: {payload['errors'][stage]}"
+                )
+        return payload
+
+    def loaded_model(self, child, task: str) -> dict:
+        """The task report, failing unless the model was built and its checkpoint loaded."""
+        report = self.task_report(child, task)
+        for stage in ("config", "build", "checkpoint"):
+            if stage in report["errors"]:
+                pytest.fail(f"Loading your {task} model failed: {report['errors'][stage]}")
+        return report
+
+    def probe_facts(self, child, task: str, forward: bool = True) -> dict:
+        """The probes' facts on `task`, failing when they are missing or the notebook tampered;
+        `forward=False`: only the facts that need no forward pass (the parameter count)."""
+        report = self.task_report(child, task)
+        for stage in ("config", "build", "probes")[: 3 if forward else 2]:
+            if stage in report["errors"]:
+                pytest.fail(
+                    f"The structural checks could not run your {task} model: {report['errors'][stage]}"
+                )
+        tampering = report["facts"]["tampering"] + child.payload["tampering"]
+        if tampering:
+            pytest.fail(
+                f"Your notebook changes torch or the grader's code ({tampering[0]}), so its model "
+                "cannot be checked. Remove the code that replaces or patches torch functions."
+            )
+        if report["facts"].get("traced_mismatch"):
+            pytest.fail(
+                f"Your {task} model computes something else while the grader traces it "
+                f"({report['facts']['traced_mismatch']}), so its structure cannot be checked on "
+                "the computation that is graded. Make forward compute the same thing every time "
+                "(no checks for profilers, hooks, modes or who is calling)."
+            )
+        return report["facts"]
+
+    def numeric(
+        self, child, component: str, topics: tuple[str, ...] = (), task: str | None = None
+    ) -> None:
+        """Fail with the first failed numeric check of `component` (an entry of the assignment's
+        checks.py, run by `kws.grading.child.numeric`), among its build checks and those of
+        `topics` (all of them if none is given). `task`: the task whose report shows the notebook
+        ran (default: the component's own, which its facts name; a task graded without a
+        checkpoint names the model task instead)."""
+        if task is not None:
+            self.task_report(child, task)  # the notebook ran, and its model task was graded
+        else:
+            self.notebook_ran(child)
+        if child.payload["tampering"]:
+            pytest.fail(
+                f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
+                "so its classes and functions cannot be checked. Remove the code that replaces or "
+                "patches torch."
+            )
+        facts = child.payload["numeric"].get(component)
+        if facts is None:
+            pytest.fail(f"The numeric check of {component} did not run; tell the course staff.")
+        name = facts["name"]
+        items = facts["items"]
+        relevant = [i for i in items if not topics or i[0] in ("build", *topics)]
+        failed = [i for i in relevant if not i[1]]
+        if not failed and not any(i[0] in topics for i in items) and topics:
+            failed = [i for i in items if not i[1]][:1]  # stopped before reaching these checks
+        if failed and facts["todo"] and failed[0][3].startswith("not written yet"):
+            pytest.fail(f"Your {name} still has a TODO: {facts['todo']}")
+        if failed:
+            _, _, what, fix = failed[0]
+            pytest.fail(f"{name}: ✗ {what} — {fix}")
+
+    def tiers(self, assignment: str) -> dict[str, float]:
+        """The accuracy tiers `assignment` is graded against (chosen once, at collection)."""
+        if assignment not in self.tier_sets:
+            pytest.fail("The grader has no accuracy tiers for this data; tell the course staff.")
+        return self.tier_sets[assignment].tiers
+
+    def check_options(self) -> None:
+        if self.submission is None or not self.submission.is_dir():
+            pytest.fail(
+                f"The grader was started without a valid --submission folder ({self.submission})."
+            )
+        if self.data is None or not self.data.is_dir():
+            pytest.fail(
+                f"The grader was started without a valid --data folder ({self.data}); tell the course staff."
+            )
+
+
+def retraining_test(spec: Spec):
+    """The re-training test of `spec` (a `gpu` test): the notebook re-trained from scratch in the
+    sandbox (`Grading.retrain`), its first model task must reach the simple tier."""
+    task = next(iter(spec.model_tasks))  # the first task graded from a checkpoint
+
+    @pytest.mark.gpu
+    def test_retrains_on_gpu(grading, hidden):
+        child = grading.retrain(spec, hidden)
+        steps = grading.config.getoption("--retrain-steps")
+        report = grading.loaded_model(child, task)
+        assert report["predictions"] is not None, (
+            f"The re-trained model could not be evaluated: {report['errors']}"
+        )
+        accuracy = hidden.accuracy(report["predictions"])
+        simple = grading.tiers(spec.name)["simple"]
+        assert accuracy >= simple, (
+            f"Re-trained for {steps} steps on {grading.retrain_device}, your {task} model "
+            f"reaches {accuracy:.4f}, below the simple tier {simple:.4f}; check that the "
+            "training cells run from a fresh kernel."
+        )
+
+    test_retrains_on_gpu.__doc__ = (
+        f"Re-training: the notebook trains from scratch on the GPU and its {task} model reaches "
+        "the simple tier"
+    )
+    return test_retrains_on_gpu
+
+
+def numeric_tests(spec: Spec, module_file: str) -> dict:
+    """{test name: graded test} for each ``[numeric.<test name>]`` of `spec` whose ``file`` is
+    the module `module_file`'s (default ``test_numeric.py``), in the spec's order: the test fails with the first failed item of the entry's component among its topics
+    (`Grading.numeric`); its docstring, the name students see, is the entry's title."""
+
+    def graded_test(entry: NumericTest):
+        def test(grading, child):
+            grading.numeric(child, entry.component, entry.topics, task=entry.task)
+
+        test.__name__ = test.__qualname__ = entry.name
+        test.__doc__ = entry.title
+        return test
+
+    here = Path(module_file).name
+    return {name: graded_test(e) for name, e in spec.numeric.items() if e.file == here}
