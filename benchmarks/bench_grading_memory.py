@@ -11,9 +11,10 @@ small folder is graded as it would be on the real sets. Usage:
     python benchmarks/bench_grading_memory.py --data TINY_DATA --submission HANDIN --work DIR
         [--clips 4890] [--utterances 8000] [--mean-frames 775] [--assignment speaker_id]
         [--cpu 0.5]   # half a CPU: a cgroup v1/v2 CPU quota when writable, else 1 core (said)
+        [--child-timeout 1800]
 
 Prints the peak of the summed RSS, the largest single process at that moment, the process
-count and the wall time, and writes them to DIR/memory.json.
+count, the wall time and the CPU seconds of the whole tree, and writes them to DIR/memory.json.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -115,18 +117,24 @@ def _cpu_quota(fraction: float) -> tuple[list[str], str]:
 def measure(command: list[str], env: dict[str, str]) -> dict:
     """Run `command`, sampling its tree's memory; the peaks and the wall time."""
     started = time.monotonic()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = (0, 0, 0)
-    while process.poll() is None:
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    peak, status = (0, 0, 0), None
+    while status is None:
         peak = max(peak, _tree_rss(process.pid))
         time.sleep(0.05)
-    output = process.stdout.read().decode(errors="replace")
+        pid, code, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:  # the CPU time of the whole tree: each process waited for its children
+            status, cpu = os.waitstatus_to_exitcode(code), usage.ru_utime + usage.ru_stime
+    log.seek(0)
+    output = log.read().decode(errors="replace")
     return {
         "peak_tree_rss_mib": round(peak[0] / 2**20),
         "largest_process_mib": round(peak[1] / 2**20),
         "processes": peak[2],
         "wall_seconds": round(time.monotonic() - started, 1),
-        "exit_code": process.returncode,
+        "cpu_seconds": round(cpu, 1),
+        "exit_code": status,
         "tail": output[-1500:],
     }
 
@@ -142,6 +150,9 @@ def main() -> int:
     parser.add_argument("--assignment", choices=["keyword_spotting", "speaker_id"])
     parser.add_argument("--cpu", type=float, help="CPU fraction (e.g. 0.5), else unlimited")
     parser.add_argument("--keep-data", action="store_true", help="reuse WORK/data if present")
+    parser.add_argument(
+        "--child-timeout", type=float, default=1800, help="wall seconds per grading child"
+    )
     args = parser.parse_args()
     data = args.work.resolve() / "data"
     if not (args.keep_data and data.is_dir()):
@@ -152,6 +163,7 @@ def main() -> int:
     command = [sys.executable, "-m", "pytest", str(KIT / "grader"), "-q", "-p", "no:cacheprovider"]
     command += [*selection, "--dataset", "synthetic-tiny", "--submission", str(args.submission)]
     command += ["--data", str(data), "--results", str(args.work / "results.json")]
+    command += ["--child-timeout", str(args.child_timeout)]
     how = "unlimited CPU"
     if args.cpu:
         prefix, how = _cpu_quota(args.cpu)
