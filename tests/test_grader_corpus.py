@@ -53,12 +53,11 @@ def _tests(document: dict) -> dict[str, dict]:
 
 
 def _snapshot(*folders: Path) -> dict[str, str]:
-    """sha256 of every file under `folders` (caches left out), keyed by path.
+    """sha256 of every file under `folders` (Python's and git's caches left out), keyed by path.
 
-    `.kws_cache`: the grader's own caches of the test features beside the data, written by the
-    parent on its first grading (the child never sees the data folder; an attack's files carry
-    MARKER in their names and `_markers` finds them there too)."""
-    digests, caches = {}, {"__pycache__", ".git", ".kws_cache"}
+    The grader writes nothing into the data folder, not even caches of the test features (it
+    streams the hidden test sets; a child caches in its own folder), so any new file fails."""
+    digests, caches = {}, {"__pycache__", ".git"}
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and not caches.intersection(path.parts):
