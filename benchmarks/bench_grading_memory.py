@@ -35,6 +35,7 @@ import torch
 
 KIT = Path(__file__).resolve().parents[1]
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def make_test_sized_data(small: Path, out: Path, clips: int, utterances: int, frames: int) -> None:
@@ -73,26 +74,32 @@ def make_test_sized_data(small: Path, out: Path, clips: int, utterances: int, fr
         csv.writer(f).writerows([("Id", "Category"), *labels])
 
 
-def _tree_rss(root: int) -> tuple[int, int, int]:
-    """(summed RSS bytes, largest RSS bytes, process count) of `root` and its descendants."""
+def _tree_rss(root: int, cpu: dict[int, float] | None = None) -> tuple[int, int, int]:
+    """(summed RSS bytes, largest RSS bytes, process count) of `root` and its descendants;
+    `cpu` gets each one's CPU seconds so far (user + system)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    seconds: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                fields = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{entry}/statm") as f:
                 rss[int(entry)] = int(f.read().split()[1]) * PAGE
         except (OSError, IndexError, ValueError):
             continue
-        children.setdefault(parent, []).append(int(entry))
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        seconds[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS
     tree, stack = [], [root]
     while stack:
         pid = stack.pop()
         tree.append(pid)
         stack += children.get(pid, [])
+    if cpu is not None:
+        for pid in tree:
+            cpu[pid] = max(cpu.get(pid, 0.0), seconds.get(pid, 0.0))
     sizes = [rss.get(pid, 0) for pid in tree]
     return sum(sizes), max(sizes), len(tree)
 
@@ -119,13 +126,13 @@ def measure(command: list[str], env: dict[str, str]) -> dict:
     started = time.monotonic()
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    peak, status = (0, 0, 0), None
+    peak, status, cpu = (0, 0, 0), None, {}
     while status is None:
-        peak = max(peak, _tree_rss(process.pid))
+        peak = max(peak, _tree_rss(process.pid, cpu))
         time.sleep(0.05)
-        pid, code, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:  # the CPU time of the whole tree: each process waited for its children
-            status, cpu = os.waitstatus_to_exitcode(code), usage.ru_utime + usage.ru_stime
+        pid, code, _ = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            status = os.waitstatus_to_exitcode(code)
     log.seek(0)
     output = log.read().decode(errors="replace")
     return {
@@ -133,7 +140,7 @@ def measure(command: list[str], env: dict[str, str]) -> dict:
         "largest_process_mib": round(peak[1] / 2**20),
         "processes": peak[2],
         "wall_seconds": round(time.monotonic() - started, 1),
-        "cpu_seconds": round(cpu, 1),
+        "cpu_seconds": round(sum(cpu.values()), 1),  # as last sampled, each process
         "exit_code": status,
         "tail": output[-1500:],
     }
