@@ -36,15 +36,15 @@ KIT_ROOT = Path(__file__).resolve().parents[2]
 
 # benchmarks/bench_grading_memory.py: the reference hand-in (both notebooks) graded on synthetic
 # test sets of the real sizes (4,890 clips; 8,000 HW4 utterances of ~775 frames), one torch
-# thread, on 2 cores shared with other jobs: the peak of the summed RSS of the grader's process
-# tree (1,349 MiB; 2,250 before the test sets were streamed), its largest process (the
-# speaker-ID child), and each notebook's grading child's seconds on one CPU: keyword spotting
-# graded in 169 s; the speaker-ID child used over 266 CPU-s (its 2 torch threads together) on
-# 1,000 of the 8,000 utterances without finishing, so 2,400 s is an estimate (x 8, rounded up);
-# on the loaded machine the full-size child did not finish within 1,800 s of wall clock.
+# thread, on 2 cores shared with other jobs. Memory: the summed RSS of the grader's process tree
+# peaked at 1,349 MiB (2,250 before the test sets were streamed); 1,413 MiB is the sum of the
+# per-process peaks of a speaker-ID run that got further (parent 524, child 885, bubblewrap 4).
+# Time, per notebook's grading child on one CPU: keyword spotting graded in 169 s; the speaker-ID
+# child used over 340 CPU-s (its 2 torch threads together) on 1,000 of the 8,000 utterances
+# without finishing, so 2,400 s is an estimate; the full-size one did not finish in 1,800 s.
 MEASURED = {
-    "peak_mib": 1349,
-    "largest_mib": 781,
+    "peak_mib": 1413,
+    "largest_mib": 885,
     "child_seconds": {"keyword_spotting": 170, "speaker_id": 2400},
 }
 REAL_SIZES = {"keyword_spotting": 4890, "speaker_id": 8000 * 775}  # clips; utterance frames
