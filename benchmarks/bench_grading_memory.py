@@ -11,9 +11,10 @@ small folder is graded as it would be on the real sets. Usage:
     python benchmarks/bench_grading_memory.py --data TINY_DATA --submission HANDIN --work DIR
         [--clips 4890] [--utterances 8000] [--mean-frames 775] [--assignment speaker_id]
         [--cpu 0.5]   # half a CPU: a cgroup v1/v2 CPU quota when writable, else 1 core (said)
+        [--child-timeout 1800]
 
 Prints the peak of the summed RSS, the largest single process at that moment, the process
-count and the wall time, and writes them to DIR/memory.json.
+count, the wall time and the CPU seconds of the whole tree, and writes them to DIR/memory.json.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +35,7 @@ import torch
 
 KIT = Path(__file__).resolve().parents[1]
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def make_test_sized_data(small: Path, out: Path, clips: int, utterances: int, frames: int) -> None:
@@ -71,26 +74,32 @@ def make_test_sized_data(small: Path, out: Path, clips: int, utterances: int, fr
         csv.writer(f).writerows([("Id", "Category"), *labels])
 
 
-def _tree_rss(root: int) -> tuple[int, int, int]:
-    """(summed RSS bytes, largest RSS bytes, process count) of `root` and its descendants."""
+def _tree_rss(root: int, cpu: dict[int, float] | None = None) -> tuple[int, int, int]:
+    """(summed RSS bytes, largest RSS bytes, process count) of `root` and its descendants;
+    `cpu` gets each one's CPU seconds so far (user + system)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    seconds: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                fields = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{entry}/statm") as f:
                 rss[int(entry)] = int(f.read().split()[1]) * PAGE
         except (OSError, IndexError, ValueError):
             continue
-        children.setdefault(parent, []).append(int(entry))
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        seconds[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS
     tree, stack = [], [root]
     while stack:
         pid = stack.pop()
         tree.append(pid)
         stack += children.get(pid, [])
+    if cpu is not None:
+        for pid in tree:
+            cpu[pid] = max(cpu.get(pid, 0.0), seconds.get(pid, 0.0))
     sizes = [rss.get(pid, 0) for pid in tree]
     return sum(sizes), max(sizes), len(tree)
 
@@ -115,18 +124,24 @@ def _cpu_quota(fraction: float) -> tuple[list[str], str]:
 def measure(command: list[str], env: dict[str, str]) -> dict:
     """Run `command`, sampling its tree's memory; the peaks and the wall time."""
     started = time.monotonic()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = (0, 0, 0)
-    while process.poll() is None:
-        peak = max(peak, _tree_rss(process.pid))
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    peak, status, cpu = (0, 0, 0), None, {}
+    while status is None:
+        peak = max(peak, _tree_rss(process.pid, cpu))
         time.sleep(0.05)
-    output = process.stdout.read().decode(errors="replace")
+        pid, code, _ = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            status = os.waitstatus_to_exitcode(code)
+    log.seek(0)
+    output = log.read().decode(errors="replace")
     return {
         "peak_tree_rss_mib": round(peak[0] / 2**20),
         "largest_process_mib": round(peak[1] / 2**20),
         "processes": peak[2],
         "wall_seconds": round(time.monotonic() - started, 1),
-        "exit_code": process.returncode,
+        "cpu_seconds": round(sum(cpu.values()), 1),  # as last sampled, each process
+        "exit_code": status,
         "tail": output[-1500:],
     }
 
@@ -142,6 +157,9 @@ def main() -> int:
     parser.add_argument("--assignment", choices=["keyword_spotting", "speaker_id"])
     parser.add_argument("--cpu", type=float, help="CPU fraction (e.g. 0.5), else unlimited")
     parser.add_argument("--keep-data", action="store_true", help="reuse WORK/data if present")
+    parser.add_argument(
+        "--child-timeout", type=float, default=1800, help="wall seconds per grading child"
+    )
     args = parser.parse_args()
     data = args.work.resolve() / "data"
     if not (args.keep_data and data.is_dir()):
@@ -152,6 +170,7 @@ def main() -> int:
     command = [sys.executable, "-m", "pytest", str(KIT / "grader"), "-q", "-p", "no:cacheprovider"]
     command += [*selection, "--dataset", "synthetic-tiny", "--submission", str(args.submission)]
     command += ["--data", str(data), "--results", str(args.work / "results.json")]
+    command += ["--child-timeout", str(args.child_timeout)]
     how = "unlimited CPU"
     if args.cpu:
         prefix, how = _cpu_quota(args.cpu)

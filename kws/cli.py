@@ -172,7 +172,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _gradescope(args: argparse.Namespace) -> int:
-    from kws.grading.gradescope import make_autograder, settings_advice
+    from kws.grading.gradescope import child_timeouts, make_autograder, settings_advice
 
     try:
         path = make_autograder(
@@ -182,7 +182,7 @@ def _gradescope(args: argparse.Namespace) -> int:
         print(f"kws gradescope: {error}", file=sys.stderr)
         return 2
     print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
-    print(settings_advice())
+    print(settings_advice(child_timeouts(args.data, args.assignment)))
     return 0
 
 

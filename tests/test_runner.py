@@ -33,14 +33,14 @@ def _grade(tmp_path, submission, notebook, tasks, inputs_file, n_classes):
     return run_child(
         ["-m", "kws.grading.child.runner", "{result}", f"{{work}}/{RUN_FILE}"],
         submission=submission,
-        inputs={"inputs.pt": inputs_file, RUN_FILE: run.save(tmp_path)},
+        inputs={"inputs.bin": inputs_file, RUN_FILE: run.save(tmp_path)},
         limits=LIMITS,
     )
 
 
 @pytest.fixture(scope="module")
 def wave_inputs(tmp_path_factory):
-    path = tmp_path_factory.mktemp("inputs") / "waves.pt"
+    path = tmp_path_factory.mktemp("inputs") / "waves.bin"
     waves = (torch.randn(N_CLIPS, 16000, generator=torch.Generator().manual_seed(0)) * 3000).short()
     save_wave_inputs(path, waves, torch.ones(N_CLIPS))
     return path
@@ -48,10 +48,10 @@ def wave_inputs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def feature_inputs(tmp_path_factory):
-    path = tmp_path_factory.mktemp("inputs") / "features.pt"
+    path = tmp_path_factory.mktemp("inputs") / "features.bin"
     lengths = torch.tensor([90, 130, 70, 200, 110])
     frames = torch.randn(int(lengths.sum()), 40, generator=torch.Generator().manual_seed(1))
-    save_feature_inputs(path, frames, torch.cumsum(lengths, 0) - lengths, lengths)
+    save_feature_inputs(path, frames.split(lengths.tolist()))
     return path
 
 
@@ -280,12 +280,12 @@ def test_long_utterances_are_predicted_in_smaller_batches(tmp_path):
 
     lengths = torch.tensor([90, 1300, 70, 200, 110, 700, 650])
     frames = torch.randn(int(lengths.sum()), 40)
-    save_feature_inputs(tmp_path / "f.pt", frames, torch.cumsum(lengths, 0) - lengths, lengths)
-    inputs = load_inputs(tmp_path / "f.pt")
+    save_feature_inputs(tmp_path / "f.bin", frames.split(lengths.tolist()))
+    inputs = load_inputs(tmp_path / "f.bin")
     batches = prediction_batches(inputs, 64)
     assert sorted(torch.cat(batches).tolist()) == list(range(7))
     assert all(len(b) * int(lengths[b].max()) ** 2 <= MAX_SCORES_PER_BATCH for b in batches)
-    assert [len(b) for b in prediction_batches(load_inputs(tmp_path / "f.pt"), 2)][:2] == [2, 2]
+    assert [len(b) for b in prediction_batches(load_inputs(tmp_path / "f.bin"), 2)][:2] == [2, 2]
 
 
 def test_child_run_is_one_typed_description(tmp_path):

@@ -421,6 +421,23 @@ def test_what_a_child_can_see(tmp_path, public_dir, sandbox):
     assert seen["processes"] == []  # not the other student's grader, not this one
 
 
+def test_a_child_caches_data_in_its_own_folder_never_beside_the_data(tmp_path, sandbox):
+    """A re-training notebook that caches its decoded data (kws.data.cache) writes the cache in
+    the child's folder, even when the instructor's data folder is writable by everyone."""
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)
+    body = f"""
+    from kws.data.cache import cache_dir_for
+    report(folder=str(cache_dir_for({str(data)!r})))
+    """
+    result = _run(tmp_path, body, limits=Limits(wall_seconds=120, cpu_seconds=120), readable=[data])
+    assert result.status == "ok", result.reason + result.stderr_tail
+    folder = result.payload["folder"]  # the child's folder: /home/student or work/ here
+    assert ".cache/kws/data-" in folder and not folder.startswith(str(data)), folder
+    assert list(data.iterdir()) == []
+
+
 @pytest.mark.skipif(not BWRAP, reason="bubblewrap is not installed here: no allow-list to test")
 def test_a_named_data_folder_is_readable_but_not_its_hidden_parts(tmp_path, public_dir):
     """A re-training child reads the data named on its command line, never the labels hidden

@@ -59,7 +59,7 @@ class Grading:
         """`spec`'s hidden test set (read once per run by its data layout): the inputs file for
         the child, the labels kept here."""
         if spec.name not in self._hidden:
-            out_file = self.tmp / f"{spec.name}_inputs.pt"
+            out_file = self.tmp / f"{spec.name}_inputs.bin"
             self._hidden[spec.name] = layout_of(spec).hidden_test(self.data, out_file)
         return self._hidden[spec.name]
 

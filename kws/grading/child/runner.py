@@ -218,10 +218,10 @@ def prediction_batches(inputs, batch_size: int) -> list:
     import torch
 
     batches = []
-    for indices, _ in inputs.batches(batch_size, "meta"):
+    for indices in inputs.index_batches(batch_size):
         frames = 1
         if inputs.kind == "features":
-            frames = int(inputs.tensors["lengths"][indices].max())
+            frames = int(inputs.lengths[indices].max())
         size = max(1, min(len(indices), MAX_SCORES_PER_BATCH // frames**2))
         batches += list(torch.split(indices, size))
     return batches

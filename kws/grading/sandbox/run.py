@@ -4,8 +4,8 @@ The grader never imports a submission. `run_child` copies it into a fresh tempor
 starts a trusted entry point (``python -m kws.grading.child.runner ...``) there, through
 `kws.grading.sandbox.launch`, with:
 
-- a scrubbed environment (PATH, HOME = the folder, LANG, PYTHONHASHSEED, thread counts, and
-  CUDA_VISIBLE_DEVICES only when the GPU is allowed);
+- a scrubbed environment (PATH, HOME = the folder, LANG, PYTHONHASHSEED, thread counts, the
+  data caches' folder inside it, and CUDA_VISIBLE_DEVICES only when the GPU is allowed);
 - limits on CPU seconds, memory, file size, core files and — as a dedicated user id — processes;
   a wall-clock timeout that kills the whole process group and every process of that user id;
 - bubblewrap where installed (`kws.grading.sandbox.bwrap`: own PID, network and mount namespaces, a
@@ -220,6 +220,9 @@ def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, st
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
         "MPLBACKEND": "Agg",
+        # A re-training notebook caches decoded data in its own folder, never beside the
+        # instructor's data (where a child running as the grader's user could otherwise write).
+        "KWS_CACHE_DIR": str(home / ".cache" / "kws"),
         "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0") if gpu else "",
     }
     env["PYTHONPATH"] = str(lib)  # the copy of the kws package, and nothing else of the kit

@@ -9,7 +9,7 @@ knows where the child sees it::
     python -m kws.grading.child.retrain RESULT_FILE RUN_FILE     (needs `retrain`)
 
 Paths are the child's: relative ones to its working folder, where the sandbox puts
-``submission/``, ``inputs.pt`` and ``run.json``.
+``submission/``, ``inputs.bin`` and ``run.json``.
 """
 
 import json
@@ -36,7 +36,7 @@ class ChildRun:
     notebook: str  # the notebook's file name, e.g. "02_speaker_id.ipynb"
     classes: dict[str, str]  # task -> class name, in grading order
     n_classes: int  # the model's output size; predictions must lie in [0, n_classes)
-    inputs: str = "inputs.pt"  # the unlabelled inputs (`kws.grading.shared.inputs`)
+    inputs: str = "inputs.bin"  # the unlabelled inputs (`kws.grading.shared.inputs`)
     submission: str = "submission"  # the copy of the hand-in
     outputs: str = "outputs"  # OUT_DIR beside the notebook ("retrained" after a re-training)
     device: str = "cpu"
