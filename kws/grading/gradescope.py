@@ -38,31 +38,20 @@ KIT_ROOT = Path(__file__).resolve().parents[2]
 # thread, on 2 cores shared with other jobs. Memory: the summed RSS of the grader's process tree
 # peaked at 1,349 MiB (2,250 before the test sets were streamed); 1,413 MiB is the sum of the
 # per-process peaks of a speaker-ID run that got further (parent 524, child 885, bubblewrap 4).
-# Time, per notebook's grading child on one CPU: keyword spotting graded in 169 s; the speaker-ID
-# child used over 340 CPU-s (its 2 torch threads together) on 1,000 of the 8,000 utterances
-# without finishing, so 2,400 s is an estimate; the full-size one did not finish in 1,800 s.
-MEASURED = {
-    "peak_mib": 1413,
-    "largest_mib": 885,
-    "child_seconds": {"keyword_spotting": 170, "speaker_id": 2400},
-}
-REAL_SIZES = {"keyword_spotting": 4890, "speaker_id": 8000 * 775}  # clips; utterance frames
+# Time, per notebook's grading child on one CPU (each data layout's `child_seconds`, for its
+# `real_size`): keyword spotting graded in 169 s; the speaker-ID child used over 340 CPU-s (its 2
+# torch threads together) on 1,000 of the 8,000 utterances without finishing, so 2,400 s is an
+# estimate; the full-size one did not finish in 1,800 s.
+MEASURED = {"peak_mib": 1413, "largest_mib": 885}
 DEFAULT_CHILD_TIMEOUT = 600  # the grader's --child-timeout
 HALF_A_CPU = 2  # Gradescope's default container has half a CPU: twice the wall time of one
 _SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".kws_cache"}
 
 
 def test_set_sizes(data: Path) -> dict[str, int]:
-    """Per assignment with a test set in `data`: its size in `REAL_SIZES`' units."""
-    sizes = {}
-    clips = sum(len(list((data / f).glob("*/*.wav"))) for f in KWS_TEST_FOLDERS)
-    if clips:
-        sizes["keyword_spotting"] = clips
-    listing = data / SPEAKER_FOLDER / "testdata.json"
-    if listing.is_file():
-        utterances = json.loads(listing.read_text())["utterances"]
-        sizes["speaker_id"] = sum(int(u["mel_len"]) for u in utterances)
-    return sizes
+    """Per assignment with a test set in `data`: its size in its data layout's units."""
+    sizes = {name: layout_of(spec).test_set_size(data) for name, spec in ASSIGNMENTS.items()}
+    return {name: size for name, size in sizes.items() if size}
 
 
 def child_timeouts(data: Path, assignment: str | None = None) -> dict[str, int]:
@@ -72,7 +61,8 @@ def child_timeouts(data: Path, assignment: str | None = None) -> dict[str, int]:
     timeouts = {}
     for name, size in test_set_sizes(data).items():
         if assignment in (None, name):
-            need = MEASURED["child_seconds"][name] * size / REAL_SIZES[name] * HALF_A_CPU * 2
+            layout = layout_of(ASSIGNMENTS[name])
+            need = layout.child_seconds * size / layout.real_size * HALF_A_CPU * 2
             timeouts[name] = max(DEFAULT_CHILD_TIMEOUT, 60 * -(-int(need) // 60))
     return timeouts
 
@@ -81,7 +71,7 @@ def settings_advice(timeouts: dict[str, int] | None = None) -> str:
     """The container settings an instructor must choose on Gradescope, from the measured run
     and the zip's child timeouts (`child_timeouts`)."""
     memory_gb = -(-MEASURED["peak_mib"] * 1.25 // 1024)  # a quarter more, rounded up to a GB
-    timeouts = timeouts or {name: DEFAULT_CHILD_TIMEOUT for name in MEASURED["child_seconds"]}
+    timeouts = timeouts or {name: DEFAULT_CHILD_TIMEOUT for name in ASSIGNMENTS}
     minutes = max(10, -(-(sum(timeouts.values()) + 120) // 60))  # + the grader's own start
     return (
         "Gradescope settings (Configure Autograder -> Autograder settings):\n"

@@ -34,8 +34,17 @@ REAL_HW4 = {"speakers": 600, "test_utterances": 8_000}
 class SpeechCommands:
     """The 12-class Speech Commands test set (``[data] test_folders``); clips as inputs."""
 
+    # What grading the reference hand-in's test set took (kws.grading.gradescope.MEASURED): the
+    # official test set's clips, and its grading child's wall seconds on one CPU.
+    real_size = REAL_KWS_TEST_CLIPS["v0.02"]
+    child_seconds = 170
+
     def __init__(self, spec: Spec):
         self.test_folders = tuple(spec.data.get("test_folders", SPEECH_COMMANDS_TEST_FOLDERS))
+
+    def test_set_size(self, data: Path) -> int:
+        """The test set's clips in `data` (0 without one), in the units of `real_size`."""
+        return sum(1 for folder in self.test_folders for _ in (data / folder).glob("*/*.wav"))
 
     def missing(self, data: Path) -> str | None:
         """Why `data` cannot grade the assignment (its hidden test set is absent), or None."""
@@ -113,9 +122,21 @@ class SpeechCommands:
 class HW4:
     """HW4 speaker features (``[data] folder``) with hidden labels (``[data] hidden``)."""
 
+    # The real test set's frames (8,000 utterances of ~775), and an estimate of its grading
+    # child's seconds on one CPU (kws.grading.gradescope.MEASURED says how it was measured).
+    real_size = REAL_HW4["test_utterances"] * 775
+    child_seconds = 2400
+
     def __init__(self, spec: Spec):
         self.folder = spec.data.get("folder") or HW4_FOLDER
         self.hidden = spec.data.get("hidden", HW4_HIDDEN)
+
+    def test_set_size(self, data: Path) -> int:
+        """The test utterances' frames in `data` (0 without them), in the units of `real_size`."""
+        listing = data / self.folder / "testdata.json"
+        if not listing.is_file():
+            return 0
+        return sum(int(u["mel_len"]) for u in json.loads(listing.read_text())["utterances"])
 
     def missing(self, data: Path) -> str | None:
         if (data / self.folder / "testdata.json").is_file():
