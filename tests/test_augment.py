@@ -108,9 +108,26 @@ def test_speed_zero_is_the_default_and_changes_nothing(device):
     torch.testing.assert_close(same(clips, torch.Generator(device)), clips, rtol=0, atol=1e-6)
 
 
+def test_gain_scales_each_clip_by_its_own_level_within_the_decibels(device):
+    clips = _ramp(256, device)
+    augment = WaveAugment(None, shift_ms=0, noise_prob=0.0, gain_db=10.0)
+    out = augment(clips, torch.Generator(device).manual_seed(0))
+    ratio = out / clips  # one factor per clip, the same for every sample of it
+    torch.testing.assert_close(ratio, ratio[:, :1].expand_as(ratio))
+    decibels = 20 * torch.log10(ratio[:, 0])
+    assert decibels.abs().max() <= 10.0 + 1e-9 and decibels.min() < -8 and decibels.max() > 8
+    assert len(torch.unique(decibels)) == len(clips)  # each clip its own level
+    again = augment(clips, torch.Generator(device).manual_seed(0))
+    torch.testing.assert_close(again, out, rtol=0, atol=0)  # seeded
+    plain = WaveAugment(None, shift_ms=0, noise_prob=0.0)(clips, torch.Generator(device))
+    torch.testing.assert_close(plain, clips, rtol=0, atol=0)  # 0 dB, the default, changes nothing
+
+
 def test_bad_settings_and_inputs_are_named():
     with pytest.raises(ValueError, match=r"speed=1.5 must lie in \[0, 1\)"):
         WaveAugment(None, noise_prob=0.0, speed=1.5)
+    with pytest.raises(ValueError, match=r"gain_db=-3 must lie in \[0, 40\]"):
+        WaveAugment(None, noise_prob=0.0, gain_db=-3)
     with pytest.raises(ValueError, match="noise_bank is None but noise_prob > 0"):
         WaveAugment(None)
     with pytest.raises(ValueError, match="noise_prob=1.5"):
