@@ -27,8 +27,9 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 2**20
 
 
-def _tree_rss(root: int) -> int:
-    """Summed resident bytes of `root`'s descendants (not `root` itself)."""
+def _tree_rss(root: int, leave_out: frozenset[int] = frozenset()) -> int:
+    """Summed resident bytes of `root`'s descendants (not `root` itself), without the processes
+    in `leave_out` and their descendants."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -44,23 +45,41 @@ def _tree_rss(root: int) -> int:
     total, stack = 0, list(children.get(root, []))
     while stack:
         pid = stack.pop()
+        if pid in leave_out:
+            continue
         total += rss.get(pid, 0)
         stack += children.get(pid, [])
     return total
 
 
+def _children(root: int) -> frozenset[int]:
+    """The processes whose parent is `root` now."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == root:
+                        found.add(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return frozenset(found)
+
+
 class PeakOfChildren:
-    """Sample the summed RSS of this process's descendants every 20 ms while the block runs."""
+    """Sample the summed RSS of the processes this process starts while the block runs, every
+    20 ms (processes an earlier test of the same pytest worker left running are not counted)."""
 
     def __enter__(self):
         self.peak, self._stop = 0, threading.Event()
+        self._before = _children(os.getpid())
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
 
     def _sample(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss(os.getpid()))
+            self.peak = max(self.peak, _tree_rss(os.getpid(), self._before))
             time.sleep(0.02)
 
     def __exit__(self, *exc):
