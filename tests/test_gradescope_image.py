@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from gradescope_schema import problems
 
-from kws.grading.gradescope import make_autograder
+from kws.grading.gradescope import SCRIPTS, make_autograder
 
 FULL_MARKS = 74.0  # both notebooks of the reference hand-in (see test_instructor_commands.py)
 LEADERBOARD = {
@@ -119,7 +119,7 @@ def test_setup_refuses_a_python_outside_3_10_to_3_13(unpacked, tmp_path, version
 
 def test_setup_refuses_a_folder_without_the_kit(tmp_path):
     (tmp_path / "source").mkdir()
-    shutil.copy(Path(__file__).parents[1] / "grader/gradescope/setup.sh", tmp_path / "source")
+    shutil.copy(SCRIPTS / "setup.sh", tmp_path / "source")
     built = _setup(tmp_path, tmp_path / "venv")
     assert built.returncode != 0
     assert "pyproject.toml is missing: upload the zip that 'kws gradescope' wrote" in built.stderr

@@ -3,7 +3,7 @@
     kws gradescope --data DATA --out autograder.zip [--assignment speaker_id] [--tiers FILE]
 
 The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build the image) and
-``run_autograder`` (run per submission) from the checkout's grader/gradescope/ — plus:
+``run_autograder`` (run per submission), shipped in the package (``gradescope_scripts/``) — plus:
 
 - ``kit/``: pyproject.toml, README.md and the ``kws`` package (installed by setup.sh), with the
   assignment folders, ``kws/assignments/<name>/``: their specs (the zip grades with the points,
@@ -32,6 +32,7 @@ from kws.grading.batch import check_grading_data
 from kws.grading.layouts import layout_of
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = Path(__file__).resolve().parent / "gradescope_scripts"  # setup.sh, run_autograder
 
 # benchmarks/bench_grading_memory.py: the reference hand-in (both notebooks) graded on synthetic
 # test sets of the real sizes (4,890 clips; 8,000 HW4 utterances of ~775 frames), one torch
@@ -149,7 +150,7 @@ def make_autograder(
     longest = max(child_timeouts(data, assignment).values(), default=DEFAULT_CHILD_TIMEOUT)
     if longest > DEFAULT_CHILD_TIMEOUT:  # real-size test sets on half a CPU
         options += ["--child-timeout", str(longest)]
-    scripts = kit_root / "grader" / "gradescope"
+    scripts = kit_root / SCRIPTS.relative_to(KIT_ROOT)  # the zipped kit's own scripts
     run_script = (scripts / "run_autograder").read_text()
     baked = " ".join(shlex.quote(option) for option in options)
     run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
