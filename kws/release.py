@@ -12,8 +12,8 @@
                                  handout/handout.zip, whose files are under handout/)
 
 The kit's archive is built offline from a copy of `pyproject.toml`, `README.md` and `kws/` alone
-(without the assignments' graded tests, ``kws/assignments/<name>/grader/``), so nothing else of the
-repository can slip in. Before anything is written to OUT, `scan_bundle`
+(without the assignments' graded tests, ``kws/assignments/<name>/grader/``, and the Gradescope
+scripts), so nothing else of the repository can slip in. Before anything is written to OUT, `scan_bundle`
 checks what was built: no `solutions/`, `grader/` or hidden test labels anywhere (inside the
 archives too), no solution marker in a notebook or text file, and nothing in the kit's archive but
 the package, its metadata and its README.
@@ -134,8 +134,9 @@ def _build_kit_archive(folder: Path) -> Path:
         source = Path(temporary)
         for name in ("pyproject.toml", "README.md"):
             shutil.copyfile(KIT_ROOT / name, source / name)
-        # Each assignment's graded tests (kws/assignments/<name>/grader/) stay with the grader.
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grader")
+        # Each assignment's graded tests (kws/assignments/<name>/grader/) stay with the grader,
+        # and so do the Gradescope image's scripts (kws/grading/gradescope_scripts/).
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grader", "gradescope_scripts")
         shutil.copytree(KIT_ROOT / "kws", source / "kws", ignore=ignore)
         build = (
             "import sys, setuptools.build_meta as backend; print(backend.build_sdist(sys.argv[1]))"
