@@ -61,6 +61,13 @@ def training_recipe(
     return checker.finish(strict)
 
 
+def _two_clips() -> torch.Tensor:
+    """Two seeded 1-second clips of noise (2, 16000), leaving the global random state alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return torch.rand(2, 16000) - 0.5
+
+
 def keyword_model(
     model: nn.Module,
     *,
@@ -75,10 +82,7 @@ def keyword_model(
 
     checker = Checker(f"keyword model ({type(model).__name__})")
     with checker.run():
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            waves = torch.rand(2, 16000) - 0.5
-        device = next(model.parameters(), torch.empty(0)).device
+        waves, device = _two_clips(), next(model.parameters(), torch.empty(0)).device
         was_training = model.training
 
         def forward():
@@ -145,10 +149,7 @@ def token_budget(model: nn.Module, *, strict: bool = False) -> CheckResult:
 
     checker = Checker(f"token budget ({type(model).__name__})")
     with checker.run():
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            waves = torch.rand(2, 16000) - 0.5
-        device = next(model.parameters(), torch.empty(0)).device
+        waves, device = _two_clips(), next(model.parameters(), torch.empty(0)).device
         traced = call(
             checker,
             "forward(waves (2, 16000)) runs",
