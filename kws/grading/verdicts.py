@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from kws.assignments import ASSIGNMENTS, NumericTest, Spec
+from kws.assignments import NumericTest, Spec
+from kws.grading.command import graded_tests
 from kws.grading.grade import child_problem, grade_notebook
 from kws.grading.hidden import HiddenTest
 from kws.grading.layouts import layout_of
@@ -32,8 +33,6 @@ from kws.grading.shared.child_run import Retraining
 from kws.grading.tiers import TierSet
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
-# The graded tests of every assignment: the grading child never reads them.
-GRADED_TESTS = [s.graded_tests for s in ASSIGNMENTS.values() if s.graded_tests.is_dir()]
 
 
 class Grading:
@@ -93,7 +92,7 @@ class Grading:
         keep = [Path(m.__file__).resolve().parent for m in (kws, os, torch)]
         paths = [
             self.data,
-            *GRADED_TESTS,
+            *graded_tests(),  # every assignment's graded tests: the child never reads them
             self.submission,
             *self.config.getoption("--hide"),
             *extra,
