@@ -29,7 +29,7 @@ from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import check_grading_data
-from kws.grading.layouts import layout_of
+from kws.grading.layouts import files_to_zip, layout_of
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).resolve().parent / "gradescope_scripts"  # setup.sh, run_autograder
@@ -46,7 +46,6 @@ SCRIPTS = Path(__file__).resolve().parent / "gradescope_scripts"  # setup.sh, ru
 MEASURED = {"peak_mib": 1413, "largest_mib": 885}
 DEFAULT_CHILD_TIMEOUT = 600  # the grader's --child-timeout
 HALF_A_CPU = 2  # Gradescope's default container has half a CPU: twice the wall time of one
-_SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".kws_cache"}
 
 
 def test_set_sizes(data: Path) -> dict[str, int]:
@@ -85,12 +84,6 @@ def settings_advice(timeouts: dict[str, int] | None = None) -> str:
         "10 minutes on half a CPU).\n"
         "  Measure your own data with benchmarks/bench_grading_memory.py."
     )
-
-
-def _files(folder: Path):
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not _SKIP.intersection(path.parts) and path.suffix != ".pyc":
-            yield path
 
 
 def _add(archive: zipfile.ZipFile, path: Path, name: str, executable: bool = False) -> None:
@@ -162,7 +155,9 @@ def make_autograder(
         for name in ("pyproject.toml", "README.md"):
             if (kit_root / name).is_file():
                 _add(archive, kit_root / name, f"kit/{name}")
-        for path in _files(kit_root / "kws"):  # the graded tests too: kws/assignments/*/grader/
+        for path in files_to_zip(
+            kit_root / "kws"
+        ):  # the graded tests too: kws/assignments/*/grader/
             _add(archive, path, f"kit/{path.relative_to(kit_root)}")
         files, folders = grading_data_files(data)
         for path, name in files:

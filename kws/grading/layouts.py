@@ -112,7 +112,7 @@ class SpeechCommands:
         for folder in self.test_folders:
             if not (data / folder).is_dir():
                 continue
-            files += [(p, f"data/{p.relative_to(data)}") for p in _files(data / folder)]
+            files += [(p, f"data/{p.relative_to(data)}") for p in files_to_zip(data / folder)]
             version = folder.rsplit("_", 1)[1]
             words = WORDS_V2 if version == "v0.02" else WORDS_V1
             folders += [f"data/speech_commands_{version}/{word}" for word in words]
@@ -205,8 +205,14 @@ def layout_of(spec: Spec) -> SpeechCommands | HW4:
     return LAYOUTS[spec.layout](spec)
 
 
-_SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".kws_cache"}  # caches, not data
+SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".kws_cache"}  # caches, not data
 
 
-def _files(folder: Path) -> list[Path]:
-    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not _SKIP.intersection(p.parts)]
+def files_to_zip(folder: Path) -> list[Path]:
+    """The files under `folder`, sorted, without caches (`SKIP`) and compiled Python: what the
+    Gradescope zip takes of a data folder or of the kit."""
+    return [
+        p
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not SKIP.intersection(p.parts) and p.suffix != ".pyc"
+    ]
