@@ -21,7 +21,8 @@ graded tests share with the self-check, and ``grader/`` (its graded tests, ``tes
 kit's own folders are found here; an instructor's own live anywhere and are named by the
 environment variable ``KWS_ASSIGNMENTS`` (folders separated by ``:``, each an assignment folder
 or a folder of them), which ``kws grade``, ``kws release`` and the grader all read. A folder
-whose name starts with ``_`` (the template, ``_template/``) is never an assignment.
+whose name starts with ``_`` is never an assignment (a template or a draft can sit beside
+them).
 """
 
 from __future__ import annotations
