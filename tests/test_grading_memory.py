@@ -144,6 +144,7 @@ def _speaker_test_set(tiny_data, out, utterances: int, frames: int):
 # 3,000 utterances of 400 frames: 192 MB of float32, far more than either side may grow by.
 UTTERANCES, FRAMES, SET_MIB = 3000, 400, 3000 * 400 * 40 * 4 / MIB
 GROWTH_MIB = 48  # a few batches, the file's header and the labels; not the set
+SMALL = 3 * ChildRun.batch_size  # the baseline set: three full prediction batches
 
 
 def test_the_grader_streams_the_hidden_speaker_set(tiny_data, tmp_path):
@@ -177,7 +178,8 @@ def test_the_grader_streams_the_hidden_speaker_set(tiny_data, tmp_path):
 
 def test_the_grading_child_reads_one_batch_at_a_time(tiny_data, tmp_path):
     """The child's side: its peak (summed over the sandbox's processes) on the moderate set is
-    within a few batches of its peak on a handful of utterances."""
+    within a few batches of its peak on a set of a few full prediction batches (the baseline
+    must hold full batches too: a batch's attention scores, not the set, set the child's peak)."""
     submission = make_submission(
         tmp_path / "hand-in",
         "02_speaker_id.ipynb",
@@ -186,7 +188,7 @@ def test_the_grading_child_reads_one_batch_at_a_time(tiny_data, tmp_path):
     )
     generator = torch.Generator().manual_seed(0)
     peaks = {}
-    for count in (8, UTTERANCES):
+    for count in (SMALL, UTTERANCES):
         inputs = tmp_path / f"inputs-{count}.bin"
         save_feature_inputs(
             inputs, (torch.randn(FRAMES, 40, generator=generator) for _ in range(count))
@@ -204,7 +206,9 @@ def test_the_grading_child_reads_one_batch_at_a_time(tiny_data, tmp_path):
         assert result.status == "ok", result.reason + result.stderr_tail
         assert len(result.payload["tasks"]["task1"]["predictions"]) == count
         peaks[count] = peak.peak / MIB
-    assert peaks[UTTERANCES] - peaks[8] < GROWTH_MIB, (
+    # Sampled every 20 ms, the peak of 120 batches catches a transient copy more often than the
+    # peak of 8 (up to ~60 MiB measured); holding the set would add all of its 183 MiB.
+    assert peaks[UTTERANCES] - peaks[SMALL] < SET_MIB / 2, (
         f"the grading child peaked at {peaks[UTTERANCES]:.0f} MiB on {SET_MIB:.0f} MiB of inputs, "
-        f"{peaks[8]:.0f} MiB on 8 utterances: it holds the whole set in memory again"
+        f"{peaks[SMALL]:.0f} MiB on {SMALL} utterances: it holds the whole set in memory again"
     )
