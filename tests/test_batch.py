@@ -129,3 +129,29 @@ def test_gradebook_columns_follow_tests_and_missing_scores_are_zero(tmp_path):
     assert rows[0] == header
     assert rows[1][:6] == ["a", "2.0", "1.0", "3.0", "4.0", "speaker_id=hw4_2023"]
     assert rows[2][:6] == ["b", "0.0", "0.0", "0.0", "4.0", ""] and "stopped" in rows[2][7]
+
+
+def test_parallel_grading_children_share_the_cores(tmp_path, monkeypatch):
+    """`kws grade --jobs N` gives each grading child its share of the cores as torch threads
+    (more threads than cores spin idle and slow the other children), never more than the grader's
+    default; the caller's own --child-threads wins; a grader folder with a conftest.py of its own
+    (another grader) is not given the option."""
+    import os
+
+    from kws.grading.batch import child_threads
+    from kws.grading.command import grader_command
+    from kws.grading.sandbox.run import Limits
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert [child_threads(jobs) for jobs in (1, 2, 3)] == [Limits.threads, 1, 1]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert child_threads(2) == Limits.threads
+
+    paths = (tmp_path / "sub", tmp_path / "data", tmp_path / "r.json")
+    command = grader_command(*paths, threads=1, options=["--child-threads", "2"])
+    at = command.index("--child-threads")
+    assert command[at + 1] == "1" and command[-2:] == ["--child-threads", "2"]
+    own = tmp_path / "grader"
+    own.mkdir()
+    (own / "conftest.py").write_text("")
+    assert "--child-threads" not in grader_command(*paths, grader=own, threads=1)

@@ -6,6 +6,8 @@
 `SUBMISSIONS_DIR` holds one folder per student (the folder name is the student's name in the
 gradebook). Each is graded by its own pytest process, so a submission that brings the grader
 down costs only its own row; the gradebook still gets that row, with zeros and the reason.
+The `jobs` grading children running at once share the cores: each gets its share as torch
+threads (`child_threads`: on 2 cores with 2 jobs, 1 thread each instead of the grader's 2).
 Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
 The accuracy tier set is settled before any child starts: data the kit does not know stops the
 run at once with the option to add, instead of failing every student.
@@ -18,6 +20,7 @@ the absolute submissions and data folders, where `kws report` finds the hand-ins
 
 import csv
 import json
+import os
 import re
 import subprocess
 import time
@@ -29,6 +32,7 @@ from kws.assignments import ASSIGNMENTS
 from kws.grading.command import grader_command, grader_environment
 from kws.grading.grade import missing_test_data
 from kws.grading.review import REVIEW_PREFIX
+from kws.grading.sandbox.run import Limits
 from kws.grading.tiers import tier_set
 
 RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
@@ -57,9 +61,11 @@ def grade_one(
     hide: list[Path] = (),
     pytest_args: list[str] = (),
     timeout: float = 3600.0,
+    threads: int | None = None,
 ) -> Graded:
     """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
-    submission in its own process; never raises for its faults.
+    submission in its own process; never raises for its faults. `threads`: torch threads of
+    its grading child (default: the grader's own, `Limits.threads`).
 
     Every path is made absolute here, and the child runs in `out_dir`: its working directory
     is never the kit's folder, so nothing the grader writes lands there.
@@ -70,7 +76,7 @@ def grade_one(
     log = out_dir / "logs" / f"{safe_name(student)}.txt"
     results.unlink(missing_ok=True)
     command = grader_command(
-        submission, data, results, grader=grader, hide=hide, options=pytest_args
+        submission, data, results, grader=grader, hide=hide, options=pytest_args, threads=threads
     )
     start = time.monotonic()
     try:
@@ -142,12 +148,22 @@ def grade_batch(
             hide=[submissions_dir, out_dir],
             pytest_args=[*options, *pytest_args],
             timeout=timeout,
+            threads=child_threads(jobs),
         )
 
     write_run_record(out_dir, submissions_dir, data, assignment)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         graded = list(pool.map(one, students))
     return write_gradebook(graded, out_dir / "gradebook.csv")
+
+
+def child_threads(jobs: int) -> int:
+    """Torch threads for each of `jobs` grading children running at once: their share of this
+    machine's cores, at least 1 and at most the grader's default (`Limits.threads`). More
+    threads than cores do not grade faster; idle OpenMP threads spin and take the CPU from the
+    other children."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(Limits.threads, (cores or 1) // max(1, jobs)))
 
 
 def write_run_record(out_dir: Path, submissions: Path, data: Path, assignment: str | None) -> Path:

@@ -59,6 +59,7 @@ def grader_command(
     grader: Path | list[Path] | None = None,
     hide: list[Path] = (),
     options: list[str] = (),
+    threads: int | None = None,
     python: str = sys.executable,
 ) -> list[str]:
     """The argument list that grades `submission` against `data` into `results`.
@@ -69,6 +70,8 @@ def grader_command(
             is another grader).
         hide: more paths the grading child must not read (``--hide``).
         options: more grader options, e.g. ``["--assignment", "speaker_id"]``, passed as given.
+        threads: torch threads of each grading child (``--child-threads``, before `options`);
+            not passed to a grader folder with a conftest.py of its own (it may not know it).
         python: the interpreter to run pytest with.
     """
     paths = grader_paths(grader)
@@ -81,6 +84,8 @@ def grader_command(
         part for option, path in paths.items() for part in (option, str(Path(path).resolve()))
     ]
     command += [part for path in hide for part in ("--hide", str(Path(path).resolve()))]
+    if threads is not None and not own:
+        command += ["--child-threads", str(threads)]
     return command + list(options)
 
 

@@ -3,7 +3,7 @@ each, and the fixtures every graded test reads.
 
     python -m pytest -p kws.grading.plugin kws/assignments/<name>/grader ... \
         --submission DIR --data DIR [--results results.json] [--assignment NAME]
-        [--tiers FILE | --dataset NAME] [--retrain-device cpu --retrain-steps 4]
+        [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
 
 (`kws.grading.command` builds that command; ``pytest grader/`` in a checkout does the same.) The
 graded tests live in each assignment's folder, ``kws/assignments/<name>/grader/test_*.py`` (or an
@@ -29,6 +29,7 @@ from kws.assignments import ASSIGNMENTS, Spec, SpecError, spec_of
 from kws.grading.grade import missing_test_data, ungradable_assignments
 from kws.grading.hidden import HiddenTest
 from kws.grading.results import GradescopeReport
+from kws.grading.sandbox.run import Limits
 from kws.grading.tiers import TierSet, tier_set
 from kws.grading.verdicts import TIER_SETS, Grading
 
@@ -57,6 +58,12 @@ def pytest_addoption(parser):
     )
     group.addoption(
         "--child-timeout", type=float, default=600.0, help="wall seconds per grading child"
+    )
+    group.addoption(
+        "--child-threads",
+        type=int,
+        default=Limits.threads,
+        help="torch threads per grading child (`kws grade --jobs N` gives each a share of the cores)",
     )
     group.addoption("--retrain-steps", type=int, default=2000, help="KWS_STEPS for gpu re-training")
     group.addoption(

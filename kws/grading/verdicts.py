@@ -50,7 +50,10 @@ class Grading:
         self.tier_sets: dict[str, TierSet] = config.stash.get(TIER_SETS, {})
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.retrain_device = config.getoption("--retrain-device")
-        self.limits = Limits(wall_seconds=config.getoption("--child-timeout"), cpu_seconds=3600)
+        self.threads = config.getoption("--child-threads")
+        self.limits = Limits(
+            wall_seconds=config.getoption("--child-timeout"), cpu_seconds=3600, threads=self.threads
+        )
         self._hidden: dict[str, HiddenTest] = {}
         self._children: dict[str, object] = {}
 
@@ -127,7 +130,9 @@ class Grading:
             spec,
             hidden,
             limits=Limits(
-                wall_seconds=self.config.getoption("--retrain-timeout"), cpu_seconds=36000
+                wall_seconds=self.config.getoption("--retrain-timeout"),
+                cpu_seconds=36000,
+                threads=self.threads,
             ),
             hide=hide,
             device=self.retrain_device,
