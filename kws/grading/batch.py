@@ -7,7 +7,8 @@
 gradebook). Each is graded by its own pytest process, so a submission that brings the grader
 down costs only its own row; the gradebook still gets that row, with zeros and the reason.
 The `jobs` grading children running at once share the cores: each gets its share as torch
-threads (`child_threads`: on 2 cores with 2 jobs, 1 thread each instead of the grader's 2).
+threads (`kws.grading.command.child_threads`: on 2 cores with 2 jobs, 1 thread each instead
+of the grader's 2).
 Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
 The accuracy tier set is settled before any child starts: data the kit does not know stops the
 run at once with the option to add, instead of failing every student.
@@ -20,7 +21,6 @@ the absolute submissions and data folders, where `kws report` finds the hand-ins
 
 import csv
 import json
-import os
 import re
 import subprocess
 import time
@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS
-from kws.grading.command import grader_command, grader_environment
+from kws.grading.command import child_threads, grader_command, grader_environment
 from kws.grading.grade import missing_test_data
 from kws.grading.review import REVIEW_PREFIX
-from kws.grading.sandbox.run import Limits
 from kws.grading.tiers import tier_set
 
 RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
@@ -65,7 +64,7 @@ def grade_one(
 ) -> Graded:
     """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
     submission in its own process; never raises for its faults. `threads`: torch threads of
-    its grading child (default: the grader's own, `Limits.threads`).
+    its grading child (default: the grader's, `kws.grading.command.child_threads`).
 
     Every path is made absolute here, and the child runs in `out_dir`: its working directory
     is never the kit's folder, so nothing the grader writes lands there.
@@ -155,15 +154,6 @@ def grade_batch(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         graded = list(pool.map(one, students))
     return write_gradebook(graded, out_dir / "gradebook.csv")
-
-
-def child_threads(jobs: int) -> int:
-    """Torch threads for each of `jobs` grading children running at once: their share of this
-    machine's cores, at least 1 and at most the grader's default (`Limits.threads`). More
-    threads than cores do not grade faster; idle OpenMP threads spin and take the CPU from the
-    other children."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(Limits.threads, (cores or 1) // max(1, jobs)))
 
 
 def write_run_record(out_dir: Path, submissions: Path, data: Path, assignment: str | None) -> Path:

@@ -29,6 +29,22 @@ PLUGIN = "kws.grading.plugin"
 GRADER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
+def child_threads(jobs: int = 1) -> int:
+    """Torch threads for each of `jobs` grading children running at once: their share of this
+    machine's cores, at most the sandbox's default (`Limits.threads`) and the grader's own
+    ``OMP_NUM_THREADS`` when that is set (an instructor who gives the grader one thread gives its
+    children one), at least 1. More threads than cores do not grade faster: idle OpenMP threads
+    spin and take the CPU from the other children."""
+    from kws.grading.sandbox.run import Limits
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = min(Limits.threads, (cores or 1) // max(1, jobs))
+    own = os.environ.get("OMP_NUM_THREADS", "")
+    if own.isdigit() and int(own) > 0:
+        threads = min(threads, int(own))
+    return max(1, threads)
+
+
 def graded_tests() -> list[Path]:
     """The graded tests' folders, one per assignment (``<assignment folder>/grader``)."""
     from kws.assignments import ASSIGNMENTS

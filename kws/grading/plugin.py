@@ -26,10 +26,10 @@ import pytest
 import torch
 
 from kws.assignments import ASSIGNMENTS, Spec, SpecError, spec_of
+from kws.grading.command import child_threads
 from kws.grading.grade import missing_test_data, ungradable_assignments
 from kws.grading.hidden import HiddenTest
 from kws.grading.results import GradescopeReport
-from kws.grading.sandbox.run import Limits
 from kws.grading.tiers import TierSet, tier_set
 from kws.grading.verdicts import TIER_SETS, Grading
 
@@ -62,8 +62,9 @@ def pytest_addoption(parser):
     group.addoption(
         "--child-threads",
         type=int,
-        default=Limits.threads,
-        help="torch threads per grading child (`kws grade --jobs N` gives each a share of the cores)",
+        default=child_threads(),
+        help="torch threads per grading child (default: 2, fewer on one core or with a lower "
+        "OMP_NUM_THREADS; `kws grade --jobs N` gives each child its share of the cores)",
     )
     group.addoption("--retrain-steps", type=int, default=2000, help="KWS_STEPS for gpu re-training")
     group.addoption(
