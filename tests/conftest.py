@@ -26,6 +26,12 @@ def pytest_configure(config):
     # order set below, not largest first by their number of tests.
     if getattr(config.option, "dist", "no") == "loadgroup":
         config.option.loadscopereorder = False
+    # -n auto starts one worker a core: one torch thread each, in the worker and in every process
+    # it starts (notebooks, graders, and their grading children: kws.grading.command's
+    # child_threads). Idle OpenMP threads spin, taking the CPU from the other worker.
+    if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
 
 
 def _group(item) -> str:
