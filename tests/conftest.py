@@ -19,6 +19,10 @@ LONGEST_FIRST = (
     "tests/test_demo.py",
     "tests/test_batch.py",
 )
+# Modules of long tests that share no costly set-up (a module fixture that copies the session's
+# data): each test is a group of its own, so both workers share the module instead of one worker
+# running it test after test (the instructor commands: about 7 minutes of grading on one worker).
+SPLIT = ("tests/test_instructor_commands.py", "tests/test_demo.py")
 
 
 def pytest_configure(config):
@@ -35,11 +39,13 @@ def pytest_configure(config):
 
 
 def _group(item) -> str:
-    """The tests that must share one worker: a module's, or a corpus graded in one sandbox."""
+    """The tests that must share one worker: a module's (each test alone in `SPLIT`), or a corpus
+    graded in one sandbox."""
     params = getattr(getattr(item, "callspec", None), "params", {})
     if "corpus" in params:
         return f"corpus-{params['corpus']}"
-    return item.nodeid.split("::")[0]
+    module = item.nodeid.split("::")[0]
+    return item.nodeid if module in SPLIT else module
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
@@ -47,7 +53,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(_group(item)))
     rank = {group: number for number, group in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # stable: the rest in order
+
+    def order(item) -> int:  # a split module's tests keep the module's place
+        return rank.get(_group(item), rank.get(item.nodeid.split("::")[0], len(rank)))
+
+    items.sort(key=order)  # stable: the rest in collection order
     if torch.cuda.is_available():
         return
     skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU: none is visible on this machine")
