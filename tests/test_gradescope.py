@@ -143,3 +143,23 @@ def test_real_size_test_sets_raise_the_childs_wall_clock(tmp_path, data, monkeyp
     assert baked[baked.index("--child-timeout") + 1] == str(
         max(gradescope.child_timeouts(data).values())
     )
+
+
+def test_the_keyword_timeout_counts_the_test_set_that_is_graded(tmp_path):
+    """A data folder with both test-set versions is graded on the first (v0.02): the child's
+    time, and so its timeout, scales with that set's clips, not with both sets together."""
+    from kws.grading import gradescope
+
+    data = tmp_path / "data"
+    for version, count in (("v0.02", 4890), ("v0.01", 3081)):
+        for i in range(count):
+            word = data / f"speech_commands_test_set_{version}" / ("yes", "no")[i % 2]
+            word.mkdir(parents=True, exist_ok=True)
+            (word / f"{i:05d}.wav").touch()
+    layout = SpeechCommands(ASSIGNMENTS["keyword_spotting"])
+    assert layout.test_set_size(data) == 4890 == layout.real_size
+    need = gradescope.child_timeouts(data)["keyword_spotting"]
+    assert need == max(
+        gradescope.DEFAULT_CHILD_TIMEOUT,
+        60 * -(-int(layout.child_seconds * gradescope.HALF_A_CPU * 2) // 60),
+    )
