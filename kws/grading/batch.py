@@ -5,7 +5,9 @@
 
 `SUBMISSIONS_DIR` holds one folder per student (the folder name is the student's name in the
 gradebook). Each is graded by its own pytest process, so a submission that brings the grader
-down costs only its own row; the gradebook still gets that row, with zeros and the reason.
+down costs only its own row; the gradebook still gets that row, with zeros and the reason. On
+Linux those processes are forked from one that imported torch and the grader once
+(`kws.grading.zygote`), not started afresh: two CPU-seconds less a student.
 The `jobs` grading children running at once share the cores: each gets its share as torch
 threads (`kws.grading.command.child_threads`: on 2 cores with 2 jobs, 1 thread each instead
 of the grader's 2).
@@ -33,6 +35,7 @@ from kws.grading.command import child_threads, grader_command, grader_environmen
 from kws.grading.grade import missing_test_data
 from kws.grading.review import REVIEW_PREFIX
 from kws.grading.tiers import tier_set
+from kws.grading.zygote import Zygote, ZygoteError, available
 
 RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
 
@@ -61,10 +64,12 @@ def grade_one(
     pytest_args: list[str] = (),
     timeout: float = 3600.0,
     threads: int | None = None,
+    zygote: Zygote | None = None,
 ) -> Graded:
     """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
     submission in its own process; never raises for its faults. `threads`: torch threads of
-    its grading child (default: the grader's, `kws.grading.command.child_threads`).
+    its grading child (default: the grader's, `kws.grading.command.child_threads`); `zygote`:
+    fork the grader from it (`kws.grading.zygote`) instead of starting a Python for it.
 
     Every path is made absolute here, and the child runs in `out_dir`: its working directory
     is never the kit's folder, so nothing the grader writes lands there.
@@ -78,6 +83,32 @@ def grade_one(
         submission, data, results, grader=grader, hide=hide, options=pytest_args, threads=threads
     )
     start = time.monotonic()
+    code = _run_grader(command, out_dir, log, timeout, zygote)
+    if code is None:
+        problem = f"the grader ran longer than {timeout:g} s and was stopped"
+    else:
+        last = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        problem = f"the grader exited with code {code}: {last[0]}"
+    seconds = time.monotonic() - start
+    try:
+        document = json.loads(results.read_text())
+        return Graded(student, document, "", seconds)
+    except (OSError, json.JSONDecodeError):
+        return Graded(student, None, problem, seconds)
+
+
+def _run_grader(
+    command: list[str], out_dir: Path, log: Path, timeout: float, zygote: Zygote | None
+) -> int | None:
+    """The grader's exit code (None: stopped after `timeout` s), its output written to `log`:
+    forked from `zygote` when there is one, else a process of its own."""
+    if zygote is not None:
+        try:  # the command is `python -m pytest ARGS`: the fork runs pytest.main(ARGS)
+            return zygote.run(
+                command[3:], cwd=out_dir, log=log, env=grader_environment(), timeout=timeout
+            )
+        except ZygoteError:
+            pass  # it died (out of memory?): this student gets a process of their own
     try:
         run = subprocess.run(
             command,
@@ -87,17 +118,10 @@ def grade_one(
             cwd=out_dir,
             env=grader_environment(),
         )
-        log.write_text(run.stdout + run.stderr)
-        last = (run.stdout + run.stderr).strip().splitlines()[-1:] or ["no output"]
-        problem = f"the grader exited with code {run.returncode}: {last[0]}"
     except subprocess.TimeoutExpired:
-        problem = f"the grader ran longer than {timeout:g} s and was stopped"
-    seconds = time.monotonic() - start
-    try:
-        document = json.loads(results.read_text())
-        return Graded(student, document, "", seconds)
-    except (OSError, json.JSONDecodeError):
-        return Graded(student, None, problem, seconds)
+        return None
+    log.write_text(run.stdout + run.stderr)
+    return run.returncode
 
 
 def grade_batch(
@@ -112,11 +136,14 @@ def grade_batch(
     assignment: str | None = None,
     dataset: str | None = None,
     tiers: Path | None = None,
+    fork: bool = True,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
     `assignment` grades one notebook only; `dataset` / `tiers` name the accuracy tier set
-    (`kws.grading.tiers`). ValueError / FileNotFoundError, before any child starts, when the
+    (`kws.grading.tiers`). `fork`: fork each grader from one process that has imported the
+    grader's libraries (`kws.grading.zygote`; Linux), instead of starting a Python per
+    student: two CPU-seconds less a student. ValueError / FileNotFoundError, before any child starts, when the
     data cannot grade the selection. The submissions folder and `out_dir` are hidden from every
     child, and the results and logs folders are the instructor's alone (mode 0700), so no
     student's code can read a classmate's notebook, checkpoint or results.
@@ -148,11 +175,18 @@ def grade_batch(
             pytest_args=[*options, *pytest_args],
             timeout=timeout,
             threads=child_threads(jobs),
+            zygote=zygote,
         )
 
     write_run_record(out_dir, submissions_dir, data, assignment)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        graded = list(pool.map(one, students))
+    # One student: the zygote would import what their grader imports, and save nothing.
+    zygote = Zygote(grader_environment()) if fork and available() and len(students) > 1 else None
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            graded = list(pool.map(one, students))
+    finally:
+        if zygote is not None:
+            zygote.close()
     return write_gradebook(graded, out_dir / "gradebook.csv")
 
 

@@ -1,0 +1,138 @@
+"""`kws grade` forks each student's grader from one process that imported torch once
+(`kws.grading.zygote`): each forked grader must behave exactly as the ``python -m pytest``
+process it replaces (folder, environment, arguments, output, exit code, time-out), and the batch
+must still grade every student when the zygote is gone."""
+
+import csv
+import json
+import os
+import signal
+import textwrap
+import time
+
+import pytest
+
+from kws.grading.batch import grade_batch, grade_one
+from kws.grading.zygote import Zygote, ZygoteError, available
+
+pytestmark = pytest.mark.skipif(not available(), reason="graders are forked on Linux only")
+
+# A grader of its own (a conftest.py), as `kws grade --grader DIR` runs it: it reports what its
+# process sees, prints to both streams, and misbehaves as the student's folder name asks.
+GRADER = """
+import json, os, subprocess, sys, time
+from pathlib import Path
+
+def pytest_addoption(parser):
+    for name in ("--submission", "--data", "--results", "--hide", "--child-threads"):
+        parser.addoption(name, action="append")
+
+def pytest_configure(config):
+    student = Path(config.getoption("--submission")[0]).name
+    print("to stdout:", student)
+    print("to stderr:", student, file=sys.stderr)
+    if student == "crash":
+        os._exit(3)  # as if the hand-in brought the grader down
+    if student == "hang":  # a grader stuck with a process of its own
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        Path(os.environ["HANG_PID_FILE"]).write_text(str(child.pid))
+        time.sleep(600)
+    seen = {
+        "cwd": os.getcwd(),
+        "variable": os.environ.get("ZYGOTE_TEST_VARIABLE"),
+        "bytecode": os.environ.get("PYTHONDONTWRITEBYTECODE"),
+        "path0": sys.path[0],
+        "argv": sys.argv[1:3],
+        "own_session": os.getsid(0) == os.getpid(),
+        "torch_imported": "torch" in sys.modules,  # this grader never imports it
+    }
+    tests = [{"name": "works", "score": 1.0, "max_score": 1.0, "status": "passed",
+              "output": json.dumps(seen), "visibility": "visible"}]
+    Path(config.getoption("--results")[0]).write_text(json.dumps({"score": 1.0, "tests": tests}))
+"""
+
+
+@pytest.fixture
+def grader(tmp_path):
+    folder = tmp_path / "grader"
+    folder.mkdir()
+    (folder / "conftest.py").write_text(textwrap.dedent(GRADER))
+    (folder / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    return folder
+
+
+def _submissions(root, *students):
+    for student in students:
+        (root / student).mkdir(parents=True)
+    return root
+
+
+def _rows(gradebook):
+    return {row["student"]: row for row in csv.DictReader(open(gradebook))}
+
+
+def test_a_forked_grader_sees_what_its_own_process_would(tmp_path, tiny_data, grader, monkeypatch):
+    monkeypatch.setenv("ZYGOTE_TEST_VARIABLE", "from the instructor's shell")
+    subs = _submissions(tmp_path / "subs", "ann", "ben", "crash")
+    seen = {}
+    for fork in (True, False):
+        out = tmp_path / f"out-{fork}"
+        rows = _rows(grade_batch(subs, tiny_data, out, jobs=2, grader=grader, fork=fork))
+        assert rows["ann"]["works"] == rows["ben"]["works"] == "1.0"
+        assert rows["crash"]["total"] == "0.0" and "exited with code 3" in rows["crash"]["notes"]
+        for student in ("ann", "crash"):  # both streams reach the staff's log
+            log = (out / "logs" / f"{student}.txt").read_text()
+            assert f"to stdout: {student}" in log and f"to stderr: {student}" in log
+        document = json.loads((out / "results" / "ann.json").read_text())
+        seen[fork] = json.loads(document["tests"][0]["output"])
+    assert seen[True]["torch_imported"] and not seen[False]["torch_imported"]  # forked, or not
+    assert seen[True]["cwd"] == str(tmp_path / "out-True")  # the grader runs in OUT
+    assert seen[True]["variable"] == "from the instructor's shell"
+    assert seen[True]["bytecode"] == "1"  # the grader's own environment (GRADER_ENV)
+    assert seen[True]["own_session"]  # a time-out can end all it started
+    assert seen[True]["argv"] == seen[False]["argv"] == [str(grader), "-q"]
+    for key in ("variable", "bytecode", "path0"):
+        assert seen[True][key] == seen[False][key].replace("out-False", "out-True"), key
+
+
+def test_a_grader_past_its_time_is_stopped_with_every_process_it_started(
+    tmp_path, tiny_data, grader, monkeypatch
+):
+    pid_file = tmp_path / "hang.pid"
+    monkeypatch.setenv("HANG_PID_FILE", str(pid_file))
+    subs = _submissions(tmp_path / "subs", "ann", "hang")
+    start = time.monotonic()
+    rows = _rows(grade_batch(subs, tiny_data, tmp_path / "out", grader=grader, timeout=8))
+    assert time.monotonic() - start < 60
+    assert rows["ann"]["works"] == "1.0"
+    assert rows["hang"]["total"] == "0.0"
+    assert "the grader ran longer than 8 s and was stopped" in rows["hang"]["notes"]
+    child = int(pid_file.read_text())
+    for _ in range(50):  # killed with its group; its parent, the zygote, reaps nothing of it
+        if not os.path.exists(f"/proc/{child}") or "Z" in _state(child):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail(f"the stuck grader's own process {child} outlived the time-out")
+
+
+def _state(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def test_a_student_is_graded_even_when_the_zygote_is_gone(tmp_path, tiny_data, grader):
+    student = _submissions(tmp_path / "subs", "ann") / "ann"
+    (tmp_path / "out" / "results").mkdir(parents=True)
+    (tmp_path / "out" / "logs").mkdir()
+    zygote = Zygote(dict(os.environ))
+    zygote._process.kill()
+    zygote._process.wait()
+    with pytest.raises(ZygoteError, match="the grading zygote ended"):
+        zygote.run(["-q"], cwd=tmp_path, log=tmp_path / "log.txt", env={}, timeout=10)
+    graded = grade_one(student, tiny_data, tmp_path / "out", grader=grader, zygote=zygote)
+    assert graded.problem == "" and graded.document["score"] == 1.0
+    zygote.close()
