@@ -5,19 +5,24 @@ HW4 test utterances with their hidden labels (``speaker_features_hidden/test_lab
 writes the inputs file a child may see (`kws.grading.shared.inputs`) in a fresh secret order, and
 keeps the labels, in that same order, in the returned `HiddenTest` — they never leave this
 process.
+
+torch and the data readers are imported where the test sets are read: `kws grade` itself only
+looks for the test sets (`kws.grading.layouts`), and its graders import torch.
 """
+
+from __future__ import annotations
 
 import json
 import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from kws.data.speaker_format import read_test_labels
 from kws.grading.sandbox.processes import private_folder
-from kws.grading.shared.inputs import save_feature_inputs, save_wave_inputs
+
+if TYPE_CHECKING:
+    import torch
 
 # The folders the readers look for unless told (an assignment's spec names its own, [data] in
 # kws/assignments/<name>/spec.toml; `kws.grading.layouts` passes them).
@@ -45,10 +50,14 @@ class HiddenTest:
         """Fraction of inputs whose predicted class index equals the hidden label."""
         if len(predictions) != len(self.labels):
             raise ValueError(f"{len(predictions)} predictions for {len(self.labels)} test inputs")
+        import torch
+
         return float((torch.tensor(predictions) == self.labels).float().mean())
 
 
 def _secret_permutation(n: int) -> torch.Tensor:
+    import torch
+
     return torch.randperm(n, generator=torch.Generator().manual_seed(secrets.randbits(63)))
 
 
@@ -68,6 +77,7 @@ def hidden_keyword_test(
     shuffled clips + hidden labels."""
     from kws.data.cache import cache_clips
     from kws.data.speech_commands import SpeechCommands
+    from kws.grading.shared.inputs import save_wave_inputs
 
     test_folder = next((data_dir / f for f in test_folders if (data_dir / f).is_dir()), None)
     if test_folder is None:
@@ -100,7 +110,11 @@ def hidden_speaker_test(
 ) -> HiddenTest:
     """The HW4 test utterances (`data_dir`/`folder`) as unlabelled shuffled features + hidden
     speaker labels (`data_dir`/`hidden`/test_labels.csv)."""
+    import torch
+
     from kws.data.speaker_features import SpeakerFeatures, load_features
+    from kws.data.speaker_format import read_test_labels
+    from kws.grading.shared.inputs import save_feature_inputs
 
     root, labels_file = data_dir / folder, data_dir / hidden / "test_labels.csv"
     if not labels_file.is_file():
