@@ -7,6 +7,8 @@ import csv
 import json
 import os
 import signal
+import subprocess
+import sys
 import textwrap
 import time
 
@@ -141,8 +143,6 @@ def test_a_student_is_graded_even_when_the_zygote_is_gone(tmp_path, tiny_data, g
 def test_kws_grade_itself_does_not_import_torch():
     """`kws grade` only finds the test sets and tier sets and starts the graders: importing torch
     there too would add two CPU-seconds to every class's grading (the zygote imports it once)."""
-    import subprocess
-    import sys
 
     code = "import sys, kws.cli, kws.grading.batch; print('torch' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
