@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -147,3 +148,35 @@ def test_kws_grade_itself_does_not_import_torch():
     code = "import sys, kws.cli, kws.grading.batch; print('torch' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "False"
+
+
+def test_ctrl_c_stops_the_forked_graders(tmp_path, tiny_data, grader):
+    """The graders run in sessions of their own, out of reach of the terminal's Ctrl-C, which
+    reaches the zygote: it stops them, and `kws grade` ends instead of waiting for them."""
+    pid_file = tmp_path / "hang.pid"
+    (tmp_path / "hang").mkdir()
+    args = [str(grader), "-q", "--submission", str(tmp_path / "hang"), "--data", str(tiny_data)]
+    args += ["--results", str(tmp_path / "hang.json")]
+    env = dict(os.environ, HANG_PID_FILE=str(pid_file))
+    with Zygote(env) as zygote:
+        codes = []
+        run = lambda: codes.append(  # noqa: E731
+            zygote.run(args, cwd=tmp_path, log=tmp_path / "log.txt", env=env, timeout=300)
+        )
+        thread = threading.Thread(target=run)
+        thread.start()
+        for _ in range(300):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.1)
+        os.kill(zygote._process.pid, signal.SIGINT)  # what Ctrl-C sends the foreground group
+        thread.join(30)
+        assert codes == [-signal.SIGKILL]
+    child = int(pid_file.read_text())
+    for _ in range(50):
+        if _state(child) == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail(f"the grader's own process {child} outlived Ctrl-C")

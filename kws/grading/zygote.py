@@ -21,6 +21,7 @@ cannot start, the batch runs one ``python -m pytest`` process per student as bef
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -49,6 +50,7 @@ PRELOAD = (
 )
 REAP_SECONDS = 0.05  # how often a zygote with graders running looks for ended ones
 CRASH_CODE = 70  # a forked grader whose start failed (os.EX_SOFTWARE)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # the zygote's: stop every running grader
 
 
 def available() -> bool:
@@ -155,6 +157,7 @@ def _grade(request: dict, replies: int) -> None:
         os.close(replies)
         os.setsid()  # its own process group: a time-out kills the grader and all it started
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.chdir(request["cwd"])
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -188,6 +191,12 @@ def _serve(requests: int, replies: int) -> None:
     running: dict[int, int] = {}  # pid -> request id
     pending = b""
     ended = False
+    # Ctrl-C reaches the instructor's foreground process group, where this process is and the
+    # graders (each in a session of its own) are not: it stops them, as it stopped the pytest
+    # processes the graders used to be. They are then reported like any other end.
+    stopping = []
+    for number in STOP_SIGNALS:
+        signal.signal(number, lambda number, frame: stopping.append(number))
 
     def reply(message: dict) -> None:
         os.write(replies, (json.dumps(message) + "\n").encode())
@@ -210,6 +219,11 @@ def _serve(requests: int, replies: int) -> None:
                     _grade(request, replies)
                 running[pid] = request["id"]
                 reply({"id": request["id"], "pid": pid})
+        if stopping:
+            stopping.clear()
+            for pid in running:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
         while running:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
