@@ -105,14 +105,14 @@ def python_source(source: str) -> str:
 
 
 def _plain_python(source: str) -> bool:
-    """True when IPython would leave `source` as it is: it parses as Python (every IPython-only
-    line, ``!ls``, ``%time``, ``x?``, a prompt, does not) and starts with neither a blank line
-    nor indentation (which IPython removes)."""
+    """True when IPython would leave `source` as it is (but for the final newline it adds): it
+    parses as Python (every IPython-only line, ``!ls``, ``%time``, ``x?``, a prompt, does not)
+    and starts with neither a blank line nor indentation (which IPython removes)."""
     if not source.strip() or source[0] in " \t\r\n":
         return False
     try:
         ast.parse(source)
-    except (SyntaxError, ValueError):
+    except Exception:  # a syntax error, or a hostile cell (nesting too deep for the parser)
         return False
     return True
 

@@ -40,3 +40,14 @@ def test_plain_python_cells_do_not_import_ipython():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "source", ["x = " + "-" * 20_000 + "1\n", "a" + ".b" * 20_000 + "\n"], ids=["deep", "long"]
+)
+def test_a_cell_too_deep_for_the_parser_does_not_stop_the_grader(source):
+    """A hostile cell that makes Python's parser give up (memory, recursion) is handed on as
+    IPython hands it on, for the child's compile to report, never raised in the grader."""
+    from kws.notebooks import python_source
+
+    assert python_source(source).startswith(source[:10])
