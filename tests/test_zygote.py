@@ -150,33 +150,63 @@ def test_kws_grade_itself_does_not_import_torch():
     assert run.stdout.strip() == "False"
 
 
-def test_ctrl_c_stops_the_forked_graders(tmp_path, tiny_data, grader):
-    """The graders run in sessions of their own, out of reach of the terminal's Ctrl-C, which
-    reaches the zygote: it stops them, and `kws grade` ends instead of waiting for them."""
+def _hung_grader(zygote: Zygote, tmp_path, tiny_data, grader, outcome: list) -> threading.Thread:
+    """A grader stuck with a process of its own (its pid in tmp_path/hang.pid), run in a thread
+    whose outcome (exit code, or the exception) lands in `outcome`."""
     pid_file = tmp_path / "hang.pid"
     (tmp_path / "hang").mkdir()
     args = [str(grader), "-q", "--submission", str(tmp_path / "hang"), "--data", str(tiny_data)]
     args += ["--results", str(tmp_path / "hang.json")]
     env = dict(os.environ, HANG_PID_FILE=str(pid_file))
-    with Zygote(env) as zygote:
-        codes = []
-        run = lambda: codes.append(  # noqa: E731
-            zygote.run(args, cwd=tmp_path, log=tmp_path / "log.txt", env=env, timeout=300)
-        )
-        thread = threading.Thread(target=run)
-        thread.start()
-        for _ in range(300):
-            if pid_file.exists() and pid_file.read_text():
-                break
-            time.sleep(0.1)
+
+    def run():
+        try:
+            outcome.append(
+                zygote.run(args, cwd=tmp_path, log=tmp_path / "log", env=env, timeout=300)
+            )
+        except ZygoteError as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    for _ in range(300):
+        if pid_file.exists() and pid_file.read_text():
+            return thread
+        time.sleep(0.1)
+    pytest.fail("the stuck grader never started")
+
+
+def _assert_gone(pid: int, after: str) -> None:
+    for _ in range(50):
+        if _state(pid) == "Z":
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"the grader's own process {pid} outlived {after}")
+
+
+def test_ctrl_c_stops_the_forked_graders(tmp_path, tiny_data, grader):
+    """The graders run in sessions of their own, out of reach of the terminal's Ctrl-C, which
+    reaches the zygote: it stops them, and `kws grade` ends instead of waiting for them."""
+    outcome = []
+    with Zygote(dict(os.environ)) as zygote:
+        thread = _hung_grader(zygote, tmp_path, tiny_data, grader, outcome)
         os.kill(zygote._process.pid, signal.SIGINT)  # what Ctrl-C sends the foreground group
         thread.join(30)
-        assert codes == [-signal.SIGKILL]
-    child = int(pid_file.read_text())
-    for _ in range(50):
-        if _state(child) == "Z":
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(child, signal.SIGKILL)
-        pytest.fail(f"the grader's own process {child} outlived Ctrl-C")
+        assert outcome == [-signal.SIGKILL]
+    _assert_gone(int((tmp_path / "hang.pid").read_text()), "Ctrl-C")
+
+
+def test_a_grader_left_by_a_dead_zygote_is_stopped_before_it_is_graded_again(
+    tmp_path, tiny_data, grader
+):
+    """When the zygote dies mid-grading the batch grades that student again in a process of its
+    own: the orphaned fork must not run on beside it, writing the same results file."""
+    outcome = []
+    zygote = Zygote(dict(os.environ))
+    thread = _hung_grader(zygote, tmp_path, tiny_data, grader, outcome)
+    zygote._process.kill()
+    thread.join(30)
+    assert len(outcome) == 1 and isinstance(outcome[0], ZygoteError)
+    _assert_gone(int((tmp_path / "hang.pid").read_text()), "its zygote")
+    zygote.close()

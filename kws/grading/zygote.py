@@ -11,11 +11,11 @@ zygote holds nothing of any student's (it imports, it never grades), and each gr
 copy of it, so no hand-in sees another's state.
 
     with Zygote(environment) as zygote:       # one per batch; `kws.grading.batch` uses it
-        code = zygote.run(pytest_args, cwd=out_dir, log=log_file, timeout=3600)
+        code = zygote.run(pytest_args, cwd=out_dir, log=log_file, env=environment, timeout=3600)
 
-The protocol, on the zygote's standard input and output (one JSON object a line):
-``{"id", "args", "cwd", "log", "env"}`` in; ``{"id", "pid"}`` when the grader started and
-``{"id", "exit"}`` when it ended out. Linux only (`available()`): elsewhere, and when the zygote
+The protocol, one JSON object a line: ``{"id", "args", "cwd", "log", "env"}`` to the zygote's
+standard input; ``{"id", "pid"}`` when the grader has started and ``{"id", "exit"}`` when it has
+ended, from its standard output. Linux only (`available()`): elsewhere, and when the zygote
 cannot start, the batch runs one ``python -m pytest`` process per student as before.
 """
 
@@ -125,14 +125,15 @@ class Zygote:
             except (BrokenPipeError, ValueError) as error:
                 raise ZygoteError(f"the grading zygote ended: {error}") from None
         deadline = time.monotonic() + timeout
-        pid = self._wait(key, "pid", None)
-        code = self._wait(key, "exit", deadline)
+        pid = int(self._wait(key, "pid", None))
+        try:
+            code = self._wait(key, "exit", deadline)
+        except ZygoteError:  # gone mid-grading: the caller grades again, so end this one first
+            _kill_group(pid)
+            raise
         if code is not None:
             return int(code)
-        try:
-            os.killpg(int(pid), signal.SIGKILL)
-        except ProcessLookupError:  # it ended meanwhile
-            pass
+        _kill_group(pid)
         self._wait(key, "exit", None)
         return None
 
@@ -145,6 +146,11 @@ class Zygote:
                 pass
         self._process.wait()
         self._reader.join()
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+        os.killpg(pid, signal.SIGKILL)
 
 
 # ---- the zygote process (python -m kws.grading.zygote) ---------------------------------------
@@ -222,8 +228,7 @@ def _serve(requests: int, replies: int) -> None:
         if stopping:
             stopping.clear()
             for pid in running:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
+                _kill_group(pid)
         while running:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
