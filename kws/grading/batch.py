@@ -144,9 +144,9 @@ def grade_batch(
     (`kws.grading.tiers`). `fork`: fork each grader from one process that has imported the
     grader's libraries (`kws.grading.zygote`; Linux), instead of starting a Python per
     student: two CPU-seconds less a student. ValueError / FileNotFoundError, before any child
-    starts, when the data cannot grade the selection. The submissions folder and `out_dir` are hidden from every
-    child, and the results and logs folders are the instructor's alone (mode 0700), so no
-    student's code can read a classmate's notebook, checkpoint or results.
+    starts, when the data cannot grade the selection. The submissions folder and `out_dir` are
+    hidden from every child, and the results and logs folders are the instructor's alone (mode
+    0700), so no student's code can read a classmate's notebook, checkpoint or results.
     """
     submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
     if not submissions_dir.is_dir():
