@@ -27,29 +27,45 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 2**20
 
 
-def _tree_rss(root: int, leave_out: frozenset[int] = frozenset()) -> int:
-    """Summed resident bytes of `root`'s descendants (not `root` itself), without the processes
-    in `leave_out` and their descendants."""
+def _stat(pid: int | str) -> tuple[str, int, int]:
+    """(command name, parent pid, start of stack) of process `pid`, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+    return name, int(fields[1]), int(fields[25])
+
+
+def _tree(root: int, leave_out: frozenset[int] = frozenset()) -> list[tuple[int, str, int]]:
+    """(pid, name, resident bytes) of `root`'s descendants (not `root` itself), without the
+    processes in `leave_out` and their descendants.
+
+    A copy of `root` that has not yet exec'd (the moment between `subprocess.Popen`'s vfork or
+    fork and its exec) shares `root`'s memory and would count the whole test process again: it
+    is recognised by its stack, which sits where `root`'s does (an exec'd process gets a new,
+    randomised one), and left out."""
+    _, _, root_stack = _stat(root)
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    found: dict[int, tuple[str, int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                name, parent, stack = _stat(entry)
                 with open(f"/proc/{entry}/statm") as f:
-                    rss[int(entry)] = int(f.read().split()[1]) * PAGE
+                    rss = int(f.read().split()[1]) * PAGE
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(parent, []).append(int(entry))
-    total, stack = 0, list(children.get(root, []))
+            if stack != root_stack:
+                found[int(entry)] = (name, rss)
+    tree, stack = [], list(children.get(root, []))
     while stack:
         pid = stack.pop()
         if pid in leave_out:
             continue
-        total += rss.get(pid, 0)
+        if pid in found:
+            tree.append((pid, *found[pid]))
         stack += children.get(pid, [])
-    return total
+    return tree
 
 
 def _children(root: int) -> frozenset[int]:
@@ -58,9 +74,8 @@ def _children(root: int) -> frozenset[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == root:
-                        found.add(int(entry))
+                if _stat(entry)[1] == root:
+                    found.add(int(entry))
             except (OSError, IndexError, ValueError):
                 continue
     return frozenset(found)
@@ -68,10 +83,11 @@ def _children(root: int) -> frozenset[int]:
 
 class PeakOfChildren:
     """Sample the summed RSS of the processes this process starts while the block runs, every
-    20 ms (processes an earlier test of the same pytest worker left running are not counted)."""
+    20 ms (processes an earlier test of the same pytest worker left running are not counted).
+    `at_peak` names the processes the peak was summed over, for the failure message."""
 
     def __enter__(self):
-        self.peak, self._stop = 0, threading.Event()
+        self.peak, self.at_peak, self._stop = 0, [], threading.Event()
         self._before = _children(os.getpid())
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -79,12 +95,18 @@ class PeakOfChildren:
 
     def _sample(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss(os.getpid(), self._before))
+            tree = _tree(os.getpid(), self._before)
+            total = sum(rss for _, _, rss in tree)
+            if total > self.peak:
+                self.peak, self.at_peak = total, tree
             time.sleep(0.02)
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+    def describe(self) -> str:
+        return ", ".join(f"{name} {pid}: {rss / MIB:.0f} MiB" for pid, name, rss in self.at_peak)
 
 
 def test_inputs_read_back_bit_for_bit_in_the_written_order(tmp_path):
@@ -187,7 +209,7 @@ def test_the_grading_child_reads_one_batch_at_a_time(tiny_data, tmp_path):
         {"task1": ("SpeakerTransformer", {"num_speakers": 10})},
     )
     generator = torch.Generator().manual_seed(0)
-    peaks = {}
+    peaks, processes = {}, {}
     for count in (SMALL, UTTERANCES):
         inputs = tmp_path / f"inputs-{count}.bin"
         save_feature_inputs(
@@ -205,10 +227,11 @@ def test_the_grading_child_reads_one_batch_at_a_time(tiny_data, tmp_path):
             )
         assert result.status == "ok", result.reason + result.stderr_tail
         assert len(result.payload["tasks"]["task1"]["predictions"]) == count
-        peaks[count] = peak.peak / MIB
+        peaks[count], processes[count] = peak.peak / MIB, peak.describe()
     # Sampled every 20 ms, the peak of 120 batches catches a transient copy more often than the
     # peak of 8 (up to ~60 MiB measured); holding the set would add all of its 183 MiB.
     assert peaks[UTTERANCES] - peaks[SMALL] < SET_MIB / 2, (
         f"the grading child peaked at {peaks[UTTERANCES]:.0f} MiB on {SET_MIB:.0f} MiB of inputs, "
-        f"{peaks[SMALL]:.0f} MiB on {SMALL} utterances: it holds the whole set in memory again"
+        f"{peaks[SMALL]:.0f} MiB on {SMALL} utterances: it holds the whole set in memory again "
+        f"(at the peaks: {processes[UTTERANCES]}; and {processes[SMALL]})"
     )
