@@ -27,12 +27,23 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 2**20
 
 
-def _stat(pid: int | str) -> tuple[str, int, int]:
-    """(command name, parent pid, start of stack) of process `pid`, from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        text = f.read()
-    name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
-    return name, int(fields[1]), int(fields[25])
+def _processes() -> dict[int, tuple[str, int, int, int]]:
+    """pid -> (command name, parent pid, start of stack, resident bytes) of every process now
+    (from /proc/PID/stat and statm; processes that end while being read are left out)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    text = f.read()
+                with open(f"/proc/{entry}/statm") as f:
+                    rss = int(f.read().split()[1]) * PAGE
+                fields = text.rsplit(")", 1)[1].split()
+                name = text[text.index("(") + 1 : text.rindex(")")]
+                found[int(entry)] = (name, int(fields[1]), int(fields[25]), rss)
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
 
 
 def _tree(root: int, leave_out: frozenset[int] = frozenset()) -> list[tuple[int, str, int]]:
@@ -43,42 +54,26 @@ def _tree(root: int, leave_out: frozenset[int] = frozenset()) -> list[tuple[int,
     fork and its exec) shares `root`'s memory and would count the whole test process again: it
     is recognised by its stack, which sits where `root`'s does (an exec'd process gets a new,
     randomised one), and left out."""
-    _, _, root_stack = _stat(root)
+    processes = _processes()
+    root_stack = processes[root][2]
     children: dict[int, list[int]] = {}
-    found: dict[int, tuple[str, int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                name, parent, stack = _stat(entry)
-                with open(f"/proc/{entry}/statm") as f:
-                    rss = int(f.read().split()[1]) * PAGE
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-            if stack != root_stack:
-                found[int(entry)] = (name, rss)
+    for pid, (_, parent, _, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
     tree, stack = [], list(children.get(root, []))
     while stack:
         pid = stack.pop()
         if pid in leave_out:
             continue
-        if pid in found:
-            tree.append((pid, *found[pid]))
+        name, _, process_stack, rss = processes[pid]
+        if process_stack != root_stack:
+            tree.append((pid, name, rss))
         stack += children.get(pid, [])
     return tree
 
 
 def _children(root: int) -> frozenset[int]:
     """The processes whose parent is `root` now."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if _stat(entry)[1] == root:
-                    found.add(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    return frozenset(found)
+    return frozenset(pid for pid, (_, parent, _, _) in _processes().items() if parent == root)
 
 
 class PeakOfChildren:
