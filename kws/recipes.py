@@ -36,6 +36,10 @@ class Recipe:
         augment: time shift + background noise on training clips (KWS; SpecAugment is in the model).
         unknown_fraction: size of the training split's ``_unknown_`` class relative to the known
             words (KWS); validation and test keep the dataset's 10 %.
+        speed: training clips played at random speeds in [1 - speed, 1 + speed] (KWS; 0: off).
+        test_speeds: the test set is scored by averaging the model's class probabilities over
+            each clip played at these speeds (``kws.models.tta.SpeedAveraging``; KWS); () scores
+            one pass. Validation, and so the choice of checkpoint, is always one pass.
     """
 
     name: str
@@ -52,6 +56,8 @@ class Recipe:
     crop: int | None = 128
     augment: bool = True
     unknown_fraction: float = 0.1
+    speed: float = 0.0
+    test_speeds: tuple[float, ...] = ()
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -60,6 +66,11 @@ class Recipe:
             raise ValueError(
                 f"recipe {self.name!r}: warmup_steps={self.warmup_steps} must lie in "
                 f"[0, steps={self.steps}]"
+            )
+        if any(speed <= 0 for speed in self.test_speeds):
+            raise ValueError(
+                f"recipe {self.name!r}: test_speeds={self.test_speeds} must all be > 0, e.g. "
+                "(0.9, 1.0, 1.1)"
             )
 
     def scaled(self, factor: float) -> "Recipe":

@@ -1,7 +1,9 @@
 import pytest
 import torch
+from torch import nn
 
-from kws.data.augment import WaveAugment
+from kws.data.augment import WaveAugment, play_at_speed
+from kws.models.tta import SpeedAveraging
 
 S = 16000
 
@@ -137,3 +139,56 @@ def test_bad_settings_and_inputs_are_named():
         augment(torch.zeros(2, S), torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match=r"waves must be \(B, S\)"):
         augment(torch.zeros(S), torch.Generator().manual_seed(0))
+
+
+def test_play_at_speed_with_lengths_ignores_the_padding_after_a_clip(device):
+    # three clips of 6,000, 11,000 and 16,000 samples, padded with garbage: played at 0.8 (slower,
+    # longer) and 1.25 (faster, shorter), each comes out as it does alone, with zeros after it
+    clip_lengths = torch.tensor([6000, 11000, 16000], device=device)
+    waves = torch.rand(3, S, dtype=torch.float64, device=device) - 0.5
+    garbage = waves.clone()
+    for i, n in enumerate(clip_lengths.tolist()):
+        garbage[i, n:] = 7.0
+    for rate, expected in [(0.8, [7500, 13750, 16000]), (1.25, [4800, 8800, 12800])]:
+        out, new_lengths = play_at_speed(garbage, rate, clip_lengths)
+        assert new_lengths.tolist() == expected and new_lengths.dtype == clip_lengths.dtype
+        for i, n in enumerate(clip_lengths.tolist()):
+            alone = torch.zeros(1, S, dtype=torch.float64, device=device)
+            alone[0, :n] = waves[i, :n]
+            played, _ = play_at_speed(alone, rate, clip_lengths[i : i + 1])
+            torch.testing.assert_close(out[i], played[0], rtol=0, atol=0)
+            assert (out[i, expected[i] :] == 0).all()
+    same, same_lengths = play_at_speed(waves, 1.0, clip_lengths)
+    torch.testing.assert_close(
+        same, waves * (torch.arange(S, device=device) < clip_lengths[:, None])
+    )
+    assert torch.equal(same_lengths, clip_lengths)
+    with pytest.raises(ValueError, match="speeds must be > 0"):
+        play_at_speed(waves, 0.0)
+
+
+def test_speed_averaging_scores_the_mean_probability_over_speeds_in_eval_only():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(S, 5))  # any classifier of (B, S) waves
+
+    class Waves(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = model
+
+        def forward(self, waves, lengths=None):
+            return self.net(waves)
+
+    inner = Waves().double()
+    averaged = SpeedAveraging(inner, speeds=(0.9, 1.0, 1.1))
+    waves = torch.rand(4, S, dtype=torch.float64) - 0.5
+    averaged.eval()
+    expected = sum(inner(play_at_speed(waves, r)[0]).softmax(-1) for r in (0.9, 1.0, 1.1)) / 3
+    torch.testing.assert_close(averaged(waves).exp(), expected)
+    one = SpeedAveraging(inner, speeds=(1.0,)).eval()
+    torch.testing.assert_close(one(waves), inner(waves).log_softmax(-1))
+    averaged.train()
+    torch.testing.assert_close(averaged(waves), inner(waves), rtol=0, atol=0)
+    assert list(averaged.state_dict()) == [f"model.{key}" for key in inner.state_dict()]
+    with pytest.raises(ValueError, match=r"speeds=\(0.0, 1.0\): give one or more rates > 0"):
+        SpeedAveraging(inner, speeds=(0.0, 1.0))

@@ -7,11 +7,16 @@ from dataclasses import replace
 import pytest
 import torch
 
+from kws.data import SpeechCommands
+from kws.data.batches import ClipBatches
+from kws.data.cache import cache_clips
 from kws.data.synthetic import make_speaker_features, make_speech_commands
 from kws.demo import real_speech_table
 from kws.experiments import format_per_class, per_class_accuracy, run_recipe
 from kws.models import build_model
+from kws.models.tta import SpeedAveraging
 from kws.recipes import FULL, SMALL, Recipe
+from kws.training import evaluate
 
 
 @pytest.mark.parametrize("recipe", [*SMALL.values(), *FULL.values()], ids=lambda r: r.name)
@@ -65,6 +70,26 @@ def test_run_recipe_writes_checkpoint_figures_and_predictions(tiny_root, tmp_pat
         assert sorted(row["Id"] for row in rows) == sorted(test_ids)
     state = torch.load(out / "model.pt", weights_only=True)
     assert state.keys() == build_model(recipe.model, **recipe.overrides).state_dict().keys()
+
+
+@pytest.mark.slow
+def test_run_recipe_scores_the_test_set_averaged_over_speeds(tiny_root, tmp_path):
+    # test_speeds: the test accuracy is the saved model's, wrapped in SpeedAveraging; the one-pass
+    # accuracy of the same checkpoint is reported beside it
+    recipe = replace(
+        SMALL["kws_transformer"], steps=4, warmup_steps=1, eval_every=4, batch_size=8, speed=0.1,
+        test_speeds=(0.8, 1.0, 1.25),
+    )  # fmt: skip
+    results = run_recipe(recipe, tiny_root, tmp_path, device="cpu", progress=False)
+    model = build_model(recipe.model, n_classes=12, **recipe.overrides)
+    model.load_state_dict(torch.load(tmp_path / recipe.name / "model.pt", weights_only=True))
+    test = SpeechCommands(tiny_root / "speech_commands_v0.02", "test12", labels="12")
+    batches = ClipBatches(cache_clips(test), 256, shuffle=False)
+    averaged = evaluate(SpeedAveraging(model, recipe.test_speeds), batches)["accuracy"]
+    assert results["test_accuracy"] == averaged
+    assert results["test_accuracy_one_pass"] == evaluate(model, batches)["accuracy"]
+    with pytest.raises(ValueError, match=r"test_speeds=\(0.0,\) must all be > 0"):
+        replace(recipe, test_speeds=(0.0,))
 
 
 def test_per_class_accuracy_and_its_report():

@@ -1,5 +1,5 @@
 """Waveform augmentation for training batches: speed perturbation, random time shift, background
-noise and level changes.
+noise and level changes; and :func:`play_at_speed`, which test-time averaging uses too.
 
 Both act on a whole batch (B, S) at once on the batch's device, with random numbers from a
 `torch.Generator` on that device, so a training run is reproducible from its seed and the GPU never waits
@@ -126,17 +126,9 @@ class WaveAugment(nn.Module):
     def change_speed(self, waves: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Resample each clip at its own random speed in [1 - speed, 1 + speed], keeping its
         centre in place and its length: faster clips end in zeros, slower ones lose their ends."""
-        B, S = waves.shape
-        rate = 1 + (2 * torch.rand(B, 1, generator=generator, device=waves.device) - 1) * self.speed
-        centre = (S - 1) / 2
-        time = torch.arange(S, device=waves.device, dtype=waves.dtype)
-        source = centre + (time - centre) * rate.to(waves.dtype)  # (B, S) where each sample is read
-        inside = (source >= 0) & (source <= S - 1)  # samples read from outside the clip are zeros
-        left = source.floor().clamp(0, S - 2)
-        weight = source - left  # (B, S) in [0, 1] inside the clip
-        left = left.long()
-        read = waves.gather(1, left) * (1 - weight) + waves.gather(1, left + 1) * weight
-        return read * inside  # (B, S)
+        B = waves.shape[0]
+        rate = 1 + (2 * torch.rand(B, generator=generator, device=waves.device) - 1) * self.speed
+        return play_at_speed(waves, rate)[0]
 
     def shift(self, waves: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Move each clip by its own random whole number of samples in [-max_shift, max_shift]."""
@@ -172,6 +164,47 @@ class WaveAugment(nn.Module):
         volume = volume * self.noise_volume
         volume = volume * use  # (B,) zero for the clips left clean
         return (waves + volume[:, None] * noise).clamp(-1.0, 1.0)
+
+
+def play_at_speed(
+    waves: torch.Tensor, rate: float | torch.Tensor, lengths: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Play each clip ``rate`` times as fast (linear interpolation): duration, pitch and formants
+    change together, as with a faster speaker with a shorter vocal tract.
+
+    Without ``lengths`` every clip keeps its S samples and its centre: a faster clip ends in zeros,
+    a slower one loses its ends. With ``lengths``, clip i's valid samples [0, L_i) become
+    [0, L'_i), ``L'_i = min(S, round(L_i / rate_i))``, centred alike, and zeros follow: what a clip
+    becomes does not depend on the padding after it.
+
+    Args:
+        waves: (B, S) float waveforms.
+        rate: one speed for every clip, or (B,) speeds; 1.0 returns the clips unchanged.
+        lengths: (B,) valid samples of each clip, or None (all S).
+
+    Returns:
+        ``(waves (B, S), lengths (B,) or None)``.
+    """
+    B, S = waves.shape
+    rate = torch.as_tensor(rate, dtype=waves.dtype, device=waves.device).expand(B)[
+        :, None
+    ]  # (B, 1)
+    if bool((rate <= 0).any()):
+        raise ValueError(f"speeds must be > 0, got {rate.flatten().tolist()}")
+    if lengths is None:
+        valid = new = torch.full((B, 1), S, dtype=waves.dtype, device=waves.device)
+    else:
+        valid = lengths.to(waves.dtype)[:, None]  # (B, 1)
+        new = torch.round(valid / rate).clamp(1, S)  # (B, 1)
+    time = torch.arange(S, device=waves.device, dtype=waves.dtype)  # (S,)
+    source = (valid - 1) / 2 + (time - (new - 1) / 2) * rate  # (B, S) where each sample is read
+    inside = (source >= 0) & (source <= valid - 1) & (time < new)  # the rest are zeros
+    left = source.floor().clamp(0, S - 2)
+    weight = source - left  # (B, S), in [0, 1] inside the clip
+    left = left.long()
+    read = waves.gather(1, left) * (1 - weight) + waves.gather(1, left + 1) * weight
+    new_lengths = None if lengths is None else new[:, 0].to(lengths.dtype)
+    return read * inside, new_lengths  # (B, S), (B,)
 
 
 def _as_recordings(noise_bank: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:
