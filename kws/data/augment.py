@@ -186,9 +186,8 @@ def play_at_speed(
         ``(waves (B, S), lengths (B,) or None)``.
     """
     B, S = waves.shape
-    rate = torch.as_tensor(rate, dtype=waves.dtype, device=waves.device).expand(B)[
-        :, None
-    ]  # (B, 1)
+    rate = torch.as_tensor(rate, dtype=waves.dtype, device=waves.device).expand(B)  # (B,)
+    rate = rate[:, None]  # (B, 1)
     if bool((rate <= 0).any()):
         raise ValueError(f"speeds must be > 0, got {rate.flatten().tolist()}")
     if lengths is None:
