@@ -71,6 +71,8 @@ def test_setup_then_run_autograder_writes_a_valid_results_json(unpacked, referen
     built = _setup(unpacked, venv)
     assert built.returncode == 0, built.stderr[-3000:]
     assert "the autograder is ready" in built.stdout
+    # the venv sees the base's torch (any pairing in the kit's range), so nothing is downloaded
+    assert "setup.sh: keeping the installed torch and torchaudio" in built.stdout
     shutil.copytree(reference_submission, unpacked / "submission")
     env = os.environ | {"AUTOGRADER_ROOT": str(unpacked), "KWS_VENV": str(venv), "PYTHONPATH": ""}
     env["OMP_NUM_THREADS"] = "1"

@@ -54,9 +54,17 @@ STEP="creating the environment $VENV"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 STEP="installing torch and torchaudio (CPU build)"
-# The pairing the kit is tested with; the CPU wheels need no CUDA libraries (and are small).
-"${PIP[@]}" install --quiet --index-url https://download.pytorch.org/whl/cpu \
-    "torch>=2.11,<2.12" "torchaudio>=2.11,<2.12"
+# An environment that already imports torch with torchaudio (a base image with them, or the kit's
+# own tests: a venv over the system's packages) keeps them: installing the kit then holds them to
+# its range, and `python -m kws.compat` below checks the pairing. Otherwise: the pairing the kit is
+# tested with, as CPU wheels, which need no CUDA libraries (and are small).
+if "$VENV/bin/python" -c "import torch, torchaudio" >/dev/null 2>&1; then
+    echo "setup.sh: keeping the installed torch and torchaudio ($("$VENV/bin/python" -c \
+        'import torch, torchaudio; print(torch.__version__, torchaudio.__version__)'))"
+else
+    "${PIP[@]}" install --quiet --index-url https://download.pytorch.org/whl/cpu \
+        "torch>=2.11,<2.12" "torchaudio>=2.11,<2.12"
+fi
 
 STEP="installing the kit from $ROOT/source/kit"
 "${PIP[@]}" install --quiet "$ROOT/source/kit"
