@@ -12,7 +12,7 @@ from kws.data.batches import ClipBatches
 from kws.data.cache import cache_clips
 from kws.data.synthetic import make_speaker_features, make_speech_commands
 from kws.demo import real_speech_table
-from kws.experiments import format_per_class, per_class_accuracy, run_recipe
+from kws.experiments import format_per_class, kws_batches, per_class_accuracy, run_recipe
 from kws.models import build_model
 from kws.models.tta import SpeedAveraging
 from kws.recipes import FULL, SMALL, Recipe
@@ -80,6 +80,8 @@ def test_run_recipe_scores_the_test_set_averaged_over_speeds(tiny_root, tmp_path
         SMALL["kws_transformer"], steps=4, warmup_steps=1, eval_every=4, batch_size=8, speed=0.1,
         test_speeds=(0.8, 1.0, 1.25),
     )  # fmt: skip
+    train, *_ = kws_batches(tiny_root / "speech_commands_v0.02", recipe, torch.device("cpu"), 0)
+    assert train.augment.speed == 0.1  # the recipe's speeds reach the training batches
     results = run_recipe(recipe, tiny_root, tmp_path, device="cpu", progress=False)
     model = build_model(recipe.model, n_classes=12, **recipe.overrides)
     model.load_state_dict(torch.load(tmp_path / recipe.name / "model.pt", weights_only=True))
