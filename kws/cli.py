@@ -40,8 +40,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from kws.experiments import format_per_class, run_recipe
-    from kws.recipes import resolve_recipe
+    from kws.recipes import resolve_recipe  # no torch: bad input is refused before torch loads
 
     try:
         recipe = resolve_recipe(
@@ -64,6 +63,8 @@ def _train(args: argparse.Namespace) -> int:
                              "on the data folder's test set")  # fmt: skip
         print(f"training {recipe.name} ({recipe.model}): {recipe.steps} steps x "
               f"{recipe.batch_size}, lr {recipe.lr:g}, into {args.out / recipe.name}")  # fmt: skip
+        from kws.experiments import format_per_class, run_recipe
+
         results = run_recipe(
             recipe, data, args.out, device=args.device, seed=args.seed,
             test_set=args.test_set, resume=args.resume,

@@ -243,19 +243,17 @@ def resolve_recipe(
         ValueError: an unknown name or setting, or a setting without ``=`` (the message lists the
             valid ones).
     """
-    from kws.models import PRESETS  # here: the models import torch, recipes need not
-
     recipes = FULL if full else SMALL
     if name in recipes:
         recipe = recipes[name]
-    elif name in PRESETS:
-        task = "kws" if PRESETS[name][0].__name__ not in _SPEAKER_CLASSES else "speaker"
+    elif name in _presets():
+        task = "kws" if _presets()[name][0].__name__ not in _SPEAKER_CLASSES else "speaker"
         base = recipes["kws_transformer" if task == "kws" else "speaker_transformer"]
         recipe = replace(base, name=name, model=name, overrides={})
     else:
         raise ValueError(
             f"unknown recipe or model {name!r}; recipes: {', '.join(recipes)}; "
-            f"models: {', '.join(PRESETS)}"
+            f"models: {', '.join(_presets())}"
         )
     overrides = dict(recipe.overrides)
     for setting in settings:
@@ -273,6 +271,14 @@ def resolve_recipe(
         budget.setdefault("warmup_steps", scaled.warmup_steps)
         budget.setdefault("eval_every", scaled.eval_every)
     return replace(recipe, overrides=overrides, **budget)
+
+
+def _presets() -> dict:
+    """`kws.models.PRESETS`, imported only when a name is not a recipe: the models import torch
+    (two CPU-seconds), and a recipe with bad settings or data is refused without it."""
+    from kws.models import PRESETS
+
+    return PRESETS
 
 
 _SPEAKER_CLASSES = {"HW4Sample", "SpeakerTransformer", "SpeakerConformer"}

@@ -102,6 +102,28 @@ def test_bad_input_gets_a_clear_error(workdir, args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["kws_transformer", "--data", "nowhere"],
+        ["kws_transformer", "--data", "data", "--test-set", "gone"],
+        ["kws_transformer", "--data", "data", "--set", "d_model"],
+    ],
+)
+def test_bad_data_or_settings_of_a_recipe_are_refused_before_torch_loads(workdir, args):
+    # A typo costs the user no wait: torch's import (about two seconds) comes after the checks.
+    probe = "import sys, kws.cli; code = kws.cli.main(sys.argv[1:]); print(sorted(sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "train", *args, "--out", "bad"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "kws train: error:" in result.stderr, result.stderr[-2000:]
+    assert "'torch'" not in result.stdout and "'kws.recipes'" in result.stdout
+
+
 def test_resolve_recipe_scales_warmup_and_validation_with_the_steps():
     base = SMALL["kws_transformer"]
     half = resolve_recipe("kws_transformer", steps=base.steps // 2, lr=1e-3)
