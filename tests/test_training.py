@@ -123,6 +123,19 @@ def test_best_checkpoint_is_the_one_with_best_valid_accuracy(tmp_path, capsys):
     assert capsys.readouterr() == ("", "")  # progress=False: silent
 
 
+def test_keep_last_saves_the_weights_of_the_last_step_and_still_records_the_best(tmp_path):
+    train = make_batches(4)
+    valid = [(x, lengths, torch.zeros_like(labels)) for x, lengths, labels in make_batches(2)]
+    model = StepDependentModel()
+    history = fit(
+        model, train, valid, steps=20, eval_every=5, out_dir=tmp_path, progress=False, keep="last"
+    )
+    assert (history.best_step, history.best_valid_accuracy) == (10, 1.0)
+    assert int(torch.load(tmp_path / "model.pt", weights_only=True)["calls"]) == 20
+    with pytest.raises(ValueError, match='"best" or "last"'):
+        fit(StepDependentModel(), train, valid, steps=2, progress=False, keep="final")
+
+
 class CrashAfter:
     """Yields the batches of ``batches`` (again and again) and raises after ``n`` of them."""
 

@@ -82,6 +82,7 @@ def fit(
     progress: bool = True,
     resume: str | Path | None = None,
     compile: bool = False,
+    keep: str = "best",
 ) -> History:
     """Train ``model`` on ``train_batches``, validating on ``valid_batches`` every ``eval_every`` steps.
 
@@ -110,7 +111,7 @@ def fit(
             parameters is trained along with the model.
         optimizer: your own optimizer over the model's parameters; the warm-up cosine schedule is still
             applied on top of its learning rates.
-        out_dir: folder for ``model.pt`` (best by validation accuracy, else last), ``config.json``,
+        out_dir: folder for ``model.pt`` (the weights ``keep`` names), ``config.json``,
             ``history.json`` and ``last.pt`` (see :mod:`kws.training.checkpoints`); ``None`` writes nothing.
         config: the dict to save as ``config.json``; default ``kws.models.model_config(model)`` for
             kit models (those with a ``.config``), else no config file.
@@ -123,10 +124,16 @@ def fit(
         resume: an ``out_dir`` (or its ``last.pt``) of an interrupted run with the same settings:
             continue from its last checkpoint to the same result as an uninterrupted run.
         compile: train through ``torch.compile(model)`` (validation runs the plain model).
+        keep: which weights ``out_dir/model.pt`` holds: ``"best"``, those of the validation with
+            the highest accuracy (the last ones when there is no validation); ``"last"``, those of
+            the last step. With a small validation split (a few speakers), picking by it fits
+            those speakers: the last weights can do better on new ones.
 
     Returns:
         the run's :class:`History`.
     """
+    if keep not in ("best", "last"):
+        raise ValueError(f'keep={keep!r} must be "best" or "last"')
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
     total_steps = total_steps_of(train_batches, steps, epochs)
@@ -294,14 +301,18 @@ def fit(
                 )
                 if improved:
                     history.best_step, history.best_valid_accuracy = step, result["accuracy"]
-                    if out_dir is not None:
+                    if out_dir is not None and keep == "best":
                         save_model(out_dir, model, saved_config)
                 if progress:
                     bar.write(
                         f"step {step}/{total_steps}: valid loss {result['loss']:.4f}, "
                         f"valid accuracy {result['accuracy']:.4f}" + (" (best)" if improved else "")
                     )
-            elif out_dir is not None and step == total_steps:
+            if (
+                out_dir is not None
+                and step == total_steps
+                and (keep == "last" or valid_batches is None)
+            ):
                 save_model(out_dir, model, saved_config)
             if out_dir is not None:
                 checkpoint(step)
