@@ -25,7 +25,10 @@ def data(tmp_path_factory):
     return root
 
 
-def test_class_is_graded_into_gradebook_and_results(tmp_path, data):
+def test_class_is_graded_into_gradebook_and_results(tmp_path, data, monkeypatch):
+    temporary = tmp_path / "tmp"  # the graders' TMPDIR: what they leave there after the run
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
     submissions = tmp_path / "submissions"
     make_submission(
         submissions / "alice", "01_keyword_spotting.ipynb", [(TINY_KWS, ["model"])], KWS
@@ -64,6 +67,13 @@ def test_class_is_graded_into_gradebook_and_results(tmp_path, data):
     document = json.loads(results_path.read_text())
     assert document["score"] == 10.0 and "unprivileged user id" in document["output"]
     assert (tmp_path / "grades" / "logs" / "alice.txt").read_text().count("passed") >= 1
+    # Each grader's copy of the hidden test set goes with it, forked graders too (they end
+    # with os._exit, so nothing left to atexit runs): a class leaves behind only the kit's own
+    # keyed stores, the decoded hidden test set (kws-hidden-cache-UID/, one file per test set)
+    # and the sandbox's user-id reservations (kws-sandbox-locks-UID/, at most 1,000 empty files).
+    stores = ("kws-hidden-cache-", "kws-sandbox-locks-")
+    left = [p.relative_to(temporary) for p in temporary.rglob("*") if p.is_file()]
+    assert [str(p) for p in left if not p.parts[0].startswith(stores)] == []
 
 
 def test_submission_that_kills_pytest_still_gets_a_row(tmp_path, data):

@@ -20,6 +20,8 @@ tests only read that payload and compare predictions with the hidden labels (`hi
 never leave this process. Every run writes a Gradescope results.json (`kws.grading.results`).
 """
 
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -170,10 +172,14 @@ def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def grading(request, tmp_path_factory) -> Grading:
-    state = Grading(request.config, tmp_path_factory.mktemp("grading"))
-    state.check_options()
-    return state
+def grading(request) -> Iterator[Grading]:
+    # A temporary folder of the run's own, removed when it ends, not pytest's numbered one: that
+    # stays until its lock file is removed at exit, which a grader forked by `kws grade` (ended
+    # with os._exit) never does, so every student would leave a copy of the hidden test set.
+    with tempfile.TemporaryDirectory(prefix="kws-grading-") as folder:
+        state = Grading(request.config, Path(folder))
+        state.check_options()
+        yield state
 
 
 @pytest.fixture
