@@ -232,3 +232,46 @@ def test_notebook_01_reference_passes_its_forward_checks():
     payload.check_facts(json.loads(json.dumps(facts)))
     topics = {item[0] for item in facts["keyword_transformer"]["items"]}
     assert topics == {"build", "outputs", "padding", "eval"}
+
+
+def test_the_checks_import_neither_sympy_nor_torch_distributed():
+    """A grading child runs every numeric check once: torch.testing.assert_close and the key
+    padding mask of torch.nn's attention would import sympy and torch.distributed on their first
+    call (torch 2.14: over a CPU-second in every child), so the checks use neither."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from pathlib import Path
+from kws.assignments import ASSIGNMENTS
+from kws.grading.child import numeric
+from kws.grading.child.runner import run_model_cells
+for name, notebook in [("speaker_id", "02_speaker_id.ipynb"), ("keyword_spotting", "01_keyword_spotting.ipynb")]:
+    components = ASSIGNMENTS[name].checks().NUMERIC
+    tasks = sorted({{c.task for c in components.values()}})
+    facts = numeric.check_classes(run_model_cells(Path({str(ROOT)!r}) / "solutions" / notebook), tasks, components)
+    assert sum(len(f["items"]) for f in facts.values()) > 20, facts
+print(sorted(m for m in ("sympy", "torch.distributed.tensor") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_torch_encoder_reference_masks_the_padding_it_is_given():
+    """TorchEncoder passes the padding on to its layers: padded frames change no valid output,
+    which is the per-example reference's output."""
+    import torch
+
+    from kws.check.layer_checks import TorchEncoder, TorchEncoderLayer
+    from kws.check.selfcheck import differs, inputs, per_example
+
+    x, mask, noise = inputs()
+    for norm_first in (False, True):
+        encoder = TorchEncoder(TorchEncoderLayer(norm_first, "gelu"), final_norm=True)
+        encoder = encoder.double().eval()
+        with torch.no_grad():
+            clean, noisy = encoder(x, mask), encoder(x + noise * mask[..., None], mask)
+        assert differs(noisy[~mask], clean[~mask]) is None
+        assert differs(clean[~mask], per_example(encoder, x, mask)) is None

@@ -16,7 +16,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.check.selfcheck import FF, B, Checker, D, H, T, build, call, compare_layer, copy_weights
+from kws.check.selfcheck import (
+    FF,
+    B,
+    Checker,
+    D,
+    H,
+    T,
+    attention_mask,
+    build,
+    call,
+    compare_layer,
+    copy_weights,
+)
 from kws.compat import torchaudio  # checked: says what to install if it fails
 
 ATTENTION_ARGS = {"embed_dim": D, "d_model": D, "num_heads": H, "nhead": H, "dropout": 0.0}
@@ -44,14 +56,14 @@ class TorchAttention(nn.MultiheadAttention):
         self.returns_tuple = returns_tuple  # as the attention it stands in for
 
     def forward(self, x, key_padding_mask=None, *args, **kwargs):
-        y, weights = super().forward(
-            x, x, x, key_padding_mask=key_padding_mask, need_weights=self.returns_tuple
-        )
+        mask = attention_mask(key_padding_mask, self.num_heads, x.dtype)  # as key_padding_mask
+        y, weights = super().forward(x, x, x, attn_mask=mask, need_weights=self.returns_tuple)
         return (y, weights) if self.returns_tuple else y
 
 
 class TorchEncoderLayer(nn.TransformerEncoderLayer):
-    """torch.nn.TransformerEncoderLayer, batch-first: forward(x, key_padding_mask)."""
+    """torch.nn.TransformerEncoderLayer, batch-first: forward(x, key_padding_mask), or the
+    attention mask its TransformerEncoder passes on (``src_mask``)."""
 
     def __init__(self, norm_first: bool, activation: str = "relu"):
         super().__init__(
@@ -59,8 +71,10 @@ class TorchEncoderLayer(nn.TransformerEncoderLayer):
         )
         self.title = f"torch.nn.TransformerEncoderLayer(norm_first={norm_first})"
 
-    def forward(self, x, key_padding_mask=None, *args, **kwargs):
-        return super().forward(x, src_key_padding_mask=key_padding_mask)
+    def forward(self, x, key_padding_mask=None, *args, src_mask=None, **kwargs):
+        if src_mask is None:  # the padding as attention mask: the same numbers, see attention_mask
+            src_mask = attention_mask(key_padding_mask, self.self_attn.num_heads, x.dtype)
+        return super().forward(x, src_mask=src_mask)
 
 
 class TorchEncoder(nn.TransformerEncoder):
@@ -73,7 +87,8 @@ class TorchEncoder(nn.TransformerEncoder):
         super().__init__(layer, 2, norm=norm, enable_nested_tensor=False)
 
     def forward(self, x, key_padding_mask=None, *args, **kwargs):
-        return super().forward(x, src_key_padding_mask=key_padding_mask)
+        heads = self.layers[0].self_attn.num_heads
+        return super().forward(x, mask=attention_mask(key_padding_mask, heads, x.dtype))
 
 
 class TorchaudioBlock(torchaudio.models.conformer.ConformerLayer):

@@ -221,15 +221,44 @@ def copy_weights(source: nn.Module, target: nn.Module) -> str | None:
     return f"entry {at} of your state_dict is {ours[at]} where the reference has {theirs[at]}"
 
 
+# torch.testing.assert_close's default (rtol, atol) per dtype. The comparison is written out
+# because assert_close's first call imports torch.distributed (and sympy): over half a CPU-second
+# in every grading child and notebook self-check.
+TOLERANCES = {
+    torch.float64: (1e-7, 1e-7),
+    torch.float32: (1.3e-6, 1e-5),
+    torch.float16: (1e-3, 1e-5),
+    torch.bfloat16: (1.6e-2, 1e-5),
+}
+
+
 def differs(a: torch.Tensor, b: torch.Tensor) -> float | None:
-    """Largest absolute difference when `a` and `b` are not close (float64 tolerances), else None."""
+    """Largest absolute difference when `a` and `b` are not close, else None: close means
+    ``|a - b| <= atol + rtol * |b|`` everywhere with assert_close's tolerances for their dtype, the
+    same dtype, and no NaN (inf when `a` is not a tensor of `b`'s shape)."""
     if not isinstance(a, torch.Tensor) or a.shape != b.shape:
         return math.inf
-    try:
-        torch.testing.assert_close(a, b)
+    a, b = a.detach(), b.detach()
+    rtol, atol = TOLERANCES.get(b.dtype, (0.0, 0.0))
+    if a.dtype == b.dtype and bool(torch.isclose(a, b, rtol=rtol, atol=atol).all()):
         return None
-    except AssertionError:
-        return float((a - b).detach().abs().max())
+    return float((a - b).abs().max())
+
+
+def attention_mask(
+    key_padding_mask: torch.Tensor | None, heads: int, dtype: torch.dtype
+) -> torch.Tensor | None:
+    """What torch.nn's attention makes of a boolean ``key_padding_mask`` (B, T), True = padded:
+    an additive mask (B * heads, T, T) of ``dtype``, 0 at valid keys and -inf at padded ones, to
+    pass as ``attn_mask`` (``src_mask``, ``mask``) instead. The numbers are the same, but torch
+    2.14's attention imports sympy the first time it is given a key padding mask: over half a
+    CPU-second in every grading child."""
+    if key_padding_mask is None:
+        return None
+    B, T = key_padding_mask.shape
+    scores = torch.zeros(B, 1, 1, T, dtype=dtype, device=key_padding_mask.device)
+    scores = scores.masked_fill(key_padding_mask[:, None, None, :], -math.inf)  # (B, 1, 1, T)
+    return scores.expand(B, heads, T, T).reshape(B * heads, T, T)  # (B * H, T, T)
 
 
 def inputs(shape=(B, T, D)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

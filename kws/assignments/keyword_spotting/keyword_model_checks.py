@@ -28,7 +28,7 @@ import math
 import torch
 from torch import nn
 
-from kws.check.selfcheck import Checker, call, copy_weights, differs
+from kws.check.selfcheck import Checker, attention_mask, call, copy_weights, differs
 from kws.models.masks import lengths_to_mask
 
 N_MELS, D_MODEL, NHEAD, FF, N_CLASSES = 24, 12, 3, 20, 5  # distinct sizes
@@ -170,7 +170,8 @@ def pipeline(
     padding = None if valid is None else lengths_to_mask(valid, n + 1)  # (B, 1 + N)
     if not cls_first and padding is not None:
         padding = padding.roll(-1, dims=1)  # the CLS token last, after the valid tokens
-    h = encoder(h, src_key_padding_mask=padding)  # (B, 1 + N, D)
+    # the padding as an attention mask: the same numbers as src_key_padding_mask, see attention_mask
+    h = encoder(h, mask=attention_mask(padding, NHEAD, h.dtype))  # (B, 1 + N, D)
     cls_out = h[:, 0] if cls_first else h[torch.arange(batch), token_lengths]  # (B, D)
     return model.classifier(model.norm(cls_out) if final_norm else cls_out)  # (B, C)
 
