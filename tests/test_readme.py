@@ -1,6 +1,7 @@
 """The README's promises: its two set-up commands are what CI and the demo run, and every `kws`
 subcommand and file it names exists."""
 
+import json
 import re
 
 from course_helpers import ROOT
@@ -39,3 +40,19 @@ def test_every_kws_subcommand_in_the_readme_exists():
 def test_every_script_the_readme_names_exists():
     for path in re.findall(r"python ((?:data_scripts|benchmarks)/\w+\.py)", README):
         assert (ROOT / path).is_file(), path
+
+
+def test_notebook_01_and_the_readme_quote_its_measured_real_speech_figures():
+    # What students read about their own model on real speech is the benchmark's last measurement
+    # of the notebook as shipped (benchmarks/bench_real_speech.py --folds 5 --notebook).
+    row = json.loads((ROOT / "benchmarks/results/real_speech_cv.json").read_text())["notebook 01"]
+    assert row["k"] == row["total_folds"] == 5, "quote a run over every speaker fold"
+    mean, sd = f"{row['mean']:.1%}".replace("%", " %"), f"{100 * row['sd']:.1f}"
+    crnn, crnn_sd = f"{row['crnn_mean']:.1%}".replace("%", " %"), f"{100 * row['crnn_sd']:.1f}"
+    notebook = json.loads((ROOT / "solutions/01_keyword_spotting.ipynb").read_text())
+    introduction = re.sub(r"\s+", " ", "".join(notebook["cells"][0]["source"]))
+    for quoted in (f"**{mean}** (± {sd})", f"{crnn} (± {crnn_sd})"):
+        assert quoted in introduction, f"notebook 01's introduction should quote {quoted}"
+    readme = re.sub(r"\s+", " ", README)
+    for quoted in (f"**{mean} ± {sd}**", f"**{crnn} ± {crnn_sd}**"):
+        assert quoted in readme, f"the README should quote {quoted}"
