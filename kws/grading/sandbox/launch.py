@@ -17,7 +17,9 @@ does, in order:
 4. resource limits (CPU seconds, memory, file size, no core files, processes when a dedicated user
    is used);
 5. when root: drop to the dedicated unprivileged user id (no supplementary groups);
-6. ``execve`` the command in the child's folder with the scrubbed environment.
+6. ``execve`` the command in the child's folder with the scrubbed environment — or, in a grader
+   forked by `kws grade`'s zygote (`kws.grading.sandbox.forked`), become that command in this
+   very process (`become`), which imported torch before any student's code existed.
 
 What was achieved is written to the spec's ``protections_file`` before privileges are dropped, so
 the parent can report which protections were active.
@@ -252,7 +254,69 @@ def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
     return done
 
 
-def main(argv: list[str]) -> None:
+def become(command: list[str], env: dict[str, str]) -> None:
+    """Run ``python [FLAGS] -m MODULE ARGS...`` (or ``-c CODE ARGS...``) in this process, as
+    `os.execve` would have started it with `env`; never returns.
+
+    For a fork of the zygote (`kws.grading.zygote`), which imported torch and the kit and ran
+    nothing else: what an interpreter reads only at its start is set here by hand — the
+    environment, ``sys.path`` (the copy of the kit first, then the installation's folders, as
+    ``-P -s`` with ``PYTHONPATH`` gives them), no bytecode writing, the temporary folder, torch's
+    threads — and the kit's modules are forgotten, to be imported again from that copy (the
+    libraries stay: importing them is the cost a fork saves).
+    The zygote was started with ``PYTHONHASHSEED=0``, the child's seed. The process ends with the
+    code the interpreter would have given (a traceback and 1 for an uncaught exception).
+    """
+    import runpy
+    import site
+    import tempfile
+    import traceback
+
+    code = 1
+    try:
+        flag = next(i for i, arg in enumerate(command) if arg in ("-m", "-c"))
+        what, args = command[flag + 1], command[flag + 2 :]
+        lib = env["PYTHONPATH"]
+        own = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+        user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else None
+        installed = [
+            p for p in sys.path[1:] if p and os.path.abspath(p) not in own and p != user_site
+        ]
+        os.environ.clear()
+        os.environ.update(env)
+        sys.path[:] = [lib, *installed]
+        for name in [n for n in sys.modules if n == "kws" or n.startswith("kws.")]:
+            del sys.modules[name]  # the kit comes from its copy, as in a new interpreter
+        sys.dont_write_bytecode = True
+        tempfile.tempdir = None
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(max(1, int(env.get("OMP_NUM_THREADS", "1"))))
+        if command[flag] == "-m":
+            sys.argv = [command[flag], *args]
+            runpy.run_module(what, run_name="__main__", alter_sys=True)
+        else:
+            sys.argv = ["-c", *args]
+            exec(compile(what, "<string>", "exec"), {"__name__": "__main__"})
+        code = 0
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            code = stop.code or 0
+        else:
+            print(stop.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code & 0xFF)
+
+
+def main(argv: list[str], start=None) -> None:
+    """Lock this process down as the spec says, then run the command: `start(command, env)` when
+    given (`become`, in a forked child), ``execve`` otherwise."""
     if len(argv) < 3 or argv[1] != "--":
         raise SystemExit("usage: python -m kws.grading.sandbox.launch SPEC_FILE -- COMMAND...")
     spec = json.loads(Path(argv[0]).read_text())  # a file only the grader's user can read
@@ -289,6 +353,8 @@ def main(argv: list[str]) -> None:
         os.setgid(uid)
         os.setuid(uid)
     os.chdir(spec["cwd"])
+    if start is not None:
+        start(command, spec["env"])
     os.execve(command[0], command, spec["env"])
 
 

@@ -39,7 +39,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kws.grading.sandbox import bwrap
+from kws.grading.sandbox import bwrap, forked
 from kws.grading.sandbox.processes import TailReader, kill_everything, reserved_uid
 from kws.grading.shared.handin import CopyPlan, copy_plan, largest, size_text
 
@@ -281,6 +281,37 @@ def run_child(
         assignment: an assignment folder from outside the kit (``KWS_ASSIGNMENTS``), copied into
             the child's kit as one of its own (its graded tests left out).
     """
+    options = dict(
+        submission=submission,
+        inputs=inputs,
+        limits=limits,
+        gpu=gpu,
+        hide=hide,
+        isolate=isolate,
+        readable=readable,
+        assignment=assignment,
+    )
+    try:
+        return _run_child(entry, fork=True, **options)
+    except forked.ForkerGone:  # the zygote has gone: the child again, started afresh
+        return _run_child(entry, fork=False, **options)
+
+
+def _run_child(
+    entry: list[str],
+    *,
+    fork: bool,
+    submission: Path,
+    inputs: dict[str, Path] | None,
+    limits: Limits,
+    gpu: bool,
+    hide: list[Path],
+    isolate: bool,
+    readable: list[Path],
+    assignment: Path | None,
+) -> ChildResult:
+    """`run_child`; with `fork`, the hand-written sandbox's child is forked from the zygote that
+    forked this grader, where there is one (`kws.grading.sandbox.forked`)."""
     start = time.monotonic()
     with contextlib.ExitStack() as cleanup:
         uid = cleanup.enter_context(reserved_uid()) if isolate and os.geteuid() == 0 else None
@@ -349,15 +380,30 @@ def run_child(
                 ),
                 *launcher,
             ]
-        result = _supervise(
-            launcher + command,
-            limits,
-            uid,
-            secrets.token_hex(16),
-            result_path,
-            {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(inside["lib"])},
-            signal_exit_codes=sandbox is not None,
-        )
+        zygote = None
+        if fork and not sandbox and not gpu and assignment is None and forked.forkable(command):
+            zygote = forked.forker()
+        if zygote is not None:
+            with zygote:
+                result = _supervise_forked(
+                    zygote,
+                    str(inside_status / "spec.json"),
+                    command,
+                    limits,
+                    uid,
+                    secrets.token_hex(16),
+                    result_path,
+                )
+        else:
+            result = _supervise(
+                launcher + command,
+                limits,
+                uid,
+                secrets.token_hex(16),
+                result_path,
+                {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(inside["lib"])},
+                signal_exit_codes=sandbox is not None,
+            )
         protections_file = status / "protections.json"
         if protections_file.exists():
             result.protections = json.loads(protections_file.read_text())
@@ -472,20 +518,72 @@ def _supervise(
     proc.returncode = os.waitstatus_to_exitcode(waited["status"])
     if signal_exit_codes and 128 < proc.returncode < 128 + signal.NSIG:
         proc.returncode = 128 - proc.returncode  # bubblewrap reports a signal as 128 + N
+    usage = waited["usage"]
+    return _outcome(
+        proc.returncode,
+        usage.ru_utime + usage.ru_stime,
+        timed_out,
+        readers,
+        limits,
+        token,
+        result_path,
+    )
+
+
+def _supervise_forked(
+    zygote, spec: str, command: list[str], limits: Limits, uid, token: str, result_path: Path
+) -> ChildResult:
+    """`_supervise`, for a child the zygote forks (`kws.grading.sandbox.forked`): the same
+    streams, token, wall clock, kills and classification. ForkerGone when the zygote cannot
+    fork it or dies meanwhile (the child is then ended)."""
+    pid, replies, (stdin, stdout, stderr) = forked.start(zygote, spec, command)
+    readers = [
+        TailReader(os.fdopen(stdout, "rb"), limits.output_bytes),
+        TailReader(os.fdopen(stderr, "rb"), limits.output_bytes),
+    ]
+    for reader in readers:
+        reader.start()
+    with contextlib.suppress(BrokenPipeError):
+        os.write(stdin, token.encode() + b"\n")
+    os.close(stdin)
+    with replies:
+        try:
+            ended = forked.ended(replies, limits.wall_seconds)
+            kill_everything(pid, uid)  # also ends background processes the child left behind
+            timed_out = ended is None
+            if timed_out:
+                ended = forked.ended(replies, None)
+        except forked.ForkerGone:
+            kill_everything(pid, uid)
+            for reader in readers:
+                reader.join(timeout=5)
+            raise
+    returncode, cpu_used = ended
+    return _outcome(returncode, cpu_used, timed_out, readers, limits, token, result_path)
+
+
+def _outcome(
+    returncode: int,
+    cpu_used: float,
+    timed_out: bool,
+    readers: list[TailReader],
+    limits: Limits,
+    token: str,
+    result_path: Path,
+) -> ChildResult:
+    """How the child ended, from its exit code, CPU time, output and result file."""
     for reader in readers:
         reader.join(timeout=5)
     stdout, stderr = readers[0].text(), readers[1].text()
-    usage = waited["usage"]
-    cpu_used = usage.ru_utime + usage.ru_stime
     base = dict(
-        returncode=proc.returncode,
+        returncode=returncode,
         stdout_tail=stdout,
         stderr_tail=stderr,
         payload=None,
         seconds=0.0,
     )
-    if timed_out or proc.returncode != 0:
-        status, reason = _classify(proc.returncode, timed_out, cpu_used, limits, stderr)
+    if timed_out or returncode != 0:
+        status, reason = _classify(returncode, timed_out, cpu_used, limits, stderr)
         return ChildResult(status=status, reason=reason, **base)
     try:
         payload = _read_result(result_path, token, limits.payload_bytes)
