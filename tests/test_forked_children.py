@@ -1,19 +1,23 @@
-"""With the hand-written sandbox, a grader forked by `kws grade`'s zygote has its grading children
-forked by the zygote too (`kws.grading.sandbox.forked`): each must be what a new interpreter
-would have been (folder, environment, paths, arguments, hash seed, threads, descriptors, the kit
-from its copy, the same protections), end the same ways (exit code, signal, time-out, output),
-and a grader that no zygote forked starts its children afresh."""
+"""With the hand-written sandbox, `kws grade`'s graders have their grading children forked by a
+child zygote that imported torch (`kws.grading.sandbox.forked`): each must be what a new
+interpreter would have been (folder, environment, paths, arguments, hash seed, threads,
+descriptors, the kit from its copy, the same protections, the zygote's socket out of sight), end
+the same ways (exit code, signal, time-out, output), and a grader whose zygote is gone starts
+its children afresh."""
 
 import json
 import os
 import re
 import socket
+import stat
+import subprocess
+import sys
 import textwrap
 
 import pytest
 
-from kws.grading.sandbox import forked
-from kws.grading.zygote import Zygote, available
+from kws.grading.sandbox.forked import FORKER_ENV, ChildZygote
+from kws.grading.zygote import available
 
 pytestmark = pytest.mark.skipif(not available(), reason="graders are forked on Linux only")
 
@@ -37,6 +41,7 @@ facts = {
     "kit": os.path.dirname(kws.__file__) == os.path.join(sys.path[0], "kws"),
     "uid": os.getuid(),
     "name": __name__,
+    "socket_seen": os.path.exists(sys.argv[2]),
 }
 print("to stdout")
 print("to stderr", file=sys.stderr)
@@ -62,19 +67,23 @@ from kws.grading.sandbox.run import Limits
 def pytest_configure(config):
     probe, endings = json.loads(os.environ["CHILDREN"])
     submission = Path(os.environ["SUBMISSION"])
+    socket = os.environ["KWS_CHILD_FORKER"]
     options = dict(submission=submission, inputs=None, gpu=False, hide=[], isolate=True,
                    readable=[], assignment=None)
     outcomes = {}
     for name, code in [("probe", probe), *endings.items()]:
         limits = Limits(wall_seconds=6 if name == "sleep" else 120, threads=1)
         for fork in (True, False):
-            result = run._run_child(["-c", code, "{result}"], fork=fork, limits=limits, **options)
+            entry = ["-c", code, "{result}", socket]
+            result = run._run_child(entry, fork=fork, limits=limits, **options)
             outcomes[f"{name} {fork}"] = {
                 "status": result.status, "reason": result.reason, "returncode": result.returncode,
                 "payload": result.payload, "protections": result.protections,
                 "stdout": result.stdout_tail, "stderr": result.stderr_tail,
             }
-    outcomes["forker"] = run.forked.forker() is not None
+    os.environ["KWS_CHILD_FORKER"] = socket + ".gone"  # as if the zygote had died
+    result = run.run_child(["-c", probe, "{result}", socket], limits=Limits(), **options)
+    outcomes["gone"] = {"status": result.status, "payload": result.payload}
     Path(os.environ["OUTCOMES"]).write_text(json.dumps(outcomes))
 """
 
@@ -88,38 +97,50 @@ def outcomes(tmp_path_factory) -> dict:
     (root / "grader" / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
     (root / "submission").mkdir()
     (root / "submission" / "notes.txt").write_text("a hand-in\n")
-    env = dict(
-        os.environ,
-        KWS_SANDBOX="builtin",
-        CHILDREN=json.dumps([textwrap.dedent(PROBE), ENDINGS]),
-        SUBMISSION=str(root / "submission"),
-        OUTCOMES=str(root / "outcomes.json"),
-    )
-    with Zygote(env) as zygote:
-        code = zygote.run(
-            [str(root / "grader"), "-q", "-p", "no:cacheprovider"],
-            cwd=root,
-            log=root / "log.txt",
-            env=env,
-            timeout=600,
+    with ChildZygote() as children:
+        env = dict(
+            os.environ,
+            KWS_SANDBOX="builtin",
+            CHILDREN=json.dumps([textwrap.dedent(PROBE), ENDINGS]),
+            SUBMISSION=str(root / "submission"),
+            OUTCOMES=str(root / "outcomes.json"),
+            **{FORKER_ENV: children.path},
         )
-    assert code == 0, (root / "log.txt").read_text()[-3000:]
+        grader = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(root / "grader"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ]
+        run = subprocess.run(grader, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not children.folder.exists()  # the socket's folder goes with the zygote
     return json.loads((root / "outcomes.json").read_text())
 
 
-def test_the_grader_forked_by_the_zygote_can_fork_its_children(outcomes):
-    assert outcomes["forker"]
+def test_the_child_zygote_forks_children_with_torch_imported(outcomes):
     assert outcomes["probe True"]["payload"]["preloaded"]  # torch came with the fork
     assert not outcomes["probe False"]["payload"]["preloaded"]  # a new interpreter imports it
 
 
+def test_a_grader_whose_zygote_is_gone_starts_its_children_afresh(outcomes):
+    assert outcomes["gone"]["status"] == "ok"
+    assert not outcomes["gone"]["payload"]["preloaded"]
+
+
 def test_a_forked_child_sees_what_a_new_interpreter_would(outcomes):
-    seen = {fork: json.loads(outcomes[f"probe {fork}"]["payload"]["facts"]) for fork in (True, False)}
+    seen = {
+        fork: json.loads(outcomes[f"probe {fork}"]["payload"]["facts"]) for fork in (True, False)
+    }
     forked_, fresh = seen[True], seen[False]
     assert forked_["kit"] and forked_["name"] == "__main__" and forked_["bytecode"]
+    assert not forked_["socket_seen"] and not fresh["socket_seen"]  # its folder is hidden
     assert forked_["fds"] == fresh["fds"] == [0, 1, 2, 3]  # no channel of the zygote's is left
-    assert forked_["argv"] == [os.path.join(forked_["cwd"], "result.json")]
-    for key in ("hash", "threads", "bytecode", "kit", "name"):
+    assert forked_["argv"][0] == os.path.join(forked_["cwd"], "result.json")
+    for key in ("hash", "threads", "bytecode", "kit", "name", "socket_seen"):
         assert forked_[key] == fresh[key], key
     if os.geteuid() == 0:  # each child has a user id of its own
         assert forked_["uid"] != 0 and fresh["uid"] != 0
@@ -152,16 +173,13 @@ def test_a_forked_child_ends_as_a_new_one_would(outcomes, ending):
         assert "ValueError: a student error" in forked_["stderr"]
 
 
-def test_only_a_socket_to_the_parent_is_taken_for_the_zygote(monkeypatch):
-    """A process started afresh may inherit the variable without the descriptor: a descriptor
-    that is not a socket pair with the parent process is not used."""
-    read, write = os.pipe()
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        for value in (str(read), str(ours.fileno()), "999", "not a number"):
-            monkeypatch.setenv(forked.FORKER_ENV, value)
-            assert forked.forker() is None, value  # the pair's peer is this process, not its parent
-        os.fstat(read), os.fstat(ours.fileno())  # and what was looked at stays open
-    finally:
-        os.close(read), os.close(write)
-        ours.close(), theirs.close()
+def test_the_child_zygote_forks_for_its_own_user_only(tmp_path):
+    """Its socket is in a folder only the grader's user can enter, and a connection that brings
+    no child's streams is closed unanswered."""
+    with ChildZygote() as children:
+        assert stat.S_IMODE(children.folder.stat().st_mode) == 0o700
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as connection:
+            connection.connect(children.path)
+            connection.send(b'{"spec": "/nowhere", "command": ["python", "-c", "pass"]}')
+            connection.settimeout(30)
+            assert connection.recv(100) == b""

@@ -7,7 +7,8 @@
 gradebook). Each is graded by its own pytest process, so a submission that brings the grader
 down costs only its own row; the gradebook still gets that row, with zeros and the reason. On
 Linux those processes are forked from one that imported torch and the grader once
-(`kws.grading.zygote`), not started afresh: two CPU-seconds less a student.
+(`kws.grading.zygote`), not started afresh: two CPU-seconds less a student; with the
+hand-written sandbox their grading children are forked too (`kws.grading.sandbox.forked`).
 The `jobs` grading children running at once share the cores: each gets its share as torch
 threads (`kws.grading.command.child_threads`: on 2 cores with 2 jobs, 1 thread each instead
 of the grader's 2).
@@ -21,6 +22,7 @@ total, the maximum, and the tier set each notebook was graded against, and ``OUT
 the absolute submissions and data folders, where `kws report` finds the hand-ins' notebooks.
 """
 
+import contextlib
 import csv
 import json
 import re
@@ -34,6 +36,8 @@ from kws.assignments import ASSIGNMENTS
 from kws.grading.command import child_threads, grader_command, grader_environment
 from kws.grading.grade import missing_test_data
 from kws.grading.review import REVIEW_PREFIX
+from kws.grading.sandbox import bwrap
+from kws.grading.sandbox.forked import FORKER_ENV, ChildZygote
 from kws.grading.tiers import tier_set
 from kws.grading.zygote import Zygote, ZygoteError, available
 
@@ -65,11 +69,13 @@ def grade_one(
     timeout: float = 3600.0,
     threads: int | None = None,
     zygote: Zygote | None = None,
+    env: dict[str, str] | None = None,
 ) -> Graded:
     """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
     submission in its own process; never raises for its faults. `threads`: torch threads of
     its grading child (default: the grader's, `kws.grading.command.child_threads`); `zygote`:
-    fork the grader from it (`kws.grading.zygote`) instead of starting a Python for it.
+    fork the grader from it (`kws.grading.zygote`) instead of starting a Python for it; `env`:
+    the grader's environment (default `kws.grading.command.grader_environment`).
 
     Every path is made absolute here, and the child runs in `out_dir`: its working directory
     is never the kit's folder, so nothing the grader writes lands there.
@@ -83,7 +89,7 @@ def grade_one(
         submission, data, results, grader=grader, hide=hide, options=pytest_args, threads=threads
     )
     start = time.monotonic()
-    code = _run_grader(command, out_dir, log, timeout, zygote)
+    code = _run_grader(command, out_dir, log, timeout, zygote, env or grader_environment())
     if code is None:
         problem = f"the grader ran longer than {timeout:g} s and was stopped"
     else:
@@ -98,15 +104,18 @@ def grade_one(
 
 
 def _run_grader(
-    command: list[str], out_dir: Path, log: Path, timeout: float, zygote: Zygote | None
+    command: list[str],
+    out_dir: Path,
+    log: Path,
+    timeout: float,
+    zygote: Zygote | None,
+    env: dict[str, str],
 ) -> int | None:
     """The grader's exit code (None: stopped after `timeout` s), its output written to `log`:
     forked from `zygote` when there is one, else a process of its own."""
     if zygote is not None:
         try:  # the command is `python -m pytest ARGS`: the fork runs pytest.main(ARGS)
-            return zygote.run(
-                command[3:], cwd=out_dir, log=log, env=grader_environment(), timeout=timeout
-            )
+            return zygote.run(command[3:], cwd=out_dir, log=log, env=env, timeout=timeout)
         except ZygoteError:
             pass  # it died (out of memory?): this student gets a process of their own
     try:
@@ -116,7 +125,7 @@ def _run_grader(
             text=True,
             timeout=timeout,
             cwd=out_dir,
-            env=grader_environment(),
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return None
@@ -176,17 +185,20 @@ def grade_batch(
             timeout=timeout,
             threads=child_threads(jobs),
             zygote=zygote,
+            env=env,
         )
 
     write_run_record(out_dir, submissions_dir, data, assignment)
-    # One student: the zygote would import what their grader imports, and save nothing.
-    zygote = Zygote(grader_environment()) if fork and available() and len(students) > 1 else None
-    try:
+    # One student: the zygotes would import what their grader and child import, and save nothing.
+    forking = fork and available() and len(students) > 1
+    env = grader_environment()
+    with contextlib.ExitStack() as stack:
+        if forking and bwrap.available() is None:  # the hand-written sandbox's children
+            children = stack.enter_context(ChildZygote())
+            env[FORKER_ENV] = children.path
+        zygote = stack.enter_context(Zygote(env)) if forking else None
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             graded = list(pool.map(one, students))
-    finally:
-        if zygote is not None:
-            zygote.close()
     return write_gradebook(graded, out_dir / "gradebook.csv")
 
 

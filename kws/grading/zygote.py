@@ -13,11 +13,6 @@ copy of it, so no hand-in sees another's state.
     with Zygote(environment) as zygote:       # one per batch; `kws.grading.batch` uses it
         code = zygote.run(pytest_args, cwd=out_dir, log=log_file, env=environment, timeout=3600)
 
-Each grader also gets a socket to the zygote (`kws.grading.sandbox.forked`): with the
-hand-written sandbox, its grading children are forked from the zygote too, instead of starting a
-Python that imports torch again. The zygote is started with ``PYTHONHASHSEED=0``, the grading
-children's fixed hash seed.
-
 The protocol, one JSON object a line: ``{"id", "args", "cwd", "log", "env"}`` to the zygote's
 standard input; ``{"id", "pid"}`` when the grader has started and ``{"id", "exit"}`` when it has
 ended, from its standard output. Linux only (`available()`): elsewhere, and when the zygote
@@ -31,15 +26,11 @@ import json
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-
-from kws.grading.sandbox import forked
-from kws.grading.sandbox.forked import FORKER_ENV
 
 # What the grader's process imports, less the plugin itself: pytest would warn that a module
 # imported before it cannot have its asserts rewritten. Importing these is the cost forking saves.
@@ -80,7 +71,7 @@ class Zygote:
             [python, "-m", "kws.grading.zygote"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**environment, "PYTHONHASHSEED": "0"},  # the forked grading children's
+            env=environment,
         )
         self._lock = threading.Lock()
         self._next = 0
@@ -165,15 +156,11 @@ def _kill_group(pid: int) -> None:
 # ---- the zygote process (python -m kws.grading.zygote) ---------------------------------------
 
 
-def _grade(request: dict, replies: int, forker: int | None, others: list) -> None:
-    """In the fork: become ``python -m pytest ARGS`` in the request's folder, with `forker` (a
-    descriptor) its socket for forked grading children; never returns."""
+def _grade(request: dict, replies: int) -> None:
+    """In the fork: become ``python -m pytest ARGS`` in the request's folder; never returns."""
     code = CRASH_CODE
     try:
         os.close(replies)
-        for sock in others:  # the zygote's ends of every grader's socket, and the children's
-            if sock is not None:
-                sock.close()
         os.setsid()  # its own process group: a time-out kills the grader and all it started
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -186,9 +173,6 @@ def _grade(request: dict, replies: int, forker: int | None, others: list) -> Non
         os.close(null)
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ.pop(FORKER_ENV, None)
-        if forker is not None:
-            os.environ[FORKER_ENV] = str(forker)
         sys.path[0] = os.getcwd()  # as `python -m pytest` run there would have it
         sys.argv = ["pytest", *request["args"]]
         import pytest
@@ -208,15 +192,11 @@ def _grade(request: dict, replies: int, forker: int | None, others: list) -> Non
 
 
 def _serve(requests: int, replies: int) -> None:
-    """Fork a grader per request line; report each one's pid and exit code; fork the grading
-    children the graders ask for (`kws.grading.sandbox.forked`); return at the end of the
-    requests once every grader has ended."""
-    graders: dict[int, int] = {}  # pid -> request id
-    sockets: dict[int, socket.socket] = {}  # grader pid -> the zygote's end of its socket
-    children: dict[int, socket.socket] = {}  # grading child pid -> the socket for its replies
+    """Fork a grader per request line; report each one's pid and exit code; return at the end
+    of the requests once every grader has ended."""
+    running: dict[int, int] = {}  # pid -> request id
     pending = b""
     ended = False
-    forking = sys.flags.hash_randomization == 0  # the children's hash seed is fixed (0)
     # Ctrl-C reaches the instructor's foreground process group, where this process is and the
     # graders (each in a session of its own) are not: it stops them, as it stopped the pytest
     # processes the graders used to be. They are then reported like any other end.
@@ -227,77 +207,34 @@ def _serve(requests: int, replies: int) -> None:
     def reply(message: dict) -> None:
         os.write(replies, (json.dumps(message) + "\n").encode())
 
-    def start_grader(request: dict) -> None:
-        ours, theirs = (
-            socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if forking else (None, None)
-        )
-        pid = os.fork()
-        if pid == 0:  # the requests' descriptor is 0: the grader's /dev/null replaces it
-            _grade(
-                request,
-                replies,
-                theirs.detach() if theirs else None,
-                [ours, *sockets.values(), *children.values()],
-            )
-        graders[pid] = request["id"]
-        if ours is not None:
-            theirs.close()
-            sockets[pid] = ours
-        reply({"id": request["id"], "pid": pid})
-
-    def start_child(sock: socket.socket) -> None:
-        try:
-            received = forked.receive(sock)
-        except ValueError:
-            received = None
-        if received is None:  # the grader has ended (or spoke out of turn): no more children
-            for pid, other in list(sockets.items()):
-                if other is sock:
-                    del sockets[pid]
-            sock.close()
-            return
-        request, fds = received
-        answer = socket.socket(fileno=fds[3])
-        pid = os.fork()
-        if pid == 0:
-            forked.run_child(request, fds)
-        for fd in fds[:3]:
-            os.close(fd)
-        children[pid] = answer
-        forked.reply(answer, {"pid": pid})
-
-    while not ended or graders:
-        watched = ([] if ended else [requests]) + list(sockets.values())
-        busy = graders or children
-        ready, _, _ = select.select(watched, [], [], REAP_SECONDS if busy else None)
-        for source in ready:
-            if source == requests:
-                chunk = os.read(requests, 65536)
-                ended = not chunk
-                pending += chunk
-                while b"\n" in pending:
-                    line, pending = pending.split(b"\n", 1)
-                    start_grader(json.loads(line))
-            else:
-                start_child(source)
+    while not ended or running:
+        ready = []
+        if not ended:
+            ready, _, _ = select.select([requests], [], [], REAP_SECONDS if running else None)
+        else:
+            time.sleep(REAP_SECONDS)
+        if ready:
+            chunk = os.read(requests, 65536)
+            ended = not chunk
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = json.loads(line)
+                pid = os.fork()
+                if pid == 0:  # the requests' descriptor is 0: the grader's /dev/null replaces it
+                    _grade(request, replies)
+                running[pid] = request["id"]
+                reply({"id": request["id"], "pid": pid})
         if stopping:
             stopping.clear()
-            for pid in [*graders, *children]:
+            for pid in running:
                 _kill_group(pid)
-        while graders or children:
-            pid, status, usage = os.wait4(-1, os.WNOHANG)
+        while running:
+            pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 break
-            code = os.waitstatus_to_exitcode(status)
-            if pid in graders:
-                reply({"id": graders.pop(pid), "exit": code})
-                sock = sockets.pop(pid, None)
-                if sock is not None:
-                    sock.close()
-            elif pid in children:
-                answer = children.pop(pid)
-                forked.reply(answer, {"exit": code, "cpu": usage.ru_utime + usage.ru_stime})
-                answer.close()
+            if pid in running:
+                reply({"id": running.pop(pid), "exit": os.waitstatus_to_exitcode(status)})
 
 
 def main() -> None:

@@ -1,62 +1,59 @@
-"""Grading children forked from `kws grade`'s zygote instead of started afresh.
+"""Grading children forked from a process that imported torch, instead of started afresh.
 
-A grading child's Python imports torch before it can do anything (two to three CPU-seconds, most
-of what grading a small hand-in costs). `kws grade` already forks each student's grader from a
-zygote that imported torch once (`kws.grading.zygote`); with the hand-written sandbox the
-grader's children come from that zygote too: the grader asks it over a socket of its own
-(`FORKER_ENV` names it), the zygote forks, and the fork runs the launcher's lock-down
+A grading child's Python imports torch before it can do anything: two to three CPU-seconds, half
+of what grading a small hand-in costs. With the hand-written sandbox, `kws grade` starts one
+*child zygote* for the class (`ChildZygote`): a Python with the children's own scrubbed
+environment that imports torch and the libraries the children use, then only forks. A grader
+that wants a child connects to its socket (the path in `FORKER_ENV`) and sends the launcher's
+spec and the command with the child's standard streams; the fork runs the launcher's lock-down
 (`kws.grading.sandbox.launch`: namespaces, hidden paths, limits, user id) and then becomes the
-child's command in place (`launch.become`) instead of executing a new interpreter. The zygote
-imported, never graded: nothing of any student's or of the hidden labels is in its memory.
+command in place (`launch.become`: the kit's modules imported afresh from the child's copy).
 
-Everything else is as before: the grader gives the child its standard input, output and error
-(pipes it reads itself), enforces the wall clock and ends the child's session and user id; the
-zygote reports how the child ended and its CPU time. Bubblewrap starts its sandbox by executing
-a program, so its children are started afresh as before; so are children that need the GPU, an
-assignment from outside the kit, or a command other than ``python -m MODULE`` / ``-c CODE``.
+The zygote never sees a hand-in, the labels or the instructor's environment: it imports, and
+forks on request; its socket's folder is private to the grader's user and hidden from every
+child. Everything else is as before: the grader reads the child's output through pipes of its
+own, feeds it the token, enforces the wall clock and ends its session and user id; the zygote
+reports how the child ended and its CPU time. Bubblewrap starts its sandbox by executing a
+program, so its children start afresh as before; so do children that need the GPU, an
+assignment from outside the kit, a command other than ``python -m MODULE`` / ``-c CODE``, and
+every child when the zygote is gone.
 
-The protocol, on a SOCK_SEQPACKET socket pair per grader: the grader sends
-``{"spec": PATH, "command": [...]}`` with four descriptors (the child's stdin, stdout, stderr,
-and a socket for the replies about this child); the zygote answers ``{"pid": N}`` on that socket
-once forked, ``{"exit": CODE, "cpu": SECONDS}`` once the child has ended, and closes it.
+The protocol, one SOCK_SEQPACKET connection a child: ``{"spec": PATH, "command": [...]}`` with
+three descriptors (the child's stdin, stdout, stderr); ``{"pid": N}`` once forked, then
+``{"exit": CODE, "cpu": SECONDS}`` once it has ended (CODE as `os.waitstatus_to_exitcode`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
+import shutil
 import signal
 import socket
+import subprocess
+import sys
+import tempfile
+import time
 import traceback
+from pathlib import Path
 
-FORKER_ENV = "KWS_CHILD_FORKER"  # the grader's end of its socket to the zygote (a descriptor)
+FORKER_ENV = "KWS_CHILD_FORKER"  # the child zygote's socket, for the graders
 MESSAGE_BYTES = 65536
 CRASH_CODE = 70  # the fork failed before the command ran (os.EX_SOFTWARE)
+REAP_SECONDS = 0.05  # how often the zygote looks for ended children while some run
+# The libraries a grading child imports (its `kws` modules it imports itself, from its copy).
+PRELOAD = ("torch", "torchaudio", "numpy", "nbformat", "IPython.core.inputtransformer2")
 
 
 class ForkerGone(RuntimeError):
     """The zygote cannot fork this child (gone, or never there): start it afresh."""
 
 
-def forker() -> socket.socket | None:
-    """This grader's socket to the zygote that forked it, or None (not forked by one, or the
-    descriptor is not that socket: a process started afresh may inherit the variable alone)."""
-    value = os.environ.get(FORKER_ENV, "")
-    if not value.isdigit():
-        return None
-    try:
-        sock = socket.socket(fileno=int(value))
-    except OSError:
-        return None
-    try:
-        ok = sock.family == socket.AF_UNIX and sock.type == socket.SOCK_SEQPACKET
-        if ok:  # the peer must be the process that forked this one: the zygote
-            credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-            ok = int.from_bytes(credentials[:4], "little") == os.getppid()
-    except OSError:
-        ok = False
-    sock.detach()  # the descriptor stays open for the next child; this object must not close it
-    return socket.socket(fileno=os.dup(int(value))) if ok else None
+def forker() -> str | None:
+    """The child zygote's socket this grader was given, or None."""
+    return os.environ.get(FORKER_ENV) or None
 
 
 def forkable(command: list[str]) -> bool:
@@ -65,77 +62,106 @@ def forkable(command: list[str]) -> bool:
     return any(arg in ("-m", "-c") for arg in command[1:-1])
 
 
-def start(sock: socket.socket, spec: str, command: list[str]) -> tuple[int, socket.socket, tuple]:
-    """Ask the zygote for the child; returns (pid, the replies' socket, (stdin writer, stdout
-    reader, stderr reader)). ForkerGone when the zygote does not answer."""
-    stdin_r, stdin_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    message = json.dumps({"spec": spec, "command": command}).encode()
+def start(path: str, spec: str, command: list[str]) -> tuple[int, socket.socket, tuple]:
+    """Ask the zygote at `path` for the child; returns (pid, the connection, (stdin writer,
+    stdout reader, stderr reader)). ForkerGone when the zygote does not answer."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pipes = [os.pipe() for _ in range(3)]
+    theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]
     try:
-        socket.send_fds(sock, [message], [stdin_r, out_w, err_w, theirs.fileno()])
-        reply = ours.recv(MESSAGE_BYTES)
+        connection.connect(path)
+        message = json.dumps({"spec": spec, "command": command}).encode()
+        socket.send_fds(connection, [message], theirs)
+        reply = connection.recv(MESSAGE_BYTES)
     except OSError as error:
-        reply, gone = b"", error
+        reply, why = b"", str(error)
     else:
-        gone = "it closed the socket"
+        why = "it closed the connection"
     finally:
-        for fd in (stdin_r, out_w, err_w):
+        for fd in theirs:
             os.close(fd)
-        theirs.close()
     if not reply:
-        for fd in (stdin_w, out_r, err_r):
+        for fd in (pipes[0][1], pipes[1][0], pipes[2][0]):
             os.close(fd)
-        ours.close()
-        raise ForkerGone(f"the zygote did not fork the grading child ({gone})")
-    return int(json.loads(reply)["pid"]), ours, (stdin_w, out_r, err_r)
+        connection.close()
+        raise ForkerGone(f"the child zygote did not fork the grading child ({why})")
+    return int(json.loads(reply)["pid"]), connection, (pipes[0][1], pipes[1][0], pipes[2][0])
 
 
-def ended(replies: socket.socket, timeout: float | None) -> tuple[int, float] | None:
-    """(exit code as os.waitstatus_to_exitcode gives it, CPU seconds) once the child has ended;
-    None when `timeout` passed first. ForkerGone when the zygote died meanwhile."""
-    replies.settimeout(timeout)
+def ended(connection: socket.socket, timeout: float | None) -> tuple[int, float] | None:
+    """(exit code, CPU seconds) once the child has ended; None when `timeout` passed first.
+    ForkerGone when the zygote died meanwhile."""
+    connection.settimeout(timeout)
     try:
-        reply = replies.recv(MESSAGE_BYTES)
+        reply = connection.recv(MESSAGE_BYTES)
     except TimeoutError:
         return None
     if not reply:
-        raise ForkerGone("the zygote ended while the grading child ran")
+        raise ForkerGone("the child zygote ended while the grading child ran")
     message = json.loads(reply)
     return int(message["exit"]), float(message["cpu"])
 
 
-# ---- in the zygote -------------------------------------------------------------------------
+class ChildZygote:
+    """The child zygote of one `kws grade` run: `path` is its socket (give it to the graders as
+    `FORKER_ENV`, and hide `folder` from every child). Close it to let it exit."""
+
+    def __init__(self, python: str = sys.executable):
+        self.folder = Path(tempfile.mkdtemp(prefix="kws-forker-"))  # mode 0700: ours alone
+        self.path = str(self.folder / "socket")
+        kit = str(Path(__file__).resolve().parents[3])  # where `kws` is importable from
+        environment = {  # the children's kind of environment, nothing of the instructor's
+            "PATH": f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.folder),
+            "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": "0",  # the children's fixed seed
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": kit,
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "CUDA_VISIBLE_DEVICES": "",  # children that need the GPU start afresh
+        }
+        flags = ["-P", "-s"] if sys.version_info >= (3, 11) else ["-s"]
+        self._process = subprocess.Popen(
+            [python, *flags, "-m", "kws.grading.sandbox.forked", self.path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env=environment,
+            cwd=self.folder,
+        )
+        deadline = time.monotonic() + 30  # its socket is bound before it imports anything large
+        while not os.path.exists(self.path) and self._process.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+
+    def __enter__(self) -> ChildZygote:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let the zygote exit once its children have ended, and remove its folder."""
+        with contextlib.suppress(BrokenPipeError):
+            self._process.stdin.close()
+        self._process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def receive(sock: socket.socket) -> tuple[dict, list[int]] | None:
-    """One request of a grader: (message, descriptors), or None when the grader has gone."""
-    try:
-        data, fds, _, _ = socket.recv_fds(sock, MESSAGE_BYTES, 4)
-    except OSError:
-        return None
-    if not data:
-        for fd in fds:
-            os.close(fd)
-        return None
-    if len(fds) != 4:
-        for fd in fds:
-            os.close(fd)
-        raise ValueError("a grading child's request came without its four descriptors")
-    return json.loads(data), fds
+# ---- the zygote process (python -m kws.grading.sandbox.forked SOCKET) ------------------------
 
 
-def run_child(request: dict, fds: list[int]) -> None:
-    """In the zygote's fork: take the child's standard streams, close every other descriptor the
-    zygote had (its channels to the batch and to every grader), lock down as the spec says and
-    become the command; never returns."""
+def _run(request: dict, fds: list[int]) -> None:
+    """In the fork: take the child's standard streams, close every other descriptor (the
+    socket, other connections), lock down as the spec says and become the command; never
+    returns."""
     code = CRASH_CODE
     try:
         os.setsid()  # its own session and process group: the grader's kill reaches all it starts
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        for source, target in zip(fds[:3], (0, 1, 2), strict=True):
+        for source, target in zip(fds, (0, 1, 2), strict=True):
             os.dup2(source, target)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         from kws.grading.sandbox import launch
@@ -147,9 +173,73 @@ def run_child(request: dict, fds: list[int]) -> None:
         os._exit(code)
 
 
-def reply(sock: socket.socket, message: dict) -> None:
-    """Tell the grader about its child; a grader that has gone is not an error."""
+def _send(connection: socket.socket, message: dict) -> None:
+    with contextlib.suppress(OSError):  # a grader that has gone is not the zygote's problem
+        connection.send(json.dumps(message).encode())
+
+
+def _fork(connection: socket.socket, children: dict) -> None:
+    """Fork the child one connection asks for; a connection that is not a grader's request (another
+    user, no descriptors) is closed unanswered."""
     try:
-        sock.send(json.dumps(message).encode())
+        peer = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        data, fds, _, _ = socket.recv_fds(connection, MESSAGE_BYTES, 3)
     except OSError:
-        pass
+        connection.close()
+        return
+    if int.from_bytes(peer[4:8], sys.byteorder) != os.getuid() or len(fds) != 3 or not data:
+        for fd in fds:
+            os.close(fd)
+        connection.close()
+        return
+    pid = os.fork()
+    if pid == 0:
+        _run(json.loads(data), fds)
+    for fd in fds:
+        os.close(fd)
+    children[pid] = connection
+    _send(connection, {"pid": pid})
+
+
+def serve(path: str) -> None:
+    """Import the libraries, listen on `path`, fork a child per connection; return once standard
+    input closes and every child has ended."""
+    import importlib
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)  # first: graders that connect meanwhile wait in the backlog
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):  # a library the children will miss themselves
+            importlib.import_module(name)
+    children: dict[int, socket.socket] = {}
+    closing = False
+    for number in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C: the graders stop their children
+        signal.signal(number, signal.SIG_IGN)
+    while not closing or children:
+        watched = [listener, *children.values()] + ([] if closing else [sys.stdin])
+        ready, _, _ = select.select(watched, [], [], REAP_SECONDS if children else None)
+        if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
+            closing = True
+        if listener in ready:
+            with contextlib.suppress(OSError):
+                _fork(listener.accept()[0], children)
+        for pid, connection in list(children.items()):
+            if connection in ready:  # its grader has gone (it sends nothing else): end the child
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+        while children:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            connection = children.pop(pid, None)
+            if connection is not None:
+                cpu = usage.ru_utime + usage.ru_stime
+                _send(connection, {"exit": os.waitstatus_to_exitcode(status), "cpu": cpu})
+                connection.close()
+    listener.close()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

@@ -293,7 +293,7 @@ def run_child(
     )
     try:
         return _run_child(entry, fork=True, **options)
-    except forked.ForkerGone:  # the zygote has gone: the child again, started afresh
+    except forked.ForkerGone:  # the child zygote has gone: the child again, started afresh
         return _run_child(entry, fork=False, **options)
 
 
@@ -310,8 +310,8 @@ def _run_child(
     readable: list[Path],
     assignment: Path | None,
 ) -> ChildResult:
-    """`run_child`; with `fork`, the hand-written sandbox's child is forked from the zygote that
-    forked this grader, where there is one (`kws.grading.sandbox.forked`)."""
+    """`run_child`; with `fork`, the hand-written sandbox's child is forked from the child
+    zygote of the `kws grade` run, where there is one (`kws.grading.sandbox.forked`)."""
     start = time.monotonic()
     with contextlib.ExitStack() as cleanup:
         uid = cleanup.enter_context(reserved_uid()) if isolate and os.geteuid() == 0 else None
@@ -343,6 +343,8 @@ def _run_child(
             )
             for a in entry
         ]
+        if forked.forker():  # the child zygote's socket is the graders' alone
+            hide = [*hide, Path(forked.forker()).parent]
         hidden = {str(Path(p).resolve()) for p in hide if Path(p).exists()}
         spec = {
             "isolate": isolate and not sandbox,  # bubblewrap made the namespaces already
@@ -380,20 +382,24 @@ def _run_child(
                 ),
                 *launcher,
             ]
-        zygote = None
-        if fork and not sandbox and not gpu and assignment is None and forked.forkable(command):
-            zygote = forked.forker()
-        if zygote is not None:
-            with zygote:
-                result = _supervise_forked(
-                    zygote,
-                    str(inside_status / "spec.json"),
-                    command,
-                    limits,
-                    uid,
-                    secrets.token_hex(16),
-                    result_path,
-                )
+        zygote = forked.forker()
+        if (
+            fork
+            and zygote
+            and not sandbox
+            and not gpu
+            and not assignment
+            and forked.forkable(command)
+        ):
+            result = _supervise_forked(
+                zygote,
+                str(inside_status / "spec.json"),
+                command,
+                limits,
+                uid,
+                secrets.token_hex(16),
+                result_path,
+            )
         else:
             result = _supervise(
                 launcher + command,
@@ -533,9 +539,9 @@ def _supervise(
 def _supervise_forked(
     zygote, spec: str, command: list[str], limits: Limits, uid, token: str, result_path: Path
 ) -> ChildResult:
-    """`_supervise`, for a child the zygote forks (`kws.grading.sandbox.forked`): the same
-    streams, token, wall clock, kills and classification. ForkerGone when the zygote cannot
-    fork it or dies meanwhile (the child is then ended)."""
+    """`_supervise`, for a child the child zygote at `zygote` forks (`kws.grading.sandbox.forked`):
+    the same streams, token, wall clock, kills and classification. ForkerGone when the zygote
+    cannot fork it or dies meanwhile (the child is then ended)."""
     pid, replies, (stdin, stdout, stderr) = forked.start(zygote, spec, command)
     readers = [
         TailReader(os.fdopen(stdout, "rb"), limits.output_bytes),
