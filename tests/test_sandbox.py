@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from kws.grading.sandbox import bwrap
-from kws.grading.sandbox.run import Limits, check_json, run_child
+from kws.grading.sandbox.run import Limits, check_json, python_command, run_child
 
 IS_ROOT = os.geteuid() == 0
 BWRAP = bwrap.available() is not None  # which sandbox runs: bubblewrap, or the hand-written one
@@ -486,3 +488,43 @@ def test_bubblewrap_hides_a_folder_exposed_through_a_python_path(tmp_path, monke
     pairs = list(zip(args, args[1:], strict=False))
     assert ("--ro-bind", os.path.realpath(tmp_path)) in pairs
     assert ("--tmpfs", os.path.realpath(out)) in pairs
+
+
+@pytest.mark.parametrize("version", [(3, 10, 13), sys.version_info[:3]])
+@pytest.mark.parametrize("form", ["module", "code", "script"])
+def test_the_child_python_keeps_its_folder_off_the_path_and_reads_pythonpath(
+    tmp_path, monkeypatch, version, form
+):
+    """`python -P -s`, or on Python 3.10 (no -P; its -I would ignore PYTHONPATH, where the
+    child's copy of the kit is) a bootstrap doing the same: a module planted in the working
+    directory or beside the script is not imported, the PYTHONPATH folder is, and the arguments
+    and exit code are those of the real command."""
+    lib, work = tmp_path / "lib", tmp_path / "work"
+    lib.mkdir(), work.mkdir()
+    (lib / "probe_lib.py").write_text("WHERE = 'lib'\n")
+    (work / "probe_planted.py").write_text("raise SystemExit('the planted module ran')\n")
+    body = textwrap.dedent("""
+        import os, sys
+        import probe_lib
+        try:
+            import probe_planted
+        except ModuleNotFoundError:
+            planted = False
+        else:
+            planted = True
+        print(probe_lib.WHERE, planted, sys.argv[1:], __name__)
+        sys.exit(7)
+        """)
+    (lib / "probe_main.py").write_text(body)
+    (work / "script.py").write_text(body)
+    args = {
+        "module": ["-m", "probe_main", "a", "b"],
+        "code": ["-c", body, "a", "b"],
+        "script": [str(work / "script.py"), "a", "b"],
+    }[form]
+    monkeypatch.setattr(sys, "version_info", version)
+    command = python_command(args)
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(lib)}
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+    assert done.returncode == 7, done.stderr
+    assert done.stdout.split() == ["lib", "False", "['a',", "'b']", "__main__"]

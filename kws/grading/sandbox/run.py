@@ -335,14 +335,13 @@ def _run_child(
         sandbox = bwrap.available() if isolate else None
         inside = {"work": bwrap.HOME, "lib": bwrap.KIT} if sandbox else {"work": work, "lib": lib}
         inside_status = Path(bwrap.STATUS) if sandbox else status
-        python_flags = ["-P", "-s"] if sys.version_info >= (3, 11) else ["-I"]
-        command = [sys.executable, *python_flags]
-        command += [
+        args = [
             a.replace("{work}", str(inside["work"])).replace(
                 "{result}", str(Path(inside["work"]) / "result.json")
             )
             for a in entry
         ]
+        command = python_command(args)
         if forked.forker():  # the child zygote's socket is the graders' alone
             hide = [*hide, Path(forked.forker()).parent]
         hidden = {str(Path(p).resolve()) for p in hide if Path(p).exists()}
@@ -363,7 +362,7 @@ def _run_child(
             "protections_file": str(inside_status / "protections.json"),
         }
         (status / "spec.json").write_text(json.dumps(spec))
-        launcher = [sys.executable, *python_flags, "-m", "kws.grading.sandbox.launch"]
+        launcher = python_command(["-m", "kws.grading.sandbox.launch"])
         launcher += [str(inside_status / "spec.json"), "--"]
         if sandbox:
             launcher = [
@@ -389,12 +388,12 @@ def _run_child(
             and not sandbox
             and not gpu
             and not assignment
-            and forked.forkable(command)
+            and forked.forkable([sys.executable, *args])
         ):
             result = _supervise_forked(
                 zygote,
                 str(inside_status / "spec.json"),
-                command,
+                [sys.executable, *args],
                 limits,
                 uid,
                 secrets.token_hex(16),
@@ -424,6 +423,34 @@ def _run_child(
         _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])
         result.seconds = time.monotonic() - start
         return result
+
+
+# Python 3.10 has no -P (leave the script's folder, here the child's own, off sys.path), and its
+# -I would ignore PYTHONPATH, the child's copy of the kit: there a bootstrap does what -P does.
+_BOOT_MODULE = (
+    "import runpy, sys; del sys.path[0]; "
+    "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)"
+)
+_BOOT_CODE = (
+    "import sys as _s; del _s.path[0]; _c = _s.argv.pop(1); del _s; "
+    "exec(compile(_c, '<string>', 'exec'))"
+)
+_BOOT_SCRIPT = (
+    "import runpy, sys; del sys.path[0]; sys.argv.pop(0); "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+def python_command(args: list[str]) -> list[str]:
+    """``python -P -s ARGS`` (ARGS: ``-m MODULE ...``, ``-c CODE ...`` or ``SCRIPT ...``): no
+    folder of the script or the working directory on ``sys.path``, no user site,
+    ``PYTHONPATH`` honoured."""
+    if sys.version_info >= (3, 11):
+        return [sys.executable, "-P", "-s", *args]
+    if args[0] in ("-m", "-c"):
+        boot = _BOOT_MODULE if args[0] == "-m" else _BOOT_CODE
+        return [sys.executable, "-s", "-c", boot, *args[1:]]
+    return [sys.executable, "-s", "-c", _BOOT_SCRIPT, *args]
 
 
 def _hide_machine_paths(result: ChildResult, replacements: list[tuple[str, str]]) -> None:
