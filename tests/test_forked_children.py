@@ -173,7 +173,7 @@ def test_a_forked_child_ends_as_a_new_one_would(outcomes, ending):
         assert "ValueError: a student error" in forked_["stderr"]
 
 
-def test_the_child_zygote_forks_for_its_own_user_only(tmp_path):
+def test_the_child_zygote_keeps_its_socket_private_and_answers_only_a_childs_request(tmp_path):
     """Its socket is in a folder only the grader's user can enter, and a connection that brings
     no child's streams is closed unanswered."""
     with ChildZygote() as children:
