@@ -14,6 +14,10 @@ starts a trusted entry point (``python -m kws.grading.child.runner ...``) there,
   files look empty); when the grader is root, an unprivileged user id;
 - a copy of the `kws` package as the only part of the kit it can import or read (the checkout it
   came from — solutions, grader, .git — is hidden);
+- under `kws grade` with the hand-written sandbox, a fork of the run's child zygote, which has
+  imported torch, instead of a new interpreter (`kws.grading.sandbox.forked`; the same lock-down,
+  then the command run in place); on Python 3.10, which has no ``-P``, a bootstrap
+  (`python_command`) keeps the child's folder off ``sys.path``;
 - stdout/stderr kept to their last `output_bytes`.
 
 The child proves its result came through the intended channel: it reads a one-time token from
