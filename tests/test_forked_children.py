@@ -75,7 +75,7 @@ def pytest_configure(config):
         limits = Limits(wall_seconds=6 if name == "sleep" else 120, threads=1)
         for fork in (True, False):
             entry = ["-c", code, "{result}", socket]
-            result = run._run_child(entry, fork=fork, limits=limits, **options)
+            result = run.run_child(entry, fork=fork, limits=limits, **options)
             outcomes[f"{name} {fork}"] = {
                 "status": result.status, "reason": result.reason, "returncode": result.returncode,
                 "payload": result.payload, "protections": result.protections,

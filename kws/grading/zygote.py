@@ -32,6 +32,8 @@ import threading
 import time
 from pathlib import Path
 
+from kws.grading.sandbox.launch import exit_flushed
+
 # What the grader's process imports, less the plugin itself: pytest would warn that a module
 # imported before it cannot have its asserts rewritten. Importing these is the cost forking saves.
 # The hand-in's cells are read as IPython reads them (kws.notebooks): IPython's own import is
@@ -183,12 +185,7 @@ def _grade(request: dict, replies: int) -> None:
 
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(code)
+        exit_flushed(code)
 
 
 def _serve(requests: int, replies: int) -> None:

@@ -39,6 +39,8 @@ import time
 import traceback
 from pathlib import Path
 
+from kws.grading.sandbox import launch
+
 FORKER_ENV = "KWS_CHILD_FORKER"  # the child zygote's socket, for the graders
 MESSAGE_BYTES = 65536
 CRASH_CODE = 70  # the fork failed before the command ran (os.EX_SOFTWARE)
@@ -56,10 +58,10 @@ def forker() -> str | None:
     return os.environ.get(FORKER_ENV) or None
 
 
-def forkable(command: list[str]) -> bool:
-    """Whether `command` (``python [FLAGS] -m MODULE ...`` or ``-c CODE ...``) can be become in
-    a fork (`kws.grading.sandbox.launch.become`)."""
-    return any(arg in ("-m", "-c") for arg in command[1:-1])
+def forkable(args: list[str]) -> bool:
+    """Whether ``python ARGS`` can be become in a fork (`kws.grading.sandbox.launch.become`):
+    ``-m MODULE ...`` or ``-c CODE ...``, not a script."""
+    return args[0] in ("-m", "-c") and len(args) > 1
 
 
 def start(path: str, spec: str, command: list[str]) -> tuple[int, socket.socket, tuple]:
@@ -164,13 +166,11 @@ def _run(request: dict, fds: list[int]) -> None:
         for source, target in zip(fds, (0, 1, 2), strict=True):
             os.dup2(source, target)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-        from kws.grading.sandbox import launch
-
         launch.main([request["spec"], "--", *request["command"]], start=launch.become)
     except BaseException:
         traceback.print_exc()
     finally:
-        os._exit(code)
+        launch.exit_flushed(code)
 
 
 def _send(connection: socket.socket, message: dict) -> None:

@@ -306,12 +306,19 @@ def become(command: list[str], env: dict[str, str]) -> None:
     except BaseException:
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(code & 0xFF)
+        exit_flushed(code & 0xFF)
+
+
+def exit_flushed(code: int) -> None:
+    """End a forked process with `code` once Python's standard streams are flushed; never
+    returns. `os._exit`: none of the exit handlers or clean-up of the process it was forked from
+    run here."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def main(argv: list[str], start=None) -> None:

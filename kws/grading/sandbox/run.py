@@ -266,6 +266,7 @@ def run_child(
     isolate: bool = True,
     readable: list[Path] = (),
     assignment: Path | None = None,
+    fork: bool = True,
 ) -> ChildResult:
     """Run ``python ENTRY...`` on a copy of `submission`, sandboxed, and read its result.
 
@@ -284,38 +285,10 @@ def run_child(
             private /tmp; hidden paths inside them stay hidden.
         assignment: an assignment folder from outside the kit (``KWS_ASSIGNMENTS``), copied into
             the child's kit as one of its own (its graded tests left out).
+        fork: with the hand-written sandbox, ask the child zygote of the `kws grade` run, where
+            there is one (`kws.grading.sandbox.forked`), to fork the child; when that zygote has
+            gone, the child is run again, started afresh.
     """
-    options = dict(
-        submission=submission,
-        inputs=inputs,
-        limits=limits,
-        gpu=gpu,
-        hide=hide,
-        isolate=isolate,
-        readable=readable,
-        assignment=assignment,
-    )
-    try:
-        return _run_child(entry, fork=True, **options)
-    except forked.ForkerGone:  # the child zygote has gone: the child again, started afresh
-        return _run_child(entry, fork=False, **options)
-
-
-def _run_child(
-    entry: list[str],
-    *,
-    fork: bool,
-    submission: Path,
-    inputs: dict[str, Path] | None,
-    limits: Limits,
-    gpu: bool,
-    hide: list[Path],
-    isolate: bool,
-    readable: list[Path],
-    assignment: Path | None,
-) -> ChildResult:
-    """`run_child`; with `fork`, the hand-written sandbox's child is forked from the child
-    zygote of the `kws grade` run, where there is one (`kws.grading.sandbox.forked`)."""
     start = time.monotonic()
     with contextlib.ExitStack() as cleanup:
         uid = cleanup.enter_context(reserved_uid()) if isolate and os.geteuid() == 0 else None
@@ -346,9 +319,9 @@ def _run_child(
             for a in entry
         ]
         command = python_command(args)
-        if forked.forker():  # the child zygote's socket is the graders' alone
-            hide = [*hide, Path(forked.forker()).parent]
-        hidden = {str(Path(p).resolve()) for p in hide if Path(p).exists()}
+        zygote = forked.forker()
+        socket_folder = [Path(zygote).parent] if zygote else []  # the graders' alone
+        hidden = {str(Path(p).resolve()) for p in [*hide, *socket_folder] if Path(p).exists()}
         spec = {
             "isolate": isolate and not sandbox,  # bubblewrap made the namespaces already
             "uid": uid,
@@ -385,48 +358,58 @@ def _run_child(
                 ),
                 *launcher,
             ]
-        zygote = forked.forker()
-        if (
-            fork
-            and zygote
-            and not sandbox
-            and not gpu
-            and not assignment
-            and forked.forkable([sys.executable, *args])
-        ):
-            result = _supervise_forked(
-                zygote,
-                str(inside_status / "spec.json"),
-                [sys.executable, *args],
-                limits,
-                uid,
-                secrets.token_hex(16),
-                result_path,
-            )
-        else:
-            result = _supervise(
-                launcher + command,
-                limits,
-                uid,
-                secrets.token_hex(16),
-                result_path,
-                {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(inside["lib"])},
-                signal_exit_codes=sandbox is not None,
-            )
-        protections_file = status / "protections.json"
-        if protections_file.exists():
-            result.protections = json.loads(protections_file.read_text())
-        result.protections.append(f"wall clock {limits.wall_seconds:g} s")
-        if plan.links:
-            result.reason += (
-                f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
-            )
-        if plan.ignored:
-            result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
-        inner = [(f"{bwrap.HOME}/submission/", ""), (f"{bwrap.KIT}/", "")] if sandbox else []
-        _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])
-        result.seconds = time.monotonic() - start
-        return result
+        forking = fork and zygote and not sandbox and not gpu and not assignment
+        try:
+            if forking and forked.forkable(args):
+                result = _supervise_forked(
+                    zygote,
+                    str(inside_status / "spec.json"),
+                    [sys.executable, *args],
+                    limits,
+                    uid,
+                    secrets.token_hex(16),
+                    result_path,
+                )
+            else:
+                result = _supervise(
+                    launcher + command,
+                    limits,
+                    uid,
+                    secrets.token_hex(16),
+                    result_path,
+                    {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(inside["lib"])},
+                    signal_exit_codes=sandbox is not None,
+                )
+        except forked.ForkerGone:  # the child zygote has gone: the child again, afresh (below)
+            result = None
+        if result is not None:
+            protections_file = status / "protections.json"
+            if protections_file.exists():
+                result.protections = json.loads(protections_file.read_text())
+            result.protections.append(f"wall clock {limits.wall_seconds:g} s")
+            if plan.links:
+                result.reason += (
+                    f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
+                )
+            if plan.ignored:
+                result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
+            inner = [(f"{bwrap.HOME}/submission/", ""), (f"{bwrap.KIT}/", "")] if sandbox else []
+            _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])
+            result.seconds = time.monotonic() - start
+    if result is None:  # in a fresh folder: the forked child may have written to its own
+        return run_child(
+            entry,
+            submission=submission,
+            inputs=inputs,
+            limits=limits,
+            gpu=gpu,
+            hide=hide,
+            isolate=isolate,
+            readable=readable,
+            assignment=assignment,
+            fork=False,
+        )
+    return result
 
 
 # Python 3.10 has no -P (leave the script's folder, here the child's own, off sys.path), and its
