@@ -24,6 +24,7 @@ LONGEST_FIRST = (
 # data): each test is a group of its own, so both workers share the module instead of one worker
 # running it test after test (the instructor commands: about 7 minutes of grading on one worker).
 SPLIT = ("tests/test_instructor_commands.py", "tests/test_demo.py")
+CORPUS_MODULE = "tests/test_grader_corpus.py"  # its tests take the sandbox as their one parameter
 
 
 def pytest_configure(config):
@@ -39,24 +40,38 @@ def pytest_configure(config):
         torch.set_num_threads(1)
 
 
-def _group(item) -> str:
+def worker_group(nodeid: str) -> str:
     """The tests that must share one worker: a module's (each test alone in `SPLIT`), or a corpus
-    graded in one sandbox."""
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if "corpus" in params:
-        return f"corpus-{params['corpus']}"
-    module = item.nodeid.split("::")[0]
-    return item.nodeid if module in SPLIT else module
+    graded in one sandbox (`tests/test_grader_corpus.py::test_name[SANDBOX]`). Read from the
+    test's id alone: pytest-xdist's controller, which deals out the tests, knows nothing else."""
+    module, _, test = nodeid.partition("::")
+    if module == CORPUS_MODULE and test.endswith("]"):
+        return f"corpus-{test[test.index('[') + 1 : -1]}"
+    return nodeid if module in SPLIT else module
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's, called where it is installed
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadgroup by `worker_group`. pytest-xdist's own reads the group from an ``@GROUP``
+    suffix it writes into each test id, which pytest 9.2 no longer lets it change: every test
+    became a group of its own and both workers graded each corpus (a 3-minute fixture) twice."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
     rank = {group: number for number, group in enumerate(LONGEST_FIRST)}
 
     def order(item) -> int:  # a split module's tests keep the module's place
-        return rank.get(_group(item), rank.get(item.nodeid.split("::")[0], len(rank)))
+        return rank.get(worker_group(item.nodeid), rank.get(item.nodeid.split("::")[0], len(rank)))
 
     items.sort(key=order)  # stable: the rest in collection order
     if torch.cuda.is_available():
