@@ -14,8 +14,8 @@ does, in order:
    private folders such as ``/root`` with only the Python installation bound back;
 3. a new PID namespace with a fresh /proc (the launcher forks; the new process, pid 1 there,
    goes on, the launcher waits and passes on how it ended), skipped where the kernel refuses;
-4. resource limits (CPU seconds, memory, file size, no core files, processes when a dedicated user
-   is used);
+4. resource limits (CPU seconds, memory, file size, no core files, and processes when the child's
+   user id is its own: a dedicated one, or the grader's in a user namespace made for the child);
 5. when root: drop to the dedicated unprivileged user id (no supplementary groups);
 6. ``execve`` the command in the child's folder with the scrubbed environment — or, in a grader
    forked by `kws grade`'s zygote (`kws.grading.sandbox.forked`), become that command in this
@@ -231,6 +231,24 @@ def _die_of(number: int) -> None:
         return
 
 
+def user_namespace() -> int | None:
+    """The identity (inode) of this process's user namespace, or None where /proc cannot say."""
+    try:
+        return os.stat("/proc/self/ns/user").st_ino
+    except OSError:
+        return None
+
+
+def _counts_processes_per_namespace() -> bool:
+    """Whether RLIMIT_NPROC counts a user id's processes per user namespace (Linux 5.14 and later:
+    processes of the same id outside a namespace made for the child then do not count)."""
+    try:
+        major, minor = (int(part) for part in os.uname().release.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (5, 14)
+
+
 def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
     done = []
     cpu = int(limits["cpu_seconds"])
@@ -244,8 +262,9 @@ def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
     done.append(f"file size {size / 2**20:.0f} MiB")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if dedicated_user:
-        # RLIMIT_NPROC counts every process and thread of the user id, so it is only
-        # meaningful (and only safe) for a user id that belongs to this child alone.
+        # RLIMIT_NPROC counts every process and thread of the user id (of its user namespace,
+        # since Linux 5.14), so it is only meaningful (and only safe) for a user id that belongs
+        # to this child alone: a dedicated one, or the grader's inside a namespace of its own.
         procs = int(limits["processes"])
         resource.setrlimit(resource.RLIMIT_NPROC, (procs, procs))
         done.append(f"{procs} processes/threads")
@@ -348,7 +367,12 @@ def main(argv: list[str], start=None) -> None:
             _expose(spec["expose"])
     if mounts and _own_pid_namespace():
         protections.append("own PID namespace and /proc (no other process visible)")
-    protections += _set_limits(spec["limits"], dedicated_user=uid is not None and is_root)
+    # Without root there is no dedicated user id, but in a user namespace made for this child
+    # (by `_enter_namespaces` or by an unprivileged bubblewrap) the grader's id is the child's
+    # alone: a fork bomb then meets the process limit instead of the machine's memory.
+    own_namespace = user_namespace() not in (None, spec.get("grader_user_namespace"))
+    alone = (uid is not None and is_root) or (own_namespace and _counts_processes_per_namespace())
+    protections += _set_limits(spec["limits"], dedicated_user=alone)
 
     drop = uid is not None and is_root
     if drop:

@@ -6,7 +6,8 @@ starts a trusted entry point (``python -m kws.grading.child.runner ...``) there,
 
 - a scrubbed environment (PATH, HOME = the folder, LANG, PYTHONHASHSEED, thread counts, the
   data caches' folder inside it, and CUDA_VISIBLE_DEVICES only when the GPU is allowed);
-- limits on CPU seconds, memory, file size, core files and — as a dedicated user id — processes;
+- limits on CPU seconds, memory, file size, core files and processes (the last for a user id of
+  the child's own: a dedicated one when root, else the grader's in a user namespace made for it);
   a wall-clock timeout that kills the whole process group and every process of that user id;
 - bubblewrap where installed (`kws.grading.sandbox.bwrap`: own PID, network and mount namespaces, a
   fresh /proc, a read-only allow-list of what it sees); otherwise its own network, mount and PID
@@ -43,7 +44,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kws.grading.sandbox import bwrap, forked
+from kws.grading.sandbox import bwrap, forked, launch
 from kws.grading.sandbox.processes import TailReader, kill_everything, reserved_uid
 from kws.grading.shared.handin import CopyPlan, copy_plan, largest, size_text
 
@@ -337,6 +338,7 @@ def run_child(
             ),
             "protections": list(bwrap.PROTECTIONS) if sandbox else [],
             "protections_file": str(inside_status / "protections.json"),
+            "grader_user_namespace": launch.user_namespace(),  # the child's is new, or the same
         }
         (status / "spec.json").write_text(json.dumps(spec))
         launcher = python_command(["-m", "kws.grading.sandbox.launch"])
