@@ -29,6 +29,10 @@ from tqdm.auto import tqdm
 _USER_AGENT = "kws-downloader/1.0 (+https://pypi.org/project/kws)"
 # Network failures after which a download resumes instead of giving up: dropped or refused
 # connections, timeouts, broken responses. (A full disk is an OSError too, but not one of these.)
+# tarfile's "data" filter (ordinary files and folders, no special mode bits) came with Python
+# 3.10.12 and 3.11.4; older patch releases (Debian 12's 3.11.2) have no `filter` argument. There
+# `_check_member` alone keeps every member inside the target, as it does before the filter runs.
+SAFE_EXTRACT = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 _RETRYABLE = (ConnectionError, TimeoutError, urllib.error.URLError, http.client.HTTPException)
 
 
@@ -205,7 +209,7 @@ def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
             # once); each member is checked against what is already on disk, then written.
             for member in tar:
                 _check_member(archive, member, root)
-                tar.extract(member, staging, filter="data")
+                tar.extract(member, staging, **SAFE_EXTRACT)
         # mkdtemp made the folder private (0700); give it the usual permissions of a new folder.
         umask = os.umask(0)
         os.umask(umask)
