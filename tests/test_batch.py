@@ -4,6 +4,7 @@ pytest itself down still gets its row."""
 
 import csv
 import json
+import os
 import textwrap
 
 import nbformat
@@ -65,7 +66,9 @@ def test_class_is_graded_into_gradebook_and_results(tmp_path, data, monkeypatch)
     assert rows["alice"]["tier_sets"] == "keyword_spotting=synthetic-tiny"
     assert (submissions / "alice/outputs/kws/model.pt").read_bytes() == alice_model
     document = json.loads(results_path.read_text())
-    assert document["score"] == 10.0 and "unprivileged user id" in document["output"]
+    assert document["score"] == 10.0 and "no network" in document["output"]
+    if os.geteuid() == 0:  # without root the child keeps the grader's id (in a user namespace)
+        assert "unprivileged user id" in document["output"]
     assert (tmp_path / "grades" / "logs" / "alice.txt").read_text().count("passed") >= 1
     # Each grader's copy of the hidden test set goes with it, forked graders too (they end
     # with os._exit, so nothing left to atexit runs): a class leaves behind only the kit's own

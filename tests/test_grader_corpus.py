@@ -114,7 +114,9 @@ def test_reference_submission_gets_full_marks(course_batch):
         "The parameter size of your encoder block is"
         in (tests["Task 1: the encoder block has fewer than 500k parameters"]["output"])
     )
-    assert "unprivileged user id" in document["output"] and "no network" in document["output"]
+    assert "no network" in document["output"]
+    if os.geteuid() == 0:  # without root the child keeps the grader's id (in a user namespace)
+        assert "unprivileged user id" in document["output"]
     log = (out / "logs" / "reference.txt").read_text()  # what `pytest grader/` printed
     assert "score" in log and "   total" in log
     assert any(line.split()[-3:] == ["74", "/", "74"] for line in log.splitlines())
