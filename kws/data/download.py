@@ -27,12 +27,12 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 _USER_AGENT = "kws-downloader/1.0 (+https://pypi.org/project/kws)"
-# Network failures after which a download resumes instead of giving up: dropped or refused
-# connections, timeouts, broken responses. (A full disk is an OSError too, but not one of these.)
 # tarfile's "data" filter (ordinary files and folders, no special mode bits) came with Python
 # 3.10.12 and 3.11.4; older patch releases (Debian 12's 3.11.2) have no `filter` argument. There
 # `_check_member` alone keeps every member inside the target, as it does before the filter runs.
 SAFE_EXTRACT = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+# Network failures after which a download resumes instead of giving up: dropped or refused
+# connections, timeouts, broken responses. (A full disk is an OSError too, but not one of these.)
 _RETRYABLE = (ConnectionError, TimeoutError, urllib.error.URLError, http.client.HTTPException)
 
 
