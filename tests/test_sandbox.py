@@ -94,9 +94,10 @@ def test_ok_child_returns_payload_with_scrubbed_environment(tmp_path, monkeypatc
     result = _run(tmp_path, "import os; report(env=sorted(os.environ), home=os.environ['HOME'])")
     assert result.status == "ok", result.reason + result.stderr_tail
     assert "KWS_SECRET_TOKEN" not in result.payload["env"]
-    # Its own folder: at /home/student inside bubblewrap, the sandbox's work/ in the fallback.
+    # Its own folder: at /home/student inside bubblewrap (aside where Python lives there: a grader
+    # user named student), the sandbox's work/ in the fallback.
     assert (
-        result.payload["home"] == "/home/student"
+        result.payload["home"] == bwrap.child_home([])
         if BWRAP
         else result.payload["home"] == "work"  # the machine's path is rewritten
     )
@@ -176,6 +177,16 @@ def test_background_process_left_behind_is_killed(tmp_path):
     result = _run(tmp_path, body)
     assert result.status == "ok"
     assert _processes_of(_uid(result)) == []
+
+
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap is not installed here: no folder is bound")
+def test_a_python_where_the_childs_folder_appears_stays_visible(tmp_path, monkeypatch):
+    """A grader whose Python lives where the child's folder appears (a virtual environment in
+    /home/student on a lab machine): the child's folder moves aside instead of hiding Python."""
+    monkeypatch.setattr(bwrap, "HOME", str(Path(sys.prefix).parent))
+    result = _run(tmp_path, "import os\nreport(cwd=os.getcwd())")
+    assert result.status == "ok", result.reason
+    assert result.payload["cwd"] == f"{bwrap.HOME}-1"
 
 
 def test_huge_output_is_cut_to_its_tail(tmp_path):
@@ -336,7 +347,7 @@ def test_no_message_shows_the_grading_machines_paths(tmp_path, public_dir):
     """
     result = _run(tmp_path, body, hide=[public_dir])
     assert result.status == "ok"
-    home = bwrap.HOME if BWRAP else "work"  # a path inside the sandbox, not the machine's
+    home = bwrap.child_home([]) if BWRAP else "work"  # a path inside the sandbox, not the machine's
     assert result.payload == {"where": "outputs", "torch": "torch/__init__.py", "home": home}
     assert not any(str(public_dir) in p for p in result.protections)
     if not BWRAP:  # the fallback hides by name, and says how many without naming them

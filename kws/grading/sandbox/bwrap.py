@@ -69,6 +69,17 @@ def _python_paths() -> list[str]:
     return found + [p for p in sys.path if p and os.path.isdir(p)]
 
 
+def child_home(readable: list[str]) -> str:
+    """Where the child's folder appears: HOME, unless Python or a path the child must read lies
+    inside it (a grader's virtual environment in /home/student), which that bind would hide; then
+    the first free ``HOME-N``."""
+    needed = [Path(p) for p in [*_python_paths(), *readable]]
+    home, n = HOME, 1
+    while any(path.is_relative_to(home) for path in needed):
+        home, n = f"{HOME}-{n}", n + 1
+    return home
+
+
 def command(
     bwrap: str,
     *,
@@ -79,12 +90,13 @@ def command(
     hide: list[str],
     gpu: bool,
     checkout: Path,
+    home: str = HOME,
 ) -> list[str]:
     """The ``bwrap`` arguments that build the child's view of the machine.
 
     Args:
         root: the sandbox folder; ``root/status`` becomes STATUS (the launcher's report).
-        work: the child's folder, shown at HOME (writable).
+        work: the child's folder, shown at ``home`` (writable; `child_home`).
         lib: the folder holding the copy of the ``kws`` package, shown at KIT.
         readable: more paths the child may read (named on its command line).
         hide: paths that stay invisible even inside `readable` ones.
@@ -113,7 +125,7 @@ def command(
     readable = _with_link_targets(readable)
     binds = [p for p in _outermost(python + readable) if not p.startswith(("/usr/", "/etc/"))]
     # bubblewrap makes missing parent folders mode 0700 as root: the child's user could not pass.
-    parents = {str(a) for p in [*binds, HOME, KIT, STATUS] for a in Path(p).parents}
+    parents = {str(a) for p in [*binds, home, KIT, STATUS] for a in Path(p).parents}
     for folder in sorted(parents - {"/", "/usr", "/etc", *binds}):
         args += ["--perms", "0755", "--dir", folder]
     for path in binds:
@@ -122,13 +134,18 @@ def command(
     # sys.path, e.g. /tmp) may hold the results or the submissions as well as a readable one.
     for path in sorted(os.path.realpath(p) for p in hide if os.path.exists(p)):
         if any(Path(path).is_relative_to(r) for r in binds):
-            args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
+            # an empty tmpfs, read-only: without root the child would own it and could write there
+            empty = ["--tmpfs", path, "--remount-ro", path]
+            args += empty if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
     for folder in _outermost(readable):  # decoded test sets cached by older kits, labels inside
         found = glob.glob(f"{folder}/**/.kws_cache/clips-test*.pt", recursive=True)
         for stale in sorted({os.path.realpath(path) for path in found}):
             args += ["--ro-bind", "/dev/null", stale]
     args += ["--ro-bind", str(lib), KIT, "--bind", str(root / "status"), STATUS]
-    args += ["--bind", str(work), HOME, "--chdir", HOME]
+    args += ["--bind", str(work), home, "--chdir", home]
+    # The sandbox's own root (a tmpfs) read-only: without root the child owns it and could write
+    # files beside the binds; its folder, /tmp and /var/tmp stay writable mounts of their own.
+    args += ["--remount-ro", "/"]
     return args
 
 

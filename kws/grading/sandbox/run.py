@@ -311,7 +311,10 @@ def run_child(
         status = root / "status"  # the launcher's spec and report: the grader's user only
         status.mkdir(mode=0o700)
         sandbox = bwrap.available() if isolate else None
-        inside = {"work": bwrap.HOME, "lib": bwrap.KIT} if sandbox else {"work": work, "lib": lib}
+        # what bubblewrap lets the child read besides Python (data a re-training names)
+        named = [*_named_paths(entry, root, set()), *(str(Path(p).resolve()) for p in readable)]
+        home = bwrap.child_home(named) if sandbox else None
+        inside = {"work": home, "lib": bwrap.KIT} if sandbox else {"work": work, "lib": lib}
         inside_status = Path(bwrap.STATUS) if sandbox else status
         args = [
             a.replace("{work}", str(inside["work"])).replace(
@@ -357,6 +360,7 @@ def run_child(
                     hide=sorted(hidden),
                     gpu=gpu,
                     checkout=Path(KIT_PACKAGE).parent,
+                    home=home,
                 ),
                 *launcher,
             ]
@@ -395,7 +399,7 @@ def run_child(
                 )
             if plan.ignored:
                 result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
-            inner = [(f"{bwrap.HOME}/submission/", ""), (f"{bwrap.KIT}/", "")] if sandbox else []
+            inner = [(f"{home}/submission/", ""), (f"{bwrap.KIT}/", "")] if sandbox else []
             _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])
             result.seconds = time.monotonic() - start
     if result is None:  # in a fresh folder: the forked child may have written to its own
