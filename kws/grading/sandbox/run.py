@@ -311,8 +311,11 @@ def run_child(
         status = root / "status"  # the launcher's spec and report: the grader's user only
         status.mkdir(mode=0o700)
         sandbox = bwrap.available() if isolate else None
+        zygote = forked.forker()
+        socket_folder = [Path(zygote).parent] if zygote else []  # the graders' alone
+        hidden = {str(Path(p).resolve()) for p in [*hide, *socket_folder] if Path(p).exists()}
         # what bubblewrap lets the child read besides Python (data a re-training names)
-        named = [*_named_paths(entry, root, set()), *(str(Path(p).resolve()) for p in readable)]
+        named = [*_named_paths(entry, root, hidden), *(str(Path(p).resolve()) for p in readable)]
         home = bwrap.child_home(named) if sandbox else None
         inside = {"work": home, "lib": bwrap.KIT} if sandbox else {"work": work, "lib": lib}
         inside_status = Path(bwrap.STATUS) if sandbox else status
@@ -323,9 +326,6 @@ def run_child(
             for a in entry
         ]
         command = python_command(args)
-        zygote = forked.forker()
-        socket_folder = [Path(zygote).parent] if zygote else []  # the graders' alone
-        hidden = {str(Path(p).resolve()) for p in [*hide, *socket_folder] if Path(p).exists()}
         spec = {
             "isolate": isolate and not sandbox,  # bubblewrap made the namespaces already
             "uid": uid,
@@ -353,10 +353,7 @@ def run_child(
                     root=root,
                     work=work,
                     lib=lib,
-                    readable=[
-                        *_named_paths(entry, root, hidden),
-                        *(str(Path(p).resolve()) for p in readable),
-                    ],
+                    readable=named,
                     hide=sorted(hidden),
                     gpu=gpu,
                     checkout=Path(KIT_PACKAGE).parent,
