@@ -1,10 +1,13 @@
 """Folds and test folders by speaker (kws.data.holdout): what cross-validation over speakers relies on."""
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from kws.data import SpeechCommands
 from kws.data.holdout import (
@@ -82,3 +85,54 @@ def test_the_benchmark_names_a_fold_list_it_cannot_run(tmp_path, options, messag
     )  # fmt: skip
     assert done.returncode != 0
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.filterwarnings("ignore:.*has no folder for")
+def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny_data, tmp_path):
+    """benchmarks/bench_notebook_variants.py, the README's ablation as a command: each variant
+    trains notebook 01's own classes on a fold and is scored on that fold's speakers, one pass
+    and with speeds averaged; a second run of another fold adds to the row instead of replacing it."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_notebook_variants.py"
+    out = tmp_path / "ablation.json"
+    for fold in ("0", "1"):
+        done = subprocess.run(
+            [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
+             "--folds", "3", "--fold-list", fold, "--steps", "2", "--out", str(out),
+             "--variant", "base", "--variant", "cepstra-20", "--variant", "sam"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=600,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads(out.read_text())
+    assert set(rows) == {f"notebook 01 model: {v}" for v in ("base", "cepstra-20", "sam")}
+    for row in rows.values():
+        assert [f["fold"] for f in row["folds"]] == [0, 1] and row["k"] == 2
+        for fold in row["folds"]:
+            assert 0 <= fold["test_accuracy"] <= 1 and 0 <= fold["test_accuracy_speeds"] <= 1
+            assert fold["n"] == sum(1 for _ in (tmp_path / "w").glob(
+                f"folds3-seed0/fold{fold['fold']}/speech_commands_test_set_v0.02/*/*.wav"
+            ))  # fmt: skip
+    assert rows["notebook 01 model: sam"]["folds"][0]["settings"]["sam_rho"] == 0.05
+    assert "Speeds averaged at test time" in done.stdout
+
+
+def test_cepstra_keep_the_envelope_and_all_of_them_change_nothing():
+    """The cepstra-20 variant's front-end: all 40 cepstra give the log-mels back; 20 remove the
+    fast ripple across mel bins (pitch harmonics) and keep a smooth spectral envelope."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_notebook_variants import Cepstra
+
+    from kws.data.features import LogMel
+
+    waves = torch.randn(2, 16000) * 0.1
+    frontend = LogMel(n_mels=40)
+    torch.testing.assert_close(Cepstra(frontend, 40)(waves), frontend(waves), atol=1e-4, rtol=0)
+    bins = torch.arange(40, dtype=torch.float32)
+
+    def cosine(k):  # a cosine across the mel bins with k half-periods: cepstrum k
+        return torch.cos(torch.pi / 40 * (bins + 0.5) * k)
+
+    envelope, ripple = cosine(3), cosine(35)
+    smooth = Cepstra(frontend, 20).smooth
+    torch.testing.assert_close(envelope @ smooth, envelope, atol=1e-5, rtol=0)
+    assert (ripple @ smooth).abs().max() < 1e-5
