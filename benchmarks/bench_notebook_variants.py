@@ -248,13 +248,15 @@ def main(argv: list[str] | None = None) -> int:
         previous.update({(r["fold"], r["seed"]): r for r in results if r["row"] == row})
         runs = [previous[key] for key in sorted(previous)]
         summaries[row] = summarize(runs)
-        speeds = [f["test_accuracy_speeds"] for f in runs]
-        summaries[row]["speeds_mean"] = sum(speeds) / len(speeds)
+        speeds = [
+            f["test_accuracy_speeds"] for f in runs if f.get("test_accuracy_speeds") is not None
+        ]
+        summaries[row]["speeds_mean"] = sum(speeds) / len(speeds) if speeds else None
         saved[row] = {"folds": runs, **summaries[row], "total_folds": args.folds}
     print("\nOne pass (as graded), mean over the runs so far:")
     print(format_summary(summaries))
     print("Speeds averaged at test time: " + ", ".join(
-        f"{row} {100 * s['speeds_mean']:.1f} %" for row, s in summaries.items()
+        f"{row} {100 * s['speeds_mean']:.1f} %" for row, s in summaries.items() if s["speeds_mean"]
     ))  # fmt: skip
     args.out.write_text(json.dumps(saved, indent=1) + "\n")
     print(f"saved {args.out}")
