@@ -17,9 +17,9 @@ once with the probabilities averaged over the clip played at speeds 0.9, 1.0 and
 "base" is the notebook's model and recipe as the rounds before this one trained it (2,000 steps
 of 64 clips, learning rate 2e-3, speeds 0.9-1.1, each clip at its own level, ±10 dB); every other
 variant changes one thing of it (``VARIANTS`` below). "steps-4000" is the notebook as it now
-trains on real speech (``[budgets.real-cpu]``). One run takes
-7-8 CPU-minutes with one torch thread (twice that for the 4,000-step and SAM variants); results
-merge into ``benchmarks/results/real_speech_cv_ablation.json`` under "notebook 01 model: VARIANT".
+trains on real speech (``[budgets.real-cpu]``). One run takes 7-8 CPU-minutes with one torch
+thread (twice that for ``steps-4000`` and ``sam``, three times for ``steps-6000``); results merge
+into ``benchmarks/results/real_speech_cv_ablation.json`` under "notebook 01 model: VARIANT".
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ VARIANTS: dict[str, dict] = {
     "cepstra-20": {"cepstra": 20},  # the log-mel's spectral envelope only (its first 20 cepstra)
     "batch-32": {"batch_size": 32, "steps": 4000},  # the same clips in twice the updates
     "steps-4000": {"steps": 4000},
+    "steps-6000": {"steps": 6000},
     "sam": {"sam_rho": 0.05},  # sharpness-aware minimisation: two passes a step
     "crnn-2500": {"model": "crnn_attention", "steps": 2500},  # the course's CRNN, trained longer
 }
