@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing
 import sys
 import time
@@ -34,7 +33,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
-from bench_real_speech import TEST_FOLDER, find_layout, prepare_split
+import torchaudio
+from bench_real_speech import find_layout, prepare_split
 from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, summarize
 
 from kws.data.holdout import speaker_counts, speaker_folds, word_clips
@@ -62,11 +62,8 @@ class Cepstra(torch.nn.Module):
     def __init__(self, frontend: torch.nn.Module, n: int):
         super().__init__()
         self.frontend = frontend
-        F = frontend.n_mels
-        k = torch.arange(F, dtype=torch.float32)
-        basis = torch.cos(math.pi / F * (k[:, None] + 0.5) * k[None, :]) * math.sqrt(2 / F)
-        basis[:, 0] /= math.sqrt(2)  # (F, F), orthonormal columns
-        self.register_buffer("smooth", basis[:, :n] @ basis[:, :n].T)  # (F, F)
+        dct = torchaudio.functional.create_dct(n, frontend.n_mels, norm="ortho")  # (F, n), as MFCC
+        self.register_buffer("smooth", dct @ dct.T)  # (F, F)
 
     def num_frames(self, num_samples: torch.Tensor) -> torch.Tensor:
         return self.frontend.num_frames(num_samples)
@@ -217,13 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work.resolve()
     layout = find_layout(args.data.resolve(), work)
     groups = speaker_folds(speaker_counts(word_clips(layout)), args.folds, args.seed)
+    threads = 1 if args.jobs > 1 else args.threads
     jobs = []
     for i in folds:
         root = work / f"folds{args.folds}-seed{args.seed}" / f"fold{i}"
         how = f"fold {i} of {args.folds}: {len(groups[i])} speakers"
-        prepare_split(layout, root, groups[i], args.seed, how)
-        assert (root / TEST_FOLDER).is_dir()
-        threads = 1 if args.jobs > 1 else args.threads
+        prepare_split(layout, root, groups[i], args.seed, how)  # writes root/TEST_FOLDER too
         jobs += [
             dict(variant=v, fold=i, root=root, seed=args.seed, threads=threads, steps=args.steps)
             for v in args.variant
