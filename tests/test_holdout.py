@@ -116,10 +116,10 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
     assert "Speeds averaged at test time" in done.stdout
 
 
-def test_cepstra_keep_the_envelope_and_all_of_them_change_nothing():
+def test_cepstra_keep_the_envelope_and_all_of_them_change_nothing(monkeypatch):
     """The cepstra-20 variant's front-end: all 40 cepstra give the log-mels back; 20 remove the
     fast ripple across mel bins (pitch harmonics) and keep a smooth spectral envelope."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from bench_notebook_variants import Cepstra
 
     from kws.data.features import LogMel
