@@ -132,7 +132,7 @@ def test_keep_last_saves_the_weights_of_the_last_step_and_still_records_the_best
     )
     assert (history.best_step, history.best_valid_accuracy) == (10, 1.0)
     assert int(torch.load(tmp_path / "model.pt", weights_only=True)["calls"]) == 20
-    with pytest.raises(ValueError, match='"best" or "last"'):
+    with pytest.raises(ValueError, match='"best", "last" or "average"'):
         fit(StepDependentModel(), train, valid, steps=2, progress=False, keep="final")
 
 
@@ -150,9 +150,11 @@ class CrashAfter:
             yield batch
 
 
-def test_resume_after_a_crash_equals_the_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("keep", ["best", "average"])
+def test_resume_after_a_crash_equals_the_uninterrupted_run(tmp_path, keep):
     train, valid = make_batches(3), make_batches(2, seed=1)
-    settings = dict(steps=20, lr=1e-2, eval_every=5, log_every=3, progress=False, seed=3)
+    settings = dict(steps=20, lr=1e-2, eval_every=5, log_every=3, progress=False, seed=3, keep=keep)
+    settings |= {"average_decay": 0.8} if keep == "average" else {}
     whole = fresh_model(dropout=0.3)  # dropout: the restored random-number state matters
     history_whole = fit(whole, train, valid, out_dir=tmp_path / "whole", **settings)
 
@@ -173,6 +175,31 @@ def test_resume_after_a_crash_equals_the_uninterrupted_run(tmp_path):
     best_whole = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
     for name, value in best_whole.items():
         torch.testing.assert_close(best[name], value, rtol=0, atol=0)
+
+
+def test_keep_average_keeps_the_moving_average_of_the_weights(tmp_path):
+    """With a constant learning rate, the weights after one step (w1) and after two (w2) are
+    those of plain runs that long; decay 0.25 averages them as 0.25 w1 + 0.75 w2."""
+    train, valid = make_batches(2), make_batches(1, seed=1)
+    settings = dict(lr=1e-1, lr_factor=lambda step, total: 1.0, progress=False, seed=1)
+    after = []
+    for steps in (1, 2):
+        model = fresh_model()
+        fit(model, train, steps=steps, keep="last", **settings)
+        after.append(model.state_dict())
+    averaged = fresh_model()
+    history = fit(
+        averaged, train, valid, steps=2, keep="average", average_decay=0.25, out_dir=tmp_path,
+        **settings,
+    )  # fmt: skip
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    last = load_training_state(tmp_path)["model"]
+    for name, w1 in after[0].items():
+        expected = 0.25 * w1 + 0.75 * after[1][name]
+        torch.testing.assert_close(averaged.state_dict()[name], expected)  # what fit returns
+        torch.testing.assert_close(saved[name], expected)  # what model.pt holds
+        torch.testing.assert_close(last[name], after[1][name])  # last.pt: the last step's own
+    assert history.valid_accuracy[-1] == evaluate(averaged, valid)["accuracy"]  # it validated
 
 
 def test_resume_refuses_a_run_of_another_length(tmp_path):

@@ -1,8 +1,9 @@
 """Files a training run writes into its output folder, and reading them back.
 
 ``out_dir/model.pt``      state dict of the best model (by validation accuracy; the last model when
-                          there is no validation set, or with ``fit(..., keep="last")``), tensors on
-                          the CPU, loadable with ``torch.load``.
+                          there is no validation set, or with ``fit(..., keep="last")``; the moving
+                          average of the weights with ``keep="average"``), tensors on the CPU,
+                          loadable with ``torch.load``.
 ``out_dir/config.json``   how to rebuild the model: ``kws.models.model_config(model)`` for kit models,
                           or the dict the caller passed (e.g. a notebook's ``{"task", "class", "kwargs"}``).
 ``out_dir/history.json``  the :class:`~kws.training.History` so far.

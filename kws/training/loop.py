@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from kws.schedulers import get_cosine_schedule_with_warmup
@@ -83,13 +84,14 @@ def fit(
     resume: str | Path | None = None,
     compile: bool = False,
     keep: str = "best",
+    average_decay: float = 0.999,
 ) -> History:
     """Train ``model`` on ``train_batches``, validating on ``valid_batches`` every ``eval_every`` steps.
 
     Args:
         model: maps ``(x, lengths)`` (or ``x`` when a batch's lengths are ``None``) to logits (B, C).
-            Moved to ``device``; trained in place (it holds the *last* weights afterwards; the best
-            ones are in ``out_dir/model.pt``).
+            Moved to ``device``; trained in place (it holds the *last* weights afterwards, or their
+            average with ``keep="average"``; the kept ones are in ``out_dir/model.pt``).
         train_batches: iterable of ``(x, lengths or None, labels)``; iterated again when it runs out.
             To resume exactly, it must give the same batches when created again with the same seed
             (the kit's iterators do): the resumed run draws and drops the batches already used.
@@ -127,13 +129,20 @@ def fit(
         keep: which weights ``out_dir/model.pt`` holds: ``"best"``, those of the validation with
             the highest accuracy (the last ones when there is no validation); ``"last"``, those of
             the last step. With a small validation split (a few speakers), picking by it fits
-            those speakers: the last weights can do better on new ones.
+            those speakers: the last weights can do better on new ones. ``"average"``, an
+            exponential moving average of the weights over the run (and of buffers such as batch
+            norm statistics): validations score it, ``model.pt`` holds it, and the model holds it
+            when ``fit`` returns (``last.pt`` keeps the last step's own weights).
+        average_decay: with ``keep="average"``, how much of the average each step keeps: 0.999
+            averages over roughly the last 1,000 steps (``1 / (1 - decay)``).
 
     Returns:
         the run's :class:`History`.
     """
-    if keep not in ("best", "last"):
-        raise ValueError(f'keep={keep!r} must be "best" or "last"')
+    if keep not in ("best", "last", "average"):
+        raise ValueError(f'keep={keep!r} must be "best", "last" or "average"')
+    if not 0 < average_decay < 1:
+        raise ValueError(f"average_decay={average_decay} must lie strictly between 0 and 1")
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
     total_steps = total_steps_of(train_batches, steps, epochs)
@@ -185,6 +194,12 @@ def fit(
     else:
         scheduler = LambdaLR(optimizer, lambda step: float(lr_factor(step, total_steps)))
     params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    average = None  # the weights validated and kept: the live model, or its moving average
+    if keep == "average":
+        average = AveragedModel(
+            model, multi_avg_fn=get_ema_multi_avg_fn(average_decay), use_buffers=True
+        )
+    kept = model if average is None else average.module
     train_model = torch.compile(model) if compile else model
 
     out_dir = Path(out_dir) if out_dir is not None else None
@@ -203,6 +218,8 @@ def fit(
                 f"resume with the same steps/epochs and batches"
             )
         model.load_state_dict(state["model"])
+        if average is not None:
+            average.load_state_dict(state["average"])
         if isinstance(loss_fn, nn.Module):
             loss_fn.load_state_dict(state["loss_fn"])
         optimizer.load_state_dict(state["optimizer"])
@@ -218,6 +235,7 @@ def fit(
             "step": step,
             "total_steps": total_steps,
             "model": model.state_dict(),
+            "average": average.state_dict() if average is not None else None,
             "loss_fn": loss_fn.state_dict() if isinstance(loss_fn, nn.Module) else None,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -257,6 +275,8 @@ def fit(
                 )
             optimizer.step()
             scheduler.step()
+            if average is not None:
+                average.update_parameters(model)
             correct = (logits.detach().argmax(dim=-1) == labels).sum()
             pending.append(torch.stack([loss.detach(), correct.float(), grad_norm.float()]))
             pending_meta.append((lr_now, labels.numel()))
@@ -290,7 +310,7 @@ def fit(
             history.train_seconds = train_seconds_before + time.perf_counter() - run_start
             if valid_batches is not None:
                 result = evaluate(
-                    model, valid_batches, device=device, loss_fn=loss_fn, precision=precision
+                    kept, valid_batches, device=device, loss_fn=loss_fn, precision=precision
                 )
                 history.eval_step.append(step)
                 history.valid_loss.append(result["loss"])
@@ -302,7 +322,7 @@ def fit(
                 if improved:
                     history.best_step, history.best_valid_accuracy = step, result["accuracy"]
                     if out_dir is not None and keep == "best":
-                        save_model(out_dir, model, saved_config)
+                        save_model(out_dir, kept, saved_config)
                 if progress:
                     bar.write(
                         f"step {step}/{total_steps}: valid loss {result['loss']:.4f}, "
@@ -311,11 +331,13 @@ def fit(
             if (
                 out_dir is not None
                 and step == total_steps
-                and (keep == "last" or valid_batches is None)
+                and (keep != "best" or valid_batches is None)
             ):
-                save_model(out_dir, model, saved_config)
+                save_model(out_dir, kept, saved_config)
             if out_dir is not None:
                 checkpoint(step)
     finally:
         bar.close()
+    if average is not None:
+        model.load_state_dict(average.module.state_dict())
     return history
