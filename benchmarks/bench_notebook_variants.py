@@ -17,7 +17,10 @@ once with the probabilities averaged over the clip played at speeds 0.9, 1.0 and
 "base" is the notebook's model and recipe as the rounds before this one trained it (2,000 steps
 of 64 clips, learning rate 2e-3, speeds 0.9-1.1, each clip at its own level, ±10 dB); every other
 variant changes one thing of it (``VARIANTS`` below). "steps-4000" is the notebook as it now
-trains on real speech (``[budgets.real-cpu]``). One run takes 7-8 CPU-minutes with one torch
+trains on real speech (``[budgets.real-cpu]``). The "-average" variants keep a moving average of
+the weights (``fit(..., keep="average")``) and score it and the last step's own weights of the
+same run; "-all-speakers" also trains on the fold's validating speakers (a twin of the fold
+folder with an empty ``validation_list.txt``, its words linked). One run takes 7-8 CPU-minutes with one torch
 thread (twice that for ``steps-4000`` and ``sam``, three times for ``steps-6000``); results merge
 into ``benchmarks/results/real_speech_cv_ablation.json`` under "notebook 01 model: VARIANT".
 """

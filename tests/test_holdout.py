@@ -98,13 +98,15 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
         done = subprocess.run(
             [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
              "--folds", "3", "--fold-list", fold, "--steps", "2", "--out", str(out),
-             "--variant", "base", "--variant", "cepstra-20", "--variant", "sam"],
+             "--variant", "base", "--variant", "cepstra-20", "--variant", "sam",
+             "--variant", "steps-4000-average-all-speakers"],
             cwd=tmp_path, capture_output=True, text=True, timeout=600,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
     rows = json.loads(out.read_text())
-    assert set(rows) == {f"notebook 01 model: {v}" for v in ("base", "cepstra-20", "sam")}
+    variants = ("base", "cepstra-20", "sam", "steps-4000-average-all-speakers")
+    assert set(rows) == {f"notebook 01 model: {v}" for v in variants}
     for row in rows.values():
         assert [f["fold"] for f in row["folds"]] == [0, 1] and row["k"] == 2
         for fold in row["folds"]:
@@ -114,6 +116,18 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
             ))  # fmt: skip
     assert rows["notebook 01 model: sam"]["folds"][0]["settings"]["sam_rho"] == 0.05
     assert "Speeds averaged at test time" in done.stdout
+    # the averaged variant also scores the last weights of its run; the others have no such pair
+    averaged = rows["notebook 01 model: steps-4000-average-all-speakers"]["folds"]
+    assert all(0 <= f["test_accuracy_last"] <= 1 for f in averaged)
+    assert rows["notebook 01 model: base"]["folds"][0]["test_accuracy_last"] is None
+    assert "last weights:" in done.stdout
+    # ... and trains on the validating speakers too: its twin folder's training split holds both
+    fold = tmp_path / "w" / "folds3-seed0" / "fold1" / "speech_commands_v0.02"
+    twin = tmp_path / "w" / "folds3-seed0" / "fold1-all-speakers" / "speech_commands_v0.02"
+    assert (twin / "validation_list.txt").read_text() == ""
+    assert (fold / "validation_list.txt").read_text() != ""  # the fold itself is left as it was
+    split = {s: len(SpeechCommands(fold, s, labels="35")) for s in ("training", "validation")}
+    assert len(SpeechCommands(twin, "training", labels="35")) == sum(split.values())
 
 
 def test_cepstra_keep_the_envelope_and_all_of_them_change_nothing(monkeypatch):
