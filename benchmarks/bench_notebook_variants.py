@@ -20,9 +20,10 @@ variant changes one thing of it (``VARIANTS`` below). "steps-4000" is the notebo
 trains on real speech (``[budgets.real-cpu]``). The "-average" variants keep a moving average of
 the weights (``fit(..., keep="average")``) and score it and the last step's own weights of the
 same run; "-all-speakers" also trains on the fold's validating speakers (a twin of the fold
-folder with an empty ``validation_list.txt``, its words linked). One run takes 7-8 CPU-minutes with one torch
-thread (twice that for ``steps-4000`` and ``sam``, three times for ``steps-6000``); results merge
-into ``benchmarks/results/real_speech_cv_ablation.json`` under "notebook 01 model: VARIANT".
+folder with an empty ``validation_list.txt``, its words linked). One run takes 7-8 CPU-minutes
+with one torch thread (twice that for ``steps-4000`` and ``sam``, three times for ``steps-6000``);
+results merge into ``benchmarks/results/real_speech_cv_ablation.json`` under "notebook 01 model:
+VARIANT".
 """
 
 from __future__ import annotations

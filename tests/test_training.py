@@ -202,6 +202,15 @@ def test_keep_average_keeps_the_moving_average_of_the_weights(tmp_path):
     assert history.valid_accuracy[-1] == evaluate(averaged, valid)["accuracy"]  # it validated
 
 
+def test_resume_with_keep_average_refuses_a_run_that_kept_no_average(tmp_path):
+    train = make_batches(2)
+    fit(fresh_model(), train, steps=4, out_dir=tmp_path, progress=False, keep="last")
+    with pytest.raises(ValueError, match="no average of the weights"):
+        fit(fresh_model(), train, steps=4, resume=tmp_path, progress=False, keep="average")
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        fit(fresh_model(), train, steps=4, progress=False, keep="average", average_decay=1.0)
+
+
 def test_resume_refuses_a_run_of_another_length(tmp_path):
     train = make_batches(2)
     fit(fresh_model(), train, steps=4, out_dir=tmp_path, progress=False)

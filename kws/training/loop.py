@@ -132,7 +132,8 @@ def fit(
             those speakers: the last weights can do better on new ones. ``"average"``, an
             exponential moving average of the weights over the run (and of buffers such as batch
             norm statistics): validations score it, ``model.pt`` holds it, and the model holds it
-            when ``fit`` returns (``last.pt`` keeps the last step's own weights).
+            when ``fit`` returns (``last.pt`` keeps the last step's own weights; the parameters
+            of a ``loss_fn`` module are not averaged).
         average_decay: with ``keep="average"``, how much of the average each step keeps: 0.999
             averages over roughly the last 1,000 steps (``1 / (1 - decay)``).
 
@@ -219,6 +220,11 @@ def fit(
             )
         model.load_state_dict(state["model"])
         if average is not None:
+            if state.get("average") is None:
+                raise ValueError(
+                    f"{resume} holds no average of the weights: resume it with the keep= it was "
+                    f'trained with, or start a new run with keep="average"'
+                )
             average.load_state_dict(state["average"])
         if isinstance(loss_fn, nn.Module):
             loss_fn.load_state_dict(state["loss_fn"])
