@@ -173,6 +173,7 @@ def run(job: dict) -> dict:
     batch_size = min(settings["batch_size"], len(train))  # as the notebook: tiny data still trains
     batches = ClipBatches(train, batch_size, seed=seed, augment=augment, drop_last=True)
     recipe = nb["RECIPE"]
+    averaged = "average_decay" in settings  # score the average and the last weights of one run
     if settings.get("sam_rho"):
         optimizer = build_adamw([model], recipe["lr"], recipe["weight_decay"], torch.device("cpu"))
         schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -187,21 +188,21 @@ def run(job: dict) -> dict:
             optimizer.step()
             schedule.step()
     else:
-        averaged = "average_decay" in settings
         with tempfile.TemporaryDirectory() as out:
             fit(
                 model, batches, None, steps=settings["steps"], lr=recipe["lr"],
                 weight_decay=recipe["weight_decay"], label_smoothing=recipe["label_smoothing"],
                 lr_factor=nb["learning_rate_factor"], device="cpu", seed=seed, progress=False,
                 keep="average" if averaged else "last",
-                average_decay=settings.get("average_decay", 0.999), out_dir=out,
+                average_decay=settings.get("average_decay", 0.999),
+                out_dir=out if averaged else None,  # last.pt: the last weights beside the average
             )  # fmt: skip
             if averaged:  # the last step's own weights, to compare with their average
                 last = copy.deepcopy(model)
                 last.load_state_dict(load_training_state(out)["model"])
 
     readouts = {"one_pass": model, "speeds": SpeedAveraging(model)}
-    if "average_decay" in settings:
+    if averaged:
         readouts |= {"last_one_pass": last, "last_speeds": SpeedAveraging(last)}
     truth = test.labels
     scores = {}
