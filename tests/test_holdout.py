@@ -99,13 +99,15 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
             [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
              "--folds", "3", "--fold-list", fold, "--steps", "2", "--out", str(out),
              "--variant", "base", "--variant", "cepstra-20", "--variant", "sam",
-             "--variant", "steps-4000-average-all-speakers"],
+             "--variant", "steps-4000-average-all-speakers", "--variant", "pooled-stem-d128-3000"],
             cwd=tmp_path, capture_output=True, text=True, timeout=600,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
     rows = json.loads(out.read_text())
-    variants = ("base", "cepstra-20", "sam", "steps-4000-average-all-speakers")
+    variants = (
+        "base", "cepstra-20", "sam", "steps-4000-average-all-speakers", "pooled-stem-d128-3000"
+    )  # fmt: skip
     assert set(rows) == {f"notebook 01 model: {v}" for v in variants}
     for row in rows.values():
         assert [f["fold"] for f in row["folds"]] == [0, 1] and row["k"] == 2
@@ -128,6 +130,22 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
     assert (fold / "validation_list.txt").read_text() != ""  # the fold itself is left as it was
     split = {s: len(SpeechCommands(fold, s, labels="35")) for s in ("training", "validation")}
     assert len(SpeechCommands(twin, "training", labels="35")) == sum(split.values())
+
+
+def test_the_pooled_tokenizer_gives_a_padded_clip_the_tokens_it_gives_alone(monkeypatch):
+    """The pooled-stem variants' tokenizer (the course CRNN's convolutions): a clip padded in a
+    batch gets the tokens and the token count it gets alone, four frames to a token."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_notebook_variants import PooledTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = PooledTokenizer(n_mels=40, d_model=32).eval()
+    features, lengths = torch.randn(2, 101, 40), torch.tensor([101, 58])
+    tokens, token_lengths = tokenizer(features, lengths)
+    assert tokens.shape == (2, 25, 32) and token_lengths.tolist() == [25, 14]
+    alone, alone_lengths = tokenizer(features[1:, :58], lengths[1:])
+    assert alone_lengths.tolist() == [14]
+    torch.testing.assert_close(tokens[1, :14], alone[0], atol=1e-5, rtol=0)
 
 
 def test_cepstra_keep_the_envelope_and_all_of_them_change_nothing(monkeypatch):
