@@ -20,7 +20,9 @@ variant changes one thing of it (``VARIANTS`` below). "steps-4000" is the notebo
 trains on real speech (``[budgets.real-cpu]``). The "-average" variants keep a moving average of
 the weights (``fit(..., keep="average")``) and score it and the last step's own weights of the
 same run; "-all-speakers" also trains on the fold's validating speakers (a twin of the fold
-folder with an empty ``validation_list.txt``, its words linked). One run takes 7-8 CPU-minutes
+folder with an empty ``validation_list.txt``, its words linked). The "pooled-stem" variants
+swap the notebook's ``ConvTokenizer`` for the course CRNN's convolutions (``PooledTokenizer``),
+which cost 1.8 times as much a step, and train 3,000 steps. One run takes 7-8 CPU-minutes
 with one torch thread (twice that for ``steps-4000`` and ``sam``, three times for ``steps-6000``);
 results merge into ``benchmarks/results/real_speech_cv_ablation.json`` under "notebook 01 model:
 VARIANT".
@@ -72,6 +74,8 @@ VARIANTS: dict[str, dict] = {
         "tokenizer": "pooled",
         "sizes": {"d_model": 128, "nhead": 4, "dim_feedforward": 256},
     },
+    # three times as many other-word clips as _unknown_ (0.3 x the keyword clips, not 0.1)
+    "steps-4000-unknown-0.3": {"steps": 4000, "unknown_fraction": 0.3},
 }
 
 
@@ -191,7 +195,8 @@ def run(job: dict) -> dict:
     sc = root / "speech_commands_v0.02"
     noises = load_background_noise(sc)
     clips = SpeechCommands(sc, "training", labels="35")
-    labels = nb["twelve_class_labels"]([clips.classes[c.label] for c in clips.items], 0.1, seed)
+    words = [clips.classes[c.label] for c in clips.items]
+    labels = nb["twelve_class_labels"](words, settings.get("unknown_fraction", 0.1), seed)
     keywords = sum(label not in (None, "_unknown_") for label in labels)
     silence = nb["silence_windows"](noises, round(0.1 * keywords), seed)
     train = add_silence(cache_clips(clips.with_labels(labels)), silence, seed=seed)
@@ -270,6 +275,7 @@ def run(job: dict) -> dict:
         "test_accuracy_last_speeds": accuracy.get("last_speeds"),
         "test_per_class": per_class,
         "n": len(truth),
+        "train_clips": len(train),  # words kept, _unknown_ clips drawn and _silence_ windows
         "steps": settings["steps"],
         "batch_size": settings["batch_size"],
         "total_cpu_seconds": round(time.process_time() - cpu, 1),

@@ -99,14 +99,16 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
             [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
              "--folds", "3", "--fold-list", fold, "--steps", "2", "--out", str(out),
              "--variant", "base", "--variant", "cepstra-20", "--variant", "sam",
-             "--variant", "steps-4000-average-all-speakers", "--variant", "pooled-stem-d128-3000"],
+             "--variant", "steps-4000-average-all-speakers", "--variant", "pooled-stem-d128-3000",
+             "--variant", "steps-4000-unknown-0.3"],
             cwd=tmp_path, capture_output=True, text=True, timeout=600,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
     rows = json.loads(out.read_text())
     variants = (
-        "base", "cepstra-20", "sam", "steps-4000-average-all-speakers", "pooled-stem-d128-3000"
+        "base", "cepstra-20", "sam", "steps-4000-average-all-speakers", "pooled-stem-d128-3000",
+        "steps-4000-unknown-0.3",
     )  # fmt: skip
     assert set(rows) == {f"notebook 01 model: {v}" for v in variants}
     for row in rows.values():
@@ -117,6 +119,15 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
                 f"folds3-seed0/fold{fold['fold']}/speech_commands_test_set_v0.02/*/*.wav"
             ))  # fmt: skip
     assert rows["notebook 01 model: sam"]["folds"][0]["settings"]["sam_rho"] == 0.05
+    # three times as many _unknown_ clips: more training clips than base on the same fold
+    for base, more in zip(
+        rows["notebook 01 model: base"]["folds"],
+        rows["notebook 01 model: steps-4000-unknown-0.3"]["folds"],
+        strict=True,
+    ):
+        assert more["train_clips"] > base["train_clips"]
+    pooled = rows["notebook 01 model: pooled-stem-d128-3000"]["folds"][0]["settings"]
+    assert pooled["tokenizer"] == "pooled" and pooled["sizes"]["d_model"] == 128
     assert "Speeds averaged at test time" in done.stdout
     # the averaged variant also scores the last weights of its run; the others have no such pair
     averaged = rows["notebook 01 model: steps-4000-average-all-speakers"]["folds"]
