@@ -24,8 +24,8 @@ folder with an empty ``validation_list.txt``, its words linked). The "pooled-ste
 swap the notebook's ``ConvTokenizer`` for the course CRNN's convolutions (``PooledTokenizer``),
 which cost 1.8 times as much a step, and train 3,000 steps. One run takes 7-8 CPU-minutes
 with one torch thread (twice that for ``steps-4000`` and ``sam``, three times for ``steps-6000``);
-results merge into ``benchmarks/results/real_speech_cv_ablation.json`` under "notebook 01 model:
-VARIANT".
+each run merges into ``benchmarks/results/real_speech_cv_ablation.json`` under "notebook 01
+model: VARIANT" as it ends, so stopping the script keeps the runs already done.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
@@ -46,6 +46,7 @@ from bench_real_speech import find_layout, prepare_split
 from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, summarize
 
 from kws.data.holdout import speaker_counts, speaker_folds, word_clips
+from kws.models.masks import lengths_to_mask
 
 RESULTS = Path(__file__).resolve().parent / "results" / "real_speech_cv_ablation.json"
 BASE = {"steps": 2000, "batch_size": 64, "lr": 2e-3, "speed": 0.1, "gain_db": 10.0}
@@ -102,7 +103,9 @@ class PooledTokenizer(torch.nn.Module):
     MaxPool2d(2) after the first two (channels 32/64/128), each time step's 128 x n_mels / 4
     values projected to ``d_model``. (B, T, F), (B,) -> (B, T // 4, D), (B,)."""
 
-    def __init__(self, n_mels: int = 40, d_model: int = 64, channels=(32, 64, 128)):
+    def __init__(
+        self, n_mels: int = 40, d_model: int = 64, channels: tuple[int, ...] = (32, 64, 128)
+    ):
         super().__init__()
         ins = (1, *channels[:-1])
         self.convs = torch.nn.ModuleList(
@@ -115,8 +118,6 @@ class PooledTokenizer(torch.nn.Module):
         self.proj = torch.nn.Linear(channels[-1] * (n_mels // 4), d_model)
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor):
-        from kws.models.masks import lengths_to_mask
-
         x = features.unsqueeze(1)  # (B, 1, T, F)
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
             x = x.masked_fill(lengths_to_mask(lengths, x.size(2))[:, None, :, None], 0.0)
@@ -257,7 +258,6 @@ def run(job: dict) -> dict:
             logits = torch.cat([scorer(x) for x, _, _ in ClipBatches(test, 256, shuffle=False)])
         scores[readout] = logits.argmax(-1)
     accuracy = {name: (guess == truth).float().mean().item() for name, guess in scores.items()}
-    print(f"{job['variant']} fold {job['fold']}: {accuracy}", flush=True)  # before the others end
     per_class = {  # None for a class the fold has no clip of
         name: (scores["one_pass"][truth == i] == i).float().mean().item()
         if (truth == i).any()
@@ -315,13 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             for v in args.variant
         ]
     print(f"{len(jobs)} runs, {args.jobs} at a time", flush=True)
-    if args.jobs > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-            results = list(pool.map(run, jobs))
-    else:
-        results = [run(job) for job in jobs]
-    for r in results:
+    summaries = {}
+    for r in finished_runs(jobs, args.jobs):  # each saved as it ends: a stopped run keeps them
         print(
             f"{r['row']:<40} fold {r['fold']}: {100 * r['test_accuracy']:.1f} % one pass, "
             f"{100 * r['test_accuracy_speeds']:.1f} % speeds averaged, {r['total_cpu_seconds']:.0f} CPU-s"
@@ -333,27 +328,40 @@ def main(argv: list[str] | None = None) -> int:
             ),
             flush=True,
         )
-
-    saved = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    summaries = {}
-    for row in dict.fromkeys(r["row"] for r in results):
-        previous = {(f["fold"], f.get("seed", 0)): f for f in saved.get(row, {}).get("folds", [])}
-        previous.update({(r["fold"], r["seed"]): r for r in results if r["row"] == row})
-        runs = [previous[key] for key in sorted(previous)]
-        summaries[row] = summarize(runs)
-        speeds = [
-            f["test_accuracy_speeds"] for f in runs if f.get("test_accuracy_speeds") is not None
-        ]
-        summaries[row]["speeds_mean"] = sum(speeds) / len(speeds) if speeds else None
-        saved[row] = {"folds": runs, **summaries[row], "total_folds": args.folds}
+        summaries[r["row"]] = merge_run(args.out, r, args.folds)
     print("\nOne pass (as graded), mean over the runs so far:")
     print(format_summary(summaries))
     print("Speeds averaged at test time: " + ", ".join(
         f"{row} {100 * s['speeds_mean']:.1f} %" for row, s in summaries.items() if s["speeds_mean"]
     ))  # fmt: skip
-    args.out.write_text(json.dumps(saved, indent=1) + "\n")
     print(f"saved {args.out}")
     return 0
+
+
+def finished_runs(jobs: list[dict], workers: int):
+    """Run ``jobs``, ``workers`` at a time (1 thread each), yielding each result as it ends."""
+    if workers == 1:
+        yield from map(run, jobs)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from (done.result() for done in as_completed([pool.submit(run, j) for j in jobs]))
+
+
+def merge_run(out: Path, result: dict, total_folds: int) -> dict:
+    """Add one run to its row of the results file ``out`` (replacing a run of the same fold and
+    seed), write the file, and return the row's summary over all of its runs."""
+    saved = json.loads(out.read_text()) if out.is_file() else {}
+    row = result["row"]
+    previous = {(f["fold"], f.get("seed", 0)): f for f in saved.get(row, {}).get("folds", [])}
+    previous[(result["fold"], result["seed"])] = result
+    runs = [previous[key] for key in sorted(previous)]
+    summary = summarize(runs)
+    speeds = [f["test_accuracy_speeds"] for f in runs if f.get("test_accuracy_speeds") is not None]
+    summary["speeds_mean"] = sum(speeds) / len(speeds) if speeds else None
+    saved[row] = {**saved.get(row, {}), "folds": runs, **summary, "total_folds": total_folds}
+    out.write_text(json.dumps(saved, indent=1) + "\n")
+    return summary
 
 
 if __name__ == "__main__":

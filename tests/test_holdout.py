@@ -91,13 +91,14 @@ def test_the_benchmark_names_a_fold_list_it_cannot_run(tmp_path, options, messag
 def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny_data, tmp_path):
     """benchmarks/bench_notebook_variants.py, the README's ablation as a command: each variant
     trains notebook 01's own classes on a fold and is scored on that fold's speakers, one pass
-    and with speeds averaged; a second run of another fold adds to the row instead of replacing it."""
+    and with speeds averaged; a second run of another fold (in worker processes) adds to the row
+    instead of replacing it."""
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_notebook_variants.py"
     out = tmp_path / "ablation.json"
-    for fold in ("0", "1"):
+    for fold, jobs in (("0", "1"), ("1", "2")):  # in this process, then 2 worker processes
         done = subprocess.run(
             [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
-             "--folds", "3", "--fold-list", fold, "--steps", "2", "--out", str(out),
+             "--folds", "3", "--fold-list", fold, "--steps", "2", "--out", str(out), "--jobs", jobs,
              "--variant", "base", "--variant", "cepstra-20", "--variant", "sam",
              "--variant", "steps-4000-average-all-speakers", "--variant", "pooled-stem-d128-3000",
              "--variant", "steps-4000-unknown-0.3"],
