@@ -46,7 +46,7 @@ from bench_real_speech import find_layout, prepare_split
 from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, summarize
 
 from kws.data.holdout import speaker_counts, speaker_folds, word_clips
-from kws.models.masks import lengths_to_mask
+from kws.models.crnn import conv_blocks, run_conv_blocks
 
 RESULTS = Path(__file__).resolve().parent / "results" / "real_speech_cv_ablation.json"
 BASE = {"steps": 2000, "batch_size": 64, "lr": 2e-3, "speed": 0.1, "gain_db": 10.0}
@@ -100,32 +100,21 @@ class Cepstra(torch.nn.Module):
 
 class PooledTokenizer(torch.nn.Module):
     """The course CRNN's convolutions as a tokenizer: 3 x [Conv2d 3x3 + BatchNorm + SiLU] with
-    MaxPool2d(2) after the first two (channels 32/64/128), each time step's 128 x n_mels / 4
-    values projected to ``d_model``. (B, T, F), (B,) -> (B, T // 4, D), (B,)."""
+    MaxPool2d(2) after the first two (channels 32/64/128; ``kws.models.crnn``'s blocks), each
+    time step's 128 x n_mels / 4 values projected to ``d_model``.
+    (B, T, F), (B,) -> (B, T // 4, D), (B,)."""
 
     def __init__(
         self, n_mels: int = 40, d_model: int = 64, channels: tuple[int, ...] = (32, 64, 128)
     ):
         super().__init__()
-        ins = (1, *channels[:-1])
-        self.convs = torch.nn.ModuleList(
-            torch.nn.Conv2d(c_in, c_out, 3, padding=1)
-            for c_in, c_out in zip(ins, channels, strict=True)
-        )
-        self.norms = torch.nn.ModuleList(torch.nn.BatchNorm2d(c) for c in channels)
-        self.activation = torch.nn.SiLU()
+        self.blocks = conv_blocks(channels)
         self.pool = torch.nn.MaxPool2d(2)
         self.proj = torch.nn.Linear(channels[-1] * (n_mels // 4), d_model)
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor):
-        x = features.unsqueeze(1)  # (B, 1, T, F)
-        for i, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
-            x = x.masked_fill(lengths_to_mask(lengths, x.size(2))[:, None, :, None], 0.0)
-            x = self.activation(norm(conv(x)))  # (B, C, T', F')
-            if i < len(self.convs) - 1:
-                x = self.pool(x)
-                lengths = torch.div(lengths, 2, rounding_mode="floor")
-        B, C, N, F = x.shape
+        x, lengths = run_conv_blocks(self.blocks, self.pool, features.unsqueeze(1), lengths)
+        B, C, N, F = x.shape  # (B, C, T // 4, F // 4)
         return self.proj(x.permute(0, 2, 1, 3).reshape(B, N, C * F)), lengths
 
 

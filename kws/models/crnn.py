@@ -17,6 +17,37 @@ from kws.models.masks import lengths_to_mask
 from kws.models.pooling import SelfAttentionPooling
 
 
+def conv_blocks(channels: tuple[int, ...]) -> nn.ModuleList:
+    """[Conv2d 3x3 p1 + BatchNorm + SiLU] per entry of ``channels``, from 1 input channel."""
+    in_channels = (1, *channels[:-1])
+    return nn.ModuleList(
+        nn.Sequential(
+            nn.Conv2d(c_in, c_out, kernel_size=3, padding=1),
+            nn.BatchNorm2d(c_out),
+            nn.SiLU(),
+        )
+        for c_in, c_out in zip(in_channels, channels, strict=True)
+    )
+
+
+def run_conv_blocks(
+    blocks: nn.ModuleList, pool: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``blocks`` on (B, 1, T, F), ``pool`` (halving time) after every block but the last.
+
+    Padded frames are zeroed before each block, as a clip alone is by the convolution's own
+    padding, so that a clip's valid outputs do not depend on the batch; ``lengths`` (frames, or
+    None: all valid) are halved (floor) with each pooling. -> (B, C, T', F'), lengths (B,)."""
+    for i, block in enumerate(blocks):
+        if lengths is not None:
+            x = x.masked_fill(lengths_to_mask(lengths, x.size(2))[:, None, :, None], 0.0)
+        x = block(x)  # (B, C, T, F)
+        if i < len(blocks) - 1:
+            x = pool(x)  # (B, C, T / 2, F / 2)
+            lengths = None if lengths is None else torch.div(lengths, 2, rounding_mode="floor")
+    return x, lengths
+
+
 @dataclass(frozen=True)
 class CRNNAttentionConfig(FrontEndConfig):
     """40 log-mels (30 ms window, 10 ms hop) x 101 frames; 1,507,149 parameters for 12 classes."""
@@ -44,15 +75,7 @@ class CRNNAttention(WaveformClassifier):
 
     def __init__(self, config: CRNNAttentionConfig):
         super().__init__(config)
-        in_channels = (1, *config.channels[:-1])
-        self.blocks = nn.ModuleList(
-            nn.Sequential(
-                nn.Conv2d(c_in, c_out, kernel_size=3, padding=1),
-                nn.BatchNorm2d(c_out),
-                nn.SiLU(),
-            )
-            for c_in, c_out in zip(in_channels, config.channels, strict=True)
-        )
+        self.blocks = conv_blocks(config.channels)
         self.pool = nn.MaxPool2d(2)
         self.n_pools = len(config.channels) - 1
         gru_input = config.channels[-1] * (self.n_features // 2**self.n_pools)
@@ -73,14 +96,7 @@ class CRNNAttention(WaveformClassifier):
 
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         features, lengths = self.features(waveform, lengths)  # (B, T, F)
-        x = features.unsqueeze(1)  # (B, 1, T, F)
-        for i, block in enumerate(self.blocks):
-            if lengths is not None:
-                x = x.masked_fill(lengths_to_mask(lengths, x.size(2))[:, None, :, None], 0.0)
-            x = block(x)  # (B, C, T, F)
-            if i < self.n_pools:
-                x = self.pool(x)  # (B, C, T / 2, F / 2)
-                lengths = None if lengths is None else torch.div(lengths, 2, rounding_mode="floor")
+        x, lengths = run_conv_blocks(self.blocks, self.pool, features.unsqueeze(1), lengths)
         batch, channels, frames, freqs = x.shape
         x = x.permute(0, 2, 1, 3).reshape(batch, frames, channels * freqs)  # (B, T', C*F')
         if lengths is None:
