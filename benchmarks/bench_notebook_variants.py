@@ -41,12 +41,14 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 import torchaudio
 from bench_real_speech import find_layout, prepare_split
 from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, summarize
 
 from kws.data.holdout import speaker_counts, speaker_folds, word_clips
 from kws.models.crnn import conv_blocks, run_conv_blocks
+from kws.models.pooling import SelfAttentionPooling
 
 RESULTS = Path(__file__).resolve().parent / "results" / "real_speech_cv_ablation.json"
 BASE = {"steps": 2000, "batch_size": 64, "lr": 2e-3, "speed": 0.1, "gain_db": 10.0}
@@ -77,6 +79,16 @@ VARIANTS: dict[str, dict] = {
     },
     # three times as many other-word clips as _unknown_ (0.3 x the keyword clips, not 0.1)
     "steps-4000-unknown-0.3": {"steps": 4000, "unknown_fraction": 0.3},
+    # the kit's Conformer (SMALL["kws_transformer"]'s model) with the notebook's data and recipe
+    "conformer-4000": {"model": "kws_conformer", "steps": 4000},
+    # the course CRNN trained first (2,500 steps, as crnn-2500), then notebook 01's model 4,000
+    # steps on half the usual loss and half the CRNN's probabilities at temperature 2
+    "distil-crnn-4000": {
+        "steps": 4000,
+        "teacher": {"model": "crnn_attention", "steps": 2500, "weight": 0.5, "temperature": 2.0},
+    },
+    # the CRNN's attention pooling over the encoder's outputs in place of the CLS output
+    "attention-pool-4000": {"steps": 4000, "readout": "attention"},
 }
 
 
@@ -116,6 +128,61 @@ class PooledTokenizer(torch.nn.Module):
         x, lengths = run_conv_blocks(self.blocks, self.pool, features.unsqueeze(1), lengths)
         B, C, N, F = x.shape  # (B, C, T // 4, F // 4)
         return self.proj(x.permute(0, 2, 1, 3).reshape(B, N, C * F)), lengths
+
+
+class AttentionReadout(torch.nn.Module):
+    """Notebook 01's encoder followed by the course CRNN's attention pooling over each clip's
+    outputs (CLS and tokens, padding left out), put where the model reads its CLS output
+    (position 0), so that the notebook's ``forward`` classifies the pooled vector instead.
+    (B, 1 + N, D), padding mask (B, 1 + N) -> (B, 1 + N, D)."""
+
+    def __init__(self, encoder: torch.nn.Module, d_model: int):
+        super().__init__()
+        self.encoder = encoder
+        self.pool = SelfAttentionPooling(d_model)
+
+    def forward(self, h: torch.Tensor, src_key_padding_mask: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(h, src_key_padding_mask=src_key_padding_mask)  # (B, 1 + N, D)
+        pooled = self.pool(h, (~src_key_padding_mask).sum(1))  # (B, D); padding is at the end
+        return torch.cat([pooled[:, None], h[:, 1:]], dim=1)
+
+
+class Distilled(torch.nn.Module):
+    """A student trained on a fixed teacher's probabilities: in training, each batch the student
+    sees also goes through the teacher (eval mode, no gradient), whose logits ``loss`` then
+    reads. The teacher's weights are frozen, so ``fit``'s optimizer leaves them alone."""
+
+    def __init__(self, student: torch.nn.Module, teacher: torch.nn.Module):
+        super().__init__()
+        self.student, self.teacher = student, teacher.eval().requires_grad_(False)
+        self.teacher_logits: torch.Tensor | None = None
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.teacher.eval()  # its BatchNorm statistics and dropout stay as trained
+        return self
+
+    def forward(self, waves: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if self.training:
+            with torch.no_grad():
+                self.teacher_logits = self.teacher(waves, lengths)  # (B, C)
+        return self.student(waves, lengths)  # (B, C)
+
+    def loss(self, smoothing: float, weight: float, temperature: float):
+        """``loss_fn`` for ``fit``: (1 - weight) x cross-entropy with label smoothing + weight x
+        T² x KL(teacher || student), both at temperature T."""
+
+        def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+            hard = F.cross_entropy(logits, labels, label_smoothing=smoothing)
+            soft = F.kl_div(
+                F.log_softmax(logits / temperature, -1),
+                F.log_softmax(self.teacher_logits / temperature, -1),
+                log_target=True,
+                reduction="batchmean",
+            )
+            return (1 - weight) * hard + weight * temperature**2 * soft
+
+        return loss_fn
 
 
 def without_validation_list(root: Path) -> Path:
@@ -163,6 +230,17 @@ def sam_step(model, loss_of, optimizer, rho: float) -> torch.Tensor:
     return loss
 
 
+def predictions(model: torch.nn.Module, clips) -> torch.Tensor:
+    """``model``'s class for each of the cached ``clips``, in their order (eval mode)."""
+    from kws.data.batches import ClipBatches
+
+    model.eval()
+    with torch.no_grad():
+        return torch.cat(
+            [model(x).argmax(-1) for x, _, _ in ClipBatches(clips, 256, shuffle=False)]
+        )
+
+
 def run(job: dict) -> dict:
     """Train one variant on one fold and score it on the fold's test folder."""
     from kws.data import SpeechCommands, WaveAugment, add_silence, load_background_noise
@@ -195,7 +273,7 @@ def run(job: dict) -> dict:
 
     seed_everything(seed)
     if "model" in settings:
-        model = build_model(settings["model"], n_classes=len(CLASSES))
+        model = build_model(settings["model"], n_classes=len(CLASSES), **settings.get("sizes", {}))
     else:
         if settings.get("tokenizer") == "pooled":  # KeywordTransformer builds nb's ConvTokenizer
             nb["ConvTokenizer"] = PooledTokenizer
@@ -204,11 +282,14 @@ def run(job: dict) -> dict:
             model.specaugment = torch.nn.Identity()
         if "cepstra" in settings:
             model.frontend = Cepstra(model.frontend, settings["cepstra"])
+        if settings.get("readout") == "attention":
+            model.encoder = AttentionReadout(model.encoder, model.norm.normalized_shape[0])
     augment = WaveAugment(noises, speed=settings["speed"], gain_db=settings["gain_db"])
     batch_size = min(settings["batch_size"], len(train))  # as the notebook: tiny data still trains
     batches = ClipBatches(train, batch_size, seed=seed, augment=augment, drop_last=True)
     recipe = nb["RECIPE"]
     averaged = "average_decay" in settings  # score the average and the last weights of one run
+    teacher_accuracy = None
     if settings.get("sam_rho"):
         optimizer = build_adamw([model], recipe["lr"], recipe["weight_decay"], torch.device("cpu"))
         schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -223,10 +304,24 @@ def run(job: dict) -> dict:
             optimizer.step()
             schedule.step()
     else:
+        loss_fn, smoothing = None, recipe["label_smoothing"]
+        if "teacher" in settings:  # train the teacher first, on the same clips and recipe
+            spec = settings["teacher"]
+            teacher = build_model(spec["model"], n_classes=len(CLASSES))
+            fit(
+                teacher, batches, None, steps=job.get("steps") or spec["steps"], lr=recipe["lr"],
+                weight_decay=recipe["weight_decay"], label_smoothing=smoothing,
+                lr_factor=nb["learning_rate_factor"], device="cpu", seed=seed, progress=False,
+                keep="last",
+            )  # fmt: skip
+            teacher_accuracy = (predictions(teacher, test) == test.labels).float().mean().item()
+            model = Distilled(model, teacher)
+            loss_fn = model.loss(smoothing, spec["weight"], spec["temperature"])
+            smoothing = 0.0  # inside loss_fn
         with tempfile.TemporaryDirectory() as out:
             fit(
                 model, batches, None, steps=settings["steps"], lr=recipe["lr"],
-                weight_decay=recipe["weight_decay"], label_smoothing=recipe["label_smoothing"],
+                weight_decay=recipe["weight_decay"], label_smoothing=smoothing, loss_fn=loss_fn,
                 lr_factor=nb["learning_rate_factor"], device="cpu", seed=seed, progress=False,
                 keep="average" if averaged else "last",
                 average_decay=settings.get("average_decay", 0.999),
@@ -235,17 +330,14 @@ def run(job: dict) -> dict:
             if averaged:  # the last step's own weights, to compare with their average
                 last = copy.deepcopy(model)
                 last.load_state_dict(load_training_state(out)["model"])
+        if isinstance(model, Distilled):  # the student alone is scored
+            model = model.student
 
     readouts = {"one_pass": model, "speeds": SpeedAveraging(model)}
     if averaged:
         readouts |= {"last_one_pass": last, "last_speeds": SpeedAveraging(last)}
     truth = test.labels
-    scores = {}
-    for readout, scorer in readouts.items():
-        scorer.eval()
-        with torch.no_grad():
-            logits = torch.cat([scorer(x) for x, _, _ in ClipBatches(test, 256, shuffle=False)])
-        scores[readout] = logits.argmax(-1)
+    scores = {readout: predictions(scorer, test) for readout, scorer in readouts.items()}
     accuracy = {name: (guess == truth).float().mean().item() for name, guess in scores.items()}
     per_class = {  # None for a class the fold has no clip of
         name: (scores["one_pass"][truth == i] == i).float().mean().item()
@@ -262,9 +354,11 @@ def run(job: dict) -> dict:
         "test_accuracy_speeds": accuracy["speeds"],
         "test_accuracy_last": accuracy.get("last_one_pass"),
         "test_accuracy_last_speeds": accuracy.get("last_speeds"),
+        "test_accuracy_teacher": teacher_accuracy,
         "test_per_class": per_class,
         "n": len(truth),
         "train_clips": len(train),  # words kept, _unknown_ clips drawn and _silence_ windows
+        "parameters": sum(p.numel() for p in model.parameters()),
         "steps": settings["steps"],
         "batch_size": settings["batch_size"],
         "total_cpu_seconds": round(time.process_time() - cpu, 1),

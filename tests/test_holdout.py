@@ -101,7 +101,8 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
              "--folds", "3", "--fold-list", fold, "--steps", "2", "--out", str(out), "--jobs", jobs,
              "--variant", "base", "--variant", "cepstra-20", "--variant", "sam",
              "--variant", "steps-4000-average-all-speakers", "--variant", "pooled-stem-d128-3000",
-             "--variant", "steps-4000-unknown-0.3"],
+             "--variant", "steps-4000-unknown-0.3", "--variant", "conformer-4000",
+             "--variant", "distil-crnn-4000", "--variant", "attention-pool-4000"],
             cwd=tmp_path, capture_output=True, text=True, timeout=600,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )  # fmt: skip
@@ -109,7 +110,7 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
     rows = json.loads(out.read_text())
     variants = (
         "base", "cepstra-20", "sam", "steps-4000-average-all-speakers", "pooled-stem-d128-3000",
-        "steps-4000-unknown-0.3",
+        "steps-4000-unknown-0.3", "conformer-4000", "distil-crnn-4000", "attention-pool-4000",
     )  # fmt: skip
     assert set(rows) == {f"notebook 01 model: {v}" for v in variants}
     for row in rows.values():
@@ -129,6 +130,20 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
         assert more["train_clips"] > base["train_clips"]
     pooled = rows["notebook 01 model: pooled-stem-d128-3000"]["folds"][0]["settings"]
     assert pooled["tokenizer"] == "pooled" and pooled["sizes"]["d_model"] == 128
+    # the kit's Conformer preset in place of the notebook's class: its own size, 650,684 weights
+    conformer = rows["notebook 01 model: conformer-4000"]["folds"][0]
+    assert conformer["settings"]["model"] == "kws_conformer"
+    base_parameters = rows["notebook 01 model: base"]["folds"][0]["parameters"]
+    assert conformer["parameters"] == 650_684 != base_parameters
+    # distillation scores its CRNN teacher beside the student, which alone is counted and scored
+    for base, distilled in zip(
+        rows["notebook 01 model: base"]["folds"],
+        rows["notebook 01 model: distil-crnn-4000"]["folds"],
+        strict=True,
+    ):
+        assert 0 <= distilled["test_accuracy_teacher"] <= 1
+        assert base["test_accuracy_teacher"] is None
+        assert distilled["parameters"] == base["parameters"]  # the notebook's model, not the pair
     assert "Speeds averaged at test time" in done.stdout
     # the averaged variant also scores the last weights of its run; the others have no such pair
     averaged = rows["notebook 01 model: steps-4000-average-all-speakers"]["folds"]
@@ -180,3 +195,56 @@ def test_cepstra_keep_the_envelope_and_all_of_them_change_nothing(monkeypatch):
     smooth = Cepstra(frontend, 20).smooth
     torch.testing.assert_close(envelope @ smooth, envelope, atol=1e-5, rtol=0)
     assert (ripple @ smooth).abs().max() < 1e-5
+
+
+def test_distillation_trains_the_student_alone_on_the_frozen_teachers_probabilities(monkeypatch):
+    """The distil variant's pair: training the student leaves the CRNN teacher's weights and
+    BatchNorm statistics as they were; the loss is the label loss plus T² x KL to the teacher's
+    probabilities, zero on the soft side when the student already agrees with the teacher."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_notebook_variants import Distilled
+
+    from kws.models import build_model
+    from kws.training import fit
+
+    torch.manual_seed(0)
+    teacher, student = (
+        build_model("crnn_attention", n_classes=3),
+        build_model("kwt_tiny", n_classes=3),
+    )
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    pair = Distilled(student, teacher)
+    waves, labels = torch.randn(8, 16000) * 0.1, torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    fit(pair, [(waves, None, labels)], steps=2, lr=1e-3, loss_fn=pair.loss(0.1, 0.5, 2.0),
+        device="cpu", progress=False, keep="last")  # fmt: skip
+    assert not teacher.training  # the student trained, the teacher stayed in eval mode
+    for name, value in teacher.state_dict().items():
+        assert torch.equal(value, before[name]), name
+    assert all(p.grad is None for p in teacher.parameters())
+    # the loss: weight 0 is the label loss; a student equal to its teacher adds no soft part
+    logits = torch.randn(4, 3)
+    pair.teacher_logits, targets = logits.clone(), torch.tensor([0, 1, 2, 0])
+    hard = torch.nn.functional.cross_entropy(logits, targets, label_smoothing=0.1)
+    torch.testing.assert_close(pair.loss(0.1, 0.0, 2.0)(logits, targets), hard)
+    torch.testing.assert_close(pair.loss(0.1, 0.5, 2.0)(logits, targets), 0.5 * hard)
+    pair.teacher_logits = torch.zeros(4, 3)  # uniform teacher: the soft part pulls to uniform
+    assert pair.loss(0.1, 1.0, 2.0)(logits, targets) > 0
+
+
+def test_the_attention_readout_classifies_a_padded_clip_as_it_does_alone(monkeypatch):
+    """The attention-pool variant: notebook 01's model reads the encoder's outputs through the
+    CRNN's attention pooling instead of its CLS output; a clip padded in a batch gets the logits
+    it gets alone, and the pooling adds only its scorer (d_model + 1 weights)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_notebook_variants import AttentionReadout, notebook_namespace
+
+    torch.manual_seed(0)
+    model = notebook_namespace(2e-3)["KeywordTransformer"](n_classes=12)
+    plain = sum(p.numel() for p in model.parameters())
+    model.encoder = AttentionReadout(model.encoder, 64)
+    assert sum(p.numel() for p in model.parameters()) == plain + 65
+    model.eval()
+    waves, lengths = torch.randn(2, 16000) * 0.1, torch.tensor([16000, 9000])
+    with torch.no_grad():
+        batch, alone = model(waves, lengths), model(waves[1:, :9000])
+    torch.testing.assert_close(batch[1], alone[0], atol=1e-4, rtol=0)
