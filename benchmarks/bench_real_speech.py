@@ -35,6 +35,7 @@ import multiprocessing
 import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -154,11 +155,10 @@ def _job(job: dict) -> dict:
     if job["kind"] == "notebook":
         result = run_notebook_row(job["root"], job["out"], job["settings"], job["threads"])
     else:
-        recipe = (
-            RECIPES[job["recipe"]]
-            if job["scale"] == 1
-            else RECIPES[job["recipe"]].scaled(job["scale"])
-        )
+        recipe = RECIPES[job["recipe"]]
+        recipe = recipe if job["scale"] == 1 else recipe.scaled(job["scale"])
+        if job["batch_size"]:
+            recipe = replace(recipe, batch_size=job["batch_size"])
         result = run_recipe_row(
             recipe, job["root"], job["test_set"], job["out"], job["seed"], job["resume"]
         )
@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", help="name of the notebook row (default: notebook 01)")
     parser.add_argument("--synthetic-recipe", default="kws_transformer_twin")
     parser.add_argument("--scale", type=float, default=1.0, help="steps x this (quick looks)")
+    parser.add_argument("--batch-size", type=int, help="every recipe's batch (quick looks)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of one run")
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side (1 thread each)")
     parser.add_argument("--seed", type=int, default=0)
@@ -270,40 +271,21 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 job.update(
                     fold=fold, test_set=test_set, out=work / "runs" / tag / slug, seed=args.seed,
-                    threads=threads, scale=args.scale, resume=args.resume,
+                    threads=threads, scale=args.scale, batch_size=args.batch_size,
+                    resume=args.resume,
                 )  # fmt: skip
     print(f"{len(jobs)} runs on {len(splits)} split(s), {args.jobs} at a time", flush=True)
 
-    if args.jobs > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-            results = []
-            for result in pool.map(_job, jobs):
-                results.append(result)
-                print(format_rows([result]), flush=True)
-    else:
-        results = []
-        for job in jobs:
-            results.append(_job(job))
-            print(format_rows(results[-1:]), flush=True)
+    out = args.out or RESULTS / ("real_speech_cv.json" if args.folds else "real_speech.json")
+    results, summaries = [], {}
+    for result in finished(jobs, args.jobs):  # each merged into --out as it ends
+        results.append(result)
+        print(format_rows([result]), flush=True)
+        summary = merge_result(out, result, args.folds)
+        if summary is not None:
+            summaries[result["row"]] = summary
 
     print("\n" + format_rows(results))
-    out = args.out or RESULTS / ("real_speech_cv.json" if args.folds else "real_speech.json")
-    saved = json.loads(out.read_text()) if out.is_file() else {}
-    rows = sorted({r["row"] for r in results}, key=[r["row"] for r in results].index)
-    summaries = {}
-    for row in rows:
-        mine = [r for r in results if r["row"] == row]
-        if args.folds:
-            previous = {f["fold"]: f for f in saved.get(row, {}).get("folds", [])}
-            previous.update(
-                {r["fold"]: r for r in mine}
-            )  # a fold run again replaces its old result
-            folds = [previous[i] for i in sorted(previous)]
-            summaries[row] = summarize(folds)
-            saved[row] = {"folds": folds, **summaries[row], "total_folds": args.folds}
-        else:
-            saved[row] = mine[0]
     if summaries:
         print(f"\nCross-validated over speakers ({args.folds} folds; folds run so far):")
         print(format_summary(summaries))
@@ -311,10 +293,37 @@ def main(argv: list[str] | None = None) -> int:
         f"\nCPU s: the run with its validations and child processes, {threads} torch thread(s) "
         "a run; on a shared machine CPU s is the honest cost"
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(saved, indent=1) + "\n")
     print(f"saved {out}")
     return 0
+
+
+def finished(jobs: list[dict], workers: int):
+    """Run ``jobs``, ``workers`` at a time (one torch thread each), yielding each result in order."""
+    if workers == 1:
+        yield from map(_job, jobs)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from pool.map(_job, jobs)
+
+
+def merge_result(out: Path, result: dict, folds: int | None) -> dict | None:
+    """Merge one run into the JSON file ``out`` and write it, so that a stopped benchmark keeps
+    the runs already done. A cross-validated run replaces its row's run of the same fold, and
+    the row's summary over its folds so far is returned; a hold-out run replaces its row."""
+    saved = json.loads(out.read_text()) if out.is_file() else {}
+    row, summary = result["row"], None
+    if folds:
+        previous = {f["fold"]: f for f in saved.get(row, {}).get("folds", [])}
+        previous[result["fold"]] = result
+        runs = [previous[i] for i in sorted(previous)]
+        summary = summarize(runs)
+        saved[row] = {"folds": runs, **summary, "total_folds": folds}
+    else:
+        saved[row] = result
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(saved, indent=1) + "\n")
+    return summary
 
 
 if __name__ == "__main__":

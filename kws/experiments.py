@@ -50,11 +50,10 @@ def kws_batches(
         "test12": SpeechCommands(root, "test12", labels="12", seed=seed, test_set_root=test_set),
     }
     caches = {subset: cache_clips(dataset) for subset, dataset in splits.items()}
-    augment = (
-        WaveAugment(load_background_noise(root), speed=recipe.speed).to(device)
-        if recipe.augment
-        else None
-    )
+    augment = None
+    if recipe.augment:  # speeds, shifts, noise and levels (SpecAugment is in the model)
+        noises = load_background_noise(root)
+        augment = WaveAugment(noises, speed=recipe.speed, gain_db=recipe.gain_db).to(device)
     train = ClipBatches(
         caches["training"], recipe.batch_size, device, seed=seed, augment=augment, drop_last=True
     )
@@ -118,7 +117,7 @@ def run_recipe(
     test_set: str | Path | None = None,
     resume: bool = False,
 ) -> dict:
-    """Train ``recipe`` on the data under ``data_root``; evaluate its best checkpoint on the test set.
+    """Train ``recipe`` on the data under ``data_root``; test the weights ``recipe.keep`` names.
 
     ``test_set`` (KWS) is a 12-class test-set folder (``_silence_/``, ``_unknown_/``, ``yes/``, ...)
     to test on instead of ``data_root/speech_commands_test_set_v0.02``. ``resume=True`` continues
@@ -170,6 +169,7 @@ def run_recipe(
         seed=seed,
         progress=progress,
         resume=out if resume and (out / STATE_FILE).is_file() else None,
+        keep=recipe.keep,
     )
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     model.load_state_dict(torch.load(out / "model.pt", map_location=device, weights_only=True))

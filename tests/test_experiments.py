@@ -17,6 +17,7 @@ from kws.models import build_model
 from kws.models.tta import SpeedAveraging
 from kws.recipes import FULL, SMALL, Recipe
 from kws.training import evaluate
+from kws.training.checkpoints import load_training_state
 
 
 @pytest.mark.parametrize("recipe", [*SMALL.values(), *FULL.values()], ids=lambda r: r.name)
@@ -32,6 +33,8 @@ def test_recipe_checks_and_scaling():
         Recipe(
             "x", "asr", "kwt_tiny", steps=10, batch_size=2, lr=1e-3, warmup_steps=1, eval_every=5
         )
+    with pytest.raises(ValueError, match="keep='final'; use one of"):
+        replace(SMALL["kws_transformer"], keep="final")
     with pytest.raises(ValueError, match="warmup_steps=20"):
         Recipe(
             "x", "kws", "kwt_tiny", steps=10, batch_size=2, lr=1e-3, warmup_steps=20, eval_every=5
@@ -81,10 +84,15 @@ def test_run_recipe_scores_the_test_set_averaged_over_speeds(tiny_root, tmp_path
         test_speeds=(0.8, 1.0, 1.25),
     )  # fmt: skip
     train, *_ = kws_batches(tiny_root / "speech_commands_v0.02", recipe, torch.device("cpu"), 0)
-    assert train.augment.speed == 0.1  # the recipe's speeds reach the training batches
+    # the recipe's speeds and levels reach the training batches
+    assert (train.augment.speed, train.augment.gain_db) == (0.1, SMALL["kws_transformer"].gain_db)
     results = run_recipe(recipe, tiny_root, tmp_path, device="cpu", progress=False)
     model = build_model(recipe.model, n_classes=12, **recipe.overrides)
-    model.load_state_dict(torch.load(tmp_path / recipe.name / "model.pt", weights_only=True))
+    saved = torch.load(tmp_path / recipe.name / "model.pt", weights_only=True)
+    last = load_training_state(tmp_path / recipe.name)["model"]
+    assert recipe.keep == "last" and saved.keys() == last.keys()  # the last step's weights
+    assert all(torch.equal(saved[name], last[name]) for name in saved)
+    model.load_state_dict(saved)
     test = SpeechCommands(tiny_root / "speech_commands_v0.02", "test12", labels="12")
     batches = ClipBatches(cache_clips(test), 256, shuffle=False)
     averaged = evaluate(SpeedAveraging(model, recipe.test_speeds), batches)["accuracy"]

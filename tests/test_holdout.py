@@ -87,6 +87,32 @@ def test_the_benchmark_names_a_fold_list_it_cannot_run(tmp_path, options, messag
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
+def test_the_benchmark_merges_each_recipe_fold_into_its_cross_validated_row(tiny_data, tmp_path):
+    """bench_real_speech.py --folds: the kit's recipe trained on each fold through run_recipe,
+    each run merged into --out as it ends, a second invocation's fold added to the same row and
+    the summary taken over both; an older row of the file is left as it was."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_real_speech.py"
+    out = tmp_path / "cv.json"
+    out.write_text(json.dumps({"an older row": {"mean": 0.5}}))
+    for fold in ("0", "1"):
+        done = subprocess.run(
+            [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
+             "--folds", "3", "--fold-list", fold, "--recipes", "kws_transformer",
+             "--scale", "0.001", "--batch-size", "8", "--threads", "1", "--out", str(out)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=600,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(out.read_text())
+    assert rows["an older row"] == {"mean": 0.5}
+    row = rows["kws_transformer (real)"]
+    assert [f["fold"] for f in row["folds"]] == [0, 1] and row["k"] == 2 == row["total_folds"] - 1
+    accuracies = [f["test_accuracy"] for f in row["folds"]]
+    assert row["mean"] == pytest.approx(sum(accuracies) / 2)
+    assert all(f["steps"] == 4 for f in row["folds"])  # 4,000 steps x --scale 0.001
+    assert "Cross-validated over speakers (3 folds" in done.stdout
+
+
 @pytest.mark.filterwarnings("ignore:.*has no folder for")
 def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny_data, tmp_path):
     """benchmarks/bench_notebook_variants.py, the README's ablation as a command: each variant
