@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import multiprocessing
 import sys
 import tempfile
@@ -44,7 +43,7 @@ import torch
 import torch.nn.functional as F
 import torchaudio
 from bench_real_speech import find_layout, prepare_split
-from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, summarize
+from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, merge_run
 
 from kws.data.holdout import speaker_counts, speaker_folds, word_clips
 from kws.models.crnn import conv_blocks, run_conv_blocks
@@ -429,22 +428,6 @@ def finished_runs(jobs: list[dict], workers: int):
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         yield from (done.result() for done in as_completed([pool.submit(run, j) for j in jobs]))
-
-
-def merge_run(out: Path, result: dict, total_folds: int) -> dict:
-    """Add one run to its row of the results file ``out`` (replacing a run of the same fold and
-    seed), write the file, and return the row's summary over all of its runs."""
-    saved = json.loads(out.read_text()) if out.is_file() else {}
-    row = result["row"]
-    previous = {(f["fold"], f.get("seed", 0)): f for f in saved.get(row, {}).get("folds", [])}
-    previous[(result["fold"], result["seed"])] = result
-    runs = [previous[key] for key in sorted(previous)]
-    summary = summarize(runs)
-    speeds = [f["test_accuracy_speeds"] for f in runs if f.get("test_accuracy_speeds") is not None]
-    summary["speeds_mean"] = sum(speeds) / len(speeds) if speeds else None
-    saved[row] = {**saved.get(row, {}), "folds": runs, **summary, "total_folds": total_folds}
-    out.write_text(json.dumps(saved, indent=1) + "\n")
-    return summary
 
 
 if __name__ == "__main__":

@@ -42,9 +42,9 @@ import torch
 from real_speech_runs import (
     format_rows,
     format_summary,
+    merge_run,
     run_notebook_row,
     run_recipe_row,
-    summarize,
 )
 
 from kws.assignments import ASSIGNMENTS
@@ -308,22 +308,15 @@ def finished(jobs: list[dict], workers: int):
 
 
 def merge_result(out: Path, result: dict, folds: int | None) -> dict | None:
-    """Merge one run into the JSON file ``out`` and write it, so that a stopped benchmark keeps
-    the runs already done. A cross-validated run replaces its row's run of the same fold, and
-    the row's summary over its folds so far is returned; a hold-out run replaces its row."""
-    saved = json.loads(out.read_text()) if out.is_file() else {}
-    row, summary = result["row"], None
+    """Merge one run into the JSON file ``out`` as it ends: a cross-validated run into its row's
+    folds (returning the row's summary so far), a hold-out run as its row."""
     if folds:
-        previous = {f["fold"]: f for f in saved.get(row, {}).get("folds", [])}
-        previous[result["fold"]] = result
-        runs = [previous[i] for i in sorted(previous)]
-        summary = summarize(runs)
-        saved[row] = {"folds": runs, **summary, "total_folds": folds}
-    else:
-        saved[row] = result
+        return merge_run(out, result, folds)
+    saved = json.loads(out.read_text()) if out.is_file() else {}
+    saved[result["row"]] = result
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(saved, indent=1) + "\n")
-    return summary
+    return None
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
   (``KWS_*`` settings, ``KWS_DATA_DIR`` the fold's folder), scored from the ``predictions.csv``
   it writes for the fold's 12-class test folder; its CRNN baseline's accuracy comes from the
   notebook's summary file;
-- :func:`summarize`: mean and spread over folds, overall and per class;
+- :func:`summarize`: mean and spread over folds, overall and per class; :func:`merge_run` adds a
+  fold's run to its row of a results file as the run ends;
 - :func:`format_rows` / :func:`format_summary`: the tables the benchmark prints.
 
 Every run reports its CPU seconds (threads and child processes included): on a shared machine
@@ -148,6 +149,27 @@ def summarize(folds: list[dict]) -> dict:
     one_pass = [f.get("test_accuracy_one_pass") for f in folds]
     if all(a is not None for a in one_pass) and one_pass != [f["test_accuracy"] for f in folds]:
         summary["one_pass_mean"], summary["one_pass_sd"] = _mean_sd(one_pass)
+    # the variants script also scores each run with speeds averaged at test time
+    speeds = [f["test_accuracy_speeds"] for f in folds if f.get("test_accuracy_speeds") is not None]
+    if speeds:
+        summary["speeds_mean"] = statistics.fmean(speeds)
+    return summary
+
+
+def merge_run(out: Path, result: dict, total_folds: int) -> dict:
+    """Add one fold's run to its row of the results file ``out`` (replacing the row's run of the
+    same fold and seed; the row's other fields, such as a ``note``, are kept), write the file,
+    and return the row's summary over all of its runs. Called as each run ends, so that a
+    stopped benchmark keeps the runs already done."""
+    saved = json.loads(out.read_text()) if out.is_file() else {}
+    row = result["row"]
+    runs = {(f["fold"], f.get("seed", 0)): f for f in saved.get(row, {}).get("folds", [])}
+    runs[(result["fold"], result.get("seed", 0))] = result
+    folds = [runs[key] for key in sorted(runs)]
+    summary = summarize(folds)
+    saved[row] = {**saved.get(row, {}), "folds": folds, **summary, "total_folds": total_folds}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(saved, indent=1) + "\n")
     return summary
 
 
