@@ -32,18 +32,16 @@ from __future__ import annotations
 
 import argparse
 import copy
-import multiprocessing
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 import torchaudio
 from bench_real_speech import find_layout, prepare_split
-from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, merge_run
+from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, merge_run, side_by_side
 
 from kws.data.holdout import speaker_counts, speaker_folds, word_clips
 from kws.models.crnn import conv_blocks, run_conv_blocks
@@ -398,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     print(f"{len(jobs)} runs, {args.jobs} at a time", flush=True)
     summaries = {}
-    for r in finished_runs(jobs, args.jobs):  # each saved as it ends: a stopped run keeps them
+    for r in side_by_side(run, jobs, args.jobs):  # each saved as it ends: a stopped run keeps them
         print(
             f"{r['row']:<40} fold {r['fold']}: {100 * r['test_accuracy']:.1f} % one pass, "
             f"{100 * r['test_accuracy_speeds']:.1f} % speeds averaged, {r['total_cpu_seconds']:.0f} CPU-s"
@@ -414,20 +412,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\nOne pass (as graded), mean over the runs so far:")
     print(format_summary(summaries))
     print("Speeds averaged at test time: " + ", ".join(
-        f"{row} {100 * s['speeds_mean']:.1f} %" for row, s in summaries.items() if s["speeds_mean"]
+        f"{row} {100 * s['speeds_mean']:.1f} %" for row, s in summaries.items() if s.get("speeds_mean")
     ))  # fmt: skip
     print(f"saved {args.out}")
     return 0
-
-
-def finished_runs(jobs: list[dict], workers: int):
-    """Run ``jobs``, ``workers`` at a time (1 thread each), yielding each result as it ends."""
-    if workers == 1:
-        yield from map(run, jobs)
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        yield from (done.result() for done in as_completed([pool.submit(run, j) for j in jobs]))
 
 
 if __name__ == "__main__":

@@ -31,10 +31,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import shutil
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,6 +43,7 @@ from real_speech_runs import (
     merge_run,
     run_notebook_row,
     run_recipe_row,
+    side_by_side,
 )
 
 from kws.assignments import ASSIGNMENTS
@@ -278,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out or RESULTS / ("real_speech_cv.json" if args.folds else "real_speech.json")
     results, summaries = [], {}
-    for result in finished(jobs, args.jobs):  # each merged into --out as it ends
+    for result in side_by_side(_job, jobs, args.jobs):  # each merged into --out as it ends
         results.append(result)
         print(format_rows([result]), flush=True)
         summary = merge_result(out, result, args.folds)
@@ -295,16 +294,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"saved {out}")
     return 0
-
-
-def finished(jobs: list[dict], workers: int):
-    """Run ``jobs``, ``workers`` at a time (one torch thread each), yielding each result in order."""
-    if workers == 1:
-        yield from map(_job, jobs)
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        yield from pool.map(_job, jobs)
 
 
 def merge_result(out: Path, result: dict, folds: int | None) -> dict | None:

@@ -16,9 +16,11 @@ they, not the wall time, are the honest cost.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import resource
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
@@ -154,6 +156,17 @@ def summarize(folds: list[dict]) -> dict:
     if speeds:
         summary["speeds_mean"] = statistics.fmean(speeds)
     return summary
+
+
+def side_by_side(run, jobs: list[dict], workers: int):
+    """``run(job)`` for each of ``jobs``, ``workers`` at a time in worker processes (each job
+    sets its own torch threads), yielding each result as it ends."""
+    if workers == 1:
+        yield from map(run, jobs)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from (done.result() for done in as_completed([pool.submit(run, j) for j in jobs]))
 
 
 def merge_run(out: Path, result: dict, total_folds: int) -> dict:
