@@ -57,3 +57,16 @@ def test_notebook_01_and_the_readme_quote_its_measured_real_speech_figures():
     readme = re.sub(r"\s+", " ", README)
     for quoted in (f"**{mean} ± {sd}**", f"**{crnn} ± {crnn_sd}**"):
         assert quoted in readme, f"the README should quote {quoted}"
+
+
+def test_the_readme_quotes_the_kit_recipes_cross_validated_figures():
+    # `kws train kws_transformer` and `kws train crnn_attention` are the kit's reference recipes:
+    # the README's table of models gives each the figure bench_real_speech.py --folds saved.
+    rows = json.loads((ROOT / "benchmarks/results/real_speech_cv.json").read_text())
+    table = {line.split(" | ")[0]: line for line in README.splitlines() if line.startswith("| ")}
+    for name in ("kws_transformer", "crnn_attention"):
+        row = rows[f"{name} (real)"]
+        line = next((v for k, v in table.items() if k.startswith(f'| `SMALL["{name}"]`')), None)
+        assert line is not None, f'the README has no table row for SMALL["{name}"]'
+        mean, sd = f"{row['mean']:.1%}".replace("%", " %"), f"{100 * row['sd']:.1f}"
+        assert f"{mean} ± {sd}" in line and f"| {row['k']} |" in line, (line, mean, sd, row["k"])
