@@ -27,7 +27,14 @@ from report_helpers import (
 from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook, write_run_record
 from kws.grading.normalise import normalised_tokens
-from kws.grading.report import accuracies, attention_flags, failure_groups, read_grades
+from kws.grading.report import (
+    accuracies,
+    attention_flags,
+    failure_groups,
+    read_grades,
+    score_distributions,
+)
+from kws.grading.report_figures import score_histograms
 from kws.grading.report_html import write_report
 from kws.grading.results import TestResult, results_document, write_results
 from kws.grading.review import REVIEW_PREFIX
@@ -189,6 +196,19 @@ def test_a_solution_copied_by_many_is_still_flagged_as_the_reference():
     assert not [m for m in matches if m.second != REFERENCE]  # what a dozen share is not a pair
 
 
+def test_results_whose_tests_do_not_name_their_notebook_are_read_as_the_one_graded(tmp_path):
+    # what the kit wrote before each test named its assignment: one notebook, its tier set
+    document = _results(2, "independent A")
+    for test in document["tests"]:
+        del test["extra_data"]["assignment"]
+    write_results(tmp_path / "results" / "s02.json", document)
+    write_gradebook([Graded("s02", document, "", 20.0)], tmp_path / "gradebook.csv")
+    grades = read_grades(tmp_path)
+    assert set(score_distributions(grades)) == {SPEC.name}
+    (task,) = accuracies(grades)
+    assert (task.assignment, task.tiers) == (SPEC.name, TIERS.tiers)
+
+
 def test_accuracy_and_tiers_are_read_back_from_what_the_grader_writes():
     for accuracy in (0.05, 0.8123, 0.99):
         assert accuracy_in(tier_credit(accuracy, TIERS.tiers, "strong")[1]) == pytest.approx(
@@ -288,3 +308,52 @@ def test_real_grade_then_report_from_an_instructors_folder(tmp_path):
     assert (instructor / "site/class-scores.png").is_file() and "bob ↔ cy" in page
     # the failures come from the real grader: every hand-in left Task 2 and 3 as released
     assert re.search(r'<td class="n">4</td><td><pre>Your ConvTokenizer still has a TODO', page)
+
+
+@pytest.fixture(scope="module")
+def real_class(tmp_path_factory, tiny_data, reference_submission):
+    """The grade folder the real `kws grade` command wrote for two hand-ins of both notebooks:
+    the reference (executed on the tiny data) and the released notebooks as they are."""
+    root = tmp_path_factory.mktemp("real-class")
+    shutil.copytree(reference_submission, root / "submissions" / "ref")
+    fresh = root / "submissions" / "fresh"
+    fresh.mkdir()
+    for spec in ASSIGNMENTS.values():
+        shutil.copy(ROOT / "assignments" / spec.notebook, fresh / spec.notebook)
+    command = [sys.executable, "-m", "kws.cli", "grade", "submissions", "--data", str(tiny_data)]
+    done = subprocess.run(
+        [*command, "--out", "grades", "--jobs", "2"], cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return root / "grades"
+
+
+@pytest.mark.slow
+def test_the_report_of_a_real_grade_run_has_each_notebook_and_its_tier_lines(real_class):
+    """Every test the grader wrote names its assignment, so the page has a card and a histogram
+    per notebook (and the total), and each task's accuracies stand against its tier lines."""
+    grades = read_grades(real_class)
+    named = {
+        (t.get("extra_data") or {}).get("assignment") for s in grades.students for t in s.tests
+    }
+    assert named == set(ASSIGNMENTS)
+    distributions = score_distributions(grades)
+    assert set(distributions) == {*ASSIGNMENTS, "total"}
+    maxima = {name: maximum for name, (_, maximum) in distributions.items()}
+    assert maxima == {"keyword_spotting": 30.0, "speaker_id": 44.0, "total": 74.0}
+    assert distributions["speaker_id"][0] == [0.0, 44.0]  # fresh, ref
+    titles = [axes.get_title() for axes in score_histograms(distributions).axes]
+    assert [title.split(":")[0] for title in titles] == ["keyword_spotting", "speaker_id", "total"]
+    tasks = {(task.assignment, task.task): task for task in accuracies(grades)}
+    assert set(tasks) == {("keyword_spotting", "kws")} | {
+        ("speaker_id", f"task{n}") for n in (1, 2, 3)
+    }
+    for (assignment, name), task in tasks.items():
+        spec = ASSIGNMENTS[assignment]
+        assert task.tiers == spec.tiers["synthetic-tiny"] and task.target == spec.tasks[name].target
+        assert set(task.accuracies) == {"ref"}  # the fresh notebooks have no model to evaluate
+    page = write_report(real_class, jobs=1).page.read_text()
+    for name in ("keyword_spotting", "speaker_id", "total"):
+        assert f'<div class="card"><span>{name}</span>' in page
+    assert "<span>other</span>" not in page and "tiers not stated" not in page
+    assert "speaker_id / task3" in page and "keyword_spotting / kws" in page
