@@ -11,7 +11,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.check.selfcheck import B, Checker, D, build, call, copy_weights, forward, inputs
+from kws.check.selfcheck import (
+    B,
+    Checker,
+    D,
+    accepts,
+    build,
+    call,
+    call_text,
+    copy_weights,
+    forward,
+    inputs,
+)
 
 # ---- Task 3: written-out formulas -------------------------------------------------------------
 
@@ -39,6 +50,11 @@ def attention_pooling(checker: Checker, cls) -> None:
     checker.topic = "outputs"
     h, mask, noise = inputs()
     unpadded = torch.zeros_like(mask)
+    if not accepts(student, h, mask):
+        checker.stop(
+            f"{call_text(student)} takes the padding mask second",
+            "keep the skeleton's signature forward(h, padding) (padding: bool (B, T), True = padded)",
+        )
     y = call(checker, "forward(h, padding) runs", lambda: forward(student, h, unpadded))
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, D):
         checker.stop(
