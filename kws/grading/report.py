@@ -266,12 +266,17 @@ def attention_flags(grades: Grades) -> list[Flag]:
                 flags.append(Flag(student.name, "manual review", text))
             elif "Tell the course staff" in paragraph:
                 flags.append(Flag(student.name, "grader error", paragraph.strip()))
+        tampered = []  # (test, what it said): a tampering hand-in fails every test it reaches
         for test in student.tests:
             output = test.get("output") or ""
             if any(phrase in output for phrase in TAMPERING):
-                flags.append(Flag(student.name, "tampering", f"{test['name']}: {output}"))
+                tampered.append((test["name"], output))
             elif output.startswith(GRADER_ERROR):
                 flags.append(Flag(student.name, "grader error", f"{test['name']}: {output}"))
+        if tampered:
+            (name, output), more = tampered[0], len(tampered) - 1
+            also = f" (and {more} more test{'s' * (more > 1)} said so)" if more else ""
+            flags.append(Flag(student.name, "tampering", f"{name}: {output}{also}"))
     return flags
 
 

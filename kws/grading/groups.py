@@ -1,0 +1,114 @@
+"""Copy groups and the code a class shares, for `kws report`'s similarity flags
+(`kws.grading.similarity`).
+
+What many students write alike is how the task is done, not copying: fingerprints found in more
+than `COMMON_SHARE` of the hand-ins and in more than `COMMON_MIN` of them are the class's common
+code, left out of every comparison. Counted naively, a ring of eleven copies in a class of twenty
+would make its own code common and vanish; so hand-ins whose code is nearly the same (a copy
+group, `copy_groups`) count once. The pair matches found are then shown as groups
+(`match_groups`): a pair, or a copy ring of more.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kws.grading.similarity import Match
+
+# Fingerprints in more than this share of the hand-ins (and more than COMMON_MIN of them) count
+# as skeleton: what a tenth of a class writes alike is how the task is done, not copying.
+COMMON_SHARE = 0.1
+COMMON_MIN = 10
+# Hand-ins whose fingerprints have at least this Jaccard similarity form a copy group.
+GROUP_JACCARD = 0.8
+REFERENCE = "reference solution"  # the partner named in a match with solutions/
+
+
+def copy_groups(hashes: list[frozenset[int]], jaccard: float = GROUP_JACCARD) -> list[int]:
+    """The copy group of each hand-in (an index; a hand-in alone is a group of its own): hand-ins
+    whose fingerprint sets have a Jaccard similarity of at least `jaccard`, joined transitively.
+
+    Candidates come from prefix filtering (Bayardo, Ma and Srikant, 2007): with every set's
+    fingerprints ordered rarest first, two sets that similar share a fingerprint among the first
+    ``len - ceil(jaccard * len) + 1`` of each, so only those are indexed and compared."""
+    counts = Counter(h for found in hashes for h in found)
+    group = list(range(len(hashes)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    index: dict[int, list[int]] = {}
+    for i, found in enumerate(hashes):
+        ranked = sorted(found, key=lambda h: (counts[h], h))
+        prefix = ranked[: len(found) - math.ceil(jaccard * len(found)) + 1] if found else []
+        for j in {j for h in prefix for j in index.get(h, ())}:
+            if len(found & hashes[j]) >= jaccard * len(found | hashes[j]):
+                group[root(i)] = root(j)
+        for h in prefix:
+            index.setdefault(h, []).append(i)
+    return [root(i) for i in range(len(hashes))]
+
+
+def common_code(hashes: list[frozenset[int]]) -> set[int]:
+    """The fingerprints more than a tenth of the hand-ins share, and more than `COMMON_MIN`,
+    each copy group counted once."""
+    groups = copy_groups(hashes)
+    holders: dict[int, set[int]] = {}
+    for found, group in zip(hashes, groups, strict=True):
+        for h in found:
+            holders.setdefault(h, set()).add(group)
+    limit = max(COMMON_MIN, COMMON_SHARE * len(hashes))
+    return {h for h, held in holders.items() if len(held) > limit}
+
+
+def components(pairs: list[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """{member: its connected component} of the graph with edges `pairs`."""
+    neighbours: dict[str, set[str]] = {}
+    for a, b in pairs:
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    found: dict[str, frozenset[str]] = {}
+    for start in neighbours:
+        if start in found:
+            continue
+        component, todo = {start}, [start]
+        while todo:
+            for other in neighbours[todo.pop()] - component:
+                component.add(other)
+                todo.append(other)
+        found |= dict.fromkeys(component, frozenset(component))
+    return found
+
+
+@dataclass(frozen=True)
+class Group:
+    """Hand-ins of one assignment joined by pair matches: a pair, or a copy ring of more. `pairs`
+    are its matches, best first (the first shows its matching lines)."""
+
+    assignment: str
+    members: list[str]
+    pairs: list[Match]
+
+    @property
+    def scores(self) -> tuple[float, float]:
+        """The lowest and the highest score of its pairs."""
+        return min(m.score for m in self.pairs), max(m.score for m in self.pairs)
+
+
+def match_groups(matches: list[Match]) -> list[Group]:
+    """The pair matches (not those with the reference) as groups, the largest first."""
+    groups = []
+    for assignment in sorted({m.assignment for m in matches}):
+        pairs = [m for m in matches if m.assignment == assignment and m.second != REFERENCE]
+        found = set(components([(m.first, m.second) for m in pairs]).values())
+        for members in found:
+            inside = [m for m in pairs if m.first in members]
+            groups.append(Group(assignment, sorted(members), inside))
+    return sorted(groups, key=lambda g: (-len(g.members), -g.scores[1], g.members))
