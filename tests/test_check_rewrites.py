@@ -219,3 +219,25 @@ def test_an_ambiguous_match_or_other_sizes_are_said_in_a_sentence(notebook):
         "yours has 1 tensor(s) of shape (12, 12) (`weight`) where the reference has 0; the "
         "reference has 1 of shape (13, 12) where yours has 0"
     )
+
+
+def test_functions_are_called_by_position_as_the_skeleton_documents_them(notebook):
+    from kws.grading.child.runner import run_model_cells
+
+    def loss(cos, target, m=0.2, s=30.0):  # the skeleton's (cosines, labels, margin, scale)
+        return notebook["am_softmax_loss"](cos, target, m, s)
+
+    def loss_without_margin(cos, target):
+        return notebook["am_softmax_loss"](cos, target)
+
+    assert check.am_softmax(loss=loss)
+    assert failures(check.am_softmax(loss=loss_without_margin)) == [
+        "am_softmax_loss takes cosines, labels, margin and scale — keep the skeleton's signature "
+        "am_softmax_loss(cosines, labels, margin=0.2, scale=30.0)"
+    ]
+    keyword = run_model_cells(ROOT / "solutions" / "01_keyword_spotting.ipynb")
+
+    def windows(recordings, n, seed, size=16000):  # the skeleton's (noises, count, seed, length)
+        return keyword["silence_windows"](recordings, n, seed, size)
+
+    assert check.twelve_class_data(windows_function=windows)
