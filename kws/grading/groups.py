@@ -5,19 +5,13 @@ What many students write alike is how the task is done, not copying: fingerprint
 than `COMMON_SHARE` of the hand-ins and in more than `COMMON_MIN` of them are the class's common
 code, left out of every comparison. Counted naively, a ring of eleven copies in a class of twenty
 would make its own code common and vanish; so hand-ins whose code is nearly the same (a copy
-group, `copy_groups`) count once. The pair matches found are then shown as groups
-(`match_groups`): a pair, or a copy ring of more.
+group, `copy_groups`) count once.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from kws.grading.similarity import Match
 
 # Fingerprints in more than this share of the hand-ins (and more than COMMON_MIN of them) count
 # as skeleton: what a tenth of a class writes alike is how the task is done, not copying.
@@ -25,7 +19,6 @@ COMMON_SHARE = 0.1
 COMMON_MIN = 10
 # Hand-ins whose fingerprints have at least this Jaccard similarity form a copy group.
 GROUP_JACCARD = 0.8
-REFERENCE = "reference solution"  # the partner named in a match with solutions/
 
 
 def copy_groups(hashes: list[frozenset[int]], jaccard: float = GROUP_JACCARD) -> list[int]:
@@ -66,49 +59,3 @@ def common_code(hashes: list[frozenset[int]]) -> set[int]:
             holders.setdefault(h, set()).add(group)
     limit = max(COMMON_MIN, COMMON_SHARE * len(hashes))
     return {h for h, held in holders.items() if len(held) > limit}
-
-
-def components(pairs: list[tuple[str, str]]) -> dict[str, frozenset[str]]:
-    """{member: its connected component} of the graph with edges `pairs`."""
-    neighbours: dict[str, set[str]] = {}
-    for a, b in pairs:
-        neighbours.setdefault(a, set()).add(b)
-        neighbours.setdefault(b, set()).add(a)
-    found: dict[str, frozenset[str]] = {}
-    for start in neighbours:
-        if start in found:
-            continue
-        component, todo = {start}, [start]
-        while todo:
-            for other in neighbours[todo.pop()] - component:
-                component.add(other)
-                todo.append(other)
-        found |= dict.fromkeys(component, frozenset(component))
-    return found
-
-
-@dataclass(frozen=True)
-class Group:
-    """Hand-ins of one assignment joined by pair matches: a pair, or a copy ring of more. `pairs`
-    are its matches, best first (the first shows its matching lines)."""
-
-    assignment: str
-    members: list[str]
-    pairs: list[Match]
-
-    @property
-    def scores(self) -> tuple[float, float]:
-        """The lowest and the highest score of its pairs."""
-        return min(m.score for m in self.pairs), max(m.score for m in self.pairs)
-
-
-def match_groups(matches: list[Match]) -> list[Group]:
-    """The pair matches (not those with the reference) as groups, the largest first."""
-    groups = []
-    for assignment in sorted({m.assignment for m in matches}):
-        pairs = [m for m in matches if m.assignment == assignment and m.second != REFERENCE]
-        found = set(components([(m.first, m.second) for m in pairs]).values())
-        for members in found:
-            inside = [m for m in pairs if m.first in members]
-            groups.append(Group(assignment, sorted(members), inside))
-    return sorted(groups, key=lambda g: (-len(g.members), -g.scores[1], g.members))

@@ -17,13 +17,15 @@ from matplotlib.figure import Figure
 
 from kws.grading import report as data
 from kws.grading import report_figures as figures
-from kws.grading.groups import COMMON_MIN, Group, match_groups
+from kws.grading.groups import COMMON_MIN
 from kws.grading.similarity import (
     REFERENCE,
     REFERENCE_THRESHOLD,
     THRESHOLD,
+    Group,
     Match,
     class_matches,
+    match_groups,
     similar_to,
 )
 

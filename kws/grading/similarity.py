@@ -32,10 +32,11 @@ from pathlib import Path
 
 from kws.assignments import Spec
 from kws.grading.fingerprints import Fingerprint, fingerprint_hashes, fingerprints
-from kws.grading.groups import REFERENCE, common_code, components, match_groups
+from kws.grading.groups import common_code
 from kws.grading.normalise import normalised_tokens
 from kws.grading.shared.handin import find_notebook
 
+REFERENCE = "reference solution"  # the partner named in a match with solutions/
 # Scores from which a pair of hand-ins, and a hand-in and the reference, are listed. Calibrated on
 # tests/class_corpus.py: independent pairs scored at most 0.47 and independent work against the
 # reference at most 0.54 (issue 36's class: 0.66); planted copies 0.92 and more (issue 36: 0.87).
@@ -193,7 +194,7 @@ def compare_assignment(
         return cache[id(sources)]
 
     shown: set[frozenset[str]] = set()  # the groups whose best pair has its lines already
-    group_of = components([(c[0], c[1]) for c in candidates if c[1] != REFERENCE])
+    group_of = _components([(c[0], c[1]) for c in candidates if c[1] != REFERENCE])
     for first, second, shared, score in sorted(candidates, key=lambda c: (-c[3], c[0], c[1])):
         other = reference if second == REFERENCE else cells[second]
         group = frozenset({first}) if second == REFERENCE else group_of[first]
@@ -203,6 +204,52 @@ def compare_assignment(
             shown.add(group)
         matches.append(Match(spec.name, first, second, len(shared), round(score, 3), blocks))
     return matches
+
+
+def _components(pairs: list[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """{member: its connected component} of the graph with edges `pairs`."""
+    neighbours: dict[str, set[str]] = {}
+    for a, b in pairs:
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    found: dict[str, frozenset[str]] = {}
+    for start in neighbours:
+        if start in found:
+            continue
+        component, todo = {start}, [start]
+        while todo:
+            for other in neighbours[todo.pop()] - component:
+                component.add(other)
+                todo.append(other)
+        found |= dict.fromkeys(component, frozenset(component))
+    return found
+
+
+@dataclass(frozen=True)
+class Group:
+    """Hand-ins of one assignment joined by pair matches: a pair, or a copy ring of more. `pairs`
+    are its matches, best first (the first shows its matching lines)."""
+
+    assignment: str
+    members: list[str]
+    pairs: list[Match]
+
+    @property
+    def scores(self) -> tuple[float, float]:
+        """The lowest and the highest score of its pairs."""
+        return min(m.score for m in self.pairs), max(m.score for m in self.pairs)
+
+
+def match_groups(matches: list[Match]) -> list[Group]:
+    """The pair matches (not those with the reference) as groups, the largest first."""
+    groups = []
+    for assignment in sorted({m.assignment for m in matches}):
+        pairs = [m for m in matches if m.assignment == assignment and m.second != REFERENCE]
+        found = set(_components([(m.first, m.second) for m in pairs]).values())
+        for members in found:
+            inside = [m for m in pairs if m.first in members]
+            groups.append(Group(assignment, sorted(members), inside))
+    return sorted(groups, key=lambda g: (-len(g.members), -g.scores[1], g.members))
 
 
 def similar_to(matches: list[Match]) -> dict[str, str]:
