@@ -241,3 +241,14 @@ def test_functions_are_called_by_position_as_the_skeleton_documents_them(noteboo
         return keyword["silence_windows"](recordings, n, seed, size)
 
     assert check.twelve_class_data(windows_function=windows)
+
+
+def test_a_todo_in_a_layer_with_its_own_names_is_reported_as_the_todo(notebook):
+    """Without a forward pass to watch, sub-modules with names of their own cannot be matched;
+    the TODO is what the student must hear about, as for any layer."""
+    source = OWN_CONFORMER.replace(
+        "        frames = frames + 0.5 * self.first_half(frames)\n",
+        '        raise NotImplementedError("TODO: the four residual sub-blocks")\n',
+    )
+    with pytest.raises(NotImplementedError, match="TODO: the four residual sub-blocks"):
+        check.conformer_block(_defined(source, notebook))

@@ -152,7 +152,7 @@ def test_a_ring_of_11_copies_in_a_class_of_20_is_one_group_with_its_members(tmp_
     assert group.members == [f"ring{n:02d}" for n in range(11)] and group.scores[0] >= 0.9
     assert {m.first for m in matches if m.second == REFERENCE} == {"ref"}
     notes = similar_to(matches)
-    assert notes["ring03"].startswith("copy group of 11 (keyword_spotting, 100%–100%): ring00,")
+    assert notes["ring03"].startswith("copy group of 11 (keyword_spotting, 100%): ring00,")
 
 
 def _graded(folder, submissions, kinds: dict[str, str], tests_of=None) -> None:

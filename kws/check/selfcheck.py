@@ -315,6 +315,9 @@ def compare_layer(
     x, mask, noise = inputs()
     problems = [copy_weights(student, reference, (x,)) for reference in candidates]
     if all(problems):
+        checker.topic = "outputs"  # a forward that raises (a TODO) says so first, as it would
+        call(checker, "forward(x) runs", lambda: forward(student, x))
+        checker.topic = "build"
         checker.stop(
             "weights copy into the reference", f"keep the skeleton's layers: {problems[0]}"
         )

@@ -258,11 +258,12 @@ def similar_to(matches: list[Match]) -> dict[str, str]:
     found: dict[str, list[str]] = {}
     for group in match_groups(matches):
         low, high = (f"{score:.0%}" for score in group.scores)
+        scores = low if low == high else f"{low}–{high}"
         for member in group.members:
             if len(group.members) > 3:
                 others = [m for m in group.members if m != member]
                 shown = ", ".join(others[:3]) + (" …" if len(others) > 3 else "")
-                note = f"copy group of {len(group.members)} ({group.assignment}, {low}–{high}): "
+                note = f"copy group of {len(group.members)} ({group.assignment}, {scores}): "
                 found.setdefault(member, []).append(note + shown)
                 continue
             for match in group.pairs:
