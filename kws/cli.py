@@ -7,7 +7,8 @@
     kws release OUT                  the student bundle: notebooks, set-up README, the kit, a zip
     kws release solutions/ assignments/
     kws grade SUBMISSIONS --data DIR --jobs N --out DIR [--assignment NAME] [--tiers FILE]
-        [--roster FILE]
+        [--shard I/N] [--roster FILE]
+    kws merge GRADES_DIR             one gradebook from the shards `kws grade --shard` wrote
     kws export canvas|moodle GRADES_DIR [--roster FILE] --out FILE    the CSV the LMS imports
     kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE]
     kws report GRADES_DIR [--submissions DIR]   the class's HTML report and similarity flags
@@ -156,8 +157,10 @@ def _bundle(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from kws.grading.batch import grade_batch, handin_folders
     from kws.grading.roster import match_roster, read_roster
+    from kws.grading.shards import Shard
 
     try:
+        shard = Shard.parse(args.shard) if args.shard is not None else None
         if args.roster_key and not args.roster:
             raise ValueError("--roster-key names a column of the --roster FILE; pass both")
         roster = read_roster(args.roster, key=args.roster_key) if args.roster else None
@@ -173,12 +176,27 @@ def _grade(args: argparse.Namespace) -> int:
             assignment=args.assignment,
             dataset=args.dataset,
             tiers=args.tiers,
+            shard=shard,
             roster=roster,
         )
     except (FileNotFoundError, ValueError) as error:  # the instructor's setting: say the fix
         print(f"kws grade: {error}", file=sys.stderr)
         return 2
     print(f"gradebook: {gradebook}")
+    if shard is not None:
+        print(f"shard {shard} graded; once all {shard.count} have finished: kws merge {args.out}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from kws.grading.shards import merge_shards
+
+    try:
+        gradebook = merge_shards(args.grades)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws merge: {error}", file=sys.stderr)
+        return 2
+    print(f"gradebook: {gradebook} (then: kws report {args.grades})")
     return 0
 
 
@@ -352,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--timeout", type=float, default=3600.0, help="wall seconds for one submission"
     )
+    grade.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="grade only shard I of N (0 <= I < N; a block of the hand-ins sorted by name) into "
+        "OUT/shards/, then `kws merge OUT`; e.g. in a Slurm array: grade_array.sbatch",
+    )
     grade.add_argument("--roster", type=Path,
                        help="class list CSV: check every hand-in folder has a student, and keep "
                        "it for `kws export`")  # fmt: skip
@@ -359,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
     _add_selection(grade)
     grade.set_defaults(run=_grade)
+
+    merge = commands.add_parser(
+        "merge", help="merge the shards `kws grade --shard I/N` wrote into one gradebook"
+    )
+    merge.add_argument("grades", type=Path, help="the --out folder the shards graded into")
+    merge.set_defaults(run=_merge)
 
     export = commands.add_parser("export", help="the gradebook as the CSV Canvas or Moodle imports")
     export.add_argument("lms", choices=["canvas", "moodle"])

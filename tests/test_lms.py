@@ -237,3 +237,7 @@ def test_kws_export_from_another_directory_takes_paths_relative_to_it(tmp_path, 
     refused = _kws(work, "export", "moodle", "../grades")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "none of the columns Email address, ID number, Username" in refused.stderr
+    unmerged = tmp_path / "sharded"
+    (unmerged / "shards").mkdir(parents=True)
+    waiting = _kws(work, "export", "canvas", "../sharded")
+    assert waiting.returncode == 2 and "holds shards: run `kws merge" in waiting.stderr

@@ -44,6 +44,7 @@ from kws.grading.zygote import Zygote, ZygoteError, available
 
 if TYPE_CHECKING:
     from kws.grading.roster import Roster
+    from kws.grading.shards import Shard
 
 RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
 ROSTER_FILE = "roster.csv"  # `kws grade --roster FILE`'s copy, for `kws export`
@@ -151,6 +152,7 @@ def grade_batch(
     dataset: str | None = None,
     tiers: Path | None = None,
     fork: bool = True,
+    shard: "Shard | None" = None,
     roster: "Roster | None" = None,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
@@ -163,6 +165,8 @@ def grade_batch(
     hidden from every child, and the results and logs folders are the instructor's alone (mode
     0700), so no student's code can read a classmate's notebook, checkpoint or results.
 
+    `shard` (`kws.grading.shards.Shard`): grade only its share of the class, into its own
+    folder under ``out_dir/shards/`` with a record for `kws.grading.shards.merge_shards`.
     `roster` (`kws.grading.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
     `kws export`; the grades do not depend on it.
     """
@@ -170,6 +174,9 @@ def grade_batch(
     students = handin_folders(submissions_dir)
     options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
     target, chosen = out_dir, students
+    if shard is not None:
+        target = shard.folder(out_dir)
+        chosen = [submissions_dir / name for name in shard.share([p.name for p in students])]
     for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
         (target / folder).mkdir(parents=True, exist_ok=True)
         (target / folder).chmod(0o700)
@@ -180,9 +187,24 @@ def grade_batch(
     write_run_record(
         target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
     )
+    record = None
+    if shard is not None:
+        from kws.grading.shards import grading_options, start_shard
+
+        recorded = grading_options(
+            submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
+            grader=grader, pytest_args=pytest_args, roster=roster.path if roster else None,
+        )  # fmt: skip
+        record = start_shard(target, shard, recorded, [p.name for p in students],
+                             [p.name for p in chosen])  # fmt: skip
     grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
     graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, fork, **grading)
-    return write_gradebook(graded, target / "gradebook.csv")
+    gradebook = write_gradebook(graded, target / "gradebook.csv")
+    if record is not None:
+        from kws.grading.shards import finish_shard
+
+        finish_shard(target, record, graded)
+    return gradebook
 
 
 def handin_folders(submissions_dir: Path) -> list[Path]:
