@@ -6,9 +6,12 @@
   unfinished or half-written shard, one graded with other options or in another split, hand-ins
   graded twice, a submissions folder that changed between shards, folders sharing a results file;
 - shards run as separate `kws grade --shard` processes, then `kws merge`, give the gradebook,
-  results, run.json, report and LMS export of one `kws grade` of the whole class (timings aside).
+  results, run.json, report and LMS export of one `kws grade` of the whole class (timings aside);
+- the documented Slurm array script (kws/grading/slurm/grade_array.sbatch) does the same when
+  submitted with `sbatch` to a one-node cluster (skipped, saying why, where Slurm cannot run).
 """
 
+import contextlib
 import csv
 import json
 import os
@@ -22,10 +25,12 @@ from pathlib import Path
 import pytest
 from course_helpers import ROOT
 from grading_helpers import TINY_KWS, make_submission
+from slurm_cluster import node_resources, one_node_cluster, unavailable
 
 from kws.grading.batch import grade_batch
 from kws.grading.shards import RECORD, Shard, ShardError, merge_shards
 
+SCRIPT = ROOT / "kws" / "grading" / "slurm" / "grade_array.sbatch"
 KWS = {"kws": ("KeywordTransformer", {"n_classes": 12})}
 SELECTION = ["--assignment", "keyword_spotting"]
 
@@ -343,3 +348,48 @@ def test_shards_graded_as_processes_merge_into_the_one_machine_gradebook(course,
     assert (course / "one.csv").read_text().splitlines()[1:3] == [
         "    Points Possible,,,,,30", '"Ames, Ann",101,S1,ann,CS-1,10'
     ]  # fmt: skip
+
+
+# ---- the documented Slurm job array, on a one-node cluster ------------------------------------
+
+
+def test_the_docs_carry_the_shipped_array_script():
+    page = (ROOT / "docs" / "how-to" / "cluster.md").read_text()
+    assert SCRIPT.read_text() in page, "docs/how-to/cluster.md must show grade_array.sbatch as is"
+
+
+@pytest.mark.slow
+def test_slurm_array_grades_the_shards_and_a_dependent_job_merges_them(
+    course, one_machine, tmp_path
+):
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    cpus, memory_mb = node_resources()
+    fit = [f"--cpus-per-task={min(2, cpus)}"] + (
+        [f"--mem={memory_mb}M"] if memory_mb < 4096 else []
+    )
+    kws = f"{sys.executable} -m kws.cli"
+    with contextlib.ExitStack() as stack:
+        try:
+            env = stack.enter_context(one_node_cluster(tmp_path / "slurm"))
+        except RuntimeError as error:
+            pytest.skip(str(error))
+        env |= {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "KWS": kws}
+        # An array counted from 1: the script makes it shards 0/3 .. 2/3.
+        submit = ["sbatch", "--parsable", "--array=1-3", *fit, str(SCRIPT), "subs", "data",
+                  "slurm-grades", "--roster", "roster.csv", *SELECTION]  # fmt: skip
+        array = subprocess.run(submit, cwd=course, env=env, capture_output=True, text=True)
+        assert array.returncode == 0, array.stderr
+        job = array.stdout.strip().split(";")[0]
+        merge = ["sbatch", "--wait", f"--dependency=afterany:{job}", "--output=merge-%j.out",
+                 "--wrap", f"{kws} merge slurm-grades"]  # fmt: skip
+        merged = subprocess.run(merge, cwd=course, env=env, capture_output=True, text=True,
+                                timeout=1800)  # fmt: skip
+        logs = {p.name: p.read_text() for p in course.glob("*.out")}
+        assert merged.returncode == 0, (merged.stderr, logs)
+    assert sorted(p.name for p in (course / "slurm-grades/shards").iterdir()) == [
+        "shard-0-of-3", "shard-1-of-3", "shard-2-of-3"
+    ]  # fmt: skip
+    assert any("shard 2/3 graded" in text for text in logs.values()), logs
+    _same_class(course / "slurm-grades", one_machine)
