@@ -10,7 +10,7 @@ folder itself; WAV or FLAC clips; or a folder holding one ``.tar`` of that layou
 extracted). The benchmark writes working copies under ``--work``:
 
 - ``--folds K`` (cross-validation, how figures are reported): the speakers are dealt into K groups
-  of about equal clip counts (``kws.data.holdout``); fold i tests on every clip of group i, written
+  of about equal clip counts (``holdout.py``); fold i tests on every clip of group i, written
   as a 12-class test-set folder (``_unknown_`` = the other words, ``_silence_`` = windows of the
   last ``_background_noise_`` recording, which training never sees), and trains on the other
   speakers (a seeded 10 % of them validating). Every speaker is tested exactly once. ``--fold-list``
@@ -37,6 +37,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from holdout import (
+    noise_recordings,
+    speaker_counts,
+    speaker_folds,
+    speaker_sample,
+    word_clips,
+    write_test_folder,
+    write_training_folder,
+)
 from real_speech_runs import (
     format_rows,
     format_summary,
@@ -48,15 +57,6 @@ from real_speech_runs import (
 
 from kws.assignments import ASSIGNMENTS
 from kws.data.download import safe_extract
-from kws.data.holdout import (
-    noise_recordings,
-    speaker_counts,
-    speaker_folds,
-    speaker_sample,
-    word_clips,
-    write_test_folder,
-    write_training_folder,
-)
 from kws.data.speech_commands import speaker_of
 from kws.recipes import SMALL, Recipe
 
