@@ -38,9 +38,10 @@ from kws.notebooks import check_released, read_notebook, student_version
 KIT_ROOT = Path(__file__).resolve().parents[1]  # the repository: pyproject.toml, solutions/, ...
 KIT_SOURCE = re.compile(r'^(KIT_SOURCE = os\.environ\.get\("KWS_KIT_SOURCE", )"[^"]*"\)', re.M)
 FORBIDDEN = ("solutions", "grader", "speaker_features_hidden")  # folder names never handed out
-# What the kit's archive may hold: the package's modules, setuptools' metadata, the README.
+# What the kit's archive may hold: the package's modules, setuptools' metadata, the README, the
+# specs and the measured figures the kit quotes (kws/figures.json).
 _KIT_FILES = re.compile(
-    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws\.egg-info/.*)$"
+    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws/figures\.json|kws\.egg-info/.*)$"
 )
 
 

@@ -102,13 +102,15 @@ def test_the_benchmark_merges_each_recipe_fold_into_its_cross_validated_row(tiny
     each run merged into --out as it ends, a second invocation's fold added to the same row and
     the summary taken over both; an older row of the file is left as it was."""
     script = BENCHMARKS / "bench_real_speech.py"
-    out = tmp_path / "cv.json"
+    out, published = tmp_path / "cv.json", tmp_path / "figures.json"
     out.write_text(json.dumps({"an older row": {"mean": 0.5}}))
+    kit_figures = (BENCHMARKS.parent / "kws" / "figures.json").read_bytes()
     for fold in ("0", "1"):
         done = subprocess.run(
             [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
              "--folds", "3", "--fold-list", fold, "--recipes", "kws_transformer",
-             "--scale", "0.001", "--batch-size", "8", "--threads", "1", "--out", str(out)],
+             "--scale", "0.001", "--batch-size", "8", "--threads", "1", "--out", str(out),
+             "--figures", str(published)],
             cwd=tmp_path, capture_output=True, text=True, timeout=600,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )  # fmt: skip
@@ -121,6 +123,12 @@ def test_the_benchmark_merges_each_recipe_fold_into_its_cross_validated_row(tiny
     assert row["mean"] == pytest.approx(sum(accuracies) / 2)
     assert all(f["steps"] == 4 for f in row["folds"])  # 4,000 steps x --scale 0.001
     assert "Cross-validated over speakers (3 folds" in done.stdout
+    # each merged fold is published as the figures the kit quotes: the row's summary, not its
+    # folds; the kit's own figures file is written only by a run into the default results
+    quoted = json.loads(published.read_text())["real_speech"]["rows"]["kws_transformer (real)"]
+    assert quoted["mean"] == row["mean"] and quoted["k"] == 2 and quoted["folds_run"] == [0, 1]
+    assert quoted["parameters"] == 650_684 and quoted["steps"] == 4 and "folds" not in quoted
+    assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures
 
 
 @pytest.mark.filterwarnings("ignore:.*has no folder for")
@@ -284,3 +292,24 @@ def test_the_attention_readout_classifies_a_padded_clip_as_it_does_alone(monkeyp
     with torch.no_grad():
         batch, alone = model(waves, lengths), model(waves[1:, :9000])
     torch.testing.assert_close(batch[1], alone[0], atol=1e-4, rtol=0)
+
+
+def test_the_demo_benchmark_publishes_the_demos_time_and_figures(tmp_path):
+    """bench_demo.py: `kws demo` run as a newcomer runs it, timed, and its synthetic accuracies
+    and score kept as the figures file's `demo` section (here on the tiny preset)."""
+    published = tmp_path / "figures.json"
+    published.write_text(json.dumps({"report": {"kept": True}}))
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_demo.py"), "--preset", "tiny",
+         "--work", str(tmp_path / "w"), "--figures", str(published)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    saved = json.loads(published.read_text())
+    assert saved["report"] == {"kept": True}  # the other sections are left as they were
+    demo = saved["demo"]
+    assert demo["synthetic"] is True and demo["preset"] == "tiny"
+    assert demo["max_score"] > 0 and demo["score"] == demo["max_score"]  # the reference's marks
+    assert {"KeywordTransformer", "CRNN baseline", "task1"} <= set(demo["accuracies"])
+    assert demo["cpu_seconds"] > 0 and demo["wall_seconds"] > 0
