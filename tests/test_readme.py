@@ -40,3 +40,11 @@ def test_every_kws_subcommand_in_the_readme_exists():
 def test_every_script_the_readme_names_exists():
     for path in re.findall(r"python ((?:data_scripts|benchmarks)/\w+\.py)", README):
         assert (ROOT / path).is_file(), path
+
+
+def test_the_readme_stays_a_ten_minute_read_and_its_docs_links_resolve():
+    # The reference, the measurements and the research record live in docs/ and benchmarks/.
+    assert len(README.splitlines()) <= 250, "move reference material to a page under docs/"
+    linked = re.findall(r"\]\(((?:docs|benchmarks)/[^)#\s]+)", README)
+    assert linked, "the README links to no documentation page"
+    assert [path for path in linked if not (ROOT / path).is_file()] == []
