@@ -38,10 +38,9 @@ from kws.notebooks import check_released, read_notebook, student_version
 KIT_ROOT = Path(__file__).resolve().parents[1]  # the repository: pyproject.toml, solutions/, ...
 KIT_SOURCE = re.compile(r'^(KIT_SOURCE = os\.environ\.get\("KWS_KIT_SOURCE", )"[^"]*"\)', re.M)
 FORBIDDEN = ("solutions", "grader", "speaker_features_hidden")  # folder names never handed out
-# What the kit's archive may hold: the package's modules, setuptools' metadata, the README, the
-# specs and the measured figures the kit quotes (kws/figures.json).
+# What the kit's archive may hold: the package's modules, setuptools' metadata, the README.
 _KIT_FILES = re.compile(
-    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws/figures\.json|kws\.egg-info/.*)$"
+    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws\.egg-info/.*)$"
 )
 
 
@@ -136,8 +135,11 @@ def _build_kit_archive(folder: Path) -> Path:
         for name in ("pyproject.toml", "README.md"):
             shutil.copyfile(KIT_ROOT / name, source / name)
         # Each assignment's graded tests (kws/assignments/<name>/grader/) stay with the grader,
-        # and so do the Gradescope image's scripts (kws/grading/gradescope_scripts/).
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grader", "gradescope_scripts")
+        # and so do the Gradescope image's scripts (kws/grading/gradescope_scripts/) and the
+        # measured figures `kws demo` and the docs quote (kws/figures.json): students need none.
+        ignore = shutil.ignore_patterns(
+            "__pycache__", "*.pyc", "grader", "gradescope_scripts", "figures.json"
+        )
         shutil.copytree(KIT_ROOT / "kws", source / "kws", ignore=ignore)
         build = (
             "import sys, setuptools.build_meta as backend; print(backend.build_sdist(sys.argv[1]))"

@@ -179,10 +179,11 @@ def commands(sections: dict) -> str:
     helps = {action.dest: action.help for action in subcommands._choices_actions}
     parts = []
     previous = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "100"  # argparse wraps its help to the terminal's width
+    os.environ["COLUMNS"] = "80"  # argparse wraps its help to the terminal's width
     try:
         for name, command in subcommands.choices.items():
-            parts += [f"## kws {name}", "", f"{helps.get(name, '')}.", ""]
+            summary = helps.get(name) or ""
+            parts += [f"## kws {name}", "", f"{summary[:1].upper()}{summary[1:]}.", ""]
             parts += ["```text", command.format_help().rstrip(), "```", ""]
     finally:
         if previous is None:
