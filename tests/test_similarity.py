@@ -234,7 +234,7 @@ def test_scores_of_every_pair_are_what_the_table_in_the_docs_reports(tmp_path):
         assignment: {kind: (min(s), max(s)) for kind, s in scores.items()}
         for assignment, scores in table.items()
     }
-    text = (ROOT / "docs" / "report.md").read_text()
+    text = (ROOT / "docs" / "reference" / "similarity.md").read_text()
     for assignment, kinds in shown.items():
         for kind, (low, high) in kinds.items():
             assert f"| {assignment} | {kind} | {low:.2f} | {high:.2f} |" in text, (

@@ -12,7 +12,7 @@ than ten, a copy group of nearly identical hand-ins counting once (`kws.grading.
 the shared fingerprints over the smaller of the two sets, so a short hand-in copied into a longer
 one still scores high. Pairs are listed from `THRESHOLD`, matches with the reference from
 `REFERENCE_THRESHOLD`: both chosen on a class of independent, correct hand-ins and planted
-copies (tests/class_corpus.py), where the tightly dictated TODOs of notebook 02 make independent
+copies (tests/class_corpus.py; docs/reference/similarity.md), where the tightly dictated TODOs of notebook 02 make independent
 work score up to about half against the reference, and copies 0.9 and more.
 
 A flag is evidence for a person to read, never a deduction: the report shows the matching lines
