@@ -264,7 +264,7 @@ def test_the_torch_encoder_reference_masks_the_padding_it_is_given():
     which is the per-example reference's output."""
     import torch
 
-    from kws.check.layer_checks import TorchEncoder, TorchEncoderLayer
+    from kws.assignments.speaker_id.layer_checks import TorchEncoder, TorchEncoderLayer
     from kws.check.selfcheck import differs, inputs, per_example
 
     x, mask, noise = inputs()

@@ -90,8 +90,6 @@ GRADER_MODULES = [
     "kws.check",
     "kws.check.selfcheck",
     "kws.check.registry",
-    "kws.check.layer_checks",
-    "kws.check.formula_checks",
     "kws.models.masks",
 ]
 
