@@ -105,3 +105,42 @@ def test_the_class_count_has_one_name():
         for match in other_names.finditer(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+def test_a_broken_spec_elsewhere_breaks_nothing_until_it_is_asked_for(tmp_path, monkeypatch):
+    """An instructor's draft with a broken spec, named in KWS_ASSIGNMENTS: a student's notebook
+    (its settings, `kws.check`), the kit's assignments and their graded tests work; the draft's
+    own error, naming its file, comes when the draft itself (or every assignment) is asked for."""
+    from kws import check
+    from kws.spec import all_assignments, assignment, assignments, settings, spec_of
+
+    draft = tmp_path / "course" / "draft"
+    draft.mkdir(parents=True)
+    (draft / "spec.toml").write_text('name = "draft"\ntitle = "unfinished\n')
+    monkeypatch.setenv("KWS_ASSIGNMENTS", str(tmp_path / "course"))
+    assert settings("speaker_id")["KWS_STEPS"] == 70000
+    assert callable(check.attention) and callable(check.keyword_model)
+    assert spec_of(HERE / "speaker_id" / "grader" / "test_02_numeric.py").name == "speaker_id"
+    assert "draft" in assignments() and list(assignments())[-1] == "draft"
+    with pytest.raises(SpecError, match=f"^{draft / 'spec.toml'}: not valid TOML"):
+        assignment("draft")
+    with pytest.raises(SpecError, match="not valid TOML"):
+        all_assignments()
+
+
+def test_import_kws_check_lists_no_instructor_folder(tmp_path, monkeypatch):
+    """KWS_ASSIGNMENTS naming a folder that is not there (a student's copy of a course set-up):
+    the kit's checks and settings work, and the error names the variable once the instructor's
+    assignments are needed."""
+    from kws import check
+    from kws.spec import assignment, assignments, settings
+
+    monkeypatch.setenv("KWS_ASSIGNMENTS", str(tmp_path / "missing"))
+    assert callable(check.task1) and settings("keyword_spotting")["KWS_BATCH_SIZE"] == 256
+    assert assignment("keyword_spotting").notebook == "01_keyword_spotting.ipynb"
+    with pytest.raises(SpecError, match="^KWS_ASSIGNMENTS=.*: .*missing is no assignment folder"):
+        list(assignments())
+    with pytest.raises(SpecError, match="there is no assignment 'nothing'"):
+        with monkeypatch.context() as quiet:
+            quiet.delenv("KWS_ASSIGNMENTS")
+            assignment("nothing")

@@ -34,8 +34,11 @@ notebook stops at the first TODO with its message.
 
 from __future__ import annotations
 
-from kws.assignments import ASSIGNMENTS
+import types
+from collections.abc import Iterator
+
 from kws.check.selfcheck import CheckResult
+from kws.spec import assignments
 
 __all__ = ["CheckResult"]  # and each assignment's selfcheck.py's (`__getattr__`)
 
@@ -43,26 +46,35 @@ __all__ = ["CheckResult"]  # and each assignment's selfcheck.py's (`__getattr__`
 # ---- each assignment's own checks (kws/assignments/<name>/selfcheck.py) ------------------------
 
 
+def _selfcheck_modules() -> Iterator[types.ModuleType]:
+    """Each assignment folder's ``selfcheck.py``, the kit's folders first, each imported (and its
+    spec read) only when the walk reaches it."""
+    registry = assignments()
+    for name in registry:
+        if (registry.folder(name) / "selfcheck.py").is_file():
+            yield registry[name].module("selfcheck")
+
+
 def _assignment_checks() -> dict:
     """{name: function} of every assignment folder's ``selfcheck.py`` (its ``__all__``)."""
     found = {}
-    for spec in ASSIGNMENTS.values():
-        if (spec.folder / "selfcheck.py").is_file():
-            module = spec.module("selfcheck")
-            found.update({name: getattr(module, name) for name in module.__all__})
+    for module in _selfcheck_modules():
+        for name in module.__all__:
+            found.setdefault(name, getattr(module, name))
     return found
 
 
 def __getattr__(name: str):
-    """``check.task1`` and the like: a model check of one assignment, from its folder."""
+    """``check.attention``, ``check.task1`` and the like: a check of one assignment, from its
+    folder (the first whose ``selfcheck.py`` names it: the folders after it are not read)."""
     if name.startswith("__"):
         raise AttributeError(name)
-    checks = _assignment_checks()
-    if name not in checks:
-        raise AttributeError(
-            f"module 'kws.check' has no check {name!r}; it has {__all__ + sorted(checks)}"
-        )
-    return checks[name]
+    for module in _selfcheck_modules():
+        if name in module.__all__:
+            return getattr(module, name)
+    raise AttributeError(
+        f"module 'kws.check' has no check {name!r}; it has {__all__ + sorted(_assignment_checks())}"
+    )
 
 
 def __dir__() -> list[str]:

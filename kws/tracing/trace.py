@@ -96,9 +96,9 @@ GRADER_MODULES = [
 
 def grader_modules() -> list[str]:
     """`GRADER_MODULES` and the Python modules of every assignment's folder."""
-    from kws.assignments import ASSIGNMENTS
+    from kws.spec import assignments
 
-    return GRADER_MODULES + [name for spec in ASSIGNMENTS.values() for name in spec.modules()]
+    return GRADER_MODULES + [name for spec in assignments().values() for name in spec.modules()]
 
 
 HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]
