@@ -160,16 +160,13 @@ class Spec:
 
     def modules(self) -> list[str]:
         """The module names of the folder's Python files (checks and helpers), for the grading
-        child to watch against a notebook that patches them."""
+        child to watch against a notebook that patches them; a data layout's module (``[data]
+        layout = "<file>.py:<Class>"``) is the grader's alone and never runs in the child."""
+        layout = str(self.data.get("layout", "")).partition(":")[0]
+        files = [p for p in sorted(self.folder.glob("*.py")) if p.name != layout]
         if self.package is None:
-            return [
-                f"kws_assignment_{self.name}.{p.stem}" for p in sorted(self.folder.glob("*.py"))
-            ]
-        return [self.package] + [
-            f"{self.package}.{p.stem}"
-            for p in sorted(self.folder.glob("*.py"))
-            if p.stem != "__init__"
-        ]
+            return [f"kws_assignment_{self.name}.{p.stem}" for p in files]
+        return [self.package] + [f"{self.package}.{p.stem}" for p in files if p.stem != "__init__"]
 
     def checks(self):
         """The folder's ``checks.py`` module: its ``NUMERIC`` table ({component:
