@@ -102,6 +102,29 @@ class NumericTest:
     file: str = "test_numeric.py"
 
 
+@dataclass(frozen=True)
+class GradingCost:
+    """What grading the assignment's reference hand-in cost (``[grading]`` in the spec), from
+    which the time limits of a larger test set are computed (`kws.grading.gradescope`).
+
+    Attributes:
+        child_seconds: the grading child's wall seconds on one CPU, for a test set of
+            `measured_size`; None when not measured (the grader's default limits apply).
+        measured_size: that test set's size, in the units of its data layout's
+            ``test_set_size`` (clips for Speech Commands, frames for HW4 features).
+    """
+
+    child_seconds: int | float | None = None
+    measured_size: int | float | None = None
+
+    def child_seconds_for(self, size: int | float) -> float | None:
+        """The grading child's expected wall seconds on one CPU for a test set of `size`
+        (scaled from the measured run), or None when nothing was measured."""
+        if self.child_seconds is None or not self.measured_size:
+            return None
+        return self.child_seconds * size / self.measured_size
+
+
 # The structural rules a task may state, and the kind of value each takes.
 RULE_KINDS = {"layer_class": str, "own_classes": list, "norm_before_classifier": bool}
 
@@ -126,6 +149,8 @@ class Spec:
     # Besides the cells tagged `model`, the cells defining one of these names are graded code:
     # `kws report` compares them between hand-ins (kws.grading.similarity).
     compared_names: tuple[str, ...] = ()
+    # What grading its reference hand-in cost ([grading]): the time limits scale from it.
+    grading: GradingCost = field(default_factory=GradingCost)
 
     @property
     def model_tasks(self) -> dict[str, str]:
@@ -307,6 +332,26 @@ def _numeric(raw: dict, path: Path, tasks: dict[str, Task]) -> dict[str, Numeric
     return numeric
 
 
+def _grading(raw: dict, path: Path) -> GradingCost:
+    table = _table(raw, "grading", path)
+    keys = ("child_seconds", "measured_size")
+    numbers = all(
+        isinstance(table.get(k), int | float)
+        and not isinstance(table.get(k), bool)
+        and table[k] > 0
+        for k in keys
+    )
+    if table and (set(table) != set(keys) or not numbers):
+        raise _fail(
+            path,
+            "[grading]",
+            "needs child_seconds and measured_size, both positive numbers (or neither)",
+            "e.g. child_seconds = 170 and measured_size = 4890 (the test set's size in its "
+            "layout's units)",
+        )
+    return GradingCost(table.get("child_seconds"), table.get("measured_size"))
+
+
 def _names(raw: dict, key: str, path: Path) -> tuple[str, ...]:
     value = raw.get(key, [])
     if not isinstance(value, list) or not all(
@@ -350,6 +395,7 @@ def load(path: str | Path) -> Spec:
         compared_names=_names(raw, "compared_names", path),
         aliases=_names(raw, "aliases", path),
         numeric=_numeric(raw, path, tasks),
+        grading=_grading(raw, path),
     )
 
 

@@ -59,6 +59,8 @@ def _copy(tmp_path, name: str, old: str, new: str) -> Path:
         ("test_accuracy = 5", 'test_accuracy = "five"', "points.test_accuracy"),
         ('target = "boss"', 'target = "gold"', "tasks.task3.target"),
         ("max_layer_calls = 3,", 'max_layer_calls = "3",', "tasks.task1.limits"),
+        ("child_seconds = 2400", "child_seconds = -1", "[grading] needs child_seconds"),
+        ("child_seconds = 2400", "seconds = 2400", "[grading] needs child_seconds"),
     ],
 )
 def test_a_broken_spec_names_the_file_and_the_key(tmp_path, old, new, key):
@@ -81,6 +83,17 @@ def test_an_edited_copy_is_what_loads(tmp_path):
     edited = load(path)
     assert edited.tasks["task1"].limits["max_encoder_params"] == 1
     assert edited.points == ASSIGNMENTS["speaker_id"].points and edited.path == path
+
+
+def test_the_grading_cost_scales_with_the_test_set(tmp_path):
+    """[grading]: the measured child's seconds, scaled by the test set's size in its layout's
+    units; an assignment that measured nothing has no estimate (the grader's defaults apply)."""
+    cost = ASSIGNMENTS["keyword_spotting"].grading
+    assert cost.child_seconds_for(cost.measured_size) == cost.child_seconds
+    assert cost.child_seconds_for(2 * cost.measured_size) == 2 * cost.child_seconds
+    table = "[grading]\nchild_seconds = 2400\nmeasured_size = 6_200_000 # 8,000 x 775\n"
+    unmeasured = load(_copy(tmp_path, "speaker_id", table, ""))
+    assert unmeasured.grading.child_seconds_for(10**6) is None
 
 
 def test_the_specs_are_package_data():
