@@ -60,6 +60,22 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
+class Cells:
+    """Cells of the notebook the grading child runs after the model cells, before the numeric
+    checks (``cells = { tags = [...], defines = "..." }`` in a task's table): the code cells
+    tagged each of `tags`, in that order, statement by statement (a statement that raises is
+    skipped). The last tag marks one cell; in a notebook handed out before that tag existed,
+    the first code cell defining `defines` stands in for it, and without either nothing runs.
+    `defines`: the function that cell defines for a check; if the cell fails to define it, a
+    stand-in raising the cell's first error takes its place. The grader reviews these cells
+    like the model cells (`kws.grading.review`).
+    """
+
+    tags: tuple[str, ...]
+    defines: str | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     """One task of an assignment.
 
@@ -76,6 +92,8 @@ class Task:
             and that must be written in the notebook), ``own_classes`` (more classes the
             notebook must write itself), ``norm_before_classifier`` (a normalization feeds the
             final Linear).
+        cells: the notebook's cells the grading child runs for the task's numeric checks
+            besides the model cells (`Cells`), or None.
     """
 
     name: str
@@ -84,6 +102,7 @@ class Task:
     target: str | None = None
     limits: dict[str, int | float] = field(default_factory=dict)
     rules: dict = field(default_factory=dict)
+    cells: Cells | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +170,11 @@ class Spec:
     compared_names: tuple[str, ...] = ()
     # What grading its reference hand-in cost ([grading]): the time limits scale from it.
     grading: GradingCost = field(default_factory=GradingCost)
+
+    @property
+    def cells(self) -> tuple[Cells, ...]:
+        """The cells the grading child runs besides the model cells, of every task, in order."""
+        return tuple(task.cells for task in self.tasks.values() if task.cells)
 
     @property
     def model_tasks(self) -> dict[str, str]:
@@ -291,11 +315,38 @@ def _tasks(raw: dict, path: Path) -> dict[str, Task]:
                 'use layer_class = "Name", own_classes = ["Name"], norm_before_classifier = true',
             )
         tasks[name] = Task(
-            name, table["title"], table.get("class"), target, dict(limits), dict(rules)
+            name,
+            table["title"],
+            table.get("class"),
+            target,
+            dict(limits),
+            dict(rules),
+            _cells(table.get("cells"), path, name),
         )
     if not tasks:
         raise _fail(path, "[tasks]", "is empty", "describe at least one task")
     return tasks
+
+
+def _cells(value, path: Path, task: str) -> Cells | None:
+    if value is None:
+        return None
+    tags = value.get("tags") if isinstance(value, dict) else None
+    defines = value.get("defines") if isinstance(value, dict) else None
+    if (
+        not isinstance(tags, list)
+        or not tags
+        or not all(isinstance(t, str) and t for t in tags)
+        or set(value) - {"tags", "defines"}
+        or not (defines is None or (isinstance(defines, str) and defines.isidentifier()))
+    ):
+        raise _fail(
+            path,
+            f"tasks.{task}.cells",
+            "is not a table of tags (and the name the last one's cell defines)",
+            'write cells = { tags = ["parameters", "recipe"], defines = "name" }',
+        )
+    return Cells(tuple(tags), defines)
 
 
 def _numeric(raw: dict, path: Path, tasks: dict[str, Task]) -> dict[str, NumericTest]:

@@ -15,21 +15,13 @@ when something failed (``strict=True`` raises AssertionError instead). A check t
 (NotImplementedError) prints it, then raises it again, so that "Run All" on a fresh student
 notebook stops at the first TODO with its message.
 
-    check.attention(MultiHeadSelfAttention)     # vs torch.nn.MultiheadAttention
-    check.encoder_layer(EncoderLayer)           # vs torch.nn.TransformerEncoderLayer, both orders
-    check.encoder(Encoder)                      # EncoderLayer is looked up beside Encoder
+    from kws import check
+
+    check.attention(MultiHeadSelfAttention)     # a name of some assignment's selfcheck.py
     check.task1(model)
-    check.conformer_block(ConformerBlock)       # vs torchaudio's ConformerLayer
-    check.task2(model)
-    check.attention_pooling(SelfAttentionPooling)
-    check.am_softmax(AMSoftmaxHead, am_softmax_loss)
-    check.task3(model)                          # also runs the two above, from the notebook
-    check.keyword_model(model)                  # also KeywordTransformer's forward, from the notebook
-    check.keyword_transformer(KeywordTransformer)  # vs the pipeline with torch.nn's encoder
-    check.training_recipe(RECIPE, learning_rate_factor)
-    check.twelve_class_data(twelve_class_labels, silence_windows)   # notebook 01, Task 1
-    check.conv_tokenizer(ConvTokenizer)         # notebook 01, Task 2: token lengths
-    check.token_budget(model)                   # notebook 01, Task 2: tokens and attention memory
+
+The checks each notebook calls are listed in its assignment's ``selfcheck.py``
+(``kws/assignments/<name>/selfcheck.py``, its docstring and ``__all__``).
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ class Grading:
             )
             for note in result.notes:  # e.g. large folders not copied for grading
                 self.report.add_output(f"{spec.notebook}: {note}.")
-            for flag in submission_flags(self.submission, spec.notebook):
+            for flag in submission_flags(self.submission, spec.notebook, spec.cells):
                 self.report.add_output(f"{REVIEW_PREFIX} {flag}.")
             self._children[spec.name] = result
         return self._children[spec.name]

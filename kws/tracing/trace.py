@@ -76,8 +76,9 @@ FUSED_ATTENTION = {
 SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
 # The grader's own code that runs in the child after the notebook's cells: the probes, the
 # numeric checks (`kws.grading.child.numeric`) and the judges they call, the reference
-# pipeline's padding mask, the recipe cell's runner; and every assignment folder's modules
-# (its checks.py and helpers such as notebook 01's schedule judge), see `grader_modules`.
+# pipeline's padding mask, the runner of the cells a check needs (`kws.grading.child.cells`);
+# and every assignment folder's modules (its checks.py and helpers such as notebook 01's
+# schedule judge), see `grader_modules`.
 GRADER_MODULES = [
     "kws.tracing.probes",
     "kws.tracing.trace",
@@ -85,7 +86,7 @@ GRADER_MODULES = [
     "kws.tracing.guard",
     "kws.grading.child.channel",
     "kws.grading.child.numeric",
-    "kws.grading.child.recipe",
+    "kws.grading.child.cells",
     "kws.grading.shared.handin",
     "kws.check",
     "kws.check.selfcheck",
