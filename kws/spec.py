@@ -136,7 +136,7 @@ class GradingCost:
     child_seconds: int | float | None = None
     measured_size: int | float | None = None
 
-    def child_seconds_for(self, size: int | float) -> float | None:
+    def expected_seconds(self, size: int | float) -> float | None:
         """The grading child's expected wall seconds on one CPU for a test set of `size`
         (scaled from the measured run), or None when nothing was measured."""
         if self.child_seconds is None or not self.measured_size:

@@ -89,11 +89,11 @@ def test_the_grading_cost_scales_with_the_test_set(tmp_path):
     """[grading]: the measured child's seconds, scaled by the test set's size in its layout's
     units; an assignment that measured nothing has no estimate (the grader's defaults apply)."""
     cost = ASSIGNMENTS["keyword_spotting"].grading
-    assert cost.child_seconds_for(cost.measured_size) == cost.child_seconds
-    assert cost.child_seconds_for(2 * cost.measured_size) == 2 * cost.child_seconds
+    assert cost.expected_seconds(cost.measured_size) == cost.child_seconds
+    assert cost.expected_seconds(2 * cost.measured_size) == 2 * cost.child_seconds
     table = "[grading]\nchild_seconds = 2400\nmeasured_size = 6_200_000 # 8,000 x 775\n"
     unmeasured = load(_copy(tmp_path, "speaker_id", table, ""))
-    assert unmeasured.grading.child_seconds_for(10**6) is None
+    assert unmeasured.grading.expected_seconds(10**6) is None
 
 
 def test_the_specs_are_package_data():

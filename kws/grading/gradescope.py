@@ -59,7 +59,7 @@ def child_timeouts(data: Path, assignment: str | None = None) -> dict[str, int]:
     timeouts = {}
     for name, size in test_set_sizes(data).items():
         if assignment in (None, name):
-            seconds = ASSIGNMENTS[name].grading.child_seconds_for(size) or 0
+            seconds = ASSIGNMENTS[name].grading.expected_seconds(size) or 0
             need = seconds * HALF_A_CPU * 2
             timeouts[name] = max(DEFAULT_CHILD_TIMEOUT, 60 * -(-int(need) // 60))
     return timeouts
