@@ -223,15 +223,17 @@ class Spec:
         return self.module("checks")
 
     def module(self, stem: str):
-        """The folder's module ``<stem>.py``, imported once (as ``kws.assignments.<name>.<stem>``
-        for the kit's own folders); SpecError naming the file when there is none."""
+        """The folder's module ``<stem>.py``, imported once per folder (as
+        ``kws.assignments.<name>.<stem>`` for the kit's own folders); SpecError naming the file
+        when there is none."""
         path = self.folder / f"{stem}.py"
         if not path.is_file():
             raise SpecError(f"{path} is missing; the assignment's code needs it")
         if self.package is not None:
             return importlib.import_module(f"{self.package}.{stem}")
         name = f"kws_assignment_{self.name}.{stem}"
-        if name not in sys.modules:
+        loaded = sys.modules.get(name)
+        if loaded is None or Path(loaded.__file__) != path:  # another folder of the same name
             sys.modules.setdefault(f"kws_assignment_{self.name}", types.ModuleType(name))
             loader = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(loader)

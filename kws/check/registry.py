@@ -6,10 +6,10 @@ self-check runs those of a task (`kws.check`), both through `run_component`, so 
 grade the same items.
 
 What a check needs besides the model cells is declared, never guessed from its name: a value
-the run recorded in ``OUT_DIR/<task>/history.json`` is the component's `history` key, which the
-grading child reads into the namespace under `history_key(task, key)` (a key no notebook name
-can take); cells to run after the model cells are its task's ``cells`` in the spec (`kws.spec.Cells`),
-which the grader's own process reads too, to review them.
+the run recorded in ``OUT_DIR/<task>/history.json`` is the component's `history` key, which
+the grading child reads into the namespace under `history_key(task, key)` (a key no notebook
+name can take); cells to run after the model cells are its task's ``cells`` in the spec
+(`kws.spec.Cells`), which the grader's own process reads too, to review them.
 """
 
 from __future__ import annotations

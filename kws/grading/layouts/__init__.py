@@ -84,7 +84,8 @@ def layout_of(spec: Spec) -> Layout:
     if getattr(cls, "input_kind", None) not in INPUT_KINDS:
         raise SpecError(
             f"{spec.path}: [data] layout {cls.__name__} declares no input_kind; set input_kind "
-            f"to one of {', '.join(map(repr, INPUT_KINDS))} (the inputs file its hidden_test writes)"
+            f"to one of {', '.join(map(repr, INPUT_KINDS))} (the inputs file its hidden_test "
+            "writes)"
         )
     try:
         return cls(spec)

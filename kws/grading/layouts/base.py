@@ -37,9 +37,10 @@ class Layout(abc.ABC):
     Attributes:
         spec: the assignment's spec (`kws.spec.Spec`); ``spec.data`` holds its ``[data]`` keys.
         input_kind: the kind of inputs file `hidden_test` writes and the grading child reads
-            (`INPUT_KINDS`, `kws.grading.shared.inputs`): ``"waves"`` (clips, int16 (N, S) with a gain each; the
-            model is called as ``model(waves (B, S))``) or ``"features"`` (frames (T, F) per
-            item; ``model(x (B, T, F), lengths (B,))``, padded with -20).
+            (`INPUT_KINDS`, `kws.grading.shared.inputs`): ``"waves"`` (clips, int16 (N, S)
+            with a gain each; the model is called as ``model(waves (B, S))``) or
+            ``"features"`` (frames (T, F) per item; ``model(x (B, T, F), lengths (B,))``,
+            padded with -20).
 
     The abstract members below are the protocol; `retraining_data` has a default.
     """
