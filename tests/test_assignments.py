@@ -60,6 +60,11 @@ def _copy(tmp_path, name: str, old: str, new: str) -> Path:
         ('target = "boss"', 'target = "gold"', "tasks.task3.target"),
         ("max_layer_calls = 3,", 'max_layer_calls = "3",', "tasks.task1.limits"),
         ("child_seconds = 2400", "child_seconds = -1", "[grading] needs child_seconds"),
+        (
+            "rules = { own_classes",
+            "cells = { tags = [] }\nrules = { own_classes",
+            "tasks.task3.cells",
+        ),
         ("child_seconds = 2400", "seconds = 2400", "[grading] needs child_seconds"),
     ],
 )
