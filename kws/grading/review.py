@@ -3,10 +3,11 @@
 Runs in the grader's process on the notebook's text (never executing it). The grading child
 runs the cells tagged ``model`` (and the cells an assignment's spec names for its checks, such
 as notebook 01's parameters and recipe cells: ``[tasks.<task>] cells``) in the same process as
-the grader's tracing and its result channel, so code that inspects frames or the garbage collector, registers exit handlers,
-rewrites ``builtins`` or installs hooks could, in principle, forge what the child reports (the
-README's threat model says exactly what can and cannot be trusted). Course models need none of
-it, so each use is listed for manual review in the report and the gradebook; points are not
+the grader's tracing and its result channel, so code that inspects frames or the garbage
+collector, registers exit handlers, rewrites ``builtins`` or installs hooks could, in principle,
+forge what the child reports (the threat model, docs/reference/threat-model.md, says exactly
+what can and cannot be trusted). Course models need none of it, so each use is listed for manual
+review in the report and the gradebook; points are not
 changed by a flag.
 """
 
