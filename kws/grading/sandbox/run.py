@@ -15,10 +15,8 @@ starts a trusted entry point (``python -m kws.grading.child.runner ...``) there,
   files look empty); when the grader is root, an unprivileged user id;
 - a copy of the `kws` package as the only part of the kit it can import or read (the checkout it
   came from — solutions, grader, .git — is hidden);
-- under `kws grade` with the hand-written sandbox, a fork of the run's child zygote, which has
-  imported torch, instead of a new interpreter (`kws.grading.sandbox.forked`; the same lock-down,
-  then the command run in place); on Python 3.10, which has no ``-P``, a bootstrap
-  (`python_command`) keeps the child's folder off ``sys.path``;
+- on Python 3.10, which has no ``-P``, a bootstrap (`python_command`) that keeps the child's
+  folder off ``sys.path``;
 - stdout/stderr kept to their last `output_bytes`.
 
 The child proves its result came through the intended channel: it reads a one-time token from
@@ -44,7 +42,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kws.grading.sandbox import bwrap, forked, launch
+from kws.grading.sandbox import bwrap, launch
 from kws.grading.sandbox.processes import TailReader, kill_everything, reserved_uid
 from kws.grading.shared.handin import CopyPlan, copy_plan, largest, size_text
 
@@ -267,7 +265,6 @@ def run_child(
     isolate: bool = True,
     readable: list[Path] = (),
     assignment: Path | None = None,
-    fork: bool = True,
 ) -> ChildResult:
     """Run ``python ENTRY...`` on a copy of `submission`, sandboxed, and read its result.
 
@@ -286,9 +283,6 @@ def run_child(
             private /tmp; hidden paths inside them stay hidden.
         assignment: an assignment folder from outside the kit (``KWS_ASSIGNMENTS``), copied into
             the child's kit as one of its own (its graded tests left out).
-        fork: with the hand-written sandbox, ask the child zygote of the `kws grade` run, where
-            there is one (`kws.grading.sandbox.forked`), to fork the child; when that zygote has
-            gone, the child is run again, started afresh.
     """
     start = time.monotonic()
     with contextlib.ExitStack() as cleanup:
@@ -311,9 +305,7 @@ def run_child(
         status = root / "status"  # the launcher's spec and report: the grader's user only
         status.mkdir(mode=0o700)
         sandbox = bwrap.available() if isolate else None
-        zygote = forked.forker()
-        socket_folder = [Path(zygote).parent] if zygote else []  # the graders' alone
-        hidden = {str(Path(p).resolve()) for p in [*hide, *socket_folder] if Path(p).exists()}
+        hidden = {str(Path(p).resolve()) for p in hide if Path(p).exists()}
         # what bubblewrap lets the child read besides Python (data a re-training names)
         named = [*_named_paths(entry, root, hidden), *(str(Path(p).resolve()) for p in readable)]
         home = bwrap.child_home(named) if sandbox else None
@@ -342,6 +334,7 @@ def run_child(
             "protections": list(bwrap.PROTECTIONS) if sandbox else [],
             "protections_file": str(inside_status / "protections.json"),
             "grader_user_namespace": launch.user_namespace(),  # the child's is new, or the same
+            "parent": None if sandbox else os.getpid(),  # the launcher dies with the grader
         }
         (status / "spec.json").write_text(json.dumps(spec))
         launcher = python_command(["-m", "kws.grading.sandbox.launch"])
@@ -361,57 +354,28 @@ def run_child(
                 ),
                 *launcher,
             ]
-        forking = fork and zygote and not sandbox and not gpu and not assignment
-        try:
-            if forking and forked.forkable(args):
-                result = _supervise_forked(
-                    zygote,
-                    str(inside_status / "spec.json"),
-                    [sys.executable, *args],
-                    limits,
-                    uid,
-                    secrets.token_hex(16),
-                    result_path,
-                )
-            else:
-                result = _supervise(
-                    launcher + command,
-                    limits,
-                    uid,
-                    secrets.token_hex(16),
-                    result_path,
-                    {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(inside["lib"])},
-                    signal_exit_codes=sandbox is not None,
-                )
-        except forked.ForkerGone:  # the child zygote has gone: the child again, afresh (below)
-            result = None
-        if result is not None:
-            protections_file = status / "protections.json"
-            if protections_file.exists():
-                result.protections = json.loads(protections_file.read_text())
-            result.protections.append(f"wall clock {limits.wall_seconds:g} s")
-            if plan.links:
-                result.reason += (
-                    f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
-                )
-            if plan.ignored:
-                result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
-            inner = [(f"{home}/submission/", ""), (f"{bwrap.KIT}/", "")] if sandbox else []
-            _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])
-            result.seconds = time.monotonic() - start
-    if result is None:  # in a fresh folder: the forked child may have written to its own
-        return run_child(
-            entry,
-            submission=submission,
-            inputs=inputs,
-            limits=limits,
-            gpu=gpu,
-            hide=hide,
-            isolate=isolate,
-            readable=readable,
-            assignment=assignment,
-            fork=False,
+        result = _supervise(
+            launcher + command,
+            limits,
+            uid,
+            secrets.token_hex(16),
+            result_path,
+            {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(inside["lib"])},
+            signal_exit_codes=sandbox is not None,
         )
+        protections_file = status / "protections.json"
+        if protections_file.exists():
+            result.protections = json.loads(protections_file.read_text())
+        result.protections.append(f"wall clock {limits.wall_seconds:g} s")
+        if plan.links:
+            result.reason += (
+                f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
+            )
+        if plan.ignored:
+            result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
+        inner = [(f"{home}/submission/", ""), (f"{bwrap.KIT}/", "")] if sandbox else []
+        _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])
+        result.seconds = time.monotonic() - start
     return result
 
 
@@ -551,38 +515,6 @@ def _supervise(
         token,
         result_path,
     )
-
-
-def _supervise_forked(
-    zygote, spec: str, command: list[str], limits: Limits, uid, token: str, result_path: Path
-) -> ChildResult:
-    """`_supervise`, for a child the child zygote at `zygote` forks (`kws.grading.sandbox.forked`):
-    the same streams, token, wall clock, kills and classification. ForkerGone when the zygote
-    cannot fork it or dies meanwhile (the child is then ended)."""
-    pid, replies, (stdin, stdout, stderr) = forked.start(zygote, spec, command)
-    readers = [
-        TailReader(os.fdopen(stdout, "rb"), limits.output_bytes),
-        TailReader(os.fdopen(stderr, "rb"), limits.output_bytes),
-    ]
-    for reader in readers:
-        reader.start()
-    with contextlib.suppress(BrokenPipeError):
-        os.write(stdin, token.encode() + b"\n")
-    os.close(stdin)
-    with replies:
-        try:
-            ended = forked.ended(replies, limits.wall_seconds)
-            kill_everything(pid, uid)  # also ends background processes the child left behind
-            timed_out = ended is None
-            if timed_out:
-                ended = forked.ended(replies, None)
-        except forked.ForkerGone:
-            kill_everything(pid, uid)
-            for reader in readers:
-                reader.join(timeout=5)
-            raise
-    returncode, cpu_used = ended
-    return _outcome(returncode, cpu_used, timed_out, readers, limits, token, result_path)
 
 
 def _outcome(
