@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from kws.grading.sandbox import bwrap, launch
-from kws.grading.sandbox.run import Limits, check_json, python_command, run_child
+from kws.grading.sandbox.run import ChildJob, Limits, check_json, python_command, run_child
 
 IS_ROOT = os.geteuid() == 0
 BWRAP = bwrap.available() is not None  # which sandbox runs: bubblewrap, or the hand-written one
@@ -38,7 +38,7 @@ def _run(tmp_path, body: str, limits: Limits = FAST, **kwargs):
     submission.mkdir(exist_ok=True)
     (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
     entry = ["{work}/submission/child.py", "--result", "{result}"]
-    return run_child(entry, submission=submission, limits=limits, **kwargs)
+    return run_child(ChildJob(entry, submission=submission, limits=limits, **kwargs))
 
 
 def _uid(result) -> int | None:
@@ -437,7 +437,7 @@ def test_what_a_child_can_see(tmp_path, public_dir, sandbox):
         (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
         entry = ["{work}/submission/child.py", "--result", "{result}"]
         entry += [str(p) for p in [*secrets.values(), *kit]]
-        result = run_child(entry, submission=submission, limits=FAST, hide=[public_dir])
+        result = run_child(ChildJob(entry, submission=submission, limits=FAST, hide=[public_dir]))
     finally:
         other.kill()
         other.wait()
@@ -497,7 +497,7 @@ def test_a_named_data_folder_is_readable_but_not_its_hidden_parts(tmp_path, publ
     (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
     entry = ["{work}/submission/child.py", "--result", "{result}", str(data / "yes" / "a.wav")]
     entry += [str(stale), str(labels / "test.csv"), str(data)]
-    result = run_child(entry, submission=submission, limits=FAST, hide=[labels])
+    result = run_child(ChildJob(entry, submission=submission, limits=FAST, hide=[labels]))
     assert result.status == "ok", result.reason + result.stderr_tail
     assert result.payload["audio"] == "audio"
     assert "yes,no,up" not in (result.payload["stale"], result.payload["labels"])
@@ -562,10 +562,10 @@ def test_the_child_python_keeps_its_folder_off_the_path_and_reads_pythonpath(
 GRADER_OF_A_SLEEPER = """
 import sys
 from pathlib import Path
-from kws.grading.sandbox.run import Limits, run_child
+from kws.grading.sandbox.run import ChildJob, Limits, run_child
 sleeper = "import time; time.sleep(300)  # " + sys.argv[2][::-1]  # its own marker: not ours
-run_child(["-c", sleeper, "{result}"], submission=Path(sys.argv[1]),
-          limits=Limits(wall_seconds=300, cpu_seconds=300))
+run_child(ChildJob(["-c", sleeper, "{result}"], submission=Path(sys.argv[1]),
+                   limits=Limits(wall_seconds=300, cpu_seconds=300)))
 """
 
 
