@@ -7,6 +7,9 @@
     kws release OUT                  the student bundle: notebooks, set-up README, the kit, a zip
     kws release solutions/ assignments/
     kws grade SUBMISSIONS --data DIR --jobs N --out DIR [--assignment NAME] [--tiers FILE]
+        [--shard I/N] [--roster FILE]
+    kws merge GRADES_DIR             one gradebook from the shards `kws grade --shard` wrote
+    kws export canvas|moodle GRADES_DIR [--roster FILE] --out FILE    the CSV the LMS imports
     kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE]
     kws report GRADES_DIR [--submissions DIR]   the class's HTML report and similarity flags
 
@@ -152,9 +155,18 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from kws.grading.batch import grade_batch
+    from kws.grading.batch import grade_batch, handin_folders
+    from kws.grading.roster import match_roster, read_roster
+    from kws.grading.shards import Shard
 
     try:
+        shard = Shard.parse(args.shard) if args.shard is not None else None
+        if args.roster_key and not args.roster:
+            raise ValueError("--roster-key names a column of the --roster FILE; pass both")
+        roster = read_roster(args.roster, key=args.roster_key) if args.roster else None
+        if roster is not None:  # before grading: a typo in a folder name shows at once
+            names = [p.name for p in handin_folders(args.submissions)]
+            print("\n".join(match_roster(roster, names).report()), flush=True)
         gradebook = grade_batch(
             args.submissions,
             args.data,
@@ -164,11 +176,55 @@ def _grade(args: argparse.Namespace) -> int:
             assignment=args.assignment,
             dataset=args.dataset,
             tiers=args.tiers,
+            shard=shard,
+            roster=roster,
         )
     except (FileNotFoundError, ValueError) as error:  # the instructor's setting: say the fix
         print(f"kws grade: {error}", file=sys.stderr)
         return 2
     print(f"gradebook: {gradebook}")
+    if shard is not None:
+        print(f"shard {shard} graded; once all {shard.count} have finished: kws merge {args.out}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from kws.grading.shards import merge_shards
+
+    try:
+        gradebook = merge_shards(args.grades)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws merge: {error}", file=sys.stderr)
+        return 2
+    print(f"gradebook: {gradebook} (then: kws report {args.grades})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from kws.grading.lms import export_grades
+
+    out = args.out or Path(f"{args.lms}-grades.csv")
+    try:
+        written = export_grades(
+            args.lms,
+            args.grades,
+            out,
+            roster=args.roster,
+            key=args.roster_key,
+            assignment=args.assignment,
+            column=args.column,
+            missing=args.missing,
+            scale_to=args.scale_to,
+            id_column=args.id_column,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws export: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(written.match.report()))
+    missing = len(written.match.absent)
+    print(f"wrote {written.path}: {written.rows} students, column {written.column!r} out of "
+          f"{written.points:g} points ({missing} missing, "
+          f"{'0 points' if args.missing == 'zero' else 'no grade'})")  # fmt: skip
     return 0
 
 
@@ -314,8 +370,46 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--timeout", type=float, default=3600.0, help="wall seconds for one submission"
     )
+    grade.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="grade only shard I of N (0 <= I < N; a block of the hand-ins sorted by name) into "
+        "OUT/shards/, then `kws merge OUT`; e.g. in a Slurm array: grade_array.sbatch",
+    )
+    grade.add_argument("--roster", type=Path,
+                       help="class list CSV: check every hand-in folder has a student, and keep "
+                       "it for `kws export`")  # fmt: skip
+    grade.add_argument("--roster-key", metavar="COLUMN",
+                       help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
     _add_selection(grade)
     grade.set_defaults(run=_grade)
+
+    merge = commands.add_parser(
+        "merge", help="merge the shards `kws grade --shard I/N` wrote into one gradebook"
+    )
+    merge.add_argument("grades", type=Path, help="the --out folder the shards graded into")
+    merge.set_defaults(run=_merge)
+
+    export = commands.add_parser("export", help="the gradebook as the CSV Canvas or Moodle imports")
+    export.add_argument("lms", choices=["canvas", "moodle"])
+    export.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    export.add_argument("--out", type=Path, help="the CSV to write (default: LMS-grades.csv)")
+    export.add_argument("--roster", type=Path,
+                        help="class list CSV (default: the one `kws grade --roster` kept)")  # fmt: skip
+    export.add_argument("--roster-key", metavar="COLUMN",
+                        help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
+    export.add_argument("--assignment", help="export this notebook's points (default: the total)")
+    export.add_argument("--column", metavar="TITLE",
+                        help="the grade column's title: the LMS assignment or grade item, e.g. "
+                        "'Lab 4 (123456)' for Canvas's assignment 123456")  # fmt: skip
+    export.add_argument("--missing", choices=["zero", "blank"], default="zero",
+                        help="students with no hand-in: 0 points (default), or no grade")  # fmt: skip
+    export.add_argument("--scale-to", type=float, metavar="POINTS",
+                        help="rescale the scores to this many points (the LMS assignment's)")  # fmt: skip
+    export.add_argument("--id-column", metavar="COLUMN",
+                        help="moodle: the roster column Moodle matches students by (default: "
+                        "Email address, ID number or Username)")  # fmt: skip
+    export.set_defaults(run=_export)
 
     gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
     gradescope.add_argument("--data", type=Path, required=True, help="hidden grading data")

@@ -14,7 +14,8 @@ def test_help_lists_every_subcommand():
     result = subprocess.run(
         [sys.executable, "-m", "kws.cli", "--help"], capture_output=True, text=True, check=True
     )
-    for command in ("demo", "tables", "synth", "release", "train", "grade", "gradescope"):
+    commands = ("demo", "tables", "synth", "release", "train", "grade", "gradescope", "merge")
+    for command in (*commands, "export", "report"):
         assert command in result.stdout
 
 

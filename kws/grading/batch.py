@@ -7,9 +7,9 @@
 gradebook). Each is graded by its own pytest process, so a submission that brings the grader
 down costs only its own row; the gradebook still gets that row, with zeros and the reason. Each
 grader runs in a session of its own (`GraderProcesses`): a time-out ends it with everything it
-started, and Ctrl-C (or SIGTERM) stops every running one. The `jobs` grading children running at once share the cores: each gets its share as torch
-threads (`kws.grading.command.child_threads`: on 2 cores with 2 jobs, 1 thread each instead
-of the grader's 2).
+started, and Ctrl-C (or SIGTERM) stops every running one. The `jobs` grading children running at
+once share the cores: each gets its share as torch threads (`kws.grading.command.child_threads`:
+on 2 cores with 2 jobs, 1 thread each instead of the grader's 2).
 Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
 The accuracy tier set is settled before any child starts: data the kit does not know stops the
 run at once with the option to add, instead of failing every student.
@@ -32,6 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.command import child_threads, grader_command, grader_environment
@@ -39,7 +40,12 @@ from kws.grading.grade import missing_test_data
 from kws.grading.review import REVIEW_PREFIX
 from kws.grading.tiers import tier_set
 
+if TYPE_CHECKING:
+    from kws.grading.roster import Roster
+    from kws.grading.shards import Shard
+
 RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
+ROSTER_FILE = "roster.csv"  # `kws grade --roster FILE`'s copy, for `kws export`
 
 
 @dataclass
@@ -185,6 +191,8 @@ def grade_batch(
     assignment: str | None = None,
     dataset: str | None = None,
     tiers: Path | None = None,
+    shard: "Shard | None" = None,
+    roster: "Roster | None" = None,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
@@ -194,8 +202,53 @@ def grade_batch(
     child, and the results and logs folders are the instructor's alone (mode 0700), so no
     student's code can read a classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
     stops every grader and their children, and raises KeyboardInterrupt.
+
+    `shard` (`kws.grading.shards.Shard`): grade only its share of the class, into its own
+    folder under ``out_dir/shards/`` with a record for `kws.grading.shards.merge_shards`.
+    `roster` (`kws.grading.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
+    `kws export`; the grades do not depend on it.
     """
     submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
+    students = handin_folders(submissions_dir)
+    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
+    target, chosen = out_dir, students
+    if shard is not None:
+        target = shard.folder(out_dir)
+        chosen = [submissions_dir / name for name in shard.share([p.name for p in students])]
+    for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
+        (target / folder).mkdir(parents=True, exist_ok=True)
+        (target / folder).chmod(0o700)
+    if roster is not None:  # the students' identities: the instructor's alone
+        (target / ROSTER_FILE).touch(mode=0o600)
+        (target / ROSTER_FILE).chmod(0o600)
+        (target / ROSTER_FILE).write_bytes(roster.path.read_bytes())
+    write_run_record(
+        target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
+    )
+    record = None
+    if shard is not None:
+        from kws.grading.shards import grading_options, start_shard
+
+        recorded = grading_options(
+            submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
+            grader=grader, pytest_args=pytest_args, roster=roster.path if roster else None,
+        )  # fmt: skip
+        record = start_shard(target, shard, recorded, [p.name for p in students],
+                             [p.name for p in chosen])  # fmt: skip
+    grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
+    graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
+    gradebook = write_gradebook(graded, target / "gradebook.csv")
+    if record is not None:
+        from kws.grading.shards import finish_shard
+
+        finish_shard(target, record, graded)
+    return gradebook
+
+
+def handin_folders(submissions_dir: Path) -> list[Path]:
+    """The hand-in folders of `submissions_dir`, sorted by name (hidden folders left out);
+    FileNotFoundError / ValueError saying what the folder should hold."""
+    submissions_dir = Path(submissions_dir).resolve()
     if not submissions_dir.is_dir():
         raise FileNotFoundError(
             f"{submissions_dir}: no such folder of submissions (one folder per student)"
@@ -207,10 +260,20 @@ def grade_batch(
         raise ValueError(
             f"{submissions_dir} has no student folders; put each submission in its own folder"
         )
-    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
-    for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
-        (out_dir / folder).mkdir(parents=True, exist_ok=True)
-        (out_dir / folder).chmod(0o700)
+    return students
+
+
+def _grade_all(
+    students: list[Path],
+    data: Path,
+    out_dir: Path,
+    hide: list[Path],
+    jobs: int,
+    **grading,
+) -> list[Graded]:
+    """`grade_one` for each of `students`, `jobs` at a time, in their order; `hide`: folders no
+    child may see; `grading`: `grade_one`'s grader, pytest_args and timeout. Ctrl-C (or SIGTERM)
+    stops every grader with what it started, and raises KeyboardInterrupt."""
     graders, env = GraderProcesses(), grader_environment()
 
     def one(submission: Path) -> Graded:
@@ -218,33 +281,40 @@ def grade_batch(
             submission,
             data,
             out_dir,
-            grader=grader,
-            hide=[submissions_dir, out_dir],
-            pytest_args=[*options, *pytest_args],
-            timeout=timeout,
+            hide=hide,
             threads=child_threads(jobs),
             processes=graders,
             env=env,
+            **grading,
         )
 
-    write_run_record(out_dir, submissions_dir, data, assignment)
     with _sigterm_as_ctrl_c(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         try:
-            graded = list(pool.map(one, students))
+            return list(pool.map(one, students))
         except BaseException:  # Ctrl-C: no grader may run on without us
             graders.stop()
             pool.shutdown(cancel_futures=True)
             raise
-    return write_gradebook(graded, out_dir / "gradebook.csv")
 
 
-def write_run_record(out_dir: Path, submissions: Path, data: Path, assignment: str | None) -> Path:
-    """``OUT/run.json``: the absolute submissions and data folders and the assignment graded."""
+def write_run_record(
+    out_dir: Path,
+    submissions: Path,
+    data: Path,
+    assignment: str | None,
+    *,
+    roster_key: str | None = None,
+) -> Path:
+    """``OUT/run.json``: the absolute submissions and data folders and the assignment graded;
+    with `roster_key`, the roster copied beside it (``roster.csv``) and its hand-in column."""
     run = {"submissions": str(Path(submissions).resolve()), "data": str(Path(data).resolve())}
+    run |= {"assignment": assignment}
+    if roster_key is not None:
+        run |= {"roster": ROSTER_FILE, "roster_key": roster_key}
     path = Path(out_dir) / RUN_FILE
     path.touch(mode=0o600)  # the instructor's alone, like results/ and logs/: it names the folders
     path.chmod(0o600)
-    path.write_text(json.dumps(run | {"assignment": assignment}, indent=2) + "\n")
+    path.write_text(json.dumps(run, indent=2) + "\n")
     return path
 
 

@@ -66,6 +66,10 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
     folder = Path(folder)
     gradebook = folder / "gradebook.csv"
     if not gradebook.is_file():
+        if (folder / "shards").is_dir():  # graded with --shard I/N, not merged yet
+            raise FileNotFoundError(
+                f"{gradebook}: no gradebook yet; {folder} holds shards: run `kws merge {folder}`"
+            )
         raise FileNotFoundError(
             f"{gradebook}: no gradebook; pass the folder `kws grade --out` wrote "
             "(it holds gradebook.csv and results/)"
