@@ -79,6 +79,15 @@ def make_class(submission: Path, folder: Path, students: int) -> Path:
     return folder
 
 
+def has_fork_servers(kit: Path) -> bool:
+    """Whether the kit at `kit` still has both fork servers."""
+    probe = "import kws.grading.zygote, kws.grading.sandbox.forked"
+    env = os.environ | {"PYTHONPATH": str(kit)}
+    # run in the kit's folder: `python -c` puts the working directory first on sys.path
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=kit, capture_output=True)
+    return done.returncode == 0
+
+
 def _tree_pss(root: int) -> int:
     """Summed PSS bytes of `root` and its descendants (0 for those already gone)."""
     children: dict[int, list[int]] = {}
@@ -126,6 +135,7 @@ def grade_class(
     process = subprocess.Popen(
         [*command, str(jobs), dataset or ""],
         env=env,
+        cwd=out.parent,  # not a checkout: `python -c` imports from its working directory first
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -188,6 +198,15 @@ def main() -> int:
     if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         print("cannot become a child subreaper: bubblewrap's children would go uncounted")
         return 1
+    servers = {server for setting in args.settings for server in SERVERS[setting]}
+    if servers and not has_fork_servers(args.kit):
+        print(
+            f"{args.kit}'s kit has no fork servers (removed after this measurement): run the "
+            "script at a commit that has them (git worktree add DIR COMMIT; --kit DIR), or "
+            "--settings none",
+            file=sys.stderr,
+        )
+        return 2
     work = args.work.resolve()
     subs = make_class(args.submission.resolve(), work / "class", args.students)
     runs = [
