@@ -59,6 +59,13 @@ def _copy(tmp_path, name: str, old: str, new: str) -> Path:
         ("test_accuracy = 5", 'test_accuracy = "five"', "points.test_accuracy"),
         ('target = "boss"', 'target = "gold"', "tasks.task3.target"),
         ("max_layer_calls = 3,", 'max_layer_calls = "3",', "tasks.task1.limits"),
+        ("child_seconds = 2400", "child_seconds = -1", "[grading] needs child_seconds"),
+        (
+            "rules = { own_classes",
+            "cells = { tags = [] }\nrules = { own_classes",
+            "tasks.task3.cells",
+        ),
+        ("child_seconds = 2400", "seconds = 2400", "[grading] needs child_seconds"),
     ],
 )
 def test_a_broken_spec_names_the_file_and_the_key(tmp_path, old, new, key):
@@ -83,6 +90,17 @@ def test_an_edited_copy_is_what_loads(tmp_path):
     assert edited.points == ASSIGNMENTS["speaker_id"].points and edited.path == path
 
 
+def test_the_grading_cost_scales_with_the_test_set(tmp_path):
+    """[grading]: the measured child's seconds, scaled by the test set's size in its layout's
+    units; an assignment that measured nothing has no estimate (the grader's defaults apply)."""
+    cost = ASSIGNMENTS["keyword_spotting"].grading
+    assert cost.expected_seconds(cost.measured_size) == cost.child_seconds
+    assert cost.expected_seconds(2 * cost.measured_size) == 2 * cost.child_seconds
+    table = "[grading]\nchild_seconds = 2400\nmeasured_size = 6_200_000 # 8,000 x 775\n"
+    unmeasured = load(_copy(tmp_path, "speaker_id", table, ""))
+    assert unmeasured.grading.expected_seconds(10**6) is None
+
+
 def test_the_specs_are_package_data():
     """`pip install` (as the Gradescope image's setup.sh runs it) must ship every spec."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -105,3 +123,42 @@ def test_the_class_count_has_one_name():
         for match in other_names.finditer(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+def test_a_broken_spec_elsewhere_breaks_nothing_until_it_is_asked_for(tmp_path, monkeypatch):
+    """An instructor's draft with a broken spec, named in KWS_ASSIGNMENTS: a student's notebook
+    (its settings, `kws.check`), the kit's assignments and their graded tests work; the draft's
+    own error, naming its file, comes when the draft itself (or every assignment) is asked for."""
+    from kws import check
+    from kws.spec import all_assignments, assignment, assignments, settings, spec_of
+
+    draft = tmp_path / "course" / "draft"
+    draft.mkdir(parents=True)
+    (draft / "spec.toml").write_text('name = "draft"\ntitle = "unfinished\n')
+    monkeypatch.setenv("KWS_ASSIGNMENTS", str(tmp_path / "course"))
+    assert settings("speaker_id")["KWS_STEPS"] == 70000
+    assert callable(check.attention) and callable(check.keyword_model)
+    assert spec_of(HERE / "speaker_id" / "grader" / "test_02_numeric.py").name == "speaker_id"
+    assert "draft" in assignments() and list(assignments())[-1] == "draft"
+    with pytest.raises(SpecError, match=f"^{draft / 'spec.toml'}: not valid TOML"):
+        assignment("draft")
+    with pytest.raises(SpecError, match="not valid TOML"):
+        all_assignments()
+
+
+def test_import_kws_check_lists_no_instructor_folder(tmp_path, monkeypatch):
+    """KWS_ASSIGNMENTS naming a folder that is not there (a student's copy of a course set-up):
+    the kit's checks and settings work, and the error names the variable once the instructor's
+    assignments are needed."""
+    from kws import check
+    from kws.spec import assignment, assignments, settings
+
+    monkeypatch.setenv("KWS_ASSIGNMENTS", str(tmp_path / "missing"))
+    assert callable(check.task1) and settings("keyword_spotting")["KWS_BATCH_SIZE"] == 256
+    assert assignment("keyword_spotting").notebook == "01_keyword_spotting.ipynb"
+    with pytest.raises(SpecError, match="^KWS_ASSIGNMENTS=.*: .*missing is no assignment folder"):
+        list(assignments())
+    with pytest.raises(SpecError, match="there is no assignment 'nothing'"):
+        with monkeypatch.context() as quiet:
+            quiet.delenv("KWS_ASSIGNMENTS")
+            assignment("nothing")

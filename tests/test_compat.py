@@ -43,7 +43,8 @@ def _says_what_to_install(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["kws.data.features", "kws.data.speaker_features", "kws.check.layer_checks"]
+    "module",
+    ["kws.data.features", "kws.data.speaker_features", "kws.assignments.speaker_id.layer_checks"],
 )
 def test_a_broken_pairing_stops_the_import_with_the_fix(broken_torchaudio, module):
     run = _python(broken_torchaudio, "-c", f"import {module}")

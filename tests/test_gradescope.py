@@ -1,6 +1,7 @@
 """The Gradescope autograder zip: the scripts at its root, executable; the kit; only test data;
 the assignment and tier set checked at build time and baked into run_autograder."""
 
+import dataclasses
 import json
 import re
 import stat
@@ -11,7 +12,8 @@ import pytest
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.gradescope import make_autograder
-from kws.grading.layouts import HW4, SpeechCommands
+from kws.grading.layouts import SpeechCommands
+from kws.spec import GradingCost
 
 
 @pytest.fixture
@@ -128,15 +130,16 @@ def test_real_size_test_sets_raise_the_childs_wall_clock(tmp_path, data, monkeyp
     listed = [{"feature_path": f"uttr-{i}.pt", "mel_len": 775} for i in range(8000)]
     (real / "testdata.json").write_text(json.dumps({"n_mels": 40, "utterances": listed}))
     need = gradescope.child_timeouts(real.parent)
-    measured = HW4.child_seconds  # the real size's time on one CPU
+    measured = ASSIGNMENTS["speaker_id"].grading.child_seconds  # the real size's, on one CPU
     assert set(need) == {"speaker_id"} and need["speaker_id"] >= 2 * measured
     assert need["speaker_id"] % 60 == 0
     timeout = re.search(r"timeout: at least (\d+) minutes", gradescope.settings_advice(need))
     assert int(timeout[1]) * 60 >= need["speaker_id"]
     # The tiny data needs no more than the default: nothing is baked (see the test above).
     assert max(gradescope.child_timeouts(data).values()) == gradescope.DEFAULT_CHILD_TIMEOUT
-    for layout in (HW4, SpeechCommands):  # as if grading took that long
-        monkeypatch.setattr(layout, "child_seconds", 10**6)
+    for name, spec in list(ASSIGNMENTS.items()):  # as if grading took that long
+        slow = GradingCost(10**6, spec.grading.measured_size)
+        monkeypatch.setitem(ASSIGNMENTS, name, dataclasses.replace(spec, grading=slow))
     path = make_autograder(tmp_path / "a.zip", data, dataset="synthetic-tiny")
     script = zipfile.ZipFile(path).read("run_autograder").decode()
     baked = re.search(r"SELECTION=\((.*)\)", script)[1].split()
@@ -156,10 +159,10 @@ def test_the_keyword_timeout_counts_the_test_set_that_is_graded(tmp_path):
             word = data / f"speech_commands_test_set_{version}" / ("yes", "no")[i % 2]
             word.mkdir(parents=True, exist_ok=True)
             (word / f"{i:05d}.wav").touch()
-    layout = SpeechCommands(ASSIGNMENTS["keyword_spotting"])
-    assert layout.test_set_size(data) == 4890 == layout.real_size
+    spec = ASSIGNMENTS["keyword_spotting"]
+    assert SpeechCommands(spec).test_set_size(data) == 4890 == spec.grading.measured_size
     need = gradescope.child_timeouts(data)["keyword_spotting"]
     assert need == max(
         gradescope.DEFAULT_CHILD_TIMEOUT,
-        60 * -(-int(layout.child_seconds * gradescope.HALF_A_CPU * 2) // 60),
+        60 * -(-int(spec.grading.child_seconds * gradescope.HALF_A_CPU * 2) // 60),
     )

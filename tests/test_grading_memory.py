@@ -172,7 +172,7 @@ def test_the_grader_streams_the_hidden_speaker_set(tiny_data, tmp_path):
     script = (
         "import resource, sys, torch\n"
         "from pathlib import Path\n"
-        "from kws.grading.hidden import hidden_speaker_test\n"
+        "from kws.grading.layouts.hw4 import hidden_speaker_test\n"
         "start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "hidden = hidden_speaker_test(Path(sys.argv[1]), Path(sys.argv[2]))\n"
         "print(len(hidden.labels), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start)\n"

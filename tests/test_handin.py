@@ -15,7 +15,7 @@ import pytest
 from grading_helpers import make_notebook
 
 from kws.data.labels_csv import read_labels_csv, read_labels_rows
-from kws.grading.hidden import hidden_speaker_test
+from kws.grading.layouts.hw4 import hidden_speaker_test
 from kws.grading.sandbox.run import SubmissionTooLarge, _copy_submission
 from kws.grading.shared.handin import (
     copy_plan,

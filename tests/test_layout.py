@@ -15,8 +15,13 @@ module that breaks one fails here, naming the file and the line:
 3. the child never imports the hidden labels or the grade: `kws.grading.hidden`, `grade`,
    `results`;
 4. the engine is generic: outside `kws/assignments/`, the kit's modules import no assignment's
-   folder (only `kws.assignments`, which finds the folders, and loads a folder's module by path:
-   `Spec.module`, how `kws.check` reaches a notebook's model checks, ``check.task1``).
+   folder (only `kws.spec`, which finds the folders, and loads a folder's module by path:
+   `Spec.module`, how `kws.check` reaches a notebook's checks, ``check.task1``);
+5. the layers below the grader stay below it: the registry of assignments (`kws.spec`) imports
+   nothing of the kit, and the self-check (`kws.check`) and the tracer (`kws.tracing`), which a
+   student's notebook imports, import only each other, the registry and the kit's small leaf
+   modules (`kws.params`, `kws.compat`) — never the assignments' folders, the grader, the models
+   or the data readers above them.
 """
 
 import ast
@@ -151,6 +156,42 @@ def test_the_engine_imports_no_assignment_folder():
     assert folders
     for name in folders:
         assert _crossings(engine, f"kws.assignments.{name}") == []
+
+
+# What the self-check and the tracer may import of the kit: themselves, the registry, leaf modules.
+LOW_LAYERS = ("kws.check", "kws.tracing", "kws.spec", "kws.params", "kws.compat")
+
+
+def _kit_imports(paths) -> list[tuple[str, str]]:
+    """("file:line", module) for every import of a module of the kit in `paths`."""
+    return [
+        (f"{path.relative_to(ROOT)}:{line}", module)
+        for path in paths
+        for line, module in _imports(path)
+        if module == "kws" or module.startswith("kws.")
+    ]
+
+
+def _low(module: str) -> bool:
+    """The package itself (probes reads its folder) or one of `LOW_LAYERS`."""
+    return module == "kws" or any(module == m or module.startswith(m + ".") for m in LOW_LAYERS)
+
+
+def test_the_registry_imports_nothing_of_the_kit():
+    paths = list((KWS / "spec").glob("*.py"))
+    assert len(paths) >= 3
+    found = [f"{where} imports {module}" for where, module in _kit_imports(paths)]
+    assert [line for line in found if not line.split(" imports ")[1].startswith("kws.spec")] == []
+
+
+def test_check_and_tracing_import_nothing_above_them():
+    paths = [*(KWS / "check").rglob("*.py"), *(KWS / "tracing").rglob("*.py")]
+    assert len(paths) >= 6  # the walk really found both packages
+    above = [
+        f"{where} imports {module}" for where, module in _kit_imports(paths) if not _low(module)
+    ]
+    assert above == []
+    assert not _low("kws.assignments") and not _low("kws.grading.hidden")  # the check can fail
 
 
 def test_the_rule_is_checked_on_real_imports(tmp_path):

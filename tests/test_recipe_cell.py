@@ -1,6 +1,7 @@
-"""Notebook 01's Task 4 in the grading child (kws.grading.child.recipe): the recipe cell found by
-its tag or, in a notebook handed out before the tag, by what it defines; run after the model
-cells; and the learning rates the run recorded read from history.json."""
+"""Notebook 01's Task 4 in the grading child (kws.grading.child.cells): the recipe cell its spec
+names ([tasks.kws] cells) found by its tag or, in a notebook handed out before the tag, by what
+it defines; run after the model cells; and the learning rates the run recorded read from
+history.json, as its check component declares (history="lr")."""
 
 import json
 
@@ -8,11 +9,33 @@ import nbformat
 import pytest
 from course_helpers import ROOT
 
-from kws.grading.child.recipe import RECORDED_LR, recorded_lr, run_recipe_cell, with_recipe
-from kws.grading.shared.handin import child_cells, copy_plan, recipe_cell
+from kws.check.registry import history_key
+from kws.grading.child.cells import recorded, run_cells, with_needs
+from kws.grading.shared.handin import child_cells, copy_plan, tagged_cell
 from kws.notebooks import read_notebook
+from kws.spec import assignment
 
 NOTEBOOK = "01_keyword_spotting.ipynb"
+SPEC = assignment("keyword_spotting")
+CELLS = SPEC.cells  # the parameters cell, then the recipe cell
+(RECIPE,) = CELLS
+RECORDED_LR = history_key("kws", "lr")
+
+
+def recipe_cell(nb):
+    return tagged_cell(nb, RECIPE.tags[-1], RECIPE.defines)
+
+
+def run_recipe_cell(path, ns):
+    return run_cells(path, ns, CELLS)
+
+
+def recorded_lr(folder):
+    return recorded(folder, "lr")
+
+
+def with_recipe(ns, path, folder):
+    return with_needs(ns, path, folder.parent, CELLS, [(folder.name, "lr")])
 
 
 def _copy(tmp_path, folder: str = "solutions", edit=None):
@@ -110,11 +133,12 @@ def test_the_cells_the_child_runs_are_the_ones_reviewed(tmp_path):
         (cell,) = [c for c in nb.cells if "recipe" in c.metadata.get("tags", [])]
         cell.source = "import gc\n" + cell.source
 
-    labels = [label for label, _ in child_cells(ROOT / "solutions" / NOTEBOOK)]
+    labels = [label for label, _ in child_cells(ROOT / "solutions" / NOTEBOOK, CELLS)]
     assert labels[-2:] == ["parameters cell", "recipe cell"] and labels[0] == "model cell 1"
+    speaker = assignment("speaker_id")
     assert all(
         label.startswith("model cell")
-        for label, _ in child_cells(ROOT / "solutions" / "02_speaker_id.ipynb")
+        for label, _ in child_cells(ROOT / "solutions" / speaker.notebook, speaker.cells)
     )
-    flags = review_flags(_copy(tmp_path, edit=gc_in_recipe))
+    flags = review_flags(_copy(tmp_path, edit=gc_in_recipe), CELLS)
     assert flags == [f"{NOTEBOOK}, recipe cell: the garbage collector (gc) (gc)"]

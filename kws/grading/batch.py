@@ -21,45 +21,31 @@ the absolute submissions and data folders, where `kws report` finds the hand-ins
 """
 
 import contextlib
-import csv
 import json
 import os
-import re
 import signal
 import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.command import child_threads, grader_command, grader_environment
 from kws.grading.grade import missing_test_data
-from kws.grading.review import REVIEW_PREFIX
+from kws.grading.gradebook import (  # re-exported: callers import them from here too
+    ROSTER_FILE,
+    Graded,
+    safe_name,
+    write_gradebook,
+    write_run_record,
+)
 from kws.grading.tiers import tier_set
 
 if TYPE_CHECKING:
     from kws.grading.roster import Roster
     from kws.grading.shards import Shard
-
-RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
-ROSTER_FILE = "roster.csv"  # `kws grade --roster FILE`'s copy, for `kws export`
-
-
-@dataclass
-class Graded:
-    """One student's outcome: the results.json document, or None and why."""
-
-    student: str
-    document: dict | None
-    problem: str
-    seconds: float
-
-
-def safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
 class GraderProcesses:
@@ -297,27 +283,6 @@ def _grade_all(
             raise
 
 
-def write_run_record(
-    out_dir: Path,
-    submissions: Path,
-    data: Path,
-    assignment: str | None,
-    *,
-    roster_key: str | None = None,
-) -> Path:
-    """``OUT/run.json``: the absolute submissions and data folders and the assignment graded;
-    with `roster_key`, the roster copied beside it (``roster.csv``) and its hand-in column."""
-    run = {"submissions": str(Path(submissions).resolve()), "data": str(Path(data).resolve())}
-    run |= {"assignment": assignment}
-    if roster_key is not None:
-        run |= {"roster": ROSTER_FILE, "roster_key": roster_key}
-    path = Path(out_dir) / RUN_FILE
-    path.touch(mode=0o600)  # the instructor's alone, like results/ and logs/: it names the folders
-    path.chmod(0o600)
-    path.write_text(json.dumps(run, indent=2) + "\n")
-    return path
-
-
 def check_grading_data(
     data: Path, assignment: str | None, *, dataset: str | None = None, tiers: Path | None = None
 ) -> list[str]:
@@ -340,45 +305,3 @@ def check_grading_data(
     options = ["--assignment", assignment] if assignment else []
     options += ["--dataset", dataset] if dataset else []
     return options + (["--tiers", str(Path(tiers).resolve())] if tiers else [])
-
-
-def _tier_sets(document: dict | None) -> str:
-    chosen = ((document or {}).get("extra_data") or {}).get("tier_sets") or {}
-    return "; ".join(f"{name}={tiers}" for name, tiers in sorted(chosen.items()))
-
-
-def write_gradebook(graded: list[Graded], path: Path) -> Path:
-    """One row a student, one column a test (its score), then total, maximum, the tier sets
-    the accuracy was graded against, seconds and notes."""
-    columns: list[str] = []
-    for entry in graded:
-        for test in (entry.document or {}).get("tests", []):
-            if test["name"] not in columns:
-                columns.append(test["name"])
-    maximum = {}
-    for entry in graded:
-        for test in (entry.document or {}).get("tests", []):
-            maximum[test["name"]] = max(maximum.get(test["name"], 0.0), test["max_score"])
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        header = ["student", *columns, "total", "max_score", "tier_sets", "seconds", "notes"]
-        writer.writerow(header)
-        for entry in graded:
-            scores = {t["name"]: t["score"] for t in (entry.document or {}).get("tests", [])}
-            total = entry.document["score"] if entry.document else 0.0
-            row = [scores.get(name, 0.0) for name in columns]
-            output = (entry.document or {}).get("output", "")
-            review = [p for p in output.split("\n\n") if p.startswith(REVIEW_PREFIX)]
-            notes = "; ".join(([entry.problem] if entry.problem else []) + review)
-            writer.writerow(
-                [
-                    entry.student,
-                    *row,
-                    total,
-                    sum(maximum.values()),
-                    _tier_sets(entry.document),
-                    round(entry.seconds, 1),
-                    notes,
-                ]
-            )
-    return path

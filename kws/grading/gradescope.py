@@ -39,10 +39,7 @@ SCRIPTS = Path(__file__).resolve().parent / "gradescope_scripts"  # setup.sh, ru
 # thread, on 2 cores shared with other jobs. Memory: the summed RSS of the grader's process tree
 # peaked at 1,349 MiB (2,250 before the test sets were streamed); 1,413 MiB is the sum of the
 # per-process peaks of a speaker-ID run that got further (parent 524, child 885, bubblewrap 4).
-# Time, per notebook's grading child on one CPU (each data layout's `child_seconds`, for its
-# `real_size`): keyword spotting graded in 169 s; the speaker-ID child used over 340 CPU-s (its 2
-# torch threads together) on 1,000 of the 8,000 utterances without finishing, so 2,400 s is an
-# estimate; the full-size one did not finish in 1,800 s.
+# Time: each assignment's spec says what its grading child took ([grading], `Spec.grading`).
 MEASURED = {"peak_mib": 1413, "largest_mib": 885}
 DEFAULT_CHILD_TIMEOUT = 600  # the grader's --child-timeout
 HALF_A_CPU = 2  # Gradescope's default container has half a CPU: twice the wall time of one
@@ -56,13 +53,14 @@ def test_set_sizes(data: Path) -> dict[str, int]:
 
 def child_timeouts(data: Path, assignment: str | None = None) -> dict[str, int]:
     """Wall seconds each graded notebook's child needs on half a CPU, with a margin of 2 for
-    hand-ins slower than the reference: the measured time scaled by the test set's size, in
-    whole minutes, at least the grader's default."""
+    hand-ins slower than the reference: the time its spec measured ([grading]) scaled by the
+    test set's size, in whole minutes, at least the grader's default (the default alone for an
+    assignment whose spec measured nothing)."""
     timeouts = {}
     for name, size in test_set_sizes(data).items():
         if assignment in (None, name):
-            layout = layout_of(ASSIGNMENTS[name])
-            need = layout.child_seconds * size / layout.real_size * HALF_A_CPU * 2
+            seconds = ASSIGNMENTS[name].grading.expected_seconds(size) or 0
+            need = seconds * HALF_A_CPU * 2
             timeouts[name] = max(DEFAULT_CHILD_TIMEOUT, 60 * -(-int(need) // 60))
     return timeouts
 

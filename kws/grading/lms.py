@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS
-from kws.grading.batch import RUN_FILE
+from kws.grading.gradebook import RUN_FILE
 from kws.grading.report import read_grades, score_distributions
 from kws.grading.roster import Roster, RosterError, RosterMatch, match_roster, read_roster
 

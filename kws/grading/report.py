@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS
-from kws.grading.batch import RUN_FILE, safe_name
+from kws.grading.gradebook import RUN_FILE, safe_name
 from kws.grading.results import HIDDEN_OUTPUT
 from kws.grading.review import REVIEW_PREFIX
 from kws.grading.tiers import accuracy_in, tiers_in

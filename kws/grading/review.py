@@ -1,11 +1,13 @@
 """Model cells that reach for the grader's own machinery, flagged for a person to read.
 
 Runs in the grader's process on the notebook's text (never executing it). The grading child
-runs the cells tagged ``model`` (and notebook 01's parameters and recipe cells) in the same process as the grader's tracing and its result
-channel, so code that inspects frames or the garbage collector, registers exit handlers, rewrites
-``builtins`` or installs hooks could, in principle, forge what the child reports (the threat model,
-docs/reference/threat-model.md, says exactly what can and cannot be trusted). Course models need
-none of it, so each use is listed for manual review in the report and the gradebook; points are not
+runs the cells tagged ``model`` (and the cells an assignment's spec names for its checks, such
+as notebook 01's parameters and recipe cells: ``[tasks.<task>] cells``) in the same process as
+the grader's tracing and its result channel, so code that inspects frames or the garbage
+collector, registers exit handlers, rewrites ``builtins`` or installs hooks could, in principle,
+forge what the child reports (the threat model, docs/reference/threat-model.md, says exactly
+what can and cannot be trusted). Course models need none of it, so each use is listed for manual
+review in the report and the gradebook; points are not
 changed by a flag.
 """
 
@@ -13,7 +15,12 @@ from __future__ import annotations
 
 import io
 import tokenize
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kws.spec import Cells
 
 REVIEW_PREFIX = "Manual review:"  # how a flag starts in results.json's output and the gradebook
 # word in the code (a name, an attribute or inside a string) -> what it can reach
@@ -73,13 +80,13 @@ def _words(source: str) -> list[str]:
     return words
 
 
-def review_flags(notebook: Path) -> list[str]:
-    """One line per cell the grading child runs (the model cells; notebook 01's parameters and
-    recipe cells) that uses something in REVIEW_WORDS; [] when none does."""
+def review_flags(notebook: Path, cells: Iterable[Cells] = ()) -> list[str]:
+    """One line per cell the grading child runs (the model cells, and those `cells` name: the
+    spec's, `kws.spec.Spec.cells`) that uses something in REVIEW_WORDS; [] when none does."""
     from kws.grading.shared.handin import child_cells
 
     flags = []
-    for label, cell in child_cells(notebook):
+    for label, cell in child_cells(notebook, cells):
         found = {word: REVIEW_WORDS[word] for word in _words(cell.source) if word in REVIEW_WORDS}
         if found:
             what = sorted(set(found.values()))
@@ -88,8 +95,11 @@ def review_flags(notebook: Path) -> list[str]:
     return flags
 
 
-def submission_flags(submission: Path, notebook_name: str) -> list[str]:
-    """`review_flags` of the submission's notebook `notebook_name` (found anywhere inside it)."""
+def submission_flags(
+    submission: Path, notebook_name: str, cells: Iterable[Cells] = ()
+) -> list[str]:
+    """`review_flags` of the submission's notebook `notebook_name` (found anywhere inside it),
+    with the cells its spec names (`cells`)."""
     found = [
         p
         for p in sorted(Path(submission).rglob(notebook_name))
@@ -98,7 +108,7 @@ def submission_flags(submission: Path, notebook_name: str) -> list[str]:
     flags = []
     for path in found[:3]:
         try:
-            flags += review_flags(path)
+            flags += review_flags(path, cells)
         except Exception as error:  # an unreadable notebook is the child's to report
             flags.append(f"{path.name}: could not be read for review ({type(error).__name__})")
     return flags

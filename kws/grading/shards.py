@@ -33,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.batch import Graded, safe_name, write_gradebook, write_run_record
+from kws.grading.gradebook import Graded, safe_name, write_gradebook, write_run_record
 
 SHARDS = "shards"  # OUT/shards/shard-I-of-N/
 RECORD = "shard.json"

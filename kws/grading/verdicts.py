@@ -25,7 +25,7 @@ from kws.assignments import NumericTest, Spec
 from kws.grading.command import graded_tests
 from kws.grading.grade import child_problem, grade_notebook
 from kws.grading.hidden import HiddenTest
-from kws.grading.layouts import layout_of
+from kws.grading.layouts import hidden_test, layout_of
 from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox.run import Limits
@@ -62,7 +62,7 @@ class Grading:
         the child, the labels kept here."""
         if spec.name not in self._hidden:
             out_file = self.tmp / f"{spec.name}_inputs.bin"
-            self._hidden[spec.name] = layout_of(spec).hidden_test(self.data, out_file)
+            self._hidden[spec.name] = hidden_test(spec, self.data, out_file)
         return self._hidden[spec.name]
 
     def child(self, spec: Spec):
@@ -83,7 +83,7 @@ class Grading:
             )
             for note in result.notes:  # e.g. large folders not copied for grading
                 self.report.add_output(f"{spec.notebook}: {note}.")
-            for flag in submission_flags(self.submission, spec.notebook):
+            for flag in submission_flags(self.submission, spec.notebook, spec.cells):
                 self.report.add_output(f"{REVIEW_PREFIX} {flag}.")
             self._children[spec.name] = result
         return self._children[spec.name]

@@ -242,11 +242,11 @@ def traced_mismatch(traced, untraced, exact: bool = True) -> str | None:
 def task_rules(task: str) -> dict:
     """The structural rules of the kit's task named `task` (``rules`` of its ``[tasks.<task>]``
     in its assignment's spec.toml); ProbeError unless exactly one assignment has that task."""
-    from kws.assignments import ASSIGNMENTS
+    from kws.spec import assignments
 
-    found = [spec.tasks[task].rules for spec in ASSIGNMENTS.values() if task in spec.tasks]
+    found = [spec.tasks[task].rules for spec in assignments().values() if task in spec.tasks]
     if len(found) != 1:
-        tasks = sorted({name for spec in ASSIGNMENTS.values() for name in spec.tasks})
+        tasks = sorted({name for spec in assignments().values() for name in spec.tasks})
         raise ProbeError(f"unknown task {task!r}; expected one of {tasks}, or pass its rules")
     return found[0]
 
@@ -262,7 +262,7 @@ def probe_task(
             untraced model gave them (None: computed here first). Each is traced and its traced
             output compared with the untraced one, so the facts describe the very computation
             that produced the graded predictions.
-        rules: the task's structural rules (`kws.assignments.Task.rules`; default: those of
+        rules: the task's structural rules (`kws.spec.Task.rules`; default: those of
             the kit's task named `task`).
         exact: compare bit for bit (both runs on the CPU) or within float rounding. A model
             whose trace shows a library layer is always compared within float rounding: those

@@ -76,8 +76,9 @@ FUSED_ATTENTION = {
 SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
 # The grader's own code that runs in the child after the notebook's cells: the probes, the
 # numeric checks (`kws.grading.child.numeric`) and the judges they call, the reference
-# pipeline's padding mask, the recipe cell's runner; and every assignment folder's modules
-# (its checks.py and helpers such as notebook 01's schedule judge), see `grader_modules`.
+# pipeline's padding mask, the runner of the cells a check needs (`kws.grading.child.cells`);
+# and every assignment folder's modules (its checks.py and helpers such as notebook 01's
+# schedule judge), see `grader_modules`.
 GRADER_MODULES = [
     "kws.tracing.probes",
     "kws.tracing.trace",
@@ -85,22 +86,20 @@ GRADER_MODULES = [
     "kws.tracing.guard",
     "kws.grading.child.channel",
     "kws.grading.child.numeric",
-    "kws.grading.child.recipe",
+    "kws.grading.child.cells",
     "kws.grading.shared.handin",
     "kws.check",
     "kws.check.selfcheck",
     "kws.check.registry",
-    "kws.check.layer_checks",
-    "kws.check.formula_checks",
     "kws.models.masks",
 ]
 
 
 def grader_modules() -> list[str]:
     """`GRADER_MODULES` and the Python modules of every assignment's folder."""
-    from kws.assignments import ASSIGNMENTS
+    from kws.spec import assignments
 
-    return GRADER_MODULES + [name for spec in ASSIGNMENTS.values() for name in spec.modules()]
+    return GRADER_MODULES + [name for spec in assignments().values() for name in spec.modules()]
 
 
 HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]

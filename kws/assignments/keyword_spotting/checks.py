@@ -7,8 +7,7 @@ is one entry here and its test's points in spec.toml."""
 import secrets
 
 from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks
-from kws.check.registry import Component
-from kws.grading.shared.handin import RECORDED_LR
+from kws.check.registry import Component, history_key
 
 # The checks draw their inputs from a seed; the notebook's self-checks use 0, the grader one the
 # student cannot know, so a hard-coded answer to the self-check's inputs fails.
@@ -36,12 +35,14 @@ NUMERIC = {
         "KeywordTransformer",
         lambda c, cls, ns: keyword_model_checks.keyword_transformer(c, cls),
     ),
-    # Task 4: the recipe cell's schedule over the steps the task's history.json recorded
+    # Task 4: the recipe cell's schedule (the recipe cell runs in the grading child: spec.toml,
+    # [tasks.kws] cells) over the learning rates the task's history.json recorded
     "learning_rate_factor": Component(
         "kws",
         "learning_rate_factor",
         lambda c, fn, ns: keyword_model_checks.recorded_schedule(
-            c, fn, ns.get(RECORDED_LR, "the grader did not read history.json")
+            c, fn, ns.get(history_key("kws", "lr"), "the grader did not read history.json")
         ),
+        history="lr",
     ),
 }

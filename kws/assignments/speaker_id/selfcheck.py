@@ -1,5 +1,7 @@
-"""Notebook 02's model self-checks (``check.task1`` .. ``check.task3``, reached through
-`kws.check`): one forward pass of the student's model, traced (`kws.tracing.probes`), judged by
+"""Notebook 02's self-checks, reached through `kws.check` (``check.attention``, ...,
+``check.task3``): each layer or formula a task asks for against torch.nn, torchaudio or the
+formula (`layer_checks`, `formula_checks`, the comparisons the grading child runs too, through
+checks.py); and each task's model: one forward pass, traced (`kws.tracing.probes`), judged by
 the task's rules and limits in this folder's spec.toml, as the grader judges them; Task 3's also
 runs its numeric checks (checks.py)."""
 
@@ -12,10 +14,91 @@ import torch
 from torch import nn
 
 from kws.assignments import spec_of
+from kws.assignments.speaker_id import formula_checks, layer_checks
 from kws.check.registry import run_task_checks
 from kws.check.selfcheck import Checker, CheckResult, call, shape_text
 
-__all__ = ["task1", "task2", "task3"]
+__all__ = [
+    "attention",
+    "encoder_layer",
+    "encoder",
+    "conformer_block",
+    "attention_pooling",
+    "am_softmax",
+    "task1",
+    "task2",
+    "task3",
+]
+
+
+# ---- one class or function of a task against torch.nn, torchaudio or a formula ----------------
+
+
+def _name(obj) -> str:
+    return getattr(obj, "__name__", str(obj))
+
+
+def attention(cls: type, *, strict: bool = False) -> CheckResult:
+    """Check a multi-head self-attention class against `torch.nn.MultiheadAttention`."""
+    checker = Checker(_name(cls))
+    with checker.run():
+        layer_checks.attention(checker, cls)
+    return checker.finish(strict)
+
+
+def encoder_layer(cls: type, *, strict: bool = False) -> CheckResult:
+    """Check an encoder layer against `torch.nn.TransformerEncoderLayer`: post-norm, and pre-norm
+    (``norm_first=True``) when its constructor takes ``norm_first``."""
+    checker = Checker(_name(cls))
+    with checker.run():
+        layer_checks.encoder_layer(checker, cls, norm_first=False)
+    if isinstance(cls, type) and "norm_first" in inspect.signature(cls).parameters:
+        with checker.run():
+            layer_checks.encoder_layer(checker, cls, norm_first=True)
+    return checker.finish(strict)
+
+
+def encoder(cls: type, layer_class: type | None = None, *, strict: bool = False) -> CheckResult:
+    """Check an encoder (a stack of 2 encoder layers here) against `torch.nn.TransformerEncoder`.
+
+    If the constructor takes `encoder_layer`, an instance of `layer_class` is passed; by default
+    the class named ``EncoderLayer`` defined beside `cls` (in the notebook) is used.
+    """
+    checker = Checker(_name(cls))
+    with checker.run():
+        layer_checks.encoder(checker, cls, layer_class)
+    return checker.finish(strict)
+
+
+def conformer_block(cls: type, *, strict: bool = False) -> CheckResult:
+    """Check a Conformer block against torchaudio's `ConformerLayer` (kernel 3)."""
+    checker = Checker(_name(cls))
+    with checker.run():
+        layer_checks.conformer_block(checker, cls)
+    return checker.finish(strict)
+
+
+def attention_pooling(cls: type, *, strict: bool = False) -> CheckResult:
+    """Check self-attention pooling: softmax over the valid frames of a Linear score, weighted sum."""
+    checker = Checker(_name(cls))
+    with checker.run():
+        formula_checks.attention_pooling(checker, cls)
+    return checker.finish(strict)
+
+
+def am_softmax(head: type | None = None, loss=None, *, strict: bool = False) -> CheckResult:
+    """Check the AM-softmax head (cosines) and loss (margin at the true class, then scale)."""
+    checker = Checker("AM-softmax")
+    if head is not None:
+        with checker.run():
+            formula_checks.am_softmax_head(checker, head)
+    if loss is not None:
+        with checker.run():
+            formula_checks.am_softmax_loss(checker, loss)
+    return checker.finish(strict)
+
+
+# ---- whole models -------------------------------------------------------------------------------
 
 
 def _speaker_batch(n_mels: int = 40) -> tuple[torch.Tensor, torch.Tensor]:

@@ -24,8 +24,9 @@ batches will be traced; then:
    (`kws.tracing.probes.probe_task`) and compares the traced logits with the graded ones, so
    the structural facts describe the computation that produced the predictions (without a loadable
    checkpoint: a small example batch, traced and untraced);
-5. runs the numeric checks of every task of the notebook (`kws.grading.child.numeric`), for
-   notebook 01's Task 4 after its recipe and parameters cells (`kws.grading.child.recipe`).
+5. runs the numeric checks of every task of the notebook (`kws.grading.child.numeric`), after
+   the cells a task's spec names and with the values of history.json its components read
+   (`kws.grading.child.cells`).
 
 Every failure is caught per stage and reported as a sentence naming the file, cell or value, so
 one broken task does not hide the others. The payload is written as
@@ -390,29 +391,32 @@ def main(
         spec = assignment_of(run.notebook)
         components = spec.checks().NUMERIC
         tasks = [*run.tasks, *spec.tasks]
-        graded = graded_namespace(ns, notebook, outputs, tasks, components)
+        graded = graded_namespace(ns, notebook, outputs, tasks, components, spec)
         payload["numeric"] = check_classes(graded, tasks, components)
     payload["tampering"] = verify_untampered()
     channel.send(payload)
 
 
 def graded_namespace(
-    ns: dict, notebook: Path, outputs: Path, tasks: list[str], components: dict
+    ns: dict, notebook: Path, outputs: Path, tasks: list[str], components: dict, spec
 ) -> dict:
-    """What the numeric checks of `tasks` run on: the model cells' namespace `ns`, plus, when a
-    task grades a `learning_rate_factor`, the notebook's recipe cell and the learning rates
-    OUT_DIR/<task>/history.json recorded (`kws.grading.child.recipe`)."""
-    from kws.grading.child.recipe import with_recipe
-    from kws.grading.shared.handin import RECIPE_FUNCTION
+    """What the numeric checks of `tasks` run on: the model cells' namespace `ns`, plus what
+    they declare they need (`kws.grading.child.cells`): the cells `spec`'s tasks name
+    (``[tasks.<task>] cells``), run after the model cells, and each `history` key of a
+    component, read from OUT_DIR/<task>/history.json."""
+    from kws.grading.child.cells import with_needs
 
-    for component in components.values():
-        if component.name == RECIPE_FUNCTION and component.task in tasks:
-            return with_recipe(ns, notebook, outputs / component.task)
-    return ns
+    cells = [spec.tasks[task].cells for task in dict.fromkeys(tasks) if spec.tasks[task].cells]
+    history = [
+        (component.task, component.history)
+        for component in components.values()
+        if component.history and component.task in tasks
+    ]
+    return with_needs(ns, notebook, outputs, cells, history)
 
 
 def assignment_of(notebook: str):
-    """The assignment (`kws.assignments.Spec`) whose notebook is `notebook`: its tasks (a task
+    """The assignment (`kws.spec.Spec`) whose notebook is `notebook`: its tasks (a task
     such as keyword spotting's data task has no checkpoint of its own but numeric checks), its
     structural rules and its numeric checks."""
     from kws.assignments import ASSIGNMENTS

@@ -13,18 +13,26 @@ folder the course handed out:
 the OUT_DIR its saving cell wrote (beside the notebook), and `copy_plan` what the sandbox copies.
 """
 
+from __future__ import annotations
+
 import ast
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kws.spec import Cells
 
 # Never needed to grade, never searched: tool caches, archive debris, environments, history.
 SKIPPED_FOLDERS = frozenset(
     {".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints", "__MACOSX", ".venv", "venv"}
     | {"node_modules", ".Trash", ".cache", "wandb", "lightning_logs"}
 )
-# Per task, in OUT_DIR: history.json holds the learning rates Task 4 of notebook 01 is graded on.
+# Per task, in OUT_DIR, whatever their size: the checkpoint, and what the run recorded
+# (history.json, which a numeric check may read: `kws.check.registry.Component.history`).
 OUTPUT_FILES = frozenset({"config.json", "model.pt", "predictions.csv", "history.json"})
 SMALL_FILE_BYTES = 2**20  # other files up to this size are copied too (a notebook may read one)
 
@@ -98,13 +106,6 @@ def predictions_csv(submission: Path, notebook: str, class_names: list[str], tas
     return outputs_folder(submission, found) / task / "predictions.csv"
 
 
-RECIPE_TAG = "recipe"  # notebook 01's Task 4 cell: RECIPE and learning_rate_factor
-RECIPE_FUNCTION = "learning_rate_factor"
-# The key of the recorded learning rates (or why there are none) in the namespace the checks get
-# (`kws.grading.child.recipe`); not an identifier, so no notebook name can take it.
-RECORDED_LR = "history.json lr"
-
-
 def _source_defines(source: str, name: str) -> bool:
     """True when the Python `source` defines `name` at its top level (def or assignment)."""
     try:
@@ -121,33 +122,49 @@ def _source_defines(source: str, name: str) -> bool:
     return False
 
 
-def recipe_cell(nb):
-    """The code cell of notebook `nb` tagged ``recipe``; else (a notebook handed out before the
-    tag) the first code cell defining learning_rate_factor; None when there is neither."""
+def tagged_cell(nb, tag: str, defines: str | None = None):
+    """The first code cell of notebook `nb` tagged `tag`; else (a notebook handed out before the
+    tag) the first code cell defining `defines`; None when there is neither."""
     from kws.notebooks import cells_with_tag, python_source
 
-    tagged = [c for c in cells_with_tag(nb, RECIPE_TAG) if c.cell_type == "code"]
+    tagged = [c for c in cells_with_tag(nb, tag) if c.cell_type == "code"]
     if tagged:
         return tagged[0]
+    if defines is None:
+        return None
     code = [c for c in nb.cells if c.cell_type == "code"]
-    return next(
-        (c for c in code if _source_defines(python_source(c.source), RECIPE_FUNCTION)), None
-    )
+    return next((c for c in code if _source_defines(python_source(c.source), defines)), None)
 
 
-def child_cells(notebook: Path) -> list[tuple[str, object]]:
-    """(label, cell) of every cell the grading child runs: the cells tagged ``model``, then, in a
-    notebook with a recipe cell, its ``parameters`` cells and the recipe cell."""
+def needed_cells(nb, cells: Cells) -> list[tuple[str, object]]:
+    """(label, cell) of what the grading child runs of notebook `nb` for `cells` (a task's
+    ``cells`` in its spec, `kws.spec.Cells`): the code cells of each tag but the last, then the
+    last tag's cell (`tagged_cell`); [] when the notebook has no such last cell."""
+    from kws.notebooks import cells_with_tag
+
+    last = tagged_cell(nb, cells.tags[-1], cells.defines)
+    if last is None:
+        return []
+    found = [
+        (f"{tag} cell", c)
+        for tag in cells.tags[:-1]
+        for c in cells_with_tag(nb, tag)
+        if c.cell_type == "code"
+    ]
+    return found + [(f"{cells.tags[-1]} cell", last)]
+
+
+def child_cells(notebook: Path, cells: Iterable[Cells] = ()) -> list[tuple[str, object]]:
+    """(label, cell) of every cell the grading child runs: the cells tagged ``model``, then
+    those each of `cells` asks for (the spec's, `kws.spec.Spec.cells`; `needed_cells`)."""
     from kws.notebooks import cells_with_tag, read_notebook
 
     nb = read_notebook(notebook)
     model = [c for c in cells_with_tag(nb, "model") if c.cell_type == "code"]
-    cells = [(f"model cell {number}", c) for number, c in enumerate(model, start=1)]
-    recipe = recipe_cell(nb)
-    if recipe is not None:
-        parameters = [c for c in cells_with_tag(nb, "parameters") if c.cell_type == "code"]
-        cells += [("parameters cell", c) for c in parameters] + [("recipe cell", recipe)]
-    return cells
+    found = [(f"model cell {number}", c) for number, c in enumerate(model, start=1)]
+    for each in cells:
+        found += needed_cells(nb, each)
+    return found
 
 
 def relative(path: Path, folder: Path) -> str:

@@ -1,0 +1,113 @@
+"""What a numeric check needs from the run besides the model cells, in the grading child: more of
+the notebook's cells, and values the run recorded.
+
+Both are declared by the assignment, never named here. A task's ``cells`` in its spec
+(`kws.spec.Cells`: the code cells of some tags, the last one's cell defining a function a check
+judges) are run after the model cells, statement by statement, in a copy of their namespace
+(`run_cells`); a component's `history` key (`kws.check.registry.Component`) is read from the
+task's ``OUT_DIR/<task>/history.json`` (`recorded`) and set last, under
+`kws.check.registry.history_key` (task, key), so no cell can have put it there. A check can then
+judge the notebook's own code against what its run recorded (a run that used other code, or a
+history.json edited afterwards, disagrees).
+
+    graded = with_needs(ns, notebook, outputs, spec.cells, [(task, key), ...])
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kws.check.registry import HISTORY_FILE, history_key
+from kws.grading.shared.handin import needed_cells
+
+if TYPE_CHECKING:
+    from kws.spec import Cells
+
+
+def run_cells(notebook: Path, ns: dict, cells: Sequence[Cells]) -> dict:
+    """A copy of `ns` (the model cells' namespace) after the cells each of `cells` asks for ran
+    in it (`kws.grading.shared.handin.needed_cells`), statement by statement: a statement that
+    raises (a TODO, a setting the grader does not have) is skipped, so the function below it is
+    still defined. If the name a group's last cell `defines` is not callable after all, it is a
+    stand-in raising that cell's first error."""
+    from kws.notebooks import NoShell, python_source, read_notebook
+
+    nb = read_notebook(notebook)
+    groups = [(each, needed_cells(nb, each)) for each in cells]
+    if not any(found for _, found in groups):
+        return dict(ns)  # the check says the notebook does not define the name it checks
+    namespace = dict(ns)
+    shell = NoShell(namespace, "<cell>")
+    namespace["get_ipython"] = lambda: shell
+    for each, found in groups:
+        if not found:
+            continue
+        cell = found[-1][1]  # the cell the last tag marks, after the others
+        errors = []  # its own; a parameters cell the grader cannot run costs nothing itself
+        for label, code_cell in found:
+            name = f"<{label}>"
+            shell.filename = name
+            try:
+                tree = ast.parse(python_source(code_cell.source), name)
+            except SyntaxError as error:
+                if code_cell is cell:
+                    errors.append(f"SyntaxError: {error.msg} ({name[1:-1]}, line {error.lineno})")
+                continue
+            for statement in tree.body:
+                try:
+                    code = compile(ast.Module([statement], type_ignores=[]), name, "exec")
+                    exec(code, namespace)
+                except (Exception, SystemExit) as error:  # student code: a TODO, a missing name
+                    if code_cell is cell:
+                        errors.append(f"{type(error).__name__}: {error} ({name[1:-1]})")
+        if each.defines and not callable(namespace.get(each.defines)):
+            problem = errors[0] if errors else f"it does not define {each.defines}"
+            namespace[each.defines] = _stand_in(each.defines, problem)
+    return namespace
+
+
+def _stand_in(name: str, problem: str):
+    def stand_in(*args, **kwargs):
+        raise RuntimeError(f"the cell defining {name} failed: {problem}")
+
+    stand_in.__name__ = stand_in.__qualname__ = name
+    return stand_in
+
+
+def recorded(folder: Path, key: str) -> list[float] | str:
+    """The values `fit` recorded under `key` in `folder`/history.json (OUT_DIR/<task>), one per
+    step; or a sentence saying why there are none."""
+    shown = f"{folder.parent.name}/{folder.name}/{HISTORY_FILE}"
+    fix = (
+        f"{shown} is missing or is not the history fit() wrote; hand it in with model.pt "
+        f"(fit(..., out_dir=OUT_DIR / '{folder.name}') writes it)"
+    )
+    try:
+        values = json.loads((folder / HISTORY_FILE).read_text())[key]
+    except (OSError, ValueError, KeyError, TypeError):
+        return fix
+    numbers = isinstance(values, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    )
+    return [float(v) for v in values] if numbers and values else fix
+
+
+def with_needs(
+    ns: dict, notebook: Path, outputs: Path, cells: Sequence[Cells], history: Iterable[tuple]
+) -> dict:
+    """The namespace the numeric checks get: `ns` with the names of the `cells` run after it
+    (`run_cells`), and under `history_key(task, key)` the values of
+    ``outputs/<task>/history.json`` for each (task, key) of `history` (`recorded`), set last: no
+    cell can have put them there. `ns` itself when nothing more is needed."""
+    history = list(history)
+    if not cells and not history:
+        return ns
+    graded = run_cells(notebook, ns, cells)
+    for task, key in history:
+        graded[history_key(task, key)] = recorded(outputs / task, key)
+    return graded

@@ -1,0 +1,148 @@
+"""The ``speech_commands`` data layout: the 12-class Speech Commands test set, clips as inputs.
+
+The first of the spec's ``[data] test_folders`` present under the data folder
+(``<folder>/<word>/<clip>.wav``, the official ``speech_commands_test_set_v0.02``/``v0.01`` by
+default) is the hidden test set; its folder names are the labels, so a re-training sees a
+stand-in with the same clips under shuffled labels instead. The Speech Commands dataset beside
+it (``speech_commands_<version>/``) is read for its word list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kws.grading.hidden import HiddenTest, secret_permutation, synthetic_preset
+from kws.grading.layouts.base import Layout, files_to_zip
+from kws.grading.sandbox.processes import private_folder
+
+if TYPE_CHECKING:
+    from kws.spec import Spec
+
+# The folders the reader looks for unless the spec names its own ([data] test_folders).
+SPEECH_COMMANDS_TEST_FOLDERS = ("speech_commands_test_set_v0.02", "speech_commands_test_set_v0.01")
+REAL_KWS_TEST_CLIPS = {"v0.02": 4_890, "v0.01": 3_081}  # the official 12-class test sets
+
+
+class SpeechCommands(Layout):
+    """The 12-class Speech Commands test set (``[data] test_folders``); clips as inputs."""
+
+    input_kind = "waves"
+
+    def __init__(self, spec: Spec):
+        super().__init__(spec)
+        self.test_folders = tuple(spec.data.get("test_folders", SPEECH_COMMANDS_TEST_FOLDERS))
+
+    def test_set_size(self, data: Path) -> int:
+        """The clips of the test set the grader reads in `data` (the first of `test_folders`
+        there, as `hidden_keyword_test` picks it; 0 without one)."""
+        folder = next((data / f for f in self.test_folders if (data / f).is_dir()), None)
+        return 0 if folder is None else sum(1 for _ in folder.glob("*/*.wav"))
+
+    def missing(self, data: Path) -> str | None:
+        """Why `data` cannot grade the assignment (its hidden test set is absent), or None."""
+        if any((data / folder).is_dir() for folder in self.test_folders):
+            return None
+        return f"{data} has no 12-class test set ({' or '.join(self.test_folders)})"
+
+    def hidden_test(self, data: Path, out_file: Path) -> HiddenTest:
+        """The test set's clips, shuffled in secret (`hidden_keyword_test`)."""
+        return hidden_keyword_test(data, out_file, self.test_folders)
+
+    def label_folders(self, data: Path) -> list[Path]:
+        """The folders a re-training must not read: the test sets (their folder names are the
+        labels)."""
+        return [data / name for name in self.test_folders]
+
+    def retraining_data(self, data: Path, hidden: HiddenTest, root: Path) -> Path:
+        """A data folder for re-training: `data`'s folders linked in, and in place of each
+        12-class test set a stand-in with the same clips under secretly shuffled labels.
+
+        The notebook evaluates on the test set as it ends, so it needs one; the real one would
+        give it the hidden labels (its folder names). The child receives the same clips
+        unlabelled anyway, so the stand-in tells it nothing, and its own "test accuracy" is
+        chance; the grader scores the re-trained checkpoint on the hidden labels as usual.
+        """
+        import secrets
+        import shutil
+
+        root.mkdir(parents=True, exist_ok=True)
+        for entry in data.iterdir():
+            if entry.name not in self.test_folders:
+                (root / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+        for folder in self.test_folders:
+            clips = sorted((data / folder).glob("*/*.wav"))
+            if not clips:
+                continue
+            rng = secrets.SystemRandom()
+            rng.shuffle(clips)
+            for number, clip in enumerate(clips):
+                label = hidden.classes[number % len(hidden.classes)]
+                (root / folder / label).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(clip, root / folder / label / f"standin{number:05d}_nohash_0.wav")
+        for path in [root, *root.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(0o755 if path.is_dir() else 0o644)  # the child may run as another user
+        return root
+
+    def detect(self, data: Path) -> str | None:
+        """The [tiers] name of a dataset the kit knows under `data`, else None."""
+        folder = next((data / f for f in self.test_folders if (data / f).is_dir()), None)
+        if folder is None:
+            return None
+        preset = synthetic_preset(folder)
+        if preset:
+            return f"synthetic-{preset}"
+        clips = sum(1 for _ in folder.glob("*/*.wav"))
+        return "speech_commands_12" if clips == REAL_KWS_TEST_CLIPS.get(folder.name[-5:]) else None
+
+    def grading_files(self, data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
+        """(file, name in the zip) for the test data grading reads, and the (empty) folders the
+        zip needs: the test set loader needs ``speech_commands_<version>/`` with the word
+        folders that tell the version."""
+        from kws.data.speech_commands import WORDS_V1, WORDS_V2
+
+        files, folders = [], []
+        for folder in self.test_folders:
+            if not (data / folder).is_dir():
+                continue
+            files += [(p, f"data/{p.relative_to(data)}") for p in files_to_zip(data / folder)]
+            version = folder.rsplit("_", 1)[1]
+            words = WORDS_V2 if version == "v0.02" else WORDS_V1
+            folders += [f"data/speech_commands_{version}/{word}" for word in words]
+        return files, folders
+
+
+def hidden_keyword_test(
+    data_dir: Path, out_file: Path, test_folders: tuple[str, ...] = SPEECH_COMMANDS_TEST_FOLDERS
+) -> HiddenTest:
+    """The 12-class test set under `data_dir` (the first of `test_folders` there) as unlabelled
+    shuffled clips + hidden labels."""
+    from kws.data.cache import cache_clips
+    from kws.data.speech_commands import SpeechCommands as SpeechCommandsDataset
+    from kws.grading.shared.inputs import save_wave_inputs
+
+    test_folder = next((data_dir / f for f in test_folders if (data_dir / f).is_dir()), None)
+    if test_folder is None:
+        raise FileNotFoundError(
+            f"{data_dir} has no 12-class test set ({' or '.join(test_folders)}); pass the "
+            "folder holding the Speech Commands data with --data"
+        )
+    version = test_folder.name.rsplit("_", 1)[1]
+    clips = cache_clips(
+        SpeechCommandsDataset(
+            data_dir / f"speech_commands_{version}",
+            subset="test12",
+            labels="12",
+            test_set_root=test_folder,
+        ),
+        cache_dir=private_folder("hidden-cache"),  # never beside the data, where a child could look
+    )
+    order = secret_permutation(len(clips))
+    save_wave_inputs(out_file, clips.waves, clips.gains, order)  # read from the cache in chunks
+    return HiddenTest(
+        inputs_file=out_file,
+        labels=clips.labels[order],
+        classes=clips.classes,
+        ids=("",) * len(order),
+    )

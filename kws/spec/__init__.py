@@ -1,0 +1,89 @@
+"""Assignment specs: the model of ``spec.toml``, its loader, and the registry of assignment folders.
+
+An assignment is one folder (``kws/assignments/<name>/``, or an instructor's own) holding its
+spec ``spec.toml``: its notebook, data layout, tasks (the model class a task's skeleton fixes,
+its limits and target tier), the points of every graded test, the accuracy tiers per dataset,
+the settings of the reference runs per data preset, and what grading it costs. Everything that
+grades, releases or demonstrates an assignment reads it from here::
+
+    from kws.spec import assignment, assignments, spec_of, settings
+
+    spec = assignment("speaker_id")
+    spec.tasks["task1"].limits["max_encoder_params"]  # 500000
+    spec.points["test_accuracy"]                      # 5
+    spec.budget("small")                              # {"KWS_STEPS": "500", ...}
+    settings("speaker_id")                            # {"KWS_STEPS": 70000, ...}, KWS_* applied
+
+`load(path)` reads and checks one file, with errors naming the file, the key and the fix, so an
+instructor's edit that breaks a spec stops the grader before it grades anyone.
+
+An assignment folder holds ``spec.toml``, ``checks.py`` (its numeric checks), any judges its
+graded tests share with the self-check, and ``grader/`` (its graded tests, ``test_*.py``). The
+kit's own folders are found here; an instructor's own live anywhere and are named by the
+environment variable ``KWS_ASSIGNMENTS`` (folders separated by ``:``, each an assignment folder
+or a folder of them), which ``kws grade``, ``kws release`` and the grader all read. A folder
+whose name starts with ``_`` is never an assignment (a template or a draft can sit beside
+them).
+
+The registry (`assignments`) is found when first asked for, not when this module is imported,
+and reads each spec only when that assignment is asked for: ``import kws.check`` in a student's
+notebook reads no instructor's folder, and a broken spec breaks nothing but its own assignment.
+This package imports nothing else of the kit, so that every layer may use it: `kws.spec.model`
+(the dataclasses), `kws.spec.load` (reading one file) and `kws.spec.registry` (the folders).
+"""
+
+from kws.spec.load import load, load_folder, tomllib
+from kws.spec.model import (
+    ASSIGNMENTS_ENV,
+    GRADER_FOLDER,
+    KIT_FOLDER,
+    KIT_PACKAGE,
+    RULE_KINDS,
+    SPEC_FILE,
+    TIER_ORDER,
+    Cells,
+    GradingCost,
+    NumericTest,
+    Spec,
+    SpecError,
+    Task,
+)
+from kws.spec.registry import (
+    Registry,
+    all_assignments,
+    assignment,
+    assignments,
+    discover,
+    folders_in,
+    named_folders,
+    settings,
+    spec_of,
+)
+
+__all__ = [
+    "ASSIGNMENTS_ENV",
+    "GRADER_FOLDER",
+    "KIT_FOLDER",
+    "KIT_PACKAGE",
+    "RULE_KINDS",
+    "SPEC_FILE",
+    "TIER_ORDER",
+    "Cells",
+    "GradingCost",
+    "NumericTest",
+    "Registry",
+    "Spec",
+    "SpecError",
+    "Task",
+    "all_assignments",
+    "assignment",
+    "assignments",
+    "discover",
+    "folders_in",
+    "load",
+    "load_folder",
+    "named_folders",
+    "settings",
+    "spec_of",
+    "tomllib",
+]

@@ -1,0 +1,222 @@
+"""The model of an assignment's ``spec.toml``: `Spec` and its parts (`Task`, `Cells`,
+`NumericTest`, `GradingCost`), read and checked by `kws.spec.load` (see `kws.spec`)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KIT_FOLDER = Path(__file__).resolve().parents[1] / "assignments"  # the kit's own assignments
+KIT_PACKAGE = "kws.assignments"  # their package
+SPEC_FILE = "spec.toml"  # in each assignment's folder
+GRADER_FOLDER = "grader"  # in each assignment's folder: its graded tests
+ASSIGNMENTS_ENV = "KWS_ASSIGNMENTS"  # more assignment folders, outside the kit
+TIER_ORDER = ("simple", "medium", "strong", "boss")
+
+
+class SpecError(ValueError):
+    """An assignment file that cannot be used; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Cells of the notebook the grading child runs after the model cells, before the numeric
+    checks (``cells = { tags = [...], defines = "..." }`` in a task's table): the code cells
+    tagged each of `tags`, in that order, statement by statement (a statement that raises is
+    skipped). The last tag marks one cell; in a notebook handed out before that tag existed,
+    the first code cell defining `defines` stands in for it, and without either nothing runs.
+    `defines`: the function that cell defines for a check; if the cell fails to define it, a
+    stand-in raising the cell's first error takes its place. The grader reviews these cells
+    like the model cells (`kws.grading.review`).
+    """
+
+    tags: tuple[str, ...]
+    defines: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of an assignment.
+
+    Attributes:
+        name: the task's key (``task1``; keyword spotting's model task is ``kws``), also the
+            folder of its outputs (``outputs/<name>/``).
+        title: what the task asks, as students read it.
+        model_class: the class the skeleton fixes and ``config.json`` names, or None for a task
+            graded without a checkpoint (keyword spotting's data and tokens tasks).
+        target: the accuracy tier that gives the task's accuracy test full marks, or None.
+        limits: the task's rules as numbers (layer count, parameter budget, token budget, ...).
+        rules: the task's structural rules, judged on a traced forward pass
+            (`kws.tracing.probes.probe_task`): ``layer_class`` (the class whose calls are counted
+            and that must be written in the notebook), ``own_classes`` (more classes the
+            notebook must write itself), ``norm_before_classifier`` (a normalization feeds the
+            final Linear).
+        cells: the notebook's cells the grading child runs for the task's numeric checks
+            besides the model cells (`Cells`), or None.
+    """
+
+    name: str
+    title: str
+    model_class: str | None = None
+    target: str | None = None
+    limits: dict[str, int | float] = field(default_factory=dict)
+    rules: dict = field(default_factory=dict)
+    cells: Cells | None = None
+
+
+@dataclass(frozen=True)
+class NumericTest:
+    """One graded test of a numeric check (``[numeric.<test name>]`` in the spec): it fails with
+    the first failed item of `component` (an entry of the folder's ``checks.py`` NUMERIC table)
+    among its build items and those of `topics` (all of them if empty). `task`: the task whose
+    report shows the notebook ran (default: the component's own). `file`: the graded test
+    module (in the folder's ``grader/``) that grades it."""
+
+    name: str
+    title: str
+    component: str
+    topics: tuple[str, ...] = ()
+    task: str | None = None
+    file: str = "test_numeric.py"
+
+
+@dataclass(frozen=True)
+class GradingCost:
+    """What grading the assignment's reference hand-in cost (``[grading]`` in the spec), from
+    which the time limits of a larger test set are computed (`kws.grading.gradescope`).
+
+    Attributes:
+        child_seconds: the grading child's wall seconds on one CPU, for a test set of
+            `measured_size`; None when not measured (the grader's default limits apply).
+        measured_size: that test set's size, in the units of its data layout's
+            ``test_set_size`` (clips for Speech Commands, frames for HW4 features).
+    """
+
+    child_seconds: int | float | None = None
+    measured_size: int | float | None = None
+
+    def expected_seconds(self, size: int | float) -> float | None:
+        """The grading child's expected wall seconds on one CPU for a test set of `size`
+        (scaled from the measured run), or None when nothing was measured."""
+        if self.child_seconds is None or not self.measured_size:
+            return None
+        return self.child_seconds * size / self.measured_size
+
+
+# The structural rules a task may state, and the kind of value each takes.
+RULE_KINDS = {"layer_class": str, "own_classes": list, "norm_before_classifier": bool}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One assignment, as its file describes it (see the module docstring)."""
+
+    name: str
+    title: str
+    notebook: str
+    data: dict
+    tasks: dict[str, Task]
+    points: dict[str, float]
+    tiers: dict[str, dict[str, float]]
+    budgets: dict[str, dict[str, str]]
+    path: Path
+    # Graded tests of numeric checks, by test function name (`kws.grading.verdicts.numeric_tests`).
+    numeric: dict[str, NumericTest] = field(default_factory=dict)
+    # Older names of this assignment: the keys a --tiers file of earlier kits may use for it.
+    aliases: tuple[str, ...] = ()
+    # Besides the cells tagged `model`, the cells defining one of these names are graded code:
+    # `kws report` compares them between hand-ins (kws.grading.similarity).
+    compared_names: tuple[str, ...] = ()
+    # What grading its reference hand-in cost ([grading]): the time limits scale from it.
+    grading: GradingCost = field(default_factory=GradingCost)
+
+    @property
+    def cells(self) -> tuple[Cells, ...]:
+        """The cells the grading child runs besides the model cells, of every task, in order."""
+        return tuple(task.cells for task in self.tasks.values() if task.cells)
+
+    @property
+    def model_tasks(self) -> dict[str, str]:
+        """{task: model class} of the tasks graded from a checkpoint, in the file's order."""
+        return {name: t.model_class for name, t in self.tasks.items() if t.model_class}
+
+    def task_limits(self, task: str) -> dict[str, int | float]:
+        return self.tasks[task].limits
+
+    @property
+    def folder(self) -> Path:
+        """The assignment's folder: its spec, its checks and its graded tests."""
+        return self.path.parent
+
+    @property
+    def graded_tests(self) -> Path:
+        """The folder of the assignment's graded tests (``test_*.py``), run by the grader."""
+        return self.folder / GRADER_FOLDER
+
+    @property
+    def layout(self) -> str:
+        """How its data is laid out ([data] layout): which reader finds the hidden test set."""
+        layout = self.data.get("layout")
+        if not isinstance(layout, str):
+            raise SpecError(f'{self.path}: [data] has no layout; add layout = "hw4" (or another)')
+        return layout
+
+    @property
+    def package(self) -> str | None:
+        """The folder's module name when it is one of the kit's (``kws.assignments.<name>``)."""
+        return f"{KIT_PACKAGE}.{self.name}" if self.folder.parent == KIT_FOLDER else None
+
+    def modules(self) -> list[str]:
+        """The module names of the folder's Python files (checks and helpers), for the grading
+        child to watch against a notebook that patches them; a data layout's module (``[data]
+        layout = "<file>.py:<Class>"``) is the grader's alone and never runs in the child."""
+        layout = str(self.data.get("layout", "")).partition(":")[0]
+        files = [p for p in sorted(self.folder.glob("*.py")) if p.name != layout]
+        if self.package is None:
+            return [f"kws_assignment_{self.name}.{p.stem}" for p in files]
+        return [self.package] + [f"{self.package}.{p.stem}" for p in files if p.stem != "__init__"]
+
+    def checks(self):
+        """The folder's ``checks.py`` module: its ``NUMERIC`` table ({component:
+        `kws.check.registry.Component`}) is what the self-check and the grading child run."""
+        return self.module("checks")
+
+    def module(self, stem: str):
+        """The folder's module ``<stem>.py``, imported once per folder (as
+        ``kws.assignments.<name>.<stem>`` for the kit's own folders); SpecError naming the file
+        when there is none."""
+        path = self.folder / f"{stem}.py"
+        if not path.is_file():
+            raise SpecError(f"{path} is missing; the assignment's code needs it")
+        if self.package is not None:
+            return importlib.import_module(f"{self.package}.{stem}")
+        name = f"kws_assignment_{self.name}.{stem}"
+        loaded = sys.modules.get(name)
+        if loaded is None or Path(loaded.__file__) != path:  # another folder of the same name
+            sys.modules.setdefault(f"kws_assignment_{self.name}", types.ModuleType(name))
+            loader = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[name] = module
+            loader.loader.exec_module(module)
+        return sys.modules[name]
+
+    def test_points(self, test_name: str) -> float:
+        """The points of the graded test `test_name` (a function name); SpecError without."""
+        if test_name not in self.points:
+            raise SpecError(
+                f"{self.path}: [points] has no entry for {test_name}; add `{test_name} = N` "
+                "(every graded test needs its points here)"
+            )
+        return self.points[test_name]
+
+    def budget(self, preset: str) -> dict[str, str]:
+        """The reference run's settings for data preset `preset`, as KWS_* environment values."""
+        if preset not in self.budgets:
+            raise SpecError(
+                f"{self.path}: no [budgets.{preset}]; it has {', '.join(sorted(self.budgets))}"
+            )
+        return dict(self.budgets[preset])
