@@ -70,10 +70,10 @@ def test_class_is_graded_into_gradebook_and_results(tmp_path, data, monkeypatch)
     if os.geteuid() == 0:  # without root the child keeps the grader's id (in a user namespace)
         assert "unprivileged user id" in document["output"]
     assert (tmp_path / "grades" / "logs" / "alice.txt").read_text().count("passed") >= 1
-    # Each grader's copy of the hidden test set goes with it, forked graders too (they end
-    # with os._exit, so nothing left to atexit runs): a class leaves behind only the kit's own
-    # keyed stores, the decoded hidden test set (kws-hidden-cache-UID/, one file per test set)
-    # and the sandbox's user-id reservations (kws-sandbox-locks-UID/, at most 1,000 empty files).
+    # Each grader's copy of the hidden test set goes with it: a class leaves behind only the
+    # kit's own keyed stores, the decoded hidden test set (kws-hidden-cache-UID/, one file per
+    # test set) and the sandbox's user-id reservations (kws-sandbox-locks-UID/, at most 1,000
+    # empty files).
     stores = ("kws-hidden-cache-", "kws-sandbox-locks-")
     left = [p.relative_to(temporary) for p in temporary.rglob("*") if p.is_file()]
     assert [str(p) for p in left if not p.parts[0].startswith(stores)] == []

@@ -19,7 +19,7 @@ import pytest
 import torch
 from grading_helpers import TINY_SPEAKER, make_submission
 
-from kws.grading.sandbox.run import Limits, run_child
+from kws.grading.sandbox.run import ChildJob, Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun
 from kws.grading.shared.inputs import load_inputs, save_feature_inputs, save_wave_inputs
 
@@ -214,12 +214,13 @@ def test_the_grading_child_reads_one_batch_at_a_time(tiny_data, tmp_path):
         folder = tmp_path / f"run-{count}"
         folder.mkdir()
         with PeakOfChildren() as peak:
-            result = run_child(
+            job = ChildJob(
                 ["-m", "kws.grading.child.runner", "{result}", f"{{work}}/{RUN_FILE}"],
                 submission=submission,
                 inputs={run.inputs: inputs, RUN_FILE: run.save(folder)},
                 limits=Limits(wall_seconds=300, cpu_seconds=300),
             )
+            result = run_child(job)
         assert result.status == "ok", result.reason + result.stderr_tail
         assert len(result.payload["tasks"]["task1"]["predictions"]) == count
         peaks[count], processes[count] = peak.peak / MIB, peak.describe()

@@ -14,7 +14,7 @@ from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.child.runner import CPU_HINT, predict, prediction_batches
-from kws.grading.sandbox.run import Limits, run_child
+from kws.grading.sandbox.run import ChildJob, Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.shared.inputs import load_inputs, save_feature_inputs, save_wave_inputs
 from kws.grading.shared.payload import check_payload
@@ -31,10 +31,12 @@ def _grade(tmp_path, submission, notebook, tasks, inputs_file, n_classes):
     names = next(a.model_tasks for a in ASSIGNMENTS.values() if a.notebook == notebook)
     run = ChildRun(notebook, {task: names[task] for task in tasks}, n_classes)
     return run_child(
-        ["-m", "kws.grading.child.runner", "{result}", f"{{work}}/{RUN_FILE}"],
-        submission=submission,
-        inputs={"inputs.bin": inputs_file, RUN_FILE: run.save(tmp_path)},
-        limits=LIMITS,
+        ChildJob(
+            ["-m", "kws.grading.child.runner", "{result}", f"{{work}}/{RUN_FILE}"],
+            submission=submission,
+            inputs={"inputs.bin": inputs_file, RUN_FILE: run.save(tmp_path)},
+            limits=LIMITS,
+        )
     )
 
 

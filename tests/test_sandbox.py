@@ -13,12 +13,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from kws.grading.sandbox import bwrap, launch
-from kws.grading.sandbox.run import Limits, check_json, python_command, run_child
+from kws.grading.sandbox.run import ChildJob, Limits, check_json, python_command, run_child
 
 IS_ROOT = os.geteuid() == 0
 BWRAP = bwrap.available() is not None  # which sandbox runs: bubblewrap, or the hand-written one
@@ -37,7 +38,7 @@ def _run(tmp_path, body: str, limits: Limits = FAST, **kwargs):
     submission.mkdir(exist_ok=True)
     (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
     entry = ["{work}/submission/child.py", "--result", "{result}"]
-    return run_child(entry, submission=submission, limits=limits, **kwargs)
+    return run_child(ChildJob(entry, submission=submission, limits=limits, **kwargs))
 
 
 def _uid(result) -> int | None:
@@ -436,7 +437,7 @@ def test_what_a_child_can_see(tmp_path, public_dir, sandbox):
         (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
         entry = ["{work}/submission/child.py", "--result", "{result}"]
         entry += [str(p) for p in [*secrets.values(), *kit]]
-        result = run_child(entry, submission=submission, limits=FAST, hide=[public_dir])
+        result = run_child(ChildJob(entry, submission=submission, limits=FAST, hide=[public_dir]))
     finally:
         other.kill()
         other.wait()
@@ -496,7 +497,7 @@ def test_a_named_data_folder_is_readable_but_not_its_hidden_parts(tmp_path, publ
     (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
     entry = ["{work}/submission/child.py", "--result", "{result}", str(data / "yes" / "a.wav")]
     entry += [str(stale), str(labels / "test.csv"), str(data)]
-    result = run_child(entry, submission=submission, limits=FAST, hide=[labels])
+    result = run_child(ChildJob(entry, submission=submission, limits=FAST, hide=[labels]))
     assert result.status == "ok", result.reason + result.stderr_tail
     assert result.payload["audio"] == "audio"
     assert "yes,no,up" not in (result.payload["stale"], result.payload["labels"])
@@ -555,3 +556,56 @@ def test_the_child_python_keeps_its_folder_off_the_path_and_reads_pythonpath(
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
     assert done.returncode == 7, done.stderr
     assert done.stdout.split() == ["lib", "False", "['a',", "'b']", "__main__"]
+
+
+# A grader that runs one child, which sleeps with a marker on its command line, until killed.
+GRADER_OF_A_SLEEPER = """
+import sys
+from pathlib import Path
+from kws.grading.sandbox.run import ChildJob, Limits, run_child
+sleeper = "import time; time.sleep(300)  # " + sys.argv[2][::-1]  # its own marker: not ours
+run_child(ChildJob(["-c", sleeper, "{result}"], submission=Path(sys.argv[1]),
+                   limits=Limits(wall_seconds=300, cpu_seconds=300)))
+"""
+
+
+def _live_with(marker: str, launcher: bool = True) -> list[int]:
+    """Live processes whose command line holds `marker` (`launcher`: the sandbox's launcher too,
+    whose arguments hold the child's command)."""
+    found = []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if launcher or b"kws.grading.sandbox.launch" not in command:
+            if marker.encode() in command and _alive(pid):
+                found.append(int(pid))
+    return found
+
+
+def test_a_grader_that_is_killed_takes_its_child_along(tmp_path, sandbox):
+    """`kws grade` ends a grader past its time-out, or at Ctrl-C, with SIGKILL: its grading
+    child, in a session of its own, must not run on with no wall clock (bubblewrap's
+    --die-with-parent; the hand-written launcher's parent-death signal)."""
+    (tmp_path / "submission").mkdir()
+    marker = f"sleeper-{os.getpid()}-{sandbox}"
+    grader = subprocess.Popen(
+        [sys.executable, "-c", GRADER_OF_A_SLEEPER, str(tmp_path / "submission"), marker[::-1]]
+    )
+    try:
+        for _ in range(600):  # until the child's own command runs (not just its launcher)
+            if _live_with(marker, launcher=False) or grader.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert _live_with(marker, launcher=False), "the child never started"
+    finally:
+        grader.kill()
+        grader.wait()
+    for _ in range(100):
+        if not _live_with(marker):
+            return
+        time.sleep(0.1)
+    for pid in _live_with(marker):
+        os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"the {sandbox} sandbox's child outlived its grader")

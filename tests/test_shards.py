@@ -109,7 +109,7 @@ def _stand_in_class(root: Path, names: list[str]) -> Path:
 
 def _shards(subs, data, out, grader, count, indices=None, **options):
     for i in range(count) if indices is None else indices:
-        grade_batch(subs, data, out, grader=grader, shard=Shard(i, count), fork=False, **options)
+        grade_batch(subs, data, out, grader=grader, shard=Shard(i, count), **options)
 
 
 def _refusal(out: Path, *phrases: str) -> str:
@@ -125,7 +125,7 @@ def test_merge_equals_one_run_and_refuses_what_is_not_one_class(
     tmp_path, tiny_data, stand_in_grader
 ):
     subs = _stand_in_class(tmp_path, ["ann", "bob", "cyrus", "dee", "eve", "fay", "gus"])
-    whole = grade_batch(subs, tiny_data, tmp_path / "whole", grader=stand_in_grader, fork=False)
+    whole = grade_batch(subs, tiny_data, tmp_path / "whole", grader=stand_in_grader)
     clean = tmp_path / "clean"
     _shards(subs, tiny_data, clean, stand_in_grader, 3)
     shares = [json.loads((Shard(i, 3).folder(clean) / RECORD).read_text()) for i in range(3)]

@@ -5,13 +5,11 @@
 
 `SUBMISSIONS_DIR` holds one folder per student (the folder name is the student's name in the
 gradebook). Each is graded by its own pytest process, so a submission that brings the grader
-down costs only its own row; the gradebook still gets that row, with zeros and the reason. On
-Linux those processes are forked from one that imported torch and the grader once
-(`kws.grading.zygote`), not started afresh: two CPU-seconds less a student; with the
-hand-written sandbox their grading children are forked too (`kws.grading.sandbox.forked`).
-The `jobs` grading children running at once share the cores: each gets its share as torch
-threads (`kws.grading.command.child_threads`: on 2 cores with 2 jobs, 1 thread each instead
-of the grader's 2).
+down costs only its own row; the gradebook still gets that row, with zeros and the reason. Each
+grader runs in a session of its own (`GraderProcesses`): a time-out ends it with everything it
+started, and Ctrl-C (or SIGTERM) stops every running one. The `jobs` grading children running at
+once share the cores: each gets its share as torch threads (`kws.grading.command.child_threads`:
+on 2 cores with 2 jobs, 1 thread each instead of the grader's 2).
 Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
 The accuracy tier set is settled before any child starts: data the kit does not know stops the
 run at once with the option to add, instead of failing every student.
@@ -24,7 +22,10 @@ the absolute submissions and data folders, where `kws report` finds the hand-ins
 
 import contextlib
 import json
+import os
+import signal
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,14 +41,81 @@ from kws.grading.gradebook import (  # re-exported: callers import them from her
     write_gradebook,
     write_run_record,
 )
-from kws.grading.sandbox import bwrap
-from kws.grading.sandbox.forked import FORKER_ENV, ChildZygote
 from kws.grading.tiers import tier_set
-from kws.grading.zygote import Zygote, ZygoteError, available
 
 if TYPE_CHECKING:
     from kws.grading.roster import Roster
     from kws.grading.shards import Shard
+
+
+class GraderProcesses:
+    """The graders of one batch, each ``python -m pytest`` in a session of its own, so that the
+    whole process group a grader started can be ended; `run` may be called from several threads
+    at once. `stop` ends every running grader (what Ctrl-C does) and refuses new ones."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen] = set()
+        self._stopped = False
+
+    def run(
+        self, command: list[str], *, cwd: Path, log: Path, env: dict[str, str], timeout: float
+    ) -> int | None:
+        """Run `command` in `cwd` with environment `env`, its output into `log`; its exit code,
+        or None when it ran longer than `timeout` seconds (its process group is then killed)."""
+        with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as output:
+            with self._lock:
+                if self._stopped:
+                    raise RuntimeError("grading was stopped")
+                grader = subprocess.Popen(
+                    command,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: a time-out ends all of it
+                )
+                self._running.add(grader)
+        try:
+            return grader.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(grader.pid)
+            grader.wait()
+            return None
+        finally:
+            with self._lock:
+                self._running.discard(grader)
+
+    def stop(self) -> None:
+        """End every running grader with everything it started; start no more."""
+        with self._lock:
+            self._stopped = True
+            for grader in self._running:
+                _kill_group(grader.pid)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+        os.killpg(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c():
+    """While the block runs (in the main thread), SIGTERM stops it as Ctrl-C does: with a
+    KeyboardInterrupt, so that the graders are stopped instead of left running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def grade_one(
@@ -60,13 +128,13 @@ def grade_one(
     pytest_args: list[str] = (),
     timeout: float = 3600.0,
     threads: int | None = None,
-    zygote: Zygote | None = None,
+    processes: GraderProcesses | None = None,
     env: dict[str, str] | None = None,
 ) -> Graded:
     """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
     submission in its own process; never raises for its faults. `threads`: torch threads of
-    its grading child (default: the grader's, `kws.grading.command.child_threads`); `zygote`:
-    fork the grader from it (`kws.grading.zygote`) instead of starting a Python for it; `env`:
+    its grading child (default: the grader's, `kws.grading.command.child_threads`);
+    `processes`: the batch's graders, to start it among (default: a set of its own); `env`:
     the grader's environment (default `kws.grading.command.grader_environment`).
 
     Every path is made absolute here, and the child runs in `out_dir`: its working directory
@@ -81,7 +149,9 @@ def grade_one(
         submission, data, results, grader=grader, hide=hide, options=pytest_args, threads=threads
     )
     start = time.monotonic()
-    code = _run_grader(command, out_dir, log, timeout, zygote, env or grader_environment())
+    code = (processes or GraderProcesses()).run(
+        command, cwd=out_dir, log=log, env=env or grader_environment(), timeout=timeout
+    )
     if code is None:
         problem = f"the grader ran longer than {timeout:g} s and was stopped"
     else:
@@ -93,36 +163,6 @@ def grade_one(
         return Graded(student, document, "", seconds)
     except (OSError, json.JSONDecodeError):
         return Graded(student, None, problem, seconds)
-
-
-def _run_grader(
-    command: list[str],
-    out_dir: Path,
-    log: Path,
-    timeout: float,
-    zygote: Zygote | None,
-    env: dict[str, str],
-) -> int | None:
-    """The grader's exit code (None: stopped after `timeout` s), its output written to `log`:
-    forked from `zygote` when there is one, else a process of its own."""
-    if zygote is not None:
-        try:  # the command is `python -m pytest ARGS`: the fork runs pytest.main(ARGS)
-            return zygote.run(command[3:], cwd=out_dir, log=log, env=env, timeout=timeout)
-        except ZygoteError:
-            pass  # it died (out of memory?): this student gets a process of their own
-    try:
-        run = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=out_dir,
-            env=env,
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    log.write_text(run.stdout + run.stderr)
-    return run.returncode
 
 
 def grade_batch(
@@ -137,19 +177,17 @@ def grade_batch(
     assignment: str | None = None,
     dataset: str | None = None,
     tiers: Path | None = None,
-    fork: bool = True,
     shard: "Shard | None" = None,
     roster: "Roster | None" = None,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
     `assignment` grades one notebook only; `dataset` / `tiers` name the accuracy tier set
-    (`kws.grading.tiers`). `fork`: fork each grader from one process that has imported the
-    grader's libraries (`kws.grading.zygote`; Linux), instead of starting a Python per
-    student: two CPU-seconds less a student. ValueError / FileNotFoundError, before any child
-    starts, when the data cannot grade the selection. The submissions folder and `out_dir` are
-    hidden from every child, and the results and logs folders are the instructor's alone (mode
-    0700), so no student's code can read a classmate's notebook, checkpoint or results.
+    (`kws.grading.tiers`). ValueError / FileNotFoundError, before any child starts, when the
+    data cannot grade the selection. The submissions folder and `out_dir` are hidden from every
+    child, and the results and logs folders are the instructor's alone (mode 0700), so no
+    student's code can read a classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
+    stops every grader and their children, and raises KeyboardInterrupt.
 
     `shard` (`kws.grading.shards.Shard`): grade only its share of the class, into its own
     folder under ``out_dir/shards/`` with a record for `kws.grading.shards.merge_shards`.
@@ -184,7 +222,7 @@ def grade_batch(
         record = start_shard(target, shard, recorded, [p.name for p in students],
                              [p.name for p in chosen])  # fmt: skip
     grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
-    graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, fork, **grading)
+    graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
     gradebook = write_gradebook(graded, target / "gradebook.csv")
     if record is not None:
         from kws.grading.shards import finish_shard
@@ -217,11 +255,12 @@ def _grade_all(
     out_dir: Path,
     hide: list[Path],
     jobs: int,
-    fork: bool,
     **grading,
 ) -> list[Graded]:
     """`grade_one` for each of `students`, `jobs` at a time, in their order; `hide`: folders no
-    child may see; `grading`: `grade_one`'s grader, pytest_args and timeout."""
+    child may see; `grading`: `grade_one`'s grader, pytest_args and timeout. Ctrl-C (or SIGTERM)
+    stops every grader with what it started, and raises KeyboardInterrupt."""
+    graders, env = GraderProcesses(), grader_environment()
 
     def one(submission: Path) -> Graded:
         return grade_one(
@@ -230,21 +269,18 @@ def _grade_all(
             out_dir,
             hide=hide,
             threads=child_threads(jobs),
-            zygote=zygote,
+            processes=graders,
             env=env,
             **grading,
         )
 
-    # One student: the zygotes would import what their grader and child import, and save nothing.
-    forking = fork and available() and len(students) > 1
-    env = grader_environment()
-    with contextlib.ExitStack() as stack:
-        if forking and bwrap.available() is None:  # the hand-written sandbox's children
-            children = stack.enter_context(ChildZygote())
-            env[FORKER_ENV] = children.path
-        zygote = stack.enter_context(Zygote(env)) if forking else None
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with _sigterm_as_ctrl_c(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        try:
             return list(pool.map(one, students))
+        except BaseException:  # Ctrl-C: no grader may run on without us
+            graders.stop()
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def check_grading_data(

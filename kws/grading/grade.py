@@ -13,7 +13,7 @@ from pathlib import Path
 from kws.assignments import ASSIGNMENTS, Spec
 from kws.grading.hidden import HiddenTest
 from kws.grading.layouts import layout_of
-from kws.grading.sandbox.run import ChildResult, Limits, run_child
+from kws.grading.sandbox.run import ChildJob, ChildResult, Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.shared.payload import check_payload
 
@@ -43,7 +43,7 @@ def grade_notebook(
     )
     module = "kws.grading.child.retrain" if retrain else "kws.grading.child.runner"
     with tempfile.TemporaryDirectory(prefix="kws-run-") as folder:
-        result = run_child(
+        job = ChildJob(
             ["-m", module, "{result}", f"{{work}}/{RUN_FILE}"],
             submission=submission,
             inputs={run.inputs: hidden.inputs_file, RUN_FILE: run.save(Path(folder))},
@@ -53,6 +53,7 @@ def grade_notebook(
             readable=readable,
             assignment=None if assignment.package else assignment.folder,
         )
+        result = run_child(job)
     if result.status == "ok":
         try:
             check_payload(

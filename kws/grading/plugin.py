@@ -178,8 +178,8 @@ def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
 @pytest.fixture(scope="session")
 def grading(request) -> Iterator[Grading]:
     # A temporary folder of the run's own, removed when it ends, not pytest's numbered one: that
-    # stays until its lock file is removed at exit, which a grader forked by `kws grade` (ended
-    # with os._exit) never does, so every student would leave a copy of the hidden test set.
+    # stays until its lock file is removed at exit, which a grader stopped by `kws grade`'s
+    # time-out (killed) never does, so every student would leave a copy of the hidden test set.
     with tempfile.TemporaryDirectory(prefix="kws-grading-") as folder:
         state = Grading(request.config, Path(folder))
         state.check_options()

@@ -11,12 +11,18 @@
                           states, history, batch-iterator state) that ``fit(..., resume=...)`` continues from.
 """
 
+from __future__ import annotations
+
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from kws.training.state import TrainingState
 
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "config.json"
@@ -58,6 +64,38 @@ def save_model(out_dir: Path, model: nn.Module, config: dict | None) -> None:
 def save_training_state(path: Path, state: dict) -> None:
     """Write the resumable training state (see :func:`kws.training.fit`) to ``path`` atomically."""
     _atomic_save(state, path)
+
+
+class RunFolder:
+    """The output folder of one :func:`kws.training.fit` run and when each file is written;
+    ``out_dir=None`` writes nothing.
+
+    ``model.pt`` (with ``config.json``) holds the weights ``keep`` names: with ``"best"``, those
+    of each validation that beats the ones before; else (and with no validation at all) those
+    after the last step. ``history.json`` and ``last.pt`` are written after every validation.
+    """
+
+    def __init__(self, out_dir: str | Path | None, keep: str, config: dict | None):
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.keep, self.config = keep, config
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def best_so_far(self, kept: nn.Module) -> None:
+        """A validation scored `kept` better than every one before it."""
+        if self.out_dir is not None and self.keep == "best":
+            save_model(self.out_dir, kept, self.config)
+
+    def last_step(self, kept: nn.Module, validated: bool) -> None:
+        """The run's last step is done (`validated`: the run had validation data)."""
+        if self.out_dir is not None and (self.keep != "best" or not validated):
+            save_model(self.out_dir, kept, self.config)
+
+    def checkpoint(self, state: TrainingState, step: int) -> None:
+        """``history.json`` and ``last.pt`` after `step`."""
+        if self.out_dir is not None:
+            state.history.save(self.out_dir / HISTORY_FILE)
+            save_training_state(self.out_dir / STATE_FILE, state.to_checkpoint(step))
 
 
 def load_training_state(resume: str | Path) -> dict:

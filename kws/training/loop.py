@@ -1,61 +1,36 @@
 """``fit``: the training loop — AdamW, warm-up cosine schedule (or your own), validation, checkpoints, resume.
 
-The hot loop never reads a number back from the GPU at each step: losses, correct counts and gradient
-norms stay on the device and are copied to the host once every ``log_every`` steps (one sync), so the
-GPU runs ahead of Python.
+A run, step by step, each step in a module of its own:
+
+1. the plan (:mod:`kws.training.plan`): the run's length, when it validates and logs, its warm-up;
+2. the state (:mod:`kws.training.state`): the model on its device, the optimizer, the schedule,
+   the moving average of the weights, the history — or all of them read back to resume;
+3. the steps (`TrainStep`, here): forward, loss, backward, clipping, optimizer and schedule;
+4. every ``log_every`` steps, the numbers into the history and onto the bar
+   (:mod:`kws.training.progress`): losses, correct counts and gradient norms stay on the device
+   until then and come to the host in one copy (one sync), so the GPU runs ahead of Python;
+5. every ``eval_every`` steps, a validation (`validate`, here) and the output folder's files
+   (:class:`kws.training.checkpoints.RunFolder`): the kept weights and the resumable state.
 """
 
 import functools
-import math
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.lr_scheduler import LambdaLR
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from tqdm.auto import tqdm
 
-from kws.schedulers import get_cosine_schedule_with_warmup
-from kws.training.checkpoints import (
-    STATE_FILE,
-    load_training_state,
-    model_config_or,
-    save_model,
-    save_training_state,
-)
+from kws.training.checkpoints import RunFolder, model_config_or
 from kws.training.evaluation import call_model, evaluate, to_device, unpack_batch
 from kws.training.history import History
-from kws.training.runtime import (
-    autocast,
-    get_rng_state,
-    resolve_device,
-    resolve_precision,
-    seed_everything,
-    set_rng_state,
-)
-from kws.training.stream import BatchStream, total_steps_of
+from kws.training.plan import check_defaults_unset, check_keep, plan_run
+from kws.training.progress import ProgressLog
+from kws.training.runtime import autocast, resolve_device, resolve_precision, seed_everything
+from kws.training.state import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, TrainingState, build_adamw
+from kws.training.stream import BatchStream
 
-DEFAULT_LR = 1e-3
-DEFAULT_WEIGHT_DECAY = 0.01
-
-
-def build_adamw(
-    modules: list[nn.Module], lr: float, weight_decay: float, device: torch.device
-) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices and convolution kernels only.
-
-    Biases, norm scales/shifts and other 1-D parameters are not decayed: shrinking them toward zero
-    does not limit the model's capacity, it only fights the normalisation.
-    """
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=lr, fused=device.type == "cuda")
+__all__ = ["DEFAULT_LR", "DEFAULT_WEIGHT_DECAY", "TrainStep", "build_adamw", "fit", "validate"]
 
 
 def fit(
@@ -141,210 +116,154 @@ def fit(
     Returns:
         the run's :class:`History`.
     """
-    if keep not in ("best", "last", "average"):
-        raise ValueError(f'keep={keep!r} must be "best", "last" or "average"')
-    if not 0 < average_decay < 1:
-        raise ValueError(f"average_decay={average_decay} must lie strictly between 0 and 1")
+    check_keep(keep, average_decay)
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
-    total_steps = total_steps_of(train_batches, steps, epochs)
-    if eval_every is None:
-        if epochs is not None:
-            eval_every = total_steps // epochs
-        else:
-            eval_every = max(1, total_steps // 10)
-    if eval_every < 1 or log_every < 1:
-        raise ValueError(f"eval_every={eval_every} and log_every={log_every} must be at least 1")
-    if lr_factor is not None and warmup_steps is not None:
-        raise ValueError(
-            "warmup_steps= configures the default warm-up cosine schedule; with lr_factor= the "
-            "warm-up is part of your lr_factor"
-        )
-    if warmup_steps is None:
-        warmup_steps = math.ceil(0.05 * total_steps)
-    if not 0 <= warmup_steps <= total_steps:
-        raise ValueError(f"warmup_steps={warmup_steps} must lie in [0, steps={total_steps}]")
-    if loss_fn is not None and label_smoothing:
-        raise ValueError(
-            f"label_smoothing={label_smoothing} applies to the default cross-entropy only; "
-            f"build the smoothing into your loss_fn"
-        )
-    if optimizer is not None and (lr is not None or weight_decay is not None):
-        raise ValueError(
-            "lr= and weight_decay= configure the default AdamW; set them on your optimizer"
-        )
+    plan = plan_run(
+        train_batches,
+        steps=steps,
+        epochs=epochs,
+        eval_every=eval_every,
+        log_every=log_every,
+        warmup_steps=warmup_steps,
+        lr_factor=lr_factor,
+    )
+    check_defaults_unset(loss_fn, label_smoothing, optimizer, lr, weight_decay)
 
     seed_everything(seed)
-    model.to(device)
-    modules = [model]
-    if isinstance(loss_fn, nn.Module):
-        loss_fn.to(device)
-        modules.append(loss_fn)
-    if loss_fn is None:
-        train_loss_fn = functools.partial(F.cross_entropy, label_smoothing=label_smoothing)
-    else:
-        train_loss_fn = loss_fn
-    if optimizer is None:
-        optimizer = build_adamw(
-            modules,
-            DEFAULT_LR if lr is None else lr,
-            DEFAULT_WEIGHT_DECAY if weight_decay is None else weight_decay,
-            device,
-        )
-    if lr_factor is None:
-        scheduler = get_cosine_schedule_with_warmup(optimizer, warmup_steps, total_steps)
-    else:
-        scheduler = LambdaLR(optimizer, lambda step: float(lr_factor(step, total_steps)))
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    average = None  # the weights validated and kept: the live model, or its moving average
-    if keep == "average":
-        average = AveragedModel(
-            model, multi_avg_fn=get_ema_multi_avg_fn(average_decay), use_buffers=True
-        )
-    kept = model if average is None else average.module
-    train_model = torch.compile(model) if compile else model
-
-    out_dir = Path(out_dir) if out_dir is not None else None
-    saved_config = model_config_or(model, config)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-
-    stream = BatchStream(train_batches)
-    history = History()
-    start_step = 0
-    if resume is not None:
-        state = load_training_state(resume)
-        if state["total_steps"] != total_steps:
-            raise ValueError(
-                f"{resume} is a run of {state['total_steps']} steps, this one has {total_steps}: "
-                f"resume with the same steps/epochs and batches"
-            )
-        model.load_state_dict(state["model"])
-        if average is not None:
-            if state.get("average") is None:
-                raise ValueError(
-                    f"{resume} holds no average of the weights: resume it with the keep= it was "
-                    f'trained with, or start a new run with keep="average"'
-                )
-            average.load_state_dict(state["average"])
-        if isinstance(loss_fn, nn.Module):
-            loss_fn.load_state_dict(state["loss_fn"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        history = History.from_dict(state["history"])
-        start_step = state["step"]
-        stream.skip(start_step)
-        set_rng_state(state["rng"])  # after skipping: skipping may draw random numbers itself
-
-    def checkpoint(step: int) -> None:
-        history.save(out_dir / "history.json")
-        state = {
-            "step": step,
-            "total_steps": total_steps,
-            "model": model.state_dict(),
-            "average": average.state_dict() if average is not None else None,
-            "loss_fn": loss_fn.state_dict() if isinstance(loss_fn, nn.Module) else None,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "history": history.to_dict(),
-            "rng": get_rng_state(),
-        }
-        save_training_state(out_dir / STATE_FILE, state)
-
-    bar = tqdm(
-        total=total_steps, initial=start_step, disable=not progress, unit="step", dynamic_ncols=True
+    state = TrainingState.start(
+        model,
+        plan,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        lr=lr,
+        weight_decay=weight_decay,
+        lr_factor=lr_factor,
+        keep=keep,
+        average_decay=average_decay,
+        device=device,
     )
-    pending: list[torch.Tensor] = []  # per step, on the device: (loss, correct, grad norm)
-    pending_meta: list[tuple[float, int]] = []  # per step, on the host: (lr, batch size)
-    window_start, window_clips = time.perf_counter(), 0
-    run_start = time.perf_counter()
-    train_seconds_before = history.train_seconds
+    train_step = TrainStep(
+        state,
+        loss_fn=loss_fn,
+        label_smoothing=label_smoothing,
+        grad_clip=grad_clip,
+        device=device,
+        precision=precision,
+        compile=compile,
+    )
+    folder = RunFolder(out_dir, keep, model_config_or(model, config))
+    stream = BatchStream(train_batches)
+    start_step = state.resume(resume, stream) if resume is not None else 0
+
+    log = ProgressLog(state.history, plan.total_steps, start_step, progress)
     model.train()
     try:
-        for step in range(start_step + 1, total_steps + 1):
-            x, lengths, labels = unpack_batch(stream.next())
-            if labels is None:
-                raise ValueError(
-                    "train_batches must yield (x, lengths, labels); labels are missing"
-                )
-            x, lengths, labels = (to_device(t, device) for t in (x, lengths, labels))
-            lr_now = scheduler.get_last_lr()[0]
-            with autocast(device, precision):
-                logits = call_model(train_model, x, lengths)
-            loss = train_loss_fn(logits.float(), labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip:
-                grad_norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
-            else:
-                grad_norm = torch.nn.utils.get_total_norm(
-                    [p.grad for p in params if p.grad is not None]
-                )
-            optimizer.step()
-            scheduler.step()
-            if average is not None:
-                average.update_parameters(model)
-            correct = (logits.detach().argmax(dim=-1) == labels).sum()
-            pending.append(torch.stack([loss.detach(), correct.float(), grad_norm.float()]))
-            pending_meta.append((lr_now, labels.numel()))
-            window_clips += labels.numel()
-            bar.update()
-
-            is_eval = step % eval_every == 0 or step == total_steps
-            if step % log_every == 0 or is_eval:
-                values = torch.stack(pending).tolist()  # the one sync of this log interval
-                for (loss_v, correct_v, norm_v), (lr_v, size) in zip(
-                    values, pending_meta, strict=True
-                ):
-                    history.loss.append(loss_v)
-                    history.train_accuracy.append(correct_v / size)
-                    history.grad_norm.append(norm_v)
-                    history.lr.append(lr_v)
-                    history.batch_size.append(size)
-                pending, pending_meta = [], []
-                now = time.perf_counter()
-                clips_per_s = window_clips / max(now - window_start, 1e-9)
-                window_start, window_clips = now, 0
-                bar.set_postfix(
-                    loss=f"{history.loss[-1]:.3f}",
-                    acc=f"{history.train_accuracy[-1]:.3f}",
-                    lr=f"{history.lr[-1]:.2e}",
-                    clips_s=f"{clips_per_s:.0f}",
-                    refresh=False,
-                )
-            if not is_eval:
+        for step in range(start_step + 1, plan.total_steps + 1):
+            log.add(*train_step(stream.next()))
+            if plan.logs_after(step):
+                log.flush()
+            if not plan.validates_after(step):
                 continue
-            history.train_seconds = train_seconds_before + time.perf_counter() - run_start
+            log.clock()
             if valid_batches is not None:
-                result = evaluate(
-                    kept, valid_batches, device=device, loss_fn=loss_fn, precision=precision
-                )
-                history.eval_step.append(step)
-                history.valid_loss.append(result["loss"])
-                history.valid_accuracy.append(result["accuracy"])
-                improved = (
-                    history.best_valid_accuracy is None
-                    or result["accuracy"] > history.best_valid_accuracy
+                result, improved = validate(
+                    state, valid_batches, step, device=device, loss_fn=loss_fn, precision=precision
                 )
                 if improved:
-                    history.best_step, history.best_valid_accuracy = step, result["accuracy"]
-                    if out_dir is not None and keep == "best":
-                        save_model(out_dir, kept, saved_config)
-                if progress:
-                    bar.write(
-                        f"step {step}/{total_steps}: valid loss {result['loss']:.4f}, "
-                        f"valid accuracy {result['accuracy']:.4f}" + (" (best)" if improved else "")
-                    )
-            if (
-                out_dir is not None
-                and step == total_steps
-                and (keep != "best" or valid_batches is None)
-            ):
-                save_model(out_dir, kept, saved_config)
-            if out_dir is not None:
-                checkpoint(step)
+                    folder.best_so_far(state.kept)
+                log.validated(step, result, improved)
+            if step == plan.total_steps:
+                folder.last_step(state.kept, validated=valid_batches is not None)
+            folder.checkpoint(state, step)
     finally:
-        bar.close()
-    if average is not None:
-        model.load_state_dict(average.module.state_dict())
-    return history
+        log.close()
+    state.finish()
+    return state.history
+
+
+class TrainStep:
+    """One optimizer step on one batch: the forward pass (bf16 autocast on CUDA with
+    ``precision="auto"``), the loss, the backward pass, gradient clipping, the optimizer's and
+    the schedule's step, the moving average's update. Arguments as for :func:`fit`."""
+
+    def __init__(
+        self,
+        state: TrainingState,
+        *,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
+        label_smoothing: float,
+        grad_clip: float | None,
+        device: torch.device,
+        precision: str,
+        compile: bool,
+    ):
+        self.state = state
+        if loss_fn is None:
+            loss_fn = functools.partial(F.cross_entropy, label_smoothing=label_smoothing)
+        self.loss_fn = loss_fn
+        self.params = state.trained_parameters()
+        self.model = torch.compile(state.model) if compile else state.model
+        self.grad_clip, self.device, self.precision = grad_clip, device, precision
+
+    def __call__(self, batch) -> tuple[torch.Tensor, float, int]:
+        """Train on `batch` = ``(x, lengths or None, labels)``.
+
+        Returns:
+            (loss, correct count, gradient norm before clipping) as one tensor (3,) left on the
+            device, the learning rate the step used, and the batch size.
+        """
+        x, lengths, labels = unpack_batch(batch)
+        if labels is None:
+            raise ValueError("train_batches must yield (x, lengths, labels); labels are missing")
+        x, lengths, labels = (to_device(t, self.device) for t in (x, lengths, labels))
+        state = self.state
+        lr = state.scheduler.get_last_lr()[0]
+        with autocast(self.device, self.precision):
+            logits = call_model(self.model, x, lengths)  # (B, C)
+        loss = self.loss_fn(logits.float(), labels)
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.grad_clip:
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+        else:
+            grad_norm = torch.nn.utils.get_total_norm(
+                [p.grad for p in self.params if p.grad is not None]
+            )
+        state.optimizer.step()
+        state.scheduler.step()
+        if state.average is not None:
+            state.average.update_parameters(state.model)
+        correct = (logits.detach().argmax(dim=-1) == labels).sum()
+        values = torch.stack([loss.detach(), correct.float(), grad_norm.float()])  # (3,)
+        return values, lr, labels.numel()
+
+
+def validate(
+    state: TrainingState,
+    valid_batches: Iterable,
+    step: int,
+    *,
+    device: torch.device,
+    loss_fn: Callable | None,
+    precision: str,
+) -> tuple[dict, bool]:
+    """Score the kept weights (:attr:`TrainingState.kept`) on `valid_batches` after `step` and
+    record it in the run's History (the best accuracy so far and its step too).
+
+    Returns:
+        :func:`evaluate`'s result, and whether its accuracy is the best so far.
+    """
+    result = evaluate(
+        state.kept, valid_batches, device=device, loss_fn=loss_fn, precision=precision
+    )
+    history = state.history
+    history.eval_step.append(step)
+    history.valid_loss.append(result["loss"])
+    history.valid_accuracy.append(result["accuracy"])
+    improved = (
+        history.best_valid_accuracy is None or result["accuracy"] > history.best_valid_accuracy
+    )
+    if improved:
+        history.best_step, history.best_valid_accuracy = step, result["accuracy"]
+    return result, improved

@@ -17,9 +17,11 @@ does, in order:
 4. resource limits (CPU seconds, memory, file size, no core files, and processes when the child's
    user id is its own: a dedicated one, or the grader's in a user namespace made for the child);
 5. when root: drop to the dedicated unprivileged user id (no supplementary groups);
-6. ``execve`` the command in the child's folder with the scrubbed environment — or, in a grader
-   forked by `kws grade`'s zygote (`kws.grading.sandbox.forked`), become that command in this
-   very process (`become`), which imported torch before any student's code existed.
+6. ``execve`` the command in the child's folder with the scrubbed environment.
+
+Like bubblewrap's ``--die-with-parent``, the launcher (and the PID namespace's pid 1) ends when
+the process that started it does: a grader that is killed (a time-out, Ctrl-C) takes its child
+along instead of leaving it to run with no wall clock.
 
 What was achieved is written to the spec's ``protections_file`` before privileges are dropped, so
 the parent can report which protections were active.
@@ -47,6 +49,7 @@ MS_NOEXEC = 0x8
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
+PR_SET_PDEATHSIG = 1
 SCRATCH_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -58,6 +61,13 @@ _libc.mount.argtypes = [
     ctypes.c_char_p,
 ]
 _libc.unshare.argtypes = [ctypes.c_int]
+_libc.prctl.argtypes = [
+    ctypes.c_int,
+    ctypes.c_ulong,
+    ctypes.c_ulong,
+    ctypes.c_ulong,
+    ctypes.c_ulong,
+]
 
 
 def _enc(text: str | None) -> bytes | None:
@@ -180,6 +190,15 @@ def _tmpfs_keeping(folder: str, keep: list[str], options: str) -> None:
         os.close(fd)
 
 
+def _die_with_parent(parent: int | None) -> None:
+    """SIGKILL this process when the process that started it ends (`PR_SET_PDEATHSIG`; a fork or
+    a change of user id clears it). Ends it at once when that process, `parent`, has ended
+    already (None: its pid cannot be seen from here, as from a PID namespace's pid 1)."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent is not None and os.getppid() != parent:  # it ended before the request took effect
+        os._exit(128 + signal.SIGKILL)
+
+
 def _own_pid_namespace() -> bool:
     """Move the rest of the child into a new PID namespace with its own /proc; False if refused.
 
@@ -206,6 +225,7 @@ def _own_pid_namespace() -> bool:
             _die_of(code - 128)
         os._exit(code)
     os.setsid()
+    _die_with_parent(None)  # and with it every process of the namespace
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     inner = os.fork()
     if inner == 0:
@@ -273,79 +293,14 @@ def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
     return done
 
 
-def become(command: list[str], env: dict[str, str]) -> None:
-    """Run ``python [FLAGS] -m MODULE ARGS...`` (or ``-c CODE ARGS...``) in this process, as
-    `os.execve` would have started it with `env`; never returns.
-
-    For a fork of the zygote (`kws.grading.zygote`), which imported torch and the kit and ran
-    nothing else: what an interpreter reads only at its start is set here by hand — the
-    environment, ``sys.path`` (the copy of the kit first, then the installation's folders, as
-    ``-P -s`` with ``PYTHONPATH`` gives them), no bytecode writing, the temporary folder, torch's
-    threads — and the kit's modules are forgotten, to be imported again from that copy (the
-    libraries stay: importing them is the cost a fork saves).
-    The zygote was started with ``PYTHONHASHSEED=0``, the child's seed. The process ends with the
-    code the interpreter would have given (a traceback and 1 for an uncaught exception).
-    """
-    import runpy
-    import site
-    import tempfile
-    import traceback
-
-    code = 1
-    try:
-        flag = next(i for i, arg in enumerate(command) if arg in ("-m", "-c"))
-        what, args = command[flag + 1], command[flag + 2 :]
-        lib = env["PYTHONPATH"]
-        own = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
-        user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else None
-        installed = [
-            p for p in sys.path[1:] if p and os.path.abspath(p) not in own and p != user_site
-        ]
-        os.environ.clear()
-        os.environ.update(env)
-        sys.path[:] = [lib, *installed]
-        for name in [n for n in sys.modules if n == "kws" or n.startswith("kws.")]:
-            del sys.modules[name]  # the kit comes from its copy, as in a new interpreter
-        sys.dont_write_bytecode = True
-        tempfile.tempdir = None
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(max(1, int(env.get("OMP_NUM_THREADS", "1"))))
-        if command[flag] == "-m":
-            sys.argv = [command[flag], *args]
-            runpy.run_module(what, run_name="__main__", alter_sys=True)
-        else:
-            sys.argv = ["-c", *args]
-            exec(compile(what, "<string>", "exec"), {"__name__": "__main__"})
-        code = 0
-    except SystemExit as stop:
-        if stop.code is None or isinstance(stop.code, int):
-            code = stop.code or 0
-        else:
-            print(stop.code, file=sys.stderr)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        exit_flushed(code & 0xFF)
-
-
-def exit_flushed(code: int) -> None:
-    """End a forked process with `code` once Python's standard streams are flushed; never
-    returns. `os._exit`: none of the exit handlers or clean-up of the process it was forked from
-    run here."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
-
-
-def main(argv: list[str], start=None) -> None:
-    """Lock this process down as the spec says, then run the command: `start(command, env)` when
-    given (`become`, in a forked child), ``execve`` otherwise."""
+def main(argv: list[str]) -> None:
+    """Lock this process down as the spec says, then ``execve`` the command."""
     if len(argv) < 3 or argv[1] != "--":
         raise SystemExit("usage: python -m kws.grading.sandbox.launch SPEC_FILE -- COMMAND...")
     spec = json.loads(Path(argv[0]).read_text())  # a file only the grader's user can read
+    parent = spec.get("parent")  # the grader (None in bubblewrap, which has its own)
+    if parent is not None:
+        _die_with_parent(parent)
     command = argv[2:]
     is_root = os.geteuid() == 0
     uid = spec.get("uid")
@@ -367,6 +322,7 @@ def main(argv: list[str], start=None) -> None:
             _expose(spec["expose"])
     if mounts and _own_pid_namespace():
         protections.append("own PID namespace and /proc (no other process visible)")
+        parent = None  # this is a fork of the namespace's pid 1, which dies with the launcher
     # Without root there is no dedicated user id, but in a user namespace made for this child
     # (by `_enter_namespaces` or by an unprivileged bubblewrap) the grader's id is the child's
     # alone: a fork bomb then meets the process limit instead of the machine's memory.
@@ -384,8 +340,8 @@ def main(argv: list[str], start=None) -> None:
         os.setgid(uid)
         os.setuid(uid)
     os.chdir(spec["cwd"])
-    if start is not None:
-        start(command, spec["env"])
+    if parent is not None:
+        _die_with_parent(parent)  # again: a change of user id clears it
     os.execve(command[0], command, spec["env"])
 
 

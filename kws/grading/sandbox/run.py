@@ -1,8 +1,8 @@
 """Run untrusted code in a child process and bring back a checked JSON payload.
 
-The grader never imports a submission. `run_child` copies it into a fresh temporary folder and
-starts a trusted entry point (``python -m kws.grading.child.runner ...``) there, through
-`kws.grading.sandbox.launch`, with:
+The grader never imports a submission. `run_child` copies it (what a `ChildJob` names) into a
+fresh temporary folder and starts a trusted entry point (``python -m kws.grading.child.runner
+...``) there, through `kws.grading.sandbox.launch`, with:
 
 - a scrubbed environment (PATH, HOME = the folder, LANG, PYTHONHASHSEED, thread counts, the
   data caches' folder inside it, and CUDA_VISIBLE_DEVICES only when the GPU is allowed);
@@ -15,10 +15,8 @@ starts a trusted entry point (``python -m kws.grading.child.runner ...``) there,
   files look empty); when the grader is root, an unprivileged user id;
 - a copy of the `kws` package as the only part of the kit it can import or read (the checkout it
   came from — solutions, grader, .git — is hidden);
-- under `kws grade` with the hand-written sandbox, a fork of the run's child zygote, which has
-  imported torch, instead of a new interpreter (`kws.grading.sandbox.forked`; the same lock-down,
-  then the command run in place); on Python 3.10, which has no ``-P``, a bootstrap
-  (`python_command`) keeps the child's folder off ``sys.path``;
+- on Python 3.10, which has no ``-P``, a bootstrap (`python_command`) that keeps the child's
+  folder off ``sys.path``;
 - stdout/stderr kept to their last `output_bytes`.
 
 The child proves its result came through the intended channel: it reads a one-time token from
@@ -44,7 +42,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kws.grading.sandbox import bwrap, forked, launch
+from kws.grading.sandbox import bwrap, launch
 from kws.grading.sandbox.processes import TailReader, kill_everything, reserved_uid
 from kws.grading.shared.handin import CopyPlan, copy_plan, largest, size_text
 
@@ -256,20 +254,9 @@ def _classify(returncode: int, timed_out: bool, cpu_used: float, limits: Limits,
     return "crashed", f"exited with code {returncode}: {last[0][:300]}"
 
 
-def run_child(
-    entry: list[str],
-    *,
-    submission: Path,
-    inputs: dict[str, Path] | None = None,
-    limits: Limits = Limits(),
-    gpu: bool = False,
-    hide: list[Path] = (),
-    isolate: bool = True,
-    readable: list[Path] = (),
-    assignment: Path | None = None,
-    fork: bool = True,
-) -> ChildResult:
-    """Run ``python ENTRY...`` on a copy of `submission`, sandboxed, and read its result.
+@dataclass(frozen=True)
+class ChildJob:
+    """What one sandboxed child run needs.
 
     Args:
         entry: the interpreter's arguments, e.g. ["-m", "kws.grading.child.runner", "--result",
@@ -278,141 +265,174 @@ def run_child(
             line of its stdin).
         submission: folder copied to WORK/submission (regular files only).
         inputs: name -> file copied into WORK (e.g. unlabelled test inputs). Never labels.
+        limits: the child's resource limits and wall clock.
         gpu: let the child see the GPU(s).
         hide: paths the child must not read (data with labels, the grader's files, results).
-        isolate: use namespaces and a dedicated user where possible (tests turn it off to
-            check the fallback).
         readable: folders the child reads in place (re-training data), kept visible even in a
             private /tmp; hidden paths inside them stay hidden.
         assignment: an assignment folder from outside the kit (``KWS_ASSIGNMENTS``), copied into
             the child's kit as one of its own (its graded tests left out).
-        fork: with the hand-written sandbox, ask the child zygote of the `kws grade` run, where
-            there is one (`kws.grading.sandbox.forked`), to fork the child; when that zygote has
-            gone, the child is run again, started afresh.
+        isolate: use namespaces and a dedicated user where possible (tests turn it off to
+            check the fallback).
+    """
+
+    entry: list[str]
+    submission: Path
+    inputs: dict[str, Path] = field(default_factory=dict)
+    limits: Limits = Limits()
+    gpu: bool = False
+    hide: list[Path] = ()
+    readable: list[Path] = ()
+    assignment: Path | None = None
+    isolate: bool = True
+
+
+@dataclass(frozen=True)
+class _View:
+    """The child's side of its folders (bubblewrap mounts them elsewhere) and what it may read.
+
+    ``work``: its folder (the hand-in's copy, the inputs, tmp/, result.json); ``lib``: the copy
+    of the kit; ``status``: the launcher's spec and report; ``hidden``: the paths it must not
+    read; ``readable``: those it reads in place (named on its command line, or the job's)."""
+
+    work: str
+    lib: str
+    status: str
+    hidden: set[str]
+    readable: list[str]
+
+
+def run_child(job: ChildJob) -> ChildResult:
+    """Run ``python ENTRY...`` on a copy of the job's submission, sandboxed, and read its result.
+
+    In order: a fresh folder with the copies the child needs (`_fill_folder`), where each of them
+    appears to the child (`_view`), the launcher's command and spec (`_launch_command`), the
+    child run under the wall clock and its end classified (`_supervise`), and the result made
+    fit for a student to read (`_report`). The folder and the user id go when it returns.
     """
     start = time.monotonic()
     with contextlib.ExitStack() as cleanup:
-        uid = cleanup.enter_context(reserved_uid()) if isolate and os.geteuid() == 0 else None
+        own_user = job.isolate and os.geteuid() == 0
+        uid = cleanup.enter_context(reserved_uid()) if own_user else None
         root = Path(tempfile.mkdtemp(prefix="kws-sandbox-"))
         cleanup.callback(shutil.rmtree, root, ignore_errors=True)
-        os.chmod(root, 0o711)  # the child may pass through, never list or write
-        work = root / "work"
-        work.mkdir()
-        plan = _copy_submission(Path(submission), work / "submission", limits.submission_bytes)
-        (work / "tmp").mkdir()
-        lib = _copy_kit(root / "lib", assignment)
-        for name, path in (inputs or {}).items():
-            shutil.copyfile(path, work / name)
-        if uid is not None:
-            for folder, dirs, files in os.walk(work):
-                for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
-                    os.chown(name, uid, uid)
-        result_path = work / "result.json"
-        status = root / "status"  # the launcher's spec and report: the grader's user only
-        status.mkdir(mode=0o700)
-        sandbox = bwrap.available() if isolate else None
-        zygote = forked.forker()
-        socket_folder = [Path(zygote).parent] if zygote else []  # the graders' alone
-        hidden = {str(Path(p).resolve()) for p in [*hide, *socket_folder] if Path(p).exists()}
-        # what bubblewrap lets the child read besides Python (data a re-training names)
-        named = [*_named_paths(entry, root, hidden), *(str(Path(p).resolve()) for p in readable)]
-        home = bwrap.child_home(named) if sandbox else None
-        inside = {"work": home, "lib": bwrap.KIT} if sandbox else {"work": work, "lib": lib}
-        inside_status = Path(bwrap.STATUS) if sandbox else status
-        args = [
-            a.replace("{work}", str(inside["work"])).replace(
-                "{result}", str(Path(inside["work"]) / "result.json")
-            )
-            for a in entry
-        ]
-        command = python_command(args)
-        spec = {
-            "isolate": isolate and not sandbox,  # bubblewrap made the namespaces already
-            "uid": uid,
-            "cwd": str(inside["work"]),
-            "env": _environment(Path(inside["work"]), limits.threads, gpu, Path(inside["lib"])),
-            "limits": asdict(limits),
-            "hide": [] if sandbox else sorted(hidden | set(kit_checkout_hide())),
-            # Python and this folder (with the kit's copy), even when they sit in a private
-            # folder (e.g. a Python installed under /root, or TMPDIR inside one).
-            "expose": sorted(
-                {str(root), sys.prefix, sys.base_prefix, *_python_paths()}
-                | {str(Path(p).resolve()) for p in readable}
-            ),
-            "protections": list(bwrap.PROTECTIONS) if sandbox else [],
-            "protections_file": str(inside_status / "protections.json"),
-            "grader_user_namespace": launch.user_namespace(),  # the child's is new, or the same
-        }
-        (status / "spec.json").write_text(json.dumps(spec))
-        launcher = python_command(["-m", "kws.grading.sandbox.launch"])
-        launcher += [str(inside_status / "spec.json"), "--"]
-        if sandbox:
-            launcher = [
-                *bwrap.command(
-                    sandbox,
-                    root=root,
-                    work=work,
-                    lib=lib,
-                    readable=named,
-                    hide=sorted(hidden),
-                    gpu=gpu,
-                    checkout=Path(KIT_PACKAGE).parent,
-                    home=home,
-                ),
-                *launcher,
-            ]
-        forking = fork and zygote and not sandbox and not gpu and not assignment
-        try:
-            if forking and forked.forkable(args):
-                result = _supervise_forked(
-                    zygote,
-                    str(inside_status / "spec.json"),
-                    [sys.executable, *args],
-                    limits,
-                    uid,
-                    secrets.token_hex(16),
-                    result_path,
-                )
-            else:
-                result = _supervise(
-                    launcher + command,
-                    limits,
-                    uid,
-                    secrets.token_hex(16),
-                    result_path,
-                    {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(inside["lib"])},
-                    signal_exit_codes=sandbox is not None,
-                )
-        except forked.ForkerGone:  # the child zygote has gone: the child again, afresh (below)
-            result = None
-        if result is not None:
-            protections_file = status / "protections.json"
-            if protections_file.exists():
-                result.protections = json.loads(protections_file.read_text())
-            result.protections.append(f"wall clock {limits.wall_seconds:g} s")
-            if plan.links:
-                result.reason += (
-                    f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
-                )
-            if plan.ignored:
-                result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
-            inner = [(f"{home}/submission/", ""), (f"{bwrap.KIT}/", "")] if sandbox else []
-            _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])
-            result.seconds = time.monotonic() - start
-    if result is None:  # in a fresh folder: the forked child may have written to its own
-        return run_child(
-            entry,
-            submission=submission,
-            inputs=inputs,
-            limits=limits,
-            gpu=gpu,
-            hide=hide,
-            isolate=isolate,
-            readable=readable,
-            assignment=assignment,
-            fork=False,
+        plan = _fill_folder(root, job, uid)
+        sandbox = bwrap.available() if job.isolate else None
+        view = _view(job, root, sandbox)
+        result = _supervise(
+            _launch_command(job, root, uid, sandbox, view),
+            job.limits,
+            uid,
+            secrets.token_hex(16),
+            root / "work" / "result.json",
+            {"PATH": "/usr/bin:/bin", "PYTHONPATH": view.lib},  # the launcher's: the kit's copy
+            signal_exit_codes=sandbox is not None,
         )
+        _report(result, root, plan, job.limits, view if sandbox else None)
+        result.seconds = time.monotonic() - start
     return result
+
+
+def _fill_folder(root: Path, job: ChildJob, uid: int | None) -> CopyPlan:
+    """Fill the child's folder `root`: ``work/`` (the hand-in's copy, the inputs, ``tmp/``; the
+    child's user's when it has one of its own), ``lib/`` (the kit's copy) and ``status/`` (the
+    grader's alone). What was copied of the hand-in."""
+    os.chmod(root, 0o711)  # the child may pass through, never list or write
+    work = root / "work"
+    work.mkdir()
+    plan = _copy_submission(Path(job.submission), work / "submission", job.limits.submission_bytes)
+    (work / "tmp").mkdir()
+    _copy_kit(root / "lib", job.assignment)
+    for name, path in (job.inputs or {}).items():
+        shutil.copyfile(path, work / name)
+    if uid is not None:
+        for folder, dirs, files in os.walk(work):
+            for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+                os.chown(name, uid, uid)
+    (root / "status").mkdir(mode=0o700)  # the launcher's spec and report: the grader's user only
+    return plan
+
+
+def _view(job: ChildJob, root: Path, sandbox: str | None) -> _View:
+    """Where the child's folders appear to it, and which paths it reads or must not."""
+    hidden = {str(Path(p).resolve()) for p in job.hide if Path(p).exists()}
+    # what bubblewrap lets the child read besides Python (data a re-training names)
+    readable = [
+        *_named_paths(job.entry, root, hidden),
+        *(str(Path(p).resolve()) for p in job.readable),
+    ]
+    if sandbox:
+        return _View(bwrap.child_home(readable), bwrap.KIT, bwrap.STATUS, hidden, readable)
+    return _View(str(root / "work"), str(root / "lib"), str(root / "status"), hidden, readable)
+
+
+def _launch_command(
+    job: ChildJob, root: Path, uid: int | None, sandbox: str | None, view: _View
+) -> list[str]:
+    """The command that starts the child: ``[bwrap ...] python -m kws.grading.sandbox.launch
+    SPEC -- python ENTRY...``, with the launcher's spec written to ``root/status/spec.json``."""
+    args = [
+        a.replace("{work}", view.work).replace("{result}", str(Path(view.work) / "result.json"))
+        for a in job.entry
+    ]
+    spec = {
+        "isolate": job.isolate and not sandbox,  # bubblewrap made the namespaces already
+        "uid": uid,
+        "cwd": view.work,
+        "env": _environment(Path(view.work), job.limits.threads, job.gpu, Path(view.lib)),
+        "limits": asdict(job.limits),
+        "hide": [] if sandbox else sorted(view.hidden | set(kit_checkout_hide())),
+        # Python and this folder (with the kit's copy), even when they sit in a private
+        # folder (e.g. a Python installed under /root, or TMPDIR inside one).
+        "expose": sorted(
+            {str(root), sys.prefix, sys.base_prefix, *_python_paths()}
+            | {str(Path(p).resolve()) for p in job.readable}
+        ),
+        "protections": list(bwrap.PROTECTIONS) if sandbox else [],
+        "protections_file": str(Path(view.status) / "protections.json"),
+        "grader_user_namespace": launch.user_namespace(),  # the child's is new, or the same
+        "parent": None if sandbox else os.getpid(),  # the launcher dies with the grader
+    }
+    (root / "status" / "spec.json").write_text(json.dumps(spec))
+    launcher = python_command(["-m", "kws.grading.sandbox.launch"])
+    launcher += [str(Path(view.status) / "spec.json"), "--"]
+    if sandbox:
+        launcher = [
+            *bwrap.command(
+                sandbox,
+                root=root,
+                work=root / "work",
+                lib=root / "lib",
+                readable=view.readable,
+                hide=sorted(view.hidden),
+                gpu=job.gpu,
+                checkout=Path(KIT_PACKAGE).parent,
+                home=view.work,
+            ),
+            *launcher,
+        ]
+    return launcher + python_command(args)
+
+
+def _report(
+    result: ChildResult, root: Path, plan: CopyPlan, limits: Limits, bubblewrap: _View | None
+) -> None:
+    """Complete `result` for the student: the protections the launcher achieved, what of the
+    hand-in was not copied, and no path of the grading machine (`bubblewrap`: the child's view
+    when it ran there)."""
+    protections_file = root / "status" / "protections.json"
+    if protections_file.exists():
+        result.protections = json.loads(protections_file.read_text())
+    result.protections.append(f"wall clock {limits.wall_seconds:g} s")
+    if plan.links:
+        result.reason += (
+            f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
+        )
+    if plan.ignored:
+        result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
+    inner = [(f"{bubblewrap.work}/submission/", ""), (f"{bwrap.KIT}/", "")] if bubblewrap else []
+    work = root / "work"
+    _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])
 
 
 # Python 3.10 has no -P (leave the script's folder, here the child's own, off sys.path), and its
@@ -551,38 +571,6 @@ def _supervise(
         token,
         result_path,
     )
-
-
-def _supervise_forked(
-    zygote, spec: str, command: list[str], limits: Limits, uid, token: str, result_path: Path
-) -> ChildResult:
-    """`_supervise`, for a child the child zygote at `zygote` forks (`kws.grading.sandbox.forked`):
-    the same streams, token, wall clock, kills and classification. ForkerGone when the zygote
-    cannot fork it or dies meanwhile (the child is then ended)."""
-    pid, replies, (stdin, stdout, stderr) = forked.start(zygote, spec, command)
-    readers = [
-        TailReader(os.fdopen(stdout, "rb"), limits.output_bytes),
-        TailReader(os.fdopen(stderr, "rb"), limits.output_bytes),
-    ]
-    for reader in readers:
-        reader.start()
-    with contextlib.suppress(BrokenPipeError):
-        os.write(stdin, token.encode() + b"\n")
-    os.close(stdin)
-    with replies:
-        try:
-            ended = forked.ended(replies, limits.wall_seconds)
-            kill_everything(pid, uid)  # also ends background processes the child left behind
-            timed_out = ended is None
-            if timed_out:
-                ended = forked.ended(replies, None)
-        except forked.ForkerGone:
-            kill_everything(pid, uid)
-            for reader in readers:
-                reader.join(timeout=5)
-            raise
-    returncode, cpu_used = ended
-    return _outcome(returncode, cpu_used, timed_out, readers, limits, token, result_path)
 
 
 def _outcome(
