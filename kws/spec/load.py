@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 from kws.spec.model import (
+    ACCURACY_SOURCES,
     RULE_KINDS,
     SPEC_FILE,
     TIER_ORDER,
+    AccuracySource,
     Cells,
     GradingCost,
     NumericTest,
@@ -171,6 +173,42 @@ def _grading(raw: dict, path: Path) -> GradingCost:
     return GradingCost(table.get("child_seconds"), table.get("measured_size"))
 
 
+def _accuracy(raw: dict, path: Path) -> AccuracySource:
+    table = _table(raw, "accuracy", path)
+    source = table.get("source", "model")
+    if source not in ACCURACY_SOURCES or set(table) - {"source", "sample", "tolerance", "margin"}:
+        raise _fail(
+            path,
+            "[accuracy]",
+            f"holds {', '.join(f'{k} = {v!r}' for k, v in table.items())}",
+            'use source = "model" (the default), or source = "predictions.csv" with sample = N, '
+            "tolerance and margin (fractions)",
+        )
+    if source == "model":
+        if set(table) - {"source"}:
+            raise _fail(
+                path,
+                "[accuracy]",
+                "gives a model source a sample",
+                "remove sample, tolerance, margin",
+            )
+        return AccuracySource()
+    sample = table.get("sample")
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+        raise _fail(
+            path, "accuracy.sample", f"is {sample!r}", "give the items re-run, e.g. sample = 400"
+        )
+    fractions = {}
+    for key, example in (("tolerance", 0.01), ("margin", 0.01)):
+        value = table.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+            raise _fail(
+                path, f"accuracy.{key}", f"is {value!r}", f"give a fraction, e.g. {key} = {example}"
+            )
+        fractions[key] = float(value)
+    return AccuracySource(source, sample, **fractions)
+
+
 def _names(raw: dict, key: str, path: Path) -> tuple[str, ...]:
     value = raw.get(key, [])
     if not isinstance(value, list) or not all(
@@ -215,6 +253,7 @@ def load(path: str | Path) -> Spec:
         aliases=_names(raw, "aliases", path),
         numeric=_numeric(raw, path, tasks),
         grading=_grading(raw, path),
+        accuracy=_accuracy(raw, path),
     )
 
 

@@ -1,5 +1,6 @@
 """The model of an assignment's ``spec.toml``: `Spec` and its parts (`Task`, `Cells`,
-`NumericTest`, `GradingCost`), read and checked by `kws.spec.load` (see `kws.spec`)."""
+`NumericTest`, `GradingCost`, `AccuracySource`), read and checked by `kws.spec.load` (see
+`kws.spec`)."""
 
 from __future__ import annotations
 
@@ -107,6 +108,39 @@ class GradingCost:
         return self.child_seconds * size / self.measured_size
 
 
+ACCURACY_SOURCES = ("model", "predictions.csv")
+
+
+@dataclass(frozen=True)
+class AccuracySource:
+    """Where the accuracy of the assignment's model tasks comes from (``[accuracy]`` in the spec).
+
+    Attributes:
+        source: ``"model"`` (the default): the grading child predicts every test input with the
+            submitted model; an assignment whose test labels are public (Speech Commands')
+            must be scored so. ``"predictions.csv"``: the hand-in's predictions file is scored
+            on every test item, as the course's Kaggle did, while the child re-runs the model on
+            a secret random sample of `sample` items only; a file that disagrees with its
+            model on more than `tolerance` of them loses the accuracy points
+            (`kws.grading.accuracy`, which gives the arithmetic).
+        sample: how many test items the child re-runs ("predictions.csv" only).
+        tolerance: the fraction of the re-run items whose class in the file may differ from
+            the model's ("predictions.csv" only).
+        margin: a row also agrees when the model scores its class within this fraction of the
+            item's score range from the top score: the near ties that bf16, a GPU's kernels or
+            another torch flip ("predictions.csv" only).
+    """
+
+    source: str = "model"
+    sample: int | None = None
+    tolerance: float = 0.0
+    margin: float = 0.0
+
+    @property
+    def from_csv(self) -> bool:
+        return self.source == "predictions.csv"
+
+
 # The structural rules a task may state, and the kind of value each takes.
 RULE_KINDS = {"layer_class": str, "own_classes": list, "norm_before_classifier": bool}
 
@@ -133,6 +167,9 @@ class Spec:
     compared_names: tuple[str, ...] = ()
     # What grading its reference hand-in cost ([grading]): the time limits scale from it.
     grading: GradingCost = field(default_factory=GradingCost)
+    # Where its tasks' accuracy comes from ([accuracy]): the model, or predictions.csv checked
+    # against the model on a secret sample.
+    accuracy: AccuracySource = field(default_factory=AccuracySource)
 
     @property
     def cells(self) -> tuple[Cells, ...]:

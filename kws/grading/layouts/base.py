@@ -58,9 +58,16 @@ class Layout(abc.ABC):
     def hidden_test(self, data: Path, out_file: Path) -> HiddenTest:
         """Read the hidden test set under `data`: write its inputs, unlabelled and in a fresh
         secret order (`kws.grading.hidden.secret_permutation`), to `out_file` as
-        `input_kind` (`kws.grading.shared.inputs`: ``save_wave_inputs`` or
-        ``save_feature_inputs``); return the labels in that order (`HiddenTest`). Runs in the
-        grader's process only: the labels never reach the child."""
+        `input_kind` (`kws.grading.shared.inputs`: ``save_wave_inputs``, ``save_clip_inputs``
+        or ``save_feature_inputs``); return the labels in that order (`HiddenTest`). Runs in
+        the grader's process only: the labels never reach the child; the kit's layouts read
+        their data without torch there (numpy, soundfile), so that the grader stays small.
+
+        A layout may take a keyword ``sample: int | None = None`` besides: then it writes the
+        inputs of a secret random sample of that many items only
+        (`kws.grading.hidden.secret_sample`) and gives every item's label by its Id in
+        ``HiddenTest.test_labels``. An assignment whose accuracy comes from the hand-in's
+        predictions.csv (``[accuracy]`` in its spec) needs a layout that does."""
 
     @abc.abstractmethod
     def detect(self, data: Path) -> str | None:
