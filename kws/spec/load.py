@@ -155,22 +155,34 @@ def _numeric(raw: dict, path: Path, tasks: dict[str, Task]) -> dict[str, Numeric
 
 def _grading(raw: dict, path: Path) -> GradingCost:
     table = _table(raw, "grading", path)
-    keys = ("child_seconds", "measured_size")
+    if not table:
+        return GradingCost()
+    keys, optional = ("cpu_seconds", "measured_size"), ("fixed_seconds", "peak_mib")
     numbers = all(
         isinstance(table.get(k), int | float)
         and not isinstance(table.get(k), bool)
         and table[k] > 0
-        for k in keys
+        for k in [*keys, *(k for k in optional if k in table)]
     )
-    if table and (set(table) != set(keys) or not numbers):
+    if not set(keys) <= set(table) <= {*keys, *optional} or not numbers:
         raise _fail(
             path,
             "[grading]",
-            "needs child_seconds and measured_size, both positive numbers (or neither)",
-            "e.g. child_seconds = 170 and measured_size = 4890 (the test set's size in its "
+            "needs cpu_seconds and measured_size, positive numbers (and may give fixed_seconds "
+            "and peak_mib)",
+            "e.g. cpu_seconds = 60 and measured_size = 4890 (the test set's size in its "
             "layout's units)",
         )
-    return GradingCost(table.get("child_seconds"), table.get("measured_size"))
+    if table.get("fixed_seconds", 0) > table["cpu_seconds"]:
+        raise _fail(
+            path, "grading.fixed_seconds", "is more than cpu_seconds", "give the fixed part of it"
+        )
+    return GradingCost(
+        table["cpu_seconds"],
+        table["measured_size"],
+        table.get("fixed_seconds", 0),
+        table.get("peak_mib"),
+    )
 
 
 def _accuracy(raw: dict, path: Path) -> AccuracySource:

@@ -88,24 +88,33 @@ class NumericTest:
 @dataclass(frozen=True)
 class GradingCost:
     """What grading the assignment's reference hand-in cost (``[grading]`` in the spec), from
-    which the time limits of a larger test set are computed (`kws.grading.gradescope`).
+    which the Gradescope settings of a zip's test sets are computed (`kws.grading.gradescope`).
 
     Attributes:
-        child_seconds: the grading child's wall seconds on one CPU, for a test set of
-            `measured_size`; None when not measured (the grader's default limits apply).
+        cpu_seconds: the CPU seconds of grading its notebook (the grader and its child, one
+            torch thread) for a test set of `measured_size`; None when not measured (the
+            grader's default limits apply).
         measured_size: that test set's size, in the units of its data layout's
-            ``test_set_size`` (clips for Speech Commands, frames for HW4 features).
+            ``test_set_size`` (clips for Speech Commands, frames for HW4 features), counting
+            only what the child re-runs when the accuracy comes from predictions.csv.
+        fixed_seconds: the part of `cpu_seconds` that does not grow with the test set
+            (imports, the notebook's cells, probes, numeric checks).
+        peak_mib: the peak of the summed memory of the grading process tree then, with the
+            CPU build of torch that Gradescope's image installs; None when not measured.
     """
 
-    child_seconds: int | float | None = None
+    cpu_seconds: int | float | None = None
     measured_size: int | float | None = None
+    fixed_seconds: int | float = 0
+    peak_mib: int | None = None
 
     def expected_seconds(self, size: int | float) -> float | None:
-        """The grading child's expected wall seconds on one CPU for a test set of `size`
-        (scaled from the measured run), or None when nothing was measured."""
-        if self.child_seconds is None or not self.measured_size:
+        """The expected CPU seconds of grading a test set of `size` (the fixed part, and the
+        rest scaled from the measured run), or None when nothing was measured."""
+        if self.cpu_seconds is None or not self.measured_size:
             return None
-        return self.child_seconds * size / self.measured_size
+        growing = self.cpu_seconds - self.fixed_seconds
+        return self.fixed_seconds + growing * size / self.measured_size
 
 
 ACCURACY_SOURCES = ("model", "predictions.csv")

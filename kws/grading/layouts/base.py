@@ -86,6 +86,12 @@ class Layout(abc.ABC):
         of the test data `hidden_test` reads (labels included; no training data), and the names
         of (empty) folders the zip needs besides. ([], []) when `data` has no test set."""
 
+    def test_set_items(self, data: Path) -> int:
+        """How many items the test set in `data` holds (0 without one): what a sample is drawn
+        from (``hidden_test(..., sample=n)``); by default `test_set_size`, for a layout whose
+        size is counted in items."""
+        return self.test_set_size(data)
+
     @abc.abstractmethod
     def label_folders(self, data: Path) -> list[Path]:
         """The folders a re-training child must not read: where the hidden labels are."""

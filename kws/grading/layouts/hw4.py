@@ -40,6 +40,11 @@ class HW4(Layout):
             return 0
         return sum(int(u["mel_len"]) for u in json.loads(listing.read_text())["utterances"])
 
+    def test_set_items(self, data: Path) -> int:
+        """The test utterances in `data` (0 without them)."""
+        listing = data / self.folder / "testdata.json"
+        return len(json.loads(listing.read_text())["utterances"]) if listing.is_file() else 0
+
     def missing(self, data: Path) -> str | None:
         if (data / self.folder / "testdata.json").is_file():
             return None
