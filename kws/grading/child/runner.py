@@ -34,6 +34,7 @@ one broken task does not hide the others. The payload is written as
 `kws.grading.shared.payload.check_payload` is what the grader validates it against.
 """
 
+import ctypes
 import json
 import os
 import re
@@ -287,6 +288,17 @@ def _near_ties(logits, near: float) -> list[list[int]]:
     return [[c] if ok else [] for c, ok in zip(runner_up, close.tolist(), strict=True)]
 
 
+def release_memory() -> None:
+    """Give the memory freed since the last call back to the OS (glibc's ``malloc_trim``): the
+    freed score matrices of one task's predictions would otherwise stay mapped while the next
+    task allocates its own beside them, raising the child's peak. Nothing where there is no
+    glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def pick_batches(total: int, count: int = 3) -> frozenset[int]:
     """`count` of `total` prediction batches to trace, chosen with the OS's randomness (before
     student code runs, so the notebook cannot know or steer which ones); all when few."""
@@ -353,6 +365,7 @@ def grade_task(
         if predicted is not None:
             report["predictions"], kept, report["near"] = predicted
             batches = [(inputs.batch(indices), logits) for indices, logits in kept]
+    release_memory()  # the predictions' score matrices, before the probes trace
     exact = run.device == "cpu"
     rules = assignment_of(run.notebook).tasks[task].rules
     report["facts"] = attempt(
@@ -360,6 +373,7 @@ def grade_task(
     )
     if report["facts"] is None:  # forward failed: the parameter budget is still graded
         report["facts"] = static_facts(model)
+    release_memory()
     return report
 
 
