@@ -1,20 +1,28 @@
 """Peak memory and wall time of grading one hand-in on real-size test sets (what Gradescope's
 container limit must hold): the summed resident memory of the whole grading process tree
-(pytest, its grading children, the sandbox), sampled from /proc every 50 ms.
+(pytest, its grading children, the sandbox), sampled from /proc every 50 ms, and each process's
+own peak and CPU seconds.
 
 The test sets are made from a small data folder (e.g. the `tiny` synthetic twins) at the real
 sizes, quickly: the 12-class test set's clips repeated under new names up to 4,890 clips, and
 8,000 HW4 test utterances of random 40-mel features (lengths drawn around the real mean of about
 775 frames) over the folder's own speakers, with hidden labels, so a hand-in trained on the
-small folder is graded as it would be on the real sets. Usage:
+small folder is graded as it would be on the real sets. The utterances are `--distinct` random
+ones, each listed under several names (hard links): speaker ID's accuracy comes from the hand-in's
+predictions.csv, so the hand-in is copied with the predictions its models make on the grown test
+set, which the distinct utterances make quick to compute (the grader still reads and re-runs
+every name it samples). Usage:
 
     python benchmarks/bench_grading_memory.py --data TINY_DATA --submission HANDIN --work DIR
-        [--clips 4890] [--utterances 8000] [--mean-frames 775] [--assignment speaker_id]
+        [--clips 4890] [--utterances 8000] [--mean-frames 775] [--distinct 200]
+        [--assignment speaker_id]
         [--cpu 0.5]   # half a CPU: a cgroup v1/v2 CPU quota when writable, else 1 core (said)
-        [--child-timeout 1800]
+        [--python PYTHON]   # grade with another environment (e.g. torch's CPU build)
+        [--child-timeout 1800] [--keep-data]
 
 Prints the peak of the summed RSS, the largest single process at that moment, the process
-count, the wall time and the CPU seconds of the whole tree, and writes them to DIR/memory.json;
+count, the wall time and the CPU seconds of the whole tree, each process's peak and CPU
+seconds, and the torch the grading ran with, and writes them to DIR/memory.json;
 ``--publish LABEL`` also keeps them as one run of the ``grading`` section of ``kws/figures.json``,
 which the documentation quotes.
 """
@@ -22,11 +30,13 @@ which the documentation quotes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,13 +46,18 @@ from pathlib import Path
 import torch
 from figures import KIT_FIGURES, publish
 
+from kws.assignments import ASSIGNMENTS
+
 KIT = Path(__file__).resolve().parents[1]
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def make_test_sized_data(small: Path, out: Path, clips: int, utterances: int, frames: int) -> None:
-    """`out`: `small`'s test sets grown to `clips` clips and `utterances` HW4 test utterances."""
+def make_test_sized_data(
+    small: Path, out: Path, clips: int, utterances: int, frames: int, distinct: int = 200
+) -> None:
+    """`out`: `small`'s test sets grown to `clips` clips and `utterances` HW4 test utterances
+    (`distinct` different ones, each under `utterances / distinct` names)."""
     if out.exists():
         shutil.rmtree(out)
     test = out / "speech_commands_test_set_v0.02"
@@ -63,13 +78,19 @@ def make_test_sized_data(small: Path, out: Path, clips: int, utterances: int, fr
         for u in utts:
             shutil.copy(small / "speaker_features" / u["feature_path"], speakers)
     names = list(json.loads((speakers / "mapping.json").read_text())["speaker2id"])
-    rng, listed, labels = random.Random(0), [], []
-    for i in range(utterances):
+    rng, listed, labels, templates = random.Random(0), [], [], []
+    for i in range(min(distinct, utterances)):
         length = max(50, int(rng.gauss(frames, frames / 3)))
+        torch.save(torch.randn(length, 40), speakers / f"template-{i:04d}.pt")
+        templates.append((f"template-{i:04d}.pt", length))
+    for i in range(utterances):
+        template, length = templates[i % len(templates)]
         name = f"uttr-{i:032x}.pt"
-        torch.save(torch.randn(length, 40), speakers / name)
+        os.link(speakers / template, speakers / name)
         listed.append({"feature_path": name, "mel_len": length})
         labels.append((name, rng.choice(names)))
+    for template, _ in templates:
+        (speakers / template).unlink()
     (speakers / "testdata.json").write_text(json.dumps({"n_mels": 40, "utterances": listed}))
     hidden = out / "speaker_features_hidden"
     hidden.mkdir()
@@ -77,9 +98,48 @@ def make_test_sized_data(small: Path, out: Path, clips: int, utterances: int, fr
         csv.writer(f).writerows([("Id", "Category"), *labels])
 
 
-def _tree_rss(root: int, cpu: dict[int, float] | None = None) -> tuple[int, int, int]:
+def honest_submission(submission: Path, data: Path, out: Path) -> Path:
+    """A copy of `submission` in `out` whose notebook-02 predictions.csv files hold what its
+    models predict on `data`'s (grown) test set: what the notebook writes when run on it. Each
+    distinct utterance (files of one inode) is predicted once."""
+    from kws.grading.child.runner import load_checkpoint, read_config, run_model_cells
+    from kws.grading.shared.handin import find_notebook, outputs_folder
+
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(submission, out)
+    spec = ASSIGNMENTS["speaker_id"]
+    notebook = find_notebook(out, spec.notebook, list(spec.model_tasks.values()))
+    namespace = run_model_cells(notebook)
+    root = data / "speaker_features"
+    listed = json.loads((root / "testdata.json").read_text())["utterances"]
+    speakers = json.loads((root / "mapping.json").read_text())["id2speaker"]
+    by_file: dict[int, list[str]] = {}
+    for u in listed:
+        by_file.setdefault(os.stat(root / u["feature_path"]).st_ino, []).append(u["feature_path"])
+    for task in spec.model_tasks:
+        folder = outputs_folder(out, notebook) / task
+        cls, kwargs = read_config(folder, task, namespace)
+        model = cls(**kwargs)
+        load_checkpoint(model, folder / "model.pt", task)
+        model.eval()
+        rows = []
+        with torch.no_grad():
+            for names in by_file.values():
+                x = torch.load(root / names[0], weights_only=True)[None]  # (1, T, F)
+                logits = model(x, torch.tensor([x.shape[1]]))
+                logits = logits[0] if isinstance(logits, tuple | list) else logits
+                rows += [(name, speakers[str(int(logits.argmax()))]) for name in names]
+        with open(folder / "predictions.csv", "w", newline="") as f:
+            csv.writer(f).writerows([("Id", "Category"), *rows])
+    return out
+
+
+def _tree_rss(
+    root: int, cpu: dict[int, float] | None = None, own: dict[int, tuple[str, int]] | None = None
+) -> tuple[int, int, int]:
     """(summed RSS bytes, largest RSS bytes, process count) of `root` and its descendants;
-    `cpu` gets each one's CPU seconds so far (user + system)."""
+    `cpu` gets each one's CPU seconds so far (user + system), `own` each one's name and peak."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     seconds: dict[int, float] = {}
@@ -103,8 +163,27 @@ def _tree_rss(root: int, cpu: dict[int, float] | None = None) -> tuple[int, int,
     if cpu is not None:
         for pid in tree:
             cpu[pid] = max(cpu.get(pid, 0.0), seconds.get(pid, 0.0))
+    if own is not None:
+        for pid in tree:
+            name, peak = own.get(pid) or (_process_name(pid), 0)
+            own[pid] = (name, max(peak, rss.get(pid, 0)))
     sizes = [rss.get(pid, 0) for pid in tree]
     return sum(sizes), max(sizes), len(tree)
+
+
+def _process_name(pid: int) -> str:
+    """What a process of the tree is: the grader (pytest), a grading child, the sandbox."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            words = f.read().decode(errors="replace").split("\0")
+    except OSError:
+        return "?"
+    for word in words:
+        if word.startswith("kws.grading.child."):
+            return f"grading child ({word.rsplit('.', 1)[1]})"
+    if "pytest" in words:
+        return "grader (pytest)"
+    return Path(words[0]).name or "?"
 
 
 def _cpu_quota(fraction: float) -> tuple[list[str], str]:
@@ -124,29 +203,73 @@ def _cpu_quota(fraction: float) -> tuple[list[str], str]:
     return ["taskset", "-c", "0"], "1 core (taskset; no writable cgroup for a CPU quota)"
 
 
+def _memory_limit(mib: int) -> tuple[list[str], Path, str] | None:
+    """A command prefix that runs in a memory cgroup of `mib` MiB (as a container's limit: the
+    whole tree, page cache included), its folder and the file of its peak; None where no
+    cgroup can be made."""
+    for root, limit, peak in (
+        (Path("/sys/fs/cgroup/memory"), "memory.limit_in_bytes", "memory.max_usage_in_bytes"),
+        (Path("/sys/fs/cgroup"), "memory.max", "memory.peak"),
+    ):
+        group = root / "kws-bench-memory"
+        try:
+            group.mkdir(exist_ok=True)
+            (group / limit).write_text(str(mib * 2**20))
+        except OSError:
+            continue
+        with contextlib.suppress(OSError):  # a fresh peak for this run
+            (group / peak).write_text("0")
+        script = f'echo $$ > {group}/cgroup.procs && exec "$@"'
+        return ["sh", "-c", script, "sh"], group, peak
+    return None
+
+
 def measure(command: list[str], env: dict[str, str]) -> dict:
-    """Run `command`, sampling its tree's memory; the peaks and the wall time."""
+    """Run `command`, sampling its tree's memory; the peaks, the wall time, the CPU seconds."""
     started = time.monotonic()
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    peak, status, cpu = (0, 0, 0), None, {}
+    peak, status, cpu, own = (0, 0, 0), None, {}, {}
     while status is None:
-        peak = max(peak, _tree_rss(process.pid, cpu))
+        peak = max(peak, _tree_rss(process.pid, cpu, own))
         time.sleep(0.05)
         pid, code, _ = os.wait4(process.pid, os.WNOHANG)
         if pid:
             status = os.waitstatus_to_exitcode(code)
     log.seek(0)
     output = log.read().decode(errors="replace")
+    processes = {}  # by name: the largest peak, and the CPU seconds of all of that name
+    for pid, (name, most) in own.items():
+        mib, seconds = processes.get(name, (0, 0.0))
+        processes[name] = (max(mib, round(most / 2**20)), round(seconds + cpu.get(pid, 0.0), 1))
     return {
         "peak_tree_rss_mib": round(peak[0] / 2**20),
         "largest_process_mib": round(peak[1] / 2**20),
         "processes": peak[2],
         "wall_seconds": round(time.monotonic() - started, 1),
         "cpu_seconds": round(sum(cpu.values()), 1),  # as last sampled, each process
+        "per_process": {
+            name: {"peak_mib": mib, "cpu_seconds": seconds}
+            for name, (mib, seconds) in sorted(processes.items())
+            if mib >= 8  # leave out the shell and the sandbox's tiny helpers
+        },
         "exit_code": status,
         "tail": output[-1500:],
     }
+
+
+MEDIAN_KEYS = ("peak_tree_rss_mib", "largest_process_mib", "wall_seconds", "cpu_seconds")
+
+
+def medians(runs: list[dict]) -> dict:
+    """The last run, with the median of each figure of `MEDIAN_KEYS` over `runs`."""
+    return runs[-1] | {key: statistics.median(run[key] for run in runs) for key in MEDIAN_KEYS}
+
+
+def torch_of(python: str) -> str:
+    """The torch the interpreter `python` imports (its version: +cpu, +cu130 ...)."""
+    asked = [python, "-c", "import torch; print(torch.__version__)"]
+    return subprocess.run(asked, capture_output=True, text=True).stdout.strip() or "none"
 
 
 def main() -> int:
@@ -157,9 +280,21 @@ def main() -> int:
     parser.add_argument("--clips", type=int, default=4890)
     parser.add_argument("--utterances", type=int, default=8000)
     parser.add_argument("--mean-frames", type=int, default=775)
+    parser.add_argument(
+        "--distinct", type=int, default=200, help="different HW4 test utterances among them"
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="the interpreter that grades (its torch build)"
+    )
     parser.add_argument("--assignment", choices=["keyword_spotting", "speaker_id"])
     parser.add_argument("--cpu", type=float, help="CPU fraction (e.g. 0.5), else unlimited")
+    parser.add_argument(
+        "--memory", type=int, help="a memory cgroup of this many MiB (e.g. 768), else none"
+    )
     parser.add_argument("--keep-data", action="store_true", help="reuse WORK/data if present")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs, one after another; their medians are kept"
+    )
     parser.add_argument(
         "--child-timeout", type=float, default=1800, help="wall seconds per grading child"
     )
@@ -171,20 +306,41 @@ def main() -> int:
     data = args.work.resolve() / "data"
     if not (args.keep_data and data.is_dir()):
         made = time.monotonic()
-        make_test_sized_data(args.data, data, args.clips, args.utterances, args.mean_frames)
-        print(f"test-sized data in {data} ({time.monotonic() - made:.0f} s)")
+        make_test_sized_data(
+            args.data, data, args.clips, args.utterances, args.mean_frames, args.distinct
+        )
+        submission = honest_submission(args.submission, data, args.work.resolve() / "submission")
+        print(f"test-sized data in {data}, hand-in {submission} ({time.monotonic() - made:.0f} s)")
+    submission = args.work.resolve() / "submission"
     selection = ["--assignment", args.assignment] if args.assignment else []
-    command = [sys.executable, "-m", "pytest", str(KIT / "grader"), "-q", "-p", "no:cacheprovider"]
-    command += [*selection, "--dataset", "synthetic-tiny", "--submission", str(args.submission)]
+    command = [args.python, "-m", "pytest", str(KIT / "grader"), "-q", "-p", "no:cacheprovider"]
+    command += [*selection, "--dataset", "synthetic-tiny", "--submission", str(submission)]
     command += ["--data", str(data), "--results", str(args.work / "results.json")]
     command += ["--child-timeout", str(args.child_timeout)]
-    how = "unlimited CPU"
+    how, limited = "unlimited CPU", None
     if args.cpu:
         prefix, how = _cpu_quota(args.cpu)
         command = prefix + command
+    if args.memory:
+        limited = _memory_limit(args.memory)
+        if limited is None:
+            raise SystemExit("--memory: no writable memory cgroup here (it needs root)")
+        command = limited[0] + command
     env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    result = measure(command, env) | {"cpu": how, "clips": args.clips}
-    result["utterances"] = args.utterances
+    runs = []
+    for number in range(args.repeat):
+        runs.append(measure(command, env))
+        if limited:  # what the container's limit counted: the tree's memory and page cache
+            _, group, peak = limited
+            runs[-1]["cgroup_peak_mib"] = round(int((group / peak).read_text()) / 2**20)
+            runs[-1]["memory_limit_mib"] = args.memory
+            with contextlib.suppress(OSError):
+                (group / peak).write_text("0")
+        print(f"run {number + 1} of {args.repeat}: " + json.dumps(runs[-1]["per_process"]))
+    result = medians(runs) | {"cpu": how, "clips": args.clips}
+    result |= {"utterances": args.utterances, "torch": torch_of(args.python)}
+    if args.repeat > 1:
+        result["runs"] = [{k: v for k, v in run.items() if k != "tail"} for run in runs]
     (args.work / "memory.json").write_text(json.dumps(result, indent=2) + "\n")
     print(result.pop("tail"))
     print(json.dumps(result, indent=2))
@@ -198,8 +354,9 @@ GRADING = {
     "command": "python benchmarks/bench_grading_memory.py --data TINY_DATA --submission HANDIN "
     "--work DIR --publish LABEL",
     "conditions": "The reference hand-in graded on synthetic test sets of the real sizes (4,890 "
-    "clips; 8,000 HW4 utterances of about 775 frames), one torch thread; memory is the summed "
-    "resident memory of the grader's whole process tree at its peak.",
+    "clips; 8,000 HW4 utterances of about 775 frames, speaker ID's accuracy from its "
+    "predictions.csv with 400 of them re-run), one torch thread; memory is the summed resident "
+    "memory of the grader's whole process tree at its peak; medians of 3 runs.",
     "synthetic": True,
 }
 

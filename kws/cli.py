@@ -10,7 +10,7 @@
         [--shard I/N] [--roster FILE]
     kws merge GRADES_DIR             one gradebook from the shards `kws grade --shard` wrote
     kws export canvas|moodle GRADES_DIR [--roster FILE] --out FILE    the CSV the LMS imports
-    kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE]
+    kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE] [--cpu 0.5]
     kws report GRADES_DIR [--submissions DIR]   the class's HTML report and similarity flags
 
 Each subcommand imports what it needs when it runs, so `kws --help` answers at once.
@@ -229,17 +229,22 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _gradescope(args: argparse.Namespace) -> int:
-    from kws.grading.gradescope import child_timeouts, make_autograder, settings_advice
+    from kws.grading.gradescope import make_autograder, plan, settings_advice
 
     try:
         path = make_autograder(
-            args.out, args.data, assignment=args.assignment, dataset=args.dataset, tiers=args.tiers
+            args.out,
+            args.data,
+            assignment=args.assignment,
+            dataset=args.dataset,
+            tiers=args.tiers,
+            cpu=args.cpu,
         )
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError) as error:  # SettingsError: no zip within the limits
         print(f"kws gradescope: {error}", file=sys.stderr)
         return 2
     print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
-    print(settings_advice(child_timeouts(args.data, args.assignment)))
+    print(settings_advice(plan(args.data, args.assignment, args.cpu)))
     return 0
 
 
@@ -415,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
     gradescope.add_argument("--data", type=Path, required=True, help="hidden grading data")
     gradescope.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    gradescope.add_argument(
+        "--cpu",
+        type=float,
+        default=0.5,
+        choices=[0.5, 1.0, 2.0, 4.0],
+        help="the container's CPUs on Gradescope (default 0.5, its default)",
+    )
     _add_selection(gradescope)
     gradescope.set_defaults(run=_gradescope)
 

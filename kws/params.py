@@ -10,15 +10,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-# A normalization's running statistics: saved with the weights, but not weights of a budget.
-NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
-
-
-def is_weight(key: str, value) -> bool:
-    """Whether state-dict entry `key` counts toward a budget: a floating tensor that is not a
-    normalization's running statistic (the grader's checkpoint count and the probes' live count,
-    `kws.grading.budget` and `kws.tracing.probes`, both use it)."""
-    return value.is_floating_point() and key.rsplit(".", 1)[-1] not in NORM_STATISTICS
+# Moved to kws.counts (the grader's process counts checkpoints without torch); still this API's.
+from kws.counts import NORM_STATISTICS as NORM_STATISTICS
+from kws.counts import format_count as format_count
+from kws.counts import is_weight as is_weight
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
@@ -29,21 +24,6 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
         trainable_only: count only parameters with ``requires_grad=True``.
     """
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
-
-
-def format_count(n: int) -> str:
-    """Short form of a count, as the course reports it: 154880 -> "154.88k", 2152287 -> "2.15M".
-
-    Counts below 1000 are returned as they are ("999"); then k, M and B with two decimals.
-    """
-    if n < 1000:
-        return str(n)
-    value = float(n)
-    for unit in ["k", "M", "B"]:
-        value /= 1000
-        if round(value, 2) < 1000 or unit == "B":
-            return f"{value:.2f}{unit}"
-    raise AssertionError("unreachable")
 
 
 @dataclass

@@ -48,6 +48,7 @@ from corpus_attacks import (
     trace_aware,
     write_files,
 )
+from corpus_csv import csv_cases
 from corpus_handins import handin_cases
 from corpus_numeric import NUMERIC_POINTS, NUMERIC_TESTS, with_numeric
 from corpus_rewrites import rewrite_cases
@@ -287,9 +288,9 @@ def cases() -> list[Case]:
             dict.fromkeys(["load3", "scratch3", "acc3"], "task3/config.json is missing"),
         ),
         Case(
-            "missing_predictions_csv",
+            "missing_predictions_csv",  # notebook 02's accuracy is scored from the file
             delete_output("task3", "predictions.csv"),
-            {"csv3": "predictions.csv is missing"},
+            {"csv3": "predictions.csv is missing", "acc3": "predictions.csv is missing"},
         ),
         Case(
             "unknown_class_in_config",
@@ -416,6 +417,7 @@ def cases() -> list[Case]:
         ),
         *handin_cases(Case, child_lost),  # messy but correct hand-ins: tests/corpus_handins.py
         *rewrite_cases(Case),  # correct code rewritten, or written alone: tests/corpus_rewrites.py
+        *csv_cases(Case, edit_cell, replace),  # cheating the CSV's accuracy
     ]
 
 

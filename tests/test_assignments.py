@@ -59,13 +59,17 @@ def _copy(tmp_path, name: str, old: str, new: str) -> Path:
         ("test_accuracy = 5", 'test_accuracy = "five"', "points.test_accuracy"),
         ('target = "boss"', 'target = "gold"', "tasks.task3.target"),
         ("max_layer_calls = 3,", 'max_layer_calls = "3",', "tasks.task1.limits"),
-        ("child_seconds = 2400", "child_seconds = -1", "[grading] needs child_seconds"),
+        ("cpu_seconds = ", "cpu_seconds = -1 # ", "[grading] needs cpu_seconds"),
         (
             "rules = { own_classes",
             "cells = { tags = [] }\nrules = { own_classes",
             "tasks.task3.cells",
         ),
-        ("child_seconds = 2400", "seconds = 2400", "[grading] needs child_seconds"),
+        ("cpu_seconds = ", "seconds = ", "[grading] needs cpu_seconds"),
+        ("fixed_seconds = ", "fixed_seconds = 1e9 # ", "grading.fixed_seconds"),
+        ("sample = 400", "sample = 0", "accuracy.sample"),
+        ("tolerance = 0.01", "tolerance = 1.5", "accuracy.tolerance"),
+        ('source = "predictions.csv"', 'source = "csv"', "[accuracy]"),
     ],
 )
 def test_a_broken_spec_names_the_file_and_the_key(tmp_path, old, new, key):
@@ -91,12 +95,16 @@ def test_an_edited_copy_is_what_loads(tmp_path):
 
 
 def test_the_grading_cost_scales_with_the_test_set(tmp_path):
-    """[grading]: the measured child's seconds, scaled by the test set's size in its layout's
-    units; an assignment that measured nothing has no estimate (the grader's defaults apply)."""
+    """[grading]: the measured CPU seconds, their growing part scaled by the test set's size in
+    its layout's units; an assignment that measured nothing has no estimate (the grader's
+    defaults apply)."""
     cost = ASSIGNMENTS["keyword_spotting"].grading
-    assert cost.expected_seconds(cost.measured_size) == cost.child_seconds
-    assert cost.expected_seconds(2 * cost.measured_size) == 2 * cost.child_seconds
-    table = "[grading]\nchild_seconds = 2400\nmeasured_size = 6_200_000 # 8,000 x 775\n"
+    assert cost.expected_seconds(cost.measured_size) == cost.cpu_seconds
+    growing = cost.cpu_seconds - cost.fixed_seconds
+    assert cost.expected_seconds(2 * cost.measured_size) == cost.cpu_seconds + growing
+    assert cost.expected_seconds(0) == cost.fixed_seconds > 0
+    text = (ASSIGNMENTS["speaker_id"].path).read_text()
+    table = text[text.index("[grading]") : text.index("\n\n", text.index("[grading]"))]
     unmeasured = load(_copy(tmp_path, "speaker_id", table, ""))
     assert unmeasured.grading.expected_seconds(10**6) is None
 

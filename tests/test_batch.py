@@ -145,20 +145,26 @@ def test_gradebook_columns_follow_tests_and_missing_scores_are_zero(tmp_path):
 
 
 def test_parallel_grading_children_share_the_cores(tmp_path, monkeypatch):
-    """`kws grade --jobs N` gives each grading child its share of the cores as torch threads
-    (more threads than cores spin idle and slow the other children), never more than the
+    """`kws grade --jobs N` gives each grading child its share of the cores (or of the
+    container's CPU quota) as torch threads (more threads than cores spin idle and slow the
+    other children), never more than the
     sandbox's default or the grader's own OMP_NUM_THREADS; the caller's own --child-threads wins;
     a grader folder with a conftest.py of its own (another grader) is not given the option."""
     import os
 
+    from kws.grading import command as commands
     from kws.grading.command import child_threads, grader_command
     from kws.grading.sandbox.run import Limits
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(commands, "cpu_quota", lambda: None)  # no container's CPU quota
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert [child_threads(jobs) for jobs in (1, 2, 3)] == [Limits.threads, 1, 1]
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
     assert child_threads(2) == Limits.threads
+    monkeypatch.setattr(commands, "cpu_quota", lambda: 0.5)  # Gradescope's half a CPU
+    assert child_threads() == 1
+    monkeypatch.setattr(commands, "cpu_quota", lambda: None)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert child_threads() == 1
 

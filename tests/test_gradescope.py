@@ -101,51 +101,82 @@ def test_data_without_test_sets_is_refused(tmp_path):
         make_autograder(tmp_path / "a.zip", tmp_path / "empty")
 
 
-def test_kws_gradescope_prints_the_memory_and_timeout_to_choose(tmp_path, data, capsys):
-    """Gradescope's defaults (768 MB, 10 minutes) do not fit: the command says what to set."""
+def test_kws_gradescope_prints_settings_gradescope_has(tmp_path, data, capsys):
+    """The container and the timeout to choose, among Gradescope's options, for the zip's test
+    sets: the tiny ones fit its defaults (768 MB, half a CPU, 10 minutes)."""
     from kws.cli import main
-    from kws.grading.gradescope import MEASURED, child_timeouts
+    from kws.grading.gradescope import CPU_OPTIONS, MEMORY_OPTIONS_MB
 
     out = tmp_path / "a.zip"
-    assert (
-        main(["gradescope", "--data", str(data), "--out", str(out), "--dataset", "synthetic-tiny"])
-        == 0
-    )
+    command = ["gradescope", "--data", str(data), "--out", str(out), "--dataset", "synthetic-tiny"]
+    assert main(command) == 0
     printed = capsys.readouterr().out
-    memory = re.search(r"memory: at least (\d+) GB", printed)
-    timeout = re.search(r"timeout: at least (\d+) minutes", printed)
-    assert memory and timeout, printed
-    children = sum(child_timeouts(data).values())  # each notebook's grading child, at most
-    assert int(memory[1]) * 1024 >= MEASURED["peak_mib"] and int(timeout[1]) * 60 >= children
-    assert f"{MEASURED['peak_mib']:,} MiB" in printed
+    container = re.search(r"container: ([\d.]+) CPU, (\d+) MB \(the default\)", printed)
+    assert container, printed
+    assert float(container[1]) in CPU_OPTIONS and int(container[2]) in MEMORY_OPTIONS_MB
+    assert "timeout: 10 minutes (the default)" in printed
+    for stale in ("2 GB", "hours", "2,400 s", "169 s"):
+        assert stale not in printed
 
 
-def test_real_size_test_sets_raise_the_childs_wall_clock(tmp_path, data, monkeypatch):
-    """On half a CPU a real-size test set takes longer than the grader's default per-notebook
-    limit: the zip raises it, and `kws gradescope`'s timeout covers it."""
+def _real_size(root, clips: int = 4890, utterances: int = 8000, frames: int = 775):
+    """A data folder listing test sets of the real sizes (empty files: only sizes are read)."""
+    for i in range(clips):
+        word = root / "speech_commands_test_set_v0.02" / ("yes", "no")[i % 2]
+        word.mkdir(parents=True, exist_ok=True)
+        (word / f"{i:05d}.wav").touch()
+    features = root / "speaker_features"
+    features.mkdir(parents=True)
+    listed = [{"feature_path": f"uttr-{i}.pt", "mel_len": frames} for i in range(utterances)]
+    (features / "testdata.json").write_text(json.dumps({"n_mels": 40, "utterances": listed}))
+    return root
+
+
+def test_real_size_test_sets_fit_gradescope_defaults(tmp_path):
+    """Both notebooks at the real sizes fit Gradescope's default container: speaker ID's child
+    re-runs only its sample ([accuracy] sample), not the 8,000 utterances."""
     from kws.grading import gradescope
 
-    real = tmp_path / "real" / "speaker_features"
-    real.mkdir(parents=True)
-    listed = [{"feature_path": f"uttr-{i}.pt", "mel_len": 775} for i in range(8000)]
-    (real / "testdata.json").write_text(json.dumps({"n_mels": 40, "utterances": listed}))
-    need = gradescope.child_timeouts(real.parent)
-    measured = ASSIGNMENTS["speaker_id"].grading.child_seconds  # the real size's, on one CPU
-    assert set(need) == {"speaker_id"} and need["speaker_id"] >= 2 * measured
-    assert need["speaker_id"] % 60 == 0
-    timeout = re.search(r"timeout: at least (\d+) minutes", gradescope.settings_advice(need))
-    assert int(timeout[1]) * 60 >= need["speaker_id"]
-    # The tiny data needs no more than the default: nothing is baked (see the test above).
-    assert max(gradescope.child_timeouts(data).values()) == gradescope.DEFAULT_CHILD_TIMEOUT
-    for name, spec in list(ASSIGNMENTS.items()):  # as if grading took that long
-        slow = GradingCost(10**6, spec.grading.measured_size)
+    data = _real_size(tmp_path / "real")
+    settings = gradescope.plan(data, cpu=0.5)
+    assert (settings.cpu, settings.memory_mb) == (0.5, 768)
+    assert settings.timeout == gradescope.DEFAULT_TIMEOUT_MINUTES
+    speaker = ASSIGNMENTS["speaker_id"]
+    sampled = speaker.grading.expected_seconds(speaker.accuracy.sample * 775)
+    assert settings.seconds["speaker_id"] == pytest.approx(sampled / 0.5)
+    assert settings.peak_mib * gradescope.MEMORY_HEADROOM * 2**20 / 1e6 <= 768
+    assert set(gradescope.child_timeouts(data)) == {"keyword_spotting", "speaker_id"}
+
+
+def test_a_zip_that_cannot_finish_in_40_minutes_is_refused(tmp_path, data, monkeypatch):
+    """Grading slower than Gradescope's 40-minute limit on the chosen CPU: no zip, and the
+    message names what to change; a CPU that fits raises the child's wall clock in the zip."""
+    from kws.grading import gradescope
+
+    for name, spec in list(ASSIGNMENTS.items()):  # as if grading took 18 minutes on one CPU
+        slow = GradingCost(1100, gradescope.graded_size(spec, data), peak_mib=300)
         monkeypatch.setitem(ASSIGNMENTS, name, dataclasses.replace(spec, grading=slow))
-    path = make_autograder(tmp_path / "a.zip", data, dataset="synthetic-tiny")
+    with pytest.raises(gradescope.SettingsError) as refused:
+        make_autograder(tmp_path / "a.zip", data, dataset="synthetic-tiny")
+    message = str(refused.value)
+    assert "more than Gradescope's 40-minute limit" in message and not (tmp_path / "a.zip").exists()
+    assert "--cpu 1" in message and "--assignment" in message and "kws grade" in message
+    path = make_autograder(
+        tmp_path / "a.zip", data, assignment="keyword_spotting", dataset="synthetic-tiny", cpu=1.0
+    )
     script = zipfile.ZipFile(path).read("run_autograder").decode()
     baked = re.search(r"SELECTION=\((.*)\)", script)[1].split()
-    assert baked[baked.index("--child-timeout") + 1] == str(
-        max(gradescope.child_timeouts(data).values())
-    )
+    assert baked[baked.index("--child-timeout") + 1] == str(37 * 60)  # 2 x 1,100 s, in minutes
+    settings = gradescope.plan(data, "keyword_spotting", cpu=1.0)
+    assert settings.timeout == 38 and settings.memory_mb == 768  # + the container's start
+
+
+def test_the_tiny_test_sets_bake_no_child_timeout(tmp_path, data):
+    from kws.grading import gradescope
+
+    assert max(gradescope.child_timeouts(data).values()) == gradescope.DEFAULT_CHILD_TIMEOUT
+    path = make_autograder(tmp_path / "a.zip", data, dataset="synthetic-tiny")
+    assert "--child-timeout" not in zipfile.ZipFile(path).read("run_autograder").decode()
 
 
 def test_the_keyword_timeout_counts_the_test_set_that_is_graded(tmp_path):
@@ -161,8 +192,5 @@ def test_the_keyword_timeout_counts_the_test_set_that_is_graded(tmp_path):
             (word / f"{i:05d}.wav").touch()
     spec = ASSIGNMENTS["keyword_spotting"]
     assert SpeechCommands(spec).test_set_size(data) == 4890 == spec.grading.measured_size
-    need = gradescope.child_timeouts(data)["keyword_spotting"]
-    assert need == max(
-        gradescope.DEFAULT_CHILD_TIMEOUT,
-        60 * -(-int(spec.grading.child_seconds * gradescope.HALF_A_CPU * 2) // 60),
-    )
+    seconds = gradescope.cpu_seconds(data)["keyword_spotting"]
+    assert seconds == pytest.approx(spec.grading.cpu_seconds)

@@ -1,12 +1,18 @@
 """The autograder zip as Gradescope runs it: unpacked into an emulated /autograder root
 (AUTOGRADER_ROOT), setup.sh builds a fresh environment (KWS_VENV), run_autograder grades the
-reference hand-in, and results.json meets Gradescope's specification, leaderboard included.
+reference hand-in within Gradescope's default memory (768 MiB for the whole process tree, a
+memory cgroup), and results.json meets Gradescope's specification, leaderboard included.
 setup.sh's failure paths stop the build with a message and a non-zero exit.
 
 The environment is a venv with the base interpreter's site-packages (torch is not downloaded
-again) and apt is skipped (KWS_SKIP_APT=1); everything else is what Gradescope runs.
+again) and apt is skipped (KWS_SKIP_APT=1); everything else is what Gradescope runs. The memory
+limit is a cgroup's (v1 or v2, where this machine lets the tests make one: as root), as a
+container's is; a per-process address-space limit (RLIMIT_AS) cannot stand in for it, since
+torch's libraries alone map more address space than 768 MiB. Without a writable cgroup the
+limited tests are skipped, saying so; a test shows the limit is real (1 GB cannot be allocated).
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -26,6 +32,65 @@ LEADERBOARD = {
     *(f"Speaker ID task{i} accuracy" for i in (1, 2, 3)),
 }
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
+GRADESCOPE_MEMORY = 768 * 2**20  # Gradescope's default container: 768 MB
+
+
+def _memory_cgroup(name: str) -> tuple[Path, str, str] | None:
+    """A new memory cgroup (folder, limit file, peak file), v1 or v2, or None where the tests
+    cannot make one (not root, no memory controller, a read-only /sys/fs/cgroup)."""
+    for root, limit, peak in (
+        (Path("/sys/fs/cgroup/memory"), "memory.limit_in_bytes", "memory.max_usage_in_bytes"),
+        (Path("/sys/fs/cgroup"), "memory.max", "memory.peak"),
+    ):
+        folder = root / name
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError:
+            continue
+        if (folder / limit).exists():
+            return folder, limit, peak
+        folder.rmdir()
+    return None
+
+
+@contextlib.contextmanager
+def memory_limit(limit: int):
+    """A command prefix that runs a process tree in a memory cgroup of `limit` bytes (swap
+    included, where the kernel counts it), and the group's folder; pytest.skip where no cgroup
+    can be made."""
+    found = _memory_cgroup(f"kws-test-{os.getpid()}")
+    if found is None:
+        pytest.skip("no writable memory cgroup here (needs root), so no container-like limit")
+    folder, limit_file, _ = found
+    try:
+        (folder / limit_file).write_text(str(limit))
+        for swap in ("memory.memsw.limit_in_bytes", "memory.swap.max"):
+            with contextlib.suppress(OSError):
+                (folder / swap).write_text("0" if swap.endswith("max") else str(limit))
+        enter = f'echo $$ > {folder}/cgroup.procs && exec "$@"'
+        yield ["sh", "-c", enter, "sh"], found
+    finally:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def test_the_memory_limit_is_real():
+    """Under the emulated container's limit, a process cannot hold 1 GB (the kernel ends it)."""
+    with memory_limit(GRADESCOPE_MEMORY) as (prefix, _):
+        allocate = [
+            sys.executable,
+            "-c",
+            "data = bytearray(10**9); data[::4096] = b'x' * len(data[::4096])",
+        ]
+        done = subprocess.run(prefix + allocate, capture_output=True, timeout=300)
+    assert done.returncode != 0, "1 GB was allocated under a 768 MiB limit"
+    small = [
+        sys.executable,
+        "-c",
+        "data = bytearray(10**8); data[::4096] = b'x' * len(data[::4096])",
+    ]
+    with memory_limit(GRADESCOPE_MEMORY) as (prefix, _):
+        assert subprocess.run(prefix + small, timeout=300).returncode == 0  # 100 MB fits
 
 
 def _base_has_torch() -> bool:
@@ -65,6 +130,8 @@ def unpacked(tmp_path_factory, tiny_data) -> Path:
 
 @pytest.mark.slow
 def test_setup_then_run_autograder_writes_a_valid_results_json(unpacked, reference_submission):
+    """The whole run within Gradescope's default 768 MB: the grader and its children together
+    (a memory cgroup, as a container has), with this machine's torch build."""
     if not _base_has_torch():
         pytest.skip(f"{BASE_PYTHON} lacks torch/torchaudio: the test's venv would download them")
     venv = unpacked / "opt-kws"
@@ -76,13 +143,16 @@ def test_setup_then_run_autograder_writes_a_valid_results_json(unpacked, referen
     shutil.copytree(reference_submission, unpacked / "submission")
     env = os.environ | {"AUTOGRADER_ROOT": str(unpacked), "KWS_VENV": str(venv), "PYTHONPATH": ""}
     env["OMP_NUM_THREADS"] = "1"
-    run = subprocess.run(
-        [str(unpacked / "source" / "run_autograder")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    with memory_limit(GRADESCOPE_MEMORY) as (prefix, (folder, _, peak_file)):
+        run = subprocess.run(
+            [*prefix, str(unpacked / "source" / "run_autograder")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        peak = int((folder / peak_file).read_text()) if (folder / peak_file).exists() else None
+    assert peak is None or peak <= GRADESCOPE_MEMORY
     document = json.loads((unpacked / "results" / "results.json").read_text())
     assert problems(document) == [], run.stdout[-2000:]
     assert document["score"] == FULL_MARKS, run.stdout[-3000:]

@@ -231,3 +231,33 @@ def test_the_grading_child_reads_one_batch_at_a_time(tiny_data, tmp_path):
         f"{peaks[SMALL]:.0f} MiB on {SMALL} utterances: it holds the whole set in memory again "
         f"(at the peaks: {processes[UTTERANCES]}; and {processes[SMALL]})"
     )
+
+
+TORCH_PROBE = """
+import os, sys
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["KWS_TORCH_PROBE"], "w") as file:
+        file.write(" ".join(sorted(m for m in sys.modules if m.split(".")[0] == "torch"))[:200])
+"""
+
+
+def test_the_grader_never_imports_torch(tiny_data, reference_submission, tmp_path):
+    """A whole grading run of both notebooks leaves torch out of the grader's own process (it
+    holds 220-520 MB, which Gradescope's 768 MB cannot spare twice): the test sets are read with
+    numpy and soundfile, accuracy and checkpoints counted without it; only the child imports it."""
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "torch_probe.py").write_text(TORCH_PROBE)
+    found = tmp_path / "torch-modules.txt"
+    env = os.environ | {"KWS_TORCH_PROBE": str(found), "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(tmp_path / "probe"), env.get("PYTHONPATH")])
+    )
+    command = [sys.executable, "-m", "kws.grading.command", "-p", "torch_probe"]
+    command += ["--submission", str(reference_submission), "--data", str(tiny_data)]
+    command += ["--results", str(tmp_path / "results.json")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["score"] == 74.0, done.stdout[-3000:]
+    assert found.read_text() == "", f"the grader imported {found.read_text()}"

@@ -7,6 +7,8 @@ deep inside the training loop or, worse, a silently wrong result:
 - `read_speaker_folder`: metadata.json, mapping.json and testdata.json, checked against each other
   (every speaker has utterances, no utterance is both labelled and a test utterance, ...);
 - `check_features`: one uttr-*.pt tensor (its type, shape, orientation and finite values);
+  `read_features` reads and checks one the same way without torch (numpy), for the grader's
+  process;
 - `read_test_labels`: the hidden `Id,Category` test labels, as written by hand or by a spreadsheet
   (BOM, CRLF, blank lines, quotes), checked against testdata.json and mapping.json.
 
@@ -22,10 +24,14 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
 from kws.data.labels_csv import read_labels_rows
+
+if TYPE_CHECKING:
+    import torch
 
 METADATA_FORM = (
     '{"n_mels": 40, "speakers": {SPEAKER: [{"feature_path": ..., "mel_len": INT}, ...]}}'
@@ -143,33 +149,73 @@ def whole_number(value: object, path: Path, key: str) -> int:
 def check_features(features: object, path: Path, n_mels: int, mel_len: int | None) -> torch.Tensor:
     """`features` (what torch.load gave for `path`) as float32 (mel_len, n_mels), or a ValueError
     that names the file and what is wrong with it (type, shape, transposed, NaN or inf)."""
+    import torch
+
     if not isinstance(features, torch.Tensor):
         raise ValueError(
             f"{path} holds a {type(features).__name__}, not a tensor; save each utterance with "
             f"torch.save(features, path), features a float32 tensor (mel_len, {n_mels})."
         )
-    if features.dim() != 2:
-        raise ValueError(
-            f"{path} holds a tensor of shape {tuple(features.shape)}; expected (mel_len, {n_mels})."
-        )
-    if features.shape[1] != n_mels:
-        hint = "; transposed? save features.T, frames first" if features.shape[0] == n_mels else ""
-        raise ValueError(
-            f"{path} has {features.shape[1]} mel bins but 'n_mels' is {n_mels} (shape "
-            f"{tuple(features.shape)}, expected (mel_len, {n_mels})){hint}."
-        )
-    if mel_len is not None and features.shape[0] != mel_len:
-        raise ValueError(f"{path} has {features.shape[0]} frames but its 'mel_len' says {mel_len}.")
+    _check_shape(tuple(features.shape), path, n_mels, mel_len)
     if not features.is_floating_point():
         features = features.float()
-    bad = ~torch.isfinite(features).all(dim=1)  # (T,) frames holding a NaN or an inf
+    _check_finite(~torch.isfinite(features).all(dim=1).numpy(), path)
+    return features.float()
+
+
+def _check_shape(shape: tuple[int, ...], path: Path, n_mels: int, mel_len: int | None) -> None:
+    """ValueError unless `shape` is (mel_len, n_mels): naming a transposed tensor as one."""
+    if len(shape) != 2:
+        raise ValueError(f"{path} holds a tensor of shape {shape}; expected (mel_len, {n_mels}).")
+    if shape[1] != n_mels:
+        hint = "; transposed? save features.T, frames first" if shape[0] == n_mels else ""
+        raise ValueError(
+            f"{path} has {shape[1]} mel bins but 'n_mels' is {n_mels} (shape "
+            f"{shape}, expected (mel_len, {n_mels})){hint}."
+        )
+    if mel_len is not None and shape[0] != mel_len:
+        raise ValueError(f"{path} has {shape[0]} frames but its 'mel_len' says {mel_len}.")
+
+
+def _check_finite(bad: np.ndarray, path: Path) -> None:
+    """ValueError naming the first of the frames `bad` ((T,) bool: holds a NaN or an inf)."""
     if bad.any():
         raise ValueError(
             f"{path}: {int(bad.sum())} of {len(bad)} frames hold NaN or ±inf (the first is frame "
-            f"{int(bad.nonzero()[0])}); they would make the loss NaN. Recompute the features with a "
-            "floor inside the log (log(x + 1e-6): silence gives log 0 = -inf), or drop the utterance."
+            f"{int(bad.nonzero()[0][0])}); they would make the loss NaN. Recompute the features "
+            "with a floor inside the log (log(x + 1e-6): silence gives log 0 = -inf), or drop the "
+            "utterance."
         )
-    return features.float()
+
+
+def read_features(path: Path, n_mels: int, mel_len: int | None) -> np.ndarray:
+    """One uttr-*.pt file as float32 (mel_len, n_mels), read without torch
+    (`kws.data.tensor_file`) and checked as `check_features` checks what torch.load gives:
+    errors name the file and what is wrong."""
+    from kws.data.tensor_file import StoredTensor, TensorFileError, read_tensor_file
+
+    try:
+        features = read_tensor_file(path, values=True)
+    except TensorFileError as error:
+        if "numpy" in str(error):
+            raise ValueError(
+                f"{path} holds a numpy array, not a torch tensor; save it as one: "
+                f"torch.save(torch.from_numpy(array).float(), path)."
+            ) from None
+        raise ValueError(
+            f"{path} is not a readable torch.save file of one tensor ({str(error)[:200]}); save "
+            f"each utterance with torch.save(features, path), features a float32 tensor "
+            f"(mel_len, {n_mels})."
+        ) from None
+    if not isinstance(features, StoredTensor):
+        raise ValueError(
+            f"{path} holds a {type(features).__name__}, not a tensor; save each utterance with "
+            f"torch.save(features, path), features a float32 tensor (mel_len, {n_mels})."
+        )
+    _check_shape(features.shape, path, n_mels, mel_len)
+    values = features.numpy().astype(np.float32, copy=False)
+    _check_finite(~np.isfinite(values).all(axis=1), path)
+    return values
 
 
 def read_test_labels(path: str | os.PathLike, root: str | os.PathLike) -> dict[str, int]:

@@ -31,24 +31,18 @@ from kws.data.download import download, safe_extract
 from kws.data.splits import EmptySplitError, split_clips
 from kws.data.splits import which_set as which_set  # re-exported: part of this dataset's API
 
-SAMPLE_RATE = 16000
-CLIP_SAMPLES = 16000  # every clip is padded or cut to one second
+# The words and label sets: kws.data.words (torch-free), this module's names too.
+from kws.data.words import BACKGROUND_NOISE as BACKGROUND_NOISE
+from kws.data.words import CLIP_SAMPLES as CLIP_SAMPLES
+from kws.data.words import KNOWN_WORDS_12 as KNOWN_WORDS_12
+from kws.data.words import LABEL_SETS as LABEL_SETS
+from kws.data.words import SAMPLE_RATE as SAMPLE_RATE
+from kws.data.words import SILENCE as SILENCE
+from kws.data.words import UNKNOWN as UNKNOWN
+from kws.data.words import WORDS_V1 as WORDS_V1
+from kws.data.words import WORDS_V2 as WORDS_V2
+from kws.data.words import WORDS_V2_ONLY as WORDS_V2_ONLY
 
-WORDS_V1 = (
-    "yes no up down left right on off stop go "
-    "zero one two three four five six seven eight nine "
-    "bed bird cat dog happy house marvin sheila tree wow"
-).split()
-WORDS_V2_ONLY = "backward forward follow learn visual".split()
-WORDS_V2 = WORDS_V1 + WORDS_V2_ONLY
-KNOWN_WORDS_12 = "yes no up down left right on off stop go".split()
-SILENCE, UNKNOWN = "_silence_", "_unknown_"
-BACKGROUND_NOISE = "_background_noise_"
-LABEL_SETS = {
-    "35": sorted(WORDS_V2),
-    "30": sorted(WORDS_V1),
-    "12": [SILENCE, UNKNOWN, *KNOWN_WORDS_12],
-}
 SUBSETS = ("training", "validation", "testing", "test12")
 
 

@@ -1,8 +1,9 @@
 """The encoder block's parameter budget, measured by the grader from the submitted checkpoint.
 
-Runs in the grader's own process (the parent), never next to student code: the checkpoint is
-read with ``torch.load(weights_only=True)`` (plain tensors only, no code), so nothing a notebook
-does at run time changes the count. "The encoder block" is every tensor whose state-dict key lies
+Runs in the grader's own process (the parent), never next to student code, and without torch:
+the checkpoint is read by `kws.data.tensor_file` (what ``torch.load(weights_only=True)`` accepts:
+plain tensors only, no code; only their shapes are read), so nothing a notebook does at run time
+changes the count. "The encoder block" is every tensor whose state-dict key lies
 under ``encoder.``, plus every top-level module in which the grading child saw attention run
 (an encoder layer hidden elsewhere in the model still counts). Every floating tensor counts —
 parameters and buffers alike, since a buffer can be trained and saved just like a parameter —
@@ -13,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from kws.counts import format_count, is_weight
+from kws.data.tensor_file import StoredTensor, TensorFileError, read_tensor_file
 
 MAX_CHECKPOINT_BYTES = 2 * 2**30
 
@@ -32,8 +36,6 @@ class EncoderBudget:
     @property
     def text(self) -> str:
         """The count as the course prints it, e.g. "154.88k"."""
-        from kws.params import format_count
-
         return format_count(self.count)
 
 
@@ -45,23 +47,21 @@ def block_prefixes(attention_modules: list[str] = (), root: str = "encoder") -> 
     return tuple(sorted(found))
 
 
-def load_state(path: Path, task: str) -> dict:
-    """The state dict in `path`, loaded safely; BudgetError naming the fix otherwise."""
-    import torch
-
+def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
+    """The state dict in `path`, read safely (shapes, no values); BudgetError naming the fix."""
     path = Path(path)
     if not path.is_file():
         raise BudgetError(f"{task}/model.pt is missing, so the encoder block cannot be measured")
     if path.stat().st_size > MAX_CHECKPOINT_BYTES:
         raise BudgetError(f"{task}/model.pt is larger than {MAX_CHECKPOINT_BYTES // 2**30} GiB")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as error:
+        state = read_tensor_file(path)
+    except (TensorFileError, OSError) as error:
         raise BudgetError(
             f"{task}/model.pt cannot be loaded safely ({type(error).__name__}); save it with "
             "torch.save(model.state_dict(), path)"
         ) from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict) or not all(isinstance(v, StoredTensor) for v in state.values()):
         raise BudgetError(f"{task}/model.pt is not a state dict; save model.state_dict()")
     return state
 
@@ -85,16 +85,14 @@ def encoder_budget(
             f"{task}/model.pt has no `{root}.` weights; keep the skeleton's `self.{root} = ...` "
             "holding the encoder block"
         )
-    from kws.params import is_weight  # torch is imported only when a checkpoint is counted
-
     seen, count, tensors = set(), 0, 0
     for key, value in state.items():
         inside = any(p == "" or key.startswith(p + ".") for p in prefixes)
         if not inside or not is_weight(key, value):
             continue
-        identity = (value.untyped_storage().data_ptr(), value.storage_offset(), value.shape)
+        identity = (value.storage.key, value.offset, value.shape)
         if identity in seen:  # saved twice under two names (a shared module)
             continue
         seen.add(identity)
-        count, tensors = count + value.numel(), tensors + 1
+        count, tensors = count + value.numel, tensors + 1
     return EncoderBudget(count=count, prefixes=prefixes, tensors=tensors)

@@ -40,6 +40,7 @@ def grade_notebook(
         outputs=outputs,
         device=device,
         retrain=retrain,
+        near=assignment.accuracy.margin if assignment.accuracy.from_csv else 0.0,
     )
     module = "kws.grading.child.retrain" if retrain else "kws.grading.child.runner"
     with tempfile.TemporaryDirectory(prefix="kws-run-") as folder:

@@ -1,6 +1,7 @@
 """Build the Gradescope autograder zip: the kit (with the hidden graded tests), the hidden test data.
 
     kws gradescope --data DATA --out autograder.zip [--assignment speaker_id] [--tiers FILE]
+        [--cpu 0.5]
 
 The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build the image) and
 ``run_autograder`` (run per submission), shipped in the package (``gradescope_scripts/``) — plus:
@@ -11,12 +12,17 @@ The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build
 - ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
   utterances with ``mapping.json``, ``testdata.json`` and ``metadata.json``, and the hidden
   labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
-  there). The test set loader needs the dataset folder to exist, so ``speech_commands_<version>/``
-  is added with the (empty) word folders that tell the version;
+  there). ``speech_commands_<version>/`` comes with its (empty) word folders, as the dataset
+  lies beside its test set;
 - ``tiers.json`` when ``--tiers FILE`` was given.
 
-The grading child's wall clock (``--child-timeout``) is raised in ``run_autograder`` when the
-test sets are large enough to need it on Gradescope's half a CPU (`child_timeouts`).
+Gradescope's settings for the zip (`plan`, printed by `settings_advice`) are computed from what
+each assignment's spec measured (``[grading]``: CPU seconds, and peak memory with torch's CPU
+build) at the zip's test-set sizes, on the CPU chosen (``--cpu``, half a CPU by default, as
+Gradescope's default container): the container (memory, CPU) and the timeout, at most 40
+minutes; a zip that cannot finish within that is refused, naming what to change. The grading
+child's wall clock (``--child-timeout``) is raised in ``run_autograder`` when a notebook needs
+more than the grader's default (`child_timeouts`).
 
 The selection (``--assignment``) and the tier set (``--dataset`` / ``--tiers``) are checked
 against the data when the zip is built, and baked into ``run_autograder``, so Gradescope grades
@@ -25,6 +31,7 @@ exactly what was checked.
 
 import shlex
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS
@@ -34,15 +41,20 @@ from kws.grading.layouts import files_to_zip, layout_of
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).resolve().parent / "gradescope_scripts"  # setup.sh, run_autograder
 
-# benchmarks/bench_grading_memory.py: the reference hand-in (both notebooks) graded on synthetic
-# test sets of the real sizes (4,890 clips; 8,000 HW4 utterances of ~775 frames), one torch
-# thread, on 2 cores shared with other jobs. Memory: the summed RSS of the grader's process tree
-# peaked at 1,349 MiB (2,250 before the test sets were streamed); 1,413 MiB is the sum of the
-# per-process peaks of a speaker-ID run that got further (parent 524, child 885, bubblewrap 4).
-# Time: each assignment's spec says what its grading child took ([grading], `Spec.grading`).
-MEASURED = {"peak_mib": 1413, "largest_mib": 885}
+# Gradescope's documentation: a container has 768 MB, half a CPU and a 10-minute timeout by
+# default; the timeout goes up to 40 minutes, memory and CPU up in the Autograder Settings, to
+# these options.
+MEMORY_OPTIONS_MB = (768, 1536, 3072, 6144)
+CPU_OPTIONS = (0.5, 1.0, 2.0, 4.0)
+DEFAULT_TIMEOUT_MINUTES, MAX_TIMEOUT_MINUTES = 10, 40
 DEFAULT_CHILD_TIMEOUT = 600  # the grader's --child-timeout
-HALF_A_CPU = 2  # Gradescope's default container has half a CPU: twice the wall time of one
+SLOWER_HANDINS = 2  # a hand-in may take twice the reference's time (a larger model, ...)
+MEMORY_HEADROOM = 1.25  # ... and a quarter more memory
+START_SECONDS = 30  # the container's start and run_autograder's own, before the grader
+
+
+class SettingsError(ValueError):
+    """No Gradescope setting grades the zip within its limits; the message says what to change."""
 
 
 def test_set_sizes(data: Path) -> dict[str, int]:
@@ -51,37 +63,123 @@ def test_set_sizes(data: Path) -> dict[str, int]:
     return {name: size for name, size in sizes.items() if size}
 
 
-def child_timeouts(data: Path, assignment: str | None = None) -> dict[str, int]:
-    """Wall seconds each graded notebook's child needs on half a CPU, with a margin of 2 for
-    hand-ins slower than the reference: the time its spec measured ([grading]) scaled by the
-    test set's size, in whole minutes, at least the grader's default (the default alone for an
-    assignment whose spec measured nothing)."""
+def graded_size(spec, data: Path) -> float:
+    """What the grading child works through of `data`'s test set, in its layout's units: all of
+    it, or the share a sample re-runs when the accuracy comes from predictions.csv."""
+    layout = layout_of(spec)
+    size = layout.test_set_size(data)
+    if spec.accuracy.from_csv:
+        items = layout.test_set_items(data)
+        size *= min(1.0, spec.accuracy.sample / items) if items else 0
+    return size
+
+
+def cpu_seconds(data: Path, assignment: str | None = None) -> dict[str, float | None]:
+    """Each graded notebook's expected CPU seconds for `data`'s test sets (its spec's measured
+    cost, `kws.spec.GradingCost`, scaled to them); None for one whose spec measured nothing."""
+    return {
+        name: ASSIGNMENTS[name].grading.expected_seconds(graded_size(ASSIGNMENTS[name], data))
+        for name in test_set_sizes(data)
+        if assignment in (None, name)
+    }
+
+
+def child_timeouts(data: Path, assignment: str | None = None, cpu: float = 0.5) -> dict[str, int]:
+    """Wall seconds each graded notebook's child may take on `cpu` CPUs: its expected time
+    there (`cpu_seconds`, on at most one CPU's worth) times `SLOWER_HANDINS`, in whole minutes,
+    at least the grader's default (the default alone for a notebook its spec measured nothing
+    of)."""
     timeouts = {}
-    for name, size in test_set_sizes(data).items():
-        if assignment in (None, name):
-            seconds = ASSIGNMENTS[name].grading.expected_seconds(size) or 0
-            need = seconds * HALF_A_CPU * 2
-            timeouts[name] = max(DEFAULT_CHILD_TIMEOUT, 60 * -(-int(need) // 60))
+    for name, seconds in cpu_seconds(data, assignment).items():
+        need = (seconds or 0) / min(cpu, 1.0) * SLOWER_HANDINS
+        timeouts[name] = max(DEFAULT_CHILD_TIMEOUT, 60 * -(-int(need) // 60))
     return timeouts
 
 
-def settings_advice(timeouts: dict[str, int] | None = None) -> str:
-    """The container settings an instructor must choose on Gradescope, from the measured run
-    and the zip's child timeouts (`child_timeouts`)."""
-    memory_gb = -(-MEASURED["peak_mib"] * 1.25 // 1024)  # a quarter more, rounded up to a GB
-    timeouts = timeouts or {name: DEFAULT_CHILD_TIMEOUT for name in ASSIGNMENTS}
-    minutes = max(10, -(-(sum(timeouts.values()) + 120) // 60))  # + the grader's own start
+@dataclass(frozen=True)
+class Settings:
+    """Gradescope's settings for one zip: `cpu` and `memory_mb` of the container, `timeout`
+    minutes; what they come from: each notebook's expected `seconds` on that CPU and the
+    measured `peak_mib` (None: not measured)."""
+
+    cpu: float
+    memory_mb: int
+    timeout: int
+    seconds: dict[str, float]
+    peak_mib: int | None
+
+
+def plan(data: Path, assignment: str | None = None, cpu: float = 0.5) -> Settings:
+    """The settings that grade `data`'s test sets on `cpu` CPUs: the smallest memory option
+    that holds the measured peak with `MEMORY_HEADROOM`, and the timeout that lets a hand-in
+    `SLOWER_HANDINS` times slower than the reference finish; SettingsError naming what to
+    change when that is more than Gradescope's 40 minutes (or more memory than it offers)."""
+    if cpu not in CPU_OPTIONS:
+        raise SettingsError(f"--cpu {cpu}: Gradescope offers {', '.join(map(str, CPU_OPTIONS))}")
+    seconds = {
+        name: (each or 0) / min(cpu, 1.0) for name, each in cpu_seconds(data, assignment).items()
+    }
+    wall = START_SECONDS + SLOWER_HANDINS * sum(seconds.values())
+    timeout = max(DEFAULT_TIMEOUT_MINUTES, -(-int(wall) // 60))
+    if timeout > MAX_TIMEOUT_MINUTES:
+        raise SettingsError(_too_slow(seconds, wall, cpu))
+    peaks = [ASSIGNMENTS[name].grading.peak_mib for name in seconds]
+    peak = max((p for p in peaks if p), default=None)
+    need_mb = (peak or 0) * 2**20 / 1e6 * MEMORY_HEADROOM
+    fits = [option for option in MEMORY_OPTIONS_MB if option >= need_mb]
+    if not fits:
+        raise SettingsError(
+            f"grading needs about {need_mb:,.0f} MB, more than Gradescope's largest container "
+            f"({MEMORY_OPTIONS_MB[-1]:,} MB); grade outside Gradescope with `kws grade`"
+        )
+    return Settings(cpu, fits[0], timeout, seconds, peak)
+
+
+def _too_slow(seconds: dict[str, float], wall: float, cpu: float) -> str:
+    """What to change when grading takes longer than Gradescope's 40 minutes on `cpu`."""
+    each = ", ".join(f"{name} {s / 60:.0f} min" for name, s in sorted(seconds.items()))
+    fixes = []
+    if cpu < 1.0:
+        fixes.append("give the container 1 CPU (`--cpu 1` here and in Gradescope's settings)")
+    if len(seconds) > 1:
+        slowest = max(seconds, key=seconds.get)
+        fixes.append(f"grade {slowest} in a zip of its own (`--assignment {slowest}`)")
+    fixes.append("use a smaller hidden test set, or a smaller [accuracy] sample in its spec")
+    fixes.append("grade outside Gradescope with `kws grade`")
     return (
-        "Gradescope settings (Configure Autograder -> Autograder settings):\n"
-        f"  memory: at least {memory_gb:.0f} GB. Grading one hand-in on real-size test sets "
-        f"(synthetic) peaks at {MEASURED['peak_mib']:,} MiB summed over the grader's processes "
-        f"(largest {MEASURED['largest_mib']:,} MiB); Gradescope's default 768 MB kills the run.\n"
-        f"  timeout: at least {minutes:.0f} minutes: each notebook's grading child may take "
-        + ", ".join(f"{name} {seconds:,} s" for name, seconds in sorted(timeouts.items()))
-        + " (measured time x 2 for half a CPU x 2 for slower hand-ins; Gradescope's default is "
-        "10 minutes on half a CPU).\n"
-        "  Measure your own data with benchmarks/bench_grading_memory.py."
+        f"a hand-in may need {wall / 60:.0f} minutes on {cpu} CPU ({each}, times "
+        f"{SLOWER_HANDINS} for hand-ins slower than the reference), more than Gradescope's "
+        f"{MAX_TIMEOUT_MINUTES}-minute limit; " + "; or ".join(fixes)
     )
+
+
+def settings_advice(settings: Settings) -> str:
+    """The container settings to choose on Gradescope for a zip (`plan`), and why."""
+    container = f"{settings.cpu:g} CPU, {_memory_text(settings.memory_mb)}"
+    if (settings.cpu, settings.memory_mb) == (CPU_OPTIONS[0], MEMORY_OPTIONS_MB[0]):
+        container += " (the default)"
+    timeout = f"{settings.timeout} minutes"
+    if settings.timeout == DEFAULT_TIMEOUT_MINUTES:
+        timeout += " (the default)"
+    each = ", ".join(f"{name} {s / 60:.1f} min" for name, s in sorted(settings.seconds.items()))
+    peak = (
+        f"its peak memory measured {settings.peak_mib:,} MiB with the CPU build of torch"
+        if settings.peak_mib
+        else "its memory was not measured"
+    )
+    return (
+        "Gradescope settings (Configure Autograder -> Autograder settings), for this zip's test "
+        "sets:\n"
+        f"  container: {container}\n"
+        f"  timeout: {timeout}\n"
+        f"  The reference hand-in takes {each} on {settings.cpu:g} CPU; the timeout lets a "
+        f"hand-in take {SLOWER_HANDINS} times as long, and {peak} (synthetic test sets of "
+        "these sizes; benchmarks/bench_grading_memory.py measures your own)."
+    )
+
+
+def _memory_text(mb: int) -> str:
+    return f"{mb} MB" if mb < 1000 else f"{mb / 1024:g} GB"
 
 
 def _add(archive: zipfile.ZipFile, path: Path, name: str, executable: bool = False) -> None:
@@ -126,20 +224,24 @@ def make_autograder(
     dataset: str | None = None,
     tiers: Path | None = None,
     kit_root: Path = KIT_ROOT,
+    cpu: float = 0.5,
 ) -> Path:
     """Write the autograder zip to `zip_path` and return it (relative paths: the caller's).
 
     `assignment` (an assignment's name) grades only that notebook; by default a
     submission's every notebook is. `dataset` / `tiers` name the accuracy tier set for data the
-    kit does not recognise (see `kws.grading.tiers`). Raises ValueError / FileNotFoundError,
-    before writing anything, when the data cannot grade the selection.
+    kit does not recognise (see `kws.grading.tiers`). `cpu`: the container's CPUs on
+    Gradescope. Raises ValueError / FileNotFoundError, before writing anything, when the data
+    cannot grade the selection, SettingsError when it cannot be graded within Gradescope's
+    limits on `cpu` (`plan`).
     """
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
     options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
+    plan(data, assignment, cpu)  # SettingsError before anything is written
     if tiers is not None:  # the zip's copy: run_autograder runs the grader in source/kit/
         options[options.index("--tiers") + 1] = "../tiers.json"
-    longest = max(child_timeouts(data, assignment).values(), default=DEFAULT_CHILD_TIMEOUT)
-    if longest > DEFAULT_CHILD_TIMEOUT:  # real-size test sets on half a CPU
+    longest = max(child_timeouts(data, assignment, cpu).values(), default=DEFAULT_CHILD_TIMEOUT)
+    if longest > DEFAULT_CHILD_TIMEOUT:  # a notebook needs longer on this CPU
         options += ["--child-timeout", str(longest)]
     scripts = kit_root / SCRIPTS.relative_to(KIT_ROOT)  # the zipped kit's own scripts
     run_script = (scripts / "run_autograder").read_text()

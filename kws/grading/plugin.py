@@ -25,10 +25,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from kws.assignments import ASSIGNMENTS, Spec, SpecError, spec_of
 from kws.grading.command import child_threads
+from kws.grading.device import cuda_available
 from kws.grading.grade import missing_test_data, ungradable_assignments
 from kws.grading.hidden import HiddenTest
 from kws.grading.results import GradescopeReport
@@ -106,7 +106,7 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
     config.stash[TIER_SETS] = _choose_tier_sets(config, report, graded)
     device = config.getoption("--retrain-device")
-    if device == "cpu" or torch.cuda.is_available():
+    if device == "cpu" or not any("gpu" in item.keywords for item in items) or cuda_available():
         return
     skip = pytest.mark.skip(reason="no CUDA GPU on the grading machine, so re-training was not run")
     for item in items:

@@ -15,14 +15,21 @@ and `numeric_tests` makes the graded tests its spec declares for its numeric che
 Nothing here runs student code: the child does (`kws.grading.grade.grade_notebook`).
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
-import torch
 
 from kws.assignments import NumericTest, Spec
+from kws.grading.accuracy import (
+    AccuracyError,
+    csv_accuracy,
+    disagreement_message,
+    model_accuracy,
+)
 from kws.grading.command import graded_tests
+from kws.grading.device import cuda_available
 from kws.grading.grade import child_problem, grade_notebook
 from kws.grading.hidden import HiddenTest
 from kws.grading.layouts import hidden_test, layout_of
@@ -30,6 +37,7 @@ from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox.run import Limits
 from kws.grading.shared.child_run import Retraining
+from kws.grading.shared.handin import predictions_csv, relative
 from kws.grading.tiers import TierSet
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
@@ -48,7 +56,7 @@ class Grading:
         self.data = config.getoption("--data")
         self.report: GradescopeReport = config.pluginmanager.get_plugin("kws-gradescope")
         self.tier_sets: dict[str, TierSet] = config.stash.get(TIER_SETS, {})
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = "cuda" if cuda_available() else "cpu"
         self.retrain_device = config.getoption("--retrain-device")
         self.threads = config.getoption("--child-threads")
         self.limits = Limits(
@@ -92,7 +100,9 @@ class Grading:
         """Paths the child must not read; never one holding the kit or Python itself."""
         import kws
 
-        keep = [Path(m.__file__).resolve().parent for m in (kws, os, torch)]
+        torch = importlib.util.find_spec("torch")  # where it is, without importing it here
+        keep = [Path(m.__file__).resolve().parent for m in (kws, os)]
+        keep += [Path(p).resolve() for p in torch.submodule_search_locations] if torch else []
         paths = [
             self.data,
             *graded_tests(),  # every assignment's graded tests: the child never reads them
@@ -225,6 +235,26 @@ class Grading:
         if failed:
             _, _, what, fix = failed[0]
             pytest.fail(f"{name}: ✗ {what} — {fix}")
+
+    def accuracy(self, spec: Spec, child, hidden: HiddenTest, task: str) -> float:
+        """`task`'s accuracy on the hidden test set, from where `spec` says ([accuracy]): the
+        child's predictions of every input, or the hand-in's predictions.csv checked against
+        the child's re-run of a secret sample (`kws.grading.accuracy`); a test failure saying
+        why there is none (the model did not run, the file cannot be scored, or it is not what
+        the model predicts)."""
+        report = self.loaded_model(child, task)
+        try:
+            if not spec.accuracy.from_csv:
+                return model_accuracy(hidden, report, task)
+            classes = list(spec.model_tasks.values())
+            path = predictions_csv(self.submission, spec.notebook, classes, task)
+            check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
+        except AccuracyError as error:
+            pytest.fail(str(error))
+        if not check.passed:
+            shown = relative(path, self.submission)
+            pytest.fail(disagreement_message(check, shown, task))
+        return check.accuracy
 
     def tiers(self, assignment: str) -> dict[str, float]:
         """The accuracy tiers `assignment` is graded against (chosen once, at collection)."""

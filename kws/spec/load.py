@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 from kws.spec.model import (
+    ACCURACY_SOURCES,
     RULE_KINDS,
     SPEC_FILE,
     TIER_ORDER,
+    AccuracySource,
     Cells,
     GradingCost,
     NumericTest,
@@ -153,22 +155,70 @@ def _numeric(raw: dict, path: Path, tasks: dict[str, Task]) -> dict[str, Numeric
 
 def _grading(raw: dict, path: Path) -> GradingCost:
     table = _table(raw, "grading", path)
-    keys = ("child_seconds", "measured_size")
+    if not table:
+        return GradingCost()
+    keys, optional = ("cpu_seconds", "measured_size"), ("fixed_seconds", "peak_mib")
     numbers = all(
         isinstance(table.get(k), int | float)
         and not isinstance(table.get(k), bool)
         and table[k] > 0
-        for k in keys
+        for k in [*keys, *(k for k in optional if k in table)]
     )
-    if table and (set(table) != set(keys) or not numbers):
+    if not set(keys) <= set(table) <= {*keys, *optional} or not numbers:
         raise _fail(
             path,
             "[grading]",
-            "needs child_seconds and measured_size, both positive numbers (or neither)",
-            "e.g. child_seconds = 170 and measured_size = 4890 (the test set's size in its "
+            "needs cpu_seconds and measured_size, positive numbers (and may give fixed_seconds "
+            "and peak_mib)",
+            "e.g. cpu_seconds = 60 and measured_size = 4890 (the test set's size in its "
             "layout's units)",
         )
-    return GradingCost(table.get("child_seconds"), table.get("measured_size"))
+    if table.get("fixed_seconds", 0) > table["cpu_seconds"]:
+        raise _fail(
+            path, "grading.fixed_seconds", "is more than cpu_seconds", "give the fixed part of it"
+        )
+    return GradingCost(
+        table["cpu_seconds"],
+        table["measured_size"],
+        table.get("fixed_seconds", 0),
+        table.get("peak_mib"),
+    )
+
+
+def _accuracy(raw: dict, path: Path) -> AccuracySource:
+    table = _table(raw, "accuracy", path)
+    source = table.get("source", "model")
+    if source not in ACCURACY_SOURCES or set(table) - {"source", "sample", "tolerance", "margin"}:
+        raise _fail(
+            path,
+            "[accuracy]",
+            f"holds {', '.join(f'{k} = {v!r}' for k, v in table.items())}",
+            'use source = "model" (the default), or source = "predictions.csv" with sample = N, '
+            "tolerance and margin (fractions)",
+        )
+    if source == "model":
+        if set(table) - {"source"}:
+            raise _fail(
+                path,
+                "[accuracy]",
+                "gives a model source a sample",
+                "remove sample, tolerance, margin",
+            )
+        return AccuracySource()
+    sample = table.get("sample")
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+        raise _fail(
+            path, "accuracy.sample", f"is {sample!r}", "give the items re-run, e.g. sample = 400"
+        )
+    fractions = {}
+    for key, example in (("tolerance", 0.01), ("margin", 0.01)):
+        value = table.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+            raise _fail(
+                path, f"accuracy.{key}", f"is {value!r}", f"give a fraction, e.g. {key} = {example}"
+            )
+        fractions[key] = float(value)
+    return AccuracySource(source, sample, **fractions)
 
 
 def _names(raw: dict, key: str, path: Path) -> tuple[str, ...]:
@@ -215,6 +265,7 @@ def load(path: str | Path) -> Spec:
         aliases=_names(raw, "aliases", path),
         numeric=_numeric(raw, path, tasks),
         grading=_grading(raw, path),
+        accuracy=_accuracy(raw, path),
     )
 
 

@@ -1,5 +1,6 @@
 """The model of an assignment's ``spec.toml``: `Spec` and its parts (`Task`, `Cells`,
-`NumericTest`, `GradingCost`), read and checked by `kws.spec.load` (see `kws.spec`)."""
+`NumericTest`, `GradingCost`, `AccuracySource`), read and checked by `kws.spec.load` (see
+`kws.spec`)."""
 
 from __future__ import annotations
 
@@ -87,24 +88,66 @@ class NumericTest:
 @dataclass(frozen=True)
 class GradingCost:
     """What grading the assignment's reference hand-in cost (``[grading]`` in the spec), from
-    which the time limits of a larger test set are computed (`kws.grading.gradescope`).
+    which the Gradescope settings of a zip's test sets are computed (`kws.grading.gradescope`).
 
     Attributes:
-        child_seconds: the grading child's wall seconds on one CPU, for a test set of
-            `measured_size`; None when not measured (the grader's default limits apply).
+        cpu_seconds: the CPU seconds of grading its notebook (the grader and its child, one
+            torch thread) for a test set of `measured_size`; None when not measured (the
+            grader's default limits apply).
         measured_size: that test set's size, in the units of its data layout's
-            ``test_set_size`` (clips for Speech Commands, frames for HW4 features).
+            ``test_set_size`` (clips for Speech Commands, frames for HW4 features), counting
+            only what the child re-runs when the accuracy comes from predictions.csv.
+        fixed_seconds: the part of `cpu_seconds` that does not grow with the test set
+            (imports, the notebook's cells, probes, numeric checks).
+        peak_mib: the peak of the summed memory of the grading process tree then, with the
+            CPU build of torch that Gradescope's image installs; None when not measured.
     """
 
-    child_seconds: int | float | None = None
+    cpu_seconds: int | float | None = None
     measured_size: int | float | None = None
+    fixed_seconds: int | float = 0
+    peak_mib: int | None = None
 
     def expected_seconds(self, size: int | float) -> float | None:
-        """The grading child's expected wall seconds on one CPU for a test set of `size`
-        (scaled from the measured run), or None when nothing was measured."""
-        if self.child_seconds is None or not self.measured_size:
+        """The expected CPU seconds of grading a test set of `size` (the fixed part, and the
+        rest scaled from the measured run), or None when nothing was measured."""
+        if self.cpu_seconds is None or not self.measured_size:
             return None
-        return self.child_seconds * size / self.measured_size
+        growing = self.cpu_seconds - self.fixed_seconds
+        return self.fixed_seconds + growing * size / self.measured_size
+
+
+ACCURACY_SOURCES = ("model", "predictions.csv")
+
+
+@dataclass(frozen=True)
+class AccuracySource:
+    """Where the accuracy of the assignment's model tasks comes from (``[accuracy]`` in the spec).
+
+    Attributes:
+        source: ``"model"`` (the default): the grading child predicts every test input with the
+            submitted model; an assignment whose test labels are public (Speech Commands')
+            must be scored so. ``"predictions.csv"``: the hand-in's predictions file is scored
+            on every test item, as the course's Kaggle did, while the child re-runs the model on
+            a secret random sample of `sample` items only; a file that disagrees with its
+            model on more than `tolerance` of them loses the accuracy points
+            (`kws.grading.accuracy`, which gives the arithmetic).
+        sample: how many test items the child re-runs ("predictions.csv" only).
+        tolerance: the fraction of the re-run items whose class in the file may differ from
+            the model's ("predictions.csv" only).
+        margin: a row also agrees when the model scores its class within this fraction of the
+            item's score range from the top score: the near ties that bf16, a GPU's kernels or
+            another torch flip ("predictions.csv" only).
+    """
+
+    source: str = "model"
+    sample: int | None = None
+    tolerance: float = 0.0
+    margin: float = 0.0
+
+    @property
+    def from_csv(self) -> bool:
+        return self.source == "predictions.csv"
 
 
 # The structural rules a task may state, and the kind of value each takes.
@@ -133,6 +176,9 @@ class Spec:
     compared_names: tuple[str, ...] = ()
     # What grading its reference hand-in cost ([grading]): the time limits scale from it.
     grading: GradingCost = field(default_factory=GradingCost)
+    # Where its tasks' accuracy comes from ([accuracy]): the model, or predictions.csv checked
+    # against the model on a secret sample.
+    accuracy: AccuracySource = field(default_factory=AccuracySource)
 
     @property
     def cells(self) -> tuple[Cells, ...]:

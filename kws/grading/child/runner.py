@@ -34,6 +34,7 @@ one broken task does not hide the others. The payload is written as
 `kws.grading.shared.payload.check_payload` is what the grader validates it against.
 """
 
+import ctypes
 import json
 import os
 import re
@@ -210,12 +211,20 @@ def _logits(output, batch: int, n_classes: int):
     return logits
 
 
-MAX_SCORES_PER_BATCH = 4_000_000  # B·T² of a batch: a (B, H, T, T) score tensor stays modest
+# The memory bound of a prediction batch: B·T² at most this, so one (B, T, T) attention score
+# matrix is 4 MiB of float32 (a model with H heads holds H of them, and a copy or two). Measured
+# on the reference notebook 02 (utterances of ~775 frames, one thread): the models predict as
+# many utterances per CPU-second in batches of one as in batches of six (the earlier 4,000,000),
+# while those held 4 times the memory and, past glibc's 32 MiB, made the kernel map and zero
+# every score matrix afresh (half the child's CPU time was the kernel's). Short inputs keep
+# ChildRun.batch_size.
+MAX_SCORES_PER_BATCH = 1_000_000
 
 
 def prediction_batches(inputs, batch_size: int) -> list:
     """The index batches predictions run on (and the traced ones are picked from): the inputs'
-    own batches, long utterances split further so that B·T² stays under MAX_SCORES_PER_BATCH."""
+    own batches, long utterances split further so that B·T² stays under MAX_SCORES_PER_BATCH
+    (an utterance longer than that alone is a batch of its own)."""
     import torch
 
     batches = []
@@ -229,16 +238,25 @@ def prediction_batches(inputs, batch_size: int) -> list:
 
 
 def predict(
-    model, inputs, batches: list, n_classes: int, device: str, keep: frozenset[int] = frozenset()
-) -> tuple[list[int], list[tuple]]:
+    model,
+    inputs,
+    batches: list,
+    n_classes: int,
+    device: str,
+    keep: frozenset[int] = frozenset(),
+    near: float = 0.0,
+) -> tuple[list[int], list[tuple], list[list[int]] | None]:
     """Argmax class of every input, in input order; ValueError on wrong shapes or NaN.
 
-    Returns (predictions, kept): `kept` holds (indices, logits on the CPU) of the batches
-    numbered in `keep`, for the probes to trace and compare.
+    Returns (predictions, kept, near ties): `kept` holds (indices, logits on the CPU) of the
+    batches numbered in `keep`, for the probes to trace and compare; with `near` > 0, per
+    input its runner-up class when scored within `near` of its score range (max - min) from
+    its top score (`_near_ties`), else None.
     """
     import torch
 
     predictions = torch.full((len(inputs),), -1, dtype=torch.int64)
+    close: list[list[int]] = [[] for _ in range(len(inputs))]
     kept = []
     model.to(device).eval()
     try:
@@ -246,11 +264,39 @@ def predict(
             for number, indices in enumerate(batches):
                 logits = _logits(model(*inputs.batch(indices, device)), len(indices), n_classes)
                 predictions[indices] = logits.argmax(dim=1).cpu()
+                if near:
+                    for row, item in zip(_near_ties(logits, near), indices.tolist(), strict=True):
+                        close[item] = row
                 if number in keep:
                     kept.append((indices, logits.detach().cpu().clone()))
     finally:
         model.to("cpu")  # the probes trace it on the CPU
-    return predictions.tolist(), kept
+    return predictions.tolist(), kept, close if near else None
+
+
+def _near_ties(logits, near: float) -> list[list[int]]:
+    """Per row of `logits` (B, C): the runner-up class when it scores within `near` of the row's
+    range (max - min) from the top score, else none. Only the runner-up: a model that scored
+    every class nearly alike would otherwise excuse any class a predictions file names."""
+    if logits.shape[1] < 2:
+        return [[] for _ in range(len(logits))]
+    two = logits.topk(2, dim=1)  # values, indices: (B, 2) each
+    span = two.values[:, 0] - logits.min(dim=1).values  # (B,)
+    gap = two.values[:, 0] - two.values[:, 1]  # (B,)
+    close = (gap <= near * span) & (span > 0)  # (B,)
+    runner_up = two.indices[:, 1].tolist()
+    return [[c] if ok else [] for c, ok in zip(runner_up, close.tolist(), strict=True)]
+
+
+def release_memory() -> None:
+    """Give the memory freed since the last call back to the OS (glibc's ``malloc_trim``): the
+    freed score matrices of one task's predictions would otherwise stay mapped while the next
+    task allocates its own beside them, raising the child's peak. Nothing where there is no
+    glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def pick_batches(total: int, count: int = 3) -> frozenset[int]:
@@ -284,7 +330,8 @@ def grade_task(
     """
     from kws.tracing.probes import probe_task
 
-    report = {"class": None, "predictions": None, "facts": None, "errors": {}, "seconds": {}}
+    report = {"class": None, "predictions": None, "near": None, "facts": None}
+    report |= {"errors": {}, "seconds": {}}
     folder = outputs / task
 
     def attempt(stage: str, action):
@@ -311,11 +358,14 @@ def grade_task(
     if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
         predicted = attempt(
             "evaluate",
-            lambda: predict(model, inputs, batches_run, run.n_classes, run.device, trace_batches),
+            lambda: predict(
+                model, inputs, batches_run, run.n_classes, run.device, trace_batches, run.near
+            ),
         )
         if predicted is not None:
-            report["predictions"], kept = predicted
+            report["predictions"], kept, report["near"] = predicted
             batches = [(inputs.batch(indices), logits) for indices, logits in kept]
+    release_memory()  # the predictions' score matrices, before the probes trace
     exact = run.device == "cpu"
     rules = assignment_of(run.notebook).tasks[task].rules
     report["facts"] = attempt(
@@ -323,6 +373,7 @@ def grade_task(
     )
     if report["facts"] is None:  # forward failed: the parameter budget is still graded
         report["facts"] = static_facts(model)
+    release_memory()
     return report
 
 

@@ -21,6 +21,7 @@ file changes.
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -95,17 +96,28 @@ def layout_of(spec: Spec) -> Layout:
 
 def hidden_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:
     """`spec`'s hidden test set under `data`, read by its layout: the inputs file `out_file` for
-    the child, the labels kept here; ValueError naming the layout when what it wrote is not the
-    inputs file it declares (its kind, one label per input)."""
-    from kws.grading.shared.inputs import load_inputs
+    the child (a secret sample of ``[accuracy] sample`` items when the accuracy comes from
+    predictions.csv), the labels kept here; ValueError naming the layout when what it wrote is
+    not the inputs file it declares (its kind, one label per input), SpecError when it cannot
+    write a sample that the spec asks for."""
+    from kws.grading.shared.inputs import inputs_header
 
     layout = layout_of(spec)
-    hidden = layout.hidden_test(data, out_file)
-    inputs = load_inputs(hidden.inputs_file)
-    if inputs.kind != layout.input_kind or len(inputs) != len(hidden.labels):
+    if spec.accuracy.from_csv:
+        if "sample" not in inspect.signature(layout.hidden_test).parameters:
+            raise SpecError(
+                f'{spec.path}: [accuracy] source = "predictions.csv" needs a layout that '
+                f"writes a sample of its test set; the {spec.layout} layout's hidden_test takes "
+                "no `sample` (docs/how-to/layouts.md)"
+            )
+        hidden = layout.hidden_test(data, out_file, sample=spec.accuracy.sample)
+    else:
+        hidden = layout.hidden_test(data, out_file)
+    header = inputs_header(hidden.inputs_file)
+    if header["kind"] != layout.input_kind or len(header["lengths"]) != len(hidden.labels):
         raise ValueError(
-            f"the {spec.layout} layout of {spec.path} wrote {len(inputs)} {inputs.kind} inputs "
-            f"for {len(hidden.labels)} labels; its hidden_test must write {layout.input_kind} "
-            "inputs, one per label"
+            f"the {spec.layout} layout of {spec.path} wrote {len(header['lengths'])} "
+            f"{header['kind']} inputs for {len(hidden.labels)} labels; its hidden_test must write "
+            f"{layout.input_kind} inputs, one per label"
         )
     return hidden

@@ -58,9 +58,16 @@ class Layout(abc.ABC):
     def hidden_test(self, data: Path, out_file: Path) -> HiddenTest:
         """Read the hidden test set under `data`: write its inputs, unlabelled and in a fresh
         secret order (`kws.grading.hidden.secret_permutation`), to `out_file` as
-        `input_kind` (`kws.grading.shared.inputs`: ``save_wave_inputs`` or
-        ``save_feature_inputs``); return the labels in that order (`HiddenTest`). Runs in the
-        grader's process only: the labels never reach the child."""
+        `input_kind` (`kws.grading.shared.inputs`: ``save_wave_inputs``, ``save_clip_inputs``
+        or ``save_feature_inputs``); return the labels in that order (`HiddenTest`). Runs in
+        the grader's process only: the labels never reach the child; the kit's layouts read
+        their data without torch there (numpy, soundfile), so that the grader stays small.
+
+        A layout may take a keyword ``sample: int | None = None`` besides: then it writes the
+        inputs of a secret random sample of that many items only
+        (`kws.grading.hidden.secret_sample`) and gives every item's label by its Id in
+        ``HiddenTest.test_labels``. An assignment whose accuracy comes from the hand-in's
+        predictions.csv (``[accuracy]`` in its spec) needs a layout that does."""
 
     @abc.abstractmethod
     def detect(self, data: Path) -> str | None:
@@ -78,6 +85,12 @@ class Layout(abc.ABC):
         """What the Gradescope zip needs to grade: [(file, its name in the zip, under ``data/``)]
         of the test data `hidden_test` reads (labels included; no training data), and the names
         of (empty) folders the zip needs besides. ([], []) when `data` has no test set."""
+
+    def test_set_items(self, data: Path) -> int:
+        """How many items the test set in `data` holds (0 without one): what a sample is drawn
+        from (``hidden_test(..., sample=n)``); by default `test_set_size`, for a layout whose
+        size is counted in items."""
+        return self.test_set_size(data)
 
     @abc.abstractmethod
     def label_folders(self, data: Path) -> list[Path]:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.hidden import HiddenTest, secret_permutation, synthetic_preset
+from kws.grading.hidden import HiddenTest, secret_sample, synthetic_preset
 from kws.grading.layouts.base import Layout
 from kws.grading.layouts.speech_commands import SPEECH_COMMANDS_TEST_FOLDERS
 
@@ -40,14 +40,20 @@ class HW4(Layout):
             return 0
         return sum(int(u["mel_len"]) for u in json.loads(listing.read_text())["utterances"])
 
+    def test_set_items(self, data: Path) -> int:
+        """The test utterances in `data` (0 without them)."""
+        listing = data / self.folder / "testdata.json"
+        return len(json.loads(listing.read_text())["utterances"]) if listing.is_file() else 0
+
     def missing(self, data: Path) -> str | None:
         if (data / self.folder / "testdata.json").is_file():
             return None
         return f"{data} has no {self.folder}/testdata.json"
 
-    def hidden_test(self, data: Path, out_file: Path) -> HiddenTest:
-        """The test utterances' features, shuffled in secret (`hidden_speaker_test`)."""
-        return hidden_speaker_test(data, out_file, self.folder, self.hidden)
+    def hidden_test(self, data: Path, out_file: Path, sample: int | None = None) -> HiddenTest:
+        """The test utterances' features, shuffled in secret, or a secret sample of `sample`
+        of them (`hidden_speaker_test`)."""
+        return hidden_speaker_test(data, out_file, self.folder, self.hidden, sample)
 
     def label_folders(self, data: Path) -> list[Path]:
         return [data / self.hidden]
@@ -68,10 +74,12 @@ class HW4(Layout):
             return None
         # Synthetic features written before they carried their own README: the synthetic Speech
         # Commands beside them (same generator run) names the preset, if the speaker count agrees.
-        from kws.data.synthetic import PRESETS
-
         for folder in SPEECH_COMMANDS_TEST_FOLDERS:
             preset = synthetic_preset(data / folder)
+            if preset is None:
+                continue
+            from kws.data.synthetic import PRESETS  # torch: only for these old synthetic folders
+
             if preset in PRESETS and PRESETS[preset].sf_speakers == speakers:
                 return f"synthetic-{preset}"
         real = speakers == REAL_HW4["speakers"] and tests == REAL_HW4["test_utterances"]
@@ -96,14 +104,17 @@ class HW4(Layout):
 
 
 def hidden_speaker_test(
-    data_dir: Path, out_file: Path, folder: str = HW4_FOLDER, hidden: str = HW4_HIDDEN
+    data_dir: Path,
+    out_file: Path,
+    folder: str = HW4_FOLDER,
+    hidden: str = HW4_HIDDEN,
+    sample: int | None = None,
 ) -> HiddenTest:
     """The HW4 test utterances (`data_dir`/`folder`) as unlabelled shuffled features + hidden
-    speaker labels (`data_dir`/`hidden`/test_labels.csv)."""
-    import torch
-
-    from kws.data.speaker_features import SpeakerFeatures, load_features
-    from kws.data.speaker_format import read_test_labels
+    speaker labels (`data_dir`/`hidden`/test_labels.csv); with `sample`, the features of a
+    secret random sample of that many utterances only, and every utterance's label by its Id
+    (`HiddenTest.test_labels`). Read without torch (`kws.data.speaker_format.read_features`)."""
+    from kws.data.speaker_format import read_features, read_test_labels
     from kws.grading.shared.inputs import save_feature_inputs
 
     root, labels_file = data_dir / folder, data_dir / hidden / "test_labels.csv"
@@ -112,21 +123,41 @@ def hidden_speaker_test(
             f"{labels_file} is missing: the grader needs the hidden test labels next to "
             f"{root} (build them with data_scripts/speaker_features.py)"
         )
-    listing = SpeakerFeatures(root, "test", valid_fraction=0.0)  # reads and checks testdata.json
-    paths = [path for path, _, _ in listing.items]
-    speaker2id = json.loads((root / "mapping.json").read_text())["speaker2id"]
+    listing = _test_listing(root)  # reads and checks testdata.json
+    paths = [path for path, _ in listing.test]
+    speaker2id = listing.speaker2id
     truth = read_test_labels(labels_file, root)  # checked against the folder, line by line
-    labels = torch.tensor([truth[p] for p in paths])
-    order = secret_permutation(len(labels)).tolist()
+    chosen = secret_sample(len(paths), sample).tolist()
     # Streamed from the utterance files into the inputs file: one utterance in memory at a time
     # (8,000 real-size ones are ~1 GB), and no cache written beside the instructor's data.
     save_feature_inputs(
         out_file,
-        (load_features(root / paths[i], listing.n_mels, listing.items[i][1]) for i in order),
+        (read_features(root / paths[i], listing.n_mels, listing.test[i][1]) for i in chosen),
     )
     return HiddenTest(
         inputs_file=out_file,
-        labels=labels[order],
+        labels=[truth[paths[i]] for i in chosen],
         classes=tuple(sorted(speaker2id, key=speaker2id.get)),
-        ids=tuple(paths[i] for i in order),
+        ids=tuple(paths[i] for i in chosen),
+        test_labels=truth,
     )
+
+
+def _test_listing(root: Path):
+    """`root`'s JSON files, read and checked, with every test utterance's file present
+    (`kws.data.speaker_format.SpeakerFolder`); FileNotFoundError naming what is missing."""
+    from kws.data.speaker_format import read_speaker_folder
+
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"Speaker-feature folder {root} not found; build one with "
+            f"`python data_scripts/speaker_features.py build` or kws.data.synthetic."
+        )
+    listing = read_speaker_folder(root, need_test=True)
+    missing = [path for path, _ in listing.test if not (root / path).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} feature files listed in {root} are missing, e.g. "
+            f"{root / missing[0]}; copy the whole folder again."
+        )
+    return listing

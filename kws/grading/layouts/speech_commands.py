@@ -2,9 +2,10 @@
 
 The first of the spec's ``[data] test_folders`` present under the data folder
 (``<folder>/<word>/<clip>.wav``, the official ``speech_commands_test_set_v0.02``/``v0.01`` by
-default) is the hidden test set; its folder names are the labels, so a re-training sees a
-stand-in with the same clips under shuffled labels instead. The Speech Commands dataset beside
-it (``speech_commands_<version>/``) is read for its word list.
+default) is the hidden test set; its folder names are the labels (the spec's ``[data]
+classes``, in that order), so a re-training sees a stand-in with the same clips under shuffled
+labels instead. The clips are read with soundfile and numpy (`kws.data.audio.read_audio`): the
+grader's process never imports torch.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.hidden import HiddenTest, secret_permutation, synthetic_preset
+import numpy as np
+
+from kws.data.words import CLIP_SAMPLES, LABEL_SETS, SAMPLE_RATE
+from kws.grading.hidden import HiddenTest, secret_sample, synthetic_preset
 from kws.grading.layouts.base import Layout, files_to_zip
-from kws.grading.sandbox.processes import private_folder
 
 if TYPE_CHECKING:
     from kws.spec import Spec
@@ -32,6 +35,7 @@ class SpeechCommands(Layout):
     def __init__(self, spec: Spec):
         super().__init__(spec)
         self.test_folders = tuple(spec.data.get("test_folders", SPEECH_COMMANDS_TEST_FOLDERS))
+        self.classes = tuple(spec.data.get("classes", LABEL_SETS["12"]))
 
     def test_set_size(self, data: Path) -> int:
         """The clips of the test set the grader reads in `data` (the first of `test_folders`
@@ -45,9 +49,10 @@ class SpeechCommands(Layout):
             return None
         return f"{data} has no 12-class test set ({' or '.join(self.test_folders)})"
 
-    def hidden_test(self, data: Path, out_file: Path) -> HiddenTest:
-        """The test set's clips, shuffled in secret (`hidden_keyword_test`)."""
-        return hidden_keyword_test(data, out_file, self.test_folders)
+    def hidden_test(self, data: Path, out_file: Path, sample: int | None = None) -> HiddenTest:
+        """The test set's clips, shuffled in secret, or a secret sample of `sample` of them
+        (`hidden_keyword_test`)."""
+        return hidden_keyword_test(data, out_file, self.test_folders, self.classes, sample)
 
     def label_folders(self, data: Path) -> list[Path]:
         """The folders a re-training must not read: the test sets (their folder names are the
@@ -100,7 +105,7 @@ class SpeechCommands(Layout):
         """(file, name in the zip) for the test data grading reads, and the (empty) folders the
         zip needs: the test set loader needs ``speech_commands_<version>/`` with the word
         folders that tell the version."""
-        from kws.data.speech_commands import WORDS_V1, WORDS_V2
+        from kws.data.words import WORDS_V1, WORDS_V2
 
         files, folders = [], []
         for folder in self.test_folders:
@@ -114,13 +119,18 @@ class SpeechCommands(Layout):
 
 
 def hidden_keyword_test(
-    data_dir: Path, out_file: Path, test_folders: tuple[str, ...] = SPEECH_COMMANDS_TEST_FOLDERS
+    data_dir: Path,
+    out_file: Path,
+    test_folders: tuple[str, ...] = SPEECH_COMMANDS_TEST_FOLDERS,
+    classes: tuple[str, ...] = tuple(LABEL_SETS["12"]),
+    sample: int | None = None,
 ) -> HiddenTest:
-    """The 12-class test set under `data_dir` (the first of `test_folders` there) as unlabelled
-    shuffled clips + hidden labels."""
-    from kws.data.cache import cache_clips
-    from kws.data.speech_commands import SpeechCommands as SpeechCommandsDataset
-    from kws.grading.shared.inputs import save_wave_inputs
+    """The 12-class test set under `data_dir` (the first of `test_folders` there, a folder per
+    class of `classes`) as unlabelled shuffled clips + hidden labels; with `sample`, a secret
+    random sample of that many clips. Each clip is read from its file as it is written (int16,
+    padded or cut to one second, as the training cache stores it): no cache, no torch."""
+    from kws.data.audio import audio_files
+    from kws.grading.shared.inputs import save_clip_inputs
 
     test_folder = next((data_dir / f for f in test_folders if (data_dir / f).is_dir()), None)
     if test_folder is None:
@@ -128,21 +138,28 @@ def hidden_keyword_test(
             f"{data_dir} has no 12-class test set ({' or '.join(test_folders)}); pass the "
             "folder holding the Speech Commands data with --data"
         )
-    version = test_folder.name.rsplit("_", 1)[1]
-    clips = cache_clips(
-        SpeechCommandsDataset(
-            data_dir / f"speech_commands_{version}",
-            subset="test12",
-            labels="12",
-            test_set_root=test_folder,
-        ),
-        cache_dir=private_folder("hidden-cache"),  # never beside the data, where a child could look
-    )
-    order = secret_permutation(len(clips))
-    save_wave_inputs(out_file, clips.waves, clips.gains, order)  # read from the cache in chunks
+    clips, labels = [], []
+    for label, name in enumerate(classes):
+        if not (test_folder / name).is_dir():
+            raise FileNotFoundError(f"{test_folder / name} is missing; extract the test set again")
+        found = audio_files(test_folder / name)
+        clips += found
+        labels += [label] * len(found)
+    chosen = secret_sample(len(clips), sample)
+    save_clip_inputs(out_file, (_clip_samples(clips[i]) for i in chosen.tolist()))
     return HiddenTest(
         inputs_file=out_file,
-        labels=clips.labels[order],
-        classes=clips.classes,
-        ids=("",) * len(order),
+        labels=np.asarray(labels)[chosen],
+        classes=tuple(classes),
+        ids=("",) * len(chosen),
     )
+
+
+def _clip_samples(path: Path) -> np.ndarray:
+    """One clip as the training cache stores it (`kws.data.cache.cache_clips`): its samples,
+    zero-padded or cut to one second, scaled by 32768, rounded and clamped to int16 (S,)."""
+    from kws.data.audio import read_audio
+
+    wave = read_audio(path, SAMPLE_RATE, num_samples=CLIP_SAMPLES)
+    wave = np.pad(wave[:CLIP_SAMPLES], (0, max(0, CLIP_SAMPLES - len(wave))))
+    return np.clip(np.rint(wave * 32768), -32768, 32767).astype(np.int16)

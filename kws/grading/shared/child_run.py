@@ -42,6 +42,9 @@ class ChildRun:
     device: str = "cpu"
     batch_size: int = 64  # prediction batch size (long inputs are split further)
     retrain: Retraining | None = field(default=None)
+    # > 0: also give, per input, the other classes the model scores within this fraction of
+    # the input's score range from its top score (a predictions.csv check: its near ties).
+    near: float = 0.0
 
     def __post_init__(self):
         if (
@@ -52,6 +55,8 @@ class ChildRun:
             raise ValueError("a child run needs at least one task, each with its class name")
         if not isinstance(self.n_classes, int) or self.n_classes < 1:
             raise ValueError(f"n_classes must be a positive integer, not {self.n_classes!r}")
+        if not isinstance(self.near, int | float) or not 0 <= self.near < 1:
+            raise ValueError(f"near must be a fraction in [0, 1), not {self.near!r}")
 
     @property
     def tasks(self) -> list[str]:

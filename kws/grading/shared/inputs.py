@@ -10,9 +10,10 @@ the predictions back. Two kinds:
   with offsets (N,) and lengths (N,); batches are padded with -20 as in training.
 
 Neither side ever holds the whole set in memory (8,000 real-size utterances are ~1 GB of
-float32): the grader writes the items as it reads them, and the child reads each prediction
-batch's rows from the file when it needs them. The layout is plain bytes, so no unpickling is
-involved either::
+float32): the grader writes the items as it reads them (`save_wave_inputs`, `save_clip_inputs`,
+`save_feature_inputs`: numpy, no torch in the grader's process), and the child reads each
+prediction batch's rows from the file when it needs them (`load_inputs`: torch tensors, for the
+model). The layout is plain bytes, so no unpickling is involved either::
 
     MAGIC | rows, item after item (native byte order) | header JSON | its length (u64)
 
@@ -21,18 +22,24 @@ because it is only complete once every item is written. Values are stored exactl
 back is bit for bit the batch built from the tensors that were written.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 FEATURE_PAD = -20.0
 MAGIC = b"KWS-INPUTS 2\n"
-_DTYPES = {"waves": torch.int16, "features": torch.float32}
+_DTYPES = {"waves": np.dtype(np.int16), "features": np.dtype(np.float32)}  # as stored
 _TAIL = struct.Struct("<Q")  # the header's length in bytes
 _CHUNK = 256  # items gathered per write when the source is one tensor
 
@@ -62,17 +69,21 @@ class GradingInputs:
 
     def _rows(self, file, item: int) -> torch.Tensor:
         """Item `item`'s rows (lengths[item], width) as stored."""
-        dtype = _DTYPES[self.kind]
-        row_bytes = self.width * dtype.itemsize
+        import torch
+
+        row_bytes = self.width * _DTYPES[self.kind].itemsize
         count = int(self.lengths[item])
         file.seek(len(MAGIC) + int(self.offsets[item]) * row_bytes)
         raw = bytearray(count * row_bytes)
         if file.readinto(raw) != len(raw):
             raise ValueError(f"{self.path} ends inside item {item}: the inputs file is truncated")
+        dtype = torch.int16 if self.kind == "waves" else torch.float32
         return torch.frombuffer(raw, dtype=dtype).view(count, self.width)
 
     def batch(self, indices: torch.Tensor, device: str = "cpu") -> tuple[torch.Tensor, ...]:
         """Model arguments for items `indices`: (waves (B, S),) or (x (B, T, F), lengths (B,))."""
+        import torch
+
         with open(self.path, "rb") as file:
             if self.kind == "waves":
                 waves = torch.cat([self._rows(file, i) for i in indices.tolist()])  # (B, S)
@@ -86,6 +97,8 @@ class GradingInputs:
 
     def index_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         """The indices of every item once, `batch_size` at a time; features grouped by length."""
+        import torch
+
         order = torch.arange(len(self))
         if self.kind == "features":
             order = torch.argsort(self.lengths, stable=True)  # less padding
@@ -98,6 +111,8 @@ class GradingInputs:
 
     def example(self, count: int = 2, max_frames: int = 160) -> tuple[torch.Tensor, ...]:
         """A small batch for tracing: `count` items of distinct lengths, cut to `max_frames`."""
+        import torch
+
         indices = torch.arange(min(count, len(self)))
         if self.kind == "waves":
             return self.batch(indices)
@@ -108,21 +123,23 @@ class GradingInputs:
 
 
 def _write(
-    path: Path, kind: str, items: Iterable[torch.Tensor], gains: list[float] | None = None
+    path: Path, kind: str, items: Iterable[np.ndarray], gains: list[float] | None = None
 ) -> None:
-    """Write `items` (each (rows, width) of the kind's dtype) end to end, then the header."""
+    """Write `items` (each (rows, width) of the kind's dtype: numpy arrays, or anything
+    ``numpy.asarray`` takes, such as a CPU tensor) end to end, then the header."""
     dtype = _DTYPES[kind]
     offsets, lengths, width, row = [], [], None, 0
     with open(path, "wb") as file:
         file.write(MAGIC)
         for number, item in enumerate(items):
+            item = np.asarray(item)
             if item.dtype != dtype or item.ndim != 2 or width not in (None, item.shape[1]):
                 raise ValueError(
                     f"{kind} item {number}: expected {dtype} (rows, {width or 'width'}), got "
                     f"{item.dtype} {tuple(item.shape)}"
                 )
             width = item.shape[1]
-            file.write(item.contiguous().numpy().tobytes())
+            file.write(np.ascontiguousarray(item).tobytes())
             offsets.append(row)
             lengths.append(len(item))
             row += len(item)
@@ -134,36 +151,44 @@ def _write(
         file.write(encoded + _TAIL.pack(len(encoded)))
 
 
-def save_wave_inputs(
-    path: Path, waves: torch.Tensor, gains: torch.Tensor, order: torch.Tensor | None = None
-) -> None:
-    """Write keyword-spotting inputs: clips ``waves[order]`` (int16 (N, S)) with ``gains[order]``.
+def save_wave_inputs(path: Path, waves, gains, order=None) -> None:
+    """Write keyword-spotting inputs: clips ``waves[order]`` (int16 (N, S)) with ``gains[order]``
+    (numpy arrays, or CPU tensors).
 
     The clips are gathered a few hundred at a time, so a memory-mapped cache is never copied
     whole into memory.
     """
-    if waves.dtype != torch.int16 or waves.ndim != 2 or gains.shape != (len(waves),):
+    waves, gains = np.asarray(waves), np.asarray(gains)
+    if waves.dtype != np.int16 or waves.ndim != 2 or gains.shape != (len(waves),):
         raise ValueError(
             f"expected int16 waves (N, S) and gains (N,), got {waves.dtype} {tuple(waves.shape)}"
         )
-    order = torch.arange(len(waves)) if order is None else order
+    order = np.arange(len(waves)) if order is None else np.asarray(order)
 
-    def clips() -> Iterator[torch.Tensor]:
-        for chunk in torch.split(order, _CHUNK):
-            yield from waves[chunk].unbind()
+    def clips() -> Iterator[np.ndarray]:
+        for start in range(0, len(order), _CHUNK):
+            yield from waves[order[start : start + _CHUNK]]
 
-    _write(path, "waves", (clip[None] for clip in clips()), gains.float()[order].tolist())
+    gains = gains.astype(np.float32)[order].tolist()
+    _write(path, "waves", (clip[None] for clip in clips()), gains)
 
 
-def save_feature_inputs(path: Path, utterances: Iterable[torch.Tensor]) -> None:
+def save_clip_inputs(path: Path, clips: Iterable[np.ndarray]) -> None:
+    """Write keyword-spotting inputs one clip at a time: each int16 (S,) as read from its file,
+    gain 1 (a generator keeps one clip in memory at a time)."""
+    _write(path, "waves", (np.asarray(clip)[None] for clip in clips))
+
+
+def save_feature_inputs(path: Path, utterances: Iterable[np.ndarray]) -> None:
     """Write speaker inputs: each utterance's float32 frames (T, F), in the order given
     (a generator keeps one utterance in memory at a time)."""
     _write(path, "features", utterances)
 
 
-def load_inputs(path: Path) -> GradingInputs:
-    """Read the header of a file written by `save_wave_inputs` or `save_feature_inputs`."""
-    path = Path(path).resolve()
+def inputs_header(path: Path) -> dict:
+    """The header of an inputs file: its ``kind``, ``width`` and per item ``offsets``,
+    ``lengths``, ``gains``; ValueError naming the file when it is not one, or is cut short."""
+    path = Path(path)
     size = os.path.getsize(path)
     with open(path, "rb") as file:
         if file.read(len(MAGIC)) != MAGIC or size < len(MAGIC) + _TAIL.size:
@@ -172,15 +197,23 @@ def load_inputs(path: Path) -> GradingInputs:
         (length,) = _TAIL.unpack(file.read(_TAIL.size))
         try:
             file.seek(size - _TAIL.size - length)
-            header = json.loads(file.read(length))
+            return json.loads(file.read(length))
         except (OSError, ValueError):
             raise ValueError(f"{path} is truncated: write the grading inputs again") from None
-    lengths = torch.tensor(header["lengths"], dtype=torch.int64)
+
+
+def load_inputs(path: Path) -> GradingInputs:
+    """The inputs file written by `save_wave_inputs`, `save_clip_inputs` or
+    `save_feature_inputs`, ready to read batch by batch (in the grading child: torch)."""
+    import torch
+
+    path = Path(path).resolve()
+    header = inputs_header(path)
     return GradingInputs(
         kind=header["kind"],
         path=path,
         offsets=torch.tensor(header["offsets"], dtype=torch.int64),
-        lengths=lengths,
+        lengths=torch.tensor(header["lengths"], dtype=torch.int64),
         gains=torch.tensor(header["gains"], dtype=torch.float32),
         width=int(header["width"]),
     )

@@ -1,0 +1,33 @@
+"""Counting weights and printing counts as the course does, without torch: the grader's own
+process counts a checkpoint's encoder block (`kws.grading.budget`) without importing torch, and
+the probes (`kws.tracing.probes`) count the live model with the same rule (`kws.params` re-exports
+both).
+
+>>> format_count(154_880)
+'154.88k'
+"""
+
+# A normalization's running statistics: saved with the weights, but not weights of a budget.
+NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def is_weight(key: str, value) -> bool:
+    """Whether state-dict entry `key` counts toward a budget: a floating tensor that is not a
+    normalization's running statistic (the grader's checkpoint count and the probes' live count,
+    `kws.grading.budget` and `kws.tracing.probes`, both use it)."""
+    return value.is_floating_point() and key.rsplit(".", 1)[-1] not in NORM_STATISTICS
+
+
+def format_count(n: int) -> str:
+    """Short form of a count, as the course reports it: 154880 -> "154.88k", 2152287 -> "2.15M".
+
+    Counts below 1000 are returned as they are ("999"); then k, M and B with two decimals.
+    """
+    if n < 1000:
+        return str(n)
+    value = float(n)
+    for unit in ["k", "M", "B"]:
+        value /= 1000
+        if round(value, 2) < 1000 or unit == "B":
+            return f"{value:.2f}{unit}"
+    raise AssertionError("unreachable")
