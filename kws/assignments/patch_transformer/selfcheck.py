@@ -90,8 +90,8 @@ def patch_model(
     model: nn.Module, *, n_classes: int = N_CLASSES, strict: bool = False
 ) -> CheckResult:
     """Task 5: waveforms (B, 16000) in, (B, n_classes) logits out, deterministic in eval mode;
-    at most `max_parameters` weights; no library Transformer in forward (traced, as the grader
-    traces the graded model)."""
+    at most `max_parameters` weights; no ready-made Transformer in forward (traced, as the
+    grader traces the graded model)."""
     from kws.params import format_count, is_weight
     from kws.tracing.probes import forbidden_in
     from kws.tracing.trace import trace_forward
@@ -138,6 +138,6 @@ def patch_model(
         count = sum(v.numel() for k, v in model.state_dict().items() if is_weight(k, v))
         passed, what, fix = rules.size_within(count, limit, format_count(count))
         checker.expect(passed, what, fix)
-        passed, what, fix = rules.from_scratch(forbidden_in(traced))
+        passed, what, fix = rules.no_ready_made(forbidden_in(traced))
         checker.expect(passed, what, fix)
     return checker.finish(strict)

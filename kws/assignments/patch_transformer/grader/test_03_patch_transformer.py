@@ -1,13 +1,13 @@
 """Notebook 03, Task 5: the PatchKWT the student trained, graded on the hidden 12-class test set;
 its size, counted here from the submitted model.pt (the grader's process reads the checkpoint,
-never the notebook's code); and "from scratch", from what the grading child traced on the
-graded forward passes (`kws.tracing.probes`). Every test reads the one grading child's payload
+never the notebook's code); and no ready-made Transformer, from what the grading child traced
+on the graded forward passes (`kws.tracing.probes`). Every test reads the one grading child's payload
 (`kws.grading.plugin`)."""
 
 import pytest
 
 from kws.assignments import spec_of
-from kws.assignments.patch_transformer.rules import from_scratch, size_within
+from kws.assignments.patch_transformer.rules import no_ready_made, ready_made, size_within
 from kws.grading.budget import BudgetError, load_state
 from kws.grading.shared.handin import predictions_csv
 from kws.grading.tiers import tier_credit
@@ -15,7 +15,7 @@ from kws.grading.verdicts import retraining_test
 from kws.params import format_count, is_weight
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
-TASK = "patch"
+ASSIGNMENT, TASK = SPEC.name, "patch"  # what the results say each test belongs to
 LIMIT = SPEC.tasks[TASK].limits["max_parameters"]
 
 
@@ -29,7 +29,7 @@ def test_model_loads(grading, child):
 
 
 def test_output_shape(grading, child):
-    """Model: one score per class (B, 12) for a batch of 1-second waveforms"""
+    """PatchKWT: one score per class (B, 12) for a batch of 1-second waveforms"""
     report = grading.loaded_model(child, TASK)
     assert "evaluate" not in report["errors"], (
         f"Running your model failed: {report['errors'].get('evaluate')}"
@@ -37,7 +37,7 @@ def test_output_shape(grading, child):
 
 
 def test_accuracy(grading, child, hidden, score):
-    """Accuracy on the hidden 12-class test set (partial credit by tier)"""
+    """PatchKWT: accuracy on the hidden 12-class test set (partial credit by tier)"""
     report = grading.loaded_model(child, TASK)
     assert report["predictions"] is not None, (
         f"Your model could not be evaluated: {report['errors'].get('evaluate')}"
@@ -65,11 +65,11 @@ def test_parameters(grading, child, score):
     score.set(1.0, f"{what}.")
 
 
-def test_written_from_scratch(grading, child):
-    """Task 5: your own Transformer: no torch.nn Transformer or attention layer, kws.models or timm model in forward"""
+def test_no_ready_made_transformer(grading, child):
+    """Task 5: no ready-made Transformer in forward (torch.nn's layers, timm's, the kit's models but its encoder)"""
     facts = grading.probe_facts(child, TASK)
-    passed, what, fix = from_scratch(facts["forbidden"])
-    assert passed, f"Your model's forward runs {facts['forbidden'][0]}; {fix}."
+    passed, what, fix = no_ready_made(facts["forbidden"])
+    assert passed, f"Your model's forward runs {ready_made(facts['forbidden'])[0]}; {fix}."
 
 
 test_retrains_on_gpu = retraining_test(SPEC)  # the notebook re-trained, graded (gpu)
