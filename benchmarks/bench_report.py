@@ -29,7 +29,7 @@ from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook, write_run_record
 from kws.grading.report_html import write_report
 from kws.grading.results import TestResult, results_document, write_results
-from kws.grading.similarity import compared_cells
+from kws.grading.similarity import compared_cells, match_groups
 from kws.grading.tiers import TierSet, tier_credit
 
 KIT = Path(__file__).resolve().parents[1]
@@ -173,10 +173,12 @@ def main() -> None:
     written = write_report(grades, jobs=args.jobs)
     took, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     pairs = sum(m.second != "reference solution" for m in written.matches)
+    groups = match_groups(written.matches)
     print(f"{args.students} hand-ins (both notebooks) built in {built:.1f} s")
     print(
-        f"kws report: {took:.1f} s wall, {cpu:.1f} s CPU, {args.jobs} process(es); {pairs} pairs and "
-        f"{len(written.matches) - pairs} reference matches flagged; {written.page}"
+        f"kws report: {took:.1f} s wall, {cpu:.1f} s CPU, {args.jobs} process(es); {pairs} pairs "
+        f"in {len(groups)} groups (the largest {max((len(g.members) for g in groups), default=0)}) "
+        f"and {len(written.matches) - pairs} reference matches flagged; {written.page}"
     )
     if args.keep is None:
         shutil.rmtree(root)

@@ -246,12 +246,13 @@ def _gradescope(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from kws.grading.report_html import write_report
 
+    thresholds = {"threshold": args.threshold, "reference_threshold": args.reference_threshold}
     try:
         written = write_report(
             args.grades,
             submissions=args.submissions,
             out=args.out,
-            threshold=args.threshold,
+            **{name: value for name, value in thresholds.items() if value is not None},
             solutions=args.solutions,
             skeletons=args.skeletons,
             jobs=args.jobs,
@@ -424,8 +425,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--submissions", type=Path,
                         help="the hand-ins folder (default: the one `kws grade` recorded)")  # fmt: skip
     report.add_argument("--out", type=Path, help="the page (default: GRADES/report.html)")
-    report.add_argument("--threshold", type=float, default=0.5,
-                        help="similarity score from which a pair is listed (0..1)")  # fmt: skip
+    report.add_argument("--threshold", type=float,
+                        help="score from which a pair of hand-ins is listed (0..1, default 0.7)")  # fmt: skip
+    report.add_argument("--reference-threshold", type=float,
+                        help="score from which a match with the reference solution is listed "
+                        "(0..1, default 0.75)")  # fmt: skip
     report.add_argument("--solutions", type=Path,
                         help="reference notebooks to flag copies of (default: the kit's solutions/)")  # fmt: skip
     report.add_argument("--skeletons", type=Path,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import torch
+from corpus_rewrites import keyword_rewrite
 
 NOTEBOOK = "01_keyword_spotting.ipynb"
 
@@ -82,6 +83,8 @@ def _retrained(damage: Callable[[Path], None]) -> Callable[[Path], None]:
 
 def keyword_cases() -> list[KeywordCase]:
     return [
+        # correct code rewritten: names, comments, statement order (tests/corpus_rewrites.py)
+        KeywordCase("rewrite_renamed_and_reordered", keyword_rewrite),
         KeywordCase(  # the lesson of the course: every other word kept as _unknown_
             "unknown_kept_whole",
             _edit_function(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from corpus_rewrites import keyword_rewrite
 
 NOTEBOOK = "01_keyword_spotting.ipynb"
 GRADERS = ("test_01_keyword_spotting.py", "test_01_numeric.py")  # in the assignment's grader/
@@ -97,6 +98,8 @@ KWS = "class KeywordTransformer("
 
 def keyword_model_cases() -> list[ModelCase]:
     return [
+        # correct code rewritten: names, comments, statement order (tests/corpus_rewrites.py)
+        ModelCase("rewrite_renamed_and_reordered", keyword_rewrite),
         ModelCase(
             "forward_ignores_lengths",
             _edit_cell(KWS, ("if lengths is None:", "if True:  # lengths ignored")),

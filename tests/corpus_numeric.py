@@ -42,7 +42,7 @@ MORE_LOST = {
     "deleted_model_cell": {"num_conformer": "keep the skeleton's ConformerBlock"},
     "four_layers_run": {"num_encoder": "with num_layers=2, EncoderLayer runs 3 times"},
     # Weights smuggled in as a buffer are not the skeleton's: they cannot be copied to torch's.
-    "encoder_weights_as_buffers": {"num_encoder": "keep the skeleton's names"},
+    "encoder_weights_as_buffers": {"num_encoder": "keep the skeleton's layers"},
 }
 
 

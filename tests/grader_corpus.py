@@ -50,6 +50,7 @@ from corpus_attacks import (
 )
 from corpus_handins import handin_cases
 from corpus_numeric import NUMERIC_POINTS, NUMERIC_TESTS, with_numeric
+from corpus_rewrites import rewrite_cases
 
 NOTEBOOK = "02_speaker_id.ipynb"
 
@@ -414,6 +415,7 @@ def cases() -> list[Case]:
             {"norm": "not from a normalization"},
         ),
         *handin_cases(Case, child_lost),  # messy but correct hand-ins: tests/corpus_handins.py
+        *rewrite_cases(Case),  # correct code rewritten, or written alone: tests/corpus_rewrites.py
     ]
 
 

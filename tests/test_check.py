@@ -124,8 +124,7 @@ class SelfAttentionPooling(nn.Module):
         super().__init__()
         self.score = nn.Linear(d_model, 1)
 
-    def forward(self, x, lengths):
-        mask = torch.arange(x.shape[1]) >= lengths[:, None]  # (B, T)
+    def forward(self, x, mask):  # the skeleton's forward(h, padding), other names
         weights = self.score(x).squeeze(-1).masked_fill(mask, float("-inf")).softmax(-1)
         return (weights[..., None] * x).sum(1)  # (B, D)
 
@@ -138,7 +137,8 @@ class SpeakerAttentionAMS(nn.Module):
         self.weight = nn.Parameter(torch.randn(n_spks, d_model))
 
     def forward(self, mels, lengths):
-        x = F.normalize(self.pooling(self.prenet(mels), lengths), dim=-1)
+        mask = torch.arange(mels.shape[1]) >= lengths[:, None]  # (B, T)
+        x = F.normalize(self.pooling(self.prenet(mels), mask), dim=-1)
         return x @ F.normalize(self.weight, dim=-1).T  # (B, n_spks) cosine scores
 """
 

@@ -115,27 +115,11 @@ def test_per_class_accuracy_and_its_report():
     assert report.splitlines()[-1].split() == ["d", "-"]
 
 
-def test_the_demo_quotes_the_saved_real_speech_result(tmp_path):
-    saved = {
-        "kws_transformer (real)": {"test_accuracy": 0.9612, "steps": 1000, "batch_size": 64,
-                                   "cpu_seconds": 700.0, "test_set": "396 clips of 18 speakers"},
-    }  # fmt: skip
-    path = tmp_path / "real_speech.json"
-    path.write_text(json.dumps(saved))
-    table = real_speech_table(path)
-    assert "kws_transformer (real)  96.12%  (1000 steps x 64, 700 CPU-s)" in table
-    assert "396 clips of 18 speakers" in table and "real Speech Commands" in table
-    assert real_speech_table(tmp_path / "absent.json") == ""
-
-
 def test_the_demo_quotes_cross_validated_results_with_their_spread(tmp_path):
-    fold = {"test_accuracy": 0.95, "n": 700, "total_cpu_seconds": 600.0}
-    saved = {
-        "notebook 01": {"folds": [fold, fold], "k": 2, "total_folds": 5, "mean": 0.951,
-                        "sd": 0.012, "cpu_seconds_mean": 612.0},
-    }  # fmt: skip
-    path = tmp_path / "real_speech_cv.json"
-    path.write_text(json.dumps(saved))
+    row = {"mean": 0.951, "sd": 0.012, "k": 2, "total_folds": 5, "cpu_seconds_mean": 612.0}
+    path = tmp_path / "figures.json"
+    path.write_text(json.dumps({"real_speech": {"rows": {"notebook 01": row}}}))
     table = real_speech_table(path)
     assert "notebook 01  95.10% ± 1.20% over 2 of 5 speaker folds (612 CPU-s a fold)" in table
     assert "unseen speakers" in table
+    assert real_speech_table(tmp_path / "absent.json") == ""

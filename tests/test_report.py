@@ -27,13 +27,21 @@ from report_helpers import (
 from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook, write_run_record
 from kws.grading.normalise import normalised_tokens
-from kws.grading.report import accuracies, attention_flags, failure_groups, read_grades
+from kws.grading.report import (
+    accuracies,
+    attention_flags,
+    failure_groups,
+    read_grades,
+    score_distributions,
+)
+from kws.grading.report_figures import score_histograms
 from kws.grading.report_html import write_report
 from kws.grading.results import TestResult, results_document, write_results
 from kws.grading.review import REVIEW_PREFIX
 from kws.grading.tiers import TierSet, accuracy_in, tier_credit, tiers_in
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
+SPEAKER_ID = ASSIGNMENTS["speaker_id"]
 TIERS = TierSet("synthetic-small", SPEC.tiers["synthetic-small"], "--dataset")
 TODO = "twelve_class_labels(words of {n} clips, seed {seed}) raised NotImplementedError: TODO"
 TAMPERED = "Your notebook changes torch or the grader's code (torch.matmul was replaced), so ..."
@@ -176,8 +184,14 @@ def test_normalising_undoes_renames_comments_and_independent_reordering():
     ]
 
 
-def test_a_solution_copied_by_many_is_still_flagged_as_the_reference():
-    from kws.grading.similarity import REFERENCE, code_hashes, compare_assignment, compared_cells
+def test_a_solution_copied_by_many_is_one_copy_group_and_flagged_as_the_reference():
+    from kws.grading.similarity import (
+        REFERENCE,
+        code_hashes,
+        compare_assignment,
+        compared_cells,
+        match_groups,
+    )
 
     copy = list(solution_cells())
     handins = {f"c{n:02d}": (copy, code_hashes(copy)) for n in range(12)}  # over COMMON_MIN
@@ -186,7 +200,22 @@ def test_a_solution_copied_by_many_is_still_flagged_as_the_reference():
     skeleton = compared_cells(ROOT / "assignments" / SPEC.notebook, SPEC)
     matches = compare_assignment(handins, SPEC, skeleton=skeleton, reference=copy)
     assert {m.first for m in matches if m.second == REFERENCE} == {f"c{n:02d}" for n in range(12)}
-    assert not [m for m in matches if m.second != REFERENCE]  # what a dozen share is not a pair
+    # the dozen copies count once in what the class shares: one copy group, not common code
+    (group,) = match_groups(matches)
+    assert group.members == [f"c{n:02d}" for n in range(12)] and group.scores == (1.0, 1.0)
+
+
+def test_results_whose_tests_do_not_name_their_notebook_are_read_as_the_one_graded(tmp_path):
+    # what the kit wrote before each test named its assignment: one notebook, its tier set
+    document = _results(2, "independent A")
+    for test in document["tests"]:
+        del test["extra_data"]["assignment"]
+    write_results(tmp_path / "results" / "s02.json", document)
+    write_gradebook([Graded("s02", document, "", 20.0)], tmp_path / "gradebook.csv")
+    grades = read_grades(tmp_path)
+    assert set(score_distributions(grades)) == {SPEC.name}
+    (task,) = accuracies(grades)
+    assert (task.assignment, task.tiers) == (SPEC.name, TIERS.tiers)
 
 
 def test_accuracy_and_tiers_are_read_back_from_what_the_grader_writes():
@@ -288,3 +317,100 @@ def test_real_grade_then_report_from_an_instructors_folder(tmp_path):
     assert (instructor / "site/class-scores.png").is_file() and "bob ↔ cy" in page
     # the failures come from the real grader: every hand-in left Task 2 and 3 as released
     assert re.search(r'<td class="n">4</td><td><pre>Your ConvTokenizer still has a TODO', page)
+
+
+@pytest.fixture(scope="module")
+def real_class(tmp_path_factory, tiny_data, reference_submission):
+    """The grade folder the real `kws grade` command wrote for a class: the reference hand-in
+    (both notebooks, executed on the tiny data), the released notebooks as they are, four
+    students' independent notebook 02 (tests/class_corpus.py) and a renamed copy of the
+    reference's (these five hand in the notebook alone, without outputs)."""
+    from class_corpus import REFERENCE_RENAMES, SPEAKER, renamed, solution_fills
+    from class_corpus import write_speaker_handin as write_speaker
+
+    root = tmp_path_factory.mktemp("real-class")
+    shutil.copytree(reference_submission, root / "submissions" / "ref")
+    fresh = root / "submissions" / "fresh"
+    fresh.mkdir()
+    for spec in ASSIGNMENTS.values():
+        shutil.copy(ROOT / "assignments" / spec.notebook, fresh / spec.notebook)
+    for student, fills in SPEAKER.items():
+        write_speaker(root / "submissions" / f"independent-{student}", fills)
+    reference = solution_fills(SPEAKER_ID.notebook)
+    write_speaker(root / "submissions" / "renamed-ref", renamed(reference, REFERENCE_RENAMES))
+    command = [sys.executable, "-m", "kws.cli", "grade", "submissions", "--data", str(tiny_data)]
+    done = subprocess.run(
+        [*command, "--out", "grades", "--jobs", "2"], cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return root / "grades"
+
+
+@pytest.fixture(scope="module")
+def real_report(real_class):
+    return write_report(real_class, jobs=1)
+
+
+@pytest.mark.slow
+def test_the_report_of_a_real_grade_run_has_each_notebook_and_its_tier_lines(
+    real_class, real_report
+):
+    """Every test the grader wrote names its assignment, so the page has a card and a histogram
+    per notebook (and the total), and each task's accuracies stand against its tier lines."""
+    grades = read_grades(real_class)
+    named = {
+        (t.get("extra_data") or {}).get("assignment") for s in grades.students for t in s.tests
+    }
+    assert named == set(ASSIGNMENTS)
+    distributions = score_distributions(grades)
+    assert set(distributions) == {*ASSIGNMENTS, "total"}
+    maxima = {name: maximum for name, (_, maximum) in distributions.items()}
+    assert maxima == {"keyword_spotting": 30.0, "speaker_id": 44.0, "total": 74.0}
+    students = [s.name for s in grades.students]
+    speaker = dict(zip(students, distributions["speaker_id"][0], strict=True))
+    assert (speaker["fresh"], speaker["ref"]) == (0.0, 44.0)
+    titles = [axes.get_title() for axes in score_histograms(distributions).axes]
+    assert [title.split(":")[0] for title in titles] == ["keyword_spotting", "speaker_id", "total"]
+    tasks = {(task.assignment, task.task): task for task in accuracies(grades)}
+    assert set(tasks) == {("keyword_spotting", "kws")} | {
+        ("speaker_id", f"task{n}") for n in (1, 2, 3)
+    }
+    for (assignment, name), task in tasks.items():
+        spec = ASSIGNMENTS[assignment]
+        assert task.tiers == spec.tiers["synthetic-tiny"] and task.target == spec.tasks[name].target
+        assert set(task.accuracies) == {"ref"}  # only it handed in models to evaluate
+    page = real_report.page.read_text()
+    for name in ("keyword_spotting", "speaker_id", "total"):
+        assert f'<div class="card"><span>{name}</span>' in page
+    assert "<span>other</span>" not in page and "tiers not stated" not in page
+    assert "speaker_id / task3" in page and "keyword_spotting / kws" in page
+
+
+@pytest.mark.slow
+def test_independent_notebook_02_work_graded_for_real_is_no_copy_of_the_reference(
+    real_class, real_report
+):
+    """Four students' independent, correct notebook 02 (every numeric test the grader ran on
+    them passed) share much code with the reference, but none is listed as its copy; the
+    reference hand-in and a renamed copy of its notebook 02 are."""
+    from corpus_numeric import NUMERIC_TESTS
+
+    for student in "ABCD":
+        document = json.loads((real_class / "results" / f"independent-{student}.json").read_text())
+        tests = {test["name"]: test for test in document["tests"]}
+        for name in NUMERIC_TESTS.values():
+            assert tests[name]["score"] == tests[name]["max_score"], (student, tests[name])
+    flagged = {
+        (m.first, m.assignment) for m in real_report.matches if m.second == "reference solution"
+    }
+    assert flagged == {
+        ("ref", "keyword_spotting"),
+        ("ref", "speaker_id"),
+        ("renamed-ref", "speaker_id"),
+    }
+    pairs = {
+        frozenset((m.first, m.second))
+        for m in real_report.matches
+        if m.second != "reference solution"
+    }
+    assert pairs == {frozenset(("ref", "renamed-ref"))}

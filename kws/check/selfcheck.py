@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from kws.check.weights import copy_weights  # the layer checks import it from here
+
 B, T, D, H, FF = 2, 5, 12, 3, 24  # distinct sizes, so swapped axes cannot go unnoticed
 LENGTHS = (5, 3)
 
@@ -181,44 +183,42 @@ def randomize(module: nn.Module, seed: int = 2) -> nn.Module:
     return module
 
 
-def mask_argument(module: nn.Module) -> str | None:
-    """The name of the padding-mask (or lengths) argument of `module.forward`, if any."""
-    names = list(inspect.signature(module.forward).parameters)[1:]
-    for test in ("key_padding_mask", "padding_mask", "pad", "lengths"):
-        for name in names:
-            if test in name:
-                return name
-    return next((n for n in names if "mask" in n and n not in ("attn_mask", "src_mask")), None)
+# How the skeleton documents the forward of each layer a check compares: the arguments are passed
+# in this order, by position, whatever the student named them.
+LAYER_CALL = "forward(x, key_padding_mask=None)"
+
+
+def accepts(module: nn.Module, *args) -> bool:
+    """Whether ``module.forward`` can be called with `args` by position (a signature that cannot
+    be read gets the benefit of the doubt: the call itself will tell)."""
+    try:
+        inspect.signature(module.forward).bind(*args)
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
+
+
+def call_text(module: nn.Module) -> str:
+    """The student's ``forward(feats, valid=None)``, for messages: names and defaults only."""
+    try:
+        parameters = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return "forward(...)"
+    shown = []
+    for p in parameters:
+        star = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "")
+        shown.append(star + p.name + ("" if p.default is p.empty else f"={p.default!r}"))
+    return f"forward({', '.join(shown)})"
 
 
 def forward(module: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None):
-    """`module(x, <mask argument>=mask)` (lengths instead, if it takes lengths); the first
-    output if it returns a tuple."""
-    extra = {}
-    if mask is not None:
-        name = mask_argument(module)
-        extra[name] = (~mask).sum(dim=1) if "length" in name else mask
-    out = module(x, **extra)
+    """``module(x)``, or ``module(x, mask)``: the padding mask (B, T) second, by position, as the
+    skeleton documents it (`LAYER_CALL`, or ``forward(h, padding)``), whatever the student named
+    the parameter; the first output if it returns a tuple."""
+    out = module(x) if mask is None else module(x, mask)
     return out[0] if isinstance(out, (tuple, list)) else out
-
-
-def copy_weights(source: nn.Module, target: nn.Module) -> str | None:
-    """Load `source`'s state into `target` by name, else in order when sizes match; None if done."""
-    src, dst = source.state_dict(), target.state_dict()
-    if src.keys() == dst.keys() and all(src[k].shape == dst[k].shape for k in src):
-        target.load_state_dict(src)
-        return None
-    if len(src) == len(dst) and all(
-        a.numel() == b.numel() for a, b in zip(src.values(), dst.values(), strict=True)
-    ):
-        target.load_state_dict(
-            {k: v.reshape(dst[k].shape) for k, v in zip(dst, src.values(), strict=True)}
-        )
-        return None
-    ours = [f"`{k}` {tuple(v.shape)}" for k, v in src.items()] + ["nothing"]
-    theirs = [f"`{k}` {tuple(v.shape)}" for k, v in dst.items()] + ["nothing"]
-    at = next(i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b)
-    return f"entry {at} of your state_dict is {ours[at]} where the reference has {theirs[at]}"
 
 
 # torch.testing.assert_close's default (rtol, atol) per dtype. The comparison is written out
@@ -290,13 +290,17 @@ def compare_layer(
     hint: str,
     padding_fix: str,
     diagnose=None,
+    signature: str = LAYER_CALL,
 ) -> None:
     """Outputs, padding and gradients of a (B, T, D) -> (B, T, D) layer against `references`.
 
     `references` take x (B, T, D) batch-first; the first whose parameter count and weights fit
-    is compared. `diagnose(reference, x, y)` names a known bug when the outputs differ (or returns
-    None; then `hint` is given). Topics: "build" (parameters), "outputs" (no padding, gradients),
-    "padding" (the mask argument, padded frames ignored, outputs with padding).
+    is compared (the student's weights are copied into each by what they do, `copy_weights`).
+    The student's layer is called as `signature` documents it: ``forward(x)``, then
+    ``forward(x, mask)`` by position. `diagnose(reference, x, y)` names a known bug when the
+    outputs differ (or returns None; then `hint` is given). Topics: "build" (parameters),
+    "outputs" (no padding, gradients), "padding" (the mask argument, padded frames ignored,
+    outputs with padding).
     """
     checker.topic = "build"
     n = sum(p.numel() for p in student.parameters())
@@ -308,13 +312,23 @@ def compare_layer(
             f"the reference {kind} has {counts[0]:,}; keep exactly the layers of the skeleton",
         )
     checker.expect(True, f"{n:,} parameters, as the reference {kind}", "")
-    problems = [copy_weights(student, reference) for reference in candidates]
+    x, mask, noise = inputs()
+    problems = [copy_weights(student, reference, (x,)) for reference in candidates]
     if all(problems):
-        checker.stop("weights copy into the reference", f"keep the skeleton's names: {problems[0]}")
+        checker.topic = "outputs"  # a forward that raises (a TODO) says so first, as it would
+        call(checker, "forward(x) runs", lambda: forward(student, x))
+        checker.topic = "build"
+        checker.stop(
+            "weights copy into the reference", f"keep the skeleton's layers: {problems[0]}"
+        )
     candidates = [r for r, problem in zip(candidates, problems, strict=True) if problem is None]
 
     checker.topic = "outputs"
-    x, mask, noise = inputs()
+    if not accepts(student, x):
+        checker.stop(
+            f"{call_text(student)} can be called as forward(x)",
+            f"keep the skeleton's signature {signature}: the mask has a default",
+        )
     y = call(checker, "forward(x) runs", lambda: forward(student, x))
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, T, D):
         checker.stop(
@@ -347,16 +361,16 @@ def compare_layer(
     )
 
     checker.topic = "padding"
-    name = mask_argument(student)
-    if name is None:
+    if not accepts(student, x, mask):
         checker.stop(
             "forward takes a padding mask",
-            "add `key_padding_mask=None` (bool (B, T), True = padded)",
+            f"your {call_text(student)} takes no second argument; keep the skeleton's signature "
+            f"{signature} (the mask: bool (B, T), True = padded)",
         )
-    y_mask = call(checker, f"forward(x, {name}=mask) runs", lambda: forward(student, x, mask))
+    y_mask = call(checker, "forward(x, mask) runs", lambda: forward(student, x, mask))
     y_noise = call(
         checker,
-        f"forward(x, {name}=mask) runs",
+        "forward(x, mask) runs",
         lambda: forward(student, x + noise * mask[..., None], mask),
     )
     checker.expect(

@@ -90,6 +90,8 @@ def pytest_configure(config):
         elif value is not None:
             setattr(config.option, name, (start / value).resolve())
     config.addinivalue_line("markers", "gpu: re-trains on a CUDA GPU; skipped without one")
+    config.addinivalue_line("markers", "assignment(name): the assignment a graded test grades")
+    config.addinivalue_line("markers", "task(name): the task of its assignment a test grades")
     config.pluginmanager.register(GradescopeReport(config.getoption("--results")), "kws-gradescope")
 
 
@@ -121,7 +123,8 @@ def _assignment(item) -> str | None:
 
 
 def _give_points(items) -> None:
-    """Each graded test's points, from its assignment's spec (kws/assignments/<name>/spec.toml)."""
+    """Each graded test's points, from its assignment's spec (kws/assignments/<name>/spec.toml),
+    and its assignment (the results name it: `kws report` groups the class's results by it)."""
     for item in items:
         assignment = _assignment(item)
         if assignment is not None:
@@ -130,6 +133,7 @@ def _give_points(items) -> None:
             except SpecError as error:
                 raise pytest.UsageError(str(error)) from None
             item.add_marker(pytest.mark.points(points))
+            item.add_marker(pytest.mark.assignment(assignment))
 
 
 def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:

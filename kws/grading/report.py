@@ -86,7 +86,7 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             document = None
-        students.append(Student(row["student"], row, document))
+        students.append(Student(row["student"], row, _named(document)))
     if submissions is None and (folder / RUN_FILE).is_file():
         recorded = json.loads((folder / RUN_FILE).read_text()).get("submissions")
         submissions = Path(recorded) if recorded else None
@@ -97,6 +97,20 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
                 grades.maximum.get(test["name"], 0.0), test["max_score"]
             )
     return grades
+
+
+def _named(document: dict | None) -> dict | None:
+    """`document` with each test's assignment filled in where a kit that left it out wrote the
+    results (its tests named only their function and task) and one notebook was graded: the one
+    its tier sets name."""
+    if not isinstance(document, dict):
+        return None
+    graded = list((document.get("extra_data") or {}).get("tier_sets") or {})
+    for test in document.get("tests", []):
+        facts = test.setdefault("extra_data", {})
+        if isinstance(facts, dict) and not facts.get("assignment") and len(graded) == 1:
+            facts["assignment"] = graded[0]
+    return document
 
 
 def _assignment(test: dict) -> str:
@@ -256,12 +270,17 @@ def attention_flags(grades: Grades) -> list[Flag]:
                 flags.append(Flag(student.name, "manual review", text))
             elif "Tell the course staff" in paragraph:
                 flags.append(Flag(student.name, "grader error", paragraph.strip()))
+        tampered = []  # (test, what it said): a tampering hand-in fails every test it reaches
         for test in student.tests:
             output = test.get("output") or ""
             if any(phrase in output for phrase in TAMPERING):
-                flags.append(Flag(student.name, "tampering", f"{test['name']}: {output}"))
+                tampered.append((test["name"], output))
             elif output.startswith(GRADER_ERROR):
                 flags.append(Flag(student.name, "grader error", f"{test['name']}: {output}"))
+        if tampered:
+            (name, output), more = tampered[0], len(tampered) - 1
+            also = f" (and {more} more test{'s' * (more > 1)} said so)" if more else ""
+            flags.append(Flag(student.name, "tampering", f"{name}: {output}{also}"))
     return flags
 
 

@@ -17,7 +17,17 @@ from matplotlib.figure import Figure
 
 from kws.grading import report as data
 from kws.grading import report_figures as figures
-from kws.grading.similarity import REFERENCE, THRESHOLD, Match, class_matches, similar_to
+from kws.grading.groups import COMMON_MIN
+from kws.grading.similarity import (
+    REFERENCE,
+    REFERENCE_THRESHOLD,
+    THRESHOLD,
+    Group,
+    Match,
+    class_matches,
+    match_groups,
+    similar_to,
+)
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933;
@@ -147,7 +157,52 @@ def _side_by_side(match: Match) -> str:
     return f"<table>{head}{rows}</table>"
 
 
-def _similarity(matches: list[Match], threshold: float, compared: bool) -> str:
+def _names(members: list[str], shown: int = 12) -> str:
+    """Members as text: all of them up to `shown`, else the first ones and how many more."""
+    more = len(members) - shown
+    return ", ".join(members[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _group_row(members: list[str], partner: str, pairs: list[Match]) -> tuple[list[str], str]:
+    """A table row and its details for hand-ins flagged together (a pair, a copy group, or the
+    copies of the reference in one group): the best pair's matching lines side by side."""
+    best, scores = pairs[0], sorted(m.score for m in pairs)
+    score = f"{scores[0]:.0%}" if scores[0] == scores[-1] else f"{scores[0]:.0%}–{scores[-1]:.0%}"
+    if len(members) == 1 or (len(members) == 2 and partner != REFERENCE):
+        who, other = members[0], partner or members[1]
+        title = f"{who} ↔ {other}"
+    else:
+        kind = "hand-ins in a copy group" if partner != REFERENCE else "hand-ins of one copy group"
+        who, other = f"{len(members)} {kind}: {_names(members)}", partner or "each other"
+        title = f"{len(members)} {kind} (e.g. {best.first} ↔ {best.second})"
+    row = [escape(who), escape(other), escape(best.assignment), score, str(best.shared)]
+    summary = f"{escape(title)} · {escape(best.assignment)} · {score}: the matching lines"
+    return row, f"<summary>{summary}</summary>{_side_by_side(best)}"
+
+
+def _rows(groups: list[Group], matches: list[Match]) -> dict[str, list[tuple[list[str], str]]]:
+    """The rows of the similarity tables: one per pair or copy group of hand-ins; with the
+    reference, one per hand-in, or one per copy group whose members all match it."""
+    between = [_group_row(g.members, "", g.pairs) for g in groups]
+    with_reference = [m for m in matches if m.second == REFERENCE]
+    rows, done = [], set()
+    for match in with_reference:
+        if match.first in done:
+            continue
+        group = next((g for g in groups if match.first in g.members), None)
+        flagged = {m.first for m in with_reference if m.assignment == match.assignment}
+        together = [match.first]
+        if group is not None and group.assignment == match.assignment:
+            together = [m for m in group.members if m in flagged]
+        done.update(together)
+        pairs = [m for m in with_reference if m.first in together]
+        rows.append(_group_row(together, REFERENCE, pairs))
+    return {"Between hand-ins": between, "With the reference solution": rows}
+
+
+def _similarity(
+    matches: list[Match], threshold: float, reference_threshold: float, compared: bool
+) -> str:
     if not compared:
         return (
             '<p class="note">Not compared: the hand-ins folder is unknown (pass --submissions).</p>'
@@ -155,42 +210,31 @@ def _similarity(matches: list[Match], threshold: float, compared: bool) -> str:
     intro = (
         f'<p class="note">Graded code cells (tagged <code>model</code>, and the cells defining '
         f"a spec's compared names) after normalising names, comments, layout, strings and the "
-        f"order of independent statements; the released skeleton, and between hand-ins code "
-        f"more than a tenth of the class shares, left out. Pairs scoring at least {threshold:.0%} are listed, with their "
-        f"matching lines side by side (labelled cell:line, counting the graded cells of the "
-        f"notebook from 1). A flag is evidence for a person to read, never a deduction.</p>"
+        f"order of independent statements; the released skeleton, and code more than a tenth of "
+        f"the class (and more than {COMMON_MIN} hand-ins) shares, left out, a copy group counted "
+        f"once. Pairs scoring at least {threshold:.0%}, and hand-ins sharing at least "
+        f"{reference_threshold:.0%} with the reference solution, are listed, each pair or copy "
+        f"group once, with its matching lines side by side (labelled cell:line, counting the "
+        f"graded cells of the notebook from 1). A flag is evidence for a person to read, never "
+        f"a deduction.</p>"
     )
     if not matches:
         return (
             intro
             + '<p class="none">No pair of hand-ins and no hand-in and the reference solution share unusually much code.</p>'
         )
-    sections = []
-    for title, chosen in (
-        ("Between hand-ins", [m for m in matches if m.second != REFERENCE]),
-        ("With the reference solution", [m for m in matches if m.second == REFERENCE]),
-    ):
-        if not chosen:
+    sections, opened = [], False  # only the page's first matching lines are shown open
+    for title, rows in _rows(match_groups(matches), matches).items():
+        if not rows:
             sections.append(f"<h3>{title}</h3><p class='none'>None.</p>")
             continue
-        rows = [
-            [
-                escape(m.first),
-                escape(m.second),
-                escape(m.assignment),
-                f"{m.score:.0%}",
-                str(m.shared),
-            ]
-            for m in chosen
-        ]
+        header = ["hand-in(s)", "similar to", "notebook", "score", "shared fingerprints"]
+        table = _table(header, [r for r, _ in rows], {3, 4})
         details = "".join(
-            f"<details{' open' * (m is chosen[0])}><summary>{escape(m.first)} ↔ {escape(m.second)} · {escape(m.assignment)} "
-            f"· {m.score:.0%}: the matching lines</summary>{_side_by_side(m)}</details>"
-            for m in chosen
+            f"<details{' open' * (number == 0 and not opened)}>{inside}</details>"
+            for number, (_, inside) in enumerate(rows)
         )
-        table = _table(
-            ["hand-in", "similar to", "notebook", "score", "shared fingerprints"], rows, {3, 4}
-        )
+        opened = True
         sections.append(f"<h3>{title}</h3>{table}{details}")
     return intro + "".join(sections)
 
@@ -201,14 +245,16 @@ def write_report(
     submissions: Path | None = None,
     out: Path | None = None,
     threshold: float = THRESHOLD,
+    reference_threshold: float = REFERENCE_THRESHOLD,
     solutions: Path | None = None,
     skeletons: Path | None = None,
     jobs: int = 2,
 ) -> Written:
     """Read the grade folder, compare the hand-ins, write the page, its PNGs and the gradebook's
     ``similar_to`` column. `out` defaults to ``folder/report.html``."""
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"--threshold {threshold}: give a share between 0 and 1, e.g. 0.5")
+    for option, value in (("threshold", threshold), ("reference-threshold", reference_threshold)):
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"--{option} {value}: give a share between 0 and 1, e.g. 0.7")
     grades = data.read_grades(folder, submissions)
     out = Path(out) if out is not None else grades.folder / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -221,7 +267,14 @@ def write_report(
     if compared:
         kit = {k: v for k, v in (("solutions", solutions), ("skeletons", skeletons)) if v}
         names = [s.name for s in grades.students]
-        matches = class_matches(grades.submissions, names, threshold=threshold, jobs=jobs, **kit)
+        matches = class_matches(
+            grades.submissions,
+            names,
+            threshold=threshold,
+            reference_threshold=reference_threshold,
+            jobs=jobs,
+            **kit,
+        )
     gradebook = data.write_similar_to(grades, similar_to(matches)) if compared else None
 
     distributions = data.score_distributions(grades)
@@ -271,7 +324,7 @@ def write_report(
 {_accuracy_table(tasks) if tasks else ""}
 <h2>Hand-ins to look at</h2>
 {_table(["hand-in", "why", "details"], flag_rows) if flags else '<p class="none">None: no manual-review flag, tampering, crash or time-out.</p>'}
-<h2>Similarity</h2>{_similarity(matches, threshold, compared)}
+<h2>Similarity</h2>{_similarity(matches, threshold, reference_threshold, compared)}
 <h2>Grading time</h2>{images["time"]}
 {_table(["hand-in (the slowest)", "seconds"], slowest[:10], {1}) if slowest else ""}
 {f"<details><summary>all {len(slowest)} hand-ins</summary>{_table(['hand-in', 'seconds'], slowest, {1})}</details>" if len(slowest) > 10 else ""}

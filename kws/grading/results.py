@@ -118,14 +118,15 @@ def _marker_arg(item, name: str, default):
 
 
 def _test_facts(item) -> dict:
-    """The test's function name, the assignment its module grades (a module-level ASSIGNMENT)
-    and its task (a `task` parameter, or the module's TASK), as far as they are known."""
+    """The test's function name, the assignment it grades (its ``assignment`` marker, which the
+    grader gives every graded test, or a module-level ASSIGNMENT) and its task (a `task`
+    parameter, a ``task`` marker, or the module's TASK), as far as they are known."""
     module = getattr(item, "module", None)
     params = getattr(getattr(item, "callspec", None), "params", {})
     facts = {
         "test": getattr(item, "originalname", item.name),
-        "assignment": getattr(module, "ASSIGNMENT", None),
-        "task": params.get("task", getattr(module, "TASK", None)),
+        "assignment": _marker_arg(item, "assignment", getattr(module, "ASSIGNMENT", None)),
+        "task": params.get("task", _marker_arg(item, "task", getattr(module, "TASK", None))),
     }
     return {key: value for key, value in facts.items() if isinstance(value, str)}
 

@@ -250,6 +250,7 @@ def retraining_test(spec: Spec):
     task = next(iter(spec.model_tasks))  # the first task graded from a checkpoint
 
     @pytest.mark.gpu
+    @pytest.mark.task(task)
     def test_retrains_on_gpu(grading, hidden):
         child = grading.retrain(spec, hidden)
         steps = grading.config.getoption("--retrain-steps")
@@ -283,7 +284,7 @@ def numeric_tests(spec: Spec, module_file: str) -> dict:
 
         test.__name__ = test.__qualname__ = entry.name
         test.__doc__ = entry.title
-        return test
+        return pytest.mark.task(entry.task)(test) if entry.task else test
 
     here = Path(module_file).name
     return {name: graded_test(e) for name, e in spec.numeric.items() if e.file == here}

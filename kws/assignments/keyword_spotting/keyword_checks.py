@@ -188,8 +188,9 @@ def _slice_of(row: torch.Tensor, recordings: list[torch.Tensor]) -> tuple[int, i
 
 
 def silence_windows(checker: Checker, function: Callable, seed: int = 0) -> None:
-    """`function(noises, count, seed, length=16000)` -> (count, length) windows, each a slice of
-    a random recording at a random offset, from more than one recording, seeded."""
+    """`function(noises, count, seed, length=16000)` (arguments passed by position) -> (count,
+    length) windows, each a slice of a random recording at a random offset, from more than one
+    recording, seeded."""
     checker.topic = "silence"
     rng = random.Random(f"silence-windows/{seed}")
     noises = noise_recordings(seed)
@@ -199,11 +200,11 @@ def silence_windows(checker: Checker, function: Callable, seed: int = 0) -> None
     short = 4000 if seed == 0 else rng.randint(1000, 8000)
 
     def windows(draw_seed: int, length: int | None = None) -> torch.Tensor:
-        extra = {} if length is None else {"length": length}
+        extra = () if length is None else (length,)  # by position, as the skeleton documents it
         shown = f"silence_windows(noises, count={count}, seed={draw_seed}" + (
             f", length={length})" if length else ")"
         )
-        out = call(checker, f"{shown} runs", lambda: function(noises, count, draw_seed, **extra))
+        out = call(checker, f"{shown} runs", lambda: function(noises, count, draw_seed, *extra))
         want = (count, length or 16000)
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         if got != want:

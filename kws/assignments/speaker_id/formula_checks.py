@@ -11,7 +11,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.check.selfcheck import B, Checker, D, build, call, copy_weights, forward, inputs
+from kws.check.selfcheck import (
+    B,
+    Checker,
+    D,
+    accepts,
+    build,
+    call,
+    call_text,
+    copy_weights,
+    forward,
+    inputs,
+)
 
 # ---- Task 3: written-out formulas -------------------------------------------------------------
 
@@ -39,6 +50,11 @@ def attention_pooling(checker: Checker, cls) -> None:
     checker.topic = "outputs"
     h, mask, noise = inputs()
     unpadded = torch.zeros_like(mask)
+    if not accepts(student, h, mask):
+        checker.stop(
+            f"{call_text(student)} takes the padding mask second",
+            "keep the skeleton's signature forward(h, padding) (padding: bool (B, T), True = padded)",
+        )
     y = call(checker, "forward(h, padding) runs", lambda: forward(student, h, unpadded))
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, D):
         checker.stop(
@@ -164,21 +180,39 @@ def _loss_bug(cosines, labels, margin, scale, got) -> str | None:
     return next((message for wrong, message in bugs if torch.allclose(got, wrong)), None)
 
 
+def _loss_parameters(function) -> list[inspect.Parameter] | None:
+    """The parameters `function` takes by position (the skeleton documents cosines, labels,
+    margin and scale, in that order); None when it cannot take four arguments by position."""
+    try:
+        signature = inspect.signature(function)
+        signature.bind(None, None, None, None)
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p for p in signature.parameters.values() if p.kind in kinds]
+
+
 def am_softmax_loss(checker: Checker, function) -> None:
-    """The AM-softmax loss(cosines, labels, margin, scale) against `am_softmax_formula`."""
-    parameters = inspect.signature(function).parameters if callable(function) else {}
-    if not {"margin", "scale"} <= set(parameters):
+    """The AM-softmax loss(cosines, labels, margin, scale), its arguments passed by position as
+    the skeleton documents them, against `am_softmax_formula`."""
+    parameters = _loss_parameters(function) if callable(function) else None
+    if parameters is None:
         checker.stop(
-            "am_softmax_loss takes margin and scale",
+            "am_softmax_loss takes cosines, labels, margin and scale",
             "keep the skeleton's signature am_softmax_loss(cosines, labels, margin=0.2, scale=30.0)",
         )
     checker.topic = "outputs"
     generator = torch.Generator().manual_seed(4)
     cosines = torch.rand(4, C, dtype=torch.float64, generator=generator) * 2 - 1  # (4, C)
     labels = torch.tensor([0, 3, 6, 3])
-    defaults = {k: parameters[k].default for k in ("margin", "scale")}
+    empty = inspect.Parameter.empty  # no default known, e.g. under *args
+    named = (parameters[2:4] + [None, None])[:2]
+    defaults = {
+        k: empty if p is None else p.default
+        for k, p in zip(("margin", "scale"), named, strict=True)
+    }
     settings = [{"margin": 0.35, "scale": 10.0}, {"margin": 0.1, "scale": 25.0}]
-    if inspect.Parameter.empty not in defaults.values():
+    if empty not in defaults.values():
         settings.append({})
     for given in settings:
         options = defaults | given
@@ -187,7 +221,7 @@ def am_softmax_loss(checker: Checker, function) -> None:
         got = call(
             checker,
             f"am_softmax_loss(cosines, labels, {shown}) runs",
-            lambda given=given: function(cosines, labels, **given),
+            lambda given=given: function(cosines, labels, *given.values()),
         )
         if not isinstance(got, torch.Tensor) or got.dim() != 0:
             checker.stop(
@@ -203,7 +237,7 @@ def am_softmax_loss(checker: Checker, function) -> None:
             why or "cross-entropy of scale * (cos - margin at the true class only)",
         )
     leaf = cosines.clone().requires_grad_(True)
-    call(checker, "backward runs", lambda: function(leaf, labels, **settings[0]).backward())
+    call(checker, "backward runs", lambda: function(leaf, labels, *settings[0].values()).backward())
     checker.expect(
         leaf.grad is not None and bool(leaf.grad.abs().sum() > 0),
         "the loss has a gradient with respect to the cosines",

@@ -28,6 +28,7 @@ from kws.check.selfcheck import (
     call,
     compare_layer,
     copy_weights,
+    inputs,
 )
 from kws.compat import torchaudio  # checked: says what to install if it fails
 
@@ -111,7 +112,7 @@ def substitute(checker: Checker, module: nn.Module, class_name: str, make) -> in
         for name, child in list(parent.named_children()):
             if type(child).__name__ == class_name:
                 reference = make(child).double().eval()
-                if copy_weights(child, reference) is None:
+                if copy_weights(child, reference, inputs()[:1]) is None:
                     setattr(parent, name, reference)
                     replaced, title = replaced + 1, reference.title
     if replaced:
@@ -203,7 +204,8 @@ def encoder_layer(checker: Checker, cls, norm_first: bool = False) -> None:
         if not takes:
             return None
         other = TorchEncoderLayer(not norm_first).double().eval()
-        other.load_state_dict(reference.state_dict())
+        if copy_weights(student, other, (x,)) is not None:
+            return None
         with torch.no_grad():
             if torch.allclose(y, other(x)):
                 done = "after" if norm_first else "before"

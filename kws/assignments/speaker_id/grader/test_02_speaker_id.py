@@ -40,6 +40,7 @@ def test_model_loads(grading, child, task):
     )
 
 
+@pytest.mark.task("task1")
 @titled(f"Task 1: fewer than {TASK1_LIMITS['max_layer_calls'] + 1} encoder layers run in forward")
 def test_task1_layers_that_run(grading, child, score):
     facts = grading.probe_facts(child, "task1")
@@ -54,6 +55,7 @@ def test_task1_layers_that_run(grading, child, score):
     score.set(1.0, f"{calls} encoder layers run in one forward of your model.")
 
 
+@pytest.mark.task("task1")
 @titled(
     f"Task 1: the encoder block has fewer than {TASK1_LIMITS['max_encoder_params'] // 1000}k "
     "parameters"
@@ -92,6 +94,7 @@ def test_layers_written_from_scratch(grading, child, task):
     assert facts["layer_class_problem"] is None, f"{facts['layer_class_problem']}."
 
 
+@pytest.mark.task("task3")
 def test_task3_written_from_scratch(grading, child):
     """Task 3: your own attention pooling, no library Transformer or attention layer in forward"""
     facts = grading.probe_facts(child, "task3")
@@ -102,6 +105,7 @@ def test_task3_written_from_scratch(grading, child):
     assert not problems, f"{problems[0]}."
 
 
+@pytest.mark.task("task2")
 def test_task2_norm_before_classifier(grading, child):
     """Task 2: a normalization feeds the classifier's final Linear"""
     facts = grading.probe_facts(child, "task2")

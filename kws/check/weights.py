@@ -1,0 +1,146 @@
+"""Copy a student's weights into the reference layer it imitates, each tensor to the one that
+does the same job (`copy_weights`), for the numeric checks (`kws.check.selfcheck`).
+
+Neither names nor the order in which ``__init__`` registers sub-modules decides which tensor is
+which: a student may name every sub-module their own way and define them in any order. What a
+rewrite cannot move is what the tensors are and what the forward pass does with them, so the
+tensors are matched
+
+1. by shape: a tensor whose shape no other tensor has is matched at once;
+2. among tensors of one shape, by the order in which one forward pass first uses each of them
+   (`first_uses`: a ``TorchFunctionMode`` watches every torch function the forward calls, and a
+   tensor is used when it is an argument of a call that computes a tensor), the student's
+   forward and the reference's on the same example;
+3. without a forward to watch (no example given, or the student's forward raises), by name where
+   both sides use the same names;
+
+and what is still ambiguous is said, naming the tensors. Sizes that differ are said too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+_UNUSED = float("inf")  # the rank of a tensor no call of the forward pass used
+
+
+def _tensors(value) -> list:
+    """The tensors in a call's arguments, in the order they are passed (nested lists, tuples,
+    dicts included)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _tensors(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _tensors(item)]
+    return []
+
+
+class _FirstUses(TorchFunctionMode):
+    """Records, for each watched tensor, the rank of the first call that used it."""
+
+    def __init__(self, watched: set[int]):
+        super().__init__()
+        self.watched, self.rank = watched, {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        if _tensors(result):  # a computation, not a look at .shape, .dtype or .device
+            for tensor in _tensors((args, kwargs or {})):
+                if id(tensor) in self.watched and id(tensor) not in self.rank:
+                    self.rank[id(tensor)] = len(self.rank)
+        return result
+
+
+def first_uses(module: nn.Module, example: tuple) -> dict[str, float] | None:
+    """{state-dict key: rank of its first use} in one forward pass ``module(*example)`` (0 for
+    the first tensor used, `_UNUSED` for one never used); None when the forward raises."""
+    entries = module.state_dict(keep_vars=True)
+    watch = _FirstUses({id(tensor) for tensor in entries.values()})
+    try:
+        with torch.no_grad(), watch:
+            module(*example)
+    except Exception:  # a TODO or a bug: the check that runs forward reports it
+        return None
+    return {key: watch.rank.get(id(tensor), _UNUSED) for key, tensor in entries.items()}
+
+
+def _shown(shape: tuple) -> str:
+    return str(tuple(shape))
+
+
+def _sizes_problem(ours: dict, theirs: dict) -> str:
+    """What differs between the two state dicts' tensor shapes, in a sentence: a shape yours has
+    more of (with its names), and one the reference has more of."""
+    have = Counter(tuple(t.shape) for t in ours.values())
+    need = Counter(tuple(t.shape) for t in theirs.values())
+    parts = []
+    extra = [shape for shape in have if have[shape] > need[shape]]
+    if extra:
+        names = [f"`{k}`" for k, t in ours.items() if tuple(t.shape) == extra[0]][:3]
+        parts.append(
+            f"yours has {have[extra[0]]} tensor(s) of shape {_shown(extra[0])} "
+            f"({', '.join(names)}) where the reference has {need[extra[0]]}"
+        )
+    missing = [shape for shape in need if need[shape] > have[shape]]
+    if missing:
+        parts.append(
+            f"the reference has {need[missing[0]]} of shape {_shown(missing[0])} where yours "
+            f"has {have[missing[0]]}"
+        )
+    return "; ".join(parts)
+
+
+def _pair(
+    ours: list[str], theirs: list[str], ranks: tuple[dict | None, dict | None]
+) -> list[tuple[str, str]] | str:
+    """(our key, their key) for one group of same-sized tensors, or why they cannot be paired."""
+    if len(ours) == 1:
+        return [(ours[0], theirs[0])]
+    mine, reference = ranks
+    if mine is not None and reference is not None:
+        order = lambda keys, rank: sorted(keys, key=lambda k: (rank[k], k))  # noqa: E731
+        return list(zip(order(ours, mine), order(theirs, reference), strict=True))
+    if sorted(ours) == sorted(theirs):
+        return [(key, key) for key in ours]
+    why = "your forward did not run" if reference is not None else "no forward pass was watched"
+    return (
+        f"cannot tell which of your {', '.join(f'`{k}`' for k in ours)} is which of the "
+        f"reference's {', '.join(f'`{k}`' for k in theirs)} ({why}, and the names differ)"
+    )
+
+
+def copy_weights(source: nn.Module, target: nn.Module, example: tuple | None = None) -> str | None:
+    """Load `source`'s weights (the student's) into `target` (the reference), each tensor into
+    the one that does the same job (see the module's docstring); None when done, else what
+    stands in the way, in a sentence.
+
+    `example`: the arguments of one forward pass of both, e.g. ``(x,)`` with x (B, T, D); without
+    it, tensors of one shape are matched by name. Tensors are matched by shape, or by their
+    number of elements where the shapes differ but the sizes agree (a (1, D) weight for a (D,)).
+    """
+    ours, theirs = source.state_dict(), target.state_dict()
+    size = lambda t: tuple(t.shape)  # noqa: E731
+    if Counter(map(size, ours.values())) != Counter(map(size, theirs.values())):
+        size = lambda t: (t.numel(),)  # noqa: E731
+        if Counter(map(size, ours.values())) != Counter(map(size, theirs.values())):
+            return _sizes_problem(ours, theirs)
+    groups: dict[tuple, tuple[list[str], list[str]]] = {}
+    for side, entries in enumerate((ours, theirs)):
+        for key, tensor in entries.items():
+            groups.setdefault(size(tensor), ([], []))[side].append(key)
+    ranks: tuple[dict | None, dict | None] = (None, None)
+    if example is not None and any(len(a) > 1 for a, _ in groups.values()):
+        ranks = (first_uses(source, example), first_uses(target, example))
+    pairs = []
+    for mine, reference in groups.values():
+        paired = _pair(mine, reference, ranks)
+        if isinstance(paired, str):
+            return paired
+        pairs += paired
+    target.load_state_dict({t: ours[s].reshape(theirs[t].shape) for s, t in pairs})
+    return None
