@@ -7,6 +7,4 @@ are declared in spec.toml, [numeric.<test name>] (title, component, topics)."""
 from kws.assignments import spec_of
 from kws.grading.verdicts import numeric_tests
 
-SPEC = spec_of(__file__)  # this folder's spec.toml
-ASSIGNMENT = SPEC.name  # what the results say each test belongs to
-globals().update(numeric_tests(SPEC, __file__))
+globals().update(numeric_tests(spec_of(__file__), __file__))
