@@ -139,9 +139,9 @@ def run_notebooks(
 ) -> None:
     """Copy the solution notebooks into `submission` and run them there, as a student would.
 
-    With `parallel` (the default) both notebooks run at once, one torch thread each: on a small
-    machine two single-threaded trainings get more done than one after the other with two
-    threads each (small batches scale poorly across threads). Their progress is summarised in a
+    With `parallel` (the default) the notebooks run at once, one torch thread each: on a small
+    machine single-threaded trainings side by side get more done than one after the other with
+    two threads each (small batches scale poorly across threads). Their progress is summarised in a
     status line; each executed notebook keeps its full output. Otherwise they run in turn, with
     their output echoed as it comes.
     """
@@ -165,7 +165,7 @@ def run_notebooks(
                     echo=True,
                 )
         return
-    _banner(f"running {' and '.join(NOTEBOOKS)} side by side (one torch thread each)")
+    _banner(f"running {', '.join(NOTEBOOKS)} side by side (one torch thread each)")
     one_thread = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
     def run(name: str, status: StatusLine) -> float:
@@ -180,7 +180,7 @@ def run_notebooks(
         print(f"  {name} finished in {time.monotonic() - start:.0f} s", flush=True)
         return time.monotonic() - start
 
-    with clock.phase("both notebooks, side by side"), StatusLine(list(NOTEBOOKS)) as status:
+    with clock.phase("the notebooks, side by side"), StatusLine(list(NOTEBOOKS)) as status:
         with ThreadPoolExecutor(len(NOTEBOOKS)) as pool:
             runs = [pool.submit(run, name, status) for name in NOTEBOOKS]
             for future in runs:
@@ -199,10 +199,11 @@ def grade_submission(submission: Path, data: Path, results: Path) -> int:
 
 
 def result_table(submission: Path, results: Path | None) -> str:
-    """Accuracies the notebooks reported, and the grader's score, as a small text table."""
+    """Accuracies the notebooks reported (each one's ``outputs/<assignment>_summary.json``), and
+    the grader's score, as a small text table."""
     rows = []
     outputs = submission / "outputs"
-    for summary in ("keyword_spotting_summary.json", "speaker_id_summary.json"):
+    for summary in (f"{spec.name}_summary.json" for spec in SPECS):
         if (outputs / summary).is_file():
             for name, value in json.loads((outputs / summary).read_text()).items():
                 rows.append((name, f"{value:.4f}"))

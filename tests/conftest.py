@@ -139,7 +139,7 @@ def tiny_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def reference_submission(tiny_data, tmp_path_factory) -> Path:
-    """A student's hand-in made from the solution notebooks: both notebooks, executed on the tiny
+    """A student's hand-in made from the solution notebooks: every one, executed on the tiny
     data, with what they wrote under outputs/."""
     from kws.notebooks import execute_notebook
 

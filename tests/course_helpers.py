@@ -10,6 +10,11 @@ NOTEBOOK_STEPS = {  # a few steps each: the notebooks must run end to end, not l
         "KWS_BATCH_SIZE": "16",
     },
     "02_speaker_id.ipynb": {"KWS_STEPS": "4", "KWS_BATCH_SIZE": "8"},
+    "03_patch_transformer.ipynb": {
+        "KWS_STEPS": "6",
+        "KWS_TEACHER_STEPS": "2",
+        "KWS_BATCH_SIZE": "16",
+    },
 }
 
 

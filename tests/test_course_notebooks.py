@@ -26,6 +26,7 @@ TASKS = {
         "task2": "SpeakerConformer",
         "task3": "SpeakerAttentionAMS",
     },
+    "03_patch_transformer.ipynb": {"patch": "PatchKWT"},
 }
 
 
@@ -114,14 +115,49 @@ def test_speaker_notebook_writes_a_gradable_submission(reference_submission, tin
 
 
 @pytest.mark.slow
+def test_patch_notebook_writes_a_gradable_submission(reference_submission, tiny_data):
+    out = reference_submission / "outputs" / "patch"
+    config = json.loads((out / "config.json").read_text())
+    assert (config["task"], config["class"]) == ("patch", "PatchKWT")
+    assert config["kwargs"]["distillation"] is True and "patchout" not in config["kwargs"]
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert {"dist_token", "dist_classifier.weight"} <= set(state)
+    assert not any(key.startswith("teacher.") or key.startswith("student.") for key in state)
+    test_clips = sorted((tiny_data / "speech_commands_test_set_v0.02").glob("*/*.wav"))
+    rows = _csv_rows(out / "predictions.csv")
+    assert sorted(row["Id"] for row in rows) == sorted(
+        f"{p.parent.name}/{p.name}" for p in test_clips
+    )
+    for figure in ("curves.png", "confusion.png", "patchout.png"):
+        assert (out / figure).stat().st_size > 1000, f"{figure} is missing or empty"
+    summary = json.loads(
+        (reference_submission / "outputs" / "patch_transformer_summary.json").read_text()
+    )
+    assert {"PatchKWT (distilled)", "PatchKWT no teacher", "CRNN teacher"} <= set(summary)
+    printed = _printed(reference_submission / "03_patch_transformer.ipynb")
+    for summary_line in (
+        "patches: all 7 checks passed.",
+        "FreqTimePositions: all 10 checks passed.",
+        "StructuredPatchout: all 8 checks passed.",
+        "distillation: all 11 checks passed.",
+        "patch model (PatchKWT): all 6 checks passed.",
+    ):
+        assert summary_line in printed
+    assert "✗" not in printed, "a self-check failed on the reference solution"
+    # patch-out's speed-up, measured in the notebook: one line per patch shape
+    assert printed.count("CPU-s a step (") == 2
+
+
+@pytest.mark.slow
 def test_set_up_cells_fetch_nothing_when_the_data_is_there(reference_submission, tiny_data):
     printed = {}
     for name in TASKS:
         executed = read_notebook(reference_submission / name)
         (cell,) = [c for c in executed.cells if c.get("id") == "setup-code"]
         printed[name] = "".join(output.get("text", "") for output in cell.outputs)
-    assert "nothing to fetch" in printed["01_keyword_spotting.ipynb"]
-    assert "Downloading" not in printed["01_keyword_spotting.ipynb"]
+    for name in ("01_keyword_spotting.ipynb", "03_patch_transformer.ipynb"):
+        assert "nothing to fetch" in printed[name]
+        assert "Downloading" not in printed[name]
     assert "HW4 features in" in printed["02_speaker_id.ipynb"]
     assert sorted(p.name for p in tiny_data.iterdir() if p.suffix == ".gz") == []
 
@@ -187,3 +223,32 @@ def test_keyword_intro_states_the_points_of_the_spec():
     total = sum(points.values())
     if all(sum(p for n, p in points.items() if f(n)) for f in KEYWORD_TASK_TESTS.values()):
         assert f"tasks ({total:g} points)" in intro, f"cell 0 must state the total, {total:g}"
+
+
+# Which graded tests (kws/assignments/patch_transformer/grader/, by function name) make up each
+# task of notebook 03; the others are the model's loading, its output shape and re-training.
+PATCH_TASK_TESTS = {
+    "1": lambda name: name.startswith("test_task1_"),
+    "2": lambda name: name.startswith("test_task2_"),
+    "3": lambda name: name.startswith("test_task3_"),
+    "4": lambda name: name.startswith("test_task4_"),
+    "5": lambda name: (
+        name in ("test_accuracy", "test_parameters", "test_no_ready_made_transformer")
+    ),
+}
+
+
+def test_patch_intro_states_the_points_of_the_spec():
+    from kws.assignments import ASSIGNMENTS
+
+    points = ASSIGNMENTS["patch_transformer"].points
+    intro = read_notebook(ROOT / "solutions" / "03_patch_transformer.ipynb").cells[0].source
+    rows = [line.split("|") for line in intro.splitlines() if line.startswith("| ")]
+    stated = {cells[1].strip().split(".")[0]: float(cells[-2]) for cells in rows[1:]}
+    assert sorted(stated) == sorted(PATCH_TASK_TESTS), "cell 0's table lists the five tasks"
+    others = set(points) - {n for n in points if any(f(n) for f in PATCH_TASK_TESTS.values())}
+    assert others == {"test_model_loads", "test_output_shape", "test_retrains_on_gpu"}
+    for task, belongs in PATCH_TASK_TESTS.items():
+        assert stated[task] == sum(p for n, p in points.items() if belongs(n)), f"Task {task}"
+    total = sum(stated.values())
+    assert f"tasks ({total:g} points)" in intro, f"cell 0 must state the tasks' total, {total:g}"

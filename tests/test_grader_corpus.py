@@ -1,7 +1,7 @@
 """The grader end to end, as an instructor runs it, on the tiny synthetic data.
 
-- the reference submission (both solution notebooks, executed) gets every point, and the fresh
-  student notebooks get none, each test saying which TODO is left;
+- the reference submission (the three solution notebooks, executed) gets every point, and the
+  fresh student notebooks get none, each test saying which TODO is left;
 - a corpus of broken and malicious notebook-02 submissions (tests/grader_corpus.py) is graded
   in each sandbox, as batches (the time-out cases at their short wall clock, the others at one
   no loaded machine reaches): each case loses exactly the points it should, with a readable
@@ -25,6 +25,7 @@ from corpus_handins import OUTPUT_PHRASES
 from corpus_keyword import TODO_TESTS
 from corpus_keyword_model import KEYWORD_MODEL_TESTS
 from corpus_numeric import NUMERIC_TESTS
+from corpus_patch import PATCH_NUMERIC_TESTS
 from grader_corpus import (
     CHILD_TESTS,
     MARKER,
@@ -90,7 +91,11 @@ def course_batch(tmp_path_factory, tiny_data, reference_submission):
     shutil.copytree(reference_submission, folder / "submissions" / "reference")
     student = folder / "submissions" / "student"
     student.mkdir()
-    for notebook in ("01_keyword_spotting.ipynb", "02_speaker_id.ipynb"):
+    for notebook in (
+        "01_keyword_spotting.ipynb",
+        "02_speaker_id.ipynb",
+        "03_patch_transformer.ipynb",
+    ):
         shutil.copy(ROOT / "assignments" / notebook, student / notebook)
     gradebook = grade_batch(folder / "submissions", tiny_data, folder / "out", jobs=2)
     return folder / "out", gradebook
@@ -104,11 +109,11 @@ def test_reference_submission_gets_full_marks(course_batch):
     below = {n: t["output"] for n, t in graded.items() if t["score"] < t["max_score"]}
     assert below == {}
     # notebook 01: 3 model tests (10 points), 6 of Tasks 1-2 (10), 4 of Tasks 3-4 (10);
-    # notebook 02: 15 + 9 (44)
-    assert len(graded) == 3 + 6 + 4 + 15 + 9
-    assert sum(t["max_score"] for t in graded.values()) == 10 + 10 + 10 + 44
-    assert document["score"] == 74.0
-    for name in [n for n in tests if n.startswith("Re-training")]:  # two gpu tests, skipped
+    # notebook 02: 15 + 9 (44); notebook 03: 5 model tests (13), 7 of Tasks 1-4 (14)
+    assert len(graded) == 3 + 6 + 4 + 15 + 9 + 5 + 7
+    assert sum(t["max_score"] for t in graded.values()) == 10 + 10 + 10 + 44 + 13 + 14
+    assert document["score"] == 101.0
+    for name in [n for n in tests if n.startswith("Re-training")]:  # three gpu tests, skipped
         assert tests[name]["max_score"] == 0 and tests[name]["output"].startswith(GPU_SKIPPED)
     assert (
         "The parameter size of your encoder block is"
@@ -119,9 +124,10 @@ def test_reference_submission_gets_full_marks(course_batch):
         assert "unprivileged user id" in document["output"]
     log = (out / "logs" / "reference.txt").read_text()  # what `pytest grader/` printed
     assert "score" in log and "   total" in log
-    assert any(line.split()[-3:] == ["74", "/", "74"] for line in log.splitlines())
+    assert any(line.split()[-3:] == ["101", "/", "101"] for line in log.splitlines())
     rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
-    assert float(rows["reference"]["total"]) == 74.0 and rows["reference"]["max_score"] == "74.0"
+    assert float(rows["reference"]["total"]) == 101.0
+    assert rows["reference"]["max_score"] == "101.0"
 
 
 def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
@@ -132,7 +138,9 @@ def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
         assert test["score"] == 0, name
         if name.startswith("predictions.csv"):
             assert "predictions.csv is missing" in test["output"]
-        elif name in [*NUMERIC_TESTS.values(), *TODO_TESTS] or name in KEYWORD_NUMERIC:
+        elif name in [*NUMERIC_TESTS.values(), *TODO_TESTS, *PATCH_NUMERIC_TESTS.values()]:
+            assert "still has a TODO: TODO: " in test["output"], name
+        elif name in KEYWORD_NUMERIC:
             assert "still has a TODO: TODO: " in test["output"], name
         elif not name.startswith("Re-training"):
             assert "your notebook still has TODOs, the first: " in test["output"], name

@@ -53,7 +53,7 @@ def test_zip_layout_and_scripts(tmp_path, data):
     graded = {f"kit/kws/assignments/{s.name}/grader/__init__.py" for s in ASSIGNMENTS.values()}
     assert {"kit/pyproject.toml", *graded} <= names  # the graded tests travel in the package
     specs = {f"kit/kws/assignments/{spec.name}/spec.toml" for spec in ASSIGNMENTS.values()}
-    assert len(specs) == 2 and specs <= names  # points, limits and tiers travel with the grader
+    assert len(specs) == 3 and specs <= names  # points, limits and tiers travel with the grader
     assert "kit/kws/grading/sandbox/run.py" in names and not any("__pycache__" in n for n in names)
     assert '--results "$RESULTS"' in run_script and '"$ROOT/submission"' in run_script
     expected_data = {

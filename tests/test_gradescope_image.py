@@ -26,10 +26,11 @@ from gradescope_schema import problems
 
 from kws.grading.gradescope import SCRIPTS, make_autograder
 
-FULL_MARKS = 74.0  # both notebooks of the reference hand-in (see test_instructor_commands.py)
+FULL_MARKS = 101.0  # the three notebooks of the reference hand-in (test_instructor_commands.py)
 LEADERBOARD = {
     "Keyword spotting accuracy",
     *(f"Speaker ID task{i} accuracy" for i in (1, 2, 3)),
+    "Patch Transformer accuracy",
 }
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
 GRADESCOPE_MEMORY = 768 * 2**20  # Gradescope's default container: 768 MB

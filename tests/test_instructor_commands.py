@@ -29,9 +29,7 @@ pytestmark = pytest.mark.slow
 ZERO = {"simple": 0.0, "medium": 0.0, "strong": 0.0, "boss": 0.0}
 KWS_NOTEBOOK = "01_keyword_spotting.ipynb"
 
-FULL_MARKS = (
-    74.0  # both notebooks: keyword spotting 30 (Tasks 1-4, model), speaker ID 32 + numeric 12
-)
+FULL_MARKS = 101.0  # keyword spotting 30 (Tasks 1-4, model), speaker ID 44, patches 27
 SPEAKER_MARKS = 44.0  # the speaker-ID notebook alone
 
 
@@ -84,9 +82,8 @@ def test_kws_grade_from_another_directory_with_relative_paths(workdir):
         and float(rows["alice"]["max_score"]) == FULL_MARKS
     )
     assert float(rows["bob"]["total"]) == SPEAKER_MARKS, rows["bob"]["notes"]
-    assert (
-        rows["alice"]["tier_sets"] == "keyword_spotting=synthetic-tiny; speaker_id=synthetic-tiny"
-    )
+    tier_sets = "keyword_spotting=synthetic-tiny; patch_transformer=synthetic-tiny; "
+    assert rows["alice"]["tier_sets"] == tier_sets + "speaker_id=synthetic-tiny"
     assert rows["bob"]["tier_sets"] == "speaker_id=synthetic-tiny"
     bob = json.loads((workdir / "grades/results/bob.json").read_text())
     assert bob["output"].count(f"Not graded in this run: {KWS_NOTEBOOK}") == 1
@@ -167,7 +164,9 @@ def test_gradescope_zip_from_another_directory_grades_with_its_own_kit(
     document = json.loads((unpacked / "results.json").read_text())
     assert document["score"] == score, graded.stdout[-2000:]
     expected = {"speaker_id": "synthetic-tiny"} | (
-        {} if selection else {"keyword_spotting": "synthetic-tiny"}
+        {}
+        if selection
+        else dict.fromkeys(["keyword_spotting", "patch_transformer"], "synthetic-tiny")
     )
     assert document["extra_data"]["tier_sets"] == expected
 
@@ -180,5 +179,5 @@ def test_gpu_retraining_path_runs_on_the_cpu_in_a_tiny_budget(workdir):
     run = _pytest_grader(workdir, *args, *budget)
     tests = json.loads((workdir / "retrained.json").read_text())["tests"]
     retrained = [t for t in tests if t["name"].startswith("Re-training")]
-    assert len(retrained) == 2, run.stdout[-2000:]
+    assert len(retrained) == 3, run.stdout[-2000:]
     assert all(t["score"] == t["max_score"] == 2 for t in retrained), retrained

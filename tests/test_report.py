@@ -322,7 +322,7 @@ def test_real_grade_then_report_from_an_instructors_folder(tmp_path):
 @pytest.fixture(scope="module")
 def real_class(tmp_path_factory, tiny_data, reference_submission):
     """The grade folder the real `kws grade` command wrote for a class: the reference hand-in
-    (both notebooks, executed on the tiny data), the released notebooks as they are, four
+    (every notebook, executed on the tiny data), the released notebooks as they are, four
     students' independent notebook 02 (tests/class_corpus.py) and a renamed copy of the
     reference's (these five hand in the notebook alone, without outputs)."""
     from class_corpus import REFERENCE_RENAMES, SPEAKER, renamed, solution_fills
@@ -365,14 +365,19 @@ def test_the_report_of_a_real_grade_run_has_each_notebook_and_its_tier_lines(
     distributions = score_distributions(grades)
     assert set(distributions) == {*ASSIGNMENTS, "total"}
     maxima = {name: maximum for name, (_, maximum) in distributions.items()}
-    assert maxima == {"keyword_spotting": 30.0, "speaker_id": 44.0, "total": 74.0}
+    assert maxima == {
+        "keyword_spotting": 30.0,
+        "patch_transformer": 27.0,
+        "speaker_id": 44.0,
+        "total": 101.0,
+    }
     students = [s.name for s in grades.students]
     speaker = dict(zip(students, distributions["speaker_id"][0], strict=True))
     assert (speaker["fresh"], speaker["ref"]) == (0.0, 44.0)
     titles = [axes.get_title() for axes in score_histograms(distributions).axes]
-    assert [title.split(":")[0] for title in titles] == ["keyword_spotting", "speaker_id", "total"]
+    assert [title.split(":")[0] for title in titles] == [*sorted(ASSIGNMENTS), "total"]
     tasks = {(task.assignment, task.task): task for task in accuracies(grades)}
-    assert set(tasks) == {("keyword_spotting", "kws")} | {
+    assert set(tasks) == {("keyword_spotting", "kws"), ("patch_transformer", "patch")} | {
         ("speaker_id", f"task{n}") for n in (1, 2, 3)
     }
     for (assignment, name), task in tasks.items():
@@ -380,10 +385,11 @@ def test_the_report_of_a_real_grade_run_has_each_notebook_and_its_tier_lines(
         assert task.tiers == spec.tiers["synthetic-tiny"] and task.target == spec.tasks[name].target
         assert set(task.accuracies) == {"ref"}  # only it handed in models to evaluate
     page = real_report.page.read_text()
-    for name in ("keyword_spotting", "speaker_id", "total"):
+    for name in (*ASSIGNMENTS, "total"):
         assert f'<div class="card"><span>{name}</span>' in page
     assert "<span>other</span>" not in page and "tiers not stated" not in page
     assert "speaker_id / task3" in page and "keyword_spotting / kws" in page
+    assert "patch_transformer / patch" in page
 
 
 @pytest.mark.slow
@@ -405,6 +411,7 @@ def test_independent_notebook_02_work_graded_for_real_is_no_copy_of_the_referenc
     }
     assert flagged == {
         ("ref", "keyword_spotting"),
+        ("ref", "patch_transformer"),
         ("ref", "speaker_id"),
         ("renamed-ref", "speaker_id"),
     }

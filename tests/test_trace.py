@@ -168,6 +168,25 @@ def test_own_layers_and_unused_forbidden_layers_are_allowed():
     assert forbidden_modules_used(model, X) == []
 
 
+def test_a_timm_block_is_forbidden_without_timm_installed(monkeypatch):
+    """timm's modules are found by their module's name (timm need not be installed): the block
+    itself, and a notebook's subclass of it."""
+    import types
+
+    library = types.ModuleType("timm.layers.attention")
+    exec("from torch import nn\nclass Attention(nn.Linear):\n    pass\n", library.__dict__)
+    monkeypatch.setitem(sys.modules, "timm.layers.attention", library)
+
+    class Mine(library.Attention):  # a notebook's class built on it
+        pass
+
+    for block in (library.Attention(D, D), Mine(D, D)):
+        found = forbidden_modules_used(Wrapper(lambda s, x: s.block(x), block=block), X)
+        assert found == ["timm.layers.attention.Attention (module block)"], found
+    ns = {"__name__": "__main__", "Mine": Mine}
+    assert "built on timm.layers.attention.Attention" in layer_class_problem(ns, "Mine")
+
+
 NOTEBOOK_CELLS = """
 import torch
 from torch import nn

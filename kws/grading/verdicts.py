@@ -132,7 +132,8 @@ class Grading:
             for p in self.data.iterdir()
             if p.is_dir() and p.resolve() not in hidden_folders
         ]
-        data = layout.retraining_data(self.data, hidden, self.tmp / "retrain-data")
+        # a folder per assignment: two assignments of one layout re-train in the same run
+        data = layout.retraining_data(self.data, hidden, self.tmp / f"retrain-data-{spec.name}")
         if data != self.data:
             readable.append(data)
         return grade_notebook(

@@ -15,7 +15,13 @@ import torch
 from torch import nn
 
 from kws.params import is_weight
-from kws.tracing.trace import Trace, originals, tensor_key, trace_forward
+from kws.tracing.trace import (
+    Trace,
+    forbidden_package_class,
+    originals,
+    tensor_key,
+    trace_forward,
+)
 
 # Steps between a tensor and where it is used that leave its values as they are.
 _PASS_THROUGH = {
@@ -116,7 +122,7 @@ def layer_class_problem(ns: dict, name: str) -> str | None:
         return f"the notebook does not define a class `{name}` (an nn.Module) in its model cells"
     forbidden = [
         originals().forbidden_classes[c] for c in cls.__mro__ if c in originals().forbidden_classes
-    ]
+    ] + [library for library in [forbidden_package_class(cls)] if library]
     if forbidden:
         return f"`{name}` is built on {forbidden[0]}; write the layer yourself from nn.Module"
     if cls.__module__ != ns.get("__name__", "__main__"):

@@ -54,6 +54,10 @@ FORBIDDEN_FUNCTIONS = [
     ("torch", "_native_multi_head_attention", "torch._native_multi_head_attention"),
     ("torch", "_transformer_encoder_layer_fwd", "torch.nn.TransformerEncoderLayer (fast path)"),
 ]
+# Libraries of ready-made Transformer blocks, forbidden whole where a task says "from scratch":
+# any of their nn.Module classes that runs is found by its class and its bases' module, without
+# importing the library (a grading environment need not have it).
+FORBIDDEN_PACKAGES = ("timm",)
 # Classes whose identity and methods the norm-before-classifier check relies on.
 WATCHED_CLASSES = [("torch.nn", a) for a in ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]]
 WATCHED_CLASSES += [("torch.nn", "LayerNorm"), ("torch.nn", "GroupNorm"), ("torch.nn", "Linear")]
@@ -100,6 +104,15 @@ def grader_modules() -> list[str]:
     from kws.spec import assignments
 
     return GRADER_MODULES + [name for spec in assignments().values() for name in spec.modules()]
+
+
+def forbidden_package_class(cls: type) -> str | None:
+    """``module.Class`` of `cls` or of a base class of it from a `FORBIDDEN_PACKAGES` library."""
+    for base in getattr(cls, "__mro__", ()):
+        module = getattr(base, "__module__", None) or ""
+        if module.partition(".")[0] in FORBIDDEN_PACKAGES:
+            return f"{module}.{base.__qualname__}"
+    return None
 
 
 HOOK_DICTS = [n for n in vars(module_globals) if n.startswith("_global_") and n.endswith("hooks")]
@@ -454,6 +467,9 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
         for cls in type(module).__mro__:
             if cls in found.forbidden_classes:
                 trace.forbidden.setdefault(found.forbidden_classes[cls], f"module {where()}")
+        library = forbidden_package_class(type(module))
+        if library:
+            trace.forbidden.setdefault(library, f"module {where()}")
 
     def post_hook(module, args, output):
         op = Op(type(module).__name__, module, [], where())

@@ -1,0 +1,75 @@
+"""Notebook 03, Task 5: the PatchKWT the student trained, graded on the hidden 12-class test set;
+its size, counted here from the submitted model.pt (the grader's process reads the checkpoint,
+never the notebook's code); and no ready-made Transformer, from what the grading child traced
+on the graded forward passes (`kws.tracing.probes`). Every test reads the one grading child's payload
+(`kws.grading.plugin`)."""
+
+import pytest
+
+from kws.assignments import spec_of
+from kws.assignments.patch_transformer.rules import no_ready_made, ready_made, size_within
+from kws.grading.budget import BudgetError, load_state
+from kws.grading.shared.handin import predictions_csv
+from kws.grading.tiers import tier_credit
+from kws.grading.verdicts import retraining_test
+from kws.params import format_count, is_weight
+
+SPEC = spec_of(__file__)  # this folder's spec.toml
+TASK = "patch"  # the task every test here grades (the results name it)
+LIMIT = SPEC.tasks[TASK].limits["max_parameters"]
+
+
+def test_model_loads(grading, child):
+    """Model: PatchKWT builds from config.json and loads model.pt"""
+    report = grading.loaded_model(child, TASK)
+    expected = SPEC.tasks[TASK].model_class
+    assert report["class"] == expected, (
+        f"config.json names class {report['class']}; the patch model must be your {expected}."
+    )
+
+
+def test_output_shape(grading, child):
+    """PatchKWT: one score per class (B, 12) for a batch of 1-second waveforms"""
+    report = grading.loaded_model(child, TASK)
+    assert "evaluate" not in report["errors"], (
+        f"Running your model failed: {report['errors'].get('evaluate')}"
+    )
+
+
+def test_accuracy(grading, child, hidden, score):
+    """PatchKWT: accuracy on the hidden 12-class test set (partial credit by tier)"""
+    report = grading.loaded_model(child, TASK)
+    assert report["predictions"] is not None, (
+        f"Your model could not be evaluated: {report['errors'].get('evaluate')}"
+    )
+    accuracy = hidden.accuracy(report["predictions"])
+    grading.report.add_leaderboard("Patch Transformer accuracy", accuracy)
+    fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), SPEC.tasks[TASK].target)
+    score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy
+    assert fraction == 1.0, message
+
+
+def test_parameters(grading, child, score):
+    """Task 5: the model holds at most KWT-1's 607k weights (counted in model.pt)"""
+    grading.loaded_model(child, TASK)  # the checkpoint is the model the notebook builds
+    folder = predictions_csv(
+        grading.submission, SPEC.notebook, [SPEC.tasks[TASK].model_class], TASK
+    )
+    try:  # measured here, from the checkpoint, where the notebook's code cannot reach
+        state = load_state(folder.parent / "model.pt", TASK)
+    except BudgetError as error:
+        pytest.fail(str(error))
+    count = sum(value.numel() for key, value in state.items() if is_weight(key, value))
+    passed, what, fix = size_within(count, LIMIT, format_count(count))
+    assert passed, f"{what}: ✗ — {fix}."
+    score.set(1.0, f"{what}.")
+
+
+def test_no_ready_made_transformer(grading, child):
+    """Task 5: no ready-made Transformer in forward (torch.nn's layers, timm's, the kit's models but its encoder)"""
+    facts = grading.probe_facts(child, TASK)
+    passed, what, fix = no_ready_made(facts["forbidden"])
+    assert passed, f"Your model's forward runs {ready_made(facts['forbidden'])[0]}; {fix}."
+
+
+test_retrains_on_gpu = retraining_test(SPEC)  # the notebook re-trained, graded (gpu)

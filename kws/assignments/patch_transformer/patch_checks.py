@@ -1,0 +1,193 @@
+"""Notebook 03, Task 1: the patch grid's size and the patch embedding, against their definitions.
+
+`grid_size(size, patch, stride)` is checked against ``(size - patch) // stride + 1`` on sizes
+drawn from a seed (the notebook's self-check uses 0, the grader one the student cannot know).
+`PatchEmbedding(d_model, patch_size, stride)` is built seeded, in float64 and eval mode, with
+small distinct sizes (B=2 clips of T=14 frames x F=11 mel bins, d_model 10), and its output is
+compared with the reference written out here: the log-mels as one image (frequency as rows, time
+as columns), cut into patches by ``F.unfold`` and projected by a Linear holding the student's own
+weights (a Conv2d's kernel (D, 1, pf, pt) and a Linear's (D, pf * pt) are the same numbers).
+
+Letters: B batch, T frames, F mel bins, (pf, pt) a patch's mel bins and frames, (sf, st) the
+steps between patches, F' x T' the patch grid (rows x columns), D the token size.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kws.check.selfcheck import Checker, build, call, copy_weights, differs, shape_text
+
+B, T, N_MELS, D = 2, 14, 11, 10  # distinct sizes: swapped axes cannot go unnoticed
+# (patch_size, stride) pairs, each (frequency, time): overlapping 4 x 3 patches every 3 x 2
+# (a 3 x 6 grid), then 5 x 2 patches every 2 x 3 (4 x 5), where time overlaps and frequency not.
+SHAPES = [((4, 3), (3, 2)), ((5, 2), (2, 3))]
+GRID_FIX = (
+    "count every start 0, stride, 2 x stride, ... whose patch fits: (size - patch) // stride + 1"
+)
+
+
+def grid(size: int, patch: int, stride: int) -> int:
+    """The definition: patches of `patch` starting every `stride` that fit in `size`."""
+    return (size - patch) // stride + 1
+
+
+def reference_grid(weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor, patch, stride):
+    """unfold + Linear: features (B, T, F) -> grid (B, F', T', D), the projection `weight` (D,
+    pf * pt) and `bias` (D,) applied to each patch flattened frequency-major."""
+    image = features.transpose(1, 2).unsqueeze(1)  # (B, 1, F, T): frequency as rows
+    patches = F.unfold(image, kernel_size=patch, stride=stride)  # (B, pf * pt, F' * T')
+    rows = grid(features.size(2), patch[0], stride[0])
+    cols = grid(features.size(1), patch[1], stride[1])
+    tokens = patches.transpose(1, 2) @ weight.T + bias  # (B, F' * T', D), row-major over the grid
+    return tokens.view(features.size(0), rows, cols, -1)  # (B, F', T', D)
+
+
+class ReferencePatches(nn.Module):
+    """A patch embedding as the task defines it, for the checks of the later tasks: (B, T, F) ->
+    (B, F', T', D), `reference_grid` with a weight and a bias of its own. The model checks build
+    the notebook's PatchKWT with it, so that a bug in Task 1 costs Task 1's points only."""
+
+    def __init__(self, d_model: int, patch_size, stride):
+        super().__init__()
+        self.patch_size, self.stride = tuple(patch_size), tuple(stride)
+        self.weight = nn.Parameter(torch.randn(d_model, self.patch_size[0] * self.patch_size[1]))
+        self.bias = nn.Parameter(torch.zeros(d_model))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return reference_grid(self.weight, self.bias, features, self.patch_size, self.stride)
+
+
+def grid_size(checker: Checker, function, seed: int = 0) -> None:
+    """`function(size, patch, stride)` -> the number of patches along one axis, on sizes drawn
+    from `seed` (the last ones where the division leaves a remainder and where it does not)."""
+    checker.topic = "outputs"
+    rng = random.Random(f"grid-size/{seed}")
+    cases = [(40, 40, 40), (101, 3, 2), (101, 16, 10), (100, 10, 5)]  # strips, AST, squares
+    for _ in range(6):
+        patch = rng.randint(1, 16)
+        cases.append((patch + rng.randint(0, 90), patch, rng.randint(1, 12)))
+    wrong = []
+    for size, patch, stride in cases:
+        got = call(
+            checker,
+            f"grid_size({size}, {patch}, {stride}) runs",
+            lambda size=size, patch=patch, stride=stride: function(size, patch, stride),
+        )
+        if got != grid(size, patch, stride) or isinstance(got, bool):
+            wrong.append((size, patch, stride, got))
+    if not wrong:
+        checker.expect(True, f"grid_size is right on {len(cases)} (size, patch, stride)", "")
+        return
+    size, patch, stride, got = wrong[0]
+    expected = grid(size, patch, stride)
+    why = GRID_FIX
+    if isinstance(got, int) and got == expected - 1:
+        why = "off by one: the patch starting at 0 counts too; " + GRID_FIX
+    elif isinstance(got, int) and got == expected + 1:
+        why = "one patch too many: the last start must leave room for a whole patch; " + GRID_FIX
+    checker.expect(
+        False,
+        f"grid_size({size}, {patch}, {stride}) returns {got!r}; {expected} patches fit",
+        why,
+    )
+
+
+def _diagnose(weight, bias, features, patch, stride, got) -> str | None:
+    """A known mistake that gives `got`, or None."""
+    if not isinstance(got, torch.Tensor):
+        return None
+    pf, pt = patch
+    transposed = weight.view(-1, pf, pt).transpose(1, 2).reshape(weight.shape)  # time-major
+    expected = reference_grid(weight, bias, features, patch, stride)
+    bugs = [
+        (
+            reference_grid(transposed, bias, features, patch, stride),
+            "each patch is flattened time-major; flatten it frequency-major, as F.unfold and "
+            "Conv2d do on the (B, 1, F, T) image",
+        ),
+        (
+            expected.transpose(1, 2),
+            "the grid is (B, T', F', D); return (B, F', T', D): frequency rows first",
+        ),
+        (
+            reference_grid(weight, bias, features, patch, patch),
+            "the patches do not overlap: they start every `stride`, not every `patch_size`",
+        ),
+        (
+            reference_grid(weight, bias, features.transpose(1, 2), patch, stride)
+            if features.size(1) >= pf and features.size(2) >= pt
+            else None,
+            "time and frequency are swapped: the features are (B, T, F); the image is "
+            "features.transpose(1, 2): (B, F, T), frequency as rows",
+        ),
+    ]
+    return next(
+        (why for wrong, why in bugs if wrong is not None and differs(got, wrong) is None), None
+    )
+
+
+def patch_embedding(checker: Checker, cls, seed: int = 0) -> None:
+    """PatchEmbedding(d_model, patch_size, stride): (B, T, F) -> (B, F', T', D), equal to unfold
+    + Linear with its own weights, for each of `SHAPES`; every weight gets a gradient."""
+    generator = torch.Generator().manual_seed(seed)
+    features = torch.randn(B, T, N_MELS, generator=generator, dtype=torch.float64)
+    for patch, stride in SHAPES:
+        _one_shape(checker, cls, features, patch, stride)
+
+
+def _one_shape(checker: Checker, cls, features: torch.Tensor, patch, stride) -> None:
+    checker.topic = "build"
+    args = {"d_model": D, "patch_size": patch, "stride": stride}
+    student = build(checker, cls, args, "d_model, patch_size, stride")
+    holder = nn.Module()
+    holder.weight = nn.Parameter(torch.empty(D, patch[0] * patch[1], dtype=torch.float64))
+    holder.bias = nn.Parameter(torch.empty(D, dtype=torch.float64))
+    problem = copy_weights(student, holder)
+    if problem:
+        checker.stop(
+            "the weights copy into one projection of a patch (d_model x pf * pt) and its bias",
+            "keep one projection, e.g. nn.Conv2d(1, d_model, patch_size, stride) or "
+            f"nn.Linear(pf * pt, d_model) after F.unfold: {problem}",
+        )
+    weight, bias = holder.weight.detach(), holder.bias.detach()
+    checker.topic = "outputs"
+    shown = f"patch_size={patch}, stride={stride}"
+    got = call(checker, f"forward(features (2, 14, 11)) runs ({shown})", lambda: student(features))
+    rows, cols = grid(N_MELS, patch[0], stride[0]), grid(T, patch[1], stride[1])
+    with torch.no_grad():
+        expected = reference_grid(weight, bias, features, patch, stride)
+        why = _diagnose(weight, bias, features, patch, stride, got)
+    if not isinstance(got, torch.Tensor) or tuple(got.shape) != (B, rows, cols, D):
+        checker.stop(
+            f"with {shown}, forward returns {shape_text(got)}; (B, F', T', D) = "
+            f"{(B, rows, cols, D)}",
+            why
+            or "return the grid (B, F', T', D): F' = grid_size(F, pf, sf) rows of mel bins, "
+            "T' = grid_size(T, pt, st) columns of frames, one D-vector each",
+        )
+    gap = differs(got, expected)
+    fix = ""
+    if gap is not None:
+        fix = why or (
+            f"max difference {gap:.3g}; patch (f, t) covers mel bins f*sf ... f*sf+pf-1 and "
+            "frames t*st ... t*st+pt-1, flattened frequency-major, projected to d_model"
+        )
+    checker.expect(
+        gap is None,
+        f"with {shown}, the {rows} x {cols} grid matches unfold + Linear with your weights",
+        fix,
+    )
+
+    def backward():
+        student.zero_grad()
+        with torch.enable_grad():
+            student(features).sum().backward()
+
+    call(checker, "backward runs", backward)
+    unused = [n for n, p in student.named_parameters() if p.grad is None]
+    checker.expect(not unused, "every weight gets a gradient", f"{unused} are never used")

@@ -1,0 +1,193 @@
+"""Notebook 03, Task 3: structured patch-out, measured on the attention the model runs.
+
+The notebook's PatchKWT is built with its own StructuredPatchout and patchout=(k_t, k_f) =
+(2, 1) on a 3 x 7 patch grid (`model_checks.build_patch_model`; reference patches and positions
+stand in for Tasks 1 and 2), and its forward is traced with the kit's tracer
+(`kws.tracing.trace.trace_forward`), which finds every attention computation whatever the layers
+are called: the number of keys each attends over is the number of tokens that reached the
+encoder. A hook on the model's ``patchout`` module sees the grid it gets and the one it returns.
+
+- "eval": in eval mode the attention runs over the CLS and distillation tokens and all 21 patches,
+  and patch-out returns the grid unchanged;
+- "train": in training mode (SpecAugment and dropout off, so that patch-out is the only random
+  step) the attention runs over 2 + (3 - 1) x (7 - 2) = 12 tokens; every patch patch-out returns
+  is one of the grid's, and together they are whole rows and whole columns of it, the same for
+  every clip of the batch; the same seed of ``patchout.generator`` drops the same ones, other
+  seeds others.
+
+The tracer puts what it traces in eval mode; `TrainingForward` puts the model back in training
+mode inside the traced forward, so the training computation is the one traced.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from kws.assignments.patch_transformer.model_checks import (
+    COLS,
+    READ,
+    ROWS,
+    build_patch_model,
+    waves,
+)
+from kws.check.selfcheck import Checker, call, shape_text
+
+K_T, K_F = 2, 1  # time columns and frequency rows dropped
+SEED, OTHER_SEEDS = 7, (8, 9, 10, 11, 12)
+DROP = (
+    "draw k_t of the T' columns and k_f of the F' rows (torch.randperm(n, generator="
+    "self.generator)), the same for the whole batch, and keep the others: grid[:, rows][:, :, cols]"
+)
+
+
+class TrainingForward(nn.Module):
+    """``model.heads(waves)`` in training mode (or eval with `training=False`), SpecAugment and
+    dropout off: what `trace_forward`, which calls ``eval()`` on what it traces, should run."""
+
+    def __init__(self, model: nn.Module, training: bool):
+        super().__init__()
+        self.model, self.mode = model, training
+
+    def forward(self, clips: torch.Tensor):
+        self.model.train(self.mode)
+        for module in self.model.modules():
+            if isinstance(module, nn.Dropout) or module is getattr(self.model, "specaugment", None):
+                module.eval()
+        return self.model.heads(clips)
+
+
+def _run(
+    checker: Checker, model: nn.Module, training: bool, seed: int, traced: bool = True
+) -> dict:
+    """One forward with ``patchout.generator`` seeded `seed`: {"in": the grid patch-out got,
+    "out": what it returned, "keys": [keys of each attention computation] when `traced`}."""
+    from kws.tracing.trace import trace_forward
+
+    seen = {}
+
+    def hook(module, args, output):
+        seen["in"], seen["out"] = (args[0] if args else None), output
+
+    model.patchout.generator = torch.Generator().manual_seed(seed)
+    handle = model.patchout.register_forward_hook(hook)
+    mode, run = "training" if training else "eval", TrainingForward(model, training)
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(1000 + seed)  # the global generator says nothing of the seed
+            if traced:
+                trace = call(
+                    checker,
+                    f"forward in {mode} mode runs (traced)",
+                    lambda: trace_forward(run, waves()),
+                )
+                seen["keys"] = [keys for _, keys in trace.attention_sizes]
+            else:
+                call(checker, f"forward in {mode} mode runs", lambda: run(waves()))
+    finally:
+        handle.remove()
+        model.eval()
+    if "out" not in seen:
+        checker.stop(
+            f"forward in {mode} mode runs self.patchout", "keep heads' self.patchout(grid)"
+        )
+    return seen
+
+
+def _places(grid: torch.Tensor, patch: torch.Tensor) -> list[tuple[int, int]]:
+    """The (row, column) of every patch of `grid` (B, F', T', D) equal to `patch` (B, D) or (D,)."""
+    rows, cols = grid.size(-3), grid.size(-2)
+    return [
+        (f, t) for f in range(rows) for t in range(cols) if torch.equal(patch, grid[..., f, t, :])
+    ]
+
+
+def _whole(grid: torch.Tensor, out: torch.Tensor) -> tuple[str, tuple | None]:
+    """("whole", (rows, columns) kept) when `out` is whole rows and columns of `grid`, the same for
+    every clip; else (what is wrong, None)."""
+    places = {}
+    for i in range(out.size(1)):
+        for j in range(out.size(2)):
+            found = _places(grid, out[:, i, j])
+            if not found:
+                alone = all(_places(grid[b], out[b, i, j]) for b in range(grid.size(0)))
+                if alone:
+                    return "each clip keeps other patches: drop the same ones for the batch", None
+                return (
+                    "it returns values that are not patches of the grid: select, do not compute",
+                    None,
+                )
+            places[i, j] = found[0]
+    rows = [{places[i, j][0] for j in range(out.size(2))} for i in range(out.size(1))]
+    cols = [{places[i, j][1] for i in range(out.size(1))} for j in range(out.size(2))]
+    if any(len(r) != 1 for r in rows) or any(len(c) != 1 for c in cols):
+        return "single patches are dropped, not whole rows and columns: " + DROP, None
+    kept = (tuple(r.pop() for r in rows), tuple(c.pop() for c in cols))
+    if len(set(kept[0])) != len(kept[0]) or len(set(kept[1])) != len(kept[1]):
+        return "a row or column is kept twice: keep each of the others once", None
+    return "whole", kept
+
+
+def structured_patchout(checker: Checker, cls, ns: dict) -> None:
+    """Task 3 (see the module's docstring); `cls` is the notebook's StructuredPatchout, which the
+    model builds for itself."""
+    model = build_patch_model(checker, ns, keep="StructuredPatchout", patchout=(K_T, K_F))
+    full, dropped = READ + ROWS * COLS, READ + (ROWS - K_F) * (COLS - K_T)
+
+    checker.topic = "eval"
+    seen = _run(checker, model, training=False, seed=SEED)
+    keys = sorted(set(seen["keys"]))
+    checker.expect(
+        keys == [full],
+        f"in eval mode the attention runs over {keys or 'no'} tokens: all {ROWS * COLS} patches "
+        f"and the 2 read tokens make {full}",
+        "patch-out must only drop in training: return the grid unchanged when not self.training",
+    )
+    checker.expect(
+        isinstance(seen["out"], torch.Tensor) and torch.equal(seen["out"], seen["in"]),
+        "in eval mode, patch-out returns the grid unchanged",
+        "return the grid as it is when not self.training (eval mode keeps every patch)",
+    )
+
+    checker.topic = "train"
+    seen = _run(checker, model, training=True, seed=SEED)
+    grid, out = seen["in"], seen["out"]
+    shape = (2, ROWS - K_F, COLS - K_T, grid.size(3))
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != shape:
+        checker.stop(
+            f"in training, k_t={K_T}, k_f={K_F} on a {ROWS} x {COLS} grid: patch-out returns "
+            f"{shape_text(out)}; (B, F' - k_f, T' - k_t, D) = {shape}",
+            DROP,
+        )
+    keys = sorted(set(seen["keys"]))
+    checker.expect(
+        keys == [dropped],
+        f"in training the attention runs over {keys or 'no'} tokens: 2 + {ROWS - K_F} x "
+        f"{COLS - K_T} = {dropped} (traced)",
+        "the tokens the encoder gets must be the patches patch-out keeps, and the 2 read tokens",
+    )
+    verdict, kept = _whole(grid, out)
+    checker.expect(
+        kept is not None,
+        "the patches kept are whole rows and columns of the grid"
+        + (f" (rows {list(kept[0])}, columns {list(kept[1])})" if kept else ""),
+        verdict,
+    )
+    if kept is None:
+        return
+    again = _whole(grid, _run(checker, model, True, SEED, traced=False)["out"])[1]
+    checker.expect(
+        again == kept,
+        f"the same seed of patchout.generator ({SEED}) drops the same rows and columns",
+        "draw with self.generator (torch.randperm(n, generator=self.generator)), not the "
+        "global random generator",
+    )
+    others = [
+        _whole(grid, _run(checker, model, True, seed, traced=False)["out"])[1]
+        for seed in OTHER_SEEDS
+    ]
+    checker.expect(
+        any(other != kept for other in others),
+        f"other seeds ({', '.join(map(str, OTHER_SEEDS))}) drop other rows and columns",
+        "draw the rows and columns at random, with self.generator",
+    )

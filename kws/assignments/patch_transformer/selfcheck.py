@@ -1,0 +1,143 @@
+"""Notebook 03's self-checks (``check.patches``, ``check.positions``, ``check.patchout``,
+``check.distillation``, ``check.patch_model``, reached through `kws.check`): the judges of
+patch_checks.py, model_checks.py, patchout_checks.py, distill_checks.py and rules.py, the same the
+grading child runs (checks.py), with this folder's limits. The checks that build the notebook's
+PatchKWT find it in the notebook's namespace (`ns`, default: the notebook's own)."""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from torch import nn
+
+from kws.assignments import spec_of
+from kws.assignments.patch_transformer import (
+    distill_checks,
+    model_checks,
+    patch_checks,
+    patchout_checks,
+    rules,
+)
+from kws.check.selfcheck import Checker, CheckResult, call, shape_text
+
+__all__ = ["patches", "positions", "patchout", "distillation", "patch_model"]
+
+SPEC = spec_of(__file__)  # this folder: spec.toml, checks.py and the judges
+N_CLASSES = len(SPEC.data["classes"])  # 12
+
+
+def _namespace(ns: dict | None) -> dict:
+    return ns if ns is not None else vars(sys.modules["__main__"])
+
+
+def patches(grid_size=None, embedding: type | None = None, *, strict: bool = False) -> CheckResult:
+    """Task 1: `grid_size(size, patch, stride)` counts the patches along an axis, and
+    `PatchEmbedding(d_model, patch_size, stride)` gives the grid (B, F', T', D) that unfold + a
+    Linear with its own weights give. Either may be None (not checked)."""
+    checker = Checker("patches")
+    if grid_size is not None:
+        with checker.run():
+            patch_checks.grid_size(checker, grid_size)
+    if embedding is not None:
+        with checker.run():
+            patch_checks.patch_embedding(checker, embedding)
+    return checker.finish(strict)
+
+
+def positions(cls: type, *, ns: dict | None = None, strict: bool = False) -> CheckResult:
+    """Task 2: FreqTimePositions adds freq[f] + time[t] to patch (f, t) (the first time positions
+    for a shorter clip), and the notebook's PatchKWT gives the encoder the CLS and distillation
+    tokens as they are, then the patches with their positions."""
+    checker = Checker(getattr(cls, "__name__", str(cls)))
+    with checker.run():
+        model_checks.positions(checker, cls, _namespace(ns))
+    return checker.finish(strict)
+
+
+def patchout(cls: type, *, ns: dict | None = None, strict: bool = False) -> CheckResult:
+    """Task 3: the notebook's PatchKWT, built with this StructuredPatchout and patchout=(2, 1),
+    traced: every patch in eval mode; whole rows and columns dropped in training, seeded."""
+    checker = Checker(getattr(cls, "__name__", str(cls)))
+    with checker.run():
+        patchout_checks.structured_patchout(checker, cls, _namespace(ns))
+    return checker.finish(strict)
+
+
+def distillation(
+    loss=None, average=None, *, ns: dict | None = None, strict: bool = False
+) -> CheckResult:
+    """Task 4: `distillation_loss` on fixed tensors, and `average_heads` (on fixed tensors, and
+    in the notebook's PatchKWT). Either may be None (not checked)."""
+    checker = Checker("distillation")
+    if loss is not None:
+        with checker.run():
+            distill_checks.distillation_loss(checker, loss)
+    if average is not None:
+        with checker.run():
+            distill_checks.prediction(checker, average, _namespace(ns))
+    return checker.finish(strict)
+
+
+def _clips() -> torch.Tensor:
+    """Two seeded 1-second clips of noise (2, 16000), leaving the global random state alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return torch.rand(2, 16000) - 0.5
+
+
+def patch_model(
+    model: nn.Module, *, n_classes: int = N_CLASSES, strict: bool = False
+) -> CheckResult:
+    """Task 5: waveforms (B, 16000) in, (B, n_classes) logits out, deterministic in eval mode;
+    at most `max_parameters` weights; no ready-made Transformer in forward (traced, as the
+    grader traces the graded model)."""
+    from kws.params import format_count, is_weight
+    from kws.tracing.probes import forbidden_in
+    from kws.tracing.trace import trace_forward
+
+    checker = Checker(f"patch model ({type(model).__name__})")
+    limit = SPEC.tasks["patch"].limits["max_parameters"]
+    with checker.run():
+        clips, device = _clips(), next(model.parameters(), torch.empty(0)).device
+        was_training = model.training
+        try:
+            traced = call(
+                checker,
+                "forward(waves) runs (traced)",
+                lambda: trace_forward(model, clips.to(device)),
+            )
+            logits = traced.output
+            if not isinstance(logits, torch.Tensor):
+                checker.stop(f"forward returns {type(logits).__name__}", "return logits (B, C)")
+            checker.expect(
+                tuple(logits.shape) == (2, n_classes),
+                f"forward(waves (2, 16000)) returns logits of shape {shape_text(logits)}",
+                f"take raw waveforms, return (B, {n_classes})",
+            )
+            checker.expect(bool(torch.isfinite(logits).all()), "logits are finite", "NaN/inf")
+
+            def forward():
+                with torch.no_grad():
+                    return model.eval()(clips.to(device))
+
+            first = call(checker, "forward(waves) runs", forward)
+            checker.expect(
+                torch.equal(first, call(checker, "a second forward runs", forward)),
+                "eval mode is deterministic (no SpecAugment, dropout or patch-out)",
+                "augmentation, dropout and patch-out must only run when `self.training` is True",
+            )
+            tokens = sorted({keys for _, keys in traced.attention_sizes})
+            checker.expect(
+                bool(tokens),
+                f"the attention runs over {tokens} tokens a clip",
+                "run the encoder on the tokens in forward",
+            )
+        finally:
+            model.train(was_training)
+        count = sum(v.numel() for k, v in model.state_dict().items() if is_weight(k, v))
+        passed, what, fix = rules.size_within(count, limit, format_count(count))
+        checker.expect(passed, what, fix)
+        passed, what, fix = rules.no_ready_made(forbidden_in(traced))
+        checker.expect(passed, what, fix)
+    return checker.finish(strict)
