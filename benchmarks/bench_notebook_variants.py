@@ -41,9 +41,9 @@ import torch
 import torch.nn.functional as F
 import torchaudio
 from bench_real_speech import find_layout, prepare_split
+from holdout import speaker_counts, speaker_folds, word_clips
 from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, merge_run, side_by_side
 
-from kws.data.holdout import speaker_counts, speaker_folds, word_clips
 from kws.models.crnn import conv_blocks, run_conv_blocks
 from kws.models.pooling import SelfAttentionPooling
 

@@ -10,7 +10,7 @@ folder itself; WAV or FLAC clips; or a folder holding one ``.tar`` of that layou
 extracted). The benchmark writes working copies under ``--work``:
 
 - ``--folds K`` (cross-validation, how figures are reported): the speakers are dealt into K groups
-  of about equal clip counts (``kws.data.holdout``); fold i tests on every clip of group i, written
+  of about equal clip counts (``holdout.py``); fold i tests on every clip of group i, written
   as a 12-class test-set folder (``_unknown_`` = the other words, ``_silence_`` = windows of the
   last ``_background_noise_`` recording, which training never sees), and trains on the other
   speakers (a seeded 10 % of them validating). Every speaker is tested exactly once. ``--fold-list``
@@ -24,7 +24,8 @@ extracted). The benchmark writes working copies under ``--work``:
 Each recipe runs through ``kws.experiments.run_recipe`` (the kit's data path and ``fit``). Tables
 give accuracy per class and CPU seconds (the honest cost on a shared machine); results are merged
 into ``--out`` (JSON, one entry per row; cross-validated rows hold every fold and the summary),
-which ``kws demo`` quotes.
+and with ``--folds`` (to the default ``--out``) the rows' summaries are published into the kit's
+``kws/figures.json`` (``figures.py``), which ``kws demo``, notebook 01 and the docs quote.
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from figures import KIT_FIGURES, publish, real_speech_section
+from holdout import (
+    noise_recordings,
+    speaker_counts,
+    speaker_folds,
+    speaker_sample,
+    word_clips,
+    write_test_folder,
+    write_training_folder,
+)
 from real_speech_runs import (
     format_rows,
     format_summary,
@@ -48,15 +59,6 @@ from real_speech_runs import (
 
 from kws.assignments import ASSIGNMENTS
 from kws.data.download import safe_extract
-from kws.data.holdout import (
-    noise_recordings,
-    speaker_counts,
-    speaker_folds,
-    speaker_sample,
-    word_clips,
-    write_test_folder,
-    write_training_folder,
-)
 from kws.data.speech_commands import speaker_of
 from kws.recipes import SMALL, Recipe
 
@@ -220,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue interrupted recipe rows")
     parser.add_argument("--out", type=Path, help="JSON results to merge into")
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        help="figures file to publish the cross-validated rows into (default: the kit's "
+        "kws/figures.json when --out is not given; none otherwise)",
+    )
     args = parser.parse_args(argv)
     for name in args.recipes:
         if name not in RECIPES or RECIPES[name].task != "kws":
@@ -276,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(jobs)} runs on {len(splits)} split(s), {args.jobs} at a time", flush=True)
 
     out = args.out or RESULTS / ("real_speech_cv.json" if args.folds else "real_speech.json")
+    figures = args.figures or (KIT_FIGURES if args.folds and args.out is None else None)
     results, summaries = [], {}
     for result in side_by_side(_job, jobs, args.jobs):  # each merged into --out as it ends
         results.append(result)
@@ -283,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = merge_result(out, result, args.folds)
         if summary is not None:
             summaries[result["row"]] = summary
+            if figures is not None:  # what the kit quotes follows every merged fold
+                publish("real_speech", real_speech_section(out), figures)
 
     print("\n" + format_rows(results))
     if summaries:
@@ -292,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         f"\nCPU s: the run with its validations and child processes, {threads} torch thread(s) "
         "a run; on a shared machine CPU s is the honest cost"
     )
-    print(f"saved {out}")
+    print(
+        f"saved {out}" + (f"; published its rows into {figures}" if figures and summaries else "")
+    )
     return 0
 
 

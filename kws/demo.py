@@ -22,12 +22,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from kws import figures
 from kws.assignments import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
-# bench_real_speech.py writes them: cross-validated over speakers (--folds), and one hold-out split
-REAL_SPEECH_CV = ROOT / "benchmarks" / "results" / "real_speech_cv.json"
-REAL_SPEECH = ROOT / "benchmarks" / "results" / "real_speech.json"
 # The notebooks and the settings of their reference runs per preset (passed to the notebooks'
 # `parameters` cells through the environment) come from the specs, [budgets.<preset>] of
 # kws/assignments/<name>/spec.toml; the reasons for each budget are written there.
@@ -217,35 +215,22 @@ def result_table(submission: Path, results: Path | None) -> str:
 
 
 def real_speech_table(path: Path | None = None) -> str:
-    """The reference models' accuracy on real speech, as ``benchmarks/bench_real_speech.py``
-    measured and saved it (the demo itself trains on synthetic data only), or "" without it.
+    """The reference models' accuracy on real speech, as the kit's figures file records it
+    (``kws/figures.json``, written by the repository's ``benchmarks/bench_real_speech.py``; the
+    demo itself trains on synthetic data only), or "" without such figures.
 
-    ``path`` defaults to the cross-validated results when they exist, else the hold-out ones. A
-    cross-validated row shows its mean and spread over folds; a hold-out row its one accuracy."""
-    if path is None:
-        path = REAL_SPEECH_CV if REAL_SPEECH_CV.is_file() else REAL_SPEECH
-    if not path.is_file():
-        return ""
-    rows = json.loads(path.read_text())
+    Each row shows its mean and spread over the speaker folds it ran, and its CPU seconds a fold.
+    ``path``: another figures file (the tests' own)."""
+    rows = figures.load(path).get("real_speech", {}).get("rows", {})
     if not rows:
         return ""
     width = max(len(name) for name in rows)
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    lines = [f"Measured on real Speech Commands clips of unseen speakers ({shown}):"]
+    lines = ["Measured on real Speech Commands clips of unseen speakers (kws/figures.json):"]
     for name, row in rows.items():
-        if "folds" in row:  # cross-validated
-            lines.append(
-                f"  {name:<{width}}  {row['mean']:.2%} ± {row['sd']:.2%} over {row['k']} of "
-                f"{row['total_folds']} speaker folds ({row['cpu_seconds_mean']:.0f} CPU-s a fold)"
-            )
-        else:
-            lines.append(
-                f"  {name:<{width}}  {row['test_accuracy']:.2%}  ({row['steps']} steps x "
-                f"{row['batch_size']}, {row['cpu_seconds']:.0f} CPU-s)"
-            )
-    first = next(iter(rows.values()))
-    if "test_set" in first:
-        lines.append(f"  test set: {first['test_set']}")
+        lines.append(
+            f"  {name:<{width}}  {row['mean']:.2%} ± {row['sd']:.2%} over {row['k']} of "
+            f"{row['total_folds']} speaker folds ({row['cpu_seconds_mean']:.0f} CPU-s a fold)"
+        )
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ import ast
 import copy
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -247,7 +248,7 @@ def execute_notebook(
     timeout: int = 3600,
     save_to: str | Path | None = None,
     echo: bool = False,
-    on_output=None,
+    on_output: Callable[[str], object] | None = None,
 ) -> nbformat.NotebookNode:
     """Run every cell of the notebook at `path` in a fresh python3 kernel, in the notebook's folder.
 

@@ -115,7 +115,10 @@ def _shape_of(output) -> str:
 
 
 def parameter_table(
-    model: nn.Module, example_input=None, depth: int = 2, title: str | None = None
+    model: nn.Module,
+    example_input: torch.Tensor | tuple | None = None,
+    depth: int = 2,
+    title: str | None = None,
 ) -> ParameterTable:
     """A torchinfo-like table of ``model``: one row per block down to ``depth`` levels.
 

@@ -113,7 +113,8 @@ def plot_confusion_matrix(
     """Confusion matrix with class names: row = true class, column = predicted class.
 
     Args:
-        labels / predictions: class indices (N,).
+        labels: the true class indices (N,).
+        predictions: the predicted class indices (N,).
         class_names: C names, in class-index order.
         normalize: divide each row by its count, so a cell is the fraction of that true class.
         path: save a PNG here too.

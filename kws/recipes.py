@@ -104,7 +104,7 @@ class Recipe:
 #   kws_transformer        92.1 % +- 0.2 (3 folds)    crnn_attention   93.3 % +- 0.8 (3 folds)
 # (on the folder's own 20 validating speakers the same recipes scored 96.0 % and 95.2 %: one
 # small split overstates what new speakers give). Trained as now, 5 folds for the Conformer and 4
-# for the CRNN (one run a fold, 1 torch thread; the README's "Real speech" section):
+# for the CRNN (one run a fold, 1 torch thread; benchmarks/real_speech.md):
 #   kws_transformer        94.9 % +- 1.4 (5 folds)    crnn_attention   94.8 % +- 1.0 (4 folds)
 _KWS_RECIPE = {
     "task": "kws",

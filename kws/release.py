@@ -135,8 +135,11 @@ def _build_kit_archive(folder: Path) -> Path:
         for name in ("pyproject.toml", "README.md"):
             shutil.copyfile(KIT_ROOT / name, source / name)
         # Each assignment's graded tests (kws/assignments/<name>/grader/) stay with the grader,
-        # and so do the Gradescope image's scripts (kws/grading/gradescope_scripts/).
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grader", "gradescope_scripts")
+        # and so do the Gradescope image's scripts (kws/grading/gradescope_scripts/) and the
+        # measured figures `kws demo` and the docs quote (kws/figures.json): students need none.
+        ignore = shutil.ignore_patterns(
+            "__pycache__", "*.pyc", "grader", "gradescope_scripts", "figures.json"
+        )
         shutil.copytree(KIT_ROOT / "kws", source / "kws", ignore=ignore)
         build = (
             "import sys, setuptools.build_meta as backend; print(backend.build_sdist(sys.argv[1]))"

@@ -66,8 +66,21 @@ def pytest_xdist_make_scheduler(config, log):
     return GroupScheduling(config, log)
 
 
+def _leave_out_benchmarks(config, items) -> None:
+    """Tests marked `benchmark` (the benchmark scripts' own, tests/test_benchmarks.py) run only
+    when `-m` names them (`pytest -m benchmark`, which .ci/run runs on its own): the README's test
+    command checks the kit, not the research scripts beside it."""
+    if "benchmark" in (config.getoption("markexpr") or ""):
+        return
+    left_out = [item for item in items if "benchmark" in item.keywords]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if "benchmark" not in item.keywords]
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    _leave_out_benchmarks(config, items)
     rank = {group: number for number, group in enumerate(LONGEST_FIRST)}
 
     def order(item) -> int:  # a split module's tests keep the module's place

@@ -33,12 +33,13 @@ class WaveAugment(nn.Module):
         speed: each clip is played at a random speed in [1 - speed, 1 + speed] around its centre
             (linear interpolation; duration, pitch and formants change together, as with a faster
             or slower speaker with a shorter or longer vocal tract); 0 (the default) disables it.
-            Notebook 01 uses 0.1 (the README's real-speech ablation: alone it moved one speaker
-            fold by less than its noise, with learning rate 2e-3 it was part of the best recipe).
+            Notebook 01 uses 0.1 (the real-speech ablation, benchmarks/real_speech.md: alone it
+            moved one speaker fold by less than its noise, with learning rate 2e-3 it was part of
+            the best recipe).
         gain_db: after the noise, each clip (noise included) is scaled by its own random gain in
             [-gain_db, +gain_db] decibels, so that the model meets each word louder and quieter
             than it was recorded (a log-mel feature moves by a constant); the result may exceed
-            [-1, 1] by that gain. 0 (the default) disables it. In the README's real-speech
+            [-1, 1] by that gain. 0 (the default) disables it. In the real-speech
             ablation 10 dB was worth about a point on speakers the model never heard (3 folds).
         noise_prob: probability that a clip gets noise.
         noise_volume: largest noise volume (a factor on the noise samples).

@@ -85,9 +85,8 @@ class ClipBatches(_DeviceBatches):
         augment: a :class:`~kws.data.augment.WaveAugment` already on ``device`` (training only).
         drop_last: leave out the last, smaller batch of an epoch.
 
-    Yields:
-        ``(waves (B, S) float32, None, labels (B,) int64)``: every clip has S = 16000 samples, so
-        there are no lengths.
+    Iterating yields batches ``(waves (B, S) float32, None, labels (B,) int64)``: every clip
+    has S = 16000 samples, so there are no lengths.
     """
 
     def __init__(
@@ -146,8 +145,8 @@ class FeatureBatches(_DeviceBatches):
         pad_value: value of padded frames (-20: the log of a tiny energy).
         drop_last: leave out the last, smaller batch of an epoch.
 
-    Yields:
-        ``(x (B, T, F) float32, lengths (B,) int64 valid frames, labels (B,) int64)``.
+    Iterating yields batches ``(x (B, T, F) float32, lengths (B,) int64 valid frames, labels
+    (B,) int64)``.
     """
 
     def __init__(

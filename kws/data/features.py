@@ -86,8 +86,12 @@ class MFCC(nn.Module):
 
     Args:
         n_mfcc: number of coefficients kept (must not exceed ``n_mels``).
-        n_mels, sample_rate, n_fft, win_length, hop_length, floor: as in :class:`LogMel`.
-            The defaults (80 mels, 30 ms window, 10 ms hop) are the KWT recipe.
+        n_mels: as in :class:`LogMel`; the default 80 is the KWT recipe's.
+        sample_rate: as in :class:`LogMel`.
+        n_fft: as in :class:`LogMel`; the default 480 samples (30 ms) is the KWT recipe's window.
+        win_length: as in :class:`LogMel` (defaults to ``n_fft``).
+        hop_length: as in :class:`LogMel`; the default is the KWT recipe's 10 ms hop.
+        floor: as in :class:`LogMel`.
 
     Shapes:
         forward(waveform (B, S)) -> coefficients (B, T, n_mfcc), T = S // hop_length + 1.

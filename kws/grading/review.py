@@ -2,10 +2,10 @@
 
 Runs in the grader's process on the notebook's text (never executing it). The grading child
 runs the cells tagged ``model`` (and notebook 01's parameters and recipe cells) in the same process as the grader's tracing and its result
-channel, so code that inspects frames or the garbage collector, registers exit handlers,
-rewrites ``builtins`` or installs hooks could, in principle, forge what the child reports (the
-README's threat model says exactly what can and cannot be trusted). Course models need none of
-it, so each use is listed for manual review in the report and the gradebook; points are not
+channel, so code that inspects frames or the garbage collector, registers exit handlers, rewrites
+``builtins`` or installs hooks could, in principle, forge what the child reports (the threat model,
+docs/reference/threat-model.md, says exactly what can and cannot be trusted). Course models need
+none of it, so each use is listed for manual review in the report and the gradebook; points are not
 changed by a flag.
 """
 

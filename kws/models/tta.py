@@ -1,11 +1,12 @@
 """Test-time averaging over speeds: a keyword classifier asked about each clip several times.
 
 A model trained on a few hundred speakers has met few speaking rates and voices; played a little
-faster and a little slower, a clip is asked again as if another speaker had said it, and the mean
-of the answers is steadier than any one of them. Measured on real speech of unseen speakers (the
-README's ablation of notebook 01): for notebook 01's model trained with speed changes, averaging
-over 0.9, 1.0 and 1.1 added 0.5 points on average (14 runs, -0.1 to +1.2); for `kws_conformer`
-trained without them it did not help (-0.4 and +0.4 on two folds). Train with the speeds you test.
+faster and a little slower, a clip is asked again as if another speaker had said it, and the mean of
+the answers is steadier than any one of them. Measured on real speech of unseen speakers (the
+ablation of notebook 01, benchmarks/real_speech.md): for notebook 01's model trained with speed
+changes, averaging over 0.9, 1.0 and 1.1 added 0.5 points on average (14 runs, -0.1 to +1.2); for
+`kws_conformer` trained without them it did not help (-0.4 and +0.4 on two folds). Train with the
+speeds you test.
 
 ``forward(waveform (B, S), lengths (B,) | None) -> log of the mean class probabilities (B, C)``:
 the argmax is the averaged prediction, and ``nn.NLLLoss`` or ``cross_entropy`` read them as logits.

@@ -17,7 +17,7 @@ what differs afterwards:
 
 This cannot make the child trustworthy — code in the same process can undo any check — but every
 trick found in practice is either detected here or fails, and what is left must be written in the
-notebook for everyone to see (see the README's threat model).
+notebook for everyone to see (see the threat model, docs/reference/threat-model.md).
 """
 
 from __future__ import annotations

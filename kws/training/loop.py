@@ -96,7 +96,8 @@ def fit(
             To resume exactly, it must give the same batches when created again with the same seed
             (the kit's iterators do): the resumed run draws and drops the batches already used.
         valid_batches: iterable of ``(x, lengths, labels)``, one pass per validation; ``None`` to skip.
-        steps / epochs: the length of the run, exactly one of them (epochs need ``len(train_batches)``).
+        steps: the length of the run in optimizer steps; give ``steps`` or ``epochs``, not both.
+        epochs: the length of the run in passes over ``train_batches`` (needs its ``len``).
         lr: peak learning rate of the default AdamW (1e-3); leave ``None`` when passing ``optimizer``.
         weight_decay: AdamW weight decay on matrices (0.01); leave ``None`` with ``optimizer``.
         warmup_steps: linear warm-up before the cosine decay; default 5 % of the steps.

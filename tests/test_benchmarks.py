@@ -1,4 +1,7 @@
-"""Folds and test folders by speaker (kws.data.holdout): what cross-validation over speakers relies on."""
+"""The real-speech benchmarks' own code, on tiny data: folds and test folders by speaker
+(benchmarks/holdout.py), what cross-validation over speakers relies on, and the benchmark scripts
+as commands. Benchmark tests: the default run leaves them out; `pytest -m benchmark` runs them
+(.ci/run does, after the README's test command)."""
 
 import json
 import os
@@ -10,18 +13,24 @@ import pytest
 import torch
 
 from kws.data import SpeechCommands
-from kws.data.holdout import (
-    noise_recordings,
-    speaker_counts,
-    speaker_folds,
-    word_clips,
-    write_test_folder,
-    write_training_folder,
-)
 from kws.data.speech_commands import KNOWN_WORDS_12, SILENCE, UNKNOWN, speaker_of
 
+pytestmark = pytest.mark.benchmark
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
-def test_folds_cover_every_speaker_once_with_balanced_clip_counts():
+
+@pytest.fixture
+def holdout(monkeypatch):
+    """benchmarks/holdout.py, imported as the benchmark scripts import it (by its name, with
+    benchmarks/ on the path); the path is restored after the test."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import holdout
+
+    return holdout
+
+
+def test_folds_cover_every_speaker_once_with_balanced_clip_counts(holdout):
+    speaker_folds = holdout.speaker_folds
     counts = {f"s{i:03d}": 1 + (i * 7) % 23 for i in range(60)}  # 1 to 23 clips each
     folds = speaker_folds(counts, 5, seed=0)
     assert set().union(*folds) == set(counts)
@@ -32,7 +41,8 @@ def test_folds_cover_every_speaker_once_with_balanced_clip_counts():
     assert speaker_folds(counts, 5, seed=1) != folds
 
 
-def test_folds_refuse_too_few_speakers_or_folds():
+def test_folds_refuse_too_few_speakers_or_folds(holdout):
+    speaker_folds = holdout.speaker_folds
     with pytest.raises(ValueError, match="at least 2 folds"):
         speaker_folds({"a": 1, "b": 2}, 1)
     with pytest.raises(ValueError, match="3 speakers cannot make 5 folds"):
@@ -40,21 +50,21 @@ def test_folds_refuse_too_few_speakers_or_folds():
 
 
 @pytest.mark.filterwarnings("ignore:.*has no folder for")  # the tiny data lacks some words
-def test_a_fold_trains_and_tests_on_other_speakers(tiny_data, tmp_path):
+def test_a_fold_trains_and_tests_on_other_speakers(holdout, tiny_data, tmp_path):
     layout = tiny_data / "speech_commands_v0.02"
-    words, noises = word_clips(layout), noise_recordings(layout)
-    folds = speaker_folds(speaker_counts(words), 3, seed=0)
+    words, noises = holdout.word_clips(layout), holdout.noise_recordings(layout)
+    folds = holdout.speaker_folds(holdout.speaker_counts(words), 3, seed=0)
     test_speakers = folds[0]
-    train_speakers = set(speaker_counts(words)) - test_speakers
-    root = write_training_folder(words, train_speakers, noises[:-1], tmp_path / "sc", seed=0)
-    counts = write_test_folder(words, test_speakers, noises[-1], tmp_path / "test12", seed=0)
+    train_speakers = set(holdout.speaker_counts(words)) - test_speakers
+    root = holdout.write_training_folder(words, train_speakers, noises[:-1], tmp_path / "sc")
+    counts = holdout.write_test_folder(words, test_speakers, noises[-1], tmp_path / "test12")
 
     training = SpeechCommands(root, "training", labels="35")
     validation = SpeechCommands(root, "validation", labels="35")
     trained = {clip.speaker for clip in training.items} | {c.speaker for c in validation.items}
     assert trained == train_speakers and validation.items
     assert {c.speaker for c in training.items}.isdisjoint(c.speaker for c in validation.items)
-    assert len(noise_recordings(root)) == len(noises) - 1  # the test's noise stays out
+    assert len(holdout.noise_recordings(root)) == len(noises) - 1  # the test's noise stays out
 
     test = SpeechCommands(root, "test12", labels="12", test_set_root=tmp_path / "test12")
     tested = {speaker_of(c.path.name).split("_")[-1] for c in test.items if c.label > 0}
@@ -77,7 +87,7 @@ def test_a_fold_trains_and_tests_on_other_speakers(tiny_data, tmp_path):
 )
 def test_the_benchmark_names_a_fold_list_it_cannot_run(tmp_path, options, message):
     """A typo in --fold-list stops the cross-validation before any data is read, saying why."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_real_speech.py"
+    script = BENCHMARKS / "bench_real_speech.py"
     missing = tmp_path / "no-such-data"  # never read: the options are checked first
     done = subprocess.run(
         [sys.executable, str(script), "--data", str(missing), *options],
@@ -91,14 +101,16 @@ def test_the_benchmark_merges_each_recipe_fold_into_its_cross_validated_row(tiny
     """bench_real_speech.py --folds: the kit's recipe trained on each fold through run_recipe,
     each run merged into --out as it ends, a second invocation's fold added to the same row and
     the summary taken over both; an older row of the file is left as it was."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_real_speech.py"
-    out = tmp_path / "cv.json"
+    script = BENCHMARKS / "bench_real_speech.py"
+    out, published = tmp_path / "cv.json", tmp_path / "figures.json"
     out.write_text(json.dumps({"an older row": {"mean": 0.5}}))
+    kit_figures = (BENCHMARKS.parent / "kws" / "figures.json").read_bytes()
     for fold in ("0", "1"):
         done = subprocess.run(
             [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
              "--folds", "3", "--fold-list", fold, "--recipes", "kws_transformer",
-             "--scale", "0.001", "--batch-size", "8", "--threads", "1", "--out", str(out)],
+             "--scale", "0.001", "--batch-size", "8", "--threads", "1", "--out", str(out),
+             "--figures", str(published)],
             cwd=tmp_path, capture_output=True, text=True, timeout=600,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )  # fmt: skip
@@ -111,6 +123,12 @@ def test_the_benchmark_merges_each_recipe_fold_into_its_cross_validated_row(tiny
     assert row["mean"] == pytest.approx(sum(accuracies) / 2)
     assert all(f["steps"] == 4 for f in row["folds"])  # 4,000 steps x --scale 0.001
     assert "Cross-validated over speakers (3 folds" in done.stdout
+    # each merged fold is published as the figures the kit quotes: the row's summary, not its
+    # folds; the kit's own figures file is written only by a run into the default results
+    quoted = json.loads(published.read_text())["real_speech"]["rows"]["kws_transformer (real)"]
+    assert quoted["mean"] == row["mean"] and quoted["k"] == 2 and quoted["folds_run"] == [0, 1]
+    assert quoted["parameters"] == 650_684 and quoted["steps"] == 4 and "folds" not in quoted
+    assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures
 
 
 @pytest.mark.filterwarnings("ignore:.*has no folder for")
@@ -119,7 +137,7 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
     trains notebook 01's own classes on a fold and is scored on that fold's speakers, one pass
     and with speeds averaged; a second run of another fold (in worker processes) adds to the row
     instead of replacing it."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_notebook_variants.py"
+    script = BENCHMARKS / "bench_notebook_variants.py"
     out = tmp_path / "ablation.json"
     for fold, jobs in (("0", "1"), ("1", "2")):  # in this process, then 2 worker processes
         done = subprocess.run(
@@ -188,7 +206,7 @@ def test_the_notebook_variants_run_on_speaker_folds_and_merge_their_results(tiny
 def test_the_pooled_tokenizer_gives_a_padded_clip_the_tokens_it_gives_alone(monkeypatch):
     """The pooled-stem variants' tokenizer (the course CRNN's convolutions): a clip padded in a
     batch gets the tokens and the token count it gets alone, four frames to a token."""
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     from bench_notebook_variants import PooledTokenizer
 
     torch.manual_seed(0)
@@ -204,7 +222,7 @@ def test_the_pooled_tokenizer_gives_a_padded_clip_the_tokens_it_gives_alone(monk
 def test_cepstra_keep_the_envelope_and_all_of_them_change_nothing(monkeypatch):
     """The cepstra-20 variant's front-end: all 40 cepstra give the log-mels back; 20 remove the
     fast ripple across mel bins (pitch harmonics) and keep a smooth spectral envelope."""
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     from bench_notebook_variants import Cepstra
 
     from kws.data.features import LogMel
@@ -227,7 +245,7 @@ def test_distillation_trains_the_student_alone_on_the_frozen_teachers_probabilit
     """The distil variant's pair: training the student leaves the CRNN teacher's weights and
     BatchNorm statistics as they were; the loss is the label loss plus T² x KL to the teacher's
     probabilities, zero on the soft side when the student already agrees with the teacher."""
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     from bench_notebook_variants import Distilled
 
     from kws.models import build_model
@@ -261,7 +279,7 @@ def test_the_attention_readout_classifies_a_padded_clip_as_it_does_alone(monkeyp
     """The attention-pool variant: notebook 01's model reads the encoder's outputs through the
     CRNN's attention pooling instead of its CLS output; a clip padded in a batch gets the logits
     it gets alone, and the pooling adds only its scorer (d_model + 1 weights)."""
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     from bench_notebook_variants import AttentionReadout, notebook_namespace
 
     torch.manual_seed(0)
@@ -274,3 +292,24 @@ def test_the_attention_readout_classifies_a_padded_clip_as_it_does_alone(monkeyp
     with torch.no_grad():
         batch, alone = model(waves, lengths), model(waves[1:, :9000])
     torch.testing.assert_close(batch[1], alone[0], atol=1e-4, rtol=0)
+
+
+def test_the_demo_benchmark_publishes_the_demos_time_and_figures(tmp_path):
+    """bench_demo.py: `kws demo` run as a newcomer runs it, timed, and its synthetic accuracies
+    and score kept as the figures file's `demo` section (here on the tiny preset)."""
+    published = tmp_path / "figures.json"
+    published.write_text(json.dumps({"report": {"kept": True}}))
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_demo.py"), "--preset", "tiny",
+         "--work", str(tmp_path / "w"), "--figures", str(published)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    saved = json.loads(published.read_text())
+    assert saved["report"] == {"kept": True}  # the other sections are left as they were
+    demo = saved["demo"]
+    assert demo["synthetic"] is True and demo["preset"] == "tiny"
+    assert demo["max_score"] > 0 and demo["score"] == demo["max_score"]  # the reference's marks
+    assert {"KeywordTransformer", "CRNN baseline", "task1"} <= set(demo["accuracies"])
+    assert demo["cpu_seconds"] > 0 and demo["wall_seconds"] > 0

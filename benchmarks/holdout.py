@@ -12,7 +12,8 @@ layout (``WORD/SPEAKER_nohash_N.wav|flac`` and ``_background_noise_/``) by speak
   (``yes/`` ... ``go/``, ``_unknown_/`` for every other word, ``_silence_/`` cut from a noise
   recording), the layout of the official ``speech_commands_test_set_v0.02``.
 
-``benchmarks/bench_real_speech.py`` builds its hold-out and its cross-validation folds with them.
+``bench_real_speech.py`` and ``bench_notebook_variants.py`` build their hold-out and their
+cross-validation folds with them (benchmark code: the kit itself never needs it).
 """
 
 from __future__ import annotations

@@ -1,0 +1,102 @@
+"""Publish measured figures into the kit's one figures file, ``kws/figures.json``.
+
+``kws demo``, notebook 01 and the documentation site quote their measurements from that file
+(package data, read by ``kws.figures``). The benchmark scripts write their own section of it with
+:func:`publish`, and nothing else writes it:
+
+- ``bench_real_speech.py --folds K`` (with its default ``--out``): ``real_speech``, the summary
+  of each cross-validated row of ``results/real_speech_cv.json``, after every fold it merges;
+- ``bench_demo.py --publish``: ``demo``;
+- ``bench_grading_memory.py --publish``: ``grading``;
+- ``bench_report.py --publish``: ``report``.
+
+    python benchmarks/figures.py    # publish the real-speech rows of results/ again
+
+A test run of a benchmark writes to a figures file of its own (``--figures FILE``), never to the
+kit's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+KIT_FIGURES = Path(__file__).resolve().parents[1] / "kws" / "figures.json"
+REAL_SPEECH_CV = Path(__file__).resolve().parent / "results" / "real_speech_cv.json"
+REAL_SPEECH_COMMAND = (
+    "python benchmarks/bench_real_speech.py --data DEV --folds 5 --notebook "
+    "--recipes kws_transformer crnn_attention --jobs 2"
+)
+REAL_SPEECH_CONDITIONS = (
+    "Real Speech Commands v0.02 clips, cross-validated over 5 speaker folds: each fold trains on "
+    "the other folds' speakers and tests on every clip of its own, so every speaker is tested "
+    "once. One torch thread a run, two runs side by side on a 2-core machine."
+)
+# What a cross-validated row keeps in the figures file: its summary, not every fold's record.
+SUMMARY_KEYS = (
+    "mean", "sd", "k", "total_folds", "test_clips", "per_class_mean", "per_class_sd",
+    "cpu_seconds_mean", "crnn_mean", "crnn_sd",
+)  # fmt: skip
+# Settings every fold of a row shares, when it does (the notebook's runs record no model).
+FOLD_KEYS = ("recipe", "model", "parameters", "steps", "batch_size", "threads")
+
+
+def publish(name: str, values: dict, figures: str | Path = KIT_FIGURES) -> Path:
+    """Write ``values`` as section ``name`` of ``figures`` (the other sections kept), atomically.
+
+    Returns:
+        the figures file.
+    """
+    figures = Path(figures)
+    saved = json.loads(figures.read_text(encoding="utf-8")) if figures.is_file() else {}
+    saved[name] = values
+    figures.parent.mkdir(parents=True, exist_ok=True)
+    partial = figures.with_name(figures.name + ".partial")
+    partial.write_text(json.dumps(saved, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    partial.replace(figures)
+    return figures
+
+
+def row_summary(row: dict) -> dict:
+    """A cross-validated results row (with its ``folds``) as the figures file keeps it: the
+    summary, the settings its folds share, and the range of CPU seconds a fold."""
+    summary = {key: row[key] for key in SUMMARY_KEYS if row.get(key) is not None}
+    folds = row.get("folds", [])
+    for key in FOLD_KEYS:
+        values = {json.dumps(fold.get(key)) for fold in folds}
+        if len(values) == 1 and folds[0].get(key) is not None:
+            summary[key] = folds[0][key]
+    seconds = [fold["total_cpu_seconds"] for fold in folds if "total_cpu_seconds" in fold]
+    if seconds:
+        summary["cpu_seconds_min"], summary["cpu_seconds_max"] = min(seconds), max(seconds)
+        summary.setdefault("cpu_seconds_mean", round(statistics.fmean(seconds), 1))
+    summary["folds_run"] = [fold["fold"] for fold in folds]
+    return summary
+
+
+def real_speech_section(results: str | Path = REAL_SPEECH_CV) -> dict:
+    """The ``real_speech`` section: every cross-validated row of ``results``, summarised."""
+    rows = json.loads(Path(results).read_text(encoding="utf-8"))
+    return {
+        "command": REAL_SPEECH_COMMAND,
+        "conditions": REAL_SPEECH_CONDITIONS,
+        "synthetic": False,
+        "rows": {name: row_summary(row) for name, row in rows.items() if "folds" in row},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=REAL_SPEECH_CV)
+    parser.add_argument("--figures", type=Path, default=KIT_FIGURES)
+    args = parser.parse_args(argv)
+    written = publish("real_speech", real_speech_section(args.results), args.figures)
+    print(f"published the real-speech rows of {args.results} into {written}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

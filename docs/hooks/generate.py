@@ -1,0 +1,230 @@
+"""MkDocs hook: what the documentation pages quote from the kit's own files, generated at build.
+
+A page asks for generated text with a placeholder on a line of its own (a table) or inside a
+sentence:
+
+- ``{{ figures:NAME }}``: measured figures, from ``kws/figures.json`` (which the benchmarks
+  publish, ``benchmarks/figures.py``), so a page always shows the figures last measured;
+- ``{{ specs:NAME }}``: tables read from the assignments' ``spec.toml`` files;
+- ``{{ cli:commands }}``: every ``kws`` subcommand with its help, from the command's own parser.
+
+``RENDER`` maps each name to the function that makes its text. An unknown name stops the build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from kws import figures
+from kws.figures import percent
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+
+PLACEHOLDER = re.compile(r"\{\{\s*((?:figures|specs|cli):[\w-]+)\s*\}\}")
+SPECS = Path(__file__).resolve().parents[2] / "kws" / "assignments"
+ROW_NAMES = {  # how a results row is named for a reader
+    "notebook 01": "notebook 01's reference solution, executed as a student runs it",
+    "kws_transformer (real)": '`SMALL["kws_transformer"]` (`kws train kws_transformer`)',
+    "crnn_attention (real)": '`SMALL["crnn_attention"]` (`kws train crnn_attention`)',
+}
+DEMO_NAMES = {  # the notebooks' summary keys
+    "KeywordTransformer": "notebook 01: `KeywordTransformer`, 12-class test set",
+    "CRNN baseline": "notebook 01: the CRNN baseline, 12-class test set",
+    "baseline": "notebook 02: the HW4 sample model, best validation accuracy",
+    "task1": "notebook 02: Task 1, best validation accuracy",
+    "task2": "notebook 02: Task 2, best validation accuracy",
+    "task3": "notebook 02: Task 3, best validation accuracy",
+}
+
+
+def _spread(row: dict) -> str:
+    return f"{percent(row['mean'])} ± {100 * row['sd']:.1f}"
+
+
+def _cpu(row: dict) -> str:
+    if "cpu_seconds_min" in row:
+        return f"{row['cpu_seconds_min']:,.0f}–{row['cpu_seconds_max']:,.0f}"
+    return f"{row['cpu_seconds_mean']:,.0f}"
+
+
+def real_speech_table(sections: dict) -> str:
+    rows = sections["real_speech"]["rows"]
+    lines = [
+        "| model | parameters | steps × batch | unseen speakers | folds | CPU-s a fold |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        parameters = f"{row['parameters']:,}" if "parameters" in row else "—"
+        steps = f"{row['steps']:,} × {row['batch_size']}" if "steps" in row else "—"
+        lines.append(
+            f"| {ROW_NAMES.get(name, name)} | {parameters} | {steps} | **{_spread(row)}** "
+            f"| {row['k']} of {row['total_folds']} | {_cpu(row)} |"
+        )
+        if "crnn_mean" in row:
+            crnn = f"{percent(row['crnn_mean'])} ± {100 * row['crnn_sd']:.1f}"
+            lines.append(f"| … its CRNN baseline, trained in the same run | | | {crnn} | | |")
+    return "\n".join(lines)
+
+
+def notebook_01_real(sections: dict) -> str:
+    row = sections["real_speech"]["rows"]["notebook 01"]
+    return (
+        f"**{_spread(row)}** over {row['k']} speaker folds "
+        f"(its CRNN baseline {percent(row['crnn_mean'])} ± {100 * row['crnn_sd']:.1f})"
+    )
+
+
+def real_speech_per_class(sections: dict) -> str:
+    row = sections["real_speech"]["rows"]["notebook 01"]
+    names = list(row["per_class_mean"])
+    return "\n".join(
+        [
+            "| " + " | ".join(f"`{name}`" for name in names) + " |",
+            "|" + "---|" * len(names),
+            "| " + " | ".join(percent(row["per_class_mean"][n]) for n in names) + " |",
+        ]
+    )
+
+
+def _minutes(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def demo_time(sections: dict) -> str:
+    demo = sections["demo"]
+    return (
+        f"{_minutes(demo['wall_seconds'])} ({demo['cpu_seconds']:,} CPU-s) on the "
+        f"`{demo['preset']}` preset"
+    )
+
+
+def demo_table(sections: dict) -> str:
+    demo = sections["demo"]
+    lines = ["| what (synthetic data) | figure |", "|---|---|"]
+    lines += [
+        f"| {DEMO_NAMES.get(name, name)} | {percent(value)} |"
+        for name, value in demo["accuracies"].items()
+    ]
+    lines.append(f"| the grader's score | {demo['score']:g} / {demo['max_score']:g} |")
+    lines.append(f"| time | {demo_time(sections)} |")
+    return "\n".join(lines)
+
+
+def grading_table(sections: dict) -> str:
+    lines = [
+        "| run | peak memory (whole grader) | largest process | CPU | test set |",
+        "|---|---|---|---|---|",
+    ]
+    for name, run in sections["grading"]["runs"].items():
+        largest = f"{run['largest_process_mib']:,} MiB" if "largest_process_mib" in run else "—"
+        size = f"{run['clips']:,} clips"
+        if run.get("utterances"):
+            size += f", {run['utterances']:,} utterances"
+        lines.append(
+            f"| {name} | **{run['peak_tree_rss_mib']:,} MiB** | {largest} | {run['cpu']} | {size} |"
+        )
+    return "\n".join(lines)
+
+
+def grading_peak(sections: dict) -> str:
+    peak = max(run["peak_tree_rss_mib"] for run in sections["grading"]["runs"].values())
+    return f"{peak:,} MiB"
+
+
+def report_time(sections: dict) -> str:
+    report = sections["report"]
+    return (
+        f"{report['cpu_seconds']:.0f} CPU-s for {report['students']} hand-ins "
+        f"({report['jobs']} processes; {report['wall_seconds']:.0f} s of wall time)"
+    )
+
+
+def provenance(sections: dict) -> str:
+    lines = []
+    for name, section in sections.items():
+        kind = "synthetic data" if section["synthetic"] else "real speech"
+        lines.append(f"- **{name}** ({kind}): `{section['command']}`. {section['conditions']}")
+        if section.get("recorded"):
+            lines.append(f"  *Recorded:* {section['recorded']}.")
+    return "\n".join(lines)
+
+
+def tiers_table(sections: dict) -> str:
+    lines = [
+        "| assignment | dataset | simple | medium | strong | boss |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in sorted(SPECS.glob("*/spec.toml")):
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+        for dataset, tiers in spec.get("tiers", {}).items():
+            values = " | ".join(
+                f"{tiers[tier]:g}" for tier in ("simple", "medium", "strong", "boss")
+            )
+            lines.append(f"| `{spec['name']}` | `{dataset}` | {values} |")
+    return "\n".join(lines)
+
+
+def commands(sections: dict) -> str:
+    from kws.cli import build_parser
+
+    parser = build_parser()
+    subcommands = parser._subparsers._group_actions[0]
+    helps = {action.dest: action.help for action in subcommands._choices_actions}
+    parts = []
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "80"  # argparse wraps its help to the terminal's width
+    try:
+        for name, command in subcommands.choices.items():
+            summary = helps.get(name) or ""
+            parts += [f"## kws {name}", "", f"{summary[:1].upper()}{summary[1:]}.", ""]
+            parts += ["```text", command.format_help().rstrip(), "```", ""]
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
+    return "\n".join(parts)
+
+
+RENDER = {
+    "cli:commands": commands,
+    "specs:tiers-table": tiers_table,
+    "figures:real-speech-table": real_speech_table,
+    "figures:notebook-01-real": notebook_01_real,
+    "figures:real-speech-per-class": real_speech_per_class,
+    "figures:demo-time": demo_time,
+    "figures:demo-table": demo_table,
+    "figures:grading-table": grading_table,
+    "figures:grading-peak": grading_peak,
+    "figures:report-time": report_time,
+    "figures:provenance": provenance,
+}
+
+
+def render(markdown: str, sections: dict | None = None, where: str = "a page") -> str:
+    """``markdown`` with every placeholder replaced by its generated text.
+
+    Raises:
+        ValueError: a placeholder names no renderer (the message lists them).
+    """
+    sections = figures.load() if sections is None else sections
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in RENDER:
+            known = ", ".join(sorted(RENDER))
+            raise ValueError(f"{where}: unknown placeholder {{{{ {name} }}}}; known: {known}")
+        return RENDER[name](sections)
+
+    return PLACEHOLDER.sub(replace, markdown)
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    return render(markdown, where=page.file.src_uri)

@@ -1,0 +1,97 @@
+"""The documentation site (mkdocs.yml, docs/): it builds in strict mode, so a broken link,
+reference or docstring fails; its figures, tier table and command reference are generated from
+the kit's own files at build time; and a built page renders in a real browser."""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from course_helpers import ROOT
+
+from kws import figures
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("mkdocs") is None,
+    reason="MkDocs is not installed: pip install -e '.[docs]' (the dev extra installs it)",
+)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _hook():
+    """docs/hooks/generate.py, the MkDocs hook that writes the generated text."""
+    spec = importlib.util.spec_from_file_location("docs_generate", ROOT / "docs/hooks/generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site as `mkdocs build --strict` builds it from this checkout."""
+    out = tmp_path_factory.mktemp("site")
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=path, NO_MKDOCS_2_WARNING="1"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out
+
+
+def test_the_site_builds_strictly_with_every_placeholder_filled(site):
+    pages = sorted(site.rglob("*.html"))
+    for page in ("index.html", "tutorial/instructors.html", "reference/api/data.html"):
+        assert (site / page).is_file(), page
+    unfilled = [str(p.relative_to(site)) for p in pages if "{{" in p.read_text(encoding="utf-8")]
+    assert unfilled == []
+    commands = (site / "reference/commands.html").read_text(encoding="utf-8")
+    for name in ("demo", "release", "grade", "report", "gradescope"):
+        assert f"kws {name}" in commands, name  # from the command's own parser
+
+
+def test_the_figures_pages_quote_the_figures_file(site):
+    row = figures.section("real_speech")["rows"]["notebook 01"]
+    quoted = f"{figures.percent(row['mean'])} ± {100 * row['sd']:.1f}"
+    for page in ("reference/figures.html", "how-to/real-speech.html"):
+        assert quoted in (site / page).read_text(encoding="utf-8"), page
+
+
+def test_the_pages_follow_the_figures_file_and_refuse_an_unknown_placeholder():
+    """The text comes from whatever the file holds (a new benchmark run changes every page), and
+    a placeholder the hook does not know stops the build, naming the ones it knows."""
+    hook = _hook()
+    sections = figures.load()
+    sections["real_speech"]["rows"]["notebook 01"].update(mean=0.5, sd=0.012, crnn_mean=0.25)
+    text = hook.render("Reached {{ figures:notebook-01-real }}.", sections)
+    assert text.startswith(
+        "Reached **50.0 % ± 1.2** over 5 speaker folds (its CRNN baseline 25.0 %"
+    )
+    with pytest.raises(ValueError, match=r"unknown placeholder \{\{ figures:nope \}\}; known: "):
+        hook.render("{{ figures:nope }}", sections, where="page.md")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium not installed (Debian: apt-get install chromium)"
+)
+def test_an_api_page_renders_in_headless_chromium(site, tmp_path):
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+    flags += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    flags += [f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    page = site / "reference" / "api" / "data.html"
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "<title>kws.data - kws" in dom  # the page's title, as the browser parsed it
+    # the section generated from the docstrings: SpeechCommands and its documented arguments
+    assert 'id="kws.data.speech_commands.SpeechCommands"' in dom
+    assert "test_set_root" in dom and "EmptySplitError" in dom

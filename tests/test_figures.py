@@ -1,0 +1,64 @@
+"""The measured figures the kit quotes come from one file that ships with it, kws/figures.json:
+`kws demo` and notebook 01 quote it, an installed kit has it, and nothing in the kit reads the
+repository's benchmarks/ folder (which an installed kit lacks)."""
+
+import json
+import re
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: its twin, a dependency of the kit there
+    import tomli as tomllib
+from course_helpers import ROOT
+
+from kws import figures
+from kws.demo import real_speech_table
+
+
+def test_the_figures_file_ships_with_the_package_and_says_how_each_figure_was_measured():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["kws"]
+    assert any((ROOT / "kws").glob(pattern) for pattern in patterns if "figures" in pattern)
+    sections = figures.load()
+    assert {"real_speech", "demo", "grading", "report"} <= set(sections)
+    for name, section in sections.items():
+        assert section["command"].startswith("python benchmarks/"), name
+        assert section["conditions"] and isinstance(section["synthetic"], bool), name
+    with pytest.raises(KeyError, match="has no section 'nothing'; it has: real_speech"):
+        figures.section("nothing")
+
+
+def test_the_demo_quotes_the_real_speech_rows_of_the_figures_file(tmp_path):
+    table = real_speech_table()
+    for name, row in figures.section("real_speech")["rows"].items():
+        line = next(line for line in table.splitlines() if line.strip().startswith(name))
+        assert f"{row['mean']:.2%} ± {row['sd']:.2%} over {row['k']} of" in line
+    mine = tmp_path / "figures.json"
+    mine.write_text(json.dumps({"demo": {}}))
+    assert real_speech_table(mine) == ""  # no real-speech figures: the demo prints none
+
+
+def test_notebook_01_quotes_its_measured_real_speech_figures():
+    # What students read about their own model on real speech is the benchmark's last measurement
+    # of the notebook as shipped (benchmarks/bench_real_speech.py --folds 5 --notebook).
+    row = figures.section("real_speech")["rows"]["notebook 01"]
+    assert row["k"] == row["total_folds"] == 5, "quote a run over every speaker fold"
+    mean, sd = figures.percent(row["mean"]), f"{100 * row['sd']:.1f}"
+    crnn, crnn_sd = figures.percent(row["crnn_mean"]), f"{100 * row['crnn_sd']:.1f}"
+    notebook = json.loads((ROOT / "solutions/01_keyword_spotting.ipynb").read_text())
+    introduction = re.sub(r"\s+", " ", "".join(notebook["cells"][0]["source"]))
+    for quoted in (f"**{mean}** (± {sd})", f"{crnn} (± {crnn_sd})"):
+        assert quoted in introduction, f"notebook 01's introduction should quote {quoted}"
+
+
+def test_the_kit_reads_nothing_from_the_benchmarks_folder():
+    """An installed kit has no benchmarks/: no module of it builds a path into that folder."""
+    into_benchmarks = re.compile(r"""["']benchmarks["']|["']benchmarks/results""")
+    found = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "kws").rglob("*.py"))
+        if into_benchmarks.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
