@@ -385,7 +385,7 @@ def run(job: dict) -> dict:
 
 def fold_roots(data: Path, work: Path, n_folds: int, folds: list[int], seed: int):
     """``(i, folder)`` for each fold ``i`` of ``folds``: the speakers of ``data`` dealt into
-    ``n_folds`` groups (``kws.data.holdout``), each fold's folder written once under ``work``
+    ``n_folds`` groups (``benchmarks/holdout.py``), each fold's folder written once under ``work``
     by ``bench_real_speech.prepare_split`` (its training split and its 12-class test folder)."""
     work = work.resolve()
     layout = find_layout(data.resolve(), work)

@@ -46,12 +46,15 @@ VARIANTS: dict[str, dict] = {
     # Round 1, fold 0, 1,500 steps: what makes a patch Transformer train at all.
     # the kit's patch_transformer preset (64 mels, 16 x 16 patches every 10, d 192) as it is
     "preset": {"preset": "patch_transformer", "steps": 1500},
-    # full-height strips (40 x 3 every 2 frames: 1 x 50 patches), normalised log-mels
+    # full-height strips (40 x 3 every 2 frames: 1 x 50 patches) of the log-mels as they are
     "strips-1500": {"model": STRIPS, "steps": 1500},
-    "strips-1500-raw": {"model": {**STRIPS, "normalise": False}, "steps": 1500},
+    # ... scaled to about zero mean and unit variance first
+    "strips-1500-normalised": {"model": {**STRIPS, "normalise": True}, "steps": 1500},
     "strips-1500-lr-1e-3": {"model": STRIPS, "steps": 1500, "lr": 1e-3},
     "strips-1500-lr-4e-3": {"model": STRIPS, "steps": 1500, "lr": 4e-3},
-    # the preset's 16 x 16 patches every 10 on 40 normalised mels: 3 x 9 patches
+    # 10 of the 50 time columns dropped in training
+    "strips-1500-patchout": {"model": {**STRIPS, "patchout": (10, 0)}, "steps": 1500},
+    # the preset's 16 x 16 patches every 10 frames on 40 mels (every 12 bins): 3 x 9 patches
     "squares16-1500": {
         "model": {**SQUARES, "patch_size": (16, 16), "stride": (12, 10)},
         "steps": 1500,
@@ -62,10 +65,13 @@ VARIANTS: dict[str, dict] = {
         "model": {**SQUARES, "patchout": (6, 2), "positions": "grid"},
         "steps": 1500,
     },
-    # squares without overlap (10 x 10 every 10: 4 x 10 patches)
-    "squares-no-overlap-1500": {"model": {**SQUARES, "stride": (10, 10)}, "steps": 1500},
-    # Round 2: a distillation token taught by the course's CRNN (hard labels, DeiT)
-    "squares-patchout-distilled": {"model": {**SQUARES, "patchout": (6, 2)}, "teacher": TEACHER},
+    # Round 2, 4,000 steps: strips with 10 of their 50 time columns dropped in training, without
+    # patchout, and with a distillation token taught by the course's CRNN (hard labels, DeiT)
+    "strips-patchout": {"model": {**STRIPS, "patchout": (10, 0)}},
+    "strips": {"model": STRIPS},
+    "strips-patchout-distilled": {"model": {**STRIPS, "patchout": (10, 0)}, "teacher": TEACHER},
+    # the teacher alone: trained (once per fold, kept for the distilled runs) and scored
+    "teacher": {"teacher_only": TEACHER},
 }
 
 
@@ -140,6 +146,37 @@ def learning_curve(history) -> list[dict]:
     return curve
 
 
+def teacher_row(job: dict, settings: dict, batches, nb: dict, test, train_clips: int, cpu, start):
+    """The "teacher" variant's run: the fold's teacher trained (or the saved one read back) and
+    scored as the students are."""
+    from kws.models.tta import SpeedAveraging
+
+    spec = settings["teacher_only"]
+    spec = spec if not job.get("steps") else {**spec, "steps": job["steps"]}
+    teacher, _, teacher_cpu = teacher_for(job["root"], spec, batches, nb, job["seed"], test)
+    accuracy, per_class = score({"one_pass": teacher, "speeds": SpeedAveraging(teacher)}, test)
+    return {
+        "row": f"patch: {job['variant']}",
+        "fold": job["fold"],
+        "seed": job["seed"],
+        "settings": settings,
+        "test_accuracy": accuracy["one_pass"],
+        "test_accuracy_speeds": accuracy["speeds"],
+        "test_accuracy_teacher": None,
+        "test_per_class": per_class,
+        "n": len(test),
+        "train_clips": train_clips,
+        "parameters": sum(p.numel() for p in teacher.parameters()),
+        "steps": spec["steps"],
+        "batch_size": settings["batch_size"],
+        "curve": [],
+        "train_cpu_seconds": teacher_cpu,  # 0 when the fold's saved teacher was read back
+        "total_cpu_seconds": round(time.process_time() - cpu, 1),
+        "total_wall_seconds": round(time.perf_counter() - start, 1),
+        "threads": job["threads"],
+    }
+
+
 def run(job: dict) -> dict:
     """Train one variant on one fold and score it on the fold's speakers."""
     from kws.data import WaveAugment
@@ -159,6 +196,8 @@ def run(job: dict) -> dict:
     batch_size = min(settings["batch_size"], len(train))
     batches = ClipBatches(train, batch_size, seed=seed, augment=augment, drop_last=True)
     recipe = nb["RECIPE"]
+    if "teacher_only" in settings:
+        return teacher_row(job, settings, batches, nb, test, len(train), cpu, start)
     model = build(settings, seed)
     trained, loss_fn, smoothing = model, None, recipe["label_smoothing"]
     teacher_accuracy = teacher_cpu = None
@@ -298,6 +337,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(jobs)} runs, {args.jobs} at a time", flush=True)
     summaries = {}
     for r in side_by_side(run, jobs, args.jobs):  # each saved as it ends
+        if not r["curve"]:  # the teacher alone
+            print(
+                f"{r['row']:<40} fold {r['fold']}: {100 * r['test_accuracy']:.1f} % one pass, "
+                f"{100 * r['test_accuracy_speeds']:.1f} % speeds averaged, "
+                f"{r['total_cpu_seconds']:.0f} CPU-s",
+                flush=True,
+            )
+            summaries[r["row"]] = merge_run(args.out, r, args.folds)
+            continue
         curve = ", ".join(f"{p['step']}: {100 * p['test_accuracy']:.1f}" for p in r["curve"])
         print(
             f"{r['row']:<40} fold {r['fold']}: {100 * r['test_accuracy']:.1f} % one pass, "

@@ -1,7 +1,7 @@
 """A patch Transformer for keyword spotting, as notebook 03 teaches it (AST, PaSST, DeiT).
 
-waves (B, S) -> log-mels (B, T, F) -> normalised, SpecAugment in training -> PatchEmbedding: a
-grid of patches (B, F', T', D) -> FreqTimePositions -> structured_patchout (training only) ->
+waves (B, S) -> log-mels (B, T, F) -> SpecAugment in training -> PatchEmbedding: a grid of
+patches (B, F', T', D) -> FreqTimePositions -> structured_patchout (training only) ->
 tokens, time-major, after a CLS (and a distillation) token -> the kit's TransformerEncoder ->
 LayerNorm -> one Linear head per token read (their average at test time).
 
@@ -151,8 +151,9 @@ class PatchKWT(nn.Module):
         patchout: (k_t, k_f) time columns and frequency rows dropped in training.
         positions: "freq_time" (PaSST) or "grid" (AST's table).
         distillation: add a distillation token and its head (see :meth:`heads`).
-        normalise: scale the log-mels to about zero mean and unit variance first; without it the
-            patch projections dwarf the positions and the model barely trains.
+        normalise: scale the log-mels to about zero mean and unit variance first (SpecAugment's
+            masks then sit at the mean). Measured on real speech, it made strips train slower
+            (``benchmarks/patch_transformer.md``), so it is off by default.
 
     Shapes:
         forward(waves (B, S), lengths (B,) | None) -> logits (B, C);
@@ -174,7 +175,7 @@ class PatchKWT(nn.Module):
         patchout: tuple[int, int] = (0, 0),
         positions: str = "freq_time",
         distillation: bool = False,
-        normalise: bool = True,
+        normalise: bool = False,
     ):
         super().__init__()
         if positions not in ("freq_time", "grid"):
