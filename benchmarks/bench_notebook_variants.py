@@ -238,11 +238,45 @@ def predictions(model: torch.nn.Module, clips) -> torch.Tensor:
         )
 
 
+def fold_clips(train_root: Path, test_root: Path, nb: dict, seed: int, unknown_fraction: float):
+    """Notebook 01's training clips from ``train_root``'s training split (the keywords, a seeded
+    draw of other words as ``_unknown_`` with its ``twelve_class_labels``, ``_silence_`` windows
+    of the training noises with its ``silence_windows``), the fold's 12-class test clips (from
+    ``test_root``, written by ``bench_real_speech.prepare_split``) and the training noises."""
+    from kws.data import SpeechCommands, add_silence, load_background_noise
+    from kws.data.cache import cache_clips
+
+    sc = train_root / "speech_commands_v0.02"
+    noises = load_background_noise(sc)
+    clips = SpeechCommands(sc, "training", labels="35")
+    words = [clips.classes[c.label] for c in clips.items]
+    labels = nb["twelve_class_labels"](words, unknown_fraction, seed)
+    keywords = sum(label not in (None, "_unknown_") for label in labels)
+    silence = nb["silence_windows"](noises, round(0.1 * keywords), seed)
+    train = add_silence(cache_clips(clips.with_labels(labels)), silence, seed=seed)
+    test_clips = SpeechCommands(test_root / "speech_commands_v0.02", "test12", labels="12")
+    return train, cache_clips(test_clips), noises
+
+
+def score(readouts: dict[str, torch.nn.Module], test) -> tuple[dict, dict]:
+    """The accuracy of each of ``readouts`` on the cached ``test`` clips, and the accuracy per
+    class of ``readouts["one_pass"]`` (None for a class the fold has no clip of)."""
+    truth = test.labels
+    scores = {readout: predictions(scorer, test) for readout, scorer in readouts.items()}
+    accuracy = {name: (guess == truth).float().mean().item() for name, guess in scores.items()}
+    per_class = {
+        name: (scores["one_pass"][truth == i] == i).float().mean().item()
+        if (truth == i).any()
+        else None
+        for i, name in enumerate(CLASSES)
+    }
+    return accuracy, per_class
+
+
 def run(job: dict) -> dict:
     """Train one variant on one fold and score it on the fold's test folder."""
-    from kws.data import SpeechCommands, WaveAugment, add_silence, load_background_noise
+    from kws.data import WaveAugment
     from kws.data.batches import ClipBatches
-    from kws.data.cache import cache_clips
     from kws.models import build_model
     from kws.models.tta import SpeedAveraging
     from kws.training import fit, seed_everything
@@ -257,16 +291,9 @@ def run(job: dict) -> dict:
     seed = job["seed"]
     nb = notebook_namespace(settings["lr"])
     root = without_validation_list(job["root"]) if settings.get("all_speakers") else job["root"]
-    sc = root / "speech_commands_v0.02"
-    noises = load_background_noise(sc)
-    clips = SpeechCommands(sc, "training", labels="35")
-    words = [clips.classes[c.label] for c in clips.items]
-    labels = nb["twelve_class_labels"](words, settings.get("unknown_fraction", 0.1), seed)
-    keywords = sum(label not in (None, "_unknown_") for label in labels)
-    silence = nb["silence_windows"](noises, round(0.1 * keywords), seed)
-    train = add_silence(cache_clips(clips.with_labels(labels)), silence, seed=seed)
-    test_clips = SpeechCommands(job["root"] / "speech_commands_v0.02", "test12", labels="12")
-    test = cache_clips(test_clips)
+    train, test, noises = fold_clips(
+        root, job["root"], nb, seed, settings.get("unknown_fraction", 0.1)
+    )
 
     seed_everything(seed)
     if "model" in settings:
@@ -333,15 +360,7 @@ def run(job: dict) -> dict:
     readouts = {"one_pass": model, "speeds": SpeedAveraging(model)}
     if averaged:
         readouts |= {"last_one_pass": last, "last_speeds": SpeedAveraging(last)}
-    truth = test.labels
-    scores = {readout: predictions(scorer, test) for readout, scorer in readouts.items()}
-    accuracy = {name: (guess == truth).float().mean().item() for name, guess in scores.items()}
-    per_class = {  # None for a class the fold has no clip of
-        name: (scores["one_pass"][truth == i] == i).float().mean().item()
-        if (truth == i).any()
-        else None
-        for i, name in enumerate(CLASSES)
-    }
+    accuracy, per_class = score(readouts, test)
     return {
         "row": f"notebook 01 model: {job['variant']}",
         "fold": job["fold"],
@@ -353,7 +372,7 @@ def run(job: dict) -> dict:
         "test_accuracy_last_speeds": accuracy.get("last_speeds"),
         "test_accuracy_teacher": teacher_accuracy,
         "test_per_class": per_class,
-        "n": len(truth),
+        "n": len(test),
         "train_clips": len(train),  # words kept, _unknown_ clips drawn and _silence_ windows
         "parameters": sum(p.numel() for p in model.parameters()),
         "steps": settings["steps"],
@@ -362,6 +381,22 @@ def run(job: dict) -> dict:
         "total_wall_seconds": round(time.perf_counter() - start, 1),
         "threads": job["threads"],
     }
+
+
+def fold_roots(data: Path, work: Path, n_folds: int, folds: list[int], seed: int):
+    """``(i, folder)`` for each fold ``i`` of ``folds``: the speakers of ``data`` dealt into
+    ``n_folds`` groups (``benchmarks/holdout.py``), each fold's folder written once under ``work``
+    by ``bench_real_speech.prepare_split`` (its training split and its 12-class test folder)."""
+    work = work.resolve()
+    layout = find_layout(data.resolve(), work)
+    groups = speaker_folds(speaker_counts(word_clips(layout)), n_folds, seed)
+    roots = []
+    for i in folds:
+        root = work / f"folds{n_folds}-seed{seed}" / f"fold{i}"
+        how = f"fold {i} of {n_folds}: {len(groups[i])} speakers"
+        prepare_split(layout, root, groups[i], seed, how)  # writes root/TEST_FOLDER too
+        roots.append((i, root))
+    return roots
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,15 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     if any(not 0 <= i < args.folds for i in folds):
         raise SystemExit(f"--fold-list {args.fold_list}: folds are 0 to {args.folds - 1}")
 
-    work = args.work.resolve()
-    layout = find_layout(args.data.resolve(), work)
-    groups = speaker_folds(speaker_counts(word_clips(layout)), args.folds, args.seed)
     threads = 1 if args.jobs > 1 else args.threads
     jobs = []
-    for i in folds:
-        root = work / f"folds{args.folds}-seed{args.seed}" / f"fold{i}"
-        how = f"fold {i} of {args.folds}: {len(groups[i])} speakers"
-        prepare_split(layout, root, groups[i], args.seed, how)  # writes root/TEST_FOLDER too
+    for i, root in fold_roots(args.data, args.work, args.folds, folds, args.seed):
         jobs += [
             dict(variant=v, fold=i, root=root, seed=args.seed, threads=threads, steps=args.steps)
             for v in args.variant
