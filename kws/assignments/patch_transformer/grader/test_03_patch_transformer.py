@@ -8,11 +8,11 @@ import pytest
 
 from kws.assignments import spec_of
 from kws.assignments.patch_transformer.rules import no_ready_made, ready_made, size_within
+from kws.counts import format_count, is_weight
 from kws.grading.budget import BudgetError, load_state
 from kws.grading.shared.handin import predictions_csv
 from kws.grading.tiers import tier_credit
 from kws.grading.verdicts import retraining_test
-from kws.params import format_count, is_weight
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "patch"  # the task every test here grades (the results name it)
@@ -38,11 +38,7 @@ def test_output_shape(grading, child):
 
 def test_accuracy(grading, child, hidden, score):
     """PatchKWT: accuracy on the hidden 12-class test set (partial credit by tier)"""
-    report = grading.loaded_model(child, TASK)
-    assert report["predictions"] is not None, (
-        f"Your model could not be evaluated: {report['errors'].get('evaluate')}"
-    )
-    accuracy = hidden.accuracy(report["predictions"])
+    accuracy = grading.accuracy(SPEC, child, hidden, TASK)  # the model's, on every clip
     grading.report.add_leaderboard("Patch Transformer accuracy", accuracy)
     fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), SPEC.tasks[TASK].target)
     score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy
@@ -59,7 +55,7 @@ def test_parameters(grading, child, score):
         state = load_state(folder.parent / "model.pt", TASK)
     except BudgetError as error:
         pytest.fail(str(error))
-    count = sum(value.numel() for key, value in state.items() if is_weight(key, value))
+    count = sum(value.numel for key, value in state.items() if is_weight(key, value))
     passed, what, fix = size_within(count, LIMIT, format_count(count))
     assert passed, f"{what}: ✗ — {fix}."
     score.set(1.0, f"{what}.")
