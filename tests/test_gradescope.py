@@ -138,14 +138,20 @@ def test_real_size_test_sets_fit_gradescope_defaults(tmp_path):
     from kws.grading import gradescope
 
     data = _real_size(tmp_path / "real")
-    settings = gradescope.plan(data, cpu=0.5)
+    both = {"keyword_spotting", "speaker_id"}
+    settings = gradescope.plan(data, both, cpu=0.5)
     assert (settings.cpu, settings.memory_mb) == (0.5, 768)
     assert settings.timeout == gradescope.DEFAULT_TIMEOUT_MINUTES
+    for name in ASSIGNMENTS:  # and each notebook in a zip of its own
+        alone = gradescope.plan(data, name, cpu=0.5)
+        assert (alone.memory_mb, alone.timeout) == (768, gradescope.DEFAULT_TIMEOUT_MINUTES)
+    every = gradescope.plan(data, cpu=0.5)  # every notebook of this layout in one zip
+    assert every.timeout <= gradescope.MAX_TIMEOUT_MINUTES
     speaker = ASSIGNMENTS["speaker_id"]
     sampled = speaker.grading.expected_seconds(speaker.accuracy.sample * 775)
     assert settings.seconds["speaker_id"] == pytest.approx(sampled / 0.5)
     assert settings.peak_mib * gradescope.MEMORY_HEADROOM * 2**20 / 1e6 <= 768
-    assert set(gradescope.child_timeouts(data)) == {"keyword_spotting", "speaker_id"}
+    assert set(gradescope.child_timeouts(data, both)) == both
 
 
 def test_a_zip_that_cannot_finish_in_40_minutes_is_refused(tmp_path, data, monkeypatch):

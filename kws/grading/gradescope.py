@@ -31,6 +31,7 @@ exactly what was checked.
 
 import shlex
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,17 +75,23 @@ def graded_size(spec, data: Path) -> float:
     return size
 
 
-def cpu_seconds(data: Path, assignment: str | None = None) -> dict[str, float | None]:
+def cpu_seconds(
+    data: Path, assignment: str | Collection[str] | None = None
+) -> dict[str, float | None]:
     """Each graded notebook's expected CPU seconds for `data`'s test sets (its spec's measured
-    cost, `kws.spec.GradingCost`, scaled to them); None for one whose spec measured nothing."""
+    cost, `kws.spec.GradingCost`, scaled to them); None for one whose spec measured nothing.
+    `assignment`: one name or several (default: every notebook with a test set in `data`)."""
+    chosen = {assignment} if isinstance(assignment, str) else assignment
     return {
         name: ASSIGNMENTS[name].grading.expected_seconds(graded_size(ASSIGNMENTS[name], data))
         for name in test_set_sizes(data)
-        if assignment in (None, name)
+        if chosen is None or name in chosen
     }
 
 
-def child_timeouts(data: Path, assignment: str | None = None, cpu: float = 0.5) -> dict[str, int]:
+def child_timeouts(
+    data: Path, assignment: str | Collection[str] | None = None, cpu: float = 0.5
+) -> dict[str, int]:
     """Wall seconds each graded notebook's child may take on `cpu` CPUs: its expected time
     there (`cpu_seconds`, on at most one CPU's worth) times `SLOWER_HANDINS`, in whole minutes,
     at least the grader's default (the default alone for a notebook its spec measured nothing
@@ -109,7 +116,7 @@ class Settings:
     peak_mib: int | None
 
 
-def plan(data: Path, assignment: str | None = None, cpu: float = 0.5) -> Settings:
+def plan(data: Path, assignment: str | Collection[str] | None = None, cpu: float = 0.5) -> Settings:
     """The settings that grade `data`'s test sets on `cpu` CPUs: the smallest memory option
     that holds the measured peak with `MEMORY_HEADROOM`, and the timeout that lets a hand-in
     `SLOWER_HANDINS` times slower than the reference finish; SettingsError naming what to
