@@ -42,6 +42,9 @@ BASE = {"steps": 4000, "batch_size": 64, "lr": 2e-3, "speed": 0.1, "gain_db": 10
 STRIPS = {"patch_size": (40, 3), "stride": (40, 2), "d_model": 96, "nhead": 4}
 SQUARES = {"patch_size": (10, 10), "stride": (5, 5), "d_model": 96, "nhead": 4}
 TEACHER = {"model": "crnn_attention", "steps": 2500}
+# notebook 03's teacher in its real-cpu budget: the CRNN trained 1,000 steps (about 480 CPU-s)
+NOTEBOOK_TEACHER = {"model": "crnn_attention", "steps": 1000}
+NOTEBOOK_03 = Path(__file__).resolve().parents[1] / "solutions" / "03_patch_transformer.ipynb"
 VARIANTS: dict[str, dict] = {
     # Round 1, fold 0, 1,500 steps: what makes a patch Transformer train at all.
     # the kit's patch_transformer preset (64 mels, 16 x 16 patches every 10, d 192) as it is
@@ -72,6 +75,15 @@ VARIANTS: dict[str, dict] = {
     "strips-patchout-distilled": {"model": {**STRIPS, "patchout": (10, 0)}, "teacher": TEACHER},
     # the teacher alone: trained (once per fold, kept for the distilled runs) and scored
     "teacher": {"teacher_only": TEACHER},
+    # Round 3, 4,000 steps: notebook 03's own classes (its solution's `model` cells) with its
+    # settings: strips, 10 time columns dropped, a distillation token taught by the CRNN
+    "notebook": {
+        "notebook": True,
+        "model": {**STRIPS, "patchout": (10, 0)},
+        "teacher": NOTEBOOK_TEACHER,
+    },
+    "notebook-no-teacher": {"notebook": True, "model": {**STRIPS, "patchout": (10, 0)}},
+    "notebook-no-teacher-no-patchout": {"notebook": True, "model": STRIPS},
 }
 
 
@@ -122,11 +134,26 @@ def build(settings: dict, seed: int) -> torch.nn.Module:
     seed_everything(seed)
     if "preset" in settings:
         return build_model(settings["preset"], n_classes=len(CLASSES))
+    if settings.get("notebook"):  # the classes notebook 03's solution defines
+        model = notebook_03()["PatchKWT"](
+            n_classes=len(CLASSES), distillation="teacher" in settings, **settings["model"]
+        )
+        model.patchout.generator = torch.Generator().manual_seed(seed)
+        return model
     model = PatchKWT(
         n_classes=len(CLASSES), distillation="teacher" in settings, **settings.get("model", {})
     )
     model.generator = torch.Generator().manual_seed(seed)  # which rows and columns patchout drops
     return model
+
+
+def notebook_03() -> dict:
+    """The names notebook 03's solution defines in its ``model`` cells (PatchKWT and its parts)."""
+    from kws.notebooks import code_of_tagged_cells, python_source, read_notebook
+
+    namespace: dict = {}
+    exec(python_source(code_of_tagged_cells(read_notebook(NOTEBOOK_03), "model")), namespace)  # noqa: S102
+    return namespace
 
 
 def learning_curve(history) -> list[dict]:
@@ -263,9 +290,11 @@ def time_patchout(variant: str, root: Path, seed: int, steps: int, blocks: int =
     model = build(settings, seed).train()
     optimizer = build_adamw([model], settings["lr"], 0.01, torch.device("cpu"))
     patchout, seconds = model.patchout, {"with": 0.0, "without": 0.0}
+    # notebook 03's patch-out is a module (StructuredPatchout(k_t, k_f)), this module's a pair
+    none = type(patchout)(0, 0) if isinstance(patchout, torch.nn.Module) else (0, 0)
     for block in range(2 * blocks + 1):  # the first block warms up and is not counted
         which = "with" if block % 2 else "without"
-        model.patchout = patchout if which == "with" else (0, 0)
+        model.patchout = patchout if which == "with" else none
         cpu = time.process_time()
         for x, lengths, labels in batches:
             loss = torch.nn.functional.cross_entropy(model(x, lengths), labels)
@@ -277,8 +306,8 @@ def time_patchout(variant: str, root: Path, seed: int, steps: int, blocks: int =
     per_step = {which: s / (blocks * steps) for which, s in seconds.items()}
     return {
         "variant": variant,
-        "patchout": list(patchout),
-        "grid": list(model.patches.grid(40, 101)),
+        "patchout": settings["model"]["patchout"],
+        "grid": list(model.patches(torch.zeros(1, 101, 40)).shape[1:3]),
         "cpu_seconds_per_step_with": round(per_step["with"], 4),
         "cpu_seconds_per_step_without": round(per_step["without"], 4),
         "speed_up": round(per_step["without"] / per_step["with"], 2),
