@@ -244,7 +244,7 @@ def pytest_sessionfinish(session):
 
 
 def test_the_grader_never_imports_torch(tiny_data, reference_submission, tmp_path):
-    """A whole grading run of both notebooks leaves torch out of the grader's own process (it
+    """A whole grading run of every notebook leaves torch out of the grader's own process (it
     holds 220-520 MB, which Gradescope's 768 MB cannot spare twice): the test sets are read with
     numpy and soundfile, accuracy and checkpoints counted without it; only the child imports it."""
     (tmp_path / "probe").mkdir()
@@ -259,5 +259,6 @@ def test_the_grader_never_imports_torch(tiny_data, reference_submission, tmp_pat
     command += ["--results", str(tmp_path / "results.json")]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
     document = json.loads((tmp_path / "results.json").read_text())
-    assert document["score"] == 74.0, done.stdout[-3000:]
+    full = sum(test["max_score"] for test in document["tests"])
+    assert len(document["leaderboard"]) >= 3 and document["score"] == full, done.stdout[-3000:]
     assert found.read_text() == "", f"the grader imported {found.read_text()}"
