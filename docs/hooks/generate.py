@@ -119,16 +119,19 @@ def demo_table(sections: dict) -> str:
 
 def grading_table(sections: dict) -> str:
     lines = [
-        "| run | peak memory (whole grader) | largest process | CPU | test set |",
-        "|---|---|---|---|---|",
+        "| run | peak memory (whole grader) | largest process | wall | CPU-s | CPU | test set |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, run in sections["grading"]["runs"].items():
         largest = f"{run['largest_process_mib']:,} MiB" if "largest_process_mib" in run else "—"
+        wall = f"{run['wall_seconds']:.0f} s" if "wall_seconds" in run else "—"
+        cpu_seconds = f"{run['cpu_seconds']:.0f}" if "cpu_seconds" in run else "—"
         size = f"{run['clips']:,} clips"
         if run.get("utterances"):
             size += f", {run['utterances']:,} utterances"
         lines.append(
-            f"| {name} | **{run['peak_tree_rss_mib']:,} MiB** | {largest} | {run['cpu']} | {size} |"
+            f"| {name} | **{run['peak_tree_rss_mib']:,} MiB** | {largest} | {wall} | "
+            f"{cpu_seconds} | {run['cpu']} | {size} |"
         )
     return "\n".join(lines)
 
