@@ -26,6 +26,9 @@ from pathlib import Path
 
 KIT_FIGURES = Path(__file__).resolve().parents[1] / "kws" / "figures.json"
 REAL_SPEECH_CV = Path(__file__).resolve().parent / "results" / "real_speech_cv.json"
+REAL_SPEECH_PATCH = Path(__file__).resolve().parent / "results" / "real_speech_patch.json"
+# Rows of the patch Transformer's results the kit quotes, under the name it quotes them by.
+PATCH_ROWS = {"patch: notebook": "notebook 03"}
 REAL_SPEECH_COMMAND = (
     "python benchmarks/bench_real_speech.py --data DEV --folds 5 --notebook "
     "--recipes kws_transformer crnn_attention --jobs 2"
@@ -73,27 +76,48 @@ def row_summary(row: dict) -> dict:
     if seconds:
         summary["cpu_seconds_min"], summary["cpu_seconds_max"] = min(seconds), max(seconds)
         summary.setdefault("cpu_seconds_mean", round(statistics.fmean(seconds), 1))
+    teachers = [f for f in folds if f.get("test_accuracy_teacher") is not None]
+    if teachers:  # a distilled row: its teacher's accuracy and training cost, per fold
+        accuracy = [f["test_accuracy_teacher"] for f in teachers]
+        summary["teacher_mean"] = statistics.fmean(accuracy)
+        summary["teacher_sd"] = statistics.stdev(accuracy) if len(accuracy) > 1 else 0.0
+        cost = [f["teacher_cpu_seconds"] for f in teachers if f.get("teacher_cpu_seconds")]
+        if cost:
+            summary["teacher_cpu_seconds_mean"] = round(statistics.fmean(cost), 1)
     summary["folds_run"] = [fold["fold"] for fold in folds]
     return summary
 
 
-def real_speech_section(results: str | Path = REAL_SPEECH_CV) -> dict:
-    """The ``real_speech`` section: every cross-validated row of ``results``, summarised."""
+def real_speech_section(
+    results: str | Path = REAL_SPEECH_CV, patch_results: str | Path | None = REAL_SPEECH_PATCH
+) -> dict:
+    """The ``real_speech`` section: every cross-validated row of ``results``, summarised, and
+    the rows of ``patch_results`` named in ``PATCH_ROWS`` (``bench_patch_variants.py``), under
+    their short names."""
     rows = json.loads(Path(results).read_text(encoding="utf-8"))
+    summaries = {name: row_summary(row) for name, row in rows.items() if "folds" in row}
+    if patch_results is not None and Path(patch_results).is_file():
+        patch = json.loads(Path(patch_results).read_text(encoding="utf-8"))
+        for name, short in PATCH_ROWS.items():
+            if "folds" in patch.get(name, {}):
+                summaries[short] = row_summary(patch[name])
     return {
         "command": REAL_SPEECH_COMMAND,
         "conditions": REAL_SPEECH_CONDITIONS,
         "synthetic": False,
-        "rows": {name: row_summary(row) for name, row in rows.items() if "folds" in row},
+        "rows": summaries,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=REAL_SPEECH_CV)
+    parser.add_argument("--patch-results", type=Path, default=REAL_SPEECH_PATCH)
     parser.add_argument("--figures", type=Path, default=KIT_FIGURES)
     args = parser.parse_args(argv)
-    written = publish("real_speech", real_speech_section(args.results), args.figures)
+    written = publish(
+        "real_speech", real_speech_section(args.results, args.patch_results), args.figures
+    )
     print(f"published the real-speech rows of {args.results} into {written}")
     return 0
 

@@ -32,6 +32,7 @@ ROW_NAMES = {  # how a results row is named for a reader
     "notebook 01": "notebook 01's reference solution, executed as a student runs it",
     "kws_transformer (real)": '`SMALL["kws_transformer"]` (`kws train kws_transformer`)',
     "crnn_attention (real)": '`SMALL["crnn_attention"]` (`kws train crnn_attention`)',
+    "notebook 03": "notebook 03's reference `PatchKWT`, distilled (`bench_patch_variants.py`)",
 }
 DEMO_NAMES = {  # the notebooks' summary keys
     "KeywordTransformer": "notebook 01: `KeywordTransformer`, 12-class test set",
@@ -69,6 +70,11 @@ def real_speech_table(sections: dict) -> str:
         if "crnn_mean" in row:
             crnn = f"{percent(row['crnn_mean'])} ± {100 * row['crnn_sd']:.1f}"
             lines.append(f"| … its CRNN baseline, trained in the same run | | | {crnn} | | |")
+        if "teacher_mean" in row:
+            teacher = f"{percent(row['teacher_mean'])} ± {100 * row['teacher_sd']:.1f}"
+            cost = row.get("teacher_cpu_seconds_mean")
+            cost = f"{cost:,.0f} more" if cost else ""
+            lines.append(f"| … its CRNN teacher, trained first | | | {teacher} | | {cost} |")
     return "\n".join(lines)
 
 
