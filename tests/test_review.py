@@ -11,6 +11,8 @@ from torch import nn
 
 
 class EncoderLayer(nn.Module):
+    '''Dropout is off in eval mode; `exec` and `inspect` are English words here too.'''
+
     def forward(self, x):
         self.eval()  # a method, not eval()
         return torch.stack([x, x]).mean(0) * math.sqrt(2)
@@ -40,6 +42,7 @@ def test_each_reach_for_the_graders_machinery_is_flagged_with_its_cell(tmp_path)
         "getattr(__import__('g' + 'c'), 'get_objects')",
         "x = eval('1')",
         "hidden = getattr(sys, '_getframe')",
+        "run = getattr(builtins, 'exec')",
     )
     flags = review_flags(path)
     assert flags[0] == (
@@ -51,7 +54,8 @@ def test_each_reach_for_the_graders_machinery_is_flagged_with_its_cell(tmp_path)
     assert "model cell 5: dynamic imports" in flags[3]
     assert "model cell 6: dynamic code (exec/eval)" in flags[4]
     assert "model cell 7: frame introspection (_getframe)" in flags[5]  # inside a string
-    assert len(flags) == 6
+    assert "model cell 8: builtins; dynamic code (exec/eval) (builtins, exec)" in flags[6]
+    assert len(flags) == 7
 
 
 def test_the_submissions_notebook_is_found_inside_subfolders(tmp_path):

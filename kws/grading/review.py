@@ -63,6 +63,15 @@ REVIEW_WORDS = {
 METHODS = {"eval", "exec", "compile", "inspect"}
 
 
+def _in_string(word: str, literal: str) -> bool:
+    """Whether a string literal names `word`: anywhere in it, except the words that are also
+    English or method names ("in eval mode" in a docstring), which only a literal holding that
+    one word names (``getattr(builtins, "eval")``)."""
+    if word not in METHODS:
+        return word in literal
+    return literal.lstrip("rbuRBU").strip("'\"").strip() == word
+
+
 def _words(source: str) -> list[str]:
     """Names and attribute names in `source`, plus the words inside its string literals."""
     words, previous = [], ""
@@ -71,7 +80,7 @@ def _words(source: str) -> list[str]:
             if token.type == tokenize.NAME and not (previous == "." and token.string in METHODS):
                 words.append(token.string)
             elif token.type == tokenize.STRING:
-                words += [w for w in REVIEW_WORDS if w in token.string]
+                words += [w for w in REVIEW_WORDS if _in_string(w, token.string)]
             previous = token.string
     except (tokenize.TokenError, IndentationError, SyntaxError):
         words += [w for w in REVIEW_WORDS if w in source]  # broken cells: a plain text search
