@@ -137,7 +137,7 @@ def grading_table(sections: dict) -> str:
             size += f", {run['utterances']:,} utterances"
         lines.append(
             f"| {name} | **{run['peak_tree_rss_mib']:,} MiB** | {largest} | {wall} | "
-            f"{cpu_seconds} | {run['cpu']} | {size} |"
+            f"{cpu_seconds} | {run['cpu'].split(' (')[0]} | {size} |"
         )
     return "\n".join(lines)
 
