@@ -50,7 +50,7 @@ CPU_OPTIONS = (0.5, 1.0, 2.0, 4.0)
 DEFAULT_TIMEOUT_MINUTES, MAX_TIMEOUT_MINUTES = 10, 40
 DEFAULT_CHILD_TIMEOUT = 600  # the grader's --child-timeout
 SLOWER_HANDINS = 2  # a hand-in may take twice the reference's time (a larger model, ...)
-MEMORY_HEADROOM = 1.25  # ... and a quarter more memory
+MEMORY_HEADROOM = 1.2  # ... and a fifth more memory (its parameter and token caps bound it)
 START_SECONDS = 30  # the container's start and run_autograder's own, before the grader
 
 
@@ -170,7 +170,8 @@ def settings_advice(settings: Settings) -> str:
         timeout += " (the default)"
     each = ", ".join(f"{name} {s / 60:.1f} min" for name, s in sorted(settings.seconds.items()))
     peak = (
-        f"its peak memory measured {settings.peak_mib:,} MiB with the CPU build of torch"
+        f"its peak memory about {settings.peak_mib:,} MiB with the CPU build of torch (its "
+        "spec's [grading] peak_mib)"
         if settings.peak_mib
         else "its memory was not measured"
     )
