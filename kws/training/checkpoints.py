@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from kws.training.state import TrainingState
+from kws.training.history import History
 
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "config.json"
@@ -91,11 +90,12 @@ class RunFolder:
         if self.out_dir is not None and (self.keep != "best" or not validated):
             save_model(self.out_dir, kept, self.config)
 
-    def checkpoint(self, state: TrainingState, step: int) -> None:
-        """``history.json`` and ``last.pt`` after `step`."""
+    def checkpoint(self, history: History, training_state: Callable[[], dict]) -> None:
+        """``history.json`` and ``last.pt``: the run's `history` and `training_state()` (what
+        ``TrainingState.to_checkpoint`` gives, built only when there is a folder to write)."""
         if self.out_dir is not None:
-            state.history.save(self.out_dir / HISTORY_FILE)
-            save_training_state(self.out_dir / STATE_FILE, state.to_checkpoint(step))
+            history.save(self.out_dir / HISTORY_FILE)
+            save_training_state(self.out_dir / STATE_FILE, training_state())
 
 
 def load_training_state(resume: str | Path) -> dict:

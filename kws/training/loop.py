@@ -175,7 +175,7 @@ def fit(
                 log.validated(step, result, improved)
             if step == plan.total_steps:
                 folder.last_step(state.kept, validated=valid_batches is not None)
-            folder.checkpoint(state, step)
+            folder.checkpoint(state.history, functools.partial(state.to_checkpoint, step))
     finally:
         log.close()
     state.finish()
