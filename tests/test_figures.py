@@ -53,6 +53,19 @@ def test_notebook_01_quotes_its_measured_real_speech_figures():
         assert quoted in introduction, f"notebook 01's introduction should quote {quoted}"
 
 
+def test_notebook_03_quotes_its_measured_real_speech_figures():
+    # Notebook 03's reference, distilled, over every speaker fold
+    # (benchmarks/bench_patch_variants.py --variant notebook), beside notebook 01's.
+    rows = figures.section("real_speech")["rows"]
+    row = rows["notebook 03"]
+    assert row["k"] == row["total_folds"] == 5, "quote a run over every speaker fold"
+    notebook = json.loads((ROOT / "solutions/03_patch_transformer.ipynb").read_text())
+    introduction = re.sub(r"\s+", " ", "".join(notebook["cells"][0]["source"]))
+    quoted = f"**{figures.percent(row['mean'])}** (± {100 * row['sd']:.1f})"
+    assert quoted in introduction, f"notebook 03's introduction should quote {quoted}"
+    assert figures.percent(rows["notebook 01"]["mean"]) in introduction
+
+
 def test_the_kit_reads_nothing_from_the_benchmarks_folder():
     """An installed kit has no benchmarks/: no module of it builds a path into that folder."""
     into_benchmarks = re.compile(r"""["']benchmarks["']|["']benchmarks/results""")
