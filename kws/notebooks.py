@@ -270,10 +270,17 @@ def execute_notebook(
     """
     import os
     import sys
+    import tempfile
 
     from nbclient import NotebookClient
 
     class _Client(NotebookClient):
+        def create_kernel_manager(self):
+            self.km = self.kernel_manager_class(
+                kernel_name=self.kernel_name, config=self.config, **transport
+            )
+            return self.km
+
         def output(self, outs, msg, display_id, cell_index):
             if msg["msg_type"] == "stream":
                 if echo:
@@ -286,15 +293,33 @@ def execute_notebook(
 
     path = Path(path)
     notebook = read_notebook(path)
-    client = _Client(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent.resolve())}},
-    )
-    try:
-        client.execute(env={**os.environ, **(env or {})})
-    finally:
-        if save_to is not None:
-            nbformat.write(notebook, str(save_to))
+    with tempfile.TemporaryDirectory(prefix="kws-kernel-") as sockets:
+        transport = _kernel_transport(Path(sockets))
+        client = _Client(
+            notebook,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent.resolve())}},
+        )
+        try:
+            client.execute(env={**os.environ, **(env or {})})
+        finally:
+            if save_to is not None:
+                nbformat.write(notebook, str(save_to))
     return notebook
+
+
+def _kernel_transport(folder: Path) -> dict[str, str]:
+    """How a kernel and its client talk: Unix sockets in `folder` where the system has them.
+
+    Over TCP the client picks five free ports and the kernel binds them a moment later; a
+    notebook started beside others (`kws demo`, a test run on several workers) can lose a port to
+    one of them in between, and its kernel never answers. Sockets in a folder of its own cannot
+    collide. Windows, and a temporary folder too deep for a socket's path (about 100 bytes), keep TCP.
+    """
+    import os
+
+    ip = str(folder / "kernel")
+    if os.name == "nt" or len(os.fsencode(ip)) + len("-65535") > 100:
+        return {}
+    return {"transport": "ipc", "ip": ip}

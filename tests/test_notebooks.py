@@ -219,3 +219,37 @@ def test_a_fresh_runtime_installs_the_kit_before_any_cell_imports_it(folder):
         assert "from kws" not in first and "import kws" not in first, path.name
         later = "".join("".join(c["source"]) for c in code[1:])
         assert "from kws" in later  # the check looks at the cells that do import it
+
+
+def test_notebooks_run_side_by_side_each_in_its_own_kernel_and_folder(tmp_path, monkeypatch):
+    """`kws demo` and the test run start kernels side by side; over TCP one could lose its ports
+    to another before binding them and never answer. Each runs in its notebook's folder, talks
+    over its own sockets, and leaves nothing behind in the temporary folder."""
+    import os
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kws.notebooks import execute_notebook
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    probe = (
+        "import os\n"
+        "from ipykernel.connect import get_connection_info\n"
+        "print(get_connection_info(unpack=True)['transport'], os.getcwd())"
+    )
+    paths = []
+    for name in "abc":
+        (tmp_path / name).mkdir()
+        paths.append(
+            write(v4.new_notebook(cells=[v4.new_code_cell(probe)]), tmp_path / name / "n.ipynb")
+        )
+    with ThreadPoolExecutor(len(paths)) as pool:
+        ran = list(pool.map(lambda path: execute_notebook(path, save_to=path), paths))
+    for path, notebook in zip(paths, ran, strict=True):
+        printed = notebook.cells[0].outputs[0]["text"].split()
+        expected = "tcp" if os.name == "nt" else "ipc"
+        assert printed == [expected, str(path.parent.resolve())]
+        assert read_notebook(path).cells[0].outputs  # saved with its output
+    assert list(temporary.iterdir()) == []
