@@ -319,7 +319,7 @@ def _kernel_transport(folder: Path) -> dict[str, str]:
     """
     import os
 
-    ip = str(folder / "kernel")
-    if os.name == "nt" or len(os.fsencode(ip)) + len("-65535") > 100:
+    ip = str(folder / "kernel")  # the sockets are kernel-1 ... kernel-5
+    if os.name == "nt" or len(os.fsencode(ip)) + len("-99") > 100:
         return {}
     return {"transport": "ipc", "ip": ip}

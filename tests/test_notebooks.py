@@ -1,6 +1,9 @@
 """Student versions of solution notebooks: TODOs in place of solutions, everything else unchanged."""
 
 import json
+import os
+import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -208,8 +211,6 @@ def test_release_refuses_to_overwrite_the_solutions(tmp_path):
 def test_a_fresh_runtime_installs_the_kit_before_any_cell_imports_it(folder):
     """On a fresh Colab runtime the kit is missing: the install cell must be the first code cell,
     and no earlier cell may import kws (the parameters cell reads the spec through kws)."""
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[1] / folder
     for path in sorted(root.glob("0*.ipynb")):
         code = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
@@ -225,14 +226,12 @@ def test_notebooks_run_side_by_side_each_in_its_own_kernel_and_folder(tmp_path, 
     """`kws demo` and the test run start kernels side by side; over TCP one could lose its ports
     to another before binding them and never answer. Each runs in its notebook's folder, talks
     over its own sockets, and leaves nothing behind in the temporary folder."""
-    import os
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
     from kws.notebooks import execute_notebook
 
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
+    temporary = Path(tempfile.mkdtemp(prefix="kws-test-"))  # tmp_path is too deep for sockets
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     probe = (
         "import os\n"
@@ -252,4 +251,16 @@ def test_notebooks_run_side_by_side_each_in_its_own_kernel_and_folder(tmp_path, 
         expected = "tcp" if os.name == "nt" else "ipc"
         assert printed == [expected, str(path.parent.resolve())]
         assert read_notebook(path).cells[0].outputs  # saved with its output
-    assert list(temporary.iterdir()) == []
+    left = list(temporary.iterdir())
+    shutil.rmtree(temporary)
+    assert left == []
+
+
+def test_a_temporary_folder_too_deep_for_sockets_keeps_tcp(tmp_path):
+    from kws.notebooks import _kernel_transport
+
+    assert _kernel_transport(tmp_path / ("d" * 120)) == {}
+    short = _kernel_transport(Path("/tmp/kws-kernel-abc"))
+    assert short == (
+        {} if os.name == "nt" else {"transport": "ipc", "ip": "/tmp/kws-kernel-abc/kernel"}
+    )
