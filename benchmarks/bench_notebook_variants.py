@@ -258,6 +258,26 @@ def fold_clips(train_root: Path, test_root: Path, nb: dict, seed: int, unknown_f
     return train, cache_clips(test_clips), noises
 
 
+def job_settings(job: dict, base: dict, variants: dict[str, dict]) -> dict:
+    """A job's settings: ``base`` with its variant's levers on top, every variant ``job["steps"]``
+    long when the job asks for a quick look (and in the kit's test)."""
+    settings = {**base, **variants[job["variant"]]}
+    if job.get("steps"):
+        settings["steps"] = job["steps"]
+    return settings
+
+
+def training_batches(train, noises, settings: dict, seed: int):
+    """The notebook's augmented training batches of ``train`` (tiny data still trains: a batch is
+    at most the whole training set)."""
+    from kws.data import WaveAugment
+    from kws.data.batches import ClipBatches
+
+    augment = WaveAugment(noises, speed=settings["speed"], gain_db=settings["gain_db"])
+    batch_size = min(settings["batch_size"], len(train))
+    return ClipBatches(train, batch_size, seed=seed, augment=augment, drop_last=True)
+
+
 def score(readouts: dict[str, torch.nn.Module], test) -> tuple[dict, dict]:
     """The accuracy of each of ``readouts`` on the cached ``test`` clips, and the accuracy per
     class of ``readouts["one_pass"]`` (None for a class the fold has no clip of)."""
@@ -275,8 +295,6 @@ def score(readouts: dict[str, torch.nn.Module], test) -> tuple[dict, dict]:
 
 def run(job: dict) -> dict:
     """Train one variant on one fold and score it on the fold's test folder."""
-    from kws.data import WaveAugment
-    from kws.data.batches import ClipBatches
     from kws.models import build_model
     from kws.models.tta import SpeedAveraging
     from kws.training import fit, seed_everything
@@ -285,9 +303,7 @@ def run(job: dict) -> dict:
 
     torch.set_num_threads(job["threads"])
     cpu, start = time.process_time(), time.perf_counter()
-    settings = {**BASE, **VARIANTS[job["variant"]]}
-    if job.get("steps"):  # a quick look (and the kit's test): every variant this long
-        settings["steps"] = job["steps"]
+    settings = job_settings(job, BASE, VARIANTS)
     seed = job["seed"]
     nb = notebook_namespace(settings["lr"])
     root = without_validation_list(job["root"]) if settings.get("all_speakers") else job["root"]
@@ -308,9 +324,7 @@ def run(job: dict) -> dict:
             model.frontend = Cepstra(model.frontend, settings["cepstra"])
         if settings.get("readout") == "attention":
             model.encoder = AttentionReadout(model.encoder, model.norm.normalized_shape[0])
-    augment = WaveAugment(noises, speed=settings["speed"], gain_db=settings["gain_db"])
-    batch_size = min(settings["batch_size"], len(train))  # as the notebook: tiny data still trains
-    batches = ClipBatches(train, batch_size, seed=seed, augment=augment, drop_last=True)
+    batches = training_batches(train, noises, settings, seed)
     recipe = nb["RECIPE"]
     averaged = "average_decay" in settings  # score the average and the last weights of one run
     teacher_accuracy = None

@@ -32,7 +32,15 @@ import time
 from pathlib import Path
 
 import torch
-from bench_notebook_variants import fold_clips, fold_roots, notebook_namespace, predictions, score
+from bench_notebook_variants import (
+    fold_clips,
+    fold_roots,
+    job_settings,
+    notebook_namespace,
+    predictions,
+    score,
+    training_batches,
+)
 from patch_models import HardDistillation, PatchKWT
 from real_speech_runs import CLASSES, format_summary, merge_run, side_by_side
 
@@ -206,22 +214,17 @@ def teacher_row(job: dict, settings: dict, batches, nb: dict, test, train_clips:
 
 def run(job: dict) -> dict:
     """Train one variant on one fold and score it on the fold's speakers."""
-    from kws.data import WaveAugment
     from kws.data.batches import ClipBatches
     from kws.models.tta import SpeedAveraging
     from kws.training import fit
 
     torch.set_num_threads(job["threads"])
     cpu, start = time.process_time(), time.perf_counter()
-    settings = {**BASE, **VARIANTS[job["variant"]]}
-    if job.get("steps"):  # a quick look (and the kit's test): every variant this long
-        settings["steps"] = job["steps"]
+    settings = job_settings(job, BASE, VARIANTS)
     seed = job["seed"]
     nb = notebook_namespace(settings["lr"])
     train, test, noises = fold_clips(job["root"], job["root"], nb, seed, 0.1)
-    augment = WaveAugment(noises, speed=settings["speed"], gain_db=settings["gain_db"])
-    batch_size = min(settings["batch_size"], len(train))
-    batches = ClipBatches(train, batch_size, seed=seed, augment=augment, drop_last=True)
+    batches = training_batches(train, noises, settings, seed)
     recipe = nb["RECIPE"]
     if "teacher_only" in settings:
         return teacher_row(job, settings, batches, nb, test, len(train), cpu, start)
