@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from kws.compat import torchaudio  # checked: says what to install if it fails
 from kws.data.features import LogMel
-from kws.data.speaker_format import check_features, read_speaker_folder
+from kws.data.speaker_format import check_features, numpy_features_error, read_speaker_folder
 
 N_MELS = 40
 _BATCH = 32  # utterances per LogMel call in build_speaker_features
@@ -140,10 +140,7 @@ def load_features(path: Path, n_mels: int = N_MELS, mel_len: int | None = None) 
         # weights_only refuses anything but tensors and plain containers; its message is long
         # and about security, so say what the file holds instead.
         if "numpy" in str(error):
-            raise ValueError(
-                f"{path} holds a numpy array, not a torch tensor; save it as one: "
-                f"torch.save(torch.from_numpy(array).float(), path)."
-            ) from None
+            raise numpy_features_error(path) from None
         raise ValueError(
             f"{path} holds a pickled object that is not a tensor; save each utterance with "
             f"torch.save(features, path), features a float32 tensor (mel_len, {n_mels})."

@@ -188,6 +188,14 @@ def _check_finite(bad: np.ndarray, path: Path) -> None:
         )
 
 
+def numpy_features_error(path: Path) -> ValueError:
+    """The error for an utterance saved as a numpy array: what to save instead."""
+    return ValueError(
+        f"{path} holds a numpy array, not a torch tensor; save it as one: "
+        f"torch.save(torch.from_numpy(array).float(), path)."
+    )
+
+
 def read_features(path: Path, n_mels: int, mel_len: int | None) -> np.ndarray:
     """One uttr-*.pt file as float32 (mel_len, n_mels), read without torch
     (`kws.data.tensor_file`) and checked as `check_features` checks what torch.load gives:
@@ -198,10 +206,7 @@ def read_features(path: Path, n_mels: int, mel_len: int | None) -> np.ndarray:
         features = read_tensor_file(path, values=True)
     except TensorFileError as error:
         if "numpy" in str(error):
-            raise ValueError(
-                f"{path} holds a numpy array, not a torch tensor; save it as one: "
-                f"torch.save(torch.from_numpy(array).float(), path)."
-            ) from None
+            raise numpy_features_error(path) from None
         raise ValueError(
             f"{path} is not a readable torch.save file of one tensor ({str(error)[:200]}); save "
             f"each utterance with torch.save(features, path), features a float32 tensor "
