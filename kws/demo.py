@@ -14,6 +14,7 @@ Everything goes under one output folder::
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -86,15 +87,28 @@ def make_data(folder: Path, preset: str, seed: int) -> None:
 
 def _notebook_env(data: Path, submission: Path, name: str, preset: str, seed: int) -> dict:
     """The environment a notebook's `parameters` cell reads its settings from: where its data
-    and outputs are, and its spec's reference budget for `preset`."""
+    and outputs are, and its spec's reference budget for `preset`. A setting of the budget that
+    is set in the caller's environment keeps that value, as when the notebook runs by hand."""
     spec = next(spec for spec in SPECS if spec.notebook == name)
+    budget = spec.budget(preset)
     return {
         "KWS_DATA_DIR": str((data / spec.data["folder"]).resolve()),  # the notebook's DATA_DIR
         "KWS_OUT_DIR": str((submission / "outputs").resolve()),
         "KWS_SEED": str(seed),
         "MPLBACKEND": "Agg",
-        **spec.budget(preset),
+        **budget,
+        **{key: os.environ[key] for key in budget if key in os.environ},
     }
+
+
+def _yours(preset: str) -> str:
+    """The preset's settings the caller's environment replaces, as a line ("" when none)."""
+    keys = sorted({key for spec in SPECS for key in spec.budget(preset) if key in os.environ})
+    if not keys:
+        return ""
+    return "  from your environment, over the preset's: " + " ".join(
+        f"{key}={os.environ[key]}" for key in keys
+    )
 
 
 class StatusLine:
@@ -151,6 +165,8 @@ def run_notebooks(
 
     clock = clock or PhaseClock()
     submission.mkdir(parents=True, exist_ok=True)
+    if _yours(preset):
+        print(_yours(preset), flush=True)
     for name in NOTEBOOKS:
         shutil.copy(ROOT / "solutions" / name, submission / name)
     if not parallel:

@@ -48,17 +48,25 @@ def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
 def test_demo_one_notebook_at_a_time_shows_their_output(tmp_path, tiny_data):
     # The demo makes its data only where it is missing: the session's tiny data is that very data
     # (preset tiny, seed 0; made by the test above as a newcomer would), this test is about output.
+    # A budget setting in the environment wins over the preset's, as in the notebook by hand:
+    # a few steps each (the preset's are 30 and 10).
     shutil.copytree(tiny_data, tmp_path / "d" / "data")
+    yours = {"KWS_STEPS": "4", "KWS_BASELINE_STEPS": "1", "KWS_TEACHER_STEPS": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "kws.cli", "demo", "--preset", "tiny", "--out", "d"]
         + ["--no-grade", "--one-at-a-time"],
         cwd=tmp_path,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        env=dict(os.environ, OMP_NUM_THREADS="1", **yours),
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    line = "from your environment, over the preset's: "
+    assert line + "KWS_BASELINE_STEPS=1 KWS_STEPS=4 KWS_TEACHER_STEPS=1" in done.stdout
+    printed = [row for row in done.stdout.splitlines() if row.startswith("STEPS=")]
+    assert len(printed) == 3 and all(row.startswith("STEPS=4 ") for row in printed), printed
+    assert "BASELINE_STEPS=1 " in done.stdout and "TEACHER_STEPS=1 " in done.stdout
     assert "running solutions/03_patch_transformer.ipynb" in done.stdout
     assert "test accuracy" in done.stdout  # what the notebooks print, echoed as it comes
     assert not (tmp_path / "d" / "results.json").exists()  # --no-grade
