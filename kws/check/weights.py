@@ -25,19 +25,9 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from kws.tracing.trace import tensors_in
+
 _UNUSED = float("inf")  # the rank of a tensor no call of the forward pass used
-
-
-def _tensors(value) -> list:
-    """The tensors in a call's arguments, in the order they are passed (nested lists, tuples,
-    dicts included)."""
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [t for item in value for t in _tensors(item)]
-    if isinstance(value, dict):
-        return [t for item in value.values() for t in _tensors(item)]
-    return []
 
 
 class _FirstUses(TorchFunctionMode):
@@ -49,8 +39,8 @@ class _FirstUses(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
-        if _tensors(result):  # a computation, not a look at .shape, .dtype or .device
-            for tensor in _tensors((args, kwargs or {})):
+        if tensors_in(result):  # a computation, not a look at .shape, .dtype or .device
+            for tensor in tensors_in((args, kwargs or {})):
                 if id(tensor) in self.watched and id(tensor) not in self.rank:
                     self.rank[id(tensor)] = len(self.rank)
         return result

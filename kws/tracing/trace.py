@@ -325,13 +325,15 @@ def tensor_key(t: torch.Tensor) -> tuple[int, int]:
         return serial, -1
 
 
-def _tensors(value) -> list[torch.Tensor]:
+def tensors_in(value) -> list[torch.Tensor]:
+    """The tensors in a call's arguments or result, in the order they are passed (nested lists,
+    tuples and dicts included)."""
     if isinstance(value, torch.Tensor):
         return [value]
     if isinstance(value, (list, tuple)):
-        return [t for item in value for t in _tensors(item)]
+        return [t for item in value for t in tensors_in(item)]
     if isinstance(value, dict):
-        return [t for item in value.values() for t in _tensors(item)]
+        return [t for item in value.values() for t in tensors_in(item)]
     return []
 
 
@@ -415,7 +417,7 @@ class _Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        inputs = _tensors(args) + _tensors(kwargs)
+        inputs = tensors_in(args) + tensors_in(kwargs)
         before = [tensor_key(t) for t in inputs]
         result = func(*args, **kwargs)
         name = getattr(func, "__name__", type(func).__name__)
@@ -433,7 +435,7 @@ class _Recorder(TorchFunctionMode):
             self.trace.attention_sizes.append(
                 attention_size(name, args, kwargs, result, self.batch)
             )
-        for t in _tensors(result) + changed:
+        for t in tensors_in(result) + changed:
             key = tensor_key(t)
             self.trace.producers.setdefault(key, op)
             self.trace.depth[key] = max(self.trace.depth.get(key, 0), depth)
@@ -462,7 +464,7 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
 
     def pre_hook(module, args):
         stack.append(module)
-        stack_inputs.append([tensor_key(t) for t in _tensors(args)])
+        stack_inputs.append([tensor_key(t) for t in tensors_in(args)])
         trace.module_calls.append((where(), module))
         for cls in type(module).__mro__:
             if cls in found.forbidden_classes:
@@ -477,7 +479,7 @@ def trace_forward(model: nn.Module, example_inputs) -> Trace:
             stack.pop()
             op.inputs = stack_inputs.pop()
         depth = max((trace.depth.get(key, 0) for key in op.inputs), default=0)
-        for t in _tensors(output):  # only new if no torch function inside produced it
+        for t in tensors_in(output):  # only new if no torch function inside produced it
             trace.producers.setdefault(tensor_key(t), op)
             trace.depth.setdefault(tensor_key(t), depth)
 
