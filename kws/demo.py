@@ -165,8 +165,9 @@ def run_notebooks(
 
     clock = clock or PhaseClock()
     submission.mkdir(parents=True, exist_ok=True)
-    if _yours(preset):
-        print(_yours(preset), flush=True)
+    exported = _yours(preset)
+    if exported:
+        print(exported, flush=True)
     for name in NOTEBOOKS:
         shutil.copy(ROOT / "solutions" / name, submission / name)
     if not parallel:

@@ -315,7 +315,8 @@ def _kernel_transport(folder: Path) -> dict[str, str]:
     Over TCP the client picks five free ports and the kernel binds them a moment later; a
     notebook started beside others (`kws demo`, a test run on several workers) can lose a port to
     one of them in between, and its kernel never answers. Sockets in a folder of its own cannot
-    collide. Windows, and a temporary folder too deep for a socket's path (about 100 bytes), keep TCP.
+    collide. Windows, and a temporary folder too deep for a socket's path (about 100 bytes), keep
+    TCP.
     """
     import os
 
