@@ -1,6 +1,9 @@
 """Notebook 03's cases of the grader corpus: one planted bug per case, built from the reference
-hand-in, each losing exactly its own test with a reason naming the fix; and a rewrite of the
-reference (other names, another patch embedding, cells in another order) that keeps full marks.
+hand-in, each losing exactly its own test with a reason naming the fix (patch-out drawn from
+torch's global generator, or keeping nothing when asked for more than the grid has, among them);
+a rewrite of the reference (other names, another patch embedding, cells in another order) and
+four other patch projections (a Conv2d or a Linear without a bias, F.unfold with raw parameters,
+a Linear on sliced patches), each with its checkpoint, that keep full marks.
 
     build_patch_corpus(reference, corpus_dir)  # one folder per case: notebook 03 + outputs/patch
 """
