@@ -1,6 +1,9 @@
 """Notebook 03's cases of the grader corpus: one planted bug per case, built from the reference
-hand-in, each losing exactly its own test with a reason naming the fix; and a rewrite of the
-reference (other names, another patch embedding, cells in another order) that keeps full marks.
+hand-in, each losing exactly its own test with a reason naming the fix (patch-out drawn from
+torch's global generator, or keeping nothing when asked for more than the grid has, among them);
+a rewrite of the reference (other names, another patch embedding, cells in another order) and
+four other patch projections (a Conv2d or a Linear without a bias, F.unfold with raw parameters,
+a Linear on sliced patches), each with its checkpoint, that keep full marks.
 
     build_patch_corpus(reference, corpus_dir)  # one folder per case: notebook 03 + outputs/patch
 """
@@ -132,6 +135,106 @@ LIBRARY_ENCODER = _edit(  # torch's layers carry the kit's parameter names: the 
     ),
 )
 
+# Task 3: the rows and columns drawn from torch's global generator, not self.generator: a seed
+# given to patchout.generator changes nothing.
+GLOBAL_GENERATOR_EDITS = (
+    ("torch.randperm(cols, generator=self.generator)", "torch.randperm(cols)"),
+    ("torch.randperm(rows, generator=self.generator)", "torch.randperm(rows)"),
+)
+GLOBAL_GENERATOR_DRAW = _edit("StructuredPatchout", *GLOBAL_GENERATOR_EDITS)
+# Task 3: no "at least one of each": asking for 9 of 7 columns keeps randperm(7)[:-2], 5 of them.
+NOT_AT_LEAST_ONE_EDITS = (
+    (
+        "k_t, k_f = min(self.k_t, cols - 1), min(self.k_f, rows - 1)",
+        "k_t, k_f = self.k_t, self.k_f",
+    ),
+)
+NOT_AT_LEAST_ONE = _edit("StructuredPatchout", *NOT_AT_LEAST_ONE_EDITS)
+
+# ---- patch projections written other ways: one Linear map of a patch each, full marks --------
+# Each replaces the reference's two solution lines of PatchEmbedding (its projection, its
+# forward) and converts the reference's checkpoint (a Conv2d's kernel (D, 1, pf, pt) and bias
+# under patches.proj) to the tensors the rewrite holds, as if it had trained them itself.
+
+CONV = (
+    "        self.proj = nn.Conv2d(1, d_model, kernel_size=self.patch_size, stride=self.stride)\n"
+)
+CONV_FORWARD = (
+    "        image = features.transpose(1, 2).unsqueeze(1)  # (B, 1, F, T): frequency as rows\n"
+    "        return self.proj(image).permute(0, 2, 3, 1)  # (B, D, F', T') -> (B, F', T', D)\n"
+)
+PROJECTIONS = {
+    "conv_without_bias": (
+        CONV.replace("stride=self.stride)", "stride=self.stride, bias=False)"),
+        CONV_FORWARD,
+    ),
+    "unfold_and_linear_without_bias": (
+        "        pf, pt = self.patch_size\n"
+        "        self.proj = nn.Linear(pf * pt, d_model, bias=False)\n",
+        "        B, T, n_mels = features.shape\n"
+        "        rows = grid_size(n_mels, self.patch_size[0], self.stride[0])\n"
+        "        cols = grid_size(T, self.patch_size[1], self.stride[1])\n"
+        "        image = features.transpose(1, 2).unsqueeze(1)  # (B, 1, F, T)\n"
+        "        patches = F.unfold(image, self.patch_size, stride=self.stride)  # (B, pf * pt, N)\n"
+        "        return self.proj(patches.transpose(1, 2)).view(B, rows, cols, -1)\n",
+    ),
+    "unfold_and_raw_parameters": (
+        "        pf, pt = self.patch_size\n"
+        "        self.kernel = nn.Parameter(torch.randn(pf * pt, d_model) / (pf * pt) ** 0.5)\n"
+        "        self.offset = nn.Parameter(torch.zeros(d_model))\n",
+        "        B, T, n_mels = features.shape\n"
+        "        rows = grid_size(n_mels, self.patch_size[0], self.stride[0])\n"
+        "        cols = grid_size(T, self.patch_size[1], self.stride[1])\n"
+        "        image = features.transpose(1, 2).unsqueeze(1)  # (B, 1, F, T)\n"
+        "        patches = F.unfold(image, self.patch_size, stride=self.stride)  # (B, pf * pt, N)\n"
+        "        tokens = patches.transpose(1, 2) @ self.kernel + self.offset  # (B, N, D)\n"
+        "        return tokens.reshape(B, rows, cols, -1)\n",
+    ),
+    "linear_on_sliced_patches": (
+        "        pf, pt = self.patch_size\n        self.project = nn.Linear(pt * pf, d_model)\n",
+        "        (pf, pt), (sf, st) = self.patch_size, self.stride\n"
+        "        rows = grid_size(features.size(2), pf, sf)\n"
+        "        cols = grid_size(features.size(1), pt, st)\n"
+        "        grid = [\n"
+        "            [features[:, t * st : t * st + pt, f * sf : f * sf + pf].flatten(1) for t in range(cols)]\n"
+        "            for f in range(rows)\n"
+        "        ]  # each patch (B, pt * pf), time-major\n"
+        "        patches = torch.stack([torch.stack(row, dim=1) for row in grid], dim=1)\n"
+        "        return self.project(patches)  # (B, F', T', D)\n",
+    ),
+}
+
+
+def _conv_to(name: str, state: dict) -> dict:
+    """The reference's checkpoint with patches.proj's Conv2d (D, 1, pf, pt) as projection `name`
+    holds it."""
+    weight, bias = state.pop("patches.proj.weight"), state.pop("patches.proj.bias")
+    flat = weight.flatten(1)  # (D, pf * pt), frequency-major
+    converted = {
+        "conv_without_bias": {"patches.proj.weight": weight},
+        "unfold_and_linear_without_bias": {"patches.proj.weight": flat},
+        "unfold_and_raw_parameters": {"patches.kernel": flat.T, "patches.offset": bias},
+        "linear_on_sliced_patches": {
+            "patches.project.weight": weight.squeeze(1).transpose(1, 2).flatten(1),  # time-major
+            "patches.project.bias": bias,
+        },
+    }[name]
+    return state | converted
+
+
+def _projection(name: str) -> Callable[[Path], None]:
+    """Damage that is none: PatchEmbedding's projection written as `PROJECTIONS[name]`."""
+    init, forward = PROJECTIONS[name]
+    edit = _edit("PatchEmbedding", (CONV, init), (CONV_FORWARD, forward))
+
+    def rewrite(folder: Path) -> None:
+        edit(folder)
+        path = folder / "outputs" / "patch" / "model.pt"
+        torch.save(_conv_to(name, torch.load(path, weights_only=True)), path)
+
+    return rewrite
+
+
 # ---- a rewrite that keeps what the reference does -----------------------------------------------
 
 REWRITTEN = {
@@ -255,7 +358,18 @@ def patch_cases() -> list[PatchCase]:
         PatchCase(
             "library_encoder", LIBRARY_ENCODER, {"scratch": "runs torch.nn.TransformerEncoder"}
         ),
+        PatchCase(
+            "patchout_from_the_global_generator",
+            GLOBAL_GENERATOR_DRAW,
+            {"patchout_training": "not the global random generator"},
+        ),
+        PatchCase(
+            "patchout_without_at_least_one",
+            NOT_AT_LEAST_ONE,
+            {"patchout_training": "drop at most T' - 1 columns"},
+        ),
         PatchCase("rewritten_and_reordered", _rewritten),
+        *[PatchCase(name, _projection(name)) for name in PROJECTIONS],
     ]
 
 

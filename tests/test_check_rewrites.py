@@ -217,8 +217,11 @@ def test_an_ambiguous_match_or_other_sizes_are_said_in_a_sentence(notebook):
     problem = copy_weights(nn.Linear(12, 12), nn.Linear(12, 13))
     assert problem == (
         "yours has 1 tensor(s) of shape (12, 12) (`weight`) where the reference has 0; the "
-        "reference has 1 of shape (13, 12) where yours has 0"
+        "reference has 1 tensor(s) of shape (13, 12) (`weight`) where yours has 0"
     )
+    # a kernel (D, 1, pf, pt) is a weight (D, pf * pt): what differs is the missing bias
+    problem = copy_weights(nn.Conv2d(1, 10, (4, 3), bias=False), nn.Linear(12, 10))
+    assert problem == "the reference has 1 tensor(s) of 10 numbers (`bias`) where yours has 0"
 
 
 def test_functions_are_called_by_position_as_the_skeleton_documents_them(notebook):

@@ -138,7 +138,7 @@ def test_patch_notebook_writes_a_gradable_submission(reference_submission, tiny_
     for summary_line in (
         "patches: all 7 checks passed.",
         "FreqTimePositions: all 10 checks passed.",
-        "StructuredPatchout: all 8 checks passed.",
+        "StructuredPatchout: all 11 checks passed.",
         "distillation: all 11 checks passed.",
         "patch model (PatchKWT): all 6 checks passed.",
     ):

@@ -1,7 +1,8 @@
 """Notebook 03's grader corpus (tests/corpus_patch.py) on the tiny synthetic data: each planted
 bug loses exactly its own test, with a reason naming the fix; a rewrite of the reference (other
-names, another patch embedding, its cells in another order) keeps full marks; no output shows a
-path of the grading machine."""
+names, another patch embedding, its cells in another order) and patch projections written other
+ways (without a bias, raw parameters, sliced patches) keep full marks; no output shows a path of
+the grading machine."""
 
 import json
 import sys

@@ -63,24 +63,39 @@ def _shown(shape: tuple) -> str:
     return str(tuple(shape))
 
 
+def _differing(ours: dict, theirs: dict, size) -> int:
+    """How many sizes (by `size`) the two state dicts hold different numbers of."""
+    have, need = Counter(map(size, ours.values())), Counter(map(size, theirs.values()))
+    return sum(have[key] != need[key] for key in have | need)
+
+
 def _sizes_problem(ours: dict, theirs: dict) -> str:
-    """What differs between the two state dicts' tensor shapes, in a sentence: a shape yours has
-    more of (with its names), and one the reference has more of."""
-    have = Counter(tuple(t.shape) for t in ours.values())
-    need = Counter(tuple(t.shape) for t in theirs.values())
+    """What differs between the two state dicts' tensors, in a sentence: a size yours has more of
+    and one the reference has more of, with their names. Sizes are shapes, or numbers of elements
+    where that names fewer differences: a Conv2d's kernel (D, 1, pf, pt) does the job of a
+    Linear's weight (D, pf * pt), so a missing bias is said, not the kernel's shape."""
+    shape = lambda t: tuple(t.shape)  # noqa: E731
+    numel = lambda t: (t.numel(),)  # noqa: E731
+    size = min((shape, numel), key=lambda each: _differing(ours, theirs, each))  # shape on a tie
+    have, need = Counter(map(size, ours.values())), Counter(map(size, theirs.values()))
+
+    def said(key: tuple, entries: dict) -> str:
+        named = ", ".join([f"`{k}`" for k, t in entries.items() if size(t) == key][:3])
+        what = f"shape {_shown(key)}" if size is shape else f"{key[0]} numbers"
+        return f"{what} ({named})"
+
     parts = []
-    extra = [shape for shape in have if have[shape] > need[shape]]
+    extra = [key for key in have if have[key] > need[key]]
     if extra:
-        names = [f"`{k}`" for k, t in ours.items() if tuple(t.shape) == extra[0]][:3]
         parts.append(
-            f"yours has {have[extra[0]]} tensor(s) of shape {_shown(extra[0])} "
-            f"({', '.join(names)}) where the reference has {need[extra[0]]}"
+            f"yours has {have[extra[0]]} tensor(s) of {said(extra[0], ours)} where the "
+            f"reference has {need[extra[0]]}"
         )
-    missing = [shape for shape in need if need[shape] > have[shape]]
+    missing = [key for key in need if need[key] > have[key]]
     if missing:
         parts.append(
-            f"the reference has {need[missing[0]]} of shape {_shown(missing[0])} where yours "
-            f"has {have[missing[0]]}"
+            f"the reference has {need[missing[0]]} tensor(s) of {said(missing[0], theirs)} "
+            f"where yours has {have[missing[0]]}"
         )
     return "; ".join(parts)
 

@@ -5,8 +5,10 @@ drawn from a seed (the notebook's self-check uses 0, the grader one the student 
 `PatchEmbedding(d_model, patch_size, stride)` is built seeded, in float64 and eval mode, with
 small distinct sizes (B=2 clips of T=14 frames x F=11 mel bins, d_model 10), and its output is
 compared with the reference written out here: the log-mels as one image (frequency as rows, time
-as columns), cut into patches by ``F.unfold`` and projected by a Linear holding the student's own
-weights (a Conv2d's kernel (D, 1, pf, pt) and a Linear's (D, pf * pt) are the same numbers).
+as columns), cut into patches by ``F.unfold`` and projected by the Linear map the student's module
+computes. That map is read off the module's outputs, not its tensors (`probe_projection`): a
+Conv2d, a Linear on unfolded or sliced patches, raw parameters, with or without a bias, flattened
+in any order, are all one Linear map of a patch and keep the points.
 
 Letters: B batch, T frames, F mel bins, (pf, pt) a patch's mel bins and frames, (sf, st) the
 steps between patches, F' x T' the patch grid (rows x columns), D the token size.
@@ -20,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.check.selfcheck import Checker, build, call, copy_weights, differs, shape_text
+from kws.check.selfcheck import Checker, build, call, differs, shape_text
 
 B, T, N_MELS, D = 2, 14, 11, 10  # distinct sizes: swapped axes cannot go unnoticed
 # (patch_size, stride) pairs, each (frequency, time): overlapping 4 x 3 patches every 3 x 2
@@ -97,43 +99,52 @@ def grid_size(checker: Checker, function, seed: int = 0) -> None:
     )
 
 
-def _diagnose(weight, bias, features, patch, stride, got) -> str | None:
-    """A known mistake that gives `got`, or None."""
-    if not isinstance(got, torch.Tensor):
-        return None
-    pf, pt = patch
-    transposed = weight.view(-1, pf, pt).transpose(1, 2).reshape(weight.shape)  # time-major
-    expected = reference_grid(weight, bias, features, patch, stride)
-    bugs = [
-        (
-            reference_grid(transposed, bias, features, patch, stride),
-            "each patch is flattened time-major; flatten it frequency-major, as F.unfold and "
-            "Conv2d do on the (B, 1, F, T) image",
-        ),
-        (
-            expected.transpose(1, 2),
-            "the grid is (B, T', F', D); return (B, F', T', D): frequency rows first",
-        ),
-        (
-            reference_grid(weight, bias, features, patch, patch),
-            "the patches do not overlap: they start every `stride`, not every `patch_size`",
-        ),
-        (
-            reference_grid(weight, bias, features.transpose(1, 2), patch, stride)
-            if features.size(1) >= pf and features.size(2) >= pt
-            else None,
-            "time and frequency are swapped: the features are (B, T, F); the image is "
-            "features.transpose(1, 2): (B, F, T), frequency as rows",
-        ),
-    ]
-    return next(
-        (why for wrong, why in bugs if wrong is not None and differs(got, wrong) is None), None
+def _wrong_shape(patch, stride, shape: tuple) -> str:
+    """What a grid of `shape` says about the mistake that made it, for (B, F', T', D) expected."""
+    rows, cols = grid(N_MELS, patch[0], stride[0]), grid(T, patch[1], stride[1])
+    known = {
+        (B, cols, rows, D): "the grid is (B, T', F', D); return (B, F', T', D): frequency rows "
+        "first",
+        (B, grid(N_MELS, patch[0], patch[0]), grid(T, patch[1], patch[1]), D): "the patches do "
+        "not overlap: they start every `stride`, not every `patch_size`",
+        (B, grid(T, patch[0], stride[0]), grid(N_MELS, patch[1], stride[1]), D): "time and "
+        "frequency are swapped: the features are (B, T, F); the image is features.transpose(1, "
+        "2): (B, F, T), frequency as rows",
+    }
+    return known.get(
+        shape,
+        "return the grid (B, F', T', D): F' = grid_size(F, pf, sf) rows of mel bins, "
+        "T' = grid_size(T, pt, st) columns of frames, one D-vector each",
     )
+
+
+def probe_projection(student: nn.Module, patch) -> tuple[torch.Tensor, torch.Tensor]:
+    """The map `student` applies to its first patch, read off what it computes: on a clip of
+    zeros patch (0, 0) is the bias; on a clip holding a single 1 at mel bin f, frame t it is the
+    bias plus the weight's column f * pt + t. So a Conv2d, a Linear, raw parameters, with or
+    without a bias, in any order, give the same (weight (D, pf * pt), bias (D,)).
+
+    Args:
+        student: the notebook's PatchEmbedding, float64, eval mode.
+        patch: (pf, pt), the patch's mel bins and frames.
+
+    Returns:
+        (weight, bias): the projection of a patch flattened frequency-major, (D, pf * pt), (D,).
+    """
+    pf, pt = patch
+    clips = torch.zeros(1 + pf * pt, T, N_MELS, dtype=torch.float64)  # (1 + pf * pt, T, F)
+    for k in range(pf * pt):
+        f, t = divmod(k, pt)
+        clips[1 + k, t, f] = 1.0
+    with torch.no_grad():
+        first = student(clips)[:, 0, 0]  # (1 + pf * pt, D): each clip's patch (0, 0)
+    return (first[1:] - first[0]).T, first[0]  # (D, pf * pt), (D,)
 
 
 def patch_embedding(checker: Checker, cls, seed: int = 0) -> None:
     """PatchEmbedding(d_model, patch_size, stride): (B, T, F) -> (B, F', T', D), equal to unfold
-    + Linear with its own weights, for each of `SHAPES`; every weight gets a gradient."""
+    + Linear with the projection it computes (`probe_projection`), for each of `SHAPES`; every
+    weight gets a gradient."""
     generator = torch.Generator().manual_seed(seed)
     features = torch.randn(B, T, N_MELS, generator=generator, dtype=torch.float64)
     for patch, stride in SHAPES:
@@ -144,43 +155,27 @@ def _one_shape(checker: Checker, cls, features: torch.Tensor, patch, stride) -> 
     checker.topic = "build"
     args = {"d_model": D, "patch_size": patch, "stride": stride}
     student = build(checker, cls, args, "d_model, patch_size, stride")
-    holder = nn.Module()
-    holder.weight = nn.Parameter(torch.empty(D, patch[0] * patch[1], dtype=torch.float64))
-    holder.bias = nn.Parameter(torch.empty(D, dtype=torch.float64))
-    problem = copy_weights(student, holder)
-    if problem:
-        checker.stop(
-            "the weights copy into one projection of a patch (d_model x pf * pt) and its bias",
-            "keep one projection, e.g. nn.Conv2d(1, d_model, patch_size, stride) or "
-            f"nn.Linear(pf * pt, d_model) after F.unfold: {problem}",
-        )
-    weight, bias = holder.weight.detach(), holder.bias.detach()
     checker.topic = "outputs"
     shown = f"patch_size={patch}, stride={stride}"
     got = call(checker, f"forward(features (2, 14, 11)) runs ({shown})", lambda: student(features))
     rows, cols = grid(N_MELS, patch[0], stride[0]), grid(T, patch[1], stride[1])
-    with torch.no_grad():
-        expected = reference_grid(weight, bias, features, patch, stride)
-        why = _diagnose(weight, bias, features, patch, stride, got)
     if not isinstance(got, torch.Tensor) or tuple(got.shape) != (B, rows, cols, D):
         checker.stop(
             f"with {shown}, forward returns {shape_text(got)}; (B, F', T', D) = "
             f"{(B, rows, cols, D)}",
-            why
-            or "return the grid (B, F', T', D): F' = grid_size(F, pf, sf) rows of mel bins, "
-            "T' = grid_size(T, pt, st) columns of frames, one D-vector each",
+            _wrong_shape(patch, stride, tuple(getattr(got, "shape", ()))),
         )
-    gap = differs(got, expected)
-    fix = ""
-    if gap is not None:
-        fix = why or (
-            f"max difference {gap:.3g}; patch (f, t) covers mel bins f*sf ... f*sf+pf-1 and "
-            "frames t*st ... t*st+pt-1, flattened frequency-major, projected to d_model"
-        )
+    weight, bias = call(
+        checker, "forward runs on probe clips", lambda: probe_projection(student, patch)
+    )
+    with torch.no_grad():
+        gap = differs(got, reference_grid(weight, bias, features, patch, stride))
     checker.expect(
         gap is None,
-        f"with {shown}, the {rows} x {cols} grid matches unfold + Linear with your weights",
-        fix,
+        f"with {shown}, the {rows} x {cols} grid matches unfold + Linear with your projection",
+        f"max difference {gap or 0:.3g}: every patch must go through the same Linear map, "
+        "nothing after it; patch (f, t) covers mel bins f*sf ... f*sf+pf-1 and frames "
+        "t*st ... t*st+pt-1",
     )
 
     def backward():

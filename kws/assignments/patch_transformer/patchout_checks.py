@@ -12,8 +12,10 @@ encoder. A hook on the model's ``patchout`` module sees the grid it gets and the
 - "train": in training mode (SpecAugment and dropout off, so that patch-out is the only random
   step) the attention runs over 2 + (3 - 1) x (7 - 2) = 12 tokens; every patch patch-out returns
   is one of the grid's, and together they are whole rows and whole columns of it, the same for
-  every clip of the batch; the same seed of ``patchout.generator`` drops the same ones, other
-  seeds others.
+  every clip of the batch (in any order); the same seed of ``patchout.generator`` drops the
+  same ones whatever the state of torch's global generator, other seeds under one global state
+  others (so a draw from the global generator fails); and asking for more columns and rows than
+  the grid has (`TOO_MANY`) keeps one of each.
 
 The tracer puts what it traces in eval mode; `TrainingForward` puts the model back in training
 mode inside the traced forward, so the training computation is the one traced.
@@ -26,6 +28,7 @@ from torch import nn
 
 from kws.assignments.patch_transformer.model_checks import (
     COLS,
+    D_MODEL,
     READ,
     ROWS,
     build_patch_model,
@@ -34,7 +37,12 @@ from kws.assignments.patch_transformer.model_checks import (
 from kws.check.selfcheck import Checker, call, shape_text
 
 K_T, K_F = 2, 1  # time columns and frequency rows dropped
+TOO_MANY = (COLS + 2, ROWS + 2)  # (k_t, k_f) more than the grid has: one row and column kept
 SEED, OTHER_SEEDS = 7, (8, 9, 10, 11, 12)
+# States of torch's global generator: the draws of one seed of patchout.generator are made under
+# each (the same rows and columns, or the draw came from the global generator), those of
+# different seeds under the first (other rows and columns).
+GLOBAL_SEEDS = (1000, 2024, 31337)
 DROP = (
     "draw k_t of the T' columns and k_f of the F' rows (torch.randperm(n, generator="
     "self.generator)), the same for the whole batch, and keep the others: grid[:, rows][:, :, cols]"
@@ -58,10 +66,16 @@ class TrainingForward(nn.Module):
 
 
 def _run(
-    checker: Checker, model: nn.Module, training: bool, seed: int, traced: bool = True
+    checker: Checker,
+    model: nn.Module,
+    training: bool,
+    seed: int,
+    traced: bool = True,
+    global_seed: int = GLOBAL_SEEDS[0],
 ) -> dict:
-    """One forward with ``patchout.generator`` seeded `seed`: {"in": the grid patch-out got,
-    "out": what it returned, "keys": [keys of each attention computation] when `traced`}."""
+    """One forward with ``patchout.generator`` seeded `seed` and torch's global generator
+    `global_seed`: {"in": the grid patch-out got, "out": what it returned, "keys": [keys of each
+    attention computation] when `traced`}."""
     from kws.tracing.trace import trace_forward
 
     seen = {}
@@ -74,7 +88,7 @@ def _run(
     mode, run = "training" if training else "eval", TrainingForward(model, training)
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad():
-            torch.manual_seed(1000 + seed)  # the global generator says nothing of the seed
+            torch.manual_seed(global_seed)  # a draw from it must not depend on it
             if traced:
                 trace = call(
                     checker,
@@ -175,19 +189,47 @@ def structured_patchout(checker: Checker, cls, ns: dict) -> None:
     )
     if kept is None:
         return
-    again = _whole(grid, _run(checker, model, True, SEED, traced=False)["out"])[1]
+    _seeded(checker, model, grid, kept)
+    _too_many(checker, ns)
+
+
+def _kept(checker: Checker, model: nn.Module, grid: torch.Tensor, seed: int, global_seed: int):
+    """The (rows, columns) patch-out keeps of `grid` in training, its generator seeded `seed`,
+    torch's global one `global_seed`."""
+    out = _run(checker, model, True, seed, traced=False, global_seed=global_seed)["out"]
+    return _whole(grid, out)[1]
+
+
+def _seeded(checker: Checker, model: nn.Module, grid: torch.Tensor, kept: tuple) -> None:
+    """The rows and columns kept are drawn with ``patchout.generator``: the same for one seed
+    whatever torch's global generator holds, others for other seeds."""
+    again = [_kept(checker, model, grid, SEED, state) for state in GLOBAL_SEEDS[1:]]
     checker.expect(
-        again == kept,
-        f"the same seed of patchout.generator ({SEED}) drops the same rows and columns",
+        all(each == kept for each in again),
+        f"the same seed of patchout.generator ({SEED}) drops the same rows and columns, "
+        "whatever the state of torch's global random generator",
         "draw with self.generator (torch.randperm(n, generator=self.generator)), not the "
         "global random generator",
     )
-    others = [
-        _whole(grid, _run(checker, model, True, seed, traced=False)["out"])[1]
-        for seed in OTHER_SEEDS
-    ]
+    others = [_kept(checker, model, grid, seed, GLOBAL_SEEDS[0]) for seed in OTHER_SEEDS]
     checker.expect(
         any(other != kept for other in others),
         f"other seeds ({', '.join(map(str, OTHER_SEEDS))}) drop other rows and columns",
         "draw the rows and columns at random, with self.generator",
+    )
+
+
+def _too_many(checker: Checker, ns: dict) -> None:
+    """Asking for more columns and rows than the grid has keeps one of each."""
+    k_t, k_f = TOO_MANY
+    model = build_patch_model(checker, ns, keep="StructuredPatchout", patchout=TOO_MANY)
+    checker.topic = "train"
+    out = _run(checker, model, training=True, seed=SEED, traced=False)["out"]
+    shape = (2, 1, 1, D_MODEL)
+    checker.expect(
+        isinstance(out, torch.Tensor) and tuple(out.shape) == shape,
+        f"asking for k_t={k_t} of {COLS} columns and k_f={k_f} of {ROWS} rows, patch-out "
+        f"returns {shape_text(out)}; keeping one row and one column, {shape}",
+        "drop at most T' - 1 columns and F' - 1 rows: k_t = min(self.k_t, T' - 1), and the same "
+        "for k_f",
     )

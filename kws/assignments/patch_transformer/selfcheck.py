@@ -33,8 +33,9 @@ def _namespace(ns: dict | None) -> dict:
 
 def patches(grid_size=None, embedding: type | None = None, *, strict: bool = False) -> CheckResult:
     """Task 1: `grid_size(size, patch, stride)` counts the patches along an axis, and
-    `PatchEmbedding(d_model, patch_size, stride)` gives the grid (B, F', T', D) that unfold + a
-    Linear with its own weights give. Either may be None (not checked)."""
+    `PatchEmbedding(d_model, patch_size, stride)` gives the grid (B, F', T', D) that unfold + the
+    Linear map it computes give (read off its outputs: a bias is optional). Either may be None
+    (not checked)."""
     checker = Checker("patches")
     if grid_size is not None:
         with checker.run():
@@ -57,7 +58,9 @@ def positions(cls: type, *, ns: dict | None = None, strict: bool = False) -> Che
 
 def patchout(cls: type, *, ns: dict | None = None, strict: bool = False) -> CheckResult:
     """Task 3: the notebook's PatchKWT, built with this StructuredPatchout and patchout=(2, 1),
-    traced: every patch in eval mode; whole rows and columns dropped in training, seeded."""
+    traced: every patch in eval mode; whole rows and columns dropped in training, drawn with
+    ``self.generator`` (not torch's global generator); one of each kept when more are asked
+    for than the grid has. The grader's judge (`patchout_checks.structured_patchout`)."""
     checker = Checker(getattr(cls, "__name__", str(cls)))
     with checker.run():
         patchout_checks.structured_patchout(checker, cls, _namespace(ns))
