@@ -274,6 +274,22 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feedback(args: argparse.Namespace) -> int:
+    from kws.grading.feedback_html import write_feedback
+    from kws.grading.standings import StandingsError
+
+    try:
+        written = write_feedback(args.grades, args.out, notebooks=args.notebooks)
+    except (FileNotFoundError, StandingsError) as error:
+        print(f"kws feedback: {error}", file=sys.stderr)
+        return 2
+    print(f"feedback: {len(written.pages)} page(s) in {args.out}/<student>/, "
+          f"{len(written.zips)} zip(s) in {args.out / 'zips'}/ (one per student)")  # fmt: skip
+    if written.skipped:
+        print(f"no results, so no page: {', '.join(written.skipped)} (see `kws report`)")
+    return 0
+
+
 def _add_selection(command: argparse.ArgumentParser) -> None:
     """--assignment, --tiers and --dataset, shared by `kws grade` and `kws gradescope`."""
     from kws.assignments import ASSIGNMENTS  # the specs only: tomllib, no torch
@@ -448,6 +464,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="released student notebooks (default: the kit's assignments/)")  # fmt: skip
     report.add_argument("--jobs", type=int, default=2, help="processes for the fingerprints")
     report.set_defaults(run=_report)
+
+    feedback = commands.add_parser(
+        "feedback", help="a feedback page per student and notebook (HTML), and a zip per student"
+    )
+    feedback.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    feedback.add_argument("--out", type=Path, default=Path("feedback"),
+                          help="where to write the pages and zips (default: feedback/)")  # fmt: skip
+    feedback.add_argument("--notebooks", type=Path,
+                          help="the released notebooks, for the self-check cells to re-run "
+                          "(default: the kit's assignments/)")  # fmt: skip
+    feedback.set_defaults(run=_feedback)
     return parser
 
 

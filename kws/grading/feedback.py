@@ -1,0 +1,246 @@
+"""What one student reads about one graded notebook, from the folder `kws grade --out` wrote.
+
+    grades = read_grades(Path("grades"))                  # kws.grading.report
+    pages = class_feedback(grades, read_standings(Path("grades")))
+    pages[0].tests, pages[0].accuracy, pages[0].standing  # what `kws.grading.feedback_html` draws
+
+Each page is built from the student's own ``results/<student>.json`` (each test's points and
+message), their entry of ``standings.json`` (late penalty, adjustments, final score) and the
+released notebooks (which self-check cell covers a failed test). Nothing else is read: no other
+student, no similarity column, no hidden labels. A test is shown as Gradescope would show it:
+``hidden`` never, ``after_due_date`` only once the due date has passed (and until then the total
+is withheld too, since it would reveal those points), ``visible`` and ``after_published`` always
+(the feedback page is the publication).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+
+from kws.assignments import ASSIGNMENTS, Spec
+from kws.grading.report import Grades, Student
+from kws.grading.standings import Standing, Standings
+from kws.grading.tiers import accuracy_in, tiers_in
+
+KIT_NOTEBOOKS = Path(__file__).resolve().parents[2] / "assignments"  # the released notebooks
+SELF_CHECK = "self-check"  # the tag of the cells that run a task's public checks
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """A cell of the notebook to run again: the heading of its section and its code."""
+
+    section: str
+    code: str
+
+
+@dataclass(frozen=True)
+class TestLine:
+    """One test as the student sees it."""
+
+    __test__ = False  # not a pytest test class, despite the name
+    name: str
+    score: float
+    max_score: float
+    message: str
+    rerun: Rerun | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.max_score - 1e-9
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """The student's hidden-test accuracy in one task, the tier lines and the tier for full marks."""
+
+    task: str
+    accuracy: float
+    tiers: dict[str, float] | None
+    target: str | None
+
+
+@dataclass
+class Feedback:
+    """One student's page for one assignment.
+
+    Attributes:
+        student: the gradebook's name of the student.
+        assignment: the spec's name (``keyword_spotting``).
+        title: the assignment's title, as students read it.
+        tests: the tests Gradescope would show now, in the grader's order.
+        withheld: how many tests are not shown (hidden, or shown after the due date).
+        total_shown: False while a test shown after the due date is withheld (the total would
+            reveal its points).
+        accuracy: the accuracies the shown tests state, per task.
+        standing: raw score, late penalty, adjustments and final score.
+    """
+
+    student: str
+    assignment: str
+    title: str
+    tests: list[TestLine]
+    withheld: int
+    total_shown: bool
+    accuracy: list[Accuracy]
+    standing: Standing
+    due: str | None = None
+    reruns: list[Rerun] = field(default_factory=list)
+
+
+def self_check_cells(notebook: Path) -> list[Rerun]:
+    """The cells that run public checks: those tagged ``self-check`` first, then other code cells
+    calling ``check.``; each with the heading of its section. Empty when the notebook is absent."""
+    if not notebook.is_file():
+        return []
+    section, tagged, others = "", [], []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+            section = cell.source.lstrip().splitlines()[0].lstrip("#").strip()
+        elif cell.cell_type == "code" and SELF_CHECK in cell.get("metadata", {}).get("tags", []):
+            tagged.append(Rerun(section, cell.source))
+        elif cell.cell_type == "code" and "check." in cell.source:
+            others.append(Rerun(section, cell.source))
+    return tagged + others
+
+
+def _component_name(spec: Spec, test: dict) -> list[str]:
+    """The class or function a numeric test's component judges (none for other tests)."""
+    numeric = spec.numeric.get((test.get("extra_data") or {}).get("test", ""))
+    component = spec.checks().NUMERIC.get(numeric.component) if numeric else None
+    return [component.name] if component is not None else []
+
+
+def _task_names(spec: Spec, test: dict) -> list[str]:
+    """The model class of the test's task and the classes the task's rules name."""
+    task = spec.tasks.get((test.get("extra_data") or {}).get("task") or "")
+    if task is None:
+        return []
+    named = [task.model_class, task.rules.get("layer_class"), *task.rules.get("own_classes", [])]
+    return [name for name in named if name]
+
+
+def _using(cells: list[Rerun], name: str) -> Rerun | None:
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    return next((cell for cell in cells if word.search(cell.code)), None)
+
+
+def rerun_for(spec: Spec, test: dict, cells: list[Rerun]) -> Rerun | None:
+    """The self-check cell that covers `test`, or None: the first that uses the class or
+    function its numeric check judges; else the first in a section whose heading names the
+    "Task N" the test's name starts with; else the first that uses its task's model class."""
+    for name in _component_name(spec, test):
+        if (found := _using(cells, name)) is not None:
+            return found
+    number = re.match(r"\s*Task (\d+)\b", test.get("name", ""))
+    if number is not None:
+        heading = re.compile(rf"\bTask {number.group(1)}\b")
+        found = next((cell for cell in cells if heading.search(cell.section)), None)
+        if found is not None:
+            return found
+    for name in _task_names(spec, test):
+        if (found := _using(cells, name)) is not None:
+            return found
+    return None
+
+
+def is_shown(test: dict, due: str | None, now: datetime) -> bool:
+    """Whether Gradescope shows `test` to its student at `now` (see the module docstring); an
+    ``after_due_date`` test of an assignment without a due date stays withheld."""
+    visibility = test.get("visibility", "visible")
+    if visibility == "hidden":
+        return False
+    if visibility == "after_due_date":
+        return due is not None and now >= datetime.fromisoformat(due)
+    return True
+
+
+def _assignment_of(test: dict) -> str:
+    return (test.get("extra_data") or {}).get("assignment") or "other"
+
+
+def _accuracy(spec: Spec | None, test: dict, run_output: str, name: str) -> Accuracy | None:
+    value = accuracy_in(test.get("output") or "")
+    if value is None:
+        return None
+    task = (test.get("extra_data") or {}).get("task")
+    if task is None and spec is not None:
+        targeted = [t.name for t in spec.tasks.values() if t.target]
+        task = targeted[0] if len(targeted) == 1 else None
+    target = spec.tasks[task].target if spec and task in spec.tasks else None
+    return Accuracy(task or "model", value, tiers_in(run_output, name), target)
+
+
+def student_feedback(
+    student: Student,
+    name: str,
+    standings: Standings,
+    *,
+    notebooks: Path = KIT_NOTEBOOKS,
+    now: datetime | None = None,
+) -> Feedback:
+    """The page of `student` for the assignment `name` (their results must hold its tests).
+
+    Args:
+        student: a row of `kws.grading.report.read_grades` with its results document.
+        name: the assignment's spec name.
+        standings: the class's ``standings.json``; without an entry, final = raw.
+        notebooks: the folder of the released notebooks, to find the self-check cells.
+        now: the time the visibility rules are judged at (default: now, UTC).
+
+    Returns:
+        The tests shown, the accuracy against the tiers, the cells to re-run and the standing.
+    """
+    now = now or datetime.now(timezone.utc)
+    spec = ASSIGNMENTS.get(name)
+    due = (standings.assignments.get(name) or {}).get("due")
+    tests = [t for t in student.tests if _assignment_of(t) == name]
+    shown = [t for t in tests if is_shown(t, due, now)]
+    cells = self_check_cells(Path(notebooks) / spec.notebook) if spec else []
+    lines = []
+    for test in shown:
+        rerun = rerun_for(spec, test, cells) if spec else None
+        message = (test.get("output") or "").strip()
+        lines.append(TestLine(test["name"], test["score"], test["max_score"], message, rerun))
+    run_output = (student.document or {}).get("output", "")
+    found = (_accuracy(spec, t, run_output, name) for t in shown)
+    raw = round(sum(t["score"] for t in tests), 4)
+    maximum = sum(t["max_score"] for t in tests)
+    standing = standings.of(student.name, name) or Standing("graded", raw, maximum, raw)
+    withheld_late = any(t.get("visibility") == "after_due_date" for t in tests if t not in shown)
+    title = (standings.assignments.get(name) or {}).get("title") or (spec.title if spec else name)
+    reruns = [line.rerun for line in lines if line.rerun and not line.passed]
+    return Feedback(
+        student=student.name,
+        assignment=name,
+        title=title,
+        tests=lines,
+        withheld=len(tests) - len(shown),
+        total_shown=not withheld_late,
+        accuracy=[a for a in found if a is not None],
+        standing=standing,
+        due=due,
+        reruns=list(dict.fromkeys(reruns)),
+    )
+
+
+def class_feedback(
+    grades: Grades,
+    standings: Standings,
+    *,
+    notebooks: Path = KIT_NOTEBOOKS,
+    now: datetime | None = None,
+) -> list[Feedback]:
+    """A page per student and assignment their results hold, in the gradebook's order (a
+    student the grader wrote no results for gets none: see `kws report`'s hand-ins to look at)."""
+    pages = []
+    for student in grades.students:
+        names = dict.fromkeys(_assignment_of(t) for t in student.tests)
+        for name in names:
+            pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now))
+    return pages
