@@ -254,3 +254,35 @@ def test_a_page_opens_in_headless_chromium_with_the_right_numbers(course, tmp_pa
     subprocess.run([CHROMIUM, *flags, f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
                     page.as_uri()], capture_output=True, timeout=120)  # fmt: skip
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5000
+
+
+WORKSHEET = """Identifier,Full name,Email address,Status,Grade,Maximum Grade,Feedback comments,folder
+Participant 1001,Ann Lee,ann@example.edu,Submitted for grading,,30,,ann
+Participant 1002,Dee_Dee Roe,dee@example.edu,Submitted for grading,,30,,dee
+"""
+
+
+def test_a_moodle_zip_names_each_folder_as_moodles_importer_reads_it(course):
+    """With Moodle's grading worksheet, one zip per notebook: a folder per participant,
+    ``<full name>_<participant id>_assignfeedback_file_``, which Moodle splits at ``_`` into
+    the name, the participant id and the feedback plugin; a student the worksheet lacks is
+    named, and a worksheet without Identifier is refused with the fix."""
+    folder, _, _ = course
+    (folder / "worksheet.csv").write_text(WORKSHEET)
+    done = _run(folder, "feedback", "grades", "--out", "lms", "--moodle", "worksheet.csv")
+    assert done.returncode == 0, done.stderr
+    assert "not in the worksheet, so not in the Moodle zip: fresh" in done.stdout
+    with zipfile.ZipFile(folder / "lms" / f"moodle-{SPEC.name}.zip") as bundle:
+        names = sorted(bundle.namelist())
+        assert bundle.read(names[0]).decode() == _page(folder, "ann")
+    assert names == [
+        f"Ann Lee_1001_assignfeedback_file_/{SPEC.name}.html",
+        f"Dee Dee Roe_1002_assignfeedback_file_/{SPEC.name}.html",
+    ]
+    for name in names:
+        parts = name.split("/")[0].split("_", 4)
+        assert parts[1].isdigit() and parts[2:4] == ["assignfeedback", "file"]
+    (folder / "plain.csv").write_text("folder,Email address\nann,ann@example.edu\n")
+    done = _run(folder, "feedback", "grades", "--out", "lms", "--moodle", "plain.csv")
+    assert done.returncode == 2 and "no Identifier column" in done.stderr
+    assert "Download grading worksheet" in done.stderr

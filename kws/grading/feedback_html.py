@@ -11,7 +11,7 @@ and prints on paper (a print stylesheet: no background, no breaks inside a test'
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -56,6 +56,7 @@ class WrittenFeedback:
     pages: list[Path]
     zips: list[Path]
     skipped: list[str]  # students the grader wrote no results for
+    by_student: dict[str, list[Path]] = field(default_factory=dict)
 
 
 def _points(value: float) -> str:
@@ -228,7 +229,7 @@ def write_feedback(
     grades = read_grades(Path(grades_dir))
     standings = read_standings(grades.folder)
     pages = class_feedback(grades, standings, notebooks=notebooks or KIT_NOTEBOOKS, now=now)
-    written, folders = [], {}
+    written, folders, by_student = [], {}, {}
     for page in pages:
         folder = Path(out) / safe_name(page.student)
         folder.mkdir(parents=True, exist_ok=True)
@@ -236,6 +237,7 @@ def write_feedback(
         path.write_text(feedback_page(page), encoding="utf-8")
         written.append(path)
         folders[page.student] = folder
+        by_student.setdefault(page.student, []).append(path)
     zips = [_zip_folder(f, Path(out) / "zips" / f"{f.name}.zip") for f in folders.values()]
     skipped = [s.name for s in grades.students if s.document is None]
-    return WrittenFeedback(written, zips, skipped)
+    return WrittenFeedback(written, zips, skipped, by_student)
