@@ -289,8 +289,9 @@ def _feedback(args: argparse.Namespace) -> int:
         return 2
     print(f"feedback: {len(written.pages)} page(s) in {args.out}/<student>/, "
           f"{len(written.zips)} zip(s) in {args.out / 'zips'}/ (one per student)")  # fmt: skip
-    if written.skipped:
-        print(f"no results, so no page: {', '.join(written.skipped)} (see `kws report`)")
+    if written.ungraded:
+        print(f"not graded (their page says so; see `kws report` for why): "
+              f"{', '.join(written.ungraded)}")  # fmt: skip
     if moodle is not None:
         zips, absent = moodle
         print(f"Moodle: {', '.join(str(z) for z in zips) or 'no zip'} (Upload multiple "

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from html import escape
 from pathlib import Path
@@ -213,6 +214,25 @@ def test_hidden_tests_and_tests_after_the_due_date_show_what_gradescope_would(tm
     assert "/ 11</b>" in page  # the total counts the hidden test's points, as Gradescope's does
 
 
+def test_a_hand_in_the_grader_could_not_grade_gets_a_page_saying_so(tmp_path):
+    """A crash leaves no results: the student's page says the grader could not grade it and
+    shows their adjustment, never the gradebook's note (it names the grading machine's
+    folders)."""
+    grades = _writer_class(tmp_path / "grades", {"one": "visible", "two": "visible"}, None)
+    eve = Graded("eve", read_results(grades / "results/eve.json"), "", 3.0)
+    crash = "the grader exited with code 1: /srv/grading/secret/kws_child.py failed"
+    write_gradebook([eve, Graded("gus", None, crash, 1.0)], grades / "gradebook.csv")
+    kept = Standing("ungraded", 0.0, 30.0, 4.0, None, (replace(BONUS, points=4.0),))
+    write_standings(grades, Standings({SPEC.name: {"title": "Notebook 01", "due": None}},
+                                      {"gus": {SPEC.name: kept}}))  # fmt: skip
+    done = _run(tmp_path, "feedback", "grades")
+    assert done.returncode == 0 and "not graded (their page says so" in done.stdout
+    page = (tmp_path / "feedback" / "gus" / f"{SPEC.name}.html").read_text()
+    assert "could not grade your hand-in: it stopped with an error" in page
+    assert "/srv/grading" not in page and "exited with code" not in page
+    assert "+4</td>" in page and BONUS.reason in page and "eve" not in page
+
+
 def test_errors_name_the_folder_and_the_fix(tmp_path):
     done = _run(tmp_path, "feedback", "nowhere")
     assert done.returncode == 2 and "nowhere/gradebook.csv: no gradebook" in done.stderr
@@ -286,3 +306,30 @@ def test_a_moodle_zip_names_each_folder_as_moodles_importer_reads_it(course):
     done = _run(folder, "feedback", "grades", "--out", "lms", "--moodle", "plain.csv")
     assert done.returncode == 2 and "no Identifier column" in done.stderr
     assert "Download grading worksheet" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_reference_hand_in_graded_for_real_has_its_accuracies_on_every_page(
+    tmp_path, tiny_data, reference_submission
+):
+    """The reference hand-in (every notebook, executed on the tiny data) graded by `kws grade`:
+    a page per notebook, each task's accuracy against the tier lines the run used, every test
+    passed, and nothing of the hidden speaker labels."""
+    shutil.copytree(reference_submission, tmp_path / "submissions" / "ref")
+    command = ["grade", "submissions", "--data", str(tiny_data), "--out", "grades"]
+    assert _run(tmp_path, *command).returncode == 0
+    assert _run(tmp_path, "feedback", "grades").returncode == 0
+    pages = {p.stem: p.read_text() for p in (tmp_path / "feedback" / "ref").glob("*.html")}
+    assert set(pages) == set(ASSIGNMENTS)
+    labels = (tiny_data / "speaker_features_hidden" / "test_labels.csv").read_text()
+    hidden = {cell for line in labels.splitlines()[1:] for cell in line.split(",") if cell}
+    for name, page in pages.items():
+        spec = ASSIGNMENTS[name]
+        targeted = [task for task in spec.tasks.values() if task.target]
+        assert page.count("<svg") == len(targeted), name
+        for task in targeted:
+            line = spec.tiers["synthetic-tiny"][task.target]
+            assert f"Task {task.name}: accuracy " in page
+            assert f"full marks at {task.target} ({line:.4g})" in page
+        assert 'class="failed"' not in page and "What to run again" not in page
+        assert not [cell for cell in hidden if cell in page], name

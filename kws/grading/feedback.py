@@ -79,6 +79,9 @@ class Feedback:
             reveal its points).
         accuracy: the accuracies the shown tests state, per task.
         standing: raw score, late penalty, adjustments and final score.
+        due: the due date (ISO 8601), when the standings give one.
+        reruns: the self-check cells covering the failed tests, each once.
+        problem: why there is no result, for a hand-in the grader could not grade.
     """
 
     student: str
@@ -91,6 +94,7 @@ class Feedback:
     standing: Standing
     due: str | None = None
     reruns: list[Rerun] = field(default_factory=list)
+    problem: str | None = None  # why the hand-in has no result, in words for the student
 
 
 def self_check_cells(notebook: Path) -> list[Rerun]:
@@ -229,6 +233,41 @@ def student_feedback(
     )
 
 
+def ungraded_feedback(student: Student, standings: Standings) -> list[Feedback]:
+    """The pages of a student the grader wrote no results for: one per assignment the standings
+    mark ``ungraded`` (one "hand-in" page without standings), saying so without the grading
+    machine's details (the gradebook's notes name its folders: they stay the instructor's)."""
+    timed_out = "ran longer than" in student.row.get("notes", "")
+    why = "ran longer than its time limit" if timed_out else "stopped with an error"
+    problem = (
+        f"The grader could not grade your hand-in: it {why} before writing a result. Your "
+        "instructor has the details and will look at it."
+    )
+    entries = standings.students.get(student.name, {})
+    names = [name for name, entry in entries.items() if entry.status == "ungraded"]
+    pages = []
+    for name in names or ["hand-in"]:
+        spec = ASSIGNMENTS.get(name)
+        info = standings.assignments.get(name) or {}
+        title = info.get("title") or (spec.title if spec else "Your hand-in")
+        standing = entries.get(name) or Standing("ungraded", 0.0, 0.0, 0.0)
+        pages.append(
+            Feedback(
+                student.name,
+                name,
+                title,
+                [],
+                0,
+                True,
+                [],
+                standing,
+                info.get("due"),
+                problem=problem,
+            )  # fmt: skip
+        )
+    return pages
+
+
 def class_feedback(
     grades: Grades,
     standings: Standings,
@@ -236,10 +275,13 @@ def class_feedback(
     notebooks: Path = KIT_NOTEBOOKS,
     now: datetime | None = None,
 ) -> list[Feedback]:
-    """A page per student and assignment their results hold, in the gradebook's order (a
-    student the grader wrote no results for gets none: see `kws report`'s hand-ins to look at)."""
+    """A page per student and assignment their results hold, in the gradebook's order; a
+    student the grader wrote no results for gets the pages of `ungraded_feedback`."""
     pages = []
     for student in grades.students:
+        if student.document is None:
+            pages += ungraded_feedback(student, standings)
+            continue
         names = dict.fromkeys(_assignment_of(t) for t in student.tests)
         for name in names:
             pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now))

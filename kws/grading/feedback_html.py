@@ -28,7 +28,7 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        max-width: 960px; margin: 0 auto; padding: 24px 28px 60px; background: #fbfbfa; }
 h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 30px 0 8px;
      border-bottom: 2px solid #d9dee4; padding-bottom: 4px; }
-.meta, .note { color: #52606d; } .note { font-size: 13px; }
+.meta, .note { color: #52606d; } .problem { color: #a93226; font-weight: 600; } .note { font-size: 13px; }
 .cards { display: flex; gap: 14px; flex-wrap: wrap; margin: 14px 0; }
 .card { background: white; border: 1px solid #d9dee4; border-radius: 8px; padding: 10px 16px;
         min-width: 150px; } .card b { font-size: 22px; display: block; }
@@ -55,7 +55,7 @@ class WrittenFeedback:
 
     pages: list[Path]
     zips: list[Path]
-    skipped: list[str]  # students the grader wrote no results for
+    ungraded: list[str]  # students the grader wrote no results for (their page says so)
     by_student: dict[str, list[Path]] = field(default_factory=dict)
 
 
@@ -173,10 +173,30 @@ def _rerun_section(page: Feedback) -> str:
     )
 
 
+def _problem_section(page: Feedback) -> str:
+    changes = page.standing.late is not None or page.standing.adjustments
+    return f'<p class="problem">{escape(page.problem)}</p>' + (
+        _standing_section(page) if changes else ""
+    )
+
+
+def _graded_sections(page: Feedback) -> str:
+    return "".join(
+        (
+            _standing_section(page) if page.total_shown else "",
+            _accuracy_section(page.accuracy),
+            _tests_section(page),
+            _rerun_section(page),
+        )
+    )
+
+
 def feedback_page(page: Feedback) -> str:
     """The whole HTML document of one student's feedback on one assignment."""
     standing = page.standing
-    if page.total_shown:
+    if page.problem:
+        cards = "<b>not graded</b><span>see below</span>"
+    elif page.total_shown:
         final = _points(standing.final)
         cards = f"<b>{final} / {_points(standing.maximum)}</b><span>final score</span>"
     else:
@@ -186,10 +206,7 @@ def feedback_page(page: Feedback) -> str:
 <h1>{escape(page.title)}</h1>
 <div class="meta">Feedback for <b>{escape(page.student)}</b>{due}</div>
 <div class="cards"><div class="card" id="final">{cards}</div></div>
-{_standing_section(page) if page.total_shown else ""}
-{_accuracy_section(page.accuracy)}
-{_tests_section(page)}
-{_rerun_section(page)}
+{_problem_section(page) if page.problem else _graded_sections(page)}
 """
     title = f"{page.title}: feedback for {page.student}"
     return (
@@ -239,5 +256,5 @@ def write_feedback(
         folders[page.student] = folder
         by_student.setdefault(page.student, []).append(path)
     zips = [_zip_folder(f, Path(out) / "zips" / f"{f.name}.zip") for f in folders.values()]
-    skipped = [s.name for s in grades.students if s.document is None]
-    return WrittenFeedback(written, zips, skipped, by_student)
+    ungraded = [s.name for s in grades.students if s.document is None]
+    return WrittenFeedback(written, zips, ungraded, by_student)
