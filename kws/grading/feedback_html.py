@@ -10,6 +10,7 @@ and prints on paper (a print stylesheet: no background, no breaks inside a test'
 
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,35 +64,48 @@ def _points(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _scale_start(item: Accuracy) -> float:
+    """Where the picture's scale starts: 0.1 below the lowest tier or the accuracy, rounded
+    down to a tenth (close tiers such as 0.95 and 0.97 stay apart), never below 0."""
+    lowest = min([item.accuracy, *(item.tiers or {}).values()])
+    return max(0.0, math.floor((lowest - 0.1) * 10) / 10)
+
+
 def accuracy_svg(item: Accuracy, width: int = 640) -> str:
-    """The student's accuracy (a marker) on a 0..1 scale with the tier lines; the tier that gives
-    full marks drawn bold."""
-    left, span = 20, width - 40
+    """The student's accuracy (a marker) on a scale from `_scale_start` to 1 (both ends
+    labelled) with the tier lines; the tier that gives full marks drawn bold."""
+    left, span, start = 34, width - 68, _scale_start(item)
 
     def x(value: float) -> float:
-        return round(left + span * min(max(value, 0.0), 1.0), 1)
+        return round(left + span * (min(max(value, start), 1.0) - start) / (1.0 - start), 1)
 
-    parts = [f'<rect x="{left}" y="38" width="{span}" height="8" fill="#e1e5ea"/>']
-    for tier in TIER_ORDER if item.tiers else ():
+    parts = [
+        f'<rect x="{left}" y="44" width="{span}" height="8" fill="#e1e5ea"/>',
+        f'<text x="{left - 5}" y="52" font-size="11" text-anchor="end" fill="#52606d">'
+        f"{start:g}</text>",
+        f'<text x="{left + span + 5}" y="52" font-size="11" fill="#52606d">1</text>',
+    ]
+    for number, tier in enumerate(TIER_ORDER if item.tiers else ()):
         line, bold = item.tiers[tier], tier == item.target
         colour, stroke = TIER_COLOURS[tier], 3 if bold else 1.5
-        weight = "bold" if bold else "normal"
+        weight, y = ("bold" if bold else "normal"), 12 + 13 * (number % 2)  # staggered labels
         parts.append(
-            f'<line x1="{x(line)}" y1="26" x2="{x(line)}" y2="58" stroke="{colour}" '
-            f'stroke-width="{stroke}"/><text x="{x(line)}" y="20" font-size="11" '
+            f'<line x1="{x(line)}" y1="{y + 4}" x2="{x(line)}" y2="62" stroke="{colour}" '
+            f'stroke-width="{stroke}"/><text x="{x(line)}" y="{y}" font-size="11" '
             f'text-anchor="middle" fill="{colour}" font-weight="{weight}">'
             f"{tier} {line:.3g}</text>"
         )
     mark = x(item.accuracy)
+    said = min(max(mark, left + 36), left + span - 36)  # the label stays inside the picture
     parts.append(
-        f'<rect x="{left}" y="38" width="{mark - left}" height="8" fill="#3b6ea8"/>'
-        f'<path d="M{mark} 50 l-7 12 h14 z" fill="#1f2933"/>'
-        f'<text x="{mark}" y="78" font-size="12" text-anchor="middle" class="you">'
+        f'<rect x="{left}" y="44" width="{mark - left}" height="8" fill="#3b6ea8"/>'
+        f'<path d="M{mark} 56 l-7 12 h14 z" fill="#1f2933"/>'
+        f'<text x="{said}" y="84" font-size="12" text-anchor="middle" font-weight="bold">'
         f"you: {item.accuracy:.4f}</text>"
     )
     label = f"accuracy {item.accuracy:.4f} against the tiers"
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="88" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="96" role="img" '
         f'aria-label="{escape(label)}">{"".join(parts)}</svg>'
     )
 
