@@ -22,6 +22,7 @@ from report_helpers import RECIPES, ROOT, TASK1, solution_cells, write_handin
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook
+from kws.grading.feedback import KIT_NOTEBOOKS, rerun_for, self_check_cells
 from kws.grading.feedback_html import write_feedback
 from kws.grading.report import read_grades, write_similar_to
 from kws.grading.results import TestResult, results_document, write_results
@@ -79,6 +80,25 @@ def course(tmp_path_factory):
     written = _run(folder, "feedback", "grades", "--out", "feedback")
     assert written.returncode == 0, written.stderr
     return folder, raw, written.stdout
+
+
+@pytest.mark.parametrize("name", sorted(ASSIGNMENTS))
+def test_every_graded_check_of_every_notebook_has_a_self_check_cell_to_run_again(name):
+    """Each numeric test's check, and each model task's tests, lead to a cell of the released
+    notebook that runs public checks on the name they judge, in the section of its task."""
+    spec = ASSIGNMENTS[name]
+    cells = self_check_cells(KIT_NOTEBOOKS / spec.notebook)
+    checks = spec.checks().NUMERIC
+    for test, numeric in spec.numeric.items():
+        cell = rerun_for(spec, {"name": numeric.title, "extra_data": {"test": test}}, cells)
+        assert cell is not None and "check." in cell.code, test
+        task = re.match(r"Task \d+", numeric.title)
+        uses = re.search(rf"\b{checks[numeric.component].name}\b", cell.code)
+        assert uses or (task and task.group() in cell.section), (test, cell.section)
+    for task in spec.model_tasks:
+        facts = {"test": "test_accuracy", "task": task}
+        cell = rerun_for(spec, {"name": "Accuracy", "extra_data": facts}, cells)
+        assert cell is not None and "check." in cell.code, task
 
 
 def _page(folder: Path, student: str) -> str:
