@@ -234,6 +234,16 @@ def test_hidden_tests_and_tests_after_the_due_date_show_what_gradescope_would(tm
     assert "/ 11</b>" in page  # the total counts the hidden test's points, as Gradescope's does
 
 
+def test_a_due_date_without_an_offset_is_read_as_utc():
+    from kws.grading.feedback import is_shown
+
+    test = {"visibility": "after_due_date"}
+    due = datetime(2026, 10, 2, 22, 0, tzinfo=timezone.utc)
+    assert not is_shown(test, "2026-10-02T22:00:00", due - timedelta(seconds=1))
+    assert is_shown(test, "2026-10-02T22:00:00", due)
+    assert not is_shown(test, None, due) and not is_shown({"visibility": "hidden"}, None, due)
+
+
 def test_a_hand_in_the_grader_could_not_grade_gets_a_page_saying_so(tmp_path):
     """A crash leaves no results: the student's page says the grader could not grade it and
     shows their adjustment, never the gradebook's note (it names the grading machine's

@@ -155,13 +155,20 @@ def rerun_for(spec: Spec, test: dict, cells: list[Rerun]) -> Rerun | None:
 
 def is_shown(test: dict, due: str | None, now: datetime) -> bool:
     """Whether Gradescope shows `test` to its student at `now` (see the module docstring); an
-    ``after_due_date`` test of an assignment without a due date stays withheld."""
+    ``after_due_date`` test of an assignment without a due date stays withheld. `now` must
+    carry its offset."""
     visibility = test.get("visibility", "visible")
     if visibility == "hidden":
         return False
     if visibility == "after_due_date":
-        return due is not None and now >= datetime.fromisoformat(due)
+        return due is not None and now >= _aware(datetime.fromisoformat(due))
     return True
+
+
+def _aware(moment: datetime) -> datetime:
+    """`moment` with its offset; one written without (not ISO 8601 as standings.json asks) is
+    read as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _assignment_of(test: dict) -> str:
@@ -200,7 +207,7 @@ def student_feedback(
     Returns:
         The tests shown, the accuracy against the tiers, the cells to re-run and the standing.
     """
-    now = now or datetime.now(timezone.utc)
+    now = _aware(now or datetime.now(timezone.utc))
     spec = ASSIGNMENTS.get(name)
     due = (standings.assignments.get(name) or {}).get("due")
     tests = [t for t in student.tests if _assignment_of(t) == name]
