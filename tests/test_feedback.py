@@ -106,8 +106,12 @@ def _page(folder: Path, student: str) -> str:
 
 
 def test_the_command_writes_a_folder_and_a_zip_per_student(course):
+    """A page per student in their own folder and a zip of it, which holds only the pages this
+    run wrote (a stale page from an earlier run stays out)."""
     folder, raw, printed = course
     assert "3 page(s) in feedback/<student>/, 3 zip(s)" in printed
+    (folder / "feedback" / "ann" / "speaker_id.html").write_text("an earlier run's page")
+    assert _run(folder, "feedback", "grades", "--out", "feedback").returncode == 0
     for student in raw:
         with zipfile.ZipFile(folder / "feedback" / "zips" / f"{student}.zip") as bundle:
             assert bundle.namelist() == [f"{student}/{SPEC.name}.html"]

@@ -229,12 +229,13 @@ def feedback_page(page: Feedback) -> str:
     )
 
 
-def _zip_folder(folder: Path, archive: Path) -> Path:
-    """`folder` zipped into `archive`, its files under the folder's own name."""
+def _zip_pages(paths: list[Path], archive: Path) -> Path:
+    """The pages `paths` (one student's folder) zipped into `archive` under that folder's name;
+    nothing else in the folder (a page an earlier run wrote) goes in."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for path in sorted(folder.iterdir()):
-            bundle.write(path, f"{folder.name}/{path.name}")
+        for path in paths:
+            bundle.write(path, f"{path.parent.name}/{path.name}")
     return archive
 
 
@@ -260,15 +261,17 @@ def write_feedback(
     grades = read_grades(Path(grades_dir))
     standings = read_standings(grades.folder)
     pages = class_feedback(grades, standings, notebooks=notebooks or KIT_NOTEBOOKS, now=now)
-    written, folders, by_student = [], {}, {}
+    written, by_student = [], {}
     for page in pages:
         folder = Path(out) / safe_name(page.student)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{safe_name(page.assignment)}.html"
         path.write_text(feedback_page(page), encoding="utf-8")
         written.append(path)
-        folders[page.student] = folder
         by_student.setdefault(page.student, []).append(path)
-    zips = [_zip_folder(f, Path(out) / "zips" / f"{f.name}.zip") for f in folders.values()]
+    zips = [
+        _zip_pages(paths, Path(out) / "zips" / f"{paths[0].parent.name}.zip")
+        for paths in by_student.values()
+    ]
     ungraded = [s.name for s in grades.students if s.document is None]
     return WrittenFeedback(written, zips, ungraded, by_student)
