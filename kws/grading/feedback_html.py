@@ -64,6 +64,14 @@ def _points(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _when(moment: str) -> str:
+    """An ISO 8601 time as people read it (``2026-10-03 04:59+02:00``); as given if it is none."""
+    try:
+        return datetime.fromisoformat(moment).isoformat(sep=" ", timespec="minutes")
+    except (TypeError, ValueError):
+        return moment
+
+
 def _scale_start(item: Accuracy) -> float:
     """Where the picture's scale starts: 0.1 below the lowest tier or the accuracy, rounded
     down to a tenth (close tiers such as 0.95 and 0.97 stay apart), never below 0."""
@@ -134,14 +142,15 @@ def _standing_section(page: Feedback) -> str:
     if standing.late is not None:
         late = standing.late
         what = (
-            f"Late: handed in {escape(late.submitted)}, due {escape(late.due)} "
+            f"Late: handed in {escape(_when(late.submitted))}, due {escape(_when(late.due))} "
             f"({late.hours_late:.1f} h late; {late.grace_days_used} grace day(s) used). "
             f"Rule: {escape(late.rule)}. Hand-in time from: {escape(late.source)}."
         )
         rows.append([what, f"−{_points(late.penalty)}"])
     for change in standing.adjustments:
         sign = "+" if change.points >= 0 else "−"
-        what = f"Adjustment: {escape(change.reason)} ({escape(change.who)}, {escape(change.when)})"
+        who = f"{escape(change.who)}, {escape(_when(change.when))}"
+        what = f"Adjustment: {escape(change.reason)} ({who})"
         rows.append([what, f"{sign}{_points(abs(change.points))}"])
     rows.append(["<b>Final score</b>", f"<b>{_points(standing.final)}</b>"])
     body = "".join(f'<tr><td>{a}</td><td class="n">{b}</td></tr>' for a, b in rows)
@@ -215,7 +224,7 @@ def feedback_page(page: Feedback) -> str:
         cards = f"<b>{final} / {_points(standing.maximum)}</b><span>final score</span>"
     else:
         cards = "<b>—</b><span>shown after the due date</span>"
-    due = f" · due {escape(page.due)}" if page.due else ""
+    due = f" · due {escape(_when(page.due))}" if page.due else ""
     body = f"""
 <h1>{escape(page.title)}</h1>
 <div class="meta">Feedback for <b>{escape(page.student)}</b>{due}</div>
