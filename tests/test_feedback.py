@@ -26,7 +26,14 @@ from kws.grading.feedback import KIT_NOTEBOOKS, rerun_for, self_check_cells
 from kws.grading.feedback_html import write_feedback
 from kws.grading.report import read_grades, write_similar_to
 from kws.grading.results import TestResult, results_document, write_results
-from kws.grading.standings import Adjustment, Late, Standing, Standings, write_standings
+from kws.grading.standings import (
+    Adjustment,
+    Late,
+    Standing,
+    Standings,
+    StandingsError,
+    write_standings,
+)
 from kws.grading.tiers import TierSet, tier_credit
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
@@ -246,6 +253,8 @@ def test_a_due_date_without_an_offset_is_read_as_utc():
     assert not is_shown(test, "2026-10-02T22:00:00", due - timedelta(seconds=1))
     assert is_shown(test, "2026-10-02T22:00:00", due)
     assert not is_shown(test, None, due) and not is_shown({"visibility": "hidden"}, None, due)
+    with pytest.raises(StandingsError, match="'next friday' is no ISO 8601 time"):
+        is_shown(test, "next friday", due)
 
 
 def test_a_hand_in_the_grader_could_not_grade_gets_a_page_saying_so(tmp_path):

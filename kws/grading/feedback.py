@@ -24,7 +24,7 @@ import nbformat
 
 from kws.assignments import ASSIGNMENTS, Spec
 from kws.grading.report import Grades, Student
-from kws.grading.standings import Standing, Standings
+from kws.grading.standings import STANDINGS_FILE, Standing, Standings, StandingsError
 from kws.grading.tiers import accuracy_in, tiers_in
 
 KIT_NOTEBOOKS = Path(__file__).resolve().parents[2] / "assignments"  # the released notebooks
@@ -156,13 +156,23 @@ def rerun_for(spec: Spec, test: dict, cells: list[Rerun]) -> Rerun | None:
 def is_shown(test: dict, due: str | None, now: datetime) -> bool:
     """Whether Gradescope shows `test` to its student at `now` (see the module docstring); an
     ``after_due_date`` test of an assignment without a due date stays withheld. `now` must
-    carry its offset."""
+    carry its offset; StandingsError for a `due` that is no ISO 8601 time."""
     visibility = test.get("visibility", "visible")
     if visibility == "hidden":
         return False
     if visibility == "after_due_date":
-        return due is not None and now >= _aware(datetime.fromisoformat(due))
+        return due is not None and now >= _due_time(due)
     return True
+
+
+def _due_time(due: str) -> datetime:
+    try:
+        return _aware(datetime.fromisoformat(due))
+    except (TypeError, ValueError):
+        raise StandingsError(
+            f"{STANDINGS_FILE}: due date {due!r} is no ISO 8601 time (e.g. "
+            "2026-10-02T23:59:00+02:00); correct it in the course file and grade again"
+        ) from None
 
 
 def _aware(moment: datetime) -> datetime:
