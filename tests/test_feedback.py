@@ -22,7 +22,7 @@ from report_helpers import RECIPES, ROOT, TASK1, solution_cells, write_handin
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook
-from kws.grading.feedback import KIT_NOTEBOOKS, rerun_for, self_check_cells
+from kws.grading.feedback_cells import KIT_NOTEBOOKS, rerun_for, self_check_cells
 from kws.grading.feedback_html import write_feedback
 from kws.grading.report import read_grades, write_similar_to
 from kws.grading.results import TestResult, results_document, write_results
