@@ -276,6 +276,26 @@ def test_a_hand_in_the_grader_could_not_grade_gets_a_page_saying_so(tmp_path):
     assert "+4</td>" in page and BONUS.reason in page and "eve" not in page
 
 
+def test_the_cells_to_run_again_come_from_the_notebooks_given(tmp_path):
+    """`--notebooks DIR` (an instructor's own released notebooks) is where the cells to run
+    again are read; without it, the kit's assignments/."""
+    import nbformat
+
+    _writer_class(tmp_path / "grades", {"one": "visible", "two": "visible"}, None)
+    notebook = nbformat.read(ROOT / "assignments" / SPEC.notebook, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## 1."):
+            cell.source = "## Our own Task 1 section\n\nAs our course words it."
+    (tmp_path / "handout").mkdir()
+    nbformat.write(notebook, tmp_path / "handout" / SPEC.notebook)
+    assert _run(tmp_path, "feedback", "grades", "--notebooks", "handout").returncode == 0
+    page = (tmp_path / "feedback" / "eve" / f"{SPEC.name}.html").read_text()
+    assert "In “Our own Task 1 section”" in page and "check.twelve_class_data(" in page
+    assert _run(tmp_path, "feedback", "grades", "--out", "kit").returncode == 0
+    page = (tmp_path / "kit" / "eve" / f"{SPEC.name}.html").read_text()
+    assert "Our own Task 1" not in page and "In “1. Twelve classes" in page
+
+
 def test_errors_name_the_folder_and_the_fix(tmp_path):
     done = _run(tmp_path, "feedback", "nowhere")
     assert done.returncode == 2 and "nowhere/gradebook.csv: no gradebook" in done.stderr
