@@ -274,6 +274,33 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feedback(args: argparse.Namespace) -> int:
+    from kws.grading.feedback_html import write_feedback
+    from kws.grading.feedback_lms import moodle_zips
+    from kws.grading.roster import RosterError, read_roster
+    from kws.grading.standings import StandingsError
+
+    try:
+        worksheet = read_roster(args.moodle, args.roster_key) if args.moodle else None
+        written = write_feedback(args.grades, args.out, notebooks=args.notebooks)
+        moodle = moodle_zips(written.by_student, worksheet, args.out) if worksheet else None
+    except (FileNotFoundError, StandingsError, RosterError) as error:
+        print(f"kws feedback: {error}", file=sys.stderr)
+        return 2
+    print(f"feedback: {len(written.pages)} page(s) in {args.out}/<student>/, "
+          f"{len(written.zips)} zip(s) in {args.out / 'zips'}/ (one per student)")  # fmt: skip
+    if written.ungraded:
+        print(f"not graded (their page says so; see `kws report` for why): "
+              f"{', '.join(written.ungraded)}")  # fmt: skip
+    if moodle is not None:
+        zips, absent = moodle
+        print(f"Moodle: {', '.join(str(z) for z in zips) or 'no zip'} (Upload multiple "
+              "feedback files in a zip)")  # fmt: skip
+        if absent:
+            print(f"not in the worksheet, so not in the Moodle zip: {', '.join(absent)}")
+    return 0
+
+
 def _add_selection(command: argparse.ArgumentParser) -> None:
     """--assignment, --tiers and --dataset, shared by `kws grade` and `kws gradescope`."""
     from kws.assignments import ASSIGNMENTS  # the specs only: tomllib, no torch
@@ -448,6 +475,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="released student notebooks (default: the kit's assignments/)")  # fmt: skip
     report.add_argument("--jobs", type=int, default=2, help="processes for the fingerprints")
     report.set_defaults(run=_report)
+
+    feedback = commands.add_parser(
+        "feedback", help="a feedback page per student and notebook (HTML), and a zip per student"
+    )
+    feedback.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    feedback.add_argument("--out", type=Path, default=Path("feedback"),
+                          help="where to write the pages and zips (default: feedback/)")  # fmt: skip
+    feedback.add_argument("--notebooks", type=Path,
+                          help="the released notebooks, for the self-check cells to re-run "
+                          "(default: the kit's assignments/)")  # fmt: skip
+    feedback.add_argument("--moodle", type=Path, metavar="WORKSHEET",
+                          help="Moodle's grading worksheet (CSV): also write a zip per notebook "
+                          "for its 'Upload multiple feedback files in a zip'")  # fmt: skip
+    feedback.add_argument("--roster-key", default=None, metavar="COLUMN",
+                          help="the worksheet column holding hand-in folder names "
+                          "(default: folder)")  # fmt: skip
+    feedback.set_defaults(run=_feedback)
     return parser
 
 
