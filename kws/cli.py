@@ -8,7 +8,10 @@
     kws release solutions/ assignments/
     kws grade SUBMISSIONS --data DIR --jobs N --out DIR [--assignment NAME] [--tiers FILE]
         [--shard I/N] [--roster FILE]
+        [--course FILE] [--times FILE] [--student NAME]
     kws merge GRADES_DIR             one gradebook from the shards `kws grade --shard` wrote
+    kws season GRADES_DIR [--course FILE]   deadlines, late penalties, adjustments applied again
+    kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT   a person's change to a grade
     kws export canvas|moodle GRADES_DIR [--roster FILE] --out FILE    the CSV the LMS imports
     kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE] [--cpu 0.5]
     kws report GRADES_DIR [--submissions DIR]   the class's HTML report and similarity flags
@@ -155,7 +158,7 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from kws.grading.batch import grade_batch, handin_folders
+    from kws.grading.batch import grade_batch, handin_folders, regrade_student
     from kws.grading.roster import match_roster, read_roster
     from kws.grading.shards import Shard
 
@@ -167,22 +170,28 @@ def _grade(args: argparse.Namespace) -> int:
         if roster is not None:  # before grading: a typo in a folder name shows at once
             names = [p.name for p in handin_folders(args.submissions)]
             print("\n".join(match_roster(roster, names).report()), flush=True)
-        gradebook = grade_batch(
-            args.submissions,
-            args.data,
-            args.out,
-            jobs=args.jobs,
-            timeout=args.timeout,
-            assignment=args.assignment,
-            dataset=args.dataset,
-            tiers=args.tiers,
-            shard=shard,
-            roster=roster,
-        )
+        selection = {"assignment": args.assignment, "dataset": args.dataset, "tiers": args.tiers}
+        season = {"course": args.course, "times": args.times}
+        if args.student is not None:
+            if shard is not None or roster is not None:
+                raise ValueError("--student regrades one hand-in; leave out --shard and --roster")
+            gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
+                                        timeout=args.timeout, **selection, **season)  # fmt: skip
+        else:
+            gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
+                                    timeout=args.timeout, shard=shard, roster=roster,
+                                    **selection, **season)  # fmt: skip
     except (FileNotFoundError, ValueError) as error:  # the instructor's setting: say the fix
         print(f"kws grade: {error}", file=sys.stderr)
         return 2
     print(f"gradebook: {gradebook}")
+    if args.student is not None:
+        print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
+    if shard is None:
+        from kws.cli_season import print_season
+        from kws.grading.standings import read_standings
+
+        print_season(args.out, read_standings(args.out))
     if shard is not None:
         print(f"shard {shard} graded; once all {shard.count} have finished: kws merge {args.out}")
     return 0
@@ -387,6 +396,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "it for `kws export`")  # fmt: skip
     grade.add_argument("--roster-key", metavar="COLUMN",
                        help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
+    grade.add_argument("--course", type=Path,
+                       help="course file (TOML): due dates, late rule, grace days, extensions; "
+                       "kept beside the gradebook")  # fmt: skip
+    grade.add_argument("--times", type=Path,
+                       help="hand-in times CSV (student, assignment, submitted); default: "
+                       "Gradescope's submission_metadata.json, else file times")  # fmt: skip
+    grade.add_argument("--student", metavar="NAME",
+                       help="regrade this hand-in folder only, into the existing gradebook "
+                       "(its earlier result kept under OUT/history/)")  # fmt: skip
     _add_selection(grade)
     grade.set_defaults(run=_grade)
 
@@ -448,6 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="released student notebooks (default: the kit's assignments/)")  # fmt: skip
     report.add_argument("--jobs", type=int, default=2, help="processes for the fingerprints")
     report.set_defaults(run=_report)
+
+    from kws.cli_season import add_season_commands
+
+    add_season_commands(commands)
     return parser
 
 

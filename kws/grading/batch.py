@@ -41,6 +41,7 @@ from kws.grading.gradebook import (  # re-exported: callers import them from her
     write_gradebook,
     write_run_record,
 )
+from kws.grading.season import apply_season
 from kws.grading.tiers import tier_set
 
 if TYPE_CHECKING:
@@ -179,6 +180,8 @@ def grade_batch(
     tiers: Path | None = None,
     shard: "Shard | None" = None,
     roster: "Roster | None" = None,
+    course: Path | None = None,
+    times: Path | None = None,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
@@ -192,7 +195,8 @@ def grade_batch(
     `shard` (`kws.grading.shards.Shard`): grade only its share of the class, into its own
     folder under ``out_dir/shards/`` with a record for `kws.grading.shards.merge_shards`.
     `roster` (`kws.grading.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
-    `kws export`; the grades do not depend on it.
+    `kws export`; the grades do not depend on it. `course` / `times`: the course file and a
+    hand-in times CSV (`kws.grading.season`), kept beside the gradebook and applied to it.
     """
     submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
     students = handin_folders(submissions_dir)
@@ -228,6 +232,33 @@ def grade_batch(
         from kws.grading.shards import finish_shard
 
         finish_shard(target, record, graded)
+    else:
+        apply_season(target, course=course, times=times)
+    return gradebook
+
+
+def regrade_student(
+    submissions_dir: Path, student: str, data: Path, out_dir: Path, **options
+) -> Path:
+    """Grade `student`'s hand-in again into the gradebook of `out_dir` (`kws.grading.regrade`):
+    only their row changes, the earlier result is kept under ``history/``; `options`:
+    `grade_batch`'s assignment, dataset, tiers, timeout, jobs, course and times."""
+    from kws.grading.regrade import gradebook_entries, keep_earlier, record_regrade, replace_row
+
+    submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
+    handin = submissions_dir / student
+    if not handin.is_dir():
+        raise FileNotFoundError(f"{handin}: no such hand-in folder (--student names a folder "
+                                f"of {submissions_dir})")  # fmt: skip
+    gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
+    selection = {k: options.get(k) for k in ("dataset", "tiers")}
+    flags = check_grading_data(data, options.get("assignment"), **selection)
+    earlier = keep_earlier(out_dir, student)
+    graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
+                       pytest_args=flags, timeout=options.get("timeout", 3600.0))  # fmt: skip
+    record_regrade(out_dir, student, earlier, graded)
+    gradebook = replace_row(out_dir, graded)
+    apply_season(out_dir, course=options.get("course"), times=options.get("times"))
     return gradebook
 
 
