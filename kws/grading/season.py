@@ -143,6 +143,8 @@ def write_season_columns(grades, standings: Standings) -> Path:
             for name, s in entries.items():
                 penalty = s.late.penalty if s.late else 0.0
                 values = (s.status, s.raw, penalty, sum(a.points for a in s.adjustments), s.final)
+                if s.status == "missing":  # nothing to score: blank, not 0
+                    values = (s.status, "", "", values[3] or "", s.final or "")
                 row |= {f"{name} {p}": v for p, v in zip(COLUMN_PARTS, values, strict=True)}
                 if s.status == "missing":
                     row |= {test: "" for test, owner in tests.items() if owner == name}
