@@ -238,3 +238,32 @@ def test_without_a_course_file_everyone_is_on_time_and_missing_is_not_zero(term)
     rows = {r["student"]: r for r in csv.DictReader(open(term / "grades" / "gradebook.csv"))}
     assert (rows["dee"]["total"], rows["dee"]["max_score"]) == ("25.0", "30.0")
     assert rows["ann"]["max_score"] == "100.0"
+
+
+@pytest.mark.slow
+def test_regrading_one_student_replaces_only_their_row_and_keeps_the_adjustments(tmp_path):
+    """The real `kws grade`, `kws adjust`, then `kws grade --student bob` after bob's hand-in
+    was fixed: ann's row is as it was, bob's changed, his earlier result is in history/, and
+    ann's adjustment is still applied."""
+    from report_helpers import RECIPES, TASK1, solution_cells, write_handin
+
+    from kws.data.synthetic import make_speech_commands
+
+    course = tmp_path / "course"
+    make_speech_commands(course / "data", "tiny", seed=0)
+    write_handin(course / "submissions" / "ann", *solution_cells())
+    write_handin(course / "submissions" / "bob")  # the notebook as released
+    grade = ["grade", "submissions", "--data", "data", "--out", "grades", "--assignment", KS]
+    _kws(course, *grade)
+    _kws(course, "adjust", "grades", "ann", KS, "-1", "--reason", "late README")
+    before = {r["student"]: r for r in csv.DictReader(open(course / "grades" / "gradebook.csv"))}
+    write_handin(course / "submissions" / "bob", TASK1["A"], RECIPES["A"])  # fixed: Task 1
+    printed = _kws(course, *grade, "--student", "bob")
+    assert "bob regraded; the earlier result is kept in grades/history/" in printed
+    after = {r["student"]: r for r in csv.DictReader(open(course / "grades" / "gradebook.csv"))}
+    assert list(after) == ["ann", "bob"] and after["ann"] == before["ann"]
+    assert float(after["bob"]["raw_total"]) > float(before["bob"]["raw_total"])
+    assert float(after["ann"]["total"]) == float(after["ann"]["raw_total"]) - 1
+    history = list(csv.DictReader(open(course / "grades" / "history" / "regrades.csv")))
+    assert [h["student"] for h in history] == ["bob"]
+    assert float(history[0]["earlier_raw_total"]) == float(before["bob"]["raw_total"])
