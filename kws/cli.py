@@ -248,6 +248,7 @@ def _gradescope(args: argparse.Namespace) -> int:
             dataset=args.dataset,
             tiers=args.tiers,
             cpu=args.cpu,
+            course=args.course,
         )
     except (FileNotFoundError, ValueError) as error:  # SettingsError: no zip within the limits
         print(f"kws gradescope: {error}", file=sys.stderr)
@@ -438,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
     gradescope.add_argument("--data", type=Path, required=True, help="hidden grading data")
     gradescope.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    gradescope.add_argument("--course", type=Path,
+                            help="course file: its [gradescope] attempts_per_day and late rule "
+                            "apply to every submission")  # fmt: skip
     gradescope.add_argument(
         "--cpu",
         type=float,

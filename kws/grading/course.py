@@ -17,6 +17,9 @@
     [extensions.alice]           # the hand-in folder's name, then assignment = new due date
     speaker_id = "2026-10-18 23:59"
 
+    [gradescope]                 # the autograder's rules (`kws gradescope --course FILE`)
+    attempts_per_day = 3         # graded attempts in any 24 hours; the last counted one stands
+
 `read_course` checks the file and says what to fix; `late_of` applies the rule to one hand-in.
 Grace days are spent automatically, in the order of the due dates, on the first late hand-ins
 (as Autolab and MarkUs do); a late hand-in's penalty counts only the days no grace day covered.
@@ -68,6 +71,7 @@ class Course:
     grace_minutes: float = 0.0
     grace_days: int = 0
     extensions: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    attempts_per_day: int | None = None  # Gradescope: graded attempts in any 24 hours
 
     def due_for(self, student: str, assignment: str) -> datetime | None:
         """`student`'s due date for `assignment` (an extension's, if granted), or None."""
@@ -112,7 +116,7 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         raise CourseError(f"{path}: no such course file (see docs/how-to/deadlines.md)") from None
     except tomllib.TOMLDecodeError as error:
         raise CourseError(f"{path}: not valid TOML ({error})") from None
-    known = {"timezone", "grace_minutes", "grace_days", "late", "due", "extensions"}
+    known = {"timezone", "grace_minutes", "grace_days", "late", "due", "extensions", "gradescope"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise CourseError(f"{path}: unknown key(s) {', '.join(unknown)}; the keys are "
@@ -142,6 +146,10 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         student: dates(granted, f"extensions.{student}")
         for student, granted in table.get("extensions", {}).items()
     }
+    gradescope = table.get("gradescope", {})
+    attempts = gradescope.get("attempts_per_day")
+    if attempts is not None:
+        attempts = int(_number(gradescope, "attempts_per_day", 0, path, 1, 1000))
     return Course(
         path,
         zone,
@@ -150,6 +158,7 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         _number(table, "grace_minutes", 0.0, path, 0.0, 7 * 24 * 60),
         int(_number(table, "grace_days", 0, path, 0, 365)),
         extensions,
+        attempts,
     )
 
 
