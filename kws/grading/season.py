@@ -128,6 +128,8 @@ def write_season_columns(grades, standings: Standings) -> Path:
     final; ``total`` the sum of the finals, ``raw_total`` of the raw scores, ``max_score``
     `counted_maximum`. A missing assignment's test cells are left blank."""
     path = grades.folder / "gradebook.csv"
+    if not standings.assignments:  # no test names its assignment (another grader): as written
+        return path
     parts = [f"{n} {p}" for n in standings.assignments for p in COLUMN_PARTS]
     tests = {t["name"]: _assignment(t) for s in grades.students for t in s.tests}
     kept = [c for c in grades.header if c not in parts and c != "raw_total"]
@@ -148,9 +150,11 @@ def write_season_columns(grades, standings: Standings) -> Path:
                 row |= {f"{name} {p}": v for p, v in zip(COLUMN_PARTS, values, strict=True)}
                 if s.status == "missing":
                     row |= {test: "" for test, owner in tests.items() if owner == name}
-            row["total"] = round(sum(s.final for s in entries.values()), 4)
-            row["raw_total"] = round(sum(s.raw for s in entries.values()), 4)
-            row["max_score"] = counted_maximum(standings, student.name)
+            other = [t for t in student.tests if not _assignment(t)]  # in no assignment
+            extra, extra_max = sum(t["score"] for t in other), sum(t["max_score"] for t in other)
+            row["total"] = round(float(sum(s.final for s in entries.values()) + extra), 4)
+            row["raw_total"] = round(float(sum(s.raw for s in entries.values()) + extra), 4)
+            row["max_score"] = counted_maximum(standings, student.name) + extra_max
             writer.writerow(row)
     partial.replace(path)
     return path
