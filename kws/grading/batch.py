@@ -225,6 +225,7 @@ def grade_batch(
         )  # fmt: skip
         record = start_shard(target, shard, recorded, [p.name for p in students],
                              [p.name for p in chosen])  # fmt: skip
+    options += _kaggle_options(course)
     grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
     graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
     gradebook = write_gradebook(graded, target / "gradebook.csv")
@@ -253,6 +254,7 @@ def regrade_student(
     gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
     selection = {k: options.get(k) for k in ("dataset", "tiers")}
     flags = check_grading_data(data, options.get("assignment"), **selection)
+    flags += _kaggle_options(options.get("course") or _kept_course(out_dir))
     earlier = keep_earlier(out_dir, student)
     graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
                        pytest_args=flags, timeout=options.get("timeout", 3600.0))  # fmt: skip
@@ -260,6 +262,22 @@ def regrade_student(
     gradebook = replace_row(out_dir, graded)
     apply_season(out_dir, course=options.get("course"), times=options.get("times"))
     return gradebook
+
+
+def _kept_course(out_dir: Path) -> Path | None:
+    from kws.grading.course import COURSE_FILE
+
+    kept = Path(out_dir) / COURSE_FILE
+    return kept if kept.is_file() else None
+
+
+def _kaggle_options(course: Path | None) -> list[str]:
+    """The grader's options for the course file's Kaggle rule (none without one)."""
+    if course is None:
+        return []
+    from kws.grading.course import read_course
+
+    return read_course(course, sorted(ASSIGNMENTS)).grader_options()
 
 
 def handin_folders(submissions_dir: Path) -> list[Path]:

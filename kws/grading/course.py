@@ -19,6 +19,8 @@
 
     [gradescope]                 # the autograder's rules (`kws gradescope --course FILE`)
     attempts_per_day = 3         # graded attempts in any 24 hours; the last counted one stands
+    public_share = 0.3           # Kaggle's rule: this share of the hidden test set is shown
+    split_seed = "a secret"      #   during the homework; the grade uses the rest
 
 `read_course` checks the file and says what to fix; `late_of` applies the rule to one hand-in.
 Grace days are spent automatically, in the order of the due dates, on the first late hand-ins
@@ -72,6 +74,14 @@ class Course:
     grace_days: int = 0
     extensions: dict[str, dict[str, datetime]] = field(default_factory=dict)
     attempts_per_day: int | None = None  # Gradescope: graded attempts in any 24 hours
+    public_share: float | None = None  # the Kaggle rule (`kws.grading.public_part`)
+    split_seed: str = ""
+
+    def grader_options(self) -> list[str]:
+        """The grader's options for the Kaggle rule, if the course file sets it."""
+        if self.public_share is None:
+            return []
+        return ["--public-share", str(self.public_share), "--split-seed", self.split_seed]
 
     def due_for(self, student: str, assignment: str) -> datetime | None:
         """`student`'s due date for `assignment` (an extension's, if granted), or None."""
@@ -150,6 +160,12 @@ def read_course(path: Path, assignments: list[str]) -> Course:
     attempts = gradescope.get("attempts_per_day")
     if attempts is not None:
         attempts = int(_number(gradescope, "attempts_per_day", 0, path, 1, 1000))
+    share = gradescope.get("public_share")
+    if share is not None:
+        share = _number(gradescope, "public_share", 0.0, path, 0.01, 0.99)
+        if not str(gradescope.get("split_seed", "")).strip():
+            raise CourseError(f"{path}: [gradescope] public_share needs split_seed = \"...\", "
+                              "a secret text of the course that fixes the split")  # fmt: skip
     return Course(
         path,
         zone,
@@ -159,6 +175,8 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         int(_number(table, "grace_days", 0, path, 0, 365)),
         extensions,
         attempts,
+        share,
+        str(gradescope.get("split_seed", "")),
     )
 
 

@@ -256,10 +256,11 @@ def make_autograder(
         options += ["--child-timeout", str(longest)]
     scripts = kit_root / SCRIPTS.relative_to(KIT_ROOT)  # the zipped kit's own scripts
     run_script = (scripts / "run_autograder").read_text()
+    if course is not None:  # CourseError before anything is written
+        options += read_course(course, sorted(ASSIGNMENTS)).grader_options()
     baked = " ".join(shlex.quote(option) for option in options)
     run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
     if course is not None:
-        read_course(course, sorted(ASSIGNMENTS))  # CourseError before anything is written
         run_script = run_script.replace('COURSE=""', 'COURSE="course.toml"', 1)
     with zipfile.ZipFile(zip_path, "w") as archive:
         if tiers is not None:
