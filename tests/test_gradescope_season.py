@@ -133,3 +133,32 @@ def test_kws_gradescope_bakes_the_course_file_into_the_zip(tmp_path, tiny_data):
     with pytest.raises(ValueError, match="names 'keyword', not an assignment"):
         make_autograder(tmp_path / "b.zip", tiny_data, course=tmp_path / "bad.toml")
     assert not (tmp_path / "b.zip").exists()
+
+
+def test_run_autograder_applies_the_course_file_with_gradescopes_metadata(tmp_path, tiny_data):
+    """The zip's own run_autograder, unpacked where Gradescope puts it, on a submission over
+    the attempt limit: the grader runs, then the last counted attempt's results stand."""
+    (tmp_path / "course.toml").write_text(COURSE)
+    root = tmp_path / "autograder"
+    path = make_autograder(tmp_path / "a.zip", tiny_data, course=tmp_path / "course.toml",
+                           assignment="keyword_spotting")  # fmt: skip
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(root / "source")
+    (root / "source" / "run_autograder").chmod(0o755)
+    (root / "venv" / "bin").mkdir(parents=True)
+    (root / "venv" / "bin" / "python").symlink_to(sys.executable)  # the kit: the zip's own
+    (root / "submission").mkdir()  # a hand-in without the notebook: graded quickly
+    counted = {"score": 7.0, "tests": [], "output": "kept",
+               "extra_data": {"attempt": {"counted": True}}}  # fmt: skip
+    previous = [{"submission_time": f"2026-09-30T{h:02d}:00:00-07:00", "score": 7.0,
+                 "results": counted} for h in (9, 10)]  # fmt: skip
+    _metadata(root / "submission_metadata.json", "2026-09-30T11:00:00-07:00", previous)
+    env = os.environ | {"AUTOGRADER_ROOT": str(root), "KWS_VENV": str(root / "venv")}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([str(root / "source" / "run_autograder")], env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    document = json.loads((root / "results" / "results.json").read_text())
+    assert problems(document) == [], done.stdout[-2000:] + done.stderr[-2000:]
+    said = document["output"] + done.stdout[-2000:] + done.stderr[-2000:]
+    assert document["score"] == 7.0 and document["output"].startswith("Not counted"), said
+    assert document["output"].endswith("kept")

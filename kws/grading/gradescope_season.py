@@ -149,7 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.metadata.is_file() or not args.results.is_file():
         print(f"no {args.metadata} or {args.results}: results left as graded", file=sys.stderr)
         return 0
-    apply_gradescope_rules(args.results, args.metadata, args.course)
+    try:
+        apply_gradescope_rules(args.results, args.metadata, args.course)
+    except (ValueError, KeyError, TypeError) as error:  # the results stay as graded
+        document = json.loads(args.results.read_text())
+        document["output"] = (
+            f"The course's attempt and late rules could not be applied ({type(error).__name__}: "
+            f"{error}); this result is as graded. Tell the course staff.\n\n"
+            + document.get("output", "")
+        )
+        write_results(args.results, document)
     return 0
 
 
