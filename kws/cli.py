@@ -158,7 +158,8 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from kws.grading.batch import grade_batch, handin_folders, regrade_student
+    from kws.grading.batch import grade_batch, handin_folders
+    from kws.grading.regrade import regrade_student
     from kws.grading.roster import match_roster, read_roster
     from kws.grading.shards import Shard
 
@@ -187,11 +188,11 @@ def _grade(args: argparse.Namespace) -> int:
     print(f"gradebook: {gradebook}")
     if args.student is not None:
         print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
-    if shard is None:
+    if shard is None:  # what the course file and adjustments did (applied again: idempotent)
         from kws.cli_season import print_season
-        from kws.grading.standings import read_standings
+        from kws.grading.season import apply_season
 
-        print_season(args.out, read_standings(args.out))
+        print_season(args.out, apply_season(args.out))
     if shard is not None:
         print(f"shard {shard} graded; once all {shard.count} have finished: kws merge {args.out}")
     return 0

@@ -32,6 +32,8 @@ def print_season(grades_dir: Path, standings) -> None:
           f"{len(lines)} late hand-in(s) or adjustment(s)")  # fmt: skip
     if lines:
         print("\n".join(lines))
+    for note in standings.notes:
+        print(f"note: {note}")
 
 
 def _season(args: argparse.Namespace) -> int:

@@ -145,6 +145,8 @@ def _regrade_eve(course: Path) -> None:
 def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(term):
     printed = _kws(term, "season", "grades", "--course", "course.toml", "--times", "times.csv")
     assert "bob patch_transformer: 36.02 h late (times CSV), 0 grace day(s), -5.2" in printed
+    assert ("note: hand-in times from file times (the notebooks' modification times, the last "
+            "resort): dee keyword_spotting\n") in printed  # fmt: skip
     _regrade_eve(term)
     printed = _kws(term, "adjust", "grades", "fay", KS, "2", "--reason", "Task 2 checked by hand",
                    "--who", "TA Kim")  # fmt: skip

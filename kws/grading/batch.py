@@ -41,7 +41,7 @@ from kws.grading.gradebook import (  # re-exported: callers import them from her
     write_gradebook,
     write_run_record,
 )
-from kws.grading.season import apply_season
+from kws.grading.season import apply_season, keep_season_files
 from kws.grading.tiers import tier_set
 
 if TYPE_CHECKING:
@@ -216,7 +216,8 @@ def grade_batch(
         target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
     )
     record = None
-    if shard is not None:
+    if shard is not None:  # `kws merge` applies them to the merged gradebook
+        keep_season_files(out_dir, course, times)
         from kws.grading.shards import grading_options, start_shard
 
         recorded = grading_options(
@@ -225,7 +226,7 @@ def grade_batch(
         )  # fmt: skip
         record = start_shard(target, shard, recorded, [p.name for p in students],
                              [p.name for p in chosen])  # fmt: skip
-    options += _kaggle_options(course)
+    options += kaggle_options(course)
     grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
     graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
     gradebook = write_gradebook(graded, target / "gradebook.csv")
@@ -238,40 +239,7 @@ def grade_batch(
     return gradebook
 
 
-def regrade_student(
-    submissions_dir: Path, student: str, data: Path, out_dir: Path, **options
-) -> Path:
-    """Grade `student`'s hand-in again into the gradebook of `out_dir` (`kws.grading.regrade`):
-    only their row changes, the earlier result is kept under ``history/``; `options`:
-    `grade_batch`'s assignment, dataset, tiers, timeout, jobs, course and times."""
-    from kws.grading.regrade import gradebook_entries, keep_earlier, record_regrade, replace_row
-
-    submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
-    handin = submissions_dir / student
-    if not handin.is_dir():
-        raise FileNotFoundError(f"{handin}: no such hand-in folder (--student names a folder "
-                                f"of {submissions_dir})")  # fmt: skip
-    gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
-    selection = {k: options.get(k) for k in ("dataset", "tiers")}
-    flags = check_grading_data(data, options.get("assignment"), **selection)
-    flags += _kaggle_options(options.get("course") or _kept_course(out_dir))
-    earlier = keep_earlier(out_dir, student)
-    graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
-                       pytest_args=flags, timeout=options.get("timeout", 3600.0))  # fmt: skip
-    record_regrade(out_dir, student, earlier, graded)
-    gradebook = replace_row(out_dir, graded)
-    apply_season(out_dir, course=options.get("course"), times=options.get("times"))
-    return gradebook
-
-
-def _kept_course(out_dir: Path) -> Path | None:
-    from kws.grading.course import COURSE_FILE
-
-    kept = Path(out_dir) / COURSE_FILE
-    return kept if kept.is_file() else None
-
-
-def _kaggle_options(course: Path | None) -> list[str]:
+def kaggle_options(course: Path | None) -> list[str]:
     """The grader's options for the course file's Kaggle rule (none without one)."""
     if course is None:
         return []

@@ -15,7 +15,10 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from kws.grading.batch import check_grading_data, grade_one, kaggle_options
+from kws.grading.course import COURSE_FILE
 from kws.grading.gradebook import Graded, safe_name, write_gradebook
+from kws.grading.season import apply_season
 
 HISTORY = "history"
 REGRADES = "regrades.csv"
@@ -81,3 +84,32 @@ def replace_row(out_dir: Path, graded: Graded) -> Path:
     else:
         entries.append(graded)
     return write_gradebook(entries, Path(out_dir) / "gradebook.csv")
+
+
+def _kept_course(out_dir: Path) -> Path | None:
+    kept = Path(out_dir) / COURSE_FILE
+    return kept if kept.is_file() else None
+
+
+def regrade_student(
+    submissions_dir: Path, student: str, data: Path, out_dir: Path, **options
+) -> Path:
+    """Grade `student`'s hand-in again into the gradebook of `out_dir` (`kws.grading.regrade`):
+    only their row changes, the earlier result is kept under ``history/``; `options`:
+    `grade_batch`'s assignment, dataset, tiers, timeout, jobs, course and times."""
+    submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
+    handin = submissions_dir / student
+    if not handin.is_dir():
+        raise FileNotFoundError(f"{handin}: no such hand-in folder (--student names a folder "
+                                f"of {submissions_dir})")  # fmt: skip
+    gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
+    selection = {k: options.get(k) for k in ("dataset", "tiers")}
+    flags = check_grading_data(data, options.get("assignment"), **selection)
+    flags += kaggle_options(options.get("course") or _kept_course(out_dir))
+    earlier = keep_earlier(out_dir, student)
+    graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
+                       pytest_args=flags, timeout=options.get("timeout", 3600.0))  # fmt: skip
+    record_regrade(out_dir, student, earlier, graded)
+    gradebook = replace_row(out_dir, graded)
+    apply_season(out_dir, course=options.get("course"), times=options.get("times"))
+    return gradebook

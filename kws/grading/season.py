@@ -59,8 +59,9 @@ def _title(name: str) -> str:
     return spec.title if spec else name
 
 
-def _one(student, name: str, maximum: float, course, times, adjusted, spent) -> Standing:
-    """One student's standing in one assignment; `spent`: grace days used so far (updated)."""
+def _one(student, name: str, maximum: float, course, times, adjusted, spent, sources) -> Standing:
+    """One student's standing in one assignment; `spent`: grace days used so far, `sources`:
+    {source or None: ["student assignment", ...]} (both updated)."""
     tests = [t for t in student.tests if _assignment(t) == name]
     adjustments = tuple(adjusted.get((student.name, name), []))
     bonus = sum(a.points for a in adjustments)
@@ -75,6 +76,7 @@ def _one(student, name: str, maximum: float, course, times, adjusted, spent) -> 
         spec = ASSIGNMENTS.get(name)
         notebook = handin / spec.notebook if handin and spec else None
         when = handin_time(student.name, name, notebook, handin, times)
+        sources.setdefault(when.source if when else None, []).append(f"{student.name} {name}")
         if when is not None:
             left = course.grace_days - spent[student.name]
             late = late_of(course, due, when.submitted, maximum, left, when.source)
@@ -100,15 +102,23 @@ def class_standings(grades, course: Course | None = None, times: dict | None = N
     far = datetime.max.replace(tzinfo=timezone.utc)
     order = sorted(maxima, key=lambda n: ((course and course.due.get(n)) or far, n))
     spent = {s.name: 0 for s in grades.students}
+    sources: dict[str | None, list[str]] = {}
     standings = Standings()
     for name in sorted(maxima):
         due = course.due.get(name) if course else None
         standings.assignments[name] = {"title": _title(name), "maximum": maxima[name],
                                        "due": due.isoformat() if due else None}  # fmt: skip
     for student in grades.students:
-        entries = {n: _one(student, n, maxima[n], course, times or {}, adjusted, spent)
+        entries = {n: _one(student, n, maxima[n], course, times or {}, adjusted, spent, sources)
                    for n in order}  # fmt: skip
         standings.students[student.name] = dict(sorted(entries.items()))
+    if sources.get("file times"):
+        standings.notes.append("hand-in times from file times (the notebooks' modification "
+                               "times, the last resort): " + ", ".join(sources["file times"]))  # fmt: skip
+    if sources.get(None):
+        standings.notes.append("no hand-in time found (no times CSV row, no "
+                               "submission_metadata.json, no notebook), counted on time: "
+                               + ", ".join(sources[None]))  # fmt: skip
     return standings
 
 
@@ -160,6 +170,15 @@ def write_season_columns(grades, standings: Standings) -> Path:
     return path
 
 
+def keep_season_files(
+    grades_dir: Path, course: Path | None, times: Path | None
+) -> tuple[Path | None, Path | None]:
+    """Keep the course file and the times CSV beside the gradebook (as ``course.toml`` and
+    ``times.csv``); the copies, or the earlier ones when none is given, or None."""
+    Path(grades_dir).mkdir(parents=True, exist_ok=True)
+    return _kept(grades_dir, course, COURSE_FILE), _kept(grades_dir, times, TIMES_FILE)
+
+
 def _kept(grades_dir: Path, given: Path | None, name: str) -> Path | None:
     """Copy `given` beside the gradebook as `name` (the instructor's alone); the copy's path,
     or the earlier copy when nothing is given."""
@@ -188,9 +207,8 @@ def apply_season(
     from kws.grading.report import read_grades  # the report reads the standings back
 
     grades_dir = Path(grades_dir)
-    course_file = _kept(grades_dir, course, COURSE_FILE)
+    course_file, times_file = keep_season_files(grades_dir, course, times)
     parsed = read_course(course_file, sorted(ASSIGNMENTS)) if course_file else None
-    times_file = _kept(grades_dir, times, TIMES_FILE)
     entries = (
         read_times_csv(times_file, parsed.timezone if parsed else timezone.utc)
         if times_file
