@@ -269,3 +269,21 @@ def test_regrading_one_student_replaces_only_their_row_and_keeps_the_adjustments
     history = list(csv.DictReader(open(course / "grades" / "history" / "regrades.csv")))
     assert [h["student"] for h in history] == ["bob"]
     assert float(history[0]["earlier_raw_total"]) == float(before["bob"]["raw_total"])
+
+
+def test_kws_adjust_refuses_what_it_cannot_record_and_says_why(term):
+    _kws(term, "season", "grades")
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+
+    def refused(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "kws.cli", "adjust", "grades", *args],
+                              cwd=term, env=env, capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        return done.stderr
+
+    assert "'zed' is not in grades's gradebook; its students: ann, bob" in refused(
+        "zed", KS, "1", "--reason", "r"
+    )
+    assert "'keyword' was not graded in grades" in refused("ann", "keyword", "1", "--reason", "r")
+    assert "an adjustment needs a reason" in refused("ann", KS, "1", "--reason", " ")
+    assert not (term / "grades" / "adjustments.csv").exists()

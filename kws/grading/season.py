@@ -15,8 +15,8 @@ Decisions (docs/how-to/deadlines.md):
   out of its statistics, 0 or blank in the exports (``--missing``);
 - the **maximum** of a hand-in counts the assignments it was graded in, and the missing ones
   whose due date (course file) has passed; without a course file, only those it was graded in;
-- **final** = max(0, raw - late penalty) + the adjustments' points (never below 0); only an
-  adjustment can take it above the maximum.
+- **final** = max(0, raw - late penalty + the adjustments' points); only an adjustment can
+  take it above the maximum.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _assignment(test: dict) -> str | None:
 
 
 def assignment_maxima(grades) -> dict[str, float]:
-    """{assignment: its maximum}: the sum of its tests' maxima over the class, by due order."""
+    """{assignment: its maximum}: the sum of its tests' maxima over the class, by name."""
     maxima: dict[str, float] = {}
     for student in grades.students:
         for test in student.tests:
@@ -82,7 +82,7 @@ def _one(student, name: str, maximum: float, course, times, adjusted, spent, sou
             late = late_of(course, due, when.submitted, maximum, left, when.source)
             spent[student.name] += late.grace_days_used if late else 0
     penalty = late.penalty if late else 0.0
-    final = round(max(0.0, max(0.0, raw - penalty) + bonus), 4)
+    final = round(max(0.0, raw - penalty + bonus), 4)
     return Standing("graded", raw, maximum, final, late, adjustments)
 
 
