@@ -24,6 +24,7 @@ from kws.assignments import ASSIGNMENTS
 from kws.grading import report
 from kws.grading.batch import Graded, write_gradebook, write_run_record
 from kws.grading.course import CourseError, read_course
+from kws.grading.handin_times import read_times_csv
 from kws.grading.regrade import keep_earlier, record_regrade, replace_row
 from kws.grading.report import read_grades, score_distributions
 from kws.grading.report_html import _rows, write_report
@@ -287,3 +288,26 @@ def test_kws_adjust_refuses_what_it_cannot_record_and_says_why(term):
     assert "'keyword' was not graded in grades" in refused("ann", "keyword", "1", "--reason", "r")
     assert "an adjustment needs a reason" in refused("ann", KS, "1", "--reason", " ")
     assert not (term / "grades" / "adjustments.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("name,when\nann,2026-10-01\n", "needs the columns student and submitted"),
+        (
+            "student,submitted\nann,2026-10-01T10:00\nbob,yesterday\n",
+            "line 3: submitted = 'yesterday' is not an ISO 8601 time",
+        ),
+    ],
+)
+def test_a_times_csv_mistake_names_the_file_line_and_fix(tmp_path, text, says):
+    path = tmp_path / "times.csv"
+    path.write_text(text)
+    with pytest.raises(CourseError) as error:
+        read_times_csv(path, read_course(_course(tmp_path), sorted(ASSIGNMENTS)).timezone)
+    assert str(path) in str(error.value) and says in str(error.value)
+
+
+def _course(folder: Path) -> Path:
+    (folder / "course.toml").write_text(COURSE)
+    return folder / "course.toml"
