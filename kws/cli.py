@@ -256,6 +256,10 @@ def _gradescope(args: argparse.Namespace) -> int:
         return 2
     print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
     print(settings_advice(plan(args.data, args.assignment, args.cpu)))
+    if args.course is not None:
+        from kws.cli_season import course_rules
+
+        print(course_rules(args.course))
     return 0
 
 

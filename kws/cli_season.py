@@ -36,6 +36,24 @@ def print_season(grades_dir: Path, standings) -> None:
         print(f"note: {note}")
 
 
+def course_rules(path: Path) -> str:
+    """What a course file makes the Gradescope autograder do, in a few lines."""
+    from kws.assignments import ASSIGNMENTS
+    from kws.grading.course import read_course
+
+    course = read_course(path, sorted(ASSIGNMENTS))
+    lines = [f"course file {path} (in the zip), applied to every submission:",
+             f"  late: {course.rule.sentence()}; grace period {course.grace_minutes:g} min; "
+             "grace days are settled with `kws season` on the downloaded submissions"]  # fmt: skip
+    if course.attempts_per_day is not None:
+        lines.append(f"  attempts: {course.attempts_per_day} graded in any 24 hours; over "
+                     "that, the last counted attempt stands")  # fmt: skip
+    if course.public_share is not None:
+        lines.append(f"  Kaggle rule: {course.public_share:.0%} of the hidden test items shown "
+                     "during the homework; the grade uses the rest, shown after the due date")  # fmt: skip
+    return "\n".join(lines)
+
+
 def _season(args: argparse.Namespace) -> int:
     from kws.grading.season import apply_season
 

@@ -123,12 +123,20 @@ def test_over_the_attempt_limit_the_last_counted_attempt_stands(tmp_path):
 
 
 def test_kws_gradescope_bakes_the_course_file_into_the_zip(tmp_path, tiny_data):
-    (tmp_path / "course.toml").write_text(COURSE)
-    path = make_autograder(tmp_path / "a.zip", tiny_data, course=tmp_path / "course.toml")
+    (tmp_path / "course.toml").write_text(COURSE + 'public_share = 0.3\nsplit_seed = "s"\n')
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "kws.cli", "gradescope", "--data",
+                           str(tiny_data), "--out", "a.zip", "--course", "course.toml"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "attempts: 2 graded in any 24 hours" in done.stdout
+    assert "Kaggle rule: 30% of the hidden test items shown during the homework" in done.stdout
+    path = tmp_path / "a.zip"
     with zipfile.ZipFile(path) as archive:
         script = archive.read("run_autograder").decode()
-        assert archive.read("course.toml").decode() == COURSE
+        assert archive.read("course.toml").decode().startswith(COURSE)
     assert 'COURSE="course.toml"' in script and "kws.grading.gradescope_season" in script
+    assert "--public-share 0.3 --split-seed s" in script
     (tmp_path / "bad.toml").write_text('[due]\nkeyword = "2026-10-02"')
     with pytest.raises(ValueError, match="names 'keyword', not an assignment"):
         make_autograder(tmp_path / "b.zip", tiny_data, course=tmp_path / "bad.toml")
