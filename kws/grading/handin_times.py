@@ -12,9 +12,8 @@ In this order, the first that knows:
    shown, so nobody mistakes it for a record.
 
 Canvas's and Moodle's bulk downloads name the files by student (Canvas:
-``name[_LATE]_userid_submissionid_file``; Moodle: a ``Full Name_id_assignsubmission_file_``
-folder each) but do not write the hand-in time into them: export it from the LMS into the
-times CSV.
+``name_userid_submissionid_file``, ``LATE`` in the name of a late one) but do not write the
+hand-in time into them: export it from the LMS into the times CSV.
 """
 
 from __future__ import annotations
