@@ -311,3 +311,47 @@ def test_a_times_csv_mistake_names_the_file_line_and_fix(tmp_path, text, says):
 def _course(folder: Path) -> Path:
     (folder / "course.toml").write_text(COURSE)
     return folder / "course.toml"
+
+
+STAND_IN = """
+import json
+from pathlib import Path
+
+def pytest_addoption(parser):
+    for name in ("--submission", "--data", "--results", "--hide", "--assignment"):
+        parser.addoption(name, action="append")
+
+def pytest_configure(config):
+    facts = {"assignment": "keyword_spotting"}
+    tests = [{"name": "ks all", "score": 30.0, "max_score": 30.0, "status": "passed",
+              "output": "", "visibility": "visible", "extra_data": facts}]
+    Path(config.getoption("--results")[0]).write_text(
+        json.dumps({"score": 30.0, "tests": tests, "output": ""}))
+"""
+
+
+def test_a_class_graded_in_shards_gets_the_course_file_when_merged(tmp_path, tiny_data):
+    """`kws grade --shard I/N --course FILE` twice, then `kws merge`: the merged gradebook's
+    late penalties are those of one `kws grade --course` of the whole class."""
+    from kws.grading.batch import grade_batch
+    from kws.grading.shards import Shard, merge_shards
+
+    grader = tmp_path / "grader"
+    grader.mkdir()
+    (grader / "conftest.py").write_text(STAND_IN)
+    (grader / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    for name in ("ann", "bob", "cy"):
+        (tmp_path / "subs" / name).mkdir(parents=True)
+    course, times = tmp_path / "course.toml", tmp_path / "times.csv"
+    course.write_text(COURSE)
+    times.write_text("student,submitted\nann,2026-10-01T12:00+02:00\n"
+                     "bob,2026-10-04T12:00+02:00\ncy,2026-10-02T23:00+02:00\n")  # fmt: skip
+    season = {"grader": grader, "course": course, "times": times}
+    grade_batch(tmp_path / "subs", tiny_data, tmp_path / "whole", **season)
+    for i in range(2):
+        grade_batch(tmp_path / "subs", tiny_data, tmp_path / "split", shard=Shard(i, 2), **season)
+    merge_shards(tmp_path / "split")
+    whole, split = (read_standings(tmp_path / f) for f in ("whole", "split"))
+    assert split.students == whole.students
+    assert split.of("bob", KS).late.penalty == 3.0  # 1 day after the grace day: 10 % of 30
+    assert split.of("ann", KS).late is None
