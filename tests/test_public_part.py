@@ -15,6 +15,8 @@ import pytest
 from course_helpers import ROOT
 from gradescope_schema import problems
 
+from kws.grading.accuracy import csv_correct
+from kws.grading.hidden import HiddenTest
 from kws.grading.public_part import Split, model_correct, part_accuracy
 
 KEYS = [f"{word}/{n:04d}_nohash_0.wav" for word in ("yes", "no", "up") for n in range(1000)]
@@ -42,6 +44,23 @@ def test_part_accuracy_counts_each_part_on_its_own():
     assert model_correct(["a", "b"], [1, 2], [1, 0]) == {"a": True, "b": False}
     with pytest.raises(ValueError, match="gives its test items no keys"):
         model_correct(["", ""], [1, 2], [1, 0])
+
+
+def test_a_predictions_csv_is_split_over_every_item_not_the_childs_sample(tmp_path):
+    """Speaker ID's accuracy comes from predictions.csv (the HW4 course's Kaggle file): each
+    test utterance is judged, also those outside the sample the child re-ran."""
+    truth = {f"u{i}.pt": i % 3 for i in range(6)}
+    hidden = HiddenTest(tmp_path / "in.bin", [0, 1], ("a", "b", "c"), ("u0.pt", "u1.pt"), truth)
+    path = tmp_path / "predictions.csv"
+    path.write_text("Id,Category\n" + "".join(f"u{i}.pt,{'abc'[i % 3] if i < 4 else 'a'}\n"
+                                              for i in range(6)))  # fmt: skip
+    correct = csv_correct(path, tmp_path, hidden)
+    assert correct == {"u0.pt": True, "u1.pt": True, "u2.pt": True, "u3.pt": True,
+                       "u4.pt": False, "u5.pt": False}  # fmt: skip
+    parts = part_accuracy(correct, Split(0.5, "seed"))
+    public = Split(0.5, "seed").public_keys(truth)
+    assert parts.n_public == len(public) and parts.n_private == 6 - len(public)
+    assert parts.public == pytest.approx(sum(correct[k] for k in public) / len(public))
 
 
 @pytest.mark.parametrize("share, seed", [(0.0, "s"), (1.0, "s"), (0.3, "")])
