@@ -190,7 +190,7 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
     if shard is None:  # what the course file and adjustments did (applied again: idempotent)
         from kws.cli_season import print_season
-        from kws.grading.season import apply_season
+        from kws.grading.season_apply import apply_season
 
         print_season(args.out, apply_season(args.out))
     if shard is not None:

@@ -1,4 +1,4 @@
-"""The `kws` subcommands of a term (`kws.grading.season`), added to the parser by `kws.cli`:
+"""The `kws` subcommands of a term (`kws.grading.season_apply`), added to the parser by `kws.cli`:
 
 kws season GRADES_DIR [--course FILE] [--times FILE]     re-apply deadlines and adjustments
 kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME]
@@ -55,7 +55,7 @@ def course_rules(path: Path) -> str:
 
 
 def _season(args: argparse.Namespace) -> int:
-    from kws.grading.season import apply_season
+    from kws.grading.season_apply import apply_season
 
     try:
         standings = apply_season(args.grades, course=args.course, times=args.times)
@@ -68,7 +68,7 @@ def _season(args: argparse.Namespace) -> int:
 
 def _adjust(args: argparse.Namespace) -> int:
     from kws.grading.adjustments import add_adjustment
-    from kws.grading.season import apply_season
+    from kws.grading.season_apply import apply_season
     from kws.grading.standings import read_standings
 
     try:

@@ -41,7 +41,7 @@ from kws.grading.gradebook import (  # re-exported: callers import them from her
     write_gradebook,
     write_run_record,
 )
-from kws.grading.season import apply_season, keep_season_files
+from kws.grading.season_apply import apply_season, keep_season_files
 from kws.grading.tiers import tier_set
 
 if TYPE_CHECKING:
@@ -196,7 +196,7 @@ def grade_batch(
     folder under ``out_dir/shards/`` with a record for `kws.grading.shards.merge_shards`.
     `roster` (`kws.grading.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
     `kws export`; the grades do not depend on it. `course` / `times`: the course file and a
-    hand-in times CSV (`kws.grading.season`), kept beside the gradebook and applied to it.
+    hand-in times CSV (`kws.grading.season_apply`), kept beside the gradebook and applied to it.
     """
     submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
     students = handin_folders(submissions_dir)

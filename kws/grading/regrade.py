@@ -4,7 +4,7 @@ Only that student's hand-in is graded again; their gradebook row and results are
 other row is kept as it was, and the earlier result is kept under ``OUT/history/``: the results
 file as ``<student>-<UTC time>.json`` and a line of ``history/regrades.csv`` (student, when, the
 earlier and the new raw total). Adjustments (``adjustments.csv``) and the course file are
-applied again afterwards (`kws.grading.season`), so none is lost.
+applied again afterwards (`kws.grading.season_apply`), so none is lost.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from kws.grading.batch import check_grading_data, grade_one, kaggle_options
 from kws.grading.course import COURSE_FILE
 from kws.grading.gradebook import Graded, safe_name, write_gradebook
-from kws.grading.season import apply_season
+from kws.grading.season_apply import apply_season
 
 HISTORY = "history"
 REGRADES = "regrades.csv"

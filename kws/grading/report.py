@@ -24,6 +24,7 @@ from kws.assignments import ASSIGNMENTS
 from kws.grading.gradebook import RUN_FILE, safe_name
 from kws.grading.results import HIDDEN_OUTPUT
 from kws.grading.review import REVIEW_PREFIX
+from kws.grading.season import class_standings
 from kws.grading.standings import Standings, read_standings
 from kws.grading.tiers import accuracy_in, tiers_in
 
@@ -108,8 +109,6 @@ def read_grades(folder: Path, submissions: Path | None = None, *, standings: boo
                 grades.maximum.get(test["name"], 0.0), test["max_score"]
             )
     if standings:
-        from kws.grading.season import class_standings  # it builds on `Grades`
-
         grades.standings = read_standings(folder)
         if not grades.standings.students:
             grades.standings = class_standings(grades)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.gradebook import Graded, safe_name, write_gradebook, write_run_record
-from kws.grading.season import apply_season
+from kws.grading.season_apply import apply_season
 
 SHARDS = "shards"  # OUT/shards/shard-I-of-N/
 RECORD = "shard.json"
