@@ -231,7 +231,7 @@ def _export(args: argparse.Namespace) -> int:
         print(f"kws export: {error}", file=sys.stderr)
         return 2
     print("\n".join(written.match.report()))
-    missing = len(written.match.absent)
+    missing = written.missing
     print(f"wrote {written.path}: {written.rows} students, column {written.column!r} out of "
           f"{written.points:g} points ({missing} missing, "
           f"{'0 points' if args.missing == 'zero' else 'no grade'})")  # fmt: skip

@@ -190,8 +190,9 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     canvas = (term / "canvas.csv").read_text().splitlines()
     assert canvas[1].endswith(",100") and [line.split(",")[-1] for line in canvas[2:]] == [
         "100", "90.8", "92", "16", "100", "92", "0"]  # fmt: skip
-    _kws(term, "export", "moodle", "grades", "--roster", "roster.csv", "--out", "moodle.csv",
-         "--assignment", SI, "--missing", "blank")  # fmt: skip
+    printed = _kws(term, "export", "moodle", "grades", "--roster", "roster.csv", "--out",
+                   "moodle.csv", "--assignment", SI, "--missing", "blank")  # fmt: skip
+    assert "7 students, column" in printed and "out of 44 points (2 missing, no grade)" in printed
     moodle = [line.split(",")[-1] for line in (term / "moodle.csv").read_text().splitlines()[1:]]
     assert moodle == ["44", "40", "44", "-", "44", "44", "-"]  # dee and gus: no grade
 

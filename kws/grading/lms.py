@@ -57,6 +57,7 @@ class Export:
     points: float
     rows: int
     match: RosterMatch
+    missing: int = 0  # rows exported as missing: no hand-in, or none of this notebook
 
 
 def number(points: float) -> str:
@@ -180,13 +181,14 @@ def export_grades(
         raise ValueError(f"--scale-to: {grades_dir} has no points to scale (maximum 0)")
     factor = 1.0 if scale_to is None else scale_to / maximum
     blank = "" if lms == "canvas" else "-"  # Moodle's own exports write "-" for no grade
-    rows = []
+    rows, absent = [], 0
     for row, identity in zip(table.rows, identities, strict=True):
         folder = row[table.key]
         if folder in match.matched and scores[folder] is not None:
             rows.append([*identity, number(scores[folder] * factor)])
         else:  # no hand-in, or none of this notebook
             rows.append([*identity, "0" if missing == "zero" else blank])
+            absent += 1
     if lms == "canvas":
         rows.insert(0, [CANVAS_POINTS_ROW, *[""] * (len(CANVAS_COLUMNS) - 1), number(points)])
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -194,4 +196,4 @@ def export_grades(
     with open(partial, "w", newline="", encoding="utf-8") as file:
         csv.writer(file).writerows([header, *rows])
     partial.replace(out)
-    return Export(out, lms, title, points, len(table.rows), match)
+    return Export(out, lms, title, points, len(table.rows), match, absent)
