@@ -8,7 +8,10 @@
     kws release solutions/ assignments/
     kws grade SUBMISSIONS --data DIR --jobs N --out DIR [--assignment NAME] [--tiers FILE]
         [--shard I/N] [--roster FILE]
+        [--course FILE] [--times FILE] [--student NAME]
     kws merge GRADES_DIR             one gradebook from the shards `kws grade --shard` wrote
+    kws season GRADES_DIR [--course FILE]   deadlines, late penalties, adjustments applied again
+    kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT   a person's change to a grade
     kws export canvas|moodle GRADES_DIR [--roster FILE] --out FILE    the CSV the LMS imports
     kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE] [--cpu 0.5]
     kws report GRADES_DIR [--submissions DIR]   the class's HTML report and similarity flags
@@ -156,6 +159,7 @@ def _bundle(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     from kws.grading.batch import grade_batch, handin_folders
+    from kws.grading.regrade import regrade_student
     from kws.grading.roster import match_roster, read_roster
     from kws.grading.shards import Shard
 
@@ -167,22 +171,28 @@ def _grade(args: argparse.Namespace) -> int:
         if roster is not None:  # before grading: a typo in a folder name shows at once
             names = [p.name for p in handin_folders(args.submissions)]
             print("\n".join(match_roster(roster, names).report()), flush=True)
-        gradebook = grade_batch(
-            args.submissions,
-            args.data,
-            args.out,
-            jobs=args.jobs,
-            timeout=args.timeout,
-            assignment=args.assignment,
-            dataset=args.dataset,
-            tiers=args.tiers,
-            shard=shard,
-            roster=roster,
-        )
+        selection = {"assignment": args.assignment, "dataset": args.dataset, "tiers": args.tiers}
+        season = {"course": args.course, "times": args.times}
+        if args.student is not None:
+            if shard is not None or roster is not None:
+                raise ValueError("--student regrades one hand-in; leave out --shard and --roster")
+            gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
+                                        timeout=args.timeout, **selection, **season)  # fmt: skip
+        else:
+            gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
+                                    timeout=args.timeout, shard=shard, roster=roster,
+                                    **selection, **season)  # fmt: skip
     except (FileNotFoundError, ValueError) as error:  # the instructor's setting: say the fix
         print(f"kws grade: {error}", file=sys.stderr)
         return 2
     print(f"gradebook: {gradebook}")
+    if args.student is not None:
+        print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
+    if shard is None:  # what the course file and adjustments did (applied again: idempotent)
+        from kws.cli_season import print_season
+        from kws.grading.season_apply import apply_season
+
+        print_season(args.out, apply_season(args.out))
     if shard is not None:
         print(f"shard {shard} graded; once all {shard.count} have finished: kws merge {args.out}")
     return 0
@@ -221,7 +231,7 @@ def _export(args: argparse.Namespace) -> int:
         print(f"kws export: {error}", file=sys.stderr)
         return 2
     print("\n".join(written.match.report()))
-    missing = len(written.match.absent)
+    missing = written.missing
     print(f"wrote {written.path}: {written.rows} students, column {written.column!r} out of "
           f"{written.points:g} points ({missing} missing, "
           f"{'0 points' if args.missing == 'zero' else 'no grade'})")  # fmt: skip
@@ -239,12 +249,17 @@ def _gradescope(args: argparse.Namespace) -> int:
             dataset=args.dataset,
             tiers=args.tiers,
             cpu=args.cpu,
+            course=args.course,
         )
     except (FileNotFoundError, ValueError) as error:  # SettingsError: no zip within the limits
         print(f"kws gradescope: {error}", file=sys.stderr)
         return 2
     print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
     print(settings_advice(plan(args.data, args.assignment, args.cpu)))
+    if args.course is not None:
+        from kws.cli_season import course_rules
+
+        print(course_rules(args.course))
     return 0
 
 
@@ -414,6 +429,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "it for `kws export`")  # fmt: skip
     grade.add_argument("--roster-key", metavar="COLUMN",
                        help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
+    grade.add_argument("--course", type=Path,
+                       help="course file (TOML): due dates, late rule, grace days, extensions; "
+                       "kept beside the gradebook")  # fmt: skip
+    grade.add_argument("--times", type=Path,
+                       help="hand-in times CSV (student, assignment, submitted); default: "
+                       "Gradescope's submission_metadata.json, else file times")  # fmt: skip
+    grade.add_argument("--student", metavar="NAME",
+                       help="regrade this hand-in folder only, into the existing gradebook "
+                       "(its earlier result kept under OUT/history/)")  # fmt: skip
     _add_selection(grade)
     grade.set_defaults(run=_grade)
 
@@ -447,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
     gradescope.add_argument("--data", type=Path, required=True, help="hidden grading data")
     gradescope.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    gradescope.add_argument("--course", type=Path,
+                            help="course file: its [gradescope] attempts_per_day and late rule "
+                            "apply to every submission")  # fmt: skip
     gradescope.add_argument(
         "--cpu",
         type=float,
@@ -492,6 +519,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the worksheet column holding hand-in folder names "
                           "(default: folder)")  # fmt: skip
     feedback.set_defaults(run=_feedback)
+
+    from kws.cli_season import add_season_commands
+
+    add_season_commands(commands)
     return parser
 
 

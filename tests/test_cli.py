@@ -15,7 +15,7 @@ def test_help_lists_every_subcommand():
         [sys.executable, "-m", "kws.cli", "--help"], capture_output=True, text=True, check=True
     )
     commands = ("demo", "tables", "synth", "release", "train", "grade", "gradescope", "merge")
-    for command in (*commands, "export", "report"):
+    for command in (*commands, "export", "report", "season", "adjust"):
         assert command in result.stdout
 
 

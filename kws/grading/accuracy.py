@@ -103,6 +103,13 @@ def csv_accuracy(
     )
 
 
+def csv_correct(path: Path, submission: Path, hidden: HiddenTest) -> dict[str, bool]:
+    """{Id: whether the file's class is right} for every test item (the Kaggle rule's parts,
+    `kws.grading.public_part`); AccuracyError as `csv_accuracy`."""
+    rows = _rows(path, relative(path, submission), hidden)
+    return {key: rows[key] == label for key, label in hidden.test_labels.items()}
+
+
 def _near(report: dict) -> list[list[int]]:
     near = report.get("near")
     return near if near is not None else [[] for _ in report["predictions"]]

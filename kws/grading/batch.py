@@ -41,6 +41,7 @@ from kws.grading.gradebook import (  # re-exported: callers import them from her
     write_gradebook,
     write_run_record,
 )
+from kws.grading.season_apply import apply_season, keep_season_files
 from kws.grading.tiers import tier_set
 
 if TYPE_CHECKING:
@@ -179,6 +180,8 @@ def grade_batch(
     tiers: Path | None = None,
     shard: "Shard | None" = None,
     roster: "Roster | None" = None,
+    course: Path | None = None,
+    times: Path | None = None,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
@@ -192,7 +195,8 @@ def grade_batch(
     `shard` (`kws.grading.shards.Shard`): grade only its share of the class, into its own
     folder under ``out_dir/shards/`` with a record for `kws.grading.shards.merge_shards`.
     `roster` (`kws.grading.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
-    `kws export`; the grades do not depend on it.
+    `kws export`; the grades do not depend on it. `course` / `times`: the course file and a
+    hand-in times CSV (`kws.grading.season_apply`), kept beside the gradebook and applied to it.
     """
     submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
     students = handin_folders(submissions_dir)
@@ -212,7 +216,8 @@ def grade_batch(
         target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
     )
     record = None
-    if shard is not None:
+    if shard is not None:  # `kws merge` applies them to the merged gradebook
+        keep_season_files(out_dir, course, times)
         from kws.grading.shards import grading_options, start_shard
 
         recorded = grading_options(
@@ -221,6 +226,7 @@ def grade_batch(
         )  # fmt: skip
         record = start_shard(target, shard, recorded, [p.name for p in students],
                              [p.name for p in chosen])  # fmt: skip
+    options += kaggle_options(course)
     grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
     graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
     gradebook = write_gradebook(graded, target / "gradebook.csv")
@@ -228,7 +234,18 @@ def grade_batch(
         from kws.grading.shards import finish_shard
 
         finish_shard(target, record, graded)
+    else:
+        apply_season(target, course=course, times=times)
     return gradebook
+
+
+def kaggle_options(course: Path | None) -> list[str]:
+    """The grader's options for the course file's Kaggle rule (none without one)."""
+    if course is None:
+        return []
+    from kws.grading.course import read_course
+
+    return read_course(course, sorted(ASSIGNMENTS)).grader_options()
 
 
 def handin_folders(submissions_dir: Path) -> list[Path]:

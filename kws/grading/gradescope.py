@@ -37,6 +37,7 @@ from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import check_grading_data
+from kws.grading.course import read_course
 from kws.grading.layouts import files_to_zip, layout_of
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -233,6 +234,7 @@ def make_autograder(
     tiers: Path | None = None,
     kit_root: Path = KIT_ROOT,
     cpu: float = 0.5,
+    course: Path | None = None,
 ) -> Path:
     """Write the autograder zip to `zip_path` and return it (relative paths: the caller's).
 
@@ -241,7 +243,8 @@ def make_autograder(
     kit does not recognise (see `kws.grading.tiers`). `cpu`: the container's CPUs on
     Gradescope. Raises ValueError / FileNotFoundError, before writing anything, when the data
     cannot grade the selection, SettingsError when it cannot be graded within Gradescope's
-    limits on `cpu` (`plan`).
+    limits on `cpu` (`plan`). `course`: a course file whose attempt limit and late rule
+    ``run_autograder`` applies to every submission (`kws.grading.gradescope_season`).
     """
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
     options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
@@ -253,11 +256,17 @@ def make_autograder(
         options += ["--child-timeout", str(longest)]
     scripts = kit_root / SCRIPTS.relative_to(KIT_ROOT)  # the zipped kit's own scripts
     run_script = (scripts / "run_autograder").read_text()
+    if course is not None:  # CourseError before anything is written
+        options += read_course(course, sorted(ASSIGNMENTS)).grader_options()
     baked = " ".join(shlex.quote(option) for option in options)
     run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
+    if course is not None:
+        run_script = run_script.replace('COURSE=""', 'COURSE="course.toml"', 1)
     with zipfile.ZipFile(zip_path, "w") as archive:
         if tiers is not None:
             _add(archive, Path(tiers), "tiers.json")
+        if course is not None:
+            _add(archive, Path(course), "course.toml")
         _add(archive, scripts / "setup.sh", "setup.sh", executable=True)
         _add_text(archive, run_script, "run_autograder", executable=True)
         for name in ("pyproject.toml", "README.md"):

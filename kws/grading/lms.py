@@ -6,7 +6,8 @@
 
 Each roster row (`kws.grading.roster`) becomes one row, in the roster's order; its score is the
 gradebook's total (or, with `assignment`, that notebook's points; with `scale_to`, rescaled to
-that many points). A student on the roster who handed in nothing is *missing*: 0 points by
+that many points); scores are final (late penalties and adjustments applied). A student on the
+roster who handed in nothing (or, with `assignment`, not that notebook) is *missing*: 0 points by
 default, or with ``missing="blank"`` no grade (an empty Canvas cell; ``-``, which Moodle's CSV
 import reads as "no grade"). A hand-in with no roster row cannot be exported and is reported.
 
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.gradebook import RUN_FILE
-from kws.grading.report import read_grades, score_distributions
+from kws.grading.report import read_grades
 from kws.grading.roster import Roster, RosterError, RosterMatch, match_roster, read_roster
 
 LMS = ("canvas", "moodle")
@@ -56,6 +57,7 @@ class Export:
     points: float
     rows: int
     match: RosterMatch
+    missing: int = 0  # rows exported as missing: no hand-in, or none of this notebook
 
 
 def number(points: float) -> str:
@@ -64,24 +66,31 @@ def number(points: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def class_scores(grades_dir: Path, assignment: str | None) -> tuple[dict[str, float], float, str]:
-    """({hand-in folder: points}, the maximum, the default column title) of a graded folder:
-    the gradebook's totals, or one notebook's points (`assignment`)."""
+def class_scores(
+    grades_dir: Path, assignment: str | None
+) -> tuple[dict[str, float | None], float, str]:
+    """({hand-in folder: final points, None where that notebook is missing}, the maximum, the
+    default column title) of a graded folder: the final totals (late penalties and adjustments
+    applied, `kws.grading.season`), or one notebook's final points (`assignment`)."""
     grades = read_grades(grades_dir)
+    standings = grades.standings
     if assignment is None:
         scores = {s.name: float(s.row.get("total") or 0.0) for s in grades.students}
         maximum = max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0])
-        graded = [name for name in score_distributions(grades) if name in ASSIGNMENTS]
+        graded = [name for name in standings.assignments if name in ASSIGNMENTS]
         title = ASSIGNMENTS[graded[0]].title if len(graded) == 1 else TOTAL_TITLE
         return scores, maximum, title
-    distributions = score_distributions(grades)
-    if assignment not in distributions:
-        graded = ", ".join(name for name in distributions if name in ASSIGNMENTS) or "none"
+    if assignment not in standings.assignments:
+        graded = ", ".join(standings.assignments) or "none"
         raise ValueError(f"--assignment {assignment}: {grades_dir} holds no grades of it "
                          f"(graded there: {graded})")  # fmt: skip
-    values, maximum = distributions[assignment]
-    scores = {s.name: v for s, v in zip(grades.students, values, strict=True)}
-    return scores, maximum, ASSIGNMENTS[assignment].title
+    scores = {}
+    for student in grades.students:
+        standing = standings.of(student.name, assignment)
+        missing = standing is None or standing.status == "missing"
+        scores[student.name] = None if missing else standing.final
+    title = ASSIGNMENTS[assignment].title if assignment in ASSIGNMENTS else assignment
+    return scores, float(standings.assignments[assignment]["maximum"]), title
 
 
 def recorded_roster(grades_dir: Path) -> tuple[Path, str]:
@@ -172,13 +181,14 @@ def export_grades(
         raise ValueError(f"--scale-to: {grades_dir} has no points to scale (maximum 0)")
     factor = 1.0 if scale_to is None else scale_to / maximum
     blank = "" if lms == "canvas" else "-"  # Moodle's own exports write "-" for no grade
-    rows = []
+    rows, absent = [], 0
     for row, identity in zip(table.rows, identities, strict=True):
         folder = row[table.key]
-        if folder in match.matched:
+        if folder in match.matched and scores[folder] is not None:
             rows.append([*identity, number(scores[folder] * factor)])
-        else:
+        else:  # no hand-in, or none of this notebook
             rows.append([*identity, "0" if missing == "zero" else blank])
+            absent += 1
     if lms == "canvas":
         rows.insert(0, [CANVAS_POINTS_ROW, *[""] * (len(CANVAS_COLUMNS) - 1), number(points)])
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -186,4 +196,4 @@ def export_grades(
     with open(partial, "w", newline="", encoding="utf-8") as file:
         csv.writer(file).writerows([header, *rows])
     partial.replace(out)
-    return Export(out, lms, title, points, len(table.rows), match)
+    return Export(out, lms, title, points, len(table.rows), match, absent)

@@ -78,6 +78,11 @@ def pytest_addoption(parser):
     group.addoption(
         "--retrain-timeout", type=float, default=1800.0, help="wall seconds for a re-training"
     )
+    group.addoption("--public-share", type=float,
+                    help="the Kaggle rule: this share of the hidden test items is the public "
+                    "part, shown during the homework; the grade uses the rest")  # fmt: skip
+    group.addoption("--split-seed", default="",
+                    help="the course's secret seed of the public/private split")  # fmt: skip
 
 
 def pytest_configure(config):

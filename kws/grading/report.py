@@ -24,6 +24,8 @@ from kws.assignments import ASSIGNMENTS
 from kws.grading.gradebook import RUN_FILE, safe_name
 from kws.grading.results import HIDDEN_OUTPUT
 from kws.grading.review import REVIEW_PREFIX
+from kws.grading.season import class_standings
+from kws.grading.standings import Standings, read_standings
 from kws.grading.tiers import accuracy_in, tiers_in
 
 TOTAL = "total"
@@ -41,6 +43,7 @@ class Student:
     name: str
     row: dict[str, str]
     document: dict | None
+    handin: Path | None = None  # the hand-in folder, where it still exists
 
     @property
     def tests(self) -> list[dict]:
@@ -56,13 +59,20 @@ class Grades:
     students: list[Student]
     submissions: Path | None = None
     maximum: dict[str, float] = field(default_factory=dict)  # test name -> its max in the class
+    standings: Standings = field(default_factory=Standings)  # `kws.grading.season`
+
+    def status(self, student: str, assignment: str) -> str:
+        """graded, missing or ungraded: `student`'s status in `assignment`."""
+        standing = self.standings.of(student, assignment)
+        return standing.status if standing else "graded"
 
 
-def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
+def read_grades(folder: Path, submissions: Path | None = None, *, standings: bool = True) -> Grades:
     """The class `kws grade --out FOLDER` graded; FileNotFoundError naming what is missing.
 
     `submissions`: the hand-ins' folder, when it is not the one ``run.json`` records (a grade
-    folder copied from elsewhere, or written before `kws grade` recorded it)."""
+    folder copied from elsewhere, or written before `kws grade` recorded it). `standings`: read
+    ``standings.json`` too (computed as on time, without adjustments, where it is absent)."""
     folder = Path(folder)
     gradebook = folder / "gradebook.csv"
     if not gradebook.is_file():
@@ -92,10 +102,16 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
         submissions = Path(recorded) if recorded else None
     grades = Grades(folder, header, students, submissions)
     for student in students:
+        handin = submissions / student.name if submissions else None
+        student.handin = handin if handin is not None and handin.is_dir() else None
         for test in student.tests:
             grades.maximum[test["name"]] = max(
                 grades.maximum.get(test["name"], 0.0), test["max_score"]
             )
+    if standings:
+        grades.standings = read_standings(folder)
+        if not grades.standings.students:
+            grades.standings = class_standings(grades)
     return grades
 
 
@@ -118,17 +134,15 @@ def _assignment(test: dict) -> str:
 
 
 def score_distributions(grades: Grades) -> dict[str, tuple[list[float], float]]:
-    """{assignment: (each student's score, the class's maximum)}, and "total" (the gradebook's,
-    so a hand-in the grader could not grade counts as 0) when more than one notebook was graded."""
-    of_test = {}
-    for student in grades.students:
-        of_test.update({t["name"]: _assignment(t) for t in student.tests})
+    """{assignment: (the raw scores of the students graded in it, its maximum)}, and "total"
+    (every student's final total against the class's largest maximum) when more than one
+    notebook was graded. A student missing a notebook is left out of its distribution; one the
+    grader could not grade counts as 0."""
     out: dict[str, tuple[list[float], float]] = {}
-    for assignment in sorted(set(of_test.values())):
-        names = [name for name, a in of_test.items() if a == assignment]
-        maximum = sum(grades.maximum[name] for name in names)
-        scores = [sum(t["score"] for t in s.tests if t["name"] in names) for s in grades.students]
-        out[assignment] = (scores, maximum)
+    for assignment, facts in grades.standings.assignments.items():
+        entries = [grades.standings.of(s.name, assignment) for s in grades.students]
+        scores = [e.raw for e in entries if e is not None and e.status != "missing"]
+        out[assignment] = (scores, float(facts["maximum"]))
     if len(out) == 1:  # one notebook graded: its scores are the total
         return out
     totals = [float(s.row.get("total") or 0.0) for s in grades.students]
@@ -163,17 +177,18 @@ class TestRow:
 
 
 def test_table(grades: Grades) -> list[TestRow]:
-    """Every test that is worth points, the most points lost first."""
+    """Every test that is worth points, the most points lost first; over the students who
+    handed in its notebook (a missing notebook loses nothing here)."""
     rows = []
-    n = max(1, len(grades.students))
     for name, maximum in grades.maximum.items():
         if maximum <= 0:
             continue  # not graded in this run
-        results = [next((t for t in s.tests if t["name"] == name), None) for s in grades.students]
+        where = next(_assignment(t) for s in grades.students for t in s.tests if t["name"] == name)
+        due = [s for s in grades.students if grades.status(s.name, where) != "missing"]
+        results = [next((t for t in s.tests if t["name"] == name), None) for s in due]
         passed = sum(1 for t in results if t and t["score"] >= t["max_score"] - 1e-9)
         lost = sum(maximum - (t["score"] if t else 0.0) for t in results)
-        where = next(_assignment(t) for t in results if t)
-        rows.append(TestRow(name, where, maximum, passed / n, round(lost, 4)))
+        rows.append(TestRow(name, where, maximum, passed / max(1, len(due)), round(lost, 4)))
     return sorted(rows, key=lambda r: (-r.points_lost, r.name))
 
 

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from kws.grading import report as data
 from kws.grading import report_figures as figures
 from kws.grading.groups import COMMON_MIN
+from kws.grading.report_season import handed_in, season_section
 from kws.grading.similarity import (
     REFERENCE,
     REFERENCE_THRESHOLD,
@@ -88,14 +89,18 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozens
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _cards(distributions: dict) -> str:
+def _cards(distributions: dict, grades: data.Grades) -> str:
     cards = []
     for name, (scores, maximum) in distributions.items():
         facts = data.summary(scores, maximum)
+        count = ""
+        if name != data.TOTAL:
+            present, missing = handed_in(grades, name)
+            count = f"<br>{present} handed in · {missing} missing"
         cards.append(
             f'<div class="card"><span>{escape(name)}</span><b>{facts["median"]:.3g} / {maximum:g}'
             f"</b><span>median · mean {facts['mean']:.1f} · {facts['full_share']:.0%} full marks"
-            "</span></div>"
+            f"{count}</span></div>"
         )
     return f'<div class="cards">{"".join(cards)}</div>'
 
@@ -185,17 +190,21 @@ def _rows(groups: list[Group], matches: list[Match]) -> dict[str, list[tuple[lis
     reference, one per hand-in, or one per copy group whose members all match it."""
     between = [_group_row(g.members, "", g.pairs) for g in groups]
     with_reference = [m for m in matches if m.second == REFERENCE]
-    rows, done = [], set()
+    rows, done = [], set()  # (hand-in, notebook): a hand-in may match in each notebook
     for match in with_reference:
-        if match.first in done:
+        if (match.first, match.assignment) in done:
             continue
-        group = next((g for g in groups if match.first in g.members), None)
+        group = next(
+            (g for g in groups if match.first in g.members and g.assignment == match.assignment),
+            None,
+        )
         flagged = {m.first for m in with_reference if m.assignment == match.assignment}
         together = [match.first]
-        if group is not None and group.assignment == match.assignment:
+        if group is not None:
             together = [m for m in group.members if m in flagged]
-        done.update(together)
-        pairs = [m for m in with_reference if m.first in together]
+        done.update((member, match.assignment) for member in together)
+        pairs = [m for m in with_reference
+                 if m.first in together and m.assignment == match.assignment]  # fmt: skip
         rows.append(_group_row(together, REFERENCE, pairs))
     return {"Between hand-ins": between, "With the reference solution": rows}
 
@@ -315,13 +324,14 @@ def write_report(
     body = f"""
 <h1>Class report</h1>
 <div class="meta">{len(grades.students)} hand-ins · {escape(str(grades.folder))}</div>
-{_cards(distributions)}
+{_cards(distributions, grades)}
 <h2>Scores</h2>{images["scores"]}
 <h2>Tests</h2>{images["tests"]}
 {_table(["test", "notebook", "points", "pass rate", "points lost"], test_rows, {2, 3, 4})}
 <h2>Most common failures</h2>{_failures(data.failure_groups(grades))}
 <h2>Hidden-test accuracy</h2>{images["accuracy"] or '<p class="note">No accuracy was stated in the results.</p>'}
 {_accuracy_table(tasks) if tasks else ""}
+<h2>Late work and adjustments</h2>{season_section(grades, _table)}
 <h2>Hand-ins to look at</h2>
 {_table(["hand-in", "why", "details"], flag_rows) if flags else '<p class="none">None: no manual-review flag, tampering, crash or time-out.</p>'}
 <h2>Similarity</h2>{_similarity(matches, threshold, reference_threshold, compared)}

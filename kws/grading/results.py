@@ -145,6 +145,15 @@ class GradescopeReport:
         self.terminal_notes: list[str] = []
         self.extra_data: dict = {}
         self.leaderboard: dict[str, dict] = {}
+        self._release_later = False  # the running test is shown after the due date
+
+    def release_after_due_date(self) -> None:
+        """Show the running test to students only after the due date (the Kaggle rule's
+        private part: `kws.grading.public_part`)."""
+        self._release_later = True
+
+    def pytest_runtest_setup(self, item):
+        self._release_later = False
 
     def add_leaderboard(self, name: str, value: float, order: str = "desc") -> None:
         """Put `value` on Gradescope's leaderboard under the column `name` ("desc": higher
@@ -214,9 +223,11 @@ class GradescopeReport:
             message = failure_message(call.excinfo) if call.excinfo else "The check failed."
             if given and given.note:
                 message = f"{given.note}\n{message}"
+        if self._release_later:
+            test.visibility = "after_due_date"
         test.score = round(test.max_score * fraction, 4)
         test.status = "passed" if fraction == 1.0 else "failed"
-        test.output = message if test.visibility == "visible" else HIDDEN_OUTPUT
+        test.output = message if test.visibility != "hidden" else HIDDEN_OUTPUT
 
     def results(self) -> dict:
         tests = [self.tests[nodeid] for nodeid in self.order]

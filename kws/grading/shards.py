@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.gradebook import Graded, safe_name, write_gradebook, write_run_record
+from kws.grading.season_apply import apply_season
 
 SHARDS = "shards"  # OUT/shards/shard-I-of-N/
 RECORD = "shard.json"
@@ -364,4 +365,6 @@ def merge_shards(out_dir: Path) -> Path:
         roster_key=run.get("roster_key") if roster.is_file() else None,
     )
     by_name = {g.student: g for g in graded}
-    return write_gradebook([by_name[name] for name in handins], out_dir / "gradebook.csv")
+    gradebook = write_gradebook([by_name[name] for name in handins], out_dir / "gradebook.csv")
+    apply_season(out_dir)  # the course file and adjustments kept in OUT, if any
+    return gradebook

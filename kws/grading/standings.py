@@ -92,6 +92,9 @@ class Standings:
 
     assignments: dict[str, dict] = field(default_factory=dict)
     students: dict[str, dict[str, Standing]] = field(default_factory=dict)
+    # What the instructor should know about how they were computed (not written to the file),
+    # e.g. hand-ins whose time came from file times or from nowhere.
+    notes: list[str] = field(default_factory=list)
 
     def of(self, student: str, assignment: str) -> Standing | None:
         """`student`'s standing in `assignment`, or None where none was recorded."""

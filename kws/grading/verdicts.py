@@ -25,6 +25,7 @@ from kws.assignments import NumericTest, Spec
 from kws.grading.accuracy import (
     AccuracyError,
     csv_accuracy,
+    csv_correct,
     disagreement_message,
     model_accuracy,
 )
@@ -33,6 +34,7 @@ from kws.grading.device import cuda_available
 from kws.grading.grade import child_problem, grade_notebook
 from kws.grading.hidden import HiddenTest
 from kws.grading.layouts import hidden_test, layout_of
+from kws.grading.public_part import Split, model_correct, part_accuracy
 from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox.run import Limits
@@ -62,6 +64,9 @@ class Grading:
         self.limits = Limits(
             wall_seconds=config.getoption("--child-timeout"), cpu_seconds=3600, threads=self.threads
         )
+        share, seed = config.getoption("--public-share"), config.getoption("--split-seed")
+        self.split = Split(share, seed) if share is not None else None  # the Kaggle rule
+        self.public: dict[tuple[str, str], float] = {}  # (assignment, task): public accuracy
         self._hidden: dict[str, HiddenTest] = {}
         self._children: dict[str, object] = {}
 
@@ -246,7 +251,10 @@ class Grading:
         report = self.loaded_model(child, task)
         try:
             if not spec.accuracy.from_csv:
-                return model_accuracy(hidden, report, task)
+                accuracy = model_accuracy(hidden, report, task)
+                if self.split is None:
+                    return accuracy
+                return self._private(spec, task, model_correct(hidden.ids, report["predictions"], hidden.labels))  # fmt: skip
             classes = list(spec.model_tasks.values())
             path = predictions_csv(self.submission, spec.notebook, classes, task)
             check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
@@ -255,7 +263,28 @@ class Grading:
         if not check.passed:
             shown = relative(path, self.submission)
             pytest.fail(disagreement_message(check, shown, task))
+        if self.split is not None:
+            return self._private(spec, task, csv_correct(path, self.submission, hidden))
         return check.accuracy
+
+    def _private(self, spec: Spec, task: str, correct: dict[str, bool]) -> float:
+        """The Kaggle rule (`kws.grading.public_part`): the public part's accuracy goes in the
+        run's output and on the leaderboard (`shown`); the test that grades the private part's
+        accuracy is released after the due date; its accuracy is returned."""
+        parts = part_accuracy(correct, self.split)
+        self.public[(spec.name, task)] = parts.public
+        self.report.add_output(
+            f"{spec.notebook} ({task}): accuracy {parts.public:.4f} on the public part of the "
+            f"hidden test set ({parts.n_public} items). Your grade uses the private part "
+            f"({parts.n_private} items), shown after the due date."
+        )
+        self.report.release_after_due_date()
+        return parts.private
+
+    def shown(self, spec: Spec, task: str, accuracy: float) -> float:
+        """The accuracy to show on the leaderboard: the public part's under the Kaggle rule,
+        else `accuracy` itself."""
+        return self.public.get((spec.name, task), accuracy)
 
     def tiers(self, assignment: str) -> dict[str, float]:
         """The accuracy tiers `assignment` is graded against (chosen once, at collection)."""

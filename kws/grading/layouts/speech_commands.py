@@ -151,8 +151,8 @@ def hidden_keyword_test(
         inputs_file=out_file,
         labels=np.asarray(labels)[chosen],
         classes=tuple(classes),
-        ids=("",) * len(chosen),
-    )
+        ids=tuple(f"{clips[i].parent.name}/{clips[i].name}" for i in chosen.tolist()),
+    )  # a clip's key: word/file (the Kaggle rule splits by it, `kws.grading.public_part`)
 
 
 def _clip_samples(path: Path) -> np.ndarray:

@@ -119,7 +119,9 @@ def test_accuracy(grading, child, hidden, task, score):
     # predictions.csv on every test utterance, checked against the model on a secret sample
     # (spec.toml [accuracy]; kws.grading.accuracy)
     accuracy = grading.accuracy(SPEC, child, hidden, task)
-    grading.report.add_leaderboard(f"Speaker ID {task} accuracy", accuracy)
+    grading.report.add_leaderboard(
+        f"Speaker ID {task} accuracy", grading.shown(SPEC, task, accuracy)
+    )
     target = SPEC.tasks[task].target
     fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), target)
     score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy

@@ -1,0 +1,116 @@
+"""The `kws` subcommands of a term (`kws.grading.season_apply`), added to the parser by `kws.cli`:
+
+kws season GRADES_DIR [--course FILE] [--times FILE]     re-apply deadlines and adjustments
+kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _late_summary(standings) -> list[str]:
+    """One line per late hand-in or adjusted grade, for the instructor's terminal."""
+    lines = []
+    for student, entries in standings.students.items():
+        for name, s in entries.items():
+            if s.late is not None:
+                lines.append(f"  {student} {name}: {s.late.hours_late:g} h late "
+                             f"({s.late.source}), {s.late.grace_days_used} grace day(s), "
+                             f"-{s.late.penalty:g} -> {s.final:g}/{s.maximum:g}")  # fmt: skip
+            for a in s.adjustments:
+                lines.append(f"  {student} {name}: adjusted {a.points:+g} ({a.reason})")
+    return lines
+
+
+def print_season(grades_dir: Path, standings) -> None:
+    """What `apply_season` decided, in a few lines."""
+    lines = _late_summary(standings)
+    print(f"standings: {Path(grades_dir) / 'standings.json'}; "
+          f"{len(lines)} late hand-in(s) or adjustment(s)")  # fmt: skip
+    if lines:
+        print("\n".join(lines))
+    for note in standings.notes:
+        print(f"note: {note}")
+
+
+def course_rules(path: Path) -> str:
+    """What a course file makes the Gradescope autograder do, in a few lines."""
+    from kws.assignments import ASSIGNMENTS
+    from kws.grading.course import read_course
+
+    course = read_course(path, sorted(ASSIGNMENTS))
+    lines = [f"course file {path} (in the zip), applied to every submission:",
+             f"  late: {course.rule.sentence()}; grace period {course.grace_minutes:g} min; "
+             "grace days are settled with `kws season` on the downloaded submissions"]  # fmt: skip
+    if course.attempts_per_day is not None:
+        lines.append(f"  attempts: {course.attempts_per_day} graded in any 24 hours; over "
+                     "that, the last counted attempt stands")  # fmt: skip
+    if course.public_share is not None:
+        lines.append(f"  Kaggle rule: {course.public_share:.0%} of the hidden test items shown "
+                     "during the homework; the grade uses the rest, shown after the due date")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _season(args: argparse.Namespace) -> int:
+    from kws.grading.season_apply import apply_season
+
+    try:
+        standings = apply_season(args.grades, course=args.course, times=args.times)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws season: {error}", file=sys.stderr)
+        return 2
+    print_season(args.grades, standings)
+    return 0
+
+
+def _adjust(args: argparse.Namespace) -> int:
+    from kws.grading.adjustments import add_adjustment
+    from kws.grading.season_apply import apply_season
+    from kws.grading.standings import read_standings
+
+    try:
+        known = read_standings(args.grades)
+        if not known.students:
+            raise FileNotFoundError(f"{args.grades}: no standings.json; grade the class with "
+                                    "`kws grade` first")  # fmt: skip
+        if args.student not in known.students:
+            raise ValueError(f"{args.student!r} is not in {args.grades}'s gradebook; its "
+                             f"students: {', '.join(sorted(known.students))}")  # fmt: skip
+        if args.assignment not in known.assignments:
+            raise ValueError(f"{args.assignment!r} was not graded in {args.grades}; graded: "
+                             f"{', '.join(known.assignments)}")  # fmt: skip
+        add_adjustment(args.grades, args.student, args.assignment, args.points, args.reason,
+                       args.who)  # fmt: skip
+        standings = apply_season(args.grades)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws adjust: {error}", file=sys.stderr)
+        return 2
+    standing = standings.of(args.student, args.assignment)
+    print(f"{args.student} {args.assignment}: raw {standing.raw:g}, final {standing.final:g} "
+          f"of {standing.maximum:g} (recorded in {Path(args.grades) / 'adjustments.csv'})")  # fmt: skip
+    return 0
+
+
+def add_season_commands(commands) -> None:
+    """Add `kws season` and `kws adjust` to the `kws` command's subparsers."""
+    season = commands.add_parser(
+        "season", help="apply the course file (deadlines, late rule) and adjustments again"
+    )
+    season.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    season.add_argument("--course", type=Path,
+                        help="course file (TOML): due dates, late rule, extensions (kept)")  # fmt: skip
+    season.add_argument("--times", type=Path,
+                        help="hand-in times CSV: student, assignment, submitted (kept)")  # fmt: skip
+    season.set_defaults(run=_season)
+
+    adjust = commands.add_parser("adjust", help="a person's change to one student's grade")
+    adjust.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    adjust.add_argument("student", help="the student's name in the gradebook")
+    adjust.add_argument("assignment", help="the assignment, e.g. speaker_id")
+    adjust.add_argument("points", type=float, help="points to add (negative: take off)")
+    adjust.add_argument("--reason", required=True, help="why, in a sentence the student reads")
+    adjust.add_argument("--who", help="who decided (default: your login name)")
+    adjust.set_defaults(run=_adjust)
