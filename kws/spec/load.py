@@ -188,7 +188,13 @@ def _grading(raw: dict, path: Path) -> GradingCost:
 def _accuracy(raw: dict, path: Path) -> AccuracySource:
     table = _table(raw, "accuracy", path)
     source = table.get("source", "model")
-    if source not in ACCURACY_SOURCES or set(table) - {"source", "sample", "tolerance", "margin", "excused"}:
+    if source not in ACCURACY_SOURCES or set(table) - {
+        "source",
+        "sample",
+        "tolerance",
+        "margin",
+        "excused",
+    }:
         raise _fail(
             path,
             "[accuracy]",
