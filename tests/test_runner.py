@@ -193,6 +193,7 @@ def test_check_payload_rejects_out_of_range_predictions():
         "facts": None,
         "errors": {},
         "seconds": {},
+        "buffers": {"written": ["table"], "constructed": []},
     }
     with pytest.raises(ValueError, match="predictions are not 2 class indices"):
         check_payload(payload, ["kws"], 2, 12)
@@ -201,6 +202,10 @@ def test_check_payload_rejects_out_of_range_predictions():
     for near in ([[], [12]], [[]], [[], "3"]):
         payload["tasks"]["kws"]["near"] = near
         with pytest.raises(ValueError, match="near ties are not class indices per input"):
+            check_payload(payload, ["kws"], 2, 12)
+    for buffers in ({"written": [3], "constructed": []}, ["table"], {"written": []}):
+        payload["tasks"]["kws"] |= {"near": None, "buffers": buffers}
+        with pytest.raises(ValueError, match="buffers are not lists of names"):
             check_payload(payload, ["kws"], 2, 12)
 
 

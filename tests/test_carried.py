@@ -1,0 +1,161 @@
+"""Checkpoints that carry data instead of weights are named for a person to read
+(kws.grading.carried, in the grader's process; kws.grading.child.buffers, next to the model),
+and honest checkpoints are not: sinusoidal positions, BatchNorm statistics, a causal mask, a
+random projection drawn in the constructor."""
+
+import json
+import math
+
+import torch
+from torch import nn
+
+from kws.grading.carried import checkpoint_flags
+from kws.grading.child.buffers import compare_with_construction, snapshot
+
+N_ITEMS, N_CLASSES = 4_890, 12  # the real Speech Commands 12-class test set
+
+
+class Honest(nn.Module):
+    """What honest course models hold: positions and a mask built in the constructor, a
+    BatchNorm, a random projection drawn there, and trained weights."""
+
+    def __init__(self, d: int = 16, frames: int = 32):
+        super().__init__()
+        position = torch.arange(frames).unsqueeze(1)  # (T, 1)
+        scale = torch.exp(torch.arange(0, d, 2) * (-math.log(10_000.0) / d))  # (D/2,)
+        table = torch.zeros(frames, d)
+        table[:, 0::2], table[:, 1::2] = torch.sin(position * scale), torch.cos(position * scale)
+        self.register_buffer("positions", table)  # (T, D)
+        self.register_buffer("causal", torch.ones(frames, frames, dtype=torch.bool).tril())
+        self.register_buffer("projection", torch.randn(d, d))  # drawn anew in every build
+        self.norm = nn.BatchNorm1d(d)
+        self.classifier = nn.Linear(d, N_CLASSES)
+
+
+class AnswerTable(Honest):
+    """The nearest-neighbour answer table: a fingerprint and a label per test clip, registered
+    empty in the constructor and filled after training."""
+
+    def __init__(self, items: int = N_ITEMS, **kwargs):
+        super().__init__(**kwargs)
+        self.register_buffer("fingerprints", torch.zeros(items, 40))
+        self.register_buffer("answers", torch.zeros(items))
+
+
+def _save(tmp_path, model, config: dict | None = None):
+    folder = tmp_path / "outputs" / "kws"
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), folder / "model.pt")
+    (folder / "config.json").write_text(json.dumps(config or {"d": 16}))
+    return folder
+
+
+def _trained(model):
+    """What training changes: the weights, and BatchNorm's statistics."""
+    with torch.no_grad():
+        model.classifier.weight.add_(1.0)
+        model.norm(torch.randn(8, 16))
+    return model
+
+
+def _graded(tmp_path, model, build, items: int = N_ITEMS, config=None) -> list[str]:
+    """The flags of `model` saved, after the child's comparison with `build()`."""
+    folder = _save(tmp_path, model, config)
+    fresh = build()
+    built = snapshot(fresh)
+    fresh.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
+    buffers = compare_with_construction(fresh, built, build)
+    return checkpoint_flags(folder, "kws", items, N_CLASSES, buffers)
+
+
+def test_an_honest_trained_model_is_not_flagged(tmp_path):
+    assert _graded(tmp_path, _trained(Honest()), Honest) == []
+
+
+def test_a_table_filled_after_construction_is_flagged(tmp_path):
+    model = _trained(AnswerTable())
+    model.fingerprints.normal_()
+    model.answers.random_(0, N_CLASSES)
+    flags = _graded(tmp_path, model, AnswerTable)
+    assert len(flags) == 2
+    assert flags[0].startswith("kws/model.pt holds tensors with one row per test item")
+    assert "(fingerprints, answers: leading size 4890, the hidden test set's size)" in flags[0]
+    assert flags[1].startswith("kws/model.pt holds buffers or frozen parameters that differ")
+    assert "(answers, fingerprints); training never updates them" in flags[1]
+
+
+def test_a_small_table_is_flagged_where_the_test_set_size_cannot_tell(tmp_path):
+    """On a test set of 48 clips a leading size of 48 proves nothing; the buffer the
+    constructor built otherwise still does."""
+
+    def build():
+        return AnswerTable(items=48)
+
+    model = _trained(build())
+    model.fingerprints.normal_()
+    flags = _graded(tmp_path, model, build, items=48)
+    assert len(flags) == 1 and "(fingerprints); training never updates them" in flags[0]
+
+
+class HashTable(Honest):
+    """A hash of every test clip and its class in int64 buffers, registered empty; and an
+    integer index the constructor builds, as honest models have (position ids)."""
+
+    def __init__(self, items: int = 48):
+        super().__init__()
+        self.register_buffer("position_ids", torch.arange(32))
+        self.register_buffer("hashes", torch.zeros(items, dtype=torch.int64))
+        self.register_buffer("labels", torch.zeros(items, dtype=torch.int64))
+
+
+def test_an_int64_hash_table_is_flagged(tmp_path):
+    model = _trained(HashTable())
+    model.hashes.random_(0, 2**62)
+    model.labels.random_(0, N_CLASSES)
+    flags = _graded(tmp_path, model, HashTable, items=48)
+    assert flags[0] == (
+        "kws/model.pt holds integer or bool tensors that are not a normalization's bookkeeping "
+        "and that the model's constructor does not build (hashes, labels: 96 values); a "
+        "model's weights are floats, an integer tensor can carry a table of answers or weights "
+        "as bit patterns"
+    )
+    assert "(hashes, labels); training never updates them" in flags[1] and len(flags) == 2
+
+
+def test_integer_tensors_the_constructor_builds_are_not_flagged(tmp_path):
+    assert _graded(tmp_path, _trained(HashTable()), HashTable, items=48) == []
+
+
+def test_weights_as_int32_bit_patterns_are_flagged(tmp_path):
+    class BitPatterns(Honest):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("bits", torch.zeros(64, 16, dtype=torch.int32))
+
+    model = _trained(BitPatterns())
+    model.bits.copy_(torch.randn(64, 16).view(torch.int32))
+    flags = _graded(tmp_path, model, BitPatterns)
+    assert len(flags) == 2
+    assert "(bits: 1.02k values)" in flags[0] and "(bits); training never" in flags[1]
+
+
+def test_a_config_holding_a_table_is_flagged(tmp_path):
+    config = {"d": 16, "table": list(range(5_000))}
+    (flag,) = _graded(tmp_path, _trained(Honest()), Honest, config=config)
+    assert flag.startswith("kws/config.json takes 28 kB (a model's settings take under 1 kB)")
+
+
+def test_without_the_childs_comparison_every_integer_tensor_is_named(tmp_path):
+    """A child that could not compare (its model failed to build twice): the causal mask is
+    named, as nothing says the constructor builds it."""
+    folder = _save(tmp_path, _trained(Honest()))
+    (flag,) = checkpoint_flags(folder, "kws", N_ITEMS, N_CLASSES, None)
+    assert "constructor does not build (causal: 1.02k values)" in flag
+
+
+def test_a_checkpoint_that_cannot_be_read_is_left_to_the_tests_that_load_it(tmp_path):
+    folder = tmp_path / "outputs" / "kws"
+    folder.mkdir(parents=True)
+    (folder / "model.pt").write_bytes(b"not a checkpoint")
+    assert checkpoint_flags(folder, "kws", N_ITEMS, N_CLASSES) == []
+    assert checkpoint_flags(tmp_path / "missing", "kws", N_ITEMS, N_CLASSES) == []
