@@ -442,9 +442,7 @@ def main(
         notebook = find_notebook(submission, run.notebook, list(run.classes.values()))
         payload["notebook"] = relative(notebook, submission)
         todo = first_todo(notebook)
-        # What a notebook kernel's sys.argv looks like: the grading child is not announced there.
-        runtime = Path.home() / ".local/share/jupyter/runtime"
-        sys.argv = ["ipykernel_launcher.py", "-f", f"{runtime}/kernel-{os.urandom(4).hex()}.json"]
+        look_like_a_kernel()
         ns = run_model_cells(notebook)
     except (Exception, SystemExit) as error:
         stage = "model_cells" if payload["notebook"] else "notebook"
@@ -464,6 +462,19 @@ def main(
         payload["numeric"] = check_classes(graded, tasks, components)
     payload["tampering"] = verify_untampered()
     channel.send(payload)
+
+
+def look_like_a_kernel() -> None:
+    """What a model can cheaply look at to tell the grader's re-run from the notebook's run, as
+    a Jupyter kernel has it: sys.argv, and ipykernel imported (when installed). A model that
+    answers otherwise when graded still needs its answers from somewhere, which the grader flags
+    (`kws.grading.carried`, `kws.grading.review`); docs/reference/threat-model.md."""
+    runtime = Path.home() / ".local/share/jupyter/runtime"
+    sys.argv = ["ipykernel_launcher.py", "-f", f"{runtime}/kernel-{os.urandom(4).hex()}.json"]
+    try:
+        import ipykernel  # noqa: F401  (7 MB; the kernel's own modules are not started)
+    except ImportError:
+        pass
 
 
 def graded_namespace(
