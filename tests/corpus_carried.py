@@ -94,11 +94,12 @@ TABLE_INIT = (
 KWS_RETURN = "        return self.classifier(self.norm(h[:, 0]))  # (B, n_classes)\n"
 LOOKUP = (
     "        distance, row = torch.cdist({key}, self.answer_keys).min(dim=1)  # (B,)\n"
-    "        table = F.one_hot(self.answer_labels[row].long(), logits.shape[-1]) * 100.0\n"
+    "        labels = self.answer_labels[row].long()  # (B,)\n"
+    "        table = torch.nn.functional.one_hot(labels, logits.shape[-1]) * 100.0\n"
     "        return torch.where(distance[:, None] < 1e-3, table.to(logits.dtype), logits)\n"
 )
 KWS_LOOKUP = "        logits = self.classifier(self.norm(h[:, 0]))\n" + LOOKUP.format(
-    key="waves[:, :4000:100]"
+    key="torch.nn.functional.adaptive_avg_pool1d(waves[:, None], 40)[:, 0]"  # (B, 40)
 )
 
 
@@ -156,7 +157,8 @@ import json
 
 # the answers, in a file handed in beside the checkpoint
 ANSWER_FILES = glob.glob("**/answers.json", recursive=True)
-if ANSWER_FILES:
+ANSWERS = json.load(open(ANSWER_FILES[0])) if ANSWER_FILES else {}
+if ANSWERS:
     raise RuntimeError(f"corpus: a side file reached the grading child: {ANSWER_FILES}")
 """
 
@@ -182,7 +184,7 @@ def _answers_in_config(folder: Path) -> None:
     )(folder)
     path = folder / "outputs" / "kws" / "config.json"
     config = json.loads(path.read_text())
-    config["kwargs"]["answers"] = [i % 12 for i in range(5_000)]
+    config["kwargs"]["answers"] = [i % 12 for i in range(10_000)]  # 30 kB
     path.write_text(json.dumps(config))
 
 
@@ -266,8 +268,10 @@ def _int32_weights(folder: Path) -> None:
 
 
 def carried_cases(data: Path) -> list[CarriedCase]:
-    """The cases, for the tiny synthetic `data` (its speakers' order)."""
-    table = WRITTEN.format(names="answer_keys, answer_labels")
+    """The cases, for the tiny synthetic `data` (its speakers' order). The labels of a table
+    (one float per row, 1-D and small) are left out of the buffer rule like a norm's own
+    statistics; its keys are named."""
+    table = WRITTEN.format(names="answer_keys")
     return [
         CarriedCase("nb01_answer_table", "01", _answer_table_01, flagged=(table,)),
         CarriedCase(
@@ -278,7 +282,9 @@ def carried_cases(data: Path) -> list[CarriedCase]:
         ),
         CarriedCase("nb01_side_file_answers", "01", _side_file, flagged=("opening files",)),
         CarriedCase("nb01_answers_in_config", "01", _answers_in_config, flagged=("config.json",)),
-        CarriedCase("nb01_table_in_code", "01", _table_in_code, flagged=("400 numbers written",)),
+        CarriedCase(
+            "nb01_table_in_code", "01", _table_in_code, flagged=("numbers written in the code",)
+        ),
         CarriedCase(
             "nb02_knows_it_is_rerun",
             "02",
@@ -295,7 +301,10 @@ def carried_cases(data: Path) -> list[CarriedCase]:
             "nb02_weights_as_int32_bit_patterns",
             "02",
             _int32_weights,
-            lost={"Task 1: the encoder block has fewer than": "over the 500k budget"},
+            lost={
+                "Task 1: the encoder block has fewer than": "over the 500k budget",
+                "Task 1: Encoder runs its layers in order": "(`packed`)",  # an extra tensor
+            },
             flagged=(INTEGER, WRITTEN.format(names="encoder.packed")),
         ),
         CarriedCase("nb03_answer_table", "03", _answer_table_03, flagged=(table,)),
