@@ -6,6 +6,7 @@ random projection drawn in the constructor."""
 import json
 import math
 
+import pytest
 import torch
 from torch import nn
 
@@ -159,3 +160,65 @@ def test_a_checkpoint_that_cannot_be_read_is_left_to_the_tests_that_load_it(tmp_
     (folder / "model.pt").write_bytes(b"not a checkpoint")
     assert checkpoint_flags(folder, "kws", N_ITEMS, N_CLASSES) == []
     assert checkpoint_flags(tmp_path / "missing", "kws", N_ITEMS, N_CLASSES) == []
+
+
+# ---- the class corpus: independent students' models, trained a little, are not flagged --------
+
+
+def _inputs(assignment: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if assignment == "speaker_id":  # log-mels (B, T, 40), lengths (B,)
+        return torch.randn(4, 60, 40), torch.tensor([60, 50, 40, 30])
+    return torch.randn(4, 16_000) * 0.1, torch.tensor([16_000, 15_000, 14_000, 12_000])
+
+
+def _train_a_little(model, assignment: str) -> None:
+    """Two AdamW steps in training mode: what training changes (weights, norm statistics)."""
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
+    model.train()
+    for _ in range(2):
+        out = model(*_inputs(assignment))
+        out = out[0] if isinstance(out, tuple) else out  # (logits, ...) of a two-headed model
+        out.float().pow(2).mean().backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+
+
+def _flags_after_training(cls, kwargs: dict, assignment: str, folder, task: str) -> list[str]:
+    """Build `cls(**kwargs)`, train it two steps, save it in `folder`: what the grader flags."""
+    model = cls(**kwargs)
+    built = snapshot(model)
+    _train_a_little(model, assignment)
+    folder.mkdir(parents=True)
+    torch.save(model.state_dict(), folder / "model.pt")
+    buffers = compare_with_construction(model, built, lambda: cls(**kwargs))
+    items = N_ITEMS if assignment == "keyword_spotting" else 8_000  # the real test sets
+    return checkpoint_flags(folder, task, items, kwargs.get("n_classes", 12), buffers)
+
+
+@pytest.mark.slow
+def test_the_class_corpus_models_are_not_flagged(tmp_path, reference_submission):
+    """Every model of the independent students and the copies (tests/class_corpus.py), built
+    from the reference's config.json, trained two steps and saved: no flag, by the child's
+    comparison with construction nor by the checkpoint's rules (at the real test-set sizes)."""
+    from class_corpus import keyword_class, speaker_class
+
+    from kws.assignments import assignment
+    from kws.grading.child.runner import run_model_cells
+
+    flagged, graded = {}, 0
+    for make, name in ((speaker_class, "speaker_id"), (keyword_class, "keyword_spotting")):
+        spec = assignment(name)
+        for handin in make(tmp_path / name):
+            ns = run_model_cells(tmp_path / name / handin / spec.notebook)
+            ns.setdefault("F", torch.nn.functional)  # a copy importing it in another cell
+            for task in spec.model_tasks:
+                path = reference_submission / "outputs" / task / "config.json"
+                config = json.loads(path.read_text())
+                folder = tmp_path / "out" / name / handin / task
+                cls = ns[config["class"]]
+                flags = _flags_after_training(cls, config["kwargs"], name, folder, task)
+                graded += 1
+                if flags:
+                    flagged[f"{handin} {task}"] = flags
+    assert flagged == {} and graded == 11 * 3 + 6
