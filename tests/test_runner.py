@@ -86,6 +86,7 @@ def test_good_submission_gives_predictions_and_probe_facts(tmp_path, wave_inputs
     report = result.payload["tasks"]["kws"]
     assert report["errors"] == {} and len(report["predictions"]) == N_CLIPS
     assert report["facts"]["forbidden"] == [] and report["facts"]["traced_mismatch"] is None
+    assert report["buffers"]["written"] == []  # as its constructor built them: nothing to flag
     # The probes traced the graded prediction batch itself (all 6 clips), not a made-up example.
     assert (
         report["facts"]["output_shape"] == [N_CLIPS, 12] and report["facts"]["traced_batches"] == 1
@@ -182,6 +183,21 @@ def test_syntax_error_and_exit_in_model_cells(tmp_path, wave_inputs):
     submission = make_submission(tmp_path / "erin", "01_keyword_spotting.ipynb", cells, {})
     result = _grade(tmp_path, submission, "01_keyword_spotting.ipynb", ["kws"], wave_inputs, 12)
     assert result.status == "invalid_output" and "no result file" in result.reason
+
+
+def test_the_child_looks_like_a_notebook_kernel(monkeypatch):
+    """What a model can cheaply look at to tell the grader's re-run from the notebook's run:
+    sys.argv is a kernel's, and ipykernel is imported (where it is installed)."""
+    import sys
+
+    from kws.grading.child.runner import look_like_a_kernel
+
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed here")
+    monkeypatch.setattr(sys, "argv", ["-m", "kws.grading.child.runner"])
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    look_like_a_kernel()
+    assert "ipykernel" in sys.modules
+    assert sys.argv[0] == "ipykernel_launcher.py" and sys.argv[2].endswith(".json")
 
 
 def test_check_payload_rejects_out_of_range_predictions():
