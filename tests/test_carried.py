@@ -85,6 +85,24 @@ def test_a_table_filled_after_construction_is_flagged(tmp_path):
     assert "(answers, fingerprints); training never updates them" in flags[1]
 
 
+def test_a_constructor_that_refuses_a_second_build_hides_nothing(tmp_path):
+    """A second build tells random buffers from written ones; a constructor that raises the
+    second time (to hide its table among "random" ones) gets every changed buffer named, the
+    random projection too."""
+    builds = []
+
+    def build():
+        if builds:
+            raise RuntimeError("built once already")
+        builds.append(1)
+        return AnswerTable(items=48)
+
+    model = _trained(AnswerTable(items=48))
+    model.fingerprints.normal_()
+    flags = _graded(tmp_path, model, build, items=48)
+    assert len(flags) == 1 and "(fingerprints, projection); training never" in flags[0]
+
+
 def test_a_small_table_is_flagged_where_the_test_set_size_cannot_tell(tmp_path):
     """On a test set of 48 clips a leading size of 48 proves nothing; the buffer the
     constructor built otherwise still does."""
