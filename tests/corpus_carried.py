@@ -268,10 +268,8 @@ def _int32_weights(folder: Path) -> None:
 
 
 def carried_cases(data: Path) -> list[CarriedCase]:
-    """The cases, for the tiny synthetic `data` (its speakers' order). The labels of a table
-    (one float per row, 1-D and small) are left out of the buffer rule like a norm's own
-    statistics; its keys are named."""
-    table = WRITTEN.format(names="answer_keys")
+    """The cases, for the tiny synthetic `data` (its speakers' order)."""
+    table = WRITTEN.format(names="answer_keys, answer_labels")
     return [
         CarriedCase("nb01_answer_table", "01", _answer_table_01, flagged=(table,)),
         CarriedCase(

@@ -164,6 +164,22 @@ def test_a_config_holding_a_table_is_flagged(tmp_path):
     assert flag.startswith("kws/config.json takes 28 kB (a model's settings take under 1 kB)")
 
 
+def test_a_table_under_a_norms_statistic_names_is_compared_like_any_buffer(tmp_path):
+    """Only a BatchNorm's own running statistics are bookkeeping: a table flattened into
+    "running_mean" buffers of another module is compared with its constructor's (and counted)."""
+
+    class Disguised(Honest):
+        def __init__(self):
+            super().__init__()
+            self.stats = nn.Module()
+            self.stats.register_buffer("running_mean", torch.zeros(4_000))
+
+    model = _trained(Disguised())
+    model.stats.running_mean.normal_()
+    (flag,) = _graded(tmp_path, model, Disguised, items=48)
+    assert "(stats.running_mean); training never updates them" in flag
+
+
 def test_without_the_childs_comparison_every_integer_tensor_is_named(tmp_path):
     """A child that could not compare (its model failed to build twice): the causal mask is
     named, as nothing says the constructor builds it."""

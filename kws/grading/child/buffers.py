@@ -9,10 +9,10 @@ fingerprints and labels that a model answers from. `snapshot` keeps what the con
 `compare_with_construction` compares it with the loaded checkpoint; the grader's parent turns
 the names into a flag for a person to read (`kws.grading.carried`).
 
-What stays out, so that honest models are never named: a normalization's bookkeeping
-(`kws.counts.is_bookkeeping`); a tensor the constructor draws at random (two builds differ: a
-random projection), which cannot be compared; and small 1-D float buffers (at most
-`SMALL_BUFFER` values: a hand-written norm's own running statistics are updated in forward).
+What stays out, so that honest models are never named: the running statistics of torch's
+normalization layers (`kws.counts.is_bookkeeping`, where a BatchNorm or InstanceNorm owns them;
+the same names elsewhere are compared like any buffer), and a tensor the constructor draws at
+random (two builds differ: a random projection), which cannot be compared.
 """
 
 from __future__ import annotations
@@ -21,21 +21,27 @@ from collections.abc import Callable
 
 from kws.counts import is_bookkeeping
 
-SMALL_BUFFER = 4096  # 1-D float buffers up to this size may be a layer's running statistics
+
+def _norm_statistics(model) -> set[str]:
+    """Names of the running statistics of `model`'s torch normalization layers (BatchNorm,
+    InstanceNorm): bookkeeping only where such a layer owns it, not wherever the name is used."""
+    from torch.nn.modules.batchnorm import _NormBase
+
+    return {
+        f"{prefix}.{name}" if prefix else name
+        for prefix, module in model.named_modules()
+        if isinstance(module, _NormBase)
+        for name, tensor in module.named_buffers(recurse=False)
+        if is_bookkeeping(name, tensor)
+    }
 
 
 def _untrained(model) -> dict:
     """{name: tensor} of `model`'s buffers and frozen parameters that could carry data."""
     found = dict(model.named_buffers())
     found |= {n: p for n, p in model.named_parameters() if not p.requires_grad}
-    return {
-        name: tensor
-        for name, tensor in found.items()
-        if not is_bookkeeping(name, tensor)
-        and not (
-            tensor.is_floating_point() and tensor.dim() <= 1 and tensor.numel() <= SMALL_BUFFER
-        )
-    }
+    statistics = _norm_statistics(model)
+    return {name: tensor for name, tensor in found.items() if name not in statistics}
 
 
 def snapshot(model) -> dict:
