@@ -29,6 +29,7 @@ from kws.grading.accuracy import (
     disagreement_message,
     model_accuracy,
 )
+from kws.grading.carried import checkpoint_flags
 from kws.grading.command import graded_tests
 from kws.grading.device import cuda_available
 from kws.grading.grade import child_problem, grade_notebook
@@ -98,8 +99,23 @@ class Grading:
                 self.report.add_output(f"{spec.notebook}: {note}.")
             for flag in submission_flags(self.submission, spec.notebook, spec.cells):
                 self.report.add_output(f"{REVIEW_PREFIX} {flag}.")
+            for flag in self.carried_data(spec, result.payload):
+                self.report.add_output(f"{REVIEW_PREFIX} {flag}.")
             self._children[spec.name] = result
         return self._children[spec.name]
+
+    def carried_data(self, spec: Spec, payload: dict | None) -> list[str]:
+        """`kws.grading.carried.checkpoint_flags` of each of `spec`'s model tasks, with what
+        the child (`payload`, None when it failed) found of its buffers."""
+        hidden = self.hidden_test(spec)
+        n_items = len(hidden.test_labels) or len(hidden.labels)
+        reports = (payload or {}).get("tasks", {})
+        flags = []
+        for task, model_class in spec.model_tasks.items():
+            csv = predictions_csv(self.submission, spec.notebook, [model_class], task)
+            buffers = reports.get(task, {}).get("buffers")
+            flags += checkpoint_flags(csv.parent, task, n_items, len(hidden.classes), buffers)
+        return flags
 
     def hide(self, *extra: Path) -> list[Path]:
         """Paths the child must not read; never one holding the kit or Python itself."""
