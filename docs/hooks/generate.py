@@ -165,6 +165,41 @@ def provenance(sections: dict) -> str:
     return "\n".join(lines)
 
 
+def private_variant_table(sections: dict) -> str:
+    """Per fold: the lookup's hit rate on the private variant, and each trained reference
+    model's accuracy on the public clips and on the variant."""
+    section = sections["private_variant"]
+    models = section["models"]
+    head = "| fold | lookup hit rate | lookup finds its own clip |"
+    head += "".join(f" {name.replace('_', ' ')}: public | private (graded) |" for name in models)
+    lines = [head, "|" + "---|" * (3 + 2 * len(models))]
+    for fold, lookup in enumerate(section["lookup_per_fold"]):
+        cells = [str(fold), percent(lookup["hit_rate"]), percent(lookup["own_clip_found"])]
+        for row in models.values():
+            graded = row["per_fold"].get(str(fold))
+            cells += (
+                [percent(graded["public"]), percent(graded["private"])] if graded else ["—"] * 2
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    lookup = section["lookup"]
+    cells = ["mean", f"**{percent(lookup['hit_rate'])}**", percent(lookup["own_clip_found"])]
+    for row in models.values():
+        cells += [f"gap {100 * row['gap_mean']:.1f} points", f"largest {100 * row['gap_max']:.1f}"]
+    lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def private_variant_lookup(sections: dict) -> str:
+    """The lookup's mean hit rate on the variant, against its rate on the public clips."""
+    lookup = sections["private_variant"]["lookup"]
+    return (
+        f"{percent(lookup['hit_rate'])} (gain-normalised: "
+        f"{percent(lookup['hit_rate_gain_normalised'])}; on the public clips themselves: "
+        f"{percent(lookup['plain_hit_rate'])}; always answering the largest class: "
+        f"{percent(lookup['chance'])})"
+    )
+
+
 def tiers_table(sections: dict) -> str:
     lines = [
         "| assignment | dataset | simple | medium | strong | boss |",
@@ -214,6 +249,8 @@ RENDER = {
     "figures:grading-peak": grading_peak,
     "figures:report-time": report_time,
     "figures:provenance": provenance,
+    "figures:private-variant-table": private_variant_table,
+    "figures:private-variant-lookup": private_variant_lookup,
 }
 
 
