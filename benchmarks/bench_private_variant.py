@@ -11,7 +11,8 @@ fixed benchmark secret and the fold's training noises), then:
 - **the lookup**: a table of the public clips' mean log-mel spectra (40 mels) -> label, the
   answer table a student could carry in a checkpoint. Its hit rate is its label accuracy on the
   variant's clips (the nearest public entry's label); beside it the same table keyed on the
-  gain-normalised spectrum (each clip's mean removed), how often the nearest entry is the
+  gain-normalised spectrum (each clip's mean removed), the same searching mel-bin shifts of up
+  to 3 either way (to undo a speed and pitch change), how often the nearest entry is the
   clip's own source, and the "honest" rate of such a table on clips it does not hold (each
   public clip looked up among the others): what a lookup earns without the answers.
 - **the models** (``--models``: the ``--work`` of a ``bench_real_speech.py --notebook`` run):
@@ -79,6 +80,23 @@ def nearest(table: np.ndarray, queries: np.ndarray, leave_out_self: bool = False
     return d.argmin(1)
 
 
+def nearest_shifted(table: np.ndarray, queries: np.ndarray, most: int = 3) -> np.ndarray:
+    """`nearest` on gain-normalised rows, each query also tried moved by up to `most` mel bins
+    either way (edge bins repeated): a lookup that searches for a speed (pitch) change."""
+    table = table - table.mean(1, keepdims=True)
+    best = np.full((len(queries), len(table)), np.inf)
+    for step in range(-most, most + 1):
+        moved = np.roll(queries, step, axis=1)
+        if step > 0:
+            moved[:, :step] = queries[:, :1]
+        elif step < 0:
+            moved[:, step:] = queries[:, -1:]
+        moved = moved - moved.mean(1, keepdims=True)
+        d = (moved**2).sum(1)[:, None] - 2 * moved @ table.T + (table**2).sum(1)[None]
+        best = np.minimum(best, d)
+    return best.argmin(1)
+
+
 def lookup_rates(public: Path, private: Path) -> dict:
     """The lookup's figures on one fold (the module's docstring)."""
     table, labels, names = fingerprints(public)
@@ -94,6 +112,9 @@ def lookup_rates(public: Path, private: Path) -> dict:
         "clips": len(names),
         "hit_rate": float(np.mean(labels[found] == query_labels)),
         "hit_rate_gain_normalised": float(np.mean(labels[normed] == query_labels)),
+        "hit_rate_pitch_search": float(
+            np.mean(labels[nearest_shifted(table, queries)] == query_labels)
+        ),
         "own_clip_found": float(np.mean(found == own)),
         "own_clip_found_gain_normalised": float(np.mean(normed == own)),
         "plain_hit_rate": float(np.mean(labels[nearest(table, table)] == labels)),
@@ -118,7 +139,7 @@ def graded_accuracies(handin: Path, data: Path, assignment: str) -> dict | None:
     subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     output = " ".join(t.get("output", "") for t in json.loads(results.read_text())["tests"])
     output += " " + json.loads(results.read_text()).get("output", "")
-    found = re.search(r"private test clips[^0-9]*([0-9.]+)[^0-9]+public[^0-9]*([0-9.]+)", output)
+    found = re.search(r"private test clips\D*(\d\.\d+)\D+public test clips\D*(\d\.\d+)", output)
     if not found:
         raise SystemExit(f"no private/public accuracies in {results}: {output[:500]}")
     return {"private": float(found[1]), "public": float(found[2])}

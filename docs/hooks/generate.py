@@ -194,7 +194,8 @@ def private_variant_lookup(sections: dict) -> str:
     lookup = sections["private_variant"]["lookup"]
     return (
         f"{percent(lookup['hit_rate'])} (gain-normalised: "
-        f"{percent(lookup['hit_rate_gain_normalised'])}; on the public clips themselves: "
+        f"{percent(lookup['hit_rate_gain_normalised'])}; searching for the pitch change too: "
+        f"{percent(lookup['hit_rate_pitch_search'])}; on the public clips themselves: "
         f"{percent(lookup['plain_hit_rate'])}; always answering the largest class: "
         f"{percent(lookup['chance'])})"
     )
