@@ -26,7 +26,7 @@ from kws.data.private_variant import (
 )
 from kws.grading.hidden import HiddenTest
 from kws.grading.layouts import SpeechCommands
-from kws.grading.layouts.speech_commands import hidden_keyword_test
+from kws.grading.layouts.speech_commands import PUBLIC_SAMPLE, hidden_keyword_test
 from kws.grading.public_gap import PUBLIC_GAP, public_gap_notes
 from kws.grading.shared.inputs import inputs_header
 
@@ -284,3 +284,16 @@ def test_a_lookup_of_the_public_clips_is_graded_on_the_private_ones_and_flagged(
     assert "Manual review" not in outputs["honest"]
     assert "carry the public answers" in rows["cheat"]["notes"]  # the gradebook lists it too
     assert "Manual review" not in rows["honest"]["notes"]
+
+
+def test_the_pages_say_the_threshold_and_the_settings_the_code_uses():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    howto = (docs / "how-to" / "private-test-set.md").read_text()
+    threat = (docs / "reference" / "threat-model.md").read_text()
+    points = f"more than {100 * PUBLIC_GAP:.0f} points above"
+    assert points in howto and points in threat
+    low, high = Settings().snr_db
+    assert f"{low:.0f}–{high:.0f} dB" in howto
+    assert f"secret sample of {PUBLIC_SAMPLE:,}" in howto
