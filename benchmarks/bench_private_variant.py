@@ -12,7 +12,9 @@ fixed benchmark secret and the fold's training noises), then:
   answer table a student could carry in a checkpoint. Its hit rate is its label accuracy on the
   variant's clips (the nearest public entry's label); beside it the same table keyed on the
   gain-normalised spectrum (each clip's mean removed), the same searching mel-bin shifts of up
-  to 3 either way (to undo a speed and pitch change), how often the nearest entry is the
+  to 3 either way (to undo a speed and pitch change), the same again on a noise-robust
+  spectrum (a floor 30 dB below the clip's loudest bin, so that added noise does not fill the
+  quiet bins), how often the nearest entry is the
   clip's own source, and the "honest" rate of such a table on clips it does not hold (each
   public clip looked up among the others): what a lookup earns without the answers.
 - **the models** (``--models``: the ``--work`` of a ``bench_real_speech.py --notebook`` run):
@@ -80,6 +82,17 @@ def nearest(table: np.ndarray, queries: np.ndarray, leave_out_self: bool = False
     return d.argmin(1)
 
 
+def robust_fingerprints(folder: Path) -> np.ndarray:
+    """Every clip's mean log-mel with a floor 30 dB below its loudest bin (N, 40), in the order
+    of `fingerprints`: added noise no longer fills the quiet bins' logarithms."""
+    rows = []
+    for cls in sorted(p.name for p in folder.iterdir() if p.is_dir()):
+        for path in audio_files(folder / cls):
+            mel = MEL(torch.from_numpy(read_audio(path)))  # (40, T)
+            rows.append(torch.log(mel + 1e-3 * mel.max()).mean(dim=1).numpy())
+    return np.stack(rows)
+
+
 def nearest_shifted(table: np.ndarray, queries: np.ndarray, most: int = 3) -> np.ndarray:
     """`nearest` on gain-normalised rows, each query also tried moved by up to `most` mel bins
     either way (edge bins repeated): a lookup that searches for a speed (pitch) change."""
@@ -106,6 +119,7 @@ def lookup_rates(public: Path, private: Path) -> dict:
         for i, n in enumerate(names)
     }
     own = np.asarray([source[Path(n).stem] for n in query_names])
+    robust = nearest_shifted(robust_fingerprints(public), robust_fingerprints(private))
     found = nearest(table, queries)
     normed = nearest(table - table.mean(1, keepdims=True), queries - queries.mean(1, keepdims=True))
     return {
@@ -115,7 +129,9 @@ def lookup_rates(public: Path, private: Path) -> dict:
         "hit_rate_pitch_search": float(
             np.mean(labels[nearest_shifted(table, queries)] == query_labels)
         ),
+        "hit_rate_robust": float(np.mean(labels[robust] == query_labels)),
         "own_clip_found": float(np.mean(found == own)),
+        "own_clip_found_robust": float(np.mean(robust == own)),
         "own_clip_found_gain_normalised": float(np.mean(normed == own)),
         "plain_hit_rate": float(np.mean(labels[nearest(table, table)] == labels)),
         "honest_rate": float(np.mean(labels[nearest(table, table, True)] == labels)),
@@ -194,7 +210,8 @@ def summarize(folds: list[dict]) -> dict:
         "folds": len(folds),
         "lookup": {k: round(float(np.mean([f[k] for f in folds])), 4) for k in keys},
         "lookup_per_fold": [
-            {k: round(f[k], 4) for k in ("hit_rate", "own_clip_found")} for f in folds
+            {k: round(f[k], 4) for k in ("hit_rate", "own_clip_found", "own_clip_found_robust")}
+            for f in folds
         ],
         "models": {},
     }
