@@ -297,3 +297,23 @@ def test_the_pages_say_the_threshold_and_the_settings_the_code_uses():
     low, high = Settings().snr_db
     assert f"{low:.0f}–{high:.0f} dB" in howto
     assert f"secret sample of {PUBLIC_SAMPLE:,}" in howto
+
+
+def test_the_variant_beside_the_real_test_set_is_graded_on_its_own_tiers(tmp_path):
+    """The real 4,890-clip test set is ``speech_commands_12``; with the variant `kws private`
+    wrote beside it (its VARIANT.json), ``speech_commands_12_variant`` (lower, as measured);
+    with the instructor's own recordings there, the real set's tiers."""
+    from kws.grading.tiers import detect_dataset, tier_set
+
+    data = tmp_path / "real"
+    for i in range(4890):
+        word = data / TEST_SET / ("yes", "no")[i % 2]
+        word.mkdir(parents=True, exist_ok=True)
+        (word / f"{i:05d}.wav").touch()
+    (data / PRIVATE / "yes").mkdir(parents=True)
+    assert detect_dataset(data, "keyword_spotting") == "speech_commands_12"  # own recordings
+    (data / PRIVATE / "VARIANT.json").write_text("{}")
+    for name in ("keyword_spotting", "patch_transformer"):
+        assert detect_dataset(data, name) == "speech_commands_12_variant"
+        variant, real = tier_set(data, name).tiers, ASSIGNMENTS[name].tiers["speech_commands_12"]
+        assert all(variant[t] == pytest.approx(real[t] - 0.025) for t in real)

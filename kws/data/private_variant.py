@@ -28,7 +28,8 @@ only: no torch.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,9 @@ import soundfile
 from kws.data.audio import audio_files, read_audio
 from kws.data.words import CLIP_SAMPLES, SAMPLE_RATE
 
-PRIVATE_SUFFIX = (
-    "_private"  # speech_commands_test_set_v0.02 -> speech_commands_test_set_v0.02_private
-)
+# speech_commands_test_set_v0.02 -> speech_commands_test_set_v0.02_private
+PRIVATE_SUFFIX = "_private"
+MARKER = "VARIANT.json"  # in a private folder `kws private` wrote: its settings, not the secret
 SECRET_BYTES = 32  # a new course secret: 256 random bits, written as hex
 
 
@@ -160,9 +161,13 @@ def write_private_variant(
     settings: Settings = Settings(),
 ) -> int:
     """Write the variant of every clip of the test folder `public` (``<class>/<clip>``) into
-    `private` in the same layout, each under a name that does not give its public clip away;
-    returns the number of clips. Files already in `private` are replaced."""
+    `private` in the same layout, each under a name that does not give its public clip away,
+    and `MARKER` (the settings, not the secret); returns the number of clips. Files already in
+    `private` are replaced."""
     count = 0
+    private.mkdir(parents=True, exist_ok=True)
+    made = {"made_by": "kws private", "from": public.name, "settings": asdict(settings)}
+    (private / MARKER).write_text(json.dumps(made, indent=1) + "\n")
     for folder in sorted(p for p in public.iterdir() if p.is_dir()):
         (private / folder.name).mkdir(parents=True, exist_ok=True)
         for path in audio_files(folder):

@@ -8,9 +8,9 @@ table of the public clips, in its weights or its buffers) scores far better on t
 Such a hand-in keeps the grade its private accuracy earns, and is named for a person to read
 (a ``Manual review:`` line in its results and on the report's "hand-ins to look at").
 
-`PUBLIC_GAP` is the largest gap that passes without a flag: the honest reference models'
-largest gap over the real-speech folds, plus three standard errors of the difference on the
-sample sizes graded (``benchmarks/bench_private_variant.py``, ``private_variant`` in
+`PUBLIC_GAP` is the largest gap that passes without a flag: the honest reference model's
+largest gap over the real-speech folds measured, plus three standard errors of the difference on
+the sample sizes graded (``benchmarks/bench_private_variant.py``, ``private_variant`` in
 ``kws/figures.json``).
 """
 
@@ -21,7 +21,10 @@ from collections.abc import Sequence
 from kws.grading.hidden import HiddenTest
 from kws.grading.review import REVIEW_PREFIX
 
-PUBLIC_GAP = 0.06  # accuracy points (as a fraction) public may lead private by without a flag
+# How far (a fraction) the public accuracy may lead the private one without a flag: the
+# reference's largest gap on the variant over the folds measured (3.6 points on fold 0), plus
+# three standard errors of the difference at the real sizes (4,890 private, 1,000 public: 1.0).
+PUBLIC_GAP = 0.07
 
 
 def public_gap_notes(

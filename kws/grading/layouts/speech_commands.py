@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kws.data.private_variant import PRIVATE_SUFFIX
+from kws.data.private_variant import MARKER, PRIVATE_SUFFIX
 from kws.data.words import CLIP_SAMPLES, LABEL_SETS, SAMPLE_RATE
 from kws.grading.hidden import HiddenTest, secret_sample, synthetic_preset
 from kws.grading.layouts.base import Layout, files_to_zip
@@ -111,7 +111,10 @@ class SpeechCommands(Layout):
         return root
 
     def detect(self, data: Path) -> str | None:
-        """The [tiers] name of a dataset the kit knows under `data`, else None."""
+        """The [tiers] name of a dataset the kit knows under `data`, else None: the real test
+        set is ``speech_commands_12``, or ``speech_commands_12_variant`` when the private set
+        graded beside it is the variant `kws private` wrote (its `MARKER`), which costs an
+        honest model a few points; an instructor's own recordings keep the real set's tiers."""
         folder = next((data / f for f in self.test_folders if (data / f).is_dir()), None)
         if folder is None:
             return None
@@ -119,7 +122,11 @@ class SpeechCommands(Layout):
         if preset:
             return f"synthetic-{preset}"
         clips = sum(1 for _ in folder.glob("*/*.wav"))
-        return "speech_commands_12" if clips == REAL_KWS_TEST_CLIPS.get(folder.name[-5:]) else None
+        if clips != REAL_KWS_TEST_CLIPS.get(folder.name[-5:]):
+            return None
+        private = private_folder(folder)
+        variant = private is not None and (private / MARKER).is_file()
+        return "speech_commands_12_variant" if variant else "speech_commands_12"
 
     def grading_files(self, data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
         """(file, name in the zip) for the test data grading reads, and the (empty) folders the
