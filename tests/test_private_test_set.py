@@ -317,3 +317,24 @@ def test_the_variant_beside_the_real_test_set_is_graded_on_its_own_tiers(tmp_pat
         assert detect_dataset(data, name) == "speech_commands_12_variant"
         variant, real = tier_set(data, name).tiers, ASSIGNMENTS[name].tiers["speech_commands_12"]
         assert all(variant[t] == pytest.approx(real[t] - 0.025) for t in real)
+
+
+@pytest.mark.benchmark
+def test_the_benchmark_lookup_finds_every_public_clip_and_fewer_of_the_variant(
+    data, tmp_path, monkeypatch
+):
+    """benchmarks/bench_private_variant.py's lookup on the tiny data: its table answers the
+    public clips it holds, and finds the variant's own sources by the benchmark's secret."""
+    from pathlib import Path
+
+    from kws.data.private_variant import make_private_test
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_private_variant as bench
+
+    secret = tmp_path / "bench.secret"
+    secret.write_text(bench.SECRET + "\n")
+    private, _ = make_private_test(data, secret, TEST_SET)
+    rates = bench.lookup_rates(data / TEST_SET, private)
+    assert rates["clips"] == 48 and rates["plain_hit_rate"] == 1.0
+    assert rates["own_clip_found"] < 1.0 and 0.0 <= rates["hit_rate_robust"] <= 1.0
