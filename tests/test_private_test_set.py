@@ -7,6 +7,7 @@ import json
 import shutil
 import stat
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,6 +91,11 @@ def test_kws_private_names_what_is_missing(data, tmp_path, capsys):
     error = capsys.readouterr().err
     assert "_background_noise_ holds no background-noise recording" in error and "--noise" in error
     assert not secret.exists()  # nothing written for a run that could not be made
+    import kws
+
+    inside = Path(kws.__file__).resolve().parent / "course.secret"
+    assert main(["private", str(data), "--secret", str(inside), "--noise", str(noises)]) == 2
+    assert "ships to students" in capsys.readouterr().err and not inside.exists()
     secret.write_text("short\n")
     assert main(["private", str(data), "--secret", str(secret), "--noise", str(noises)]) == 2
     assert "at least 16 characters" in capsys.readouterr().err
@@ -287,8 +293,6 @@ def test_a_lookup_of_the_public_clips_is_graded_on_the_private_ones_and_flagged(
 
 
 def test_the_pages_say_the_threshold_and_the_settings_the_code_uses():
-    from pathlib import Path
-
     docs = Path(__file__).resolve().parents[1] / "docs"
     howto = (docs / "how-to" / "private-test-set.md").read_text()
     threat = (docs / "reference" / "threat-model.md").read_text()
@@ -325,8 +329,6 @@ def test_the_benchmark_lookup_finds_every_public_clip_and_fewer_of_the_variant(
 ):
     """benchmarks/bench_private_variant.py's lookup on the tiny data: its table answers the
     public clips it holds, and finds the variant's own sources by the benchmark's secret."""
-    from pathlib import Path
-
     from kws.data.private_variant import make_private_test
 
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))

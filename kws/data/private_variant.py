@@ -184,8 +184,15 @@ def write_private_variant(
 def read_secret(path: Path, create: bool = False) -> str:
     """The course secret in the file `path` (its first line); with `create`, a new random one
     is written there first when the file does not exist (readable by its owner only).
-    FileNotFoundError / ValueError naming the file when there is none or it is empty."""
+    FileNotFoundError / ValueError naming the file when there is none, it is empty, or it lies
+    in the kit's package (which the student bundle ships)."""
     path = Path(path)
+    package = Path(__file__).resolve().parents[1]  # kws/: the student bundle ships it
+    if path.resolve().is_relative_to(package):
+        raise ValueError(
+            f"{path} lies inside the kit's package ({package}), which `kws release` ships to "
+            "students; keep the course secret outside the course repository"
+        )
     if create and not path.exists():
         import secrets
 
