@@ -46,7 +46,7 @@ from figures import KIT_FIGURES, publish
 from holdout import speaker_counts, speaker_folds, word_clips
 
 from kws.data.audio import audio_files, read_audio
-from kws.data.private_variant import make_private_test
+from kws.data.private_variant import MARKER, PRIVATE_SUFFIX, make_private_test
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HANDINS = {"notebook_01": "keyword_spotting", "notebook_03": "patch_transformer"}  # runs/foldI/*
@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "private_variant.json")
     parser.add_argument("--publish", action="store_true", help="into kws/figures.json")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep each fold's variant written by an earlier run"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     work = args.work.resolve()
@@ -183,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         how = f"fold {i} of {args.folds}: {len(speakers)} speakers"
         root = prepare_split(layout, work / f"folds{args.folds}-seed{args.seed}" / f"fold{i}",
                              speakers, args.seed, how)  # fmt: skip
-        private, _ = make_private_test(root, secret_file, TEST_FOLDER)
+        private = root / (TEST_FOLDER + PRIVATE_SUFFIX)
+        if not (args.reuse and (private / MARKER).is_file()):
+            private, _ = make_private_test(root, secret_file, TEST_FOLDER)
         row = {"fold": i, **lookup_rates(root / TEST_FOLDER, private)}
         for name, assignment in HANDINS.items() if args.models else ():
             handin = args.models.resolve() / "runs" / f"fold{i}" / name
