@@ -290,6 +290,11 @@ def test_a_lookup_of_the_public_clips_is_graded_on_the_private_ones_and_flagged(
     assert "Manual review" not in outputs["honest"]
     assert "carry the public answers" in rows["cheat"]["notes"]  # the gradebook lists it too
     assert "Manual review" not in rows["honest"]["notes"]
+    from kws.grading.report import attention_flags, read_grades
+
+    flags = attention_flags(read_grades(tmp_path / "grades"))  # the report's hand-ins to look at
+    assert [(f.student, f.kind) for f in flags] == [("cheat", "manual review")]
+    assert "carry the public answers" in flags[0].reason
 
 
 def test_the_pages_say_the_threshold_and_the_settings_the_code_uses():
