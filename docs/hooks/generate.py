@@ -165,6 +165,51 @@ def provenance(sections: dict) -> str:
     return "\n".join(lines)
 
 
+def private_variant_table(sections: dict) -> str:
+    """Per fold: the lookups on the private variant, and each trained reference model's
+    accuracy on the public clips and on the variant."""
+    section = sections["private_variant"]
+    models = section["models"]
+    head = "| fold | lookup: right label | lookup: own clip | noise-robust lookup: own clip |"
+    head += "".join(f" {name.replace('_', ' ')}: public | private (graded) |" for name in models)
+    lines = [head, "|" + "---|" * (4 + 2 * len(models))]
+    keys = ("hit_rate", "own_clip_found", "own_clip_found_robust")
+    for fold, lookup in enumerate(section["lookup_per_fold"]):
+        cells = [str(fold), *(percent(lookup[k]) for k in keys)]
+        for row in models.values():
+            graded = row["per_fold"].get(str(fold))
+            cells += (
+                [percent(graded["public"]), percent(graded["private"])] if graded else ["—"] * 2
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    cells = ["mean", *(percent(section["lookup"][k]) for k in keys)]
+    for row in models.values():
+        cells += [f"gap {100 * row['gap_mean']:.1f} points", f"largest {100 * row['gap_max']:.1f}"]
+    lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def private_variant_lookup(sections: dict) -> str:
+    """The mean-log-mel lookup's hit rate on the variant, against its rate on the public clips."""
+    lookup = sections["private_variant"]["lookup"]
+    return (
+        f"{percent(lookup['hit_rate'])} of the time (gain-normalised: "
+        f"{percent(lookup['hit_rate_gain_normalised'])}; searching for the pitch change too: "
+        f"{percent(lookup['hit_rate_pitch_search'])}; on the public clips themselves: "
+        f"{percent(lookup['plain_hit_rate'])}; always answering the largest class: "
+        f"{percent(lookup['chance'])})"
+    )
+
+
+def private_variant_robust(sections: dict) -> str:
+    """What a noise-robust, pitch-searching lookup still finds on the variant."""
+    lookup = sections["private_variant"]["lookup"]
+    return (
+        f"the right label {percent(lookup['hit_rate_robust'])} of the time, and the clip's own "
+        f"public source {percent(lookup['own_clip_found_robust'])}"
+    )
+
+
 def tiers_table(sections: dict) -> str:
     lines = [
         "| assignment | dataset | simple | medium | strong | boss |",
@@ -214,6 +259,9 @@ RENDER = {
     "figures:grading-peak": grading_peak,
     "figures:report-time": report_time,
     "figures:provenance": provenance,
+    "figures:private-variant-table": private_variant_table,
+    "figures:private-variant-lookup": private_variant_lookup,
+    "figures:private-variant-robust": private_variant_robust,
 }
 
 

@@ -35,7 +35,8 @@ from kws.grading.device import cuda_available
 from kws.grading.grade import child_problem, grade_notebook
 from kws.grading.hidden import HiddenTest
 from kws.grading.layouts import hidden_test, layout_of
-from kws.grading.public_part import Split, model_correct, part_accuracy
+from kws.grading.public_gap import public_gap_notes
+from kws.grading.public_part import Split, graded_correct, part_accuracy
 from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox.run import Limits
@@ -260,7 +261,8 @@ class Grading:
 
     def accuracy(self, spec: Spec, child, hidden: HiddenTest, task: str) -> float:
         """`task`'s accuracy on the hidden test set, from where `spec` says ([accuracy]): the
-        child's predictions of every input, or the hand-in's predictions.csv checked against
+        child's predictions of every input (of the private test set's when there is one, with
+        the public accuracy beside it in the output, `kws.grading.public_gap`), or the hand-in's predictions.csv checked against
         the child's re-run of a secret sample (`kws.grading.accuracy`); a test failure saying
         why there is none (the model did not run, the file cannot be scored, or it is not what
         the model predicts)."""
@@ -268,9 +270,11 @@ class Grading:
         try:
             if not spec.accuracy.from_csv:
                 accuracy = model_accuracy(hidden, report, task)
+                for note in public_gap_notes(hidden, report["predictions"], spec.notebook, task):
+                    self.report.add_output(note)
                 if self.split is None:
                     return accuracy
-                return self._private(spec, task, model_correct(hidden.ids, report["predictions"], hidden.labels))  # fmt: skip
+                return self._private(spec, task, graded_correct(hidden, report["predictions"]))
             classes = list(spec.model_tasks.values())
             path = predictions_csv(self.submission, spec.notebook, classes, task)
             check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
