@@ -293,8 +293,9 @@ def test_a_lookup_of_the_public_clips_is_graded_on_the_private_ones_and_flagged(
     from kws.grading.report import attention_flags, read_grades
 
     flags = attention_flags(read_grades(tmp_path / "grades"))  # the report's hand-ins to look at
-    assert [(f.student, f.kind) for f in flags] == [("cheat", "manual review")]
-    assert "carry the public answers" in flags[0].reason
+    # The table in model.pt is flagged on its own too (kws.grading.carried); honest is not.
+    assert {(f.student, f.kind) for f in flags} == {("cheat", "manual review")}
+    assert any("carry the public answers" in f.reason for f in flags)
 
 
 def test_the_pages_say_the_threshold_and_the_settings_the_code_uses():
