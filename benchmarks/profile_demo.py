@@ -74,9 +74,10 @@ def process_cpu(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / TICK
 
 
-def profile_notebook(path: Path, env: dict) -> list[dict]:
+def profile_notebook(path: Path, env: dict, log: Path | None = None) -> list[dict]:
     """Run the notebook at `path` (saving it there) and return one row per code cell: its index,
-    phase, kernel CPU seconds and wall seconds; the first row is the kernel's start."""
+    phase, kernel CPU seconds and wall seconds; the first row is the kernel's start. Each row is
+    also appended to `log` (JSON lines) as soon as its cell ends, for a run cut short."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -100,6 +101,9 @@ def profile_notebook(path: Path, env: dict) -> list[dict]:
                             wall=time.monotonic() - wall,
                         )
                     )
+                    if log is not None:
+                        with log.open("a") as lines:
+                            lines.write(json.dumps({"notebook": path.name, **rows[-1]}) + "\n")
 
     notebook = nbformat.read(str(path), as_version=4)
     client = Client(notebook, timeout=7200, kernel_name="python3")
@@ -151,7 +155,7 @@ def run(out: Path, data: Path | None, preset: str, seed: int) -> dict:
 
     def one(name: str) -> list[dict]:
         env = {**demo._notebook_env(data, submission, name, preset, seed), **demo.ONE_THREAD}
-        return profile_notebook(submission / name, env)
+        return profile_notebook(submission / name, env, out / "cells.jsonl")
 
     start = time.monotonic()
     with ThreadPoolExecutor(len(demo.NOTEBOOKS)) as pool:
