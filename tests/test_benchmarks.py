@@ -361,3 +361,48 @@ def test_the_demo_benchmark_publishes_no_time_measured_on_a_busy_machine(
     monkeypatch.setattr(bench_demo, "run_once", lambda work, preset, seed: _run(250, 0.2))
     assert bench_demo.main(["--runs", "1", "--publish"]) == 0
     assert json.loads(kit.read_text())["demo"]["wall_seconds"] == 250
+
+
+def test_the_demo_profile_names_each_cells_phase_and_counts_its_cpu(monkeypatch):
+    """profile_demo.py: a cell is named by what it does (its notebook's rules, then the common
+    ones), phases add up their cells, and a process's CPU seconds grow as it works."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import profile_demo
+
+    nb03 = "03_patch_transformer.ipynb"
+    assert profile_demo.phase_of(nb03, "plain = PatchKWT(**PATCH_CONFIG)") == (
+        "no-teacher twin (train + test)"
+    )
+    assert profile_demo.phase_of(nb03, "from kws.data.prepare import prepare_keyword_data")
+    assert profile_demo.phase_of("01_keyword_spotting.ipynb", "check.x(X)").startswith("other")
+    rows = [dict(phase="a", cpu=1.0, wall=2.0), dict(phase="b", cpu=3.0, wall=1.0)]
+    rows.append(dict(phase="a", cpu=0.5, wall=0.5))
+    assert profile_demo.by_phase(rows) == {
+        "a": {"cpu": 1.5, "wall": 2.5},
+        "b": {"cpu": 3.0, "wall": 1.0},
+    }
+    before = profile_demo.process_cpu(os.getpid())
+    sum(i * i for i in range(3_000_000))
+    assert profile_demo.process_cpu(os.getpid()) > before
+
+
+def test_the_demo_profile_runs_the_three_notebooks_as_the_demo_does(tiny_data, tmp_path):
+    """`python benchmarks/profile_demo.py`, as an instructor runs it (on the tiny preset and
+    data made already): each notebook's CPU seconds, phase by phase, in its record and table."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "profile_demo.py"), "--out", "p", "--data",
+         str(tiny_data), "--preset", "tiny"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    record = json.loads((tmp_path / "p" / "profile.json").read_text())
+    notebooks = record["notebooks"]
+    assert set(notebooks) == {"01_keyword_spotting.ipynb", "02_speaker_id.ipynb",
+                              "03_patch_transformer.ipynb"}  # fmt: skip
+    assert "CRNN baseline (train + test)" in notebooks["01_keyword_spotting.ipynb"]["phases"]
+    assert "no-teacher twin (train + test)" in notebooks["03_patch_transformer.ipynb"]["phases"]
+    assert all(notebook["cpu"] > 0 for notebook in notebooks.values())
+    lines = (tmp_path / "p" / "cells.jsonl").read_text().splitlines()
+    assert len(lines) == sum(len(cells) - 1 for cells in record["cells"].values())
+    assert "task1 training (+ validation, test)" in done.stdout and "CPU-s" in done.stdout
