@@ -78,12 +78,22 @@ def profile_notebook(path: Path, env: dict, log: Path | None = None) -> list[dic
     """Run the notebook at `path` (saving it there) and return one row per code cell: its index,
     phase, kernel CPU seconds and wall seconds; the first row is the kernel's start. Each row is
     also appended to `log` (JSON lines) as soon as its cell ends, for a run cut short."""
+    import tempfile
+
     import nbformat
     from nbclient import NotebookClient
+
+    from kws.notebooks import _kernel_transport
 
     rows: list[dict] = []
 
     class Client(NotebookClient):
+        def create_kernel_manager(self):  # as kws.notebooks.execute_notebook: no port races
+            self.km = self.kernel_manager_class(
+                kernel_name=self.kernel_name, config=self.config, **transport
+            )
+            return self.km
+
         async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
             pid = self.km.provisioner.process.pid
             if not rows:
@@ -106,12 +116,14 @@ def profile_notebook(path: Path, env: dict, log: Path | None = None) -> list[dic
                             lines.write(json.dumps({"notebook": path.name, **rows[-1]}) + "\n")
 
     notebook = nbformat.read(str(path), as_version=4)
-    client = Client(notebook, timeout=7200, kernel_name="python3")
-    client.resources = {"metadata": {"path": str(path.parent.resolve())}}
-    try:
-        client.execute(env={**os.environ, **env})
-    finally:
-        nbformat.write(notebook, str(path))
+    with tempfile.TemporaryDirectory(prefix="kws-kernel-") as sockets:
+        transport = _kernel_transport(Path(sockets))
+        client = Client(notebook, timeout=7200, kernel_name="python3")
+        client.resources = {"metadata": {"path": str(path.parent.resolve())}}
+        try:
+            client.execute(env={**os.environ, **env})
+        finally:
+            nbformat.write(notebook, str(path))
     return rows
 
 
