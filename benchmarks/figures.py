@@ -8,7 +8,8 @@
   of each cross-validated row of ``results/real_speech_cv.json``, after every fold it merges;
 - ``bench_demo.py --publish``: ``demo``;
 - ``bench_grading_memory.py --publish``: ``grading``;
-- ``bench_report.py --publish``: ``report``.
+- ``bench_report.py --publish``: ``report``;
+- ``bench_private_variant.py --publish``: ``private_variant``.
 
     python benchmarks/figures.py    # publish the real-speech rows of results/ again
 

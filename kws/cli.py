@@ -14,6 +14,7 @@
     kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT   a person's change to a grade
     kws export canvas|moodle GRADES_DIR [--roster FILE] --out FILE    the CSV the LMS imports
     kws gradescope --data DIR --out autograder.zip [--assignment NAME] [--tiers FILE] [--cpu 0.5]
+    kws private DIR --secret FILE    a private test set: the public one's secret variant
     kws report GRADES_DIR [--submissions DIR]   the class's HTML report and similarity flags
 
 Each subcommand imports what it needs when it runs, so `kws --help` answers at once.
@@ -263,6 +264,24 @@ def _gradescope(args: argparse.Namespace) -> int:
     return 0
 
 
+def _private(args: argparse.Namespace) -> int:
+    from kws.data.private_variant import make_private_test
+
+    existed = args.secret.exists()
+    try:
+        folder, clips = make_private_test(args.data, args.secret, args.test_folder, args.noise)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws private: {error}", file=sys.stderr)
+        return 2
+    if not existed:
+        print(
+            f"wrote a new course secret to {args.secret}: keep it outside the course repository "
+            "and the student bundle; the same secret writes the same private test set again"
+        )
+    print(f"wrote {clips} clips to {folder}: the grader scores them (and not the public clips)")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from kws.grading.report_html import write_report
 
@@ -483,6 +502,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_selection(gradescope)
     gradescope.set_defaults(run=_gradescope)
+
+    private = commands.add_parser(
+        "private", help="write the secret variant of a public test set, graded in its place"
+    )
+    private.add_argument("data", type=Path, help="the grader's --data folder")
+    private.add_argument("--secret", type=Path, required=True,
+                         help="the course secret's file (written when it does not exist)")  # fmt: skip
+    private.add_argument("--test-folder", default="speech_commands_test_set_v0.02",
+                         help="the public test set under DATA (default: %(default)s)")  # fmt: skip
+    private.add_argument("--noise", type=Path,
+                         help="noise recordings (default: the dataset's _background_noise_)")  # fmt: skip
+    private.set_defaults(run=_private)
 
     report = commands.add_parser(
         "report", help="the class report (HTML) and similarity flags of a graded folder"

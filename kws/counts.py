@@ -7,15 +7,28 @@ both).
 '154.88k'
 """
 
-# A normalization's running statistics: saved with the weights, but not weights of a budget.
+# A normalization's bookkeeping: saved with the weights, but not weights of a budget.
 NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 
 
+def is_bookkeeping(key: str, value) -> bool:
+    """Whether state-dict entry `key` is a normalization's bookkeeping, the only tensors a budget
+    leaves out: a running mean or variance (one float per channel, 1-D) or the integer scalar
+    ``num_batches_tracked``. The same names on other shapes or dtypes (a table saved as
+    ``x.running_mean``) are not bookkeeping."""
+    name = key.rsplit(".", 1)[-1]
+    if name == "num_batches_tracked":
+        return value.dim() == 0 and not value.is_floating_point()
+    return name in NORM_STATISTICS and value.dim() == 1 and value.is_floating_point()
+
+
 def is_weight(key: str, value) -> bool:
-    """Whether state-dict entry `key` counts toward a budget: a floating tensor that is not a
-    normalization's running statistic (the grader's checkpoint count and the probes' live count,
-    `kws.grading.budget` and `kws.tracing.probes`, both use it)."""
-    return value.is_floating_point() and key.rsplit(".", 1)[-1] not in NORM_STATISTICS
+    """Whether state-dict entry `key` counts toward a budget: every tensor of every dtype
+    (parameters and buffers; float, integer and bool alike, since an integer tensor can hold
+    float weights as bit patterns or a table of answers) but a normalization's bookkeeping
+    (`is_bookkeeping`). The grader's checkpoint count and the probes' live count,
+    `kws.grading.budget` and `kws.tracing.probes`, both use it."""
+    return not is_bookkeeping(key, value)
 
 
 def format_count(n: int) -> str:

@@ -9,6 +9,7 @@ Everything goes under one output folder::
     OUT/submission/   the executed solution notebooks and what they wrote (outputs/: checkpoints,
                       configs, predictions, curves, confusion matrices, attention maps)
     OUT/results.json  the grader's Gradescope report on that submission
+    OUT/timings.json  wall and CPU seconds of each phase (the closing table's figures)
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = tuple(ASSIGNMENTS.values())
 NOTEBOOKS = tuple(spec.notebook for spec in SPECS)
 PRESETS = tuple(p for p in SPECS[0].budgets if all(p in spec.budgets for spec in SPECS))
+# Three notebooks side by side on a small machine: one thread each for torch and the libraries
+# under it (see run_notebooks).
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _banner(text: str) -> None:
@@ -62,6 +66,12 @@ class PhaseClock:
             yield
         finally:
             self.phases.append((name, time.monotonic() - wall, _cpu_seconds() - cpu))
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        """The phases as ``{name: {"wall": seconds, "cpu": seconds}}``, rounded to 0.1 s."""
+        return {
+            name: {"wall": round(wall, 1), "cpu": round(cpu, 1)} for name, wall, cpu in self.phases
+        }
 
     def table(self) -> str:
         width = max(len(name) for name, _, _ in self.phases)
@@ -183,13 +193,12 @@ def run_notebooks(
                 )
         return
     _banner(f"running {', '.join(NOTEBOOKS)} side by side (one torch thread each)")
-    one_thread = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
     def run(name: str, status: StatusLine) -> float:
         start = time.monotonic()
         execute_notebook(
             submission / name,
-            env={**_notebook_env(data, submission, name, preset, seed), **one_thread},
+            env={**_notebook_env(data, submission, name, preset, seed), **ONE_THREAD},
             timeout=7200,
             save_to=submission / name,
             on_output=lambda text: status.update(name, text),
@@ -274,6 +283,7 @@ def run_demo(
         with clock.phase("grading"):
             code = grade_submission(submission, data, results)
     _banner("done")
+    (out / "timings.json").write_text(json.dumps(clock.as_dict(), indent=1))
     print(clock.table())
     print(result_table(submission, results if grade else None))
     print("(the accuracies above are on the synthetic data the demo trains on)")

@@ -244,6 +244,6 @@ def handin_cases(Case, child_lost: Callable[[str], dict]) -> list:
 
 
 OUTPUT_PHRASES = {
-    "handin_data_folder_2_gb": "not copied for grading (not needed): data/ (2.2 GB), .git/ (3.0 MB)",
+    "handin_data_folder_2_gb": "nothing to fix): left out data/ (2.2 GB), .git/ (3.0 MB)",
     "handin_macos_zip": "__MACOSX/ (",
 }

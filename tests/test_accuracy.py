@@ -17,7 +17,7 @@ from kws.grading.child.runner import _near_ties
 from kws.grading.hidden import HiddenTest, secret_sample
 from kws.spec import AccuracySource
 
-RULE = AccuracySource("predictions.csv", sample=4, tolerance=0.25, margin=0.01)
+RULE = AccuracySource("predictions.csv", sample=4, tolerance=0.25, margin=0.01, excused=0.25)
 TRUTH = {"u0.pt": 0, "u1.pt": 1, "u2.pt": 2, "u3.pt": 0, "u4.pt": 1, "u5.pt": 2}
 
 
@@ -59,6 +59,23 @@ def test_a_near_tie_agrees_and_other_differences_count(tmp_path):
         "the grader re-ran with model.pt (at most 1 may differ"
     )
     assert "mask the padded frames" in message
+
+
+def test_near_ties_beyond_what_honest_models_show_count_as_disagreements(tmp_path):
+    """A model lifting its runner-up to a near tie on every item, its file naming whichever of
+    the two is right: one near tie is forgiven (excused = 0.25 of 4), the others disagree."""
+    hidden = _hidden(tmp_path)
+    path = _csv(tmp_path, {k: "abc"[v] for k, v in TRUTH.items()})  # the true labels
+    # the model's top class is wrong on u4, u1 and u0, and the true class its close runner-up
+    tied = {"predictions": [0, 2, 1, 2], "near": [[1], [1], [0], [0]], "errors": {}}
+    check = csv_accuracy(path, tmp_path, hidden, tied, RULE)
+    assert (check.excused, check.forgiven) == (3, 1)
+    assert check.disagree == ("u1.pt", "u0.pt") and not check.passed
+    message = disagreement_message(check, "outputs/task1/predictions.csv", "task1")
+    assert "Of these, 2 name your model's runner-up in a near tie: at most 1 near ties" in message
+    honest = {"predictions": [1, 1, 1, 2], "near": [[], [], [0], []], "errors": {}}
+    check = csv_accuracy(path, tmp_path, hidden, honest, RULE)  # one near tie: forgiven
+    assert check.passed and check.disagree == () and check.excused == 1
 
 
 def test_a_file_that_cannot_be_scored_says_why(tmp_path):

@@ -69,6 +69,7 @@ def _copy(tmp_path, name: str, old: str, new: str) -> Path:
         ("fixed_seconds = ", "fixed_seconds = 1e9 # ", "grading.fixed_seconds"),
         ("sample = 400", "sample = 0", "accuracy.sample"),
         ("tolerance = 0.01", "tolerance = 1.5", "accuracy.tolerance"),
+        ("excused = 0.01", 'excused = "2 in 400"', "accuracy.excused"),
         ('source = "predictions.csv"', 'source = "csv"', "[accuracy]"),
     ],
 )

@@ -39,6 +39,31 @@ def test_weights_kept_as_buffers_count_and_norm_statistics_do_not(tmp_path):
     assert budget.text == "2.38M"
 
 
+def test_integer_and_bool_tensors_count_like_float_ones(tmp_path):
+    """Weights kept as int32 bit patterns (viewed as float32 in forward), an int64 hash table
+    and a bool mask: every dtype counts, not only floating tensors."""
+    model = Model()
+    bits = torch.randn(2_370_000).view(torch.int32)
+    model.encoder.register_buffer("bits", bits)
+    model.encoder.register_buffer("table", torch.zeros(4_890, 2, dtype=torch.int64))
+    model.encoder.register_buffer("mask", torch.ones(10, dtype=torch.bool))
+    budget = encoder_budget(_saved(tmp_path, model), "task1")
+    assert budget.count == 6_640 + 2_370_000 + 9_780 + 10
+
+
+def test_only_a_norms_own_bookkeeping_is_left_out(tmp_path):
+    """BatchNorm's running mean, variance (1-D) and integer num_batches_tracked are left out;
+    a table saved under those names with another shape or dtype is not."""
+    model = Model()
+    model.encoder.append(nn.BatchNorm1d(80))  # 160 weights + 2 x 80 statistics + 1 counter
+    table = nn.Module()
+    table.register_buffer("running_mean", torch.zeros(4_890, 40))  # not 1-D: counts
+    table.register_buffer("num_batches_tracked", torch.zeros(100, dtype=torch.long))
+    model.encoder.append(table)
+    budget = encoder_budget(_saved(tmp_path, model), "task1")
+    assert budget.count == 6_640 + 160 + 4_890 * 40 + 100
+
+
 def test_a_module_where_attention_ran_counts_wherever_it_sits(tmp_path):
     model = Model()
     model.refiner = nn.Sequential(nn.Linear(80, 80), nn.Linear(80, 80))  # 2 x 6,480

@@ -93,6 +93,22 @@ def test_the_pages_follow_the_figures_file_and_refuse_an_unknown_placeholder():
         hook.render("{{ figures:nope }}", sections, where="page.md")
 
 
+def test_the_demos_time_is_quoted_once_measured_and_said_missing_until_then():
+    """A change to the demo removes its stale figures from the file: the pages then say the time
+    is not measured and how to measure it, instead of quoting an old one."""
+    hook = _hook()
+    sections = {name: value for name, value in figures.load().items() if name != "demo"}
+    assert "not measured" in hook.render("{{ figures:demo-time }}", sections)
+    assert "bench_demo.py --publish" in hook.render("{{ figures:demo-table }}", sections)
+    sections["demo"] = dict(
+        wall_seconds=283, cpu_seconds=540, preset="small", score=101, max_score=101,
+        accuracies={"PatchKWT (distilled)": 0.8}
+    )  # fmt: skip
+    assert hook.render("{{ figures:demo-time }}", sections).startswith("4 min 43 s (540 CPU-s)")
+    table = hook.render("{{ figures:demo-table }}", sections)
+    assert "| notebook 03: `PatchKWT`, distilled" in table and "| 101 / 101 |" in table
+
+
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium not installed (Debian: apt-get install chromium)"
 )

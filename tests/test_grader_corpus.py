@@ -26,6 +26,7 @@ from corpus_keyword import TODO_TESTS
 from corpus_keyword_model import KEYWORD_MODEL_TESTS
 from corpus_numeric import NUMERIC_TESTS
 from corpus_patch import PATCH_NUMERIC_TESTS
+from corpus_rewrites import rewrite_cases
 from grader_corpus import (
     CHILD_TESTS,
     MARKER,
@@ -365,6 +366,7 @@ def test_attacks_on_the_graders_machinery_are_flagged_for_review(corpus):
     flagged = ["atexit_rewrites_result_with_gc_token", "patched_json_dump_and_open"]
     for name in flagged + ["trace_aware_via_caller", "trace_aware_via_profiler"]:
         assert "Manual review: 02_speaker_id.ipynb, model cell 1: " in rows[name]["notes"], name
-    assert (
-        rows["four_layers_run"]["notes"] == "" and rows["encoder_weights_as_buffers"]["notes"] == ""
-    )
+    # honest hand-ins (rewrites, independent students) and honest-looking mistakes: no flag
+    honest = ["four_layers_run", "encoder_weights_as_buffers"]
+    honest += [case.name for case in rewrite_cases(Case)]
+    assert {name: rows[name]["notes"] for name in honest} == dict.fromkeys(honest, "")

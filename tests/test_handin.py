@@ -113,7 +113,9 @@ def test_a_2_gb_data_folder_is_left_out_of_the_copy_and_named(tmp_path):
     (source / "outputs" / "task1" / "config.json").write_text("{}")
     _sparse(source / "outputs" / "task1" / "model.pt", 3 * 2**20)  # needed, though not small
     _sparse(source / "data" / "speaker_features" / "uttr-1.pt", 2_100_000_000)
-    (source / "data" / "mapping.json").write_text("{}")  # small: copied
+    (source / "data" / "mapping.json").write_text("{}")  # small, but not needed: left out
+    (source / "outputs" / "task1" / "answers.json").write_text("{}")  # a side file: left out
+    (source / "helpers.py").write_text("ANSWERS = {}\n")  # a helper module: left out
     _sparse(source / ".git" / "objects" / "pack", 5_000_000)
     (source / "__pycache__").mkdir()
     (source / "__pycache__" / "x.pyc").write_bytes(b"1")
@@ -121,13 +123,12 @@ def test_a_2_gb_data_folder_is_left_out_of_the_copy_and_named(tmp_path):
     copied = sorted(
         p.relative_to(tmp_path / "copy").as_posix() for p in (tmp_path / "copy").rglob("*.*")
     )
-    assert copied == [
-        NAME,
-        "data/mapping.json",
-        "outputs/task1/config.json",
-        "outputs/task1/model.pt",
-    ]
-    assert plan.ignored_text() == "data/ (2.1 GB), .git/ (5.0 MB), __pycache__/ (1 bytes)"
+    assert copied == [NAME, "outputs/task1/config.json", "outputs/task1/model.pt"]
+    assert plan.ignored_text() == (
+        "data/ (2.1 GB), .git/ (5.0 MB), helpers.py (13 bytes), outputs/ (2 bytes), "
+        "__pycache__/ (1 bytes)"
+    )
+    assert plan.note().startswith("grading used only the notebook and each task's config.json")
 
 
 def test_what_grading_needs_over_the_limit_names_the_largest_file(tmp_path):

@@ -17,7 +17,7 @@ from gradescope_schema import problems
 
 from kws.grading.accuracy import csv_correct
 from kws.grading.hidden import HiddenTest
-from kws.grading.public_part import Split, model_correct, part_accuracy
+from kws.grading.public_part import Split, graded_correct, model_correct, part_accuracy
 
 KEYS = [f"{word}/{n:04d}_nohash_0.wav" for word in ("yes", "no", "up") for n in range(1000)]
 
@@ -44,6 +44,21 @@ def test_part_accuracy_counts_each_part_on_its_own():
     assert model_correct(["a", "b"], [1, 2], [1, 0]) == {"a": True, "b": False}
     with pytest.raises(ValueError, match="gives its test items no keys"):
         model_correct(["", ""], [1, 2], [1, 0])
+
+
+def test_with_a_private_test_set_only_its_items_are_split(tmp_path):
+    """`kws private`'s clips are graded, the public clips beside them only measure the gap: the
+    Kaggle rule splits the private clips alone, so a model right on every public clip and wrong
+    on every private one scores 0 on both parts."""
+    ids = ("yes/a.wav", "no/b.wav", "yes/p1.wav", "no/p2.wav")
+    hidden = HiddenTest(tmp_path / "x", [0, 1, 0, 1], ("yes", "no"), ids,
+                        private=[False, False, True, True])  # fmt: skip
+    correct = graded_correct(hidden, [0, 1, 1, 0])
+    assert correct == {"yes/p1.wav": False, "no/p2.wav": False}
+    parts = part_accuracy(correct, Split(0.5, "s"))
+    assert (parts.public, parts.private, parts.n_public + parts.n_private) == (0.0, 0.0, 2)
+    plain = HiddenTest(tmp_path / "x", [0, 1], ("yes", "no"), ids[:2])
+    assert graded_correct(plain, [0, 0]) == {"yes/a.wav": True, "no/b.wav": False}
 
 
 def test_a_predictions_csv_is_split_over_every_item_not_the_childs_sample(tmp_path):

@@ -86,6 +86,7 @@ def test_good_submission_gives_predictions_and_probe_facts(tmp_path, wave_inputs
     report = result.payload["tasks"]["kws"]
     assert report["errors"] == {} and len(report["predictions"]) == N_CLIPS
     assert report["facts"]["forbidden"] == [] and report["facts"]["traced_mismatch"] is None
+    assert report["buffers"]["written"] == []  # as its constructor built them: nothing to flag
     # The probes traced the graded prediction batch itself (all 6 clips), not a made-up example.
     assert (
         report["facts"]["output_shape"] == [N_CLIPS, 12] and report["facts"]["traced_batches"] == 1
@@ -184,6 +185,21 @@ def test_syntax_error_and_exit_in_model_cells(tmp_path, wave_inputs):
     assert result.status == "invalid_output" and "no result file" in result.reason
 
 
+def test_the_child_looks_like_a_notebook_kernel(monkeypatch):
+    """What a model can cheaply look at to tell the grader's re-run from the notebook's run:
+    sys.argv is a kernel's, and ipykernel is imported (where it is installed)."""
+    import sys
+
+    from kws.grading.child.runner import look_like_a_kernel
+
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed here")
+    monkeypatch.setattr(sys, "argv", ["-m", "kws.grading.child.runner"])
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    look_like_a_kernel()
+    assert "ipykernel" in sys.modules
+    assert sys.argv[0] == "ipykernel_launcher.py" and sys.argv[2].endswith(".json")
+
+
 def test_check_payload_rejects_out_of_range_predictions():
     payload = {"notebook": "a.ipynb", "errors": {}, "tampering": [], "tasks": {}, "numeric": {}}
     payload["tasks"]["kws"] = {
@@ -193,6 +209,7 @@ def test_check_payload_rejects_out_of_range_predictions():
         "facts": None,
         "errors": {},
         "seconds": {},
+        "buffers": {"written": ["table"], "constructed": []},
     }
     with pytest.raises(ValueError, match="predictions are not 2 class indices"):
         check_payload(payload, ["kws"], 2, 12)
@@ -201,6 +218,10 @@ def test_check_payload_rejects_out_of_range_predictions():
     for near in ([[], [12]], [[]], [[], "3"]):
         payload["tasks"]["kws"]["near"] = near
         with pytest.raises(ValueError, match="near ties are not class indices per input"):
+            check_payload(payload, ["kws"], 2, 12)
+    for buffers in ({"written": [3], "constructed": []}, ["table"], {"written": []}):
+        payload["tasks"]["kws"] |= {"near": None, "buffers": buffers}
+        with pytest.raises(ValueError, match="buffers are not lists of names"):
             check_payload(payload, ["kws"], 2, 12)
 
 
@@ -258,10 +279,11 @@ def test_a_messy_hand_in_grades_like_the_clean_one(tmp_path, feature_inputs):
         N_SPEAKERS,
     )
     assert result.status == "ok", result.reason + result.stderr_tail
-    assert result.notes == [
-        "not copied for grading (not needed): data.bin (3.2 GB), hw4/final/.ipynb_checkpoints/ "
-        "(16 bytes)"
-    ]
+    (note,) = result.notes
+    assert note.startswith("grading used only the notebook and each task's config.json, ")
+    assert note.endswith(
+        "nothing to fix): left out data.bin (3.2 GB), hw4/final/.ipynb_checkpoints/ (16 bytes)"
+    )
     payload = result.payload
     assert payload["errors"] == {} and payload["notebook"] == f"hw4/final/{name}"
     namespace: dict = {}

@@ -11,6 +11,8 @@ instructor's folder, with relative paths.
 import csv
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -205,6 +207,52 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     assert "5 handed in · 1 missing" in page and "<h2>Late work and adjustments</h2>" in page
     assert "36.02 h late; 0 grace day(s); −5.2 (times CSV)" in page
     assert "+2: Task 2 checked by hand (TA Kim" in page
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_every_feedback_page_of_the_term_says_the_right_numbers(term, tmp_path):
+    """`kws feedback` after the season, the regrade and the adjustment: a page per student and
+    notebook, missing ones included, each with its final score, late penalty and adjustment;
+    no page names another student; Chromium renders one with its numbers."""
+    _kws(term, "season", "grades", "--course", "course.toml", "--times", "times.csv")
+    _regrade_eve(term)
+    _kws(term, "adjust", "grades", "fay", KS, "2", "--reason", "Task 2 checked by hand",
+         "--who", "TA Kim")  # fmt: skip
+    _kws(term, "feedback", "grades", "--out", "feedback")
+    pages = {p.relative_to(term / "feedback").as_posix(): p.read_text()
+             for p in (term / "feedback").glob("*/*.html")}  # fmt: skip
+    assert len(pages) == 6 * 3  # dee's two missing notebooks get a page too
+    cards = {name: re.search(r'<div class="card" id="final"><b>([^<]*)</b>', page)[1]
+             for name, page in pages.items()}  # fmt: skip
+    assert cards == {
+        f"{student}/{name}.html": f"{final:.4g} / {maximum:.4g}"
+        for student, finals in {
+            "ann": (30, 44, 26),
+            "bob": (30, 40, 20.8),
+            "cy": (28, 44, 20),
+            "dee": (16, 0, 0),
+            "eve": (30, 44, 26),
+            "fay": (22, 44, 26),
+        }.items()  # fmt: skip
+        for (name, maximum), final in zip(((KS, 30), (SI, 44), (PT, 26)), finals, strict=True)
+    }
+    assert "−5.2" in pages[f"bob/{PT}.html"] and "36.0 h late" in pages[f"bob/{PT}.html"]
+    assert "1 grace day(s) used" in pages[f"bob/{SI}.html"]
+    assert "Task 2 checked by hand (TA Kim" in pages[f"fay/{KS}.html"]
+    assert "You did not hand in this notebook" in pages[f"dee/{SI}.html"]
+    assert "not handed in" in pages[f"dee/{PT}.html"]
+    for name, page in pages.items():
+        others = set(SCORES) - {name.split("/")[0]}
+        assert not [o for o in others if f">{o}<" in page or f" {o} " in page], name
+    if CHROMIUM is None:
+        return  # the pages' HTML is checked above; tests/test_feedback.py says the skip
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path}"]
+    page = (term / "feedback" / "bob" / f"{PT}.html").as_uri()
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page], capture_output=True,
+                         text=True, timeout=120).stdout  # fmt: skip
+    assert "20.8 / 26" in dom and "−5.2" in dom
 
 
 def test_a_report_lists_each_notebook_a_hand_in_matches_the_reference_in():

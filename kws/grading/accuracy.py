@@ -11,17 +11,21 @@
   the file names the class the model predicts, or its runner-up when scored within ``margin``
   of the top score (a fraction of that item's score range: bf16 autocast, a GPU's kernels or
   another torch flip only such near ties; only the runner-up, or a model scoring every class
-  alike would excuse any row). A file that disagrees on more than ``tolerance``
-  of the sample is not the model's: its accuracy points are withheld, with the counts.
+  alike would excuse any row). At most ``excused`` of the sample is forgiven so: the excused
+  rows beyond it count as disagreements, so that a model lifting its runner-up to a near tie
+  on every item (its file may then name either of its top two classes) gains nothing. A file
+  that disagrees on more than ``tolerance`` of the sample is not the model's: its accuracy
+  points are withheld, with the counts.
 
 The arithmetic of the sample (binomial tail, a bound for drawing without replacement): a file
 that disagrees with its model on a fraction p of the items shows k disagreements in a sample of
 n with probability C(n, k) p^k (1 - p)^(n - k). With n = 400 and tolerance 0.01 (at most 4
 disagreements pass), the file escapes with probability >= 1e-3 only while p <= 3.65 %, and
 with probability >= 1/2 only while p <= 1.2 %: rows changed by hand (or taken from another
-model) gain at most that much accuracy, plus the near ties the margin forgives. An honest file
-disagrees only on near ties (measured: 2 of 400 utterances under bf16 autocast, both within
-0.2 % of the score range), which the margin forgives. `escape_rate` computes the figure for
+model) gain at most that much accuracy, plus the near ties the margin forgives (at most
+``excused`` of the items). An honest file disagrees only on near ties (measured: 2 of 400
+utterances under bf16 autocast, both within 0.2 % of the score range), which the margin
+forgives. `escape_rate` computes the figure for
 other settings (the documentation's table: docs/reference/csv-accuracy.md).
 """
 
@@ -49,14 +53,20 @@ class CsvCheck:
         accuracy: the file's accuracy on every test item.
         checked: the items the child re-ran (the sample).
         disagree: Ids of the sample whose class in the file the model neither predicts nor
-            scores as its runner-up within the margin of its top score.
+            scores as its runner-up within the margin of its top score, then the near ties
+            beyond the `forgiven` ones.
         allowed: how many disagreements the tolerance lets pass.
+        excused: rows of the sample naming the model's runner-up within the margin.
+        forgiven: how many of those the spec's ``excused`` fraction forgives; the others are
+            in `disagree`.
     """
 
     accuracy: float
     checked: int
     disagree: tuple[str, ...]
     allowed: int
+    excused: int = 0
+    forgiven: int = 0
 
     @property
     def passed(self) -> bool:
@@ -88,18 +98,18 @@ def csv_accuracy(
         )
     rows = _rows(path, shown, hidden)
     correct = sum(rows[key] == label for key, label in hidden.test_labels.items())
-    disagree = tuple(
-        key
-        for key, predicted, near in zip(
-            hidden.ids, report["predictions"], _near(report), strict=True
-        )
-        if rows[key] != predicted and rows[key] not in near
-    )
+    disagree, excused = [], []
+    for key, predicted, near in zip(hidden.ids, report["predictions"], _near(report), strict=True):
+        if rows[key] != predicted:
+            (excused if rows[key] in near else disagree).append(key)
+    forgiven = math.floor(rule.excused * len(hidden.ids))
     return CsvCheck(
         accuracy=correct / len(hidden.test_labels),
         checked=len(hidden.ids),
-        disagree=disagree,
+        disagree=tuple(disagree + excused[forgiven:]),  # near ties beyond honest rounding
         allowed=math.floor(rule.tolerance * len(hidden.ids)),
+        excused=len(excused),
+        forgiven=forgiven,
     )
 
 
@@ -144,7 +154,18 @@ def disagreement_message(check: CsvCheck, shown: str, task: str) -> str:
         f"may differ, for rounding; e.g. {example}), so it is not what this model predicts and "
         "its accuracy earns no points. Hand in the predictions.csv and model.pt of the same run "
         "(the notebook's saving cell writes both); a model whose output changes with the "
-        "padding of its batch also disagrees: mask the padded frames."
+        f"padding of its batch also disagrees: mask the padded frames.{_near_text(check)}"
+    )
+
+
+def _near_text(check: CsvCheck) -> str:
+    """What the message adds when near ties beyond the forgiven ones were counted."""
+    if check.excused <= check.forgiven:
+        return ""
+    return (
+        f" Of these, {check.excused - check.forgiven} name your model's runner-up in a near "
+        f"tie: at most {check.forgiven} near ties are forgiven (honest models show about 2 in "
+        "400), so a model scoring its top two classes alike cannot let the file name either."
     )
 
 

@@ -5,9 +5,10 @@ the checkpoint is read by `kws.data.tensor_file` (what ``torch.load(weights_only
 plain tensors only, no code; only their shapes are read), so nothing a notebook does at run time
 changes the count. "The encoder block" is every tensor whose state-dict key lies
 under ``encoder.``, plus every top-level module in which the grading child saw attention run
-(an encoder layer hidden elsewhere in the model still counts). Every floating tensor counts —
-parameters and buffers alike, since a buffer can be trained and saved just like a parameter —
-except a normalization's running statistics, which are not weights.
+(an encoder layer hidden elsewhere in the model still counts). Every tensor of every dtype
+counts — parameters and buffers alike, float, integer or bool (an int32 tensor can hold float32
+weights as bit patterns) — except a normalization's bookkeeping (`kws.counts.is_bookkeeping`:
+BatchNorm's 1-D running mean and variance and its integer ``num_batches_tracked``).
 """
 
 from __future__ import annotations

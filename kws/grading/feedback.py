@@ -216,6 +216,25 @@ def ungraded_feedback(student: Student, standings: Standings) -> list[Feedback]:
     return pages
 
 
+def missing_feedback(student: str, standings: Standings) -> list[Feedback]:
+    """The pages of the assignments `student` handed nothing in for (``missing`` in the
+    standings), saying so and what it counts (0 of the maximum once it was due)."""
+    pages = []
+    for name, standing in standings.students.get(student, {}).items():
+        if standing.status != "missing":
+            continue
+        spec = ASSIGNMENTS.get(name)
+        info = standings.assignments.get(name) or {}
+        title = info.get("title") or (spec.title if spec else name)
+        problem = (
+            "You did not hand in this notebook: nothing of it was in your hand-in. If you did "
+            "hand it in, tell your instructor."
+        )
+        pages.append(Feedback(student, name, title, [], 0, True, [], standing, info.get("due"),
+                              problem=problem))  # fmt: skip
+    return pages
+
+
 def class_feedback(
     grades: Grades,
     standings: Standings,
@@ -223,8 +242,9 @@ def class_feedback(
     notebooks: Path = KIT_NOTEBOOKS,
     now: datetime | None = None,
 ) -> list[Feedback]:
-    """A page per student and assignment their results hold, in the gradebook's order; a
-    student the grader wrote no results for gets the pages of `ungraded_feedback`."""
+    """A page per student and assignment their results hold, in the gradebook's order, and one
+    per assignment they handed nothing in for (`missing_feedback`); a student the grader wrote
+    no results for gets the pages of `ungraded_feedback`."""
     pages = []
     for student in grades.students:
         if student.document is None:
@@ -233,4 +253,5 @@ def class_feedback(
         names = dict.fromkeys(_assignment_of(t) for t in student.tests)
         for name in names:
             pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now))
+        pages += missing_feedback(student.name, standings)
     return pages

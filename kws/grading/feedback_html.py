@@ -217,7 +217,10 @@ def _graded_sections(page: Feedback) -> str:
 def feedback_page(page: Feedback) -> str:
     """The whole HTML document of one student's feedback on one assignment."""
     standing = page.standing
-    if page.problem:
+    if page.problem and standing.status == "missing":
+        final = _points(standing.final)
+        cards = f"<b>{final} / {_points(standing.maximum)}</b><span>not handed in</span>"
+    elif page.problem:
         cards = "<b>not graded</b><span>see below</span>"
     elif page.total_shown:
         final = _points(standing.final)

@@ -34,6 +34,10 @@ class HiddenTest:
         test_labels: every item of the test set by its Id, its class index: the inputs and
             more when they are a sample (`secret_sample`); by default the inputs' own, when
             they have Ids, else empty.
+        private: (N,) bool, True for an input of the private test set (clips the students do
+            not have, `kws.data.private_variant`), shuffled in among the public ones so that
+            the child cannot tell them apart; all False (the default) without one. With a
+            private set, `accuracy` is on its inputs alone and `public_accuracy` on the rest.
     """
 
     inputs_file: Path
@@ -41,20 +45,44 @@ class HiddenTest:
     classes: tuple[str, ...]
     ids: tuple[str, ...]
     test_labels: Mapping[str, int] = field(default_factory=dict)
+    private: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self):
         labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)  # a tensor, a list: (N,)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "ids", tuple(self.ids))
+        private = np.asarray(self.private, dtype=bool).reshape(-1)
+        if len(private) == 0:
+            private = np.zeros(len(labels), dtype=bool)
+        if len(private) != len(labels):
+            raise ValueError(f"{len(private)} private marks for {len(labels)} test inputs")
+        object.__setattr__(self, "private", private)
         if not self.test_labels and self.ids and all(self.ids):
             pairs = zip(self.ids, labels.tolist(), strict=True)
             object.__setattr__(self, "test_labels", dict(pairs))
 
+    @property
+    def has_private(self) -> bool:
+        """Whether the inputs hold a private test set (then it is what is graded)."""
+        return bool(self.private.any())
+
     def accuracy(self, predictions: Sequence[int]) -> float:
-        """Fraction of inputs whose predicted class index equals the hidden label."""
+        """Fraction of the graded inputs whose predicted class index equals the hidden label:
+        the private test set's inputs when there is one, else every input."""
+        right = self._right(predictions)
+        return float(np.mean(right[self.private] if self.has_private else right))
+
+    def public_accuracy(self, predictions: Sequence[int]) -> float | None:
+        """The same fraction over the public inputs only, when a private set is graded (None
+        otherwise, or when every input is private)."""
+        right = self._right(predictions)
+        public = right[~self.private]
+        return float(np.mean(public)) if self.has_private and len(public) else None
+
+    def _right(self, predictions: Sequence[int]) -> np.ndarray:
         if len(predictions) != len(self.labels):
             raise ValueError(f"{len(predictions)} predictions for {len(self.labels)} test inputs")
-        return float(np.mean(np.asarray(predictions) == self.labels))
+        return np.asarray(predictions) == self.labels  # (N,) bool
 
 
 def secret_permutation(n: int) -> np.ndarray:

@@ -17,6 +17,8 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from kws.grading.hidden import HiddenTest
+
 
 @dataclass(frozen=True)
 class Split:
@@ -79,3 +81,13 @@ def model_correct(ids: Sequence[str], predictions: Sequence[int], labels: Sequen
         raise ValueError("this data layout gives its test items no keys, so the Kaggle rule "
                          "cannot split them; leave --public-share out for it")  # fmt: skip
     return {key: int(p) == int(y) for key, p, y in zip(ids, predictions, labels, strict=True)}
+
+
+def graded_correct(hidden: HiddenTest, predictions: Sequence[int]) -> dict:
+    """`model_correct` over the inputs that are graded: the private test set's when the hidden
+    test holds one (`HiddenTest.has_private`; the public clips beside it only measure the gap),
+    else every input. The Kaggle rule then splits these items into its two parts."""
+    keep = hidden.private if hidden.has_private else [True] * len(hidden.ids)
+    chosen = [i for i, graded in enumerate(keep) if graded]
+    return model_correct([hidden.ids[i] for i in chosen], [predictions[i] for i in chosen],
+                         [hidden.labels[i] for i in chosen])  # fmt: skip

@@ -5,7 +5,9 @@ runs the cells tagged ``model`` (and the cells an assignment's spec names for it
 as notebook 01's parameters and recipe cells: ``[tasks.<task>] cells``) in the same process as
 the grader's tracing and its result channel, so code that inspects frames or the garbage
 collector, registers exit handlers, rewrites ``builtins`` or installs hooks could, in principle,
-forge what the child reports (the threat model, docs/reference/threat-model.md, says exactly
+forge what the child reports; code that opens files or looks at its process (PROCESS_WORDS) could
+answer from a side file or tell the grader's re-run from the notebook's run; a table written
+into the code (many numbers, a long string) could be a model's answers (the threat model, docs/reference/threat-model.md, says exactly
 what can and cannot be trusted). Course models need none of it, so each use is listed for manual
 review in the report and the gradebook; points are not
 changed by a flag.
@@ -13,7 +15,9 @@ changed by a flag.
 
 from __future__ import annotations
 
+import ast
 import io
+import re
 import tokenize
 from collections.abc import Iterable
 from pathlib import Path
@@ -59,6 +63,45 @@ REVIEW_WORDS = {
 }
 
 
+# Code that reads files or looks at its own process: a model needs neither, while a model that
+# answers from a side file, or tells the grader's re-run from the notebook's run (no ipykernel
+# imported, another sys.argv or environment), does. Matched as names only (and string literals
+# holding just the word): "os" is in "positions".
+PROCESS_WORDS = {
+    "open": "opening files",
+    "read_text": "reading files",
+    "read_bytes": "reading files",
+    "load": "loading files (load)",
+    "fromfile": "reading files",
+    "loadtxt": "reading files",
+    "read_csv": "reading files",
+    "glob": "listing files",
+    "listdir": "listing files",
+    "scandir": "listing files",
+    "Path": "file paths (pathlib)",
+    "pathlib": "file paths (pathlib)",
+    "os": "the process and its files (os)",
+    "sys": "the process (sys)",
+    "environ": "the environment",
+    "getenv": "the environment",
+    "argv": "the process's arguments",
+    "ipykernel": "the notebook kernel",
+    "IPython": "the notebook kernel",
+    "get_ipython": "the notebook kernel",
+    "getpid": "the process",
+    "getppid": "the process",
+    "psutil": "the process",
+    "subprocess": "other processes",
+    "platform": "the machine (platform)",
+    "socket": "the network",
+    "__file__": "file paths",
+    "__main__": "the process",
+}
+# The cell of notebook settings reads its folders from the environment (DATA_DIR, OUT_DIR).
+SETTINGS_WORDS = {"os", "environ", "getenv", "Path", "pathlib"}
+LITERAL_NUMBERS = 200  # numbers written in one cell (the course's cells: at most 57)
+LITERAL_CHARACTERS = 4000  # characters of one string literal (a table, encoded)
+
 # Names that are harmless as methods: `model.eval()` is not `eval(...)`.
 METHODS = {"eval", "exec", "compile", "inspect"}
 
@@ -67,7 +110,7 @@ def _in_string(word: str, literal: str) -> bool:
     """Whether a string literal names `word`: anywhere in it, except the words that are also
     English or method names ("in eval mode" in a docstring), which only a literal holding that
     one word names (``getattr(builtins, "eval")``)."""
-    if word not in METHODS:
+    if word not in METHODS and word not in PROCESS_WORDS:
         return word in literal
     return literal.lstrip("rbuRBU").strip("'\"").strip() == word
 
@@ -80,10 +123,11 @@ def _words(source: str) -> list[str]:
             if token.type == tokenize.NAME and not (previous == "." and token.string in METHODS):
                 words.append(token.string)
             elif token.type == tokenize.STRING:
-                words += [w for w in REVIEW_WORDS if _in_string(w, token.string)]
+                words += [w for w in REVIEW_WORDS | PROCESS_WORDS if _in_string(w, token.string)]
             previous = token.string
     except (tokenize.TokenError, IndentationError, SyntaxError):
         words += [w for w in REVIEW_WORDS if w in source]  # broken cells: a plain text search
+        words += [w for w in PROCESS_WORDS if re.search(rf"\b{re.escape(w)}\b", source)]
     if "kws.grading" in source:
         words.append("kws.grading")
     return words
@@ -97,11 +141,31 @@ def review_flags(notebook: Path, cells: Iterable[Cells] = ()) -> list[str]:
     flags = []
     for label, cell in child_cells(notebook, cells):
         found = {word: REVIEW_WORDS[word] for word in _words(cell.source) if word in REVIEW_WORDS}
+        allowed = SETTINGS_WORDS if label.startswith("parameters") else set()
+        found |= {w: PROCESS_WORDS[w] for w in _words(cell.source) if w in PROCESS_WORDS}
+        found = {w: what for w, what in found.items() if w not in allowed}
         if found:
             what = sorted(set(found.values()))
             words = ", ".join(sorted(found))
             flags.append(f"{notebook.name}, {label}: {'; '.join(what)} ({words})")
+        flags += [f"{notebook.name}, {label}: {table}" for table in _literal_tables(cell.source)]
     return flags
+
+
+def _literal_tables(source: str) -> list[str]:
+    """A sentence per kind of table written into `source`: many numbers, or a long string."""
+    try:
+        nodes = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant)]
+    except (SyntaxError, ValueError):
+        return []
+    numbers = sum(isinstance(n.value, int | float) and not isinstance(n.value, bool) for n in nodes)
+    longest = max((len(n.value) for n in nodes if isinstance(n.value, str | bytes)), default=0)
+    found = []
+    if numbers > LITERAL_NUMBERS:
+        found.append(f"{numbers} numbers written in the code (a table of values, not a model)")
+    if longest > LITERAL_CHARACTERS:
+        found.append(f"a literal of {longest} characters (data written into the code)")
+    return found
 
 
 def submission_flags(

@@ -29,12 +29,14 @@ from kws.grading.accuracy import (
     disagreement_message,
     model_accuracy,
 )
+from kws.grading.carried import checkpoint_flags
 from kws.grading.command import graded_tests
 from kws.grading.device import cuda_available
 from kws.grading.grade import child_problem, grade_notebook
 from kws.grading.hidden import HiddenTest
 from kws.grading.layouts import hidden_test, layout_of
-from kws.grading.public_part import Split, model_correct, part_accuracy
+from kws.grading.public_gap import public_gap_notes
+from kws.grading.public_part import Split, graded_correct, part_accuracy
 from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
 from kws.grading.sandbox.run import Limits
@@ -98,8 +100,23 @@ class Grading:
                 self.report.add_output(f"{spec.notebook}: {note}.")
             for flag in submission_flags(self.submission, spec.notebook, spec.cells):
                 self.report.add_output(f"{REVIEW_PREFIX} {flag}.")
+            for flag in self.carried_data(spec, result.payload):
+                self.report.add_output(f"{REVIEW_PREFIX} {flag}.")
             self._children[spec.name] = result
         return self._children[spec.name]
+
+    def carried_data(self, spec: Spec, payload: dict | None) -> list[str]:
+        """`kws.grading.carried.checkpoint_flags` of each of `spec`'s model tasks, with what
+        the child (`payload`, None when it failed) found of its buffers."""
+        hidden = self.hidden_test(spec)
+        n_items = len(hidden.test_labels) or len(hidden.labels)
+        reports = (payload or {}).get("tasks", {})
+        flags = []
+        for task, model_class in spec.model_tasks.items():
+            csv = predictions_csv(self.submission, spec.notebook, [model_class], task)
+            buffers = reports.get(task, {}).get("buffers")
+            flags += checkpoint_flags(csv.parent, task, n_items, len(hidden.classes), buffers)
+        return flags
 
     def hide(self, *extra: Path) -> list[Path]:
         """Paths the child must not read; never one holding the kit or Python itself."""
@@ -244,7 +261,8 @@ class Grading:
 
     def accuracy(self, spec: Spec, child, hidden: HiddenTest, task: str) -> float:
         """`task`'s accuracy on the hidden test set, from where `spec` says ([accuracy]): the
-        child's predictions of every input, or the hand-in's predictions.csv checked against
+        child's predictions of every input (of the private test set's when there is one, with
+        the public accuracy beside it in the output, `kws.grading.public_gap`), or the hand-in's predictions.csv checked against
         the child's re-run of a secret sample (`kws.grading.accuracy`); a test failure saying
         why there is none (the model did not run, the file cannot be scored, or it is not what
         the model predicts)."""
@@ -252,9 +270,11 @@ class Grading:
         try:
             if not spec.accuracy.from_csv:
                 accuracy = model_accuracy(hidden, report, task)
+                for note in public_gap_notes(hidden, report["predictions"], spec.notebook, task):
+                    self.report.add_output(note)
                 if self.split is None:
                     return accuracy
-                return self._private(spec, task, model_correct(hidden.ids, report["predictions"], hidden.labels))  # fmt: skip
+                return self._private(spec, task, graded_correct(hidden, report["predictions"]))
             classes = list(spec.model_tasks.values())
             path = predictions_csv(self.submission, spec.notebook, classes, task)
             check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)

@@ -188,13 +188,19 @@ def _grading(raw: dict, path: Path) -> GradingCost:
 def _accuracy(raw: dict, path: Path) -> AccuracySource:
     table = _table(raw, "accuracy", path)
     source = table.get("source", "model")
-    if source not in ACCURACY_SOURCES or set(table) - {"source", "sample", "tolerance", "margin"}:
+    if source not in ACCURACY_SOURCES or set(table) - {
+        "source",
+        "sample",
+        "tolerance",
+        "margin",
+        "excused",
+    }:
         raise _fail(
             path,
             "[accuracy]",
             f"holds {', '.join(f'{k} = {v!r}' for k, v in table.items())}",
             'use source = "model" (the default), or source = "predictions.csv" with sample = N, '
-            "tolerance and margin (fractions)",
+            "tolerance, margin and excused (fractions)",
         )
     if source == "model":
         if set(table) - {"source"}:
@@ -202,7 +208,7 @@ def _accuracy(raw: dict, path: Path) -> AccuracySource:
                 path,
                 "[accuracy]",
                 "gives a model source a sample",
-                "remove sample, tolerance, margin",
+                "remove sample, tolerance, margin, excused",
             )
         return AccuracySource()
     sample = table.get("sample")
@@ -211,8 +217,8 @@ def _accuracy(raw: dict, path: Path) -> AccuracySource:
             path, "accuracy.sample", f"is {sample!r}", "give the items re-run, e.g. sample = 400"
         )
     fractions = {}
-    for key, example in (("tolerance", 0.01), ("margin", 0.01)):
-        value = table.get(key)
+    for key, example in (("tolerance", 0.01), ("margin", 0.01), ("excused", 0.01)):
+        value = table.get(key, 0.0)
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
             raise _fail(
                 path, f"accuracy.{key}", f"is {value!r}", f"give a fraction, e.g. {key} = {example}"

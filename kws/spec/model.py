@@ -138,12 +138,17 @@ class AccuracySource:
         margin: a row also agrees when the model scores its class within this fraction of the
             item's score range from the top score: the near ties that bf16, a GPU's kernels or
             another torch flip ("predictions.csv" only).
+        excused: the fraction of the re-run items the margin may excuse; the excused rows
+            beyond it count as disagreements, so that a model lifting its runner-up to a near tie
+            on every item cannot name either class ("predictions.csv" only; honest models:
+            about 2 in 400, docs/reference/csv-accuracy.md).
     """
 
     source: str = "model"
     sample: int | None = None
     tolerance: float = 0.0
     margin: float = 0.0
+    excused: float = 0.0
 
     @property
     def from_csv(self) -> bool:

@@ -67,8 +67,9 @@ def layer_calls(trace: Trace, model: nn.Module, layer_class_name: str) -> int:
 def encoder_params(model: nn.Module, attr: str = "encoder") -> int:
     """Number of weights of `model.<attr>`, "the encoder block" (shared ones counted once).
 
-    Parameters and buffers alike (a buffer can be trained and saved like a parameter), except a
-    normalization's running statistics; `kws.grading.budget` counts the checkpoint the same way.
+    Parameters and buffers of every dtype alike (a buffer can be trained and saved like a
+    parameter), except a normalization's bookkeeping (`kws.counts.is_bookkeeping`);
+    `kws.grading.budget` counts the checkpoint the same way.
     """
     encoder = getattr(model, attr, None)
     if not isinstance(encoder, nn.Module):

@@ -1,9 +1,10 @@
 """Task 5's rules, judged once for the self-check and the grader: the model's size and no
 ready-made Transformer.
 
-The size is every floating tensor of the model's state dict (its parameters, and buffers such as
-the front-end's mel filterbank: a buffer can be trained and saved like a parameter) but a
-normalization's running statistics (`kws.params.is_weight`): the notebook's self-check counts
+The size is every tensor of every dtype in the model's state dict (its parameters, and buffers
+such as the front-end's mel filterbank: a buffer can be trained and saved like a parameter, and
+an integer tensor can hold weights as bit patterns) but a normalization's bookkeeping
+(`kws.params.is_weight`, `kws.counts.is_bookkeeping`): the notebook's self-check counts
 the live model's, the grader the submitted ``model.pt``, read in its own process.
 
 "No ready-made Transformer" is judged on the library layers the tracer saw run in forward

@@ -328,10 +328,11 @@ def grade_task(
     The probes run even when the checkpoint does not load (on the freshly built model), so the
     structural checks are graded on their own.
     """
+    from kws.grading.child.buffers import compare_with_construction, snapshot
     from kws.tracing.probes import probe_task
 
     report = {"class": None, "predictions": None, "near": None, "facts": None}
-    report |= {"errors": {}, "seconds": {}}
+    report |= {"errors": {}, "seconds": {}, "buffers": None}
     folder = outputs / task
 
     def attempt(stage: str, action):
@@ -354,8 +355,13 @@ def grade_task(
     model = attempt("build", lambda: cls(**kwargs))
     if model is None:
         return report
+    built = _quietly(lambda: snapshot(model))
     batches = inputs.example()  # traced and untraced when no graded predictions exist
     if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
+        if built is not None:
+            report["buffers"] = _quietly(
+                lambda: compare_with_construction(model, built, lambda: cls(**kwargs))
+            )
         predicted = attempt(
             "evaluate",
             lambda: predict(
@@ -375,6 +381,18 @@ def grade_task(
         report["facts"] = static_facts(model)
     release_memory()
     return report
+
+
+def _quietly(action):
+    """`action()` with torch's random state kept as it was (a second build of the model draws
+    its weights), None when student code raises: a finding for a person, never a lost test."""
+    import torch
+
+    try:
+        with torch.random.fork_rng(devices=[]):
+            return action()
+    except (Exception, SystemExit):
+        return None
 
 
 def static_facts(model) -> dict:
@@ -424,9 +442,7 @@ def main(
         notebook = find_notebook(submission, run.notebook, list(run.classes.values()))
         payload["notebook"] = relative(notebook, submission)
         todo = first_todo(notebook)
-        # What a notebook kernel's sys.argv looks like: the grading child is not announced there.
-        runtime = Path.home() / ".local/share/jupyter/runtime"
-        sys.argv = ["ipykernel_launcher.py", "-f", f"{runtime}/kernel-{os.urandom(4).hex()}.json"]
+        look_like_a_kernel()
         ns = run_model_cells(notebook)
     except (Exception, SystemExit) as error:
         stage = "model_cells" if payload["notebook"] else "notebook"
@@ -446,6 +462,19 @@ def main(
         payload["numeric"] = check_classes(graded, tasks, components)
     payload["tampering"] = verify_untampered()
     channel.send(payload)
+
+
+def look_like_a_kernel() -> None:
+    """What a model can cheaply look at to tell the grader's re-run from the notebook's run, as
+    a Jupyter kernel has it: sys.argv, and ipykernel imported (when installed). A model that
+    answers otherwise when graded still needs its answers from somewhere, which the grader flags
+    (`kws.grading.carried`, `kws.grading.review`); docs/reference/threat-model.md."""
+    runtime = Path.home() / ".local/share/jupyter/runtime"
+    sys.argv = ["ipykernel_launcher.py", "-f", f"{runtime}/kernel-{os.urandom(4).hex()}.json"]
+    try:
+        import ipykernel  # noqa: F401  (7 MB; the kernel's own modules are not started)
+    except ImportError:
+        pass
 
 
 def graded_namespace(

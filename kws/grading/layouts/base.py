@@ -67,7 +67,13 @@ class Layout(abc.ABC):
         inputs of a secret random sample of that many items only
         (`kws.grading.hidden.secret_sample`) and gives every item's label by its Id in
         ``HiddenTest.test_labels``. An assignment whose accuracy comes from the hand-in's
-        predictions.csv (``[accuracy]`` in its spec) needs a layout that does."""
+        predictions.csv (``[accuracy]`` in its spec) needs a layout that does.
+
+        A layout whose test set is public may mark some inputs private
+        (``HiddenTest.private``: clips the students do not have, shuffled in among the public
+        ones): then the grade is the accuracy on those, and the public ones only serve to flag
+        a model that knows them (`kws.grading.public_gap`), as ``speech_commands`` does with a
+        ``<test folder>_private/`` folder."""
 
     @abc.abstractmethod
     def detect(self, data: Path) -> str | None:

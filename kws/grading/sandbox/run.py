@@ -429,7 +429,7 @@ def _report(
             f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
         )
     if plan.ignored:
-        result.notes.append(f"not copied for grading (not needed): {plan.ignored_text()}")
+        result.notes.append(plan.note())
     inner = [(f"{bubblewrap.work}/submission/", ""), (f"{bwrap.KIT}/", "")] if bubblewrap else []
     work = root / "work"
     _hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])

@@ -10,7 +10,8 @@ folder the course handed out:
 - a dataset, virtual environment or old checkpoints carried along (gigabytes).
 
 `find_notebook` picks the one notebook to grade (or says exactly why it cannot), `outputs_folder`
-the OUT_DIR its saving cell wrote (beside the notebook), and `copy_plan` what the sandbox copies.
+the OUT_DIR its saving cell wrote (beside the notebook), and `copy_plan` what the sandbox copies:
+the notebooks and each task's output files, nothing else (`needed_for_grading`).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ SKIPPED_FOLDERS = frozenset(
 )
 # Per task, in OUT_DIR, whatever their size: the checkpoint, and what the run recorded
 # (history.json, which a numeric check may read: `kws.check.registry.Component.history`).
+# With the notebooks, the only files grading copies: a side file (answers in a JSON beside the
+# checkpoint, a helper module) never reaches the model the child re-runs.
 OUTPUT_FILES = frozenset({"config.json", "model.pt", "predictions.csv", "history.json"})
-SMALL_FILE_BYTES = 2**20  # other files up to this size are copied too (a notebook may read one)
 
 
 def _skipped(rel: Path) -> bool:
@@ -191,6 +193,15 @@ class CopyPlan:
         items = sorted(self.ignored.items(), key=lambda item: -item[1])
         return ", ".join(f"{label} ({size_text(size)})" for label, size in items)
 
+    def note(self) -> str:
+        """What the student reads about the files left out: that nothing is wrong, what the
+        grader used instead, and what was left out (`ignored_text`)."""
+        used = ", ".join(sorted(OUTPUT_FILES))
+        return (
+            f"grading used only the notebook and each task's {used} (other files of the hand-in "
+            f"are not given to your model; nothing to fix): left out {self.ignored_text()}"
+        )
+
 
 def size_text(size: int) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
@@ -200,10 +211,11 @@ def size_text(size: int) -> str:
 
 
 def needed_for_grading(rel: Path, size: int) -> bool:
-    """Notebooks, Python files, the per-task output files and any small file are needed."""
+    """Only the notebooks and the per-task output files (OUTPUT_FILES) are needed, whatever
+    their `size`; nothing else a hand-in holds (plots, data, side files, Python files)."""
     if _skipped(rel):
         return False
-    return rel.suffix in (".ipynb", ".py") or rel.name in OUTPUT_FILES or size <= SMALL_FILE_BYTES
+    return rel.suffix == ".ipynb" or rel.name in OUTPUT_FILES
 
 
 def _ignored_label(rel: Path) -> str:

@@ -42,6 +42,19 @@ def check_facts(facts, tasks: list[str] | None = None) -> None:
                 raise ValueError(f"payload numeric facts of {key} hold a malformed item")
 
 
+def _buffer_names(buffers) -> bool:
+    """Whether `buffers` is None or what `kws.grading.child.buffers.compare_with_construction`
+    returns: ``{"written": [name, ...], "constructed": [name, ...]}``."""
+    if buffers is None:
+        return True
+    if not isinstance(buffers, dict) or set(buffers) != {"written", "constructed"}:
+        return False
+    return all(
+        isinstance(names, list) and all(isinstance(n, str) for n in names)
+        for names in buffers.values()
+    )
+
+
 def check_payload(
     payload: dict,
     tasks: list[str],
@@ -59,8 +72,10 @@ def check_payload(
     if not isinstance(payload["tasks"], dict) or set(payload["tasks"]) - set(tasks):
         raise ValueError("payload tasks differ from the ones asked for")
     for task, report in payload["tasks"].items():
-        if set(report) != {"class", "predictions", "near", "facts", "errors", "seconds"}:
+        if set(report) != {"class", "predictions", "near", "facts", "errors", "seconds", "buffers"}:
             raise ValueError(f"payload task {task} has unexpected keys")
+        if not _buffer_names(report["buffers"]):
+            raise ValueError(f"payload task {task}: buffers are not lists of names")
         predictions, near = report["predictions"], report["near"]
         if predictions is not None and (
             len(predictions) != num_inputs

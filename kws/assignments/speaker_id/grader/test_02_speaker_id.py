@@ -78,7 +78,7 @@ def test_task1_encoder_parameters(grading, child, score):
     assert count < budget_limit, (
         f"The parameter size of your encoder block is {text}, over the "
         f"{budget_limit // 1000}k budget; use a smaller d_model or feed-forward size."
-        " (Every weight of the encoder counts, parameters and buffers alike.)"
+        " (Every tensor of the encoder counts, parameters and buffers of every dtype alike.)"
     )
     score.set(1.0, f"The parameter size of your encoder block is {text}.")
 
