@@ -70,7 +70,8 @@ def measured_at() -> dict:
 
 def publish(name: str, values: dict, figures: str | Path = KIT_FIGURES) -> Path:
     """Write ``values`` as section ``name`` of ``figures`` (the other sections kept), atomically,
-    with the commit and the date it was measured at (``commit``, ``measured``: `measured_at`).
+    with the commit and the date it was measured at (``commit``, ``measured``: `measured_at`),
+    unless ``values`` records them itself.
 
     Args:
         name: the section, e.g. ``grading``.
@@ -82,7 +83,7 @@ def publish(name: str, values: dict, figures: str | Path = KIT_FIGURES) -> Path:
     """
     figures = Path(figures)
     saved = json.loads(figures.read_text(encoding="utf-8")) if figures.is_file() else {}
-    saved[name] = {**values, **measured_at()}
+    saved[name] = {**measured_at(), **values}  # a commit the benchmark recorded itself stays
     figures.parent.mkdir(parents=True, exist_ok=True)
     partial = figures.with_name(figures.name + ".partial")
     partial.write_text(json.dumps(saved, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
