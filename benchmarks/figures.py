@@ -2,7 +2,7 @@
 
 ``kws demo``, notebook 01 and the documentation site quote their measurements from that file
 (package data, read by ``kws.figures``). The benchmark scripts write their own section of it with
-:func:`publish`, and nothing else writes it:
+``publish``, and nothing else writes it:
 
 - ``bench_real_speech.py --folds K`` (with its default ``--out``): ``real_speech``, the summary
   of each cross-validated row of ``results/real_speech_cv.json``, after every fold it merges;
@@ -20,8 +20,10 @@ kit's.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,15 +50,40 @@ SUMMARY_KEYS = (
 FOLD_KEYS = ("recipe", "model", "parameters", "steps", "batch_size", "threads")
 
 
+def measured_at() -> dict:
+    """The kit's commit (``git rev-parse HEAD``) and today's date, recorded with every section.
+
+    Returns:
+        ``{"commit": ..., "measured": "YYYY-MM-DD"}``.
+    """
+    kit = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=kit, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(
+            f"benchmarks/figures.py: {kit} is not a git checkout ({done.stderr.strip()}); a "
+            "published figure records the commit it was measured at, so run it from a clone"
+        )
+    return {"commit": done.stdout.strip(), "measured": datetime.date.today().isoformat()}
+
+
 def publish(name: str, values: dict, figures: str | Path = KIT_FIGURES) -> Path:
-    """Write ``values`` as section ``name`` of ``figures`` (the other sections kept), atomically.
+    """Write ``values`` as section ``name`` of ``figures`` (the other sections kept), atomically,
+    with the commit and the date it was measured at (``commit``, ``measured``: `measured_at`),
+    unless ``values`` records them itself.
+
+    Args:
+        name: the section, e.g. ``grading``.
+        values: the section's figures.
+        figures: the figures file (the kit's by default; a test passes its own).
 
     Returns:
         the figures file.
     """
     figures = Path(figures)
     saved = json.loads(figures.read_text(encoding="utf-8")) if figures.is_file() else {}
-    saved[name] = values
+    saved[name] = {**measured_at(), **values}  # a commit the benchmark recorded itself stays
     figures.parent.mkdir(parents=True, exist_ok=True)
     partial = figures.with_name(figures.name + ".partial")
     partial.write_text(json.dumps(saved, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Run a :class:`kws.recipes.Recipe` end to end: data -> model -> ``fit`` -> test -> figures and files.
+"""Run a [`kws.recipes.Recipe`][] end to end: data -> model -> ``fit`` -> test -> figures and files.
 
 ``run_recipe(recipe, data_root, out_dir)`` expects the layouts of ``kws.data.synthetic`` (and of the
 real data): ``data_root/speech_commands_v0.02`` with its sibling 12-class test set for KWS,
@@ -226,7 +226,7 @@ def run_recipe(
 
 
 def format_results(results: list[dict]) -> str:
-    """A plain-text table of :func:`run_recipe` results, one row per recipe."""
+    """A plain-text table of `run_recipe` results, one row per recipe."""
     header = (
         f"{'recipe':<24} {'model':<20} {'params':>8} {'steps':>6} {'train s':>8} "
         f"{'valid acc':>9} {'test acc':>9}"

@@ -28,7 +28,7 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
 
 @dataclass
 class ParameterRow:
-    """One row of a :class:`ParameterTable`: a module (or a parameter held directly by one)."""
+    """One row of a `ParameterTable`: a module (or a parameter held directly by one)."""
 
     name: str
     type: str
@@ -114,7 +114,7 @@ def parameter_table(
         title: first line of the printed table; defaults to the model's class name.
 
     Returns:
-        a :class:`ParameterTable` (print it, or read ``.rows`` / ``.as_dicts()`` / ``.total``).
+        a `ParameterTable` (print it, or read ``.rows`` / ``.as_dicts()`` / ``.total``).
     """
     if depth < 0:
         raise ValueError(f"depth must be >= 0, got {depth}")

@@ -1,6 +1,6 @@
 """Figures of a training run: loss/accuracy curves, learning rate, confusion matrix, attention map.
 
-Every function returns a :class:`matplotlib.figure.Figure` (a notebook shows it when it is the cell's
+Every function returns a `matplotlib.figure.Figure` (a notebook shows it when it is the cell's
 last value) and, given ``path``, also saves it as a PNG. Figures are built without ``pyplot``, so they
 work headless (no display, no backend to choose) and are not kept alive by pyplot's global state.
 """
@@ -157,10 +157,10 @@ def attention_weights(
     """The attention weights (H, T, T) of one layer for one example, from an eval-mode forward pass.
 
     Args:
-        model: a model built on :class:`kws.models.MultiHeadSelfAttention`.
+        model: a model built on [`MultiHeadSelfAttention`][kws.models.attention.MultiHeadSelfAttention].
         x: one example, batched: (1, S) waveform or (1, T, F) features.
         lengths: (1,) valid frames, or ``None``.
-        layer: which attention layer (index into :func:`attention_layers`; -1 = the last).
+        layer: which attention layer (index into `attention_layers`; -1 = the last).
 
     Raises:
         ValueError: the model has no attention layer, or ``x`` holds more than one example.
@@ -198,7 +198,7 @@ def plot_attention(
 ) -> Figure:
     """Attention map of one example: one panel per head, query token (row) against key token (column).
 
-    See :func:`attention_weights` for the arguments. Token 0 is the CLS token in models that have one.
+    See `attention_weights` for the arguments. Token 0 is the CLS token in models that have one.
     """
     weights = attention_weights(model, x, lengths, layer)  # (H, T, T)
     n_heads = weights.size(0)

@@ -1,6 +1,6 @@
 """Training recipes of the reference models: which preset, how long, how fast, how regularised.
 
-A :class:`Recipe` is everything ``kws.experiments.run_recipe`` needs besides the data folder and the
+A `Recipe` is everything ``kws.experiments.run_recipe`` needs besides the data folder and the
 device. ``SMALL`` holds the CPU-sized recipes (keyword spotting measured on real speech, speaker ID
 on the ``small`` synthetic preset); ``FULL`` the course-sized recipes for a GPU and the real data.
 
@@ -260,7 +260,7 @@ def resolve_recipe(
     fields (``steps=``, ``batch_size=``, ``lr=``, ...; None leaves a field as it is) changed.
 
     Warm-up and validation interval follow a change of ``steps`` proportionally (as
-    :meth:`Recipe.scaled`) unless they are given too.
+    `Recipe.scaled`) unless they are given too.
 
     Raises:
         ValueError: an unknown name or setting, or a setting without ``=`` (the message lists the

@@ -4,6 +4,7 @@ the kit's own files at build time; and a built page renders in a real browser.""
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,21 @@ def test_the_site_builds_strictly_with_every_placeholder_filled(site):
     commands = (site / "reference/commands.html").read_text(encoding="utf-8")
     for name in ("demo", "release", "grade", "report", "gradescope"):
         assert f"kws {name}" in commands, name  # from the command's own parser
+
+
+def test_the_api_pages_show_cross_references_not_raw_roles(site):
+    """A docstring's reference renders as a link: no Sphinx role (`:class:`, `:func:`...) left as
+    text, and no autorefs reference (`[name][]`) that did not resolve to a page."""
+    raw = re.compile(r":(?:mod|class|func|meth|attr|data|exc|obj):(?:`|<code>)")
+    unresolved = re.compile(r"</code>\]\[[\w.]*\]")
+    bad = []
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        if raw.search(text) or unresolved.search(text):
+            bad.append(str(page.relative_to(site)))
+    assert bad == [], "raw roles or unresolved references; write [`kws.x.Name`][] instead"
+    api = (site / "reference/api/training.html").read_text(encoding="utf-8")
+    assert 'href="#kws.training.plan"' in api  # the loop's docstring links to the plan module
 
 
 def test_the_figures_pages_quote_the_figures_file(site):

@@ -2,8 +2,11 @@
 `kws demo` and notebook 01 quote it, an installed kit has it, and nothing in the kit reads the
 repository's benchmarks/ folder (which an installed kit lacks)."""
 
+import datetime
+import importlib.util
 import json
 import re
+import subprocess
 
 import pytest
 
@@ -28,6 +31,33 @@ def test_the_figures_file_ships_with_the_package_and_says_how_each_figure_was_me
         assert section["conditions"] and isinstance(section["synthetic"], bool), name
     with pytest.raises(KeyError, match="has no section 'nothing'; it has: real_speech"):
         figures.section("nothing")
+
+
+def _git(*args):
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_every_figure_records_the_commit_and_date_it_was_measured_at():
+    for name, section in figures.load().items():
+        commit = section.get("commit", "").split(" ")[0]  # bench_demo adds "+ uncommitted ..."
+        assert re.fullmatch(r"[0-9a-f]{7,40}", commit), f"{name}: no commit"
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", section.get("measured", "")), name
+        if _git("rev-parse", "--git-dir").returncode == 0:  # a clone, not an installed kit
+            assert _git("cat-file", "-e", commit + "^{commit}").returncode == 0, name
+
+
+def test_publishing_a_figure_records_the_checkout_s_commit(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_figures", ROOT / "benchmarks/figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    mine = tmp_path / "figures.json"
+    mine.write_text(json.dumps({"report": {"kept": True}}))
+    module.publish("grading", {"runs": [1]}, mine)
+    saved = json.loads(mine.read_text())
+    assert saved["report"] == {"kept": True}
+    assert saved["grading"]["runs"] == [1]
+    assert saved["grading"]["commit"] == _git("rev-parse", "HEAD").stdout.strip()
+    assert saved["grading"]["measured"] == datetime.date.today().isoformat()
 
 
 def test_the_demo_quotes_the_real_speech_rows_of_the_figures_file(tmp_path):

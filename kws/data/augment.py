@@ -1,5 +1,5 @@
 """Waveform augmentation for training batches: speed perturbation, random time shift, background
-noise and level changes; and :func:`play_at_speed`, which test-time averaging uses too.
+noise and level changes; and `play_at_speed`, which test-time averaging uses too.
 
 Both act on a whole batch (B, S) at once on the batch's device, with random numbers from a
 `torch.Generator` on that device, so a training run is reproducible from its seed and the GPU never waits

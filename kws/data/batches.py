@@ -1,13 +1,13 @@
 """Batch iterators that run on the training device itself, with no DataLoader workers.
 
-The whole split (a :class:`~kws.data.cache.ClipCache` or :class:`~kws.data.cache.FeatureCache`) is
+The whole split (a [`kws.data.cache.ClipCache`][] or [`kws.data.cache.FeatureCache`][]) is
 moved to the device once; each step then picks rows with a random permutation, converts,
 augments and crops them with a few tensor operations on that device. On a GPU nothing waits for
 Python code per example; on a CPU the same code runs, and still outruns per-file loading
 (``benchmarks/bench_data.py`` measures both).
 
 Iterating gives one epoch of ``(x, lengths, labels)`` tuples; ``len()`` is the number of batches
-per epoch; :meth:`forever` repeats epochs for step-based training; :meth:`indexed` also yields
+per epoch; `forever` repeats epochs for step-based training; `indexed` also yields
 the dataset index of every row (to put predictions of a shuffled or length-sorted pass back in
 order). Random numbers come from a ``torch.Generator`` on the device seeded with ``seed``, so the
 same seed gives the same batches.
@@ -68,21 +68,21 @@ class _DeviceBatches(ABC):
 
 
 class ClipBatches(_DeviceBatches):
-    """Batches of one-second clips from a :class:`~kws.data.cache.ClipCache`, on ``device``.
+    """Batches of one-second clips from a [`kws.data.cache.ClipCache`][], on ``device``.
 
     Each batch: the int16 rows are gathered on the device, scaled to float32 (times each clip's
     gain) and, when ``augment`` is given, shifted and mixed with noise there too. Features are left
     to the model, which carries its own front-end.
 
     Args:
-        cache: the decoded split (:func:`kws.data.cache.cache_clips`).
+        cache: the decoded split ([`kws.data.cache.cache_clips`][]).
         batch_size: clips per batch B.
         device: where batches are made; the int16 clips are copied there once (pinned and
             asynchronous for CUDA). Call ``cache.to(device)`` first to share one copy between
             several iterators.
         shuffle: a new random order each epoch; else the cache's order.
         seed: seeds the order and the augmentation.
-        augment: a :class:`~kws.data.augment.WaveAugment` already on ``device`` (training only).
+        augment: a [`kws.data.augment.WaveAugment`][] already on ``device`` (training only).
         drop_last: leave out the last, smaller batch of an epoch.
 
     Iterating yields batches ``(waves (B, S) float32, None, labels (B,) int64)``: every clip
@@ -123,7 +123,7 @@ class ClipBatches(_DeviceBatches):
 
 
 class FeatureBatches(_DeviceBatches):
-    """Batches of log-mel feature sequences from a :class:`~kws.data.cache.FeatureCache`.
+    """Batches of log-mel feature sequences from a [`kws.data.cache.FeatureCache`][].
 
     Training (``crop`` set): each utterance gives one random window of ``crop`` frames, cut on the
     device by a gather (utterances shorter than ``crop`` are taken whole and padded with
@@ -131,11 +131,11 @@ class FeatureBatches(_DeviceBatches):
 
     Evaluation (``crop=None``): whole utterances. They are sorted by length and cut into batches in
     that order, so each batch is padded only to its own longest utterance; ``shuffle`` then only
-    shuffles the order of these batches. :meth:`indexed` says where each row came from, to put
+    shuffles the order of these batches. `indexed` says where each row came from, to put
     predictions back in the cache's order.
 
     Args:
-        cache: the decoded utterances (:func:`kws.data.cache.cache_features`, or a ``subset``).
+        cache: the decoded utterances ([`kws.data.cache.cache_features`][], or a ``subset``).
         batch_size: utterances per batch B.
         device: where batches are made; the frames are copied there once (use ``cache.to(device)``
             first to share them between a train and a valid iterator).

@@ -3,11 +3,11 @@
 Reading 100,000 small WAV files (or 60,000 small ``.pt`` files) every epoch is what keeps a GPU
 waiting. Here each dataset is decoded once, in parallel, into:
 
-- :class:`ClipCache`: all clips of a Speech Commands split as one int16 tensor (N, S) with labels
+- `ClipCache`: all clips of a Speech Commands split as one int16 tensor (N, S) with labels
   and speaker ids alongside (int16 is how the WAVs store them: exact, and half the memory of float);
-- :class:`FeatureCache`: all utterances of an HW4 speaker-features folder as one float tensor of
+- `FeatureCache`: all utterances of an HW4 speaker-features folder as one float tensor of
   frames (sum of T, F) with offsets and lengths (utterance i is ``frames[offsets[i]:][:lengths[i]]``);
-- :class:`NoiseBank`: the ``_background_noise_`` recordings, float32, concatenated.
+- `NoiseBank`: the ``_background_noise_`` recordings, float32, concatenated.
 
 Each is saved with ``torch.save`` in ``<data folder>/.kws_cache/`` and memory-mapped on load. The file
 name holds a key: a hash of the file list (paths, sizes, modification times), the settings and the
@@ -182,7 +182,7 @@ _FEATURE_TENSORS = ("frames", "offsets", "lengths", "labels")
 class ClipCache:
     """All clips of one Speech Commands split, decoded, as int16 samples.
 
-    Clip i as float32 is ``waves[i] * (gains[i] / 32768)`` (:meth:`clip`), bit for bit the waveform
+    Clip i as float32 is ``waves[i] * (gains[i] / 32768)`` (`clip`), bit for bit the waveform
     ``SpeechCommands`` returns: the samples are the WAV's 16-bit integers, and the gain of a silence
     clip (cut from background noise) is kept apart instead of being rounded into them.
 
@@ -221,14 +221,14 @@ def cache_clips(
     cache_dir: str | os.PathLike | None = None,
     num_workers: int | None = None,
 ) -> ClipCache:
-    """Decode every clip of ``dataset`` once into a :class:`ClipCache`, or load it from disk.
+    """Decode every clip of ``dataset`` once into a `ClipCache`, or load it from disk.
 
     The key covers every item (path, label, speaker, offset, gain: so the label set, the fractions
     and the seed) and each file's size and modification time.
 
     Args:
-        dataset: a :class:`kws.data.SpeechCommands` (any subset and label set).
-        cache_dir: where to keep the cache; default :func:`cache_dir_for` ``(dataset.root)``.
+        dataset: a [`SpeechCommands`][kws.data.speech_commands.SpeechCommands] (any subset and label set).
+        cache_dir: where to keep the cache; default `cache_dir_for` ``(dataset.root)``.
         num_workers: threads that decode WAVs; default the CPU count.
     """
     items = dataset.items
@@ -329,8 +329,8 @@ class FeatureCache:
     def to(self, device: str | torch.device) -> FeatureCache:
         """The same utterances with every tensor on ``device`` (itself when already there).
 
-        Moving a :meth:`subset` to another device copies only its own utterances' frames
-        (:meth:`packed`), so a train and a valid subset together take the memory of one.
+        Moving a `subset` to another device copies only its own utterances' frames
+        (`packed`), so a train and a valid subset together take the memory of one.
         """
         device = torch.device(device)
         if device.type != self.frames.device.type:
@@ -380,17 +380,17 @@ def cache_features(
     cache_dir: str | os.PathLike | None = None,
     num_workers: int | None = None,
 ) -> FeatureCache:
-    """All utterances of an HW4 speaker-features folder, decoded once into a :class:`FeatureCache`.
+    """All utterances of an HW4 speaker-features folder, decoded once into a `FeatureCache`.
 
     Args:
         source: the folder holding ``metadata.json``, ``mapping.json``, ``testdata.json`` and
-            ``uttr-*.pt``; or a :class:`kws.data.SpeakerFeatures` split, which gives the
-            :meth:`FeatureCache.subset` of its utterances, in its order, of the folder's cache.
+            ``uttr-*.pt``; or a [`SpeakerFeatures`][kws.data.speaker_features.SpeakerFeatures] split, which gives the
+            `FeatureCache.subset` of its utterances, in its order, of the folder's cache.
         part: ``"train"`` (every labelled utterance of ``metadata.json``, in file order) or
             ``"test"`` (``testdata.json``, labels -1); taken from ``source`` when it is a split.
         dtype: storage type of the frames; ``torch.float16`` halves memory (the full HW4 set is
             ~7 GB in float32) at ~3 significant digits.
-        cache_dir: where to keep the cache; default :func:`cache_dir_for` ``(folder)``.
+        cache_dir: where to keep the cache; default `cache_dir_for` ``(folder)``.
         num_workers: threads that read ``.pt`` files; default the CPU count.
     """
     if isinstance(source, SpeakerFeatures):
@@ -455,7 +455,7 @@ class NoiseBank:
 def cache_noise(
     noise_dir: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None
 ) -> NoiseBank:
-    """The WAV/FLAC files of a ``_background_noise_`` folder (sorted by name) as a :class:`NoiseBank`."""
+    """The WAV/FLAC files of a ``_background_noise_`` folder (sorted by name) as a `NoiseBank`."""
     noise_dir = Path(noise_dir)
     files = audio_files(noise_dir)
     if not files:

@@ -78,7 +78,7 @@ class LogMel(nn.Module):
 
 
 class MFCC(nn.Module):
-    """Mel-frequency cepstral coefficients: a type-II DCT (orthonormal) of :class:`LogMel`.
+    """Mel-frequency cepstral coefficients: a type-II DCT (orthonormal) of `LogMel`.
 
     Written as log-mel followed by a fixed DCT matrix rather than ``torchaudio.transforms.MFCC``,
     whose decibel conversion clamps every value to 80 dB below the loudest bin of the whole batch,
@@ -86,12 +86,12 @@ class MFCC(nn.Module):
 
     Args:
         n_mfcc: number of coefficients kept (must not exceed ``n_mels``).
-        n_mels: as in :class:`LogMel`; the default 80 is the KWT recipe's.
-        sample_rate: as in :class:`LogMel`.
-        n_fft: as in :class:`LogMel`; the default 480 samples (30 ms) is the KWT recipe's window.
-        win_length: as in :class:`LogMel` (defaults to ``n_fft``).
-        hop_length: as in :class:`LogMel`; the default is the KWT recipe's 10 ms hop.
-        floor: as in :class:`LogMel`.
+        n_mels: as in `LogMel`; the default 80 is the KWT recipe's.
+        sample_rate: as in `LogMel`.
+        n_fft: as in `LogMel`; the default 480 samples (30 ms) is the KWT recipe's window.
+        win_length: as in `LogMel` (defaults to ``n_fft``).
+        hop_length: as in `LogMel`; the default is the KWT recipe's 10 ms hop.
+        floor: as in `LogMel`.
 
     Shapes:
         forward(waveform (B, S)) -> coefficients (B, T, n_mfcc), T = S // hop_length + 1.

@@ -7,8 +7,8 @@
 True
 
 Every model keeps its frozen dataclass config in ``model.config`` and the preset it was built
-from in ``model.preset``; :func:`model_config` turns both into a dict that ``json.dump`` can write
-(checkpoints store it next to the weights) and :func:`from_config` builds the same architecture
+from in ``model.preset``; `model_config` turns both into a dict that ``json.dump`` can write
+(checkpoints store it next to the weights) and `from_config` builds the same architecture
 back from that dict.
 """
 
@@ -113,7 +113,7 @@ def model_config(model: nn.Module) -> dict[str, Any]:
 
 
 def from_config(description: dict[str, Any]) -> nn.Module:
-    """Build a fresh (untrained) model from a :func:`model_config` dict."""
+    """Build a fresh (untrained) model from a `model_config` dict."""
     class_name = description.get("class")
     if class_name not in MODEL_CLASSES:
         raise ValueError(

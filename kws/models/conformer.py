@@ -10,8 +10,8 @@ context) between two half-step feed-forward networks::
     y = LayerNorm(x)
 
 ``Conformer`` has the same parameter count as ``torchaudio.models.Conformer`` and, after
-:func:`load_torchaudio_state_dict`, the same outputs — with one deliberate difference at padding,
-see :class:`ConformerBlock`.
+`load_torchaudio_state_dict`, the same outputs — with one deliberate difference at padding,
+see `ConformerBlock`.
 
 Letters used in shapes: B batch, T frames, D model width (input_dim), K depthwise kernel size.
 """
@@ -169,7 +169,7 @@ class Conformer(nn.Module):
         use_group_norm: GroupNorm instead of BatchNorm1d in the convolution modules.
         convolution_first: convolution before attention in every block.
 
-    See :class:`ConformerBlock` for how padding is handled (and where it differs from torchaudio).
+    See `ConformerBlock` for how padding is handled (and where it differs from torchaudio).
     """
 
     def __init__(
@@ -249,7 +249,7 @@ def convert_torchaudio_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[s
     Keys are renamed by ``_TORCHAUDIO_KEY_RULES``; the pointwise Conv1d weights (out, in, 1) lose
     their kernel axis to become Linear weights (out, in). Works for a whole
     ``torchaudio.models.Conformer`` (keys ``conformer_layers.{i}.*`` -> ``layers.{i}.*``) and for a
-    single ``ConformerLayer`` (-> :class:`ConformerBlock`).
+    single ``ConformerLayer`` (-> `ConformerBlock`).
     """
     converted = {}
     for key, value in state_dict.items():

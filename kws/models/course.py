@@ -79,5 +79,5 @@ def course_tables(depth: int = 2) -> str:
 
 
 def print_course_tables(depth: int = 2, file: TextIO | None = None) -> None:
-    """Print :func:`course_tables` (to stdout unless ``file`` is given)."""
+    """Print `course_tables` (to stdout unless ``file`` is given)."""
     print(course_tables(depth), file=file or sys.stdout)

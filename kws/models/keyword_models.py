@@ -4,11 +4,11 @@ Every model here carries its own front-end (``self.frontend``: log-mel or MFCC, 
 SpecAugment (``self.specaugment``, active only in ``train()`` mode), so a saved model plus a batch
 of 16 kHz waveforms is all that inference or grading needs.
 
-- :class:`ConvStemTransformer`: the course's conv-stem KWS Transformer (two stride-2 convolutions,
+- `ConvStemTransformer`: the course's conv-stem KWS Transformer (two stride-2 convolutions,
   every (time, frequency) position a token, a CLS token, four encoder layers).
-- :class:`KeywordTransformer`: KWT (Berg et al., 2021): every MFCC frame a token, a CLS token and
+- `KeywordTransformer`: KWT (Berg et al., 2021): every MFCC frame a token, a CLS token and
   a learned 1-D position embedding, pre-norm encoder layers.
-- :class:`PatchTransformer`: AST-style patches of the log-mel spectrogram, with patch-out.
+- `PatchTransformer`: AST-style patches of the log-mel spectrogram, with patch-out.
 
 ``forward(waveform (B, S), lengths (B,) | None) -> logits (B, C)``; ``lengths`` counts valid
 samples (clips padded with zeros after them). Padding does not change a valid clip's logits in

@@ -1,7 +1,7 @@
 """Additive-margin softmax (AM-softmax) and the cosine classifier head it needs.
 
-A :class:`CosineClassifier` outputs the cosine between an embedding and each class's weight
-vector; :class:`AMSoftmax` subtracts a margin from the cosine of the true class and scales all
+A `CosineClassifier` outputs the cosine between an embedding and each class's weight
+vector; `AMSoftmax` subtracts a margin from the cosine of the true class and scales all
 cosines before a cross-entropy, which pulls embeddings of one class together and pushes classes
 apart (Wang et al., 2018, "Additive Margin Softmax for Face Verification"). At test time the
 prediction is simply the class with the largest cosine.

@@ -28,7 +28,7 @@ def masked_mean(x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.T
 
 
 class MeanPooling(nn.Module):
-    """:func:`masked_mean` as a module: forward(x (B, T, D), lengths (B,) | None) -> (B, D)."""
+    """`masked_mean` as a module: forward(x (B, T, D), lengths (B,) | None) -> (B, D)."""
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return masked_mean(x, lengths)

@@ -68,12 +68,12 @@ class HW4Sample(nn.Module):
 
 @dataclass(frozen=True)
 class SpeakerClassifierConfig:
-    """Settings shared by :class:`SpeakerTransformer` and :class:`SpeakerConformer`.
+    """Settings shared by `SpeakerTransformer` and `SpeakerConformer`.
 
     pooling: ``"mean"`` (masked mean) or ``"attention"`` (self-attention pooling).
     batch_norm: a BatchNorm1d right before the classifier (course TASK 2).
     head: ``"linear"`` (logits for cross-entropy) or ``"cosine"`` (cosines for AM-softmax,
-        course TASK 3); ``margin`` and ``scale`` are the AM-softmax settings :func:`criterion`
+        course TASK 3); ``margin`` and ``scale`` are the AM-softmax settings `criterion`
         builds the loss with.
     """
 

@@ -1,8 +1,8 @@
 """Stems: turn a feature sequence (B, T, F) into the tokens a Transformer attends over.
 
-- :class:`ConvSubsampling`: two 3x3 stride-2 convolutions (as in the Speech-Transformer), which cut
+- `ConvSubsampling`: two 3x3 stride-2 convolutions (as in the Speech-Transformer), which cut
   the number of frames by 4, then a linear projection to ``d_model``.
-- :class:`PatchEmbedding`: AST-style spectrogram patches, a CLS token, a learned 2-D position
+- `PatchEmbedding`: AST-style spectrogram patches, a CLS token, a learned 2-D position
   embedding and PaSST-style patch-out (dropping patches while training).
 
 Letters used in shapes: B batch, T frames, F mel bins, C channels, D model size, N tokens.

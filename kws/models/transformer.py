@@ -123,7 +123,7 @@ class TransformerEncoder(nn.Module):
 
     Args:
         encoder_layer: the layer to copy (its weights are copied too; each copy is trained
-            separately). Usually a :class:`TransformerEncoderLayer`.
+            separately). Usually a `TransformerEncoderLayer`.
         num_layers: how many copies, >= 1; they are ``self.layers[0]`` ... ``self.layers[n-1]``.
         norm: optional module applied to the output of the last layer (e.g. ``nn.LayerNorm(D)``,
             needed after pre-norm layers).

@@ -20,7 +20,7 @@ from kws.data.augment import play_at_speed
 
 class SpeedAveraging(nn.Module):
     """Wrap a waveform classifier so that, in eval mode, it averages its class probabilities over
-    copies of each clip played at ``speeds`` (:func:`kws.data.augment.play_at_speed`).
+    copies of each clip played at ``speeds`` ([`kws.data.augment.play_at_speed`][]).
 
     In training mode it is the wrapped model, unchanged: the averaging is for evaluation only.
     Its state dict is the wrapped model's under ``model.``; save ``wrapper.model`` to keep the

@@ -6,7 +6,7 @@
                           loadable with ``torch.load``.
 ``out_dir/config.json``   how to rebuild the model: ``kws.models.model_config(model)`` for kit models,
                           or the dict the caller passed (e.g. a notebook's ``{"task", "class", "kwargs"}``).
-``out_dir/history.json``  the :class:`~kws.training.History` so far.
+``out_dir/history.json``  the [`kws.training.History`][] so far.
 ``out_dir/last.pt``       the full training state (model, optimizer, scheduler, step, random-number
                           states, history, batch-iterator state) that ``fit(..., resume=...)`` continues from.
 """
@@ -61,12 +61,12 @@ def save_model(out_dir: Path, model: nn.Module, config: dict | None) -> None:
 
 
 def save_training_state(path: Path, state: dict) -> None:
-    """Write the resumable training state (see :func:`kws.training.fit`) to ``path`` atomically."""
+    """Write the resumable training state (see [`kws.training.fit`][]) to ``path`` atomically."""
     _atomic_save(state, path)
 
 
 class RunFolder:
-    """The output folder of one :func:`kws.training.fit` run and when each file is written;
+    """The output folder of one [`kws.training.fit`][] run and when each file is written;
     ``out_dir=None`` writes nothing.
 
     ``model.pt`` (with ``config.json``) holds the weights ``keep`` names: with ``"best"``, those
@@ -99,7 +99,7 @@ class RunFolder:
 
 
 def load_training_state(resume: str | Path) -> dict:
-    """Read a training state written by :func:`save_training_state`.
+    """Read a training state written by `save_training_state`.
 
     Args:
         resume: the ``last.pt`` file, or the output folder that holds it.

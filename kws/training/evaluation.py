@@ -1,9 +1,9 @@
 """Running a trained model over batches: accuracy and loss, or predictions for a CSV.
 
 Batches are tuples ``(x, lengths, labels)`` as the kit's iterators yield them
-(:class:`kws.data.batches.ClipBatches`, :class:`kws.data.batches.FeatureBatches`) or any iterable of
+([`kws.data.batches.ClipBatches`][], [`kws.data.batches.FeatureBatches`][]) or any iterable of
 the same shape: ``x`` (B, S) waveforms or (B, T, F) features, ``lengths`` (B,) or ``None``, ``labels``
-(B,) int64. For :func:`predict` the third item may be absent or anything (e.g. dummy labels).
+(B,) int64. For `predict` the third item may be absent or anything (e.g. dummy labels).
 
 The kit's iterators may hand out examples in another order than the dataset's (shuffled, or
 sorted by length to pad less); they say where each row came from through ``indexed()``, which
@@ -164,7 +164,7 @@ def predict(
             length sorting is undone), or any iterable of ``(x, lengths)`` or
             ``(x, lengths, anything)``, whose order is kept.
         device: where to run; defaults to the model's device.
-        precision: "auto", "bf16" or "fp32" (see :func:`evaluate`).
+        precision: "auto", "bf16" or "fp32" (see `evaluate`).
 
     Returns:
         int64 tensor (N,) on the CPU.
@@ -201,7 +201,7 @@ def write_predictions_csv(
 
     Args:
         path: the CSV file to write (its folder is created); written by
-            :func:`kws.data.speaker_features.write_predictions_csv`.
+            [`kws.data.speaker_features.write_predictions_csv`][].
         ids: one Id per example (for HW4: the test utterance's ``feature_path``).
         predictions: class indices (N,), in the order of ``ids``.
         class_names: the name of each class index (for HW4: ``mapping.json``'s ``id2speaker``).

@@ -14,7 +14,7 @@ class History:
     ``grad_norm`` (total gradient norm before clipping), ``batch_size``.
     Per validation: ``eval_step`` (the step it followed), ``valid_loss``, ``valid_accuracy``.
     ``best_step`` / ``best_valid_accuracy`` name the validation the best checkpoint was taken at;
-    ``train_seconds`` is the wall time spent in :func:`kws.training.fit` (summed over resumes).
+    ``train_seconds`` is the wall time spent in [`kws.training.fit`][] (summed over resumes).
     """
 
     loss: list[float] = field(default_factory=list)
@@ -39,7 +39,7 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict) -> "History":
-        """Rebuild a History from :meth:`to_dict` output.
+        """Rebuild a History from `to_dict` output.
 
         Raises:
             ValueError: ``data`` has keys a History does not know (e.g. a JSON file of another kind).
@@ -58,7 +58,7 @@ class History:
 
     @classmethod
     def load(cls, path: str | Path) -> "History":
-        """Read a history written by :meth:`save`."""
+        """Read a history written by `save`."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(

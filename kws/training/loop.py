@@ -2,15 +2,15 @@
 
 A run, step by step, each step in a module of its own:
 
-1. the plan (:mod:`kws.training.plan`): the run's length, when it validates and logs, its warm-up;
-2. the state (:mod:`kws.training.state`): the model on its device, the optimizer, the schedule,
+1. the plan ([`kws.training.plan`][]): the run's length, when it validates and logs, its warm-up;
+2. the state ([`kws.training.state`][]): the model on its device, the optimizer, the schedule,
    the moving average of the weights, the history — or all of them read back to resume;
 3. the steps (`TrainStep`, here): forward, loss, backward, clipping, optimizer and schedule;
 4. every ``log_every`` steps, the numbers into the history and onto the bar
-   (:mod:`kws.training.progress`): losses, correct counts and gradient norms stay on the device
+   ([`kws.training.progress`][]): losses, correct counts and gradient norms stay on the device
    until then and come to the host in one copy (one sync), so the GPU runs ahead of Python;
 5. every ``eval_every`` steps, a validation (`validate`, here) and the output folder's files
-   (:class:`kws.training.checkpoints.RunFolder`): the kept weights and the resumable state.
+   ([`kws.training.checkpoints.RunFolder`][]): the kept weights and the resumable state.
 """
 
 import functools
@@ -90,13 +90,13 @@ def fit(
         optimizer: your own optimizer over the model's parameters; the warm-up cosine schedule is still
             applied on top of its learning rates.
         out_dir: folder for ``model.pt`` (the weights ``keep`` names), ``config.json``,
-            ``history.json`` and ``last.pt`` (see :mod:`kws.training.checkpoints`); ``None`` writes nothing.
+            ``history.json`` and ``last.pt`` (see [`kws.training.checkpoints`][]); ``None`` writes nothing.
         config: the dict to save as ``config.json``; default ``kws.models.model_config(model)`` for
             kit models (those with a ``.config``), else no config file.
         device: "auto" (CUDA when present), "cpu", "cuda", ...
         precision: "auto" (bf16 autocast on CUDA, fp32 elsewhere), "bf16" or "fp32".
         seed: seeds Python, NumPy and torch at the start (dropout, SpecAugment). Seed before building
-            the model too (:func:`seed_everything`) to fix its initial weights.
+            the model too (`seed_everything`) to fix its initial weights.
         progress: show a tqdm bar (steps/s, clips/s, loss, train accuracy, learning rate) and a
             line per validation; ``False`` prints nothing.
         resume: an ``out_dir`` (or its ``last.pt``) of an interrupted run with the same settings:
@@ -114,7 +114,7 @@ def fit(
             averages over roughly the last 1,000 steps (``1 / (1 - decay)``).
 
     Returns:
-        the run's :class:`History`.
+        the run's `History`.
     """
     check_keep(keep, average_decay)
     device = resolve_device(device)
@@ -185,7 +185,7 @@ def fit(
 class TrainStep:
     """One optimizer step on one batch: the forward pass (bf16 autocast on CUDA with
     ``precision="auto"``), the loss, the backward pass, gradient clipping, the optimizer's and
-    the schedule's step, the moving average's update. Arguments as for :func:`fit`."""
+    the schedule's step, the moving average's update. Arguments as for `fit`."""
 
     def __init__(
         self,
@@ -248,11 +248,11 @@ def validate(
     loss_fn: Callable | None,
     precision: str,
 ) -> tuple[dict, bool]:
-    """Score the kept weights (:attr:`TrainingState.kept`) on `valid_batches` after `step` and
+    """Score the kept weights (`TrainingState.kept`) on `valid_batches` after `step` and
     record it in the run's History (the best accuracy so far and its step too).
 
     Returns:
-        :func:`evaluate`'s result, and whether its accuracy is the best so far.
+        `evaluate`'s result, and whether its accuracy is the best so far.
     """
     result = evaluate(
         state.kept, valid_batches, device=device, loss_fn=loss_fn, precision=precision

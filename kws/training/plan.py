@@ -51,7 +51,7 @@ def plan_run(
     warmup_steps: int | None,
     lr_factor: Callable[[int, int], float] | None,
 ) -> RunPlan:
-    """The run's plan from :func:`kws.training.fit`'s arguments of the same names, defaults filled
+    """The run's plan from [`kws.training.fit`][]'s arguments of the same names, defaults filled
     in: validation each epoch (or a tenth of the run), warm-up 5 % of the steps.
 
     Raises:

@@ -1,6 +1,6 @@
 """What a training run changes as it trains: the weights, the optimizer, the learning-rate
 schedule, the moving average of the weights and the history. Built once at the start of
-:func:`kws.training.fit`, written to ``last.pt`` at each validation and read back to resume.
+[`kws.training.fit`][], written to ``last.pt`` at each validation and read back to resume.
 """
 
 from collections.abc import Callable

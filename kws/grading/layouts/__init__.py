@@ -14,7 +14,7 @@ The kit's layouts, one module each:
   folder (``test_labels.csv``).
 
 A new kind of data is a new module, in the kit (an entry of `BUILT_IN`) or in the assignment's
-own folder, named by its spec as ``layout = "<file>.py:<Class>"`` (docs/layouts.md): no engine
+own folder, named by its spec as ``layout = "<file>.py:<Class>"`` (docs/how-to/layouts.md): no engine
 file changes.
 """
 
@@ -67,7 +67,7 @@ def layout_class(spec: Spec) -> type[Layout]:
         raise SpecError(
             f"{spec.path}: [data] layout = {name!r} is not one the grader reads; use one of "
             f'{", ".join(sorted(BUILT_IN))}, or "<file>.py:<Class>" for a layout in the '
-            "assignment's own folder (docs/layouts.md)"
+            "assignment's own folder (docs/how-to/layouts.md)"
         )
     found = getattr(module, class_name, None)
     if not (isinstance(found, type) and issubclass(found, Layout)):

@@ -12,7 +12,7 @@ built once per use from the assignment's spec (its ``[data]`` keys: the folders 
     layout.missing(data)                          # None, or why `data` cannot grade it
     hidden = layout.hidden_test(data, out_file)   # inputs file for the child, labels kept here
 
-A new layout is one module with one subclass of `Layout` (docs/layouts.md shows one): the
+A new layout is one module with one subclass of `Layout` (docs/how-to/layouts.md shows one): the
 engine needs no edit.
 """
 
