@@ -108,6 +108,21 @@ def test_every_graded_check_of_every_notebook_has_a_self_check_cell_to_run_again
         assert cell is not None and "check." in cell.code, task
 
 
+def test_the_token_budget_tests_lead_to_their_task_self_check_cell():
+    """Task 2's budget tests carry their task (a pytest marker the results record), so a failed
+    budget leads the student to a self-check cell to run again."""
+    from kws.assignments.keyword_spotting.grader import test_01_tasks as grader
+
+    cells = self_check_cells(KIT_NOTEBOOKS / SPEC.notebook)
+    for test in (grader.test_tokens_budget, grader.test_tokens_attention_memory):
+        tasks = [m.args[0] for m in getattr(test, "pytestmark", []) if m.name == "task"]
+        assert tasks == [grader.MODEL_TASK], test.__name__
+        facts = {"test": test.__name__, "task": tasks[0]}
+        title = test.__doc__.split(":")[0]
+        cell = rerun_for(SPEC, {"name": title, "extra_data": facts}, cells)
+        assert cell is not None and "check." in cell.code, test.__name__
+
+
 def _page(folder: Path, student: str) -> str:
     return (folder / "feedback" / student / f"{SPEC.name}.html").read_text(encoding="utf-8")
 

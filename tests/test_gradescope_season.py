@@ -97,6 +97,17 @@ def test_an_extension_found_by_email_and_the_grace_period_keep_full_marks(tmp_pa
     assert document["score"] == 10.0 and "late" not in document["extra_data"]
 
 
+def test_an_extension_granted_in_gradescope_moves_that_students_due_date(tmp_path):
+    """A user's own ``users[].assignment.due_date`` (Gradescope's extension) is their due date."""
+    results = _results(tmp_path / "results.json", 8.0)
+    metadata = _metadata(tmp_path / "meta.json", "2026-10-04T10:00:00-07:00", [])
+    document = json.loads(metadata.read_text())
+    own = {"due_date": "2026-10-05T23:00:00-07:00", "late_due_date": None, "release_date": None}
+    document["users"][0]["assignment"] = own
+    metadata.write_text(json.dumps(document))
+    assert _run(tmp_path, results, metadata)["score"] == 10.0
+
+
 def test_over_the_attempt_limit_the_last_counted_attempt_stands(tmp_path):
     earlier = _results(tmp_path / "earlier.json", 4.0)
     first = json.loads(earlier.read_text()) | {"extra_data": {"attempt": {"counted": True}}}

@@ -15,7 +15,9 @@
    this attempt's grading is shown. Each results.json records whether it counted
    (``extra_data.attempt``).
 2. **Late work**: each notebook graded, against the course file's due date (an extension
-   matched by the student's e-mail or name in ``users``) or else Gradescope's ``due_date``:
+   matched by the student's e-mail or name in ``users``), else an extension granted in
+   Gradescope (a user's own ``users[].assignment.due_date`` differing from the assignment's),
+   else the course file's due date, else Gradescope's ``due_date``:
    the grace period and the capped penalty of `kws.grading.course`. Grace days over the term
    are not spent here (one submission cannot see the others): settle them with ``kws season``
    on the downloaded submissions. The total ``score`` becomes the final score; the tests keep
@@ -80,10 +82,22 @@ def _due(course: Course, metadata: dict, assignment: str) -> datetime | None:
         for key in (user.get("email"), user.get("name")):
             if key and assignment in course.extensions.get(key, {}):
                 return course.extensions[key][assignment]
+    own = _own_due(metadata)
+    if own is not None:
+        return own
     if assignment in course.due:
         return course.due[assignment]
     due = (metadata.get("assignment") or {}).get("due_date")
     return _time(due) if due else None
+
+
+def _own_due(metadata: dict) -> datetime | None:
+    """A user's own ``users[].assignment.due_date`` when it differs from the assignment's: an
+    extension granted in Gradescope (the latest, if several users differ)."""
+    base = (metadata.get("assignment") or {}).get("due_date")
+    own = [((user.get("assignment") or {}).get("due_date")) for user in metadata.get("users") or []]
+    own = [_time(due) for due in own if due and (not base or _time(due) != _time(base))]
+    return max(own) if own else None
 
 
 def apply_late(document: dict, metadata: dict, course: Course) -> dict:

@@ -31,11 +31,13 @@ def _budget(grading, child, topic: str) -> None:
         pytest.fail(f"Your KeywordTransformer, run on 1-second test clips: ✗ {what} — {fix}")
 
 
+@pytest.mark.task(MODEL_TASK)
 def test_tokens_budget(grading, child):
     """Task 2: one second of audio becomes at most max_tokens tokens (CLS included) in the attention that runs"""
     _budget(grading, child, "tokens")
 
 
+@pytest.mark.task(MODEL_TASK)
 def test_tokens_attention_memory(grading, child):
     """Task 2: the attention maps of a training batch (every layer and head, float32) fit the memory budget"""
     _budget(grading, child, "memory")
