@@ -452,8 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="course file (TOML): due dates, late rule, grace days, extensions; "
                        "kept beside the gradebook")  # fmt: skip
     grade.add_argument("--times", type=Path,
-                       help="hand-in times CSV (student, assignment, submitted); default: "
-                       "Gradescope's submission_metadata.json, else file times")  # fmt: skip
+                       help="hand-in times: a CSV (student, assignment, submitted) or Moodle's "
+                       "grading worksheet; default: Gradescope's submission_metadata.json, else "
+                       "file times")  # fmt: skip
     grade.add_argument("--student", metavar="NAME",
                        help="regrade this hand-in folder only, into the existing gradebook "
                        "(its earlier result kept under OUT/history/)")  # fmt: skip

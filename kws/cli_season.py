@@ -103,7 +103,8 @@ def add_season_commands(commands) -> None:
     season.add_argument("--course", type=Path,
                         help="course file (TOML): due dates, late rule, extensions (kept)")  # fmt: skip
     season.add_argument("--times", type=Path,
-                        help="hand-in times CSV: student, assignment, submitted (kept)")  # fmt: skip
+                        help="hand-in times: a CSV of student, assignment, submitted, or Moodle's "
+                        "grading worksheet (kept)")  # fmt: skip
     season.set_defaults(run=_season)
 
     adjust = commands.add_parser("adjust", help="a person's change to one student's grade")

@@ -357,6 +357,40 @@ def test_a_times_csv_mistake_names_the_file_line_and_fix(tmp_path, text, says):
     assert str(path) in str(error.value) and says in str(error.value)
 
 
+# Moodle's "Download grading worksheet" (its columns as Moodle writes them), bob's row with the
+# folder column an instructor adds, cy's matched by the folder Moodle's download gives her.
+WORKSHEET = """Identifier,Full name,Email address,Status,Grade,Maximum Grade,\
+Grade can be changed,Last modified (submission),Last modified (grade),Feedback comments,folder
+Participant 2,Bob,bob@uni.example,Submitted for grading,,100,Yes,\
+"Saturday, 31 October 2026, 11:59 PM",-,,bob
+Participant 3,Cy Doe,cy@uni.example,Submitted for grading,,100,Yes,2026-10-01T09:00:00+02:00,-,,
+Participant 4,Dee,dee@uni.example,No submission,,100,Yes,-,-,,dee
+"""
+
+
+def test_moodles_grading_worksheet_gives_the_hand_in_times(term):
+    """`kws season --times` with Moodle's worksheet: its "Last modified (submission)" in Moodle's
+    English format, read in the course's time zone, counts for every notebook of bob's hand-in
+    (the source says so); a row without a folder column is keyed by Moodle's download folder;
+    "-" (no submission) gives no time, so dee keeps her file times."""
+    (term / "worksheet.csv").write_text(WORKSHEET)
+    printed = _kws(term, "season", "grades", "--course", "course.toml", "--times", "worksheet.csv")
+    standings = read_standings(term / "grades")
+    late = standings.of("bob", PT).late
+    assert (late.source, late.hours_late) == ("Moodle worksheet", 24.0)
+    assert standings.of("bob", KS).late.source == "Moodle worksheet"
+    assert standings.of("dee", KS).late.source == "file times" and "dee" in printed
+    zone = read_course(term / "course.toml", sorted(ASSIGNMENTS)).timezone
+    times = read_times_csv(term / "worksheet.csv", zone)
+    assert times[("Cy Doe_3_assignsubmission_file_", "")].submitted.isoformat() == (
+        "2026-10-01T09:00:00+02:00"
+    )
+    assert ("dee", "") not in times
+    (term / "bad.csv").write_text(WORKSHEET.replace("Saturday, 31 October", "Samstag, 31. Oktober"))
+    with pytest.raises(CourseError, match=r"bad.csv, line 2: .* neither Moodle's English date"):
+        read_times_csv(term / "bad.csv", zone)
+
+
 def _course(folder: Path) -> Path:
     (folder / "course.toml").write_text(COURSE)
     return folder / "course.toml"

@@ -11,9 +11,16 @@ In this order, the first that knows:
    copy, an unzip or a sync may have changed it; the source says "file times" wherever it is
    shown, so nobody mistakes it for a record.
 
-Canvas's and Moodle's bulk downloads name the files by student (Canvas:
-``name_userid_submissionid_file``, ``LATE`` in the name of a late one) but do not write the
-hand-in time into them: export it from the LMS into the times CSV.
+The file given with ``--times`` may also be **Moodle's grading worksheet** (the assignment's
+"Download grading worksheet"): its ``Last modified (submission)`` column is the hand-in time,
+written in Moodle's English default (``Thursday, 2 October 2025, 11:59 PM``, in the time zone
+of the account that downloaded it: read in the course's) or ISO 8601; ``-`` (nothing handed in)
+is skipped. A row is matched to the hand-in folder named in a ``folder`` column where the
+instructor added one, else to the folder name Moodle's "Download all submissions" gives that
+participant (``<Full name>_<id>_assignsubmission_file_``). Its times count for every notebook
+of the hand-in; the source reads "Moodle worksheet". Canvas's bulk download names the files by
+student (``name_userid_submissionid_file``, ``LATE`` in the name of a late one) but carries no
+hand-in time: export it from Canvas into the times CSV.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ from zoneinfo import ZoneInfo
 from kws.grading.course import CourseError
 
 GRADESCOPE_METADATA = "submission_metadata.json"
-SOURCES = ("times CSV", "gradescope metadata", "file times")
+SOURCES = ("times CSV", "gradescope metadata", "file times", "Moodle worksheet")
+MOODLE_TIME = "Last modified (submission)"  # the worksheet's column of hand-in times
+MOODLE_FORMAT = "%A, %d %B %Y, %I:%M %p"  # Moodle's English strftimedatetime
 
 
 @dataclass(frozen=True)
@@ -39,14 +48,17 @@ class HandinTime:
     source: str  # one of SOURCES
 
 
-def read_times_csv(path: Path, zone: ZoneInfo) -> dict[tuple[str, str], datetime]:
-    """{(student, assignment or ""): when} from a times CSV; CourseError naming the line."""
+def read_times_csv(path: Path, zone: ZoneInfo) -> dict[tuple[str, str], HandinTime]:
+    """{(student, assignment or ""): when and from what} from a times CSV or Moodle's grading
+    worksheet (module docstring); CourseError naming the file, the line and the fix."""
     path = Path(path)
     if not path.is_file():
         raise CourseError(f"{path}: no such times CSV (columns student, assignment, submitted)")
     times = {}
     with open(path, newline="", encoding="utf-8-sig") as file:
         reader = csv.DictReader(file)
+        if MOODLE_TIME in (reader.fieldnames or []):
+            return _moodle_worksheet(path, reader, zone)
         if not {"student", "submitted"} <= set(reader.fieldnames or []):
             raise CourseError(f"{path}: needs the columns student and submitted (and, "
                               f"optionally, assignment); it has {reader.fieldnames}")  # fmt: skip
@@ -57,7 +69,44 @@ def read_times_csv(path: Path, zone: ZoneInfo) -> dict[tuple[str, str], datetime
                 raise CourseError(f"{path}, line {line}: submitted = {row['submitted']!r} is "
                                   "not an ISO 8601 time such as 2026-10-02T23:59+02:00") from None  # fmt: skip
             key = (row["student"].strip(), (row.get("assignment") or "").strip())
-            times[key] = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+            times[key] = HandinTime(moment, SOURCES[0])
+    return times
+
+
+def _moodle_time(text: str) -> datetime:
+    """A worksheet time: Moodle's English default or ISO 8601; ValueError otherwise."""
+    try:
+        return datetime.strptime(text, MOODLE_FORMAT)
+    except ValueError:
+        return datetime.fromisoformat(text)
+
+
+def _moodle_worksheet(path: Path, reader: csv.DictReader, zone: ZoneInfo) -> dict:
+    """The hand-in times of Moodle's grading worksheet, by hand-in folder (module docstring)."""
+    missing = {"Identifier", "Full name"} - set(reader.fieldnames or [])
+    if missing and "folder" not in (reader.fieldnames or []):
+        raise CourseError(f"{path}: a Moodle grading worksheet needs the columns Identifier and "
+                          f"Full name (or a folder column); {sorted(missing)} are missing")  # fmt: skip
+    times = {}
+    for line, row in enumerate(reader, start=2):
+        text = (row.get(MOODLE_TIME) or "").strip()
+        if text in ("", "-"):
+            continue  # nothing handed in
+        try:
+            moment = _moodle_time(text)
+        except ValueError:
+            raise CourseError(
+                f"{path}, line {line}: {MOODLE_TIME} = {text!r} is neither Moodle's English "
+                "date (Thursday, 2 October 2025, 11:59 PM) nor ISO 8601; download the "
+                "worksheet with English as the language, or put the times in a times CSV"
+            ) from None
+        folder = (row.get("folder") or "").strip()
+        if not folder:
+            number = (row.get("Identifier") or "").strip().removeprefix("Participant ").strip()
+            folder = f"{(row.get('Full name') or '').strip()}_{number}_assignsubmission_file_"
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        times[(folder, "")] = HandinTime(moment, SOURCES[3])
     return times
 
 
@@ -78,7 +127,7 @@ def handin_time(
     assignment: str,
     notebook: Path | None,
     handin: Path | None,
-    times: dict[tuple[str, str], datetime],
+    times: dict[tuple[str, str], HandinTime],
 ) -> HandinTime | None:
     """When `student` handed in `assignment`, from the first source that knows (module doc).
 
@@ -87,14 +136,14 @@ def handin_time(
         assignment: the assignment's name.
         notebook: the assignment's notebook in the hand-in, if there is one (for file times).
         handin: the hand-in folder, if it still exists.
-        times: the times CSV's entries (`read_times_csv`), or empty.
+        times: the times CSV's or worksheet's entries (`read_times_csv`), or empty.
 
     Returns:
         The time and its source, or None when nothing records it.
     """
     for key in ((student, assignment), (student, "")):
         if key in times:
-            return HandinTime(times[key], SOURCES[0])
+            return times[key]
     if handin is not None and (when := gradescope_time(handin)) is not None:
         return HandinTime(when, SOURCES[1])
     if notebook is not None and notebook.is_file():
