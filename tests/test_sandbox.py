@@ -33,12 +33,23 @@ def report(**payload):
 """
 
 
+def _script(tmp_path, body: str) -> dict:
+    """The child's script, handed to it as an input (the sandbox copies only a hand-in's
+    notebooks and output files, so a script in the submission folder would not reach it)."""
+    script = tmp_path / "child.py"
+    script.write_text(REPORT + textwrap.dedent(body))
+    return {"child.py": script}
+
+
+ENTRY = ["{work}/child.py", "--result", "{result}"]
+
+
 def _run(tmp_path, body: str, limits: Limits = FAST, **kwargs):
     submission = tmp_path / "submission"
     submission.mkdir(exist_ok=True)
-    (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
-    entry = ["{work}/submission/child.py", "--result", "{result}"]
-    return run_child(ChildJob(entry, submission=submission, limits=limits, **kwargs))
+    job = ChildJob(ENTRY, submission=submission, inputs=_script(tmp_path, body), limits=limits,
+                   **kwargs)  # fmt: skip
+    return run_child(job)
 
 
 def _uid(result) -> int | None:
@@ -320,7 +331,7 @@ def test_symlinks_in_the_submission_are_not_copied(tmp_path, public_dir):
     (tmp_path / "submission").mkdir()
     (tmp_path / "submission" / "labels.csv").symlink_to(secret)
     result = _run(tmp_path, "import os; report(files=sorted(os.listdir('submission')))")
-    assert result.payload["files"] == ["child.py"]
+    assert result.payload["files"] == []
     assert "labels.csv" in result.reason
 
 
@@ -434,10 +445,10 @@ def test_what_a_child_can_see(tmp_path, public_dir, sandbox):
         body = VISIBILITY_PROBE.format(marker=PROBE, walk=sandbox == "bubblewrap")
         submission = tmp_path / "submission"
         submission.mkdir()
-        (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
-        entry = ["{work}/submission/child.py", "--result", "{result}"]
-        entry += [str(p) for p in [*secrets.values(), *kit]]
-        result = run_child(ChildJob(entry, submission=submission, limits=FAST, hide=[public_dir]))
+        entry = [*ENTRY, *(str(p) for p in [*secrets.values(), *kit])]
+        job = ChildJob(entry, submission=submission, inputs=_script(tmp_path, body), limits=FAST,
+                       hide=[public_dir])  # fmt: skip
+        result = run_child(job)
     finally:
         other.kill()
         other.wait()
@@ -494,10 +505,10 @@ def test_a_named_data_folder_is_readable_but_not_its_hidden_parts(tmp_path, publ
     """
     submission = tmp_path / "submission"
     submission.mkdir()
-    (submission / "child.py").write_text(REPORT + textwrap.dedent(body))
-    entry = ["{work}/submission/child.py", "--result", "{result}", str(data / "yes" / "a.wav")]
-    entry += [str(stale), str(labels / "test.csv"), str(data)]
-    result = run_child(ChildJob(entry, submission=submission, limits=FAST, hide=[labels]))
+    entry = [*ENTRY, str(data / "yes" / "a.wav"), str(stale), str(labels / "test.csv"), str(data)]
+    job = ChildJob(entry, submission=submission, inputs=_script(tmp_path, body), limits=FAST,
+                   hide=[labels])  # fmt: skip
+    result = run_child(job)
     assert result.status == "ok", result.reason + result.stderr_tail
     assert result.payload["audio"] == "audio"
     assert "yes,no,up" not in (result.payload["stale"], result.payload["labels"])
