@@ -88,6 +88,11 @@ class Course:
         return self.extensions.get(student, {}).get(assignment) or self.due.get(assignment)
 
 
+def in_zone(moment: datetime, zone: ZoneInfo) -> datetime:
+    """`moment` itself when it has an offset, else read as a time in `zone` (the course's)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
 def _date(text: object, where: str, zone: ZoneInfo, path: Path) -> datetime:
     try:
         moment = text if isinstance(text, datetime) else datetime.fromisoformat(str(text))
@@ -96,7 +101,7 @@ def _date(text: object, where: str, zone: ZoneInfo, path: Path) -> datetime:
             f'{path}: {where} = {text!r} is not a date; write it as "2026-10-02 23:59" '
             '(in the course\'s timezone) or with an offset, "2026-10-02T23:59+02:00"'
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return in_zone(moment, zone)
 
 
 def _number(table: dict, key: str, default: float, path: Path, low: float, high: float) -> float:

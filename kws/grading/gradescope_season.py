@@ -36,13 +36,10 @@ from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS
 from kws.grading.course import Course, late_of, read_course
+from kws.grading.handin_times import gradescope_timestamp
 from kws.grading.results import write_results
 
 DAY = timedelta(hours=24)
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _counted(previous: dict) -> bool:
@@ -53,19 +50,19 @@ def _counted(previous: dict) -> bool:
 def limit_attempts(document: dict, metadata: dict, per_day: int) -> tuple[dict, bool]:
     """(the results to write, whether this attempt counts) under `per_day` counted attempts in
     any 24 hours, from the metadata's ``previous_submissions``."""
-    now = _time(metadata["created_at"])
+    now = gradescope_timestamp(metadata["created_at"])
     earlier = [p for p in metadata.get("previous_submissions") or [] if _counted(p)]
-    earlier = [p for p in earlier if _time(p["submission_time"]) <= now]
-    recent = [p for p in earlier if now - _time(p["submission_time"]) < DAY]
+    earlier = [p for p in earlier if gradescope_timestamp(p["submission_time"]) <= now]
+    recent = [p for p in earlier if now - gradescope_timestamp(p["submission_time"]) < DAY]
     if len(recent) < per_day:
         facts = {"counted": True, "in_24_hours": len(recent) + 1, "per_day": per_day}
         document.setdefault("extra_data", {})["attempt"] = facts
         note = f"Graded attempt {len(recent) + 1} of {per_day} in 24 hours."
         document["output"] = f"{note}\n\n{document.get('output', '')}".strip()
         return document, True
-    last = max(earlier, key=lambda p: _time(p["submission_time"]))
+    last = max(earlier, key=lambda p: gradescope_timestamp(p["submission_time"]))
     kept = copy.deepcopy(last.get("results") or {"score": last.get("score", 0.0), "tests": []})
-    opens = min(_time(p["submission_time"]) for p in recent) + DAY
+    opens = min(gradescope_timestamp(p["submission_time"]) for p in recent) + DAY
     note = (
         f"Not counted: you have used the {per_day} graded attempts of the last 24 hours, so "
         f"this submission was not graded against the hidden test set. Your last counted "
@@ -88,7 +85,7 @@ def _due(course: Course, metadata: dict, assignment: str) -> datetime | None:
     if assignment in course.due:
         return course.due[assignment]
     due = (metadata.get("assignment") or {}).get("due_date")
-    return _time(due) if due else None
+    return gradescope_timestamp(due) if due else None
 
 
 def _own_due(metadata: dict) -> datetime | None:
@@ -96,13 +93,17 @@ def _own_due(metadata: dict) -> datetime | None:
     extension granted in Gradescope (the latest, if several users differ)."""
     base = (metadata.get("assignment") or {}).get("due_date")
     own = [((user.get("assignment") or {}).get("due_date")) for user in metadata.get("users") or []]
-    own = [_time(due) for due in own if due and (not base or _time(due) != _time(base))]
+    own = [
+        gradescope_timestamp(due)
+        for due in own
+        if due and (not base or gradescope_timestamp(due) != gradescope_timestamp(base))
+    ]
     return max(own) if own else None
 
 
 def apply_late(document: dict, metadata: dict, course: Course) -> dict:
     """`document` with the late rule applied per notebook graded in it (module docstring)."""
-    submitted = _time(metadata["created_at"])
+    submitted = gradescope_timestamp(metadata["created_at"])
     records, penalty = {}, 0.0
     by_assignment: dict[str, list[dict]] = {}
     for test in document.get("tests", []):

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kws.grading.course import CourseError
+from kws.grading.course import CourseError, in_zone
 
 GRADESCOPE_METADATA = "submission_metadata.json"
 SOURCES = ("times CSV", "gradescope metadata", "file times", "Moodle worksheet")
@@ -69,7 +69,7 @@ def read_times_csv(path: Path, zone: ZoneInfo) -> dict[tuple[str, str], HandinTi
                 raise CourseError(f"{path}, line {line}: submitted = {row['submitted']!r} is "
                                   "not an ISO 8601 time such as 2026-10-02T23:59+02:00") from None  # fmt: skip
             key = (row["student"].strip(), (row.get("assignment") or "").strip())
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+            moment = in_zone(moment, zone)
             times[key] = HandinTime(moment, SOURCES[0])
     return times
 
@@ -105,9 +105,15 @@ def _moodle_worksheet(path: Path, reader: csv.DictReader, zone: ZoneInfo) -> dic
         if not folder:
             number = (row.get("Identifier") or "").strip().removeprefix("Participant ").strip()
             folder = f"{(row.get('Full name') or '').strip()}_{number}_assignsubmission_file_"
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        moment = in_zone(moment, zone)
         times[(folder, "")] = HandinTime(moment, SOURCES[3])
     return times
+
+
+def gradescope_timestamp(text: str) -> datetime:
+    """A time as Gradescope's metadata writes it (ISO 8601 with an offset; a ``Z`` for UTC is
+    read too, which Python 3.10's `datetime.fromisoformat` would refuse)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def gradescope_time(handin: Path) -> datetime | None:
@@ -116,7 +122,7 @@ def gradescope_time(handin: Path) -> datetime | None:
     if not path.is_file():
         return None
     try:
-        return datetime.fromisoformat(json.loads(path.read_text())["created_at"])
+        return gradescope_timestamp(json.loads(path.read_text())["created_at"])
     except (ValueError, KeyError, TypeError):
         raise CourseError(f"{path}: no readable created_at; is it Gradescope's "
                           "submission metadata?") from None  # fmt: skip
