@@ -15,9 +15,10 @@ import pytest
 from course_helpers import ROOT
 from gradescope_schema import problems
 
-from kws.grading.accuracy import csv_correct
+from kws.grading.accuracy import csv_accuracy
 from kws.grading.hidden import HiddenTest
 from kws.grading.public_part import Split, graded_correct, model_correct, part_accuracy
+from kws.spec import AccuracySource
 
 KEYS = [f"{word}/{n:04d}_nohash_0.wav" for word in ("yes", "no", "up") for n in range(1000)]
 
@@ -69,7 +70,9 @@ def test_a_predictions_csv_is_split_over_every_item_not_the_childs_sample(tmp_pa
     path = tmp_path / "predictions.csv"
     path.write_text("Id,Category\n" + "".join(f"u{i}.pt,{'abc'[i % 3] if i < 4 else 'a'}\n"
                                               for i in range(6)))  # fmt: skip
-    correct = csv_correct(path, tmp_path, hidden)
+    model = {"predictions": [0, 1], "near": None, "errors": {}}  # the child's re-run of u0, u1
+    rule = AccuracySource(source="predictions.csv", sample=2)
+    correct = csv_accuracy(path, tmp_path, hidden, model, rule).correct
     assert correct == {"u0.pt": True, "u1.pt": True, "u2.pt": True, "u3.pt": True,
                        "u4.pt": False, "u5.pt": False}  # fmt: skip
     parts = part_accuracy(correct, Split(0.5, "seed"))

@@ -32,7 +32,7 @@ other settings (the documentation's table: docs/reference/csv-accuracy.md).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kws.data.labels_csv import read_labels_csv
@@ -59,6 +59,8 @@ class CsvCheck:
         excused: rows of the sample naming the model's runner-up within the margin.
         forgiven: how many of those the spec's ``excused`` fraction forgives; the others are
             in `disagree`.
+        correct: {Id: whether the file's class is right} for every test item (the Kaggle
+            rule's parts, `kws.grading.public_part`).
     """
 
     accuracy: float
@@ -67,6 +69,7 @@ class CsvCheck:
     allowed: int
     excused: int = 0
     forgiven: int = 0
+    correct: dict[str, bool] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -97,27 +100,21 @@ def csv_accuracy(
             f"({report['errors'].get('evaluate')}), so its accuracy cannot be given."
         )
     rows = _rows(path, shown, hidden)
-    correct = sum(rows[key] == label for key, label in hidden.test_labels.items())
+    correct = {key: rows[key] == label for key, label in hidden.test_labels.items()}
     disagree, excused = [], []
     for key, predicted, near in zip(hidden.ids, report["predictions"], _near(report), strict=True):
         if rows[key] != predicted:
             (excused if rows[key] in near else disagree).append(key)
     forgiven = math.floor(rule.excused * len(hidden.ids))
     return CsvCheck(
-        accuracy=correct / len(hidden.test_labels),
+        accuracy=sum(correct.values()) / len(correct),
         checked=len(hidden.ids),
         disagree=tuple(disagree + excused[forgiven:]),  # near ties beyond honest rounding
         allowed=math.floor(rule.tolerance * len(hidden.ids)),
         excused=len(excused),
         forgiven=forgiven,
+        correct=correct,
     )
-
-
-def csv_correct(path: Path, submission: Path, hidden: HiddenTest) -> dict[str, bool]:
-    """{Id: whether the file's class is right} for every test item (the Kaggle rule's parts,
-    `kws.grading.public_part`); AccuracyError as `csv_accuracy`."""
-    rows = _rows(path, relative(path, submission), hidden)
-    return {key: rows[key] == label for key, label in hidden.test_labels.items()}
 
 
 def _near(report: dict) -> list[list[int]]:
