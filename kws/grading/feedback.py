@@ -21,7 +21,7 @@ from pathlib import Path
 
 from kws.assignments import ASSIGNMENTS, Spec
 from kws.grading.feedback_cells import KIT_NOTEBOOKS, Rerun, rerun_for, self_check_cells
-from kws.grading.report import Grades, Student
+from kws.grading.report import Grades, Student, assignment_of_test
 from kws.grading.standings import STANDINGS_FILE, Standing, Standings, StandingsError
 from kws.grading.tiers import accuracy_in, tiers_in
 
@@ -112,10 +112,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
-def _assignment_of(test: dict) -> str:
-    return (test.get("extra_data") or {}).get("assignment") or "other"
-
-
 def _accuracy(spec: Spec | None, test: dict, run_output: str, name: str) -> Accuracy | None:
     value = accuracy_in(test.get("output") or "")
     if value is None:
@@ -151,7 +147,7 @@ def student_feedback(
     now = _aware(now or datetime.now(timezone.utc))
     spec = ASSIGNMENTS.get(name)
     due = (standings.assignments.get(name) or {}).get("due")
-    tests = [t for t in student.tests if _assignment_of(t) == name]
+    tests = [t for t in student.tests if assignment_of_test(t) == name]
     shown = [t for t in tests if is_shown(t, due, now)]
     cells = self_check_cells(Path(notebooks) / spec.notebook) if spec else []
     lines = []
@@ -250,7 +246,7 @@ def class_feedback(
         if student.document is None:
             pages += ungraded_feedback(student, standings)
             continue
-        names = dict.fromkeys(_assignment_of(t) for t in student.tests)
+        names = dict.fromkeys(assignment_of_test(t) for t in student.tests)
         for name in names:
             pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now))
         pages += missing_feedback(student.name, standings)

@@ -129,7 +129,8 @@ def _named(document: dict | None) -> dict | None:
     return document
 
 
-def _assignment(test: dict) -> str:
+def assignment_of_test(test: dict) -> str:
+    """The assignment a results.json test belongs to (its ``extra_data``), or "other"."""
     return (test.get("extra_data") or {}).get("assignment") or "other"
 
 
@@ -183,7 +184,9 @@ def test_table(grades: Grades) -> list[TestRow]:
     for name, maximum in grades.maximum.items():
         if maximum <= 0:
             continue  # not graded in this run
-        where = next(_assignment(t) for s in grades.students for t in s.tests if t["name"] == name)
+        where = next(
+            assignment_of_test(t) for s in grades.students for t in s.tests if t["name"] == name
+        )
         due = [s for s in grades.students if grades.status(s.name, where) != "missing"]
         results = [next((t for t in s.tests if t["name"] == name), None) for s in due]
         passed = sum(1 for t in results if t and t["score"] >= t["max_score"] - 1e-9)
@@ -247,7 +250,7 @@ def accuracies(grades: Grades) -> list[TaskAccuracy]:
         output = (student.document or {}).get("output", "")
         for test in student.tests:
             accuracy = accuracy_in(test.get("output") or "")
-            assignment = _assignment(test)
+            assignment = assignment_of_test(test)
             task = _task_of(test, assignment) if accuracy is not None else None
             if task is None:
                 continue
