@@ -35,7 +35,8 @@ SPECS = tuple(ASSIGNMENTS.values())
 NOTEBOOKS = tuple(spec.notebook for spec in SPECS)
 PRESETS = tuple(p for p in SPECS[0].budgets if all(p in spec.budgets for spec in SPECS))
 # Three notebooks side by side on a small machine: one thread each for torch and the libraries
-# under it (see run_notebooks).
+# under it. Single-threaded trainings side by side get more done than one after the other with
+# two threads each (small batches scale poorly across threads).
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -85,14 +86,29 @@ class PhaseClock:
         return "\n".join(lines)
 
 
-def make_data(folder: Path, preset: str, seed: int) -> None:
-    """The synthetic datasets of `preset` in `folder`, unless they are already there."""
-    from kws.data.synthetic import make_speaker_features, make_speech_commands
+def _make_speaker_features(folder: Path, preset: str, seed: int) -> None:
+    from kws.data.synthetic import make_speaker_features
+
+    if not (folder / "speaker_features_hidden").is_dir():
+        make_speaker_features(folder, preset, seed=seed)
+
+
+def _make_speech_commands(folder: Path, preset: str, seed: int) -> None:
+    from kws.data.synthetic import make_speech_commands
 
     if not (folder / "speech_commands_test_set_v0.02").is_dir():
         make_speech_commands(folder, preset, seed=seed)
-    if not (folder / "speaker_features_hidden").is_dir():
-        make_speaker_features(folder, preset, seed=seed)
+
+
+# Each dataset layout's synthetic maker, the quick one first: the HW4 features take seconds, the
+# speech clips about a minute, so notebook 02 starts while the clips are made.
+MAKERS = {"hw4": _make_speaker_features, "speech_commands": _make_speech_commands}
+
+
+def make_data(folder: Path, preset: str, seed: int) -> None:
+    """The synthetic datasets of `preset` in `folder`, unless they are already there."""
+    for make in MAKERS.values():
+        make(folder, preset, seed)
 
 
 def _notebook_env(data: Path, submission: Path, name: str, preset: str, seed: int) -> dict:
@@ -153,62 +169,70 @@ class StatusLine:
         self._thread.join()
 
 
-def run_notebooks(
-    submission: Path,
-    data: Path,
-    preset: str,
-    seed: int,
-    clock: PhaseClock | None = None,
-    parallel: bool = True,
-) -> None:
-    """Copy the solution notebooks into `submission` and run them there, as a student would.
-
-    With `parallel` (the default) the notebooks run at once, one torch thread each: on a small
-    machine single-threaded trainings side by side get more done than one after the other with
-    two threads each (small batches scale poorly across threads). Their progress is summarised in a
-    status line; each executed notebook keeps its full output. Otherwise they run in turn, with
-    their output echoed as it comes.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from kws.notebooks import execute_notebook
-
-    clock = clock or PhaseClock()
+def _copy_notebooks(submission: Path, preset: str) -> None:
+    """The solution notebooks into `submission`, to run there as a student would."""
     submission.mkdir(parents=True, exist_ok=True)
     exported = _yours(preset)
     if exported:
         print(exported, flush=True)
     for name in NOTEBOOKS:
         shutil.copy(ROOT / "solutions" / name, submission / name)
-    if not parallel:
-        for name in NOTEBOOKS:
-            _banner(f"running solutions/{name}")
-            with clock.phase(f"notebook {name}"):
-                execute_notebook(
-                    submission / name,
-                    env=_notebook_env(data, submission, name, preset, seed),
-                    timeout=7200,
-                    save_to=submission / name,
-                    echo=True,
-                )
-        return
-    _banner(f"running {', '.join(NOTEBOOKS)} side by side (one torch thread each)")
 
-    def run(name: str, status: StatusLine) -> float:
-        start = time.monotonic()
-        execute_notebook(
-            submission / name,
-            env={**_notebook_env(data, submission, name, preset, seed), **ONE_THREAD},
-            timeout=7200,
-            save_to=submission / name,
-            on_output=lambda text: status.update(name, text),
-        )
-        print(f"  {name} finished in {time.monotonic() - start:.0f} s", flush=True)
-        return time.monotonic() - start
 
-    with clock.phase("the notebooks, side by side"), StatusLine(list(NOTEBOOKS)) as status:
-        with ThreadPoolExecutor(len(NOTEBOOKS)) as pool:
-            runs = [pool.submit(run, name, status) for name in NOTEBOOKS]
+def run_in_turn(submission: Path, data: Path, preset: str, seed: int, clock: PhaseClock) -> None:
+    """Copy the solution notebooks into `submission` and run them there one after the other,
+    their output echoed as it comes (`kws demo --one-at-a-time`)."""
+    from kws.notebooks import execute_notebook
+
+    _copy_notebooks(submission, preset)
+    for name in NOTEBOOKS:
+        _banner(f"running solutions/{name}")
+        with clock.phase(f"notebook {name}"):
+            execute_notebook(
+                submission / name,
+                env=_notebook_env(data, submission, name, preset, seed),
+                timeout=7200,
+                save_to=submission / name,
+                echo=True,
+            )
+
+
+def _run_one(name: str, submission: Path, data: Path, preset: str, seed: int, status) -> None:
+    """Run one copied notebook with one torch thread, its output summarised in `status`."""
+    from kws.notebooks import execute_notebook
+
+    start = time.monotonic()
+    execute_notebook(
+        submission / name,
+        env={**_notebook_env(data, submission, name, preset, seed), **ONE_THREAD},
+        timeout=7200,
+        save_to=submission / name,
+        on_output=lambda text: status.update(name, text),
+    )
+    print(f"  {name} finished in {time.monotonic() - start:.0f} s", flush=True)
+
+
+def make_data_and_run(submission: Path, data: Path, preset: str, seed: int, clock: PhaseClock):
+    """The data and the notebooks at once: each notebook starts as soon as its dataset is made
+    (notebook 02 while the speech clips are synthesised), one torch thread each, and every
+    notebook runs side by side; their progress is summarised in a status line."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _copy_notebooks(submission, preset)
+    runs = []
+    with StatusLine(list(NOTEBOOKS)) as status, ThreadPoolExecutor(len(NOTEBOOKS)) as pool:
+        with clock.phase("synthetic data"):
+            for layout, make in MAKERS.items():
+                make(data, preset, seed)
+                for spec in SPECS:
+                    if spec.data["layout"] == layout:
+                        runs.append(
+                            pool.submit(
+                                _run_one, spec.notebook, submission, data, preset, seed, status
+                            )
+                        )
+        _banner(f"running {', '.join(NOTEBOOKS)} side by side (one torch thread each)")
+        with clock.phase("the notebooks, side by side"):
             for future in runs:
                 future.result()  # a failed cell raises here, naming the notebook's error
 
@@ -274,9 +298,12 @@ def run_demo(
     out, clock = Path(out), PhaseClock()
     data, submission, results = out / "data", out / "submission", out / "results.json"
     _banner(f"synthetic data ({preset}) in {data}")
-    with clock.phase("synthetic data"):
-        make_data(data, preset, seed)
-    run_notebooks(submission, data, preset, seed, clock, parallel)
+    if parallel:
+        make_data_and_run(submission, data, preset, seed, clock)
+    else:
+        with clock.phase("synthetic data"):
+            make_data(data, preset, seed)
+        run_in_turn(submission, data, preset, seed, clock)
     code = 0
     if grade:
         _banner("grading the reference submission")

@@ -406,3 +406,45 @@ def test_the_demo_profile_runs_the_three_notebooks_as_the_demo_does(tiny_data, t
     lines = (tmp_path / "p" / "cells.jsonl").read_text().splitlines()
     assert len(lines) == sum(len(cells) - 1 for cells in record["cells"].values())
     assert "task1 training (+ validation, test)" in done.stdout and "CPU-s" in done.stdout
+
+
+def test_the_demo_budget_curve_runs_a_notebook_per_value_and_names_the_tiers(tiny_data, tmp_path):
+    """`python benchmarks/demo_budgets.py`, as the demo's budgets were chosen (here on the tiny
+    preset): one run per value of the setting, each with the notebook's own test accuracies, its
+    CPU seconds and the setting it ran with, beside the tier that gives full marks."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "demo_budgets.py"), "--data", str(tiny_data),
+         "--work", "curve", "--notebook", "02_speaker_id.ipynb", "--preset", "tiny",
+         "--set", "KWS_STEPS=2,3", "--also", "KWS_BASELINE_STEPS=1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "'task3': ('boss', 0.93)" in done.stdout  # synthetic-small's tier for full marks
+    runs = json.loads((tmp_path / "curve" / "budgets-02_speaker_id.json").read_text())["runs"]
+    assert [run["settings"] for run in runs] == [
+        {"KWS_BASELINE_STEPS": "1", "KWS_STEPS": "2"},
+        {"KWS_BASELINE_STEPS": "1", "KWS_STEPS": "3"},
+    ]
+    assert all(set(run["accuracy"]) >= {"task1", "task2", "task3"} for run in runs)
+    assert all(run["cpu"] > 0 for run in runs)
+    executed = (tmp_path / "curve" / "KWS_STEPS=3-seed0" / "02_speaker_id.ipynb").read_text()
+    assert "STEPS=3" in executed  # the notebook ran with the value, not the preset's
+
+
+def test_the_suite_timing_clones_the_kit_and_runs_the_readmes_command(tmp_path):
+    """`python benchmarks/bench_suite.py`, on one small test file: a clone of the committed kit,
+    the README's own command in it, wall and CPU seconds, and worker-seconds per test file."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_suite.py"), "--runs", "1", "--work", "w",
+         "--figures", "figures.json", "--", "tests/test_tiers.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    section = json.loads((tmp_path / "figures.json").read_text())["suite"]
+    assert section["command"] == "python -m pytest -q -n auto --dist loadgroup tests/test_tiers.py"
+    assert section["wall_seconds"] > 0 and section["cpu_seconds"] > 0
+    assert list(section["slowest_files"]) == ["tests/test_tiers.py"]
+    assert "passed" in section["outcome"]
+    assert (tmp_path / "w" / "run-1" / "README.md").is_file()  # a clone, not the checkout

@@ -109,6 +109,20 @@ def test_the_demos_time_is_quoted_once_measured_and_said_missing_until_then():
     assert "| notebook 03: `PatchKWT`, distilled" in table and "| 101 / 101 |" in table
 
 
+def test_the_suites_time_is_quoted_from_its_measurement_or_said_missing():
+    """The tests page quotes the README's test command's time from kws/figures.json's `suite`
+    (bench_suite.py), with its outcome and commit; without one it says how to measure it."""
+    hook = _hook()
+    sections = {name: value for name, value in figures.load().items() if name != "suite"}
+    assert "bench_suite.py --publish" in hook.render("{{ figures:suite-time }}", sections)
+    sections["suite"] = dict(
+        wall_seconds=290, cpu_seconds=560, outcome="981 passed, 68 skipped in 290.1s", runs=3,
+        commit="abc123"
+    )  # fmt: skip
+    quoted = hook.render("{{ figures:suite-time }}", sections)
+    assert quoted.startswith("4 min 50 s (560 CPU-s, 981 passed") and "abc123" in quoted
+
+
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium not installed (Debian: apt-get install chromium)"
 )

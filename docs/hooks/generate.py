@@ -49,6 +49,10 @@ DEMO_NAMES = {  # the notebooks' summary keys
 }
 # Said where the demo's figures go while the figures file has none for this version of the kit
 # (a change to the demo removes its stale figures; bench_demo.py measures them again).
+SUITE_UNMEASURED = (
+    "not measured for this version of the kit (`python benchmarks/bench_suite.py --publish` "
+    "measures it on an idle machine)"
+)
 DEMO_UNMEASURED = (
     "not measured for this version of the kit (`python benchmarks/bench_demo.py --publish` "
     "measures it on an idle machine)"
@@ -121,6 +125,16 @@ def demo_time(sections: dict) -> str:
     return (
         f"{_minutes(demo['wall_seconds'])} ({demo['cpu_seconds']:,} CPU-s) on the "
         f"`{demo['preset']}` preset"
+    )
+
+
+def suite_time(sections: dict) -> str:
+    if "suite" not in sections:
+        return SUITE_UNMEASURED
+    suite = sections["suite"]
+    return (
+        f"{_minutes(suite['wall_seconds'])} ({suite['cpu_seconds']:,} CPU-s, "
+        f"{suite['outcome']}; median of {suite['runs']} at {suite['commit']})"
     )
 
 
@@ -269,6 +283,7 @@ RENDER = {
     "figures:notebook-01-real": notebook_01_real,
     "figures:real-speech-per-class": real_speech_per_class,
     "figures:demo-time": demo_time,
+    "figures:suite-time": suite_time,
     "figures:demo-table": demo_table,
     "figures:grading-table": grading_table,
     "figures:grading-peak": grading_peak,

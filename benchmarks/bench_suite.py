@@ -1,0 +1,145 @@
+"""How long the README's test command takes, and where its time goes.
+
+    python benchmarks/bench_suite.py --publish            # on an idle machine: the docs' figure
+    python benchmarks/bench_suite.py --runs 1 -- tests/test_tiers.py   # a quick look at a part
+
+Each run clones the kit's committed HEAD into a fresh folder (as CI and a newcomer start) and runs
+the README's test command there (`python -m pytest -q -n auto --dist loadgroup`, read from the
+README), with pytest's JUnit report. It measures the run's wall time and the CPU seconds of its
+whole process tree (workers, notebook kernels, graders and their sandboxed children), and from
+the report the worker-seconds each test file took (setup included: a file that builds a shared
+fixture first carries its cost). The figures are the median of ``--runs`` runs (3 by default),
+with the commit they were measured at.
+
+``--publish`` writes them as the ``suite`` section of ``kws/figures.json``; it refuses figures
+measured on a busy machine (a load average above ``IDLE_LOAD`` before a run), whose wall time
+says nothing about an idle one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+from bench_demo import IDLE_LOAD, commit
+from figures import KIT_FIGURES, publish
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_command(readme: Path = ROOT / "README.md") -> list[str]:
+    """The test command the README gives (its ``python -m pytest ...`` line), as arguments."""
+    for line in readme.read_text().splitlines():
+        found = re.search(r"\bpython3? -m pytest\b[^#]*", line)
+        if found:
+            return shlex.split(found.group(0))
+    raise ValueError(f"{readme} has no `python -m pytest` line to time")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def per_file(report: Path) -> dict[str, float]:
+    """Worker-seconds per test file from a JUnit report, largest first."""
+    seconds: Counter[str] = Counter()
+    for case in ET.parse(report).iter("testcase"):
+        name = case.get("classname") or "?"
+        module = name.split(".")[1] if name.startswith("tests.") else name
+        seconds[f"tests/{module}.py"] += float(case.get("time") or 0)
+    return {name: round(value, 1) for name, value in seconds.most_common()}
+
+
+def run_once(work: Path, extra: list[str]) -> dict:
+    """Clone HEAD into `work`, run the README's test command there; its figures."""
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(work)], check=True)
+    command = readme_command(work / "README.md")
+    command[0] = sys.executable if command[0].startswith("python") else command[0]
+    report = work / "junit.xml"
+    command += [f"--junitxml={report}", "-p", "no:cacheprovider", *extra]
+    load = os.getloadavg()[0]
+    start, cpu = time.monotonic(), _children_cpu()
+    env = {**os.environ, "PYTHONPATH": str(work)}  # the clone's kit, in every process it starts
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+    wall, cpu = time.monotonic() - start, _children_cpu() - cpu
+    summary = (done.stdout.strip().splitlines() or [""])[-1]
+    if done.returncode != 0:
+        raise SystemExit(f"the test command failed in {work}:\n{done.stdout[-3000:]}")
+    return {
+        "load_before": round(load, 2),
+        "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(cpu, 1),
+        "outcome": summary.strip("= "),
+        "files": per_file(report),
+    }
+
+
+def summary(runs: list[dict], extra: list[str]) -> dict:
+    """The ``suite`` section: medians of `runs`, the last run's outcome and slowest files."""
+    files = runs[-1]["files"]
+    return {
+        "command": " ".join(["python -m pytest -q -n auto --dist loadgroup", *extra]),
+        "commit": commit(),
+        "cores": os.cpu_count(),
+        "runs": len(runs),
+        "load_before": max(run["load_before"] for run in runs),
+        "wall_seconds": round(statistics.median(run["wall_seconds"] for run in runs)),
+        "cpu_seconds": round(statistics.median(run["cpu_seconds"] for run in runs)),
+        "outcome": runs[-1]["outcome"],
+        "slowest_files": dict(list(files.items())[:12]),
+        "worker_seconds": round(sum(files.values())),
+    }
+
+
+def table(section: dict) -> str:
+    lines = [
+        f"{section['command']} at {section['commit']}: {section['wall_seconds']} s wall, "
+        f"{section['cpu_seconds']} CPU-s (median of {section['runs']}; {section['cores']} cores; "
+        f"load average before a run up to {section['load_before']})",
+        f"  {section['outcome']}",
+        f"  worker-seconds per file (setup included), {section['worker_seconds']} in all:",
+    ]
+    lines += [f"    {sec:7.1f}  {name}" for name, sec in section["slowest_files"].items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
+    parser.add_argument("--work", type=Path, help="clone into this folder (default: temporary)")
+    parser.add_argument("--publish", action="store_true", help="write kws/figures.json's suite")
+    parser.add_argument("--figures", type=Path, help="write the suite section into this file")
+    parser.add_argument("extra", nargs="*", help="after --: more pytest arguments (a part only)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="kws-bench-suite-") as temporary:
+        work = (args.work or Path(temporary)).resolve()
+        runs = []
+        for number in range(1, args.runs + 1):
+            runs.append(run_once(work / f"run-{number}", args.extra))
+            print(f"run {number}: {runs[-1]['wall_seconds']:.0f} s wall", flush=True)
+    section = summary(runs, args.extra)
+    print(table(section))
+    target = args.figures or (KIT_FIGURES if args.publish else None)
+    if target == KIT_FIGURES and (args.extra or section["load_before"] > IDLE_LOAD):
+        why = "a part of the suite" if args.extra else f"load {section['load_before']}"
+        print(f"not published ({why}): run the whole suite on an idle machine", file=sys.stderr)
+        return 3
+    if target is not None:
+        print(f"published into {publish('suite', section, target)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
