@@ -46,7 +46,7 @@ IPYKERNEL_ENVIRONMENT = {
     "PYDEVD_USE_FRAME_EVAL": "NO",
 }
 # What a login shell on a Debian or Ubuntu machine adds (PAM, /etc/profile, ~/.bashrc), besides
-# SHELL, SHLVL, PWD, OLDPWD, HOSTNAME and _ (`kernel_environment`): JupyterLab started from it
+# SHELL, SHLVL, PWD, OLDPWD, HOSTNAME, MAIL and _ (`kernel_environment`): JupyterLab started from it
 # passes them all on to its kernels.
 LOGIN_ENVIRONMENT = {
     "LS_COLORS": "rs=0:di=01;34:ln=01;36:mh=00:pi=40;33:so=01;35:do=01;35:bd=40;33;01:ex=01;32",
