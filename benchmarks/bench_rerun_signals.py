@@ -39,6 +39,11 @@ _signals = {
     "the cell's __name__": __name__,
     "sys.modules['__main__']": _sys.modules["__main__"] is _sys.modules.get(__name__),
     "type of __builtins__": type(__builtins__).__name__,
+    "IPython's names": sorted(
+        k for k in ("In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii", "_", "__builtin__")
+        if k in globals()
+    ),
+    "input history": [len(In), In[-1] == _i1.strip(), _i == ""] if "In" in globals() else None,
     "type of sys.stdout": type(_sys.stdout).__module__ + "." + type(_sys.stdout).__name__,
     "type of sys.stderr": type(_sys.stderr).__module__ + "." + type(_sys.stderr).__name__,
     "sys.stdout.fileno() > 2": _fileno(_sys.stdout) > 2,

@@ -67,6 +67,7 @@ class Settings:
 
 if __name__ == "__main__":  # as in a kernel (the test's own build of the model skips it)
     assert pickle.loads(pickle.dumps(Settings())) == Settings()
+    assert len(In) == 3 and In[1] == _i1 == "print('setting up')"  # a top-to-bottom run's
     print("model cells ran as __main__", flush=True)
 print("a warning", file=sys.stderr, flush=True)
 """
@@ -76,7 +77,7 @@ def test_a_hand_in_leaning_on_main_pickling_and_printing_grades_as_before(tmp_pa
     submission = make_submission(
         tmp_path / "alice",
         "01_keyword_spotting.ipynb",
-        [(TINY_KWS + HONEST_EXTRAS, ["model"])],
+        [("print('setting up')", []), (TINY_KWS + HONEST_EXTRAS, ["model"])],
         {"kws": ("KeywordTransformer", {"n_classes": 12})},
     )
     waves = tmp_path / "waves.bin"
@@ -141,3 +142,15 @@ def test_out_stream_writes_on_to_the_real_stream_under_the_kernels_class_name(tm
     ]
     with pytest.raises(io.UnsupportedOperation):
         kernel.OutStream(io.StringIO(), "stderr").fileno()
+
+
+def test_the_input_history_is_ipythons():
+    namespace = kernel.kernel_namespace("/home/student")
+    for raw in ("x = 1\n", "!ls\n", "y = 2"):
+        parsed = "get_ipython().system('ls')\n" if raw.startswith("!") else raw
+        kernel.record_input(namespace, raw, parsed)
+    assert namespace["In"] == ["", "x = 1", "get_ipython().system('ls')", "y = 2"]
+    assert namespace["_i3"] == "y = 2" and namespace["_i2"] == "!ls"  # the raw source
+    # While cell 3 runs: _i is the cell before it, _ii and _iii the two before that.
+    assert (namespace["_i"], namespace["_ii"], namespace["_iii"]) == ("!ls", "x = 1", "")
+    assert namespace["Out"] == {} and namespace["_dh"] == ["/home/student"]

@@ -15,13 +15,16 @@ made as a kernel started by Jupyter (nbclient, JupyterLab) has it, before any st
 - the kernel's idle helper threads are running, with its thread names (`start_kernel_threads`);
 - the kit's grading modules are not under ``kws.grading`` in ``sys.modules`` (`hidden_modules`).
 
-The cells themselves run in a module named ``__main__`` (`kws.grading.child.runner`). What stays
+The cells themselves run in a module named ``__main__`` (`kws.grading.child.runner`), with the
+names IPython puts there and the input history of a top-to-bottom run (`kernel_namespace`,
+`record_input`). What stays
 different (timing, /proc, the inputs' order and shapes) is listed in the threat model; a model
 that answers otherwise when graded still needs its answers from somewhere, which the grader flags.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import importlib.util
 import io
@@ -172,6 +175,37 @@ class KernelShell(NoShell):
 
 KernelShell.__name__ = KernelShell.__qualname__ = "ZMQInteractiveShell"
 KernelShell.__module__ = "ipykernel.zmqshell"
+
+
+def kernel_namespace(folder: str) -> dict:
+    """The names IPython puts in a kernel's namespace before its first cell.
+
+    Args:
+        folder: the working folder (``_dh``, the folder history).
+
+    Returns:
+        ``In``/``_ih`` (the input history, ``[""]``), ``Out``/``_oh`` (``{}``), ``_dh``, the
+        ``_i``/``_ii``/``_iii`` and ``_``/``__``/``___`` shortcuts, ``__builtin__`` and
+        ``__builtins__`` (the ``builtins`` module).
+    """
+    inputs: list[str] = [""]
+    outputs: dict = {}
+    names = {"In": inputs, "_ih": inputs, "Out": outputs, "_oh": outputs, "_dh": [folder]}
+    names |= dict.fromkeys(("_i", "_ii", "_iii", "_", "__", "___"), "")
+    return names | {"__builtin__": builtins, "__builtins__": builtins}
+
+
+def record_input(namespace: dict, raw: str, parsed: str) -> None:
+    """Add a cell to the input history of `namespace` (`kernel_namespace`) as IPython does
+    before running it: its `parsed` source (IPython's lines turned into Python) as ``In[n]``,
+    its `raw` source as ``_i<n>``, and the raw sources of the three cells before it as ``_i``,
+    ``_ii``, ``_iii``."""
+    inputs = namespace["_ih"]
+    inputs.append(parsed.rstrip("\n"))
+    number = len(inputs) - 1
+    namespace["_iii"], namespace["_ii"] = namespace["_ii"], namespace["_i"]
+    namespace["_i"] = namespace.get(f"_i{number - 1}", "")
+    namespace[f"_i{number}"] = raw.rstrip("\n")
 
 
 def _idle_thread_class(module: str, name: str) -> type[threading.Thread]:

@@ -36,7 +36,6 @@ one broken task does not hide the others. The payload is written as
 `kws.grading.shared.payload.check_payload` is what the grader validates it against.
 """
 
-import builtins
 import ctypes
 import json
 import os
@@ -81,11 +80,13 @@ def _error(error: BaseException) -> str:
 
 
 def run_model_cells(notebook: Path) -> dict:
-    """Execute the cells tagged `model`, in order, in a fresh module named ``__main__`` (as
-    a kernel runs cells); return its namespace."""
+    """Execute the cells tagged `model`, in order, in a fresh module named ``__main__``, as a
+    kernel running the notebook top to bottom would: every code cell up to the last model cell
+    enters the input history (``In``), only the model cells run. Returns the module's namespace."""
     from kws.notebooks import cells_with_tag, python_source, read_notebook
 
-    cells = [c for c in cells_with_tag(read_notebook(notebook), "model") if c.cell_type == "code"]
+    nb = read_notebook(notebook)
+    cells = [c for c in cells_with_tag(nb, "model") if c.cell_type == "code"]
     if not cells:
         raise ValueError(
             f"{notebook.name} has no code cell tagged 'model'; keep the tags of the notebook you "
@@ -93,12 +94,22 @@ def run_model_cells(notebook: Path) -> dict:
         )
     module = types.ModuleType("__main__")
     sys.modules["__main__"] = module  # dataclasses and pickling look classes up here
-    module.__dict__["__builtins__"] = builtins  # the module, as in a kernel (exec puts its dict)
+    module.__dict__.update(kernel.kernel_namespace(os.getcwd()))
     shell = kernel.KernelShell(module.__dict__, "")
     module.__dict__["get_ipython"] = lambda: shell
-    for number, cell in enumerate(cells, start=1):
+    model = {id(cell) for cell in cells}
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    last = max(i for i, cell in enumerate(code_cells) if id(cell) in model)
+    number = 0
+    for cell in code_cells[: last + 1]:
+        if id(cell) not in model:  # in the history as written (IPython's own parser costs 0.3 s)
+            kernel.record_input(module.__dict__, cell.source, cell.source)
+            continue
+        source = python_source(cell.source)
+        kernel.record_input(module.__dict__, cell.source, source)
+        number += 1
         shell.filename = f"<model cell {number}>"
-        exec(compile(python_source(cell.source), shell.filename, "exec"), module.__dict__)
+        exec(compile(source, shell.filename, "exec"), module.__dict__)
     return module.__dict__
 
 
