@@ -65,7 +65,7 @@ class EncoderLayer(nn.TransformerEncoderLayer):
 DISGUISE_MODULE = (
     WRAPPED_LAYER
     + """
-nn.TransformerEncoderLayer.__module__ = "__notebook__"
+nn.TransformerEncoderLayer.__module__ = "__main__"  # the notebook's module
 nn.TransformerEncoderLayer.__qualname__ = nn.TransformerEncoderLayer.__name__ = "EncoderLayer"
 """
 )

@@ -185,21 +185,6 @@ def test_syntax_error_and_exit_in_model_cells(tmp_path, wave_inputs):
     assert result.status == "invalid_output" and "no result file" in result.reason
 
 
-def test_the_child_looks_like_a_notebook_kernel(monkeypatch):
-    """What a model can cheaply look at to tell the grader's re-run from the notebook's run:
-    sys.argv is a kernel's, and ipykernel is imported (where it is installed)."""
-    import sys
-
-    from kws.grading.child.runner import look_like_a_kernel
-
-    pytest.importorskip("ipykernel", reason="ipykernel is not installed here")
-    monkeypatch.setattr(sys, "argv", ["-m", "kws.grading.child.runner"])
-    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
-    look_like_a_kernel()
-    assert "ipykernel" in sys.modules
-    assert sys.argv[0] == "ipykernel_launcher.py" and sys.argv[2].endswith(".json")
-
-
 def test_check_payload_rejects_out_of_range_predictions():
     payload = {"notebook": "a.ipynb", "errors": {}, "tampering": [], "tasks": {}, "numeric": {}}
     payload["tasks"]["kws"] = {

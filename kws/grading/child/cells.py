@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.check.registry import HISTORY_FILE, history_key
+from kws.grading.child.kernel import KernelShell
 from kws.grading.shared.handin import needed_cells
 
 if TYPE_CHECKING:
@@ -35,14 +36,14 @@ def run_cells(notebook: Path, ns: dict, cells: Sequence[Cells]) -> dict:
     raises (a TODO, a setting the grader does not have) is skipped, so the function below it is
     still defined. If the name a group's last cell `defines` is not callable after all, it is a
     stand-in raising that cell's first error."""
-    from kws.notebooks import NoShell, python_source, read_notebook
+    from kws.notebooks import python_source, read_notebook
 
     nb = read_notebook(notebook)
     groups = [(each, needed_cells(nb, each)) for each in cells]
     if not any(found for _, found in groups):
         return dict(ns)  # the check says the notebook does not define the name it checks
     namespace = dict(ns)
-    shell = NoShell(namespace, "<cell>")
+    shell = KernelShell(namespace, "<cell>")
     namespace["get_ipython"] = lambda: shell
     for each, found in groups:
         if not found:

@@ -12,8 +12,10 @@ result file, the functions the final write needs), snapshots torch and the stand
 (`kws.tracing.trace`, `kws.tracing.guard`) and picks, in secret, which prediction
 batches will be traced; then:
 
-1. finds the notebook (`kws.grading.shared.handin`: nested folders, a browser's renamed copy) and
-   executes only its cells tagged ``model``, cell by cell, in a fresh module ``__notebook__``
+1. finds the notebook (`kws.grading.shared.handin`: nested folders, a browser's renamed copy),
+   makes itself look like a Jupyter kernel (`kws.grading.child.kernel`: command line, streams,
+   environment, threads; its grading modules out of ``sys.modules`` while student code runs) and
+   executes only its cells tagged ``model``, cell by cell, in a fresh module ``__main__``
    (IPython lines such as ``!pip install`` and ``%cd`` become calls that do nothing);
 2. for each task: reads ``OUT_DIR/<task>/config.json`` (``{"task", "class", "kwargs"}``; OUT_DIR
    beside the notebook), builds the class the notebook defined with those kwargs, loads
@@ -44,6 +46,7 @@ import traceback
 import types
 from pathlib import Path
 
+from kws.grading.child import buffers, cells, kernel, numeric
 from kws.grading.shared.child_run import ChildRun
 from kws.grading.shared.handin import find_notebook, outputs_folder, relative
 
@@ -77,22 +80,36 @@ def _error(error: BaseException) -> str:
 
 
 def run_model_cells(notebook: Path) -> dict:
-    """Execute the cells tagged `model`, in order, in a fresh module; return its namespace."""
-    from kws.notebooks import NoShell, cells_with_tag, python_source, read_notebook
+    """Execute the cells tagged `model`, in order, in a fresh module named ``__main__``, as a
+    kernel running the notebook top to bottom would: every code cell up to the last model cell
+    enters the input history (``In``), only the model cells run. Returns the module's namespace."""
+    from kws.notebooks import cells_with_tag, python_source, read_notebook
 
-    cells = [c for c in cells_with_tag(read_notebook(notebook), "model") if c.cell_type == "code"]
+    nb = read_notebook(notebook)
+    cells = [c for c in cells_with_tag(nb, "model") if c.cell_type == "code"]
     if not cells:
         raise ValueError(
             f"{notebook.name} has no code cell tagged 'model'; keep the tags of the notebook you "
             "were given (View > Cell toolbar > Tags)"
         )
-    module = types.ModuleType("__notebook__")
-    sys.modules["__notebook__"] = module  # dataclasses and pickling look classes up here
-    shell = NoShell(module.__dict__, "")
+    module = types.ModuleType("__main__")
+    sys.modules["__main__"] = module  # dataclasses and pickling look classes up here
+    module.__dict__.update(kernel.kernel_namespace(os.getcwd()))
+    shell = kernel.KernelShell(module.__dict__, "")
     module.__dict__["get_ipython"] = lambda: shell
-    for number, cell in enumerate(cells, start=1):
+    model = {id(cell) for cell in cells}
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    last = max(i for i, cell in enumerate(code_cells) if id(cell) in model)
+    number = 0
+    for cell in code_cells[: last + 1]:
+        if id(cell) not in model:  # in the history as written (IPython's own parser costs 0.3 s)
+            kernel.record_input(module.__dict__, cell.source, cell.source)
+            continue
+        source = python_source(cell.source)
+        kernel.record_input(module.__dict__, cell.source, source)
+        number += 1
         shell.filename = f"<model cell {number}>"
-        exec(compile(python_source(cell.source), shell.filename, "exec"), module.__dict__)
+        exec(compile(source, shell.filename, "exec"), module.__dict__)
     return module.__dict__
 
 
@@ -328,7 +345,6 @@ def grade_task(
     The probes run even when the checkpoint does not load (on the freshly built model), so the
     structural checks are graded on their own.
     """
-    from kws.grading.child.buffers import compare_with_construction, snapshot
     from kws.tracing.probes import probe_task
 
     report = {"class": None, "predictions": None, "near": None, "facts": None}
@@ -355,12 +371,12 @@ def grade_task(
     model = attempt("build", lambda: cls(**kwargs))
     if model is None:
         return report
-    built = _quietly(lambda: snapshot(model))
+    built = _quietly(lambda: buffers.snapshot(model))
     batches = inputs.example()  # traced and untraced when no graded predictions exist
     if attempt("checkpoint", lambda: load_checkpoint(model, folder / "model.pt", task) or True):
         if built is not None:
             report["buffers"] = _quietly(
-                lambda: compare_with_construction(model, built, lambda: cls(**kwargs))
+                lambda: buffers.compare_with_construction(model, built, lambda: cls(**kwargs))
             )
         predicted = attempt(
             "evaluate",
@@ -434,47 +450,48 @@ def main(
     inputs = load_inputs(Path(run.inputs))
     batches = prediction_batches(inputs, run.batch_size)
     trace_batches = pick_batches(len(batches))
-    # The genuine torch and standard-library objects, before student code can replace them.
+    # A kernel's command line, streams, environment and helper threads (kws.grading.child.kernel),
+    # then the genuine torch and standard-library objects, before student code can replace them
+    # (the snapshot counts the kernel's threads as the child's own).
+    kernel.look_like_a_kernel()
     capture_originals(stdlib=True)
     payload = {"notebook": None, "errors": dict(errors or {}), "tasks": {}, "tampering": []}
     payload["numeric"] = {}  # kws.grading.child.numeric's facts on the notebook's classes
     try:
         notebook = find_notebook(submission, run.notebook, list(run.classes.values()))
         payload["notebook"] = relative(notebook, submission)
-        todo = first_todo(notebook)
-        look_like_a_kernel()
-        ns = run_model_cells(notebook)
     except (Exception, SystemExit) as error:
-        stage = "model_cells" if payload["notebook"] else "notebook"
-        payload["errors"][stage] = _error(error)
+        payload["errors"]["notebook"] = _error(error)
     else:
+        # From here on student code runs, with the kit's grading modules out of sys.modules.
         outputs = outputs_folder(submission, notebook, run.outputs)
-        for task in run.tasks:
-            payload["tasks"][task] = grade_task(
-                task, ns, outputs, inputs, run, batches, trace_batches, todo
-            )
-        from kws.grading.child.numeric import check_classes
-
-        spec = assignment_of(run.notebook)
-        components = spec.checks().NUMERIC
-        tasks = [*run.tasks, *spec.tasks]
-        graded = graded_namespace(ns, notebook, outputs, tasks, components, spec)
-        payload["numeric"] = check_classes(graded, tasks, components)
+        with kernel.hidden_modules("kws.grading"):
+            grade_notebook(payload, notebook, outputs, run, inputs, batches, trace_batches)
     payload["tampering"] = verify_untampered()
     channel.send(payload)
 
 
-def look_like_a_kernel() -> None:
-    """What a model can cheaply look at to tell the grader's re-run from the notebook's run, as
-    a Jupyter kernel has it: sys.argv, and ipykernel imported (when installed). A model that
-    answers otherwise when graded still needs its answers from somewhere, which the grader flags
-    (`kws.grading.carried`, `kws.grading.review`); docs/reference/threat-model.md."""
-    runtime = Path.home() / ".local/share/jupyter/runtime"
-    sys.argv = ["ipykernel_launcher.py", "-f", f"{runtime}/kernel-{os.urandom(4).hex()}.json"]
+def grade_notebook(
+    payload: dict, notebook: Path, outputs: Path, run: ChildRun, inputs, batches, trace_batches
+) -> None:
+    """Run the notebook's model cells, then fill `payload` with each task's report
+    (`grade_task`, on the checkpoints in `outputs`) and the numeric checks; a failure of the
+    model cells lands in its errors."""
     try:
-        import ipykernel  # noqa: F401  (7 MB; the kernel's own modules are not started)
-    except ImportError:
-        pass
+        todo = first_todo(notebook)
+        ns = run_model_cells(notebook)
+    except (Exception, SystemExit) as error:
+        payload["errors"]["model_cells"] = _error(error)
+        return
+    for task in run.tasks:
+        payload["tasks"][task] = grade_task(
+            task, ns, outputs, inputs, run, batches, trace_batches, todo
+        )
+    spec = assignment_of(run.notebook)
+    components = spec.checks().NUMERIC
+    tasks = [*run.tasks, *spec.tasks]
+    graded = graded_namespace(ns, notebook, outputs, tasks, components, spec)
+    payload["numeric"] = numeric.check_classes(graded, tasks, components)
 
 
 def graded_namespace(
@@ -484,15 +501,13 @@ def graded_namespace(
     they declare they need (`kws.grading.child.cells`): the cells `spec`'s tasks name
     (``[tasks.<task>] cells``), run after the model cells, and each `history` key of a
     component, read from OUT_DIR/<task>/history.json."""
-    from kws.grading.child.cells import with_needs
-
-    cells = [spec.tasks[task].cells for task in dict.fromkeys(tasks) if spec.tasks[task].cells]
+    groups = [spec.tasks[task].cells for task in dict.fromkeys(tasks) if spec.tasks[task].cells]
     history = [
         (component.task, component.history)
         for component in components.values()
         if component.history and component.task in tasks
     ]
-    return with_needs(ns, notebook, outputs, cells, history)
+    return cells.with_needs(ns, notebook, outputs, groups, history)
 
 
 def assignment_of(notebook: str):
