@@ -12,13 +12,27 @@ import inspect
 import math
 import traceback
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from kws.check.weights import copy_weights  # the layer checks import it from here
 
-B, T, D, H, FF = 2, 5, 12, 3, 24  # distinct sizes, so swapped axes cannot go unnoticed
+
+class CheckSizes(NamedTuple):
+    """The sizes of a layer check's inputs: batch B, time T, model width D, heads H, feed-forward
+    width FF; all distinct, so swapped axes cannot go unnoticed."""
+
+    B: int
+    T: int
+    D: int
+    H: int
+    FF: int
+
+
+CHECK_SIZES = CheckSizes(B=2, T=5, D=12, H=3, FF=24)  # what `inputs` and `compare_layer` use
+B, T, D, H, FF = CHECK_SIZES
 LENGTHS = (5, 3)
 
 

@@ -5,8 +5,7 @@ graded test [numeric.test_masked_mean] of spec.toml; a notebook runs it with
 
 import torch
 
-from kws.check.registry import Component
-from kws.check.selfcheck import Checker, call
+from kws.author import Checker, Component, call
 
 
 def masked_mean(checker: Checker, function, ns: dict) -> None:
