@@ -10,12 +10,12 @@ task fixes, its data folder, its limits) comes from its spec, ``kws/assignments/
 import tempfile
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS, Spec
 from kws.grading.hidden import HiddenTest
 from kws.grading.layouts import layout_of
 from kws.grading.sandbox.run import ChildJob, ChildResult, Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.shared.payload import check_payload
+from kws.spec import ASSIGNMENTS, Spec
 
 
 def grade_notebook(

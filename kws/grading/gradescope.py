@@ -35,10 +35,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import check_grading_data
 from kws.grading.course import read_course
 from kws.grading.layouts import files_to_zip, layout_of
+from kws.spec import ASSIGNMENTS
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).resolve().parent / "gradescope_scripts"  # setup.sh, run_autograder

@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS, TIER_ORDER, Spec
 from kws.grading.layouts import layout_of
+from kws.spec import ASSIGNMENTS, TIER_ORDER, Spec
 
 
 @dataclass(frozen=True)

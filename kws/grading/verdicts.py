@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from kws.assignments import NumericTest, Spec
 from kws.grading.accuracy import (
     AccuracyError,
     csv_accuracy,
@@ -42,6 +41,7 @@ from kws.grading.sandbox.run import Limits
 from kws.grading.shared.child_run import Retraining
 from kws.grading.shared.handin import predictions_csv, relative
 from kws.grading.tiers import TierSet
+from kws.spec import NumericTest, Spec
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
 
