@@ -22,13 +22,13 @@ def is_bookkeeping(key: str, value) -> bool:
     return name in NORM_STATISTICS and value.dim() == 1 and value.is_floating_point()
 
 
-def is_weight(key: str, value) -> bool:
+def is_weight(key: str, value: object) -> bool:
     """Whether a state-dict entry counts toward a parameter budget.
 
     Every tensor of every dtype counts (parameters and buffers; float, integer and bool alike,
     since an integer tensor can hold float weights as bit patterns or a table of answers) but a
-    normalization's bookkeeping (``num_batches_tracked``). The grader's checkpoint count and the
-    probes' live count both use it.
+    normalization's bookkeeping (running mean and variance, ``num_batches_tracked``). The
+    grader's checkpoint count and the probes' live count both use it.
 
     Args:
         key: the entry's key ("encoder.layers.0.norm1.weight").
@@ -39,7 +39,7 @@ def is_weight(key: str, value) -> bool:
 
     Example:
         ```python
-        total = sum(v.numel() for k, v in load_state(path, "task1").items() if is_weight(k, v))
+        total = sum(v.numel for k, v in load_state(path, "task1").items() if is_weight(k, v))
         ```
     """
     return not is_bookkeeping(key, value)

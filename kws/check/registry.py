@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kws.check.selfcheck import Checker, CheckStopped
+from kws.spec import Spec
 
 HISTORY_FILE = "history.json"  # what fit() writes into OUT_DIR/<task>/
 
@@ -90,7 +91,7 @@ def run_component(component: Component, ns: dict, *, echo: bool = False) -> Chec
     return checker
 
 
-def run_task_checks(checker: Checker, spec, task: str, ns: dict) -> None:
+def run_task_checks(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
     """Run a task's numeric checks into `checker`, as the grader runs them.
 
     Only the components whose class or function the notebook's namespace defines are run.

@@ -11,8 +11,9 @@ import contextlib
 import inspect
 import math
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -31,7 +32,15 @@ class CheckSizes(NamedTuple):
     FF: int
 
 
-CHECK_SIZES = CheckSizes(B=2, T=5, D=12, H=3, FF=24)  # what `inputs` and `compare_layer` use
+CHECK_SIZES = CheckSizes(B=2, T=5, D=12, H=3, FF=24)
+"""The sizes `inputs` and `compare_layer` use: build a reference layer with the same ones.
+
+Example:
+    ```python
+    B, T, D, H, FF = CHECK_SIZES
+    reference = nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, batch_first=True)
+    ```
+"""
 B, T, D, H, FF = CHECK_SIZES
 LENGTHS = (5, 3)
 
@@ -149,7 +158,7 @@ class Checker:
         raise CheckStopped
 
     @contextlib.contextmanager
-    def run(self):
+    def run(self) -> Iterator[Checker]:
         """The context a check runs in: a `stop` ends it quietly, on one torch thread.
 
         Returns:
@@ -198,7 +207,7 @@ def _where(err: BaseException) -> str:
     return f" (at {frame.filename}:{frame.lineno}: {(frame.line or '').strip()})"
 
 
-def call(checker: Checker, what: str, function):
+def call(checker: Checker, what: str, function: Callable[[], Any]) -> Any:
     """Run a step of the student's code; a TODO or an error becomes a failed item and stops the check.
 
     Args:
@@ -228,7 +237,7 @@ def call(checker: Checker, what: str, function):
         checker.stop(what, f"raised {type(err).__name__}: {err}{_where(err)}")
 
 
-def build(checker: Checker, cls, candidates: dict, expected: str) -> nn.Module:
+def build(checker: Checker, cls: type, candidates: dict, expected: str) -> nn.Module:
     """Construct the student's class with the arguments its constructor names, seeded, eval mode,
     float64.
 
@@ -299,7 +308,7 @@ def randomize(module: nn.Module, seed: int = 2) -> nn.Module:
 LAYER_CALL = "forward(x, key_padding_mask=None)"
 
 
-def accepts(module: nn.Module, *args) -> bool:
+def accepts(module: nn.Module, *args: object) -> bool:
     """Whether ``module.forward`` can be called with `args` by position.
 
     A signature that cannot be read gets the benefit of the doubt: the call itself will tell.
@@ -350,7 +359,7 @@ def call_text(module: nn.Module) -> str:
     return f"forward({', '.join(shown)})"
 
 
-def forward(module: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None):
+def forward(module: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Call a layer the way its skeleton documents it, whatever the student named the parameters.
 
     ``module(x)``, or ``module(x, mask)`` with the padding mask second, by position (as
@@ -444,7 +453,9 @@ def attention_mask(
     return scores.expand(B, heads, T, T).reshape(B * heads, T, T)  # (B * H, T, T)
 
 
-def inputs(shape=(B, T, D)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def inputs(
+    shape: tuple[int, int, int] = (B, T, D),
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Seeded inputs of a layer check: x, its padding mask, and large noise for the padded frames.
 
     The padding mask is that of lengths (5, 3): the second sequence is padded after 3 frames.
@@ -487,7 +498,7 @@ def compare_layer(
     kind: str,
     hint: str,
     padding_fix: str,
-    diagnose=None,
+    diagnose: Callable[[nn.Module, torch.Tensor, torch.Tensor], str | None] | None = None,
     signature: str = LAYER_CALL,
 ) -> None:
     """Compare a (B, T, D) -> (B, T, D) layer with its references: outputs, padding, gradients.
@@ -610,7 +621,7 @@ def describe(reference: nn.Module) -> str:
     return getattr(reference, "title", type(reference).__name__)
 
 
-def shape_text(t) -> str:
+def shape_text(t: object) -> str:
     """A value's shape as text for a message: ``(2, 12)`` for a tensor, else its type's name.
 
     Args:

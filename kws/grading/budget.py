@@ -66,7 +66,7 @@ def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
         task: the task's name, for messages ("task1").
 
     Returns:
-        {key: a stand-in with the tensor's shape, dtype and size}.
+        {key: a stand-in with the tensor's ``shape``, ``dtype`` and ``numel`` (a property).
 
     Raises:
         BudgetError: the file is missing, too large, not loadable safely or not a state dict;

@@ -17,6 +17,7 @@ Nothing here runs student code: the child does (`kws.grading.grade.grade_noteboo
 
 import importlib.util
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ from kws.grading.public_gap import public_gap_notes
 from kws.grading.public_part import Split, graded_correct, part_accuracy
 from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
-from kws.grading.sandbox.run import Limits
+from kws.grading.sandbox.run import ChildResult, Limits
 from kws.grading.shared.child_run import Retraining
 from kws.grading.shared.handin import predictions_csv, relative
 from kws.grading.tiers import TierSet
@@ -66,7 +67,7 @@ class Grading:
         ```
     """
 
-    def __init__(self, config, tmp: Path):
+    def __init__(self, config: pytest.Config, tmp: Path):
         self.config, self.tmp = config, tmp
         self.submission = config.getoption("--submission")
         self.data = config.getoption("--data")
@@ -206,7 +207,7 @@ class Grading:
                 )
         return payload
 
-    def loaded_model(self, child, task: str) -> dict:
+    def loaded_model(self, child: ChildResult, task: str) -> dict:
         """The child's report on a task, failing the test unless the model was built and its
         checkpoint loaded.
 
@@ -230,7 +231,7 @@ class Grading:
                 pytest.fail(f"Loading your {task} model failed: {report['errors'][stage]}")
         return report
 
-    def probe_facts(self, child, task: str, forward: bool = True) -> dict:
+    def probe_facts(self, child: ChildResult, task: str, forward: bool = True) -> dict:
         """What the probes found in a task's model, traced on the computation that gives the graded
         predictions; fails the test when they are missing or the notebook tampered with torch.
 
@@ -380,7 +381,7 @@ class Grading:
             )
 
 
-def retraining_test(spec: Spec):
+def retraining_test(spec: Spec) -> Callable[..., None]:
     """The re-training test of an assignment (marked ``gpu``): the notebook re-trained from scratch
     in the sandbox (`Grading.retrain`), its first model task must reach the simple tier.
 

@@ -44,7 +44,9 @@ class ProbeError(ValueError):
     """The model does not have the structure a probe needs; the message says what to change."""
 
 
-def count_layer_calls(model: nn.Module, example_inputs, layer_class_name: str) -> int:
+def count_layer_calls(
+    model: nn.Module, example_inputs: torch.Tensor | tuple, layer_class_name: str
+) -> int:
     """How many times the forward of a class runs in one forward of `model`.
 
     A layer that is defined but never called counts 0; one layer called three times counts 3;

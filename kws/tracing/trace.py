@@ -442,7 +442,7 @@ class _Recorder(TorchFunctionMode):
         return result
 
 
-def trace_forward(model: nn.Module, example_inputs) -> Trace:
+def trace_forward(model: nn.Module, example_inputs: torch.Tensor | tuple) -> Trace:
     """Run `model` once on `example_inputs`, in eval mode without gradients, recording every
     operation: which layers ran, which tensor each op read and wrote, where attention ran.
 
