@@ -4,7 +4,7 @@ Used by grader/conftest.py and the grader's tests. Nothing here runs student cod
 does (`kws.grading.child.runner` in `kws.grading.sandbox`), and this module reads its checked
 payload (`kws.grading.shared.payload`). What an assignment is (its notebook, the class each model
 task fixes, its data folder, its limits) comes from its spec, ``kws/assignments/<name>/spec.toml``;
-`ASSIGNMENTS` is re-exported from `kws.assignments`.
+`ASSIGNMENTS` is the registry of `kws.spec`.
 """
 
 import tempfile
