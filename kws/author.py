@@ -5,9 +5,11 @@ An assignment is one folder (see "Write your own assignment" in the docs): ``spe
 graded tests, ``test_*.py``). Its Python files import from the kit only this module (and
 torch, numpy, the standard library and their own folder's modules); a test of the kit says so.
 An instructor's own assignment folder lives outside the kit, named by the environment variable
-``KWS_ASSIGNMENTS``; nothing of it is copied into the kit. ::
+``KWS_ASSIGNMENTS``; nothing of it is copied into the kit.
 
-    from kws.author import Checker, Component, call, spec_of, tier_credit
+```python
+from kws.author import Checker, Component, call, spec_of, tier_credit
+```
 
 The names, by where they are used:
 

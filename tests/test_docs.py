@@ -65,6 +65,8 @@ def test_the_authoring_api_page_shows_every_published_name(site):
     page = (site / "reference/authoring-api.html").read_text(encoding="utf-8")
     shown = set(re.findall(r'id="kws\.author\.(\w+)"', page))
     assert shown == set(kws.author.__all__) - {"torchaudio"}
+    listed = set(re.findall(r'href="#kws\.author\.(\w+)"', page))  # the page's table, by use
+    assert listed == shown
     assert page.count("Example") >= len(shown)  # the docstrings, not only the names
 
 
