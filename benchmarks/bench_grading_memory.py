@@ -46,7 +46,7 @@ from pathlib import Path
 import torch
 from figures import KIT_FIGURES, publish
 
-from kws.assignments import ASSIGNMENTS
+from kws.spec import ASSIGNMENTS
 
 KIT = Path(__file__).resolve().parents[1]
 PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -57,10 +57,10 @@ from real_speech_runs import (
     side_by_side,
 )
 
-from kws.assignments import ASSIGNMENTS
 from kws.data.download import safe_extract
 from kws.data.speech_commands import speaker_of
 from kws.recipes import SMALL, Recipe
+from kws.spec import ASSIGNMENTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TEST_FOLDER = "speech_commands_test_set_v0.02"

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from figures import KIT_FIGURES, publish
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook, write_run_record
 from kws.grading.report_html import write_report
 from kws.grading.results import TestResult, results_document, write_results
 from kws.grading.similarity import compared_cells, match_groups
 from kws.grading.tiers import TierSet, tier_credit
+from kws.spec import ASSIGNMENTS
 
 KIT = Path(__file__).resolve().parents[1]
 

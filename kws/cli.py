@@ -337,7 +337,7 @@ def _feedback(args: argparse.Namespace) -> int:
 
 def _add_selection(command: argparse.ArgumentParser) -> None:
     """--assignment, --tiers and --dataset, shared by `kws grade` and `kws gradescope`."""
-    from kws.assignments import ASSIGNMENTS  # the specs only: tomllib, no torch
+    from kws.spec import ASSIGNMENTS  # the specs only: tomllib, no torch
 
     command.add_argument(
         "--assignment",

@@ -38,8 +38,8 @@ def print_season(grades_dir: Path, standings) -> None:
 
 def course_rules(path: Path) -> str:
     """What a course file makes the Gradescope autograder do, in a few lines."""
-    from kws.assignments import ASSIGNMENTS
     from kws.grading.course import read_course
+    from kws.spec import ASSIGNMENTS
 
     course = read_course(path, sorted(ASSIGNMENTS))
     lines = [f"course file {path} (in the zip), applied to every submission:",

@@ -22,19 +22,44 @@ def is_bookkeeping(key: str, value) -> bool:
     return name in NORM_STATISTICS and value.dim() == 1 and value.is_floating_point()
 
 
-def is_weight(key: str, value) -> bool:
-    """Whether state-dict entry `key` counts toward a budget: every tensor of every dtype
-    (parameters and buffers; float, integer and bool alike, since an integer tensor can hold
-    float weights as bit patterns or a table of answers) but a normalization's bookkeeping
-    (`is_bookkeeping`). The grader's checkpoint count and the probes' live count,
-    `kws.grading.budget` and `kws.tracing.probes`, both use it."""
+def is_weight(key: str, value: object) -> bool:
+    """Whether a state-dict entry counts toward a parameter budget.
+
+    Every tensor of every dtype counts (parameters and buffers; float, integer and bool alike,
+    since an integer tensor can hold float weights as bit patterns or a table of answers) but a
+    normalization's bookkeeping (running mean and variance, ``num_batches_tracked``). The
+    grader's checkpoint count and the probes' live count both use it.
+
+    Args:
+        key: the entry's key ("encoder.layers.0.norm1.weight").
+        value: the entry's tensor (or a `load_state` stand-in with its shape and dtype).
+
+    Returns:
+        True when it counts.
+
+    Example:
+        ```python
+        total = sum(v.numel for k, v in load_state(path, "task1").items() if is_weight(k, v))
+        ```
+    """
     return not is_bookkeeping(key, value)
 
 
 def format_count(n: int) -> str:
-    """Short form of a count, as the course reports it: 154880 -> "154.88k", 2152287 -> "2.15M".
+    """A count as the course reports it: 154880 -> "154.88k", 2152287 -> "2.15M".
 
     Counts below 1000 are returned as they are ("999"); then k, M and B with two decimals.
+
+    Args:
+        n: the count.
+
+    Returns:
+        Its short text.
+
+    Example:
+        ```python
+        format_count(154_880)  # "154.88k"
+        ```
     """
     if n < 1000:
         return str(n)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kws import figures
-from kws.assignments import ASSIGNMENTS
+from kws.spec import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 # The notebooks and the settings of their reference runs per preset (passed to the notebooks'

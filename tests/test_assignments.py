@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kws.assignments import ASSIGNMENTS, HERE, SpecError, load, tomllib
+from kws.spec import ASSIGNMENTS, KIT_FOLDER, SpecError, load, tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def test_every_graded_test_has_points_and_every_points_entry_a_test():
 
 def _copy(tmp_path, name: str, old: str, new: str) -> Path:
     path = tmp_path / f"{name}.toml"
-    text = (HERE / name / "spec.toml").read_text()
+    text = (KIT_FOLDER / name / "spec.toml").read_text()
     assert old in text, old
     path.write_text(text.replace(old, new, 1))
     return path
@@ -117,7 +117,7 @@ def test_the_specs_are_package_data():
     package = ROOT / "kws"
     shipped = {p for pattern in patterns for p in package.glob(pattern)}
     assert {spec.path for spec in ASSIGNMENTS.values()} <= shipped
-    assert set(HERE.glob("*/spec.toml")) == {spec.path for spec in ASSIGNMENTS.values()}
+    assert set(KIT_FOLDER.glob("*/spec.toml")) == {spec.path for spec in ASSIGNMENTS.values()}
 
 
 def test_the_class_count_has_one_name():
@@ -147,7 +147,7 @@ def test_a_broken_spec_elsewhere_breaks_nothing_until_it_is_asked_for(tmp_path, 
     monkeypatch.setenv("KWS_ASSIGNMENTS", str(tmp_path / "course"))
     assert settings("speaker_id")["KWS_STEPS"] == 70000
     assert callable(check.attention) and callable(check.keyword_model)
-    assert spec_of(HERE / "speaker_id" / "grader" / "test_02_numeric.py").name == "speaker_id"
+    assert spec_of(KIT_FOLDER / "speaker_id" / "grader" / "test_02_numeric.py").name == "speaker_id"
     assert "draft" in assignments() and list(assignments())[-1] == "draft"
     with pytest.raises(SpecError, match=f"^{draft / 'spec.toml'}: not valid TOML"):
         assignment("draft")

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from kws import check
-from kws.assignments import ASSIGNMENTS, load_folder
 from kws.data.features import LogMel
+from kws.spec import ASSIGNMENTS, load_folder
 from kws.tracing import trace
 
 # What a student writes in the notebook's model cells; executed as the notebook's namespace.

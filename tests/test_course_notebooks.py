@@ -203,7 +203,7 @@ KEYWORD_OTHER_TESTS = {"test_model_loads", "test_output_shape", "test_retrains_o
 
 
 def test_keyword_intro_states_the_points_of_the_spec():
-    from kws.assignments import ASSIGNMENTS
+    from kws.spec import ASSIGNMENTS
 
     points = ASSIGNMENTS["keyword_spotting"].points
     intro = read_notebook(ROOT / "solutions" / "01_keyword_spotting.ipynb").cells[0].source
@@ -239,7 +239,7 @@ PATCH_TASK_TESTS = {
 
 
 def test_patch_intro_states_the_points_of_the_spec():
-    from kws.assignments import ASSIGNMENTS
+    from kws.spec import ASSIGNMENTS
 
     points = ASSIGNMENTS["patch_transformer"].points
     intro = read_notebook(ROOT / "solutions" / "03_patch_transformer.ipynb").cells[0].source

@@ -57,6 +57,19 @@ def test_the_site_builds_strictly_with_every_placeholder_filled(site):
         assert f"kws {name}" in commands, name  # from the command's own parser
 
 
+def test_the_authoring_api_page_shows_every_published_name(site):
+    """docs/reference/authoring-api.md renders each name of `kws.author` with its docstring
+    (torchaudio aside: the library itself, re-exported as the kit checked it loads)."""
+    import kws.author
+
+    page = (site / "reference/authoring-api.html").read_text(encoding="utf-8")
+    shown = set(re.findall(r'id="kws\.author\.(\w+)"', page))
+    assert shown == set(kws.author.__all__) - {"torchaudio"}
+    listed = set(re.findall(r'href="#kws\.author\.(\w+)"', page))  # the page's table, by use
+    assert listed == shown
+    assert page.count("Example") >= len(shown)  # the docstrings, not only the names
+
+
 def test_the_api_pages_show_cross_references_not_raw_roles(site):
     """A docstring's reference renders as a link: no Sphinx role (`:class:`, `:func:`...) left as
     text, and no autorefs reference (`[name][]`) that did not resolve to a page."""

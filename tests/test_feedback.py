@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from report_helpers import RECIPES, ROOT, TASK1, solution_cells, write_handin
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook
 from kws.grading.feedback_cells import KIT_NOTEBOOKS, rerun_for, self_check_cells
 from kws.grading.feedback_html import write_feedback
@@ -35,6 +34,7 @@ from kws.grading.standings import (
     write_standings,
 )
 from kws.grading.tiers import TierSet, tier_credit
+from kws.spec import ASSIGNMENTS
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -10,10 +10,9 @@ import zipfile
 
 import pytest
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.gradescope import make_autograder
 from kws.grading.layouts import SpeechCommands
-from kws.spec import GradingCost
+from kws.spec import ASSIGNMENTS, GradingCost
 
 
 @pytest.fixture

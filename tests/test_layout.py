@@ -20,11 +20,15 @@ module that breaks one fails here, naming the file and the line:
 5. the layers below the grader stay below it: the registry of assignments (`kws.spec`) imports
    nothing of the kit, and the self-check (`kws.check`) and the tracer (`kws.tracing`), which a
    student's notebook imports, import only each other, the registry and the kit's small leaf
-   modules (`kws.params`, `kws.compat`) — never the assignments' folders, the grader, the models
-   or the data readers above them.
+   modules (`kws.params` and the `kws.counts` it re-exports, `kws.compat`) — never the
+   assignments' folders, the grader, the models or the data readers above them;
+6. no two packages import each other: ``from pkg import name`` counts as an import of the
+   module that defines `name` too, so a re-export (a package's ``__init__``, `kws.author`)
+   hides neither a crossing above nor a cycle.
 """
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,15 +36,51 @@ KWS = ROOT / "kws"
 GRADING = KWS / "grading"
 
 
-def _imports(path: Path) -> list[tuple[int, str]]:
-    """(line, module) for every import in `path`, ``from a import b`` also as ``a.b``."""
+@functools.cache
+def _own_imports(path: Path) -> list[tuple[int, str, str | None]]:
+    """(line, module, name) for every import in `path`: name None for ``import a``."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
+            found += [(node.lineno, alias.name, None) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
-            found.append((node.lineno, node.module))
-            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+            found += [(node.lineno, node.module, alias.name) for alias in node.names]
+    return found
+
+
+def _file_of(module: str, root: Path) -> Path | None:
+    """The file of `module` (``a.b``: ``a/b.py`` or ``a/b/__init__.py``) under `root`, if any."""
+    base = root.joinpath(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _home(module: str, name: str, root: Path, seen: frozenset = frozenset()) -> list[str]:
+    """Where `name` of `module` comes from when `module` re-exports it (``from b import name``
+    in its file, at any depth, ``if TYPE_CHECKING:`` too): [b, b.name] and so on down the
+    chain of re-exports; [] when `module` defines `name` itself or is not under `root`."""
+    path = _file_of(module, root)
+    if path is None or module in seen:
+        return []
+    for _, source, imported in _own_imports(path):
+        if imported == name and source != module:
+            return [source, f"{source}.{name}", *_home(source, name, root, seen | {module})]
+    return []
+
+
+def _imports(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
+    """(line, module) for every import in `path`, ``from a import b`` also as ``a.b``, and a name
+    a module of `root` re-exports also as its home: ``from kws.author import call`` is an import
+    of ``kws.author``, ``kws.author.call``, ``kws.check.selfcheck`` and
+    ``kws.check.selfcheck.call``, so a re-export hides no crossing and no cycle."""
+    found = []
+    for line, module, name in _own_imports(path):
+        found.append((line, module))
+        if name is not None:
+            found.append((line, f"{module}.{name}"))
+            found += [(line, home) for home in _home(module, name, root)]
     return found
 
 
@@ -54,18 +94,36 @@ def _crossings(paths, forbidden: str) -> list[str]:
     ]
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
+def _module_name(path: Path, root: Path = ROOT) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _graph() -> dict[str, set[str]]:
-    """{module: the kit's modules it imports} over every module of `kws`."""
-    modules = {_module_name(p): p for p in KWS.rglob("*.py")}
+def _graph(root: Path = ROOT, package: str = "kws") -> dict[str, set[str]]:
+    """{module: the modules of `package` it imports} over every module of `package` (a folder of
+    `root`), re-exported names followed to their homes."""
+    modules = {_module_name(p, root): p for p in (root / package).rglob("*.py")}
     graph = {}
     for name, path in modules.items():
-        graph[name] = {m for _, m in _imports(path) if m in modules and m != name}
+        graph[name] = {m for _, m in _imports(path, root) if m in modules and m != name}
     return graph
+
+
+def _packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """`graph` between packages: a module ``kws.grading.tiers`` stands for ``kws.grading`` (the
+    top-level package it is in), an edge between two modules of one package is dropped."""
+
+    def package(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    packages: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        edges = packages.setdefault(package(module), set())
+        edges.update(package(m) for m in imported if package(m) != package(module))
+    for edges in list(packages.values()):
+        for target in edges:
+            packages.setdefault(target, set())
+    return packages
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str]:
@@ -114,6 +172,16 @@ def test_the_kit_has_no_import_cycle():
     assert _cycle(graph) == []
 
 
+def test_the_kit_has_no_package_cycle():
+    """No two of the kit's packages import each other, even through a re-export: the graded
+    tests of ``kws/assignments/`` import the grader (through `kws.author`), so the grader never
+    imports ``kws.assignments`` (it imports `kws.spec`, which finds the folders)."""
+    packages = _packages(_graph())
+    assert {"kws.grading", "kws.assignments", "kws.author"} <= set(packages)
+    assert "kws.grading" in packages["kws.author"]  # the re-exports were followed
+    assert _cycle(packages) == []
+
+
 def test_check_never_imports_the_grader():
     paths = list((KWS / "check").rglob("*.py"))
     assert _crossings(paths, "kws.grading") == []
@@ -159,7 +227,7 @@ def test_the_engine_imports_no_assignment_folder():
 
 
 # What the self-check and the tracer may import of the kit: themselves, the registry, leaf modules.
-LOW_LAYERS = ("kws.check", "kws.tracing", "kws.spec", "kws.params", "kws.compat")
+LOW_LAYERS = ("kws.check", "kws.tracing", "kws.spec", "kws.params", "kws.counts", "kws.compat")
 
 
 def _kit_imports(paths) -> list[tuple[str, str]]:

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.child import numeric
 from kws.grading.child.runner import run_model_cells
 from kws.grading.shared import payload
+from kws.spec import ASSIGNMENTS
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "02_speaker_id.ipynb"
@@ -212,8 +212,8 @@ def test_malformed_facts_are_rejected():
 def test_the_model_cells_hold_every_component():
     """The components' names are the ones the skeleton fixes (a renamed class would never be
     graded), in the cells the grading child runs (the model cells, and notebook 01's recipe cell)."""
-    from kws.assignments import ASSIGNMENTS
     from kws.grading.shared.handin import child_cells
+    from kws.spec import ASSIGNMENTS
 
     for spec in ASSIGNMENTS.values():
         cells = child_cells(ROOT / "solutions" / spec.notebook, spec.cells)
@@ -244,7 +244,7 @@ def test_the_checks_import_neither_sympy_nor_torch_distributed():
     script = f"""
 import sys
 from pathlib import Path
-from kws.assignments import ASSIGNMENTS
+from kws.spec import ASSIGNMENTS
 from kws.grading.child import numeric
 from kws.grading.child.runner import run_model_cells
 for name, notebook in [("speaker_id", "02_speaker_id.ipynb"), ("keyword_spotting", "01_keyword_spotting.ipynb")]:

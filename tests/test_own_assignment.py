@@ -15,8 +15,8 @@ import nbformat
 import pytest
 from course_helpers import ROOT
 
-from kws.assignments import load_folder
 from kws.notebooks import cells_with_tag, read_notebook
+from kws.spec import load_folder
 
 pytestmark = pytest.mark.slow
 TEMPLATE = ROOT / "docs" / "assignment_template"

@@ -14,7 +14,6 @@ import pytest
 import soundfile
 from grading_helpers import make_submission
 
-from kws.assignments import ASSIGNMENTS
 from kws.cli import main
 from kws.data.private_variant import (
     Settings,
@@ -30,6 +29,7 @@ from kws.grading.layouts import SpeechCommands
 from kws.grading.layouts.speech_commands import PUBLIC_SAMPLE, hidden_keyword_test
 from kws.grading.public_gap import PUBLIC_GAP, public_gap_notes
 from kws.grading.shared.inputs import inputs_header
+from kws.spec import ASSIGNMENTS
 
 TEST_SET = "speech_commands_test_set_v0.02"
 PRIVATE = TEST_SET + "_private"

@@ -24,7 +24,6 @@ from report_helpers import (
     write_handin,
 )
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook, write_run_record
 from kws.grading.normalise import normalised_tokens
 from kws.grading.report import (
@@ -39,6 +38,7 @@ from kws.grading.report_html import write_report
 from kws.grading.results import TestResult, results_document, write_results
 from kws.grading.review import REVIEW_PREFIX
 from kws.grading.tiers import TierSet, accuracy_in, tier_credit, tiers_in
+from kws.spec import ASSIGNMENTS
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
 SPEAKER_ID = ASSIGNMENTS["speaker_id"]

@@ -12,12 +12,12 @@ import pytest
 import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.child.runner import CPU_HINT, predict, prediction_batches
 from kws.grading.sandbox.run import ChildJob, Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.shared.inputs import load_inputs, save_feature_inputs, save_wave_inputs
 from kws.grading.shared.payload import check_payload
+from kws.spec import ASSIGNMENTS
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
 N_CLIPS, N_UTTERANCES, N_SPEAKERS = 6, 5, 10

@@ -22,7 +22,6 @@ import nbformat
 import pytest
 from course_helpers import ROOT
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading import report
 from kws.grading.batch import Graded, write_gradebook, write_run_record
 from kws.grading.course import CourseError, read_course
@@ -33,6 +32,7 @@ from kws.grading.report_html import _rows, write_report
 from kws.grading.results import TestResult, results_document, write_results
 from kws.grading.similarity import REFERENCE, Match
 from kws.grading.standings import read_standings
+from kws.spec import ASSIGNMENTS
 
 KS, SI, PT = "keyword_spotting", "speaker_id", "patch_transformer"
 TESTS = {KS: [("ks task", 10.0), ("ks accuracy", 20.0)], SI: [("si all", 44.0)],

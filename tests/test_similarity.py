@@ -11,7 +11,6 @@ import pytest
 from class_corpus import ROOT, keyword_class, speaker_class
 from report_helpers import RECIPES, TASK1, renamed, reordered, solution_cells, write_handin
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import Graded, write_gradebook, write_run_record
 from kws.grading.report import attention_flags, read_grades
 from kws.grading.report_html import write_report
@@ -23,6 +22,7 @@ from kws.grading.similarity import (
     compared_cells,
     read_class,
 )
+from kws.spec import ASSIGNMENTS
 
 CLASSES = {"speaker_id": speaker_class, "keyword_spotting": keyword_class}
 

@@ -11,8 +11,8 @@ import shutil
 
 import pytest
 
-from kws.assignments import ASSIGNMENTS, load
 from kws.grading.tiers import detect_dataset, tier_set
+from kws.spec import ASSIGNMENTS, load
 
 CLASSES = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off"]
 CLASSES += ["stop", "go"]

@@ -18,23 +18,53 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kws.check.selfcheck import Checker, CheckStopped
+from kws.spec import Spec
 
 HISTORY_FILE = "history.json"  # what fit() writes into OUT_DIR/<task>/
 
 
 def history_key(task: str, key: str) -> str:
-    """The namespace key under which a check finds `key` of task `task`'s history.json: not an
-    identifier, so no cell of the notebook can define it."""
+    """The namespace key under which a check finds `key` of a task's ``history.json``.
+
+    The key is not an identifier, so no cell of the notebook can define it.
+
+    Args:
+        task: the task's name ("task1").
+        key: a key of the task's ``OUT_DIR/<task>/history.json`` (a `Component`'s `history`).
+
+    Returns:
+        The key of the notebook's namespace: ``"<task>/history.json <key>"``.
+
+    Example:
+        ```python
+        values = ns.get(history_key("task1", "lr"))  # a list of numbers, or why there is none
+        ```
+    """
     return f"{task}/{HISTORY_FILE} {key}"
 
 
 @dataclass(frozen=True)
 class Component:
-    """One graded comparison: the task, the notebook's name it checks, and the check itself.
+    """One numeric check of an assignment: the task, the notebook's name it checks, the check.
 
-    `history`: a key of the task's ``OUT_DIR/<task>/history.json`` the check reads (the grading
-    child puts its values, a list of numbers, or a sentence saying why there are none, under
-    `history_key(task, history)` of the namespace); None when it reads none."""
+    An assignment's ``checks.py`` lists them in ``NUMERIC = {component name: Component(...)}``; the
+    notebook's self-check and the grading child run the same ones, and a ``[numeric.<test>]``
+    entry of ``spec.toml`` grades one (`numeric_tests`).
+
+    Attributes:
+        task: the task it belongs to ("task1").
+        name: the class or function of the notebook it checks (the skeleton fixes the name).
+        check: ``check(checker, the notebook's object, the notebook's namespace) -> None``; it
+            records items on the `Checker`.
+        history: a key of the task's ``OUT_DIR/<task>/history.json`` the check reads (the
+            grading child puts its values, or a sentence saying why there are none, under
+            `history_key(task, history)` of the namespace); None when it reads none.
+
+    Example:
+        ```python
+        NUMERIC = {"masked_mean": Component("task1", "masked_mean", masked_mean)}
+        ```
+    """
 
     task: str
     name: str  # the class (or function) the skeleton fixes
@@ -61,9 +91,26 @@ def run_component(component: Component, ns: dict, *, echo: bool = False) -> Chec
     return checker
 
 
-def run_task_checks(checker: Checker, spec, task: str, ns: dict) -> None:
-    """Run into `checker` the numeric checks of `task` (the assignment `spec`'s ``checks.py``, as
-    the grader runs them) whose class or function the notebook's namespace `ns` defines."""
+def run_task_checks(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
+    """Run a task's numeric checks into `checker`, as the grader runs them.
+
+    Only the components whose class or function the notebook's namespace defines are run.
+
+    Args:
+        checker: the `Checker` the items go into (a self-check's).
+        spec: the assignment's `Spec` (its ``checks.py`` holds the components).
+        task: the task's name.
+        ns: the notebook's namespace (``globals()``).
+
+    Returns:
+        None; the items are on `checker`.
+
+    Example:
+        ```python
+        checker = Checker("task1 model")
+        run_task_checks(checker, spec_of(__file__), "task1", ns)
+        ```
+    """
     for component in spec.checks().NUMERIC.values():
         if component.task == task and component.name in ns:
             with checker.run():

@@ -11,14 +11,37 @@ import contextlib
 import inspect
 import math
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
 from kws.check.weights import copy_weights  # the layer checks import it from here
 
-B, T, D, H, FF = 2, 5, 12, 3, 24  # distinct sizes, so swapped axes cannot go unnoticed
+
+class CheckSizes(NamedTuple):
+    """The sizes of a layer check's inputs: batch B, time T, model width D, heads H, feed-forward
+    width FF; all distinct, so swapped axes cannot go unnoticed."""
+
+    B: int
+    T: int
+    D: int
+    H: int
+    FF: int
+
+
+CHECK_SIZES = CheckSizes(B=2, T=5, D=12, H=3, FF=24)
+"""The sizes `inputs` and `compare_layer` use: build a reference layer with the same ones.
+
+Example:
+    ```python
+    B, T, D, H, FF = CHECK_SIZES
+    reference = nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, batch_first=True)
+    ```
+"""
+B, T, D, H, FF = CHECK_SIZES
 LENGTHS = (5, 3)
 
 
@@ -36,7 +59,19 @@ class Item:
 
 
 class CheckResult:
-    """The outcome of one `kws.check` call; falsy when any check failed."""
+    """The outcome of one self-check: its items, falsy when any failed.
+
+    Args:
+        name: what was checked.
+        items: the check's items, in order.
+
+    Example:
+        ```python
+        result = checker.finish(strict=False)
+        if not result:
+            print(result.report())  # every item, then "n of m checks passed; fix the ✗ above."
+        ```
+    """
 
     def __init__(self, name: str, items: list[Item]):
         self.name, self.items = name, items
@@ -70,7 +105,21 @@ class CheckStopped(Exception):
 class Checker:
     """Collects check items for one student object, printing each one when `echo` is True.
 
-    `topic` is the topic of the items recorded from now on; a comparison sets it per step.
+    A check records items with `expect` (one rule: passed or not, what, how to fix) and ends
+    early with `stop` when the remaining steps cannot run. `topic` is the topic of the items
+    recorded from now on ("build", "outputs", "padding"): a graded numeric test may give the
+    points of one topic apart from another.
+
+    Args:
+        name: what is checked, for the summary ("masked_mean").
+        echo: print each item as it is recorded (a notebook's self-check), or stay silent.
+
+    Example:
+        ```python
+        checker = Checker("masked_mean", echo=False)
+        with checker.run():
+            checker.expect(out.shape == (2, 3), "one vector per sequence", "return (B, D)")
+        ```
     """
 
     def __init__(self, name: str, *, echo: bool = True):
@@ -79,6 +128,16 @@ class Checker:
         self.topic = "build"
 
     def expect(self, passed: bool, what: str, fix: str) -> bool:
+        """Record one item: a rule, whether it holds, and how to fix it when it does not.
+
+        Args:
+            passed: whether the rule holds.
+            what: the rule, as a passed item says it ("padded frames are left out of the mean").
+            fix: what to change when it does not hold, in a sentence a student can act on.
+
+        Returns:
+            `passed`, as a bool.
+        """
         item = Item(bool(passed), what, fix, self.topic)
         self.items.append(item)
         if self.echo:
@@ -86,11 +145,25 @@ class Checker:
         return item.passed
 
     def stop(self, what: str, fix: str):
+        """Record a failed item and end the check here: the steps after it cannot run.
+
+        Args:
+            what: the step that failed.
+            fix: how to fix it.
+
+        Raises:
+            CheckStopped: always; `run` catches it.
+        """
         self.expect(False, what, fix)
         raise CheckStopped
 
     @contextlib.contextmanager
-    def run(self):
+    def run(self) -> Iterator[Checker]:
+        """The context a check runs in: a `stop` ends it quietly, on one torch thread.
+
+        Returns:
+            A context manager yielding the checker.
+        """
         # The inputs are tiny: one thread is fastest, and on a busy machine several threads can
         # make one float64 convolution take most of a second.
         threads = torch.get_num_threads()
@@ -103,6 +176,18 @@ class Checker:
             torch.set_num_threads(threads)
 
     def finish(self, strict: bool) -> CheckResult:
+        """The result of the check, its summary printed.
+
+        Args:
+            strict: raise AssertionError (with every item) when a check failed.
+
+        Returns:
+            The `CheckResult`.
+
+        Raises:
+            NotImplementedError: the check met a TODO ("Run All" stops at the first one).
+            AssertionError: `strict` and a check failed.
+        """
         result = CheckResult(self.name, self.items)
         print(result.summary())
         if self.todo is not None:
@@ -122,8 +207,26 @@ def _where(err: BaseException) -> str:
     return f" (at {frame.filename}:{frame.lineno}: {(frame.line or '').strip()})"
 
 
-def call(checker: Checker, what: str, function):
-    """Run `function()`; a TODO or an error becomes a failed item and stops the check."""
+def call(checker: Checker, what: str, function: Callable[[], Any]) -> Any:
+    """Run a step of the student's code; a TODO or an error becomes a failed item and stops the check.
+
+    Args:
+        checker: the `Checker` the failed item goes into.
+        what: the step, as a passed item would say it ("masked_mean(x, lengths) runs").
+        function: the step, a function of no arguments.
+
+    Returns:
+        What `function()` returns.
+
+    Raises:
+        CheckStopped: the step raised (a ``NotImplementedError`` is reported as "not written
+            yet"); `Checker.run` catches it.
+
+    Example:
+        ```python
+        out = call(checker, "masked_mean(x, lengths) runs", lambda: function(x, lengths))
+        ```
+    """
     try:
         return function()
     except NotImplementedError as err:
@@ -134,11 +237,28 @@ def call(checker: Checker, what: str, function):
         checker.stop(what, f"raised {type(err).__name__}: {err}{_where(err)}")
 
 
-def build(checker: Checker, cls, candidates: dict, expected: str) -> nn.Module:
-    """Construct `cls` with the arguments its constructor names, seeded; eval mode, float64.
+def build(checker: Checker, cls: type, candidates: dict, expected: str) -> nn.Module:
+    """Construct the student's class with the arguments its constructor names, seeded, eval mode,
+    float64.
 
     Every floating parameter and buffer is then drawn at random (seeded): LayerNorm's ones and
     zeros, zero biases and BatchNorm's fresh statistics would hide a misplaced norm or bias.
+
+    Args:
+        checker: the `Checker`; a constructor that fails stops the check with a failed item.
+        cls: the student's class.
+        candidates: {argument name: value} to pass by name, for every name the skeleton's
+            constructor may use (``{"d_model": 12, "embed_dim": 12, ...}``); the constructor's
+            own names pick from it.
+        expected: the constructor call the skeleton documents, for messages.
+
+    Returns:
+        The module, in eval mode and float64, its weights drawn at random.
+
+    Example:
+        ```python
+        layer = build(checker, cls, {"d_model": D, "nhead": H}, "EncoderLayer(d_model, nhead)")
+        ```
     """
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         checker.stop(f"build {cls!r}", "pass the class itself (an nn.Module subclass)")
@@ -188,9 +308,23 @@ def randomize(module: nn.Module, seed: int = 2) -> nn.Module:
 LAYER_CALL = "forward(x, key_padding_mask=None)"
 
 
-def accepts(module: nn.Module, *args) -> bool:
-    """Whether ``module.forward`` can be called with `args` by position (a signature that cannot
-    be read gets the benefit of the doubt: the call itself will tell)."""
+def accepts(module: nn.Module, *args: object) -> bool:
+    """Whether ``module.forward`` can be called with `args` by position.
+
+    A signature that cannot be read gets the benefit of the doubt: the call itself will tell.
+
+    Args:
+        module: the student's module.
+        *args: the positional arguments to try.
+
+    Returns:
+        True when the signature takes them.
+
+    Example:
+        ```python
+        takes_mask = accepts(layer, x, mask)
+        ```
+    """
     try:
         inspect.signature(module.forward).bind(*args)
     except TypeError:
@@ -201,7 +335,19 @@ def accepts(module: nn.Module, *args) -> bool:
 
 
 def call_text(module: nn.Module) -> str:
-    """The student's ``forward(feats, valid=None)``, for messages: names and defaults only."""
+    """The student's ``forward`` signature, for messages: names and defaults only.
+
+    Args:
+        module: the student's module.
+
+    Returns:
+        The text, e.g. ``"forward(feats, valid=None)"``.
+
+    Example:
+        ```python
+        checker.expect(ok, f"{call_text(layer)} takes the padding mask second", fix)
+        ```
+    """
     try:
         parameters = inspect.signature(module.forward).parameters.values()
     except (TypeError, ValueError):
@@ -213,10 +359,26 @@ def call_text(module: nn.Module) -> str:
     return f"forward({', '.join(shown)})"
 
 
-def forward(module: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None):
-    """``module(x)``, or ``module(x, mask)``: the padding mask (B, T) second, by position, as the
-    skeleton documents it (`LAYER_CALL`, or ``forward(h, padding)``), whatever the student named
-    the parameter; the first output if it returns a tuple."""
+def forward(module: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Call a layer the way its skeleton documents it, whatever the student named the parameters.
+
+    ``module(x)``, or ``module(x, mask)`` with the padding mask second, by position (as
+    ``LAYER_CALL`` or ``forward(h, padding)`` documents it).
+
+    Args:
+        module: the student's (or a reference) module.
+        x: the input, (B, T, D).
+        mask: the padding mask, bool (B, T), True = padded; None: call ``module(x)``.
+
+    Returns:
+        The output; the first element when the module returns a tuple.
+
+    Example:
+        ```python
+        x, mask, noise = inputs()
+        y = forward(layer, x, mask)  # (B, T, D)
+        ```
+    """
     out = module(x) if mask is None else module(x, mask)
     return out[0] if isinstance(out, (tuple, list)) else out
 
@@ -233,9 +395,25 @@ TOLERANCES = {
 
 
 def differs(a: torch.Tensor, b: torch.Tensor) -> float | None:
-    """Largest absolute difference when `a` and `b` are not close, else None: close means
-    ``|a - b| <= atol + rtol * |b|`` everywhere with assert_close's tolerances for their dtype, the
-    same dtype, and no NaN (inf when `a` is not a tensor of `b`'s shape)."""
+    """The largest absolute difference between `a` and `b` when they are not close, else None.
+
+    Close means ``|a - b| <= atol + rtol * |b|`` everywhere with ``torch.testing.assert_close``'s
+    tolerances for their dtype, the same dtype and no NaN.
+
+    Args:
+        a: the student's result.
+        b: the reference.
+
+    Returns:
+        None when close; else the largest absolute difference (inf when `a` is not a tensor of
+        `b`'s shape).
+
+    Example:
+        ```python
+        gap = differs(y, reference(x))
+        checker.expect(gap is None, "outputs match torch.nn's", f"they differ by {gap:.2g}")
+        ```
+    """
     if not isinstance(a, torch.Tensor) or a.shape != b.shape:
         return math.inf
     a, b = a.detach(), b.detach()
@@ -248,11 +426,25 @@ def differs(a: torch.Tensor, b: torch.Tensor) -> float | None:
 def attention_mask(
     key_padding_mask: torch.Tensor | None, heads: int, dtype: torch.dtype
 ) -> torch.Tensor | None:
-    """What torch.nn's attention makes of a boolean ``key_padding_mask`` (B, T), True = padded:
-    an additive mask (B * heads, T, T) of ``dtype``, 0 at valid keys and -inf at padded ones, to
-    pass as ``attn_mask`` (``src_mask``, ``mask``) instead. The numbers are the same, but torch
-    2.14's attention imports sympy the first time it is given a key padding mask: over half a
-    CPU-second in every grading child."""
+    """What torch.nn's attention makes of a boolean key padding mask: an additive float mask.
+
+    Pass it as ``attn_mask`` (``src_mask``, ``mask``) instead of ``key_padding_mask``: the numbers
+    are the same, but torch 2.14's attention imports sympy the first time it is given a key
+    padding mask, over half a CPU-second in every grading child.
+
+    Args:
+        key_padding_mask: bool (B, T), True = padded, or None.
+        heads: the number of attention heads H.
+        dtype: the dtype of the mask (the layer's).
+
+    Returns:
+        (B * H, T, T) of `dtype`, 0 at valid keys and -inf at padded ones; None for None.
+
+    Example:
+        ```python
+        y = reference(x, src_mask=attention_mask(mask, H, x.dtype))
+        ```
+    """
     if key_padding_mask is None:
         return None
     B, T = key_padding_mask.shape
@@ -261,8 +453,25 @@ def attention_mask(
     return scores.expand(B, heads, T, T).reshape(B * heads, T, T)  # (B * H, T, T)
 
 
-def inputs(shape=(B, T, D)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """x (seeded, float64), the padding mask of LENGTHS (B, T) True = padded, and large noise."""
+def inputs(
+    shape: tuple[int, int, int] = (B, T, D),
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Seeded inputs of a layer check: x, its padding mask, and large noise for the padded frames.
+
+    The padding mask is that of lengths (5, 3): the second sequence is padded after 3 frames.
+
+    Args:
+        shape: (B, T, D); by default `CHECK_SIZES`' (2, 5, 12).
+
+    Returns:
+        (x, mask, noise): x float64 (B, T, D), mask bool (B, T) True = padded, noise float64
+        (B, T, D) to write into the padded frames (an output that changes with it reads them).
+
+    Example:
+        ```python
+        x, mask, noise = inputs()
+        ```
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(1)
         x = torch.randn(*shape, dtype=torch.float64)
@@ -289,18 +498,37 @@ def compare_layer(
     kind: str,
     hint: str,
     padding_fix: str,
-    diagnose=None,
+    diagnose: Callable[[nn.Module, torch.Tensor, torch.Tensor], str | None] | None = None,
     signature: str = LAYER_CALL,
 ) -> None:
-    """Outputs, padding and gradients of a (B, T, D) -> (B, T, D) layer against `references`.
+    """Compare a (B, T, D) -> (B, T, D) layer with its references: outputs, padding, gradients.
 
-    `references` take x (B, T, D) batch-first; the first whose parameter count and weights fit
-    is compared (the student's weights are copied into each by what they do, `copy_weights`).
-    The student's layer is called as `signature` documents it: ``forward(x)``, then
-    ``forward(x, mask)`` by position. `diagnose(reference, x, y)` names a known bug when the
-    outputs differ (or returns None; then `hint` is given). Topics: "build" (parameters),
-    "outputs" (no padding, gradients), "padding" (the mask argument, padded frames ignored,
-    outputs with padding).
+    The first reference whose parameter count and weights fit is compared (the student's weights
+    are copied into each by what they do, `copy_weights`). The student's layer is called as
+    `signature` documents it: ``forward(x)``, then ``forward(x, mask)`` by position. Items go under
+    the topics "build" (parameters), "outputs" (no padding, gradients) and "padding" (the mask
+    argument, padded frames ignored, outputs with padding).
+
+    Args:
+        checker: the `Checker` the items go into.
+        student: the student's layer, built with `build`.
+        references: candidate reference layers taking x (B, T, D) batch-first (e.g. torch.nn's
+            ``TransformerEncoderLayer`` with both norm orders).
+        kind: what the layer is, for messages ("encoder layer").
+        hint: the fix to propose when the outputs differ and `diagnose` names no bug.
+        padding_fix: the fix to propose when the padded frames change the output.
+        diagnose: ``diagnose(reference, x, y) -> str | None``, a known bug's name when the
+            outputs differ, or None.
+        signature: the call the skeleton documents, for messages.
+
+    Returns:
+        None; the items are on `checker`.
+
+    Example:
+        ```python
+        compare_layer(checker, layer, [TorchLayer()], kind="encoder layer",
+                      hint="add the residual after dropout", padding_fix="pass the mask on")
+        ```
     """
     checker.topic = "build"
     n = sum(p.numel() for p in student.parameters())
@@ -393,6 +621,18 @@ def describe(reference: nn.Module) -> str:
     return getattr(reference, "title", type(reference).__name__)
 
 
-def shape_text(t) -> str:
-    """A tensor's shape as text, ``(2, 12)``, or the name of what is not a tensor."""
+def shape_text(t: object) -> str:
+    """A value's shape as text for a message: ``(2, 12)`` for a tensor, else its type's name.
+
+    Args:
+        t: what the student's code returned.
+
+    Returns:
+        The text.
+
+    Example:
+        ```python
+        checker.expect(out.shape == (2, 3), f"returns {shape_text(out)}", "return (B, D)")
+        ```
+    """
     return str(tuple(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__

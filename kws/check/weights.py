@@ -120,13 +120,26 @@ def _pair(
 
 
 def copy_weights(source: nn.Module, target: nn.Module, example: tuple | None = None) -> str | None:
-    """Load `source`'s weights (the student's) into `target` (the reference), each tensor into
-    the one that does the same job (see the module's docstring); None when done, else what
-    stands in the way, in a sentence.
+    """Load the student's weights into a reference layer, each tensor into the one that does its job.
 
-    `example`: the arguments of one forward pass of both, e.g. ``(x,)`` with x (B, T, D); without
-    it, tensors of one shape are matched by name. Tensors are matched by shape, or by their
-    number of elements where the shapes differ but the sizes agree (a (1, D) weight for a (D,)).
+    Tensors are matched by what they do on `example` (see the module's docstring), not by name
+    or registration order, so a rewrite that renames or reorders the student's layers keeps
+    working. Without `example`, tensors of one shape are matched by name. Shapes may differ
+    where the sizes agree (a (1, D) weight for a (D,)).
+
+    Args:
+        source: the student's module.
+        target: the reference module (changed in place).
+        example: the arguments of one forward pass of both, e.g. ``(x,)`` with x (B, T, D).
+
+    Returns:
+        None when every tensor was copied; else what stands in the way, in a sentence.
+
+    Example:
+        ```python
+        problem = copy_weights(layer, reference, (x,))
+        checker.expect(problem is None, "the weights fit torch.nn's layer", problem or "")
+        ```
     """
     ours, theirs = source.state_dict(), target.state_dict()
     size = lambda t: tuple(t.shape)  # noqa: E731

@@ -41,8 +41,22 @@ def read_labels_rows(path: Path) -> list[tuple[int, str, str]]:
 
 
 def read_labels_csv(path: Path) -> dict[str, str]:
-    """{Id: Category} from an `Id,Category` CSV (hidden labels or a student's predictions), read
-    by `read_labels_rows`; an Id given twice is a ValueError naming both lines."""
+    """Read an ``Id,Category`` CSV: hidden labels, or a student's predictions.
+
+    Args:
+        path: the CSV file.
+
+    Returns:
+        {Id: Category}.
+
+    Raises:
+        ValueError: the file is not such a CSV, or an Id is given twice (naming both lines).
+
+    Example:
+        ```python
+        predicted = read_labels_csv(csv)  # {"uttr-0.pt": "id10001", ...}
+        ```
+    """
     table, lines = {}, {}
     for number, key, category in read_labels_rows(path):
         if key in table:

@@ -31,7 +31,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.command import child_threads, grader_command, grader_environment
 from kws.grading.grade import missing_test_data
 from kws.grading.gradebook import (  # re-exported: callers import them from here too
@@ -43,6 +42,7 @@ from kws.grading.gradebook import (  # re-exported: callers import them from her
 )
 from kws.grading.season_apply import apply_season, keep_season_files
 from kws.grading.tiers import tier_set
+from kws.spec import ASSIGNMENTS
 
 if TYPE_CHECKING:
     from kws.grading.roster import Roster

@@ -23,7 +23,16 @@ MAX_CHECKPOINT_BYTES = 2 * 2**30
 
 
 class BudgetError(ValueError):
-    """The checkpoint cannot be measured; the message says what to hand in."""
+    """A checkpoint that cannot be measured; the message says what to hand in.
+
+    Example:
+        ```python
+        try:
+            budget = encoder_budget(model_pt, "task1")
+        except BudgetError as error:
+            pytest.fail(str(error))
+        ```
+    """
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,25 @@ def block_prefixes(attention_modules: list[str] = (), root: str = "encoder") -> 
 
 
 def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
-    """The state dict in `path`, read safely (shapes, no values); BudgetError naming the fix."""
+    """Read a submitted checkpoint safely: the shapes and dtypes of its tensors, no values, and no
+    code run (it is never unpickled).
+
+    Args:
+        path: the submitted ``model.pt`` (a state dict saved with ``torch.save``).
+        task: the task's name, for messages ("task1").
+
+    Returns:
+        {key: a stand-in with the tensor's ``shape``, ``dtype`` and ``numel`` (a property).
+
+    Raises:
+        BudgetError: the file is missing, too large, not loadable safely or not a state dict;
+            the message says what to hand in.
+
+    Example:
+        ```python
+        state = load_state(submission / "outputs" / "task1" / "model.pt", "task1")
+        ```
+    """
     path = Path(path)
     if not path.is_file():
         raise BudgetError(f"{task}/model.pt is missing, so the encoder block cannot be measured")
@@ -70,7 +97,8 @@ def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
 def encoder_budget(
     path: Path, task: str, attention_modules: list[str] = (), root: str = "encoder"
 ) -> EncoderBudget:
-    """Measure the encoder block in checkpoint `path` (tensors shared by storage counted once).
+    """Measure the encoder block in a submitted checkpoint (tensors shared by storage counted once),
+    from the file, not from anything the student's code reports.
 
     Args:
         path: the submitted ``model.pt`` (a state dict).
@@ -78,6 +106,19 @@ def encoder_budget(
         attention_modules: modules where the grading child saw attention run, e.g.
             ["encoder.layers.0.self_attn", "extra.0.attn"]; they only ever add to the count.
         root: the attribute the skeleton names the encoder block.
+
+    Returns:
+        An ``EncoderBudget``: ``count`` (numbers), ``text`` ("154.88k"), ``prefixes`` (the
+        modules counted) and ``tensors``.
+
+    Raises:
+        BudgetError: the checkpoint cannot be read (`load_state`) or has no `root` weights.
+
+    Example:
+        ```python
+        budget = encoder_budget(model_pt, "task1", facts["attention_modules"])
+        assert budget.count < 500_000, f"the encoder block holds {budget.text} parameters"
+        ```
     """
     state = load_state(path, task)
     prefixes = block_prefixes(attention_modules, root)

@@ -80,7 +80,7 @@ def cpu_quota() -> float | None:
 
 def graded_tests() -> list[Path]:
     """The graded tests' folders, one per assignment (``<assignment folder>/grader``)."""
-    from kws.assignments import ASSIGNMENTS
+    from kws.spec import ASSIGNMENTS
 
     return [spec.graded_tests for spec in ASSIGNMENTS.values() if spec.graded_tests.is_dir()]
 
@@ -145,7 +145,7 @@ def grader_environment() -> dict[str, str]:
     """This process's environment with `GRADER_ENV` for the grader's pytest process, and the
     instructor's assignment folders (``KWS_ASSIGNMENTS``) as absolute paths: the grader may run
     in another working directory."""
-    from kws.assignments import ASSIGNMENTS_ENV
+    from kws.spec import ASSIGNMENTS_ENV
 
     env = os.environ | GRADER_ENV
     if env.get(ASSIGNMENTS_ENV):

@@ -37,8 +37,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kws.assignments import tomllib
 from kws.grading.standings import Late
+from kws.spec import tomllib
 
 COUNTS = ("started_days", "hours")
 COURSE_FILE = "course.toml"  # the copy `kws grade --course` keeps beside the gradebook

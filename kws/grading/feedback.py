@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS, Spec
 from kws.grading.feedback_cells import KIT_NOTEBOOKS, Rerun, rerun_for, self_check_cells
 from kws.grading.report import Grades, Student, assignment_of_test
 from kws.grading.standings import STANDINGS_FILE, Standing, Standings, StandingsError
 from kws.grading.tiers import accuracy_in, tiers_in
+from kws.spec import ASSIGNMENTS, Spec
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from kws.assignments import Spec
+from kws.spec import Spec
 
 KIT_NOTEBOOKS = Path(__file__).resolve().parents[2] / "assignments"  # the released notebooks
 SELF_CHECK = "self-check"  # the tag of the cells that run a task's public checks

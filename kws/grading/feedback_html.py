@@ -17,12 +17,12 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from kws.assignments import TIER_ORDER
 from kws.grading.feedback import KIT_NOTEBOOKS, Accuracy, Feedback, class_feedback
 from kws.grading.gradebook import safe_name
 from kws.grading.report import read_grades
 from kws.grading.report_figures import TIER_COLOURS
 from kws.grading.standings import read_standings
+from kws.spec import TIER_ORDER
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933;

@@ -4,18 +4,18 @@ Used by grader/conftest.py and the grader's tests. Nothing here runs student cod
 does (`kws.grading.child.runner` in `kws.grading.sandbox`), and this module reads its checked
 payload (`kws.grading.shared.payload`). What an assignment is (its notebook, the class each model
 task fixes, its data folder, its limits) comes from its spec, ``kws/assignments/<name>/spec.toml``;
-`ASSIGNMENTS` is re-exported from `kws.assignments`.
+`ASSIGNMENTS` is the registry of `kws.spec`.
 """
 
 import tempfile
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS, Spec
 from kws.grading.hidden import HiddenTest
 from kws.grading.layouts import layout_of
 from kws.grading.sandbox.run import ChildJob, ChildResult, Limits, run_child
 from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.shared.payload import check_payload
+from kws.spec import ASSIGNMENTS, Spec
 
 
 def grade_notebook(

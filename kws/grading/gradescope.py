@@ -14,6 +14,9 @@ The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build
   labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
   there). ``speech_commands_<version>/`` comes with its (empty) word folders, as the dataset
   lies beside its test set;
+- ``assignments/<name>/``: the instructor's own assignment folders, those ``KWS_ASSIGNMENTS``
+  names when the zip is built (spec, checks, layout and graded tests), so that none needs a copy
+  inside the kit; ``run_autograder`` and ``setup.sh`` name that folder in ``KWS_ASSIGNMENTS``;
 - ``tiers.json`` when ``--tiers FILE`` was given.
 
 Gradescope's settings for the zip (`plan`, printed by `settings_advice`) are computed from what
@@ -35,13 +38,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.batch import check_grading_data
 from kws.grading.course import read_course
 from kws.grading.layouts import files_to_zip, layout_of
+from kws.spec import ASSIGNMENTS, KIT_FOLDER
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).resolve().parent / "gradescope_scripts"  # setup.sh, run_autograder
+OWN_FOLDER = "assignments"  # in the zip: the instructor's own assignment folders
 
 # Gradescope's documentation: a container has 768 MB, half a CPU and a 10-minute timeout by
 # default; the timeout goes up to 40 minutes, memory and CPU up in the Autograder Settings, to
@@ -225,6 +229,13 @@ def grading_data_files(data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
     return files, folders
 
 
+def own_assignments() -> dict[str, Path]:
+    """{name: folder} of the assignments outside the kit: the folders ``KWS_ASSIGNMENTS`` names
+    (each an assignment folder or a folder of them), which the zip carries beside the kit."""
+    own = {name: ASSIGNMENTS.folder(name) for name in ASSIGNMENTS}
+    return {name: folder for name, folder in own.items() if folder.parent != KIT_FOLDER}
+
+
 def make_autograder(
     zip_path: Path,
     data: Path,
@@ -276,6 +287,9 @@ def make_autograder(
             kit_root / "kws"
         ):  # the graded tests too: kws/assignments/*/grader/
             _add(archive, path, f"kit/{path.relative_to(kit_root)}")
+        for name, folder in own_assignments().items():  # KWS_ASSIGNMENTS: no copy in the kit
+            for path in files_to_zip(folder):
+                _add(archive, path, f"{OWN_FOLDER}/{name}/{path.relative_to(folder).as_posix()}")
         files, folders = grading_data_files(data)
         for path, name in files:
             _add(archive, path, name)

@@ -34,10 +34,10 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.course import Course, late_of, read_course
 from kws.grading.handin_times import gradescope_timestamp
 from kws.grading.results import write_results
+from kws.spec import ASSIGNMENTS
 
 DAY = timedelta(hours=24)
 

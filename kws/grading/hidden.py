@@ -38,6 +38,12 @@ class HiddenTest:
             not have, `kws.data.private_variant`), shuffled in among the public ones so that
             the child cannot tell them apart; all False (the default) without one. With a
             private set, `accuracy` is on its inputs alone and `public_accuracy` on the rest.
+
+    Example:
+        ```python
+        def test_accuracy(grading, child, hidden):  # the ``hidden`` fixture
+            accuracy = hidden.accuracy(grading.loaded_model(child, "task1")["predictions"])
+        ```
     """
 
     inputs_file: Path
@@ -68,7 +74,14 @@ class HiddenTest:
 
     def accuracy(self, predictions: Sequence[int]) -> float:
         """Fraction of the graded inputs whose predicted class index equals the hidden label:
-        the private test set's inputs when there is one, else every input."""
+        the private test set's inputs when there is one, else every input.
+
+        Args:
+            predictions: a class index per input, in the inputs file's order (the child's).
+
+        Returns:
+            The accuracy, 0..1.
+        """
         right = self._right(predictions)
         return float(np.mean(right[self.private] if self.has_private else right))
 
@@ -86,8 +99,20 @@ class HiddenTest:
 
 
 def secret_permutation(n: int) -> np.ndarray:
-    """A random order of `n` items (int64 (n,)) that nothing outside this process can reproduce
-    (its seed is drawn from the OS), for the inputs file a layout writes."""
+    """A random order of `n` items that nothing outside this process can reproduce (its seed is
+    drawn from the OS), for the inputs file a layout writes.
+
+    Args:
+        n: the number of items.
+
+    Returns:
+        int64 (n,), a permutation of 0..n-1.
+
+    Example:
+        ```python
+        order = secret_permutation(len(points)).tolist()
+        ```
+    """
     return np.random.default_rng(secrets.randbits(128)).permutation(n)
 
 

@@ -32,10 +32,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.gradebook import RUN_FILE
 from kws.grading.report import read_grades
 from kws.grading.roster import Roster, RosterError, RosterMatch, match_roster, read_roster
+from kws.spec import ASSIGNMENTS
 
 LMS = ("canvas", "moodle")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 
-from kws.assignments import ASSIGNMENTS, Spec, SpecError, spec_of
 from kws.grading.command import child_threads
 from kws.grading.device import cuda_available
 from kws.grading.grade import missing_test_data, ungradable_assignments
@@ -34,6 +33,7 @@ from kws.grading.hidden import HiddenTest
 from kws.grading.results import GradescopeReport
 from kws.grading.tiers import TierSet, tier_set
 from kws.grading.verdicts import TIER_SETS, Grading
+from kws.spec import ASSIGNMENTS, Spec, SpecError, spec_of
 
 PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide")
 

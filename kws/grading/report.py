@@ -20,13 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.gradebook import RUN_FILE, safe_name
 from kws.grading.results import HIDDEN_OUTPUT
 from kws.grading.review import REVIEW_PREFIX
 from kws.grading.season import class_standings
 from kws.grading.standings import Standings, read_standings
 from kws.grading.tiers import accuracy_in, tiers_in
+from kws.spec import ASSIGNMENTS
 
 TOTAL = "total"
 # How the grader words a failure caused by code that patched torch or behaved differently when

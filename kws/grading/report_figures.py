@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from kws.assignments import TIER_ORDER
 from kws.grading.report import TOTAL, TaskAccuracy, TestRow, summary
+from kws.spec import TIER_ORDER
 
 BLUE, GREY, RED = "#3b6ea8", "#9aa5b1", "#c0392b"
 TIER_COLOURS = {"simple": "#95a5a6", "medium": "#e1a33b", "strong": "#3b8e5a", "boss": "#7d3c98"}

@@ -54,13 +54,33 @@ class TestResult:
 
 
 class Score:
-    """The `score` fixture: a test sets the fraction of its points it awards (0..1)."""
+    """The ``score`` fixture: the fraction of its points a test awards, for partial credit.
+
+    A test that never calls `set` gets all its points when it passes and none when it fails.
+
+    Example:
+        ```python
+        def test_accuracy(grading, child, hidden, score):
+            fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), "strong")
+            score.set(fraction, message if fraction == 1.0 else "")
+            assert fraction == 1.0, message
+        ```
+    """
 
     def __init__(self):
         self.fraction: float | None = None
         self.note = ""
 
     def set(self, fraction: float, note: str = "") -> None:
+        """Award `fraction` of the test's points, whatever the test's outcome.
+
+        Args:
+            fraction: 0..1.
+            note: a sentence shown with the score.
+
+        Raises:
+            ValueError: `fraction` is outside 0..1.
+        """
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"score.set({fraction}): the fraction must be between 0 and 1")
         self.fraction, self.note = float(fraction), note

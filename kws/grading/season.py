@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.adjustments import read_adjustments
 from kws.grading.course import Course, late_of
 from kws.grading.handin_times import handin_time
 from kws.grading.standings import Standing, Standings
+from kws.spec import ASSIGNMENTS
 
 
 def assignment_of(test: dict) -> str | None:

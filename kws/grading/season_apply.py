@@ -18,12 +18,12 @@ import shutil
 from datetime import timezone
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS
 from kws.grading.course import COURSE_FILE, read_course
 from kws.grading.handin_times import read_times_csv
 from kws.grading.report import read_grades
 from kws.grading.season import assignment_of, class_standings, counted_maximum
 from kws.grading.standings import Standings, write_standings
+from kws.spec import ASSIGNMENTS
 
 TIMES_FILE = "times.csv"  # the copy `kws grade --times` keeps beside the gradebook
 COLUMN_PARTS = ("status", "raw", "late penalty", "adjustments", "final")

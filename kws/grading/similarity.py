@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from kws.assignments import Spec
 from kws.grading.fingerprints import Fingerprint, fingerprint_hashes, fingerprints
 from kws.grading.groups import common_code
 from kws.grading.normalise import normalised_tokens
 from kws.grading.shared.handin import find_notebook
+from kws.spec import Spec
 
 REFERENCE = "reference solution"  # the partner named in a match with solutions/
 # Scores from which a pair of hand-ins, and a hand-in and the reference, are listed. Calibrated on
@@ -294,7 +294,7 @@ def class_matches(
     """The matches of every assignment over the hand-ins `submissions/<student>`, against the
     reference notebooks in `solutions` and without what the released notebooks in `skeletons`
     hold (either folder may be None or lack a notebook: that comparison is then left out)."""
-    from kws.assignments import ASSIGNMENTS
+    from kws.spec import ASSIGNMENTS
 
     matches = []
     for spec in ASSIGNMENTS.values():

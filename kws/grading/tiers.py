@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.assignments import ASSIGNMENTS, TIER_ORDER, Spec
 from kws.grading.layouts import layout_of
+from kws.spec import ASSIGNMENTS, TIER_ORDER, Spec
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,23 @@ def tier_set(
 
 
 def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[float, str]:
-    """(fraction of the points, sentence): full marks at `target`, an equal share per lower tier."""
+    """Partial credit for an accuracy: full marks at the target tier, an equal share per lower tier.
+
+    Args:
+        accuracy: the accuracy on the hidden test set (0..1).
+        tiers: {tier: threshold} of the run's dataset (``grading.tiers(SPEC.name)``).
+        target: the tier that gives full marks (the task's ``target`` in ``spec.toml``).
+
+    Returns:
+        (fraction of the points, a sentence for the student naming the tier reached and the next).
+
+    Example:
+        ```python
+        fraction, message = tier_credit(0.71, {"simple": 0.6, "medium": 0.7, "strong": 0.8,
+                                               "boss": 0.9}, "strong")  # 2/3, "... medium ..."
+        score.set(fraction, message)
+        ```
+    """
     wanted = TIER_ORDER[: TIER_ORDER.index(target) + 1]
     reached = [name for name in wanted if accuracy >= tiers[name]]
     fraction = len(reached) / len(wanted)

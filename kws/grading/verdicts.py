@@ -17,11 +17,11 @@ Nothing here runs student code: the child does (`kws.grading.grade.grade_noteboo
 
 import importlib.util
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from kws.assignments import NumericTest, Spec
 from kws.grading.accuracy import (
     AccuracyError,
     csv_accuracy,
@@ -38,22 +38,36 @@ from kws.grading.public_gap import public_gap_notes
 from kws.grading.public_part import Split, graded_correct, part_accuracy
 from kws.grading.results import GradescopeReport
 from kws.grading.review import REVIEW_PREFIX, submission_flags
-from kws.grading.sandbox.run import Limits
+from kws.grading.sandbox.run import ChildResult, Limits
 from kws.grading.shared.child_run import Retraining
 from kws.grading.shared.handin import predictions_csv, relative
 from kws.grading.tiers import TierSet
+from kws.spec import NumericTest, Spec
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
 
 
 class Grading:
-    """The run's settings, and the steps every test takes to reach the child's facts.
+    """The ``grading`` fixture: the run's settings, and the steps a graded test takes to reach the
+    grading child's facts.
 
-    Each accessor ends the test with a sentence for the student (pytest.fail) when what it needs
-    is missing: the child failed, the notebook's model cells failed, a checkpoint did not load.
+    Each accessor ends the test with a sentence for the student (``pytest.fail``) when what it
+    needs is missing: the child failed, the notebook's model cells failed, a checkpoint did not
+    load. Useful attributes: ``submission`` (the hand-in folder), ``data`` (the grading data).
+
+    Args:
+        config: pytest's config (the grader's options).
+        tmp: the run's own temporary folder.
+
+    Example:
+        ```python
+        def test_model_loads(grading, child):
+            report = grading.loaded_model(child, "task1")
+            assert report["class"] == "MeanPoolClassifier"
+        ```
     """
 
-    def __init__(self, config, tmp: Path):
+    def __init__(self, config: pytest.Config, tmp: Path):
         self.config, self.tmp = config, tmp
         self.submission = config.getoption("--submission")
         self.data = config.getoption("--data")
@@ -193,17 +207,49 @@ class Grading:
                 )
         return payload
 
-    def loaded_model(self, child, task: str) -> dict:
-        """The task report, failing unless the model was built and its checkpoint loaded."""
+    def loaded_model(self, child: ChildResult, task: str) -> dict:
+        """The child's report on a task, failing the test unless the model was built and its
+        checkpoint loaded.
+
+        Args:
+            child: the ``child`` fixture.
+            task: the task's name.
+
+        Returns:
+            The task's report: ``class`` (the model class config.json names), ``predictions`` (a
+            class index per hidden input, or None), ``errors`` ({stage: message}) and ``facts``.
+
+        Example:
+            ```python
+            report = grading.loaded_model(child, "task1")
+            accuracy = hidden.accuracy(report["predictions"])
+            ```
+        """
         report = self.task_report(child, task)
         for stage in ("config", "build", "checkpoint"):
             if stage in report["errors"]:
                 pytest.fail(f"Loading your {task} model failed: {report['errors'][stage]}")
         return report
 
-    def probe_facts(self, child, task: str, forward: bool = True) -> dict:
-        """The probes' facts on `task`, failing when they are missing or the notebook tampered;
-        `forward=False`: only the facts that need no forward pass (the parameter count)."""
+    def probe_facts(self, child: ChildResult, task: str, forward: bool = True) -> dict:
+        """What the probes found in a task's model, traced on the computation that gives the graded
+        predictions; fails the test when they are missing or the notebook tampered with torch.
+
+        Args:
+            child: the ``child`` fixture.
+            task: the task's name.
+            forward: False: only the facts that need no forward pass (the parameter count).
+
+        Returns:
+            {fact: value}; a rule of the task's ``rules`` gives ``(passed, explanation)``, e.g.
+            ``facts["norm_before_classifier"]``.
+
+        Example:
+            ```python
+            passed, explanation = grading.probe_facts(child, "task1")["norm_before_classifier"]
+            assert passed, explanation
+            ```
+        """
         report = self.task_report(child, task)
         for stage in ("config", "build", "probes")[: 3 if forward else 2]:
             if stage in report["errors"]:
@@ -306,7 +352,20 @@ class Grading:
         return self.public.get((spec.name, task), accuracy)
 
     def tiers(self, assignment: str) -> dict[str, float]:
-        """The accuracy tiers `assignment` is graded against (chosen once, at collection)."""
+        """The accuracy tiers an assignment is graded against in this run (chosen once, from the data
+        or the grader's ``--dataset``/``--tiers``).
+
+        Args:
+            assignment: the assignment's name (``SPEC.name``).
+
+        Returns:
+            {tier: threshold}.
+
+        Example:
+            ```python
+            fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), "simple")
+            ```
+        """
         if assignment not in self.tier_sets:
             pytest.fail("The grader has no accuracy tiers for this data; tell the course staff.")
         return self.tier_sets[assignment].tiers
@@ -322,9 +381,21 @@ class Grading:
             )
 
 
-def retraining_test(spec: Spec):
-    """The re-training test of `spec` (a `gpu` test): the notebook re-trained from scratch in the
-    sandbox (`Grading.retrain`), its first model task must reach the simple tier."""
+def retraining_test(spec: Spec) -> Callable[..., None]:
+    """The re-training test of an assignment (marked ``gpu``): the notebook re-trained from scratch
+    in the sandbox (`Grading.retrain`), its first model task must reach the simple tier.
+
+    Args:
+        spec: the assignment's spec.
+
+    Returns:
+        The test function, to bind to a ``test_*`` name of a graded test module.
+
+    Example:
+        ```python
+        test_retrains_on_gpu = retraining_test(SPEC)
+        ```
+    """
     task = next(iter(spec.model_tasks))  # the first task graded from a checkpoint
 
     @pytest.mark.gpu
@@ -352,9 +423,25 @@ def retraining_test(spec: Spec):
 
 
 def numeric_tests(spec: Spec, module_file: str) -> dict:
-    """{test name: graded test} for each ``[numeric.<test name>]`` of `spec` whose ``file`` is
-    the module `module_file`'s (default ``test_numeric.py``), in the spec's order: the test fails with the first failed item of the entry's component among its topics
-    (`Grading.numeric`); its docstring, the name students see, is the entry's title."""
+    """The graded tests of an assignment's numeric checks, one per ``[numeric.<test name>]`` entry of
+    its spec whose ``file`` is the calling module.
+
+    Each test fails with the first failed item of the entry's component among its topics
+    (`Grading.numeric`); its docstring, the name students see, is the entry's title.
+
+    Args:
+        spec: the assignment's spec.
+        module_file: the graded test module's ``__file__`` (entries name their module with
+            ``file``; default ``test_numeric.py``).
+
+    Returns:
+        {test name: test function}, in the spec's order, for the module's globals.
+
+    Example:
+        ```python
+        globals().update(numeric_tests(spec_of(__file__), __file__))  # grader/test_numeric.py
+        ```
+    """
 
     def graded_test(entry: NumericTest):
         def test(grading, child):

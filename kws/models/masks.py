@@ -20,6 +20,11 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.
     Raises:
         ValueError: ``lengths`` is not a 1-D integer tensor, or (checked for CPU tensors only, to
             avoid a device sync on GPUs) a length is negative or larger than ``max_len``.
+
+    Example:
+        ```python
+        lengths_to_mask(torch.tensor([3, 1]), 3)  # [[False, False, False], [False, True, True]]
+        ```
     """
     if lengths.dim() != 1 or lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
         raise ValueError(

@@ -62,6 +62,7 @@ from kws.spec.registry import (
 )
 
 __all__ = [
+    "ASSIGNMENTS",
     "ASSIGNMENTS_ENV",
     "GRADER_FOLDER",
     "KIT_FOLDER",
@@ -89,3 +90,12 @@ __all__ = [
     "spec_of",
     "tomllib",
 ]
+
+
+def __getattr__(name: str):
+    """``ASSIGNMENTS``: the registry of this process's assignments (`assignments`), looked up when
+    it is imported (``from kws.spec import ASSIGNMENTS``), not when this package is: importing
+    it reads no folder."""
+    if name == "ASSIGNMENTS":
+        return assignments()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

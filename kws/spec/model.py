@@ -20,7 +20,16 @@ TIER_ORDER = ("simple", "medium", "strong", "boss")
 
 
 class SpecError(ValueError):
-    """An assignment file that cannot be used; the message names the file, the key and the fix."""
+    """An assignment file that cannot be used; the message names the file, the key and the fix.
+
+    Example:
+        ```python
+        try:
+            spec = spec_of(__file__)
+        except SpecError as error:
+            print(error)  # ".../spec.toml: [points] has no entry for test_x; add `test_x = N` ..."
+        ```
+    """
 
 
 @dataclass(frozen=True)
@@ -161,7 +170,27 @@ RULE_KINDS = {"layer_class": str, "own_classes": list, "norm_before_classifier":
 
 @dataclass(frozen=True)
 class Spec:
-    """One assignment, as its file describes it (see the module docstring)."""
+    """One assignment, as its ``spec.toml`` describes it (see "The assignment spec" in the docs for
+    every key).
+
+    Attributes:
+        name: the assignment's name (its folder's).
+        title: its title.
+        notebook: the solution notebook's (and the hand-in's) file name.
+        data: its ``[data]`` keys: ``layout``, ``folder``, ``hidden``, ...
+        tasks: {task name: `Task`}: ``model_class``, ``target``, ``rules``, ``limits``.
+        points: {graded test function name: points}.
+        tiers: {dataset: {tier: threshold}}.
+        budgets: {data preset: {KWS_* variable: value}}, the reference runs' settings.
+        path: the ``spec.toml`` file.
+        numeric: {test name: `NumericTest`}, the graded tests of the numeric checks.
+
+    Example:
+        ```python
+        SPEC = spec_of(__file__)
+        SPEC.tasks["task1"].target, SPEC.points["test_accuracy"]  # ("simple", 3)
+        ```
+    """
 
     name: str
     title: str

@@ -165,8 +165,27 @@ def all_assignments(environ: dict[str, str] | None = None) -> dict[str, Spec]:
 
 
 def spec_of(path: str | Path) -> Spec:
-    """The assignment whose folder holds `path` (e.g. a graded test's ``__file__``); only that
-    assignment's spec is read."""
+    """The spec of the assignment whose folder holds `path`; only that assignment's spec is read.
+
+    A graded test or a check finds its own assignment this way, wherever its folder lives (the
+    kit's, or a folder ``KWS_ASSIGNMENTS`` names).
+
+    Args:
+        path: a file or folder inside an assignment folder, usually the caller's ``__file__``.
+
+    Returns:
+        The assignment's `Spec`.
+
+    Raises:
+        SpecError: `path` is in no assignment folder (the message says to name it in
+            ``KWS_ASSIGNMENTS``), or the spec has an error.
+
+    Example:
+        ```python
+        SPEC = spec_of(__file__)  # in grader/test_my_assignment.py
+        SPEC.tasks["task1"].model_class  # "MeanPoolClassifier"
+        ```
+    """
     path = Path(path).resolve()
     registry = assignments()
     for name in registry:  # the kit's folders first: the instructor's are listed only if needed

@@ -44,17 +44,46 @@ class ProbeError(ValueError):
     """The model does not have the structure a probe needs; the message says what to change."""
 
 
-def count_layer_calls(model: nn.Module, example_inputs, layer_class_name: str) -> int:
-    """How many times the forward of class `layer_class_name` runs in one forward of `model`.
+def count_layer_calls(
+    model: nn.Module, example_inputs: torch.Tensor | tuple, layer_class_name: str
+) -> int:
+    """How many times the forward of a class runs in one forward of `model`.
 
     A layer that is defined but never called counts 0; one layer called three times counts 3;
     calling ``layer.forward(x)`` directly counts too.
+
+    Args:
+        model: the student's model.
+        example_inputs: a tensor, or a tuple of positional arguments.
+        layer_class_name: the class's name ("EncoderLayer").
+
+    Returns:
+        The number of calls.
+
+    Example:
+        ```python
+        assert count_layer_calls(model, (x, lengths), "EncoderLayer") < 4
+        ```
     """
     return layer_calls(trace_forward(model, example_inputs), model, layer_class_name)
 
 
 def layer_calls(trace: Trace, model: nn.Module, layer_class_name: str) -> int:
-    """`count_layer_calls` on an existing trace of `model`."""
+    """`count_layer_calls` on an existing trace of `model` (one forward pass for several probes).
+
+    Args:
+        trace: `trace_forward`'s record of one forward of `model`.
+        model: the model traced.
+        layer_class_name: the class's name ("EncoderLayer").
+
+    Returns:
+        The number of calls of that class's forward.
+
+    Example:
+        ```python
+        calls = layer_calls(trace_forward(model, (x, lengths)), model, "EncoderLayer")
+        ```
+    """
     modules = list(model.modules()) + [module for _, module in trace.module_calls]
     codes = set()
     for module in modules:
@@ -65,11 +94,23 @@ def layer_calls(trace: Trace, model: nn.Module, layer_class_name: str) -> int:
 
 
 def encoder_params(model: nn.Module, attr: str = "encoder") -> int:
-    """Number of weights of `model.<attr>`, "the encoder block" (shared ones counted once).
+    """The number of weights of `model.<attr>`, "the encoder block" (shared ones counted once).
 
     Parameters and buffers of every dtype alike (a buffer can be trained and saved like a
-    parameter), except a normalization's bookkeeping (`kws.counts.is_bookkeeping`);
-    `kws.grading.budget` counts the checkpoint the same way.
+    parameter), except a normalization's bookkeeping; `encoder_budget` counts the checkpoint the
+    same way.
+
+    Args:
+        model: the student's model.
+        attr: the attribute the skeleton names the encoder block.
+
+    Returns:
+        The count.
+
+    Example:
+        ```python
+        assert encoder_params(model) < 500_000
+        ```
     """
     encoder = getattr(model, attr, None)
     if not isinstance(encoder, nn.Module):
@@ -86,7 +127,20 @@ def encoder_params(model: nn.Module, attr: str = "encoder") -> int:
 
 
 def encoder_params_text(model: nn.Module, attr: str = "encoder") -> str:
-    """The encoder block's parameter count as the course prints it, e.g. "154.88k"."""
+    """The encoder block's parameter count as the course prints it.
+
+    Args:
+        model: the student's model.
+        attr: the attribute the skeleton names the encoder block.
+
+    Returns:
+        The count's text, e.g. "154.88k" (`format_count`).
+
+    Example:
+        ```python
+        print(f"The parameter size of encoder block is {encoder_params_text(model)}")
+        ```
+    """
     from kws.params import format_count
 
     return format_count(encoder_params(model, attr))
@@ -103,7 +157,21 @@ def forbidden_modules_used(model: nn.Module, example_inputs) -> list[str]:
 
 
 def forbidden_in(trace: Trace) -> list[str]:
-    """`forbidden_modules_used` on an existing trace."""
+    """The ready-made layers (torch.nn's Transformer and attention layers, torchaudio's, the kit's
+    own) that ran in a traced forward pass, where a task says "from scratch".
+
+    Args:
+        trace: `trace_forward`'s record of one forward pass.
+
+    Returns:
+        One "class (where it ran)" text per layer found; empty when none ran.
+
+    Example:
+        ```python
+        used = forbidden_in(trace_forward(model, (x, lengths)))
+        checker.expect(not used, "written from scratch", f"replace {used[0]}" if used else "")
+        ```
+    """
     return [f"{public} ({where})" for public, where in trace.forbidden.items()]
 
 
@@ -117,7 +185,24 @@ def _library_dirs() -> list[str]:
 
 
 def layer_class_problem(ns: dict, name: str) -> str | None:
-    """Why class `name` in notebook namespace `ns` is not the student's own; None when it is."""
+    """Why the class a task names is not the student's own work; None when it is.
+
+    It must be an ``nn.Module`` defined in the notebook, not built on a ready-made layer, with a
+    ``forward`` of its own that is not library code.
+
+    Args:
+        ns: the notebook's namespace.
+        name: the class's name ("EncoderLayer").
+
+    Returns:
+        None, or the problem in a sentence that says the fix.
+
+    Example:
+        ```python
+        problem = layer_class_problem(ns, "EncoderLayer")
+        checker.expect(problem is None, "EncoderLayer is your own", problem or "")
+        ```
+    """
     cls = ns.get(name)
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         return f"the notebook does not define a class `{name}` (an nn.Module) in its model cells"
@@ -188,7 +273,20 @@ def norm_feeds_classifier(model: nn.Module, example_inputs) -> tuple[bool, str]:
 
 
 def norm_feeds_classifier_in(trace: Trace) -> tuple[bool, str]:
-    """`norm_feeds_classifier` on an existing trace."""
+    """Whether a normalization's output is the input of the model's final Linear, in a traced
+    forward pass (a module or a functional norm, found by following the tensors).
+
+    Args:
+        trace: `trace_forward`'s record of one forward pass.
+
+    Returns:
+        (passed, explanation): the explanation names the layers found, and the fix.
+
+    Example:
+        ```python
+        passed, why = norm_feeds_classifier_in(trace_forward(model, (x, lengths)))
+        ```
+    """
     output = trace.output[0] if isinstance(trace.output, (tuple, list)) else trace.output
     if not isinstance(output, torch.Tensor):
         return False, f"The model returned {type(output).__name__}, not a tensor of logits."

@@ -442,11 +442,25 @@ class _Recorder(TorchFunctionMode):
         return result
 
 
-def trace_forward(model: nn.Module, example_inputs) -> Trace:
-    """Run `model(*example_inputs)` once in eval mode without gradients, watching everything.
+def trace_forward(model: nn.Module, example_inputs: torch.Tensor | tuple) -> Trace:
+    """Run `model` once on `example_inputs`, in eval mode without gradients, recording every
+    operation: which layers ran, which tensor each op read and wrote, where attention ran.
 
-    `example_inputs` is a tensor or a tuple of positional arguments. Returns a `Trace`.
     Exceptions from the model propagate; the observers are always removed.
+
+    Args:
+        model: the student's model.
+        example_inputs: a tensor, or a tuple of positional arguments (``(x, lengths)``).
+
+    Returns:
+        The `Trace`, for the probes (`layer_calls`, `forbidden_in`,
+        `norm_feeds_classifier_in`).
+
+    Example:
+        ```python
+        traced = trace_forward(model, (x, lengths))
+        n_layers = layer_calls(traced, model, "EncoderLayer")
+        ```
     """
     found = originals()
     inputs = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)

@@ -1,12 +1,11 @@
 """The template's numeric check, registered once: `masked_mean` against its formula on seeded
 inputs of small distinct sizes (B=2, T=5, D=3), in float64. The grading child runs it for the
-graded test [numeric.test_masked_mean] of spec.toml; a notebook runs it with
-`kws.check.registry.run_component`."""
+graded test [numeric.test_masked_mean] of spec.toml; a notebook's self-check can run it with
+`run_task_checks` (all from `kws.author`, the Authoring API)."""
 
 import torch
 
-from kws.check.registry import Component
-from kws.check.selfcheck import Checker, call
+from kws.author import Checker, Component, call
 
 
 def masked_mean(checker: Checker, function, ns: dict) -> None:

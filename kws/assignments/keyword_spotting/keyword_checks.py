@@ -17,7 +17,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from kws.check.selfcheck import Checker, build, call
+from kws.author import Checker, build, call
 
 KEYWORDS = "yes no up down left right on off stop go".split()
 OTHER_WORDS = (
@@ -34,7 +34,7 @@ LENGTH_FIX = (
 
 def limits(task: str) -> dict[str, int | float]:
     """The limits of keyword spotting's `task` ("data" or "tokens") from its spec."""
-    from kws.assignments import spec_of
+    from kws.author import spec_of
 
     return spec_of(__file__).tasks[task].limits
 
@@ -341,7 +341,7 @@ def attention_budget(checker: Checker, sizes: list[list[int]]) -> None:
     """Token and memory items from what one forward of 1-s clips ran: `sizes` holds, for each
     attention computation, [score elements per clip, keys], e.g. [H x N x N, N]. The numbers and
     sentences are the grader's own (`kws.assignments.keyword_spotting.token_budget`)."""
-    from kws.assignments import spec_of
+    from kws.author import spec_of
 
     budget = spec_of(__file__).module("token_budget")  # the grader's judge
     for topic, passed, what, fix in budget.budget_items(sizes):

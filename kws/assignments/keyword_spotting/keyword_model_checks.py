@@ -28,8 +28,7 @@ import math
 import torch
 from torch import nn
 
-from kws.check.selfcheck import Checker, attention_mask, call, copy_weights, differs
-from kws.models.masks import lengths_to_mask
+from kws.author import Checker, attention_mask, call, copy_weights, differs, lengths_to_mask
 
 N_MELS, D_MODEL, NHEAD, FF, N_CLASSES = 24, 12, 3, 20, 5  # distinct sizes
 SAMPLES, LENGTHS = 4000, (4000, 2900, 1700)  # 26, 19 and 11 frames -> 7, 5 and 3 tokens
@@ -313,7 +312,7 @@ def keyword_transformer(checker: Checker, cls) -> None:
 def schedule_shape(checker: Checker, values: list[float], where: str) -> None:
     """A warm-up then a decay, judged as the grader judges the learning rates a run wrote
     (`kws.assignments.keyword_spotting.schedule`)."""
-    from kws.assignments import spec_of
+    from kws.author import spec_of
 
     schedule = spec_of(__file__).module("schedule")  # the grader's judge
     for topic, passed, what, fix in schedule.schedule_items(values, where):

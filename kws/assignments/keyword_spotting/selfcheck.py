@@ -10,10 +10,8 @@ import sys
 import torch
 from torch import nn
 
-from kws.assignments import spec_of
 from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks
-from kws.check.registry import run_task_checks
-from kws.check.selfcheck import Checker, CheckResult, call, shape_text
+from kws.author import Checker, CheckResult, call, run_task_checks, shape_text, spec_of
 
 __all__ = [
     "keyword_model",
@@ -78,7 +76,7 @@ def keyword_model(
     """Notebook 01: waveforms (B, 16000) in, (B, n_classes) logits out, deterministic in eval;
     then Task 3's checks of the class KeywordTransformer when `ns` (default: the notebook's
     namespace) defines it."""
-    from kws.params import format_count
+    from kws.author import format_count
 
     checker = Checker(f"keyword model ({type(model).__name__})")
     with checker.run():
@@ -145,7 +143,7 @@ def conv_tokenizer(cls: type, *, strict: bool = False) -> CheckResult:
 def token_budget(model: nn.Module, *, strict: bool = False) -> CheckResult:
     """Task 2: one forward of two 1-second clips, traced: the tokens its attention runs over (CLS
     included) and the attention memory of a training batch, against the assignment's limits."""
-    from kws.tracing.trace import trace_forward
+    from kws.author import trace_forward
 
     checker = Checker(f"token budget ({type(model).__name__})")
     with checker.run():

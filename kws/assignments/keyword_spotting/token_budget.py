@@ -7,14 +7,14 @@ the same sentences, and neither side imports the other.
 
 from __future__ import annotations
 
-from kws.assignments import ASSIGNMENTS
+from kws.author import spec_of
 
 
 def budget_items(sizes: list[list[int]]) -> list[tuple[str, bool, str, str]]:
     """[(topic, passed, what, fix)] for "tokens" and "memory", from `sizes`: for each attention
     computation of one forward of 1-s clips, [score elements per clip, keys] (H x N x N, N).
     Empty `sizes` (no attention ran) gives one failed "build" item."""
-    rules = ASSIGNMENTS["keyword_spotting"].tasks["tokens"].limits
+    rules = spec_of(__file__).tasks["tokens"].limits  # this folder's spec.toml
     if not sizes:
         return [
             (

@@ -12,7 +12,7 @@ from kws.assignments.patch_transformer import (
     patch_checks,
     patchout_checks,
 )
-from kws.check.registry import Component
+from kws.author import Component
 
 # The checks of Task 1 draw their inputs from a seed: the notebook's self-checks use 0, the grader
 # one the student cannot know, so a hard-coded answer to the self-check's inputs fails.

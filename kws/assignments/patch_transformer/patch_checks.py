@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.check.selfcheck import Checker, build, call, differs, shape_text
+from kws.author import Checker, build, call, differs, shape_text
 
 B, T, N_MELS, D = 2, 14, 11, 10  # distinct sizes: swapped axes cannot go unnoticed
 # (patch_size, stride) pairs, each (frequency, time): overlapping 4 x 3 patches every 3 x 2

@@ -34,7 +34,7 @@ from kws.assignments.patch_transformer.model_checks import (
     build_patch_model,
     waves,
 )
-from kws.check.selfcheck import Checker, call, shape_text
+from kws.author import Checker, call, shape_text
 
 K_T, K_F = 2, 1  # time columns and frequency rows dropped
 TOO_MANY = (COLS + 2, ROWS + 2)  # (k_t, k_f) more than the grid has: one row and column kept
@@ -76,7 +76,7 @@ def _run(
     """One forward with ``patchout.generator`` seeded `seed` and torch's global generator
     `global_seed`: {"in": the grid patch-out got, "out": what it returned, "keys": [keys of each
     attention computation] when `traced`}."""
-    from kws.tracing.trace import trace_forward
+    from kws.author import trace_forward
 
     seen = {}
 

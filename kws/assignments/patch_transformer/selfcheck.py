@@ -11,7 +11,6 @@ import sys
 import torch
 from torch import nn
 
-from kws.assignments import spec_of
 from kws.assignments.patch_transformer import (
     distill_checks,
     model_checks,
@@ -19,7 +18,7 @@ from kws.assignments.patch_transformer import (
     patchout_checks,
     rules,
 )
-from kws.check.selfcheck import Checker, CheckResult, call, shape_text
+from kws.author import Checker, CheckResult, call, shape_text, spec_of
 
 __all__ = ["patches", "positions", "patchout", "distillation", "patch_model"]
 
@@ -95,9 +94,7 @@ def patch_model(
     """Task 5: waveforms (B, 16000) in, (B, n_classes) logits out, deterministic in eval mode;
     at most `max_parameters` weights; no ready-made Transformer in forward (traced, as the
     grader traces the graded model)."""
-    from kws.params import format_count, is_weight
-    from kws.tracing.probes import forbidden_in
-    from kws.tracing.trace import trace_forward
+    from kws.author import forbidden_in, format_count, is_weight, trace_forward
 
     checker = Checker(f"patch model ({type(model).__name__})")
     limit = SPEC.tasks["patch"].limits["max_parameters"]

@@ -4,7 +4,7 @@ once. The grading child runs them for grader/test_02_numeric.py; `check.task3` r
 from the notebook. A new check is one entry here and its test's points in spec.toml."""
 
 from kws.assignments.speaker_id import formula_checks, layer_checks
-from kws.check.registry import Component
+from kws.author import Component
 
 # (checker, the notebook's object, its namespace) -> None, one per payload component.
 NUMERIC = {

@@ -16,21 +16,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.check.selfcheck import (
-    FF,
-    B,
+from kws.author import (
+    CHECK_SIZES,
     Checker,
-    D,
-    H,
-    T,
     attention_mask,
     build,
     call,
     compare_layer,
     copy_weights,
     inputs,
+    torchaudio,
 )
-from kws.compat import torchaudio  # checked: says what to install if it fails
+
+B, T, D, H, FF = CHECK_SIZES  # the layer checks' distinct input sizes
 
 ATTENTION_ARGS = {"embed_dim": D, "d_model": D, "num_heads": H, "nhead": H, "dropout": 0.0}
 LAYER_ARGS = {**ATTENTION_ARGS, "dim_feedforward": FF, "ffn_dim": FF}
@@ -228,7 +226,7 @@ def encoder_layer(checker: Checker, cls, norm_first: bool = False) -> None:
 def encoder(checker: Checker, cls, layer_class: type | None = None) -> None:
     """A stack of 2 encoder layers against torch.nn.TransformerEncoder; each of the student's
     layers is replaced by torch's, so what is judged is the stacking (order, mask passed on)."""
-    from kws.tracing.probes import count_layer_calls
+    from kws.author import count_layer_calls
 
     layer_class = layer_class or getattr(sys.modules.get(cls.__module__), "EncoderLayer", None)
     args = {**LAYER_ARGS, "num_layers": 2}

@@ -13,10 +13,8 @@ import sys
 import torch
 from torch import nn
 
-from kws.assignments import spec_of
 from kws.assignments.speaker_id import formula_checks, layer_checks
-from kws.check.registry import run_task_checks
-from kws.check.selfcheck import Checker, CheckResult, call, shape_text
+from kws.author import Checker, CheckResult, call, run_task_checks, shape_text, spec_of
 
 __all__ = [
     "attention",
@@ -126,8 +124,15 @@ def _speaker_task(
     ns: dict | None,
     strict: bool,
 ) -> CheckResult:
-    from kws.tracing import probes
-    from kws.tracing.trace import trace_forward
+    from kws.author import (
+        encoder_params,
+        encoder_params_text,
+        forbidden_in,
+        layer_calls,
+        layer_class_problem,
+        norm_feeds_classifier_in,
+        trace_forward,
+    )
 
     checker = Checker(f"{task} model ({type(model).__name__})")
     spec = spec_of(__file__)  # this folder: spec.toml, checks.py, rules.py
@@ -168,25 +173,25 @@ def _speaker_task(
                 f"call your {layer_class} in forward" if calls == 0 else "use fewer layers",
             )
         elif layer_class:  # no limit to judge: only that the notebook's layer runs at all
-            calls = probes.layer_calls(traced, model, layer_class)
+            calls = layer_calls(traced, model, layer_class)
             checker.expect(
                 calls >= 1,
                 f"{layer_class} runs {calls} times in one forward",
                 f"call your {layer_class} in forward",
             )
         for name in rules.get("own_classes", []) + ([layer_class] if layer_class else []):
-            problem = probes.layer_class_problem(ns, name)
+            problem = layer_class_problem(ns, name)
             checker.expect(problem is None, f"{name} is written in this notebook", problem or "")
-        forbidden = probes.forbidden_in(traced)
+        forbidden = forbidden_in(traced)
         checker.expect(
             not forbidden,
             "written from scratch: no torch.nn/torchaudio/kws Transformer layers run in forward",
             f"found {', '.join(forbidden)}; use your own classes instead",
         )
         if hasattr(model, "encoder"):
-            n = probes.encoder_params(model)
+            n = encoder_params(model)
             budget = limits.get("max_encoder_params")
-            text = probes.encoder_params_text(model)
+            text = encoder_params_text(model)
             checker.expect(
                 budget is None or n < budget,
                 f"The parameter size of encoder block is {text}"
@@ -194,7 +199,7 @@ def _speaker_task(
                 "make the encoder smaller: fewer layers, a narrower d_model or dim_feedforward",
             )
         if rules.get("norm_before_classifier"):
-            passed, why = probes.norm_feeds_classifier_in(traced)
+            passed, why = norm_feeds_classifier_in(traced)
             checker.expect(passed, "a normalization feeds the final Linear classifier", why)
     if task == "task3":  # its self-check cell calls only task3(); Task 1 and 2 call their own
         run_task_checks(checker, spec, task, ns)

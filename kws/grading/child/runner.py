@@ -514,7 +514,7 @@ def assignment_of(notebook: str):
     """The assignment (`kws.spec.Spec`) whose notebook is `notebook`: its tasks (a task
     such as keyword spotting's data task has no checkpoint of its own but numeric checks), its
     structural rules and its numeric checks."""
-    from kws.assignments import ASSIGNMENTS
+    from kws.spec import ASSIGNMENTS
 
     for spec in ASSIGNMENTS.values():
         if spec.notebook == notebook:

@@ -73,6 +73,10 @@ STEP="checking that the grader loads"
 cd "$ROOT/source/kit"
 "$VENV/bin/python" -m kws.compat  # torch / torchaudio pairing; says what to install instead
 GRADER=("$VENV/bin/python" -m pytest -p kws.grading.plugin kws/assignments -q -p no:cacheprovider --collect-only)
+if [ -d "$ROOT/source/assignments" ]; then  # the instructor's own assignment folders
+    export KWS_ASSIGNMENTS="$ROOT/source/assignments"
+    GRADER+=("$ROOT/source/assignments")
+fi
 "${GRADER[@]}" >/dev/null \
     || fail "the grader's tests do not load in $VENV; run '${GRADER[*]}' in $ROOT/source/kit to see why"
 echo "setup.sh: the autograder is ready ($VENV)"

@@ -43,6 +43,19 @@ class Layout(abc.ABC):
             padded with -20).
 
     The abstract members below are the protocol; `retraining_data` has a default.
+
+    Args:
+        spec: the assignment's spec.
+
+    Example:
+        ```python
+        class PointsLayout(Layout):  # layout.py; spec.toml: layout = "layout.py:PointsLayout"
+            input_kind = "features"
+
+            def hidden_test(self, data, out_file):
+                ...  # save_feature_inputs(out_file, ...) in a secret_permutation order
+                return HiddenTest(inputs_file=out_file, labels=..., classes=..., ids=...)
+        ```
     """
 
     input_kind: ClassVar[str]

@@ -100,7 +100,23 @@ def outputs_folder(submission: Path, notebook: Path, name: str = "outputs") -> P
 
 
 def predictions_csv(submission: Path, notebook: str, class_names: list[str], task: str) -> Path:
-    """Where the notebook's saving cell wrote `task`'s predictions.csv (see `outputs_folder`)."""
+    """Where the notebook's saving cell wrote a task's ``predictions.csv`` in a hand-in.
+
+    Args:
+        submission: the hand-in folder (``grading.submission``).
+        notebook: the notebook's file name (``spec.notebook``).
+        class_names: the dataset's class names (to tell the notebook among several).
+        task: the task's name.
+
+    Returns:
+        The path (``outputs/<task>/predictions.csv`` next to the notebook's outputs); it may not
+        exist.
+
+    Example:
+        ```python
+        csv = predictions_csv(grading.submission, SPEC.notebook, hidden.classes, "task1")
+        ```
+    """
     try:
         found = find_notebook(submission, notebook, class_names)
     except FileNotFoundError:  # the tests reading the child's report say why
@@ -170,7 +186,20 @@ def child_cells(notebook: Path, cells: Iterable[Cells] = ()) -> list[tuple[str, 
 
 
 def relative(path: Path, folder: Path) -> str:
-    """`path` as the student sees it: relative to their hand-in `folder`."""
+    """A path of the hand-in as the student sees it: relative to their hand-in folder.
+
+    Args:
+        path: a file of the hand-in.
+        folder: the hand-in folder.
+
+    Returns:
+        The relative POSIX path; the file's name alone when `path` is outside `folder`.
+
+    Example:
+        ```python
+        f"{relative(csv, grading.submission)} has no row for {missing[0]}"
+        ```
+    """
     try:
         return Path(path).relative_to(folder).as_posix()
     except ValueError:

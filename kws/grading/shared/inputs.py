@@ -180,8 +180,21 @@ def save_clip_inputs(path: Path, clips: Iterable[np.ndarray]) -> None:
 
 
 def save_feature_inputs(path: Path, utterances: Iterable[np.ndarray]) -> None:
-    """Write speaker inputs: each utterance's float32 frames (T, F), in the order given
-    (a generator keeps one utterance in memory at a time)."""
+    """Write the grading child's inputs of a ``"features"`` layout: each item's float32 frames.
+
+    Args:
+        path: the inputs file (`Layout.hidden_test`'s ``out_file``).
+        utterances: each item's frames, (T, F), in the order of the labels (a generator keeps
+            one item in memory at a time).
+
+    Returns:
+        None.
+
+    Example:
+        ```python
+        save_feature_inputs(out_file, (np.array([points[i]], dtype=np.float32) for i in order))
+        ```
+    """
     _write(path, "features", utterances)
 
 

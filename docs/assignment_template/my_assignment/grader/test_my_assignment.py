@@ -1,9 +1,9 @@
-"""The template's graded tests: each reads the grading child's payload (`kws.grading.plugin`'s
-fixtures `grading`, `child`, `hidden`, `score`) and never imports student code. A test's points
-are spec.toml's [points] entry for its function name; its docstring is what students read."""
+"""The template's graded tests: each reads the grading child's payload through the grader's
+fixtures `grading`, `child`, `hidden` and `score` (see the Authoring API page, `kws.author`) and
+never imports student code. A test's points are spec.toml's [points] entry for its function
+name; its docstring is what students read."""
 
-from kws.assignments import spec_of
-from kws.grading.tiers import tier_credit
+from kws.author import spec_of, tier_credit
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "task1"

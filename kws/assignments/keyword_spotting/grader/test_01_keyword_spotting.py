@@ -8,9 +8,7 @@ and whether the learning rates fit() recorded in history.json beside model.pt fo
 This notebook builds on the kit's own encoder layers (kws.models), so there is no
 "from scratch" check here; notebook 02 has them."""
 
-from kws.assignments import spec_of
-from kws.grading.tiers import tier_credit
-from kws.grading.verdicts import retraining_test
+from kws.author import retraining_test, spec_of, tier_credit
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "kws"

@@ -4,7 +4,6 @@ notebook's ConvTokenizer replaced by a reference one, so that only forward is ju
 tests read its facts from the payload and never import student code. They are declared in
 spec.toml, [numeric.<test name>] (title, component, topics)."""
 
-from kws.assignments import spec_of
-from kws.grading.verdicts import numeric_tests
+from kws.author import numeric_tests, spec_of
 
 globals().update(numeric_tests(spec_of(__file__), __file__))

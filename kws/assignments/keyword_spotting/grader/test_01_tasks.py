@@ -10,9 +10,8 @@ child's payload and never import student code; limits come from the assignment's
 
 import pytest
 
-from kws.assignments import spec_of
 from kws.assignments.keyword_spotting.token_budget import budget_items
-from kws.grading.verdicts import numeric_tests
+from kws.author import numeric_tests, spec_of
 
 MODEL_TASK = "kws"  # the task whose model the child builds and traces
 

@@ -6,13 +6,17 @@ on the graded forward passes (`kws.tracing.probes`). Every test reads the one gr
 
 import pytest
 
-from kws.assignments import spec_of
 from kws.assignments.patch_transformer.rules import no_ready_made, ready_made, size_within
-from kws.counts import format_count, is_weight
-from kws.grading.budget import BudgetError, load_state
-from kws.grading.shared.handin import predictions_csv
-from kws.grading.tiers import tier_credit
-from kws.grading.verdicts import retraining_test
+from kws.author import (
+    BudgetError,
+    format_count,
+    is_weight,
+    load_state,
+    predictions_csv,
+    retraining_test,
+    spec_of,
+    tier_credit,
+)
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "patch"  # the task every test here grades (the results name it)

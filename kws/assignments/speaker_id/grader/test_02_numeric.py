@@ -7,7 +7,6 @@ Each comparison costs only its own points: inside a layer the student's attentio
 torch's, so a bug in Task 1's attention costs the attention tests, named, and not every layer.
 """
 
-from kws.assignments import spec_of
-from kws.grading.verdicts import numeric_tests
+from kws.author import numeric_tests, spec_of
 
 globals().update(numeric_tests(spec_of(__file__), __file__))

@@ -4,13 +4,17 @@ grading child's payload (`kws.grading.plugin`)."""
 
 import pytest
 
-from kws.assignments import spec_of
 from kws.assignments.speaker_id.rules import layers_that_run
-from kws.data.labels_csv import read_labels_csv
-from kws.grading.budget import BudgetError, encoder_budget
-from kws.grading.shared.handin import predictions_csv, relative
-from kws.grading.tiers import tier_credit
-from kws.grading.verdicts import retraining_test
+from kws.author import (
+    BudgetError,
+    encoder_budget,
+    predictions_csv,
+    read_labels_csv,
+    relative,
+    retraining_test,
+    spec_of,
+    tier_credit,
+)
 
 SPEC = spec_of(__file__)  # this folder's spec.toml: classes, limits, points, tiers
 TASKS = SPEC.model_tasks  # task -> class name

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.grading.hidden import HiddenTest, secret_permutation
-from kws.grading.layouts.base import Layout
+from kws.author import HiddenTest, Layout, secret_permutation
 
 
 class PointsLayout(Layout):
@@ -34,7 +33,7 @@ class PointsLayout(Layout):
         return f"{data} has no {self.folder}/test.json with {self.hidden}/labels.json"
 
     def hidden_test(self, data: Path, out_file: Path) -> HiddenTest:
-        from kws.grading.shared.inputs import save_feature_inputs
+        from kws.author import save_feature_inputs
 
         inputs, labels = self._files(data)
         points = json.loads(inputs.read_text())["points"]

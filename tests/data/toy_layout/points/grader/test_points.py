@@ -1,8 +1,7 @@
 """The toy assignment's graded tests: the model loads, and its accuracy on the hidden labels
 its data layout read (layout.py)."""
 
-from kws.grading.tiers import tier_credit
-from kws.spec import spec_of
+from kws.author import spec_of, tier_credit
 
 SPEC = spec_of(__file__)
 TASK = "task1"

@@ -1,0 +1,136 @@
+"""The authoring API (`kws.author`): what an assignment folder imports from the kit, and nothing
+else. Every Python file of the kit's assignment folders, of the template in the docs and of the
+toy layout imports only `kws.author` from the kit (its own folder's modules aside); every
+published name loads, from the module the static imports name, and is documented."""
+
+import ast
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from course_helpers import ROOT
+
+import kws.author
+
+FOLDERS = [
+    *sorted((ROOT / "kws" / "assignments").glob("*/")),
+    ROOT / "docs" / "assignment_template",
+    ROOT / "tests" / "data" / "toy_layout",
+]
+
+
+def kit_imports_besides_the_api(path: Path, own: str | None = None) -> list[str]:
+    """ "file:line imports X" for every import in `path` of a module of the kit other than
+    `kws.author` and `own` (the folder's package, ``kws.assignments.<name>``, or None)."""
+
+    def allowed(module: str) -> bool:
+        if module == "kws.author" or (own and (module == own or module.startswith(own + "."))):
+            return True
+        return module != "kws" and not module.startswith("kws.")
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules = [node.module]
+        else:
+            continue
+        where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        found += [f"{where}:{node.lineno} imports {m}" for m in modules if not allowed(m)]
+    return found
+
+
+def _own_package(path: Path) -> str | None:
+    kit = ROOT / "kws" / "assignments"
+    return f"kws.assignments.{path.relative_to(kit).parts[0]}" if path.is_relative_to(kit) else None
+
+
+def test_assignment_folders_import_only_the_authoring_api():
+    files = [path for folder in FOLDERS for path in sorted(folder.rglob("*.py"))]
+    assert len(files) > 30  # the walk found the three assignments, the template, the toy
+    found = [
+        line for path in files for line in kit_imports_besides_the_api(path, _own_package(path))
+    ]
+    assert found == [], "import these from kws.author (the Authoring API page):\n" + "\n".join(
+        found
+    )
+
+
+def test_the_import_rule_fails_on_an_engine_import(tmp_path):
+    graded = tmp_path / "test_mine.py"
+    graded.write_text(
+        "import torch\nfrom kws.author import spec_of\n"
+        "from kws.grading.tiers import tier_credit\nimport kws.check.selfcheck\n"
+    )
+    assert kit_imports_besides_the_api(graded) == [
+        f"{graded}:3 imports kws.grading.tiers",
+        f"{graded}:4 imports kws.check.selfcheck",
+    ]
+
+
+def _static_homes() -> dict[str, str]:
+    """{name: module} of the imports under ``if TYPE_CHECKING:`` in kws/author.py."""
+    tree = ast.parse(Path(kws.author.__file__).read_text())
+    guarded = next(node for node in tree.body if isinstance(node, ast.If))
+    return {
+        alias.name: node.module
+        for node in ast.walk(guarded)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_every_published_name_loads_from_its_home():
+    assert kws.author.__all__ == sorted(kws.author.HOMES)
+    assert _static_homes() == kws.author.HOMES  # what the docs read is what the run time loads
+    for name, home in kws.author.HOMES.items():
+        value = getattr(kws.author, name)
+        assert value is getattr(sys.modules[home], name), name
+
+
+def test_an_unpublished_name_says_what_is_published():
+    with pytest.raises(AttributeError, match="publishes no 'Grader'.*spec_of"):
+        kws.author.Grader  # noqa: B018
+
+
+def _public(name: str) -> bool:
+    value = getattr(kws.author, name)
+    return (inspect.isfunction(value) or inspect.isclass(value)) and name != "CheckSizes"
+
+
+@pytest.mark.parametrize("name", [n for n in kws.author.__all__ if _public(n)])
+def test_every_published_function_and_class_is_documented(name):
+    """A Google-style docstring: a summary, Args (when it takes any), Returns (functions) and
+    an Example, which the Authoring API page shows."""
+    value = getattr(kws.author, name)
+    doc = inspect.getdoc(value) or ""
+    assert doc.strip(), f"{name} has no docstring"
+    assert "Example:" in doc, f"{name}'s docstring has no Example: section"
+    if inspect.isfunction(value):
+        takes = [p for p in inspect.signature(value).parameters if p not in ("self", "cls")]
+        assert not takes or "Args:" in doc, f"{name}'s docstring has no Args: section"
+        assert "Returns:" in doc or "Raises:" in doc, f"{name}'s docstring has no Returns:"
+
+
+@pytest.mark.parametrize(
+    ("names", "never"),
+    [
+        ("spec_of, tier_credit, numeric_tests, Grading", "kws.check"),  # a graded test
+        ("Checker, Component, call, build, differs", "kws.grading"),  # a checks.py
+        ("", "kws."),  # importing the module alone loads nothing
+    ],
+)
+def test_importing_a_name_loads_only_its_side(names, never):
+    """A graded test's imports load no self-check; a ``checks.py``'s, run next to student code,
+    load no grader (the hidden labels live there)."""
+    code = (
+        "import sys\nimport kws.author\n"
+        + (f"from kws.author import {names}\n" if names else "")
+        + f"print([m for m in sys.modules if m.startswith({never!r}) and m != 'kws.author'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

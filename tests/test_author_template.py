@@ -1,0 +1,82 @@
+"""An assignment written from the docs alone: the template (docs/assignment_template/) copied
+into an instructor's folder, renamed as its spec says, given one more graded test written with
+the Authoring API's names only (`kws.author`), and a hand-in graded end to end with `kws grade`
+from that folder, KWS_ASSIGNMENTS naming it."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from course_helpers import ROOT
+from test_author_api import kit_imports_besides_the_api
+from test_own_assignment import _hand_in
+
+from kws.spec import load_folder
+
+pytestmark = pytest.mark.slow
+TEMPLATE = ROOT / "docs" / "assignment_template"
+NAME = "pooling"  # the new assignment's name: its folder's and its spec's
+
+# A graded test written from the Authoring API page: the encoder-free model's size, measured
+# from the checkpoint the hand-in saved (never from student code).
+SIZE_TEST = '''"""Task 1: the model's size, measured from the checkpoint."""
+
+from kws.author import format_count, is_weight, load_state, predictions_csv, spec_of
+
+SPEC = spec_of(__file__)
+LIMIT = 100_000
+
+
+def test_model_size(grading, hidden):
+    """Task 1: the model holds fewer than 100k weights"""
+    folder = predictions_csv(grading.submission, SPEC.notebook, list(hidden.classes), "task1")
+    state = load_state(folder.parent / "model.pt", "task1")
+    count = sum(value.numel for key, value in state.items() if is_weight(key, value))
+    assert count < LIMIT, f"Your model holds {format_count(count)} weights; keep it under 100k."
+'''
+
+
+def _new_assignment(course: Path) -> Path:
+    """The template, copied and renamed as its spec.toml says, plus SIZE_TEST and its points."""
+    folder = shutil.copytree(TEMPLATE / "my_assignment", course / "assignments" / NAME)
+    shutil.copytree(TEMPLATE / "solutions", course / "solutions")
+    spec = folder / "spec.toml"
+    text = spec.read_text().replace('name = "my_assignment"', f'name = "{NAME}"')
+    spec.write_text(text.replace("[points]\n", "[points]\ntest_model_size = 1\n"))
+    (folder / "grader" / "test_size.py").write_text(SIZE_TEST)
+    return folder
+
+
+def test_an_assignment_from_the_template_grades_end_to_end(tmp_path, tiny_data):
+    course = tmp_path / "course"
+    folder = _new_assignment(course)
+    files = sorted(folder.rglob("*.py"))
+    assert [line for path in files for line in kit_imports_besides_the_api(path)] == []
+    spec = load_folder(folder)
+    assert spec.name == NAME and "test_model_size" in spec.points
+
+    (course / "data").symlink_to(tiny_data, target_is_directory=True)
+    mapping = json.loads((tiny_data / "speaker_features" / "mapping.json").read_text())
+    _hand_in(
+        course / "subs" / "ada", course / "solutions" / spec.notebook, len(mapping["speaker2id"])
+    )
+    env = os.environ | {"KWS_ASSIGNMENTS": "assignments", "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = str(ROOT)  # the kit as installed
+    graded = subprocess.run(
+        [sys.executable, "-m", "kws.cli", "grade", "subs", "--data", "data", "--out", "grades"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    results = json.loads((course / "grades" / "results" / "ada.json").read_text())
+    names = [test["name"] for test in results["tests"]]
+    assert len(names) == len(spec.points), names  # the template's tests and the new one
+    assert "Task 1: the model holds fewer than 100k weights" in names
+    assert results["score"] == sum(spec.points.values()), results["tests"]
