@@ -53,12 +53,22 @@ def commit() -> str:
     return f"{head} + uncommitted changes" if changed else head
 
 
+def settled_load(limit: float = IDLE_LOAD, wait: float = 240.0) -> float:
+    """The 1-minute load average once it is at most `limit`, waiting up to `wait` seconds: the
+    load a run leaves behind takes minutes to decay, and the next run must not count it as a
+    busy machine. Returns the last reading (above `limit` when the machine stayed busy)."""
+    deadline = time.monotonic() + wait
+    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
+
+
 def run_once(work: Path, preset: str, seed: int) -> dict:
     """Run `kws demo` in the fresh folder `work`; its wall and CPU seconds, phases and results."""
     work.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "kws.cli", "demo", "--preset", preset, "--out", "demo"]
     command += ["--seed", str(seed)]
-    load = os.getloadavg()[0]
+    load = settled_load()
     wall, cpu = time.monotonic(), _children_cpu()
     done = subprocess.run(command, cwd=work, capture_output=True, text=True)
     wall, cpu = time.monotonic() - wall, _children_cpu() - cpu
