@@ -63,12 +63,12 @@ def settled_load(limit: float = IDLE_LOAD, wait: float = 240.0) -> float:
     return os.getloadavg()[0]
 
 
-def run_once(work: Path, preset: str, seed: int) -> dict:
+def run_once(work: Path, preset: str, seed: int, settle: bool = False) -> dict:
     """Run `kws demo` in the fresh folder `work`; its wall and CPU seconds, phases and results."""
     work.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "kws.cli", "demo", "--preset", preset, "--out", "demo"]
     command += ["--seed", str(seed)]
-    load = settled_load()
+    load = settled_load() if settle else os.getloadavg()[0]
     wall, cpu = time.monotonic(), _children_cpu()
     done = subprocess.run(command, cwd=work, capture_output=True, text=True)
     wall, cpu = time.monotonic() - wall, _children_cpu() - cpu
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         work = (args.work or Path(temporary)).resolve()
         runs = []
         for number in range(1, args.runs + 1):
-            runs.append(run_once(work / f"run-{number}", args.preset, args.seed))
+            runs.append(run_once(work / f"run-{number}", args.preset, args.seed, args.publish))
             print(f"run {number}: {runs[-1]['wall_seconds']:.0f} s wall", flush=True)
     section = summary(runs, args.preset, args.seed)
     print(table(section))
