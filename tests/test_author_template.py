@@ -4,16 +4,13 @@ the Authoring API's names only (`kws.author`), and a hand-in graded end to end w
 from that folder, KWS_ASSIGNMENTS naming it."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from course_helpers import ROOT
 from test_author_api import kit_imports_besides_the_api
-from test_own_assignment import _hand_in
+from test_own_assignment import _hand_in, _kws
 
 from kws.spec import load_folder
 
@@ -64,16 +61,7 @@ def test_an_assignment_from_the_template_grades_end_to_end(tmp_path, tiny_data):
     _hand_in(
         course / "subs" / "ada", course / "solutions" / spec.notebook, len(mapping["speaker2id"])
     )
-    env = os.environ | {"KWS_ASSIGNMENTS": "assignments", "OMP_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = str(ROOT)  # the kit as installed
-    graded = subprocess.run(
-        [sys.executable, "-m", "kws.cli", "grade", "subs", "--data", "data", "--out", "grades"],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    graded = _kws(course, "grade", "subs", "--data", "data", "--out", "grades", timeout=600)
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     results = json.loads((course / "grades" / "results" / "ada.json").read_text())
     names = [test["name"] for test in results["tests"]]

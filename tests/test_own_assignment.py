@@ -29,7 +29,7 @@ SOLVED = """\
 BROKEN = "    return x.mean(dim=1)  # (B, D): the padded frames counted too\n"
 
 
-def _kws(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def _kws(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """`kws ARGS...` in `cwd`, with the instructor's assignments folder named as the README says."""
     env = os.environ | {"KWS_ASSIGNMENTS": "assignments", "OMP_NUM_THREADS": "1"}
     env["PYTHONPATH"] = str(ROOT)  # the kit as installed
@@ -39,7 +39,7 @@ def _kws(cwd: Path, *args: str) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
     )
 
 

@@ -4,16 +4,14 @@ dataset in that layout and two hand-ins, graded with `kws grade` from an instruc
 named in KWS_ASSIGNMENTS. No file of the kit knows the layout, and none is written."""
 
 import json
-import os
 import random
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from course_helpers import ROOT
+from test_own_assignment import _kws
 
 from kws.grading.layouts import Layout, layout_of
 from kws.spec import SpecError, load_folder
@@ -124,16 +122,7 @@ def test_a_toy_layout_from_outside_the_kit_is_graded_with_kws_grade(tmp_path):
     _dataset(course / "data")
     _hand_in(course / "subs" / "right", sign=1.0)
     _hand_in(course / "subs" / "wrong", sign=-1.0)
-    env = os.environ | {"KWS_ASSIGNMENTS": "assignments", "OMP_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = str(ROOT)  # the kit as installed
-    graded = subprocess.run(
-        [sys.executable, "-m", "kws.cli", "grade", "subs", "--data", "data", "--out", "grades"],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    graded = _kws(course, "grade", "subs", "--data", "data", "--out", "grades")
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     results = {
         name: json.loads((course / "grades" / "results" / f"{name}.json").read_text())
