@@ -103,7 +103,7 @@ def honest_submission(submission: Path, data: Path, out: Path) -> Path:
     models predict on `data`'s (grown) test set: what the notebook writes when run on it. Each
     distinct utterance (files of one inode) is predicted once."""
     from kws.grading.child.runner import load_checkpoint, read_config, run_model_cells
-    from kws.grading.shared.handin import find_notebook, outputs_folder
+    from kws.grading.protocol.handin import find_notebook, outputs_folder
 
     if out.exists():
         shutil.rmtree(out)

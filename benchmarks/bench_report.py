@@ -25,11 +25,11 @@ from pathlib import Path
 
 from figures import KIT_FIGURES, publish
 
-from kws.grading.batch import Graded, write_gradebook, write_run_record
-from kws.grading.report_html import write_report
-from kws.grading.results import TestResult, results_document, write_results
-from kws.grading.similarity import compared_cells, match_groups
-from kws.grading.tiers import TierSet, tier_credit
+from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.tiers import TierSet, tier_credit
+from kws.grading.publish.report.page import write_report
+from kws.grading.publish.similarity.matches import compared_cells, match_groups
+from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
 from kws.spec import ASSIGNMENTS
 
 KIT = Path(__file__).resolve().parents[1]

@@ -108,9 +108,9 @@ def in_kernel(work: Path) -> dict:
 
 def in_grading_child(work: Path) -> dict:
     """The signals as the grading child shows them to a model cell."""
+    from kws.grading.protocol.child_run import RUN_FILE, ChildRun
+    from kws.grading.protocol.inputs import save_feature_inputs
     from kws.grading.sandbox.run import ChildJob, Limits, run_child
-    from kws.grading.shared.child_run import RUN_FILE, ChildRun
-    from kws.grading.shared.inputs import save_feature_inputs
 
     submission = _notebook(work / "child" / "submission").parent
     inputs = work / "child" / "inputs.bin"

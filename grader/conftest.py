@@ -1,5 +1,5 @@
 """`pytest grader/` from a checkout: the hidden grader (`kws.grading.plugin`) on the graded tests
-of every assignment folder (``kws/assignments/<name>/grader/``), as `kws grade` runs it:
+of every assignment folder (``kws/assignments/<name>/graded_tests/``), as `kws grade` runs it:
 
     pytest grader/ --submission DIR --data DIR [--results results.json] [--assignment NAME]
 
@@ -9,7 +9,7 @@ The grader itself lives in the package, so an installed kit grades without this 
 
 from pathlib import Path
 
-from kws.grading.command import graded_tests
+from kws.spec import graded_test_folders
 
 pytest_plugins = ["kws.grading.plugin"]
 HERE = Path(__file__).resolve().parent
@@ -18,4 +18,4 @@ HERE = Path(__file__).resolve().parent
 def pytest_configure(config):
     # This folder stands for the graded tests: collect theirs in its place.
     if any(Path(arg.split("::")[0]).resolve() == HERE for arg in config.args):
-        config.args[:] = [str(path) for path in graded_tests()]
+        config.args[:] = [str(path) for path in graded_test_folders()]

@@ -1,7 +1,7 @@
 """The authoring API: everything an assignment folder imports from the kit, in one module.
 
 An assignment is one folder (see "Write your own assignment" in the docs): ``spec.toml``,
-``checks.py`` (its numeric checks), the judges its checks and tests share, and ``grader/`` (its
+``checks.py`` (its numeric checks), the judges its checks and tests share, and ``graded_tests/`` (its
 graded tests, ``test_*.py``). Its Python files import from the kit only this module (and
 torch, numpy, the standard library and their own folder's modules); a test of the kit says so.
 An instructor's own assignment folder lives outside the kit, named by the environment variable
@@ -22,7 +22,7 @@ The names, by where they are used:
 - probes of a traced forward pass: `trace_forward`, `layer_calls`, `count_layer_calls`,
   `layer_class_problem`, `forbidden_in`, `encoder_params`, `encoder_params_text`,
   `norm_feeds_classifier_in`, `format_count`, `is_weight`;
-- graded tests (``grader/test_*.py``, run by the grader's own process, which never imports
+- graded tests (``graded_tests/test_*.py``, run by the grader's own process, which never imports
   student code): the fixtures' types `Grading` (fixture ``grading``), `HiddenTest` (fixture
   ``hidden``) and `Score` (fixture ``score``), then `tier_credit`, `numeric_tests`,
   `retraining_test`, `encoder_budget`, `load_state`, `BudgetError`, `predictions_csv`,
@@ -67,14 +67,14 @@ if TYPE_CHECKING:  # what readers (the docs, an editor) see; at run time `__geta
     from kws.compat import torchaudio
     from kws.counts import format_count, is_weight
     from kws.data.labels_csv import read_labels_csv
-    from kws.grading.budget import BudgetError, encoder_budget, load_state
-    from kws.grading.hidden import HiddenTest, secret_permutation
-    from kws.grading.layouts.base import Layout
-    from kws.grading.results import Score
-    from kws.grading.shared.handin import predictions_csv, relative
-    from kws.grading.shared.inputs import save_feature_inputs
-    from kws.grading.tiers import tier_credit
-    from kws.grading.verdicts import Grading, numeric_tests, retraining_test
+    from kws.grading.judge.budget import BudgetError, encoder_budget, load_state
+    from kws.grading.judge.results import Score
+    from kws.grading.judge.tiers import tier_credit
+    from kws.grading.judge.verdicts import Grading, numeric_tests, retraining_test
+    from kws.grading.protocol.handin import predictions_csv, relative
+    from kws.grading.protocol.inputs import save_feature_inputs
+    from kws.grading.testsets.hidden import HiddenTest, secret_permutation
+    from kws.grading.testsets.layouts.base import Layout
     from kws.models.masks import lengths_to_mask
     from kws.spec import Spec, SpecError, spec_of
     from kws.tracing.probes import (
@@ -122,21 +122,21 @@ HOMES = {
     "norm_feeds_classifier_in": "kws.tracing.probes",
     "format_count": "kws.counts",
     "is_weight": "kws.counts",
-    "Grading": "kws.grading.verdicts",
-    "numeric_tests": "kws.grading.verdicts",
-    "retraining_test": "kws.grading.verdicts",
-    "Score": "kws.grading.results",
-    "tier_credit": "kws.grading.tiers",
-    "BudgetError": "kws.grading.budget",
-    "encoder_budget": "kws.grading.budget",
-    "load_state": "kws.grading.budget",
-    "predictions_csv": "kws.grading.shared.handin",
-    "relative": "kws.grading.shared.handin",
+    "Grading": "kws.grading.judge.verdicts",
+    "numeric_tests": "kws.grading.judge.verdicts",
+    "retraining_test": "kws.grading.judge.verdicts",
+    "Score": "kws.grading.judge.results",
+    "tier_credit": "kws.grading.judge.tiers",
+    "BudgetError": "kws.grading.judge.budget",
+    "encoder_budget": "kws.grading.judge.budget",
+    "load_state": "kws.grading.judge.budget",
+    "predictions_csv": "kws.grading.protocol.handin",
+    "relative": "kws.grading.protocol.handin",
     "read_labels_csv": "kws.data.labels_csv",
-    "Layout": "kws.grading.layouts.base",
-    "HiddenTest": "kws.grading.hidden",
-    "secret_permutation": "kws.grading.hidden",
-    "save_feature_inputs": "kws.grading.shared.inputs",
+    "Layout": "kws.grading.testsets.layouts.base",
+    "HiddenTest": "kws.grading.testsets.hidden",
+    "secret_permutation": "kws.grading.testsets.hidden",
+    "save_feature_inputs": "kws.grading.protocol.inputs",
 }
 
 __all__ = [

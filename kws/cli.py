@@ -159,10 +159,10 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from kws.grading.batch import grade_batch, handin_folders
-    from kws.grading.regrade import regrade_student
-    from kws.grading.roster import match_roster, read_roster
-    from kws.grading.shards import Shard
+    from kws.grading.classrun.batch import grade_batch, handin_folders
+    from kws.grading.classrun.regrade import regrade_student
+    from kws.grading.classrun.shards import Shard
+    from kws.grading.records.roster import match_roster, read_roster
 
     try:
         shard = Shard.parse(args.shard) if args.shard is not None else None
@@ -191,7 +191,7 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
     if shard is None:  # what the course file and adjustments did (applied again: idempotent)
         from kws.cli_season import print_season
-        from kws.grading.season_apply import apply_season
+        from kws.grading.season.apply import apply_season
 
         print_season(args.out, apply_season(args.out))
     if shard is not None:
@@ -200,7 +200,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from kws.grading.shards import merge_shards
+    from kws.grading.classrun.shards import merge_shards
 
     try:
         gradebook = merge_shards(args.grades)
@@ -212,7 +212,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from kws.grading.lms import export_grades
+    from kws.grading.publish.exports import export_grades
 
     out = args.out or Path(f"{args.lms}-grades.csv")
     try:
@@ -240,7 +240,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _gradescope(args: argparse.Namespace) -> int:
-    from kws.grading.gradescope import make_autograder, plan, settings_advice
+    from kws.grading.publish.gradescope.autograder import make_autograder, plan, settings_advice
 
     try:
         path = make_autograder(
@@ -283,7 +283,7 @@ def _private(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from kws.grading.report_html import write_report
+    from kws.grading.publish.report.page import write_report
 
     thresholds = {"threshold": args.threshold, "reference_threshold": args.reference_threshold}
     try:
@@ -309,10 +309,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _feedback(args: argparse.Namespace) -> int:
-    from kws.grading.feedback_html import write_feedback
-    from kws.grading.feedback_lms import moodle_zips
-    from kws.grading.roster import RosterError, read_roster
-    from kws.grading.standings import StandingsError
+    from kws.grading.publish.feedback.html import write_feedback
+    from kws.grading.publish.feedback.moodle import moodle_zips
+    from kws.grading.records.roster import RosterError, read_roster
+    from kws.grading.records.standings import StandingsError
 
     try:
         worksheet = read_roster(args.moodle, args.roster_key) if args.moodle else None

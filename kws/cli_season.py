@@ -1,4 +1,4 @@
-"""The `kws` subcommands of a term (`kws.grading.season_apply`), added to the parser by `kws.cli`:
+"""The `kws` subcommands of a term (`kws.grading.season.apply`), added to the parser by `kws.cli`:
 
 kws season GRADES_DIR [--course FILE] [--times FILE]     re-apply deadlines and adjustments
 kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME]
@@ -38,7 +38,7 @@ def print_season(grades_dir: Path, standings) -> None:
 
 def course_rules(path: Path) -> str:
     """What a course file makes the Gradescope autograder do, in a few lines."""
-    from kws.grading.course import read_course
+    from kws.grading.season.course import read_course
     from kws.spec import ASSIGNMENTS
 
     course = read_course(path, sorted(ASSIGNMENTS))
@@ -55,7 +55,7 @@ def course_rules(path: Path) -> str:
 
 
 def _season(args: argparse.Namespace) -> int:
-    from kws.grading.season_apply import apply_season
+    from kws.grading.season.apply import apply_season
 
     try:
         standings = apply_season(args.grades, course=args.course, times=args.times)
@@ -67,9 +67,9 @@ def _season(args: argparse.Namespace) -> int:
 
 
 def _adjust(args: argparse.Namespace) -> int:
-    from kws.grading.adjustments import add_adjustment
-    from kws.grading.season_apply import apply_season
-    from kws.grading.standings import read_standings
+    from kws.grading.records.adjustments import add_adjustment
+    from kws.grading.records.standings import read_standings
+    from kws.grading.season.apply import apply_season
 
     try:
         known = read_standings(args.grades)

@@ -1,5 +1,5 @@
 """Counting weights and printing counts as the course does, without torch: the grader's own
-process counts a checkpoint's encoder block (`kws.grading.budget`) without importing torch, and
+process counts a checkpoint's encoder block (`kws.grading.judge.budget`) without importing torch, and
 the probes (`kws.tracing.probes`) count the live model with the same rule (`kws.params` re-exports
 both).
 

@@ -12,7 +12,7 @@
                                  handout/handout.zip, whose files are under handout/)
 
 The kit's archive is built offline from a copy of `pyproject.toml`, `README.md` and `kws/` alone
-(without the assignments' graded tests, ``kws/assignments/<name>/grader/``, and the Gradescope
+(without the assignments' graded tests, ``kws/assignments/<name>/graded_tests/``, and the Gradescope
 scripts), so nothing else of the repository can slip in. Before anything is written to OUT, `scan_bundle`
 checks what was built: no `solutions/`, `grader/` or hidden test labels anywhere (inside the
 archives too), no solution marker in a notebook or text file, and nothing in the kit's archive but
@@ -37,7 +37,12 @@ from kws.notebooks import check_released, read_notebook, student_version
 
 KIT_ROOT = Path(__file__).resolve().parents[1]  # the repository: pyproject.toml, solutions/, ...
 KIT_SOURCE = re.compile(r'^(KIT_SOURCE = os\.environ\.get\("KWS_KIT_SOURCE", )"[^"]*"\)', re.M)
-FORBIDDEN = ("solutions", "grader", "speaker_features_hidden")  # folder names never handed out
+FORBIDDEN = (
+    "solutions",
+    "grader",
+    "graded_tests",
+    "speaker_features_hidden",
+)  # folder names never handed out
 # What the kit's archive may hold: the package's modules, setuptools' metadata, the README.
 _KIT_FILES = re.compile(
     r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws\.egg-info/.*)$"
@@ -134,12 +139,12 @@ def _build_kit_archive(folder: Path) -> Path:
         source = Path(temporary)
         for name in ("pyproject.toml", "README.md"):
             shutil.copyfile(KIT_ROOT / name, source / name)
-        # Each assignment's graded tests (kws/assignments/<name>/grader/) stay with the grader,
-        # and so do the Gradescope image's scripts (kws/grading/gradescope_scripts/) and the
-        # cluster's (kws/grading/slurm/), and the measured figures `kws demo` and the docs quote
+        # Each assignment's graded tests (kws/assignments/<name>/graded_tests/) stay with the grader,
+        # and so do the Gradescope image's scripts (kws/grading/publish/gradescope/scripts/) and the
+        # cluster's (kws/grading/classrun/slurm/), and the measured figures `kws demo` and the docs quote
         # (kws/figures.json): students need none.
         ignore = shutil.ignore_patterns(
-            "__pycache__", "*.pyc", "grader", "gradescope_scripts", "slurm", "figures.json"
+            "__pycache__", "*.pyc", "graded_tests", "scripts", "slurm", "figures.json"
         )
         shutil.copytree(KIT_ROOT / "kws", source / "kws", ignore=ignore)
         build = (
@@ -188,7 +193,7 @@ def _note_stale_assignments(solutions: Path) -> None:
 
 def scan_bundle(folder: str | Path) -> list[str]:
     """What in `folder` (files, and members of its .zip and .tar.gz archives, nested too) students
-    must not get: a path through solutions/, grader/, speaker_features_hidden/ or a test-set
+    must not get: a path through solutions/, grader/, graded_tests/, speaker_features_hidden/ or a test-set
     folder; a solution marker in a notebook or text file; anything in the kit's archive but its
     package, metadata and README. An empty list means the bundle is clean."""
     problems: list[str] = []

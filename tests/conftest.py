@@ -26,7 +26,7 @@ LONGEST_FIRST = (
 SPLIT = ("tests/test_instructor_commands.py", "tests/test_demo.py")
 CORPUS_MODULE = "tests/test_grader_corpus.py"  # its tests take the sandbox as their one parameter
 # Data the tests read, never tests: tests/data/toy_layout/ holds an assignment folder whose graded
-# tests (grader/test_*.py) only the grader runs, on a hand-in (tests/test_toy_layout.py).
+# tests (graded_tests/test_*.py) only the grader runs, on a hand-in (tests/test_toy_layout.py).
 collect_ignore = ["data"]
 
 

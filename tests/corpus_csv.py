@@ -1,4 +1,4 @@
-"""Cheating notebook 02's accuracy, scored from predictions.csv (kws.grading.accuracy): each way
+"""Cheating notebook 02's accuracy, scored from predictions.csv (kws.grading.judge.accuracy): each way
 costs exactly the task's accuracy points, with the sampled check's message. The honest files
 saved by Excel or pandas keep them (tests/corpus_handins.py).
 

@@ -1,5 +1,5 @@
 """Notebook 01's cases in the grader corpus: one typical mistake per task, each losing exactly
-that task's tests (graded by grader/test_01_keyword_spotting.py and grader/test_01_tasks.py).
+that task's tests (graded by graded_tests/test_01_keyword_spotting.py and graded_tests/test_01_tasks.py).
 
     build_keyword_corpus(reference, corpus_dir)   # one folder per case: notebook 01 + outputs/kws
 """

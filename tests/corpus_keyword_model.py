@@ -1,6 +1,6 @@
 """Notebook 01's Task 3 and 4 cases of the grader corpus: one typical mistake each, built from
-the reference submission, each losing exactly its own test (grader/test_01_numeric.py,
-grader/test_01_keyword_spotting.py's test_recipe_schedule) with a reason naming the fix.
+the reference submission, each losing exactly its own test (graded_tests/test_01_numeric.py,
+graded_tests/test_01_keyword_spotting.py's test_recipe_schedule) with a reason naming the fix.
 
     build_keyword_model_corpus(reference, corpus_dir)  # one folder per case: notebook + outputs/kws
 """
@@ -16,7 +16,7 @@ import nbformat
 from corpus_rewrites import keyword_rewrite
 
 NOTEBOOK = "01_keyword_spotting.ipynb"
-GRADERS = ("test_01_keyword_spotting.py", "test_01_numeric.py")  # in the assignment's grader/
+GRADERS = ("test_01_keyword_spotting.py", "test_01_numeric.py")  # in the assignment's graded_tests/
 
 # Short name -> results.json name (the test's docstring) of the tests these cases are graded by.
 KEYWORD_MODEL_TESTS = {

@@ -1,4 +1,4 @@
-"""The numeric tests of notebook 02 (grader/test_02_numeric.py) in the grader corpus.
+"""The numeric tests of notebook 02 (graded_tests/test_02_numeric.py) in the grader corpus.
 
 Three cases with one numeric bug each — a wrong attention scaling, a post-norm layer where
 pre-norm is asked, a wrong AM-softmax margin — each must lose its own test only. The cases of
@@ -9,7 +9,7 @@ tests/grader_corpus.py that damage a class or tamper with torch lose the numeric
 
 import dataclasses
 
-# Short name -> results.json name (the test's docstring) of grader/test_02_numeric.py's tests.
+# Short name -> results.json name (the test's docstring) of graded_tests/test_02_numeric.py's tests.
 NUMERIC_TESTS = {
     "num_attention": "Task 1: MultiHeadSelfAttention matches torch.nn.MultiheadAttention (head "
     "split, scaling, softmax)",

@@ -55,7 +55,7 @@ from corpus_rewrites import rewrite_cases
 
 NOTEBOOK = "02_speaker_id.ipynb"
 
-# Short names of grader/test_02_speaker_id.py's tests (results.json "name" = docstring + param).
+# Short names of graded_tests/test_02_speaker_id.py's tests (results.json "name" = docstring + param).
 TESTS = {
     "load1": "Model builds from config.json and loads model.pt [task1]",
     "load2": "Model builds from config.json and loads model.pt [task2]",
@@ -75,7 +75,7 @@ TESTS = {
     "csv1": "predictions.csv: Id,Category with one known speaker per test utterance [task1]",
     "csv2": "predictions.csv: Id,Category with one known speaker per test utterance [task2]",
     "csv3": "predictions.csv: Id,Category with one known speaker per test utterance [task3]",
-} | NUMERIC_TESTS  # and grader/test_02_numeric.py's
+} | NUMERIC_TESTS  # and graded_tests/test_02_numeric.py's
 POINTS = {name: 1 for name in TESTS} | {
     n: 2 for n in ["layers", "params", "scratch1", "scratch2", "norm"]
 }

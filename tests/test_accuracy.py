@@ -1,20 +1,20 @@
 """Accuracy from a hand-in's predictions.csv, checked against its model on a secret sample
-(kws.grading.accuracy): the arithmetic the documentation quotes, what counts as agreeing, and
+(kws.grading.judge.accuracy): the arithmetic the documentation quotes, what counts as agreeing, and
 the messages."""
 
 import numpy as np
 import pytest
 import torch
 
-from kws.grading.accuracy import (
+from kws.grading.child.runner import _near_ties
+from kws.grading.judge.accuracy import (
     AccuracyError,
     csv_accuracy,
     disagreement_message,
     escape_rate,
     model_accuracy,
 )
-from kws.grading.child.runner import _near_ties
-from kws.grading.hidden import HiddenTest, secret_sample
+from kws.grading.testsets.hidden import HiddenTest, secret_sample
 from kws.spec import AccuracySource
 
 RULE = AccuracySource("predictions.csv", sample=4, tolerance=0.25, margin=0.01, excused=0.25)

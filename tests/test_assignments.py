@@ -28,7 +28,7 @@ def _collected_tests() -> dict[str, set[str]]:
     tests = defaultdict(set)
     for line in run.stdout.splitlines():
         match = re.fullmatch(
-            r"kws/assignments/(\w+)/grader/test_\w+\.py::(test_\w+)(\[.*\])?", line.strip()
+            r"kws/assignments/(\w+)/graded_tests/test_\w+\.py::(test_\w+)(\[.*\])?", line.strip()
         )
         if match:
             tests[match[1]].add(match[2])

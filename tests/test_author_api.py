@@ -63,10 +63,10 @@ def test_the_import_rule_fails_on_an_engine_import(tmp_path):
     graded = tmp_path / "test_mine.py"
     graded.write_text(
         "import torch\nfrom kws.author import spec_of\n"
-        "from kws.grading.tiers import tier_credit\nimport kws.check.selfcheck\n"
+        "from kws.grading.judge.tiers import tier_credit\nimport kws.check.selfcheck\n"
     )
     assert kit_imports_besides_the_api(graded) == [
-        f"{graded}:3 imports kws.grading.tiers",
+        f"{graded}:3 imports kws.grading.judge.tiers",
         f"{graded}:4 imports kws.check.selfcheck",
     ]
 

@@ -44,7 +44,7 @@ def _new_assignment(course: Path) -> Path:
     spec = folder / "spec.toml"
     text = spec.read_text().replace('name = "my_assignment"', f'name = "{NAME}"')
     spec.write_text(text.replace("[points]\n", "[points]\ntest_model_size = 1\n"))
-    (folder / "grader" / "test_size.py").write_text(SIZE_TEST)
+    (folder / "graded_tests" / "test_size.py").write_text(SIZE_TEST)
     return folder
 
 

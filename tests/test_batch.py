@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from grading_helpers import TINY_KWS, make_notebook, make_submission
 
-from kws.grading.batch import grade_batch, write_gradebook
+from kws.grading.classrun.batch import grade_batch
+from kws.grading.records.gradebook import write_gradebook
 
 pytestmark = pytest.mark.slow
 KWS = {"kws": ("KeywordTransformer", {"n_classes": 12})}
@@ -113,7 +114,7 @@ def test_submission_that_kills_pytest_still_gets_a_row(tmp_path, data):
 
 
 def test_gradebook_columns_follow_tests_and_missing_scores_are_zero(tmp_path):
-    from kws.grading.batch import Graded
+    from kws.grading.records.gradebook import Graded
 
     def doc(*scores):
         tests = [{"name": n, "score": s, "max_score": 2.0} for n, s in scores]

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from kws.grading.budget import BudgetError, block_prefixes, encoder_budget
+from kws.grading.judge.budget import BudgetError, block_prefixes, encoder_budget
 
 
 class Model(nn.Module):

@@ -1,5 +1,5 @@
 """Checkpoints that carry data instead of weights are named for a person to read
-(kws.grading.carried, in the grader's process; kws.grading.child.buffers, next to the model),
+(kws.grading.judge.carried, in the grader's process; kws.grading.child.buffers, next to the model),
 and honest checkpoints are not: sinusoidal positions, BatchNorm statistics, a causal mask, a
 random projection drawn in the constructor."""
 
@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from kws.grading.carried import checkpoint_flags
 from kws.grading.child.buffers import compare_with_construction, snapshot
+from kws.grading.judge.carried import checkpoint_flags
 
 N_ITEMS, N_CLASSES = 4_890, 12  # the real Speech Commands 12-class test set
 

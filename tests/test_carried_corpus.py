@@ -9,9 +9,11 @@ import json
 import pytest
 from corpus_carried import NOTEBOOKS, build_carried_corpus
 
-from kws.grading.batch import grade_batch
-from kws.grading.report import attention_flags, read_grades
-from kws.grading.review import REVIEW_PREFIX
+from kws.grading.classrun.batch import grade_batch
+from kws.grading.judge.review import REVIEW_PREFIX
+from kws.grading.publish.report.analysis import attention_flags
+from kws.grading.records.grades import read_grades
+from kws.grading.season.compute import with_standings
 
 pytestmark = pytest.mark.slow
 CHILD_TIMEOUT = 180
@@ -92,11 +94,11 @@ def test_a_side_file_never_reaches_the_child_and_the_student_is_told_why(graded)
 
 
 def test_the_class_report_lists_each_flagged_case_under_hand_ins_to_look_at(graded):
-    """`kws report`'s "hand-ins to look at" (kws.grading.report.attention_flags): every case
+    """`kws report`'s "hand-ins to look at" (kws.grading.publish.report.analysis.attention_flags): every case
     with a flag, and no honest hand-in."""
     cases, folders = graded
     listed = set()
     for out in folders.values():
-        grades = read_grades(out)
+        grades = with_standings(read_grades(out))
         listed |= {f.student for f in attention_flags(grades) if f.kind == "manual review"}
     assert listed == {name for name, (case, _, _) in cases.items() if case.flagged}

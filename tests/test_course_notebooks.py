@@ -192,7 +192,7 @@ def test_notebook_settings_cover_every_notebook():
     assert sorted(path.name for path in (ROOT / "solutions").glob("*.ipynb")) == sorted(TASKS)
 
 
-# Which graded tests (grader/test_01_*.py, by function name) make up each task of notebook 01.
+# Which graded tests (graded_tests/test_01_*.py, by function name) make up each task of notebook 01.
 KEYWORD_TASK_TESTS = {
     "1": lambda name: name.startswith("test_data_"),
     "2": lambda name: name.startswith("test_tokens_"),
@@ -225,7 +225,7 @@ def test_keyword_intro_states_the_points_of_the_spec():
         assert f"tasks ({total:g} points)" in intro, f"cell 0 must state the total, {total:g}"
 
 
-# Which graded tests (kws/assignments/patch_transformer/grader/, by function name) make up each
+# Which graded tests (kws/assignments/patch_transformer/graded_tests/, by function name) make up each
 # task of notebook 03; the others are the model's loading, its output shape and re-training.
 PATCH_TASK_TESTS = {
     "1": lambda name: name.startswith("test_task1_"),

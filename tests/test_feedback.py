@@ -2,7 +2,7 @@
 
 A class of three notebook-01 hand-ins (the reference's Task 1 and recipe, independent work, the
 released notebook) is graded by the real `kws grade` command in an instructor's folder; a late
-hand-in and an adjustment are recorded in standings.json (`kws.grading.standings`, the format
+hand-in and an adjustment are recorded in standings.json (`kws.grading.records.standings`, the format
 the season's commands write); the pages are written by `kws feedback` run there with relative
 paths, then read as text and in headless Chromium."""
 
@@ -20,12 +20,13 @@ from pathlib import Path
 import pytest
 from report_helpers import RECIPES, ROOT, TASK1, solution_cells, write_handin
 
-from kws.grading.batch import Graded, write_gradebook
-from kws.grading.feedback_cells import KIT_NOTEBOOKS, rerun_for, self_check_cells
-from kws.grading.feedback_html import write_feedback
-from kws.grading.report import read_grades, write_similar_to
-from kws.grading.results import TestResult, results_document, write_results
-from kws.grading.standings import (
+from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.tiers import TierSet, tier_credit
+from kws.grading.publish.feedback.html import write_feedback
+from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, rerun_for, self_check_cells
+from kws.grading.records.gradebook import Graded, write_gradebook, write_similar_to
+from kws.grading.records.grades import read_grades
+from kws.grading.records.standings import (
     Adjustment,
     Late,
     Standing,
@@ -33,7 +34,7 @@ from kws.grading.standings import (
     StandingsError,
     write_standings,
 )
-from kws.grading.tiers import TierSet, tier_credit
+from kws.grading.season.compute import with_standings
 from kws.spec import ASSIGNMENTS
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
@@ -72,7 +73,7 @@ def course(tmp_path_factory):
     graded = _run(folder, "grade", "submissions", "--data", "data", "--out", "grades",
                   "--assignment", SPEC.name)  # fmt: skip
     assert graded.returncode == 0, graded.stderr
-    grades = read_grades(folder / "grades")
+    grades = with_standings(read_grades(folder / "grades"))
     write_similar_to(grades, {"ann": "dee 91 %", "dee": "ann 91 %"})  # what `kws report` adds
     raw = {s.name: round(sum(t["score"] for t in s.tests), 4) for s in grades.students}
     standings = Standings(
@@ -111,7 +112,7 @@ def test_every_graded_check_of_every_notebook_has_a_self_check_cell_to_run_again
 def test_the_token_budget_tests_lead_to_their_task_self_check_cell():
     """Task 2's budget tests carry their task (a pytest marker the results record), so a failed
     budget leads the student to a self-check cell to run again."""
-    from kws.assignments.keyword_spotting.grader import test_01_tasks as grader
+    from kws.assignments.keyword_spotting.graded_tests import test_01_tasks as grader
 
     cells = self_check_cells(KIT_NOTEBOOKS / SPEC.notebook)
     for test in (grader.test_tokens_budget, grader.test_tokens_attention_memory):
@@ -261,7 +262,7 @@ def test_hidden_tests_and_tests_after_the_due_date_show_what_gradescope_would(tm
 
 
 def test_a_due_date_without_an_offset_is_read_as_utc():
-    from kws.grading.feedback import is_shown
+    from kws.grading.publish.feedback.pages import is_shown
 
     test = {"visibility": "after_due_date"}
     due = datetime(2026, 10, 2, 22, 0, tzinfo=timezone.utc)

@@ -38,12 +38,12 @@ from grader_corpus import (
     build_corpus,
 )
 
-from kws.grading.batch import grade_batch
+from kws.grading.classrun.batch import grade_batch
 from kws.grading.sandbox import bwrap
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-SPEAKER_GRADER = ROOT / "kws/assignments/speaker_id/grader/test_02_speaker_id.py"
+SPEAKER_GRADER = ROOT / "kws/assignments/speaker_id/graded_tests/test_02_speaker_id.py"
 NUMERIC_GRADER = SPEAKER_GRADER.with_name("test_02_numeric.py")  # graded in the same pytest run
 # The time-out cases' wall clock, graded apart: whenever it strikes, they lose every test of the
 # child; it leaves the fork bomb at least ten seconds at its process limit on a loaded machine.

@@ -1,5 +1,5 @@
 """`kws grade` runs each student's grader as a ``python -m pytest`` process of its own
-(`kws.grading.batch.GraderProcesses`): in the output folder, with the instructor's environment,
+(`kws.grading.classrun.batch.GraderProcesses`): in the output folder, with the instructor's environment,
 both output streams in the staff's log, in a session of its own so that a time-out ends it with
 everything it started, and Ctrl-C or SIGTERM stops every grader with their processes."""
 
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from kws.grading.batch import grade_batch
+from kws.grading.classrun.batch import grade_batch
 
 # A grader of its own (a conftest.py), as `kws grade --grader DIR` runs it: it reports what its
 # process sees, prints to both streams, and misbehaves as the student's folder name asks.
@@ -124,7 +124,7 @@ def test_a_grader_past_its_time_is_stopped_with_every_process_it_started(
 BATCH = """
 import sys
 from pathlib import Path
-from kws.grading.batch import grade_batch
+from kws.grading.classrun.batch import grade_batch
 grade_batch(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), grader=Path(sys.argv[4]))
 """
 
@@ -158,6 +158,6 @@ def test_kws_grade_itself_does_not_import_torch():
     """`kws grade` only finds the test sets and tier sets and starts the graders: importing torch
     there too would add two CPU-seconds to every class's grading."""
 
-    code = "import sys, kws.cli, kws.grading.batch; print('torch' in sys.modules)"
+    code = "import sys, kws.cli, kws.grading.classrun.batch; print('torch' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "False"

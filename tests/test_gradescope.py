@@ -10,8 +10,8 @@ import zipfile
 
 import pytest
 
-from kws.grading.gradescope import make_autograder
-from kws.grading.layouts import SpeechCommands
+from kws.grading.publish.gradescope.autograder import make_autograder
+from kws.grading.testsets.layouts import SpeechCommandsLayout
 from kws.spec import ASSIGNMENTS, GradingCost
 
 
@@ -49,7 +49,9 @@ def test_zip_layout_and_scripts(tmp_path, data):
         run_script = archive.read("run_autograder").decode()
     assert {"setup.sh", "run_autograder"} <= names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
-    graded = {f"kit/kws/assignments/{s.name}/grader/__init__.py" for s in ASSIGNMENTS.values()}
+    graded = {
+        f"kit/kws/assignments/{s.name}/graded_tests/__init__.py" for s in ASSIGNMENTS.values()
+    }
     assert {"kit/pyproject.toml", *graded} <= names  # the graded tests travel in the package
     specs = {f"kit/kws/assignments/{spec.name}/spec.toml" for spec in ASSIGNMENTS.values()}
     assert len(specs) == 3 and specs <= names  # points, limits and tiers travel with the grader
@@ -104,7 +106,7 @@ def test_kws_gradescope_prints_settings_gradescope_has(tmp_path, data, capsys):
     """The container and the timeout to choose, among Gradescope's options, for the zip's test
     sets: the tiny ones fit its defaults (768 MB, half a CPU, 10 minutes)."""
     from kws.cli import main
-    from kws.grading.gradescope import CPU_OPTIONS, MEMORY_OPTIONS_MB
+    from kws.grading.publish.gradescope.autograder import CPU_OPTIONS, MEMORY_OPTIONS_MB
 
     out = tmp_path / "a.zip"
     command = ["gradescope", "--data", str(data), "--out", str(out), "--dataset", "synthetic-tiny"]
@@ -134,7 +136,7 @@ def _real_size(root, clips: int = 4890, utterances: int = 8000, frames: int = 77
 def test_real_size_test_sets_fit_gradescope_defaults(tmp_path):
     """Both notebooks at the real sizes fit Gradescope's default container: speaker ID's child
     re-runs only its sample ([accuracy] sample), not the 8,000 utterances."""
-    from kws.grading import gradescope
+    from kws.grading.publish.gradescope import autograder as gradescope
 
     data = _real_size(tmp_path / "real")
     both = {"keyword_spotting", "speaker_id"}
@@ -156,7 +158,7 @@ def test_real_size_test_sets_fit_gradescope_defaults(tmp_path):
 def test_a_zip_that_cannot_finish_in_40_minutes_is_refused(tmp_path, data, monkeypatch):
     """Grading slower than Gradescope's 40-minute limit on the chosen CPU: no zip, and the
     message names what to change; a CPU that fits raises the child's wall clock in the zip."""
-    from kws.grading import gradescope
+    from kws.grading.publish.gradescope import autograder as gradescope
 
     for name, spec in list(ASSIGNMENTS.items()):  # as if grading took 18 minutes on one CPU
         slow = GradingCost(1100, gradescope.graded_size(spec, data), peak_mib=300)
@@ -177,7 +179,7 @@ def test_a_zip_that_cannot_finish_in_40_minutes_is_refused(tmp_path, data, monke
 
 
 def test_the_tiny_test_sets_bake_no_child_timeout(tmp_path, data):
-    from kws.grading import gradescope
+    from kws.grading.publish.gradescope import autograder as gradescope
 
     assert max(gradescope.child_timeouts(data).values()) == gradescope.DEFAULT_CHILD_TIMEOUT
     path = make_autograder(tmp_path / "a.zip", data, dataset="synthetic-tiny")
@@ -187,7 +189,7 @@ def test_the_tiny_test_sets_bake_no_child_timeout(tmp_path, data):
 def test_the_keyword_timeout_counts_the_test_set_that_is_graded(tmp_path):
     """A data folder with both test-set versions is graded on the first (v0.02): the child's
     time, and so its timeout, scales with that set's clips, not with both sets together."""
-    from kws.grading import gradescope
+    from kws.grading.publish.gradescope import autograder as gradescope
 
     data = tmp_path / "data"
     for version, count in (("v0.02", 4890), ("v0.01", 3081)):
@@ -196,6 +198,6 @@ def test_the_keyword_timeout_counts_the_test_set_that_is_graded(tmp_path):
             word.mkdir(parents=True, exist_ok=True)
             (word / f"{i:05d}.wav").touch()
     spec = ASSIGNMENTS["keyword_spotting"]
-    assert SpeechCommands(spec).test_set_size(data) == 4890 == spec.grading.measured_size
+    assert SpeechCommandsLayout(spec).test_set_size(data) == 4890 == spec.grading.measured_size
     seconds = gradescope.cpu_seconds(data)["keyword_spotting"]
     assert seconds == pytest.approx(spec.grading.cpu_seconds)

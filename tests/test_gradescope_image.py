@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from gradescope_schema import problems
 
-from kws.grading.gradescope import SCRIPTS, make_autograder
+from kws.grading.publish.gradescope.autograder import SCRIPTS, make_autograder
 
 FULL_MARKS = 101.0  # the three notebooks of the reference hand-in (test_instructor_commands.py)
 LEADERBOARD = {

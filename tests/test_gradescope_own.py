@@ -58,7 +58,7 @@ def test_an_own_assignment_is_zipped_and_graded_on_gradescope(tmp_path):
         names = set(archive.namelist())
         root = tmp_path / "autograder"
         archive.extractall(root / "source")
-    for name in ("spec.toml", "layout.py", "checks.py", "grader/test_points.py"):
+    for name in ("spec.toml", "layout.py", "checks.py", "graded_tests/test_points.py"):
         assert f"assignments/points/{name}" in names, name
     assert not [n for n in names if n.startswith("kit/kws/assignments/points")]  # not in the kit
     assert "data/points_hidden/labels.json" in names  # its layout's test data

@@ -1,4 +1,4 @@
-"""On Gradescope, the course file's attempt limit and late rule (`kws.grading.gradescope_season`),
+"""On Gradescope, the course file's attempt limit and late rule (`kws.grading.publish.gradescope.season`),
 as run_autograder runs them after the grader: on a results.json written by the grader's own
 writers and a submission_metadata.json with Gradescope's documented fields (created_at, users,
 assignment.due_date, previous_submissions with submission_time, score and results); every
@@ -15,8 +15,8 @@ import pytest
 from course_helpers import ROOT
 from gradescope_schema import problems
 
-from kws.grading.gradescope import make_autograder
-from kws.grading.results import TestResult, results_document, write_results
+from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.publish.gradescope.autograder import make_autograder
 
 COURSE = """
 timezone = "America/Los_Angeles"
@@ -63,7 +63,7 @@ def _metadata(path: Path, created: str, previous: list[dict], email="lee@uni.exa
 
 def _run(tmp_path: Path, results: Path, metadata: Path) -> dict:
     (tmp_path / "course.toml").write_text(COURSE)
-    command = [sys.executable, "-m", "kws.grading.gradescope_season", "--results", str(results),
+    command = [sys.executable, "-m", "kws.grading.publish.gradescope.season", "--results", str(results),
                "--metadata", str(metadata), "--course", str(tmp_path / "course.toml")]  # fmt: skip
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
@@ -146,7 +146,7 @@ def test_kws_gradescope_bakes_the_course_file_into_the_zip(tmp_path, tiny_data):
     with zipfile.ZipFile(path) as archive:
         script = archive.read("run_autograder").decode()
         assert archive.read("course.toml").decode().startswith(COURSE)
-    assert 'COURSE="course.toml"' in script and "kws.grading.gradescope_season" in script
+    assert 'COURSE="course.toml"' in script and "kws.grading.publish.gradescope.season" in script
     assert "--public-share 0.3 --split-seed s" in script
     (tmp_path / "bad.toml").write_text('[due]\nkeyword = "2026-10-02"')
     with pytest.raises(ValueError, match="names 'keyword', not an assignment"):

@@ -19,9 +19,9 @@ import pytest
 import torch
 from grading_helpers import TINY_SPEAKER, make_submission
 
+from kws.grading.protocol.child_run import RUN_FILE, ChildRun
+from kws.grading.protocol.inputs import load_inputs, save_feature_inputs, save_wave_inputs
 from kws.grading.sandbox.run import ChildJob, Limits, run_child
-from kws.grading.shared.child_run import RUN_FILE, ChildRun
-from kws.grading.shared.inputs import load_inputs, save_feature_inputs, save_wave_inputs
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 2**20
@@ -172,7 +172,7 @@ def test_the_grader_streams_the_hidden_speaker_set(tiny_data, tmp_path):
     script = (
         "import resource, sys, torch\n"
         "from pathlib import Path\n"
-        "from kws.grading.layouts.hw4 import hidden_speaker_test\n"
+        "from kws.grading.testsets.layouts.hw4 import hidden_speaker_test\n"
         "start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "hidden = hidden_speaker_test(Path(sys.argv[1]), Path(sys.argv[2]))\n"
         "print(len(hidden.labels), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start)\n"

@@ -15,15 +15,15 @@ import pytest
 from grading_helpers import make_notebook
 
 from kws.data.labels_csv import read_labels_csv, read_labels_rows
-from kws.grading.layouts.hw4 import hidden_speaker_test
-from kws.grading.sandbox.run import SubmissionTooLarge, _copy_submission
-from kws.grading.shared.handin import (
+from kws.grading.protocol.handin import (
     copy_plan,
     find_notebook,
     outputs_folder,
     predictions_csv,
     relative,
 )
+from kws.grading.sandbox.run import SubmissionTooLarge, _copy_submission
+from kws.grading.testsets.layouts.hw4 import hidden_speaker_test
 
 NAME, CLASSES = "02_speaker_id.ipynb", ["SpeakerTransformer"]
 DEFINES = "class SpeakerTransformer:\n    pass\n"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from corpus_keyword_model import GRADERS, KEYWORD_MODEL_TESTS, build_keyword_model_corpus
 
-from kws.grading.batch import grade_batch
+from kws.grading.classrun.batch import grade_batch
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-GRADED = ROOT / "kws/assignments/keyword_spotting/grader"  # its graded tests
+GRADED = ROOT / "kws/assignments/keyword_spotting/graded_tests"  # its graded tests
 CHILD_TIMEOUT = 90
 
 

@@ -6,13 +6,13 @@ module that breaks one fails here, naming the file and the line:
    judges; the self-check never imports the grader);
 2. the grader's folder layout is its process boundary: the parent (the top-level modules of
    `kws/grading/` — the pytest plugin and its verdicts among them —, the sandbox, the shared
-   formats, each assignment's graded tests in ``kws/assignments/<name>/grader/`` and the shim in
+   formats, each assignment's graded tests in ``kws/assignments/<name>/graded_tests/`` and the shim in
    `grader/`) never imports the child's code (`kws/grading/child/`), the tracer (`kws.tracing`),
    the self-check (`kws.check`) or an assignment's modules that use it (its ``checks.py``,
    ``selfcheck.py`` and the judges they run), which run next to student code; it only starts
    the child as a module string and reads its checked payload (the judges both sides apply,
    such as ``rules.py`` or ``token_budget.py``, import neither side);
-3. the child never imports the hidden labels or the grade: `kws.grading.hidden`, `grade`,
+3. the child never imports the hidden labels or the grade: `kws.grading.testsets.hidden`, `grade`,
    `results`;
 4. the engine is generic: outside `kws/assignments/`, the kit's modules import no assignment's
    folder (only `kws.spec`, which finds the folders, and loads a folder's module by path:
@@ -110,7 +110,7 @@ def _graph(root: Path = ROOT, package: str = "kws") -> dict[str, set[str]]:
 
 
 def _packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:
-    """`graph` between packages: a module ``kws.grading.tiers`` stands for ``kws.grading`` (the
+    """`graph` between packages: a module ``kws.grading.judge.tiers`` stands for ``kws.grading`` (the
     top-level package it is in), an edge between two modules of one package is dropped."""
 
     def package(module: str) -> str:
@@ -152,17 +152,16 @@ def _parent_side() -> list[Path]:
     """The modules that run in the grader's own process (and the sandbox that starts the child)."""
     return [
         *GRADING.glob("*.py"),
-        *(GRADING / "sandbox").glob("*.py"),
-        *(GRADING / "shared").glob("*.py"),
+        *(p for p in GRADING.rglob("*.py") if not p.is_relative_to(GRADING / "child")),
         *(ROOT / "grader").rglob("*.py"),
-        *KWS.glob("assignments/*/grader/*.py"),  # each assignment's graded tests
+        *KWS.glob("assignments/*/graded_tests/*.py"),  # each assignment's graded tests
     ]
 
 
 def test_layout_has_the_three_sides():
-    for folder in ("sandbox", "child", "shared"):
+    for folder in ("sandbox", "child", "protocol"):
         assert (GRADING / folder / "__init__.py").is_file(), f"kws/grading/{folder}/ is missing"
-    assert (GRADING / "child" / "runner.py").is_file() and (GRADING / "grade.py").is_file()
+    assert (GRADING / "child" / "runner.py").is_file() and (GRADING / "judge/notebook.py").is_file()
     assert not (GRADING / "selfcheck.py").exists(), "the self-checks live in kws/check/"
 
 
@@ -213,7 +212,11 @@ def test_parent_and_sandbox_never_import_the_child():
 
 def test_child_never_imports_the_hidden_labels():
     paths = [*(GRADING / "child").glob("*.py"), *(KWS / "tracing").glob("*.py")]
-    for parent_only in ("kws.grading.hidden", "kws.grading.grade", "kws.grading.results"):
+    for parent_only in (
+        "kws.grading.testsets.hidden",
+        "kws.grading.judge.notebook",
+        "kws.grading.judge.results",
+    ):
         assert _crossings(paths, parent_only) == []
 
 
@@ -259,7 +262,9 @@ def test_check_and_tracing_import_nothing_above_them():
         f"{where} imports {module}" for where, module in _kit_imports(paths) if not _low(module)
     ]
     assert above == []
-    assert not _low("kws.assignments") and not _low("kws.grading.hidden")  # the check can fail
+    assert not _low("kws.assignments") and not _low(
+        "kws.grading.testsets.hidden"
+    )  # the check can fail
 
 
 def test_the_rule_is_checked_on_real_imports(tmp_path):

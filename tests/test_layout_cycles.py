@@ -26,7 +26,7 @@ CYCLE_THROUGH_A_SHIM = {
     "pkg/grading/plugin.py": "from pkg.assignments import spec_of\n",
     "pkg/assignments/__init__.py": "from pkg.spec import spec_of\n",
     "pkg/assignments/one/__init__.py": "",
-    "pkg/assignments/one/grader/test_one.py": "from pkg.grading.tiers import tier_credit\n",
+    "pkg/assignments/one/graded_tests/test_one.py": "from pkg.grading.tiers import tier_credit\n",
 }
 
 
@@ -45,7 +45,7 @@ def test_a_cycle_behind_a_lazy_re_export_is_caught(tmp_path):
         **CYCLE_THROUGH_A_SHIM,
         "pkg/grading/plugin.py": "from pkg.spec import spec_of\n",
         "pkg/author.py": "if TYPE_CHECKING:\n    from pkg.grading.tiers import tier_credit\n",
-        "pkg/assignments/one/grader/test_one.py": "from pkg.author import tier_credit\n",
+        "pkg/assignments/one/graded_tests/test_one.py": "from pkg.author import tier_credit\n",
         "pkg/grading/tiers.py": "from pkg.assignments.one import grader\n",
     }
     graph = _packages(_graph(_tree(tmp_path, files), "pkg"))

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from course_helpers import ROOT
 
-from kws.grading.batch import Graded, write_gradebook, write_run_record
-from kws.grading.lms import export_grades, number
-from kws.grading.results import TestResult, results_document, write_results
-from kws.grading.roster import RosterError, match_roster, read_roster
+from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.publish.exports import export_grades, number
+from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
+from kws.grading.records.roster import RosterError, match_roster, read_roster
 
 # A Canvas gradebook export with a `folder` column added in Excel and saved as "CSV UTF-8":
 # byte-order mark, CRLF, a quoted name with a comma, a note with a line break, Canvas's posting

@@ -9,7 +9,7 @@ import pytest
 
 from kws.grading.child import numeric
 from kws.grading.child.runner import run_model_cells
-from kws.grading.shared import payload
+from kws.grading.protocol import payload
 from kws.spec import ASSIGNMENTS
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -212,7 +212,7 @@ def test_malformed_facts_are_rejected():
 def test_the_model_cells_hold_every_component():
     """The components' names are the ones the skeleton fixes (a renamed class would never be
     graded), in the cells the grading child runs (the model cells, and notebook 01's recipe cell)."""
-    from kws.grading.shared.handin import child_cells
+    from kws.grading.protocol.handin import child_cells
     from kws.spec import ASSIGNMENTS
 
     for spec in ASSIGNMENTS.values():

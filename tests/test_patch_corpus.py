@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from corpus_patch import PATCH_TESTS, build_patch_corpus
 
-from kws.grading.batch import grade_batch
+from kws.grading.classrun.batch import grade_batch
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-GRADED = ROOT / "kws/assignments/patch_transformer/grader"  # its graded tests
+GRADED = ROOT / "kws/assignments/patch_transformer/graded_tests"  # its graded tests
 CHILD_TIMEOUT = 120
 
 

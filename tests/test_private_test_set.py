@@ -16,7 +16,7 @@ from grading_helpers import make_submission
 
 from kws.cli import main
 from kws.data.private_variant import (
-    Settings,
+    VariantSettings,
     add_noise,
     change_speed,
     clip_rng,
@@ -24,11 +24,11 @@ from kws.data.private_variant import (
     shift,
     transform,
 )
-from kws.grading.hidden import HiddenTest
-from kws.grading.layouts import SpeechCommands
-from kws.grading.layouts.speech_commands import PUBLIC_SAMPLE, hidden_keyword_test
-from kws.grading.public_gap import PUBLIC_GAP, public_gap_notes
-from kws.grading.shared.inputs import inputs_header
+from kws.grading.judge.public_gap import PUBLIC_GAP, public_gap_notes
+from kws.grading.protocol.inputs import inputs_header
+from kws.grading.testsets.hidden import HiddenTest
+from kws.grading.testsets.layouts import SpeechCommandsLayout
+from kws.grading.testsets.layouts.speech_commands import PUBLIC_SAMPLE, hidden_keyword_test
 from kws.spec import ASSIGNMENTS
 
 TEST_SET = "speech_commands_test_set_v0.02"
@@ -123,7 +123,7 @@ def test_each_transformation_does_what_it_says():
     noisy = add_noise(wave, noise, rng, snr_db=20.0)
     added = noisy - wave
     assert 10 * np.log10(np.mean(wave**2) / np.mean(added**2)) == pytest.approx(20.0, abs=0.01)
-    out = transform(wave, [noise], clip_rng("secret-secret-secret", "yes/a.wav"), Settings())
+    out = transform(wave, [noise], clip_rng("secret-secret-secret", "yes/a.wav"), VariantSettings())
     assert out.shape == (16000,) and np.abs(out).max() < 1.0
 
 
@@ -134,7 +134,7 @@ def test_the_hidden_test_mixes_private_clips_with_a_public_sample(data, tmp_path
     assert len(inputs_header(tmp_path / "in.bin")["lengths"]) == 68
     assert not (hidden.private[:48].all() or hidden.private[20:].all())  # shuffled together
     spec = ASSIGNMENTS["keyword_spotting"]
-    assert SpeechCommands(spec).test_set_size(data) == 48 + min(48, 1000)
+    assert SpeechCommandsLayout(spec).test_set_size(data) == 48 + min(48, 1000)
     shutil.rmtree(data / PRIVATE / "yes")
     with pytest.raises(FileNotFoundError, match=f"{PRIVATE}/yes is missing.*kws private"):
         hidden_keyword_test(data, tmp_path / "in.bin")
@@ -165,7 +165,7 @@ def test_a_public_set_far_above_the_private_one_is_flagged(tmp_path):
 
 
 def test_the_zip_ships_the_private_set_never_the_secret_and_fits_gradescope(data, tmp_path):
-    from kws.grading import gradescope
+    from kws.grading.publish.gradescope import autograder as gradescope
 
     secret = tmp_path / "course.secret"
     assert main(["private", str(data), "--secret", str(secret)]) == 0
@@ -177,7 +177,7 @@ def test_the_zip_ships_the_private_set_never_the_secret_and_fits_gradescope(data
     assert sum(n.startswith(f"data/{PRIVATE}/") and n.endswith(".wav") for n in names) == 48
     key = secret.read_text().strip().encode()
     assert not any(key in archive.read(n) for n in names if not n.endswith("/"))
-    layout = SpeechCommands(ASSIGNMENTS["keyword_spotting"])
+    layout = SpeechCommandsLayout(ASSIGNMENTS["keyword_spotting"])
     assert data / PRIVATE in layout.label_folders(data)  # a re-training never reads it
     hidden = HiddenTest(tmp_path / "x", [0], ("a",), ("",))
     stand_in = layout.retraining_data(data, hidden, tmp_path / "retrain")
@@ -187,7 +187,7 @@ def test_the_zip_ships_the_private_set_never_the_secret_and_fits_gradescope(data
 def test_three_notebooks_with_private_sets_fit_gradescopes_default_container(tmp_path):
     """At the real sizes (4,890 public clips, their 4,890-clip variant, 8,000 utterances), all
     three notebooks in one zip: half a CPU, 768 MB, the default 10 minutes."""
-    from kws.grading import gradescope
+    from kws.grading.publish.gradescope import autograder as gradescope
 
     data = tmp_path / "real"
     for folder in (TEST_SET, PRIVATE):
@@ -200,7 +200,7 @@ def test_three_notebooks_with_private_sets_fit_gradescopes_default_container(tmp
     listed = [{"feature_path": f"uttr-{i}.pt", "mel_len": 775} for i in range(8000)]
     (features / "testdata.json").write_text(json.dumps({"n_mels": 40, "utterances": listed}))
     spec = ASSIGNMENTS["keyword_spotting"]
-    assert SpeechCommands(spec).test_set_size(data) == 4890 + 1000
+    assert SpeechCommandsLayout(spec).test_set_size(data) == 4890 + 1000
     settings = gradescope.plan(data, set(ASSIGNMENTS), cpu=0.5)
     assert (settings.cpu, settings.memory_mb, settings.timeout) == (0.5, 768, 10)
 
@@ -249,7 +249,7 @@ def _lookup_table(data):
     import torch
 
     from kws.data.words import LABEL_SETS
-    from kws.grading.layouts.speech_commands import _clip_samples, labelled_clips
+    from kws.grading.testsets.layouts.speech_commands import _clip_samples, labelled_clips
 
     clips, labels = labelled_clips(data / TEST_SET, tuple(LABEL_SETS["12"]), "")
     rows = torch.stack([torch.from_numpy(_clip_samples(c)[::250].astype("float32")) for c in clips])
@@ -263,7 +263,7 @@ def test_a_lookup_of_the_public_clips_is_graded_on_the_private_ones_and_flagged(
     private clips and is listed for review; a model that knows nothing of the clips is not."""
     import torch
 
-    from kws.grading.batch import grade_batch
+    from kws.grading.classrun.batch import grade_batch
 
     assert main(["private", str(data), "--secret", str(tmp_path / "course.secret")]) == 0
     submissions = tmp_path / "submissions"
@@ -290,10 +290,14 @@ def test_a_lookup_of_the_public_clips_is_graded_on_the_private_ones_and_flagged(
     assert "Manual review" not in outputs["honest"]
     assert "carry the public answers" in rows["cheat"]["notes"]  # the gradebook lists it too
     assert "Manual review" not in rows["honest"]["notes"]
-    from kws.grading.report import attention_flags, read_grades
+    from kws.grading.publish.report.analysis import attention_flags
+    from kws.grading.records.grades import read_grades
+    from kws.grading.season.compute import with_standings
 
-    flags = attention_flags(read_grades(tmp_path / "grades"))  # the report's hand-ins to look at
-    # The table in model.pt is flagged on its own too (kws.grading.carried); honest is not.
+    flags = attention_flags(
+        with_standings(read_grades(tmp_path / "grades"))
+    )  # the report's hand-ins to look at
+    # The table in model.pt is flagged on its own too (kws.grading.judge.carried); honest is not.
     assert {(f.student, f.kind) for f in flags} == {("cheat", "manual review")}
     assert any("carry the public answers" in f.reason for f in flags)
 
@@ -304,7 +308,7 @@ def test_the_pages_say_the_threshold_and_the_settings_the_code_uses():
     threat = (docs / "reference" / "threat-model.md").read_text()
     points = f"more than {100 * PUBLIC_GAP:.0f} points above"
     assert points in howto and points in threat
-    low, high = Settings().snr_db
+    low, high = VariantSettings().snr_db
     assert f"{low:.0f}–{high:.0f} dB" in howto
     assert f"secret sample of {PUBLIC_SAMPLE:,}" in howto
 
@@ -313,7 +317,7 @@ def test_the_variant_beside_the_real_test_set_is_graded_on_its_own_tiers(tmp_pat
     """The real 4,890-clip test set is ``speech_commands_12``; with the variant `kws private`
     wrote beside it (its VARIANT.json), ``speech_commands_12_variant`` (lower, as measured);
     with the instructor's own recordings there, the real set's tiers."""
-    from kws.grading.tiers import detect_dataset, tier_set
+    from kws.grading.judge.tiers import detect_dataset, tier_set
 
     data = tmp_path / "real"
     for i in range(4890):

@@ -1,4 +1,4 @@
-"""Kaggle's rule on a hidden test set (`kws.grading.public_part`): a seeded partition of the
+"""Kaggle's rule on a hidden test set (`kws.grading.testsets.split`): a seeded partition of the
 items by key, the same for every submission and any order; then a real grading run with
 ``--public-share``: the accuracy test grades the private part and is released after the due
 date, the run's output and the leaderboard show the public part's accuracy, and results.json
@@ -15,9 +15,9 @@ import pytest
 from course_helpers import ROOT
 from gradescope_schema import problems
 
-from kws.grading.accuracy import csv_accuracy
-from kws.grading.hidden import HiddenTest
-from kws.grading.public_part import Split, graded_correct, model_correct, part_accuracy
+from kws.grading.judge.accuracy import csv_accuracy
+from kws.grading.testsets.hidden import HiddenTest
+from kws.grading.testsets.split import Split, graded_correct, model_correct, part_accuracy
 from kws.spec import AccuracySource
 
 KEYS = [f"{word}/{n:04d}_nohash_0.wav" for word in ("yes", "no", "up") for n in range(1000)]

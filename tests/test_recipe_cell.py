@@ -11,7 +11,7 @@ from course_helpers import ROOT
 
 from kws.check.registry import history_key
 from kws.grading.child.cells import recorded, run_cells, with_needs
-from kws.grading.shared.handin import child_cells, copy_plan, tagged_cell
+from kws.grading.protocol.handin import child_cells, copy_plan, tagged_cell
 from kws.notebooks import read_notebook
 from kws.spec import assignment
 
@@ -127,7 +127,7 @@ def test_the_handed_out_recipe_todo_names_the_dicts_keys():
 def test_the_cells_the_child_runs_are_the_ones_reviewed(tmp_path):
     """Notebook 01's parameters and recipe cells run in the child after its model cells, so they
     are flagged for review like them; notebook 02 has no recipe cell."""
-    from kws.grading.review import review_flags
+    from kws.grading.judge.review import review_flags
 
     def gc_in_recipe(nb):
         (cell,) = [c for c in nb.cells if "recipe" in c.metadata.get("tags", [])]

@@ -119,7 +119,13 @@ def test_bundle_holds_no_solution_grader_or_hidden_labels(bundle):
     assert len(solution_lines) > 20
     for name, data in files.items():
         parts = name.split("/")
-        assert not {"solutions", "grader", "speaker_features_hidden", "tests"} & set(parts), name
+        assert not {
+            "solutions",
+            "grader",
+            "graded_tests",
+            "speaker_features_hidden",
+            "tests",
+        } & set(parts), name
         assert not any(p.startswith("speech_commands_test_set") for p in parts), name
         # (the kit's own README, inside its archive, documents the markers for instructors)
         if name.endswith(".ipynb") or (name.endswith("README.md") and "/kws-" not in name):

@@ -24,20 +24,21 @@ from report_helpers import (
     write_handin,
 )
 
-from kws.grading.batch import Graded, write_gradebook, write_run_record
-from kws.grading.normalise import normalised_tokens
-from kws.grading.report import (
+from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.review import REVIEW_PREFIX
+from kws.grading.judge.tiers import TierSet, accuracy_in, tier_credit, tiers_in
+from kws.grading.publish.report.analysis import (
     accuracies,
     attention_flags,
     failure_groups,
-    read_grades,
     score_distributions,
 )
-from kws.grading.report_figures import score_histograms
-from kws.grading.report_html import write_report
-from kws.grading.results import TestResult, results_document, write_results
-from kws.grading.review import REVIEW_PREFIX
-from kws.grading.tiers import TierSet, accuracy_in, tier_credit, tiers_in
+from kws.grading.publish.report.figures import score_histograms
+from kws.grading.publish.report.page import write_report
+from kws.grading.publish.similarity.normalise import normalised_tokens
+from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
+from kws.grading.records.grades import read_grades
+from kws.grading.season.compute import with_standings
 from kws.spec import ASSIGNMENTS
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
@@ -154,7 +155,7 @@ def test_the_page_reports_scores_failures_accuracy_and_hand_ins_to_look_at(repor
         f"report-{k}.png" for k in ("scores", "tests", "accuracy", "time")
     }
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in report.pictures)
-    grades = read_grades(out)
+    grades = with_standings(read_grades(out))
     # the same message with other numbers counts once: 14 hand-ins had the TODO (s19 timed out)
     top = failure_groups(grades)[0]
     assert len(top.students) == 13 and top.students[:3] == ["s07", "s08", "s09"]
@@ -185,7 +186,7 @@ def test_normalising_undoes_renames_comments_and_independent_reordering():
 
 
 def test_a_solution_copied_by_many_is_one_copy_group_and_flagged_as_the_reference():
-    from kws.grading.similarity import (
+    from kws.grading.publish.similarity.matches import (
         REFERENCE,
         code_hashes,
         compare_assignment,
@@ -212,7 +213,7 @@ def test_results_whose_tests_do_not_name_their_notebook_are_read_as_the_one_grad
         del test["extra_data"]["assignment"]
     write_results(tmp_path / "results" / "s02.json", document)
     write_gradebook([Graded("s02", document, "", 20.0)], tmp_path / "gradebook.csv")
-    grades = read_grades(tmp_path)
+    grades = with_standings(read_grades(tmp_path))
     assert set(score_distributions(grades)) == {SPEC.name}
     (task,) = accuracies(grades)
     assert (task.assignment, task.tiers) == (SPEC.name, TIERS.tiers)
@@ -357,7 +358,7 @@ def test_the_report_of_a_real_grade_run_has_each_notebook_and_its_tier_lines(
 ):
     """Every test the grader wrote names its assignment, so the page has a card and a histogram
     per notebook (and the total), and each task's accuracies stand against its tier lines."""
-    grades = read_grades(real_class)
+    grades = with_standings(read_grades(real_class))
     named = {
         (t.get("extra_data") or {}).get("assignment") for s in grades.students for t in s.tests
     }

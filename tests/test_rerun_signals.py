@@ -20,9 +20,9 @@ from grading_helpers import TINY_KWS, make_submission
 
 import kws
 from kws.grading.child import kernel
+from kws.grading.protocol.child_run import RUN_FILE, ChildRun
+from kws.grading.protocol.inputs import save_wave_inputs
 from kws.grading.sandbox.run import ChildJob, Limits, run_child
-from kws.grading.shared.child_run import RUN_FILE, ChildRun
-from kws.grading.shared.inputs import save_wave_inputs
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rerun_signals.py"
 
@@ -105,8 +105,8 @@ def test_hidden_modules_hide_the_package_and_put_it_back():
     with kernel.hidden_modules("kws.grading") as hidden:
         assert not [name for name in sys.modules if name.startswith("kws.grading")]
         assert "grading" not in vars(kws)
-        copy = importlib.import_module("kws.grading.shared.payload")  # as student code may
-        assert copy is not hidden.get("kws.grading.shared.payload")
+        copy = importlib.import_module("kws.grading.protocol.payload")  # as student code may
+        assert copy is not hidden.get("kws.grading.protocol.payload")
     assert sys.modules["kws.grading.child.kernel"] is ours
     assert kws.grading is hidden["kws.grading"]
     assert all(sys.modules[name] is module for name, module in hidden.items())

@@ -9,7 +9,7 @@ import pytest
 
 CONFTEST = """
 from pathlib import Path
-from kws.grading.results import GradescopeReport
+from kws.grading.judge.results import GradescopeReport
 
 def pytest_configure(config):
     config.pluginmanager.register(GradescopeReport(Path("results.json")), "gradescope")

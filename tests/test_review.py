@@ -2,7 +2,7 @@
 
 import nbformat
 
-from kws.grading.review import review_flags, submission_flags
+from kws.grading.judge.review import review_flags, submission_flags
 
 HONEST = """
 import math

@@ -13,10 +13,10 @@ import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
 from kws.grading.child.runner import CPU_HINT, predict, prediction_batches
+from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
+from kws.grading.protocol.inputs import load_inputs, save_feature_inputs, save_wave_inputs
+from kws.grading.protocol.payload import check_payload
 from kws.grading.sandbox.run import ChildJob, Limits, run_child
-from kws.grading.shared.child_run import RUN_FILE, ChildRun, Retraining
-from kws.grading.shared.inputs import load_inputs, save_feature_inputs, save_wave_inputs
-from kws.grading.shared.payload import check_payload
 from kws.spec import ASSIGNMENTS
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=120)

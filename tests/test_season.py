@@ -22,16 +22,18 @@ import nbformat
 import pytest
 from course_helpers import ROOT
 
-from kws.grading import report
-from kws.grading.batch import Graded, write_gradebook, write_run_record
-from kws.grading.course import CourseError, read_course
-from kws.grading.handin_times import read_times_csv
-from kws.grading.regrade import keep_earlier, record_regrade, replace_row
-from kws.grading.report import read_grades, score_distributions
-from kws.grading.report_html import _rows, write_report
-from kws.grading.results import TestResult, results_document, write_results
-from kws.grading.similarity import REFERENCE, Match
-from kws.grading.standings import read_standings
+from kws.grading.classrun.regrade import keep_earlier, record_regrade, replace_row
+from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.publish.report import analysis as report
+from kws.grading.publish.report.analysis import score_distributions
+from kws.grading.publish.report.page import _rows, write_report
+from kws.grading.publish.similarity.matches import REFERENCE, Match
+from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
+from kws.grading.records.grades import read_grades
+from kws.grading.records.standings import read_standings
+from kws.grading.season.compute import with_standings
+from kws.grading.season.course import CourseError, read_course
+from kws.grading.season.times import read_times_csv
 from kws.spec import ASSIGNMENTS
 
 KS, SI, PT = "keyword_spotting", "speaker_id", "patch_transformer"
@@ -198,7 +200,7 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     moodle = [line.split(",")[-1] for line in (term / "moodle.csv").read_text().splitlines()[1:]]
     assert moodle == ["44", "40", "44", "-", "44", "44", "-"]  # dee and gus: no grade
 
-    grades = read_grades(term / "grades")
+    grades = with_standings(read_grades(term / "grades"))
     scores, maximum = score_distributions(grades)[SI]
     assert sorted(scores) == [40, 44, 44, 44, 44] and maximum == 44  # dee is not a 0 here
     si_row = next(t for t in report.test_table(grades) if t.name == "si all")
@@ -416,8 +418,8 @@ def pytest_configure(config):
 def test_a_class_graded_in_shards_gets_the_course_file_when_merged(tmp_path, tiny_data):
     """`kws grade --shard I/N --course FILE` twice, then `kws merge`: the merged gradebook's
     late penalties are those of one `kws grade --course` of the whole class."""
-    from kws.grading.batch import grade_batch
-    from kws.grading.shards import Shard, merge_shards
+    from kws.grading.classrun.batch import grade_batch
+    from kws.grading.classrun.shards import Shard, merge_shards
 
     grader = tmp_path / "grader"
     grader.mkdir()

@@ -7,7 +7,7 @@
   graded twice, a submissions folder that changed between shards, folders sharing a results file;
 - shards run as separate `kws grade --shard` processes, then `kws merge`, give the gradebook,
   results, run.json, report and LMS export of one `kws grade` of the whole class (timings aside);
-- the documented Slurm array script (kws/grading/slurm/grade_array.sbatch) does the same when
+- the documented Slurm array script (kws/grading/classrun/slurm/grade_array.sbatch) does the same when
   submitted with `sbatch` to a one-node cluster (skipped, saying why, where Slurm cannot run).
 """
 
@@ -27,10 +27,10 @@ from course_helpers import ROOT
 from grading_helpers import TINY_KWS, make_submission
 from slurm_cluster import node_resources, one_node_cluster, unavailable
 
-from kws.grading.batch import grade_batch
-from kws.grading.shards import RECORD, Shard, ShardError, merge_shards
+from kws.grading.classrun.batch import grade_batch
+from kws.grading.classrun.shards import RECORD, Shard, ShardError, merge_shards
 
-SCRIPT = ROOT / "kws" / "grading" / "slurm" / "grade_array.sbatch"
+SCRIPT = ROOT / "kws" / "grading" / "classrun" / "slurm" / "grade_array.sbatch"
 KWS = {"kws": ("KeywordTransformer", {"n_classes": 12})}
 SELECTION = ["--assignment", "keyword_spotting"]
 

@@ -11,17 +11,19 @@ import pytest
 from class_corpus import ROOT, keyword_class, speaker_class
 from report_helpers import RECIPES, TASK1, renamed, reordered, solution_cells, write_handin
 
-from kws.grading.batch import Graded, write_gradebook, write_run_record
-from kws.grading.report import attention_flags, read_grades
-from kws.grading.report_html import write_report
-from kws.grading.results import TestResult, results_document, write_results
-from kws.grading.similarity import (
+from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.publish.report.analysis import attention_flags
+from kws.grading.publish.report.page import write_report
+from kws.grading.publish.similarity.matches import (
     REFERENCE,
     class_matches,
     compare_assignment,
     compared_cells,
     read_class,
 )
+from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
+from kws.grading.records.grades import read_grades
+from kws.grading.season.compute import with_standings
 from kws.spec import ASSIGNMENTS
 
 CLASSES = {"speaker_id": speaker_class, "keyword_spotting": keyword_class}
@@ -88,7 +90,7 @@ def calibration(tmp_path) -> dict[str, dict[str, list[float]]]:
 
 
 def test_the_default_thresholds_lie_between_independent_work_and_copies(tmp_path):
-    from kws.grading.similarity import REFERENCE_THRESHOLD, THRESHOLD
+    from kws.grading.publish.similarity.matches import REFERENCE_THRESHOLD, THRESHOLD
 
     table = calibration(tmp_path)
     for assignment, scores in table.items():
@@ -101,7 +103,7 @@ def test_the_default_thresholds_lie_between_independent_work_and_copies(tmp_path
 
 def test_the_command_states_the_defaults():
     from kws.cli import build_parser
-    from kws.grading.similarity import REFERENCE_THRESHOLD, THRESHOLD
+    from kws.grading.publish.similarity.matches import REFERENCE_THRESHOLD, THRESHOLD
 
     parser = build_parser()
     report = next(
@@ -144,7 +146,7 @@ def ring_class(submissions) -> dict[str, str]:
 def test_a_ring_of_11_copies_in_a_class_of_20_is_one_group_with_its_members(tmp_path):
     """More than ten hand-ins share the ring's code, which used to make it common code (how the
     task is done) and hide the ring; a copy group counts once in what the class shares."""
-    from kws.grading.similarity import match_groups, similar_to
+    from kws.grading.publish.similarity.matches import match_groups, similar_to
 
     kinds = ring_class(tmp_path)
     matches = class_matches(tmp_path, sorted(kinds), jobs=1)
@@ -198,7 +200,7 @@ def test_a_tampering_hand_in_is_listed_once(tmp_path):
         ]
 
     _graded(tmp_path, tmp_path / "submissions", {"s1": "", "s2": ""}, tests_of)
-    (flag,) = attention_flags(read_grades(tmp_path))
+    (flag,) = attention_flags(with_standings(read_grades(tmp_path)))
     assert (flag.student, flag.kind) == ("s1", "tampering")
     assert flag.reason == f"Test 0: {said} (and 9 more tests said so)"
 

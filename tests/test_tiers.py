@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from kws.grading.tiers import detect_dataset, tier_set
+from kws.grading.judge.tiers import detect_dataset, tier_set
 from kws.spec import ASSIGNMENTS, load
 
 CLASSES = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off"]

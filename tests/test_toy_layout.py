@@ -13,7 +13,7 @@ import pytest
 from course_helpers import ROOT
 from test_own_assignment import _kws
 
-from kws.grading.layouts import Layout, layout_of
+from kws.grading.testsets.layouts import Layout, layout_of
 from kws.spec import SpecError, load_folder
 
 TOY = ROOT / "tests" / "data" / "toy_layout" / "points"

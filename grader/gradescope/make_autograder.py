@@ -1,4 +1,4 @@
-"""Build the Gradescope autograder zip: the same as `kws gradescope` (see kws.grading.gradescope).
+"""Build the Gradescope autograder zip: the same as `kws gradescope` (see kws.grading.publish.gradescope.autograder).
 
     python grader/gradescope/make_autograder.py --data DATA [--out autograder.zip]
         [--assignment speaker_id] [--tiers FILE | --dataset NAME]

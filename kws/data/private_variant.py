@@ -10,13 +10,13 @@ generator seeded by the course secret and the clip's path (the same secret write
 bytes; without it the settings cannot be guessed):
 
 1. speed and pitch together (resampling, as a tape played faster or slower), by a factor
-   `Settings.speed` away from 1;
+   `VariantSettings.speed` away from 1;
 2. room reverberation: an exponentially decaying noise impulse response of reverberation time
-   `Settings.rt60` seconds, mixed in at a direct-to-reverberant ratio of `Settings.drr_db`;
-3. a time shift of up to `Settings.shift_seconds` (zero filled), cut or padded to one second;
+   `VariantSettings.rt60` seconds, mixed in at a direct-to-reverberant ratio of `VariantSettings.drr_db`;
+3. a time shift of up to `VariantSettings.shift_seconds` (zero filled), cut or padded to one second;
 4. a window of one of the dataset's own ``_background_noise_`` recordings at an SNR of
-   `Settings.snr_db` against the clip;
-5. a gain of `Settings.gain`.
+   `VariantSettings.snr_db` against the clip;
+5. a gain of `VariantSettings.gain`.
 
 These move what a lookup table could key on (a clip's samples, its mean log-mel spectrum) far,
 while a word stays the word a model trained with the kit's augmentation recognises. The figures
@@ -45,7 +45,7 @@ SECRET_BYTES = 32  # a new course secret: 256 random bits, written as hex
 
 
 @dataclass(frozen=True)
-class Settings:
+class VariantSettings:
     """The ranges the secret settings of each clip are drawn from (uniformly).
 
     The defaults were chosen on real speech (``benchmarks/bench_private_variant.py``): a
@@ -119,7 +119,7 @@ def add_noise(
 
 
 def transform(
-    wave: np.ndarray, noises: list[np.ndarray], rng: np.random.Generator, settings: Settings
+    wave: np.ndarray, noises: list[np.ndarray], rng: np.random.Generator, settings: VariantSettings
 ) -> np.ndarray:
     """One clip (float32 (S,) in [-1, 1]) moved by settings drawn from `rng`: speed, room,
     shift, noise, gain (the module's docstring); float32 (CLIP_SAMPLES,) in [-1, 1]."""
@@ -158,7 +158,7 @@ def write_private_variant(
     private: Path,
     secret: str,
     noises: list[np.ndarray],
-    settings: Settings = Settings(),
+    settings: VariantSettings = VariantSettings(),
 ) -> int:
     """Write the variant of every clip of the test folder `public` (``<class>/<clip>``) into
     `private` in the same layout, each under a name that does not give its public clip away,

@@ -1,13 +1,17 @@
-"""The hidden grader, laid out along its process boundaries.
+"""The grading engine, as packages by job; each imports only the ones listed before it.
 
-- `kws.grading.sandbox`: isolation and limits — starts a child process and brings back a checked
-  JSON payload (`run`), locks the child down (`launch`, `bwrap`), owns its processes (`processes`).
-- `kws.grading.child`: the code that runs next to student code, inside the sandbox — the runner,
-  the re-training entry point, the result channel, the tracer, the probes, the numeric checks.
-- `kws.grading.shared`: data formats both sides read — the typed description of a child run, the
-  unlabelled inputs file, where things are in a hand-in. Pure data and file look-ups.
-- the parent (this package's top-level modules: grade, hidden, results, tiers, budget, review,
-  batch, gradescope, and the class report's report, report_figures, report_html, similarity,
-  normalise, fingerprints): runs in the grader's own process and never imports student code, nor
-  `kws.grading.child` (tests/test_layout.py enforces it).
+- `protocol`: what both sides of the sandbox read (a child run, its payload, the inputs file,
+  where things are in a hand-in);
+- `sandbox`: run a trusted entry point next to untrusted code; `child`: the grader's code that
+  runs there, next to the student's; `testsets`: the hidden test sets, labels kept here;
+- `judge`: the graded tests' verdicts, accuracy, tiers, budgets, flags and ``results.json``;
+- `plugin` (``pytest -p kws.grading.plugin``) and `command` (``python -m kws.grading.command``):
+  the grader's two entry points;
+- `records`: the gradebook, standings, adjustments and roster of a grades folder;
+- `season`: the course file, hand-in times and the late rule, applied to the records;
+- `classrun`: a class graded in parallel, regraded, or in shards; `publish`: the class report,
+  feedback pages, LMS exports and the Gradescope autograder.
+
+One hand-in's path, from ``kws grade`` to a student's feedback page, and a picture of the packages:
+docs/development/architecture.md. ``tests/test_layout.py`` enforces the order.
 """

@@ -6,7 +6,7 @@ autograder all run the hidden grader as
         [--assignment NAME --dataset NAME ...]
 
 where the plugin (`kws.grading.plugin`) is the grader and TESTS are the graded tests: by default
-`graded_tests()`, the ``grader/`` folder of every assignment (``kws/assignments/<name>/grader``,
+`kws.spec.graded_test_folders()`, the ``graded_tests/`` folder of every assignment (``kws/assignments/<name>/graded_tests``,
 and those of the folders ``KWS_ASSIGNMENTS`` names). Both come with the installed package, so
 grading needs no checkout. Every path is made absolute here, so the command means the same from
 any working directory. The Gradescope autograder's shell script runs it through this module's
@@ -78,24 +78,47 @@ def cpu_quota() -> float | None:
     return None
 
 
-def graded_tests() -> list[Path]:
-    """The graded tests' folders, one per assignment (``<assignment folder>/grader``)."""
+def check_grading_data(
+    data: Path, assignment: str | None, *, dataset: str | None = None, tiers: Path | None = None
+) -> list[str]:
+    """The grader options for this selection, once its data and tier sets are known to be fine.
+
+    Raises FileNotFoundError when `data` holds no test set of the selection, and ValueError
+    (naming --tiers / --dataset) when an assignment's data has no tier set.
+    """
+    from kws.grading.judge.notebook import missing_test_data
+    from kws.grading.judge.tiers import tier_set
     from kws.spec import ASSIGNMENTS
 
-    return [spec.graded_tests for spec in ASSIGNMENTS.values() if spec.graded_tests.is_dir()]
+    if not Path(data).is_dir():
+        raise FileNotFoundError(f"{data}: no such data folder (pass the grader's --data folder)")
+    names = [assignment] if assignment else sorted(ASSIGNMENTS)
+    gradable = [name for name in names if not missing_test_data(data, name)]
+    if not gradable:
+        raise FileNotFoundError(
+            "; ".join(missing_test_data(data, name) for name in names)
+            + ": pass the data folder with the hidden test sets"
+        )
+    for name in gradable:
+        tier_set(data, name, dataset=dataset, tiers_file=tiers)
+    options = ["--assignment", assignment] if assignment else []
+    options += ["--dataset", dataset] if dataset else []
+    return options + (["--tiers", str(Path(tiers).resolve())] if tiers else [])
 
 
 def grader_paths(grader: Path | list[Path] | None = None) -> list[Path]:
-    """`grader` (default: `graded_tests()`: folders or graded test files), resolved;
+    """`grader` (default: `graded_test_folders()`: folders or graded test files), resolved;
     FileNotFoundError naming the path when one is missing."""
-    paths = graded_tests() if grader is None else grader
+    from kws.spec import graded_test_folders
+
+    paths = graded_test_folders() if grader is None else grader
     paths = [paths] if isinstance(paths, str | Path) else paths
     resolved = [Path(p).resolve() for p in paths]
     for path in resolved:
         if not path.exists():
             raise FileNotFoundError(
-                f"{path} is missing: the graded tests are an assignment folder's grader/ "
-                "(kws/assignments/<name>/grader/test_*.py)"
+                f"{path} is missing: the graded tests are an assignment folder's graded_tests/ "
+                "(kws/assignments/<name>/graded_tests/test_*.py)"
             )
     return resolved
 
@@ -114,7 +137,7 @@ def grader_command(
     """The argument list that grades `submission` against `data` into `results`.
 
     Args:
-        grader: graded test folders or files (default: every assignment's, `graded_tests()`);
+        grader: graded test folders or files (default: every assignment's, `kws.spec.graded_test_folders()`);
             a folder holding a conftest.py of its own is run without `PLUGIN` (it loads it, or
             is another grader).
         hide: more paths the grading child must not read (``--hide``).

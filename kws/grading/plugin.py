@@ -1,12 +1,12 @@
 """The hidden grader, as a pytest plugin: its options, which tests a run grades, the points of
 each, and the fixtures every graded test reads.
 
-    python -m pytest -p kws.grading.plugin kws/assignments/<name>/grader ... \
+    python -m pytest -p kws.grading.plugin kws/assignments/<name>/graded_tests ... \
         --submission DIR --data DIR [--results results.json] [--assignment NAME]
         [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
 
 (`kws.grading.command` builds that command; ``pytest grader/`` in a checkout does the same.) The
-graded tests live in each assignment's folder, ``kws/assignments/<name>/grader/test_*.py`` (or an
+graded tests live in each assignment's folder, ``kws/assignments/<name>/graded_tests/test_*.py`` (or an
 instructor's own folder named in ``KWS_ASSIGNMENTS``); a test's assignment is the folder its file
 is in, its points are that spec's [points] entry for the test's function name.
 
@@ -17,7 +17,7 @@ not graded, and the run's output says so once; its tests are left out of the res
 One child process per notebook serves every test of that notebook (`Grading.child`): it runs the
 notebook's model cells, loads each task's checkpoint and returns predictions and probe facts;
 tests only read that payload and compare predictions with the hidden labels (`hidden`), which
-never leave this process. Every run writes a Gradescope results.json (`kws.grading.results`).
+never leave this process. Every run writes a Gradescope results.json (`kws.grading.judge.results`).
 """
 
 import tempfile
@@ -27,12 +27,12 @@ from pathlib import Path
 import pytest
 
 from kws.grading.command import child_threads
-from kws.grading.device import cuda_available
-from kws.grading.grade import missing_test_data, ungradable_assignments
-from kws.grading.hidden import HiddenTest
-from kws.grading.results import GradescopeReport
-from kws.grading.tiers import TierSet, tier_set
-from kws.grading.verdicts import TIER_SETS, Grading
+from kws.grading.judge.device import cuda_available
+from kws.grading.judge.notebook import missing_test_data, ungradable_assignments
+from kws.grading.judge.results import GradescopeReport
+from kws.grading.judge.tiers import TierSet, tier_set
+from kws.grading.judge.verdicts import TIER_SETS, Grading
+from kws.grading.testsets.hidden import HiddenTest
 from kws.spec import ASSIGNMENTS, Spec, SpecError, spec_of
 
 PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide")

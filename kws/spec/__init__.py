@@ -18,7 +18,7 @@ grades, releases or demonstrates an assignment reads it from here::
 instructor's edit that breaks a spec stops the grader before it grades anyone.
 
 An assignment folder holds ``spec.toml``, ``checks.py`` (its numeric checks), any judges its
-graded tests share with the self-check, and ``grader/`` (its graded tests, ``test_*.py``). The
+graded tests share with the self-check, and ``graded_tests/`` (its graded tests, ``test_*.py``). The
 kit's own folders are found here; an instructor's own live anywhere and are named by the
 environment variable ``KWS_ASSIGNMENTS`` (folders separated by ``:``, each an assignment folder
 or a folder of them), which ``kws grade``, ``kws release`` and the grader all read. A folder
@@ -35,7 +35,7 @@ This package imports nothing else of the kit, so that every layer may use it: `k
 from kws.spec.load import load, load_folder, tomllib
 from kws.spec.model import (
     ASSIGNMENTS_ENV,
-    GRADER_FOLDER,
+    GRADED_TESTS_FOLDER,
     KIT_FOLDER,
     KIT_PACKAGE,
     RULE_KINDS,
@@ -56,6 +56,7 @@ from kws.spec.registry import (
     assignments,
     discover,
     folders_in,
+    graded_test_folders,
     named_folders,
     settings,
     spec_of,
@@ -64,7 +65,7 @@ from kws.spec.registry import (
 __all__ = [
     "ASSIGNMENTS",
     "ASSIGNMENTS_ENV",
-    "GRADER_FOLDER",
+    "GRADED_TESTS_FOLDER",
     "KIT_FOLDER",
     "KIT_PACKAGE",
     "RULE_KINDS",
@@ -83,6 +84,7 @@ __all__ = [
     "assignments",
     "discover",
     "folders_in",
+    "graded_test_folders",
     "load",
     "load_folder",
     "named_folders",

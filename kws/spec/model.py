@@ -14,7 +14,7 @@ from pathlib import Path
 KIT_FOLDER = Path(__file__).resolve().parents[1] / "assignments"  # the kit's own assignments
 KIT_PACKAGE = "kws.assignments"  # their package
 SPEC_FILE = "spec.toml"  # in each assignment's folder
-GRADER_FOLDER = "grader"  # in each assignment's folder: its graded tests
+GRADED_TESTS_FOLDER = "graded_tests"  # in each assignment's folder: its graded tests
 ASSIGNMENTS_ENV = "KWS_ASSIGNMENTS"  # more assignment folders, outside the kit
 TIER_ORDER = ("simple", "medium", "strong", "boss")
 
@@ -41,7 +41,7 @@ class Cells:
     the first code cell defining `defines` stands in for it, and without either nothing runs.
     `defines`: the function that cell defines for a check; if the cell fails to define it, a
     stand-in raising the cell's first error takes its place. The grader reviews these cells
-    like the model cells (`kws.grading.review`).
+    like the model cells (`kws.grading.judge.review`).
     """
 
     tags: tuple[str, ...]
@@ -84,7 +84,7 @@ class NumericTest:
     the first failed item of `component` (an entry of the folder's ``checks.py`` NUMERIC table)
     among its build items and those of `topics` (all of them if empty). `task`: the task whose
     report shows the notebook ran (default: the component's own). `file`: the graded test
-    module (in the folder's ``grader/``) that grades it."""
+    module (in the folder's ``graded_tests/``) that grades it."""
 
     name: str
     title: str
@@ -97,7 +97,7 @@ class NumericTest:
 @dataclass(frozen=True)
 class GradingCost:
     """What grading the assignment's reference hand-in cost (``[grading]`` in the spec), from
-    which the Gradescope settings of a zip's test sets are computed (`kws.grading.gradescope`).
+    which the Gradescope settings of a zip's test sets are computed (`kws.grading.publish.gradescope.autograder`).
 
     Attributes:
         cpu_seconds: the CPU seconds of grading its notebook (the grader and its child, one
@@ -140,7 +140,7 @@ class AccuracySource:
             on every test item, as the course's Kaggle did, while the child re-runs the model on
             a secret random sample of `sample` items only; a file that disagrees with its
             model on more than `tolerance` of them loses the accuracy points
-            (`kws.grading.accuracy`, which gives the arithmetic).
+            (`kws.grading.judge.accuracy`, which gives the arithmetic).
         sample: how many test items the child re-runs ("predictions.csv" only).
         tolerance: the fraction of the re-run items whose class in the file may differ from
             the model's ("predictions.csv" only).
@@ -201,12 +201,12 @@ class Spec:
     tiers: dict[str, dict[str, float]]
     budgets: dict[str, dict[str, str]]
     path: Path
-    # Graded tests of numeric checks, by test function name (`kws.grading.verdicts.numeric_tests`).
+    # Graded tests of numeric checks, by test function name (`kws.grading.judge.verdicts.numeric_tests`).
     numeric: dict[str, NumericTest] = field(default_factory=dict)
     # Older names of this assignment: the keys a --tiers file of earlier kits may use for it.
     aliases: tuple[str, ...] = ()
     # Besides the cells tagged `model`, the cells defining one of these names are graded code:
-    # `kws report` compares them between hand-ins (kws.grading.similarity).
+    # `kws report` compares them between hand-ins (kws.grading.publish.similarity.matches).
     compared_names: tuple[str, ...] = ()
     # What grading its reference hand-in cost ([grading]): the time limits scale from it.
     grading: GradingCost = field(default_factory=GradingCost)
@@ -234,8 +234,16 @@ class Spec:
 
     @property
     def graded_tests(self) -> Path:
-        """The folder of the assignment's graded tests (``test_*.py``), run by the grader."""
-        return self.folder / GRADER_FOLDER
+        """The folder of the assignment's graded tests (``test_*.py``), run by the grader;
+        SpecError for a folder that still keeps them in ``grader/`` (their earlier name)."""
+        folder = self.folder / GRADED_TESTS_FOLDER
+        earlier = self.folder / "grader"
+        if not folder.is_dir() and earlier.is_dir():
+            raise SpecError(
+                f"{earlier}: the graded tests' folder is now named {GRADED_TESTS_FOLDER}/; "
+                f"rename it: mv {earlier} {folder}"
+            )
+        return folder
 
     @property
     def layout(self) -> str:

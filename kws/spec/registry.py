@@ -182,7 +182,7 @@ def spec_of(path: str | Path) -> Spec:
 
     Example:
         ```python
-        SPEC = spec_of(__file__)  # in grader/test_my_assignment.py
+        SPEC = spec_of(__file__)  # in graded_tests/test_my_assignment.py
         SPEC.tasks["task1"].model_class  # "MeanPoolClassifier"
         ```
     """
@@ -194,6 +194,16 @@ def spec_of(path: str | Path) -> Spec:
     raise SpecError(
         f"{path} is in no assignment folder; put it in one, or name the folder in {ASSIGNMENTS_ENV}"
     )
+
+
+def graded_test_folders() -> list[Path]:
+    """The graded tests' folders of every assignment (``<assignment folder>/graded_tests``), the
+    kit's and those ``KWS_ASSIGNMENTS`` names: what the grader runs, and what a child never
+    reads."""
+    registry = assignments()
+    return [
+        registry[name].graded_tests for name in registry if registry[name].graded_tests.is_dir()
+    ]
 
 
 def settings(name: str, environ: dict[str, str] | None = None) -> dict[str, int | float]:

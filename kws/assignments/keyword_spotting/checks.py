@@ -1,7 +1,7 @@
 """Notebook 01's numeric checks, registered once: Task 1's functions and Task 2's token lengths
 (`kws.assignments.keyword_spotting.keyword_checks`), Task 3's forward and Task 4's schedule over the steps the run's
 history.json recorded (`kws.assignments.keyword_spotting.keyword_model_checks`). The grading child runs them for
-grader/test_01_*.py; `check.keyword_model` runs the model task's from the notebook. A new check
+graded_tests/test_01_*.py; `check.keyword_model` runs the model task's from the notebook. A new check
 is one entry here and its test's points in spec.toml."""
 
 import secrets

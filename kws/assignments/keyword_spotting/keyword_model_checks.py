@@ -346,7 +346,7 @@ RECORDED_TOLERANCE = 1e-6  # of the peak: the recorded rates are float64 product
 
 
 def recorded_schedule(checker: Checker, function, recorded: list[float] | str) -> None:
-    """The grader's Task 4 check (`kws.grading.child.recipe`): the notebook's
+    """The grader's Task 4 check (run by `kws.grading.child.numeric`): the notebook's
     `learning_rate_factor` over the N steps its run recorded (`recorded`, from history.json; a
     str says why there is none) warms up and decays, and the recorded learning rates are a peak
     times that curve, step by step (else the run used another schedule, or the file was

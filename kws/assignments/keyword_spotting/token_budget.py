@@ -1,7 +1,7 @@
 """Notebook 01, Task 2: the token and attention-memory budget of what a model ran.
 
 Neutral ground: the notebook's self-check (`kws.assignments.keyword_spotting.keyword_checks`) and the hidden grader
-(grader/test_01_tasks.py, from the sizes the grading child traced) judge the same numbers with
+(graded_tests/test_01_tasks.py, from the sizes the grading child traced) judge the same numbers with
 the same sentences, and neither side imports the other.
 """
 

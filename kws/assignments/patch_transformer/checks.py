@@ -1,7 +1,7 @@
 """Notebook 03's numeric checks, registered once: Task 1's grid formula and patch embedding
 (`patch_checks`), Task 2's positions (`model_checks`), Task 3's traced patch-out (`patchout_checks`),
 Task 4's loss and prediction (`distill_checks`). The grading child runs them for
-grader/test_03_numeric.py; the notebook's self-checks run the same (`selfcheck`). A new check is
+graded_tests/test_03_numeric.py; the notebook's self-checks run the same (`selfcheck`). A new check is
 one entry here and its test in spec.toml."""
 
 import secrets

@@ -1,6 +1,6 @@
 """Notebook 02's numeric checks: each class or function a task asks for, against torch.nn,
 torchaudio or the formula (this folder's `layer_checks` and `formula_checks`), registered
-once. The grading child runs them for grader/test_02_numeric.py; `check.task3` runs Task 3's
+once. The grading child runs them for graded_tests/test_02_numeric.py; `check.task3` runs Task 3's
 from the notebook. A new check is one entry here and its test's points in spec.toml."""
 
 from kws.assignments.speaker_id import formula_checks, layer_checks

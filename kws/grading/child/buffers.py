@@ -7,7 +7,7 @@ model's constructor builds: sinusoidal positions, a mel filterbank, a causal mas
 differs was written by other code after construction, such as a table of the test set's
 fingerprints and labels that a model answers from. `snapshot` keeps what the constructor built,
 `compare_with_construction` compares it with the loaded checkpoint; the grader's parent turns
-the names into a flag for a person to read (`kws.grading.carried`).
+the names into a flag for a person to read (`kws.grading.judge.carried`).
 
 What stays out, so that honest models are never named: the running statistics of torch's
 normalization layers (`kws.counts.is_bookkeeping`, where a BatchNorm or InstanceNorm owns them;

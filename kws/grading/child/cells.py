@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from kws.check.registry import HISTORY_FILE, history_key
 from kws.grading.child.kernel import KernelShell
-from kws.grading.shared.handin import needed_cells
+from kws.grading.protocol.handin import needed_cells
 
 if TYPE_CHECKING:
     from kws.spec import Cells
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 def run_cells(notebook: Path, ns: dict, cells: Sequence[Cells]) -> dict:
     """A copy of `ns` (the model cells' namespace) after the cells each of `cells` asks for ran
-    in it (`kws.grading.shared.handin.needed_cells`), statement by statement: a statement that
+    in it (`kws.grading.protocol.handin.needed_cells`), statement by statement: a statement that
     raises (a TODO, a setting the grader does not have) is skipped, so the function below it is
     still defined. If the name a group's last cell `defines` is not callable after all, it is a
     stand-in raising that cell's first error."""

@@ -5,7 +5,7 @@ Started in the sandbox by the grader's tests marked ``gpu``, with the same argum
 
     python -m kws.grading.child.retrain RESULT_FILE run.json
 
-where the run (`kws.grading.shared.child_run.ChildRun`) has its `retrain` settings, e.g.
+where the run (`kws.grading.protocol.child_run.ChildRun`) has its `retrain` settings, e.g.
 ``outputs="retrained"``, ``device="cuda"``, ``retrain=Retraining(data=DATA, steps=2000)``.
 
 The notebook is executed top to bottom with nbclient, its settings taken from the environment as the
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from kws.grading.child import runner
-from kws.grading.shared.child_run import ChildRun
+from kws.grading.protocol.child_run import ChildRun
 from kws.notebooks import execute_notebook
 
 

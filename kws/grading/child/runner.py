@@ -4,7 +4,7 @@ Started by the grader inside the sandbox (never imported by it for running stude
 
     python -m kws.grading.child.runner RESULT_FILE run.json
 
-``run.json`` is the parent's `kws.grading.shared.child_run.ChildRun`: the notebook, the tasks and
+``run.json`` is the parent's `kws.grading.protocol.child_run.ChildRun`: the notebook, the tasks and
 their class names, the inputs file, the number of classes, the device.
 
 It opens its result channel first (`kws.grading.child.channel`: the one-time token from stdin, the
@@ -12,7 +12,7 @@ result file, the functions the final write needs), snapshots torch and the stand
 (`kws.tracing.trace`, `kws.tracing.guard`) and picks, in secret, which prediction
 batches will be traced; then:
 
-1. finds the notebook (`kws.grading.shared.handin`: nested folders, a browser's renamed copy),
+1. finds the notebook (`kws.grading.protocol.handin`: nested folders, a browser's renamed copy),
    makes itself look like a Jupyter kernel (`kws.grading.child.kernel`: command line, streams,
    environment, threads; its grading modules out of ``sys.modules`` while student code runs) and
    executes only its cells tagged ``model``, cell by cell, in a fresh module ``__main__``
@@ -21,7 +21,7 @@ batches will be traced; then:
    beside the notebook), builds the class the notebook defined with those kwargs, loads
    ``model.pt`` with ``torch.load(weights_only=True)`` (a training-checkpoint dict and the
    ``_orig_mod.`` prefix of torch.compile accepted) and strict state-dict loading;
-3. predicts every unlabelled input (`kws.grading.shared.inputs`), checking output shapes and values;
+3. predicts every unlabelled input (`kws.grading.protocol.inputs`), checking output shapes and values;
 4. traces the picked prediction batches again on the CPU with the course's probes
    (`kws.tracing.probes.probe_task`) and compares the traced logits with the graded ones, so
    the structural facts describe the computation that produced the predictions (without a loadable
@@ -33,7 +33,7 @@ batches will be traced; then:
 Every failure is caught per stage and reported as a sentence naming the file, cell or value, so
 one broken task does not hide the others. The payload is written as
 ``{"token": TOKEN, "payload": {...}}`` and the process ends right there (``os._exit``);
-`kws.grading.shared.payload.check_payload` is what the grader validates it against.
+`kws.grading.protocol.payload.check_payload` is what the grader validates it against.
 """
 
 import ctypes
@@ -47,8 +47,8 @@ import types
 from pathlib import Path
 
 from kws.grading.child import buffers, cells, kernel, numeric
-from kws.grading.shared.child_run import ChildRun
-from kws.grading.shared.handin import find_notebook, outputs_folder, relative
+from kws.grading.protocol.child_run import ChildRun
+from kws.grading.protocol.handin import find_notebook, outputs_folder, relative
 
 _TODO = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
 
@@ -389,7 +389,7 @@ def grade_task(
             batches = [(inputs.batch(indices), logits) for indices, logits in kept]
     release_memory()  # the predictions' score matrices, before the probes trace
     exact = run.device == "cpu"
-    rules = assignment_of(run.notebook).tasks[task].rules
+    rules = spec_of_notebook(run.notebook).tasks[task].rules
     report["facts"] = attempt(
         "probes", lambda: probe_task(task, model, ns, batches, exact, rules=rules)
     )
@@ -442,7 +442,7 @@ def main(
 
     channel = ResultChannel.open(result_file, token)  # before any student code can read stdin
 
-    from kws.grading.shared.inputs import load_inputs
+    from kws.grading.protocol.inputs import load_inputs
     from kws.tracing.trace import capture_originals, verify_untampered
 
     run = ChildRun.load(run_file)
@@ -466,12 +466,12 @@ def main(
         # From here on student code runs, with the kit's grading modules out of sys.modules.
         outputs = outputs_folder(submission, notebook, run.outputs)
         with kernel.hidden_modules("kws.grading"):
-            grade_notebook(payload, notebook, outputs, run, inputs, batches, trace_batches)
+            fill_payload(payload, notebook, outputs, run, inputs, batches, trace_batches)
     payload["tampering"] = verify_untampered()
     channel.send(payload)
 
 
-def grade_notebook(
+def fill_payload(
     payload: dict, notebook: Path, outputs: Path, run: ChildRun, inputs, batches, trace_batches
 ) -> None:
     """Run the notebook's model cells, then fill `payload` with each task's report
@@ -487,7 +487,7 @@ def grade_notebook(
         payload["tasks"][task] = grade_task(
             task, ns, outputs, inputs, run, batches, trace_batches, todo
         )
-    spec = assignment_of(run.notebook)
+    spec = spec_of_notebook(run.notebook)
     components = spec.checks().NUMERIC
     tasks = [*run.tasks, *spec.tasks]
     graded = graded_namespace(ns, notebook, outputs, tasks, components, spec)
@@ -510,7 +510,7 @@ def graded_namespace(
     return cells.with_needs(ns, notebook, outputs, groups, history)
 
 
-def assignment_of(notebook: str):
+def spec_of_notebook(notebook: str):
     """The assignment (`kws.spec.Spec`) whose notebook is `notebook`: its tasks (a task
     such as keyword spotting's data task has no checkpoint of its own but numeric checks), its
     structural rules and its numeric checks."""

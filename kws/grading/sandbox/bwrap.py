@@ -151,7 +151,7 @@ def command(
 
 def _with_link_targets(readable: list[str]) -> list[str]:
     """`readable`, plus where the links directly inside each folder lead: a re-training's data
-    folder links the real data in (`kws.grading.layouts`: `retraining_data`), and inside the sandbox
+    folder links the real data in (`kws.grading.testsets.layouts`: `retraining_data`), and inside the sandbox
     a link is only followed when its target is bound too."""
     targets = []
     for folder in readable:

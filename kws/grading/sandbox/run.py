@@ -42,9 +42,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kws.grading.protocol.handin import CopyPlan, copy_plan, largest, size_text
 from kws.grading.sandbox import bwrap, launch
 from kws.grading.sandbox.processes import TailReader, kill_everything, reserved_uid
-from kws.grading.shared.handin import CopyPlan, copy_plan, largest, size_text
 
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "invalid_output")
 KIT_PACKAGE = str(Path(__file__).resolve().parents[2])  # the kws package folder the child imports
@@ -116,7 +116,7 @@ class SubmissionTooLarge(ValueError):
 
 
 def _copy_submission(source: Path, target: Path, limit: int) -> CopyPlan:
-    """Copy what grading needs (`kws.grading.shared.handin.copy_plan`): regular files only, links
+    """Copy what grading needs (`kws.grading.protocol.handin.copy_plan`): regular files only, links
     and special files left out and named, large unneeded folders (``data/``) left out and sized."""
     plan = copy_plan(source)
     if plan.total > limit:
@@ -171,9 +171,9 @@ def _copy_kit(lib: Path, assignment: Path | None = None) -> Path:
 
     The child imports the very kit this grader runs — a source tree, or another clone installed
     in editable mode elsewhere, must not give it a different version — and sees nothing else of
-    the checkout it came from. The assignments' graded tests (their ``grader/`` folders) stay out.
+    the checkout it came from. The assignments' graded tests (their ``graded_tests/`` folders) stay out.
     """
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "grader")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "graded_tests")
     shutil.copytree(KIT_PACKAGE, lib / "kws", ignore=ignore)
     if assignment is not None:
         target = lib / "kws" / "assignments" / Path(assignment).name

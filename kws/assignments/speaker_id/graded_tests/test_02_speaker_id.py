@@ -1,0 +1,158 @@
+"""Notebook 02, speaker identification (HW4): Task 1 Transformer, Task 2 Conformer, Task 3
+self-attention pooling + AM-softmax, graded on the hidden test labels. Every test reads the one
+grading child's payload (`kws.grading.plugin`)."""
+
+import pytest
+
+from kws.assignments.speaker_id.rules import layers_that_run
+from kws.author import (
+    BudgetError,
+    encoder_budget,
+    predictions_csv,
+    read_labels_csv,
+    relative,
+    retraining_test,
+    spec_of,
+    tier_credit,
+)
+
+SPEC = spec_of(__file__)  # this folder's spec.toml: classes, limits, points, tiers
+TASKS = SPEC.model_tasks  # task -> class name
+TASK1_LIMITS = SPEC.tasks["task1"].limits  # max_layer_calls, max_encoder_params
+MAX_CSV_BYTES = 16 * 2**20
+
+
+def titled(title: str):
+    """Give a test its title (the name students see) where it states a limit from the spec."""
+
+    def give(test):
+        test.__doc__ = title
+        return test
+
+    return give
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_model_loads(grading, child, task):
+    """Model builds from config.json and loads model.pt"""
+    report = grading.loaded_model(child, task)
+    assert report["class"] == TASKS[task], (
+        f"{task}/config.json names class {report['class']}; this task's model must be your {TASKS[task]}."
+    )
+    assert "evaluate" not in report["errors"], (
+        f"Running your {task} model failed: {report['errors'].get('evaluate')}"
+    )
+
+
+@pytest.mark.task("task1")
+@titled(f"Task 1: fewer than {TASK1_LIMITS['max_layer_calls'] + 1} encoder layers run in forward")
+def test_task1_layers_that_run(grading, child, score):
+    facts = grading.probe_facts(child, "task1")
+    calls = facts["layer_calls"]  # attention computations that ran one after another
+    limit = TASK1_LIMITS["max_layer_calls"]
+    passed, _ = layers_that_run(calls, limit)  # the judge check.task1 uses in the notebook
+    assert passed, (
+        f"{calls} encoder layers ran in one forward of your model (counted by the self-attention "
+        f"computations that run one after another, whatever the class names); the task allows 1 "
+        f"to {limit} (layers defined but not called do not count)."
+    )
+    score.set(1.0, f"{calls} encoder layers run in one forward of your model.")
+
+
+@pytest.mark.task("task1")
+@titled(
+    f"Task 1: the encoder block has fewer than {TASK1_LIMITS['max_encoder_params'] // 1000}k "
+    "parameters"
+)
+def test_task1_encoder_parameters(grading, child, score):
+    facts = grading.probe_facts(child, "task1", forward=False)  # counted, not run
+    assert facts["encoder_params"] is not None, (
+        "Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder."
+    )
+    count, text = facts["encoder_params"], facts["encoder_params_text"]  # the model in the child
+    try:  # measured here, from the checkpoint, where the notebook's code cannot reach
+        notebook, classes = SPEC.notebook, list(TASKS.values())
+        task_folder = predictions_csv(grading.submission, notebook, classes, "task1").parent
+        budget = encoder_budget(task_folder / "model.pt", "task1", facts["attention_modules"])
+    except BudgetError:  # no checkpoint to measure (that costs the task1 tests that need it)
+        budget = None
+    if budget is not None and budget.count >= count:  # the live model may hold unsaved weights
+        count, text = budget.count, budget.text
+    budget_limit = TASK1_LIMITS["max_encoder_params"]
+    assert count < budget_limit, (
+        f"The parameter size of your encoder block is {text}, over the "
+        f"{budget_limit // 1000}k budget; use a smaller d_model or feed-forward size."
+        " (Every tensor of the encoder counts, parameters and buffers of every dtype alike.)"
+    )
+    score.set(1.0, f"The parameter size of your encoder block is {text}.")
+
+
+@pytest.mark.parametrize("task", ["task1", "task2"])
+def test_layers_written_from_scratch(grading, child, task):
+    """Your own layers: defined in the notebook, no library Transformer/Conformer in forward"""
+    facts = grading.probe_facts(child, task)
+    assert not facts["forbidden"], (
+        f"Your {task} model's forward runs {facts['forbidden'][0]}; the task asks you to write "
+        "this layer yourself."
+    )
+    assert facts["layer_class_problem"] is None, f"{facts['layer_class_problem']}."
+
+
+@pytest.mark.task("task3")
+def test_task3_written_from_scratch(grading, child):
+    """Task 3: your own attention pooling, no library Transformer or attention layer in forward"""
+    facts = grading.probe_facts(child, "task3")
+    assert not facts["forbidden"], (
+        f"Your task3 model's forward runs {facts['forbidden'][0]}; write it yourself."
+    )
+    problems = [problem for problem in facts.get("class_problems", {}).values() if problem]
+    assert not problems, f"{problems[0]}."
+
+
+@pytest.mark.task("task2")
+def test_task2_norm_before_classifier(grading, child):
+    """Task 2: a normalization feeds the classifier's final Linear"""
+    facts = grading.probe_facts(child, "task2")
+    passed, explanation = facts["norm_before_classifier"]
+    assert passed, explanation
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_accuracy(grading, child, hidden, task, score):
+    """Accuracy on the hidden test labels (partial credit by tier)"""
+    # predictions.csv on every test utterance, checked against the model on a secret sample
+    # (spec.toml [accuracy]; kws.grading.judge.accuracy)
+    accuracy = grading.accuracy(SPEC, child, hidden, task)
+    grading.report.add_leaderboard(
+        f"Speaker ID {task} accuracy", grading.shown(SPEC, task, accuracy)
+    )
+    target = SPEC.tasks[task].target
+    fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), target)
+    score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy
+    assert fraction == 1.0, message
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_predictions_csv(grading, hidden, task):
+    """predictions.csv: Id,Category with one known speaker per test utterance"""
+    notebook, classes = SPEC.notebook, list(TASKS.values())
+    path = predictions_csv(grading.submission, notebook, classes, task)
+    shown = relative(path, grading.submission)  # e.g. outputs/task1/predictions.csv
+    inside = path.resolve().is_relative_to(grading.submission.resolve())
+    assert inside and path.is_file(), f"{shown} is missing; run the cell that writes it."
+    assert path.stat().st_size < MAX_CSV_BYTES, f"{shown} is larger than 16 MB."
+    try:
+        rows = read_labels_csv(path)
+    except (ValueError, UnicodeDecodeError) as error:
+        pytest.fail(f"{shown}: {error}")
+    expected = set(hidden.test_labels)  # every test utterance, also those the child did not see
+    missing, extra = expected - set(rows), set(rows) - expected
+    assert not missing and not extra, (
+        f"{shown} has {len(missing)} test Ids missing and {len(extra)} unknown "
+        "Ids; write one row per utterance of testdata.json."
+    )
+    unknown = sorted(set(rows.values()) - set(hidden.classes))
+    assert not unknown, f"{shown} predicts unknown speakers, e.g. {unknown[0]!r}."
+
+
+test_retrains_on_gpu = retraining_test(SPEC)  # the notebook re-trained, graded (gpu)

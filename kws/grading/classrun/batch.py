@@ -1,0 +1,294 @@
+"""Grade a whole class: one `pytest grader/` process per submission, in parallel, into a gradebook.
+
+    kws grade SUBMISSIONS_DIR --data DATA --jobs 2 --out grades/ [--assignment speaker_id]
+        [--tiers FILE | --dataset NAME]
+
+`SUBMISSIONS_DIR` holds one folder per student (the folder name is the student's name in the
+gradebook). Each is graded by its own pytest process, so a submission that brings the grader
+down costs only its own row; the gradebook still gets that row, with zeros and the reason. Each
+grader runs in a session of its own (`GraderProcesses`): a time-out ends it with everything it
+started, and Ctrl-C (or SIGTERM) stops every running one. The `jobs` grading children running at
+once share the cores: each gets its share as torch threads (`kws.grading.command.child_threads`:
+on 2 cores with 2 jobs, 1 thread each instead of the grader's 2).
+Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
+The accuracy tier set is settled before any child starts: data the kit does not know stops the
+run at once with the option to add, instead of failing every student.
+
+Writes ``OUT/results/<student>.json`` (Gradescope schema), ``OUT/logs/<student>.txt`` (pytest's
+output, for the staff), ``OUT/gradebook.csv``: one row a student, one column a test, the
+total, the maximum, and the tier set each notebook was graded against, and ``OUT/run.json``:
+the absolute submissions and data folders, where `kws report` finds the hand-ins' notebooks.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kws.grading.command import (
+    check_grading_data,
+    child_threads,
+    grader_command,
+    grader_environment,
+)
+from kws.grading.records.gradebook import (
+    ROSTER_FILE,
+    Graded,
+    safe_name,
+    write_gradebook,
+    write_run_record,
+)
+from kws.grading.season.apply import apply_season, keep_season_files
+from kws.grading.season.course import kaggle_options
+
+if TYPE_CHECKING:
+    from kws.grading.classrun.shards import Shard
+    from kws.grading.records.roster import Roster
+
+
+class GraderProcesses:
+    """The graders of one batch, each ``python -m pytest`` in a session of its own, so that the
+    whole process group a grader started can be ended; `run` may be called from several threads
+    at once. `stop` ends every running grader (what Ctrl-C does) and refuses new ones."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen] = set()
+        self._stopped = False
+
+    def run(
+        self, command: list[str], *, cwd: Path, log: Path, env: dict[str, str], timeout: float
+    ) -> int | None:
+        """Run `command` in `cwd` with environment `env`, its output into `log`; its exit code,
+        or None when it ran longer than `timeout` seconds (its process group is then killed)."""
+        with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as output:
+            with self._lock:
+                if self._stopped:
+                    raise RuntimeError("grading was stopped")
+                grader = subprocess.Popen(
+                    command,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: a time-out ends all of it
+                )
+                self._running.add(grader)
+        try:
+            return grader.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(grader.pid)
+            grader.wait()
+            return None
+        finally:
+            with self._lock:
+                self._running.discard(grader)
+
+    def stop(self) -> None:
+        """End every running grader with everything it started; start no more."""
+        with self._lock:
+            self._stopped = True
+            for grader in self._running:
+                _kill_group(grader.pid)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+        os.killpg(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c():
+    """While the block runs (in the main thread), SIGTERM stops it as Ctrl-C does: with a
+    KeyboardInterrupt, so that the graders are stopped instead of left running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def grade_one(
+    submission: Path,
+    data: Path,
+    out_dir: Path,
+    *,
+    grader: Path | None = None,
+    hide: list[Path] = (),
+    pytest_args: list[str] = (),
+    timeout: float = 3600.0,
+    threads: int | None = None,
+    processes: GraderProcesses | None = None,
+    env: dict[str, str] | None = None,
+) -> Graded:
+    """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
+    submission in its own process; never raises for its faults. `threads`: torch threads of
+    its grading child (default: the grader's, `kws.grading.command.child_threads`);
+    `processes`: the batch's graders, to start it among (default: a set of its own); `env`:
+    the grader's environment (default `kws.grading.command.grader_environment`).
+
+    Every path is made absolute here, and the child runs in `out_dir`: its working directory
+    is never the kit's folder, so nothing the grader writes lands there.
+    """
+    submission, data, out_dir = (Path(p).resolve() for p in (submission, data, out_dir))
+    student = submission.name
+    results = out_dir / "results" / f"{safe_name(student)}.json"
+    log = out_dir / "logs" / f"{safe_name(student)}.txt"
+    results.unlink(missing_ok=True)
+    command = grader_command(
+        submission, data, results, grader=grader, hide=hide, options=pytest_args, threads=threads
+    )
+    start = time.monotonic()
+    code = (processes or GraderProcesses()).run(
+        command, cwd=out_dir, log=log, env=env or grader_environment(), timeout=timeout
+    )
+    if code is None:
+        problem = f"the grader ran longer than {timeout:g} s and was stopped"
+    else:
+        last = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        problem = f"the grader exited with code {code}: {last[0]}"
+    seconds = time.monotonic() - start
+    try:
+        document = json.loads(results.read_text())
+        return Graded(student, document, "", seconds)
+    except (OSError, json.JSONDecodeError):
+        return Graded(student, None, problem, seconds)
+
+
+def grade_batch(
+    submissions_dir: Path,
+    data: Path,
+    out_dir: Path,
+    *,
+    jobs: int = 2,
+    grader: Path | None = None,
+    pytest_args: list[str] = (),
+    timeout: float = 3600.0,
+    assignment: str | None = None,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    shard: "Shard | None" = None,
+    roster: "Roster | None" = None,
+    course: Path | None = None,
+    times: Path | None = None,
+) -> Path:
+    """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
+
+    `assignment` grades one notebook only; `dataset` / `tiers` name the accuracy tier set
+    (`kws.grading.judge.tiers`). ValueError / FileNotFoundError, before any child starts, when the
+    data cannot grade the selection. The submissions folder and `out_dir` are hidden from every
+    child, and the results and logs folders are the instructor's alone (mode 0700), so no
+    student's code can read a classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
+    stops every grader and their children, and raises KeyboardInterrupt.
+
+    `shard` (`kws.grading.classrun.shards.Shard`): grade only its share of the class, into its own
+    folder under ``out_dir/shards/`` with a record for `kws.grading.classrun.shards.merge_shards`.
+    `roster` (`kws.grading.records.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
+    `kws export`; the grades do not depend on it. `course` / `times`: the course file and a
+    hand-in times CSV (`kws.grading.season.apply`), kept beside the gradebook and applied to it.
+    """
+    submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
+    students = handin_folders(submissions_dir)
+    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
+    target, chosen = out_dir, students
+    if shard is not None:
+        target = shard.folder(out_dir)
+        chosen = [submissions_dir / name for name in shard.share([p.name for p in students])]
+    for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
+        (target / folder).mkdir(parents=True, exist_ok=True)
+        (target / folder).chmod(0o700)
+    if roster is not None:  # the students' identities: the instructor's alone
+        (target / ROSTER_FILE).touch(mode=0o600)
+        (target / ROSTER_FILE).chmod(0o600)
+        (target / ROSTER_FILE).write_bytes(roster.path.read_bytes())
+    write_run_record(
+        target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
+    )
+    record = None
+    if shard is not None:  # `kws merge` applies them to the merged gradebook
+        keep_season_files(out_dir, course, times)
+        from kws.grading.classrun.shards import grading_options, start_shard
+
+        recorded = grading_options(
+            submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
+            grader=grader, pytest_args=pytest_args, roster=roster.path if roster else None,
+        )  # fmt: skip
+        record = start_shard(target, shard, recorded, [p.name for p in students],
+                             [p.name for p in chosen])  # fmt: skip
+    options += kaggle_options(course)
+    grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
+    graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
+    gradebook = write_gradebook(graded, target / "gradebook.csv")
+    if record is not None:
+        from kws.grading.classrun.shards import finish_shard
+
+        finish_shard(target, record, graded)
+    else:
+        apply_season(target, course=course, times=times)
+    return gradebook
+
+
+def handin_folders(submissions_dir: Path) -> list[Path]:
+    """The hand-in folders of `submissions_dir`, sorted by name (hidden folders left out);
+    FileNotFoundError / ValueError saying what the folder should hold."""
+    submissions_dir = Path(submissions_dir).resolve()
+    if not submissions_dir.is_dir():
+        raise FileNotFoundError(
+            f"{submissions_dir}: no such folder of submissions (one folder per student)"
+        )
+    students = sorted(
+        p for p in submissions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    if not students:
+        raise ValueError(
+            f"{submissions_dir} has no student folders; put each submission in its own folder"
+        )
+    return students
+
+
+def _grade_all(
+    students: list[Path],
+    data: Path,
+    out_dir: Path,
+    hide: list[Path],
+    jobs: int,
+    **grading,
+) -> list[Graded]:
+    """`grade_one` for each of `students`, `jobs` at a time, in their order; `hide`: folders no
+    child may see; `grading`: `grade_one`'s grader, pytest_args and timeout. Ctrl-C (or SIGTERM)
+    stops every grader with what it started, and raises KeyboardInterrupt."""
+    graders, env = GraderProcesses(), grader_environment()
+
+    def one(submission: Path) -> Graded:
+        return grade_one(
+            submission,
+            data,
+            out_dir,
+            hide=hide,
+            threads=child_threads(jobs),
+            processes=graders,
+            env=env,
+            **grading,
+        )
+
+    with _sigterm_as_ctrl_c(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        try:
+            return list(pool.map(one, students))
+        except BaseException:  # Ctrl-C: no grader may run on without us
+            graders.stop()
+            pool.shutdown(cancel_futures=True)
+            raise

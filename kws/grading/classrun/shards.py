@@ -1,0 +1,370 @@
+"""A class larger than one machine: grade it in shards on a batch scheduler, then merge them.
+
+    kws grade SUBMISSIONS --data DATA --out OUT --shard I/N    one share of the class, 0 <= I < N
+    kws merge OUT                                               one gradebook from all N shards
+
+Shard I grades the I-th of N contiguous blocks of the hand-in folders sorted by name (their
+sizes differ by at most one), so every machine that sees the same folders splits the class the
+same way. It writes everything a one-machine `kws grade` writes (``results/``, ``logs/``,
+``gradebook.csv``, ``run.json``) into its own folder, ``OUT/shards/shard-I-of-N/``, and beside
+them ``shard.json``: the options it graded with, every hand-in it saw, its share, and whether it
+finished (written "running" first and "complete" last, so a shard stopped half-way says so).
+Shards never write into the same folder, so any number can run at once on a shared file system.
+
+`merge_shards` checks the N records against each other before it writes anything, and refuses,
+naming the shard and the command that fixes it: a shard missing or unfinished, shards graded
+with other options (data, tiers, assignment, submissions folder, grader) or from different
+splits, a hand-in graded twice or by no shard. It then writes ``OUT/gradebook.csv``,
+``OUT/results/``, ``OUT/logs/`` and ``OUT/run.json`` as a one-machine run would, so `kws report
+OUT` and `kws export` read it alike. How each hand-in is graded is `kws.grading.classrun.batch`'s business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from kws.grading.records.gradebook import Graded, safe_name, write_gradebook, write_run_record
+from kws.grading.season.apply import apply_season
+
+SHARDS = "shards"  # OUT/shards/shard-I-of-N/
+RECORD = "shard.json"
+RUNNING, COMPLETE = "running", "complete"
+_FIELDS = ("shard", "count", "status", "options", "handins", "share")  # what merging reads
+_FORM = re.compile(r"^\s*(-?\d*)\s*/\s*(-?\d*)\s*$")
+
+
+class ShardError(ValueError):
+    """Shards that cannot be merged (or a --shard that cannot be graded); the message says why
+    and what to run."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` of `count` (numbered from 0, as ``--array=0-N`` numbers Slurm's tasks)."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"I/N"`` as ``--shard`` takes it; ShardError saying the valid form otherwise."""
+        form = _FORM.match(text or "")
+        example = "--shard 0/4 ... --shard 3/4 (in a Slurm array: grade_array.sbatch)"
+        if not form:
+            raise ShardError(f"--shard {text!r}: give INDEX/COUNT, e.g. {example}")
+        index, count = form.groups()
+        if not index or not count:
+            side = "index" if not index else "count"
+            raise ShardError(
+                f"--shard {text!r} has no {side}: outside a Slurm array job "
+                "$SLURM_ARRAY_TASK_ID and $SLURM_ARRAY_TASK_COUNT are empty; "
+                f"give both numbers, e.g. {example}"
+            )
+        index, count = int(index), int(count)
+        if count < 1:
+            raise ShardError(f"--shard {text}: the number of shards must be at least 1")
+        if not 0 <= index < count:
+            raise ShardError(
+                f"--shard {text}: shards are numbered from 0, so with {count} shards the index "
+                f"runs from 0 to {count - 1} (a Slurm array numbered from 1, --array=1-{count}, "
+                "needs $SLURM_ARRAY_TASK_ID - $SLURM_ARRAY_TASK_MIN, as grade_array.sbatch does)"
+            )
+        return cls(index, count)
+
+    def share(self, handins: list[str]) -> list[str]:
+        """This shard's block of `handins` (sorted by name here): the same names on every
+        machine that sees the same folders; block sizes differ by at most one."""
+        names = sorted(handins)
+        start, end = (len(names) * i // self.count for i in (self.index, self.index + 1))
+        return names[start:end]
+
+    def folder(self, out_dir: Path) -> Path:
+        width = len(str(self.count - 1))  # shard-03-of-12 lists in order
+        return Path(out_dir) / SHARDS / f"shard-{self.index:0{width}d}-of-{self.count}"
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def file_digest(path: Path | None) -> str | None:
+    """sha256 of a file's bytes (None for no file): two shards read the same tiers or roster."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+
+
+def grading_options(
+    submissions: Path,
+    data: Path,
+    *,
+    assignment: str | None,
+    dataset: str | None,
+    tiers: Path | None,
+    grader: Path | None,
+    pytest_args: list[str],
+    roster: Path | None,
+) -> dict:
+    """What every shard of one class must have graded with (compared by `merge_shards`)."""
+    from kws import __version__
+
+    return {
+        "submissions": str(Path(submissions).resolve()),
+        "data": str(Path(data).resolve()),
+        "assignment": assignment,
+        "dataset": dataset,
+        "tiers": str(Path(tiers).resolve()) if tiers else None,
+        "tiers_sha256": file_digest(tiers),
+        "grader": str(Path(grader).resolve()) if grader else None,
+        "pytest_args": list(pytest_args),
+        "roster_sha256": file_digest(roster),
+        "kws_version": __version__,
+    }
+
+
+def _write_record(folder: Path, record: dict) -> None:
+    """shard.json, replaced in one step: a reader sees the old record or the new one."""
+    partial = folder / f".{RECORD}.partial"
+    partial.touch(mode=0o600)  # it names the instructor's folders
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(partial, folder / RECORD)
+
+
+def start_shard(
+    folder: Path, shard: Shard, options: dict, handins: list[str], share: list[str]
+) -> dict:
+    """Record that `shard` started grading `share` of `handins`; the record to finish."""
+    record = {
+        "shard": shard.index,
+        "count": shard.count,
+        "status": RUNNING,
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "options": options,
+        "handins": sorted(handins),
+        "share": list(share),
+    }
+    _write_record(folder, record)
+    return record
+
+
+def finish_shard(folder: Path, record: dict, graded: list[Graded]) -> None:
+    """Mark the shard complete, with each hand-in's outcome (what its gradebook row is made of)."""
+    entries = [
+        {"student": g.student, "results": g.document is not None, "problem": g.problem,
+         "seconds": g.seconds}
+        for g in graded
+    ]  # fmt: skip
+    finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    _write_record(folder, record | {"status": COMPLETE, "finished": finished, "graded": entries})
+
+
+def regrade_command(options: dict, out_dir: Path, shard: Shard | str) -> str:
+    """The `kws grade` command that grades `shard` with these options again."""
+    words = ["kws", "grade", options["submissions"], "--data", options["data"]]
+    words += ["--out", str(out_dir), "--shard", str(shard)]
+    for flag in ("assignment", "dataset", "tiers"):
+        words += [f"--{flag}", options[flag]] if options.get(flag) else []
+    return shlex.join(words)
+
+
+def _read_records(out_dir: Path) -> dict[Path, dict]:
+    root = out_dir / SHARDS
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"{root}: no shards to merge; grade them first with "
+            f"`kws grade SUBMISSIONS --data DATA --out {out_dir} --shard I/N` for I = 0 .. N-1"
+        )
+    records = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        path = folder / RECORD
+        try:
+            records[folder] = json.loads(path.read_text())
+            absent = [k for k in _FIELDS if k not in records[folder]]
+            if absent:
+                raise ValueError(f"no {', '.join(absent)}")
+        except FileNotFoundError:
+            raise ShardError(
+                f"{folder}: no {RECORD}: its shard never started grading, or this folder is not "
+                "one `kws grade --shard` wrote; grade that shard again or delete the folder"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise ShardError(f"{path} cannot be read ({error}); grade that shard again") from None
+    if not records:
+        raise FileNotFoundError(f"{root}: no shards to merge; grade them with --shard I/N first")
+    return records
+
+
+def _names(shards: list[int]) -> str:
+    return ", ".join(str(i) for i in sorted(shards))
+
+
+def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[int, dict]]:
+    """The number of shards and the records by index, once they agree; ShardError otherwise."""
+    counts = Counter(record["count"] for record in records.values())
+    if len(counts) > 1:
+        splits = "; ".join(
+            f"{n} shards: " + ", ".join(f.name for f, r in records.items() if r["count"] == n)
+            for n in sorted(counts)
+        )
+        raise ShardError(
+            f"{out_dir / SHARDS} holds shards of different splits ({splits}); delete the folders "
+            "of the split you gave up and merge again"
+        )
+    count = next(iter(counts))
+    by_index = {}
+    for folder, record in records.items():
+        expected = Shard(record["shard"], count).folder(out_dir)
+        if folder != expected:
+            raise ShardError(f"{folder}/{RECORD} describes shard {record['shard']}/{count}, "
+                             f"which belongs in {expected}; grade that shard again")  # fmt: skip
+        by_index[record["shard"]] = record
+    options = by_index[min(by_index)]["options"]
+    missing = [i for i in range(count) if i not in by_index]
+    if missing:
+        commands = "\n  ".join(regrade_command(options, out_dir, Shard(i, count)) for i in missing)
+        raise ShardError(
+            f"shard(s) {_names(missing)} of {count} missing from {out_dir / SHARDS} (never "
+            f"graded, or graded into another --out); grade them, then merge again:\n  {commands}"
+        )
+    for key in options:
+        by_value: dict[str, list[int]] = {}
+        for i, record in by_index.items():
+            by_value.setdefault(json.dumps(record["options"].get(key)), []).append(i)
+        if len(by_value) > 1:
+            groups = "; ".join(
+                f"shard(s) {_names(s)} with {key} = {v}" for v, s in by_value.items()
+            )
+            raise ShardError(
+                f"the shards were graded with different {key}: {groups}; grade the odd ones "
+                "again with the options of the others (every shard of a class must grade alike)"
+            )
+    return count, by_index
+
+
+def _check_shares(out_dir: Path, count: int, by_index: dict[int, dict]) -> list[str]:
+    """Every hand-in graded by exactly one finished shard; the class's hand-ins."""
+    seen = {i: tuple(r["handins"]) for i, r in by_index.items()}
+    if len(set(seen.values())) > 1:
+        first = min(seen)
+        changes = []
+        for i, names in seen.items():
+            added = ", ".join(sorted(set(names) - set(seen[first])))
+            gone = ", ".join(sorted(set(seen[first]) - set(names)))
+            if added or gone:
+                what = "; ".join(
+                    ([f"new: {added}"] if added else []) + ([f"gone: {gone}"] if gone else [])
+                )
+                changes.append(f"shard {i} saw {len(names)} ({what})")
+        raise ShardError(
+            f"the submissions folder changed while the shards graded: shard {first} saw "
+            f"{len(seen[first])} hand-ins, {', '.join(changes)}; grade every shard "
+            "again once the folder is final"
+        )
+    options = by_index[min(by_index)]["options"]
+    unfinished = [i for i, r in by_index.items() if r.get("status") != COMPLETE]
+    if unfinished:
+        started = "; ".join(
+            f"shard {i} started {by_index[i].get('started')} on {by_index[i].get('host')}"
+            for i in sorted(unfinished)
+        )
+        commands = "\n  ".join(
+            regrade_command(options, out_dir, Shard(i, count)) for i in sorted(unfinished)
+        )
+        raise ShardError(
+            f"shard(s) {_names(unfinished)} of {count} did not finish ({started}): still running, "
+            "or stopped (time limit, cancelled, node failure); when they have ended, grade "
+            f"them again and merge:\n  {commands}"
+        )
+    graded_by: dict[str, list[int]] = {}
+    for i, record in by_index.items():
+        for name in record["share"]:
+            graded_by.setdefault(name, []).append(i)
+    twice = {name: shards for name, shards in graded_by.items() if len(shards) > 1}
+    if twice:
+        listed = "; ".join(f"{name} by shards {_names(s)}" for name, s in sorted(twice.items()))
+        raise ShardError(f"hand-ins graded by more than one shard: {listed}; the shards overlap "
+                         "(edited records?): grade every shard again")  # fmt: skip
+    handins = list(next(iter(seen.values())))
+    ungraded = sorted(set(handins) - set(graded_by))
+    if ungraded:
+        raise ShardError(f"hand-ins no shard graded: {', '.join(ungraded)}; grade every shard "
+                         "again")  # fmt: skip
+    files = Counter(safe_name(name) for name in handins)
+    clash = sorted(name for name in handins if files[safe_name(name)] > 1)
+    if clash:
+        raise ShardError(
+            f"hand-in folders {', '.join(clash)} share one results file name "
+            f"({safe_name(clash[0])}.json); rename them apart and grade every shard again"
+        )
+    return handins
+
+
+def _shard_outcomes(folder: Path, record: dict) -> list[Graded]:
+    """The shard's gradebook rows as `Graded` entries; ShardError when files are missing."""
+    entries = record.get("graded") or []
+    if sorted(e["student"] for e in entries) != sorted(record["share"]):
+        raise ShardError(f"{folder}/{RECORD} is complete but does not list its share's outcomes; "
+                         "grade that shard again")  # fmt: skip
+    graded = []
+    for entry in entries:
+        document = None
+        if entry["results"]:
+            path = folder / "results" / f"{safe_name(entry['student'])}.json"
+            try:
+                document = json.loads(path.read_text())
+            except (OSError, ValueError):
+                raise ShardError(
+                    f"{path} is missing or half-written, though {folder.name} finished; "
+                    "grade that shard again"
+                ) from None
+        graded.append(Graded(entry["student"], document, entry["problem"], entry["seconds"]))
+    return graded
+
+
+def merge_shards(out_dir: Path) -> Path:
+    """Merge the shards under ``OUT/shards/`` into ``OUT``'s gradebook, results, logs and
+    run.json (as one `kws grade` of the whole class writes them); return the gradebook.
+    FileNotFoundError when there is nothing to merge, ShardError (naming the shard and the
+    command to run) when the shards do not make one class; nothing is written then."""
+    out_dir = Path(out_dir).resolve()
+    records = _read_records(out_dir)
+    count, by_index = _check_records(out_dir, records)
+    handins = _check_shares(out_dir, count, by_index)
+    graded = []
+    for i in range(count):
+        graded += _shard_outcomes(Shard(i, count).folder(out_dir), by_index[i])
+    for folder in ("results", "logs"):  # the instructor's eyes only, as `kws grade` makes them
+        (out_dir / folder).mkdir(parents=True, exist_ok=True)
+        (out_dir / folder).chmod(0o700)
+    for i in range(count):
+        source = Shard(i, count).folder(out_dir)
+        for name in by_index[i]["share"]:
+            for folder, suffix in (("results", ".json"), ("logs", ".txt")):
+                path = source / folder / f"{safe_name(name)}{suffix}"
+                if path.is_file():
+                    shutil.copyfile(path, out_dir / folder / path.name)
+    options = by_index[0]["options"]
+    roster = Shard(0, count).folder(out_dir) / "roster.csv"
+    run = json.loads((Shard(0, count).folder(out_dir) / "run.json").read_text())
+    if roster.is_file():
+        shutil.copyfile(roster, out_dir / "roster.csv")
+        (out_dir / "roster.csv").chmod(0o600)
+    write_run_record(
+        out_dir,
+        Path(options["submissions"]),
+        Path(options["data"]),
+        options["assignment"],
+        roster_key=run.get("roster_key") if roster.is_file() else None,
+    )
+    by_name = {g.student: g for g in graded}
+    gradebook = write_gradebook([by_name[name] for name in handins], out_dir / "gradebook.csv")
+    apply_season(out_dir)  # the course file and adjustments kept in OUT, if any
+    return gradebook

@@ -1,0 +1,16 @@
+"""The judge: how the graded tests turn the grading child's payload into points.
+
+- `verdicts`: the ``grading`` fixture (`Grading`) every graded test reads, the re-training test
+  and the numeric tests an assignment's spec declares;
+- `notebook`: run the grading child on one notebook (`run_notebook`), say what went wrong, and
+  which notebooks a hand-in can be graded in;
+- `accuracy` (the model's or the predictions.csv's accuracy), `tiers` (tier sets and partial
+  credit), `budget` (parameter budgets measured from the checkpoint);
+- the flags for a person to read: `review` (model cells that reach for the grader),
+  `carried` (checkpoints that carry data), `public_gap` (public clips far above private ones);
+- `results`: Gradescope's ``results.json``, points and visibility, the score table;
+- `device`: whether the grading machine has a GPU, without importing torch here.
+
+Runs in the grader's own process (the pytest plugin, `kws.grading.plugin`): it never imports
+student code or the child's modules; it starts the child through `kws.grading.sandbox`.
+"""

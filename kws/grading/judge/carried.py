@@ -1,0 +1,111 @@
+"""Checkpoints that carry data instead of weights, flagged for a person to read.
+
+A model can answer from a table instead of its weights: the test set's fingerprints and labels
+(Speech Commands' test labels are public; the HW4 test features are handed out), a hash of each
+clip and its class, or float weights hidden as integer bit patterns. Runs in the grader's
+process (the parent) on each graded task's ``model.pt`` and ``config.json``, read without torch
+(`kws.grading.judge.budget.load_state`), with what the grading child found comparing the loaded
+checkpoint with what the model's constructor builds (`kws.grading.child.buffers`). Each finding
+is one sentence for `kws.grading.judge.review.REVIEW_PREFIX` (the student's results and the report's
+"hand-ins to look at"); points are not changed by a flag. What each rule catches and cannot:
+docs/reference/threat-model.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kws.counts import format_count, is_bookkeeping
+from kws.grading.judge.budget import BudgetError, load_state
+
+MIN_ITEMS = 100  # below this a test set's size can match a model's own sizes by chance
+CONFIG_BYTES = 16 * 1024  # course configs take under 1 kB; a table in one reaches __init__
+
+
+def _names(keys: list[str], count: int = 3) -> str:
+    more = f" and {len(keys) - count} more" if len(keys) > count else ""
+    return ", ".join(keys[:count]) + more
+
+
+def _integer_tensors(state: dict, task: str, constructed: set[str]) -> list[str]:
+    """Integer and bool tensors beyond a normalization's bookkeeping, unless the model's
+    constructor builds them so (an index or a mask)."""
+    keys = [
+        k
+        for k, v in state.items()
+        if not v.is_floating_point()
+        and not is_bookkeeping(k, v)
+        and k.removeprefix("_orig_mod.").removeprefix("module.") not in constructed
+    ]
+    if not keys:
+        return []
+    values = format_count(sum(state[k].numel for k in keys))
+    return [
+        f"{task}/model.pt holds integer or bool tensors that are not a normalization's "
+        f"bookkeeping and that the model's constructor does not build ({_names(keys)}: "
+        f"{values} values); a model's weights are floats, an integer tensor can carry a table "
+        "of answers or weights as bit patterns"
+    ]
+
+
+def _shaped_like_test_set(state: dict, task: str, n_items: int, n_classes: int) -> list[str]:
+    """Tensors whose leading size is the test set's number of items (one row per item)."""
+    if n_items < MIN_ITEMS or n_items == n_classes:
+        return []
+    keys = [k for k, v in state.items() if v.dim() and v.shape[0] == n_items]
+    if not keys:
+        return []
+    return [
+        f"{task}/model.pt holds tensors with one row per test item ({_names(keys)}: leading "
+        f"size {n_items}, the hidden test set's size); a table of the test set would look so"
+    ]
+
+
+def _written(task: str, buffers: dict | None) -> list[str]:
+    """Buffers and frozen parameters that differ from what the constructor builds."""
+    keys = (buffers or {}).get("written") or []
+    if not keys:
+        return []
+    return [
+        f"{task}/model.pt holds buffers or frozen parameters that differ from what the model's "
+        f"constructor builds ({_names(keys)}); training never updates them, so other code "
+        "wrote them after the model was built (e.g. a table of the test set)"
+    ]
+
+
+def _large_config(folder: Path, task: str) -> list[str]:
+    config = folder / "config.json"
+    if not config.is_file() or config.stat().st_size <= CONFIG_BYTES:
+        return []
+    return [
+        f"{task}/config.json takes {config.stat().st_size // 1024} kB (a model's settings take "
+        "under 1 kB); what it holds reaches the model's constructor, a table included"
+    ]
+
+
+def checkpoint_flags(
+    folder: Path, task: str, n_items: int, n_classes: int, buffers: dict | None = None
+) -> list[str]:
+    """One sentence per way `task`'s checkpoint in `folder` looks like it carries data.
+
+    Args:
+        folder: the task's output folder (``OUT_DIR/<task>``, holding model.pt, config.json).
+        task: the task's name, for the sentences ("task1").
+        n_items: the hidden test set's number of items (every item, not only a sample).
+        n_classes: the task's number of classes (a classifier's rows are not a table).
+        buffers: what the grading child found (`kws.grading.child.buffers`:
+            ``{"written": [...], "constructed": [...]}``), None when it could not compare.
+
+    Returns:
+        The findings, [] for an honest checkpoint (and for one that cannot be read: the
+        tests that load it say why).
+    """
+    flags = _large_config(folder, task)
+    try:
+        state = load_state(folder / "model.pt", task)
+    except BudgetError:
+        return flags
+    constructed = set((buffers or {}).get("constructed") or [])
+    flags += _integer_tensors(state, task, constructed)
+    flags += _shaped_like_test_set(state, task, n_items, n_classes)
+    return flags + _written(task, buffers)

@@ -1,0 +1,123 @@
+"""Grader-side glue: run one notebook's child, explain what went wrong, score accuracy by tier.
+
+Used by grader/conftest.py and the grader's tests. Nothing here runs student code: the child
+does (`kws.grading.child.runner` in `kws.grading.sandbox`), and this module reads its checked
+payload (`kws.grading.protocol.payload`). What an assignment is (its notebook, the class each model
+task fixes, its data folder, its limits) comes from its spec, ``kws/assignments/<name>/spec.toml``;
+`ASSIGNMENTS` is the registry of `kws.spec`.
+"""
+
+import tempfile
+from pathlib import Path
+
+from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
+from kws.grading.protocol.payload import check_payload
+from kws.grading.sandbox.run import ChildJob, ChildResult, Limits, run_child
+from kws.grading.testsets.hidden import HiddenTest
+from kws.grading.testsets.layouts import layout_of
+from kws.spec import ASSIGNMENTS, Spec
+
+
+def run_notebook(
+    submission: Path,
+    assignment: Spec,
+    hidden: HiddenTest,
+    *,
+    limits: Limits,
+    hide: list[Path],
+    device: str = "cpu",
+    outputs: str = "outputs",
+    retrain: Retraining | None = None,
+    readable: list[Path] = (),
+) -> ChildResult:
+    """Run the grading child on `submission` for every model task of `assignment` (the tasks
+    its spec gives a class); with `retrain`, the re-training child re-runs the whole notebook
+    first (`readable`: data folders the child reads in place, for re-training)."""
+    run = ChildRun(
+        notebook=assignment.notebook,
+        classes=assignment.model_tasks,
+        n_classes=len(hidden.classes),
+        outputs=outputs,
+        device=device,
+        retrain=retrain,
+        near=assignment.accuracy.margin if assignment.accuracy.from_csv else 0.0,
+    )
+    module = "kws.grading.child.retrain" if retrain else "kws.grading.child.runner"
+    with tempfile.TemporaryDirectory(prefix="kws-run-") as folder:
+        job = ChildJob(
+            ["-m", module, "{result}", f"{{work}}/{RUN_FILE}"],
+            submission=submission,
+            inputs={run.inputs: hidden.inputs_file, RUN_FILE: run.save(Path(folder))},
+            limits=limits,
+            gpu=device != "cpu",
+            hide=hide,
+            readable=readable,
+            assignment=None if assignment.package else assignment.folder,
+        )
+        result = run_child(job)
+    if result.status == "ok":
+        try:
+            check_payload(
+                result.payload,
+                list(assignment.model_tasks),
+                len(hidden.labels),
+                len(hidden.classes),
+                list(assignment.tasks),
+            )
+        except ValueError as error:
+            result.status, result.reason, result.payload = "invalid_output", str(error), None
+    return result
+
+
+def child_problem(result: ChildResult) -> str:
+    """One or two sentences for the student about a child that did not finish normally."""
+    what = {
+        "timeout": "Grading your notebook's model took too long",
+        "memory": "Grading your notebook's model ran out of memory",
+        "killed": "The grading process running your model was killed",
+        "crashed": "The grading process running your model crashed",
+        "invalid_output": "The grading process running your model ended without a valid result",
+    }.get(result.status, "Grading your notebook failed")
+    return (
+        f"{what} ({result.reason}). Make sure the cells tagged 'model' only define your classes "
+        "(no training, no downloads, no exit calls) and that the saved model runs on CPU."
+    )
+
+
+def missing_test_data(data: Path, assignment: str) -> str | None:
+    """Why `data` cannot grade `assignment` (its hidden test set is absent), or None; its
+    spec's [data] layout knows where the test set is (`kws.grading.testsets.layouts`)."""
+    return layout_of(ASSIGNMENTS[assignment]).missing(data)
+
+
+def holds_notebook(submission: Path, assignment: Spec) -> bool:
+    """Whether the submission holds this assignment's notebook: by its name, or any notebook
+    defining one of its classes (read as text; nothing is run)."""
+    if (submission / assignment.notebook).is_file():
+        return True
+    needles = [f"class {name}" for name in assignment.model_tasks.values()]
+    return any(
+        any(needle in path.read_text(errors="replace") for needle in needles)
+        for path in submission.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in path.parts and path.is_file()
+    )
+
+
+def ungradable_assignments(submission: Path, data: Path, present: set[str]) -> dict[str, str]:
+    """{assignment: a sentence for the run's output} for each of `present` that cannot be
+    graded: the submission holds no notebook of it, or `data` no test set for it."""
+    left_out = {}
+    for name in sorted(present):
+        notebook = ASSIGNMENTS[name].notebook
+        if not holds_notebook(submission, ASSIGNMENTS[name]):
+            why = f"the submission holds no {notebook}"
+        elif missing_test_data(data, name):
+            why = f"the grading data has no test set for it ({missing_test_data(data, name)})"
+        else:
+            continue
+        others = sorted(present - {name})
+        hint = f" (Course staff: --assignment {others[0]} grades that one only.)" if others else ""
+        left_out[name] = (
+            f"Not graded in this run: {notebook}, because {why}; its tests are left out.{hint}"
+        )
+    return left_out

@@ -1,0 +1,282 @@
+"""Gradescope-schema results for a pytest run: points, visibility, partial credit, a score table.
+
+A grader's tests declare what they are worth with markers::
+
+    @pytest.mark.points(4)
+    @pytest.mark.visibility("hidden")        # visible (default), hidden, after_due_date, after_published
+    def test_accuracy(score, child):
+        '''Accuracy on the hidden test set'''   # first docstring line = the name students see
+        score.set(0.5, "medium tier reached")   # partial credit, kept even if an assert fails after
+        assert accuracy >= strong, "Accuracy 0.84 is below the strong tier 0.885; ..."
+
+`GradescopeReport` (registered by grader/conftest.py) turns each test into an entry of
+``results.json`` as Gradescope reads it — name, score, max_score, status, output, visibility — with
+the total score, the execution time and an output for the whole run. A failing test's output is
+its assertion message; a hidden test's output says only passed or failed. The file is written at
+the end of every session, also when collection fails, and a score table is printed.
+
+A test that was skipped (no GPU for a re-training test) was not run, so it must not read as a
+failure: Gradescope's schema has no "skipped" status, so it is listed as passed with 0 / 0 points
+(left out of the total) and an output saying why it did not run. Facts about the run that are not
+tests (the accuracy tier set used) go in the document's ``extra_data``; each test's own
+``extra_data`` names its function, assignment and task, so `kws report` can group the class's
+results without parsing names. Each task's hidden-test accuracy also goes on Gradescope's
+``leaderboard`` (``{name, value, order}``; higher is better), as the course's Kaggle leaderboard did.
+"""
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pytest
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+HIDDEN_OUTPUT = "This test is hidden; its details are not shown."
+_MESSAGE_LINES = 3
+
+
+@dataclass
+class TestResult:
+    """One entry of results.json's "tests" list."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    name: str
+    score: float
+    max_score: float
+    status: str  # "passed" or "failed" (a skipped test: "passed" with 0 / 0, see above)
+    output: str
+    visibility: str = "visible"
+    # What the test belongs to, for the class report: {"assignment", "test", "task"} as known.
+    extra_data: dict = field(default_factory=dict)
+
+
+class Score:
+    """The ``score`` fixture: the fraction of its points a test awards, for partial credit.
+
+    A test that never calls `set` gets all its points when it passes and none when it fails.
+
+    Example:
+        ```python
+        def test_accuracy(grading, child, hidden, score):
+            fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), "strong")
+            score.set(fraction, message if fraction == 1.0 else "")
+            assert fraction == 1.0, message
+        ```
+    """
+
+    def __init__(self):
+        self.fraction: float | None = None
+        self.note = ""
+
+    def set(self, fraction: float, note: str = "") -> None:
+        """Award `fraction` of the test's points, whatever the test's outcome.
+
+        Args:
+            fraction: 0..1.
+            note: a sentence shown with the score.
+
+        Raises:
+            ValueError: `fraction` is outside 0..1.
+        """
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"score.set({fraction}): the fraction must be between 0 and 1")
+        self.fraction, self.note = float(fraction), note
+
+
+def results_document(
+    tests: list[TestResult],
+    *,
+    output: str,
+    execution_time: float,
+    extra_data: dict | None = None,
+    leaderboard: list[dict] | None = None,
+) -> dict:
+    """The results.json object Gradescope reads (total score = the sum of the tests' scores);
+    `leaderboard`: its ``{name, value, order}`` entries, left out when there are none."""
+    document = {
+        "score": round(sum(t.score for t in tests), 4),
+        "execution_time": int(round(execution_time)),
+        "output": output,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": extra_data or {},
+        "tests": [asdict(t) for t in tests],
+    }
+    if leaderboard:
+        document["leaderboard"] = leaderboard
+    return document
+
+
+def write_results(path: Path, document: dict) -> None:
+    """Write `document` to `path` atomically (a half-written file is never left behind)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(document, indent=2) + "\n")
+    os.replace(partial, path)
+
+
+def failure_message(excinfo) -> str:
+    """The first lines of an assertion message, or the exception's type and first line."""
+    error = excinfo.value
+    text = str(error).strip()
+    if isinstance(error, AssertionError | pytest.fail.Exception):
+        # pytest appends its own "assert ..." explanation after the message: drop it.
+        text = text.split("\nassert ")[0].strip()
+        lines = [line for line in text.splitlines() if line.strip()][:_MESSAGE_LINES]
+        return "\n".join(lines) or "A check failed."
+    first = text.splitlines()[0] if text else ""
+    return f"The grader hit an error: {type(error).__name__}: {first}"[:500]
+
+
+def _marker_arg(item, name: str, default):
+    marker = item.get_closest_marker(name)
+    return marker.args[0] if marker and marker.args else default
+
+
+def _test_facts(item) -> dict:
+    """The test's function name, the assignment it grades (its ``assignment`` marker, which the
+    grader gives every graded test, or a module-level ASSIGNMENT) and its task (a `task`
+    parameter, a ``task`` marker, or the module's TASK), as far as they are known."""
+    module = getattr(item, "module", None)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    facts = {
+        "test": getattr(item, "originalname", item.name),
+        "assignment": _marker_arg(item, "assignment", getattr(module, "ASSIGNMENT", None)),
+        "task": params.get("task", _marker_arg(item, "task", getattr(module, "TASK", None))),
+    }
+    return {key: value for key, value in facts.items() if isinstance(value, str)}
+
+
+class GradescopeReport:
+    """pytest plugin collecting per-test points and writing results.json at the session's end."""
+
+    def __init__(self, results_path: Path | None):
+        self.results_path = results_path
+        self.started = time.monotonic()
+        self.tests: dict[str, TestResult] = {}
+        self.order: list[str] = []
+        self.scores: dict[str, Score] = {}
+        self.notes: list[str] = []
+        self.skipped: set[str] = set()
+        self.terminal_notes: list[str] = []
+        self.extra_data: dict = {}
+        self.leaderboard: dict[str, dict] = {}
+        self._release_later = False  # the running test is shown after the due date
+
+    def release_after_due_date(self) -> None:
+        """Show the running test to students only after the due date (the Kaggle rule's
+        private part: `kws.grading.testsets.split`)."""
+        self._release_later = True
+
+    def pytest_runtest_setup(self, item):
+        self._release_later = False
+
+    def add_leaderboard(self, name: str, value: float, order: str = "desc") -> None:
+        """Put `value` on Gradescope's leaderboard under the column `name` ("desc": higher
+        ranks first)."""
+        self.leaderboard[name] = {"name": name, "value": round(float(value), 4), "order": order}
+
+    def add_output(self, text: str, *, terminal: bool = False) -> None:
+        """Add a paragraph to the run's overall output (shown to the student); `terminal`
+        also prints it under the score table."""
+        if text not in self.notes:
+            self.notes.append(text)
+            if terminal:
+                self.terminal_notes.append(text)
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "points(n): what the test is worth")
+        config.addinivalue_line(
+            "markers", "visibility(v): visible|hidden|after_due_date|after_published"
+        )
+
+    @pytest.fixture
+    def score(self, request) -> Score:
+        return self.scores.setdefault(request.node.nodeid, Score())
+
+    def pytest_collection_finish(self, session):
+        for item in session.items:  # after -k/-m deselection: only tests that will run
+            visibility = _marker_arg(item, "visibility", "visible")
+            if visibility not in VISIBILITIES:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: visibility {visibility!r} is not one of {VISIBILITIES}"
+                )
+            doc = (getattr(item, "obj", None).__doc__ or "").strip() if hasattr(item, "obj") else ""
+            name = doc.splitlines()[0] if doc else item.name
+            if getattr(item, "callspec", None) is not None:
+                name += f" [{item.callspec.id}]"
+            points = float(_marker_arg(item, "points", 0.0))
+            about = _test_facts(item)
+            self.tests[item.nodeid] = TestResult(name, 0.0, points, "failed", "", visibility, about)
+            self.order.append(item.nodeid)
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.add_output(
+                f"The grader could not load {report.nodeid or 'its tests'}; the points of its tests "
+                "are missing from this result. Tell the course staff."
+            )
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        test = self.tests.get(item.nodeid)
+        if test is None or (report.when != "call" and not report.failed and not report.skipped):
+            return
+        given = self.scores.get(item.nodeid)
+        if report.skipped:
+            reason = call.excinfo.value.msg if call.excinfo else "skipped"
+            test.max_score, test.score, test.status = 0.0, 0.0, "passed"
+            test.output = f"Not graded in this run ({reason}); its points are not counted."
+            self.skipped.add(item.nodeid)
+            return
+        if report.passed:
+            fraction = 1.0 if given is None or given.fraction is None else given.fraction
+            message = given.note if given else ""
+        else:
+            fraction = given.fraction if given and given.fraction is not None else 0.0
+            message = failure_message(call.excinfo) if call.excinfo else "The check failed."
+            if given and given.note:
+                message = f"{given.note}\n{message}"
+        if self._release_later:
+            test.visibility = "after_due_date"
+        test.score = round(test.max_score * fraction, 4)
+        test.status = "passed" if fraction == 1.0 else "failed"
+        test.output = message if test.visibility != "hidden" else HIDDEN_OUTPUT
+
+    def results(self) -> dict:
+        tests = [self.tests[nodeid] for nodeid in self.order]
+        return results_document(
+            tests,
+            output="\n\n".join(self.notes),
+            execution_time=time.monotonic() - self.started,
+            extra_data=self.extra_data,
+            leaderboard=list(self.leaderboard.values()),
+        )
+
+    def pytest_sessionfinish(self, session):
+        if self.results_path is not None:
+            write_results(self.results_path, self.results())
+
+    def pytest_terminal_summary(self, terminalreporter):
+        document = self.results()
+        write = terminalreporter.write_line
+        terminalreporter.section("score")
+        width = max([len(t["name"]) for t in document["tests"]] + [10])
+        for nodeid, test in zip(self.order, document["tests"], strict=True):
+            if nodeid in self.skipped:
+                write(f"   {test['name']:<{width}}  not run (its points are not counted)")
+                continue
+            mark = "ok " if test["status"] == "passed" else "-- "
+            write(f"{mark}{test['name']:<{width}}  {test['score']:>6g} / {test['max_score']:g}")
+        total = sum(t["max_score"] for t in document["tests"])
+        write(f"   {'total':<{width}}  {document['score']:>6g} / {total:g}")
+        for note in self.terminal_notes:
+            write(note)
+        if self.results_path is not None:
+            write(f"results written to {self.results_path}")

@@ -1,0 +1,159 @@
+"""Accuracy tier sets: which table of thresholds a grading run scores accuracy against.
+
+A tier set is four accuracies in rising order (simple, medium, strong, boss). The tables live in
+each assignment's spec, the ``[tiers]`` table of ``kws/assignments/<name>/spec.toml``, one per
+dataset; the tier a task needs for full marks is its ``target`` there. A run picks its table in
+this order:
+
+1. ``--tiers FILE``: a JSON tier table, ``{"simple": 0.6, "medium": ..., "strong": ..., "boss": ...}``,
+   or one table per assignment, keyed by its name or one of the ``aliases`` its spec gives (the
+   keys of earlier kits' thresholds.json);
+2. ``--dataset NAME``: the entry NAME of the spec's [tiers];
+3. a dataset the kit knows, recognised from the data folder by the spec's data layout
+   (`kws.grading.testsets.layouts`): the synthetic datasets by the README their generator writes, the
+   real 12-class Speech Commands test set by its clip count, the real HW4 features by their 600
+   speakers and 8,000 test utterances.
+
+Anything else is refused with the option to add: a 10-speaker folder is never silently graded
+against the 600-speaker Kaggle tiers.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kws.grading.testsets.layouts import layout_of
+from kws.spec import ASSIGNMENTS, TIER_ORDER, Spec
+
+
+@dataclass(frozen=True)
+class TierSet:
+    """The tiers one assignment is graded against, and where they come from (for the reports)."""
+
+    name: str  # the dataset's name in the spec's [tiers], or the --tiers file name
+    tiers: dict[str, float]
+    source: str  # "detected from the --data folder", "--dataset", "--tiers FILE_NAME"
+
+    def describe(self) -> str:
+        values = ", ".join(f"{t} {self.tiers[t]:g}" for t in TIER_ORDER)
+        return f"tier set {self.name!r} ({values}; {self.source})"
+
+
+def check_tiers(tiers: dict, where: str) -> dict[str, float]:
+    """`tiers` as floats, or ValueError unless it holds the four tiers in rising order."""
+    values = [tiers.get(name) if isinstance(tiers, dict) else None for name in TIER_ORDER]
+    if (
+        None in values
+        or not all(isinstance(v, int | float) for v in values)
+        or values != sorted(values)
+    ):
+        raise ValueError(
+            f"{where} needs the tiers {', '.join(TIER_ORDER)} as numbers in rising order, "
+            'e.g. {"simple": 0.6, "medium": 0.7, "strong": 0.8, "boss": 0.9}'
+        )
+    return {name: float(tiers[name]) for name in TIER_ORDER}
+
+
+def detect_dataset(data: Path, assignment: str, spec: Spec | None = None) -> str | None:
+    """The [tiers] name of a dataset the kit knows under `data`, else None (read by the layout
+    of `spec`'s data; default: ``ASSIGNMENTS[assignment]``)."""
+    return layout_of(spec or ASSIGNMENTS[assignment]).detect(data)
+
+
+def tier_set(
+    data: Path,
+    assignment: str,
+    *,
+    dataset: str | None = None,
+    tiers_file: Path | None = None,
+    spec: Spec | None = None,
+) -> TierSet:
+    """The tier set `assignment` is graded against; ValueError naming the option to add.
+
+    `spec`: the assignment's spec (default: ``ASSIGNMENTS[assignment]``, its file in the kit)."""
+    spec = spec or ASSIGNMENTS[assignment]
+    if tiers_file is not None:
+        try:
+            table = json.loads(Path(tiers_file).read_text())
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"--tiers {tiers_file}: cannot read a JSON tier table ({error})"
+            ) from None
+        if isinstance(table, dict):
+            keys = (spec.name, *spec.aliases)
+            key = next((k for k in keys if k in table), None)
+            table = table[key] if key else table
+        return TierSet(
+            Path(tiers_file).name,
+            check_tiers(table, f"--tiers {tiers_file}"),
+            f"--tiers {Path(tiers_file).name}",  # students read it: no path of this machine
+        )
+    known = spec.tiers
+    if dataset is not None:
+        if dataset not in known:
+            raise ValueError(
+                f"--dataset {dataset}: {spec.path} has no tiers of that name in [tiers] "
+                f"(it has {', '.join(sorted(known))}); add an entry, pass --tiers FILE, or grade "
+                "the other notebook only (--assignment)"
+            )
+        return TierSet(dataset, known[dataset], "--dataset")
+    detected = detect_dataset(data, assignment, spec)
+    if detected is None or detected not in known:
+        raise ValueError(
+            f"{data}: the {assignment} data is not a dataset the grader knows "
+            f"({', '.join(sorted(known))}), so it has no accuracy tiers for it. Name them: add "
+            f'--tiers FILE (a JSON like {{"simple": 0.6, "medium": 0.7, "strong": 0.8, '
+            f'"boss": 0.9}}) or --dataset NAME (an entry of [tiers] in {spec.path})'
+        )
+    # Students read the source: name the data's kind, never its path on the grading machine.
+    return TierSet(detected, known[detected], "detected from the --data folder")
+
+
+def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[float, str]:
+    """Partial credit for an accuracy: full marks at the target tier, an equal share per lower tier.
+
+    Args:
+        accuracy: the accuracy on the hidden test set (0..1).
+        tiers: {tier: threshold} of the run's dataset (``grading.tiers(SPEC.name)``).
+        target: the tier that gives full marks (the task's ``target`` in ``spec.toml``).
+
+    Returns:
+        (fraction of the points, a sentence for the student naming the tier reached and the next).
+
+    Example:
+        ```python
+        fraction, message = tier_credit(0.71, {"simple": 0.6, "medium": 0.7, "strong": 0.8,
+                                               "boss": 0.9}, "strong")  # 2/3, "... medium ..."
+        score.set(fraction, message)
+        ```
+    """
+    wanted = TIER_ORDER[: TIER_ORDER.index(target) + 1]
+    reached = [name for name in wanted if accuracy >= tiers[name]]
+    fraction = len(reached) / len(wanted)
+    if fraction == 1.0:
+        return 1.0, f"Accuracy {accuracy:.4f} reaches the {target} tier ({tiers[target]:.4f})."
+    missing = wanted[len(reached)]
+    got = f"reaches the {reached[-1]} tier" if reached else "reaches no tier"
+    return fraction, (
+        f"Accuracy {accuracy:.4f} {got}; the {missing} tier needs {tiers[missing]:.4f} "
+        f"(full marks at {target}, {tiers[target]:.4f}). Train longer or improve the model."
+    )
+
+
+def accuracy_in(message: str) -> float | None:
+    """The accuracy a `tier_credit` message states ("Accuracy 0.8740 reaches ..."), or None."""
+    found = re.search(r"\bAccuracy (\d+(?:\.\d+)?) (?:reaches|below)", message)
+    return float(found.group(1)) if found else None
+
+
+def tiers_in(output: str, assignment: str) -> dict[str, float] | None:
+    """The tiers of `assignment` that a run's output states with `TierSet.describe`, or None."""
+    for paragraph in output.split("\n\n"):
+        found = re.search(r"tier set '[^']*' \(([^;)]*)", paragraph)
+        if found and assignment in paragraph[: found.start()]:
+            pairs = (item.split() for item in found.group(1).split(","))
+            tiers = {name: float(value) for name, value in (p for p in pairs if len(p) == 2)}
+            if set(tiers) == set(TIER_ORDER):
+                return tiers
+    return None

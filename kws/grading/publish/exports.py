@@ -1,0 +1,200 @@
+"""A graded class in the CSV layouts Canvas and Moodle import (`kws export canvas|moodle`).
+
+    export_grades("canvas", Path("grades"), Path("canvas.csv"))   # roster: the one `kws grade
+    export_grades("moodle", Path("grades"), Path("moodle.csv"),    #   --roster` copied, or this
+                  roster=Path("participants.csv"), id_column="Email address")
+
+Each roster row (`kws.grading.records.roster`) becomes one row, in the roster's order; its score is the
+gradebook's total (or, with `assignment`, that notebook's points; with `scale_to`, rescaled to
+that many points); scores are final (late penalties and adjustments applied). A student on the
+roster who handed in nothing (or, with `assignment`, not that notebook) is *missing*: 0 points by
+default, or with ``missing="blank"`` no grade (an empty Canvas cell; ``-``, which Moodle's CSV
+import reads as "no grade"). A hand-in with no roster row cannot be exported and is reported.
+
+- **Canvas** (its gradebook import): ``Student, ID, SIS User ID, SIS Login ID, Section,
+  <assignment>``, then a second row ``    Points Possible`` holding the assignment's points, as
+  Canvas's own gradebook export writes it. Canvas matches students by ID, SIS User ID or SIS
+  Login ID (every row needs one); a column whose title is not an assignment of the course
+  creates one; ``Name (123)`` picks the assignment with that Canvas id.
+- **Moodle** (grade import from CSV): the roster's ``First name`` and ``Last name`` when it has
+  them, one identifier column (``Email address``, ``ID number`` or ``Username``, or
+  `id_column`), and the grade column. On import, map the identifier to the matching user field
+  (email address, ID number, username) and the grade column to a grade item. Moodle abandons
+  the whole import at a row whose user it cannot find, so every row needs its identifier.
+
+The column layouts and import behaviour are documented in docs/how-to/lms.md, with sources.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from kws.grading.records.gradebook import RUN_FILE
+from kws.grading.records.grades import read_grades
+from kws.grading.records.roster import Roster, RosterError, RosterMatch, match_roster, read_roster
+from kws.grading.season.compute import with_standings
+from kws.spec import ASSIGNMENTS
+
+LMS = ("canvas", "moodle")
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+CANVAS_KEYS = ("ID", "SIS User ID", "SIS Login ID")  # what Canvas matches a row's student by
+CANVAS_POINTS_ROW = "    Points Possible"  # the second row, as Canvas's own export writes it
+MOODLE_IDENTIFIERS = ("Email address", "ID number", "Username")  # user fields Moodle maps from
+MOODLE_NAMES = ("First name", "Last name")
+MISSING = ("zero", "blank")
+TOTAL_TITLE = "kws total"
+
+
+@dataclass
+class Export:
+    """What `export_grades` wrote: the file, its grade column and points, the counts."""
+
+    path: Path
+    lms: str
+    column: str
+    points: float
+    rows: int
+    match: RosterMatch
+    missing: int = 0  # rows exported as missing: no hand-in, or none of this notebook
+
+
+def number(points: float) -> str:
+    """Points as an LMS reads them: at most two decimals, no trailing zeros (``12.5``, ``74``)."""
+    text = f"{points:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def class_scores(
+    grades_dir: Path, assignment: str | None
+) -> tuple[dict[str, float | None], float, str]:
+    """({hand-in folder: final points, None where that notebook is missing}, the maximum, the
+    default column title) of a graded folder: the final totals (late penalties and adjustments
+    applied, `kws.grading.season.compute`), or one notebook's final points (`assignment`)."""
+    grades = with_standings(read_grades(grades_dir))
+    standings = grades.standings
+    if assignment is None:
+        scores = {s.name: float(s.row.get("total") or 0.0) for s in grades.students}
+        maximum = max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0])
+        graded = [name for name in standings.assignments if name in ASSIGNMENTS]
+        title = ASSIGNMENTS[graded[0]].title if len(graded) == 1 else TOTAL_TITLE
+        return scores, maximum, title
+    if assignment not in standings.assignments:
+        graded = ", ".join(standings.assignments) or "none"
+        raise ValueError(f"--assignment {assignment}: {grades_dir} holds no grades of it "
+                         f"(graded there: {graded})")  # fmt: skip
+    scores = {}
+    for student in grades.students:
+        standing = standings.of(student.name, assignment)
+        missing = standing is None or standing.status == "missing"
+        scores[student.name] = None if missing else standing.final
+    title = ASSIGNMENTS[assignment].title if assignment in ASSIGNMENTS else assignment
+    return scores, float(standings.assignments[assignment]["maximum"]), title
+
+
+def recorded_roster(grades_dir: Path) -> tuple[Path, str]:
+    """The roster `kws grade --roster` copied into `grades_dir`, and its hand-in column."""
+    run_file = Path(grades_dir) / RUN_FILE
+    run = json.loads(run_file.read_text()) if run_file.is_file() else {}
+    if not run.get("roster"):
+        raise FileNotFoundError(
+            f"{grades_dir} was graded without --roster; pass --roster FILE: the class list "
+            "(a CSV with a column of hand-in folder names, see docs/how-to/lms.md)"
+        )
+    return Path(grades_dir) / run["roster"], run["roster_key"]
+
+
+def _canvas(roster: Roster, title: str) -> tuple[list[str], list[list[str]]]:
+    if not any(roster.column(c) for c in CANVAS_KEYS):
+        raise RosterError(
+            f"{roster.path}: none of the columns {', '.join(CANVAS_KEYS)}, which Canvas matches "
+            "students by; start from Canvas's gradebook export (Grades > Export > Export Entire "
+            "Gradebook) and add the hand-in folder column"
+        )
+    nameless = [roster.label(r) for r in roster.rows if not any(roster.value(r, c) for c in CANVAS_KEYS)]  # fmt: skip
+    if nameless:
+        raise RosterError(f"{roster.path}: no ID, SIS User ID or SIS Login ID for "
+                          f"{', '.join(nameless)}; Canvas could not match them")  # fmt: skip
+    header = [*CANVAS_COLUMNS, title]
+    return header, [[roster.value(row, c) for c in CANVAS_COLUMNS] for row in roster.rows]
+
+
+def _moodle(roster: Roster, title: str, id_column: str | None) -> tuple[list[str], list[list[str]]]:
+    wanted = [id_column] if id_column else MOODLE_IDENTIFIERS
+    identifier = next((roster.column(c) for c in wanted if roster.column(c)), None)
+    if identifier is None:
+        if id_column:
+            raise RosterError(f"{roster.path}: no column {id_column!r} (--id-column); its "
+                              f"columns: {', '.join(roster.header)}")  # fmt: skip
+        raise RosterError(
+            f"{roster.path}: none of the columns {', '.join(MOODLE_IDENTIFIERS)}, the user "
+            "fields Moodle's grade import matches students by; export the participants or "
+            "grades from Moodle, or pass --id-column COLUMN naming the roster's identifier"
+        )
+    blank = [roster.label(r) for r in roster.rows if not r[identifier]]
+    if blank:
+        raise RosterError(
+            f"{roster.path}: no {identifier} for {', '.join(blank)}; Moodle abandons the whole "
+            "import at a row whose user it cannot find: fill them in (or pick another "
+            "--id-column)"
+        )
+    names = [c for c in (roster.column(n) for n in MOODLE_NAMES) if c]
+    columns = [*names, identifier]
+    return [*columns, title], [[row[c] for c in columns] for row in roster.rows]
+
+
+def export_grades(
+    lms: str,
+    grades_dir: Path,
+    out: Path,
+    *,
+    roster: Path | None = None,
+    key: str | None = None,
+    assignment: str | None = None,
+    column: str | None = None,
+    missing: str = "zero",
+    scale_to: float | None = None,
+    id_column: str | None = None,
+) -> Export:
+    """Write the CSV `lms` (canvas, moodle) imports for the class graded into `grades_dir`;
+    every path relative to the working directory. `roster`/`key`: the class list and its
+    hand-in column (default: what `kws grade --roster` recorded); `column`: the grade column's
+    title (default: the notebook's title); `missing`: "zero" or "blank" for students with no
+    hand-in. FileNotFoundError / ValueError (RosterError) naming the file and the fix."""
+    if lms not in LMS or missing not in MISSING:
+        raise ValueError(f"LMS {lms!r} / missing {missing!r}: choose from {LMS} and {MISSING}")
+    grades_dir, out = Path(grades_dir).resolve(), Path(out).resolve()
+    scores, maximum, title = class_scores(grades_dir, assignment)
+    if roster is None:
+        roster, recorded_key = recorded_roster(grades_dir)
+        key = key or recorded_key
+    table = read_roster(roster, key=key)
+    match = match_roster(table, list(scores))
+    title = column or title
+    if lms == "canvas":
+        header, identities = _canvas(table, title)
+    else:
+        header, identities = _moodle(table, title, id_column)
+    points = maximum if scale_to is None else scale_to
+    if scale_to is not None and maximum <= 0:
+        raise ValueError(f"--scale-to: {grades_dir} has no points to scale (maximum 0)")
+    factor = 1.0 if scale_to is None else scale_to / maximum
+    blank = "" if lms == "canvas" else "-"  # Moodle's own exports write "-" for no grade
+    rows, absent = [], 0
+    for row, identity in zip(table.rows, identities, strict=True):
+        folder = row[table.key]
+        if folder in match.matched and scores[folder] is not None:
+            rows.append([*identity, number(scores[folder] * factor)])
+        else:  # no hand-in, or none of this notebook
+            rows.append([*identity, "0" if missing == "zero" else blank])
+            absent += 1
+    if lms == "canvas":
+        rows.insert(0, [CANVAS_POINTS_ROW, *[""] * (len(CANVAS_COLUMNS) - 1), number(points)])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    with open(partial, "w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows([header, *rows])
+    partial.replace(out)
+    return Export(out, lms, title, points, len(table.rows), match, absent)

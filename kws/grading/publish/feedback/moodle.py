@@ -1,0 +1,77 @@
+"""Feedback pages packed for Moodle's "Upload multiple feedback files in a zip".
+
+Moodle (an Assignment with the "Feedback files" type on) takes one zip for a whole class: each
+file sits under a folder named ``<full name>_<participant id>_assignfeedback_file_``, and the
+participant id is the number of the ``Identifier`` column (``Participant 123456``) of the
+assignment's grading worksheet (View all submissions > Download grading worksheet). Moodle's
+importer splits that folder name at ``_``, so the name part is written without underscores.
+
+    zips = moodle_zips(pages, read_roster(Path("worksheet.csv"), key="folder"), Path("feedback"))
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+from kws.grading.records.roster import Roster, RosterError
+
+IDENTIFIER = "Identifier"  # the grading worksheet's column: "Participant 123456"
+FULL_NAME = "Full name"
+PLUGIN = "assignfeedback_file"
+
+
+def participant_folder(roster: Roster, row: dict[str, str]) -> str:
+    """``<full name>_<participant id>_assignfeedback_file_`` for a worksheet row; RosterError
+    naming the line when its Identifier holds no number."""
+    found = re.search(r"\d+", roster.value(row, IDENTIFIER))
+    if found is None:
+        line = roster.lines[roster.rows.index(row)]
+        raise RosterError(
+            f"{roster.path}, line {line}: {IDENTIFIER} {roster.value(row, IDENTIFIER)!r} holds "
+            "no participant number; use the worksheet Moodle wrote (Participant 123456)"
+        )
+    name = roster.value(row, FULL_NAME) if roster.column(FULL_NAME) else row[roster.key]
+    name = re.sub(r"[_/\\]+", " ", name).strip() or "student"
+    return f"{name}_{found.group()}_{PLUGIN}_"
+
+
+def moodle_zips(
+    pages: dict[str, list[Path]], roster: Roster, out: Path
+) -> tuple[list[Path], list[str]]:
+    """One zip per assignment for Moodle's bulk feedback upload.
+
+    Args:
+        pages: {student: their pages} (``<assignment>.html`` each), as `write_feedback` wrote.
+        roster: Moodle's grading worksheet, read with the column that names hand-in folders.
+        out: the folder for ``moodle-<assignment>.zip``.
+
+    Returns:
+        The zips written, and the students the worksheet has no row for.
+
+    Raises:
+        RosterError: the worksheet has no Identifier column (it is no grading worksheet).
+    """
+    if roster.column(IDENTIFIER) is None:
+        raise RosterError(
+            f"{roster.path}: no {IDENTIFIER} column; pass the assignment's grading worksheet "
+            "(Moodle: View all submissions > Download grading worksheet)"
+        )
+    rows = {row[roster.key]: row for row in roster.rows if row[roster.key]}
+    by_assignment: dict[str, list[tuple[str, Path]]] = {}
+    for student, paths in pages.items():
+        if student not in rows:
+            continue
+        folder = participant_folder(roster, rows[student])
+        for path in paths:
+            by_assignment.setdefault(path.stem, []).append((folder, path))
+    zips = []
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for assignment, entries in sorted(by_assignment.items()):
+        archive = Path(out) / f"moodle-{assignment}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for folder, path in entries:
+                bundle.write(path, f"{folder}/{path.name}")
+        zips.append(archive)
+    return zips, sorted(student for student in pages if student not in rows)

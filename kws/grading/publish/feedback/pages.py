@@ -1,0 +1,253 @@
+"""What one student reads about one graded notebook, from the folder `kws grade --out` wrote.
+
+    grades = read_grades(Path("grades"))                  # kws.grading.records.grades
+    pages = class_feedback(grades, read_standings(Path("grades")))
+    pages[0].tests, pages[0].accuracy, pages[0].standing  # what `kws.grading.publish.feedback.html` draws
+
+Each page is built from the student's own ``results/<student>.json`` (each test's points and
+message), their entry of ``standings.json`` (late penalty, adjustments, final score) and the
+released notebooks (`kws.grading.publish.feedback.rerun`: the cell covering a failed test). Nothing else is read: no other
+student, no similarity column, no hidden labels. A test is shown as Gradescope would show it:
+``hidden`` never, ``after_due_date`` only once the due date has passed (and until then the total
+is withheld too, since it would reveal those points), ``visible`` and ``after_published`` always
+(the feedback page is the publication).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kws.grading.judge.tiers import accuracy_in, tiers_in
+from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, Rerun, rerun_for, self_check_cells
+from kws.grading.records.grades import Grades, Student, test_assignment
+from kws.grading.records.standings import STANDINGS_FILE, Standing, Standings, StandingsError
+from kws.spec import ASSIGNMENTS, Spec
+
+
+@dataclass(frozen=True)
+class TestLine:
+    """One test as the student sees it."""
+
+    __test__ = False  # not a pytest test class, despite the name
+    name: str
+    score: float
+    max_score: float
+    message: str
+    rerun: Rerun | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.max_score - 1e-9
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """The student's hidden-test accuracy in one task, the tier lines and the tier for full marks."""
+
+    task: str
+    accuracy: float
+    tiers: dict[str, float] | None
+    target: str | None
+
+
+@dataclass
+class Feedback:
+    """One student's page for one assignment.
+
+    Attributes:
+        student: the gradebook's name of the student.
+        assignment: the spec's name (``keyword_spotting``).
+        title: the assignment's title, as students read it.
+        tests: the tests Gradescope would show now, in the grader's order.
+        withheld: how many tests are not shown (hidden, or shown after the due date).
+        total_shown: False while a test shown after the due date is withheld (the total would
+            reveal its points).
+        accuracy: the accuracies the shown tests state, per task.
+        standing: raw score, late penalty, adjustments and final score.
+        due: the due date (ISO 8601), when the standings give one.
+        reruns: the self-check cells covering the failed tests, each once.
+        problem: why there is no result, for a hand-in the grader could not grade.
+    """
+
+    student: str
+    assignment: str
+    title: str
+    tests: list[TestLine]
+    withheld: int
+    total_shown: bool
+    accuracy: list[Accuracy]
+    standing: Standing
+    due: str | None = None
+    reruns: list[Rerun] = field(default_factory=list)
+    problem: str | None = None  # why the hand-in has no result, in words for the student
+
+
+def is_shown(test: dict, due: str | None, now: datetime) -> bool:
+    """Whether Gradescope shows `test` to its student at `now` (see the module docstring); an
+    ``after_due_date`` test of an assignment without a due date stays withheld. `now` must
+    carry its offset; StandingsError for a `due` that is no ISO 8601 time."""
+    visibility = test.get("visibility", "visible")
+    if visibility == "hidden":
+        return False
+    if visibility == "after_due_date":
+        return due is not None and now >= _due_time(due)
+    return True
+
+
+def _due_time(due: str) -> datetime:
+    try:
+        return _aware(datetime.fromisoformat(due))
+    except (TypeError, ValueError):
+        raise StandingsError(
+            f"{STANDINGS_FILE}: due date {due!r} is no ISO 8601 time (e.g. "
+            "2026-10-02T23:59:00+02:00); correct it in the course file and grade again"
+        ) from None
+
+
+def _aware(moment: datetime) -> datetime:
+    """`moment` with its offset; one written without (not ISO 8601 as standings.json asks) is
+    read as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _accuracy(spec: Spec | None, test: dict, run_output: str, name: str) -> Accuracy | None:
+    value = accuracy_in(test.get("output") or "")
+    if value is None:
+        return None
+    task = (test.get("extra_data") or {}).get("task")
+    if task is None and spec is not None:
+        targeted = [t.name for t in spec.tasks.values() if t.target]
+        task = targeted[0] if len(targeted) == 1 else None
+    target = spec.tasks[task].target if spec and task in spec.tasks else None
+    return Accuracy(task or "model", value, tiers_in(run_output, name), target)
+
+
+def student_feedback(
+    student: Student,
+    name: str,
+    standings: Standings,
+    *,
+    notebooks: Path = KIT_NOTEBOOKS,
+    now: datetime | None = None,
+) -> Feedback:
+    """The page of `student` for the assignment `name` (their results must hold its tests).
+
+    Args:
+        student: a row of `kws.grading.records.grades.read_grades` with its results document.
+        name: the assignment's spec name.
+        standings: the class's ``standings.json``; without an entry, final = raw.
+        notebooks: the folder of the released notebooks, to find the self-check cells.
+        now: the time the visibility rules are judged at (default: now, UTC).
+
+    Returns:
+        The tests shown, the accuracy against the tiers, the cells to re-run and the standing.
+    """
+    now = _aware(now or datetime.now(timezone.utc))
+    spec = ASSIGNMENTS.get(name)
+    due = (standings.assignments.get(name) or {}).get("due")
+    tests = [t for t in student.tests if test_assignment(t, "other") == name]
+    shown = [t for t in tests if is_shown(t, due, now)]
+    cells = self_check_cells(Path(notebooks) / spec.notebook) if spec else []
+    lines = []
+    for test in shown:
+        rerun = rerun_for(spec, test, cells) if spec else None
+        message = (test.get("output") or "").strip()
+        lines.append(TestLine(test["name"], test["score"], test["max_score"], message, rerun))
+    run_output = (student.document or {}).get("output", "")
+    found = (_accuracy(spec, t, run_output, name) for t in shown)
+    raw = round(sum(t["score"] for t in tests), 4)
+    maximum = sum(t["max_score"] for t in tests)
+    standing = standings.of(student.name, name) or Standing("graded", raw, maximum, raw)
+    withheld_late = any(t.get("visibility") == "after_due_date" for t in tests if t not in shown)
+    title = (standings.assignments.get(name) or {}).get("title") or (spec.title if spec else name)
+    reruns = [line.rerun for line in lines if line.rerun and not line.passed]
+    return Feedback(
+        student=student.name,
+        assignment=name,
+        title=title,
+        tests=lines,
+        withheld=len(tests) - len(shown),
+        total_shown=not withheld_late,
+        accuracy=[a for a in found if a is not None],
+        standing=standing,
+        due=due,
+        reruns=list(dict.fromkeys(reruns)),
+    )
+
+
+def ungraded_feedback(student: Student, standings: Standings) -> list[Feedback]:
+    """The pages of a student the grader wrote no results for: one per assignment the standings
+    mark ``ungraded`` (one "hand-in" page without standings), saying so without the grading
+    machine's details (the gradebook's notes name its folders: they stay the instructor's)."""
+    timed_out = "ran longer than" in student.row.get("notes", "")
+    why = "ran longer than its time limit" if timed_out else "stopped with an error"
+    problem = (
+        f"The grader could not grade your hand-in: it {why} before writing a result. Your "
+        "instructor has the details and will look at it."
+    )
+    entries = standings.students.get(student.name, {})
+    names = [name for name, entry in entries.items() if entry.status == "ungraded"]
+    pages = []
+    for name in names or ["hand-in"]:
+        spec = ASSIGNMENTS.get(name)
+        info = standings.assignments.get(name) or {}
+        title = info.get("title") or (spec.title if spec else "Your hand-in")
+        standing = entries.get(name) or Standing("ungraded", 0.0, 0.0, 0.0)
+        pages.append(
+            Feedback(
+                student.name,
+                name,
+                title,
+                [],
+                0,
+                True,
+                [],
+                standing,
+                info.get("due"),
+                problem=problem,
+            )  # fmt: skip
+        )
+    return pages
+
+
+def missing_feedback(student: str, standings: Standings) -> list[Feedback]:
+    """The pages of the assignments `student` handed nothing in for (``missing`` in the
+    standings), saying so and what it counts (0 of the maximum once it was due)."""
+    pages = []
+    for name, standing in standings.students.get(student, {}).items():
+        if standing.status != "missing":
+            continue
+        spec = ASSIGNMENTS.get(name)
+        info = standings.assignments.get(name) or {}
+        title = info.get("title") or (spec.title if spec else name)
+        problem = (
+            "You did not hand in this notebook: nothing of it was in your hand-in. If you did "
+            "hand it in, tell your instructor."
+        )
+        pages.append(Feedback(student, name, title, [], 0, True, [], standing, info.get("due"),
+                              problem=problem))  # fmt: skip
+    return pages
+
+
+def class_feedback(
+    grades: Grades,
+    standings: Standings,
+    *,
+    notebooks: Path = KIT_NOTEBOOKS,
+    now: datetime | None = None,
+) -> list[Feedback]:
+    """A page per student and assignment their results hold, in the gradebook's order, and one
+    per assignment they handed nothing in for (`missing_feedback`); a student the grader wrote
+    no results for gets the pages of `ungraded_feedback`."""
+    pages = []
+    for student in grades.students:
+        if student.document is None:
+            pages += ungraded_feedback(student, standings)
+            continue
+        names = dict.fromkeys(test_assignment(t, "other") for t in student.tests)
+        for name in names:
+            pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now))
+        pages += missing_feedback(student.name, standings)
+    return pages

@@ -1,0 +1,6 @@
+"""Gradescope: the autograder zip (`kws gradescope`) and what runs inside it.
+
+`autograder` builds the zip and the container settings that grade it in time; `season` applies
+the course file's attempt limit, late rule and Kaggle rule to ``results.json`` on Gradescope;
+``scripts/`` holds ``setup.sh`` and ``run_autograder``.
+"""

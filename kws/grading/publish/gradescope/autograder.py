@@ -1,0 +1,300 @@
+"""Build the Gradescope autograder zip: the kit (with the hidden graded tests), the hidden test data.
+
+    kws gradescope --data DATA --out autograder.zip [--assignment speaker_id] [--tiers FILE]
+        [--cpu 0.5]
+
+The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build the image) and
+``run_autograder`` (run per submission), shipped in the package (``scripts/``) — plus:
+
+- ``kit/``: pyproject.toml, README.md and the ``kws`` package (installed by setup.sh), with the
+  assignment folders, ``kws/assignments/<name>/``: their specs (the zip grades with the points,
+  limits and tiers it was built with) and their graded tests (``graded_tests/``);
+- ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
+  utterances with ``mapping.json``, ``testdata.json`` and ``metadata.json``, and the hidden
+  labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
+  there). ``speech_commands_<version>/`` comes with its (empty) word folders, as the dataset
+  lies beside its test set;
+- ``assignments/<name>/``: the instructor's own assignment folders, those ``KWS_ASSIGNMENTS``
+  names when the zip is built (spec, checks, layout and graded tests), so that none needs a copy
+  inside the kit; ``run_autograder`` and ``setup.sh`` name that folder in ``KWS_ASSIGNMENTS``;
+- ``tiers.json`` when ``--tiers FILE`` was given.
+
+Gradescope's settings for the zip (`plan`, printed by `settings_advice`) are computed from what
+each assignment's spec measured (``[grading]``: CPU seconds, and peak memory with torch's CPU
+build) at the zip's test-set sizes, on the CPU chosen (``--cpu``, half a CPU by default, as
+Gradescope's default container): the container (memory, CPU) and the timeout, at most 40
+minutes; a zip that cannot finish within that is refused, naming what to change. The grading
+child's wall clock (``--child-timeout``) is raised in ``run_autograder`` when a notebook needs
+more than the grader's default (`child_timeouts`).
+
+The selection (``--assignment``) and the tier set (``--dataset`` / ``--tiers``) are checked
+against the data when the zip is built, and baked into ``run_autograder``, so Gradescope grades
+exactly what was checked.
+"""
+
+import shlex
+import zipfile
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from kws.grading.classrun.batch import check_grading_data
+from kws.grading.season.course import read_course
+from kws.grading.testsets.layouts import files_to_zip, layout_of
+from kws.spec import ASSIGNMENTS, KIT_FOLDER
+
+KIT_ROOT = Path(__file__).resolve().parents[4]
+SCRIPTS = Path(__file__).resolve().parent / "scripts"  # setup.sh, run_autograder
+OWN_FOLDER = "assignments"  # in the zip: the instructor's own assignment folders
+
+# Gradescope's documentation: a container has 768 MB, half a CPU and a 10-minute timeout by
+# default; the timeout goes up to 40 minutes, memory and CPU up in the Autograder Settings, to
+# these options.
+MEMORY_OPTIONS_MB = (768, 1536, 3072, 6144)
+CPU_OPTIONS = (0.5, 1.0, 2.0, 4.0)
+DEFAULT_TIMEOUT_MINUTES, MAX_TIMEOUT_MINUTES = 10, 40
+DEFAULT_CHILD_TIMEOUT = 600  # the grader's --child-timeout
+SLOWER_HANDINS = 2  # a hand-in may take twice the reference's time (a larger model, ...)
+MEMORY_HEADROOM = 1.2  # ... and a fifth more memory (its parameter and token caps bound it)
+START_SECONDS = 30  # the container's start and run_autograder's own, before the grader
+
+
+class SettingsError(ValueError):
+    """No Gradescope setting grades the zip within its limits; the message says what to change."""
+
+
+def test_set_sizes(data: Path) -> dict[str, int]:
+    """Per assignment with a test set in `data`: its size in its data layout's units."""
+    sizes = {name: layout_of(spec).test_set_size(data) for name, spec in ASSIGNMENTS.items()}
+    return {name: size for name, size in sizes.items() if size}
+
+
+def graded_size(spec, data: Path) -> float:
+    """What the grading child works through of `data`'s test set, in its layout's units: all of
+    it, or the share a sample re-runs when the accuracy comes from predictions.csv."""
+    layout = layout_of(spec)
+    size = layout.test_set_size(data)
+    if spec.accuracy.from_csv:
+        items = layout.test_set_items(data)
+        size *= min(1.0, spec.accuracy.sample / items) if items else 0
+    return size
+
+
+def cpu_seconds(
+    data: Path, assignment: str | Collection[str] | None = None
+) -> dict[str, float | None]:
+    """Each graded notebook's expected CPU seconds for `data`'s test sets (its spec's measured
+    cost, `kws.spec.GradingCost`, scaled to them); None for one whose spec measured nothing.
+    `assignment`: one name or several (default: every notebook with a test set in `data`)."""
+    chosen = {assignment} if isinstance(assignment, str) else assignment
+    return {
+        name: ASSIGNMENTS[name].grading.expected_seconds(graded_size(ASSIGNMENTS[name], data))
+        for name in test_set_sizes(data)
+        if chosen is None or name in chosen
+    }
+
+
+def child_timeouts(
+    data: Path, assignment: str | Collection[str] | None = None, cpu: float = 0.5
+) -> dict[str, int]:
+    """Wall seconds each graded notebook's child may take on `cpu` CPUs: its expected time
+    there (`cpu_seconds`, on at most one CPU's worth) times `SLOWER_HANDINS`, in whole minutes,
+    at least the grader's default (the default alone for a notebook its spec measured nothing
+    of)."""
+    timeouts = {}
+    for name, seconds in cpu_seconds(data, assignment).items():
+        need = (seconds or 0) / min(cpu, 1.0) * SLOWER_HANDINS
+        timeouts[name] = max(DEFAULT_CHILD_TIMEOUT, 60 * -(-int(need) // 60))
+    return timeouts
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    """Gradescope's settings for one zip: `cpu` and `memory_mb` of the container, `timeout`
+    minutes; what they come from: each notebook's expected `seconds` on that CPU and the
+    measured `peak_mib` (None: not measured)."""
+
+    cpu: float
+    memory_mb: int
+    timeout: int
+    seconds: dict[str, float]
+    peak_mib: int | None
+
+
+def plan(
+    data: Path, assignment: str | Collection[str] | None = None, cpu: float = 0.5
+) -> ContainerSettings:
+    """The settings that grade `data`'s test sets on `cpu` CPUs: the smallest memory option
+    that holds the measured peak with `MEMORY_HEADROOM`, and the timeout that lets a hand-in
+    `SLOWER_HANDINS` times slower than the reference finish; SettingsError naming what to
+    change when that is more than Gradescope's 40 minutes (or more memory than it offers)."""
+    if cpu not in CPU_OPTIONS:
+        raise SettingsError(f"--cpu {cpu}: Gradescope offers {', '.join(map(str, CPU_OPTIONS))}")
+    seconds = {
+        name: (each or 0) / min(cpu, 1.0) for name, each in cpu_seconds(data, assignment).items()
+    }
+    wall = START_SECONDS + SLOWER_HANDINS * sum(seconds.values())
+    timeout = max(DEFAULT_TIMEOUT_MINUTES, -(-int(wall) // 60))
+    if timeout > MAX_TIMEOUT_MINUTES:
+        raise SettingsError(_too_slow(seconds, wall, cpu))
+    peaks = [ASSIGNMENTS[name].grading.peak_mib for name in seconds]
+    peak = max((p for p in peaks if p), default=None)
+    need_mb = (peak or 0) * 2**20 / 1e6 * MEMORY_HEADROOM
+    fits = [option for option in MEMORY_OPTIONS_MB if option >= need_mb]
+    if not fits:
+        raise SettingsError(
+            f"grading needs about {need_mb:,.0f} MB, more than Gradescope's largest container "
+            f"({MEMORY_OPTIONS_MB[-1]:,} MB); grade outside Gradescope with `kws grade`"
+        )
+    return ContainerSettings(cpu, fits[0], timeout, seconds, peak)
+
+
+def _too_slow(seconds: dict[str, float], wall: float, cpu: float) -> str:
+    """What to change when grading takes longer than Gradescope's 40 minutes on `cpu`."""
+    each = ", ".join(f"{name} {s / 60:.0f} min" for name, s in sorted(seconds.items()))
+    fixes = []
+    if cpu < 1.0:
+        fixes.append("give the container 1 CPU (`--cpu 1` here and in Gradescope's settings)")
+    if len(seconds) > 1:
+        slowest = max(seconds, key=seconds.get)
+        fixes.append(f"grade {slowest} in a zip of its own (`--assignment {slowest}`)")
+    fixes.append("use a smaller hidden test set, or a smaller [accuracy] sample in its spec")
+    fixes.append("grade outside Gradescope with `kws grade`")
+    return (
+        f"a hand-in may need {wall / 60:.0f} minutes on {cpu} CPU ({each}, times "
+        f"{SLOWER_HANDINS} for hand-ins slower than the reference), more than Gradescope's "
+        f"{MAX_TIMEOUT_MINUTES}-minute limit; " + "; or ".join(fixes)
+    )
+
+
+def settings_advice(settings: ContainerSettings) -> str:
+    """The container settings to choose on Gradescope for a zip (`plan`), and why."""
+    container = f"{settings.cpu:g} CPU, {_memory_text(settings.memory_mb)}"
+    if (settings.cpu, settings.memory_mb) == (CPU_OPTIONS[0], MEMORY_OPTIONS_MB[0]):
+        container += " (the default)"
+    timeout = f"{settings.timeout} minutes"
+    if settings.timeout == DEFAULT_TIMEOUT_MINUTES:
+        timeout += " (the default)"
+    each = ", ".join(f"{name} {s / 60:.1f} min" for name, s in sorted(settings.seconds.items()))
+    peak = (
+        f"its peak memory about {settings.peak_mib:,} MiB with the CPU build of torch (its "
+        "spec's [grading] peak_mib)"
+        if settings.peak_mib
+        else "its memory was not measured"
+    )
+    return (
+        "Gradescope settings (Configure Autograder -> Autograder settings), for this zip's test "
+        "sets:\n"
+        f"  container: {container}\n"
+        f"  timeout: {timeout}\n"
+        f"  The reference hand-in takes {each} on {settings.cpu:g} CPU; the timeout lets a "
+        f"hand-in take {SLOWER_HANDINS} times as long, and {peak} (synthetic test sets of "
+        "these sizes; benchmarks/bench_grading_memory.py measures your own)."
+    )
+
+
+def _memory_text(mb: int) -> str:
+    return f"{mb} MB" if mb < 1000 else f"{mb / 1024:g} GB"
+
+
+def _add(archive: zipfile.ZipFile, path: Path, name: str, executable: bool = False) -> None:
+    _add_text(archive, path.read_bytes(), name, executable)
+
+
+def _add_text(archive: zipfile.ZipFile, content, name: str, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # fixed: reproducible zips
+    info.external_attr = (0o755 if executable else 0o644) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, content)
+
+
+def _add_dir(archive: zipfile.ZipFile, name: str) -> None:
+    info = zipfile.ZipInfo(name.rstrip("/") + "/", date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = (0o40755 << 16) | 0x10
+    archive.writestr(info, b"")
+
+
+def grading_data_files(data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
+    """(file, name in the zip) for the test data grading reads, and the empty folders the zip
+    needs beside it, from each assignment's data layout; FileNotFoundError if none."""
+    files, folders = [], []
+    for spec in ASSIGNMENTS.values():
+        more_files, more_folders = layout_of(spec).grading_files(data)
+        files += [entry for entry in more_files if entry not in files]
+        folders += [folder for folder in more_folders if folder not in folders]
+    if not files:
+        missing = "; ".join(layout_of(spec).missing(data) or "" for spec in ASSIGNMENTS.values())
+        raise FileNotFoundError(
+            f"{data} holds no test set of any assignment ({missing}); pass the data folder the "
+            "grader uses"
+        )
+    return files, folders
+
+
+def own_assignments() -> dict[str, Path]:
+    """{name: folder} of the assignments outside the kit: the folders ``KWS_ASSIGNMENTS`` names
+    (each an assignment folder or a folder of them), which the zip carries beside the kit."""
+    own = {name: ASSIGNMENTS.folder(name) for name in ASSIGNMENTS}
+    return {name: folder for name, folder in own.items() if folder.parent != KIT_FOLDER}
+
+
+def make_autograder(
+    zip_path: Path,
+    data: Path,
+    *,
+    assignment: str | None = None,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    kit_root: Path = KIT_ROOT,
+    cpu: float = 0.5,
+    course: Path | None = None,
+) -> Path:
+    """Write the autograder zip to `zip_path` and return it (relative paths: the caller's).
+
+    `assignment` (an assignment's name) grades only that notebook; by default a
+    submission's every notebook is. `dataset` / `tiers` name the accuracy tier set for data the
+    kit does not recognise (see `kws.grading.judge.tiers`). `cpu`: the container's CPUs on
+    Gradescope. Raises ValueError / FileNotFoundError, before writing anything, when the data
+    cannot grade the selection, SettingsError when it cannot be graded within Gradescope's
+    limits on `cpu` (`plan`). `course`: a course file whose attempt limit and late rule
+    ``run_autograder`` applies to every submission (`kws.grading.publish.gradescope.season`).
+    """
+    zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
+    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
+    plan(data, assignment, cpu)  # SettingsError before anything is written
+    if tiers is not None:  # the zip's copy: run_autograder runs the grader in source/kit/
+        options[options.index("--tiers") + 1] = "../tiers.json"
+    longest = max(child_timeouts(data, assignment, cpu).values(), default=DEFAULT_CHILD_TIMEOUT)
+    if longest > DEFAULT_CHILD_TIMEOUT:  # a notebook needs longer on this CPU
+        options += ["--child-timeout", str(longest)]
+    scripts = kit_root / SCRIPTS.relative_to(KIT_ROOT)  # the zipped kit's own scripts
+    run_script = (scripts / "run_autograder").read_text()
+    if course is not None:  # CourseError before anything is written
+        options += read_course(course, sorted(ASSIGNMENTS)).grader_options()
+    baked = " ".join(shlex.quote(option) for option in options)
+    run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
+    if course is not None:
+        run_script = run_script.replace('COURSE=""', 'COURSE="course.toml"', 1)
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        if tiers is not None:
+            _add(archive, Path(tiers), "tiers.json")
+        if course is not None:
+            _add(archive, Path(course), "course.toml")
+        _add(archive, scripts / "setup.sh", "setup.sh", executable=True)
+        _add_text(archive, run_script, "run_autograder", executable=True)
+        for name in ("pyproject.toml", "README.md"):
+            if (kit_root / name).is_file():
+                _add(archive, kit_root / name, f"kit/{name}")
+        for path in files_to_zip(
+            kit_root / "kws"
+        ):  # the graded tests too: kws/assignments/*/graded_tests/
+            _add(archive, path, f"kit/{path.relative_to(kit_root)}")
+        for name, folder in own_assignments().items():  # KWS_ASSIGNMENTS: no copy in the kit
+            for path in files_to_zip(folder):
+                _add(archive, path, f"{OWN_FOLDER}/{name}/{path.relative_to(folder).as_posix()}")
+        files, folders = grading_data_files(data)
+        for path, name in files:
+            _add(archive, path, name)
+        for folder in folders:
+            _add_dir(archive, folder)
+    return zip_path

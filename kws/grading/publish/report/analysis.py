@@ -1,0 +1,212 @@
+"""What a class's grading says, read from the folder `kws grade --out` wrote (for `kws report`).
+
+    grades = read_grades(Path("grades"))        # kws.grading.records.grades
+    score_distributions(grades)                 # {"keyword_spotting": ([12.0, ...], 34.0), ...}
+    test_table(grades)                          # per test: pass rate, points lost (worst first)
+    failure_groups(grades)                      # the same message with other numbers counted once
+    accuracies(grades)                          # per task: hidden-test accuracies, tier lines
+    attention_flags(grades)                     # manual review, tampering, crashes, time-outs
+
+Everything here is plain data; `kws.grading.publish.report.page` draws and writes it.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+from kws.grading.judge.results import HIDDEN_OUTPUT
+from kws.grading.judge.review import REVIEW_PREFIX
+from kws.grading.judge.tiers import accuracy_in, tiers_in
+from kws.grading.records.grades import Grades, test_assignment
+from kws.spec import ASSIGNMENTS
+
+TOTAL = "total"
+# How the grader words a failure caused by code that patched torch or behaved differently when
+# traced (grader/conftest.py, `Grading.probe_facts`): listed with the hand-ins to look at.
+TAMPERING = ("changes torch or the grader's code", "computes something else while the grader")
+GRADER_ERROR = "The grader hit an error"
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?")
+
+
+def score_distributions(grades: Grades) -> dict[str, tuple[list[float], float]]:
+    """{assignment: (the raw scores of the students graded in it, its maximum)}, and "total"
+    (every student's final total against the class's largest maximum) when more than one
+    notebook was graded. A student missing a notebook is left out of its distribution; one the
+    grader could not grade counts as 0."""
+    out: dict[str, tuple[list[float], float]] = {}
+    for assignment, facts in grades.standings.assignments.items():
+        entries = [grades.standings.of(s.name, assignment) for s in grades.students]
+        scores = [e.raw for e in entries if e is not None and e.status != "missing"]
+        out[assignment] = (scores, float(facts["maximum"]))
+    if len(out) == 1:  # one notebook graded: its scores are the total
+        return out
+    totals = [float(s.row.get("total") or 0.0) for s in grades.students]
+    out[TOTAL] = (
+        totals,
+        max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0]),
+    )
+    return out
+
+
+def summary(scores: list[float], maximum: float) -> dict[str, float]:
+    """Median, mean and the share of full marks of one distribution."""
+    full = sum(1 for s in scores if maximum > 0 and s >= maximum - 1e-6)
+    return {
+        "median": statistics.median(scores) if scores else 0.0,
+        "mean": statistics.fmean(scores) if scores else 0.0,
+        "full_share": full / len(scores) if scores else 0.0,
+        "maximum": maximum,
+    }
+
+
+@dataclass(frozen=True)
+class TestRow:
+    """One test over the class: pass rate and points lost (a missing result loses them all)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+    name: str
+    assignment: str
+    max_score: float
+    pass_rate: float
+    points_lost: float
+
+
+def test_table(grades: Grades) -> list[TestRow]:
+    """Every test that is worth points, the most points lost first; over the students who
+    handed in its notebook (a missing notebook loses nothing here)."""
+    rows = []
+    for name, maximum in grades.maximum.items():
+        if maximum <= 0:
+            continue  # not graded in this run
+        where = next(
+            test_assignment(t, "other")
+            for s in grades.students
+            for t in s.tests
+            if t["name"] == name
+        )
+        due = [s for s in grades.students if grades.status(s.name, where) != "missing"]
+        results = [next((t for t in s.tests if t["name"] == name), None) for s in due]
+        passed = sum(1 for t in results if t and t["score"] >= t["max_score"] - 1e-9)
+        lost = sum(maximum - (t["score"] if t else 0.0) for t in results)
+        rows.append(TestRow(name, where, maximum, passed / max(1, len(due)), round(lost, 4)))
+    return sorted(rows, key=lambda r: (-r.points_lost, r.name))
+
+
+@dataclass
+class FailureGroup:
+    """One failure message (numbers aside): the tests that gave it and the students who got it."""
+
+    message: str  # the first student's wording
+    tests: list[str]
+    students: list[str]
+
+
+def normalised_message(message: str) -> str:
+    """The message with every number as ``#`` and runs of spaces as one: the grouping key."""
+    return " ".join(_NUMBER.sub("#", message).split())
+
+
+def failure_groups(grades: Grades) -> list[FailureGroup]:
+    """The failure messages of the class, grouped, the most students first."""
+    groups: dict[str, FailureGroup] = {}
+    for student in grades.students:
+        for test in student.tests:
+            output = (test.get("output") or "").strip()
+            if test["status"] != "failed" or not output or output == HIDDEN_OUTPUT:
+                continue
+            group = groups.setdefault(normalised_message(output), FailureGroup(output, [], []))
+            group.tests += [test["name"]] if test["name"] not in group.tests else []
+            group.students += [student.name] if student.name not in group.students else []
+    return sorted(groups.values(), key=lambda g: (-len(g.students), g.message))
+
+
+@dataclass
+class TaskAccuracy:
+    """Hidden-test accuracies of one task: {student: accuracy}, the tiers and the target tier."""
+
+    assignment: str
+    task: str
+    accuracies: dict[str, float]
+    tiers: dict[str, float] | None
+    target: str | None
+
+
+def _task_of(test: dict, assignment: str) -> str | None:
+    task = (test.get("extra_data") or {}).get("task")
+    spec = ASSIGNMENTS.get(assignment)
+    if task is None and spec is not None:
+        targeted = [t for t in spec.tasks.values() if t.target]
+        task = targeted[0].name if len(targeted) == 1 else None
+    return task
+
+
+def accuracies(grades: Grades) -> list[TaskAccuracy]:
+    """Per task, the accuracies the accuracy tests state, with the tier lines of the run."""
+    found: dict[tuple[str, str], TaskAccuracy] = {}
+    for student in grades.students:
+        output = (student.document or {}).get("output", "")
+        for test in student.tests:
+            accuracy = accuracy_in(test.get("output") or "")
+            assignment = test_assignment(test, "other")
+            task = _task_of(test, assignment) if accuracy is not None else None
+            if task is None:
+                continue
+            spec = ASSIGNMENTS.get(assignment)
+            target = spec.tasks[task].target if spec and task in spec.tasks else None
+            entry = found.setdefault(
+                (assignment, task), TaskAccuracy(assignment, task, {}, None, target)
+            )
+            entry.accuracies[student.name] = accuracy
+            entry.tiers = entry.tiers or tiers_in(output, assignment)
+    return [found[key] for key in sorted(found)]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A hand-in a person should look at: what kind of attention and why."""
+
+    student: str
+    kind: str  # manual review, tampering, crashed, timed out, grader error
+    reason: str
+
+
+def attention_flags(grades: Grades) -> list[Flag]:
+    """Manual-review flags, tampering, crashes, time-outs and grader errors, by student."""
+    flags = []
+    for student in grades.students:
+        notes = student.row.get("notes", "")
+        if student.document is None:
+            kind = "timed out" if "ran longer than" in notes else "crashed"
+            flags.append(Flag(student.name, kind, notes or "no results.json was written"))
+            continue
+        for paragraph in student.document.get("output", "").split("\n\n"):
+            if paragraph.startswith(REVIEW_PREFIX):
+                text = paragraph[len(REVIEW_PREFIX) :].strip()
+                flags.append(Flag(student.name, "manual review", text))
+            elif "Tell the course staff" in paragraph:
+                flags.append(Flag(student.name, "grader error", paragraph.strip()))
+        tampered = []  # (test, what it said): a tampering hand-in fails every test it reaches
+        for test in student.tests:
+            output = test.get("output") or ""
+            if any(phrase in output for phrase in TAMPERING):
+                tampered.append((test["name"], output))
+            elif output.startswith(GRADER_ERROR):
+                flags.append(Flag(student.name, "grader error", f"{test['name']}: {output}"))
+        if tampered:
+            (name, output), more = tampered[0], len(tampered) - 1
+            also = f" (and {more} more test{'s' * (more > 1)} said so)" if more else ""
+            flags.append(Flag(student.name, "tampering", f"{name}: {output}{also}"))
+    return flags
+
+
+def grading_times(grades: Grades) -> dict[str, float]:
+    """{student: wall seconds the grading of the hand-in took} (the gradebook's `seconds`)."""
+    times = {}
+    for student in grades.students:
+        try:
+            times[student.name] = float(student.row.get("seconds") or "nan")
+        except ValueError:
+            continue
+    return {name: t for name, t in times.items() if t == t}

@@ -1,0 +1,347 @@
+"""`kws report GRADES_DIR`: one self-contained HTML page about a graded class, its figures as
+PNG files beside it, and a ``similar_to`` column in the gradebook.
+
+The page needs nothing from the network: the styles are inline and every figure is embedded
+as base64 PNG (the same figures are written as ``report-*.png`` for slides and e-mails).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from kws.grading.publish.report import analysis as data
+from kws.grading.publish.report import figures
+from kws.grading.publish.report.season import handed_in, season_section
+from kws.grading.publish.similarity.groups import COMMON_MIN
+from kws.grading.publish.similarity.matches import (
+    REFERENCE,
+    REFERENCE_THRESHOLD,
+    THRESHOLD,
+    Group,
+    Match,
+    class_matches,
+    match_groups,
+    similar_to,
+)
+from kws.grading.records.gradebook import write_similar_to
+from kws.grading.records.grades import read_grades
+from kws.grading.season.compute import with_standings
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933;
+       max-width: 1180px; margin: 0 auto; padding: 24px 28px 60px; background: #fbfbfa; }
+h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 20px; margin: 36px 0 8px;
+     border-bottom: 2px solid #d9dee4; padding-bottom: 4px; }
+.meta { color: #52606d; margin-bottom: 18px; }
+.cards { display: flex; gap: 14px; flex-wrap: wrap; margin: 14px 0; }
+.card { background: white; border: 1px solid #d9dee4; border-radius: 8px; padding: 10px 16px;
+        min-width: 170px; } .card b { font-size: 22px; display: block; }
+.card span { color: #52606d; font-size: 13px; }
+table { border-collapse: collapse; width: 100%; background: white; margin: 8px 0; }
+th, td { border: 1px solid #e1e5ea; padding: 5px 8px; text-align: left; vertical-align: top; }
+th { background: #eef1f4; font-weight: 600; } td.n { text-align: right; white-space: nowrap; }
+img { max-width: 100%; background: white; border: 1px solid #e1e5ea; border-radius: 6px; }
+.note { color: #52606d; font-size: 13px; } .none { color: #3b8e5a; }
+.flag { color: #a93226; font-weight: 600; }
+pre { margin: 0; font: 12.5px/1.35 ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap; }
+td.code { width: 50%; background: #fffdf3; } .ln { color: #9aa5b1; user-select: none; }
+details { margin: 8px 0; background: white; border: 1px solid #e1e5ea; border-radius: 6px;
+          padding: 6px 10px; } summary { cursor: pointer; font-weight: 600; }
+"""
+
+
+@dataclass
+class Written:
+    """What `write_report` wrote and found."""
+
+    page: Path
+    pictures: list[Path]
+    gradebook: Path | None
+    matches: list[Match]
+
+
+def _picture(figure: Figure | None, path: Path, alt: str) -> tuple[str, Path | None]:
+    """The <img> of `figure` (base64 PNG) and the PNG written to `path`; nothing for None."""
+    if figure is None:
+        return "", None
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    path.write_bytes(buffer.getvalue())
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img src="data:image/png;base64,{encoded}" alt="{escape(alt)}">', path
+
+
+def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    """An HTML table; cells are already HTML (escape text before)."""
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _cards(distributions: dict, grades: data.Grades) -> str:
+    cards = []
+    for name, (scores, maximum) in distributions.items():
+        facts = data.summary(scores, maximum)
+        count = ""
+        if name != data.TOTAL:
+            present, missing = handed_in(grades, name)
+            count = f"<br>{present} handed in · {missing} missing"
+        cards.append(
+            f'<div class="card"><span>{escape(name)}</span><b>{facts["median"]:.3g} / {maximum:g}'
+            f"</b><span>median · mean {facts['mean']:.1f} · {facts['full_share']:.0%} full marks"
+            f"{count}</span></div>"
+        )
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def _failures(groups: list[data.FailureGroup], limit: int = 20) -> str:
+    if not groups:
+        return '<p class="none">No test failed.</p>'
+    rows = [
+        [
+            str(len(g.students)),
+            f"<pre>{escape(g.message)}</pre>",
+            "<br>".join(escape(test) for test in g.tests),
+            escape(", ".join(g.students[:3]) + (" …" if len(g.students) > 3 else "")),
+        ]
+        for g in groups[:limit]
+    ]
+    header = ["students", "message (the first student's; numbers vary)", "tests", "for example"]
+    return _table(header, rows, {0})
+
+
+def _accuracy_table(tasks: list[data.TaskAccuracy]) -> str:
+    rows = []
+    for task in tasks:
+        values = sorted(task.accuracies.values())
+        reached = (
+            ", ".join(
+                f"{tier} {sum(v >= line for v in values)}" for tier, line in task.tiers.items()
+            )
+            if task.tiers
+            else "tiers not stated in the results"
+        )
+        median = values[len(values) // 2] if values else float("nan")
+        rows.append(
+            [
+                escape(f"{task.assignment} / {task.task}"),
+                str(len(values)),
+                f"{median:.3f}",
+                escape(str(task.target)),
+                reached,
+            ]
+        )
+    return _table(
+        ["task", "evaluated", "median", "target", "hand-ins at or above each tier"], rows, {1, 2}
+    )
+
+
+def _side_by_side(match: Match) -> str:
+    """The matching lines of a match, one row per block: the first hand-in left, its partner
+    right; each line labelled cell:line of the compared cells."""
+
+    def code(lines: list[tuple[str, str]]) -> str:
+        shown = [
+            f'<span class="ln">{escape(label):>6}</span>  {escape(text)}' for label, text in lines
+        ]
+        return f'<td class="code"><pre>{chr(10).join(shown)}</pre></td>'
+
+    rows = "".join(f"<tr>{code(a)}{code(b)}</tr>" for a, b in match.blocks)
+    head = f"<tr><th>{escape(match.first)}</th><th>{escape(match.second)}</th></tr>"
+    return f"<table>{head}{rows}</table>"
+
+
+def _names(members: list[str], shown: int = 12) -> str:
+    """Members as text: all of them up to `shown`, else the first ones and how many more."""
+    more = len(members) - shown
+    return ", ".join(members[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _group_row(members: list[str], partner: str, pairs: list[Match]) -> tuple[list[str], str]:
+    """A table row and its details for hand-ins flagged together (a pair, a copy group, or the
+    copies of the reference in one group): the best pair's matching lines side by side."""
+    best, scores = pairs[0], sorted(m.score for m in pairs)
+    score = f"{scores[0]:.0%}" if scores[0] == scores[-1] else f"{scores[0]:.0%}–{scores[-1]:.0%}"
+    if len(members) == 1 or (len(members) == 2 and partner != REFERENCE):
+        who, other = members[0], partner or members[1]
+        title = f"{who} ↔ {other}"
+    else:
+        kind = "hand-ins in a copy group" if partner != REFERENCE else "hand-ins of one copy group"
+        who, other = f"{len(members)} {kind}: {_names(members)}", partner or "each other"
+        title = f"{len(members)} {kind} (e.g. {best.first} ↔ {best.second})"
+    row = [escape(who), escape(other), escape(best.assignment), score, str(best.shared)]
+    summary = f"{escape(title)} · {escape(best.assignment)} · {score}: the matching lines"
+    return row, f"<summary>{summary}</summary>{_side_by_side(best)}"
+
+
+def _rows(groups: list[Group], matches: list[Match]) -> dict[str, list[tuple[list[str], str]]]:
+    """The rows of the similarity tables: one per pair or copy group of hand-ins; with the
+    reference, one per hand-in, or one per copy group whose members all match it."""
+    between = [_group_row(g.members, "", g.pairs) for g in groups]
+    with_reference = [m for m in matches if m.second == REFERENCE]
+    rows, done = [], set()  # (hand-in, notebook): a hand-in may match in each notebook
+    for match in with_reference:
+        if (match.first, match.assignment) in done:
+            continue
+        group = next(
+            (g for g in groups if match.first in g.members and g.assignment == match.assignment),
+            None,
+        )
+        flagged = {m.first for m in with_reference if m.assignment == match.assignment}
+        together = [match.first]
+        if group is not None:
+            together = [m for m in group.members if m in flagged]
+        done.update((member, match.assignment) for member in together)
+        pairs = [m for m in with_reference
+                 if m.first in together and m.assignment == match.assignment]  # fmt: skip
+        rows.append(_group_row(together, REFERENCE, pairs))
+    return {"Between hand-ins": between, "With the reference solution": rows}
+
+
+def _similarity(
+    matches: list[Match], threshold: float, reference_threshold: float, compared: bool
+) -> str:
+    if not compared:
+        return (
+            '<p class="note">Not compared: the hand-ins folder is unknown (pass --submissions).</p>'
+        )
+    intro = (
+        f'<p class="note">Graded code cells (tagged <code>model</code>, and the cells defining '
+        f"a spec's compared names) after normalising names, comments, layout, strings and the "
+        f"order of independent statements; the released skeleton, and code more than a tenth of "
+        f"the class (and more than {COMMON_MIN} hand-ins) shares, left out, a copy group counted "
+        f"once. Pairs scoring at least {threshold:.0%}, and hand-ins sharing at least "
+        f"{reference_threshold:.0%} with the reference solution, are listed, each pair or copy "
+        f"group once, with its matching lines side by side (labelled cell:line, counting the "
+        f"graded cells of the notebook from 1). A flag is evidence for a person to read, never "
+        f"a deduction.</p>"
+    )
+    if not matches:
+        return (
+            intro
+            + '<p class="none">No pair of hand-ins and no hand-in and the reference solution share unusually much code.</p>'
+        )
+    sections, opened = [], False  # only the page's first matching lines are shown open
+    for title, rows in _rows(match_groups(matches), matches).items():
+        if not rows:
+            sections.append(f"<h3>{title}</h3><p class='none'>None.</p>")
+            continue
+        header = ["hand-in(s)", "similar to", "notebook", "score", "shared fingerprints"]
+        table = _table(header, [r for r, _ in rows], {3, 4})
+        details = "".join(
+            f"<details{' open' * (number == 0 and not opened)}>{inside}</details>"
+            for number, (_, inside) in enumerate(rows)
+        )
+        opened = True
+        sections.append(f"<h3>{title}</h3>{table}{details}")
+    return intro + "".join(sections)
+
+
+def write_report(
+    folder: Path,
+    *,
+    submissions: Path | None = None,
+    out: Path | None = None,
+    threshold: float = THRESHOLD,
+    reference_threshold: float = REFERENCE_THRESHOLD,
+    solutions: Path | None = None,
+    skeletons: Path | None = None,
+    jobs: int = 2,
+) -> Written:
+    """Read the grade folder, compare the hand-ins, write the page, its PNGs and the gradebook's
+    ``similar_to`` column. `out` defaults to ``folder/report.html``."""
+    for option, value in (("threshold", threshold), ("reference-threshold", reference_threshold)):
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"--{option} {value}: give a share between 0 and 1, e.g. 0.7")
+    grades = with_standings(read_grades(folder, submissions))
+    out = Path(out) if out is not None else grades.folder / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    compared = grades.submissions is not None and grades.submissions.is_dir()
+    if grades.submissions is not None and not compared:
+        raise FileNotFoundError(
+            f"{grades.submissions}: the hand-ins folder is gone; pass --submissions DIR"
+        )
+    matches: list[Match] = []
+    if compared:
+        kit = {k: v for k, v in (("solutions", solutions), ("skeletons", skeletons)) if v}
+        names = [s.name for s in grades.students]
+        matches = class_matches(
+            grades.submissions,
+            names,
+            threshold=threshold,
+            reference_threshold=reference_threshold,
+            jobs=jobs,
+            **kit,
+        )
+    gradebook = write_similar_to(grades, similar_to(matches)) if compared else None
+
+    distributions = data.score_distributions(grades)
+    tests = data.test_table(grades)
+    tasks = data.accuracies(grades)
+    times = data.grading_times(grades)
+    flags = data.attention_flags(grades)
+    stem = out.with_suffix("")
+    pictures, images = [], {}
+    for key, figure, alt in (
+        ("scores", figures.score_histograms(distributions), "score histograms"),
+        ("tests", figures.tests_chart(tests), "points lost per test"),
+        ("accuracy", figures.accuracy_chart(tasks), "hidden-test accuracy per task"),
+        ("time", figures.time_histogram(times), "grading time per hand-in"),
+    ):
+        images[key], path = _picture(figure, Path(f"{stem}-{key}.png"), alt)
+        pictures += [path] if path else []
+
+    test_rows = [
+        [
+            escape(t.name),
+            escape(t.assignment),
+            f"{t.max_score:g}",
+            f"{t.pass_rate:.0%}",
+            f"{t.points_lost:g}",
+        ]
+        for t in tests
+    ]
+    flag_rows = [
+        [
+            escape(f.student),
+            f'<span class="flag">{escape(f.kind)}</span>',
+            f"<pre>{escape(f.reason)}</pre>",
+        ]
+        for f in flags
+    ]
+    slowest = [[escape(n), f"{t:.1f}"] for n, t in sorted(times.items(), key=lambda i: -i[1])]
+    body = f"""
+<h1>Class report</h1>
+<div class="meta">{len(grades.students)} hand-ins · {escape(str(grades.folder))}</div>
+{_cards(distributions, grades)}
+<h2>Scores</h2>{images["scores"]}
+<h2>Tests</h2>{images["tests"]}
+{_table(["test", "notebook", "points", "pass rate", "points lost"], test_rows, {2, 3, 4})}
+<h2>Most common failures</h2>{_failures(data.failure_groups(grades))}
+<h2>Hidden-test accuracy</h2>{images["accuracy"] or '<p class="note">No accuracy was stated in the results.</p>'}
+{_accuracy_table(tasks) if tasks else ""}
+<h2>Late work and adjustments</h2>{season_section(grades, _table)}
+<h2>Hand-ins to look at</h2>
+{_table(["hand-in", "why", "details"], flag_rows) if flags else '<p class="none">None: no manual-review flag, tampering, crash or time-out.</p>'}
+<h2>Similarity</h2>{_similarity(matches, threshold, reference_threshold, compared)}
+<h2>Grading time</h2>{images["time"]}
+{_table(["hand-in (the slowest)", "seconds"], slowest[:10], {1}) if slowest else ""}
+{f"<details><summary>all {len(slowest)} hand-ins</summary>{_table(['hand-in', 'seconds'], slowest, {1})}</details>" if len(slowest) > 10 else ""}
+"""
+    page = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Class report</title><style>{_STYLE}</style></head><body>{body}</body></html>\n'
+    out.write_text(page, encoding="utf-8")
+    return Written(out, pictures, gradebook, matches)

@@ -1,0 +1,47 @@
+"""The class report's view of the term (for `kws.grading.publish.report.page`): who handed in each
+notebook, who was late and what it cost, and every adjustment a person made."""
+
+from __future__ import annotations
+
+from html import escape
+
+
+def handed_in(grades, assignment: str) -> tuple[int, int]:
+    """(students graded or ungraded in `assignment`, students missing it)."""
+    statuses = [grades.status(s.name, assignment) for s in grades.students]
+    return len(statuses) - statuses.count("missing"), statuses.count("missing")
+
+
+def season_rows(grades) -> list[list[str]]:
+    """One row per late hand-in or adjusted grade: student, notebook, raw, late (how late, the
+    grace days used, the penalty, the time's source), adjustments, final, as HTML cells."""
+    rows = []
+    for student in grades.students:
+        for name, s in grades.standings.students.get(student.name, {}).items():
+            if s.late is None and not s.adjustments:
+                continue
+            late = ""
+            if s.late is not None:
+                late = (f"{s.late.hours_late:g} h late; {s.late.grace_days_used} grace day(s); "
+                        f"−{s.late.penalty:g} ({s.late.source})")  # fmt: skip
+            adjusted = "; ".join(f"{a.points:+g}: {a.reason} ({a.who}, {a.when})"
+                                 for a in s.adjustments)  # fmt: skip
+            cells = [
+                student.name,
+                name,
+                f"{s.raw:g}",
+                late,
+                adjusted,
+                f"{s.final:g} / {s.maximum:g}",
+            ]
+            rows.append([escape(c) for c in cells])
+    return rows
+
+
+def season_section(grades, table) -> str:
+    """The report's "Late work and adjustments" section; `table`: the page's table writer."""
+    rows = season_rows(grades)
+    if not rows:
+        return '<p class="none">None: every hand-in on time, no adjustment.</p>'
+    header = ["hand-in", "notebook", "raw", "late", "adjustments", "final"]
+    return table(header, rows, {2, 5})

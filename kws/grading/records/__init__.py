@@ -1,0 +1,10 @@
+"""The records of a graded class, as files in the grades folder and read back.
+
+- `gradebook`: ``gradebook.csv`` (a row a student, a column a test) and ``run.json``;
+- `grades`: the graded folder read back (`read_grades`: rows, results, standings);
+- `standings`: ``standings.json``, each student's standing in each assignment;
+- `adjustments`: ``adjustments.csv``, a person's changes to grades;
+- `roster`: the class roster CSV that maps hand-in folders to students.
+
+Formats only: what is late or what a standing is worth is decided by `kws.grading.season`.
+"""

@@ -1,0 +1,114 @@
+"""The gradebook of a graded class and the record of what was graded: what `kws grade` writes
+beside the results, and what `kws merge`, `kws report` and `kws export` read.
+
+- ``OUT/gradebook.csv`` (`write_gradebook`): one row a student (`Graded`), one column a test,
+  the total, the maximum, the tier sets each notebook was graded against, seconds and notes;
+- ``OUT/run.json`` (`write_run_record`): the absolute submissions and data folders, the
+  assignment graded and, with a roster, its copy ``roster.csv`` and hand-in column.
+"""
+
+import csv
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from kws.grading.judge.review import REVIEW_PREFIX
+
+RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
+ROSTER_FILE = "roster.csv"  # `kws grade --roster FILE`'s copy, for `kws export`
+
+
+@dataclass
+class Graded:
+    """One student's outcome: the results.json document, or None and why."""
+
+    student: str
+    document: dict | None
+    problem: str
+    seconds: float
+
+
+def safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def write_run_record(
+    out_dir: Path,
+    submissions: Path,
+    data: Path,
+    assignment: str | None,
+    *,
+    roster_key: str | None = None,
+) -> Path:
+    """``OUT/run.json``: the absolute submissions and data folders and the assignment graded;
+    with `roster_key`, the roster copied beside it (``roster.csv``) and its hand-in column."""
+    run = {"submissions": str(Path(submissions).resolve()), "data": str(Path(data).resolve())}
+    run |= {"assignment": assignment}
+    if roster_key is not None:
+        run |= {"roster": ROSTER_FILE, "roster_key": roster_key}
+    path = Path(out_dir) / RUN_FILE
+    path.touch(mode=0o600)  # the instructor's alone, like results/ and logs/: it names the folders
+    path.chmod(0o600)
+    path.write_text(json.dumps(run, indent=2) + "\n")
+    return path
+
+
+def _tier_sets(document: dict | None) -> str:
+    chosen = ((document or {}).get("extra_data") or {}).get("tier_sets") or {}
+    return "; ".join(f"{name}={tiers}" for name, tiers in sorted(chosen.items()))
+
+
+def write_gradebook(graded: list[Graded], path: Path) -> Path:
+    """One row a student, one column a test (its score), then total, maximum, the tier sets
+    the accuracy was graded against, seconds and notes."""
+    columns: list[str] = []
+    for entry in graded:
+        for test in (entry.document or {}).get("tests", []):
+            if test["name"] not in columns:
+                columns.append(test["name"])
+    maximum = {}
+    for entry in graded:
+        for test in (entry.document or {}).get("tests", []):
+            maximum[test["name"]] = max(maximum.get(test["name"], 0.0), test["max_score"])
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        header = ["student", *columns, "total", "max_score", "tier_sets", "seconds", "notes"]
+        writer.writerow(header)
+        for entry in graded:
+            scores = {t["name"]: t["score"] for t in (entry.document or {}).get("tests", [])}
+            total = entry.document["score"] if entry.document else 0.0
+            row = [scores.get(name, 0.0) for name in columns]
+            output = (entry.document or {}).get("output", "")
+            review = [p for p in output.split("\n\n") if p.startswith(REVIEW_PREFIX)]
+            notes = "; ".join(([entry.problem] if entry.problem else []) + review)
+            writer.writerow(
+                [
+                    entry.student,
+                    *row,
+                    total,
+                    sum(maximum.values()),
+                    _tier_sets(entry.document),
+                    round(entry.seconds, 1),
+                    notes,
+                ]
+            )
+    return path
+
+
+def write_similar_to(grades, notes: dict[str, str]) -> Path:
+    """Rewrite the gradebook of `grades` (`kws.grading.records.grades.Grades`) with a
+    ``similar_to`` column (replaced if it is already there)."""
+    path = grades.folder / "gradebook.csv"
+    header = [c for c in grades.header if c != "similar_to"] + ["similar_to"]
+    by_student = defaultdict(str, notes)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        for student in grades.students:
+            writer.writerow(student.row | {"similar_to": by_student[student.name]})
+    partial.replace(path)
+    grades.header = header
+    return path

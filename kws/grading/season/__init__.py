@@ -1,0 +1,11 @@
+"""A course's season: due dates, the late rule, grace days, extensions and adjustments,
+applied to a graded class.
+
+- `course`: the course file (``course.toml``), read and checked;
+- `times`: when each hand-in came in (a times CSV, Moodle's worksheet, Gradescope's metadata);
+- `compute`: each student's standing in each assignment (`class_standings`);
+- `apply`: ``standings.json`` and the gradebook's per-assignment columns written
+  (`apply_season`, what `kws season` and `kws grade --course` run).
+
+Reads and writes the records (`kws.grading.records`); never grades.
+"""

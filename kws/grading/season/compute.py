@@ -1,0 +1,130 @@
+"""A term's grades: each student's standing in each notebook, its own assignment, with the late
+penalty and the adjustments (what ``standings.json`` holds; `kws.grading.season.apply` writes it
+and the gradebook's columns).
+
+`class_standings` computes them from a graded class (`kws.grading.records.grades.read_grades`), the
+course file (`kws.grading.season.course`), hand-in times (`kws.grading.season.times`) and the
+adjustments (`kws.grading.records.adjustments`).
+
+Decisions (docs/how-to/deadlines.md):
+
+- a student is **missing** in an assignment when their hand-in holds none of its tests: left
+  out of its statistics, 0 or blank in the exports (``--missing``);
+- the **maximum** of a hand-in counts the assignments it was graded in, and the missing ones
+  whose due date (course file) has passed; without a course file, only those it was graded in;
+- **final** = max(0, raw - late penalty + the adjustments' points); only an adjustment can
+  take it above the maximum.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from kws.grading.records.adjustments import read_adjustments
+from kws.grading.records.grades import Grades, test_assignment
+from kws.grading.records.standings import Standing, Standings
+from kws.grading.season.course import Course, late_of
+from kws.grading.season.times import handin_time
+from kws.spec import ASSIGNMENTS
+
+
+def assignment_maxima(grades) -> dict[str, float]:
+    """{assignment: its maximum}: the sum of its tests' maxima over the class, by name."""
+    maxima: dict[str, float] = {}
+    for student in grades.students:
+        for test in student.tests:
+            name = test_assignment(test)
+            if name:
+                maxima.setdefault(name, 0.0)
+    for name in maxima:
+        tests = {t["name"] for s in grades.students for t in s.tests if test_assignment(t) == name}
+        maxima[name] = sum(grades.maximum[t] for t in tests)
+    return dict(sorted(maxima.items()))
+
+
+def _title(name: str) -> str:
+    spec = ASSIGNMENTS.get(name)
+    return spec.title if spec else name
+
+
+def _one(student, name: str, maximum: float, course, times, adjusted, spent, sources) -> Standing:
+    """One student's standing in one assignment; `spent`: grace days used so far, `sources`:
+    {source or None: ["student assignment", ...]} (both updated)."""
+    tests = [t for t in student.tests if test_assignment(t) == name]
+    adjustments = tuple(adjusted.get((student.name, name), []))
+    bonus = sum(a.points for a in adjustments)
+    if student.document is None or not tests:
+        status = "ungraded" if student.document is None else "missing"
+        return Standing(status, 0.0, maximum, max(0.0, bonus), None, adjustments)
+    raw = round(sum(t["score"] for t in tests), 4)
+    late = None
+    due = course.due_for(student.name, name) if course else None
+    if due is not None:
+        handin = student.handin
+        spec = ASSIGNMENTS.get(name)
+        notebook = handin / spec.notebook if handin and spec else None
+        when = handin_time(student.name, name, notebook, handin, times)
+        sources.setdefault(when.source if when else None, []).append(f"{student.name} {name}")
+        if when is not None:
+            left = course.grace_days - spent[student.name]
+            late = late_of(course, due, when.submitted, maximum, left, when.source)
+            spent[student.name] += late.grace_days_used if late else 0
+    penalty = late.penalty if late else 0.0
+    final = round(max(0.0, raw - penalty + bonus), 4)
+    return Standing("graded", raw, maximum, final, late, adjustments)
+
+
+def class_standings(grades, course: Course | None = None, times: dict | None = None) -> Standings:
+    """Every student's standing in every assignment graded in `grades` (`read_grades`).
+
+    Args:
+        grades: the graded class (`kws.grading.records.grades.read_grades`).
+        course: the course file (due dates, late rule), or None: everything on time.
+        times: the times CSV's entries (`kws.grading.season.times.read_times_csv`), or None.
+
+    Returns:
+        The standings ``standings.json`` holds.
+    """
+    maxima = assignment_maxima(grades)
+    adjusted = read_adjustments(grades.folder)
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    order = sorted(maxima, key=lambda n: ((course and course.due.get(n)) or far, n))
+    spent = {s.name: 0 for s in grades.students}
+    sources: dict[str | None, list[str]] = {}
+    standings = Standings()
+    for name in sorted(maxima):
+        due = course.due.get(name) if course else None
+        standings.assignments[name] = {"title": _title(name), "maximum": maxima[name],
+                                       "due": due.isoformat() if due else None}  # fmt: skip
+    for student in grades.students:
+        entries = {n: _one(student, n, maxima[n], course, times or {}, adjusted, spent, sources)
+                   for n in order}  # fmt: skip
+        standings.students[student.name] = dict(sorted(entries.items()))
+    if sources.get("file times"):
+        standings.notes.append("hand-in times from file times (the notebooks' modification "
+                               "times, the last resort): " + ", ".join(sources["file times"]))  # fmt: skip
+    if sources.get(None):
+        standings.notes.append("no hand-in time found (no times CSV row, no "
+                               "submission_metadata.json, no notebook), counted on time: "
+                               + ", ".join(sources[None]))  # fmt: skip
+    return standings
+
+
+def counted_maximum(standings: Standings, student: str, now: datetime | None = None) -> float:
+    """The maximum of `student`'s hand-in: what it was graded in, and missing work now due."""
+    now = now or datetime.now(timezone.utc)
+    total = 0.0
+    for name, standing in standings.students.get(student, {}).items():
+        due = standings.assignments[name].get("due")
+        overdue = due is not None and datetime.fromisoformat(due) <= now
+        total += standing.maximum if standing.status != "missing" or overdue else 0.0
+    return total
+
+
+def with_standings(grades: Grades) -> Grades:
+    """`grades` with standings: those its folder's ``standings.json`` holds, or, where it has
+    none (a folder graded before standings were written), computed as on time without
+    adjustments."""
+    if not grades.standings.students:
+        grades.standings = class_standings(grades)
+    return grades

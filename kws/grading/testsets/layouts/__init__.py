@@ -1,0 +1,123 @@
+"""Data layouts: how an assignment's grading data is laid out, read from its spec's ``[data]``
+``layout`` (``kws/assignments/<name>/spec.toml``). The engine asks the layout, never the
+assignment's name, where the hidden test set is, how to read it, which dataset it is (for the
+accuracy tiers), what a re-training must not read and what the Gradescope zip carries: the
+members of the `Layout` protocol (`kws.grading.testsets.layouts.base`).
+
+The kit's layouts, one module each:
+
+- ``speech_commands`` (`kws.grading.testsets.layouts.speech_commands`): the 12-class Speech Commands
+  test set, the first of the spec's ``test_folders`` present under the data folder
+  (``<folder>/<word>/<clip>.wav``);
+- ``hw4`` (`kws.grading.testsets.layouts.hw4`): HW4 speaker features in the spec's ``folder``
+  (``testdata.json``, ``mapping.json``, ``uttr-*.pt``), their hidden labels in its ``hidden``
+  folder (``test_labels.csv``).
+
+A new kind of data is a new module, in the kit (an entry of `BUILT_IN`) or in the assignment's
+own folder, named by its spec as ``layout = "<file>.py:<Class>"`` (docs/how-to/layouts.md): no engine
+file changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from pathlib import Path
+
+from kws.grading.testsets.hidden import HiddenTest
+from kws.grading.testsets.layouts.base import INPUT_KINDS, SKIP, Layout, files_to_zip
+from kws.grading.testsets.layouts.hw4 import HW4Layout
+from kws.grading.testsets.layouts.speech_commands import SpeechCommandsLayout
+from kws.spec import Spec, SpecError
+
+__all__ = [
+    "BUILT_IN",
+    "HW4Layout",
+    "INPUT_KINDS",
+    "SKIP",
+    "Layout",
+    "SpeechCommandsLayout",
+    "files_to_zip",
+    "hidden_test",
+    "layout_class",
+    "layout_of",
+]
+
+# The kit's layouts by the name a spec gives them: "<module>:<class>".
+BUILT_IN = {
+    "speech_commands": "kws.grading.testsets.layouts.speech_commands:SpeechCommandsLayout",
+    "hw4": "kws.grading.testsets.layouts.hw4:HW4Layout",
+}
+OWN_LAYOUT = re.compile(r"(\w+)\.py:(\w+)")  # a module of the assignment's folder, and its class
+
+
+def layout_class(spec: Spec) -> type[Layout]:
+    """The class of `spec`'s data layout ([data] layout): a built-in one by name, or the class
+    ``<Class>`` of the module ``<file>.py`` in the assignment's folder; SpecError naming the fix."""
+    name = spec.layout
+    own = OWN_LAYOUT.fullmatch(name)
+    if name in BUILT_IN:
+        module_name, class_name = BUILT_IN[name].split(":")
+        module, where = importlib.import_module(module_name), module_name
+    elif own:
+        module, class_name = spec.module(own[1]), own[2]  # SpecError when the file is missing
+        where = str(spec.folder / f"{own[1]}.py")
+    else:
+        raise SpecError(
+            f"{spec.path}: [data] layout = {name!r} is not one the grader reads; use one of "
+            f'{", ".join(sorted(BUILT_IN))}, or "<file>.py:<Class>" for a layout in the '
+            "assignment's own folder (docs/how-to/layouts.md)"
+        )
+    found = getattr(module, class_name, None)
+    if not (isinstance(found, type) and issubclass(found, Layout)):
+        raise SpecError(
+            f"{spec.path}: [data] layout = {name!r}: {where} has no class {class_name} derived "
+            "from kws.grading.testsets.layouts.Layout"
+        )
+    return found
+
+
+def layout_of(spec: Spec) -> Layout:
+    """The reader of `spec`'s data ([data] layout), checked against the `Layout` protocol;
+    SpecError naming the spec, the layout and what it lacks."""
+    cls = layout_class(spec)
+    if getattr(cls, "input_kind", None) not in INPUT_KINDS:
+        raise SpecError(
+            f"{spec.path}: [data] layout {cls.__name__} declares no input_kind; set input_kind "
+            f"to one of {', '.join(map(repr, INPUT_KINDS))} (the inputs file its hidden_test "
+            "writes)"
+        )
+    try:
+        return cls(spec)
+    except TypeError as error:  # an abstract member left out: Layout names it
+        raise SpecError(f"{spec.path}: [data] layout {cls.__name__}: {error}") from None
+
+
+def hidden_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:
+    """`spec`'s hidden test set under `data`, read by its layout: the inputs file `out_file` for
+    the child (a secret sample of ``[accuracy] sample`` items when the accuracy comes from
+    predictions.csv), the labels kept here; ValueError naming the layout when what it wrote is
+    not the inputs file it declares (its kind, one label per input), SpecError when it cannot
+    write a sample that the spec asks for."""
+    from kws.grading.protocol.inputs import inputs_header
+
+    layout = layout_of(spec)
+    if spec.accuracy.from_csv:
+        if "sample" not in inspect.signature(layout.hidden_test).parameters:
+            raise SpecError(
+                f'{spec.path}: [accuracy] source = "predictions.csv" needs a layout that '
+                f"writes a sample of its test set; the {spec.layout} layout's hidden_test takes "
+                "no `sample` (docs/how-to/layouts.md)"
+            )
+        hidden = layout.hidden_test(data, out_file, sample=spec.accuracy.sample)
+    else:
+        hidden = layout.hidden_test(data, out_file)
+    header = inputs_header(hidden.inputs_file)
+    if header["kind"] != layout.input_kind or len(header["lengths"]) != len(hidden.labels):
+        raise ValueError(
+            f"the {spec.layout} layout of {spec.path} wrote {len(header['lengths'])} "
+            f"{header['kind']} inputs for {len(hidden.labels)} labels; its hidden_test must write "
+            f"{layout.input_kind} inputs, one per label"
+        )
+    return hidden
