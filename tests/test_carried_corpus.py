@@ -10,7 +10,7 @@ import pytest
 from corpus_carried import NOTEBOOKS, build_carried_corpus
 
 from kws.grading.classrun.batch import grade_batch
-from kws.grading.judge.review import REVIEW_PREFIX
+from kws.grading.judge.results import findings_of
 from kws.grading.publish.report.analysis import attention_flags
 from kws.grading.records.grades import read_grades
 from kws.grading.season.compute import with_standings
@@ -47,7 +47,7 @@ def graded(tmp_path_factory, tiny_data, reference_submission):
 
 
 def _reviews(document: dict) -> list[str]:
-    return [p for p in document["output"].split("\n\n") if p.startswith(REVIEW_PREFIX)]
+    return [finding["text"] for finding in findings_of(document, "review")]
 
 
 def test_each_case_loses_exactly_what_it_targets(graded):

@@ -24,7 +24,7 @@ from kws.data.private_variant import (
     shift,
     transform,
 )
-from kws.grading.judge.public_gap import PUBLIC_GAP, public_gap_notes
+from kws.grading.judge.public_gap import PUBLIC_GAP, public_gap
 from kws.grading.protocol.inputs import inputs_header
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import SpeechCommandsLayout
@@ -147,7 +147,7 @@ def test_accuracy_is_the_private_sets_and_the_public_one_is_kept_apart(tmp_path)
     assert hidden.public_accuracy([0, 2, 2, 0]) == 1.0
     plain = HiddenTest(tmp_path / "x", [0, 1], ("a", "b"), ("", ""))
     assert plain.accuracy([0, 0]) == 0.5 and plain.public_accuracy([0, 0]) is None
-    assert public_gap_notes(plain, [0, 0], "01.ipynb", "kws") == []
+    assert public_gap(plain, [0, 0], "01.ipynb", "kws") == ([], None)
 
 
 def test_a_public_set_far_above_the_private_one_is_flagged(tmp_path):
@@ -156,12 +156,13 @@ def test_a_public_set_far_above_the_private_one_is_flagged(tmp_path):
     hidden = HiddenTest(tmp_path / "x", labels, ("a", "b"), ("",) * 200, private=private)
     within = int(100 * PUBLIC_GAP)  # the public set leads by exactly the allowed gap
     honest = [0] * 90 + [1] * 10 + [0] * (90 + within) + [1] * (10 - within)
-    notes = public_gap_notes(hidden, honest, "01_keyword_spotting.ipynb", "kws")
+    notes, review = public_gap(hidden, honest, "01_keyword_spotting.ipynb", "kws")
     assert len(notes) == 1 and "private test clips (graded): 0.9000" in notes[0]
+    assert review is None
     carried = [0] * 80 + [1] * 20 + [0] * 100
-    notes = public_gap_notes(hidden, carried, "01_keyword_spotting.ipynb", "kws")
-    assert len(notes) == 2 and notes[1].startswith("Manual review: 01_keyword_spotting.ipynb")
-    assert "1.0000 on the public test clips but 0.8000 on the private ones" in notes[1]
+    notes, review = public_gap(hidden, carried, "01_keyword_spotting.ipynb", "kws")
+    assert len(notes) == 1 and review.startswith("01_keyword_spotting.ipynb: the kws model")
+    assert "1.0000 on the public test clips but 0.8000 on the private ones" in review
 
 
 def test_the_zip_ships_the_private_set_never_the_secret_and_fits_gradescope(data, tmp_path):

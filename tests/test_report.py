@@ -24,8 +24,7 @@ from report_helpers import (
     write_handin,
 )
 
-from kws.grading.judge.results import TestResult, results_document, write_results
-from kws.grading.judge.review import REVIEW_PREFIX
+from kws.grading.judge.results import REVIEW_PREFIX, TestResult, results_document, write_results
 from kws.grading.judge.tiers import TierSet, accuracy_in, tier_credit, tiers_in
 from kws.grading.publish.report.analysis import (
     accuracies,
@@ -83,11 +82,15 @@ def _results(number: int, kind: str) -> dict:
     )
     tests.append(test("Task 3: forward", "test_task3_pipeline", 4, float(not forward), forward))
     notes = [f"Accuracy tiers for keyword_spotting: {TIERS.describe()}."]
+    findings = []  # what the grader records for a person (GradescopeReport.add_finding)
+    if number == 18:
+        findings.append({"kind": "tampering", "test": "Task 3: forward",
+                         "text": "task3: the notebook changes torch or the grader"})  # fmt: skip
     if number == 20:
-        notes.append(
-            f"{REVIEW_PREFIX} 01_keyword_spotting.ipynb, model cell 1: builtins (builtins)."
-        )
-    extra = {"tier_sets": {SPEC.name: TIERS.name}}
+        review = "01_keyword_spotting.ipynb, model cell 1: builtins (builtins)"
+        notes.append(f"{REVIEW_PREFIX} {review}.")
+        findings.append({"kind": "review", "test": None, "text": review})
+    extra = {"tier_sets": {SPEC.name: TIERS.name}, "findings": findings}
     return results_document(tests, output="\n\n".join(notes), execution_time=30, extra_data=extra)
 
 

@@ -48,6 +48,17 @@ def test_skipped():
 @pytest.mark.points(1)
 def test_grader_bug():
     {}["missing"]
+
+@pytest.fixture
+def report(request):
+    return request.config.pluginmanager.get_plugin("gradescope")
+
+@pytest.mark.points(1)
+def test_finds(report):
+    """Model cells"""
+    report.add_finding("review", "01.ipynb, model cell 1: the garbage collector (gc)")
+    report.add_finding("tampering", "task1: the notebook changes torch or the grader")
+    assert False, "Your notebook changes torch or the grader's code."
 '''
 
 
@@ -98,6 +109,27 @@ def test_failure_output_is_the_assertion_message(results):
     assert tests["test_grader_bug"]["output"].startswith("The grader hit an error: KeyError")
 
 
+def test_findings_are_fields_with_their_test_and_reviews_are_told(results):
+    """What a person should look at is data (kind, text, test) that the gradebook and the
+    report read; a review is also a sentence of the output the student reads."""
+    _, document, _ = results
+    assert document["extra_data"]["findings"] == [
+        {"kind": "grader_error", "test": "test_grader_bug",
+         "text": "test_grader_bug: The grader hit an error: KeyError: 'missing'"},
+        {"kind": "review", "test": "Model cells",
+         "text": "01.ipynb, model cell 1: the garbage collector (gc)"},
+        {"kind": "tampering", "test": "Model cells",
+         "text": "task1: the notebook changes torch or the grader"},
+    ]  # fmt: skip
+    assert "Manual review: 01.ipynb, model cell 1: the garbage collector (gc)." in (
+        document["output"].split("\n\n")
+    )
+    with pytest.raises(ValueError, match="not one of"):
+        from kws.grading.judge.results import GradescopeReport
+
+        GradescopeReport(None).add_finding("bad", "no such kind")
+
+
 def test_partial_credit_is_kept_when_a_later_assert_fails(results):
     _, _, tests = results
     assert tests["Accuracy tiers"]["score"] == 2.0
@@ -126,7 +158,7 @@ def test_skipped_tests_are_not_counted_say_why_and_do_not_read_as_failures(resul
 def test_score_table_is_printed(results):
     stdout, _, _ = results
     assert re.search(r"ok Layers that run +2 / 2", stdout)
-    assert re.search(r"total +4.25 / 15", stdout)
+    assert re.search(r"total +4.25 / 16", stdout)
 
 
 def test_results_written_even_when_collection_fails(tmp_path):

@@ -157,14 +157,18 @@ def test_a_ring_of_11_copies_in_a_class_of_20_is_one_group_with_its_members(tmp_
     assert notes["ring03"].startswith("copy group of 11 (keyword_spotting, 100%): ring00,")
 
 
-def _graded(folder, submissions, kinds: dict[str, str], tests_of=None) -> None:
-    """A grade folder for `kinds` as `kws grade` writes it (results, gradebook, run.json)."""
+def _graded(folder, submissions, kinds: dict[str, str], tests_of=None, findings_of=None) -> None:
+    """A grade folder for `kinds` as `kws grade` writes it (results, gradebook, run.json);
+    `tests_of` and `findings_of` give a student's tests and findings (GradescopeReport's)."""
     graded = []
     for student in kinds:
         tests = (tests_of or (lambda s: []))(student) or [
             TestResult("Model loads", 1.0, 1.0, "passed", "", "visible", {"test": "t"})
         ]
-        document = results_document(tests, output="", execution_time=5)
+        findings = (findings_of or (lambda s: []))(student)
+        document = results_document(
+            tests, output="", execution_time=5, extra_data={"findings": findings}
+        )
         write_results(folder / "results" / f"{student}.json", document)
         graded.append(Graded(student, document, "", 5.0))
     write_gradebook(graded, folder / "gradebook.csv")
@@ -199,7 +203,12 @@ def test_a_tampering_hand_in_is_listed_once(tmp_path):
             for n in range(10)
         ]
 
-    _graded(tmp_path, tmp_path / "submissions", {"s1": "", "s2": ""}, tests_of)
+    def findings_of(student):  # each test that reached s1's model found the tampering
+        text = "task1: the notebook changes torch or the grader (torch.matmul was replaced)"
+        tests = range(10) if student == "s1" else []
+        return [{"kind": "tampering", "text": text, "test": f"Test {n}"} for n in tests]
+
+    _graded(tmp_path, tmp_path / "submissions", {"s1": "", "s2": ""}, tests_of, findings_of)
     (flag,) = attention_flags(with_standings(read_grades(tmp_path)))
     assert (flag.student, flag.kind) == ("s1", "tampering")
     assert flag.reason == f"Test 0: {said} (and 9 more tests said so)"

@@ -5,9 +5,9 @@ A model can answer from a table instead of its weights: the test set's fingerpri
 clip and its class, or float weights hidden as integer bit patterns. Runs in the grader's
 process (the parent) on each graded task's ``model.pt`` and ``config.json``, read without torch
 (`kws.grading.judge.budget.load_state`), with what the grading child found comparing the loaded
-checkpoint with what the model's constructor builds (`kws.grading.child.buffers`). Each finding
-is one sentence for `kws.grading.judge.review.REVIEW_PREFIX` (the student's results and the report's
-"hand-ins to look at"); points are not changed by a flag. What each rule catches and cannot:
+checkpoint with what the model's constructor builds (`kws.grading.child.buffers`). Each flag is
+the sentence of a review finding (`kws.grading.judge.results`: the student's results and the
+report's "hand-ins to look at"); points are not changed by a flag. What each rule catches and cannot:
 docs/reference/threat-model.md.
 """
 

@@ -6,7 +6,7 @@ child also predicts a secret sample of the public clips, shuffled in among the p
 An honest model scores about the same on both; a model that carries the public answers (a lookup
 table of the public clips, in its weights or its buffers) scores far better on the public ones.
 Such a hand-in keeps the grade its private accuracy earns, and is named for a person to read
-(a ``Manual review:`` line in its results and on the report's "hand-ins to look at").
+(a review finding in its results, on the report's "hand-ins to look at").
 
 `PUBLIC_GAP` is the largest gap that passes without a flag: the honest reference model's
 largest gap over the real-speech folds measured, plus three standard errors of the difference on
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kws.grading.judge.review import REVIEW_PREFIX
 from kws.grading.testsets.hidden import HiddenTest
 
 # How far (a fraction) the public accuracy may lead the private one without a flag: the
@@ -27,26 +26,27 @@ from kws.grading.testsets.hidden import HiddenTest
 PUBLIC_GAP = 0.07
 
 
-def public_gap_notes(
+def public_gap(
     hidden: HiddenTest, predictions: Sequence[int], notebook: str, task: str
-) -> list[str]:
-    """What the results say about the private test set, for the run's output: the private
-    (graded) and public accuracies of `task`'s `predictions`, and a ``Manual review:`` flag
-    when the public one leads by more than `PUBLIC_GAP`; [] without a private set."""
+) -> tuple[list[str], str | None]:
+    """What the results say about the private test set: notes for the run's output (the private,
+    graded, and public accuracies of `task`'s `predictions`), and a review finding's sentence when
+    the public one leads by more than `PUBLIC_GAP` (else None); ([], None) without a private set."""
     public = hidden.public_accuracy(predictions)
     if public is None:
-        return []
+        return [], None
     private = hidden.accuracy(predictions)
     notes = [
         f"{notebook}: {task} accuracy on the private test clips (graded): {private:.4f}; on "
         f"a sample of the public test clips: {public:.4f}."
     ]
-    if public - private > PUBLIC_GAP:
-        notes.append(
-            f"{REVIEW_PREFIX} {notebook}: the {task} model scores {public:.4f} on the public "
-            f"test clips but {private:.4f} on the private ones the students do not have, "
-            f"{100 * (public - private):.1f} points apart (honest models stay within "
-            f"{100 * PUBLIC_GAP:.0f}); it may carry the public answers rather than earn them. "
-            "Its grade is the private accuracy."
-        )
-    return notes
+    if public - private <= PUBLIC_GAP:
+        return notes, None
+    review = (
+        f"{notebook}: the {task} model scores {public:.4f} on the public test clips but "
+        f"{private:.4f} on the private ones the students do not have, "
+        f"{100 * (public - private):.1f} points apart (honest models stay within "
+        f"{100 * PUBLIC_GAP:.0f}); it may carry the public answers rather than earn them. Its "
+        "grade is the private accuracy"
+    )
+    return notes, review

@@ -22,6 +22,15 @@ tests (the accuracy tier set used) go in the document's ``extra_data``; each tes
 ``extra_data`` names its function, assignment and task, so `kws report` can group the class's
 results without parsing names. Each task's hidden-test accuracy also goes on Gradescope's
 ``leaderboard`` (``{name, value, order}``; higher is better), as the course's Kaggle leaderboard did.
+
+What a person should look at is recorded as data, never only as a sentence: the document's
+``extra_data["findings"]`` lists each finding (`GradescopeReport.add_finding`) as ``{"kind",
+"text", "test"}``, where kind is ``review`` (a flag for a person: model cells that reach for the
+grader, a checkpoint that carries data, a public accuracy far above the private one),
+``tampering`` (the notebook changes torch or the grader, or computes something else while traced:
+the tests that reach it fail) or ``grader_error`` (the grader itself failed: a test module that
+did not load, an exception in a graded test). The gradebook's notes and the class report read
+these fields; the sentences of the output are for the student.
 """
 
 import json
@@ -34,6 +43,8 @@ import pytest
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 HIDDEN_OUTPUT = "This test is hidden; its details are not shown."
+FINDING_KINDS = ("review", "tampering", "grader_error")
+REVIEW_PREFIX = "Manual review:"  # how a review finding reads in the output and the gradebook
 _MESSAGE_LINES = 3
 
 
@@ -110,6 +121,13 @@ def results_document(
     return document
 
 
+def findings_of(document: dict | None, kind: str) -> list[dict]:
+    """The findings of `kind` (one of `FINDING_KINDS`) a results document records, in order:
+    each ``{"kind", "text", "test"}`` (`GradescopeReport.add_finding`); [] for none."""
+    recorded = ((document or {}).get("extra_data") or {}).get("findings") or []
+    return [f for f in recorded if isinstance(f, dict) and f.get("kind") == kind]
+
+
 def write_results(path: Path, document: dict) -> None:
     """Write `document` to `path` atomically (a half-written file is never left behind)."""
     path = Path(path)
@@ -165,7 +183,9 @@ class GradescopeReport:
         self.terminal_notes: list[str] = []
         self.extra_data: dict = {}
         self.leaderboard: dict[str, dict] = {}
+        self.findings: list[dict] = []
         self._release_later = False  # the running test is shown after the due date
+        self._running: str | None = None  # the nodeid of the test that is running
 
     def release_after_due_date(self) -> None:
         """Show the running test to students only after the due date (the Kaggle rule's
@@ -174,6 +194,28 @@ class GradescopeReport:
 
     def pytest_runtest_setup(self, item):
         self._release_later = False
+        self._running = item.nodeid
+
+    def pytest_runtest_teardown(self, item):
+        self._running = None
+
+    def add_finding(self, kind: str, text: str) -> None:
+        """Record what a person should look at, with the test that found it when one is
+        running; a review finding is also a ``Manual review:`` paragraph of the run's output,
+        which the student reads.
+
+        Args:
+            kind: one of `FINDING_KINDS`: ``review``, ``tampering`` or ``grader_error``.
+            text: one sentence, without its final period.
+        """
+        if kind not in FINDING_KINDS:
+            raise ValueError(f"finding kind {kind!r} is not one of {FINDING_KINDS}")
+        test = self.tests.get(self._running) if self._running else None
+        finding = {"kind": kind, "text": text, "test": test.name if test else None}
+        if finding not in self.findings:
+            self.findings.append(finding)
+        if kind == "review":
+            self.add_output(f"{REVIEW_PREFIX} {text}.")
 
     def add_leaderboard(self, name: str, value: float, order: str = "desc") -> None:
         """Put `value` on Gradescope's leaderboard under the column `name` ("desc": higher
@@ -216,10 +258,12 @@ class GradescopeReport:
 
     def pytest_collectreport(self, report):
         if report.failed:
-            self.add_output(
+            text = (
                 f"The grader could not load {report.nodeid or 'its tests'}; the points of its tests "
-                "are missing from this result. Tell the course staff."
+                "are missing from this result"
             )
+            self.add_output(f"{text}. Tell the course staff.")
+            self.add_finding("grader_error", text)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -241,6 +285,10 @@ class GradescopeReport:
         else:
             fraction = given.fraction if given and given.fraction is not None else 0.0
             message = failure_message(call.excinfo) if call.excinfo else "The check failed."
+            if call.excinfo and not call.excinfo.errisinstance(
+                (AssertionError, pytest.fail.Exception)
+            ):
+                self.add_finding("grader_error", f"{test.name}: {message}")
             if given and given.note:
                 message = f"{given.note}\n{message}"
         if self._release_later:
@@ -255,7 +303,7 @@ class GradescopeReport:
             tests,
             output="\n\n".join(self.notes),
             execution_time=time.monotonic() - self.started,
-            extra_data=self.extra_data,
+            extra_data=self.extra_data | {"findings": self.findings},
             leaderboard=list(self.leaderboard.values()),
         )
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from kws.spec import Cells
 
-REVIEW_PREFIX = "Manual review:"  # how a flag starts in results.json's output and the gradebook
 # word in the code (a name, an attribute or inside a string) -> what it can reach
 REVIEW_WORDS = {
     "gc": "the garbage collector (gc)",

@@ -31,9 +31,9 @@ from kws.grading.judge.accuracy import (
 from kws.grading.judge.carried import checkpoint_flags
 from kws.grading.judge.device import cuda_available
 from kws.grading.judge.notebook import child_problem, run_notebook
-from kws.grading.judge.public_gap import public_gap_notes
+from kws.grading.judge.public_gap import public_gap
 from kws.grading.judge.results import GradescopeReport
-from kws.grading.judge.review import REVIEW_PREFIX, submission_flags
+from kws.grading.judge.review import submission_flags
 from kws.grading.judge.tiers import TierSet
 from kws.grading.protocol.child_run import Retraining
 from kws.grading.protocol.handin import predictions_csv, relative
@@ -111,9 +111,9 @@ class Grading:
             for note in result.notes:  # e.g. large folders not copied for grading
                 self.report.add_output(f"{spec.notebook}: {note}.")
             for flag in submission_flags(self.submission, spec.notebook, spec.cells):
-                self.report.add_output(f"{REVIEW_PREFIX} {flag}.")
+                self.report.add_finding("review", flag)
             for flag in self.carried_data(spec, result.payload):
-                self.report.add_output(f"{REVIEW_PREFIX} {flag}.")
+                self.report.add_finding("review", flag)
             self._children[spec.name] = result
         return self._children[spec.name]
 
@@ -257,11 +257,18 @@ class Grading:
                 )
         tampering = report["facts"]["tampering"] + child.payload["tampering"]
         if tampering:
+            self.report.add_finding(
+                "tampering", f"{task}: the notebook changes torch or the grader ({tampering[0]})"
+            )
             pytest.fail(
                 f"Your notebook changes torch or the grader's code ({tampering[0]}), so its model "
                 "cannot be checked. Remove the code that replaces or patches torch functions."
             )
         if report["facts"].get("traced_mismatch"):
+            mismatch = report["facts"]["traced_mismatch"]
+            self.report.add_finding(
+                "tampering", f"{task}: the model computes something else while traced ({mismatch})"
+            )
             pytest.fail(
                 f"Your {task} model computes something else while the grader traces it "
                 f"({report['facts']['traced_mismatch']}), so its structure cannot be checked on "
@@ -283,6 +290,11 @@ class Grading:
         else:
             self.notebook_ran(child)
         if child.payload["tampering"]:
+            self.report.add_finding(
+                "tampering",
+                f"{component}: the notebook changes torch or the grader "
+                f"({child.payload['tampering'][0]})",
+            )
             pytest.fail(
                 f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
                 "so its classes and functions cannot be checked. Remove the code that replaces or "
@@ -314,8 +326,11 @@ class Grading:
         try:
             if not spec.accuracy.from_csv:
                 accuracy = model_accuracy(hidden, report, task)
-                for note in public_gap_notes(hidden, report["predictions"], spec.notebook, task):
+                notes, review = public_gap(hidden, report["predictions"], spec.notebook, task)
+                for note in notes:
                     self.report.add_output(note)
+                if review:
+                    self.report.add_finding("review", review)
                 if self.split is None:
                     return accuracy
                 return self._private(spec, task, graded_correct(hidden, report["predictions"]))

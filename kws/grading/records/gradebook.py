@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.judge.review import REVIEW_PREFIX
+from kws.grading.judge.results import REVIEW_PREFIX, findings_of
 
 RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
 ROSTER_FILE = "roster.csv"  # `kws grade --roster FILE`'s copy, for `kws export`
@@ -80,8 +80,9 @@ def write_gradebook(graded: list[Graded], path: Path) -> Path:
             scores = {t["name"]: t["score"] for t in (entry.document or {}).get("tests", [])}
             total = entry.document["score"] if entry.document else 0.0
             row = [scores.get(name, 0.0) for name in columns]
-            output = (entry.document or {}).get("output", "")
-            review = [p for p in output.split("\n\n") if p.startswith(REVIEW_PREFIX)]
+            review = [
+                f"{REVIEW_PREFIX} {f['text']}." for f in findings_of(entry.document, "review")
+            ]
             notes = "; ".join(([entry.problem] if entry.problem else []) + review)
             writer.writerow(
                 [

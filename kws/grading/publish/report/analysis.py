@@ -16,17 +16,12 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from kws.grading.judge.results import HIDDEN_OUTPUT
-from kws.grading.judge.review import REVIEW_PREFIX
+from kws.grading.judge.results import HIDDEN_OUTPUT, findings_of
 from kws.grading.judge.tiers import accuracy_in, tiers_in
 from kws.grading.records.grades import Grades, test_assignment
 from kws.spec import ASSIGNMENTS
 
 TOTAL = "total"
-# How the grader words a failure caused by code that patched torch or behaved differently when
-# traced (grader/conftest.py, `Grading.probe_facts`): listed with the hand-ins to look at.
-TAMPERING = ("changes torch or the grader's code", "computes something else while the grader")
-GRADER_ERROR = "The grader hit an error"
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?")
 
 
@@ -181,23 +176,19 @@ def attention_flags(grades: Grades) -> list[Flag]:
             kind = "timed out" if "ran longer than" in notes else "crashed"
             flags.append(Flag(student.name, kind, notes or "no results.json was written"))
             continue
-        for paragraph in student.document.get("output", "").split("\n\n"):
-            if paragraph.startswith(REVIEW_PREFIX):
-                text = paragraph[len(REVIEW_PREFIX) :].strip()
-                flags.append(Flag(student.name, "manual review", text))
-            elif "Tell the course staff" in paragraph:
-                flags.append(Flag(student.name, "grader error", paragraph.strip()))
-        tampered = []  # (test, what it said): a tampering hand-in fails every test it reaches
-        for test in student.tests:
-            output = test.get("output") or ""
-            if any(phrase in output for phrase in TAMPERING):
-                tampered.append((test["name"], output))
-            elif output.startswith(GRADER_ERROR):
-                flags.append(Flag(student.name, "grader error", f"{test['name']}: {output}"))
+        for finding in findings_of(student.document, "review"):
+            flags.append(Flag(student.name, "manual review", finding["text"]))
+        for finding in findings_of(student.document, "grader_error"):
+            flags.append(Flag(student.name, "grader error", finding["text"]))
+        # A tampering hand-in fails every test that reaches its model: one flag, the first
+        # test's message to the student, and how many more said so.
+        tampered = findings_of(student.document, "tampering")
         if tampered:
-            (name, output), more = tampered[0], len(tampered) - 1
+            first, more = tampered[0], len(tampered) - 1
+            said = {t["name"]: t.get("output") for t in student.tests}.get(first["test"])
             also = f" (and {more} more test{'s' * (more > 1)} said so)" if more else ""
-            flags.append(Flag(student.name, "tampering", f"{name}: {output}{also}"))
+            text = f"{first['test']}: {said}" if said else first["text"]
+            flags.append(Flag(student.name, "tampering", f"{text}{also}"))
     return flags
 
 
