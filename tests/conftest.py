@@ -36,7 +36,7 @@ def pytest_configure(config):
     if getattr(config.option, "dist", "no") == "loadgroup":
         config.option.loadscopereorder = False
     # -n auto starts one worker a core: one torch thread each, in the worker and in every process
-    # it starts (notebooks, graders, and their grading children: kws.grading.command's
+    # it starts (notebooks, graders, and their grading children: kws.grading.sandbox.cores's
     # child_threads). Idle OpenMP threads spin, taking the CPU from the other worker.
     if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = "1"

@@ -153,19 +153,20 @@ def test_parallel_grading_children_share_the_cores(tmp_path, monkeypatch):
     a grader folder with a conftest.py of its own (another grader) is not given the option."""
     import os
 
-    from kws.grading import command as commands
-    from kws.grading.command import child_threads, grader_command
+    from kws.grading.command import grader_command
+    from kws.grading.sandbox import cores
+    from kws.grading.sandbox.cores import child_threads
     from kws.grading.sandbox.run import Limits
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(commands, "cpu_quota", lambda: None)  # no container's CPU quota
+    monkeypatch.setattr(cores, "cpu_quota", lambda: None)  # no container's CPU quota
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert [child_threads(jobs) for jobs in (1, 2, 3)] == [Limits.threads, 1, 1]
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
     assert child_threads(2) == Limits.threads
-    monkeypatch.setattr(commands, "cpu_quota", lambda: 0.5)  # Gradescope's half a CPU
+    monkeypatch.setattr(cores, "cpu_quota", lambda: 0.5)  # Gradescope's half a CPU
     assert child_threads() == 1
-    monkeypatch.setattr(commands, "cpu_quota", lambda: None)
+    monkeypatch.setattr(cores, "cpu_quota", lambda: None)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert child_threads() == 1
 

@@ -8,8 +8,9 @@ gradebook). Each is graded by its own pytest process, so a submission that bring
 down costs only its own row; the gradebook still gets that row, with zeros and the reason. Each
 grader runs in a session of its own (`GraderProcesses`): a time-out ends it with everything it
 started, and Ctrl-C (or SIGTERM) stops every running one. The `jobs` grading children running at
-once share the cores: each gets its share as torch threads (`kws.grading.command.child_threads`:
-on 2 cores with 2 jobs, 1 thread each instead of the grader's 2).
+once share the cores: each gets its share as torch threads
+(`kws.grading.sandbox.cores.child_threads`: on 2 cores with 2 jobs, 1 thread each instead of the
+grader's 2).
 Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
 The accuracy tier set is settled before any child starts: data the kit does not know stops the
 run at once with the option to add, instead of failing every student.
@@ -31,12 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.command import (
-    check_grading_data,
-    child_threads,
-    grader_command,
-    grader_environment,
-)
+from kws.grading.command import check_grading_data, grader_command, grader_environment
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
     Graded,
@@ -44,6 +40,7 @@ from kws.grading.records.gradebook import (
     write_gradebook,
     write_run_record,
 )
+from kws.grading.sandbox.cores import child_threads
 from kws.grading.season.apply import apply_season, keep_season_files
 from kws.grading.season.course import kaggle_options
 
@@ -137,7 +134,7 @@ def grade_one(
 ) -> Graded:
     """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
     submission in its own process; never raises for its faults. `threads`: torch threads of
-    its grading child (default: the grader's, `kws.grading.command.child_threads`);
+    its grading child (default: the grader's, `kws.grading.sandbox.cores.child_threads`);
     `processes`: the batch's graders, to start it among (default: a set of its own); `env`:
     the grader's environment (default `kws.grading.command.grader_environment`).
 

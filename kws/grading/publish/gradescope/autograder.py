@@ -38,7 +38,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.classrun.batch import check_grading_data
+from kws.grading.command import check_grading_data
 from kws.grading.season.course import read_course
 from kws.grading.testsets.layouts import files_to_zip, layout_of
 from kws.spec import ASSIGNMENTS, KIT_FOLDER
