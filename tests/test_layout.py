@@ -1,19 +1,22 @@
 """The import rules of the kit, read from every import with `ast` (function-level ones too), so a
-module that breaks one fails here, naming the file and the line:
+module that breaks one fails here, naming the file and the line (the reading itself:
+tests/layout_helpers.py; each rule shown to fail on a fake tree: tests/test_layout_rules.py and
+tests/test_layout_cycles.py):
 
 1. no import cycle: the graph of the kit's modules has none, and the packages `kws.check` and
    `kws.grading` never import each other both ways (the grading child may use the self-check's
    judges; the self-check never imports the grader);
-2. the grader's folder layout is its process boundary: the parent (the top-level modules of
-   `kws/grading/` — the pytest plugin and its verdicts among them —, the sandbox, the shared
-   formats, each assignment's graded tests in ``kws/assignments/<name>/graded_tests/`` and the shim in
-   `grader/`) never imports the child's code (`kws/grading/child/`), the tracer (`kws.tracing`),
-   the self-check (`kws.check`) or an assignment's modules that use it (its ``checks.py``,
-   ``selfcheck.py`` and the judges they run), which run next to student code; it only starts
-   the child as a module string and reads its checked payload (the judges both sides apply,
-   such as ``rules.py`` or ``token_budget.py``, import neither side);
-3. the child never imports the hidden labels or the grade: `kws.grading.testsets.hidden`, `grade`,
-   `results`;
+2. the grader's folder layout is its process boundary: the parent (every package of
+   `kws/grading/` but the child — the pytest plugin and its verdicts among them —, the sandbox,
+   the protocol, each assignment's graded tests in ``kws/assignments/<name>/graded_tests/`` and
+   the shim in `grader/`) never imports the child's code (`kws/grading/child/`), the tracer
+   (`kws.tracing`), the self-check (`kws.check`) or an assignment's modules that use it (its
+   ``checks.py``, ``selfcheck.py`` and the judges they run), which run next to student code; it
+   only starts the child as a module string and reads its checked payload (the judges both sides
+   apply, such as ``rules.py`` or ``token_budget.py``, import neither side);
+3. the child never imports the hidden labels or the grade (`kws.grading.testsets.hidden`, the
+   judge's `notebook` and `results`); of the kit it imports only itself, the protocol and what
+   runs next to student code in a notebook too (`CHILD_IMPORTS`);
 4. the engine is generic: outside `kws/assignments/`, the kit's modules import no assignment's
    folder (only `kws.spec`, which finds the folders, and loads a folder's module by path:
    `Spec.module`, how `kws.check` reaches a notebook's checks, ``check.task1``);
@@ -24,128 +27,55 @@ module that breaks one fails here, naming the file and the line:
    assignments' folders, the grader, the models or the data readers above them;
 6. no two packages import each other: ``from pkg import name`` counts as an import of the
    module that defines `name` too, so a re-export (a package's ``__init__``, `kws.author`)
-   hides neither a crossing above nor a cycle.
+   hides neither a crossing above nor a cycle;
+7. the grading engine's packages keep the order of `LAYERS`: a module imports its own package
+   and lower layers, never a higher layer or another package of its own layer, and every
+   package of `kws/grading/` is in a layer;
+8. a module path written as a string (``"-m", "kws.grading.child.runner"``, the plugin's name,
+   the tracer's `GRADER_MODULES`, a layout's ``"module:Class"``, a Gradescope or Slurm script's
+   ``python -m kws....``) names a module that exists, or a name that module defines.
 """
 
-import ast
-import functools
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from layout_helpers import (
+    ROOT,
+    crossings,
+    find_cycle,
+    imports,
+    layer_breaks,
+    module_graph,
+    module_strings,
+    names_nothing,
+    package_graph,
+    where,
+)
+
 KWS = ROOT / "kws"
 GRADING = KWS / "grading"
 
-
-@functools.cache
-def _own_imports(path: Path) -> list[tuple[int, str, str | None]]:
-    """(line, module, name) for every import in `path`: name None for ``import a``."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name, None) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found += [(node.lineno, node.module, alias.name) for alias in node.names]
-    return found
-
-
-def _file_of(module: str, root: Path) -> Path | None:
-    """The file of `module` (``a.b``: ``a/b.py`` or ``a/b/__init__.py``) under `root`, if any."""
-    base = root.joinpath(*module.split("."))
-    for path in (base.with_suffix(".py"), base / "__init__.py"):
-        if path.is_file():
-            return path
-    return None
-
-
-def _home(module: str, name: str, root: Path, seen: frozenset = frozenset()) -> list[str]:
-    """Where `name` of `module` comes from when `module` re-exports it (``from b import name``
-    in its file, at any depth, ``if TYPE_CHECKING:`` too): [b, b.name] and so on down the
-    chain of re-exports; [] when `module` defines `name` itself or is not under `root`."""
-    path = _file_of(module, root)
-    if path is None or module in seen:
-        return []
-    for _, source, imported in _own_imports(path):
-        if imported == name and source != module:
-            return [source, f"{source}.{name}", *_home(source, name, root, seen | {module})]
-    return []
-
-
-def _imports(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
-    """(line, module) for every import in `path`, ``from a import b`` also as ``a.b``, and a name
-    a module of `root` re-exports also as its home: ``from kws.author import call`` is an import
-    of ``kws.author``, ``kws.author.call``, ``kws.check.selfcheck`` and
-    ``kws.check.selfcheck.call``, so a re-export hides no crossing and no cycle."""
-    found = []
-    for line, module, name in _own_imports(path):
-        found.append((line, module))
-        if name is not None:
-            found.append((line, f"{module}.{name}"))
-            found += [(line, home) for home in _home(module, name, root)]
-    return found
-
-
-def _crossings(paths, forbidden: str) -> list[str]:
-    """Every import in `paths` of `forbidden` or a module under it, as "file:line imports X"."""
-    return [
-        f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line} imports {module}"
-        for path in paths
-        for line, module in _imports(path)
-        if module == forbidden or module.startswith(forbidden + ".")
-    ]
-
-
-def _module_name(path: Path, root: Path = ROOT) -> str:
-    parts = path.relative_to(root).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _graph(root: Path = ROOT, package: str = "kws") -> dict[str, set[str]]:
-    """{module: the modules of `package` it imports} over every module of `package` (a folder of
-    `root`), re-exported names followed to their homes."""
-    modules = {_module_name(p, root): p for p in (root / package).rglob("*.py")}
-    graph = {}
-    for name, path in modules.items():
-        graph[name] = {m for _, m in _imports(path, root) if m in modules and m != name}
-    return graph
-
-
-def _packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:
-    """`graph` between packages: a module ``kws.grading.judge.tiers`` stands for ``kws.grading`` (the
-    top-level package it is in), an edge between two modules of one package is dropped."""
-
-    def package(module: str) -> str:
-        return ".".join(module.split(".")[:2])
-
-    packages: dict[str, set[str]] = {}
-    for module, imported in graph.items():
-        edges = packages.setdefault(package(module), set())
-        edges.update(package(m) for m in imported if package(m) != package(module))
-    for edges in list(packages.values()):
-        for target in edges:
-            packages.setdefault(target, set())
-    return packages
-
-
-def _cycle(graph: dict[str, set[str]]) -> list[str]:
-    """One import cycle of `graph` as [a, b, ..., a], or [] when there is none."""
-    state, stack = {}, []
-
-    def visit(node):
-        state[node] = "open"
-        stack.append(node)
-        for nxt in sorted(graph[node]):
-            if state.get(nxt) == "open":
-                return stack[stack.index(nxt) :] + [nxt]
-            if nxt not in state and (found := visit(nxt)):
-                return found
-        state[node] = "done"
-        stack.pop()
-        return []
-
-    for node in sorted(graph):
-        if node not in state and (found := visit(node)):
-            return found
-    return []
+# The grading engine's packages, lowest first (rule 7; kws/grading/__init__.py says the same and
+# docs/development/architecture.md draws it): `plugin` and `command` are its two top-level modules.
+LAYERS = [
+    ["protocol"],
+    ["sandbox", "child", "testsets"],
+    ["judge"],
+    ["plugin", "command"],
+    ["records"],
+    ["season"],
+    ["classrun", "publish"],
+]
+# What the grading child imports of the kit (rule 3): itself, the protocol, and the modules that
+# run next to student code in a notebook too.
+CHILD_IMPORTS = (
+    "kws.grading.child",
+    "kws.grading.protocol",
+    "kws.tracing",
+    "kws.check",
+    "kws.spec",
+    "kws.notebooks",
+    "kws.counts",
+)
 
 
 def _parent_side() -> list[Path]:
@@ -166,36 +96,31 @@ def test_layout_has_the_three_sides():
 
 
 def test_the_kit_has_no_import_cycle():
-    graph = _graph()
+    graph = module_graph()
     assert len(graph) > 80  # the walk really found the kit's modules
-    assert _cycle(graph) == []
+    assert find_cycle(graph) == []
 
 
 def test_the_kit_has_no_package_cycle():
     """No two of the kit's packages import each other, even through a re-export: the graded
     tests of ``kws/assignments/`` import the grader (through `kws.author`), so the grader never
     imports ``kws.assignments`` (it imports `kws.spec`, which finds the folders)."""
-    packages = _packages(_graph())
+    packages = package_graph(module_graph())
     assert {"kws.grading", "kws.assignments", "kws.author"} <= set(packages)
     assert "kws.grading" in packages["kws.author"]  # the re-exports were followed
-    assert _cycle(packages) == []
+    assert find_cycle(packages) == []
 
 
 def test_check_never_imports_the_grader():
     paths = list((KWS / "check").rglob("*.py"))
-    assert _crossings(paths, "kws.grading") == []
-
-
-def test_the_cycle_check_is_not_vacuous():
-    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert _cycle({"a": {"b"}, "b": set()}) == []
+    assert crossings(paths, "kws.grading") == []
 
 
 def test_parent_and_sandbox_never_import_the_child():
     paths = _parent_side()
     assert len(paths) > 15  # the walk really found the grader's modules
     for child_side in ("kws.grading.child", "kws.tracing", "kws.check"):
-        assert _crossings(paths, child_side) == []
+        assert crossings(paths, child_side) == []
     checks = [
         f"kws.assignments.{p.parent.name}.checks" for p in KWS.glob("assignments/*/checks.py")
     ]
@@ -203,11 +128,11 @@ def test_parent_and_sandbox_never_import_the_child():
     self_check_side = [  # an assignment's modules that use the self-check
         f"kws.assignments.{p.parent.name}.{p.stem}"
         for p in KWS.glob("assignments/*/*.py")
-        if _crossings([p], "kws.check")
+        if crossings([p], "kws.check")
     ]
     assert set(checks) < set(self_check_side)  # selfcheck.py and the judges they run too
     for module in self_check_side:
-        assert _crossings(paths, module) == []
+        assert crossings(paths, module) == []
 
 
 def test_child_never_imports_the_hidden_labels():
@@ -217,7 +142,7 @@ def test_child_never_imports_the_hidden_labels():
         "kws.grading.judge.notebook",
         "kws.grading.judge.results",
     ):
-        assert _crossings(paths, parent_only) == []
+        assert crossings(paths, parent_only) == []
 
 
 def test_the_engine_imports_no_assignment_folder():
@@ -226,7 +151,7 @@ def test_the_engine_imports_no_assignment_folder():
     folders = [p.parent.name for p in assignments.glob("*/spec.toml")]
     assert folders
     for name in folders:
-        assert _crossings(engine, f"kws.assignments.{name}") == []
+        assert crossings(engine, f"kws.assignments.{name}") == []
 
 
 # What the self-check and the tracer may import of the kit: themselves, the registry, leaf modules.
@@ -236,9 +161,9 @@ LOW_LAYERS = ("kws.check", "kws.tracing", "kws.spec", "kws.params", "kws.counts"
 def _kit_imports(paths) -> list[tuple[str, str]]:
     """("file:line", module) for every import of a module of the kit in `paths`."""
     return [
-        (f"{path.relative_to(ROOT)}:{line}", module)
+        (where(path, line), module)
         for path in paths
-        for line, module in _imports(path)
+        for line, module in imports(path)
         if module == "kws" or module.startswith("kws.")
     ]
 
@@ -251,28 +176,65 @@ def _low(module: str) -> bool:
 def test_the_registry_imports_nothing_of_the_kit():
     paths = list((KWS / "spec").glob("*.py"))
     assert len(paths) >= 3
-    found = [f"{where} imports {module}" for where, module in _kit_imports(paths)]
+    found = [f"{at} imports {module}" for at, module in _kit_imports(paths)]
     assert [line for line in found if not line.split(" imports ")[1].startswith("kws.spec")] == []
 
 
 def test_check_and_tracing_import_nothing_above_them():
     paths = [*(KWS / "check").rglob("*.py"), *(KWS / "tracing").rglob("*.py")]
     assert len(paths) >= 6  # the walk really found both packages
-    above = [
-        f"{where} imports {module}" for where, module in _kit_imports(paths) if not _low(module)
-    ]
+    above = [f"{at} imports {module}" for at, module in _kit_imports(paths) if not _low(module)]
     assert above == []
     assert not _low("kws.assignments") and not _low(
         "kws.grading.testsets.hidden"
     )  # the check can fail
 
 
-def test_the_rule_is_checked_on_real_imports(tmp_path):
-    """A parent module that imported the runner would be caught (the check is not vacuous)."""
-    bad = tmp_path / "bad.py"
-    bad.write_text("from kws.grading.child.runner import main\nimport kws.grading.child.probes\n")
-    assert _crossings([bad], "kws.grading.child") == [
-        f"{bad}:1 imports kws.grading.child.runner",
-        f"{bad}:1 imports kws.grading.child.runner.main",
-        f"{bad}:2 imports kws.grading.child.probes",
+def test_the_grading_engine_keeps_its_layers():
+    """`LAYERS` names every package of `kws/grading/` once, and no import breaks its order."""
+    declared = [package for layer in LAYERS for package in layer]
+    found = [p.parent.name for p in GRADING.glob("*/__init__.py")]
+    found += [p.stem for p in GRADING.glob("*.py") if p.stem != "__init__"]
+    assert sorted(declared) == sorted(found)
+    assert layer_breaks(LAYERS) == []
+
+
+def test_the_child_imports_only_what_runs_next_to_student_code():
+    paths = list((GRADING / "child").rglob("*.py"))
+    found = _kit_imports(paths)
+    assert any(module.startswith("kws.grading.protocol.") for _, module in found)
+    allowed = tuple(f"{name}." for name in CHILD_IMPORTS)
+    assert [
+        f"{at} imports {module}"
+        for at, module in found
+        if module not in CHILD_IMPORTS and not module.startswith(allowed)
+    ] == []
+
+
+def _named_module_files() -> list[Path]:
+    """The files that name the kit's modules as strings: its Python files (the kit's, the
+    `grader/` shim's, the tests' and the benchmarks'), the Gradescope and Slurm scripts; not
+    tests/test_layout_rules.py, whose strings name the modules of its fake trees."""
+    fake_trees = ROOT / "tests/test_layout_rules.py"
+    return [
+        *KWS.rglob("*.py"),
+        *(ROOT / "grader").rglob("*.py"),
+        *(p for p in (ROOT / "tests").glob("*.py") if p != fake_trees),
+        *(ROOT / "benchmarks").glob("*.py"),
+        *(GRADING / "publish/gradescope/scripts").iterdir(),
+        *(GRADING / "classrun/slurm").iterdir(),
     ]
+
+
+def test_module_paths_written_as_strings_exist():
+    named = module_strings(_named_module_files())
+    names = {name for _, name in named}
+    assert {  # the walk found the strings that start the grader's processes and layouts
+        "kws.grading.plugin",  # command.py's PLUGIN, grader/conftest.py
+        "kws.grading.child.runner",  # judge/notebook.py: the child's entry point
+        "kws.grading.sandbox.launch",  # sandbox/run.py
+        "kws.grading.command",  # the Gradescope autograder's run_autograder
+        "kws.grading.testsets.layouts.hw4:HW4Layout",  # the layouts' registry
+        "kws.grading.child.channel",  # the tracer's GRADER_MODULES
+    } <= names
+    assert [f"{at}: {name} names no module" for at, name in named if names_nothing(name)] == []

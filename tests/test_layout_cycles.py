@@ -5,7 +5,7 @@ between packages is caught even when a re-export hides it module by module — a
 
 from pathlib import Path
 
-from test_layout import _cycle, _graph, _packages
+from layout_helpers import find_cycle, module_graph, package_graph
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
@@ -32,10 +32,10 @@ CYCLE_THROUGH_A_SHIM = {
 
 def test_a_package_cycle_through_a_re_export_is_caught(tmp_path):
     root = _tree(tmp_path, CYCLE_THROUGH_A_SHIM)
-    graph = _graph(root, "pkg")
-    assert _cycle(graph) == []  # module by module, the shim hides it
+    graph = module_graph(root, "pkg")
+    assert find_cycle(graph) == []  # module by module, the shim hides it
     assert "pkg.spec" in graph["pkg.grading.plugin"]  # the re-exported name's home is followed
-    assert _cycle(_packages(graph)) == ["pkg.assignments", "pkg.grading", "pkg.assignments"]
+    assert find_cycle(package_graph(graph)) == ["pkg.assignments", "pkg.grading", "pkg.assignments"]
 
 
 def test_a_cycle_behind_a_lazy_re_export_is_caught(tmp_path):
@@ -48,12 +48,12 @@ def test_a_cycle_behind_a_lazy_re_export_is_caught(tmp_path):
         "pkg/assignments/one/graded_tests/test_one.py": "from pkg.author import tier_credit\n",
         "pkg/grading/tiers.py": "from pkg.assignments.one import grader\n",
     }
-    graph = _packages(_graph(_tree(tmp_path, files), "pkg"))
-    assert _cycle(graph) == ["pkg.assignments", "pkg.author", "pkg.grading", "pkg.assignments"]
+    graph = package_graph(module_graph(_tree(tmp_path, files), "pkg"))
+    assert find_cycle(graph) == ["pkg.assignments", "pkg.author", "pkg.grading", "pkg.assignments"]
 
 
 def test_a_clean_tree_passes(tmp_path):
     """The same tree with the engine importing the registry itself: no cycle."""
     files = {**CYCLE_THROUGH_A_SHIM, "pkg/grading/plugin.py": "from pkg.spec import spec_of\n"}
     del files["pkg/assignments/__init__.py"]  # no shim: a namespace package of folders
-    assert _cycle(_packages(_graph(_tree(tmp_path, files), "pkg"))) == []
+    assert find_cycle(package_graph(module_graph(_tree(tmp_path, files), "pkg"))) == []
