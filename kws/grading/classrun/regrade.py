@@ -15,10 +15,11 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kws.grading.classrun.batch import check_grading_data, grade_one, kaggle_options
+from kws.grading.classrun.batch import grade_one
+from kws.grading.command import check_grading_data
 from kws.grading.records.gradebook import Graded, safe_name, write_gradebook
 from kws.grading.season.apply import apply_season
-from kws.grading.season.course import COURSE_FILE
+from kws.grading.season.course import COURSE_FILE, kaggle_options
 
 HISTORY = "history"
 REGRADES = "regrades.csv"
