@@ -1,6 +1,10 @@
-"""The `kws` command's verbs and their arguments, written out as users type them: a change to
-the parser's layout changes no verb, argument, option, default or choice."""
+"""The `kws` command's verbs in four groups by workflow (`kws.cli.GROUPS`), each group added by
+the package that does its job: the regrouping changed no verb, argument, option, default or
+choice, `kws --help` lists the groups in order, and answers without loading torch."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from kws.cli import build_parser
@@ -128,6 +132,14 @@ VERB_HELP = {
     "adjust": "a person's change to one student's grade",
 }
 
+# The headings of `kws --help` and their verbs, in order.
+GROUPS = [
+    ("try the kit", ["demo", "tables", "train", "synth"]),
+    ("prepare a course", ["release", "private", "gradescope"]),
+    ("grade", ["grade", "merge", "report", "feedback"]),
+    ("the season (deadlines, late work, adjustments, exports)", ["season", "adjust", "export"]),
+]
+
 
 def _arguments(parser) -> list[tuple]:
     """`ARGUMENTS`' rows for every argument of every verb of `parser` (--help aside)."""
@@ -160,3 +172,40 @@ def test_the_arguments_check_sees_a_changed_default():
     parser = build_parser()
     parser._subparsers._group_actions[0].choices["grade"].set_defaults(jobs=4)
     assert sorted(_arguments(parser), key=_key) != sorted(ARGUMENTS, key=_key)
+
+
+def _sections(help_text: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(heading, [(first word, rest of the line)]) for each section of an argparse help."""
+    sections = []
+    for line in help_text.splitlines():
+        if line.endswith(":") and not line.startswith(" "):
+            sections.append((line[:-1], []))
+        elif sections and line.startswith("  ") and not line.startswith("   "):
+            word, _, rest = line.strip().partition(" ")
+            sections[-1][1].append((word, rest.strip()))
+    return sections
+
+
+def test_help_lists_the_four_groups_in_order_with_their_verbs():
+    env = os.environ | {"COLUMNS": "200"}  # no wrapping: one line a verb
+    done = subprocess.run([sys.executable, "-m", "kws.cli", "--help"], env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    sections = _sections(done.stdout)
+    assert [heading for heading, _ in sections] == [title for title, _ in GROUPS] + ["options"]
+    for (title, verbs), (_, lines) in zip(GROUPS, sections[:-1], strict=True):
+        assert [word for word, _ in lines] == verbs, title
+        assert [rest for _, rest in lines] == [VERB_HELP[verb] for verb in verbs], title
+    assert build_parser().command_groups == GROUPS
+
+
+def test_help_answers_without_loading_torch(tmp_path):
+    probe = "import sys, kws.cli; kws.cli.build_parser(); print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=tmp_path)  # fmt: skip
+    assert done.stdout.strip() == "False"
+    # `-X importtime` lists every module the help run imported, on stderr.
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "kws.cli", "--help"],
+                          capture_output=True, text=True, check=True, cwd=tmp_path)  # fmt: skip
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()]
+    assert "kws.grading.season.cli" in imported  # the listing is the one of this run
+    assert [name for name in imported if name.split(".")[0] == "torch"] == []
