@@ -6,7 +6,8 @@ sentence:
 - ``{{ figures:NAME }}``: measured figures, from ``kws/figures.json`` (which the benchmarks
   publish, ``benchmarks/figures.py``), so a page always shows the figures last measured;
 - ``{{ specs:NAME }}``: tables read from the assignments' ``spec.toml`` files;
-- ``{{ cli:commands }}``: every ``kws`` subcommand with its help, from the command's own parser.
+- ``{{ cli:commands }}``: every ``kws`` subcommand with its help, under its group's heading,
+  from the command's own parser.
 
 ``RENDER`` maps each name to the function that makes its text. An unknown name stops the build.
 """
@@ -255,6 +256,8 @@ def tiers_table(sections: dict) -> str:
 
 
 def commands(sections: dict) -> str:
+    """Every ``kws`` verb under its group's heading (as ``kws --help`` groups them), each with
+    its one-line help and its own ``--help``."""
     from kws.cli import build_parser
 
     parser = build_parser()
@@ -264,10 +267,13 @@ def commands(sections: dict) -> str:
     previous = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "80"  # argparse wraps its help to the terminal's width
     try:
-        for name, command in subcommands.choices.items():
-            summary = helps.get(name) or ""
-            parts += [f"## kws {name}", "", f"{summary[:1].upper()}{summary[1:]}.", ""]
-            parts += ["```text", command.format_help().rstrip(), "```", ""]
+        for title, names in parser.command_groups:
+            parts += [f"## {title[:1].upper()}{title[1:]}", ""]
+            for name in names:
+                summary = helps.get(name) or ""
+                parts += [f"### kws {name}", "", f"{summary[:1].upper()}{summary[1:]}.", ""]
+                command = subcommands.choices[name]
+                parts += ["```text", command.format_help().rstrip(), "```", ""]
     finally:
         if previous is None:
             del os.environ["COLUMNS"]

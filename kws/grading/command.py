@@ -58,6 +58,27 @@ def check_grading_data(
     return options + (["--tiers", str(Path(tiers).resolve())] if tiers else [])
 
 
+def add_selection_options(command: argparse.ArgumentParser) -> None:
+    """Add --assignment, --tiers and --dataset to `command` (`kws grade`, `kws gradescope`):
+    the selection `check_grading_data` checks and turns into the grader's options."""
+    from kws.spec import ASSIGNMENTS  # the specs only: tomllib, no torch
+
+    command.add_argument(
+        "--assignment",
+        choices=sorted(ASSIGNMENTS),
+        help="grade only this notebook (default: each notebook a submission holds)",
+    )
+    command.add_argument(
+        "--tiers",
+        type=Path,
+        help="JSON accuracy tiers {simple, medium, strong, boss}, for data the kit does not know",
+    )
+    command.add_argument(
+        "--dataset",
+        help="an entry of [tiers] in kws/assignments/<name>/spec.toml to take the tiers from",
+    )
+
+
 def grader_paths(grader: Path | list[Path] | None = None) -> list[Path]:
     """`grader` (default: `graded_test_folders()`: folders or graded test files), resolved;
     FileNotFoundError naming the path when one is missing."""

@@ -3,7 +3,8 @@
 - `batch`: `grade_batch`, the hand-ins in parallel (`kws grade`);
 - `regrade`: one student's hand-in graded again (`kws grade --student`);
 - `shards`: a class split over a batch scheduler and merged back (`kws grade --shard`,
-  `kws merge`); `slurm/` the array script.
+  `kws merge`); `slurm/` the array script;
+- `cli`: the verbs `kws grade` and `kws merge`.
 
 Each hand-in is graded by the grader's command line (`kws.grading.command`) in a process of its
 own; the season is applied afterwards (`kws.grading.season`).

@@ -5,7 +5,9 @@ applied to a graded class.
 - `times`: when each hand-in came in (a times CSV, Moodle's worksheet, Gradescope's metadata);
 - `compute`: each student's standing in each assignment (`class_standings`);
 - `apply`: ``standings.json`` and the gradebook's per-assignment columns written
-  (`apply_season`, what `kws season` and `kws grade --course` run).
+  (`apply_season`, what `kws season` and `kws grade --course` run);
+- `cli`: the verbs `kws season` and `kws adjust`, and what `kws grade` and `kws gradescope`
+  print of the season.
 
 Reads and writes the records (`kws.grading.records`); never grades.
 """

@@ -2,5 +2,5 @@
 
 `autograder` builds the zip and the container settings that grade it in time; `season` applies
 the course file's attempt limit, late rule and Kaggle rule to ``results.json`` on Gradescope;
-``scripts/`` holds ``setup.sh`` and ``run_autograder``.
+``scripts/`` holds ``setup.sh`` and ``run_autograder``; `cli` the verb `kws gradescope`.
 """

@@ -1,7 +1,11 @@
-"""The `kws` subcommands of a term (`kws.grading.season.apply`), added to the parser by `kws.cli`:
+"""The `kws` verbs of the season, added by `kws.cli` to its "the season" group (with
+`kws export`, from `kws.grading.publish.cli`), and what the other verbs print of it:
 
-kws season GRADES_DIR [--course FILE] [--times FILE]     re-apply deadlines and adjustments
-kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME]
+    kws season GRADES_DIR [--course FILE] [--times FILE]     re-apply deadlines and adjustments
+    kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME]
+
+`print_season` (what `kws grade` prints after grading a class) and `course_rules` (what
+`kws gradescope --course` prints) live here, below the grading packages that call them.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ def _late_summary(standings) -> list[str]:
 
 
 def print_season(grades_dir: Path, standings) -> None:
-    """What `apply_season` decided, in a few lines."""
+    """Print what `apply_season` decided for the class graded into `grades_dir` (`standings`,
+    what it returned): where ``standings.json`` is, a line per late hand-in or adjusted grade,
+    and its notes."""
     lines = _late_summary(standings)
     print(f"standings: {Path(grades_dir) / 'standings.json'}; "
           f"{len(lines)} late hand-in(s) or adjustment(s)")  # fmt: skip
@@ -94,8 +100,8 @@ def _adjust(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_season_commands(commands) -> None:
-    """Add `kws season` and `kws adjust` to the `kws` command's subparsers."""
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `kws season` and `kws adjust` to `commands`, the `kws` parser's subparsers."""
     season = commands.add_parser(
         "season", help="apply the course file (deadlines, late rule) and adjustments again"
     )

@@ -1,0 +1,110 @@
+"""The `kws` verbs that grade a class, added by `kws.cli` to its "grade" group:
+
+    kws grade SUBMISSIONS --data DIR [--out DIR] [--jobs N] [--shard I/N] [--roster FILE]
+        [--course FILE] [--times FILE] [--student NAME] [--assignment NAME] [--tiers FILE]
+    kws merge GRADES_DIR      one gradebook from the shards `kws grade --shard` wrote
+
+Each handler imports the grading modules when it runs, so `kws --help` loads none of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kws.grading.command import add_selection_options
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from kws.grading.classrun.batch import grade_batch, handin_folders
+    from kws.grading.classrun.regrade import regrade_student
+    from kws.grading.classrun.shards import Shard
+    from kws.grading.records.roster import match_roster, read_roster
+
+    try:
+        shard = Shard.parse(args.shard) if args.shard is not None else None
+        if args.roster_key and not args.roster:
+            raise ValueError("--roster-key names a column of the --roster FILE; pass both")
+        roster = read_roster(args.roster, key=args.roster_key) if args.roster else None
+        if roster is not None:  # before grading: a typo in a folder name shows at once
+            names = [p.name for p in handin_folders(args.submissions)]
+            print("\n".join(match_roster(roster, names).report()), flush=True)
+        selection = {"assignment": args.assignment, "dataset": args.dataset, "tiers": args.tiers}
+        season = {"course": args.course, "times": args.times}
+        if args.student is not None:
+            if shard is not None or roster is not None:
+                raise ValueError("--student regrades one hand-in; leave out --shard and --roster")
+            gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
+                                        timeout=args.timeout, **selection, **season)  # fmt: skip
+        else:
+            gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
+                                    timeout=args.timeout, shard=shard, roster=roster,
+                                    **selection, **season)  # fmt: skip
+    except (FileNotFoundError, ValueError) as error:  # the instructor's setting: say the fix
+        print(f"kws grade: {error}", file=sys.stderr)
+        return 2
+    print(f"gradebook: {gradebook}")
+    if args.student is not None:
+        print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
+    if shard is None:  # what the course file and adjustments did (applied again: idempotent)
+        from kws.grading.season.apply import apply_season
+        from kws.grading.season.cli import print_season
+
+        print_season(args.out, apply_season(args.out))
+    if shard is not None:
+        print(f"shard {shard} graded; once all {shard.count} have finished: kws merge {args.out}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from kws.grading.classrun.shards import merge_shards
+
+    try:
+        gradebook = merge_shards(args.grades)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws merge: {error}", file=sys.stderr)
+        return 2
+    print(f"gradebook: {gradebook} (then: kws report {args.grades})")
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `kws grade` and `kws merge` to `commands`, the `kws` parser's subparsers."""
+    grade = commands.add_parser("grade", help="grade a folder of submissions into a gradebook")
+    grade.add_argument("submissions", type=Path, help="one sub-folder per student")
+    grade.add_argument("--data", type=Path, required=True, help="hidden grading data folder")
+    grade.add_argument("--out", type=Path, default=Path("grades"), help="gradebook folder")
+    grade.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
+    grade.add_argument(
+        "--timeout", type=float, default=3600.0, help="wall seconds for one submission"
+    )
+    grade.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="grade only shard I of N (0 <= I < N; a block of the hand-ins sorted by name) into "
+        "OUT/shards/, then `kws merge OUT`; e.g. in a Slurm array: grade_array.sbatch",
+    )
+    grade.add_argument("--roster", type=Path,
+                       help="class list CSV: check every hand-in folder has a student, and keep "
+                       "it for `kws export`")  # fmt: skip
+    grade.add_argument("--roster-key", metavar="COLUMN",
+                       help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
+    grade.add_argument("--course", type=Path,
+                       help="course file (TOML): due dates, late rule, grace days, extensions; "
+                       "kept beside the gradebook")  # fmt: skip
+    grade.add_argument("--times", type=Path,
+                       help="hand-in times: a CSV (student, assignment, submitted) or Moodle's "
+                       "grading worksheet; default: Gradescope's submission_metadata.json, else "
+                       "file times")  # fmt: skip
+    grade.add_argument("--student", metavar="NAME",
+                       help="regrade this hand-in folder only, into the existing gradebook "
+                       "(its earlier result kept under OUT/history/)")  # fmt: skip
+    add_selection_options(grade)
+    grade.set_defaults(run=_grade)
+
+    merge = commands.add_parser(
+        "merge", help="merge the shards `kws grade --shard I/N` wrote into one gradebook"
+    )
+    merge.add_argument("grades", type=Path, help="the --out folder the shards graded into")
+    merge.set_defaults(run=_merge)

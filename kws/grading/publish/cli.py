@@ -1,0 +1,158 @@
+"""The `kws` verbs that publish a graded class, added by `kws.cli` to two of its groups:
+
+- "grade": `kws report GRADES_DIR` (the class report and similarity flags) and
+  `kws feedback GRADES_DIR` (a page and a zip per student);
+- "the season": `kws export canvas|moodle GRADES_DIR` (the CSV the LMS imports).
+
+Each handler imports what it needs when it runs, so `kws --help` loads none of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _report(args: argparse.Namespace) -> int:
+    from kws.grading.publish.report.page import write_report
+
+    thresholds = {"threshold": args.threshold, "reference_threshold": args.reference_threshold}
+    try:
+        written = write_report(
+            args.grades,
+            submissions=args.submissions,
+            out=args.out,
+            **{name: value for name, value in thresholds.items() if value is not None},
+            solutions=args.solutions,
+            skeletons=args.skeletons,
+            jobs=args.jobs,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws report: {error}", file=sys.stderr)
+        return 2
+    pairs = [m for m in written.matches if m.second != "reference solution"]
+    print(f"report: {written.page} (figures: {', '.join(p.name for p in written.pictures)})")
+    print(f"similarity: {len(pairs)} pair(s) of hand-ins and "
+          f"{len(written.matches) - len(pairs)} match(es) with the reference solution flagged")  # fmt: skip
+    if written.gradebook is not None:
+        print(f"gradebook: {written.gradebook} (similar_to column)")
+    return 0
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from kws.grading.publish.feedback.html import write_feedback
+    from kws.grading.publish.feedback.moodle import moodle_zips
+    from kws.grading.records.roster import RosterError, read_roster
+    from kws.grading.records.standings import StandingsError
+
+    try:
+        worksheet = read_roster(args.moodle, args.roster_key) if args.moodle else None
+        written = write_feedback(args.grades, args.out, notebooks=args.notebooks)
+        moodle = moodle_zips(written.by_student, worksheet, args.out) if worksheet else None
+    except (FileNotFoundError, StandingsError, RosterError) as error:
+        print(f"kws feedback: {error}", file=sys.stderr)
+        return 2
+    print(f"feedback: {len(written.pages)} page(s) in {args.out}/<student>/, "
+          f"{len(written.zips)} zip(s) in {args.out / 'zips'}/ (one per student)")  # fmt: skip
+    if written.ungraded:
+        print(f"not graded (their page says so; see `kws report` for why): "
+              f"{', '.join(written.ungraded)}")  # fmt: skip
+    if moodle is not None:
+        zips, absent = moodle
+        print(f"Moodle: {', '.join(str(z) for z in zips) or 'no zip'} (Upload multiple "
+              "feedback files in a zip)")  # fmt: skip
+        if absent:
+            print(f"not in the worksheet, so not in the Moodle zip: {', '.join(absent)}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from kws.grading.publish.exports import export_grades
+
+    out = args.out or Path(f"{args.lms}-grades.csv")
+    try:
+        written = export_grades(
+            args.lms,
+            args.grades,
+            out,
+            roster=args.roster,
+            key=args.roster_key,
+            assignment=args.assignment,
+            column=args.column,
+            missing=args.missing,
+            scale_to=args.scale_to,
+            id_column=args.id_column,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws export: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(written.match.report()))
+    missing = written.missing
+    print(f"wrote {written.path}: {written.rows} students, column {written.column!r} out of "
+          f"{written.points:g} points ({missing} missing, "
+          f"{'0 points' if args.missing == 'zero' else 'no grade'})")  # fmt: skip
+    return 0
+
+
+def add_report_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `kws report` and `kws feedback` to `commands`, the `kws` parser's subparsers."""
+    report = commands.add_parser(
+        "report", help="the class report (HTML) and similarity flags of a graded folder"
+    )
+    report.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    report.add_argument("--submissions", type=Path,
+                        help="the hand-ins folder (default: the one `kws grade` recorded)")  # fmt: skip
+    report.add_argument("--out", type=Path, help="the page (default: GRADES/report.html)")
+    report.add_argument("--threshold", type=float,
+                        help="score from which a pair of hand-ins is listed (0..1, default 0.7)")  # fmt: skip
+    report.add_argument("--reference-threshold", type=float,
+                        help="score from which a match with the reference solution is listed "
+                        "(0..1, default 0.75)")  # fmt: skip
+    report.add_argument("--solutions", type=Path,
+                        help="reference notebooks to flag copies of (default: the kit's solutions/)")  # fmt: skip
+    report.add_argument("--skeletons", type=Path,
+                        help="released student notebooks (default: the kit's assignments/)")  # fmt: skip
+    report.add_argument("--jobs", type=int, default=2, help="processes for the fingerprints")
+    report.set_defaults(run=_report)
+
+    feedback = commands.add_parser(
+        "feedback", help="a feedback page per student and notebook (HTML), and a zip per student"
+    )
+    feedback.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    feedback.add_argument("--out", type=Path, default=Path("feedback"),
+                          help="where to write the pages and zips (default: feedback/)")  # fmt: skip
+    feedback.add_argument("--notebooks", type=Path,
+                          help="the released notebooks, for the self-check cells to re-run "
+                          "(default: the kit's assignments/)")  # fmt: skip
+    feedback.add_argument("--moodle", type=Path, metavar="WORKSHEET",
+                          help="Moodle's grading worksheet (CSV): also write a zip per notebook "
+                          "for its 'Upload multiple feedback files in a zip'")  # fmt: skip
+    feedback.add_argument("--roster-key", default=None, metavar="COLUMN",
+                          help="the worksheet column holding hand-in folder names "
+                          "(default: folder)")  # fmt: skip
+    feedback.set_defaults(run=_feedback)
+
+
+def add_export_command(commands: argparse._SubParsersAction) -> None:
+    """Add `kws export` to `commands`, the `kws` parser's subparsers."""
+    export = commands.add_parser("export", help="the gradebook as the CSV Canvas or Moodle imports")
+    export.add_argument("lms", choices=["canvas", "moodle"])
+    export.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    export.add_argument("--out", type=Path, help="the CSV to write (default: LMS-grades.csv)")
+    export.add_argument("--roster", type=Path,
+                        help="class list CSV (default: the one `kws grade --roster` kept)")  # fmt: skip
+    export.add_argument("--roster-key", metavar="COLUMN",
+                        help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
+    export.add_argument("--assignment", help="export this notebook's points (default: the total)")
+    export.add_argument("--column", metavar="TITLE",
+                        help="the grade column's title: the LMS assignment or grade item, e.g. "
+                        "'Lab 4 (123456)' for Canvas's assignment 123456")  # fmt: skip
+    export.add_argument("--missing", choices=["zero", "blank"], default="zero",
+                        help="students with no hand-in: 0 points (default), or no grade")  # fmt: skip
+    export.add_argument("--scale-to", type=float, metavar="POINTS",
+                        help="rescale the scores to this many points (the LMS assignment's)")  # fmt: skip
+    export.add_argument("--id-column", metavar="COLUMN",
+                        help="moodle: the roster column Moodle matches students by (default: "
+                        "Email address, ID number or Username)")  # fmt: skip
+    export.set_defaults(run=_export)

@@ -1,0 +1,59 @@
+"""`kws gradescope`, added by `kws.cli` to its "prepare a course" group:
+
+    kws gradescope --data DIR [--out autograder.zip] [--course FILE] [--cpu 0.5]
+        [--assignment NAME] [--tiers FILE | --dataset NAME]
+
+The handler imports `autograder` when it runs, so `kws --help` loads none of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kws.grading.command import add_selection_options
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from kws.grading.publish.gradescope.autograder import make_autograder, plan, settings_advice
+
+    try:
+        path = make_autograder(
+            args.out,
+            args.data,
+            assignment=args.assignment,
+            dataset=args.dataset,
+            tiers=args.tiers,
+            cpu=args.cpu,
+            course=args.course,
+        )
+    except (FileNotFoundError, ValueError) as error:  # SettingsError: no zip within the limits
+        print(f"kws gradescope: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
+    print(settings_advice(plan(args.data, args.assignment, args.cpu)))
+    if args.course is not None:
+        from kws.grading.season.cli import course_rules
+
+        print(course_rules(args.course))
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `kws gradescope` to `commands`, the `kws` parser's subparsers."""
+    gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
+    gradescope.add_argument("--data", type=Path, required=True, help="hidden grading data")
+    gradescope.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    gradescope.add_argument("--course", type=Path,
+                            help="course file: its [gradescope] attempts_per_day and late rule "
+                            "apply to every submission")  # fmt: skip
+    gradescope.add_argument(
+        "--cpu",
+        type=float,
+        default=0.5,
+        choices=[0.5, 1.0, 2.0, 4.0],
+        help="the container's CPUs on Gradescope (default 0.5, its default)",
+    )
+    add_selection_options(gradescope)
+    gradescope.set_defaults(run=_gradescope)

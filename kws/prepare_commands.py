@@ -1,0 +1,119 @@
+"""The `kws` verbs that prepare a course, added by `kws.cli` to its "prepare a course" group
+(with `kws gradescope`, from `kws.grading.publish.gradescope.cli`):
+
+    kws release OUT                        the student bundle (`kws.release`)
+    kws release SOLUTIONS ASSIGNMENTS      the student notebooks (`kws.notebooks`) [--check]
+    kws private DATA --secret FILE         a private test set: the public one's secret variant
+
+Each handler imports what it needs when it runs, so `kws --help` loads none of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _release(args: argparse.Namespace) -> int:
+    from kws.notebooks import check_released, release_folder
+
+    if len(args.paths) == 1:
+        return _bundle(args)
+    if len(args.paths) != 2:
+        print("kws release: give OUT (the student bundle) or SOLUTIONS ASSIGNMENTS (the student "
+              "notebooks)", file=sys.stderr)  # fmt: skip
+        return 2
+    bundle_only = [
+        f"--{o.replace('_', '-')}" for o in ("solutions", "kit_url", "force") if getattr(args, o)
+    ]
+    if bundle_only:
+        print(f"kws release: {', '.join(bundle_only)} is for the bundle (kws release OUT), not for "
+              "SOLUTIONS ASSIGNMENTS", file=sys.stderr)  # fmt: skip
+        return 2
+    args.solutions, args.assignments = args.paths
+    if args.check:
+        stale = check_released(args.solutions, args.assignments)
+        for path in stale:
+            print(f"out of date: {path}  (run: kws release {args.solutions} {args.assignments})")
+        return 1 if stale else 0
+    for path in release_folder(args.solutions, args.assignments):
+        print(f"wrote {path}")
+    return 0
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from kws.notebooks import NotebookError
+    from kws.release import BundleError, build_bundle
+
+    if args.check:
+        print("kws release: --check compares SOLUTIONS with ASSIGNMENTS; give both folders",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        written = build_bundle(
+            args.paths[0], solutions=args.solutions, kit_url=args.kit_url, force=args.force
+        )
+    except (BundleError, NotebookError) as error:
+        print(f"kws release: {error}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    print(f"hand out {written[-1]} (or the folder {args.paths[0]}): never solutions/ or grader/")
+    return 0
+
+
+def _private(args: argparse.Namespace) -> int:
+    from kws.data.private_variant import make_private_test
+
+    existed = args.secret.exists()
+    try:
+        folder, clips = make_private_test(args.data, args.secret, args.test_folder, args.noise)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws private: {error}", file=sys.stderr)
+        return 2
+    if not existed:
+        print(
+            f"wrote a new course secret to {args.secret}: keep it outside the course repository "
+            "and the student bundle; the same secret writes the same private test set again"
+        )
+    print(f"wrote {clips} clips to {folder}: the grader scores them (and not the public clips)")
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `kws release` and `kws private` to `commands`, the `kws` parser's subparsers."""
+    release = commands.add_parser(
+        "release",
+        help="the student bundle (release OUT), or student notebooks (release SOLUTIONS ASSIGNMENTS)",
+    )
+    release.add_argument(
+        "paths",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="OUT: a new folder for the student bundle (notebooks, set-up README, the kit, a zip); "
+        "or SOLUTIONS ASSIGNMENTS: write the student notebooks of SOLUTIONS into ASSIGNMENTS",
+    )
+    release.add_argument("--check", action="store_true", help="only report stale notebooks")
+    release.add_argument(
+        "--force", action="store_true", help="write the bundle into a non-empty OUT"
+    )
+    release.add_argument("--solutions", type=Path,
+                         help="bundle: the solution notebooks (default: the kit's solutions/)")  # fmt: skip
+    release.add_argument("--kit-url",
+                         help="bundle: where the notebooks install the kit from (default: the "
+                         "archive in the bundle, next to them)")  # fmt: skip
+    release.set_defaults(run=_release)
+
+    private = commands.add_parser(
+        "private", help="write the secret variant of a public test set, graded in its place"
+    )
+    private.add_argument("data", type=Path, help="the grader's --data folder")
+    private.add_argument("--secret", type=Path, required=True,
+                         help="the course secret's file (written when it does not exist)")  # fmt: skip
+    private.add_argument("--test-folder", default="speech_commands_test_set_v0.02",
+                         help="the public test set under DATA (default: %(default)s)")  # fmt: skip
+    private.add_argument("--noise", type=Path,
+                         help="noise recordings (default: the dataset's _background_noise_)")  # fmt: skip
+    private.set_defaults(run=_private)
