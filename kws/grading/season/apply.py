@@ -1,4 +1,4 @@
-"""Apply a term's rules to a graded folder: ``standings.json`` and the gradebook's columns.
+"""Apply a season's rules to a graded folder: ``standings.json`` and the gradebook's columns.
 
     kws grade submissions/ --data data --out grades/ --course course.toml [--times times.csv]
     kws season grades/ [--course course.toml] [--times times.csv]   # deadlines changed: re-apply

@@ -1,4 +1,4 @@
-"""A term's grades: each student's standing in each notebook, its own assignment, with the late
+"""A season's grades: each student's standing in each notebook, its own assignment, with the late
 penalty and the adjustments (what ``standings.json`` holds; `kws.grading.season.apply` writes it
 and the gradebook's columns).
 

@@ -1,9 +1,9 @@
-"""The course file: due dates, the late rule, grace days and extensions of a term (TOML).
+"""The course file: due dates, the late rule, grace days and extensions of a course's season (TOML).
 
     # course.toml
     timezone = "Europe/Berlin"   # dates without an offset are in this zone (IANA name)
     grace_minutes = 15           # this late still counts as on time (upload delays)
-    grace_days = 2               # whole days a student may spend late over the term, unpenalised
+    grace_days = 2               # whole days a student may spend late over the season, unpenalised
 
     [late]
     per_day = 0.10               # share of the assignment's maximum taken off per day late
@@ -64,7 +64,7 @@ class LateRule:
 
 @dataclass(frozen=True)
 class Course:
-    """A term's deadlines: due dates per assignment, the late rule and the student budgets."""
+    """A season's deadlines: due dates per assignment, the late rule and the student budgets."""
 
     path: Path
     timezone: ZoneInfo
@@ -200,7 +200,7 @@ def late_of(
         due: the due date, an extension already applied.
         submitted: when the hand-in came in (time-zone aware).
         maximum: the assignment's maximum points (the penalty is a share of it).
-        grace_days_left: the student's grace days not spent yet this term.
+        grace_days_left: the student's grace days not spent yet this season.
         source: where `submitted` came from, e.g. "gradescope metadata".
 
     Returns:

@@ -18,7 +18,7 @@
    matched by the student's e-mail or name in ``users``), else an extension granted in
    Gradescope (a user's own ``users[].assignment.due_date`` differing from the assignment's),
    else the course file's due date, else Gradescope's ``due_date``:
-   the grace period and the capped penalty of `kws.grading.season.course`. Grace days over the term
+   the grace period and the capped penalty of `kws.grading.season.course`. Grace days over the season
    are not spent here (one submission cannot see the others): settle them with ``kws season``
    on the downloaded submissions. The total ``score`` becomes the final score; the tests keep
    their raw points; ``extra_data.late`` holds the record.

@@ -1,4 +1,4 @@
-"""The class report's view of the term (for `kws.grading.publish.report.page`): who handed in each
+"""The class report's view of the season (for `kws.grading.publish.report.page`): who handed in each
 notebook, who was late and what it cost, and every adjustment a person made."""
 
 from __future__ import annotations
