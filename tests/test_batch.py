@@ -155,7 +155,7 @@ def test_parallel_grading_children_share_the_cores(tmp_path, monkeypatch):
 
     from kws.grading import command as commands
     from kws.grading.command import child_threads, grader_command
-    from kws.grading.sandbox.run import Limits
+    from kws.grading.sandbox.supervise import Limits
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(commands, "cpu_quota", lambda: None)  # no container's CPU quota

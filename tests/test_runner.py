@@ -16,7 +16,8 @@ from kws.grading.child.runner import CPU_HINT, predict, prediction_batches
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.protocol.inputs import load_inputs, save_feature_inputs, save_wave_inputs
 from kws.grading.protocol.payload import check_payload
-from kws.grading.sandbox.run import ChildJob, Limits, run_child
+from kws.grading.sandbox.run import ChildJob, run_child
+from kws.grading.sandbox.supervise import Limits
 from kws.spec import ASSIGNMENTS
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=120)

@@ -37,7 +37,7 @@ def child_threads(jobs: int = 1) -> int:
     grader's own ``OMP_NUM_THREADS`` when that is set (an instructor who gives the grader one
     thread gives its children one), at least 1. More threads than cores do not grade faster:
     idle OpenMP threads spin and take the CPU from the other children."""
-    from kws.grading.sandbox.run import Limits
+    from kws.grading.sandbox.supervise import Limits
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     quota = cpu_quota()
