@@ -239,7 +239,7 @@ def test_hidden_labels_with_an_extra_row_or_unknown_speaker_name_the_line(hidden
 
 
 def test_colab_and_magic_lines_run_as_jupyter_runs_them(tmp_path):
-    from kws.grading.child.runner import run_model_cells
+    from kws.grading.child.cells import run_model_cells
 
     cells = [
         (
