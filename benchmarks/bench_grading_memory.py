@@ -102,7 +102,8 @@ def honest_submission(submission: Path, data: Path, out: Path) -> Path:
     """A copy of `submission` in `out` whose notebook-02 predictions.csv files hold what its
     models predict on `data`'s (grown) test set: what the notebook writes when run on it. Each
     distinct utterance (files of one inode) is predicted once."""
-    from kws.grading.child.runner import load_checkpoint, read_config, run_model_cells
+    from kws.grading.child.cells import run_model_cells
+    from kws.grading.child.checkpoint import load_checkpoint, read_config
     from kws.grading.protocol.handin import find_notebook, outputs_folder
 
     if out.exists():

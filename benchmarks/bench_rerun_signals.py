@@ -110,7 +110,8 @@ def in_grading_child(work: Path) -> dict:
     """The signals as the grading child shows them to a model cell."""
     from kws.grading.protocol.child_run import RUN_FILE, ChildRun
     from kws.grading.protocol.inputs import save_feature_inputs
-    from kws.grading.sandbox.run import ChildJob, Limits, run_child
+    from kws.grading.sandbox.run import ChildJob, run_child
+    from kws.grading.sandbox.supervise import Limits
 
     submission = _notebook(work / "child" / "submission").parent
     inputs = work / "child" / "inputs.bin"

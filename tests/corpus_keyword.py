@@ -69,7 +69,7 @@ def _retrained(damage: Callable[[Path], None]) -> Callable[[Path], None]:
     the mistake costs its own task, not a checkpoint that no longer loads."""
 
     def both(folder: Path) -> None:
-        from kws.grading.child.runner import run_model_cells
+        from kws.grading.child.cells import run_model_cells
 
         damage(folder)
         ns = run_model_cells(folder / NOTEBOOK)

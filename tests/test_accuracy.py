@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from kws.grading.child.runner import _near_ties
+from kws.grading.child.predictions import _near_ties
 from kws.grading.judge.accuracy import (
     AccuracyError,
     csv_accuracy,

@@ -156,7 +156,7 @@ def test_parallel_grading_children_share_the_cores(tmp_path, monkeypatch):
     from kws.grading.command import grader_command
     from kws.grading.sandbox import cores
     from kws.grading.sandbox.cores import child_threads
-    from kws.grading.sandbox.run import Limits
+    from kws.grading.sandbox.supervise import Limits
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(cores, "cpu_quota", lambda: None)  # no container's CPU quota

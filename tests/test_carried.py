@@ -237,7 +237,7 @@ def test_the_class_corpus_models_are_not_flagged(tmp_path, reference_submission)
     comparison with construction nor by the checkpoint's rules (at the real test-set sizes)."""
     from class_corpus import keyword_class, speaker_class
 
-    from kws.grading.child.runner import run_model_cells
+    from kws.grading.child.cells import run_model_cells
     from kws.spec import assignment
 
     flagged, graded = {}, 0

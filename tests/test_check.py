@@ -389,7 +389,7 @@ def notebook():
     """The namespace of the solution notebook 02's model cells."""
     from pathlib import Path
 
-    from kws.grading.child.runner import run_model_cells
+    from kws.grading.child.cells import run_model_cells
 
     return run_model_cells(Path(__file__).resolve().parents[1] / "solutions/02_speaker_id.ipynb")
 

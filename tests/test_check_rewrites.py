@@ -95,7 +95,7 @@ def genuine_torch():
 @pytest.fixture(scope="module")
 def notebook() -> dict:
     """The namespace of the solution notebook 02's model cells."""
-    from kws.grading.child.runner import run_model_cells
+    from kws.grading.child.cells import run_model_cells
 
     return run_model_cells(ROOT / "solutions" / "02_speaker_id.ipynb")
 
@@ -225,7 +225,7 @@ def test_an_ambiguous_match_or_other_sizes_are_said_in_a_sentence(notebook):
 
 
 def test_functions_are_called_by_position_as_the_skeleton_documents_them(notebook):
-    from kws.grading.child.runner import run_model_cells
+    from kws.grading.child.cells import run_model_cells
 
     def loss(cos, target, m=0.2, s=30.0):  # the skeleton's (cosines, labels, margin, scale)
         return notebook["am_softmax_loss"](cos, target, m, s)

@@ -21,7 +21,8 @@ from grading_helpers import TINY_SPEAKER, make_submission
 
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun
 from kws.grading.protocol.inputs import load_inputs, save_feature_inputs, save_wave_inputs
-from kws.grading.sandbox.run import ChildJob, Limits, run_child
+from kws.grading.sandbox.run import ChildJob, run_child
+from kws.grading.sandbox.supervise import Limits
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 2**20

@@ -22,7 +22,7 @@ from kws.grading.protocol.handin import (
     predictions_csv,
     relative,
 )
-from kws.grading.sandbox.run import SubmissionTooLarge, _copy_submission
+from kws.grading.sandbox.staging import SubmissionTooLarge, copy_submission
 from kws.grading.testsets.layouts.hw4 import hidden_speaker_test
 
 NAME, CLASSES = "02_speaker_id.ipynb", ["SpeakerTransformer"]
@@ -119,7 +119,7 @@ def test_a_2_gb_data_folder_is_left_out_of_the_copy_and_named(tmp_path):
     _sparse(source / ".git" / "objects" / "pack", 5_000_000)
     (source / "__pycache__").mkdir()
     (source / "__pycache__" / "x.pyc").write_bytes(b"1")
-    plan = _copy_submission(source, tmp_path / "copy", limit=2 * 2**30)
+    plan = copy_submission(source, tmp_path / "copy", limit=2 * 2**30)
     copied = sorted(
         p.relative_to(tmp_path / "copy").as_posix() for p in (tmp_path / "copy").rglob("*.*")
     )
@@ -136,7 +136,7 @@ def test_what_grading_needs_over_the_limit_names_the_largest_file(tmp_path):
     _notebook(source / NAME)
     _sparse(source / "outputs" / "task1" / "model.pt", 3_000_000_000)
     with pytest.raises(SubmissionTooLarge) as error:
-        _copy_submission(source, tmp_path / "copy", limit=2 * 2**30)
+        copy_submission(source, tmp_path / "copy", limit=2 * 2**30)
     assert "the largest: outputs/task1/model.pt (3.0 GB), 02_speaker_id.ipynb" in str(error.value)
     assert str(tmp_path) not in str(error.value)
     assert not (tmp_path / "copy").exists()
@@ -239,7 +239,7 @@ def test_hidden_labels_with_an_extra_row_or_unknown_speaker_name_the_line(hidden
 
 
 def test_colab_and_magic_lines_run_as_jupyter_runs_them(tmp_path):
-    from kws.grading.child.runner import run_model_cells
+    from kws.grading.child.cells import run_model_cells
 
     cells = [
         (

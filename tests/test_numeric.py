@@ -8,7 +8,7 @@ import json
 import pytest
 
 from kws.grading.child import numeric
-from kws.grading.child.runner import run_model_cells
+from kws.grading.child.cells import run_model_cells
 from kws.grading.protocol import payload
 from kws.spec import ASSIGNMENTS
 
@@ -246,7 +246,7 @@ import sys
 from pathlib import Path
 from kws.spec import ASSIGNMENTS
 from kws.grading.child import numeric
-from kws.grading.child.runner import run_model_cells
+from kws.grading.child.cells import run_model_cells
 for name, notebook in [("speaker_id", "02_speaker_id.ipynb"), ("keyword_spotting", "01_keyword_spotting.ipynb")]:
     components = ASSIGNMENTS[name].checks().NUMERIC
     tasks = sorted({{c.task for c in components.values()}})

@@ -22,7 +22,8 @@ import kws
 from kws.grading.child import kernel
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun
 from kws.grading.protocol.inputs import save_wave_inputs
-from kws.grading.sandbox.run import ChildJob, Limits, run_child
+from kws.grading.sandbox.run import ChildJob, run_child
+from kws.grading.sandbox.supervise import Limits
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rerun_signals.py"
 

@@ -12,11 +12,13 @@ import pytest
 import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
-from kws.grading.child.runner import CPU_HINT, predict, prediction_batches
+from kws.grading.child.predictions import predict, prediction_batches
+from kws.grading.child.runner import CPU_HINT
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.protocol.inputs import load_inputs, save_feature_inputs, save_wave_inputs
 from kws.grading.protocol.payload import check_payload
-from kws.grading.sandbox.run import ChildJob, Limits, run_child
+from kws.grading.sandbox.run import ChildJob, run_child
+from kws.grading.sandbox.supervise import Limits
 from kws.spec import ASSIGNMENTS
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
@@ -293,7 +295,7 @@ def test_long_utterances_are_predicted_in_smaller_batches(tmp_path):
     """A batch's B·T² attention-score entries are capped (memory of the traced and untraced runs);
     an utterance longer than the cap alone is a batch of its own; short utterances keep the
     batch size asked for."""
-    from kws.grading.child.runner import MAX_SCORES_PER_BATCH, prediction_batches
+    from kws.grading.child.predictions import MAX_SCORES_PER_BATCH, prediction_batches
 
     lengths = torch.tensor([90, 1300, 70, 200, 110, 700, 650])
     frames = torch.randn(int(lengths.sum()), 40)

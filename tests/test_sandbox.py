@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from kws.grading.sandbox import bwrap, launch
-from kws.grading.sandbox.run import ChildJob, Limits, check_json, python_command, run_child
+from kws.grading.sandbox.run import ChildJob, run_child
+from kws.grading.sandbox.supervise import Limits, check_json, python_command
 
 IS_ROOT = os.geteuid() == 0
 BWRAP = bwrap.available() is not None  # which sandbox runs: bubblewrap, or the hand-written one
@@ -420,7 +421,7 @@ def test_what_a_child_can_see(tmp_path, public_dir, sandbox):
     import sys
 
     from kws.grading.sandbox.processes import private_folder
-    from kws.grading.sandbox.run import KIT_PACKAGE
+    from kws.grading.sandbox.staging import KIT_PACKAGE
 
     secrets = {
         "labels": public_dir / "speaker_features_hidden" / f"{PROBE}.csv",
@@ -573,7 +574,8 @@ def test_the_child_python_keeps_its_folder_off_the_path_and_reads_pythonpath(
 GRADER_OF_A_SLEEPER = """
 import sys
 from pathlib import Path
-from kws.grading.sandbox.run import ChildJob, Limits, run_child
+from kws.grading.sandbox.run import ChildJob, run_child
+from kws.grading.sandbox.supervise import Limits
 sleeper = "import time; time.sleep(300)  # " + sys.argv[2][::-1]  # its own marker: not ours
 run_child(ChildJob(["-c", sleeper, "{result}"], submission=Path(sys.argv[1]),
                    limits=Limits(wall_seconds=300, cpu_seconds=300)))

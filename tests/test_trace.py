@@ -535,6 +535,21 @@ def test_replacing_the_result_channel_or_the_recorder_is_detected():
             _restore(owner, name, original)
 
 
+def test_replacing_the_graders_prediction_or_checkpoint_loading_is_detected():
+    """A model cell that swapped the child's `predict` (e.g. for one that reads an answer table)
+    or its strict `load_checkpoint` would change what is graded: both are watched."""
+    from kws.grading.child import checkpoint, predictions
+
+    for module, name in [(predictions, "predict"), (checkpoint, "load_checkpoint")]:
+        original = vars(module)[name]
+        setattr(module, name, lambda *args: None)
+        try:
+            label = f"{module.__name__}.{name} was replaced"
+            assert any(line.startswith(label) for line in trace.verify_untampered())
+        finally:
+            _restore(module, name, original)
+
+
 def test_the_trace_keeps_no_intermediate_tensor_alive():
     """A traced graded batch must fit in memory like an untraced one: provenance is kept by
     serial numbers, not by holding every intermediate tensor."""

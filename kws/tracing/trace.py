@@ -79,16 +79,20 @@ FUSED_ATTENTION = {
 }
 SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
 # The grader's own code that runs in the child after the notebook's cells: the probes, the
+# checkpoint's loading and the predictions (`kws.grading.child.checkpoint`, `.predictions`), the
 # numeric checks (`kws.grading.child.numeric`) and the judges they call, the reference
 # pipeline's padding mask, the runner of the cells a check needs (`kws.grading.child.cells`);
 # and every assignment folder's modules (its checks.py and helpers such as notebook 01's
-# schedule judge), see `grader_modules`.
+# schedule judge), see `grader_modules`. Not the child's entry point (`kws.grading.child.runner`):
+# it runs as ``__main__``, so importing it by name here would watch a copy that never runs.
 GRADER_MODULES = [
     "kws.tracing.probes",
     "kws.tracing.trace",
     "kws.grading.protocol.inputs",
     "kws.tracing.guard",
     "kws.grading.child.channel",
+    "kws.grading.child.checkpoint",
+    "kws.grading.child.predictions",
     "kws.grading.child.numeric",
     "kws.grading.child.cells",
     "kws.grading.protocol.handin",

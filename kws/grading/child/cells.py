@@ -1,14 +1,18 @@
-"""What a numeric check needs from the run besides the model cells, in the grading child: more of
-the notebook's cells, and values the run recorded.
+"""The notebook's cells in the grading child: its model cells, and what a numeric check needs.
 
-Both are declared by the assignment, never named here. A task's ``cells`` in its spec
-(`kws.spec.Cells`: the code cells of some tags, the last one's cell defining a function a check
-judges) are run after the model cells, statement by statement, in a copy of their namespace
-(`run_cells`); a component's `history` key (`kws.check.registry.Component`) is read from the
-task's ``OUT_DIR/<task>/history.json`` (`recorded`) and set last, under
-`kws.check.registry.history_key` (task, key), so no cell can have put it there. A check can then
-judge the notebook's own code against what its run recorded (a run that used other code, or a
-history.json edited afterwards, disagrees).
+`run_model_cells` runs the cells tagged ``model`` as a Jupyter kernel running the notebook top to
+bottom would (`kws.grading.child.kernel`): in a fresh module ``__main__``, the code cells before
+them in the input history; `first_todo` finds a TODO a student left, for the error messages.
+
+A numeric check may need more from the run than the model cells: more of the notebook's cells,
+and values the run recorded. Both are declared by the assignment, never named here. A task's
+``cells`` in its spec (`kws.spec.Cells`: the code cells of some tags, the last one's cell
+defining a function a check judges) are run after the model cells, statement by statement, in a
+copy of their namespace (`run_cells`); a component's `history` key
+(`kws.check.registry.Component`) is read from the task's ``OUT_DIR/<task>/history.json``
+(`recorded`) and set last, under `kws.check.registry.history_key` (task, key), so no cell can
+have put it there. A check can then judge the notebook's own code against what its run recorded
+(a run that used other code, or a history.json edited afterwards, disagrees).
 
     graded = with_needs(ns, notebook, outputs, spec.cells, [(task, key), ...])
 """
@@ -18,16 +22,66 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
+import re
+import sys
+import types
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.check.registry import HISTORY_FILE, history_key
-from kws.grading.child.kernel import KernelShell
+from kws.grading.child.kernel import KernelShell, kernel_namespace, record_input
 from kws.grading.protocol.handin import needed_cells
 
 if TYPE_CHECKING:
     from kws.spec import Cells
+
+_TODO = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
+
+
+def run_model_cells(notebook: Path) -> dict:
+    """Execute the cells tagged `model`, in order, in a fresh module named ``__main__``, as a
+    kernel running the notebook top to bottom would: every code cell up to the last model cell
+    enters the input history (``In``), only the model cells run. Returns the module's namespace."""
+    from kws.notebooks import cells_with_tag, python_source, read_notebook
+
+    nb = read_notebook(notebook)
+    cells = [c for c in cells_with_tag(nb, "model") if c.cell_type == "code"]
+    if not cells:
+        raise ValueError(
+            f"{notebook.name} has no code cell tagged 'model'; keep the tags of the notebook you "
+            "were given (View > Cell toolbar > Tags)"
+        )
+    module = types.ModuleType("__main__")
+    sys.modules["__main__"] = module  # dataclasses and pickling look classes up here
+    module.__dict__.update(kernel_namespace(os.getcwd()))
+    shell = KernelShell(module.__dict__, "")
+    module.__dict__["get_ipython"] = lambda: shell
+    model = {id(cell) for cell in cells}
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    last = max(i for i, cell in enumerate(code_cells) if id(cell) in model)
+    number = 0
+    for cell in code_cells[: last + 1]:
+        if id(cell) not in model:  # in the history as written (IPython's own parser costs 0.3 s)
+            record_input(module.__dict__, cell.source, cell.source)
+            continue
+        source = python_source(cell.source)
+        record_input(module.__dict__, cell.source, source)
+        number += 1
+        shell.filename = f"<model cell {number}>"
+        exec(compile(source, shell.filename, "exec"), module.__dict__)
+    return module.__dict__
+
+
+def first_todo(notebook: Path) -> str | None:
+    """The first unfinished TODO left by `kws release` in the notebook's code, or None."""
+    from kws.notebooks import read_notebook
+
+    for cell in read_notebook(notebook).cells:
+        if cell.cell_type == "code" and (match := _TODO.search(cell.source)):
+            return match[1]
+    return None
 
 
 def run_cells(notebook: Path, ns: dict, cells: Sequence[Cells]) -> dict:

@@ -15,11 +15,11 @@ made as a kernel started by Jupyter (nbclient, JupyterLab) has it, before any st
 - the kernel's idle helper threads are running, with its thread names (`start_kernel_threads`);
 - the kit's grading modules are not under ``kws.grading`` in ``sys.modules`` (`hidden_modules`).
 
-The cells themselves run in a module named ``__main__`` (`kws.grading.child.runner`), with the
+The cells themselves run in a module named ``__main__`` (`kws.grading.child.cells`), with the
 names IPython puts there and the input history of a top-to-bottom run (`kernel_namespace`,
-`record_input`). What stays
-different (timing, /proc, the inputs' order and shapes) is listed in the threat model; a model
-that answers otherwise when graded still needs its answers from somewhere, which the grader flags.
+`record_input`). What stays different (timing, /proc, the inputs' order and shapes) is listed in
+the threat model; a model that answers otherwise when graded still needs its answers from
+somewhere, which the grader flags.
 """
 
 from __future__ import annotations

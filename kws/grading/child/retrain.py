@@ -21,6 +21,7 @@ from pathlib import Path
 
 from kws.grading.child import runner
 from kws.grading.protocol.child_run import ChildRun
+from kws.grading.protocol.handin import find_notebook
 from kws.notebooks import execute_notebook
 
 
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     errors = {}
     try:
-        notebook = runner.find_notebook(submission, run.notebook, list(run.classes.values()))
+        notebook = find_notebook(submission, run.notebook, list(run.classes.values()))
         execute_notebook(notebook, timeout=run.retrain.cell_timeout)
     except Exception as error:  # a failing cell, a missing notebook: reported, then graded anyway
         errors["retrain"] = _describe(error)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.protocol.payload import check_payload
-from kws.grading.sandbox.run import ChildJob, ChildResult, Limits, run_child
+from kws.grading.sandbox.run import ChildJob, run_child
+from kws.grading.sandbox.supervise import ChildResult, Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import layout_of
 from kws.spec import ASSIGNMENTS, Spec

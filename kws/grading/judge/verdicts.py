@@ -37,7 +37,7 @@ from kws.grading.judge.review import submission_flags
 from kws.grading.judge.tiers import TierSet
 from kws.grading.protocol.child_run import Retraining
 from kws.grading.protocol.handin import predictions_csv, relative
-from kws.grading.sandbox.run import ChildResult, Limits
+from kws.grading.sandbox.supervise import ChildResult, Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import hidden_test, layout_of
 from kws.grading.testsets.split import Split, graded_correct, part_accuracy

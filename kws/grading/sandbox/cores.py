@@ -8,7 +8,7 @@ where a class is graded in parallel (`kws.grading.classrun.batch`): the CPU quot
 import os
 from pathlib import Path
 
-from kws.grading.sandbox.run import Limits
+from kws.grading.sandbox.supervise import Limits
 
 
 def child_threads(jobs: int = 1) -> int:

@@ -1,0 +1,103 @@
+"""The hand-in's model, in the grading child: built from ``config.json``, loaded from ``model.pt``.
+
+Each task's saving cell writes, in ``OUT_DIR/<task>/``, ``config.json`` (``{"task", "class",
+"kwargs"}``: the class the notebook's model cells define and its keyword arguments) and
+``model.pt`` (the trained state dict). `read_config` finds the class in the model cells'
+namespace; the runner (`kws.grading.child.runner`) builds it with those kwargs; `load_checkpoint`
+loads the weights with ``torch.load(weights_only=True)`` and strict state-dict loading, accepting
+a training-checkpoint dict and the ``_orig_mod.`` prefix of torch.compile (`unwrap_state_dict`).
+
+Runs after the notebook's cells, so `kws.tracing.trace.GRADER_MODULES` watches it. Every error
+names the task's file and says what to save instead.
+"""
+
+import json
+from pathlib import Path
+
+
+def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
+    """The model class and kwargs named by `folder/config.json`, checked against the notebook."""
+    path = folder / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{task}/config.json is missing; run the notebook's saving cell and hand in its "
+            "outputs/ folder beside the notebook"
+        )
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(
+            f"{task}/config.json is not valid JSON; save it again from the notebook"
+        ) from None
+    if not isinstance(config, dict) or set(config) != {"task", "class", "kwargs"}:
+        raise ValueError(f'{task}/config.json must be {{"task", "class", "kwargs"}} exactly')
+    if config["task"] != task or not isinstance(config["kwargs"], dict):
+        raise ValueError(
+            f"{task}/config.json says task {config['task']!r}; it belongs to another task"
+        )
+    cls = ns.get(config["class"]) if isinstance(config["class"], str) else None
+    if not isinstance(cls, type):
+        raise ValueError(
+            f"{task}/config.json names class {config['class']!r}, which the notebook's model cells "
+            "do not define"
+        )
+    return cls, config["kwargs"]
+
+
+_TRAINING_KEYS = ("model_state_dict", "state_dict", "model")  # training-checkpoint dicts
+_WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # torch.compile, DataParallel
+
+
+def unwrap_state_dict(state, task: str) -> dict:
+    """The model's state dict inside what ``torch.load`` returned: as saved, or taken out of a
+    training checkpoint (``{"model_state_dict": ..., "epoch": ...}``), with the ``_orig_mod.``
+    prefix of ``torch.compile`` (or ``module.`` of DataParallel) removed; ValueError otherwise."""
+    import torch
+
+    def is_state(value) -> bool:
+        return isinstance(value, dict) and all(isinstance(v, torch.Tensor) for v in value.values())
+
+    if isinstance(state, dict) and not is_state(state):
+        state = next((state[k] for k in _TRAINING_KEYS if is_state(state.get(k))), state)
+    if not is_state(state) or not state:
+        keys = f" (keys: {', '.join(map(str, list(state)[:5]))})" if isinstance(state, dict) else ""
+        raise ValueError(
+            f"{task}/model.pt is not a state dict{keys}; save model.state_dict(), not the model"
+        )
+    for prefix in _WRAPPER_PREFIXES:
+        if all(key.startswith(prefix) for key in state):
+            state = {key[len(prefix) :]: value for key, value in state.items()}
+    return state
+
+
+def load_checkpoint(model, path: Path, task: str) -> None:
+    """Strictly load a state dict saved with torch.save(model.state_dict(), path) (or inside a
+    training checkpoint, or from a compiled model: see `unwrap_state_dict`)."""
+    import torch
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{task}/model.pt is missing; run the notebook's saving cell")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(
+            f"{task}/model.pt cannot be loaded safely ({type(error).__name__}); save it with "
+            "torch.save(model.state_dict(), path)"
+        ) from None
+    state = unwrap_state_dict(state, task)
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise ValueError(
+            f"{task}/model.pt does not match the model built from config.json: missing keys "
+            f"{missing[:4]}, unexpected keys {unexpected[:4]}; save the model you trained"
+        )
+    for key, value in state.items():
+        if value.shape != expected[key].shape:
+            raise ValueError(
+                f"{task}/model.pt: {key} has shape {tuple(value.shape)}, the model built from "
+                f"config.json expects {tuple(expected[key].shape)}; config.json and model.pt disagree"
+            )
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise ValueError(f"{task}/model.pt: {key} holds NaN or infinite values")
+    model.load_state_dict(state, strict=True)

@@ -1,0 +1,131 @@
+"""Predictions in the grading child: every unlabelled input through the loaded model, checked.
+
+`prediction_batches` cuts the inputs into the batches predictions run on (long utterances in
+smaller ones, to bound the memory of attention scores); `pick_batches` chooses, in secret and
+before student code runs, which of them the probes trace again; `predict` gives each input's
+argmax class (and, on request, its near-tied runner-up), checking the model's output shape and
+values (`_logits`), and keeps the logits of the picked batches; `release_memory` hands the freed
+score matrices back to the OS between tasks.
+
+Runs after the notebook's cells, so `kws.tracing.trace.GRADER_MODULES` watches it.
+
+Shapes: B inputs in a batch, T frames of its longest, C classes.
+"""
+
+import ctypes
+import os
+
+# The memory bound of a prediction batch: B·T² at most this, so one (B, T, T) attention score
+# matrix is 4 MiB of float32 (a model with H heads holds H of them, and a copy or two). Measured
+# on the reference notebook 02 (utterances of ~775 frames, one thread): the models predict as
+# many utterances per CPU-second in batches of one as in batches of six (the earlier 4,000,000),
+# while those held 4 times the memory and, past glibc's 32 MiB, made the kernel map and zero
+# every score matrix afresh (half the child's CPU time was the kernel's). Short inputs keep
+# ChildRun.batch_size.
+MAX_SCORES_PER_BATCH = 1_000_000
+
+
+def prediction_batches(inputs, batch_size: int) -> list:
+    """The index batches predictions run on (and the traced ones are picked from): the inputs'
+    own batches, long utterances split further so that B·T² stays under MAX_SCORES_PER_BATCH
+    (an utterance longer than that alone is a batch of its own)."""
+    import torch
+
+    batches = []
+    for indices in inputs.index_batches(batch_size):
+        frames = 1
+        if inputs.kind == "features":
+            frames = int(inputs.lengths[indices].max())
+        size = max(1, min(len(indices), MAX_SCORES_PER_BATCH // frames**2))
+        batches += list(torch.split(indices, size))
+    return batches
+
+
+def predict(
+    model,
+    inputs,
+    batches: list,
+    n_classes: int,
+    device: str,
+    keep: frozenset[int] = frozenset(),
+    near: float = 0.0,
+) -> tuple[list[int], list[tuple], list[list[int]] | None]:
+    """Argmax class of every input, in input order; ValueError on wrong shapes or NaN.
+
+    Returns (predictions, kept, near ties): `kept` holds (indices, logits on the CPU) of the
+    batches numbered in `keep`, for the probes to trace and compare; with `near` > 0, per
+    input its runner-up class when scored within `near` of its score range (max - min) from
+    its top score (`_near_ties`), else None.
+    """
+    import torch
+
+    predictions = torch.full((len(inputs),), -1, dtype=torch.int64)
+    close: list[list[int]] = [[] for _ in range(len(inputs))]
+    kept = []
+    model.to(device).eval()
+    try:
+        with torch.no_grad():
+            for number, indices in enumerate(batches):
+                logits = _logits(model(*inputs.batch(indices, device)), len(indices), n_classes)
+                predictions[indices] = logits.argmax(dim=1).cpu()
+                if near:
+                    for row, item in zip(_near_ties(logits, near), indices.tolist(), strict=True):
+                        close[item] = row
+                if number in keep:
+                    kept.append((indices, logits.detach().cpu().clone()))
+    finally:
+        model.to("cpu")  # the probes trace it on the CPU
+    return predictions.tolist(), kept, close if near else None
+
+
+def _near_ties(logits, near: float) -> list[list[int]]:
+    """Per row of `logits` (B, C): the runner-up class when it scores within `near` of the row's
+    range (max - min) from the top score, else none. Only the runner-up: a model that scored
+    every class nearly alike would otherwise excuse any class a predictions file names."""
+    if logits.shape[1] < 2:
+        return [[] for _ in range(len(logits))]
+    two = logits.topk(2, dim=1)  # values, indices: (B, 2) each
+    span = two.values[:, 0] - logits.min(dim=1).values  # (B,)
+    gap = two.values[:, 0] - two.values[:, 1]  # (B,)
+    close = (gap <= near * span) & (span > 0)  # (B,)
+    runner_up = two.indices[:, 1].tolist()
+    return [[c] if ok else [] for c, ok in zip(runner_up, close.tolist(), strict=True)]
+
+
+def release_memory() -> None:
+    """Give the memory freed since the last call back to the OS (glibc's ``malloc_trim``): the
+    freed score matrices of one task's predictions would otherwise stay mapped while the next
+    task allocates its own beside them, raising the child's peak. Nothing where there is no
+    glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def pick_batches(total: int, count: int = 3) -> frozenset[int]:
+    """`count` of `total` prediction batches to trace, chosen with the OS's randomness (before
+    student code runs, so the notebook cannot know or steer which ones); all when few."""
+    if total <= count:
+        return frozenset(range(total))
+    chosen = set()
+    while len(chosen) < count:
+        chosen.add(int.from_bytes(os.urandom(4), "little") % total)
+    return frozenset(chosen)
+
+
+def _logits(output, batch: int, n_classes: int):
+    """The (batch, n_classes) finite scores in a model's output; ValueError otherwise."""
+    import torch
+
+    logits = output[0] if isinstance(output, tuple | list) else output
+    if not isinstance(logits, torch.Tensor):
+        raise ValueError(f"the model returned {type(logits).__name__}, not a tensor of scores")
+    if logits.shape != (batch, n_classes):
+        raise ValueError(
+            f"the model returned {tuple(logits.shape)} for a batch of {batch}; expected logits "
+            f"({batch}, {n_classes})"
+        )
+    if not torch.isfinite(logits).all():
+        raise ValueError("the model outputs NaN or infinite scores for some test inputs")
+    return logits
