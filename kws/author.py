@@ -68,9 +68,10 @@ if TYPE_CHECKING:  # what readers (the docs, an editor) see; at run time `__geta
     from kws.counts import format_count, is_weight
     from kws.data.labels_csv import read_labels_csv
     from kws.grading.judge.budget import BudgetError, encoder_budget, load_state
+    from kws.grading.judge.fixture import Grading
     from kws.grading.judge.results import Score
     from kws.grading.judge.tiers import tier_credit
-    from kws.grading.judge.verdicts import Grading, numeric_tests, retraining_test
+    from kws.grading.judge.verdicts import numeric_tests, retraining_test
     from kws.grading.protocol.handin import predictions_csv, relative
     from kws.grading.protocol.inputs import save_feature_inputs
     from kws.grading.testsets.hidden import HiddenTest, secret_permutation
@@ -122,7 +123,7 @@ HOMES = {
     "norm_feeds_classifier_in": "kws.tracing.probes",
     "format_count": "kws.counts",
     "is_weight": "kws.counts",
-    "Grading": "kws.grading.judge.verdicts",
+    "Grading": "kws.grading.judge.fixture",
     "numeric_tests": "kws.grading.judge.verdicts",
     "retraining_test": "kws.grading.judge.verdicts",
     "Score": "kws.grading.judge.results",
