@@ -86,6 +86,7 @@ if TYPE_CHECKING:  # what readers (the docs, an editor) see; at run time `__geta
         layer_calls,
         layer_class_problem,
         norm_feeds_classifier_in,
+        probe_facts,
     )
     from kws.tracing.trace import trace_forward
 
@@ -121,6 +122,7 @@ HOMES = {
     "layer_calls": "kws.tracing.probes",
     "layer_class_problem": "kws.tracing.probes",
     "norm_feeds_classifier_in": "kws.tracing.probes",
+    "probe_facts": "kws.tracing.probes",
     "format_count": "kws.counts",
     "is_weight": "kws.counts",
     "Grading": "kws.grading.judge.fixture",
@@ -177,6 +179,7 @@ __all__ = [
     "norm_feeds_classifier_in",
     "numeric_tests",
     "predictions_csv",
+    "probe_facts",
     "read_labels_csv",
     "relative",
     "retraining_test",

@@ -453,13 +453,14 @@ def trace_forward(model: nn.Module, example_inputs: torch.Tensor | tuple) -> Tra
         example_inputs: a tensor, or a tuple of positional arguments (``(x, lengths)``).
 
     Returns:
-        The `Trace`, for the probes (`layer_calls`, `forbidden_in`,
-        `norm_feeds_classifier_in`).
+        The `Trace`: among its fields ``output`` (what the model returned), ``attention_sizes``
+        ([score elements per example, keys] of each attention computation that ran) and
+        ``attention_layers``; the probes read it (`kws.tracing.probes.probe_facts`).
 
     Example:
         ```python
         traced = trace_forward(model, (x, lengths))
-        n_layers = layer_calls(traced, model, "EncoderLayer")
+        tokens = max(keys for _, keys in traced.attention_sizes)
         ```
     """
     found = originals()
