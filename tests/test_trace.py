@@ -247,12 +247,13 @@ def test_replacing_module_call_is_detected():
         ("kws.assignments.keyword_spotting.keyword_checks", "twelve_class_labels"),
         ("kws.assignments.keyword_spotting.keyword_model_checks", "keyword_transformer"),
         ("kws.assignments.keyword_spotting.schedule", "schedule_items"),
-        ("kws.models.masks", "lengths_to_mask"),
+        ("kws.check.layer_inputs", "attention_mask"),
+        ("kws.check.layers", "compare_layer"),
     ],
 )
 def test_patching_a_check_notebook_01_runs_in_the_child_is_detected(module, name):
     """A model cell replacing one of the checks the child runs after it (Task 1's labels, Task
-    3's pipeline, Task 4's schedule, the reference's padding mask) is reported."""
+    3's pipeline, Task 4's schedule, the layer toolkit and its attention mask) is reported."""
     target = importlib.import_module(module)
     original = getattr(target, name)
     setattr(target, name, lambda *args, **kwargs: None)

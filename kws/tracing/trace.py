@@ -79,10 +79,10 @@ FUSED_ATTENTION = {
 }
 SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
 # The grader's own code that runs in the child after the notebook's cells: the probes, the
-# numeric checks (`kws.grading.child.numeric`) and the judges they call, the reference
-# pipeline's padding mask, the runner of the cells a check needs (`kws.grading.child.cells`);
-# and every assignment folder's modules (its checks.py and helpers such as notebook 01's
-# schedule judge), see `grader_modules`.
+# numeric checks (`kws.grading.child.numeric`) and the judges they call (the checker, the layer
+# toolkit and its weight copying), the runner of the cells a check needs
+# (`kws.grading.child.cells`); and every assignment folder's modules (its checks.py and helpers
+# such as notebook 01's schedule judge), see `grader_modules`.
 GRADER_MODULES = [
     "kws.tracing.probes",
     "kws.tracing.trace",
@@ -94,8 +94,10 @@ GRADER_MODULES = [
     "kws.grading.protocol.handin",
     "kws.check",
     "kws.check.selfcheck",
+    "kws.check.layer_inputs",
+    "kws.check.layers",
+    "kws.check.weights",
     "kws.check.registry",
-    "kws.models.masks",
 ]
 
 
