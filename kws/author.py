@@ -1,11 +1,12 @@
 """The authoring API: everything an assignment folder imports from the kit, in one module.
 
 An assignment is one folder (see "Write your own assignment" in the docs): ``spec.toml``,
-``checks.py`` (its numeric checks), the judges its checks and tests share, and ``graded_tests/`` (its
-graded tests, ``test_*.py``). Its Python files import from the kit only this module (and
-torch, numpy, the standard library and their own folder's modules); a test of the kit says so.
-An instructor's own assignment folder lives outside the kit, named by the environment variable
-``KWS_ASSIGNMENTS``; nothing of it is copied into the kit.
+``checks.py`` (its numeric checks), the judges its checks and tests share, ``selfcheck.py`` (the
+checks its notebook calls) and ``graded_tests/`` (its graded tests, ``test_*.py``). Its Python
+files import from the kit only this module (and torch, numpy, the standard library and their
+own folder's modules); a test of the kit says so. An instructor's own assignment folder lives
+outside the kit, named by the environment variable ``KWS_ASSIGNMENTS``; nothing of it is copied
+into the kit.
 
 ```python
 from kws.author import Checker, Component, call, spec_of, tier_credit
@@ -13,20 +14,18 @@ from kws.author import Checker, Component, call, spec_of, tier_credit
 
 The names, by where they are used:
 
-- the spec: `Spec`, `SpecError`, `spec_of`;
+- the spec: `Spec`, `spec_of`;
 - numeric checks (``checks.py``, run by the notebook's self-check and by the grading child next
   to the student's code): `Component`, `Checker`, `CheckResult`, `call`, `build`, `differs`,
-  `shape_text`, `run_task_checks`, `history_key`, and for a layer against its reference
-  `compare_layer`, `inputs`, `CHECK_SIZES`, `accepts`, `call_text`, `forward`, `copy_weights`,
-  `attention_mask`, `lengths_to_mask`, `torchaudio`;
-- probes of a traced forward pass: `trace_forward`, `layer_calls`, `count_layer_calls`,
-  `layer_class_problem`, `forbidden_in`, `encoder_params`, `encoder_params_text`,
-  `norm_feeds_classifier_in`, `format_count`, `is_weight`;
+  `shape_text`, `run_task_checks`, `history_key`, and `layers`, the toolkit for a layer against
+  its reference (``layers.compare_layer``, ``layers.inputs``, ``layers.copy_weights``, ...);
+- a model's structure, traced: `probe_facts`, the facts the grading child sends the grader
+  (a self-check judges the same ones), `trace_forward` (one traced forward pass), and
+  `format_count` (a count as the course prints it, "154.88k");
 - graded tests (``graded_tests/test_*.py``, run by the grader's own process, which never imports
-  student code): the fixtures' types `Grading` (fixture ``grading``), `HiddenTest` (fixture
-  ``hidden``) and `Score` (fixture ``score``), then `tier_credit`, `numeric_tests`,
-  `retraining_test`, `encoder_budget`, `load_state`, `BudgetError`, `predictions_csv`,
-  `relative`, `read_labels_csv`;
+  student code): the fixtures' types `Grading` (fixture ``grading``: the child's facts, the
+  hand-in's files, the accuracy), `HiddenTest` (fixture ``hidden``) and `Score` (fixture
+  ``score``), then `tier_credit`, `numeric_tests`, `retraining_test`;
 - a data layout of the assignment's own (``[data] layout = "layout.py:MyLayout"``): `Layout`,
   `HiddenTest`, `secret_permutation`, `save_feature_inputs`.
 
@@ -47,101 +46,52 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what readers (the docs, an editor) see; at run time `__getattr__` loads them
+    from kws.check import layers
     from kws.check.registry import Component, history_key, run_task_checks
-    from kws.check.selfcheck import (
-        CHECK_SIZES,
-        Checker,
-        CheckResult,
-        accepts,
-        attention_mask,
-        build,
-        call,
-        call_text,
-        compare_layer,
-        copy_weights,
-        differs,
-        forward,
-        inputs,
-        shape_text,
-    )
-    from kws.compat import torchaudio
-    from kws.counts import format_count, is_weight
-    from kws.data.labels_csv import read_labels_csv
-    from kws.grading.judge.budget import BudgetError, encoder_budget, load_state
+    from kws.check.selfcheck import Checker, CheckResult, build, call, differs, shape_text
+    from kws.counts import format_count
+    from kws.grading.judge.fixture import Grading
     from kws.grading.judge.results import Score
     from kws.grading.judge.tiers import tier_credit
-    from kws.grading.judge.verdicts import Grading, numeric_tests, retraining_test
-    from kws.grading.protocol.handin import predictions_csv, relative
+    from kws.grading.judge.verdicts import numeric_tests, retraining_test
     from kws.grading.protocol.inputs import save_feature_inputs
     from kws.grading.testsets.hidden import HiddenTest, secret_permutation
     from kws.grading.testsets.layouts.base import Layout
-    from kws.models.masks import lengths_to_mask
-    from kws.spec import Spec, SpecError, spec_of
-    from kws.tracing.probes import (
-        count_layer_calls,
-        encoder_params,
-        encoder_params_text,
-        forbidden_in,
-        layer_calls,
-        layer_class_problem,
-        norm_feeds_classifier_in,
-    )
+    from kws.spec import Spec, spec_of
+    from kws.tracing.probes import probe_facts
     from kws.tracing.trace import trace_forward
 
-# Each published name -> the module it lives in (the imports above, for the run time).
+# Each published name -> the module it lives in (the imports above, for the run time); a name
+# that is a module of its own (`layers`, a namespace of helpers) -> its package.
 HOMES = {
     "Spec": "kws.spec",
-    "SpecError": "kws.spec",
     "spec_of": "kws.spec",
     "Component": "kws.check.registry",
     "history_key": "kws.check.registry",
     "run_task_checks": "kws.check.registry",
-    "CHECK_SIZES": "kws.check.selfcheck",
     "Checker": "kws.check.selfcheck",
     "CheckResult": "kws.check.selfcheck",
-    "accepts": "kws.check.selfcheck",
-    "attention_mask": "kws.check.selfcheck",
     "build": "kws.check.selfcheck",
     "call": "kws.check.selfcheck",
-    "call_text": "kws.check.selfcheck",
-    "compare_layer": "kws.check.selfcheck",
-    "copy_weights": "kws.check.selfcheck",
     "differs": "kws.check.selfcheck",
-    "forward": "kws.check.selfcheck",
-    "inputs": "kws.check.selfcheck",
     "shape_text": "kws.check.selfcheck",
-    "lengths_to_mask": "kws.models.masks",
-    "torchaudio": "kws.compat",
+    "layers": "kws.check",
+    "probe_facts": "kws.tracing.probes",
     "trace_forward": "kws.tracing.trace",
-    "count_layer_calls": "kws.tracing.probes",
-    "encoder_params": "kws.tracing.probes",
-    "encoder_params_text": "kws.tracing.probes",
-    "forbidden_in": "kws.tracing.probes",
-    "layer_calls": "kws.tracing.probes",
-    "layer_class_problem": "kws.tracing.probes",
-    "norm_feeds_classifier_in": "kws.tracing.probes",
     "format_count": "kws.counts",
-    "is_weight": "kws.counts",
-    "Grading": "kws.grading.judge.verdicts",
-    "numeric_tests": "kws.grading.judge.verdicts",
-    "retraining_test": "kws.grading.judge.verdicts",
+    "Grading": "kws.grading.judge.fixture",
     "Score": "kws.grading.judge.results",
     "tier_credit": "kws.grading.judge.tiers",
-    "BudgetError": "kws.grading.judge.budget",
-    "encoder_budget": "kws.grading.judge.budget",
-    "load_state": "kws.grading.judge.budget",
-    "predictions_csv": "kws.grading.protocol.handin",
-    "relative": "kws.grading.protocol.handin",
-    "read_labels_csv": "kws.data.labels_csv",
+    "numeric_tests": "kws.grading.judge.verdicts",
+    "retraining_test": "kws.grading.judge.verdicts",
     "Layout": "kws.grading.testsets.layouts.base",
     "HiddenTest": "kws.grading.testsets.hidden",
     "secret_permutation": "kws.grading.testsets.hidden",
     "save_feature_inputs": "kws.grading.protocol.inputs",
 }
+MODULES = {"layers"}  # the published names that are modules of their own
 
 __all__ = [
-    "BudgetError",
-    "CHECK_SIZES",
     "CheckResult",
     "Checker",
     "Component",
@@ -150,34 +100,14 @@ __all__ = [
     "Layout",
     "Score",
     "Spec",
-    "SpecError",
-    "accepts",
-    "attention_mask",
     "build",
     "call",
-    "call_text",
-    "compare_layer",
-    "copy_weights",
-    "count_layer_calls",
     "differs",
-    "encoder_budget",
-    "encoder_params",
-    "encoder_params_text",
-    "forbidden_in",
     "format_count",
-    "forward",
     "history_key",
-    "inputs",
-    "is_weight",
-    "layer_calls",
-    "layer_class_problem",
-    "lengths_to_mask",
-    "load_state",
-    "norm_feeds_classifier_in",
+    "layers",
     "numeric_tests",
-    "predictions_csv",
-    "read_labels_csv",
-    "relative",
+    "probe_facts",
     "retraining_test",
     "run_task_checks",
     "save_feature_inputs",
@@ -185,7 +115,6 @@ __all__ = [
     "shape_text",
     "spec_of",
     "tier_credit",
-    "torchaudio",
     "trace_forward",
 ]
 
@@ -198,7 +127,10 @@ def __getattr__(name: str):
             f"kws.author publishes no {name!r}; it publishes {', '.join(__all__)} "
             "(see the Authoring API page of the docs)"
         )
-    value = getattr(importlib.import_module(home), name)
+    if name in MODULES:  # its package has the attribute only once the module is imported
+        value = importlib.import_module(f"{home}.{name}")
+    else:
+        value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value
 

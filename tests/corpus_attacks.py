@@ -85,7 +85,7 @@ nn.Module.__call__ = _quiet_call
 FORGE_PROBE = """
 import kws.tracing.probes
 
-_genuine_probe = kws.tracing.probes.probe_task
+_genuine_probe = kws.tracing.probes.probe_facts
 
 
 def _forged_probe(*args, **kwargs):  # clears the from-scratch findings
@@ -94,7 +94,7 @@ def _forged_probe(*args, **kwargs):  # clears the from-scratch findings
     return facts
 
 
-kws.tracing.probes.probe_task = _forged_probe
+kws.tracing.probes.probe_facts = _forged_probe
 """
 
 

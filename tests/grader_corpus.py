@@ -349,7 +349,7 @@ def cases() -> list[Case]:
                 "SpeakerTransformer",
                 replace("\n\nclass Encoder(", WRAPPED_LAYER + FORGE_PROBE + "\n\nclass Encoder("),
             ),
-            dict.fromkeys(PROBE_TESTS, "kws.tracing.probes.probe_task was replaced"),
+            dict.fromkeys(PROBE_TESTS, "kws.tracing.probes.probe_facts was replaced"),
         ),
         Case(
             "four_layers_run",

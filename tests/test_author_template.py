@@ -22,18 +22,16 @@ NAME = "pooling"  # the new assignment's name: its folder's and its spec's
 # from the checkpoint the hand-in saved (never from student code).
 SIZE_TEST = '''"""Task 1: the model's size, measured from the checkpoint."""
 
-from kws.author import format_count, is_weight, load_state, predictions_csv, spec_of
+from kws.author import spec_of
 
 SPEC = spec_of(__file__)
 LIMIT = 100_000
 
 
-def test_model_size(grading, hidden):
+def test_model_size(grading):
     """Task 1: the model holds fewer than 100k weights"""
-    folder = predictions_csv(grading.submission, SPEC.notebook, list(hidden.classes), "task1")
-    state = load_state(folder.parent / "model.pt", "task1")
-    count = sum(value.numel for key, value in state.items() if is_weight(key, value))
-    assert count < LIMIT, f"Your model holds {format_count(count)} weights; keep it under 100k."
+    weights = grading.model_weights(SPEC, "task1")  # read from model.pt, never from student code
+    assert weights.count < LIMIT, f"Your model holds {weights.text} weights; keep it under 100k."
 '''
 
 

@@ -478,13 +478,52 @@ def test_the_layer_limit_has_one_measure_in_the_self_check_and_the_grader():
     x, lengths = torch.randn(2, 60, 40), torch.tensor([60, 49])
     limit = ASSIGNMENTS["speaker_id"].tasks["task1"].limits["max_layer_calls"]
     assert probes.count_layer_calls(model, (x, lengths), "EncoderLayer") == 1  # the old measure
-    facts = probes.probe_task("task1", model, NS, (x, lengths))  # what the grading child sends
+    facts = probes.probe_facts("task1", model, NS, (x, lengths))  # what the grading child sends
     grader_passes, _ = layers_that_run(facts["layer_calls"], limit)  # test_task1_layers_that_run
     assert facts["layer_calls"] == 4 and not grader_passes
     found = failures(check.task1(model, ns=NS))
     assert any("4 encoder layers run one after another" in f for f in found), found
     # and a model within the limit passes both
     fine = NS["SpeakerTransformer"]()
-    facts = probes.probe_task("task1", fine, NS, (x, lengths))
+    facts = probes.probe_facts("task1", fine, NS, (x, lengths))
     assert layers_that_run(facts["layer_calls"], limit)[0]
     assert not any("encoder layers run" in f for f in failures(check.task1(fine, ns=NS)))
+
+
+def test_the_self_check_and_the_grading_child_measure_with_one_function(tmp_path, monkeypatch):
+    """check.task1 and the grading child (`grade_task`) take a model's structural facts from one
+    function, `kws.tracing.probes.probe_facts` (published as `kws.author.probe_facts`): change
+    what it measures (here, the encoder's size) and both say the new figure."""
+    import json
+    import sys
+
+    from kws import author
+    from kws.grading.child import runner
+    from kws.grading.protocol.child_run import ChildRun
+    from kws.grading.protocol.inputs import load_inputs, save_feature_inputs
+    from kws.tracing import probes
+
+    selfcheck = sys.modules[check.task1.__module__]  # kws/assignments/speaker_id/selfcheck.py
+    assert selfcheck.probe_facts is author.probe_facts is probes.probe_facts
+    monkeypatch.setattr(probes, "encoder_params", lambda model, attr="encoder": 777_777)
+
+    model = NS["SpeakerTransformer"]()
+    found = failures(check.task1(model, ns=NS))
+    assert any("encoder block is 777.78k (budget: under 500k)" in f for f in found), found
+
+    folder = tmp_path / "outputs" / "task1"
+    folder.mkdir(parents=True)
+    config = {"task": "task1", "class": "SpeakerTransformer", "kwargs": {}}
+    (folder / "config.json").write_text(json.dumps(config))
+    torch.save(model.state_dict(), folder / "model.pt")
+    frames = torch.randn(3, 50, 40, generator=torch.Generator().manual_seed(0))
+    save_feature_inputs(tmp_path / "inputs.bin", list(frames))
+    inputs = load_inputs(tmp_path / "inputs.bin")
+    run = ChildRun("02_speaker_id.ipynb", {"task1": "SpeakerTransformer"}, n_classes=600)
+    batches = runner.prediction_batches(inputs, run.batch_size)
+    report = runner.grade_task(
+        "task1", NS, tmp_path / "outputs", inputs, run, batches, frozenset(range(len(batches)))
+    )
+    assert report["errors"] == {} and len(report["predictions"]) == 3
+    assert report["facts"]["encoder_params"] == 777_777
+    assert report["facts"]["encoder_params_text"] == "777.78k"

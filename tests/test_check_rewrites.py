@@ -11,7 +11,7 @@ from torch import nn
 
 from kws import check
 from kws.assignments.speaker_id.layer_checks import TorchEncoderLayer
-from kws.check.selfcheck import copy_weights, inputs
+from kws.check.layers import copy_weights, inputs
 from kws.tracing import trace
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]

@@ -58,16 +58,20 @@ def test_the_site_builds_strictly_with_every_placeholder_filled(site):
 
 
 def test_the_authoring_api_page_shows_every_published_name(site):
-    """docs/reference/authoring-api.md renders each name of `kws.author` with its docstring
-    (torchaudio aside: the library itself, re-exported as the kit checked it loads)."""
+    """docs/reference/authoring-api.md renders each name of `kws.author` with its docstring, and
+    each of the `layers` module's (torchaudio aside: the library itself, as the kit checked it
+    loads)."""
     import kws.author
 
     page = (site / "reference/authoring-api.html").read_text(encoding="utf-8")
     shown = set(re.findall(r'id="kws\.author\.(\w+)"', page))
-    assert shown == set(kws.author.__all__) - {"torchaudio"}
+    assert shown == set(kws.author.__all__)
     listed = set(re.findall(r'href="#kws\.author\.(\w+)"', page))  # the page's table, by use
     assert listed == shown
     assert page.count("Example") >= len(shown)  # the docstrings, not only the names
+    in_layers = set(re.findall(r'id="kws\.author\.layers\.(\w+)"', page))
+    assert in_layers == set(kws.author.layers.__all__) - {"torchaudio"}
+    assert in_layers <= set(re.findall(r'href="#kws\.author\.layers\.(\w+)"', page))
 
 
 def test_the_api_pages_show_cross_references_not_raw_roles(site):

@@ -265,7 +265,8 @@ def test_the_torch_encoder_reference_masks_the_padding_it_is_given():
     import torch
 
     from kws.assignments.speaker_id.layer_checks import TorchEncoder, TorchEncoderLayer
-    from kws.check.selfcheck import differs, inputs, per_example
+    from kws.check.layers import inputs, per_example
+    from kws.check.selfcheck import differs
 
     x, mask, noise = inputs()
     for norm_first in (False, True):

@@ -20,7 +20,7 @@ from kws.tracing.probes import (
     layer_class_problem,
     norm_feeds_classifier,
     norm_feeds_classifier_in,
-    probe_task,
+    probe_facts,
 )
 
 B, T, D, H = 2, 5, 12, 3
@@ -247,12 +247,13 @@ def test_replacing_module_call_is_detected():
         ("kws.assignments.keyword_spotting.keyword_checks", "twelve_class_labels"),
         ("kws.assignments.keyword_spotting.keyword_model_checks", "keyword_transformer"),
         ("kws.assignments.keyword_spotting.schedule", "schedule_items"),
-        ("kws.models.masks", "lengths_to_mask"),
+        ("kws.check.layer_inputs", "attention_mask"),
+        ("kws.check.layers", "compare_layer"),
     ],
 )
 def test_patching_a_check_notebook_01_runs_in_the_child_is_detected(module, name):
     """A model cell replacing one of the checks the child runs after it (Task 1's labels, Task
-    3's pipeline, Task 4's schedule, the reference's padding mask) is reported."""
+    3's pipeline, Task 4's schedule, the layer toolkit and its attention mask) is reported."""
     target = importlib.import_module(module)
     original = getattr(target, name)
     setattr(target, name, lambda *args, **kwargs: None)
@@ -362,13 +363,13 @@ def test_probe_task_summarises_task1():
     exec(compile(NOTEBOOK_CELLS, "/tmp/ipykernel_1/cell.py", "exec"), ns)
     model = Stack([ns["EncoderLayer"]() for _ in range(5)], [0, 1])
     model.encoder = model.layers
-    facts = probe_task("task1", model, ns, X)
+    facts = probe_facts("task1", model, ns, X)
     assert facts["layer_class_calls"] == 2 and facts["layer_class_problem"] is None
     assert facts["layer_calls"] == 0  # these stand-in layers compute no attention
     assert facts["encoder_params"] == 5 * 156 and facts["forbidden"] == []
     assert facts["output_shape"] == [B, T, D] and facts["tampering"] == []
     assert facts["traced_mismatch"] is None and facts["traced_batches"] == 1
-    assert probe_task("task3", model, ns, X)["class_problems"] == {
+    assert probe_facts("task3", model, ns, X)["class_problems"] == {
         "SelfAttentionPooling": "the notebook does not define a class `SelfAttentionPooling` "
         "(an nn.Module) in its model cells"
     }
@@ -465,7 +466,7 @@ def test_probe_task_reports_where_attention_ran():
     model = Wrapper(
         lambda s, x: s.extra(s.encoder(x)), encoder=Refiner(Attention()), extra=Refiner(Attention())
     )
-    facts = probe_task("task1", model, {"__name__": "__main__"}, X)
+    facts = probe_facts("task1", model, {"__name__": "__main__"}, X)
     assert facts["layer_calls"] == 2
     assert facts["attention_modules"] == ["encoder.attn", "extra.attn"]
 
@@ -495,11 +496,11 @@ class TraceAware(nn.Module):
 )
 def test_a_model_that_behaves_differently_when_traced_is_caught(detect):
     model = TraceAware(detect)
-    facts = probe_task("task1", model, {"__name__": "__main__"}, X)
+    facts = probe_facts("task1", model, {"__name__": "__main__"}, X)
     assert facts["forbidden"] == []  # the trace alone sees only the hand-written layer...
     assert facts["traced_mismatch"].startswith(f"on a batch of {B} test inputs, its outputs differ")
     graded = model.eval()(X).detach()  # ...so the graded outputs are compared with it too
-    facts = probe_task("task1", model, {"__name__": "__main__"}, [(X, graded), (X, graded)])
+    facts = probe_facts("task1", model, {"__name__": "__main__"}, [(X, graded), (X, graded)])
     assert facts["traced_mismatch"] is not None and facts["traced_batches"] == 2
 
 
@@ -507,11 +508,13 @@ def test_an_honest_model_traces_to_the_same_outputs_bit_for_bit():
     model = Stack([Refiner(Attention()) for _ in range(2)], [0, 1]).eval()
     with torch.no_grad():
         graded = model(X)
-    facts = probe_task("task1", model, {"__name__": "__main__"}, [(X, graded)])
+    facts = probe_facts("task1", model, {"__name__": "__main__"}, [(X, graded)])
     assert facts["traced_mismatch"] is None and facts["layer_calls"] == 2
     off = graded + 1e-4
-    assert "differ by up to 0.0001" in probe_task("task1", model, {}, [(X, off)])["traced_mismatch"]
-    assert probe_task("task1", model, {}, [(X, off)], exact=False)["traced_mismatch"] is None
+    assert (
+        "differ by up to 0.0001" in probe_facts("task1", model, {}, [(X, off)])["traced_mismatch"]
+    )
+    assert probe_facts("task1", model, {}, [(X, off)], exact=False)["traced_mismatch"] is None
 
 
 def test_encoder_buffers_count_but_norm_statistics_do_not():
@@ -573,6 +576,6 @@ def test_a_torch_layer_is_reported_as_such_not_as_a_traced_mismatch():
     """torch's layer takes its fused path when untraced (outputs differ by float rounding): the
     student reads "runs torch.nn.TransformerEncoderLayer", the fix they need."""
     model = Wrapper(lambda s, x: s.layer(x), layer=_tel()).eval()
-    facts = probe_task("task1", model, {"__name__": "__main__"}, X)
+    facts = probe_facts("task1", model, {"__name__": "__main__"}, X)
     assert facts["forbidden"][0].startswith("torch.nn.TransformerEncoderLayer")
     assert facts["traced_mismatch"] is None

@@ -1,15 +1,17 @@
 """Self-checks students run from their notebooks: each says what passed and what to fix.
 
-This package holds the generic machinery (`kws.check.selfcheck`: the checker, seeded inputs of
-small distinct sizes B=2, T=5, D=12, H=3, weight copying and comparisons; `kws.check.registry`:
-one numeric check registered once, run by the self-check and the grading child alike). The
-checks themselves live in each assignment's folder: its ``selfcheck.py`` (its names in
-``__all__``), reached here as ``check.<name>`` (`__getattr__`), and the judges it runs. Layer
-checks build the student's class in eval mode and float64, copy its weights into the torch.nn /
-torchaudio layer it imitates (or into a formula written out in the check) and compare outputs,
-padding and gradients; the hidden grader runs the very same comparisons (each assignment's
-``checks.py``). Model checks trace one forward pass (`kws.tracing.probes`) and judge it by the
-task's rules in its spec, as the grader does. Nothing here uses hidden data. Every check prints
+This package holds the generic machinery (`kws.check.selfcheck`: the checker, running and
+building student code, comparisons; `kws.check.layers`: a layer against its reference, on seeded
+inputs of small distinct sizes B=2, T=5, D=12, H=3, with copied weights (`kws.check.weights`);
+`kws.check.registry`: one numeric check registered once, run by the self-check and the grading
+child alike). The checks themselves live in each assignment's folder: its ``selfcheck.py`` (its
+names in ``__all__``), reached here as ``check.<name>`` (`__getattr__`), and the judges it runs.
+Layer checks build the student's class in eval mode and float64, copy its weights into the
+torch.nn / torchaudio layer it imitates (or into a formula written out in the check) and compare
+outputs, padding and gradients; the hidden grader runs the very same comparisons (each
+assignment's ``checks.py``). Model checks get the facts of one traced forward pass from the
+function the grading child uses (`kws.tracing.probes.probe_facts`) and judge them by the task's
+rules in its spec, as the grader does. Nothing here uses hidden data. Every check prints
 "✓ what" or "✗ what — how to fix", then a summary, and returns a `CheckResult` that is falsy
 when something failed (``strict=True`` raises AssertionError instead). A check that runs into a TODO
 (NotImplementedError) prints it, then raises it again, so that "Run All" on a fresh student

@@ -1,5 +1,5 @@
 """Copy a student's weights into the reference layer it imitates, each tensor to the one that
-does the same job (`copy_weights`), for the numeric checks (`kws.check.selfcheck`).
+does the same job (`copy_weights`), for the layer checks (`kws.check.layers`).
 
 Neither names nor the order in which ``__init__`` registers sub-modules decides which tensor is
 which: a student may name every sub-module their own way and define them in any order. What a

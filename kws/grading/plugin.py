@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 
 from kws.grading.judge.device import cuda_available
+from kws.grading.judge.fixture import TIER_SETS, Grading
 from kws.grading.judge.notebook import missing_test_data, ungradable_assignments
 from kws.grading.judge.results import GradescopeReport
 from kws.grading.judge.tiers import TierSet, tier_set
-from kws.grading.judge.verdicts import TIER_SETS, Grading
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.testsets.hidden import HiddenTest
 from kws.spec import ASSIGNMENTS, Spec, SpecError, spec_of

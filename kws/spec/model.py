@@ -61,7 +61,7 @@ class Task:
         target: the accuracy tier that gives the task's accuracy test full marks, or None.
         limits: the task's rules as numbers (layer count, parameter budget, token budget, ...).
         rules: the task's structural rules, judged on a traced forward pass
-            (`kws.tracing.probes.probe_task`): ``layer_class`` (the class whose calls are counted
+            (`kws.tracing.probes.probe_facts`): ``layer_class`` (the class whose calls are counted
             and that must be written in the notebook), ``own_classes`` (more classes the
             notebook must write itself), ``norm_before_classifier`` (a normalization feeds the
             final Linear).

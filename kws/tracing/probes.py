@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kws.params import is_weight
+from kws.params import format_count, is_weight
 from kws.tracing.trace import (
     Trace,
     forbidden_package_class,
@@ -126,6 +126,13 @@ def encoder_params(model: nn.Module, attr: str = "encoder") -> int:
     return total
 
 
+def model_params(model: nn.Module) -> int:
+    """The number of weights in `model`'s state dict, counted as a budget counts the saved
+    ``model.pt`` (`kws.grading.judge.budget.checkpoint_weights`): every tensor of every dtype but
+    a normalization's bookkeeping (`is_weight`), a tensor saved under two names counted twice."""
+    return sum(value.numel() for key, value in model.state_dict().items() if is_weight(key, value))
+
+
 def encoder_params_text(model: nn.Module, attr: str = "encoder") -> str:
     """The encoder block's parameter count as the course prints it.
 
@@ -141,8 +148,6 @@ def encoder_params_text(model: nn.Module, attr: str = "encoder") -> str:
         print(f"The parameter size of encoder block is {encoder_params_text(model)}")
         ```
     """
-    from kws.params import format_count
-
     return format_count(encoder_params(model, attr))
 
 
@@ -356,30 +361,57 @@ def task_rules(task: str) -> dict:
     return found[0]
 
 
-def probe_task(
-    task: str, model: nn.Module, ns: dict, batches, exact: bool = True, *, rules: dict | None = None
+def probe_facts(
+    task: str,
+    model: nn.Module,
+    ns: dict,
+    batches: torch.Tensor | tuple | list[tuple],
+    exact: bool = True,
+    *,
+    rules: dict | None = None,
 ) -> dict:
-    """All structural facts the grader needs for `task`, from traced forward passes; JSON-able.
+    """All structural facts of `task`'s model, from traced forward passes; JSON-able.
+
+    The one function that measures them: the grading child calls it on the graded prediction
+    batches (its facts reach a graded test through ``grading.probe_facts(child, task)``), and a
+    notebook's self-check calls it on a small batch, so both judge the same numbers.
 
     Args:
+        task: the task's name ("task1").
+        model: the student's model.
+        ns: the notebook's namespace (where the classes the rules name must be defined).
         batches: model inputs (a tensor or a tuple of arguments), or a list of
             ``(inputs, untraced_output)`` pairs — graded prediction batches with the output the
             untraced model gave them (None: computed here first). Each is traced and its traced
             output compared with the untraced one, so the facts describe the very computation
             that produced the graded predictions.
-        rules: the task's structural rules (`kws.spec.Task.rules`; default: those of
-            the kit's task named `task`).
         exact: compare bit for bit (both runs on the CPU) or within float rounding. A model
             whose trace shows a library layer is always compared within float rounding: those
             layers take a fused path when nothing watches them (and fail "from scratch" anyway).
+        rules: the task's structural rules (`kws.spec.Task.rules`; default: those of the task
+            named `task` of the assignments the kit knows).
 
-    Keys: layer_calls (encoder layers that ran: the longest chain of attention computations),
-    layer_class_calls (forward calls of the task's layer class), attention_modules (where
-    attention ran), attention_sizes ([score elements per example, keys] of each attention
-    computation of the first batch), encoder_params, encoder_params_text, forbidden, layer_class_problem,
-    class_problems ({class name: problem or None} for the task's other own classes),
-    norm_before_classifier ([passed, explanation] or None), tampering, traced_mismatch (None or
-    why the traced run differs), traced_batches, output_shape.
+    Returns:
+        {fact: value}: ``layer_calls`` (encoder layers that ran: the longest chain of attention
+        computations), ``layer_class_calls`` (forward calls of the rules' ``layer_class``),
+        ``attention_modules`` (where attention ran), ``attention_sizes`` ([score elements per
+        example, keys] of each attention computation of the first batch), ``encoder_params`` and
+        ``encoder_params_text`` (of ``model.encoder``, None without one), ``model_params`` and
+        ``model_params_text`` (every weight of the state dict, as a budget counts a checkpoint),
+        ``forbidden`` (library layers that ran, "class (where)"), ``layer_class_problem`` and
+        ``class_problems`` ({class name: problem or None} of the rules' ``own_classes``): why a
+        class is not the notebook's own work, ``norm_before_classifier`` ([passed, explanation],
+        or None when the rules do not ask), ``tampering``, ``traced_mismatch`` (None, or why the
+        traced run differs from the untraced one), ``traced_batches``, ``output_shape``.
+
+    Raises:
+        Exception: whatever the model's forward raises.
+
+    Example:
+        ```python
+        facts = probe_facts("task1", model, ns, (x, lengths), rules=spec.tasks["task1"].rules)
+        checker.expect(not facts["forbidden"], "written from scratch", "use your own layers")
+        ```
     """
     rules = task_rules(task) if rules is None else rules
     if not isinstance(batches, list):
@@ -402,6 +434,8 @@ def probe_task(
         "class_problems": {name: layer_class_problem(ns, name) for name in own_classes},
         "encoder_params": None,
         "encoder_params_text": None,
+        "model_params": None,
+        "model_params_text": None,
         "norm_before_classifier": None,
     }
     for inputs, untraced in batches:
@@ -434,4 +468,6 @@ def probe_task(
     if hasattr(model, "encoder"):
         facts["encoder_params"] = encoder_params(model)
         facts["encoder_params_text"] = encoder_params_text(model)
+    facts["model_params"] = model_params(model)
+    facts["model_params_text"] = format_count(facts["model_params"])
     return facts

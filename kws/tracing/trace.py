@@ -80,11 +80,12 @@ FUSED_ATTENTION = {
 SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "softmin"}
 # The grader's own code that runs in the child after the notebook's cells: the probes, the
 # checkpoint's loading and the predictions (`kws.grading.child.checkpoint`, `.predictions`), the
-# numeric checks (`kws.grading.child.numeric`) and the judges they call, the reference
-# pipeline's padding mask, the runner of the cells a check needs (`kws.grading.child.cells`);
-# and every assignment folder's modules (its checks.py and helpers such as notebook 01's
-# schedule judge), see `grader_modules`. Not the child's entry point (`kws.grading.child.runner`):
-# it runs as ``__main__``, so importing it by name here would watch a copy that never runs.
+# numeric checks (`kws.grading.child.numeric`) and the judges they call (the checker, the layer
+# toolkit and its weight copying), the runner of the cells a check needs
+# (`kws.grading.child.cells`); and every assignment folder's modules (its checks.py and helpers
+# such as notebook 01's schedule judge), see `grader_modules`. Not the child's entry point
+# (`kws.grading.child.runner`): it runs as ``__main__``, so importing it by name here would watch
+# a copy that never runs.
 GRADER_MODULES = [
     "kws.tracing.probes",
     "kws.tracing.trace",
@@ -98,8 +99,10 @@ GRADER_MODULES = [
     "kws.grading.protocol.handin",
     "kws.check",
     "kws.check.selfcheck",
+    "kws.check.layer_inputs",
+    "kws.check.layers",
+    "kws.check.weights",
     "kws.check.registry",
-    "kws.models.masks",
 ]
 
 
@@ -457,13 +460,14 @@ def trace_forward(model: nn.Module, example_inputs: torch.Tensor | tuple) -> Tra
         example_inputs: a tensor, or a tuple of positional arguments (``(x, lengths)``).
 
     Returns:
-        The `Trace`, for the probes (`layer_calls`, `forbidden_in`,
-        `norm_feeds_classifier_in`).
+        The `Trace`: among its fields ``output`` (what the model returned), ``attention_sizes``
+        ([score elements per example, keys] of each attention computation that ran) and
+        ``attention_layers``; the probes read it (`kws.tracing.probes.probe_facts`).
 
     Example:
         ```python
         traced = trace_forward(model, (x, lengths))
-        n_layers = layer_calls(traced, model, "EncoderLayer")
+        tokens = max(keys for _, keys in traced.attention_sizes)
         ```
     """
     found = originals()

@@ -28,7 +28,7 @@ import math
 import torch
 from torch import nn
 
-from kws.author import Checker, attention_mask, call, copy_weights, differs, lengths_to_mask
+from kws.author import Checker, call, differs, layers
 
 N_MELS, D_MODEL, NHEAD, FF, N_CLASSES = 24, 12, 3, 20, 5  # distinct sizes
 SAMPLES, LENGTHS = 4000, (4000, 2900, 1700)  # 26, 19 and 11 frames -> 7, 5 and 3 tokens
@@ -48,6 +48,12 @@ PIPELINE = (
 )
 
 
+def padded(lengths: torch.Tensor, length: int) -> torch.Tensor:
+    """The padding mask of `lengths` (B,) in a batch `length` long: bool (B, length), True past
+    each length (the kit's `lengths_to_mask`, written out: a check imports only the API)."""
+    return torch.arange(length, device=lengths.device) >= lengths[:, None]  # (B, length)
+
+
 class ReferenceTokenizer(nn.Module):
     """Two 3x3 stride-2 convolutions with GELU, padded frames zeroed before each, then a Linear
     from channels x frequency to d_model: (B, T, F), lengths (B,) -> (B, N, D), lengths (B,)."""
@@ -61,7 +67,7 @@ class ReferenceTokenizer(nn.Module):
     def forward(self, features: torch.Tensor, lengths: torch.Tensor):
         x = features.unsqueeze(1)  # (B, 1, T, F)
         for conv in (self.conv1, self.conv2):
-            x = x.masked_fill(lengths_to_mask(lengths, x.size(2))[:, None, :, None], 0.0)
+            x = x.masked_fill(padded(lengths, x.size(2))[:, None, :, None], 0.0)
             x = nn.functional.gelu(conv(x))  # (B, C, T', F')
             lengths = torch.div(lengths - 1, 2, rounding_mode="floor") + 1
         batch, channels, tokens, freqs = x.shape
@@ -123,8 +129,8 @@ def build_keyword_transformer(checker: Checker, cls) -> nn.Module:
 
 def _torch_encoders(model: nn.Module) -> list[nn.Module]:
     """torch.nn.TransformerEncoder(s) holding the model's encoder weights (both activations)."""
-    layers = getattr(model.encoder, "layers", [])
-    first = layers[0] if len(layers) else None
+    stack = getattr(model.encoder, "layers", [])
+    first = stack[0] if len(stack) else None
     norm_first = bool(getattr(first, "norm_first", True))
     found = []
     for activation in ("gelu", "relu"):
@@ -132,9 +138,9 @@ def _torch_encoders(model: nn.Module) -> list[nn.Module]:
             D_MODEL, NHEAD, FF, 0.0, activation, batch_first=True, norm_first=norm_first
         )
         norm = nn.LayerNorm(D_MODEL) if getattr(model.encoder, "norm", None) is not None else None
-        encoder = nn.TransformerEncoder(layer, len(layers), norm=norm, enable_nested_tensor=False)
+        encoder = nn.TransformerEncoder(layer, len(stack), norm=norm, enable_nested_tensor=False)
         encoder = encoder.double().eval()
-        if copy_weights(model.encoder, encoder) is None:
+        if layers.copy_weights(model.encoder, encoder) is None:
             found.append(encoder)
     return found
 
@@ -157,7 +163,7 @@ def pipeline(
     if lengths is None or not use_lengths:
         lengths = torch.full((batch,), samples)
     if zero_padding:
-        waves = waves.masked_fill(lengths_to_mask(lengths, samples), 0.0)
+        waves = waves.masked_fill(padded(lengths, samples), 0.0)
     features = model.frontend(waves)  # (B, T, F); SpecAugment is off in eval mode
     tokens, token_lengths = model.tokenizer(features, model.frontend.num_frames(lengths))
     n = tokens.size(1)
@@ -166,11 +172,11 @@ def pipeline(
     if positions:
         h = h + model.position[:, : n + 1]
     valid = {"tokens + 1": token_lengths + 1, "tokens": token_lengths, "none": None}[mask]
-    padding = None if valid is None else lengths_to_mask(valid, n + 1)  # (B, 1 + N)
+    padding = None if valid is None else padded(valid, n + 1)  # (B, 1 + N)
     if not cls_first and padding is not None:
         padding = padding.roll(-1, dims=1)  # the CLS token last, after the valid tokens
     # the padding as an attention mask: the same numbers as src_key_padding_mask, see attention_mask
-    h = encoder(h, mask=attention_mask(padding, NHEAD, h.dtype))  # (B, 1 + N, D)
+    h = encoder(h, mask=layers.attention_mask(padding, NHEAD, h.dtype))  # (B, 1 + N, D)
     cls_out = h[:, 0] if cls_first else h[torch.arange(batch), token_lengths]  # (B, D)
     return model.classifier(model.norm(cls_out) if final_norm else cls_out)  # (B, C)
 
@@ -268,8 +274,8 @@ def keyword_transformer(checker: Checker, cls) -> None:
     checker.topic = "padding"
     matched = encoder is not None
     encoder = encoder or encoders[0]
-    silent = waves.masked_fill(lengths_to_mask(lengths, SAMPLES), 0.0)
-    noisy = silent + 10 * waves * lengths_to_mask(lengths, SAMPLES)
+    silent = waves.masked_fill(padded(lengths, SAMPLES), 0.0)
+    noisy = silent + 10 * waves * padded(lengths, SAMPLES)
     with torch.no_grad():
         y_silent = call(checker, "forward(waves, lengths) runs", lambda: model(silent, lengths))
         y_noisy = call(checker, "forward(waves, lengths) runs", lambda: model(noisy, lengths))

@@ -11,7 +11,15 @@ import torch
 from torch import nn
 
 from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks
-from kws.author import Checker, CheckResult, call, run_task_checks, shape_text, spec_of
+from kws.author import (
+    Checker,
+    CheckResult,
+    call,
+    probe_facts,
+    run_task_checks,
+    shape_text,
+    spec_of,
+)
 
 __all__ = [
     "keyword_model",
@@ -141,17 +149,17 @@ def conv_tokenizer(cls: type, *, strict: bool = False) -> CheckResult:
 
 
 def token_budget(model: nn.Module, *, strict: bool = False) -> CheckResult:
-    """Task 2: one forward of two 1-second clips, traced: the tokens its attention runs over (CLS
-    included) and the attention memory of a training batch, against the assignment's limits."""
-    from kws.author import trace_forward
-
+    """Task 2: one forward of two 1-second clips, traced by the function the grading child traces
+    the graded model with (`probe_facts`): the tokens its attention runs over (CLS included) and
+    the attention memory of a training batch, against the assignment's limits."""
     checker = Checker(f"token budget ({type(model).__name__})")
     with checker.run():
         waves, device = _two_clips(), next(model.parameters(), torch.empty(0)).device
-        traced = call(
+        rules = SPEC.tasks["kws"].rules  # the model task the grader reads the sizes of
+        facts = call(
             checker,
             "forward(waves (2, 16000)) runs",
-            lambda: trace_forward(model, waves.to(device)),
+            lambda: probe_facts("kws", model, {}, waves.to(device), rules=rules),
         )
-        keyword_checks.attention_budget(checker, traced.attention_sizes)
+        keyword_checks.attention_budget(checker, facts["attention_sizes"] or [])
     return checker.finish(strict)

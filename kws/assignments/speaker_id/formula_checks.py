@@ -11,19 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.author import (
-    CHECK_SIZES,
-    Checker,
-    accepts,
-    build,
-    call,
-    call_text,
-    copy_weights,
-    forward,
-    inputs,
-)
+from kws.author import Checker, build, call, layers
 
-B, T, D, H, FF = CHECK_SIZES  # the layer checks' distinct input sizes
+B, T, D, H, FF = layers.CHECK_SIZES  # the layer checks' distinct input sizes
 
 # ---- Task 3: written-out formulas -------------------------------------------------------------
 
@@ -42,21 +32,21 @@ def attention_pooling(checker: Checker, cls) -> None:
     """Self-attention pooling (B, T, D), padding (B, T) -> (B, D) against `pooling_formula`."""
     student = build(checker, cls, POOLING_ARGS, "d_model")
     score = nn.Linear(D, 1).double()
-    problem = copy_weights(student, score)
+    problem = layers.copy_weights(student, score)
     if problem:
         checker.stop(
             "weights copy into one Linear(d_model, 1) score",
             f"keep the skeleton's `self.score = nn.Linear(d_model, 1)`: {problem}",
         )
     checker.topic = "outputs"
-    h, mask, noise = inputs()
+    h, mask, noise = layers.inputs()
     unpadded = torch.zeros_like(mask)
-    if not accepts(student, h, mask):
+    if not layers.accepts(student, h, mask):
         checker.stop(
-            f"{call_text(student)} takes the padding mask second",
+            f"{layers.call_text(student)} takes the padding mask second",
             "keep the skeleton's signature forward(h, padding) (padding: bool (B, T), True = padded)",
         )
-    y = call(checker, "forward(h, padding) runs", lambda: forward(student, h, unpadded))
+    y = call(checker, "forward(h, padding) runs", lambda: layers.forward(student, h, unpadded))
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, D):
         checker.stop(
             f"forward(h (2, 5, 12), padding) returns {tuple(getattr(y, 'shape', ())) or type(y).__name__}",
@@ -78,15 +68,15 @@ def attention_pooling(checker: Checker, cls) -> None:
         why or "score each frame with self.score, softmax the scores over time, sum w·h over time",
     )
     student.zero_grad()
-    call(checker, "backward runs", lambda: forward(student, h, unpadded).sum().backward())
+    call(checker, "backward runs", lambda: layers.forward(student, h, unpadded).sum().backward())
     unused = [n for n, p in student.named_parameters() if p.grad is None]
     checker.expect(not unused, "every parameter gets a gradient", f"{unused} are never used")
     checker.topic = "padding"
-    y_mask = call(checker, "forward(h, padding) runs", lambda: forward(student, h, mask))
+    y_mask = call(checker, "forward(h, padding) runs", lambda: layers.forward(student, h, mask))
     y_noise = call(
         checker,
         "forward(h, padding) runs",
-        lambda: forward(student, h + noise * mask[..., None], mask),
+        lambda: layers.forward(student, h + noise * mask[..., None], mask),
     )
     fix = "give padded frames a score of -inf before the softmax, so their weight is 0"
     checker.expect(
@@ -102,7 +92,7 @@ def am_softmax_head(checker: Checker, cls) -> None:
     student = build(checker, cls, HEAD_ARGS, "d_model, n_classes")
     holder = nn.Module()
     holder.weight = nn.Parameter(torch.empty(C, D, dtype=torch.float64))
-    problem = copy_weights(student, holder)
+    problem = layers.copy_weights(student, holder)
     if problem:
         checker.stop(
             "weights copy into one (n_classes, d_model) weight",

@@ -16,19 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.author import (
-    CHECK_SIZES,
-    Checker,
-    attention_mask,
-    build,
-    call,
-    compare_layer,
-    copy_weights,
-    inputs,
-    torchaudio,
-)
+from kws.author import Checker, build, call, layers
 
-B, T, D, H, FF = CHECK_SIZES  # the layer checks' distinct input sizes
+B, T, D, H, FF = layers.CHECK_SIZES  # the layer checks' distinct input sizes
 
 ATTENTION_ARGS = {"embed_dim": D, "d_model": D, "num_heads": H, "nhead": H, "dropout": 0.0}
 LAYER_ARGS = {**ATTENTION_ARGS, "dim_feedforward": FF, "ffn_dim": FF}
@@ -55,7 +45,9 @@ class TorchAttention(nn.MultiheadAttention):
         self.returns_tuple = returns_tuple  # as the attention it stands in for
 
     def forward(self, x, key_padding_mask=None, *args, **kwargs):
-        mask = attention_mask(key_padding_mask, self.num_heads, x.dtype)  # as key_padding_mask
+        mask = layers.attention_mask(
+            key_padding_mask, self.num_heads, x.dtype
+        )  # as key_padding_mask
         y, weights = super().forward(x, x, x, attn_mask=mask, need_weights=self.returns_tuple)
         return (y, weights) if self.returns_tuple else y
 
@@ -72,7 +64,7 @@ class TorchEncoderLayer(nn.TransformerEncoderLayer):
 
     def forward(self, x, key_padding_mask=None, *args, src_mask=None, **kwargs):
         if src_mask is None:  # the padding as attention mask: the same numbers, see attention_mask
-            src_mask = attention_mask(key_padding_mask, self.self_attn.num_heads, x.dtype)
+            src_mask = layers.attention_mask(key_padding_mask, self.self_attn.num_heads, x.dtype)
         return super().forward(x, src_mask=src_mask)
 
 
@@ -87,10 +79,10 @@ class TorchEncoder(nn.TransformerEncoder):
 
     def forward(self, x, key_padding_mask=None, *args, **kwargs):
         heads = self.layers[0].self_attn.num_heads
-        return super().forward(x, mask=attention_mask(key_padding_mask, heads, x.dtype))
+        return super().forward(x, mask=layers.attention_mask(key_padding_mask, heads, x.dtype))
 
 
-class TorchaudioBlock(torchaudio.models.conformer.ConformerLayer):
+class TorchaudioBlock(layers.torchaudio.models.conformer.ConformerLayer):
     """torchaudio's ConformerLayer (time-first inside), batch-first: forward(x, key_padding_mask)."""
 
     title = "torchaudio.models.conformer.ConformerLayer"
@@ -110,7 +102,7 @@ def substitute(checker: Checker, module: nn.Module, class_name: str, make) -> in
         for name, child in list(parent.named_children()):
             if type(child).__name__ == class_name:
                 reference = make(child).double().eval()
-                if copy_weights(child, reference, inputs()[:1]) is None:
+                if layers.copy_weights(child, reference, layers.inputs()[:1]) is None:
                     setattr(parent, name, reference)
                     replaced, title = replaced + 1, reference.title
     if replaced:
@@ -168,7 +160,7 @@ def _attention_bug(reference, x, y) -> str | None:
 def attention(checker: Checker, cls) -> None:
     """Self-attention (B, T, D) -> (B, T, D) against torch.nn.MultiheadAttention."""
     student = build(checker, cls, ATTENTION_ARGS, "d_model, nhead, dropout")
-    compare_layer(
+    layers.compare_layer(
         checker,
         student,
         [TorchAttention()],
@@ -202,7 +194,7 @@ def encoder_layer(checker: Checker, cls, norm_first: bool = False) -> None:
         if not takes:
             return None
         other = TorchEncoderLayer(not norm_first).double().eval()
-        if copy_weights(student, other, (x,)) is not None:
+        if layers.copy_weights(student, other, (x,)) is not None:
             return None
         with torch.no_grad():
             if torch.allclose(y, other(x)):
@@ -211,7 +203,7 @@ def encoder_layer(checker: Checker, cls, norm_first: bool = False) -> None:
                 return f"with norm_first={norm_first} it normalizes {done} the residual; {asked}"
         return None
 
-    compare_layer(
+    layers.compare_layer(
         checker,
         student,
         references,
@@ -226,8 +218,6 @@ def encoder_layer(checker: Checker, cls, norm_first: bool = False) -> None:
 def encoder(checker: Checker, cls, layer_class: type | None = None) -> None:
     """A stack of 2 encoder layers against torch.nn.TransformerEncoder; each of the student's
     layers is replaced by torch's, so what is judged is the stacking (order, mask passed on)."""
-    from kws.author import count_layer_calls
-
     layer_class = layer_class or getattr(sys.modules.get(cls.__module__), "EncoderLayer", None)
     args = {**LAYER_ARGS, "num_layers": 2}
     if layer_class is not None:
@@ -239,7 +229,7 @@ def encoder(checker: Checker, cls, layer_class: type | None = None) -> None:
     counted = "TorchEncoderLayer" if substitute(checker, student, layer_name, make) else layer_name
     checker.topic = "outputs"
     x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    calls = call(checker, "forward(x) runs", lambda: count_layer_calls(student, x, counted))
+    calls = call(checker, "forward(x) runs", lambda: layers.count_layer_calls(student, x, counted))
     checker.expect(
         calls == 2,
         f"with num_layers=2, {layer_name} runs {calls} times in forward",
@@ -250,7 +240,7 @@ def encoder(checker: Checker, cls, layer_class: type | None = None) -> None:
         for act in ("relu", "gelu")
         for final_norm in (False, True)
     ]
-    compare_layer(
+    layers.compare_layer(
         checker,
         student,
         references,
@@ -272,7 +262,7 @@ def conformer_block(checker: Checker, cls) -> None:
         "d_model, nhead, ffn_dim, kernel_size, dropout",
     )
     substitute(checker, student, "MultiHeadSelfAttention", _attention_like)
-    compare_layer(
+    layers.compare_layer(
         checker,
         student,
         [TorchaudioBlock(), TorchaudioBlock(use_group_norm=True)],

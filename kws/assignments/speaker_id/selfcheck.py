@@ -1,9 +1,10 @@
 """Notebook 02's self-checks, reached through `kws.check` (``check.attention``, ...,
 ``check.task3``): each layer or formula a task asks for against torch.nn, torchaudio or the
 formula (`layer_checks`, `formula_checks`, the comparisons the grading child runs too, through
-checks.py); and each task's model: one forward pass, traced (`kws.tracing.probes`), judged by
-the task's rules and limits in this folder's spec.toml, as the grader judges them; Task 3's also
-runs its numeric checks (checks.py)."""
+checks.py); and each task's model: one forward pass, its facts measured by the function the
+grading child measures the graded model with (`probe_facts`), judged by the task's rules and
+limits in this folder's spec.toml, as the grader judges them; Task 3's also runs its numeric
+checks (checks.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ import torch
 from torch import nn
 
 from kws.assignments.speaker_id import formula_checks, layer_checks
-from kws.author import Checker, CheckResult, call, run_task_checks, shape_text, spec_of
+from kws.author import (
+    Checker,
+    CheckResult,
+    call,
+    probe_facts,
+    run_task_checks,
+    shape_text,
+    spec_of,
+)
 
 __all__ = [
     "attention",
@@ -124,27 +133,14 @@ def _speaker_task(
     ns: dict | None,
     strict: bool,
 ) -> CheckResult:
-    from kws.author import (
-        encoder_params,
-        encoder_params_text,
-        forbidden_in,
-        layer_calls,
-        layer_class_problem,
-        norm_feeds_classifier_in,
-        trace_forward,
-    )
-
     checker = Checker(f"{task} model ({type(model).__name__})")
     spec = spec_of(__file__)  # this folder: spec.toml, checks.py, rules.py
     rules, limits = spec.tasks[task].rules, spec.tasks[task].limits
-    layer_class = rules.get("layer_class")
     ns = ns if ns is not None else vars(sys.modules["__main__"])
     with checker.run():
         x, lengths = _speaker_batch()
-        traced = call(
-            checker, "forward runs", lambda: trace_forward(model, _model_inputs(model, x, lengths))
-        )
-        output = traced.output[0] if isinstance(traced.output, (tuple, list)) else traced.output
+        inputs = _model_inputs(model, x, lengths)
+        output = call(checker, "forward runs", lambda: _untraced(model, inputs))
         if not isinstance(output, torch.Tensor):
             checker.stop(
                 f"forward returns {type(output).__name__}", "return the scores as one tensor (B, C)"
@@ -162,48 +158,80 @@ def _speaker_task(
             "scores are finite",
             "the output has NaN/inf: look for a division by zero or a log of 0 (padding?)",
         )
-        if layer_class and "max_layer_calls" in limits:
-            # The grader's measure and judge (test_task1_layers_that_run): attention chains.
-            calls = traced.attention_layers
-            judge = spec.module("rules").layers_that_run  # the grader's test calls it too
-            passed, what = judge(calls, limits["max_layer_calls"])
-            checker.expect(
-                passed,
-                what,
-                f"call your {layer_class} in forward" if calls == 0 else "use fewer layers",
-            )
-        elif layer_class:  # no limit to judge: only that the notebook's layer runs at all
-            calls = layer_calls(traced, model, layer_class)
-            checker.expect(
-                calls >= 1,
-                f"{layer_class} runs {calls} times in one forward",
-                f"call your {layer_class} in forward",
-            )
-        for name in rules.get("own_classes", []) + ([layer_class] if layer_class else []):
-            problem = layer_class_problem(ns, name)
-            checker.expect(problem is None, f"{name} is written in this notebook", problem or "")
-        forbidden = forbidden_in(traced)
-        checker.expect(
-            not forbidden,
-            "written from scratch: no torch.nn/torchaudio/kws Transformer layers run in forward",
-            f"found {', '.join(forbidden)}; use your own classes instead",
+        # The facts the grading child sends the grader, measured by the same function.
+        exact = output.device.type == "cpu"
+        facts = call(
+            checker,
+            "forward runs traced",
+            lambda: probe_facts(task, model, ns, [(inputs, output)], exact, rules=rules),
         )
-        if hasattr(model, "encoder"):
-            n = encoder_params(model)
-            budget = limits.get("max_encoder_params")
-            text = encoder_params_text(model)
-            checker.expect(
-                budget is None or n < budget,
-                f"The parameter size of encoder block is {text}"
-                + (f" (budget: under {budget // 1000}k)" if budget else ""),
-                "make the encoder smaller: fewer layers, a narrower d_model or dim_feedforward",
-            )
-        if rules.get("norm_before_classifier"):
-            passed, why = norm_feeds_classifier_in(traced)
-            checker.expect(passed, "a normalization feeds the final Linear classifier", why)
+        _judge_facts(checker, facts, spec, limits)
     if task == "task3":  # its self-check cell calls only task3(); Task 1 and 2 call their own
         run_task_checks(checker, spec, task, ns)
     return checker.finish(strict)
+
+
+def _untraced(model: nn.Module, inputs: tuple):
+    """The model's scores in eval mode without gradients (its mode restored), as graded."""
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            output = model.eval()(*inputs)
+    finally:
+        model.train(was_training)
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+def _judge_facts(checker: Checker, facts: dict, spec, limits: dict) -> None:
+    """The ✓/✗ lines of a task's probe facts (`probe_facts`), judged as its graded tests judge
+    them: layers that run, the classes written in the notebook, no library layer, the encoder's
+    size, a normalization before the classifier, and the same forward traced or not."""
+    layer_class = facts["layer_class"]
+    if layer_class and "max_layer_calls" in limits:
+        # The grader's measure and judge (test_task1_layers_that_run): attention chains.
+        calls = facts["layer_calls"]
+        judge = spec.module("rules").layers_that_run  # the grader's test calls it too
+        passed, what = judge(calls, limits["max_layer_calls"])
+        checker.expect(
+            passed,
+            what,
+            f"call your {layer_class} in forward" if calls == 0 else "use fewer layers",
+        )
+    elif layer_class:  # no limit to judge: only that the notebook's layer runs at all
+        calls = facts["layer_class_calls"]
+        checker.expect(
+            calls >= 1,
+            f"{layer_class} runs {calls} times in one forward",
+            f"call your {layer_class} in forward",
+        )
+    problems = dict(facts["class_problems"])
+    if layer_class:
+        problems[layer_class] = facts["layer_class_problem"]
+    for name, problem in problems.items():
+        checker.expect(problem is None, f"{name} is written in this notebook", problem or "")
+    forbidden = facts["forbidden"]
+    checker.expect(
+        not forbidden,
+        "written from scratch: no torch.nn/torchaudio/kws Transformer layers run in forward",
+        f"found {', '.join(forbidden)}; use your own classes instead",
+    )
+    if facts["encoder_params"] is not None:
+        budget = limits.get("max_encoder_params")
+        checker.expect(
+            budget is None or facts["encoder_params"] < budget,
+            f"The parameter size of encoder block is {facts['encoder_params_text']}"
+            + (f" (budget: under {budget // 1000}k)" if budget else ""),
+            "make the encoder smaller: fewer layers, a narrower d_model or dim_feedforward",
+        )
+    if facts["norm_before_classifier"] is not None:
+        passed, why = facts["norm_before_classifier"]
+        checker.expect(passed, "a normalization feeds the final Linear classifier", why)
+    if facts["traced_mismatch"]:  # the grader cannot check a model that does this
+        checker.expect(
+            False,
+            "forward computes the same traced as untraced",
+            f"{facts['traced_mismatch']}; make forward compute the same thing every time",
+        )
 
 
 def task1(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:

@@ -25,7 +25,7 @@ batches will be traced (`kws.grading.child.predictions`); then:
 3. predicts every unlabelled input (`kws.grading.protocol.inputs`), checking output shapes and
    values (`kws.grading.child.predictions`);
 4. traces the picked prediction batches again on the CPU with the course's probes
-   (`kws.tracing.probes.probe_task`) and compares the traced logits with the graded ones, so
+   (`kws.tracing.probes.probe_facts`) and compares the traced logits with the graded ones, so
    the structural facts describe the computation that produced the predictions (without a loadable
    checkpoint: a small example batch, traced and untraced);
 5. runs the numeric checks of every task of the notebook (`kws.grading.child.numeric`), after
@@ -93,7 +93,7 @@ def grade_task(
     The probes run even when the checkpoint does not load (on the freshly built model), so the
     structural checks are graded on their own.
     """
-    from kws.tracing.probes import probe_task
+    from kws.tracing.probes import probe_facts
 
     report = {"class": None, "predictions": None, "near": None, "facts": None}
     report |= {"errors": {}, "seconds": {}, "buffers": None}
@@ -139,7 +139,7 @@ def grade_task(
     exact = run.device == "cpu"
     rules = spec_of_notebook(run.notebook).tasks[task].rules
     report["facts"] = attempt(
-        "probes", lambda: probe_task(task, model, ns, batches, exact, rules=rules)
+        "probes", lambda: probe_facts(task, model, ns, batches, exact, rules=rules)
     )
     if report["facts"] is None:  # forward failed: the parameter budget is still graded
         report["facts"] = static_facts(model)

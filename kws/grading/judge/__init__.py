@@ -1,7 +1,9 @@
 """The judge: how the graded tests turn the grading child's payload into points.
 
-- `verdicts`: the ``grading`` fixture (`Grading`) every graded test reads, the re-training test
-  and the numeric tests an assignment's spec declares;
+- `fixture`: the ``grading`` fixture (`Grading`) every graded test reads: the run's settings,
+  the child it starts, the accuracy; with its steps to the child's payload (`facts`) and to the
+  hand-in's files (`handin_files`: predictions.csv, model.pt);
+- `verdicts`: the re-training test and the numeric tests an assignment's spec declares;
 - `notebook`: run the grading child on one notebook (`run_notebook`), say what went wrong, and
   which notebooks a hand-in can be graded in;
 - `accuracy` (the model's or the predictions.csv's accuracy), `tiers` (tier sets and partial

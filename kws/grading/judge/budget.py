@@ -23,21 +23,24 @@ MAX_CHECKPOINT_BYTES = 2 * 2**30
 
 
 class BudgetError(ValueError):
-    """A checkpoint that cannot be measured; the message says what to hand in.
+    """A checkpoint that cannot be measured; the message says what to hand in (a graded test
+    reads it through ``grading.model_weights`` and ``grading.encoder_budget``, which fail the test
+    with it).
 
     Example:
         ```python
         try:
             budget = encoder_budget(model_pt, "task1")
         except BudgetError as error:
-            pytest.fail(str(error))
+            pytest.fail(f"{error}.")
         ```
     """
 
 
 @dataclass(frozen=True)
-class EncoderBudget:
-    """What the encoder block holds: `count` numbers in the tensors under `prefixes`."""
+class WeightCount:
+    """What a checkpoint holds: `count` numbers in `tensors` tensors under `prefixes` ("" = the
+    whole model)."""
 
     count: int
     prefixes: tuple[str, ...]
@@ -79,7 +82,7 @@ def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
     """
     path = Path(path)
     if not path.is_file():
-        raise BudgetError(f"{task}/model.pt is missing, so the encoder block cannot be measured")
+        raise BudgetError(f"{task}/model.pt is missing, so its weights cannot be counted")
     if path.stat().st_size > MAX_CHECKPOINT_BYTES:
         raise BudgetError(f"{task}/model.pt is larger than {MAX_CHECKPOINT_BYTES // 2**30} GiB")
     try:
@@ -96,7 +99,7 @@ def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
 
 def encoder_budget(
     path: Path, task: str, attention_modules: list[str] = (), root: str = "encoder"
-) -> EncoderBudget:
+) -> WeightCount:
     """Measure the encoder block in a submitted checkpoint (tensors shared by storage counted once),
     from the file, not from anything the student's code reports.
 
@@ -108,7 +111,7 @@ def encoder_budget(
         root: the attribute the skeleton names the encoder block.
 
     Returns:
-        An ``EncoderBudget``: ``count`` (numbers), ``text`` ("154.88k"), ``prefixes`` (the
+        A `WeightCount`: ``count`` (numbers), ``text`` ("154.88k"), ``prefixes`` (the
         modules counted) and ``tensors``.
 
     Raises:
@@ -137,4 +140,25 @@ def encoder_budget(
             continue
         seen.add(identity)
         count, tensors = count + value.numel, tensors + 1
-    return EncoderBudget(count=count, prefixes=prefixes, tensors=tensors)
+    return WeightCount(count=count, prefixes=prefixes, tensors=tensors)
+
+
+def checkpoint_weights(path: Path, task: str) -> WeightCount:
+    """Count every weight of a submitted checkpoint: every tensor of every dtype but a
+    normalization's bookkeeping (`kws.counts.is_weight`), a tensor saved under two names counted
+    twice, as the self-check counts the live model's state dict
+    (`kws.tracing.probes.model_params`).
+
+    Args:
+        path: the submitted ``model.pt`` (a state dict).
+        task: the task's name, for messages ("patch").
+
+    Returns:
+        A `WeightCount` with ``prefixes`` ("",): the whole model.
+
+    Raises:
+        BudgetError: the checkpoint cannot be read (`load_state`).
+    """
+    state = load_state(path, task)
+    weights = [value for key, value in state.items() if is_weight(key, value)]
+    return WeightCount(count=sum(v.numel for v in weights), prefixes=("",), tensors=len(weights))

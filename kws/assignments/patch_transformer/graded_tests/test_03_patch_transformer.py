@@ -4,19 +4,8 @@ never the notebook's code); and no ready-made Transformer, from what the grading
 on the graded forward passes (`kws.tracing.probes`). Every test reads the one grading child's payload
 (`kws.grading.plugin`)."""
 
-import pytest
-
 from kws.assignments.patch_transformer.rules import no_ready_made, ready_made, size_within
-from kws.author import (
-    BudgetError,
-    format_count,
-    is_weight,
-    load_state,
-    predictions_csv,
-    retraining_test,
-    spec_of,
-    tier_credit,
-)
+from kws.author import retraining_test, spec_of, tier_credit
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "patch"  # the task every test here grades (the results name it)
@@ -54,15 +43,8 @@ def test_accuracy(grading, child, hidden, score):
 def test_parameters(grading, child, score):
     """Task 5: the model holds at most KWT-1's 607k weights (counted in model.pt)"""
     grading.loaded_model(child, TASK)  # the checkpoint is the model the notebook builds
-    folder = predictions_csv(
-        grading.submission, SPEC.notebook, [SPEC.tasks[TASK].model_class], TASK
-    )
-    try:  # measured here, from the checkpoint, where the notebook's code cannot reach
-        state = load_state(folder.parent / "model.pt", TASK)
-    except BudgetError as error:
-        pytest.fail(str(error))
-    count = sum(value.numel for key, value in state.items() if is_weight(key, value))
-    passed, what, fix = size_within(count, LIMIT, format_count(count))
+    weights = grading.model_weights(SPEC, TASK)  # from model.pt, where the notebook cannot reach
+    passed, what, fix = size_within(weights.count, LIMIT, weights.text)
     assert passed, f"{what}: ✗ — {fix}."
     score.set(1.0, f"{what}.")
 

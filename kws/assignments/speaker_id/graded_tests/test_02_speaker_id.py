@@ -5,21 +5,11 @@ grading child's payload (`kws.grading.plugin`)."""
 import pytest
 
 from kws.assignments.speaker_id.rules import layers_that_run
-from kws.author import (
-    BudgetError,
-    encoder_budget,
-    predictions_csv,
-    read_labels_csv,
-    relative,
-    retraining_test,
-    spec_of,
-    tier_credit,
-)
+from kws.author import retraining_test, spec_of, tier_credit
 
 SPEC = spec_of(__file__)  # this folder's spec.toml: classes, limits, points, tiers
 TASKS = SPEC.model_tasks  # task -> class name
 TASK1_LIMITS = SPEC.tasks["task1"].limits  # max_layer_calls, max_encoder_params
-MAX_CSV_BYTES = 16 * 2**20
 
 
 def titled(title: str):
@@ -70,12 +60,9 @@ def test_task1_encoder_parameters(grading, child, score):
         "Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder."
     )
     count, text = facts["encoder_params"], facts["encoder_params_text"]  # the model in the child
-    try:  # measured here, from the checkpoint, where the notebook's code cannot reach
-        notebook, classes = SPEC.notebook, list(TASKS.values())
-        task_folder = predictions_csv(grading.submission, notebook, classes, "task1").parent
-        budget = encoder_budget(task_folder / "model.pt", "task1", facts["attention_modules"])
-    except BudgetError:  # no checkpoint to measure (that costs the task1 tests that need it)
-        budget = None
+    # Measured here, from the checkpoint, where the notebook's code cannot reach; None without
+    # a checkpoint to measure (that costs the task1 tests that load it).
+    budget = grading.encoder_budget(SPEC, "task1", facts["attention_modules"], required=False)
     if budget is not None and budget.count >= count:  # the live model may hold unsaved weights
         count, text = budget.count, budget.text
     budget_limit = TASK1_LIMITS["max_encoder_params"]
@@ -135,16 +122,7 @@ def test_accuracy(grading, child, hidden, task, score):
 @pytest.mark.parametrize("task", TASKS)
 def test_predictions_csv(grading, hidden, task):
     """predictions.csv: Id,Category with one known speaker per test utterance"""
-    notebook, classes = SPEC.notebook, list(TASKS.values())
-    path = predictions_csv(grading.submission, notebook, classes, task)
-    shown = relative(path, grading.submission)  # e.g. outputs/task1/predictions.csv
-    inside = path.resolve().is_relative_to(grading.submission.resolve())
-    assert inside and path.is_file(), f"{shown} is missing; run the cell that writes it."
-    assert path.stat().st_size < MAX_CSV_BYTES, f"{shown} is larger than 16 MB."
-    try:
-        rows = read_labels_csv(path)
-    except (ValueError, UnicodeDecodeError) as error:
-        pytest.fail(f"{shown}: {error}")
+    shown, rows = grading.read_predictions(SPEC, task)  # shown: outputs/task1/predictions.csv
     expected = set(hidden.test_labels)  # every test utterance, also those the child did not see
     missing, extra = expected - set(rows), set(rows) - expected
     assert not missing and not extra, (

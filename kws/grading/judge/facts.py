@@ -1,0 +1,155 @@
+"""The grading child's payload as a graded test reads it: the ``grading`` fixture's steps to a
+task's report, its probe facts and the numeric checks (`ChildFacts`, a part of
+`kws.grading.judge.fixture.Grading`).
+
+Each step ends the test with a sentence for the student (``pytest.fail``) when what it needs is
+missing: the child failed, the notebook's model cells failed, a checkpoint did not load, the
+notebook tampered with torch or the grader. What the child measured comes from
+`kws.tracing.probes.probe_facts` (a notebook's self-check measures with it too) and
+`kws.grading.child.numeric`; this module only reads the payload, in the grader's process.
+"""
+
+import pytest
+
+from kws.grading.judge.notebook import child_problem
+from kws.grading.judge.results import GradescopeReport
+from kws.grading.sandbox.supervise import ChildResult
+
+
+class ChildFacts:
+    """The steps from the ``child`` fixture to what a graded test judges; `Grading` has them.
+
+    Reads `report` (the run's `GradescopeReport`: findings for a person go there), which
+    `Grading` sets.
+    """
+
+    report: GradescopeReport
+
+    def task_report(self, child, task: str) -> dict:
+        """The child's report on `task`, or a test failure saying why there is none."""
+        return self.notebook_ran(child)["tasks"][task]
+
+    def notebook_ran(self, child) -> dict:
+        """The child's payload, or a test failure saying why the notebook did not run."""
+        if child.status != "ok":
+            pytest.fail(child_problem(child))
+        payload = child.payload
+        for stage in ("notebook", "model_cells", "retrain"):
+            if stage in payload["errors"]:
+                where = {
+                    "notebook": "Finding your notebook",
+                    "model_cells": "Running the cells tagged 'model'",
+                }
+                pytest.fail(
+                    f"{where.get(stage, 'Re-running your notebook')} failed: {payload['errors'][stage]}"
+                )
+        return payload
+
+    def loaded_model(self, child: ChildResult, task: str) -> dict:
+        """The child's report on a task, failing the test unless the model was built and its
+        checkpoint loaded.
+
+        Args:
+            child: the ``child`` fixture.
+            task: the task's name.
+
+        Returns:
+            The task's report: ``class`` (the model class config.json names), ``predictions`` (a
+            class index per hidden input, or None), ``errors`` ({stage: message}) and ``facts``.
+
+        Example:
+            ```python
+            report = grading.loaded_model(child, "task1")
+            accuracy = hidden.accuracy(report["predictions"])
+            ```
+        """
+        report = self.task_report(child, task)
+        for stage in ("config", "build", "checkpoint"):
+            if stage in report["errors"]:
+                pytest.fail(f"Loading your {task} model failed: {report['errors'][stage]}")
+        return report
+
+    def probe_facts(self, child: ChildResult, task: str, forward: bool = True) -> dict:
+        """What the probes found in a task's model, traced on the computation that gives the graded
+        predictions; fails the test when they are missing or the notebook tampered with torch.
+
+        Args:
+            child: the ``child`` fixture.
+            task: the task's name.
+            forward: False: only the facts that need no forward pass (the parameter count).
+
+        Returns:
+            {fact: value}; a rule of the task's ``rules`` gives ``(passed, explanation)``, e.g.
+            ``facts["norm_before_classifier"]``.
+
+        Example:
+            ```python
+            passed, explanation = grading.probe_facts(child, "task1")["norm_before_classifier"]
+            assert passed, explanation
+            ```
+        """
+        report = self.task_report(child, task)
+        for stage in ("config", "build", "probes")[: 3 if forward else 2]:
+            if stage in report["errors"]:
+                pytest.fail(
+                    f"The structural checks could not run your {task} model: {report['errors'][stage]}"
+                )
+        tampering = report["facts"]["tampering"] + child.payload["tampering"]
+        if tampering:
+            self.report.add_finding(
+                "tampering", f"{task}: the notebook changes torch or the grader ({tampering[0]})"
+            )
+            pytest.fail(
+                f"Your notebook changes torch or the grader's code ({tampering[0]}), so its model "
+                "cannot be checked. Remove the code that replaces or patches torch functions."
+            )
+        if report["facts"].get("traced_mismatch"):
+            mismatch = report["facts"]["traced_mismatch"]
+            self.report.add_finding(
+                "tampering", f"{task}: the model computes something else while traced ({mismatch})"
+            )
+            pytest.fail(
+                f"Your {task} model computes something else while the grader traces it "
+                f"({report['facts']['traced_mismatch']}), so its structure cannot be checked on "
+                "the computation that is graded. Make forward compute the same thing every time "
+                "(no checks for profilers, hooks, modes or who is calling)."
+            )
+        return report["facts"]
+
+    def numeric(
+        self, child, component: str, topics: tuple[str, ...] = (), task: str | None = None
+    ) -> None:
+        """Fail with the first failed numeric check of `component` (an entry of the assignment's
+        checks.py, run by `kws.grading.child.numeric`), among its build checks and those of
+        `topics` (all of them if none is given). `task`: the task whose report shows the notebook
+        ran (default: the component's own, which its facts name; a task graded without a
+        checkpoint names the model task instead)."""
+        if task is not None:
+            self.task_report(child, task)  # the notebook ran, and its model task was graded
+        else:
+            self.notebook_ran(child)
+        if child.payload["tampering"]:
+            self.report.add_finding(
+                "tampering",
+                f"{component}: the notebook changes torch or the grader "
+                f"({child.payload['tampering'][0]})",
+            )
+            pytest.fail(
+                f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
+                "so its classes and functions cannot be checked. Remove the code that replaces or "
+                "patches torch."
+            )
+        facts = child.payload["numeric"].get(component)
+        if facts is None:
+            pytest.fail(f"The numeric check of {component} did not run; tell the course staff.")
+        name = facts["name"]
+        items = facts["items"]
+        relevant = [i for i in items if not topics or i[0] in ("build", *topics)]
+        failed = [i for i in relevant if not i[1]]
+        if not failed and not any(i[0] in topics for i in items) and topics:
+            failed = [i for i in items if not i[1]][:1]  # stopped before reaching these checks
+        if failed and facts["todo"] and failed[0][3].startswith("not written yet"):
+            pytest.fail(f"Your {name} still has a TODO: {facts['todo']}")
+        if failed:
+            _, _, what, fix = failed[0]
+            pytest.fail(f"{name}: ✗ {what} — {fix}")

@@ -1,0 +1,262 @@
+"""The ``grading`` fixture every graded test takes (`Grading`): one run's settings, the grading
+child it starts once per notebook (and again to re-train), and the steps from there to what a
+test judges (`kws.grading.judge.facts`: the child's payload, `kws.grading.judge.handin_files`:
+the hand-in's files, and here the accuracy and its tiers).
+
+The pytest plugin (`kws.grading.plugin`) makes one per run and sets the tier sets it chose at
+collection under `TIER_SETS`. Nothing here runs student code: the child does
+(`kws.grading.judge.notebook.run_notebook`).
+"""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+from kws.grading.judge.accuracy import (
+    AccuracyError,
+    csv_accuracy,
+    disagreement_message,
+    model_accuracy,
+)
+from kws.grading.judge.carried import checkpoint_flags
+from kws.grading.judge.device import cuda_available
+from kws.grading.judge.facts import ChildFacts
+from kws.grading.judge.handin_files import HandinFiles
+from kws.grading.judge.notebook import run_notebook
+from kws.grading.judge.public_gap import public_gap
+from kws.grading.judge.results import GradescopeReport
+from kws.grading.judge.review import submission_flags
+from kws.grading.judge.tiers import TierSet
+from kws.grading.protocol.child_run import Retraining
+from kws.grading.protocol.handin import relative
+from kws.grading.sandbox.supervise import Limits
+from kws.grading.testsets.hidden import HiddenTest
+from kws.grading.testsets.layouts import hidden_test, layout_of
+from kws.grading.testsets.split import Split, graded_correct, part_accuracy
+from kws.spec import Spec, graded_test_folders
+
+TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
+
+
+class Grading(ChildFacts, HandinFiles):
+    """The ``grading`` fixture: the run's settings, and the steps a graded test takes to reach what
+    it judges: the grading child's facts (`ChildFacts`: ``loaded_model``, ``probe_facts``,
+    ``numeric``), the hand-in's files (`HandinFiles`: ``read_predictions``, ``model_weights``,
+    ``encoder_budget``), the accuracy and its tiers (``accuracy``, ``tiers``).
+
+    Each step ends the test with a sentence for the student (``pytest.fail``) when what it
+    needs is missing: the child failed, the notebook's model cells failed, a checkpoint did not
+    load, a file cannot be read. Useful attributes: ``submission`` (the hand-in folder), ``data``
+    (the grading data), ``report`` (the run's results: ``report.add_leaderboard``).
+
+    Args:
+        config: pytest's config (the grader's options).
+        tmp: the run's own temporary folder.
+
+    Example:
+        ```python
+        def test_model_loads(grading, child):
+            report = grading.loaded_model(child, "task1")
+            assert report["class"] == "MeanPoolClassifier"
+        ```
+    """
+
+    def __init__(self, config: pytest.Config, tmp: Path):
+        self.config, self.tmp = config, tmp
+        self.submission = config.getoption("--submission")
+        self.data = config.getoption("--data")
+        self.report: GradescopeReport = config.pluginmanager.get_plugin("kws-gradescope")
+        self.tier_sets: dict[str, TierSet] = config.stash.get(TIER_SETS, {})
+        self.device = "cuda" if cuda_available() else "cpu"
+        self.retrain_device = config.getoption("--retrain-device")
+        self.threads = config.getoption("--child-threads")
+        self.limits = Limits(
+            wall_seconds=config.getoption("--child-timeout"), cpu_seconds=3600, threads=self.threads
+        )
+        share, seed = config.getoption("--public-share"), config.getoption("--split-seed")
+        self.split = Split(share, seed) if share is not None else None  # the Kaggle rule
+        self.public: dict[tuple[str, str], float] = {}  # (assignment, task): public accuracy
+        self._hidden: dict[str, HiddenTest] = {}
+        self._children: dict[str, object] = {}
+
+    def hidden_test(self, spec: Spec) -> HiddenTest:
+        """`spec`'s hidden test set (read once per run by its data layout): the inputs file for
+        the child, the labels kept here."""
+        if spec.name not in self._hidden:
+            out_file = self.tmp / f"{spec.name}_inputs.bin"
+            self._hidden[spec.name] = hidden_test(spec, self.data, out_file)
+        return self._hidden[spec.name]
+
+    def child(self, spec: Spec):
+        """The one grading child's result for `spec`'s notebook (run once per run), with what
+        it says about the run in the run's output."""
+        if spec.name not in self._children:
+            result = run_notebook(
+                self.submission,
+                spec,
+                self.hidden_test(spec),
+                limits=self.limits,
+                hide=self.hide(),
+                device=self.device,
+            )
+            self.report.add_output(
+                f"{spec.notebook}: graded in {result.seconds:.1f} s; sandbox: "
+                f"{', '.join(result.protections)}."
+            )
+            for note in result.notes:  # e.g. large folders not copied for grading
+                self.report.add_output(f"{spec.notebook}: {note}.")
+            for flag in submission_flags(self.submission, spec.notebook, spec.cells):
+                self.report.add_finding("review", flag)
+            for flag in self.carried_data(spec, result.payload):
+                self.report.add_finding("review", flag)
+            self._children[spec.name] = result
+        return self._children[spec.name]
+
+    def carried_data(self, spec: Spec, payload: dict | None) -> list[str]:
+        """`kws.grading.judge.carried.checkpoint_flags` of each of `spec`'s model tasks, with what
+        the child (`payload`, None when it failed) found of its buffers."""
+        hidden = self.hidden_test(spec)
+        n_items = len(hidden.test_labels) or len(hidden.labels)
+        reports = (payload or {}).get("tasks", {})
+        flags = []
+        for task in spec.model_tasks:
+            csv = self.predictions_csv(spec, task)
+            buffers = reports.get(task, {}).get("buffers")
+            flags += checkpoint_flags(csv.parent, task, n_items, len(hidden.classes), buffers)
+        return flags
+
+    def hide(self, *extra: Path) -> list[Path]:
+        """Paths the child must not read; never one holding the kit or Python itself."""
+        import kws
+
+        torch = importlib.util.find_spec("torch")  # where it is, without importing it here
+        keep = [Path(m.__file__).resolve().parent for m in (kws, os)]
+        keep += [Path(p).resolve() for p in torch.submodule_search_locations] if torch else []
+        paths = [
+            self.data,
+            *graded_test_folders(),  # every assignment's graded tests: the child never reads them
+            self.submission,
+            *self.config.getoption("--hide"),
+            *extra,
+        ]
+        return [
+            p.resolve() for p in paths if p and not any(k.is_relative_to(p.resolve()) for k in keep)
+        ]
+
+    def retrain(self, spec: Spec, hidden: HiddenTest):
+        """Re-run the submitted notebook's training in the sandbox, then grade what it wrote
+        (``outputs="retrained"``). The data folder is readable this time, but the folders its
+        layout keeps the labels in are not (a test set that the notebook needs is replaced by a
+        label-free stand-in). On the GPU by default; ``--retrain-device cpu`` runs the same path
+        on the CPU (with a tiny --retrain-steps), so the path is tested where there is no GPU."""
+        layout = layout_of(spec)
+        labels = layout.label_folders(self.data)
+        hide = [p for p in self.hide() if p != self.data.resolve()] + labels
+        steps = self.config.getoption("--retrain-steps")
+        # Each dataset folder is made reachable on its own (the data folder itself may be private
+        # to the grader's user); the label folders never are.
+        hidden_folders = {p.resolve() for p in labels}
+        readable = [
+            p.resolve()
+            for p in self.data.iterdir()
+            if p.is_dir() and p.resolve() not in hidden_folders
+        ]
+        # a folder per assignment: two assignments of one layout re-train in the same run
+        data = layout.retraining_data(self.data, hidden, self.tmp / f"retrain-data-{spec.name}")
+        if data != self.data:
+            readable.append(data)
+        return run_notebook(
+            self.submission,
+            spec,
+            hidden,
+            limits=Limits(
+                wall_seconds=self.config.getoption("--retrain-timeout"),
+                cpu_seconds=36000,
+                threads=self.threads,
+            ),
+            hide=hide,
+            device=self.retrain_device,
+            readable=readable,
+            outputs="retrained",
+            retrain=Retraining(str(data / spec.data["folder"]), steps),
+        )
+
+    def accuracy(self, spec: Spec, child, hidden: HiddenTest, task: str) -> float:
+        """`task`'s accuracy on the hidden test set, from where `spec` says ([accuracy]): the
+        child's predictions of every input (of the private test set's when there is one, with
+        the public accuracy beside it in the output, `kws.grading.judge.public_gap`), or the hand-in's predictions.csv checked against
+        the child's re-run of a secret sample (`kws.grading.judge.accuracy`); a test failure saying
+        why there is none (the model did not run, the file cannot be scored, or it is not what
+        the model predicts)."""
+        report = self.loaded_model(child, task)
+        try:
+            if not spec.accuracy.from_csv:
+                accuracy = model_accuracy(hidden, report, task)
+                notes, review = public_gap(hidden, report["predictions"], spec.notebook, task)
+                for note in notes:
+                    self.report.add_output(note)
+                if review:
+                    self.report.add_finding("review", review)
+                if self.split is None:
+                    return accuracy
+                return self._private(spec, task, graded_correct(hidden, report["predictions"]))
+            path = self.predictions_csv(spec, task)
+            check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
+        except AccuracyError as error:
+            pytest.fail(str(error))
+        if not check.passed:
+            shown = relative(path, self.submission)
+            pytest.fail(disagreement_message(check, shown, task))
+        if self.split is not None:
+            return self._private(spec, task, check.correct)
+        return check.accuracy
+
+    def _private(self, spec: Spec, task: str, correct: dict[str, bool]) -> float:
+        """The Kaggle rule (`kws.grading.testsets.split`): the public part's accuracy goes in the
+        run's output and on the leaderboard (`shown`); the test that grades the private part's
+        accuracy is released after the due date; its accuracy is returned."""
+        parts = part_accuracy(correct, self.split)
+        self.public[(spec.name, task)] = parts.public
+        self.report.add_output(
+            f"{spec.notebook} ({task}): accuracy {parts.public:.4f} on the public part of the "
+            f"hidden test set ({parts.n_public} items). Your grade uses the private part "
+            f"({parts.n_private} items), shown after the due date."
+        )
+        self.report.release_after_due_date()
+        return parts.private
+
+    def shown(self, spec: Spec, task: str, accuracy: float) -> float:
+        """The accuracy to show on the leaderboard: the public part's under the Kaggle rule,
+        else `accuracy` itself."""
+        return self.public.get((spec.name, task), accuracy)
+
+    def tiers(self, assignment: str) -> dict[str, float]:
+        """The accuracy tiers an assignment is graded against in this run (chosen once, from the data
+        or the grader's ``--dataset``/``--tiers``).
+
+        Args:
+            assignment: the assignment's name (``SPEC.name``).
+
+        Returns:
+            {tier: threshold}.
+
+        Example:
+            ```python
+            fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), "simple")
+            ```
+        """
+        if assignment not in self.tier_sets:
+            pytest.fail("The grader has no accuracy tiers for this data; tell the course staff.")
+        return self.tier_sets[assignment].tiers
+
+    def check_options(self) -> None:
+        if self.submission is None or not self.submission.is_dir():
+            pytest.fail(
+                f"The grader was started without a valid --submission folder ({self.submission})."
+            )
+        if self.data is None or not self.data.is_dir():
+            pytest.fail(
+                f"The grader was started without a valid --data folder ({self.data}); tell the course staff."
+            )
