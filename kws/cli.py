@@ -10,8 +10,9 @@ Its verbs come in four groups, each added to the parser by the package that does
 - **the season**: `season`, `adjust` (`kws.grading.season.cli`) and `export`
   (`kws.grading.publish.cli`).
 
-This module only builds the parser from `GROUPS` and runs the chosen verb. Each verb's handler
-imports what it needs when it runs, so `kws --help` answers at once (no torch loaded).
+This module only builds the parser from `GROUPS` and runs the chosen verb, saying a user's
+mistake a handler raises (`FileNotFoundError`, `ValueError`) in one line: `main`. Each verb's
+handler imports what it needs when it runs, so `kws --help` answers at once (no torch loaded).
 """
 
 from __future__ import annotations
@@ -111,10 +112,19 @@ def build_parser() -> GroupedParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the verb `argv` names (default: the command line's); its exit code."""
+    """Run the verb `argv` names (default: the command line's); its exit code.
+
+    A `FileNotFoundError` or `ValueError` (the kit's `...Error` classes for bad input are
+    `ValueError`s) raised by a verb's handler is a mistake in what the user gave, and its message
+    names the file or value and the fix: it is printed as ``kws VERB: message`` on stderr, with no
+    traceback, and the exit code is 2, as for a bad option.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"kws {args.command}: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -6,7 +6,9 @@
     kws synth speech-commands ROOT   offline synthetic datasets in the real layouts
 
 Each handler imports what it needs when it runs (`kws.demo`, `kws.models`, `kws.recipes`,
-`kws.data`), so `kws --help` loads no torch.
+`kws.data`), so `kws --help` loads no torch. A mistake in what the user gave is raised
+(`FileNotFoundError`, `ValueError`); `kws.cli.main` prints it as `kws VERB: message` and exits
+with 2 (`kws train` says it itself, worded as argparse words a bad option).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def _train(args: argparse.Namespace) -> int:
             recipe, data, args.out, device=args.device, seed=args.seed,
             test_set=args.test_set, resume=args.resume,
         )  # fmt: skip
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError) as err:  # a bad setting, as argparse says a bad option
         print(f"kws train: error: {err}", file=sys.stderr)
         return 2
     print(format_per_class(results))

@@ -5,13 +5,14 @@
     kws release SOLUTIONS ASSIGNMENTS      the student notebooks (`kws.notebooks`) [--check]
     kws private DATA --secret FILE         a private test set: the public one's secret variant
 
-Each handler imports what it needs when it runs, so `kws --help` loads none of it.
+Each handler imports what it needs when it runs, so `kws --help` loads none of it. A mistake in
+what the user gave is raised (`FileNotFoundError`, `ValueError`); `kws.cli.main` prints it as
+`kws VERB: message` and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -21,16 +22,14 @@ def _release(args: argparse.Namespace) -> int:
     if len(args.paths) == 1:
         return _bundle(args)
     if len(args.paths) != 2:
-        print("kws release: give OUT (the student bundle) or SOLUTIONS ASSIGNMENTS (the student "
-              "notebooks)", file=sys.stderr)  # fmt: skip
-        return 2
+        raise ValueError("give OUT (the student bundle) or SOLUTIONS ASSIGNMENTS (the student "
+                         "notebooks)")  # fmt: skip
     bundle_only = [
         f"--{o.replace('_', '-')}" for o in ("solutions", "kit_url", "force") if getattr(args, o)
     ]
     if bundle_only:
-        print(f"kws release: {', '.join(bundle_only)} is for the bundle (kws release OUT), not for "
-              "SOLUTIONS ASSIGNMENTS", file=sys.stderr)  # fmt: skip
-        return 2
+        raise ValueError(f"{', '.join(bundle_only)} is for the bundle (kws release OUT), not for "
+                         "SOLUTIONS ASSIGNMENTS")  # fmt: skip
     args.solutions, args.assignments = args.paths
     if args.check:
         stale = check_released(args.solutions, args.assignments)
@@ -43,20 +42,13 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from kws.notebooks import NotebookError
-    from kws.release import BundleError, build_bundle
+    from kws.release import build_bundle
 
     if args.check:
-        print("kws release: --check compares SOLUTIONS with ASSIGNMENTS; give both folders",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    try:
-        written = build_bundle(
-            args.paths[0], solutions=args.solutions, kit_url=args.kit_url, force=args.force
-        )
-    except (BundleError, NotebookError) as error:
-        print(f"kws release: {error}", file=sys.stderr)
-        return 2
+        raise ValueError("--check compares SOLUTIONS with ASSIGNMENTS; give both folders")
+    written = build_bundle(
+        args.paths[0], solutions=args.solutions, kit_url=args.kit_url, force=args.force
+    )
     for path in written:
         print(f"wrote {path}")
     print(f"hand out {written[-1]} (or the folder {args.paths[0]}): never solutions/ or grader/")
@@ -67,11 +59,7 @@ def _private(args: argparse.Namespace) -> int:
     from kws.data.private_variant import make_private_test
 
     existed = args.secret.exists()
-    try:
-        folder, clips = make_private_test(args.data, args.secret, args.test_folder, args.noise)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"kws private: {error}", file=sys.stderr)
-        return 2
+    folder, clips = make_private_test(args.data, args.secret, args.test_folder, args.noise)
     if not existed:
         print(
             f"wrote a new course secret to {args.secret}: keep it outside the course repository "

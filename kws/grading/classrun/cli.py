@@ -4,13 +4,14 @@
         [--course FILE] [--times FILE] [--student NAME] [--assignment NAME] [--tiers FILE]
     kws merge GRADES_DIR      one gradebook from the shards `kws grade --shard` wrote
 
-Each handler imports the grading modules when it runs, so `kws --help` loads none of them.
+Each handler imports the grading modules when it runs, so `kws --help` loads none of them. A
+mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`): `kws.cli.main`
+prints it as `kws VERB: message`, the fix in it, and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from kws.grading.command import add_selection_options
@@ -22,28 +23,24 @@ def _grade(args: argparse.Namespace) -> int:
     from kws.grading.classrun.shards import Shard
     from kws.grading.records.roster import match_roster, read_roster
 
-    try:
-        shard = Shard.parse(args.shard) if args.shard is not None else None
-        if args.roster_key and not args.roster:
-            raise ValueError("--roster-key names a column of the --roster FILE; pass both")
-        roster = read_roster(args.roster, key=args.roster_key) if args.roster else None
-        if roster is not None:  # before grading: a typo in a folder name shows at once
-            names = [p.name for p in handin_folders(args.submissions)]
-            print("\n".join(match_roster(roster, names).report()), flush=True)
-        selection = {"assignment": args.assignment, "dataset": args.dataset, "tiers": args.tiers}
-        season = {"course": args.course, "times": args.times}
-        if args.student is not None:
-            if shard is not None or roster is not None:
-                raise ValueError("--student regrades one hand-in; leave out --shard and --roster")
-            gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
-                                        timeout=args.timeout, **selection, **season)  # fmt: skip
-        else:
-            gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
-                                    timeout=args.timeout, shard=shard, roster=roster,
-                                    **selection, **season)  # fmt: skip
-    except (FileNotFoundError, ValueError) as error:  # the instructor's setting: say the fix
-        print(f"kws grade: {error}", file=sys.stderr)
-        return 2
+    shard = Shard.parse(args.shard) if args.shard is not None else None
+    if args.roster_key and not args.roster:
+        raise ValueError("--roster-key names a column of the --roster FILE; pass both")
+    roster = read_roster(args.roster, key=args.roster_key) if args.roster else None
+    if roster is not None:  # before grading: a typo in a folder name shows at once
+        names = [p.name for p in handin_folders(args.submissions)]
+        print("\n".join(match_roster(roster, names).report()), flush=True)
+    selection = {"assignment": args.assignment, "dataset": args.dataset, "tiers": args.tiers}
+    season = {"course": args.course, "times": args.times}
+    if args.student is not None:
+        if shard is not None or roster is not None:
+            raise ValueError("--student regrades one hand-in; leave out --shard and --roster")
+        gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
+                                    timeout=args.timeout, **selection, **season)  # fmt: skip
+    else:
+        gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
+                                timeout=args.timeout, shard=shard, roster=roster,
+                                **selection, **season)  # fmt: skip
     print(f"gradebook: {gradebook}")
     if args.student is not None:
         print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
@@ -60,11 +57,7 @@ def _grade(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from kws.grading.classrun.shards import merge_shards
 
-    try:
-        gradebook = merge_shards(args.grades)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"kws merge: {error}", file=sys.stderr)
-        return 2
+    gradebook = merge_shards(args.grades)
     print(f"gradebook: {gradebook} (then: kws report {args.grades})")
     return 0
 

@@ -4,13 +4,14 @@
   `kws feedback GRADES_DIR` (a page and a zip per student);
 - "the season": `kws export canvas|moodle GRADES_DIR` (the CSV the LMS imports).
 
-Each handler imports what it needs when it runs, so `kws --help` loads none of it.
+Each handler imports what it needs when it runs, so `kws --help` loads none of it. A
+mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`): `kws.cli.main`
+prints it as `kws VERB: message`, the fix in it, and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -18,19 +19,15 @@ def _report(args: argparse.Namespace) -> int:
     from kws.grading.publish.report.page import write_report
 
     thresholds = {"threshold": args.threshold, "reference_threshold": args.reference_threshold}
-    try:
-        written = write_report(
-            args.grades,
-            submissions=args.submissions,
-            out=args.out,
-            **{name: value for name, value in thresholds.items() if value is not None},
-            solutions=args.solutions,
-            skeletons=args.skeletons,
-            jobs=args.jobs,
-        )
-    except (FileNotFoundError, ValueError) as error:
-        print(f"kws report: {error}", file=sys.stderr)
-        return 2
+    written = write_report(
+        args.grades,
+        submissions=args.submissions,
+        out=args.out,
+        **{name: value for name, value in thresholds.items() if value is not None},
+        solutions=args.solutions,
+        skeletons=args.skeletons,
+        jobs=args.jobs,
+    )
     pairs = [m for m in written.matches if m.second != "reference solution"]
     print(f"report: {written.page} (figures: {', '.join(p.name for p in written.pictures)})")
     print(f"similarity: {len(pairs)} pair(s) of hand-ins and "
@@ -43,16 +40,11 @@ def _report(args: argparse.Namespace) -> int:
 def _feedback(args: argparse.Namespace) -> int:
     from kws.grading.publish.feedback.html import write_feedback
     from kws.grading.publish.feedback.moodle import moodle_zips
-    from kws.grading.records.roster import RosterError, read_roster
-    from kws.grading.records.standings import StandingsError
+    from kws.grading.records.roster import read_roster
 
-    try:
-        worksheet = read_roster(args.moodle, args.roster_key) if args.moodle else None
-        written = write_feedback(args.grades, args.out, notebooks=args.notebooks)
-        moodle = moodle_zips(written.by_student, worksheet, args.out) if worksheet else None
-    except (FileNotFoundError, StandingsError, RosterError) as error:
-        print(f"kws feedback: {error}", file=sys.stderr)
-        return 2
+    worksheet = read_roster(args.moodle, args.roster_key) if args.moodle else None
+    written = write_feedback(args.grades, args.out, notebooks=args.notebooks)
+    moodle = moodle_zips(written.by_student, worksheet, args.out) if worksheet else None
     print(f"feedback: {len(written.pages)} page(s) in {args.out}/<student>/, "
           f"{len(written.zips)} zip(s) in {args.out / 'zips'}/ (one per student)")  # fmt: skip
     if written.ungraded:
@@ -71,22 +63,18 @@ def _export(args: argparse.Namespace) -> int:
     from kws.grading.publish.exports import export_grades
 
     out = args.out or Path(f"{args.lms}-grades.csv")
-    try:
-        written = export_grades(
-            args.lms,
-            args.grades,
-            out,
-            roster=args.roster,
-            key=args.roster_key,
-            assignment=args.assignment,
-            column=args.column,
-            missing=args.missing,
-            scale_to=args.scale_to,
-            id_column=args.id_column,
-        )
-    except (FileNotFoundError, ValueError) as error:
-        print(f"kws export: {error}", file=sys.stderr)
-        return 2
+    written = export_grades(
+        args.lms,
+        args.grades,
+        out,
+        roster=args.roster,
+        key=args.roster_key,
+        assignment=args.assignment,
+        column=args.column,
+        missing=args.missing,
+        scale_to=args.scale_to,
+        id_column=args.id_column,
+    )
     print("\n".join(written.match.report()))
     missing = written.missing
     print(f"wrote {written.path}: {written.rows} students, column {written.column!r} out of "

@@ -6,12 +6,13 @@
 
 `print_season` (what `kws grade` prints after grading a class) and `course_rules` (what
 `kws gradescope --course` prints) live here, below the grading packages that call them.
+A mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`):
+`kws.cli.main` prints it as `kws VERB: message`, the fix in it, and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -63,11 +64,7 @@ def course_rules(path: Path) -> str:
 def _season(args: argparse.Namespace) -> int:
     from kws.grading.season.apply import apply_season
 
-    try:
-        standings = apply_season(args.grades, course=args.course, times=args.times)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"kws season: {error}", file=sys.stderr)
-        return 2
+    standings = apply_season(args.grades, course=args.course, times=args.times)
     print_season(args.grades, standings)
     return 0
 
@@ -77,23 +74,19 @@ def _adjust(args: argparse.Namespace) -> int:
     from kws.grading.records.standings import read_standings
     from kws.grading.season.apply import apply_season
 
-    try:
-        known = read_standings(args.grades)
-        if not known.students:
-            raise FileNotFoundError(f"{args.grades}: no standings.json; grade the class with "
-                                    "`kws grade` first")  # fmt: skip
-        if args.student not in known.students:
-            raise ValueError(f"{args.student!r} is not in {args.grades}'s gradebook; its "
-                             f"students: {', '.join(sorted(known.students))}")  # fmt: skip
-        if args.assignment not in known.assignments:
-            raise ValueError(f"{args.assignment!r} was not graded in {args.grades}; graded: "
-                             f"{', '.join(known.assignments)}")  # fmt: skip
-        add_adjustment(args.grades, args.student, args.assignment, args.points, args.reason,
-                       args.who)  # fmt: skip
-        standings = apply_season(args.grades)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"kws adjust: {error}", file=sys.stderr)
-        return 2
+    known = read_standings(args.grades)
+    if not known.students:
+        raise FileNotFoundError(f"{args.grades}: no standings.json; grade the class with "
+                                "`kws grade` first")  # fmt: skip
+    if args.student not in known.students:
+        raise ValueError(f"{args.student!r} is not in {args.grades}'s gradebook; its "
+                         f"students: {', '.join(sorted(known.students))}")  # fmt: skip
+    if args.assignment not in known.assignments:
+        raise ValueError(f"{args.assignment!r} was not graded in {args.grades}; graded: "
+                         f"{', '.join(known.assignments)}")  # fmt: skip
+    add_adjustment(args.grades, args.student, args.assignment, args.points, args.reason,
+                   args.who)  # fmt: skip
+    standings = apply_season(args.grades)
     standing = standings.of(args.student, args.assignment)
     print(f"{args.student} {args.assignment}: raw {standing.raw:g}, final {standing.final:g} "
           f"of {standing.maximum:g} (recorded in {Path(args.grades) / 'adjustments.csv'})")  # fmt: skip

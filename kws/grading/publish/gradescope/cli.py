@@ -3,13 +3,14 @@
     kws gradescope --data DIR [--out autograder.zip] [--course FILE] [--cpu 0.5]
         [--assignment NAME] [--tiers FILE | --dataset NAME]
 
-The handler imports `autograder` when it runs, so `kws --help` loads none of it.
+The handler imports `autograder` when it runs, so `kws --help` loads none of it. A mistake in
+what the instructor gave (or a `SettingsError`: no zip within the limits) is raised;
+`kws.cli.main` prints it as `kws gradescope: message` and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from kws.grading.command import add_selection_options
@@ -18,19 +19,15 @@ from kws.grading.command import add_selection_options
 def _gradescope(args: argparse.Namespace) -> int:
     from kws.grading.publish.gradescope.autograder import make_autograder, plan, settings_advice
 
-    try:
-        path = make_autograder(
-            args.out,
-            args.data,
-            assignment=args.assignment,
-            dataset=args.dataset,
-            tiers=args.tiers,
-            cpu=args.cpu,
-            course=args.course,
-        )
-    except (FileNotFoundError, ValueError) as error:  # SettingsError: no zip within the limits
-        print(f"kws gradescope: {error}", file=sys.stderr)
-        return 2
+    path = make_autograder(
+        args.out,
+        args.data,
+        assignment=args.assignment,
+        dataset=args.dataset,
+        tiers=args.tiers,
+        cpu=args.cpu,
+        course=args.course,
+    )
     print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
     print(settings_advice(plan(args.data, args.assignment, args.cpu)))
     if args.course is not None:
