@@ -79,6 +79,13 @@ def add_selection_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def selection_of(args: argparse.Namespace) -> dict:
+    """The selection a command's `add_selection_options` read (`args`, its parsed command line),
+    as the keyword arguments the grading functions take: {"assignment", "dataset", "tiers"},
+    each None when not given."""
+    return {"assignment": args.assignment, "dataset": args.dataset, "tiers": args.tiers}
+
+
 def grader_paths(grader: Path | list[Path] | None = None) -> list[Path]:
     """`grader` (default: `graded_test_folders()`: folders or graded test files), resolved;
     FileNotFoundError naming the path when one is missing."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kws.grading.command import add_selection_options
+from kws.grading.command import add_selection_options, selection_of
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -30,7 +30,7 @@ def _grade(args: argparse.Namespace) -> int:
     if roster is not None:  # before grading: a typo in a folder name shows at once
         names = [p.name for p in handin_folders(args.submissions)]
         print("\n".join(match_roster(roster, names).report()), flush=True)
-    selection = {"assignment": args.assignment, "dataset": args.dataset, "tiers": args.tiers}
+    selection = selection_of(args)
     season = {"course": args.course, "times": args.times}
     if args.student is not None:
         if shard is not None or roster is not None:

@@ -13,20 +13,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kws.grading.command import add_selection_options
+from kws.grading.command import add_selection_options, selection_of
 
 
 def _gradescope(args: argparse.Namespace) -> int:
     from kws.grading.publish.gradescope.autograder import make_autograder, plan, settings_advice
 
     path = make_autograder(
-        args.out,
-        args.data,
-        assignment=args.assignment,
-        dataset=args.dataset,
-        tiers=args.tiers,
-        cpu=args.cpu,
-        course=args.course,
+        args.out, args.data, cpu=args.cpu, course=args.course, **selection_of(args)
     )
     print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
     print(settings_advice(plan(args.data, args.assignment, args.cpu)))
