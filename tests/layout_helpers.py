@@ -1,8 +1,8 @@
 """The kit's imports and module names read with `ast`, for the layout tests (tests/test_layout.py
 over the real tree, tests/test_layout_rules.py and tests/test_layout_cycles.py over fake trees).
 
-Every function takes the tree's `root` (the checkout, or a fake tree in ``tmp_path``); nothing is
-imported, so a module that would fail to import is still read.
+Every function takes the tree's `root` (the checkout, or a fake tree in ``tmp_path`` that
+`write_tree` writes); nothing is imported, so a module that would fail to import is still read.
 """
 
 import ast
@@ -11,6 +11,15 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write `files` ({relative path: source}) under `root`, a fake tree for the checks below;
+    returns `root`."""
+    for name, source in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(source)
+    return root
 
 
 @functools.cache

@@ -3,18 +3,7 @@ between packages is caught even when a re-export hides it module by module — a
 ``__init__`` that only re-exports (a shim), or an author module that loads its names lazily
 (imports under ``if TYPE_CHECKING:``, like `kws.author`) — and a clean tree passes."""
 
-from pathlib import Path
-
-from layout_helpers import find_cycle, module_graph, package_graph
-
-
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    """Write `files` ({relative path: source}) under `root`; returns `root`."""
-    for name, source in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(source)
-    return root
-
+from layout_helpers import find_cycle, module_graph, package_graph, write_tree
 
 # A grader whose plugin imports the assignments package, which only re-exports the registry,
 # while an assignment's graded test imports the grader: no module cycle, a package cycle.
@@ -31,7 +20,7 @@ CYCLE_THROUGH_A_SHIM = {
 
 
 def test_a_package_cycle_through_a_re_export_is_caught(tmp_path):
-    root = _tree(tmp_path, CYCLE_THROUGH_A_SHIM)
+    root = write_tree(tmp_path, CYCLE_THROUGH_A_SHIM)
     graph = module_graph(root, "pkg")
     assert find_cycle(graph) == []  # module by module, the shim hides it
     assert "pkg.spec" in graph["pkg.grading.plugin"]  # the re-exported name's home is followed
@@ -48,7 +37,7 @@ def test_a_cycle_behind_a_lazy_re_export_is_caught(tmp_path):
         "pkg/assignments/one/graded_tests/test_one.py": "from pkg.author import tier_credit\n",
         "pkg/grading/tiers.py": "from pkg.assignments.one import grader\n",
     }
-    graph = package_graph(module_graph(_tree(tmp_path, files), "pkg"))
+    graph = package_graph(module_graph(write_tree(tmp_path, files), "pkg"))
     assert find_cycle(graph) == ["pkg.assignments", "pkg.author", "pkg.grading", "pkg.assignments"]
 
 
@@ -56,4 +45,4 @@ def test_a_clean_tree_passes(tmp_path):
     """The same tree with the engine importing the registry itself: no cycle."""
     files = {**CYCLE_THROUGH_A_SHIM, "pkg/grading/plugin.py": "from pkg.spec import spec_of\n"}
     del files["pkg/assignments/__init__.py"]  # no shim: a namespace package of folders
-    assert find_cycle(package_graph(module_graph(_tree(tmp_path, files), "pkg"))) == []
+    assert find_cycle(package_graph(module_graph(write_tree(tmp_path, files), "pkg"))) == []

@@ -3,19 +3,16 @@ there to catch — an import across the process boundary, a cycle, an import tha
 grading engine's layers, a module path written as a string that names nothing — and passes a
 clean tree. (Cycles hidden behind re-exports: tests/test_layout_cycles.py.)"""
 
-from pathlib import Path
-
-from layout_helpers import crossings, find_cycle, layer_breaks, module_strings, names_nothing
+from layout_helpers import (
+    crossings,
+    find_cycle,
+    layer_breaks,
+    module_strings,
+    names_nothing,
+    write_tree,
+)
 
 LAYERS = [["protocol"], ["sandbox", "child"], ["judge"], ["plugin"], ["records"]]
-
-
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    """Write `files` ({relative path: source}) under `root`; returns `root`."""
-    for name, source in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(source)
-    return root
 
 
 # A small engine in the real one's order: the judge reads the protocol, the plugin the judge,
@@ -38,7 +35,7 @@ ENGINE = {
 
 
 def test_a_clean_engine_keeps_its_layers(tmp_path):
-    assert layer_breaks(LAYERS, "pkg.grading", _tree(tmp_path, ENGINE)) == []
+    assert layer_breaks(LAYERS, "pkg.grading", write_tree(tmp_path, ENGINE)) == []
 
 
 def test_an_import_that_climbs_a_layer_is_caught_with_its_file_and_line(tmp_path):
@@ -50,7 +47,7 @@ def test_an_import_that_climbs_a_layer_is_caught_with_its_file_and_line(tmp_path
         "pkg/grading/judge/verdicts.py": verdicts,
         "pkg/grading/sandbox/run.py": "import pkg.grading.child.runner\n",
     }
-    root = _tree(tmp_path, files)
+    root = write_tree(tmp_path, files)
     assert layer_breaks(LAYERS, "pkg.grading", root) == [
         f"{root}/pkg/grading/judge/verdicts.py:4: judge imports pkg.grading.records"
         " (records, a higher layer)",
@@ -61,7 +58,7 @@ def test_an_import_that_climbs_a_layer_is_caught_with_its_file_and_line(tmp_path
 
 def test_a_package_in_no_layer_is_caught(tmp_path):
     files = {**ENGINE, "pkg/grading/season/__init__.py": "", "pkg/grading/season/late.py": ""}
-    root = _tree(tmp_path, files)
+    root = write_tree(tmp_path, files)
     assert layer_breaks(LAYERS, "pkg.grading", root) == [
         f"{root}/pkg/grading/season/__init__.py: package season is in no layer",
         f"{root}/pkg/grading/season/late.py: package season is in no layer",
@@ -71,7 +68,7 @@ def test_a_package_in_no_layer_is_caught(tmp_path):
 def test_a_module_path_written_as_a_string_must_exist(tmp_path):
     """Exact dotted strings in Python files (a module, ``module.Name``, ``module:Name``) and
     ``kws.x`` in a script are read; a docstring or a sentence that mentions one is not."""
-    root = _tree(
+    root = write_tree(
         tmp_path,
         {
             "kws/__init__.py": "",
