@@ -525,32 +525,29 @@ def test_encoder_buffers_count_but_norm_statistics_do_not():
     assert encoder_params(model) == 156 + 24 + 1000 + 500
 
 
-def test_replacing_the_result_channel_or_the_recorder_is_detected():
+def test_replacing_what_carries_or_makes_the_graded_result_is_detected():
+    """The child's result channel and the trace's recorder carry the verdict; its `predict` and
+    strict `load_checkpoint` make what is graded: a model cell that swapped one (e.g. for a
+    `predict` that reads an answer table) is named by `verify_untampered`."""
+    from kws.grading.child import checkpoint, predictions
     from kws.grading.child.channel import ResultChannel
 
-    for owner, name in [(ResultChannel, "send"), (trace._Recorder, "__torch_function__")]:
+    watched = [
+        (ResultChannel, "send"),
+        (trace._Recorder, "__torch_function__"),
+        (predictions, "predict"),
+        (checkpoint, "load_checkpoint"),
+    ]
+    for owner, name in watched:
+        home = f"{owner.__module__}.{owner.__name__}" if isinstance(owner, type) else owner.__name__
+        where = f"{home}.{name}"  # e.g. kws.grading.child.predictions.predict
         original = vars(owner)[name]
         setattr(owner, name, lambda *args: None)
         try:
-            label = f"{owner.__module__}.{owner.__name__}.{name} was replaced"
-            assert any(line.startswith(label) for line in trace.verify_untampered())
+            said = trace.verify_untampered()
+            assert any(line.startswith(f"{where} was replaced") for line in said), (where, said)
         finally:
             _restore(owner, name, original)
-
-
-def test_replacing_the_graders_prediction_or_checkpoint_loading_is_detected():
-    """A model cell that swapped the child's `predict` (e.g. for one that reads an answer table)
-    or its strict `load_checkpoint` would change what is graded: both are watched."""
-    from kws.grading.child import checkpoint, predictions
-
-    for module, name in [(predictions, "predict"), (checkpoint, "load_checkpoint")]:
-        original = vars(module)[name]
-        setattr(module, name, lambda *args: None)
-        try:
-            label = f"{module.__name__}.{name} was replaced"
-            assert any(line.startswith(label) for line in trace.verify_untampered())
-        finally:
-            _restore(module, name, original)
 
 
 def test_the_trace_keeps_no_intermediate_tensor_alive():
