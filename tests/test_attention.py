@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from layer_helpers import input_and_param_grads
+from layer_helpers import holding_weights, input_and_param_grads, padded_batch
 from torch.testing import assert_close
 
 from kws.models.attention import MultiHeadSelfAttention
@@ -14,16 +14,11 @@ B, T, D, H = 2, 5, 12, 3  # distinct sizes, so a swapped axis fails loudly
 def _pair(device, **kwargs):
     """Ours and torch.nn's, float64, eval mode, with ours holding torch's weights."""
     theirs = torch.nn.MultiheadAttention(D, H, batch_first=True, **kwargs)
-    ours = MultiHeadSelfAttention(D, H, **kwargs)
-    ours.load_state_dict(theirs.state_dict(), strict=True)
-    return ours.double().to(device).eval(), theirs.double().to(device).eval()
+    return holding_weights(MultiHeadSelfAttention(D, H, **kwargs), theirs, device)
 
 
 def _inputs(device):
-    torch.manual_seed(0)
-    x = torch.randn(B, T, D, dtype=torch.float64, device=device)
-    mask = lengths_to_mask(torch.tensor([T, 3], device=device), T)  # second example: 2 padded
-    return x, mask
+    return padded_batch(device, T, D)  # second example: 2 padded frames
 
 
 def test_lengths_to_mask_marks_padding_true():

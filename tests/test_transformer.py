@@ -9,10 +9,9 @@ nested-tensor path returns zeros at padded frames, so only valid frames are comp
 
 import pytest
 import torch
-from layer_helpers import input_and_param_grads
+from layer_helpers import holding_weights, input_and_param_grads, padded_batch
 from torch.testing import assert_close
 
-from kws.models.masks import lengths_to_mask
 from kws.models.transformer import TransformerEncoder, TransformerEncoderLayer
 
 B, T, D, H, FF = 2, 5, 12, 3, 20  # distinct sizes, so a swapped axis fails loudly
@@ -21,16 +20,11 @@ B, T, D, H, FF = 2, 5, 12, 3, 20  # distinct sizes, so a swapped axis fails loud
 def _layer_pair(device, **kwargs):
     """Ours and torch.nn's, float64, eval mode, with ours holding torch's weights."""
     theirs = torch.nn.TransformerEncoderLayer(D, H, FF, batch_first=True, **kwargs)
-    ours = TransformerEncoderLayer(D, H, FF, **kwargs)
-    ours.load_state_dict(theirs.state_dict(), strict=True)
-    return ours.double().to(device).eval(), theirs.double().to(device).eval()
+    return holding_weights(TransformerEncoderLayer(D, H, FF, **kwargs), theirs, device)
 
 
 def _inputs(device):
-    torch.manual_seed(0)
-    x = torch.randn(B, T, D, dtype=torch.float64, device=device)
-    mask = lengths_to_mask(torch.tensor([T, 3], device=device), T)  # second example: 2 padded
-    return x, mask
+    return padded_batch(device, T, D)  # second example: 2 padded frames
 
 
 def _assert_same_run(ours, theirs, x, run):
@@ -86,8 +80,7 @@ def test_encoder_outputs_and_gradients_match_torch(device, norm_first, final_nor
     norm = torch.nn.LayerNorm(D) if final_norm else None
     theirs = torch.nn.TransformerEncoder(layer, 2, norm=norm, enable_nested_tensor=False)
     ours = TransformerEncoder(TransformerEncoderLayer(D, H, FF, norm_first=norm_first), 2, norm)
-    ours.load_state_dict(theirs.state_dict(), strict=True)
-    ours, theirs = ours.double().to(device).eval(), theirs.double().to(device).eval()
+    ours, theirs = holding_weights(ours, theirs, device)
     x, mask = _inputs(device)
     mask = mask if padded else None
     _assert_same_run(ours, theirs, x, lambda m, x: m(x, src_key_padding_mask=mask))
@@ -100,8 +93,7 @@ def test_outputs_match_torch_fast_path_on_valid_frames(device, norm_first):
     layer = torch.nn.TransformerEncoderLayer(D, heads, FF, batch_first=True, norm_first=norm_first)
     theirs = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=True)
     ours = TransformerEncoder(TransformerEncoderLayer(D, heads, FF, norm_first=norm_first), 2)
-    ours.load_state_dict(theirs.state_dict(), strict=True)
-    ours, theirs = ours.double().to(device).eval(), theirs.double().to(device).eval()
+    ours, theirs = holding_weights(ours, theirs, device)
     x, mask = _inputs(device)
     with torch.no_grad():
         y = ours(x, src_key_padding_mask=mask)
