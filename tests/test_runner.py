@@ -42,6 +42,11 @@ def _grade(tmp_path, submission, notebook, tasks, inputs_file, n_classes):
     )
 
 
+def _grade_speaker(tmp_path, submission, inputs_file, tasks=("task1", "task2", "task3")):
+    """`_grade` of a notebook 02 (speaker ID) hand-in's `tasks` on the feature inputs."""
+    return _grade(tmp_path, submission, "02_speaker_id.ipynb", list(tasks), inputs_file, N_SPEAKERS)
+
+
 @pytest.fixture(scope="module")
 def wave_inputs(tmp_path_factory):
     path = tmp_path_factory.mktemp("inputs") / "waves.bin"
@@ -123,14 +128,7 @@ def test_broken_checkpoints_and_configs_are_explained(tmp_path, feature_inputs):
     (out / "task3/config.json").write_text(
         json.dumps({"task": "task3", "class": "Mystery", "kwargs": {}})
     )
-    result = _grade(
-        tmp_path,
-        submission,
-        "02_speaker_id.ipynb",
-        ["task1", "task2", "task3"],
-        feature_inputs,
-        N_SPEAKERS,
-    )
+    result = _grade_speaker(tmp_path, submission, feature_inputs)
     assert result.status == "ok", result.reason + result.stderr_tail
     tasks = result.payload["tasks"]
     assert "cannot be loaded safely" in tasks["task1"]["errors"]["checkpoint"]
@@ -156,14 +154,7 @@ def test_nan_model_wrong_shape_and_missing_files(tmp_path, feature_inputs):
     state["prenet.weight"][0, 0] = float("nan")
     torch.save(state, submission / "outputs/task1/model.pt")
     (submission / "outputs/task3/model.pt").unlink()
-    result = _grade(
-        tmp_path,
-        submission,
-        "02_speaker_id.ipynb",
-        ["task1", "task2", "task3"],
-        feature_inputs,
-        N_SPEAKERS,
-    )
+    result = _grade_speaker(tmp_path, submission, feature_inputs)
     tasks = result.payload["tasks"]
     assert "prenet.weight holds NaN" in tasks["task1"]["errors"]["checkpoint"]
     assert (
@@ -257,14 +248,7 @@ def test_a_messy_hand_in_grades_like_the_clean_one(tmp_path, feature_inputs):
     with open(hand_in / "data.bin", "wb") as big:  # sparse: no disk space used
         big.truncate(3 * 2**30)
 
-    result = _grade(
-        tmp_path,
-        hand_in,
-        "02_speaker_id.ipynb",
-        list(outputs),
-        feature_inputs,
-        N_SPEAKERS,
-    )
+    result = _grade_speaker(tmp_path, hand_in, feature_inputs, list(outputs))
     assert result.status == "ok", result.reason + result.stderr_tail
     (note,) = result.notes
     assert note.startswith("grading used only the notebook and each task's config.json, ")
