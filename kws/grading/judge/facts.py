@@ -45,13 +45,15 @@ class ChildFacts:
                 )
         return payload
 
-    def loaded_model(self, child: ChildResult, task: str) -> dict:
+    def loaded_model(self, child: ChildResult, task: str, *, evaluated: bool = False) -> dict:
         """The child's report on a task, failing the test unless the model was built and its
-        checkpoint loaded.
+        checkpoint loaded (and, with `evaluated`, ran on the hidden inputs).
 
         Args:
             child: the ``child`` fixture.
             task: the task's name.
+            evaluated: True: fail the test too when the model's forward on the hidden inputs
+                failed (there are no ``predictions``).
 
         Returns:
             The task's report: ``class`` (the model class config.json names), ``predictions`` (a
@@ -67,6 +69,8 @@ class ChildFacts:
         for stage in ("config", "build", "checkpoint"):
             if stage in report["errors"]:
                 pytest.fail(f"Loading your {task} model failed: {report['errors'][stage]}")
+        if evaluated and "evaluate" in report["errors"]:
+            pytest.fail(f"Running your {task} model failed: {report['errors']['evaluate']}")
         return report
 
     def probe_facts(self, child: ChildResult, task: str, forward: bool = True) -> dict:

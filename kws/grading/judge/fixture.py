@@ -26,9 +26,9 @@ from kws.grading.judge.facts import ChildFacts
 from kws.grading.judge.handin_files import HandinFiles
 from kws.grading.judge.notebook import run_notebook
 from kws.grading.judge.public_gap import public_gap
-from kws.grading.judge.results import GradescopeReport
+from kws.grading.judge.results import GradescopeReport, Score
 from kws.grading.judge.review import submission_flags
-from kws.grading.judge.tiers import TierSet
+from kws.grading.judge.tiers import TierSet, tier_credit
 from kws.grading.protocol.child_run import Retraining
 from kws.grading.protocol.handin import relative
 from kws.grading.sandbox.supervise import Limits
@@ -44,7 +44,8 @@ class Grading(ChildFacts, HandinFiles):
     """The ``grading`` fixture: the run's settings, and the steps a graded test takes to reach what
     it judges: the grading child's facts (`ChildFacts`: ``loaded_model``, ``probe_facts``,
     ``numeric``), the hand-in's files (`HandinFiles`: ``read_predictions``, ``model_weights``,
-    ``encoder_budget``), the accuracy and its tiers (``accuracy``, ``tiers``).
+    ``encoder_budget``), the accuracy and its tiers (``accuracy``, ``tiers``,
+    ``accuracy_credit``).
 
     Each step ends the test with a sentence for the student (``pytest.fail``) when what it
     needs is missing: the child failed, the notebook's model cells failed, a checkpoint did not
@@ -231,6 +232,31 @@ class Grading(ChildFacts, HandinFiles):
         """The accuracy to show on the leaderboard: the public part's under the Kaggle rule,
         else `accuracy` itself."""
         return self.public.get((spec.name, task), accuracy)
+
+    def accuracy_credit(
+        self, spec: Spec, child, hidden: HiddenTest, task: str, score: Score, leaderboard: str
+    ) -> tuple[float, str]:
+        """What an accuracy test does: `task`'s `accuracy`, on the leaderboard as `leaderboard`
+        (`shown`), graded by tier against the task's target (`tier_credit` with `tiers`), and
+        the test's partial credit set on `score` (with the message only at full credit: a
+        passing test shows its accuracy).
+
+        Returns:
+            (fraction, message) of `tier_credit`, for the test to assert.
+
+        Example:
+            ```python
+            def test_accuracy(grading, child, hidden, score):
+                fraction, message = grading.accuracy_credit(SPEC, child, hidden, "task1", score,
+                                                            "Task 1 accuracy")
+                assert fraction == 1.0, message
+            ```
+        """
+        accuracy = self.accuracy(spec, child, hidden, task)
+        self.report.add_leaderboard(leaderboard, self.shown(spec, task, accuracy))
+        fraction, message = tier_credit(accuracy, self.tiers(spec.name), spec.tasks[task].target)
+        score.set(fraction, message if fraction == 1.0 else "")
+        return fraction, message
 
     def tiers(self, assignment: str) -> dict[str, float]:
         """The accuracy tiers an assignment is graded against in this run (chosen once, from the data

@@ -5,7 +5,7 @@ on the graded forward passes (`kws.tracing.probes`). Every test reads the one gr
 (`kws.grading.plugin`)."""
 
 from kws.assignments.patch_transformer.rules import no_ready_made, ready_made, size_within
-from kws.author import retraining_test, spec_of, tier_credit
+from kws.author import retraining_test, spec_of
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "patch"  # the task every test here grades (the results name it)
@@ -23,20 +23,13 @@ def test_model_loads(grading, child):
 
 def test_output_shape(grading, child):
     """PatchKWT: one score per class (B, 12) for a batch of 1-second waveforms"""
-    report = grading.loaded_model(child, TASK)
-    assert "evaluate" not in report["errors"], (
-        f"Running your model failed: {report['errors'].get('evaluate')}"
-    )
+    grading.loaded_model(child, TASK, evaluated=True)
 
 
 def test_accuracy(grading, child, hidden, score):
     """PatchKWT: accuracy on the hidden 12-class test set (partial credit by tier)"""
-    accuracy = grading.accuracy(SPEC, child, hidden, TASK)  # the model's, on every clip
-    grading.report.add_leaderboard(
-        "Patch Transformer accuracy", grading.shown(SPEC, TASK, accuracy)
-    )
-    fraction, message = tier_credit(accuracy, grading.tiers(SPEC.name), SPEC.tasks[TASK].target)
-    score.set(fraction, message if fraction == 1.0 else "")  # a passing test shows its accuracy
+    board = "Patch Transformer accuracy"  # the model's, on every clip
+    fraction, message = grading.accuracy_credit(SPEC, child, hidden, TASK, score, board)
     assert fraction == 1.0, message
 
 
