@@ -19,8 +19,9 @@ The names, by where they are used:
   to the student's code): `Component`, `Checker`, `CheckResult`, `call`, `build`, `differs`,
   `shape_text`, `run_task_checks`, `history_key`, and `layers`, the toolkit for a layer against
   its reference (``layers.compare_layer``, ``layers.inputs``, ``layers.copy_weights``, ...);
-- a model's structure, traced: `probe_facts`, the facts the grading child sends the grader
-  (a self-check judges the same ones), `trace_forward` (one traced forward pass), and
+- a whole model in a self-check (``selfcheck.py``): `run_model` (its scores, run as the grading
+  child runs the graded model), `probe_facts`, the facts the grading child sends the grader (a
+  self-check judges the same ones), `trace_forward` (one traced forward pass), and
   `format_count` (a count as the course prints it, "154.88k");
 - graded tests (``graded_tests/test_*.py``, run by the grader's own process, which never imports
   student code): the fixtures' types `Grading` (fixture ``grading``: the child's facts, the
@@ -48,7 +49,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # what readers (the docs, an editor) see; at run time `__getattr__` loads them
     from kws.check import layers
     from kws.check.registry import Component, history_key, run_task_checks
-    from kws.check.selfcheck import Checker, CheckResult, build, call, differs, shape_text
+    from kws.check.selfcheck import (
+        Checker,
+        CheckResult,
+        build,
+        call,
+        differs,
+        run_model,
+        shape_text,
+    )
     from kws.counts import format_count
     from kws.grading.judge.fixture import Grading
     from kws.grading.judge.results import Score
@@ -74,6 +83,7 @@ HOMES = {
     "build": "kws.check.selfcheck",
     "call": "kws.check.selfcheck",
     "differs": "kws.check.selfcheck",
+    "run_model": "kws.check.selfcheck",
     "shape_text": "kws.check.selfcheck",
     "layers": "kws.check",
     "probe_facts": "kws.tracing.probes",
@@ -109,6 +119,7 @@ __all__ = [
     "numeric_tests",
     "probe_facts",
     "retraining_test",
+    "run_model",
     "run_task_checks",
     "save_feature_inputs",
     "secret_permutation",

@@ -1,5 +1,5 @@
 """The checker behind `kws.check` and `kws.grading.child.numeric`: check items (`Checker`,
-`CheckResult`), running and building the student's code (`call`, `build`), comparing tensors
+`CheckResult`), running and building the student's code (`call`, `run_model`, `build`), comparing tensors
 (`differs`, `shape_text`). Checking a layer against its reference is `kws.check.layers`.
 
 Each item carries a `topic` ("build", "outputs", "padding"), so the hidden grader can give the
@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from kws.tracing.probes import untraced_output
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,42 @@ def call(checker: Checker, what: str, function: Callable[[], Any]) -> Any:
         checker.stop(what, f"not written yet: {message}")  # this call's own TODO
     except Exception as err:
         checker.stop(what, f"raised {type(err).__name__}: {err}{_where(err)}")
+
+
+def run_model(
+    checker: Checker, model: nn.Module, inputs: tuple, what: str = "forward runs"
+) -> torch.Tensor:
+    """Run the student's model as the grading child runs the graded one: on the model's device,
+    in eval mode, without gradients (its training mode restored after); its scores are the
+    output, or the output's first element (a model may return scores and attention weights).
+
+    A step of the check, like `call`: an error or a TODO stops the check with a failed item, and
+    so does an output that is not a tensor.
+
+    Args:
+        checker: the `Checker` a failed item goes into.
+        model: the student's model.
+        inputs: forward's positional arguments, tensors (moved to the model's device).
+        what: the step, as a passed item would say it ("forward(waves) runs").
+
+    Returns:
+        The scores, a tensor on the model's device.
+
+    Example:
+        ```python
+        logits = run_model(checker, model, (waves,), "forward(waves) runs")
+        checker.expect(logits.shape == (2, 12), f"returns {shape_text(logits)}", "return (B, 12)")
+        ```
+    """
+    device = next(model.parameters(), torch.empty(0)).device
+    inputs = tuple(x.to(device) for x in inputs)
+    output = call(checker, what, lambda: untraced_output(model, inputs))
+    scores = output[0] if isinstance(output, tuple | list) else output
+    if not isinstance(scores, torch.Tensor):
+        checker.stop(
+            f"forward returns {type(scores).__name__}", "return the scores as one tensor (B, C)"
+        )
+    return scores
 
 
 def build(checker: Checker, cls: type, candidates: dict, expected: str) -> nn.Module:

@@ -16,6 +16,7 @@ from kws.author import (
     CheckResult,
     call,
     probe_facts,
+    run_model,
     run_task_checks,
     shape_text,
     spec_of,
@@ -88,32 +89,21 @@ def keyword_model(
 
     checker = Checker(f"keyword model ({type(model).__name__})")
     with checker.run():
-        waves, device = _two_clips(), next(model.parameters(), torch.empty(0)).device
-        was_training = model.training
-
-        def forward():
-            with torch.no_grad():
-                return model.eval()(waves.to(device))
-
-        try:
-            logits = call(checker, "forward(waves) runs", forward)
-            if not isinstance(logits, torch.Tensor):
-                checker.stop(f"forward returns {type(logits).__name__}", "return logits (B, C)")
-            checker.expect(
-                tuple(logits.shape) == (2, n_classes),
-                f"forward(waves (2, 16000)) returns logits of shape {shape_text(logits)}",
-                f"take raw waveforms, return (B, {n_classes}); the front-end belongs in the model",
-            )
-            checker.expect(
-                bool(torch.isfinite(logits).all()), "logits are finite", "the output has NaN/inf"
-            )
-            checker.expect(
-                torch.equal(logits, call(checker, "a second forward runs", forward)),
-                "eval mode is deterministic (SpecAugment and dropout are off)",
-                "augmentation must only run when `self.training` is True",
-            )
-        finally:
-            model.train(was_training)
+        waves = _two_clips()
+        logits = run_model(checker, model, (waves,), "forward(waves) runs")
+        checker.expect(
+            tuple(logits.shape) == (2, n_classes),
+            f"forward(waves (2, 16000)) returns logits of shape {shape_text(logits)}",
+            f"take raw waveforms, return (B, {n_classes}); the front-end belongs in the model",
+        )
+        checker.expect(
+            bool(torch.isfinite(logits).all()), "logits are finite", "the output has NaN/inf"
+        )
+        checker.expect(
+            torch.equal(logits, run_model(checker, model, (waves,), "a second forward runs")),
+            "eval mode is deterministic (SpecAugment and dropout are off)",
+            "augmentation must only run when `self.training` is True",
+        )
         n = sum(p.numel() for p in model.parameters())
         checker.expect(True, f"{format_count(n)} parameters", "")
     ns = ns if ns is not None else vars(sys.modules["__main__"])

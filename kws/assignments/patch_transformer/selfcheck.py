@@ -18,7 +18,7 @@ from kws.assignments.patch_transformer import (
     patchout_checks,
     rules,
 )
-from kws.author import Checker, CheckResult, call, probe_facts, shape_text, spec_of
+from kws.author import Checker, CheckResult, call, probe_facts, run_model, shape_text, spec_of
 
 __all__ = ["patches", "positions", "patchout", "distillation", "patch_model"]
 
@@ -101,49 +101,38 @@ def patch_model(
     checker = Checker(f"patch model ({type(model).__name__})")
     task = SPEC.tasks["patch"]
     with checker.run():
-        clips, device = _clips(), next(model.parameters(), torch.empty(0)).device
-        was_training = model.training
-
-        def forward():
-            with torch.no_grad():
-                return model.eval()(clips.to(device))
-
-        try:
-            logits = call(checker, "forward(waves) runs", forward)
-            if not isinstance(logits, torch.Tensor):
-                checker.stop(f"forward returns {type(logits).__name__}", "return logits (B, C)")
+        clips = _clips()
+        logits = run_model(checker, model, (clips,), "forward(waves) runs")
+        checker.expect(
+            tuple(logits.shape) == (2, n_classes),
+            f"forward(waves (2, 16000)) returns logits of shape {shape_text(logits)}",
+            f"take raw waveforms, return (B, {n_classes})",
+        )
+        checker.expect(bool(torch.isfinite(logits).all()), "logits are finite", "NaN/inf")
+        checker.expect(
+            torch.equal(logits, run_model(checker, model, (clips,), "a second forward runs")),
+            "eval mode is deterministic (no SpecAugment, dropout or patch-out)",
+            "augmentation, dropout and patch-out must only run when `self.training` is True",
+        )
+        batch = [(clips.to(logits.device), logits)]  # traced, and compared with the untraced run
+        exact = logits.device.type == "cpu"
+        facts = call(
+            checker,
+            "forward(waves) runs (traced)",
+            lambda: probe_facts("patch", model, _namespace(ns), batch, exact, rules=task.rules),
+        )
+        if facts["traced_mismatch"]:  # the grader cannot check a model that does this
             checker.expect(
-                tuple(logits.shape) == (2, n_classes),
-                f"forward(waves (2, 16000)) returns logits of shape {shape_text(logits)}",
-                f"take raw waveforms, return (B, {n_classes})",
+                False,
+                "forward computes the same traced as untraced",
+                f"{facts['traced_mismatch']}; make forward compute the same thing every time",
             )
-            checker.expect(bool(torch.isfinite(logits).all()), "logits are finite", "NaN/inf")
-            checker.expect(
-                torch.equal(logits, call(checker, "a second forward runs", forward)),
-                "eval mode is deterministic (no SpecAugment, dropout or patch-out)",
-                "augmentation, dropout and patch-out must only run when `self.training` is True",
-            )
-            batch = [(clips.to(device), logits)]  # traced, and compared with the untraced run
-            exact = device.type == "cpu"
-            facts = call(
-                checker,
-                "forward(waves) runs (traced)",
-                lambda: probe_facts("patch", model, _namespace(ns), batch, exact, rules=task.rules),
-            )
-            if facts["traced_mismatch"]:  # the grader cannot check a model that does this
-                checker.expect(
-                    False,
-                    "forward computes the same traced as untraced",
-                    f"{facts['traced_mismatch']}; make forward compute the same thing every time",
-                )
-            tokens = sorted({keys for _, keys in facts["attention_sizes"] or []})
-            checker.expect(
-                bool(tokens),
-                f"the attention runs over {tokens} tokens a clip",
-                "run the encoder on the tokens in forward",
-            )
-        finally:
-            model.train(was_training)
+        tokens = sorted({keys for _, keys in facts["attention_sizes"] or []})
+        checker.expect(
+            bool(tokens),
+            f"the attention runs over {tokens} tokens a clip",
+            "run the encoder on the tokens in forward",
+        )
         count, text = facts["model_params"], facts["model_params_text"]
         passed, what, fix = rules.size_within(count, task.limits["max_parameters"], text)
         checker.expect(passed, what, fix)

@@ -20,6 +20,7 @@ from kws.author import (
     CheckResult,
     call,
     probe_facts,
+    run_model,
     run_task_checks,
     shape_text,
     spec_of,
@@ -140,11 +141,7 @@ def _speaker_task(
     with checker.run():
         x, lengths = _speaker_batch()
         inputs = _model_inputs(model, x, lengths)
-        output = call(checker, "forward runs", lambda: _untraced(model, inputs))
-        if not isinstance(output, torch.Tensor):
-            checker.stop(
-                f"forward returns {type(output).__name__}", "return the scores as one tensor (B, C)"
-            )
+        output = run_model(checker, model, inputs, "forward runs")
         shape_ok = output.dim() == 2 and output.shape[0] == 2
         if n_classes is not None:
             shape_ok = shape_ok and output.shape[1] == n_classes
@@ -169,17 +166,6 @@ def _speaker_task(
     if task == "task3":  # its self-check cell calls only task3(); Task 1 and 2 call their own
         run_task_checks(checker, spec, task, ns)
     return checker.finish(strict)
-
-
-def _untraced(model: nn.Module, inputs: tuple):
-    """The model's scores in eval mode without gradients (its mode restored), as graded."""
-    was_training = model.training
-    try:
-        with torch.no_grad():
-            output = model.eval()(*inputs)
-    finally:
-        model.train(was_training)
-    return output[0] if isinstance(output, (tuple, list)) else output
 
 
 def _judge_facts(checker: Checker, facts: dict, spec, limits: dict) -> None:
