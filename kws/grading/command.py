@@ -31,12 +31,20 @@ GRADER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": 
 
 
 def check_grading_data(
-    data: Path, assignment: str | None, *, dataset: str | None = None, tiers: Path | None = None
+    data: Path,
+    assignment: str | None,
+    *,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    course: Path | None = None,
 ) -> list[str]:
-    """The grader options for this selection, once its data and tier sets are known to be fine.
+    """The grader options for this selection, once its data and tier sets are known to be fine,
+    with the Kaggle rule of `course` (a course file) when it sets one.
 
-    Raises FileNotFoundError when `data` holds no test set of the selection, and ValueError
-    (naming --tiers / --dataset) when an assignment's data has no tier set.
+    Raises FileNotFoundError when `data` holds no test set of the selection, ValueError
+    (naming --tiers / --dataset) when an assignment's data has no tier set, and ValueError
+    naming `course` when it cannot be read or its public share would leave a part of an
+    assignment's graded items empty (`kws.grading.testsets.split.Split.counts`).
     """
     from kws.grading.judge.notebook import missing_test_data
     from kws.grading.judge.tiers import tier_set
@@ -55,7 +63,29 @@ def check_grading_data(
         tier_set(data, name, dataset=dataset, tiers_file=tiers)
     options = ["--assignment", assignment] if assignment else []
     options += ["--dataset", dataset] if dataset else []
-    return options + (["--tiers", str(Path(tiers).resolve())] if tiers else [])
+    options += ["--tiers", str(Path(tiers).resolve())] if tiers else []
+    return options + (_kaggle_options(course, data, gradable) if course is not None else [])
+
+
+def _kaggle_options(course: Path, data: Path, names: list[str]) -> list[str]:
+    """The grader's options for `course`'s Kaggle rule, once its share splits each of `names`'
+    graded items in `data` into two non-empty parts (ValueError naming `course` if not)."""
+    from kws.grading.season.course import read_course
+    from kws.grading.testsets.layouts import layout_of
+    from kws.grading.testsets.split import Split, SplitError
+    from kws.spec import ASSIGNMENTS
+
+    rules = read_course(course, sorted(ASSIGNMENTS))
+    if rules.public_share is None:
+        return []
+    split = Split(rules.public_share, rules.split_seed)
+    for name in names:
+        items = layout_of(ASSIGNMENTS[name]).graded_items(data)
+        try:
+            split.counts(items, f"{name}'s graded items in {data}")
+        except SplitError as error:
+            raise SplitError(f"{course}: {error}") from None
+    return rules.grader_options()
 
 
 def add_selection_options(command: argparse.ArgumentParser) -> None:

@@ -42,7 +42,6 @@ from kws.grading.records.gradebook import (
 )
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.season.apply import apply_season, keep_season_files
-from kws.grading.season.course import kaggle_options
 
 if TYPE_CHECKING:
     from kws.grading.classrun.shards import Shard
@@ -200,7 +199,7 @@ def grade_batch(
     """
     submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
     students = handin_folders(submissions_dir)
-    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
+    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers, course=course)
     target, chosen = out_dir, students
     if shard is not None:
         target = shard.folder(out_dir)
@@ -226,7 +225,6 @@ def grade_batch(
         )  # fmt: skip
         record = start_shard(target, shard, recorded, [p.name for p in students],
                              [p.name for p in chosen])  # fmt: skip
-    options += kaggle_options(course)
     grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
     graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
     gradebook = write_gradebook(graded, target / "gradebook.csv")

@@ -19,7 +19,7 @@ from kws.grading.classrun.batch import grade_one
 from kws.grading.command import check_grading_data
 from kws.grading.records.gradebook import Graded, safe_name, write_gradebook
 from kws.grading.season.apply import apply_season
-from kws.grading.season.course import COURSE_FILE, kaggle_options
+from kws.grading.season.course import COURSE_FILE
 
 HISTORY = "history"
 REGRADES = "regrades.csv"
@@ -105,8 +105,8 @@ def regrade_student(
                                 f"of {submissions_dir})")  # fmt: skip
     gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
     selection = {k: options.get(k) for k in ("dataset", "tiers")}
-    flags = check_grading_data(data, options.get("assignment"), **selection)
-    flags += kaggle_options(options.get("course") or _kept_course(out_dir))
+    course = options.get("course") or _kept_course(out_dir)
+    flags = check_grading_data(data, options.get("assignment"), **selection, course=course)
     earlier = keep_earlier(out_dir, student)
     graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
                        pytest_args=flags, timeout=options.get("timeout", 3600.0))  # fmt: skip

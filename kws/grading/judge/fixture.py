@@ -34,7 +34,7 @@ from kws.grading.protocol.handin import relative
 from kws.grading.sandbox.supervise import Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import hidden_test, layout_of
-from kws.grading.testsets.split import Split, graded_correct, part_accuracy
+from kws.grading.testsets.split import PartAccuracy, Split, graded_correct, part_accuracy
 from kws.spec import Spec, graded_test_folders
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
@@ -187,22 +187,28 @@ class Grading(ChildFacts, HandinFiles):
     def accuracy(self, spec: Spec, child, hidden: HiddenTest, task: str) -> float:
         """`task`'s accuracy on the hidden test set, from where `spec` says ([accuracy]): the
         child's predictions of every input (of the private test set's when there is one, with
-        the public accuracy beside it in the output, `kws.grading.judge.public_gap`), or the hand-in's predictions.csv checked against
-        the child's re-run of a secret sample (`kws.grading.judge.accuracy`); a test failure saying
-        why there is none (the model did not run, the file cannot be scored, or it is not what
-        the model predicts)."""
+        the public clips' accuracy beside it in the output, `kws.grading.judge.public_gap`), or
+        the hand-in's predictions.csv checked against the child's re-run of a secret sample
+        (`kws.grading.judge.accuracy`); under the Kaggle rule, the held-out part's (`_parts`).
+        A test failure says why there is none (the model did not run, the file cannot be
+        scored, or it is not what the model predicts)."""
         report = self.loaded_model(child, task)
         try:
             if not spec.accuracy.from_csv:
                 accuracy = model_accuracy(hidden, report, task)
-                notes, review = public_gap(hidden, report["predictions"], spec.notebook, task)
+                compared = None  # the private accuracy the gap note may state: all of it ...
+                if self.split is not None:  # ... or, under the Kaggle rule, the public part's
+                    correct = graded_correct(hidden, report["predictions"])
+                    parts = self._parts(spec, task, correct, hidden.has_private)
+                    accuracy, compared = parts.held_out, parts.public
+                notes, review = public_gap(
+                    hidden, report["predictions"], spec.notebook, task, compared=compared
+                )
                 for note in notes:
                     self.report.add_output(note)
                 if review:
                     self.report.add_finding("review", review)
-                if self.split is None:
-                    return accuracy
-                return self._private(spec, task, graded_correct(hidden, report["predictions"]))
+                return accuracy
             path = self.predictions_csv(spec, task)
             check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
         except AccuracyError as error:
@@ -211,22 +217,28 @@ class Grading(ChildFacts, HandinFiles):
             shown = relative(path, self.submission)
             pytest.fail(disagreement_message(check, shown, task))
         if self.split is not None:
-            return self._private(spec, task, check.correct)
+            return self._parts(spec, task, check.correct, False).held_out
         return check.accuracy
 
-    def _private(self, spec: Spec, task: str, correct: dict[str, bool]) -> float:
-        """The Kaggle rule (`kws.grading.testsets.split`): the public part's accuracy goes in the
-        run's output and on the leaderboard (`shown`); the test that grades the private part's
-        accuracy is released after the due date; its accuracy is returned."""
-        parts = part_accuracy(correct, self.split)
+    def _parts(
+        self, spec: Spec, task: str, correct: dict[str, bool], private_set: bool
+    ) -> PartAccuracy:
+        """The Kaggle rule (`kws.grading.testsets.split`) on the graded items `correct` (the
+        private test set's when `private_set`): the public part's accuracy goes in the run's
+        output and on the leaderboard (`shown`); the running test grades the held-out part's
+        and is marked so (`GradescopeReport.grades_held_out_part`: on Gradescope its points
+        count from the notebook's due date on)."""
+        graded = "the private test set" if private_set else "the hidden test set"
+        parts = part_accuracy(correct, self.split, f"{spec.notebook}'s {graded}")
         self.public[(spec.name, task)] = parts.public
+        only = " (the split covers the private test set's items only)" if private_set else ""
         self.report.add_output(
-            f"{spec.notebook} ({task}): accuracy {parts.public:.4f} on the public part of the "
-            f"hidden test set ({parts.n_public} items). Your grade uses the private part "
-            f"({parts.n_private} items), shown after the due date."
+            f"{spec.notebook} ({task}): accuracy {parts.public:.4f} on the public part of "
+            f"{graded} ({parts.n_public} items){only}. Your grade is the accuracy on its "
+            f"held-out part ({parts.n_held_out} items), which counts from the due date on."
         )
-        self.report.release_after_due_date()
-        return parts.private
+        self.report.grades_held_out_part()
+        return parts
 
     def shown(self, spec: Spec, task: str, accuracy: float) -> float:
         """The accuracy to show on the leaderboard: the public part's under the Kaggle rule,

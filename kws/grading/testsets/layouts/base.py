@@ -111,6 +111,11 @@ class Layout(abc.ABC):
         size is counted in items."""
         return self.test_set_size(data)
 
+    def graded_items(self, data: Path) -> int:
+        """How many items of `data` the accuracy is graded on (0 without a test set): what the
+        Kaggle rule splits (`kws.grading.testsets.split`); by default `test_set_items`."""
+        return self.test_set_items(data)
+
     @abc.abstractmethod
     def label_folders(self, data: Path) -> list[Path]:
         """The folders a re-training child must not read: where the hidden labels are."""
