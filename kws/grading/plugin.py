@@ -79,10 +79,12 @@ def pytest_addoption(parser):
         "--retrain-timeout", type=float, default=1800.0, help="wall seconds for a re-training"
     )
     group.addoption("--public-share", type=float,
-                    help="the Kaggle rule: this share of the hidden test items is the public "
-                    "part, shown during the homework; the grade uses the rest")  # fmt: skip
+                    help="the Kaggle rule: this share of the graded items (the private test "
+                    "set's, when there is one) is the public part, shown during the homework; "
+                    "the grade uses the rest, the held-out part")  # fmt: skip
     group.addoption("--split-seed", default="",
-                    help="the course's secret seed of the public/private split")  # fmt: skip
+                    help="the course's secret seed of the split into a public and a held-out "
+                    "part")  # fmt: skip
 
 
 def pytest_configure(config):

@@ -57,7 +57,9 @@ def course_rules(path: Path) -> str:
                      "that, the last counted attempt stands")  # fmt: skip
     if course.public_share is not None:
         lines.append(f"  Kaggle rule: {course.public_share:.0%} of the hidden test items shown "
-                     "during the homework; the grade uses the rest, shown after the due date")  # fmt: skip
+                     "during the homework (the public part); the grade uses the rest (the "
+                     "held-out part), counted from each notebook's due date on: after it, "
+                     "Regrade All Submissions on Gradescope")  # fmt: skip
     return "\n".join(lines)
 
 
