@@ -412,3 +412,31 @@ def test_the_reference_hand_in_graded_for_real_has_its_accuracies_on_every_page(
             assert f"full marks at {task.target} ({line:.4g})" in page
         assert 'class="failed"' not in page and "What to run again" not in page
         assert not [cell for cell in hidden if cell in page], name
+
+
+def test_a_page_gives_the_students_own_due_date_and_every_time_in_the_courses_zone(tmp_path):
+    """eve has an extension to 5 October; her hand-in time came in UTC (a times CSV), the due
+    date in New York time: her page names her own due date, says it is her extension, and
+    gives both times in the course's zone. A test shown after the due date waits for hers."""
+    grades = _writer_class(tmp_path / "grades", {"one": "visible", "two": "after_due_date"},
+                           "2026-10-02T23:59:00-04:00")  # fmt: skip
+    (grades / "course.toml").write_text(
+        'timezone = "America/New_York"\n[late]\nper_day = 0.1\n'
+        '[due]\nkeyword_spotting = "2026-10-02 23:59"\n'
+        '[extensions.eve]\nkeyword_spotting = "2026-10-05 23:59"\n'
+    )
+    late = replace(LATE, submitted="2026-10-06T05:30:00+00:00", due="2026-10-05T23:59:00-04:00")
+    standing = Standing("graded", 8.0, 11.0, 7.0, late)
+    write_standings(grades, Standings({SPEC.name: {"title": "Notebook 01",
+                                                   "due": "2026-10-02T23:59:00-04:00"}},
+                                      {"eve": {SPEC.name: standing}}))  # fmt: skip
+    between = datetime(2026, 10, 4, 12, 0, tzinfo=timezone.utc)  # after the class's, before hers
+    page = write_feedback(grades, tmp_path / "out", now=between).pages[0].read_text()
+    assert "· due 2026-10-05 23:59 EDT (your extension)</div>" in page
+    assert "2026-10-02" not in page
+    assert "SECRET-TWO" not in page and "shown after the due date" in page
+    after = datetime(2026, 10, 6, 4, 0, tzinfo=timezone.utc)  # 00:00 EDT, her due date passed
+    page = write_feedback(grades, tmp_path / "out", now=after).pages[0].read_text()
+    assert "SECRET-TWO" in page and "<b>7 / 11</b>" in page
+    assert "handed in 2026-10-06 01:30 EDT, due 2026-10-05 23:59 EDT" in page
+    assert "2026-10-02" not in page and "+00:00" not in page and "05:30" not in page
