@@ -17,6 +17,7 @@ from pathlib import Path
 
 def _report(args: argparse.Namespace) -> int:
     from kws.grading.publish.report.page import write_report
+    from kws.grading.publish.similarity.matches import flagged_summary
 
     thresholds = {"threshold": args.threshold, "reference_threshold": args.reference_threshold}
     written = write_report(
@@ -28,10 +29,8 @@ def _report(args: argparse.Namespace) -> int:
         skeletons=args.skeletons,
         jobs=args.jobs,
     )
-    pairs = [m for m in written.matches if m.second != "reference solution"]
     print(f"report: {written.page} (figures: {', '.join(p.name for p in written.pictures)})")
-    print(f"similarity: {len(pairs)} pair(s) of hand-ins and "
-          f"{len(written.matches) - len(pairs)} match(es) with the reference solution flagged")  # fmt: skip
+    print(f"similarity flagged: {flagged_summary(written.matches)}")
     if written.gradebook is not None:
         print(f"gradebook: {written.gradebook} (similar_to column)")
     return 0
