@@ -38,10 +38,12 @@ def _report(args: argparse.Namespace) -> int:
 
 def _feedback(args: argparse.Namespace) -> int:
     from kws.grading.publish.feedback.html import write_feedback
-    from kws.grading.publish.feedback.moodle import moodle_zips
+    from kws.grading.publish.feedback.moodle import check_worksheet, moodle_zips
     from kws.grading.records.roster import read_roster
 
     worksheet = read_roster(args.moodle, args.roster_key) if args.moodle else None
+    if worksheet is not None:  # before any page is written
+        check_worksheet(worksheet)
     written = write_feedback(args.grades, args.out, notebooks=args.notebooks)
     moodle = moodle_zips(written.by_student, worksheet, args.out) if worksheet else None
     print(f"feedback: {len(written.pages)} page(s) in {args.out}/<student>/, "
@@ -77,8 +79,11 @@ def _export(args: argparse.Namespace) -> int:
     print("\n".join(written.match.report()))
     missing = written.missing
     print(f"wrote {written.path}: {written.rows} students, column {written.column!r} out of "
-          f"{written.points:g} points ({missing} missing, "
+          f"{written.points:g} points ({len(missing)} missing, "
           f"{'0 points' if args.missing == 'zero' else 'no grade'})")  # fmt: skip
+    if missing:
+        print(f"  missing ({'0 points' if args.missing == 'zero' else 'no grade'}): "
+              f"{', '.join(missing)}")  # fmt: skip
     return 0
 
 
