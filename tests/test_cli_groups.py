@@ -13,8 +13,9 @@ from kws.spec import ASSIGNMENTS
 ASSIGNMENT_NAMES = tuple(sorted(ASSIGNMENTS))  # --assignment: every assignment the kit knows
 
 # Every argument of every verb, as `build_parser()` accepted them before the verbs were grouped
-# (written out from that parser): (verb, option strings (none: a positional), dest, default,
-# choices, required, nargs, type's name). A change here changes what users type.
+# (written out from that parser), and those added since (grade's and season's --file-times,
+# issue 52): (verb, option strings (none: a positional), dest, default, choices, required,
+# nargs, type's name). A change here changes what users type.
 ARGUMENTS = [
     ("adjust", (), "assignment", None, None, True, None, None),
     ("adjust", (), "grades", None, None, True, None, "Path"),
@@ -46,6 +47,7 @@ ARGUMENTS = [
     ("grade", ("--course",), "course", None, None, False, None, "Path"),
     ("grade", ("--data",), "data", None, None, True, None, "Path"),
     ("grade", ("--dataset",), "dataset", None, None, False, None, None),
+    ("grade", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
     ("grade", ("--jobs",), "jobs", 2, None, False, None, "int"),
     ("grade", ("--out",), "out", Path("grades"), None, False, None, "Path"),
     ("grade", ("--roster",), "roster", None, None, False, None, "Path"),
@@ -91,6 +93,7 @@ ARGUMENTS = [
     ("report", ("--submissions",), "submissions", None, None, False, None, "Path"),
     ("report", ("--threshold",), "threshold", None, None, False, None, "float"),
     ("season", ("--course",), "course", None, None, False, None, "Path"),
+    ("season", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
     ("season", (), "grades", None, None, True, None, "Path"),
     ("season", ("--times",), "times", None, None, False, None, "Path"),
     ("synth", (), "dataset", None, ("speech-commands", "speaker-features"), True, None, None),

@@ -2,8 +2,8 @@
 
 A class of three notebook-01 hand-ins (the reference's Task 1 and recipe, independent work, the
 released notebook) is graded by the real `kws grade` command in an instructor's folder; a late
-hand-in and an adjustment are recorded in standings.json (`kws.grading.records.standings`, the format
-the season's commands write); the pages are written by `kws feedback` run there with relative
+hand-in and an adjustment are recorded with the season's own writer
+(`kws.grading.season.apply.write_records`: standings.json, the gradebook, the seal); the pages are written by `kws feedback` run there with relative
 paths, then read as text and in headless Chromium."""
 
 import json
@@ -34,7 +34,8 @@ from kws.grading.records.standings import (
     StandingsError,
     write_standings,
 )
-from kws.grading.season.compute import with_standings
+from kws.grading.season.apply import write_records
+from kws.grading.season.compute import class_standings, with_standings
 from kws.spec import ASSIGNMENTS
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
@@ -84,7 +85,7 @@ def course(tmp_path_factory):
     standings.students["dee"][SPEC.name] = Standing(
         "graded", raw["dee"], 30.0, final, LATE, (BONUS,)
     )
-    write_standings(folder / "grades", standings)
+    write_records(read_grades(folder / "grades"), standings, "kws season")  # as it writes them
     written = _run(folder, "feedback", "grades", "--out", "feedback")
     assert written.returncode == 0, written.stderr
     return folder, raw, written.stdout
@@ -282,8 +283,9 @@ def test_a_hand_in_the_grader_could_not_grade_gets_a_page_saying_so(tmp_path):
     crash = "the grader exited with code 1: /srv/grading/secret/kws_child.py failed"
     write_gradebook([eve, Graded("gus", None, crash, 1.0)], grades / "gradebook.csv")
     kept = Standing("ungraded", 0.0, 30.0, 4.0, None, (replace(BONUS, points=4.0),))
-    write_standings(grades, Standings({SPEC.name: {"title": "Notebook 01", "due": None}},
-                                      {"gus": {SPEC.name: kept}}))  # fmt: skip
+    standings = class_standings(read_grades(grades))
+    standings.students["gus"] = {SPEC.name: kept}
+    write_records(read_grades(grades), standings, "kws adjust")
     done = _run(tmp_path, "feedback", "grades")
     assert done.returncode == 0 and "not graded (their page says so" in done.stdout
     page = (tmp_path / "feedback" / "gus" / f"{SPEC.name}.html").read_text()

@@ -165,7 +165,7 @@ def export_grades(
     hand-in. FileNotFoundError / ValueError (RosterError) naming the file and the fix."""
     if lms not in LMS or missing not in MISSING:
         raise ValueError(f"LMS {lms!r} / missing {missing!r}: choose from {LMS} and {MISSING}")
-    grades_dir, out = Path(grades_dir).resolve(), Path(out).resolve()
+    grades_dir, out = Path(grades_dir), Path(out).resolve()  # messages name it as given
     scores, maximum, title = class_scores(grades_dir, assignment)
     if roster is None:
         roster, recorded_key = recorded_roster(grades_dir)

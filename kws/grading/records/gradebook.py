@@ -15,7 +15,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.judge.results import REVIEW_PREFIX, findings_of
 from kws.grading.records.files import write_whole
 from kws.grading.records.seal import seal
 
@@ -66,6 +65,10 @@ def write_gradebook(
     """One row a student, one column a test (its score), then total, maximum, the tier sets
     the accuracy was graded against, seconds and notes, written whole; `kept`: {column:
     {student: value}} of columns added after grading (``similar_to``), kept as they were."""
+    # Here, not at the top: the results module imports pytest, which the season's commands
+    # (`kws season`, `kws adjust`, `kws export`) never need; they stop on a mistake in a second.
+    from kws.grading.judge.results import REVIEW_PREFIX, findings_of
+
     columns: list[str] = []
     for entry in graded:
         for test in (entry.document or {}).get("tests", []):

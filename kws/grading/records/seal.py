@@ -26,9 +26,10 @@ from kws.grading.records.files import write_whole
 SEAL_FILE = "records.json"
 VERSION = 1
 # The records of a grades folder (with results/*.json): what the grades are computed from and
-# what they are written to. logs/, history/ and the report are not grades.
+# what they are written to. Not grades: logs/, history/, the report, run.json (where the
+# hand-ins are: a moved folder is pointed at by `kws report --submissions`) and the roster copy.
 SEALED = ("gradebook.csv", "standings.json", "adjustments.csv", "course.toml", "times.csv",
-          "season.json", "run.json", "roster.csv")  # fmt: skip
+          "season.json")  # fmt: skip
 
 
 class RecordsError(ValueError):
