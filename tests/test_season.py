@@ -28,7 +28,12 @@ from kws.grading.publish.report import analysis as report
 from kws.grading.publish.report.analysis import score_distributions
 from kws.grading.publish.report.page import _rows, write_report
 from kws.grading.publish.similarity.matches import REFERENCE, Match
-from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
+from kws.grading.records.gradebook import (
+    Graded,
+    write_gradebook,
+    write_run_record,
+    write_similar_to,
+)
 from kws.grading.records.grades import read_grades
 from kws.grading.records.standings import read_standings
 from kws.grading.season.compute import with_standings
@@ -153,7 +158,8 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     assert "bob patch_transformer: 36.02 h late (times CSV), 0 grace day(s), -5.2" in printed
     assert ("note: hand-in times from file times (asked for with --file-times): "
             "dee (keyword_spotting)\n") in printed  # fmt: skip
-    _regrade_eve(term)
+    write_similar_to(read_grades(term / "grades"), {"eve": "fay 91 %", "fay": "eve 91 %"})
+    _regrade_eve(term)  # `kws grade --student eve` keeps what `kws report` added
     printed = _kws(term, "adjust", "grades", "fay", KS, "2", "--reason", "Task 2 checked by hand",
                    "--who", "TA Kim")  # fmt: skip
     assert "fay keyword_spotting: raw 20, final 22 of 30" in printed
@@ -185,6 +191,7 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     assert rows["dee"]["speaker_id status"] == "missing" and rows["dee"]["si all"] == ""
     assert rows["dee"]["max_score"] == "100.0"  # the missing notebooks were due: they count
     assert rows["fay"]["keyword_spotting adjustments"] == "2.0"
+    assert (rows["eve"]["similar_to"], rows["fay"]["similar_to"]) == ("fay 91 %", "eve 91 %")
     history = list(csv.DictReader(open(term / "grades" / "history" / "regrades.csv")))
     assert [(h["student"], h["earlier_raw_total"], h["raw_total"]) for h in history] == [
         ("eve", "80.0", "100.0")
@@ -198,6 +205,7 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     printed = _kws(term, "export", "moodle", "grades", "--roster", "roster.csv", "--out",
                    "moodle.csv", "--assignment", SI, "--missing", "blank")  # fmt: skip
     assert "7 students, column" in printed and "out of 44 points (2 missing, no grade)" in printed
+    assert "missing (no grade): Dee (dee) [line 5], Gus (gus) [line 8]" in printed
     moodle = [line.split(",")[-1] for line in (term / "moodle.csv").read_text().splitlines()[1:]]
     assert moodle == ["44", "40", "44", "-", "44", "44", "-"]  # dee and gus: no grade
 
