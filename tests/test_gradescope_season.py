@@ -153,7 +153,9 @@ def test_kws_gradescope_bakes_the_course_file_into_the_zip(tmp_path, tiny_data):
     assert 'COURSE="course.toml"' in script and "kws.grading.publish.gradescope.season" in script
     assert "--public-share 0.3 --split-seed s" in script
     (tmp_path / "bad.toml").write_text('[due]\nkeyword = "2026-10-02"')
-    with pytest.raises(ValueError, match="names 'keyword', not an assignment"):
+    with pytest.raises(
+        ValueError, match="'keyword' is not an assignment; did you mean keyword_spotting"
+    ):
         make_autograder(tmp_path / "b.zip", tiny_data, course=tmp_path / "bad.toml")
     assert not (tmp_path / "b.zip").exists()
 
