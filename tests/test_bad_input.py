@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -29,16 +28,12 @@ from bad_input_corpus import (
     SI,
     STUDENTS,
     TIMES,
-    WINDOWS,
 )
 from course_helpers import ROOT
 
 from kws.grading.judge.results import TestResult, results_document, write_results
 from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
 from kws.grading.records.standings import read_standings
-from kws.grading.season.course import read_course
-from kws.grading.season.dates import parse_time
-from kws.grading.season.times import read_times_csv
 from kws.spec import ASSIGNMENTS
 
 SCORES = {"ann": (10, 20, 44), "bob": (10, 15, 40), "cy": (10, 20, 30), "ext": (5, 20, 44),
@@ -221,53 +216,11 @@ def test_file_times_date_a_hand_in_only_when_asked_for(course, tmp_path):
     assert refused.returncode == 2 and "bob (keyword_spotting, speaker_id)" in refused.stderr
 
 
-def test_a_course_file_saved_by_notepad_or_excel_reads_as_the_plain_one(tmp_path):
-    plain, names = tmp_path / "plain.toml", sorted(ASSIGNMENTS)
-    plain.write_text(COURSE)
-    expected = read_course(plain, names)
-    fixed = WINDOWS.replace("per_dya", "per_day")
-    for name, data in (("bom-crlf.toml", b"\xef\xbb\xbf" + fixed.encode()),
-                       ("utf16.toml", fixed.encode("utf-16"))):  # fmt: skip
-        (tmp_path / name).write_bytes(data)
-        course = read_course(tmp_path / name, names)
-        assert (course.due, course.extensions, course.rule, course.release) == (
-            expected.due, expected.extensions, expected.rule, expected.release)  # fmt: skip
+def test_two_hand_in_folders_of_one_results_file_are_refused(tmp_path):
+    """``dan x`` and ``dan_x`` would both be graded into results/dan_x.json, one grade lost."""
+    from kws.grading.classrun.checks import handin_folders
 
-
-@pytest.mark.parametrize(
-    "text, moment",
-    [
-        ("2026-10-02T21:59:00Z", "2026-10-02T21:59:00+00:00"),  # Python 3.10's refusal
-        ("2026-10-02T21:59:00.000Z", "2026-10-02T21:59:00+00:00"),  # JavaScript's toISOString
-        ("2026-10-02 23:59:00+0200", "2026-10-02T23:59:00+02:00"),
-        ("2026-10-02 23:59:00", "2026-10-02T23:59:00"),  # Excel's ISO-like cells
-        ("2026-10-02 23:59", "2026-10-02T23:59:00"),
-        ("2026-10-02T23:59:30,5-04:00", "2026-10-02T23:59:30.500000-04:00"),
-    ],
-)
-def test_a_time_reads_the_same_on_every_python(text, moment):
-    """Each form is read by the kit's own reader, not `datetime.fromisoformat`, whose answers
-    differ between Python 3.10 and 3.11 (``Z``, ``+0200``, the comma)."""
-    assert parse_time(text).isoformat() == moment
-
-
-def test_excel_and_lms_times_files_read_as_written(tmp_path):
-    """Excel's "CSV UTF-8" where the decimal mark is a comma: a byte-order mark, semicolons,
-    CRLF, slash dates whose order one line settles (25/09: the day first), and a header in
-    another case; "-" and a blank time record no hand-in."""
-    text = ("Student;Assignment;Submitted\r\nann;;25/09/2026 20:00\r\nbob;speaker_id;"
-            "02/10/2026 11:30 PM\r\ncy;;-\r\next;;\r\n")  # fmt: skip
-    (tmp_path / "excel.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
-    zone = read_course(_plain(tmp_path), sorted(ASSIGNMENTS)).timezone
-    times = read_times_csv(tmp_path / "excel.csv", zone)
-    assert {key: t.submitted.isoformat() for key, t in times.items()} == {
-        ("ann", ""): "2026-09-25T20:00:00-04:00",
-        ("bob", SI): "2026-10-02T23:30:00-04:00",
-    }
-    assert times.notes == [f"{tmp_path / 'excel.csv'}: slash dates read day first, as line 2 shows"]
-    assert datetime.fromisoformat(times[("ann", "")].submitted.isoformat())  # round trip
-
-
-def _plain(folder: Path) -> Path:
-    (folder / "course.toml").write_text(COURSE)
-    return folder / "course.toml"
+    for name in ("dan x", "dan_x", "eve"):
+        (tmp_path / name).mkdir()
+    with pytest.raises(ValueError, match="'dan x' and 'dan_x' would share one results file"):
+        handin_folders(tmp_path)

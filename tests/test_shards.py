@@ -192,10 +192,15 @@ def test_merge_equals_one_run_and_refuses_what_is_not_one_class(
     assert oct((clean / "results").stat().st_mode & 0o777) == "0o700"
 
 
-def test_merge_refuses_folders_that_share_a_results_file(tmp_path, tiny_data, stand_in_grader):
+def test_folders_that_share_a_results_file_are_refused_before_a_shard_grades(
+    tmp_path, tiny_data, stand_in_grader
+):
+    """``ann lee`` and ``ann_lee`` would be graded into one results file: every shard refuses
+    before it grades (so does a one-machine `kws grade`), and nothing is written."""
     subs = _stand_in_class(tmp_path, ["ann lee", "ann_lee", "bob"])
-    _shards(subs, tiny_data, tmp_path / "out", stand_in_grader, 2)
-    _refusal(tmp_path / "out", "ann lee, ann_lee share one results file name (ann_lee.json)")
+    with pytest.raises(ValueError, match="'ann lee' and 'ann_lee' would share one results file"):
+        _shards(subs, tiny_data, tmp_path / "out", stand_in_grader, 2)
+    assert not (tmp_path / "out").exists()
 
 
 def test_kws_merge_says_what_to_do_without_a_traceback(tmp_path):

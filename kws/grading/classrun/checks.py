@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.grading.judge.notebook import holds_notebook, missing_test_data
+from kws.grading.records.gradebook import safe_name
 from kws.grading.records.grades import read_grades
 from kws.grading.season.apply import graded_assignments, kept_roster_names
 from kws.grading.season.inputs import SeasonInputs, check_class, read_season
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 def handin_folders(submissions_dir: Path) -> list[Path]:
     """The hand-in folders of `submissions_dir`, sorted by name (hidden folders left out);
-    FileNotFoundError / ValueError saying what the folder should hold."""
+    FileNotFoundError / ValueError saying what the folder should hold, or naming two folders
+    whose results files would be one (``dan x`` and ``dan_x``)."""
     submissions_dir = Path(submissions_dir).resolve()
     if not submissions_dir.is_dir():
         raise FileNotFoundError(
@@ -38,6 +40,15 @@ def handin_folders(submissions_dir: Path) -> list[Path]:
     if not students:
         raise ValueError(
             f"{submissions_dir} has no student folders; put each submission in its own folder"
+        )
+    by_file: dict[str, list[str]] = {}
+    for folder in students:  # results/<name>.json: one file a hand-in, or one overwrites another
+        by_file.setdefault(safe_name(folder.name), []).append(folder.name)
+    clash = next((names for names in by_file.values() if len(names) > 1), None)
+    if clash:
+        raise ValueError(
+            f"{submissions_dir}: the hand-in folders {' and '.join(map(repr, clash))} would share "
+            f"one results file ({safe_name(clash[0])}.json); rename one apart"
         )
     return students
 

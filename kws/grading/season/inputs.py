@@ -147,8 +147,8 @@ def _stranger(name: str, names: list[str]) -> str:
     guess = closest(name, names)
     hint = f"did you mean {guess!r}? " if guess else ""
     return (f"no hand-in folder is called {name!r}; {hint}names are the hand-in folders' "
-            "names, exactly (a student who has not handed in yet: give the --roster that "
-            "lists them)")  # fmt: skip
+            "names, exactly (a student with nothing handed in yet must be on the class "
+            "roster: kws grade --roster)")  # fmt: skip
 
 
 def _check_releases(season: SeasonInputs, graded: dict[str, set[str]]) -> None:
