@@ -429,9 +429,9 @@ def test_a_page_gives_the_students_own_due_date_and_every_time_in_the_courses_zo
     )
     late = replace(LATE, submitted="2026-10-06T05:30:00+00:00", due="2026-10-05T23:59:00-04:00")
     standing = Standing("graded", 8.0, 11.0, 7.0, late)
-    write_standings(grades, Standings({SPEC.name: {"title": "Notebook 01",
-                                                   "due": "2026-10-02T23:59:00-04:00"}},
-                                      {"eve": {SPEC.name: standing}}))  # fmt: skip
+    write_records(read_grades(grades), Standings({SPEC.name: {"title": "Notebook 01",
+                                                              "due": "2026-10-02T23:59:00-04:00"}},
+                                                 {"eve": {SPEC.name: standing}}), "kws season")  # fmt: skip
     between = datetime(2026, 10, 4, 12, 0, tzinfo=timezone.utc)  # after the class's, before hers
     page = write_feedback(grades, tmp_path / "out", now=between).pages[0].read_text()
     assert "· due 2026-10-05 23:59 EDT (your extension)</div>" in page

@@ -434,7 +434,8 @@ def test_each_card_says_final_or_raw_and_shows_both(tmp_path):
     """bob's notebook lost 3 points for lateness: the card's large figure is the final median
     (what the exports send), said so, with the raw median of the tests' points below it. A
     card showing "10 / 11 median · 100 % full marks" while bob has 7 would read as wrong."""
-    from kws.grading.records.standings import Late, Standing, Standings, write_standings
+    from kws.grading.records.standings import Late, Standing, Standings
+    from kws.grading.season.apply import write_records
 
     out = tmp_path / "grades"
     graded = []
@@ -453,7 +454,7 @@ def test_each_card_says_final_or_raw_and_shows_both(tmp_path):
         {"ann": {SPEC.name: Standing("graded", 11.0, 11.0, 11.0)},
          "bob": {SPEC.name: Standing("graded", 11.0, 11.0, 8.0, late)}},
     )  # fmt: skip
-    write_standings(out, standings)
+    write_records(read_grades(out), standings, "kws season")  # standings, gradebook, seal
     grades = with_standings(read_grades(out))
     assert score_distributions(grades)[SPEC.name] == ([11.0, 11.0], 11.0)
     assert score_distributions(grades, "final")[SPEC.name] == ([11.0, 8.0], 11.0)
