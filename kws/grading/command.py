@@ -22,6 +22,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kws.grading.testsets.split import Split
 
 PLUGIN = "kws.grading.plugin"
 # No caches written into the kit, and none of the instructor's own pytest plugins: random order,
@@ -36,15 +40,17 @@ def check_grading_data(
     *,
     dataset: str | None = None,
     tiers: Path | None = None,
-    course: Path | None = None,
+    split: Split | None = None,
+    split_from: Path | None = None,
 ) -> list[str]:
     """The grader options for this selection, once its data and tier sets are known to be fine,
-    with the Kaggle rule of `course` (a course file) when it sets one.
+    with Kaggle's rule when `split` is given (read from the course file `split_from`:
+    `kws.grading.season.course.kaggle_split`).
 
     Raises FileNotFoundError when `data` holds no test set of the selection, ValueError
-    (naming --tiers / --dataset) when an assignment's data has no tier set, and ValueError
-    naming `course` when it cannot be read or its public share would leave a part of an
-    assignment's graded items empty (`kws.grading.testsets.split.Split.counts`).
+    (naming --tiers / --dataset) when an assignment's data has no tier set, and SplitError
+    naming `split_from` when the split's public share would leave a part of an assignment's
+    graded items empty (`kws.grading.testsets.split.Split.counts`).
     """
     from kws.grading.judge.notebook import missing_test_data
     from kws.grading.judge.tiers import tier_set
@@ -64,28 +70,24 @@ def check_grading_data(
     options = ["--assignment", assignment] if assignment else []
     options += ["--dataset", dataset] if dataset else []
     options += ["--tiers", str(Path(tiers).resolve())] if tiers else []
-    return options + (_kaggle_options(course, data, gradable) if course is not None else [])
+    return options + (_kaggle_options(split, split_from, data, gradable) if split else [])
 
 
-def _kaggle_options(course: Path, data: Path, names: list[str]) -> list[str]:
-    """The grader's options for `course`'s Kaggle rule, once its share splits each of `names`'
-    graded items in `data` into two non-empty parts (ValueError naming `course` if not)."""
-    from kws.grading.season.course import read_course
+def _kaggle_options(split: Split, source: Path | None, data: Path, names: list[str]) -> list[str]:
+    """The grader's options for Kaggle's `split` (from the course file `source`), once it splits
+    each of `names`' graded items in `data` into two non-empty parts (SplitError naming `source`
+    if not)."""
     from kws.grading.testsets.layouts import layout_of
-    from kws.grading.testsets.split import Split, SplitError
+    from kws.grading.testsets.split import SplitError
     from kws.spec import ASSIGNMENTS
 
-    rules = read_course(course, sorted(ASSIGNMENTS))
-    if rules.public_share is None:
-        return []
-    split = Split(rules.public_share, rules.split_seed)
     for name in names:
         items = layout_of(ASSIGNMENTS[name]).graded_items(data)
         try:
             split.counts(items, f"{name}'s graded items in {data}")
         except SplitError as error:
-            raise SplitError(f"{course}: {error}") from None
-    return rules.grader_options()
+            raise SplitError(f"{source}: {error}" if source else str(error)) from None
+    return ["--public-share", str(split.share), "--split-seed", split.seed]
 
 
 def add_selection_options(command: argparse.ArgumentParser) -> None:

@@ -44,6 +44,7 @@ from kws.grading.records.gradebook import (
 )
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.season.apply import apply_season
+from kws.grading.season.course import kaggle_split
 from kws.grading.season.inputs import keep_season_files
 
 if TYPE_CHECKING:
@@ -208,7 +209,14 @@ def grade_batch(
     """
     submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
     students = handin_folders(submissions_dir)
-    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers, course=course)
+    options = check_grading_data(
+        data,
+        assignment,
+        dataset=dataset,
+        tiers=tiers,
+        split=kaggle_split(course),
+        split_from=course,
+    )
     if season is None:
         season = season_to_grade(submissions_dir, out_dir, data, assignment=assignment,
                                  course=course, times=times, file_times=file_times,

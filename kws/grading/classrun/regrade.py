@@ -22,6 +22,7 @@ from kws.grading.command import check_grading_data
 from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import Graded, safe_name, write_gradebook
 from kws.grading.season.apply import apply_season
+from kws.grading.season.course import kaggle_split
 
 HISTORY = "history"
 REGRADES = "regrades.csv"
@@ -115,7 +116,8 @@ def regrade_student(
     )  # fmt: skip
     # The course file given, else the one kept: its Kaggle rule, checked against the data.
     flags = check_grading_data(data, options.get("assignment"), **selection,
-                               course=season.course_file)  # fmt: skip
+                               split=kaggle_split(season.course_file),
+                               split_from=season.course_file)  # fmt: skip
     earlier = keep_earlier(out_dir, student)
     graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
                        pytest_args=flags, timeout=options.get("timeout", 3600.0))  # fmt: skip

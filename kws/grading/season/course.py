@@ -46,6 +46,7 @@ from kws.grading.records.files import decode_text
 from kws.grading.records.standings import Late
 from kws.grading.season.dates import DateError, toml_time
 from kws.grading.season.keys import check_keys, unknown, where
+from kws.grading.testsets.split import Split
 from kws.spec import ASSIGNMENTS, tomllib
 
 COUNTS = ("started_days", "hours")
@@ -86,12 +87,6 @@ class Course:
     split_seed: str = ""
     release: dict[str, datetime] = field(default_factory=dict)  # when each notebook came out
     text: str = field(default="", repr=False)  # the file as read, for the lines of messages
-
-    def grader_options(self) -> list[str]:
-        """The grader's options for the Kaggle rule, if the course file sets it."""
-        if self.public_share is None:
-            return []
-        return ["--public-share", str(self.public_share), "--split-seed", self.split_seed]
 
     def due_for(self, student: str, assignment: str) -> datetime | None:
         """`student`'s due date for `assignment` (an extension's, if granted), or None."""
@@ -274,8 +269,10 @@ def late_of(
     )
 
 
-def kaggle_options(course: Path | None) -> list[str]:
-    """The grader's options for the course file's Kaggle rule (none without one)."""
+def kaggle_split(course: Path | None) -> Split | None:
+    """The Kaggle rule's split the course file at `course` sets (``[gradescope] public_share``
+    and ``split_seed``), or None: no course file, or one without the rule."""
     if course is None:
-        return []
-    return read_course(course, sorted(ASSIGNMENTS)).grader_options()
+        return None
+    rules = read_course(course, sorted(ASSIGNMENTS))
+    return Split(rules.public_share, rules.split_seed) if rules.public_share is not None else None
