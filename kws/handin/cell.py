@@ -24,8 +24,9 @@ from kws.handin.notebook import HANDIN_TAG, cells_not_run
 from kws.spec import ASSIGNMENTS
 
 SAVE_FIRST = (
-    "✗ The saved {name} shows no code cell run: save the notebook (File > Save, or Ctrl+S), "
-    "then run this cell again. The grader reads the saved file, and so does this check."
+    "Not checked yet: the saved {name} shows no code cell run. Save the notebook (File > Save, "
+    "or Ctrl+S), then run this cell again: the grader reads the saved file, and so does this "
+    "check."
 )
 
 
@@ -51,8 +52,8 @@ def ready_to_hand_in(assignment: str, *, data: Path, outputs: Path) -> None:
             try:
                 notebook = _saved_notebook(spec)
             except FileNotFoundError as error:
-                print(f"✗ {error}. Run this cell in the notebook's own folder, or check it with "
-                      f"`kws handin {spec.notebook}` there.")  # fmt: skip
+                print(f"Not checked: {error}. Run this cell in the notebook's own folder, or "
+                      f"check it with `kws handin {spec.notebook}` there.")  # fmt: skip
                 return
             nb = read_notebook(notebook)
             code = [c for c in nb.cells if c.cell_type == "code"]
