@@ -51,8 +51,9 @@ class NotebookReport:
         notebook: the notebook as the student names it (relative to the hand-in folder).
         assignment: its assignment's name.
         lines: the checks, in order: the notebook itself, then the grader's tests.
-        later: {test name: points} of the tests that need the hidden labels or a GPU, which
-            the grader scores after the hand-in.
+        later: {test name: (points, why)} of the tests that need the hidden labels or a GPU,
+            which the grader scores after the hand-in (why: the reason the grader gave for
+            not running them here).
         notes: what the grader would flag for a person to look at.
         data: the data folder the model ran on (None when none was found).
         not_run: True when the grader's tests could not run (no data folder).
@@ -61,7 +62,7 @@ class NotebookReport:
     notebook: str
     assignment: str
     lines: list[Line] = field(default_factory=list)
-    later: dict[str, float] = field(default_factory=dict)
+    later: dict[str, tuple[float, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     data: Path | None = None
     not_run: bool = False
@@ -78,25 +79,15 @@ class NotebookReport:
         summary = f"{safe:g} of the {_points(total)} checked here are safe"
         if self.not_run:
             summary += "; the grader's tests did not run: none of their points is checked"
-        if self.later:
-            kinds: dict[str, float] = {}
-            for name, points in self.later.items():
-                kinds[_short(name)] = kinds.get(_short(name), 0) + points
-            after = ", ".join(f"{kind} ({_points(points)})" for kind, points in kinds.items())
-            summary += f"; graded after you hand in: {after}"
-        return "\n".join([*out, f"{INDENT}{summary}."])
+        reasons: dict[str, float] = {}
+        for points, why in self.later.values():
+            reasons[why] = reasons.get(why, 0) + points
+        after = [f"{INDENT}{_points(points)} more {why}." for why, points in reasons.items()]
+        return "\n".join([*out, f"{INDENT}{summary}.", *after])
 
 
 def _points(points: float) -> str:
     return f"{points:g} point{'' if points == 1 else 's'}"
-
-
-def _short(name: str) -> str:
-    """What a test grades, from its name: up to its parenthesis, parameter or colon
-    ("Accuracy on the hidden test labels", "Re-training")."""
-    for mark in (" (", " [", ":"):
-        name = name.split(mark)[0]
-    return name
 
 
 def notebook_lines(notebook: Path) -> list[Line]:

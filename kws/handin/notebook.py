@@ -37,7 +37,7 @@ def course_notebooks(path: Path) -> tuple[Path, list[Found]]:
         path: a notebook (its folder is the hand-in) or a folder of them.
 
     Returns:
-        (the hand-in folder, [`Found`] in the order of the assignments' names).
+        (the hand-in folder, [`Found`] in the order of the course's notebook names).
 
     Raises:
         FileNotFoundError: `path` does not exist, or holds no course notebook (the message
@@ -56,8 +56,7 @@ def course_notebooks(path: Path) -> tuple[Path, list[Found]]:
             )
         return path.parent, [Found(spec, path)]
     found = []
-    for name in sorted(ASSIGNMENTS):
-        spec = ASSIGNMENTS[name]
+    for spec in sorted(ASSIGNMENTS.values(), key=lambda spec: spec.notebook):
         try:
             found.append(Found(spec, find_notebook(path, spec.notebook, _classes(spec))))
         except FileNotFoundError:

@@ -40,7 +40,7 @@ from kws.spec import Spec, graded_test_folders
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
 # Why an accuracy test is skipped by --handin (`kws handin`), once its file and model are fine.
-ACCURACY_AFTER_HAND_IN = "the accuracy needs the hidden test labels: it is graded after you hand in"
+ACCURACY_AFTER_HAND_IN = "graded after you hand in: the accuracy needs the hidden test labels"
 
 
 class Grading(ChildFacts, HandinFiles):
