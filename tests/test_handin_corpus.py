@@ -6,6 +6,8 @@ reason. The cases it leaves out need the hidden labels (a predictions.csv that i
 model's: graded after the hand-in), or test the sandbox against attacks.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from corpus_attacks import Context
 from grader_corpus import TESTS, build_corpus
@@ -46,10 +48,13 @@ def corpus(reference_submission, tiny_data, tmp_path_factory):
     context = Context(data=tiny_data, repo=root, results_dir=root / "results", port=0)
     built = build_corpus(reference_submission, root / "cases", context, only=CASES)
     data = tiny_data / "speaker_features"  # a student's own copy: its labels are not read
-    return {
-        name: (case, check_handin(root / "cases" / name, data=data, zip_path=root / f"{name}.zip"))
-        for name, case in built.items()
-    }
+
+    def check(name: str):
+        return check_handin(root / "cases" / name, data=data, zip_path=root / f"{name}.zip")
+
+    with ThreadPoolExecutor(2) as pool:  # a grader and its child each
+        reports = dict(zip(built, pool.map(check, built), strict=True))
+    return {name: (case, reports[name]) for name, case in built.items()}
 
 
 @pytest.mark.parametrize("name", CASES)
