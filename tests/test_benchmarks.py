@@ -465,3 +465,24 @@ def test_the_suite_timing_clones_the_kit_and_runs_the_readmes_command(tmp_path):
     assert list(section["slowest_files"]) == ["tests/test_tiers.py"]
     assert "passed" in section["outcome"]
     assert (tmp_path / "w" / "run-1" / "README.md").is_file()  # a clone, not the checkout
+
+
+def test_the_handin_benchmark_times_a_passing_check_and_publishes_it(tmp_path):
+    """bench_handin.py: notebook 02's reference hand-in, executed on the tiny data, checked by
+    `kws handin` (every line must pass, or the benchmark stops), its time published into the
+    figures file it is given, never the kit's."""
+    script = BENCHMARKS / "bench_handin.py"
+    published = tmp_path / "figures.json"
+    kit_figures = (BENCHMARKS.parent / "kws" / "figures.json").read_bytes()
+    done = subprocess.run(
+        [sys.executable, str(script), "--repeat", "1", "--figures", str(published)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=1200,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    section = json.loads(published.read_text())["handin"]
+    assert section["synthetic"] and section["repeat"] == 1 and section["wall_seconds"] > 0
+    assert section["runs_wall_seconds"] == [section["wall_seconds"]]
+    assert section["cores"] == os.cpu_count() and len(section["load_average"]) == 2
+    assert "kws handin on notebook 02: median" in done.stdout
+    assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures

@@ -16,6 +16,7 @@ import pytest
 
 from kws.grading.judge.accuracy import (
     AccuracyError,
+    check_scorable,
     csv_accuracy,
     disagreement_message,
     model_accuracy,
@@ -33,11 +34,13 @@ from kws.grading.protocol.child_run import Retraining
 from kws.grading.protocol.handin import relative
 from kws.grading.sandbox.supervise import Limits
 from kws.grading.testsets.hidden import HiddenTest
-from kws.grading.testsets.layouts import hidden_test, layout_of
+from kws.grading.testsets.layouts import hidden_test, layout_of, public_test
 from kws.grading.testsets.split import PartAccuracy, Split, graded_correct, part_accuracy
 from kws.spec import Spec, graded_test_folders
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
+# Why an accuracy test is skipped by --handin (`kws handin`), once its file and model are fine.
+ACCURACY_AFTER_HAND_IN = "graded after you hand in: the accuracy needs the hidden test labels"
 
 
 class Grading(ChildFacts, HandinFiles):
@@ -70,7 +73,9 @@ class Grading(ChildFacts, HandinFiles):
         self.data = config.getoption("--data")
         self.report: GradescopeReport = config.pluginmanager.get_plugin("kws-gradescope")
         self.tier_sets: dict[str, TierSet] = config.stash.get(TIER_SETS, {})
-        self.device = "cuda" if cuda_available() else "cpu"
+        self.handin = config.getoption("--handin")  # `kws handin`: --data is the student's
+        # kws handin runs the model where a grader without a GPU does (Gradescope's): the CPU
+        self.device = "cuda" if cuda_available() and not self.handin else "cpu"
         self.retrain_device = config.getoption("--retrain-device")
         self.threads = config.getoption("--child-threads")
         self.limits = Limits(
@@ -84,10 +89,12 @@ class Grading(ChildFacts, HandinFiles):
 
     def hidden_test(self, spec: Spec) -> HiddenTest:
         """`spec`'s hidden test set (read once per run by its data layout): the inputs file for
-        the child, the labels kept here."""
+        the child, the labels kept here; with ``--handin``, the student's own copy of the test
+        set, without labels (`kws.grading.testsets.layouts.public_test`)."""
         if spec.name not in self._hidden:
             out_file = self.tmp / f"{spec.name}_inputs.bin"
-            self._hidden[spec.name] = hidden_test(spec, self.data, out_file)
+            read = public_test if self.handin else hidden_test  # --handin: the student's data
+            self._hidden[spec.name] = read(spec, self.data, out_file)
         return self._hidden[spec.name]
 
     def child(self, spec: Spec):
@@ -191,8 +198,13 @@ class Grading(ChildFacts, HandinFiles):
         the hand-in's predictions.csv checked against the child's re-run of a secret sample
         (`kws.grading.judge.accuracy`); under the Kaggle rule, the held-out part's (`_parts`).
         A test failure says why there is none (the model did not run, the file cannot be
-        scored, or it is not what the model predicts)."""
+        scored, or it is not what the model predicts). Without labels (``--handin``), the test
+        fails for those reasons the labels do not decide (`check_scorable`), and is skipped
+        otherwise."""
         report = self.loaded_model(child, task)
+        if not hidden.labelled:  # --handin: the student's own data, no labels
+            self._scorable(spec, report, hidden, task)
+            pytest.skip(ACCURACY_AFTER_HAND_IN)
         try:
             if not spec.accuracy.from_csv:
                 accuracy = model_accuracy(hidden, report, task)
@@ -219,6 +231,15 @@ class Grading(ChildFacts, HandinFiles):
         if self.split is not None:
             return self._parts(spec, task, check.correct, False).held_out
         return check.accuracy
+
+    def _scorable(self, spec: Spec, report: dict, hidden: HiddenTest, task: str) -> None:
+        """Fail as the accuracy test would fail for a reason the labels do not decide
+        (`check_scorable`): ``kws handin`` runs the accuracy tests this far."""
+        try:
+            path = self.predictions_csv(spec, task)
+            check_scorable(spec.accuracy, path, self.submission, hidden, report, task)
+        except AccuracyError as error:
+            pytest.fail(str(error))
 
     def _parts(
         self, spec: Spec, task: str, correct: dict[str, bool], private_set: bool
