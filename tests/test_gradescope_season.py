@@ -170,8 +170,13 @@ def test_run_autograder_applies_the_course_file_with_gradescopes_metadata(tmp_pa
     with zipfile.ZipFile(path) as archive:
         archive.extractall(root / "source")
     (root / "source" / "run_autograder").chmod(0o755)
-    (root / "venv" / "bin").mkdir(parents=True)
-    (root / "venv" / "bin" / "python").symlink_to(sys.executable)  # the kit: the zip's own
+    # Gradescope's venv: this Python, started by a script. A link to it would not do from inside
+    # a venv: Python finds its venv by the pyvenv.cfg beside the link, so it would start the base
+    # interpreter without the venv's packages. (The kit it grades with: the zip's own.)
+    python = root / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
     (root / "submission").mkdir()  # a hand-in without the notebook: graded quickly
     counted = {"score": 7.0, "tests": [], "output": "kept",
                "extra_data": {"attempt": {"counted": True}}}  # fmt: skip

@@ -364,6 +364,7 @@ def test_the_docs_carry_the_shipped_array_script():
 
 
 @pytest.mark.slow
+@pytest.mark.full  # a one-node cluster started for it; the shards as processes run by default
 def test_slurm_array_grades_the_shards_and_a_dependent_job_merges_them(
     course, one_machine, tmp_path
 ):
