@@ -186,33 +186,42 @@ class Grading(ChildFacts, HandinFiles):
 
     def accuracy(self, spec: Spec, child, hidden: HiddenTest, task: str) -> float:
         """`task`'s accuracy on the hidden test set, from where `spec` says ([accuracy]): the
-        child's predictions of every input (of the private test set's when there is one, with
-        the public accuracy beside it in the output, `kws.grading.judge.public_gap`), or the hand-in's predictions.csv checked against
-        the child's re-run of a secret sample (`kws.grading.judge.accuracy`); a test failure saying
-        why there is none (the model did not run, the file cannot be scored, or it is not what
-        the model predicts)."""
+        child's predictions of every input, or the hand-in's predictions.csv checked against the
+        child's re-run of a secret sample (`kws.grading.judge.accuracy`). With a private test set
+        (`HiddenTest.has_private`), the model's accuracy on it is the grade in either case, and
+        the public accuracies beside it go in the output (a gap too large to be chance is a
+        review finding, `kws.grading.judge.public_gap`). A test failure saying why there is none
+        (the model did not run, the file cannot be scored, or it is not what the model
+        predicts)."""
         report = self.loaded_model(child, task)
+        csv = None
         try:
-            if not spec.accuracy.from_csv:
-                accuracy = model_accuracy(hidden, report, task)
-                notes, review = public_gap(hidden, report["predictions"], spec.notebook, task)
-                for note in notes:
-                    self.report.add_output(note)
-                if review:
-                    self.report.add_finding("review", review)
-                if self.split is None:
-                    return accuracy
-                return self._private(spec, task, graded_correct(hidden, report["predictions"]))
-            path = self.predictions_csv(spec, task)
-            check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
+            if spec.accuracy.from_csv:
+                path = self.predictions_csv(spec, task)
+                check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
+                if not check.passed:
+                    pytest.fail(disagreement_message(check, relative(path, self.submission), task))
+                csv = check.accuracy
+            else:
+                model_accuracy(hidden, report, task)  # AccuracyError when the model gave none
         except AccuracyError as error:
             pytest.fail(str(error))
-        if not check.passed:
-            shown = relative(path, self.submission)
-            pytest.fail(disagreement_message(check, shown, task))
-        if self.split is not None:
-            return self._private(spec, task, check.correct)
-        return check.accuracy
+        predictions = report["predictions"]
+        items = layout_of(spec).items_name
+        notes, review = public_gap(hidden, predictions, spec.notebook, task, items, csv)
+        for note in notes:
+            self.report.add_output(note)
+        if review:
+            self.report.add_finding("review", review)
+        graded_by_model = csv is None or hidden.has_private
+        if self.split is not None:  # the Kaggle rule splits the graded items in two parts
+            correct = graded_correct(hidden, predictions) if graded_by_model else check.correct
+            return self._private(spec, task, correct)
+        if not graded_by_model:
+            return csv
+        if csv is not None:  # the file's accuracy on the public test set: the leaderboard's
+            self.public[(spec.name, task)] = csv
+        return hidden.accuracy(predictions)
 
     def _private(self, spec: Spec, task: str, correct: dict[str, bool]) -> float:
         """The Kaggle rule (`kws.grading.testsets.split`): the public part's accuracy goes in the

@@ -41,8 +41,10 @@ class Layout(abc.ABC):
             with a gain each; the model is called as ``model(waves (B, S))``) or
             ``"features"`` (frames (T, F) per item; ``model(x (B, T, F), lengths (B,))``,
             padded with -20).
+        items_name: what the test set's items are called in the results ("clips").
 
-    The abstract members below are the protocol; `retraining_data` has a default.
+    The abstract members below are the protocol; `retraining_data`, `private_set` and
+    `private_set_size` have defaults.
 
     Args:
         spec: the assignment's spec.
@@ -59,6 +61,7 @@ class Layout(abc.ABC):
     """
 
     input_kind: ClassVar[str]
+    items_name: ClassVar[str] = "items"  # what the results call the test set's items
 
     def __init__(self, spec: Spec):
         self.spec = spec
@@ -110,6 +113,18 @@ class Layout(abc.ABC):
         from (``hidden_test(..., sample=n)``); by default `test_set_size`, for a layout whose
         size is counted in items."""
         return self.test_set_size(data)
+
+    def private_set(self, data: Path) -> Path | None:
+        """Where the private test set in `data` is (data the students never had, graded in
+        place of the public test set: `HiddenTest.private`), or None when `data` holds none;
+        by default None: a layout without one is graded on its public test set, which the
+        grader says to the instructor and every student."""
+        return None
+
+    def private_set_size(self, data: Path) -> int:
+        """The private test set's part of `test_set_size` (0 without one): graded whole, while
+        a sample (``hidden_test(..., sample=n)``) is drawn from the rest."""
+        return 0
 
     @abc.abstractmethod
     def label_folders(self, data: Path) -> list[Path]:
