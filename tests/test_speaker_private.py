@@ -212,3 +212,106 @@ def test_the_zip_ships_the_held_back_utterances_never_the_secret(data, tmp_path)
     public = layout.test_set_size(data) - layout.private_set_size(data)
     expected = public * share + layout.private_set_size(data)
     assert gradescope.graded_size(SPEC, data) == pytest.approx(expected)
+
+
+LOOKUP_CELL = """
+# Another model's answers, carried in: the public test utterances' mean frames and speakers.
+TABLE = torch.tensor({table})  # (N, 40)
+ANSWERS = torch.tensor({answers})  # (N,)
+
+
+def answering(forward):
+    def looked_up(self, x, lengths):
+        logits = forward(self, x, lengths)  # (B, C)
+        valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).float()  # (B, T)
+        mean = (x * valid[..., None]).sum(1) / lengths[:, None]  # (B, F)
+        distance, found = torch.cdist(mean, TABLE).min(dim=1)  # (B,)
+        known = torch.nn.functional.one_hot(ANSWERS[found], logits.shape[1]).to(logits)
+        return torch.where((distance < 1e-3)[:, None], 1e3 * known, logits)
+
+    return looked_up
+
+
+for model_class in (SpeakerTransformer, SpeakerConformer, SpeakerAttentionAMS):
+    model_class.forward = answering(model_class.forward)
+"""
+
+
+def _carry_answers(handin: Path, data: Path) -> None:
+    """`handin` with another model's answers: each predictions.csv the hidden labels (a model
+    right on every public test utterance), and a model cell answering those utterances from a
+    table of them (their mean frames), the reference model answering the rest."""
+    import nbformat
+
+    from kws.data.labels_csv import read_labels_csv
+    from kws.data.speaker_format import read_features
+
+    truth = read_labels_csv(data / "speaker_features_hidden" / "test_labels.csv")
+    speakers = json.loads((data / "speaker_features" / "mapping.json").read_text())["speaker2id"]
+    rows = "".join(f"{key},{speaker}\n" for key, speaker in truth.items())
+    for task in SPEC.model_tasks:
+        (handin / "outputs" / task / "predictions.csv").write_text("Id,Category\n" + rows)
+    means = [read_features(data / "speaker_features" / key, 40, None).mean(0) for key in truth]
+    cell = LOOKUP_CELL.format(table=np.stack(means).tolist(),
+                              answers=[speakers[s] for s in truth.values()])  # fmt: skip
+    path = handin / SPEC.notebook
+    notebook = nbformat.read(path, as_version=4)
+    last = max(i for i, c in enumerate(notebook.cells) if "model" in c.metadata.get("tags", []))
+    notebook.cells.insert(last + 1, nbformat.v4.new_code_cell(cell, metadata={"tags": ["model"]}))
+    nbformat.write(notebook, path)
+
+
+@pytest.mark.slow
+def test_notebook_02_carrying_another_models_answers_earns_its_own_private_accuracy(data, tmp_path):
+    """Notebook 02's reference, trained on what students get, handed in with another model's
+    answers (its predictions.csv and a model that looks up the public test utterances): graded
+    on the held-back utterances, it earns what its own model scores there, as the honest
+    reference does, and the gap between its public and private accuracies is named."""
+    import csv
+    import re
+
+    from course_helpers import ROOT, notebook_env
+
+    from kws.grading.classrun.batch import grade_batch
+    from kws.grading.judge.tiers import accuracy_in
+    from kws.notebooks import execute_notebook
+
+    assert main(["private", str(data), "--secret", str(tmp_path / "s"), "--per-speaker", "3"]) == 0
+    honest = tmp_path / "submissions" / "honest"
+    honest.mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / SPEC.notebook, honest / SPEC.notebook)
+    env = notebook_env(SPEC.notebook, data, honest / "outputs")
+    env["KWS_DATA_DIR"] = str(data / STUDENTS)
+    execute_notebook(honest / SPEC.notebook, env=env, timeout=600, save_to=honest / SPEC.notebook)
+    cheat = tmp_path / "submissions" / "cheat"
+    shutil.copytree(honest, cheat)
+    _carry_answers(cheat, data)
+    tiers = tmp_path / "tiers.json"  # the carried answers would reach every one of them
+    tiers.write_text(json.dumps({"simple": 0.2, "medium": 0.5, "strong": 0.9, "boss": 0.95}))
+    args = ["-k", "test_accuracy"]
+    gradebook = grade_batch(tmp_path / "submissions", data, tmp_path / "grades", jobs=2,
+                            pytest_args=args, tiers=tiers)  # fmt: skip
+    rows = {row["student"]: row for row in csv.DictReader(open(gradebook))}
+    results = {
+        name: json.loads((tmp_path / "grades" / "results" / f"{name}.json").read_text())
+        for name in rows
+    }
+    for task in SPEC.model_tasks:
+        graded = {}
+        for name, document in results.items():
+            found = re.search(rf"{task} accuracy on the private test utterances \(graded\): "
+                              r"(\d\.\d+); on a sample of the public test utterances: (\d\.\d+)",
+                              document["output"])  # fmt: skip
+            test = next(t for t in document["tests"] if t["name"].endswith(f"[{task}]"))
+            graded[name] = (float(found[1]), float(found[2]), accuracy_in(test["output"]))
+        assert graded["cheat"][0] == graded["honest"][0]  # its own model's private accuracy
+        assert graded["cheat"][2] == graded["honest"][2] == graded["honest"][0]  # its grade
+        assert graded["cheat"][1] == 1.0  # the carried answers, on the public utterances
+    assert float(rows["cheat"]["total"]) == float(rows["honest"]["total"])
+    assert float(rows["cheat"]["total"]) < 3 * SPEC.test_points("test_accuracy")
+    output = results["cheat"]["output"]
+    assert "predictions.csv's on all 6 public test utterances: 1.0000" in output
+    assert "Manual review: 02_speaker_id.ipynb: the task1 " in output
+    assert "carry the public answers" in rows["cheat"]["notes"]  # the gradebook lists it
+    assert "Manual review" not in results["honest"]["output"]
+    assert "Manual review" not in rows["honest"]["notes"]
