@@ -1,7 +1,8 @@
 """The `kws` verbs that prepare a course, added by `kws.cli` to its "prepare a course" group
 (with `kws gradescope`, from `kws.grading.publish.gradescope.cli`):
 
-    kws release OUT                        the student bundle (`kws.release`)
+    kws release OUT [--data DATA]          the student bundle (`kws.release`), and which data
+                                           students get
     kws release SOLUTIONS ASSIGNMENTS      the student notebooks (`kws.notebooks`) [--check]
     kws private DATA --secret FILE         the private test sets: a secret variant of the
                                            keyword clips, speaker utterances held back
@@ -26,7 +27,9 @@ def _release(args: argparse.Namespace) -> int:
         raise ValueError("give OUT (the student bundle) or SOLUTIONS ASSIGNMENTS (the student "
                          "notebooks)")  # fmt: skip
     bundle_only = [
-        f"--{o.replace('_', '-')}" for o in ("solutions", "kit_url", "force") if getattr(args, o)
+        f"--{o.replace('_', '-')}"
+        for o in ("solutions", "kit_url", "force", "data")
+        if getattr(args, o)
     ]
     if bundle_only:
         raise ValueError(f"{', '.join(bundle_only)} is for the bundle (kws release OUT), not for "
@@ -47,12 +50,17 @@ def _bundle(args: argparse.Namespace) -> int:
 
     if args.check:
         raise ValueError("--check compares SOLUTIONS with ASSIGNMENTS; give both folders")
+    from kws.grading.testsets.public_only import handout
+
+    if args.data is not None and not args.data.is_dir():
+        raise FileNotFoundError(f"--data {args.data}: no such folder (the grader's --data)")
     written = build_bundle(
         args.paths[0], solutions=args.solutions, kit_url=args.kit_url, force=args.force
     )
     for path in written:
         print(f"wrote {path}")
     print(f"hand out {written[-1]} (or the folder {args.paths[0]}): never solutions/ or grader/")
+    print("\n".join(handout(args.data)))
     return 0
 
 
@@ -155,6 +163,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     release.add_argument("--solutions", type=Path,
                          help="bundle: the solution notebooks (default: the kit's solutions/)")  # fmt: skip
+    release.add_argument("--data", type=Path,
+                         help="bundle: the grader's data folder, to say which of its folders "
+                         "students get and which stay with the grader")  # fmt: skip
     release.add_argument("--kit-url",
                          help="bundle: where the notebooks install the kit from (default: the "
                          "archive in the bundle, next to them)")  # fmt: skip

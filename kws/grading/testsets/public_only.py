@@ -5,7 +5,8 @@ set (`kws.grading.testsets.layouts.base.Layout.private_set`: a keyword test set'
 ``<folder>_private/``, speaker ID's held-back utterances), and ``kws private`` writes one. A run
 whose data has none is still graded, on the public test set, and says so: in the first lines of
 ``kws grade``, ``kws gradescope`` and ``pytest grader/``, and in every student's results
-(`warning`). Nothing here imports torch.
+(`warning`); `kws release` says which data students get and which stays with the grader
+(`handout`). Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -55,3 +56,39 @@ def command_warning(data: Path, assignment: str | None = None) -> str | None:
     naming `data` in the command; None when each has one."""
     names = public_only(Path(data), [assignment] if assignment else None)
     return warning(names, data) if names else None
+
+
+def handout(data: str | Path | None = None) -> list[str]:
+    """Which data the students get and which stays with the grader, as lines to print after the
+    bundle: for the grader's data folder `data`, by its folders (each notebook's private test
+    set, `kws.grading.testsets.layouts.base.Layout.private_set`, or the warning that it has
+    none); without `data`, how `kws private` makes them."""
+    from kws.data.speaker_private import students_folder
+
+    if data is None:
+        return [
+            "the data: students download Speech Commands in the notebooks and get the HW4 "
+            "folder from you; hand out the speaker_features_students/ folder that "
+            f"`{make_private_command('DATA')}` writes (utterances of every speaker held back), "
+            "and keep DATA, with its private test sets and hidden labels, with the grader "
+            "(`kws release OUT --data DATA` names the folders)"
+        ]
+    data, given, kept, public = Path(data), [], set(), []
+    for name, spec in ASSIGNMENTS.items():
+        layout = layout_of(spec)
+        if layout.missing(data) is not None:
+            continue
+        kept |= {p for p in layout.label_folders(data) if p.exists()}
+        if layout.private_set(data) is None:
+            public.append(name)
+        folder = spec.data.get("folder")
+        if folder:  # a folder the instructor hands out (else the notebook downloads its data)
+            given.append(f"{students_folder(data / folder)} (as the notebook's {folder}/)")
+    lines = []
+    if given:
+        lines.append(f"hand out to students: {', '.join(dict.fromkeys(given))}")
+    if kept:
+        lines.append(f"keep with the grader, never hand out: {', '.join(map(str, sorted(kept)))}")
+    if public:
+        lines.append(warning(public, data))
+    return lines
