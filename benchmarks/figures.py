@@ -9,7 +9,8 @@
 - ``bench_demo.py --publish``: ``demo``;
 - ``bench_grading_memory.py --publish``: ``grading``;
 - ``bench_report.py --publish``: ``report``;
-- ``bench_private_variant.py --publish``: ``private_variant``.
+- ``bench_private_variant.py --publish``: ``private_variant``;
+- ``bench_speaker_private.py --publish``: ``speaker_private``.
 
     python benchmarks/figures.py    # publish the real-speech rows of results/ again
 
