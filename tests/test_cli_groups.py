@@ -89,6 +89,7 @@ ARGUMENTS = [
         None,
         None,
     ),
+    ("release", ("--data",), "data", None, None, False, None, "Path"),
     ("release", ("--check",), "check", False, None, False, 0, None),
     ("release", ("--force",), "force", False, None, False, 0, None),
     ("release", ("--kit-url",), "kit_url", None, None, False, None, None),
