@@ -15,7 +15,7 @@ every name it samples). Usage:
 
     python benchmarks/bench_grading_memory.py --data TINY_DATA --submission HANDIN --work DIR
         [--clips 4890] [--utterances 8000] [--mean-frames 775] [--distinct 200]
-        [--assignment speaker_id] [--private-utterances 1200]
+        [--assignment speaker_id] [--private-utterances 600]
         [--cpu 0.5]   # half a CPU: a cgroup v1/v2 CPU quota when writable, else 1 core (said)
         [--python PYTHON]   # grade with another environment (e.g. torch's CPU build)
         [--child-timeout 1800] [--keep-data]
@@ -291,7 +291,7 @@ def main() -> int:
         type=int,
         default=0,
         help="speaker ID's private test set: this many held-back utterances (kws private's "
-        "default holds back 1,200 of the real folder: 2 of each of 600 speakers)",
+        "default holds back 600 of the real folder: 1 of each of 600 speakers)",
     )
     parser.add_argument(
         "--python", default=sys.executable, help="the interpreter that grades (its torch build)"

@@ -191,7 +191,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                          help="the course's HW4 folder under DATA (default: %(default)s)")  # fmt: skip
     held = speaker.add_mutually_exclusive_group()
     held.add_argument("--per-speaker", type=int, metavar="N",
-                      help="hold back N utterances of every speaker (default: 2)")  # fmt: skip
+                      help="hold back N utterances of every speaker (default: 1)")  # fmt: skip
     held.add_argument("--share", type=float, metavar="F",
                       help="hold back this share of every speaker's utterances (e.g. 0.05)")  # fmt: skip
     private.set_defaults(run=_private)

@@ -14,7 +14,7 @@ import pytest
 
 from kws.cli import main
 from kws.data.speaker_format import read_speaker_folder
-from kws.data.speaker_private import MARKER, held_back_counts
+from kws.data.speaker_private import MARKER, PER_SPEAKER, held_back_counts
 from kws.grading.judge.accuracy import csv_accuracy
 from kws.grading.judge.public_gap import PUBLIC_GAP, allowed_gap, public_gap
 from kws.grading.protocol.inputs import inputs_header
@@ -48,13 +48,13 @@ def test_kws_private_holds_back_utterances_of_every_speaker(data, tmp_path, caps
     secret = tmp_path / "keep" / "course.secret"
     assert main(["private", str(data), "--secret", str(secret)]) == 0
     said = capsys.readouterr().out
-    assert "wrote a new course secret" in said and "held back 12 training utterances" in said
-    assert f"hand out {data / STUDENTS} (30 training utterances" in said
+    assert "wrote a new course secret" in said and "held back 6 training utterances" in said
+    assert f"hand out {data / STUDENTS} (36 training utterances" in said
     assert f"keep {data / 'speaker_features'}, {data / PRIVATE}" in said
     whole, students, private = (
         _listing(data / name) for name in ("speaker_features", STUDENTS, PRIVATE)
     )
-    assert set(private) == set(whole) and all(len(utts) == 2 for utts in private.values())
+    assert set(private) == set(whole) and all(len(utts) == PER_SPEAKER for utts in private.values())
     for speaker, utts in whole.items():
         assert sorted(students[speaker] + private[speaker]) == utts
     for folder in (STUDENTS, PRIVATE):
@@ -69,7 +69,7 @@ def test_kws_private_holds_back_utterances_of_every_speaker(data, tmp_path, caps
     one = next(iter(held))  # hard links, not copies, where the file system allows
     assert os.path.samefile(data / PRIVATE / one, data / "speaker_features" / one)
     how = (data / PRIVATE / MARKER).read_text()
-    assert secret.read_text().strip() not in how and '"per_speaker": 2' in how
+    assert secret.read_text().strip() not in how and f'"per_speaker": {PER_SPEAKER}' in how
 
 
 def test_the_secret_alone_decides_what_is_held_back(data, tmp_path):

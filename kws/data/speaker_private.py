@@ -17,7 +17,7 @@ hard links where the file system allows (no copy of the data), else copies.
 Which utterances are held back depends on the secret alone: each speaker's utterances are
 ranked by SHA-256(secret, speaker, file name), and the first ones are held back, a count or a
 share of them (`held_back_counts`). The same secret holds back the same utterances again, and
-a larger count holds back a superset. Numpy-free and torch-free: the JSON files and links only.
+a larger count holds back a superset. No torch: the JSON files and links only.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ from kws.data.speaker_format import SpeakerFolder, read_speaker_folder
 
 STUDENTS_SUFFIX = "_students"  # speaker_features -> speaker_features_students
 MARKER = "HELD_BACK.json"  # in a private folder `kws private` wrote: how, not the secret
-PER_SPEAKER = 2  # held-back utterances per speaker unless the instructor says otherwise
+# Held-back utterances per speaker unless the instructor says otherwise: 600 of the real folder,
+# which the grading child re-runs beside its 400-utterance sample within Gradescope's default
+# 10 minutes (more cost about 0.15 CPU-s each); a larger set is steadier (benchmarks/README.md).
+PER_SPEAKER = 1
 
 
 @dataclass(frozen=True)
