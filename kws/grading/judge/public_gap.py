@@ -49,21 +49,32 @@ def public_gap(
     task: str,
     items: str = "clips",
     csv_accuracy: float | None = None,
+    *,
+    compared: float | None = None,
 ) -> tuple[list[str], str | None]:
     """What the results say about the private test set: notes for the run's output (the private,
     graded, and public accuracies of `task`'s `predictions`, and `csv_accuracy`, the hand-in's
     predictions.csv's on every public test item, when given), and a review finding's sentence
     when a public one leads by more than `allowed_gap` (else None); ([], None) without a private
-    set. `items`: what the test set holds, for the sentences ("clips", "utterances")."""
+    set. `items`: what the test set holds, for the sentences ("clips", "utterances").
+
+    `compared`: under the Kaggle rule, the accuracy on the public part of the private test set
+    (`kws.grading.testsets.split`), stated and compared in place of the whole private set's,
+    which together with the public part's would give the held-out part's away before the due
+    date. The standard errors are still counted on the whole private set: on a public share of
+    0.3 of the real 4,890 clips, at an accuracy near 0.9, one standard error of the difference
+    grows from 1.0 to about 1.2 points, so three of them come to about 0.7 points more than
+    `PUBLIC_GAP` allows for: an honest model is flagged a little more often (a binomial
+    estimate, not a measurement)."""
     public = hidden.public_accuracy(predictions)
     if public is None:
         return [], None
-    private = hidden.accuracy(predictions)
+    private = hidden.accuracy(predictions) if compared is None else compared
     n_private = int(hidden.private.sum())
-    note = (
-        f"{notebook}: {task} accuracy on the private test {items} (graded): {private:.4f}; on "
-        f"a sample of the public test {items}: {public:.4f}"
-    )
+    which = f"private test {items} (graded)" if compared is None else (
+        f"public part of the private test {items}")  # fmt: skip
+    note = f"{notebook}: {task} accuracy on the {which}: {private:.4f}; on a sample of the " + (
+        f"public test {items}: {public:.4f}")  # fmt: skip
     if csv_accuracy is not None:
         total = len(hidden.test_labels)
         note += f"; predictions.csv's on all {total:,} public test {items}: {csv_accuracy:.4f}"
@@ -76,9 +87,10 @@ def public_gap(
     gap, allowed, lead, who, model = max(gaps, key=lambda g: g[0] - g[1])
     if gap <= allowed:
         return [note + "."], None
+    ones = "private ones" if compared is None else "public part of the private ones"
     review = (
         f"{notebook}: {who} {lead:.4f} on the public test {items} but {model}"
-        f"{private:.4f} on the private ones the students do not have, {100 * gap:.1f} points "
+        f"{private:.4f} on the {ones} the students do not have, {100 * gap:.1f} points "
         f"apart (honest models stay within {100 * allowed:.0f} at these sizes); it may carry "
         "the public answers rather than earn them. Its grade is the private accuracy"
     )

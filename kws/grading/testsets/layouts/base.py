@@ -43,8 +43,8 @@ class Layout(abc.ABC):
             padded with -20).
         items_name: what the test set's items are called in the results ("clips").
 
-    The abstract members below are the protocol; `retraining_data`, `private_set` and
-    `private_set_size` have defaults.
+    The abstract members below are the protocol; `retraining_data`, `private_set`,
+    `private_set_size`, `graded_items` and `public_test` have defaults.
 
     Args:
         spec: the assignment's spec.
@@ -125,6 +125,39 @@ class Layout(abc.ABC):
         """The private test set's part of `test_set_size` (0 without one): graded whole, while
         a sample (``hidden_test(..., sample=n)``) is drawn from the rest."""
         return 0
+
+    def graded_items(self, data: Path) -> int:
+        """How many items of `data` the accuracy is graded on (0 without a test set): what the
+        Kaggle rule splits (`kws.grading.testsets.split`); by default the private test set's
+        when there is one (`private_set_size`: the public sample beside it only measures the
+        gap), else `test_set_items`."""
+        return self.private_set_size(data) or self.test_set_items(data)
+
+    def public_test(self, data: Path, out_file: Path, count: int) -> HiddenTest:
+        """The student's own copy of the test set under `data` (their ``DATA_DIR``), for
+        ``kws handin``, which checks a hand-in as the grader reads it before it is handed in:
+        the inputs of `count` test items (`input_kind`, as `hidden_test` writes them), and
+        every test item's Id where a predictions.csv must list them (``test_labels``), with no
+        labels (-1; ``labelled`` False). Never given the grader's data.
+
+        By default `hidden_test` on `data` (a sample of `count` when it takes ``sample``),
+        its labels dropped: right for a test set students have whole (Speech Commands' test
+        folders). A layout whose test labels students never have reads its public listing
+        instead (``hw4``: ``testdata.json``)."""
+        import dataclasses
+        import inspect
+
+        if "sample" in inspect.signature(self.hidden_test).parameters:
+            hidden = self.hidden_test(data, out_file, sample=count)
+        else:
+            hidden = self.hidden_test(data, out_file)
+        return dataclasses.replace(
+            hidden,
+            labels=[-1] * len(hidden.labels),
+            test_labels=dict.fromkeys(hidden.test_labels, -1),
+            private=[False] * len(hidden.labels),
+            labelled=False,
+        )
 
     @abc.abstractmethod
     def label_folders(self, data: Path) -> list[Path]:
