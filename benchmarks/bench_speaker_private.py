@@ -53,8 +53,10 @@ CONDITIONS = (
     "Synthetic HW4 features (the small preset, seed 0: 50 eSpeak speakers, 900 training and 100 "
     "test utterances), a pool of {pool} utterances of every speaker held back by kws private "
     "with a fixed benchmark secret; notebook 02's reference trained on the rest with kws demo's "
-    "small budget, one torch thread (OMP_NUM_THREADS=1), once per seed; private sets of 1-3 utterances a speaker "
-    "drawn from the pool with {secrets} secrets."
+    "small budget, one torch thread (OMP_NUM_THREADS=1), once per seed ({seeds} seeds: "
+    "about 540 CPU-s each); private sets of 1-3 utterances a speaker drawn from the pool with "
+    "{secrets} secrets. Private sets drawn from one pool share utterances, so 'resampled' "
+    "understates how often two fresh private sets differ; 'independent' is the binomial rate."
 )
 
 
@@ -204,7 +206,9 @@ def summarize(records: dict, pool: int, sizes: list[int], secrets: int, tests: i
         }
     return {
         "command": "python benchmarks/bench_speaker_private.py --work DIR --publish",
-        "conditions": CONDITIONS.format(pool=pool, secrets=secrets),
+        "conditions": CONDITIONS.format(
+            pool=pool, secrets=secrets, seeds=len({r["seed"] for r in records.values()})
+        ),
         "synthetic": True,
         "per_speaker": PER_SPEAKER,
         "seeds": sorted({r["seed"] for r in records.values()}),
