@@ -15,7 +15,7 @@ every name it samples). Usage:
 
     python benchmarks/bench_grading_memory.py --data TINY_DATA --submission HANDIN --work DIR
         [--clips 4890] [--utterances 8000] [--mean-frames 775] [--distinct 200]
-        [--assignment speaker_id]
+        [--assignment speaker_id] [--private-utterances 600]
         [--cpu 0.5]   # half a CPU: a cgroup v1/v2 CPU quota when writable, else 1 core (said)
         [--python PYTHON]   # grade with another environment (e.g. torch's CPU build)
         [--child-timeout 1800] [--keep-data]
@@ -287,6 +287,13 @@ def main() -> int:
         "--distinct", type=int, default=200, help="different HW4 test utterances among them"
     )
     parser.add_argument(
+        "--private-utterances",
+        type=int,
+        default=0,
+        help="speaker ID's private test set: this many held-back utterances (kws private's "
+        "default holds back 600 of the real folder: 1 of each of 600 speakers)",
+    )
+    parser.add_argument(
         "--python", default=sys.executable, help="the interpreter that grades (its torch build)"
     )
     parser.add_argument("--assignment", choices=sorted(ASSIGNMENTS))
@@ -312,6 +319,10 @@ def main() -> int:
         make_test_sized_data(
             args.data, data, args.clips, args.utterances, args.mean_frames, args.distinct
         )
+        if args.private_utterances:  # speaker ID's private set, re-run whole by the child
+            from bench_speaker_private import grow_private_set
+
+            grow_private_set(data, args.private_utterances, args.mean_frames, args.distinct)
         submission = honest_submission(args.submission, data, args.work.resolve() / "submission")
         print(f"test-sized data in {data}, hand-in {submission} ({time.monotonic() - made:.0f} s)")
     submission = args.work.resolve() / "submission"
@@ -342,6 +353,7 @@ def main() -> int:
         print(f"run {number + 1} of {args.repeat}: " + json.dumps(runs[-1]["per_process"]))
     result = medians(runs) | {"cpu": how, "clips": args.clips}
     result |= {"utterances": args.utterances, "torch": torch_of(args.python)}
+    result["private_utterances"] = args.private_utterances
     if args.repeat > 1:
         result["runs"] = [{k: v for k, v in run.items() if k != "tail"} for run in runs]
     (args.work / "memory.json").write_text(json.dumps(result, indent=2) + "\n")

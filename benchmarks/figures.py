@@ -11,6 +11,7 @@
 - ``bench_grading_memory.py --publish``: ``grading``;
 - ``bench_report.py --publish``: ``report``;
 - ``bench_private_variant.py --publish``: ``private_variant``;
+- ``bench_speaker_private.py --publish``: ``speaker_private``;
 - ``bench_handin.py --publish``: ``handin``.
 
     python benchmarks/figures.py    # publish the real-speech rows of results/ again

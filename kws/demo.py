@@ -1,11 +1,14 @@
 """`kws demo`: the kit's whole loop on synthetic data, in one command.
 
-    synthetic datasets -> the reference solution notebooks, run in a small budget -> the grader
-    on the submission they wrote -> a result table
+    synthetic datasets and their private test sets -> the reference solution notebooks, run in
+    a small budget -> the grader on the submission they wrote -> a result table
 
 Everything goes under one output folder::
 
-    OUT/data/         the synthetic Speech Commands and HW4 features (hidden test labels apart)
+    OUT/data/         the synthetic Speech Commands and HW4 features (hidden test labels apart),
+                      and their private test sets (`kws private`, with the demo's fixed secret
+                      OUT/demo.secret): the grader scores the models on those
+    OUT/demo.secret   the demo's course secret (a course keeps a random one of its own)
     OUT/submission/   the executed solution notebooks and what they wrote (outputs/: checkpoints,
                       configs, predictions, curves, confusion matrices, attention maps)
     OUT/results.json  the grader's Gradescope report on that submission
@@ -86,18 +89,44 @@ class PhaseClock:
         return "\n".join(lines)
 
 
+def demo_secret(folder: Path, seed: int) -> Path:
+    """The demo's course secret, in `folder`/../demo.secret: fixed by `seed`, so that the demo
+    grades on the same private test sets every run (a course writes a random one)."""
+    path = folder.parent / "demo.secret"
+    if not path.is_file():
+        path.write_text(f"kws-demo-secret-seed-{seed}\n")
+    return path
+
+
 def _make_speaker_features(folder: Path, preset: str, seed: int) -> None:
+    """The synthetic HW4 features and their private test set: utterances of every speaker held
+    back (`kws private`), from what the notebook then trains on (``speaker_features_students``)."""
+    from kws.data.speaker_private import make_speaker_private, private_speaker_folder
     from kws.data.synthetic import make_speaker_features
 
     if not (folder / "speaker_features_hidden").is_dir():
         make_speaker_features(folder, preset, seed=seed)
+    if private_speaker_folder(folder / "speaker_features") is None:
+        held = make_speaker_private(folder, demo_secret(folder, seed))
+        print(f"  private test set: {held.held_back} utterances held back into "
+              f"{held.private.resolve()}; notebook 02 trains on {held.students.resolve()}, what "
+              "students get", flush=True)  # fmt: skip
 
 
 def _make_speech_commands(folder: Path, preset: str, seed: int) -> None:
+    """The synthetic Speech Commands and its private test set: the secret variant of the
+    12-class test clips (`kws private`)."""
+    from kws.data.private_variant import make_private_test
     from kws.data.synthetic import make_speech_commands
+    from kws.grading.testsets.layouts.speech_commands import private_folder
 
-    if not (folder / "speech_commands_test_set_v0.02").is_dir():
+    test_set = folder / "speech_commands_test_set_v0.02"
+    if not test_set.is_dir():
         make_speech_commands(folder, preset, seed=seed)
+    if private_folder(test_set) is None:
+        private, clips = make_private_test(folder, demo_secret(folder, seed), test_set.name)
+        print(f"  private test set: the secret variant of {clips} test clips in "
+              f"{private.resolve()}", flush=True)  # fmt: skip
 
 
 # Each dataset layout's synthetic maker, the quick one first: the HW4 features take seconds, the
@@ -106,7 +135,8 @@ MAKERS = {"hw4": _make_speaker_features, "speech_commands": _make_speech_command
 
 
 def make_data(folder: Path, preset: str, seed: int) -> None:
-    """The synthetic datasets of `preset` in `folder`, unless they are already there."""
+    """The synthetic datasets of `preset` in `folder` and their private test sets, unless they
+    are already there."""
     for make in MAKERS.values():
         make(folder, preset, seed)
 
@@ -115,10 +145,13 @@ def _notebook_env(data: Path, submission: Path, name: str, preset: str, seed: in
     """The environment a notebook's `parameters` cell reads its settings from: where its data
     and outputs are, and its spec's reference budget for `preset`. A setting of the budget that
     is set in the caller's environment keeps that value, as when the notebook runs by hand."""
+    from kws.data.speaker_private import students_folder
+
     spec = next(spec for spec in SPECS if spec.notebook == name)
     budget = spec.budget(preset)
     return {
-        "KWS_DATA_DIR": str((data / spec.data["folder"]).resolve()),  # the notebook's DATA_DIR
+        # the notebook's DATA_DIR: what students get (without held-back utterances)
+        "KWS_DATA_DIR": str(students_folder(data / spec.data["folder"]).resolve()),
         "KWS_OUT_DIR": str((submission / "outputs").resolve()),
         "KWS_SEED": str(seed),
         "MPLBACKEND": "Agg",

@@ -15,8 +15,10 @@ Sections: ``real_speech`` (the reference models cross-validated over speakers, `
 row name), ``demo`` (``kws demo`` on the small preset), ``grading`` (one hand-in graded at the
 real test-set sizes: memory and time), ``report`` (``kws report`` on a large class),
 ``private_variant`` (the private variant of the real-speech folds' test sets: lookups on it, and
-the trained reference hand-ins graded on it) and ``handin`` (``kws handin`` on notebook 02's
-hand-in: its wall and CPU time).
+the trained reference hand-ins graded on it), ``speaker_private`` (speaker ID's held-back
+utterances on the synthetic twin: the reference's public and private accuracies over seeds, its
+tier changes between private sets) and ``handin`` (``kws handin`` on notebook 02's hand-in: its
+wall and CPU time).
 """
 
 from __future__ import annotations

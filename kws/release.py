@@ -33,6 +33,7 @@ from pathlib import Path
 
 import nbformat
 
+from kws.data.private_variant import PRIVATE_SUFFIX
 from kws.notebooks import check_released, read_notebook, student_version
 
 KIT_ROOT = Path(__file__).resolve().parents[1]  # the repository: pyproject.toml, solutions/, ...
@@ -193,8 +194,8 @@ def _note_stale_assignments(solutions: Path) -> None:
 
 def scan_bundle(folder: str | Path) -> list[str]:
     """What in `folder` (files, and members of its .zip and .tar.gz archives, nested too) students
-    must not get: a path through solutions/, grader/, graded_tests/, speaker_features_hidden/ or a test-set
-    folder; a solution marker in a notebook or text file; anything in the kit's archive but its
+    must not get: a path through solutions/, grader/, graded_tests/, speaker_features_hidden/, a
+    test-set folder or a private test set (``*_private/``); a solution marker in a notebook or text file; anything in the kit's archive but its
     package, metadata and README. An empty list means the bundle is clean."""
     problems: list[str] = []
     for path in sorted(Path(folder).rglob("*")):
@@ -205,7 +206,10 @@ def scan_bundle(folder: str | Path) -> list[str]:
 
 def _scan(name: str, data: bytes, problems: list[str]) -> None:
     parts = name.split("/")
-    if any(p in FORBIDDEN or p.startswith("speech_commands_test_set") for p in parts):
+    if any(
+        p in FORBIDDEN or p.startswith("speech_commands_test_set") or p.endswith(PRIVATE_SUFFIX)
+        for p in parts
+    ):
         problems.append(f"{name}: a folder students must not get")
     if name.endswith(".zip"):
         with zipfile.ZipFile(io.BytesIO(data)) as zipped:
@@ -273,7 +277,9 @@ Settings come from the `parameters` cell, or from environment variables (`KWS_DA
   Google Drive is very slow.
 - **Speaker identification** needs the course's HW4 feature folder (`metadata.json`,
   `testdata.json`, `mapping.json` and the `uttr-*.pt` files side by side), which your instructor
-  hands out; the kit cannot download it. Unzip it into `data/speaker_features/` (the default
+  hands out; the kit cannot download it. (Some training utterances of every speaker may be kept
+  back: your models are graded on utterances you never had.) Unzip it into
+  `data/speaker_features/` (the default
   `DATA_DIR`) or set `DATA_DIR` to where it is. On Colab, put it in your Google Drive and mount the
   Drive (`from google.colab import drive; drive.mount("/content/drive")`), then set `DATA_DIR` to
   the folder, e.g. `/content/drive/MyDrive/speaker_features`; or upload the zip and unzip it with

@@ -478,6 +478,55 @@ def test_the_suite_timing_clones_the_kit_and_runs_the_readmes_command(tmp_path):
     assert (tmp_path / "w" / "run-1" / "README.md").is_file()  # a clone, not the checkout
 
 
+def test_the_speaker_private_benchmark_resamples_private_sets_and_publishes(tiny_data, tmp_path):
+    """`python benchmarks/bench_speaker_private.py` on the tiny preset: one reference trained on
+    what students get, private sets drawn from its held-back pool with several secrets, the
+    public and private accuracies per task, tiers that rise, and the section it publishes."""
+    import shutil
+
+    work = tmp_path / "work"
+    for name in ("speaker_features", "speaker_features_hidden"):
+        shutil.copytree(tiny_data / name, work / "data" / name)
+    figures = tmp_path / "figures.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_speaker_private.py"), "--work", str(work),
+         "--preset", "tiny", "--seeds", "0", "--pool", "3", "--sizes", "1", "2",
+         "--secrets", "4", "--out", str(tmp_path / "out.json"), "--publish",
+         "--figures", str(figures)],
+        capture_output=True, text=True, timeout=900,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "KWS_STEPS": "3", "KWS_BASELINE_STEPS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    records = json.loads((tmp_path / "out.json").read_text())["records"]
+    assert set(records) == {"0/task1", "0/task2", "0/task3"}
+    for record in records.values():
+        assert [len(record["private"][size]) for size in ("1", "2")] == [4, 4]  # one per secret
+        assert record["public"] == record["public_csv"]  # the notebook's file is its model's
+    section = json.loads(figures.read_text())["speaker_private"]
+    assert section["synthetic"] is True and section["command"].startswith("python benchmarks/")
+    tiers = [section["tiers"][name] for name in ("simple", "medium", "strong", "boss")]
+    assert tiers == sorted(tiers) and set(section["tier_changes"]) == {"1", "2"}
+    assert section["honest_checks"] == 3 * 4 * 2 and section["honest_flags"] >= 0
+
+
+def test_the_grading_memory_benchmark_grows_a_speaker_private_set(tiny_data, tmp_path, monkeypatch):
+    """`bench_grading_memory.py --private-utterances N`: N held-back utterances over the folder's
+    speakers, in the format `kws private` writes, which the grader reads as a private set."""
+    import shutil
+
+    from kws.grading.testsets.layouts.hw4 import hidden_speaker_test
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from bench_speaker_private import grow_private_set
+
+    for name in ("speaker_features", "speaker_features_hidden"):
+        shutil.copytree(tiny_data / name, tmp_path / name)
+    private = grow_private_set(tmp_path, 30, frames=60, distinct=5)
+    hidden = hidden_speaker_test(tmp_path, tmp_path / "in.bin", sample=4)
+    assert hidden.private.sum() == 30 and len(hidden.labels) == 34
+    assert len({p.stat().st_ino for p in private.glob("uttr-*.pt")}) == 5  # hard links
+
+
 def test_the_handin_benchmark_times_a_passing_check_and_publishes_it(tmp_path):
     """bench_handin.py: notebook 02's reference hand-in, executed on the tiny data, checked by
     `kws handin` (every line must pass, or the benchmark stops), its time published into the

@@ -38,6 +38,15 @@ def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
             line.strip().startswith(phase) and "CPU-s" in line for line in done.stdout.splitlines()
         ), phase
     assert (tmp_path / "demo" / "submission" / "outputs" / "kws" / "model.pt").is_file()
+    # Graded on private test sets: data the notebooks never had (notebook 02 trained without it).
+    data = tmp_path / "demo" / "data"
+    for folder in ("speech_commands_test_set_v0.02_private", "speaker_features_private"):
+        assert (data / folder).is_dir(), folder
+    assert f"notebook 02 trains on {data.resolve() / 'speaker_features_students'}" in done.stdout
+    assert report["extra_data"]["public_test_set"] == []
+    assert report["extra_data"]["tier_sets"]["speaker_id"] == "synthetic-tiny-private"
+    assert "task1 accuracy on the private test utterances (graded)" in report["output"]
+    assert "kws accuracy on the private test clips (graded)" in report["output"]
     for name in ("01_keyword_spotting.ipynb", "02_speaker_id.ipynb", "03_patch_transformer.ipynb"):
         assert f"{name} finished in" in done.stdout
         executed = json.loads((tmp_path / "demo" / "submission" / name).read_text())

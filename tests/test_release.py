@@ -225,3 +225,39 @@ def test_release_arguments_are_one_folder_or_two(tmp_path, capsys):
     assert "give OUT" in err and "--check compares SOLUTIONS with ASSIGNMENTS" in err
     assert "--force is for the bundle" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_release_says_which_data_students_get_and_which_the_grader_keeps(tiny_data, tmp_path):
+    import shutil
+
+    from kws.grading.testsets.public_only import PUBLIC_ONLY, handout
+
+    data = tmp_path / "data"
+    for name in ("speaker_features", "speaker_features_hidden", "speech_commands_test_set_v0.02",
+                 "speech_commands_v0.02"):  # fmt: skip
+        shutil.copytree(tiny_data / name, data / name)
+    said = "\n".join(handout(data))
+    assert f"hand out to students: {data / 'speaker_features'} (as the notebook's " in said
+    assert PUBLIC_ONLY in said  # no private test set yet: said, with the command that makes one
+    assert f"kws private {data} --secret FILE" in said
+    assert main(["private", str(data), "--secret", str(tmp_path / "course.secret")]) == 0
+    lines = handout(data)
+    assert lines[0] == (f"hand out to students: {data / 'speaker_features_students'} (as the "
+                        "notebook's speaker_features/)")  # fmt: skip
+    kept = lines[1]
+    for name in ("speaker_features", "speaker_features_hidden", "speaker_features_private",
+                 "speech_commands_test_set_v0.02", "speech_commands_test_set_v0.02_private"):  # fmt: skip
+        assert f"{data / name}," in kept + ","
+    assert len(lines) == 2  # every notebook has its private test set
+    assert "speaker_features_students/ folder" in handout()[0]  # without --data: how
+    assert main(["release", str(tmp_path / "out"), "--data", str(tmp_path / "nowhere")]) == 2
+    assert not (tmp_path / "out").exists()
+    problems = scan_bundle_of(tmp_path, "speaker_features_private/metadata.json")
+    assert "speaker_features_private/metadata.json: a folder students must not get" in problems
+
+
+def scan_bundle_of(folder: Path, name: str) -> str:
+    """What `scan_bundle` says of a folder holding only the file `name`."""
+    (folder / "scanned" / name).parent.mkdir(parents=True)
+    (folder / "scanned" / name).write_text("{}")
+    return "\n".join(scan_bundle(folder / "scanned"))

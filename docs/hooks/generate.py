@@ -272,6 +272,46 @@ def private_variant_robust(sections: dict) -> str:
     )
 
 
+def speaker_private_table(sections: dict) -> str:
+    """Per seed and task of notebook 02's reference: its accuracy on the public test utterances
+    (its model's, its predictions.csv's) and on private sets of the default size."""
+    section = sections["speaker_private"]
+    size = section["per_speaker"]
+    lines = [
+        f"| seed | task | public: model | public: predictions.csv | private, {size} a speaker: "
+        "mean (lowest – highest) | the whole pool |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, row in section["per_seed"].items():
+        seed, task = key.split("/")
+        spread = f"{percent(row['private_min'])} – {percent(row['private_max'])}"
+        lines.append(
+            f"| {seed} | {task} | {percent(row['public'])} | {percent(row['public_csv'])} | "
+            f"{percent(row['private_mean'])} ({spread}) | {percent(row['pool'])} |"
+        )
+    return "\n".join(lines)
+
+
+def speaker_private_tier_changes(sections: dict) -> str:
+    """How often two private sets of the default size give an honest reference other credit."""
+    section = sections["speaker_private"]
+    size = str(section["per_speaker"])
+    changes = section["tier_changes"][size]
+    utterances = "utterance" if size == "1" else "utterances"
+    return (
+        f"{percent(changes['independent'])} of pairs of independent private sets of {size} "
+        f"{utterances} a speaker ({percent(changes['resampled'])} of pairs drawn from one pool of "
+        "held-back utterances with different secrets, which share some)"
+    )
+
+
+def speaker_private_honest_flags(sections: dict) -> str:
+    """The gap flags honest notebook-02 references got, of the checks made."""
+    section = sections["speaker_private"]
+    flags, checks = section["honest_flags"], section["honest_checks"]
+    return f"{'none' if flags == 0 else flags} of {checks:,} checks, on synthetic data"
+
+
 def tiers_table(sections: dict) -> str:
     lines = [
         "| assignment | dataset | simple | medium | strong | boss |",
@@ -332,6 +372,9 @@ RENDER = {
     "figures:private-variant-table": private_variant_table,
     "figures:private-variant-lookup": private_variant_lookup,
     "figures:private-variant-robust": private_variant_robust,
+    "figures:speaker-private-table": speaker_private_table,
+    "figures:speaker-private-tier-changes": speaker_private_tier_changes,
+    "figures:speaker-private-honest-flags": speaker_private_honest_flags,
 }
 
 

@@ -37,6 +37,7 @@ from kws.grading.judge.results import GradescopeReport
 from kws.grading.judge.tiers import TierSet, tier_set
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.testsets.hidden import HiddenTest
+from kws.grading.testsets.public_only import public_only, warning
 from kws.spec import ASSIGNMENTS, Spec, SpecError, spec_of
 
 PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide")
@@ -128,6 +129,7 @@ def pytest_collection_modifyitems(config, items):
             if "gpu" in item.keywords:
                 item.add_marker(skip)
         return
+    _say_public_only(config, report, graded)
     config.stash[TIER_SETS] = _choose_tier_sets(config, report, graded)
     device = config.getoption("--retrain-device")
     if device == "cpu" or not any("gpu" in item.keywords for item in items) or cuda_available():
@@ -180,6 +182,24 @@ def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
         report.add_output(f"Accuracy tiers for {assignment}: {described}.", terminal=True)
     report.extra_data["tier_sets"] = {a: t.name for a, t in tier_sets.items()}
     return tier_sets
+
+
+def _say_public_only(config, report, graded: set[str]) -> None:
+    """The notebooks graded without a private test set (`kws.grading.testsets.public_only`):
+    said first in every student's results, recorded in its extra_data
+    (``public_test_set``), and printed at once for the instructor, with the command that
+    makes one in this data folder."""
+    data = config.getoption("--data")
+    if data is None or not data.is_dir():
+        return  # check_options fails every test with the reason
+    names = public_only(data, graded)
+    report.extra_data["public_test_set"] = names
+    if not names:
+        return
+    report.add_output(warning(names), first=True)
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.write_line(warning(names, data), yellow=True, bold=True)
 
 
 def _assignments_to_grade(config, report, present: set[str]) -> set[str]:

@@ -25,7 +25,11 @@ def _grade(args: argparse.Namespace) -> int:
     from kws.grading.classrun.regrade import regrade_student
     from kws.grading.classrun.shards import Shard
     from kws.grading.records.roster import match_roster, read_roster
+    from kws.grading.testsets.public_only import command_warning
 
+    said = command_warning(args.data, args.assignment)
+    if said:  # first, before anything is graded: the instructor may rather make one
+        print(said, flush=True)
     shard = Shard.parse(args.shard) if args.shard is not None else None
     if args.roster_key and not args.roster:
         raise ValueError("--roster-key names a column of the --roster FILE; pass both")

@@ -15,7 +15,12 @@
   rows beyond it count as disagreements, so that a model lifting its runner-up to a near tie
   on every item (its file may then name either of its top two classes) gains nothing. A file
   that disagrees on more than ``tolerance`` of the sample is not the model's: its accuracy
-  points are withheld, with the counts.
+  points are withheld, with the counts. With a private test set (utterances held back from
+  what students get, `kws.data.speaker_private`), the child also predicts every one of its
+  items, shuffled in among the sample; the grade is then the model's accuracy on those
+  (`kws.grading.judge.fixture.Grading.accuracy`), and the file's accuracy on every public test
+  item is the public leaderboard's and the other side of the gap `kws.grading.judge.public_gap`
+  names.
 
 The arithmetic of the sample (binomial tail, a bound for drawing without replacement): a file
 that disagrees with its model on a fraction p of the items shows k disagreements in a sample of
@@ -125,20 +130,25 @@ def csv_accuracy(
 ) -> CsvCheck:
     """Score the predictions file `path` on every test item and check it against the model's
     predictions of the sample (`report`: the task's report in the child's payload, its
-    ``predictions`` and ``near`` per input, in the order of ``hidden.ids``); AccuracyError
+    ``predictions`` and ``near`` per input, in the order of ``hidden.ids``; the inputs of a
+    private test set among them have no row in the file and are left out); AccuracyError
     naming the file (relative to `submission`) when it cannot be scored or checked."""
     rows = csv_rows(path, submission, hidden, report)
     correct = {key: rows[key] == label for key, label in hidden.test_labels.items()}
-    disagree, excused = [], []
-    for key, predicted, near in zip(hidden.ids, report["predictions"], _near(report), strict=True):
+    disagree, excused, checked = [], [], 0
+    inputs = zip(hidden.ids, report["predictions"], _near(report), hidden.private, strict=True)
+    for key, predicted, near, private in inputs:
+        if private:  # a private test item: the file has no row for it
+            continue
+        checked += 1
         if rows[key] != predicted:
             (excused if rows[key] in near else disagree).append(key)
-    forgiven = math.floor(rule.excused * len(hidden.ids))
+    forgiven = math.floor(rule.excused * checked)
     return CsvCheck(
         accuracy=sum(correct.values()) / len(correct),
-        checked=len(hidden.ids),
+        checked=checked,
         disagree=tuple(disagree + excused[forgiven:]),  # near ties beyond honest rounding
-        allowed=math.floor(rule.tolerance * len(hidden.ids)),
+        allowed=math.floor(rule.tolerance * checked),
         excused=len(excused),
         forgiven=forgiven,
         correct=correct,

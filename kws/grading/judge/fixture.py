@@ -193,44 +193,52 @@ class Grading(ChildFacts, HandinFiles):
 
     def accuracy(self, spec: Spec, child, hidden: HiddenTest, task: str) -> float:
         """`task`'s accuracy on the hidden test set, from where `spec` says ([accuracy]): the
-        child's predictions of every input (of the private test set's when there is one, with
-        the public clips' accuracy beside it in the output, `kws.grading.judge.public_gap`), or
-        the hand-in's predictions.csv checked against the child's re-run of a secret sample
-        (`kws.grading.judge.accuracy`); under the Kaggle rule, the held-out part's (`_parts`).
-        A test failure says why there is none (the model did not run, the file cannot be
-        scored, or it is not what the model predicts). Without labels (``--handin``), the test
-        fails for those reasons the labels do not decide (`check_scorable`), and is skipped
-        otherwise."""
+        child's predictions of every input, or the hand-in's predictions.csv checked against the
+        child's re-run of a secret sample (`kws.grading.judge.accuracy`); under the Kaggle rule,
+        the held-out part's (`_parts`). With a private test set (`HiddenTest.has_private`), the
+        model's accuracy on it is the grade in either case, and the public accuracies beside it
+        go in the output (a gap too large to be chance is a review finding,
+        `kws.grading.judge.public_gap`). A test failure says why there is none (the model did not
+        run, the file cannot be scored, or it is not what the model predicts). Without labels
+        (``--handin``), the test fails for those reasons the labels do not decide
+        (`check_scorable`), and is skipped otherwise."""
         report = self.loaded_model(child, task)
         if not hidden.labelled:  # --handin: the student's own data, no labels
             self._scorable(spec, report, hidden, task)
             pytest.skip(ACCURACY_AFTER_HAND_IN)
+        check = None
         try:
-            if not spec.accuracy.from_csv:
-                accuracy = model_accuracy(hidden, report, task)
-                compared = None  # the private accuracy the gap note may state: all of it ...
-                if self.split is not None:  # ... or, under the Kaggle rule, the public part's
-                    correct = graded_correct(hidden, report["predictions"])
-                    parts = self._parts(spec, task, correct, hidden.has_private)
-                    accuracy, compared = parts.held_out, parts.public
-                notes, review = public_gap(
-                    hidden, report["predictions"], spec.notebook, task, compared=compared
-                )
-                for note in notes:
-                    self.report.add_output(note)
-                if review:
-                    self.report.add_finding("review", review)
-                return accuracy
-            path = self.predictions_csv(spec, task)
-            check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
+            if spec.accuracy.from_csv:
+                path = self.predictions_csv(spec, task)
+                check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
+            else:
+                model_accuracy(hidden, report, task)  # AccuracyError when the model gave none
         except AccuracyError as error:
             pytest.fail(str(error))
-        if not check.passed:
-            shown = relative(path, self.submission)
-            pytest.fail(disagreement_message(check, shown, task))
-        if self.split is not None:
-            return self._parts(spec, task, check.correct, False).held_out
-        return check.accuracy
+        if check is not None and not check.passed:
+            pytest.fail(disagreement_message(check, relative(path, self.submission), task))
+        if check is not None and not hidden.has_private:  # the file is graded
+            if self.split is not None:
+                return self._parts(spec, task, check.correct, False).held_out
+            return check.accuracy
+        predictions = report["predictions"]
+        accuracy, compared = hidden.accuracy(predictions), None
+        if self.split is not None:  # the Kaggle rule splits the graded items in two parts
+            correct = graded_correct(hidden, predictions)
+            parts = self._parts(spec, task, correct, hidden.has_private)
+            accuracy, compared = parts.held_out, parts.public
+        elif check is not None:  # the file's accuracy on the public test set: the leaderboard's
+            self.public[(spec.name, task)] = check.accuracy
+        csv = None if check is None else check.accuracy
+        items = layout_of(spec).items_name
+        notes, review = public_gap(
+            hidden, predictions, spec.notebook, task, items, csv, compared=compared
+        )
+        for note in notes:
+            self.report.add_output(note)
+        if review:
+            self.report.add_finding("review", review)
+        return accuracy
 
     def _scorable(self, spec: Spec, report: dict, hidden: HiddenTest, task: str) -> None:
         """Fail as the accuracy test would fail for a reason the labels do not decide

@@ -1,29 +1,45 @@
-"""A model that scores far better on the public test clips than on the private ones.
+"""A model that scores far better on the public test set than on the private one.
 
-Where a private test set is graded (`kws.grading.testsets.hidden.HiddenTest.private`: the instructor's own
-recordings or the secret variant of the public clips, `kws.data.private_variant`), the grading
-child also predicts a secret sample of the public clips, shuffled in among the private ones.
-An honest model scores about the same on both; a model that carries the public answers (a lookup
-table of the public clips, in its weights or its buffers) scores far better on the public ones.
-Such a hand-in keeps the grade its private accuracy earns, and is named for a person to read
-(a review finding in its results, on the report's "hand-ins to look at").
+Where a private test set is graded (`kws.grading.testsets.hidden.HiddenTest.private`: for keyword
+spotting the instructor's own recordings or the secret variant of the public clips,
+`kws.data.private_variant`; for speaker ID utterances held back from what students get,
+`kws.data.speaker_private`), the grading child also predicts a secret sample of the public test
+set, shuffled in among the private items. An honest model scores about the same on both; a model
+that carries the public answers (a lookup table of the public items, in its weights, its buffers
+or its code) scores far better on the public ones, and so does a predictions.csv taken from
+another model. Such a hand-in keeps the grade its private accuracy earns, and is named for a
+person to read (a review finding in its results, on the report's "hand-ins to look at").
 
-`PUBLIC_GAP` is the largest gap that passes without a flag: the honest reference model's
-largest gap over the real-speech folds measured, plus three standard errors of the difference on
-the sample sizes graded (``benchmarks/bench_private_variant.py``, ``private_variant`` in
-``kws/figures.json``).
+`allowed_gap` is the largest gap that passes without a flag: `PUBLIC_GAP`, the honest reference
+model's largest gap over the real-speech folds measured (``benchmarks/bench_private_variant.py``,
+``private_variant`` in ``kws/figures.json``), or three standard errors of the difference at the
+sizes graded when that is more (a small private set, such as a synthetic twin's, is noisier;
+speaker ID's honest gaps: ``benchmarks/bench_speaker_private.py``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from kws.grading.testsets.hidden import HiddenTest
 
-# How far (a fraction) the public accuracy may lead the private one without a flag: the
-# reference's largest gap on the variant over the folds measured (3.6 points on fold 0), plus
-# three standard errors of the difference at the real sizes (4,890 private, 1,000 public: 1.0).
+# How far (a fraction) the public accuracy may lead the private one without a flag, at least:
+# the keyword reference's largest gap on the variant over the folds measured (3.6 points on fold
+# 0), plus three standard errors of the difference at the real sizes (4,890 private, 1,000
+# public: 1.0).
 PUBLIC_GAP = 0.07
+STANDARD_ERRORS = 3  # beyond this many standard errors, a gap is not chance
+
+
+def allowed_gap(public: float, n_public: int, private: float, n_private: int) -> float:
+    """The gap (a fraction) by which an accuracy of `public` on `n_public` items may lead one of
+    `private` on `n_private` items without a flag: `PUBLIC_GAP`, or `STANDARD_ERRORS` standard
+    errors of their difference when that is more."""
+    variance = public * (1 - public) / max(n_public, 1) + private * (1 - private) / max(
+        n_private, 1
+    )
+    return max(PUBLIC_GAP, STANDARD_ERRORS * math.sqrt(variance))
 
 
 def public_gap(
@@ -31,41 +47,51 @@ def public_gap(
     predictions: Sequence[int],
     notebook: str,
     task: str,
+    items: str = "clips",
+    csv_accuracy: float | None = None,
     *,
     compared: float | None = None,
 ) -> tuple[list[str], str | None]:
     """What the results say about the private test set: notes for the run's output (the private,
-    graded, and public accuracies of `task`'s `predictions`), and a review finding's sentence when
-    the public one leads by more than `PUBLIC_GAP` (else None); ([], None) without a private set.
+    graded, and public accuracies of `task`'s `predictions`, and `csv_accuracy`, the hand-in's
+    predictions.csv's on every public test item, when given), and a review finding's sentence
+    when a public one leads by more than `allowed_gap` (else None); ([], None) without a private
+    set. `items`: what the test set holds, for the sentences ("clips", "utterances").
 
     `compared`: under the Kaggle rule, the accuracy on the public part of the private test set
     (`kws.grading.testsets.split`), stated and compared in place of the whole private set's,
     which together with the public part's would give the held-out part's away before the due
-    date. On a public share of 0.3 that part holds 1,467 of the real 4,890 clips: at an accuracy
-    near 0.9, one standard error of the difference grows from 1.0 to about 1.2 points, so three
-    of them come to about 0.7 points more than `PUBLIC_GAP` allows for: an honest model is
-    flagged a little more often (a binomial estimate, not a measurement)."""
+    date. The standard errors are still counted on the whole private set: on a public share of
+    0.3 of the real 4,890 clips, at an accuracy near 0.9, one standard error of the difference
+    grows from 1.0 to about 1.2 points, so three of them come to about 0.7 points more than
+    `PUBLIC_GAP` allows for: an honest model is flagged a little more often (a binomial
+    estimate, not a measurement)."""
     public = hidden.public_accuracy(predictions)
     if public is None:
         return [], None
     private = hidden.accuracy(predictions) if compared is None else compared
-    which = (
-        "private test clips (graded)"
-        if compared is None
-        else "public part of the private test clips"
-    )
-    notes = [
-        f"{notebook}: {task} accuracy on the {which}: {private:.4f}; on "
-        f"a sample of the public test clips: {public:.4f}."
-    ]
-    if public - private <= PUBLIC_GAP:
-        return notes, None
+    n_private = int(hidden.private.sum())
+    which = f"private test {items} (graded)" if compared is None else (
+        f"public part of the private test {items}")  # fmt: skip
+    note = f"{notebook}: {task} accuracy on the {which}: {private:.4f}; on a sample of the " + (
+        f"public test {items}: {public:.4f}")  # fmt: skip
+    if csv_accuracy is not None:
+        total = len(hidden.test_labels)
+        note += f"; predictions.csv's on all {total:,} public test {items}: {csv_accuracy:.4f}"
+    leads = [(public, len(hidden.labels) - n_private, f"the {task} model scores", "")]
+    if csv_accuracy is not None:
+        csv = f"the {task} predictions.csv scores"
+        leads.append((csv_accuracy, len(hidden.test_labels), csv, "its model "))
+    gaps = [(lead - private, allowed_gap(lead, n, private, n_private), lead, who, model)
+            for lead, n, who, model in leads]  # fmt: skip
+    gap, allowed, lead, who, model = max(gaps, key=lambda g: g[0] - g[1])
+    if gap <= allowed:
+        return [note + "."], None
     ones = "private ones" if compared is None else "public part of the private ones"
     review = (
-        f"{notebook}: the {task} model scores {public:.4f} on the public test clips but "
-        f"{private:.4f} on the {ones} the students do not have, "
-        f"{100 * (public - private):.1f} points apart (honest models stay within "
-        f"{100 * PUBLIC_GAP:.0f}); it may carry the public answers rather than earn them. Its "
-        "grade is the private accuracy"
+        f"{notebook}: {who} {lead:.4f} on the public test {items} but {model}"
+        f"{private:.4f} on the {ones} the students do not have, {100 * gap:.1f} points "
+        f"apart (honest models stay within {100 * allowed:.0f} at these sizes); it may carry "
+        "the public answers rather than earn them. Its grade is the private accuracy"
     )
-    return notes, review
+    return [note + "."], review

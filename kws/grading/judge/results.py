@@ -231,13 +231,13 @@ class GradescopeReport:
         ranks first)."""
         self.leaderboard[name] = {"name": name, "value": round(float(value), 4), "order": order}
 
-    def add_output(self, text: str, *, terminal: bool = False) -> None:
+    def add_output(self, text: str, *, terminal: bool = False, first: bool = False) -> None:
         """Add a paragraph to the run's overall output (shown to the student); `terminal`
-        also prints it under the score table."""
+        also prints it under the score table; `first` puts it before the others."""
         if text not in self.notes:
-            self.notes.append(text)
+            self.notes.insert(0 if first else len(self.notes), text)
             if terminal:
-                self.terminal_notes.append(text)
+                self.terminal_notes.insert(0 if first else len(self.terminal_notes), text)
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "points(n): what the test is worth")

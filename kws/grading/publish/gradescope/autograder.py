@@ -71,12 +71,15 @@ def test_set_sizes(data: Path) -> dict[str, int]:
 
 def graded_size(spec, data: Path) -> float:
     """What the grading child works through of `data`'s test set, in its layout's units: all of
-    it, or the share a sample re-runs when the accuracy comes from predictions.csv."""
+    it, or when the accuracy comes from predictions.csv, the share a sample re-runs of the
+    public test set and the whole private set beside it."""
     layout = layout_of(spec)
     size = layout.test_set_size(data)
     if spec.accuracy.from_csv:
+        private = layout.private_set_size(data)
         items = layout.test_set_items(data)
-        size *= min(1.0, spec.accuracy.sample / items) if items else 0
+        share = min(1.0, spec.accuracy.sample / items) if items else 0
+        size = (size - private) * share + private
     return size
 
 

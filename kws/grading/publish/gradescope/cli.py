@@ -18,7 +18,11 @@ from kws.grading.command import add_selection_options, selection_of
 
 def _gradescope(args: argparse.Namespace) -> int:
     from kws.grading.publish.gradescope.autograder import make_autograder, plan, settings_advice
+    from kws.grading.testsets.public_only import command_warning
 
+    said = command_warning(args.data, args.assignment)
+    if said:  # first: every student's results will say it too
+        print(said, flush=True)
     path = make_autograder(
         args.out, args.data, cpu=args.cpu, course=args.course, **selection_of(args)
     )

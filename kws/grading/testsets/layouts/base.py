@@ -41,9 +41,10 @@ class Layout(abc.ABC):
             with a gain each; the model is called as ``model(waves (B, S))``) or
             ``"features"`` (frames (T, F) per item; ``model(x (B, T, F), lengths (B,))``,
             padded with -20).
+        items_name: what the test set's items are called in the results ("clips").
 
-    The abstract members below are the protocol; `retraining_data` and `public_test` have a
-    default.
+    The abstract members below are the protocol; `retraining_data`, `private_set`,
+    `private_set_size`, `graded_items` and `public_test` have defaults.
 
     Args:
         spec: the assignment's spec.
@@ -60,6 +61,7 @@ class Layout(abc.ABC):
     """
 
     input_kind: ClassVar[str]
+    items_name: ClassVar[str] = "items"  # what the results call the test set's items
 
     def __init__(self, spec: Spec):
         self.spec = spec
@@ -112,10 +114,24 @@ class Layout(abc.ABC):
         size is counted in items."""
         return self.test_set_size(data)
 
+    def private_set(self, data: Path) -> Path | None:
+        """Where the private test set in `data` is (data the students never had, graded in
+        place of the public test set: `HiddenTest.private`), or None when `data` holds none;
+        by default None: a layout without one is graded on its public test set, which the
+        grader says to the instructor and every student."""
+        return None
+
+    def private_set_size(self, data: Path) -> int:
+        """The private test set's part of `test_set_size` (0 without one): graded whole, while
+        a sample (``hidden_test(..., sample=n)``) is drawn from the rest."""
+        return 0
+
     def graded_items(self, data: Path) -> int:
         """How many items of `data` the accuracy is graded on (0 without a test set): what the
-        Kaggle rule splits (`kws.grading.testsets.split`); by default `test_set_items`."""
-        return self.test_set_items(data)
+        Kaggle rule splits (`kws.grading.testsets.split`); by default the private test set's
+        when there is one (`private_set_size`: the public sample beside it only measures the
+        gap), else `test_set_items`."""
+        return self.private_set_size(data) or self.test_set_items(data)
 
     def public_test(self, data: Path, out_file: Path, count: int) -> HiddenTest:
         """The student's own copy of the test set under `data` (their ``DATA_DIR``), for

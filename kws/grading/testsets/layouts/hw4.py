@@ -4,6 +4,14 @@ The spec's ``[data] folder`` (``speaker_features`` by default) holds the course'
 folder (``testdata.json``, ``mapping.json``, ``metadata.json``, ``uttr-*.pt``: CONTEXT.md's
 format), its ``hidden`` folder (``speaker_features_hidden``) the test labels,
 ``test_labels.csv``, which only the grader reads.
+
+Students have the test features, so a model can carry their answers. A private test set beside
+the folder (``<folder>_private/``: utterances of every speaker held back from what students get,
+in HW4's format with their speakers; `kws.data.speaker_private`, written by ``kws private``) is
+what is graded when it exists: its utterances are shuffled in secret among the sample of test
+utterances the child re-runs to check predictions.csv, and the accuracy of the model on them is
+the grade. The students' folder ``kws private`` writes beside it (``<folder>_students/``) is what
+a re-training reads in place of the folder.
 """
 
 from __future__ import annotations
@@ -12,8 +20,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.testsets.hidden import HiddenTest, secret_sample, synthetic_preset
-from kws.grading.testsets.layouts.base import Layout
+from kws.data.private_variant import PRIVATE_SUFFIX
+from kws.data.speaker_private import private_speaker_folder, students_folder
+from kws.grading.testsets.hidden import (
+    HiddenTest,
+    secret_permutation,
+    secret_sample,
+    synthetic_preset,
+)
+from kws.grading.testsets.layouts.base import Layout, files_to_zip
 from kws.grading.testsets.layouts.speech_commands import SPEECH_COMMANDS_TEST_FOLDERS
 
 if TYPE_CHECKING:
@@ -27,6 +42,7 @@ class HW4Layout(Layout):
     """HW4 speaker features (``[data] folder``) with hidden labels (``[data] hidden``)."""
 
     input_kind = "features"
+    items_name = "utterances"
 
     def __init__(self, spec: Spec):
         super().__init__(spec)
@@ -34,11 +50,25 @@ class HW4Layout(Layout):
         self.hidden = spec.data.get("hidden", HW4_HIDDEN)
 
     def test_set_size(self, data: Path) -> int:
-        """The test utterances' frames in `data` (0 without them)."""
+        """The test utterances' frames in `data` (0 without them), and the private set's."""
         listing = data / self.folder / "testdata.json"
         if not listing.is_file():
             return 0
-        return sum(int(u["mel_len"]) for u in json.loads(listing.read_text())["utterances"])
+        listed = json.loads(listing.read_text())["utterances"]
+        return sum(int(u["mel_len"]) for u in listed) + self.private_set_size(data)
+
+    def private_set_size(self, data: Path) -> int:
+        """The held-back utterances' frames in `data`'s private set (0 without one)."""
+        private = self.private_set(data)
+        metadata = private / "metadata.json" if private else None
+        if metadata is None or not metadata.is_file():
+            return 0
+        speakers = json.loads(metadata.read_text())["speakers"].values()
+        return sum(int(u["mel_len"]) for utterances in speakers for u in utterances)
+
+    def private_set(self, data: Path) -> Path | None:
+        """``<folder>_private/`` beside the feature folder in `data`, when there is one."""
+        return private_speaker_folder(data / self.folder)
 
     def test_set_items(self, data: Path) -> int:
         """The test utterances in `data` (0 without them)."""
@@ -52,7 +82,7 @@ class HW4Layout(Layout):
 
     def hidden_test(self, data: Path, out_file: Path, sample: int | None = None) -> HiddenTest:
         """The test utterances' features, shuffled in secret, or a secret sample of `sample`
-        of them (`hidden_speaker_test`)."""
+        of them, with the private set's utterances among them (`hidden_speaker_test`)."""
         return hidden_speaker_test(data, out_file, self.folder, self.hidden, sample)
 
     def public_test(self, data: Path, out_file: Path, count: int) -> HiddenTest:
@@ -61,17 +91,32 @@ class HW4Layout(Layout):
         return public_speaker_test(data / self.folder, out_file, count)
 
     def label_folders(self, data: Path) -> list[Path]:
-        return [data / self.hidden]
+        """The test labels, the private set, and the course's whole folder when students get
+        another one (it lists the held-back utterances with their speakers)."""
+        root = data / self.folder
+        whole = [root] if students_folder(root) != root else []
+        return [data / self.hidden, root.with_name(root.name + PRIVATE_SUFFIX), *whole]
 
     def retraining_data(self, data: Path, hidden: HiddenTest, root: Path) -> Path:
-        """The data folder itself: its test utterances carry no labels."""
-        return data
+        """The data folder itself, its test utterances carry no labels; or where `kws private`
+        wrote a students' folder, `root` holding `data`'s other folders and that one under the
+        feature folder's name: the notebook re-trains on what students get."""
+        students = students_folder(data / self.folder)
+        if students == data / self.folder:
+            return data
+        root.mkdir(parents=True, exist_ok=True)
+        hidden_names = {p.name for p in self.label_folders(data)} | {students.name}
+        for entry in data.iterdir():
+            if entry.name not in hidden_names:
+                (root / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+        (root / self.folder).symlink_to(students.resolve(), target_is_directory=True)
+        return root
 
     def detect(self, data: Path) -> str | None:
         features = data / self.folder
         preset = synthetic_preset(features)
         if preset:
-            return f"synthetic-{preset}"
+            return self._graded_on(data, f"synthetic-{preset}")
         try:
             speakers = len(json.loads((features / "mapping.json").read_text())["speaker2id"])
             tests = len(json.loads((features / "testdata.json").read_text())["utterances"])
@@ -86,9 +131,17 @@ class HW4Layout(Layout):
             from kws.data.synthetic import PRESETS  # torch: only for these old synthetic folders
 
             if preset in PRESETS and PRESETS[preset].sf_speakers == speakers:
-                return f"synthetic-{preset}"
+                return self._graded_on(data, f"synthetic-{preset}")
         real = speakers == REAL_HW4["speakers"] and tests == REAL_HW4["test_utterances"]
-        return "hw4_2023" if real else None
+        return self._graded_on(data, "hw4_2023") if real else None
+
+    def _graded_on(self, data: Path, dataset: str) -> str:
+        """`dataset`'s [tiers] name, or its private set's (``<name>_private``, for a synthetic
+        twin ``synthetic-<preset>-private``) when one is graded: held-back utterances are
+        another set than the test utterances, with tiers of their own."""
+        if self.private_set(data) is None:
+            return dataset
+        return f"{dataset}-private" if dataset.startswith("synthetic-") else f"{dataset}_private"
 
     def grading_files(self, data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
         speakers = data / self.folder
@@ -105,6 +158,9 @@ class HW4Layout(Layout):
             raise FileNotFoundError(
                 f"{labels} is missing; the speaker tasks cannot be graded without it"
             )
+        private = self.private_set(data)  # its held-back utterances with their speakers
+        if private is not None:
+            files += [(p, f"data/{p.relative_to(data)}") for p in files_to_zip(private)]
         return [*files, (labels, f"data/{self.hidden}/test_labels.csv")], []
 
 
@@ -118,7 +174,9 @@ def hidden_speaker_test(
     """The HW4 test utterances (`data_dir`/`folder`) as unlabelled shuffled features + hidden
     speaker labels (`data_dir`/`hidden`/test_labels.csv); with `sample`, the features of a
     secret random sample of that many utterances only, and every utterance's label by its Id
-    (`HiddenTest.test_labels`). Read without torch (`kws.data.speaker_format.read_features`)."""
+    (`HiddenTest.test_labels`). With a private set beside the folder (``<folder>_private/``),
+    every one of its utterances too, shuffled in among them and marked (``HiddenTest.private``).
+    Read without torch (`kws.data.speaker_format.read_features`)."""
     from kws.data.speaker_format import read_features, read_test_labels
     from kws.grading.protocol.inputs import save_feature_inputs
 
@@ -129,23 +187,56 @@ def hidden_speaker_test(
             f"{root} (build them with data_scripts/speaker_features.py)"
         )
     listing = _test_listing(root)  # reads and checks testdata.json
-    paths = [path for path, _ in listing.test]
     speaker2id = listing.speaker2id
     truth = read_test_labels(labels_file, root)  # checked against the folder, line by line
-    chosen = secret_sample(len(paths), sample).tolist()
+    # (folder, feature_path, mel_len, label, private) of every input, public ones first
+    items = [(root, path, mel_len, truth[path], False) for path, mel_len in listing.test]
+    items = [items[i] for i in secret_sample(len(items), sample).tolist()]
+    private = private_speaker_folder(root)
+    if private is not None:
+        held = _held_back(private, listing)
+        items += [(private, path, mel_len, label, True) for path, mel_len, label in held]
+    order = secret_permutation(len(items)).tolist()
     # Streamed from the utterance files into the inputs file: one utterance in memory at a time
     # (8,000 real-size ones are ~1 GB), and no cache written beside the instructor's data.
     save_feature_inputs(
         out_file,
-        (read_features(root / paths[i], listing.n_mels, listing.test[i][1]) for i in chosen),
+        (read_features(items[i][0] / items[i][1], listing.n_mels, items[i][2]) for i in order),
     )
     return HiddenTest(
         inputs_file=out_file,
-        labels=[truth[paths[i]] for i in chosen],
+        labels=[items[i][3] for i in order],
         classes=tuple(sorted(speaker2id, key=speaker2id.get)),
-        ids=tuple(paths[i] for i in chosen),
+        ids=tuple(items[i][1] for i in order),
         test_labels=truth,
+        private=[items[i][4] for i in order],
     )
+
+
+def _held_back(private: Path, listing) -> list[tuple[str, int, int]]:
+    """(feature_path, mel_len, speaker id) of every utterance of the private folder, checked:
+    its speakers are the test set's (mapping.json alike), none is a test utterance, every file
+    is there; FileNotFoundError / ValueError naming the folder and the fix."""
+    from kws.data.speaker_format import read_speaker_folder
+
+    fix = "write it again with `kws private`, or remove the folder"
+    held = read_speaker_folder(private)
+    if held.speakers != listing.speakers:
+        raise ValueError(
+            f"{private / 'mapping.json'} is not the test set's mapping.json ({listing.root}): "
+            f"the private set belongs to another build of the folder; {fix}"
+        )
+    tests = {path for path, _ in listing.test}
+    both = sorted(tests & {path for path, _, _ in held.labelled})
+    if both:
+        raise ValueError(f"{private}: {both[0]} is a test utterance too; {fix}")
+    missing = [path for path, _, _ in held.labelled if not (private / path).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} utterances listed in {private / 'metadata.json'} are missing, e.g. "
+            f"{private / missing[0]}; {fix}"
+        )
+    return held.labelled
 
 
 def public_speaker_test(root: Path, out_file: Path, count: int) -> HiddenTest:

@@ -39,6 +39,7 @@ class SpeechCommandsLayout(Layout):
     """The 12-class Speech Commands test set (``[data] test_folders``); clips as inputs."""
 
     input_kind = "waves"
+    items_name = "clips"
 
     def __init__(self, spec: Spec):
         super().__init__(spec)
@@ -58,6 +59,16 @@ class SpeechCommandsLayout(Layout):
         if private is None:
             return public
         return sum(1 for _ in private.glob("*/*.wav")) + min(public, self.public_sample)
+
+    def private_set(self, data: Path) -> Path | None:
+        """``<test folder>_private/`` beside the test set in `data`, when there is one."""
+        folder = next((data / f for f in self.test_folders if (data / f).is_dir()), None)
+        return private_folder(folder) if folder is not None else None
+
+    def private_set_size(self, data: Path) -> int:
+        """The private test set's clips in `data` (0 without one)."""
+        private = self.private_set(data)
+        return sum(1 for _ in private.glob("*/*.wav")) if private else 0
 
     def graded_items(self, data: Path) -> int:
         """The clips the accuracy is graded on: the private test set's when there is one beside

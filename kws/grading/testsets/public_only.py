@@ -1,0 +1,94 @@
+"""Grading without a private test set, said where the instructor and every student read it.
+
+Accuracy is only earned on data the students never had: each data layout finds its private test
+set (`kws.grading.testsets.layouts.base.Layout.private_set`: a keyword test set's
+``<folder>_private/``, speaker ID's held-back utterances), and ``kws private`` writes one. A run
+whose data has none is still graded, on the public test set, and says so: in the first lines of
+``kws grade``, ``kws gradescope`` and ``pytest grader/``, and in every student's results
+(`warning`); `kws release` says which data students get and which stays with the grader
+(`handout`). Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from kws.grading.testsets.layouts import layout_of
+from kws.spec import ASSIGNMENTS
+
+PUBLIC_ONLY = "graded on a public test set: accuracy can be carried in"
+
+
+def make_private_command(data: Path | str) -> str:
+    """The one command that writes the private test sets of every notebook `data` holds."""
+    return f"kws private {data} --secret FILE"
+
+
+def public_only(data: Path, assignments: Iterable[str] | None = None) -> list[str]:
+    """Those of `assignments` (default: every one) whose test set is in `data` without a private
+    test set beside it, sorted."""
+    names = ASSIGNMENTS if assignments is None else assignments
+    found = []
+    for name in names:
+        layout = layout_of(ASSIGNMENTS[name])
+        if layout.missing(data) is None and layout.private_set(data) is None:
+            found.append(name)
+    return sorted(found)
+
+
+def warning(names: Iterable[str], data: Path | str | None = None) -> str:
+    """The sentence that says the notebooks `names` are `PUBLIC_ONLY`, with the command that
+    makes their private test sets: in the data folder `data` for the instructor, or without
+    `data` as every student's results say it (no path of the grading machine)."""
+    notebooks = ", ".join(ASSIGNMENTS[name].notebook for name in names)
+    who = "Make one" if data is not None else "The course staff make one"
+    return (
+        f"Warning: {notebooks} {PUBLIC_ONLY} (the students have its test set, so a model can "
+        f"hold its answers; a private test set is data they never had). {who} with: "
+        f"{make_private_command(data if data is not None else 'DATA')}"
+    )
+
+
+def command_warning(data: Path, assignment: str | None = None) -> str | None:
+    """What `kws grade` and `kws gradescope` print first: the `warning` for the notebooks of
+    the selection (`assignment`, else every one) that `data` holds without a private test set,
+    naming `data` in the command; None when each has one."""
+    names = public_only(Path(data), [assignment] if assignment else None)
+    return warning(names, data) if names else None
+
+
+def handout(data: str | Path | None = None) -> list[str]:
+    """Which data the students get and which stays with the grader, as lines to print after the
+    bundle: for the grader's data folder `data`, by its folders (each notebook's private test
+    set, `kws.grading.testsets.layouts.base.Layout.private_set`, or the warning that it has
+    none); without `data`, how `kws private` makes them."""
+    from kws.data.speaker_private import students_folder
+
+    if data is None:
+        return [
+            "the data: students download Speech Commands in the notebooks and get the HW4 "
+            "folder from you; hand out the speaker_features_students/ folder that "
+            f"`{make_private_command('DATA')}` writes (utterances of every speaker held back), "
+            "and keep DATA, with its private test sets and hidden labels, with the grader "
+            "(`kws release OUT --data DATA` names the folders)"
+        ]
+    data, given, kept, public = Path(data), [], set(), []
+    for name, spec in ASSIGNMENTS.items():
+        layout = layout_of(spec)
+        if layout.missing(data) is not None:
+            continue
+        kept |= {p for p in layout.label_folders(data) if p.exists()}
+        if layout.private_set(data) is None:
+            public.append(name)
+        folder = spec.data.get("folder")
+        if folder:  # a folder the instructor hands out (else the notebook downloads its data)
+            given.append(f"{students_folder(data / folder)} (as the notebook's {folder}/)")
+    lines = []
+    if given:
+        lines.append(f"hand out to students: {', '.join(dict.fromkeys(given))}")
+    if kept:
+        lines.append(f"keep with the grader, never hand out: {', '.join(map(str, sorted(kept)))}")
+    if public:
+        lines.append(warning(public, data))
+    return lines
