@@ -1,19 +1,24 @@
 """How long the README's test command takes, and where its time goes.
 
     python benchmarks/bench_suite.py --publish            # on an idle machine: the docs' figure
+    python benchmarks/bench_suite.py --full --publish     # the full run (--full), as CI runs it
     python benchmarks/bench_suite.py --runs 1 -- tests/test_tiers.py   # a quick look at a part
 
 Each run clones the kit's committed HEAD into a fresh folder (as CI and a newcomer start) and runs
 the README's test command there (`python -m pytest -q -n auto --dist loadgroup`, read from the
-README), with pytest's JUnit report. It measures the run's wall time and the CPU seconds of its
-whole process tree (workers, notebook kernels, graders and their sandboxed children), and from
-the report the worker-seconds each test file took (setup included: a file that builds a shared
-fixture first carries its cost). The figures are the median of ``--runs`` runs (3 by default),
-with the commit they were measured at.
+README; with ``--full``, its full run), with pytest's JUnit report. It measures the run's wall time
+and the CPU seconds of its whole process tree (workers, notebook kernels, graders and their
+sandboxed children, counted by a cgroup where the machine allows one: ``cpu_counted_by``); from
+the report, the worker-seconds each test file took (setup included: a
+file that builds a shared fixture first carries its cost), and from ``benchmarks/cpu_per_test.py``
+the CPU seconds each file cost, its processes included (which a busy machine hardly changes). The
+figures are the median of ``--runs`` runs (3 by default), with the commit they were measured at,
+and the machine's reference time (``benchmarks/machine.py``): a fixed one-thread workload timed
+on the same machine, so that a reader can tell a slower machine from a slower kit.
 
-``--publish`` writes them as the ``suite`` section of ``kws/figures.json``; it refuses figures
-measured on a busy machine (a load average above ``IDLE_LOAD`` before a run), whose wall time
-says nothing about an idle one.
+``--publish`` writes them as the ``suite`` section of ``kws/figures.json`` (``suite_full`` with
+``--full``); it refuses figures measured on a busy machine (a load average above ``IDLE_LOAD``
+before a run), whose wall time says nothing about an idle one.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shlex
 import statistics
 import subprocess
@@ -33,7 +37,9 @@ from collections import Counter
 from pathlib import Path
 
 from bench_demo import IDLE_LOAD, commit
+from cpu_per_test import REPORT_DIR, CpuClock, read_reports
 from figures import KIT_FIGURES, publish
+from machine import reference_time
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,11 +53,6 @@ def readme_command(readme: Path = ROOT / "README.md") -> list[str]:
     raise ValueError(f"{readme} has no `python -m pytest` line to time")
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def per_file(report: Path) -> dict[str, float]:
     """Worker-seconds per test file from a JUnit report, largest first."""
     seconds: Counter[str] = Counter()
@@ -63,18 +64,28 @@ def per_file(report: Path) -> dict[str, float]:
 
 
 def run_once(work: Path, extra: list[str]) -> dict:
-    """Clone HEAD into `work`, run the README's test command there; its figures."""
+    """Clone HEAD into `work`, run the README's test command there (and `extra`); its figures."""
     subprocess.run(["git", "clone", "-q", str(ROOT), str(work)], check=True)
     command = readme_command(work / "README.md")
     command[0] = sys.executable if command[0].startswith("python") else command[0]
-    report = work / "junit.xml"
-    command += [f"--junitxml={report}", "-p", "no:cacheprovider", *extra]
+    report, cpu_reports = work / "junit.xml", work / "cpu-per-test"
+    command += [f"--junitxml={report}", "-p", "no:cacheprovider", "-p", "cpu_per_test", *extra]
     load = os.getloadavg()[0]
-    start, cpu = time.monotonic(), _children_cpu()
-    env = {**os.environ, "PYTHONPATH": str(work)}  # the clone's kit, in every process it starts
+    clock = CpuClock(f"kws-bench-suite-{os.getpid()}")  # the run's whole process tree
+    start, cpu = time.monotonic(), clock.seconds()
+    env = {  # the clone's kit in every process it starts, and the CPU-per-test plugin
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(work), str(work / "benchmarks")]),
+        REPORT_DIR: str(cpu_reports),
+    }
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
-    wall, cpu = time.monotonic() - start, _children_cpu() - cpu
-    summary = (done.stdout.strip().splitlines() or [""])[-1]
+    wall, cpu = time.monotonic() - start, clock.seconds() - cpu
+    clock.close()
+    cpu_files, counted = read_reports(cpu_reports)
+    summary = next(
+        (line for line in reversed(done.stdout.splitlines()) if re.search(r" in [\d.]+s", line)),
+        "",
+    )
     if done.returncode != 0:
         raise SystemExit(f"the test command failed in {work}:\n{done.stdout[-3000:]}")
     return {
@@ -83,14 +94,26 @@ def run_once(work: Path, extra: list[str]) -> dict:
         "cpu_seconds": round(cpu, 1),
         "outcome": summary.strip("= "),
         "files": per_file(report),
+        "cpu_files": cpu_files,
+        # "cgroup": every process counted; "rusage": sandboxed children are not (no cgroup here)
+        "cpu_counted_by": counted if clock.kind == "cgroup" else "rusage",
     }
 
 
-def summary(runs: list[dict], extra: list[str]) -> dict:
-    """The ``suite`` section: medians of `runs`, the last run's outcome and slowest files."""
-    files = runs[-1]["files"]
+def summary(runs: list[dict], extra: list[str], machine: dict) -> dict:
+    """The ``suite`` section: medians of `runs`, the last run's outcome and slowest files, and
+    the `machine`'s reference time (`machine.reference_time`)."""
+    files, cpu_files = runs[-1]["files"], runs[-1]["cpu_files"]
+    test_command = " ".join(["python -m pytest -q -n auto --dist loadgroup", *extra])
+    publish = "--full --publish" if "--full" in extra else "--publish"
     return {
-        "command": " ".join(["python -m pytest -q -n auto --dist loadgroup", *extra]),
+        "command": f"python benchmarks/bench_suite.py {publish}",
+        "test_command": test_command,
+        "conditions": f"`{test_command}` (the README's test command) in a fresh clone of the "
+        f"kit's commit, timed with its whole process tree; median of {len(runs)} runs on a "
+        f"{os.cpu_count()}-core machine, whose reference time (benchmarks/machine.py) is "
+        f"measured beside them; the tests run on the tiny synthetic data",
+        "synthetic": True,
         "commit": commit(),
         "cores": os.cpu_count(),
         "runs": len(runs),
@@ -100,44 +123,61 @@ def summary(runs: list[dict], extra: list[str]) -> dict:
         "outcome": runs[-1]["outcome"],
         "slowest_files": dict(list(files.items())[:12]),
         "worker_seconds": round(sum(files.values())),
+        "costliest_files_cpu": dict(list(cpu_files.items())[:12]),
+        "cpu_counted_by": runs[-1]["cpu_counted_by"],
+        "machine": machine,
     }
 
 
 def table(section: dict) -> str:
+    machine = section["machine"]
     lines = [
-        f"{section['command']} at {section['commit']}: {section['wall_seconds']} s wall, "
+        f"{section['test_command']} at {section['commit']}: {section['wall_seconds']} s wall, "
         f"{section['cpu_seconds']} CPU-s (median of {section['runs']}; {section['cores']} cores; "
         f"load average before a run up to {section['load_before']})",
         f"  {section['outcome']}",
+        f"  the machine's reference time: {machine['reference_seconds']} s "
+        f"({machine['cpu_model']}; benchmarks/machine.py)",
         f"  worker-seconds per file (setup included), {section['worker_seconds']} in all:",
     ]
     lines += [f"    {sec:7.1f}  {name}" for name, sec in section["slowest_files"].items()]
+    lines.append(f"  CPU seconds per file, its processes included ({section['cpu_counted_by']}):")
+    lines += [f"    {sec:7.1f}  {name}" for name, sec in section["costliest_files_cpu"].items()]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
+    parser.add_argument("--full", action="store_true", help="time the full run (pytest --full)")
     parser.add_argument("--work", type=Path, help="clone into this folder (default: temporary)")
     parser.add_argument("--publish", action="store_true", help="write kws/figures.json's suite")
     parser.add_argument("--figures", type=Path, help="write the suite section into this file")
+    parser.add_argument(
+        "--reference-runs", type=int, default=3, help="runs of the machine's reference workload"
+    )
     parser.add_argument("extra", nargs="*", help="after --: more pytest arguments (a part only)")
     args = parser.parse_args(argv)
+    extra = ["--full", *args.extra] if args.full else args.extra
+    machine = reference_time(args.reference_runs)
+    print(f"the machine's reference time: {machine['reference_seconds']} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="kws-bench-suite-") as temporary:
         work = (args.work or Path(temporary)).resolve()
         runs = []
         for number in range(1, args.runs + 1):
-            runs.append(run_once(work / f"run-{number}", args.extra))
+            runs.append(run_once(work / f"run-{number}", extra))
             print(f"run {number}: {runs[-1]['wall_seconds']:.0f} s wall", flush=True)
-    section = summary(runs, args.extra)
+    section = summary(runs, extra, machine)
     print(table(section))
     target = args.figures or (KIT_FIGURES if args.publish else None)
-    if target == KIT_FIGURES and (args.extra or section["load_before"] > IDLE_LOAD):
-        why = "a part of the suite" if args.extra else f"load {section['load_before']}"
+    busy = max(section["load_before"], machine["load_before"])
+    if target == KIT_FIGURES and (args.extra or busy > IDLE_LOAD):
+        why = "a part of the suite" if args.extra else f"load {busy}"
         print(f"not published ({why}): run the whole suite on an idle machine", file=sys.stderr)
         return 3
     if target is not None:
-        print(f"published into {publish('suite', section, target)}")
+        name = "suite_full" if args.full else "suite"
+        print(f"published into {publish(name, section, target)}")
     return 0
 
 

@@ -7,14 +7,17 @@
 - ``bench_real_speech.py --folds K`` (with its default ``--out``): ``real_speech``, the summary
   of each cross-validated row of ``results/real_speech_cv.json``, after every fold it merges;
 - ``bench_demo.py --publish``: ``demo``;
+- ``bench_suite.py --publish``: ``suite`` (``suite_full`` with ``--full``);
 - ``bench_grading_memory.py --publish``: ``grading``;
 - ``bench_report.py --publish``: ``report``;
-- ``bench_private_variant.py --publish``: ``private_variant``.
+- ``bench_private_variant.py --publish``: ``private_variant``;
+- ``bench_handin.py --publish``: ``handin``.
 
     python benchmarks/figures.py    # publish the real-speech rows of results/ again
 
 A test run of a benchmark writes to a figures file of its own (``--figures FILE``), never to the
-kit's.
+kit's. A section of times records the machine's reference time under ``machine``
+(``benchmarks/machine.py``: ``reference_time``), so that figures from two machines compare.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The `kws` command: one entry point for the kit's jobs, grouped by workflow.
 
-Its verbs come in four groups, each added to the parser by the package that does the job:
+Its verbs come in five groups, each added to the parser by the package that does the job:
 
+- **hand in** (for students): `handin` (`kws.handin.cli`);
 - **try the kit**: `demo`, `tables`, `train`, `synth` (`kws.kit_commands`);
 - **prepare a course**: `release`, `private` (`kws.prepare_commands`) and `gradescope`
   (`kws.grading.publish.gradescope.cli`);
@@ -27,6 +28,7 @@ from kws.grading.classrun import cli as classrun
 from kws.grading.publish import cli as publish
 from kws.grading.publish.gradescope import cli as gradescope
 from kws.grading.season import cli as season
+from kws.handin import cli as handin
 
 
 class Group(NamedTuple):
@@ -43,6 +45,7 @@ class Group(NamedTuple):
 
 
 GROUPS = (
+    Group("hand in (students)", (handin.add_commands,)),
     Group("try the kit", (kit_commands.add_commands,)),
     Group("prepare a course", (prepare_commands.add_commands, gradescope.add_commands)),
     Group("grade", (classrun.add_commands, publish.add_report_commands)),

@@ -13,9 +13,10 @@ Each section is a dict that names how it was measured:
 
 Sections: ``real_speech`` (the reference models cross-validated over speakers, ``rows`` keyed by
 row name), ``demo`` (``kws demo`` on the small preset), ``grading`` (one hand-in graded at the
-real test-set sizes: memory and time), ``report`` (``kws report`` on a large class) and
+real test-set sizes: memory and time), ``report`` (``kws report`` on a large class),
 ``private_variant`` (the private variant of the real-speech folds' test sets: lookups on it, and
-the trained reference hand-ins graded on it).
+the trained reference hand-ins graded on it) and ``handin`` (``kws handin`` on notebook 02's
+hand-in: its wall and CPU time).
 """
 
 from __future__ import annotations

@@ -286,14 +286,15 @@ Settings come from the `parameters` cell, or from environment variables (`KWS_DA
 
 ## Hand in
 
-The notebook, saved after running it (with its outputs), and the `outputs/` folder it wrote
-(`OUT_DIR`: a `model.pt`, `config.json` and `predictions.csv` per task). The grader re-runs the
-cells tagged `model`: keep them self-contained and keep their tags. For example:
+Save the notebook, then run its last cell, *Ready to hand in?*. It checks the saved notebook and
+what it wrote to `outputs/` the way the grader reads them (✓, or ✗ with the fix and the points at
+stake), then writes `handin.zip`: the notebook and, per task, the `model.pt`, `config.json` and
+`predictions.csv` it wrote, nothing else. Upload that file. On Colab the cell checks the
+notebook as it is open and downloads the zip. From a terminal, in the notebook's folder:
 
 ```bash
-zip -r handin.zip *.ipynb outputs
+kws handin 02_speaker_id.ipynb
 ```
 
-On Colab: File → Download → Download .ipynb, and run `!zip -qr outputs.zip outputs` in a cell,
-then download `outputs.zip` from the Files panel.
+The grader re-runs the cells tagged `model`: keep them self-contained and keep their tags.
 """

@@ -69,21 +69,38 @@ def pytest_xdist_make_scheduler(config, log):
     return GroupScheduling(config, log)
 
 
-def _leave_out_benchmarks(config, items) -> None:
-    """Tests marked `benchmark` (the benchmark scripts' own, tests/test_benchmarks.py) run only
-    when `-m` names them (`pytest -m benchmark`, which .ci/run runs on its own): the README's test
-    command checks the kit, not the research scripts beside it."""
-    if "benchmark" in (config.getoption("markexpr") or ""):
-        return
-    left_out = [item for item in items if "benchmark" in item.keywords]
+def pytest_addoption(parser):
+    parser.addoption(
+        "--full",
+        action="store_true",
+        help="the full run: every case of the grader corpora (the default grades a sample that "
+        "covers every kind of verdict) and the tests marked `full`; what CI runs",
+    )
+
+
+def full_run(config) -> bool:
+    """True for the full run (``--full``)."""
+    return bool(config.getoption("full"))
+
+
+def _leave_out(config, items, marker: str) -> None:
+    """Deselect the tests marked `marker`."""
+    left_out = [item for item in items if marker in item.keywords]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if "benchmark" not in item.keywords]
+        items[:] = [item for item in items if marker not in item.keywords]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    _leave_out_benchmarks(config, items)
+    # Tests marked `benchmark` (the benchmark scripts' own, tests/test_benchmarks.py) run only
+    # when `-m` names them (`pytest -m benchmark`, which .ci/run runs on its own): the README's
+    # test command checks the kit, not the research scripts beside it.
+    if "benchmark" not in (config.getoption("markexpr") or ""):
+        _leave_out(config, items, "benchmark")
+    # Tests marked `full` run in the full run only; the grader corpora read `full_run` themselves.
+    if not full_run(config):
+        _leave_out(config, items, "full")
     rank = {group: number for number, group in enumerate(LONGEST_FIRST)}
 
     def order(item) -> int:  # a split module's tests keep the module's place
@@ -102,6 +119,21 @@ def pytest_collection_modifyitems(config, items):
 def device(request):
     """Run a test body on the CPU, and again on CUDA when one is present."""
     return torch.device(request.param)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Say what the default run left out, and the switch that runs it."""
+    if not full_run(config):
+        terminalreporter.write_line(
+            "The default run: a sample of each grader corpus, and no test marked `full`; "
+            "--full runs them all (as CI does; docs/development/tests.md)."
+        )
+
+
+@pytest.fixture(scope="session")
+def full(request) -> bool:
+    """True in the full run (``--full``): the grader corpora grade every case, not a sample."""
+    return full_run(request.config)
 
 
 # ---- synthetic data and the reference submission, built once per test run ---------------------

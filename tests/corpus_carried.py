@@ -16,7 +16,7 @@ the config and the code hold, never whether the answers are right.
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -319,11 +319,16 @@ HONEST = [
 ]
 
 
-def build_carried_corpus(reference: Path, corpus_dir: Path, data: Path) -> dict[str, CarriedCase]:
+def build_carried_corpus(
+    reference: Path, corpus_dir: Path, data: Path, only: Collection[str] | None = None
+) -> dict[str, CarriedCase]:
     """One folder per case (and honest copy) under `corpus_dir/<notebook>/`: the notebook and
-    its tasks' outputs, then changed (`data`: the tiny synthetic data it is graded on)."""
+    its tasks' outputs, then changed (`data`: the tiny synthetic data it is graded on;
+    `only`: the names of the cases to build, default all)."""
     built = {}
     for case in [*carried_cases(data), *HONEST]:
+        if only is not None and case.name not in only:
+            continue
         name, _, tasks = NOTEBOOKS[case.notebook]
         folder = corpus_dir / case.notebook / case.name
         (folder / "outputs").mkdir(parents=True)

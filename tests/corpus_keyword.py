@@ -6,7 +6,7 @@ that task's tests (graded by graded_tests/test_01_keyword_spotting.py and graded
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,10 +167,15 @@ def _both(*damages: Callable[[Path], None]) -> Callable[[Path], None]:
     return damage
 
 
-def build_keyword_corpus(reference: Path, corpus_dir: Path) -> dict[str, KeywordCase]:
-    """One folder per case under `corpus_dir`: notebook 01 and outputs/kws, then damaged."""
+def build_keyword_corpus(
+    reference: Path, corpus_dir: Path, only: Collection[str] | None = None
+) -> dict[str, KeywordCase]:
+    """One folder per case under `corpus_dir`: notebook 01 and outputs/kws, then damaged.
+    `only`: the names of the cases to build (default: all)."""
     built = {}
     for case in keyword_cases():
+        if only is not None and case.name not in only:
+            continue
         folder = corpus_dir / case.name
         (folder / "outputs").mkdir(parents=True)
         shutil.copy(reference / NOTEBOOK, folder / NOTEBOOK)

@@ -8,7 +8,7 @@ graded_tests/test_01_keyword_spotting.py's test_recipe_schedule) with a reason n
 import json
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,10 +143,15 @@ def keyword_model_cases() -> list[ModelCase]:
     ]
 
 
-def build_keyword_model_corpus(reference: Path, corpus_dir: Path) -> dict[str, ModelCase]:
-    """One folder per case under `corpus_dir`: notebook 01 and its outputs/kws, then damaged."""
+def build_keyword_model_corpus(
+    reference: Path, corpus_dir: Path, only: Collection[str] | None = None
+) -> dict[str, ModelCase]:
+    """One folder per case under `corpus_dir`: notebook 01 and its outputs/kws, then damaged.
+    `only`: the names of the cases to build (default: all)."""
     built = {}
     for case in keyword_model_cases():
+        if only is not None and case.name not in only:
+            continue
         folder = corpus_dir / case.name
         (folder / "outputs").mkdir(parents=True)
         shutil.copy(reference / NOTEBOOK, folder / NOTEBOOK)

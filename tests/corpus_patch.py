@@ -9,7 +9,7 @@ a Linear on sliced patches), each with its checkpoint, that keep full marks.
 """
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -373,10 +373,15 @@ def patch_cases() -> list[PatchCase]:
     ]
 
 
-def build_patch_corpus(reference: Path, corpus_dir: Path) -> dict[str, PatchCase]:
-    """One folder per case under `corpus_dir`: notebook 03 and its outputs/patch, then damaged."""
+def build_patch_corpus(
+    reference: Path, corpus_dir: Path, only: Collection[str] | None = None
+) -> dict[str, PatchCase]:
+    """One folder per case under `corpus_dir`: notebook 03 and its outputs/patch, then damaged.
+    `only`: the names of the cases to build (default: all)."""
     built = {}
     for case in patch_cases():
+        if only is not None and case.name not in only:
+            continue
         folder = corpus_dir / case.name
         (folder / "outputs").mkdir(parents=True)
         shutil.copy(reference / NOTEBOOK, folder / NOTEBOOK)

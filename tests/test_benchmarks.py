@@ -451,17 +451,49 @@ def test_the_demo_budget_curve_runs_a_notebook_per_value_and_names_the_tiers(tin
 
 def test_the_suite_timing_clones_the_kit_and_runs_the_readmes_command(tmp_path):
     """`python benchmarks/bench_suite.py`, on one small test file: a clone of the committed kit,
-    the README's own command in it, wall and CPU seconds, and worker-seconds per test file."""
+    the README's own command in it, wall and CPU seconds, worker-seconds and CPU seconds per
+    test file, and the machine's reference time."""
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / "bench_suite.py"), "--runs", "1", "--work", "w",
-         "--figures", "figures.json", "--", "tests/test_tiers.py"],
+         "--figures", "figures.json", "--reference-runs", "1", "--", "tests/test_tiers.py"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     section = json.loads((tmp_path / "figures.json").read_text())["suite"]
-    assert section["command"] == "python -m pytest -q -n auto --dist loadgroup tests/test_tiers.py"
+    assert section["test_command"] == (
+        "python -m pytest -q -n auto --dist loadgroup tests/test_tiers.py"
+    )
+    assert section["command"] == "python benchmarks/bench_suite.py --publish"
     assert section["wall_seconds"] > 0 and section["cpu_seconds"] > 0
     assert list(section["slowest_files"]) == ["tests/test_tiers.py"]
+    assert list(section["costliest_files_cpu"]) == ["tests/test_tiers.py"]
+    assert section["costliest_files_cpu"]["tests/test_tiers.py"] > 0
+    machine = section["machine"]
+    assert machine["reference_seconds"] > 0 and machine["reference_runs"] == [
+        machine["reference_seconds"]
+    ]
+    assert machine["workload"] and machine["torch"]
     assert "passed" in section["outcome"]
     assert (tmp_path / "w" / "run-1" / "README.md").is_file()  # a clone, not the checkout
+
+
+def test_the_handin_benchmark_times_a_passing_check_and_publishes_it(tmp_path):
+    """bench_handin.py: notebook 02's reference hand-in, executed on the tiny data, checked by
+    `kws handin` (every line must pass, or the benchmark stops), its time published into the
+    figures file it is given, never the kit's."""
+    script = BENCHMARKS / "bench_handin.py"
+    published = tmp_path / "figures.json"
+    kit_figures = (BENCHMARKS.parent / "kws" / "figures.json").read_bytes()
+    done = subprocess.run(
+        [sys.executable, str(script), "--repeat", "1", "--figures", str(published)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=1200,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    section = json.loads(published.read_text())["handin"]
+    assert section["synthetic"] and section["repeat"] == 1 and section["wall_seconds"] > 0
+    assert section["runs_wall_seconds"] == [section["wall_seconds"]]
+    assert section["cores"] == os.cpu_count() and len(section["load_average"]) == 2
+    assert "kws handin on notebook 02: median" in done.stdout
+    assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures

@@ -4,7 +4,12 @@ import pytest
 import torch
 from torch import nn
 
-from kws.grading.judge.budget import BudgetError, block_prefixes, encoder_budget
+from kws.grading.judge.budget import (
+    BudgetError,
+    block_prefixes,
+    checkpoint_weights,
+    encoder_budget,
+)
 
 
 class Model(nn.Module):
@@ -81,6 +86,26 @@ def test_a_tensor_saved_under_two_names_counts_once(tmp_path):
     model = Model()
     model.encoder.append(model.encoder[0])  # the same layer twice
     assert encoder_budget(_saved(tmp_path, model), "task1").count == 6_640
+
+
+@pytest.mark.parametrize(
+    "save",
+    [
+        lambda model: {f"_orig_mod.{k}": v for k, v in model.state_dict().items()},  # compiled
+        lambda model: nn.DataParallel(model).state_dict(),  # module.
+        lambda model: {"model_state_dict": model.state_dict(), "epoch": 3, "lr": 1e-3},
+    ],
+    ids=["torch.compile", "DataParallel", "training-checkpoint"],
+)
+def test_a_checkpoint_the_child_unwraps_is_counted_the_same(tmp_path, save):
+    """The grading child loads these (kws.grading.child.checkpoint); their weights are counted as
+    a plain state dict's, so a wrapper's prefix is no way around the budget."""
+    model = Model()
+    path = tmp_path / "task1" / "model.pt"
+    path.parent.mkdir()
+    torch.save(save(model), path)
+    assert encoder_budget(path, "task1").count == 6_480 + 160
+    assert checkpoint_weights(path, "task1").count == sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize(

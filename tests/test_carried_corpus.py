@@ -1,13 +1,16 @@
 """Accuracy carried in instead of earned (tests/corpus_carried.py), graded as an instructor
 grades a class (`kws grade`'s batch, one notebook at a time) on the tiny synthetic data: each
 case loses exactly the tests it targets or is named for a person to read, with its reason, in
-its results and its gradebook row; the honest hand-ins keep every point with no flag."""
+its results and its gradebook row; the honest hand-ins keep every point with no flag. The default run grades
+`SAMPLE`, a case for each kind of verdict (tests/corpus_sample.py); the full run (``--full``)
+every case."""
 
 import csv
 import json
 
 import pytest
-from corpus_carried import NOTEBOOKS, build_carried_corpus
+from corpus_carried import HONEST, NOTEBOOKS, build_carried_corpus, carried_cases
+from corpus_sample import graded_cases, uncovered
 
 from kws.grading.classrun.batch import grade_batch
 from kws.grading.judge.results import findings_of
@@ -17,16 +20,41 @@ from kws.grading.season.compute import with_standings
 
 pytestmark = pytest.mark.slow
 CHILD_TIMEOUT = 180
+SAMPLE = {  # the case that covers each kind of verdict, and a case of each notebook
+    "nb01_int64_hash_table": "integer tensors and a table written by the notebook: flagged",
+    "nb01_side_file_answers": "a model cell opening files: flagged, the side file left out",
+    "nb01_answers_in_config": "answers in config.json: flagged",
+    "nb01_table_in_code": "numbers written in the code: flagged",
+    "nb02_knows_it_is_rerun": "an answer table, and a cell that asks the kernel: flagged",
+    "nb02_near_ties_on_every_row": "near ties on every row: accuracy lost",
+    "nb02_weights_as_int32_bit_patterns": "weights as int32 bits: budget and encoder lost",
+    "nb03_answer_table": "notebook 03's answer table: flagged",
+    "honest_rewrite_01": "the reference rewritten: full marks, no flag",
+    "honest_reference_03": "notebook 03's reference: full marks, no flag",
+}
+
+
+def _every_case(data) -> list:
+    return [*carried_cases(data), *HONEST]
+
+
+def test_the_default_sample_covers_every_kind_of_verdict(tiny_data):
+    assert uncovered(_every_case(tiny_data), SAMPLE) == []
+    notebooks = {case.notebook for case in _every_case(tiny_data) if case.name in SAMPLE}
+    assert notebooks == set(NOTEBOOKS)
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, tiny_data, reference_submission):
-    """({case name: (case, results.json, gradebook row)} of every case and honest copy,
-    {notebook number: its grade folder})."""
+def graded(tmp_path_factory, tiny_data, reference_submission, full):
+    """({case name: (case, results.json, gradebook row)} of every case and honest copy graded
+    (`SAMPLE` but in the full run), {notebook number: its grade folder})."""
     folder = tmp_path_factory.mktemp("carried")
-    cases = build_carried_corpus(reference_submission, folder / "submissions", tiny_data)
+    only = graded_cases((case.name for case in _every_case(tiny_data)), SAMPLE, full)
+    cases = build_carried_corpus(reference_submission, folder / "submissions", tiny_data, only)
     found, folders = {}, {}
     for number, (_, assignment, _) in NOTEBOOKS.items():
+        if not (folder / "submissions" / number).is_dir():
+            continue  # no case of this notebook graded
         out = folder / "out" / number
         gradebook = grade_batch(
             folder / "submissions" / number,
@@ -76,9 +104,9 @@ def test_each_case_that_keeps_its_points_is_named_with_its_reason(graded):
     assert missing == {}
 
 
-def test_honest_hand_ins_keep_every_point_with_no_flag(graded):
+def test_honest_hand_ins_keep_every_point_with_no_flag(graded, full):
     honest = {name: entry for name, entry in graded[0].items() if name.startswith("honest_")}
-    assert len(honest) == 4
+    assert len(honest) == (4 if full else 2)
     flagged = {name: _reviews(document) for name, (_, document, _) in honest.items()}
     assert flagged == dict.fromkeys(honest, [])
     for name, (_, document, _) in honest.items():

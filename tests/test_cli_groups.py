@@ -1,6 +1,7 @@
-"""The `kws` command's verbs in four groups by workflow (`kws.cli.GROUPS`), each group added by
+"""The `kws` command's verbs in five groups by workflow (`kws.cli.GROUPS`), each group added by
 the package that does its job: the regrouping changed no verb, argument, option, default or
-choice, `kws --help` lists the groups in order, and answers without loading torch."""
+choice (`kws handin`, the students' group, came after it), `kws --help` lists the groups in
+order, and answers without loading torch."""
 
 import os
 import subprocess
@@ -13,8 +14,9 @@ from kws.spec import ASSIGNMENTS
 ASSIGNMENT_NAMES = tuple(sorted(ASSIGNMENTS))  # --assignment: every assignment the kit knows
 
 # Every argument of every verb, as `build_parser()` accepted them before the verbs were grouped
-# (written out from that parser): (verb, option strings (none: a positional), dest, default,
-# choices, required, nargs, type's name). A change here changes what users type.
+# (written out from that parser), and those added since (grade's and season's --file-times,
+# issue 52; `kws handin`): (verb, option strings (none: a positional), dest, default, choices,
+# required, nargs, type's name). A change here changes what users type.
 ARGUMENTS = [
     ("adjust", (), "assignment", None, None, True, None, None),
     ("adjust", (), "grades", None, None, True, None, "Path"),
@@ -42,10 +44,14 @@ ARGUMENTS = [
     ("feedback", ("--notebooks",), "notebooks", None, None, False, None, "Path"),
     ("feedback", ("--out",), "out", Path("feedback"), None, False, None, "Path"),
     ("feedback", ("--roster-key",), "roster_key", None, None, False, None, None),
+    ("handin", ("--data",), "data", None, None, False, None, "Path"),
+    ("handin", ("--out",), "out", None, None, False, None, "Path"),
+    ("handin", (), "path", None, None, True, None, "Path"),
     ("grade", ("--assignment",), "assignment", None, ASSIGNMENT_NAMES, False, None, None),
     ("grade", ("--course",), "course", None, None, False, None, "Path"),
     ("grade", ("--data",), "data", None, None, True, None, "Path"),
     ("grade", ("--dataset",), "dataset", None, None, False, None, None),
+    ("grade", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
     ("grade", ("--jobs",), "jobs", 2, None, False, None, "int"),
     ("grade", ("--out",), "out", Path("grades"), None, False, None, "Path"),
     ("grade", ("--roster",), "roster", None, None, False, None, "Path"),
@@ -91,6 +97,7 @@ ARGUMENTS = [
     ("report", ("--submissions",), "submissions", None, None, False, None, "Path"),
     ("report", ("--threshold",), "threshold", None, None, False, None, "float"),
     ("season", ("--course",), "course", None, None, False, None, "Path"),
+    ("season", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
     ("season", (), "grades", None, None, True, None, "Path"),
     ("season", ("--times",), "times", None, None, False, None, "Path"),
     ("synth", (), "dataset", None, ("speech-commands", "speaker-features"), True, None, None),
@@ -114,8 +121,9 @@ ARGUMENTS = [
     ("train", ("--test-set",), "test_set", None, None, False, None, "Path"),
 ]
 
-# Each verb's one-line help, as `kws --help` showed it before the grouping.
+# Each verb's one-line help, as `kws --help` showed it before the grouping (`handin`: since).
 VERB_HELP = {
+    "handin": "check a hand-in the way the grader reads it, and write the zip to upload",
     "demo": "synthetic data -> reference notebooks -> grader -> score table",
     "tables": "parameter tables of the course architectures",
     "train": "train a reference recipe or a model preset on a data folder",
@@ -134,6 +142,7 @@ VERB_HELP = {
 
 # The headings of `kws --help` and their verbs, in order.
 GROUPS = [
+    ("hand in (students)", ["handin"]),
     ("try the kit", ["demo", "tables", "train", "synth"]),
     ("prepare a course", ["release", "private", "gradescope"]),
     ("grade", ["grade", "merge", "report", "feedback"]),
@@ -186,7 +195,7 @@ def _sections(help_text: str) -> list[tuple[str, list[tuple[str, str]]]]:
     return sections
 
 
-def test_help_lists_the_four_groups_in_order_with_their_verbs():
+def test_help_lists_the_five_groups_in_order_with_their_verbs():
     env = os.environ | {"COLUMNS": "200"}  # no wrapping: one line a verb
     done = subprocess.run([sys.executable, "-m", "kws.cli", "--help"], env=env,
                           capture_output=True, text=True, check=True)  # fmt: skip

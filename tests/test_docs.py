@@ -127,17 +127,23 @@ def test_the_demos_time_is_quoted_once_measured_and_said_missing_until_then():
 
 
 def test_the_suites_time_is_quoted_from_its_measurement_or_said_missing():
-    """The tests page quotes the README's test command's time from kws/figures.json's `suite`
-    (bench_suite.py), with its outcome and commit; without one it says how to measure it."""
+    """The tests page quotes the README's test command's time, default and full, from
+    kws/figures.json's `suite` and `suite_full` (bench_suite.py), with its outcome, commit and
+    the machine's reference time; without one it says how to measure it."""
     hook = _hook()
-    sections = {name: value for name, value in figures.load().items() if name != "suite"}
+    sections = {k: v for k, v in figures.load().items() if k not in ("suite", "suite_full")}
     assert "bench_suite.py --publish" in hook.render("{{ figures:suite-time }}", sections)
+    missing = hook.render("{{ figures:suite-full-time }}", sections)
+    assert "bench_suite.py --full --publish" in missing
     sections["suite"] = dict(
         wall_seconds=290, cpu_seconds=560, outcome="981 passed, 68 skipped in 290.1s", runs=3,
-        commit="abc123"
+        commit="abc123", machine={"reference_seconds": 6.2}
     )  # fmt: skip
     quoted = hook.render("{{ figures:suite-time }}", sections)
     assert quoted.startswith("4 min 50 s (560 CPU-s, 981 passed") and "abc123" in quoted
+    assert quoted.endswith("; the machine's reference time: 6.2 s)")
+    sections["suite_full"] = sections["suite"] | {"wall_seconds": 600}
+    assert hook.render("{{ figures:suite-full-time }}", sections).startswith("10 min 0 s")
 
 
 @pytest.mark.skipif(

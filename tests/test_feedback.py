@@ -2,8 +2,8 @@
 
 A class of three notebook-01 hand-ins (the reference's Task 1 and recipe, independent work, the
 released notebook) is graded by the real `kws grade` command in an instructor's folder; a late
-hand-in and an adjustment are recorded in standings.json (`kws.grading.records.standings`, the format
-the season's commands write); the pages are written by `kws feedback` run there with relative
+hand-in and an adjustment are recorded with the season's own writer
+(`kws.grading.season.apply.write_records`: standings.json, the gradebook, the seal); the pages are written by `kws feedback` run there with relative
 paths, then read as text and in headless Chromium."""
 
 import json
@@ -34,7 +34,8 @@ from kws.grading.records.standings import (
     StandingsError,
     write_standings,
 )
-from kws.grading.season.compute import with_standings
+from kws.grading.season.apply import write_records
+from kws.grading.season.compute import class_standings, with_standings
 from kws.spec import ASSIGNMENTS
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
@@ -84,7 +85,7 @@ def course(tmp_path_factory):
     standings.students["dee"][SPEC.name] = Standing(
         "graded", raw["dee"], 30.0, final, LATE, (BONUS,)
     )
-    write_standings(folder / "grades", standings)
+    write_records(read_grades(folder / "grades"), standings, "kws season")  # as it writes them
     written = _run(folder, "feedback", "grades", "--out", "feedback")
     assert written.returncode == 0, written.stderr
     return folder, raw, written.stdout
@@ -282,8 +283,9 @@ def test_a_hand_in_the_grader_could_not_grade_gets_a_page_saying_so(tmp_path):
     crash = "the grader exited with code 1: /srv/grading/secret/kws_child.py failed"
     write_gradebook([eve, Graded("gus", None, crash, 1.0)], grades / "gradebook.csv")
     kept = Standing("ungraded", 0.0, 30.0, 4.0, None, (replace(BONUS, points=4.0),))
-    write_standings(grades, Standings({SPEC.name: {"title": "Notebook 01", "due": None}},
-                                      {"gus": {SPEC.name: kept}}))  # fmt: skip
+    standings = class_standings(read_grades(grades))
+    standings.students["gus"] = {SPEC.name: kept}
+    write_records(read_grades(grades), standings, "kws adjust")
     done = _run(tmp_path, "feedback", "grades")
     assert done.returncode == 0 and "not graded (their page says so" in done.stdout
     page = (tmp_path / "feedback" / "gus" / f"{SPEC.name}.html").read_text()
@@ -412,3 +414,31 @@ def test_the_reference_hand_in_graded_for_real_has_its_accuracies_on_every_page(
             assert f"full marks at {task.target} ({line:.4g})" in page
         assert 'class="failed"' not in page and "What to run again" not in page
         assert not [cell for cell in hidden if cell in page], name
+
+
+def test_a_page_gives_the_students_own_due_date_and_every_time_in_the_courses_zone(tmp_path):
+    """eve has an extension to 5 October; her hand-in time came in UTC (a times CSV), the due
+    date in New York time: her page names her own due date, says it is her extension, and
+    gives both times in the course's zone. A test shown after the due date waits for hers."""
+    grades = _writer_class(tmp_path / "grades", {"one": "visible", "two": "after_due_date"},
+                           "2026-10-02T23:59:00-04:00")  # fmt: skip
+    (grades / "course.toml").write_text(
+        'timezone = "America/New_York"\n[late]\nper_day = 0.1\n'
+        '[due]\nkeyword_spotting = "2026-10-02 23:59"\n'
+        '[extensions.eve]\nkeyword_spotting = "2026-10-05 23:59"\n'
+    )
+    late = replace(LATE, submitted="2026-10-06T05:30:00+00:00", due="2026-10-05T23:59:00-04:00")
+    standing = Standing("graded", 8.0, 11.0, 7.0, late)
+    write_records(read_grades(grades), Standings({SPEC.name: {"title": "Notebook 01",
+                                                              "due": "2026-10-02T23:59:00-04:00"}},
+                                                 {"eve": {SPEC.name: standing}}), "kws season")  # fmt: skip
+    between = datetime(2026, 10, 4, 12, 0, tzinfo=timezone.utc)  # after the class's, before hers
+    page = write_feedback(grades, tmp_path / "out", now=between).pages[0].read_text()
+    assert "· due 2026-10-05 23:59 EDT (your extension)</div>" in page
+    assert "2026-10-02" not in page
+    assert "SECRET-TWO" not in page and "shown after the due date" in page
+    after = datetime(2026, 10, 6, 4, 0, tzinfo=timezone.utc)  # 00:00 EDT, her due date passed
+    page = write_feedback(grades, tmp_path / "out", now=after).pages[0].read_text()
+    assert "SECRET-TWO" in page and "<b>7 / 11</b>" in page
+    assert "handed in 2026-10-06 01:30 EDT, due 2026-10-05 23:59 EDT" in page
+    assert "2026-10-02" not in page and "+00:00" not in page and "05:30" not in page

@@ -7,6 +7,9 @@
   no loaded machine reaches): each case loses exactly the points it should, with a readable
   reason, every case gets its results.json and gradebook row, and no file outside the children's
   own folders changes.
+
+The default run grades `SAMPLE`, a case for each kind of verdict (tests/corpus_sample.py); the
+full run (``--full``) grades every case.
 """
 
 import csv
@@ -24,9 +27,10 @@ import pytest
 from corpus_handins import OUTPUT_PHRASES
 from corpus_keyword import TODO_TESTS
 from corpus_keyword_model import KEYWORD_MODEL_TESTS
-from corpus_numeric import NUMERIC_TESTS
+from corpus_numeric import NUMERIC_TESTS, with_numeric
 from corpus_patch import PATCH_NUMERIC_TESTS
 from corpus_rewrites import rewrite_cases
+from corpus_sample import graded_cases, uncovered
 from grader_corpus import (
     CHILD_TESTS,
     MARKER,
@@ -36,6 +40,7 @@ from grader_corpus import (
     Case,
     Context,
     build_corpus,
+    cases,
 )
 
 from kws.grading.classrun.batch import grade_batch
@@ -52,6 +57,63 @@ RELAXED_TIMEOUT = 600  # every other case's: robust on a loaded machine, never r
 KEYWORD_NUMERIC = [KEYWORD_MODEL_TESTS[name] for name in ("pipeline", "padding", "eval")]
 GPU_SKIPPED = "Not graded in this run (no CUDA GPU on the grading machine"
 BWRAP = bwrap.available() is not None  # KWS_SANDBOX=builtin forces the hand-written sandbox
+# The hand-ins whose notes must name them for a person to read (attacks on the grader's own
+# machinery), and honest ones (rewrites, independent students, honest-looking mistakes) that
+# must have no note.
+FLAGGED = ["atexit_rewrites_result_with_gc_token", "patched_json_dump_and_open"]
+FLAGGED += ["trace_aware_via_caller", "trace_aware_via_profiler"]
+HONEST = ["four_layers_run", "encoder_weights_as_buffers"]
+HONEST += [case.name for case in rewrite_cases(Case)]
+
+# The default run's sample (tests/corpus_sample.py): the case that covers each kind of verdict.
+SAMPLE = {
+    # every attack on the sandbox (SANDBOX_CASES), graded in both sandboxes
+    "crash": "a model cell that raises: every test of the child lost, the error and line named",
+    "hang_in_forward": "a forward that never returns: the wall clock stops it",
+    "memory_bomb": "the memory limit: can't allocate memory",
+    "fork_bomb": "the process limit, then the wall clock",
+    "gigantic_output": "output that floods the pipes: full marks",
+    "read_hidden_labels": "the hidden labels are out of reach: full marks",
+    "write_grader_files": "the kit and the results are read-only: full marks",
+    "kill_the_parent": "the grader cannot be signalled: full marks",
+    "network": "no network, not even the grader's loopback: full marks",
+    "fake_result_file": "a result file written by the student lacks this run's token",
+    "read_kit_solutions_and_other_results": "solutions and others' results out of reach",
+    "see_other_processes": "a PID namespace of its own: full marks",
+    "handin_nested_two_deep": "a hand-in two folders deep is found: full marks",
+    # what the parent checks and the grading child judge, the same in both sandboxes
+    "syntax_error": "a SyntaxError, its cell and line named",
+    "deleted_model_cell": "a class not defined: its task's tests lost",
+    "reordered_cells_use_before_definition": "a NameError, its cell and line named",
+    "missing_model_pt": "task1/model.pt is missing",
+    "missing_config_json": "task3/config.json is missing",
+    "missing_predictions_csv": "predictions.csv is missing: its CSV and accuracy tests",
+    "unknown_class_in_config": "config.json names a class the notebook lacks",
+    "nan_model": "a checkpoint of NaN",
+    "wrong_shapes": "config.json and model.pt disagree",
+    "tampered_checkpoint": "a pickle that would run code: cannot be loaded safely",
+    "fake_stdout_results": "fake results printed, then a failure",
+    "torch_layer_under_skeleton_name": "torch.nn's layer under the skeleton's name",
+    "disguised_torch_module": "torch changed in the model cell: the probes' tests lost",
+    "patched_grader_probe": "the grader's probe replaced",
+    "patched_json_dump_and_open": "builtins.open replaced; flagged for review",
+    "atexit_rewrites_result_with_gc_token": "an atexit handler; flagged for review",
+    "trace_aware_via_profiler": "a model that computes otherwise when traced; flagged",
+    "four_layers_run": "4 encoder layers run where fewer than 4 are asked; no flag",
+    "encoder_weights_as_buffers": "weights as buffers: over the parameter budget; no flag",
+    "extra_layers_outside_encoder_other_name": "layers run outside the encoder, counted",
+    "norm_defined_but_unused": "a normalization defined, not used before the classifier",
+    "handin_cuda_in_forward": "a .cuda() call: grading runs on the CPU",
+    "handin_model_pt_too_large": "a checkpoint too large: refused before any child starts",
+    "handin_data_folder_2_gb": "a data folder left out of the copy, said in the output",
+    "handin_macos_zip": "__MACOSX/ left out, said in the output",
+    "rewrite_renamed_and_reordered": "the reference renamed and reordered: full marks, no flag",
+    "csv_edited_toward_true_labels": "a predictions.csv its task1 model disagrees with",
+    "csv_from_another_checkpoint": "a predictions.csv its task2 model disagrees with",
+    "attention_scaled_by_sqrt_d_model": "a numeric bug: attention scaled by sqrt(D)",
+    "post_norm_where_pre_norm_is_asked": "a numeric bug: post-norm where pre-norm is asked",
+    "am_softmax_margin_on_every_class": "a numeric bug: the margin on every class",
+}
 
 
 def _tests(document: dict) -> dict[str, dict]:
@@ -157,29 +219,31 @@ class GradedCorpus:
     """The corpus as one sandbox graded it."""
 
     sandbox: str  # "bubblewrap" or "hand-written"
-    complete: bool  # every case, or only SANDBOX_CASES
-    cases: dict[str, Case]
+    cases: dict[str, Case]  # the cases it graded
     out: Path  # results/ and logs/
     gradebook: Path
     changes: dict  # what changed outside the children's folders, and the machine's paths
 
 
 @pytest.fixture(scope="module", params=["bubblewrap", "hand-written"])
-def corpus(request, tmp_path_factory, tiny_data, reference_submission) -> GradedCorpus:
+def corpus(request, tmp_path_factory, tiny_data, reference_submission, full) -> GradedCorpus:
     """Build the cases, grade them in one batch (3 jobs) in one sandbox, record what changed.
 
-    bubblewrap (where installed) grades every case. The hand-written sandbox grades every case
-    where bubblewrap is missing (it is then what the instructor gets), and otherwise the cases
-    whose outcome depends on the sandbox (`SANDBOX_CASES`): the others test the parent's checks
-    and the grading child's code, which are the same in both, and grading them twice would add
-    minutes to the suite's longest part without testing anything new.
+    The cases: every one in the full run, `SAMPLE` otherwise. bubblewrap (where installed)
+    grades them all. The hand-written sandbox grades them all where bubblewrap is missing (it
+    is then what the instructor gets), and otherwise the cases whose outcome depends on the
+    sandbox (`SANDBOX_CASES`): the others test the parent's checks and the grading child's
+    code, which are the same in both, and grading them twice would add minutes to the suite's
+    longest part without testing anything new.
     """
     if request.param == "bubblewrap" and not BWRAP:
         pytest.skip(
             "bubblewrap is not installed (apt-get install bubblewrap; .ci/run does): "
             "the corpus is graded in the hand-written sandbox only"
         )
-    only = SANDBOX_CASES if request.param == "hand-written" and BWRAP else None
+    only = graded_cases((case.name for case in with_numeric(cases())), SAMPLE, full)
+    if request.param == "hand-written" and BWRAP:
+        only &= set(SANDBOX_CASES)
     folder = tmp_path_factory.mktemp(f"corpus-{request.param}")
     # The corpus's own copy of the data, so that nothing but its graders touches what is
     # watched: tests running meanwhile (pytest-xdist) may add caches beside the session's copy.
@@ -190,7 +254,7 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission) -> Graded
     context = Context(
         data=data, repo=ROOT, results_dir=folder / "out", port=listener.getsockname()[1]
     )
-    cases = build_corpus(reference_submission, folder / "submissions", context, only)
+    built = build_corpus(reference_submission, folder / "submissions", context, tuple(only))
     # The kit's grading code, not all of kws/: other work may edit the checkout meanwhile; any
     # file an attack writes elsewhere in the repository carries MARKER in its name.
     watched = [
@@ -204,7 +268,7 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission) -> Graded
     # other case gets a wall clock no loaded machine reaches, so none fails as a time-out there.
     timeouts = folder / "timeouts"
     timeouts.mkdir()
-    for name, case in cases.items():
+    for name, case in built.items():
         if set(case.lost.values()) == {"took too long"}:
             (folder / "submissions" / name).rename(timeouts / name)
     before = _snapshot(*watched, timeouts)
@@ -251,7 +315,7 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission) -> Graded
         "connected": connected,
     }
     changes["machine_paths"] = [str(folder), str(data), str(ROOT), "/tmp/", sys.prefix]
-    return GradedCorpus(request.param, only is None, cases, folder / "out", gradebook, changes)
+    return GradedCorpus(request.param, built, folder / "out", gradebook, changes)
 
 
 def _merged(gradebook: Path | None, timed_out: Path | None, out: Path) -> Path:
@@ -273,21 +337,31 @@ def _merged(gradebook: Path | None, timed_out: Path | None, out: Path) -> Path:
     return out / "gradebook.csv"
 
 
-def _needs_every_case(corpus: GradedCorpus) -> None:
-    if not corpus.complete:
-        pytest.skip(
-            "the hand-written sandbox grades only the cases that depend on the sandbox here "
-            "(bubblewrap grades every case)"
-        )
+def _graded(corpus: GradedCorpus, names: list[str]) -> list[str]:
+    """Those of `names` that `corpus` graded; a skip, saying where they are graded, if none."""
+    graded = [name for name in names if name in corpus.cases]
+    if not graded:
+        pytest.skip(f"{names[0]} and the like are graded by the corpus's other sandbox or run")
+    return graded
 
 
 def _document(corpus: GradedCorpus, name: str) -> dict:
     return json.loads((corpus.out / "results" / f"{name}.json").read_text())
 
 
-def test_the_corpus_has_at_least_20_cases(corpus):
-    _needs_every_case(corpus)
-    assert len(corpus.cases) >= 20
+def test_the_corpus_has_at_least_20_cases():
+    assert len(with_numeric(cases())) >= 20
+
+
+def test_the_default_sample_covers_every_kind_of_verdict():
+    """`SAMPLE` grades, by default, a case of each kind of verdict (each test lost, each reason,
+    full marks), every attack on the sandbox, each output phrase and flagged and honest cases."""
+    every = with_numeric(cases())
+    assert uncovered(every, SAMPLE) == []
+    assert set(SANDBOX_CASES) <= set(SAMPLE)
+    assert set(OUTPUT_PHRASES) <= set(SAMPLE)
+    assert set(FLAGGED) & set(SAMPLE) and set(HONEST) & set(SAMPLE)
+    assert len(SAMPLE) < len(every)  # the full run grades more
 
 
 def test_every_case_is_graded_as_intended(corpus):
@@ -344,9 +418,8 @@ def test_a_child_that_fails_says_so_in_a_sentence(corpus):
 
 
 def test_messy_hand_ins_say_what_was_not_copied(corpus):
-    _needs_every_case(corpus)
-    for name, phrase in OUTPUT_PHRASES.items():
-        assert phrase in _document(corpus, name)["output"]
+    for name in _graded(corpus, list(OUTPUT_PHRASES)):
+        assert OUTPUT_PHRASES[name] in _document(corpus, name)["output"]
 
 
 def test_no_student_visible_message_shows_the_grading_machines_paths(corpus):
@@ -361,12 +434,9 @@ def test_no_student_visible_message_shows_the_grading_machines_paths(corpus):
 
 
 def test_attacks_on_the_graders_machinery_are_flagged_for_review(corpus):
-    _needs_every_case(corpus)
     rows = {row["student"]: row for row in csv.DictReader(corpus.gradebook.open())}
-    flagged = ["atexit_rewrites_result_with_gc_token", "patched_json_dump_and_open"]
-    for name in flagged + ["trace_aware_via_caller", "trace_aware_via_profiler"]:
+    for name in _graded(corpus, FLAGGED):
         assert "Manual review: 02_speaker_id.ipynb, model cell 1: " in rows[name]["notes"], name
     # honest hand-ins (rewrites, independent students) and honest-looking mistakes: no flag
-    honest = ["four_layers_run", "encoder_weights_as_buffers"]
-    honest += [case.name for case in rewrite_cases(Case)]
+    honest = _graded(corpus, HONEST)
     assert {name: rows[name]["notes"] for name in honest} == dict.fromkeys(honest, "")

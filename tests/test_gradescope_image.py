@@ -130,6 +130,7 @@ def unpacked(tmp_path_factory, tiny_data) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.full  # minutes: an image's venv, then a whole hand-in graded in a memory cgroup
 def test_setup_then_run_autograder_writes_a_valid_results_json(unpacked, reference_submission):
     """The whole run within Gradescope's default 768 MB: the grader and its children together
     (a memory cgroup, as a container has), with this machine's torch build."""

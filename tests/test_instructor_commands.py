@@ -171,6 +171,7 @@ def test_gradescope_zip_from_another_directory_grades_with_its_own_kit(
     assert document["extra_data"]["tier_sets"] == expected
 
 
+@pytest.mark.full  # three notebooks re-run in the sandbox: the `gpu` tests' path, on the CPU
 def test_gpu_retraining_path_runs_on_the_cpu_in_a_tiny_budget(workdir):
     """The `gpu` tests' code (Grading.retrain: the whole notebook re-run in the sandbox, then the
     re-trained checkpoint graded) on the CPU; on CUDA the real --retrain-steps budget applies."""

@@ -1,13 +1,15 @@
 """Notebook 01's grader corpus (tests/corpus_keyword.py) on the tiny synthetic data: each typical
 mistake loses exactly its own task's tests, with a reason naming the fix, and never shows a path
-of the grading machine."""
+of the grading machine. Each case is a kind of verdict of its own, so the default run's sample
+(tests/corpus_sample.py) is the whole corpus."""
 
 import json
 import sys
 from pathlib import Path
 
 import pytest
-from corpus_keyword import KEYWORD_TESTS, build_keyword_corpus
+from corpus_keyword import KEYWORD_TESTS, build_keyword_corpus, keyword_cases
+from corpus_sample import graded_cases, uncovered
 
 from kws.grading.classrun.batch import grade_batch
 
@@ -15,12 +17,24 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = ROOT / "kws/assignments/keyword_spotting/graded_tests"  # its graded tests
 CHILD_TIMEOUT = 90
+SAMPLE = {  # the case that covers each kind of verdict
+    "rewrite_renamed_and_reordered": "the reference renamed and reordered: full marks",
+    "unknown_kept_whole": "every other word kept as _unknown_",
+    "unknown_contiguous_block": "_unknown_ drawn as one block of neighbouring clips",
+    "patches_the_keyword_checks": "the grader's keyword checks replaced: every task test lost",
+    "tokens_per_frame_and_mel_bin": "over the token budget, and so over the memory budget",
+}
+
+
+def test_the_default_sample_covers_every_kind_of_verdict():
+    assert uncovered(keyword_cases(), SAMPLE) == []
 
 
 @pytest.fixture(scope="module")
-def keyword_corpus(tmp_path_factory, tiny_data, reference_submission):
+def keyword_corpus(tmp_path_factory, tiny_data, reference_submission, full):
     folder = tmp_path_factory.mktemp("keyword-corpus")
-    cases = build_keyword_corpus(reference_submission, folder / "submissions")
+    only = graded_cases((case.name for case in keyword_cases()), SAMPLE, full)
+    cases = build_keyword_corpus(reference_submission, folder / "submissions", only)
     grade_batch(
         folder / "submissions",
         tiny_data,

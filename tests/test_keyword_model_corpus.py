@@ -1,11 +1,19 @@
 """Notebook 01's Task 3 and 4 corpus (tests/corpus_keyword_model.py) on the tiny synthetic data:
-each typical mistake loses exactly its own test, with a reason naming the fix."""
+each typical mistake loses exactly its own test, with a reason naming the fix. Each case is a
+kind of verdict of its own, so the default run's sample (tests/corpus_sample.py) is the whole
+corpus."""
 
 import json
 from pathlib import Path
 
 import pytest
-from corpus_keyword_model import GRADERS, KEYWORD_MODEL_TESTS, build_keyword_model_corpus
+from corpus_keyword_model import (
+    GRADERS,
+    KEYWORD_MODEL_TESTS,
+    build_keyword_model_corpus,
+    keyword_model_cases,
+)
+from corpus_sample import graded_cases, uncovered
 
 from kws.grading.classrun.batch import grade_batch
 
@@ -13,10 +21,24 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = ROOT / "kws/assignments/keyword_spotting/graded_tests"  # its graded tests
 CHILD_TIMEOUT = 90
+SAMPLE = {  # the case that covers each kind of verdict
+    "rewrite_renamed_and_reordered": "the reference renamed and reordered: full marks",
+    "forward_ignores_lengths": "a forward that ignores the lengths: padding",
+    "cls_token_appended_last": "the CLS token last: the pipeline",
+    "final_norm_skipped": "the final LayerNorm skipped: the pipeline",
+    "constant_learning_rate": "no warm-up: the recipe",
+    "history_edited_after_a_constant_run": "history.json edited after the run: the recipe",
+    "warmup_rounded_to_nothing": "a warm-up of no step on a short run: the recipe",
+}
 
 
-def test_every_case_loses_exactly_its_test(tmp_path, tiny_data, reference_submission):
-    cases = build_keyword_model_corpus(reference_submission, tmp_path / "submissions")
+def test_the_default_sample_covers_every_kind_of_verdict():
+    assert uncovered(keyword_model_cases(), SAMPLE) == []
+
+
+def test_every_case_loses_exactly_its_test(tmp_path, tiny_data, reference_submission, full):
+    only = graded_cases((case.name for case in keyword_model_cases()), SAMPLE, full)
+    cases = build_keyword_model_corpus(reference_submission, tmp_path / "submissions", only)
     grade_batch(
         tmp_path / "submissions",
         tiny_data,

@@ -165,6 +165,21 @@ def test_a_public_set_far_above_the_private_one_is_flagged(tmp_path):
     assert "1.0000 on the public test clips but 0.8000 on the private ones" in review
 
 
+def test_with_kaggles_rule_the_gap_note_states_only_the_public_part_of_the_private_set(
+    tmp_path,
+):
+    """The whole private set's accuracy and the public part's (in the output too) would give
+    the held-out part's away before the due date: the note states and compares the public
+    part's (`compared`) instead."""
+    labels, private = [0] * 200, [True] * 100 + [False] * 100
+    hidden = HiddenTest(tmp_path / "x", labels, ("a", "b"), ("",) * 200, private=private)
+    predictions = [0] * 80 + [1] * 20 + [0] * 100  # private set 0.80, public clips 1.00
+    notes, review = public_gap(hidden, predictions, "01.ipynb", "kws", compared=0.9)
+    assert notes == ["01.ipynb: kws accuracy on the public part of the private test clips: "
+                     "0.9000; on a sample of the public test clips: 1.0000."]  # fmt: skip
+    assert "0.8000" not in review and "0.9000 on the public part of the private ones" in review
+
+
 def test_the_zip_ships_the_private_set_never_the_secret_and_fits_gradescope(data, tmp_path):
     from kws.grading.publish.gradescope import autograder as gradescope
 

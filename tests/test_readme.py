@@ -1,6 +1,7 @@
-"""The README's promises: its two set-up commands are what CI and the demo run, and every `kws`
-subcommand and file it names exists. (Its figures are not pinned here: the README quotes none,
-and the docs site generates its figures from kws/figures.json, tests/test_figures.py.)"""
+"""The README's promises: its two set-up commands are what the demo and CI (in a fresh venv)
+run, and every `kws` subcommand and file it names exists. (Its figures are not pinned here: the
+README quotes none, and the docs site generates its figures from kws/figures.json,
+tests/test_figures.py.)"""
 
 import re
 
@@ -22,12 +23,23 @@ def test_readme_opens_with_the_two_setup_commands():
     assert tests.startswith('pip install -e ".[dev]" && ')
 
 
-def test_ci_runs_the_readme_test_command():
-    test_command = _setup_commands()[1].split("&&")[1].strip()  # python -m pytest ...
-    ci = (ROOT / ".ci" / "run").read_text()
-    ci_lines = [line.strip().replace("python3 ", "python ") for line in ci.splitlines()]
-    assert test_command in ci_lines, f".ci/run must run `{test_command}`"
-    assert any('-e ".[dev]"' in line for line in ci_lines), ".ci/run must install the dev extras"
+def test_ci_runs_the_readme_commands_in_a_fresh_venv_with_the_full_switch():
+    """.ci/run walks the README's path: a fresh venv, activated, the README's install in it, then
+    the README's test command with --full; nothing is installed into the Python running it."""
+    install, test_command = (part.strip() for part in _setup_commands()[1].split("&&"))
+    assert install == 'pip install -e ".[dev]"' and "--full" not in test_command
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+
+    def first(found) -> int:
+        return next((number for number, line in enumerate(lines) if found(line)), len(lines))
+
+    venv = first(lambda line: line.startswith("python3 -m venv "))
+    activate = first(lambda line: line.startswith("source ") and "/bin/activate" in line)
+    installed = first(lambda line: line.startswith("pip install") and '-e ".[dev]"' in line)
+    tested = first(lambda line: line == f"{test_command} --full")
+    assert venv < activate < installed < tested < len(lines), (venv, activate, installed, tested)
+    into_the_runner = [line for line in lines if line.startswith(("python3 -m pip", "pip3 "))]
+    assert into_the_runner == [], ".ci/run must install into its venvs only"
 
 
 def test_every_kws_subcommand_in_the_readme_exists():

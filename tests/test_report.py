@@ -251,7 +251,9 @@ def test_report_errors_name_the_folder_and_the_fix(tmp_path, graded_class, capsy
     assert main(["report", str(moved)]) == 2
     assert "the hand-ins folder is gone; pass --submissions DIR" in capsys.readouterr().err
     assert main(["report", str(moved), "--submissions", str(out.parent / "submissions")]) == 0
-    assert "2 pair(s) of hand-ins and 1 match(es) with the reference" in capsys.readouterr().out
+    said = ("similarity flagged: 2 pairs of students (2 in keyword_spotting) and 1 student sharing "
+            "code with the reference solution (in keyword_spotting)")  # fmt: skip
+    assert said in capsys.readouterr().out
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -310,7 +312,8 @@ def test_real_grade_then_report_from_an_instructors_folder(tmp_path):
 
     run("grade", "submissions", "--data", "data", "--out", "grades", "--assignment", SPEC.name)
     printed = run("report", "grades", "--out", "site/class.html")
-    assert "1 pair(s) of hand-ins and 1 match(es) with the reference solution" in printed
+    assert ("1 pair of students (1 in keyword_spotting) and 1 student sharing code with the "
+            "reference solution (in keyword_spotting)") in printed  # fmt: skip
     rows = {r["student"]: r for r in csv.DictReader(open(instructor / "grades/gradebook.csv"))}
     assert rows["bob"]["similar_to"].startswith("cy ") and rows["cy"]["similar_to"].startswith(
         "bob "
@@ -425,3 +428,38 @@ def test_independent_notebook_02_work_graded_for_real_is_no_copy_of_the_referenc
         if m.second != "reference solution"
     }
     assert pairs == {frozenset(("ref", "renamed-ref"))}
+
+
+def test_each_card_says_final_or_raw_and_shows_both(tmp_path):
+    """bob's notebook lost 3 points for lateness: the card's large figure is the final median
+    (what the exports send), said so, with the raw median of the tests' points below it. A
+    card showing "10 / 11 median · 100 % full marks" while bob has 7 would read as wrong."""
+    from kws.grading.records.standings import Late, Standing, Standings
+    from kws.grading.season.apply import write_records
+
+    out = tmp_path / "grades"
+    graded = []
+    for student in ("ann", "bob"):
+        tests = [TestResult("Accuracy", 8.0, 8.0, "passed", "", "visible",
+                            {"assignment": SPEC.name, "test": "test_accuracy"}),
+                 TestResult("Task 4", 3.0, 3.0, "passed", "", "visible",
+                            {"assignment": SPEC.name, "test": "test_recipe_schedule"})]  # fmt: skip
+        document = results_document(tests, output="", execution_time=1)
+        write_results(out / "results" / f"{student}.json", document)
+        graded.append(Graded(student, document, "", 1.0))
+    write_gradebook(graded, out / "gradebook.csv")
+    late = Late("2026-10-03T10:00:00+00:00", "2026-10-02T23:59:00+00:00", 10.0, 0, 3.0, "r", "csv")
+    standings = Standings(
+        {SPEC.name: {"title": "Notebook 01", "due": None, "maximum": 11.0}},
+        {"ann": {SPEC.name: Standing("graded", 11.0, 11.0, 11.0)},
+         "bob": {SPEC.name: Standing("graded", 11.0, 11.0, 8.0, late)}},
+    )  # fmt: skip
+    write_records(read_grades(out), standings, "kws season")  # standings, gradebook, seal
+    grades = with_standings(read_grades(out))
+    assert score_distributions(grades)[SPEC.name] == ([11.0, 11.0], 11.0)
+    assert score_distributions(grades, "final")[SPEC.name] == ([11.0, 8.0], 11.0)
+    page = write_report(out, jobs=1).page.read_text()
+    card = re.search(r'<div class="card"><span>keyword_spotting</span>(.*?)</div>', page)[1]
+    assert card.startswith("<b>9.5 / 11</b><span>final median · mean 9.5 · 50% full marks")
+    assert "raw median 11 · mean 11.0 · 100% full marks" in card
+    assert "Final: after late penalties and adjustments" in page

@@ -152,6 +152,7 @@ def test_skipped_tests_are_not_counted_say_why_and_do_not_read_as_failures(resul
     assert skipped["max_score"] == 0 and skipped["score"] == 0
     assert skipped["status"] == "passed"  # Gradescope has no "skipped"; "failed" would alarm
     assert "Not graded in this run (needs a CUDA GPU)" in skipped["output"]
+    assert skipped["extra_data"]["skipped"] == "needs a CUDA GPU"  # kws handin reads the field
     assert re.search(r"test_skipped +not run", stdout)
 
 

@@ -28,7 +28,12 @@ from kws.grading.publish.report import analysis as report
 from kws.grading.publish.report.analysis import score_distributions
 from kws.grading.publish.report.page import _rows, write_report
 from kws.grading.publish.similarity.matches import REFERENCE, Match
-from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
+from kws.grading.records.gradebook import (
+    Graded,
+    write_gradebook,
+    write_run_record,
+    write_similar_to,
+)
 from kws.grading.records.grades import read_grades
 from kws.grading.records.standings import read_standings
 from kws.grading.season.compute import with_standings
@@ -148,15 +153,17 @@ def _regrade_eve(course: Path) -> None:
 
 
 def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(term):
-    printed = _kws(term, "season", "grades", "--course", "course.toml", "--times", "times.csv")
+    printed = _kws(term, "season", "grades", "--course", "course.toml", "--times", "times.csv",
+                   "--file-times")  # fmt: skip
     assert "bob patch_transformer: 36.02 h late (times CSV), 0 grace day(s), -5.2" in printed
-    assert ("note: hand-in times from file times (the notebooks' modification times, the last "
-            "resort): dee keyword_spotting\n") in printed  # fmt: skip
-    _regrade_eve(term)
+    assert ("note: hand-in times from file times (asked for with --file-times): "
+            "dee (keyword_spotting)\n") in printed  # fmt: skip
+    write_similar_to(read_grades(term / "grades"), {"eve": "fay 91 %", "fay": "eve 91 %"})
+    _regrade_eve(term)  # `kws grade --student eve` keeps what `kws report` added
     printed = _kws(term, "adjust", "grades", "fay", KS, "2", "--reason", "Task 2 checked by hand",
                    "--who", "TA Kim")  # fmt: skip
     assert "fay keyword_spotting: raw 20, final 22 of 30" in printed
-    _kws(term, "season", "grades")  # the kept course file, times and adjustment, applied again
+    _kws(term, "season", "grades")  # the kept course file, times, choice and adjustment, again
 
     standings = read_standings(term / "grades")
     final = {s: {a: e.final for a, e in entries.items()} for s, entries in standings.students.items()}  # fmt: skip
@@ -184,6 +191,7 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     assert rows["dee"]["speaker_id status"] == "missing" and rows["dee"]["si all"] == ""
     assert rows["dee"]["max_score"] == "100.0"  # the missing notebooks were due: they count
     assert rows["fay"]["keyword_spotting adjustments"] == "2.0"
+    assert (rows["eve"]["similar_to"], rows["fay"]["similar_to"]) == ("fay 91 %", "eve 91 %")
     history = list(csv.DictReader(open(term / "grades" / "history" / "regrades.csv")))
     assert [(h["student"], h["earlier_raw_total"], h["raw_total"]) for h in history] == [
         ("eve", "80.0", "100.0")
@@ -197,6 +205,7 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     printed = _kws(term, "export", "moodle", "grades", "--roster", "roster.csv", "--out",
                    "moodle.csv", "--assignment", SI, "--missing", "blank")  # fmt: skip
     assert "7 students, column" in printed and "out of 44 points (2 missing, no grade)" in printed
+    assert "missing (no grade): Dee (dee) [line 5], Gus (gus) [line 8]" in printed
     moodle = [line.split(",")[-1] for line in (term / "moodle.csv").read_text().splitlines()[1:]]
     assert moodle == ["44", "40", "44", "-", "44", "44", "-"]  # dee and gus: no grade
 
@@ -218,7 +227,8 @@ def test_every_feedback_page_of_the_term_says_the_right_numbers(term, tmp_path):
     """`kws feedback` after the season, the regrade and the adjustment: a page per student and
     notebook, missing ones included, each with its final score, late penalty and adjustment;
     no page names another student; Chromium renders one with its numbers."""
-    _kws(term, "season", "grades", "--course", "course.toml", "--times", "times.csv")
+    _kws(term, "season", "grades", "--course", "course.toml", "--times", "times.csv",
+         "--file-times")  # fmt: skip
     _regrade_eve(term)
     _kws(term, "adjust", "grades", "fay", KS, "2", "--reason", "Task 2 checked by hand",
          "--who", "TA Kim")  # fmt: skip
@@ -267,11 +277,14 @@ def test_a_report_lists_each_notebook_a_hand_in_matches_the_reference_in():
 @pytest.mark.parametrize(
     "text, says",
     [
-        ('timezone = "Mars/Olympus"', "is not an IANA time zone name"),
-        ('[due]\nkeyword_spoting = "2026-10-02 23:59"', "names 'keyword_spoting', not an assig"),
-        ('[due]\nspeaker_id = "2 Oct"', "[due] speaker_id = '2 Oct' is not a date; write it"),
-        ("[late]\ncap = 5", "cap = 5; give a number from 0 to 1"),
-        ("deadline = 3", "unknown key(s) deadline"),
+        ('timezone = "Mars/Olympus"', "line 1: timezone = 'Mars/Olympus' is not an IANA time"),
+        (
+            '[due]\nkeyword_spoting = "2026-10-02 23:59"',
+            "line 2: [due] 'keyword_spoting' is not an assignment; did you mean keyword_spotting?",
+        ),
+        ('[due]\nspeaker_id = "2 Oct"', "line 2: [due] speaker_id = '2 Oct' is not a date the"),
+        ("[late]\ncap = 5", "line 2: [late] cap = 5; give a number from 0 to 1"),
+        ("deadline = 3", "line 1: 'deadline' is not a key of the course file"),
     ],
 )
 def test_a_course_file_mistake_names_the_file_and_the_fix(tmp_path, text, says):
@@ -347,7 +360,7 @@ def test_kws_adjust_refuses_what_it_cannot_record_and_says_why(term):
         ("name,when\nann,2026-10-01\n", "needs the columns student and submitted"),
         (
             "student,submitted\nann,2026-10-01T10:00\nbob,yesterday\n",
-            "line 3: submitted = 'yesterday' is not an ISO 8601 time",
+            "line 3: submitted = 'yesterday' is not a time the kit reads",
         ),
     ],
 )
@@ -373,21 +386,36 @@ Participant 4,Dee,dee@uni.example,No submission,,100,Yes,-,-,,dee
 def test_moodles_grading_worksheet_gives_the_hand_in_times(term):
     """`kws season --times` with Moodle's worksheet: its "Last modified (submission)" in Moodle's
     English format, read in the course's time zone, counts for every notebook of bob's hand-in
-    (the source says so); a row without a folder column is keyed by Moodle's download folder;
-    "-" (no submission) gives no time, so dee keeps her file times."""
+    (the source says so); a row without a folder column is keyed by Moodle's download folder,
+    and refused where no hand-in folder has that name; "-" (no submission) gives no time, so
+    dee keeps her file times."""
     (term / "worksheet.csv").write_text(WORKSHEET)
-    printed = _kws(term, "season", "grades", "--course", "course.toml", "--times", "worksheet.csv")
-    standings = read_standings(term / "grades")
-    late = standings.of("bob", PT).late
-    assert (late.source, late.hours_late) == ("Moodle worksheet", 24.0)
-    assert standings.of("bob", KS).late.source == "Moodle worksheet"
-    assert standings.of("dee", KS).late.source == "file times" and "dee" in printed
     zone = read_course(term / "course.toml", sorted(ASSIGNMENTS)).timezone
     times = read_times_csv(term / "worksheet.csv", zone)
     assert times[("Cy Doe_3_assignsubmission_file_", "")].submitted.isoformat() == (
         "2026-10-01T09:00:00+02:00"
     )
     assert ("dee", "") not in times
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    season = ["season", "grades", "--course", "course.toml", "--file-times", "--times"]
+    refused = subprocess.run([sys.executable, "-m", "kws.cli", *season, "worksheet.csv"],
+                             cwd=term, env=env, capture_output=True, text=True)  # fmt: skip
+    assert (
+        refused.returncode == 2
+        and (
+            "worksheet.csv, line 3: Moodle's download folder 'Cy Doe_3_assignsubmission_file_' is "
+            "no hand-in folder; add a column folder"
+        )
+        in refused.stderr
+    )
+    (term / "worksheet.csv").write_text(WORKSHEET.replace(",-,,\n", ",-,,cy\n", 1))
+    printed = _kws(term, *season, "worksheet.csv")
+    standings = read_standings(term / "grades")
+    late = standings.of("bob", PT).late
+    assert (late.source, late.hours_late) == ("Moodle worksheet", 24.0)
+    assert standings.of("bob", KS).late.source == "Moodle worksheet"
+    assert all(standings.of("cy", name).late is None for name in (KS, SI, PT))  # her row
+    assert standings.of("dee", KS).late.source == "file times" and "dee" in printed
     (term / "bad.csv").write_text(WORKSHEET.replace("Saturday, 31 October", "Samstag, 31. Oktober"))
     with pytest.raises(CourseError, match=r"bad.csv, line 2: .* neither Moodle's English date"):
         read_times_csv(term / "bad.csv", zone)

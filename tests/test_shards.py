@@ -192,10 +192,15 @@ def test_merge_equals_one_run_and_refuses_what_is_not_one_class(
     assert oct((clean / "results").stat().st_mode & 0o777) == "0o700"
 
 
-def test_merge_refuses_folders_that_share_a_results_file(tmp_path, tiny_data, stand_in_grader):
+def test_folders_that_share_a_results_file_are_refused_before_a_shard_grades(
+    tmp_path, tiny_data, stand_in_grader
+):
+    """``ann lee`` and ``ann_lee`` would be graded into one results file: every shard refuses
+    before it grades (so does a one-machine `kws grade`), and nothing is written."""
     subs = _stand_in_class(tmp_path, ["ann lee", "ann_lee", "bob"])
-    _shards(subs, tiny_data, tmp_path / "out", stand_in_grader, 2)
-    _refusal(tmp_path / "out", "ann lee, ann_lee share one results file name (ann_lee.json)")
+    with pytest.raises(ValueError, match="'ann lee' and 'ann_lee' would share one results file"):
+        _shards(subs, tiny_data, tmp_path / "out", stand_in_grader, 2)
+    assert not (tmp_path / "out").exists()
 
 
 def test_kws_merge_says_what_to_do_without_a_traceback(tmp_path):
@@ -342,7 +347,7 @@ def test_shards_graded_as_processes_merge_into_the_one_machine_gradebook(course,
         printed[folder] = report.stdout.replace(f"{folder}-copy", "GRADES")
         export = _kws(course, "export", "canvas", f"{folder}-copy", "--out", f"{folder}.csv")
         assert export.returncode == 0, export.stderr
-    assert printed["sharded"] == printed["one"] and "similarity:" in printed["one"]
+    assert printed["sharded"] == printed["one"] and "similarity flagged:" in printed["one"]
     assert _rows(course / "sharded-copy/gradebook.csv") == _rows(course / "one-copy/gradebook.csv")
     assert (course / "sharded.csv").read_text() == (course / "one.csv").read_text()
     assert (course / "one.csv").read_text().splitlines()[1:3] == [
@@ -359,6 +364,7 @@ def test_the_docs_carry_the_shipped_array_script():
 
 
 @pytest.mark.slow
+@pytest.mark.full  # a one-node cluster started for it; the shards as processes run by default
 def test_slurm_array_grades_the_shards_and_a_dependent_job_merges_them(
     course, one_machine, tmp_path
 ):

@@ -254,3 +254,29 @@ def test_scores_of_every_pair_are_what_the_table_in_the_docs_reports(tmp_path):
                 low,
                 high,
             )
+
+
+def test_pairs_are_counted_as_a_reader_counts_them_once_a_pair_of_students():
+    """Eight students who share their code in every notebook are 28 pairs of students, not 84
+    matches (one per pair and notebook): the count a reader checks against 8 × 7 / 2."""
+    from itertools import combinations
+
+    from kws.grading.publish.similarity.matches import Match, flagged_summary, student_pairs
+
+    class_of_8 = [f"s{n}" for n in range(8)]
+    notebooks = ("keyword_spotting", "speaker_id", "patch_transformer")
+    matches = [Match(notebook, a, b, 40, 0.95) for notebook in notebooks
+               for a, b in combinations(class_of_8, 2)]  # fmt: skip
+    matches += [Match("speaker_id", "s8", "s9", 30, 0.9)]  # one more pair, one notebook
+    matches += [Match(n, "s0", "reference solution", 50, 0.97) for n in notebooks[:2]]
+    pairs = student_pairs(matches)
+    assert len(matches) == 87 and len(pairs) == 29
+    assert pairs[("s0", "s7")] == ["keyword_spotting", "patch_transformer", "speaker_id"]
+    assert flagged_summary(matches) == (
+        "29 pairs of students (28 in keyword_spotting, patch_transformer and speaker_id, 1 in "
+        "speaker_id) and 1 student sharing code with the reference solution (in "
+        "keyword_spotting and speaker_id)"
+    )
+    assert flagged_summary([]) == (
+        "0 pairs of students and 0 students sharing code with the reference solution"
+    )

@@ -54,6 +54,10 @@ SUITE_UNMEASURED = (
     "not measured for this version of the kit (`python benchmarks/bench_suite.py --publish` "
     "measures it on an idle machine)"
 )
+HANDIN_UNMEASURED = (
+    "a time not measured for this version of the kit (`python benchmarks/bench_handin.py "
+    "--publish` measures it)"
+)
 DEMO_UNMEASURED = (
     "not measured for this version of the kit (`python benchmarks/bench_demo.py --publish` "
     "measures it on an idle machine)"
@@ -125,18 +129,34 @@ def demo_time(sections: dict) -> str:
     demo = sections["demo"]
     return (
         f"{_minutes(demo['wall_seconds'])} ({demo['cpu_seconds']:,} CPU-s) on the "
-        f"`{demo['preset']}` preset"
+        f"`{demo['preset']}` preset{_on_the_machine(demo)}"
+    )
+
+
+def _on_the_machine(section: dict) -> str:
+    """The reference time of the machine a figure was measured on (benchmarks/machine.py)."""
+    if "machine" not in section:
+        return ""
+    return f"; the machine's reference time: {section['machine']['reference_seconds']:g} s"
+
+
+def _suite(sections: dict, name: str, publish: str) -> str:
+    if name not in sections:
+        return SUITE_UNMEASURED.replace("--publish", publish)
+    suite = sections[name]
+    return (
+        f"{_minutes(suite['wall_seconds'])} ({suite['cpu_seconds']:,} CPU-s, "
+        f"{suite['outcome']}; median of {suite['runs']} at {suite['commit']}"
+        f"{_on_the_machine(suite)})"
     )
 
 
 def suite_time(sections: dict) -> str:
-    if "suite" not in sections:
-        return SUITE_UNMEASURED
-    suite = sections["suite"]
-    return (
-        f"{_minutes(suite['wall_seconds'])} ({suite['cpu_seconds']:,} CPU-s, "
-        f"{suite['outcome']}; median of {suite['runs']} at {suite['commit']})"
-    )
+    return _suite(sections, "suite", "--publish")
+
+
+def suite_full_time(sections: dict) -> str:
+    return _suite(sections, "suite_full", "--full --publish")
 
 
 def demo_table(sections: dict) -> str:
@@ -182,6 +202,18 @@ def report_time(sections: dict) -> str:
     return (
         f"{report['cpu_seconds']:.0f} CPU-s for {report['students']} hand-ins "
         f"({report['jobs']} processes; {report['wall_seconds']:.0f} s of wall time)"
+    )
+
+
+def handin_time(sections: dict) -> str:
+    if "handin" not in sections:
+        return HANDIN_UNMEASURED
+    handin = sections["handin"]
+    low, high = handin["load_average"]
+    return (
+        f"{handin['wall_seconds']:.0f} s (the median of {handin['repeat']} runs on notebook 02's "
+        f"three tasks, synthetic data, {handin['cores']} cores with a load average of {low:g} "
+        f"to {high:g})"
     )
 
 
@@ -290,10 +322,12 @@ RENDER = {
     "figures:real-speech-per-class": real_speech_per_class,
     "figures:demo-time": demo_time,
     "figures:suite-time": suite_time,
+    "figures:suite-full-time": suite_full_time,
     "figures:demo-table": demo_table,
     "figures:grading-table": grading_table,
     "figures:grading-peak": grading_peak,
     "figures:report-time": report_time,
+    "figures:handin-time": handin_time,
     "figures:provenance": provenance,
     "figures:private-variant-table": private_variant_table,
     "figures:private-variant-lookup": private_variant_lookup,

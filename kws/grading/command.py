@@ -22,6 +22,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kws.grading.testsets.split import Split
 
 PLUGIN = "kws.grading.plugin"
 # No caches written into the kit, and none of the instructor's own pytest plugins: random order,
@@ -31,12 +35,22 @@ GRADER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": 
 
 
 def check_grading_data(
-    data: Path, assignment: str | None, *, dataset: str | None = None, tiers: Path | None = None
+    data: Path,
+    assignment: str | None,
+    *,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    split: Split | None = None,
+    split_from: Path | None = None,
 ) -> list[str]:
-    """The grader options for this selection, once its data and tier sets are known to be fine.
+    """The grader options for this selection, once its data and tier sets are known to be fine,
+    with Kaggle's rule when `split` is given (read from the course file `split_from`:
+    `kws.grading.season.course.kaggle_split`).
 
-    Raises FileNotFoundError when `data` holds no test set of the selection, and ValueError
-    (naming --tiers / --dataset) when an assignment's data has no tier set.
+    Raises FileNotFoundError when `data` holds no test set of the selection, ValueError
+    (naming --tiers / --dataset) when an assignment's data has no tier set, and SplitError
+    naming `split_from` when the split's public share would leave a part of an assignment's
+    graded items empty (`kws.grading.testsets.split.Split.counts`).
     """
     from kws.grading.judge.notebook import missing_test_data
     from kws.grading.judge.tiers import tier_set
@@ -55,7 +69,25 @@ def check_grading_data(
         tier_set(data, name, dataset=dataset, tiers_file=tiers)
     options = ["--assignment", assignment] if assignment else []
     options += ["--dataset", dataset] if dataset else []
-    return options + (["--tiers", str(Path(tiers).resolve())] if tiers else [])
+    options += ["--tiers", str(Path(tiers).resolve())] if tiers else []
+    return options + (_kaggle_options(split, split_from, data, gradable) if split else [])
+
+
+def _kaggle_options(split: Split, source: Path | None, data: Path, names: list[str]) -> list[str]:
+    """The grader's options for Kaggle's `split` (from the course file `source`), once it splits
+    each of `names`' graded items in `data` into two non-empty parts (SplitError naming `source`
+    if not)."""
+    from kws.grading.testsets.layouts import layout_of
+    from kws.grading.testsets.split import SplitError
+    from kws.spec import ASSIGNMENTS
+
+    for name in names:
+        items = layout_of(ASSIGNMENTS[name]).graded_items(data)
+        try:
+            split.counts(items, f"{name}'s graded items in {data}")
+        except SplitError as error:
+            raise SplitError(f"{source}: {error}" if source else str(error)) from None
+    return ["--public-share", str(split.share), "--split-seed", split.seed]
 
 
 def add_selection_options(command: argparse.ArgumentParser) -> None:

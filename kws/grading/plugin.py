@@ -5,6 +5,10 @@ each, and the fixtures every graded test reads.
         --submission DIR --data DIR [--results results.json] [--assignment NAME]
         [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
 
+With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
+the student's own data folder: the child on a few of its test inputs, no labels, so the accuracy
+tests stop short of a score and re-training is skipped.
+
 (`kws.grading.command` builds that command; ``pytest grader/`` in a checkout does the same.) The
 graded tests live in each assignment's folder, ``kws/assignments/<name>/graded_tests/test_*.py`` (or an
 instructor's own folder named in ``KWS_ASSIGNMENTS``); a test's assignment is the folder its file
@@ -78,11 +82,20 @@ def pytest_addoption(parser):
     group.addoption(
         "--retrain-timeout", type=float, default=1800.0, help="wall seconds for a re-training"
     )
+    group.addoption(
+        "--handin",
+        action="store_true",
+        help="a student's check before handing in (`kws handin`): --data is the student's own "
+        "data folder, without hidden labels; the child runs on a few of its test inputs, and "
+        "the tests that need the labels (accuracy) or a GPU (re-training) are skipped",
+    )
     group.addoption("--public-share", type=float,
-                    help="the Kaggle rule: this share of the hidden test items is the public "
-                    "part, shown during the homework; the grade uses the rest")  # fmt: skip
+                    help="the Kaggle rule: this share of the graded items (the private test "
+                    "set's, when there is one) is the public part, shown during the homework; "
+                    "the grade uses the rest, the held-out part")  # fmt: skip
     group.addoption("--split-seed", default="",
-                    help="the course's secret seed of the public/private split")  # fmt: skip
+                    help="the course's secret seed of the split into a public and a held-out "
+                    "part")  # fmt: skip
 
 
 def pytest_configure(config):
@@ -109,6 +122,12 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
+    if config.getoption("--handin"):  # no labels: no tiers, no re-training to grade
+        skip = pytest.mark.skip(reason="graded after you hand in: the grader re-trains on a GPU")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)
+        return
     config.stash[TIER_SETS] = _choose_tier_sets(config, report, graded)
     device = config.getoption("--retrain-device")
     if device == "cpu" or not any("gpu" in item.keywords for item in items) or cuda_available():

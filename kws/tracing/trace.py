@@ -97,6 +97,7 @@ GRADER_MODULES = [
     "kws.grading.child.numeric",
     "kws.grading.child.cells",
     "kws.grading.protocol.handin",
+    "kws.grading.protocol.checkpoint",
     "kws.check",
     "kws.check.selfcheck",
     "kws.check.layer_inputs",

@@ -14,6 +14,8 @@ names the task's file and says what to save instead.
 import json
 from pathlib import Path
 
+from kws.grading.protocol.checkpoint import unwrap_state
+
 
 def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
     """The model class and kwargs named by `folder/config.json`, checked against the notebook."""
@@ -44,30 +46,21 @@ def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
     return cls, config["kwargs"]
 
 
-_TRAINING_KEYS = ("model_state_dict", "state_dict", "model")  # training-checkpoint dicts
-_WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # torch.compile, DataParallel
-
-
 def unwrap_state_dict(state, task: str) -> dict:
     """The model's state dict inside what ``torch.load`` returned: as saved, or taken out of a
     training checkpoint (``{"model_state_dict": ..., "epoch": ...}``), with the ``_orig_mod.``
-    prefix of ``torch.compile`` (or ``module.`` of DataParallel) removed; ValueError otherwise."""
+    prefix of ``torch.compile`` (or ``module.`` of DataParallel) removed
+    (`kws.grading.protocol.checkpoint.unwrap_state`, as the grader counts its weights);
+    ValueError otherwise."""
     import torch
 
-    def is_state(value) -> bool:
-        return isinstance(value, dict) and all(isinstance(v, torch.Tensor) for v in value.values())
-
-    if isinstance(state, dict) and not is_state(state):
-        state = next((state[k] for k in _TRAINING_KEYS if is_state(state.get(k))), state)
-    if not is_state(state) or not state:
+    unwrapped = unwrap_state(state, lambda value: isinstance(value, torch.Tensor))
+    if unwrapped is None:
         keys = f" (keys: {', '.join(map(str, list(state)[:5]))})" if isinstance(state, dict) else ""
         raise ValueError(
             f"{task}/model.pt is not a state dict{keys}; save model.state_dict(), not the model"
         )
-    for prefix in _WRAPPER_PREFIXES:
-        if all(key.startswith(prefix) for key in state):
-            state = {key[len(prefix) :]: value for key, value in state.items()}
-    return state
+    return unwrapped
 
 
 def load_checkpoint(model, path: Path, task: str) -> None:

@@ -1,5 +1,6 @@
 """A class graded: a folder of hand-ins, each in its own grader process, into a gradebook.
 
+- `checks`: the hand-in folders, and the season's inputs checked against them before grading;
 - `batch`: `grade_batch`, the hand-ins in parallel (`kws grade`);
 - `regrade`: one student's hand-in graded again (`kws grade --student`);
 - `shards`: a class split over a batch scheduler and merged back (`kws grade --shard`,
@@ -7,5 +8,6 @@
 - `cli`: the verbs `kws grade` and `kws merge`.
 
 Each hand-in is graded by the grader's command line (`kws.grading.command`) in a process of its
-own; the season is applied afterwards (`kws.grading.season`).
+own; the season is checked before the first hand-in is graded and applied afterwards
+(`kws.grading.season`).
 """

@@ -32,7 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kws.grading.classrun.checks import handin_folders, season_to_grade
 from kws.grading.command import check_grading_data, grader_command, grader_environment
+from kws.grading.records.files import copy_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
     Graded,
@@ -41,12 +43,14 @@ from kws.grading.records.gradebook import (
     write_run_record,
 )
 from kws.grading.sandbox.cores import child_threads
-from kws.grading.season.apply import apply_season, keep_season_files
-from kws.grading.season.course import kaggle_options
+from kws.grading.season.apply import apply_season
+from kws.grading.season.course import kaggle_split
+from kws.grading.season.inputs import keep_season_files
 
 if TYPE_CHECKING:
     from kws.grading.classrun.shards import Shard
     from kws.grading.records.roster import Roster
+    from kws.grading.season.inputs import SeasonInputs
 
 
 class GraderProcesses:
@@ -182,6 +186,8 @@ def grade_batch(
     roster: "Roster | None" = None,
     course: Path | None = None,
     times: Path | None = None,
+    file_times: bool | None = None,
+    season: "SeasonInputs | None" = None,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
@@ -195,12 +201,26 @@ def grade_batch(
     `shard` (`kws.grading.classrun.shards.Shard`): grade only its share of the class, into its own
     folder under ``out_dir/shards/`` with a record for `kws.grading.classrun.shards.merge_shards`.
     `roster` (`kws.grading.records.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
-    `kws export`; the grades do not depend on it. `course` / `times`: the course file and a
-    hand-in times CSV (`kws.grading.season.apply`), kept beside the gradebook and applied to it.
+    `kws export`; the grades do not depend on it. `course` / `times` / `file_times`: the course
+    file, a hand-in times CSV and ``--file-times`` (`kws.grading.season.apply`), kept beside the
+    gradebook and applied to it; or `season`, what `kws.grading.classrun.checks.season_to_grade`
+    read of them already. Every one is checked against the hand-ins before anything is written
+    or graded (CourseError naming the file given).
     """
     submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
     students = handin_folders(submissions_dir)
-    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
+    options = check_grading_data(
+        data,
+        assignment,
+        dataset=dataset,
+        tiers=tiers,
+        split=kaggle_split(course),
+        split_from=course,
+    )
+    if season is None:
+        season = season_to_grade(submissions_dir, out_dir, data, assignment=assignment,
+                                 course=course, times=times, file_times=file_times,
+                                 roster=roster)  # fmt: skip
     target, chosen = out_dir, students
     if shard is not None:
         target = shard.folder(out_dir)
@@ -209,15 +229,13 @@ def grade_batch(
         (target / folder).mkdir(parents=True, exist_ok=True)
         (target / folder).chmod(0o700)
     if roster is not None:  # the students' identities: the instructor's alone
-        (target / ROSTER_FILE).touch(mode=0o600)
-        (target / ROSTER_FILE).chmod(0o600)
-        (target / ROSTER_FILE).write_bytes(roster.path.read_bytes())
+        copy_whole(roster.path, target / ROSTER_FILE, private=True)
     write_run_record(
         target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
     )
     record = None
     if shard is not None:  # `kws merge` applies them to the merged gradebook
-        keep_season_files(out_dir, course, times)
+        keep_season_files(out_dir, season)
         from kws.grading.classrun.shards import grading_options, start_shard
 
         recorded = grading_options(
@@ -226,7 +244,6 @@ def grade_batch(
         )  # fmt: skip
         record = start_shard(target, shard, recorded, [p.name for p in students],
                              [p.name for p in chosen])  # fmt: skip
-    options += kaggle_options(course)
     grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
     graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
     gradebook = write_gradebook(graded, target / "gradebook.csv")
@@ -235,26 +252,8 @@ def grade_batch(
 
         finish_shard(target, record, graded)
     else:
-        apply_season(target, course=course, times=times)
+        apply_season(target, season=season, command="kws grade")
     return gradebook
-
-
-def handin_folders(submissions_dir: Path) -> list[Path]:
-    """The hand-in folders of `submissions_dir`, sorted by name (hidden folders left out);
-    FileNotFoundError / ValueError saying what the folder should hold."""
-    submissions_dir = Path(submissions_dir).resolve()
-    if not submissions_dir.is_dir():
-        raise FileNotFoundError(
-            f"{submissions_dir}: no such folder of submissions (one folder per student)"
-        )
-    students = sorted(
-        p for p in submissions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
-    )
-    if not students:
-        raise ValueError(
-            f"{submissions_dir} has no student folders; put each submission in its own folder"
-        )
-    return students
 
 
 def _grade_all(

@@ -1,7 +1,8 @@
 """The `kws` verbs that grade a class, added by `kws.cli` to its "grade" group:
 
     kws grade SUBMISSIONS --data DIR [--out DIR] [--jobs N] [--shard I/N] [--roster FILE]
-        [--course FILE] [--times FILE] [--student NAME] [--assignment NAME] [--tiers FILE]
+        [--course FILE] [--times FILE] [--file-times] [--student NAME] [--assignment NAME]
+        [--tiers FILE]
     kws merge GRADES_DIR      one gradebook from the shards `kws grade --shard` wrote
 
 Each handler imports the grading modules when it runs, so `kws --help` loads none of them. A
@@ -15,10 +16,12 @@ import argparse
 from pathlib import Path
 
 from kws.grading.command import add_selection_options, selection_of
+from kws.grading.season.cli import add_file_times_option
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from kws.grading.classrun.batch import grade_batch, handin_folders
+    from kws.grading.classrun.batch import grade_batch
+    from kws.grading.classrun.checks import handin_folders, season_to_grade
     from kws.grading.classrun.regrade import regrade_student
     from kws.grading.classrun.shards import Shard
     from kws.grading.records.roster import match_roster, read_roster
@@ -26,29 +29,36 @@ def _grade(args: argparse.Namespace) -> int:
     shard = Shard.parse(args.shard) if args.shard is not None else None
     if args.roster_key and not args.roster:
         raise ValueError("--roster-key names a column of the --roster FILE; pass both")
+    if args.student is not None and (shard is not None or args.roster is not None):
+        raise ValueError("--student regrades one hand-in; leave out --shard and --roster")
     roster = read_roster(args.roster, key=args.roster_key) if args.roster else None
     if roster is not None:  # before grading: a typo in a folder name shows at once
         names = [p.name for p in handin_folders(args.submissions)]
         print("\n".join(match_roster(roster, names).report()), flush=True)
     selection = selection_of(args)
-    season = {"course": args.course, "times": args.times}
+    # Every input of the season, checked against the hand-ins before any is graded.
+    season = season_to_grade(args.submissions, args.out, args.data,
+                             assignment=selection.get("assignment"), student=args.student,
+                             course=args.course, times=args.times, file_times=args.file_times,
+                             roster=roster)  # fmt: skip
+    for note in season.notes:
+        print(f"note: {note}", flush=True)
+    given = {"course": args.course, "times": args.times, "season": season}
     if args.student is not None:
-        if shard is not None or roster is not None:
-            raise ValueError("--student regrades one hand-in; leave out --shard and --roster")
         gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
-                                    timeout=args.timeout, **selection, **season)  # fmt: skip
+                                    timeout=args.timeout, **selection, **given)  # fmt: skip
     else:
         gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
                                 timeout=args.timeout, shard=shard, roster=roster,
-                                **selection, **season)  # fmt: skip
+                                **selection, **given)  # fmt: skip
     print(f"gradebook: {gradebook}")
     if args.student is not None:
         print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
-    if shard is None:  # what the course file and adjustments did (applied again: idempotent)
-        from kws.grading.season.apply import apply_season
+    if shard is None:  # what the course file and adjustments did
+        from kws.grading.records.standings import read_standings
         from kws.grading.season.cli import print_season
 
-        print_season(args.out, apply_season(args.out))
+        print_season(args.out, read_standings(args.out))
     if shard is not None:
         print(f"shard {shard} graded; once all {shard.count} have finished: kws merge {args.out}")
     return 0
@@ -88,8 +98,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        "kept beside the gradebook")  # fmt: skip
     grade.add_argument("--times", type=Path,
                        help="hand-in times: a CSV (student, assignment, submitted) or Moodle's "
-                       "grading worksheet; default: Gradescope's submission_metadata.json, else "
-                       "file times")  # fmt: skip
+                       "grading worksheet; default: Gradescope's submission_metadata.json "
+                       "(else --file-times)")  # fmt: skip
+    add_file_times_option(grade)
     grade.add_argument("--student", metavar="NAME",
                        help="regrade this hand-in folder only, into the existing gradebook "
                        "(its earlier result kept under OUT/history/)")  # fmt: skip

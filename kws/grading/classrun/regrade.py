@@ -10,19 +10,23 @@ applied again afterwards (`kws.grading.season.apply`), so none is lost.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 from kws.grading.classrun.batch import grade_one
+from kws.grading.classrun.checks import season_to_grade
 from kws.grading.command import check_grading_data
+from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import Graded, safe_name, write_gradebook
 from kws.grading.season.apply import apply_season
-from kws.grading.season.course import COURSE_FILE, kaggle_options
+from kws.grading.season.course import kaggle_split
 
 HISTORY = "history"
 REGRADES = "regrades.csv"
+ADDED = ("similar_to",)  # columns `kws report` adds to the gradebook, kept by a regrade
 
 
 def gradebook_entries(out_dir: Path) -> list[Graded]:
@@ -61,35 +65,34 @@ def keep_earlier(out_dir: Path, student: str) -> float | None:
 
 
 def record_regrade(out_dir: Path, student: str, earlier: float | None, now: Graded) -> Path:
-    """Append a line to ``history/regrades.csv``: student, when, earlier and new raw total."""
+    """``history/regrades.csv`` with one more line (student, when, earlier and new raw total),
+    written whole."""
     path = Path(out_dir) / HISTORY / REGRADES
     path.parent.mkdir(exist_ok=True)
-    new = not path.is_file()
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    line = io.StringIO(newline="")
+    writer = csv.writer(line)
+    if not text:
+        writer.writerow(["student", "when", "earlier_raw_total", "raw_total", "problem"])
     score = now.document["score"] if now.document else None
-    with open(path, "a", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        if new:
-            writer.writerow(["student", "when", "earlier_raw_total", "raw_total", "problem"])
-        when = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-        writer.writerow([student, when, earlier, score, now.problem])
-    return path
+    when = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    writer.writerow([student, when, earlier, score, now.problem])
+    return write_whole(path, text + line.getvalue())
 
 
 def replace_row(out_dir: Path, graded: Graded) -> Path:
     """Rewrite the gradebook with `graded` in place of that student's row (added at the end
-    when the student had none)."""
+    when the student had none); the columns added after grading (``similar_to``) are kept."""
     entries = gradebook_entries(out_dir)
     names = [e.student for e in entries]
     if graded.student in names:
         entries[names.index(graded.student)] = graded
     else:
         entries.append(graded)
-    return write_gradebook(entries, Path(out_dir) / "gradebook.csv")
-
-
-def _kept_course(out_dir: Path) -> Path | None:
-    kept = Path(out_dir) / COURSE_FILE
-    return kept if kept.is_file() else None
+    with open(Path(out_dir) / "gradebook.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    kept = {c: {r["student"]: r[c] for r in rows} for c in ADDED if rows and c in rows[0]}
+    return write_gradebook(entries, Path(out_dir) / "gradebook.csv", kept)
 
 
 def regrade_student(
@@ -97,7 +100,9 @@ def regrade_student(
 ) -> Path:
     """Grade `student`'s hand-in again into the gradebook of `out_dir` (`kws.grading.classrun.regrade`):
     only their row changes, the earlier result is kept under ``history/``; `options`:
-    `grade_batch`'s assignment, dataset, tiers, timeout, jobs, course and times."""
+    `grade_batch`'s assignment, dataset, tiers, timeout, course, times and file_times, or
+    `season` (what `kws.grading.classrun.checks.season_to_grade` read of them already). Every
+    input is checked before the hand-in is graded or anything moves."""
     submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
     handin = submissions_dir / student
     if not handin.is_dir():
@@ -105,12 +110,18 @@ def regrade_student(
                                 f"of {submissions_dir})")  # fmt: skip
     gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
     selection = {k: options.get(k) for k in ("dataset", "tiers")}
-    flags = check_grading_data(data, options.get("assignment"), **selection)
-    flags += kaggle_options(options.get("course") or _kept_course(out_dir))
+    season = options.get("season") or season_to_grade(
+        submissions_dir, out_dir, data, assignment=options.get("assignment"), student=student,
+        **{k: options.get(k) for k in ("course", "times", "file_times")},
+    )  # fmt: skip
+    # The course file given, else the one kept: its Kaggle rule, checked against the data.
+    flags = check_grading_data(data, options.get("assignment"), **selection,
+                               split=kaggle_split(season.course_file),
+                               split_from=season.course_file)  # fmt: skip
     earlier = keep_earlier(out_dir, student)
     graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
                        pytest_args=flags, timeout=options.get("timeout", 3600.0))  # fmt: skip
     record_regrade(out_dir, student, earlier, graded)
     gradebook = replace_row(out_dir, graded)
-    apply_season(out_dir, course=options.get("course"), times=options.get("times"))
+    apply_season(out_dir, season=season, command="kws grade --student")
     return gradebook

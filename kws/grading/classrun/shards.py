@@ -26,15 +26,25 @@ import json
 import os
 import re
 import shlex
-import shutil
 import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.records.gradebook import Graded, safe_name, write_gradebook, write_run_record
+from kws.grading.records.files import copy_whole
+from kws.grading.records.gradebook import (
+    ROSTER_FILE,
+    RUN_FILE,
+    Graded,
+    safe_name,
+    write_gradebook,
+    write_run_record,
+)
+from kws.grading.records.grades import test_assignment
+from kws.grading.records.roster import read_roster
 from kws.grading.season.apply import apply_season
+from kws.grading.season.inputs import SeasonInputs, check_class, read_season
 
 SHARDS = "shards"  # OUT/shards/shard-I-of-N/
 RECORD = "shard.json"
@@ -329,11 +339,31 @@ def _shard_outcomes(folder: Path, record: dict) -> list[Graded]:
     return graded
 
 
+def _merged_season(out_dir: Path, options: dict, graded: list[Graded]) -> SeasonInputs:
+    """The course file, times and adjustments kept in `out_dir`, checked against the merged
+    class before anything is written."""
+    season = read_season(out_dir)
+    submissions = Path(options["submissions"])
+    handins = {g.student: submissions / g.student for g in graded}
+    handins = {name: (folder if folder.is_dir() else None) for name, folder in handins.items()}
+    tests = {g.student: (g.document or {}).get("tests", []) for g in graded}
+    done = {name: {test_assignment(t) for t in found} - {None} for name, found in tests.items()}
+    copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
+    names = set()
+    if copies:
+        run = json.loads((copies[0].parent / RUN_FILE).read_text())
+        table = read_roster(copies[0], key=run.get("roster_key"))
+        names = {row[table.key] for row in table.rows if row[table.key]}
+    check_class(season, handins, done, names)
+    return season
+
+
 def merge_shards(out_dir: Path) -> Path:
     """Merge the shards under ``OUT/shards/`` into ``OUT``'s gradebook, results, logs and
     run.json (as one `kws grade` of the whole class writes them); return the gradebook.
     FileNotFoundError when there is nothing to merge, ShardError (naming the shard and the
-    command to run) when the shards do not make one class; nothing is written then."""
+    command to run) when the shards do not make one class, CourseError when the course file
+    or times kept in OUT do not fit it; nothing is written then."""
     out_dir = Path(out_dir).resolve()
     records = _read_records(out_dir)
     count, by_index = _check_records(out_dir, records)
@@ -341,6 +371,8 @@ def merge_shards(out_dir: Path) -> Path:
     graded = []
     for i in range(count):
         graded += _shard_outcomes(Shard(i, count).folder(out_dir), by_index[i])
+    options = by_index[0]["options"]
+    season = _merged_season(out_dir, options, graded)
     for folder in ("results", "logs"):  # the instructor's eyes only, as `kws grade` makes them
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
         (out_dir / folder).chmod(0o700)
@@ -350,13 +382,11 @@ def merge_shards(out_dir: Path) -> Path:
             for folder, suffix in (("results", ".json"), ("logs", ".txt")):
                 path = source / folder / f"{safe_name(name)}{suffix}"
                 if path.is_file():
-                    shutil.copyfile(path, out_dir / folder / path.name)
-    options = by_index[0]["options"]
-    roster = Shard(0, count).folder(out_dir) / "roster.csv"
-    run = json.loads((Shard(0, count).folder(out_dir) / "run.json").read_text())
+                    copy_whole(path, out_dir / folder / path.name, private=True)
+    roster = Shard(0, count).folder(out_dir) / ROSTER_FILE
+    run = json.loads((Shard(0, count).folder(out_dir) / RUN_FILE).read_text())
     if roster.is_file():
-        shutil.copyfile(roster, out_dir / "roster.csv")
-        (out_dir / "roster.csv").chmod(0o600)
+        copy_whole(roster, out_dir / ROSTER_FILE, private=True)
     write_run_record(
         out_dir,
         Path(options["submissions"]),
@@ -366,5 +396,5 @@ def merge_shards(out_dir: Path) -> Path:
     )
     by_name = {g.student: g for g in graded}
     gradebook = write_gradebook([by_name[name] for name in handins], out_dir / "gradebook.csv")
-    apply_season(out_dir)  # the course file and adjustments kept in OUT, if any
+    apply_season(out_dir, season=season, command="kws merge")  # the course file kept in OUT
     return gradebook

@@ -79,11 +79,45 @@ class CsvCheck:
 def model_accuracy(hidden: HiddenTest, report: dict, task: str) -> float:
     """The accuracy of the child's predictions of every test input (`report`: the task's
     report in the child's payload); AccuracyError when the model gave none."""
+    return hidden.accuracy(_model_predictions(report, task))
+
+
+def _model_predictions(report: dict, task: str) -> list[int]:
     if report["predictions"] is None:
         raise AccuracyError(
             f"Your {task} model could not be evaluated: {report['errors'].get('evaluate')}"
         )
-    return hidden.accuracy(report["predictions"])
+    return report["predictions"]
+
+
+def csv_rows(path: Path, submission: Path, hidden: HiddenTest, report: dict) -> dict[str, int]:
+    """{Id: class index} of every test item in the predictions file `path`, once the model
+    re-ran (`report`: the task's report in the child's payload): all `csv_accuracy` needs but
+    the labels; AccuracyError naming the file (relative to `submission`) otherwise."""
+    shown = relative(path, submission)
+    if report["predictions"] is None:
+        raise AccuracyError(
+            f"Your model could not be re-run to check {shown} "
+            f"({report['errors'].get('evaluate')}), so its accuracy cannot be given."
+        )
+    return _rows(path, shown, hidden)
+
+
+def check_scorable(
+    rule: AccuracySource, path: Path, submission: Path, hidden: HiddenTest, report: dict, task: str
+) -> None:
+    """Check what a task's accuracy needs besides the hidden labels, as `model_accuracy` or
+    `csv_accuracy` (by `rule`, the spec's ``[accuracy]``) checks it: the model's predictions,
+    and from a predictions file (`path`) one known class for every test item. ``kws handin``
+    runs it on the student's own data, which has no labels (`HiddenTest.labelled`).
+
+    Raises:
+        AccuracyError: with the sentence the grader's accuracy test fails with.
+    """
+    if rule.from_csv:
+        csv_rows(path, submission, hidden, report)
+    else:
+        _model_predictions(report, task)
 
 
 def csv_accuracy(
@@ -93,13 +127,7 @@ def csv_accuracy(
     predictions of the sample (`report`: the task's report in the child's payload, its
     ``predictions`` and ``near`` per input, in the order of ``hidden.ids``); AccuracyError
     naming the file (relative to `submission`) when it cannot be scored or checked."""
-    shown = relative(path, submission)
-    if report["predictions"] is None:
-        raise AccuracyError(
-            f"Your model could not be re-run to check {shown} "
-            f"({report['errors'].get('evaluate')}), so its accuracy cannot be given."
-        )
-    rows = _rows(path, shown, hidden)
+    rows = csv_rows(path, submission, hidden, report)
     correct = {key: rows[key] == label for key, label in hidden.test_labels.items()}
     disagree, excused = [], []
     for key, predicted, near in zip(hidden.ids, report["predictions"], _near(report), strict=True):

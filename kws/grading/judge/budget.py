@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kws.counts import format_count, is_weight
 from kws.data.tensor_file import StoredTensor, TensorFileError, read_tensor_file
+from kws.grading.protocol.checkpoint import unwrap_state
 
 MAX_CHECKPOINT_BYTES = 2 * 2**30
 
@@ -69,7 +70,9 @@ def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
         task: the task's name, for messages ("task1").
 
     Returns:
-        {key: a stand-in with the tensor's ``shape``, ``dtype`` and ``numel`` (a property).
+        {key: a stand-in with the tensor's ``shape``, ``dtype`` and ``numel`` (a property)}: the
+        state dict the grading child loads (a training checkpoint's, without the prefix of
+        ``torch.compile`` or DataParallel: `kws.grading.protocol.checkpoint.unwrap_state`).
 
     Raises:
         BudgetError: the file is missing, too large, not loadable safely or not a state dict;
@@ -92,9 +95,12 @@ def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
             f"{task}/model.pt cannot be loaded safely ({type(error).__name__}); save it with "
             "torch.save(model.state_dict(), path)"
         ) from None
-    if not isinstance(state, dict) or not all(isinstance(v, StoredTensor) for v in state.values()):
+    # The weights the grading child loads: a training checkpoint's state dict, a wrapped
+    # model's without its prefix (`unwrap_state`), so that they cannot escape the count.
+    unwrapped = unwrap_state(state, lambda value: isinstance(value, StoredTensor))
+    if unwrapped is None:
         raise BudgetError(f"{task}/model.pt is not a state dict; save model.state_dict()")
-    return state
+    return unwrapped
 
 
 def encoder_budget(

@@ -9,8 +9,11 @@ notebook tampered with torch or the grader. What the child measured comes from
 `kws.grading.child.numeric`; this module only reads the payload, in the grader's process.
 """
 
+from pathlib import Path
+
 import pytest
 
+from kws.grading.judge.hints import hint, with_hint
 from kws.grading.judge.notebook import child_problem
 from kws.grading.judge.results import GradescopeReport
 from kws.grading.sandbox.supervise import ChildResult
@@ -19,11 +22,13 @@ from kws.grading.sandbox.supervise import ChildResult
 class ChildFacts:
     """The steps from the ``child`` fixture to what a graded test judges; `Grading` has them.
 
-    Reads `report` (the run's `GradescopeReport`: findings for a person go there), which
+    Reads `report` (the run's `GradescopeReport`: findings for a person go there) and
+    `submission` (the hand-in folder, for the hints of `kws.grading.judge.hints`), which
     `Grading` sets.
     """
 
     report: GradescopeReport
+    submission: Path
 
     def task_report(self, child, task: str) -> dict:
         """The child's report on `task`, or a test failure saying why there is none."""
@@ -40,10 +45,17 @@ class ChildFacts:
                     "notebook": "Finding your notebook",
                     "model_cells": "Running the cells tagged 'model'",
                 }
-                pytest.fail(
-                    f"{where.get(stage, 'Re-running your notebook')} failed: {payload['errors'][stage]}"
-                )
+                error = with_hint(payload["errors"][stage], self._hint(child, stage, ""))
+                pytest.fail(f"{where.get(stage, 'Re-running your notebook')} failed: {error}")
         return payload
+
+    def _hint(self, child: ChildResult, stage: str, task: str) -> str:
+        """What to do about the failed `stage` of `task` (`kws.grading.judge.hints.hint`), read
+        from the child's error and the notebook it ran."""
+        payload = child.payload
+        error = (payload["tasks"].get(task, {}) if task else payload)["errors"][stage]
+        found = payload.get("notebook")  # the notebook's path in the hand-in, once found
+        return hint(error, stage, task, self.submission / found if found else None)
 
     def loaded_model(self, child: ChildResult, task: str, *, evaluated: bool = False) -> dict:
         """The child's report on a task, failing the test unless the model was built and its
@@ -68,9 +80,11 @@ class ChildFacts:
         report = self.task_report(child, task)
         for stage in ("config", "build", "checkpoint"):
             if stage in report["errors"]:
-                pytest.fail(f"Loading your {task} model failed: {report['errors'][stage]}")
+                error = with_hint(report["errors"][stage], self._hint(child, stage, task))
+                pytest.fail(f"Loading your {task} model failed: {error}")
         if evaluated and "evaluate" in report["errors"]:
-            pytest.fail(f"Running your {task} model failed: {report['errors']['evaluate']}")
+            error = with_hint(report["errors"]["evaluate"], self._hint(child, "evaluate", task))
+            pytest.fail(f"Running your {task} model failed: {error}")
         return report
 
     def probe_facts(self, child: ChildResult, task: str, forward: bool = True) -> dict:
@@ -95,9 +109,8 @@ class ChildFacts:
         report = self.task_report(child, task)
         for stage in ("config", "build", "probes")[: 3 if forward else 2]:
             if stage in report["errors"]:
-                pytest.fail(
-                    f"The structural checks could not run your {task} model: {report['errors'][stage]}"
-                )
+                error = with_hint(report["errors"][stage], self._hint(child, stage, task))
+                pytest.fail(f"The structural checks could not run your {task} model: {error}")
         tampering = report["facts"]["tampering"] + child.payload["tampering"]
         if tampering:
             self.report.add_finding(

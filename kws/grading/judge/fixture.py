@@ -16,6 +16,7 @@ import pytest
 
 from kws.grading.judge.accuracy import (
     AccuracyError,
+    check_scorable,
     csv_accuracy,
     disagreement_message,
     model_accuracy,
@@ -33,11 +34,13 @@ from kws.grading.protocol.child_run import Retraining
 from kws.grading.protocol.handin import relative
 from kws.grading.sandbox.supervise import Limits
 from kws.grading.testsets.hidden import HiddenTest
-from kws.grading.testsets.layouts import hidden_test, layout_of
-from kws.grading.testsets.split import Split, graded_correct, part_accuracy
+from kws.grading.testsets.layouts import hidden_test, layout_of, public_test
+from kws.grading.testsets.split import PartAccuracy, Split, graded_correct, part_accuracy
 from kws.spec import Spec, graded_test_folders
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
+# Why an accuracy test is skipped by --handin (`kws handin`), once its file and model are fine.
+ACCURACY_AFTER_HAND_IN = "graded after you hand in: the accuracy needs the hidden test labels"
 
 
 class Grading(ChildFacts, HandinFiles):
@@ -70,7 +73,9 @@ class Grading(ChildFacts, HandinFiles):
         self.data = config.getoption("--data")
         self.report: GradescopeReport = config.pluginmanager.get_plugin("kws-gradescope")
         self.tier_sets: dict[str, TierSet] = config.stash.get(TIER_SETS, {})
-        self.device = "cuda" if cuda_available() else "cpu"
+        self.handin = config.getoption("--handin")  # `kws handin`: --data is the student's
+        # kws handin runs the model where a grader without a GPU does (Gradescope's): the CPU
+        self.device = "cuda" if cuda_available() and not self.handin else "cpu"
         self.retrain_device = config.getoption("--retrain-device")
         self.threads = config.getoption("--child-threads")
         self.limits = Limits(
@@ -84,10 +89,12 @@ class Grading(ChildFacts, HandinFiles):
 
     def hidden_test(self, spec: Spec) -> HiddenTest:
         """`spec`'s hidden test set (read once per run by its data layout): the inputs file for
-        the child, the labels kept here."""
+        the child, the labels kept here; with ``--handin``, the student's own copy of the test
+        set, without labels (`kws.grading.testsets.layouts.public_test`)."""
         if spec.name not in self._hidden:
             out_file = self.tmp / f"{spec.name}_inputs.bin"
-            self._hidden[spec.name] = hidden_test(spec, self.data, out_file)
+            read = public_test if self.handin else hidden_test  # --handin: the student's data
+            self._hidden[spec.name] = read(spec, self.data, out_file)
         return self._hidden[spec.name]
 
     def child(self, spec: Spec):
@@ -187,22 +194,33 @@ class Grading(ChildFacts, HandinFiles):
     def accuracy(self, spec: Spec, child, hidden: HiddenTest, task: str) -> float:
         """`task`'s accuracy on the hidden test set, from where `spec` says ([accuracy]): the
         child's predictions of every input (of the private test set's when there is one, with
-        the public accuracy beside it in the output, `kws.grading.judge.public_gap`), or the hand-in's predictions.csv checked against
-        the child's re-run of a secret sample (`kws.grading.judge.accuracy`); a test failure saying
-        why there is none (the model did not run, the file cannot be scored, or it is not what
-        the model predicts)."""
+        the public clips' accuracy beside it in the output, `kws.grading.judge.public_gap`), or
+        the hand-in's predictions.csv checked against the child's re-run of a secret sample
+        (`kws.grading.judge.accuracy`); under the Kaggle rule, the held-out part's (`_parts`).
+        A test failure says why there is none (the model did not run, the file cannot be
+        scored, or it is not what the model predicts). Without labels (``--handin``), the test
+        fails for those reasons the labels do not decide (`check_scorable`), and is skipped
+        otherwise."""
         report = self.loaded_model(child, task)
+        if not hidden.labelled:  # --handin: the student's own data, no labels
+            self._scorable(spec, report, hidden, task)
+            pytest.skip(ACCURACY_AFTER_HAND_IN)
         try:
             if not spec.accuracy.from_csv:
                 accuracy = model_accuracy(hidden, report, task)
-                notes, review = public_gap(hidden, report["predictions"], spec.notebook, task)
+                compared = None  # the private accuracy the gap note may state: all of it ...
+                if self.split is not None:  # ... or, under the Kaggle rule, the public part's
+                    correct = graded_correct(hidden, report["predictions"])
+                    parts = self._parts(spec, task, correct, hidden.has_private)
+                    accuracy, compared = parts.held_out, parts.public
+                notes, review = public_gap(
+                    hidden, report["predictions"], spec.notebook, task, compared=compared
+                )
                 for note in notes:
                     self.report.add_output(note)
                 if review:
                     self.report.add_finding("review", review)
-                if self.split is None:
-                    return accuracy
-                return self._private(spec, task, graded_correct(hidden, report["predictions"]))
+                return accuracy
             path = self.predictions_csv(spec, task)
             check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
         except AccuracyError as error:
@@ -211,22 +229,37 @@ class Grading(ChildFacts, HandinFiles):
             shown = relative(path, self.submission)
             pytest.fail(disagreement_message(check, shown, task))
         if self.split is not None:
-            return self._private(spec, task, check.correct)
+            return self._parts(spec, task, check.correct, False).held_out
         return check.accuracy
 
-    def _private(self, spec: Spec, task: str, correct: dict[str, bool]) -> float:
-        """The Kaggle rule (`kws.grading.testsets.split`): the public part's accuracy goes in the
-        run's output and on the leaderboard (`shown`); the test that grades the private part's
-        accuracy is released after the due date; its accuracy is returned."""
-        parts = part_accuracy(correct, self.split)
+    def _scorable(self, spec: Spec, report: dict, hidden: HiddenTest, task: str) -> None:
+        """Fail as the accuracy test would fail for a reason the labels do not decide
+        (`check_scorable`): ``kws handin`` runs the accuracy tests this far."""
+        try:
+            path = self.predictions_csv(spec, task)
+            check_scorable(spec.accuracy, path, self.submission, hidden, report, task)
+        except AccuracyError as error:
+            pytest.fail(str(error))
+
+    def _parts(
+        self, spec: Spec, task: str, correct: dict[str, bool], private_set: bool
+    ) -> PartAccuracy:
+        """The Kaggle rule (`kws.grading.testsets.split`) on the graded items `correct` (the
+        private test set's when `private_set`): the public part's accuracy goes in the run's
+        output and on the leaderboard (`shown`); the running test grades the held-out part's
+        and is marked so (`GradescopeReport.grades_held_out_part`: on Gradescope its points
+        count from the notebook's due date on)."""
+        graded = "the private test set" if private_set else "the hidden test set"
+        parts = part_accuracy(correct, self.split, f"{spec.notebook}'s {graded}")
         self.public[(spec.name, task)] = parts.public
+        only = " (the split covers the private test set's items only)" if private_set else ""
         self.report.add_output(
-            f"{spec.notebook} ({task}): accuracy {parts.public:.4f} on the public part of the "
-            f"hidden test set ({parts.n_public} items). Your grade uses the private part "
-            f"({parts.n_private} items), shown after the due date."
+            f"{spec.notebook} ({task}): accuracy {parts.public:.4f} on the public part of "
+            f"{graded} ({parts.n_public} items){only}. Your grade is the accuracy on its "
+            f"held-out part ({parts.n_held_out} items), which counts from the due date on."
         )
-        self.report.release_after_due_date()
-        return parts.private
+        self.report.grades_held_out_part()
+        return parts
 
     def shown(self, spec: Spec, task: str, accuracy: float) -> float:
         """The accuracy to show on the leaderboard: the public part's under the Kaggle rule,

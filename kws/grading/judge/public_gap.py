@@ -27,24 +27,43 @@ PUBLIC_GAP = 0.07
 
 
 def public_gap(
-    hidden: HiddenTest, predictions: Sequence[int], notebook: str, task: str
+    hidden: HiddenTest,
+    predictions: Sequence[int],
+    notebook: str,
+    task: str,
+    *,
+    compared: float | None = None,
 ) -> tuple[list[str], str | None]:
     """What the results say about the private test set: notes for the run's output (the private,
     graded, and public accuracies of `task`'s `predictions`), and a review finding's sentence when
-    the public one leads by more than `PUBLIC_GAP` (else None); ([], None) without a private set."""
+    the public one leads by more than `PUBLIC_GAP` (else None); ([], None) without a private set.
+
+    `compared`: under the Kaggle rule, the accuracy on the public part of the private test set
+    (`kws.grading.testsets.split`), stated and compared in place of the whole private set's,
+    which together with the public part's would give the held-out part's away before the due
+    date. On a public share of 0.3 that part holds 1,467 of the real 4,890 clips: at an accuracy
+    near 0.9, one standard error of the difference grows from 1.0 to about 1.2 points, so three
+    of them come to about 0.7 points more than `PUBLIC_GAP` allows for: an honest model is
+    flagged a little more often (a binomial estimate, not a measurement)."""
     public = hidden.public_accuracy(predictions)
     if public is None:
         return [], None
-    private = hidden.accuracy(predictions)
+    private = hidden.accuracy(predictions) if compared is None else compared
+    which = (
+        "private test clips (graded)"
+        if compared is None
+        else "public part of the private test clips"
+    )
     notes = [
-        f"{notebook}: {task} accuracy on the private test clips (graded): {private:.4f}; on "
+        f"{notebook}: {task} accuracy on the {which}: {private:.4f}; on "
         f"a sample of the public test clips: {public:.4f}."
     ]
     if public - private <= PUBLIC_GAP:
         return notes, None
+    ones = "private ones" if compared is None else "public part of the private ones"
     review = (
         f"{notebook}: the {task} model scores {public:.4f} on the public test clips but "
-        f"{private:.4f} on the private ones the students do not have, "
+        f"{private:.4f} on the {ones} the students do not have, "
         f"{100 * (public - private):.1f} points apart (honest models stay within "
         f"{100 * PUBLIC_GAP:.0f}); it may carry the public answers rather than earn them. Its "
         "grade is the private accuracy"

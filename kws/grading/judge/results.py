@@ -20,7 +20,8 @@ failure: Gradescope's schema has no "skipped" status, so it is listed as passed 
 (left out of the total) and an output saying why it did not run. Facts about the run that are not
 tests (the accuracy tier set used) go in the document's ``extra_data``; each test's own
 ``extra_data`` names its function, assignment and task, so `kws report` can group the class's
-results without parsing names. Each task's hidden-test accuracy also goes on Gradescope's
+results without parsing names (and ``part``: `HELD_OUT` for a test that grades the Kaggle rule's
+held-out part, `GradescopeReport.grades_held_out_part`). Each task's hidden-test accuracy also goes on Gradescope's
 ``leaderboard`` (``{name, value, order}``; higher is better), as the course's Kaggle leaderboard did.
 
 What a person should look at is recorded as data, never only as a sentence: the document's
@@ -44,6 +45,10 @@ import pytest
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 HIDDEN_OUTPUT = "This test is hidden; its details are not shown."
 FINDING_KINDS = ("review", "tampering", "grader_error")
+# A test's extra_data["part"] when it grades the Kaggle rule's held-out part
+# (`kws.grading.testsets.split`): on Gradescope its points count from its notebook's due date on
+# (`kws.grading.publish.gradescope.held_out`).
+HELD_OUT = "held_out"
 REVIEW_PREFIX = "Manual review:"  # how a review finding reads in the output and the gradebook
 _MESSAGE_LINES = 3
 
@@ -60,7 +65,8 @@ class TestResult:
     status: str  # "passed" or "failed" (a skipped test: "passed" with 0 / 0, see above)
     output: str
     visibility: str = "visible"
-    # What the test belongs to, for the class report: {"assignment", "test", "task"} as known.
+    # What the test belongs to, for the class report: {"assignment", "test", "task"} as known,
+    # and "skipped" (why) for a test that did not run.
     extra_data: dict = field(default_factory=dict)
 
 
@@ -184,16 +190,19 @@ class GradescopeReport:
         self.extra_data: dict = {}
         self.leaderboard: dict[str, dict] = {}
         self.findings: list[dict] = []
-        self._release_later = False  # the running test is shown after the due date
+        self._held_out = False  # the running test grades the Kaggle rule's held-out part
         self._running: str | None = None  # the nodeid of the test that is running
 
-    def release_after_due_date(self) -> None:
-        """Show the running test to students only after the due date (the Kaggle rule's
-        private part: `kws.grading.testsets.split`)."""
-        self._release_later = True
+    def grades_held_out_part(self) -> None:
+        """Mark the running test as grading the Kaggle rule's held-out part
+        (`kws.grading.testsets.split`): its ``extra_data["part"]`` is `HELD_OUT` and its
+        visibility ``after_due_date``. On Gradescope, the course rules keep its points out of
+        every field a student sees until its notebook's due date
+        (`kws.grading.publish.gradescope.held_out`)."""
+        self._held_out = True
 
     def pytest_runtest_setup(self, item):
-        self._release_later = False
+        self._held_out = False
         self._running = item.nodeid
 
     def pytest_runtest_teardown(self, item):
@@ -277,6 +286,7 @@ class GradescopeReport:
             reason = call.excinfo.value.msg if call.excinfo else "skipped"
             test.max_score, test.score, test.status = 0.0, 0.0, "passed"
             test.output = f"Not graded in this run ({reason}); its points are not counted."
+            test.extra_data["skipped"] = reason  # a field, for `kws handin` and the report
             self.skipped.add(item.nodeid)
             return
         if report.passed:
@@ -291,8 +301,9 @@ class GradescopeReport:
                 self.add_finding("grader_error", f"{test.name}: {message}")
             if given and given.note:
                 message = f"{given.note}\n{message}"
-        if self._release_later:
+        if self._held_out:
             test.visibility = "after_due_date"
+            test.extra_data["part"] = HELD_OUT
         test.score = round(test.max_score * fraction, 4)
         test.status = "passed" if fraction == 1.0 else "failed"
         test.output = message if test.visibility != "hidden" else HIDDEN_OUTPUT

@@ -5,7 +5,9 @@
 - `payload`: the stages of the child's JSON payload and the check of its shape;
 - `inputs`: the unlabelled test inputs file the parent writes and the child reads;
 - `handin`: where things are in a hand-in (its notebook, outputs, predictions.csv) and what of
-  it grading copies.
+  it grading copies;
+- `checkpoint`: where the state dict is inside a hand-in's ``model.pt`` (a training checkpoint,
+  a wrapped model's prefix), read alike by the child that loads it and the budget that counts it.
 
 Pure data and file look-ups: no student code, no hidden labels, no torch at import time. Every
 other package of the grader may import it; it imports none of them.

@@ -17,6 +17,7 @@ from pathlib import Path
 
 def _report(args: argparse.Namespace) -> int:
     from kws.grading.publish.report.page import write_report
+    from kws.grading.publish.similarity.matches import flagged_summary
 
     thresholds = {"threshold": args.threshold, "reference_threshold": args.reference_threshold}
     written = write_report(
@@ -28,10 +29,8 @@ def _report(args: argparse.Namespace) -> int:
         skeletons=args.skeletons,
         jobs=args.jobs,
     )
-    pairs = [m for m in written.matches if m.second != "reference solution"]
     print(f"report: {written.page} (figures: {', '.join(p.name for p in written.pictures)})")
-    print(f"similarity: {len(pairs)} pair(s) of hand-ins and "
-          f"{len(written.matches) - len(pairs)} match(es) with the reference solution flagged")  # fmt: skip
+    print(f"similarity flagged: {flagged_summary(written.matches)}")
     if written.gradebook is not None:
         print(f"gradebook: {written.gradebook} (similar_to column)")
     return 0
@@ -39,10 +38,12 @@ def _report(args: argparse.Namespace) -> int:
 
 def _feedback(args: argparse.Namespace) -> int:
     from kws.grading.publish.feedback.html import write_feedback
-    from kws.grading.publish.feedback.moodle import moodle_zips
+    from kws.grading.publish.feedback.moodle import check_worksheet, moodle_zips
     from kws.grading.records.roster import read_roster
 
     worksheet = read_roster(args.moodle, args.roster_key) if args.moodle else None
+    if worksheet is not None:  # before any page is written
+        check_worksheet(worksheet)
     written = write_feedback(args.grades, args.out, notebooks=args.notebooks)
     moodle = moodle_zips(written.by_student, worksheet, args.out) if worksheet else None
     print(f"feedback: {len(written.pages)} page(s) in {args.out}/<student>/, "
@@ -78,8 +79,11 @@ def _export(args: argparse.Namespace) -> int:
     print("\n".join(written.match.report()))
     missing = written.missing
     print(f"wrote {written.path}: {written.rows} students, column {written.column!r} out of "
-          f"{written.points:g} points ({missing} missing, "
+          f"{written.points:g} points ({len(missing)} missing, "
           f"{'0 points' if args.missing == 'zero' else 'no grade'})")  # fmt: skip
+    if missing:
+        print(f"  missing ({'0 points' if args.missing == 'zero' else 'no grade'}): "
+              f"{', '.join(missing)}")  # fmt: skip
     return 0
 
 

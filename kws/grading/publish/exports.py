@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kws.grading.records.gradebook import RUN_FILE
@@ -58,7 +58,7 @@ class Export:
     points: float
     rows: int
     match: RosterMatch
-    missing: int = 0  # rows exported as missing: no hand-in, or none of this notebook
+    missing: list[str] = field(default_factory=list)  # rows exported as missing, as labelled
 
 
 def number(points: float) -> str:
@@ -165,7 +165,7 @@ def export_grades(
     hand-in. FileNotFoundError / ValueError (RosterError) naming the file and the fix."""
     if lms not in LMS or missing not in MISSING:
         raise ValueError(f"LMS {lms!r} / missing {missing!r}: choose from {LMS} and {MISSING}")
-    grades_dir, out = Path(grades_dir).resolve(), Path(out).resolve()
+    grades_dir, out = Path(grades_dir), Path(out).resolve()  # messages name it as given
     scores, maximum, title = class_scores(grades_dir, assignment)
     if roster is None:
         roster, recorded_key = recorded_roster(grades_dir)
@@ -182,14 +182,14 @@ def export_grades(
         raise ValueError(f"--scale-to: {grades_dir} has no points to scale (maximum 0)")
     factor = 1.0 if scale_to is None else scale_to / maximum
     blank = "" if lms == "canvas" else "-"  # Moodle's own exports write "-" for no grade
-    rows, absent = [], 0
+    rows, absent = [], []
     for row, identity in zip(table.rows, identities, strict=True):
         folder = row[table.key]
         if folder in match.matched and scores[folder] is not None:
             rows.append([*identity, number(scores[folder] * factor)])
         else:  # no hand-in, or none of this notebook
             rows.append([*identity, "0" if missing == "zero" else blank])
-            absent += 1
+            absent.append(table.label(row))
     if lms == "canvas":
         rows.insert(0, [CANVAS_POINTS_ROW, *[""] * (len(CANVAS_COLUMNS) - 1), number(points)])
     out.parent.mkdir(parents=True, exist_ok=True)

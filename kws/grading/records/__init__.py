@@ -4,7 +4,9 @@
 - `grades`: the graded folder read back (`read_grades`: rows, results, standings);
 - `standings`: ``standings.json``, each student's standing in each assignment;
 - `adjustments`: ``adjustments.csv``, a person's changes to grades;
-- `roster`: the class roster CSV that maps hand-in folders to students.
+- `roster`: the class roster CSV that maps hand-in folders to students;
+- `files`: every file of the grades folder written whole (a temporary file, then a rename);
+- `seal`: ``records.json``, what the last command left, checked before grades are published.
 
 Formats only: what is late or what a standing is worth is decided by `kws.grading.season`.
 """

@@ -6,16 +6,19 @@ One line an adjustment: ``student, assignment, points, reason, who, when``. `kws
 writes this file, so an adjustment survives every regrade of the class or of one student; each
 is applied on top of the raw score and the late penalty (`kws.grading.season.compute`), and shown in
 the gradebook, the report, the exports and the student's page. Take one back by recording the
-opposite points with the reason, so the record of who did what stays whole.
+opposite points with the reason, so the record of who did what stays whole. The same points
+for the same reason, recorded again (a command retried), are one adjustment: `recorded_as`.
 """
 
 from __future__ import annotations
 
 import csv
 import getpass
+import io
 from datetime import datetime, timezone
 from pathlib import Path
 
+from kws.grading.records.files import write_whole
 from kws.grading.records.standings import Adjustment
 
 ADJUSTMENTS_FILE = "adjustments.csv"
@@ -28,7 +31,7 @@ def read_adjustments(grades_dir: Path) -> dict[tuple[str, str], list[Adjustment]
     found: dict[tuple[str, str], list[Adjustment]] = {}
     if not path.is_file():
         return found
-    with open(path, newline="", encoding="utf-8") as file:
+    with open(path, newline="", encoding="utf-8-sig") as file:
         for line, row in enumerate(csv.DictReader(file), start=2):
             try:
                 adjustment = Adjustment(
@@ -43,40 +46,52 @@ def read_adjustments(grades_dir: Path) -> dict[tuple[str, str], list[Adjustment]
     return found
 
 
-def add_adjustment(
-    grades_dir: Path,
+def new_adjustment(points: float, reason: str, who: str | None = None) -> Adjustment:
+    """An adjustment of `points` for `reason` by `who` (default: the login name running the
+    command), stamped with the current time (UTC); ValueError without a reason."""
+    if not reason.strip():
+        raise ValueError('an adjustment needs a reason (--reason "..."): the student reads it')
+    when = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return Adjustment(float(points), reason.strip(), who or getpass.getuser(), when)
+
+
+def recorded_as(
+    adjusted: dict[tuple[str, str], list[Adjustment]],
     student: str,
     assignment: str,
-    points: float,
-    reason: str,
-    who: str | None = None,
-) -> Adjustment:
-    """Append one adjustment to ``adjustments.csv`` (created with its header if new).
+    adjustment: Adjustment,
+) -> Adjustment | None:
+    """The adjustment already recorded for `student` and `assignment` with the same points and
+    reason as `adjustment` (the same command run again), or None."""
+    for earlier in adjusted.get((student, assignment), []):
+        if earlier.points == adjustment.points and earlier.reason == adjustment.reason:
+            return earlier
+    return None
+
+
+def write_adjustment(
+    grades_dir: Path, student: str, assignment: str, adjustment: Adjustment
+) -> Path:
+    """``adjustments.csv`` with one more line (created with its header if new), written whole:
+    a command stopped half-way leaves the file as it was.
 
     Args:
         grades_dir: the folder of ``gradebook.csv``.
         student: the student's name in the gradebook (the hand-in folder's name).
         assignment: the assignment's name, e.g. ``speaker_id``.
-        points: points to add (negative to take off).
-        reason: why, in a sentence the student may read.
-        who: who decided (default: the login name running the command).
+        adjustment: what `new_adjustment` made.
 
     Returns:
-        The adjustment written, stamped with the current time (UTC).
-
-    Raises:
-        ValueError: no reason given.
+        The file's path.
     """
-    if not reason.strip():
-        raise ValueError('an adjustment needs a reason (--reason "..."): the student reads it')
-    when = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    adjustment = Adjustment(float(points), reason.strip(), who or getpass.getuser(), when)
     path = Path(grades_dir) / ADJUSTMENTS_FILE
-    new = not path.is_file()
-    with open(path, "a", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        if new:
-            writer.writerow(COLUMNS)
-        writer.writerow([student, assignment, adjustment.points, adjustment.reason,
-                         adjustment.who, adjustment.when])  # fmt: skip
-    return adjustment
+    earlier = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if earlier and not earlier.endswith("\n"):
+        earlier += "\r\n"  # a line typed by hand without its end
+    line = io.StringIO(newline="")
+    writer = csv.writer(line)
+    if not earlier:
+        writer.writerow(COLUMNS)
+    writer.writerow([student, assignment, adjustment.points, adjustment.reason, adjustment.who,
+                     adjustment.when])  # fmt: skip
+    return write_whole(path, earlier + line.getvalue())

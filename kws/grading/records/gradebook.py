@@ -8,13 +8,15 @@ beside the results, and what `kws merge`, `kws report` and `kws export` read.
 """
 
 import csv
+import io
 import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.judge.results import REVIEW_PREFIX, findings_of
+from kws.grading.records.files import write_whole
+from kws.grading.records.seal import seal
 
 RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
 ROSTER_FILE = "roster.csv"  # `kws grade --roster FILE`'s copy, for `kws export`
@@ -48,11 +50,8 @@ def write_run_record(
     run |= {"assignment": assignment}
     if roster_key is not None:
         run |= {"roster": ROSTER_FILE, "roster_key": roster_key}
-    path = Path(out_dir) / RUN_FILE
-    path.touch(mode=0o600)  # the instructor's alone, like results/ and logs/: it names the folders
-    path.chmod(0o600)
-    path.write_text(json.dumps(run, indent=2) + "\n")
-    return path
+    # The instructor's alone, like results/ and logs/: it names the folders.
+    return write_whole(Path(out_dir) / RUN_FILE, json.dumps(run, indent=2) + "\n", private=True)
 
 
 def _tier_sets(document: dict | None) -> str:
@@ -60,9 +59,16 @@ def _tier_sets(document: dict | None) -> str:
     return "; ".join(f"{name}={tiers}" for name, tiers in sorted(chosen.items()))
 
 
-def write_gradebook(graded: list[Graded], path: Path) -> Path:
+def write_gradebook(
+    graded: list[Graded], path: Path, kept: dict[str, dict[str, str]] | None = None
+) -> Path:
     """One row a student, one column a test (its score), then total, maximum, the tier sets
-    the accuracy was graded against, seconds and notes."""
+    the accuracy was graded against, seconds and notes, written whole; `kept`: {column:
+    {student: value}} of columns added after grading (``similar_to``), kept as they were."""
+    # Here, not at the top: the results module imports pytest, which the season's commands
+    # (`kws season`, `kws adjust`, `kws export`) never need; they stop on a mistake in a second.
+    from kws.grading.judge.results import REVIEW_PREFIX, findings_of
+
     columns: list[str] = []
     for entry in graded:
         for test in (entry.document or {}).get("tests", []):
@@ -72,44 +78,45 @@ def write_gradebook(graded: list[Graded], path: Path) -> Path:
     for entry in graded:
         for test in (entry.document or {}).get("tests", []):
             maximum[test["name"]] = max(maximum.get(test["name"], 0.0), test["max_score"])
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        header = ["student", *columns, "total", "max_score", "tier_sets", "seconds", "notes"]
-        writer.writerow(header)
-        for entry in graded:
-            scores = {t["name"]: t["score"] for t in (entry.document or {}).get("tests", [])}
-            total = entry.document["score"] if entry.document else 0.0
-            row = [scores.get(name, 0.0) for name in columns]
-            review = [
-                f"{REVIEW_PREFIX} {f['text']}." for f in findings_of(entry.document, "review")
+    kept = kept or {}
+    file = io.StringIO(newline="")
+    writer = csv.writer(file)
+    header = ["student", *columns, "total", "max_score", "tier_sets", "seconds", "notes"]
+    writer.writerow(header + list(kept))
+    for entry in graded:
+        scores = {t["name"]: t["score"] for t in (entry.document or {}).get("tests", [])}
+        total = entry.document["score"] if entry.document else 0.0
+        row = [scores.get(name, 0.0) for name in columns]
+        review = [f"{REVIEW_PREFIX} {f['text']}." for f in findings_of(entry.document, "review")]
+        notes = "; ".join(([entry.problem] if entry.problem else []) + review)
+        writer.writerow(
+            [
+                entry.student,
+                *row,
+                total,
+                sum(maximum.values()),
+                _tier_sets(entry.document),
+                round(entry.seconds, 1),
+                notes,
+                *[values.get(entry.student, "") for values in kept.values()],
             ]
-            notes = "; ".join(([entry.problem] if entry.problem else []) + review)
-            writer.writerow(
-                [
-                    entry.student,
-                    *row,
-                    total,
-                    sum(maximum.values()),
-                    _tier_sets(entry.document),
-                    round(entry.seconds, 1),
-                    notes,
-                ]
-            )
-    return path
+        )
+    return write_whole(path, file.getvalue())
 
 
 def write_similar_to(grades, notes: dict[str, str]) -> Path:
     """Rewrite the gradebook of `grades` (`kws.grading.records.grades.Grades`) with a
-    ``similar_to`` column (replaced if it is already there)."""
+    ``similar_to`` column (replaced if it is already there), whole, and seal the folder
+    (`kws.grading.records.seal`) as `kws report` left it."""
     path = grades.folder / "gradebook.csv"
     header = [c for c in grades.header if c != "similar_to"] + ["similar_to"]
     by_student = defaultdict(str, notes)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        for student in grades.students:
-            writer.writerow(student.row | {"similar_to": by_student[student.name]})
-    partial.replace(path)
+    file = io.StringIO(newline="")
+    writer = csv.DictWriter(file, fieldnames=header, extrasaction="ignore")
+    writer.writeheader()
+    for student in grades.students:
+        writer.writerow(student.row | {"similar_to": by_student[student.name]})
+    write_whole(path, file.getvalue())
+    seal(grades.folder, "kws report")
     grades.header = header
     return path

@@ -6,6 +6,9 @@ hand-ins are, and the standings, as `kws grade --out` (and `kws season`) wrote t
     grades.status("alice", "speaker_id")    # graded, missing or ungraded
 
 Reading changes nothing; `kws.grading.season` computes standings where the folder has none.
+`check_records` is what every command that publishes grades runs first: the folder's files are
+those its last command sealed (`kws.grading.records.seal`), and the gradebook agrees with
+``standings.json`` (`check_agreement`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kws.grading.records.gradebook import RUN_FILE, safe_name
-from kws.grading.records.standings import Standings, read_standings
+from kws.grading.records.seal import RecordsError, check_seal
+from kws.grading.records.standings import COLUMN_PARTS, Standings, read_standings
 
 
 @dataclass
@@ -113,3 +117,43 @@ def _named(document: dict | None) -> dict | None:
 def test_assignment(test: dict, default: str | None = None) -> str | None:
     """The assignment a results.json test belongs to (its ``extra_data``), else `default`."""
     return (test.get("extra_data") or {}).get("assignment") or default
+
+
+def _number(text: str | None) -> float:
+    return float(text) if text not in (None, "") else 0.0
+
+
+def check_agreement(grades: Grades) -> None:
+    """RecordsError when the gradebook of `grades` disagrees with its ``standings.json``: a
+    student in one and not the other, a notebook's final score or the total not the same."""
+    standings, folder = grades.standings, grades.folder
+    fix = f"run `kws season {folder}` to write both again, then this command"
+    rows = {s.name: s for s in grades.students}
+    odd = sorted(set(rows) ^ set(standings.students))
+    if odd:
+        raise RecordsError(f"{folder}: gradebook.csv and standings.json list different students "
+                           f"({', '.join(odd)}); {fix}")  # fmt: skip
+    for name, entries in standings.students.items():
+        student = rows[name]
+        for assignment, standing in entries.items():
+            column = f"{assignment} {COLUMN_PARTS[-1]}"
+            if column not in student.row:
+                raise RecordsError(f"{folder}: gradebook.csv has no column {column!r} though "
+                                   f"standings.json grades {assignment}; {fix}")  # fmt: skip
+            if abs(_number(student.row[column]) - standing.final) > 1e-6:
+                raise RecordsError(f"{folder}: {name}'s {assignment} is {student.row[column]} "
+                                   f"in gradebook.csv, {standing.final:g} in standings.json; "
+                                   f"{fix}")  # fmt: skip
+        extra = sum(t["score"] for t in student.tests if not test_assignment(t))
+        total = sum(s.final for s in entries.values()) + extra
+        if entries and abs(_number(student.row.get("total")) - total) > 1e-3:
+            raise RecordsError(f"{folder}: {name}'s total is {student.row.get('total')} in "
+                               f"gradebook.csv, {total:g} by standings.json; {fix}")  # fmt: skip
+
+
+def check_records(grades: Grades) -> None:
+    """`kws.grading.records.seal.check_seal` and `check_agreement` of a graded folder read by
+    `read_grades`: what every command that publishes grades runs first."""
+    check_seal(grades.folder)
+    if grades.standings.students:
+        check_agreement(grades)

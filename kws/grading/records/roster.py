@@ -95,7 +95,7 @@ def _decode(path: Path) -> str:
         ) from None
 
 
-def _delimiter(text: str) -> tuple[str, str, int]:
+def delimiter_of(text: str) -> tuple[str, str, int]:
     """(delimiter, text without Excel's ``sep=X`` line, lines left out before it): the one that
     line names, else the separator most used in the first line outside quotes, among comma,
     semicolon and tab."""
@@ -119,7 +119,7 @@ def read_roster(path: Path, key: str | None = None) -> Roster:
             f"{path}: no such roster file; pass the class list as CSV (an LMS gradebook or "
             "participants export, or a spreadsheet saved as CSV) with a column of hand-in folders"
         )
-    delimiter, text, skipped = _delimiter(_decode(path))
+    delimiter, text, skipped = delimiter_of(_decode(path))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] = []
     rows, lines = [], []

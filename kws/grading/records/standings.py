@@ -31,6 +31,8 @@ from pathlib import Path
 STANDINGS_FILE = "standings.json"
 VERSION = 1
 STATUSES = ("graded", "missing", "ungraded")
+# The gradebook's columns of each assignment ("speaker_id final", ...), from its standings.
+COLUMN_PARTS = ("status", "raw", "late penalty", "adjustments", "final")
 
 
 class StandingsError(ValueError):

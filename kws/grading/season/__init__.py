@@ -1,8 +1,12 @@
 """A course's season: due dates, the late rule, grace days, extensions and adjustments,
 applied to a graded class.
 
-- `course`: the course file (``course.toml``), read and checked;
+- `course`: the course file (``course.toml``), read and checked; `keys`: its keys at every
+  level, the closest valid one to a misspelling and the line it is on;
+- `dates`: times as instructors write them, read alike on every Python;
 - `times`: when each hand-in came in (a times CSV, Moodle's worksheet, Gradescope's metadata);
+- `inputs`: all of the above read and checked against the class before anything is graded or
+  written;
 - `compute`: each student's standing in each assignment (`class_standings`);
 - `apply`: ``standings.json`` and the gradebook's per-assignment columns written
   (`apply_season`, what `kws season` and `kws grade --course` run);

@@ -1,115 +1,159 @@
 """Apply a season's rules to a graded folder: ``standings.json`` and the gradebook's columns.
 
     kws grade submissions/ --data data --out grades/ --course course.toml [--times times.csv]
-    kws season grades/ [--course course.toml] [--times times.csv]   # deadlines changed: re-apply
+    kws season grades/ [--course course.toml] [--times times.csv] [--file-times]
     kws adjust grades/ alice speaker_id +2 --reason "..."            # a person's change
 
-`apply_season` reads what `kws grade` wrote (results, gradebook, run.json), the course file
-(`kws.grading.season.course`) and hand-in times (`kws.grading.season.times`) it keeps beside them, and
-the adjustments (`kws.grading.records.adjustments`); it computes the standings (`kws.grading.season.compute`)
-and writes ``OUT/standings.json`` (`kws.grading.records.standings`) and the gradebook's per-assignment
-columns.
+`apply_season` reads what `kws grade` wrote (results, gradebook, run.json), the course file and
+hand-in times (given, else the copies kept beside them) and the adjustments; it checks them
+against the class (`kws.grading.season.inputs`) and computes the standings
+(`kws.grading.season.compute`) before it writes anything; then `write_records` writes
+``standings.json``, the gradebook with its per-assignment columns, and the folder's seal
+(`kws.grading.records.seal`), each file whole. A mistake leaves the folder as it was.
 """
 
 from __future__ import annotations
 
 import csv
-import shutil
-from datetime import timezone
+import io
+import json
 from pathlib import Path
 
-from kws.grading.records.grades import read_grades, test_assignment
-from kws.grading.records.standings import Standings, write_standings
+from kws.grading.records.adjustments import write_adjustment
+from kws.grading.records.files import write_whole
+from kws.grading.records.gradebook import ROSTER_FILE, RUN_FILE
+from kws.grading.records.grades import Grades, read_grades, test_assignment
+from kws.grading.records.roster import read_roster
+from kws.grading.records.seal import seal
+from kws.grading.records.standings import COLUMN_PARTS, Adjustment, Standings, write_standings
 from kws.grading.season.compute import class_standings, counted_maximum
-from kws.grading.season.course import COURSE_FILE, read_course
-from kws.grading.season.times import read_times_csv
+from kws.grading.season.inputs import SeasonInputs, check_class, keep_season_files, read_season
 from kws.spec import ASSIGNMENTS
 
-TIMES_FILE = "times.csv"  # the copy `kws grade --times` keeps beside the gradebook
-COLUMN_PARTS = ("status", "raw", "late penalty", "adjustments", "final")
+# The gradebook's columns that are not a test's (what `write_gradebook` and `kws report` add).
+NOT_TESTS = ("student", "total", "raw_total", "max_score", "tier_sets", "seconds", "notes",
+             "similar_to")  # fmt: skip
 
 
-def write_season_columns(grades, standings: Standings) -> Path:
-    """Rewrite the gradebook: per assignment its status, raw, late penalty, adjustments and
-    final; ``total`` the sum of the finals, ``raw_total`` of the raw scores, ``max_score``
-    `counted_maximum`. A missing assignment's test cells are left blank."""
-    path = grades.folder / "gradebook.csv"
-    if not standings.assignments:  # no test names its assignment (another grader): as written
-        return path
+def gradebook_text(grades: Grades, standings: Standings) -> str:
+    """The gradebook of `grades`, its test columns read again from the results, with per
+    assignment its status, raw, late penalty, adjustments and final; ``total`` the sum of the
+    finals, ``raw_total`` of the raw scores, ``max_score`` `counted_maximum`. A missing
+    assignment's test cells are blank; other columns (``similar_to``, notes) are kept."""
     parts = [f"{n} {p}" for n in standings.assignments for p in COLUMN_PARTS]
     tests = {t["name"]: test_assignment(t) for s in grades.students for t in s.tests}
-    kept = [c for c in grades.header if c not in parts and c != "raw_total"]
-    at = kept.index("total") if "total" in kept else len(kept)
-    header = kept[:at] + parts + ["raw_total"] + kept[at:]
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        for student in grades.students:
-            entries = standings.students.get(student.name, {})
-            row = dict(student.row)
-            for name, s in entries.items():
-                penalty = s.late.penalty if s.late else 0.0
-                values = (s.status, s.raw, penalty, sum(a.points for a in s.adjustments), s.final)
-                if s.status == "missing":  # nothing to score: blank, not 0
-                    values = (s.status, "", "", values[3] or "", s.final or "")
-                row |= {f"{name} {p}": v for p, v in zip(COLUMN_PARTS, values, strict=True)}
-                if s.status == "missing":
-                    row |= {test: "" for test, owner in tests.items() if owner == name}
-            other = [t for t in student.tests if not test_assignment(t)]  # in no assignment
-            extra, extra_max = sum(t["score"] for t in other), sum(t["max_score"] for t in other)
-            row["total"] = round(float(sum(s.final for s in entries.values()) + extra), 4)
-            row["raw_total"] = round(float(sum(s.raw for s in entries.values()) + extra), 4)
-            row["max_score"] = counted_maximum(standings, student.name) + extra_max
-            writer.writerow(row)
-    partial.replace(path)
-    return path
+    every = {f"{n} {p}" for n in {*ASSIGNMENTS, *standings.assignments} for p in COLUMN_PARTS}
+    seen = [c for c in grades.header if c not in NOT_TESTS and c not in every]
+    columns = seen + [t for t in tests if t not in seen]
+    kept = [c for c in grades.header if c in NOT_TESTS and c not in ("student", "raw_total")]
+    season = parts + ["raw_total"] if standings.assignments else []
+    header = ["student", *columns, *season, *kept]
+    file = io.StringIO(newline="")
+    writer = csv.DictWriter(file, fieldnames=header, extrasaction="ignore")
+    writer.writeheader()
+    for student in grades.students:
+        row = dict(student.row)
+        if student.document is not None:  # the results, not what the gradebook said of them
+            scores = {t["name"]: t["score"] for t in student.tests}
+            row |= {c: scores.get(c, 0.0) for c in columns}
+            row["total"] = student.document.get("score", row.get("total"))
+        if standings.assignments:  # no test names its assignment (another grader): as graded
+            row |= _season_cells(student, standings, tests)
+        writer.writerow(row)
+    return file.getvalue()
 
 
-def keep_season_files(
-    grades_dir: Path, course: Path | None, times: Path | None
-) -> tuple[Path | None, Path | None]:
-    """Keep the course file and the times CSV beside the gradebook (as ``course.toml`` and
-    ``times.csv``); the copies, or the earlier ones when none is given, or None."""
-    Path(grades_dir).mkdir(parents=True, exist_ok=True)
-    return _kept(grades_dir, course, COURSE_FILE), _kept(grades_dir, times, TIMES_FILE)
+def _season_cells(student, standings: Standings, tests: dict[str, str | None]) -> dict:
+    entries = standings.students.get(student.name, {})
+    row = {}
+    for name, s in entries.items():
+        penalty = s.late.penalty if s.late else 0.0
+        values = (s.status, s.raw, penalty, sum(a.points for a in s.adjustments), s.final)
+        if s.status == "missing":  # nothing to score: blank, not 0
+            values = (s.status, "", "", values[3] or "", s.final or "")
+            row |= {test: "" for test, owner in tests.items() if owner == name}
+        row |= {f"{name} {p}": v for p, v in zip(COLUMN_PARTS, values, strict=True)}
+    other = [t for t in student.tests if not test_assignment(t)]  # in no assignment
+    extra, extra_max = sum(t["score"] for t in other), sum(t["max_score"] for t in other)
+    row["total"] = round(float(sum(s.final for s in entries.values()) + extra), 4)
+    row["raw_total"] = round(float(sum(s.raw for s in entries.values()) + extra), 4)
+    row["max_score"] = counted_maximum(standings, student.name) + extra_max
+    return row
 
 
-def _kept(grades_dir: Path, given: Path | None, name: str) -> Path | None:
-    """Copy `given` beside the gradebook as `name` (the instructor's alone); the copy's path,
-    or the earlier copy when nothing is given."""
-    target = Path(grades_dir) / name
-    if given is not None:
-        if Path(given).resolve() != target.resolve():
-            shutil.copyfile(given, target)
-        target.chmod(0o600)
-    return target if target.is_file() else None
+def write_records(grades: Grades, standings: Standings, command: str) -> None:
+    """Write ``standings.json`` and the gradebook (`gradebook_text`) of `grades`, each whole,
+    then seal the folder as `command` left it (`kws.grading.records.seal`)."""
+    write_standings(grades.folder, standings)
+    write_whole(grades.folder / "gradebook.csv", gradebook_text(grades, standings))
+    seal(grades.folder, command)
+
+
+def kept_roster_names(grades_dir: Path) -> set[str]:
+    """The hand-in folder names of the roster `kws grade --roster` kept in `grades_dir`."""
+    run_file = Path(grades_dir) / RUN_FILE
+    run = json.loads(run_file.read_text()) if run_file.is_file() else {}
+    if not run.get("roster") or not (Path(grades_dir) / ROSTER_FILE).is_file():
+        return set()
+    roster = read_roster(Path(grades_dir) / ROSTER_FILE, key=run.get("roster_key"))
+    return {row[roster.key] for row in roster.rows if row[roster.key]}
+
+
+def graded_assignments(grades: Grades) -> dict[str, set[str]]:
+    """{student: the assignments their results hold tests of}."""
+    return {s.name: {test_assignment(t) for t in s.tests} - {None} for s in grades.students}
+
+
+def checked_season(grades: Grades, season: SeasonInputs | None = None, **given) -> SeasonInputs:
+    """The season of the class `grades` (`season`, or `read_season` of `given`: course,
+    times, file_times), checked against its hand-ins, its results and its kept roster."""
+    season = season or read_season(grades.folder, **given)
+    handins = {s.name: s.handin for s in grades.students}
+    check_class(season, handins, graded_assignments(grades), kept_roster_names(grades.folder))
+    return season
 
 
 def apply_season(
-    grades_dir: Path, *, course: Path | None = None, times: Path | None = None
+    grades_dir: Path,
+    *,
+    course: Path | None = None,
+    times: Path | None = None,
+    file_times: bool | None = None,
+    season: SeasonInputs | None = None,
+    adjustment: tuple[str, str, Adjustment] | None = None,
+    command: str = "kws season",
 ) -> Standings:
-    """Compute the standings of the class graded in `grades_dir`, write ``standings.json`` and
-    the gradebook's per-assignment columns.
+    """Compute the standings of the class graded in `grades_dir` and write the records; every
+    input is checked before the first write.
 
     Args:
         grades_dir: the folder `kws grade --out` wrote.
         course: a course file to use and keep (as ``course.toml``); default: the one kept.
         times: a times CSV to use and keep (as ``times.csv``); default: the one kept.
+        file_times: allow file times (``--file-times``), kept as the folder's choice; None:
+            the folder's recorded choice.
+        season: what `kws.grading.season.inputs.read_season` read already (before grading),
+            in place of `course`, `times` and `file_times`.
+        adjustment: (student, assignment, adjustment) to record with them (`kws adjust`).
+        command: the command that applies it, for the folder's seal.
 
     Returns:
-        The standings written.
+        The standings written, with notes for the instructor.
+
+    Raises:
+        CourseError: a mistake in the course file or the times, named with the file given.
     """
-    grades_dir = Path(grades_dir)
-    course_file, times_file = keep_season_files(grades_dir, course, times)
-    parsed = read_course(course_file, sorted(ASSIGNMENTS)) if course_file else None
-    entries = (
-        read_times_csv(times_file, parsed.timezone if parsed else timezone.utc)
-        if times_file
-        else {}
-    )
-    grades = read_grades(grades_dir)
-    standings = class_standings(grades, parsed, entries)
-    write_standings(grades_dir, standings)
-    write_season_columns(grades, standings)
+    grades = read_grades(Path(grades_dir))
+    season = checked_season(grades, season, course=course, times=times, file_times=file_times)
+    adjusted = {key: list(found) for key, found in season.adjusted.items()}
+    if adjustment is not None:
+        student, assignment, change = adjustment
+        adjusted.setdefault((student, assignment), []).append(change)
+    standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
+                                file_times=season.file_times)  # fmt: skip
+    standings.notes += season.notes
+    keep_season_files(grades.folder, season)  # every input is good: from here on, writes
+    if adjustment is not None:
+        write_adjustment(grades.folder, *adjustment)
+    write_records(grades, standings, command)
     return standings

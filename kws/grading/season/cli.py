@@ -1,7 +1,8 @@
 """The `kws` verbs of the season, added by `kws.cli` to its "the season" group (with
 `kws export`, from `kws.grading.publish.cli`), and what the other verbs print of it:
 
-    kws season GRADES_DIR [--course FILE] [--times FILE]     re-apply deadlines and adjustments
+    kws season GRADES_DIR [--course FILE] [--times FILE] [--file-times]
+                                                     re-apply deadlines and adjustments
     kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME]
 
 `print_season` (what `kws grade` prints after grading a class) and `course_rules` (what
@@ -57,20 +58,23 @@ def course_rules(path: Path) -> str:
                      "that, the last counted attempt stands")  # fmt: skip
     if course.public_share is not None:
         lines.append(f"  Kaggle rule: {course.public_share:.0%} of the hidden test items shown "
-                     "during the homework; the grade uses the rest, shown after the due date")  # fmt: skip
+                     "during the homework (the public part); the grade uses the rest (the "
+                     "held-out part), counted from each notebook's due date on: after it, "
+                     "Regrade All Submissions on Gradescope")  # fmt: skip
     return "\n".join(lines)
 
 
 def _season(args: argparse.Namespace) -> int:
     from kws.grading.season.apply import apply_season
 
-    standings = apply_season(args.grades, course=args.course, times=args.times)
+    standings = apply_season(args.grades, course=args.course, times=args.times,
+                             file_times=args.file_times)  # fmt: skip
     print_season(args.grades, standings)
     return 0
 
 
 def _adjust(args: argparse.Namespace) -> int:
-    from kws.grading.records.adjustments import add_adjustment
+    from kws.grading.records.adjustments import new_adjustment, read_adjustments, recorded_as
     from kws.grading.records.standings import read_standings
     from kws.grading.season.apply import apply_season
 
@@ -84,13 +88,30 @@ def _adjust(args: argparse.Namespace) -> int:
     if args.assignment not in known.assignments:
         raise ValueError(f"{args.assignment!r} was not graded in {args.grades}; graded: "
                          f"{', '.join(known.assignments)}")  # fmt: skip
-    add_adjustment(args.grades, args.student, args.assignment, args.points, args.reason,
-                   args.who)  # fmt: skip
-    standings = apply_season(args.grades)
+    change = new_adjustment(args.points, args.reason, args.who)
+    earlier = recorded_as(read_adjustments(args.grades), args.student, args.assignment, change)
+    if earlier is not None:  # the command run again: one adjustment, recorded once
+        standing = known.of(args.student, args.assignment)
+        print(f"{args.student} {args.assignment}: {change.points:+g} ({change.reason}) was "
+              f"recorded already, by {earlier.who} at {earlier.when}; nothing changed (final "
+              f"{standing.final:g} of {standing.maximum:g}). Another adjustment needs its own "
+              "reason")  # fmt: skip
+        return 0
+    standings = apply_season(args.grades, adjustment=(args.student, args.assignment, change),
+                             command="kws adjust")  # fmt: skip
     standing = standings.of(args.student, args.assignment)
     print(f"{args.student} {args.assignment}: raw {standing.raw:g}, final {standing.final:g} "
           f"of {standing.maximum:g} (recorded in {Path(args.grades) / 'adjustments.csv'})")  # fmt: skip
     return 0
+
+
+def add_file_times_option(command: argparse.ArgumentParser) -> None:
+    """Add --file-times / --no-file-times to `command` (`kws grade`, `kws season`)."""
+    command.add_argument("--file-times", action=argparse.BooleanOptionalAction,
+                         help="date a hand-in that no times CSV row or Gradescope metadata "
+                         "dates by its notebook's modification time (a copy or an unzip "
+                         "changes it: grades can move by tens of points); kept as the grades "
+                         "folder's choice (default: as kept, else refused)")  # fmt: skip
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -104,6 +125,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     season.add_argument("--times", type=Path,
                         help="hand-in times: a CSV of student, assignment, submitted, or Moodle's "
                         "grading worksheet (kept)")  # fmt: skip
+    add_file_times_option(season)
     season.set_defaults(run=_season)
 
     adjust = commands.add_parser("adjust", help="a person's change to one student's grade")

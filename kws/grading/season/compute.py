@@ -19,11 +19,13 @@ Decisions (docs/how-to/deadlines.md):
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
+from kws.grading.protocol.handin import find_notebook
 from kws.grading.records.adjustments import read_adjustments
-from kws.grading.records.grades import Grades, test_assignment
-from kws.grading.records.standings import Standing, Standings
-from kws.grading.season.course import Course, late_of
+from kws.grading.records.grades import Grades, check_records, test_assignment
+from kws.grading.records.standings import Adjustment, Standing, Standings
+from kws.grading.season.course import Course, CourseError, late_of
 from kws.grading.season.times import handin_time
 from kws.spec import ASSIGNMENTS
 
@@ -47,9 +49,21 @@ def _title(name: str) -> str:
     return spec.title if spec else name
 
 
-def _one(student, name: str, maximum: float, course, times, adjusted, spent, sources) -> Standing:
-    """One student's standing in one assignment; `spent`: grace days used so far, `sources`:
-    {source or None: ["student assignment", ...]} (both updated)."""
+def _notebook(handin: Path | None, name: str) -> Path | None:
+    """The notebook of `name` in the hand-in folder, found as the grader finds it, or None."""
+    spec = ASSIGNMENTS.get(name)
+    if handin is None or spec is None:
+        return None
+    try:
+        return find_notebook(handin, spec.notebook, list(spec.model_tasks.values()))
+    except FileNotFoundError:
+        return None
+
+
+def _one(
+    student, name: str, maximum: float, course, times, adjusted, spent, file_times
+) -> Standing:
+    """One student's standing in one assignment; `spent`: grace days used so far (updated)."""
     tests = [t for t in student.tests if test_assignment(t) == name]
     adjustments = tuple(adjusted.get((student.name, name), []))
     bonus = sum(a.points for a in adjustments)
@@ -60,53 +74,58 @@ def _one(student, name: str, maximum: float, course, times, adjusted, spent, sou
     late = None
     due = course.due_for(student.name, name) if course else None
     if due is not None:
-        handin = student.handin
-        spec = ASSIGNMENTS.get(name)
-        notebook = handin / spec.notebook if handin and spec else None
-        when = handin_time(student.name, name, notebook, handin, times)
-        sources.setdefault(when.source if when else None, []).append(f"{student.name} {name}")
-        if when is not None:
-            left = course.grace_days - spent[student.name]
-            late = late_of(course, due, when.submitted, maximum, left, when.source)
-            spent[student.name] += late.grace_days_used if late else 0
+        notebook = _notebook(student.handin, name) if file_times else None
+        when = handin_time(student.name, name, notebook, student.handin, times, file_times)
+        if when is None:  # `kws.grading.season.inputs.check_class` lists these beforehand
+            raise CourseError(f"no hand-in time for {student.name} {name}: give it in a times "
+                              "CSV (--times FILE)")  # fmt: skip
+        left = course.grace_days - spent[student.name]
+        late = late_of(course, due, when.submitted, maximum, left, when.source)
+        spent[student.name] += late.grace_days_used if late else 0
     penalty = late.penalty if late else 0.0
     final = round(max(0.0, raw - penalty + bonus), 4)
     return Standing("graded", raw, maximum, final, late, adjustments)
 
 
-def class_standings(grades, course: Course | None = None, times: dict | None = None) -> Standings:
+def class_standings(
+    grades,
+    course: Course | None = None,
+    times: dict | None = None,
+    *,
+    adjusted: dict[tuple[str, str], list[Adjustment]] | None = None,
+    file_times: bool = False,
+) -> Standings:
     """Every student's standing in every assignment graded in `grades` (`read_grades`).
 
     Args:
         grades: the graded class (`kws.grading.records.grades.read_grades`).
         course: the course file (due dates, late rule), or None: everything on time.
         times: the times CSV's entries (`kws.grading.season.times.read_times_csv`), or None.
+        adjusted: the adjustments by (student, assignment); default: ``adjustments.csv``.
+        file_times: whether a notebook's modification time may date a hand-in nothing else
+            dates (``--file-times``).
 
     Returns:
         The standings ``standings.json`` holds.
+
+    Raises:
+        CourseError: a graded notebook with a due date and no hand-in time (checked before
+            grading by `kws.grading.season.inputs.check_class`).
     """
     maxima = assignment_maxima(grades)
-    adjusted = read_adjustments(grades.folder)
+    adjusted = read_adjustments(grades.folder) if adjusted is None else adjusted
     far = datetime.max.replace(tzinfo=timezone.utc)
     order = sorted(maxima, key=lambda n: ((course and course.due.get(n)) or far, n))
     spent = {s.name: 0 for s in grades.students}
-    sources: dict[str | None, list[str]] = {}
     standings = Standings()
     for name in sorted(maxima):
         due = course.due.get(name) if course else None
         standings.assignments[name] = {"title": _title(name), "maximum": maxima[name],
                                        "due": due.isoformat() if due else None}  # fmt: skip
     for student in grades.students:
-        entries = {n: _one(student, n, maxima[n], course, times or {}, adjusted, spent, sources)
-                   for n in order}  # fmt: skip
+        entries = {n: _one(student, n, maxima[n], course, times or {}, adjusted, spent,
+                           file_times) for n in order}  # fmt: skip
         standings.students[student.name] = dict(sorted(entries.items()))
-    if sources.get("file times"):
-        standings.notes.append("hand-in times from file times (the notebooks' modification "
-                               "times, the last resort): " + ", ".join(sources["file times"]))  # fmt: skip
-    if sources.get(None):
-        standings.notes.append("no hand-in time found (no times CSV row, no "
-                               "submission_metadata.json, no notebook), counted on time: "
-                               + ", ".join(sources[None]))  # fmt: skip
     return standings
 
 
@@ -124,7 +143,10 @@ def counted_maximum(standings: Standings, student: str, now: datetime | None = N
 def with_standings(grades: Grades) -> Grades:
     """`grades` with standings: those its folder's ``standings.json`` holds, or, where it has
     none (a folder graded before standings were written), computed as on time without
-    adjustments."""
+    adjustments. What every command that publishes grades reads them with: RecordsError
+    (`kws.grading.records.grades.check_records`) when the folder's files are not those its
+    last command recorded, or its gradebook disagrees with its standings."""
+    check_records(grades)
     if not grades.standings.students:
         grades.standings = class_standings(grades)
     return grades

@@ -14,6 +14,9 @@
     keyword_spotting = "2026-10-02 23:59"
     speaker_id = "2026-10-16 23:59"
 
+    [release]                    # optional: when each notebook was handed out
+    keyword_spotting = "2026-09-18 12:00"
+
     [extensions.alice]           # the hand-in folder's name, then assignment = new due date
     speaker_id = "2026-10-18 23:59"
 
@@ -22,7 +25,9 @@
     public_share = 0.3           # Kaggle's rule: this share of the hidden test set is shown
     split_seed = "a secret"      #   during the homework; the grade uses the rest
 
-`read_course` checks the file and says what to fix; `late_of` applies the rule to one hand-in.
+`read_course` checks the file and says what to fix (the file as given, its line and key, the
+closest valid key: `kws.grading.season.keys`); the names it gives are checked against the class
+being graded by `kws.grading.season.inputs`. `late_of` applies the rule to one hand-in.
 Grace days are spent automatically, in the order of the due dates, on the first late hand-ins
 (as Autolab and MarkUs do); a late hand-in's penalty counts only the days no grace day covered.
 The penalty is a share of the assignment's maximum (as Canvas's late policy takes it), so the
@@ -37,7 +42,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kws.grading.records.files import decode_text
 from kws.grading.records.standings import Late
+from kws.grading.season.dates import DateError, toml_time
+from kws.grading.season.keys import check_keys, unknown, where
+from kws.grading.testsets.split import Split
 from kws.spec import ASSIGNMENTS, tomllib
 
 COUNTS = ("started_days", "hours")
@@ -76,12 +85,8 @@ class Course:
     attempts_per_day: int | None = None  # Gradescope: graded attempts in any 24 hours
     public_share: float | None = None  # the Kaggle rule (`kws.grading.testsets.split`)
     split_seed: str = ""
-
-    def grader_options(self) -> list[str]:
-        """The grader's options for the Kaggle rule, if the course file sets it."""
-        if self.public_share is None:
-            return []
-        return ["--public-share", str(self.public_share), "--split-seed", self.split_seed]
+    release: dict[str, datetime] = field(default_factory=dict)  # when each notebook came out
+    text: str = field(default="", repr=False)  # the file as read, for the lines of messages
 
     def due_for(self, student: str, assignment: str) -> datetime | None:
         """`student`'s due date for `assignment` (an extension's, if granted), or None."""
@@ -93,95 +98,131 @@ def in_zone(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
-def _date(text: object, where: str, zone: ZoneInfo, path: Path) -> datetime:
-    try:
-        moment = text if isinstance(text, datetime) else datetime.fromisoformat(str(text))
-    except ValueError:
-        raise CourseError(
-            f'{path}: {where} = {text!r} is not a date; write it as "2026-10-02 23:59" '
-            '(in the course\'s timezone) or with an offset, "2026-10-02T23:59+02:00"'
-        ) from None
-    return in_zone(moment, zone)
+def course_text(path: Path) -> str:
+    """The course file's text as Notepad or Excel may save it: UTF-8 with or without a
+    byte-order mark, UTF-16 with one, CRLF or LF line ends; CourseError for anything else."""
+    if not Path(path).is_file():
+        raise CourseError(f"{path}: no such course file (see docs/how-to/deadlines.md)")
+    return decode_text(path, CourseError, "save it as UTF-8 (Notepad: Save As > Encoding: UTF-8)")
 
 
-def _number(table: dict, key: str, default: float, path: Path, low: float, high: float) -> float:
-    value = table.get(key, default)
-    if not isinstance(value, int | float) or not low <= value <= high:
-        raise CourseError(f"{path}: {key} = {value!r}; give a number from {low:g} to {high:g}")
-    return float(value)
+class _Reader:
+    """One course file's values, each checked with the file, line and key in its message."""
+
+    def __init__(self, path: Path, text: str, assignments: list[str]):
+        self.path, self.text, self.assignments = path, text, assignments
+        self.zone = ZoneInfo("UTC")  # the file's own, once read
+
+    def fail(self, key: tuple[str, ...], message: str) -> CourseError:
+        return CourseError(f"{where(self.path, self.text, *key)}: {message}")
+
+    def number(self, table: dict, key: tuple[str, ...], default: float, low: float, high: float,
+               whole: bool = False) -> float:  # fmt: skip
+        value = table.get(key[-1], default)
+        name = f"[{key[0]}] {key[-1]}" if len(key) > 1 else key[-1]
+        kind = "a whole number" if whole else "a number"
+        wrong = isinstance(value, bool) or not isinstance(value, int | float)
+        if wrong or not low <= value <= high or (whole and value != int(value)):
+            raise self.fail(key, f"{name} = {value!r}; give {kind} from {low:g} to {high:g}")
+        return float(value)
+
+    def dates(self, entries: dict, key: tuple[str, ...]) -> dict[str, datetime]:
+        """{assignment: its date, time-zone aware} of the table `key` (``[due]``, ...)."""
+        label, found = ".".join(key), {}
+        for name, value in entries.items():
+            if name not in self.assignments:
+                raise self.fail(key + (name,), f"[{label}] "
+                                + unknown(name, self.assignments, "an assignment"))  # fmt: skip
+            try:
+                found[name] = in_zone(toml_time(value), self.zone)
+            except DateError as error:
+                shown = repr(value) if isinstance(value, str) else str(value)
+                raise self.fail(key + (name,), f"[{label}] {name} = {shown} is not a date "
+                                f"the kit reads: {error}") from None  # fmt: skip
+        return found
 
 
 def read_course(path: Path, assignments: list[str]) -> Course:
     """The course file at `path`, checked against the assignment names the kit knows.
 
     Args:
-        path: the course file (TOML, the module docstring's keys).
-        assignments: the assignment names its ``[due]`` and extensions may name.
+        path: the course file (TOML, the module docstring's keys), as the instructor gave it:
+            every message names it.
+        assignments: the assignment names its ``[due]``, ``[release]`` and extensions may name.
 
     Returns:
         The course, every date made time-zone aware.
 
     Raises:
-        CourseError: a missing file, an unknown key or assignment, a bad date or number.
+        CourseError: a missing or unreadable file, an unknown key (at any level) or assignment,
+            a bad date or number, a due date not after its release, an extension not after
+            the due date it extends; the message gives the file, the line, the key and the fix.
     """
     path = Path(path)
+    text = course_text(path)
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CourseError(f"{path}: no such course file (see docs/how-to/deadlines.md)") from None
+        table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise CourseError(f"{path}: not valid TOML ({error})") from None
-    known = {"timezone", "grace_minutes", "grace_days", "late", "due", "extensions", "gradescope"}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise CourseError(f"{path}: unknown key(s) {', '.join(unknown)}; the keys are "
-                          f"{', '.join(sorted(known))}")  # fmt: skip
+    check_keys(path, text, table, CourseError)
+    read = _Reader(path, text, assignments)
+    zone_name = table.get("timezone", "UTC")
     try:
-        zone = ZoneInfo(table.get("timezone", "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise CourseError(f"{path}: timezone = {table.get('timezone')!r} is not an IANA time "
-                          "zone name such as \"Europe/Berlin\" or \"UTC\"") from None  # fmt: skip
-
-    def dates(entries: dict, where: str) -> dict[str, datetime]:
-        for name in entries:
-            if name not in assignments:
-                raise CourseError(f"{path}: [{where}] names {name!r}, not an assignment; "
-                                  f"the assignments are {', '.join(assignments)}")  # fmt: skip
-        return {n: _date(d, f"[{where}] {n}", zone, path) for n, d in entries.items()}
-
+        read.zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise read.fail(("timezone",), f"timezone = {zone_name!r} is not an IANA time zone "
+                        'name such as "Europe/Berlin" or "UTC"') from None  # fmt: skip
     late = table.get("late", {})
     count = late.get("count", "started_days")
     if count not in COUNTS:
-        raise CourseError(f"{path}: [late] count = {count!r}; choose one of {', '.join(COUNTS)}")
-    rule = LateRule(
-        _number(late, "per_day", 0.0, path, 0.0, 1.0), _number(late, "cap", 1.0, path, 0.0, 1.0),
-        count,
-    )  # fmt: skip
-    extensions = {
-        student: dates(granted, f"extensions.{student}")
-        for student, granted in table.get("extensions", {}).items()
-    }
+        raise read.fail(("late", "count"), "[late] count = "
+                        + unknown(str(count), COUNTS, "a way to count days late"))  # fmt: skip
+    rule = LateRule(read.number(late, ("late", "per_day"), 0.0, 0.0, 1.0),
+                    read.number(late, ("late", "cap"), 1.0, 0.0, 1.0), count)  # fmt: skip
+    release = read.dates(table.get("release", {}), ("release",))
+    due = read.dates(table.get("due", {}), ("due",))
+    for name, moment in due.items():
+        if name in release and moment <= release[name]:
+            raise read.fail(("due", name), f"[due] {name} = {moment.isoformat()} is not after "
+                            f"its release ({release[name].isoformat()}); check the month "
+                            "and the day")  # fmt: skip
+    extensions = {}
+    for student, granted in table.get("extensions", {}).items():
+        extensions[student] = read.dates(granted, ("extensions", student))
+        for name, moment in extensions[student].items():
+            if name in due and moment <= due[name]:
+                raise read.fail(("extensions", student, name), f"[extensions.{student}] {name} "
+                                f"= {moment.isoformat()} is not after the due date it extends "
+                                f"({due[name].isoformat()}); an extension gives more time")  # fmt: skip
     gradescope = table.get("gradescope", {})
     attempts = gradescope.get("attempts_per_day")
     if attempts is not None:
-        attempts = int(_number(gradescope, "attempts_per_day", 0, path, 1, 1000))
+        attempts = int(read.number(gradescope, ("gradescope", "attempts_per_day"), 0, 1, 1000,
+                                   whole=True))  # fmt: skip
     share = gradescope.get("public_share")
+    seed = gradescope.get("split_seed", "")
+    if not isinstance(seed, str):
+        raise read.fail(("gradescope", "split_seed"), f"[gradescope] split_seed = {seed!r}; "
+                        'give a text in quotes, split_seed = "..."')  # fmt: skip
     if share is not None:
-        share = _number(gradescope, "public_share", 0.0, path, 0.01, 0.99)
-        if not str(gradescope.get("split_seed", "")).strip():
-            raise CourseError(f"{path}: [gradescope] public_share needs split_seed = \"...\", "
-                              "a secret text of the course that fixes the split")  # fmt: skip
+        share = read.number(gradescope, ("gradescope", "public_share"), 0.0, 0.01, 0.99)
+        if not seed.strip():
+            raise read.fail(("gradescope", "public_share"), "[gradescope] public_share needs "
+                            'split_seed = "...", a secret text of the course that fixes the '
+                            "split")  # fmt: skip
     return Course(
         path,
-        zone,
-        dates(table.get("due", {}), "due"),
+        read.zone,
+        due,
         rule,
-        _number(table, "grace_minutes", 0.0, path, 0.0, 7 * 24 * 60),
-        int(_number(table, "grace_days", 0, path, 0, 365)),
+        read.number(table, ("grace_minutes",), 0.0, 0.0, 7 * 24 * 60),
+        int(read.number(table, ("grace_days",), 0, 0, 365, whole=True)),
         extensions,
         attempts,
         share,
-        str(gradescope.get("split_seed", "")),
+        seed,
+        release,
+        text,
     )
 
 
@@ -228,8 +269,10 @@ def late_of(
     )
 
 
-def kaggle_options(course: Path | None) -> list[str]:
-    """The grader's options for the course file's Kaggle rule (none without one)."""
+def kaggle_split(course: Path | None) -> Split | None:
+    """The Kaggle rule's split the course file at `course` sets (``[gradescope] public_share``
+    and ``split_seed``), or None: no course file, or one without the rule."""
     if course is None:
-        return []
-    return read_course(course, sorted(ASSIGNMENTS)).grader_options()
+        return None
+    rules = read_course(course, sorted(ASSIGNMENTS))
+    return Split(rules.public_share, rules.split_seed) if rules.public_share is not None else None

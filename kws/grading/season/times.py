@@ -3,13 +3,18 @@
 In this order, the first that knows:
 
 1. a **times CSV** (``kws grade --times FILE``): columns ``student`` (the hand-in folder's
-   name), ``submitted`` (ISO 8601; without an offset, in the course's time zone) and, optionally,
-   ``assignment`` (blank: every notebook of that hand-in);
+   name), ``submitted`` (a time `kws.grading.season.dates` reads: ISO 8601, or Excel's slash
+   dates where the file settles their order; without an offset, in the course's time zone;
+   blank or ``-``: no hand-in) and, optionally, ``assignment`` (blank: every notebook of that
+   hand-in). Saved as Excel saves it (byte-order mark, CRLF, semicolons) it reads the same;
+   two lines giving one hand-in two times are refused;
 2. **Gradescope's** ``submission_metadata.json`` in the hand-in folder: its ``created_at``
    (Gradescope writes it into ``/autograder/`` for every submission);
-3. **file times**, the last resort: the notebook's modification time in the hand-in folder. A
-   copy, an unzip or a sync may have changed it; the source says "file times" wherever it is
-   shown, so nobody mistakes it for a record.
+3. **file times**, only when the instructor asks for them (``--file-times``): the notebook's
+   modification time in the hand-in folder. A copy, an unzip or a sync may have changed it, by
+   weeks; the source says "file times" wherever it is shown, so nobody mistakes it for a record.
+   Without the option a graded notebook no record dates is refused before anything is graded
+   (`kws.grading.season.inputs`).
 
 The file given with ``--times`` may also be **Moodle's grading worksheet** (the assignment's
 "Download grading worksheet"): its ``Last modified (submission)`` column is the hand-in time,
@@ -26,52 +31,119 @@ hand-in time: export it from Canvas into the times CSV.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from kws.grading.records.files import decode_text
+from kws.grading.records.roster import delimiter_of
 from kws.grading.season.course import CourseError, in_zone
+from kws.grading.season.dates import DateError, is_slash_date, parse_time, slash_order
+from kws.grading.season.keys import unknown
+from kws.spec import ASSIGNMENTS
 
 GRADESCOPE_METADATA = "submission_metadata.json"
 SOURCES = ("times CSV", "gradescope metadata", "file times", "Moodle worksheet")
 MOODLE_TIME = "Last modified (submission)"  # the worksheet's column of hand-in times
 MOODLE_FORMAT = "%A, %d %B %Y, %I:%M %p"  # Moodle's English strftimedatetime
+NOTHING = ("", "-")  # a time cell that records no hand-in (Moodle writes "-")
+SAVE_AS = "save it as CSV UTF-8 (Excel: File > Save As > 'CSV UTF-8 (Comma delimited)')"
 
 
 @dataclass(frozen=True)
 class HandinTime:
-    """When a hand-in came in and where that was read."""
+    """When a hand-in came in, where that was read, and the times file's line (0: elsewhere)."""
 
     submitted: datetime
     source: str  # one of SOURCES
+    line: int = 0
 
 
-def read_times_csv(path: Path, zone: ZoneInfo) -> dict[tuple[str, str], HandinTime]:
+class Times(dict):
+    """{(student, assignment or ""): `HandinTime`} read from the times file at `path`, with
+    `notes` for the instructor on how it was read (e.g. slash dates read day first)."""
+
+    def __init__(self, path: Path | None = None):
+        super().__init__()
+        self.path = path
+        self.notes: list[str] = []
+
+
+def _column(header: list[str], name: str) -> str | None:
+    return next((h for h in header if h.strip().casefold() == name.casefold()), None)
+
+
+def _table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """(header, [(line, row)]) of a CSV as Excel or an LMS saves it (a byte-order mark, CRLF,
+    commas, semicolons or tabs, Excel's ``sep=`` line); blank rows left out."""
+    delimiter, text, skipped = delimiter_of(decode_text(path, CourseError, SAVE_AS))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] = []
+    rows = []
+    for cells in reader:
+        cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue
+        if not header:
+            header = cells
+            continue
+        padded = cells + [""] * (len(header) - len(cells))
+        rows.append((reader.line_num + skipped, dict(zip(header, padded, strict=False))))
+    return header, rows
+
+
+def read_times_csv(path: Path, zone: ZoneInfo) -> Times:
     """{(student, assignment or ""): when and from what} from a times CSV or Moodle's grading
-    worksheet (module docstring); CourseError naming the file, the line and the fix."""
+    worksheet (module docstring); CourseError naming the file, the line and the fix. A blank
+    or ``-`` time records no hand-in. The students are checked against the class by
+    `kws.grading.season.inputs`."""
     path = Path(path)
     if not path.is_file():
         raise CourseError(f"{path}: no such times CSV (columns student, assignment, submitted)")
-    times = {}
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        reader = csv.DictReader(file)
-        if MOODLE_TIME in (reader.fieldnames or []):
-            return _moodle_worksheet(path, reader, zone)
-        if not {"student", "submitted"} <= set(reader.fieldnames or []):
-            raise CourseError(f"{path}: needs the columns student and submitted (and, "
-                              f"optionally, assignment); it has {reader.fieldnames}")  # fmt: skip
-        for line, row in enumerate(reader, start=2):
-            try:
-                moment = datetime.fromisoformat(row["submitted"].strip())
-            except ValueError:
-                raise CourseError(f"{path}, line {line}: submitted = {row['submitted']!r} is "
-                                  "not an ISO 8601 time such as 2026-10-02T23:59+02:00") from None  # fmt: skip
-            key = (row["student"].strip(), (row.get("assignment") or "").strip())
-            moment = in_zone(moment, zone)
-            times[key] = HandinTime(moment, SOURCES[0])
+    header, rows = _table(path)
+    if _column(header, MOODLE_TIME):
+        return _moodle_worksheet(path, header, rows, zone)
+    student, submitted = _column(header, "student"), _column(header, "submitted")
+    assignment = _column(header, "assignment")
+    if not student or not submitted:
+        raise CourseError(f"{path}: needs the columns student and submitted (and, "
+                          f"optionally, assignment); it has {header}")  # fmt: skip
+    written = {line: row[submitted] for line, row in rows if row[submitted] not in NOTHING}
+    try:
+        order, said = slash_order({n: t for n, t in written.items() if is_slash_date(t)})
+    except DateError as error:
+        raise CourseError(f"{path}: {error}") from None
+    times = Times(path)
+    times.notes += [f"{path}: {said}"] if said else []
+    for line, row in rows:
+        if row[submitted] in NOTHING:
+            continue
+        name, notebook = row[student], row.get(assignment, "") if assignment else ""
+        if not name:
+            raise CourseError(f"{path}, line {line}: no student; give the hand-in folder's name")
+        if notebook and notebook not in ASSIGNMENTS:
+            raise CourseError(f"{path}, line {line}: assignment = "
+                              + unknown(notebook, sorted(ASSIGNMENTS), "an assignment"))  # fmt: skip
+        try:
+            moment = in_zone(parse_time(row[submitted], order), zone)
+        except DateError as error:
+            raise CourseError(f"{path}, line {line}: submitted = {row[submitted]!r} is not a "
+                              f"time the kit reads: {error}") from None  # fmt: skip
+        _add(times, (name, notebook), HandinTime(moment, SOURCES[0], line))
     return times
+
+
+def _add(times: Times, key: tuple[str, str], when: HandinTime) -> None:
+    """Record `when` under `key`; CourseError when another line gave another time."""
+    earlier = times.get(key)
+    if earlier is not None and earlier.submitted != when.submitted:
+        what = f"{key[0]} {key[1] or '(every notebook)'}"
+        raise CourseError(f"{times.path}, lines {earlier.line} and {when.line}: two times for "
+                          f"{what}; keep the one that counts")  # fmt: skip
+    times[key] = when
 
 
 def _moodle_time(text: str) -> datetime:
@@ -79,19 +151,20 @@ def _moodle_time(text: str) -> datetime:
     try:
         return datetime.strptime(text, MOODLE_FORMAT)
     except ValueError:
-        return datetime.fromisoformat(text)
+        return parse_time(text)
 
 
-def _moodle_worksheet(path: Path, reader: csv.DictReader, zone: ZoneInfo) -> dict:
+def _moodle_worksheet(path: Path, header: list[str], rows: list, zone: ZoneInfo) -> Times:
     """The hand-in times of Moodle's grading worksheet, by hand-in folder (module docstring)."""
-    missing = {"Identifier", "Full name"} - set(reader.fieldnames or [])
-    if missing and "folder" not in (reader.fieldnames or []):
+    column = {name: _column(header, name) for name in ("Identifier", "Full name", "folder")}
+    missing = [name for name in ("Identifier", "Full name") if not column[name]]
+    if missing and not column["folder"]:
         raise CourseError(f"{path}: a Moodle grading worksheet needs the columns Identifier and "
-                          f"Full name (or a folder column); {sorted(missing)} are missing")  # fmt: skip
-    times = {}
-    for line, row in enumerate(reader, start=2):
-        text = (row.get(MOODLE_TIME) or "").strip()
-        if text in ("", "-"):
+                          f"Full name (or a folder column); {missing} are missing")  # fmt: skip
+    times = Times(path)
+    for line, row in rows:
+        text = row[_column(header, MOODLE_TIME)]
+        if text in NOTHING:
             continue  # nothing handed in
         try:
             moment = _moodle_time(text)
@@ -101,12 +174,13 @@ def _moodle_worksheet(path: Path, reader: csv.DictReader, zone: ZoneInfo) -> dic
                 "date (Thursday, 2 October 2025, 11:59 PM) nor ISO 8601; download the "
                 "worksheet with English as the language, or put the times in a times CSV"
             ) from None
-        folder = (row.get("folder") or "").strip()
+        folder = row[column["folder"]] if column["folder"] else ""
         if not folder:
-            number = (row.get("Identifier") or "").strip().removeprefix("Participant ").strip()
-            folder = f"{(row.get('Full name') or '').strip()}_{number}_assignsubmission_file_"
-        moment = in_zone(moment, zone)
-        times[(folder, "")] = HandinTime(moment, SOURCES[3])
+            ident = row[column["Identifier"]] if column["Identifier"] else ""
+            number = ident.removeprefix("Participant ").strip()
+            name = row[column["Full name"]] if column["Full name"] else ""
+            folder = f"{name}_{number}_assignsubmission_file_"
+        _add(times, (folder, ""), HandinTime(in_zone(moment, zone), SOURCES[3], line))
     return times
 
 
@@ -134,6 +208,7 @@ def handin_time(
     notebook: Path | None,
     handin: Path | None,
     times: dict[tuple[str, str], HandinTime],
+    file_times: bool = False,
 ) -> HandinTime | None:
     """When `student` handed in `assignment`, from the first source that knows (module doc).
 
@@ -143,6 +218,8 @@ def handin_time(
         notebook: the assignment's notebook in the hand-in, if there is one (for file times).
         handin: the hand-in folder, if it still exists.
         times: the times CSV's or worksheet's entries (`read_times_csv`), or empty.
+        file_times: whether the notebook's modification time may stand in (the instructor
+            asked for it: ``--file-times``).
 
     Returns:
         The time and its source, or None when nothing records it.
@@ -152,7 +229,7 @@ def handin_time(
             return times[key]
     if handin is not None and (when := gradescope_time(handin)) is not None:
         return HandinTime(when, SOURCES[1])
-    if notebook is not None and notebook.is_file():
+    if file_times and notebook is not None and notebook.is_file():
         return HandinTime(
             datetime.fromtimestamp(notebook.stat().st_mtime, timezone.utc), SOURCES[2]
         )

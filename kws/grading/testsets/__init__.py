@@ -4,8 +4,8 @@
   and the accuracy of a list of predictions), the secret permutation and sample;
 - `layouts`: one module per kind of grading data (`Layout`: Speech Commands' 12-class test set,
   the HW4 speaker features), read from an assignment's ``[data] layout``;
-- `split`: Kaggle's rule, a public part of the hidden test set shown during the homework and a
-  private part that makes the grade.
+- `split`: Kaggle's rule, the graded items split into a public part shown during the homework
+  and a held-out part that makes the grade.
 
 Imports the child protocol (`kws.grading.protocol`) and the data readers of `kws.data`; never
 the judge above it, and the child never imports it.

@@ -38,6 +38,9 @@ class HiddenTest:
             not have, `kws.data.private_variant`), shuffled in among the public ones so that
             the child cannot tell them apart; all False (the default) without one. With a
             private set, `accuracy` is on its inputs alone and `public_accuracy` on the rest.
+        labelled: False for a student's own copy of the test set (`kws handin`, which
+            checks a hand-in before it is handed in: `kws.grading.testsets.layouts.public_test`):
+            its labels are unknown (-1), so no accuracy can be given.
 
     Example:
         ```python
@@ -52,6 +55,7 @@ class HiddenTest:
     ids: tuple[str, ...]
     test_labels: Mapping[str, int] = field(default_factory=dict)
     private: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    labelled: bool = True
 
     def __post_init__(self):
         labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)  # a tensor, a list: (N,)

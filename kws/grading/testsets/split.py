@@ -1,28 +1,41 @@
-"""Kaggle's rule for a hidden test set: a public part shown during the homework, a private part
-that makes the grade (`kws grade` / Gradescope with ``--public-share`` and ``--split-seed``).
+"""Kaggle's rule for a hidden test set: the **public part**, whose accuracy is shown during the
+homework, and the **held-out part**, which makes the grade and opens after the due date (`kws
+grade` / Gradescope with ``--public-share`` and ``--split-seed``, or the course file's
+``[gradescope] public_share`` and ``split_seed``).
 
-The partition is of the hidden test items themselves, by each item's key (a clip's
-``word/file.wav``, an utterance's feature path) and a seed only the course knows: an item is
-public when the first 8 bytes of SHA-256(seed, key), read as a fraction of 2**64, fall below
-the public share. So every submission of the class, on every run, is split the same way; the
-split does not depend on the order the items are shown to the child (a fresh secret order each
-run), nor on any sample drawn from them, and it composes with any other partition of the items
-(a secret variant set is split by its own keys). The parent computes it; nothing of it reaches
-the child.
+"Held-out" is the split's word; "private" is kept for the private test set (`kws private`: the
+instructor's own recordings or a secret variant of the public clips). With both in use, the split
+covers only the private test set's items, the items that are graded (`graded_correct`).
+
+The partition is of the graded items themselves, by each item's key (a clip's ``word/file.wav``,
+an utterance's feature path) and a seed only the course knows: each item is ranked by the first
+8 bytes of SHA-256(seed, key), and the ``round(share × n)`` lowest-ranked of the n graded items
+are the public part, the rest the held-out part. Every part gets its share as an exact count,
+never an empty one (`Split.counts` refuses a share that would leave one empty); every submission
+of the class is split the same way, on every run, whatever order the items are shown to the
+child in (a fresh secret order each run). The split is taken over every graded item at once, so
+the grader always splits the complete set (the private test set, or the whole test set; a
+predictions.csv is judged on every item). The parent computes it; nothing of it reaches the
+child.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kws.grading.testsets.hidden import HiddenTest
 
 
+class SplitError(ValueError):
+    """The public share cannot split the graded items into two non-empty parts."""
+
+
 @dataclass(frozen=True)
 class Split:
-    """The Kaggle rule's settings: the share of items shown during the homework, the seed."""
+    """The Kaggle rule's settings: the share of the graded items in the public part, the seed."""
 
     share: float
     seed: str
@@ -33,45 +46,72 @@ class Split:
         if not self.seed:
             raise ValueError("--split-seed is empty: give the course's secret seed (any text)")
 
-    def is_public(self, key: str) -> bool:
-        """Whether the hidden test item `key` is in the public part."""
-        digest = hashlib.sha256(f"{self.seed}\0{key}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64 < self.share
+    def counts(self, n: int, what: str = "the graded items") -> tuple[int, int]:
+        """(public, held-out) item counts of `n` graded items: ``round(share × n)`` public
+        (halves rounded up), the rest held out.
 
-    def public_keys(self, keys: Iterable[str]) -> set[str]:
-        """The public ones of `keys`."""
-        return {key for key in keys if self.is_public(key)}
+        Raises:
+            SplitError: a part would be empty; the message names `what` was split, the shares
+                that leave each part an item, and where to set it.
+        """
+        public = math.floor(self.share * n + 0.5)
+        if 0 < public < n:
+            return public, n - public
+        if n < 2:
+            fix = "a split needs at least 2 graded items; leave public_share out for this data"
+        else:
+            # the shares, to three decimals, that leave each part at least one item
+            low, high = math.ceil(500 / n) / 1000, (math.ceil(1000 - 500 / n) - 1) / 1000
+            fix = f"give a share from {low:g} to {high:g}"
+        empty = "public" if public == 0 else "held-out"
+        raise SplitError(
+            f"a public share of {self.share:g} leaves the {empty} part of {what} ({n} items) "
+            f"empty; {fix} (the course file's [gradescope] public_share, or --public-share)"
+        )
+
+    def rank(self, key: str) -> int:
+        """Where the item `key` stands in the seed's order (the lowest are public)."""
+        digest = hashlib.sha256(f"{self.seed}\0{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big")
+
+    def public_keys(self, keys: Iterable[str], what: str = "the graded items") -> set[str]:
+        """The public part of `keys`, every graded item at once: exactly ``counts(n)[0]`` of
+        them; SplitError (`counts`) when a part would be empty."""
+        ordered = sorted(set(keys), key=lambda key: (self.rank(key), key))
+        public, _ = self.counts(len(ordered), what)
+        return set(ordered[:public])
 
 
 @dataclass(frozen=True)
 class PartAccuracy:
-    """Accuracy on each part of the hidden test set, and how many items each has."""
+    """Accuracy on each part of the graded items, and how many items each part has."""
 
     public: float
-    private: float
+    held_out: float
     n_public: int
-    n_private: int
+    n_held_out: int
 
 
-def part_accuracy(correct: Mapping[str, bool], split: Split) -> PartAccuracy:
-    """Accuracy on the public and on the private part, from each item's correctness.
+def part_accuracy(
+    correct: Mapping[str, bool], split: Split, what: str = "the graded items"
+) -> PartAccuracy:
+    """Accuracy on the public and on the held-out part, from each item's correctness.
 
     Args:
-        correct: {item key: whether the prediction of that item is right}, every item.
+        correct: {item key: whether the prediction of that item is right}, every graded item.
         split: the rule's share and seed.
+        what: what the items are, for the error of a share that leaves a part empty.
 
     Returns:
-        Both accuracies (0 for an empty part) and the parts' sizes.
+        Both accuracies and the parts' sizes (each at least 1).
+
+    Raises:
+        SplitError: a part would be empty (`Split.counts`).
     """
-    public = split.public_keys(correct)
+    public = split.public_keys(correct, what)
     shown = [correct[key] for key in correct if key in public]
     kept = [correct[key] for key in correct if key not in public]
-    return PartAccuracy(
-        public=sum(shown) / len(shown) if shown else 0.0,
-        private=sum(kept) / len(kept) if kept else 0.0,
-        n_public=len(shown),
-        n_private=len(kept),
-    )
+    return PartAccuracy(sum(shown) / len(shown), sum(kept) / len(kept), len(shown), len(kept))
 
 
 def model_correct(ids: Sequence[str], predictions: Sequence[int], labels: Sequence[int]) -> dict:

@@ -13,11 +13,17 @@ from __future__ import annotations
 import math
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from html import escape
 from pathlib import Path
 
-from kws.grading.publish.feedback.pages import KIT_NOTEBOOKS, Accuracy, Feedback, class_feedback
+from kws.grading.publish.feedback.pages import (
+    KIT_NOTEBOOKS,
+    Accuracy,
+    Feedback,
+    class_feedback,
+    kept_course,
+)
 from kws.grading.publish.report.figures import TIER_COLOURS
 from kws.grading.records.gradebook import safe_name
 from kws.grading.records.grades import read_grades
@@ -65,12 +71,18 @@ def _points(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _when(moment: str) -> str:
-    """An ISO 8601 time as people read it (``2026-10-03 04:59+02:00``); as given if it is none."""
+def _when(moment: str, zone: tzinfo | None = None) -> str:
+    """An ISO 8601 time as people read it: in the course's time zone `zone` when there is one
+    (``2026-10-02 22:59 EDT``), else with its own offset (``2026-10-03 04:59+02:00``); as given
+    if it is none."""
     try:
-        return datetime.fromisoformat(moment).isoformat(sep=" ", timespec="minutes")
-    except (TypeError, ValueError):
+        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except (AttributeError, TypeError, ValueError):
         return moment
+    if zone is None or parsed.tzinfo is None:
+        return parsed.isoformat(sep=" ", timespec="minutes")
+    local = parsed.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def _scale_start(item: Accuracy) -> float:
@@ -142,15 +154,16 @@ def _standing_section(page: Feedback) -> str:
     rows = [["Tests (raw score)", _points(standing.raw)]]
     if standing.late is not None:
         late = standing.late
+        handed, due = _when(late.submitted, page.zone), _when(late.due, page.zone)
         what = (
-            f"Late: handed in {escape(_when(late.submitted))}, due {escape(_when(late.due))} "
+            f"Late: handed in {escape(handed)}, due {escape(due)} "
             f"({late.hours_late:.1f} h late; {late.grace_days_used} grace day(s) used). "
             f"Rule: {escape(late.rule)}. Hand-in time from: {escape(late.source)}."
         )
         rows.append([what, f"−{_points(late.penalty)}"])
     for change in standing.adjustments:
         sign = "+" if change.points >= 0 else "−"
-        who = f"{escape(change.who)}, {escape(_when(change.when))}"
+        who = f"{escape(change.who)}, {escape(_when(change.when, page.zone))}"
         what = f"Adjustment: {escape(change.reason)} ({who})"
         rows.append([what, f"{sign}{_points(abs(change.points))}"])
     rows.append(["<b>Final score</b>", f"<b>{_points(standing.final)}</b>"])
@@ -228,7 +241,8 @@ def feedback_page(page: Feedback) -> str:
         cards = f"<b>{final} / {_points(standing.maximum)}</b><span>final score</span>"
     else:
         cards = "<b>—</b><span>shown after the due date</span>"
-    due = f" · due {escape(_when(page.due))}" if page.due else ""
+    due = f" · due {escape(_when(page.due, page.zone))}" if page.due else ""
+    due += " (your extension)" if page.due and page.extended else ""
     body = f"""
 <h1>{escape(page.title)}</h1>
 <div class="meta">Feedback for <b>{escape(page.student)}</b>{due}</div>
@@ -273,7 +287,9 @@ def write_feedback(
     """
     grades = with_standings(read_grades(Path(grades_dir)))
     standings = read_standings(grades.folder)
-    pages = class_feedback(grades, standings, notebooks=notebooks or KIT_NOTEBOOKS, now=now)
+    course = kept_course(grades.folder)  # each student's due date, the course's time zone
+    pages = class_feedback(grades, standings, notebooks=notebooks or KIT_NOTEBOOKS, now=now,
+                           course=course)  # fmt: skip
     written, by_student = [], {}
     for page in pages:
         folder = Path(out) / safe_name(page.student)

@@ -37,6 +37,15 @@ def participant_folder(roster: Roster, row: dict[str, str]) -> str:
     return f"{name}_{found.group()}_{PLUGIN}_"
 
 
+def check_worksheet(roster: Roster) -> None:
+    """RosterError when `roster` is no Moodle grading worksheet (it has no Identifier column)."""
+    if roster.column(IDENTIFIER) is None:
+        raise RosterError(
+            f"{roster.path}: no {IDENTIFIER} column; pass the assignment's grading worksheet "
+            "(Moodle: View all submissions > Download grading worksheet)"
+        )
+
+
 def moodle_zips(
     pages: dict[str, list[Path]], roster: Roster, out: Path
 ) -> tuple[list[Path], list[str]]:
@@ -53,11 +62,7 @@ def moodle_zips(
     Raises:
         RosterError: the worksheet has no Identifier column (it is no grading worksheet).
     """
-    if roster.column(IDENTIFIER) is None:
-        raise RosterError(
-            f"{roster.path}: no {IDENTIFIER} column; pass the assignment's grading worksheet "
-            "(Moodle: View all submissions > Download grading worksheet)"
-        )
+    check_worksheet(roster)
     rows = {row[roster.key]: row for row in roster.rows if row[roster.key]}
     by_assignment: dict[str, list[tuple[str, Path]]] = {}
     for student, paths in pages.items():

@@ -5,24 +5,27 @@
     pages[0].tests, pages[0].accuracy, pages[0].standing  # what `kws.grading.publish.feedback.html` draws
 
 Each page is built from the student's own ``results/<student>.json`` (each test's points and
-message), their entry of ``standings.json`` (late penalty, adjustments, final score) and the
-released notebooks (`kws.grading.publish.feedback.rerun`: the cell covering a failed test). Nothing else is read: no other
-student, no similarity column, no hidden labels. A test is shown as Gradescope would show it:
-``hidden`` never, ``after_due_date`` only once the due date has passed (and until then the total
-is withheld too, since it would reveal those points), ``visible`` and ``after_published`` always
-(the feedback page is the publication).
+message), their entry of ``standings.json`` (late penalty, adjustments, final score), the course
+file kept beside them (``course.toml``: the student's own due date, an extension included, and
+the course's time zone, in which the page gives every time) and the released notebooks
+(`kws.grading.publish.feedback.rerun`: the cell covering a failed test). Nothing else is read: no
+other student, no similarity column, no hidden labels. A test is shown as Gradescope would show
+it: ``hidden`` never, ``after_due_date`` only once the student's due date has passed (and until
+then the total is withheld too, since it would reveal those points), ``visible`` and
+``after_published`` always (the feedback page is the publication).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
 from kws.grading.judge.tiers import accuracy_in, tiers_in
 from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, Rerun, rerun_for, self_check_cells
 from kws.grading.records.grades import Grades, Student, test_assignment
 from kws.grading.records.standings import STANDINGS_FILE, Standing, Standings, StandingsError
+from kws.grading.season.course import COURSE_FILE, Course, read_course
 from kws.spec import ASSIGNMENTS, Spec
 
 
@@ -66,9 +69,12 @@ class Feedback:
             reveal its points).
         accuracy: the accuracies the shown tests state, per task.
         standing: raw score, late penalty, adjustments and final score.
-        due: the due date (ISO 8601), when the standings give one.
+        due: the student's own due date (ISO 8601; an extension's, if granted), when the course
+            file or the standings give one.
         reruns: the self-check cells covering the failed tests, each once.
         problem: why there is no result, for a hand-in the grader could not grade.
+        zone: the course's time zone, in which the page gives every time (None: as recorded).
+        extended: whether `due` is an extension granted to this student.
     """
 
     student: str
@@ -82,6 +88,21 @@ class Feedback:
     due: str | None = None
     reruns: list[Rerun] = field(default_factory=list)
     problem: str | None = None  # why the hand-in has no result, in words for the student
+    zone: tzinfo | None = None
+    extended: bool = False
+
+
+def kept_course(grades_dir: Path) -> Course | None:
+    """The course file `kws grade --course` or `kws season` kept in `grades_dir`, or None."""
+    path = Path(grades_dir) / COURSE_FILE
+    return read_course(path, sorted(ASSIGNMENTS)) if path.is_file() else None
+
+
+def due_of(student: str, name: str, standings: Standings, course: Course | None) -> str | None:
+    """`student`'s due date for the assignment `name` (ISO 8601): the course file's, with an
+    extension they were granted; else the one the standings record for the assignment."""
+    due = course.due_for(student, name) if course else None
+    return due.isoformat() if due else (standings.assignments.get(name) or {}).get("due")
 
 
 def is_shown(test: dict, due: str | None, now: datetime) -> bool:
@@ -131,6 +152,7 @@ def student_feedback(
     *,
     notebooks: Path = KIT_NOTEBOOKS,
     now: datetime | None = None,
+    course: Course | None = None,
 ) -> Feedback:
     """The page of `student` for the assignment `name` (their results must hold its tests).
 
@@ -140,13 +162,14 @@ def student_feedback(
         standings: the class's ``standings.json``; without an entry, final = raw.
         notebooks: the folder of the released notebooks, to find the self-check cells.
         now: the time the visibility rules are judged at (default: now, UTC).
+        course: the course file (the student's due date, the time zone), or None.
 
     Returns:
         The tests shown, the accuracy against the tiers, the cells to re-run and the standing.
     """
     now = _aware(now or datetime.now(timezone.utc))
     spec = ASSIGNMENTS.get(name)
-    due = (standings.assignments.get(name) or {}).get("due")
+    due = due_of(student.name, name, standings, course)
     tests = [t for t in student.tests if test_assignment(t, "other") == name]
     shown = [t for t in tests if is_shown(t, due, now)]
     cells = self_check_cells(Path(notebooks) / spec.notebook) if spec else []
@@ -174,10 +197,14 @@ def student_feedback(
         standing=standing,
         due=due,
         reruns=list(dict.fromkeys(reruns)),
+        zone=course.timezone if course else None,
+        extended=bool(course and name in course.extensions.get(student.name, {})),
     )
 
 
-def ungraded_feedback(student: Student, standings: Standings) -> list[Feedback]:
+def ungraded_feedback(
+    student: Student, standings: Standings, course: Course | None = None
+) -> list[Feedback]:
     """The pages of a student the grader wrote no results for: one per assignment the standings
     mark ``ungraded`` (one "hand-in" page without standings), saying so without the grading
     machine's details (the gradebook's notes name its folders: they stay the instructor's)."""
@@ -205,14 +232,17 @@ def ungraded_feedback(student: Student, standings: Standings) -> list[Feedback]:
                 True,
                 [],
                 standing,
-                info.get("due"),
+                due_of(student.name, name, standings, course),
                 problem=problem,
+                zone=course.timezone if course else None,
             )  # fmt: skip
         )
     return pages
 
 
-def missing_feedback(student: str, standings: Standings) -> list[Feedback]:
+def missing_feedback(
+    student: str, standings: Standings, course: Course | None = None
+) -> list[Feedback]:
     """The pages of the assignments `student` handed nothing in for (``missing`` in the
     standings), saying so and what it counts (0 of the maximum once it was due)."""
     pages = []
@@ -226,8 +256,9 @@ def missing_feedback(student: str, standings: Standings) -> list[Feedback]:
             "You did not hand in this notebook: nothing of it was in your hand-in. If you did "
             "hand it in, tell your instructor."
         )
-        pages.append(Feedback(student, name, title, [], 0, True, [], standing, info.get("due"),
-                              problem=problem))  # fmt: skip
+        due = due_of(student, name, standings, course)
+        pages.append(Feedback(student, name, title, [], 0, True, [], standing, due,
+                              problem=problem, zone=course.timezone if course else None))  # fmt: skip
     return pages
 
 
@@ -237,17 +268,20 @@ def class_feedback(
     *,
     notebooks: Path = KIT_NOTEBOOKS,
     now: datetime | None = None,
+    course: Course | None = None,
 ) -> list[Feedback]:
     """A page per student and assignment their results hold, in the gradebook's order, and one
     per assignment they handed nothing in for (`missing_feedback`); a student the grader wrote
-    no results for gets the pages of `ungraded_feedback`."""
+    no results for gets the pages of `ungraded_feedback`. `course`: the course file
+    (`kept_course`), for each student's own due date and the course's time zone."""
     pages = []
     for student in grades.students:
         if student.document is None:
-            pages += ungraded_feedback(student, standings)
+            pages += ungraded_feedback(student, standings, course)
             continue
         names = dict.fromkeys(test_assignment(t, "other") for t in student.tests)
         for name in names:
-            pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now))
-        pages += missing_feedback(student.name, standings)
+            pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now,
+                                          course=course))  # fmt: skip
+        pages += missing_feedback(student.name, standings, course)
     return pages

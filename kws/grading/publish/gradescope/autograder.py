@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.command import check_grading_data
-from kws.grading.season.course import read_course
+from kws.grading.season.course import kaggle_split
 from kws.grading.testsets.layouts import files_to_zip, layout_of
 from kws.spec import ASSIGNMENTS, KIT_FOLDER
 
@@ -260,7 +260,15 @@ def make_autograder(
     ``run_autograder`` applies to every submission (`kws.grading.publish.gradescope.season`).
     """
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
-    options = check_grading_data(data, assignment, dataset=dataset, tiers=tiers)
+    # the course file's Kaggle rule too: CourseError or SplitError before anything is written
+    options = check_grading_data(
+        data,
+        assignment,
+        dataset=dataset,
+        tiers=tiers,
+        split=kaggle_split(course),
+        split_from=course,
+    )
     plan(data, assignment, cpu)  # SettingsError before anything is written
     if tiers is not None:  # the zip's copy: run_autograder runs the grader in source/kit/
         options[options.index("--tiers") + 1] = "../tiers.json"
@@ -269,8 +277,6 @@ def make_autograder(
         options += ["--child-timeout", str(longest)]
     scripts = kit_root / SCRIPTS.relative_to(KIT_ROOT)  # the zipped kit's own scripts
     run_script = (scripts / "run_autograder").read_text()
-    if course is not None:  # CourseError before anything is written
-        options += read_course(course, sorted(ASSIGNMENTS)).grader_options()
     baked = " ".join(shlex.quote(option) for option in options)
     run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
     if course is not None:

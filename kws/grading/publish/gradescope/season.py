@@ -1,27 +1,33 @@
-"""On Gradescope: the course file's attempt limit and late rule, applied to ``results.json``.
+"""On Gradescope: the course file's attempt limit, late rule and Kaggle rule, applied to
+``results.json``.
 
     python -m kws.grading.publish.gradescope.season --results RESULTS --course course.toml \\
-        --metadata /autograder/submission_metadata.json
+        --metadata /autograder/submission_metadata.json [--now 2026-10-03T08:00-04:00]
 
 ``run_autograder`` runs this after the grader when the zip was built with ``kws gradescope
 --course FILE``. It reads Gradescope's submission metadata (``created_at``, ``users``, the
 ``assignment``'s ``due_date`` and ``previous_submissions`` with their ``submission_time`` and
 ``results``) and, in this order:
 
-1. **Attempts** (``[gradescope] attempts_per_day``): counted attempts in the 24 hours before
+1. **The held-out part** (``[gradescope] public_share``, Kaggle's rule): each notebook's
+   held-out tests count from that student's due date for that notebook on (`due_date`), judged
+   at the time the autograder runs (``--now``, by default the clock); before it, their points
+   and findings are withheld from every field a student sees (`kws.grading.publish.gradescope.
+   held_out`). "Regrade all submissions" after a due date counts them.
+2. **Attempts** (``[gradescope] attempts_per_day``): counted attempts in the 24 hours before
    ``created_at`` (Gradescope's own advice: count from the submission's time, so a re-run of
-   the autograder decides the same). Over the limit, this attempt is not counted: its results
-   are replaced by those of the last counted attempt, with a sentence saying so; nothing of
-   this attempt's grading is shown. Each results.json records whether it counted
-   (``extra_data.attempt``).
-2. **Late work**: each notebook graded, against the course file's due date (an extension
-   matched by the student's e-mail or name in ``users``), else an extension granted in
-   Gradescope (a user's own ``users[].assignment.due_date`` differing from the assignment's),
-   else the course file's due date, else Gradescope's ``due_date``:
-   the grace period and the capped penalty of `kws.grading.season.course`. Grace days over the season
-   are not spent here (one submission cannot see the others): settle them with ``kws season``
-   on the downloaded submissions. The total ``score`` becomes the final score; the tests keep
-   their raw points; ``extra_data.late`` holds the record.
+   the autograder decides the same). Over the limit, this attempt is not counted: it was
+   graded, but its results are replaced by those of the last counted attempt, with a sentence
+   saying so; nothing of this attempt's grading is shown. Each results.json records whether it
+   counted (``extra_data.attempt``).
+3. **Late work**: each notebook graded, against `due_date`: the grace period and the capped
+   penalty of `kws.grading.season.course`. Grace days over the season are not spent here (one
+   submission cannot see the others): settle them with ``kws season`` on the downloaded
+   submissions. The total ``score`` becomes the final score; the tests keep their raw points;
+   ``extra_data.late`` holds the record.
+
+The output starts with the attempt's line ("Graded attempt 2 of 3 in 24 hours." or "Not
+counted: ..."), then the late penalties, then the held-out parts, then the grader's own output.
 """
 
 from __future__ import annotations
@@ -31,10 +37,11 @@ import copy
 import json
 import sys
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kws.grading.judge.results import write_results
+from kws.grading.publish.gradescope import held_out
 from kws.grading.season.course import Course, late_of, read_course
 from kws.grading.season.times import gradescope_timestamp
 from kws.spec import ASSIGNMENTS
@@ -47,9 +54,9 @@ def _counted(previous: dict) -> bool:
     return attempt.get("counted", True)
 
 
-def limit_attempts(document: dict, metadata: dict, per_day: int) -> tuple[dict, bool]:
-    """(the results to write, whether this attempt counts) under `per_day` counted attempts in
-    any 24 hours, from the metadata's ``previous_submissions``."""
+def limit_attempts(document: dict, metadata: dict, per_day: int) -> tuple[dict, bool, str]:
+    """(the results to write, whether this attempt counts, the sentence that says so) under
+    `per_day` counted attempts in any 24 hours, from the metadata's ``previous_submissions``."""
     now = gradescope_timestamp(metadata["created_at"])
     earlier = [p for p in metadata.get("previous_submissions") or [] if _counted(p)]
     earlier = [p for p in earlier if gradescope_timestamp(p["submission_time"]) <= now]
@@ -57,88 +64,107 @@ def limit_attempts(document: dict, metadata: dict, per_day: int) -> tuple[dict, 
     if len(recent) < per_day:
         facts = {"counted": True, "in_24_hours": len(recent) + 1, "per_day": per_day}
         document.setdefault("extra_data", {})["attempt"] = facts
-        note = f"Graded attempt {len(recent) + 1} of {per_day} in 24 hours."
-        document["output"] = f"{note}\n\n{document.get('output', '')}".strip()
-        return document, True
+        return document, True, f"Graded attempt {len(recent) + 1} of {per_day} in 24 hours."
     last = max(earlier, key=lambda p: gradescope_timestamp(p["submission_time"]))
     kept = copy.deepcopy(last.get("results") or {"score": last.get("score", 0.0), "tests": []})
     opens = min(gradescope_timestamp(p["submission_time"]) for p in recent) + DAY
     note = (
-        f"Not counted: you have used the {per_day} graded attempts of the last 24 hours, so "
-        f"this submission was not graded against the hidden test set. Your last counted "
-        f"attempt ({last['submission_time']}) stands, with its score. The next counted "
-        f"attempt opens at {opens.isoformat()}."
+        f"Not counted: you have used the {per_day} graded attempts of the last 24 hours. This "
+        f"submission was graded, but its results are replaced by those of your last counted "
+        f"attempt ({last['submission_time']}), which stands with its score; nothing of this "
+        f"submission's grading is shown. The next counted attempt opens at {opens.isoformat()}."
     )
-    kept["output"] = f"{note}\n\n{kept.get('output', '')}".strip()
     kept.setdefault("extra_data", {})["attempt"] = {"counted": False, "per_day": per_day}
-    return kept, False
+    return kept, False, note
 
 
-def _due(course: Course, metadata: dict, assignment: str) -> datetime | None:
+def due_date(course: Course, metadata: dict, assignment: str) -> datetime | None:
+    """The submitting student's due date for `assignment`, the first of: an extension in the
+    course file matched by a user's e-mail or name; the course file's due date, moved by an
+    extension granted in Gradescope (`_gradescope_extension`); that extension's date or
+    Gradescope's ``assignment.due_date`` for a notebook the course file gives none; else None."""
     for user in metadata.get("users") or []:
         for key in (user.get("email"), user.get("name")):
             if key and assignment in course.extensions.get(key, {}):
                 return course.extensions[key][assignment]
-    own = _own_due(metadata)
-    if own is not None:
-        return own
+    moved, own = _gradescope_extension(metadata)
     if assignment in course.due:
-        return course.due[assignment]
+        return course.due[assignment] + moved
     due = (metadata.get("assignment") or {}).get("due_date")
-    return gradescope_timestamp(due) if due else None
+    return own or (gradescope_timestamp(due) if due else None)
 
 
-def _own_due(metadata: dict) -> datetime | None:
-    """A user's own ``users[].assignment.due_date`` when it differs from the assignment's: an
-    extension granted in Gradescope (the latest, if several users differ)."""
+def _gradescope_extension(metadata: dict) -> tuple[timedelta, datetime | None]:
+    """(how far, the date): a user's own ``users[].assignment.due_date`` when it differs from
+    the assignment's, an extension granted in Gradescope (the latest, if several users differ);
+    (0, None) without one. One zip may grade notebooks due weeks apart, so the extension moves
+    each notebook's own due date by how far it moves Gradescope's."""
     base = (metadata.get("assignment") or {}).get("due_date")
+    base = gradescope_timestamp(base) if base else None
     own = [((user.get("assignment") or {}).get("due_date")) for user in metadata.get("users") or []]
-    own = [
-        gradescope_timestamp(due)
-        for due in own
-        if due and (not base or gradescope_timestamp(due) != gradescope_timestamp(base))
-    ]
-    return max(own) if own else None
+    own = [gradescope_timestamp(due) for due in own if due]
+    own = [due for due in own if base is None or due != base]
+    if not own:
+        return timedelta(0), None
+    latest = max(own)
+    return (latest - base if base is not None else timedelta(0)), latest
 
 
-def apply_late(document: dict, metadata: dict, course: Course) -> dict:
-    """`document` with the late rule applied per notebook graded in it (module docstring)."""
-    submitted = gradescope_timestamp(metadata["created_at"])
-    records, penalty = {}, 0.0
-    by_assignment: dict[str, list[dict]] = {}
+def _by_assignment(document: dict) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
     for test in document.get("tests", []):
         name = (test.get("extra_data") or {}).get("assignment")
         if name:
-            by_assignment.setdefault(name, []).append(test)
-    for name, tests in sorted(by_assignment.items()):
-        due = _due(course, metadata, name)
+            found.setdefault(name, []).append(test)
+    return found
+
+
+def final_score(document: dict) -> float:
+    """The total a student sees: the tests' points less the late penalties recorded."""
+    raw = sum(t.get("score", 0.0) for t in document.get("tests") or [])
+    late = ((document.get("extra_data") or {}).get("late") or {}).values()
+    return round(max(0.0, raw - sum(record["penalty"] for record in late)), 4)
+
+
+def apply_late(document: dict, metadata: dict, course: Course) -> list[str]:
+    """The late rule applied per notebook graded in `document` (module docstring), recorded in
+    its ``extra_data.late``; returns a sentence per late notebook."""
+    submitted = gradescope_timestamp(metadata["created_at"])
+    records, notes = {}, []
+    for name, tests in sorted(_by_assignment(document).items()):
+        due = due_date(course, metadata, name)
         if due is None:
             continue
         maximum = sum(t["max_score"] for t in tests)
         late = late_of(course, due, submitted, maximum, 0, "gradescope metadata")
         if late is not None:
-            records[name], penalty = asdict(late), penalty + late.penalty
+            records[name] = asdict(late)
             title = ASSIGNMENTS[name].notebook if name in ASSIGNMENTS else name
             raw = sum(t["score"] for t in tests)
-            document["output"] = (
+            notes.append(
                 f"{title}: handed in {late.hours_late:g} h after the due date ({late.due}); "
-                f"{late.rule}: -{late.penalty:g} of {raw:g} points.\n\n"
-                + document.get("output", "")
-            ).strip()
+                f"{late.rule}: -{late.penalty:g} of {raw:g} points."
+            )
     if records:
-        raw_total = sum(t["score"] for t in document.get("tests", []))
-        document["score"] = round(max(0.0, raw_total - penalty), 4)
         document.setdefault("extra_data", {})["late"] = records
-    return document
+    return notes
 
 
-def apply_gradescope_rules(results: Path, metadata: Path, course: Path) -> dict:
-    """Rewrite `results` with the course file's attempt limit and late rule; return it.
+def _output(notes: list[str], document: dict) -> str:
+    return "\n\n".join([*notes, document.get("output") or ""]).strip()
+
+
+def apply_gradescope_rules(
+    results: Path, metadata: Path, course: Path, now: datetime | None = None
+) -> dict:
+    """Rewrite `results` with the course file's held-out parts, attempt limit and late rule
+    (the module docstring); return it.
 
     Args:
         results: the results.json the grader wrote.
         metadata: Gradescope's ``submission_metadata.json``.
         course: the course file baked into the zip.
+        now: when the held-out parts are judged (default: now).
 
     Returns:
         The document written.
@@ -146,13 +172,37 @@ def apply_gradescope_rules(results: Path, metadata: Path, course: Path) -> dict:
     document = json.loads(Path(results).read_text())
     meta = json.loads(Path(metadata).read_text())
     rules = read_course(course, sorted(ASSIGNMENTS))
-    counted = True
+    now = now or datetime.now(timezone.utc)
+    opens = {name: due_date(rules, meta, name) for name in held_out.held_out_tests(document)}
+    # first, so that nothing below (a late penalty's "of N points") sees the held-out points
+    withheld = held_out.settle(document, opens, now, rules.timezone)
+    attempt, counted = [], True
     if rules.attempts_per_day is not None:
-        document, counted = limit_attempts(document, meta, rules.attempts_per_day)
+        document, counted, said = limit_attempts(document, meta, rules.attempts_per_day)
+        attempt = [said]
     if counted:
-        document = apply_late(document, meta, rules)
+        notes = attempt + apply_late(document, meta, rules) + withheld
+        document["score"] = final_score(document)
+    else:  # the results of the attempt that stands, as they were, but no held-out part early
+        stand_in = held_out.held_out_tests(document)
+        opens = {name: due_date(rules, meta, name) for name in stand_in}
+        notes = attempt + held_out.settle_stand_in(document, opens, now, rules.timezone)
+        if stand_in:
+            document["score"] = final_score(document)
+    document["output"] = _output(notes, document)
     write_results(results, document)
     return document
+
+
+def withhold_all(results: Path, why: str) -> None:
+    """When the rules cannot be applied: `results` as graded, but every held-out part withheld
+    (its due date unknown here) and `why` first in its output."""
+    document = json.loads(Path(results).read_text())
+    notes = held_out.settle(document, {}, datetime.now(timezone.utc), timezone.utc)
+    if notes:
+        document["score"] = final_score(document)
+    document["output"] = _output([why, *notes], document)
+    write_results(results, document)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,20 +210,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, required=True)
     parser.add_argument("--metadata", type=Path, required=True)
     parser.add_argument("--course", type=Path, required=True)
+    parser.add_argument("--now", type=gradescope_timestamp,
+                        help="judge the held-out parts at this time (ISO 8601 with its offset), "
+                        "to see what a student sees then (default: now)")  # fmt: skip
     args = parser.parse_args(argv)
-    if not args.metadata.is_file() or not args.results.is_file():
-        print(f"no {args.metadata} or {args.results}: results left as graded", file=sys.stderr)
+    if not args.results.is_file():
+        print(f"no {args.results}: nothing to apply the course rules to", file=sys.stderr)
+        return 0
+    if not args.metadata.is_file():
+        withhold_all(args.results, f"No {args.metadata}: the course's rules could not be "
+                     "applied; this result is as graded. Tell the course staff.")  # fmt: skip
         return 0
     try:
-        apply_gradescope_rules(args.results, args.metadata, args.course)
-    except (ValueError, KeyError, TypeError) as error:  # the results stay as graded
-        document = json.loads(args.results.read_text())
-        document["output"] = (
-            f"The course's attempt and late rules could not be applied ({type(error).__name__}: "
-            f"{error}); this result is as graded. Tell the course staff.\n\n"
-            + document.get("output", "")
-        )
-        write_results(args.results, document)
+        apply_gradescope_rules(args.results, args.metadata, args.course, args.now)
+    except Exception as error:  # noqa: BLE001 - never leave a held-out part shown early
+        withhold_all(args.results, f"The course's rules could not be applied "
+                     f"({type(error).__name__}: {error}); this result is as graded. Tell the "
+                     "course staff.")  # fmt: skip
     return 0
 
 

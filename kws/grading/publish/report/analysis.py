@@ -1,7 +1,7 @@
 """What a class's grading says, read from the folder `kws grade --out` wrote (for `kws report`).
 
     grades = read_grades(Path("grades"))        # kws.grading.records.grades
-    score_distributions(grades)                 # {"keyword_spotting": ([12.0, ...], 34.0), ...}
+    score_distributions(grades, "final")        # {"keyword_spotting": ([12.0, ...], 34.0), ...}
     test_table(grades)                          # per test: pass rate, points lost (worst first)
     failure_groups(grades)                      # the same message with other numbers counted once
     accuracies(grades)                          # per task: hidden-test accuracies, tier lines
@@ -25,23 +25,34 @@ TOTAL = "total"
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?")
 
 
-def score_distributions(grades: Grades) -> dict[str, tuple[list[float], float]]:
-    """{assignment: (the raw scores of the students graded in it, its maximum)}, and "total"
-    (every student's final total against the class's largest maximum) when more than one
-    notebook was graded. A student missing a notebook is left out of its distribution; one the
-    grader could not grade counts as 0."""
+KINDS = ("raw", "final")
+
+
+def score_distributions(grades: Grades, kind: str = "raw") -> dict[str, tuple[list[float], float]]:
+    """{assignment: (the scores of the students graded in it, its maximum)}, and "total" (every
+    student's total against the class's largest maximum) when more than one notebook was
+    graded. `kind`: "raw", the tests' points, or "final", after late penalties and adjustments
+    (the standings' final score; the total: the gradebook's ``total``). A student missing a
+    notebook is left out of its distribution; one the grader could not grade counts as 0."""
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r}: choose one of {', '.join(KINDS)}")
     out: dict[str, tuple[list[float], float]] = {}
+    totals = {s.name: 0.0 for s in grades.students}  # the raw totals
     for assignment, facts in grades.standings.assignments.items():
-        entries = [grades.standings.of(s.name, assignment) for s in grades.students]
-        scores = [e.raw for e in entries if e is not None and e.status != "missing"]
+        entries = [(s.name, grades.standings.of(s.name, assignment)) for s in grades.students]
+        graded = [(name, e) for name, e in entries if e is not None and e.status != "missing"]
+        for name, entry in graded:
+            totals[name] += entry.raw
+        scores = [entry.final if kind == "final" else entry.raw for _, entry in graded]
         out[assignment] = (scores, float(facts["maximum"]))
     if len(out) == 1:  # one notebook graded: its scores are the total
         return out
-    totals = [float(s.row.get("total") or 0.0) for s in grades.students]
-    out[TOTAL] = (
-        totals,
-        max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0]),
-    )
+    if kind == "final":
+        scores = [float(s.row.get("total") or 0.0) for s in grades.students]
+    else:
+        scores = [round(totals[s.name], 4) for s in grades.students]
+    maximum = max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0])
+    out[TOTAL] = (scores, maximum)
     return out
 
 

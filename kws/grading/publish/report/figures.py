@@ -23,18 +23,28 @@ def _bins(maximum: float) -> np.ndarray:
     return np.arange(-0.5, top + 1.0, 1.0) if top <= 25 else np.linspace(0.0, top, 21)
 
 
-def score_histograms(distributions: dict[str, tuple[list[float], float]]) -> Figure:
-    """One histogram per assignment and one of the total, with the median marked."""
-    names = [n for n in distributions if n != TOTAL] + [TOTAL] * (TOTAL in distributions)
+def score_histograms(
+    final: dict[str, tuple[list[float], float]],
+    raw: dict[str, tuple[list[float], float]] | None = None,
+) -> Figure:
+    """One histogram per assignment and one of the total: the final scores (`final`, of
+    `kws.grading.publish.report.analysis.score_distributions`), their median marked, and the
+    raw scores (`raw`) drawn as an outline over them where they differ."""
+    names = [n for n in final if n != TOTAL] + [TOTAL] * (TOTAL in final)
     figure = Figure(figsize=(4.2 * len(names), 3.2), layout="constrained")
     for number, name in enumerate(names, start=1):
-        scores, maximum = distributions[name]
+        scores, maximum = final[name]
         facts = summary(scores, maximum)
         axes = figure.add_subplot(1, len(names), number)
-        axes.hist(scores, bins=_bins(maximum), color=BLUE if name != TOTAL else "#2c3e50")
+        bins = _bins(maximum)
+        axes.hist(scores, bins=bins, color=BLUE if name != TOTAL else "#2c3e50", label="final")
+        before = (raw or {}).get(name, (scores, maximum))[0]
+        if sorted(before) != sorted(scores):
+            axes.hist(before, bins=bins, histtype="step", color=GREY, linewidth=1.5, label="raw")
+            axes.legend(fontsize=8, loc="upper left")
         axes.axvline(facts["median"], color=RED, linestyle="--", linewidth=2, zorder=3)
         axes.set_title(
-            f"{name}: median {facts['median']:.3g} / {maximum:g}\n"
+            f"{name}: final median {facts['median']:.3g} / {maximum:g}\n"
             f"{facts['full_share']:.0%} with full marks",
             fontsize=10,
         )

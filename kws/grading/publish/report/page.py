@@ -26,6 +26,7 @@ from kws.grading.publish.similarity.matches import (
     Group,
     Match,
     class_matches,
+    flagged_summary,
     match_groups,
     similar_to,
 )
@@ -92,20 +93,27 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozens
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _cards(distributions: dict, grades: data.Grades) -> str:
+def _cards(final: dict, raw: dict, grades: data.Grades) -> str:
+    """A card per notebook and one of the total: the final scores (after late penalties and
+    adjustments) in large, the raw scores (the tests' points) below, each saying which it is."""
     cards = []
-    for name, (scores, maximum) in distributions.items():
-        facts = data.summary(scores, maximum)
+    for name, (scores, maximum) in final.items():
+        after, before = data.summary(scores, maximum), data.summary(raw[name][0], maximum)
         count = ""
         if name != data.TOTAL:
             present, missing = handed_in(grades, name)
             count = f"<br>{present} handed in · {missing} missing"
         cards.append(
-            f'<div class="card"><span>{escape(name)}</span><b>{facts["median"]:.3g} / {maximum:g}'
-            f"</b><span>median · mean {facts['mean']:.1f} · {facts['full_share']:.0%} full marks"
-            f"{count}</span></div>"
+            f'<div class="card"><span>{escape(name)}</span><b>{after["median"]:.3g} / '
+            f"{maximum:g}</b><span>final median · mean {after['mean']:.1f} · "
+            f"{after['full_share']:.0%} full marks<br>raw median {before['median']:.3g} · mean "
+            f"{before['mean']:.1f} · {before['full_share']:.0%} full marks{count}</span></div>"
         )
-    return f'<div class="cards">{"".join(cards)}</div>'
+    note = (
+        '<p class="note">Final: after late penalties and adjustments (what the exports send). '
+        "Raw: the tests' points.</p>"
+    )
+    return f'<div class="cards">{"".join(cards)}</div>{note}'
 
 
 def _failures(groups: list[data.FailureGroup], limit: int = 20) -> str:
@@ -235,6 +243,7 @@ def _similarity(
             intro
             + '<p class="none">No pair of hand-ins and no hand-in and the reference solution share unusually much code.</p>'
         )
+    intro += f"<p><b>Flagged: {escape(flagged_summary(matches))}.</b></p>"
     sections, opened = [], False  # only the page's first matching lines are shown open
     for title, rows in _rows(match_groups(matches), matches).items():
         if not rows:
@@ -289,7 +298,7 @@ def write_report(
         )
     gradebook = write_similar_to(grades, similar_to(matches)) if compared else None
 
-    distributions = data.score_distributions(grades)
+    final, raw = data.score_distributions(grades, "final"), data.score_distributions(grades)
     tests = data.test_table(grades)
     tasks = data.accuracies(grades)
     times = data.grading_times(grades)
@@ -297,7 +306,7 @@ def write_report(
     stem = out.with_suffix("")
     pictures, images = [], {}
     for key, figure, alt in (
-        ("scores", figures.score_histograms(distributions), "score histograms"),
+        ("scores", figures.score_histograms(final, raw), "final and raw score histograms"),
         ("tests", figures.tests_chart(tests), "points lost per test"),
         ("accuracy", figures.accuracy_chart(tasks), "hidden-test accuracy per task"),
         ("time", figures.time_histogram(times), "grading time per hand-in"),
@@ -327,7 +336,7 @@ def write_report(
     body = f"""
 <h1>Class report</h1>
 <div class="meta">{len(grades.students)} hand-ins · {escape(str(grades.folder))}</div>
-{_cards(distributions, grades)}
+{_cards(final, raw, grades)}
 <h2>Scores</h2>{images["scores"]}
 <h2>Tests</h2>{images["tests"]}
 {_table(["test", "notebook", "points", "pass rate", "points lost"], test_rows, {2, 3, 4})}

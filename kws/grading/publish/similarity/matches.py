@@ -256,6 +256,43 @@ def match_groups(matches: list[Match]) -> list[Group]:
     return sorted(groups, key=lambda g: (-len(g.members), -g.scores[1], g.members))
 
 
+def student_pairs(matches: list[Match]) -> dict[tuple[str, str], list[str]]:
+    """{(student, student) in name order: the notebooks in which their graded code matches},
+    each pair of students once however many notebooks flag it (not the matches with the
+    reference solution)."""
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for match in matches:
+        if match.second != REFERENCE:
+            notebooks = pairs.setdefault(tuple(sorted((match.first, match.second))), [])
+            notebooks += [match.assignment] if match.assignment not in notebooks else []
+    return {pair: sorted(notebooks) for pair, notebooks in sorted(pairs.items())}
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def flagged_summary(matches: list[Match]) -> str:
+    """How many pairs of students and how many students the matches flag, as a reader counts
+    them: each pair of students once, with the notebooks they share (``"3 pairs of students
+    (2 in keyword_spotting and speaker_id, 1 in speaker_id) and 1 student sharing code with the
+    reference solution (in keyword_spotting)"``)."""
+    pairs = student_pairs(matches)
+    shared = Counter(tuple(notebooks) for notebooks in pairs.values())
+    text = f"{len(pairs)} pair{'s' * (len(pairs) != 1)} of students"
+    if pairs:
+        kinds = sorted(shared.items(), key=lambda item: (-len(item[0]), -item[1], item[0]))
+        text += " (" + ", ".join(f"{n} in {_and(list(names))}" for names, n in kinds) + ")"
+    copied: dict[str, list[str]] = {}
+    for match in matches:
+        if match.second == REFERENCE:
+            copied.setdefault(match.first, []).append(match.assignment)
+    notebooks = sorted({name for names in copied.values() for name in names})
+    text += f" and {len(copied)} student{'s' * (len(copied) != 1)} sharing code with the reference"
+    text += " solution" + (f" (in {_and(notebooks)})" if notebooks else "")
+    return text
+
+
 def similar_to(matches: list[Match]) -> dict[str, str]:
     """The gradebook's ``similar_to`` text of each flagged student: partners, scores, notebooks;
     a member of a copy group of more than three, the group's size and some of its members."""

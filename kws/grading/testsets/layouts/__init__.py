@@ -42,6 +42,7 @@ __all__ = [
     "hidden_test",
     "layout_class",
     "layout_of",
+    "public_test",
 ]
 
 # The kit's layouts by the name a spec gives them: "<module>:<class>".
@@ -49,6 +50,7 @@ BUILT_IN = {
     "speech_commands": "kws.grading.testsets.layouts.speech_commands:SpeechCommandsLayout",
     "hw4": "kws.grading.testsets.layouts.hw4:HW4Layout",
 }
+PUBLIC_INPUTS = 8  # test items `kws handin` runs a model on: a forward pass, not an accuracy
 OWN_LAYOUT = re.compile(r"(\w+)\.py:(\w+)")  # a module of the assignment's folder, and its class
 
 
@@ -92,6 +94,26 @@ def layout_of(spec: Spec) -> Layout:
         return cls(spec)
     except TypeError as error:  # an abstract member left out: Layout names it
         raise SpecError(f"{spec.path}: [data] layout {cls.__name__}: {error}") from None
+
+
+def public_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:
+    """`spec`'s test set in a student's own data folder `data` (what the notebook's ``DATA_DIR``
+    lies in), read by its layout (`Layout.public_test`): the inputs of `PUBLIC_INPUTS` test
+    items for the child and every item's Id, without labels (``labelled`` False). What
+    ``kws handin`` grades a hand-in on before it is handed in; ValueError naming the layout
+    when what it wrote is not the inputs file it declares."""
+    from kws.grading.protocol.inputs import inputs_header
+
+    layout = layout_of(spec)
+    public = layout.public_test(data, out_file, PUBLIC_INPUTS)
+    header = inputs_header(public.inputs_file)
+    if header["kind"] != layout.input_kind or len(header["lengths"]) != len(public.labels):
+        raise ValueError(
+            f"the {spec.layout} layout of {spec.path} wrote {len(header['lengths'])} "
+            f"{header['kind']} inputs for {len(public.labels)} items; its public_test must "
+            f"write {layout.input_kind} inputs, one per item"
+        )
+    return public
 
 
 def hidden_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:

@@ -42,7 +42,8 @@ class Layout(abc.ABC):
             ``"features"`` (frames (T, F) per item; ``model(x (B, T, F), lengths (B,))``,
             padded with -20).
 
-    The abstract members below are the protocol; `retraining_data` has a default.
+    The abstract members below are the protocol; `retraining_data` and `public_test` have a
+    default.
 
     Args:
         spec: the assignment's spec.
@@ -110,6 +111,37 @@ class Layout(abc.ABC):
         from (``hidden_test(..., sample=n)``); by default `test_set_size`, for a layout whose
         size is counted in items."""
         return self.test_set_size(data)
+
+    def graded_items(self, data: Path) -> int:
+        """How many items of `data` the accuracy is graded on (0 without a test set): what the
+        Kaggle rule splits (`kws.grading.testsets.split`); by default `test_set_items`."""
+        return self.test_set_items(data)
+
+    def public_test(self, data: Path, out_file: Path, count: int) -> HiddenTest:
+        """The student's own copy of the test set under `data` (their ``DATA_DIR``), for
+        ``kws handin``, which checks a hand-in as the grader reads it before it is handed in:
+        the inputs of `count` test items (`input_kind`, as `hidden_test` writes them), and
+        every test item's Id where a predictions.csv must list them (``test_labels``), with no
+        labels (-1; ``labelled`` False). Never given the grader's data.
+
+        By default `hidden_test` on `data` (a sample of `count` when it takes ``sample``),
+        its labels dropped: right for a test set students have whole (Speech Commands' test
+        folders). A layout whose test labels students never have reads its public listing
+        instead (``hw4``: ``testdata.json``)."""
+        import dataclasses
+        import inspect
+
+        if "sample" in inspect.signature(self.hidden_test).parameters:
+            hidden = self.hidden_test(data, out_file, sample=count)
+        else:
+            hidden = self.hidden_test(data, out_file)
+        return dataclasses.replace(
+            hidden,
+            labels=[-1] * len(hidden.labels),
+            test_labels=dict.fromkeys(hidden.test_labels, -1),
+            private=[False] * len(hidden.labels),
+            labelled=False,
+        )
 
     @abc.abstractmethod
     def label_folders(self, data: Path) -> list[Path]:

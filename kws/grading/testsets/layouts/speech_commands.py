@@ -59,6 +59,18 @@ class SpeechCommandsLayout(Layout):
             return public
         return sum(1 for _ in private.glob("*/*.wav")) + min(public, self.public_sample)
 
+    def graded_items(self, data: Path) -> int:
+        """The clips the accuracy is graded on: the private test set's when there is one beside
+        the test set (the public sample beside it only measures the gap), else the test set's."""
+        folder = next((data / f for f in self.test_folders if (data / f).is_dir()), None)
+        if folder is None:
+            return 0
+        from kws.data.audio import audio_files
+
+        graded = private_folder(folder) or folder  # counted as `labelled_clips` reads them
+        return sum(len(audio_files(graded / name)) for name in self.classes
+                   if (graded / name).is_dir())  # fmt: skip
+
     def missing(self, data: Path) -> str | None:
         """Why `data` cannot grade the assignment (its hidden test set is absent), or None."""
         if any((data / folder).is_dir() for folder in self.test_folders):

@@ -1,0 +1,111 @@
+"""What a class run checks before the first hand-in is graded: the hand-in folders
+(`handin_folders`) and the season's inputs against the hand-ins about to be graded
+(`season_to_grade`, for `kws grade` and `kws grade --student`).
+
+A course file, a times CSV or a roster with a mistake in it would otherwise be found after
+hours of grading: the course file's extensions, the times' students and each handed-in
+notebook's hand-in time are checked here, against the hand-in folders and the notebooks each
+holds (found as the grader finds them, `kws.grading.judge.notebook.holds_notebook`), in
+seconds. `kws.grading.season.inputs` says what is checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kws.grading.judge.notebook import holds_notebook, missing_test_data
+from kws.grading.records.gradebook import safe_name
+from kws.grading.records.grades import read_grades
+from kws.grading.season.apply import graded_assignments, kept_roster_names
+from kws.grading.season.inputs import SeasonInputs, check_class, read_season
+from kws.spec import ASSIGNMENTS
+
+if TYPE_CHECKING:
+    from kws.grading.records.roster import Roster
+
+
+def handin_folders(submissions_dir: Path) -> list[Path]:
+    """The hand-in folders of `submissions_dir`, sorted by name (hidden folders left out);
+    FileNotFoundError / ValueError saying what the folder should hold, or naming two folders
+    whose results files would be one (``dan x`` and ``dan_x``)."""
+    submissions_dir = Path(submissions_dir).resolve()
+    if not submissions_dir.is_dir():
+        raise FileNotFoundError(
+            f"{submissions_dir}: no such folder of submissions (one folder per student)"
+        )
+    students = sorted(
+        p for p in submissions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    if not students:
+        raise ValueError(
+            f"{submissions_dir} has no student folders; put each submission in its own folder"
+        )
+    by_file: dict[str, list[str]] = {}
+    for folder in students:  # results/<name>.json: one file a hand-in, or one overwrites another
+        by_file.setdefault(safe_name(folder.name), []).append(folder.name)
+    clash = next((names for names in by_file.values() if len(names) > 1), None)
+    if clash:
+        raise ValueError(
+            f"{submissions_dir}: the hand-in folders {' and '.join(map(repr, clash))} would share "
+            f"one results file ({safe_name(clash[0])}.json); rename one apart"
+        )
+    return students
+
+
+def _to_grade(handins: list[Path], data: Path, assignment: str | None) -> dict[str, set[str]]:
+    """{hand-in folder name: the notebooks the grader will grade in it}."""
+    names = [assignment] if assignment else sorted(ASSIGNMENTS)
+    gradable = [n for n in names if not missing_test_data(data, n)]
+    return {h.name: {n for n in gradable if holds_notebook(h, ASSIGNMENTS[n])} for h in handins}
+
+
+def season_to_grade(
+    submissions_dir: Path,
+    out_dir: Path,
+    data: Path,
+    *,
+    assignment: str | None = None,
+    student: str | None = None,
+    course: Path | None = None,
+    times: Path | None = None,
+    file_times: bool | None = None,
+    roster: Roster | None = None,
+) -> SeasonInputs:
+    """The season of a class run, checked against what it will grade before it grades.
+
+    Args:
+        submissions_dir: the hand-ins' folder (one folder a student).
+        out_dir: the grades folder (its kept course file, times and roster, if any).
+        data: the grading data (a notebook its data cannot grade is not graded).
+        assignment: the one notebook graded, or None for each one a hand-in holds.
+        student: the one hand-in regraded (`kws grade --student`), or None for the class.
+        course: the course file given (default: the kept one).
+        times: the times file given (default: the kept one).
+        file_times: ``--file-times`` (None: the folder's recorded choice).
+        roster: the roster given (default: the kept one), whose students may have an
+            extension or a times row before they hand in.
+
+    Returns:
+        The season read, with notes for the instructor (file times used, slash dates' order).
+
+    Raises:
+        CourseError: a mistake, naming the file given, its line and the fix.
+    """
+    season = read_season(out_dir, course, times, file_times)
+    folders = handin_folders(submissions_dir)
+    chosen = [f for f in folders if f.name == student] if student else folders
+    handins: dict[str, Path | None] = {f.name: f for f in chosen}
+    graded: dict[str, set[str]] = {}
+    if student is not None and (Path(out_dir) / "gradebook.csv").is_file():
+        grades = read_grades(out_dir, submissions_dir)  # the rest of the class, as graded
+        handins = {s.name: s.handin for s in grades.students} | handins
+        graded = graded_assignments(grades)
+    if season.course is not None:
+        graded |= _to_grade(chosen, data, assignment)
+    if roster is not None:
+        names = {row[roster.key] for row in roster.rows if row[roster.key]}
+    else:
+        names = kept_roster_names(out_dir)
+    check_class(season, handins, graded, names)
+    return season

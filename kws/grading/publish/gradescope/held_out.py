@@ -1,0 +1,137 @@
+"""Kaggle's rule on Gradescope: a notebook's held-out part counts from that notebook's due date on.
+
+The grader grades each accuracy test on the held-out part of the hidden test set and marks it
+(the test's ``extra_data["part"]`` is `kws.grading.judge.results.HELD_OUT`,
+`kws.grading.testsets.split`). Gradescope shows a student the results' total ``score`` on every
+attempt, and it knows one due date per assignment, while one zip may grade three notebooks due
+weeks apart: its ``after_due_date`` visibility alone would let the total minus the visible
+tests' points give the held-out part's points (its tier) away on every attempt.
+
+So `settle` judges each notebook at the time the autograder runs, against that student's due
+date for that notebook (the course file's, or an extension: `season.due_date`):
+
+- before it, the notebook's held-out tests are **withheld**: 0 points, an output that says when
+  they count and nothing of what they found, visibility ``after_due_date``; the total leaves
+  their points out;
+- from it on, they are **open**: their points are in the total, visibility ``visible``.
+
+Gradescope runs the autograder when a submission comes in, and again for every submission on
+"Regrade all submissions": run after a due date, that counts each held-out part as graded. Each
+results.json records per notebook when its held-out part opens and whether it counts
+(``extra_data["held_out"]``: ``{assignment: {"opens": ISO 8601 or null, "included": bool}}``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from kws.grading.judge.results import HELD_OUT
+from kws.spec import ASSIGNMENTS
+
+
+def held_out_tests(document: dict) -> dict[str, list[dict]]:
+    """{assignment: its tests that grade the held-out part}, from each test's ``extra_data``."""
+    found: dict[str, list[dict]] = {}
+    for test in document.get("tests") or []:
+        facts = test.get("extra_data") or {}
+        if facts.get("part") == HELD_OUT:
+            found.setdefault(facts.get("assignment") or "hand-in", []).append(test)
+    return found
+
+
+def local_time(moment: datetime, zone: tzinfo) -> str:
+    """`moment` as a student reads it, in the course's time zone: ``2026-10-02 23:59 EDT``."""
+    shown = moment.astimezone(zone)
+    return f"{shown:%Y-%m-%d %H:%M} {shown.tzname()}"
+
+
+def _title(name: str) -> str:
+    return ASSIGNMENTS[name].notebook if name in ASSIGNMENTS else name
+
+
+def _when(opens: datetime | None, zone: tzinfo) -> str:
+    if opens is None:
+        return "once the course staff have set this notebook's due date and regraded"
+    return f"from your due date, {local_time(opens, zone)}, on"
+
+
+def withhold(test: dict, opens: datetime | None, zone: tzinfo) -> None:
+    """Leave `test`'s points and findings out: 0 points and an output saying when it counts."""
+    test["score"], test["status"], test["visibility"] = 0.0, "failed", "after_due_date"
+    test["output"] = (
+        f"Graded on the held-out part of the hidden test set: its {test['max_score']:g} points "
+        f"count {_when(opens, zone)}, when the course staff regrade the submissions."
+    )
+
+
+def settle(
+    document: dict, opens: dict[str, datetime | None], now: datetime, zone: tzinfo
+) -> list[str]:
+    """Withhold or open each notebook's held-out tests in `document` (a results document the
+    grader wrote) at `now`, record it in ``extra_data["held_out"]``, and return what the
+    output should say, a sentence per notebook.
+
+    Args:
+        document: the results; its held-out tests are changed in place.
+        opens: {assignment: the student's due date for it (None: unknown, stays withheld)}.
+        now: when the autograder runs (time-zone aware).
+        zone: the course's time zone, for the times the sentences give.
+
+    Returns:
+        The sentences, in the assignments' order. The caller recomputes the total score.
+    """
+    notes, record = [], {}
+    for name, tests in sorted(held_out_tests(document).items()):
+        when = opens.get(name)
+        points = sum(t["max_score"] for t in tests)
+        is_open = when is not None and now >= when
+        record[name] = {"opens": when.isoformat() if when else None, "included": is_open}
+        if is_open:
+            for test in tests:
+                test["visibility"] = "visible"
+            notes.append(
+                f"{_title(name)}: the held-out part of the hidden test set counts since your due "
+                f"date, {local_time(when, zone)}: its {points:g} points are in your score."
+            )
+            continue
+        for test in tests:
+            withhold(test, when, zone)
+        notes.append(
+            f"{_title(name)}: your grade's held-out part ({points:g} points) counts "
+            f"{_when(when, zone)}; your score leaves it out until then."
+        )
+    if record:
+        document.setdefault("extra_data", {})["held_out"] = record
+    return notes
+
+
+def settle_stand_in(
+    document: dict, opens: dict[str, datetime | None], now: datetime, zone: tzinfo
+) -> list[str]:
+    """The same for the results of an earlier attempt that stand for a not-counted one: a
+    held-out part counted there but not yet open now is withheld; one open now but withheld
+    there cannot be counted here (this attempt's grading is not shown): the sentence says that
+    regrading all submissions again brings it in, once the attempt that stands has been regraded.
+    """
+    record = (document.get("extra_data") or {}).get("held_out") or {}
+    notes = []
+    for name, tests in sorted(held_out_tests(document).items()):
+        when = opens.get(name)
+        is_open = when is not None and now >= when
+        included = (record.get(name) or {}).get("included", True)
+        if included and not is_open:
+            for test in tests:
+                withhold(test, when, zone)
+        elif is_open and not included:
+            notes.append(
+                f"{_title(name)}: the held-out part of the hidden test set counts since your due "
+                f"date, {local_time(when, zone)}, but the attempt that stands was graded before "
+                "it: its points come in when the course staff regrade all submissions again."
+            )
+        record[name] = {
+            "opens": when.isoformat() if when else None,
+            "included": included and is_open,
+        }
+    if record:
+        document.setdefault("extra_data", {})["held_out"] = record
+    return notes

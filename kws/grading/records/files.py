@@ -1,0 +1,61 @@
+"""Files of the grades folder written whole, and text files read as instructors save them.
+
+    write_whole(grades / "gradebook.csv", text)          # a reader sees the old file or the new
+    write_whole(grades / "course.toml", data, private=True)
+    text = decode_text(Path("times.csv"), CourseError, "save it as CSV UTF-8 ...")
+
+Every file a command writes into the grades folder goes through `write_whole`: the bytes go to a
+temporary file beside the target, then one rename replaces it (as `kws.data.cache` does), so a
+command stopped half-way (Ctrl-C, a full disk) leaves each file as it was or as it should be,
+never half-written. Which files a command may write, and when, is its business: all of them
+only after every input was checked (docs/how-to/deadlines.md).
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from pathlib import Path
+
+
+def write_whole(path: Path, data: str | bytes, *, private: bool = False) -> Path:
+    """Write `data` (text as UTF-8) to `path` in one rename; `private`: mode 0600 (the
+    instructor's alone: students' identities, hand-in times). Returns `path`."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        if not private:
+            partial.chmod(0o644)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def copy_whole(source: Path, target: Path, *, private: bool = False) -> Path:
+    """`write_whole` of `source`'s bytes to `target` (nothing when they are the same file)."""
+    if Path(source).resolve() == Path(target).resolve():
+        return Path(target)
+    return write_whole(target, Path(source).read_bytes(), private=private)
+
+
+def decode_text(path: Path, error: type[ValueError], advice: str) -> str:
+    """The text of `path` as Notepad, Excel or an LMS saves it: UTF-8 with or without a
+    byte-order mark, or UTF-16 with one (Excel's "Unicode text"). Anything else raises
+    `error` naming the file, the line of the first byte that is not UTF-8, and `advice`."""
+    data = Path(path).read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as failure:
+        line = data[: failure.start].count(b"\n") + 1
+        raise error(
+            f"{path}, line {line}: not UTF-8 text (byte {data[failure.start]:#04x}); {advice}"
+        ) from None

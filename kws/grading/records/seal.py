@@ -1,0 +1,97 @@
+"""The grades folder's record of itself, ``records.json``: written last by every command that
+changes a grade, checked by every command that publishes one.
+
+    {"version": 1, "generation": 7, "command": "kws adjust", "when": "2026-10-20T09:12:03+00:00",
+     "files": {"gradebook.csv": "<sha256>", "standings.json": "...", "results/ann.json": "..."}}
+
+A command writes each file whole (`kws.grading.records.files`), then `seal` records the digest
+of every record file: the grades are what the last sealing command left. `check_seal` (the
+exports, the report, the feedback pages, through `kws.grading.season.compute.with_standings`)
+refuses a folder whose files are not those it sealed (a gradebook edited by hand, a command
+stopped half-way), and `kws.grading.records.grades.check_agreement` one whose gradebook
+disagrees with ``standings.json``; both name the command that brings them in line: `kws season`, which writes both again from the results, the
+adjustments and the course file. Why files and digests rather than one database: the
+deadlines page of the documentation (docs/how-to/deadlines.md, "One source of truth").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kws.grading.records.files import write_whole
+
+SEAL_FILE = "records.json"
+VERSION = 1
+# The records of a grades folder (with results/*.json): what the grades are computed from and
+# what they are written to. Not grades: logs/, history/, the report, run.json (where the
+# hand-ins are: a moved folder is pointed at by `kws report --submissions`) and the roster copy.
+SEALED = ("gradebook.csv", "standings.json", "adjustments.csv", "course.toml", "times.csv",
+          "season.json")  # fmt: skip
+
+
+class RecordsError(ValueError):
+    """The grades folder's files disagree; the message names the file and the command to run."""
+
+
+def digests(grades_dir: Path) -> dict[str, str]:
+    """{file relative to `grades_dir`: sha256} of every record file there."""
+    grades_dir = Path(grades_dir)
+    paths = [grades_dir / name for name in SEALED] + sorted((grades_dir / "results").glob("*.json"))
+    return {
+        path.relative_to(grades_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in paths
+        if path.is_file()
+    }
+
+
+def read_seal(grades_dir: Path) -> dict | None:
+    """The folder's ``records.json``, or None where no command of this kit sealed it."""
+    path = Path(grades_dir) / SEAL_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("version") != VERSION or not isinstance(record.get("files"), dict):
+            raise ValueError("not a record of this kit")
+    except (ValueError, AttributeError):
+        raise RecordsError(f"{path} cannot be read; run `kws season {Path(grades_dir)}` to "
+                           "write the grades and their record again") from None  # fmt: skip
+    return record
+
+
+def seal(grades_dir: Path, command: str) -> Path:
+    """Record the digests of `grades_dir`'s record files as `command` left them (the last
+    write of every command that changes grades); the record's path."""
+    earlier = read_seal(grades_dir) if (Path(grades_dir) / SEAL_FILE).is_file() else None
+    record = {
+        "version": VERSION,
+        "generation": (earlier or {}).get("generation", 0) + 1,
+        "command": command,
+        "when": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "files": digests(grades_dir),
+    }
+    return write_whole(Path(grades_dir) / SEAL_FILE, json.dumps(record, indent=2) + "\n")
+
+
+def check_seal(grades_dir: Path) -> None:
+    """RecordsError when the folder's record files are not those its last command sealed."""
+    record = read_seal(grades_dir)
+    if record is None:
+        return
+    now, then = digests(grades_dir), record["files"]
+    changed = sorted(name for name in set(now) | set(then) if now.get(name) != then.get(name))
+    if not changed:
+        return
+    what = {name: "is new" if name not in then else "is gone" if name not in now else "changed"
+            for name in changed}  # fmt: skip
+    listed = ", ".join(f"{name} {what[name]}" for name in changed[:5])
+    more = f" (and {len(changed) - 5} more)" if len(changed) > 5 else ""
+    raise RecordsError(
+        f"{grades_dir}: {listed}{more} since `{record['command']}` recorded the grades "
+        f"({record['when']}): edited by hand, or a command stopped half-way. A grade changes "
+        f"with `kws adjust`; run `kws season {grades_dir}` to write the gradebook and "
+        "standings again from the results, adjustments and course file, then this command"
+    )

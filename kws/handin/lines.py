@@ -1,0 +1,166 @@
+"""The lines ``kws handin`` prints: one per check, ✓ or ✗ with what to fix and the points at
+stake (`Line`), gathered per notebook (`NotebookReport`); and the lines about the notebook
+itself, which the grader does not score but which explain what it will find: cells the saved
+file shows as never run, TODOs left (`notebook_lines`), outputs written where the grader does
+not read them (`outputs_line`), the files grading reads missing (`files_line`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kws.grading.protocol.handin import relative
+from kws.handin.notebook import cells_not_run, first_line, todos_left
+from kws.spec import Spec
+
+INDENT = "    "
+
+
+@dataclass(frozen=True)
+class Line:
+    """One check.
+
+    Attributes:
+        passed: ✓ (True) or ✗.
+        what: the check, as the student reads it (a graded test's name).
+        why: for a failed check, what is wrong and how to fix it.
+        points: the grader's points of the check (0: a check of the notebook itself, which
+            explains the graded tests' lines).
+    """
+
+    passed: bool
+    what: str
+    why: str = ""
+    points: float = 0.0
+
+    def text(self) -> str:
+        """``✓ what (2 points)``, and for a failed check its fix on the lines below."""
+        points = f" ({_points(self.points)})" if self.points else ""
+        head = f"{'✓' if self.passed else '✗'} {self.what}{points}"
+        if self.passed or not self.why:
+            return head
+        return head + "".join(f"\n{INDENT}{line}" for line in self.why.splitlines())
+
+
+@dataclass
+class NotebookReport:
+    """The lines of one notebook.
+
+    Attributes:
+        notebook: the notebook as the student names it (relative to the hand-in folder).
+        assignment: its assignment's name.
+        lines: the checks, in order: the notebook itself, then the grader's tests.
+        later: {test name: (points, why)} of the tests that need the hidden labels or a GPU,
+            which the grader scores after the hand-in (why: the reason the grader gave for
+            not running them here).
+        notes: what the grader would flag for a person to look at.
+        data: the data folder the model ran on (None when none was found).
+        not_run: True when the grader's tests could not run (no data folder).
+    """
+
+    notebook: str
+    assignment: str
+    lines: list[Line] = field(default_factory=list)
+    later: dict[str, tuple[float, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    data: Path | None = None
+    not_run: bool = False
+
+    def text(self) -> str:
+        """The notebook's heading, its lines, its notes and the sum of the points."""
+        on = f", the model run on test inputs of {self.data}" if self.data else ""
+        out = [f"{self.notebook} ({self.assignment}), checked as the grader reads it{on}:"]
+        out += [INDENT + line.text().replace("\n", "\n" + INDENT) for line in self.lines]
+        out += [f"{INDENT}! {note}" for note in self.notes]
+        graded = [line for line in self.lines if line.points]
+        safe = sum(line.points for line in graded if line.passed)
+        total = sum(line.points for line in graded)
+        summary = f"{safe:g} of the {_points(total)} checked here are safe"
+        if self.not_run:
+            summary += "; the grader's tests did not run: none of their points is checked"
+        reasons: dict[str, float] = {}
+        for points, why in self.later.values():
+            reasons[why] = reasons.get(why, 0) + points
+        after = [f"{INDENT}{_points(points)} more {why}." for why, points in reasons.items()]
+        return "\n".join([*out, f"{INDENT}{summary}.", *after])
+
+
+def _points(points: float) -> str:
+    return f"{points:g} point{'' if points == 1 else 's'}"
+
+
+def notebook_lines(notebook: Path) -> list[Line]:
+    """The lines about the saved notebook itself: every code cell ran before it was saved, and
+    no TODO is left."""
+    from kws.notebooks import read_notebook
+
+    nb = read_notebook(notebook)
+    not_run = cells_not_run(nb)
+    ran = "the saved notebook shows every code cell run"
+    if not_run:
+        first, last = (first_line(nb.cells[i]) for i in (not_run[0], not_run[-1]))
+        which = f"`{first}`" if len(not_run) == 1 else f"from `{first}` to `{last}`"
+        lines = [
+            Line(
+                False,
+                ran,
+                f"{len(not_run)} code cell(s) did not run before the notebook was saved "
+                f"({which}): the grader reads the notebook and the files its cells wrote. Run "
+                "every cell (Run All), save the notebook (File > Save), then check again.",
+            )
+        ]
+    else:
+        lines = [Line(True, ran)]
+    todos = todos_left(nb)
+    if todos:
+        number, hint = todos[0]
+        lines.append(
+            Line(
+                False,
+                "no TODO left",
+                f"{len(todos)} TODO(s) left, the first: {hint} (in the cell starting "
+                f"`{first_line(nb.cells[number])}`): write it, run the notebook again, save.",
+            )
+        )
+    else:
+        lines.append(Line(True, "no TODO left"))
+    return lines
+
+
+def files_line(spec: Spec, outputs: Path) -> Line:
+    """Whether `outputs` (the hand-in's ``outputs/``, as zipped) holds every file grading reads
+    of `spec`'s model tasks: ``config.json`` and ``model.pt``, and ``predictions.csv`` when the
+    accuracy comes from it (``[accuracy]`` of the spec)."""
+    names = ["config.json", "model.pt"] + (["predictions.csv"] if spec.accuracy.from_csv else [])
+    tasks = list(spec.model_tasks)
+    what = f"outputs/{', '.join(tasks)} hold {', '.join(names)}"
+    missing = [f"{task}/{n}" for task in tasks for n in names if not (outputs / task / n).is_file()]
+    if not missing:
+        return Line(True, what)
+    return Line(
+        False,
+        what,
+        f"missing: {', '.join(missing)}. Run the cells that train and save each task (their "
+        "files go to OUT_DIR/<task>/), then check again.",
+    )
+
+
+def outputs_line(settings: dict, read: Path, folder: Path) -> Line | None:
+    """Whether the notebook writes its outputs where the grader reads them: its ``OUT_DIR``
+    (`settings`, from its parameters cell) is `read` (``outputs/`` beside it, in the hand-in
+    folder `folder`); None when its OUT_DIR is not known."""
+    what = "the notebook writes its outputs where the grader reads them"
+    written = settings.get("OUT_DIR")
+    shown = relative(read, folder) or "outputs"
+    if written is None:
+        return None
+    if Path(written).resolve() == read.resolve():
+        return Line(True, f"{what} ({shown}/)")
+    return Line(
+        False,
+        what,
+        f"its OUT_DIR is {written}, the grader reads {shown}/ beside the notebook: set OUT_DIR = "
+        'Path("outputs") in the parameters cell (and no KWS_OUT_DIR), run the notebook again '
+        f"and save it; or move what {written} holds into {shown}/.",
+    )
