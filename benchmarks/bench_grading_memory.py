@@ -44,11 +44,15 @@ import time
 from pathlib import Path
 
 import torch
+from cgroups import MemoryGroup, cpu_quota
 from figures import KIT_FIGURES, publish
 
+from kws.data.private_variant import PRIVATE_SUFFIX, make_private_test
 from kws.spec import ASSIGNMENTS
 
 KIT = Path(__file__).resolve().parents[1]
+TEST_FOLDER = "speech_commands_test_set_v0.02"
+PRIVATE_FOLDER = TEST_FOLDER + PRIVATE_SUFFIX  # what `kws private` writes beside it
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -182,59 +186,27 @@ def _process_name(pid: int) -> str:
     except OSError:
         return "?"
     for word in words:
-        if word.startswith("kws.grading.child."):
+        if word.startswith("kws.grading.child."):  # each child by the notebook it grades
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                run = json.loads(Path(f"/proc/{pid}/cwd/run.json").read_text())
+                return f"grading child ({word.rsplit('.', 1)[1]}, {run['notebook']})"
             return f"grading child ({word.rsplit('.', 1)[1]})"
     if "pytest" in words:
         return "grader (pytest)"
     return Path(words[0]).name or "?"
 
 
-def _cpu_quota(fraction: float) -> tuple[list[str], str]:
-    """A command prefix that runs at `fraction` of a CPU, and how (a cgroup quota or 1 core)."""
-    for folder in (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup")):
-        group = folder / "kws-bench"
-        try:
-            group.mkdir(exist_ok=True)
-            if (group / "cpu.max").exists():
-                (group / "cpu.max").write_text(f"{int(fraction * 100000)} 100000")
-            else:
-                (group / "cpu.cfs_quota_us").write_text(str(int(fraction * 100000)))
-            script = f'echo $$ > {group}/cgroup.procs && exec "$@"'
-            return ["sh", "-c", script, "sh"], f"{fraction} CPU (cgroup quota {group})"
-        except OSError:
-            continue
-    return ["taskset", "-c", "0"], "1 core (taskset; no writable cgroup for a CPU quota)"
-
-
-def _memory_limit(mib: int) -> tuple[list[str], Path, str] | None:
-    """A command prefix that runs in a memory cgroup of `mib` MiB (as a container's limit: the
-    whole tree, page cache included), its folder and the file of its peak; None where no
-    cgroup can be made."""
-    for root, limit, peak in (
-        (Path("/sys/fs/cgroup/memory"), "memory.limit_in_bytes", "memory.max_usage_in_bytes"),
-        (Path("/sys/fs/cgroup"), "memory.max", "memory.peak"),
-    ):
-        group = root / "kws-bench-memory"
-        try:
-            group.mkdir(exist_ok=True)
-            (group / limit).write_text(str(mib * 2**20))
-        except OSError:
-            continue
-        with contextlib.suppress(OSError):  # a fresh peak for this run
-            (group / peak).write_text("0")
-        script = f'echo $$ > {group}/cgroup.procs && exec "$@"'
-        return ["sh", "-c", script, "sh"], group, peak
-    return None
-
-
-def measure(command: list[str], env: dict[str, str]) -> dict:
-    """Run `command`, sampling its tree's memory; the peaks, the wall time, the CPU seconds."""
+def measure(command: list[str], env: dict[str, str], group: MemoryGroup | None = None) -> dict:
+    """Run `command`, sampling its tree's memory (and `group`'s memory that cannot be reclaimed,
+    when it runs in one); the peaks, the wall time, the CPU seconds."""
     started = time.monotonic()
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     peak, status, cpu, own = (0, 0, 0), None, {}, {}
     while status is None:
         peak = max(peak, _tree_rss(process.pid, cpu, own))
+        if group:
+            group.anon_mib()
         time.sleep(0.05)
         pid, code, _ = os.wait4(process.pid, os.WNOHANG)
         if pid:
@@ -267,6 +239,18 @@ MEDIAN_KEYS = ("peak_tree_rss_mib", "largest_process_mib", "wall_seconds", "cpu_
 def medians(runs: list[dict]) -> dict:
     """The last run, with the median of each figure of `MEDIAN_KEYS` over `runs`."""
     return runs[-1] | {key: statistics.median(run[key] for run in runs) for key in MEDIAN_KEYS}
+
+
+def graded(results: Path) -> dict:
+    """The score of a grading run's results.json against full marks (every test's points), and
+    the tests that lost points."""
+    try:
+        document = json.loads(results.read_text())
+    except (OSError, ValueError):
+        return {"score": None, "max_score": None, "lost": ["no results.json"]}
+    full = sum(test["max_score"] for test in document["tests"])
+    lost = [test["name"] for test in document["tests"] if test["score"] < test["max_score"]]
+    return {"score": document["score"], "max_score": full, "lost": lost[:10]}
 
 
 def torch_of(python: str) -> str:
@@ -303,6 +287,11 @@ def main() -> int:
     )
     parser.add_argument("--keep-data", action="store_true", help="reuse WORK/data if present")
     parser.add_argument(
+        "--private",
+        action="store_true",
+        help="grade keyword spotting on a private test set (kws private, WORK/course.secret)",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="runs, one after another; their medians are kept"
     )
     parser.add_argument(
@@ -325,35 +314,52 @@ def main() -> int:
             grow_private_set(data, args.private_utterances, args.mean_frames, args.distinct)
         submission = honest_submission(args.submission, data, args.work.resolve() / "submission")
         print(f"test-sized data in {data}, hand-in {submission} ({time.monotonic() - made:.0f} s)")
+    if args.private and not (data / PRIVATE_FOLDER).is_dir():
+        noise = args.data / "speech_commands_v0.02" / "_background_noise_"
+        made = time.monotonic()
+        private, clips = make_private_test(data, args.work / "course.secret", TEST_FOLDER, noise)
+        print(f"private test set {private}: {clips} clips ({time.monotonic() - made:.0f} s)")
     submission = args.work.resolve() / "submission"
     selection = ["--assignment", args.assignment] if args.assignment else []
     command = [args.python, "-m", "pytest", str(KIT / "grader"), "-q", "-p", "no:cacheprovider"]
     command += [*selection, "--dataset", "synthetic-tiny", "--submission", str(submission)]
     command += ["--data", str(data), "--results", str(args.work / "results.json")]
     command += ["--child-timeout", str(args.child_timeout)]
-    how, limited = "unlimited CPU", None
+    how, group, quota = "unlimited CPU", None, None
     if args.cpu:
-        prefix, how = _cpu_quota(args.cpu)
+        prefix, how, quota = cpu_quota(args.cpu)
         command = prefix + command
     if args.memory:
-        limited = _memory_limit(args.memory)
-        if limited is None:
+        group = MemoryGroup.make(args.memory)
+        if group is None:
             raise SystemExit("--memory: no writable memory cgroup here (it needs root)")
-        command = limited[0] + command
+        command = group.prefix + command
     env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     runs = []
-    for number in range(args.repeat):
-        runs.append(measure(command, env))
-        if limited:  # what the container's limit counted: the tree's memory and page cache
-            _, group, peak = limited
-            runs[-1]["cgroup_peak_mib"] = round(int((group / peak).read_text()) / 2**20)
-            runs[-1]["memory_limit_mib"] = args.memory
+    try:
+        for number in range(args.repeat):
+            if group:  # a group of its own per run: a fresh peak and OOM count
+                group.remove()
+                group = MemoryGroup.make(args.memory)
+            (args.work / "results.json").unlink(missing_ok=True)
+            runs.append(measure(command, env, group) | graded(args.work / "results.json"))
+            if group:  # what the container's limit counted: the tree's memory and page cache
+                runs[-1]["cgroup_peak_mib"] = round(group.peak_mib())
+                runs[-1]["cgroup_unreclaimable_peak_mib"] = round(group.anon_peak_mib())
+                runs[-1]["oom_kills"] = group.oom_kills()
+                runs[-1]["memory_limit_mib"] = args.memory
+            print(f"run {number + 1} of {args.repeat}: " + json.dumps(runs[-1]["per_process"]))
+    finally:
+        if group:
+            group.remove()
+        if quota:
             with contextlib.suppress(OSError):
-                (group / peak).write_text("0")
-        print(f"run {number + 1} of {args.repeat}: " + json.dumps(runs[-1]["per_process"]))
+                quota.rmdir()
     result = medians(runs) | {"cpu": how, "clips": args.clips}
     result |= {"utterances": args.utterances, "torch": torch_of(args.python)}
     result["private_utterances"] = args.private_utterances
+    result["private_keyword_set"] = (data / PRIVATE_FOLDER).is_dir()
+    result["repeat"] = args.repeat
     if args.repeat > 1:
         result["runs"] = [{k: v for k, v in run.items() if k != "tail"} for run in runs]
     (args.work / "memory.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -371,7 +377,10 @@ GRADING = {
     "conditions": "The reference hand-in graded on synthetic test sets of the real sizes (4,890 "
     "clips; 8,000 HW4 utterances of about 775 frames, speaker ID's accuracy from its "
     "predictions.csv with 400 of them re-run), one torch thread; memory is the summed resident "
-    "memory of the grader's whole process tree at its peak; medians of 3 runs.",
+    "memory of the grader's whole process tree at its peak; medians of `repeat` runs (3 where a "
+    "run does not say). A run in a memory cgroup (--memory) adds the group's peak as its limit "
+    "counts it (page cache included), the peak of its memory no process can give back (anonymous "
+    "and shared memory, sampled every 50 ms) and the processes killed for memory.",
     "synthetic": True,
 }
 

@@ -175,8 +175,9 @@ def demo_table(sections: dict) -> str:
 
 def grading_table(sections: dict) -> str:
     lines = [
-        "| run | peak memory (whole grader) | largest process | wall | CPU-s | CPU | test set |",
-        "|---|---|---|---|---|---|---|",
+        "| run | peak memory (whole grader) | largest process | wall | CPU-s | CPU | test set "
+        "| in a memory cgroup | score |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, run in sections["grading"]["runs"].items():
         largest = f"{run['largest_process_mib']:,} MiB" if "largest_process_mib" in run else "—"
@@ -185,9 +186,18 @@ def grading_table(sections: dict) -> str:
         size = f"{run['clips']:,} clips"
         if run.get("utterances"):
             size += f", {run['utterances']:,} utterances"
+        if run.get("private_keyword_set"):
+            size += " (keyword spotting's private set)"
+        group = "—"
+        if "cgroup_unreclaimable_peak_mib" in run:
+            group = (
+                f"{run['memory_limit_mib']} MiB limit: {run['cgroup_unreclaimable_peak_mib']} MiB "
+                f"unreclaimable at the peak, {run['oom_kills']} killed"
+            )
+        score = f"{run['score']:g} / {run['max_score']:g}" if run.get("max_score") else "—"
         lines.append(
             f"| {name} | **{run['peak_tree_rss_mib']:,} MiB** | {largest} | {wall} | "
-            f"{cpu_seconds} | {run['cpu'].split(' (')[0]} | {size} |"
+            f"{cpu_seconds} | {run['cpu'].split(' (')[0]} | {size} | {group} | {score} |"
         )
     return "\n".join(lines)
 

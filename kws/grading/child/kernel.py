@@ -63,8 +63,12 @@ LOGIN_ENVIRONMENT = {
 }
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # The sandbox's settings that did their work when the child started (thread pools are sized,
-# the hash seed is drawn): a kernel started from a shell has none of them.
-SANDBOX_ONLY = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED", "KWS_CACHE_DIR")
+# the hash seed is drawn, the memory allocators set up: kws.grading.sandbox.run's
+# MEMORY_ENVIRONMENT): a kernel started from a shell has none of them.
+SANDBOX_ONLY = (
+    *("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED", "KWS_CACHE_DIR"),
+    *("MALLOC_MMAP_THRESHOLD_", "THP_MEM_ALLOC_ENABLE"),
+)
 # The helper threads of an ipykernel 7 kernel, by name and class, besides the main thread.
 KERNEL_THREADS = (
     ("IOPub", "threading", "Thread"),
