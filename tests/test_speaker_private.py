@@ -315,3 +315,30 @@ def test_notebook_02_carrying_another_models_answers_earns_its_own_private_accur
     assert "carry the public answers" in rows["cheat"]["notes"]  # the gradebook lists it
     assert "Manual review" not in results["honest"]["output"]
     assert "Manual review" not in rows["honest"]["notes"]
+
+
+KAGGLE = '[gradescope]\npublic_share = {share}\nsplit_seed = "course secret"\n'
+
+
+def test_the_kaggle_rule_splits_the_held_back_utterances_and_refuses_an_empty_part(data, tmp_path):
+    """With a private set, the Kaggle rule splits its held-back utterances (not their frames,
+    nor the public test utterances): a course file whose share leaves a part of six of them
+    empty is refused before anything is graded, naming the file and the shares that work."""
+    from kws.grading.command import check_grading_data
+    from kws.grading.season.course import kaggle_split
+    from kws.grading.testsets.split import SplitError
+
+    assert main(["private", str(data), "--secret", str(tmp_path / "s")]) == 0
+    assert HW4Layout(SPEC).graded_items(data) == 6  # one held back of each of the 6 speakers
+    course = tmp_path / "course.toml"
+    course.write_text(KAGGLE.format(share=0.5))
+    options = check_grading_data(data, "speaker_id", split=kaggle_split(course), split_from=course)
+    assert options[-4:] == ["--public-share", "0.5", "--split-seed", "course secret"]
+    for share, empty in ((0.05, "public"), (0.95, "held-out")):
+        course.write_text(KAGGLE.format(share=share))
+        with pytest.raises(SplitError) as refused:
+            check_grading_data(data, "speaker_id", split=kaggle_split(course), split_from=course)
+        said = str(refused.value)
+        assert said.startswith(f"{course}: a public share of {share:g} leaves the {empty} part "
+                               f"of speaker_id's graded items in {data} (6 items) empty")  # fmt: skip
+        assert "give a share from 0.084 to 0.916" in said
