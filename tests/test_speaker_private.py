@@ -261,6 +261,21 @@ def _carry_answers(handin: Path, data: Path) -> None:
     nbformat.write(notebook, path)
 
 
+def _reference(handin: Path, data: Path) -> Path:
+    """`handin`: notebook 02's reference, run on what students get (`kws private`'s folder,
+    which `data` must hold), with what it wrote under outputs/."""
+    from course_helpers import ROOT, notebook_env
+
+    from kws.notebooks import execute_notebook
+
+    handin.mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / SPEC.notebook, handin / SPEC.notebook)
+    env = notebook_env(SPEC.notebook, data, handin / "outputs")
+    env["KWS_DATA_DIR"] = str(data / STUDENTS)
+    execute_notebook(handin / SPEC.notebook, env=env, timeout=600, save_to=handin / SPEC.notebook)
+    return handin
+
+
 @pytest.mark.slow
 def test_notebook_02_carrying_another_models_answers_earns_its_own_private_accuracy(data, tmp_path):
     """Notebook 02's reference, trained on what students get, handed in with another model's
@@ -270,19 +285,11 @@ def test_notebook_02_carrying_another_models_answers_earns_its_own_private_accur
     import csv
     import re
 
-    from course_helpers import ROOT, notebook_env
-
     from kws.grading.classrun.batch import grade_batch
     from kws.grading.judge.tiers import accuracy_in
-    from kws.notebooks import execute_notebook
 
     assert main(["private", str(data), "--secret", str(tmp_path / "s"), "--per-speaker", "3"]) == 0
-    honest = tmp_path / "submissions" / "honest"
-    honest.mkdir(parents=True)
-    shutil.copy(ROOT / "solutions" / SPEC.notebook, honest / SPEC.notebook)
-    env = notebook_env(SPEC.notebook, data, honest / "outputs")
-    env["KWS_DATA_DIR"] = str(data / STUDENTS)
-    execute_notebook(honest / SPEC.notebook, env=env, timeout=600, save_to=honest / SPEC.notebook)
+    honest = _reference(tmp_path / "submissions" / "honest", data)
     cheat = tmp_path / "submissions" / "cheat"
     shutil.copytree(honest, cheat)
     _carry_answers(cheat, data)
@@ -315,3 +322,89 @@ def test_notebook_02_carrying_another_models_answers_earns_its_own_private_accur
     assert "carry the public answers" in rows["cheat"]["notes"]  # the gradebook lists it
     assert "Manual review" not in results["honest"]["output"]
     assert "Manual review" not in rows["honest"]["notes"]
+
+
+KAGGLE = '[gradescope]\npublic_share = {share}\nsplit_seed = "course secret"\n'
+
+
+def test_the_kaggle_rule_splits_the_held_back_utterances_and_refuses_an_empty_part(data, tmp_path):
+    """With a private set, the Kaggle rule splits its held-back utterances (not their frames,
+    nor the public test utterances): a course file whose share leaves a part of six of them
+    empty is refused before anything is graded, naming the file and the shares that work."""
+    from kws.grading.command import check_grading_data
+    from kws.grading.season.course import kaggle_split
+    from kws.grading.testsets.split import SplitError
+
+    assert main(["private", str(data), "--secret", str(tmp_path / "s")]) == 0
+    assert HW4Layout(SPEC).graded_items(data) == 6  # one held back of each of the 6 speakers
+    course = tmp_path / "course.toml"
+    course.write_text(KAGGLE.format(share=0.5))
+    options = check_grading_data(data, "speaker_id", split=kaggle_split(course), split_from=course)
+    assert options[-4:] == ["--public-share", "0.5", "--split-seed", "course secret"]
+    for share, empty in ((0.05, "public"), (0.95, "held-out")):
+        course.write_text(KAGGLE.format(share=share))
+        with pytest.raises(SplitError) as refused:
+            check_grading_data(data, "speaker_id", split=kaggle_split(course), split_from=course)
+        said = str(refused.value)
+        assert said.startswith(f"{course}: a public share of {share:g} leaves the {empty} part "
+                               f"of speaker_id's graded items in {data} (6 items) empty")  # fmt: skip
+        assert "give a share from 0.084 to 0.916" in said
+
+
+def _grade(handin: Path, data: Path, results: Path, options: list[str]) -> dict:
+    """The accuracy tests of the grader's run on `handin` with `options`: its results.json."""
+    import subprocess
+
+    from course_helpers import ROOT
+
+    from kws.grading.command import grader_command, grader_environment
+
+    options = ["--assignment", "speaker_id", *options, "-k", "test_accuracy"]
+    command = grader_command(handin, data, results, options=options, threads=1)
+    env = grader_environment() | {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    assert results.is_file(), done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads(results.read_text())
+
+
+@pytest.mark.slow
+def test_notebook_02_under_the_kaggle_rule_grades_the_held_out_part_of_the_private_set(
+    data, tmp_path
+):
+    """Notebook 02's reference graded with a private set and a course file's Kaggle rule: the
+    split covers the held-back utterances only (9 public + 9 held out of the 18), the output
+    and the leaderboard show the public part's accuracy and say what was split, and the grade
+    is the held-out part's, without the whole private set's accuracy beside it (that and the
+    public part's would give the held-out part's away before the due date)."""
+    import re
+
+    from kws.grading.command import check_grading_data
+    from kws.grading.judge.tiers import accuracy_in
+    from kws.grading.season.course import kaggle_split
+
+    assert main(["private", str(data), "--secret", str(tmp_path / "s"), "--per-speaker", "3"]) == 0
+    handin = _reference(tmp_path / "handin", data)
+    course = tmp_path / "course.toml"
+    course.write_text(KAGGLE.format(share=0.5))
+    options = check_grading_data(data, "speaker_id", split=kaggle_split(course), split_from=course)
+    plain = _grade(handin, data, tmp_path / "plain.json", [])
+    kaggle = _grade(handin, data, tmp_path / "kaggle.json", options[-4:])
+    board = {e["name"]: e["value"] for e in kaggle["leaderboard"]}
+    for task in SPEC.model_tasks:
+        said = re.search(rf"02_speaker_id.ipynb \({task}\): accuracy (\d\.\d{{4}}) on the public "
+                         r"part of the private test set \((\d+) items\) \(the split covers the "
+                         r"private test set's items only\)\. Your grade is the accuracy on its "
+                         r"held-out part \((\d+) items\)", kaggle["output"])  # fmt: skip
+        assert said, kaggle["output"][-3000:]
+        public, n_public, n_held_out = float(said[1]), int(said[2]), int(said[3])
+        assert (n_public, n_held_out) == (9, 9)  # the 18 held-back utterances, not the 6 tests
+        note = f"{task} accuracy on the public part of the private test utterances: {public:.4f}"
+        assert note in kaggle["output"]
+        assert board[f"Speaker ID {task} accuracy"] == pytest.approx(public, abs=1e-4)
+        whole = re.search(rf"{task} accuracy on the private test utterances \(graded\): "
+                          r"(\d\.\d+)", plain["output"])  # fmt: skip
+        assert whole and f"{task} accuracy on the private test utterances" not in kaggle["output"]
+        held_out = (float(whole[1]) * 18 - public * n_public) / n_held_out
+        test = next(t for t in kaggle["tests"] if t["name"].endswith(f"[{task}]"))
+        assert accuracy_in(test["output"]) == pytest.approx(held_out, abs=2e-3)  # the grade
+        assert (test["visibility"], test["extra_data"]["part"]) == ("after_due_date", "held_out")

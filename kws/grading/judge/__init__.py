@@ -2,7 +2,8 @@
 
 - `fixture`: the ``grading`` fixture (`Grading`) every graded test reads: the run's settings,
   the child it starts, the accuracy; with its steps to the child's payload (`facts`) and to the
-  hand-in's files (`handin_files`: predictions.csv, model.pt);
+  hand-in's files (`handin_files`: predictions.csv, model.pt) and to the Kaggle rule's parts
+  (`kaggle_part`: the accuracy that grades, the one the leaderboard shows);
 - `verdicts`: the re-training test and the numeric tests an assignment's spec declares;
 - `notebook`: run the grading child on one notebook (`run_notebook`), say what went wrong, and
   which notebooks a hand-in can be graded in;

@@ -1,7 +1,8 @@
 """The ``grading`` fixture every graded test takes (`Grading`): one run's settings, the grading
 child it starts once per notebook (and again to re-train), and the steps from there to what a
 test judges (`kws.grading.judge.facts`: the child's payload, `kws.grading.judge.handin_files`:
-the hand-in's files, and here the accuracy and its tiers).
+the hand-in's files, `kws.grading.judge.kaggle_part`: the Kaggle rule's parts, and here the
+accuracy and its tiers).
 
 The pytest plugin (`kws.grading.plugin`) makes one per run and sets the tier sets it chose at
 collection under `TIER_SETS`. Nothing here runs student code: the child does
@@ -25,6 +26,7 @@ from kws.grading.judge.carried import checkpoint_flags
 from kws.grading.judge.device import cuda_available
 from kws.grading.judge.facts import ChildFacts
 from kws.grading.judge.handin_files import HandinFiles
+from kws.grading.judge.kaggle_part import KaggleParts
 from kws.grading.judge.notebook import run_notebook
 from kws.grading.judge.public_gap import public_gap
 from kws.grading.judge.results import GradescopeReport, Score
@@ -35,7 +37,7 @@ from kws.grading.protocol.handin import relative
 from kws.grading.sandbox.supervise import Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import hidden_test, layout_of, public_test
-from kws.grading.testsets.split import PartAccuracy, Split, graded_correct, part_accuracy
+from kws.grading.testsets.split import Split, graded_correct
 from kws.spec import Spec, graded_test_folders
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
@@ -43,12 +45,13 @@ TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.g
 ACCURACY_AFTER_HAND_IN = "graded after you hand in: the accuracy needs the hidden test labels"
 
 
-class Grading(ChildFacts, HandinFiles):
+class Grading(ChildFacts, HandinFiles, KaggleParts):
     """The ``grading`` fixture: the run's settings, and the steps a graded test takes to reach what
     it judges: the grading child's facts (`ChildFacts`: ``loaded_model``, ``probe_facts``,
     ``numeric``), the hand-in's files (`HandinFiles`: ``read_predictions``, ``model_weights``,
     ``encoder_budget``), the accuracy and its tiers (``accuracy``, ``tiers``,
-    ``accuracy_credit``).
+    ``accuracy_credit``) with the Kaggle rule's parts (`KaggleParts`: ``split_parts``,
+    ``shown``).
 
     Each step ends the test with a sentence for the student (``pytest.fail``) when what it
     needs is missing: the child failed, the notebook's model cells failed, a checkpoint did not
@@ -195,13 +198,13 @@ class Grading(ChildFacts, HandinFiles):
         """`task`'s accuracy on the hidden test set, from where `spec` says ([accuracy]): the
         child's predictions of every input, or the hand-in's predictions.csv checked against the
         child's re-run of a secret sample (`kws.grading.judge.accuracy`); under the Kaggle rule,
-        the held-out part's (`_parts`). With a private test set (`HiddenTest.has_private`), the
-        model's accuracy on it is the grade in either case, and the public accuracies beside it
-        go in the output (a gap too large to be chance is a review finding,
-        `kws.grading.judge.public_gap`). A test failure says why there is none (the model did not
-        run, the file cannot be scored, or it is not what the model predicts). Without labels
-        (``--handin``), the test fails for those reasons the labels do not decide
-        (`check_scorable`), and is skipped otherwise."""
+        the held-out part's (`KaggleParts.split_parts`). With a private test set
+        (`HiddenTest.has_private`), the model's accuracy on it is the grade in either case, and
+        the public accuracies beside it go in the output (a gap too large to be chance is a
+        review finding, `kws.grading.judge.public_gap`). A test failure says why there is none
+        (the model did not run, the file cannot be scored, or it is not what the model
+        predicts). Without labels (``--handin``), the test fails for those reasons the labels
+        do not decide (`check_scorable`), and is skipped otherwise."""
         report = self.loaded_model(child, task)
         if not hidden.labelled:  # --handin: the student's own data, no labels
             self._scorable(spec, report, hidden, task)
@@ -219,13 +222,13 @@ class Grading(ChildFacts, HandinFiles):
             pytest.fail(disagreement_message(check, relative(path, self.submission), task))
         if check is not None and not hidden.has_private:  # the file is graded
             if self.split is not None:
-                return self._parts(spec, task, check.correct, False).held_out
+                return self.split_parts(spec, task, check.correct, False).held_out
             return check.accuracy
         predictions = report["predictions"]
         accuracy, compared = hidden.accuracy(predictions), None
         if self.split is not None:  # the Kaggle rule splits the graded items in two parts
             correct = graded_correct(hidden, predictions)
-            parts = self._parts(spec, task, correct, hidden.has_private)
+            parts = self.split_parts(spec, task, correct, hidden.has_private)
             accuracy, compared = parts.held_out, parts.public
         elif check is not None:  # the file's accuracy on the public test set: the leaderboard's
             self.public[(spec.name, task)] = check.accuracy
@@ -248,31 +251,6 @@ class Grading(ChildFacts, HandinFiles):
             check_scorable(spec.accuracy, path, self.submission, hidden, report, task)
         except AccuracyError as error:
             pytest.fail(str(error))
-
-    def _parts(
-        self, spec: Spec, task: str, correct: dict[str, bool], private_set: bool
-    ) -> PartAccuracy:
-        """The Kaggle rule (`kws.grading.testsets.split`) on the graded items `correct` (the
-        private test set's when `private_set`): the public part's accuracy goes in the run's
-        output and on the leaderboard (`shown`); the running test grades the held-out part's
-        and is marked so (`GradescopeReport.grades_held_out_part`: on Gradescope its points
-        count from the notebook's due date on)."""
-        graded = "the private test set" if private_set else "the hidden test set"
-        parts = part_accuracy(correct, self.split, f"{spec.notebook}'s {graded}")
-        self.public[(spec.name, task)] = parts.public
-        only = " (the split covers the private test set's items only)" if private_set else ""
-        self.report.add_output(
-            f"{spec.notebook} ({task}): accuracy {parts.public:.4f} on the public part of "
-            f"{graded} ({parts.n_public} items){only}. Your grade is the accuracy on its "
-            f"held-out part ({parts.n_held_out} items), which counts from the due date on."
-        )
-        self.report.grades_held_out_part()
-        return parts
-
-    def shown(self, spec: Spec, task: str, accuracy: float) -> float:
-        """The accuracy to show on the leaderboard: the public part's under the Kaggle rule,
-        else `accuracy` itself."""
-        return self.public.get((spec.name, task), accuracy)
 
     def accuracy_credit(
         self, spec: Spec, child, hidden: HiddenTest, task: str, score: Score, leaderboard: str

@@ -59,12 +59,22 @@ class HW4Layout(Layout):
 
     def private_set_size(self, data: Path) -> int:
         """The held-back utterances' frames in `data`'s private set (0 without one)."""
+        return sum(self._held_back_frames(data))
+
+    def graded_items(self, data: Path) -> int:
+        """The utterances the accuracy is graded on: the private set's held-back ones when
+        there is one, else the test utterances (items, where `private_set_size` counts
+        frames: what the Kaggle rule splits)."""
+        return len(self._held_back_frames(data)) or self.test_set_items(data)
+
+    def _held_back_frames(self, data: Path) -> list[int]:
+        """Each held-back utterance's frames, as `data`'s private set lists them ([] without)."""
         private = self.private_set(data)
         metadata = private / "metadata.json" if private else None
         if metadata is None or not metadata.is_file():
-            return 0
+            return []
         speakers = json.loads(metadata.read_text())["speakers"].values()
-        return sum(int(u["mel_len"]) for utterances in speakers for u in utterances)
+        return [int(u["mel_len"]) for utterances in speakers for u in utterances]
 
     def private_set(self, data: Path) -> Path | None:
         """``<folder>_private/`` beside the feature folder in `data`, when there is one."""
