@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.grading.classrun.checks import handin_folders, season_to_grade
-from kws.grading.command import check_grading_data, grader_command, grader_environment
+from kws.grading.command import grader_command, grader_environment
 from kws.grading.records.files import copy_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
@@ -44,7 +44,7 @@ from kws.grading.records.gradebook import (
 )
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.season.apply import apply_season
-from kws.grading.season.course import kaggle_split
+from kws.grading.season.course import checked_grader_options
 from kws.grading.season.inputs import keep_season_files
 
 if TYPE_CHECKING:
@@ -209,14 +209,7 @@ def grade_batch(
     """
     submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
     students = handin_folders(submissions_dir)
-    options = check_grading_data(
-        data,
-        assignment,
-        dataset=dataset,
-        tiers=tiers,
-        split=kaggle_split(course),
-        split_from=course,
-    )
+    options = checked_grader_options(data, assignment, dataset=dataset, tiers=tiers, course=course)
     if season is None:
         season = season_to_grade(submissions_dir, out_dir, data, assignment=assignment,
                                  course=course, times=times, file_times=file_times,

@@ -18,11 +18,10 @@ from pathlib import Path
 
 from kws.grading.classrun.batch import grade_one
 from kws.grading.classrun.checks import season_to_grade
-from kws.grading.command import check_grading_data
 from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import Graded, safe_name, write_gradebook
 from kws.grading.season.apply import apply_season
-from kws.grading.season.course import kaggle_split
+from kws.grading.season.course import checked_grader_options
 
 HISTORY = "history"
 REGRADES = "regrades.csv"
@@ -115,9 +114,8 @@ def regrade_student(
         **{k: options.get(k) for k in ("course", "times", "file_times")},
     )  # fmt: skip
     # The course file given, else the one kept: its Kaggle rule, checked against the data.
-    flags = check_grading_data(data, options.get("assignment"), **selection,
-                               split=kaggle_split(season.course_file),
-                               split_from=season.course_file)  # fmt: skip
+    flags = checked_grader_options(data, options.get("assignment"), **selection,
+                            course=season.course_file)  # fmt: skip
     earlier = keep_earlier(out_dir, student)
     graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
                        pytest_args=flags, timeout=options.get("timeout", 3600.0))  # fmt: skip

@@ -42,6 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kws.grading.command import check_grading_data
 from kws.grading.records.files import decode_text
 from kws.grading.records.standings import Late
 from kws.grading.season.dates import DateError, toml_time
@@ -276,3 +277,19 @@ def kaggle_split(course: Path | None) -> Split | None:
         return None
     rules = read_course(course, sorted(ASSIGNMENTS))
     return Split(rules.public_share, rules.split_seed) if rules.public_share is not None else None
+
+
+def checked_grader_options(
+    data: Path,
+    assignment: str | None,
+    *,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    course: Path | None = None,
+) -> list[str]:
+    """`kws.grading.command.check_grading_data` with the Kaggle rule of the course file at
+    `course` (none without one): the grader's options for a class run, a regrade or an
+    autograder, once the data, the tier sets and the split are known to be fine."""
+    split = kaggle_split(course)
+    return check_grading_data(data, assignment, dataset=dataset, tiers=tiers, split=split,
+                              split_from=course)  # fmt: skip

@@ -38,8 +38,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.command import check_grading_data
-from kws.grading.season.course import kaggle_split
+from kws.grading.season.course import checked_grader_options
 from kws.grading.testsets.layouts import files_to_zip, layout_of
 from kws.spec import ASSIGNMENTS, KIT_FOLDER
 
@@ -264,14 +263,7 @@ def make_autograder(
     """
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
     # the course file's Kaggle rule too: CourseError or SplitError before anything is written
-    options = check_grading_data(
-        data,
-        assignment,
-        dataset=dataset,
-        tiers=tiers,
-        split=kaggle_split(course),
-        split_from=course,
-    )
+    options = checked_grader_options(data, assignment, dataset=dataset, tiers=tiers, course=course)
     plan(data, assignment, cpu)  # SettingsError before anything is written
     if tiers is not None:  # the zip's copy: run_autograder runs the grader in source/kit/
         options[options.index("--tiers") + 1] = "../tiers.json"
