@@ -204,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         work = (args.work or Path(temporary)).resolve()
         runs = []
         for number in range(1, args.runs + 1):
-            runs.append(run_once(work / f"run-{number}", args.preset, args.seed, args.publish))
+            # --publish waits for an idle machine before each run; --shared knows it is not
+            settle = args.publish and not args.shared
+            runs.append(run_once(work / f"run-{number}", args.preset, args.seed, settle))
             print(f"run {number}: {runs[-1]['wall_seconds']:.0f} s wall", flush=True)
     section = summary(runs, args.preset, args.seed, machine, shared=args.shared)
     print(table(section))
