@@ -184,7 +184,7 @@ def make_data_and_run(runner: Runner, preset: str, clock: PhaseClock) -> None:
             )
         finally:
             shares.end(name)
-        runner.grade(name)  # beside the others' trainings: one thread, a few CPU-seconds
+        runner.grade(name)  # a few CPU-seconds, beside the trainings still running
 
     runs = []
     with (
