@@ -11,23 +11,23 @@ Everything goes under one output folder::
     OUT/demo.secret   the demo's course secret (a course keeps a random one of its own)
     OUT/submission/   the executed solution notebooks and what they wrote (outputs/: checkpoints,
                       configs, predictions, curves, confusion matrices, attention maps)
-    OUT/results.json  the grader's Gradescope report on that submission
-    OUT/timings.json  wall and CPU seconds of each phase (the closing table's figures)
+    OUT/results/      each notebook's Gradescope report, written when it was graded
+    OUT/results.json  the grader's Gradescope report on the whole submission (the three merged)
+    OUT/timings.json  wall and CPU seconds of each phase (the closing table's figures), and when
+                      each notebook ended and was graded (seconds since the demo started)
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
-import subprocess
 import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from kws import figures
+from kws.demo_grading import grade_notebook, merge_results
+from kws.demo_progress import PhaseClock, StatusLine, Timeline
 from kws.spec import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,55 +38,14 @@ SPECS = tuple(ASSIGNMENTS.values())
 NOTEBOOKS = tuple(spec.notebook for spec in SPECS)
 PRESETS = tuple(p for p in SPECS[0].budgets if all(p in spec.budgets for spec in SPECS))
 # Three notebooks side by side on a small machine: one thread each for torch and the libraries
-# under it. Single-threaded trainings side by side get more done than one after the other with
-# two threads each (small batches scale poorly across threads).
+# under it to start with. Single-threaded trainings side by side get more done than one after the
+# other with two threads each (small batches scale poorly across threads); a notebook left alone
+# is given the free cores (kws.cores).
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _banner(text: str) -> None:
     print(f"\n{'=' * 8} {text} {'=' * max(0, 70 - len(text))}", flush=True)
-
-
-def _cpu_seconds() -> float:
-    """CPU seconds of this process and its finished children (notebook kernels, the grader)."""
-    own, children = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-class PhaseClock:
-    """Wall and CPU seconds per phase of the demo, for the closing table: on a busy machine the
-    wall time grows, the CPU time does not, so both are shown."""
-
-    def __init__(self):
-        self.phases: list[tuple[str, float, float]] = []
-
-    @contextmanager
-    def phase(self, name: str):
-        wall, cpu = time.monotonic(), _cpu_seconds()
-        try:
-            yield
-        finally:
-            self.phases.append((name, time.monotonic() - wall, _cpu_seconds() - cpu))
-
-    def as_dict(self) -> dict[str, dict[str, float]]:
-        """The phases as ``{name: {"wall": seconds, "cpu": seconds}}``, rounded to 0.1 s."""
-        return {
-            name: {"wall": round(wall, 1), "cpu": round(cpu, 1)} for name, wall, cpu in self.phases
-        }
-
-    def table(self) -> str:
-        width = max(len(name) for name, _, _ in self.phases)
-        lines = [
-            f"  {name:<{width}}  {wall:6.0f} s wall  {cpu:6.0f} CPU-s"
-            for name, wall, cpu in self.phases
-        ]
-        total_wall = sum(wall for _, wall, _ in self.phases)
-        total_cpu = sum(cpu for _, _, cpu in self.phases)
-        lines.append(f"  {'total':<{width}}  {total_wall:6.0f} s wall  {total_cpu:6.0f} CPU-s")
-        return "\n".join(lines)
 
 
 def demo_secret(folder: Path, seed: int) -> Path:
@@ -170,38 +129,6 @@ def _yours(preset: str) -> str:
     )
 
 
-class StatusLine:
-    """The last line each running notebook printed (a progress bar's latest state), shown every
-    `every` seconds while notebooks run side by side and their own output would interleave."""
-
-    def __init__(self, names: list[str], every: float = 20.0):
-        self.last = dict.fromkeys(names, "starting")
-        self.every, self.started = every, time.monotonic()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def update(self, name: str, text: str) -> None:
-        lines = [part.strip() for part in text.replace("\r", "\n").split("\n") if part.strip()]
-        if lines:
-            self.last[name] = lines[-1]
-
-    def line(self) -> str:
-        parts = [f"{name.split('_')[0]}: {text[:70]}" for name, text in self.last.items()]
-        return f"  [{time.monotonic() - self.started:5.0f} s] " + " | ".join(parts)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            print(self.line(), flush=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
 def _copy_notebooks(submission: Path, preset: str) -> None:
     """The solution notebooks into `submission`, to run there as a student would."""
     submission.mkdir(parents=True, exist_ok=True)
@@ -212,73 +139,103 @@ def _copy_notebooks(submission: Path, preset: str) -> None:
         shutil.copy(ROOT / "solutions" / name, submission / name)
 
 
-def run_in_turn(submission: Path, data: Path, preset: str, seed: int, clock: PhaseClock) -> None:
-    """Copy the solution notebooks into `submission` and run them there one after the other,
-    their output echoed as it comes (`kws demo --one-at-a-time`)."""
-    from kws.notebooks import execute_notebook
+class Runner:
+    """Runs one notebook of the submission and, when asked, grades it the moment it ends,
+    printing its score; what `make_data_and_run` and `run_in_turn` share."""
 
-    _copy_notebooks(submission, preset)
+    def __init__(self, submission: Path, data: Path, preset: str, seed: int, grade_into):
+        self.submission, self.data, self.preset, self.seed = submission, data, preset, seed
+        self.grade_into = grade_into  # the folder of each notebook's results, None: no grading
+        self.timeline, self.codes = Timeline(), {}
+        self._print = threading.Lock()
+
+    def say(self, text: str) -> None:
+        with self._print:  # a block of lines from one notebook's thread stays together
+            print(text, flush=True)
+
+    def run(self, name: str, **execute) -> None:
+        """Execute notebook `name` in place (`execute`: more `execute_notebook` arguments),
+        then grade it."""
+        from kws.notebooks import execute_notebook
+
+        env = _notebook_env(self.data, self.submission, name, self.preset, self.seed)
+        execute_notebook(
+            self.submission / name,
+            env={**env, **execute.pop("env", {})},
+            timeout=7200,
+            save_to=self.submission / name,
+            **execute,
+        )
+        self.say(f"  {name} finished in {self.timeline.mark(name, 'finished'):.0f} s")
+
+    def grade(self, name: str) -> None:
+        if self.grade_into is None:
+            return
+        code, table = grade_notebook(self.submission, self.data, self.grade_into, name)
+        at = self.timeline.mark(name, "graded")
+        self.codes[name] = code
+        self.say(f"\n{table.rstrip()}\n  {name} graded at {at:.0f} s")
+
+
+def run_in_turn(runner: Runner, preset: str, clock: PhaseClock) -> None:
+    """Copy the solution notebooks into the submission and run them there one after the other,
+    their output echoed as it comes, each graded as it ends (`kws demo --one-at-a-time`)."""
+    _copy_notebooks(runner.submission, preset)
     for name in NOTEBOOKS:
         _banner(f"running solutions/{name}")
         with clock.phase(f"notebook {name}"):
-            execute_notebook(
-                submission / name,
-                env=_notebook_env(data, submission, name, preset, seed),
-                timeout=7200,
-                save_to=submission / name,
-                echo=True,
-            )
+            runner.run(name, echo=True)
+            runner.grade(name)
 
 
-def _run_one(name: str, submission: Path, data: Path, preset: str, seed: int, status) -> None:
-    """Run one copied notebook with one torch thread, its output summarised in `status`."""
-    from kws.notebooks import execute_notebook
-
-    start = time.monotonic()
-    execute_notebook(
-        submission / name,
-        env={**_notebook_env(data, submission, name, preset, seed), **ONE_THREAD},
-        timeout=7200,
-        save_to=submission / name,
-        on_output=lambda text: status.update(name, text),
-    )
-    print(f"  {name} finished in {time.monotonic() - start:.0f} s", flush=True)
-
-
-def make_data_and_run(submission: Path, data: Path, preset: str, seed: int, clock: PhaseClock):
+def make_data_and_run(runner: Runner, preset: str, clock: PhaseClock) -> None:
     """The data and the notebooks at once: each notebook starts as soon as its dataset is made
-    (notebook 02 while the speech clips are synthesised), one torch thread each, and every
-    notebook runs side by side; their progress is summarised in a status line."""
+    (notebook 02 while the speech clips are synthesised) and is graded the moment it ends, its
+    score printed then; their progress is summarised in a status line.
+
+    Why side by side and not two at a time: the operating system shares the cores among the
+    three one-thread kernels and never leaves one idle while two or more run, whatever each
+    notebook costs; a queue of two lanes idles a core as soon as its lane runs dry. What remains
+    is the end, where one notebook runs alone: `CoreShares` then gives it the cores the others
+    left (its torch threads raised from within its kernel), so no core idles while work remains.
+    """
+    import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
-    _copy_notebooks(submission, preset)
+    from kws.cores import CoreShares, kernel_startup
+
+    _copy_notebooks(runner.submission, preset)
+
+    def run_and_grade(name: str, shares: CoreShares, status: StatusLine) -> None:
+        threads = shares.start(name)
+        try:
+            runner.run(
+                name,
+                env=ONE_THREAD,  # the files raise it once notebooks have ended
+                on_output=lambda text: status.update(name, text),
+                kernel_startup=kernel_startup(threads),
+            )
+        finally:
+            shares.end(name)
+        runner.grade(name)  # a few CPU-seconds, beside the trainings still running
+
     runs = []
-    with StatusLine(list(NOTEBOOKS)) as status, ThreadPoolExecutor(len(NOTEBOOKS)) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="kws-demo-threads-") as folder,
+        StatusLine(list(NOTEBOOKS)) as status,
+        ThreadPoolExecutor(len(NOTEBOOKS)) as pool,  # shut down first: no file is left in use
+    ):
+        shares = CoreShares(Path(folder))
         with clock.phase("synthetic data"):
             for layout, make in MAKERS.items():
-                make(data, preset, seed)
+                make(runner.data, preset, runner.seed)
                 for spec in SPECS:
                     if spec.data["layout"] == layout:
-                        runs.append(
-                            pool.submit(
-                                _run_one, spec.notebook, submission, data, preset, seed, status
-                            )
-                        )
-        _banner(f"running {', '.join(NOTEBOOKS)} side by side (one torch thread each)")
-        with clock.phase("the notebooks, side by side"):
+                        runs.append(pool.submit(run_and_grade, spec.notebook, shares, status))
+        _banner(f"running {', '.join(NOTEBOOKS)} side by side, each graded as it ends")
+        with clock.phase("the notebooks, side by side, and their grading"):
             for future in runs:
                 future.result()  # a failed cell raises here, naming the notebook's error
-
-
-def grade_submission(submission: Path, data: Path, results: Path) -> int:
-    """Run the hidden grader on the submission; its score table is printed as it runs."""
-    from kws.grading.command import grader_command, grader_environment
-
-    try:
-        command = grader_command(submission, data, results)  # absolute: the caller's paths
-    except FileNotFoundError as error:
-        raise FileNotFoundError(f"{error}; or pass --no-grade") from None
-    return subprocess.run(command, cwd=ROOT, env=grader_environment()).returncode
 
 
 def result_table(submission: Path, results: Path | None) -> str:
@@ -325,25 +282,29 @@ def run_demo(
     grade: bool = True,
     parallel: bool = True,
 ) -> int:
-    """Run the demo into `out`; returns the exit code (the grader's when it ran)."""
+    """Run the demo into `out`; returns the exit code (the graders' first non-zero one, if any)."""
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r}; use one of {', '.join(PRESETS)}")
     out, clock = Path(out), PhaseClock()
     data, submission, results = out / "data", out / "submission", out / "results.json"
+    parts = out / "results"
+    runner = Runner(submission, data, preset, seed, parts if grade else None)
     _banner(f"synthetic data ({preset}) in {data}")
     if parallel:
-        make_data_and_run(submission, data, preset, seed, clock)
+        make_data_and_run(runner, preset, clock)
     else:
         with clock.phase("synthetic data"):
             make_data(data, preset, seed)
-        run_in_turn(submission, data, preset, seed, clock)
-    code = 0
+        run_in_turn(runner, preset, clock)
     if grade:
-        _banner("grading the reference submission")
-        with clock.phase("grading"):
-            code = grade_submission(submission, data, results)
+        merge_results([parts / f"{spec.name}.json" for spec in SPECS], results)
     _banner("done")
-    (out / "timings.json").write_text(json.dumps(clock.as_dict(), indent=1))
+    timings = {
+        "phases": clock.as_dict(),
+        "notebooks": runner.timeline.events,
+        "first_graded": runner.timeline.first_graded(),
+    }
+    (out / "timings.json").write_text(json.dumps(timings, indent=1))
     print(clock.table())
     print(result_table(submission, results if grade else None))
     print("(the accuracies above are on the synthetic data the demo trains on)")
@@ -354,4 +315,4 @@ def run_demo(
         f"\nEverything is in {out.resolve()}: curves, confusion matrices and attention maps "
         f"under {submission / 'outputs'}"
     )
-    return code
+    return next((code for code in runner.codes.values() if code), 0)

@@ -12,7 +12,8 @@ Each section is a dict that names how it was measured:
 - ``synthetic``: True when the figures are on the kit's synthetic data, not on real speech.
 
 Sections: ``real_speech`` (the reference models cross-validated over speakers, ``rows`` keyed by
-row name), ``demo`` (``kws demo`` on the small preset), ``grading`` (one hand-in graded at the
+row name), ``demo`` (``kws demo`` on the small preset: its time, the time to its first graded
+notebook, the machine's reference time, and ``shared`` when other work ran beside it), ``grading`` (one hand-in graded at the
 real test-set sizes: memory and time), ``report`` (``kws report`` on a large class),
 ``private_variant`` (the private variant of the real-speech folds' test sets: lookups on it, and
 the trained reference hand-ins graded on it), ``speaker_private`` (speaker ID's held-back

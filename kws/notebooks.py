@@ -249,6 +249,7 @@ def execute_notebook(
     save_to: str | Path | None = None,
     echo: bool = False,
     on_output: Callable[[str], object] | None = None,
+    kernel_startup: str = "",
 ) -> nbformat.NotebookNode:
     """Run every cell of the notebook at `path` in a fresh python3 kernel, in the notebook's folder.
 
@@ -261,6 +262,8 @@ def execute_notebook(
         echo: print what the cells print as it arrives (progress bars included).
         on_output: called with each piece of text the cells print, as it arrives (for a status
             line when several notebooks run at once).
+        kernel_startup: a line of Python the kernel runs before the first cell, outside the
+            notebook (IPython's ``exec_lines``; `kws.cores.kernel_startup` makes one).
 
     Returns:
         the executed notebook.
@@ -300,6 +303,9 @@ def execute_notebook(
             timeout=timeout,
             kernel_name="python3",
             resources={"metadata": {"path": str(path.parent.resolve())}},
+            extra_arguments=[f"--IPKernelApp.exec_lines={[kernel_startup]!r}"]
+            if kernel_startup
+            else [],
         )
         try:
             client.execute(env={**os.environ, **(env or {})})

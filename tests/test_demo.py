@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from kws.demo import PhaseClock, StatusLine
+from kws.demo_progress import PhaseClock, StatusLine
 
 
 @pytest.mark.slow
@@ -33,7 +33,7 @@ def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
     score = ["grader", "score", f"{full:g}", "/", f"{full:g}"]
     assert any(line.split() == score for line in done.stdout.splitlines())
     # The closing table: where the time went, wall and CPU, phase by phase.
-    for phase in ("synthetic data", "the notebooks, side by side", "grading", "total"):
+    for phase in ("synthetic data", "the notebooks, side by side, and their grading", "total"):
         assert any(
             line.strip().startswith(phase) and "CPU-s" in line for line in done.stdout.splitlines()
         ), phase
@@ -47,10 +47,21 @@ def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
     assert report["extra_data"]["tier_sets"]["speaker_id"] == "synthetic-tiny-private"
     assert "task1 accuracy on the private test utterances (graded)" in report["output"]
     assert "kws accuracy on the private test clips (graded)" in report["output"]
+    timings = json.loads((tmp_path / "demo" / "timings.json").read_text())
     for name in ("01_keyword_spotting.ipynb", "02_speaker_id.ipynb", "03_patch_transformer.ipynb"):
         assert f"{name} finished in" in done.stdout
         executed = json.loads((tmp_path / "demo" / "submission" / name).read_text())
         assert any(cell.get("outputs") for cell in executed["cells"]), f"{name} kept no output"
+        # Each notebook graded when its run ended, its score printed then, not all at the end.
+        assert f"{name} graded at" in done.stdout
+        assert timings["notebooks"][name]["graded"] >= timings["notebooks"][name]["finished"]
+    graded = [events["graded"] for events in timings["notebooks"].values()]
+    assert timings["first_graded"] == min(graded)
+    # The whole submission's results.json is the three notebooks' reports, merged.
+    parts = [json.loads(p.read_text()) for p in (tmp_path / "demo" / "results").glob("*.json")]
+    assert len(parts) == 3
+    assert report["score"] == sum(part["score"] for part in parts)
+    assert len(report["tests"]) == sum(len(part["tests"]) for part in parts)
 
 
 @pytest.mark.slow

@@ -124,6 +124,17 @@ def test_the_demos_time_is_quoted_once_measured_and_said_missing_until_then():
     assert hook.render("{{ figures:demo-time }}", sections).startswith("4 min 43 s (540 CPU-s)")
     table = hook.render("{{ figures:demo-table }}", sections)
     assert "| notebook 03: `PatchKWT`, distilled" in table and "| 101 / 101 |" in table
+    # The time to the first graded notebook, the machine's reference time, and a machine shared
+    # with other work said as such (bench_demo.py --shared), never passed off as an idle one.
+    sections["demo"].update(
+        first_graded_seconds=150.2, load_before=6.5, shared=True,
+        machine={"reference_seconds": 6.4},
+    )  # fmt: skip
+    quoted = hook.render("{{ figures:demo-time }}", sections)
+    assert quoted.startswith("4 min 43 s (540 CPU-s; the first notebook graded after 2 min 30 s)")
+    assert "shared with other work (load average up to 6.5" in quoted
+    assert "on an idle machine" not in quoted
+    assert quoted.endswith("the machine's reference time: 6.4 s")
 
 
 def test_the_suites_time_is_quoted_from_its_measurement_or_said_missing():

@@ -127,9 +127,17 @@ def demo_time(sections: dict) -> str:
     if "demo" not in sections:
         return DEMO_UNMEASURED
     demo = sections["demo"]
+    first = demo.get("first_graded_seconds")
+    first = f"; the first notebook graded after {_minutes(first)}" if first else ""
+    where = ", on an idle machine"
+    if demo.get("shared"):  # bench_demo.py --shared: published from a machine with other work
+        where = (
+            f", on a machine shared with other work (load average up to {demo['load_before']:g} "
+            "before a run: slower than on an idle one)"
+        )
     return (
-        f"{_minutes(demo['wall_seconds'])} ({demo['cpu_seconds']:,} CPU-s) on the "
-        f"`{demo['preset']}` preset{_on_the_machine(demo)}"
+        f"{_minutes(demo['wall_seconds'])} ({demo['cpu_seconds']:,} CPU-s{first}) on the "
+        f"`{demo['preset']}` preset{where}{_on_the_machine(demo)}"
     )
 
 
