@@ -278,6 +278,7 @@ def test_the_grader_never_imports_torch(tiny_data, reference_submission, tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.full  # real-size test sets graded in a 768 MiB memory cgroup: checks the machine too
 def test_the_speaker_notebook_keeps_full_marks_in_gradescopes_memory(
     tiny_data, reference_submission, tmp_path, monkeypatch
 ):
