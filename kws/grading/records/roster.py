@@ -112,7 +112,8 @@ def read_roster(path: Path, key: str | None = None) -> Roster:
     """The roster in the CSV at `path` (relative to the working directory); `key`: the column
     that names each student's hand-in folder (default ``folder``). FileNotFoundError or
     RosterError naming the file, the line and the fix: no such file, not UTF-8, no key column,
-    two columns of one name, a row with more fields than the header, a folder named twice."""
+    two columns of one name, a row with more fields than the header, a folder named twice
+    (in any case)."""
     path = Path(path).resolve()
     if not path.is_file():
         raise FileNotFoundError(
@@ -187,15 +188,26 @@ def _is_student(roster: Roster, row: dict[str, str]) -> bool:
 
 
 def _check_keys(roster: Roster) -> None:
-    where: dict[str, int] = {}
+    """A hand-in folder named twice, even in two cases ('ann', 'Ann': one folder once the
+    hand-ins pass through macOS, Windows or a zip unpacked there), is a RosterError."""
+    where: dict[str, tuple[str, int]] = {}
     for row, line in zip(roster.rows, roster.lines, strict=True):
         folder = row[roster.key]
-        if folder and folder in where:
+        if not folder:
+            continue
+        if folder.casefold() in where:
+            first, earlier = where[folder.casefold()]
+            if first == folder:
+                raise RosterError(
+                    f"{roster.path}: lines {earlier} and {line} both give the hand-in folder "
+                    f"{folder!r} (column {roster.key!r}); each folder belongs to one student"
+                )
             raise RosterError(
-                f"{roster.path}: lines {where[folder]} and {line} both give the hand-in folder "
-                f"{folder!r} (column {roster.key!r}); each folder belongs to one student"
+                f"{roster.path}: lines {earlier} and {line} give the hand-in folders {first!r} "
+                f"and {folder!r} (column {roster.key!r}), which differ only in case: on macOS "
+                "and Windows they are one folder; correct the one that is a typo"
             )
-        where[folder] = line
+        where[folder.casefold()] = (folder, line)
 
 
 @dataclass
