@@ -102,18 +102,9 @@ def public_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:
     items for the child and every item's Id, without labels (``labelled`` False). What
     ``kws handin`` grades a hand-in on before it is handed in; ValueError naming the layout
     when what it wrote is not the inputs file it declares."""
-    from kws.grading.protocol.inputs import inputs_header
-
     layout = layout_of(spec)
     public = layout.public_test(data, out_file, PUBLIC_INPUTS)
-    header = inputs_header(public.inputs_file)
-    if header["kind"] != layout.input_kind or len(header["lengths"]) != len(public.labels):
-        raise ValueError(
-            f"the {spec.layout} layout of {spec.path} wrote {len(header['lengths'])} "
-            f"{header['kind']} inputs for {len(public.labels)} items; its public_test must "
-            f"write {layout.input_kind} inputs, one per item"
-        )
-    return public
+    return _declared_inputs(spec, layout, public, "public_test", "item")
 
 
 def hidden_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:
@@ -122,8 +113,6 @@ def hidden_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:
     predictions.csv), the labels kept here; ValueError naming the layout when what it wrote is
     not the inputs file it declares (its kind, one label per input), SpecError when it cannot
     write a sample that the spec asks for."""
-    from kws.grading.protocol.inputs import inputs_header
-
     layout = layout_of(spec)
     if spec.accuracy.from_csv:
         if "sample" not in inspect.signature(layout.hidden_test).parameters:
@@ -135,11 +124,21 @@ def hidden_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:
         hidden = layout.hidden_test(data, out_file, sample=spec.accuracy.sample)
     else:
         hidden = layout.hidden_test(data, out_file)
-    header = inputs_header(hidden.inputs_file)
-    if header["kind"] != layout.input_kind or len(header["lengths"]) != len(hidden.labels):
+    return _declared_inputs(spec, layout, hidden, "hidden_test", "label")
+
+
+def _declared_inputs(
+    spec: Spec, layout: Layout, test: HiddenTest, method: str, per: str
+) -> HiddenTest:
+    """`test`, once its inputs file is what `layout` declares: its ``input_kind``, one input
+    per label; else ValueError naming the layout and its `method` (each input one `per`)."""
+    from kws.grading.protocol.inputs import inputs_header
+
+    header = inputs_header(test.inputs_file)
+    if header["kind"] != layout.input_kind or len(header["lengths"]) != len(test.labels):
         raise ValueError(
             f"the {spec.layout} layout of {spec.path} wrote {len(header['lengths'])} "
-            f"{header['kind']} inputs for {len(hidden.labels)} labels; its hidden_test must write "
-            f"{layout.input_kind} inputs, one per label"
+            f"{header['kind']} inputs for {len(test.labels)} {per}s; its {method} must write "
+            f"{layout.input_kind} inputs, one per {per}"
         )
-    return hidden
+    return test
