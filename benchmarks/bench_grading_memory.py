@@ -57,6 +57,48 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def linked_features(
+    folder: Path, utterances: int, frames: int, distinct: int, rng: random.Random, pattern: str
+) -> list[tuple[str, int]]:
+    """`utterances` feature files in `folder`, named ``pattern.format(i)``: `distinct` random
+    40-mel tensors of about `frames` frames (drawn with `rng`), hard-linked under the other
+    names, so that a test set of the real size costs little disk. Returns (name, frames) each."""
+    templates = []
+    for i in range(min(distinct, utterances)):
+        length = max(50, int(rng.gauss(frames, frames / 3)))
+        torch.save(torch.randn(length, 40), folder / f"template-{i:04d}.pt")
+        templates.append((f"template-{i:04d}.pt", length))
+    made = []
+    for i in range(utterances):
+        template, length = templates[i % len(templates)]
+        os.link(folder / template, folder / pattern.format(i))
+        made.append((pattern.format(i), length))
+    for template, _ in templates:
+        (folder / template).unlink()
+    return made
+
+
+def grow_private_set(data: Path, utterances: int, frames: int = 775, distinct: int = 200) -> Path:
+    """A speaker private set of `utterances` held-back utterances in `data` (a test-sized folder
+    of `make_test_sized_data`): random 40-mel features of about `frames` frames (`distinct`
+    different ones, hard-linked under more names) over the folder's own speakers, in the format
+    ``kws private`` writes; the folder ``speaker_features_private``."""
+    root = data / "speaker_features"
+    private = data / "speaker_features_private"
+    shutil.rmtree(private, ignore_errors=True)
+    private.mkdir()
+    shutil.copy(root / "mapping.json", private / "mapping.json")
+    speakers = list(json.loads((root / "mapping.json").read_text())["speaker2id"])
+    held = {speaker: [] for speaker in speakers}
+    made = linked_features(private, utterances, frames, distinct, random.Random(1),
+                           "uttr-held-{:028x}.pt")  # fmt: skip
+    for i, (name, length) in enumerate(made):
+        held[speakers[i % len(speakers)]].append({"feature_path": name, "mel_len": length})
+    metadata = {"n_mels": 40, "speakers": held}
+    (private / "metadata.json").write_text(json.dumps(metadata))
+    return private
+
+
 def make_test_sized_data(
     small: Path, out: Path, clips: int, utterances: int, frames: int, distinct: int = 200
 ) -> None:
@@ -82,19 +124,10 @@ def make_test_sized_data(
         for u in utts:
             shutil.copy(small / "speaker_features" / u["feature_path"], speakers)
     names = list(json.loads((speakers / "mapping.json").read_text())["speaker2id"])
-    rng, listed, labels, templates = random.Random(0), [], [], []
-    for i in range(min(distinct, utterances)):
-        length = max(50, int(rng.gauss(frames, frames / 3)))
-        torch.save(torch.randn(length, 40), speakers / f"template-{i:04d}.pt")
-        templates.append((f"template-{i:04d}.pt", length))
-    for i in range(utterances):
-        template, length = templates[i % len(templates)]
-        name = f"uttr-{i:032x}.pt"
-        os.link(speakers / template, speakers / name)
-        listed.append({"feature_path": name, "mel_len": length})
-        labels.append((name, rng.choice(names)))
-    for template, _ in templates:
-        (speakers / template).unlink()
+    rng = random.Random(0)
+    made = linked_features(speakers, utterances, frames, distinct, rng, "uttr-{:032x}.pt")
+    listed = [{"feature_path": name, "mel_len": length} for name, length in made]
+    labels = [(name, rng.choice(names)) for name, _ in made]
     (speakers / "testdata.json").write_text(json.dumps({"n_mels": 40, "utterances": listed}))
     hidden = out / "speaker_features_hidden"
     hidden.mkdir()
@@ -309,8 +342,6 @@ def main() -> int:
             args.data, data, args.clips, args.utterances, args.mean_frames, args.distinct
         )
         if args.private_utterances:  # speaker ID's private set, re-run whole by the child
-            from bench_speaker_private import grow_private_set
-
             grow_private_set(data, args.private_utterances, args.mean_frames, args.distinct)
         submission = honest_submission(args.submission, data, args.work.resolve() / "submission")
         print(f"test-sized data in {data}, hand-in {submission} ({time.monotonic() - made:.0f} s)")

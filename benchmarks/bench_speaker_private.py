@@ -34,7 +34,6 @@ import argparse
 import itertools
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -233,38 +232,6 @@ def propose_tiers(records: dict, size: str) -> dict[str, float]:
         tiers[higher] = max(tiers[higher], tiers[lower])
     tiers["simple"] = round(tiers["medium"] - 0.1, 2)
     return {name: tiers[name] for name in TIER_ORDER}
-
-
-def grow_private_set(data: Path, utterances: int, frames: int = 775, distinct: int = 200) -> Path:
-    """A speaker private set of `utterances` held-back utterances in `data` (a test-sized folder
-    of ``bench_grading_memory.py``): random 40-mel features of about `frames` frames (`distinct`
-    different ones, hard-linked under more names) over the folder's own speakers, in the format
-    ``kws private`` writes; the folder ``speaker_features_private``."""
-    import random
-    import shutil
-
-    root = data / "speaker_features"
-    private = data / "speaker_features_private"
-    shutil.rmtree(private, ignore_errors=True)
-    private.mkdir()
-    shutil.copy(root / "mapping.json", private / "mapping.json")
-    speakers = list(json.loads((root / "mapping.json").read_text())["speaker2id"])
-    rng, held = random.Random(1), {speaker: [] for speaker in speakers}
-    templates = []
-    for i in range(min(distinct, utterances)):
-        length = max(50, int(rng.gauss(frames, frames / 3)))
-        torch.save(torch.randn(length, 40), private / f"template-{i:04d}.pt")
-        templates.append((f"template-{i:04d}.pt", length))
-    for i in range(utterances):
-        template, length = templates[i % len(templates)]
-        name = f"uttr-held-{i:028x}.pt"
-        os.link(private / template, private / name)
-        held[speakers[i % len(speakers)]].append({"feature_path": name, "mel_len": length})
-    for template, _ in templates:
-        (private / template).unlink()
-    metadata = {"n_mels": 40, "speakers": held}
-    (private / "metadata.json").write_text(json.dumps(metadata))
-    return private
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -532,7 +532,7 @@ def test_the_grading_memory_benchmark_grows_a_speaker_private_set(tiny_data, tmp
     from kws.grading.testsets.layouts.hw4 import hidden_speaker_test
 
     monkeypatch.syspath_prepend(str(BENCHMARKS))
-    from bench_speaker_private import grow_private_set
+    from bench_grading_memory import grow_private_set
 
     for name in ("speaker_features", "speaker_features_hidden"):
         shutil.copytree(tiny_data / name, tmp_path / name)
