@@ -28,6 +28,9 @@ import nbformat
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?P<rest>.*?)[ \t]*$")
 END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
+# The line `student_version` puts where a solution was; group 1 is the student's hint (what the
+# grader and `kws handin` look for in a hand-in).
+TODO_RAISE = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
 _MAGIC = re.compile(r"^(\s*)([%!])", re.MULTILINE)  # IPython lines, for the fallback
 
 

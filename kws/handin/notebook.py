@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kws.grading.protocol.handin import find_notebook, notebooks, relative
+from kws.notebooks import TODO_RAISE
 from kws.spec import ASSIGNMENTS, Spec
 
 HANDIN_TAG = "handin"  # the "Ready to hand in?" cell: it runs after the notebook was saved
-_TODO = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
 
 
 class Found(NamedTuple):
@@ -142,7 +142,7 @@ def todos_left(nb) -> list[tuple[int, str]]:
         (number, match[1])
         for number, cell in enumerate(nb.cells)
         if cell.cell_type == "code"
-        for match in _TODO.finditer(cell.source)
+        for match in TODO_RAISE.finditer(cell.source)
     ]
 
 

@@ -23,7 +23,6 @@ import ast
 import json
 import math
 import os
-import re
 import sys
 import types
 from collections.abc import Iterable, Sequence
@@ -36,8 +35,6 @@ from kws.grading.protocol.handin import needed_cells
 
 if TYPE_CHECKING:
     from kws.spec import Cells
-
-_TODO = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
 
 
 def run_model_cells(notebook: Path) -> dict:
@@ -76,10 +73,10 @@ def run_model_cells(notebook: Path) -> dict:
 
 def first_todo(notebook: Path) -> str | None:
     """The first unfinished TODO left by `kws release` in the notebook's code, or None."""
-    from kws.notebooks import read_notebook
+    from kws.notebooks import TODO_RAISE, read_notebook
 
     for cell in read_notebook(notebook).cells:
-        if cell.cell_type == "code" and (match := _TODO.search(cell.source)):
+        if cell.cell_type == "code" and (match := TODO_RAISE.search(cell.source)):
             return match[1]
     return None
 
