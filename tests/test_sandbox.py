@@ -380,13 +380,11 @@ VISIBILITY_PROBE = """
 import glob, os, sys
 import kws
 
-def readable(path):
+def readable(path):  # what it holds can be read (a hidden path looks empty, or is not there)
     try:
         if os.path.isdir(path):
-            os.listdir(path)
-        else:
-            open(path, "rb").read(1)
-        return True
+            return bool(os.listdir(path))
+        return bool(open(path, "rb").read(1))
     except OSError:
         return False
 
@@ -528,6 +526,25 @@ def test_bubblewrap_hides_a_folder_exposed_through_a_python_path(tmp_path, monke
     pairs = list(zip(args, args[1:], strict=False))
     assert ("--ro-bind", os.path.realpath(tmp_path)) in pairs
     assert ("--tmpfs", os.path.realpath(out)) in pairs
+
+
+def test_bubblewrap_shows_a_venv_inside_the_checkout_and_nothing_else_of_it(tmp_path, monkeypatch):
+    # the README's `python -m venv .venv` in a clone: the child runs that Python, so its folder
+    # is bound; the checkout around it (solutions/, the graded tests on sys.path) is not
+    checkout = tmp_path / "checkout"
+    venv, tests = checkout / ".venv", checkout / "kws" / "assignments" / "graded_tests"
+    for folder in (venv, tests):
+        folder.mkdir(parents=True)
+    monkeypatch.setattr(sys, "prefix", str(venv))
+    monkeypatch.syspath_prepend(str(tests))
+    args = bwrap.command(
+        "bwrap", root=tmp_path / "root", work=tmp_path / "work", lib=tmp_path / "lib",
+        readable=[], hide=[], gpu=False, checkout=checkout,
+    )  # fmt: skip
+    bound = [b for a, b in zip(args, args[1:], strict=False) if a == "--ro-bind"]
+    assert os.path.realpath(venv) in bound
+    assert not any(Path(b).is_relative_to(os.path.realpath(tests)) for b in bound)
+    assert os.path.realpath(checkout) not in bound
 
 
 @pytest.mark.parametrize("version", [(3, 10, 13), sys.version_info[:3]])

@@ -69,6 +69,16 @@ def _python_paths() -> list[str]:
     return found + [p for p in sys.path if p and os.path.isdir(p)]
 
 
+def _environment_in(checkout: Path) -> list[str]:
+    """The virtual environment the grader runs from when it lies inside the kit's checkout (the
+    README's ``python -m venv .venv`` in a clone): its own folder only, never the checkout
+    around it, nor a folder of the checkout that is on sys.path (the graded tests')."""
+    checkout = Path(os.path.realpath(checkout))
+    prefix = Path(os.path.realpath(sys.prefix))
+    inside = prefix != checkout and prefix.is_relative_to(checkout)
+    return [str(prefix)] if inside and prefix != Path(os.path.realpath(sys.base_prefix)) else []
+
+
 def child_home(readable: list[str]) -> str:
     """Where the child's folder appears: HOME, unless Python or a path the child must read lies
     inside it (a grader's virtual environment in /home/student), which that bind would hide; then
@@ -121,7 +131,7 @@ def command(
         args += ["--ro-bind-try", "/sys", "/sys"]
     python = [
         p for p in _outermost(_python_paths()) if not Path(p).is_relative_to(checkout.resolve())
-    ]
+    ] + _environment_in(checkout)
     readable = _with_link_targets(readable)
     binds = [p for p in _outermost(python + readable) if not p.startswith(("/usr/", "/etc/"))]
     # bubblewrap makes missing parent folders mode 0700 as root: the child's user could not pass.

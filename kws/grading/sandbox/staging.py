@@ -177,10 +177,8 @@ def hide_machine_paths(result: ChildResult, replacements: list[tuple[str, str]])
     # and every folder packages come from (a venv made with --system-site-packages imports
     # torch from the base Python's site-packages, which none of the above names)
     libraries |= {p for p in sys.path if os.path.isabs(p) and os.path.isdir(p) and p != "/"}
-    pairs = replacements + [
-        (f"{kit}/", ""),
-        *((f"{lib}/", "") for lib in sorted(libraries, key=len, reverse=True)),
-    ]
+    # the longest first: a virtual environment inside the kit's checkout is cut whole
+    pairs = replacements + [(f"{p}/", "") for p in sorted(libraries | {kit}, key=len, reverse=True)]
 
     def clean(value):
         if isinstance(value, str):
