@@ -10,98 +10,20 @@ writers, then `kws season --course --times` as the instructor runs it.
 """
 
 import csv
-import hashlib
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from bad_input_corpus import (
-    CORE,
-    COURSE,
-    KS,
-    NEIGHBOURS,
-    ROSTER,
-    SI,
-    STUDENTS,
-    TIMES,
-)
-from course_helpers import ROOT
+from bad_input_corpus import CORE, COURSE, KS, NEIGHBOURS, SI, STUDENTS, TIMES
+from graded_class import SCORES, copy_class, document, graded_class, kws, snapshot
 
-from kws.grading.judge.results import TestResult, results_document, write_results
-from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
+from kws.grading.records.gradebook import Graded, write_gradebook
 from kws.grading.records.standings import read_standings
-from kws.spec import ASSIGNMENTS
-
-SCORES = {"ann": (10, 20, 44), "bob": (10, 15, 40), "cy": (10, 20, 30), "ext": (5, 20, 44),
-          "lateday": (10, 18, 44)}  # fmt: skip
-
-
-def _kws(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = os.environ | {"PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "kws.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-
-
-def _snapshot(folder: Path, leave_out=()) -> dict[str, str]:
-    """{file: sha256} of every file under `folder` (the data folder and `leave_out` aside)."""
-    found = {}
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not (Path(root) == folder and d == "data")]
-        for name in files:
-            path = Path(root) / name
-            relative = path.relative_to(folder).as_posix()
-            if relative not in leave_out:
-                found[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
-
-
-def _document(points: tuple[int, int, int]) -> dict:
-    tests = [("ks task", 10.0, KS), ("ks accuracy", 20.0, KS), ("si all", 44.0, SI)]
-    return results_document(
-        [TestResult(title, float(got), maximum, "passed" if got == maximum else "failed", "",
-                    "visible", {"assignment": name})
-         for (title, maximum, name), got in zip(tests, points, strict=True)],
-        output="", execution_time=3,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, tiny_data) -> Path:
-    """The instructor's folder: submissions/ (five hand-ins of notebooks 01 and 02), data/,
-    course.toml, times.csv, roster.csv, and grades/ as `kws grade --roster` and `kws season
-    --course --times` leave it."""
-    folder = tmp_path_factory.mktemp("bad-input") / "course"
-    grades, graded = folder / "grades", []
-    for student in STUDENTS:
-        handin = folder / "submissions" / student
-        handin.mkdir(parents=True)
-        for name in (KS, SI):  # empty notebooks: the grader would find them; nothing runs them
-            nbformat.write(nbformat.v4.new_notebook(), handin / ASSIGNMENTS[name].notebook)
-        document = _document(SCORES[student])
-        write_results(grades / "results" / f"{student}.json", document)
-        graded.append(Graded(student, document, "", 4.0))
-    write_gradebook(graded, grades / "gradebook.csv")
-    (folder / "data").symlink_to(tiny_data, target_is_directory=True)
-    for name, text in (("course.toml", COURSE), ("times.csv", TIMES), ("roster.csv", ROSTER)):
-        (folder / name).write_text(text)
-    shutil.copyfile(folder / "roster.csv", grades / "roster.csv")
-    write_run_record(grades, folder / "submissions", folder / "data", None, roster_key="folder")
-    done = _kws(folder, "season", "grades", "--course", "course.toml", "--times", "times.csv")
-    assert done.returncode == 0, done.stderr
-    return folder
-
-
-def _copy(course: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "course"
-    shutil.copytree(course, copy, symlinks=True)
-    run = (copy / "grades" / "run.json").read_text().replace(str(course), str(copy))
-    (copy / "grades" / "run.json").write_text(run)
-    assert _kws(copy, "season", "grades").returncode == 0  # sealed with its own run.json
-    return copy
+    """The instructor's folder, graded (tests/graded_class.py)."""
+    return graded_class(tmp_path_factory.mktemp("bad-input") / "course", tiny_data)
 
 
 def test_the_class_is_graded_with_its_extensions_grace_days_and_late_rule(course):
@@ -125,15 +47,16 @@ def test_a_mistake_stops_the_command_before_it_grades_or_writes(course, mistake)
         path = course / name
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     try:
-        before = _snapshot(course, mistake.files)
-        done = _kws(course, *mistake.command)
-        after = _snapshot(course, mistake.files)
+        before = snapshot(course, mistake.files)
+        done = kws(course, *mistake.command)
+        after = snapshot(course, mistake.files)
     finally:
         for name in mistake.files:
             (course / name).unlink()
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and "gradebook:" not in done.stdout
     assert mistake.given in done.stderr
+    assert str(course) not in done.stderr  # every path as typed, relative to the course folder
     for sentence in mistake.says:
         assert sentence in done.stderr
     for option, copy in (("--course", "grades/course.toml"), ("--times", "grades/times.csv")):
@@ -146,23 +69,23 @@ def test_a_retried_adjustment_counts_once_and_a_failed_one_not_at_all(course, tm
     """The issue's sequence: the kept course file broken by hand, `kws adjust` refused (naming
     that file) and nothing recorded; fixed, the adjustment recorded; the same command again
     changes nothing."""
-    course = _copy(course, tmp_path)
+    course = copy_class(course, tmp_path)
     kept = course / "grades" / "course.toml"
     kept.write_text(COURSE.replace("per_day", "per_dya"))
     adjust = ["adjust", "grades", "bob", KS, "1", "--reason", "Task 2 checked by hand"]
-    before = _snapshot(course)
-    refused = _kws(course, *adjust)
+    before = snapshot(course)
+    refused = kws(course, *adjust)
     assert refused.returncode == 2 and "grades/course.toml, line 6: [late] 'per_dya'" in (
         refused.stderr
     )
-    assert _snapshot(course) == before and not (course / "grades" / "adjustments.csv").exists()
+    assert snapshot(course) == before and not (course / "grades" / "adjustments.csv").exists()
     kept.write_text(COURSE)
     raw = read_standings(course / "grades").of("bob", KS).raw
-    assert "final 26 of 30" in _kws(course, *adjust).stdout
-    recorded = _snapshot(course)
-    again = _kws(course, *adjust)
+    assert "final 26 of 30" in kws(course, *adjust).stdout
+    recorded = snapshot(course)
+    again = kws(course, *adjust)
     assert again.returncode == 0 and "was recorded already" in again.stdout
-    assert _snapshot(course) == recorded
+    assert snapshot(course) == recorded
     rows = list(csv.DictReader(open(course / "grades" / "adjustments.csv")))
     assert [(r["student"], r["points"]) for r in rows] == [("bob", "1.0")]
     assert read_standings(course / "grades").of("bob", KS).final == raw + 1
@@ -172,25 +95,25 @@ def test_publishing_refuses_records_that_disagree_and_names_the_fix(course, tmp_
     """A gradebook edited by hand, and one rewritten without its per-notebook columns (what an
     interrupted command of an older kit left): `kws export` and `kws feedback` refuse, name
     `kws season grades` and write nothing; after it, they export the final scores."""
-    course = _copy(course, tmp_path)
+    course = copy_class(course, tmp_path)
     gradebook = course / "grades" / "gradebook.csv"
     kept = gradebook.read_text()
     gradebook.write_text(kept.replace("\nann,", "\nann,9", 1))  # a score typed in by hand
     export = ["export", "canvas", "grades", "--out", "canvas.csv"]
     for command in (export, ["feedback", "grades", "--out", "feedback"]):
-        refused = _kws(course, *command)
+        refused = kws(course, *command)
         assert refused.returncode == 2 and "gradebook.csv changed since `kws season`" in (
             refused.stderr
         )
         assert "run `kws season grades`" in refused.stderr
     assert not (course / "canvas.csv").exists() and not (course / "feedback").exists()
     (course / "grades" / "records.json").unlink()  # an older kit's folder: no record
-    documents = [Graded(s, _document(SCORES[s]), "", 4.0) for s in STUDENTS]
+    documents = [Graded(s, document(SCORES[s]), "", 4.0) for s in STUDENTS]
     write_gradebook(documents, gradebook)  # raw totals, no per-notebook columns
-    refused = _kws(course, *export)
+    refused = kws(course, *export)
     assert refused.returncode == 2 and "has no column 'keyword_spotting final'" in refused.stderr
-    assert _kws(course, "season", "grades").returncode == 0
-    done = _kws(course, *export)
+    assert kws(course, "season", "grades").returncode == 0
+    done = kws(course, *export)
     assert done.returncode == 0, done.stderr
     finals = read_standings(course / "grades")
     exported = [
@@ -204,15 +127,15 @@ def test_publishing_refuses_records_that_disagree_and_names_the_fix(course, tmp_
 def test_file_times_date_a_hand_in_only_when_asked_for(course, tmp_path):
     """Without bob's times row, `kws season --file-times` dates his notebooks by their files
     (and says so); the choice is kept, so `kws season` and `kws adjust` apply it again."""
-    course = _copy(course, tmp_path)
+    course = copy_class(course, tmp_path)
     (course / "partial.csv").write_text(TIMES.replace("bob,,2026-10-02 23:30\n", ""))
-    done = _kws(course, "season", "grades", "--times", "partial.csv", "--file-times")
+    done = kws(course, "season", "grades", "--times", "partial.csv", "--file-times")
     assert done.returncode == 0, done.stderr
     assert ("note: hand-in times from file times (asked for with --file-times): bob "
             "(keyword_spotting, speaker_id)") in done.stdout  # fmt: skip
     assert read_standings(course / "grades").of("bob", KS).late.source == "file times"
-    assert _kws(course, "season", "grades").returncode == 0
-    refused = _kws(course, "season", "grades", "--no-file-times")
+    assert kws(course, "season", "grades").returncode == 0
+    refused = kws(course, "season", "grades", "--no-file-times")
     assert refused.returncode == 2 and "bob (keyword_spotting, speaker_id)" in refused.stderr
 
 

@@ -15,12 +15,12 @@ ASSIGNMENT_NAMES = tuple(sorted(ASSIGNMENTS))  # --assignment: every assignment 
 
 # Every argument of every verb, as `build_parser()` accepted them before the verbs were grouped
 # (written out from that parser), and those added since (grade's and season's --file-times,
-# issue 52; `kws handin`): (verb, option strings (none: a positional), dest, default, choices,
+# issue 52; `kws handin`; --strict, issue 59): (verb, option strings (none: a positional), dest, default, choices,
 # required, nargs, type's name). A change here changes what users type.
 ARGUMENTS = [
     ("adjust", (), "assignment", None, None, True, None, None),
     ("adjust", (), "grades", None, None, True, None, "Path"),
-    ("adjust", (), "points", None, None, True, None, "float"),
+    ("adjust", (), "points", None, None, True, None, None),  # read as typed (+2,5: the fix)
     ("adjust", ("--reason",), "reason", None, None, True, None, None),
     ("adjust", (), "student", None, None, True, None, None),
     ("adjust", ("--who",), "who", None, None, False, None, None),
@@ -52,6 +52,7 @@ ARGUMENTS = [
     ("grade", ("--data",), "data", None, None, True, None, "Path"),
     ("grade", ("--dataset",), "dataset", None, None, False, None, None),
     ("grade", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
+    ("grade", ("--strict",), "strict", False, None, False, 0, None),
     ("grade", ("--jobs",), "jobs", 2, None, False, None, "int"),
     ("grade", ("--out",), "out", Path("grades"), None, False, None, "Path"),
     ("grade", ("--roster",), "roster", None, None, False, None, "Path"),
@@ -64,6 +65,7 @@ ARGUMENTS = [
     ("grade", ("--times",), "times", None, None, False, None, "Path"),
     ("gradescope", ("--assignment",), "assignment", None, ASSIGNMENT_NAMES, False, None, None),
     ("gradescope", ("--course",), "course", None, None, False, None, "Path"),
+    ("gradescope", ("--strict",), "strict", False, None, False, 0, None),
     ("gradescope", ("--cpu",), "cpu", 0.5, (0.5, 1.0, 2.0, 4.0), False, None, "float"),
     ("gradescope", ("--data",), "data", None, None, True, None, "Path"),
     ("gradescope", ("--dataset",), "dataset", None, None, False, None, None),
@@ -111,6 +113,7 @@ ARGUMENTS = [
     ("report", ("--threshold",), "threshold", None, None, False, None, "float"),
     ("season", ("--course",), "course", None, None, False, None, "Path"),
     ("season", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
+    ("season", ("--strict",), "strict", False, None, False, 0, None),
     ("season", (), "grades", None, None, True, None, "Path"),
     ("season", ("--times",), "times", None, None, False, None, "Path"),
     ("synth", (), "dataset", None, ("speech-commands", "speaker-features"), True, None, None),

@@ -62,6 +62,20 @@ def test_excel_and_lms_times_files_read_as_written(tmp_path):
     assert datetime.fromisoformat(times[("ann", "")].submitted.isoformat())  # round trip
 
 
+def test_a_german_excel_times_file_reads_day_first_with_the_same_note(tmp_path):
+    """Excel in Germany: semicolons and dates with dots (``30.10.2026 22:59``), which can only
+    be day first; ``01.10.2026`` too, though no number above 12 settles it."""
+    text = "student;submitted\r\nann;30.10.2026 22:59\r\nbob;01.10.2026 09:00\r\n"
+    (tmp_path / "de.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    zone = read_course(_plain(tmp_path), sorted(ASSIGNMENTS)).timezone
+    times = read_times_csv(tmp_path / "de.csv", zone)
+    assert {key[0]: t.submitted.isoformat() for key, t in times.items()} == {
+        "ann": "2026-10-30T22:59:00-04:00", "bob": "2026-10-01T09:00:00-04:00"}  # fmt: skip
+    assert times.notes == [
+        f"{tmp_path / 'de.csv'}: dates with dots read day first (dd.mm.yyyy), as line 2 shows"
+    ]
+
+
 def _plain(folder: Path) -> Path:
     (folder / "course.toml").write_text(COURSE)
     return folder / "course.toml"
@@ -76,6 +90,9 @@ def _plain(folder: Path) -> Path:
         ("2026-02-30 10:00", "no such date"),
         ("2026-10-02 25:00", "no such date"),
         ("13 PM", "not a date and time the kit reads"),
+        ("2026-10-02 24:00", "24:00 is no time of day; write 23:59, the end of that day"),
+        ("30.10.26 22:59", "a two-digit year"),
+        ("30.10.2026", "a date without a time of day"),
     ],
 )
 def test_a_time_that_cannot_be_read_one_way_is_refused_with_the_fix(text, says):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.grading.judge.notebook import holds_notebook, missing_test_data
-from kws.grading.records.gradebook import safe_name
+from kws.grading.records.gradebook import ROSTER_FILE, safe_name
 from kws.grading.records.grades import read_grades
 from kws.grading.season.apply import graded_assignments, kept_roster_names
 from kws.grading.season.inputs import SeasonInputs, check_class, read_season
@@ -29,25 +29,22 @@ def handin_folders(submissions_dir: Path) -> list[Path]:
     """The hand-in folders of `submissions_dir`, sorted by name (hidden folders left out);
     FileNotFoundError / ValueError saying what the folder should hold, or naming two folders
     whose results files would be one (``dan x`` and ``dan_x``)."""
-    submissions_dir = Path(submissions_dir).resolve()
+    given = Path(submissions_dir)  # named as typed in every message
+    submissions_dir = given.resolve()
     if not submissions_dir.is_dir():
-        raise FileNotFoundError(
-            f"{submissions_dir}: no such folder of submissions (one folder per student)"
-        )
+        raise FileNotFoundError(f"{given}: no such folder of submissions (one folder per student)")
     students = sorted(
         p for p in submissions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
     )
     if not students:
-        raise ValueError(
-            f"{submissions_dir} has no student folders; put each submission in its own folder"
-        )
+        raise ValueError(f"{given} has no student folders; put each submission in its own folder")
     by_file: dict[str, list[str]] = {}
     for folder in students:  # results/<name>.json: one file a hand-in, or one overwrites another
         by_file.setdefault(safe_name(folder.name), []).append(folder.name)
     clash = next((names for names in by_file.values() if len(names) > 1), None)
     if clash:
         raise ValueError(
-            f"{submissions_dir}: the hand-in folders {' and '.join(map(repr, clash))} would share "
+            f"{given}: the hand-in folders {' and '.join(map(repr, clash))} would share "
             f"one results file ({safe_name(clash[0])}.json); rename one apart"
         )
     return students
@@ -107,5 +104,6 @@ def season_to_grade(
         names = {row[roster.key] for row in roster.rows if row[roster.key]}
     else:
         names = kept_roster_names(out_dir)
-    check_class(season, handins, graded, names)
+    kept = Path(out_dir) / ROSTER_FILE
+    check_class(season, handins, graded, names, roster.path if roster is not None else kept)
     return season

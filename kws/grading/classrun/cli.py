@@ -1,8 +1,8 @@
 """The `kws` verbs that grade a class, added by `kws.cli` to its "grade" group:
 
     kws grade SUBMISSIONS --data DIR [--out DIR] [--jobs N] [--shard I/N] [--roster FILE]
-        [--course FILE] [--times FILE] [--file-times] [--student NAME] [--assignment NAME]
-        [--tiers FILE]
+        [--course FILE] [--times FILE] [--file-times] [--strict] [--student NAME]
+        [--assignment NAME] [--tiers FILE]
     kws merge GRADES_DIR      one gradebook from the shards `kws grade --shard` wrote
 
 Each handler imports the grading modules when it runs, so `kws --help` loads none of them. A
@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from kws.grading.command import add_selection_options, selection_of
-from kws.grading.season.cli import add_file_times_option
+from kws.grading.season.cli import add_file_times_option, add_strict_option, print_warnings
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -45,6 +45,11 @@ def _grade(args: argparse.Namespace) -> int:
                              assignment=selection.get("assignment"), student=args.student,
                              course=args.course, times=args.times, file_times=args.file_times,
                              roster=roster)  # fmt: skip
+    print_warnings(season.warnings)
+    if args.strict:
+        from kws.grading.season.course import refuse_warnings
+
+        refuse_warnings(season.warnings)
     for note in season.notes:
         print(f"note: {note}", flush=True)
     given = {"course": args.course, "times": args.times, "season": season}
@@ -105,6 +110,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        "grading worksheet; default: Gradescope's submission_metadata.json "
                        "(else --file-times)")  # fmt: skip
     add_file_times_option(grade)
+    add_strict_option(grade)
     grade.add_argument("--student", metavar="NAME",
                        help="regrade this hand-in folder only, into the existing gradebook "
                        "(its earlier result kept under OUT/history/)")  # fmt: skip

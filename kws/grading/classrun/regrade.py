@@ -102,11 +102,11 @@ def regrade_student(
     `grade_batch`'s assignment, dataset, tiers, timeout, course, times and file_times, or
     `season` (what `kws.grading.classrun.checks.season_to_grade` read of them already). Every
     input is checked before the hand-in is graded or anything moves."""
+    if not (Path(submissions_dir) / student).is_dir():  # named as typed
+        raise FileNotFoundError(f"{Path(submissions_dir) / student}: no such hand-in folder "
+                                f"(--student names a folder of {submissions_dir})")  # fmt: skip
     submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
     handin = submissions_dir / student
-    if not handin.is_dir():
-        raise FileNotFoundError(f"{handin}: no such hand-in folder (--student names a folder "
-                                f"of {submissions_dir})")  # fmt: skip
     gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
     selection = {k: options.get(k) for k in ("dataset", "tiers")}
     season = options.get("season") or season_to_grade(

@@ -114,7 +114,7 @@ def read_roster(path: Path, key: str | None = None) -> Roster:
     RosterError naming the file, the line and the fix: no such file, not UTF-8, no key column,
     two columns of one name, a row with more fields than the header, a folder named twice
     (in any case)."""
-    path = Path(path).resolve()
+    path = Path(path)  # relative to the working directory, and named as typed
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no such roster file; pass the class list as CSV (an LMS gradebook or "

@@ -109,7 +109,8 @@ def checked_season(grades: Grades, season: SeasonInputs | None = None, **given) 
     times, file_times), checked against its hand-ins, its results and its kept roster."""
     season = season or read_season(grades.folder, **given)
     handins = {s.name: s.handin for s in grades.students}
-    check_class(season, handins, graded_assignments(grades), kept_roster_names(grades.folder))
+    roster = kept_roster_names(grades.folder)
+    check_class(season, handins, graded_assignments(grades), roster, grades.folder / ROSTER_FILE)
     return season
 
 

@@ -1,12 +1,14 @@
 """The `kws` verbs of the season, added by `kws.cli` to its "the season" group (with
 `kws export`, from `kws.grading.publish.cli`), and what the other verbs print of it:
 
-    kws season GRADES_DIR [--course FILE] [--times FILE] [--file-times]
+    kws season GRADES_DIR [--course FILE] [--times FILE] [--file-times] [--strict]
                                                      re-apply deadlines and adjustments
     kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME]
 
-`print_season` (what `kws grade` prints after grading a class) and `course_rules` (what
-`kws gradescope --course` prints) live here, below the grading packages that call them.
+`print_season` (what `kws grade` prints after grading a class), `course_rules` (what
+`kws gradescope --course` prints) and `print_warnings` / ``--strict`` (the course file's
+warnings, which every command that reads it prints: `kws.grading.season.warn`) live here,
+below the grading packages that call them.
 A mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`):
 `kws.cli.main` prints it as `kws VERB: message`, the fix in it, and exits with 2.
 """
@@ -14,6 +16,7 @@ A mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueErro
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 
@@ -44,6 +47,23 @@ def print_season(grades_dir: Path, standings) -> None:
         print(f"note: {note}")
 
 
+def print_warnings(warnings) -> None:
+    """Print each of the course file's warnings (`kws.grading.season.warn.CourseWarning`) on a
+    line of its own: ``warning: course.toml, line 1: ...; did you mean ...``."""
+    for warning in warnings:
+        print(f"warning: {warning}", flush=True)
+    if warnings:
+        print("(a warning changes no grade; --strict refuses the course file instead)", flush=True)
+
+
+def add_strict_option(command: argparse.ArgumentParser) -> None:
+    """Add --strict to `command` (every command that reads a course file)."""
+    command.add_argument("--strict", action="store_true",
+                         help="refuse a course file the kit would warn about (a time zone that "
+                         "is an abbreviation, a due date at midnight, ...) before anything is "
+                         "written")  # fmt: skip
+
+
 def course_rules(path: Path) -> str:
     """What a course file makes the Gradescope autograder do, in a few lines."""
     from kws.grading.season.course import read_course
@@ -65,12 +85,39 @@ def course_rules(path: Path) -> str:
 
 
 def _season(args: argparse.Namespace) -> int:
-    from kws.grading.season.apply import apply_season
+    from kws.grading.records.grades import read_grades
+    from kws.grading.season.apply import apply_season, checked_season
+    from kws.grading.season.course import refuse_warnings
+    from kws.grading.season.inputs import read_season
 
-    standings = apply_season(args.grades, course=args.course, times=args.times,
-                             file_times=args.file_times)  # fmt: skip
+    season = read_season(args.grades, args.course, args.times, args.file_times)
+    checked_season(read_grades(args.grades), season)  # the names too, before anything is written
+    print_warnings(season.warnings)
+    if args.strict:
+        refuse_warnings(season.warnings)
+    standings = apply_season(args.grades, season=season)
     print_season(args.grades, standings)
     return 0
+
+
+def points_given(text: str) -> float:
+    """The points of `kws adjust` as typed (``+2``, ``-1.5``); ValueError with the fix for a
+    decimal comma (``+2,5``: write ``+2.5``) or anything that is not a number."""
+    points = _number(text)
+    if points is not None:
+        return points
+    if text.count(",") == 1 and _number(text.replace(",", ".")) is not None:
+        raise ValueError(f"points {text!r}: write {text.replace(',', '.')} (a decimal point, "
+                         "not a comma)")  # fmt: skip
+    raise ValueError(f"points {text!r} is not a number of points; write e.g. +2 or -1.5")
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _adjust(args: argparse.Namespace) -> int:
@@ -78,6 +125,7 @@ def _adjust(args: argparse.Namespace) -> int:
     from kws.grading.records.standings import read_standings
     from kws.grading.season.apply import apply_season
 
+    args.points = points_given(args.points)  # before anything is read or written
     known = read_standings(args.grades)
     if not known.students:
         raise FileNotFoundError(f"{args.grades}: no standings.json; grade the class with "
@@ -126,13 +174,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                         help="hand-in times: a CSV of student, assignment, submitted, or Moodle's "
                         "grading worksheet (kept)")  # fmt: skip
     add_file_times_option(season)
+    add_strict_option(season)
     season.set_defaults(run=_season)
 
     adjust = commands.add_parser("adjust", help="a person's change to one student's grade")
     adjust.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
     adjust.add_argument("student", help="the student's name in the gradebook")
     adjust.add_argument("assignment", help="the assignment, e.g. speaker_id")
-    adjust.add_argument("points", type=float, help="points to add (negative: take off)")
+    adjust.add_argument("points", help="points to add, e.g. +2 or -1.5 (negative: take off)")
     adjust.add_argument("--reason", required=True, help="why, in a sentence the student reads")
     adjust.add_argument("--who", help="who decided (default: your login name)")
     adjust.set_defaults(run=_adjust)

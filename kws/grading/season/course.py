@@ -37,6 +37,7 @@ final score is ``max(0, raw - penalty + adjustments)``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ from kws.grading.records.files import decode_text
 from kws.grading.records.standings import Late
 from kws.grading.season.dates import DateError, toml_time
 from kws.grading.season.keys import check_keys, unknown, where
+from kws.grading.season.warn import CourseWarning, date_warnings, rule_warnings, zone_warning
 from kws.grading.testsets.split import Split
 from kws.spec import ASSIGNMENTS, tomllib
 
@@ -88,6 +90,7 @@ class Course:
     split_seed: str = ""
     release: dict[str, datetime] = field(default_factory=dict)  # when each notebook came out
     text: str = field(default="", repr=False)  # the file as read, for the lines of messages
+    warnings: tuple[CourseWarning, ...] = ()  # what it reads but a colleague would question
 
     def due_for(self, student: str, assignment: str) -> datetime | None:
         """`student`'s due date for `assignment` (an extension's, if granted), or None."""
@@ -113,6 +116,7 @@ class _Reader:
     def __init__(self, path: Path, text: str, assignments: list[str]):
         self.path, self.text, self.assignments = path, text, assignments
         self.zone = ZoneInfo("UTC")  # the file's own, once read
+        self.floating: dict[tuple[str, ...], datetime] = {}  # dates written without an offset
 
     def fail(self, key: tuple[str, ...], message: str) -> CourseError:
         return CourseError(f"{where(self.path, self.text, *key)}: {message}")
@@ -132,15 +136,59 @@ class _Reader:
         label, found = ".".join(key), {}
         for name, value in entries.items():
             if name not in self.assignments:
-                raise self.fail(key + (name,), f"[{label}] "
-                                + unknown(name, self.assignments, "an assignment"))  # fmt: skip
+                notebook = _notebook_of(name)
+                said = (f"{name!r} is {notebook}'s notebook; the course file names assignments: "
+                        f"write {notebook} = ..." if notebook else
+                        unknown(name, self.assignments, "an assignment"))  # fmt: skip
+                raise self.fail(key + (name,), f"[{label}] {said}")
             try:
-                found[name] = in_zone(toml_time(value), self.zone)
+                written = toml_time(value)
             except DateError as error:
                 shown = repr(value) if isinstance(value, str) else str(value)
                 raise self.fail(key + (name,), f"[{label}] {name} = {shown} is not a date "
                                 f"the kit reads: {error}") from None  # fmt: skip
+            if written.tzinfo is None:
+                self.floating[key + (name,)] = written
+            found[name] = in_zone(written, self.zone)
         return found
+
+
+def _notebook_of(name: str) -> str | None:
+    """The assignment whose notebook `name` is (``02_speaker_id.ipynb``, or its stem as TOML
+    reads ``02_speaker_id.ipynb = ...``), or None."""
+    for spec in ASSIGNMENTS.values():
+        if name in (spec.notebook, Path(spec.notebook).stem):
+            return spec.name
+    return None
+
+
+_OFFSET_ZONE = re.compile(r"^(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?00)?$", re.IGNORECASE)
+_WORD_QUOTES = "\u201c\u201d\u2018\u2019\u201e"  # “ ” ‘ ’ „
+
+
+def _zone_fix(name: str) -> str:
+    """What to write in place of a time zone name the database lacks."""
+    offset = _OFFSET_ZONE.match(str(name).strip())
+    if offset:  # UTC+1: the place's clock, or the fixed offset under its database name
+        sign, hours = offset.groups()
+        fixed = f"Etc/GMT{'-' if sign == '+' else '+'}{int(hours)}"
+        return (f'write the place\'s zone, e.g. "Europe/Berlin" (Area/City: its clock changes '
+                f'with the seasons), or for UTC{sign}{int(hours)} all year "{fixed}" (the '
+                "database writes the sign reversed)")  # fmt: skip
+    return 'give an IANA time zone name such as "Europe/Berlin" or "UTC"'
+
+
+def _toml_error(path: Path, text: str, error: Exception) -> CourseError:
+    """The TOML reader's complaint with the file's line, and the fix for a word processor's
+    quotes (“...”), which TOML does not read as quotes."""
+    at = re.search(r"\(at line (\d+), column \d+\)", str(error))
+    lines = text.splitlines()
+    line = int(at[1]) if at else None
+    where_ = f"{path}, line {line}" if line else str(path)
+    fix = ""
+    if line and line <= len(lines) and any(q in lines[line - 1] for q in _WORD_QUOTES):
+        fix = '; “ ” and ‘ ’ are a word processor\'s quotes: write straight ones, "..."'
+    return CourseError(f"{where_}: not valid TOML ({error}){fix}")
 
 
 def read_course(path: Path, assignments: list[str]) -> Course:
@@ -164,7 +212,7 @@ def read_course(path: Path, assignments: list[str]) -> Course:
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise CourseError(f"{path}: not valid TOML ({error})") from None
+        raise _toml_error(path, text, error) from None
     check_keys(path, text, table, CourseError)
     read = _Reader(path, text, assignments)
     zone_name = table.get("timezone", "UTC")
@@ -172,7 +220,7 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         read.zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise read.fail(("timezone",), f"timezone = {zone_name!r} is not an IANA time zone "
-                        'name such as "Europe/Berlin" or "UTC"') from None  # fmt: skip
+                        f"name; {_zone_fix(zone_name)}") from None  # fmt: skip
     late = table.get("late", {})
     count = late.get("count", "started_days")
     if count not in COUNTS:
@@ -211,12 +259,16 @@ def read_course(path: Path, assignments: list[str]) -> Course:
             raise read.fail(("gradescope", "public_share"), "[gradescope] public_share needs "
                             'split_seed = "...", a secret text of the course that fixes the '
                             "split")  # fmt: skip
+    grace = read.number(table, ("grace_minutes",), 0.0, 0.0, 7 * 24 * 60)
+    warnings = [zone_warning(path, text, zone_name, read.zone, read.floating)]
+    warnings += date_warnings(path, text, read.zone, due, extensions, read.floating)
+    warnings += rule_warnings(path, text, rule.per_day, rule.cap, rule.count, grace)
     return Course(
         path,
         read.zone,
         due,
         rule,
-        read.number(table, ("grace_minutes",), 0.0, 0.0, 7 * 24 * 60),
+        grace,
         int(read.number(table, ("grace_days",), 0, 0, 365, whole=True)),
         extensions,
         attempts,
@@ -224,7 +276,16 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         seed,
         release,
         text,
+        tuple(w for w in warnings if w is not None),
     )
+
+
+def refuse_warnings(warnings: list[CourseWarning] | tuple[CourseWarning, ...]) -> None:
+    """``--strict``: a CourseError listing every warning (file, line, fix), when there is one."""
+    if warnings:
+        listed = "\n".join(f"  {warning}" for warning in warnings)
+        raise CourseError(f"{len(warnings)} warning(s) about the course file, refused with "
+                          f"--strict (nothing was written):\n{listed}")  # fmt: skip
 
 
 def late_of(

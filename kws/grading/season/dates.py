@@ -9,7 +9,9 @@ trailing ``Z`` and ``+0200``; 3.11 reads both, and more), so the kit reads times
 - **Excel's slash dates** (``10/02/2026 23:59``, ``2/10/2026 11:59 PM``), only where the file
   settles whether the day or the month comes first (`slash_order`): a row with a first
   number above 12 is day first, one with a second above 12 month first. Where no row settles
-  it, ``10/02/2026`` could be 10 February or 2 October, and the file is refused.
+  it, ``10/02/2026`` could be 10 February or 2 October, and the file is refused;
+- **dates with dots** (``30.10.2026 22:59``, as Excel writes them in Germany and much of
+  Europe): always day first, the one order written with dots (`dotted_note` says so).
 
 Refused, with the reason (`DateError`): a date without a time of day (midnight at the start
 of the day, or the end? the instructor says), a two-digit year, anything else. A time without
@@ -33,6 +35,7 @@ _ISO = re.compile(
 _SLASH = re.compile(
     r"^(\d{1,2})/(\d{1,2})/(\d{2,4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$"
 )
+_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2,4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 ORDERS = ("day first", "month first")
 
 
@@ -54,6 +57,9 @@ def _offset(text: str | None) -> timezone | None:
 
 
 def _build(year, month, day, hour, minute, second=0, micro=0, zone=None) -> datetime:
+    if hour == 24:  # midnight at the end of the day, as some write it
+        raise DateError(f"{hour}:{minute:02d} is no time of day; write 23:59, the end of that "
+                        "day")  # fmt: skip
     try:
         return datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
     except ValueError as error:  # 2026-02-30, 24:10, ...
@@ -111,8 +117,23 @@ def parse_time(text: str, order: str | None = None) -> datetime:
                 raise DateError(f"{hour} {half.upper()} is no time of day")
             hour = hour % 12 + (12 if half.lower() == "pm" else 0)
         return _build(int(year), int(month), int(day), hour, int(minute), int(seconds or 0))
+    dotted = _DOTTED.match(text)
+    if dotted:
+        day, month, year, hour, minute, seconds = dotted.groups()
+        if len(year) != 4:
+            raise DateError(f"a two-digit year; {EXCEL_FIX}")
+        if hour is None:
+            raise DateError(f"a date without a time of day; {EXCEL_FIX}")
+        return _build(int(year), int(month), int(day), int(hour), int(minute), int(seconds or 0))
     raise DateError(f"not a date and time the kit reads; {EXCEL_FIX}, or with an offset, "
                     "2026-10-02T23:59+02:00")  # fmt: skip
+
+
+def dotted_note(texts: dict[int, str]) -> str:
+    """The sentence saying how the dates with dots among `texts` ({line: text}) were read, as
+    `slash_order` says it of slash dates ("" when there is none)."""
+    lines = [line for line, text in texts.items() if _DOTTED.match(text.strip())]
+    return f"dates with dots read day first (dd.mm.yyyy), as line {lines[0]} shows" if lines else ""
 
 
 def slash_order(texts: dict[int, str]) -> tuple[str | None, str]:

@@ -26,6 +26,7 @@ from kws.grading.records.standings import Adjustment
 from kws.grading.season.course import COURSE_FILE, Course, CourseError, read_course
 from kws.grading.season.keys import closest, where
 from kws.grading.season.times import Times, gradescope_time, read_times_csv
+from kws.grading.season.warn import CourseWarning, roster_warnings
 from kws.spec import ASSIGNMENTS
 
 TIMES_FILE = "times.csv"  # the copy `kws grade --times` keeps beside the gradebook
@@ -51,6 +52,13 @@ class SeasonInputs:
     notes: list[str] = field(default_factory=list)
     adjusted: dict[tuple[str, str], list[Adjustment]] = field(default_factory=dict)
     adjustments_file: Path | None = None
+    class_warnings: list[CourseWarning] = field(default_factory=list)  # set by `check_class`
+
+    @property
+    def warnings(self) -> list[CourseWarning]:
+        """The course file's warnings (`kws.grading.season.warn`), then those of its names
+        against the class's roster (once `check_class` ran)."""
+        return [*(self.course.warnings if self.course else ()), *self.class_warnings]
 
 
 def recorded_file_times(grades_dir: Path) -> bool:
@@ -102,6 +110,7 @@ def check_class(
     handins: dict[str, Path | None],
     graded: dict[str, set[str]],
     roster: set[str] = frozenset(),
+    roster_file: Path | None = None,
 ) -> None:
     """Check the season's names and times against the class; CourseError at the first mistake.
 
@@ -111,8 +120,10 @@ def check_class(
         graded: {hand-in folder name: the assignments graded (or about to be) in it}.
         roster: names of the roster's students (the hand-in column), who may have an
             extension or a times row without a hand-in yet.
+        roster_file: the roster they come from, for the warnings' words (None: the kept one).
 
-    Adds to `season.notes` the hand-ins dated by file times (when asked for).
+    Adds to `season.notes` the hand-ins dated by file times (when asked for), and sets
+    `season.class_warnings`: an extension for a hand-in folder the roster lacks.
     """
     names = sorted(handins)
     known = set(names) | set(roster)
@@ -122,6 +133,9 @@ def check_class(
             if student not in known:
                 place = where(course.path, course.text, "extensions", student)
                 raise CourseError(f"{place}: [extensions.{student}] " + _stranger(student, names))
+        if roster:  # a folder graded, but left out of the exports: said, not refused
+            season.class_warnings = roster_warnings(course.path, course.text, course.extensions,
+                                                    set(roster), roster_file)  # fmt: skip
     for student, assignment in season.adjusted:
         if student not in handins or assignment not in ASSIGNMENTS:
             what = f"student {student!r}" if student not in handins else f"{assignment!r}"

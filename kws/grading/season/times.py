@@ -4,9 +4,9 @@ In this order, the first that knows:
 
 1. a **times CSV** (``kws grade --times FILE``): columns ``student`` (the hand-in folder's
    name), ``submitted`` (a time `kws.grading.season.dates` reads: ISO 8601, or Excel's slash
-   dates where the file settles their order; without an offset, in the course's time zone;
-   blank or ``-``: no hand-in) and, optionally, ``assignment`` (blank: every notebook of that
-   hand-in). Saved as Excel saves it (byte-order mark, CRLF, semicolons) it reads the same;
+   dates where the file settles their order, dates with dots day first; without an offset, in
+   the course's time zone; blank or ``-``: no hand-in) and, optionally, ``assignment``
+   (blank: every notebook of that hand-in). Saved as Excel saves it (byte-order mark, CRLF, semicolons) it reads the same;
    two lines giving one hand-in two times are refused;
 2. **Gradescope's** ``submission_metadata.json`` in the hand-in folder: its ``created_at``
    (Gradescope writes it into ``/autograder/`` for every submission);
@@ -41,7 +41,13 @@ from zoneinfo import ZoneInfo
 from kws.grading.records.files import decode_text
 from kws.grading.records.roster import delimiter_of
 from kws.grading.season.course import CourseError, in_zone
-from kws.grading.season.dates import DateError, is_slash_date, parse_time, slash_order
+from kws.grading.season.dates import (
+    DateError,
+    dotted_note,
+    is_slash_date,
+    parse_time,
+    slash_order,
+)
 from kws.grading.season.keys import unknown
 from kws.spec import ASSIGNMENTS
 
@@ -117,7 +123,7 @@ def read_times_csv(path: Path, zone: ZoneInfo) -> Times:
     except DateError as error:
         raise CourseError(f"{path}: {error}") from None
     times = Times(path)
-    times.notes += [f"{path}: {said}"] if said else []
+    times.notes += [f"{path}: {note}" for note in (said, dotted_note(written)) if note]
     for line, row in rows:
         if row[submitted] in NOTHING:
             continue

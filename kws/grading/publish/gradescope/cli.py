@@ -1,6 +1,6 @@
 """`kws gradescope`, added by `kws.cli` to its "prepare a course" group:
 
-    kws gradescope --data DIR [--out autograder.zip] [--course FILE] [--cpu 0.5]
+    kws gradescope --data DIR [--out autograder.zip] [--course FILE [--strict]] [--cpu 0.5]
         [--assignment NAME] [--tiers FILE | --dataset NAME]
 
 The handler imports `autograder` when it runs, so `kws --help` loads none of it. A mistake in
@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from kws.grading.command import add_selection_options, selection_of
+from kws.grading.season.cli import add_strict_option
 
 
 def _gradescope(args: argparse.Namespace) -> int:
@@ -23,6 +24,15 @@ def _gradescope(args: argparse.Namespace) -> int:
     said = command_warning(args.data, args.assignment)
     if said:  # first: every student's results will say it too
         print(said, flush=True)
+    if args.course is not None:  # its warnings before the zip is written (--strict: refused)
+        from kws.grading.season.cli import print_warnings
+        from kws.grading.season.course import read_course, refuse_warnings
+        from kws.spec import ASSIGNMENTS
+
+        warnings = read_course(args.course, sorted(ASSIGNMENTS)).warnings
+        print_warnings(warnings)
+        if args.strict:
+            refuse_warnings(warnings)
     path = make_autograder(
         args.out, args.data, cpu=args.cpu, course=args.course, **selection_of(args)
     )
@@ -43,6 +53,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     gradescope.add_argument("--course", type=Path,
                             help="course file: its [gradescope] attempts_per_day and late rule "
                             "apply to every submission")  # fmt: skip
+    add_strict_option(gradescope)
     gradescope.add_argument(
         "--cpu",
         type=float,
