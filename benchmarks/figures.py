@@ -12,7 +12,8 @@
 - ``bench_report.py --publish``: ``report``;
 - ``bench_private_variant.py --publish``: ``private_variant``;
 - ``bench_speaker_private.py --publish``: ``speaker_private``;
-- ``bench_handin.py --publish``: ``handin``.
+- ``bench_handin.py --publish``: ``handin``;
+- ``bench_rehearsal.py --publish``: ``rehearsal``.
 
     python benchmarks/figures.py    # publish the real-speech rows of results/ again
 

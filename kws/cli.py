@@ -4,8 +4,8 @@ Its verbs come in five groups, each added to the parser by the package that does
 
 - **hand in** (for students): `handin` (`kws.handin.cli`);
 - **try the kit**: `demo`, `tables`, `train`, `synth` (`kws.kit_commands`);
-- **prepare a course**: `release`, `private` (`kws.prepare_commands`) and `gradescope`
-  (`kws.grading.publish.gradescope.cli`);
+- **prepare a course**: `release`, `private` (`kws.prepare_commands`), `gradescope`
+  (`kws.grading.publish.gradescope.cli`) and `rehearse` (`kws.rehearsal.cli`);
 - **grade**: `grade`, `merge` (`kws.grading.classrun.cli`), `report`, `feedback`
   (`kws.grading.publish.cli`);
 - **the season**: `season`, `adjust` (`kws.grading.season.cli`) and `export`
@@ -29,6 +29,7 @@ from kws.grading.publish import cli as publish
 from kws.grading.publish.gradescope import cli as gradescope
 from kws.grading.season import cli as season
 from kws.handin import cli as handin
+from kws.rehearsal import cli as rehearsal
 
 
 class Group(NamedTuple):
@@ -47,7 +48,10 @@ class Group(NamedTuple):
 GROUPS = (
     Group("hand in (students)", (handin.add_commands,)),
     Group("try the kit", (kit_commands.add_commands,)),
-    Group("prepare a course", (prepare_commands.add_commands, gradescope.add_commands)),
+    Group(
+        "prepare a course",
+        (prepare_commands.add_commands, gradescope.add_commands, rehearsal.add_commands),
+    ),
     Group("grade", (classrun.add_commands, publish.add_report_commands)),
     Group(
         "the season (deadlines, late work, adjustments, exports)",

@@ -18,8 +18,9 @@ real test-set sizes: memory and time), ``report`` (``kws report`` on a large cla
 ``private_variant`` (the private variant of the real-speech folds' test sets: lookups on it, and
 the trained reference hand-ins graded on it), ``speaker_private`` (speaker ID's held-back
 utterances on the synthetic twin: the reference's public and private accuracies over seeds, its
-tier changes between private sets) and ``handin`` (``kws handin`` on notebook 02's hand-in: its
-wall and CPU time).
+tier changes between private sets), ``handin`` (``kws handin`` on notebook 02's hand-in: its
+wall and CPU time) and ``rehearsal`` (``kws rehearse`` on the example course, a first and a
+second run).
 """
 
 from __future__ import annotations

@@ -58,6 +58,10 @@ HANDIN_UNMEASURED = (
     "a time not measured for this version of the kit (`python benchmarks/bench_handin.py "
     "--publish` measures it)"
 )
+REHEARSAL_UNMEASURED = (
+    "a time not measured for this version of the kit (`python benchmarks/bench_rehearsal.py "
+    "--publish` measures it)"
+)
 DEMO_UNMEASURED = (
     "not measured for this version of the kit (`python benchmarks/bench_demo.py --publish` "
     "measures it on an idle machine)"
@@ -235,6 +239,27 @@ def handin_time(sections: dict) -> str:
     )
 
 
+def _rehearsal(sections: dict, key: str) -> str:
+    if "rehearsal" not in sections:
+        return REHEARSAL_UNMEASURED
+    run = sections["rehearsal"]
+    low, high = run["load_average"]
+    return (
+        f"{_minutes(run[key])} on {run['cores']} cores (a load average of {low:g} to {high:g}; "
+        f"measured at {run.get('commit', 'an unknown commit')[:12]})"
+    )
+
+
+def rehearsal_time(sections: dict) -> str:
+    """The first rehearsal of the kit's example course: the class made, graded, played."""
+    return _rehearsal(sections, "wall_seconds")
+
+
+def rehearsal_again_time(sections: dict) -> str:
+    """The second rehearsal of the same course: the class and its grading reused."""
+    return _rehearsal(sections, "again_seconds")
+
+
 def provenance(sections: dict) -> str:
     lines = []
     for name, section in sections.items():
@@ -386,6 +411,8 @@ RENDER = {
     "figures:grading-peak": grading_peak,
     "figures:report-time": report_time,
     "figures:handin-time": handin_time,
+    "figures:rehearsal-time": rehearsal_time,
+    "figures:rehearsal-again-time": rehearsal_again_time,
     "figures:provenance": provenance,
     "figures:private-variant-table": private_variant_table,
     "figures:private-variant-lookup": private_variant_lookup,

@@ -34,7 +34,7 @@ from kws.grading.records.gradebook import write_similar_to
 from kws.grading.records.grades import read_grades
 from kws.grading.season.compute import with_standings
 
-_STYLE = """
+STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933;
        max-width: 1180px; margin: 0 auto; padding: 24px 28px 60px; background: #fbfbfa; }
 h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 20px; margin: 36px 0 8px;
@@ -351,6 +351,6 @@ def write_report(
 {_table(["hand-in (the slowest)", "seconds"], slowest[:10], {1}) if slowest else ""}
 {f"<details><summary>all {len(slowest)} hand-ins</summary>{_table(['hand-in', 'seconds'], slowest, {1})}</details>" if len(slowest) > 10 else ""}
 """
-    page = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Class report</title><style>{_STYLE}</style></head><body>{body}</body></html>\n'
+    page = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Class report</title><style>{STYLE}</style></head><body>{body}</body></html>\n'
     out.write_text(page, encoding="utf-8")
     return Written(out, pictures, gradebook, matches)

@@ -1,0 +1,92 @@
+"""How long `kws rehearse` takes an instructor on the kit's example course
+(docs/tutorial/course.toml): run in a fresh folder as the tutorial runs it, twice. The first run
+makes the synthetic class (the reference notebooks on the tiny data), grades it and plays the
+term; the second keeps the class and its grading and plays the rest again. Prints each run's
+wall and CPU seconds (this process's children, the graders and notebook kernels among them)
+with the machine's load average before and after; ``--publish`` keeps them as the
+``rehearsal`` section of ``kws/figures.json``, which the tutorial quotes.
+
+    python benchmarks/bench_rehearsal.py [--publish] [--keep DIR]
+
+Every run must succeed (exit code 0), the first must grade and the second reuse the grading:
+anything else stops the benchmark. Time it with the machine as quiet as you can get: the load
+average is published with the figure.
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from figures import KIT_FIGURES, publish
+
+KIT = Path(__file__).resolve().parents[1]
+COURSE = KIT / "docs" / "tutorial" / "course.toml"
+
+
+def _cpu_children() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _run(folder: Path) -> dict:
+    """One `kws rehearse course.toml` in `folder`: its wall and CPU seconds, the load average
+    before and after, and its rehearsal.json."""
+    load, cpu, start = os.getloadavg()[0], _cpu_children(), time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "kws.cli", "rehearse", "course.toml"],
+                          cwd=folder, capture_output=True, text=True)  # fmt: skip
+    wall, cpu = time.perf_counter() - start, _cpu_children() - cpu
+    if done.returncode != 0:
+        raise SystemExit(f"kws rehearse failed (exit {done.returncode}):\n{done.stdout[-3000:]}"
+                         f"{done.stderr[-3000:]}")  # fmt: skip
+    summary = json.loads((folder / "rehearsal" / "rehearsal.json").read_text())
+    return {"wall": wall, "cpu": cpu, "loads": [load, os.getloadavg()[0]], "summary": summary}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--publish", action="store_true", help="write kws/figures.json's rehearsal")
+    parser.add_argument("--figures", type=Path, help="write the rehearsal section into this file")
+    parser.add_argument("--keep", type=Path, help="rehearse in this new folder, and keep it")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kws-bench-rehearsal-") as work:
+        folder = args.keep or Path(work) / "term"
+        folder.mkdir(parents=True)
+        shutil.copyfile(COURSE, folder / "course.toml")
+        first, again = _run(folder), _run(folder)
+    if first["summary"]["reused_grading"] or not again["summary"]["reused_grading"]:
+        raise SystemExit("the first run must grade the class and the second reuse its grading")
+    loads = first["loads"] + again["loads"]
+    for name, run in (("first", first), ("second", again)):
+        phases = ", ".join(f"{k} {v:g} s" for k, v in run["summary"]["phases"].items())
+        print(f"{name} run: {run['wall']:.1f} s wall, {run['cpu']:.0f} CPU-s ({phases})")
+    print(f"on {os.cpu_count()} cores, load average {min(loads):.1f} to {max(loads):.1f}")
+    target = args.figures or (KIT_FIGURES if args.publish else None)
+    if target is not None:
+        figures = {
+            "command": "python benchmarks/bench_rehearsal.py --publish",
+            "conditions": f"kws rehearse docs/tutorial/course.toml in a fresh folder, run twice "
+            f"(the second keeps the class and its grading), on {os.cpu_count()} cores with a "
+            f"load average of {min(loads):.1f} to {max(loads):.1f} (1-minute averages before "
+            "and after each run)",
+            "synthetic": True,
+            "wall_seconds": round(first["wall"], 1),
+            "cpu_seconds": round(first["cpu"]),
+            "again_seconds": round(again["wall"], 1),
+            "again_cpu_seconds": round(again["cpu"]),
+            "phases": first["summary"]["phases"],
+            "again_phases": again["summary"]["phases"],
+            "cores": os.cpu_count(),
+            "load_average": [round(min(loads), 1), round(max(loads), 1)],
+        }
+        print(f"published into {publish('rehearsal', figures, target)}")
+
+
+if __name__ == "__main__":
+    main()
