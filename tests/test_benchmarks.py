@@ -561,3 +561,25 @@ def test_the_handin_benchmark_times_a_passing_check_and_publishes_it(tmp_path):
     assert section["cores"] == os.cpu_count() and len(section["load_average"]) == 2
     assert "kws handin on notebook 02: median" in done.stdout
     assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures
+
+
+def test_the_rehearsal_benchmark_times_two_runs_of_the_example_course_and_publishes_them(tmp_path):
+    """bench_rehearsal.py: `kws rehearse` on docs/tutorial/course.toml twice in a fresh folder
+    (the first grades the class, the second must reuse its grading, or the benchmark stops),
+    its times published into the figures file it is given, never the kit's."""
+    published = tmp_path / "figures.json"
+    kit_figures = (BENCHMARKS.parent / "kws" / "figures.json").read_bytes()
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_rehearsal.py"), "--figures", str(published),
+         "--keep", str(tmp_path / "term")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    section = json.loads(published.read_text())["rehearsal"]
+    assert section["synthetic"] and 0 < section["again_seconds"] < section["wall_seconds"]
+    assert "the class" in section["phases"] and "the season (grading reused)" in section[
+        "again_phases"]  # fmt: skip
+    assert section["cores"] == os.cpu_count() and len(section["load_average"]) == 2
+    assert "first run:" in done.stdout and "second run:" in done.stdout
+    assert (tmp_path / "term" / "rehearsal" / "rehearsal.html").is_file()
+    assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures

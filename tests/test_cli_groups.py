@@ -15,7 +15,7 @@ ASSIGNMENT_NAMES = tuple(sorted(ASSIGNMENTS))  # --assignment: every assignment 
 
 # Every argument of every verb, as `build_parser()` accepted them before the verbs were grouped
 # (written out from that parser), and those added since (grade's and season's --file-times,
-# issue 52; `kws handin`; --strict, issue 59): (verb, option strings (none: a positional), dest, default, choices,
+# issue 52; `kws handin`; --strict and `kws rehearse`, issue 59): (verb, option strings (none: a positional), dest, default, choices,
 # required, nargs, type's name). A change here changes what users type.
 ARGUMENTS = [
     ("adjust", (), "assignment", None, None, True, None, None),
@@ -97,6 +97,12 @@ ARGUMENTS = [
         None,
         None,
     ),
+    ("rehearse", (), "course", None, None, True, None, "Path"),
+    ("rehearse", ("--out",), "out", Path("rehearsal"), None, False, None, "Path"),
+    ("rehearse", ("--jobs",), "jobs", 2, None, False, None, "int"),
+    ("rehearse", ("--roster",), "roster", None, None, False, None, "Path"),
+    ("rehearse", ("--roster-key",), "roster_key", None, None, False, None, None),
+    ("rehearse", ("--strict",), "strict", False, None, False, 0, None),
     ("release", ("--data",), "data", None, None, False, None, "Path"),
     ("release", ("--check",), "check", False, None, False, 0, None),
     ("release", ("--force",), "force", False, None, False, 0, None),
@@ -154,6 +160,7 @@ VERB_HELP = {
     "report": "the class report (HTML) and similarity flags of a graded folder",
     "feedback": "a feedback page per student and notebook (HTML), and a zip per student",
     "season": "apply the course file (deadlines, late rule) and adjustments again",
+    "rehearse": "play a course file's whole term on a synthetic class before it starts",
     "adjust": "a person's change to one student's grade",
 }
 
@@ -161,7 +168,7 @@ VERB_HELP = {
 GROUPS = [
     ("hand in (students)", ["handin"]),
     ("try the kit", ["demo", "tables", "train", "synth"]),
-    ("prepare a course", ["release", "private", "gradescope"]),
+    ("prepare a course", ["release", "private", "gradescope", "rehearse"]),
     ("grade", ["grade", "merge", "report", "feedback"]),
     ("the season (deadlines, late work, adjustments, exports)", ["season", "adjust", "export"]),
 ]

@@ -31,6 +31,7 @@ from kws.rehearsal.handins import kit_digest, leave_todo, rename_argument, write
 from kws.rehearsal.stories import Story
 from kws.rehearsal.term import RehearsalError, check_out, notebook_results
 
+pytestmark = pytest.mark.slow
 TUTORIAL = (ROOT / "docs" / "tutorial" / "rehearsal.md").read_text()
 DRAFT, FIXED = re.findall(r"```toml\n(.*?)```", TUTORIAL, re.S)
 
@@ -77,6 +78,8 @@ def test_the_first_run_says_each_mistake_with_its_line_and_fix(tutorial):
     assert "warning: course.toml, line 18: [due] speaker_id = 2026-10-17 00:00 is midnight" in out
     assert "warning: course.toml, line 8: [late] cap = 0.1 is reached on the first day late" in out
     assert str(tutorial["folder"]) not in out  # every path as typed
+    grade = (tutorial["first_files"] / "logs" / "01-grade.txt").read_text()  # kws grade --course
+    assert 'warning: course.toml, line 2: timezone = "EST"' in grade
 
 
 def test_the_page_shows_the_hour_est_moves_and_what_it_does_to_a_grade(tutorial):
@@ -242,7 +245,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return found
 
 
-@pytest.mark.full
+@pytest.mark.full  # a second grading of the class, by the real commands (about 2 CPU-minutes)
 def test_every_file_is_what_the_real_commands_write_on_the_same_class(tutorial):
     """The real commands, one process each, as the page lists them, on the same class with the
     fixed course file into real/: the same files as the second rehearsal's (whose grading was

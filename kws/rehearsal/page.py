@@ -208,12 +208,37 @@ def page_text(term: Term) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _text_html(text: str, links: dict[str, str]) -> str:
+    """`text` as HTML: its ``- `` items (with their indented lines) a list, the rest
+    paragraphs; each path of `links` a link to it."""
+    html, items = [], []
+    for line in text.splitlines():
+        if line.startswith("- "):
+            items.append(escape(line[2:]))
+        elif line.startswith("  ") and items:
+            items[-1] += "<br>" + escape(line.strip())
+        else:
+            if items:
+                html.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
+                items = []
+            html.append(f"<p>{escape(line)}</p>")
+    if items:
+        html.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
+    page = "".join(html)
+    for shown, href in links.items():
+        page = page.replace(
+            f": {escape(shown)}<", f': <a href="{escape(href)}">{escape(shown)}</a><'
+        )
+    return page
+
+
 def page_html(term: Term) -> str:
-    """The page as one self-contained HTML file."""
+    """The page as one self-contained HTML file, beside the files it links to."""
+    links = {str(path): path.relative_to(term.out).as_posix() for _, path in files_written(term)}
     body = [f"<h1>Rehearsal of {escape(str(term.course.path))}</h1>"]
     for heading, text, table in _sections(term):
         body.append(f"<h2>{escape(heading)}</h2>")
-        body += [f"<p>{escape(text).replace(chr(10), '<br>')}</p>"] if text else []
+        body += [_text_html(text, links)] if text else []
         body += [_table_html(table)] if table else []
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Rehearsal'
             f"</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")  # fmt: skip
