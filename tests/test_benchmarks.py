@@ -49,6 +49,30 @@ def test_folds_refuse_too_few_speakers_or_folds(holdout):
         speaker_folds({"a": 1, "b": 2, "c": 3}, 5)
 
 
+def test_the_benchmark_executes_notebook_03_on_a_fold_as_a_student_runs_it(tiny_data, tmp_path):
+    """bench_real_speech.py --notebook 03: notebook 03's reference executed on a fold's folder,
+    scored from the predictions its distilled model wrote, its teacher's accuracy beside it."""
+    script = BENCHMARKS / "bench_real_speech.py"
+    out = tmp_path / "cv.json"
+    budget = ["KWS_STEPS=4", "KWS_TEACHER_STEPS=2", "KWS_BATCH_SIZE=8", "KWS_VALID_EVERY=2"]
+    done = subprocess.run(
+        [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
+         "--folds", "3", "--fold-list", "0", "--recipes", "--notebook", "03", "--threads", "1",
+         "--out", str(out), "--figures", str(tmp_path / "figures.json"),
+         *[part for item in budget for part in ("--set", item)]],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = json.loads(out.read_text())["notebook 03"]
+    fold = row["folds"][0]
+    assert fold["recipe"] == "notebook 03" and fold["steps"] == 4 and fold["settings"]["KWS_STEPS"]
+    assert fold["notebook_summary"]["PatchKWT (distilled)"] == pytest.approx(fold["test_accuracy"])
+    assert 0 <= fold["test_accuracy_teacher"] <= 1
+    quoted = json.loads((tmp_path / "figures.json").read_text())["real_speech"]["rows"]
+    assert quoted["notebook 03"]["teacher_mean"] == fold["test_accuracy_teacher"]
+
+
 @pytest.mark.filterwarnings("ignore:.*has no folder for")  # the tiny data lacks some words
 def test_a_fold_trains_and_tests_on_other_speakers(holdout, tiny_data, tmp_path):
     layout = tiny_data / "speech_commands_v0.02"

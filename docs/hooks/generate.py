@@ -33,7 +33,9 @@ ROW_NAMES = {  # how a results row is named for a reader
     "notebook 01": "notebook 01's reference solution, executed as a student runs it",
     "kws_transformer (real)": '`SMALL["kws_transformer"]` (`kws train kws_transformer`)',
     "crnn_attention (real)": '`SMALL["crnn_attention"]` (`kws train crnn_attention`)',
-    "notebook 03": "notebook 03's reference `PatchKWT`, distilled (`bench_patch_variants.py`)",
+    "notebook 03": "notebook 03's reference `PatchKWT`, distilled, executed as a student runs it",
+    "notebook 03, teacher in the loop": "notebook 03's `PatchKWT` as it was, its teacher run on "
+    "every batch (`bench_patch_variants.py`)",
 }
 DEMO_NAMES = {  # the notebooks' summary keys
     "KeywordTransformer": "notebook 01: `KeywordTransformer`, 12-class test set",
