@@ -3,6 +3,7 @@ demo grades it, once per seed, and again at a fraction of the budget.
 
     python benchmarks/bench_tiers.py --work /tmp/tiers --seeds 0 1 2 3 4 --fractions 1 0.1 --jobs 2
     python benchmarks/bench_tiers.py --work /tmp/tiers --device cuda --seeds 0 1 2 3 4 --jobs 4
+    python benchmarks/bench_tiers.py --work /tmp/tiers --seeds --publish   # the summary, published
 
 For every notebook, seed and fraction of the budget (1: the demo's ``[budgets.<preset>]``; 0.1:
 each of its ``*_STEPS`` a tenth, at least one), it runs the solution notebook on the demo's
@@ -17,7 +18,9 @@ The summary, per task and device: the accuracy at the full budget over the seeds
 highest) against the threshold of the tier that gives full marks (the margin is the lowest minus
 the threshold), and the highest accuracy at each smaller fraction, which must stay below it
 (a tier that a tenth of the budget reaches means nothing). The spec's tiers of
-``synthetic-<preset>`` (``kws/assignments/*/spec.toml``) are set from it. Figures on synthetic data.
+``synthetic-<preset>`` (``kws/assignments/*/spec.toml``) are set from it; ``--publish`` writes it
+as the ``tiers`` section of ``kws/figures.json``, which the tiers page quotes. Figures on
+synthetic data.
 """
 
 from __future__ import annotations
@@ -184,19 +187,26 @@ def print_summary(rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, required=True, help="data and runs go here")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument(
+        "--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4], help="none: no runs"
+    )
     parser.add_argument("--fractions", type=float, nargs="+", default=[1.0, 0.1])
     parser.add_argument("--notebooks", nargs="+", help="default: every assignment's notebook")
     parser.add_argument("--preset", default="small")
     parser.add_argument("--device", default="cpu", help="KWS_DEVICE of the notebooks")
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side (1 thread each)")
     parser.add_argument("--out", type=Path, default=OUT, help="the records (JSON), merged")
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="write the summary of --out as the `tiers` section of kws/figures.json",
+    )
+    parser.add_argument("--figures", type=Path, help="another figures file to publish into")
     args = parser.parse_args(argv)
     from kws.demo import NOTEBOOKS, make_data
 
     work = args.work.resolve()
     data = work / "data"
-    make_data(data, args.preset, 0)
     done = {_key(r) for r in read_records(args.out)}
     jobs = [
         dict(work=work, data=data, preset=args.preset, device=args.device, notebook=notebook,
@@ -207,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         if (args.device, notebook, seed, fraction) not in done
     ]  # fmt: skip
     print(f"{len(jobs)} runs to do, {len(done)} recorded in {args.out}", flush=True)
+    if jobs:
+        make_data(data, args.preset, 0)
     with ThreadPoolExecutor(args.jobs) as pool:
         for record in pool.map(run_job, jobs):
             merge_records([record], args.out, args.preset)
@@ -218,9 +230,29 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     records = read_records(args.out)
-    print_summary(summarize(records, args.preset))
+    rows = summarize(records, args.preset)
+    print_summary(rows)
     print(f"(synthetic data; records in {args.out})")
+    if args.publish:
+        from figures import KIT_FIGURES, publish
+
+        written = publish("tiers", tiers_section(rows), args.figures or KIT_FIGURES)
+        print(f"published the summary into {written} (tiers)")
     return 0
+
+
+def tiers_section(rows: list[dict]) -> dict:
+    """The ``tiers`` section of the figures file: the summary rows, with how they were made."""
+    return {
+        "command": "python benchmarks/bench_tiers.py --work DIR --seeds 0 1 2 3 4 --jobs 2",
+        "conditions": (
+            "Each reference notebook at kws demo's small budget and at a tenth of it, once per "
+            "seed, on the demo's synthetic data, graded by the kit's grader as the demo grades "
+            "it (private test sets); one torch thread a run."
+        ),
+        "synthetic": True,
+        "rows": rows,
+    }
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@
 - ``bench_report.py --publish``: ``report``;
 - ``bench_private_variant.py --publish``: ``private_variant``;
 - ``bench_speaker_private.py --publish``: ``speaker_private``;
-- ``bench_handin.py --publish``: ``handin``.
+- ``bench_handin.py --publish``: ``handin``;
+- ``bench_tiers.py --publish``: ``tiers``;
+- ``gpu_check.py --publish SUMMARY``: ``gpu``.
 
     python benchmarks/figures.py    # publish the real-speech rows of results/ again
 

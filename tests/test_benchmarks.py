@@ -585,3 +585,37 @@ def test_the_handin_benchmark_times_a_passing_check_and_publishes_it(tmp_path):
     assert section["cores"] == os.cpu_count() and len(section["load_average"]) == 2
     assert "kws handin on notebook 02: median" in done.stdout
     assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures
+
+
+def test_the_gpu_check_dry_run_records_each_step_and_is_never_published(tmp_path):
+    """gpu_check.py --local on a CPU: each step's exit and time in gpu_check.json (here the
+    machine, the `gpu` tests, skipped without CUDA, and the training benchmark), and --publish
+    refuses a dry run's figures, leaving the kit's figures file as it was."""
+    script = BENCHMARKS / "gpu_check.py"
+    out = tmp_path / "check"
+    done = subprocess.run(
+        [sys.executable, str(script), "--local", "--out", str(out), "--skip", "demo", "grader",
+         "grader_bwrap", "tiers"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((out / "gpu_check.json").read_text())
+    assert summary["mode"] == "local" and set(summary["steps"]) == {
+        "machine", "tests", "bench_train"
+    }  # fmt: skip
+    assert all(step["exit"] == 0 for step in summary["steps"].values())
+    assert summary["machine"]["torch"] == torch.__version__
+    if not torch.cuda.is_available():
+        assert (
+            summary["steps"]["tests"]["skipped"] > 0 and "failed" not in summary["steps"]["tests"]
+        )
+    assert any("steps/s" in row for row in summary["steps"]["bench_train"]["rows"])
+    assert (out / "tests.log").is_file() and (out / "bench_train.log").is_file()
+    kit_figures = (BENCHMARKS.parent / "kws" / "figures.json").read_bytes()
+    refused = subprocess.run(
+        [sys.executable, str(script), "--publish", str(out / "gpu_check.json")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "dry run" in refused.stderr + refused.stdout
+    assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures
