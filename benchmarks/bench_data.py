@@ -38,6 +38,7 @@ from kws.data.cache import cache_clips, cache_features, cache_noise
 from kws.data.features import LogMel
 from kws.data.speaker_features import SpeakerFeatures, collate_features
 from kws.data.speech_commands import SpeechCommands
+from kws.device import resolve_device
 
 
 class PerItemClips(Dataset):
@@ -184,7 +185,7 @@ def main() -> None:
 
             print(f"making the {args.preset!r} synthetic Speech Commands in {parent} ...")
             make_speech_commands(parent, args.preset)
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)  # workers of the per-item loader use 1 thread each
     dataset = SpeechCommands(root, "training", labels=args.labels)

@@ -15,9 +15,10 @@ extracted). The benchmark writes working copies under ``--work``:
   last ``_background_noise_`` recording, which training never sees), and trains on the other
   speakers (a seeded 10 % of them validating). Every speaker is tested exactly once. ``--fold-list``
   runs some folds only (3 of 5 for an ablation); ``--jobs N`` runs N folds side by side, one torch
-  thread each. ``--notebook`` adds notebook 01's reference solution, executed on each fold's folder
-  with the settings of ``[budgets.real-cpu]`` in ``kws/assignments/keyword_spotting/spec.toml`` (``--set
-  KWS_X=V`` changes one), as a student runs it.
+  thread each. ``--notebook`` adds notebook 01's reference solution (``--notebook 03``: notebook
+  03's, ``--notebook 01 03`` both), executed on each fold's folder with the settings of
+  ``[budgets.real-cpu]`` in its assignment's ``spec.toml`` (``--set KWS_X=V`` changes one), as a
+  student runs it.
 - without ``--folds``: one hold-out, the speakers of the data's ``validation_list.txt``.
 - with ``--test-set``: the given 12-class folder is the test set and every clip of ``--data`` trains.
 
@@ -49,6 +50,7 @@ from holdout import (
     write_training_folder,
 )
 from real_speech_runs import (
+    NOTEBOOKS,
     format_rows,
     format_summary,
     merge_run,
@@ -154,7 +156,9 @@ def _job(job: dict) -> dict:
     """One run (in a worker process when --jobs > 1): a recipe or the notebook on one split."""
     torch.set_num_threads(job["threads"])
     if job["kind"] == "notebook":
-        result = run_notebook_row(job["root"], job["out"], job["settings"], job["threads"])
+        result = run_notebook_row(
+            job["root"], job["out"], job["settings"], job["threads"], NOTEBOOKS[job["notebook"]]
+        )
     else:
         recipe = RECIPES[job["recipe"]]
         recipe = recipe if job["scale"] == 1 else recipe.scaled(job["scale"])
@@ -168,8 +172,10 @@ def _job(job: dict) -> dict:
     return result
 
 
-def _notebook_settings(overrides: list[str]) -> dict[str, str]:
-    settings = ASSIGNMENTS["keyword_spotting"].budget("real-cpu")
+def _notebook_settings(notebook: str, overrides: list[str]) -> dict[str, str]:
+    """The notebook's ``[budgets.real-cpu]``, with ``--set`` over it."""
+    spec = next(s for s in ASSIGNMENTS.values() if s.notebook == NOTEBOOKS[notebook].name)
+    settings = spec.budget("real-cpu")
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key.startswith("KWS_"):
@@ -209,11 +215,16 @@ def main(argv: list[str] | None = None) -> int:
         default=["kws_transformer", "crnn_attention"],
         help=f"rows from {', '.join(RECIPES)} (none: only --notebook / --synthetic rows)",
     )
-    parser.add_argument("--notebook", action="store_true", help="add notebook 01's reference")
+    parser.add_argument(
+        "--notebook",
+        nargs="*",
+        choices=list(NOTEBOOKS),
+        help="add these reference notebooks, executed as a student runs them (alone: 01)",
+    )
     parser.add_argument(
         "--set", action="append", default=[], metavar="KWS_X=V", help="a notebook setting"
     )
-    parser.add_argument("--label", help="name of the notebook row (default: notebook 01)")
+    parser.add_argument("--label", help="name of the notebook row (default: notebook NN)")
     parser.add_argument("--synthetic-recipe", default="kws_transformer_twin")
     parser.add_argument("--scale", type=float, default=1.0, help="steps x this (quick looks)")
     parser.add_argument("--batch-size", type=int, help="every recipe's batch (quick looks)")
@@ -262,10 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         tag = "holdout" if fold is None else f"fold{fold}"
         for name in args.recipes:
             jobs.append(dict(kind="recipe", recipe=name, row=f"{name} (real)", root=root))
-        if args.notebook:
-            label = args.label or "notebook 01"
-            settings = _notebook_settings(args.set)
-            jobs.append(dict(kind="notebook", row=label, settings=settings, root=root))
+        for notebook in ["01"] if args.notebook == [] else args.notebook or []:
+            label = args.label or f"notebook {notebook}"
+            settings = _notebook_settings(notebook, args.set)
+            jobs.append(
+                dict(kind="notebook", notebook=notebook, row=label, settings=settings, root=root)
+            )
         if args.synthetic:
             jobs.append(
                 dict(kind="recipe", recipe=args.synthetic_recipe, root=args.synthetic.resolve(),

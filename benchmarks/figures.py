@@ -13,6 +13,8 @@
 - ``bench_private_variant.py --publish``: ``private_variant``;
 - ``bench_speaker_private.py --publish``: ``speaker_private``;
 - ``bench_handin.py --publish``: ``handin``;
+- ``bench_tiers.py --publish``: ``tiers``;
+- ``gpu_check.py --publish SUMMARY``: ``gpu``;
 - ``bench_rehearsal.py --publish``: ``rehearsal``.
 
     python benchmarks/figures.py    # publish the real-speech rows of results/ again
@@ -36,7 +38,9 @@ KIT_FIGURES = Path(__file__).resolve().parents[1] / "kws" / "figures.json"
 REAL_SPEECH_CV = Path(__file__).resolve().parent / "results" / "real_speech_cv.json"
 REAL_SPEECH_PATCH = Path(__file__).resolve().parent / "results" / "real_speech_patch.json"
 # Rows of the patch Transformer's results the kit quotes, under the name it quotes them by.
-PATCH_ROWS = {"patch: notebook": "notebook 03"}
+# (Notebook 03 as executed, its teacher's outputs stored, is the row "notebook 03" of
+# results/real_speech_cv.json: bench_real_speech.py --notebook 03.)
+PATCH_ROWS = {"patch: notebook": "notebook 03, teacher in the loop"}
 REAL_SPEECH_COMMAND = (
     "python benchmarks/bench_real_speech.py --data DEV --folds 5 --notebook "
     "--recipes kws_transformer crnn_attention --jobs 2"

@@ -1,10 +1,10 @@
 """One training run of the real-speech benchmark, and the cross-validated summary of many.
 
 - :func:`run_recipe_row`: a ``kws.recipes`` recipe through ``kws.experiments.run_recipe``;
-- :func:`run_notebook_row`: notebook 01's reference solution executed as a student runs it
-  (``KWS_*`` settings, ``KWS_DATA_DIR`` the fold's folder), scored from the ``predictions.csv``
-  it writes for the fold's 12-class test folder; its CRNN baseline's accuracy comes from the
-  notebook's summary file;
+- :func:`run_notebook_row`: notebook 01's or 03's reference solution executed as a student runs
+  it (``KWS_*`` settings, ``KWS_DATA_DIR`` the fold's folder), scored from the
+  ``predictions.csv`` it writes for the fold's 12-class test folder; its other models' accuracies
+  (01's CRNN baseline, 03's CRNN teacher) come from the notebook's summary file;
 - :func:`summarize`: mean and spread over folds, overall and per class; :func:`merge_run` adds a
   fold's run to its row of a results file as the run ends;
 - :func:`format_rows` / :func:`format_summary`: the tables the benchmark prints.
@@ -30,7 +30,9 @@ from kws.data.speech_commands import SILENCE, UNKNOWN
 from kws.experiments import run_recipe
 from kws.recipes import Recipe
 
-NOTEBOOK_01 = Path(__file__).resolve().parents[1] / "solutions" / "01_keyword_spotting.ipynb"
+SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+NOTEBOOK_01 = SOLUTIONS / "01_keyword_spotting.ipynb"
+NOTEBOOKS = {"01": NOTEBOOK_01, "03": SOLUTIONS / "03_patch_transformer.ipynb"}
 CLASSES = [SILENCE, UNKNOWN, "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 
 
@@ -79,10 +81,15 @@ def score_predictions(predictions_csv: Path, test_set: Path) -> dict:
 def run_notebook_row(
     fold_root: Path, out: Path, settings: dict[str, str], threads: int, notebook: Path = NOTEBOOK_01
 ) -> dict:
-    """Execute ``notebook`` with ``KWS_DATA_DIR=fold_root`` and ``settings`` (``KWS_*``), and
-    score the predictions it wrote for ``fold_root/speech_commands_test_set_v0.02``."""
+    """Execute ``notebook`` (01's or 03's reference) with ``KWS_DATA_DIR=fold_root`` and
+    ``settings`` (``KWS_*``), and score the predictions its graded model wrote for
+    ``fold_root/speech_commands_test_set_v0.02``; the other models' accuracies come from the
+    notebook's summary file (notebook 01's CRNN baseline, notebook 03's CRNN teacher)."""
     from kws.notebooks import execute_notebook
+    from kws.spec import ASSIGNMENTS
 
+    spec = next(spec for spec in ASSIGNMENTS.values() if spec.notebook == notebook.name)
+    task = next(iter(spec.model_tasks))  # the graded model's outputs folder
     out.mkdir(parents=True, exist_ok=True)
     env = {
         **settings,
@@ -96,17 +103,19 @@ def run_notebook_row(
     execute_notebook(notebook, env=env, timeout=4 * 3600, save_to=out / notebook.name)
     wall = time.perf_counter() - start
     results = score_predictions(
-        out / "outputs" / "kws" / "predictions.csv",
+        out / "outputs" / task / "predictions.csv",
         fold_root / "speech_commands_test_set_v0.02",
     )
-    history = json.loads((out / "outputs" / "kws" / "history.json").read_text())
-    summary = json.loads((out / "outputs" / "keyword_spotting_summary.json").read_text())
+    history = json.loads((out / "outputs" / task / "history.json").read_text())
+    summary = json.loads((out / "outputs" / f"{spec.name}_summary.json").read_text())
     results.update(
-        recipe="notebook 01",
+        recipe=f"notebook {notebook.name[:2]}",
         steps=int(settings.get("KWS_STEPS", 0)) or len(history.get("lr", [])),
         batch_size=int(settings.get("KWS_BATCH_SIZE", 0)),
         best_step=history.get("best_step"),
         crnn_test_accuracy=summary.get("CRNN baseline"),
+        test_accuracy_teacher=summary.get("CRNN teacher"),
+        notebook_summary=summary,
         total_wall_seconds=round(wall, 1),
         total_cpu_seconds=round(_cpu(resource.RUSAGE_CHILDREN) - cpu, 1),
         threads=threads,

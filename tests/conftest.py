@@ -116,9 +116,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
-@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+@pytest.fixture(params=["cpu", "cpu:0", pytest.param("cuda", marks=pytest.mark.gpu)])
 def device(request):
-    """Run a test body on the CPU, and again on CUDA when one is present."""
+    """Run a test body on the CPU, on the CPU named with an index, and on CUDA when one is present.
+
+    ``cpu:0`` is the CPU stand-in for a GPU named without its index (`kws.device`): a tensor put on
+    ``torch.device("cpu:0")`` reports ``cpu``, as one put on ``torch.device("cuda")`` reports
+    ``cuda:0``, so code that compares a device as named with a tensor's fails here first."""
     return torch.device(request.param)
 
 

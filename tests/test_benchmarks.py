@@ -49,6 +49,30 @@ def test_folds_refuse_too_few_speakers_or_folds(holdout):
         speaker_folds({"a": 1, "b": 2, "c": 3}, 5)
 
 
+def test_the_benchmark_executes_notebook_03_on_a_fold_as_a_student_runs_it(tiny_data, tmp_path):
+    """bench_real_speech.py --notebook 03: notebook 03's reference executed on a fold's folder,
+    scored from the predictions its distilled model wrote, its teacher's accuracy beside it."""
+    script = BENCHMARKS / "bench_real_speech.py"
+    out = tmp_path / "cv.json"
+    budget = ["KWS_STEPS=4", "KWS_TEACHER_STEPS=2", "KWS_BATCH_SIZE=8", "KWS_VALID_EVERY=2"]
+    done = subprocess.run(
+        [sys.executable, str(script), "--data", str(tiny_data), "--work", str(tmp_path / "w"),
+         "--folds", "3", "--fold-list", "0", "--recipes", "--notebook", "03", "--threads", "1",
+         "--out", str(out), "--figures", str(tmp_path / "figures.json"),
+         *[part for item in budget for part in ("--set", item)]],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = json.loads(out.read_text())["notebook 03"]
+    fold = row["folds"][0]
+    assert fold["recipe"] == "notebook 03" and fold["steps"] == 4 and fold["settings"]["KWS_STEPS"]
+    assert fold["notebook_summary"]["PatchKWT (distilled)"] == pytest.approx(fold["test_accuracy"])
+    assert 0 <= fold["test_accuracy_teacher"] <= 1
+    quoted = json.loads((tmp_path / "figures.json").read_text())["real_speech"]["rows"]
+    assert quoted["notebook 03"]["teacher_mean"] == fold["test_accuracy_teacher"]
+
+
 @pytest.mark.filterwarnings("ignore:.*has no folder for")  # the tiny data lacks some words
 def test_a_fold_trains_and_tests_on_other_speakers(holdout, tiny_data, tmp_path):
     layout = tiny_data / "speech_commands_v0.02"
@@ -560,6 +584,40 @@ def test_the_handin_benchmark_times_a_passing_check_and_publishes_it(tmp_path):
     assert section["runs_wall_seconds"] == [section["wall_seconds"]]
     assert section["cores"] == os.cpu_count() and len(section["load_average"]) == 2
     assert "kws handin on notebook 02: median" in done.stdout
+    assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures
+
+
+def test_the_gpu_check_dry_run_records_each_step_and_is_never_published(tmp_path):
+    """gpu_check.py --local on a CPU: each step's exit and time in gpu_check.json (here the
+    machine, the `gpu` tests, skipped without CUDA, and the training benchmark), and --publish
+    refuses a dry run's figures, leaving the kit's figures file as it was."""
+    script = BENCHMARKS / "gpu_check.py"
+    out = tmp_path / "check"
+    done = subprocess.run(
+        [sys.executable, str(script), "--local", "--out", str(out), "--skip", "demo", "grader",
+         "grader_bwrap", "tiers"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((out / "gpu_check.json").read_text())
+    assert summary["mode"] == "local" and set(summary["steps"]) == {
+        "machine", "tests", "bench_train"
+    }  # fmt: skip
+    assert all(step["exit"] == 0 for step in summary["steps"].values())
+    assert summary["machine"]["torch"] == torch.__version__
+    if not torch.cuda.is_available():
+        assert (
+            summary["steps"]["tests"]["skipped"] > 0 and "failed" not in summary["steps"]["tests"]
+        )
+    assert any("steps/s" in row for row in summary["steps"]["bench_train"]["rows"])
+    assert (out / "tests.log").is_file() and (out / "bench_train.log").is_file()
+    kit_figures = (BENCHMARKS.parent / "kws" / "figures.json").read_bytes()
+    refused = subprocess.run(
+        [sys.executable, str(script), "--publish", str(out / "gpu_check.json")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "dry run" in refused.stderr + refused.stdout
     assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures
 
 

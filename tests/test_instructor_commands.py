@@ -174,9 +174,11 @@ def test_gradescope_zip_from_another_directory_grades_with_its_own_kit(
 @pytest.mark.full  # three notebooks re-run in the sandbox: the `gpu` tests' path, on the CPU
 def test_gpu_retraining_path_runs_on_the_cpu_in_a_tiny_budget(workdir):
     """The `gpu` tests' code (Grading.retrain: the whole notebook re-run in the sandbox, then the
-    re-trained checkpoint graded) on the CPU; on CUDA the real --retrain-steps budget applies."""
+    re-trained checkpoint graded) on the CPU named as a GPU is (``cpu:0``, which its tensors report
+    as ``cpu``, as ``cuda`` is ``cuda:0``: kws.device); on CUDA the real --retrain-steps budget
+    applies."""
     args = ["--submission", "subs/alice", "--data", "data", "--results", "retrained.json"]
-    budget = ["--retrain-device", "cpu", "--retrain-steps", "4", "-k", "retrains"]
+    budget = ["--retrain-device", "cpu:0", "--retrain-steps", "4", "-k", "retrains"]
     run = _pytest_grader(workdir, *args, *budget)
     tests = json.loads((workdir / "retrained.json").read_text())["tests"]
     retrained = [t for t in tests if t["name"].startswith("Re-training")]

@@ -33,7 +33,9 @@ ROW_NAMES = {  # how a results row is named for a reader
     "notebook 01": "notebook 01's reference solution, executed as a student runs it",
     "kws_transformer (real)": '`SMALL["kws_transformer"]` (`kws train kws_transformer`)',
     "crnn_attention (real)": '`SMALL["crnn_attention"]` (`kws train crnn_attention`)',
-    "notebook 03": "notebook 03's reference `PatchKWT`, distilled (`bench_patch_variants.py`)",
+    "notebook 03": "notebook 03's reference `PatchKWT`, distilled, executed as a student runs it",
+    "notebook 03, teacher in the loop": "notebook 03's `PatchKWT` as it was, its teacher run on "
+    "every batch (`bench_patch_variants.py`)",
 }
 DEMO_NAMES = {  # the notebooks' summary keys
     "KeywordTransformer": "notebook 01: `KeywordTransformer`, 12-class test set",
@@ -370,6 +372,59 @@ def tiers_table(sections: dict) -> str:
     return "\n".join(lines)
 
 
+def tier_seeds(sections: dict) -> str:
+    """Per device and task: the reference's graded accuracy over seeds at the demo's budget
+    against the threshold of its target tier, and the best run at a tenth of the budget."""
+    if "tiers" not in sections:
+        return "Not measured for this version of the kit (`python benchmarks/bench_tiers.py`)."
+    lines = [
+        "| device | task (target tier) | seeds | lowest | mean | highest | threshold | margin "
+        "| best at a tenth of the budget |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in sections["tiers"]["rows"]:
+        for name, threshold in row["thresholds"].items():
+            tenth = row["fractions"].get("0.1")
+            lines.append(
+                f"| {row['device']} | notebook {row['notebook'][:2]}, `{row['task']}` "
+                f"({row['target']}, `{name}`) | {row['seeds']} | {percent(row['lowest'])} "
+                f"| {percent(row['mean'])} | {percent(row['highest'])} | {percent(threshold)} "
+                f"| {100 * (row['lowest'] - threshold):+.1f} points "
+                f"| {percent(tenth) if tenth is not None else '—'} |"
+            )
+    return "\n".join(lines)
+
+
+def gpu_check(sections: dict) -> str:
+    """What `benchmarks/gpu_check.py` last measured on a GPU, step by step."""
+    if "gpu" not in sections:
+        return (
+            "Not run on a GPU for this version of the kit: no GPU was at hand where it was "
+            "changed. `python benchmarks/gpu_check.py` measures it; until then the CPU stand-ins "
+            "are all the suite has."
+        )
+    gpu = sections["gpu"]
+    steps, machine = gpu["steps"], gpu.get("machine", {})
+    lines = [
+        f"On {machine.get('gpu')} ({machine.get('cores')} cores, torch {machine.get('torch')}, "
+        f"CUDA {machine.get('cuda')}), at commit {gpu['commit']}, in {gpu['seconds']:.0f} s:",
+        "",
+        "| step | exit | seconds | what it gave |",
+        "|---|---|---|---|",
+    ]
+    said = {
+        "tests": lambda s: f"{s.get('passed', 0)} passed, {s.get('failed', 0)} failed",
+        "bench_train": lambda s: "<br>".join(s.get("rows", [])),
+        "demo": lambda s: f"{s.get('score', 0):g} / {s.get('max_score', 0):g} (synthetic)",
+        "grader": lambda s: f"{s.get('score', 0):g} / {s.get('max_score', 0):g} with re-training",
+        "tiers": lambda s: f"{len(s.get('summary', []))} task rows (the tiers page)",
+    }
+    for name, step in steps.items():
+        what = said.get(name, lambda s: "")(step)
+        lines.append(f"| {name} | {step.get('exit')} | {step.get('seconds')} | {what} |")
+    return "\n".join(lines)
+
+
 def commands(sections: dict) -> str:
     """Every ``kws`` verb under its group's heading (as ``kws --help`` groups them), each with
     its one-line help and its own ``--help``."""
@@ -420,6 +475,8 @@ RENDER = {
     "figures:speaker-private-table": speaker_private_table,
     "figures:speaker-private-tier-changes": speaker_private_tier_changes,
     "figures:speaker-private-honest-flags": speaker_private_honest_flags,
+    "figures:tier-seeds": tier_seeds,
+    "figures:gpu-check": gpu_check,
 }
 
 

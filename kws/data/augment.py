@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kws.device import resolve_device
+
 
 class WaveAugment(nn.Module):
     """Optionally resample each clip at a random speed, shift it by up to ±`shift_ms` (zero-filled),
@@ -98,14 +100,15 @@ class WaveAugment(nn.Module):
         """
         if waves.dim() != 2:
             raise ValueError(f"waves must be (B, S), got shape {tuple(waves.shape)}")
-        if generator.device.type != waves.device.type:
+        if resolve_device(generator.device) != waves.device:
             raise ValueError(
                 f"generator is on {generator.device} but waves are on {waves.device}: "
                 f"use torch.Generator(device=waves.device)"
             )
-        if self.bank.device != waves.device:
+        if self.noise_prob > 0 and self.bank.device != waves.device:  # the noise is read there
             raise ValueError(
-                f"WaveAugment is on {self.bank.device}; call .to({waves.device}) first"
+                f"WaveAugment's noise is on {self.bank.device}, the waves on {waves.device}: "
+                f"move it there first, augment = augment.to({str(waves.device)!r})"
             )
         if self.speed > 0:
             waves = self.change_speed(waves, generator)

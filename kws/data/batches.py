@@ -24,6 +24,7 @@ import torch
 
 from kws.data.augment import WaveAugment
 from kws.data.cache import ClipCache, FeatureCache
+from kws.device import resolve_device
 
 Batch = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]
 
@@ -37,7 +38,7 @@ class _DeviceBatches(ABC):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.size, self.batch_size, self.drop_last = size, batch_size, drop_last
-        self.device = torch.device(device)
+        self.device = resolve_device(device)  # "cuda" -> cuda:0: what its tensors report
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(seed)
 
@@ -103,8 +104,8 @@ class ClipBatches(_DeviceBatches):
         super().__init__(len(cache), batch_size, device, seed, drop_last)
         if augment is not None and augment.bank.device != self.device:
             raise ValueError(
-                f"augment is on {augment.bank.device}, batches on {self.device}: "
-                f"pass augment.to({str(self.device)!r})"
+                f"augment is on {augment.bank.device}, the batches on {self.device}: move it "
+                f"there first, augment = augment.to({str(self.device)!r})"
             )
         on_device = cache.to(self.device)
         self.waves = on_device.waves  # (N, S) int16

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from kws.data.audio import audio_files, load_wav
 from kws.data.speaker_features import SpeakerFeatures, load_features
 from kws.data.speech_commands import CLIP_SAMPLES, SpeechCommands, load_item
+from kws.device import resolve_device
 
 CACHE_VERSION = 1
 CACHE_DIR_NAME = ".kws_cache"
@@ -158,9 +159,8 @@ def _to_device(
     To CUDA the rows go in chunks of ~64 MB through pinned memory, asynchronously: the data is
     never held twice in host memory, so a cache nearly as large as the RAM still fits the GPU.
     """
-    device = torch.device(device)
-    same = tensor.device == device or (tensor.device.type == device.type and device.index is None)
-    if same and rows is None:
+    device = resolve_device(device)
+    if tensor.device == device and rows is None:
         return tensor
     count = len(tensor) if rows is None else len(rows)
     out = torch.empty((count, *tensor.shape[1:]), dtype=tensor.dtype, device=device)
@@ -332,8 +332,8 @@ class FeatureCache:
         Moving a `subset` to another device copies only its own utterances' frames
         (`packed`), so a train and a valid subset together take the memory of one.
         """
-        device = torch.device(device)
-        if device.type != self.frames.device.type:
+        device = resolve_device(device)
+        if device != self.frames.device:
             return self.packed(device)
         moved = {name: _to_device(getattr(self, name), device) for name in _FEATURE_TENSORS}
         return replace(self, **moved)
@@ -341,7 +341,7 @@ class FeatureCache:
     def packed(self, device: str | torch.device | None = None) -> FeatureCache:
         """A copy on ``device`` (default: where it is) holding only these utterances' frames,
         end to end in their order, with offsets re-based to match."""
-        device = self.frames.device if device is None else torch.device(device)
+        device = self.frames.device if device is None else resolve_device(device)
         starts = torch.cumsum(self.lengths, 0) - self.lengths  # (N,) offsets once packed
         # the row of every frame of every utterance: its offset + its position in the utterance
         within = torch.arange(int(self.lengths.sum())) - starts.repeat_interleave(self.lengths)

@@ -5,11 +5,12 @@ then ``evaluate(model, test_batches)["accuracy"]`` scores it, ``predict`` gives 
 of every test example and ``write_predictions_csv`` writes them as a Kaggle-style ``Id,Category`` file.
 """
 
+from kws.device import resolve_device
 from kws.training.checkpoints import load_model, load_training_state
 from kws.training.evaluation import evaluate, predict, write_predictions_csv
 from kws.training.history import History
 from kws.training.loop import fit
-from kws.training.runtime import resolve_device, resolve_precision, seed_everything
+from kws.training.runtime import resolve_precision, seed_everything
 
 __all__ = [
     "History",

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from kws.data import speaker_features
-from kws.training.runtime import autocast, resolve_device, resolve_precision
+from kws.device import resolve_device
+from kws.training.runtime import autocast, resolve_precision
 
 
 def unpack_batch(batch) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
@@ -39,8 +40,11 @@ def unpack_batch(batch) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor
 
 
 def to_device(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
-    """Move to ``device`` without blocking the host (a no-op when it is already there)."""
-    return None if tensor is None else tensor.to(device, non_blocking=True)
+    """Move to ``device`` (a no-op when it is already there), without blocking the host when the
+    copy goes to a GPU. Never so to the CPU: the host would read the copy before it lands."""
+    if tensor is None:
+        return None
+    return tensor.to(device, non_blocking=device.type != "cpu")
 
 
 def indexed_batches(batches: Iterable) -> Iterator[tuple[tuple, torch.Tensor | None]]:

@@ -21,12 +21,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kws.device import resolve_device
 from kws.training.checkpoints import RunFolder, model_config_or
 from kws.training.evaluation import call_model, evaluate, to_device, unpack_batch
 from kws.training.history import History
 from kws.training.plan import check_defaults_unset, check_keep, plan_run
 from kws.training.progress import ProgressLog
-from kws.training.runtime import autocast, resolve_device, resolve_precision, seed_everything
+from kws.training.runtime import autocast, resolve_precision, seed_everything
 from kws.training.state import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, TrainingState, build_adamw
 from kws.training.stream import BatchStream
 

@@ -1,4 +1,4 @@
-"""Where and how training runs: device choice, numeric precision, seeding, random-number state."""
+"""How training runs: numeric precision, seeding, random-number state (the device: `kws.device`)."""
 
 import contextlib
 import random
@@ -7,25 +7,6 @@ import numpy as np
 import torch
 
 PRECISIONS = ("auto", "bf16", "fp32")
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Turn ``"auto"`` into CUDA when a GPU is visible, else the CPU; pass anything else through.
-
-    Raises:
-        ValueError: CUDA is asked for but no GPU is visible.
-    """
-    if isinstance(device, torch.device):
-        resolved = device
-    elif device == "auto":
-        resolved = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} asks for CUDA but no GPU is visible; use device='auto' or 'cpu'"
-        )
-    return resolved
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -52,10 +33,23 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and torch's (CPU and every GPU) random-number generators."""
+    """Seed Python's, NumPy's and torch's (CPU and every GPU) random-number generators, and
+    choose torch's deterministic algorithms: the same seed, on the same kind of device with the
+    same torch, then gives the same run (docs/reference/reproducibility.md says what a CPU and a
+    GPU share and what they do not).
+
+    On a GPU, cuDNN is kept to its deterministic algorithms and scatter-adds (the backward pass of
+    indexing) sum in a fixed order; an operation that has no deterministic version there warns
+    once and still runs. On the CPU torch's algorithms are deterministic already.
+    """
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    # ... without also filling every new tensor with NaN, which only helps find reads of
+    # uninitialised memory and costs a write of each allocation
+    torch.utils.deterministic.fill_uninitialized_memory = False
 
 
 def get_rng_state() -> dict:

@@ -62,8 +62,19 @@ CPU_HINT = (
 )
 
 
-def _error(error: BaseException) -> str:
-    """One line: the exception, and where in the notebook's model cells it was raised."""
+def device_hint(device: str) -> str:
+    """What to fix when a model's tensors are not where grading runs it (`CPU_HINT` on the CPU)."""
+    if device.startswith("cpu"):
+        return CPU_HINT
+    return (
+        f"; grading runs on {device}: create every tensor on the input's device, e.g. "
+        "torch.zeros(n, device=x.device), never on the CPU or with .cuda()"
+    )
+
+
+def _error(error: BaseException, device: str = "cpu") -> str:
+    """One line: the exception, where in the notebook's model cells it was raised, and for a
+    tensor on the wrong device, the fix where grading runs (`device`)."""
     where = ""
     for frame in traceback.extract_tb(error.__traceback__):
         if frame.filename.startswith("<model cell"):
@@ -71,7 +82,7 @@ def _error(error: BaseException) -> str:
     if isinstance(error, SyntaxError) and str(error.filename).startswith("<model cell"):
         return f"{type(error).__name__}: {error.msg} ({error.filename[1:-1]}, line {error.lineno})"
     text = str(error).strip().splitlines()
-    hint = CPU_HINT if any(marker in str(error) for marker in _CUDA_ERRORS) else ""
+    hint = device_hint(device) if any(marker in str(error) for marker in _CUDA_ERRORS) else ""
     return f"{type(error).__name__}: {text[0][:300] if text else ''}{where}{hint}"
 
 
@@ -104,7 +115,7 @@ def grade_task(
         try:
             return action()
         except (Exception, SystemExit) as error:  # student code: anything can come out
-            report["errors"][stage] = _error(error)
+            report["errors"][stage] = _error(error, run.device)
             return None
         finally:
             report["seconds"][stage] = round(time.perf_counter() - start, 3)
@@ -229,7 +240,7 @@ def fill_payload(
         todo = cells.first_todo(notebook)
         ns = cells.run_model_cells(notebook)
     except (Exception, SystemExit) as error:
-        payload["errors"]["model_cells"] = _error(error)
+        payload["errors"]["model_cells"] = _error(error, run.device)
         return
     for task in run.tasks:
         payload["tasks"][task] = grade_task(
