@@ -46,8 +46,7 @@ def cost_rows(term: Term, maxima: dict[str, float]) -> list[list[str]]:
     """What a hand-in this late loses in each notebook with a due date (no grace day left)."""
     course, rows = term.course, []
     grace = timedelta(minutes=course.grace_minutes)
-    delays = [(f"{course.grace_minutes:g} min and a second (the grace period's end)",
-               grace + timedelta(seconds=1))] + DELAYS  # fmt: skip
+    delays = [("just past the grace period", grace + timedelta(seconds=1)), *DELAYS]
     for name in by_due_date(course):
         due, maximum = course.due.get(name), maxima.get(name)
         if due is None or maximum is None:
@@ -56,7 +55,7 @@ def cost_rows(term: Term, maxima: dict[str, float]) -> list[list[str]]:
         for _, delay in delays:
             late = late_of(course, due, due + delay, maximum, 0, "rehearsal")
             penalty = late.penalty if late else 0.0
-            row.append(f"-{penalty:g} ({penalty / maximum:.0%})" if maximum else "-0")
+            row.append(f"-{penalty:g} ({penalty / maximum:.0%})" if penalty else "0")
         rows.append(row)
     return [["late by", *(label for label, _ in delays)], *rows]
 

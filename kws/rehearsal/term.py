@@ -200,10 +200,9 @@ def rehearse(
     reference_data, reference = reference_handin(out / "class")
     term.mistakes = write_class(out / "class", term.stories, reference)
     _phase(term, "the class", started)
-    stories = term.stories
-    term.times = handin_times(stories, course)
+    term.times = handin_times(term.stories, course)
     (out / "times.csv").write_text(times_csv(term.times))
-    (out / "roster.csv").write_text(roster_csv(stories))
+    (out / "roster.csv").write_text(roster_csv(term.stories))
     _play(term, _Player(term), course_path, reference_data, jobs)
     return term
 
