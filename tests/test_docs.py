@@ -175,3 +175,17 @@ def test_an_api_page_renders_in_headless_chromium(site, tmp_path):
     # the section generated from the docstrings: SpeechCommands and its documented arguments
     assert 'id="kws.data.speech_commands.SpeechCommands"' in dom
     assert "test_set_root" in dom and "EmptySplitError" in dom
+
+
+def test_the_rehearsals_times_are_quoted_from_their_measurement_or_said_missing():
+    """The rehearsal tutorial quotes `kws rehearse`'s first and second run on the example course
+    from kws/figures.json's `rehearsal` (bench_rehearsal.py), with the machine's load and the
+    commit; without one it says how to measure it."""
+    hook = _hook()
+    sections = {k: v for k, v in figures.load().items() if k != "rehearsal"}
+    assert "bench_rehearsal.py --publish" in hook.render("{{ figures:rehearsal-time }}", sections)
+    sections["rehearsal"] = dict(wall_seconds=190.4, again_seconds=21.2, cores=2,
+                                 load_average=[0.4, 1.6], commit="abc123def4567890")  # fmt: skip
+    first = hook.render("{{ figures:rehearsal-time }}", sections)
+    assert first == "3 min 10 s on 2 cores (a load average of 0.4 to 1.6; measured at abc123def456)"
+    assert hook.render("{{ figures:rehearsal-again-time }}", sections).startswith("21 s on 2 cores")
