@@ -28,7 +28,7 @@ import signal
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,18 +56,50 @@ if TYPE_CHECKING:
 class GraderProcesses:
     """The graders of one batch, each ``python -m pytest`` in a session of its own, so that the
     whole process group a grader started can be ended; `run` may be called from several threads
-    at once. `stop` ends every running grader (what Ctrl-C does) and refuses new ones."""
+    at once. `stop` ends every running grader and refuses new ones.
+
+    Used as a context manager in the main thread, Ctrl-C (SIGINT) and SIGTERM call `stop` while
+    the block runs, and the block ends with KeyboardInterrupt once it is done. The handler stops
+    the graders itself instead of raising KeyboardInterrupt wherever the main thread happens to
+    be: a signal whose C-level handler runs just before the main thread blocks on a lock (a
+    future's result) leaves that lock asleep with the interrupt pending, and raised in the middle
+    of a library's bookkeeping it can leave a lock held. So the main thread waits in slices
+    (`wait_for`, at most `WAKE_SECONDS` each) and the handler runs between them.
+    """
+
+    WAKE_SECONDS = 0.25  # the longest a signal waits for the main thread's next look
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: the signal handler runs in any thread's stead
         self._running: set[subprocess.Popen] = set()
         self._stopped = False
+        self.signals: list[int] = []  # the signals that stopped the block
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "GraderProcesses":
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._on_signal)
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        if kind is not None:  # an error, or an interrupt raised elsewhere: no grader runs on
+            self.stop()
+        elif self.signals:
+            raise KeyboardInterrupt
+
+    def _on_signal(self, number: int, frame) -> None:
+        self.signals.append(number)
+        self.stop()
 
     def run(
         self, command: list[str], *, cwd: Path, log: Path, env: dict[str, str], timeout: float
     ) -> int | None:
         """Run `command` in `cwd` with environment `env`, its output into `log`; its exit code,
-        or None when it ran longer than `timeout` seconds (its process group is then killed)."""
+        or None when it ran longer than `timeout` seconds (its process group is then killed).
+        RuntimeError when grading was stopped before it started."""
         with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as output:
             with self._lock:
                 if self._stopped:
@@ -82,6 +114,8 @@ class GraderProcesses:
                     start_new_session=True,  # its own process group: a time-out ends all of it
                 )
                 self._running.add(grader)
+                if self._stopped:  # by a signal handled while it started, in this thread
+                    _kill_group(grader.pid)
         try:
             return grader.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -96,31 +130,18 @@ class GraderProcesses:
         """End every running grader with everything it started; start no more."""
         with self._lock:
             self._stopped = True
-            for grader in self._running:
+            for grader in list(self._running):
                 _kill_group(grader.pid)
+
+    def wait_for(self, futures: list[Future]) -> None:
+        """Wait until every one of `futures` is done, looking for signals between slices."""
+        while wait(futures, timeout=self.WAKE_SECONDS).not_done:
+            pass
 
 
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
         os.killpg(pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def _sigterm_as_ctrl_c():
-    """While the block runs (in the main thread), SIGTERM stops it as Ctrl-C does: with a
-    KeyboardInterrupt, so that the graders are stopped instead of left running."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(number, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def grade_one(
@@ -154,9 +175,12 @@ def grade_one(
         submission, data, results, grader=grader, hide=hide, options=pytest_args, threads=threads
     )
     start = time.monotonic()
-    code = (processes or GraderProcesses()).run(
-        command, cwd=out_dir, log=log, env=env or grader_environment(), timeout=timeout
-    )
+    with contextlib.ExitStack() as alone:
+        if processes is None:  # a grader of its own (kws grade --student): Ctrl-C stops it too
+            processes = alone.enter_context(GraderProcesses())
+        code = processes.run(
+            command, cwd=out_dir, log=log, env=env or grader_environment(), timeout=timeout
+        )
     if code is None:
         problem = f"the grader ran longer than {timeout:g} s and was stopped"
     else:
@@ -260,24 +284,23 @@ def _grade_all(
     """`grade_one` for each of `students`, `jobs` at a time, in their order; `hide`: folders no
     child may see; `grading`: `grade_one`'s grader, pytest_args and timeout. Ctrl-C (or SIGTERM)
     stops every grader with what it started, and raises KeyboardInterrupt."""
-    graders, env = GraderProcesses(), grader_environment()
+    env = grader_environment()
+    # The pool's workers are joined when it closes: the graders' block closes first, so that an
+    # interrupt has stopped every grader by then.
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, GraderProcesses() as graders:
 
-    def one(submission: Path) -> Graded:
-        return grade_one(
-            submission,
-            data,
-            out_dir,
-            hide=hide,
-            threads=child_threads(jobs),
-            processes=graders,
-            env=env,
-            **grading,
-        )
+        def one(submission: Path) -> Graded:
+            return grade_one(
+                submission,
+                data,
+                out_dir,
+                hide=hide,
+                threads=child_threads(jobs),
+                processes=graders,
+                env=env,
+                **grading,
+            )
 
-    with _sigterm_as_ctrl_c(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        try:
-            return list(pool.map(one, students))
-        except BaseException:  # Ctrl-C: no grader may run on without us
-            graders.stop()
-            pool.shutdown(cancel_futures=True)
-            raise
+        futures = [pool.submit(one, student) for student in students]
+        graders.wait_for(futures)
+    return [future.result() for future in futures]
