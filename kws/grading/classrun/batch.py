@@ -59,12 +59,14 @@ class GraderProcesses:
     at once. `stop` ends every running grader and refuses new ones.
 
     Used as a context manager in the main thread, Ctrl-C (SIGINT) and SIGTERM call `stop` while
-    the block runs, and the block ends with KeyboardInterrupt once it is done. The handler stops
-    the graders itself instead of raising KeyboardInterrupt wherever the main thread happens to
-    be: a signal whose C-level handler runs just before the main thread blocks on a lock (a
-    future's result) leaves that lock asleep with the interrupt pending, and raised in the middle
-    of a library's bookkeeping it can leave a lock held. So the main thread waits in slices
-    (`wait_for`, at most `WAKE_SECONDS` each) and the handler runs between them.
+    the block runs, and the block ends with KeyboardInterrupt. The handler stops the graders
+    itself, first: Python runs it wherever the main thread is when it next looks, and a
+    KeyboardInterrupt raised inside a callback (the import system's, during a garbage
+    collection) is printed and dropped. While a pool of threads runs the graders (`pooled`), it
+    raises nothing: an exception in the middle of the pool's bookkeeping could leave a lock
+    held. The main thread then waits in slices (`wait_for`, at most `WAKE_SECONDS` each), so
+    that a handler held back by a blocking wait runs within that, and the block ends with the
+    interrupt once every grader is done.
     """
 
     WAKE_SECONDS = 0.25  # the longest a signal waits for the main thread's next look
@@ -74,6 +76,7 @@ class GraderProcesses:
         self._running: set[subprocess.Popen] = set()
         self._stopped = False
         self.signals: list[int] = []  # the signals that stopped the block
+        self.pooled = False  # a pool of threads runs the graders: the handler raises nothing
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> "GraderProcesses":
@@ -93,6 +96,8 @@ class GraderProcesses:
     def _on_signal(self, number: int, frame) -> None:
         self.signals.append(number)
         self.stop()
+        if not self.pooled:
+            raise KeyboardInterrupt
 
     def run(
         self, command: list[str], *, cwd: Path, log: Path, env: dict[str, str], timeout: float
@@ -231,49 +236,56 @@ def grade_batch(
     read of them already. Every one is checked against the hand-ins before anything is written
     or graded (CourseError naming the file given).
     """
-    submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
-    students = handin_folders(submissions_dir)
-    options = checked_grader_options(data, assignment, dataset=dataset, tiers=tiers, course=course)
-    if season is None:
-        season = season_to_grade(submissions_dir, out_dir, data, assignment=assignment,
-                                 course=course, times=times, file_times=file_times,
-                                 roster=roster)  # fmt: skip
-    target, chosen = out_dir, students
-    if shard is not None:
-        target = shard.folder(out_dir)
-        chosen = [submissions_dir / name for name in shard.share([p.name for p in students])]
-    for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
-        (target / folder).mkdir(parents=True, exist_ok=True)
-        (target / folder).chmod(0o700)
-    if roster is not None:  # the students' identities: the instructor's alone
-        copy_whole(roster.path, target / ROSTER_FILE, private=True)
-    write_run_record(
-        target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
-    )
-    record = None
-    if shard is not None:  # `kws merge` applies them to the merged gradebook
-        keep_season_files(out_dir, season)
-        from kws.grading.classrun.shards import grading_options, start_shard
+    with GraderProcesses() as graders:  # from here on, Ctrl-C leaves no grader running
+        submissions_dir, out_dir, data = (
+            Path(p).resolve() for p in (submissions_dir, out_dir, data)
+        )
+        students = handin_folders(submissions_dir)
+        options = checked_grader_options(
+            data, assignment, dataset=dataset, tiers=tiers, course=course
+        )
+        if season is None:
+            season = season_to_grade(submissions_dir, out_dir, data, assignment=assignment,
+                                     course=course, times=times, file_times=file_times,
+                                     roster=roster)  # fmt: skip
+        target, chosen = out_dir, students
+        if shard is not None:
+            target = shard.folder(out_dir)
+            chosen = [submissions_dir / name for name in shard.share([p.name for p in students])]
+        for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
+            (target / folder).mkdir(parents=True, exist_ok=True)
+            (target / folder).chmod(0o700)
+        if roster is not None:  # the students' identities: the instructor's alone
+            copy_whole(roster.path, target / ROSTER_FILE, private=True)
+        write_run_record(
+            target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
+        )
+        record = None
+        if shard is not None:  # `kws merge` applies them to the merged gradebook
+            keep_season_files(out_dir, season)
+            from kws.grading.classrun.shards import grading_options, start_shard
 
-        recorded = grading_options(
-            submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
-            grader=grader, pytest_args=pytest_args, roster=roster.path if roster else None,
-        )  # fmt: skip
-        record = start_shard(target, shard, recorded, [p.name for p in students],
-                             [p.name for p in chosen])  # fmt: skip
-    grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
-    graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
-    gradebook = write_gradebook(graded, target / "gradebook.csv")
-    if record is not None:
-        from kws.grading.classrun.shards import finish_shard
+            recorded = grading_options(
+                submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
+                grader=grader, pytest_args=pytest_args, roster=roster.path if roster else None,
+            )  # fmt: skip
+            record = start_shard(target, shard, recorded, [p.name for p in students],
+                                 [p.name for p in chosen])  # fmt: skip
+        grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
+        graded = _grade_all(graders, chosen, data, target, [submissions_dir, out_dir], jobs,
+                            **grading)  # fmt: skip
+        gradebook = write_gradebook(graded, target / "gradebook.csv")
+        if record is not None:
+            from kws.grading.classrun.shards import finish_shard
 
-        finish_shard(target, record, graded)
-    else:
-        apply_season(target, season=season, command="kws grade")
-    return gradebook
+            finish_shard(target, record, graded)
+        else:
+            apply_season(target, season=season, command="kws grade")
+        return gradebook
 
 
 def _grade_all(
+    graders: GraderProcesses,
     students: list[Path],
     data: Path,
     out_dir: Path,
@@ -281,26 +293,34 @@ def _grade_all(
     jobs: int,
     **grading,
 ) -> list[Graded]:
-    """`grade_one` for each of `students`, `jobs` at a time, in their order; `hide`: folders no
-    child may see; `grading`: `grade_one`'s grader, pytest_args and timeout. Ctrl-C (or SIGTERM)
-    stops every grader with what it started, and raises KeyboardInterrupt."""
+    """`grade_one` for each of `students`, `jobs` at a time among `graders`, in their order;
+    `hide`: folders no child may see; `grading`: `grade_one`'s grader, pytest_args and timeout.
+    Ctrl-C (or SIGTERM) stops every grader with what it started (the caller's block of
+    `graders` then ends with KeyboardInterrupt)."""
     env = grader_environment()
-    # The pool's workers are joined when it closes: the graders' block closes first, so that an
-    # interrupt has stopped every grader by then.
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, GraderProcesses() as graders:
 
-        def one(submission: Path) -> Graded:
-            return grade_one(
-                submission,
-                data,
-                out_dir,
-                hide=hide,
-                threads=child_threads(jobs),
-                processes=graders,
-                env=env,
-                **grading,
-            )
+    def one(submission: Path) -> Graded:
+        return grade_one(
+            submission,
+            data,
+            out_dir,
+            hide=hide,
+            threads=child_threads(jobs),
+            processes=graders,
+            env=env,
+            **grading,
+        )
 
-        futures = [pool.submit(one, student) for student in students]
-        graders.wait_for(futures)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        graders.pooled = True
+        try:
+            futures = [pool.submit(one, student) for student in students]
+            graders.wait_for(futures)
+        except BaseException:  # no grader may run on while the pool waits for it
+            graders.stop()
+            raise
+        finally:
+            graders.pooled = False
+    if graders.signals:
+        raise KeyboardInterrupt
     return [future.result() for future in futures]
