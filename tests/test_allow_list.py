@@ -186,6 +186,9 @@ def test_the_drivers_files_reach_a_gpu_child_in_both_sandboxes(tmp_path, stand_i
     result = run_child(job)
     assert result.status == "ok", result.reason + result.stderr_tail
     seen = result.payload
+    # a host thread spinning while the GPU works cannot meet the CPU-time limit before the wall
+    # clock ends the child: FAST's 20 s of wall clock, 2 torch threads and the waiting one
+    assert f"CPU time {60 if on_gpu else FAST.cpu_seconds} s" in result.protections
     if on_gpu:
         assert seen["nodes"] == ["nvidia-caps", "nvidia-uvm", "nvidia0", "nvidia1", "nvidiactl"]
         assert seen["caps"] == ["nvidia-cap1"]

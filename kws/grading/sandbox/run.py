@@ -28,13 +28,14 @@ start, e.g. ``python -m kws.grading.child.runner ...``, the hand-in, the inputs,
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from kws.grading.protocol.handin import CopyPlan
@@ -84,12 +85,15 @@ class ChildJob:
 def run_child(job: ChildJob) -> ChildResult:
     """Run ``python ENTRY...`` on a copy of the job's submission, sandboxed, and read its result.
 
-    In order: a fresh folder with the copies the child needs (`staging.fill_folder`), what it sees
-    (`allow.allow_list`), the launcher's command and spec (`_launch_command`), the child run under the wall clock and its end classified
-    (`supervise.supervise`), and the result made fit for a student to read (`_report`). The
-    folder and the user id go when it returns.
+    In order: a fresh folder with the copies the child needs (`staging.fill_folder`), what it
+    sees (`allow.allow_list`), the launcher's command and spec (`_launch_command`), the child run
+    under the wall clock and its end classified (`supervise.supervise`), and the result made fit
+    for a student to read (`_report`). The folder and the user id go when it returns. On a GPU
+    the CPU-time limit is raised to what the wall clock allows (`_on_device`).
     """
     start = time.monotonic()
+    if job.gpu:
+        job = replace(job, limits=_on_device(job.limits))
     with contextlib.ExitStack() as cleanup:
         own_user = job.isolate and os.geteuid() == 0
         uid = cleanup.enter_context(reserved_uid()) if own_user else None
@@ -153,6 +157,20 @@ def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, st
         env["LD_LIBRARY_PATH"] = os.pathsep.join(library_path())
     env["PYTHONPATH"] = str(lib)  # the copy of the kws package, and nothing else of the kit
     return env | MEMORY_ENVIRONMENT
+
+
+# On a GPU the host thread that waits for the device spins (CUDA's default), so a child's CPU
+# time grows with its wall time even where the work is the GPU's: besides its torch threads, one
+# more busy thread's worth of CPU time, so that the CPU-time limit never ends a child before its
+# wall clock does.
+GPU_HOST_THREADS = 1
+
+
+def _on_device(limits: Limits) -> Limits:
+    """`limits` for a child on the GPU: its CPU-time limit at least its wall clock times its busy
+    threads (its torch threads and `GPU_HOST_THREADS`); the wall clock counts CUDA's start-up."""
+    busy = limits.wall_seconds * (limits.threads + GPU_HOST_THREADS)
+    return replace(limits, cpu_seconds=max(limits.cpu_seconds, math.ceil(busy)))
 
 
 def _launch_command(
