@@ -15,9 +15,12 @@ its arguments, the hand-written launcher as mounts of its own. Checked here:
   kit's copy;
 - a re-training child reads its data through the same list: the training clips, never the
   label folders, another notebook's labels or a cache beside the data;
-- where the OS refuses the mounts, what the protections say.
+- where the OS refuses the mounts (a root grader without CAP_SYS_ADMIN, as in a container):
+  the child, another user id, reads what others may and nothing else, and its protections say
+  how many of the paths it must not read are open to others.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -368,19 +371,93 @@ def test_a_retraining_child_reads_its_training_data_and_nothing_else(tmp_path, t
     assert os.access(cache, os.R_OK) and cache.stat().st_mode & 0o004  # the control: it is there
 
 
-def test_without_a_mount_namespace_the_protections_say_what_holds(tmp_path):
-    """Where the OS refuses the mounts: with another user id, how many of the paths the child
-    must not read others may read; without one, that it reads what the grader can."""
-    open_folder, private = tmp_path / "open", tmp_path / "private"
-    open_folder.mkdir(mode=0o755)
-    private.mkdir(mode=0o700)
-    tmp_path.chmod(0o755)
-    hidden = [str(open_folder), str(private)]
-    if all(os.stat(p).st_mode & 0o001 for p in Path(tmp_path).parents if str(p) != "/"):
-        assert "(1 of 2 paths it must not read are open to other users)" in (
-            launch._permissions_only(hidden, other_user=True)
+# A grader as root in a container that refuses mount namespaces (no CAP_SYS_ADMIN, as Docker's
+# default profile): the hand-written sandbox, and a child that reads two files it must not read.
+REFUSED = """
+import json, sys
+from pathlib import Path
+from kws.grading.sandbox.run import ChildJob, run_child
+from kws.grading.sandbox.supervise import Limits
+work, opened, private = map(Path, sys.argv[1:4])
+(work / "child.py").write_text(sys.argv[4])
+(work / "submission").mkdir()
+job = ChildJob(["{work}/child.py", "{result}", str(opened), str(private)],
+               submission=work / "submission", inputs={"child.py": work / "child.py"},
+               limits=Limits(wall_seconds=60, cpu_seconds=60), hide=[opened, private])
+result = run_child(job)
+print(json.dumps({"protections": result.protections, "seen": result.payload,
+                  "why": result.reason + result.stderr_tail}))
+"""
+READER = """
+import json, os, sys
+token = sys.stdin.readline().strip()
+def read(path):
+    try:
+        return open(path).read()
+    except OSError as error:
+        return type(error).__name__
+seen = {"uid": os.getuid(), "open": read(sys.argv[2]), "private": read(sys.argv[3])}
+json.dump({"token": token, "payload": seen}, open(sys.argv[1], "w"))
+"""
+
+
+@pytest.mark.skipif(
+    not IS_ROOT or shutil.which("setpriv") is None,
+    reason="drops CAP_SYS_ADMIN from a root grader with setpriv: needs root and util-linux",
+)
+def test_where_the_os_refuses_mount_namespaces_file_permissions_keep_the_child_out(tmp_path):
+    """Without a mount namespace the child runs as a throwaway user and sees the machine: what
+    others may not read stays out of its reach, and its protections count what they may."""
+    course = Path(tempfile.mkdtemp(prefix="kws-test-refused-"))  # a folder others may enter
+    course.chmod(0o755)
+    opened, private = course / "notes.txt", course / "labels.csv"
+    opened.write_text("open to everyone")
+    private.write_text("the grader's alone")
+    opened.chmod(0o644)
+    private.chmod(0o600)
+    drop = ["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin"]
+    env = os.environ | {"KWS_SANDBOX": "builtin", "PYTHONPATH": str(Path(allow.KIT_PACKAGE).parent)}
+    python = _python_for_others(env)
+    arguments = [str(tmp_path), str(opened), str(private), READER]
+    try:
+        if python is None:
+            pytest.skip("no Python here that other users may run (this one lives in a folder "
+                        "closed to them): without mounts the child could not start")  # fmt: skip
+        run = subprocess.run([*drop, python, "-c", REFUSED, *arguments], capture_output=True,
+                             text=True, env=env, timeout=300)  # fmt: skip
+    finally:
+        shutil.rmtree(course)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["seen"] is not None, run.stdout[-2000:]
+    assert allow.ALLOW_LIST not in report["protections"]
+    assert (
+        "no mount namespace: file permissions alone keep the child out (1 of 2 paths it must "
+        "not read are open to other users)"
+    ) in report["protections"], report["protections"]
+    assert any(p.startswith("unprivileged user id ") for p in report["protections"])
+    assert report["seen"]["private"] == "PermissionError"
+    assert report["seen"]["open"] == "open to everyone"  # what the protections warn of
+
+
+def _python_for_others(env: dict[str, str]) -> str | None:
+    """This Python, or the system's, if a user of no group of root's may run the sandbox's
+    code with it (a child without mounts runs as such a user, in the machine as it is)."""
+    for python in dict.fromkeys([sys.executable, shutil.which("python3", path="/usr/bin")]):
+        if python is None:
+            continue
+        as_nobody = (  # what the launcher does before it starts the child
+            "import os, sys; os.setgroups([]); os.setgid(65534); os.setuid(65534); "
+            "os.execv(sys.executable, [sys.executable, '-c', 'import kws.grading.sandbox.run'])"
         )
-    assert launch._permissions_only(hidden, other_user=False) == (
+        probe = [python, "-c", as_nobody]
+        if subprocess.run(probe, env=env, capture_output=True, cwd="/").returncode == 0:
+            return python
+    return None
+
+
+def test_without_user_namespaces_the_protections_say_nothing_holds(tmp_path):
+    assert launch._permissions_only([str(tmp_path)], other_user=False) == (
         "no mount namespace: the child can read what the grader's user can"
     )
 
