@@ -95,7 +95,10 @@ def _enter_namespaces(is_root: bool) -> tuple[bool, bool]:
                 return True, False
             except OSError:
                 return False, False
-    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    try:  # a user namespace may come without the right to mount (a host that restricts them)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+    except OSError:
+        return True, False
     return True, True
 
 
@@ -280,7 +283,8 @@ def main(argv: list[str]) -> None:
 
     network, mounts = _enter_namespaces(is_root) if spec["isolate"] else (False, False)
     if network:
-        _loopback_up()
+        with contextlib.suppress(OSError):  # without it, a notebook's kernel cannot start
+            _loopback_up()
         protections.append("no network (own network namespace, loopback only)")
     viewed = mounts and _allow_list(spec, protections)
     if spec["isolate"] and not viewed:
