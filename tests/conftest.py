@@ -122,7 +122,8 @@ def sandbox(request, monkeypatch):
 
     bwrap.available.cache_clear()
     if request.param == "bubblewrap" and bwrap.available() is None:
-        pytest.skip("bubblewrap is not installed here; the hand-written sandbox is tested")
+        pytest.skip("no working bubblewrap here (or KWS_SANDBOX=builtin): the hand-written "
+                    "sandbox is tested")  # fmt: skip
     if request.param == "hand-written":
         monkeypatch.setenv("KWS_SANDBOX", "builtin")
     bwrap.available.cache_clear()

@@ -165,7 +165,11 @@ def test_ctrl_c_or_sigterm_stops_every_grader_and_what_it_started(
     _assert_gone(int(pid_file.read_text()), f"signal {stop.name}")
 
 
-def test_a_signal_handled_where_exceptions_are_dropped_still_stops_the_graders(tmp_path):
+# Before the pool starts, the handler raises KeyboardInterrupt too: Python prints and drops it
+# there, as it did the one that left `kws grade` waiting.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("pooled", [True, False], ids=["graders running", "before the pool"])
+def test_a_signal_handled_where_exceptions_are_dropped_still_stops_the_graders(tmp_path, pooled):
     """Python runs a signal's handler wherever the main thread is when it next looks: inside a
     weakref callback (the import system's, during a garbage collection), a KeyboardInterrupt
     raised by the handler is printed and dropped, and `kws grade` then waited for a grader that
@@ -174,6 +178,7 @@ def test_a_signal_handled_where_exceptions_are_dropped_still_stops_the_graders(t
     pool = ThreadPoolExecutor(1)
     try:
         with pytest.raises(KeyboardInterrupt), GraderProcesses() as graders:
+            graders.pooled = pooled
             log = tmp_path / "log.txt"
             env = dict(os.environ)
             future = pool.submit(graders.run, sleeper, cwd=tmp_path, log=log, env=env, timeout=600)
