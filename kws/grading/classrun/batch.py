@@ -72,7 +72,7 @@ class GraderProcesses:
     WAKE_SECONDS = 0.25  # the longest a signal waits for the main thread's next look
 
     def __init__(self):
-        self._lock = threading.RLock()  # re-entrant: the signal handler runs in any thread's stead
+        self._lock = threading.RLock()  # the handler may run while this thread holds it (in run)
         self._running: set[subprocess.Popen] = set()
         self._stopped = False
         self.signals: list[int] = []  # the signals that stopped the block
