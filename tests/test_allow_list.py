@@ -332,7 +332,7 @@ def test_a_retraining_child_reads_its_training_data_and_nothing_else(tmp_path, t
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data, symlinks=True)
     cache = data / "speech_commands_v0.02" / ".kws_cache" / "clips-test12-0123456789abcdef.pt"
-    cache.parent.mkdir()
+    cache.parent.mkdir(exist_ok=True)  # a notebook run on the shared data may have made it
     cache.write_text("a decoded test set, labels and all")
     (data / "notes.txt").write_text("the instructor's")
     for path in [data, *data.rglob("*")]:
