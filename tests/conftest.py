@@ -116,6 +116,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
+@pytest.fixture(params=["bubblewrap", "hand-written"])
+def sandbox(request, monkeypatch):
+    """Each test runs in both sandboxes: bubblewrap where installed, and the fallback."""
+    from kws.grading.sandbox import bwrap
+
+    bwrap.available.cache_clear()
+    if request.param == "bubblewrap" and bwrap.available() is None:
+        pytest.skip("no working bubblewrap here (or KWS_SANDBOX=builtin): the hand-written "
+                    "sandbox is tested")  # fmt: skip
+    if request.param == "hand-written":
+        monkeypatch.setenv("KWS_SANDBOX", "builtin")
+    bwrap.available.cache_clear()
+    yield request.param
+    bwrap.available.cache_clear()
+
+
 @pytest.fixture(params=["cpu", "cpu:0", pytest.param("cuda", marks=pytest.mark.gpu)])
 def device(request):
     """Run a test body on the CPU, on the CPU named with an index, and on CUDA when one is present.

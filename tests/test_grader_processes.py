@@ -1,7 +1,9 @@
 """`kws grade` runs each student's grader as a ``python -m pytest`` process of its own
 (`kws.grading.classrun.batch.GraderProcesses`): in the output folder, with the instructor's environment,
 both output streams in the staff's log, in a session of its own so that a time-out ends it with
-everything it started, and Ctrl-C or SIGTERM stops every grader with their processes."""
+everything it started, and Ctrl-C or SIGTERM stops every grader with their processes: of a
+class, of one student's regrade, and wherever the signal finds the main thread (here, inside a
+callback whose exceptions Python drops: a KeyboardInterrupt raised there was lost)."""
 
 import csv
 import json
@@ -11,10 +13,12 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 
-from kws.grading.classrun.batch import grade_batch
+from kws.grading.classrun.batch import GraderProcesses, grade_batch
 
 # A grader of its own (a conftest.py), as `kws grade --grader DIR` runs it: it reports what its
 # process sees, prints to both streams, and misbehaves as the student's folder name asks.
@@ -120,26 +124,33 @@ def test_a_grader_past_its_time_is_stopped_with_every_process_it_started(
     _assert_gone(int(pid_file.read_text()), "the time-out")  # killed with its group
 
 
-# `kws grade` on a class whose one student's grader hangs (its process's pid in HANG_PID_FILE).
+# `kws grade` on a class whose one student's grader hangs (its process's pid in HANG_PID_FILE),
+# or `kws grade --student` regrading that student alone.
 BATCH = """
 import sys
 from pathlib import Path
-from kws.grading.classrun.batch import grade_batch
-grade_batch(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), grader=Path(sys.argv[4]))
+from kws.grading.classrun.batch import grade_batch, grade_one
+subs, data, out, grader = map(Path, sys.argv[1:5])
+if sys.argv[5] == "class":
+    grade_batch(subs, data, out, grader=grader)
+else:
+    grade_one(subs / "hang", data, out, grader=grader)
 """
 
 
+@pytest.mark.parametrize("how", ["class", "one"], ids=["a class", "one student"])
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_stops_every_grader_and_what_it_started(
-    tmp_path, tiny_data, grader, stop
+    tmp_path, tiny_data, grader, stop, how
 ):
     """The graders run in sessions of their own, out of reach of the terminal's Ctrl-C, which
     reaches `kws grade`: it stops them, and ends instead of waiting for them."""
     pid_file = tmp_path / "hang.pid"
     subs = _submissions(tmp_path / "subs", "hang")
+    (tmp_path / "out" / "logs").mkdir(parents=True)
     arguments = [str(p) for p in (subs, tiny_data, tmp_path / "out", grader)]
     env = os.environ | {"HANG_PID_FILE": str(pid_file)}
-    batch = subprocess.Popen([sys.executable, "-c", BATCH, *arguments], env=env)
+    batch = subprocess.Popen([sys.executable, "-c", BATCH, *arguments, how], env=env)
     try:
         for _ in range(600):
             if (pid_file.exists() and pid_file.read_text()) or batch.poll() is not None:
@@ -152,6 +163,44 @@ def test_ctrl_c_or_sigterm_stops_every_grader_and_what_it_started(
         batch.kill()
         batch.wait()
     _assert_gone(int(pid_file.read_text()), f"signal {stop.name}")
+
+
+# Before the pool starts, the handler raises KeyboardInterrupt too: Python prints and drops it
+# there, as it did the one that left `kws grade` waiting.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("pooled", [True, False], ids=["graders running", "before the pool"])
+def test_a_signal_handled_where_exceptions_are_dropped_still_stops_the_graders(tmp_path, pooled):
+    """Python runs a signal's handler wherever the main thread is when it next looks: inside a
+    weakref callback (the import system's, during a garbage collection), a KeyboardInterrupt
+    raised by the handler is printed and dropped, and `kws grade` then waited for a grader that
+    never ends. The handler stops the graders itself, and the block ends with the interrupt."""
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    pool = ThreadPoolExecutor(1)
+    try:
+        with pytest.raises(KeyboardInterrupt), GraderProcesses() as graders:
+            graders.pooled = pooled
+            log = tmp_path / "log.txt"
+            env = dict(os.environ)
+            future = pool.submit(graders.run, sleeper, cwd=tmp_path, log=log, env=env, timeout=600)
+            while not graders._running:
+                time.sleep(0.01)
+
+            class Collected:
+                pass
+
+            def callback(_):  # what Python prints and drops, were it to raise
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(100_000):  # the handler runs at one of these steps
+                    pass
+
+            garbage = Collected()
+            reference = weakref.ref(garbage, callback)
+            del garbage  # the callback runs here
+            assert reference() is None
+            assert wait([future], timeout=30).not_done == set(), "the grader was not stopped"
+        assert future.result() == -signal.SIGKILL
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def test_kws_grade_itself_does_not_import_torch():

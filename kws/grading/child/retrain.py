@@ -11,8 +11,10 @@ where the run (`kws.grading.protocol.child_run.ChildRun`) has its `retrain` sett
 The notebook is executed top to bottom with nbclient, its settings taken from the environment as the
 `parameters` cell reads them (KWS_DATA_DIR, KWS_OUT_DIR, KWS_STEPS, KWS_DEVICE, KWS_SEED); its
 outputs land in ``submission/<outputs>``, which `kws.grading.child.runner` then grades exactly like
-a handed-in checkpoint. The hidden labels stay hidden: the grader hides the label folders (the
-12-class test set, ``speaker_features_hidden``) from this child.
+a handed-in checkpoint. The hidden labels stay hidden: this child reads the data through its
+allow-list (`kws.grading.sandbox.allow`), a view of what the notebook needs (its layout's
+``retraining_data``), never the label folders (the 12-class test set,
+``speaker_features_hidden``) nor a cache left beside the data.
 """
 
 import os

@@ -28,7 +28,7 @@ import signal
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,18 +56,55 @@ if TYPE_CHECKING:
 class GraderProcesses:
     """The graders of one batch, each ``python -m pytest`` in a session of its own, so that the
     whole process group a grader started can be ended; `run` may be called from several threads
-    at once. `stop` ends every running grader (what Ctrl-C does) and refuses new ones."""
+    at once. `stop` ends every running grader and refuses new ones.
+
+    Used as a context manager in the main thread, Ctrl-C (SIGINT) and SIGTERM call `stop` while
+    the block runs, and the block ends with KeyboardInterrupt. The handler stops the graders
+    itself, first: Python runs it wherever the main thread is when it next looks, and a
+    KeyboardInterrupt raised inside a callback (the import system's, during a garbage
+    collection) is printed and dropped. While a pool of threads runs the graders (`pooled`), it
+    raises nothing: an exception in the middle of the pool's bookkeeping could leave a lock
+    held. The main thread then waits in slices (`wait_for`, at most `WAKE_SECONDS` each), so
+    that a handler held back by a blocking wait runs within that, and the block ends with the
+    interrupt once every grader is done.
+    """
+
+    WAKE_SECONDS = 0.25  # the longest a signal waits for the main thread's next look
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the handler may run while this thread holds it (in run)
         self._running: set[subprocess.Popen] = set()
         self._stopped = False
+        self.signals: list[int] = []  # the signals that stopped the block
+        self.pooled = False  # a pool of threads runs the graders: the handler raises nothing
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "GraderProcesses":
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._on_signal)
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        if kind is not None:  # an error, or an interrupt raised elsewhere: no grader runs on
+            self.stop()
+        elif self.signals:
+            raise KeyboardInterrupt
+
+    def _on_signal(self, number: int, frame) -> None:
+        self.signals.append(number)
+        self.stop()
+        if not self.pooled:
+            raise KeyboardInterrupt
 
     def run(
         self, command: list[str], *, cwd: Path, log: Path, env: dict[str, str], timeout: float
     ) -> int | None:
         """Run `command` in `cwd` with environment `env`, its output into `log`; its exit code,
-        or None when it ran longer than `timeout` seconds (its process group is then killed)."""
+        or None when it ran longer than `timeout` seconds (its process group is then killed).
+        RuntimeError when grading was stopped before it started."""
         with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as output:
             with self._lock:
                 if self._stopped:
@@ -82,6 +119,8 @@ class GraderProcesses:
                     start_new_session=True,  # its own process group: a time-out ends all of it
                 )
                 self._running.add(grader)
+                if self._stopped:  # by a signal handled while it started, in this thread
+                    _kill_group(grader.pid)
         try:
             return grader.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -96,31 +135,18 @@ class GraderProcesses:
         """End every running grader with everything it started; start no more."""
         with self._lock:
             self._stopped = True
-            for grader in self._running:
+            for grader in list(self._running):
                 _kill_group(grader.pid)
+
+    def wait_for(self, futures: list[Future]) -> None:
+        """Wait until every one of `futures` is done, looking for signals between slices."""
+        while wait(futures, timeout=self.WAKE_SECONDS).not_done:
+            pass
 
 
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
         os.killpg(pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def _sigterm_as_ctrl_c():
-    """While the block runs (in the main thread), SIGTERM stops it as Ctrl-C does: with a
-    KeyboardInterrupt, so that the graders are stopped instead of left running."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(number, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def grade_one(
@@ -154,9 +180,12 @@ def grade_one(
         submission, data, results, grader=grader, hide=hide, options=pytest_args, threads=threads
     )
     start = time.monotonic()
-    code = (processes or GraderProcesses()).run(
-        command, cwd=out_dir, log=log, env=env or grader_environment(), timeout=timeout
-    )
+    with contextlib.ExitStack() as alone:
+        if processes is None:  # a grader of its own (kws grade --student): Ctrl-C stops it too
+            processes = alone.enter_context(GraderProcesses())
+        code = processes.run(
+            command, cwd=out_dir, log=log, env=env or grader_environment(), timeout=timeout
+        )
     if code is None:
         problem = f"the grader ran longer than {timeout:g} s and was stopped"
     else:
@@ -207,49 +236,56 @@ def grade_batch(
     read of them already. Every one is checked against the hand-ins before anything is written
     or graded (CourseError naming the file given).
     """
-    submissions_dir, out_dir, data = (Path(p).resolve() for p in (submissions_dir, out_dir, data))
-    students = handin_folders(submissions_dir)
-    options = checked_grader_options(data, assignment, dataset=dataset, tiers=tiers, course=course)
-    if season is None:
-        season = season_to_grade(submissions_dir, out_dir, data, assignment=assignment,
-                                 course=course, times=times, file_times=file_times,
-                                 roster=roster)  # fmt: skip
-    target, chosen = out_dir, students
-    if shard is not None:
-        target = shard.folder(out_dir)
-        chosen = [submissions_dir / name for name in shard.share([p.name for p in students])]
-    for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
-        (target / folder).mkdir(parents=True, exist_ok=True)
-        (target / folder).chmod(0o700)
-    if roster is not None:  # the students' identities: the instructor's alone
-        copy_whole(roster.path, target / ROSTER_FILE, private=True)
-    write_run_record(
-        target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
-    )
-    record = None
-    if shard is not None:  # `kws merge` applies them to the merged gradebook
-        keep_season_files(out_dir, season)
-        from kws.grading.classrun.shards import grading_options, start_shard
+    with GraderProcesses() as graders:  # from here on, Ctrl-C leaves no grader running
+        submissions_dir, out_dir, data = (
+            Path(p).resolve() for p in (submissions_dir, out_dir, data)
+        )
+        students = handin_folders(submissions_dir)
+        options = checked_grader_options(
+            data, assignment, dataset=dataset, tiers=tiers, course=course
+        )
+        if season is None:
+            season = season_to_grade(submissions_dir, out_dir, data, assignment=assignment,
+                                     course=course, times=times, file_times=file_times,
+                                     roster=roster)  # fmt: skip
+        target, chosen = out_dir, students
+        if shard is not None:
+            target = shard.folder(out_dir)
+            chosen = [submissions_dir / name for name in shard.share([p.name for p in students])]
+        for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
+            (target / folder).mkdir(parents=True, exist_ok=True)
+            (target / folder).chmod(0o700)
+        if roster is not None:  # the students' identities: the instructor's alone
+            copy_whole(roster.path, target / ROSTER_FILE, private=True)
+        write_run_record(
+            target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
+        )
+        record = None
+        if shard is not None:  # `kws merge` applies them to the merged gradebook
+            keep_season_files(out_dir, season)
+            from kws.grading.classrun.shards import grading_options, start_shard
 
-        recorded = grading_options(
-            submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
-            grader=grader, pytest_args=pytest_args, roster=roster.path if roster else None,
-        )  # fmt: skip
-        record = start_shard(target, shard, recorded, [p.name for p in students],
-                             [p.name for p in chosen])  # fmt: skip
-    grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
-    graded = _grade_all(chosen, data, target, [submissions_dir, out_dir], jobs, **grading)
-    gradebook = write_gradebook(graded, target / "gradebook.csv")
-    if record is not None:
-        from kws.grading.classrun.shards import finish_shard
+            recorded = grading_options(
+                submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
+                grader=grader, pytest_args=pytest_args, roster=roster.path if roster else None,
+            )  # fmt: skip
+            record = start_shard(target, shard, recorded, [p.name for p in students],
+                                 [p.name for p in chosen])  # fmt: skip
+        grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
+        graded = _grade_all(graders, chosen, data, target, [submissions_dir, out_dir], jobs,
+                            **grading)  # fmt: skip
+        gradebook = write_gradebook(graded, target / "gradebook.csv")
+        if record is not None:
+            from kws.grading.classrun.shards import finish_shard
 
-        finish_shard(target, record, graded)
-    else:
-        apply_season(target, season=season, command="kws grade")
-    return gradebook
+            finish_shard(target, record, graded)
+        else:
+            apply_season(target, season=season, command="kws grade")
+        return gradebook
 
 
 def _grade_all(
+    graders: GraderProcesses,
     students: list[Path],
     data: Path,
     out_dir: Path,
@@ -257,10 +293,11 @@ def _grade_all(
     jobs: int,
     **grading,
 ) -> list[Graded]:
-    """`grade_one` for each of `students`, `jobs` at a time, in their order; `hide`: folders no
-    child may see; `grading`: `grade_one`'s grader, pytest_args and timeout. Ctrl-C (or SIGTERM)
-    stops every grader with what it started, and raises KeyboardInterrupt."""
-    graders, env = GraderProcesses(), grader_environment()
+    """`grade_one` for each of `students`, `jobs` at a time among `graders`, in their order;
+    `hide`: folders no child may see; `grading`: `grade_one`'s grader, pytest_args and timeout.
+    Ctrl-C (or SIGTERM) stops every grader with what it started (the caller's block of
+    `graders` then ends with KeyboardInterrupt)."""
+    env = grader_environment()
 
     def one(submission: Path) -> Graded:
         return grade_one(
@@ -274,10 +311,16 @@ def _grade_all(
             **grading,
         )
 
-    with _sigterm_as_ctrl_c(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        graders.pooled = True
         try:
-            return list(pool.map(one, students))
-        except BaseException:  # Ctrl-C: no grader may run on without us
+            futures = [pool.submit(one, student) for student in students]
+            graders.wait_for(futures)
+        except BaseException:  # no grader may run on while the pool waits for it
             graders.stop()
-            pool.shutdown(cancel_futures=True)
             raise
+        finally:
+            graders.pooled = False
+    if graders.signals:
+        raise KeyboardInterrupt
+    return [future.result() for future in futures]

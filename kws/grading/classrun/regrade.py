@@ -16,7 +16,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kws.grading.classrun.batch import grade_one
+from kws.grading.classrun.batch import GraderProcesses, grade_one
 from kws.grading.classrun.checks import season_to_grade
 from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import Graded, safe_name, write_gradebook
@@ -105,21 +105,25 @@ def regrade_student(
     if not (Path(submissions_dir) / student).is_dir():  # named as typed
         raise FileNotFoundError(f"{Path(submissions_dir) / student}: no such hand-in folder "
                                 f"(--student names a folder of {submissions_dir})")  # fmt: skip
-    submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
-    handin = submissions_dir / student
-    gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
-    selection = {k: options.get(k) for k in ("dataset", "tiers")}
-    season = options.get("season") or season_to_grade(
-        submissions_dir, out_dir, data, assignment=options.get("assignment"), student=student,
-        **{k: options.get(k) for k in ("course", "times", "file_times")},
-    )  # fmt: skip
-    # The course file given, else the one kept: its Kaggle rule, checked against the data.
-    flags = checked_grader_options(data, options.get("assignment"), **selection,
-                            course=season.course_file)  # fmt: skip
-    earlier = keep_earlier(out_dir, student)
-    graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
-                       pytest_args=flags, timeout=options.get("timeout", 3600.0))  # fmt: skip
-    record_regrade(out_dir, student, earlier, graded)
-    gradebook = replace_row(out_dir, graded)
-    apply_season(out_dir, season=season, command="kws grade --student")
-    return gradebook
+    with GraderProcesses() as graders:  # from here on, Ctrl-C leaves no grader running
+        submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
+        handin = submissions_dir / student
+        gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
+        selection = {k: options.get(k) for k in ("dataset", "tiers")}
+        season = options.get("season") or season_to_grade(
+            submissions_dir, out_dir, data, assignment=options.get("assignment"), student=student,
+            **{k: options.get(k) for k in ("course", "times", "file_times")},
+        )  # fmt: skip
+        # The course file given, else the one kept: its Kaggle rule, checked against the data.
+        flags = checked_grader_options(data, options.get("assignment"), **selection,
+                                       course=season.course_file)  # fmt: skip
+        earlier = keep_earlier(out_dir, student)
+        graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
+                           pytest_args=flags, timeout=options.get("timeout", 3600.0),
+                           processes=graders)  # fmt: skip
+        if graders.signals:  # stopped: nothing is written
+            raise KeyboardInterrupt
+        record_regrade(out_dir, student, earlier, graded)
+        gradebook = replace_row(out_dir, graded)
+        apply_season(out_dir, season=season, command="kws grade --student")
+        return gradebook

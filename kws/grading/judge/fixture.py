@@ -158,26 +158,16 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
 
     def retrain(self, spec: Spec, hidden: HiddenTest):
         """Re-run the submitted notebook's training in the sandbox, then grade what it wrote
-        (``outputs="retrained"``). The data folder is readable this time, but the folders its
-        layout keeps the labels in are not (a test set that the notebook needs is replaced by a
-        label-free stand-in). On the GPU by default; ``--retrain-device cpu`` runs the same path
-        on the CPU (with a tiny --retrain-steps), so the path is tested where there is no GPU."""
+        (``outputs="retrained"``). The child reads the data its layout gives a re-training
+        (``retraining_data``: what the notebook needs, a test set it evaluates on replaced by a
+        label-free stand-in), never the folders the labels are in nor a cache left beside the
+        data. On the GPU by default; ``--retrain-device cpu`` runs the same path on the CPU
+        (with a tiny --retrain-steps), so the path is tested where there is no GPU."""
         layout = layout_of(spec)
-        labels = layout.label_folders(self.data)
-        hide = [p for p in self.hide() if p != self.data.resolve()] + labels
+        hide = [*self.hide(), *layout.label_folders(self.data)]
         steps = self.config.getoption("--retrain-steps")
-        # Each dataset folder is made reachable on its own (the data folder itself may be private
-        # to the grader's user); the label folders never are.
-        hidden_folders = {p.resolve() for p in labels}
-        readable = [
-            p.resolve()
-            for p in self.data.iterdir()
-            if p.is_dir() and p.resolve() not in hidden_folders
-        ]
         # a folder per assignment: two assignments of one layout re-train in the same run
         data = layout.retraining_data(self.data, hidden, self.tmp / f"retrain-data-{spec.name}")
-        if data != self.data:
-            readable.append(data)
         return run_notebook(
             self.submission,
             spec,
@@ -189,7 +179,7 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
             ),
             hide=hide,
             device=self.retrain_device,
-            readable=readable,
+            readable=[data],
             outputs="retrained",
             retrain=Retraining(str(data / spec.data["folder"]), steps),
         )

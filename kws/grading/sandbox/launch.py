@@ -1,17 +1,18 @@
 """The first moments of a sandboxed child: lock the process down, then exec the real command.
 
 Run by `kws.grading.sandbox.run` as ``python -m kws.grading.sandbox.launch SPEC -- COMMAND...``,
-inside bubblewrap when it is available (`kws.grading.sandbox.bwrap`: then steps 1-2 are
+inside bubblewrap when it is available (`kws.grading.sandbox.bwrap`: then steps 1-3 are
 bubblewrap's and skipped here) and directly otherwise (the hand-written fallback). This module is
 trusted code (it is the grader's own); it runs before any student code, as the grader's user, and
 does, in order:
 
 1. new network and mount namespaces (``unshare``) — directly when root, through a user namespace
    otherwise, skipped with a note where the kernel refuses;
-2. inside the mount namespace: a fresh tmpfs on /tmp, /var/tmp and /dev/shm (the child's own
-   folder bound back), an empty read-only tmpfs over every hidden path (the data folder
-   with the labels, the grader's files) and, when the child will run as another user, a tmpfs over
-   private folders such as ``/root`` with only the Python installation bound back;
+2. inside the mount namespace: the child's allow-list (`kws.grading.sandbox.allow`, the list
+   bubblewrap gets) mounted on an empty root, which becomes the process's root
+   (`kws.grading.sandbox.mounts`); where the kernel refuses, the child's folders stay where
+   they are on the machine, only file permissions keep it out of the rest, and the protections
+   say so;
 3. a new PID namespace with a fresh /proc (the launcher forks; the new process, pid 1 there,
    goes on, the launcher waits and passes on how it ended), skipped where the kernel refuses;
 4. resource limits (CPU seconds, memory, file size, no core files, and processes when the child's
@@ -27,6 +28,7 @@ What was achieved is written to the spec's ``protections_file`` before privilege
 the parent can report which protections were active.
 """
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -38,28 +40,24 @@ import struct
 import sys
 from pathlib import Path
 
+from kws.grading.sandbox.allow import ALLOW_LIST, from_json
+from kws.grading.sandbox.mounts import (
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_REC,
+    enter_allow_list,
+    mount,
+)
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
-MS_RDONLY = 0x1
-MS_NOSUID = 0x2
-MS_NODEV = 0x4
-MS_NOEXEC = 0x8
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
-SCRATCH_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [
-    ctypes.c_char_p,
-    ctypes.c_char_p,
-    ctypes.c_char_p,
-    ctypes.c_ulong,
-    ctypes.c_char_p,
-]
 _libc.unshare.argtypes = [ctypes.c_int]
 _libc.prctl.argtypes = [
     ctypes.c_int,
@@ -68,18 +66,6 @@ _libc.prctl.argtypes = [
     ctypes.c_ulong,
     ctypes.c_ulong,
 ]
-
-
-def _enc(text: str | None) -> bytes | None:
-    return None if text is None else os.fsencode(text)
-
-
-def _mount(
-    source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
-):
-    if _libc.mount(_enc(source), _enc(target), _enc(fstype), flags, _enc(data)) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
 
 
 def _unshare(flags: int) -> None:
@@ -109,7 +95,10 @@ def _enter_namespaces(is_root: bool) -> tuple[bool, bool]:
                 return True, False
             except OSError:
                 return False, False
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    try:  # a user namespace may come without the right to mount (a host that restricts them)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+    except OSError:
+        return True, False
     return True, True
 
 
@@ -120,74 +109,6 @@ def _loopback_up() -> None:
         request = struct.pack("16sh14x", b"lo", 0)
         flags = struct.unpack("16sh14x", fcntl.ioctl(sock, siocgifflags, request))[1]
         fcntl.ioctl(sock, siocsifflags, struct.pack("16sh14x", b"lo", flags | iff_up))
-
-
-def _hide(path: str) -> None:
-    """Make `path` look empty: a read-only empty tmpfs on a folder, /dev/null on a file."""
-    if os.path.isdir(path):
-        _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
-    elif os.path.exists(path):
-        _mount("/dev/null", path, None, MS_BIND)
-
-
-def _blocked_ancestor(path: str) -> str | None:
-    """The topmost folder on `path` that other users cannot enter, or None."""
-    parts = Path(path).resolve().parts
-    for i in range(2, len(parts) + 1):
-        folder = os.path.join(*parts[:i])
-        try:
-            mode = os.stat(folder).st_mode
-        except OSError:
-            return None
-        if os.path.isdir(folder) and not mode & 0o001:
-            return folder
-    return None
-
-
-def _expose(paths: list[str]) -> None:
-    """Let another user reach `paths` (the Python installation) inside private folders.
-
-    A tmpfs replaces each private ancestor (hiding everything else in it, e.g. /root), and each
-    needed path is bound back through a file descriptor opened before the tmpfs went up.
-    """
-    by_ancestor: dict[str, list[str]] = {}
-    for path in paths:
-        blocked = _blocked_ancestor(path)
-        if blocked is not None:
-            by_ancestor.setdefault(blocked, []).append(str(Path(path).resolve()))
-    for blocked, needed in by_ancestor.items():
-        _tmpfs_keeping(blocked, needed, "size=64k,mode=0755")
-
-
-def _private_scratch(keep: list[str]) -> list[str]:
-    """A fresh tmpfs on each world-writable scratch folder (/tmp, /var/tmp, /dev/shm).
-
-    Without it the child could leave files there for others, or read what others left. The
-    `keep` paths inside one of them (the child's own folder, a Python or kit installed there) are
-    bound back through file descriptors opened before the tmpfs went up. Returns the folders done.
-    """
-    done = []
-    for scratch in SCRATCH_FOLDERS:
-        if os.path.islink(scratch) or not os.path.isdir(scratch):
-            continue
-        inside = [str(Path(p).resolve()) for p in keep if Path(p).resolve().is_relative_to(scratch)]
-        _tmpfs_keeping(scratch, inside, "size=64m,mode=1777")
-        done.append(scratch)
-    return done
-
-
-def _tmpfs_keeping(folder: str, keep: list[str], options: str) -> None:
-    """A fresh tmpfs on `folder`, with the paths `keep` inside it bound back through file
-    descriptors opened before the tmpfs hid them (only the outermost: a bound folder brings its
-    subfolders along)."""
-    keep = sorted(set(keep))
-    outer = [p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep)]
-    fds = {p: os.open(p, os.O_PATH) for p in outer if os.path.exists(p)}
-    _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, options)
-    for path, fd in fds.items():
-        os.makedirs(path, mode=0o755, exist_ok=True)
-        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-        os.close(fd)
 
 
 def _die_with_parent(parent: int | None) -> None:
@@ -226,7 +147,8 @@ def _own_pid_namespace() -> bool:
         os._exit(code)
     os.setsid()
     _die_with_parent(None)  # and with it every process of the namespace
-    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    with contextlib.suppress(OSError):  # refused in some containers: the machine's /proc stays
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     inner = os.fork()
     if inner == 0:
         os.setsid()  # its own process group: "its parent's group" holds only pid 1
@@ -293,6 +215,59 @@ def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
     return done
 
 
+def _allow_list(spec: dict, protections: list[str]) -> bool:
+    """Mount the spec's allow-list and move into it (`enter_allow_list`); whether it was done
+    (the kernel may refuse a mount, or pivot_root)."""
+    try:
+        enter_allow_list(from_json(spec["mounts"]), spec["new_root"])
+    except OSError as error:
+        protections.append(f"no allow-list ({error.strerror or error})")
+        return False
+    protections.append(ALLOW_LIST)
+    return True
+
+
+def _permissions_only(hidden: list[str], other_user: bool) -> str:
+    """What keeps the child out of the machine without a mount namespace: file permissions,
+    for another user id (how many of the `hidden` paths other users may read), or nothing."""
+    if not other_user:
+        return "no mount namespace: the child can read what the grader's user can"
+    open_ = sum(1 for path in hidden if _open_to_others(path))
+    return (
+        f"no mount namespace: file permissions alone keep the child out ({open_} of "
+        f"{len(hidden)} paths it must not read are open to other users)"
+    )
+
+
+def _open_to_others(path: str) -> bool:
+    """Whether a user with no group of the owner's may read `path`: every folder above it
+    searchable by others, and itself readable by them."""
+    parts = Path(path).parts
+    try:
+        for i in range(2, len(parts)):
+            if not os.stat(os.path.join(*parts[:i])).st_mode & 0o001:
+                return False
+        return bool(os.stat(path).st_mode & 0o004)
+    except OSError:
+        return False
+
+
+def _in_place(spec: dict, command: list[str]) -> tuple[dict, list[str]]:
+    """The spec and command with the child's paths (its folder, the kit's copy, the status
+    folder: ``spec["in_place"]``) replaced by where they are on the machine."""
+
+    def place(text: str) -> str:
+        for inside, outside in spec["in_place"].items():
+            if text == inside or text.startswith(inside + "/"):
+                return outside + text[len(inside) :]
+        return text
+
+    env = {name: place(value) for name, value in spec["env"].items()}
+    moved = spec | {"cwd": place(spec["cwd"]), "env": env}
+    moved["protections_file"] = place(spec["protections_file"])
+    return moved, [place(arg) for arg in command]
+
+
 def main(argv: list[str]) -> None:
     """Lock this process down as the spec says, then ``execve`` the command."""
     if len(argv) < 3 or argv[1] != "--":
@@ -308,20 +283,21 @@ def main(argv: list[str]) -> None:
 
     network, mounts = _enter_namespaces(is_root) if spec["isolate"] else (False, False)
     if network:
-        _loopback_up()
+        with contextlib.suppress(OSError):  # without it, a notebook's kernel cannot start
+            _loopback_up()
         protections.append("no network (own network namespace, loopback only)")
-    if mounts:
-        scratch = _private_scratch(spec["expose"])
-        if scratch:
-            protections.append("private " + ", ".join(scratch))
-        for path in spec["hide"]:
-            _hide(path)
-        if spec["hide"]:
-            protections.append("hidden paths: " + ", ".join(spec["hide"]))
-        if uid is not None:
-            _expose(spec["expose"])
+    viewed = mounts and _allow_list(spec, protections)
+    if spec["isolate"] and not viewed:
+        protections.append(_permissions_only(spec["hide"], uid is not None and is_root))
+    if not viewed and not spec["view_built"]:  # its folders are where the grader left them
+        spec, command = _in_place(spec, command)
     if mounts and _own_pid_namespace():
-        protections.append("own PID namespace and /proc (no other process visible)")
+        fresh = os.readlink("/proc/self") == str(os.getpid())
+        protections.append(
+            "own PID namespace and /proc (no other process visible)"
+            if fresh
+            else "own PID namespace (the machine's /proc: other processes are listed)"
+        )
         parent = None  # this is a fork of the namespace's pid 1, which dies with the launcher
     # Without root there is no dedicated user id, but in a user namespace made for this child
     # (by `_enter_namespaces` or by an unprivileged bubblewrap) the grader's id is the child's

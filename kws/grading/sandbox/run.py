@@ -3,50 +3,47 @@
 The grader never imports a submission. `run_child` takes a `ChildJob` (the trusted entry point to
 start, e.g. ``python -m kws.grading.child.runner ...``, the hand-in, the inputs, the limits) and:
 
-1. lays out a fresh temporary folder with what the child sees (`kws.grading.sandbox.staging`: a
-   copy of what grading needs of the hand-in, the inputs, a copy of the `kws` package as the only
-   part of the kit it can import or read);
-2. builds the command that starts it through `kws.grading.sandbox.launch`, with
+1. lays out a fresh temporary folder with what the child gets of its own
+   (`kws.grading.sandbox.staging`: a copy of what grading needs of the hand-in, the inputs, a copy
+   of the `kws` package as the only part of the kit it can import or read);
+2. lists what it sees of the machine, the same in both sandboxes (`kws.grading.sandbox.allow`:
+   the OS, Python and the kit's copy read-only, its own folder, a private /tmp, nothing else);
+3. builds the command that starts it through `kws.grading.sandbox.launch`, with
    - a scrubbed environment (PATH, HOME = the folder, LANG, PYTHONHASHSEED, thread counts, the
      data caches' folder inside it, and CUDA_VISIBLE_DEVICES only when the GPU is allowed);
    - limits on CPU seconds, memory, file size, core files and processes (the last for a user id
      of the child's own: a dedicated one when root, else the grader's in a user namespace made
      for it);
    - bubblewrap where installed (`kws.grading.sandbox.bwrap`: own PID, network and mount
-     namespaces, a fresh /proc, a read-only allow-list of what it sees); otherwise its own
-     network, mount and PID namespaces where the OS allows (no network; hidden paths such as the
-     labels and the grader's files look empty); when the grader is root, an unprivileged user id;
-   - the kit's checkout (solutions, grader, .git) hidden;
+     namespaces, the allow-list as its arguments); otherwise its own network, mount and PID
+     namespaces where the OS allows, the allow-list mounted by the launcher
+     (`kws.grading.sandbox.mounts`); when the grader is root, an unprivileged user id;
    - on Python 3.10, which has no ``-P``, a bootstrap that keeps the child's folder off
      ``sys.path`` (`kws.grading.sandbox.supervise.python_command`);
-3. runs it under the wall clock and reads its token-proved, checked payload
+4. runs it under the wall clock and reads its token-proved, checked payload
    (`kws.grading.sandbox.supervise`);
-4. reports the protections achieved and what of the hand-in was not copied, with no path of the
+5. reports the protections achieved and what of the hand-in was not copied, with no path of the
    grading machine left in what a student reads.
 """
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from kws.grading.protocol.handin import CopyPlan
 from kws.grading.sandbox import bwrap, launch
+from kws.grading.sandbox.allow import KIT, Mount, View, allow_list, child_home, to_json
+from kws.grading.sandbox.gpu import library_path
 from kws.grading.sandbox.processes import reserved_uid
-from kws.grading.sandbox.staging import (
-    KIT_PACKAGE,
-    View,
-    child_view,
-    fill_folder,
-    hide_machine_paths,
-    kit_checkout_hide,
-)
+from kws.grading.sandbox.staging import fill_folder, hide_machine_paths
 from kws.grading.sandbox.supervise import ChildResult, Limits, python_command, supervise
 
 
@@ -63,9 +60,11 @@ class ChildJob:
         inputs: name -> file copied into WORK (e.g. unlabelled test inputs). Never labels.
         limits: the child's resource limits and wall clock.
         gpu: let the child see the GPU(s).
-        hide: paths the child must not read (data with labels, the grader's files, results).
-        readable: folders the child reads in place (re-training data), kept visible even in a
-            private /tmp; hidden paths inside them stay hidden.
+        hide: paths the child must not read (data with labels, the grader's files, results):
+            outside its allow-list already, they stay empty where a bind of it would show them
+            (and without a mount namespace, the protections say how many others may read).
+        readable: folders the child reads in place (a re-training's data view, whose links are
+            followed); hidden paths and hidden folders (``.name``) inside them stay empty.
         assignment: an assignment folder from outside the kit (``KWS_ASSIGNMENTS``), copied into
             the child's kit as one of its own (its graded tests left out).
         isolate: use namespaces and a dedicated user where possible (tests turn it off to
@@ -86,13 +85,15 @@ class ChildJob:
 def run_child(job: ChildJob) -> ChildResult:
     """Run ``python ENTRY...`` on a copy of the job's submission, sandboxed, and read its result.
 
-    In order: a fresh folder with the copies the child needs (`staging.fill_folder`), where each
-    of them appears to the child (`staging.child_view`), the launcher's command and spec
-    (`_launch_command`), the child run under the wall clock and its end classified
-    (`supervise.supervise`), and the result made fit for a student to read (`_report`). The
-    folder and the user id go when it returns.
+    In order: a fresh folder with the copies the child needs (`staging.fill_folder`), what it
+    sees (`allow.allow_list`), the launcher's command and spec (`_launch_command`), the child run
+    under the wall clock and its end classified (`supervise.supervise`), and the result made fit
+    for a student to read (`_report`). The folder and the user id go when it returns. On a GPU
+    the CPU-time limit is raised to what the wall clock allows (`_on_device`).
     """
     start = time.monotonic()
+    if job.gpu:
+        job = replace(job, limits=_on_device(job.limits))
     with contextlib.ExitStack() as cleanup:
         own_user = job.isolate and os.geteuid() == 0
         uid = cleanup.enter_context(reserved_uid()) if own_user else None
@@ -101,17 +102,21 @@ def run_child(job: ChildJob) -> ChildResult:
         limit = job.limits.submission_bytes
         plan = fill_folder(root, job.submission, limit, job.inputs, job.assignment, uid)
         sandbox = bwrap.available() if job.isolate else None
-        view = child_view(root, sandbox, job.entry, job.hide, job.readable)
+        readable = [os.path.realpath(p) for p in job.readable]
+        host = (str(root / "work"), str(root / "lib"), str(root / "status"))
+        view = View(child_home(readable), host=host)
+        mounts = allow_list(view, readable, [str(p) for p in job.hide], job.gpu)
+        lib = view.lib if sandbox else host[1]  # the launcher's copy of the kit, where it starts
         result = supervise(
-            _launch_command(job, root, uid, sandbox, view),
+            _launch_command(job, root, uid, sandbox, view, mounts),
             job.limits,
             uid,
             secrets.token_hex(16),
             root / "work" / "result.json",
-            {"PATH": "/usr/bin:/bin", "PYTHONPATH": view.lib},  # the launcher's: the kit's copy
+            {"PATH": "/usr/bin:/bin", "PYTHONPATH": lib},
             signal_exit_codes=sandbox is not None,
         )
-        _report(result, root, plan, job.limits, view if sandbox else None)
+        _report(result, root, plan, job.limits, view)
         result.seconds = time.monotonic() - start
     return result
 
@@ -148,71 +153,64 @@ def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, st
         "KWS_CACHE_DIR": str(home / ".cache" / "kws"),
         "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0") if gpu else "",
     }
+    if gpu and library_path():  # the driver's libraries where only the grader's loader looks
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(library_path())
     env["PYTHONPATH"] = str(lib)  # the copy of the kws package, and nothing else of the kit
     return env | MEMORY_ENVIRONMENT
 
 
-def _python_paths() -> list[str]:
-    """sys.path entries that hold installed packages (not the kit's checkout: the child has
-    its own copy of the package)."""
-    checkout = Path(KIT_PACKAGE).parent
-    return [p for p in sys.path if p and Path(p).resolve() != checkout]
+# On a GPU the host thread that waits for the device spins (CUDA's default), so a child's CPU
+# time grows with its wall time even where the work is the GPU's: besides its torch threads, one
+# more busy thread's worth of CPU time, so that the CPU-time limit never ends a child before its
+# wall clock does.
+GPU_HOST_THREADS = 1
+
+
+def _on_device(limits: Limits) -> Limits:
+    """`limits` for a child on the GPU: its CPU-time limit at least its wall clock times its busy
+    threads (its torch threads and `GPU_HOST_THREADS`); the wall clock counts CUDA's start-up."""
+    busy = limits.wall_seconds * (limits.threads + GPU_HOST_THREADS)
+    return replace(limits, cpu_seconds=max(limits.cpu_seconds, math.ceil(busy)))
 
 
 def _launch_command(
-    job: ChildJob, root: Path, uid: int | None, sandbox: str | None, view: View
+    job: ChildJob, root: Path, uid: int | None, sandbox: str | None, view: View, mounts: list[Mount]
 ) -> list[str]:
     """The command that starts the child: ``[bwrap ...] python -m kws.grading.sandbox.launch
-    SPEC -- python ENTRY...``, with the launcher's spec written to ``root/status/spec.json``."""
+    SPEC -- python ENTRY...``, with the launcher's spec written to ``root/status/spec.json``
+    (bubblewrap builds the child's view of the machine from `mounts`; the hand-written launcher
+    mounts them itself, or where the OS refuses, finds the child's folders at ``view.host``)."""
     args = [
-        a.replace("{work}", view.work).replace("{result}", str(Path(view.work) / "result.json"))
+        a.replace("{work}", view.work).replace("{result}", f"{view.work}/result.json")
         for a in job.entry
     ]
     spec = {
         "isolate": job.isolate and not sandbox,  # bubblewrap made the namespaces already
+        "view_built": sandbox is not None,
         "uid": uid,
         "cwd": view.work,
         "env": _environment(Path(view.work), job.limits.threads, job.gpu, Path(view.lib)),
         "limits": asdict(job.limits),
-        "hide": [] if sandbox else sorted(view.hidden | set(kit_checkout_hide())),
-        # Python and this folder (with the kit's copy), even when they sit in a private
-        # folder (e.g. a Python installed under /root, or TMPDIR inside one).
-        "expose": sorted(
-            {str(root), sys.prefix, sys.base_prefix, *_python_paths()}
-            | {str(Path(p).resolve()) for p in job.readable}
-        ),
+        "mounts": [] if sandbox else to_json(mounts),
+        "new_root": str(root / "view"),
+        "in_place": view.in_place(),
+        "hide": sorted({os.path.realpath(p) for p in job.hide if os.path.exists(p)}),
         "protections": list(bwrap.PROTECTIONS) if sandbox else [],
-        "protections_file": str(Path(view.status) / "protections.json"),
+        "protections_file": f"{view.status}/protections.json",
         "grader_user_namespace": launch.user_namespace(),  # the child's is new, or the same
         "parent": None if sandbox else os.getpid(),  # the launcher dies with the grader
     }
     (root / "status" / "spec.json").write_text(json.dumps(spec))
-    launcher = python_command(["-m", "kws.grading.sandbox.launch"])
-    launcher += [str(Path(view.status) / "spec.json"), "--"]
+    status = view.status if sandbox else str(root / "status")
+    launcher = python_command(["-m", "kws.grading.sandbox.launch", f"{status}/spec.json", "--"])
     if sandbox:
-        launcher = [
-            *bwrap.command(
-                sandbox,
-                root=root,
-                work=root / "work",
-                lib=root / "lib",
-                readable=view.readable,
-                hide=sorted(view.hidden),
-                gpu=job.gpu,
-                checkout=Path(KIT_PACKAGE).parent,
-                home=view.work,
-            ),
-            *launcher,
-        ]
+        launcher = [*bwrap.command(sandbox, mounts, view.work), *launcher]
     return launcher + python_command(args)
 
 
-def _report(
-    result: ChildResult, root: Path, plan: CopyPlan, limits: Limits, bubblewrap: View | None
-) -> None:
+def _report(result: ChildResult, root: Path, plan: CopyPlan, limits: Limits, view: View) -> None:
     """Complete `result` for the student: the protections the launcher achieved, what of the
-    hand-in was not copied, and no path of the grading machine (`bubblewrap`: the child's view
-    when it ran there)."""
+    hand-in was not copied, and no path of the grading machine (`view`: the child's own paths)."""
     protections_file = root / "status" / "protections.json"
     if protections_file.exists():
         result.protections = json.loads(protections_file.read_text())
@@ -223,6 +221,6 @@ def _report(
         )
     if plan.ignored:
         result.notes.append(plan.note())
-    inner = [(f"{bubblewrap.work}/submission/", ""), (f"{bwrap.KIT}/", "")] if bubblewrap else []
+    inner = [(f"{view.work}/submission/", ""), (f"{KIT}/", "")]
     work = root / "work"
     hide_machine_paths(result, [*inner, (f"{work}/submission/", ""), (f"{root}/", "")])

@@ -1,11 +1,10 @@
-"""What a sandboxed child sees: the folder it runs in, what is copied there, where it appears.
+"""What a sandboxed child gets of its own: the folder it runs in and what is copied there.
 
 `fill_folder` lays out the child's folder: ``work/`` (a copy of what grading needs of the hand-in,
 `copy_submission`; the inputs; ``tmp/``), ``lib/`` (a copy of the `kws` package as the only part of
-the kit it can import or read, `copy_kit`) and ``status/`` (the launcher's spec and report, the
-grader's alone). `child_view` says where those folders appear to the child (bubblewrap mounts them
-elsewhere) and which paths it reads in place or must not read; `kit_checkout_hide` which parts of
-the kit's checkout (solutions, grader, .git) the hand-written fallback hides.
+the kit it can import or read, `copy_kit`), ``status/`` (the launcher's spec and report, the
+grader's alone) and ``view/`` (where the hand-written sandbox builds the child's root). Where they
+appear to the child, and what else it sees, is its allow-list (`kws.grading.sandbox.allow`).
 
 On the way back, `hide_machine_paths` rewrites those paths (and the kit's and Python's folders)
 out of what a student reads of the result.
@@ -15,14 +14,11 @@ import os
 import shutil
 import sys
 import sysconfig
-from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.protocol.handin import CopyPlan, copy_plan, largest, size_text
-from kws.grading.sandbox import bwrap
+from kws.grading.sandbox.allow import KIT_PACKAGE
 from kws.grading.sandbox.supervise import ChildResult
-
-KIT_PACKAGE = str(Path(__file__).resolve().parents[2])  # the kws package folder the child imports
 
 
 class SubmissionTooLarge(ValueError):
@@ -70,28 +66,6 @@ def copy_kit(lib: Path, assignment: Path | None = None) -> Path:
     return lib
 
 
-def kit_checkout_hide() -> list[str]:
-    """What to hide of the checkout the kit runs from (solutions/, grader/, .git ...).
-
-    The whole checkout when it holds neither Python nor installed packages, else each of its
-    entries that holds none of them (a virtual environment inside the checkout stays visible).
-    [] when the kit is an installed package (its folder holds nothing but the package).
-    """
-    checkout = Path(KIT_PACKAGE).parent
-    if not any((checkout / marker).exists() for marker in ("pyproject.toml", ".git", "setup.py")):
-        return []
-    paths = sysconfig.get_paths()
-    needed = {sys.prefix, sys.base_prefix, paths["purelib"], paths["platlib"], paths["stdlib"]}
-    needed = [Path(p).resolve() for p in needed]
-    if not any(p.is_relative_to(checkout) for p in needed):
-        return [str(checkout)]
-    return [
-        str(entry)
-        for entry in sorted(checkout.iterdir())
-        if entry.name != "kws" and not any(p.is_relative_to(entry) for p in needed)
-    ]
-
-
 def fill_folder(
     root: Path,
     submission: Path,
@@ -102,8 +76,8 @@ def fill_folder(
 ) -> CopyPlan:
     """Fill the child's folder `root`: ``work/`` (the copy of `submission`, at most `limit`
     bytes; the `inputs`, name -> file; ``tmp/``; all the child's user's when `uid` is its own),
-    ``lib/`` (the kit's copy, with `assignment`) and ``status/`` (the grader's alone). Returns
-    what was copied of the hand-in."""
+    ``lib/`` (the kit's copy, with `assignment`), ``status/`` (the grader's alone) and an empty
+    ``view/``. Returns what was copied of the hand-in."""
     os.chmod(root, 0o711)  # the child may pass through, never list or write
     work = root / "work"
     work.mkdir()
@@ -117,68 +91,22 @@ def fill_folder(
             for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
                 os.chown(name, uid, uid)
     (root / "status").mkdir(mode=0o700)  # the launcher's spec and report: the grader's user only
+    (root / "view").mkdir(mode=0o700)  # the hand-written sandbox's root for the child
     return plan
-
-
-@dataclass(frozen=True)
-class View:
-    """The child's side of its folders (bubblewrap mounts them elsewhere) and what it may read.
-
-    ``work``: its folder (the hand-in's copy, the inputs, tmp/, result.json); ``lib``: the copy
-    of the kit; ``status``: the launcher's spec and report; ``hidden``: the paths it must not
-    read; ``readable``: those it reads in place (named on its command line, or the job's)."""
-
-    work: str
-    lib: str
-    status: str
-    hidden: set[str]
-    readable: list[str]
-
-
-def child_view(
-    root: Path, sandbox: str | None, entry: list[str], hide: list[Path], readable: list[Path]
-) -> View:
-    """Where the folders of `root` appear to the child (elsewhere under bubblewrap, the
-    `sandbox` command; in place without it), which paths it must not read (`hide`, those that
-    exist) and which it reads in place (`readable`, and the paths named on its command line
-    `entry`, `_named_paths`)."""
-    hidden = {str(Path(p).resolve()) for p in hide if Path(p).exists()}
-    # what bubblewrap lets the child read besides Python (data a re-training names)
-    reads = [*_named_paths(entry, root, hidden), *(str(Path(p).resolve()) for p in readable)]
-    if sandbox:
-        return View(bwrap.child_home(reads), bwrap.KIT, bwrap.STATUS, hidden, reads)
-    return View(str(root / "work"), str(root / "lib"), str(root / "status"), hidden, reads)
-
-
-def _named_paths(entry: list[str], root: Path, hidden: set[str]) -> list[str]:
-    """Absolute paths named on the child's command line (e.g. the data of a re-training), which
-    bubblewrap makes readable — unless hidden, in the kit's checkout, or private to the grader's
-    user (a folder on the way that others may not enter, such as the hidden-test cache)."""
-    refused = [Path(h) for h in hidden] + [root, Path(KIT_PACKAGE).parent]
-    named = []
-    for arg in entry:
-        if not arg.startswith("/") or "{" in arg or not os.path.exists(arg):
-            continue
-        path = Path(arg).resolve()
-        private = any(not os.stat(folder).st_mode & 0o001 for folder in path.parents)
-        if not private and not any(path.is_relative_to(r) for r in refused):
-            named.append(str(path))
-    return named
 
 
 def hide_machine_paths(result: ChildResult, replacements: list[tuple[str, str]]) -> None:
     """Rewrite the grading machine's paths out of everything a student may read of `result`, in
     place: the child's folder (each (old, new) of `replacements`: paths become relative to the
-    hand-in), the kit's and Python's folders, and the hidden paths' list (only their count is
-    kept)."""
+    hand-in), the kit's and Python's folders."""
     kit = str(Path(KIT_PACKAGE).parent)
     libraries = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")}
     libraries |= {sys.prefix, sys.base_prefix}
     # and every folder packages come from (a venv made with --system-site-packages imports
     # torch from the base Python's site-packages, which none of the above names)
     libraries |= {p for p in sys.path if os.path.isabs(p) and os.path.isdir(p) and p != "/"}
-    # the longest first: a virtual environment inside the kit's checkout is cut whole
-    pairs = replacements + [(f"{p}/", "") for p in sorted(libraries | {kit}, key=len, reverse=True)]
+    # the longest first: a virtual environment inside the kit's checkout is a library folder
+    pairs = replacements + [(f"{p}/", "") for p in sorted({kit, *libraries}, key=len, reverse=True)]
 
     def clean(value):
         if isinstance(value, str):
@@ -193,9 +121,4 @@ def hide_machine_paths(result: ChildResult, replacements: list[tuple[str, str]])
 
     result.reason, result.payload = clean(result.reason), clean(result.payload)
     result.stdout_tail, result.stderr_tail = clean(result.stdout_tail), clean(result.stderr_tail)
-    result.protections = [
-        f"hidden paths: {p.count(', ') + 1} (the data with the labels, the grader's files)"
-        if p.startswith("hidden paths: ")
-        else p
-        for p in result.protections
-    ]
+    result.protections = clean(result.protections)

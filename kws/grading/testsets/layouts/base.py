@@ -164,9 +164,27 @@ class Layout(abc.ABC):
         """The folders a re-training child must not read: where the hidden labels are."""
 
     def retraining_data(self, data: Path, hidden: HiddenTest, root: Path) -> Path:
-        """A data folder for re-training the notebook without its hidden labels (`root`: a fresh
-        folder it may fill); by default `data` itself, when its test set carries no labels."""
-        return data
+        """The data folder a re-training child reads (`root`: a fresh folder to fill): links
+        to what the notebook needs of `data` and nothing else, for the sandbox binds only
+        what they lead to (`kws.grading.sandbox.allow`). By default the spec's ``[data]
+        folder`` (the notebook's ``DATA_DIR``), or when that is all of `data`, each of its
+        entries but the label folders and the hidden ones (``.name``: caches)."""
+        folder = self.spec.data.get("folder", "")
+        if folder:
+            return link_into(root, [data / folder])
+        labels = {p.name for p in self.label_folders(data)}
+        return link_into(root, [e for e in sorted(data.iterdir()) if e.name not in labels])
+
+
+def link_into(root: Path, entries: list[Path]) -> Path:
+    """`root`, made, with a link to each of `entries` that exists under its own name, but the
+    hidden ones (``.name``); the data a re-training reads (`Layout.retraining_data`)."""
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)  # the child may run as another user
+    for entry in entries:
+        if entry.exists() and not entry.name.startswith("."):
+            (root / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+    return root
 
 
 def files_to_zip(folder: Path) -> list[Path]:

@@ -28,7 +28,7 @@ from kws.grading.testsets.hidden import (
     secret_sample,
     synthetic_preset,
 )
-from kws.grading.testsets.layouts.base import Layout, files_to_zip
+from kws.grading.testsets.layouts.base import Layout, files_to_zip, link_into
 from kws.grading.testsets.layouts.speech_commands import SPEECH_COMMANDS_TEST_FOLDERS
 
 if TYPE_CHECKING:
@@ -108,17 +108,11 @@ class HW4Layout(Layout):
         return [data / self.hidden, root.with_name(root.name + PRIVATE_SUFFIX), *whole]
 
     def retraining_data(self, data: Path, hidden: HiddenTest, root: Path) -> Path:
-        """The data folder itself, its test utterances carry no labels; or where `kws private`
-        wrote a students' folder, `root` holding `data`'s other folders and that one under the
-        feature folder's name: the notebook re-trains on what students get."""
+        """`root` with the feature folder students get (where `kws private` wrote one, that
+        one) under the feature folder's name, and nothing else of `data`: the notebook
+        re-trains on what students get."""
         students = students_folder(data / self.folder)
-        if students == data / self.folder:
-            return data
-        root.mkdir(parents=True, exist_ok=True)
-        hidden_names = {p.name for p in self.label_folders(data)} | {students.name}
-        for entry in data.iterdir():
-            if entry.name not in hidden_names:
-                (root / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+        link_into(root, [])
         (root / self.folder).symlink_to(students.resolve(), target_is_directory=True)
         return root
 

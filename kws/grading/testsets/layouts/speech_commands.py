@@ -24,7 +24,7 @@ import numpy as np
 from kws.data.private_variant import MARKER, PRIVATE_SUFFIX
 from kws.data.words import CLIP_SAMPLES, LABEL_SETS, SAMPLE_RATE
 from kws.grading.testsets.hidden import HiddenTest, secret_sample, synthetic_preset
-from kws.grading.testsets.layouts.base import Layout, files_to_zip
+from kws.grading.testsets.layouts.base import Layout, files_to_zip, link_into
 
 if TYPE_CHECKING:
     from kws.spec import Spec
@@ -102,8 +102,10 @@ class SpeechCommandsLayout(Layout):
         return [data / name for name in names]
 
     def retraining_data(self, data: Path, hidden: HiddenTest, root: Path) -> Path:
-        """A data folder for re-training: `data`'s folders linked in, and in place of each
-        12-class test set a stand-in with the same clips under secretly shuffled labels.
+        """A data folder for re-training: the Speech Commands folders of `data` linked in (those
+        a test folder's name names without ``_test_set``: ``speech_commands_v0.02``), and in
+        place of each 12-class test set a stand-in with the same clips under secretly shuffled
+        labels. Nothing else of `data`.
 
         The notebook evaluates on the test set as it ends, so it needs one; the real one would
         give it the hidden labels (its folder names). The child receives the same clips
@@ -113,11 +115,8 @@ class SpeechCommandsLayout(Layout):
         import secrets
         import shutil
 
-        root.mkdir(parents=True, exist_ok=True)
-        hidden_names = {p.name for p in self.label_folders(data)}
-        for entry in data.iterdir():
-            if entry.name not in hidden_names:
-                (root / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+        training = [data / name.replace("_test_set", "") for name in self.test_folders]
+        link_into(root, [folder for folder in training if folder.is_dir()])
         for folder in self.test_folders:
             clips = sorted((data / folder).glob("*/*.wav"))
             if not clips:
@@ -128,7 +127,7 @@ class SpeechCommandsLayout(Layout):
                 label = hidden.classes[number % len(hidden.classes)]
                 (root / folder / label).mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(clip, root / folder / label / f"standin{number:05d}_nohash_0.wav")
-        for path in [root, *root.rglob("*")]:
+        for path in root.rglob("*"):
             if not path.is_symlink():
                 path.chmod(0o755 if path.is_dir() else 0o644)  # the child may run as another user
         return root

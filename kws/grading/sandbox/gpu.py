@@ -1,0 +1,128 @@
+"""What a grading child on a CUDA GPU needs of the machine, and nothing more.
+
+`gpu_mounts` lists, for the child's allow-list (`kws.grading.sandbox.allow`):
+
+- the NVIDIA device files that exist: ``/dev/nvidiactl``, ``/dev/nvidia0`` ... ``/dev/nvidiaN``,
+  ``/dev/nvidia-uvm``, ``/dev/nvidia-uvm-tools``, ``/dev/nvidia-modeset`` and
+  ``/dev/nvidia-caps/*`` (MIG), bound as devices;
+- the folders of the driver's user-space libraries (``libcuda.so*``) wherever the machine keeps
+  them: the usual places (`LIBRARY_FOLDERS`), the folders the loader is configured with
+  (``/etc/ld.so.conf.d/*.conf``, and ``ldconfig -p``), and the grader's ``LD_LIBRARY_PATH``;
+  those under ``/usr`` are visible already;
+- the ``/sys`` folders NVML and CUDA read (`SYS_FOLDERS`: the PCI devices, the driver modules).
+
+The driver's ``/proc/driver/nvidia`` needs no mount: it is part of every ``/proc``, the child's
+fresh one too. Everything is looked for under `ROOT` (the machine's ``/``), so that a machine
+without a GPU can check the list against a folder of stand-ins (the tests do).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = "/"  # where the machine's folders are looked for (a test points it at stand-ins)
+DEVICES = (
+    "dev/nvidiactl",
+    "dev/nvidia[0-9]*",
+    "dev/nvidia-uvm",
+    "dev/nvidia-uvm-tools",
+    "dev/nvidia-modeset",
+    "dev/nvidia-caps/*",
+)
+LIBRARY_FOLDERS = (
+    "usr/lib/x86_64-linux-gnu",
+    "usr/lib/aarch64-linux-gnu",
+    "usr/lib64",
+    "usr/lib",
+    "usr/local/nvidia/lib64",
+    "usr/local/nvidia/lib",
+    "usr/local/cuda*/lib64",
+    "usr/local/cuda*/compat",
+    "usr/local/cuda*/targets/*/lib",
+)
+DRIVER_LIBRARY = "libcuda.so*"
+SYS_FOLDERS = (
+    "sys/devices",
+    "sys/bus/pci",
+    "sys/dev/char",
+    "sys/module/nvidia",
+    "sys/module/nvidia_uvm",
+    "sys/module/nvidia_modeset",
+)
+VISIBLE = ("/usr", "/etc")  # bound for every child already
+
+
+def gpu_mounts(root: str | None = None) -> list[tuple[str, str, str]]:
+    """The mounts a GPU child needs, as (kind, the child's path, the machine's path): "device"
+    for each device file, "ro" for each library folder outside /usr and /etc and each /sys
+    folder; looked for under `root` (default `ROOT`)."""
+    root = root or ROOT
+    found = []
+    for pattern in DEVICES:
+        for source in sorted(glob.glob(os.path.join(root, pattern))):
+            found.append(("device", _inside(source, root), source))
+    for folder in driver_library_folders(root):
+        dest = _inside(folder, root)
+        if not any(Path(dest).is_relative_to(v) for v in VISIBLE):
+            found.append(("ro", dest, folder))
+    for pattern in SYS_FOLDERS:
+        found += [
+            ("ro", _inside(s, root), s) for s in sorted(glob.glob(os.path.join(root, pattern)))
+        ]
+    return found
+
+
+def driver_library_folders(root: str | None = None) -> list[str]:
+    """The folders under `root` that hold the driver's ``libcuda.so*``, each once (the machine's
+    paths)."""
+    root = root or ROOT
+    candidates = [p for pattern in LIBRARY_FOLDERS for p in glob.glob(os.path.join(root, pattern))]
+    for conf in sorted(glob.glob(os.path.join(root, "etc/ld.so.conf.d/*.conf"))):
+        for line in Path(conf).read_text(errors="replace").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("/"):
+                candidates.append(os.path.join(root, line.lstrip("/")))
+    loader = os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
+    candidates += [os.path.join(root, p.lstrip("/")) for p in loader if p.startswith("/")]
+    if root == "/":
+        candidates += _ldconfig_folders()
+    holding = [
+        os.path.realpath(p) for p in candidates if glob.glob(os.path.join(p, DRIVER_LIBRARY))
+    ]
+    return list(dict.fromkeys(holding))
+
+
+def library_path() -> list[str]:
+    """The grader's ``LD_LIBRARY_PATH`` folders that hold the driver's libraries: the child's
+    loader is told them too (its environment is scrubbed)."""
+    folders = os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
+    return [f for f in folders if f.startswith("/") and glob.glob(os.path.join(f, DRIVER_LIBRARY))]
+
+
+def _ldconfig_folders() -> list[str]:
+    """Folders of ``libcuda.so*`` in the loader's cache (``ldconfig -p``)."""
+    ldconfig = shutil.which("ldconfig") or (
+        "/sbin/ldconfig" if os.path.exists("/sbin/ldconfig") else None
+    )
+    if ldconfig is None:
+        return []
+    try:
+        listing = subprocess.run(
+            [ldconfig, "-p"], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [
+        os.path.dirname(line.rsplit("=>", 1)[1].strip())
+        for line in listing.splitlines()
+        if line.strip().startswith("libcuda.so") and "=>" in line
+    ]
+
+
+def _inside(path: str, root: str) -> str:
+    """`path`, found under `root`, as the child sees it (under /)."""
+    return "/" + os.path.relpath(path, root) if root != "/" else path
