@@ -85,9 +85,15 @@ def reference_time(runs: int = 3) -> dict:
             [sys.executable, __file__, "--once"],
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
             env=os.environ | {"OMP_NUM_THREADS": "1"},
         )
+        if done.returncode != 0:  # e.g. a Python without torch: the benchmark's venv not active
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise SystemExit(
+                f"benchmarks/machine.py: the reference workload failed under {sys.executable} "
+                f"({last}); run the benchmark with the kit's venv active"
+            )
         measured = json.loads(done.stdout)
         seconds.append(measured["seconds"])
         cpu.append(measured["cpu_seconds"])
