@@ -36,7 +36,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-from bench_demo import IDLE_LOAD, commit
+from bench_demo import IDLE_LOAD, commit, settled_load
 from cpu_per_test import REPORT_DIR, CpuClock, read_reports
 from figures import KIT_FIGURES, publish
 from machine import reference_time
@@ -63,14 +63,15 @@ def per_file(report: Path) -> dict[str, float]:
     return {name: round(value, 1) for name, value in seconds.most_common()}
 
 
-def run_once(work: Path, extra: list[str]) -> dict:
-    """Clone HEAD into `work`, run the README's test command there (and `extra`); its figures."""
+def run_once(work: Path, extra: list[str], settle: bool = False) -> dict:
+    """Clone HEAD into `work`, run the README's test command there (and `extra`); its figures.
+    With `settle`, first wait for the load the previous run left to decay (`settled_load`)."""
     subprocess.run(["git", "clone", "-q", str(ROOT), str(work)], check=True)
     command = readme_command(work / "README.md")
     command[0] = sys.executable if command[0].startswith("python") else command[0]
     report, cpu_reports = work / "junit.xml", work / "cpu-per-test"
     command += [f"--junitxml={report}", "-p", "no:cacheprovider", "-p", "cpu_per_test", *extra]
-    load = os.getloadavg()[0]
+    load = settled_load() if settle else os.getloadavg()[0]
     clock = CpuClock(f"kws-bench-suite-{os.getpid()}")  # the run's whole process tree
     start, cpu = time.monotonic(), clock.seconds()
     env = {  # the clone's kit in every process it starts, and the CPU-per-test plugin
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         work = (args.work or Path(temporary)).resolve()
         runs = []
         for number in range(1, args.runs + 1):
-            runs.append(run_once(work / f"run-{number}", extra))
+            runs.append(run_once(work / f"run-{number}", extra, settle=args.publish))
             print(f"run {number}: {runs[-1]['wall_seconds']:.0f} s wall", flush=True)
     section = summary(runs, extra, machine)
     print(table(section))
