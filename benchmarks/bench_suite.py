@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("extra", nargs="*", help="after --: more pytest arguments (a part only)")
     args = parser.parse_args(argv)
     extra = ["--full", *args.extra] if args.full else args.extra
+    if args.publish:  # the reference workload, too, on a machine the last run has left
+        settled_load()
     machine = reference_time(args.reference_runs)
     print(f"the machine's reference time: {machine['reference_seconds']} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="kws-bench-suite-") as temporary:
