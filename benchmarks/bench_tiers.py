@@ -160,9 +160,9 @@ def read_records(path: Path) -> list[dict]:
     return json.loads(path.read_text())["runs"] if path.is_file() else []
 
 
-def merge_records(records: list[dict], path: Path, preset: str = "small") -> None:
+def merge_records(records: list[dict], path: Path, preset: str = "small") -> list[dict]:
     """`records` into `path`, replacing the runs of the same (device, notebook, seed,
-    fraction), with the summary of them all; written whole."""
+    fraction), with the summary of them all (returned); written whole."""
     keys = {_key(record) for record in records}
     runs = sorted([r for r in read_records(path) if _key(r) not in keys] + records, key=_key)
     document = {"preset": preset, "runs": runs, "summary": summarize(runs, preset)}
@@ -170,6 +170,7 @@ def merge_records(records: list[dict], path: Path, preset: str = "small") -> Non
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(document, indent=1) + "\n")
     partial.replace(path)
+    return document["summary"]
 
 
 def print_summary(rows: list[dict]) -> None:
@@ -232,9 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({record['cpu']:.0f} CPU-s)",
                 flush=True,
             )
-    merge_records([], args.out, args.preset)  # the summary against the specs' tiers of now
-    records = read_records(args.out)
-    rows = summarize(records, args.preset)
+    rows = merge_records([], args.out, args.preset)  # summarised against the specs' tiers of now
     print_summary(rows)
     print(f"(synthetic data; records in {args.out})")
     if args.publish:

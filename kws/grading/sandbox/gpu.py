@@ -86,8 +86,7 @@ def driver_library_folders(root: str | None = None) -> list[str]:
             line = line.split("#", 1)[0].strip()
             if line.startswith("/"):
                 candidates.append(os.path.join(root, line.lstrip("/")))
-    loader = os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
-    candidates += [os.path.join(root, p.lstrip("/")) for p in loader if p.startswith("/")]
+    candidates += [os.path.join(root, p.lstrip("/")) for p in _loader_path()]
     if root == "/":
         candidates += _ldconfig_folders()
     holding = [
@@ -99,8 +98,12 @@ def driver_library_folders(root: str | None = None) -> list[str]:
 def library_path() -> list[str]:
     """The grader's ``LD_LIBRARY_PATH`` folders that hold the driver's libraries: the child's
     loader is told them too (its environment is scrubbed)."""
-    folders = os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
-    return [f for f in folders if f.startswith("/") and glob.glob(os.path.join(f, DRIVER_LIBRARY))]
+    return [f for f in _loader_path() if glob.glob(os.path.join(f, DRIVER_LIBRARY))]
+
+
+def _loader_path() -> list[str]:
+    """The absolute folders of the grader's ``LD_LIBRARY_PATH``."""
+    return [f for f in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if f.startswith("/")]
 
 
 def _ldconfig_folders() -> list[str]:

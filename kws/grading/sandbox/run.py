@@ -153,8 +153,9 @@ def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, st
         "KWS_CACHE_DIR": str(home / ".cache" / "kws"),
         "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0") if gpu else "",
     }
-    if gpu and library_path():  # the driver's libraries where only the grader's loader looks
-        env["LD_LIBRARY_PATH"] = os.pathsep.join(library_path())
+    drivers = library_path() if gpu else []  # where only the grader's loader looks
+    if drivers:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(drivers)
     env["PYTHONPATH"] = str(lib)  # the copy of the kws package, and nothing else of the kit
     return env | MEMORY_ENVIRONMENT
 
