@@ -22,7 +22,7 @@ extracted). The benchmark writes working copies under ``--work``:
 - without ``--folds``: one hold-out, the speakers of the data's ``validation_list.txt``.
 - with ``--test-set``: the given 12-class folder is the test set and every clip of ``--data`` trains.
 
-Each recipe runs through ``kws.experiments.run_recipe`` (the kit's data path and ``fit``). Tables
+Each recipe runs through ``kws.recipes.run.run_recipe`` (the kit's data path and ``fit``). Tables
 give accuracy per class and CPU seconds (the honest cost on a shared machine); results are merged
 into ``--out`` (JSON, one entry per row; cross-validated rows hold every fold and the summary),
 and with ``--folds`` (to the default ``--out``) the rows' summaries are published into the kit's

@@ -70,7 +70,7 @@ def _cell_seconds(executed: dict, marker: str) -> float | None:
 
 def run_variant(variant: str, work: Path, data: Path, preset: str, seed: int) -> dict:
     """Execute notebook 03 (`variant`: "stored" or "in the loop") in `work`; its figures."""
-    from kws.demo import ONE_THREAD, _notebook_env
+    from kws.demo.run import ONE_THREAD, _notebook_env
 
     work.mkdir(parents=True, exist_ok=True)
     notebook = work / NOTEBOOK

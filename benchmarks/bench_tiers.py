@@ -9,7 +9,7 @@ For every notebook, seed and fraction of the budget (1: the demo's ``[budgets.<p
 each of its ``*_STEPS`` a tenth, at least one), it runs the solution notebook on the demo's
 synthetic data (made once in WORK/data, with the demo's private test sets) with one torch thread
 and ``KWS_SEED``/``KWS_DEVICE`` set, grades what it wrote exactly as ``kws demo`` does
-(`kws.demo_grading.grade_notebook`, the grading child on the CPU or the GPU as the grader
+(`kws.demo.grading.grade_notebook`, the grading child on the CPU or the GPU as the grader
 decides), and records each graded task's accuracy, the notebook's score, and the run's CPU
 seconds. Records merge into ``--out`` keyed by (device, notebook, seed, fraction), so a run
 resumes where one stopped and the CPU's and a GPU's runs live side by side.
@@ -42,7 +42,7 @@ OUT = Path(__file__).resolve().parent / "results" / "tiers_synthetic_small.json"
 
 def scaled_budget(notebook: str, preset: str, fraction: float) -> dict[str, str]:
     """The settings of `preset`'s budget that count steps (``KWS_*STEPS``), times `fraction`."""
-    from kws.demo import SPECS
+    from kws.demo.run import SPECS
 
     spec = next(spec for spec in SPECS if spec.notebook == notebook)
     return {
@@ -70,7 +70,7 @@ def graded_accuracies(results: Path) -> tuple[dict[str, float], float, float, di
 
 def run_job(job: dict) -> dict:
     """Run and grade one notebook at one seed and fraction; its record."""
-    from kws.demo_grading import grade_notebook
+    from kws.demo.grading import grade_notebook
 
     name = f"{Path(job['notebook']).stem}-seed{job['seed']}-x{job['fraction']}-{job['device']}"
     folder = job["work"] / "runs" / name
@@ -102,7 +102,7 @@ def run_job(job: dict) -> dict:
 
 
 def _spec_name(notebook: str) -> str:
-    from kws.demo import SPECS
+    from kws.demo.run import SPECS
 
     return next(spec.name for spec in SPECS if spec.notebook == notebook)
 
@@ -114,7 +114,7 @@ def _key(record: dict) -> tuple:
 def summarize(records: list[dict], preset: str) -> list[dict]:
     """Per device and task: the full budget's accuracies over the seeds against the target
     tier's threshold, and the best accuracy at each smaller fraction."""
-    from kws.demo import SPECS
+    from kws.demo.run import SPECS
 
     rows = []
     for device in sorted({r["device"] for r in records}):
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--figures", type=Path, help="another figures file to publish into")
     args = parser.parse_args(argv)
-    from kws.demo import NOTEBOOKS, make_data
+    from kws.demo.run import NOTEBOOKS, make_data
 
     work = args.work.resolve()
     data = work / "data"

@@ -1,6 +1,6 @@
 """One training run of the real-speech benchmark, and the cross-validated summary of many.
 
-- :func:`run_recipe_row`: a ``kws.recipes`` recipe through ``kws.experiments.run_recipe``;
+- :func:`run_recipe_row`: a ``kws.recipes`` recipe through ``kws.recipes.run.run_recipe``;
 - :func:`run_notebook_row`: notebook 01's or 03's reference solution executed as a student runs
   it (``KWS_*`` settings, ``KWS_DATA_DIR`` the fold's folder), scored from the
   ``predictions.csv`` it writes for the fold's 12-class test folder; its other models' accuracies
@@ -27,8 +27,8 @@ import torch
 
 from kws.data.labels_csv import read_labels_csv
 from kws.data.speech_commands import SILENCE, UNKNOWN
-from kws.experiments import run_recipe
 from kws.recipes import Recipe
+from kws.recipes.run import run_recipe
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 NOTEBOOK_01 = SOLUTIONS / "01_keyword_spotting.ipynb"

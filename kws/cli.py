@@ -3,8 +3,9 @@
 Its verbs come in five groups, each added to the parser by the package that does the job:
 
 - **hand in** (for students): `handin` (`kws.handin.cli`);
-- **try the kit**: `demo`, `tables`, `train`, `synth` (`kws.kit_commands`);
-- **prepare a course**: `release`, `private` (`kws.prepare_commands`), `gradescope`
+- **try the kit**: `demo` (`kws.demo.cli`), `tables`, `train` (`kws.recipes.cli`), `synth`
+  (`kws.data.cli`);
+- **prepare a course**: `release` (`kws.release.cli`), `private` (`kws.data.cli`), `gradescope`
   (`kws.grading.publish.gradescope.cli`) and `rehearse` (`kws.rehearsal.cli`);
 - **grade**: `grade`, `merge` (`kws.grading.classrun.cli`), `report`, `feedback`
   (`kws.grading.publish.cli`);
@@ -23,13 +24,16 @@ import sys
 from collections.abc import Callable
 from typing import NamedTuple
 
-from kws import kit_commands, prepare_commands
+from kws.data import cli as data
+from kws.demo import cli as demo
 from kws.grading.classrun import cli as classrun
 from kws.grading.publish import cli as publish
 from kws.grading.publish.gradescope import cli as gradescope
 from kws.grading.season import cli as season
 from kws.handin import cli as handin
+from kws.recipes import cli as recipes
 from kws.rehearsal import cli as rehearsal
+from kws.release import cli as release
 
 
 class Group(NamedTuple):
@@ -47,10 +51,15 @@ class Group(NamedTuple):
 
 GROUPS = (
     Group("hand in (students)", (handin.add_commands,)),
-    Group("try the kit", (kit_commands.add_commands,)),
+    Group("try the kit", (demo.add_commands, recipes.add_commands, data.add_synth_command)),
     Group(
         "prepare a course",
-        (prepare_commands.add_commands, gradescope.add_commands, rehearsal.add_commands),
+        (
+            release.add_commands,
+            data.add_private_command,
+            gradescope.add_commands,
+            rehearsal.add_commands,
+        ),
     ),
     Group("grade", (classrun.add_commands, publish.add_report_commands)),
     Group(

@@ -266,7 +266,7 @@ def execute_notebook(
         on_output: called with each piece of text the cells print, as it arrives (for a status
             line when several notebooks run at once).
         kernel_startup: a line of Python the kernel runs before the first cell, outside the
-            notebook (IPython's ``exec_lines``; `kws.cores.kernel_startup` makes one).
+            notebook (IPython's ``exec_lines``; `kws.demo.cores.kernel_startup` makes one).
 
     Returns:
         the executed notebook.

@@ -3,7 +3,7 @@ and a running kernel's trainings take them up at their next optimizer step."""
 
 import nbformat
 
-from kws.cores import CoreShares, kernel_startup
+from kws.demo.cores import CoreShares, kernel_startup
 from kws.notebooks import execute_notebook
 
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from kws.demo_progress import PhaseClock, StatusLine
+from kws.demo.progress import PhaseClock, StatusLine
 
 
 @pytest.mark.slow

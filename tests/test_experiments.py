@@ -11,11 +11,11 @@ from kws.data import SpeechCommands
 from kws.data.batches import ClipBatches
 from kws.data.cache import cache_clips
 from kws.data.synthetic import make_speaker_features, make_speech_commands
-from kws.demo import real_speech_table
-from kws.experiments import format_per_class, kws_batches, per_class_accuracy, run_recipe
+from kws.demo.run import real_speech_table
 from kws.models import build_model
 from kws.models.tta import SpeedAveraging
 from kws.recipes import FULL, SMALL, Recipe
+from kws.recipes.run import format_per_class, kws_batches, per_class_accuracy, run_recipe
 from kws.training import evaluate
 from kws.training.checkpoints import load_training_state
 

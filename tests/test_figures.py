@@ -17,7 +17,7 @@ except ModuleNotFoundError:  # Python 3.10: its twin, a dependency of the kit th
 from course_helpers import ROOT
 
 from kws import figures
-from kws.demo import real_speech_table
+from kws.demo.run import real_speech_table
 
 
 def test_the_figures_file_ships_with_the_package_and_says_how_each_figure_was_measured():

@@ -26,7 +26,7 @@ import pytest
 from course_helpers import ROOT
 from graded_class import kws, snapshot
 
-from kws.demo import make_data
+from kws.demo.run import make_data
 from kws.rehearsal.handins import kit_digest, leave_todo, rename_argument, write_handin
 from kws.rehearsal.stories import Story
 from kws.rehearsal.term import RehearsalError, check_out, notebook_results

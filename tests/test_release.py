@@ -18,7 +18,7 @@ import pytest
 
 from kws.cli import main
 from kws.notebooks import BEGIN, END
-from kws.release import BundleError, build_bundle, scan_bundle
+from kws.release.bundle import BundleError, build_bundle, scan_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb"))

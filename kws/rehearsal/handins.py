@@ -56,8 +56,8 @@ def kit_digest() -> str:
 def reference_handin(folder: Path) -> tuple[Path, Path]:
     """(the data folder, the reference hand-in) under `folder`: kept from an earlier rehearsal
     of this kit, else made now as `kws demo --preset tiny` makes them (a minute or two)."""
-    from kws.demo import Runner, make_data_and_run
-    from kws.demo_progress import PhaseClock
+    from kws.demo.progress import PhaseClock
+    from kws.demo.run import Runner, make_data_and_run
 
     reference, stamp = Path(folder) / "reference", Path(folder) / "reference.json"
     data, submission = reference / "data", reference / "submission"

@@ -1,14 +1,12 @@
-"""The `kws` verbs to try the kit, added by `kws.cli` to its "try the kit" group:
+"""The reference models' verbs, added by `kws.cli` to its "try the kit" group:
 
-    kws demo                         synthetic data -> reference notebooks -> grader -> score table
     kws tables                       parameter tables of the course architectures
     kws train RECIPE --data DIR      train a reference recipe (or a model preset) on a data folder
-    kws synth speech-commands ROOT   offline synthetic datasets in the real layouts
 
-Each handler imports what it needs when it runs (`kws.demo`, `kws.models`, `kws.recipes`,
-`kws.data`), so `kws --help` loads no torch. A mistake in what the user gave is raised
-(`FileNotFoundError`, `ValueError`); `kws.cli.main` prints it as `kws VERB: message` and exits
-with 2 (`kws train` says it itself, worded as argparse words a bad option).
+Each handler imports what it needs when it runs (`kws.models`, `kws.recipes.run`), so `kws --help`
+loads no torch. A mistake in what the user gave is raised (`FileNotFoundError`, `ValueError`);
+`kws.cli.main` prints it as `kws VERB: message` and exits with 2 (`kws train` says it itself,
+worded as argparse words a bad option).
 """
 
 from __future__ import annotations
@@ -23,18 +21,6 @@ def _tables(args: argparse.Namespace) -> int:
 
     print_course_tables(depth=args.depth)
     return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from kws.demo import run_demo
-
-    return run_demo(
-        out=args.out,
-        preset=args.preset,
-        seed=args.seed,
-        grade=not args.no_grade,
-        parallel=not args.one_at_a_time,
-    )
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -61,7 +47,7 @@ def _train(args: argparse.Namespace) -> int:
                              "on the data folder's test set")  # fmt: skip
         print(f"training {recipe.name} ({recipe.model}): {recipe.steps} steps x "
               f"{recipe.batch_size}, lr {recipe.lr:g}, into {args.out / recipe.name}")  # fmt: skip
-        from kws.experiments import format_per_class, run_recipe
+        from kws.recipes.run import format_per_class, run_recipe
 
         results = run_recipe(
             recipe, data, args.out, device=args.device, seed=args.seed,
@@ -89,35 +75,8 @@ def _data_root(data: Path, task: str) -> Path:
     )
 
 
-def _synth(args: argparse.Namespace) -> int:
-    from kws.data import synthetic
-
-    make = {
-        "speech-commands": synthetic.make_speech_commands,
-        "speaker-features": synthetic.make_speaker_features,
-    }[args.dataset]
-    folder = make(args.root, preset=args.preset, seed=args.seed, overwrite=args.overwrite)
-    print(f"wrote {folder}")
-    return 0
-
-
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws demo`, `kws tables`, `kws train` and `kws synth` to `commands`, the `kws`
-    parser's subparsers."""
-    demo = commands.add_parser(
-        "demo", help="synthetic data -> reference notebooks -> grader -> score table"
-    )
-    demo.add_argument("--out", type=Path, default=Path("kws-demo"), help="output folder")
-    demo.add_argument("--preset", default="small", choices=["tiny", "small", "full"])
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--no-grade", action="store_true", help="skip grading the reference")
-    demo.add_argument(
-        "--one-at-a-time",
-        action="store_true",
-        help="run the notebooks one after the other, their output shown as it comes",
-    )
-    demo.set_defaults(run=_demo)
-
+    """Add `kws tables` and `kws train` to `commands`, the `kws` parser's subparsers."""
     tables = commands.add_parser("tables", help="parameter tables of the course architectures")
     tables.add_argument("--depth", type=int, default=2, help="module depth shown in the tables")
     tables.set_defaults(run=_tables)
@@ -142,11 +101,3 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(run=_train)
-
-    synth = commands.add_parser("synth", help="write an offline synthetic dataset")
-    synth.add_argument("dataset", choices=["speech-commands", "speaker-features"])
-    synth.add_argument("root", type=Path, help="parent folder of the dataset")
-    synth.add_argument("--preset", default="small", choices=["tiny", "small", "full"])
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
-    synth.set_defaults(run=_synth)

@@ -36,7 +36,7 @@ import nbformat
 from kws.data.private_variant import PRIVATE_SUFFIX
 from kws.notebooks import check_released, read_notebook, student_version
 
-KIT_ROOT = Path(__file__).resolve().parents[1]  # the repository: pyproject.toml, solutions/, ...
+KIT_ROOT = Path(__file__).resolve().parents[2]  # the repository: pyproject.toml, solutions/, ...
 KIT_SOURCE = re.compile(r'^(KIT_SOURCE = os\.environ\.get\("KWS_KIT_SOURCE", )"[^"]*"\)', re.M)
 FORBIDDEN = (
     "solutions",

@@ -1,6 +1,6 @@
 """Training recipes of the reference models: which preset, how long, how fast, how regularised.
 
-A `Recipe` is everything ``kws.experiments.run_recipe`` needs besides the data folder and the
+A `Recipe` is everything ``kws.recipes.run.run_recipe`` needs besides the data folder and the
 device. ``SMALL`` holds the CPU-sized recipes (keyword spotting measured on real speech, speaker ID
 on the ``small`` synthetic preset); ``FULL`` the course-sized recipes for a GPU and the real data.
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kws.spec import ASSIGNMENTS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def grade_notebook(submission: Path, data: Path, results: Path, name: str) -> tuple[int, str]:

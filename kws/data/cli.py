@@ -1,13 +1,11 @@
-"""The `kws` verbs that prepare a course, added by `kws.cli` to its "prepare a course" group
-(with `kws gradescope`, from `kws.grading.publish.gradescope.cli`):
+"""The data verbs of the `kws` command: `kws synth`, added by `kws.cli` to its "try the kit"
+group, and `kws private`, added to its "prepare a course" group:
 
-    kws release OUT [--data DATA]          the student bundle (`kws.release`), and which data
-                                           students get
-    kws release SOLUTIONS ASSIGNMENTS      the student notebooks (`kws.notebooks`) [--check]
-    kws private DATA --secret FILE         the private test sets: a secret variant of the
-                                           keyword clips, speaker utterances held back
+    kws synth speech-commands ROOT   offline synthetic datasets in the real layouts
+    kws private DATA --secret FILE   the private test sets: a secret variant of the keyword
+                                     clips, speaker utterances held back
 
-Each handler imports what it needs when it runs, so `kws --help` loads none of it. A mistake in
+Each handler imports what it needs when it runs, so `kws --help` loads no torch. A mistake in
 what the user gave is raised (`FileNotFoundError`, `ValueError`); `kws.cli.main` prints it as
 `kws VERB: message` and exits with 2.
 """
@@ -18,49 +16,15 @@ import argparse
 from pathlib import Path
 
 
-def _release(args: argparse.Namespace) -> int:
-    from kws.notebooks import check_released, release_folder
+def _synth(args: argparse.Namespace) -> int:
+    from kws.data import synthetic
 
-    if len(args.paths) == 1:
-        return _bundle(args)
-    if len(args.paths) != 2:
-        raise ValueError("give OUT (the student bundle) or SOLUTIONS ASSIGNMENTS (the student "
-                         "notebooks)")  # fmt: skip
-    bundle_only = [
-        f"--{o.replace('_', '-')}"
-        for o in ("solutions", "kit_url", "force", "data")
-        if getattr(args, o)
-    ]
-    if bundle_only:
-        raise ValueError(f"{', '.join(bundle_only)} is for the bundle (kws release OUT), not for "
-                         "SOLUTIONS ASSIGNMENTS")  # fmt: skip
-    args.solutions, args.assignments = args.paths
-    if args.check:
-        stale = check_released(args.solutions, args.assignments)
-        for path in stale:
-            print(f"out of date: {path}  (run: kws release {args.solutions} {args.assignments})")
-        return 1 if stale else 0
-    for path in release_folder(args.solutions, args.assignments):
-        print(f"wrote {path}")
-    return 0
-
-
-def _bundle(args: argparse.Namespace) -> int:
-    from kws.release import build_bundle
-
-    if args.check:
-        raise ValueError("--check compares SOLUTIONS with ASSIGNMENTS; give both folders")
-    from kws.grading.testsets.public_only import handout
-
-    if args.data is not None and not args.data.is_dir():
-        raise FileNotFoundError(f"--data {args.data}: no such folder (the grader's --data)")
-    written = build_bundle(
-        args.paths[0], solutions=args.solutions, kit_url=args.kit_url, force=args.force
-    )
-    for path in written:
-        print(f"wrote {path}")
-    print(f"hand out {written[-1]} (or the folder {args.paths[0]}): never solutions/ or grader/")
-    print("\n".join(handout(args.data)))
+    make = {
+        "speech-commands": synthetic.make_speech_commands,
+        "speaker-features": synthetic.make_speaker_features,
+    }[args.dataset]
+    folder = make(args.root, preset=args.preset, seed=args.seed, overwrite=args.overwrite)
+    print(f"wrote {folder}")
     return 0
 
 
@@ -143,34 +107,19 @@ def _private(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws release` and `kws private` to `commands`, the `kws` parser's subparsers."""
-    release = commands.add_parser(
-        "release",
-        help="the student bundle (release OUT), or student notebooks (release SOLUTIONS ASSIGNMENTS)",
-    )
-    release.add_argument(
-        "paths",
-        type=Path,
-        nargs="+",
-        metavar="PATH",
-        help="OUT: a new folder for the student bundle (notebooks, set-up README, the kit, a zip); "
-        "or SOLUTIONS ASSIGNMENTS: write the student notebooks of SOLUTIONS into ASSIGNMENTS",
-    )
-    release.add_argument("--check", action="store_true", help="only report stale notebooks")
-    release.add_argument(
-        "--force", action="store_true", help="write the bundle into a non-empty OUT"
-    )
-    release.add_argument("--solutions", type=Path,
-                         help="bundle: the solution notebooks (default: the kit's solutions/)")  # fmt: skip
-    release.add_argument("--data", type=Path,
-                         help="bundle: the grader's data folder, to say which of its folders "
-                         "students get and which stay with the grader")  # fmt: skip
-    release.add_argument("--kit-url",
-                         help="bundle: where the notebooks install the kit from (default: the "
-                         "archive in the bundle, next to them)")  # fmt: skip
-    release.set_defaults(run=_release)
+def add_synth_command(commands: argparse._SubParsersAction) -> None:
+    """Add `kws synth` to `commands`, the `kws` parser's subparsers."""
+    synth = commands.add_parser("synth", help="write an offline synthetic dataset")
+    synth.add_argument("dataset", choices=["speech-commands", "speaker-features"])
+    synth.add_argument("root", type=Path, help="parent folder of the dataset")
+    synth.add_argument("--preset", default="small", choices=["tiny", "small", "full"])
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    synth.set_defaults(run=_synth)
 
+
+def add_private_command(commands: argparse._SubParsersAction) -> None:
+    """Add `kws private` to `commands`, the `kws` parser's subparsers."""
     private = commands.add_parser(
         "private",
         help="write the private test sets graded in place of the public ones (students never "

@@ -40,7 +40,7 @@ def follow_threads_file(path: str) -> None:
 def kernel_startup(path: Path) -> str:
     """The line a kernel runs before the first cell so that its trainings follow `path`
     (`follow_threads_file`); it binds no name in the notebook's namespace."""
-    return f"__import__('kws.cores', fromlist=['_']).follow_threads_file({str(path)!r})"
+    return f"__import__('kws.demo.cores', fromlist=['_']).follow_threads_file({str(path)!r})"
 
 
 class CoreShares:

@@ -26,11 +26,11 @@ import threading
 from pathlib import Path
 
 from kws import figures
-from kws.demo_grading import grade_notebook, merge_results
-from kws.demo_progress import PhaseClock, StatusLine, Timeline
+from kws.demo.grading import grade_notebook, merge_results
+from kws.demo.progress import PhaseClock, StatusLine, Timeline
 from kws.spec import ASSIGNMENTS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The notebooks and the settings of their reference runs per preset (passed to the notebooks'
 # `parameters` cells through the environment) come from the specs, [budgets.<preset>] of
 # kws/assignments/<name>/spec.toml; the reasons for each budget are written there.
@@ -40,7 +40,7 @@ PRESETS = tuple(p for p in SPECS[0].budgets if all(p in spec.budgets for spec in
 # Three notebooks side by side on a small machine: one thread each for torch and the libraries
 # under it to start with. Single-threaded trainings side by side get more done than one after the
 # other with two threads each (small batches scale poorly across threads); a notebook left alone
-# is given the free cores (kws.cores).
+# is given the free cores (kws.demo.cores).
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -202,7 +202,7 @@ def make_data_and_run(runner: Runner, preset: str, clock: PhaseClock) -> None:
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
-    from kws.cores import CoreShares, kernel_startup
+    from kws.demo.cores import CoreShares, kernel_startup
 
     _copy_notebooks(runner.submission, preset)
 
