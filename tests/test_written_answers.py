@@ -10,7 +10,7 @@ from course_helpers import ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from kws.written.answers import asked_questions, read_answers
-from kws.written.questions import PLACEHOLDERS
+from kws.written.model import PLACEHOLDERS
 
 RELEASED = json.loads((ROOT / "assignments" / "02_speaker_id.ipynb").read_text(encoding="utf-8"))
 QID = "norm-classifier"

@@ -14,7 +14,8 @@ from course_helpers import ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 from kws.notebooks import read_notebook, student_version
-from kws.written.questions import PLACEHOLDERS, QuestionError, read_questions
+from kws.written.model import PLACEHOLDERS, QuestionError
+from kws.written.questions import read_questions
 
 PROMPT = "**Question.** Why does the Conformer need a normalization before its classifier?"
 ANSWER = (

@@ -1,9 +1,10 @@
 """Written answers: questions a person marks, asked in a solution notebook and answered in a
 student's hand-in.
 
+- `model`: a question and its rubric's items (`Question`, `RubricItem`), the role tags, the
+  placeholder of an empty answer cell, `QuestionError`;
 - `questions`: the question format read from a solution notebook (the kit's cell tags, and
-  nbgrader's and otter-grader's manually graded cells): `read_questions`, `Question`,
-  `RubricItem`, `QuestionError`;
+  nbgrader's and otter-grader's manually graded cells): `read_questions`;
 - `foreign`: nbgrader's and otter-grader's formats, read as the kit's questions;
 - `release`: the student version of a notebook's questions: the prompt and an empty answer
   cell, never the rubric or the model answer (`release_questions`, `check_no_leak`);

@@ -30,7 +30,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from kws.written.questions import PLACEHOLDERS, QUESTION_ID, role_tags
+from kws.written.model import PLACEHOLDERS, QUESTION_ID, role_tags
 
 _TODO = re.compile(r'raise NotImplementedError\("TODO: ')  # a skeleton's TODO, left unwritten
 _MOST_CELLS = 30  # an answer found by its place: at most this many cells

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from kws.written.questions import QUESTION_ID, Question, QuestionError, role_tags
+from kws.written.model import QUESTION_ID, Question, QuestionError, role_tags
 
 _BOUNDARY = re.compile(r"^\s*#\s*(BEGIN|END)\s+(QUESTION|PROMPT|SOLUTION|TESTS)\s*$", re.I)
 ASSIGNMENT_CONFIG = re.compile(r"^\s*#\s*ASSIGNMENT\s+CONFIG\s*$", re.I)

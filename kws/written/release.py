@@ -24,7 +24,7 @@ import re
 
 import nbformat
 
-from kws.written.questions import PLACEHOLDERS, Question, QuestionError
+from kws.written.model import PLACEHOLDERS, Question, QuestionError
 
 _MARKER = "# BEGIN SOLUTION"  # the kit's solution marker (kws.notebooks): a code answer's skeleton
 

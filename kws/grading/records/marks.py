@@ -167,6 +167,7 @@ class MarkStore:
         self.folder = Path(grades_dir)
         self.students = frozenset(students)
         self.sealed = True  # False when the last change left the seal alone (see `_reseal`)
+        self._closed = False
 
     # ---- reading ------------------------------------------------------------------------------
 
@@ -325,6 +326,12 @@ class MarkStore:
             self._write_rubrics(rubrics)
             return rubrics[key]
 
+    def close(self) -> None:
+        """Wait for a change being written in this process, and refuse any after: what a
+        stopping `kws mark` calls, so that no mark is cut half-way."""
+        _threads.acquire()
+        self._closed = True
+
     # ---- checks -------------------------------------------------------------------------------
 
     def _rubric(self, rubrics: dict[str, Rubric], key: str) -> Rubric:
@@ -378,6 +385,8 @@ class MarkStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """One change at a time, in this process and any other, then the seal."""
+        if self._closed:
+            raise MarksError("kws mark is stopping: this change was not saved; start it again")
         folder = self.folder / MARKS_DIR
         folder.mkdir(exist_ok=True)
         with _threads, open(folder / ".lock", "a") as lock:
