@@ -4,7 +4,10 @@
 
 const token = document.querySelector('meta[name="kws-token"]').content;
 const $ = (id) => document.getElementById(id);
-const state = { data: null, answers: new Map(), cards: [], index: 0, names: null, busy: false };
+const state = {
+  data: null, answers: new Map(), cards: [], index: 0, names: null, busy: false,
+  queue: Promise.resolve(), pending: 0,  // saves, one after another, in the order asked
+};
 
 async function api(path, body) {
   const options = body === undefined ? {} : {
@@ -37,8 +40,14 @@ async function start() {
   $("question").addEventListener("change", () => load($("question").value));
   $("group").addEventListener("change", () => { const alias = current()[0]; makeCards(alias); render(); });
   $("show-names").addEventListener("change", showNames);
-  $("comment").addEventListener("change", () => save({ comment: $("comment").value }));
-  $("adjust").addEventListener("change", () => save({ adjust: Number($("adjust").value) || 0 }));
+  $("comment").addEventListener("change", () => {
+    const comment = $("comment").value;
+    enqueue(current(), () => ({ comment }));
+  });
+  $("adjust").addEventListener("change", () => {
+    const adjust = Number($("adjust").value) || 0;
+    enqueue(current(), () => ({ adjust }));
+  });
   $("add").addEventListener("click", addItem);
   document.addEventListener("keydown", onKey);
   const { data } = await api("/api/questions");
@@ -64,14 +73,15 @@ async function load(key) {
   state.index = left < 0 ? 0 : left;
   renderQuestion();
   render();
+  document.body.dataset.readyMs = String(Math.round(performance.now()));  // since navigation
   document.body.dataset.ready = "1";
 }
 
 async function refresh() {  // another grader's marks, every few seconds
-  if (!state.data || state.busy) return;
+  if (!state.data || state.busy || state.pending) return;
   const key = state.data.key;
   const { status, data } = await api("/api/marks?key=" + encodeURIComponent(key));
-  if (status !== 200 || state.busy || !state.data || state.data.key !== key) return;
+  if (status !== 200 || state.busy || state.pending || state.data.key !== key) return;
   for (const [alias, mark] of Object.entries(data)) state.answers.get(alias).mark = mark;
   renderMark();
 }
@@ -160,15 +170,31 @@ function score(mark) {
 
 // ---- marking --------------------------------------------------------------------------------
 
-function toggle(itemId) {
-  const mark = state.answers.get(current()[0]).mark;
-  const items = new Set(mark ? mark.items : []);
-  if (items.has(itemId)) items.delete(itemId); else items.add(itemId);
-  save({ items: state.data.items.map((i) => i.id).filter((id) => items.has(id)) });
+// A change is made when its turn comes, from the mark as the earlier saves left it, for the
+// answers that were on screen when it was asked (the grader may have moved on since).
+function enqueue(card, makeChange) {
+  state.pending += 1;
+  document.body.dataset.pending = String(state.pending);
+  state.queue = state.queue
+    .then(() => save(card, makeChange()))
+    .catch((error) => say(String(error)))
+    .finally(() => {
+      state.pending -= 1;
+      document.body.dataset.pending = String(state.pending);
+    });
 }
 
-async function save(change) {
+function toggle(itemId) {
   const card = current();
+  enqueue(card, () => {
+    const mark = state.answers.get(card[0]).mark;
+    const items = new Set(mark ? mark.items : []);
+    if (items.has(itemId)) items.delete(itemId); else items.add(itemId);
+    return { items: state.data.items.map((i) => i.id).filter((id) => items.has(id)) };
+  });
+}
+
+async function save(card, change) {
   const mark = state.answers.get(card[0]).mark;
   const body = {
     key: state.data.key,
@@ -219,7 +245,7 @@ function onKey(event) {
   if (event.key >= "1" && event.key <= "9" && number <= state.data.items.length) {
     toggle(state.data.items[number - 1].id);
   } else if (event.key === "0") {
-    save({ items: [] });
+    enqueue(current(), () => ({ items: [] }));
   } else if (["j", "ArrowRight", "ArrowDown"].includes(event.key)) {
     move(1);
   } else if (["k", "ArrowLeft", "ArrowUp"].includes(event.key)) {
