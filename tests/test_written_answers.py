@@ -122,3 +122,23 @@ def test_nbgrader_answers_are_found_by_their_grade_id():
 def test_a_damaged_notebook_gives_no_answer_and_no_error():
     for nb in ({}, {"cells": "no"}, {"cells": [1, {"metadata": []}, {"source": 3}]}):
         assert read_answers(nb, RELEASED)[QID].parts == ()
+
+
+def test_a_task_is_answered_in_the_students_cells_after_its_prompt():
+    released = new_notebook(
+        cells=[
+            new_markdown_cell(
+                "Plot the learning rate of your run.", metadata={"tags": ["task:lr"]}
+            ),
+            new_markdown_cell("## Next part"),
+        ]
+    )
+    written = copy.deepcopy(released)
+    written.cells[1:1] = [
+        new_code_cell("plt.plot(history['lr'])"),
+        new_markdown_cell("It warms up for 1,000 steps, then decays."),
+    ]
+    answer = read_answers(written, released)["lr"]
+    assert (answer.kind, answer.found_by, answer.answered) == ("task", "place", True)
+    assert answer.text == "plt.plot(history['lr'])\n\nIt warms up for 1,000 steps, then decays."
+    assert not read_answers(copy.deepcopy(released), released)["lr"].answered
