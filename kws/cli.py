@@ -8,7 +8,7 @@ Its verbs come in five groups, each added to the parser by the package that does
 - **prepare a course**: `release` (`kws.release.cli`), `private` (`kws.data.cli`), `gradescope`
   (`kws.grading.publish.gradescope.cli`) and `rehearse` (`kws.rehearsal.cli`);
 - **grade**: `grade`, `merge` (`kws.grading.classrun.cli`), `report`, `feedback`
-  (`kws.grading.publish.cli`);
+  (`kws.grading.publish.cli`), `mark` (`kws.grading.marking.cli`);
 - **the season**: `season`, `adjust` (`kws.grading.season.cli`) and `export`
   (`kws.grading.publish.cli`).
 
@@ -27,6 +27,7 @@ from typing import NamedTuple
 from kws.data import cli as data
 from kws.demo import cli as demo
 from kws.grading.classrun import cli as classrun
+from kws.grading.marking import cli as marking
 from kws.grading.publish import cli as publish
 from kws.grading.publish.gradescope import cli as gradescope
 from kws.grading.season import cli as season
@@ -61,7 +62,7 @@ GROUPS = (
             rehearsal.add_commands,
         ),
     ),
-    Group("grade", (classrun.add_commands, publish.add_report_commands)),
+    Group("grade", (classrun.add_commands, publish.add_report_commands, marking.add_commands)),
     Group(
         "the season (deadlines, late work, adjustments, exports)",
         (season.add_commands, publish.add_export_command),

@@ -12,7 +12,8 @@ A solution notebook marks the code students must write inside code cells::
         raise NotImplementedError("TODO: write the scaled dot-product scores")
 
 Everything else in the cell's source is kept byte-for-byte; outputs and execution counts are
-cleared; cell ids, metadata and tags are kept.
+cleared; cell ids, metadata and tags are kept. Written questions (`kws.written`) keep their
+prompt and get an empty answer cell; their rubrics and model answers are left out.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
+
+from kws.written.questions import read_questions
+from kws.written.release import check_no_leak, release_questions
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?P<rest>.*?)[ \t]*$")
 END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
@@ -183,14 +187,24 @@ def release_source(source: str, *, where: str = "cell") -> str:
 
 
 def student_version(nb: nbformat.NotebookNode, *, name: str = "notebook") -> nbformat.NotebookNode:
-    """A copy of solution notebook `nb` with TODOs for the solutions and no outputs."""
+    """A copy of solution notebook `nb` with TODOs for the solutions and no outputs; its written
+    questions (`kws.written`) with empty answer cells, without their rubrics and model answers.
+
+    Raises:
+        NotebookError: a solution marker out of place.
+        kws.written.questions.QuestionError: a written question that cannot be released, or
+            a rubric or model answer that would reach students.
+    """
+    questions = read_questions(nb, name=name)
     student = copy.deepcopy(nb)
-    for index, cell in enumerate(student.cells):
+    student.cells, origins = release_questions(student.cells, questions)
+    for index, cell in zip(origins, student.cells, strict=True):
         if cell.cell_type != "code":
             continue
         cell.source = release_source(cell.source, where=f"{name}, cell {index}")
         cell.outputs = []
         cell.execution_count = None
+    check_no_leak(student, questions, origins, name=name)
     return student
 
 

@@ -5,6 +5,7 @@ as commands. Benchmark tests: the default run leaves them out; `pytest -m benchm
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -641,3 +642,23 @@ def test_the_rehearsal_benchmark_times_two_runs_of_the_example_course_and_publis
     assert "first run:" in done.stdout and "second run:" in done.stdout
     assert (tmp_path / "term" / "rehearsal" / "rehearsal.html").is_file()
     assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures
+
+
+@pytest.mark.skipif(
+    not (shutil.which("chromium") and shutil.which("chromedriver")),
+    reason="chromium and chromedriver not installed (Debian: apt-get install chromium "
+    "chromium-driver)",
+)
+def test_the_marking_page_benchmark_times_the_start_the_page_and_the_keyboard(tmp_path):
+    """bench_mark_page.py on a class of 45: the start, the page's loads in Chromium, 40 marks
+    by keyboard, as one JSON object."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_mark_page.py"), "--students", "45", "--loads",
+         "2", "--output-kib", "4"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout)
+    assert (figures["students"], figures["questions"], figures["answers"]) == (45, 3, 135)
+    assert len(figures["page_load_s"]["all"]) == 2 and figures["page_load_s"]["median"] > 0
+    assert figures["keyboard"]["answers_per_minute"] > 0 and figures["start"]["wall_s"] > 0

@@ -15,7 +15,7 @@ ASSIGNMENT_NAMES = tuple(sorted(ASSIGNMENTS))  # --assignment: every assignment 
 
 # Every argument of every verb, as `build_parser()` accepted them before the verbs were grouped
 # (written out from that parser), and those added since (grade's and season's --file-times,
-# issue 52; `kws handin`; --strict and `kws rehearse`, issue 59): (verb, option strings (none: a positional), dest, default, choices,
+# issue 52; `kws handin`; --strict and `kws rehearse`, issue 59; `kws mark`, issue 68): (verb, option strings (none: a positional), dest, default, choices,
 # required, nargs, type's name). A change here changes what users type.
 ARGUMENTS = [
     ("adjust", (), "assignment", None, None, True, None, None),
@@ -45,6 +45,12 @@ ARGUMENTS = [
     ("feedback", ("--out",), "out", Path("feedback"), None, False, None, "Path"),
     ("feedback", ("--roster-key",), "roster_key", None, None, False, None, None),
     ("handin", ("--data",), "data", None, None, False, None, "Path"),
+    ("mark", (), "grades", None, None, True, None, "Path"),
+    ("mark", ("--grader",), "grader", None, None, False, None, None),
+    ("mark", ("--open",), "open", False, None, False, 0, None),
+    ("mark", ("--port",), "port", 0, None, False, None, "int"),
+    ("mark", ("--solutions",), "solutions", None, None, False, None, "Path"),
+    ("mark", ("--submissions",), "submissions", None, None, False, None, "Path"),
     ("handin", ("--out",), "out", None, None, False, None, "Path"),
     ("handin", (), "path", None, None, True, None, "Path"),
     ("grade", ("--assignment",), "assignment", None, ASSIGNMENT_NAMES, False, None, None),
@@ -143,7 +149,7 @@ ARGUMENTS = [
     ("train", ("--test-set",), "test_set", None, None, False, None, "Path"),
 ]
 
-# Each verb's one-line help, as `kws --help` showed it before the grouping (`handin`: since).
+# Each verb's one-line help, as `kws --help` showed it before the grouping (`handin`, `mark`: since).
 VERB_HELP = {
     "handin": "check a hand-in the way the grader reads it, and write the zip to upload",
     "demo": "synthetic data -> reference notebooks -> grader -> score table",
@@ -162,6 +168,7 @@ VERB_HELP = {
     "season": "apply the course file (deadlines, late rule) and adjustments again",
     "rehearse": "play a course file's whole term on a synthetic class before it starts",
     "adjust": "a person's change to one student's grade",
+    "mark": "mark the written answers, question by question, in a page of your browser",
 }
 
 # The headings of `kws --help` and their verbs, in order.
@@ -169,7 +176,7 @@ GROUPS = [
     ("hand in (students)", ["handin"]),
     ("try the kit", ["demo", "tables", "train", "synth"]),
     ("prepare a course", ["release", "private", "gradescope", "rehearse"]),
-    ("grade", ["grade", "merge", "report", "feedback"]),
+    ("grade", ["grade", "merge", "report", "feedback", "mark"]),
     ("the season (deadlines, late work, adjustments, exports)", ["season", "adjust", "export"]),
 ]
 

@@ -5,6 +5,7 @@ tests add to a failure, the student's own copy of a test set (no labels), and th
 accuracy tests that need no labels. `kws handin` end to end, on a real student notebook and its
 mistakes: tests/test_handin_mistakes.py."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from course_helpers import ROOT
 from grading_helpers import make_notebook
 
 from kws.grading.judge.accuracy import AccuracyError, check_scorable
@@ -24,7 +26,7 @@ from kws.grading.sandbox.staging import SubmissionTooLarge
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import PUBLIC_INPUTS, public_test
 from kws.handin.bundle import stage_notebook, write_zip
-from kws.handin.lines import Line, files_line, outputs_line
+from kws.handin.lines import Line, NotebookReport, files_line, outputs_line, written_lines
 from kws.handin.notebook import (
     cells_not_run,
     course_notebooks,
@@ -100,6 +102,47 @@ def test_cells_never_run_and_todos_left_are_found_but_the_hand_in_cell(tmp_path)
     nb = nbformat.read(notebook, as_version=4)
     assert cells_not_run(nb) == [2]  # the hand-in cell runs after the file was saved
     assert todos_left(nb) == [(1, "scale the scores")]
+
+
+def _released_02(folder: Path, answer: str | None = None) -> Path:
+    """The released notebook 02 saved in `folder`, with `answer` in its written answer cell."""
+    nb = nbformat.read(ROOT / "assignments" / "02_speaker_id.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "answer:norm-classifier" in c.metadata.get("tags", []))
+    cell.source = cell.source if answer is None else answer
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / "02_speaker_id.ipynb")
+    return folder / "02_speaker_id.ipynb"
+
+
+def test_a_written_question_left_unanswered_is_a_warning_not_a_failed_check(tmp_path):
+    lines, warnings = written_lines(_released_02(tmp_path / "empty"))
+    assert lines == [] and len(warnings) == 1
+    assert warnings[0].startswith(
+        "the written question norm-classifier has no answer yet (it asks `Question: why a "
+        "normalization right before the classifier...`). Write each answer in the cell after "
+        "its question, save, and check again."
+    )
+    report = NotebookReport("02_speaker_id.ipynb", "speaker_id", warnings=warnings)
+    report.lines.append(Line(True, "Model loads", points=1))
+    assert report.text().splitlines()[2] == f"    ! {warnings[0]}"
+    assert all(line.passed for line in report.lines)  # kws handin still exits 0
+    lines, warnings = written_lines(_released_02(tmp_path / "done", "The scale drifts."))
+    assert [line.text() for line in lines] == ["✓ every written question has an answer (1)"]
+    assert warnings == []
+
+
+def test_the_zip_carries_the_written_answers_the_grader_reads(tmp_path):
+    from kws.written.answers import read_answers
+
+    notebook = _released_02(tmp_path / "hw", "Its scale drifts; **BatchNorm1d** fixes it.")
+    stage = tmp_path / "stage"
+    stage_notebook(stage, SPEAKER, notebook, tmp_path / "hw" / "outputs")
+    write_zip(stage, tmp_path / "handin.zip")
+    with zipfile.ZipFile(tmp_path / "handin.zip") as archive:
+        zipped = json.loads(archive.read("02_speaker_id.ipynb"))
+    released = json.loads((ROOT / "assignments" / "02_speaker_id.ipynb").read_text())
+    answer = read_answers(zipped, released)["norm-classifier"]
+    assert answer.text == "Its scale drifts; **BatchNorm1d** fixes it." and answer.answered
 
 
 # ---- the files gathered and zipped --------------------------------------------------------------

@@ -63,7 +63,7 @@ LAYERS = [
     ["plugin", "command"],
     ["records"],
     ["season"],
-    ["classrun", "publish"],
+    ["classrun", "publish", "marking"],
 ]
 # What the grading child imports of the kit (rule 3): itself, the protocol, and the modules that
 # run next to student code in a notebook too.

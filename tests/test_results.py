@@ -54,6 +54,12 @@ def report(request):
     return request.config.pluginmanager.get_plugin("gradescope")
 
 @pytest.mark.points(1)
+def test_measures(report):
+    """Encoder budget"""
+    report.add_measure("encoder_weights", 154880)
+    report.add_measure("layers_run", 3)
+
+@pytest.mark.points(1)
 def test_finds(report):
     """Model cells"""
     report.add_finding("review", "01.ipynb, model cell 1: the garbage collector (gc)")
@@ -95,7 +101,7 @@ def test_points_status_and_total(results):
         },  # the function; the grader's also name assignment, task
     }
     assert tests["test_fails"]["score"] == 0 and tests["test_fails"]["status"] == "failed"
-    assert document["score"] == 2.0 + 2.0 + 0.25
+    assert document["score"] == 2.0 + 2.0 + 0.25 + 1.0
     assert set(document) >= {"score", "execution_time", "output", "tests"}
     assert isinstance(document["execution_time"], int)
 
@@ -107,6 +113,20 @@ def test_failure_output_is_the_assertion_message(results):
         == "Found 5 encoder layers running in forward; use fewer than 4."
     )
     assert tests["test_grader_bug"]["output"].startswith("The grader hit an error: KeyError")
+
+
+def test_what_a_test_measured_is_a_field_of_its_extra_data(results):
+    """The marking page shows these beside a written answer: data, not the output's sentences."""
+    _, _, tests = results
+    assert tests["Encoder budget"]["extra_data"] == {
+        "test": "test_measures",
+        "measured": {"encoder_weights": 154880, "layers_run": 3},
+    }
+    assert "measured" not in tests["Layers that run"]["extra_data"]
+    from kws.grading.judge.results import GradescopeReport
+
+    with pytest.raises(ValueError, match=r"measure 'params' is not one of \('accuracy'"):
+        GradescopeReport(None).add_measure("params", 1)
 
 
 def test_findings_are_fields_with_their_test_and_reviews_are_told(results):
@@ -159,7 +179,7 @@ def test_skipped_tests_are_not_counted_say_why_and_do_not_read_as_failures(resul
 def test_score_table_is_printed(results):
     stdout, _, _ = results
     assert re.search(r"ok Layers that run +2 / 2", stdout)
-    assert re.search(r"total +4.25 / 16", stdout)
+    assert re.search(r"total +5.25 / 17", stdout)
 
 
 def test_results_written_even_when_collection_fails(tmp_path):

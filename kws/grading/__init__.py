@@ -10,7 +10,8 @@
 - `records`: the gradebook, standings, adjustments and roster of a grades folder;
 - `season`: the course file, hand-in times and the late rule, applied to the records;
 - `classrun`: a class graded in parallel, regraded, or in shards; `publish`: the class report,
-  feedback pages, LMS exports and the Gradescope autograder.
+  feedback pages, LMS exports and the Gradescope autograder; `marking`: ``kws mark``, the
+  written answers marked by a person in a page of the browser.
 
 One hand-in's path, from ``kws grade`` to a student's feedback page, and a picture of the packages:
 docs/development/architecture.md. ``tests/test_layout.py`` enforces the order.

@@ -8,7 +8,8 @@ hidden labels stop short of a score (`kws.grading.judge.fixture.Grading.accuracy
 check before it (the model ran; a predictions.csv naming one known class for every test item)
 is checked, the score is given after the hand-in. So a hand-in every line passes here loses no
 grader point for loading or format. Beside the graded tests, the notebook itself is read
-(`kws.handin.notebook`): cells the saved file shows as never run, TODOs left, outputs written
+(`kws.handin.notebook`): cells the saved file shows as never run, TODOs left, written questions
+left without an answer (a warning: a person marks them later), outputs written
 where the grader does not look.
 
     report = check_handin(Path("02_speaker_id.ipynb"))   # the student's notebook, or its folder
@@ -28,7 +29,14 @@ from kws.grading.judge.results import findings_of
 from kws.grading.protocol.handin import outputs_folder, relative, size_text
 from kws.grading.testsets.layouts import layout_of
 from kws.handin.bundle import ZIP_NAME, stage_notebook, write_zip
-from kws.handin.lines import Line, NotebookReport, files_line, notebook_lines, outputs_line
+from kws.handin.lines import (
+    Line,
+    NotebookReport,
+    files_line,
+    notebook_lines,
+    outputs_line,
+    written_lines,
+)
 from kws.handin.notebook import course_notebooks, notebook_settings
 from kws.spec import Spec
 
@@ -118,6 +126,8 @@ def check_handin(
             stage_notebook(stage, spec, notebook, outputs or grader_outputs)
             report = NotebookReport(relative(notebook, folder), spec.name)
             report.lines += notebook_lines(notebook)
+            written, report.warnings = written_lines(notebook)
+            report.lines += written
             where = outputs_line(settings, grader_outputs, folder) if outputs is None else None
             report.lines += [where] if where else []  # the folder as it is: is OUT_DIR read?
             report.lines.append(files_line(spec, stage / "outputs"))

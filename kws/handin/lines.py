@@ -55,6 +55,8 @@ class NotebookReport:
             which the grader scores after the hand-in (why: the reason the grader gave for
             not running them here).
         notes: what the grader would flag for a person to look at.
+        warnings: what is not checked here but is read after the hand-in: the written
+            questions left without an answer (a warning, not a failed check).
         data: the data folder the model ran on (None when none was found).
         not_run: True when the grader's tests could not run (no data folder).
     """
@@ -64,6 +66,7 @@ class NotebookReport:
     lines: list[Line] = field(default_factory=list)
     later: dict[str, tuple[float, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     data: Path | None = None
     not_run: bool = False
 
@@ -72,7 +75,7 @@ class NotebookReport:
         on = f", the model run on test inputs of {self.data}" if self.data else ""
         out = [f"{self.notebook} ({self.assignment}), checked as the grader reads it{on}:"]
         out += [INDENT + line.text().replace("\n", "\n" + INDENT) for line in self.lines]
-        out += [f"{INDENT}! {note}" for note in self.notes]
+        out += [f"{INDENT}! {note}" for note in [*self.warnings, *self.notes]]
         graded = [line for line in self.lines if line.points]
         safe = sum(line.points for line in graded if line.passed)
         total = sum(line.points for line in graded)
@@ -126,6 +129,36 @@ def notebook_lines(notebook: Path) -> list[Line]:
     else:
         lines.append(Line(True, "no TODO left"))
     return lines
+
+
+def written_lines(notebook: Path) -> tuple[list[Line], list[str]]:
+    """The written questions of the saved notebook (`kws.written`): a ✓ line when each has an
+    answer, else a warning naming those without one (a person marks them after the hand-in,
+    so an unanswered one is no failed check). Nothing for a notebook that asks none."""
+    from kws.notebooks import read_notebook
+    from kws.written.answers import asked_questions, read_answers
+
+    nb = read_notebook(notebook)
+    answers = read_answers(nb)
+    if not answers:
+        return [], []
+    asked = {question.id: question for question in asked_questions(nb)}
+    missing = [qid for qid, answer in answers.items() if not answer.answered]
+    if not missing:
+        return [Line(True, f"every written question has an answer ({len(answers)})")], []
+    prompt = next((line for line in asked[missing[0]].prompt.splitlines() if line.strip()), "")
+    prompt = prompt.replace("**", "").strip()
+    shown = prompt if len(prompt) <= 60 else prompt[:57] + "..."
+    if len(answers) == 1:
+        which = f"the written question {missing[0]} has no answer yet (it asks `{shown}`)"
+    else:
+        verb = "has" if len(missing) == 1 else "have"
+        which = (f"{len(missing)} of the {len(answers)} written questions {verb} no answer yet: "
+                 f"{', '.join(missing)} (the first asks `{shown}`)")  # fmt: skip
+    return [], [
+        f"{which}. Write each answer in the cell after its question, save, and check again. A "
+        "person marks the written answers after the hand-in: their points are not checked here."
+    ]
 
 
 def files_line(spec: Spec, outputs: Path) -> Line:

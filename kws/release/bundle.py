@@ -142,10 +142,10 @@ def _build_kit_archive(folder: Path) -> Path:
             shutil.copyfile(KIT_ROOT / name, source / name)
         # Each assignment's graded tests (kws/assignments/<name>/graded_tests/) stay with the grader,
         # and so do the Gradescope image's scripts (kws/grading/publish/gradescope/scripts/) and the
-        # cluster's (kws/grading/classrun/slurm/), and the measured figures `kws demo` and the docs quote
-        # (kws/figures.json): students need none.
+        # cluster's (kws/grading/classrun/slurm/), the marking page's (kws/grading/marking/static/),
+        # and the measured figures `kws demo` and the docs quote (kws/figures.json): students need none.
         ignore = shutil.ignore_patterns(
-            "__pycache__", "*.pyc", "graded_tests", "scripts", "slurm", "figures.json"
+            "__pycache__", "*.pyc", "graded_tests", "scripts", "slurm", "static", "figures.json"
         )
         shutil.copytree(KIT_ROOT / "kws", source / "kws", ignore=ignore)
         build = (

@@ -131,6 +131,8 @@ class ChildFacts:
                 "the computation that is graded. Make forward compute the same thing every time "
                 "(no checks for profilers, hooks, modes or who is calling)."
             )
+        if forward and isinstance(report["facts"].get("layer_calls"), int):
+            self.report.add_measure("layers_run", report["facts"]["layer_calls"])
         return report["facts"]
 
     def numeric(

@@ -262,6 +262,7 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
             ```
         """
         accuracy = self.accuracy(spec, child, hidden, task)
+        self.report.add_measure("accuracy", round(float(accuracy), 4))
         self.report.add_leaderboard(leaderboard, self.shown(spec, task, accuracy))
         fraction, message = tier_credit(accuracy, self.tiers(spec.name), spec.tasks[task].target)
         score.set(fraction, message if fraction == 1.0 else "")

@@ -113,9 +113,11 @@ class HandinFiles:
             ```
         """
         try:
-            return checkpoint_weights(self._model_pt(spec, task), task)
+            weights = checkpoint_weights(self._model_pt(spec, task), task)
         except BudgetError as error:
             pytest.fail(f"{error}.")
+        self.report.add_measure("weights", weights.count)
+        return weights
 
     def encoder_budget(
         self,
@@ -150,11 +152,13 @@ class HandinFiles:
             ```
         """
         try:
-            return encoder_budget(self._model_pt(spec, task), task, attention_modules)
+            budget = encoder_budget(self._model_pt(spec, task), task, attention_modules)
         except BudgetError as error:
             if required:
                 pytest.fail(f"{error}.")
             return None
+        self.report.add_measure("encoder_weights", budget.count)
+        return budget
 
     def _model_pt(self, spec: Spec, task: str) -> Path:
         return self.predictions_csv(spec, task).parent / "model.pt"

@@ -31,7 +31,9 @@ grader, a checkpoint that carries data, a public accuracy far above the private 
 ``tampering`` (the notebook changes torch or the grader, or computes something else while traced:
 the tests that reach it fail) or ``grader_error`` (the grader itself failed: a test module that
 did not load, an exception in a graded test). The gradebook's notes and the class report read
-these fields; the sentences of the output are for the student.
+these fields; the sentences of the output are for the student. What a test measured of the
+hand-in is data too: its ``extra_data["measured"]`` (`GradescopeReport.add_measure`), e.g.
+``{"accuracy": 0.7612}`` or ``{"encoder_weights": 154880, "layers_run": 3}``.
 """
 
 import json
@@ -49,6 +51,9 @@ FINDING_KINDS = ("review", "tampering", "grader_error")
 # (`kws.grading.testsets.split`): on Gradescope its points count from its notebook's due date on
 # (`kws.grading.publish.gradescope.held_out`).
 HELD_OUT = "held_out"
+# What a test may record it measured (`GradescopeReport.add_measure`): the hidden-test accuracy,
+# the weights of the task's model.pt, those of its encoder block, and the encoder layers that ran.
+MEASURES = ("accuracy", "weights", "encoder_weights", "layers_run")
 REVIEW_PREFIX = "Manual review:"  # how a review finding reads in the output and the gradebook
 _MESSAGE_LINES = 3
 
@@ -225,6 +230,17 @@ class GradescopeReport:
             self.findings.append(finding)
         if kind == "review":
             self.add_output(f"{REVIEW_PREFIX} {text}.")
+
+    def add_measure(self, name: str, value: int | float) -> None:
+        """Record what the running test measured of the hand-in as a field of its
+        ``extra_data["measured"]`` (`MEASURES`: the accuracy, the weights counted in
+        ``model.pt``, the encoder layers that ran), for the pages a person reads beside the
+        hand-in (the marking page of written answers). Nothing when no test is running."""
+        if name not in MEASURES:
+            raise ValueError(f"measure {name!r} is not one of {MEASURES}")
+        test = self.tests.get(self._running) if self._running else None
+        if test is not None:
+            test.extra_data.setdefault("measured", {})[name] = value
 
     def add_leaderboard(self, name: str, value: float, order: str = "desc") -> None:
         """Put `value` on Gradescope's leaderboard under the column `name` ("desc": higher

@@ -5,6 +5,7 @@
 - `standings`: ``standings.json``, each student's standing in each assignment;
 - `adjustments`: ``adjustments.csv``, a person's changes to grades;
 - `roster`: the class roster CSV that maps hand-in folders to students;
+- `marks`: ``marks/``, a person's marks of the written answers, their rubrics and history;
 - `files`: every file of the grades folder written whole (a temporary file, then a rename);
 - `seal`: ``records.json``, what the last command left, checked before grades are published.
 

@@ -26,10 +26,11 @@ from kws.grading.records.files import write_whole
 SEAL_FILE = "records.json"
 VERSION = 1
 # The records of a grades folder (with results/*.json): what the grades are computed from and
-# what they are written to. Not grades: logs/, history/, the report, run.json (where the
+# what they are written to (the written answers' rubrics and marks: `kws.grading.records.marks`,
+# which seals after each mark). Not grades: logs/, history/, the report, run.json (where the
 # hand-ins are: a moved folder is pointed at by `kws report --submissions`) and the roster copy.
 SEALED = ("gradebook.csv", "standings.json", "adjustments.csv", "course.toml", "times.csv",
-          "season.json")  # fmt: skip
+          "season.json", "marks/rubrics.json", "marks/marks.json")  # fmt: skip
 
 
 class RecordsError(ValueError):

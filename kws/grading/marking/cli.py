@@ -1,0 +1,100 @@
+"""``kws mark``: the written answers marked by a person, one question across every hand-in, in
+a page of the browser served from this machine (`kws.grading.marking.server`). Added by
+`kws.cli` to its "grade" group. Its handler imports what it needs when it runs, so
+`kws --help` loads none of it. A mistake in what the user gave is raised
+(`FileNotFoundError`, `ValueError`); `kws.cli.main` prints it as `kws mark: message` and exits
+with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import signal
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parents[3]  # solutions/ of a checkout
+
+
+def _mark(args: argparse.Namespace) -> int:
+    from kws.grading.marking.server import MarkServer
+    from kws.grading.marking.session import MarkingSession
+
+    solutions = args.solutions if args.solutions is not None else KIT / "solutions"
+    session = MarkingSession(
+        args.grades, solutions=solutions, submissions=args.submissions, grader=_who(args.grader)
+    )
+    for note in session.notes:
+        print(f"note: {note}")
+    server = MarkServer(session, args.port)
+    questions = session.questions()
+    left = sum(question["left"] for question in questions)
+    print(
+        f"Marking {len(questions)} written question{'s' * (len(questions) != 1)} of "
+        f"{len(session.alias)} hand-ins ({left} answers left). Open this address in your "
+        "browser (it carries this start's token: keep it to yourself):\n\n"
+        f"    {server.url}\n\n"
+        f"Every mark is saved at once in {args.grades / 'marks'}/. Ctrl-C stops the page.",
+        flush=True,
+    )
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped; every mark is saved", flush=True)
+    finally:
+        session.store.close()  # a change being written ends first; none starts after
+        server.server_close()
+    return 0
+
+
+def _who(grader: str | None) -> str:
+    if grader:
+        return grader
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name known to the system (a bare container)
+        return "grader"
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `kws mark` to `commands`, the `kws` parser's subparsers."""
+    mark = commands.add_parser(
+        "mark",
+        help="mark the written answers, question by question, in a page of your browser",
+        description="Serve a page on 127.0.0.1 to mark the written questions of the solution "
+        "notebooks across every hand-in of a graded class: anonymous unless you show the "
+        "names, rubric items by click or number key, a comment per answer, the same answers "
+        "marked at once, what the grader measured beside each answer. Every mark is saved at "
+        "once in GRADES/marks/ (sealed with the grades, its history kept). The address it "
+        "prints carries a fresh token; nothing else is answered.",
+    )
+    mark.add_argument("grades", type=Path, help="the grades folder `kws grade --out` wrote")
+    mark.add_argument(
+        "--solutions",
+        type=Path,
+        help="the solution notebooks that ask the questions (default: the kit's solutions/)",
+    )
+    mark.add_argument(
+        "--submissions",
+        type=Path,
+        help="the hand-ins' folder, when it is no longer where `kws grade` read it",
+    )
+    mark.add_argument(
+        "--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)"
+    )
+    mark.add_argument(
+        "--grader",
+        help="who marks, as the marks record it (default: your user name; the page can say "
+        "another)",
+    )
+    mark.add_argument("--open", action="store_true", help="open the page in your browser")
+    mark.set_defaults(run=_mark)

@@ -1,0 +1,210 @@
+"""The marking page's server: the standard library's `ThreadingHTTPServer`, bound to 127.0.0.1,
+answering only the person who started it.
+
+- **A fresh token per start.** `kws mark` prints the page's address once, with the token
+  (``http://127.0.0.1:PORT/?token=...``); opening it sets a cookie (``HttpOnly``,
+  ``SameSite=Strict``) and sends the browser to the page without the token in its address. Every
+  other request needs that cookie: without it, 403. A change (POST) needs the token in the
+  ``X-KWS-Token`` header as well, which a page of another site cannot send (a cross-origin
+  request with a custom header needs a CORS preflight, which this server never grants).
+- **Its own host and origin only.** A request whose ``Host`` is not ``127.0.0.1:PORT`` or
+  ``localhost:PORT`` is refused (a DNS-rebinding site reaches the port under its own name), and
+  a POST whose ``Origin`` or ``Sec-Fetch-Site`` says it comes from elsewhere too.
+- **Nothing runs that a student wrote.** Answers are rendered on the server with everything
+  escaped (`kws.written.render`), and every response carries a Content-Security-Policy that
+  allows scripts and styles from this server's files only (``/static/``): no inline script, no
+  event attribute, no remote image, no frame.
+
+Routes: ``GET /`` the page; ``GET /static/...`` its script and styles; ``GET /api/questions``,
+``/api/question?key=K``, ``/api/marks?key=K``, ``/api/names``; ``POST /api/mark`` and
+``/api/rubric`` (JSON in, JSON out; 400 with ``{"error"}`` for a refused change, 409 with the
+marks as they are for a mark changed since the page read it).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from http.cookies import CookieError, SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from kws.grading.marking.session import MarkingSession
+from kws.grading.records.marks import MarkConflict, MarksError
+from kws.written.render import code_styles
+
+STATIC = Path(__file__).resolve().parent / "static"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+MOST_BODY = 64 * 1024  # bytes of a POST: a mark, a rubric item
+_FILES = {
+    "/static/mark.js": ("mark.js", "text/javascript; charset=utf-8"),
+    "/static/mark.css": ("mark.css", "text/css; charset=utf-8"),
+}
+
+
+class MarkServer(ThreadingHTTPServer):
+    """The marking page of `session` on 127.0.0.1:`port` (0: a free port), with a fresh token.
+
+    Attributes:
+        session: the `MarkingSession` the page reads and changes.
+        token: this start's token.
+        port: the port bound.
+        url: the address to open (it carries the token).
+    """
+
+    daemon_threads = True
+
+    def __init__(self, session: MarkingSession, port: int = 0):
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.session = session
+        self.token = secrets.token_urlsafe(32)
+        self.port = self.server_address[1]
+        self.cookie = f"kws_mark_{self.port}"
+        self.hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
+        self.origins = {f"http://{host}" for host in self.hosts}
+        self.page = (
+            (STATIC / "mark.html").read_text(encoding="utf-8").replace("__TOKEN__", self.token)
+        )
+        self.files = {
+            path: ((STATIC / name).read_bytes(), kind) for path, (name, kind) in _FILES.items()
+        }
+        self.files["/static/code.css"] = (code_styles(".code").encode(), "text/css; charset=utf-8")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/?token={self.token}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: MarkServer
+    protocol_version = "HTTP/1.1"
+    server_version = "kws-mark"
+    sys_version = ""
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 (the base class's name)
+        return  # the marks have their own history; requests are not logged
+
+    # ---- the checks ---------------------------------------------------------------------------
+
+    def _host_ok(self) -> bool:
+        return self.headers.get("Host", "") in self.server.hosts
+
+    def _cookie_ok(self) -> bool:
+        try:
+            cookie = SimpleCookie(self.headers.get("Cookie", ""))
+        except CookieError:
+            return False
+        morsel = cookie.get(self.server.cookie)
+        return morsel is not None and hmac.compare_digest(morsel.value, self.server.token)
+
+    def _same_origin(self) -> bool:
+        origin = self.headers.get("Origin")
+        site = self.headers.get("Sec-Fetch-Site")
+        token = self.headers.get("X-KWS-Token", "")
+        return (
+            (origin is None or origin in self.server.origins)
+            and site in (None, "same-origin", "none")
+            and hmac.compare_digest(token, self.server.token)
+        )
+
+    # ---- the verbs ----------------------------------------------------------------------------
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if not self._host_ok():
+            return self._refuse(403, "this page answers at 127.0.0.1 only")
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/" and "token" in query:
+            if not hmac.compare_digest(query["token"][0], self.server.token):
+                return self._refuse(403, "this is not the token kws mark printed")
+            cookie = f"{self.server.cookie}={self.server.token}; HttpOnly; SameSite=Strict; Path=/"
+            return self._send(303, b"", "text/plain", {"Location": "/", "Set-Cookie": cookie})
+        if not self._cookie_ok():
+            return self._refuse(403, "open the address kws mark printed (it carries the token)")
+        session = self.server.session
+        try:
+            if url.path == "/":
+                return self._send(200, self.server.page.encode(), "text/html; charset=utf-8")
+            if url.path in self.server.files:
+                return self._send(200, *self.server.files[url.path])
+            key = query.get("key", [""])[0]
+            answers = {
+                "/api/questions": session.questions,
+                "/api/question": lambda: session.question(key),
+                "/api/marks": lambda: session.marks(key),
+                "/api/names": session.names,
+            }
+            if url.path in answers:
+                return self._json(200, answers[url.path]())
+        except MarksError as error:
+            return self._json(404, {"error": str(error)})
+        return self._refuse(404, "no such page")
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.close_connection = True  # a refused body is never read: no second request follows
+        if not (self._host_ok() and self._cookie_ok() and self._same_origin()):
+            return self._refuse(403, "a change needs this page's token, from this page")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        kind = self.headers.get("Content-Type", "").split(";")[0].strip()
+        if kind != "application/json" or not 0 < length <= MOST_BODY:
+            return self._refuse(400, "send one JSON object of up to 64 KiB")
+        try:
+            data = json.loads(self.rfile.read(length))
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return self._json(400, {"error": "the body is not a JSON object"})
+        session = self.server.session
+        by = data.get("grader") if isinstance(data.get("grader"), str) else ""
+        by = by.strip()[:100] or session.grader
+        try:
+            if self.path == "/api/mark":
+                return self._json(200, {"marks": session.save(data, by=by)})
+            if self.path == "/api/rubric":
+                return self._json(200, {"items": session.change_rubric(data, by=by)})
+        except MarkConflict as conflict:
+            current = {session.alias[s]: mark for s, mark in conflict.current.items()}
+            marks = session.marks(str(data.get("key")))
+            return self._json(
+                409, {"error": str(conflict), "marks": {a: marks[a] for a in current}}
+            )
+        except MarksError as error:
+            return self._json(400, {"error": str(error)})
+        return self._refuse(404, "no such change")
+
+    def _not_allowed(self) -> None:
+        self._refuse(405, "only GET and POST")
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # no CORS preflight is granted
+
+    # ---- answers ------------------------------------------------------------------------------
+
+    def _json(self, status: int, data) -> None:
+        self._send(status, json.dumps(data).encode(), "application/json")
+
+    def _refuse(self, status: int, why: str) -> None:
+        self._send(status, f"{status}: {why}\n".encode(), "text/plain; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, kind: str, headers: dict | None = None) -> None:
+        self.send_response(status)
+        for name, value in {
+            "Content-Type": kind,
+            "Content-Length": str(len(body)),
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store",
+            **(headers or {}),
+        }.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)

@@ -1,0 +1,120 @@
+"""An answer as HTML that runs nothing it holds: what the marking page shows of a student's
+Markdown, maths and code.
+
+A student's answer is untrusted: in the marker's browser a ``<script>``, an ``onerror=``
+attribute or a ``javascript:`` link could act with the marker's rights (mark itself, read other
+answers). Everything is rendered here, on the server, and escaped:
+
+- Markdown by Python-Markdown with raw HTML turned off (its HTML block and inline HTML readers
+  removed: ``<script>`` is text, shown as typed), then every link checked (only ``http:``,
+  ``https:``, ``mailto:`` and ``#`` links keep their target) and every image replaced by its alt
+  text (an image would fetch from wherever it points);
+- maths (``$...$``, ``$$...$$``) kept as TeX in a ``<span class="math">``, untouched by the
+  Markdown rules: a reader of this course reads TeX, and no converter needs to be trusted;
+- code highlighted by Pygments, which escapes it; a code cell's text output as plain text.
+
+The page's Content-Security-Policy (no inline script, no remote anything) is the second line:
+`kws.grading.marking.server`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import xml.etree.ElementTree as etree
+
+import markdown
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+
+from kws.written.answers import Answer
+
+SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
+_MATH = r"\$\$(?P<display>.+?)\$\$|\$(?=\S)(?P<inline>[^$\n]+?)(?<=\S)\$"
+_local = threading.local()
+
+
+class _Maths(InlineProcessor):
+    """``$...$`` and ``$$...$$`` as TeX text in a span, before emphasis can read its ``_``."""
+
+    def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's name)
+        span = etree.Element("span")
+        display = m.group("display") is not None
+        span.set("class", "math display" if display else "math")
+        span.text = AtomicString(m.group("display") if display else m.group("inline"))
+        return span, m.start(0), m.end(0)
+
+
+class _SafeTree(Treeprocessor):
+    """Links to safe targets only; images as their alt text."""
+
+    def run(self, root):
+        for element in root.iter():
+            if element.tag == "a":
+                target = (element.get("href") or "").strip()
+                if not SAFE_LINK.match(target):
+                    element.attrib.pop("href", None)
+                element.set("rel", "noopener noreferrer nofollow")
+            elif element.tag == "img":
+                alt = element.get("alt") or ""
+                element.tag, element.text = "span", f"[image: {alt}]" if alt else "[image]"
+                element.attrib.clear()
+                element.set("class", "image")
+
+
+class _NoRawHtml(Extension):
+    def extendMarkdown(self, md):  # noqa: N802 (Python-Markdown's name)
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.inlinePatterns.register(_Maths(_MATH, md), "maths", 185)
+        md.treeprocessors.register(_SafeTree(md), "safe_tree", 5)
+
+
+def markdown_html(text: str) -> str:
+    """`text` (Markdown) as HTML with no raw HTML, no unsafe link and no image (see module)."""
+    converter = getattr(_local, "markdown", None)
+    if converter is None:
+        extensions = ["fenced_code", "tables", "sane_lists", _NoRawHtml()]
+        converter = _local.markdown = markdown.Markdown(extensions=extensions)
+    converter.reset()
+    return converter.convert(text)
+
+
+def code_html(code: str, output: str = "") -> str:
+    """`code` (Python) highlighted and escaped in a ``<pre class="code">``, with its text
+    `output` escaped in a ``<pre class="output">`` after it."""
+    body = highlight(code, PythonLexer(), HtmlFormatter(nowrap=True))
+    shown = f'<pre class="code"><code>{body}</code></pre>'
+    if output.strip():
+        shown += f'<pre class="output">{html.escape(output)}</pre>'
+    return shown
+
+
+def code_styles(selector: str = ".code") -> str:
+    """The CSS of `code_html`'s highlighting classes under `selector`."""
+    return HtmlFormatter().get_style_defs(selector)
+
+
+def answer_html(answer: Answer) -> str:
+    """The HTML of `answer`: each Markdown cell rendered, each code cell highlighted with its
+    output, a raw cell as text; a paragraph saying there is none when it has no text."""
+    shown = []
+    for part in answer.parts:
+        text = part.text
+        if not text:
+            continue
+        if part.cell_type == "markdown":
+            shown.append(f'<div class="markdown">{markdown_html(text)}</div>')
+        elif part.cell_type == "code":
+            shown.append(code_html(text, part.output))
+        else:
+            shown.append(f'<pre class="raw">{html.escape(text)}</pre>')
+    if not answer.answered:
+        shown.insert(0, '<p class="no-answer">No answer.</p>')
+    return "\n".join(shown)
