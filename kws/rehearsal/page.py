@@ -15,12 +15,11 @@ rule (`kws.grading.season.course.late_of`); nothing here grades.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from html import escape
 from pathlib import Path
 
-from kws.grading.publish.report.page import STYLE
 from kws.grading.records.standings import read_standings
 from kws.grading.season.course import late_of
+from kws.pages import escape, page, table
 from kws.rehearsal.stories import by_due_date
 from kws.rehearsal.term import Term
 
@@ -141,10 +140,9 @@ def _table_text(rows: list[list[str]]) -> str:
 
 
 def _table_html(rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{escape(cell)}</th>" for cell in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
-                   for row in rows[1:])  # fmt: skip
-    return f"<table><tr>{head}</tr>{body}</table>"
+    """`rows` (text; the first the header) as an HTML table."""
+    cells = [[escape(cell) for cell in row] for row in rows]
+    return table(cells[1:], cells[0])
 
 
 def files_written(term: Term) -> list[tuple[str, Path]]:
@@ -200,10 +198,10 @@ def _sections(term: Term) -> list[tuple[str, str, list[list[str]] | None]]:
 def page_text(term: Term) -> str:
     """The page as text, for the terminal."""
     parts = [f"Rehearsal of {term.course.path}"]
-    for heading, text, table in _sections(term):
+    for heading, text, rows in _sections(term):
         parts.append(f"\n== {heading} ==")
         parts += [text] if text else []
-        parts += [_table_text(table)] if table else []
+        parts += [_table_text(rows)] if rows else []
     return "\n".join(parts) + "\n"
 
 
@@ -223,29 +221,28 @@ def _text_html(text: str, links: dict[str, str]) -> str:
             html.append(f"<p>{escape(line)}</p>")
     if items:
         html.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
-    page = "".join(html)
+    text_html = "".join(html)
     for shown, href in links.items():
-        page = page.replace(
+        text_html = text_html.replace(
             f": {escape(shown)}<", f': <a href="{escape(href)}">{escape(shown)}</a><'
         )
-    return page
+    return text_html
 
 
 def page_html(term: Term) -> str:
     """The page as one self-contained HTML file, beside the files it links to."""
     links = {str(path): path.relative_to(term.out).as_posix() for _, path in files_written(term)}
     body = [f"<h1>Rehearsal of {escape(str(term.course.path))}</h1>"]
-    for heading, text, table in _sections(term):
+    for heading, text, rows in _sections(term):
         body.append(f"<h2>{escape(heading)}</h2>")
         body += [_text_html(text, links)] if text else []
-        body += [_table_html(table)] if table else []
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Rehearsal'
-            f"</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")  # fmt: skip
+        body += [_table_html(rows)] if rows else []
+    return page("Rehearsal", "".join(body))
 
 
 def write_page(term: Term) -> Path:
     """Write ``OUT/rehearsal.html`` and ``OUT/rehearsal.txt``; the HTML page's path."""
     (term.out / "rehearsal.txt").write_text(page_text(term), encoding="utf-8")
-    page = term.out / "rehearsal.html"
-    page.write_text(page_html(term), encoding="utf-8")
-    return page
+    written = term.out / "rehearsal.html"
+    written.write_text(page_html(term), encoding="utf-8")
+    return written
