@@ -24,7 +24,7 @@ def _rehearse(args: argparse.Namespace) -> int:
 
     start = time.monotonic()
     term = rehearse(args.course, args.out, jobs=args.jobs, roster=args.roster,
-                    roster_key=args.roster_key, strict=args.strict)  # fmt: skip
+                    roster_key=args.roster_key, strict=args.strict, kws=args.kws)  # fmt: skip
     page = write_page(term)
     seconds = round(time.monotonic() - start, 1)
     summary = {"course": str(args.course), "seconds": seconds, "phases": term.phases,

@@ -2,9 +2,9 @@
 
     term = rehearse(Path("course.toml"), Path("rehearsal"))   # what `kws rehearse` runs
 
-In order, each step a `kws` command run as an instructor types it (the same parser and
-handlers as the ``kws`` command, paths relative to the working directory), its output kept in
-``OUT/logs/``:
+In order, each step a `kws` command run as an instructor types it (through the ``kws``
+command's own entry point, `kws.cli.main`, which `kws rehearse` passes down; paths relative to
+the working directory), its output kept in ``OUT/logs/``:
 
 1. ``kws grade`` the class (`kws.rehearsal.handins`) with the course file as it is, the
    stories' hand-in times (``OUT/times.csv``) and their roster (``OUT/roster.csv``), into
@@ -16,7 +16,8 @@ handlers as the ``kws`` command, paths relative to the working directory), its o
 3. ``kws adjust``: a TA's +2 for the student who renamed an argument;
 4. ``kws report``, ``kws feedback``, ``kws export canvas`` and ``kws export moodle``;
 5. ``kws gradescope --course`` (``OUT/autograder.zip``), then the zip's own late rule
-   (``python -m kws.grading.publish.gradescope.season`` with the course file the zip holds) on
+   (`kws.grading.publish.gradescope.season.apply_gradescope_rules`, which the zip runs as
+   ``python -m kws.grading.publish.gradescope.season``, with the course file the zip holds) on
    each hand-in's results, one Gradescope submission a notebook at its hand-in time
    (``OUT/gradescope/<student>/<assignment>/``).
 
@@ -26,21 +27,20 @@ grades folder nor a folder inside one. Everything in it can be thrown away.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import shutil
-import sys
 import time
 import zipfile
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from kws.grading.records.gradebook import safe_name
-from kws.grading.season.cli import print_warnings
-from kws.grading.season.course import Course, read_course, refuse_warnings
+from kws.grading.season.cli import warn_or_refuse
+from kws.grading.season.course import Course, read_course
 from kws.grading.season.warn import CourseWarning, roster_warnings
 from kws.rehearsal.handins import kit_digest, reference_handin, write_class
 from kws.rehearsal.stories import (
@@ -95,21 +95,6 @@ class Term:
     phases: dict[str, float] = field(default_factory=dict)
 
 
-def commands() -> argparse.ArgumentParser:
-    """The parser of the `kws` verbs a term runs, built by their own packages (`kws.cli`'s)."""
-    from kws.grading.classrun import cli as classrun
-    from kws.grading.publish import cli as publish
-    from kws.grading.publish.gradescope import cli as gradescope
-    from kws.grading.season import cli as season
-
-    parser = argparse.ArgumentParser(prog="kws")
-    verbs = parser.add_subparsers(dest="command", required=True)
-    for add in (classrun.add_commands, season.add_commands, publish.add_report_commands,
-                publish.add_export_command, gradescope.add_commands):  # fmt: skip
-        add(verbs)
-    return parser
-
-
 def check_out(out: Path) -> None:
     """RehearsalError unless `out` is a new or empty folder or an earlier rehearsal's, and lies
     in no grades folder."""
@@ -124,29 +109,31 @@ def check_out(out: Path) -> None:
 
 
 class _Player:
-    """Runs the term's commands in order, each logged; RehearsalError at the first that fails."""
+    """Runs the term's commands in order through `kws` (the command's entry point: its words
+    after ``kws`` in, its exit code out), each logged; RehearsalError at the first that fails."""
 
-    def __init__(self, term: Term):
-        self.term, self.parser = term, commands()
+    def __init__(self, term: Term, kws: Callable[[list[str]], int]):
+        self.term, self.main = term, kws
         (term.out / "logs").mkdir(parents=True, exist_ok=True)
 
     def kws(self, *words: str | Path) -> Step:
         words = tuple(str(w) for w in words)
-        args = self.parser.parse_args(words)
-        log = self.term.out / "logs" / f"{len(self.term.steps) + 1:02d}-{args.command}.txt"
+        log = self.term.out / "logs" / f"{len(self.term.steps) + 1:02d}-{words[0]}.txt"
         print(f"$ kws {shlex.join(words)}", flush=True)
-        start, failure = time.monotonic(), None
+        start = time.monotonic()
         with open(log, "w", encoding="utf-8") as file, redirect_stdout(file), redirect_stderr(file):
             try:
-                code = args.run(args)
-            except (FileNotFoundError, ValueError) as error:
-                code, failure = 2, str(error)
-                print(f"kws {args.command}: {error}", file=sys.stderr)
+                code = self.main(list(words))
+            except SystemExit as stop:  # the parser refused the words (its usage is in the log)
+                code = stop.code
         step = Step(words, time.monotonic() - start, log)
         self.term.steps.append(step)
+        if code == 130:  # interrupted (Ctrl-C): the rehearsal stops as the command did
+            raise KeyboardInterrupt
         if code != 0:
-            raise RehearsalError(f"`{step.line}` stopped (exit code {code}): {failure or ''} "
-                                 f"(its output: {log})")  # fmt: skip
+            said = log.read_text(encoding="utf-8").strip().splitlines()[-1:]
+            raise RehearsalError(f"`{step.line}` stopped (exit code {code}); its output ends: "
+                                 f"{''.join(said)} (all of it: {log})")  # fmt: skip
         print(f"  {step.seconds:.0f} s; output in {log}", flush=True)
         return step
 
@@ -163,12 +150,16 @@ def rehearse(
     roster: Path | None = None,
     roster_key: str | None = None,
     strict: bool = False,
+    kws: Callable[[list[str]], int],
 ) -> Term:
     """Play the term of the course file `course_path` into `out` (module docstring).
 
     Args:
         course_path: the course file, as the instructor gave it (messages name it so).
         out: the rehearsal's folder (relative paths: the working directory's).
+        kws: the `kws` command's entry point, `kws.cli.main` (its words after ``kws`` in, its
+            exit code out), which runs each step: passed down by `kws rehearse`, since nothing
+            below the command imports it.
         jobs: hand-ins graded at once.
         roster: the class roster, only to warn of an extension for a folder it lacks.
         roster_key: its column of hand-in folder names (default ``folder``).
@@ -189,9 +180,7 @@ def rehearse(
         table = read_roster(roster, key=roster_key)
         names = {row[table.key] for row in table.rows if row[table.key]}
         warnings += roster_warnings(course.path, course.text, course.extensions, names, roster)
-    print_warnings(warnings)  # first: the rest takes minutes
-    if strict:
-        refuse_warnings(warnings)
+    warn_or_refuse(warnings, strict)  # first: the rest takes minutes
     check_out(out)
     out, started = Path(out), time.monotonic()
     term = Term(course, out, warnings, class_stories(course), {}, {})
@@ -203,7 +192,7 @@ def rehearse(
     term.times = handin_times(term.stories, course)
     (out / "times.csv").write_text(times_csv(term.times))
     (out / "roster.csv").write_text(roster_csv(term.stories))
-    _play(term, _Player(term), course_path, reference_data, jobs)
+    _play(term, _Player(term, kws), course_path, reference_data, jobs)
     return term
 
 
@@ -270,7 +259,7 @@ def gradescope_late_rule(term: Term) -> None:
     its own (`notebook_results`), submitted at its hand-in time, and the rule the zip runs
     (`kws.grading.publish.gradescope.season`) with the course file the zip holds;
     `term.gradescope` gets each notebook's late record (None: on time)."""
-    from kws.grading.publish.gradescope.season import main
+    from kws.grading.publish.gradescope.season import apply_gradescope_rules
 
     folder = term.out / "gradescope"
     shutil.rmtree(folder, ignore_errors=True)
@@ -279,8 +268,8 @@ def gradescope_late_rule(term: Term) -> None:
         (folder / "course.toml").write_bytes(archive.read("course.toml"))
     dates = [*term.course.due.values(), *term.times.values()]
     dates += [d for granted in term.course.extensions.values() for d in granted.values()]
-    now = (max(dates) + timedelta(days=1)).isoformat() if dates else None
-    term.gradescope_now = now
+    now = max(dates) + timedelta(days=1) if dates else None
+    term.gradescope_now = now.isoformat() if now else None
     for (student, name), when in sorted(term.times.items()):
         results = term.out / "grades" / "results" / f"{safe_name(student)}.json"
         if not results.is_file():
@@ -294,14 +283,9 @@ def gradescope_late_rule(term: Term) -> None:
                     "assignment": {"title": ASSIGNMENTS[name].title,
                                    "due_date": term.course.due[name].isoformat()}}  # fmt: skip
         (submission / "submission_metadata.json").write_text(json.dumps(metadata, indent=1))
-        argv = ["--results", str(submission / "results.json"), "--course",
-                str(folder / "course.toml"), "--metadata",
-                str(submission / "submission_metadata.json")] + (["--now", now] if now else [])  # fmt: skip
-        main(argv)
-        document = json.loads((submission / "results.json").read_text())
-        if "could not be applied" in document.get("output", ""):
-            raise RehearsalError(f"{submission / 'results.json'}: the zip's late rule could not "
-                                 f"be applied: {document['output'].splitlines()[0]}")  # fmt: skip
+        document = apply_gradescope_rules(submission / "results.json",
+                                          submission / "submission_metadata.json",
+                                          folder / "course.toml", now)  # fmt: skip
         term.gradescope[(student, name)] = (
             (document.get("extra_data") or {}).get("late", {}).get(name)
         )
