@@ -29,8 +29,8 @@ from graded_class import kws, snapshot
 from kws.demo.run import make_data
 from kws.pages import STYLE
 from kws.rehearsal.handins import kit_digest, leave_todo, rename_argument, write_handin
+from kws.rehearsal.season import RehearsalError, check_out, notebook_results
 from kws.rehearsal.stories import Story
-from kws.rehearsal.term import RehearsalError, check_out, notebook_results
 
 pytestmark = pytest.mark.slow
 TUTORIAL = (ROOT / "docs" / "tutorial" / "rehearsal.md").read_text()
@@ -159,7 +159,7 @@ def test_a_grades_folder_or_another_folder_is_refused_as_its_folder(tmp_path):
     (grades / "results").mkdir(parents=True)
     (grades / "gradebook.csv").write_text("student,total\n")
     for out in (grades, grades / "rehearsal"):
-        with pytest.raises(RehearsalError, match="holds a term's grades"):
+        with pytest.raises(RehearsalError, match="holds a season's grades"):
             check_out(out)
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("mine")

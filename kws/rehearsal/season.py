@@ -1,6 +1,7 @@
-"""Play a course's whole term on a synthetic class, with the real commands, in a folder of its own.
+"""Play a course's whole season on a synthetic class, with the real commands, in a folder of
+its own.
 
-    term = rehearse(Path("course.toml"), Path("rehearsal"))   # what `kws rehearse` runs
+    season = rehearse(Path("course.toml"), Path("rehearsal"))   # what `kws rehearse` runs
 
 In order, each step a `kws` command run as an instructor types it (through the ``kws``
 command's own entry point, `kws.cli.main`, which `kws rehearse` passes down; paths relative to
@@ -12,7 +13,7 @@ the working directory), its output kept in ``OUT/logs/``:
 2. ``kws grade --student regraded``: the regrade, with the hand-in completed. A later
    rehearsal of the same class (same kit, same names, same Kaggle rule) reuses these two
    gradings, kept in ``OUT/class/graded/``, and applies the course file with ``kws season``,
-   as an instructor does in the term after changing it;
+   as an instructor does during the season after changing it;
 3. ``kws adjust``: a TA's +2 for the student who renamed an argument;
 4. ``kws report``, ``kws feedback``, ``kws export canvas`` and ``kws export moodle``;
 5. ``kws gradescope --course`` (``OUT/autograder.zip``), then the zip's own late rule
@@ -78,9 +79,10 @@ class Step:
 
 
 @dataclass
-class Term:
-    """What a rehearsal played: the course (as given, read), the class, the commands and where
-    their files are, the zip's late record of each hand-in, and the wall time of each phase."""
+class Season:
+    """A course's season as the rehearsal played it (the season `kws.grading.season` applies):
+    the course (as given, read), the class, the commands and where their files are, the zip's
+    late record of each hand-in, and the wall time of each phase."""
 
     course: Course
     out: Path
@@ -101,24 +103,24 @@ def check_out(out: Path) -> None:
     for folder in [Path(out), *Path(out).absolute().parents]:
         graded = (folder / "gradebook.csv").is_file() and (folder / "results").is_dir()
         if graded or any((folder / name).is_file() for name in GRADES_FILES):
-            raise RehearsalError(f"{out}: {folder} holds a term's grades; a rehearsal writes only "
-                                 "into a folder of its own (--out rehearsal)")  # fmt: skip
+            raise RehearsalError(f"{out}: {folder} holds a season's grades; a rehearsal writes "
+                                 "only into a folder of its own (--out rehearsal)")  # fmt: skip
     if Path(out).is_dir() and any(Path(out).iterdir()) and not (Path(out) / MARKER).is_file():
         raise RehearsalError(f"{out} is not an earlier rehearsal's folder (it has no {MARKER}) "
                              "and is not empty; pass a new folder with --out")  # fmt: skip
 
 
 class _Player:
-    """Runs the term's commands in order through `kws` (the command's entry point: its words
+    """Runs the season's commands in order through `kws` (the command's entry point: its words
     after ``kws`` in, its exit code out), each logged; RehearsalError at the first that fails."""
 
-    def __init__(self, term: Term, kws: Callable[[list[str]], int]):
-        self.term, self.main = term, kws
-        (term.out / "logs").mkdir(parents=True, exist_ok=True)
+    def __init__(self, season: Season, kws: Callable[[list[str]], int]):
+        self.season, self.main = season, kws
+        (season.out / "logs").mkdir(parents=True, exist_ok=True)
 
     def kws(self, *words: str | Path) -> Step:
         words = tuple(str(w) for w in words)
-        log = self.term.out / "logs" / f"{len(self.term.steps) + 1:02d}-{words[0]}.txt"
+        log = self.season.out / "logs" / f"{len(self.season.steps) + 1:02d}-{words[0]}.txt"
         print(f"$ kws {shlex.join(words)}", flush=True)
         start = time.monotonic()
         with open(log, "w", encoding="utf-8") as file, redirect_stdout(file), redirect_stderr(file):
@@ -127,7 +129,7 @@ class _Player:
             except SystemExit as stop:  # the parser refused the words (its usage is in the log)
                 code = stop.code
         step = Step(words, time.monotonic() - start, log)
-        self.term.steps.append(step)
+        self.season.steps.append(step)
         if code == 130:  # interrupted (Ctrl-C): the rehearsal stops as the command did
             raise KeyboardInterrupt
         if code != 0:
@@ -138,8 +140,8 @@ class _Player:
         return step
 
 
-def _phase(term: Term, name: str, start: float) -> None:
-    term.phases[name] = round(time.monotonic() - start, 1)
+def _phase(season: Season, name: str, start: float) -> None:
+    season.phases[name] = round(time.monotonic() - start, 1)
 
 
 def rehearse(
@@ -151,8 +153,8 @@ def rehearse(
     roster_key: str | None = None,
     strict: bool = False,
     kws: Callable[[list[str]], int],
-) -> Term:
-    """Play the term of the course file `course_path` into `out` (module docstring).
+) -> Season:
+    """Play the season of the course file `course_path` into `out` (module docstring).
 
     Args:
         course_path: the course file, as the instructor gave it (messages name it so).
@@ -166,7 +168,7 @@ def rehearse(
         strict: refuse the course file on a warning, before anything is written.
 
     Returns:
-        The term played; its page is written by `kws.rehearsal.page`.
+        The season played; its page is written by `kws.rehearsal.page`.
 
     Raises:
         CourseError, RosterError, RehearsalError: naming the file or folder and the fix, before
@@ -183,34 +185,38 @@ def rehearse(
     warn_or_refuse(warnings, strict)  # first: the rest takes minutes
     check_out(out)
     out, started = Path(out), time.monotonic()
-    term = Term(course, out, warnings, class_stories(course), {}, {})
+    season = Season(course, out, warnings, class_stories(course), {}, {})
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text(json.dumps({"course": str(course_path)}) + "\n")
     reference_data, reference = reference_handin(out / "class")
-    term.mistakes = write_class(out / "class", term.stories, reference)
-    _phase(term, "the class", started)
-    term.times = handin_times(term.stories, course)
-    (out / "times.csv").write_text(times_csv(term.times))
-    (out / "roster.csv").write_text(roster_csv(term.stories))
-    _play(term, _Player(term, kws), course_path, reference_data, jobs)
-    return term
+    season.mistakes = write_class(out / "class", season.stories, reference)
+    _phase(season, "the class", started)
+    season.times = handin_times(season.stories, course)
+    (out / "times.csv").write_text(times_csv(season.times))
+    (out / "roster.csv").write_text(roster_csv(season.stories))
+    _play(season, _Player(season, kws), course_path, reference_data, jobs)
+    return season
 
 
-def _grading_key(term: Term, data: Path) -> dict:
-    return {"kit": kit_digest(), "class": [[s.student, s.mistake] for s in term.stories],
-            "kaggle": [term.course.public_share, term.course.split_seed],
+def _grading_key(season: Season, data: Path) -> dict:
+    return {"kit": kit_digest(), "class": [[s.student, s.mistake] for s in season.stories],
+            "kaggle": [season.course.public_share, season.course.split_seed],
             "data": str(data.resolve())}  # fmt: skip
 
 
-def _play(term: Term, player: _Player, course_path: Path, data: Path, jobs: int) -> None:
-    out, grades, submissions = term.out, term.out / "grades", term.out / "class" / "submissions"
+def _play(season: Season, player: _Player, course_path: Path, data: Path, jobs: int) -> None:
+    out, grades, submissions = (
+        season.out,
+        season.out / "grades",
+        season.out / "class" / "submissions",
+    )
     kept, stamp = out / "class" / "graded", out / "class" / "graded.json"
     given = ["--course", course_path, "--times", out / "times.csv"]
-    started, key = time.monotonic(), _grading_key(term, data)
+    started, key = time.monotonic(), _grading_key(season, data)
     shutil.rmtree(grades, ignore_errors=True)
     if stamp.is_file() and json.loads(stamp.read_text()) == key and kept.is_dir():
         shutil.copytree(kept, grades, symlinks=True)  # the class and its regrade, as graded
-        term.reused = True
+        season.reused = True
         player.kws("season", grades, *given)
     else:
         stamp.unlink(missing_ok=True)
@@ -224,23 +230,23 @@ def _play(term: Term, player: _Player, course_path: Path, data: Path, jobs: int)
         shutil.rmtree(kept, ignore_errors=True)
         shutil.copytree(grades, kept, symlinks=True)
         stamp.write_text(json.dumps(key))
-    _phase(term, "grading and the regrade" if not term.reused else "the season (grading "
+    _phase(season, "grading and the regrade" if not season.reused else "the season (grading "
            "reused)", started)  # fmt: skip
     started = time.monotonic()
-    if any(s.student == ADJUSTED for s in term.stories):
-        first = by_due_date(term.course)[0]
+    if any(s.student == ADJUSTED for s in season.stories):
+        first = by_due_date(season.course)[0]
         player.kws("adjust", grades, ADJUSTED, first, "+2", "--reason", "the renamed argument "
                    "checked by hand: the model is right", "--who", "rehearsal")  # fmt: skip
     player.kws("report", grades, "--jobs", jobs)
     player.kws("feedback", grades, "--out", out / "feedback")
     for lms in ("canvas", "moodle"):
         player.kws("export", lms, grades, "--out", out / f"{lms}-grades.csv")
-    _phase(term, "adjustment, report, feedback and exports", started)
+    _phase(season, "adjustment, report, feedback and exports", started)
     started = time.monotonic()
     player.kws("gradescope", "--data", data, "--course", course_path, "--out",
                out / "autograder.zip")  # fmt: skip
-    gradescope_late_rule(term)
-    _phase(term, "Gradescope", started)
+    gradescope_late_rule(season)
+    _phase(season, "Gradescope", started)
 
 
 def notebook_results(document: dict, name: str) -> dict:
@@ -254,24 +260,24 @@ def notebook_results(document: dict, name: str) -> dict:
     return document | {"tests": tests, "score": round(sum(t["score"] for t in tests), 4)}
 
 
-def gradescope_late_rule(term: Term) -> None:
+def gradescope_late_rule(season: Season) -> None:
     """The zip's late rule on each hand-in's results: each notebook a Gradescope assignment of
     its own (`notebook_results`), submitted at its hand-in time, and the rule the zip runs
     (`kws.grading.publish.gradescope.season`) with the course file the zip holds;
-    `term.gradescope` gets each notebook's late record (None: on time)."""
+    `season.gradescope` gets each notebook's late record (None: on time)."""
     from kws.grading.publish.gradescope.season import apply_gradescope_rules
 
-    folder = term.out / "gradescope"
+    folder = season.out / "gradescope"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
-    with zipfile.ZipFile(term.out / "autograder.zip") as archive:
+    with zipfile.ZipFile(season.out / "autograder.zip") as archive:
         (folder / "course.toml").write_bytes(archive.read("course.toml"))
-    dates = [*term.course.due.values(), *term.times.values()]
-    dates += [d for granted in term.course.extensions.values() for d in granted.values()]
+    dates = [*season.course.due.values(), *season.times.values()]
+    dates += [d for granted in season.course.extensions.values() for d in granted.values()]
     now = max(dates) + timedelta(days=1) if dates else None
-    term.gradescope_now = now.isoformat() if now else None
-    for (student, name), when in sorted(term.times.items()):
-        results = term.out / "grades" / "results" / f"{safe_name(student)}.json"
+    season.gradescope_now = now.isoformat() if now else None
+    for (student, name), when in sorted(season.times.items()):
+        results = season.out / "grades" / "results" / f"{safe_name(student)}.json"
         if not results.is_file():
             continue
         submission = folder / student / name
@@ -281,11 +287,11 @@ def gradescope_late_rule(term: Term) -> None:
         metadata = {"created_at": when.isoformat(), "previous_submissions": [],
                     "users": [{"name": student, "email": f"{student}@{DOMAIN}"}],
                     "assignment": {"title": ASSIGNMENTS[name].title,
-                                   "due_date": term.course.due[name].isoformat()}}  # fmt: skip
+                                   "due_date": season.course.due[name].isoformat()}}  # fmt: skip
         (submission / "submission_metadata.json").write_text(json.dumps(metadata, indent=1))
         document = apply_gradescope_rules(submission / "results.json",
                                           submission / "submission_metadata.json",
                                           folder / "course.toml", now)  # fmt: skip
-        term.gradescope[(student, name)] = (
+        season.gradescope[(student, name)] = (
             (document.get("extra_data") or {}).get("late", {}).get(name)
         )
