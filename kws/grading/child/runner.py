@@ -112,6 +112,7 @@ def grade_task(
     """
     from kws.tracing.probes import probe_facts
 
+    device = str(run.device)  # as the parent named it: predictions run there
     report = {"class": None, "predictions": None, "near": None, "facts": None}
     report |= {"errors": {}, "seconds": {}, "buffers": None}
     folder = outputs / task
@@ -146,13 +147,7 @@ def grade_task(
         predicted = attempt(
             "evaluate",
             lambda: predict(
-                model,
-                inputs,
-                batches_run,
-                run.n_classes,
-                str(run.device),
-                trace_batches,
-                run.near,
+                model, inputs, batches_run, run.n_classes, device, trace_batches, run.near
             ),
         )
         if predicted is not None:
