@@ -134,9 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     A `FileNotFoundError` or `ValueError` (the kit's `...Error` classes for bad input are
     `ValueError`s) raised by a verb's handler is a mistake in what the user gave, and its message
     names the file or value and the fix: it is printed as ``kws VERB: message`` on stderr, with no
-    traceback, and the exit code is 2, as for a bad option.
+    traceback, and the exit code is 2, as for a bad option. The handler finds this function as
+    ``args.kws``: a verb that runs other verbs (`kws rehearse`) runs them through it, as typed.
     """
     args = build_parser().parse_args(argv)
+    args.kws = main
     try:
         return args.run(args)
     except (FileNotFoundError, ValueError) as error:

@@ -165,6 +165,34 @@ def test_a_gpu_child_is_given_the_drivers_files_and_no_other_child_is(tmp_path, 
     assert not [m for m in without if "nvidia" in m.dest or m.dest.startswith("/sys")]
 
 
+@pytest.mark.parametrize(("device", "on_gpu"), [("cpu", False), ("cpu:0", False),
+                                                ("cuda", True), ("cuda:0", True)])  # fmt: skip
+def test_a_child_run_on_the_cpu_however_named_gets_no_gpu_file(tmp_path, stand_in_gpu,
+                                                               monkeypatch, device, on_gpu):  # fmt: skip
+    """The grader runs a notebook's child where the device says: on ``cpu:0`` (the tests' CPU
+    stand-in for a GPU) as on ``cpu``, none of the machine's GPU files is in its allow-list."""
+    from kws.device import DeviceName
+    from kws.grading.judge import notebook
+    from kws.grading.sandbox.supervise import ChildResult
+    from kws.grading.testsets.hidden import HiddenTest
+    from kws.spec import ASSIGNMENTS
+
+    jobs = []
+
+    def started(job):  # what the grader asked of the sandbox, before it starts a child
+        jobs.append(job)
+        return ChildResult("crashed", None, "", "", None, 0.0, reason="not started here")
+
+    monkeypatch.setattr(notebook, "run_child", started)
+    (tmp_path / "inputs.bin").write_bytes(b"")
+    hidden = HiddenTest(tmp_path / "inputs.bin", [0, 1], ("yes", "no"), ("", ""))
+    notebook.run_notebook(tmp_path, ASSIGNMENTS["keyword_spotting"], hidden,
+                          limits=FAST, hide=[], device=DeviceName.parse(device))  # fmt: skip
+    [job] = jobs
+    found = allow_list(_view(tmp_path), [], [], gpu=job.gpu)
+    assert bool([m for m in found if m.kind == "device"]) is on_gpu
+
+
 GPU_PROBE = """
 import os
 def read(path):

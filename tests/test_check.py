@@ -522,7 +522,14 @@ def test_the_self_check_and_the_grading_child_measure_with_one_function(tmp_path
     run = ChildRun("02_speaker_id.ipynb", {"task1": "SpeakerTransformer"}, n_classes=600)
     batches = runner.prediction_batches(inputs, run.batch_size)
     report = runner.grade_task(
-        "task1", NS, tmp_path / "outputs", inputs, run, batches, frozenset(range(len(batches)))
+        "task1",
+        NS,
+        tmp_path / "outputs",
+        inputs,
+        run,
+        batches,
+        frozenset(range(len(batches))),
+        exact=True,
     )
     assert report["errors"] == {} and len(report["predictions"]) == 3
     assert report["facts"]["encoder_params"] == 777_777

@@ -166,7 +166,7 @@ VERB_HELP = {
     "report": "the class report (HTML) and similarity flags of a graded folder",
     "feedback": "a feedback page per student and notebook (HTML), and a zip per student",
     "season": "apply the course file (deadlines, late rule) and adjustments again",
-    "rehearse": "play a course file's whole term on a synthetic class before it starts",
+    "rehearse": "play a course file's whole season on a synthetic class before it starts",
     "adjust": "a person's change to one student's grade",
     "mark": "mark the written answers, question by question, in a page of your browser",
 }

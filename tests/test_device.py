@@ -10,6 +10,8 @@ and batches on ``cpu`` and ``cpu:0`` (the ``device`` fixture), and on CUDA when 
 """
 
 import contextlib
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -18,7 +20,7 @@ from kws.data.augment import WaveAugment
 from kws.data.batches import ClipBatches, FeatureBatches
 from kws.data.cache import ClipCache, FeatureCache
 from kws.data.tensor_file import read_tensor_file
-from kws.device import resolve_device
+from kws.device import DeviceName, resolve_device
 from kws.grading.child.checkpoint import load_checkpoint
 from kws.grading.child.runner import CPU_HINT, device_hint
 from kws.models import build_model, model_config
@@ -220,7 +222,30 @@ def test_a_compiled_training_step_saves_the_plain_model(tmp_path):
 
 
 def test_a_model_on_the_wrong_device_is_told_where_grading_runs():
-    assert device_hint("cpu") == CPU_HINT and "runs on the CPU" in CPU_HINT
-    on_gpu = device_hint("cuda:0")
+    for cpu in ("cpu", "cpu:0"):
+        assert device_hint(DeviceName.parse(cpu)) == CPU_HINT and "runs on the CPU" in CPU_HINT
+    on_gpu = device_hint(DeviceName.parse("cuda:0"))
     assert "grading runs on cuda:0" in on_gpu and "device=x.device" in on_gpu
     assert "on the CPU:" not in on_gpu
+
+
+@pytest.mark.parametrize(("name", "cpu"), [("cpu", True), ("cpu:0", True), ("cuda", False),
+                                           ("cuda:0", False), ("cuda:1", False)])  # fmt: skip
+def test_a_device_s_name_says_what_it_is_without_torch(name, cpu):
+    """The grader's own process, which never imports torch, reads a device by the rule
+    `resolve_device` resolves it by: ``cpu:0`` is the CPU, ``cuda`` a GPU; the name is kept as
+    written, to be handed on (``cpu:0`` stays the stand-in)."""
+    device = DeviceName.parse(name)
+    assert device.is_cpu is cpu and device.is_cuda is not cpu
+    assert str(device) == name and DeviceName.parse(device) is device
+    if cpu:
+        assert resolve_device(device) == resolve_device(name) == CPU
+
+
+def test_reading_a_device_s_name_imports_no_torch():
+    code = "import sys, kws.device as d; d.DeviceName.parse('cpu:0'); print('torch' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"
+    for wrong in ("auto", "cuda:first", "CUDA", ""):  # "auto": a choice, not a device
+        with pytest.raises(ValueError, match=rf"device={wrong!r} is not a device: use 'auto'"):
+            DeviceName.parse(wrong)

@@ -36,6 +36,7 @@ from kws.grading.records.standings import (
 )
 from kws.grading.season.apply import write_records
 from kws.grading.season.compute import class_standings, with_standings
+from kws.pages import STYLE
 from kws.spec import ASSIGNMENTS
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
@@ -141,6 +142,7 @@ def test_the_command_writes_a_folder_and_a_zip_per_student(course):
             assert bundle.namelist() == [f"{student}/{SPEC.name}.html"]
             page = bundle.read(f"{student}/{SPEC.name}.html").decode()
         assert page == _page(folder, student) and f"Feedback for <b>{student}</b>" in page
+        assert f"<style>{STYLE}</style>" in page  # the kit's one style sheet (kws.pages)
 
 
 def test_each_test_shows_its_points_message_and_the_self_check_to_run_again(course):

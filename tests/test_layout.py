@@ -75,6 +75,7 @@ CHILD_IMPORTS = (
     "kws.spec",
     "kws.notebooks",
     "kws.counts",
+    "kws.device",  # the device the run names, read as the notebook's training reads it
 )
 
 

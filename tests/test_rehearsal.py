@@ -27,9 +27,10 @@ from course_helpers import ROOT
 from graded_class import kws, snapshot
 
 from kws.demo.run import make_data
+from kws.pages import STYLE
 from kws.rehearsal.handins import kit_digest, leave_todo, rename_argument, write_handin
+from kws.rehearsal.season import RehearsalError, check_out, notebook_results
 from kws.rehearsal.stories import Story
-from kws.rehearsal.term import RehearsalError, check_out, notebook_results
 
 pytestmark = pytest.mark.slow
 TUTORIAL = (ROOT / "docs" / "tutorial" / "rehearsal.md").read_text()
@@ -95,6 +96,7 @@ def test_the_page_shows_the_hour_est_moves_and_what_it_does_to_a_grade(tutorial)
     assert costs.split()[3:] == ["-4.4", "(10%)"] * 6  # the cap, reached on the first day
     html = (tutorial["first_files"] / "rehearsal.html").read_text()
     assert "The deadlines the time zone moves" in html and "scores are synthetic" in html
+    assert f"<style>{STYLE}</style>" in html  # the kit's one style sheet (kws.pages)
 
 
 def test_each_student_s_dates_penalty_and_final_come_from_the_standings(tutorial):
@@ -157,7 +159,7 @@ def test_a_grades_folder_or_another_folder_is_refused_as_its_folder(tmp_path):
     (grades / "results").mkdir(parents=True)
     (grades / "gradebook.csv").write_text("student,total\n")
     for out in (grades, grades / "rehearsal"):
-        with pytest.raises(RehearsalError, match="holds a term's grades"):
+        with pytest.raises(RehearsalError, match="holds a season's grades"):
             check_out(out)
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("mine")

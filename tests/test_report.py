@@ -38,6 +38,7 @@ from kws.grading.publish.similarity.normalise import normalised_tokens
 from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
 from kws.grading.records.grades import read_grades
 from kws.grading.season.compute import with_standings
+from kws.pages import STYLE
 from kws.spec import ASSIGNMENTS
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
@@ -148,6 +149,8 @@ def test_the_page_shows_the_matching_lines_side_by_side(report):
     assert "candidates = [index for index, w in enumerate(words)" in renamed_pair
     assert "others_idx = [j for j, word in enumerate(words)" in renamed_pair
     assert "never a deduction" in page
+    assert f"<style>{STYLE}</style>" in page  # the kit's one style sheet (kws.pages)
+    assert '<td class="code"><pre>' in renamed_pair  # each side a column of code
 
 
 def test_the_page_reports_scores_failures_accuracy_and_hand_ins_to_look_at(report, graded_class):

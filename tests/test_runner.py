@@ -12,6 +12,7 @@ import pytest
 import torch
 from grading_helpers import TINY_KWS, TINY_SPEAKER, make_submission
 
+from kws.device import DeviceName
 from kws.grading.child.predictions import predict, prediction_batches
 from kws.grading.child.runner import CPU_HINT
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
@@ -25,13 +26,14 @@ LIMITS = Limits(wall_seconds=120, cpu_seconds=120)
 N_CLIPS, N_UTTERANCES, N_SPEAKERS = 6, 5, 10
 
 
-def _grade(tmp_path, submission, notebook, tasks, inputs_file, n_classes):
+def _grade(tmp_path, submission, notebook, tasks, inputs_file, n_classes, device="cpu"):
     """Run the grading child as the grader does: a `ChildRun` in run.json, the result file.
 
     Each task is looked for under its assignment's class name, as the grader names them (a
     notebook under another name is found by the classes it defines)."""
     names = next(a.model_tasks for a in ASSIGNMENTS.values() if a.notebook == notebook)
-    run = ChildRun(notebook, {task: names[task] for task in tasks}, n_classes)
+    classes = {task: names[task] for task in tasks}
+    run = ChildRun(notebook, classes, n_classes, device=DeviceName.parse(device))
     return run_child(
         ChildJob(
             ["-m", "kws.grading.child.runner", "{result}", f"{{work}}/{RUN_FILE}"],
@@ -108,6 +110,33 @@ def test_good_submission_gives_predictions_and_probe_facts(tmp_path, wave_inputs
     with torch.no_grad():
         expected = model(*inputs.batch(torch.arange(N_CLIPS))).argmax(1).tolist()
     assert report["predictions"] == expected
+
+
+# TINY_KWS whose outputs move by 1e-5 while a profiler watches (the tracer's): within float
+# rounding, so only a bit-for-bit comparison of the traced and the graded outputs catches it.
+NUDGED_KWS = "import sys\n" + TINY_KWS.replace(
+    "        return self.head(self.norm(self.proj(frames).mean(dim=1)))",
+    "        logits = self.head(self.norm(self.proj(frames).mean(dim=1)))\n"
+    "        return logits + 1e-5 if sys.getprofile() is not None else logits",
+)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cpu:0"])
+def test_on_the_cpu_however_named_the_probes_compare_bit_for_bit(tmp_path, wave_inputs, device):
+    """``cpu:0`` is the CPU: the traced outputs must equal the graded ones exactly there too, so
+    a model that changes its outputs when traced, even within float rounding, is caught."""
+    assert "sys.getprofile()" in NUDGED_KWS  # the model really is the nudged one
+    submission = make_submission(tmp_path / "nudged", "01_keyword_spotting.ipynb",
+                                 [(NUDGED_KWS, ["model"])],
+                                 {"kws": ("KeywordTransformer", {"n_classes": 12})})  # fmt: skip
+    result = _grade(tmp_path, submission, "01_keyword_spotting.ipynb", ["kws"], wave_inputs, 12,
+                    device=device)  # fmt: skip
+    assert result.status == "ok", result.reason + result.stderr_tail
+    facts = result.payload["tasks"]["kws"]["facts"]
+    assert (
+        facts["traced_mismatch"]
+        == f"on a batch of {N_CLIPS} test inputs, its outputs differ by up to 1e-05"
+    )
 
 
 def test_broken_checkpoints_and_configs_are_explained(tmp_path, feature_inputs):
@@ -301,11 +330,12 @@ def test_child_run_is_one_typed_description(tmp_path):
         {"task1": "SpeakerTransformer", "task2": "SpeakerConformer"},
         600,
         outputs="retrained",
-        device="cuda",
+        device=DeviceName.parse("cuda"),
         retrain=Retraining("/data/speaker_features", 2000),
     )
     back = ChildRun.load(run.save(tmp_path))
     assert back == run and back.tasks == ["task1", "task2"]
+    assert json.loads(run.to_json())["device"] == "cuda"  # the name as written, for the child
     assert back.retrain.steps == 2000 and back.retrain.cell_timeout == 3600
     with pytest.raises(ValueError, match="exactly the fields"):
         ChildRun.from_json(
@@ -315,3 +345,8 @@ def test_child_run_is_one_typed_description(tmp_path):
         ChildRun("a.ipynb", {}, 12)
     with pytest.raises(ValueError, match="n_classes"):
         ChildRun("a.ipynb", {"kws": "KeywordTransformer"}, 0)
+    with pytest.raises(ValueError, match="must be a DeviceName"):
+        ChildRun("a.ipynb", {"kws": "KeywordTransformer"}, 12, device="cuda")
+    with pytest.raises(ValueError, match="'cuda:first' is not a device"):
+        ChildRun.from_json('{"notebook": "a.ipynb", "classes": {"kws": "K"}, "n_classes": 12, '
+                           '"device": "cuda:first"}')  # fmt: skip

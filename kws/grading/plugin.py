@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from kws.grading.judge.device import cuda_available
+from kws.grading.judge.device import CUDA, cuda_available, grading_device
 from kws.grading.judge.fixture import TIER_SETS, Grading
 from kws.grading.judge.notebook import missing_test_data, ungradable_assignments
 from kws.grading.judge.results import GradescopeReport
@@ -76,11 +76,11 @@ def pytest_addoption(parser):
     group.addoption("--retrain-steps", type=int, default=2000, help="KWS_STEPS for gpu re-training")
     group.addoption(
         "--retrain-device",
-        default="cuda",
-        choices=["cuda", "cpu", "cpu:0"],
-        help="device of the `gpu` re-training tests (cpu: the same path with a tiny budget; "
-        "cpu:0, the CPU named as a GPU is, with an index its tensors do not report: the tests' "
-        "stand-in for cuda)",
+        default=CUDA,
+        type=grading_device,
+        help="device of the `gpu` re-training tests: cuda or cuda:N (default cuda); cpu, the "
+        "same path with a tiny budget; cpu:0, the CPU named as a GPU is, with an index its "
+        "tensors do not report: the tests' stand-in for cuda",
     )
     group.addoption(
         "--retrain-timeout", type=float, default=1800.0, help="wall seconds for a re-training"
@@ -133,9 +133,8 @@ def pytest_collection_modifyitems(config, items):
         return
     _say_public_only(config, report, graded)
     config.stash[TIER_SETS] = _choose_tier_sets(config, report, graded)
-    device = config.getoption("--retrain-device")
     if (
-        device.startswith("cpu")
+        config.getoption("--retrain-device").is_cpu
         or not any("gpu" in item.keywords for item in items)
         or cuda_available()
     ):

@@ -2,8 +2,8 @@
 
     kws rehearse COURSE_FILE [--out rehearsal] [--jobs 2] [--roster FILE] [--strict]
 
-plays the course's whole term on a synthetic class with the real commands, into a folder of its
-own (`kws.rehearsal.term`), and writes and prints the page to read first (`kws.rehearsal.page`).
+plays the course's whole season on a synthetic class with the real commands, into a folder of its
+own (`kws.rehearsal.season`), and writes and prints the page to read first (`kws.rehearsal.page`).
 A mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`);
 `kws.cli.main` prints it as `kws rehearse: message` and exits with 2.
 """
@@ -20,20 +20,20 @@ from kws.grading.season.cli import add_strict_option
 
 def _rehearse(args: argparse.Namespace) -> int:
     from kws.rehearsal.page import page_text, write_page
-    from kws.rehearsal.term import MARKER, rehearse
+    from kws.rehearsal.season import MARKER, rehearse
 
     start = time.monotonic()
-    term = rehearse(args.course, args.out, jobs=args.jobs, roster=args.roster,
-                    roster_key=args.roster_key, strict=args.strict)  # fmt: skip
-    page = write_page(term)
+    season = rehearse(args.course, args.out, jobs=args.jobs, roster=args.roster,
+                    roster_key=args.roster_key, strict=args.strict, kws=args.kws)  # fmt: skip
+    page = write_page(season)
     seconds = round(time.monotonic() - start, 1)
-    summary = {"course": str(args.course), "seconds": seconds, "phases": term.phases,
-               "reused_grading": term.reused, "warnings": [w.kind for w in term.warnings],
-               "commands": [step.line for step in term.steps],
-               "gradescope_now": term.gradescope_now}  # fmt: skip
-    (term.out / MARKER).write_text(json.dumps(summary, indent=1) + "\n")
-    print("\n" + page_text(term))
-    print(f"rehearsal: {page} ({seconds:.0f} s); everything in {term.out}/ may be thrown away")
+    summary = {"course": str(args.course), "seconds": seconds, "phases": season.phases,
+               "reused_grading": season.reused, "warnings": [w.kind for w in season.warnings],
+               "commands": [step.line for step in season.steps],
+               "gradescope_now": season.gradescope_now}  # fmt: skip
+    (season.out / MARKER).write_text(json.dumps(summary, indent=1) + "\n")
+    print("\n" + page_text(season))
+    print(f"rehearsal: {page} ({seconds:.0f} s); everything in {season.out}/ may be thrown away")
     return 0
 
 
@@ -41,7 +41,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add `kws rehearse` to `commands`, the `kws` parser's subparsers."""
     rehearse = commands.add_parser(
         "rehearse",
-        help="play a course file's whole term on a synthetic class before it starts",
+        help="play a course file's whole season on a synthetic class before it starts",
         description="Grade a synthetic class (the kit's reference solutions, handed in on time, "
         "late, with an extension, with common mistakes) with the course file as it is, then "
         "run the season, a regrade, an adjustment, the report, the feedback pages, the LMS "

@@ -15,14 +15,13 @@ rule (`kws.grading.season.course.late_of`); nothing here grades.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from html import escape
 from pathlib import Path
 
-from kws.grading.publish.report.page import STYLE
 from kws.grading.records.standings import read_standings
 from kws.grading.season.course import late_of
+from kws.pages import escape, page, table
+from kws.rehearsal.season import Season
 from kws.rehearsal.stories import by_due_date
-from kws.rehearsal.term import Term
 
 SYNTHETIC = (
     "The class is synthetic: the kit's reference solutions, trained for a few steps on the tiny "
@@ -42,9 +41,9 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def cost_rows(term: Term, maxima: dict[str, float]) -> list[list[str]]:
+def cost_rows(season: Season, maxima: dict[str, float]) -> list[list[str]]:
     """What a hand-in this late loses in each notebook with a due date (no grace day left)."""
-    course, rows = term.course, []
+    course, rows = season.course, []
     grace = timedelta(minutes=course.grace_minutes)
     delays = [("just past the grace period", grace + timedelta(seconds=1)), *DELAYS]
     for name in by_due_date(course):
@@ -60,29 +59,29 @@ def cost_rows(term: Term, maxima: dict[str, float]) -> list[list[str]]:
     return [["late by", *(label for label, _ in delays)], *rows]
 
 
-def student_rows(term: Term) -> list[list[str]]:
+def student_rows(season: Season) -> list[list[str]]:
     """One row per student and notebook: the story, dates, lateness, points, and Gradescope's."""
-    standings, zone = read_standings(term.out / "grades"), term.course.timezone
+    standings, zone = read_standings(season.out / "grades"), season.course.timezone
     header = ["student", "notebook", "due", "handed in", "late", "grace days", "penalty",
               "raw", "adjusted", "final", "on Gradescope"]  # fmt: skip
     rows = [header]
-    for story in term.stories:
+    for story in season.stories:
         if story.student not in standings.students:
             rows.append([story.student, "every notebook", "", "", "", "", "", "", "",
                          "missing", ""])  # fmt: skip
             continue
-        for name in by_due_date(term.course):
+        for name in by_due_date(season.course):
             s = standings.students[story.student].get(name)
             if s is None:
                 continue
-            due = term.course.due_for(story.student, name)
-            late, gradescope = s.late, term.gradescope.get((story.student, name))
+            due = season.course.due_for(story.student, name)
+            late, gradescope = s.late, season.gradescope.get((story.student, name))
             zip_said = "—" if due is None or s.status != "graded" else (
                 f"-{gradescope['penalty']:g}" if gradescope else "on time")  # fmt: skip
             adjusted = sum(a.points for a in s.adjustments)
             rows.append([
                 story.student, name, _when(due, zone),
-                _when(term.times.get((story.student, name)), zone),
+                _when(season.times.get((story.student, name)), zone),
                 f"{late.hours_late:g} h" if late else ("on time" if due else "no due date"),
                 str(late.grace_days_used) if late else "",
                 (f"-{late.penalty:g}" if late.penalty else "0") if late else "",
@@ -93,19 +92,19 @@ def student_rows(term: Term) -> list[list[str]]:
     return rows
 
 
-def story_lines(term: Term) -> str:
+def story_lines(season: Season) -> str:
     """What each synthetic student does, and the mistake made in their hand-in."""
     lines = []
-    for story in term.stories:
-        made = term.mistakes.get(story.student)
+    for story in season.stories:
+        made = season.mistakes.get(story.student)
         lines.append(f"- {story.student}: {story.says}" + (f" ({made})" if made else ""))
     return "\n".join(lines)
 
 
-def zone_rows(term: Term) -> list[list[str]]:
+def zone_rows(season: Season) -> list[list[str]]:
     """Each date the course file's zone moves, on its clock and on the clock meant."""
     rows = []
-    for warning in term.warnings:
+    for warning in season.warnings:
         for shift in warning.shifts:
             rows.append([shift.label, f"{shift.written:%Y-%m-%d %H:%M}",
                          _when(shift.here, shift.here.tzinfo), _when(shift.meant, shift.meant.tzinfo),
@@ -113,16 +112,16 @@ def zone_rows(term: Term) -> list[list[str]]:
     return [["date", "as written", "on the file's clock", "on the clock meant", "moves"], *rows]
 
 
-def zone_example(term: Term, maxima: dict[str, float]) -> str:
+def zone_example(season: Season, maxima: dict[str, float]) -> str:
     """What a moved deadline changes: a hand-in 31 minutes after it on the clock meant."""
-    for warning in term.warnings:
+    for warning in season.warnings:
         for shift in warning.shifts:
             name = shift.key[-1]
             if shift.key[0] != "due" or shift.hours <= 0 or name not in maxima:
                 continue
             handed = shift.meant + timedelta(minutes=31)
-            here = late_of(term.course, shift.here, handed, maxima[name], 0, "rehearsal")
-            there = late_of(term.course, shift.meant, handed, maxima[name], 0, "rehearsal")
+            here = late_of(season.course, shift.here, handed, maxima[name], 0, "rehearsal")
+            there = late_of(season.course, shift.meant, handed, maxima[name], 0, "rehearsal")
             read = "on time" if here is None else f"{here.hours_late:g} h late, -{here.penalty:g}"
             meant = "on time" if there is None else (f"{there.hours_late:g} h late, "
                                                      f"-{there.penalty:g} points")  # fmt: skip
@@ -141,15 +140,14 @@ def _table_text(rows: list[list[str]]) -> str:
 
 
 def _table_html(rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{escape(cell)}</th>" for cell in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
-                   for row in rows[1:])  # fmt: skip
-    return f"<table><tr>{head}</tr>{body}</table>"
+    """`rows` (text; the first the header) as an HTML table."""
+    cells = [[escape(cell) for cell in row] for row in rows]
+    return table(cells[1:], cells[0])
 
 
-def files_written(term: Term) -> list[tuple[str, Path]]:
+def files_written(season: Season) -> list[tuple[str, Path]]:
     """(what, where) of each file the commands wrote, where the instructor opens them."""
-    out = term.out
+    out = season.out
     return [("the gradebook", out / "grades" / "gradebook.csv"),
             ("the standings", out / "grades" / "standings.json"),
             ("the class report", out / "grades" / "report.html"),
@@ -160,50 +158,50 @@ def files_written(term: Term) -> list[tuple[str, Path]]:
             ("the zip's late rule on each hand-in", out / "gradescope")]  # fmt: skip
 
 
-def _sections(term: Term) -> list[tuple[str, str, list[list[str]] | None]]:
+def _sections(season: Season) -> list[tuple[str, str, list[list[str]] | None]]:
     """(heading, text, table) of the page, in order; what both renderings show."""
-    maxima = {n: a["maximum"] for n, a in read_standings(term.out / "grades").assignments.items()}
-    course, sections = term.course, []
+    maxima = {n: a["maximum"] for n, a in read_standings(season.out / "grades").assignments.items()}
+    course, sections = season.course, []
     rule = (f"{course.rule.sentence()}; a grace period of {course.grace_minutes:g} min; "
             f"{course.grace_days} grace day(s) a student, spent on the first late hand-ins; "
             f"times in {course.timezone.key}")  # fmt: skip
     sections.append(("What this is", f"{SYNTHETIC}\nThe course file {course.path}: {rule}.",
                      None))  # fmt: skip
-    if term.warnings:
-        said = "\n".join(f"- {w.where}: {w.said}.\n  Fix: {w.fix}" for w in term.warnings)
-        sections.append((f"Warnings ({len(term.warnings)}): read these first", said + "\nA "
+    if season.warnings:
+        said = "\n".join(f"- {w.where}: {w.said}.\n  Fix: {w.fix}" for w in season.warnings)
+        sections.append((f"Warnings ({len(season.warnings)}): read these first", said + "\nA "
                          "warning changes no grade; --strict refuses the file instead.", None))  # fmt: skip
     else:
         sections.append(("Warnings", "None: the course file reads as a careful colleague "
                          "would write it.", None))  # fmt: skip
-    if any(w.shifts for w in term.warnings):
-        sections.append(("The deadlines the time zone moves", zone_example(term, maxima),
-                         zone_rows(term)))  # fmt: skip
-    if len(cost := cost_rows(term, maxima)) > 1:
+    if any(w.shifts for w in season.warnings):
+        sections.append(("The deadlines the time zone moves", zone_example(season, maxima),
+                         zone_rows(season)))  # fmt: skip
+    if len(cost := cost_rows(season, maxima)) > 1:
         sections.append(("What lateness costs", "Points taken off a hand-in this late (with no "
                          "grace day left: a student's grace days are spent first).", cost))  # fmt: skip
-    sections.append(("The synthetic class", story_lines(term), None))
+    sections.append(("The synthetic class", story_lines(season), None))
     sections.append(("Their dates and points", "As standings.json holds them after every "
                      "command; the last column is the penalty the Gradescope zip's own rule "
                      "gives the same hand-in (it spends no grace days: kws season settles "
-                     "those).", student_rows(term)))  # fmt: skip
-    written = "\n".join(f"- {what}: {path}" for what, path in files_written(term))
+                     "those).", student_rows(season)))  # fmt: skip
+    written = "\n".join(f"- {what}: {path}" for what, path in files_written(season))
     sections.append(("The files, as the commands wrote them", written, None))
     reused = ("\nThe grading was reused from the previous rehearsal (the same kit and class); "
-              "the course file was applied with kws season.") if term.reused else ""  # fmt: skip
-    ran = "\n".join(f"$ {step.line}   # {step.seconds:.0f} s" for step in term.steps)
+              "the course file was applied with kws season.") if season.reused else ""  # fmt: skip
+    ran = "\n".join(f"$ {step.line}   # {step.seconds:.0f} s" for step in season.steps)
     sections.append(("The commands it ran (type them again to see for yourself)",
                      ran + reused, None))  # fmt: skip
     return sections
 
 
-def page_text(term: Term) -> str:
+def page_text(season: Season) -> str:
     """The page as text, for the terminal."""
-    parts = [f"Rehearsal of {term.course.path}"]
-    for heading, text, table in _sections(term):
+    parts = [f"Rehearsal of {season.course.path}"]
+    for heading, text, rows in _sections(season):
         parts.append(f"\n== {heading} ==")
         parts += [text] if text else []
-        parts += [_table_text(table)] if table else []
+        parts += [_table_text(rows)] if rows else []
     return "\n".join(parts) + "\n"
 
 
@@ -223,29 +221,30 @@ def _text_html(text: str, links: dict[str, str]) -> str:
             html.append(f"<p>{escape(line)}</p>")
     if items:
         html.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
-    page = "".join(html)
+    text_html = "".join(html)
     for shown, href in links.items():
-        page = page.replace(
+        text_html = text_html.replace(
             f": {escape(shown)}<", f': <a href="{escape(href)}">{escape(shown)}</a><'
         )
-    return page
+    return text_html
 
 
-def page_html(term: Term) -> str:
+def page_html(season: Season) -> str:
     """The page as one self-contained HTML file, beside the files it links to."""
-    links = {str(path): path.relative_to(term.out).as_posix() for _, path in files_written(term)}
-    body = [f"<h1>Rehearsal of {escape(str(term.course.path))}</h1>"]
-    for heading, text, table in _sections(term):
+    links = {
+        str(path): path.relative_to(season.out).as_posix() for _, path in files_written(season)
+    }
+    body = [f"<h1>Rehearsal of {escape(str(season.course.path))}</h1>"]
+    for heading, text, rows in _sections(season):
         body.append(f"<h2>{escape(heading)}</h2>")
         body += [_text_html(text, links)] if text else []
-        body += [_table_html(table)] if table else []
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Rehearsal'
-            f"</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")  # fmt: skip
+        body += [_table_html(rows)] if rows else []
+    return page("Rehearsal", "".join(body))
 
 
-def write_page(term: Term) -> Path:
+def write_page(season: Season) -> Path:
     """Write ``OUT/rehearsal.html`` and ``OUT/rehearsal.txt``; the HTML page's path."""
-    (term.out / "rehearsal.txt").write_text(page_text(term), encoding="utf-8")
-    page = term.out / "rehearsal.html"
-    page.write_text(page_html(term), encoding="utf-8")
-    return page
+    (season.out / "rehearsal.txt").write_text(page_text(season), encoding="utf-8")
+    written = season.out / "rehearsal.html"
+    written.write_text(page_html(season), encoding="utf-8")
+    return written

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         KWS_DATA_DIR=run.retrain.data,
         KWS_OUT_DIR=str(submission.resolve() / run.outputs),
         KWS_STEPS=str(run.retrain.steps),
-        KWS_DEVICE=run.device,
+        KWS_DEVICE=str(run.device),  # as named: cpu:0 stays the stand-in for cuda
         KWS_SEED=str(run.retrain.seed),
     )
     errors = {}

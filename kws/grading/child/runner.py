@@ -43,6 +43,7 @@ import time
 import traceback
 from pathlib import Path
 
+from kws.device import DeviceName
 from kws.grading.child import buffers, cells, kernel, numeric
 from kws.grading.child.checkpoint import load_checkpoint, read_config
 from kws.grading.child.predictions import pick_batches, predict, prediction_batches, release_memory
@@ -62,9 +63,10 @@ CPU_HINT = (
 )
 
 
-def device_hint(device: str) -> str:
-    """What to fix when a model's tensors are not where grading runs it (`CPU_HINT` on the CPU)."""
-    if device.startswith("cpu"):
+def device_hint(device: DeviceName) -> str:
+    """What to fix when a model's tensors are not where grading runs it (`CPU_HINT` on the CPU,
+    however it is named)."""
+    if device.is_cpu:
         return CPU_HINT
     return (
         f"; grading runs on {device}: create every tensor on the input's device, e.g. "
@@ -72,7 +74,7 @@ def device_hint(device: str) -> str:
     )
 
 
-def _error(error: BaseException, device: str = "cpu") -> str:
+def _error(error: BaseException, device: DeviceName) -> str:
     """One line: the exception, where in the notebook's model cells it was raised, and for a
     tensor on the wrong device, the fix where grading runs (`device`)."""
     where = ""
@@ -95,17 +97,22 @@ def grade_task(
     batches_run: list,
     trace_batches: frozenset[int],
     todo: str | None = None,
+    *,
+    exact: bool,
 ) -> dict:
     """Everything the grader needs about one task; failures land in "errors" by stage.
 
     `batches_run` are the prediction batches (`prediction_batches`), `trace_batches` the indices
-    of those traced again by the probes (`pick_batches`).
+    of those traced again by the probes (`pick_batches`); `exact`: the graded outputs came from
+    the CPU, so the traced ones must equal them bit for bit (decided from ``run.device`` before
+    student code runs, which could change how a device reads).
 
     The probes run even when the checkpoint does not load (on the freshly built model), so the
     structural checks are graded on their own.
     """
     from kws.tracing.probes import probe_facts
 
+    device = str(run.device)  # as the parent named it: predictions run there
     report = {"class": None, "predictions": None, "near": None, "facts": None}
     report |= {"errors": {}, "seconds": {}, "buffers": None}
     folder = outputs / task
@@ -140,14 +147,13 @@ def grade_task(
         predicted = attempt(
             "evaluate",
             lambda: predict(
-                model, inputs, batches_run, run.n_classes, run.device, trace_batches, run.near
+                model, inputs, batches_run, run.n_classes, device, trace_batches, run.near
             ),
         )
         if predicted is not None:
             report["predictions"], kept, report["near"] = predicted
             batches = [(inputs.batch(indices), logits) for indices, logits in kept]
     release_memory()  # the predictions' score matrices, before the probes trace
-    exact = run.device == "cpu"
     rules = spec_of_notebook(run.notebook).tasks[task].rules
     report["facts"] = attempt(
         "probes", lambda: probe_facts(task, model, ns, batches, exact, rules=rules)
@@ -220,7 +226,7 @@ def main(
         notebook = find_notebook(submission, run.notebook, list(run.classes.values()))
         payload["notebook"] = relative(notebook, submission)
     except (Exception, SystemExit) as error:
-        payload["errors"]["notebook"] = _error(error)
+        payload["errors"]["notebook"] = _error(error, run.device)
     else:
         # From here on student code runs, with the kit's grading modules out of sys.modules.
         outputs = outputs_folder(submission, notebook, run.outputs)
@@ -236,6 +242,7 @@ def fill_payload(
     """Run the notebook's model cells, then fill `payload` with each task's report
     (`grade_task`, on the checkpoints in `outputs`) and the numeric checks; a failure of the
     model cells lands in its errors."""
+    exact = run.device.is_cpu  # before student code runs
     try:
         todo = cells.first_todo(notebook)
         ns = cells.run_model_cells(notebook)
@@ -244,7 +251,7 @@ def fill_payload(
         return
     for task in run.tasks:
         payload["tasks"][task] = grade_task(
-            task, ns, outputs, inputs, run, batches, trace_batches, todo
+            task, ns, outputs, inputs, run, batches, trace_batches, todo, exact=exact
         )
     spec = spec_of_notebook(run.notebook)
     components = spec.checks().NUMERIC

@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from kws.grading.command import add_selection_options, selection_of
-from kws.grading.season.cli import add_file_times_option, add_strict_option, print_warnings
+from kws.grading.season.cli import add_file_times_option, add_strict_option, warn_or_refuse
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -45,11 +45,7 @@ def _grade(args: argparse.Namespace) -> int:
                              assignment=selection.get("assignment"), student=args.student,
                              course=args.course, times=args.times, file_times=args.file_times,
                              roster=roster)  # fmt: skip
-    print_warnings(season.warnings)
-    if args.strict:
-        from kws.grading.season.course import refuse_warnings
-
-        refuse_warnings(season.warnings)
+    warn_or_refuse(season.warnings, args.strict)
     for note in season.notes:
         print(f"note: {note}", flush=True)
     given = {"course": args.course, "times": args.times, "season": season}

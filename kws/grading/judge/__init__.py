@@ -12,7 +12,8 @@
 - the flags for a person to read: `review` (model cells that reach for the grader),
   `carried` (checkpoints that carry data), `public_gap` (public clips far above private ones);
 - `results`: Gradescope's ``results.json``, points and visibility, the score table;
-- `device`: whether the grading machine has a GPU, without importing torch here.
+- `device`: where the child runs (a `kws.device.DeviceName`) and whether the grading machine
+  has a GPU, without importing torch here.
 
 Runs in the grader's own process (the pytest plugin, `kws.grading.plugin`): it never imports
 student code or the child's modules; it starts the child through `kws.grading.sandbox`.

@@ -1,32 +1,53 @@
-"""Whether the grading machine has a CUDA GPU for the grading child, decided without importing
-torch in the grader's own process (torch alone would take 220-520 MB of the 768 MB Gradescope's
-default container gives a whole grading).
+"""Where the grading child runs, decided without importing torch in the grader's own process
+(torch alone would take 220-520 MB of the 768 MB Gradescope's default container gives a whole
+grading).
 
-A machine without an NVIDIA device node (``/dev/nvidia0``, or WSL's ``/dev/dxg``) has none: that
-is all Gradescope's machines and most laptops, and costs a directory listing. Where there is one,
-a short process asks torch itself (``torch.cuda.is_available()``), once per grader.
+A device is a `kws.device.DeviceName`, read by the kit's one rule: ``cpu`` and ``cpu:0`` are
+the CPU (no GPU files in the sandbox, the probes compared bit for bit), ``cuda`` and ``cuda:N`` a
+GPU. A machine without a GPU's device file (`kws.grading.sandbox.gpu.device_files`: none on
+Gradescope's machines and most laptops) has no GPU, which costs a directory listing; where there
+is one, a short process asks torch itself (``torch.cuda.is_available()``), once per grader.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
-import glob
 import subprocess
 import sys
 
-DEVICE_NODES = ("/dev/nvidia[0-9]*", "/dev/dxg")
+from kws.device import DeviceName
+from kws.grading.sandbox.gpu import device_files
+
+CPU = DeviceName("cpu")
+CUDA = DeviceName("cuda")
 _ASK_TORCH = "import torch; print(torch.cuda.is_available())"
 
 
 @functools.cache
 def cuda_available() -> bool:
     """True when torch, run by this interpreter, sees a CUDA GPU here (as the grading child will)."""
-    if not any(glob.glob(pattern) for pattern in DEVICE_NODES):
+    if not device_files():
         return False
     try:
         asked = subprocess.run(
             [sys.executable, "-c", _ASK_TORCH], capture_output=True, text=True, timeout=300
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.SubprocessError):
         return False
     return asked.stdout.strip() == "True"
+
+
+def grading_device(name: str) -> DeviceName:
+    """The device a grading option names (``--retrain-device``): the CPU (``cpu``, or ``cpu:0``,
+    the CPU named as a GPU is: the tests' stand-in for ``cuda``) or a CUDA GPU (``cuda``,
+    ``cuda:N``); `argparse.ArgumentTypeError` with the choices for anything else."""
+    try:
+        device = DeviceName.parse(name)
+    except ValueError:
+        device = None
+    if device is None or not (device.is_cpu or device.is_cuda):
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is not a grading device: use cpu, cpu:0, cuda or cuda:N"
+        )
+    return device

@@ -23,7 +23,7 @@ from kws.grading.judge.accuracy import (
     model_accuracy,
 )
 from kws.grading.judge.carried import checkpoint_flags
-from kws.grading.judge.device import cuda_available
+from kws.grading.judge.device import CPU, CUDA, cuda_available
 from kws.grading.judge.facts import ChildFacts
 from kws.grading.judge.handin_files import HandinFiles
 from kws.grading.judge.kaggle_part import KaggleParts
@@ -78,7 +78,7 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         self.tier_sets: dict[str, TierSet] = config.stash.get(TIER_SETS, {})
         self.handin = config.getoption("--handin")  # `kws handin`: --data is the student's
         # kws handin runs the model where a grader without a GPU does (Gradescope's): the CPU
-        self.device = "cuda" if cuda_available() and not self.handin else "cpu"
+        self.device = CUDA if cuda_available() and not self.handin else CPU
         self.retrain_device = config.getoption("--retrain-device")
         self.threads = config.getoption("--child-threads")
         self.limits = Limits(

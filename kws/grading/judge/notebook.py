@@ -10,6 +10,8 @@ task fixes, its data folder, its limits) comes from its spec, ``kws/assignments/
 import tempfile
 from pathlib import Path
 
+from kws.device import DeviceName
+from kws.grading.judge.device import CPU
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.protocol.payload import check_payload
 from kws.grading.sandbox.run import ChildJob, run_child
@@ -26,14 +28,15 @@ def run_notebook(
     *,
     limits: Limits,
     hide: list[Path],
-    device: str = "cpu",
+    device: DeviceName = CPU,
     outputs: str = "outputs",
     retrain: Retraining | None = None,
     readable: list[Path] = (),
 ) -> ChildResult:
     """Run the grading child on `submission` for every model task of `assignment` (the tasks
-    its spec gives a class); with `retrain`, the re-training child re-runs the whole notebook
-    first (`readable`: data folders the child reads in place, for re-training)."""
+    its spec gives a class), on `device` (a CUDA GPU's files are in its sandbox only for a CUDA
+    device: never for ``cpu:0``); with `retrain`, the re-training child re-runs the whole
+    notebook first (`readable`: data folders the child reads in place, for re-training)."""
     run = ChildRun(
         notebook=assignment.notebook,
         classes=assignment.model_tasks,
@@ -50,7 +53,7 @@ def run_notebook(
             submission=submission,
             inputs={run.inputs: hidden.inputs_file, RUN_FILE: run.save(Path(folder))},
             limits=limits,
-            gpu=device != "cpu",
+            gpu=device.is_cuda,
             hide=hide,
             readable=readable,
             assignment=None if assignment.package else assignment.folder,

@@ -16,6 +16,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from kws.device import DeviceName
+
 RUN_FILE = "run.json"  # the name of the description in the child's folder
 
 
@@ -39,7 +41,7 @@ class ChildRun:
     inputs: str = "inputs.bin"  # the unlabelled inputs (`kws.grading.protocol.inputs`)
     submission: str = "submission"  # the copy of the hand-in
     outputs: str = "outputs"  # OUT_DIR beside the notebook ("retrained" after a re-training)
-    device: str = "cpu"
+    device: DeviceName = DeviceName("cpu")  # where it runs; ``str()`` in run.json
     batch_size: int = 64  # prediction batch size (long inputs are split further)
     retrain: Retraining | None = field(default=None)
     # > 0: also give, per input, the other classes the model scores within this fraction of
@@ -57,13 +59,15 @@ class ChildRun:
             raise ValueError(f"n_classes must be a positive integer, not {self.n_classes!r}")
         if not isinstance(self.near, int | float) or not 0 <= self.near < 1:
             raise ValueError(f"near must be a fraction in [0, 1), not {self.near!r}")
+        if not isinstance(self.device, DeviceName):
+            raise ValueError(f"device must be a DeviceName, not {self.device!r}")
 
     @property
     def tasks(self) -> list[str]:
         return list(self.classes)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1)
+        return json.dumps(asdict(self) | {"device": str(self.device)}, indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> "ChildRun":
@@ -75,6 +79,8 @@ class ChildRun:
         retrain = data.get("retrain")
         if retrain is not None:
             data["retrain"] = Retraining(**retrain)
+        if "device" in data:
+            data["device"] = DeviceName.parse(data["device"])
         return cls(**data)
 
     def save(self, folder: Path) -> Path:

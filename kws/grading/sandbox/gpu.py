@@ -2,9 +2,9 @@
 
 `gpu_mounts` lists, for the child's allow-list (`kws.grading.sandbox.allow`):
 
-- the NVIDIA device files that exist: ``/dev/nvidiactl``, ``/dev/nvidia0`` ... ``/dev/nvidiaN``,
-  ``/dev/nvidia-uvm``, ``/dev/nvidia-uvm-tools``, ``/dev/nvidia-modeset`` and
-  ``/dev/nvidia-caps/*`` (MIG), bound as devices;
+- the GPU's device files that exist (`device_files`): ``/dev/nvidiactl``, ``/dev/nvidia0`` ...
+  ``/dev/nvidiaN``, ``/dev/nvidia-uvm``, ``/dev/nvidia-uvm-tools``, ``/dev/nvidia-modeset``,
+  ``/dev/nvidia-caps/*`` (MIG) and WSL's ``/dev/dxg``, bound as devices;
 - the folders of the driver's user-space libraries (``libcuda.so*``) wherever the machine keeps
   them: the usual places (`LIBRARY_FOLDERS`), the folders the loader is configured with
   (``/etc/ld.so.conf.d/*.conf``, and ``ldconfig -p``), and the grader's ``LD_LIBRARY_PATH``;
@@ -13,7 +13,9 @@
 
 The driver's ``/proc/driver/nvidia`` needs no mount: it is part of every ``/proc``, the child's
 fresh one too. Everything is looked for under `ROOT` (the machine's ``/``), so that a machine
-without a GPU can check the list against a folder of stand-ins (the tests do).
+without a GPU can check the list against a folder of stand-ins (the tests do). The same list of
+device files tells the grader whether the machine may have a GPU at all
+(`kws.grading.judge.device.cuda_available`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ DEVICES = (
     "dev/nvidia-uvm-tools",
     "dev/nvidia-modeset",
     "dev/nvidia-caps/*",
+    "dev/dxg",  # WSL 2's GPU
 )
 LIBRARY_FOLDERS = (
     "usr/lib/x86_64-linux-gnu",
@@ -61,10 +64,7 @@ def gpu_mounts(root: str | None = None) -> list[tuple[str, str, str]]:
     for each device file, "ro" for each library folder outside /usr and /etc and each /sys
     folder; looked for under `root` (default `ROOT`)."""
     root = root or ROOT
-    found = []
-    for pattern in DEVICES:
-        for source in sorted(glob.glob(os.path.join(root, pattern))):
-            found.append(("device", _inside(source, root), source))
+    found = [("device", _inside(source, root), source) for source in device_files(root)]
     for folder in driver_library_folders(root):
         dest = _inside(folder, root)
         if not any(Path(dest).is_relative_to(v) for v in VISIBLE):
@@ -74,6 +74,13 @@ def gpu_mounts(root: str | None = None) -> list[tuple[str, str, str]]:
             ("ro", _inside(s, root), s) for s in sorted(glob.glob(os.path.join(root, pattern)))
         ]
     return found
+
+
+def device_files(root: str | None = None) -> list[str]:
+    """The GPU's device files (`DEVICES`) that exist under `root` (default `ROOT`), as the
+    machine's paths; none on a machine without an NVIDIA GPU."""
+    root = root or ROOT
+    return [s for pattern in DEVICES for s in sorted(glob.glob(os.path.join(root, pattern)))]
 
 
 def driver_library_folders(root: str | None = None) -> list[str]:

@@ -6,9 +6,9 @@
     kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME]
 
 `print_season` (what `kws grade` prints after grading a class), `course_rules` (what
-`kws gradescope --course` prints) and `print_warnings` / ``--strict`` (the course file's
-warnings, which every command that reads it prints: `kws.grading.season.warn`) live here,
-below the grading packages that call them.
+`kws gradescope --course` prints) and `warn_or_refuse` with ``--strict`` (the course file's
+warnings, which every command that reads it prints, or refuses: `kws.grading.season.warn`)
+live here, below the grading packages that call them.
 A mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`):
 `kws.cli.main` prints it as `kws VERB: message`, the fix in it, and exits with 2.
 """
@@ -47,17 +47,24 @@ def print_season(grades_dir: Path, standings) -> None:
         print(f"note: {note}")
 
 
-def print_warnings(warnings) -> None:
-    """Print each of the course file's warnings (`kws.grading.season.warn.CourseWarning`) on a
-    line of its own: ``warning: course.toml, line 1: ...; did you mean ...``."""
+def warn_or_refuse(warnings, strict: bool) -> None:
+    """What every command that reads a course file does with its warnings
+    (`kws.grading.season.warn.CourseWarning`), before it writes anything: print each on a line
+    of its own (``warning: course.toml, line 1: ...; did you mean ...``); with `strict` (its
+    ``--strict``, `add_strict_option`), then refuse them: a CourseError listing every one
+    (`kws.grading.season.course.refuse_warnings`)."""
+    from kws.grading.season.course import refuse_warnings
+
     for warning in warnings:
         print(f"warning: {warning}", flush=True)
     if warnings:
         print("(a warning changes no grade; --strict refuses the course file instead)", flush=True)
+    if strict:
+        refuse_warnings(warnings)
 
 
 def add_strict_option(command: argparse.ArgumentParser) -> None:
-    """Add --strict to `command` (every command that reads a course file)."""
+    """Add --strict to `command` (every command that reads a course file; `warn_or_refuse`)."""
     command.add_argument("--strict", action="store_true",
                          help="refuse a course file the kit would warn about (a time zone that "
                          "is an abbreviation, a due date at midnight, ...) before anything is "
@@ -87,14 +94,11 @@ def course_rules(path: Path) -> str:
 def _season(args: argparse.Namespace) -> int:
     from kws.grading.records.grades import read_grades
     from kws.grading.season.apply import apply_season, checked_season
-    from kws.grading.season.course import refuse_warnings
     from kws.grading.season.inputs import read_season
 
     season = read_season(args.grades, args.course, args.times, args.file_times)
     checked_season(read_grades(args.grades), season)  # the names too, before anything is written
-    print_warnings(season.warnings)
-    if args.strict:
-        refuse_warnings(season.warnings)
+    warn_or_refuse(season.warnings, args.strict)
     standings = apply_season(args.grades, season=season)
     print_season(args.grades, standings)
     return 0

@@ -6,8 +6,8 @@
 
 A warning never changes a grade: the file means what it says, and the instructor may have meant
 it. `kws grade --course`, `kws season`, `kws gradescope --course` and `kws rehearse` print every
-one; with ``--strict`` they refuse the file instead (`kws.grading.season.course.refuse_warnings`),
-before anything is written. Each is a `CourseWarning` (its `kind` a field, never a sentence to
+one; with ``--strict`` they refuse the file instead, before anything is written (both:
+`kws.grading.season.cli.warn_or_refuse`). Each is a `CourseWarning` (its `kind` a field, never a sentence to
 parse):
 
 - ``zone``: the time zone is an abbreviation or a fixed offset (``EST``, ``CET``, ``MST``,

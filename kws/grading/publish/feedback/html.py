@@ -4,8 +4,8 @@
     written.pages      # feedback/<student>/<assignment>.html, one self-contained page each
     written.zips       # feedback/zips/<student>.zip: the student's folder, to attach in an LMS
 
-Each page needs nothing from the network (inline styles, the accuracy picture an inline SVG)
-and prints on paper (a print stylesheet: no background, no breaks inside a test's row).
+Each page needs nothing from the network (the kit's inline styles, `kws.pages`; the accuracy
+picture an inline SVG) and prints on paper (no background, no breaks inside a test's row).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import math
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from html import escape
 from pathlib import Path
 
+from kws import pages
 from kws.grading.publish.feedback.pages import (
     KIT_NOTEBOOKS,
     Accuracy,
@@ -29,32 +29,8 @@ from kws.grading.records.gradebook import safe_name
 from kws.grading.records.grades import read_grades
 from kws.grading.records.standings import read_standings
 from kws.grading.season.compute import with_standings
+from kws.pages import escape, table
 from kws.spec import TIER_ORDER
-
-_STYLE = """
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933;
-       max-width: 960px; margin: 0 auto; padding: 24px 28px 60px; background: #fbfbfa; }
-h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 30px 0 8px;
-     border-bottom: 2px solid #d9dee4; padding-bottom: 4px; }
-.meta, .note { color: #52606d; } .problem { color: #a93226; font-weight: 600; } .note { font-size: 13px; }
-.cards { display: flex; gap: 14px; flex-wrap: wrap; margin: 14px 0; }
-.card { background: white; border: 1px solid #d9dee4; border-radius: 8px; padding: 10px 16px;
-        min-width: 150px; } .card b { font-size: 22px; display: block; }
-.card span { color: #52606d; font-size: 13px; }
-table { border-collapse: collapse; width: 100%; background: white; margin: 8px 0; }
-th, td { border: 1px solid #e1e5ea; padding: 5px 8px; text-align: left; vertical-align: top; }
-th { background: #eef1f4; font-weight: 600; } td.n { text-align: right; white-space: nowrap; }
-tr.failed td:first-child { border-left: 4px solid #c0392b; }
-tr.passed td:first-child { border-left: 4px solid #3b8e5a; }
-pre { margin: 0; font: 12.5px/1.35 ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap; }
-pre.cell { background: #fffdf3; border: 1px solid #e1e5ea; border-radius: 6px; padding: 8px; }
-svg { background: white; border: 1px solid #e1e5ea; border-radius: 6px; max-width: 100%; }
-@media print {
-  body { background: white; max-width: none; padding: 0; font-size: 11pt; }
-  .card, table, svg, pre.cell { border-color: #999; } tr, pre.cell, svg { break-inside: avoid; }
-  h2 { break-after: avoid; }
-}
-"""
 
 
 @dataclass
@@ -167,12 +143,11 @@ def _standing_section(page: Feedback) -> str:
         what = f"Adjustment: {escape(change.reason)} ({who})"
         rows.append([what, f"{sign}{_points(abs(change.points))}"])
     rows.append(["<b>Final score</b>", f"<b>{_points(standing.final)}</b>"])
-    body = "".join(f'<tr><td>{a}</td><td class="n">{b}</td></tr>' for a, b in rows)
-    return f"<h2>Your score</h2><table><tr><th>what</th><th>points</th></tr>{body}</table>"
+    return f"<h2>Your score</h2>{table(rows, ['what', 'points'], numeric={1})}"
 
 
 def _tests_section(page: Feedback) -> str:
-    rows = []
+    rows, statuses = [], []
     for test in page.tests:
         status = "passed" if test.passed else "failed"
         rerun = (
@@ -180,12 +155,11 @@ def _tests_section(page: Feedback) -> str:
             if test.rerun and not test.passed
             else ""
         )
-        rows.append(
-            f'<tr class="{status}"><td>{escape(test.name)}</td>'
-            f'<td class="n">{_points(test.score)} / {_points(test.max_score)}</td>'
-            f"<td><pre>{escape(test.message or status)}</pre></td><td>{rerun}</td></tr>"
-        )
-    head = "<tr><th>test</th><th>points</th><th>message</th><th>what to re-run</th></tr>"
+        rows.append([escape(test.name), f"{_points(test.score)} / {_points(test.max_score)}",
+                     f"<pre>{escape(test.message or status)}</pre>", rerun])  # fmt: skip
+        statuses.append(status)
+    header = ["test", "points", "message", "what to re-run"]
+    tests = table(rows, header, numeric={1}, row_classes=statuses)
     note = ""
     if page.withheld:
         after = "" if page.total_shown else " The total is shown once the due date has passed."
@@ -193,7 +167,7 @@ def _tests_section(page: Feedback) -> str:
             f'<p class="note">{page.withheld} test(s) are not shown here, as on Gradescope '
             f"(hidden tests, or tests shown after the due date).{after}</p>"
         )
-    return f"<h2>Tests</h2><table>{head}{''.join(rows)}</table>{note}"
+    return f"<h2>Tests</h2>{tests}{note}"
 
 
 def _rerun_section(page: Feedback) -> str:
@@ -249,11 +223,7 @@ def feedback_page(page: Feedback) -> str:
 <div class="cards"><div class="card" id="final">{cards}</div></div>
 {_problem_section(page) if page.problem else _graded_sections(page)}
 """
-    title = f"{page.title}: feedback for {page.student}"
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
-        f"</title><style>{_STYLE}</style></head><body>{body}</body></html>\n"
-    )
+    return pages.page(f"{page.title}: feedback for {page.student}", body)
 
 
 def _zip_pages(paths: list[Path], archive: Path) -> Path:
@@ -288,10 +258,10 @@ def write_feedback(
     grades = with_standings(read_grades(Path(grades_dir)))
     standings = read_standings(grades.folder)
     course = kept_course(grades.folder)  # each student's due date, the course's time zone
-    pages = class_feedback(grades, standings, notebooks=notebooks or KIT_NOTEBOOKS, now=now,
-                           course=course)  # fmt: skip
+    feedback = class_feedback(grades, standings, notebooks=notebooks or KIT_NOTEBOOKS, now=now,
+                              course=course)  # fmt: skip
     written, by_student = [], {}
-    for page in pages:
+    for page in feedback:
         folder = Path(out) / safe_name(page.student)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{safe_name(page.assignment)}.html"

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from kws.grading.command import add_selection_options, selection_of
-from kws.grading.season.cli import add_strict_option
+from kws.grading.season.cli import add_strict_option, warn_or_refuse
 
 
 def _gradescope(args: argparse.Namespace) -> int:
@@ -25,14 +25,10 @@ def _gradescope(args: argparse.Namespace) -> int:
     if said:  # first: every student's results will say it too
         print(said, flush=True)
     if args.course is not None:  # its warnings before the zip is written (--strict: refused)
-        from kws.grading.season.cli import print_warnings
-        from kws.grading.season.course import read_course, refuse_warnings
+        from kws.grading.season.course import read_course
         from kws.spec import ASSIGNMENTS
 
-        warnings = read_course(args.course, sorted(ASSIGNMENTS)).warnings
-        print_warnings(warnings)
-        if args.strict:
-            refuse_warnings(warnings)
+        warn_or_refuse(read_course(args.course, sorted(ASSIGNMENTS)).warnings, args.strict)
     path = make_autograder(
         args.out, args.data, cpu=args.cpu, course=args.course, **selection_of(args)
     )

@@ -1,8 +1,9 @@
 """`kws report GRADES_DIR`: one self-contained HTML page about a graded class, its figures as
 PNG files beside it, and a ``similar_to`` column in the gradebook.
 
-The page needs nothing from the network: the styles are inline and every figure is embedded
-as base64 PNG (the same figures are written as ``report-*.png`` for slides and e-mails).
+The page needs nothing from the network: the styles are inline (the kit's pages',
+`kws.pages`) and every figure is embedded as base64 PNG (the same figures are written as
+``report-*.png`` for slides and e-mails).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -33,28 +33,7 @@ from kws.grading.publish.similarity.matches import (
 from kws.grading.records.gradebook import write_similar_to
 from kws.grading.records.grades import read_grades
 from kws.grading.season.compute import with_standings
-
-STYLE = """
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933;
-       max-width: 1180px; margin: 0 auto; padding: 24px 28px 60px; background: #fbfbfa; }
-h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 20px; margin: 36px 0 8px;
-     border-bottom: 2px solid #d9dee4; padding-bottom: 4px; }
-.meta { color: #52606d; margin-bottom: 18px; }
-.cards { display: flex; gap: 14px; flex-wrap: wrap; margin: 14px 0; }
-.card { background: white; border: 1px solid #d9dee4; border-radius: 8px; padding: 10px 16px;
-        min-width: 170px; } .card b { font-size: 22px; display: block; }
-.card span { color: #52606d; font-size: 13px; }
-table { border-collapse: collapse; width: 100%; background: white; margin: 8px 0; }
-th, td { border: 1px solid #e1e5ea; padding: 5px 8px; text-align: left; vertical-align: top; }
-th { background: #eef1f4; font-weight: 600; } td.n { text-align: right; white-space: nowrap; }
-img { max-width: 100%; background: white; border: 1px solid #e1e5ea; border-radius: 6px; }
-.note { color: #52606d; font-size: 13px; } .none { color: #3b8e5a; }
-.flag { color: #a93226; font-weight: 600; }
-pre { margin: 0; font: 12.5px/1.35 ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap; }
-td.code { width: 50%; background: #fffdf3; } .ln { color: #9aa5b1; user-select: none; }
-details { margin: 8px 0; background: white; border: 1px solid #e1e5ea; border-radius: 6px;
-          padding: 6px 10px; } summary { cursor: pointer; font-weight: 600; }
-"""
+from kws.pages import escape, page, table
 
 
 @dataclass
@@ -76,21 +55,6 @@ def _picture(figure: Figure | None, path: Path, alt: str) -> tuple[str, Path | N
     path.write_bytes(buffer.getvalue())
     encoded = base64.b64encode(buffer.getvalue()).decode()
     return f'<img src="data:image/png;base64,{encoded}" alt="{escape(alt)}">', path
-
-
-def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    """An HTML table; cells are already HTML (escape text before)."""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def _cards(final: dict, raw: dict, grades: data.Grades) -> str:
@@ -129,7 +93,7 @@ def _failures(groups: list[data.FailureGroup], limit: int = 20) -> str:
         for g in groups[:limit]
     ]
     header = ["students", "message (the first student's; numbers vary)", "tests", "for example"]
-    return _table(header, rows, {0})
+    return table(rows, header, numeric={0})
 
 
 def _accuracy_table(tasks: list[data.TaskAccuracy]) -> str:
@@ -153,9 +117,8 @@ def _accuracy_table(tasks: list[data.TaskAccuracy]) -> str:
                 reached,
             ]
         )
-    return _table(
-        ["task", "evaluated", "median", "target", "hand-ins at or above each tier"], rows, {1, 2}
-    )
+    header = ["task", "evaluated", "median", "target", "hand-ins at or above each tier"]
+    return table(rows, header, numeric={1, 2})
 
 
 def _side_by_side(match: Match) -> str:
@@ -166,11 +129,11 @@ def _side_by_side(match: Match) -> str:
         shown = [
             f'<span class="ln">{escape(label):>6}</span>  {escape(text)}' for label, text in lines
         ]
-        return f'<td class="code"><pre>{chr(10).join(shown)}</pre></td>'
+        return f"<pre>{chr(10).join(shown)}</pre>"
 
-    rows = "".join(f"<tr>{code(a)}{code(b)}</tr>" for a, b in match.blocks)
-    head = f"<tr><th>{escape(match.first)}</th><th>{escape(match.second)}</th></tr>"
-    return f"<table>{head}{rows}</table>"
+    rows = [[code(a), code(b)] for a, b in match.blocks]
+    header = [escape(match.first), escape(match.second)]
+    return table(rows, header, classes={0: "code", 1: "code"})
 
 
 def _names(members: list[str], shown: int = 12) -> str:
@@ -250,13 +213,13 @@ def _similarity(
             sections.append(f"<h3>{title}</h3><p class='none'>None.</p>")
             continue
         header = ["hand-in(s)", "similar to", "notebook", "score", "shared fingerprints"]
-        table = _table(header, [r for r, _ in rows], {3, 4})
+        listed = table([r for r, _ in rows], header, numeric={3, 4})
         details = "".join(
             f"<details{' open' * (number == 0 and not opened)}>{inside}</details>"
             for number, (_, inside) in enumerate(rows)
         )
         opened = True
-        sections.append(f"<h3>{title}</h3>{table}{details}")
+        sections.append(f"<h3>{title}</h3>{listed}{details}")
     return intro + "".join(sections)
 
 
@@ -339,18 +302,17 @@ def write_report(
 {_cards(final, raw, grades)}
 <h2>Scores</h2>{images["scores"]}
 <h2>Tests</h2>{images["tests"]}
-{_table(["test", "notebook", "points", "pass rate", "points lost"], test_rows, {2, 3, 4})}
+{table(test_rows, ["test", "notebook", "points", "pass rate", "points lost"], numeric={2, 3, 4})}
 <h2>Most common failures</h2>{_failures(data.failure_groups(grades))}
 <h2>Hidden-test accuracy</h2>{images["accuracy"] or '<p class="note">No accuracy was stated in the results.</p>'}
 {_accuracy_table(tasks) if tasks else ""}
-<h2>Late work and adjustments</h2>{season_section(grades, _table)}
+<h2>Late work and adjustments</h2>{season_section(grades)}
 <h2>Hand-ins to look at</h2>
-{_table(["hand-in", "why", "details"], flag_rows) if flags else '<p class="none">None: no manual-review flag, tampering, crash or time-out.</p>'}
+{table(flag_rows, ["hand-in", "why", "details"]) if flags else '<p class="none">None: no manual-review flag, tampering, crash or time-out.</p>'}
 <h2>Similarity</h2>{_similarity(matches, threshold, reference_threshold, compared)}
 <h2>Grading time</h2>{images["time"]}
-{_table(["hand-in (the slowest)", "seconds"], slowest[:10], {1}) if slowest else ""}
-{f"<details><summary>all {len(slowest)} hand-ins</summary>{_table(['hand-in', 'seconds'], slowest, {1})}</details>" if len(slowest) > 10 else ""}
+{table(slowest[:10], ["hand-in (the slowest)", "seconds"], numeric={1}) if slowest else ""}
+{f"<details><summary>all {len(slowest)} hand-ins</summary>{table(slowest, ['hand-in', 'seconds'], numeric={1})}</details>" if len(slowest) > 10 else ""}
 """
-    page = f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Class report</title><style>{STYLE}</style></head><body>{body}</body></html>\n'
-    out.write_text(page, encoding="utf-8")
+    out.write_text(page("Class report", body), encoding="utf-8")
     return Written(out, pictures, gradebook, matches)

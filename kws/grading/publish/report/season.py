@@ -3,7 +3,7 @@ notebook, who was late and what it cost, and every adjustment a person made."""
 
 from __future__ import annotations
 
-from html import escape
+from kws.pages import escape, table
 
 
 def handed_in(grades, assignment: str) -> tuple[int, int]:
@@ -38,10 +38,10 @@ def season_rows(grades) -> list[list[str]]:
     return rows
 
 
-def season_section(grades, table) -> str:
-    """The report's "Late work and adjustments" section; `table`: the page's table writer."""
+def season_section(grades) -> str:
+    """The report's "Late work and adjustments" section."""
     rows = season_rows(grades)
     if not rows:
         return '<p class="none">None: every hand-in on time, no adjustment.</p>'
     header = ["hand-in", "notebook", "raw", "late", "adjustments", "final"]
-    return table(header, rows, {2, 5})
+    return table(rows, header, numeric={2, 5})

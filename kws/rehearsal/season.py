@@ -1,10 +1,11 @@
-"""Play a course's whole term on a synthetic class, with the real commands, in a folder of its own.
+"""Play a course's whole season on a synthetic class, with the real commands, in a folder of
+its own.
 
-    term = rehearse(Path("course.toml"), Path("rehearsal"))   # what `kws rehearse` runs
+    season = rehearse(Path("course.toml"), Path("rehearsal"))   # what `kws rehearse` runs
 
-In order, each step a `kws` command run as an instructor types it (the same parser and
-handlers as the ``kws`` command, paths relative to the working directory), its output kept in
-``OUT/logs/``:
+In order, each step a `kws` command run as an instructor types it (through the ``kws``
+command's own entry point, `kws.cli.main`, which `kws rehearse` passes down; paths relative to
+the working directory), its output kept in ``OUT/logs/``:
 
 1. ``kws grade`` the class (`kws.rehearsal.handins`) with the course file as it is, the
    stories' hand-in times (``OUT/times.csv``) and their roster (``OUT/roster.csv``), into
@@ -12,11 +13,12 @@ handlers as the ``kws`` command, paths relative to the working directory), its o
 2. ``kws grade --student regraded``: the regrade, with the hand-in completed. A later
    rehearsal of the same class (same kit, same names, same Kaggle rule) reuses these two
    gradings, kept in ``OUT/class/graded/``, and applies the course file with ``kws season``,
-   as an instructor does in the term after changing it;
+   as an instructor does during the season after changing it;
 3. ``kws adjust``: a TA's +2 for the student who renamed an argument;
 4. ``kws report``, ``kws feedback``, ``kws export canvas`` and ``kws export moodle``;
 5. ``kws gradescope --course`` (``OUT/autograder.zip``), then the zip's own late rule
-   (``python -m kws.grading.publish.gradescope.season`` with the course file the zip holds) on
+   (`kws.grading.publish.gradescope.season.apply_gradescope_rules`, which the zip runs as
+   ``python -m kws.grading.publish.gradescope.season``, with the course file the zip holds) on
    each hand-in's results, one Gradescope submission a notebook at its hand-in time
    (``OUT/gradescope/<student>/<assignment>/``).
 
@@ -26,21 +28,20 @@ grades folder nor a folder inside one. Everything in it can be thrown away.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import shutil
-import sys
 import time
 import zipfile
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from kws.grading.records.gradebook import safe_name
-from kws.grading.season.cli import print_warnings
-from kws.grading.season.course import Course, read_course, refuse_warnings
+from kws.grading.season.cli import warn_or_refuse
+from kws.grading.season.course import Course, read_course
 from kws.grading.season.warn import CourseWarning, roster_warnings
 from kws.rehearsal.handins import kit_digest, reference_handin, write_class
 from kws.rehearsal.stories import (
@@ -78,9 +79,10 @@ class Step:
 
 
 @dataclass
-class Term:
-    """What a rehearsal played: the course (as given, read), the class, the commands and where
-    their files are, the zip's late record of each hand-in, and the wall time of each phase."""
+class Season:
+    """A course's season as the rehearsal played it (the season `kws.grading.season` applies):
+    the course (as given, read), the class, the commands and where their files are, the zip's
+    late record of each hand-in, and the wall time of each phase."""
 
     course: Course
     out: Path
@@ -95,64 +97,51 @@ class Term:
     phases: dict[str, float] = field(default_factory=dict)
 
 
-def commands() -> argparse.ArgumentParser:
-    """The parser of the `kws` verbs a term runs, built by their own packages (`kws.cli`'s)."""
-    from kws.grading.classrun import cli as classrun
-    from kws.grading.publish import cli as publish
-    from kws.grading.publish.gradescope import cli as gradescope
-    from kws.grading.season import cli as season
-
-    parser = argparse.ArgumentParser(prog="kws")
-    verbs = parser.add_subparsers(dest="command", required=True)
-    for add in (classrun.add_commands, season.add_commands, publish.add_report_commands,
-                publish.add_export_command, gradescope.add_commands):  # fmt: skip
-        add(verbs)
-    return parser
-
-
 def check_out(out: Path) -> None:
     """RehearsalError unless `out` is a new or empty folder or an earlier rehearsal's, and lies
     in no grades folder."""
     for folder in [Path(out), *Path(out).absolute().parents]:
         graded = (folder / "gradebook.csv").is_file() and (folder / "results").is_dir()
         if graded or any((folder / name).is_file() for name in GRADES_FILES):
-            raise RehearsalError(f"{out}: {folder} holds a term's grades; a rehearsal writes only "
-                                 "into a folder of its own (--out rehearsal)")  # fmt: skip
+            raise RehearsalError(f"{out}: {folder} holds a season's grades; a rehearsal writes "
+                                 "only into a folder of its own (--out rehearsal)")  # fmt: skip
     if Path(out).is_dir() and any(Path(out).iterdir()) and not (Path(out) / MARKER).is_file():
         raise RehearsalError(f"{out} is not an earlier rehearsal's folder (it has no {MARKER}) "
                              "and is not empty; pass a new folder with --out")  # fmt: skip
 
 
 class _Player:
-    """Runs the term's commands in order, each logged; RehearsalError at the first that fails."""
+    """Runs the season's commands in order through `kws` (the command's entry point: its words
+    after ``kws`` in, its exit code out), each logged; RehearsalError at the first that fails."""
 
-    def __init__(self, term: Term):
-        self.term, self.parser = term, commands()
-        (term.out / "logs").mkdir(parents=True, exist_ok=True)
+    def __init__(self, season: Season, kws: Callable[[list[str]], int]):
+        self.season, self.main = season, kws
+        (season.out / "logs").mkdir(parents=True, exist_ok=True)
 
     def kws(self, *words: str | Path) -> Step:
         words = tuple(str(w) for w in words)
-        args = self.parser.parse_args(words)
-        log = self.term.out / "logs" / f"{len(self.term.steps) + 1:02d}-{args.command}.txt"
+        log = self.season.out / "logs" / f"{len(self.season.steps) + 1:02d}-{words[0]}.txt"
         print(f"$ kws {shlex.join(words)}", flush=True)
-        start, failure = time.monotonic(), None
+        start = time.monotonic()
         with open(log, "w", encoding="utf-8") as file, redirect_stdout(file), redirect_stderr(file):
             try:
-                code = args.run(args)
-            except (FileNotFoundError, ValueError) as error:
-                code, failure = 2, str(error)
-                print(f"kws {args.command}: {error}", file=sys.stderr)
+                code = self.main(list(words))
+            except SystemExit as stop:  # the parser refused the words (its usage is in the log)
+                code = stop.code
         step = Step(words, time.monotonic() - start, log)
-        self.term.steps.append(step)
+        self.season.steps.append(step)
+        if code == 130:  # interrupted (Ctrl-C): the rehearsal stops as the command did
+            raise KeyboardInterrupt
         if code != 0:
-            raise RehearsalError(f"`{step.line}` stopped (exit code {code}): {failure or ''} "
-                                 f"(its output: {log})")  # fmt: skip
+            said = log.read_text(encoding="utf-8").strip().splitlines()[-1:]
+            raise RehearsalError(f"`{step.line}` stopped (exit code {code}); its output ends: "
+                                 f"{''.join(said)} (all of it: {log})")  # fmt: skip
         print(f"  {step.seconds:.0f} s; output in {log}", flush=True)
         return step
 
 
-def _phase(term: Term, name: str, start: float) -> None:
-    term.phases[name] = round(time.monotonic() - start, 1)
+def _phase(season: Season, name: str, start: float) -> None:
+    season.phases[name] = round(time.monotonic() - start, 1)
 
 
 def rehearse(
@@ -163,19 +152,23 @@ def rehearse(
     roster: Path | None = None,
     roster_key: str | None = None,
     strict: bool = False,
-) -> Term:
-    """Play the term of the course file `course_path` into `out` (module docstring).
+    kws: Callable[[list[str]], int],
+) -> Season:
+    """Play the season of the course file `course_path` into `out` (module docstring).
 
     Args:
         course_path: the course file, as the instructor gave it (messages name it so).
         out: the rehearsal's folder (relative paths: the working directory's).
+        kws: the `kws` command's entry point, `kws.cli.main` (its words after ``kws`` in, its
+            exit code out), which runs each step: passed down by `kws rehearse`, since nothing
+            below the command imports it.
         jobs: hand-ins graded at once.
         roster: the class roster, only to warn of an extension for a folder it lacks.
         roster_key: its column of hand-in folder names (default ``folder``).
         strict: refuse the course file on a warning, before anything is written.
 
     Returns:
-        The term played; its page is written by `kws.rehearsal.page`.
+        The season played; its page is written by `kws.rehearsal.page`.
 
     Raises:
         CourseError, RosterError, RehearsalError: naming the file or folder and the fix, before
@@ -189,39 +182,41 @@ def rehearse(
         table = read_roster(roster, key=roster_key)
         names = {row[table.key] for row in table.rows if row[table.key]}
         warnings += roster_warnings(course.path, course.text, course.extensions, names, roster)
-    print_warnings(warnings)  # first: the rest takes minutes
-    if strict:
-        refuse_warnings(warnings)
+    warn_or_refuse(warnings, strict)  # first: the rest takes minutes
     check_out(out)
     out, started = Path(out), time.monotonic()
-    term = Term(course, out, warnings, class_stories(course), {}, {})
+    season = Season(course, out, warnings, class_stories(course), {}, {})
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text(json.dumps({"course": str(course_path)}) + "\n")
     reference_data, reference = reference_handin(out / "class")
-    term.mistakes = write_class(out / "class", term.stories, reference)
-    _phase(term, "the class", started)
-    term.times = handin_times(term.stories, course)
-    (out / "times.csv").write_text(times_csv(term.times))
-    (out / "roster.csv").write_text(roster_csv(term.stories))
-    _play(term, _Player(term), course_path, reference_data, jobs)
-    return term
+    season.mistakes = write_class(out / "class", season.stories, reference)
+    _phase(season, "the class", started)
+    season.times = handin_times(season.stories, course)
+    (out / "times.csv").write_text(times_csv(season.times))
+    (out / "roster.csv").write_text(roster_csv(season.stories))
+    _play(season, _Player(season, kws), course_path, reference_data, jobs)
+    return season
 
 
-def _grading_key(term: Term, data: Path) -> dict:
-    return {"kit": kit_digest(), "class": [[s.student, s.mistake] for s in term.stories],
-            "kaggle": [term.course.public_share, term.course.split_seed],
+def _grading_key(season: Season, data: Path) -> dict:
+    return {"kit": kit_digest(), "class": [[s.student, s.mistake] for s in season.stories],
+            "kaggle": [season.course.public_share, season.course.split_seed],
             "data": str(data.resolve())}  # fmt: skip
 
 
-def _play(term: Term, player: _Player, course_path: Path, data: Path, jobs: int) -> None:
-    out, grades, submissions = term.out, term.out / "grades", term.out / "class" / "submissions"
+def _play(season: Season, player: _Player, course_path: Path, data: Path, jobs: int) -> None:
+    out, grades, submissions = (
+        season.out,
+        season.out / "grades",
+        season.out / "class" / "submissions",
+    )
     kept, stamp = out / "class" / "graded", out / "class" / "graded.json"
     given = ["--course", course_path, "--times", out / "times.csv"]
-    started, key = time.monotonic(), _grading_key(term, data)
+    started, key = time.monotonic(), _grading_key(season, data)
     shutil.rmtree(grades, ignore_errors=True)
     if stamp.is_file() and json.loads(stamp.read_text()) == key and kept.is_dir():
         shutil.copytree(kept, grades, symlinks=True)  # the class and its regrade, as graded
-        term.reused = True
+        season.reused = True
         player.kws("season", grades, *given)
     else:
         stamp.unlink(missing_ok=True)
@@ -235,23 +230,23 @@ def _play(term: Term, player: _Player, course_path: Path, data: Path, jobs: int)
         shutil.rmtree(kept, ignore_errors=True)
         shutil.copytree(grades, kept, symlinks=True)
         stamp.write_text(json.dumps(key))
-    _phase(term, "grading and the regrade" if not term.reused else "the season (grading "
+    _phase(season, "grading and the regrade" if not season.reused else "the season (grading "
            "reused)", started)  # fmt: skip
     started = time.monotonic()
-    if any(s.student == ADJUSTED for s in term.stories):
-        first = by_due_date(term.course)[0]
+    if any(s.student == ADJUSTED for s in season.stories):
+        first = by_due_date(season.course)[0]
         player.kws("adjust", grades, ADJUSTED, first, "+2", "--reason", "the renamed argument "
                    "checked by hand: the model is right", "--who", "rehearsal")  # fmt: skip
     player.kws("report", grades, "--jobs", jobs)
     player.kws("feedback", grades, "--out", out / "feedback")
     for lms in ("canvas", "moodle"):
         player.kws("export", lms, grades, "--out", out / f"{lms}-grades.csv")
-    _phase(term, "adjustment, report, feedback and exports", started)
+    _phase(season, "adjustment, report, feedback and exports", started)
     started = time.monotonic()
     player.kws("gradescope", "--data", data, "--course", course_path, "--out",
                out / "autograder.zip")  # fmt: skip
-    gradescope_late_rule(term)
-    _phase(term, "Gradescope", started)
+    gradescope_late_rule(season)
+    _phase(season, "Gradescope", started)
 
 
 def notebook_results(document: dict, name: str) -> dict:
@@ -265,24 +260,24 @@ def notebook_results(document: dict, name: str) -> dict:
     return document | {"tests": tests, "score": round(sum(t["score"] for t in tests), 4)}
 
 
-def gradescope_late_rule(term: Term) -> None:
+def gradescope_late_rule(season: Season) -> None:
     """The zip's late rule on each hand-in's results: each notebook a Gradescope assignment of
     its own (`notebook_results`), submitted at its hand-in time, and the rule the zip runs
     (`kws.grading.publish.gradescope.season`) with the course file the zip holds;
-    `term.gradescope` gets each notebook's late record (None: on time)."""
-    from kws.grading.publish.gradescope.season import main
+    `season.gradescope` gets each notebook's late record (None: on time)."""
+    from kws.grading.publish.gradescope.season import apply_gradescope_rules
 
-    folder = term.out / "gradescope"
+    folder = season.out / "gradescope"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
-    with zipfile.ZipFile(term.out / "autograder.zip") as archive:
+    with zipfile.ZipFile(season.out / "autograder.zip") as archive:
         (folder / "course.toml").write_bytes(archive.read("course.toml"))
-    dates = [*term.course.due.values(), *term.times.values()]
-    dates += [d for granted in term.course.extensions.values() for d in granted.values()]
-    now = (max(dates) + timedelta(days=1)).isoformat() if dates else None
-    term.gradescope_now = now
-    for (student, name), when in sorted(term.times.items()):
-        results = term.out / "grades" / "results" / f"{safe_name(student)}.json"
+    dates = [*season.course.due.values(), *season.times.values()]
+    dates += [d for granted in season.course.extensions.values() for d in granted.values()]
+    now = max(dates) + timedelta(days=1) if dates else None
+    season.gradescope_now = now.isoformat() if now else None
+    for (student, name), when in sorted(season.times.items()):
+        results = season.out / "grades" / "results" / f"{safe_name(student)}.json"
         if not results.is_file():
             continue
         submission = folder / student / name
@@ -292,16 +287,11 @@ def gradescope_late_rule(term: Term) -> None:
         metadata = {"created_at": when.isoformat(), "previous_submissions": [],
                     "users": [{"name": student, "email": f"{student}@{DOMAIN}"}],
                     "assignment": {"title": ASSIGNMENTS[name].title,
-                                   "due_date": term.course.due[name].isoformat()}}  # fmt: skip
+                                   "due_date": season.course.due[name].isoformat()}}  # fmt: skip
         (submission / "submission_metadata.json").write_text(json.dumps(metadata, indent=1))
-        argv = ["--results", str(submission / "results.json"), "--course",
-                str(folder / "course.toml"), "--metadata",
-                str(submission / "submission_metadata.json")] + (["--now", now] if now else [])  # fmt: skip
-        main(argv)
-        document = json.loads((submission / "results.json").read_text())
-        if "could not be applied" in document.get("output", ""):
-            raise RehearsalError(f"{submission / 'results.json'}: the zip's late rule could not "
-                                 f"be applied: {document['output'].splitlines()[0]}")  # fmt: skip
-        term.gradescope[(student, name)] = (
+        document = apply_gradescope_rules(submission / "results.json",
+                                          submission / "submission_metadata.json",
+                                          folder / "course.toml", now)  # fmt: skip
+        season.gradescope[(student, name)] = (
             (document.get("extra_data") or {}).get("late", {}).get(name)
         )
