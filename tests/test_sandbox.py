@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kws.grading.sandbox import allow, launch
+from kws.grading.sandbox import allow, launch, run
 from kws.grading.sandbox.run import ChildJob, run_child
 from kws.grading.sandbox.supervise import Limits, check_json, python_command
 
@@ -128,6 +128,46 @@ def test_crash_reports_the_last_error_line(tmp_path):
     assert result.status == "crashed"
     assert "RuntimeError: the model exploded" in result.reason
     assert result.payload is None
+
+
+def test_a_child_the_machine_cannot_start_stops_grading_instead_of_blaming_the_hand_in(
+    tmp_path, monkeypatch, sandbox
+):
+    """The sandbox starts the child's Python, and finds none where it looks (as once through a
+    grader started by ``../venv/bin/python``): that is the grading machine's fault, raised for
+    the instructor (`SandboxStartError`), never a crash reported to the student."""
+    real = run.python_command
+
+    def nowhere(args: list[str]) -> list[str]:  # the launcher starts, the child's Python not
+        command = real(args)
+        return (
+            command if "kws.grading.sandbox.launch" in args else ["/nowhere/python", *command[1:]]
+        )
+
+    monkeypatch.setattr(run, "python_command", nowhere)
+    with pytest.raises(run.SandboxStartError) as error:
+        _run(tmp_path, "report(ran=True)")
+    message = str(error.value)
+    assert "/nowhere/python" in message and "No such file or directory" in message
+    assert "cannot start a grading child on this machine" in message
+    assert "no grade is given for it" in message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"import sys\nprint({launch.NOT_STARTED!r} + ': python: gone', file=sys.stderr)\nexit(1)",
+        "import a_package_the_grader_lacks",
+    ],
+    ids=["says-the-sandbox-failed", "imports-what-is-missing"],
+)
+def test_a_child_that_only_looks_unstarted_is_the_hand_ins_crash(tmp_path, sandbox, body):
+    """What a child prints can make the grader check the machine, never stop the class's
+    grading: a child that started (the check starts one that imports the kit and torch) and
+    ends as one that could not have is reported as the hand-in's crash."""
+    result = _run(tmp_path, body)
+    assert result.status == "crashed", result.reason + result.stderr_tail
+    assert result.reason.startswith("exited with code 1")
 
 
 def test_memory_bomb_is_reported_as_memory(tmp_path):
