@@ -121,13 +121,13 @@ def run_child(job: ChildJob) -> ChildResult:
     if not_started:
         with tempfile.TemporaryDirectory(prefix="kws-probe-") as empty:
             probe = replace(job, entry=["-c", _PROBE], submission=Path(empty), inputs={})
-            checked, _ = _run(replace(probe, assignment=None))
+            checked, _ = _run(replace(probe, assignment=None))  # the kit's own, nothing else
         if checked.returncode != 0:
             raise SandboxStartError(
                 f"the sandbox cannot start a grading child on this machine ({not_started}; "
                 f"a child that only imports the kit and torch fails too: {checked.reason}). "
-                "Nothing of the hand-in ran, and no grade is given for it: fix the machine "
-                f"and grade again. The child's Python is {interpreter()}; "
+                "No hand-in can be graded here, and no grade is given for it: fix the "
+                f"machine and grade again. The child's Python is {interpreter()}; "
                 f"{_sandbox_hint()}"
             )
     return result
