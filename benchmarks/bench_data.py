@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import random
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 import soundfile
 import torch
 import torchaudio
+from benchlib import cpu_seconds
 from torch.utils.data import DataLoader, Dataset
 
 from kws.data.augment import WaveAugment
@@ -83,7 +83,7 @@ def per_item(dataset, noise_dir, batch_size, workers, batches, features) -> tupl
     clips_made = multiprocessing.Value("l", 0)  # counted in the workers, prefetched clips too
     items = PerItemClips(dataset, noise_dir, features, clips_made)
     loader = DataLoader(items, batch_size, shuffle=True, num_workers=workers, drop_last=True)
-    cpu = _cpu_seconds()
+    cpu = cpu_seconds()
     stream = iter(loader)
     next(stream)  # workers started and warm
     clips, start = 0, time.perf_counter()
@@ -97,7 +97,7 @@ def per_item(dataset, noise_dir, batch_size, workers, batches, features) -> tupl
     seconds = time.perf_counter() - start
     del stream  # shuts the workers down, so that their CPU time is counted
     assert x.shape == ((batch_size, 40, 101) if features else (batch_size, 16000))
-    return clips / seconds, 1000 * (_cpu_seconds() - cpu) / clips_made.value
+    return clips / seconds, 1000 * (cpu_seconds() - cpu) / clips_made.value
 
 
 def fast_path(cache, noise, device, batch_size, batches, features) -> tuple[float, float]:
@@ -107,7 +107,7 @@ def fast_path(cache, noise, device, batch_size, batches, features) -> tuple[floa
     stream = ClipBatches(cache, batch_size, device, augment=augment, drop_last=True).forever()
     frontend(next(stream)[0])  # warm-up: first-call allocations
     _synchronize(device)
-    cpu, clips, start = _cpu_seconds(), 0, time.perf_counter()
+    cpu, clips, start = cpu_seconds(), 0, time.perf_counter()
     for _ in range(batches):
         waves, _, labels = next(stream)
         x = frontend(waves)  # (B, 101, 40) log-mel, or the waves
@@ -115,7 +115,7 @@ def fast_path(cache, noise, device, batch_size, batches, features) -> tuple[floa
     _synchronize(device)
     seconds = time.perf_counter() - start
     assert x.shape == ((batch_size, 101, 40) if features else (batch_size, 16000))
-    return clips / seconds, 1000 * (_cpu_seconds() - cpu) / clips
+    return clips / seconds, 1000 * (cpu_seconds() - cpu) / clips
 
 
 def speaker_batches_per_second(root, device, workers, batches) -> tuple[float, float]:
@@ -143,15 +143,6 @@ def _batches_per_second(batches, count: int) -> float:
             x, lengths, labels = next(stream)
     labels.sum().item()  # wait for the device
     return count / (time.perf_counter() - start)
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (DataLoader workers), in seconds."""
-    own, children = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _synchronize(device: torch.device) -> None:

@@ -29,46 +29,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from figures import KIT_FIGURES, publish
-from machine import reference_time
-
-ROOT = Path(__file__).resolve().parents[1]
-IDLE_LOAD = 0.5  # the 1-minute load average of a machine doing nothing else
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def commit() -> str:
-    """The kit's commit, with "+ uncommitted changes" when its files differ from it."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    head = git("rev-parse", "--short=12", "HEAD") or "unknown (not a git checkout)"
-    changed = git("status", "--porcelain", "--untracked-files=no")
-    return f"{head} + uncommitted changes" if changed else head
-
-
-def settled_load(limit: float = IDLE_LOAD, wait: float = 240.0) -> float:
-    """The 1-minute load average once it is at most `limit`, waiting up to `wait` seconds: the
-    load a run leaves behind takes minutes to decay, and the next run must not count it as a
-    busy machine. Returns the last reading (above `limit` when the machine stayed busy)."""
-    deadline = time.monotonic() + wait
-    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
-        time.sleep(5)
-    return os.getloadavg()[0]
+from benchlib import (
+    IDLE_LOAD,
+    add_publish_options,
+    commit,
+    figures_target,
+    is_kit_figures,
+    publish,
+    reference_time,
+    run_step,
+    settled_load,
+)
 
 
 def run_once(work: Path, preset: str, seed: int, settle: bool = False) -> dict:
@@ -77,13 +53,7 @@ def run_once(work: Path, preset: str, seed: int, settle: bool = False) -> dict:
     command = [sys.executable, "-m", "kws.cli", "demo", "--preset", preset, "--out", "demo"]
     command += ["--seed", str(seed)]
     load = settled_load() if settle else os.getloadavg()[0]
-    wall, cpu = time.monotonic(), _children_cpu()
-    done = subprocess.run(command, cwd=work, capture_output=True, text=True)
-    wall, cpu = time.monotonic() - wall, _children_cpu() - cpu
-    if done.returncode != 0:
-        raise SystemExit(
-            f"kws demo failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr}"
-        )
+    demo = run_step(command, what="kws demo", cwd=work)
     out = work / "demo"
     timings = json.loads((out / "timings.json").read_text())
     accuracies = {}
@@ -92,8 +62,8 @@ def run_once(work: Path, preset: str, seed: int, settle: bool = False) -> dict:
     report = json.loads((out / "results.json").read_text())
     return {
         "load_before": round(load, 2),
-        "wall_seconds": wall,
-        "cpu_seconds": cpu,
+        "wall_seconds": demo.wall_seconds,
+        "cpu_seconds": demo.cpu_seconds,
         "phases": timings["phases"],
         "first_graded_seconds": timings["first_graded"],
         "accuracies": {name: round(value, 4) for name, value in accuracies.items()},
@@ -188,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
     parser.add_argument("--work", type=Path, help="run the demo here (default: a temporary folder)")
-    parser.add_argument("--publish", action="store_true", help="write kws/figures.json's demo")
-    parser.add_argument("--figures", type=Path, help="write the demo section into this file")
+    add_publish_options(parser, "demo")
     parser.add_argument(
         "--shared", action="store_true", help="publish from a busy machine, marked as shared"
     )
@@ -210,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {number}: {runs[-1]['wall_seconds']:.0f} s wall", flush=True)
     section = summary(runs, args.preset, args.seed, machine, shared=args.shared)
     print(table(section))
-    target = args.figures or (KIT_FIGURES if args.publish else None)
-    if target == KIT_FIGURES and busy(section) and not args.shared:
+    target = figures_target(args)
+    if is_kit_figures(target) and busy(section) and not args.shared:
         print(f"not published: {busy(section)}", file=sys.stderr)
         return 3
     if target is not None:

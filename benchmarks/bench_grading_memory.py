@@ -44,8 +44,8 @@ import time
 from pathlib import Path
 
 import torch
+from benchlib import add_publish_options, figures_section, figures_target, publish, run_step
 from cgroups import MemoryGroup, cpu_quota
-from figures import KIT_FIGURES, publish
 
 from kws.data.private_variant import PRIVATE_SUFFIX, make_private_test
 from kws.spec import ASSIGNMENTS
@@ -289,7 +289,7 @@ def graded(results: Path) -> dict:
 def torch_of(python: str) -> str:
     """The torch the interpreter `python` imports (its version: +cpu, +cu130 ...)."""
     asked = [python, "-c", "import torch; print(torch.__version__)"]
-    return subprocess.run(asked, capture_output=True, text=True).stdout.strip() or "none"
+    return run_step(asked, check=False).stdout.strip() or "none"
 
 
 def main() -> int:
@@ -330,11 +330,10 @@ def main() -> int:
     parser.add_argument(
         "--child-timeout", type=float, default=1800, help="wall seconds per grading child"
     )
-    parser.add_argument(
-        "--publish", metavar="LABEL", help="keep the run as LABEL in kws/figures.json's grading"
-    )
-    parser.add_argument("--figures", type=Path, default=KIT_FIGURES, help="with --publish")
+    add_publish_options(parser, "grading", label="LABEL")
     args = parser.parse_args()
+    if args.figures and not args.publish:
+        parser.error("--figures FILE keeps the run under a name: add --publish LABEL")
     data = args.work.resolve() / "data"
     if not (args.keep_data and data.is_dir()):
         made = time.monotonic()
@@ -396,9 +395,10 @@ def main() -> int:
     (args.work / "memory.json").write_text(json.dumps(result, indent=2) + "\n")
     print(result.pop("tail"))
     print(json.dumps(result, indent=2))
-    if args.publish:
-        runs = dict(figures_section(args.figures).get("runs", {}), **{args.publish: result})
-        publish("grading", GRADING | {"runs": runs}, args.figures)
+    target = figures_target(args)
+    if target is not None:
+        runs = dict(figures_section("grading", target).get("runs", {}), **{args.publish: result})
+        publish("grading", GRADING | {"runs": runs}, target)
     return 0
 
 
@@ -414,11 +414,6 @@ GRADING = {
     "and shared memory, sampled every 50 ms) and the processes killed for memory.",
     "synthetic": True,
 }
-
-
-def figures_section(figures: Path) -> dict:
-    saved = json.loads(figures.read_text()) if figures.is_file() else {}
-    return saved.get("grading", {})
 
 
 if __name__ == "__main__":

@@ -16,19 +16,24 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from figures import KIT_FIGURES, publish
+from benchlib import (
+    ROOT,
+    add_publish_options,
+    cores_and_load,
+    figures_target,
+    load_average,
+    publish,
+    run_step,
+)
 
 from kws.data.synthetic import make_speaker_features
 from kws.notebooks import execute_notebook
 from kws.spec import ASSIGNMENTS
 
-KIT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ASSIGNMENTS["speaker_id"].notebook
 
 
@@ -39,7 +44,7 @@ def _hand_in(root: Path) -> tuple[Path, Path]:
     shutil.rmtree(root / "data" / "speaker_features_hidden")
     folder, data = root / "handin", root / "data" / "speaker_features"
     folder.mkdir()
-    shutil.copy(KIT / "solutions" / NOTEBOOK, folder / NOTEBOOK)
+    shutil.copy(ROOT / "solutions" / NOTEBOOK, folder / NOTEBOOK)
     # a few steps: what kws handin checks takes as long for a model trained longer
     env = {"KWS_DATA_DIR": str(data), "KWS_OUT_DIR": str(folder / "outputs"), "KWS_STEPS": "4"}
     env |= {"KWS_BATCH_SIZE": "8", "KWS_VALID_EVERY": "2", "KWS_DEVICE": "cpu"}
@@ -51,33 +56,26 @@ def _hand_in(root: Path) -> tuple[Path, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of kws handin (median)")
-    parser.add_argument("--publish", action="store_true", help="write kws/figures.json's handin")
-    parser.add_argument("--figures", type=Path, help="write the handin section into this file")
+    add_publish_options(parser, "handin")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kws-bench-handin-") as work:
         folder, data = _hand_in(Path(work))
         command = [sys.executable, "-m", "kws.cli", "handin", str(folder), "--data", str(data)]
-        walls, loads = [], [os.getloadavg()[0]]
+        walls, loads = [], [load_average()]
         for run in range(args.repeat):
-            start = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True)
-            walls.append(time.perf_counter() - start)
-            if done.returncode != 0:
-                raise SystemExit(f"kws handin failed (exit {done.returncode}):\n{done.stdout}"
-                                 f"{done.stderr}")  # fmt: skip
+            walls.append(run_step(command, what="kws handin").wall_seconds)
             print(f"run {run + 1}: {walls[-1]:.1f} s wall")
-            loads.append(os.getloadavg()[0])
+            loads.append(load_average())
     wall = statistics.median(walls)
     print(f"kws handin on notebook 02: median {wall:.1f} s wall (load average "
           f"{min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores)")  # fmt: skip
-    target = args.figures or (KIT_FIGURES if args.publish else None)
+    target = figures_target(args)
     if target is not None:
         figures = {
             "command": "python benchmarks/bench_handin.py --repeat 3 --publish",
             "conditions": f"kws handin on notebook 02's reference hand-in (the tiny synthetic "
             f"speaker features; its three tasks), a fresh process a run, median of "
-            f"{args.repeat}, on {os.cpu_count()} cores with a load average of {min(loads):.1f} to "
-            f"{max(loads):.1f} (other work running beside it)",
+            f"{args.repeat}, on {cores_and_load(loads)} (other work running beside it)",
             "synthetic": True,
             "notebook": NOTEBOOK,
             "repeat": args.repeat,

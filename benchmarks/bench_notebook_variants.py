@@ -40,9 +40,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 import torchaudio
-from bench_real_speech import find_layout, prepare_split
-from holdout import speaker_counts, speaker_folds, word_clips
-from real_speech_runs import CLASSES, NOTEBOOK_01, format_summary, merge_run, side_by_side
+from holdout import find_layout, fold_roots
+from real_speech_runs import CLASSES, format_summary, merge_run, side_by_side
+from variant_runs import (
+    fold_clips,
+    job_settings,
+    predictions,
+    score,
+    solution_names,
+    training_batches,
+)
 
 from kws.models.crnn import conv_blocks, run_conv_blocks
 from kws.models.pooling import SelfAttentionPooling
@@ -196,17 +203,6 @@ def without_validation_list(root: Path) -> Path:
     return twin
 
 
-def notebook_namespace(lr: float) -> dict:
-    """The names the solution notebook's ``model`` and ``recipe`` cells define."""
-    from kws.notebooks import code_of_tagged_cells, python_source, read_notebook
-
-    nb = read_notebook(NOTEBOOK_01)
-    namespace: dict = {"LR": lr}
-    for tag in ("model", "recipe"):
-        exec(python_source(code_of_tagged_cells(nb, tag)), namespace)  # noqa: S102
-    return namespace
-
-
 def sam_step(model, loss_of, optimizer, rho: float) -> torch.Tensor:
     """One sharpness-aware step: the gradient taken at the weights moved by ``rho`` along the
     normalised gradient, applied to the weights as they were (then AdamW steps on it)."""
@@ -227,72 +223,6 @@ def sam_step(model, loss_of, optimizer, rho: float) -> torch.Tensor:
     return loss
 
 
-def predictions(model: torch.nn.Module, clips) -> torch.Tensor:
-    """``model``'s class for each of the cached ``clips``, in their order (eval mode)."""
-    from kws.data.batches import ClipBatches
-
-    model.eval()
-    with torch.no_grad():
-        return torch.cat(
-            [model(x).argmax(-1) for x, _, _ in ClipBatches(clips, 256, shuffle=False)]
-        )
-
-
-def fold_clips(train_root: Path, test_root: Path, nb: dict, seed: int, unknown_fraction: float):
-    """Notebook 01's training clips from ``train_root``'s training split (the keywords, a seeded
-    draw of other words as ``_unknown_`` with its ``twelve_class_labels``, ``_silence_`` windows
-    of the training noises with its ``silence_windows``), the fold's 12-class test clips (from
-    ``test_root``, written by ``bench_real_speech.prepare_split``) and the training noises."""
-    from kws.data import SpeechCommands, add_silence, load_background_noise
-    from kws.data.cache import cache_clips
-
-    sc = train_root / "speech_commands_v0.02"
-    noises = load_background_noise(sc)
-    clips = SpeechCommands(sc, "training", labels="35")
-    words = [clips.classes[c.label] for c in clips.items]
-    labels = nb["twelve_class_labels"](words, unknown_fraction, seed)
-    keywords = sum(label not in (None, "_unknown_") for label in labels)
-    silence = nb["silence_windows"](noises, round(0.1 * keywords), seed)
-    train = add_silence(cache_clips(clips.with_labels(labels)), silence, seed=seed)
-    test_clips = SpeechCommands(test_root / "speech_commands_v0.02", "test12", labels="12")
-    return train, cache_clips(test_clips), noises
-
-
-def job_settings(job: dict, base: dict, variants: dict[str, dict]) -> dict:
-    """A job's settings: ``base`` with its variant's levers on top, every variant ``job["steps"]``
-    long when the job asks for a quick look (and in the kit's test)."""
-    settings = {**base, **variants[job["variant"]]}
-    if job.get("steps"):
-        settings["steps"] = job["steps"]
-    return settings
-
-
-def training_batches(train, noises, settings: dict, seed: int):
-    """The notebook's augmented training batches of ``train`` (tiny data still trains: a batch is
-    at most the whole training set)."""
-    from kws.data import WaveAugment
-    from kws.data.batches import ClipBatches
-
-    augment = WaveAugment(noises, speed=settings["speed"], gain_db=settings["gain_db"])
-    batch_size = min(settings["batch_size"], len(train))
-    return ClipBatches(train, batch_size, seed=seed, augment=augment, drop_last=True)
-
-
-def score(readouts: dict[str, torch.nn.Module], test) -> tuple[dict, dict]:
-    """The accuracy of each of ``readouts`` on the cached ``test`` clips, and the accuracy per
-    class of ``readouts["one_pass"]`` (None for a class the fold has no clip of)."""
-    truth = test.labels
-    scores = {readout: predictions(scorer, test) for readout, scorer in readouts.items()}
-    accuracy = {name: (guess == truth).float().mean().item() for name, guess in scores.items()}
-    per_class = {
-        name: (scores["one_pass"][truth == i] == i).float().mean().item()
-        if (truth == i).any()
-        else None
-        for i, name in enumerate(CLASSES)
-    }
-    return accuracy, per_class
-
-
 def run(job: dict) -> dict:
     """Train one variant on one fold and score it on the fold's test folder."""
     from kws.models import build_model
@@ -305,7 +235,7 @@ def run(job: dict) -> dict:
     cpu, start = time.process_time(), time.perf_counter()
     settings = job_settings(job, BASE, VARIANTS)
     seed = job["seed"]
-    nb = notebook_namespace(settings["lr"])
+    nb = solution_names(LR=settings["lr"])
     root = without_validation_list(job["root"]) if settings.get("all_speakers") else job["root"]
     train, test, noises = fold_clips(
         root, job["root"], nb, seed, settings.get("unknown_fraction", 0.1)
@@ -397,22 +327,6 @@ def run(job: dict) -> dict:
     }
 
 
-def fold_roots(data: Path, work: Path, n_folds: int, folds: list[int], seed: int):
-    """``(i, folder)`` for each fold ``i`` of ``folds``: the speakers of ``data`` dealt into
-    ``n_folds`` groups (``benchmarks/holdout.py``), each fold's folder written once under ``work``
-    by ``bench_real_speech.prepare_split`` (its training split and its 12-class test folder)."""
-    work = work.resolve()
-    layout = find_layout(data.resolve(), work)
-    groups = speaker_folds(speaker_counts(word_clips(layout)), n_folds, seed)
-    roots = []
-    for i in folds:
-        root = work / f"folds{n_folds}-seed{seed}" / f"fold{i}"
-        how = f"fold {i} of {n_folds}: {len(groups[i])} speakers"
-        prepare_split(layout, root, groups[i], seed, how)  # writes root/TEST_FOLDER too
-        roots.append((i, root))
-    return roots
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="real Speech Commands folder")
@@ -431,8 +345,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--fold-list {args.fold_list}: folds are 0 to {args.folds - 1}")
 
     threads = 1 if args.jobs > 1 else args.threads
+    work = args.work.resolve()
+    layout = find_layout(args.data.resolve(), work)
     jobs = []
-    for i, root in fold_roots(args.data, args.work, args.folds, folds, args.seed):
+    for i, root in fold_roots(layout, work, args.folds, folds, args.seed):
         jobs += [
             dict(variant=v, fold=i, root=root, seed=args.seed, threads=threads, steps=args.steps)
             for v in args.variant

@@ -32,17 +32,17 @@ import time
 from pathlib import Path
 
 import torch
-from bench_notebook_variants import (
-    fold_clips,
-    fold_roots,
-    job_settings,
-    notebook_namespace,
-    predictions,
-    score,
-    training_batches,
-)
+from holdout import find_layout, fold_roots
 from patch_models import HardDistillation, PatchKWT
 from real_speech_runs import CLASSES, format_summary, merge_run, side_by_side
+from variant_runs import (
+    fold_clips,
+    job_settings,
+    predictions,
+    score,
+    solution_names,
+    training_batches,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "real_speech_patch.json"
 BASE = {"steps": 4000, "batch_size": 64, "lr": 2e-3, "speed": 0.1, "gain_db": 10.0}
@@ -143,7 +143,7 @@ def build(settings: dict, seed: int) -> torch.nn.Module:
     if "preset" in settings:
         return build_model(settings["preset"], n_classes=len(CLASSES))
     if settings.get("notebook"):  # the classes notebook 03's solution defines
-        model = notebook_03()["PatchKWT"](
+        model = solution_names(NOTEBOOK_03, ("model",))["PatchKWT"](
             n_classes=len(CLASSES), distillation="teacher" in settings, **settings["model"]
         )
         model.patchout.generator = torch.Generator().manual_seed(seed)
@@ -153,15 +153,6 @@ def build(settings: dict, seed: int) -> torch.nn.Module:
     )
     model.generator = torch.Generator().manual_seed(seed)  # which rows and columns patchout drops
     return model
-
-
-def notebook_03() -> dict:
-    """The names notebook 03's solution defines in its ``model`` cells (PatchKWT and its parts)."""
-    from kws.notebooks import code_of_tagged_cells, python_source, read_notebook
-
-    namespace: dict = {}
-    exec(python_source(code_of_tagged_cells(read_notebook(NOTEBOOK_03), "model")), namespace)  # noqa: S102
-    return namespace
 
 
 def learning_curve(history) -> list[dict]:
@@ -222,7 +213,7 @@ def run(job: dict) -> dict:
     cpu, start = time.process_time(), time.perf_counter()
     settings = job_settings(job, BASE, VARIANTS)
     seed = job["seed"]
-    nb = notebook_namespace(settings["lr"])
+    nb = solution_names(LR=settings["lr"])
     train, test, noises = fold_clips(job["root"], job["root"], nb, seed, 0.1)
     batches = training_batches(train, noises, settings, seed)
     recipe = nb["RECIPE"]
@@ -285,7 +276,7 @@ def time_patchout(variant: str, root: Path, seed: int, steps: int, blocks: int =
     from kws.training.loop import build_adamw
 
     settings = {**BASE, **VARIANTS[variant]}
-    nb = notebook_namespace(settings["lr"])
+    nb = solution_names(LR=settings["lr"])
     train, _, noises = fold_clips(root, root, nb, seed, 0.1)
     augment = WaveAugment(noises, speed=settings["speed"], gain_db=settings["gain_db"])
     stream = ClipBatches(train, settings["batch_size"], seed=seed, augment=augment).forever()
@@ -339,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--fold-list {args.fold_list}: folds are 0 to {args.folds - 1}")
     if not args.variant and not args.speed:
         raise SystemExit("name one --variant or more to train, or --speed VARIANT to time")
-    roots = fold_roots(args.data, args.work, args.folds, folds, args.seed)
+    work = args.work.resolve()
+    roots = fold_roots(find_layout(args.data.resolve(), work), work, args.folds, folds, args.seed)
 
     if args.speed:
         torch.set_num_threads(args.threads)

@@ -34,16 +34,14 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 import torchaudio
-from bench_real_speech import TEST_FOLDER, find_layout, prepare_split
-from figures import KIT_FIGURES, publish
-from holdout import speaker_counts, speaker_folds, word_clips
+from benchlib import ROOT, add_publish_options, figures_target, publish, run_step
+from holdout import TEST_FOLDER, find_layout, fold_roots
 
 from kws.data.audio import audio_files, read_audio
 from kws.data.private_variant import MARKER, PRIVATE_SUFFIX, make_private_test
@@ -57,7 +55,6 @@ CONDITIONS = (
     "public clip by mean log-mel (40 mels). Models: the trained reference hand-ins graded by "
     "pytest grader/ with the private folder in --data, one torch thread."
 )
-REPO = Path(__file__).resolve().parents[1]
 SECRET = "benchmark-secret-0123456789abcdef"  # fixed, so that the figures can be re-measured
 MEL = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=40)
 
@@ -151,8 +148,8 @@ def graded_accuracies(handin: Path, data: Path, assignment: str) -> dict | None:
         "--assignment", assignment, "--dataset", "speech_commands_12",
         "-k", "test_accuracy",
     ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    run_step(command, cwd=ROOT, env=env, check=False)  # a failed test still writes its results
     output = " ".join(t.get("output", "") for t in json.loads(results.read_text())["tests"])
     output += " " + json.loads(results.read_text()).get("output", "")
     found = re.search(r"private test clips\D*(\d\.\d+)\D+public test clips\D*(\d\.\d+)", output)
@@ -169,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "private_variant.json")
-    parser.add_argument("--publish", action="store_true", help="into kws/figures.json")
+    add_publish_options(parser, "private_variant")
     parser.add_argument(
         "--reuse", action="store_true", help="keep each fold's variant written by an earlier run"
     )
@@ -177,15 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     work = args.work.resolve()
     layout = find_layout(args.data.resolve(), work)
-    groups = speaker_folds(speaker_counts(word_clips(layout)), args.folds, args.seed)
     secret_file = work / "benchmark.secret"
     secret_file.parent.mkdir(parents=True, exist_ok=True)
     secret_file.write_text(SECRET + "\n")
     folds = []
-    for i, speakers in enumerate(groups):
-        how = f"fold {i} of {args.folds}: {len(speakers)} speakers"
-        root = prepare_split(layout, work / f"folds{args.folds}-seed{args.seed}" / f"fold{i}",
-                             speakers, args.seed, how)  # fmt: skip
+    for i, root in fold_roots(layout, work, args.folds, list(range(args.folds)), args.seed):
         private = root / (TEST_FOLDER + PRIVATE_SUFFIX)
         if not (args.reuse and (private / MARKER).is_file()):
             private, _ = make_private_test(root, secret_file, TEST_FOLDER)
@@ -199,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"folds": folds, "summary": summary}, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
-    if args.publish:
-        publish("private_variant", summary, KIT_FIGURES)
+    target = figures_target(args)
+    if target is not None:
+        publish("private_variant", summary, target)
     return 0
 
 

@@ -33,20 +33,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import torch
-from figures import KIT_FIGURES, publish, real_speech_section
+from benchlib import KIT_FIGURES, publish
 from holdout import (
+    TEST_FOLDER,
+    find_layout,
+    fold_roots,
     noise_recordings,
+    prepare_split,
     speaker_counts,
-    speaker_folds,
     speaker_sample,
     word_clips,
-    write_test_folder,
     write_training_folder,
 )
 from real_speech_runs import (
@@ -54,18 +55,17 @@ from real_speech_runs import (
     format_rows,
     format_summary,
     merge_run,
+    real_speech_section,
     run_notebook_row,
     run_recipe_row,
     side_by_side,
 )
 
-from kws.data.download import safe_extract
 from kws.data.speech_commands import speaker_of
 from kws.recipes import SMALL, Recipe
 from kws.spec import ASSIGNMENTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
-TEST_FOLDER = "speech_commands_test_set_v0.02"
 
 # The recipes as they were tuned on the synthetic twin, kept to measure against.
 SYNTHETIC_TUNED = {
@@ -84,49 +84,6 @@ SYNTHETIC_TUNED = {
     ),
 }
 RECIPES = {**SMALL, **SYNTHETIC_TUNED}
-
-
-def find_layout(data: Path, work: Path) -> Path:
-    """The ``speech_commands_v0.02``-style folder of ``data`` (extracting a lone .tar into work)."""
-    for candidate in (data / "speech_commands_v0.02", data / "speech_commands_v0.01", data):
-        if (candidate / "yes").is_dir():
-            return candidate
-    tars = sorted(data.glob("*.tar")) if data.is_dir() else []
-    if len(tars) == 1:
-        target = work / "source"
-        if not target.is_dir():
-            print(f"extracting {tars[0]} into {target}", flush=True)
-            safe_extract(tars[0], target)  # every member checked; works without tarfile's filter
-        return find_layout(target, work)
-    raise SystemExit(
-        f"{data} is not a Speech Commands folder (no yes/ inside it or its speech_commands_v0.02/)"
-        f" and holds no single .tar of one; pass the folder that holds the word folders"
-    )
-
-
-def _noises(layout: Path) -> list[Path]:
-    noises = noise_recordings(layout)
-    if len(noises) < 2:
-        raise SystemExit(
-            f"{layout / '_background_noise_'} needs at least 2 recordings: one for the test "
-            f"_silence_ clips, the rest for training"
-        )
-    return noises
-
-
-def prepare_split(layout: Path, folder: Path, test_speakers: set[str], seed: int, how: str) -> Path:
-    """``folder/speech_commands_v0.02`` (the other speakers) and ``folder/`` + TEST_FOLDER
-    (``test_speakers``), written once (a ``done`` file marks a complete folder)."""
-    if not (folder / "done").is_file():
-        words, noises = word_clips(layout), _noises(layout)
-        train_speakers = set(speaker_counts(words)) - test_speakers
-        shutil.rmtree(folder, ignore_errors=True)
-        write_training_folder(
-            words, train_speakers, noises[:-1], folder / "speech_commands_v0.02", seed
-        )
-        write_test_folder(words, test_speakers, noises[-1], folder / TEST_FOLDER, seed)
-        (folder / "done").write_text(how)
-    return folder
 
 
 def holdout_speakers(layout: Path, seed: int) -> tuple[set[str], str]:
@@ -250,26 +207,19 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work.resolve()
     layout = find_layout(args.data.resolve(), work)
 
-    # The splits: (fold index or None, data root, test folder, what the test set is).
+    # The splits: (fold index or None, data root, test folder).
     if args.folds:
-        groups = speaker_folds(speaker_counts(word_clips(layout)), args.folds, args.seed)
-        splits = []
-        for i in chosen:
-            how = f"fold {i} of {args.folds}: {len(groups[i])} speakers"
-            root = prepare_split(
-                layout, work / f"folds{args.folds}-seed{args.seed}" / f"fold{i}", groups[i],
-                args.seed, how,
-            )  # fmt: skip
-            splits.append((i, root, root / TEST_FOLDER, how))
+        roots = fold_roots(layout, work, args.folds, chosen, args.seed)
+        splits = [(i, root, root / TEST_FOLDER) for i, root in roots]
     elif args.test_set:
-        splits = [(None, prepare_all(layout, work, args.seed), args.test_set.resolve(), "given")]
+        splits = [(None, prepare_all(layout, work, args.seed), args.test_set.resolve())]
     else:
         speakers, how = holdout_speakers(layout, args.seed)
         root = prepare_split(layout, work / "holdout", speakers, args.seed, how)
-        splits = [(None, root, root / TEST_FOLDER, how)]
+        splits = [(None, root, root / TEST_FOLDER)]
 
     jobs = []
-    for fold, root, test_set, _ in splits:
+    for fold, root, test_set in splits:
         tag = "holdout" if fold is None else f"fold{fold}"
         for name in args.recipes:
             jobs.append(dict(kind="recipe", recipe=name, row=f"{name} (real)", root=root))

@@ -18,36 +18,36 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from figures import KIT_FIGURES, publish
+from benchlib import (
+    ROOT,
+    add_publish_options,
+    cores_and_load,
+    figures_target,
+    load_average,
+    publish,
+    run_step,
+)
 
-KIT = Path(__file__).resolve().parents[1]
-COURSE = KIT / "docs" / "tutorial" / "course.toml"
+COURSE = ROOT / "docs" / "tutorial" / "course.toml"
 
 
 def _run(folder: Path) -> dict:
     """One `kws rehearse course.toml` in `folder`: its wall seconds, the load average before
     and after, and its rehearsal.json."""
-    load, start = os.getloadavg()[0], time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "kws.cli", "rehearse", "course.toml"],
-                          cwd=folder, capture_output=True, text=True)  # fmt: skip
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"kws rehearse failed (exit {done.returncode}):\n{done.stdout[-3000:]}"
-                         f"{done.stderr[-3000:]}")  # fmt: skip
+    load = load_average()
+    command = [sys.executable, "-m", "kws.cli", "rehearse", "course.toml"]
+    wall = run_step(command, what="kws rehearse", cwd=folder).wall_seconds
     summary = json.loads((folder / "rehearsal" / "rehearsal.json").read_text())
-    return {"wall": wall, "loads": [load, os.getloadavg()[0]], "summary": summary}
+    return {"wall": wall, "loads": [load, load_average()], "summary": summary}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--publish", action="store_true", help="write kws/figures.json's rehearsal")
-    parser.add_argument("--figures", type=Path, help="write the rehearsal section into this file")
+    add_publish_options(parser, "rehearsal")
     parser.add_argument("--keep", type=Path, help="rehearse in this new folder, and keep it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kws-bench-rehearsal-") as work:
@@ -62,14 +62,13 @@ def main() -> None:
         phases = ", ".join(f"{k} {v:g} s" for k, v in run["summary"]["phases"].items())
         print(f"{name} run: {run['wall']:.1f} s wall ({phases})")
     print(f"on {os.cpu_count()} cores, load average {min(loads):.1f} to {max(loads):.1f}")
-    target = args.figures or (KIT_FIGURES if args.publish else None)
+    target = figures_target(args)
     if target is not None:
         figures = {
             "command": "python benchmarks/bench_rehearsal.py --publish",
             "conditions": f"kws rehearse docs/tutorial/course.toml in a fresh folder, run twice "
-            f"(the second keeps the class and its grading), on {os.cpu_count()} cores with a "
-            f"load average of {min(loads):.1f} to {max(loads):.1f} (1-minute averages before "
-            "and after each run)",
+            f"(the second keeps the class and its grading), on {cores_and_load(loads)} "
+            "(1-minute averages before and after each run)",
             "synthetic": True,
             "wall_seconds": round(first["wall"], 1),
             "again_seconds": round(again["wall"], 1),

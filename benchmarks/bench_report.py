@@ -17,13 +17,12 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from figures import KIT_FIGURES, publish
+from benchlib import add_publish_options, cpu_seconds, figures_target, publish
 
 from kws.grading.judge.results import TestResult, results_document, write_results
 from kws.grading.judge.tiers import TierSet, tier_credit
@@ -145,33 +144,21 @@ def _grade(root: Path, students: int) -> Path:
     return out
 
 
-def _cpu_seconds() -> float:
-    """CPU seconds of this process and of its finished children (the fingerprinting pool)."""
-    return sum(
-        usage.ru_utime + usage.ru_stime
-        for usage in (
-            resource.getrusage(resource.RUSAGE_SELF),
-            resource.getrusage(resource.RUSAGE_CHILDREN),
-        )
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=600)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="build the class here and keep it")
-    parser.add_argument("--publish", action="store_true", help="write kws/figures.json's report")
-    parser.add_argument("--figures", type=Path, help="write the report section into this file")
+    add_publish_options(parser, "report")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="kws-bench-report-"))
     start = time.perf_counter()
     _write_class(root, args.students)
     grades = _grade(root, args.students)
     built = time.perf_counter() - start
-    start, cpu = time.perf_counter(), _cpu_seconds()
+    start, cpu = time.perf_counter(), cpu_seconds()
     written = write_report(grades, jobs=args.jobs)
-    took, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    took, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     pairs = sum(m.second != "reference solution" for m in written.matches)
     groups = match_groups(written.matches)
     print(f"{args.students} hand-ins (both notebooks) built in {built:.1f} s")
@@ -182,7 +169,7 @@ def main() -> None:
     )
     if args.keep is None:
         shutil.rmtree(root)
-    target = args.figures or (KIT_FIGURES if args.publish else None)
+    target = figures_target(args)
     if target is not None:
         figures = {
             "command": "python benchmarks/bench_report.py --students 600 --jobs 2 --publish",

@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from figures import KIT_FIGURES, publish
+from benchlib import add_publish_options, figures_target, publish
+from demo_runs import run_reference
 
 from kws.data.speaker_private import PER_SPEAKER, rank, write_speaker_private
 from kws.spec import ASSIGNMENTS, TIER_ORDER
@@ -62,11 +63,9 @@ CONDITIONS = (
 def train(work: Path, data: Path, seed: int, preset: str) -> Path:
     """Notebook 02's reference hand-in for `seed` in ``work/seed<S>`` (reused when there),
     trained with the `preset`'s budget."""
-    from demo_budgets import run_once
-
     handin = work / f"seed{seed}"
     if not (handin / "outputs" / "speaker_id_summary.json").is_file():
-        record = run_once(SPEC.notebook, data, handin, preset, seed, {})
+        record = run_reference(SPEC.notebook, data, handin, preset, seed, {})
         print(f"seed {seed}: trained in {record['cpu']:.0f} CPU-s", flush=True)
     return handin
 
@@ -243,8 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secrets", type=int, default=20)
     parser.add_argument("--preset", default="small", help="data and budget (tiny: a smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--publish", action="store_true", help="into kws/figures.json")
-    parser.add_argument("--figures", type=Path, default=KIT_FIGURES, help="with --publish")
+    add_publish_options(parser, "speaker_private")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     start = time.monotonic()
@@ -257,8 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps({"records": records, "summary": summary}, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
     print(f"{time.monotonic() - start:.0f} s", flush=True)
-    if args.publish:
-        publish("speaker_private", summary, args.figures)
+    target = figures_target(args)
+    if target is not None:
+        publish("speaker_private", summary, target)
     return 0
 
 

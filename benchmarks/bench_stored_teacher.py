@@ -26,18 +26,18 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchlib import ROOT, run_step
+from demo_runs import demo_settings
+
 NOTEBOOK = "03_patch_transformer.ipynb"
 IN_LOOP_COMMIT = "cff3702"  # main before the stored outputs: the teacher runs on every batch
 GRADED = "PatchKWT (distilled)"  # the notebook summary's name for the graded model
-RUN = (  # the notebook in a child process of its own, so that os.wait4 counts its kernel alone
+RUN = (  # the notebook in a child process of its own, whose kernel's CPU run_step counts alone
     "import sys; from kws.notebooks import execute_notebook; "
     "execute_notebook(sys.argv[1], env=None, timeout=7200, save_to=sys.argv[1])"
 )
@@ -46,14 +46,7 @@ RUN = (  # the notebook in a child process of its own, so that os.wait4 counts i
 def _notebook_source(variant: str) -> str:
     if variant == "stored":
         return (ROOT / "solutions" / NOTEBOOK).read_text(encoding="utf-8")
-    done = subprocess.run(
-        ["git", "show", f"{IN_LOOP_COMMIT}:solutions/{NOTEBOOK}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+    return run_step(["git", "show", f"{IN_LOOP_COMMIT}:solutions/{NOTEBOOK}"], cwd=ROOT).stdout
 
 
 def _cell_seconds(executed: dict, marker: str) -> float | None:
@@ -70,23 +63,18 @@ def _cell_seconds(executed: dict, marker: str) -> float | None:
 
 def run_variant(variant: str, work: Path, data: Path, preset: str, seed: int) -> dict:
     """Execute notebook 03 (`variant`: "stored" or "in the loop") in `work`; its figures."""
-    from kws.demo.run import ONE_THREAD, _notebook_env
-
     work.mkdir(parents=True, exist_ok=True)
     notebook = work / NOTEBOOK
     notebook.write_text(_notebook_source(variant), encoding="utf-8")
-    env = {**os.environ, **_notebook_env(data, work, NOTEBOOK, preset, seed), **ONE_THREAD}
-    start = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-c", RUN, str(notebook)], cwd=work, env=env)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.monotonic() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"notebook 03 ({variant}) failed: see {notebook}")
+    env = {**os.environ, **demo_settings(data, work, NOTEBOOK, preset, seed)}
+    command = [sys.executable, "-c", RUN, str(notebook)]
+    run = run_step(command, what=f"notebook 03 ({variant}), see {notebook}", cwd=work, env=env,
+                   capture=False)  # fmt: skip
     executed = json.loads(notebook.read_text(encoding="utf-8"))
     summary = json.loads((work / "outputs" / "patch_transformer_summary.json").read_text())
     return {
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-        "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(run.cpu_seconds, 1),
+        "wall_seconds": round(run.wall_seconds, 1),
         "distillation_cell_wall_seconds": _cell_seconds(executed, "distilled = Distillation("),
         "teacher_cell_wall_seconds": _cell_seconds(executed, "teacher_history = train("),
         "accuracies": {name: round(value, 4) for name, value in summary.items()},

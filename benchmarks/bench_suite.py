@@ -28,20 +28,25 @@ import os
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-from bench_demo import IDLE_LOAD, commit, settled_load
+from benchlib import (
+    IDLE_LOAD,
+    ROOT,
+    add_publish_options,
+    commit,
+    figures_target,
+    is_kit_figures,
+    publish,
+    reference_time,
+    run_step,
+    settled_load,
+)
 from cpu_per_test import REPORT_DIR, CpuClock, read_reports
-from figures import KIT_FIGURES, publish
-from machine import reference_time
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def readme_command(readme: Path = ROOT / "README.md") -> list[str]:
@@ -66,32 +71,30 @@ def per_file(report: Path) -> dict[str, float]:
 def run_once(work: Path, extra: list[str], settle: bool = False) -> dict:
     """Clone HEAD into `work`, run the README's test command there (and `extra`); its figures.
     With `settle`, first wait for the load the previous run left to decay (`settled_load`)."""
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(work)], check=True)
+    run_step(["git", "clone", "-q", str(ROOT), str(work)], what="git clone")
     command = readme_command(work / "README.md")
     command[0] = sys.executable if command[0].startswith("python") else command[0]
     report, cpu_reports = work / "junit.xml", work / "cpu-per-test"
     command += [f"--junitxml={report}", "-p", "no:cacheprovider", "-p", "cpu_per_test", *extra]
     load = settled_load() if settle else os.getloadavg()[0]
     clock = CpuClock(f"kws-bench-suite-{os.getpid()}")  # the run's whole process tree
-    start, cpu = time.monotonic(), clock.seconds()
+    cpu = clock.seconds()
     env = {  # the clone's kit in every process it starts, and the CPU-per-test plugin
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(work), str(work / "benchmarks")]),
         REPORT_DIR: str(cpu_reports),
     }
-    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
-    wall, cpu = time.monotonic() - start, clock.seconds() - cpu
+    tests = run_step(command, what=f"the test command in {work}", cwd=work, env=env)
+    cpu = clock.seconds() - cpu
     clock.close()
     cpu_files, counted = read_reports(cpu_reports)
     summary = next(
-        (line for line in reversed(done.stdout.splitlines()) if re.search(r" in [\d.]+s", line)),
+        (line for line in reversed(tests.stdout.splitlines()) if re.search(r" in [\d.]+s", line)),
         "",
     )
-    if done.returncode != 0:
-        raise SystemExit(f"the test command failed in {work}:\n{done.stdout[-3000:]}")
     return {
         "load_before": round(load, 2),
-        "wall_seconds": round(wall, 1),
+        "wall_seconds": round(tests.wall_seconds, 1),
         "cpu_seconds": round(cpu, 1),
         "outcome": summary.strip("= "),
         "files": per_file(report),
@@ -152,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
     parser.add_argument("--full", action="store_true", help="time the full run (pytest --full)")
     parser.add_argument("--work", type=Path, help="clone into this folder (default: temporary)")
-    parser.add_argument("--publish", action="store_true", help="write kws/figures.json's suite")
-    parser.add_argument("--figures", type=Path, help="write the suite section into this file")
+    add_publish_options(parser, "suite")
     parser.add_argument(
         "--reference-runs", type=int, default=3, help="runs of the machine's reference workload"
     )
@@ -172,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {number}: {runs[-1]['wall_seconds']:.0f} s wall", flush=True)
     section = summary(runs, extra, machine)
     print(table(section))
-    target = args.figures or (KIT_FIGURES if args.publish else None)
+    target = figures_target(args)
     busy = max(section["load_before"], machine["load_before"])
-    if target == KIT_FIGURES and (args.extra or busy > IDLE_LOAD):
+    if is_kit_figures(target) and (args.extra or busy > IDLE_LOAD):
         why = "a part of the suite" if args.extra else f"load {busy}"
         print(f"not published ({why}): run the whole suite on an idle machine", file=sys.stderr)
         return 3

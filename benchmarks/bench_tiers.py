@@ -28,16 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from demo_budgets import run_once
-
-ROOT = Path(__file__).resolve().parents[1]
-OUT = Path(__file__).resolve().parent / "results" / "tiers_synthetic_small.json"
+from benchlib import add_publish_options, figures_target, publish
+from demo_runs import run_reference
+from tier_records import OUT, merge_records, read_records, record_key, spec_name
 
 
 def scaled_budget(notebook: str, preset: str, fraction: float) -> dict[str, str]:
@@ -76,10 +74,10 @@ def run_job(job: dict) -> dict:
     folder = job["work"] / "runs" / name
     env = {"KWS_DEVICE": job["device"]}
     env |= scaled_budget(job["notebook"], job["preset"], job["fraction"])
-    record = run_once(job["notebook"], job["data"], folder, job["preset"], job["seed"], env)
+    record = run_reference(job["notebook"], job["data"], folder, job["preset"], job["seed"], env)
     start = time.monotonic()
     code, table = grade_notebook(folder, job["data"], folder / "results", job["notebook"])
-    results = folder / "results" / f"{_spec_name(job['notebook'])}.json"
+    results = folder / "results" / f"{spec_name(job['notebook'])}.json"
     if not results.is_file():
         raise RuntimeError(f"the grader wrote no {results} (exit {code}):\n{table[-2000:]}")
     accuracies, score, maximum, tier_sets = graded_accuracies(results)
@@ -90,7 +88,7 @@ def run_job(job: dict) -> dict:
         "fraction": job["fraction"],
         "settings": env,
         "graded": accuracies,
-        "tier_set": tier_sets.get(_spec_name(job["notebook"])),
+        "tier_set": tier_sets.get(spec_name(job["notebook"])),
         "score": score,
         "max_score": maximum,
         "notebook_summary": record["accuracy"],
@@ -99,78 +97,6 @@ def run_job(job: dict) -> dict:
         "grading_wall": round(time.monotonic() - start, 1),
         "load": round(os.getloadavg()[0], 2),  # the machine's 1-minute load at the end
     }
-
-
-def _spec_name(notebook: str) -> str:
-    from kws.demo.run import SPECS
-
-    return next(spec.name for spec in SPECS if spec.notebook == notebook)
-
-
-def _key(record: dict) -> tuple:
-    return record["device"], record["notebook"], record["seed"], record["fraction"]
-
-
-def summarize(records: list[dict], preset: str) -> list[dict]:
-    """Per device and task: the full budget's accuracies over the seeds against the target
-    tier's threshold, and the best accuracy at each smaller fraction."""
-    from kws.demo.run import SPECS
-
-    rows = []
-    for device in sorted({r["device"] for r in records}):
-        for spec in SPECS:
-            mine = [r for r in records if r["device"] == device and r["notebook"] == spec.notebook]
-            for task in (t for t in spec.tasks.values() if t.target):
-                # a run whose accuracy test gave none (a crash) counts as 0
-                full = [r["graded"].get(task.name, 0.0) for r in mine if r["fraction"] == 1.0]
-                if not full:
-                    continue
-                tier_sets = sorted({r["tier_set"] for r in mine} - {None})
-                rows.append(
-                    {
-                        "device": device,
-                        "notebook": spec.notebook,
-                        "task": task.name,
-                        "target": task.target,
-                        "thresholds": {n: spec.tiers[n][task.target] for n in tier_sets},
-                        "seeds": len(full),
-                        "lowest": min(full),
-                        "mean": statistics.fmean(full),
-                        "sd": statistics.stdev(full) if len(full) > 1 else 0.0,
-                        "highest": max(full),
-                        "fractions": {
-                            str(f): max(
-                                r["graded"].get(task.name, 0.0) for r in mine if r["fraction"] == f
-                            )
-                            for f in sorted({r["fraction"] for r in mine} - {1.0})
-                        },
-                        # against the specs' tiers of now (a run's score is as graded then)
-                        "every_seed_reaches_target": all(
-                            accuracy >= spec.tiers[name][task.target]
-                            for accuracy in full
-                            for name in tier_sets
-                        ),
-                    }
-                )
-    return rows
-
-
-def read_records(path: Path) -> list[dict]:
-    """The runs recorded in `path` (none when it does not exist)."""
-    return json.loads(path.read_text())["runs"] if path.is_file() else []
-
-
-def merge_records(records: list[dict], path: Path, preset: str = "small") -> list[dict]:
-    """`records` into `path`, replacing the runs of the same (device, notebook, seed,
-    fraction), with the summary of them all (returned); written whole."""
-    keys = {_key(record) for record in records}
-    runs = sorted([r for r in read_records(path) if _key(r) not in keys] + records, key=_key)
-    document = {"preset": preset, "runs": runs, "summary": summarize(runs, preset)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=1) + "\n")
-    partial.replace(path)
-    return document["summary"]
 
 
 def print_summary(rows: list[dict]) -> None:
@@ -200,18 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="KWS_DEVICE of the notebooks")
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side (1 thread each)")
     parser.add_argument("--out", type=Path, default=OUT, help="the records (JSON), merged")
-    parser.add_argument(
-        "--publish",
-        action="store_true",
-        help="write the summary of --out as the `tiers` section of kws/figures.json",
-    )
-    parser.add_argument("--figures", type=Path, help="another figures file to publish into")
+    add_publish_options(parser, "tiers")
     args = parser.parse_args(argv)
     from kws.demo.run import NOTEBOOKS, make_data
 
     work = args.work.resolve()
     data = work / "data"
-    done = {_key(r) for r in read_records(args.out)}
+    done = {record_key(r) for r in read_records(args.out)}
     jobs = [
         dict(work=work, data=data, preset=args.preset, device=args.device, notebook=notebook,
              seed=seed, fraction=fraction)
@@ -236,10 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = merge_records([], args.out, args.preset)  # summarised against the specs' tiers of now
     print_summary(rows)
     print(f"(synthetic data; records in {args.out})")
-    if args.publish:
-        from figures import KIT_FIGURES, publish
-
-        written = publish("tiers", tiers_section(rows), args.figures or KIT_FIGURES)
+    target = figures_target(args)
+    if target is not None:
+        written = publish("tiers", tiers_section(rows), target)
         print(f"published the summary into {written} (tiers)")
     return 0
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from benchlib import cpu_seconds
 
 REPORT_DIR = "KWS_CPU_REPORT"  # the environment variable naming the folder of the reports
 CGROUP_ROOTS = (  # (a hierarchy, its name in /proc/self/cgroup, its CPU file, read as seconds)
@@ -46,16 +46,9 @@ def _current(controller: str) -> str:
     raise ValueError(f"no {controller or 'v2'} cgroup")
 
 
-def rusage_seconds() -> float:
-    """CPU seconds of this process and of every child it waited for, user and system."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 class CpuClock:
     """CPU seconds of this process and all it starts from now on: a cgroup of its own where one
-    can be made (``kind`` "cgroup"), else `rusage_seconds` (``kind`` "rusage")."""
+    can be made (``kind`` "cgroup"), else `benchlib.cpu_seconds` (``kind`` "rusage")."""
 
     def __init__(self, name: str):
         self.kind, self.folder, self._usage, self._read = "rusage", None, None, None
@@ -73,7 +66,7 @@ class CpuClock:
 
     def seconds(self) -> float:
         if self.folder is None:
-            return rusage_seconds()
+            return cpu_seconds()
         return self._read((self.folder / self._usage).read_text())
 
     def close(self) -> None:

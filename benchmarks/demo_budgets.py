@@ -16,40 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import shutil
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _cpu_children() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def run_once(notebook: str, data: Path, work: Path, preset: str, seed: int, env: dict) -> dict:
-    """Run `notebook` once into `work` with the preset's budget and `env` over it; its record."""
-    from kws import demo
-    from kws.notebooks import execute_notebook
-
-    work.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "solutions" / notebook, work / notebook)
-    settings = {**demo._notebook_env(data, work, notebook, preset, seed), **demo.ONE_THREAD, **env}
-    start, cpu = time.monotonic(), _cpu_children()
-    execute_notebook(work / notebook, env=settings, timeout=7200, save_to=work / notebook)
-    spec = next(spec for spec in demo.SPECS if spec.notebook == notebook)
-    summary = json.loads((work / "outputs" / f"{spec.name}_summary.json").read_text())
-    return {
-        "notebook": notebook,
-        "seed": seed,
-        "settings": env,
-        "accuracy": summary,
-        "cpu": round(_cpu_children() - cpu, 1),
-        "wall": round(time.monotonic() - start, 1),
-    }
+from demo_runs import run_reference
 
 
 def targets(notebook: str) -> dict[str, tuple[str, float]]:
@@ -80,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             env = {**fixed, name: value}
             folder = args.work.resolve() / f"{name}={value}-seed{seed}"
-            record = run_once(args.notebook, args.data.resolve(), folder, args.preset, seed, env)
+            record = run_reference(
+                args.notebook, args.data.resolve(), folder, args.preset, seed, env
+            )
             records.append(record)
             accuracies = " ".join(f"{k}={v:.4f}" for k, v in record["accuracy"].items())
             print(

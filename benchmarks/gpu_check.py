@@ -37,13 +37,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(__file__).resolve().parent
+from benchlib import BENCHMARKS, ROOT, Step, publish, run_step
+from tier_records import OUT, merge_records
 
 # step settings: (on the GPU, in the CPU dry run)
 DEMO_PRESET = {"gpu": "small", "local": "tiny"}
@@ -72,30 +71,19 @@ class Check:
         self.summary: dict = {"mode": mode, "steps": {}}
         self.start = time.monotonic()
 
-    def run(self, name: str, command: list[str], **kwargs) -> subprocess.CompletedProcess | None:
-        """Run one step's command with its time limit, its output in OUT/<name>.log."""
-        log = self.out / f"{name}.log"
+    def run(self, name: str, command: list[str], env: dict | None = None) -> Step | None:
+        """Run one step's command with its time limit, its output in OUT/<name>.log; None when
+        it ran out of time."""
         print(f"== {time.strftime('%H:%M:%S')} {name}: {' '.join(command)}", flush=True)
-        start = time.monotonic()
-        try:
-            done = subprocess.run(
-                command,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=LIMITS.get(name),
-                **kwargs,
-            )
-            code, text = done.returncode, done.stdout + done.stderr
-        except subprocess.TimeoutExpired as error:
-            done, code = None, "timeout"
-            text = (error.stdout or b"").decode() + (error.stderr or b"").decode()
-        log.write_text(text)
-        seconds = round(time.monotonic() - start, 1)
+        step = run_step(command, cwd=ROOT, env=env, timeout=LIMITS.get(name), check=False)
+        text = step.stdout + step.stderr
+        (self.out / f"{name}.log").write_text(text)
+        code = "timeout" if step.returncode is None else step.returncode
+        seconds = round(step.wall_seconds, 1)
         self.summary["steps"][name] = {"exit": code, "seconds": seconds}
         print(f"   exit {code} in {seconds} s; last line: {_last_line(text)}", flush=True)
         self.save()
-        return done
+        return None if step.returncode is None else step
 
     def record(self, name: str, **values) -> None:
         self.summary["steps"].setdefault(name, {}).update(values)
@@ -139,7 +127,7 @@ def gpu_tests(check: Check, jobs: int) -> None:
 
 
 def bench_train(check: Check) -> None:
-    command = [sys.executable, str(BENCH / "bench_train.py"), "--synthetic-tensors"]
+    command = [sys.executable, str(BENCHMARKS / "bench_train.py"), "--synthetic-tensors"]
     done = check.run("bench_train", [*command, *TRAIN_BENCH[check.mode]])
     if done is not None:
         rows = [line for line in done.stdout.splitlines() if "steps/s" in line]
@@ -199,7 +187,12 @@ def find_bwrap() -> str | None:
 
 def tiers(check: Check) -> None:
     records = check.out / "tiers.json"
-    command = [sys.executable, str(BENCH / "bench_tiers.py"), "--work", str(check.out / "tiers")]
+    command = [
+        sys.executable,
+        str(BENCHMARKS / "bench_tiers.py"),
+        "--work",
+        str(check.out / "tiers"),
+    ]
     check.run("tiers", [*command, "--out", str(records), *TIERS[check.mode]])
     if records.is_file():
         check.record("tiers", summary=json.loads(records.read_text())["summary"])
@@ -208,8 +201,6 @@ def tiers(check: Check) -> None:
 def publish_check(summary_file: Path) -> None:
     """The ``gpu`` section of kws/figures.json from a check's summary, and its tier runs into
     the tiers record."""
-    from figures import publish
-
     summary = json.loads(summary_file.read_text())
     if summary.get("mode") != "gpu":
         raise SystemExit(
@@ -224,8 +215,6 @@ def publish_check(summary_file: Path) -> None:
     publish("gpu", values)
     records = summary_file.parent / "tiers.json"
     if records.is_file():
-        from bench_tiers import OUT, merge_records
-
         merge_records(json.loads(records.read_text())["runs"], OUT)
     print(f"published {summary_file} into kws/figures.json (gpu)")
 

@@ -10,10 +10,13 @@ layout (``WORD/SPEAKER_nohash_N.wav|flac`` and ``_background_noise_/``) by speak
   with a ``validation_list.txt`` of a seeded 10 % of them and the given background noise;
 - :func:`write_test_folder` writes the clips of other speakers as a 12-class test-set folder
   (``yes/`` ... ``go/``, ``_unknown_/`` for every other word, ``_silence_/`` cut from a noise
-  recording), the layout of the official ``speech_commands_test_set_v0.02``.
+  recording), the layout of the official ``speech_commands_test_set_v0.02``;
+- :func:`prepare_split` writes both for one split of a data folder (:func:`find_layout`), once;
+  :func:`fold_roots` the split of each of K speaker folds.
 
-``bench_real_speech.py`` and ``bench_notebook_variants.py`` build their hold-out and their
-cross-validation folds with them (benchmark code: the kit itself never needs it).
+``bench_real_speech.py``, ``bench_notebook_variants.py``, ``bench_patch_variants.py`` and
+``bench_private_variant.py`` build their hold-out and their cross-validation folds with them, in
+the same folders (benchmark code: the kit itself never needs it).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import soundfile
 
+from kws.data.download import safe_extract
 from kws.data.speech_commands import (
     BACKGROUND_NOISE,
     CLIP_SAMPLES,
@@ -34,6 +38,7 @@ from kws.data.speech_commands import (
 )
 
 AUDIO = (".wav", ".flac")
+TEST_FOLDER = "speech_commands_test_set_v0.02"  # a split's 12-class test folder, in its folder
 
 
 def word_clips(layout: str | Path) -> dict[str, list[Path]]:
@@ -178,3 +183,61 @@ def write_test_folder(
         soundfile.write(str(folder / SILENCE / f"silence_{i:04d}.wav"), window, rate)
     counts[SILENCE] = n_silence
     return counts
+
+
+def find_layout(data: Path, work: Path) -> Path:
+    """The ``speech_commands_v0.02``-style folder of ``data`` (extracting a lone .tar into work)."""
+    for candidate in (data / "speech_commands_v0.02", data / "speech_commands_v0.01", data):
+        if (candidate / "yes").is_dir():
+            return candidate
+    tars = sorted(data.glob("*.tar")) if data.is_dir() else []
+    if len(tars) == 1:
+        target = work / "source"
+        if not target.is_dir():
+            print(f"extracting {tars[0]} into {target}", flush=True)
+            safe_extract(tars[0], target)  # every member checked; works without tarfile's filter
+        return find_layout(target, work)
+    raise SystemExit(
+        f"{data} is not a Speech Commands folder (no yes/ inside it or its speech_commands_v0.02/)"
+        f" and holds no single .tar of one; pass the folder that holds the word folders"
+    )
+
+
+def _noises(layout: Path) -> list[Path]:
+    noises = noise_recordings(layout)
+    if len(noises) < 2:
+        raise SystemExit(
+            f"{layout / '_background_noise_'} needs at least 2 recordings: one for the test "
+            f"_silence_ clips, the rest for training"
+        )
+    return noises
+
+
+def prepare_split(layout: Path, folder: Path, test_speakers: set[str], seed: int, how: str) -> Path:
+    """``folder/speech_commands_v0.02`` (the other speakers) and ``folder/`` + TEST_FOLDER
+    (``test_speakers``), written once (a ``done`` file marks a complete folder)."""
+    if not (folder / "done").is_file():
+        words, noises = word_clips(layout), _noises(layout)
+        train_speakers = set(speaker_counts(words)) - test_speakers
+        shutil.rmtree(folder, ignore_errors=True)
+        write_training_folder(
+            words, train_speakers, noises[:-1], folder / "speech_commands_v0.02", seed
+        )
+        write_test_folder(words, test_speakers, noises[-1], folder / TEST_FOLDER, seed)
+        (folder / "done").write_text(how)
+    return folder
+
+
+def fold_roots(
+    layout: Path, work: Path, n_folds: int, folds: list[int], seed: int
+) -> list[tuple[int, Path]]:
+    """``(i, folder)`` for each fold ``i`` of ``folds``: the speakers of ``layout`` dealt into
+    ``n_folds`` groups (`speaker_folds`), each fold's folder written once under ``work`` by
+    `prepare_split` (its training split and its 12-class test folder, `TEST_FOLDER`)."""
+    groups = speaker_folds(speaker_counts(word_clips(layout)), n_folds, seed)
+    roots = []
+    for i in folds:
+        root = work / f"folds{n_folds}-seed{seed}" / f"fold{i}"
+        how = f"fold {i} of {n_folds}: {len(groups[i])} speakers"
+        roots.append((i, prepare_split(layout, root, groups[i], seed, how)))
+    return roots

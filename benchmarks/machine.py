@@ -10,20 +10,18 @@ the 2-core machine the figures were first measured on. A figure divided by the r
 the machine it was measured on compares across machines: when both grow by the same factor, the
 machine is slower, not the kit. (The torch version changes it too; it is recorded with it.)
 
-`reference_time` is what the benchmarks call (``bench_suite.py --publish``, ``bench_demo.py``).
+``benchlib.reference_time`` runs it in fresh processes for the benchmarks (``bench_suite.py``,
+``bench_demo.py``) and for this script.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
+
+from benchlib import reference_time
 
 STEPS = 150  # training steps of one run: about 6 s on one thread of the reference machine
 SHAPE = (16, 98, 40)  # a batch: 16 clips, 98 frames, 40 mel bins (one second of audio)
@@ -60,56 +58,6 @@ def run_workload(steps: int = STEPS) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def _cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def reference_time(runs: int = 3) -> dict:
-    """This machine's reference time: the workload run `runs` times, each in a fresh process.
-
-    Returns:
-        ``{"reference_seconds": median wall seconds, "reference_cpu_seconds": median CPU
-        seconds (the same on an idle machine), "reference_runs": each run's wall, "workload":
-        what ran, "torch": its version, "cpu_model": the processor, "cores": os.cpu_count(),
-        "load_before": the 1-minute load average before the first run}``.
-    """
-    load = os.getloadavg()[0]
-    seconds, cpu, version = [], [], ""
-    for _ in range(runs):
-        done = subprocess.run(
-            [sys.executable, __file__, "--once"],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=os.environ | {"OMP_NUM_THREADS": "1"},
-        )
-        if done.returncode != 0:  # e.g. a Python without torch: the benchmark's venv not active
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise SystemExit(
-                f"benchmarks/machine.py: the reference workload failed under {sys.executable} "
-                f"({last}); run the benchmark with the kit's venv active"
-            )
-        measured = json.loads(done.stdout)
-        seconds.append(measured["seconds"])
-        cpu.append(measured["cpu_seconds"])
-        version = measured["torch"]
-    return {
-        "reference_seconds": round(statistics.median(seconds), 2),
-        "reference_cpu_seconds": round(statistics.median(cpu), 2),
-        "reference_runs": [round(value, 2) for value in seconds],
-        "workload": WORKLOAD,
-        "torch": version,
-        "cpu_model": _cpu_model(),
-        "cores": os.cpu_count(),
-        "load_before": round(load, 2),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
@@ -119,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds, cpu = run_workload()
         import torch
 
-        print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "torch": torch.__version__}))
+        workload = {"workload": WORKLOAD, "torch": torch.__version__}
+        print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, **workload}))
         return 0
     measured = reference_time(args.runs)
     print(

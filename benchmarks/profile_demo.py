@@ -22,7 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchlib import ROOT, cpu_seconds
+from demo_runs import demo_settings
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 # A cell's phase: the first rule whose text is in the cell's source (rules per notebook, then
@@ -152,10 +154,10 @@ def run(out: Path, data: Path | None, preset: str, seed: int) -> dict:
     }
     if data is None:
         data = out / "data"
-        start, cpu = time.monotonic(), demo._cpu_seconds()  # this process and its workers
+        start, cpu = time.monotonic(), cpu_seconds()  # this process and its workers
         demo.make_data(data, preset, seed)
         record["synthetic data"] = {
-            "cpu": round(demo._cpu_seconds() - cpu, 1),
+            "cpu": round(cpu_seconds() - cpu, 1),
             "wall": round(time.monotonic() - start, 1),
         }
     submission = out / "submission"
@@ -164,7 +166,7 @@ def run(out: Path, data: Path | None, preset: str, seed: int) -> dict:
         shutil.copy(ROOT / "solutions" / name, submission / name)
 
     def one(name: str) -> list[dict]:
-        env = {**demo._notebook_env(data, submission, name, preset, seed), **demo.ONE_THREAD}
+        env = demo_settings(data, submission, name, preset, seed)
         return profile_notebook(submission / name, env, out / "cells.jsonl")
 
     start = time.monotonic()

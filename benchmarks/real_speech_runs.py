@@ -7,7 +7,9 @@
   (01's CRNN baseline, 03's CRNN teacher) come from the notebook's summary file;
 - :func:`summarize`: mean and spread over folds, overall and per class; :func:`merge_run` adds a
   fold's run to its row of a results file as the run ends;
-- :func:`format_rows` / :func:`format_summary`: the tables the benchmark prints.
+- :func:`format_rows` / :func:`format_summary`: the tables the benchmark prints;
+- :func:`real_speech_section`: the rows' summaries as the kit's figures file keeps them (its
+  ``real_speech`` section, which ``bench_real_speech.py --folds`` and ``figures.py`` publish).
 
 Every run reports its CPU seconds (threads and child processes included): on a shared machine
 they, not the wall time, are the honest cost.
@@ -34,6 +36,28 @@ SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 NOTEBOOK_01 = SOLUTIONS / "01_keyword_spotting.ipynb"
 NOTEBOOKS = {"01": NOTEBOOK_01, "03": SOLUTIONS / "03_patch_transformer.ipynb"}
 CLASSES = [SILENCE, UNKNOWN, "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
+REAL_SPEECH_CV = Path(__file__).resolve().parent / "results" / "real_speech_cv.json"
+REAL_SPEECH_PATCH = Path(__file__).resolve().parent / "results" / "real_speech_patch.json"
+# Rows of the patch Transformer's results the kit quotes, under the name it quotes them by.
+# (Notebook 03 as executed, its teacher's outputs stored, is the row "notebook 03" of
+# results/real_speech_cv.json: bench_real_speech.py --notebook 03.)
+PATCH_ROWS = {"patch: notebook": "notebook 03, teacher in the loop"}
+REAL_SPEECH_COMMAND = (
+    "python benchmarks/bench_real_speech.py --data DEV --folds 5 --notebook "
+    "--recipes kws_transformer crnn_attention --jobs 2"
+)
+REAL_SPEECH_CONDITIONS = (
+    "Real Speech Commands v0.02 clips, cross-validated over 5 speaker folds: each fold trains on "
+    "the other folds' speakers and tests on every clip of its own, so every speaker is tested "
+    "once. One torch thread a run, two runs side by side on a 2-core machine."
+)
+# What a cross-validated row keeps in the figures file: its summary, not every fold's record.
+SUMMARY_KEYS = (
+    "mean", "sd", "k", "total_folds", "test_clips", "per_class_mean", "per_class_sd",
+    "cpu_seconds_mean", "crnn_mean", "crnn_sd",
+)  # fmt: skip
+# Settings every fold of a row shares, when it does (the notebook's runs record no model).
+FOLD_KEYS = ("recipe", "model", "parameters", "steps", "batch_size", "threads")
 
 
 def _cpu(who: int) -> float:
@@ -242,3 +266,49 @@ def format_summary(summaries: dict[str, dict]) -> str:
                 f"{label:<40} {100 * s['one_pass_mean']:5.1f} ± {100 * s['one_pass_sd']:3.1f}%"
             )
     return "\n".join(lines)
+
+
+def row_summary(row: dict) -> dict:
+    """A cross-validated results row (with its ``folds``) as the figures file keeps it: the
+    summary, the settings its folds share, and the range of CPU seconds a fold."""
+    summary = {key: row[key] for key in SUMMARY_KEYS if row.get(key) is not None}
+    folds = row.get("folds", [])
+    for key in FOLD_KEYS:
+        values = {json.dumps(fold.get(key)) for fold in folds}
+        if len(values) == 1 and folds[0].get(key) is not None:
+            summary[key] = folds[0][key]
+    seconds = [fold["total_cpu_seconds"] for fold in folds if "total_cpu_seconds" in fold]
+    if seconds:
+        summary["cpu_seconds_min"], summary["cpu_seconds_max"] = min(seconds), max(seconds)
+        summary.setdefault("cpu_seconds_mean", round(statistics.fmean(seconds), 1))
+    teachers = [f for f in folds if f.get("test_accuracy_teacher") is not None]
+    if teachers:  # a distilled row: its teacher's accuracy and training cost, per fold
+        accuracy = [f["test_accuracy_teacher"] for f in teachers]
+        summary["teacher_mean"] = statistics.fmean(accuracy)
+        summary["teacher_sd"] = statistics.stdev(accuracy) if len(accuracy) > 1 else 0.0
+        cost = [f["teacher_cpu_seconds"] for f in teachers if f.get("teacher_cpu_seconds")]
+        if cost:
+            summary["teacher_cpu_seconds_mean"] = round(statistics.fmean(cost), 1)
+    summary["folds_run"] = [fold["fold"] for fold in folds]
+    return summary
+
+
+def real_speech_section(
+    results: str | Path = REAL_SPEECH_CV, patch_results: str | Path | None = REAL_SPEECH_PATCH
+) -> dict:
+    """The ``real_speech`` section: every cross-validated row of ``results``, summarised, and
+    the rows of ``patch_results`` named in ``PATCH_ROWS`` (``bench_patch_variants.py``), under
+    their short names."""
+    rows = json.loads(Path(results).read_text(encoding="utf-8"))
+    summaries = {name: row_summary(row) for name, row in rows.items() if "folds" in row}
+    if patch_results is not None and Path(patch_results).is_file():
+        patch = json.loads(Path(patch_results).read_text(encoding="utf-8"))
+        for name, short in PATCH_ROWS.items():
+            if "folds" in patch.get(name, {}):
+                summaries[short] = row_summary(patch[name])
+    return {
+        "command": REAL_SPEECH_COMMAND,
+        "conditions": REAL_SPEECH_CONDITIONS,
+        "synthetic": False,
+        "rows": summaries,
+    }

@@ -3,7 +3,7 @@
 ``kws/figures.json`` is package data. ``kws demo``, notebook 01's introduction and the
 documentation site all quote their measurements from it; nothing in the kit measures anything
 when it runs. The benchmark scripts in the repository's ``benchmarks/`` folder write it (each its
-own section, through ``benchmarks/figures.py``), so a figure changes in one place, by a run.
+own section, through ``benchmarks/benchlib.py``), so a figure changes in one place, by a run.
 
 Each section is a dict that names how it was measured:
 

@@ -15,13 +15,13 @@ the config and the code hold, never whether the answers are right.
 """
 
 import json
-import shutil
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import torch
+from corpus_grading import build_cases
 from corpus_rewrites import keyword_rewrite
 
 NOTEBOOKS = {
@@ -325,16 +325,8 @@ def build_carried_corpus(
     """One folder per case (and honest copy) under `corpus_dir/<notebook>/`: the notebook and
     its tasks' outputs, then changed (`data`: the tiny synthetic data it is graded on;
     `only`: the names of the cases to build, default all)."""
-    built = {}
-    for case in [*carried_cases(data), *HONEST]:
-        if only is not None and case.name not in only:
-            continue
-        name, _, tasks = NOTEBOOKS[case.notebook]
-        folder = corpus_dir / case.notebook / case.name
-        (folder / "outputs").mkdir(parents=True)
-        shutil.copy(reference / name, folder / name)
-        for task in tasks:
-            shutil.copytree(reference / "outputs" / task, folder / "outputs" / task)
-        case.damage(folder)
-        built[case.name] = case
+    every, built = [*carried_cases(data), *HONEST], {}
+    for number, (name, _, tasks) in NOTEBOOKS.items():
+        mine = [case for case in every if case.notebook == number]
+        built |= build_cases(mine, reference, corpus_dir / number, name, tasks, only)
     return built

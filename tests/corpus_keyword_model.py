@@ -7,12 +7,12 @@ graded_tests/test_01_keyword_spotting.py's test_recipe_schedule) with a reason n
 
 import json
 import math
-import shutil
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from corpus_grading import build_cases
 from corpus_rewrites import keyword_rewrite
 
 NOTEBOOK = "01_keyword_spotting.ipynb"
@@ -148,14 +148,4 @@ def build_keyword_model_corpus(
 ) -> dict[str, ModelCase]:
     """One folder per case under `corpus_dir`: notebook 01 and its outputs/kws, then damaged.
     `only`: the names of the cases to build (default: all)."""
-    built = {}
-    for case in keyword_model_cases():
-        if only is not None and case.name not in only:
-            continue
-        folder = corpus_dir / case.name
-        (folder / "outputs").mkdir(parents=True)
-        shutil.copy(reference / NOTEBOOK, folder / NOTEBOOK)
-        shutil.copytree(reference / "outputs" / "kws", folder / "outputs" / "kws")
-        case.damage(folder)
-        built[case.name] = case
-    return built
+    return build_cases(keyword_model_cases(), reference, corpus_dir, NOTEBOOK, ["kws"], only)

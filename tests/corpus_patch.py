@@ -8,13 +8,13 @@ a Linear on sliced patches), each with its checkpoint, that keep full marks.
     build_patch_corpus(reference, corpus_dir)  # one folder per case: notebook 03 + outputs/patch
 """
 
-import shutil
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import torch
+from corpus_grading import build_cases
 
 NOTEBOOK = "03_patch_transformer.ipynb"
 
@@ -378,14 +378,4 @@ def build_patch_corpus(
 ) -> dict[str, PatchCase]:
     """One folder per case under `corpus_dir`: notebook 03 and its outputs/patch, then damaged.
     `only`: the names of the cases to build (default: all)."""
-    built = {}
-    for case in patch_cases():
-        if only is not None and case.name not in only:
-            continue
-        folder = corpus_dir / case.name
-        (folder / "outputs").mkdir(parents=True)
-        shutil.copy(reference / NOTEBOOK, folder / NOTEBOOK)
-        shutil.copytree(reference / "outputs" / "patch", folder / "outputs" / "patch")
-        case.damage(folder)
-        built[case.name] = case
-    return built
+    return build_cases(patch_cases(), reference, corpus_dir, NOTEBOOK, ["patch"], only)

@@ -1,4 +1,5 @@
-"""Small datasets written by hand for the fast-path tests, in the on-disk layouts of CONTEXT.md.
+"""Small datasets written by hand for the fast-path tests, in the on-disk layouts of
+docs/reference/data.md.
 
 A Speech Commands v0.02 folder with a few clips per word (some shorter than one second), two
 background-noise recordings and official split lists; and an HW4 speaker-features folder whose

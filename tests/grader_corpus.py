@@ -11,7 +11,6 @@ error when they succeed, so a working attack shows up as lost points with its fi
 """
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ from corpus_attacks import (
     write_files,
 )
 from corpus_csv import csv_cases
+from corpus_grading import build_cases
 from corpus_handins import handin_cases
 from corpus_numeric import NUMERIC_POINTS, NUMERIC_TESTS, with_numeric
 from corpus_rewrites import rewrite_cases
@@ -447,20 +447,9 @@ def build_corpus(
 ) -> dict[str, Case]:
     """One folder per case under `corpus_dir`: notebook 02 and outputs/task*, then damaged.
     `only`: the names of the cases to build (default: all)."""
-    built = {}
     every = with_numeric(cases())
     unknown = set(only or ()) - {case.name for case in every}
     assert not unknown, f"no such corpus cases: {sorted(unknown)}"
-    for case in every:
-        if only is not None and case.name not in only:
-            continue
-        folder = corpus_dir / case.name
-        folder.mkdir(parents=True)
-        shutil.copy(reference / NOTEBOOK, folder / NOTEBOOK)
-        for task in ("task1", "task2", "task3"):
-            (folder / "outputs" / task).mkdir(parents=True)
-            for name in ("model.pt", "config.json", "predictions.csv"):
-                shutil.copy(reference / "outputs" / task / name, folder / "outputs" / task / name)
-        case.damage(folder, context)
-        built[case.name] = case
-    return built
+    files = ("model.pt", "config.json", "predictions.csv")
+    return build_cases(every, reference, corpus_dir, NOTEBOOK, ("task1", "task2", "task3"), only,
+                       files=files, damage=lambda case, folder: case.damage(folder, context))  # fmt: skip

@@ -305,10 +305,11 @@ def test_the_attention_readout_classifies_a_padded_clip_as_it_does_alone(monkeyp
     CRNN's attention pooling instead of its CLS output; a clip padded in a batch gets the logits
     it gets alone, and the pooling adds only its scorer (d_model + 1 weights)."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
-    from bench_notebook_variants import AttentionReadout, notebook_namespace
+    from bench_notebook_variants import AttentionReadout
+    from variant_runs import solution_names
 
     torch.manual_seed(0)
-    model = notebook_namespace(2e-3)["KeywordTransformer"](n_classes=12)
+    model = solution_names(LR=2e-3)["KeywordTransformer"](n_classes=12)
     plain = sum(p.numel() for p in model.parameters())
     model.encoder = AttentionReadout(model.encoder, 64)
     assert sum(p.numel() for p in model.parameters()) == plain + 65
@@ -359,6 +360,15 @@ def bench_demo(monkeypatch):
     return bench_demo
 
 
+@pytest.fixture
+def benchlib(monkeypatch):
+    """benchmarks/benchlib.py, what the scripts share (publishing, the machine, commands)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import benchlib
+
+    return benchlib
+
+
 def _run(wall, load):
     phases = {"synthetic data": {"wall": wall / 4, "cpu": 10.0}, "grading": {"wall": 5, "cpu": 5}}
     accuracies = {"KeywordTransformer": 0.9}
@@ -377,13 +387,13 @@ def test_the_demo_benchmark_keeps_the_median_of_its_runs(bench_demo):
 
 
 def test_the_demo_benchmark_publishes_no_time_measured_on_a_busy_machine(
-    bench_demo, monkeypatch, tmp_path, capsys
+    bench_demo, benchlib, monkeypatch, tmp_path, capsys
 ):
     """The docs quote the demo's time on an idle machine: a run under load is not published
     into the kit's figures (it may go to a file of its own), and the message says why."""
     kit = tmp_path / "figures.json"
     kit.write_text(json.dumps({"report": {"kept": True}}))
-    monkeypatch.setattr(bench_demo, "KIT_FIGURES", kit)
+    monkeypatch.setattr(benchlib, "KIT_FIGURES", kit)
     settled = []  # --publish waits for the last run's load to decay; a quick look does not
     monkeypatch.setattr(
         bench_demo,
@@ -409,15 +419,49 @@ def test_the_demo_benchmark_publishes_no_time_measured_on_a_busy_machine(
     assert json.loads(kit.read_text())["demo"]["wall_seconds"] == 250
 
 
-def test_the_demo_benchmark_waits_for_the_last_runs_load_to_decay(bench_demo, monkeypatch):
+def test_the_demo_benchmark_waits_for_the_last_runs_load_to_decay(benchlib, monkeypatch):
     """A 7-minute run leaves the load average high for minutes: before the next run the
     benchmark waits until it is idle again, or gives up after its wait and reports the load."""
     readings = iter([1.9, 1.2, 0.7, 0.4, 0.4])
-    monkeypatch.setattr(bench_demo.os, "getloadavg", lambda: (next(readings), 0.0, 0.0))
-    monkeypatch.setattr(bench_demo.time, "sleep", lambda seconds: None)
-    assert bench_demo.settled_load(limit=0.5, wait=60) == 0.4
-    monkeypatch.setattr(bench_demo.os, "getloadavg", lambda: (3.0, 0.0, 0.0))
-    assert bench_demo.settled_load(limit=0.5, wait=0) == 3.0
+    monkeypatch.setattr(benchlib.os, "getloadavg", lambda: (next(readings), 0.0, 0.0))
+    monkeypatch.setattr(benchlib.time, "sleep", lambda seconds: None)
+    assert benchlib.settled_load(limit=0.5, wait=60) == 0.4
+    monkeypatch.setattr(benchlib.os, "getloadavg", lambda: (3.0, 0.0, 0.0))
+    assert benchlib.settled_load(limit=0.5, wait=0) == 3.0
+
+
+def test_no_benchmark_script_imports_another_script():
+    """What the scripts share lives in modules (benchlib.py and the like), never in a script:
+    a script imports no file of benchmarks/ that runs as a command of its own."""
+    import ast
+
+    local = {path.stem: path for path in BENCHMARKS.glob("*.py")}
+    scripts = {name for name, path in local.items() if "__main__" in path.read_text()}
+    imported = []
+    for name in sorted(scripts):
+        for node in ast.walk(ast.parse(local[name].read_text())):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                modules = [node.module] if isinstance(node, ast.ImportFrom) else [
+                    alias.name for alias in node.names
+                ]  # fmt: skip
+                imported += [f"{name} imports {m}" for m in modules if m in scripts]
+    assert imported == []
+
+
+def test_a_benchmark_step_is_timed_stopped_at_its_limit_and_fails_with_its_output(benchlib):
+    """`benchlib.run_step`: a command's output and its CPU seconds (its own, counted from its
+    end); a command past its time limit is stopped (None, as gpu_check.py records "timeout");
+    a failed command stops the benchmark with the end of what it printed."""
+    busy = "import sys; sum(i * i for i in range(3_000_000)); print('done'); sys.exit(0)"
+    step = benchlib.run_step([sys.executable, "-c", busy])
+    assert step.returncode == 0 and step.stdout == "done\n" and step.cpu_seconds > 0
+    asleep = benchlib.run_step(
+        [sys.executable, "-c", "import time; time.sleep(600)"], timeout=1, check=False
+    )
+    assert asleep.returncode is None and asleep.wall_seconds < 600
+    with pytest.raises(SystemExit) as failed:
+        benchlib.run_step([sys.executable, "-c", "print('why'); exit(3)"], what="the step")
+    assert str(failed.value) == "the step failed (exit 3):\nwhy\n"
 
 
 def test_the_demo_profile_names_each_cells_phase_and_counts_its_cpu(monkeypatch):

@@ -2,7 +2,7 @@
 grades a class (`kws grade`'s batch, one notebook at a time) on the tiny synthetic data: each
 case loses exactly the tests it targets or is named for a person to read, with its reason, in
 its results and its gradebook row; the honest hand-ins keep every point with no flag. The default run grades
-`SAMPLE`, a case for each kind of verdict (tests/corpus_sample.py); the full run (``--full``)
+`SAMPLE`, a case for each kind of verdict (tests/corpus_grading.py); the full run (``--full``)
 every case."""
 
 import csv
@@ -10,16 +10,14 @@ import json
 
 import pytest
 from corpus_carried import HONEST, NOTEBOOKS, build_carried_corpus, carried_cases
-from corpus_sample import graded_cases, uncovered
+from corpus_grading import assert_sample_covers, grade_corpus, graded_cases, wrong_verdicts
 
-from kws.grading.classrun.batch import grade_batch
 from kws.grading.judge.results import findings_of
 from kws.grading.publish.report.analysis import attention_flags
 from kws.grading.records.grades import read_grades
 from kws.grading.season.compute import with_standings
 
 pytestmark = pytest.mark.slow
-CHILD_TIMEOUT = 180
 SAMPLE = {  # the case that covers each kind of verdict, and a case of each notebook
     "nb01_int64_hash_table": "integer tensors and a table written by the notebook: flagged",
     "nb01_side_file_answers": "a model cell opening files: flagged, the side file left out",
@@ -39,7 +37,7 @@ def _every_case(data) -> list:
 
 
 def test_the_default_sample_covers_every_kind_of_verdict(tiny_data):
-    assert uncovered(_every_case(tiny_data), SAMPLE) == []
+    assert_sample_covers(_every_case(tiny_data), SAMPLE)
     notebooks = {case.notebook for case in _every_case(tiny_data) if case.name in SAMPLE}
     assert notebooks == set(NOTEBOOKS)
 
@@ -56,14 +54,11 @@ def graded(tmp_path_factory, tiny_data, reference_submission, full):
         if not (folder / "submissions" / number).is_dir():
             continue  # no case of this notebook graded
         out = folder / "out" / number
-        gradebook = grade_batch(
+        gradebook = grade_corpus(
             folder / "submissions" / number,
             tiny_data,
             out,
-            jobs=2,
             assignment=assignment,
-            pytest_args=["--child-timeout", str(CHILD_TIMEOUT)],
-            timeout=10 * CHILD_TIMEOUT,
         )
         rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
         folders[number] = out
@@ -79,17 +74,11 @@ def _reviews(document: dict) -> list[str]:
 
 
 def test_each_case_loses_exactly_what_it_targets(graded):
-    wrong = {}
-    for name, (case, document, _) in graded[0].items():
-        for test in document["tests"]:
-            if test["max_score"] == 0:  # re-training, skipped without a GPU
-                continue
-            phrase = next((p for t, p in case.lost.items() if test["name"].startswith(t)), None)
-            if phrase is None and test["score"] != test["max_score"]:
-                wrong[f"{name}: {test['name']}"] = f"lost points: {test['output']}"
-            elif phrase is not None and (test["score"] != 0 or phrase not in test["output"]):
-                wrong[f"{name}: {test['name']}"] = f"score {test['score']}: {test['output']}"
-    assert wrong == {}
+    """Every test with points (re-training, skipped without a GPU, has none) is judged; a
+    case names each test it loses by the start of its name."""
+    cases = {name: case for name, (case, _, _) in graded[0].items()}
+    documents = {name: document for name, (_, document, _) in graded[0].items()}
+    assert wrong_verdicts(cases, documents) == {}
 
 
 def test_each_case_that_keeps_its_points_is_named_with_its_reason(graded):

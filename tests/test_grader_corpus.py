@@ -8,7 +8,7 @@
   reason, every case gets its results.json and gradebook row, and no file outside the children's
   own folders changes.
 
-The default run grades `SAMPLE`, a case for each kind of verdict (tests/corpus_sample.py); the
+The default run grades `SAMPLE`, a case for each kind of verdict (tests/corpus_grading.py); the
 full run (``--full``) grades every case.
 """
 
@@ -24,13 +24,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from corpus_grading import (
+    CHILD_TIMEOUT,
+    assert_sample_covers,
+    grade_corpus,
+    graded_cases,
+    results_of,
+    wrong_verdicts,
+)
 from corpus_handins import OUTPUT_PHRASES
 from corpus_keyword import TODO_TESTS
 from corpus_keyword_model import KEYWORD_MODEL_TESTS
 from corpus_numeric import NUMERIC_TESTS, with_numeric
 from corpus_patch import PATCH_NUMERIC_TESTS
 from corpus_rewrites import rewrite_cases
-from corpus_sample import graded_cases, uncovered
 from grader_corpus import (
     CHILD_TESTS,
     MARKER,
@@ -51,9 +58,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEAKER_GRADER = ROOT / "kws/assignments/speaker_id/graded_tests/test_02_speaker_id.py"
 NUMERIC_GRADER = SPEAKER_GRADER.with_name("test_02_numeric.py")  # graded in the same pytest run
 # The time-out cases' wall clock, graded apart: whenever it strikes, they lose every test of the
-# child; it leaves the fork bomb at least ten seconds at its process limit on a loaded machine.
-CHILD_TIMEOUT = 25
-RELAXED_TIMEOUT = 600  # every other case's: robust on a loaded machine, never reached
+# child (none of them ever ends); it leaves the fork bomb at least ten seconds at its process
+# limit on a loaded machine. Every other case gets CHILD_TIMEOUT, which none comes near.
+TIMEOUT_CASES_CLOCK = 25
 KEYWORD_NUMERIC = [KEYWORD_MODEL_TESTS[name] for name in ("pipeline", "padding", "eval")]
 GPU_SKIPPED = "Not graded in this run (no CUDA GPU on the grading machine"
 BWRAP = bwrap.available() is not None  # KWS_SANDBOX=builtin forces the hand-written sandbox
@@ -65,7 +72,7 @@ FLAGGED += ["trace_aware_via_caller", "trace_aware_via_profiler"]
 HONEST = ["four_layers_run", "encoder_weights_as_buffers"]
 HONEST += [case.name for case in rewrite_cases(Case)]
 
-# The default run's sample (tests/corpus_sample.py): the case that covers each kind of verdict.
+# The default run's sample (tests/corpus_grading.py): the case that covers each kind of verdict.
 SAMPLE = {
     # every attack on the sandbox (SANDBOX_CASES), graded in both sandboxes
     "crash": "a model cell that raises: every test of the child lost, the error and line named",
@@ -273,10 +280,10 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission, full) -> 
             (folder / "submissions" / name).rename(timeouts / name)
     before = _snapshot(*watched, timeouts)
     batches = {  # (submissions, results, child wall clock, other batch's folders to hide)
-        "submissions": (folder / "out", RELAXED_TIMEOUT, [timeouts, folder / "out-timeouts"]),
+        "submissions": (folder / "out", CHILD_TIMEOUT, [timeouts, folder / "out-timeouts"]),
         "timeouts": (
             folder / "out-timeouts",
-            CHILD_TIMEOUT,
+            TIMEOUT_CASES_CLOCK,
             [folder / "submissions", folder / "out"],
         ),
     }
@@ -288,16 +295,14 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission, full) -> 
             out, wall_clock, hide = batches[name]
             if not any((folder / name).iterdir()):
                 return None
-            options = ["--child-timeout", str(wall_clock)]
-            options += [part for path in hide for part in ("--hide", str(path))]
-            return grade_batch(
+            return grade_corpus(
                 folder / name,
                 data,
                 out,
+                child_timeout=wall_clock,
+                graded_tests=[SPEAKER_GRADER, NUMERIC_GRADER],
+                options=[part for path in hide for part in ("--hide", str(path))],
                 jobs=3 if name == "submissions" else 2,  # the time-outs wait asleep
-                grader=SPEAKER_GRADER,
-                pytest_args=[str(NUMERIC_GRADER), *options],
-                timeout=10 * wall_clock,
             )
 
         with ThreadPoolExecutor(2) as pool:
@@ -356,25 +361,14 @@ def test_the_corpus_has_at_least_20_cases():
 def test_the_default_sample_covers_every_kind_of_verdict():
     """`SAMPLE` grades, by default, a case of each kind of verdict (each test lost, each reason,
     full marks), every attack on the sandbox, each output phrase and flagged and honest cases."""
-    every = with_numeric(cases())
-    assert uncovered(every, SAMPLE) == []
+    assert_sample_covers(with_numeric(cases()), SAMPLE, smaller=True)
     assert set(SANDBOX_CASES) <= set(SAMPLE)
     assert set(OUTPUT_PHRASES) <= set(SAMPLE)
     assert set(FLAGGED) & set(SAMPLE) and set(HONEST) & set(SAMPLE)
-    assert len(SAMPLE) < len(every)  # the full run grades more
 
 
 def test_every_case_is_graded_as_intended(corpus):
-    wrong = {}
-    for name, case in corpus.cases.items():
-        tests = _tests(_document(corpus, name))
-        for short, full in TESTS.items():
-            test, phrase = tests[full], case.lost.get(short)
-            if phrase is None and test["score"] != test["max_score"]:
-                wrong[f"{name}: {short}"] = f"lost points: {test['output']}"
-            elif phrase is not None and (test["score"] != 0 or phrase not in test["output"]):
-                wrong[f"{name}: {short}"] = f"score {test['score']}, said: {test['output']}"
-    assert wrong == {}
+    assert wrong_verdicts(corpus.cases, results_of(corpus.cases, corpus.out), TESTS) == {}
 
 
 def test_every_case_ran_in_the_sandbox_under_test(corpus):
@@ -412,7 +406,7 @@ def test_nothing_outside_the_children_changed(corpus):
 def test_a_child_that_fails_says_so_in_a_sentence(corpus):
     output = _tests(_document(corpus, "hang_in_forward"))[TESTS["load1"]]["output"]
     assert output.startswith(
-        f"Grading your notebook's model took too long (stopped after the wall-clock limit of {CHILD_TIMEOUT} s)."
+        f"Grading your notebook's model took too long (stopped after the wall-clock limit of {TIMEOUT_CASES_CLOCK} s)."
     )
     assert set(CHILD_TESTS) == set(corpus.cases["crash"].lost)
 

@@ -3,22 +3,24 @@ bug loses exactly its own test, with a reason naming the fix; a rewrite of the r
 names, another patch embedding, its cells in another order) and patch projections written other
 ways (without a bias, raw parameters, sliced patches) keep full marks; no output shows a path of
 the grading machine. The default run grades `SAMPLE`, a case for each kind of verdict
-(tests/corpus_sample.py); the full run (``--full``) every case."""
+(tests/corpus_grading.py); the full run (``--full``) every case."""
 
-import json
 import sys
 from pathlib import Path
 
 import pytest
+from corpus_grading import (
+    assert_sample_covers,
+    grade_corpus,
+    graded_cases,
+    results_of,
+    wrong_verdicts,
+)
 from corpus_patch import PATCH_TESTS, build_patch_corpus, patch_cases
-from corpus_sample import graded_cases, uncovered
-
-from kws.grading.classrun.batch import grade_batch
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = ROOT / "kws/assignments/patch_transformer/graded_tests"  # its graded tests
-CHILD_TIMEOUT = 120
 SAMPLE = {  # the case that covers each kind of verdict; the full run adds the other projections
     "grid_off_by_one": "the patch grid off by one",
     "positions_added_after_the_cls_token": "positions added to the CLS and distillation tokens",
@@ -33,33 +35,18 @@ SAMPLE = {  # the case that covers each kind of verdict; the full run adds the o
 
 
 def test_the_default_sample_covers_every_kind_of_verdict():
-    assert uncovered(patch_cases(), SAMPLE) == []
-    assert len(SAMPLE) < len(patch_cases())  # the full run grades more
+    assert_sample_covers(patch_cases(), SAMPLE, smaller=True)
 
 
 def test_every_case_loses_exactly_its_test(tmp_path, tiny_data, reference_submission, full):
     only = graded_cases((case.name for case in patch_cases()), SAMPLE, full)
     cases = build_patch_corpus(reference_submission, tmp_path / "submissions", only)
-    grade_batch(
+    out = tmp_path / "out"
+    grade_corpus(
         tmp_path / "submissions",
         tiny_data,
-        tmp_path / "out",
-        jobs=2,
-        grader=GRADED / "test_03_patch_transformer.py",
-        pytest_args=[str(GRADED / "test_03_numeric.py"), "--child-timeout", str(CHILD_TIMEOUT)],
-        timeout=10 * CHILD_TIMEOUT,
+        out,
+        graded_tests=[GRADED / "test_03_patch_transformer.py", GRADED / "test_03_numeric.py"],
     )
     paths = [str(tmp_path), str(tiny_data), str(ROOT), "/tmp/", sys.prefix]
-    wrong = {}
-    for name, case in cases.items():
-        document = json.loads((tmp_path / "out" / "results" / f"{name}.json").read_text())
-        tests = {test["name"]: test for test in document["tests"]}
-        for short, full in PATCH_TESTS.items():
-            test, phrase = tests[full], case.lost.get(short)
-            if phrase is None and test["score"] != test["max_score"]:
-                wrong[f"{name}: {short}"] = f"lost points: {test['output']}"
-            elif phrase is not None and (test["score"] != 0 or phrase not in test["output"]):
-                wrong[f"{name}: {short}"] = f"score {test['score']}, said: {test['output']}"
-            if any(path in test.get("output", "") for path in paths):
-                wrong[f"{name}: {short}"] = f"shows a path of the grading machine: {test['output']}"
-    assert wrong == {}
+    assert wrong_verdicts(cases, results_of(cases, out), PATCH_TESTS, paths) == {}

@@ -4,7 +4,7 @@ A page asks for generated text with a placeholder on a line of its own (a table)
 sentence:
 
 - ``{{ figures:NAME }}``: measured figures, from ``kws/figures.json`` (which the benchmarks
-  publish, ``benchmarks/figures.py``), so a page always shows the figures last measured;
+  publish, ``benchmarks/benchlib.py``), so a page always shows the figures last measured;
 - ``{{ specs:NAME }}``: tables read from the assignments' ``spec.toml`` files;
 - ``{{ cli:commands }}``: every ``kws`` subcommand with its help, under its group's heading,
   from the command's own parser.

@@ -35,8 +35,8 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's (CPU and every GPU) random-number generators, and
     choose torch's deterministic algorithms: the same seed, on the same kind of device with the
-    same torch, then gives the same run (docs/reference/reproducibility.md says what a CPU and a
-    GPU share and what they do not).
+    same torch, then gives the same run (docs/reference/devices.md, "What a seed fixes", says what a
+    CPU and a GPU share and what they do not).
 
     On a GPU, cuDNN is kept to its deterministic algorithms and scatter-adds (the backward pass of
     indexing) sum in a fixed order; an operation that has no deterministic version there warns

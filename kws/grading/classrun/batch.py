@@ -43,6 +43,7 @@ from kws.grading.records.gradebook import (
     write_run_record,
 )
 from kws.grading.sandbox.cores import child_threads
+from kws.grading.sandbox.run import START_FAILED_EXIT, STOPPED, SandboxStartError
 from kws.grading.season.apply import apply_season
 from kws.grading.season.course import checked_grader_options
 from kws.grading.season.inputs import keep_season_files
@@ -189,8 +190,12 @@ def grade_one(
     if code is None:
         problem = f"the grader ran longer than {timeout:g} s and was stopped"
     else:
-        last = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        problem = f"the grader exited with code {code}: {last[0]}"
+        lines = log.read_text(errors="replace").strip().splitlines()
+        problem = f"the grader exited with code {code}: {(lines or ['no output'])[-1]}"
+        if code == START_FAILED_EXIT and not results.is_file():  # the machine's, not the student's
+            said = [line.partition(STOPPED)[2] for line in lines if STOPPED in line]
+            why = said[-1].strip(" !") if said else problem  # pytest's "! Exit: ... !" line
+            raise SandboxStartError(f"grading {student} ({log}): {why}")
     seconds = time.monotonic() - start
     try:
         document = json.loads(results.read_text())
@@ -300,16 +305,20 @@ def _grade_all(
     env = grader_environment()
 
     def one(submission: Path) -> Graded:
-        return grade_one(
-            submission,
-            data,
-            out_dir,
-            hide=hide,
-            threads=child_threads(jobs),
-            processes=graders,
-            env=env,
-            **grading,
-        )
+        try:
+            return grade_one(
+                submission,
+                data,
+                out_dir,
+                hide=hide,
+                threads=child_threads(jobs),
+                processes=graders,
+                env=env,
+                **grading,
+            )
+        except SandboxStartError:  # no one can be graded on this machine: stop the others
+            graders.stop()
+            raise
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         graders.pooled = True
@@ -321,6 +330,9 @@ def _grade_all(
             raise
         finally:
             graders.pooled = False
+    for future in futures:  # the machine's fault first: the others were stopped for it
+        if isinstance(future.exception(), SandboxStartError):
+            raise future.exception()
     if graders.signals:
         raise KeyboardInterrupt
     return [future.result() for future in futures]

@@ -7,12 +7,15 @@
 
 Each handler imports the grading modules when it runs, so `kws --help` loads none of them. A
 mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`): `kws.cli.main`
-prints it as `kws VERB: message`, the fix in it, and exits with 2.
+prints it as `kws VERB: message`, the fix in it, and exits with 2. A machine whose sandbox
+cannot start a grading child (`kws.grading.sandbox.run.SandboxStartError`) stops `kws grade`
+with the message and exit code 75, and no gradebook is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from kws.grading.command import add_selection_options, selection_of
@@ -25,6 +28,7 @@ def _grade(args: argparse.Namespace) -> int:
     from kws.grading.classrun.regrade import regrade_student
     from kws.grading.classrun.shards import Shard
     from kws.grading.records.roster import match_roster, read_roster
+    from kws.grading.sandbox.run import START_FAILED_EXIT, SandboxStartError
     from kws.grading.testsets.public_only import command_warning
 
     said = command_warning(args.data, args.assignment)
@@ -49,13 +53,17 @@ def _grade(args: argparse.Namespace) -> int:
     for note in season.notes:
         print(f"note: {note}", flush=True)
     given = {"course": args.course, "times": args.times, "season": season}
-    if args.student is not None:
-        gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
-                                    timeout=args.timeout, **selection, **given)  # fmt: skip
-    else:
-        gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
-                                timeout=args.timeout, shard=shard, roster=roster,
-                                **selection, **given)  # fmt: skip
+    try:
+        if args.student is not None:
+            gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
+                                        timeout=args.timeout, **selection, **given)  # fmt: skip
+        else:
+            gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
+                                    timeout=args.timeout, shard=shard, roster=roster,
+                                    **selection, **given)  # fmt: skip
+    except SandboxStartError as error:  # the machine's fault: no student is given a grade for it
+        print(f"kws grade: {error}", file=sys.stderr)
+        return START_FAILED_EXIT
     print(f"gradebook: {gradebook}")
     if args.student is not None:
         print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")

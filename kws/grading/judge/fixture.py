@@ -34,6 +34,7 @@ from kws.grading.judge.review import submission_flags
 from kws.grading.judge.tiers import TierSet, tier_credit
 from kws.grading.protocol.child_run import Retraining
 from kws.grading.protocol.handin import relative
+from kws.grading.sandbox.run import START_FAILED_EXIT, STOPPED, SandboxStartError
 from kws.grading.sandbox.supervise import Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import hidden_test, layout_of, public_test
@@ -104,7 +105,7 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         """The one grading child's result for `spec`'s notebook (run once per run), with what
         it says about the run in the run's output."""
         if spec.name not in self._children:
-            result = run_notebook(
+            result = self._run_notebook(
                 self.submission,
                 spec,
                 self.hidden_test(spec),
@@ -124,6 +125,16 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
                 self.report.add_finding("review", flag)
             self._children[spec.name] = result
         return self._children[spec.name]
+
+    def _run_notebook(self, *args, **kwargs):
+        """`run_notebook`; where the sandbox cannot start a child on this machine
+        (`SandboxStartError`), the whole run stops, its results unwritten, with the message for
+        the instructor: no test may blame the hand-in for the machine."""
+        try:
+            return run_notebook(*args, **kwargs)
+        except SandboxStartError as error:
+            self.report.stop(str(error))
+            pytest.exit(f"{STOPPED} {error}", returncode=START_FAILED_EXIT)
 
     def carried_data(self, spec: Spec, payload: dict | None) -> list[str]:
         """`kws.grading.judge.carried.checkpoint_flags` of each of `spec`'s model tasks, with what
@@ -168,7 +179,7 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         steps = self.config.getoption("--retrain-steps")
         # a folder per assignment: two assignments of one layout re-train in the same run
         data = layout.retraining_data(self.data, hidden, self.tmp / f"retrain-data-{spec.name}")
-        return run_notebook(
+        return self._run_notebook(
             self.submission,
             spec,
             hidden,

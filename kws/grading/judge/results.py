@@ -181,10 +181,12 @@ def _test_facts(item) -> dict:
 
 
 class GradescopeReport:
-    """pytest plugin collecting per-test points and writing results.json at the session's end."""
+    """pytest plugin collecting per-test points and writing results.json at the session's end
+    (none for a run `stop`ped by the grading machine's fault)."""
 
     def __init__(self, results_path: Path | None):
         self.results_path = results_path
+        self.stopped = ""  # why the run stopped without a grade (`stop`)
         self.started = time.monotonic()
         self.tests: dict[str, TestResult] = {}
         self.order: list[str] = []
@@ -334,8 +336,13 @@ class GradescopeReport:
             leaderboard=list(self.leaderboard.values()),
         )
 
+    def stop(self, why: str) -> None:
+        """The run stops without a grade: the grading machine cannot grade (`why`, for the
+        instructor, which pytest then prints as it exits), so no results.json is written."""
+        self.stopped = why
+
     def pytest_sessionfinish(self, session):
-        if self.results_path is not None:
+        if self.results_path is not None and not self.stopped:
             write_results(self.results_path, self.results())
 
     def pytest_terminal_summary(self, terminalreporter):

@@ -29,11 +29,11 @@ import functools
 import json
 import os
 import subprocess
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kws.grading.sandbox.gpu import gpu_mounts
+from kws.grading.sandbox.supervise import interpreter
 
 HOME = "/home/student"  # where the child's folder appears, as on a course's lab machine
 KIT = "/opt/kit"  # where the copy of the kws package appears (PYTHONPATH)
@@ -84,16 +84,17 @@ def python_paths() -> tuple[str, ...]:
     """The folders the child's interpreter needs: its prefixes, the folder of its executable,
     and every folder on the ``sys.path`` it starts with (the standard library, site-packages,
     folders that ``.pth`` files add); asked of that interpreter, started as the child's is
-    (``-s``, no PYTHONPATH), so that the grader's own additions (its working directory, a
+    (`interpreter`, ``-s``, no PYTHONPATH), so that the grader's own additions (its working directory, a
     script's folder, pytest's root) are not among them."""
+    python = interpreter()
     ask = "import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, *sys.path]))"
     asked = subprocess.run(
-        [sys.executable, "-s", "-c", ask], capture_output=True, text=True, env={}, cwd="/"
+        [python, "-s", "-c", ask], capture_output=True, text=True, env={}, cwd="/"
     )
     if asked.returncode != 0:
-        raise RuntimeError(f"{sys.executable} could not list its paths: {asked.stderr.strip()}")
-    found = [*json.loads(asked.stdout), os.path.dirname(sys.executable)]
-    found.append(os.path.dirname(os.path.realpath(sys.executable)))
+        raise RuntimeError(f"{python} could not list its paths: {asked.stderr.strip()}")
+    found = [*json.loads(asked.stdout), os.path.dirname(python)]
+    found.append(os.path.dirname(os.path.realpath(python)))
     return tuple(sorted({os.path.realpath(p) for p in found if p and os.path.isdir(p)}))
 
 

@@ -56,6 +56,7 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
+NOT_STARTED = "the sandbox's launcher could not start the command"  # on stderr, exit code 127
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.unshare.argtypes = [ctypes.c_int]
@@ -318,7 +319,11 @@ def main(argv: list[str]) -> None:
     os.chdir(spec["cwd"])
     if parent is not None:
         _die_with_parent(parent)  # again: a change of user id clears it
-    os.execve(command[0], command, spec["env"])
+    try:
+        os.execve(command[0], command, spec["env"])
+    except OSError as error:  # no student code has run: the machine's fault (run.run_child)
+        print(f"{NOT_STARTED}: {command[0]}: {error.strerror}", file=sys.stderr, flush=True)
+        os._exit(127)
 
 
 if __name__ == "__main__":

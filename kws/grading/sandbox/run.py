@@ -32,7 +32,6 @@ import math
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -44,7 +43,13 @@ from kws.grading.sandbox.allow import KIT, Mount, View, allow_list, child_home, 
 from kws.grading.sandbox.gpu import library_path
 from kws.grading.sandbox.processes import reserved_uid
 from kws.grading.sandbox.staging import fill_folder, hide_machine_paths
-from kws.grading.sandbox.supervise import ChildResult, Limits, python_command, supervise
+from kws.grading.sandbox.supervise import (
+    ChildResult,
+    Limits,
+    interpreter,
+    python_command,
+    supervise,
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,21 @@ class ChildJob:
     isolate: bool = True
 
 
+class SandboxStartError(RuntimeError):
+    """The sandbox cannot start a child on this machine (its interpreter, bubblewrap, the
+    launcher): the grading machine's fault, never a hand-in's. Grading stops and the message
+    tells the instructor what failed; no student is given a grade for it."""
+
+
+# The exit code of a grader stopped by a `SandboxStartError` (sysexits' EX_TEMPFAIL: fix the
+# machine and grade again), which a class run reads as "stop, tell the instructor".
+START_FAILED_EXIT = 75
+STOPPED = "grading stopped:"  # then the message, in the last line such a grader prints
+# What a child that may never have started is run again as: the interpreter, the kit's copy and
+# torch, which every grading child imports before any student code runs.
+_PROBE = "import kws, torch"
+
+
 def run_child(job: ChildJob) -> ChildResult:
     """Run ``python ENTRY...`` on a copy of the job's submission, sandboxed, and read its result.
 
@@ -90,7 +110,40 @@ def run_child(job: ChildJob) -> ChildResult:
     under the wall clock and its end classified (`supervise.supervise`), and the result made fit
     for a student to read (`_report`). The folder and the user id go when it returns. On a GPU
     the CPU-time limit is raised to what the wall clock allows (`_on_device`).
+
+    A child that crashed before its command ran (bubblewrap or the launcher could not start it,
+    or its Python could not import a module) may be the machine's fault: the same sandbox then
+    starts a child that only imports the kit and torch, and when that fails too, raises
+    `SandboxStartError`. The child's own words only ask for that check, never decide it: a
+    hand-in cannot stop a class's grading by printing them.
     """
+    result, not_started = _run(job)
+    if not_started:
+        with tempfile.TemporaryDirectory(prefix="kws-probe-") as empty:
+            probe = replace(job, entry=["-c", _PROBE], submission=Path(empty), inputs={})
+            checked, _ = _run(replace(probe, assignment=None))  # the kit's own, nothing else
+        if checked.returncode != 0:
+            raise SandboxStartError(
+                f"the sandbox cannot start a grading child on this machine ({not_started}; "
+                f"a child that only imports the kit and torch fails too: {checked.reason}). "
+                "No hand-in can be graded here, and no grade is given for it: fix the "
+                f"machine and grade again. The child's Python is {interpreter()}; "
+                f"{_sandbox_hint()}"
+            )
+    return result
+
+
+def _sandbox_hint() -> str:
+    if bwrap.available():
+        return (
+            f"bubblewrap ({bwrap.available()}) must be able to bind the folders it lies in "
+            "(KWS_SANDBOX=builtin tries the hand-written sandbox instead)"
+        )
+    return "the hand-written sandbox starts it (no working bubblewrap here)"
+
+
+def _run(job: ChildJob) -> tuple[ChildResult, str]:
+    """`run_child`'s one run, and why the child may never have started ("" when it did)."""
     start = time.monotonic()
     if job.gpu:
         job = replace(job, limits=_on_device(job.limits))
@@ -116,9 +169,25 @@ def run_child(job: ChildJob) -> ChildResult:
             {"PATH": "/usr/bin:/bin", "PYTHONPATH": lib},
             signal_exit_codes=sandbox is not None,
         )
+        not_started = _not_started(result, root / "status" / "protections.json")
         _report(result, root, plan, job.limits, view)
         result.seconds = time.monotonic() - start
-    return result
+    return result, not_started
+
+
+def _not_started(result: ChildResult, protections_file: Path) -> str:
+    """Why `result`'s child may never have reached its command ("" when nothing says so): the
+    launcher wrote no protections (bubblewrap could not start it, or it failed before), it
+    could not start the command (`launch.NOT_STARTED`), or the command's Python could not
+    import a module, before or after it ran student code (the check that follows decides)."""
+    if result.status != "crashed":
+        return ""
+    if not protections_file.exists():
+        return f"the launcher ended before it started the child: {result.reason}"
+    last = (result.stderr_tail.strip().splitlines() or [""])[-1]
+    if launch.NOT_STARTED in last or "No module named" in last:
+        return result.reason
+    return ""
 
 
 # How the child allocates memory, read by glibc and torch as it starts (measured with
@@ -135,7 +204,7 @@ MEMORY_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": str(4 * 2**20), "THP_MEM_ALLOC_E
 
 
 def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, str]:
-    python_dir = str(Path(sys.executable).parent)
+    python_dir = str(Path(interpreter()).parent)
     env = {
         "PATH": f"{python_dir}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(home),

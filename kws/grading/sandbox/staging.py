@@ -105,6 +105,9 @@ def hide_machine_paths(result: ChildResult, replacements: list[tuple[str, str]])
     # and every folder packages come from (a venv made with --system-site-packages imports
     # torch from the base Python's site-packages, which none of the above names)
     libraries |= {p for p in sys.path if os.path.isabs(p) and os.path.isdir(p) and p != "/"}
+    # as the child names them: the grader's Python may have been started through a link or ".."
+    # (`kws.grading.sandbox.supervise.interpreter`), the child's by its resolved folder
+    libraries |= {os.path.realpath(p) for p in libraries}
     # the longest first: a virtual environment inside the kit's checkout is a library folder
     pairs = replacements + [(f"{p}/", "") for p in sorted({kit, *libraries}, key=len, reverse=True)]
 

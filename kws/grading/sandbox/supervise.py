@@ -108,16 +108,31 @@ _BOOT_SCRIPT = (
 )
 
 
+def interpreter() -> str:
+    """This Python, named as a child can start it: the folder of ``sys.executable`` resolved
+    (links and ``..``), its own name kept.
+
+    ``sys.executable`` keeps the path the grader was started by (``../venv/bin/python``,
+    ``.venv/bin/python`` where ``.venv`` is a link), and inside the sandbox only resolved paths
+    are bound (`kws.grading.sandbox.allow.python_paths`). The file itself is not resolved: a
+    virtual environment's ``bin/python`` is a link to its base interpreter, and Python finds
+    the environment (its ``pyvenv.cfg``, its site-packages) from the path it was started by.
+    """
+    folder, name = os.path.split(sys.executable)
+    return os.path.join(os.path.realpath(folder), name)
+
+
 def python_command(args: list[str]) -> list[str]:
-    """``python -P -s ARGS`` (ARGS: ``-m MODULE ...``, ``-c CODE ...`` or ``SCRIPT ...``): no
-    folder of the script or the working directory on ``sys.path``, no user site,
-    ``PYTHONPATH`` honoured."""
+    """``python -P -s ARGS`` (ARGS: ``-m MODULE ...``, ``-c CODE ...`` or ``SCRIPT ...``) with
+    this Python (`interpreter`): no folder of the script or the working directory on
+    ``sys.path``, no user site, ``PYTHONPATH`` honoured."""
+    python = interpreter()
     if sys.version_info >= (3, 11):
-        return [sys.executable, "-P", "-s", *args]
+        return [python, "-P", "-s", *args]
     if args[0] in ("-m", "-c"):
         boot = _BOOT_MODULE if args[0] == "-m" else _BOOT_CODE
-        return [sys.executable, "-s", "-c", boot, *args[1:]]
-    return [sys.executable, "-s", "-c", _BOOT_SCRIPT, *args]
+        return [python, "-s", "-c", boot, *args[1:]]
+    return [python, "-s", "-c", _BOOT_SCRIPT, *args]
 
 
 def supervise(

@@ -1,8 +1,8 @@
 """The ``hw4`` data layout: HW4 speaker features with hidden labels, frames as inputs.
 
 The spec's ``[data] folder`` (``speaker_features`` by default) holds the course's feature
-folder (``testdata.json``, ``mapping.json``, ``metadata.json``, ``uttr-*.pt``: CONTEXT.md's
-format), its ``hidden`` folder (``speaker_features_hidden``) the test labels,
+folder (``testdata.json``, ``mapping.json``, ``metadata.json``, ``uttr-*.pt``: the format
+docs/reference/data.md gives), its ``hidden`` folder (``speaker_features_hidden``) the test labels,
 ``test_labels.csv``, which only the grader reads.
 
 Students have the test features, so a model can carry their answers. A private test set beside
