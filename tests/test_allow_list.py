@@ -187,7 +187,7 @@ def test_a_child_run_on_the_cpu_however_named_gets_no_gpu_file(tmp_path, stand_i
     (tmp_path / "inputs.bin").write_bytes(b"")
     hidden = HiddenTest(tmp_path / "inputs.bin", [0, 1], ("yes", "no"), ("", ""))
     notebook.run_notebook(tmp_path, ASSIGNMENTS["keyword_spotting"], hidden,
-                          limits=FAST, hide=[], device=DeviceName.parse(device))  # fmt: skip
+                          limits=LIMITS, hide=[], device=DeviceName.parse(device))  # fmt: skip
     [job] = jobs
     found = allow_list(_view(tmp_path), [], [], gpu=job.gpu)
     assert bool([m for m in found if m.kind == "device"]) is on_gpu
