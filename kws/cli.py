@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from kws.data import cli as data
-from kws.demo.run import cli as demo
+from kws.demo import cli as demo
 from kws.grading.classrun import cli as classrun
 from kws.grading.marking import cli as marking
 from kws.grading.publish import cli as publish
@@ -34,7 +34,7 @@ from kws.grading.season import cli as season
 from kws.handin import cli as handin
 from kws.recipes import cli as recipes
 from kws.rehearsal import cli as rehearsal
-from kws.release.bundle import cli as release
+from kws.release import cli as release
 
 
 class Group(NamedTuple):
