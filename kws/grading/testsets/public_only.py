@@ -66,12 +66,24 @@ def handout(data: str | Path | None = None) -> list[str]:
     from kws.data.speaker_private import students_folder
 
     if data is None:
+        layouts = {str(spec.data.get("layout")) for spec in ASSIGNMENTS.values()}
+        gets = []
+        if "speech_commands" in layouts:
+            gets.append("students download Speech Commands in the notebooks")
+        if "hw4" in layouts:
+            gets.append(
+                "they get the HW4 folder from you: hand out the speaker_features_students/ folder "
+                f"that `{make_private_command('DATA')}` writes (utterances of every speaker held "
+                "back)"
+            )
+        gets += [
+            f"{spec.notebook}: {spec.data.get('how_to_get') or 'its data, from you'}"
+            for spec in ASSIGNMENTS.values()
+            if str(spec.data.get("layout")) not in ("speech_commands", "hw4")
+        ]
         return [
-            "the data: students download Speech Commands in the notebooks and get the HW4 "
-            "folder from you; hand out the speaker_features_students/ folder that "
-            f"`{make_private_command('DATA')}` writes (utterances of every speaker held back), "
-            "and keep DATA, with its private test sets and hidden labels, with the grader "
-            "(`kws release OUT --data DATA` names the folders)"
+            f"the data: {'; '.join(gets)}; keep DATA, with its private test sets and hidden "
+            "labels, with the grader (`kws release bundle OUT --data DATA` names the folders)"
         ]
     data, given, kept, public = Path(data), [], set(), []
     for name, spec in ASSIGNMENTS.items():
