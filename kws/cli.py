@@ -5,8 +5,8 @@ Its verbs come in five groups, each added to the parser by the package that does
 - **hand in** (for students): `handin` (`kws.handin.cli`);
 - **try the kit**: `demo` (`kws.demo.cli`), `tables`, `train` (`kws.recipes.cli`), `synth`
   (`kws.data.cli`);
-- **prepare a course**: `assign` (`kws.assign.cli`), `release` (`kws.release.cli`), `private`
-  (`kws.data.cli`), `gradescope`
+- **prepare a course**: `assign` (`kws.assign.cli`), `reference` (`kws.demo.cli`), `release`
+  (`kws.release.cli`), `private` (`kws.data.cli`), `gradescope`
   (`kws.grading.publish.gradescope.cli`) and `rehearse` (`kws.rehearsal.cli`);
 - **grade**: `grade`, `merge` (`kws.grading.classrun.cli`), `report`, `feedback`
   (`kws.grading.publish.cli`);
@@ -59,6 +59,7 @@ GROUPS = (
         "prepare a course",
         (
             assign.add_commands,
+            demo.add_reference_command,
             release.add_commands,
             data.add_private_command,
             gradescope.add_commands,
