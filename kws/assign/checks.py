@@ -53,20 +53,20 @@ def hand_written(spec: Spec) -> set[str]:
     return written_by_hand(folder, folder / "test_spec.py") if folder.is_dir() else set()
 
 
-def _notebook_problems(spec: Spec, path: Path, text: str) -> tuple[list[str], str]:
+def _notebook_problems(spec: Spec, path: Path, text: str) -> tuple[list[str], str | None]:
     """The solution notebook's problems, and the code of its cells tagged ``model`` (for the
-    tasks' checks)."""
+    tasks' checks; None when the notebook cannot be read that far)."""
     if not path.is_file():
         line = line_of(text, "notebook")
         return [
             f"{_at(spec.path, line)}: notebook = {spec.notebook!r}, but {path} does not exist; "
             "write the solution notebook there (or fix the name)"
-        ], ""
+        ], None
     try:
         nb = read_notebook(path)
         student_version(nb, name=str(path))  # every solution marker closes, with its hint
     except NotebookError as error:
-        return [str(error)], ""
+        return [str(error)], None
     problems = []
     parameters = [c for c in cells_with_tag(nb, "parameters") if c.cell_type == "code"]
     if not parameters:
@@ -100,7 +100,7 @@ def assignment_problems(spec: Spec, course: Course) -> list[str]:
     text = spec.path.read_text(encoding="utf-8")
     notebook = solution_path(spec, course)
     problems, models = _notebook_problems(spec, notebook, text)
-    for task, name in spec.model_tasks.items() if models else ():
+    for task, name in spec.model_tasks.items() if models is not None else ():
         if not _defines(models, name):
             line = line_of(text, "class", f"tasks.{task}")
             problems.append(
@@ -135,9 +135,9 @@ def graded_names(spec: Spec) -> dict[str, str]:
     return names
 
 
-def _numeric_problems(spec: Spec, text: str, models: str, notebook: Path) -> list[str]:
+def _numeric_problems(spec: Spec, text: str, models: str | None, notebook: Path) -> list[str]:
     """The numeric checks' problems: no checks.py, a component it does not register, a
-    function no model cell (nor a task's cells) defines."""
+    function no model cell (nor a task's cells) defines (`models`: their code; None: unread)."""
     if not spec.checks_file.is_file():
         return [
             f"{spec.checks_file} is missing: [numeric] of {spec.path} names components; write "
@@ -163,7 +163,11 @@ def _numeric_problems(spec: Spec, text: str, models: str, notebook: Path) -> lis
                 f"{component.task!r}, which {spec.path} does not list (it has "
                 f"{', '.join(spec.tasks)}); fix the task's name in checks.py"
             )
-        elif spec.tasks[component.task].cells is None and not _defines(models, component.name):
+        elif (
+            models is not None
+            and spec.tasks[component.task].cells is None
+            and not _defines(models, component.name)
+        ):
             problems.append(
                 f"{spec.checks_file}: the component {test.component!r} checks {component.name}, "
                 f"but no cell tagged 'model' of {notebook} defines it; define it in a model cell "

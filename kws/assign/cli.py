@@ -15,6 +15,14 @@ what the author wrote is raised (`kws.assign.checks.AssignmentError`, a `ValueEr
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
+
+
+def as_typed(text: str) -> str:
+    """`text` with the paths under the working directory written relative to it, as the user
+    typed them (``KWS_COURSE=course`` is made absolute for the children the command starts)."""
+    return text.replace(f"{Path.cwd()}{os.sep}", "")
 
 
 def _tests_line(spec) -> str:
@@ -27,6 +35,15 @@ def _tests_line(spec) -> str:
 
 
 def _assign(args: argparse.Namespace) -> int:
+    from kws.spec import SpecError
+
+    try:
+        return _assign_course(args)
+    except (SpecError, ValueError, FileNotFoundError) as error:  # named as the user typed them
+        raise type(error)(as_typed(str(error))) from None
+
+
+def _assign_course(args: argparse.Namespace) -> int:
     from kws.assign.checks import AssignmentError, assignment_problems, solution_path
     from kws.assign.generate import planned_files, write_files
     from kws.spec import COURSE_ENV, assignments, course
@@ -57,15 +74,15 @@ def _assign(args: argparse.Namespace) -> int:
         planned |= planned_files(spec, solution_path(spec, taught), taught.students)
     if args.check:
         for path in planned:
-            print(f"out of date: {path}  (run: kws assign)")
+            print(as_typed(f"out of date: {path}  (run: kws assign)"))
     else:
         for path in write_files(planned):
-            print(f"wrote {path}")
+            print(as_typed(f"wrote {path}"))
     for spec in specs:
         print(_tests_line(spec))
         if any(task.target for task in spec.tasks.values()) and not spec.tiers:
-            print(f"  note: {spec.path} has no [tiers] yet: `kws reference {spec.name}` sets them "
-                  "from the reference solution")  # fmt: skip
+            print(as_typed(f"  note: {spec.path} has no [tiers] yet: `kws reference {spec.name}` "
+                           "sets them from the reference solution"))  # fmt: skip
     return 1 if args.check and planned else 0
 
 

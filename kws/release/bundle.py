@@ -122,6 +122,14 @@ def build_bundle(
     return written
 
 
+def bundled(solutions: str | Path | None = None) -> list[str]:
+    """The assignments of the course whose notebooks a bundle of `solutions` (default: the
+    course's solution notebooks) holds."""
+    solutions = Path(solutions) if solutions is not None else course().solutions
+    registry = assignments()
+    return [name for name in registry if (solutions / registry[name].notebook).is_file()]
+
+
 def _check_target(out: Path, solutions: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise BundleError(f"{out} is a file; give a folder for the bundle")

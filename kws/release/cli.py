@@ -75,7 +75,7 @@ def _notebooks(args: argparse.Namespace, out: Path | None) -> int:
 
 
 def _bundle(args: argparse.Namespace, out: Path) -> int:
-    from kws.release.bundle import build_bundle
+    from kws.release.bundle import build_bundle, bundled
 
     if args.check:
         raise ValueError("--check compares the student notebooks: kws release notebooks --check")
@@ -87,7 +87,7 @@ def _bundle(args: argparse.Namespace, out: Path) -> int:
     for path in written:
         print(f"wrote {path}")
     print(f"hand out {written[-1]} (or the folder {out}): never solutions/ or grader/")
-    print("\n".join(handout(args.data)))
+    print("\n".join(handout(args.data, bundled(args.solutions))))
     return 0
 
 
@@ -106,6 +106,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     release.add_argument(
         "paths",
         nargs="+",
+        type=Path,
         metavar="FORM",
         help="bundle OUT, or notebooks [OUT] (the earlier OUT and SOLUTIONS ASSIGNMENTS still work)",
     )

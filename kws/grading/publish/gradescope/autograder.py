@@ -177,22 +177,39 @@ def settings_advice(settings: ContainerSettings) -> str:
     timeout = f"{settings.timeout} minutes"
     if settings.timeout == DEFAULT_TIMEOUT_MINUTES:
         timeout += " (the default)"
-    each = ", ".join(f"{name} {s / 60:.1f} min" for name, s in sorted(settings.seconds.items()))
+    measured = {
+        name: ASSIGNMENTS[name].grading.cpu_seconds is not None for name in settings.seconds
+    }
+    each = ", ".join(
+        f"{name} {s / 60:.1f} min" for name, s in sorted(settings.seconds.items()) if measured[name]
+    )
+    unmeasured = sorted(name for name, known in measured.items() if not known)
     peak = (
         f"its peak memory about {settings.peak_mib:,} MiB with the CPU build of torch (its "
         "spec's [grading] peak_mib)"
         if settings.peak_mib
         else "its memory was not measured"
     )
-    return (
+    lines = [
         "Gradescope settings (Configure Autograder -> Autograder settings), for this zip's test "
-        "sets:\n"
-        f"  container: {container}\n"
-        f"  timeout: {timeout}\n"
-        f"  The reference hand-in takes {each} on {settings.cpu:g} CPU; the timeout lets a "
-        f"hand-in take {SLOWER_HANDINS} times as long, and {peak} (synthetic test sets of "
-        "these sizes; benchmarks/bench_grading_memory.py measures your own)."
-    )
+        "sets:",
+        f"  container: {container}",
+        f"  timeout: {timeout}",
+    ]
+    if each:
+        lines.append(
+            f"  The reference hand-in takes {each} on {settings.cpu:g} CPU; the timeout lets a "
+            f"hand-in take {SLOWER_HANDINS} times as long, and {peak} (synthetic test sets of "
+            "these sizes; benchmarks/bench_grading_memory.py measures your own)."
+        )
+    if unmeasured:  # a spec without [grading]: nothing to size the timeout from
+        lines.append(
+            f"  Not measured: {', '.join(unmeasured)} (its spec has no [grading]), so the "
+            "timeout leaves its grading out; measure its reference hand-in's grading "
+            "(benchmarks/bench_grading_memory.py) and give its spec [grading] cpu_seconds and "
+            "measured_size."
+        )
+    return "\n".join(lines)
 
 
 def _memory_text(mb: int) -> str:
