@@ -282,8 +282,8 @@ class Spec:
         layout = "<file>.py:<Class>"``) is the grader's alone and never runs in the child."""
         layout = str(self.data.get("layout", "")).partition(":")[0]
         files = [p for p in sorted(self.folder.glob("*.py")) if p.name != layout]
-        if self.package is None:
-            return [f"kws_assignment_{self.name}.{p.stem}" for p in files]
+        if self.package is None:  # its `__init__.py` is no module of its own here
+            return [f"kws_assignment_{self.name}.{p.stem}" for p in files if p.stem != "__init__"]
         return [self.package] + [f"{self.package}.{p.stem}" for p in files if p.stem != "__init__"]
 
     @property

@@ -150,5 +150,6 @@ def judge_own_work(facts: dict, rules: dict) -> list[str]:
         problems.append(facts["layer_class_problem"])
     elif layer_class and not facts.get("layer_class_calls"):
         problems.append(f"your {layer_class} never runs in forward; call it")
-    problems += [p for p in (facts.get("class_problems") or {}).values() if p]
+    found = facts.get("class_problems") or {}
+    problems += [found[name] for name in rules.get("own_classes", []) if found.get(name)]
     return problems

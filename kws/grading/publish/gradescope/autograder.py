@@ -14,9 +14,11 @@ The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build
   labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
   there). ``speech_commands_<version>/`` comes with its (empty) word folders, as the dataset
   lies beside its test set;
-- ``assignments/<name>/``: the instructor's own assignment folders, those ``KWS_ASSIGNMENTS``
-  names when the zip is built (spec, checks, layout and graded tests), so that none needs a copy
-  inside the kit; ``run_autograder`` and ``setup.sh`` name that folder in ``KWS_ASSIGNMENTS``;
+- ``assignments/<name>/``: the instructor's own assignment folders, those of the course
+  ``KWS_COURSE`` names and those ``KWS_ASSIGNMENTS`` names when the zip is built (spec, checks,
+  layout and graded tests), so that none needs a copy inside the kit; ``run_autograder`` and
+  ``setup.sh`` name that folder in ``KWS_COURSE`` when it is a whole course (the kit's own
+  assignments are then not graded), else in ``KWS_ASSIGNMENTS``;
 - ``tiers.json`` when ``--tiers FILE`` was given.
 
 Gradescope's settings for the zip (`plan`, printed by `settings_advice`) are computed from what
@@ -41,6 +43,7 @@ from pathlib import Path
 from kws.grading.season.course import checked_grader_options
 from kws.grading.testsets.layouts import files_to_zip, layout_of
 from kws.spec import ASSIGNMENTS, KIT_FOLDER
+from kws.spec import course as taught
 
 KIT_ROOT = Path(__file__).resolve().parents[4]
 SCRIPTS = Path(__file__).resolve().parent / "scripts"  # setup.sh, run_autograder
@@ -293,12 +296,16 @@ def make_autograder(
     run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
     if course is not None:
         run_script = run_script.replace('COURSE=""', 'COURSE="course.toml"', 1)
+    setup_script = (scripts / "setup.sh").read_text()
+    if taught().named:  # the zip's assignments/ is the whole course: the kit's are left out
+        run_script = run_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
+        setup_script = setup_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
     with zipfile.ZipFile(zip_path, "w") as archive:
         if tiers is not None:
             _add(archive, Path(tiers), "tiers.json")
         if course is not None:
             _add(archive, Path(course), "course.toml")
-        _add(archive, scripts / "setup.sh", "setup.sh", executable=True)
+        _add_text(archive, setup_script, "setup.sh", executable=True)
         _add_text(archive, run_script, "run_autograder", executable=True)
         for name in ("pyproject.toml", "README.md"):
             if (kit_root / name).is_file():
