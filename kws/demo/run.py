@@ -67,9 +67,10 @@ def _make_speaker_features(folder: Path, preset: str, seed: int) -> None:
         make_speaker_features(folder, preset, seed=seed)
     if private_speaker_folder(folder / "speaker_features") is None:
         held = make_speaker_private(folder, demo_secret(folder, seed))
+        names = ", ".join(spec.notebook for spec in SPECS if spec.data.get("layout") == "hw4")
         print(f"  private test set: {held.held_back} utterances held back into "
-              f"{held.private.resolve()}; notebook 02 trains on {held.students.resolve()}, what "
-              "students get", flush=True)  # fmt: skip
+              f"{held.private.resolve()}; {names or 'a notebook'} trains on "
+              f"{held.students.resolve()}, what students get", flush=True)  # fmt: skip
 
 
 def _make_speech_commands(folder: Path, preset: str, seed: int) -> None:
