@@ -343,6 +343,22 @@ def test_the_bundle_of_a_course_is_its_notebook_its_readme_and_the_kit_with_it(t
     assert "note: `kws release again` is now `kws release bundle again`" in old.stderr
 
 
+def test_a_folder_of_specs_beside_the_solutions_is_not_taken_for_student_notebooks(
+    tmp_path, capsys, monkeypatch
+):
+    """The layout the template once had (specs in assignments/, beside solutions/): the bundle
+    says nothing of assignments/ being out of date, and so never sends a notebook into it."""
+    from kws.release.bundle import build_bundle
+
+    (tmp_path / "assignments").mkdir()
+    shutil.copytree(TEMPLATE / "my_assignment", tmp_path / "assignments" / "my_assignment")
+    shutil.copytree(TEMPLATE / "solutions", tmp_path / "solutions")
+    monkeypatch.setenv("KWS_ASSIGNMENTS", str(tmp_path / "assignments"))
+    build_bundle(tmp_path / "handout", solutions=tmp_path / "solutions")
+    assert "out of date" not in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "assignments").iterdir()) == ["my_assignment"]
+
+
 # ---- what the commands say ---------------------------------------------------------------------
 
 

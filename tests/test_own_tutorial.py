@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -294,3 +295,7 @@ def test_a_first_grading_says_so_and_gradescope_names_what_it_cannot_size(tutori
     assert done.returncode == 0, done.stderr
     assert "Not measured: speaker_pooling (its spec has no [grading])" in done.stdout
     assert "0.0 min" not in done.stdout
+    with zipfile.ZipFile(shell.cwd / "autograder.zip") as archive:  # the course, the kit's out
+        assert "WHOLE_COURSE=1" in archive.read("run_autograder").decode()
+        assert "WHOLE_COURSE=1" in archive.read("setup.sh").decode()
+        assert f"assignments/{NAME}/graded_tests/test_spec.py" in archive.namelist()
