@@ -26,7 +26,8 @@ The names, by where they are used:
 - graded tests (``graded_tests/test_*.py``, run by the grader's own process, which never imports
   student code): the fixtures' types `Grading` (fixture ``grading``: the child's facts, the
   hand-in's files, the accuracy), `HiddenTest` (fixture ``hidden``) and `Score` (fixture
-  ``score``), then `tier_credit`, `numeric_tests`, `retraining_test`;
+  ``score``), then `tier_credit`, `numeric_tests`, `spec_tests` (the tests the spec declares,
+  which ``kws assign`` takes in), `retraining_test`;
 - a data layout of the assignment's own (``[data] layout = "layout.py:MyLayout"``): `Layout`,
   `HiddenTest`, `secret_permutation`, `save_feature_inputs`.
 
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # what readers (the docs, an editor) see; at run time `__geta
         shape_text,
     )
     from kws.counts import format_count
+    from kws.grading.judge.declared import spec_tests
     from kws.grading.judge.fixture import Grading
     from kws.grading.judge.results import Score
     from kws.grading.judge.tiers import tier_credit
@@ -94,6 +96,7 @@ HOMES = {
     "tier_credit": "kws.grading.judge.tiers",
     "numeric_tests": "kws.grading.judge.verdicts",
     "retraining_test": "kws.grading.judge.verdicts",
+    "spec_tests": "kws.grading.judge.declared",
     "Layout": "kws.grading.testsets.layouts.base",
     "HiddenTest": "kws.grading.testsets.hidden",
     "secret_permutation": "kws.grading.testsets.hidden",
@@ -125,6 +128,7 @@ __all__ = [
     "secret_permutation",
     "shape_text",
     "spec_of",
+    "spec_tests",
     "tier_credit",
     "trace_forward",
 ]

@@ -5,7 +5,8 @@ Its verbs come in five groups, each added to the parser by the package that does
 - **hand in** (for students): `handin` (`kws.handin.cli`);
 - **try the kit**: `demo` (`kws.demo.cli`), `tables`, `train` (`kws.recipes.cli`), `synth`
   (`kws.data.cli`);
-- **prepare a course**: `release` (`kws.release.cli`), `private` (`kws.data.cli`), `gradescope`
+- **prepare a course**: `assign` (`kws.assign.cli`), `reference` (`kws.demo.cli`), `release`
+  (`kws.release.cli`), `private` (`kws.data.cli`), `gradescope`
   (`kws.grading.publish.gradescope.cli`) and `rehearse` (`kws.rehearsal.cli`);
 - **grade**: `grade`, `merge` (`kws.grading.classrun.cli`), `report`, `feedback`
   (`kws.grading.publish.cli`), `mark` (`kws.grading.marking.cli`);
@@ -20,10 +21,12 @@ handler imports what it needs when it runs, so `kws --help` answers at once (no 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import NamedTuple
 
+from kws.assign import cli as assign
 from kws.data import cli as data
 from kws.demo import cli as demo
 from kws.grading.classrun import cli as classrun
@@ -56,6 +59,8 @@ GROUPS = (
     Group(
         "prepare a course",
         (
+            assign.add_commands,
+            demo.add_reference_command,
             release.add_commands,
             data.add_private_command,
             gradescope.add_commands,
@@ -137,7 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     traceback, and the exit code is 2, as for a bad option. The handler finds this function as
     ``args.kws``: a verb that runs other verbs (`kws rehearse`) runs them through it, as typed.
     """
-    args = build_parser().parse_args(argv)
+    from kws.spec import absolute_environment
+
+    # The course (KWS_COURSE) and more assignment folders (KWS_ASSIGNMENTS) as the user typed
+    # them mean their working directory: every child (grader, notebook kernel) reads them so.
+    os.environ.update(absolute_environment(dict(os.environ)))
+    try:
+        parser = build_parser()  # --assignment's choices read the course's folders
+    except ValueError as error:  # a SpecError: KWS_COURSE or a spec the options list
+        print(f"kws: {error}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     args.kws = main
     try:
         return args.run(args)

@@ -19,6 +19,7 @@ LONGEST_FIRST = (
     "tests/test_grader_corpus.py",
     "tests/test_demo.py",
     "tests/test_rehearsal.py",
+    "tests/test_own_tutorial.py",
     "tests/test_batch.py",
 )
 # Modules of long tests that share no costly set-up (a module fixture that copies the session's

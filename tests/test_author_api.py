@@ -163,3 +163,20 @@ def test_importing_a_name_loads_only_its_side(names, never):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_authoring_api_page_is_written_from_the_docstrings():
+    """docs/reference/authoring-api.md holds the API in Markdown (it reads the same on GitHub as
+    on the built site): what `python docs/hooks/authoring.py` writes from `kws.author`'s
+    docstrings, so a changed docstring fails here until the page is written again."""
+    import importlib.util
+
+    path = ROOT / "docs" / "hooks" / "authoring.py"
+    spec = importlib.util.spec_from_file_location("docs_authoring", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.PAGE.read_text(encoding="utf-8")
+    assert written == module.page_text(), "run: python docs/hooks/authoring.py"
+    for name in kws.author.__all__:
+        assert f"{{#kws.author.{name}}}" in written, name
+    assert "::: kws.author" not in written  # the names themselves, not a directive to build

@@ -4,13 +4,16 @@ the Authoring API's names only (`kws.author`), and a hand-in graded end to end w
 from that folder, KWS_ASSIGNMENTS naming it."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from course_helpers import ROOT
 from test_author_api import kit_imports_besides_the_api
-from test_own_assignment import _hand_in, _kws
+from test_own_assignment import _hand_in
 
 from kws.spec import load_folder
 
@@ -33,6 +36,15 @@ def test_model_size(grading):
     weights = grading.model_weights(SPEC, "task1")  # read from model.pt, never from student code
     assert weights.count < LIMIT, f"Your model holds {weights.text} weights; keep it under 100k."
 '''
+
+
+def _kws(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`kws ARGS...` in `cwd`, the folder of assignments beside the kit's named in
+    KWS_ASSIGNMENTS (the kit's own course stays the course)."""
+    env = os.environ | {"KWS_ASSIGNMENTS": "assignments", "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = str(ROOT)  # the kit as installed
+    return subprocess.run([sys.executable, "-m", "kws.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
 
 def _new_assignment(course: Path) -> Path:

@@ -15,7 +15,8 @@ ASSIGNMENT_NAMES = tuple(sorted(ASSIGNMENTS))  # --assignment: every assignment 
 
 # Every argument of every verb, as `build_parser()` accepted them before the verbs were grouped
 # (written out from that parser), and those added since (grade's and season's --file-times,
-# issue 52; `kws handin`; --strict and `kws rehearse`, issue 59; `kws mark`, issue 68): (verb, option strings (none: a positional), dest, default, choices,
+# issue 52; `kws handin`; --strict and `kws rehearse`, issue 59; `kws mark`, issue 68; `kws assign`
+# and `kws reference`, issue 67): (verb, option strings (none: a positional), dest, default, choices,
 # required, nargs, type's name). A change here changes what users type.
 ARGUMENTS = [
     ("adjust", (), "assignment", None, None, True, None, None),
@@ -24,6 +25,8 @@ ARGUMENTS = [
     ("adjust", ("--reason",), "reason", None, None, True, None, None),
     ("adjust", (), "student", None, None, True, None, None),
     ("adjust", ("--who",), "who", None, None, False, None, None),
+    ("assign", ("--check",), "check", False, None, False, 0, None),
+    ("assign", (), "names", None, None, True, "*", None),
     ("demo", ("--no-grade",), "no_grade", False, None, False, 0, None),
     ("demo", ("--one-at-a-time",), "one_at_a_time", False, None, False, 0, None),
     ("demo", ("--out",), "out", Path("kws-demo"), None, False, None, "Path"),
@@ -109,6 +112,14 @@ ARGUMENTS = [
     ("rehearse", ("--roster",), "roster", None, None, False, None, "Path"),
     ("rehearse", ("--roster-key",), "roster_key", None, None, False, None, None),
     ("rehearse", ("--strict",), "strict", False, None, False, 0, None),
+    ("reference", ("--data",), "data", None, None, True, None, "Path"),
+    ("reference", ("--dataset",), "dataset", None, None, False, None, None),
+    ("reference", ("--jobs",), "jobs", 2, None, False, None, "int"),
+    ("reference", (), "names", None, None, True, "*", None),
+    ("reference", ("--out",), "out", Path("reference"), None, False, None, "Path"),
+    ("reference", ("--preset",), "preset", "tiny", None, False, None, None),
+    ("reference", ("--seeds",), "seeds", [0, 1, 2], None, False, "+", "int"),
+    ("reference", ("--write-tiers",), "write_tiers", False, None, False, 0, None),
     ("release", ("--data",), "data", None, None, False, None, "Path"),
     ("release", ("--check",), "check", False, None, False, 0, None),
     ("release", ("--force",), "force", False, None, False, 0, None),
@@ -156,7 +167,12 @@ VERB_HELP = {
     "tables": "parameter tables of the course architectures",
     "train": "train a reference recipe or a model preset on a data folder",
     "synth": "write an offline synthetic dataset",
-    "release": "the student bundle (release OUT), or student notebooks (release SOLUTIONS ASSIGNMENTS)",
+    "release": "the student bundle (release bundle OUT), or the student notebooks (release "
+    "notebooks)",
+    "assign": "an assignment of your own: its graded tests and student notebook, from its spec "
+    "and solution notebook",
+    "reference": "the course's solutions run at a budget over seeds, graded, and tiers set from "
+    "them",
     "grade": "grade a folder of submissions into a gradebook",
     "merge": "merge the shards `kws grade --shard I/N` wrote into one gradebook",
     "export": "the gradebook as the CSV Canvas or Moodle imports",
@@ -175,7 +191,7 @@ VERB_HELP = {
 GROUPS = [
     ("hand in (students)", ["handin"]),
     ("try the kit", ["demo", "tables", "train", "synth"]),
-    ("prepare a course", ["release", "private", "gradescope", "rehearse"]),
+    ("prepare a course", ["assign", "reference", "release", "private", "gradescope", "rehearse"]),
     ("grade", ["grade", "merge", "report", "feedback", "mark"]),
     ("the season (deadlines, late work, adjustments, exports)", ["season", "adjust", "export"]),
 ]

@@ -42,7 +42,8 @@ def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
     data = tmp_path / "demo" / "data"
     for folder in ("speech_commands_test_set_v0.02_private", "speaker_features_private"):
         assert (data / folder).is_dir(), folder
-    assert f"notebook 02 trains on {data.resolve() / 'speaker_features_students'}" in done.stdout
+    students = data.resolve() / "speaker_features_students"
+    assert f"02_speaker_id.ipynb trains on {students}" in done.stdout
     assert report["extra_data"]["public_test_set"] == []
     assert report["extra_data"]["tier_sets"]["speaker_id"] == "synthetic-tiny-private"
     assert "task1 accuracy on the private test utterances (graded)" in report["output"]

@@ -1,4 +1,4 @@
-"""`kws release OUT`: the student bundle an instructor hands out instead of the repository.
+"""`kws release bundle OUT`: the student bundle an instructor hands out instead of the repository.
 
 Run as an instructor runs it (another working directory, a relative path), then opened and scanned
 the way a curious student would: every file, every member of the zip and of the kit's archive."""
@@ -40,8 +40,9 @@ def _release(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
     cwd = tmp_path_factory.mktemp("instructor")
-    done = _release(cwd, "handout")
+    done = _release(cwd, "bundle", "handout")
     assert done.returncode == 0, done.stderr
+    assert "note:" not in done.stderr  # the current form
     return cwd / "handout"
 
 
@@ -119,13 +120,7 @@ def test_bundle_holds_no_solution_grader_or_hidden_labels(bundle):
     assert len(solution_lines) > 20
     for name, data in files.items():
         parts = name.split("/")
-        assert not {
-            "solutions",
-            "grader",
-            "graded_tests",
-            "speaker_features_hidden",
-            "tests",
-        } & set(parts), name
+        assert not {"solutions", "grader", "speaker_features_hidden", "tests"} & set(parts), name
         assert not any(p.startswith("speech_commands_test_set") for p in parts), name
         # (the kit's own README, inside its archive, documents the markers for instructors)
         if name.endswith(".ipynb") or (name.endswith("README.md") and "/kws-" not in name):
@@ -143,10 +138,12 @@ def test_bundle_holds_no_solution_grader_or_hidden_labels(bundle):
         "kws.egg-info/top_level.txt",
     }  # fmt: skip
     assert all(n.endswith(".py") for n in kit if n.startswith("kws/") and "/assignments/" not in n)
-    # the assignment specs (limits, points, tiers) ship: kws.spec reads them when asked
+    # the assignment specs (limits, points, tiers) ship: kws.spec reads them when asked; and so
+    # do the graded tests, which a student's `kws handin` runs on the hand-in
     assert {
         "kws/assignments/keyword_spotting/spec.toml",
         "kws/assignments/speaker_id/spec.toml",
+        "kws/assignments/speaker_id/graded_tests/test_02_speaker_id.py",
     } <= set(kit)
     assert "kws/data/prepare.py" in kit  # what the notebooks' set-up cell imports
     assert scan_bundle(bundle) == []
@@ -154,13 +151,13 @@ def test_bundle_holds_no_solution_grader_or_hidden_labels(bundle):
 
 def test_release_refuses_a_non_empty_folder_unless_forced(bundle, tmp_path):
     before = {p.name: p.read_bytes() for p in bundle.iterdir()}
-    done = _release(bundle.parent, "handout")
+    done = _release(bundle.parent, "bundle", "handout")
     assert done.returncode == 2
     assert "handout is not empty" in done.stderr and "--force" in done.stderr
     assert {p.name: p.read_bytes() for p in bundle.iterdir()} == before
 
     (tmp_path / "notes.txt").write_text("mine")
-    done = _release(tmp_path.parent, tmp_path.name, "--force")
+    done = _release(tmp_path.parent, "bundle", tmp_path.name, "--force")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "notes.txt").read_text() == "mine"
     with zipfile.ZipFile(tmp_path / f"{tmp_path.name}.zip") as zipped:
@@ -217,14 +214,23 @@ def test_kit_url_and_a_notebook_without_set_up_cell(tmp_path):
     assert not (tmp_path / "other").exists()  # nothing written
 
 
-def test_release_arguments_are_one_folder_or_two(tmp_path, capsys):
+def test_release_has_two_forms_and_the_old_spellings_say_the_new_ones(tmp_path, capsys):
+    assert main(["release", "bundle", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
     assert main(["release", str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "c")]) == 2
-    assert main(["release", str(tmp_path / "out"), "--check"]) == 2
-    assert main(["release", str(ROOT / "solutions"), str(tmp_path / "b"), "--force"]) == 2
+    assert main(["release", "bundle", str(tmp_path / "out"), "--check"]) == 2
+    assert main(["release", "notebooks", str(tmp_path / "b"), "--force"]) == 2
     err = capsys.readouterr().err
-    assert "give OUT" in err and "--check compares SOLUTIONS with ASSIGNMENTS" in err
-    assert "--force is for the bundle" in err
+    assert err.count("give one of the two forms:\nkws release bundle OUT") == 2
+    assert "--check compares the student notebooks: kws release notebooks --check" in err
+    assert "--force is for the bundle (kws release bundle OUT)" in err
     assert list(tmp_path.iterdir()) == []
+    # the earlier `kws release SOLUTIONS ASSIGNMENTS`: the notebooks, with a note
+    assert main(["release", str(ROOT / "solutions"), str(tmp_path / "students")]) == 0
+    err = capsys.readouterr().err
+    assert "`kws release " in err and "` is now `kws release notebooks " in err
+    assert sorted(p.name for p in (tmp_path / "students").iterdir()) == NOTEBOOKS
+    assert main(["release", "notebooks", str(tmp_path / "students"), "--check"]) == 0
+    assert main(["release", "notebooks", "--check"]) == 0  # the kit's assignments/ is in sync
 
 
 def test_the_release_says_which_data_students_get_and_which_the_grader_keeps(tiny_data, tmp_path):
@@ -250,7 +256,9 @@ def test_the_release_says_which_data_students_get_and_which_the_grader_keeps(tin
         assert f"{data / name}," in kept + ","
     assert len(lines) == 2  # every notebook has its private test set
     assert "speaker_features_students/ folder" in handout()[0]  # without --data: how
-    assert main(["release", str(tmp_path / "out"), "--data", str(tmp_path / "nowhere")]) == 2
+    assert (
+        main(["release", "bundle", str(tmp_path / "out"), "--data", str(tmp_path / "nowhere")]) == 2
+    )
     assert not (tmp_path / "out").exists()
     problems = scan_bundle_of(tmp_path, "speaker_features_private/metadata.json")
     assert "speaker_features_private/metadata.json: a folder students must not get" in problems

@@ -21,6 +21,7 @@ notebook stops at the first TODO with its message.
 
     check.attention(MultiHeadSelfAttention)     # a name of some assignment's selfcheck.py
     check.task1(model)
+    check.assignment("conv_module")             # what a spec declares (kws.check.declared)
 
 The checks each notebook calls are listed in its assignment's ``selfcheck.py``
 (``kws/assignments/<name>/selfcheck.py``, its docstring and ``__all__``).
@@ -34,7 +35,16 @@ from collections.abc import Iterator
 from kws.check.selfcheck import CheckResult
 from kws.spec import assignments
 
-__all__ = ["CheckResult"]  # and each assignment's selfcheck.py's (`__getattr__`)
+__all__ = ["CheckResult", "assignment"]  # and each assignment's selfcheck.py's (`__getattr__`)
+
+
+def assignment(name: str, **options) -> CheckResult:
+    """Check the notebook's work on assignment `name` as its graded tests judge it: its numeric
+    checks, and each model task's rules and limits from the spec (`kws.check.declared`: the
+    self-check cell ``kws assign`` writes)."""
+    from kws.check.declared import check_assignment
+
+    return check_assignment(name, **options)
 
 
 # ---- each assignment's own checks (kws/assignments/<name>/selfcheck.py) ------------------------

@@ -28,7 +28,7 @@ from pathlib import Path
 from kws import figures
 from kws.demo.grading import grade_notebook, merge_results
 from kws.demo.progress import PhaseClock, StatusLine, Timeline
-from kws.spec import ASSIGNMENTS
+from kws.spec import ASSIGNMENTS, course
 
 ROOT = Path(__file__).resolve().parents[2]
 # The notebooks and the settings of their reference runs per preset (passed to the notebooks'
@@ -67,9 +67,10 @@ def _make_speaker_features(folder: Path, preset: str, seed: int) -> None:
         make_speaker_features(folder, preset, seed=seed)
     if private_speaker_folder(folder / "speaker_features") is None:
         held = make_speaker_private(folder, demo_secret(folder, seed))
+        names = ", ".join(spec.notebook for spec in SPECS if spec.data.get("layout") == "hw4")
         print(f"  private test set: {held.held_back} utterances held back into "
-              f"{held.private.resolve()}; notebook 02 trains on {held.students.resolve()}, what "
-              "students get", flush=True)  # fmt: skip
+              f"{held.private.resolve()}; {names or 'a notebook'} trains on "
+              f"{held.students.resolve()}, what students get", flush=True)  # fmt: skip
 
 
 def _make_speech_commands(folder: Path, preset: str, seed: int) -> None:
@@ -93,10 +94,18 @@ def _make_speech_commands(folder: Path, preset: str, seed: int) -> None:
 MAKERS = {"hw4": _make_speaker_features, "speech_commands": _make_speech_commands}
 
 
+def makers() -> dict:
+    """`MAKERS` of the layouts the course's notebooks read (`SPECS`: the course's, ``KWS_COURSE``,
+    default the kit's)."""
+    return {
+        layout: make for layout, make in MAKERS.items() if any(s.layout == layout for s in SPECS)
+    }
+
+
 def make_data(folder: Path, preset: str, seed: int) -> None:
     """The synthetic datasets of `preset` in `folder` and their private test sets, unless they
     are already there."""
-    for make in MAKERS.values():
+    for make in makers().values():
         make(folder, preset, seed)
 
 
@@ -135,8 +144,8 @@ def _copy_notebooks(submission: Path, preset: str) -> None:
     exported = _yours(preset)
     if exported:
         print(exported, flush=True)
-    for name in NOTEBOOKS:
-        shutil.copy(ROOT / "solutions" / name, submission / name)
+    for name in NOTEBOOKS:  # the course's solution notebooks (KWS_COURSE; the kit's without)
+        shutil.copy(course().solutions / name, submission / name)
 
 
 class Runner:
@@ -227,7 +236,7 @@ def make_data_and_run(runner: Runner, preset: str, clock: PhaseClock) -> None:
     ):
         shares = CoreShares(Path(folder))
         with clock.phase("synthetic data"):
-            for layout, make in MAKERS.items():
+            for layout, make in makers().items():
                 make(runner.data, preset, runner.seed)
                 for spec in SPECS:
                     if spec.data["layout"] == layout:

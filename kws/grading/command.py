@@ -178,15 +178,11 @@ def grader_command(
 
 def grader_environment() -> dict[str, str]:
     """This process's environment with `GRADER_ENV` for the grader's pytest process, and the
-    instructor's assignment folders (``KWS_ASSIGNMENTS``) as absolute paths: the grader may run
-    in another working directory."""
-    from kws.spec import ASSIGNMENTS_ENV
+    course (``KWS_COURSE``) and the instructor's assignment folders (``KWS_ASSIGNMENTS``) as
+    absolute paths: the grader may run in another working directory."""
+    from kws.spec import absolute_environment
 
-    env = os.environ | GRADER_ENV
-    if env.get(ASSIGNMENTS_ENV):
-        folders = env[ASSIGNMENTS_ENV].split(os.pathsep)
-        env[ASSIGNMENTS_ENV] = os.pathsep.join(str(Path(f).resolve()) for f in folders if f)
-    return env
+    return absolute_environment(os.environ | GRADER_ENV)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,10 +35,10 @@ import nbformat
 
 from kws.notebooks import BEGIN, END, release_source
 from kws.rehearsal.stories import REGRADED, Story
-from kws.spec import ASSIGNMENTS
+from kws.spec import ASSIGNMENTS, course
 
 KIT = Path(__file__).resolve().parents[1]  # the kws package
-ROOT = KIT.parent  # the clone: solutions/
+ROOT = KIT.parent  # the clone
 PRESET, SEED = "tiny", 0
 
 
@@ -46,10 +46,14 @@ def kit_digest() -> str:
     """sha256 of the kit's code and reference notebooks: what the reference hand-in and its
     grading depend on (a changed kit makes them again); the rehearsal's own code aside."""
     digest = hashlib.sha256()
-    paths = [*KIT.rglob("*.py"), *KIT.rglob("*.toml"), *(ROOT / "solutions").glob("*.ipynb")]
+    taught = course()  # the course's folders and solutions (KWS_COURSE), the kit's without
+    paths = [*KIT.rglob("*.py"), *KIT.rglob("*.toml"), *taught.solutions.glob("*.ipynb")]
+    if taught.named:
+        paths += [*taught.folder.rglob("*.py"), *taught.folder.rglob("*.toml")]
     own = Path(__file__).parent
     for path in sorted(p for p in paths if "__pycache__" not in p.parts and own not in p.parents):
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+        name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        digest.update(name.as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -64,9 +68,10 @@ def reference_handin(folder: Path) -> tuple[Path, Path]:
     key = {"kit": kit_digest(), "preset": PRESET, "seed": SEED}
     if stamp.is_file() and json.loads(stamp.read_text()) == key:
         return data, submission
-    if not (ROOT / "solutions").is_dir():
-        raise FileNotFoundError(f"{ROOT / 'solutions'}: no reference notebooks; the rehearsal, "
-                                "like kws demo, runs from a clone of the kit")  # fmt: skip
+    if not course().solutions.is_dir():
+        raise FileNotFoundError(f"{course().solutions}: no reference notebooks; the rehearsal, "
+                                "like kws demo, runs the course's solution notebooks (the kit's "
+                                "from a clone of it)")  # fmt: skip
     shutil.rmtree(reference, ignore_errors=True)
     stamp.unlink(missing_ok=True)
     make_data_and_run(Runner(submission, data, PRESET, SEED, None), PRESET, PhaseClock())

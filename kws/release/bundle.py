@@ -1,22 +1,28 @@
 """The student bundle: what an instructor hands out instead of the repository.
 
-`build_bundle(OUT)` (the command `kws release OUT`) writes into OUT:
+`build_bundle(OUT)` (the command `kws release bundle OUT`) writes into OUT, for the course
+(``KWS_COURSE``; by default the kit's example course):
 
     README.md                    set-up for students: on their machine and on Colab, the data of
-                                 each assignment, what to hand in
-    01_keyword_spotting.ipynb    the student notebooks, made from solutions/ by `kws.notebooks`
-    02_speaker_id.ipynb          (TODOs instead of solutions, no outputs)
-    kws-0.1.0.tar.gz             the kit as a source distribution, which the notebooks' set-up cell
-                                 installs where the kit is missing (`KIT_SOURCE`)
-    OUT.zip                      all of the above under one folder (`kws release handout` writes
-                                 handout/handout.zip, whose files are under handout/)
+                                 each of the course's notebooks, what to hand in
+    01_keyword_spotting.ipynb    the course's student notebooks, made from its solution notebooks
+    02_speaker_id.ipynb          by `kws.release.notebooks` (TODOs instead of solutions, no
+                                 outputs, the kit's set-up, self-check and hand-in cells)
+    kws-0.1.0.tar.gz             the kit as a source distribution, with the course's assignments
+                                 as its own, which the notebooks' set-up cell installs where the
+                                 kit is missing (`KIT_SOURCE`)
+    OUT.zip                      all of the above under one folder (`kws release bundle handout`
+                                 writes handout/handout.zip, whose files are under handout/)
 
-The kit's archive is built offline from a copy of `pyproject.toml`, `README.md` and `kws/` alone
-(without the assignments' graded tests, ``kws/assignments/<name>/graded_tests/``, and the Gradescope
-scripts), so nothing else of the repository can slip in. Before anything is written to OUT, `scan_bundle`
-checks what was built: no `solutions/`, `grader/` or hidden test labels anywhere (inside the
-archives too), no solution marker in a notebook or text file, and nothing in the kit's archive but
-the package, its metadata and its README.
+The kit's archive is built offline from a copy of `pyproject.toml`, `README.md` and `kws/` alone,
+its ``kws/assignments/`` holding the course's assignment folders (their Python files, spec and
+graded tests, which a student's ``kws handin`` runs; never a notebook), without the Gradescope
+and cluster scripts, so nothing else of the repository can slip in. A student of any course so
+has what a student of the kit's notebooks has: ``kws handin``, the self-checks, the settings.
+Before anything is written to OUT, `scan_bundle` checks what was built: no `solutions/`,
+`grader/` or hidden test labels anywhere (inside the archives too), no solution marker in a
+notebook or text file, and nothing in the kit's archive but the package, its metadata and its
+README.
 """
 
 from __future__ import annotations
@@ -34,14 +40,14 @@ from pathlib import Path
 import nbformat
 
 from kws.data.private_variant import PRIVATE_SUFFIX
-from kws.notebooks import check_released, read_notebook, student_version
+from kws.release.notebooks import stale_notebooks, student_notebook
+from kws.spec import SPEC_FILE, Spec, assignments, course
 
 KIT_ROOT = Path(__file__).resolve().parents[2]  # the repository: pyproject.toml, solutions/, ...
 KIT_SOURCE = re.compile(r'^(KIT_SOURCE = os\.environ\.get\("KWS_KIT_SOURCE", )"[^"]*"\)', re.M)
 FORBIDDEN = (
     "solutions",
     "grader",
-    "graded_tests",
     "speaker_features_hidden",
 )  # folder names never handed out
 # What the kit's archive may hold: the package's modules, setuptools' metadata, the README.
@@ -65,7 +71,7 @@ def build_bundle(
 
     Args:
         out: the folder to write; it must be empty or missing, unless `force`.
-        solutions: the folder of solution notebooks (default: the kit's `solutions/`).
+        solutions: the folder of solution notebooks (default: the course's ``solutions/``).
         kit_url: where students' notebooks install the kit from (e.g. the course website's copy
             of the archive); default: the archive in the bundle, next to the notebooks.
         force: write into a non-empty `out`, replacing the bundle's files; other files there are
@@ -79,25 +85,28 @@ def build_bundle(
             notebook has no set-up cell; the scan found something students must not get.
     """
     out = Path(out)
-    solutions = Path(solutions) if solutions is not None else KIT_ROOT / "solutions"
+    solutions = Path(solutions) if solutions is not None else course().solutions
     _check_target(out, solutions, force)
     notebooks = sorted(solutions.glob("*.ipynb"))
     if not notebooks:
         raise BundleError(
             f"{solutions}: no solution notebooks (*.ipynb); pass --solutions with the folder that "
-            "holds them, or run from a clone of the kit's repository"
+            "holds them, put them in the course's solutions/, or run from a clone of the kit"
         )
+    registry = assignments()
+    specs = {registry[name].notebook: registry[name] for name in registry}
+    students = {path: student_notebook(path, specs.get(path.name)) for path in notebooks}
     with tempfile.TemporaryDirectory(prefix="kws-bundle-") as temporary:
         staging = Path(temporary) / "bundle"
         staging.mkdir()
-        kit = _build_kit_archive(staging)
+        kit = _build_kit_archive(staging, [registry[name] for name in registry])
         titles = []
-        for path in notebooks:
-            student = student_version(read_notebook(path), name=str(path))
+        for path, student in students.items():
             _point_setup_at_kit(student, kit_url or kit.name, path)
             (staging / path.name).write_text(nbformat.writes(student), encoding="utf-8")
             titles.append((path.name, student.metadata.get("title", path.stem)))
-        (staging / "README.md").write_text(student_readme(titles, kit.name), encoding="utf-8")
+        readme = student_readme(titles, kit.name, [specs[n] for n, _ in titles if n in specs])
+        (staging / "README.md").write_text(readme, encoding="utf-8")
         name = out.resolve().name
         files = sorted(staging.iterdir())
         _zip(files, staging / f"{name}.zip", name)
@@ -111,6 +120,14 @@ def build_bundle(
             written.append(out / path.name)
     _note_stale_assignments(solutions)
     return written
+
+
+def bundled(solutions: str | Path | None = None) -> list[str]:
+    """The assignments of the course whose notebooks a bundle of `solutions` (default: the
+    course's solution notebooks) holds."""
+    solutions = Path(solutions) if solutions is not None else course().solutions
+    registry = assignments()
+    return [name for name in registry if (solutions / registry[name].notebook).is_file()]
 
 
 def _check_target(out: Path, solutions: Path, force: bool) -> None:
@@ -129,8 +146,9 @@ def _check_target(out: Path, solutions: Path, force: bool) -> None:
         )
 
 
-def _build_kit_archive(folder: Path) -> Path:
-    """The kit's source distribution, built offline from a copy of the package alone."""
+def _build_kit_archive(folder: Path, specs: list[Spec]) -> Path:
+    """The kit's source distribution, built offline from a copy of the package alone, its
+    ``kws/assignments/`` holding the assignments of `specs` (`_copy_assignments`)."""
     if not (KIT_ROOT / "pyproject.toml").is_file():
         raise BundleError(
             f"{KIT_ROOT} has no pyproject.toml: the kit is installed, not a checkout; run "
@@ -140,14 +158,15 @@ def _build_kit_archive(folder: Path) -> Path:
         source = Path(temporary)
         for name in ("pyproject.toml", "README.md"):
             shutil.copyfile(KIT_ROOT / name, source / name)
-        # Each assignment's graded tests (kws/assignments/<name>/graded_tests/) stay with the grader,
-        # and so do the Gradescope image's scripts (kws/grading/publish/gradescope/scripts/) and the
+        # The Gradescope image's scripts (kws/grading/publish/gradescope/scripts/) and the
         # cluster's (kws/grading/classrun/slurm/), the marking page's (kws/grading/marking/static/),
-        # and the measured figures `kws demo` and the docs quote (kws/figures.json): students need none.
+        # and the measured figures `kws demo` and the docs quote (kws/figures.json), stay with the
+        # instructor: students need none. The course's assignments take the place of the kit's own.
         ignore = shutil.ignore_patterns(
-            "__pycache__", "*.pyc", "graded_tests", "scripts", "slurm", "static", "figures.json"
+            "__pycache__", "*.pyc", "scripts", "slurm", "static", "figures.json", "assignments"
         )
         shutil.copytree(KIT_ROOT / "kws", source / "kws", ignore=ignore)
+        _copy_assignments(specs, source / "kws" / "assignments")
         build = (
             "import sys, setuptools.build_meta as backend; print(backend.build_sdist(sys.argv[1]))"
         )
@@ -162,6 +181,32 @@ def _build_kit_archive(folder: Path) -> Path:
                 f"building the kit's archive failed (setuptools' build_sdist):\n{done.stderr[-2000:]}"
             )
     return folder / done.stdout.strip().splitlines()[-1]
+
+
+def _copy_assignments(specs: list[Spec], target: Path) -> None:
+    """Each assignment folder of `specs` into `target` (the archive's ``kws/assignments/``) as a
+    package of the kit: its spec and Python files, its graded tests included (what a student's
+    ``kws handin`` runs), ``__init__.py`` files where it has none; its other files are left out
+    and named."""
+    target.mkdir(parents=True)
+    (target / "__init__.py").write_text('"""The assignments of the course, one folder each."""\n')
+    left_out = []
+    for spec in specs:
+        for path in sorted(spec.folder.rglob("*")):
+            relative = path.relative_to(spec.folder)
+            if not path.is_file() or "__pycache__" in relative.parts:
+                continue
+            if path.suffix != ".py" and relative != Path(SPEC_FILE):
+                left_out.append(f"{spec.folder.name}/{relative.as_posix()}")
+                continue
+            (target / spec.name / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target / spec.name / relative)
+        for package in (target / spec.name, target / spec.name / "graded_tests"):
+            if package.is_dir() and not (package / "__init__.py").is_file():
+                (package / "__init__.py").write_text(f'"""{spec.title}."""\n')
+    if left_out:
+        print(f"note: left out of the kit's archive (it takes each assignment folder's Python "
+              f"files and {SPEC_FILE}): {', '.join(left_out)}")  # fmt: skip
 
 
 def _point_setup_at_kit(notebook: nbformat.NotebookNode, kit: str, path: Path) -> None:
@@ -184,17 +229,21 @@ def _zip(files: list[Path], archive: Path, top: str) -> None:
 
 
 def _note_stale_assignments(solutions: Path) -> None:
-    assignments = solutions.parent / "assignments"
-    if assignments.is_dir() and check_released(solutions, assignments):
+    """Say when the course's student notebooks' folder is out of date with the solution notebooks
+    the bundle was made from (only those of the course: another folder has no such folder)."""
+    taught = course()
+    if solutions.resolve() != taught.solutions.resolve() or not taught.students.is_dir():
+        return
+    if stale_notebooks(solutions, taught.students):
         print(
-            f"note: {assignments} is out of date (the bundle was made from {solutions}); "
-            f"refresh it with: kws release {solutions} {assignments}"
+            f"note: {taught.students} is out of date (the bundle was made from {solutions}); "
+            f"refresh it with: kws release notebooks {taught.students}"
         )
 
 
 def scan_bundle(folder: str | Path) -> list[str]:
     """What in `folder` (files, and members of its .zip and .tar.gz archives, nested too) students
-    must not get: a path through solutions/, grader/, graded_tests/, speaker_features_hidden/, a
+    must not get: a path through solutions/, grader/, speaker_features_hidden/, a
     test-set folder or a private test set (``*_private/``); a solution marker in a notebook or text file; anything in the kit's archive but its
     package, metadata and README. An empty list means the bundle is clean."""
     problems: list[str] = []
@@ -229,17 +278,70 @@ def _scan(name: str, data: bytes, problems: list[str]) -> None:
             problems.append(f"{name}: holds a solution marker")
 
 
-def student_readme(notebooks: list[tuple[str, str]], kit: str) -> str:
-    """The README.md of the bundle: set-up, data and hand-in, for `notebooks` [(file, title)]."""
+KEYWORD_DATA = """\
+- **{names}** {need} Google Speech Commands v0.02 and its 12-class test set in `DATA_DIR`
+  (default `data/`). The Set-up cell downloads them when they are missing (2.5 GB, with a progress
+  bar; run the cell again to resume an interrupted download) and does nothing when they are there.
+  On Colab keep `DATA_DIR` on the runtime's disk (`/content/data`): unpacking 105,000 clips into
+  Google Drive is very slow."""
+SPEAKER_DATA = """\
+- **{names}** {need} the course's HW4 feature folder (`metadata.json`,
+  `testdata.json`, `mapping.json` and the `uttr-*.pt` files side by side), which your instructor
+  hands out; the kit cannot download it. (Some training utterances of every speaker may be kept
+  back: your models are graded on utterances you never had.) Unzip it into
+  `data/speaker_features/` (the default
+  `DATA_DIR`) or set `DATA_DIR` to where it is. On Colab, put it in your Google Drive and mount the
+  Drive (`from google.colab import drive; drive.mount("/content/drive")`), then set `DATA_DIR` to
+  the folder, e.g. `/content/drive/MyDrive/speaker_features`; or upload the zip and unzip it with
+  `!unzip -q speaker_features.zip -d /content/data`. The Set-up cell checks the folder and says
+  what is wrong with it."""
+SYNTH = {"speech_commands": "kws synth speech-commands data --preset small",
+         "hw4": "kws synth speaker-features data --preset small"}  # fmt: skip
+
+
+def _data_section(specs: list[Spec]) -> str:
+    """The README's data items: one per data layout of `specs`' notebooks (Speech Commands, the
+    HW4 features, or what a spec's ``[data] how_to_get`` says), and the synthetic twins."""
+    by_layout: dict[str, list[Spec]] = {}
+    for spec in specs:
+        by_layout.setdefault(str(spec.data.get("layout", "")), []).append(spec)
+    items = []
+    for layout, group in by_layout.items():
+        names = ", ".join(f"`{spec.notebook}`" for spec in group)
+        need = "need" if len(group) > 1 else "needs"
+        if layout == "speech_commands":
+            items.append(KEYWORD_DATA.format(names=names, need=need))
+        elif layout == "hw4":
+            items.append(SPEAKER_DATA.format(names=names, need=need))
+        else:
+            for spec in group:
+                how = spec.data.get("how_to_get") or "your instructor hands it out"
+                items.append(f"- **`{spec.notebook}`** needs its data in `DATA_DIR`: {how}")
+    twins = [SYNTH[layout] for layout in by_layout if layout in SYNTH]
+    if twins:
+        commands = " and\n  ".join(f"`{command}`" for command in twins)
+        folder = " (then `DATA_DIR = data/speaker_features`)" if "hw4" in by_layout else ""
+        items.append(
+            "- **Offline**, or to try a notebook in seconds, the kit writes synthetic data in the "
+            f"same layouts:\n  {commands}{folder}.\n  Accuracies on synthetic data say nothing "
+            "about real speech."
+        )
+    return "\n".join(items)
+
+
+def student_readme(notebooks: list[tuple[str, str]], kit: str, specs: list[Spec] = ()) -> str:
+    """The README.md of the bundle: set-up, data and hand-in, for `notebooks` [(file, title)] of
+    the assignments `specs` (the course's: its data, its notebooks' names)."""
     listing = "\n".join(f"- `{name}`: {title}" for name, title in notebooks)
+    example = notebooks[0][0] if notebooks else "NOTEBOOK.ipynb"
     return f"""# Course notebooks: set-up
 
 {listing}
 - `{kit}`: the course kit (`kws`), which the notebooks use
 
-Each notebook's **Set-up** cell, right after its settings, installs the kit where it is missing,
-then fetches or checks the data. Run the notebooks from the top; fill in each `TODO` (it raises
-`NotImplementedError` until you do) and run the self-check cell after each task.
+Each notebook's **Set-up** cell, before its settings, installs the kit where it is missing. Run
+the notebooks from the top; fill in each `TODO` (it raises `NotImplementedError` until you do) and
+run the self-check cell after each task: it checks your code the way the grader does.
 
 ## On your machine
 
@@ -270,36 +372,18 @@ or set `OUT_DIR` in the `parameters` cell to a folder of your Google Drive.
 Settings come from the `parameters` cell, or from environment variables (`KWS_DATA_DIR`,
 `KWS_OUT_DIR`, `KWS_STEPS`, ...).
 
-- **Keyword spotting** needs Google Speech Commands v0.02 and its 12-class test set in `DATA_DIR`
-  (default `data/`). The Set-up cell downloads them when they are missing (2.5 GB, with a progress
-  bar; run the cell again to resume an interrupted download) and does nothing when they are there.
-  On Colab keep `DATA_DIR` on the runtime's disk (`/content/data`): unpacking 105,000 clips into
-  Google Drive is very slow.
-- **Speaker identification** needs the course's HW4 feature folder (`metadata.json`,
-  `testdata.json`, `mapping.json` and the `uttr-*.pt` files side by side), which your instructor
-  hands out; the kit cannot download it. (Some training utterances of every speaker may be kept
-  back: your models are graded on utterances you never had.) Unzip it into
-  `data/speaker_features/` (the default
-  `DATA_DIR`) or set `DATA_DIR` to where it is. On Colab, put it in your Google Drive and mount the
-  Drive (`from google.colab import drive; drive.mount("/content/drive")`), then set `DATA_DIR` to
-  the folder, e.g. `/content/drive/MyDrive/speaker_features`; or upload the zip and unzip it with
-  `!unzip -q speaker_features.zip -d /content/data`. The Set-up cell checks the folder and says
-  what is wrong with it.
-- **Offline**, or to try a notebook in seconds, the kit writes synthetic data in the same layouts:
-  `kws synth speech-commands data --preset small` and
-  `kws synth speaker-features data --preset small` (then `DATA_DIR = data/speaker_features`).
-  Accuracies on synthetic data say nothing about real speech.
+{_data_section(list(specs))}
 
 ## Hand in
 
 Save the notebook, then run its last cell, *Ready to hand in?*. It checks the saved notebook and
 what it wrote to `outputs/` the way the grader reads them (✓, or ✗ with the fix and the points at
 stake), then writes `handin.zip`: the notebook and, per task, the `model.pt`, `config.json` and
-`predictions.csv` it wrote, nothing else. Upload that file. On Colab the cell checks the
+the other files grading reads, nothing else. Upload that file. On Colab the cell checks the
 notebook as it is open and downloads the zip. From a terminal, in the notebook's folder:
 
 ```bash
-kws handin 02_speaker_id.ipynb
+kws handin {example}
 ```
 
 The grader re-runs the cells tagged `model`: keep them self-contained and keep their tags.

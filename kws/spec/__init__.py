@@ -18,10 +18,12 @@ grades, releases or demonstrates an assignment reads it from here::
 instructor's edit that breaks a spec stops the grader before it grades anyone.
 
 An assignment folder holds ``spec.toml``, ``checks.py`` (its numeric checks), any judges its
-graded tests share with the self-check, and ``graded_tests/`` (its graded tests, ``test_*.py``). The
-kit's own folders are found here; an instructor's own live anywhere and are named by the
-environment variable ``KWS_ASSIGNMENTS`` (folders separated by ``:``, each an assignment folder
-or a folder of them), which ``kws grade``, ``kws release`` and the grader all read. A folder
+graded tests share with the self-check, and ``graded_tests/`` (its graded tests, ``test_*.py``).
+A course is a folder of assignment folders (`Course`, `course`): the kit's three are its example
+course, found here; an instructor's own course lives anywhere and is named by the environment
+variable ``KWS_COURSE``, which every ``kws`` command, the grader and the notebooks read: then its
+assignments are the only ones. ``KWS_ASSIGNMENTS`` names more assignment folders beside the
+course's (folders separated by ``:``, each an assignment folder or a folder of them). A folder
 whose name starts with ``_`` is never an assignment (a template or a draft can sit beside
 them).
 
@@ -35,11 +37,14 @@ This package imports nothing else of the kit, so that every layer may use it: `k
 from kws.spec.load import load, load_folder, tomllib
 from kws.spec.model import (
     ASSIGNMENTS_ENV,
+    COURSE_ENV,
     GRADED_TESTS_FOLDER,
     KIT_FOLDER,
     KIT_PACKAGE,
     RULE_KINDS,
+    SOLUTIONS_FOLDER,
     SPEC_FILE,
+    STUDENTS_FOLDER,
     TIER_ORDER,
     AccuracySource,
     Cells,
@@ -50,10 +55,14 @@ from kws.spec.model import (
     Task,
 )
 from kws.spec.registry import (
+    Course,
     Registry,
+    absolute_environment,
     all_assignments,
     assignment,
     assignments,
+    course,
+    course_folder,
     discover,
     folders_in,
     graded_test_folders,
@@ -65,23 +74,30 @@ from kws.spec.registry import (
 __all__ = [
     "ASSIGNMENTS",
     "ASSIGNMENTS_ENV",
+    "COURSE_ENV",
     "GRADED_TESTS_FOLDER",
     "KIT_FOLDER",
     "KIT_PACKAGE",
     "RULE_KINDS",
+    "SOLUTIONS_FOLDER",
     "SPEC_FILE",
+    "STUDENTS_FOLDER",
     "TIER_ORDER",
     "AccuracySource",
     "Cells",
+    "Course",
     "GradingCost",
     "NumericTest",
     "Registry",
     "Spec",
     "SpecError",
     "Task",
+    "absolute_environment",
     "all_assignments",
     "assignment",
     "assignments",
+    "course",
+    "course_folder",
     "discover",
     "folders_in",
     "graded_test_folders",

@@ -4,6 +4,8 @@ anyone; `load_folder` also checks the folder's name."""
 
 from __future__ import annotations
 
+import difflib
+import re
 import sys
 from pathlib import Path
 
@@ -27,8 +29,42 @@ else:  # Python 3.10 (Ubuntu 22.04, Gradescope's default image): the same parser
     import tomli as tomllib
 
 
-def _fail(path: Path, key: str, problem: str, fix: str) -> SpecError:
-    return SpecError(f"{path}: {key} {problem}; {fix}")
+def _fail(path: Path, key: str, problem: str, fix: str, line: int | None = None) -> SpecError:
+    where = f"{path}, line {line}" if line else f"{path}"
+    return SpecError(f"{where}: {key} {problem}; {fix}")
+
+
+def line_of(text: str, key: str, table: str | None = None) -> int | None:
+    """The line (from 1) where `key` is set in the TOML `text` (``key =``, also inside an inline
+    table), the first after the header of `table` (``[tasks.task1]``) when given; None when it
+    cannot be found (a key written in another form)."""
+    lines = text.splitlines()
+    start = 0
+    if table is not None:
+        header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
+        start = next((i for i, line in enumerate(lines) if header.match(line)), 0)
+    pattern = re.compile(rf"(^|[{{,\s]){re.escape(key)}\s*=")
+    for number in range(start, len(lines)):
+        if pattern.search(lines[number].split("#", 1)[0]):
+            return number + 1
+    return None
+
+
+def _unknown_rule(path: Path, text: str, task: str, key: str) -> SpecError:
+    """A rule the kit does not know, with its line and the nearest known name."""
+    near = difflib.get_close_matches(key, RULE_KINDS, n=1)
+    guess = f"did you mean {near[0]}? " if near else ""
+    kinds = ", ".join(
+        f"{name} = {'true' if kind is bool else '[...]' if kind is list else '...'}"
+        for name, kind in RULE_KINDS.items()
+    )
+    return _fail(
+        path,
+        f"tasks.{task}.rules",
+        f"names {key!r}, a rule the kit does not know",
+        f"{guess}the rules are {kinds} (see The assignment spec in the docs)",
+        line_of(text, key, f"tasks.{task}"),
+    )
 
 
 def _table(raw: dict, key: str, path: Path) -> dict:
@@ -56,7 +92,7 @@ def _tiers(raw: dict, path: Path) -> dict[str, dict[str, float]]:
     return tiers
 
 
-def _tasks(raw: dict, path: Path) -> dict[str, Task]:
+def _tasks(raw: dict, path: Path, text: str = "") -> dict[str, Task]:
     tasks = {}
     for name, table in _table(raw, "tasks", path).items():
         if not isinstance(table, dict) or not isinstance(table.get("title"), str):
@@ -75,14 +111,19 @@ def _tasks(raw: dict, path: Path) -> dict[str, Task]:
         ):
             raise _fail(path, f"tasks.{name}.limits", "holds a non-number", "write numbers only")
         rules = table.get("rules", {})
+        unknown = [key for key in rules if key not in RULE_KINDS] if isinstance(rules, dict) else []
+        if unknown:
+            raise _unknown_rule(path, text, name, unknown[0])
         if not isinstance(rules, dict) or not all(
-            key in RULE_KINDS and isinstance(value, RULE_KINDS[key]) for key, value in rules.items()
+            isinstance(value, RULE_KINDS[key]) for key, value in rules.items()
         ):
             raise _fail(
                 path,
                 f"tasks.{name}.rules",
-                "holds an unknown rule or a value of the wrong kind",
-                'use layer_class = "Name", own_classes = ["Name"], norm_before_classifier = true',
+                "holds a value of the wrong kind",
+                'use layer_class = "Name", own_classes = ["Name"], norm_before_classifier = true, '
+                "from_scratch = true",
+                line_of(text, "rules", f"tasks.{name}"),
             )
         tasks[name] = Task(
             name,
@@ -240,7 +281,8 @@ def load(path: str | Path) -> Spec:
     """The assignment described by the TOML file `path`, checked (SpecError naming the fix)."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except OSError as error:
         raise SpecError(f"{path}: cannot read it ({error.strerror})") from None
     except tomllib.TOMLDecodeError as error:
@@ -256,7 +298,7 @@ def load(path: str | Path) -> Spec:
         preset: {key: str(value) for key, value in table.items()}
         for preset, table in _table(raw, "budgets", path).items()
     }
-    tasks = _tasks(raw, path)
+    tasks = _tasks(raw, path, text)
     return Spec(
         name=raw["name"],
         title=raw["title"],

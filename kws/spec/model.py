@@ -16,6 +16,9 @@ KIT_PACKAGE = "kws.assignments"  # their package
 SPEC_FILE = "spec.toml"  # in each assignment's folder
 GRADED_TESTS_FOLDER = "graded_tests"  # in each assignment's folder: its graded tests
 ASSIGNMENTS_ENV = "KWS_ASSIGNMENTS"  # more assignment folders, outside the kit
+COURSE_ENV = "KWS_COURSE"  # the course: a folder of assignment folders (default: the kit's)
+SOLUTIONS_FOLDER = "solutions"  # in a course's folder: its solution notebooks
+STUDENTS_FOLDER = "students"  # in a course's folder: its student notebooks (`kws assign`)
 TIER_ORDER = ("simple", "medium", "strong", "boss")
 
 
@@ -64,7 +67,8 @@ class Task:
             (`kws.tracing.probes.probe_facts`): ``layer_class`` (the class whose calls are counted
             and that must be written in the notebook), ``own_classes`` (more classes the
             notebook must write itself), ``norm_before_classifier`` (a normalization feeds the
-            final Linear).
+            final Linear), ``from_scratch`` (no ready-made Transformer or attention layer of
+            torch.nn, torchaudio or the kit runs in forward).
         cells: the notebook's cells the grading child runs for the task's numeric checks
             besides the model cells (`Cells`), or None.
     """
@@ -164,8 +168,22 @@ class AccuracySource:
         return self.source == "predictions.csv"
 
 
-# The structural rules a task may state, and the kind of value each takes.
-RULE_KINDS = {"layer_class": str, "own_classes": list, "norm_before_classifier": bool}
+# The structural rules a task may state, and the kind of value each takes (what each means:
+# `Task.rules`; each becomes a graded test, `kws.grading.judge.declared`).
+RULE_KINDS = {
+    "layer_class": str,
+    "own_classes": list,
+    "norm_before_classifier": bool,
+    "from_scratch": bool,
+}
+# The limits the kit itself enforces (each becomes a graded test, `kws.grading.judge.declared`);
+# an assignment may state others, which its own graded tests read.
+KIT_LIMITS = {
+    "max_layer_calls": "the layers that run one after another in forward, at most (counted by "
+    "their attention computations, whatever the classes are called)",
+    "max_parameters": "the weights of the whole model in model.pt, at most",
+    "max_encoder_params": "the weights of the model's `.encoder` block, fewer than",
+}
 
 
 @dataclass(frozen=True)
@@ -264,9 +282,14 @@ class Spec:
         layout = "<file>.py:<Class>"``) is the grader's alone and never runs in the child."""
         layout = str(self.data.get("layout", "")).partition(":")[0]
         files = [p for p in sorted(self.folder.glob("*.py")) if p.name != layout]
-        if self.package is None:
-            return [f"kws_assignment_{self.name}.{p.stem}" for p in files]
+        if self.package is None:  # its `__init__.py` is no module of its own here
+            return [f"kws_assignment_{self.name}.{p.stem}" for p in files if p.stem != "__init__"]
         return [self.package] + [f"{self.package}.{p.stem}" for p in files if p.stem != "__init__"]
+
+    @property
+    def checks_file(self) -> Path:
+        """The folder's ``checks.py`` (its numeric checks); it may not exist."""
+        return self.folder / "checks.py"
 
     def checks(self):
         """The folder's ``checks.py`` module: its ``NUMERIC`` table ({component:

@@ -1,14 +1,111 @@
-"""The registry of assignment folders: the kit's own, then those ``KWS_ASSIGNMENTS`` names,
-found when first asked for, each spec read when its assignment is (see `kws.spec`)."""
+"""The registry of assignment folders: the course's (``KWS_COURSE``, by default the kit's own
+example course), then those ``KWS_ASSIGNMENTS`` names, found when first asked for, each spec
+read when its assignment is (see `kws.spec`); and the course itself (`Course`: its folder, its
+solution notebooks, its student notebooks)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from kws.spec.load import load_folder
-from kws.spec.model import ASSIGNMENTS_ENV, KIT_FOLDER, SPEC_FILE, Spec, SpecError
+from kws.spec.model import (
+    ASSIGNMENTS_ENV,
+    COURSE_ENV,
+    KIT_FOLDER,
+    SOLUTIONS_FOLDER,
+    SPEC_FILE,
+    STUDENTS_FOLDER,
+    Spec,
+    SpecError,
+)
+
+KIT_ROOT = KIT_FOLDER.parents[1]  # a checkout of the kit: solutions/, assignments/, pyproject.toml
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course: a folder of assignment folders, and the notebooks beside them. The kit's three
+    assignments are its example course (`course` without ``KWS_COURSE``); an instructor's own
+    course is any folder ``KWS_COURSE`` names::
+
+        course/                   KWS_COURSE=course
+          conv_module/            an assignment folder: spec.toml, checks.py, graded_tests/
+          solutions/              its solution notebooks (what the reference run executes)
+          students/               its student notebooks (`kws assign` writes them)
+
+    Attributes:
+        folder: the folder of its assignment folders.
+        solutions: the folder of its solution notebooks.
+        students: the folder of its student notebooks (the kit's: ``assignments/``).
+        named: True for a course ``KWS_COURSE`` names, False for the kit's own.
+    """
+
+    folder: Path
+    solutions: Path
+    students: Path
+    named: bool = True
+
+    @property
+    def kit(self) -> bool:
+        """Whether this is the kit's own example course."""
+        return not self.named
+
+    def describe(self) -> str:
+        """The course in a few words, for messages: "the course in course/ (KWS_COURSE)"."""
+        if self.kit:
+            return "the kit's example course"
+        return f"the course in {self.folder} ({COURSE_ENV})"
+
+
+def course_folder(environ: dict[str, str] | None = None) -> Path | None:
+    """The folder ``KWS_COURSE`` names in `environ` (default: this process's environment),
+    resolved against the working directory; None when it is not set. SpecError naming the
+    variable when it is no folder, or an assignment folder rather than the course's."""
+    value = (os.environ if environ is None else environ).get(COURSE_ENV, "")
+    if not value:
+        return None
+    folder = Path(value).expanduser().resolve()
+    if not folder.is_dir():
+        raise SpecError(
+            f"{COURSE_ENV}={value}: no such folder; name the folder of your course's assignment "
+            f"folders (each holding {SPEC_FILE}), or unset {COURSE_ENV} for the kit's course"
+        )
+    if (folder / SPEC_FILE).is_file():
+        raise SpecError(
+            f"{COURSE_ENV}={value} is an assignment folder; name the course, the folder above "
+            f"it: {COURSE_ENV}={folder.parent}"
+        )
+    return folder
+
+
+def course(environ: dict[str, str] | None = None) -> Course:
+    """The course of this process: the folder ``KWS_COURSE`` names, else the kit's example
+    course (its folders in a checkout: ``kws/assignments/``, ``solutions/``, ``assignments/``).
+
+    Example:
+        ```python
+        course().solutions / assignment("conv_module").notebook  # the solution notebook
+        ```
+    """
+    folder = course_folder(environ)
+    if folder is None:
+        return Course(KIT_FOLDER, KIT_ROOT / SOLUTIONS_FOLDER, KIT_ROOT / "assignments", False)
+    return Course(folder, folder / SOLUTIONS_FOLDER, folder / STUDENTS_FOLDER)
+
+
+def absolute_environment(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` with ``KWS_COURSE`` and the folders of ``KWS_ASSIGNMENTS`` made absolute
+    (against this process's working directory): what a child started elsewhere reads."""
+    env = dict(environ)
+    if env.get(COURSE_ENV):
+        env[COURSE_ENV] = str(Path(env[COURSE_ENV]).expanduser().resolve())
+    if env.get(ASSIGNMENTS_ENV):
+        folders = env[ASSIGNMENTS_ENV].split(os.pathsep)
+        env[ASSIGNMENTS_ENV] = os.pathsep.join(str(Path(f).resolve()) for f in folders if f)
+    return env
 
 
 def folders_in(root: str | Path) -> dict[str, Path]:
@@ -57,14 +154,16 @@ def named_folders(value: str, taken: dict[str, Path]) -> dict[str, Path]:
 
 
 class Registry(MutableMapping):
-    """{name: `Spec`} of the assignments: the kit's own folders, then those ``KWS_ASSIGNMENTS``
-    names (`value`), in that order. Lazy at every step: the kit's folders are listed when first
-    needed, the instructor's only when a name is not among the kit's (or the whole registry is
+    """{name: `Spec`} of the assignments: the course's folders (`course`: the folder
+    ``KWS_COURSE`` names, default the kit's own), then those ``KWS_ASSIGNMENTS`` names (`value`),
+    in that order. Lazy at every step: the course's folders are listed when first needed, the
+    instructor's extra ones only when a name is not among the course's (or the whole registry is
     walked), and a spec is read and checked when its assignment is first asked for. Setting an
     entry (a test's edited copy of a spec) replaces it until it is set back or deleted."""
 
-    def __init__(self, value: str = ""):
+    def __init__(self, value: str = "", course: Path | None = None):
         self.value = value
+        self.course = course  # None: the kit's own assignments
         self._kit: dict[str, Path] | None = None
         self._named: dict[str, Path] | None = None
         self._specs: dict[str, Spec] = {}  # read, or set
@@ -72,8 +171,14 @@ class Registry(MutableMapping):
         self._removed: set[str] = set()
 
     def _kit_folders(self) -> dict[str, Path]:
+        """The course's assignment folders (the kit's own without ``KWS_COURSE``)."""
         if self._kit is None:
-            self._kit = folders_in(KIT_FOLDER)
+            self._kit = folders_in(self.course or KIT_FOLDER)
+            if self.course is not None and not self._kit:
+                raise SpecError(
+                    f"{COURSE_ENV}={self.course}: the course holds no assignment folder (a "
+                    f"folder with {SPEC_FILE}); add one (see the tutorial Your own assignment)"
+                )
         return self._kit
 
     def _named_folders(self) -> dict[str, Path]:
@@ -133,25 +238,28 @@ class Registry(MutableMapping):
         return f"Registry({list(self)})"
 
 
-_REGISTRIES: dict[str, Registry] = {}  # by the value of KWS_ASSIGNMENTS they were found with
+# by the course folder and the value of KWS_ASSIGNMENTS they were found with
+_REGISTRIES: dict[tuple[Path | None, str], Registry] = {}
 
 
 def assignments(environ: dict[str, str] | None = None) -> Registry:
-    """The registry of assignments (`Registry`) for the ``KWS_ASSIGNMENTS`` of `environ` (default:
-    this process's environment), made once per value of the variable."""
-    value = (os.environ if environ is None else environ).get(ASSIGNMENTS_ENV, "")
-    if value not in _REGISTRIES:
-        _REGISTRIES[value] = Registry(value)
-    return _REGISTRIES[value]
+    """The registry of assignments (`Registry`) for the ``KWS_COURSE`` and ``KWS_ASSIGNMENTS`` of
+    `environ` (default: this process's environment), made once per course and value."""
+    environ = os.environ if environ is None else environ
+    key = (course_folder(environ), environ.get(ASSIGNMENTS_ENV, ""))
+    if key not in _REGISTRIES:
+        _REGISTRIES[key] = Registry(key[1], key[0])
+    return _REGISTRIES[key]
 
 
 def assignment(name: str) -> Spec:
     """The spec of assignment `name`; SpecError naming the assignments there are."""
     registry = assignments()
     if name not in registry:
+        where = "the kit" if registry.course is None else f"the course ({COURSE_ENV})"
         raise SpecError(
-            f"there is no assignment {name!r}: the kit and {ASSIGNMENTS_ENV} have "
-            f"{', '.join(registry)}; name its folder in {ASSIGNMENTS_ENV}"
+            f"there is no assignment {name!r}: {where} and {ASSIGNMENTS_ENV} have "
+            f"{', '.join(registry)}; put its folder in the course, or name it in {ASSIGNMENTS_ENV}"
         )
     return registry[name]
 
@@ -160,8 +268,8 @@ def all_assignments(environ: dict[str, str] | None = None) -> dict[str, Spec]:
     """Every assignment, each spec read now: the kit's, then those of the folders
     `KWS_ASSIGNMENTS` names (each an assignment folder or a folder of them); SpecError naming
     the variable for a folder that holds none, or a name given twice, and for a broken spec."""
-    value = (os.environ if environ is None else environ).get(ASSIGNMENTS_ENV, "")
-    return dict(Registry(value).items())
+    environ = os.environ if environ is None else environ
+    return dict(Registry(environ.get(ASSIGNMENTS_ENV, ""), course_folder(environ)).items())
 
 
 def spec_of(path: str | Path) -> Spec:
@@ -192,7 +300,8 @@ def spec_of(path: str | Path) -> Spec:
         if path.is_relative_to(registry.folder(name).resolve()):
             return registry[name]
     raise SpecError(
-        f"{path} is in no assignment folder; put it in one, or name the folder in {ASSIGNMENTS_ENV}"
+        f"{path} is in no assignment folder; put it in one of the course's ({COURSE_ENV}), or "
+        f"name the folder in {ASSIGNMENTS_ENV}"
     )
 
 

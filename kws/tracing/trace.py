@@ -108,10 +108,18 @@ GRADER_MODULES = [
 
 
 def grader_modules() -> list[str]:
-    """`GRADER_MODULES` and the Python modules of every assignment's folder."""
+    """`GRADER_MODULES` and the Python modules of every assignment's folder; those of a folder
+    that is no package of the kit (a course's own, in the instructor's or a student's notebook)
+    are loaded from their files first (`kws.spec.Spec.module`), so that they can be watched."""
     from kws.spec import assignments
 
-    return GRADER_MODULES + [name for spec in assignments().values() for name in spec.modules()]
+    names = list(GRADER_MODULES)
+    for spec in assignments().values():
+        if spec.package is None:
+            for name in spec.modules():
+                spec.module(name.rpartition(".")[2])
+        names += spec.modules()
+    return names
 
 
 def forbidden_package_class(cls: type) -> str | None:

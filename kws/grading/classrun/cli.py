@@ -31,7 +31,7 @@ def _grade(args: argparse.Namespace) -> int:
     from kws.grading.sandbox.run import START_FAILED_EXIT, SandboxStartError
     from kws.grading.testsets.public_only import command_warning
 
-    said = command_warning(args.data, args.assignment)
+    said = command_warning(args.data, args.assignment, _graded(args.submissions, args.student))
     if said:  # first, before anything is graded: the instructor may rather make one
         print(said, flush=True)
     shard = Shard.parse(args.shard) if args.shard is not None else None
@@ -53,6 +53,10 @@ def _grade(args: argparse.Namespace) -> int:
     for note in season.notes:
         print(f"note: {note}", flush=True)
     given = {"course": args.course, "times": args.times, "season": season}
+    if args.student is not None:
+        from kws.grading.records.gradebook import safe_name
+
+        earlier = (args.out / "results" / f"{safe_name(args.student)}.json").is_file()
     try:
         if args.student is not None:
             gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
@@ -65,8 +69,10 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"kws grade: {error}", file=sys.stderr)
         return START_FAILED_EXIT
     print(f"gradebook: {gradebook}")
-    if args.student is not None:
+    if args.student is not None and earlier:
         print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
+    elif args.student is not None:
+        print(f"{args.student} graded for the first time: their row is added to the gradebook")
     if shard is None:  # what the course file and adjustments did
         from kws.grading.records.standings import read_standings
         from kws.grading.season.cli import print_season
@@ -75,6 +81,25 @@ def _grade(args: argparse.Namespace) -> int:
     if shard is not None:
         print(f"shard {shard} graded; once all {shard.count} have finished: kws merge {args.out}")
     return 0
+
+
+def _graded(submissions: Path, student: str | None) -> list[str] | None:
+    """The assignments some hand-in of `submissions` (`student`'s alone, when given) holds: the
+    notebooks `kws grade` grades, and so the only ones its warnings name (None: no such
+    folder, which grading itself reports)."""
+    from kws.grading.classrun.checks import handin_folders
+    from kws.grading.judge.notebook import holds_notebook
+    from kws.spec import ASSIGNMENTS
+
+    try:
+        folders = [Path(submissions) / student] if student else handin_folders(submissions)
+    except (FileNotFoundError, ValueError):
+        return None
+    return [
+        name
+        for name, spec in ASSIGNMENTS.items()
+        if any(folder.is_dir() and holds_notebook(folder, spec) for folder in folders)
+    ]
 
 
 def _merge(args: argparse.Namespace) -> int:

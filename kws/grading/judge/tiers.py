@@ -119,7 +119,8 @@ def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[
         target: the tier that gives full marks (the task's ``target`` in ``spec.toml``).
 
     Returns:
-        (fraction of the points, a sentence for the student naming the tier reached and the next).
+        (fraction of the points, a sentence for the student naming the highest tier reached and,
+        below the target, the next).
 
     Example:
         ```python
@@ -132,7 +133,13 @@ def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[
     reached = [name for name in wanted if accuracy >= tiers[name]]
     fraction = len(reached) / len(wanted)
     if fraction == 1.0:
-        return 1.0, f"Accuracy {accuracy:.4f} reaches the {target} tier ({tiers[target]:.4f})."
+        top = [name for name in TIER_ORDER if accuracy >= tiers[name]][-1]  # the highest reached
+        if top == target:
+            return 1.0, f"Accuracy {accuracy:.4f} reaches the {target} tier ({tiers[target]:.4f})."
+        return 1.0, (
+            f"Accuracy {accuracy:.4f} reaches the {top} tier ({tiers[top]:.4f}); full marks at "
+            f"{target} ({tiers[target]:.4f})."
+        )
     missing = wanted[len(reached)]
     got = f"reaches the {reached[-1]} tier" if reached else "reaches no tier"
     return fraction, (

@@ -15,20 +15,42 @@ import argparse
 from pathlib import Path
 
 
+def _skeletons(solutions: Path, folder: Path) -> Path:
+    """The student versions of the solution notebooks in `solutions`, written into `folder`:
+    what every hand-in starts from, for a course that keeps no folder of them."""
+    import nbformat
+
+    from kws.notebooks import read_notebook, student_version
+
+    for path in sorted(solutions.glob("*.ipynb")) if solutions.is_dir() else ():
+        student = student_version(read_notebook(path), name=str(path))
+        (folder / path.name).write_text(nbformat.writes(student), encoding="utf-8")
+    return folder
+
+
 def _report(args: argparse.Namespace) -> int:
+    import tempfile
+
     from kws.grading.publish.report.page import write_report
     from kws.grading.publish.similarity.matches import flagged_summary
+    from kws.spec import course
 
     thresholds = {"threshold": args.threshold, "reference_threshold": args.reference_threshold}
-    written = write_report(
-        args.grades,
-        submissions=args.submissions,
-        out=args.out,
-        **{name: value for name, value in thresholds.items() if value is not None},
-        solutions=args.solutions,
-        skeletons=args.skeletons,
-        jobs=args.jobs,
-    )
+    taught = course()  # its solutions and student notebooks, unless named
+    solutions = args.solutions or taught.solutions
+    with tempfile.TemporaryDirectory(prefix="kws-skeletons-") as folder:
+        skeletons = args.skeletons or (
+            taught.students if taught.students.is_dir() else _skeletons(solutions, Path(folder))
+        )
+        written = write_report(
+            args.grades,
+            submissions=args.submissions,
+            out=args.out,
+            **{name: value for name, value in thresholds.items() if value is not None},
+            solutions=solutions,
+            skeletons=skeletons,
+            jobs=args.jobs,
+        )
     print(f"report: {written.page} (figures: {', '.join(p.name for p in written.pictures)})")
     print(f"similarity flagged: {flagged_summary(written.matches)}")
     if written.gradebook is not None:
@@ -102,9 +124,11 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
                         help="score from which a match with the reference solution is listed "
                         "(0..1, default 0.75)")  # fmt: skip
     report.add_argument("--solutions", type=Path,
-                        help="reference notebooks to flag copies of (default: the kit's solutions/)")  # fmt: skip
+                        help="reference notebooks to flag copies of (default: the course's "
+                        "solutions/, KWS_COURSE; the kit's without)")  # fmt: skip
     report.add_argument("--skeletons", type=Path,
-                        help="released student notebooks (default: the kit's assignments/)")  # fmt: skip
+                        help="released student notebooks (default: the course's student "
+                        "notebooks, or those its solutions make)")  # fmt: skip
     report.add_argument("--jobs", type=int, default=2, help="processes for the fingerprints")
     report.set_defaults(run=_report)
 

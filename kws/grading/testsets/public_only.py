@@ -50,31 +50,49 @@ def warning(names: Iterable[str], data: Path | str | None = None) -> str:
     )
 
 
-def command_warning(data: Path, assignment: str | None = None) -> str | None:
+def command_warning(
+    data: Path, assignment: str | None = None, graded: Iterable[str] | None = None
+) -> str | None:
     """What `kws grade` and `kws gradescope` print first: the `warning` for the notebooks of
-    the selection (`assignment`, else every one) that `data` holds without a private test set,
-    naming `data` in the command; None when each has one."""
-    names = public_only(Path(data), [assignment] if assignment else None)
-    return warning(names, data) if names else None
+    the selection (`assignment`, else those `graded`, else every one) that `data` holds without a
+    private test set, naming `data` in the command; None when each has one."""
+    names = [assignment] if assignment else graded
+    found = public_only(Path(data), None if names is None else list(names))
+    return warning(found, data) if found else None
 
 
-def handout(data: str | Path | None = None) -> list[str]:
+def handout(data: str | Path | None = None, names: Iterable[str] | None = None) -> list[str]:
     """Which data the students get and which stays with the grader, as lines to print after the
-    bundle: for the grader's data folder `data`, by its folders (each notebook's private test
-    set, `kws.grading.testsets.layouts.base.Layout.private_set`, or the warning that it has
-    none); without `data`, how `kws private` makes them."""
+    bundle of the assignments `names` (default: every one): for the grader's data folder `data`,
+    by its folders (each notebook's private test set,
+    `kws.grading.testsets.layouts.base.Layout.private_set`, or the warning that it has none);
+    without `data`, how `kws private` makes them."""
     from kws.data.speaker_private import students_folder
 
+    specs = {name: ASSIGNMENTS[name] for name in (ASSIGNMENTS if names is None else names)}
+
     if data is None:
+        layouts = {str(spec.data.get("layout")) for spec in specs.values()}
+        gets = []
+        if "speech_commands" in layouts:
+            gets.append("students download Speech Commands in the notebooks")
+        if "hw4" in layouts:
+            gets.append(
+                "students get the HW4 folder from you: hand out the speaker_features_students/ folder "
+                f"that `{make_private_command('DATA')}` writes (utterances of every speaker held "
+                "back)"
+            )
+        gets += [
+            f"{spec.notebook}: {spec.data.get('how_to_get') or 'its data, from you'}"
+            for spec in specs.values()
+            if str(spec.data.get("layout")) not in ("speech_commands", "hw4")
+        ]
         return [
-            "the data: students download Speech Commands in the notebooks and get the HW4 "
-            "folder from you; hand out the speaker_features_students/ folder that "
-            f"`{make_private_command('DATA')}` writes (utterances of every speaker held back), "
-            "and keep DATA, with its private test sets and hidden labels, with the grader "
-            "(`kws release OUT --data DATA` names the folders)"
+            f"the data: {'; '.join(gets)}; keep DATA, with its private test sets and hidden "
+            "labels, with the grader (`kws release bundle OUT --data DATA` names the folders)"
         ]
     data, given, kept, public = Path(data), [], set(), []
-    for name, spec in ASSIGNMENTS.items():
+    for name, spec in specs.items():
         layout = layout_of(spec)
         if layout.missing(data) is not None:
             continue

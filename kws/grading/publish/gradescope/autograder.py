@@ -14,9 +14,11 @@ The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build
   labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
   there). ``speech_commands_<version>/`` comes with its (empty) word folders, as the dataset
   lies beside its test set;
-- ``assignments/<name>/``: the instructor's own assignment folders, those ``KWS_ASSIGNMENTS``
-  names when the zip is built (spec, checks, layout and graded tests), so that none needs a copy
-  inside the kit; ``run_autograder`` and ``setup.sh`` name that folder in ``KWS_ASSIGNMENTS``;
+- ``assignments/<name>/``: the instructor's own assignment folders, those of the course
+  ``KWS_COURSE`` names and those ``KWS_ASSIGNMENTS`` names when the zip is built (spec, checks,
+  layout and graded tests), so that none needs a copy inside the kit; ``run_autograder`` and
+  ``setup.sh`` name that folder in ``KWS_COURSE`` when it is a whole course (the kit's own
+  assignments are then not graded), else in ``KWS_ASSIGNMENTS``;
 - ``tiers.json`` when ``--tiers FILE`` was given.
 
 Gradescope's settings for the zip (`plan`, printed by `settings_advice`) are computed from what
@@ -41,6 +43,7 @@ from pathlib import Path
 from kws.grading.season.course import checked_grader_options
 from kws.grading.testsets.layouts import files_to_zip, layout_of
 from kws.spec import ASSIGNMENTS, KIT_FOLDER
+from kws.spec import course as taught
 
 KIT_ROOT = Path(__file__).resolve().parents[4]
 SCRIPTS = Path(__file__).resolve().parent / "scripts"  # setup.sh, run_autograder
@@ -177,22 +180,39 @@ def settings_advice(settings: ContainerSettings) -> str:
     timeout = f"{settings.timeout} minutes"
     if settings.timeout == DEFAULT_TIMEOUT_MINUTES:
         timeout += " (the default)"
-    each = ", ".join(f"{name} {s / 60:.1f} min" for name, s in sorted(settings.seconds.items()))
+    measured = {
+        name: ASSIGNMENTS[name].grading.cpu_seconds is not None for name in settings.seconds
+    }
+    each = ", ".join(
+        f"{name} {s / 60:.1f} min" for name, s in sorted(settings.seconds.items()) if measured[name]
+    )
+    unmeasured = sorted(name for name, known in measured.items() if not known)
     peak = (
         f"its peak memory about {settings.peak_mib:,} MiB with the CPU build of torch (its "
         "spec's [grading] peak_mib)"
         if settings.peak_mib
         else "its memory was not measured"
     )
-    return (
+    lines = [
         "Gradescope settings (Configure Autograder -> Autograder settings), for this zip's test "
-        "sets:\n"
-        f"  container: {container}\n"
-        f"  timeout: {timeout}\n"
-        f"  The reference hand-in takes {each} on {settings.cpu:g} CPU; the timeout lets a "
-        f"hand-in take {SLOWER_HANDINS} times as long, and {peak} (synthetic test sets of "
-        "these sizes; benchmarks/bench_grading_memory.py measures your own)."
-    )
+        "sets:",
+        f"  container: {container}",
+        f"  timeout: {timeout}",
+    ]
+    if each:
+        lines.append(
+            f"  The reference hand-in takes {each} on {settings.cpu:g} CPU; the timeout lets a "
+            f"hand-in take {SLOWER_HANDINS} times as long, and {peak} (synthetic test sets of "
+            "these sizes; benchmarks/bench_grading_memory.py measures your own)."
+        )
+    if unmeasured:  # a spec without [grading]: nothing to size the timeout from
+        lines.append(
+            f"  Not measured: {', '.join(unmeasured)} (its spec has no [grading]), so the "
+            "timeout leaves its grading out; measure its reference hand-in's grading "
+            "(benchmarks/bench_grading_memory.py) and give its spec [grading] cpu_seconds and "
+            "measured_size."
+        )
+    return "\n".join(lines)
 
 
 def _memory_text(mb: int) -> str:
@@ -276,12 +296,16 @@ def make_autograder(
     run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
     if course is not None:
         run_script = run_script.replace('COURSE=""', 'COURSE="course.toml"', 1)
+    setup_script = (scripts / "setup.sh").read_text()
+    if taught().named:  # the zip's assignments/ is the whole course: the kit's are left out
+        run_script = run_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
+        setup_script = setup_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
     with zipfile.ZipFile(zip_path, "w") as archive:
         if tiers is not None:
             _add(archive, Path(tiers), "tiers.json")
         if course is not None:
             _add(archive, Path(course), "course.toml")
-        _add(archive, scripts / "setup.sh", "setup.sh", executable=True)
+        _add_text(archive, setup_script, "setup.sh", executable=True)
         _add_text(archive, run_script, "run_autograder", executable=True)
         for name in ("pyproject.toml", "README.md"):
             if (kit_root / name).is_file():

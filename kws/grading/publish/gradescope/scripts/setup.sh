@@ -72,10 +72,16 @@ STEP="installing the kit from $ROOT/source/kit"
 STEP="checking that the grader loads"
 cd "$ROOT/source/kit"
 "$VENV/bin/python" -m kws.compat  # torch / torchaudio pairing; says what to install instead
-GRADER=("$VENV/bin/python" -m pytest -p kws.grading.plugin kws/assignments -q -p no:cacheprovider --collect-only)
-if [ -d "$ROOT/source/assignments" ]; then  # the instructor's own assignment folders
-    export KWS_ASSIGNMENTS="$ROOT/source/assignments"
+WHOLE_COURSE=0  # kws gradescope bakes 1 in when assignments/ is a whole course (KWS_COURSE)
+GRADER=("$VENV/bin/python" -m pytest -p kws.grading.plugin -q -p no:cacheprovider --collect-only)
+if [ "$WHOLE_COURSE" = 1 ]; then  # the course's assignments, the kit's own left out
+    export KWS_COURSE="$ROOT/source/assignments"
     GRADER+=("$ROOT/source/assignments")
+elif [ -d "$ROOT/source/assignments" ]; then  # the instructor's own assignment folders
+    export KWS_ASSIGNMENTS="$ROOT/source/assignments"
+    GRADER+=(kws/assignments "$ROOT/source/assignments")
+else
+    GRADER+=(kws/assignments)
 fi
 "${GRADER[@]}" >/dev/null \
     || fail "the grader's tests do not load in $VENV; run '${GRADER[*]}' in $ROOT/source/kit to see why"

@@ -1,0 +1,107 @@
+"""``kws assign``, added by `kws.cli` to its "prepare a course" group:
+
+    kws assign [NAME ...] [--check]
+
+For each assignment of the course (``KWS_COURSE``; the names given, else all): its problems
+first (`kws.assign.checks`: nothing is written while one remains), then the files made from its
+spec and solution notebook (`kws.assign.generate`), and the graded tests it now has with their
+points. ``--check`` writes nothing and exits 1 when a file would change.
+
+The handler imports what it needs when it runs, so `kws --help` loads none of it. A mistake in
+what the author wrote is raised (`kws.assign.checks.AssignmentError`, a `ValueError`);
+`kws.cli.main` prints it as `kws assign: message` and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def as_typed(text: str) -> str:
+    """`text` with the paths under the working directory written relative to it, as the user
+    typed them (``KWS_COURSE=course`` is made absolute for the children the command starts)."""
+    return text.replace(f"{Path.cwd()}{os.sep}", "")
+
+
+def _tests_line(spec) -> str:
+    from kws.assign.checks import graded_names
+
+    names = graded_names(spec)
+    total = sum(spec.points.get(name, 0) for name in names)
+    listed = ", ".join(f"{name} ({spec.points.get(name, 0):g})" for name in names)
+    return f"{spec.name}: {len(names)} graded tests, {total:g} points: {listed}"
+
+
+def _assign(args: argparse.Namespace) -> int:
+    from kws.spec import SpecError
+
+    try:
+        return _assign_course(args)
+    except (SpecError, ValueError, FileNotFoundError) as error:  # named as the user typed them
+        raise type(error)(as_typed(str(error))) from None
+
+
+def _assign_course(args: argparse.Namespace) -> int:
+    from kws.assign.checks import AssignmentError, assignment_problems, solution_path
+    from kws.assign.generate import planned_files, write_files
+    from kws.spec import COURSE_ENV, assignments, course
+
+    taught = course()
+    if taught.kit:
+        raise ValueError(
+            f"{COURSE_ENV} is not set: the kit's example course keeps its graded tests by hand "
+            f"(kws/assignments/); name your course's folder, e.g. {COURSE_ENV}=course"
+        )
+    registry = assignments()
+    names = args.names or [
+        name for name in registry if registry.folder(name).parent == taught.folder
+    ]
+    unknown = [name for name in names if name not in registry]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: no such assignment in {taught.describe()} "
+                         f"(it has {', '.join(registry)})")  # fmt: skip
+    specs = [registry[name] for name in names]
+    problems = [problem for spec in specs for problem in assignment_problems(spec, taught)]
+    if problems:  # before anything is written
+        raise AssignmentError(
+            f"{len(problems)} problem(s), nothing written:\n"
+            + "\n".join(f"- {p}" for p in problems)
+        )
+    planned = {}
+    for spec in specs:
+        planned |= planned_files(spec, solution_path(spec, taught), taught.students)
+    if args.check:
+        for path in planned:
+            print(as_typed(f"out of date: {path}  (run: kws assign)"))
+    else:
+        for path in write_files(planned):
+            print(as_typed(f"wrote {path}"))
+    for spec in specs:
+        print(_tests_line(spec))
+        if any(task.target for task in spec.tasks.values()) and not spec.tiers:
+            print(as_typed(f"  note: {spec.path} has no [tiers] yet: `kws reference {spec.name}` "
+                           "sets them from the reference solution"))  # fmt: skip
+    return 1 if args.check and planned else 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `kws assign` to `commands`, the `kws` parser's subparsers."""
+    assign = commands.add_parser(
+        "assign",
+        help="an assignment of your own: its graded tests and student notebook, from its spec "
+        "and solution notebook",
+        description="For each assignment of the course (KWS_COURSE): check its spec and solution "
+        "notebook (a rule the kit does not know, a marker that does not close, a task no cell "
+        "defines, a test without points: refused, naming the file, line and fix, before anything "
+        "is written), then write what the spec declares: graded_tests/test_spec.py (model loads, "
+        "layers, budgets, from-scratch layers, a norm before the classifier, accuracy by tier), "
+        "test_numeric.py, the __init__.py files, and the student notebook with the kit's set-up, "
+        "self-check and hand-in cells into the course's students/.",
+    )
+    assign.add_argument("names", nargs="*", metavar="NAME",
+                        help="assignments of the course (default: every one)")  # fmt: skip
+    assign.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when a file would change")  # fmt: skip
+    assign.set_defaults(run=_assign)

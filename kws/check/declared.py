@@ -1,0 +1,150 @@
+"""The self-check of what a spec declares (`check_assignment`, reached in a notebook as
+``check.assignment("conv_module")``): the cell ``kws assign`` puts after an assignment's model
+cells. It runs each task's numeric checks on the notebook's functions and classes (the
+components of the folder's ``checks.py``, as the grading child runs them), then builds each
+model task's class and judges its rules and limits on one traced forward pass, with the judges
+the graded tests call (`kws.spec.rules`) on the facts the grading child measures
+(`kws.tracing.probes.probe_facts`): the notebook and the grader cannot disagree.
+
+A model whose constructor needs arguments is built from the notebook's own instance of the class
+when there is one (``model = ConvNet(...)`` run before the check), else its rules are left to
+the Ready to hand in? cell, which checks the trained model as the grader does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+
+import torch
+from torch import nn
+
+from kws.check.registry import run_task_checks
+from kws.check.selfcheck import Checker, CheckResult, call, run_model, shape_text
+from kws.counts import format_count
+from kws.spec import Spec, assignment
+from kws.spec.rules import judge_layers, judge_own_work, judge_size
+from kws.tracing.probes import encoder_params, model_params, probe_facts
+
+
+def example_inputs(spec: Spec) -> tuple[torch.Tensor, ...] | None:
+    """A small batch as the grading child feeds the model, by the spec's data layout: two HW4
+    utterances (B=2, T=60, 40 mels, the second padded with -20 after 49 frames) and their
+    lengths, or two one-second waveforms (B=2, 16000); None for a layout of the folder's own."""
+    layout = spec.data.get("layout")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        if layout == "hw4":
+            x = torch.randn(2, 60, 40)  # (B, T, n_mels)
+            x[1, 49:] = -20.0  # the padding value of HW4 batches
+            return x, torch.tensor([60, 49])
+        if layout == "speech_commands":
+            return (0.1 * torch.randn(2, 16000),)  # (B, S): one second at 16 kHz
+    return None
+
+
+def _instance(cls: type, ns: dict) -> nn.Module | None:
+    """The notebook's own instance of `cls` (the last one defined), else one built with the
+    constructor's defaults, else None."""
+    found = [value for value in ns.values() if isinstance(value, cls)]
+    if found:
+        return found[-1]
+    needed = [
+        p
+        for p in inspect.signature(cls).parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if needed:
+        return None
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return cls()
+
+
+def _model_items(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
+    """The items of one model task: it builds, runs, and keeps its rules and limits."""
+    rules, limits = spec.tasks[task].rules, spec.tasks[task].limits
+    name = spec.tasks[task].model_class
+    cls = ns.get(name)
+    if not isinstance(cls, type) or not issubclass(cls, nn.Module):
+        checker.stop(f"the notebook defines {name}", f"keep the skeleton's class {name}")
+    model = call(checker, f"{name} builds", lambda: _instance(cls, ns))
+    inputs = example_inputs(spec)
+    if model is None or inputs is None:
+        why = "its constructor needs arguments" if model is None else "its data is the course's own"
+        checker.expect(
+            True, f"{name}'s rules are checked by the Ready to hand in? cell ({why})", ""
+        )
+        return
+    output = run_model(checker, model, inputs, f"{name} forward runs")
+    checker.expect(
+        output.dim() == 2 and output.shape[0] == 2,
+        f"{name} returns scores of shape {shape_text(output)}",
+        "return one row of class scores per input: (B, n_classes)",
+    )
+    exact = output.device.type == "cpu"
+    facts = call(
+        checker,
+        f"{name} forward runs traced",
+        lambda: probe_facts(task, model, ns, [(inputs, output)], exact, rules=rules),
+    )
+    if "max_layer_calls" in limits:
+        passed, what, fix = judge_layers(facts["layer_calls"], int(limits["max_layer_calls"]))
+        checker.expect(passed, what, fix)
+    if "max_parameters" in limits:
+        count = model_params(model)
+        checker.expect(*judge_size(count, limits["max_parameters"], format_count(count), name))
+    if "max_encoder_params" in limits and hasattr(model, "encoder"):
+        count = encoder_params(model)
+        text = format_count(count)
+        judged = judge_size(count, limits["max_encoder_params"], text, "its encoder", below=True)
+        checker.expect(*judged)
+    if rules.get("from_scratch") or rules.get("layer_class") or rules.get("own_classes"):
+        problems = judge_own_work(facts, rules)
+        checker.expect(
+            not problems, "written in the notebook, as the task asks", "; ".join(problems)
+        )
+    if facts["norm_before_classifier"] is not None:
+        passed, why = facts["norm_before_classifier"]
+        checker.expect(passed, "a normalization feeds the final Linear classifier", why)
+    if facts["traced_mismatch"]:
+        checker.expect(
+            False,
+            "forward computes the same traced as untraced",
+            f"{facts['traced_mismatch']}; make forward compute the same thing every time",
+        )
+
+
+def check_assignment(
+    name: str, *, ns: dict | None = None, tasks: list[str] | None = None, strict: bool = False
+) -> CheckResult:
+    """Check a notebook's work on assignment `name` as its graded tests judge it: the numeric
+    checks of its tasks, then each model task's rules and limits (see the module).
+
+    Args:
+        name: the assignment (``spec.toml``'s name).
+        ns: the notebook's namespace (default: the running notebook's, ``__main__``).
+        tasks: the tasks to check (default: every task of the spec).
+        strict: raise AssertionError when a check failed.
+
+    Returns:
+        The `CheckResult`, falsy when a check failed.
+
+    Example:
+        ```python
+        from kws import check
+
+        check.assignment("conv_module")  # in a notebook, after its model cells
+        ```
+    """
+    spec = assignment(name)
+    ns = ns if ns is not None else vars(sys.modules["__main__"])
+    checker = Checker(f"{spec.name}")
+    for task in tasks or list(spec.tasks):
+        if spec.checks_file.is_file():
+            with checker.run():
+                run_task_checks(checker, spec, task, ns)
+        if spec.tasks[task].model_class:
+            with checker.run():
+                _model_items(checker, spec, task, ns)
+    return checker.finish(strict)

@@ -1,0 +1,155 @@
+"""What a spec declares, as graded tests: the tests the kit writes for an assignment's rules and
+limits (`declared`), and the judges that decide them (`judge_layers`, `judge_size`,
+`judge_own_work`), which the notebook's self-check (`kws.check.declared`) and the grader's
+tests (`kws.grading.judge.declared`) both call on the same facts (`kws.tracing.probes.probe_facts`).
+
+A task of ``spec.toml`` declares, and the kit grades without the author writing a test:
+
+| in ``[tasks.<task>]`` | the graded test |
+|---|---|
+| ``class = "Name"`` | ``test_model_loads``: the class builds from config.json and loads model.pt |
+| ``target = "tier"`` | ``test_accuracy``: accuracy on the hidden test set, partial credit by tier |
+| ``limits.max_layer_calls`` | ``test_<task>_layers_that_run``: 1 to that many layers run in forward |
+| ``limits.max_parameters`` | ``test_<task>_parameters``: model.pt holds at most that many weights |
+| ``limits.max_encoder_params`` | ``test_<task>_encoder_parameters``: ``.encoder`` under that many |
+| ``rules.norm_before_classifier`` | ``test_<task>_norm_before_classifier`` |
+| ``rules.from_scratch``, ``layer_class``, ``own_classes`` | ``test_<task>_written_from_scratch`` |
+
+and ``[accuracy] source = "predictions.csv"`` adds ``test_predictions_csv``. Each needs its
+points in ``[points]``, like any graded test. Pure Python: the grader's process imports it
+without torch, and so does ``kws assign``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kws.spec.model import Spec
+
+
+@dataclass(frozen=True)
+class DeclaredTest:
+    """One graded test a spec declares.
+
+    Attributes:
+        name: the test function's name (its points are ``[points]`` of that name).
+        kind: what it judges: ``loads``, ``accuracy``, ``predictions_csv`` (one test per model
+            task, parametrized), ``layers``, ``parameters``, ``encoder_parameters``,
+            ``from_scratch``, ``norm`` (one task's).
+        tasks: the tasks it grades.
+        title: what students read.
+        source: the spec's key that declares it, for messages (``tasks.task1.limits``).
+    """
+
+    name: str
+    kind: str
+    tasks: tuple[str, ...]
+    title: str
+    source: str
+
+
+def _count(limit: float) -> str:
+    return f"{limit / 1000:g}k" if limit >= 10_000 else f"{limit:g}"
+
+
+def declared(spec: Spec) -> list[DeclaredTest]:
+    """The graded tests `spec` declares, in the order the grader runs them (see the module)."""
+    models = tuple(spec.model_tasks)
+    tests = []
+    if models:
+        tests.append(DeclaredTest("test_model_loads", "loads", models,
+                                  "Model builds from config.json and loads model.pt",
+                                  "tasks.<task>.class"))  # fmt: skip
+    for name, task in spec.tasks.items():
+        if task.model_class is None:
+            continue
+        label = task.title.split(":")[0] if ":" in task.title else name
+        limits, rules, where = task.limits, task.rules, f"tasks.{name}"
+        if "max_layer_calls" in limits:
+            limit = int(limits["max_layer_calls"])
+            tests.append(DeclaredTest(f"test_{name}_layers_that_run", "layers", (name,),
+                                      f"{label}: 1 to {limit} layers run in forward",
+                                      f"{where}.limits.max_layer_calls"))  # fmt: skip
+        if "max_parameters" in limits:
+            tests.append(DeclaredTest(f"test_{name}_parameters", "parameters", (name,),
+                                      f"{label}: the model holds at most "
+                                      f"{_count(limits['max_parameters'])} weights (counted in "
+                                      "model.pt)", f"{where}.limits.max_parameters"))  # fmt: skip
+        if "max_encoder_params" in limits:
+            tests.append(DeclaredTest(f"test_{name}_encoder_parameters", "encoder_parameters",
+                                      (name,), f"{label}: the encoder block has fewer than "
+                                      f"{_count(limits['max_encoder_params'])} parameters",
+                                      f"{where}.limits.max_encoder_params"))  # fmt: skip
+        own = [rules[k] for k in ("layer_class",) if k in rules] + list(
+            rules.get("own_classes", [])
+        )
+        if rules.get("from_scratch") or own:
+            what = ", ".join(own) if own else "your own layers"
+            library = (
+                ", no library Transformer or attention layer" if rules.get("from_scratch") else ""
+            )
+            tests.append(DeclaredTest(f"test_{name}_written_from_scratch", "from_scratch",
+                                      (name,), f"{label}: {what} written in the notebook{library}"
+                                      " in forward", f"{where}.rules"))  # fmt: skip
+        if rules.get("norm_before_classifier"):
+            tests.append(DeclaredTest(f"test_{name}_norm_before_classifier", "norm", (name,),
+                                      f"{label}: a normalization feeds the classifier's final "
+                                      "Linear", f"{where}.rules.norm_before_classifier"))  # fmt: skip
+    targets = tuple(name for name in models if spec.tasks[name].target)
+    if targets:
+        tests.append(DeclaredTest("test_accuracy", "accuracy", targets,
+                                  "Accuracy on the hidden test labels (partial credit by tier)",
+                                  "tasks.<task>.target"))  # fmt: skip
+    if models and spec.accuracy.from_csv:
+        tests.append(DeclaredTest("test_predictions_csv", "predictions_csv", models,
+                                  "predictions.csv: Id,Category with one known class per test "
+                                  "item", "[accuracy] source"))  # fmt: skip
+    return tests
+
+
+def judge_layers(calls: int, limit: int) -> tuple[bool, str, str]:
+    """(passed, what, fix) for `calls` layers that ran one after another in one forward (the
+    probe fact ``layer_calls``: the longest chain of attention computations, each fed by the one
+    before), against ``max_layer_calls`` `limit`: 1 to `limit` pass."""
+    what = f"{calls} layers run one after another in one forward (counted by their attention)"
+    if calls < 1:
+        return (
+            False,
+            what,
+            "call your layers in forward (layers defined but not called do not count)",
+        )
+    if calls > limit:
+        return False, what, f"the task allows 1 to {limit}: use fewer layers"
+    return True, what, ""
+
+
+def judge_size(
+    count: int, limit: float, text: str, what: str = "the model", *, below: bool = False
+) -> tuple[bool, str, str]:
+    """(passed, what, fix) for `count` weights (shown as `text`, "154.88k") of `what` against
+    `limit`: at most that many (``max_parameters``), or fewer with `below`
+    (``max_encoder_params``)."""
+    said = f"{what} holds {text} weights (the limit: {'under' if below else 'at most'} {_count(limit)})"
+    if count < limit or (count == limit and not below):
+        return True, said, ""
+    return False, said, "use a smaller d_model, fewer layers or a smaller feed-forward size"
+
+
+def judge_own_work(facts: dict, rules: dict) -> list[str]:
+    """Why `facts` (`probe_facts`) break a task's from-scratch `rules`, one sentence each with
+    its fix: a library layer that ran (``from_scratch``), a class of ``layer_class`` or
+    ``own_classes`` that is not the notebook's own, a ``layer_class`` that never runs."""
+    problems = []
+    if rules.get("from_scratch") and facts.get("forbidden"):
+        problems.append(
+            f"your model's forward runs {facts['forbidden'][0]}; the task asks you to write this "
+            "layer yourself"
+        )
+    layer_class = rules.get("layer_class")
+    if layer_class and facts.get("layer_class_problem"):
+        problems.append(facts["layer_class_problem"])
+    elif layer_class and not facts.get("layer_class_calls"):
+        problems.append(f"your {layer_class} never runs in forward; call it")
+    found = facts.get("class_problems") or {}
+    problems += [found[name] for name in rules.get("own_classes", []) if found.get(name)]
+    return problems
