@@ -187,14 +187,15 @@ def test_a_bad_question_is_refused_naming_the_notebook_cell_and_fix(nb, said):
 
 
 def test_kws_release_refuses_a_leak_from_another_folder(tmp_path):
-    """`kws release SOLUTIONS ASSIGNMENTS` typed in the course folder: the model answer pasted
+    """`kws release notebooks` typed in the course folder: the model answer pasted
     into the prompt stops the release naming the file as typed; nothing is written."""
     course = tmp_path / "course"
     (course / "solutions").mkdir(parents=True)
     nb = _with(2, _cell("markdown", f"{PROMPT}\n\n{ANSWER}", "question:norm"))
     nbformat.write(nb, str(course / "solutions" / "hw.ipynb"))
     done = subprocess.run(
-        [sys.executable, "-m", "kws.cli", "release", "solutions", "assignments"],
+        [sys.executable, "-m", "kws.cli", "release", "notebooks", "assignments",
+         "--solutions", "solutions"],
         cwd=course, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
