@@ -2,24 +2,48 @@
 
     kws grade SUBMISSIONS --data DIR [--out DIR] [--jobs N] [--shard I/N] [--roster FILE]
         [--course FILE] [--times FILE] [--file-times] [--strict] [--student NAME]
-        [--assignment NAME] [--tiers FILE]
-    kws merge GRADES_DIR      one gradebook from the shards `kws grade --shard` wrote
+        [--assignment NAME] [--tiers FILE] [--wait]
+    kws merge GRADES_DIR [--wait]   one gradebook from the shards `kws grade --shard` wrote
 
 Each handler imports the grading modules when it runs, so `kws --help` loads none of them. A
 mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`): `kws.cli.main`
-prints it as `kws VERB: message`, the fix in it, and exits with 2.
+prints it as `kws VERB: message`, the fix in it, and exits with 2. A run that stops early says
+what it graded and what it kept, and how to finish (`kws.grading.classrun.graders`): Ctrl-C
+exits with 130, SIGTERM with 143, a fault of the grading machine (a full disk, a grader killed
+from outside) with 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from kws.grading.command import add_selection_options, selection_of
-from kws.grading.season.cli import add_file_times_option, add_strict_option, print_warnings
+from kws.grading.season.cli import (
+    add_file_times_option,
+    add_strict_option,
+    add_wait_option,
+    machine_faults_said,
+    print_warnings,
+)
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from kws.grading.classrun.graders import GraderFault, RunStopped
+
+    try:
+        return _grade_class(args)
+    except RunStopped as stop:
+        print(f"kws grade: {stop}", file=sys.stderr)
+        return stop.exit_code
+    except GraderFault as fault:
+        print(f"kws grade: {fault}", file=sys.stderr)
+        return 1
+
+
+@machine_faults_said("out")
+def _grade_class(args: argparse.Namespace) -> int:
     from kws.grading.classrun.batch import grade_batch
     from kws.grading.classrun.checks import handin_folders, season_to_grade
     from kws.grading.classrun.regrade import regrade_student
@@ -53,6 +77,7 @@ def _grade(args: argparse.Namespace) -> int:
     for note in season.notes:
         print(f"note: {note}", flush=True)
     given = {"course": args.course, "times": args.times, "season": season}
+    given |= {"wait": args.wait}
     if args.student is not None:
         gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
                                     timeout=args.timeout, **selection, **given)  # fmt: skip
@@ -73,10 +98,11 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+@machine_faults_said("grades")
 def _merge(args: argparse.Namespace) -> int:
     from kws.grading.classrun.shards import merge_shards
 
-    gradebook = merge_shards(args.grades)
+    gradebook = merge_shards(args.grades, wait=args.wait)
     print(f"gradebook: {gradebook} (then: kws report {args.grades})")
     return 0
 
@@ -115,10 +141,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        help="regrade this hand-in folder only, into the existing gradebook "
                        "(its earlier result kept under OUT/history/)")  # fmt: skip
     add_selection_options(grade)
+    add_wait_option(grade)
     grade.set_defaults(run=_grade)
 
     merge = commands.add_parser(
         "merge", help="merge the shards `kws grade --shard I/N` wrote into one gradebook"
     )
     merge.add_argument("grades", type=Path, help="the --out folder the shards graded into")
+    add_wait_option(merge)
     merge.set_defaults(run=_merge)

@@ -14,7 +14,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kws.grading.season.cli import machine_faults_said
 
+
+@machine_faults_said("grades")
 def _report(args: argparse.Namespace) -> int:
     from kws.grading.publish.report.page import write_report
     from kws.grading.publish.similarity.matches import flagged_summary
