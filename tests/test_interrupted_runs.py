@@ -458,3 +458,47 @@ def test_a_gradebook_without_its_seal_is_refused_naming_the_repair(tmp_path):
     (tmp_path / "gradebook.csv").write_text("student,total\nann,3\n")
     with pytest.raises(RecordsError, match=r"no records\.json.*kws season"):
         check_seal(tmp_path)
+
+
+# ---- the real grader, its sandboxed children, the real `kws` -------------------------------
+
+
+@pytest.mark.full
+def test_the_real_grader_killed_mid_class_leaves_no_sandbox_and_its_rerun_grades_alike(
+    tmp_path, tiny_data
+):
+    """`kws grade` as typed, grading real hand-ins of notebook 01 in the sandbox, killed with
+    its process group while children run: no grader, sandbox or child outlives it, the folder
+    is refused, and the same command then grades as a run never interrupted."""
+    from grading_helpers import TINY_KWS, make_submission
+
+    course = tmp_path / "course"
+    for student in ("ann", "bob", "cy"):
+        make_submission(course / "submissions" / student, "01_keyword_spotting.ipynb",
+                        [(TINY_KWS, ["model"])], {"kws": ("KeywordTransformer", {"n_classes": 12})})  # fmt: skip
+    (course / "data").symlink_to(tiny_data, target_is_directory=True)
+    sandboxes = tmp_path / "tmp"  # the graders' TMPDIR: each child's folder, named by bubblewrap
+    sandboxes.mkdir()
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1]), "TMPDIR": str(sandboxes)}
+    grade = [sys.executable, "-m", "kws.cli", "grade", "submissions", "--data", "data",
+             "--assignment", "keyword_spotting", "--jobs", "2"]  # fmt: skip
+    clean = subprocess.run([*grade, "--out", "clean"], cwd=course, env=env, capture_output=True,
+                           text=True, timeout=900)  # fmt: skip
+    assert clean.returncode == 0, clean.stderr
+    run = subprocess.Popen([*grade, "--out", "grades"], cwd=course, env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    try:
+        while not any("kws.grading.sandbox.launch" in line for _, line in processes_naming(str(sandboxes))):  # fmt: skip
+            assert run.poll() is None, run.communicate()
+            time.sleep(0.05)
+    finally:
+        kill_group(run)
+    _assert_no_process_left(str(sandboxes))
+    _assert_no_process_left(str(course / "submissions"))
+    export = subprocess.run([sys.executable, "-m", "kws.cli", "report", "grades"], cwd=course,
+                            env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert export.returncode == 2 and "before it finished" in export.stderr, export.stderr
+    again = subprocess.run([*grade, "--out", "grades"], cwd=course, env=env, capture_output=True,
+                           text=True, timeout=900)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert grades_of(course / "grades") == grades_of(course / "clean")

@@ -141,13 +141,16 @@ def _read(descriptor: int) -> str:
     return os.pread(descriptor, 1 << 16, 0).decode("utf-8", errors="replace")
 
 
-def _write(descriptor: int, text: str) -> None:
+def _write(descriptor: int, text: str, folder: Path) -> None:
     """`text` over the lock file's content: written first, then cut to its length, so a
     process killed between the two leaves the new record (and a tail `RunRecord.parse`
-    ignores)."""
+    ignores). A failure (a full disk) names the file."""
     data = text.encode("utf-8")
-    os.pwrite(descriptor, data, 0)
-    os.ftruncate(descriptor, len(data))
+    try:
+        os.pwrite(descriptor, data, 0)
+        os.ftruncate(descriptor, len(data))
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(folder / LOCK_FILE)) from error
 
 
 def _record_text(record: RunRecord) -> str:
@@ -191,7 +194,11 @@ def _open_locked(folder: Path, wait: bool) -> tuple[int, bool]:
                 print(f"waiting for {who} to finish writing {folder} ...", file=sys.stderr,
                       flush=True)  # fmt: skip
                 said_waiting = True
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+            except BaseException:  # Ctrl-C while waiting
+                os.close(descriptor)
+                raise
         try:  # the file locked is still the one at `path` (a run that ended may remove it)
             same = os.path.samestat(os.fstat(descriptor), os.stat(path))
         except FileNotFoundError:
@@ -249,23 +256,23 @@ def holding(
         record = RunRecord(typed_command(command), scope, os.getpid(), socket.gethostname(),
                            os.getcwd(), _now())  # fmt: skip
         before = digests(folder)
-        _write(descriptor, _record_text(record))
+        _write(descriptor, _record_text(record), folder)
         hold = _Hold(descriptor, record)
         with _guard:
             _held[key] = hold
         remove_partials(folder)  # what killed runs left: no one else writes them now
         yield record
         record.state, record.said, record.ended = FINISHED, "", _now()
-        _write(descriptor, _record_text(record))
+        _write(descriptor, _record_text(record), folder)
     except BaseException:
         if hold is not None and digests(folder) != before:  # a record changed: say so
             hold.record.state, hold.record.ended = STOPPED, _now()
-            _write(descriptor, _record_text(hold.record))
+            _write(descriptor, _record_text(hold.record), folder)
         elif created:  # nothing changed: the folder as it was
             with contextlib.suppress(OSError):
                 (folder / LOCK_FILE).unlink()
         elif hold is not None:
-            _write(descriptor, found)
+            _write(descriptor, found, folder)
         raise
     finally:
         with _guard:
