@@ -288,21 +288,37 @@ def test_a_truncated_result_is_refused_and_its_regrade_repairs_it(graded, tmp_pa
 # ---- a regrade interrupted -----------------------------------------------------------------
 
 
-def test_a_regrade_stopped_leaves_the_folder_as_it_was(course, graded):
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
+def test_a_regrade_stopped_while_it_grades_leaves_the_grades_as_they_were(course, graded, stop):
     """Ctrl-C while cy's regrade grades: exit 130, and the grades folder is byte for byte as it
-    was (its earlier result still in place, nothing in history/): the export still gives the
-    first grades."""
+    was (its earlier result still in place, nothing in history/). `kill -9` of its process
+    group: the grades are as they were too (the lock's record says a run was killed, its
+    grader's half-written files wait for the next run to remove them), so the export still gives
+    the first grades, and the same regrade then runs as if nothing happened."""
     before = snapshot(course / "grades")
     run = start(course, *REGRADE_CY, faults={"cy": "hold"})
     try:
         wait_for(course / "hold" / "cy.started", run)
-        run.send_signal(signal.SIGINT)
-        code, _, err = finish(run)
+        if stop == "ctrl-c":
+            run.send_signal(signal.SIGINT)
+            code, _, err = finish(run)
+            assert code == 130 and "cy was not regraded" in err, err
     finally:
         kill_group(run)
-    assert code == 130 and "cy was not regraded" in err, err
-    assert snapshot(course / "grades") == before
-    _assert_as_graded(course, graded[1])
+    _assert_no_process_left(str(course / "submissions"))
+    after = snapshot(course / "grades")
+    if stop == "kill":  # what the kill left: the lock's record, the grader's staging files
+        assert json.loads((course / "grades" / LOCK_FILE).read_text())["state"] == "running"
+        after = {k: v for k, v in after.items() if k != LOCK_FILE and ".partial/" not in k}
+        before.pop(LOCK_FILE)
+    assert after == before
+    assert grades_of(course / "grades") == grades_of(graded[1] / "grades")
+    done = kws(course, *EXPORT)
+    assert done.returncode == 0, done.stderr
+    assert (course / "canvas.csv").read_text() == (graded[1] / "canvas.csv").read_text()
+    done = kws(course, *REGRADE_CY)
+    assert done.returncode == 0, done.stderr
+    assert [p for p in (course / "grades").rglob("*") if p.name.endswith(".partial")] == []
 
 
 def test_a_regrade_killed_after_its_new_result_is_finished_by_running_it_again(

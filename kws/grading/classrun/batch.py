@@ -72,8 +72,6 @@ if TYPE_CHECKING:
     from kws.grading.records.roster import Roster
     from kws.grading.season.inputs import SeasonInputs
 
-__all__ = ["GraderFault", "GraderProcesses", "RunStopped", "grade_batch", "grade_one"]
-
 
 @dataclass
 class Staged:
