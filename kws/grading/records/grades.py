@@ -77,6 +77,7 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
     folder = Path(folder)
     gradebook = folder / "gradebook.csv"
     if not gradebook.is_file():
+        check_no_run(folder)  # a first `kws grade` writing it, or stopped before its gradebook
         if (folder / "shards").is_dir():  # graded with --shard I/N, not merged yet
             raise FileNotFoundError(
                 f"{gradebook}: no gradebook yet; {folder} holds shards: run `kws merge {folder}`"
