@@ -132,10 +132,11 @@ def _recover(course: Path, graded: dict[int, Path], command=GRADE) -> None:
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_a_stopped_run_keeps_every_student_it_did_not_finish(course, graded, stop):
+def test_a_stopped_run_keeps_every_student_it_did_not_finish(course, graded, stop, full):
     """ann and bob are graded, cy and dan are being graded when the signal comes: the run
     ends within seconds with the shell's code, says what it did, and cy and dan keep their
-    first grades byte for byte; the folder is refused until the same command finishes it."""
+    first grades byte for byte; the folder is refused until the same command finishes it (the
+    recovery after SIGTERM, the same as after Ctrl-C, in the full run only)."""
     earlier = _results(course, "cy", "dan")
     gradebook = (course / "grades" / "gradebook.csv").read_bytes()
     run = start(course, *GRADE, faults={"cy": "hold", "dan": "hold"})
@@ -159,7 +160,8 @@ def test_a_stopped_run_keeps_every_student_it_did_not_finish(course, graded, sto
     _assert_refused(course, "was stopped before it finished (graded 2 of 4", typed)
     done = kws(course, "season", "grades")  # the repair for hand edits: not for half a class
     assert done.returncode == 2 and "run it again to finish it" in done.stderr
-    _recover(course, graded)
+    if stop == signal.SIGINT or full:
+        _recover(course, graded)
 
 
 def test_a_run_killed_with_its_graders_leaves_none_running_and_loses_nothing(course, graded):
@@ -252,11 +254,27 @@ def test_a_full_disk_under_the_gradebook_stops_with_the_file_named(course, grade
     assert done.returncode == 1, done.stderr
     assert "No space left on device" in done.stderr
     assert f"{course / 'grades' / 'gradebook.csv'}" in done.stderr
+    assert "refuse it until this command finishes" in done.stderr
     assert "run the same command again" in done.stderr
     assert (course / "grades" / "gradebook.csv").read_bytes() == gradebook
     assert list((course / "grades").glob(".*.partial")) == []
     _assert_refused(course, "was stopped before it finished (graded 4 of 4")
     _recover(course, graded)
+
+
+def test_a_disk_full_before_any_grading_leaves_the_grades_as_they_were(course, graded):
+    """The disk is full from the start (run.json, the first file `kws grade` writes, cannot
+    be written): the run stops at once, naming the file, before any grader starts; nothing it
+    did changed a grade, so the folder still exports the earlier grades."""
+    done = kws(course, *GRADE, KWS_TEST_ENOSPC="run.json")
+    assert done.returncode == 1, done.stderr
+    assert f"No space left on device: '{course / 'grades' / 'run.json'}'" in done.stderr
+    assert "the grades of grades are as they were" in done.stderr
+    assert not (course / "grades" / "logs" / ".partial").exists()
+    assert grades_of(course / "grades") == grades_of(graded[1] / "grades")
+    done = kws(course, *EXPORT)
+    assert done.returncode == 0, done.stderr
+    assert (course / "canvas.csv").read_text() == (graded[1] / "canvas.csv").read_text()
 
 
 # ---- a result lost or cut short ------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -54,12 +55,14 @@ def machine_faults_said(folder: str) -> Callable:
     """Decorate a verb's handler that writes the grades folder `args.<folder>`: a fault of the
     machine it meets (a full disk, an I/O error: `kws.grading.sandbox.faults.machine_fault`)
     is said in one line naming the file, with what the folder keeps and what to do, and the
-    exit code is 1 (the folder's lock says the command did not finish:
-    `kws.grading.records.lock`)."""
+    exit code is 1. Where the command changed a record before it stopped, the folder's lock
+    says so, and the commands that publish grades refuse it until the command is run again
+    (`kws.grading.records.lock`)."""
 
     def decorate(handler: Callable[[argparse.Namespace], int]) -> Callable:
         @functools.wraps(handler)
         def run(args: argparse.Namespace) -> int:
+            from kws.grading.records.lock import STOPPED, last_run
             from kws.grading.sandbox.faults import machine_fault
 
             try:
@@ -67,10 +70,15 @@ def machine_faults_said(folder: str) -> Callable:
             except (OSError, MemoryError) as error:
                 if machine_fault(error) is None:
                     raise
+                grades = getattr(args, folder)
+                record = last_run(grades)
+                changed = record is not None and record.pid == os.getpid()
+                changed = changed and record.state == STOPPED
+                kept = (f"{grades} keeps every file whole, and the commands that publish grades "
+                        "refuse it until this command finishes" if changed else
+                        f"the grades of {grades} are as they were")  # fmt: skip
                 print(f"kws {args.command}: {error}: a fault of this machine, not of the grades; "
-                      f"{getattr(args, folder)} keeps every file as the last command wrote it "
-                      "whole, and the commands that publish grades refuse it until this one "
-                      "finishes: free space (or fix the disk), then run the same command again",
+                      f"{kept}: free space (or fix the disk), then run the same command again",
                       file=sys.stderr)  # fmt: skip
                 return 1
 
