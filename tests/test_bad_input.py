@@ -111,7 +111,8 @@ def test_publishing_refuses_records_that_disagree_and_names_the_fix(course, tmp_
     documents = [Graded(s, document(SCORES[s]), "", 4.0) for s in STUDENTS]
     write_gradebook(documents, gradebook)  # raw totals, no per-notebook columns
     refused = kws(course, *export)
-    assert refused.returncode == 2 and "has no column 'keyword_spotting final'" in refused.stderr
+    assert refused.returncode == 2 and "has a gradebook.csv but no records.json" in refused.stderr
+    assert "Run `kws season grades`" in refused.stderr
     assert kws(course, "season", "grades").returncode == 0
     done = kws(course, *export)
     assert done.returncode == 0, done.stderr

@@ -114,7 +114,10 @@ def test_submission_that_kills_pytest_still_gets_a_row(tmp_path, data):
 
 
 def test_gradebook_columns_follow_tests_and_missing_scores_are_zero(tmp_path):
-    from kws.grading.records.gradebook import Graded
+    """A test a student's results lack scores 0, as does a hand-in the grader could not grade
+    (its results say why); a student with no results at all (lost: a regrade beside them) has
+    no score, never a 0."""
+    from kws.grading.records.gradebook import Graded, ungraded_document
 
     def doc(*scores):
         tests = [{"name": n, "score": s, "max_score": 2.0} for n, s in scores]
@@ -125,9 +128,11 @@ def test_gradebook_columns_follow_tests_and_missing_scores_are_zero(tmp_path):
             "extra_data": {"tier_sets": tier_sets},
         }
 
+    stopped = "the grader ran longer than 10 s and was stopped"
     graded = [
         Graded("a", doc(("layers", 2.0), ("accuracy", 1.0)), "", 1.0),
-        Graded("b", None, "the grader ran longer than 10 s and was stopped", 10.0),
+        Graded("b", ungraded_document(stopped, 10.0), stopped, 10.0),
+        Graded("c", None, "results/c.json is missing: grade them again", 0.0),
     ]
     rows = list(csv.reader(open(write_gradebook(graded, tmp_path / "g.csv"))))
     header = [
@@ -143,6 +148,7 @@ def test_gradebook_columns_follow_tests_and_missing_scores_are_zero(tmp_path):
     assert rows[0] == header
     assert rows[1][:6] == ["a", "2.0", "1.0", "3.0", "4.0", "speaker_id=hw4_2023"]
     assert rows[2][:6] == ["b", "0.0", "0.0", "0.0", "4.0", ""] and "stopped" in rows[2][7]
+    assert rows[3][:6] == ["c", "", "", "", "4.0", ""] and "missing" in rows[3][7]
 
 
 def test_parallel_grading_children_share_the_cores(tmp_path, monkeypatch):

@@ -25,6 +25,7 @@ ARGUMENTS = [
     ("adjust", ("--reason",), "reason", None, None, True, None, None),
     ("adjust", (), "student", None, None, True, None, None),
     ("adjust", ("--who",), "who", None, None, False, None, None),
+    ("adjust", ("--wait",), "wait", False, None, False, 0, None),  # one writer at a time
     ("assign", ("--check",), "check", False, None, False, 0, None),
     ("assign", (), "names", None, None, True, "*", None),
     ("demo", ("--no-grade",), "no_grade", False, None, False, 0, None),
@@ -70,6 +71,7 @@ ARGUMENTS = [
     ("grade", ("--student",), "student", None, None, False, None, None),
     ("grade", (), "submissions", None, None, True, None, "Path"),
     ("grade", ("--tiers",), "tiers", None, None, False, None, "Path"),
+    ("grade", ("--wait",), "wait", False, None, False, 0, None),  # one writer at a time
     ("grade", ("--timeout",), "timeout", 3600.0, None, False, None, "float"),
     ("grade", ("--times",), "times", None, None, False, None, "Path"),
     ("gradescope", ("--assignment",), "assignment", None, ASSIGNMENT_NAMES, False, None, None),
@@ -81,6 +83,7 @@ ARGUMENTS = [
     ("gradescope", ("--out",), "out", Path("autograder.zip"), None, False, None, "Path"),
     ("gradescope", ("--tiers",), "tiers", None, None, False, None, "Path"),
     ("merge", (), "grades", None, None, True, None, "Path"),
+    ("merge", ("--wait",), "wait", False, None, False, 0, None),  # one writer at a time
     ("private", (), "data", None, None, True, None, "Path"),
     ("private", ("--noise",), "noise", None, None, False, None, "Path"),
     ("private", ("--per-speaker",), "per_speaker", None, None, False, None, "int"),
@@ -137,6 +140,7 @@ ARGUMENTS = [
     ("season", ("--course",), "course", None, None, False, None, "Path"),
     ("season", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
     ("season", ("--strict",), "strict", False, None, False, 0, None),
+    ("season", ("--wait",), "wait", False, None, False, 0, None),  # one writer at a time
     ("season", (), "grades", None, None, True, None, "Path"),
     ("season", ("--times",), "times", None, None, False, None, "Path"),
     ("synth", (), "dataset", None, ("speech-commands", "speaker-features"), True, None, None),

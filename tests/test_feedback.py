@@ -18,6 +18,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
+from records_helpers import ungraded
 from report_helpers import RECIPES, ROOT, TASK1, solution_cells, write_handin
 
 from kws.grading.judge.results import TestResult, results_document, write_results
@@ -26,6 +27,7 @@ from kws.grading.publish.feedback.html import write_feedback
 from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, rerun_for, self_check_cells
 from kws.grading.records.gradebook import Graded, write_gradebook, write_similar_to
 from kws.grading.records.grades import read_grades
+from kws.grading.records.seal import seal
 from kws.grading.records.standings import (
     Adjustment,
     Late,
@@ -233,6 +235,7 @@ def _writer_class(folder: Path, visibility: dict[str, str], due: str | None) -> 
     write_gradebook([Graded("eve", read_results(folder / "results/eve.json"), "", 3.0)],
                     folder / "gradebook.csv")  # fmt: skip
     write_standings(folder, Standings({SPEC.name: {"title": "Notebook 01", "due": due}}, {}))
+    seal(folder, "kws grade")  # the folder as the command that wrote it finished it
     return folder
 
 
@@ -277,13 +280,13 @@ def test_a_due_date_without_an_offset_is_read_as_utc():
 
 
 def test_a_hand_in_the_grader_could_not_grade_gets_a_page_saying_so(tmp_path):
-    """A crash leaves no results: the student's page says the grader could not grade it and
-    shows their adjustment, never the gradebook's note (it names the grading machine's
-    folders)."""
+    """A crash leaves results that grade nothing, with the reason: the student's page says the
+    grader could not grade it and shows their adjustment, never the reason (it names the
+    grading machine's folders)."""
     grades = _writer_class(tmp_path / "grades", {"one": "visible", "two": "visible"}, None)
     eve = Graded("eve", read_results(grades / "results/eve.json"), "", 3.0)
     crash = "the grader exited with code 1: /srv/grading/secret/kws_child.py failed"
-    write_gradebook([eve, Graded("gus", None, crash, 1.0)], grades / "gradebook.csv")
+    write_gradebook([eve, ungraded(grades, "gus", crash, 1.0)], grades / "gradebook.csv")
     kept = Standing("ungraded", 0.0, 30.0, 4.0, None, (replace(BONUS, points=4.0),))
     standings = class_standings(read_grades(grades))
     standings.students["gus"] = {SPEC.name: kept}

@@ -1,5 +1,5 @@
 """`kws grade` runs each student's grader as a ``python -m pytest`` process of its own
-(`kws.grading.classrun.batch.GraderProcesses`): in the output folder, with the instructor's environment,
+(`kws.grading.classrun.graders.GraderProcesses`): in the output folder, with the instructor's environment,
 both output streams in the staff's log, in a session of its own so that a time-out ends it with
 everything it started, and Ctrl-C or SIGTERM stops every grader with their processes: of a
 class, of one student's regrade, and wherever the signal finds the main thread (here, inside a
@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 
-from kws.grading.classrun.batch import GraderProcesses, grade_batch
+from kws.grading.classrun.batch import grade_batch
+from kws.grading.classrun.graders import GraderProcesses
 
 # A grader of its own (a conftest.py), as `kws grade --grader DIR` runs it: it reports what its
 # process sees, prints to both streams, and misbehaves as the student's folder name asks.

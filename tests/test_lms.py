@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from course_helpers import ROOT
+from records_helpers import finish, ungraded
 
 from kws.grading.judge.results import TestResult, results_document, write_results
 from kws.grading.publish.exports import export_grades, number
@@ -75,10 +76,10 @@ def grades(tmp_path) -> Path:
         document = results_document(tests, output="", execution_time=1)
         write_results(out / "results" / f"{student.replace(' ', '_')}.json", document)
         graded.append(Graded(student, document, "", 1.0))
-    graded.insert(2, Graded("cy", None, "the grader exited with code 3: killed", 2.0))
+    graded.insert(2, ungraded(out, "cy", "the grader exited with code 3: killed", 2.0))
     write_gradebook(graded, out / "gradebook.csv")
     write_run_record(out, tmp_path / "subs", tmp_path / "data", None)
-    return out
+    return finish(out)
 
 
 def _write(path: Path, data: bytes | str) -> Path:

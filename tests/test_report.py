@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+from records_helpers import finish, ungraded
 from report_helpers import (
     RECIPES,
     ROOT,
@@ -104,16 +105,15 @@ def graded_class(tmp_path_factory):
     graded = []
     for number, student in enumerate(sorted(kinds), start=1):
         if number == 19:  # the grader gave up on this one
-            graded.append(
-                Graded(student, None, "the grader ran longer than 3600 s and was stopped", 3600.0)
-            )
+            stopped = "the grader ran longer than 3600 s and was stopped"
+            graded.append(ungraded(out, student, stopped, 3600.0))
             continue
         document = _results(number, kinds[student])
         write_results(out / "results" / f"{student}.json", document)
         graded.append(Graded(student, document, "", 20.0 + number))
     write_gradebook(graded, out / "gradebook.csv")
     write_run_record(out, root / "submissions", root / "data", SPEC.name)
-    return out, kinds
+    return finish(out), kinds
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +219,7 @@ def test_results_whose_tests_do_not_name_their_notebook_are_read_as_the_one_grad
         del test["extra_data"]["assignment"]
     write_results(tmp_path / "results" / "s02.json", document)
     write_gradebook([Graded("s02", document, "", 20.0)], tmp_path / "gradebook.csv")
-    grades = with_standings(read_grades(tmp_path))
+    grades = with_standings(read_grades(finish(tmp_path)))
     assert set(score_distributions(grades)) == {SPEC.name}
     (task,) = accuracies(grades)
     assert (task.assignment, task.tiers) == (SPEC.name, TIERS.tiers)

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 from class_corpus import ROOT, keyword_class, speaker_class
+from records_helpers import finish
 from report_helpers import RECIPES, TASK1, renamed, reordered, solution_cells, write_handin
 
 from kws.grading.judge.results import TestResult, results_document, write_results
@@ -173,6 +174,7 @@ def _graded(folder, submissions, kinds: dict[str, str], tests_of=None, findings_
         graded.append(Graded(student, document, "", 5.0))
     write_gradebook(graded, folder / "gradebook.csv")
     write_run_record(folder, submissions, folder / "data", "keyword_spotting")
+    finish(folder)
 
 
 def test_the_similarity_section_of_one_large_copy_group_is_compact(tmp_path):

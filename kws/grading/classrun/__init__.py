@@ -1,7 +1,10 @@
 """A class graded: a folder of hand-ins, each in its own grader process, into a gradebook.
 
 - `checks`: the hand-in folders, and the season's inputs checked against them before grading;
-- `batch`: `grade_batch`, the hand-ins in parallel (`kws grade`);
+- `batch`: `grade_batch`, the hand-ins in parallel (`kws grade`), each student's results put in
+  place only once whole;
+- `graders`: the graders' processes (dying with the run) and how a run stops: `RunStopped`
+  (Ctrl-C, SIGTERM), `GraderFault` (the grading machine failed: never a grade);
 - `regrade`: one student's hand-in graded again (`kws grade --student`);
 - `shards`: a class split over a batch scheduler and merged back (`kws grade --shard`,
   `kws merge`); `slurm/` the array script;

@@ -5,10 +5,12 @@
 
 `SUBMISSIONS_DIR` holds one folder per student (the folder name is the student's name in the
 gradebook). Each is graded by its own pytest process, so a submission that brings the grader
-down costs only its own row; the gradebook still gets that row, with zeros and the reason. Each
-grader runs in a session of its own (`GraderProcesses`): a time-out ends it with everything it
-started, and Ctrl-C (or SIGTERM) stops every running one. The `jobs` grading children running at
-once share the cores: each gets its share as torch threads
+down costs only its own row; the gradebook still gets that row, with zeros and the reason (its
+results say so: `kws.grading.records.gradebook.ungraded_document`). Each grader runs in a
+session of its own and dies with the run (`kws.grading.classrun.graders.GraderProcesses`): a
+time-out ends it with everything it started, and Ctrl-C (or SIGTERM) stops every running one.
+The `jobs` grading children running at once share the cores: each gets its share as torch
+threads
 (`kws.grading.sandbox.cores.child_threads`: on 2 cores with 2 jobs, 1 thread each instead of the
 grader's 2).
 Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
@@ -19,31 +21,48 @@ Writes ``OUT/results/<student>.json`` (Gradescope schema), ``OUT/logs/<student>.
 output, for the staff), ``OUT/gradebook.csv``: one row a student, one column a test, the
 total, the maximum, and the tier set each notebook was graded against, and ``OUT/run.json``:
 the absolute submissions and data folders, where `kws report` finds the hand-ins' notebooks.
+
+Nothing is replaced before its replacement is whole. A grader writes into a staging folder
+(``OUT/results/.partial/``, ``OUT/logs/.partial/``), and a student's results and log replace
+the earlier ones in one rename each once they are complete (`grade_one`); the gradebook, the
+standings and last the seal (`kws.grading.records.seal`) are written after every student is
+graded. A run stopped half-way (`RunStopped`: Ctrl-C, SIGTERM; `GraderFault`: the machine
+failed) leaves every student it did not finish exactly as before and says how many it graded;
+its folder is refused by the commands that publish grades until the same command is run again
+and finishes (`kws.grading.records.lock`, which also keeps a second run out of the folder).
 """
 
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.grading.classrun.checks import handin_folders, season_to_grade
+from kws.grading.classrun.graders import (
+    SIGNAL_NAMES,
+    GraderFault,
+    GraderProcesses,
+    NotStarted,
+    RunStopped,
+    fault_of,
+)
 from kws.grading.command import grader_command, grader_environment
-from kws.grading.records.files import copy_whole
+from kws.grading.records.files import PARTIAL, copy_whole, write_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
     Graded,
     safe_name,
+    ungraded_document,
     write_gradebook,
     write_run_record,
 )
+from kws.grading.records.lock import CLASS, holding
 from kws.grading.sandbox.cores import child_threads
-from kws.grading.sandbox.run import START_FAILED_EXIT, STOPPED, SandboxStartError
+from kws.grading.sandbox.faults import machine_fault
 from kws.grading.season.apply import apply_season
 from kws.grading.season.course import checked_grader_options
 from kws.grading.season.inputs import keep_season_files
@@ -54,100 +73,116 @@ if TYPE_CHECKING:
     from kws.grading.season.inputs import SeasonInputs
 
 
-class GraderProcesses:
-    """The graders of one batch, each ``python -m pytest`` in a session of its own, so that the
-    whole process group a grader started can be ended; `run` may be called from several threads
-    at once. `stop` ends every running grader and refuses new ones.
+@dataclass
+class Staged:
+    """A student graded into the staging folders, not yet in place: `commit` puts the results
+    and the log where the earlier ones were, one rename each."""
 
-    Used as a context manager in the main thread, Ctrl-C (SIGINT) and SIGTERM call `stop` while
-    the block runs, and the block ends with KeyboardInterrupt. The handler stops the graders
-    itself, first: Python runs it wherever the main thread is when it next looks, and a
-    KeyboardInterrupt raised inside a callback (the import system's, during a garbage
-    collection) is printed and dropped. While a pool of threads runs the graders (`pooled`), it
-    raises nothing: an exception in the middle of the pool's bookkeeping could leave a lock
-    held. The main thread then waits in slices (`wait_for`, at most `WAKE_SECONDS` each), so
-    that a handler held back by a blocking wait runs within that, and the block ends with the
-    interrupt once every grader is done.
-    """
+    graded: Graded
+    results: Path  # OUT/results/<student>.json
+    log: Path  # OUT/logs/<student>.txt
+    staged_results: Path
+    staged_log: Path
 
-    WAKE_SECONDS = 0.25  # the longest a signal waits for the main thread's next look
+    def commit(self) -> Graded:
+        os.replace(self.staged_results, self.results)
+        if self.staged_log.is_file():
+            os.replace(self.staged_log, self.log)
+        return self.graded
 
-    def __init__(self):
-        self._lock = threading.RLock()  # the handler may run while this thread holds it (in run)
-        self._running: set[subprocess.Popen] = set()
-        self._stopped = False
-        self.signals: list[int] = []  # the signals that stopped the block
-        self.pooled = False  # a pool of threads runs the graders: the handler raises nothing
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> "GraderProcesses":
-        if threading.current_thread() is threading.main_thread():
-            for number in (signal.SIGINT, signal.SIGTERM):
-                self._previous[number] = signal.signal(number, self._on_signal)
-        return self
-
-    def __exit__(self, kind, error, traceback) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
-        if kind is not None:  # an error, or an interrupt raised elsewhere: no grader runs on
-            self.stop()
-        elif self.signals:
-            raise KeyboardInterrupt
-
-    def _on_signal(self, number: int, frame) -> None:
-        self.signals.append(number)
-        self.stop()
-        if not self.pooled:
-            raise KeyboardInterrupt
-
-    def run(
-        self, command: list[str], *, cwd: Path, log: Path, env: dict[str, str], timeout: float
-    ) -> int | None:
-        """Run `command` in `cwd` with environment `env`, its output into `log`; its exit code,
-        or None when it ran longer than `timeout` seconds (its process group is then killed).
-        RuntimeError when grading was stopped before it started."""
-        with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as output:
-            with self._lock:
-                if self._stopped:
-                    raise RuntimeError("grading was stopped")
-                grader = subprocess.Popen(
-                    command,
-                    cwd=cwd,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: a time-out ends all of it
-                )
-                self._running.add(grader)
-                if self._stopped:  # by a signal handled while it started, in this thread
-                    _kill_group(grader.pid)
-        try:
-            return grader.wait(timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(grader.pid)
-            grader.wait()
-            return None
-        finally:
-            with self._lock:
-                self._running.discard(grader)
-
-    def stop(self) -> None:
-        """End every running grader with everything it started; start no more."""
-        with self._lock:
-            self._stopped = True
-            for grader in list(self._running):
-                _kill_group(grader.pid)
-
-    def wait_for(self, futures: list[Future]) -> None:
-        """Wait until every one of `futures` is done, looking for signals between slices."""
-        while wait(futures, timeout=self.WAKE_SECONDS).not_done:
-            pass
+    def discard(self) -> None:
+        for path in (self.staged_results, self.staged_log):
+            path.unlink(missing_ok=True)
 
 
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
-        os.killpg(pid, signal.SIGKILL)
+def _staged_paths(out_dir: Path, student: str) -> tuple[Path, Path]:
+    """Where `student`'s grader writes its results and log until they are complete."""
+    name = safe_name(student)
+    paths = (
+        out_dir / "results" / PARTIAL / f"{name}.json",
+        out_dir / "logs" / PARTIAL / f"{name}.txt",
+    )
+    for path in paths:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the instructor's alone
+        path.unlink(missing_ok=True)
+    return paths
+
+
+def _read_document(path: Path) -> dict | None:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _output(log: Path) -> str:
+    try:
+        return log.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def stage_one(
+    submission: Path,
+    data: Path,
+    out_dir: Path,
+    *,
+    grader: Path | None = None,
+    hide: list[Path] = (),
+    pytest_args: list[str] = (),
+    timeout: float = 3600.0,
+    threads: int | None = None,
+    processes: GraderProcesses | None = None,
+    env: dict[str, str] | None = None,
+) -> Staged:
+    """`grade_one`'s grading, into the staging folders: what `Staged.commit` puts in place
+    (`kws.grading.classrun.regrade` keeps the earlier result first). Same arguments and
+    exceptions as `grade_one`."""
+    submission, data, out_dir = (Path(p).resolve() for p in (submission, data, out_dir))
+    student = submission.name
+    results = out_dir / "results" / f"{safe_name(student)}.json"
+    log = out_dir / "logs" / f"{safe_name(student)}.txt"
+    staged_results, staged_log = _staged_paths(out_dir, student)
+    staged = Staged(Graded(student, None, "", 0.0), results, log, staged_results, staged_log)
+    command = grader_command(submission, data, staged_results, grader=grader, hide=hide,
+                             options=pytest_args, threads=threads)  # fmt: skip
+    start = time.monotonic()
+    try:
+        with contextlib.ExitStack() as alone:
+            if processes is None:  # a grader of its own (kws grade --student): Ctrl-C stops it too
+                processes = alone.enter_context(GraderProcesses())
+            code = processes.run(
+                command, cwd=out_dir, log=staged_log, env=env or grader_environment(),
+                timeout=timeout,
+            )  # fmt: skip
+        seconds = time.monotonic() - start
+        document = _read_document(staged_results)
+        if document is not None:  # graded whole: whatever stops the run now, it counts
+            staged.graded = Graded(student, document, "", seconds)
+            return staged
+        if processes.stopped:  # killed by the stop: not graded, as before
+            raise NotStarted("grading was stopped")
+        if code is None:
+            problem = f"the grader ran longer than {timeout:g} s and was stopped"
+        else:
+            output = _output(staged_log)
+            fault = fault_of(code, output, out_dir)
+            if fault is not None:
+                kept = log.with_name(f"{log.stem}.failed.txt")
+                if staged_log.is_file():
+                    os.replace(staged_log, kept)
+                raise GraderFault(f"the grading machine failed while grading {student}: "
+                                  f"{fault}. {student} was not graded (no 0 recorded; the "
+                                  f"grader's log: {kept})")  # fmt: skip
+            last = output.strip().splitlines()[-1:] or ["no output"]
+            problem = f"the grader exited with code {code}: {last[0]}"
+        write_whole(staged_results, json.dumps(ungraded_document(problem, seconds), indent=2))
+        staged.graded = Graded(student, _read_document(staged_results), problem, seconds)
+        return staged
+    except BaseException:
+        staged.discard()
+        raise
 
 
 def grade_one(
@@ -164,44 +199,32 @@ def grade_one(
     env: dict[str, str] | None = None,
 ) -> Graded:
     """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
-    submission in its own process; never raises for its faults. `threads`: torch threads of
-    its grading child (default: the grader's, `kws.grading.sandbox.cores.child_threads`);
-    `processes`: the batch's graders, to start it among (default: a set of its own); `env`:
-    the grader's environment (default `kws.grading.command.grader_environment`).
+    submission in its own process, and put its results and log in place of the earlier ones
+    once they are whole. `threads`: torch threads of its grading child (default: the grader's,
+    `kws.grading.sandbox.cores.child_threads`); `processes`: the batch's graders, to start it
+    among (default: a set of its own); `env`: the grader's environment (default
+    `kws.grading.command.grader_environment`).
+
+    What the hand-in does never raises: a grader it brings down, or that runs past `timeout`,
+    gives results with no test and the reason (`ungraded_document`). Raises NotStarted when the
+    batch was stopped before or while it ran, RunStopped when Ctrl-C or SIGTERM stopped a
+    grader of its own, GraderFault when the grading machine failed under it
+    (`kws.grading.classrun.graders.fault_of`); the student's earlier results and log are then
+    untouched.
 
     Every path is made absolute here, and the child runs in `out_dir`: its working directory
     is never the kit's folder, so nothing the grader writes lands there.
     """
-    submission, data, out_dir = (Path(p).resolve() for p in (submission, data, out_dir))
-    student = submission.name
-    results = out_dir / "results" / f"{safe_name(student)}.json"
-    log = out_dir / "logs" / f"{safe_name(student)}.txt"
-    results.unlink(missing_ok=True)
-    command = grader_command(
-        submission, data, results, grader=grader, hide=hide, options=pytest_args, threads=threads
-    )
-    start = time.monotonic()
-    with contextlib.ExitStack() as alone:
-        if processes is None:  # a grader of its own (kws grade --student): Ctrl-C stops it too
-            processes = alone.enter_context(GraderProcesses())
-        code = processes.run(
-            command, cwd=out_dir, log=log, env=env or grader_environment(), timeout=timeout
-        )
-    if code is None:
-        problem = f"the grader ran longer than {timeout:g} s and was stopped"
-    else:
-        lines = log.read_text(errors="replace").strip().splitlines()
-        problem = f"the grader exited with code {code}: {(lines or ['no output'])[-1]}"
-        if code == START_FAILED_EXIT and not results.is_file():  # the machine's, not the student's
-            said = [line.partition(STOPPED)[2] for line in lines if STOPPED in line]
-            why = said[-1].strip(" !") if said else problem  # pytest's "! Exit: ... !" line
-            raise SandboxStartError(f"grading {student} ({log}): {why}")
-    seconds = time.monotonic() - start
-    try:
-        document = json.loads(results.read_text())
-        return Graded(student, document, "", seconds)
-    except (OSError, json.JSONDecodeError):
-        return Graded(student, None, problem, seconds)
+    return stage_one(submission, data, out_dir, grader=grader, hide=hide,
+                     pytest_args=pytest_args, timeout=timeout, threads=threads,
+                     processes=processes, env=env).commit()  # fmt: skip
+
+
+def summary(done: list[str], students: list[str]) -> str:
+    """What a stopped run did: ``graded 3 of 8 (alice, bob, carol), kept 5 as they were``."""
+    kept = len(students) - len(done)
+    names = f" ({', '.join(done)})" if done and len(done) <= 10 else ""
+    return f"graded {len(done)} of {len(students)}{names}, kept {kept} as they were"
 
 
 def grade_batch(
@@ -222,6 +245,7 @@ def grade_batch(
     times: Path | None = None,
     file_times: bool | None = None,
     season: "SeasonInputs | None" = None,
+    wait: bool = False,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
@@ -230,7 +254,11 @@ def grade_batch(
     data cannot grade the selection. The submissions folder and `out_dir` are hidden from every
     child, and the results and logs folders are the instructor's alone (mode 0700), so no
     student's code can read a classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
-    stops every grader and their children, and raises KeyboardInterrupt.
+    stops every grader and their children, and raises `RunStopped` (a KeyboardInterrupt); a
+    fault of the grading machine stops them too and raises `GraderFault`: each says how many
+    students were graded, and every other student is as they were. The folder is held while it
+    is written (`kws.grading.records.lock`): FolderBusy while another command writes it, unless
+    `wait`.
 
     `shard` (`kws.grading.classrun.shards.Shard`): grade only its share of the class, into its own
     folder under ``out_dir/shards/`` with a record for `kws.grading.classrun.shards.merge_shards`.
@@ -257,36 +285,58 @@ def grade_batch(
         if shard is not None:
             target = shard.folder(out_dir)
             chosen = [submissions_dir / name for name in shard.share([p.name for p in students])]
-        for folder in ("results", "logs"):  # the instructor's eyes only: no child may read them
-            (target / folder).mkdir(parents=True, exist_ok=True)
-            (target / folder).chmod(0o700)
-        if roster is not None:  # the students' identities: the instructor's alone
-            copy_whole(roster.path, target / ROSTER_FILE, private=True)
-        write_run_record(
-            target, submissions_dir, data, assignment, roster_key=roster.key if roster else None
-        )
-        record = None
-        if shard is not None:  # `kws merge` applies them to the merged gradebook
-            keep_season_files(out_dir, season)
-            from kws.grading.classrun.shards import grading_options, start_shard
+        with holding(target, "kws grade", scope=CLASS, wait=wait) as run:
+            for folder in ("results", "logs"):  # the instructor's eyes only: no child reads them
+                (target / folder).mkdir(parents=True, exist_ok=True)
+                (target / folder).chmod(0o700)
+            if roster is not None:  # the students' identities: the instructor's alone
+                copy_whole(roster.path, target / ROSTER_FILE, private=True)
+            write_run_record(target, submissions_dir, data, assignment,
+                             roster_key=roster.key if roster else None)  # fmt: skip
+            record = None
+            if shard is not None:  # `kws merge` applies them to the merged gradebook
+                keep_season_files(out_dir, season)
+                from kws.grading.classrun.shards import grading_options, start_shard
 
-            recorded = grading_options(
-                submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
-                grader=grader, pytest_args=pytest_args, roster=roster.path if roster else None,
-            )  # fmt: skip
-            record = start_shard(target, shard, recorded, [p.name for p in students],
-                                 [p.name for p in chosen])  # fmt: skip
-        grading = {"grader": grader, "pytest_args": [*options, *pytest_args], "timeout": timeout}
-        graded = _grade_all(graders, chosen, data, target, [submissions_dir, out_dir], jobs,
-                            **grading)  # fmt: skip
-        gradebook = write_gradebook(graded, target / "gradebook.csv")
-        if record is not None:
-            from kws.grading.classrun.shards import finish_shard
+                recorded = grading_options(
+                    submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
+                    grader=grader, pytest_args=pytest_args,
+                    roster=roster.path if roster else None,
+                )  # fmt: skip
+                record = start_shard(target, shard, recorded, [p.name for p in students],
+                                     [p.name for p in chosen])  # fmt: skip
+            grading = {"grader": grader, "pytest_args": [*options, *pytest_args],
+                       "timeout": timeout}  # fmt: skip
+            try:
+                graded = _grade_all(graders, chosen, data, target, [submissions_dir, out_dir],
+                                    jobs, **grading)  # fmt: skip
+            except (RunStopped, GraderFault) as stop:
+                run.said = getattr(stop, "summary", "")
+                raise
+            finally:
+                remove_staging(target)
+            run.said = f"graded {len(graded)} of {len(graded)}, not yet in the gradebook"
+            try:
+                gradebook = write_gradebook(graded, target / "gradebook.csv")
+                if record is not None:
+                    from kws.grading.classrun.shards import finish_shard
 
-            finish_shard(target, record, graded)
-        else:
-            apply_season(target, season=season, command="kws grade")
+                    finish_shard(target, record, graded)
+                else:
+                    apply_season(target, season=season, command="kws grade")
+            except RunStopped as stop:  # after the last grader: the records half-written
+                name = SIGNAL_NAMES.get(stop.number, stop.number)
+                raise RunStopped(stop.number, f"stopped by {name}: {target}: {run.said}; run "
+                                 "the same command to finish") from None  # fmt: skip
         return gradebook
+
+
+def remove_staging(out_dir: Path) -> None:
+    """The staging folders of `out_dir`, once its graders have ended (empty, unless a grader
+    of a run killed before left files there: the next run's lock removes those)."""
+    for folder in ("results", "logs"):
+        with contextlib.suppress(OSError):
+            (out_dir / folder / PARTIAL).rmdir()
 
 
 def _grade_all(
@@ -300,25 +350,32 @@ def _grade_all(
 ) -> list[Graded]:
     """`grade_one` for each of `students`, `jobs` at a time among `graders`, in their order;
     `hide`: folders no child may see; `grading`: `grade_one`'s grader, pytest_args and timeout.
-    Ctrl-C (or SIGTERM) stops every grader with what it started (the caller's block of
-    `graders` then ends with KeyboardInterrupt)."""
+    Ctrl-C (or SIGTERM) stops every grader with what it started and raises `RunStopped`; a
+    fault of the grading machine under one stops them all and raises `GraderFault`; each says
+    how many were graded (its ``summary``), the others are as they were."""
     env = grader_environment()
+    done: dict[str, Graded] = {}
+    faults: list[GraderFault] = []
 
     def one(submission: Path) -> Graded:
         try:
-            return grade_one(
-                submission,
-                data,
-                out_dir,
-                hide=hide,
-                threads=child_threads(jobs),
-                processes=graders,
-                env=env,
-                **grading,
-            )
-        except SandboxStartError:  # no one can be graded on this machine: stop the others
+            graded = grade_one(submission, data, out_dir, hide=hide,
+                               threads=child_threads(jobs), processes=graders, env=env,
+                               **grading)  # fmt: skip
+        except GraderFault as fault:  # the machine: the next graders would meet it too
+            faults.append(fault)
             graders.stop()
             raise
+        except OSError as error:  # writing its results here: the grades folder's disk
+            reason = machine_fault(error)
+            if reason is None:
+                raise
+            faults.append(GraderFault(f"the grading machine failed while recording "
+                                      f"{submission.name}'s results: {reason}"))  # fmt: skip
+            graders.stop()
+            raise
+        done[submission.name] = graded
+        return graded
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         graders.pooled = True
@@ -330,9 +387,19 @@ def _grade_all(
             raise
         finally:
             graders.pooled = False
-    for future in futures:  # the machine's fault first: the others were stopped for it
-        if isinstance(future.exception(), SandboxStartError):
-            raise future.exception()
+    names = [p.name for p in students]
+    said = summary([n for n in names if n in done], names)
+    if faults:
+        fault = GraderFault(f"{faults[0]}; {out_dir}: {said}. Fix the machine (free space, "
+                            "memory), then run the same command to finish")  # fmt: skip
+        fault.summary = said
+        raise fault
     if graders.signals:
-        raise KeyboardInterrupt
-    return [future.result() for future in futures]
+        number = graders.signals[0]
+        stop = RunStopped(number, f"stopped by {SIGNAL_NAMES.get(number, number)}: {out_dir}: "
+                          f"{said}; run the same command to finish")  # fmt: skip
+        stop.summary = said
+        raise stop
+    for future in futures:  # an error of the kit's own (not the hand-in's, not the machine's)
+        future.result()
+    return [done[name] for name in names]

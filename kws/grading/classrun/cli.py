@@ -2,14 +2,15 @@
 
     kws grade SUBMISSIONS --data DIR [--out DIR] [--jobs N] [--shard I/N] [--roster FILE]
         [--course FILE] [--times FILE] [--file-times] [--strict] [--student NAME]
-        [--assignment NAME] [--tiers FILE]
-    kws merge GRADES_DIR      one gradebook from the shards `kws grade --shard` wrote
+        [--assignment NAME] [--tiers FILE] [--wait]
+    kws merge GRADES_DIR [--wait]   one gradebook from the shards `kws grade --shard` wrote
 
 Each handler imports the grading modules when it runs, so `kws --help` loads none of them. A
 mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`): `kws.cli.main`
-prints it as `kws VERB: message`, the fix in it, and exits with 2. A machine whose sandbox
-cannot start a grading child (`kws.grading.sandbox.run.SandboxStartError`) stops `kws grade`
-with the message and exit code 75, and no gradebook is written.
+prints it as `kws VERB: message`, the fix in it, and exits with 2. A run that stops early says
+what it graded and what it kept, and how to finish (`kws.grading.classrun.graders`): Ctrl-C
+exits with 130, SIGTERM with 143, a fault of the grading machine (a full disk, a grader killed
+from outside, a sandbox that cannot start a child) with 1.
 """
 
 from __future__ import annotations
@@ -19,16 +20,36 @@ import sys
 from pathlib import Path
 
 from kws.grading.command import add_selection_options, selection_of
-from kws.grading.season.cli import add_file_times_option, add_strict_option, warn_or_refuse
+from kws.grading.season.cli import (
+    add_file_times_option,
+    add_strict_option,
+    add_wait_option,
+    machine_faults_said,
+    warn_or_refuse,
+)
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from kws.grading.classrun.graders import GraderFault, RunStopped
+
+    try:
+        return _grade_class(args)
+    except RunStopped as stop:
+        print(f"kws grade: {stop}", file=sys.stderr)
+        return stop.exit_code
+    except GraderFault as fault:
+        print(f"kws grade: {fault}", file=sys.stderr)
+        return 1
+
+
+@machine_faults_said("out")
+def _grade_class(args: argparse.Namespace) -> int:
     from kws.grading.classrun.batch import grade_batch
     from kws.grading.classrun.checks import handin_folders, season_to_grade
     from kws.grading.classrun.regrade import regrade_student
     from kws.grading.classrun.shards import Shard
+    from kws.grading.records.gradebook import safe_name
     from kws.grading.records.roster import match_roster, read_roster
-    from kws.grading.sandbox.run import START_FAILED_EXIT, SandboxStartError
     from kws.grading.testsets.public_only import command_warning
 
     said = command_warning(args.data, args.assignment, _graded(args.submissions, args.student))
@@ -52,22 +73,15 @@ def _grade(args: argparse.Namespace) -> int:
     warn_or_refuse(season.warnings, args.strict)
     for note in season.notes:
         print(f"note: {note}", flush=True)
-    given = {"course": args.course, "times": args.times, "season": season}
+    given = {"course": args.course, "times": args.times, "season": season, "wait": args.wait}
     if args.student is not None:
-        from kws.grading.records.gradebook import safe_name
-
         earlier = (args.out / "results" / f"{safe_name(args.student)}.json").is_file()
-    try:
-        if args.student is not None:
-            gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
-                                        timeout=args.timeout, **selection, **given)  # fmt: skip
-        else:
-            gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
-                                    timeout=args.timeout, shard=shard, roster=roster,
-                                    **selection, **given)  # fmt: skip
-    except SandboxStartError as error:  # the machine's fault: no student is given a grade for it
-        print(f"kws grade: {error}", file=sys.stderr)
-        return START_FAILED_EXIT
+        gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
+                                    timeout=args.timeout, **selection, **given)  # fmt: skip
+    else:
+        gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
+                                timeout=args.timeout, shard=shard, roster=roster,
+                                **selection, **given)  # fmt: skip
     print(f"gradebook: {gradebook}")
     if args.student is not None and earlier:
         print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
@@ -102,10 +116,11 @@ def _graded(submissions: Path, student: str | None) -> list[str] | None:
     ]
 
 
+@machine_faults_said("grades")
 def _merge(args: argparse.Namespace) -> int:
     from kws.grading.classrun.shards import merge_shards
 
-    gradebook = merge_shards(args.grades)
+    gradebook = merge_shards(args.grades, wait=args.wait)
     print(f"gradebook: {gradebook} (then: kws report {args.grades})")
     return 0
 
@@ -144,10 +159,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        help="regrade this hand-in folder only, into the existing gradebook "
                        "(its earlier result kept under OUT/history/)")  # fmt: skip
     add_selection_options(grade)
+    add_wait_option(grade)
     grade.set_defaults(run=_grade)
 
     merge = commands.add_parser(
         "merge", help="merge the shards `kws grade --shard I/N` wrote into one gradebook"
     )
     merge.add_argument("grades", type=Path, help="the --out folder the shards graded into")
+    add_wait_option(merge)
     merge.set_defaults(run=_merge)

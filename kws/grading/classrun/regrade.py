@@ -5,6 +5,13 @@ other row is kept as it was, and the earlier result is kept under ``OUT/history/
 file as ``<student>-<UTC time>.json`` and a line of ``history/regrades.csv`` (student, when, the
 earlier and the new raw total). Adjustments (``adjustments.csv``) and the course file are
 applied again afterwards (`kws.grading.season.apply`), so none is lost.
+
+The earlier result moves only once the new one is whole: the grader writes into the staging
+folder (`kws.grading.classrun.batch.stage_one`), then the earlier results are copied into
+``history/``, and one rename puts the new ones in their place. A regrade stopped before that
+(Ctrl-C, SIGTERM, a fault of the grading machine) leaves the folder as it was; one stopped
+after it is finished by running it again (`kws.grading.records.lock`). An earlier result that
+cannot be read (cut short) is kept in ``history/`` as it was and replaced: a regrade repairs it.
 """
 
 from __future__ import annotations
@@ -12,14 +19,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kws.grading.classrun.batch import GraderProcesses, grade_one
+from kws.grading.classrun.batch import remove_staging, stage_one
 from kws.grading.classrun.checks import season_to_grade
+from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
 from kws.grading.records.files import write_whole
-from kws.grading.records.gradebook import Graded, safe_name, write_gradebook
+from kws.grading.records.gradebook import Graded, safe_name, ungraded_reason, write_gradebook
+from kws.grading.records.grades import LostResults, read_result
+from kws.grading.records.lock import holding, student_scope
 from kws.grading.season.apply import apply_season
 from kws.grading.season.course import checked_grader_options
 
@@ -38,19 +47,18 @@ def gradebook_entries(out_dir: Path) -> list[Graded]:
         rows = list(csv.DictReader(file))
     entries = []
     for row in rows:
-        results = Path(out_dir) / "results" / f"{safe_name(row['student'])}.json"
-        try:
-            document = json.loads(results.read_text())
-        except (OSError, ValueError):
-            document = None
-        problem = row.get("notes", "") if document is None else ""
+        document, lost = read_result(out_dir, row["student"])
+        problem = ungraded_reason(document) or ""
+        if document is None:  # no score, not a 0 (`write_gradebook` leaves it blank)
+            problem = f"results/{safe_name(row['student'])}.json {lost}: grade them again"
         entries.append(Graded(row["student"], document, problem, float(row.get("seconds") or 0)))
     return entries
 
 
 def keep_earlier(out_dir: Path, student: str) -> float | None:
-    """Move `student`'s results into ``history/`` before the regrade; their earlier raw total
-    (None when there was no result)."""
+    """Copy `student`'s results into ``history/`` (whole, as they are), before the new ones
+    replace them; their earlier raw total (None when there was no result, or it cannot be
+    read: a results file cut short is kept as it was, and replaced)."""
     results = Path(out_dir) / "results" / f"{safe_name(student)}.json"
     if not results.is_file():
         return None
@@ -58,9 +66,13 @@ def keep_earlier(out_dir: Path, student: str) -> float | None:
     history.mkdir(exist_ok=True)
     history.chmod(0o700)  # the instructor's alone, as results/ is
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    earlier = json.loads(results.read_text()).get("score")
-    shutil.move(results, history / f"{safe_name(student)}-{stamp}.json")
-    return earlier
+    data = results.read_bytes()
+    write_whole(history / f"{safe_name(student)}-{stamp}.json", data, private=True)
+    try:
+        earlier = json.loads(data).get("score")
+    except (ValueError, AttributeError):
+        return None
+    return earlier if isinstance(earlier, int | float) else None
 
 
 def record_regrade(out_dir: Path, student: str, earlier: float | None, now: Graded) -> Path:
@@ -94,14 +106,30 @@ def replace_row(out_dir: Path, graded: Graded) -> Path:
     return write_gradebook(entries, Path(out_dir) / "gradebook.csv", kept)
 
 
+def _not_regraded(stop: RunStopped | GraderFault, student: str, out_dir: Path) -> Exception:
+    """`stop`, saying that `student` was not regraded and `out_dir` is as it was."""
+    if isinstance(stop, GraderFault):
+        return GraderFault(f"{stop}; {out_dir} is as it was: fix the machine (free space, "
+                           "memory), then run the same command")  # fmt: skip
+    name = SIGNAL_NAMES.get(stop.number, stop.number)
+    return RunStopped(stop.number, f"stopped by {name}: {student} was not regraded; {out_dir} "
+                      "is as it was")  # fmt: skip
+
+
 def regrade_student(
     submissions_dir: Path, student: str, data: Path, out_dir: Path, **options
 ) -> Path:
     """Grade `student`'s hand-in again into the gradebook of `out_dir` (`kws.grading.classrun.regrade`):
     only their row changes, the earlier result is kept under ``history/``; `options`:
-    `grade_batch`'s assignment, dataset, tiers, timeout, course, times and file_times, or
+    `grade_batch`'s assignment, dataset, tiers, timeout, course, times, file_times and wait, or
     `season` (what `kws.grading.classrun.checks.season_to_grade` read of them already). Every
-    input is checked before the hand-in is graded or anything moves."""
+    input is checked before the hand-in is graded or anything moves.
+
+    Raises `kws.grading.classrun.graders.RunStopped` (Ctrl-C, SIGTERM) or `GraderFault` (the
+    grading machine failed), the folder as it was unless the new result was in place already;
+    LostResults when another student's results file is missing or unreadable (this student's
+    result is in place, the folder not sealed: the message names the regrades that finish it).
+    """
     if not (Path(submissions_dir) / student).is_dir():  # named as typed
         raise FileNotFoundError(f"{Path(submissions_dir) / student}: no such hand-in folder "
                                 f"(--student names a folder of {submissions_dir})")  # fmt: skip
@@ -117,13 +145,39 @@ def regrade_student(
         # The course file given, else the one kept: its Kaggle rule, checked against the data.
         flags = checked_grader_options(data, options.get("assignment"), **selection,
                                        course=season.course_file)  # fmt: skip
-        earlier = keep_earlier(out_dir, student)
-        graded = grade_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
-                           pytest_args=flags, timeout=options.get("timeout", 3600.0),
-                           processes=graders)  # fmt: skip
-        if graders.signals:  # stopped: nothing is written
-            raise KeyboardInterrupt
-        record_regrade(out_dir, student, earlier, graded)
-        gradebook = replace_row(out_dir, graded)
-        apply_season(out_dir, season=season, command="kws grade --student")
+        scope = student_scope(student)
+        with holding(
+            out_dir, "kws grade --student", scope=scope, wait=options.get("wait", False)
+        ) as run:
+            run.said = f"{student} not regraded"
+            try:
+                staged = stage_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
+                                   pytest_args=flags, timeout=options.get("timeout", 3600.0),
+                                   processes=graders)  # fmt: skip
+            except (RunStopped, GraderFault) as stop:
+                remove_staging(out_dir)
+                raise _not_regraded(stop, student, out_dir) from None
+            except BaseException:
+                remove_staging(out_dir)
+                raise
+            if graders.signals:  # stopped as the grader ended: nothing moves
+                staged.discard()
+                remove_staging(out_dir)
+                raise _not_regraded(RunStopped(graders.signals[0]), student, out_dir)
+            try:
+                earlier = keep_earlier(out_dir, student)  # a copy, before the new one is in place
+                graded = staged.commit()
+                remove_staging(out_dir)
+                run.said = f"{student} regraded, not yet in the gradebook"
+                record_regrade(out_dir, student, earlier, graded)
+                gradebook = replace_row(out_dir, graded)
+                apply_season(out_dir, season=season, command="kws grade --student")
+            except RunStopped as stop:
+                name = SIGNAL_NAMES.get(stop.number, stop.number)
+                raise RunStopped(stop.number, f"stopped by {name}: {out_dir}: {run.said}; run "
+                                 "the same command to finish") from None  # fmt: skip
+            except LostResults as lost:
+                run.said = f"{student} regraded; other results are missing"
+                raise LostResults(f"{student} regraded (results/{safe_name(student)}.json), "
+                                  f"but the folder cannot be sealed: {lost}") from None  # fmt: skip
         return gradebook

@@ -42,6 +42,7 @@ from kws.grading.records.gradebook import (
     write_run_record,
 )
 from kws.grading.records.grades import test_assignment
+from kws.grading.records.lock import CLASS, holding
 from kws.grading.records.roster import read_roster
 from kws.grading.season.apply import apply_season
 from kws.grading.season.inputs import SeasonInputs, check_class, read_season
@@ -358,13 +359,19 @@ def _merged_season(out_dir: Path, options: dict, graded: list[Graded]) -> Season
     return season
 
 
-def merge_shards(out_dir: Path) -> Path:
+def merge_shards(out_dir: Path, *, wait: bool = False) -> Path:
     """Merge the shards under ``OUT/shards/`` into ``OUT``'s gradebook, results, logs and
     run.json (as one `kws grade` of the whole class writes them); return the gradebook.
     FileNotFoundError when there is nothing to merge, ShardError (naming the shard and the
     command to run) when the shards do not make one class, CourseError when the course file
-    or times kept in OUT do not fit it; nothing is written then."""
-    out_dir = Path(out_dir).resolve()
+    or times kept in OUT do not fit it; nothing is written then. OUT is held while it is
+    written (`kws.grading.records.lock`): FolderBusy while another command writes it, unless
+    `wait`; a merge stopped half-way is finished by running it again."""
+    with holding(out_dir, "kws merge", scope=CLASS, wait=wait):
+        return _merge(Path(out_dir).resolve())
+
+
+def _merge(out_dir: Path) -> Path:
     records = _read_records(out_dir)
     count, by_index = _check_records(out_dir, records)
     handins = _check_shares(out_dir, count, by_index)

@@ -34,7 +34,8 @@ from kws.grading.judge.review import submission_flags
 from kws.grading.judge.tiers import TierSet, tier_credit
 from kws.grading.protocol.child_run import Retraining
 from kws.grading.protocol.handin import relative
-from kws.grading.sandbox.run import START_FAILED_EXIT, STOPPED, SandboxStartError
+from kws.grading.sandbox.faults import MACHINE_FAULT_EXIT
+from kws.grading.sandbox.run import SandboxStartError
 from kws.grading.sandbox.supervise import Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import hidden_test, layout_of, public_test
@@ -128,13 +129,15 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
 
     def _run_notebook(self, *args, **kwargs):
         """`run_notebook`; where the sandbox cannot start a child on this machine
-        (`SandboxStartError`), the whole run stops, its results unwritten, with the message for
-        the instructor: no test may blame the hand-in for the machine."""
+        (`SandboxStartError`), the whole run stops as on any fault of the grading machine: its
+        results unwritten, the message for the instructor on the grader's fault line
+        (`kws.grading.sandbox.faults.FAULT_LINE`), exit code `MACHINE_FAULT_EXIT`. No test may
+        blame the hand-in for the machine."""
         try:
             return run_notebook(*args, **kwargs)
         except SandboxStartError as error:
             self.report.stop(str(error))
-            pytest.exit(f"{STOPPED} {error}", returncode=START_FAILED_EXIT)
+            pytest.exit(str(error), returncode=MACHINE_FAULT_EXIT)
 
     def carried_data(self, spec: Spec, payload: dict | None) -> list[str]:
         """`kws.grading.judge.carried.checkpoint_flags` of each of `spec`'s model tasks, with what

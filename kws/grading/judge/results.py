@@ -34,15 +34,25 @@ did not load, an exception in a graded test). The gradebook's notes and the clas
 these fields; the sentences of the output are for the student. What a test measured of the
 hand-in is data too: its ``extra_data["measured"]`` (`GradescopeReport.add_measure`), e.g.
 ``{"accuracy": 0.7612}`` or ``{"encoder_weights": 154880, "layers_run": 3}``.
+
+A fault of the grading machine is no finding and no grade: a graded test, a fixture or the
+session that stops on a full disk, an I/O error or the grader's own MemoryError
+(`kws.grading.sandbox.faults.machine_fault`), or a sandbox that cannot start a child at all
+(`GradescopeReport.stop`), leaves no results.json, and the run exits with
+`kws.grading.sandbox.faults.MACHINE_FAULT_EXIT` saying what failed, so `kws grade` stops the
+class instead of recording a 0 for the student.
 """
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
+
+from kws.grading.sandbox.faults import FAULT_LINE, MACHINE_FAULT_EXIT, machine_fault
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 HIDDEN_OUTPUT = "This test is hidden; its details are not shown."
@@ -140,12 +150,16 @@ def findings_of(document: dict | None, kind: str) -> list[dict]:
 
 
 def write_results(path: Path, document: dict) -> None:
-    """Write `document` to `path` atomically (a half-written file is never left behind)."""
+    """Write `document` to `path` atomically (a half-written file is never left behind, nor
+    the partial one beside it when the write fails: a full disk)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=2) + "\n")
-    os.replace(partial, path)
+    try:
+        partial.write_text(json.dumps(document, indent=2) + "\n")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def failure_message(excinfo) -> str:
@@ -186,7 +200,6 @@ class GradescopeReport:
 
     def __init__(self, results_path: Path | None):
         self.results_path = results_path
-        self.stopped = ""  # why the run stopped without a grade (`stop`)
         self.started = time.monotonic()
         self.tests: dict[str, TestResult] = {}
         self.order: list[str] = []
@@ -199,6 +212,7 @@ class GradescopeReport:
         self.findings: list[dict] = []
         self._held_out = False  # the running test grades the Kaggle rule's held-out part
         self._running: str | None = None  # the nodeid of the test that is running
+        self.fault: str | None = None  # a fault of the grading machine: no results, no grade
 
     def grades_held_out_part(self) -> None:
         """Mark the running test as grading the Kaggle rule's held-out part
@@ -292,10 +306,21 @@ class GradescopeReport:
             self.add_output(f"{text}. Tell the course staff.")
             self.add_finding("grader_error", text)
 
+    def _machine_fault(self, where: str, error: BaseException | None) -> None:
+        """Remember the first fault of the grading machine (`machine_fault`) seen at `where`."""
+        reason = machine_fault(error)
+        if reason is not None and self.fault is None:
+            self.fault = f"{where}: {reason}"
+
+    def pytest_internalerror(self, excrepr, excinfo):
+        self._machine_fault("the grader", excinfo.value)
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
+        if call.excinfo is not None:
+            self._machine_fault(item.nodeid, call.excinfo.value)
         test = self.tests.get(item.nodeid)
         if test is None or (report.when != "call" and not report.failed and not report.skipped):
             return
@@ -338,12 +363,20 @@ class GradescopeReport:
 
     def stop(self, why: str) -> None:
         """The run stops without a grade: the grading machine cannot grade (`why`, for the
-        instructor, which pytest then prints as it exits), so no results.json is written."""
-        self.stopped = why
+        instructor), so no results.json is written and the run says so as it ends."""
+        self.fault = self.fault or why
 
     def pytest_sessionfinish(self, session):
-        if self.results_path is not None and not self.stopped:
-            write_results(self.results_path, self.results())
+        if self.fault is None and self.results_path is not None:
+            try:
+                write_results(self.results_path, self.results())
+            except (OSError, MemoryError) as error:
+                self._machine_fault(f"writing {self.results_path}", error)
+                if self.fault is None:
+                    raise
+        if self.fault is not None:  # what the machine did is no grade: no results, and say so
+            print(f"\n{FAULT_LINE}{self.fault}; no results written", file=sys.stderr, flush=True)
+            session.exitstatus = MACHINE_FAULT_EXIT
 
     def pytest_terminal_summary(self, terminalreporter):
         document = self.results()
@@ -360,5 +393,7 @@ class GradescopeReport:
         write(f"   {'total':<{width}}  {document['score']:>6g} / {total:g}")
         for note in self.terminal_notes:
             write(note)
-        if self.results_path is not None:
+        if self.fault is not None:
+            write(f"no results written: a fault of the grading machine: {self.fault}")
+        elif self.results_path is not None:
             write(f"results written to {self.results_path}")

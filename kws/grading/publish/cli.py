@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kws.grading.season.cli import machine_faults_said
+
 
 def _skeletons(solutions: Path, folder: Path) -> Path:
     """The student versions of the solution notebooks in `solutions`, written into `folder`:
@@ -28,6 +30,7 @@ def _skeletons(solutions: Path, folder: Path) -> Path:
     return folder
 
 
+@machine_faults_said("grades")
 def _report(args: argparse.Namespace) -> int:
     import tempfile
 

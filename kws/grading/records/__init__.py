@@ -7,7 +7,9 @@
 - `roster`: the class roster CSV that maps hand-in folders to students;
 - `marks`: ``marks/``, a person's marks of the written answers, their rubrics and history;
 - `files`: every file of the grades folder written whole (a temporary file, then a rename);
-- `seal`: ``records.json``, what the last command left, checked before grades are published.
+- `seal`: ``records.json``, what the last command left, checked before grades are published;
+- `lock`: ``run.lock``, one command at a time writes the folder, and whether the last one
+  finished.
 
 Formats only: what is late or what a standing is worth is decided by `kws.grading.season`.
 """

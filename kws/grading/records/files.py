@@ -7,22 +7,33 @@
 Every file a command writes into the grades folder goes through `write_whole`: the bytes go to a
 temporary file beside the target, then one rename replaces it (as `kws.data.cache` does), so a
 command stopped half-way (Ctrl-C, a full disk) leaves each file as it was or as it should be,
-never half-written. Which files a command may write, and when, is its business: all of them
-only after every input was checked (docs/how-to/deadlines.md).
+never half-written; a write that fails names its file (an OSError whose filename is the
+target). Which files a command may write, and when, is its business: all of them only after
+every input was checked (docs/how-to/deadlines.md).
+
+What a killed command leaves of its temporary files (``.gradebook.csv.4242.partial``,
+``results/erin.json.partial``, the staging folder ``results/.partial/``) the next command that
+writes the folder removes: `remove_partials`, run under the folder's lock
+(`kws.grading.records.lock`), when no other command can be writing them.
 """
 
 from __future__ import annotations
 
 import codecs
 import os
+import shutil
 from pathlib import Path
+
+PARTIAL = ".partial"  # what every temporary file or folder of a grades folder ends with
+# Where temporary files are: the folder itself and the subfolders commands write into.
+PARTIAL_PLACES = (".", "results", "logs", "history")
 
 
 def write_whole(path: Path, data: str | bytes, *, private: bool = False) -> Path:
     """Write `data` (text as UTF-8) to `path` in one rename; `private`: mode 0600 (the
     instructor's alone: students' identities, hand-in times). Returns `path`."""
     path = Path(path)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}{PARTIAL}")
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -33,9 +44,30 @@ def write_whole(path: Path, data: str | bytes, *, private: bool = False) -> Path
         if not private:
             partial.chmod(0o644)
         os.replace(partial, path)
+    except OSError as error:  # named as the file it was writing, not its temporary twin
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
     finally:
         partial.unlink(missing_ok=True)
     return path
+
+
+def remove_partials(folder: Path) -> list[Path]:
+    """Remove what commands stopped half-way left of their temporary files and folders (a name
+    ending in ``.partial``) in `folder` and its ``results/``, ``logs/`` and ``history/``; the
+    paths removed. Only under the folder's lock (`kws.grading.records.lock`): a command that
+    is writing them would lose them."""
+    removed = []
+    for place in PARTIAL_PLACES:
+        where = Path(folder) / place
+        if not where.is_dir():
+            continue
+        for path in sorted(where.glob(f"*{PARTIAL}")):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def copy_whole(source: Path, target: Path, *, private: bool = False) -> Path:

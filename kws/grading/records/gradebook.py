@@ -5,6 +5,12 @@ beside the results, and what `kws merge`, `kws report` and `kws export` read.
   the total, the maximum, the tier sets each notebook was graded against, seconds and notes;
 - ``OUT/run.json`` (`write_run_record`): the absolute submissions and data folders, the
   assignment graded and, with a roster, its copy ``roster.csv`` and hand-in column.
+
+Every row of a gradebook has its ``results/<student>.json``. A hand-in the grader could not
+grade for a reason of its own (it ran past ``--timeout``, or brought the grader down) has one
+too: `ungraded_document`, no test and 0 points, with the reason in its ``extra_data`` (read by
+`ungraded_reason`). So a results file that is missing or unreadable is never a grade: the
+commands that read the folder refuse it (`kws.grading.records.grades.check_results`).
 """
 
 import csv
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.records.files import write_whole
+from kws.grading.records.lock import SEASON, check_finished, holding
 from kws.grading.records.seal import seal
 
 RUN_FILE = "run.json"  # what was graded: {"submissions", "data", "assignment"}
@@ -34,6 +41,26 @@ class Graded:
 
 def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def ungraded_document(reason: str, seconds: float) -> dict:
+    """The results of a hand-in the grader could not grade for a reason of the hand-in's
+    (`reason`, e.g. "the grader ran longer than 3600 s and was stopped"): no test, 0 points,
+    the reason for the student (``output``) and for the records (``extra_data["ungraded"]``).
+    Its standing in every assignment is ``ungraded``; the reason may name the grading
+    machine's folders, so what a student reads (``output``) does not give it."""
+    output = "The grader could not grade this hand-in; the course staff have the details."
+    return {"score": 0.0, "execution_time": int(round(seconds)), "output": output, "tests": [],
+            "extra_data": {"ungraded": reason}}  # fmt: skip
+
+
+def ungraded_reason(document: dict | None) -> str | None:
+    """Why a results document (`ungraded_document`) graded nothing, or None for one that
+    graded its hand-in."""
+    if not isinstance(document, dict):
+        return None
+    reason = (document.get("extra_data") or {}).get("ungraded")
+    return reason if isinstance(reason, str) else None
 
 
 def write_run_record(
@@ -85,8 +112,9 @@ def write_gradebook(
     writer.writerow(header + list(kept))
     for entry in graded:
         scores = {t["name"]: t["score"] for t in (entry.document or {}).get("tests", [])}
-        total = entry.document["score"] if entry.document else 0.0
-        row = [scores.get(name, 0.0) for name in columns]
+        # No results (a regrade beside a classmate's lost results file): no score, not a 0.
+        total = entry.document["score"] if entry.document else ""
+        row = [scores.get(name, 0.0) if entry.document else "" for name in columns]
         review = [f"{REVIEW_PREFIX} {f['text']}." for f in findings_of(entry.document, "review")]
         notes = "; ".join(([entry.problem] if entry.problem else []) + review)
         writer.writerow(
@@ -116,7 +144,9 @@ def write_similar_to(grades, notes: dict[str, str]) -> Path:
     writer.writeheader()
     for student in grades.students:
         writer.writerow(student.row | {"similar_to": by_student[student.name]})
-    write_whole(path, file.getvalue())
-    seal(grades.folder, "kws report")
+    with holding(grades.folder, "kws report", scope=SEASON):
+        check_finished(grades.folder)  # as `grades` read it: no run changed it since
+        write_whole(path, file.getvalue())
+        seal(grades.folder, "kws report")
     grades.header = header
     return path

@@ -6,8 +6,10 @@ hand-ins are, and the standings, as `kws grade --out` (and `kws season`) wrote t
     grades.status("alice", "speaker_id")    # graded, missing or ungraded
 
 Reading changes nothing; `kws.grading.season` computes standings where the folder has none.
-`check_records` is what every command that publishes grades runs first: the folder's files are
-those its last command sealed (`kws.grading.records.seal`), and the gradebook agrees with
+`check_records` is what every command that publishes grades runs first: no run is writing the
+folder or left it half-written (`kws.grading.records.lock`), every student's results file is
+there and readable (`check_results`: a lost result is never a 0), the folder's files are those
+its last command sealed (`kws.grading.records.seal`), and the gradebook agrees with
 ``standings.json`` (`check_agreement`).
 """
 
@@ -18,23 +20,34 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kws.grading.records.gradebook import RUN_FILE, safe_name
+from kws.grading.records.gradebook import RUN_FILE, safe_name, ungraded_reason
+from kws.grading.records.lock import check_no_run
 from kws.grading.records.seal import RecordsError, check_seal
 from kws.grading.records.standings import COLUMN_PARTS, Standings, read_standings
 
 
 @dataclass
 class Student:
-    """One gradebook row and its results.json (None when the grader wrote none)."""
+    """One gradebook row and its results.json (None when it is missing or unreadable: `lost`
+    says which)."""
 
     name: str
     row: dict[str, str]
     document: dict | None
     handin: Path | None = None  # the hand-in folder, where it still exists
+    lost: str = ""  # why its results file gives no grade: "is missing", "cannot be read (...)"
 
     @property
     def tests(self) -> list[dict]:
         return (self.document or {}).get("tests", [])
+
+    @property
+    def ungraded(self) -> str | None:
+        """Why the grader graded nothing of this hand-in (its results' `ungraded_reason`, or
+        why its results file gives no grade), or None for a graded one."""
+        if self.document is None:
+            return f"results file {self.lost}" if self.lost else "no results"
+        return ungraded_reason(self.document)
 
 
 @dataclass
@@ -64,6 +77,7 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
     folder = Path(folder)
     gradebook = folder / "gradebook.csv"
     if not gradebook.is_file():
+        check_no_run(folder)  # a first `kws grade` writing it, or stopped before its gradebook
         if (folder / "shards").is_dir():  # graded with --shard I/N, not merged yet
             raise FileNotFoundError(
                 f"{gradebook}: no gradebook yet; {folder} holds shards: run `kws merge {folder}`"
@@ -79,12 +93,8 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
         raise ValueError(f"{gradebook}: no `student` column; is it a kws gradebook?")
     students = []
     for row in rows:
-        path = folder / "results" / f"{safe_name(row['student'])}.json"
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            document = None
-        students.append(Student(row["student"], row, _named(document)))
+        document, lost = read_result(folder, row["student"])
+        students.append(Student(row["student"], row, _named(document), lost=lost))
     if submissions is None and (folder / RUN_FILE).is_file():
         recorded = json.loads((folder / RUN_FILE).read_text()).get("submissions")
         submissions = Path(recorded) if recorded else None
@@ -98,6 +108,59 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
             )
     grades.standings = read_standings(folder)
     return grades
+
+
+class LostResults(RecordsError):
+    """Gradebook rows whose results file is missing or unreadable; the message names each
+    student, the file, and the command that grades them again."""
+
+
+def read_result(folder: Path, student: str) -> tuple[dict | None, str]:
+    """`student`'s results document in the grades folder `folder`, and "" — or None and why it
+    gives no grade: "is missing", "cannot be read (...)"."""
+    path = Path(folder) / "results" / f"{safe_name(student)}.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, "is missing"
+    except (OSError, ValueError) as error:
+        why = "not JSON: half-written or cut short" if isinstance(error, ValueError) else error
+        return None, f"cannot be read ({why})"
+    if not isinstance(document, dict) or not isinstance(document.get("tests", []), list):
+        return None, "cannot be read (not a results document)"
+    return document, ""
+
+
+def regrade_commands(folder: Path, students: list[str]) -> list[str]:
+    """The `kws grade --student` commands that grade `students` again into `folder`, with the
+    hand-ins and data folders its ``run.json`` records."""
+    import shlex  # noqa: PLC0415 - only for the messages
+
+    run = {}
+    if (Path(folder) / RUN_FILE).is_file():
+        try:
+            run = json.loads((Path(folder) / RUN_FILE).read_text())
+        except (OSError, ValueError):
+            run = {}
+    words = ["kws", "grade", run.get("submissions") or "SUBMISSIONS", "--data",
+             run.get("data") or "DATA", "--out", str(folder)]  # fmt: skip
+    if run.get("assignment"):
+        words += ["--assignment", run["assignment"]]
+    return [shlex.join([*words, "--student", name]) for name in students]
+
+
+def check_results(grades: Grades) -> None:
+    """LostResults when a student of the gradebook of `grades` has no readable results file:
+    a result that is not there is never a 0. The message names each one, its file and the
+    command that grades them again."""
+    lost = [s for s in grades.students if s.lost]
+    if not lost:
+        return
+    listed = "; ".join(f"{s.name}'s results/{safe_name(s.name)}.json {s.lost}" for s in lost)
+    commands = "\n  ".join(regrade_commands(grades.folder, [s.name for s in lost]))
+    raise LostResults(f"{grades.folder}: {listed}. A result that is not there is not a 0: grade "
+                      f"{'them' if len(lost) > 1 else 'it'} again, then this command:\n  "
+                      f"{commands}")  # fmt: skip
 
 
 def _named(document: dict | None) -> dict | None:
@@ -152,8 +215,12 @@ def check_agreement(grades: Grades) -> None:
 
 
 def check_records(grades: Grades) -> None:
-    """`kws.grading.records.seal.check_seal` and `check_agreement` of a graded folder read by
-    `read_grades`: what every command that publishes grades runs first."""
+    """What every command that publishes grades runs first, on a graded folder read by
+    `read_grades`: `kws.grading.records.lock.check_no_run` (no run writing the folder or
+    left it half-written), `check_results` (a result for every student),
+    `kws.grading.records.seal.check_seal` and `check_agreement`."""
+    check_no_run(grades.folder)
+    check_results(grades)
     check_seal(grades.folder)
     if grades.standings.students:
         check_agreement(grades)

@@ -10,8 +10,11 @@ exports, the report, the feedback pages, through `kws.grading.season.compute.wit
 refuses a folder whose files are not those it sealed (a gradebook edited by hand, a command
 stopped half-way), and `kws.grading.records.grades.check_agreement` one whose gradebook
 disagrees with ``standings.json``; both name the command that brings them in line: `kws season`, which writes both again from the results, the
-adjustments and the course file. Why files and digests rather than one database: the
-deadlines page of the documentation (docs/how-to/deadlines.md, "One source of truth").
+adjustments and the course file. A folder with a gradebook and no seal is refused too: the
+command that wrote it stopped before its last write (or a kit older than seals wrote it). Why
+files and digests rather than one database: the deadlines page of the documentation
+(docs/how-to/deadlines.md, "One source of truth"). Which command wrote the folder last, and
+whether it finished, is `kws.grading.records.lock`'s record.
 """
 
 from __future__ import annotations
@@ -77,10 +80,27 @@ def seal(grades_dir: Path, command: str) -> Path:
     return write_whole(Path(grades_dir) / SEAL_FILE, json.dumps(record, indent=2) + "\n")
 
 
+def unchanged(grades_dir: Path) -> bool:
+    """Whether `grades_dir` is sealed and its record files are those it sealed."""
+    try:
+        record = read_seal(grades_dir)
+    except RecordsError:
+        return False
+    return record is not None and digests(grades_dir) == record["files"]
+
+
 def check_seal(grades_dir: Path) -> None:
-    """RecordsError when the folder's record files are not those its last command sealed."""
+    """RecordsError when the folder's record files are not those its last command sealed, or
+    it has a gradebook and no seal."""
     record = read_seal(grades_dir)
     if record is None:
+        if (Path(grades_dir) / "gradebook.csv").is_file():
+            raise RecordsError(
+                f"{grades_dir} has a gradebook.csv but no {SEAL_FILE}: the command that wrote it "
+                "stopped before it finished (or a kit older than seals wrote it). Run "
+                f"`kws season {grades_dir}` to check every result and write the gradebook, "
+                "standings and seal from them, then this command"
+            )
         return
     now, then = digests(grades_dir), record["files"]
     changed = sorted(name for name in set(now) | set(then) if now.get(name) != then.get(name))

@@ -28,6 +28,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kws.grading.records.files import write_whole
+
 STANDINGS_FILE = "standings.json"
 VERSION = 1
 STATUSES = ("graded", "missing", "ungraded")
@@ -145,7 +147,4 @@ def write_standings(grades_dir: Path, standings: Standings) -> Path:
             for student, entries in standings.students.items()
         },
     }
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)
-    return path
+    return write_whole(path, json.dumps(document, indent=2) + "\n")

@@ -9,7 +9,10 @@
 - `launch`: the first moments inside the child (namespaces, the allow-list mounted by `mounts`
   in the hand-written sandbox, limits, user id), then ``exec``;
 - `bwrap`: the preferred sandbox, bubblewrap, given the allow-list as its arguments;
-- `processes`: the child's own user id, its output's tails, killing all it started.
+- `processes`: the child's own user id, its output's tails, killing all it started, and a
+  command that dies with the process that started it (`dies_with_parent`);
+- `faults`: a fault of the grading machine (a full disk, the grader's own MemoryError) told
+  apart from a hand-in's, so that it is never a grade.
 
 Parent-side code: nothing here imports student code or `kws.grading.child`; it names the child's
 entry point as a module string (``-m kws.grading.child.runner``).

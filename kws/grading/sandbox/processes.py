@@ -3,6 +3,10 @@
 Parent-side helpers of `kws.grading.sandbox`. With a user id that belongs to one child alone,
 "every process of this child" is simply "every process of this user id", so a process that
 escaped the process group (``setsid``, a double fork) is still found and killed.
+
+`dies_with_parent` starts a command that ends when the process that started it does (Linux's
+parent-death signal), as bubblewrap's ``--die-with-parent`` and the launcher do for the child:
+`kws grade` starts its graders so, and a run killed with SIGKILL leaves none running.
 """
 
 import contextlib
@@ -11,6 +15,7 @@ import os
 import secrets
 import signal
 import stat
+import sys
 import tempfile
 import threading
 import time
@@ -18,6 +23,30 @@ from collections.abc import Iterator
 from pathlib import Path
 
 UID_BASE = 61000  # dedicated user ids 61000..61999: no login, no files outside the sandbox
+
+# Run as ``python -c GUARD PARENT COMMAND...``: ask for SIGKILL when the parent ends
+# (PR_SET_PDEATHSIG, kept across exec), end at once when it has ended already (the request came
+# too late), then become COMMAND. No preexec_fn: Python code run between fork and exec in a
+# process with threads (the pool of `kws grade`) may deadlock.
+_GUARD = """\
+import ctypes, os, signal, sys
+prctl = ctypes.CDLL(None, use_errno=True).prctl
+prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+prctl(1, signal.SIGKILL, 0, 0, 0)
+if os.getppid() != int(sys.argv[1]):
+    os._exit(128 + signal.SIGKILL)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def dies_with_parent(command: list[str]) -> list[str]:
+    """`command` started so that it gets SIGKILL when this process ends, however it ends (a
+    SIGKILL, the out-of-memory killer): a small guard (``python -I -S -c``, a few milliseconds)
+    sets Linux's parent-death signal, then ``exec``s `command` with its environment unchanged.
+
+    The signal follows the thread that starts the command: start it from a thread that outlives
+    it (one that waits for it, as `kws.grading.classrun.graders.GraderProcesses.run` does)."""
+    return [sys.executable, "-I", "-S", "-c", _GUARD, str(os.getpid()), *command]
 
 
 class TailReader(threading.Thread):

@@ -24,9 +24,14 @@ start, e.g. ``python -m kws.grading.child.runner ...``, the hand-in, the inputs,
    (`kws.grading.sandbox.supervise`);
 5. reports the protections achieved and what of the hand-in was not copied, with no path of the
    grading machine left in what a student reads.
+
+A child that fails while the disk of its folder is full failed for the machine, not for its
+hand-in: `run_child` then raises OSError (ENOSPC) naming the disk, which the grader reports as a
+fault of the grading machine (`kws.grading.sandbox.faults`) instead of a grade.
 """
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -40,6 +45,7 @@ from pathlib import Path
 from kws.grading.protocol.handin import CopyPlan
 from kws.grading.sandbox import bwrap, launch
 from kws.grading.sandbox.allow import KIT, Mount, View, allow_list, child_home, to_json
+from kws.grading.sandbox.faults import low_space
 from kws.grading.sandbox.gpu import library_path
 from kws.grading.sandbox.processes import reserved_uid
 from kws.grading.sandbox.staging import fill_folder, hide_machine_paths
@@ -93,10 +99,6 @@ class SandboxStartError(RuntimeError):
     tells the instructor what failed; no student is given a grade for it."""
 
 
-# The exit code of a grader stopped by a `SandboxStartError` (sysexits' EX_TEMPFAIL: fix the
-# machine and grade again), which a class run reads as "stop, tell the instructor".
-START_FAILED_EXIT = 75
-STOPPED = "grading stopped:"  # then the message, in the last line such a grader prints
 # What a child that may never have started is run again as: the interpreter, the kit's copy and
 # torch, which every grading child imports before any student code runs.
 _PROBE = "import kws, torch"
@@ -170,6 +172,10 @@ def _run(job: ChildJob) -> tuple[ChildResult, str]:
             signal_exit_codes=sandbox is not None,
         )
         not_started = _not_started(result, root / "status" / "protections.json")
+        full = low_space(root) if result.status != "ok" else None
+        if full is not None:  # the machine's disk failed the child, not the hand-in: no grade
+            raise OSError(errno.ENOSPC, f"the grading child {result.status} ({result.reason}) "
+                          f"with {full}")  # fmt: skip
         _report(result, root, plan, job.limits, view)
         result.seconds = time.monotonic() - start
     return result, not_started

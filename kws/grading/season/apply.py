@@ -22,7 +22,8 @@ from pathlib import Path
 from kws.grading.records.adjustments import write_adjustment
 from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import ROSTER_FILE, RUN_FILE
-from kws.grading.records.grades import Grades, read_grades, test_assignment
+from kws.grading.records.grades import Grades, check_results, read_grades, test_assignment
+from kws.grading.records.lock import SEASON, holding
 from kws.grading.records.roster import read_roster
 from kws.grading.records.seal import seal
 from kws.grading.records.standings import COLUMN_PARTS, Adjustment, Standings, write_standings
@@ -123,9 +124,11 @@ def apply_season(
     season: SeasonInputs | None = None,
     adjustment: tuple[str, str, Adjustment] | None = None,
     command: str = "kws season",
+    wait: bool = False,
 ) -> Standings:
     """Compute the standings of the class graded in `grades_dir` and write the records; every
-    input is checked before the first write.
+    input is checked before the first write, and the folder is held while it is written
+    (`kws.grading.records.lock`: one command at a time).
 
     Args:
         grades_dir: the folder `kws grade --out` wrote.
@@ -136,25 +139,32 @@ def apply_season(
         season: what `kws.grading.season.inputs.read_season` read already (before grading),
             in place of `course`, `times` and `file_times`.
         adjustment: (student, assignment, adjustment) to record with them (`kws adjust`).
-        command: the command that applies it, for the folder's seal.
+        command: the command that applies it, for the folder's seal and lock.
+        wait: wait for a command that writes the folder now, instead of refusing.
 
     Returns:
         The standings written, with notes for the instructor.
 
     Raises:
         CourseError: a mistake in the course file or the times, named with the file given.
+        LostResults: a student's results file is missing or unreadable (never a 0).
+        FolderBusy: another command writes the folder (and not `wait`).
+        RecordsError: an unfinished `kws grade` left the folder half-graded.
     """
-    grades = read_grades(Path(grades_dir))
-    season = checked_season(grades, season, course=course, times=times, file_times=file_times)
-    adjusted = {key: list(found) for key, found in season.adjusted.items()}
-    if adjustment is not None:
-        student, assignment, change = adjustment
-        adjusted.setdefault((student, assignment), []).append(change)
-    standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
-                                file_times=season.file_times)  # fmt: skip
-    standings.notes += season.notes
-    keep_season_files(grades.folder, season)  # every input is good: from here on, writes
-    if adjustment is not None:
-        write_adjustment(grades.folder, *adjustment)
-    write_records(grades, standings, command)
+    with holding(grades_dir, command, scope=SEASON, wait=wait):
+        grades = read_grades(Path(grades_dir))
+        check_results(grades)
+        season = checked_season(grades, season, course=course, times=times,
+                                file_times=file_times)  # fmt: skip
+        adjusted = {key: list(found) for key, found in season.adjusted.items()}
+        if adjustment is not None:
+            student, assignment, change = adjustment
+            adjusted.setdefault((student, assignment), []).append(change)
+        standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
+                                    file_times=season.file_times)  # fmt: skip
+        standings.notes += season.notes
+        keep_season_files(grades.folder, season)  # every input is good: from here on, writes
+        if adjustment is not None:
+            write_adjustment(grades.folder, *adjustment)
+        write_records(grades, standings, command)
     return standings

@@ -1,9 +1,9 @@
 """The `kws` verbs of the season, added by `kws.cli` to its "the season" group (with
 `kws export`, from `kws.grading.publish.cli`), and what the other verbs print of it:
 
-    kws season GRADES_DIR [--course FILE] [--times FILE] [--file-times] [--strict]
+    kws season GRADES_DIR [--course FILE] [--times FILE] [--file-times] [--strict] [--wait]
                                                      re-apply deadlines and adjustments
-    kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME]
+    kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME] [--wait]
 
 `print_season` (what `kws grade` prints after grading a class), `course_rules` (what
 `kws gradescope --course` prints) and `warn_or_refuse` with ``--strict`` (the course file's
@@ -16,7 +16,11 @@ A mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueErro
 from __future__ import annotations
 
 import argparse
+import functools
 import math
+import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -45,6 +49,42 @@ def print_season(grades_dir: Path, standings) -> None:
         print("\n".join(lines))
     for note in standings.notes:
         print(f"note: {note}")
+
+
+def machine_faults_said(folder: str) -> Callable:
+    """Decorate a verb's handler that writes the grades folder `args.<folder>`: a fault of the
+    machine it meets (a full disk, an I/O error: `kws.grading.sandbox.faults.machine_fault`)
+    is said in one line naming the file, with what the folder keeps and what to do, and the
+    exit code is 1. Where the command changed a record before it stopped, the folder's lock
+    says so, and the commands that publish grades refuse it until the command is run again
+    (`kws.grading.records.lock`)."""
+
+    def decorate(handler: Callable[[argparse.Namespace], int]) -> Callable:
+        @functools.wraps(handler)
+        def run(args: argparse.Namespace) -> int:
+            from kws.grading.records.lock import STOPPED, last_run
+            from kws.grading.sandbox.faults import machine_fault
+
+            try:
+                return handler(args)
+            except (OSError, MemoryError) as error:
+                if machine_fault(error) is None:
+                    raise
+                grades = getattr(args, folder)
+                record = last_run(grades)
+                changed = record is not None and record.pid == os.getpid()
+                changed = changed and record.state == STOPPED
+                kept = (f"{grades} keeps every file whole, and the commands that publish grades "
+                        "refuse it until this command finishes" if changed else
+                        f"the grades of {grades} are as they were")  # fmt: skip
+                print(f"kws {args.command}: {error}: a fault of this machine, not of the grades; "
+                      f"{kept}: free space (or fix the disk), then run the same command again",
+                      file=sys.stderr)  # fmt: skip
+                return 1
+
+        return run
+
+    return decorate
 
 
 def warn_or_refuse(warnings, strict: bool) -> None:
@@ -91,6 +131,7 @@ def course_rules(path: Path) -> str:
     return "\n".join(lines)
 
 
+@machine_faults_said("grades")
 def _season(args: argparse.Namespace) -> int:
     from kws.grading.records.grades import read_grades
     from kws.grading.season.apply import apply_season, checked_season
@@ -99,7 +140,7 @@ def _season(args: argparse.Namespace) -> int:
     season = read_season(args.grades, args.course, args.times, args.file_times)
     checked_season(read_grades(args.grades), season)  # the names too, before anything is written
     warn_or_refuse(season.warnings, args.strict)
-    standings = apply_season(args.grades, season=season)
+    standings = apply_season(args.grades, season=season, wait=args.wait)
     print_season(args.grades, standings)
     return 0
 
@@ -124,8 +165,10 @@ def _number(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+@machine_faults_said("grades")
 def _adjust(args: argparse.Namespace) -> int:
     from kws.grading.records.adjustments import new_adjustment, read_adjustments, recorded_as
+    from kws.grading.records.seal import unchanged
     from kws.grading.records.standings import read_standings
     from kws.grading.season.apply import apply_season
 
@@ -143,6 +186,8 @@ def _adjust(args: argparse.Namespace) -> int:
     change = new_adjustment(args.points, args.reason, args.who)
     earlier = recorded_as(read_adjustments(args.grades), args.student, args.assignment, change)
     if earlier is not None:  # the command run again: one adjustment, recorded once
+        if not unchanged(args.grades):  # it stopped after recording it: finish its grades
+            known = apply_season(args.grades, command="kws adjust", wait=args.wait)
         standing = known.of(args.student, args.assignment)
         print(f"{args.student} {args.assignment}: {change.points:+g} ({change.reason}) was "
               f"recorded already, by {earlier.who} at {earlier.when}; nothing changed (final "
@@ -150,11 +195,18 @@ def _adjust(args: argparse.Namespace) -> int:
               "reason")  # fmt: skip
         return 0
     standings = apply_season(args.grades, adjustment=(args.student, args.assignment, change),
-                             command="kws adjust")  # fmt: skip
+                             command="kws adjust", wait=args.wait)  # fmt: skip
     standing = standings.of(args.student, args.assignment)
     print(f"{args.student} {args.assignment}: raw {standing.raw:g}, final {standing.final:g} "
           f"of {standing.maximum:g} (recorded in {Path(args.grades) / 'adjustments.csv'})")  # fmt: skip
     return 0
+
+
+def add_wait_option(command: argparse.ArgumentParser) -> None:
+    """Add --wait to `command` (every command that writes a grades folder)."""
+    command.add_argument("--wait", action="store_true",
+                         help="if another command is writing the grades folder, wait for it to "
+                         "end instead of refusing (one command at a time writes a folder)")  # fmt: skip
 
 
 def add_file_times_option(command: argparse.ArgumentParser) -> None:
@@ -179,6 +231,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                         "grading worksheet (kept)")  # fmt: skip
     add_file_times_option(season)
     add_strict_option(season)
+    add_wait_option(season)
     season.set_defaults(run=_season)
 
     adjust = commands.add_parser("adjust", help="a person's change to one student's grade")
@@ -188,4 +241,5 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     adjust.add_argument("points", help="points to add, e.g. +2 or -1.5 (negative: take off)")
     adjust.add_argument("--reason", required=True, help="why, in a sentence the student reads")
     adjust.add_argument("--who", help="who decided (default: your login name)")
+    add_wait_option(adjust)
     adjust.set_defaults(run=_adjust)

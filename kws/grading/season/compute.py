@@ -9,7 +9,11 @@ adjustments (`kws.grading.records.adjustments`).
 Decisions (docs/how-to/deadlines.md):
 
 - a student is **missing** in an assignment when their hand-in holds none of its tests: left
-  out of its statistics, 0 or blank in the exports (``--missing``);
+  out of its statistics, 0 or blank in the exports (``--missing``); **ungraded** in every
+  assignment when the grader could not grade the hand-in (its results say why:
+  `kws.grading.records.gradebook.ungraded_document`); a student with no readable results file
+  has no standing at all: the commands refuse the folder
+  (`kws.grading.records.grades.check_results`);
 - the **maximum** of a hand-in counts the assignments it was graded in, and the missing ones
   whose due date (course file) has passed; without a course file, only those it was graded in;
 - **final** = max(0, raw - late penalty + the adjustments' points); only an adjustment can
@@ -23,6 +27,7 @@ from pathlib import Path
 
 from kws.grading.protocol.handin import find_notebook
 from kws.grading.records.adjustments import read_adjustments
+from kws.grading.records.gradebook import ungraded_reason
 from kws.grading.records.grades import Grades, check_records, test_assignment
 from kws.grading.records.standings import Adjustment, Standing, Standings
 from kws.grading.season.course import Course, CourseError, late_of
@@ -68,7 +73,8 @@ def _one(
     adjustments = tuple(adjusted.get((student.name, name), []))
     bonus = sum(a.points for a in adjustments)
     if student.document is None or not tests:
-        status = "ungraded" if student.document is None else "missing"
+        ungraded = student.document is None or ungraded_reason(student.document) is not None
+        status = "ungraded" if ungraded else "missing"
         return Standing(status, 0.0, maximum, max(0.0, bonus), None, adjustments)
     raw = round(sum(t["score"] for t in tests), 4)
     late = None

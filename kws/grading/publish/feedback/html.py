@@ -272,5 +272,5 @@ def write_feedback(
         _zip_pages(paths, Path(out) / "zips" / f"{paths[0].parent.name}.zip")
         for paths in by_student.values()
     ]
-    ungraded = [s.name for s in grades.students if s.document is None]
+    ungraded = [s.name for s in grades.students if s.ungraded is not None]
     return WrittenFeedback(written, zips, ungraded, by_student)

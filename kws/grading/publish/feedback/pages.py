@@ -208,7 +208,7 @@ def ungraded_feedback(
     """The pages of a student the grader wrote no results for: one per assignment the standings
     mark ``ungraded`` (one "hand-in" page without standings), saying so without the grading
     machine's details (the gradebook's notes name its folders: they stay the instructor's)."""
-    timed_out = "ran longer than" in student.row.get("notes", "")
+    timed_out = "ran longer than" in (student.ungraded or student.row.get("notes", ""))
     why = "ran longer than its time limit" if timed_out else "stopped with an error"
     problem = (
         f"The grader could not grade your hand-in: it {why} before writing a result. Your "
@@ -276,7 +276,7 @@ def class_feedback(
     (`kept_course`), for each student's own due date and the course's time zone."""
     pages = []
     for student in grades.students:
-        if student.document is None:
+        if student.ungraded is not None:
             pages += ungraded_feedback(student, standings, course)
             continue
         names = dict.fromkeys(test_assignment(t, "other") for t in student.tests)

@@ -183,9 +183,10 @@ def attention_flags(grades: Grades) -> list[Flag]:
     flags = []
     for student in grades.students:
         notes = student.row.get("notes", "")
-        if student.document is None:
-            kind = "timed out" if "ran longer than" in notes else "crashed"
-            flags.append(Flag(student.name, kind, notes or "no results.json was written"))
+        if student.ungraded is not None:
+            why = student.ungraded if student.document is not None else notes
+            kind = "timed out" if "ran longer than" in why else "crashed"
+            flags.append(Flag(student.name, kind, why or "no results.json was written"))
             continue
         for finding in findings_of(student.document, "review"):
             flags.append(Flag(student.name, "manual review", finding["text"]))

@@ -1,0 +1,342 @@
+"""One command at a time writes a grades folder, and one stopped half-way says so: ``run.lock``.
+
+    with holding(grades, "kws grade", scope=CLASS) as run:   # FolderBusy while another writes
+        ...                                                   # write the folder
+        run.said = "graded 3 of 8, kept 5 as they were"      # what it did, should it stop early
+    check_finished(grades)                                    # before grades are published
+
+Every command that writes a grades folder (`kws grade`, a regrade, `kws merge`, `kws season`,
+`kws adjust`, `kws report`) holds an exclusive `flock` on ``GRADES/run.lock`` while it writes.
+A second one refuses at once, naming the first (its command, pid, host and start), or waits
+for it (``--wait``). The kernel releases the lock when its process ends, however it ends, so a
+run killed with SIGKILL never blocks the next one.
+
+The file holds the record of the run that holds the lock, or held it last (`RunRecord`, JSON):
+its command as typed, where and when it ran, and its state: ``running`` while it runs,
+``finished`` once it is done, ``stopped`` when it stopped early (Ctrl-C, SIGTERM, a fault of the
+machine) with what it did. A ``running`` record that no process holds the lock of is a run that
+was killed. A command that stops before it changed a record puts the file back as it found it,
+so the folder is byte for byte as it was.
+
+What an unfinished run changed is not a grade yet. `check_finished`, which every command that
+publishes grades runs first (`kws.grading.records.grades.check_records`), refuses a folder a run
+is writing, and one whose records an unfinished run changed, naming the command that finishes
+it; and `holding` refuses to let a command seal the half of another one's work (a `kws season`
+after a stopped `kws grade`: the class would be half regraded). A run's `scope` says what it
+rewrites: the whole class (`CLASS`), one student (`student_scope`) or only what the results
+give (`SEASON`: standings, gradebook, seal). A run finishes another when its scope holds the
+other's; a run that changed no record leaves nothing to finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shlex
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kws.grading.records.files import remove_partials
+from kws.grading.records.seal import RecordsError, check_seal, digests, unchanged
+
+LOCK_FILE = "run.lock"
+RUNNING, STOPPED, FINISHED = "running", "stopped", "finished"
+CLASS, SEASON = "class", "season"
+_GLANCES = 50  # tries (20 ms apart) before a lock held by no named run counts as busy
+_KIT = Path(__file__).resolve().parents[2]  # the `kws` package: `python -m kws.cli` runs from it
+
+
+class FolderBusy(RecordsError):
+    """Another command is writing the grades folder; the message names it."""
+
+
+def student_scope(student: str) -> str:
+    """The scope of a run that regrades `student` alone."""
+    return f"student {student}"
+
+
+def covers(scope: str, other: str) -> bool:
+    """Whether a run of `scope` rewrites everything a run of scope `other` does."""
+    return scope == CLASS or scope == other or other == SEASON
+
+
+@dataclass
+class RunRecord:
+    """A run of a command on a grades folder, as ``run.lock`` records it."""
+
+    command: str  # as typed (``kws grade submissions --data data --out grades``) or its verb
+    scope: str
+    pid: int
+    host: str
+    cwd: str
+    started: str  # ISO 8601, UTC
+    state: str = RUNNING
+    said: str = ""  # what a stopped run did: "graded 3 of 8, kept 5 as they were"
+    ended: str = ""
+
+    def describe(self) -> str:
+        """The run in words: ``kws grade ...`` (pid 4242 on lab-3, started ..., in /home/...)."""
+        return (f"`{self.command}` (pid {self.pid} on {self.host}, started {self.started}, "
+                f"in {self.cwd})")  # fmt: skip
+
+    def unfinished(self, folder: Path) -> str:
+        """The sentence saying this run did not finish and how to finish it."""
+        how = "stopped" if self.state == STOPPED else "killed (or its machine went down)"
+        said = f" ({self.said})" if self.said else ""
+        return (f"{folder}: {self.describe()} was {how} before it finished{said}, so what it "
+                "changed is not a grade yet; run it again to finish it: "
+                f"{self.command}")  # fmt: skip
+
+    @classmethod
+    def parse(cls, text: str) -> RunRecord | None:
+        """The record `text` holds (what follows it is ignored: a longer record it replaced),
+        or None where it holds none."""
+        try:
+            document, _ = json.JSONDecoder().raw_decode(text.lstrip())
+            return cls(**document)
+        except (ValueError, TypeError):
+            return None
+
+
+class _Hold:
+    """This process's hold on one folder: its lock file, its record, how deep it is nested."""
+
+    def __init__(self, descriptor: int, record: RunRecord):
+        self.descriptor, self.record, self.depth = descriptor, record, 1
+
+
+_held: dict[str, _Hold] = {}  # folder (resolved) -> this process's hold
+_guard = threading.Lock()
+
+
+def typed_command(verb: str) -> str:
+    """The command line this process was started with, as the user typed it (``kws grade
+    ...``), when it is the `kws` command; `verb` otherwise (the API called from Python)."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and (script.name == "kws" or _inside(script, _KIT)):
+        return shlex.join(["kws", *sys.argv[1:]])
+    return verb
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder)
+    except OSError:
+        return False
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _read(descriptor: int) -> str:
+    return os.pread(descriptor, 1 << 16, 0).decode("utf-8", errors="replace")
+
+
+def _write(descriptor: int, text: str, folder: Path) -> None:
+    """`text` over the lock file's content: written first, then cut to its length, so a
+    process killed between the two leaves the new record (and a tail `RunRecord.parse`
+    ignores). A failure (a full disk) names the file."""
+    data = text.encode("utf-8")
+    try:
+        os.pwrite(descriptor, data, 0)
+        os.ftruncate(descriptor, len(data))
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(folder / LOCK_FILE)) from error
+
+
+def _record_text(record: RunRecord) -> str:
+    return json.dumps(asdict(record), indent=1) + "\n"
+
+
+def _open_locked(folder: Path, wait: bool) -> tuple[int, bool]:
+    """The lock file of `folder` open and locked (exclusive), and whether it was created;
+    FolderBusy naming the run that holds it, unless `wait`."""
+    path = folder / LOCK_FILE
+    said_waiting = False
+    glances = 0
+    while True:
+        created = False
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            created = True
+        except FileExistsError:
+            try:
+                descriptor = os.open(path, os.O_RDWR)
+            except FileNotFoundError:  # removed meanwhile by the run that held it
+                continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = RunRecord.parse(_read(descriptor))
+            if holder is None or holder.state != RUNNING:  # a reader's glance, or a run that
+                if glances < _GLANCES:  # has not said who it is yet: milliseconds
+                    os.close(descriptor)
+                    glances += 1
+                    time.sleep(0.02)
+                    continue
+            if not wait:
+                os.close(descriptor)
+                who = holder.describe() if holder else "another process"
+                raise FolderBusy(f"{folder}: {who} is writing it now; one command at a time "
+                                 "writes a grades folder: wait for it to end, or give --wait "
+                                 "to wait for it") from None  # fmt: skip
+            if not said_waiting:
+                who = holder.describe() if holder else "another process"
+                print(f"waiting for {who} to finish writing {folder} ...", file=sys.stderr,
+                      flush=True)  # fmt: skip
+                said_waiting = True
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+            except BaseException:  # Ctrl-C while waiting
+                os.close(descriptor)
+                raise
+        try:  # the file locked is still the one at `path` (a run that ended may remove it)
+            same = os.path.samestat(os.fstat(descriptor), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            return descriptor, created
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def holding(
+    grades_dir: Path, command: str, *, scope: str, wait: bool = False
+) -> Iterator[RunRecord]:
+    """Hold `grades_dir`'s lock while the block writes it (nested holds by this process share
+    the outermost one).
+
+    Args:
+        grades_dir: the grades folder (made if missing; removed again if the block leaves it
+            empty).
+        command: the command's verb, e.g. ``"kws grade"``; recorded as typed where this
+            process is the `kws` command (`typed_command`).
+        scope: what the command rewrites: `CLASS`, `student_scope`, `SEASON`.
+        wait: wait for a run that holds the lock instead of refusing.
+
+    Yields:
+        The run's record; set its ``said`` to what it did before it stops early.
+
+    Raises:
+        FolderBusy: another run holds the lock (and not `wait`).
+        RecordsError: an unfinished run changed records this command's scope does not rewrite;
+            the message names the command that finishes it.
+    """
+    folder = Path(grades_dir)
+    key = str(folder.resolve())
+    with _guard:
+        hold = _held.get(key)
+        if hold is not None:
+            hold.depth += 1
+    if hold is not None:  # this process writes the folder already (`kws grade` -> its season)
+        try:
+            yield hold.record
+        finally:
+            hold.depth -= 1
+        return
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor, created = _open_locked(folder, wait)
+    hold, found, before = None, "", {}
+    try:
+        found = _read(descriptor)
+        earlier = RunRecord.parse(found)
+        if earlier and earlier.state != FINISHED and not covers(scope, earlier.scope):
+            if not unchanged(folder):
+                raise RecordsError(earlier.unfinished(folder) + ", then this command")
+        record = RunRecord(typed_command(command), scope, os.getpid(), socket.gethostname(),
+                           os.getcwd(), _now())  # fmt: skip
+        before = digests(folder)
+        _write(descriptor, _record_text(record), folder)
+        hold = _Hold(descriptor, record)
+        with _guard:
+            _held[key] = hold
+        remove_partials(folder)  # what killed runs left: no one else writes them now
+        yield record
+        record.state, record.said, record.ended = FINISHED, "", _now()
+        _write(descriptor, _record_text(record), folder)
+    except BaseException:
+        if hold is not None and digests(folder) != before:  # a record changed: say so
+            hold.record.state, hold.record.ended = STOPPED, _now()
+            _write(descriptor, _record_text(hold.record), folder)
+        elif created:  # nothing changed: the folder as it was
+            with contextlib.suppress(OSError):
+                (folder / LOCK_FILE).unlink()
+        elif hold is not None:
+            _write(descriptor, found, folder)
+        raise
+    finally:
+        with _guard:
+            _held.pop(key, None)
+        os.close(descriptor)
+        if made:
+            with contextlib.suppress(OSError):  # only if empty
+                folder.rmdir()
+
+
+def holds(grades_dir: Path) -> bool:
+    """Whether this process holds `grades_dir`'s lock (a command inside its own write)."""
+    with _guard:
+        return str(Path(grades_dir).resolve()) in _held
+
+
+def last_run(grades_dir: Path) -> RunRecord | None:
+    """The record of the run that holds `grades_dir`'s lock or held it last; None where no
+    command of this kit wrote the folder."""
+    try:
+        return RunRecord.parse((Path(grades_dir) / LOCK_FILE).read_text(errors="replace"))
+    except OSError:
+        return None
+
+
+def running(grades_dir: Path) -> RunRecord | None:
+    """The run writing `grades_dir` now (another process holds its lock), or None."""
+    if holds(grades_dir):
+        return None
+    path = Path(grades_dir) / LOCK_FILE
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            found = RunRecord.parse(_read(descriptor))
+            unknown = RunRecord("a command", "", 0, "this machine", "?", "?")
+            return found if found and found.state == RUNNING else unknown
+        return None
+    finally:
+        os.close(descriptor)  # and with it the shared lock
+
+
+def check_no_run(grades_dir: Path) -> None:
+    """No run is writing `grades_dir` (FolderBusy naming it), and no unfinished run changed
+    its records (RecordsError naming the command that finishes it); nothing to check inside
+    this process's own hold (`holding`)."""
+    folder = Path(grades_dir)
+    if holds(folder):
+        return
+    now = running(folder)
+    if now is not None:
+        raise FolderBusy(f"{folder}: {now.describe()} is writing it now; run this command "
+                         "once it has finished")  # fmt: skip
+    earlier = last_run(folder)
+    if earlier is not None and earlier.state != FINISHED and not unchanged(folder):
+        raise RecordsError(earlier.unfinished(folder))
+
+
+def check_finished(grades_dir: Path) -> None:
+    """`check_no_run`, then the seal (`kws.grading.records.seal.check_seal`): the folder's
+    records are those the last command left when it finished."""
+    check_no_run(grades_dir)
+    check_seal(grades_dir)
