@@ -109,7 +109,7 @@ def test_a_machine_that_cannot_start_the_sandbox_stops_grading_and_tells_the_ins
     graded = _run(sys.executable, course, "-m", "kws.cli", "grade", "subs", "--data", "data",
                   "--out", "grades", env=env)  # fmt: skip
     assert graded.returncode == 1, graded.stdout[-3000:] + graded.stderr[-3000:]
-    assert graded.stderr.startswith("kws grade: grading ")
+    assert graded.stderr.startswith("kws grade: the grading machine failed while grading ")
     assert "bwrap: execvp" in graded.stderr and "fix the machine and grade again" in graded.stderr
     assert not (course / "grades" / "gradebook.csv").exists()
     assert not list((course / "grades" / "results").iterdir())
