@@ -49,9 +49,11 @@ def test_accuracy_by_hand(grading, child, hidden, score):
 '''
 
 
-def _kws(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+def _kws(
+    cwd: Path, *args: str, course: str = "course", timeout: int = 900
+) -> subprocess.CompletedProcess:
     """`kws ARGS...` in `cwd`, with the instructor's course named as the README says."""
-    env = os.environ | {"KWS_COURSE": "course", "OMP_NUM_THREADS": "1"}
+    env = os.environ | {"KWS_COURSE": course, "OMP_NUM_THREADS": "1"}
     env["PYTHONPATH"] = str(ROOT)  # the kit as installed
     return subprocess.run(
         [sys.executable, "-m", "kws.cli", *args],
