@@ -122,7 +122,9 @@ def test_a_toy_layout_from_outside_the_kit_is_graded_with_kws_grade(tmp_path):
     _dataset(course / "data")
     _hand_in(course / "subs" / "right", sign=1.0)
     _hand_in(course / "subs" / "wrong", sign=-1.0)
-    graded = _kws(course, "grade", "subs", "--data", "data", "--out", "grades", course="assignments")
+    graded = _kws(
+        course, "grade", "subs", "--data", "data", "--out", "grades", course="assignments"
+    )
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     results = {
         name: json.loads((course / "grades" / "results" / f"{name}.json").read_text())
