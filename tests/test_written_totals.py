@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from html import escape
 
 import pytest
 from course_helpers import ROOT
@@ -126,6 +127,9 @@ def test_the_marks_reach_the_standings_the_gradebook_and_the_export(course):
         assert f"{3 * STUDENTS} written answers not marked yet" in said
         assert "`kws mark grades`" in said and "--unmarked zero" in said
         kws(course, *export, "--unmarked", "zero")  # the instructor's choice: 0 for now
+        kws(course, "feedback", "grades", "--out", "early")
+        page_text = (course / "early" / student_name(1) / "speaker_id.html").read_text()
+        assert "<h2>Written answers</h2>" in page_text and "not marked yet" in page_text
         code = {n: sum(code_points(n, a) for a in ("keyword_spotting", "patch_transformer",
                                                    "speaker_id")) for n in range(STUDENTS)}  # fmt: skip
         late = 0.10 * (5.0 + 2.0 + 3.0)  # a tenth of speaker ID's whole maximum, written too
@@ -154,6 +158,14 @@ def test_the_marks_reach_the_standings_the_gradebook_and_the_export(course):
         entry = standings["students"][student_name(1)]["speaker_id"]
         assert entry["written"] == 3.0 and entry["unmarked"] == 0
         assert entry["late"]["penalty"] == pytest.approx(late)
+        kws(course, "feedback", "grades", "--out", "feedback")
+        shown = (course / "feedback" / student_name(1) / "speaker_id.html").read_text()
+        rubric = page.session.store.rubrics()[QUESTIONS[2]]
+        assert all(f"{escape(item.text)} (+1)" in shown for item in rubric.items)
+        assert "<pre>seen 1</pre>" in shown and "3 / 3" in shown
+        assert 'Written answers</td><td class="n">3</td>' in shown.replace("\n", "")
+        other = (course / "feedback" / student_name(2) / "speaker_id.html").read_text()
+        assert escape(rubric.items[2].text) not in other  # the item not given is not listed
         with open(grades / "gradebook.csv", newline="") as file:
             row = next(r for r in csv.DictReader(file) if r["student"] == student_name(1))
         assert float(row["speaker_id written"]) == 3.0

@@ -45,6 +45,7 @@ import contextlib
 import hashlib
 import json
 import math
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -111,6 +112,15 @@ class Rubric:
     prompt: str
     model_answer: str
     items: tuple[Item, ...]
+
+    @property
+    def title(self) -> str:
+        """The prompt's heading: its bold opening (``**Question: ...**``) or its first line."""
+        text = self.prompt.strip()
+        bold = re.match(r"^\*\*(.+?)\*\*", text, re.S)
+        line = bold[1] if bold else next((ln for ln in text.splitlines() if ln.strip()), "")
+        line = " ".join(line.replace("**", "").strip(" #").split())
+        return line if len(line) <= 90 else line[:87] + "..."
 
     @property
     def key(self) -> str:
