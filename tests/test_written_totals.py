@@ -9,6 +9,7 @@ import csv
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -179,6 +180,15 @@ def test_the_marks_reach_the_standings_the_gradebook_and_the_export(course):
         kws(course, "adjust", "grades", student_name(0), "speaker_id", "+1", "--reason", "typo")
         kws(course, *export)
         scores = exported(course)
+        kws(course, "report", "grades")
+        report = (grades / "report.html").read_text().replace("\n", "")
+        section = report[report.index("<h2>Written answers</h2>") :]
+        section = section[: section.index("<h2>", 5)]
+        row = re.search(r"<tr><td>speaker_id</td>.*?</tr>", section)[0]
+        assert '<td class="n">4 / 4</td>' in row and '<td class="n">2.25</td>' in row
+        assert "2: 3 · 3: 1" in row  # three answers with two items, student001's with three
+        first = escape(rubric.items[0].text)
+        assert f"{first} (4 of 4)" in row and f"{escape(rubric.items[2].text)} (1 of 4)" in row
         assert scores["Student 0"] == pytest.approx(code[0] + 6.5 + 1.0)
         assert scores["Student 2"] == pytest.approx(code[2] + 6.5)
     finally:
