@@ -23,6 +23,7 @@ from kws.grading.marking.server import MarkServer
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks import MarkStore
 from kws.grading.records.seal import check_seal
+from kws.pages import STYLE
 
 KEY = "speaker_id/norm-classifier"
 STUDENTS = 24
@@ -84,6 +85,15 @@ def test_the_printed_address_sets_a_strict_cookie_and_nothing_answers_without_it
     assert status == 200 and server.token.encode() in page
     assert headers["Content-Security-Policy"].startswith("default-src 'none'; script-src 'self';")
     assert headers["X-Frame-Options"] == "DENY" and b'<script src="/static/mark.js"' in page
+
+
+def test_the_page_wears_the_kits_style_under_its_own(server):
+    """One page style across the kit: the reports' and feedback pages' sheet, then the page's."""
+    page = ask(server, "GET", "/")[2].decode()
+    assert page.index('href="/static/kit.css"') < page.index('href="/static/mark.css"')
+    status, headers, sheet = ask(server, "GET", "/static/kit.css")
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
+    assert sheet.decode() == STYLE
 
 
 def test_another_host_name_or_origin_is_refused(server):
@@ -193,7 +203,7 @@ def test_an_answer_changed_since_its_mark_is_flagged_and_left(course):
 
 
 HOW_TO = (ROOT / "docs" / "how-to" / "mark.md").read_text(encoding="utf-8")
-(COMMAND,) = re.findall(r"```bash\n(.*?)\n```", HOW_TO, re.S)
+COMMAND = re.findall(r"```bash\n(.*?)\n```", HOW_TO, re.S)[0]  # the page's start
 PRINTED = re.findall(r"```text\n(.*?)```", HOW_TO, re.S)[0]
 
 

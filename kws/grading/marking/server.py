@@ -15,7 +15,8 @@ answering only the person who started it.
   allows scripts and styles from this server's files only (``/static/``): no inline script, no
   event attribute, no remote image, no frame.
 
-Routes: ``GET /`` the page; ``GET /static/...`` its script and styles; ``GET /api/questions``,
+Routes: ``GET /`` the page; ``GET /static/...`` its script and styles (the kit's
+style sheet, `kws.pages.STYLE`, then its own); ``GET /api/questions``,
 ``/api/question?key=K``, ``/api/marks?key=K``, ``/api/names``; ``POST /api/mark`` and
 ``/api/rubric`` (JSON in, JSON out; 400 with ``{"error"}`` for a refused change, 409 with the
 marks as they are for a mark changed since the page read it).
@@ -33,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks import MarkConflict, MarksError
+from kws.pages import STYLE
 from kws.written.render import code_styles
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -74,6 +76,8 @@ class MarkServer(ThreadingHTTPServer):
             path: ((STATIC / name).read_bytes(), kind) for path, (name, kind) in _FILES.items()
         }
         self.files["/static/code.css"] = (code_styles(".code").encode(), "text/css; charset=utf-8")
+        # the kit's one page style (the reports, the feedback pages), under the page's own
+        self.files["/static/kit.css"] = (STYLE.encode(), "text/css; charset=utf-8")
 
     @property
     def url(self) -> str:

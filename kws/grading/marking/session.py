@@ -15,7 +15,6 @@ request only reads the marks file: the page's data for 300 hand-ins comes back a
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -99,7 +98,7 @@ class MarkingSession:
                 "assignment": rubric.assignment,
                 "question": rubric.question,
                 "points": rubric.points,
-                "title": _title(rubric.prompt),
+                "title": rubric.title,
                 "answers": len(self.answers.get(key, {})),
                 "left": self._left(key, marks.get(key, {})),
             }
@@ -242,15 +241,6 @@ class MarkingSession:
         shown = asdict(mark) | {"score": rubric.score(mark), "stale": mark.digest != digest}
         shown.pop("digest")
         return shown
-
-
-def _title(prompt: str) -> str:
-    """The prompt's heading: its bold opening (``**Question: ...**``) or its first line."""
-    text = prompt.strip()
-    bold = re.match(r"^\*\*(.+?)\*\*", text, re.S)
-    line = bold[1] if bold else next((line for line in text.splitlines() if line.strip()), "")
-    line = " ".join(line.replace("**", "").strip(" #").split())
-    return line if len(line) <= 90 else line[:87] + "..."
 
 
 def _number(value) -> float:

@@ -100,6 +100,7 @@ def _export(args: argparse.Namespace) -> int:
         missing=args.missing,
         scale_to=args.scale_to,
         id_column=args.id_column,
+        unmarked=args.unmarked,
     )
     print("\n".join(written.match.report()))
     missing = written.missing
@@ -174,4 +175,7 @@ def add_export_command(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--id-column", metavar="COLUMN",
                         help="moodle: the roster column Moodle matches students by (default: "
                         "Email address, ID number or Username)")  # fmt: skip
+    export.add_argument("--unmarked", choices=["refuse", "zero"], default="refuse",
+                        help="written answers no one marked yet (kws mark): refuse to export "
+                        "(default), or count them as 0 points")  # fmt: skip
     export.set_defaults(run=_export)

@@ -10,6 +10,9 @@ that many points); scores are final (late penalties and adjustments applied). A 
 roster who handed in nothing (or, with `assignment`, not that notebook) is *missing*: 0 points by
 default, or with ``missing="blank"`` no grade (an empty Canvas cell; ``-``, which Moodle's CSV
 import reads as "no grade"). A hand-in with no roster row cannot be exported and is reported.
+The written answers' marks (`kws mark`) are in the scores, as the last `kws season` counted
+them: an export is refused while the marks changed since, or while an answer has no mark
+(unless ``unmarked="zero"``, ``--unmarked zero``, counts those as 0).
 
 - **Canvas** (its gradebook import): ``Student, ID, SIS User ID, SIS Login ID, Section,
   <assignment>``, then a second row ``    Points Possible`` holding the assignment's points, as
@@ -34,6 +37,7 @@ from pathlib import Path
 
 from kws.grading.records.gradebook import RUN_FILE
 from kws.grading.records.grades import read_grades
+from kws.grading.records.marks import UNMARKED, check_marked
 from kws.grading.records.roster import Roster, RosterError, RosterMatch, match_roster, read_roster
 from kws.grading.season.compute import with_standings
 from kws.spec import ASSIGNMENTS
@@ -68,13 +72,17 @@ def number(points: float) -> str:
 
 
 def class_scores(
-    grades_dir: Path, assignment: str | None
+    grades_dir: Path, assignment: str | None, unmarked: str = "refuse"
 ) -> tuple[dict[str, float | None], float, str]:
     """({hand-in folder: final points, None where that notebook is missing}, the maximum, the
     default column title) of a graded folder: the final totals (late penalties and adjustments
-    applied, `kws.grading.season.compute`), or one notebook's final points (`assignment`)."""
+    applied, `kws.grading.season.compute`), or one notebook's final points (`assignment`).
+    The written answers' marks are in them; RecordsError when the marks changed since they
+    were counted, or (`unmarked` "refuse") an answer has no mark yet
+    (`kws.grading.records.marks.check_marked`)."""
     grades = with_standings(read_grades(grades_dir))
     standings = grades.standings
+    check_marked(grades_dir, standings, unmarked)
     if assignment is None:
         scores = {s.name: float(s.row.get("total") or 0.0) for s in grades.students}
         maximum = max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0])
@@ -157,16 +165,20 @@ def export_grades(
     missing: str = "zero",
     scale_to: float | None = None,
     id_column: str | None = None,
+    unmarked: str = "refuse",
 ) -> Export:
     """Write the CSV `lms` (canvas, moodle) imports for the class graded into `grades_dir`;
     every path relative to the working directory. `roster`/`key`: the class list and its
     hand-in column (default: what `kws grade --roster` recorded); `column`: the grade column's
     title (default: the notebook's title); `missing`: "zero" or "blank" for students with no
-    hand-in. FileNotFoundError / ValueError (RosterError) naming the file and the fix."""
-    if lms not in LMS or missing not in MISSING:
-        raise ValueError(f"LMS {lms!r} / missing {missing!r}: choose from {LMS} and {MISSING}")
+    hand-in; `unmarked`: "refuse" while a written answer has no mark (`kws mark`), "zero" to
+    export them as 0. FileNotFoundError / ValueError (RosterError, RecordsError) naming the
+    file and the fix."""
+    if lms not in LMS or missing not in MISSING or unmarked not in UNMARKED:
+        raise ValueError(f"LMS {lms!r} / missing {missing!r} / unmarked {unmarked!r}: choose "
+                         f"from {LMS}, {MISSING} and {UNMARKED}")  # fmt: skip
     grades_dir, out = Path(grades_dir), Path(out).resolve()  # messages name it as given
-    scores, maximum, title = class_scores(grades_dir, assignment)
+    scores, maximum, title = class_scores(grades_dir, assignment, unmarked)
     if roster is None:
         roster, recorded_key = recorded_roster(grades_dir)
         key = key or recorded_key

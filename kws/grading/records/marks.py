@@ -26,13 +26,26 @@ entry, append the change to the history, write the file whole
 (`kws.grading.records.files.write_whole`), and seal the grades folder again
 (`kws.grading.records.seal`, which covers ``rubrics.json`` and ``marks.json``). A mark given with
 the version the grader saw is refused (`MarkConflict`) when someone else changed it since.
+While another command writes the folder (`kws grade`, `kws season`: ``run.lock``,
+`kws.grading.records.lock`), a mark is saved in ``marks.json`` as ever but the folder is not
+sealed: that command seals it when it finishes, and a mark saved after it read the marks makes
+its standings stale, which the exports refuse (`check_marked`).
+
+The marks reach the grades through `written_part`: `kws.grading.season.compute` adds each
+student's written points to the raw score of the assignment whose notebook asks them (and the
+questions' points to its maximum), so a late penalty and the adjustments apply to the whole.
+``standings.json`` records the digest of the marks it counted; `check_marked` refuses to publish
+standings the marks changed since (``kws season GRADES`` counts them again), and, unless told to
+count them as 0, standings with answers no one marked yet.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -45,7 +58,8 @@ except ImportError:  # Windows: `_threads` keeps one process's threads in turn
     fcntl = None
 
 from kws.grading.records.files import write_whole
-from kws.grading.records.seal import digests, read_seal, seal
+from kws.grading.records.lock import running
+from kws.grading.records.seal import RecordsError, digests, read_seal, seal
 
 MARKS_DIR = "marks"
 RUBRICS_FILE = "marks/rubrics.json"
@@ -98,6 +112,15 @@ class Rubric:
     prompt: str
     model_answer: str
     items: tuple[Item, ...]
+
+    @property
+    def title(self) -> str:
+        """The prompt's heading: its bold opening (``**Question: ...**``) or its first line."""
+        text = self.prompt.strip()
+        bold = re.match(r"^\*\*(.+?)\*\*", text, re.S)
+        line = bold[1] if bold else next((ln for ln in text.splitlines() if ln.strip()), "")
+        line = " ".join(line.replace("**", "").strip(" #").split())
+        return line if len(line) <= 90 else line[:87] + "..."
 
     @property
     def key(self) -> str:
@@ -411,7 +434,10 @@ class MarkStore:
     def _reseal(self) -> bool:
         """Seal the folder with the marks as they are now, unless another record changed since
         the last seal (edited by hand, or a command half-way): that is `kws season`'s to put
-        right, and sealing now would hide it. Returns whether it sealed."""
+        right, and sealing now would hide it; nor while another command writes the folder
+        (``run.lock``: it seals the folder when it finishes). Returns whether it sealed."""
+        if running(self.folder) is not None:
+            return False
         record = read_seal(self.folder)
         if record is not None:
             now, then = digests(self.folder), record["files"]
@@ -420,3 +446,89 @@ class MarkStore:
                 return False
         seal(self.folder, "kws mark")
         return True
+
+
+# ---- the marks in the grades ------------------------------------------------------------------
+
+UNMARKED = ("refuse", "zero")  # what publishing does with answers no one marked yet
+
+
+@dataclass
+class Written:
+    """The written part of a class's grades, from ``rubrics.json`` and ``marks.json``.
+
+    Attributes:
+        maxima: {assignment: the points of its written questions}.
+        questions: {assignment: its questions' keys, in order}.
+        digest: the digest of the two files (what ``standings.json`` records it counted).
+    """
+
+    maxima: dict[str, float]
+    questions: dict[str, list[str]]
+    digest: str
+    rubrics: dict[str, Rubric]
+    marks: dict[str, dict[str, Mark]]
+
+    def of(self, student: str, assignment: str) -> tuple[float, int]:
+        """(`student`'s written points in `assignment` under the rubrics as they are now, how
+        many of its questions have no mark of theirs)."""
+        points, unmarked = 0.0, 0
+        for key in self.questions.get(assignment, []):
+            mark = self.marks.get(key, {}).get(student)
+            if mark is None:
+                unmarked += 1
+            else:
+                points += self.rubrics[key].score(mark)
+        return round(points, 4), unmarked
+
+
+def marks_digest(grades_dir: Path) -> str:
+    """The digest of ``rubrics.json`` and ``marks.json`` as they are ("" where neither is)."""
+    paths = [Path(grades_dir) / name for name in (RUBRICS_FILE, MARKS_FILE)]
+    if not any(path.is_file() for path in paths):
+        return ""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def written_part(grades_dir: Path) -> Written:
+    """The written questions and marks of `grades_dir` (`Written`); MarksError naming the file
+    when one cannot be read."""
+    store = MarkStore(grades_dir, ())
+    rubrics, marks = store.rubrics(), store.marks()
+    maxima: dict[str, float] = {}
+    questions: dict[str, list[str]] = {}
+    for key, rubric in rubrics.items():
+        maxima[rubric.assignment] = maxima.get(rubric.assignment, 0.0) + rubric.points
+        questions.setdefault(rubric.assignment, []).append(key)
+    return Written(maxima, questions, marks_digest(grades_dir), rubrics, marks)
+
+
+def check_marked(grades_dir: Path, standings, unmarked: str = "refuse") -> None:
+    """RecordsError when the `standings` of `grades_dir` are not the marks' to publish: the
+    marks changed since they were counted (the fix: ``kws season GRADES``), or, with
+    `unmarked` "refuse", written answers of a graded hand-in have no mark yet (the fix:
+    ``kws mark GRADES``, or count them as 0: ``--unmarked zero``)."""
+    folder = Path(grades_dir)
+    if marks_digest(folder) != standings.marks:
+        raise RecordsError(
+            f"{folder}: the written answers' marks changed since {folder / 'standings.json'} "
+            f"counted them; run `kws season {folder}` to count them, then this command"
+        )
+    if unmarked not in UNMARKED:
+        raise ValueError(f"--unmarked {unmarked!r}: choose from {', '.join(UNMARKED)}")
+    left = sum(
+        standing.unmarked
+        for entries in standings.students.values()
+        for standing in entries.values()
+        if standing.status == "graded"
+    )
+    if left and unmarked == "refuse":
+        raise RecordsError(
+            f"{folder}: {left} written answer{'s' if left != 1 else ''} not marked yet; mark "
+            f"them (`kws mark {folder}`, then `kws season {folder}`), or count them as 0 "
+            "points with --unmarked zero"
+        )

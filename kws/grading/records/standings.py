@@ -16,6 +16,11 @@ exports, the class report and the students' feedback pages. One entry per studen
          "adjustments": [{"points": 2.0, "reason": "...", "who": "...", "when": "..."}],
          "final": 26.0}}}}
 
+An assignment whose notebook asks written questions (`kws mark`) has ``"written"`` (their
+points, in its maximum) beside its title; each standing in it ``"written"`` (the marks'
+points, counted in ``raw``) and ``"unmarked"`` (its questions with no mark yet); the document
+``"marks"``, the digest of the marks counted (`kws.grading.records.marks.check_marked`).
+
 ``status`` is ``graded``, ``missing`` (nothing handed in: left out of the assignment's
 statistics) or ``ungraded`` (handed in, but the grader wrote no result). ``late`` is null for a
 hand-in on time. A folder without the file (graded before it existed) reads as every assignment
@@ -74,6 +79,8 @@ class Standing:
     final: float
     late: Late | None = None
     adjustments: tuple[Adjustment, ...] = field(default_factory=tuple)
+    written: float = 0.0  # the written answers' marks, counted in raw (`kws mark`)
+    unmarked: int = 0  # written questions of this notebook with no mark yet (0 in raw)
 
     @classmethod
     def from_json(cls, entry: dict) -> Standing:
@@ -86,6 +93,8 @@ class Standing:
             final=float(entry["final"]),
             late=Late(**late) if late else None,
             adjustments=tuple(Adjustment(**a) for a in entry.get("adjustments", [])),
+            written=float(entry.get("written", 0.0)),
+            unmarked=int(entry.get("unmarked", 0)),
         )
 
 
@@ -99,6 +108,7 @@ class Standings:
     # What the instructor should know about how they were computed (not written to the file),
     # e.g. hand-ins whose time came from file times or from nowhere.
     notes: list[str] = field(default_factory=list)
+    marks: str = ""  # the digest of the marks counted (`kws.grading.records.marks.marks_digest`)
 
     def of(self, student: str, assignment: str) -> Standing | None:
         """`student`'s standing in `assignment`, or None where none was recorded."""
@@ -133,7 +143,16 @@ def read_standings(grades_dir: Path) -> Standings:
             f"{path} cannot be read ({error}); grade the class again with `kws grade` to write it "
             "anew"
         ) from None
-    return Standings(dict(document.get("assignments", {})), students)
+    return Standings(dict(document.get("assignments", {})), students,
+                     marks=str(document.get("marks", "")))  # fmt: skip
+
+
+def _entry(standing: Standing) -> dict:
+    """`standing` as its JSON entry; the written part only where the notebook asks questions."""
+    entry = asdict(standing)
+    if not standing.written and not standing.unmarked:
+        del entry["written"], entry["unmarked"]
+    return entry
 
 
 def write_standings(grades_dir: Path, standings: Standings) -> Path:
@@ -143,8 +162,10 @@ def write_standings(grades_dir: Path, standings: Standings) -> Path:
         "version": VERSION,
         "assignments": standings.assignments,
         "students": {
-            student: {name: asdict(standing) for name, standing in entries.items()}
+            student: {name: _entry(standing) for name, standing in entries.items()}
             for student, entries in standings.students.items()
         },
     }
+    if standings.marks:
+        document["marks"] = standings.marks
     return write_whole(path, json.dumps(document, indent=2) + "\n")

@@ -41,9 +41,10 @@ def gradebook_text(grades: Grades, standings: Standings) -> str:
     assignment its status, raw, late penalty, adjustments and final; ``total`` the sum of the
     finals, ``raw_total`` of the raw scores, ``max_score`` `counted_maximum`. A missing
     assignment's test cells are blank; other columns (``similar_to``, notes) are kept."""
-    parts = [f"{n} {p}" for n in standings.assignments for p in COLUMN_PARTS]
+    parts = [f"{n} {p}" for n in standings.assignments for p in _parts(standings, n)]
     tests = {t["name"]: test_assignment(t) for s in grades.students for t in s.tests}
-    every = {f"{n} {p}" for n in {*ASSIGNMENTS, *standings.assignments} for p in COLUMN_PARTS}
+    every = {f"{n} {p}" for n in {*ASSIGNMENTS, *standings.assignments}
+             for p in (*COLUMN_PARTS, WRITTEN_PART)}  # fmt: skip
     seen = [c for c in grades.header if c not in NOT_TESTS and c not in every]
     columns = seen + [t for t in tests if t not in seen]
     kept = [c for c in grades.header if c in NOT_TESTS and c not in ("student", "raw_total")]
@@ -64,6 +65,17 @@ def gradebook_text(grades: Grades, standings: Standings) -> str:
     return file.getvalue()
 
 
+WRITTEN_PART = "written"  # the column of the written answers' marks, after raw (counted in it)
+
+
+def _parts(standings: Standings, name: str) -> tuple[str, ...]:
+    """The columns of assignment `name`: `COLUMN_PARTS`, with its written marks' after raw
+    where its notebook asks written questions."""
+    if not standings.assignments[name].get("written"):
+        return COLUMN_PARTS
+    return (*COLUMN_PARTS[:2], WRITTEN_PART, *COLUMN_PARTS[2:])
+
+
 def _season_cells(student, standings: Standings, tests: dict[str, str | None]) -> dict:
     entries = standings.students.get(student.name, {})
     row = {}
@@ -74,6 +86,7 @@ def _season_cells(student, standings: Standings, tests: dict[str, str | None]) -
             values = (s.status, "", "", values[3] or "", s.final or "")
             row |= {test: "" for test, owner in tests.items() if owner == name}
         row |= {f"{name} {p}": v for p, v in zip(COLUMN_PARTS, values, strict=True)}
+        row[f"{name} {WRITTEN_PART}"] = "" if s.status == "missing" else s.written
     other = [t for t in student.tests if not test_assignment(t)]  # in no assignment
     extra, extra_max = sum(t["score"] for t in other), sum(t["max_score"] for t in other)
     row["total"] = round(float(sum(s.final for s in entries.values()) + extra), 4)

@@ -16,6 +16,9 @@ Decisions (docs/how-to/deadlines.md):
   (`kws.grading.records.grades.check_results`);
 - the **maximum** of a hand-in counts the assignments it was graded in, and the missing ones
   whose due date (course file) has passed; without a course file, only those it was graded in;
+- **raw** counts the written answers' marks (`kws.grading.records.marks.written_part`) with the
+  tests' points, and the maximum the written questions' points: the late penalty is a share of
+  the whole;
 - **final** = max(0, raw - late penalty + the adjustments' points); only an adjustment can
   take it above the maximum.
 """
@@ -29,6 +32,7 @@ from kws.grading.protocol.handin import find_notebook
 from kws.grading.records.adjustments import read_adjustments
 from kws.grading.records.gradebook import ungraded_reason
 from kws.grading.records.grades import Grades, check_records, test_assignment
+from kws.grading.records.marks import Written, written_part
 from kws.grading.records.standings import Adjustment, Standing, Standings
 from kws.grading.season.course import Course, CourseError, late_of
 from kws.grading.season.times import handin_time
@@ -66,7 +70,15 @@ def _notebook(handin: Path | None, name: str) -> Path | None:
 
 
 def _one(
-    student, name: str, maximum: float, course, times, adjusted, spent, file_times
+    student,
+    name: str,
+    maximum: float,
+    course,
+    times,
+    adjusted,
+    spent,
+    file_times,
+    written: Written,
 ) -> Standing:
     """One student's standing in one assignment; `spent`: grace days used so far (updated)."""
     tests = [t for t in student.tests if test_assignment(t) == name]
@@ -76,7 +88,8 @@ def _one(
         ungraded = student.document is None or ungraded_reason(student.document) is not None
         status = "ungraded" if ungraded else "missing"
         return Standing(status, 0.0, maximum, max(0.0, bonus), None, adjustments)
-    raw = round(sum(t["score"] for t in tests), 4)
+    marked, unmarked = written.of(student.name, name)  # the written answers' marks
+    raw = round(sum(t["score"] for t in tests) + marked, 4)
     late = None
     due = course.due_for(student.name, name) if course else None
     if due is not None:
@@ -90,7 +103,7 @@ def _one(
         spent[student.name] += late.grace_days_used if late else 0
     penalty = late.penalty if late else 0.0
     final = round(max(0.0, raw - penalty + bonus), 4)
-    return Standing("graded", raw, maximum, final, late, adjustments)
+    return Standing("graded", raw, maximum, final, late, adjustments, marked, unmarked)
 
 
 def class_standings(
@@ -118,19 +131,22 @@ def class_standings(
         CourseError: a graded notebook with a due date and no hand-in time (checked before
             grading by `kws.grading.season.inputs.check_class`).
     """
-    maxima = assignment_maxima(grades)
+    written = written_part(grades.folder)
+    maxima = {n: m + written.maxima.get(n, 0.0) for n, m in assignment_maxima(grades).items()}
     adjusted = read_adjustments(grades.folder) if adjusted is None else adjusted
     far = datetime.max.replace(tzinfo=timezone.utc)
     order = sorted(maxima, key=lambda n: ((course and course.due.get(n)) or far, n))
     spent = {s.name: 0 for s in grades.students}
-    standings = Standings()
+    standings = Standings(marks=written.digest)
     for name in sorted(maxima):
         due = course.due.get(name) if course else None
         standings.assignments[name] = {"title": _title(name), "maximum": maxima[name],
                                        "due": due.isoformat() if due else None}  # fmt: skip
+        if written.maxima.get(name):
+            standings.assignments[name]["written"] = written.maxima[name]
     for student in grades.students:
         entries = {n: _one(student, n, maxima[n], course, times or {}, adjusted, spent,
-                           file_times) for n in order}  # fmt: skip
+                           file_times, written) for n in order}  # fmt: skip
         standings.students[student.name] = dict(sorted(entries.items()))
     return standings
 

@@ -27,6 +27,7 @@ from kws.grading.publish.feedback.pages import (
 from kws.grading.publish.report.figures import TIER_COLOURS
 from kws.grading.records.gradebook import safe_name
 from kws.grading.records.grades import read_grades
+from kws.grading.records.marks import check_marked, written_part
 from kws.grading.records.standings import read_standings
 from kws.grading.season.compute import with_standings
 from kws.pages import escape, table
@@ -127,7 +128,12 @@ def _accuracy_section(items: list[Accuracy]) -> str:
 
 def _standing_section(page: Feedback) -> str:
     standing = page.standing
-    rows = [["Tests (raw score)", _points(standing.raw)]]
+    if standing.written or page.written:
+        rows = [["Tests", _points(standing.raw - standing.written)],
+                ["Written answers", _points(standing.written)],
+                ["Raw score", _points(standing.raw)]]  # fmt: skip
+    else:
+        rows = [["Tests (raw score)", _points(standing.raw)]]
     if standing.late is not None:
         late = standing.late
         handed, due = _when(late.submitted, page.zone), _when(late.due, page.zone)
@@ -170,6 +176,29 @@ def _tests_section(page: Feedback) -> str:
     return f"<h2>Tests</h2>{tests}{note}"
 
 
+def _written_section(page: Feedback) -> str:
+    if not page.written:
+        return ""
+    rows, classes = [], []
+    for line in page.written:
+        if not line.marked:
+            rows.append([escape(line.title), f"— / {_points(line.maximum)}",
+                         "<i>not marked yet</i>", ""])  # fmt: skip
+            classes.append("")
+            continue
+        given = [f"{escape(text)} ({'+' if points >= 0 else '−'}{_points(abs(points))})"
+                 for text, points in line.items]  # fmt: skip
+        if line.adjust:
+            sign = "+" if line.adjust >= 0 else "−"
+            given.append(f"beyond the rubric ({sign}{_points(abs(line.adjust))})")
+        rows.append([escape(line.title), f"{_points(line.points)} / {_points(line.maximum)}",
+                     "<br>".join(given) or "<i>no rubric item</i>",
+                     f"<pre>{escape(line.comment)}</pre>" if line.comment else ""])  # fmt: skip
+        classes.append("passed" if line.points >= line.maximum - 1e-9 else "failed")
+    header = ["question", "points", "rubric items given", "comment"]
+    return f"<h2>Written answers</h2>{table(rows, header, numeric={1}, row_classes=classes)}"
+
+
 def _rerun_section(page: Feedback) -> str:
     if not page.reruns:
         return ""
@@ -196,6 +225,7 @@ def _graded_sections(page: Feedback) -> str:
         (
             _standing_section(page) if page.total_shown else "",
             _accuracy_section(page.accuracy),
+            _written_section(page),
             _tests_section(page),
             _rerun_section(page),
         )
@@ -257,9 +287,10 @@ def write_feedback(
     """
     grades = with_standings(read_grades(Path(grades_dir)))
     standings = read_standings(grades.folder)
+    check_marked(grades.folder, grades.standings, "zero")  # not marks the totals did not count
     course = kept_course(grades.folder)  # each student's due date, the course's time zone
     feedback = class_feedback(grades, standings, notebooks=notebooks or KIT_NOTEBOOKS, now=now,
-                              course=course)  # fmt: skip
+                              course=course, written=written_part(grades.folder))  # fmt: skip
     written, by_student = [], {}
     for page in feedback:
         folder = Path(out) / safe_name(page.student)

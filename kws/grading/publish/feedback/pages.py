@@ -7,7 +7,8 @@
 Each page is built from the student's own ``results/<student>.json`` (each test's points and
 message), their entry of ``standings.json`` (late penalty, adjustments, final score), the course
 file kept beside them (``course.toml``: the student's own due date, an extension included, and
-the course's time zone, in which the page gives every time) and the released notebooks
+the course's time zone, in which the page gives every time), the marks of their written
+answers (``marks/``: each rubric item given, the points, the comment) and the released notebooks
 (`kws.grading.publish.feedback.rerun`: the cell covering a failed test). Nothing else is read: no
 other student, no similarity column, no hidden labels. A test is shown as Gradescope would show
 it: ``hidden`` never, ``after_due_date`` only once the student's due date has passed (and until
@@ -24,6 +25,7 @@ from pathlib import Path
 from kws.grading.judge.tiers import accuracy_in, tiers_in
 from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, Rerun, rerun_for, self_check_cells
 from kws.grading.records.grades import Grades, Student, test_assignment
+from kws.grading.records.marks import Written
 from kws.grading.records.standings import STANDINGS_FILE, Standing, Standings, StandingsError
 from kws.grading.season.course import COURSE_FILE, Course, read_course
 from kws.spec import ASSIGNMENTS, Spec
@@ -55,6 +57,35 @@ class Accuracy:
     target: str | None
 
 
+@dataclass(frozen=True)
+class WrittenLine:
+    """One written question as the student sees its mark: the rubric items given (their
+    sentence and points), the points beyond them, the comment; `marked` False while no one has
+    marked it."""
+
+    title: str
+    points: float
+    maximum: float
+    items: tuple[tuple[str, float], ...]
+    adjust: float
+    comment: str
+    marked: bool
+
+
+def written_lines(written: Written | None, student: str, name: str) -> list[WrittenLine]:
+    """`student`'s marks of the written questions of assignment `name` (`kws mark`)."""
+    lines = []
+    for key in written.questions.get(name, []) if written else []:
+        rubric, mark = written.rubrics[key], written.marks.get(key, {}).get(student)
+        if mark is None:
+            lines.append(WrittenLine(rubric.title, 0.0, rubric.points, (), 0.0, "", False))
+            continue
+        given = tuple((i.text, i.points) for i in rubric.items if i.id in mark.items)
+        lines.append(WrittenLine(rubric.title, rubric.score(mark), rubric.points, given,
+                                 mark.adjust, mark.comment, True))  # fmt: skip
+    return lines
+
+
 @dataclass
 class Feedback:
     """One student's page for one assignment.
@@ -75,6 +106,7 @@ class Feedback:
         problem: why there is no result, for a hand-in the grader could not grade.
         zone: the course's time zone, in which the page gives every time (None: as recorded).
         extended: whether `due` is an extension granted to this student.
+        written: each written question's mark (`kws mark`), in the notebook's order.
     """
 
     student: str
@@ -90,6 +122,7 @@ class Feedback:
     problem: str | None = None  # why the hand-in has no result, in words for the student
     zone: tzinfo | None = None
     extended: bool = False
+    written: list[WrittenLine] = field(default_factory=list)
 
 
 def kept_course(grades_dir: Path) -> Course | None:
@@ -153,6 +186,7 @@ def student_feedback(
     notebooks: Path = KIT_NOTEBOOKS,
     now: datetime | None = None,
     course: Course | None = None,
+    written: Written | None = None,
 ) -> Feedback:
     """The page of `student` for the assignment `name` (their results must hold its tests).
 
@@ -163,6 +197,8 @@ def student_feedback(
         notebooks: the folder of the released notebooks, to find the self-check cells.
         now: the time the visibility rules are judged at (default: now, UTC).
         course: the course file (the student's due date, the time zone), or None.
+        written: the class's written questions and marks
+            (`kws.grading.records.marks.written_part`), or None.
 
     Returns:
         The tests shown, the accuracy against the tiers, the cells to re-run and the standing.
@@ -199,6 +235,7 @@ def student_feedback(
         reruns=list(dict.fromkeys(reruns)),
         zone=course.timezone if course else None,
         extended=bool(course and name in course.extensions.get(student.name, {})),
+        written=written_lines(written, student.name, name),
     )
 
 
@@ -269,6 +306,7 @@ def class_feedback(
     notebooks: Path = KIT_NOTEBOOKS,
     now: datetime | None = None,
     course: Course | None = None,
+    written: Written | None = None,
 ) -> list[Feedback]:
     """A page per student and assignment their results hold, in the gradebook's order, and one
     per assignment they handed nothing in for (`missing_feedback`); a student the grader wrote
@@ -282,6 +320,6 @@ def class_feedback(
         names = dict.fromkeys(test_assignment(t, "other") for t in student.tests)
         for name in names:
             pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now,
-                                          course=course))  # fmt: skip
+                                          course=course, written=written))  # fmt: skip
         pages += missing_feedback(student.name, standings, course)
     return pages

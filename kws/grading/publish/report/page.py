@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from kws.grading.publish.report import analysis as data
 from kws.grading.publish.report import figures
 from kws.grading.publish.report.season import handed_in, season_section
+from kws.grading.publish.report.written import written_section
 from kws.grading.publish.similarity.groups import COMMON_MIN
 from kws.grading.publish.similarity.matches import (
     REFERENCE,
@@ -306,6 +307,7 @@ def write_report(
 <h2>Most common failures</h2>{_failures(data.failure_groups(grades))}
 <h2>Hidden-test accuracy</h2>{images["accuracy"] or '<p class="note">No accuracy was stated in the results.</p>'}
 {_accuracy_table(tasks) if tasks else ""}
+<h2>Written answers</h2>{written_section(grades)}
 <h2>Late work and adjustments</h2>{season_section(grades)}
 <h2>Hand-ins to look at</h2>
 {table(flag_rows, ["hand-in", "why", "details"]) if flags else '<p class="none">None: no manual-review flag, tampering, crash or time-out.</p>'}

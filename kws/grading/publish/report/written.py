@@ -1,0 +1,48 @@
+"""The class report's view of the written answers (for `kws.grading.publish.report.page`): per
+question, how many are marked, the mean and the spread of the points, and the rubric items most
+given, from ``marks/`` (`kws.grading.records.marks.written_part`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from statistics import mean
+
+from kws.grading.records.marks import Written, written_part
+from kws.pages import escape, table
+
+
+def question_rows(grades, written: Written) -> list[list[str]]:
+    """One row per written question: notebook, question, points, marked of the hand-ins that
+    hold the notebook, mean, the distribution (how many got each score) and the items most
+    given (how many answers got each), as HTML cells."""
+    rows = []
+    for name, keys in sorted(written.questions.items()):
+        handed = [s.name for s in grades.students if grades.status(s.name, name) == "graded"]
+        for key in keys:
+            rubric, marks = written.rubrics[key], written.marks.get(key, {})
+            given = [marks[s] for s in handed if s in marks]
+            scores = [rubric.score(mark) for mark in given]
+            spread = Counter(round(score, 2) for score in scores)
+            bars = " · ".join(f"{score:g}: {spread[score]}" for score in sorted(spread))
+            items = Counter(item for mark in given for item in mark.items)
+            texts = {item.id: item.text for item in rubric.items}
+            most = "<br>".join(
+                f"{escape(texts.get(item, item))} ({count} of {len(given)})"
+                for item, count in items.most_common(3)
+            )
+            rows.append([
+                escape(name), escape(rubric.title), f"{rubric.points:g}",
+                f"{len(given)} / {len(handed)}", f"{mean(scores):.2f}" if scores else "—",
+                escape(bars) or "—", most or "—",
+            ])  # fmt: skip
+    return rows
+
+
+def written_section(grades) -> str:
+    """The report's "Written answers" section (nothing where no notebook asks a question)."""
+    rows = question_rows(grades, written_part(grades.folder))
+    if not rows:
+        return '<p class="none">No written question (kws mark records them).</p>'
+    header = ["notebook", "question", "points", "marked", "mean", "points: answers",
+              "rubric items most given"]  # fmt: skip
+    return table(rows, header, numeric={2, 3, 4})
