@@ -336,6 +336,38 @@ def test_regrading_one_student_replaces_only_their_row_and_keeps_the_adjustments
     assert float(history[0]["earlier_raw_total"]) == float(before["bob"]["raw_total"])
 
 
+@pytest.mark.slow
+def test_kws_grade_reads_the_course_file_once_a_run(tmp_path, monkeypatch):
+    """`kws grade --course` typed by the instructor (run in this process, so each read of the
+    course file is seen): the class run and a regrade read and parse the course file once each,
+    its season, warnings and Kaggle rule all from that one reading, and the season applies."""
+    from report_helpers import write_handin
+
+    from kws.cli import main
+    from kws.data.synthetic import make_speech_commands
+    from kws.grading.season import course as course_module
+
+    course = tmp_path / "course"
+    make_speech_commands(course / "data", "tiny", seed=0)
+    write_handin(course / "submissions" / "bob")  # the notebook as released
+    (course / "course.toml").write_text(COURSE)
+    (course / "times.csv").write_text(
+        "student,assignment,submitted\nbob,,2026-10-03T12:00:00+02:00\n"
+    )
+    (course / "roster.csv").write_text(ROSTER)  # the students with an extension
+    read, text = [], course_module.course_text
+    monkeypatch.setattr(course_module, "course_text", lambda path: read.append(path) or text(path))
+    monkeypatch.chdir(course)
+    grade = ["grade", "submissions", "--data", "data", "--out", "grades", "--assignment", KS,
+             "--course", "course.toml", "--times", "times.csv"]  # fmt: skip
+    assert main([*grade, "--roster", "roster.csv"]) == 0
+    assert read == [Path("course.toml")]
+    assert main([*grade, "--student", "bob"]) == 0
+    assert read == [Path("course.toml")] * 2
+    late = read_standings(course / "grades").students["bob"][KS].late
+    assert late.submitted == "2026-10-03T12:00:00+02:00" and late.hours_late > 0  # times.csv's
+
+
 def test_kws_adjust_refuses_what_it_cannot_record_and_says_why(term):
     _kws(term, "season", "grades")
     env = os.environ | {"PYTHONPATH": str(ROOT)}

@@ -332,23 +332,30 @@ def test_the_kaggle_rule_splits_the_held_back_utterances_and_refuses_an_empty_pa
     nor the public test utterances): a course file whose share leaves a part of six of them
     empty is refused before anything is graded, naming the file and the shares that work."""
     from kws.grading.command import check_grading_data
-    from kws.grading.season.course import kaggle_split
     from kws.grading.testsets.split import SplitError
 
     assert main(["private", str(data), "--secret", str(tmp_path / "s")]) == 0
     assert HW4Layout(SPEC).graded_items(data) == 6  # one held back of each of the 6 speakers
     course = tmp_path / "course.toml"
     course.write_text(KAGGLE.format(share=0.5))
-    options = check_grading_data(data, "speaker_id", split=kaggle_split(course), split_from=course)
+    options = check_grading_data(data, "speaker_id", split=_split(course), split_from=course)
     assert options[-4:] == ["--public-share", "0.5", "--split-seed", "course secret"]
     for share, empty in ((0.05, "public"), (0.95, "held-out")):
         course.write_text(KAGGLE.format(share=share))
         with pytest.raises(SplitError) as refused:
-            check_grading_data(data, "speaker_id", split=kaggle_split(course), split_from=course)
+            check_grading_data(data, "speaker_id", split=_split(course), split_from=course)
         said = str(refused.value)
         assert said.startswith(f"{course}: a public share of {share:g} leaves the {empty} part "
                                f"of speaker_id's graded items in {data} (6 items) empty")  # fmt: skip
         assert "give a share from 0.084 to 0.916" in said
+
+
+def _split(course: Path):
+    """The Kaggle split of the course file at `course`, as `kws grade` reads it."""
+    from kws.grading.season.course import kaggle_split, read_course
+    from kws.spec import ASSIGNMENTS
+
+    return kaggle_split(read_course(course, sorted(ASSIGNMENTS)))
 
 
 def _grade(handin: Path, data: Path, results: Path, options: list[str]) -> dict:
@@ -380,13 +387,12 @@ def test_notebook_02_under_the_kaggle_rule_grades_the_held_out_part_of_the_priva
 
     from kws.grading.command import check_grading_data
     from kws.grading.judge.tiers import accuracy_in
-    from kws.grading.season.course import kaggle_split
 
     assert main(["private", str(data), "--secret", str(tmp_path / "s"), "--per-speaker", "3"]) == 0
     handin = _reference(tmp_path / "handin", data)
     course = tmp_path / "course.toml"
     course.write_text(KAGGLE.format(share=0.5))
-    options = check_grading_data(data, "speaker_id", split=kaggle_split(course), split_from=course)
+    options = check_grading_data(data, "speaker_id", split=_split(course), split_from=course)
     plain = _grade(handin, data, tmp_path / "plain.json", [])
     kaggle = _grade(handin, data, tmp_path / "kaggle.json", options[-4:])
     board = {e["name"]: e["value"] for e in kaggle["leaderboard"]}

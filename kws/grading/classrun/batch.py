@@ -64,8 +64,9 @@ from kws.grading.records.lock import CLASS, holding
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.sandbox.faults import machine_fault
 from kws.grading.season.apply import apply_season
-from kws.grading.season.course import checked_grader_options
+from kws.grading.season.course import checked_grader_options, read_course
 from kws.grading.season.inputs import keep_season_files
+from kws.spec import ASSIGNMENTS
 
 if TYPE_CHECKING:
     from kws.grading.classrun.shards import Shard
@@ -274,9 +275,14 @@ def grade_batch(
             Path(p).resolve() for p in (submissions_dir, out_dir, data)
         )
         students = handin_folders(submissions_dir)
-        options = checked_grader_options(
-            data, assignment, dataset=dataset, tiers=tiers, course=course
-        )
+        # The Kaggle rule of the course file given (not a kept one), as the season read it;
+        # without a season read already, the file is read here and its split checked first.
+        if course is not None and season is None:
+            given = read_course(course, sorted(ASSIGNMENTS))
+        else:
+            given = season.course if course is not None else None
+        options = checked_grader_options(data, assignment, dataset=dataset, tiers=tiers,
+                                         course=given)  # fmt: skip
         if season is None:
             season = season_to_grade(submissions_dir, out_dir, data, assignment=assignment,
                                      course=course, times=times, file_times=file_times,

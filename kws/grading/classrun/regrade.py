@@ -144,7 +144,7 @@ def regrade_student(
         )  # fmt: skip
         # The course file given, else the one kept: its Kaggle rule, checked against the data.
         flags = checked_grader_options(data, options.get("assignment"), **selection,
-                                       course=season.course_file)  # fmt: skip
+                                       course=season.course)  # fmt: skip
         scope = student_scope(student)
         with holding(
             out_dir, "kws grade --student", scope=scope, wait=options.get("wait", False)

@@ -331,13 +331,12 @@ def late_of(
     )
 
 
-def kaggle_split(course: Path | None) -> Split | None:
-    """The Kaggle rule's split the course file at `course` sets (``[gradescope] public_share``
-    and ``split_seed``), or None: no course file, or one without the rule."""
-    if course is None:
+def kaggle_split(course: Course | None) -> Split | None:
+    """The Kaggle rule's split the course file read as `course` sets (``[gradescope]
+    public_share`` and ``split_seed``), or None: no course file, or one without the rule."""
+    if course is None or course.public_share is None:
         return None
-    rules = read_course(course, sorted(ASSIGNMENTS))
-    return Split(rules.public_share, rules.split_seed) if rules.public_share is not None else None
+    return Split(course.public_share, course.split_seed)
 
 
 def checked_grader_options(
@@ -346,11 +345,11 @@ def checked_grader_options(
     *,
     dataset: str | None = None,
     tiers: Path | None = None,
-    course: Path | None = None,
+    course: Course | None = None,
 ) -> list[str]:
-    """`kws.grading.command.check_grading_data` with the Kaggle rule of the course file at
-    `course` (none without one): the grader's options for a class run, a regrade or an
+    """`kws.grading.command.check_grading_data` with the Kaggle rule of `course`, the course
+    file as read (none without one): the grader's options for a class run, a regrade or an
     autograder, once the data, the tier sets and the split are known to be fine."""
-    split = kaggle_split(course)
-    return check_grading_data(data, assignment, dataset=dataset, tiers=tiers, split=split,
-                              split_from=course)  # fmt: skip
+    return check_grading_data(data, assignment, dataset=dataset, tiers=tiers,
+                              split=kaggle_split(course),
+                              split_from=course.path if course is not None else None)  # fmt: skip

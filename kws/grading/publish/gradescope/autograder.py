@@ -40,7 +40,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.season.course import checked_grader_options
+from kws.grading.season.course import checked_grader_options, read_course
 from kws.grading.testsets.layouts import files_to_zip, layout_of
 from kws.spec import ASSIGNMENTS, KIT_FOLDER
 from kws.spec import course as taught
@@ -283,7 +283,8 @@ def make_autograder(
     """
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
     # the course file's Kaggle rule too: CourseError or SplitError before anything is written
-    options = checked_grader_options(data, assignment, dataset=dataset, tiers=tiers, course=course)
+    rules = read_course(course, sorted(ASSIGNMENTS)) if course is not None else None
+    options = checked_grader_options(data, assignment, dataset=dataset, tiers=tiers, course=rules)
     plan(data, assignment, cpu)  # SettingsError before anything is written
     if tiers is not None:  # the zip's copy: run_autograder runs the grader in source/kit/
         options[options.index("--tiers") + 1] = "../tiers.json"
