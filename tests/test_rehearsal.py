@@ -27,10 +27,13 @@ from course_helpers import ROOT
 from graded_class import kws, snapshot
 
 from kws.demo.run import make_data
+from kws.grading.season.course import read_course
 from kws.pages import STYLE
 from kws.rehearsal.handins import kit_digest, leave_todo, rename_argument, write_handin
+from kws.rehearsal.marker import COMMENT, mark_class
 from kws.rehearsal.season import RehearsalError, check_out, notebook_results
-from kws.rehearsal.stories import Story
+from kws.rehearsal.stories import Story, class_stories
+from kws.spec import ASSIGNMENTS
 
 pytestmark = pytest.mark.slow
 TUTORIAL = (ROOT / "docs" / "tutorial" / "rehearsal.md").read_text()
@@ -91,9 +94,9 @@ def test_the_page_shows_the_hour_est_moves_and_what_it_does_to_a_grade(tutorial)
     assert re.search(r"\[due\] patch_transformer .* no change", page)  # after the clocks go back
     assert ("A hand-in of keyword_spotting at Sat 03 Oct 00:30 EDT, 31 minutes after its "
             "deadline on America/New_York's clock, is on time under the course file as written; "
-            "on America/New_York's clock it is 0.52 h late, -3 points") in page  # fmt: skip
-    costs = next(line for line in page.splitlines() if line.startswith("speaker_id (of 44)"))
-    assert costs.split()[3:] == ["-4.4", "(10%)"] * 6  # the cap, reached on the first day
+            "on America/New_York's clock it is 0.52 h late, -3.3 points") in page  # fmt: skip
+    costs = next(line for line in page.splitlines() if line.startswith("speaker_id (of 47)"))
+    assert costs.split()[3:] == ["-4.7", "(10%)"] * 6  # the cap, reached on the first day
     html = (tutorial["first_files"] / "rehearsal.html").read_text()
     assert "The deadlines the time zone moves" in html and "scores are synthetic" in html
     assert f"<style>{STYLE}</style>" in html  # the kit's one style sheet (kws.pages)
@@ -107,8 +110,8 @@ def test_each_student_s_dates_penalty_and_final_come_from_the_standings(tutorial
     # two grace days, spent on the first two notebooks; the third pays a day, as does the zip
     assert [late[n]["late"]["grace_days_used"] for n in
             ("keyword_spotting", "speaker_id", "patch_transformer")] == [1, 1, 0]  # fmt: skip
-    assert rows[("day-late", "patch_transformer")].split()[-4:] == ["24.3", "/", "27", "-2.7"]
-    assert rows[("day-late", "keyword_spotting")].split()[-4:] == ["30", "/", "30", "-3"]
+    assert rows[("day-late", "patch_transformer")].split()[-4:] == ["27", "/", "30", "-2.7"]
+    assert rows[("day-late", "keyword_spotting")].split()[-4:] == ["33", "/", "33", "-3"]
     assert "Mon 19 Oct 23:59 EST" in rows[("alice", "speaker_id")]  # her own due date
     assert rows[("no-hand-in", "every")].split()[-1] == "missing"
     adjusted = standings["students"]["renamed-arg"]["keyword_spotting"]
@@ -132,11 +135,30 @@ def test_the_fixed_file_rehearses_again_without_a_warning_and_keeps_the_grading(
         summary["commands"][0]
         == "kws season rehearsal/grades --course course.toml --times rehearsal/times.csv"
     )
-    costs = next(line for line in out.splitlines() if line.startswith("speaker_id (of 44)"))
-    assert costs.split()[3:] == ["-4.4", "(10%)", "-4.4", "(10%)", "-4.4", "(10%)", "-8.8",
-                                 "(20%)", "-8.8", "(20%)", "-22", "(50%)"]  # fmt: skip
+    costs = next(line for line in out.splitlines() if line.startswith("speaker_id (of 47)"))
+    assert costs.split()[3:] == ["-4.7", "(10%)", "-4.7", "(10%)", "-4.7", "(10%)", "-9.4",
+                                 "(20%)", "-9.4", "(20%)", "-23.5", "(50%)"]  # fmt: skip
     standings = json.loads((folder / "rehearsal" / "grades" / "standings.json").read_text())
     assert standings["assignments"]["speaker_id"]["due"] == "2026-10-16T23:59:00-04:00"
+
+
+def test_a_stand_in_marks_every_written_answer_and_the_marks_count(tutorial):
+    folder = tutorial["folder"] / "rehearsal"
+    summary = json.loads((folder / "rehearsal.json").read_text())
+    assert len(summary["marked"]) == 3  # a question in each of the kit's notebooks
+    assert summary["commands"][summary["marked_after"]].startswith("kws season rehearsal/grades")
+    standings = json.loads((folder / "grades" / "standings.json").read_text())
+    assert standings["marks"]  # the marks the standings counted
+    students = standings["students"]
+    for entries in students.values():  # every answer marked: none left to count as 0
+        assert all(e.get("unmarked", 0) == 0 for e in entries.values() if isinstance(e, dict))
+    written = {name: sum(students[name][a].get("written", 0) for a in ASSIGNMENTS)
+               for name in ("on-time", "todo-left")}  # fmt: skip
+    assert 0 < written["todo-left"] < written["on-time"]  # the first rubric item only
+    pages = sorted((folder / "feedback" / "todo-left").glob("*.html"))
+    assert pages and all("Written answers" in p.read_text() and COMMENT in p.read_text()
+                         for p in pages)  # fmt: skip
+    assert "marked by a stand-in person through kws mark's page" in tutorial["second"].stdout
 
 
 def test_nothing_is_written_outside_the_rehearsal_s_folder(tutorial):
@@ -219,7 +241,9 @@ def _normalised(relative: str, data: bytes, roots: list[str]) -> str:
         text = pattern.sub(same, text)
     if relative.endswith(".json"):
         seal = relative.endswith("records.json")  # its digests: of the files compared here
-        text = json.dumps(_drop(json.loads(text), NUMBERS | ({"files"} if seal else set())))
+        counted = relative.endswith("standings.json")  # "marks": the digest of the marks' files
+        dropped = ({"files"} if seal else set()) | ({"marks"} if counted else set())
+        text = json.dumps(_drop(json.loads(text), NUMBERS | dropped))
     if relative.endswith("gradebook.csv"):  # its seconds column: each grader's wall time
         rows = list(csv.reader(io.StringIO(text)))
         column = rows[0].index("seconds")
@@ -256,8 +280,8 @@ def test_every_file_is_what_the_real_commands_write_on_the_same_class(tutorial):
     kept from the first and applied with kws season), byte for byte but for the times they ran
     at, how long each grader took (the gradebook's seconds, "graded in N s", the report's
     grading-time figure), the sandbox's random user id of each child, the regrade's history
-    file name, the seal's digests and count of commands, and the logs (the graders' console
-    output, with their timings)."""
+    file name, the seal's digests and count of commands, the standings' digest of the marks,
+    and the logs (the graders' console output, with their timings)."""
     folder, out = tutorial["folder"], "rehearsal"
     summary = json.loads((folder / out / "rehearsal.json").read_text())
     given = ["--course", "course.toml", "--times", f"{out}/times.csv"]
@@ -270,9 +294,13 @@ def test_every_file_is_what_the_real_commands_write_on_the_same_class(tutorial):
     (folder / out / "class" / "regrade" / "regraded").rename(folder / submissions / "regraded")
     later = [["grade", submissions, "--data", data, "--out", "real/grades", "--student",
               "regraded"]] + [shlex.split(line)[1:] for line in summary["commands"][1:]]  # fmt: skip
-    for words in later:
+    stories = class_stories(read_course(folder / "course.toml", sorted(ASSIGNMENTS)))
+    for number, words in enumerate(later):
+        if number == summary["marked_after"]:  # the stand-in marks, through kws mark's page
+            assert mark_class(folder / "real" / "grades", ROOT / "solutions", stories)
         words = [w.replace(f"{out}/grades", "real/grades").replace(f"{out}/", "real/")
-                 if not w.startswith(f"{out}/class") else w for w in words]  # fmt: skip
+                 if not w.startswith((f"{out}/class", f"{out}/times.csv")) else w
+                 for w in words]  # fmt: skip
         done = kws(folder, *words)
         assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(folder / "real" / "autograder.zip") as archive:

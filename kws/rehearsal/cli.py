@@ -30,7 +30,8 @@ def _rehearse(args: argparse.Namespace) -> int:
     summary = {"course": str(args.course), "seconds": seconds, "phases": season.phases,
                "reused_grading": season.reused, "warnings": [w.kind for w in season.warnings],
                "commands": [step.line for step in season.steps],
-               "gradescope_now": season.gradescope_now}  # fmt: skip
+               "gradescope_now": season.gradescope_now, "marked": season.marked,
+               "marked_after": season.marked_after}  # fmt: skip
     (season.out / MARKER).write_text(json.dumps(summary, indent=1) + "\n")
     print("\n" + page_text(season))
     print(f"rehearsal: {page} ({seconds:.0f} s); everything in {season.out}/ may be thrown away")

@@ -189,7 +189,12 @@ def _sections(season: Season) -> list[tuple[str, str, list[list[str]] | None]]:
     sections.append(("The files, as the commands wrote them", written, None))
     reused = ("\nThe grading was reused from the previous rehearsal (the same kit and class); "
               "the course file was applied with kws season.") if season.reused else ""  # fmt: skip
-    ran = "\n".join(f"$ {step.line}   # {step.seconds:.0f} s" for step in season.steps)
+    ran = [f"$ {step.line}   # {step.seconds:.0f} s" for step in season.steps]
+    if season.marked_after is not None:
+        answers = sum(season.marked.values())
+        ran.insert(season.marked_after, f"(the {answers} written answers of {len(season.marked)} "
+                   "question(s) marked by a stand-in person through kws mark's page)")  # fmt: skip
+    ran = "\n".join(ran)
     sections.append(("The commands it ran (type them again to see for yourself)",
                      ran + reused, None))  # fmt: skip
     return sections

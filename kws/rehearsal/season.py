@@ -14,7 +14,9 @@ the working directory), its output kept in ``OUT/logs/``:
    rehearsal of the same class (same kit, same names, same Kaggle rule) reuses these two
    gradings, kept in ``OUT/class/graded/``, and applies the course file with ``kws season``,
    as an instructor does during the season after changing it;
-3. ``kws adjust``: a TA's +2 for the student who renamed an argument;
+3. ``kws adjust``: a TA's +2 for the student who renamed an argument; the written answers marked
+   by a stand-in person through ``kws mark``'s page (`kws.rehearsal.marker`), then
+   ``kws season`` to count them;
 4. ``kws report``, ``kws feedback``, ``kws export canvas`` and ``kws export moodle``;
 5. ``kws gradescope --course`` (``OUT/autograder.zip``), then the zip's own late rule
    (`kws.grading.publish.gradescope.season.apply_gradescope_rules`, which the zip runs as
@@ -44,6 +46,7 @@ from kws.grading.season.cli import warn_or_refuse
 from kws.grading.season.course import Course, read_course
 from kws.grading.season.warn import CourseWarning, roster_warnings
 from kws.rehearsal.handins import kit_digest, reference_handin, write_class
+from kws.rehearsal.marker import mark_class
 from kws.rehearsal.stories import (
     ADJUSTED,
     DOMAIN,
@@ -56,6 +59,7 @@ from kws.rehearsal.stories import (
     times_csv,
 )
 from kws.spec import ASSIGNMENTS
+from kws.spec import course as taught
 
 MARKER = "rehearsal.json"  # what makes a folder a rehearsal's (and its summary)
 GRADES_FILES = ("records.json", "standings.json")  # a grades folder's own (kws.grading.records)
@@ -95,6 +99,8 @@ class Season:
     gradescope: dict[tuple[str, str], dict | None] = field(default_factory=dict)
     gradescope_now: str | None = None  # when the zip's rule judged the held-out parts
     phases: dict[str, float] = field(default_factory=dict)
+    marked: dict[str, int] = field(default_factory=dict)  # question -> answers the stand-in marked
+    marked_after: int | None = None  # how many of `steps` ran before the marking
 
 
 def check_out(out: Path) -> None:
@@ -237,6 +243,10 @@ def _play(season: Season, player: _Player, course_path: Path, data: Path, jobs: 
         first = by_due_date(season.course)[0]
         player.kws("adjust", grades, ADJUSTED, first, "+2", "--reason", "the renamed argument "
                    "checked by hand: the model is right", "--who", "rehearsal")  # fmt: skip
+    season.marked = mark_class(grades, taught().solutions, season.stories)
+    if season.marked:  # a person's marks count in the standings by the next kws season
+        season.marked_after = len(season.steps)
+        player.kws("season", grades, *given)
     player.kws("report", grades, "--jobs", jobs)
     player.kws("feedback", grades, "--out", out / "feedback")
     for lms in ("canvas", "moodle"):
