@@ -43,6 +43,7 @@ ARGUMENTS = [
     ("export", ("--roster",), "roster", None, None, False, None, "Path"),
     ("export", ("--roster-key",), "roster_key", None, None, False, None, None),
     ("export", ("--scale-to",), "scale_to", None, None, False, None, "float"),
+    ("export", ("--unmarked",), "unmarked", "refuse", ("refuse", "zero"), False, None, None),
     ("feedback", (), "grades", None, None, True, None, "Path"),
     ("feedback", ("--moodle",), "moodle", None, None, False, None, "Path"),
     ("feedback", ("--notebooks",), "notebooks", None, None, False, None, "Path"),
