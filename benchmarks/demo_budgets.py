@@ -24,7 +24,7 @@ from demo_runs import run_reference
 
 def targets(notebook: str) -> dict[str, tuple[str, float]]:
     """Each graded task's tier for full marks on synthetic-small: {task: (tier, accuracy)}."""
-    from kws import demo
+    from kws.demo import run as demo
 
     spec = next(spec for spec in demo.SPECS if spec.notebook == notebook)
     tiers = spec.tiers["synthetic-small"]

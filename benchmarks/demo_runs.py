@@ -20,7 +20,7 @@ from benchlib import ROOT, cpu_seconds
 def demo_settings(data: Path, work: Path, notebook: str, preset: str, seed: int) -> dict:
     """The environment ``kws demo`` runs `notebook` with (``KWS_*``: its data, its outputs in
     `work`, the preset's budget, the seed), on one torch thread."""
-    from kws import demo
+    from kws.demo import run as demo
 
     return {**demo._notebook_env(data, work, notebook, preset, seed), **demo.ONE_THREAD}
 
@@ -32,7 +32,7 @@ def run_reference(notebook: str, data: Path, work: Path, preset: str, seed: int,
         its record: ``notebook``, ``seed``, ``settings`` (`env`), ``accuracy`` (the notebook's
         own summary file), ``cpu`` (the kernel's CPU seconds) and ``wall`` seconds.
     """
-    from kws import demo
+    from kws.demo import run as demo
     from kws.notebooks import execute_notebook
 
     work.mkdir(parents=True, exist_ok=True)

@@ -144,7 +144,7 @@ def run(out: Path, data: Path | None, preset: str, seed: int) -> dict:
     import shutil
     from concurrent.futures import ThreadPoolExecutor
 
-    from kws import demo
+    from kws.demo import run as demo
 
     record: dict = {
         "preset": preset,
