@@ -466,7 +466,7 @@ def test_a_share_that_leaves_a_part_empty_is_refused_before_the_zip_is_written(t
     assert not (tmp_path / "a.zip").exists()
     from kws.grading.classrun.batch import grade_batch
 
-    (tmp_path / "handins" / "lee").mkdir(parents=True)
+    (tmp_path / "handins" / "kim@uni.example").mkdir(parents=True)  # the course's extension
     with pytest.raises(ValueError, match="leaves the public part of keyword_spotting's graded"):
         grade_batch(tmp_path / "handins", tiny_data, tmp_path / "grades", course=course,
                     assignment="keyword_spotting")  # fmt: skip

@@ -21,10 +21,12 @@ import argparse
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kws.grading.judge.tiers import TierSet
     from kws.grading.testsets.split import Split
 
 PLUGIN = "kws.grading.plugin"
@@ -34,7 +36,17 @@ PLUGIN = "kws.grading.plugin"
 GRADER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
-def check_grading_data(
+@dataclass(frozen=True)
+class Decided:
+    """What a run's data and selection decide, once (`decide_grading`): the assignments its
+    data can grade, the tier set each is graded against, and the grader's options."""
+
+    gradable: list[str]
+    tier_sets: dict[str, TierSet]
+    options: list[str]
+
+
+def decide_grading(
     data: Path,
     assignment: str | None,
     *,
@@ -42,9 +54,10 @@ def check_grading_data(
     tiers: Path | None = None,
     split: Split | None = None,
     split_from: Path | None = None,
-) -> list[str]:
-    """The grader options for this selection, once its data and tier sets are known to be fine,
-    with Kaggle's rule when `split` is given (read from the course file `split_from`:
+) -> Decided:
+    """The assignments of this selection `data` can grade, their tier sets and the grader's
+    options, once the data and tier sets are known to be fine, with Kaggle's rule when `split`
+    is given (read from the course file `split_from`:
     `kws.grading.season.course.kaggle_split`).
 
     Raises FileNotFoundError when `data` holds no test set of the selection, ValueError
@@ -65,15 +78,20 @@ def check_grading_data(
             "; ".join(missing_test_data(data, name) for name in names)
             + ": pass the data folder with the hidden test sets"
         )
-    for name in gradable:
-        tier_set(data, name, dataset=dataset, tiers_file=tiers)
+    chosen = {name: tier_set(data, name, dataset=dataset, tiers_file=tiers) for name in gradable}
     options = ["--assignment", assignment] if assignment else []
     options += ["--dataset", dataset] if dataset else []
     options += ["--tiers", str(Path(tiers).resolve())] if tiers else []
-    return options + (_kaggle_options(split, split_from, data, gradable) if split else [])
+    options += kaggle_options(split, split_from, data, gradable) if split else []
+    return Decided(gradable, chosen, options)
 
 
-def _kaggle_options(split: Split, source: Path | None, data: Path, names: list[str]) -> list[str]:
+def check_grading_data(data: Path, assignment: str | None, **selection) -> list[str]:
+    """The grader's options of `decide_grading` (same arguments and errors)."""
+    return decide_grading(data, assignment, **selection).options
+
+
+def kaggle_options(split: Split, source: Path | None, data: Path, names: list[str]) -> list[str]:
     """The grader's options for Kaggle's `split` (from the course file `source`), once it splits
     each of `names`' graded items in `data` into two non-empty parts (SplitError naming `source`
     if not)."""
@@ -144,6 +162,7 @@ def grader_command(
     hide: list[Path] = (),
     options: list[str] = (),
     threads: int | None = None,
+    plan: Path | None = None,
     python: str = sys.executable,
 ) -> list[str]:
     """The argument list that grades `submission` against `data` into `results`.
@@ -156,6 +175,8 @@ def grader_command(
         options: more grader options, e.g. ``["--assignment", "speaker_id"]``, passed as given.
         threads: torch threads of each grading child (``--child-threads``, before `options`);
             not passed to a grader folder with a conftest.py of its own (it may not know it).
+        plan: the run's plan (``--plan``, `kws.grading.plan.GradingPlan.write`): the tier sets
+            and public test sets decided once for the run; not passed to such a folder either.
         python: the interpreter to run pytest with.
     """
     paths = grader_paths(grader)
@@ -173,6 +194,8 @@ def grader_command(
     command += [part for path in hide for part in ("--hide", str(Path(path).resolve()))]
     if threads is not None and not own:
         command += ["--child-threads", str(threads)]
+    if plan is not None and not own:
+        command += ["--plan", str(Path(plan).resolve())]
     return command + list(options)
 
 

@@ -4,6 +4,10 @@ each, and the fixtures every graded test reads.
     python -m pytest -p kws.grading.plugin kws/assignments/<name>/graded_tests ... \
         --submission DIR --data DIR [--results results.json] [--assignment NAME]
         [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
+        [--plan FILE]
+
+``--plan`` (`kws grade` passes it): the run's plan (`kws.grading.plan`), whose tier sets and
+public test sets were decided once for the whole class; without it they are found from --data.
 
 With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
 the student's own data folder: the child on a few of its test inputs, no labels, so the accuracy
@@ -35,12 +39,14 @@ from kws.grading.judge.fixture import TIER_SETS, Grading
 from kws.grading.judge.notebook import missing_test_data, ungradable_assignments
 from kws.grading.judge.results import GradescopeReport
 from kws.grading.judge.tiers import TierSet, tier_set
+from kws.grading.plan import GraderPlan, read_plan
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.public_only import public_only, warning
 from kws.spec import ASSIGNMENTS, Spec, SpecError, spec_of
 
-PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide")
+PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide", "plan")
+PLAN = pytest.StashKey[GraderPlan | None]()  # the run's plan (--plan), read once
 
 
 def pytest_addoption(parser):
@@ -96,6 +102,10 @@ def pytest_addoption(parser):
                     help="the Kaggle rule: this share of the graded items (the private test "
                     "set's, when there is one) is the public part, shown during the homework; "
                     "the grade uses the rest, the held-out part")  # fmt: skip
+    group.addoption("--plan", type=Path,
+                    help="the grading run's plan, which `kws grade` decides once and writes "
+                    "(kws.grading.plan): the tier set of each assignment and the notebooks "
+                    "graded on a public test set, taken from it instead of from --data")  # fmt: skip
     group.addoption("--split-seed", default="",
                     help="the course's secret seed of the split into a public and a held-out "
                     "part")  # fmt: skip
@@ -114,6 +124,18 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "assignment(name): the assignment a graded test grades")
     config.addinivalue_line("markers", "task(name): the task of its assignment a test grades")
     config.pluginmanager.register(GradescopeReport(config.getoption("--results")), "kws-gradescope")
+    config.stash[PLAN] = _read_plan(config)
+
+
+def _read_plan(config) -> GraderPlan | None:
+    """The run's plan (``--plan``), checked against --data; a usage error naming the file."""
+    path, data = config.getoption("--plan"), config.getoption("--data")
+    if path is None or data is None:
+        return None
+    try:
+        return read_plan(path, data)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def pytest_collection_modifyitems(config, items):
@@ -168,21 +190,22 @@ def _give_points(items) -> None:
 
 
 def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
-    """Each graded assignment's tier set, said in the run's output and its extra_data; a usage
-    error naming --tiers / --dataset for data the kit does not know."""
-    data, tier_sets = config.getoption("--data"), {}
+    """Each graded assignment's tier set (the run's plan's, where it has one), said in the
+    run's output and its extra_data; a usage error naming --tiers / --dataset for data the kit
+    does not know."""
+    data, tier_sets, plan = config.getoption("--data"), {}, config.stash[PLAN]
     if data is None or not data.is_dir():
         return tier_sets  # check_options fails every test with the reason
     for assignment in sorted(graded):
-        try:
-            tier_sets[assignment] = tier_set(
-                data,
-                assignment,
-                dataset=config.getoption("--dataset"),
-                tiers_file=config.getoption("--tiers"),
-            )
-        except ValueError as error:
-            raise pytest.UsageError(str(error)) from None
+        if plan is not None and assignment in plan.tier_sets:
+            tier_sets[assignment] = plan.tier_sets[assignment]
+        else:
+            options = {"dataset": config.getoption("--dataset"),
+                       "tiers_file": config.getoption("--tiers")}  # fmt: skip
+            try:
+                tier_sets[assignment] = tier_set(data, assignment, **options)
+            except ValueError as error:
+                raise pytest.UsageError(str(error)) from None
         described = tier_sets[assignment].describe()
         report.add_output(f"Accuracy tiers for {assignment}: {described}.", terminal=True)
     report.extra_data["tier_sets"] = {a: t.name for a, t in tier_sets.items()}
@@ -194,10 +217,13 @@ def _say_public_only(config, report, graded: set[str]) -> None:
     said first in every student's results, recorded in its extra_data
     (``public_test_set``), and printed at once for the instructor, with the command that
     makes one in this data folder."""
-    data = config.getoption("--data")
+    data, plan = config.getoption("--data"), config.stash[PLAN]
     if data is None or not data.is_dir():
         return  # check_options fails every test with the reason
-    names = public_only(data, graded)
+    if plan is not None and graded <= set(plan.tier_sets):  # decided for the run
+        names = sorted(graded & set(plan.public_only))
+    else:
+        names = public_only(data, graded)
     report.extra_data["public_test_set"] = names
     if not names:
         return

@@ -32,16 +32,18 @@ its folder is refused by the commands that publish grades until the same command
 and finishes (`kws.grading.records.lock`, which also keeps a second run out of the folder).
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import os
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.classrun.checks import handin_folders, season_to_grade
 from kws.grading.classrun.graders import (
     SIGNAL_NAMES,
     GraderFault,
@@ -55,22 +57,23 @@ from kws.grading.records.files import PARTIAL, copy_whole, write_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
     Graded,
+    gradebook_csv,
     safe_name,
     ungraded_document,
-    write_gradebook,
     write_run_record,
 )
+from kws.grading.records.grades import grades_of
 from kws.grading.records.lock import CLASS, holding
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.sandbox.faults import machine_fault
 from kws.grading.season.apply import apply_season
-from kws.grading.season.course import checked_grader_options, read_course
 from kws.grading.season.inputs import keep_season_files
-from kws.spec import ASSIGNMENTS
 
 if TYPE_CHECKING:
     from kws.grading.classrun.shards import Shard
+    from kws.grading.plan import GradingPlan
     from kws.grading.records.roster import Roster
+    from kws.grading.records.standings import Standings
     from kws.grading.season.inputs import SeasonInputs
 
 
@@ -136,6 +139,7 @@ def stage_one(
     threads: int | None = None,
     processes: GraderProcesses | None = None,
     env: dict[str, str] | None = None,
+    plan: Path | None = None,
 ) -> Staged:
     """`grade_one`'s grading, into the staging folders: what `Staged.commit` puts in place
     (`kws.grading.classrun.regrade` keeps the earlier result first). Same arguments and
@@ -147,7 +151,7 @@ def stage_one(
     staged_results, staged_log = _staged_paths(out_dir, student)
     staged = Staged(Graded(student, None, "", 0.0), results, log, staged_results, staged_log)
     command = grader_command(submission, data, staged_results, grader=grader, hide=hide,
-                             options=pytest_args, threads=threads)  # fmt: skip
+                             options=pytest_args, threads=threads, plan=plan)  # fmt: skip
     start = time.monotonic()
     try:
         with contextlib.ExitStack() as alone:
@@ -198,13 +202,15 @@ def grade_one(
     threads: int | None = None,
     processes: GraderProcesses | None = None,
     env: dict[str, str] | None = None,
+    plan: Path | None = None,
 ) -> Graded:
     """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
     submission in its own process, and put its results and log in place of the earlier ones
     once they are whole. `threads`: torch threads of its grading child (default: the grader's,
     `kws.grading.sandbox.cores.child_threads`); `processes`: the batch's graders, to start it
     among (default: a set of its own); `env`: the grader's environment (default
-    `kws.grading.command.grader_environment`).
+    `kws.grading.command.grader_environment`); `plan`: the run's plan file
+    (`kws.grading.plan.GradingPlan.write`), whose tier sets the grader takes.
 
     What the hand-in does never raises: a grader it brings down, or that runs past `timeout`,
     gives results with no test and the reason (`ungraded_document`). Raises NotStarted when the
@@ -218,7 +224,7 @@ def grade_one(
     """
     return stage_one(submission, data, out_dir, grader=grader, hide=hide,
                      pytest_args=pytest_args, timeout=timeout, threads=threads,
-                     processes=processes, env=env).commit()  # fmt: skip
+                     processes=processes, env=env, plan=plan).commit()  # fmt: skip
 
 
 def summary(done: list[str], students: list[str]) -> str:
@@ -240,12 +246,12 @@ def grade_batch(
     assignment: str | None = None,
     dataset: str | None = None,
     tiers: Path | None = None,
-    shard: "Shard | None" = None,
-    roster: "Roster | None" = None,
+    shard: Shard | None = None,
+    roster: Roster | None = None,
     course: Path | None = None,
     times: Path | None = None,
     file_times: bool | None = None,
-    season: "SeasonInputs | None" = None,
+    season: SeasonInputs | None = None,
     wait: bool = False,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
@@ -270,71 +276,83 @@ def grade_batch(
     read of them already. Every one is checked against the hand-ins before anything is written
     or graded (CourseError naming the file given).
     """
+    from kws.grading.plan import plan_run
+
+    plan = plan_run(submissions_dir, data, out_dir, assignment=assignment, dataset=dataset,
+                    tiers=tiers, shard=shard, roster=roster, course=course, times=times,
+                    file_times=file_times, season=season)  # fmt: skip
+    gradebook, _ = grade_class(plan, jobs=jobs, grader=grader, pytest_args=pytest_args,
+                               timeout=timeout, wait=wait)  # fmt: skip
+    return gradebook
+
+
+def grade_class(
+    plan: GradingPlan,
+    *,
+    jobs: int = 2,
+    grader: Path | None = None,
+    pytest_args: list[str] = (),
+    timeout: float = 3600.0,
+    wait: bool = False,
+) -> tuple[Path, Standings | None]:
+    """Grade the hand-ins `plan` chose (`kws.grading.plan.plan_run`) with `jobs` parallel
+    graders, as `grade_batch` says; return the gradebook and the standings the season gave
+    (None for a shard: `kws merge` applies the season)."""
+    out_dir, season, shard = plan.out, plan.season, plan.shard
+    target = shard.folder(out_dir) if shard is not None else out_dir
     with GraderProcesses() as graders:  # from here on, Ctrl-C leaves no grader running
-        submissions_dir, out_dir, data = (
-            Path(p).resolve() for p in (submissions_dir, out_dir, data)
-        )
-        students = handin_folders(submissions_dir)
-        # The Kaggle rule of the course file given (not a kept one), as the season read it;
-        # without a season read already, the file is read here and its split checked first.
-        if course is not None and season is None:
-            given = read_course(course, sorted(ASSIGNMENTS))
-        else:
-            given = season.course if course is not None else None
-        options = checked_grader_options(data, assignment, dataset=dataset, tiers=tiers,
-                                         course=given)  # fmt: skip
-        if season is None:
-            season = season_to_grade(submissions_dir, out_dir, data, assignment=assignment,
-                                     course=course, times=times, file_times=file_times,
-                                     roster=roster)  # fmt: skip
-        target, chosen = out_dir, students
-        if shard is not None:
-            target = shard.folder(out_dir)
-            chosen = [submissions_dir / name for name in shard.share([p.name for p in students])]
         with holding(target, "kws grade", scope=CLASS, wait=wait) as run:
             for folder in ("results", "logs"):  # the instructor's eyes only: no child reads them
                 (target / folder).mkdir(parents=True, exist_ok=True)
                 (target / folder).chmod(0o700)
-            if roster is not None:  # the students' identities: the instructor's alone
-                copy_whole(roster.path, target / ROSTER_FILE, private=True)
-            write_run_record(target, submissions_dir, data, assignment,
-                             roster_key=roster.key if roster else None)  # fmt: skip
+            if plan.roster is not None:  # the students' identities: the instructor's alone
+                copy_whole(plan.roster.path, target / ROSTER_FILE, private=True)
+            write_run_record(target, plan.submissions, plan.data, plan.assignment,
+                             roster_key=plan.roster.key if plan.roster else None)  # fmt: skip
             record = None
             if shard is not None:  # `kws merge` applies them to the merged gradebook
                 keep_season_files(out_dir, season)
                 from kws.grading.classrun.shards import grading_options, start_shard
 
                 recorded = grading_options(
-                    submissions_dir, data, assignment=assignment, dataset=dataset, tiers=tiers,
-                    grader=grader, pytest_args=pytest_args,
-                    roster=roster.path if roster else None,
+                    plan.submissions, plan.data, assignment=plan.assignment,
+                    dataset=plan.dataset, tiers=plan.tiers, grader=grader,
+                    pytest_args=pytest_args,
+                    roster=plan.roster.path if plan.roster else None,
                 )  # fmt: skip
-                record = start_shard(target, shard, recorded, [p.name for p in students],
-                                     [p.name for p in chosen])  # fmt: skip
-            grading = {"grader": grader, "pytest_args": [*options, *pytest_args],
-                       "timeout": timeout}  # fmt: skip
+                record = start_shard(target, shard, recorded, [p.name for p in plan.handins],
+                                     [p.name for p in plan.chosen])  # fmt: skip
+            hide = [plan.submissions, out_dir]
             try:
-                graded = _grade_all(graders, chosen, data, target, [submissions_dir, out_dir],
-                                    jobs, **grading)  # fmt: skip
+                with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
+                    grading = {"grader": grader, "pytest_args": [*plan.options, *pytest_args],
+                               "timeout": timeout, "plan": plan.write(Path(folder))}  # fmt: skip
+                    graded = _grade_all(graders, plan.chosen, plan.data, target, hide, jobs,
+                                        **grading)  # fmt: skip
             except (RunStopped, GraderFault) as stop:
                 run.said = getattr(stop, "summary", "")
                 raise
             finally:
                 remove_staging(target)
             run.said = f"graded {len(graded)} of {len(graded)}, not yet in the gradebook"
+            standings = None
             try:
-                gradebook = write_gradebook(graded, target / "gradebook.csv")
+                text = gradebook_csv(graded)
+                gradebook = write_whole(target / "gradebook.csv", text)
                 if record is not None:
                     from kws.grading.classrun.shards import finish_shard
 
                     finish_shard(target, record, graded)
-                else:
-                    apply_season(target, season=season, command="kws grade")
+                else:  # the season, applied to the results as graded: nothing read back
+                    documents = {g.student: g.document for g in graded}
+                    grades = grades_of(target, text, documents, plan.submissions)
+                    standings = apply_season(target, season=season, command="kws grade",
+                                             grades=grades)  # fmt: skip
             except RunStopped as stop:  # after the last grader: the records half-written
                 name = SIGNAL_NAMES.get(stop.number, stop.number)
                 raise RunStopped(stop.number, f"stopped by {name}: {target}: {run.said}; run "
                                  "the same command to finish") from None  # fmt: skip
-        return gradebook
+        return gradebook, standings
 
 
 def remove_staging(out_dir: Path) -> None:

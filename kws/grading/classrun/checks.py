@@ -50,11 +50,21 @@ def handin_folders(submissions_dir: Path) -> list[Path]:
     return students
 
 
-def _to_grade(handins: list[Path], data: Path, assignment: str | None) -> dict[str, set[str]]:
-    """{hand-in folder name: the notebooks the grader will grade in it}."""
+def gradable_of(data: Path, assignment: str | None) -> list[str]:
+    """The assignments a run grades (`assignment` alone, else each one) that `data` holds a
+    test set of."""
     names = [assignment] if assignment else sorted(ASSIGNMENTS)
-    gradable = [n for n in names if not missing_test_data(data, n)]
-    return {h.name: {n for n in gradable if holds_notebook(h, ASSIGNMENTS[n])} for h in handins}
+    return [n for n in names if not missing_test_data(data, n)]
+
+
+def held_notebooks(handins: list[Path], gradable: list[str]) -> dict[str, set[str]]:
+    """{hand-in folder name: the notebooks the grader will grade in it: those of `gradable`
+    it holds}, for each of `handins` that is a folder."""
+    return {
+        h.name: {n for n in gradable if holds_notebook(h, ASSIGNMENTS[n])}
+        for h in handins
+        if h.is_dir()
+    }
 
 
 def season_to_grade(
@@ -68,6 +78,8 @@ def season_to_grade(
     times: Path | None = None,
     file_times: bool | None = None,
     roster: Roster | None = None,
+    folders: list[Path] | None = None,
+    held: dict[str, set[str]] | None = None,
 ) -> SeasonInputs:
     """The season of a class run, checked against what it will grade before it grades.
 
@@ -82,6 +94,8 @@ def season_to_grade(
         file_times: ``--file-times`` (None: the folder's recorded choice).
         roster: the roster given (default: the kept one), whose students may have an
             extension or a times row before they hand in.
+        folders: `handin_folders` of `submissions_dir`, found already (default: looked for).
+        held: `held_notebooks` of the hand-ins graded, found already (default: looked for).
 
     Returns:
         The season read, with notes for the instructor (file times used, slash dates' order).
@@ -90,7 +104,7 @@ def season_to_grade(
         CourseError: a mistake, naming the file given, its line and the fix.
     """
     season = read_season(out_dir, course, times, file_times)
-    folders = handin_folders(submissions_dir)
+    folders = folders if folders is not None else handin_folders(submissions_dir)
     chosen = [f for f in folders if f.name == student] if student else folders
     handins: dict[str, Path | None] = {f.name: f for f in chosen}
     graded: dict[str, set[str]] = {}
@@ -99,7 +113,9 @@ def season_to_grade(
         handins = {s.name: s.handin for s in grades.students} | handins
         graded = graded_assignments(grades)
     if season.course is not None:
-        graded |= _to_grade(chosen, data, assignment)
+        if held is None:
+            held = held_notebooks(chosen, gradable_of(data, assignment))
+        graded |= {name: held[name] for name in handins if name in held}
     if roster is not None:
         names = {row[roster.key] for row in roster.rows if row[roster.key]}
     else:

@@ -16,6 +16,7 @@ from outside, a sandbox that cannot start a child) with 1.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -25,7 +26,6 @@ from kws.grading.season.cli import (
     add_strict_option,
     add_wait_option,
     machine_faults_said,
-    warn_or_refuse,
 )
 
 
@@ -44,76 +44,40 @@ def _grade(args: argparse.Namespace) -> int:
 
 @machine_faults_said("out")
 def _grade_class(args: argparse.Namespace) -> int:
-    from kws.grading.classrun.batch import grade_batch
-    from kws.grading.classrun.checks import handin_folders, season_to_grade
-    from kws.grading.classrun.regrade import regrade_student
+    from kws.grading.classrun.batch import grade_class
+    from kws.grading.classrun.regrade import regrade
     from kws.grading.classrun.shards import Shard
+    from kws.grading.plan import plan_run
     from kws.grading.records.gradebook import safe_name
-    from kws.grading.records.roster import match_roster, read_roster
-    from kws.grading.testsets.public_only import command_warning
+    from kws.grading.records.roster import read_roster
+    from kws.grading.season.cli import print_season
 
-    said = command_warning(args.data, args.assignment, _graded(args.submissions, args.student))
-    if said:  # first, before anything is graded: the instructor may rather make one
-        print(said, flush=True)
-    shard = Shard.parse(args.shard) if args.shard is not None else None
     if args.roster_key and not args.roster:
         raise ValueError("--roster-key names a column of the --roster FILE; pass both")
-    if args.student is not None and (shard is not None or args.roster is not None):
+    if args.student is not None and (args.shard is not None or args.roster is not None):
         raise ValueError("--student regrades one hand-in; leave out --shard and --roster")
+    shard = Shard.parse(args.shard) if args.shard is not None else None
     roster = read_roster(args.roster, key=args.roster_key) if args.roster else None
-    if roster is not None:  # before grading: a typo in a folder name shows at once
-        names = [p.name for p in handin_folders(args.submissions)]
-        print("\n".join(match_roster(roster, names).report()), flush=True)
-    selection = selection_of(args)
-    # Every input of the season, checked against the hand-ins before any is graded.
-    season = season_to_grade(args.submissions, args.out, args.data,
-                             assignment=selection.get("assignment"), student=args.student,
-                             course=args.course, times=args.times, file_times=args.file_times,
-                             roster=roster)  # fmt: skip
-    warn_or_refuse(season.warnings, args.strict)
-    for note in season.notes:
-        print(f"note: {note}", flush=True)
-    given = {"course": args.course, "times": args.times, "season": season, "wait": args.wait}
+    plan = plan_run(args.submissions, args.data, args.out, **selection_of(args),
+                    student=args.student, shard=shard, roster=roster, course=args.course,
+                    times=args.times, file_times=args.file_times, strict=args.strict,
+                    say=functools.partial(print, flush=True))  # fmt: skip
     if args.student is not None:
-        earlier = (args.out / "results" / f"{safe_name(args.student)}.json").is_file()
-        gradebook = regrade_student(args.submissions, args.student, args.data, args.out,
-                                    timeout=args.timeout, **selection, **given)  # fmt: skip
+        earlier = (plan.out / "results" / f"{safe_name(args.student)}.json").is_file()
+        gradebook, standings = regrade(plan, timeout=args.timeout, wait=args.wait)
     else:
-        gradebook = grade_batch(args.submissions, args.data, args.out, jobs=args.jobs,
-                                timeout=args.timeout, shard=shard, roster=roster,
-                                **selection, **given)  # fmt: skip
+        gradebook, standings = grade_class(plan, jobs=args.jobs, timeout=args.timeout,
+                                           wait=args.wait)  # fmt: skip
     print(f"gradebook: {gradebook}")
     if args.student is not None and earlier:
         print(f"{args.student} regraded; the earlier result is kept in {args.out}/history/")
     elif args.student is not None:
         print(f"{args.student} graded for the first time: their row is added to the gradebook")
-    if shard is None:  # what the course file and adjustments did
-        from kws.grading.records.standings import read_standings
-        from kws.grading.season.cli import print_season
-
-        print_season(args.out, read_standings(args.out))
+    if standings is not None:  # what the course file and adjustments did
+        print_season(args.out, standings)
     if shard is not None:
         print(f"shard {shard} graded; once all {shard.count} have finished: kws merge {args.out}")
     return 0
-
-
-def _graded(submissions: Path, student: str | None) -> list[str] | None:
-    """The assignments some hand-in of `submissions` (`student`'s alone, when given) holds: the
-    notebooks `kws grade` grades, and so the only ones its warnings name (None: no such
-    folder, which grading itself reports)."""
-    from kws.grading.classrun.checks import handin_folders
-    from kws.grading.judge.notebook import holds_notebook
-    from kws.spec import ASSIGNMENTS
-
-    try:
-        folders = [Path(submissions) / student] if student else handin_folders(submissions)
-    except (FileNotFoundError, ValueError):
-        return None
-    return [
-        name
-        for name, spec in ASSIGNMENTS.items()
-        if any(folder.is_dir() and holds_notebook(folder, spec) for folder in folders)
-    ]
 
 
 @machine_faults_said("grades")

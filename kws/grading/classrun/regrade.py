@@ -19,18 +19,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kws.grading.classrun.batch import remove_staging, stage_one
-from kws.grading.classrun.checks import season_to_grade
 from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
 from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import Graded, safe_name, ungraded_reason, write_gradebook
 from kws.grading.records.grades import LostResults, read_result
 from kws.grading.records.lock import holding, student_scope
 from kws.grading.season.apply import apply_season
-from kws.grading.season.course import checked_grader_options
+
+if TYPE_CHECKING:
+    from kws.grading.plan import GradingPlan
+    from kws.grading.records.standings import Standings
 
 HISTORY = "history"
 REGRADES = "regrades.csv"
@@ -119,41 +123,44 @@ def _not_regraded(stop: RunStopped | GraderFault, student: str, out_dir: Path) -
 def regrade_student(
     submissions_dir: Path, student: str, data: Path, out_dir: Path, **options
 ) -> Path:
-    """Grade `student`'s hand-in again into the gradebook of `out_dir` (`kws.grading.classrun.regrade`):
-    only their row changes, the earlier result is kept under ``history/``; `options`:
-    `grade_batch`'s assignment, dataset, tiers, timeout, course, times, file_times and wait, or
-    `season` (what `kws.grading.classrun.checks.season_to_grade` read of them already). Every
-    input is checked before the hand-in is graded or anything moves.
+    """Grade `student`'s hand-in again into the gradebook of `out_dir`: `regrade` of the plan
+    (`kws.grading.plan.plan_run`) of `options`: `grade_batch`'s assignment, dataset, tiers,
+    course, times, file_times or `season` (read already), and timeout and wait."""
+    from kws.grading.plan import plan_run
+
+    run = {k: options.pop(k) for k in ("timeout", "wait") if k in options}
+    plan = plan_run(submissions_dir, data, out_dir, student=student, **options)
+    return regrade(plan, **run)[0]
+
+
+def regrade(
+    plan: GradingPlan, *, timeout: float = 3600.0, wait: bool = False
+) -> tuple[Path, Standings]:
+    """Grade the hand-in of `plan.student` again into the gradebook of `plan.out`
+    (`kws.grading.classrun.regrade`): only their row changes, the earlier result is kept under
+    ``history/``, the season is applied again; return the gradebook and the standings. Nothing
+    is graded or moved before the plan's every input was checked (`kws.grading.plan.plan_run`).
 
     Raises `kws.grading.classrun.graders.RunStopped` (Ctrl-C, SIGTERM) or `GraderFault` (the
     grading machine failed), the folder as it was unless the new result was in place already;
     LostResults when another student's results file is missing or unreadable (this student's
     result is in place, the folder not sealed: the message names the regrades that finish it).
     """
-    if not (Path(submissions_dir) / student).is_dir():  # named as typed
-        raise FileNotFoundError(f"{Path(submissions_dir) / student}: no such hand-in folder "
-                                f"(--student names a folder of {submissions_dir})")  # fmt: skip
+    student, out_dir, handin = plan.student, plan.out, plan.chosen[0]
+    if not handin.is_dir():
+        raise FileNotFoundError(f"{handin}: no such hand-in folder (--student names a folder "
+                                f"of {plan.submissions})")  # fmt: skip
+    gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
     with GraderProcesses() as graders:  # from here on, Ctrl-C leaves no grader running
-        submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
-        handin = submissions_dir / student
-        gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
-        selection = {k: options.get(k) for k in ("dataset", "tiers")}
-        season = options.get("season") or season_to_grade(
-            submissions_dir, out_dir, data, assignment=options.get("assignment"), student=student,
-            **{k: options.get(k) for k in ("course", "times", "file_times")},
-        )  # fmt: skip
-        # The course file given, else the one kept: its Kaggle rule, checked against the data.
-        flags = checked_grader_options(data, options.get("assignment"), **selection,
-                                       course=season.course)  # fmt: skip
         scope = student_scope(student)
-        with holding(
-            out_dir, "kws grade --student", scope=scope, wait=options.get("wait", False)
-        ) as run:
+        with holding(out_dir, "kws grade --student", scope=scope, wait=wait) as run:
             run.said = f"{student} not regraded"
             try:
-                staged = stage_one(handin, data, out_dir, hide=[submissions_dir, out_dir],
-                                   pytest_args=flags, timeout=options.get("timeout", 3600.0),
-                                   processes=graders)  # fmt: skip
+                with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
+                    staged = stage_one(handin, plan.data, out_dir,
+                                       hide=[plan.submissions, out_dir], pytest_args=plan.options,
+                                       timeout=timeout, processes=graders,
+                                       plan=plan.write(Path(folder)))  # fmt: skip
             except (RunStopped, GraderFault) as stop:
                 remove_staging(out_dir)
                 raise _not_regraded(stop, student, out_dir) from None
@@ -171,7 +178,8 @@ def regrade_student(
                 run.said = f"{student} regraded, not yet in the gradebook"
                 record_regrade(out_dir, student, earlier, graded)
                 gradebook = replace_row(out_dir, graded)
-                apply_season(out_dir, season=season, command="kws grade --student")
+                standings = apply_season(out_dir, season=plan.season,
+                                         command="kws grade --student")  # fmt: skip
             except RunStopped as stop:
                 name = SIGNAL_NAMES.get(stop.number, stop.number)
                 raise RunStopped(stop.number, f"stopped by {name}: {out_dir}: {run.said}; run "
@@ -180,4 +188,4 @@ def regrade_student(
                 run.said = f"{student} regraded; other results are missing"
                 raise LostResults(f"{student} regraded (results/{safe_name(student)}.json), "
                                   f"but the folder cannot be sealed: {lost}") from None  # fmt: skip
-        return gradebook
+        return gradebook, standings

@@ -89,9 +89,14 @@ def _tier_sets(document: dict | None) -> str:
 def write_gradebook(
     graded: list[Graded], path: Path, kept: dict[str, dict[str, str]] | None = None
 ) -> Path:
+    """The `gradebook_csv` of `graded` (and `kept`), written whole at `path`."""
+    return write_whole(path, gradebook_csv(graded, kept))
+
+
+def gradebook_csv(graded: list[Graded], kept: dict[str, dict[str, str]] | None = None) -> str:
     """One row a student, one column a test (its score), then total, maximum, the tier sets
-    the accuracy was graded against, seconds and notes, written whole; `kept`: {column:
-    {student: value}} of columns added after grading (``similar_to``), kept as they were."""
+    the accuracy was graded against, seconds and notes; `kept`: {column: {student: value}} of
+    columns added after grading (``similar_to``), kept as they were."""
     # Here, not at the top: the results module imports pytest, which the season's commands
     # (`kws season`, `kws adjust`, `kws export`) never need; they stop on a mistake in a second.
     from kws.grading.judge.results import REVIEW_PREFIX, findings_of
@@ -129,7 +134,7 @@ def write_gradebook(
                 *[values.get(entry.student, "") for values in kept.values()],
             ]
         )
-    return write_whole(path, file.getvalue())
+    return file.getvalue()
 
 
 def write_similar_to(grades, notes: dict[str, str]) -> Path:

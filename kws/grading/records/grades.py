@@ -16,6 +16,7 @@ its last command sealed (`kws.grading.records.seal`), and the gradebook agrees w
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,17 +88,47 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
             "(it holds gradebook.csv and results/)"
         )
     with open(gradebook, newline="", encoding="utf-8") as file:
-        reader = csv.DictReader(file)
-        header, rows = list(reader.fieldnames or []), list(reader)
-    if "student" not in header:
-        raise ValueError(f"{gradebook}: no `student` column; is it a kws gradebook?")
-    students = []
-    for row in rows:
-        document, lost = read_result(folder, row["student"])
-        students.append(Student(row["student"], row, _named(document), lost=lost))
+        header, rows = _gradebook_rows(file, gradebook)
+    results = {row["student"]: read_result(folder, row["student"]) for row in rows}
     if submissions is None and (folder / RUN_FILE).is_file():
         recorded = json.loads((folder / RUN_FILE).read_text()).get("submissions")
         submissions = Path(recorded) if recorded else None
+    grades = _grades(folder, header, rows, results, submissions)
+    grades.standings = read_standings(folder)
+    return grades
+
+
+def grades_of(
+    folder: Path, gradebook: str, documents: dict[str, dict | None], submissions: Path
+) -> Grades:
+    """The class `kws grade` graded into `folder`, from what it holds in memory: the text of
+    the gradebook it wrote, each student's results `documents` as its grader wrote them, and
+    the hand-ins' folder; what `read_grades` would read back, without reading it (no
+    standings: `kws.grading.season.apply.apply_season` computes them)."""
+    header, rows = _gradebook_rows(io.StringIO(gradebook, newline=""), folder / "gradebook.csv")
+    results = {row["student"]: (documents.get(row["student"]), "") for row in rows}
+    return _grades(Path(folder), header, rows, results, submissions)
+
+
+def _gradebook_rows(file, gradebook: Path) -> tuple[list[str], list[dict[str, str]]]:
+    reader = csv.DictReader(file)
+    header, rows = list(reader.fieldnames or []), list(reader)
+    if "student" not in header:
+        raise ValueError(f"{gradebook}: no `student` column; is it a kws gradebook?")
+    return header, rows
+
+
+def _grades(
+    folder: Path,
+    header: list[str],
+    rows: list[dict[str, str]],
+    results: dict[str, tuple[dict | None, str]],
+    submissions: Path | None,
+) -> Grades:
+    students = []
+    for row in rows:
+        document, lost = results[row["student"]]
+        students.append(Student(row["student"], row, _named(document), lost=lost))
     grades = Grades(folder, header, students, submissions)
     for student in students:
         handin = submissions / student.name if submissions else None
@@ -106,7 +137,6 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
             grades.maximum[test["name"]] = max(
                 grades.maximum.get(test["name"], 0.0), test["max_score"]
             )
-    grades.standings = read_standings(folder)
     return grades
 
 

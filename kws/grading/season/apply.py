@@ -138,6 +138,7 @@ def apply_season(
     adjustment: tuple[str, str, Adjustment] | None = None,
     command: str = "kws season",
     wait: bool = False,
+    grades: Grades | None = None,
 ) -> Standings:
     """Compute the standings of the class graded in `grades_dir` and write the records; every
     input is checked before the first write, and the folder is held while it is written
@@ -154,6 +155,8 @@ def apply_season(
         adjustment: (student, assignment, adjustment) to record with them (`kws adjust`).
         command: the command that applies it, for the folder's seal and lock.
         wait: wait for a command that writes the folder now, instead of refusing.
+        grades: the class as the command that graded it holds it in memory
+            (`kws.grading.records.grades.grades_of`), in place of reading it back.
 
     Returns:
         The standings written, with notes for the instructor.
@@ -165,7 +168,7 @@ def apply_season(
         RecordsError: an unfinished `kws grade` left the folder half-graded.
     """
     with holding(grades_dir, command, scope=SEASON, wait=wait):
-        grades = read_grades(Path(grades_dir))
+        grades = grades if grades is not None else read_grades(Path(grades_dir))
         check_results(grades)
         season = checked_season(grades, season, course=course, times=times,
                                 file_times=file_times)  # fmt: skip

@@ -348,8 +348,8 @@ def checked_grader_options(
     course: Course | None = None,
 ) -> list[str]:
     """`kws.grading.command.check_grading_data` with the Kaggle rule of `course`, the course
-    file as read (none without one): the grader's options for a class run, a regrade or an
-    autograder, once the data, the tier sets and the split are known to be fine."""
+    file as read (none without one): the grader's options for an autograder, once the data,
+    the tier sets and the split are known to be fine."""
     return check_grading_data(data, assignment, dataset=dataset, tiers=tiers,
                               split=kaggle_split(course),
                               split_from=course.path if course is not None else None)  # fmt: skip

@@ -1,0 +1,207 @@
+"""One grading run, decided once and passed down: the plan.
+
+    plan = plan_run("submissions", "data", "grades", course=Path("course.toml"), say=print)
+    plan.chosen        # the hand-in folders this run grades (a shard's share, one student)
+    plan.tier_sets     # {assignment: TierSet}, each chosen once for the whole run
+    plan.write(folder) # the part every pytest grader reads (`--plan FILE`)
+
+`kws grade` (a class, a shard of it, one student's regrade) decides here, before the first
+hand-in is graded, everything the run is: the paths (resolved once, against the working
+directory of the command), the hand-in folders and the notebooks each holds, the course's
+season checked against them (`kws.grading.classrun.checks.season_to_grade`), the assignments
+the data can grade with the tier set of each, the notebooks graded on a public test set, the
+Kaggle split and the grader's options. What it finds wrong is raised before anything is
+written, naming the file and the fix. The grading modules take the plan and derive none of it
+again: each pytest grader reads its part from the file `GradingPlan.write` leaves for it
+(`kws.grading.plugin`, ``--plan``), not from the data folder, and the season is applied to the
+results the graders returned, in memory (`kws.grading.season.apply.apply_season`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kws.grading.judge.tiers import TierSet
+
+if TYPE_CHECKING:
+    from kws.grading.classrun.shards import Shard
+    from kws.grading.records.roster import Roster
+    from kws.grading.season.inputs import SeasonInputs
+
+PLAN_FILE = "plan.json"  # the graders' part, in a folder of the run's own
+PLAN_VERSION = 1
+
+
+@dataclass
+class GradingPlan:
+    """What one grading run is, decided by `plan_run` before anything is graded."""
+
+    submissions: Path  # every path resolved
+    data: Path
+    out: Path
+    handins: list[Path]  # every hand-in folder of `submissions`, sorted by name
+    held: dict[str, set[str]]  # {hand-in: the notebooks graded in it (held, and gradable)}
+    season: SeasonInputs
+    gradable: list[str]  # the selection's assignments the data holds a test set of
+    tier_sets: dict[str, TierSet]  # each of `gradable`'s, chosen once
+    public_only: list[str]  # of the notebooks graded: those on a public test set (no private one)
+    options: list[str]  # the grader's options: selection, tiers, Kaggle split
+    assignment: str | None = None
+    dataset: str | None = None
+    tiers: Path | None = None  # resolved
+    student: str | None = None
+    shard: Shard | None = None
+    roster: Roster | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def chosen(self) -> list[Path]:
+        """The hand-in folders this run grades: one student's, a shard's share, or all."""
+        if self.student is not None:
+            return [self.submissions / self.student]
+        if self.shard is not None:
+            share = self.shard.share([p.name for p in self.handins])
+            return [self.submissions / name for name in share]
+        return self.handins
+
+    def write(self, folder: Path) -> Path:
+        """Write the graders' part of the plan (`read_plan` reads it) into `folder`."""
+        part = {
+            "version": PLAN_VERSION,
+            "data": str(self.data),
+            "tier_sets": {
+                name: {"name": t.name, "tiers": t.tiers, "source": t.source}
+                for name, t in self.tier_sets.items()
+            },
+            "public_test_set": self.public_only,
+        }
+        path = Path(folder) / PLAN_FILE
+        path.write_text(json.dumps(part, indent=2), encoding="utf-8")
+        return path
+
+
+@dataclass(frozen=True)
+class GraderPlan:
+    """The part of the run's plan one pytest grader reads: the tier set of each assignment and
+    the notebooks graded on a public test set."""
+
+    data: Path
+    tier_sets: dict[str, TierSet]
+    public_only: list[str]
+
+
+def read_plan(path: Path, data: Path) -> GraderPlan:
+    """The plan `GradingPlan.write` left at `path`, for a grader of the data folder `data`;
+    ValueError naming the file when it is unreadable or was made for other data."""
+    try:
+        part = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--plan {path}: cannot read the run's plan ({error})") from None
+    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
+        raise ValueError(f"--plan {path}: not a grading plan of this kit (version {PLAN_VERSION})")
+    if Path(part["data"]) != Path(data).resolve():
+        raise ValueError(
+            f"--plan {path} was made for the data folder {part['data']}, not {data}: leave "
+            "--plan out, or pass the data folder the run planned"
+        )
+    tier_sets = {name: TierSet(**t) for name, t in part["tier_sets"].items()}
+    return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]))
+
+
+def plan_run(
+    submissions: Path,
+    data: Path,
+    out: Path,
+    *,
+    assignment: str | None = None,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    student: str | None = None,
+    shard: Shard | None = None,
+    roster: Roster | None = None,
+    course: Path | None = None,
+    times: Path | None = None,
+    file_times: bool | None = None,
+    season: SeasonInputs | None = None,
+    strict: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> GradingPlan:
+    """Decide a grading run of the hand-ins in `submissions` against `data` into `out`.
+
+    Args:
+        assignment, dataset, tiers: the selection (``--assignment``, ``--dataset``,
+            ``--tiers``).
+        student: one hand-in folder to regrade (``--student``); shard: a share of the class
+            (``--shard``); roster: the class list given (``--roster``).
+        course, times, file_times: the season's inputs as given (default: the copies kept in
+            `out`); or `season`, read already.
+        strict: refuse the course file's warnings (``--strict``).
+        say: where the instructor reads the run's notes as they are found, in the order
+            `kws grade` prints them (the public-test-set warning first, the roster's report,
+            the course file's warnings, printed by `warn_or_refuse`, and notes); None says
+            nothing and refuses no warning.
+
+    Raises:
+        FileNotFoundError / ValueError: a missing folder, no test set for the selection, no
+            tier set (naming --tiers / --dataset); CourseError naming the course file or the
+            times; SplitError naming the course file whose Kaggle share leaves a part empty.
+    """
+    from kws.grading.classrun.checks import handin_folders, held_notebooks, season_to_grade
+    from kws.grading.command import decide_grading, kaggle_options
+    from kws.grading.records.roster import match_roster
+    from kws.grading.season.cli import warn_or_refuse
+    from kws.grading.season.course import kaggle_split
+    from kws.grading.testsets.public_only import public_only, warning
+
+    speak, say = say is not None, say or (lambda line: None)
+    submissions, data, out = Path(submissions), Path(data), Path(out)  # as typed, for messages
+    decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers)
+    try:  # named as typed in its messages; said after the public test sets' warning
+        handins, missing = handin_folders(submissions), None
+    except (FileNotFoundError, ValueError) as error:
+        handins, missing = [], error
+    chosen = [submissions / student] if student is not None else handins
+    held = held_notebooks(chosen, decided.gradable)
+    graded = [assignment] if assignment else sorted(set().union(*held.values()))
+    found = public_only(data, graded if chosen else None)
+    if found:  # first, before anything is graded: the instructor may rather make one
+        say(warning(found, data))
+    if missing is not None:
+        raise missing
+    if roster is not None:  # before grading: a typo in a folder name shows at once
+        say("\n".join(match_roster(roster, [p.name for p in handins]).report()))
+    if season is None:  # every input of the season, checked against the hand-ins
+        season = season_to_grade(submissions, out, data, assignment=assignment, student=student,
+                                 course=course, times=times, file_times=file_times,
+                                 roster=roster, folders=handins, held=held)  # fmt: skip
+        if speak:  # the course file's warnings, printed (or refused under --strict)
+            warn_or_refuse(season.warnings, strict)
+        for note in season.notes:
+            say(f"note: {note}")
+    # The Kaggle rule of the course file given (for a regrade: or the kept one), as read.
+    split = kaggle_split(season.course) if course is not None or student is not None else None
+    if split is not None:
+        decided.options.extend(kaggle_options(split, season.course.path, data, decided.gradable))
+    submissions, data, out = (Path(p).resolve() for p in (submissions, data, out))
+    return GradingPlan(
+        submissions=submissions,
+        data=data,
+        out=out,
+        handins=[submissions / p.name for p in handins],
+        held=held,
+        season=season,
+        gradable=decided.gradable,
+        tier_sets=decided.tier_sets,
+        public_only=found,
+        options=decided.options,
+        assignment=assignment,
+        dataset=dataset,
+        tiers=Path(tiers).resolve() if tiers is not None else None,
+        student=student,
+        shard=shard,
+        roster=roster,
+    )

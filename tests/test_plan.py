@@ -1,0 +1,124 @@
+"""One grading run, decided once and passed down (`kws.grading.plan`): `kws grade` chooses the
+tier sets in its own process and every pytest grader takes them from the plan; the season is
+applied to the graded results in memory and writes what `kws season` writes from the files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from report_helpers import write_handin
+
+from kws.grading.judge import tiers as tiers_module
+from kws.grading.judge.tiers import TierSet
+from kws.grading.plan import plan_run, read_plan
+from kws.spec import ASSIGNMENTS
+
+KS = "keyword_spotting"
+COURSE = """timezone = "Europe/Berlin"
+
+[late]
+per_day = 0.10
+cap = 0.30
+
+[due]
+keyword_spotting = "2026-10-02 23:59"
+"""
+
+
+@pytest.fixture
+def course(tmp_path, tiny_data) -> Path:
+    """An instructor's folder: two hand-ins of the released notebook (one late), the course
+    file and the hand-in times; the tiny synthetic data beside them."""
+    folder = tmp_path / "course"
+    for student in ("ann", "bob"):
+        write_handin(folder / "submissions" / student)
+    (folder / "course.toml").write_text(COURSE)
+    (folder / "times.csv").write_text(
+        "student,assignment,submitted\n"
+        "ann,,2026-10-02T20:00:00+02:00\n"
+        "bob,,2026-10-04T12:00:00+02:00\n"
+    )
+    (folder / "data").symlink_to(tiny_data)
+    return folder
+
+
+def test_a_plan_says_what_the_run_grades_and_names_its_paths_resolved(course, monkeypatch):
+    monkeypatch.chdir(course)
+    plan = plan_run("submissions", "data", "grades", course=Path("course.toml"),
+                    times=Path("times.csv"))  # fmt: skip
+    assert plan.submissions == (course / "submissions").resolve()
+    assert plan.data == (course / "data").resolve() and plan.out == course.resolve() / "grades"
+    assert [p.name for p in plan.chosen] == ["ann", "bob"]
+    assert plan.held == {"ann": {KS}, "bob": {KS}}  # the notebook each hand-in holds
+    assert set(plan.tier_sets) == set(plan.gradable) == set(ASSIGNMENTS)  # the data has all
+    assert plan.tier_sets[KS].name == "synthetic-tiny"
+    assert plan.public_only == [KS]  # graded, and the tiny data has no private test set
+    assert plan.season.course is not None and plan.season.course.path == Path("course.toml")
+    one = plan_run("submissions", "data", "grades", student="bob")
+    assert [p.name for p in one.chosen] == ["bob"]
+
+
+def test_a_grader_takes_the_plans_tier_sets_and_refuses_another_datas_plan(course, tmp_path):
+    """The pytest grader with --plan states the plan's tier set, not the one it would detect;
+    a plan made for other data is refused, naming the file."""
+    plan = plan_run(course / "submissions", course / "data", course / "grades")
+    planned = TierSet("planned", {"simple": 0.1, "medium": 0.2, "strong": 0.3, "boss": 0.4},
+                      "decided once")  # fmt: skip
+    plan.tier_sets[KS] = planned
+    written = plan.write(tmp_path)
+    # the graders' part only: no hand-in, roster or course file of the instructor's
+    assert set(json.loads(written.read_text())) == {"version", "data", "tier_sets",
+                                                    "public_test_set"}  # fmt: skip
+    assert read_plan(written, course / "data").tier_sets[KS] == planned
+    tests = ASSIGNMENTS[KS].graded_tests
+    command = [sys.executable, "-m", "pytest", "-p", "kws.grading.plugin", str(tests), "-q",
+               "-p", "no:cacheprovider", "--submission", str(course / "submissions" / "ann"),
+               "--data", "data", "--results", str(tmp_path / "ann.json"),
+               "--assignment", KS, "--plan", str(written), "-k", "accuracy"]  # fmt: skip
+    done = subprocess.run(command, cwd=course, capture_output=True, text=True, timeout=1800)
+    results = json.loads((tmp_path / "ann.json").read_text())
+    assert results["extra_data"]["tier_sets"] == {KS: "planned"}, done.stdout[-2000:]
+    assert "tier set 'planned' (simple 0.1" in done.stdout
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(json.loads(written.read_text()) | {"data": str(tmp_path)}))
+    command[command.index(str(written))] = str(other)
+    done = subprocess.run(command, cwd=course, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 4  # pytest's usage error, before any test
+    assert f"--plan {other} was made for the data folder {tmp_path}" in done.stderr
+
+
+@pytest.mark.slow
+def test_kws_grade_decides_the_tier_sets_once_and_applies_the_season_in_memory(
+    course, monkeypatch, capsys
+):
+    """`kws grade` typed by the instructor (in this process, so its decisions are seen): the
+    tier sets are chosen once, in the command, and each student's grader states that choice;
+    the standings it prints and writes, from the results in memory, are what `kws season`
+    computes again from the folder's files, byte for byte."""
+    from kws.cli import main
+
+    chosen, tier_set = [], tiers_module.tier_set
+
+    def once(data, assignment, **options):
+        found = tier_set(data, assignment, **options)
+        chosen.append(assignment)
+        return TierSet("decided-once", found.tiers, found.source)
+
+    monkeypatch.setattr(tiers_module, "tier_set", once)
+    monkeypatch.chdir(course)
+    grade = ["grade", "submissions", "--data", "data", "--out", "grades", "--assignment", KS,
+             "--course", "course.toml", "--times", "times.csv"]  # fmt: skip
+    assert main(grade) == 0
+    printed = capsys.readouterr().out
+    assert chosen == [KS]  # once for the run, not once per student
+    for student in ("ann", "bob"):
+        results = json.loads((course / "grades" / "results" / f"{student}.json").read_text())
+        assert results["extra_data"]["tier_sets"] == {KS: "decided-once"}
+    assert "1 late hand-in(s) or adjustment(s)" in printed and "bob keyword_spotting" in printed
+    written = {name: (course / "grades" / name).read_bytes()
+               for name in ("gradebook.csv", "standings.json")}  # fmt: skip
+    assert main(["season", "grades"]) == 0
+    for name, data in written.items():
+        assert (course / "grades" / name).read_bytes() == data, name
