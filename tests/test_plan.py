@@ -5,14 +5,16 @@ applied to the graded results in memory and writes what `kws season` writes from
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from report_helpers import write_handin
 
+from kws.grading.classrun.batch import plan_file
 from kws.grading.judge import tiers as tiers_module
 from kws.grading.judge.tiers import TierSet
-from kws.grading.plan import plan_run, read_plan
+from kws.grading.plan import graders_part, plan_run, read_plan
 from kws.spec import ASSIGNMENTS
 
 KS = "keyword_spotting"
@@ -67,7 +69,7 @@ def test_a_grader_takes_the_plans_tier_sets_and_refuses_another_datas_plan(cours
     planned = TierSet("planned", {"simple": 0.1, "medium": 0.2, "strong": 0.3, "boss": 0.4},
                       "decided once")  # fmt: skip
     plan.tier_sets[KS] = planned
-    written = plan.write(tmp_path)
+    written = plan_file(replace(plan, graders=json.dumps(graders_part(plan))), tmp_path)
     # the graders' part only: no hand-in, roster or course file of the instructor's
     assert set(json.loads(written.read_text())) == {"version", "data", "tier_sets",
                                                     "public_test_set"}  # fmt: skip

@@ -352,10 +352,10 @@ def test_the_kaggle_rule_splits_the_held_back_utterances_and_refuses_an_empty_pa
 
 def _split(course: Path):
     """The Kaggle split of the course file at `course`, as `kws grade` reads it."""
-    from kws.grading.season.course import kaggle_split, read_course
+    from kws.grading.season.course import read_course
     from kws.spec import ASSIGNMENTS
 
-    return kaggle_split(read_course(course, sorted(ASSIGNMENTS)))
+    return read_course(course, sorted(ASSIGNMENTS)).split
 
 
 def _grade(handin: Path, data: Path, results: Path, options: list[str]) -> dict:

@@ -47,23 +47,13 @@ class Decided:
 
 
 def decide_grading(
-    data: Path,
-    assignment: str | None,
-    *,
-    dataset: str | None = None,
-    tiers: Path | None = None,
-    split: Split | None = None,
-    split_from: Path | None = None,
+    data: Path, assignment: str | None, *, dataset: str | None = None, tiers: Path | None = None
 ) -> Decided:
     """The assignments of this selection `data` can grade, their tier sets and the grader's
-    options, once the data and tier sets are known to be fine, with Kaggle's rule when `split`
-    is given (read from the course file `split_from`:
-    `kws.grading.season.course.kaggle_split`).
+    options, once the data and tier sets are known to be fine.
 
-    Raises FileNotFoundError when `data` holds no test set of the selection, ValueError
-    (naming --tiers / --dataset) when an assignment's data has no tier set, and SplitError
-    naming `split_from` when the split's public share would leave a part of an assignment's
-    graded items empty (`kws.grading.testsets.split.Split.counts`).
+    Raises FileNotFoundError when `data` holds no test set of the selection, and ValueError
+    (naming --tiers / --dataset) when an assignment's data has no tier set.
     """
     from kws.grading.judge.notebook import missing_test_data
     from kws.grading.judge.tiers import tier_set
@@ -72,23 +62,36 @@ def decide_grading(
     if not Path(data).is_dir():
         raise FileNotFoundError(f"{data}: no such data folder (pass the grader's --data folder)")
     names = [assignment] if assignment else sorted(ASSIGNMENTS)
-    gradable = [name for name in names if not missing_test_data(data, name)]
+    missing = {name: missing_test_data(data, name) for name in names}
+    gradable = [name for name in names if not missing[name]]
     if not gradable:
         raise FileNotFoundError(
-            "; ".join(missing_test_data(data, name) for name in names)
-            + ": pass the data folder with the hidden test sets"
+            "; ".join(missing.values()) + ": pass the data folder with the hidden test sets"
         )
     chosen = {name: tier_set(data, name, dataset=dataset, tiers_file=tiers) for name in gradable}
     options = ["--assignment", assignment] if assignment else []
     options += ["--dataset", dataset] if dataset else []
     options += ["--tiers", str(Path(tiers).resolve())] if tiers else []
-    options += kaggle_options(split, split_from, data, gradable) if split else []
     return Decided(gradable, chosen, options)
 
 
-def check_grading_data(data: Path, assignment: str | None, **selection) -> list[str]:
-    """The grader's options of `decide_grading` (same arguments and errors)."""
-    return decide_grading(data, assignment, **selection).options
+def check_grading_data(
+    data: Path,
+    assignment: str | None,
+    *,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    split: Split | None = None,
+    split_from: Path | None = None,
+) -> list[str]:
+    """The grader's options of `decide_grading` (same errors), with Kaggle's rule when `split`
+    is given (read from the course file `split_from`: `kws.grading.season.course.Course.split`):
+    SplitError naming `split_from` when the split's public share would leave a part of an
+    assignment's graded items empty (`kws.grading.testsets.split.Split.counts`)."""
+    decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers)
+    if split is None:
+        return decided.options
+    return decided.options + kaggle_options(split, split_from, data, decided.gradable)
 
 
 def kaggle_options(split: Split, source: Path | None, data: Path, names: list[str]) -> list[str]:

@@ -3,17 +3,17 @@
     plan = plan_run("submissions", "data", "grades", course=Path("course.toml"), say=print)
     plan.chosen        # the hand-in folders this run grades (a shard's share, one student)
     plan.tier_sets     # {assignment: TierSet}, each chosen once for the whole run
-    plan.write(folder) # the part every pytest grader reads (`--plan FILE`)
+    plan.graders       # the part every pytest grader reads (`--plan FILE`), as JSON
 
 `kws grade` (a class, a shard of it, one student's regrade) decides here, before the first
 hand-in is graded, everything the run is: the paths (resolved once, against the working
 directory of the command), the hand-in folders and the notebooks each holds, the course's
-season checked against them (`kws.grading.classrun.checks.season_to_grade`), the assignments
+season checked against them (`season_to_grade`), the assignments
 the data can grade with the tier set of each, the notebooks graded on a public test set, the
 Kaggle split and the grader's options. What it finds wrong is raised before anything is
 written, naming the file and the fix. The grading modules take the plan and derive none of it
 again: each pytest grader reads its part from the file `GradingPlan.write` leaves for it
-(`kws.grading.plugin`, ``--plan``), not from the data folder, and the season is applied to the
+(`kws.grading.plugin`, ``--plan``; `GradingPlan.graders`), not from the data folder, and the season is applied to the
 results the graders returned, in memory (`kws.grading.season.apply.apply_season`).
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,7 +56,7 @@ class GradingPlan:
     student: str | None = None
     shard: Shard | None = None
     roster: Roster | None = None
-    notes: list[str] = field(default_factory=list)
+    graders: str = ""  # the graders' part, JSON: what `read_plan` reads (`graders_part`)
 
     @property
     def chosen(self) -> list[Path]:
@@ -67,21 +67,6 @@ class GradingPlan:
             share = self.shard.share([p.name for p in self.handins])
             return [self.submissions / name for name in share]
         return self.handins
-
-    def write(self, folder: Path) -> Path:
-        """Write the graders' part of the plan (`read_plan` reads it) into `folder`."""
-        part = {
-            "version": PLAN_VERSION,
-            "data": str(self.data),
-            "tier_sets": {
-                name: {"name": t.name, "tiers": t.tiers, "source": t.source}
-                for name, t in self.tier_sets.items()
-            },
-            "public_test_set": self.public_only,
-        }
-        path = Path(folder) / PLAN_FILE
-        path.write_text(json.dumps(part, indent=2), encoding="utf-8")
-        return path
 
 
 @dataclass(frozen=True)
@@ -95,7 +80,7 @@ class GraderPlan:
 
 
 def read_plan(path: Path, data: Path) -> GraderPlan:
-    """The plan `GradingPlan.write` left at `path`, for a grader of the data folder `data`;
+    """The graders' part of a plan (`GradingPlan.graders`) written at `path`, for a grader of the data folder `data`;
     ValueError naming the file when it is unreadable or was made for other data."""
     try:
         part = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -150,11 +135,10 @@ def plan_run(
             tier set (naming --tiers / --dataset); CourseError naming the course file or the
             times; SplitError naming the course file whose Kaggle share leaves a part empty.
     """
-    from kws.grading.classrun.checks import handin_folders, held_notebooks, season_to_grade
+    from kws.grading.classrun.checks import handin_folders, held_notebooks
     from kws.grading.command import decide_grading, kaggle_options
     from kws.grading.records.roster import match_roster
     from kws.grading.season.cli import warn_or_refuse
-    from kws.grading.season.course import kaggle_split
     from kws.grading.testsets.public_only import public_only, warning
 
     speak, say = say is not None, say or (lambda line: None)
@@ -175,19 +159,20 @@ def plan_run(
     if roster is not None:  # before grading: a typo in a folder name shows at once
         say("\n".join(match_roster(roster, [p.name for p in handins]).report()))
     if season is None:  # every input of the season, checked against the hand-ins
-        season = season_to_grade(submissions, out, data, assignment=assignment, student=student,
+        season = season_to_grade(submissions, out, handins, held, student=student,
                                  course=course, times=times, file_times=file_times,
-                                 roster=roster, folders=handins, held=held)  # fmt: skip
+                                 roster=roster)  # fmt: skip
         if speak:  # the course file's warnings, printed (or refused under --strict)
             warn_or_refuse(season.warnings, strict)
         for note in season.notes:
             say(f"note: {note}")
     # The Kaggle rule of the course file given (for a regrade: or the kept one), as read.
-    split = kaggle_split(season.course) if course is not None or student is not None else None
+    given = course is not None or student is not None
+    split = season.course.split if given and season.course is not None else None
     if split is not None:
         decided.options.extend(kaggle_options(split, season.course.path, data, decided.gradable))
     submissions, data, out = (Path(p).resolve() for p in (submissions, data, out))
-    return GradingPlan(
+    plan = GradingPlan(
         submissions=submissions,
         data=data,
         out=out,
@@ -205,3 +190,78 @@ def plan_run(
         shard=shard,
         roster=roster,
     )
+    plan.graders = json.dumps(graders_part(plan), indent=2)
+    return plan
+
+
+def graders_part(plan: GradingPlan) -> dict:
+    """What every pytest grader of the run reads (``--plan``, a `PLAN_FILE` of the run's own):
+    the data folder it was made for, the tier set of each assignment, the notebooks graded on
+    a public test set."""
+    return {
+        "version": PLAN_VERSION,
+        "data": str(plan.data),
+        "tier_sets": {
+            name: {"name": t.name, "tiers": t.tiers, "source": t.source}
+            for name, t in plan.tier_sets.items()
+        },
+        "public_test_set": plan.public_only,
+    }
+
+
+def season_to_grade(
+    submissions_dir: Path,
+    out_dir: Path,
+    folders: list[Path],
+    held: dict[str, set[str]],
+    *,
+    student: str | None = None,
+    course: Path | None = None,
+    times: Path | None = None,
+    file_times: bool | None = None,
+    roster: Roster | None = None,
+) -> SeasonInputs:
+    """The season of a class run, checked against what it will grade before it grades
+    (`plan_run` asks).
+
+    Args:
+        submissions_dir: the hand-ins' folder (one folder a student).
+        out_dir: the grades folder (its kept course file, times and roster, if any).
+        folders: its hand-in folders (`handin_folders`).
+        held: the notebooks the run grades in each hand-in it grades (`held_notebooks`).
+        student: the one hand-in regraded (`kws grade --student`), or None for the class.
+        course: the course file given (default: the kept one).
+        times: the times file given (default: the kept one).
+        file_times: ``--file-times`` (None: the folder's recorded choice).
+        roster: the roster given (default: the kept one), whose students may have an
+            extension or a times row before they hand in.
+
+    Returns:
+        The season read, with notes for the instructor (file times used, slash dates' order).
+
+    Raises:
+        CourseError: a mistake, naming the file given, its line and the fix.
+    """
+    from kws.grading.records.gradebook import ROSTER_FILE
+    from kws.grading.records.grades import read_grades
+    from kws.grading.records.roster import kept_roster_names
+    from kws.grading.season.apply import graded_assignments
+    from kws.grading.season.inputs import check_class, read_season
+
+    season = read_season(out_dir, course, times, file_times)
+    chosen = [f for f in folders if f.name == student] if student else folders
+    handins: dict[str, Path | None] = {f.name: f for f in chosen}
+    graded: dict[str, set[str]] = {}
+    if student is not None and (Path(out_dir) / "gradebook.csv").is_file():
+        grades = read_grades(out_dir, submissions_dir)  # the rest of the class, as graded
+        handins = {s.name: s.handin for s in grades.students} | handins
+        graded = graded_assignments(grades)
+    if season.course is not None:
+        graded |= {name: held[name] for name in handins if name in held}
+    if roster is not None:
+        names = {row[roster.key] for row in roster.rows if row[roster.key]}
+    else:
+        names = kept_roster_names(out_dir)
+    kept = Path(out_dir) / ROSTER_FILE
+    check_class(season, handins, graded, names, roster.path if roster is not None else kept)
+    return season

@@ -53,6 +53,7 @@ from kws.grading.classrun.graders import (
     fault_of,
 )
 from kws.grading.command import grader_command, grader_environment
+from kws.grading.plan import PLAN_FILE
 from kws.grading.records.files import PARTIAL, copy_whole, write_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
@@ -326,7 +327,7 @@ def grade_class(
             try:
                 with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
                     grading = {"grader": grader, "pytest_args": [*plan.options, *pytest_args],
-                               "timeout": timeout, "plan": plan.write(Path(folder))}  # fmt: skip
+                               "timeout": timeout, "plan": plan_file(plan, Path(folder))}  # fmt: skip
                     graded = _grade_all(graders, plan.chosen, plan.data, target, hide, jobs,
                                         **grading)  # fmt: skip
             except (RunStopped, GraderFault) as stop:
@@ -353,6 +354,14 @@ def grade_class(
                 raise RunStopped(stop.number, f"stopped by {name}: {target}: {run.said}; run "
                                  "the same command to finish") from None  # fmt: skip
         return gradebook, standings
+
+
+def plan_file(plan: GradingPlan, folder: Path) -> Path:
+    """The graders' part of `plan`, written into `folder` (one of the run's own) for every
+    grader's ``--plan``."""
+    path = folder / PLAN_FILE
+    path.write_text(plan.graders, encoding="utf-8")
+    return path
 
 
 def remove_staging(out_dir: Path) -> None:

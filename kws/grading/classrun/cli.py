@@ -20,7 +20,7 @@ import functools
 import sys
 from pathlib import Path
 
-from kws.grading.command import add_selection_options, selection_of
+from kws.grading.command import add_selection_options
 from kws.grading.season.cli import (
     add_file_times_option,
     add_strict_option,
@@ -58,8 +58,8 @@ def _grade_class(args: argparse.Namespace) -> int:
         raise ValueError("--student regrades one hand-in; leave out --shard and --roster")
     shard = Shard.parse(args.shard) if args.shard is not None else None
     roster = read_roster(args.roster, key=args.roster_key) if args.roster else None
-    plan = plan_run(args.submissions, args.data, args.out, **selection_of(args),
-                    student=args.student, shard=shard, roster=roster, course=args.course,
+    plan = plan_run(args.submissions, args.data, args.out, assignment=args.assignment,
+                    dataset=args.dataset, tiers=args.tiers, student=args.student, shard=shard, roster=roster, course=args.course,
                     times=args.times, file_times=args.file_times, strict=args.strict,
                     say=functools.partial(print, flush=True))  # fmt: skip
     if args.student is not None:

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.classrun.batch import remove_staging, stage_one
+from kws.grading.classrun.batch import plan_file, remove_staging, stage_one
 from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
 from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import Graded, safe_name, ungraded_reason, write_gradebook
@@ -160,7 +160,7 @@ def regrade(
                     staged = stage_one(handin, plan.data, out_dir,
                                        hide=[plan.submissions, out_dir], pytest_args=plan.options,
                                        timeout=timeout, processes=graders,
-                                       plan=plan.write(Path(folder)))  # fmt: skip
+                                       plan=plan_file(plan, Path(folder)))  # fmt: skip
             except (RunStopped, GraderFault) as stop:
                 remove_staging(out_dir)
                 raise _not_regraded(stop, student, out_dir) from None

@@ -24,6 +24,7 @@ import codecs
 import csv
 import difflib
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,3 +257,15 @@ def match_roster(roster: Roster, handins: list[str]) -> RosterMatch:
         if close:
             suggestions[name] = close[0]
     return RosterMatch(roster, matched, unknown, absent, suggestions)
+
+
+def kept_roster_names(grades_dir: Path) -> set[str]:
+    """The hand-in folder names of the roster `kws grade --roster` kept in `grades_dir`."""
+    from kws.grading.records.gradebook import ROSTER_FILE, RUN_FILE
+
+    run_file = Path(grades_dir) / RUN_FILE
+    run = json.loads(run_file.read_text()) if run_file.is_file() else {}
+    if not run.get("roster") or not (Path(grades_dir) / ROSTER_FILE).is_file():
+        return set()
+    roster = read_roster(Path(grades_dir) / ROSTER_FILE, key=run.get("roster_key"))
+    return {row[roster.key] for row in roster.rows if row[roster.key]}

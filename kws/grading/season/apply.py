@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 from kws.grading.records.adjustments import write_adjustment
 from kws.grading.records.files import write_whole
-from kws.grading.records.gradebook import ROSTER_FILE, RUN_FILE
+from kws.grading.records.gradebook import ROSTER_FILE
 from kws.grading.records.grades import Grades, check_results, read_grades, test_assignment
 from kws.grading.records.lock import SEASON, holding
-from kws.grading.records.roster import read_roster
+from kws.grading.records.roster import kept_roster_names
 from kws.grading.records.seal import seal
 from kws.grading.records.standings import COLUMN_PARTS, Adjustment, Standings, write_standings
 from kws.grading.season.compute import class_standings, counted_maximum
@@ -101,16 +100,6 @@ def write_records(grades: Grades, standings: Standings, command: str) -> None:
     write_standings(grades.folder, standings)
     write_whole(grades.folder / "gradebook.csv", gradebook_text(grades, standings))
     seal(grades.folder, command)
-
-
-def kept_roster_names(grades_dir: Path) -> set[str]:
-    """The hand-in folder names of the roster `kws grade --roster` kept in `grades_dir`."""
-    run_file = Path(grades_dir) / RUN_FILE
-    run = json.loads(run_file.read_text()) if run_file.is_file() else {}
-    if not run.get("roster") or not (Path(grades_dir) / ROSTER_FILE).is_file():
-        return set()
-    roster = read_roster(Path(grades_dir) / ROSTER_FILE, key=run.get("roster_key"))
-    return {row[roster.key] for row in roster.rows if row[roster.key]}
 
 
 def graded_assignments(grades: Grades) -> dict[str, set[str]]:

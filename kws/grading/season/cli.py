@@ -92,15 +92,17 @@ def warn_or_refuse(warnings, strict: bool) -> None:
     (`kws.grading.season.warn.CourseWarning`), before it writes anything: print each on a line
     of its own (``warning: course.toml, line 1: ...; did you mean ...``); with `strict` (its
     ``--strict``, `add_strict_option`), then refuse them: a CourseError listing every one
-    (`kws.grading.season.course.refuse_warnings`)."""
-    from kws.grading.season.course import refuse_warnings
+    (its file, line and fix)."""
+    from kws.grading.season.course import CourseError
 
     for warning in warnings:
         print(f"warning: {warning}", flush=True)
     if warnings:
         print("(a warning changes no grade; --strict refuses the course file instead)", flush=True)
-    if strict:
-        refuse_warnings(warnings)
+    if strict and warnings:
+        listed = "\n".join(f"  {warning}" for warning in warnings)
+        raise CourseError(f"{len(warnings)} warning(s) about the course file, refused with "
+                          f"--strict (nothing was written):\n{listed}")  # fmt: skip
 
 
 def add_strict_option(command: argparse.ArgumentParser) -> None:

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from kws.grading.command import check_grading_data
 from kws.grading.records.files import decode_text
 from kws.grading.records.standings import Late
-from kws.grading.season.dates import DateError, toml_time
+from kws.grading.season.dates import DateError, in_zone, toml_time
 from kws.grading.season.keys import check_keys, unknown, where
 from kws.grading.season.warn import CourseWarning, date_warnings, rule_warnings, zone_warning
 from kws.grading.testsets.split import Split
@@ -92,14 +92,17 @@ class Course:
     text: str = field(default="", repr=False)  # the file as read, for the lines of messages
     warnings: tuple[CourseWarning, ...] = ()  # what it reads but a colleague would question
 
+    @property
+    def split(self) -> Split | None:
+        """The Kaggle rule's split this course file sets (``[gradescope] public_share`` and
+        ``split_seed``), or None: it has no such rule."""
+        if self.public_share is None:
+            return None
+        return Split(self.public_share, self.split_seed)
+
     def due_for(self, student: str, assignment: str) -> datetime | None:
         """`student`'s due date for `assignment` (an extension's, if granted), or None."""
         return self.extensions.get(student, {}).get(assignment) or self.due.get(assignment)
-
-
-def in_zone(moment: datetime, zone: ZoneInfo) -> datetime:
-    """`moment` itself when it has an offset, else read as a time in `zone` (the course's)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def course_text(path: Path) -> str:
@@ -280,14 +283,6 @@ def read_course(path: Path, assignments: list[str]) -> Course:
     )
 
 
-def refuse_warnings(warnings: list[CourseWarning] | tuple[CourseWarning, ...]) -> None:
-    """``--strict``: a CourseError listing every warning (file, line, fix), when there is one."""
-    if warnings:
-        listed = "\n".join(f"  {warning}" for warning in warnings)
-        raise CourseError(f"{len(warnings)} warning(s) about the course file, refused with "
-                          f"--strict (nothing was written):\n{listed}")  # fmt: skip
-
-
 def late_of(
     course: Course,
     due: datetime,
@@ -331,14 +326,6 @@ def late_of(
     )
 
 
-def kaggle_split(course: Course | None) -> Split | None:
-    """The Kaggle rule's split the course file read as `course` sets (``[gradescope]
-    public_share`` and ``split_seed``), or None: no course file, or one without the rule."""
-    if course is None or course.public_share is None:
-        return None
-    return Split(course.public_share, course.split_seed)
-
-
 def checked_grader_options(
     data: Path,
     assignment: str | None,
@@ -351,5 +338,5 @@ def checked_grader_options(
     file as read (none without one): the grader's options for an autograder, once the data,
     the tier sets and the split are known to be fine."""
     return check_grading_data(data, assignment, dataset=dataset, tiers=tiers,
-                              split=kaggle_split(course),
+                              split=course.split if course is not None else None,
                               split_from=course.path if course is not None else None)  # fmt: skip

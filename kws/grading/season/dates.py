@@ -15,13 +15,14 @@ trailing ``Z`` and ``+0200``; 3.11 reads both, and more), so the kit reads times
 
 Refused, with the reason (`DateError`): a date without a time of day (midnight at the start
 of the day, or the end? the instructor says), a two-digit year, anything else. A time without
-an offset is the course's (`in_zone`, in `kws.grading.season.course`).
+an offset is the course's (`in_zone`).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 ISO_EXAMPLE = "2026-10-02 23:59"
 EXCEL_FIX = (
@@ -171,3 +172,8 @@ def toml_time(value: object) -> datetime:
     if is_slash_date(value):
         raise DateError(f'a slash date (day or month first?); write it as "{ISO_EXAMPLE}"')
     return parse_time(value)
+
+
+def in_zone(moment: datetime, zone: ZoneInfo) -> datetime:
+    """`moment` itself when it has an offset, else read as a time in `zone` (the course's)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)

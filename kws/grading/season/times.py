@@ -40,10 +40,11 @@ from zoneinfo import ZoneInfo
 
 from kws.grading.records.files import decode_text
 from kws.grading.records.roster import delimiter_of
-from kws.grading.season.course import CourseError, in_zone
+from kws.grading.season.course import CourseError
 from kws.grading.season.dates import (
     DateError,
     dotted_note,
+    in_zone,
     is_slash_date,
     parse_time,
     slash_order,
