@@ -12,8 +12,8 @@ season checked against them (`season_to_grade`), the assignments
 the data can grade with the tier set of each, the notebooks graded on a public test set, the
 Kaggle split and the grader's options. What it finds wrong is raised before anything is
 written, naming the file and the fix. The grading modules take the plan and derive none of it
-again: each pytest grader reads its part from the file `GradingPlan.write` leaves for it
-(`kws.grading.plugin`, ``--plan``; `GradingPlan.graders`), not from the data folder, and the season is applied to the
+again: each pytest grader reads its part (`GradingPlan.graders`) from a file of the run's own
+(`kws.grading.plugin`, ``--plan``), not from the data folder, and the season is applied to the
 results the graders returned, in memory (`kws.grading.season.apply.apply_season`).
 """
 

@@ -211,7 +211,7 @@ def grade_one(
     `kws.grading.sandbox.cores.child_threads`); `processes`: the batch's graders, to start it
     among (default: a set of its own); `env`: the grader's environment (default
     `kws.grading.command.grader_environment`); `plan`: the run's plan file
-    (`kws.grading.plan.GradingPlan.write`), whose tier sets the grader takes.
+    (`kws.grading.plan.GradingPlan.graders`), whose tier sets the grader takes.
 
     What the hand-in does never raises: a grader it brings down, or that runs past `timeout`,
     gives results with no test and the reason (`ungraded_document`). Raises NotStarted when the
@@ -273,7 +273,7 @@ def grade_batch(
     `roster` (`kws.grading.records.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
     `kws export`; the grades do not depend on it. `course` / `times` / `file_times`: the course
     file, a hand-in times CSV and ``--file-times`` (`kws.grading.season.apply`), kept beside the
-    gradebook and applied to it; or `season`, what `kws.grading.classrun.checks.season_to_grade`
+    gradebook and applied to it; or `season`, what `kws.grading.plan.season_to_grade`
     read of them already. Every one is checked against the hand-ins before anything is written
     or graded (CourseError naming the file given).
     """
