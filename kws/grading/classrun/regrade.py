@@ -120,19 +120,6 @@ def _not_regraded(stop: RunStopped | GraderFault, student: str, out_dir: Path) -
                       "is as it was")  # fmt: skip
 
 
-def regrade_student(
-    submissions_dir: Path, student: str, data: Path, out_dir: Path, **options
-) -> Path:
-    """Grade `student`'s hand-in again into the gradebook of `out_dir`: `regrade` of the plan
-    (`kws.grading.plan.plan_run`) of `options`: `grade_batch`'s assignment, dataset, tiers,
-    course, times, file_times or `season` (read already), and timeout and wait."""
-    from kws.grading.plan import plan_run
-
-    run = {k: options.pop(k) for k in ("timeout", "wait") if k in options}
-    plan = plan_run(submissions_dir, data, out_dir, student=student, **options)
-    return regrade(plan, **run)[0]
-
-
 def regrade(
     plan: GradingPlan, *, timeout: float = 3600.0, wait: bool = False
 ) -> tuple[Path, Standings]:
