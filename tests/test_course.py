@@ -397,17 +397,23 @@ def test_gradescope_names_a_spec_without_grading_costs(tmp_path, monkeypatch):
 
 
 def test_kws_grades_warning_names_only_the_notebooks_its_hand_ins_hold(tmp_path, tiny_data):
-    from kws.grading.classrun.cli import _graded
+    from kws.grading.classrun.plan import plan_run
     from kws.grading.testsets.public_only import command_warning, handout
 
     subs = tmp_path / "subs"
     for student in ("ada", "bob"):
         (subs / student).mkdir(parents=True)
     nbformat.write(nbformat.v4.new_notebook(), str(subs / "bob" / "02_speaker_id.ipynb"))
-    assert _graded(subs, None) == ["speaker_id"]
-    assert _graded(subs, "ada") == []
-    said = command_warning(tiny_data, None, _graded(subs, None))
-    assert said.startswith("Warning: 02_speaker_id.ipynb graded on a public test set")
+    said = []
+    plan = plan_run(subs, tiny_data, tmp_path / "grades", say=said.append)
+    assert plan.held == {"ada": set(), "bob": {"speaker_id"}}
+    assert said[0].startswith("Warning: 02_speaker_id.ipynb graded on a public test set")
+    assert len(said) == 1 and plan.public_only == ["speaker_id"]
+    said.clear()
+    assert plan_run(subs, tiny_data, tmp_path / "grades", student="ada", say=said.append).held == {
+        "ada": set()
+    }
+    assert said == []  # ada's hand-in holds no notebook: nothing to warn of
     everything = command_warning(tiny_data)  # without hand-ins: every notebook the data holds
     assert "01_keyword_spotting.ipynb" in everything and "03_patch_transformer" in everything
     lines = "\n".join(handout(tiny_data, ["speaker_id"]))

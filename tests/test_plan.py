@@ -1,4 +1,4 @@
-"""One grading run, decided once and passed down (`kws.grading.plan`): `kws grade` chooses the
+"""One grading run, decided once and passed down (`kws.grading.classrun.plan`): `kws grade` chooses the
 tier sets in its own process and every pytest grader takes them from the plan; the season is
 applied to the graded results in memory and writes what `kws season` writes from the files."""
 
@@ -12,9 +12,10 @@ import pytest
 from report_helpers import write_handin
 
 from kws.grading.classrun.batch import plan_file
+from kws.grading.classrun.plan import plan_run
 from kws.grading.judge import tiers as tiers_module
+from kws.grading.judge.planned import GraderPlan, read_plan
 from kws.grading.judge.tiers import TierSet
-from kws.grading.plan import graders_part, plan_run, read_plan
 from kws.spec import ASSIGNMENTS
 
 KS = "keyword_spotting"
@@ -69,7 +70,8 @@ def test_a_grader_takes_the_plans_tier_sets_and_refuses_another_datas_plan(cours
     planned = TierSet("planned", {"simple": 0.1, "medium": 0.2, "strong": 0.3, "boss": 0.4},
                       "decided once")  # fmt: skip
     plan.tier_sets[KS] = planned
-    written = plan_file(replace(plan, graders=json.dumps(graders_part(plan))), tmp_path)
+    part = GraderPlan(plan.data, plan.tier_sets, plan.public_only)
+    written = plan_file(replace(plan, graders=part.text()), tmp_path)
     # the graders' part only: no hand-in, roster or course file of the instructor's
     assert set(json.loads(written.read_text())) == {"version", "data", "tier_sets",
                                                     "public_test_set"}  # fmt: skip

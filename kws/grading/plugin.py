@@ -6,7 +6,7 @@ each, and the fixtures every graded test reads.
         [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
         [--plan FILE]
 
-``--plan`` (`kws grade` passes it): the run's plan (`kws.grading.plan`), whose tier sets and
+``--plan`` (`kws grade` passes it): the run's plan (`kws.grading.classrun.plan`), whose tier sets and
 public test sets were decided once for the whole class; without it they are found from --data.
 
 With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
@@ -37,9 +37,9 @@ import pytest
 from kws.grading.judge.device import CUDA, cuda_available, grading_device
 from kws.grading.judge.fixture import TIER_SETS, Grading
 from kws.grading.judge.notebook import missing_test_data, ungradable_assignments
+from kws.grading.judge.planned import GraderPlan, read_plan
 from kws.grading.judge.results import GradescopeReport
 from kws.grading.judge.tiers import TierSet, tier_set
-from kws.grading.plan import GraderPlan, read_plan
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.public_only import public_only, warning
@@ -104,7 +104,7 @@ def pytest_addoption(parser):
                     "the grade uses the rest, the held-out part")  # fmt: skip
     group.addoption("--plan", type=Path,
                     help="the grading run's plan, which `kws grade` decides once and writes "
-                    "(kws.grading.plan): the tier set of each assignment and the notebooks "
+                    "(kws.grading.judge.planned): the tier set of each assignment and the notebooks "
                     "graded on a public test set, taken from it instead of from --data")  # fmt: skip
     group.addoption("--split-seed", default="",
                     help="the course's secret seed of the split into a public and a held-out "

@@ -53,7 +53,7 @@ from kws.grading.classrun.graders import (
     fault_of,
 )
 from kws.grading.command import grader_command, grader_environment
-from kws.grading.plan import PLAN_FILE
+from kws.grading.judge.planned import PLAN_FILE
 from kws.grading.records.files import PARTIAL, copy_whole, write_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
@@ -71,8 +71,8 @@ from kws.grading.season.apply import apply_season
 from kws.grading.season.inputs import keep_season_files
 
 if TYPE_CHECKING:
+    from kws.grading.classrun.plan import GradingPlan
     from kws.grading.classrun.shards import Shard
-    from kws.grading.plan import GradingPlan
     from kws.grading.records.roster import Roster
     from kws.grading.records.standings import Standings
     from kws.grading.season.inputs import SeasonInputs
@@ -211,7 +211,7 @@ def grade_one(
     `kws.grading.sandbox.cores.child_threads`); `processes`: the batch's graders, to start it
     among (default: a set of its own); `env`: the grader's environment (default
     `kws.grading.command.grader_environment`); `plan`: the run's plan file
-    (`kws.grading.plan.GradingPlan.graders`), whose tier sets the grader takes.
+    (`kws.grading.classrun.plan.GradingPlan.graders`), whose tier sets the grader takes.
 
     What the hand-in does never raises: a grader it brings down, or that runs past `timeout`,
     gives results with no test and the reason (`ungraded_document`). Raises NotStarted when the
@@ -273,11 +273,11 @@ def grade_batch(
     `roster` (`kws.grading.records.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
     `kws export`; the grades do not depend on it. `course` / `times` / `file_times`: the course
     file, a hand-in times CSV and ``--file-times`` (`kws.grading.season.apply`), kept beside the
-    gradebook and applied to it; or `season`, what `kws.grading.plan.season_to_grade`
+    gradebook and applied to it; or `season`, what `kws.grading.classrun.plan.season_to_grade`
     read of them already. Every one is checked against the hand-ins before anything is written
     or graded (CourseError naming the file given).
     """
-    from kws.grading.plan import plan_run
+    from kws.grading.classrun.plan import plan_run
 
     plan = plan_run(submissions_dir, data, out_dir, assignment=assignment, dataset=dataset,
                     tiers=tiers, shard=shard, roster=roster, course=course, times=times,
@@ -296,7 +296,7 @@ def grade_class(
     timeout: float = 3600.0,
     wait: bool = False,
 ) -> tuple[Path, Standings | None]:
-    """Grade the hand-ins `plan` chose (`kws.grading.plan.plan_run`) with `jobs` parallel
+    """Grade the hand-ins `plan` chose (`kws.grading.classrun.plan.plan_run`) with `jobs` parallel
     graders, as `grade_batch` says; return the gradebook and the standings the season gave
     (None for a shard: `kws merge` applies the season)."""
     out_dir, season, shard = plan.out, plan.season, plan.shard

@@ -45,9 +45,9 @@ def _grade(args: argparse.Namespace) -> int:
 @machine_faults_said("out")
 def _grade_class(args: argparse.Namespace) -> int:
     from kws.grading.classrun.batch import grade_class
+    from kws.grading.classrun.plan import plan_run
     from kws.grading.classrun.regrade import regrade
     from kws.grading.classrun.shards import Shard
-    from kws.grading.plan import plan_run
     from kws.grading.records.gradebook import safe_name
     from kws.grading.records.roster import read_roster
     from kws.grading.season.cli import print_season

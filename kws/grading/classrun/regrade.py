@@ -33,7 +33,7 @@ from kws.grading.records.lock import holding, student_scope
 from kws.grading.season.apply import apply_season
 
 if TYPE_CHECKING:
-    from kws.grading.plan import GradingPlan
+    from kws.grading.classrun.plan import GradingPlan
     from kws.grading.records.standings import Standings
 
 HISTORY = "history"
@@ -126,7 +126,7 @@ def regrade(
     """Grade the hand-in of `plan.student` again into the gradebook of `plan.out`
     (`kws.grading.classrun.regrade`): only their row changes, the earlier result is kept under
     ``history/``, the season is applied again; return the gradebook and the standings. Nothing
-    is graded or moved before the plan's every input was checked (`kws.grading.plan.plan_run`).
+    is graded or moved before the plan's every input was checked (`kws.grading.classrun.plan.plan_run`).
 
     Raises `kws.grading.classrun.graders.RunStopped` (Ctrl-C, SIGTERM) or `GraderFault` (the
     grading machine failed), the folder as it was unless the new result was in place already;
@@ -134,9 +134,6 @@ def regrade(
     result is in place, the folder not sealed: the message names the regrades that finish it).
     """
     student, out_dir, handin = plan.student, plan.out, plan.chosen[0]
-    if not handin.is_dir():
-        raise FileNotFoundError(f"{handin}: no such hand-in folder (--student names a folder "
-                                f"of {plan.submissions})")  # fmt: skip
     gradebook_entries(out_dir)  # a gradebook to regrade into, before anything moves
     with GraderProcesses() as graders:  # from here on, Ctrl-C leaves no grader running
         scope = student_scope(student)

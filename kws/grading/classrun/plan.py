@@ -12,28 +12,25 @@ season checked against them (`season_to_grade`), the assignments
 the data can grade with the tier set of each, the notebooks graded on a public test set, the
 Kaggle split and the grader's options. What it finds wrong is raised before anything is
 written, naming the file and the fix. The grading modules take the plan and derive none of it
-again: each pytest grader reads its part (`GradingPlan.graders`) from a file of the run's own
-(`kws.grading.plugin`, ``--plan``), not from the data folder, and the season is applied to the
+again: each pytest grader reads its part (`GradingPlan.graders`, `kws.grading.judge.planned`)
+from a file of the run's own (`kws.grading.plugin`, ``--plan``), not from the data folder, and the season is applied to the
 results the graders returned, in memory (`kws.grading.season.apply.apply_season`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kws.grading.judge.planned import GraderPlan
 from kws.grading.judge.tiers import TierSet
 
 if TYPE_CHECKING:
     from kws.grading.classrun.shards import Shard
     from kws.grading.records.roster import Roster
     from kws.grading.season.inputs import SeasonInputs
-
-PLAN_FILE = "plan.json"  # the graders' part, in a folder of the run's own
-PLAN_VERSION = 1
 
 
 @dataclass
@@ -56,7 +53,7 @@ class GradingPlan:
     student: str | None = None
     shard: Shard | None = None
     roster: Roster | None = None
-    graders: str = ""  # the graders' part, JSON: what `read_plan` reads (`graders_part`)
+    graders: str = ""  # the graders' part, as its file's JSON (`kws.grading.judge.planned`)
 
     @property
     def chosen(self) -> list[Path]:
@@ -67,34 +64,6 @@ class GradingPlan:
             share = self.shard.share([p.name for p in self.handins])
             return [self.submissions / name for name in share]
         return self.handins
-
-
-@dataclass(frozen=True)
-class GraderPlan:
-    """The part of the run's plan one pytest grader reads: the tier set of each assignment and
-    the notebooks graded on a public test set."""
-
-    data: Path
-    tier_sets: dict[str, TierSet]
-    public_only: list[str]
-
-
-def read_plan(path: Path, data: Path) -> GraderPlan:
-    """The graders' part of a plan (`GradingPlan.graders`) written at `path`, for a grader of the data folder `data`;
-    ValueError naming the file when it is unreadable or was made for other data."""
-    try:
-        part = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ValueError(f"--plan {path}: cannot read the run's plan ({error})") from None
-    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
-        raise ValueError(f"--plan {path}: not a grading plan of this kit (version {PLAN_VERSION})")
-    if Path(part["data"]) != Path(data).resolve():
-        raise ValueError(
-            f"--plan {path} was made for the data folder {part['data']}, not {data}: leave "
-            "--plan out, or pass the data folder the run planned"
-        )
-    tier_sets = {name: TierSet(**t) for name, t in part["tier_sets"].items()}
-    return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]))
 
 
 def plan_run(
@@ -148,6 +117,9 @@ def plan_run(
         handins, missing = handin_folders(submissions), None
     except (FileNotFoundError, ValueError) as error:
         handins, missing = [], error
+    if student is not None and not (submissions / student).is_dir():  # named as typed
+        raise FileNotFoundError(f"{submissions / student}: no such hand-in folder (--student "
+                                f"names a folder of {submissions})")  # fmt: skip
     chosen = [submissions / student] if student is not None else handins
     held = held_notebooks(chosen, decided.gradable)
     graded = [assignment] if assignment else sorted(set().union(*held.values()))
@@ -190,23 +162,8 @@ def plan_run(
         shard=shard,
         roster=roster,
     )
-    plan.graders = json.dumps(graders_part(plan), indent=2)
+    plan.graders = GraderPlan(data, decided.tier_sets, found).text()
     return plan
-
-
-def graders_part(plan: GradingPlan) -> dict:
-    """What every pytest grader of the run reads (``--plan``, a `PLAN_FILE` of the run's own):
-    the data folder it was made for, the tier set of each assignment, the notebooks graded on
-    a public test set."""
-    return {
-        "version": PLAN_VERSION,
-        "data": str(plan.data),
-        "tier_sets": {
-            name: {"name": t.name, "tiers": t.tiers, "source": t.source}
-            for name, t in plan.tier_sets.items()
-        },
-        "public_test_set": plan.public_only,
-    }
 
 
 def season_to_grade(
