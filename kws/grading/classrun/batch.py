@@ -72,10 +72,7 @@ from kws.grading.season.inputs import keep_season_files
 
 if TYPE_CHECKING:
     from kws.grading.classrun.plan import GradingPlan
-    from kws.grading.classrun.shards import Shard
-    from kws.grading.records.roster import Roster
     from kws.grading.records.standings import Standings
-    from kws.grading.season.inputs import SeasonInputs
 
 
 @dataclass
@@ -244,20 +241,13 @@ def grade_batch(
     grader: Path | None = None,
     pytest_args: list[str] = (),
     timeout: float = 3600.0,
-    assignment: str | None = None,
-    dataset: str | None = None,
-    tiers: Path | None = None,
-    shard: Shard | None = None,
-    roster: Roster | None = None,
-    course: Path | None = None,
-    times: Path | None = None,
-    file_times: bool | None = None,
-    season: SeasonInputs | None = None,
     wait: bool = False,
+    **planned,
 ) -> Path:
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
-    `assignment` grades one notebook only; `dataset` / `tiers` name the accuracy tier set
+    `planned`: `kws.grading.classrun.plan.plan_run`'s selection and season, what the run
+    decides before any child starts. `assignment` grades one notebook only; `dataset` / `tiers` name the accuracy tier set
     (`kws.grading.judge.tiers`). ValueError / FileNotFoundError, before any child starts, when the
     data cannot grade the selection. The submissions folder and `out_dir` are hidden from every
     child, and the results and logs folders are the instructor's alone (mode 0700), so no
@@ -279,9 +269,7 @@ def grade_batch(
     """
     from kws.grading.classrun.plan import plan_run
 
-    plan = plan_run(submissions_dir, data, out_dir, assignment=assignment, dataset=dataset,
-                    tiers=tiers, shard=shard, roster=roster, course=course, times=times,
-                    file_times=file_times, season=season)  # fmt: skip
+    plan = plan_run(submissions_dir, data, out_dir, **planned)
     gradebook, _ = grade_class(plan, jobs=jobs, grader=grader, pytest_args=pytest_args,
                                timeout=timeout, wait=wait)  # fmt: skip
     return gradebook
