@@ -1,17 +1,16 @@
-"""One grading run, decided once and passed down (`kws.grading.classrun.plan`): `kws grade` chooses the
-tier sets in its own process and every pytest grader takes them from the plan; the season is
-applied to the graded results in memory and writes what `kws season` writes from the files."""
+"""One grading run, decided once and passed down (`kws.grading.classrun.plan`): `kws grade`
+chooses the tier sets in its own process and every pytest grader takes them from the plan; the
+season is applied to the graded results in memory and writes what `kws season` writes from the
+files."""
 
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from report_helpers import write_handin
 
-from kws.grading.classrun.batch import plan_file
 from kws.grading.classrun.plan import plan_run
 from kws.grading.judge import tiers as tiers_module
 from kws.grading.judge.planned import GraderPlan, read_plan
@@ -71,7 +70,8 @@ def test_a_grader_takes_the_plans_tier_sets_and_refuses_another_datas_plan(cours
                       "decided once")  # fmt: skip
     plan.tier_sets[KS] = planned
     part = GraderPlan(plan.data, plan.tier_sets, plan.public_only)
-    written = plan_file(replace(plan, graders=part.text()), tmp_path)
+    written = tmp_path / "plan.json"
+    written.write_text(part.text())
     # the graders' part only: no hand-in, roster or course file of the instructor's
     assert set(json.loads(written.read_text())) == {"version", "data", "tier_sets",
                                                     "public_test_set"}  # fmt: skip

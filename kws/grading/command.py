@@ -178,8 +178,9 @@ def grader_command(
         options: more grader options, e.g. ``["--assignment", "speaker_id"]``, passed as given.
         threads: torch threads of each grading child (``--child-threads``, before `options`);
             not passed to a grader folder with a conftest.py of its own (it may not know it).
-        plan: the run's plan (``--plan``, `kws.grading.classrun.plan.GradingPlan.graders`): the tier sets
-            and public test sets decided once for the run; not passed to such a folder either.
+        plan: the run's plan file (``--plan``, `kws.grading.classrun.plan.GradingPlan.graders`):
+            the tier sets and public test sets decided once for the run; not passed to such a
+            folder either.
         python: the interpreter to run pytest with.
     """
     paths = grader_paths(grader)

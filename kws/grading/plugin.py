@@ -6,8 +6,9 @@ each, and the fixtures every graded test reads.
         [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
         [--plan FILE]
 
-``--plan`` (`kws grade` passes it): the run's plan (`kws.grading.classrun.plan`), whose tier sets and
-public test sets were decided once for the whole class; without it they are found from --data.
+``--plan`` (`kws grade` passes it): the run's plan (`kws.grading.classrun.plan`), whose tier
+sets and public test sets were decided once for the whole class; without it they are found
+from --data.
 
 With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
 the student's own data folder: the child on a few of its test inputs, no labels, so the accuracy
@@ -104,8 +105,9 @@ def pytest_addoption(parser):
                     "the grade uses the rest, the held-out part")  # fmt: skip
     group.addoption("--plan", type=Path,
                     help="the grading run's plan, which `kws grade` decides once and writes "
-                    "(kws.grading.judge.planned): the tier set of each assignment and the notebooks "
-                    "graded on a public test set, taken from it instead of from --data")  # fmt: skip
+                    "(kws.grading.judge.planned): the tier set of each assignment and the "
+                    "notebooks graded on a public test set, taken from it instead of from "
+                    "--data")  # fmt: skip
     group.addoption("--split-seed", default="",
                     help="the course's secret seed of the split into a public and a held-out "
                     "part")  # fmt: skip

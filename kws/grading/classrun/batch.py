@@ -39,6 +39,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,11 +248,12 @@ def grade_batch(
     """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
 
     `planned`: `kws.grading.classrun.plan.plan_run`'s selection and season, what the run
-    decides before any child starts. `assignment` grades one notebook only; `dataset` / `tiers` name the accuracy tier set
-    (`kws.grading.judge.tiers`). ValueError / FileNotFoundError, before any child starts, when the
-    data cannot grade the selection. The submissions folder and `out_dir` are hidden from every
-    child, and the results and logs folders are the instructor's alone (mode 0700), so no
-    student's code can read a classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
+    decides before any child starts. `assignment` grades one notebook only; `dataset` /
+    `tiers` name the accuracy tier set (`kws.grading.judge.tiers`). ValueError /
+    FileNotFoundError, before any child starts, when the data cannot grade the selection. The
+    submissions folder and `out_dir` are hidden from every child, and the results and logs
+    folders are the instructor's alone (mode 0700), so no student's code can read a
+    classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
     stops every grader and their children, and raises `RunStopped` (a KeyboardInterrupt); a
     fault of the grading machine stops them too and raises `GraderFault`: each says how many
     students were graded, and every other student is as they were. The folder is held while it
@@ -313,9 +315,9 @@ def grade_class(
                                      [p.name for p in plan.chosen])  # fmt: skip
             hide = [plan.submissions, out_dir]
             try:
-                with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
+                with plan_file(plan) as planned:
                     grading = {"grader": grader, "pytest_args": [*plan.options, *pytest_args],
-                               "timeout": timeout, "plan": plan_file(plan, Path(folder))}  # fmt: skip
+                               "timeout": timeout, "plan": planned}  # fmt: skip
                     graded = _grade_all(graders, plan.chosen, plan.data, target, hide, jobs,
                                         **grading)  # fmt: skip
             except (RunStopped, GraderFault) as stop:
@@ -344,12 +346,14 @@ def grade_class(
         return gradebook, standings
 
 
-def plan_file(plan: GradingPlan, folder: Path) -> Path:
-    """The graders' part of `plan`, written into `folder` (one of the run's own) for every
-    grader's ``--plan``."""
-    path = folder / PLAN_FILE
-    path.write_text(plan.graders, encoding="utf-8")
-    return path
+@contextlib.contextmanager
+def plan_file(plan: GradingPlan) -> Iterator[Path]:
+    """The graders' part of `plan`, written into a folder of the run's own for every grader's
+    ``--plan``; the folder is removed when the graders are done."""
+    with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
+        path = Path(folder) / PLAN_FILE
+        path.write_text(plan.graders, encoding="utf-8")
+        yield path
 
 
 def remove_staging(out_dir: Path) -> None:

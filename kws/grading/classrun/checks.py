@@ -1,22 +1,18 @@
 """What a class run finds before the first hand-in is graded: the hand-in folders
 (`handin_folders`) and the notebooks each holds (`held_notebooks`, found as the grader finds
 them, `kws.grading.judge.notebook.holds_notebook`). The plan of the run
-(`kws.grading.classrun.plan.plan_run`) checks the season's inputs against them, in seconds: a course
-file, a times CSV or a roster with a mistake in it would otherwise be found after hours of
-grading (`kws.grading.season.inputs` says what is checked).
+(`kws.grading.classrun.plan.plan_run`) checks the season's inputs against them, in seconds:
+a course file, a times CSV or a roster with a mistake in it would otherwise be found after
+hours of grading (`kws.grading.season.inputs` says what is checked).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kws.grading.judge.notebook import holds_notebook
 from kws.grading.records.gradebook import safe_name
 from kws.spec import ASSIGNMENTS
-
-if TYPE_CHECKING:
-    pass
 
 
 def handin_folders(submissions_dir: Path) -> list[Path]:

@@ -59,8 +59,9 @@ def _grade_class(args: argparse.Namespace) -> int:
     shard = Shard.parse(args.shard) if args.shard is not None else None
     roster = read_roster(args.roster, key=args.roster_key) if args.roster else None
     plan = plan_run(args.submissions, args.data, args.out, assignment=args.assignment,
-                    dataset=args.dataset, tiers=args.tiers, student=args.student, shard=shard, roster=roster, course=args.course,
-                    times=args.times, file_times=args.file_times, strict=args.strict,
+                    dataset=args.dataset, tiers=args.tiers, student=args.student, shard=shard,
+                    roster=roster, course=args.course, times=args.times,
+                    file_times=args.file_times, strict=args.strict,
                     say=functools.partial(print, flush=True))  # fmt: skip
     if args.student is not None:
         earlier = (plan.out / "results" / f"{safe_name(args.student)}.json").is_file()

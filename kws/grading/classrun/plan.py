@@ -13,8 +13,9 @@ the data can grade with the tier set of each, the notebooks graded on a public t
 Kaggle split and the grader's options. What it finds wrong is raised before anything is
 written, naming the file and the fix. The grading modules take the plan and derive none of it
 again: each pytest grader reads its part (`GradingPlan.graders`, `kws.grading.judge.planned`)
-from a file of the run's own (`kws.grading.plugin`, ``--plan``), not from the data folder, and the season is applied to the
-results the graders returned, in memory (`kws.grading.season.apply.apply_season`).
+from a file of the run's own (`kws.grading.plugin`, ``--plan``), not from the data folder,
+and the season is applied to the results the graders returned, in memory
+(`kws.grading.season.apply.apply_season`).
 """
 
 from __future__ import annotations

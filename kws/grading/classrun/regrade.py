@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -126,7 +125,8 @@ def regrade(
     """Grade the hand-in of `plan.student` again into the gradebook of `plan.out`
     (`kws.grading.classrun.regrade`): only their row changes, the earlier result is kept under
     ``history/``, the season is applied again; return the gradebook and the standings. Nothing
-    is graded or moved before the plan's every input was checked (`kws.grading.classrun.plan.plan_run`).
+    is graded or moved before the plan's every input was checked
+    (`kws.grading.classrun.plan.plan_run`).
 
     Raises `kws.grading.classrun.graders.RunStopped` (Ctrl-C, SIGTERM) or `GraderFault` (the
     grading machine failed), the folder as it was unless the new result was in place already;
@@ -140,11 +140,11 @@ def regrade(
         with holding(out_dir, "kws grade --student", scope=scope, wait=wait) as run:
             run.said = f"{student} not regraded"
             try:
-                with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
+                with plan_file(plan) as planned:
                     staged = stage_one(handin, plan.data, out_dir,
                                        hide=[plan.submissions, out_dir], pytest_args=plan.options,
                                        timeout=timeout, processes=graders,
-                                       plan=plan_file(plan, Path(folder)))  # fmt: skip
+                                       plan=planned)  # fmt: skip
             except (RunStopped, GraderFault) as stop:
                 remove_staging(out_dir)
                 raise _not_regraded(stop, student, out_dir) from None
