@@ -706,3 +706,39 @@ def test_the_marking_page_benchmark_times_the_start_the_page_and_the_keyboard(tm
     assert (figures["students"], figures["questions"], figures["answers"]) == (45, 3, 135)
     assert len(figures["page_load_s"]["all"]) == 2 and figures["page_load_s"]["median"] > 0
     assert figures["keyboard"]["answers_per_minute"] > 0 and figures["start"]["wall_s"] > 0
+
+
+def test_the_torch_pair_probe_records_what_loads_and_the_loader_s_words(tmp_path, monkeypatch):
+    """benchmarks/torch_pairs.py's probe: this environment's pair loads and runs the kit's
+    torchaudio parts; a torchaudio whose library does not load is recorded at its import, with
+    the first line of torch's error and of the loader's, which it wraps."""
+    from importlib import metadata
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import torch_pairs
+
+    def probe(env: dict[str, str]) -> dict:
+        run = subprocess.run(
+            [sys.executable, "-c", torch_pairs.PROBE],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+    found = probe(dict(os.environ))
+    assert found["stage"] is None and found["error"] is None, found
+    assert found["installed"]["torch"] == metadata.version("torch")
+    fake = tmp_path / "fake" / "torchaudio"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "try:\n"
+        "    raise OSError('libtorchaudio.so: undefined symbol: f_without_backtrace')\n"
+        "except OSError as loader:\n"
+        "    raise OSError('Could not load this library: libtorchaudio.so') from loader\n"
+    )
+    broken = probe(os.environ | {"PYTHONPATH": str(tmp_path / "fake")})
+    assert broken["stage"] == "import torchaudio"
+    assert broken["error"] == "OSError: Could not load this library: libtorchaudio.so"
+    assert broken["cause"] == "OSError: libtorchaudio.so: undefined symbol: f_without_backtrace"
