@@ -1,8 +1,11 @@
-"""torch / torchaudio pairings: a pairing whose torchaudio does not load (a CPU-only torch with
-the registry's CUDA torchaudio: "libc10_cuda.so: cannot open shared object file") stops the kit
-with the installed versions and the command that fixes it, not a loader traceback; the range
-pyproject.toml declares is the one the message and CI use."""
+"""torch / torchaudio pairings: a pairing whose torchaudio does not load (torchaudio 2.11.1 with
+torch 2.11: an undefined symbol; a CPU-only torch with the registry's CUDA torchaudio:
+"libc10_cuda.so: cannot open shared object file") stops the kit with the installed versions, why,
+and a command that installs a pair measured to load, not a loader traceback; the pins
+pyproject.toml declares, CI's two ends and the fix message agree with the measured table
+(kws.compat.PAIRS, copied from benchmarks/results/torch_pairs.json)."""
 
+import json
 import os
 import re
 import subprocess
@@ -11,8 +14,11 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
-from kws.compat import KNOWN_GOOD, TORCH_RANGE, TORCHAUDIO_RANGE
+from kws import compat
+from kws.compat import TORCH_RANGE, TORCHAUDIO_RANGE
 from kws.compat import torchaudio as checked
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +45,8 @@ def _says_what_to_install(text: str) -> None:
     torch_version, audio_version = metadata.version("torch"), metadata.version("torchaudio")
     assert f"torchaudio {audio_version} does not load with torch {torch_version}" in text
     assert LOADER_ERROR in text
-    assert "pip install" in text and f'"torch=={KNOWN_GOOD}.*" "torchaudio=={KNOWN_GOOD}.*"' in text
+    command = " ".join(f'"{requirement}"' for requirement in compat.advice(torch_version))
+    assert f"pip install {command}\n" in f"{text}\n" or "+cpu" in torch_version
 
 
 @pytest.mark.parametrize(
@@ -70,8 +77,82 @@ def test_the_check_command_accepts_the_installed_pairing():
 def test_the_declared_range_is_the_one_the_kit_names():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert f'"torch{TORCH_RANGE}"' in pyproject and f'"torchaudio{TORCHAUDIO_RANGE}"' in pyproject
-    low = re.match(r">=(\d+\.\d+)", TORCH_RANGE)[1]
-    assert low == KNOWN_GOOD  # the pairing the message recommends is inside the range
+
+
+def _in_pins(pair: compat.Pair) -> bool:
+    return SpecifierSet(TORCH_RANGE).contains(pair.torch.split("+")[0]) and SpecifierSet(
+        TORCHAUDIO_RANGE
+    ).contains(pair.torchaudio)
+
+
+def test_every_measured_pair_within_the_pins_loads():
+    """pip may install any pair within the pins: each one measured there must load, and the
+    measured pairs that do not load must all lie outside (the CPU-only build aside: it pairs with
+    the CPU torchaudio of torch's own index, which the pins cannot tell from the CUDA one)."""
+    inside = [pair for pair in compat.PAIRS if _in_pins(pair) and "+cpu" not in pair.torch]
+    assert inside and all(pair.loads for pair in inside), [p for p in inside if not p.loads]
+    broken = [pair for pair in compat.PAIRS if not pair.loads and "+cpu" not in pair.torch]
+    assert broken and not any(_in_pins(pair) for pair in broken)
+
+
+def test_the_ends_ci_installs_are_the_range_s_oldest_and_newest_measured_torch():
+    in_range = [p.torch for p in compat.PAIRS if _in_pins(p) and "+" not in p.torch]
+    assert compat.LOWEST.torch == min(in_range, key=Version)
+    assert compat.NEWEST.torch == max(in_range, key=Version)
+    for end in compat.ENDS:
+        assert _in_pins(end) and compat.measured(end.torch, end.torchaudio).loads, end
+    assert compat.other_end(compat.NEWEST.torch + "+cu130") == compat.LOWEST
+    assert compat.other_end(compat.LOWEST.torch) == compat.NEWEST
+
+
+def test_ci_installs_the_other_end_the_kit_names():
+    run = _python(os.environ | {"PYTHONPATH": str(ROOT)}, "-m", "kws.compat", "--other-end")
+    assert run.returncode == 0, run.stderr
+    expected = compat.other_end(metadata.version("torch"))
+    assert run.stdout.split() == list(expected.requirements())
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python -m kws.compat --other-end" in ci
+    assert not re.search(r"torch(audio)?==\d", ci), "the ends come from kws.compat, not .ci/run"
+
+
+def test_the_table_is_the_measured_record():
+    """kws.compat.PAIRS is benchmarks/torch_pairs.py's record, pair for pair."""
+    record = json.loads((ROOT / "benchmarks" / "results" / "torch_pairs.json").read_text())
+    assert record["measured_on"] == compat.MEASURED_ON
+    measured = {(r["torch"], r["torchaudio"]): r for r in record["pairs"]}
+    assert {(pair.torch, pair.torchaudio) for pair in compat.PAIRS} == set(measured)
+    for pair in compat.PAIRS:
+        found = measured[pair.torch, pair.torchaudio]
+        assert pair.loads == (found["result"] == "loads"), (pair, found)
+        if not pair.loads:  # the table quotes the probe's words: torch's, or the loader's
+            assert pair.error in f"{found['error']} {found.get('cause', '')}", (pair, found)
+
+
+def test_an_undefined_symbol_names_the_broken_pair_and_a_pair_that_loads(monkeypatch):
+    """torchaudio 2.11.1 with torch 2.11.0, as torch wraps the loader's error."""
+    versions = {"torch": "2.11.0+cu130", "torchaudio": "2.11.1"}
+    monkeypatch.setattr(compat, "_version", versions.get)
+    loader = OSError(f"/venv/torchaudio/lib/{compat.UNDEFINED_SYMBOL}")
+    try:
+        raise OSError(
+            "Could not load this library: /venv/torchaudio/lib/libtorchaudio.so"
+        ) from loader
+    except OSError as error:
+        text = compat.pairing_message(error)
+    assert "torchaudio 2.11.1 does not load with torch 2.11.0+cu130" in text
+    assert "the pair torch 2.11.0 + torchaudio 2.11.1 does not load" in text
+    assert "undefined symbol: torch_exception_get_what_without_backtrace" in text
+    # torch 2.11.0 loads torchaudio 2.11.0: the advice keeps the installed torch (no download)
+    assert text.endswith('pip install "torchaudio==2.11.0"'), text
+    assert compat.measured("2.11.0", "2.11.0").loads
+
+
+def test_a_torch_outside_the_range_is_advised_the_newest_end(monkeypatch):
+    monkeypatch.setattr(compat, "_version", {"torch": "2.15.0", "torchaudio": "2.11.0"}.get)
+    text = compat.pairing_message(RuntimeError(compat.CUDA_MISMATCH))
+    torch_pin, audio_pin = compat.NEWEST.requirements()
+    assert text.endswith(f'pip install "{torch_pin}" "{audio_pin}"'), text
+    assert compat.NEWEST.loads and compat.measured(compat.NEWEST.torch, compat.NEWEST.torchaudio)
 
 
 def test_the_fast_subset_names_existing_test_files():
