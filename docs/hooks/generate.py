@@ -7,7 +7,8 @@ sentence:
   publish, ``benchmarks/benchlib.py``), so a page always shows the figures last measured;
 - ``{{ specs:NAME }}``: tables read from the assignments' ``spec.toml`` files;
 - ``{{ cli:commands }}``: every ``kws`` subcommand with its help, under its group's heading,
-  from the command's own parser.
+  from the command's own parser;
+- ``{{ torch:NAME }}``: the measured torch / torchaudio pairs and the pins, from ``kws.compat``.
 
 ``RENDER`` maps each name to the function that makes its text. An unknown name stops the build.
 """
@@ -19,6 +20,8 @@ import re
 import sys
 from pathlib import Path
 
+from packaging.specifiers import SpecifierSet
+
 from kws import figures
 from kws.figures import percent
 
@@ -27,7 +30,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10
     import tomli as tomllib
 
-PLACEHOLDER = re.compile(r"\{\{\s*((?:figures|specs|cli):[\w-]+)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*((?:figures|specs|cli|torch):[\w-]+)\s*\}\}")
 SPECS = Path(__file__).resolve().parents[2] / "kws" / "assignments"
 ROW_NAMES = {  # how a results row is named for a reader
     "notebook 01": "notebook 01's reference solution, executed as a student runs it",
@@ -452,7 +455,42 @@ def commands(sections: dict) -> str:
     return "\n".join(parts)
 
 
+def torch_pairs(sections: dict) -> str:
+    """The measured torch / torchaudio pairs (``kws.compat.PAIRS``) as a table, those within the
+    kit's pins and CI's two ends marked."""
+    from kws import compat  # its table and pins; torchaudio is not imported for them
+
+    torch_range, audio_range = (
+        SpecifierSet(compat.TORCH_RANGE),
+        SpecifierSet(compat.TORCHAUDIO_RANGE),
+    )
+    rows = ["| torch | torchaudio | result | note |", "|---|---|---|---|"]
+    for pair in compat.PAIRS:
+        result = "loads and runs" if pair.loads else f"does not load: `{pair.error}`"
+        notes = []
+        if "+cpu" in pair.torch:
+            notes.append("the CPU-only build, with the registry's CUDA torchaudio")
+        elif torch_range.contains(pair.torch) and audio_range.contains(pair.torchaudio):
+            notes.append("within the kit's pins")
+        if pair in compat.ENDS:
+            notes.append("CI's " + ("oldest" if pair == compat.LOWEST else "newest") + " end")
+        rows.append(f"| {pair.torch} | {pair.torchaudio} | {result} | {', '.join(notes)} |")
+    return "\n".join(rows)
+
+
+def torch_pins(sections: dict) -> str:
+    """The kit's pins and the date the pairs were measured, for a sentence."""
+    from kws import compat
+
+    return (
+        f"`torch{compat.TORCH_RANGE}` with `torchaudio{compat.TORCHAUDIO_RANGE}` (pairs measured on "
+        f"{compat.MEASURED_ON})"
+    )
+
+
 RENDER = {
+    "torch:pairs": torch_pairs,
+    "torch:pins": torch_pins,
     "cli:commands": commands,
     "specs:tiers-table": tiers_table,
     "figures:real-speech-table": real_speech_table,
