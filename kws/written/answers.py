@@ -17,7 +17,8 @@ written again). Each answer is found by the first of these keys that finds it:
    cells for a code answer, both for a task).
 
 Outputs and metadata are never part of an answer; a code answer's text output is kept beside
-it for the reader (`Part.output`). The placeholder release wrote is no answer. The digest
+it for the reader (`Part.output`). The placeholder release wrote (the kit's, or nbgrader's
+"YOUR ANSWER HERE" and "# YOUR CODE HERE") is no answer. The digest
 (`Answer.digest`) is of the answer's text with line endings, trailing spaces and Unicode forms
 made uniform, so a notebook saved again by another editor keeps it, and a changed answer does
 not. The notebooks are read as JSON (``json.loads`` is enough: sources as strings or lists).
@@ -32,7 +33,9 @@ from dataclasses import dataclass
 
 from kws.written.model import PLACEHOLDERS, QUESTION_ID, role_tags
 
-_TODO = re.compile(r'raise NotImplementedError\("TODO: ')  # a skeleton's TODO, left unwritten
+# a skeleton's TODO left unwritten: the kit's, or nbgrader's bare stub
+_TODO = re.compile(r'raise NotImplementedError\(("TODO: |\)\s*$)', re.M)
+_FOREIGN_PLACEHOLDERS = {"YOUR ANSWER HERE", "# YOUR CODE HERE"}  # nbgrader's release writes them
 _MOST_CELLS = 30  # an answer found by its place: at most this many cells
 _MOST_OUTPUT = 4000  # characters of a code answer's text output kept
 
@@ -101,7 +104,7 @@ class Answer:
     @property
     def answered(self) -> bool:
         """Whether the student wrote something: text beyond the placeholder, and for code no
-        TODO of the skeleton left."""
+        TODO of the skeleton left (the kit's, or nbgrader's ``raise NotImplementedError()``)."""
         text = self.text
         return bool(text.strip()) and not (self.kind == "code" and _TODO.search(text))
 
@@ -138,7 +141,7 @@ def _uniform(text: str) -> str:
     """`text` in NFC, with LF line ends, no trailing spaces, no placeholder line and no blank
     lines around it."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    placeholders = set(PLACEHOLDERS.values())
+    placeholders = {*PLACEHOLDERS.values(), *_FOREIGN_PLACEHOLDERS}
     lines = [line.rstrip() for line in text.split("\n") if line.strip() not in placeholders]
     return "\n".join(lines).strip("\n")
 

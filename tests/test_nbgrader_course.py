@@ -1,0 +1,81 @@
+"""A course written for nbgrader carries over (kws.written.foreign, kws.notebooks,
+kws.written.answers), on nbgrader's own ps1 example written fresh in tests/nbgrader_ps1.py:
+its solution regions and hidden tests never reach students (stripped as nbgrader's release
+strips them, or refused naming the cell and the fix), its manually graded answers are the
+kit's written questions, titled by their first real line, and a code answer still raising
+nbgrader's stub is no answer."""
+
+import json
+
+import nbformat
+import pytest
+from nbgrader_ps1 import nbgrader_release, problem1, submitted
+
+from kws.grading.records.marks import Item, Rubric
+from kws.notebooks import NotebookError, student_version
+from kws.written.answers import read_answers
+from kws.written.questions import read_questions
+from kws.written.render import answer_html
+
+NAME = "source/ps1/problem1.ipynb"
+
+
+def test_release_strips_the_solutions_and_hidden_tests_as_nbgrader_does():
+    student = student_version(problem1(), name=NAME)
+    text = nbformat.writes(student)
+    for secret in ("n must be greater", "i ** 2 for i", "return sum(squares(n))",
+                   "sum_of_squares(11) == 506", "return sum_of_squares(n)",
+                   "BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS"):  # fmt: skip
+        assert secret not in text, secret
+    squares = student.cells[2].source
+    assert squares.endswith('    """\n    # YOUR CODE HERE\n    raise NotImplementedError()')
+    assert squares.startswith("def squares(n):")  # the rest of the cell as it was
+    visible = student.cells[9].source
+    assert visible.startswith('"""Check that sum_of_squares') and "== 385" in visible
+    assert student.cells[9].metadata["nbgrader"]["points"] == 0.5  # nbgrader's metadata kept
+
+
+def test_an_nbgrader_marker_in_a_cell_without_its_metadata_is_refused_with_the_fix():
+    nb = problem1()
+    nb.cells[2].metadata = {}
+    with pytest.raises(NotebookError) as refused:
+        student_version(nb, name=NAME)
+    assert str(refused.value).startswith(
+        f"{NAME}, cell 2, line 6: '### BEGIN SOLUTION' is nbgrader's solution marker, in a "
+        "cell without nbgrader metadata: students would get the solution; give the cell "
+    )
+
+
+def test_the_manually_graded_cells_are_questions_titled_by_their_first_real_line():
+    questions = read_questions(problem1(), name=NAME)
+    assert [(q.id, q.kind, q.points, q.origin) for q in questions] == [
+        ("sum_of_squares_equation", "markdown", 1.0, "nbgrader"),
+        ("sum_of_squares_application", "code", 2.0, "nbgrader"),
+    ]
+    titles = [
+        Rubric("ps1", q.id, q.kind, q.points, q.prompt, q.model_answer, (Item("a", 1, "x"),)).title
+        for q in questions
+    ]
+    assert titles == ["Part C (1 point)", "Part D (2 points)"]  # not "---"
+
+
+def test_an_answer_left_as_nbgrader_released_it_is_no_answer():
+    released = nbgrader_release(problem1())
+    kit = json.loads(nbformat.writes(student_version(problem1(), name=NAME)))
+    blank = read_answers(submitted(released, {}), kit)
+    assert not blank["sum_of_squares_equation"].answered  # "YOUR ANSWER HERE"
+    assert not blank["sum_of_squares_application"].answered  # the stub still raises
+    stub_left = submitted(released, {"sum_of_squares_application": (
+        "def pyramidal_number(n):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n")})  # fmt: skip
+    assert not read_answers(stub_left, kit)["sum_of_squares_application"].answered
+    done = submitted(released, {
+        "sum_of_squares_equation": "$\\sum_{i=1}^n i^2$",
+        "sum_of_squares_application": "def pyramidal_number(n):\n    return sum_of_squares(n)",
+    })  # fmt: skip
+    answers = read_answers(done, kit)
+    assert answers["sum_of_squares_equation"].answered
+    assert answers["sum_of_squares_equation"].found_by == "tag"  # by grade_id
+    assert answers["sum_of_squares_application"].text == (
+        "def pyramidal_number(n):\n    return sum_of_squares(n)"
+    )
+    assert "No answer." not in answer_html(answers["sum_of_squares_application"])
