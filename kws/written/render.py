@@ -9,8 +9,10 @@ answers). Everything is rendered here, on the server, and escaped:
   removed: ``<script>`` is text, shown as typed), then every link checked (only ``http:``,
   ``https:``, ``mailto:`` and ``#`` links keep their target) and every image replaced by its alt
   text (an image would fetch from wherever it points);
-- maths (``$...$``, ``$$...$$``) kept as TeX in a ``<span class="math">``, untouched by the
-  Markdown rules: a reader of this course reads TeX, and no converter needs to be trusted;
+- maths (``$...$``, ``$$...$$``), untouched by the Markdown rules, converted on the server to
+  MathML by latex2mathml (the browser draws it: no script, no remote font), then kept to an
+  allow-list of MathML elements and attributes (a ``\\href`` gives no link); TeX it cannot read
+  is shown as typed, in a ``<span class="math">`` with its TeX in the title of the MathML too;
 - code highlighted by Pygments, which escapes it; a code cell's text output as plain text.
 
 The page's Content-Security-Policy (no inline script, no remote anything) is the second line:
@@ -24,6 +26,7 @@ import re
 import threading
 import xml.etree.ElementTree as etree
 
+import latex2mathml.converter
 import markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
@@ -40,15 +43,58 @@ _MATH = r"\$\$(?P<display>.+?)\$\$|\$(?=\S)(?P<inline>[^$\n]+?)(?<=\S)\$"
 _local = threading.local()
 
 
+_MATHML = "{http://www.w3.org/1998/Math/MathML}"
+MATH_ELEMENTS = frozenset(
+    "math mrow mi mn mo ms mtext mspace msub msup msubsup munder mover munderover mfrac "
+    "msqrt mroot mtable mtr mtd mstyle mpadded mphantom menclose semantics annotation".split()
+)
+MATH_ATTRIBUTES = frozenset(
+    "display mathvariant stretchy fence separator lspace rspace form accent accentunder "
+    "linethickness columnalign rowalign columnspacing rowspacing notation width height depth "
+    "displaystyle scriptlevel minsize maxsize movablelimits largeop symmetric encoding".split()
+)
+
+
+def math_element(tex: str, display: bool) -> etree.Element:
+    """`tex` as a MathML ``<math>`` element (see the module), or a ``<span class="math">``
+    holding the TeX as text when latex2mathml cannot read it."""
+    try:
+        converted = etree.fromstring(
+            latex2mathml.converter.convert(tex, display="block" if display else "inline")
+        )
+    except Exception:  # TeX the converter does not know, or odd input it trips on
+        span = etree.Element("span")
+        span.set("class", "math display" if display else "math")
+        span.text = AtomicString(tex)
+        return span
+    return _kept(converted, tex)
+
+
+def _kept(element: etree.Element, tex: str | None = None) -> etree.Element:
+    """A copy of the MathML `element` with only allowed elements and attributes (an unknown
+    element becomes an ``mrow`` of its children); its text as atomic strings."""
+    tag = element.tag.removeprefix(_MATHML)
+    made = etree.Element(tag if tag in MATH_ELEMENTS else "mrow")
+    for name, value in element.attrib.items():
+        if name in MATH_ATTRIBUTES:
+            made.set(name, value)
+    if tex is not None:
+        made.set("title", tex)  # the TeX, for a reader who wants it (and copy-paste)
+    made.text = AtomicString(element.text) if element.text else None
+    for child in element:
+        kept = _kept(child)
+        kept.tail = AtomicString(child.tail) if child.tail else None
+        made.append(kept)
+    return made
+
+
 class _Maths(InlineProcessor):
-    """``$...$`` and ``$$...$$`` as TeX text in a span, before emphasis can read its ``_``."""
+    """``$...$`` and ``$$...$$`` as MathML, before emphasis can read its ``_``."""
 
     def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's name)
-        span = etree.Element("span")
         display = m.group("display") is not None
-        span.set("class", "math display" if display else "math")
-        span.text = AtomicString(m.group("display") if display else m.group("inline"))
-        return span, m.start(0), m.end(0)
+        tex = m.group("display") if display else m.group("inline")
+        return math_element(tex, display), m.start(0), m.end(0)
 
 
 class _SafeTree(Treeprocessor):
