@@ -187,8 +187,16 @@ def test_settings_outlive_a_reload_and_a_typed_comment_is_not_lost_unwarned(serv
         browser.click("#group")
         browser.click("#show-names")
         browser.wait("state.names !== null")
+        browser.click("#context summary")  # the student's cells around the answer
+        browser.wait("document.querySelector('#context-cells .answer-cell') !== null")
         open_page(browser, server, token=False)
-        assert browser.run("return [$('group').checked, $('show-names').checked]") == [False, True]
+        assert browser.run("return [$('group').checked, $('show-names').checked, "
+                           "$('context').open]") == [False, True, True]  # fmt: skip
+        alias = browser.run("return current()[0]")
+        browser.wait(f"$('context').dataset.alias === '{alias}'")
+        browser.keys("j")
+        alias = browser.run("return current()[0]")
+        browser.wait(f"$('context').dataset.alias === '{alias}'")  # follows the card shown
         assert browser.run("return state.cards.length") == STUDENTS
         leaving = ("const e = new Event('beforeunload', {cancelable: true}); "
                    "window.dispatchEvent(e); return e.defaultPrevented")  # fmt: skip

@@ -82,12 +82,15 @@ class Answer:
         kind: ``markdown``, ``code`` or ``task``.
         parts: the cells it was read from, in order (none: no answer).
         found_by: ``tag``, ``cell id`` or ``place`` (the key that found it), "" for none.
+        cells: the index of each part's cell among the notebook's cells (`notebook_cells`):
+            where the answer stands, for showing it in its context.
     """
 
     question: str
     kind: str
     parts: tuple[Part, ...] = ()
     found_by: str = ""
+    cells: tuple[int, ...] = ()
 
     @property
     def text(self) -> str:
@@ -116,9 +119,13 @@ def _source(cell) -> str:
     return source if isinstance(source, str) else ""
 
 
-def _cells(nb) -> list[dict]:
+def notebook_cells(nb) -> list[dict]:
+    """The cells of the notebook `nb` (JSON) that are cells (dicts), in order."""
     cells = nb.get("cells") if isinstance(nb, dict) else None
     return [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+
+
+_cells = notebook_cells
 
 
 def _roles(cell) -> list[tuple[str, str]]:
@@ -199,13 +206,17 @@ def read_answers(nb, released=None) -> dict[str, Answer]:
     cells = _cells(nb)
     answers = {}
     for question in asked:
-        parts, how = _tagged(cells, question), "tag"
-        if not parts and question.answer_cell_id is not None:
-            parts, how = _with_id(cells, question), "cell id"
-        if not parts:
-            parts, how = _after_prompt(cells, question, kept), "place"
+        found, how = _tagged(cells, question), "tag"
+        if not found and question.answer_cell_id is not None:
+            found, how = _with_id(cells, question), "cell id"
+        if not found:
+            found, how = _after_prompt(cells, question, kept), "place"
         answers[question.id] = Answer(
-            question.id, question.kind, tuple(parts), how if parts else ""
+            question.id,
+            question.kind,
+            tuple(part for _, part in found),
+            how if found else "",
+            tuple(index for index, _ in found),
         )
     return answers
 
@@ -218,6 +229,11 @@ def _kit_cells(released) -> set[str]:
         for cell in _cells(released)
         if not any(role == "answer" for role, _ in _roles(cell)) and _source(cell).strip()
     }
+
+
+def cell_part(cell) -> Part:
+    """`cell` (JSON) as a `Part`: its type, source and a code cell's text output."""
+    return _part(cell)
 
 
 def _part(cell) -> Part:
@@ -243,29 +259,29 @@ def _output(cell) -> str:
     return "".join(texts)[:_MOST_OUTPUT]
 
 
-def _tagged(cells, question: Asked) -> list[Part]:
+def _tagged(cells, question: Asked) -> list[tuple[int, Part]]:
     if question.kind == "task":
         return []
-    return [_part(c) for c in cells if ("answer", question.id) in _roles(c)]
+    return [(i, _part(c)) for i, c in enumerate(cells) if ("answer", question.id) in _roles(c)]
 
 
-def _with_id(cells, question: Asked) -> list[Part]:
-    return [_part(c) for c in cells if _cell_id(c) == question.answer_cell_id]
+def _with_id(cells, question: Asked) -> list[tuple[int, Part]]:
+    return [(i, _part(c)) for i, c in enumerate(cells) if _cell_id(c) == question.answer_cell_id]
 
 
-def _after_prompt(cells, question: Asked, kept: set[str]) -> list[Part]:
+def _after_prompt(cells, question: Asked, kept: set[str]) -> list[tuple[int, Part]]:
     start = _prompt_index(cells, question)
     if start is None:
         return []
     wanted = {"markdown": ("markdown",), "code": ("code",)}.get(question.kind, ("markdown", "code"))
     parts = []
-    for cell in cells[start + 1 : start + 1 + _MOST_CELLS]:
+    for index, cell in enumerate(cells[start + 1 : start + 1 + _MOST_CELLS], start=start + 1):
         if _roles(cell) or (kept and _uniform(_source(cell)) in kept):
             break  # the next question, or the kit's own next cell
         if not kept and cell.get("cell_type") == "markdown" and _source(cell).startswith("#"):
             break  # not knowing the kit's cells: a heading starts the notebook's next part
         if cell.get("cell_type") in wanted and _uniform(_source(cell)):
-            parts.append(_part(cell))
+            parts.append((index, _part(cell)))
     return parts
 
 

@@ -36,7 +36,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from kws.written.answers import Answer
+from kws.written.answers import Answer, cell_part, notebook_cells
 
 SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
 _MATH = r"\$\$(?P<display>.+?)\$\$|\$(?=\S)(?P<inline>[^$\n]+?)(?<=\S)\$"
@@ -163,4 +163,32 @@ def answer_html(answer: Answer) -> str:
             shown.append(f'<pre class="raw">{html.escape(text)}</pre>')
     if not answer.answered:
         shown.insert(0, '<p class="no-answer">No answer.</p>')
+    return "\n".join(shown)
+
+
+AROUND = 2  # cells shown before and after an answer in its context
+
+
+def context_html(nb, answer: Answer, around: int = AROUND) -> str:
+    """The cells of the hand-in notebook `nb` (JSON) around `answer`'s, rendered as answers are
+    (inert): `around` cells before its first and after its last, the answer's own cells in a
+    ``<div class="answer-cell">``; a paragraph saying so when the answer has no cell there."""
+    cells = notebook_cells(nb)
+    if not answer.cells or max(answer.cells) >= len(cells):
+        return '<p class="no-answer">No cell of the notebook holds this answer.</p>'
+    first, last = (
+        max(0, min(answer.cells) - around),
+        min(len(cells), max(answer.cells) + around + 1),
+    )
+    shown = []
+    for index in range(first, last):
+        part = cell_part(cells[index])
+        if part.cell_type == "markdown":
+            body = markdown_html(part.source)
+        elif part.cell_type == "code":
+            body = code_html(part.source, part.output)
+        else:
+            body = f'<pre class="raw">{html.escape(part.source)}</pre>'
+        kind = "answer-cell" if index in answer.cells else "context-cell"
+        shown.append(f'<div class="{kind}" data-cell="{index}">{body}</div>')
     return "\n".join(shown)

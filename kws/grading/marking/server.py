@@ -17,7 +17,8 @@ answering only the person who started it.
 
 Routes: ``GET /`` the page; ``GET /static/...`` its script and styles (the kit's
 style sheet, `kws.pages.STYLE`, then its own); ``GET /api/questions``,
-``/api/question?key=K``, ``/api/marks?key=K``, ``/api/names``; ``POST /api/mark``,
+``/api/question?key=K``, ``/api/marks?key=K``, ``/api/context?key=K&alias=A`` (the answer's
+notebook around it), ``/api/names``; ``POST /api/mark``,
 ``/api/unmark`` and ``/api/rubric`` (JSON in, JSON out; 400 with ``{"error"}`` for a refused
 change, 409 with the marks as they are for a mark changed since the page read it, or asked of
 answers whose marks differ). ``/api/questions`` and ``/api/marks`` read the class again when it
@@ -146,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "/api/question": lambda: session.question(key),
                 "/api/marks": lambda: session.marks(key),
                 "/api/names": session.names,
+                "/api/context": lambda: session.context(key, query.get("alias", [""])[0]),
             }
             if url.path in answers:
                 generation = {"X-KWS-Generation": str(session.generation)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -33,7 +34,7 @@ from kws.grading.records.marks import (
     shortfall,
 )
 from kws.grading.records.seal import check_seal
-from kws.written.render import answer_html, code_html, markdown_html
+from kws.written.render import answer_html, code_html, context_html, markdown_html
 
 
 class MarkingSession:
@@ -84,8 +85,10 @@ class MarkingSession:
         answers: dict[str, dict[str, object]] = {}  # key -> alias -> Answer
         problems: dict[str, str] = {}  # alias -> why a notebook is missing
         measured: dict[tuple[str, str], list] = {}  # (assignment, alias) -> measures
+        notebooks: dict[tuple[str, str], Path] = {}  # (assignment, alias) -> the notebook read
         for student in grades.students:
-            found, problems[alias[student.name]] = handin_answers(student.handin, self.course)
+            found, problems[alias[student.name]], read = handin_answers(student.handin, self.course)
+            notebooks |= {(name, alias[student.name]): path for name, path in read.items()}
             for key, answer in found.items():
                 answers.setdefault(key, {})[alias[student.name]] = answer
             for asked in self.course:
@@ -103,7 +106,7 @@ class MarkingSession:
             groups[key] = group_answers(texts)
         self.alias, self.named = alias, {a: name for name, a in alias.items()}
         self.answers, self.problems, self.measured = answers, problems, measured
-        self.html, self.groups = html, groups
+        self.html, self.groups, self.notebooks = html, groups, notebooks
         self.store.students = frozenset(names)
         self._seen = _stamp(grades.folder)
 
@@ -202,6 +205,22 @@ class MarkingSession:
             alias: self._mark(rubric, marks.get(self.named[alias]), answer.digest)
             for alias, answer in self.answers[key].items()
         }
+
+    def context(self, key: str, alias: str) -> dict[str, str]:
+        """{"html": the cells of `alias`'s notebook around their answer to `key`, rendered as
+        answers are (`kws.written.render.context_html`)}, read from the notebook now."""
+        rubric = self._rubric(key)
+        answer = self.answers[key].get(alias)
+        if answer is None:
+            raise MarksError(f"no hand-in {alias} in this class; reload the page")
+        path = self.notebooks.get((rubric.assignment, alias))
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8")) if path else None
+        except (OSError, ValueError):
+            nb = None
+        if nb is None:
+            return {"html": '<p class="no-answer">The notebook cannot be read now.</p>'}
+        return {"html": context_html(nb, answer)}
 
     def names(self) -> dict[str, str]:
         """{alias: student}: what the page shows when names are switched on."""

@@ -11,7 +11,7 @@ const state = {
   generation: null,  // which reading of the class the page shows (a regrade makes another)
   aims: new Map(),  // a card's first alias -> the answers its keys mark (or "all")
   view: null,  // the member whose answer is shown, when the grader picked one
-  settings: { group: true, names: false, split: {}, filter: "all", ...readSettings() },
+  settings: { group: true, names: false, split: {}, filter: "all", context: false, ...readSettings() },
 };
 
 function readSettings() {
@@ -67,6 +67,12 @@ async function start() {
   });
   $("search").addEventListener("input", () => remake());
   $("target").addEventListener("change", chooseAim);
+  $("context").open = state.settings.context;
+  $("context").addEventListener("toggle", () => {
+    state.settings.context = $("context").open;
+    keepSettings();
+    loadContext();
+  });
   $("comment").addEventListener("change", () => {
     const comment = $("comment").value;
     enqueue(aimOf(current()), () => ({ comment }));
@@ -295,7 +301,23 @@ function render() {
   measures.replaceChildren();
   for (const [label, value] of first.measures) measures.append(element("dt", label), element("dd", value));
   if (first.problem) measures.append(element("dt", "hand-in"), element("dd", first.problem));
+  loadContext();
   renderMark();
+}
+
+// The student's cells around the answer shown, when the TA opened them (rendered inert by the
+// server, as answers are).
+async function loadContext() {
+  const card = current();
+  if (!$("context").open || !card.length) return;
+  const alias = card.includes(state.view) ? state.view : aimOf(card).aliases[0];
+  const key = state.data.key;
+  const asked = (state.contextAsked = (state.contextAsked || 0) + 1);  // the last asked wins
+  $("context").dataset.alias = "";
+  const { status, data } = await api(`/api/context?key=${encodeURIComponent(key)}&alias=${encodeURIComponent(alias)}`);
+  if (asked !== state.contextAsked || state.data.key !== key) return;
+  $("context-cells").innerHTML = status === 200 ? data.html : "";  // rendered and escaped by the server
+  $("context").dataset.alias = alias;
 }
 
 function renderMembers(card, aim, viewed) {
