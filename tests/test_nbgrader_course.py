@@ -6,9 +6,13 @@ kit's written questions, titled by their first real line, and a code answer stil
 nbgrader's stub is no answer."""
 
 import json
+import os
+import subprocess
+import sys
 
 import nbformat
 import pytest
+from course_helpers import ROOT
 from nbgrader_ps1 import nbgrader_release, problem1, submitted
 
 from kws.grading.records.marks import Item, Rubric
@@ -79,3 +83,63 @@ def test_an_answer_left_as_nbgrader_released_it_is_no_answer():
         "def pyramidal_number(n):\n    return sum_of_squares(n)"
     )
     assert "No answer." not in answer_html(answers["sum_of_squares_application"])
+
+
+def _kws(cwd, *args, course="course"):
+    env = os.environ | {"KWS_COURSE": course, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "kws.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_written_only_assignment_is_assigned_and_handed_in_without_data(tmp_path):
+    """nbgrader's ps1 as a course of the kit: a spec of a name, a title and a notebook (no
+    tasks, no data, no tiers, no parameters cell); `kws assign` writes its student notebook
+    (solutions stripped, a hand-in cell that needs no DATA_DIR) and `kws handin` checks a
+    hand-in by its written answers."""
+    course = tmp_path / "course"
+    (course / "ps1").mkdir(parents=True)
+    (course / "ps1" / "spec.toml").write_text(
+        'name = "ps1"\ntitle = "Problem set 1"\nnotebook = "problem1.ipynb"\n'
+    )
+    (course / "solutions").mkdir()
+    nbformat.write(problem1(), course / "solutions" / "problem1.ipynb")
+    done = _kws(tmp_path, "assign")
+    assert done.returncode == 0, done.stderr
+    assert "wrote course/students/problem1.ipynb" in done.stdout
+    student = nbformat.read(course / "students" / "problem1.ipynb", as_version=4)
+    text = nbformat.writes(student)
+    assert "BEGIN SOLUTION" not in text and "sum_of_squares(11) == 506" not in text
+    handin_cell = next(c for c in student.cells if "handin" in c.metadata.get("tags", []))
+    assert handin_cell.source.endswith('ready_to_hand_in("ps1", data=None, outputs=None)')
+    assert "DATA_DIR" not in text
+    handin = tmp_path / "ann"
+    handin.mkdir()
+    answers = {"sum_of_squares_equation": "It is $\\sum_{i=1}^n i^2$."}
+    nb = json.loads(nbformat.writes(student))
+    for cell in nb["cells"]:
+        for tag in cell["metadata"].get("tags", []):
+            if tag.startswith("answer:") and tag[7:] in answers:
+                cell["source"] = answers[tag[7:]]
+    (handin / "problem1.ipynb").write_text(json.dumps(nb))
+    checked = _kws(handin, "handin", "problem1.ipynb", course=str(course))
+    assert checked.returncode in (0, 1), checked.stderr
+    assert (
+        "1 of the 2 written questions has no answer yet: sum_of_squares_application (the "
+        "first asks `Part D (2 points)`)"
+    ) in checked.stdout
+    assert "data folder" not in checked.stdout and "outputs/" not in checked.stdout
+    assert (handin / "handin.zip").is_file()
+
+    (course / "solutions" / "problem1.ipynb").write_text(
+        nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Hi")]))
+    )
+    refused = _kws(tmp_path, "assign")
+    assert (
+        refused.returncode == 2
+        and (
+            "course/ps1/spec.toml: no [tasks] and course/solutions/problem1.ipynb asks no written "
+            "question; describe a task under [tasks], or ask a question"
+        )
+        in refused.stderr
+    )
