@@ -81,7 +81,12 @@ class MarkingSession:
             )
         names = [student.name for student in grades.students]
         order = sorted(names, key=lambda name: hashlib.sha256(name.encode()).hexdigest())
-        alias = {name: f"#{n}" for n, name in enumerate(order, start=1)}
+        # read again: a student keeps their alias (a page's queued mark still means them), and
+        # one new to the class gets the next number
+        alias = {name: a for name, a in getattr(self, "alias", {}).items() if name in names}
+        start = max((int(a[1:]) for a in alias.values()), default=0) + 1
+        alias |= {name: f"#{n}" for n, name in enumerate(
+            (name for name in order if name not in alias), start=start)}  # fmt: skip
         answers: dict[str, dict[str, object]] = {}  # key -> alias -> Answer
         problems: dict[str, str] = {}  # alias -> why a notebook is missing
         measured: dict[tuple[str, str], list] = {}  # (assignment, alias) -> measures
