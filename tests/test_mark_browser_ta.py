@@ -99,9 +99,19 @@ def test_a_group_whose_marks_differ_says_so_and_its_keys_mark_only_the_unmarked(
         browser.wait(SAVED)
         marks = stored(server)
         assert {marks[names[a]].items for a in group} == {("scale", "training", "normalizes")}
+        # the members listed: one whose words differ from the answer shown, read by a click
+        browser.click("#members summary")
+        differs = browser.run(
+            "return [...document.querySelectorAll('#member-list li')]"
+            ".filter(li => li.querySelector('.differs')).map(li => li.dataset.alias)"
+        )
+        assert differs  # the near copies (other case, spacing, one word)
+        before = text(browser, "answer")
+        browser.click(f"#member-list li[data-alias='{differs[0]}'] a")
+        shown = session.answers[KEY][differs[0]].text.split()[0]
+        assert text(browser, "answer") != before and shown in text(browser, "answer")
         # one member split out: a card of its own, still split after a reload
         cards = browser.run("return state.cards.length")
-        browser.run("document.querySelector('#members').open = true")
         browser.click(f"#member-list li[data-alias='{lee}'] button.split")
         assert browser.run("return state.cards.length") == cards + 1
         assert browser.run("return current()") == [lee]
