@@ -2,7 +2,7 @@
 group card whose members hold different marks says so and its keys mark only the unmarked (or
 the members the TA chose); a member split out is a card of its own, kept across a reload; an
 answer collected again while the page is open is a card of its own; keys reach the marking
-after the menu, a checkbox and the adjust box; a mark is taken back; a typed comment is not
+after the menu, a checkbox and the adjust box; a mark is taken back, and undone; a typed comment is not
 lost without a warning; a conflict names no student; search, filters and each grader's count.
 The one-by-one test prints the answers marked a minute by keyboard (no timed assertion)."""
 
@@ -177,6 +177,13 @@ def test_keys_reach_the_marking_after_the_menu_a_checkbox_and_the_adjust_box(ser
         browser.wait(SAVED)
         assert names[alias] not in stored(server, OTHER)
         assert text(browser, "marked-by") == "not marked"
+        browser.keys("1", "3", "z")  # undo: the mark as the last key found it
+        browser.wait(SAVED)
+        assert len(stored(server, OTHER)[names[alias]].items) == 1
+        browser.keys("z")
+        browser.wait(SAVED)
+        assert names[alias] not in stored(server, OTHER)
+        assert text(browser, "status").startswith("undone:")
         # one by one by keyboard, as fast as the page takes it
         browser.keys("n")
         left = browser.run("return state.cards.filter(isLeft).length")

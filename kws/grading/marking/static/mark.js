@@ -10,6 +10,7 @@ const state = {
   queue: Promise.resolve(), pending: 0,  // saves, one after another, in the order asked
   generation: null,  // which reading of the class the page shows (a regrade makes another)
   aims: new Map(),  // a card's first alias -> the answers its keys mark (or "all")
+  undo: [],  // the page's own changes, last first out: {key, before: [[alias, mark]]}
   view: null,  // the member whose answer is shown, when the grader picked one
   settings: { group: true, names: false, split: {}, filter: "all", context: false, ...readSettings() },
 };
@@ -417,7 +418,7 @@ function enqueue(aim, makeChange) {
   state.pending += 1;
   document.body.dataset.pending = String(state.pending);
   state.queue = state.queue
-    .then(() => save(aim, makeChange()))
+    .then(() => (aim === null ? makeChange() : save(aim, makeChange())))  // null: it saves itself
     .catch((error) => say(String(error)))
     .finally(() => {
       state.pending -= 1;
@@ -439,6 +440,7 @@ function toggle(itemId) {
 async function save(aim, change) {
   const { aliases } = aim;
   const mark = state.answers.get(aliases[0]).mark;
+  const before = aliases.map((alias) => [alias, state.answers.get(alias).mark]);
   const versions = Object.fromEntries(members(aliases).map((a) => [a.alias, a.mark ? a.mark.version : null]));
   const key = state.data.key;
   let path = "/api/mark";
@@ -452,15 +454,18 @@ async function save(aim, change) {
     path = "/api/unmark";
     body = { key, aliases, versions };
   }
+  delete body.undoing;
   state.busy = true;
   try {
     const { status, data } = await api(path, body);
     if (state.data.key !== key) return;
     if (status === 200) {
       for (const [alias, saved] of Object.entries(data.marks)) state.answers.get(alias).mark = saved;
+      if (!change.undoing) state.undo.push({ key, before });
+      if (state.undo.length > 100) state.undo.shift();
       const card = state.cards.find((c) => c.includes(aliases[0]));
       if (card) state.aims.set(card[0], aliases.filter((alias) => card.includes(alias)));
-      const what = change.unmark ? "unmarked" : "saved";
+      const what = change.undoing ? "undone:" : change.unmark ? "unmarked" : "saved";
       say(`${what} ${aliases.length > 1 ? aliases.length + " answers" : aliases[0]}`, true);
     } else if (status === 409) {
       for (const [alias, now] of Object.entries(data.marks)) state.answers.get(alias).mark = now;
@@ -472,6 +477,31 @@ async function save(aim, change) {
     state.busy = false;
   }
   renderMark();
+}
+
+// Put back the marks the page's last change on this question replaced (z), when its turn comes
+// (after the changes asked before it): each member as it was, those that had none unmarked.
+function undo() {
+  const key = state.data.key;
+  enqueue(null, () => undoing(key));
+}
+
+async function undoing(key) {
+  const at = state.undo.map((entry) => entry.key).lastIndexOf(key);
+  if (at < 0 || state.data.key !== key) return say("nothing to undo on this question");
+  const { before } = state.undo.splice(at, 1)[0];
+  const alike = new Map();
+  for (const [alias, mark] of before) {
+    const held = mark === null ? "" : JSON.stringify([mark.items, mark.adjust, mark.comment]);
+    if (!alike.has(held)) alike.set(held, { mark, aliases: [] });
+    alike.get(held).aliases.push(alias);
+  }
+  for (const { mark, aliases } of alike.values()) {
+    const change = mark === null
+      ? { unmark: true, undoing: true }
+      : { items: mark.items, adjust: mark.adjust, comment: mark.comment, undoing: true };
+    await save({ aliases, replace: false }, change);
+  }
 }
 
 function move(step) {
@@ -506,6 +536,8 @@ function onKey(event) {
     enqueue(aimOf(current()), () => ({ items: [] }));
   } else if (event.key === "u") {
     enqueue(aimOf(current()), () => ({ unmark: true }));
+  } else if (event.key === "z") {
+    undo();
   } else if (["j", "ArrowRight", "ArrowDown"].includes(event.key)) {
     move(1);
   } else if (["k", "ArrowLeft", "ArrowUp"].includes(event.key)) {
