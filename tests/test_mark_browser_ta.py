@@ -87,6 +87,7 @@ def test_a_group_whose_marks_differ_says_so_and_its_keys_mark_only_the_unmarked(
             f"These {len(group)} answers hold 2 different marks: {len(group) - 1} not marked; "
             "1 at 2/3 (scale, training), a comment by lee. "
         )
+        assert browser.run("return $('target').value") == "0"  # the keys mark the unmarked
         browser.keys("1", "3")
         browser.wait(SAVED)
         marks = stored(server)

@@ -134,6 +134,7 @@ async function refresh() {  // another grader's marks, and a regrade, every few 
     return say("the class was graded again: the page shows the hand-ins as they are now", true);
   }
   for (const [alias, mark] of Object.entries(data)) state.answers.get(alias).mark = mark;
+  if (document.activeElement !== $("filter")) fillFilter();  // new scores, new graders
   renderMark();
 }
 
@@ -166,7 +167,6 @@ function makeCards(keep) {
   const shown = wanted();
   state.cards = cards.map((card) => card.filter((alias) => shown(state.answers.get(alias))))
     .filter((card) => card.length);
-  $("left").dataset.shown = String(state.cards.length);
   if (keep !== undefined) state.index = Math.max(0, state.cards.findIndex((c) => c.includes(keep)));
   state.index = Math.min(state.index, Math.max(0, state.cards.length - 1));
 }
@@ -384,7 +384,7 @@ function renderMark() {
     const all = element("option", `all ${card.length} (replaces their different marks)`);
     all.value = "all";
     $("target").replaceChildren(...options, all);
-    $("target").value = aim.replace ? "all" : String(found.findIndex((g) => g.aliases === aim.aliases));
+    $("target").value = aim.replace ? "all" : String(found.findIndex((g) => g.aliases.includes(aim.aliases[0])));
   }
   renderMembers(card, aim, viewed);
   const stale = mark && mark.stale;
