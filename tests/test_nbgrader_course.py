@@ -143,3 +143,73 @@ def test_a_written_only_assignment_is_assigned_and_handed_in_without_data(tmp_pa
         )
         in refused.stderr
     )
+
+
+MARK = """
+import json, sys
+from pathlib import Path
+from kws.grading.marking.session import MarkingSession
+session = MarkingSession(Path("grades"), solutions=Path("course/solutions"), grader="kim")
+shown = {q["key"]: q["title"] for q in session.questions()}
+answered = {}
+for key, points in (("ps1/sum_of_squares_equation", 1.0), ("ps1/sum_of_squares_application", 1.5)):
+    question = session.question(key)
+    answered[key] = {session.named[a["alias"]]: a["answered"] for a in question["answers"]}
+    session.save({"key": key, "aliases": [session.alias["ann"]], "items": [], "adjust": points},
+                 by="kim")
+    session.save({"key": key, "aliases": [session.alias["bob"]], "items": []}, by="kim")
+print(json.dumps({"titles": shown, "answered": answered}))
+"""
+ROSTER = "Student,ID,SIS User ID,SIS Login ID,Section,folder\nAnn A,1,u1,ann,S1,ann\nBob B,2,u2,bob,S1,bob\n"
+
+
+@pytest.mark.slow
+def test_nbgrader_ps1_is_graded_marked_and_counted_end_to_end(tmp_path):
+    """nbgrader's ps1 carried over as a written-only assignment: its students' notebooks (as
+    nbgrader released them, in nbgrader's submitted/<student>/ps1/ layout) graded by `kws
+    grade`, their manually graded answers marked through `kws mark`'s session (the stub left
+    by bob is no answer), and the marks counted by `kws season`, `kws export` and `kws
+    feedback`: out of the questions' 3 points, not 0."""
+    course = tmp_path / "course"
+    (course / "ps1").mkdir(parents=True)
+    (course / "ps1" / "spec.toml").write_text(
+        'name = "ps1"\ntitle = "Problem set 1"\nnotebook = "problem1.ipynb"\n'
+    )
+    (course / "solutions").mkdir()
+    nbformat.write(problem1(), course / "solutions" / "problem1.ipynb")
+    released = nbgrader_release(problem1())
+    answers = {
+        "ann": {"squares": "def squares(n):\n    return [i * i for i in range(1, n + 1)]",
+                "sum_of_squares_equation": "$\\sum_{i=1}^n i^2$",
+                "sum_of_squares_application": "def pyramidal_number(n):\n"
+                                              "    return sum_of_squares(n)"},
+        "bob": {},
+    }  # fmt: skip
+    for student, written in answers.items():
+        folder = tmp_path / "submitted" / student / "ps1"
+        folder.mkdir(parents=True)
+        (folder / "problem1.ipynb").write_text(json.dumps(submitted(released, written)))
+    (tmp_path / "data").mkdir()
+    graded = _kws(tmp_path, "grade", "submitted", "--data", "data", "--out", "grades")
+    assert graded.returncode == 0, graded.stderr
+    env = os.environ | {"KWS_COURSE": "course", "PYTHONPATH": str(ROOT)}
+    marked = subprocess.run([sys.executable, "-c", MARK], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert marked.returncode == 0, marked.stderr
+    seen = json.loads(marked.stdout)
+    assert seen["titles"] == {"ps1/sum_of_squares_application": "Part D (2 points)",
+                              "ps1/sum_of_squares_equation": "Part C (1 point)"}  # fmt: skip
+    assert seen["answered"]["ps1/sum_of_squares_application"] == {"ann": True, "bob": False}
+    assert seen["answered"]["ps1/sum_of_squares_equation"] == {"ann": True, "bob": False}
+    assert _kws(tmp_path, "season", "grades").returncode == 0
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    exported = _kws(tmp_path, "export", "canvas", "grades", "--roster", "roster.csv", "--out",
+                    "canvas.csv")  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    assert "column 'Problem set 1' out of 3 points" in exported.stdout
+    rows = (tmp_path / "canvas.csv").read_text().splitlines()
+    assert rows[2].endswith(",ann,S1,2.5") and rows[3].endswith(",bob,S1,0")
+    feedback = _kws(tmp_path, "feedback", "grades", "--out", "feedback")
+    assert feedback.returncode == 0 and "2 page(s)" in feedback.stdout
+    page = (tmp_path / "feedback" / "ann" / "ps1.html").read_text()
+    assert "Written answers" in page and "Part D (2 points)" in page and "2.5 / 3" in page

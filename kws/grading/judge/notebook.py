@@ -90,8 +90,10 @@ def child_problem(result: ChildResult) -> str:
 
 def missing_test_data(data: Path, assignment: str) -> str | None:
     """Why `data` cannot grade `assignment` (its hidden test set is absent), or None; its
-    spec's [data] layout knows where the test set is (`kws.grading.testsets.layouts`)."""
-    return layout_of(ASSIGNMENTS[assignment]).missing(data)
+    spec's [data] layout knows where the test set is (`kws.grading.testsets.layouts`). A
+    written-only assignment needs none."""
+    spec = ASSIGNMENTS[assignment]
+    return None if spec.written_only else layout_of(spec).missing(data)
 
 
 def holds_notebook(submission: Path, assignment: Spec) -> bool:
