@@ -47,6 +47,7 @@ CSP = (
 )
 MOST_BODY = 64 * 1024  # bytes of a POST: a mark, a rubric item
 _FILES = {
+    "/static/cards.js": ("cards.js", "text/javascript; charset=utf-8"),
     "/static/mark.js": ("mark.js", "text/javascript; charset=utf-8"),
     "/static/mark.css": ("mark.css", "text/css; charset=utf-8"),
 }
