@@ -34,6 +34,15 @@ async function api(path, body) {
   return { status: response.status, data, generation: response.headers.get("X-KWS-Generation") };
 }
 
+// The marks as the server gave them ({alias: mark}), on the answers the page holds (a hand-in
+// new to the class since the page read it waits for the page to read the class again).
+function setMarks(marks) {
+  for (const [alias, mark] of Object.entries(marks)) {
+    const answer = state.answers.get(alias);
+    if (answer) answer.mark = mark;
+  }
+}
+
 function say(text, ok) {
   $("status").textContent = text;
   $("status").className = ok ? "ok" : "";
@@ -133,7 +142,7 @@ async function refresh() {  // another grader's marks, and a regrade, every few 
     await load(key, current()[0]);
     return say("the class was graded again: the page shows the hand-ins as they are now", true);
   }
-  for (const [alias, mark] of Object.entries(data)) state.answers.get(alias).mark = mark;
+  setMarks(data);
   if (document.activeElement !== $("filter")) fillFilter();  // new scores, new graders
   renderMark();
 }
@@ -332,7 +341,7 @@ async function save(aim, change) {
     const { status, data } = await api(path, body);
     if (state.data.key !== key) return;
     if (status === 200) {
-      for (const [alias, saved] of Object.entries(data.marks)) state.answers.get(alias).mark = saved;
+      setMarks(data.marks);
       if (!change.undoing) state.undo.push({ key, before });
       if (state.undo.length > 100) state.undo.shift();
       const card = state.cards.find((c) => c.includes(aliases[0]));
@@ -340,7 +349,7 @@ async function save(aim, change) {
       const what = change.undoing ? "undone:" : change.unmark ? "unmarked" : "saved";
       say(`${what} ${aliases.length > 1 ? aliases.length + " answers" : aliases[0]}`, true);
     } else if (status === 409) {
-      for (const [alias, now] of Object.entries(data.marks)) state.answers.get(alias).mark = now;
+      setMarks(data.marks);
       say(data.error);
     } else {
       say(data.error || `not saved (${status})`);
@@ -485,7 +494,7 @@ async function changeRubric(change) {
   state.data.items = data.items;
   state.data.note = data.note;
   const marks = (await api("/api/marks?key=" + encodeURIComponent(state.data.key))).data;
-  for (const [alias, mark] of Object.entries(marks)) state.answers.get(alias).mark = mark;
+  setMarks(marks);
   say("rubric changed: every answer counts it now" + (data.note ? `; ${data.note}` : ""), true);
   $("note").textContent = data.note || "";
   fillFilter();
