@@ -25,7 +25,11 @@ browsers on one server, or two servers on one folder, lose no mark): read the fi
 entry, append the change to the history, write the file whole
 (`kws.grading.records.files.write_whole`), and seal the grades folder again
 (`kws.grading.records.seal`, which covers ``rubrics.json`` and ``marks.json``). A mark given with
-the version the grader saw is refused (`MarkConflict`) when someone else changed it since.
+the version the grader saw is refused (`MarkConflict`) when someone else changed it since, and
+so is one mark for several students whose marks differ, unless the grader chose to replace them
+(`save(..., alike=False)`). `unmark` takes marks back. A rubric item change that makes the items
+giving points add up to more than the question's points is refused (`shortfall` says when they
+add up to less).
 While another command writes the folder (`kws grade`, `kws season`: ``run.lock``,
 `kws.grading.records.lock`), a mark is saved in ``marks.json`` as ever but the folder is not
 sealed: that command seals it when it finishes, and a mark saved after it read the marks makes
