@@ -146,6 +146,24 @@ def test_a_written_only_assignment_is_assigned_and_handed_in_without_data(tmp_pa
     )
 
 
+def test_kws_grade_without_data_names_the_assignment_that_needs_it(tmp_path):
+    """Only a run whose assignments are all written-only may leave out --data: a hand-in of
+    the kit's keyword spotting notebook is graded on a hidden test set, so `kws grade` refuses
+    before grading, naming the assignment, a hand-in holding it and the fix."""
+    for student in ("ann", "bob"):
+        (tmp_path / "subs" / student).mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(),
+                       tmp_path / "subs" / student / "01_keyword_spotting.ipynb")  # fmt: skip
+    refused = _kws(tmp_path, "grade", "subs", "--out", "grades", course="")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "kws grade: --data is needed: keyword_spotting (01_keyword_spotting.ipynb, held by ann "
+        "and 1 more) is graded on a hidden test set; pass --data DIR, the folder holding its "
+        "test set (only a run whose assignments are all written-only needs none)"
+    )
+    assert not (tmp_path / "grades").exists()
+
+
 MARK = """
 import json, sys
 from pathlib import Path
@@ -168,7 +186,7 @@ ROSTER = "Student,ID,SIS User ID,SIS Login ID,Section,folder\nAnn A,1,u1,ann,S1,
 def test_nbgrader_ps1_is_graded_marked_and_counted_end_to_end(tmp_path):
     """nbgrader's ps1 carried over as a written-only assignment: its students' notebooks (as
     nbgrader released them, in nbgrader's submitted/<student>/ps1/ layout) graded by `kws
-    grade`, their manually graded answers marked through `kws mark`'s session (the stub left
+    grade` without --data (written-only: there is no test set), their manually graded answers marked through `kws mark`'s session (the stub left
     by bob is no answer), and the marks counted by `kws season`, `kws export` and `kws
     feedback`: out of the questions' 3 points, not 0."""
     course = tmp_path / "course"
@@ -190,8 +208,7 @@ def test_nbgrader_ps1_is_graded_marked_and_counted_end_to_end(tmp_path):
         folder = tmp_path / "submitted" / student / "ps1"
         folder.mkdir(parents=True)
         (folder / "problem1.ipynb").write_text(json.dumps(submitted(released, written)))
-    (tmp_path / "data").mkdir()
-    graded = _kws(tmp_path, "grade", "submitted", "--data", "data", "--out", "grades")
+    graded = _kws(tmp_path, "grade", "submitted", "--out", "grades")  # no --data: none needed
     assert graded.returncode == 0, graded.stderr
     env = os.environ | {"KWS_COURSE": "course", "PYTHONPATH": str(ROOT)}
     marked = subprocess.run([sys.executable, "-c", MARK], cwd=tmp_path, env=env,
