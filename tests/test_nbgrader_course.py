@@ -188,7 +188,7 @@ def test_nbgrader_ps1_is_graded_marked_and_counted_end_to_end(tmp_path):
     nbgrader released them, in nbgrader's submitted/<student>/ps1/ layout) graded by `kws
     grade` without --data (written-only: there is no test set), their manually graded answers marked through `kws mark`'s session (the stub left
     by bob is no answer), and the marks counted by `kws season`, `kws export` and `kws
-    feedback`: out of the questions' 3 points, not 0."""
+    feedback`: out of the questions' 3 points and the test cells' 2.5, not 0."""
     course = tmp_path / "course"
     (course / "ps1").mkdir(parents=True)
     (course / "ps1" / "spec.toml").write_text(
@@ -224,10 +224,14 @@ def test_nbgrader_ps1_is_graded_marked_and_counted_end_to_end(tmp_path):
     exported = _kws(tmp_path, "export", "canvas", "grades", "--roster", "roster.csv", "--out",
                     "canvas.csv")  # fmt: skip
     assert exported.returncode == 0, exported.stderr
-    assert "column 'Problem set 1' out of 3 points" in exported.stdout
+    # the questions' 3 points and the test cells' 2.5 (tests/test_nbgrader_autograded.py)
+    assert "column 'Problem set 1' out of 5.5 points" in exported.stdout
     rows = (tmp_path / "canvas.csv").read_text().splitlines()
-    assert rows[2].endswith(",ann,S1,2.5") and rows[3].endswith(",bob,S1,0")
+    # ann: marks 1 + 1.5, and correct_squares' 1 (her squares raises no ValueError, her
+    # sum_of_squares is nbgrader's stub): 3.5
+    assert rows[2].endswith(",ann,S1,3.5") and rows[3].endswith(",bob,S1,0")
     feedback = _kws(tmp_path, "feedback", "grades", "--out", "feedback")
     assert feedback.returncode == 0 and "2 page(s)" in feedback.stdout
     page = (tmp_path / "feedback" / "ann" / "ps1.html").read_text()
-    assert "Written answers" in page and "Part D (2 points)" in page and "2.5 / 3" in page
+    assert "Written answers" in page and "Part D (2 points)" in page and "3.5 / 5.5" in page
+    assert "squares_invalid_input: Check that squares raises an error" in page  # a test cell

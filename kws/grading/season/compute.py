@@ -138,8 +138,10 @@ def class_standings(
     """
     written = written_part(grades.folder)
     maxima = {n: m + written.maxima.get(n, 0.0) for n, m in assignment_maxima(grades).items()}
-    maxima |= {  # a written-only assignment has no test: its questions are its maximum
-        n: m for n, m in written.maxima.items() if n in ASSIGNMENTS and ASSIGNMENTS[n].written_only
+    maxima |= {  # a written-only assignment without a test (nbgrader's test cells are tests)
+        n: m
+        for n, m in written.maxima.items()
+        if n in ASSIGNMENTS and ASSIGNMENTS[n].written_only and n not in maxima
     }
     adjusted = read_adjustments(grades.folder) if adjusted is None else adjusted
     far = datetime.max.replace(tzinfo=timezone.utc)
