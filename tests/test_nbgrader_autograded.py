@@ -53,7 +53,12 @@ def test_kws_grade_runs_the_instructors_test_cells_and_counts_their_points(tmp_p
             {"correct_sum_of_squares": "pass"},
         ),  # fmt: skip
         "eve": _handed_in(released, {}),  # nbgrader's stubs, as released
+        "fay": _handed_in(released, {"squares": SQUARES, "sum_of_squares": SUM}),
     }
+    handins["fay"]["cells"] = [  # correct_squares' test cell deleted
+        c for c in handins["fay"]["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") != "correct_squares"
+    ]  # fmt: skip
     for student, nb in handins.items():
         folder = tmp_path / "submitted" / student / "ps1"  # nbgrader's layout
         folder.mkdir(parents=True)
@@ -69,6 +74,8 @@ def test_kws_grade_runs_the_instructors_test_cells_and_counts_their_points(tmp_p
         tests = {t["extra_data"]["test"]: t for t in document["tests"]}
         assert {name: t["max_score"] for name, t in tests.items()} == POINTS
         assert {t["extra_data"]["assignment"] for t in tests.values()} == {"ps1"}
+        assert "problem1.ipynb: test cells run in " in document["output"]  # a sandboxed child
+        assert "; sandbox: " in document["output"]  # which protections held, as the kit's own
         return {name: t["score"] for name, t in tests.items()}, tests, document["score"]
 
     ann, _, total = scores("ann")
@@ -83,11 +90,14 @@ def test_kws_grade_runs_the_instructors_test_cells_and_counts_their_points(tmp_p
     assert scores("dan")[0] == cal  # editing the test cell changed nothing
     assert scores("eve")[0] == dict.fromkeys(POINTS, 0.0)
     assert "NotImplementedError" in scores("eve")[1]["correct_squares"]["output"]
+    fay, tests, _ = scores("fay")
+    assert fay == POINTS | {"correct_squares": 0.0}
+    assert "no longer holds this test cell" in tests["correct_squares"]["output"]
 
     season = subprocess.run([sys.executable, "-m", "kws.cli", "season", "grades"], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert season.returncode == 0, season.stderr
     standings = json.loads((tmp_path / "grades" / "standings.json").read_text())
     finals = {s: standings["students"][s]["ps1"]["final"] for s in handins}
-    assert finals == {"ann": 2.5, "cal": 2.0, "dan": 2.0, "eve": 0.0}  # nothing marked yet
+    assert finals == {"ann": 2.5, "cal": 2.0, "dan": 2.0, "eve": 0.0, "fay": 1.5}  # unmarked
     # with the marks: tests/test_nbgrader_course.py (season, export and feedback, out of 5.5)
