@@ -82,6 +82,10 @@ def test_kws_grade_runs_the_instructors_test_cells_and_counts_their_points(tmp_p
     assert ann == POINTS and total == 2.5
     cal, tests, total = scores("cal")
     assert cal == POINTS | {"correct_sum_of_squares": 0.0} and total == 2.0
+    assert tests["correct_sum_of_squares"]["name"] == (
+        "ps1/correct_sum_of_squares: Check that sum_of_squares returns the correct answer for "
+        "various inputs."
+    )  # the docstring's first line, and a name no other assignment's cell can take
     said = tests["correct_sum_of_squares"]["output"]
     assert said == (
         "The test cell correct_sum_of_squares of problem1.ipynb failed: AssertionError (line 6 "

@@ -35,7 +35,7 @@ class TestCell:
     grade_id: str
     source: str  # hidden tests included
     points: float
-    title: str  # its docstring's first line, else its grade_id
+    title: str  # "ps1/correct_squares: " and its docstring's first line
 
 
 def solution_notebook(spec: Spec) -> Path:
@@ -60,16 +60,17 @@ def test_cells(spec: Spec) -> list[TestCell]:
             continue  # nbgrader counts no points for it either
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
         cells.append(TestCell(meta["grade_id"], source, float(meta["points"]),
-                              _title(meta["grade_id"], source)))  # fmt: skip
+                              _title(spec.name, meta["grade_id"], source)))  # fmt: skip
     return cells
 
 
-def _title(grade_id: str, source: str) -> str:
-    """A test cell's name in the results: its grade_id, with its docstring's first line."""
+def _title(assignment: str, grade_id: str, source: str) -> str:
+    """A test cell's name in the results and the gradebook: ``assignment/grade_id`` (unique
+    across the course, as the marks' keys are), with its docstring's first line."""
     first = source.strip().splitlines()[0].strip() if source.strip() else ""
     quoted = first[:3] in ('"""', "'''")
     line = first.strip("\"' ") if quoted else ""
-    return f"{grade_id}: {line}" if line else grade_id
+    return f"{assignment}/{grade_id}: {line}" if line else f"{assignment}/{grade_id}"
 
 
 def grade_test_cells(
@@ -169,7 +170,7 @@ class TestCells:
             return []
         return [
             TestCellItem.from_parent(
-                self.session, name=cell.title, spec=spec, cell=cell, cells=self
+                self.session, name=cell.title, nodeid=cell.title, spec=spec, cell=cell, cells=self
             )  # fmt: skip
             for spec in specs
             if _holds(submission, spec)
