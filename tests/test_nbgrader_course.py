@@ -150,10 +150,10 @@ def test_kws_grade_without_data_names_the_assignment_that_needs_it(tmp_path):
     """Only a run whose assignments are all written-only may leave out --data: a hand-in of
     the kit's keyword spotting notebook is graded on a hidden test set, so `kws grade` refuses
     before grading, naming the assignment, a hand-in holding it and the fix."""
-    for student in ("ann", "bob"):
-        (tmp_path / "subs" / student).mkdir(parents=True)
+    for folder in ("ann", "bob/hw1"):  # bob's a folder deeper, as nbgrader's layout has it
+        (tmp_path / "subs" / folder).mkdir(parents=True)
         nbformat.write(nbformat.v4.new_notebook(),
-                       tmp_path / "subs" / student / "01_keyword_spotting.ipynb")  # fmt: skip
+                       tmp_path / "subs" / folder / "01_keyword_spotting.ipynb")  # fmt: skip
     refused = _kws(tmp_path, "grade", "subs", "--out", "grades", course="")
     assert refused.returncode == 2
     assert refused.stderr.strip() == (

@@ -116,18 +116,6 @@ def grade_test_cells(
     return dict.fromkeys(grade_ids, why), notes
 
 
-def _holds(submission: Path, spec: Spec) -> bool:
-    """Whether the hand-in holds `spec`'s notebook, found as the child finds it (nbgrader's
-    ``submitted/<student>/ps1/problem1.ipynb`` too)."""
-    from kws.grading.protocol.handin import find_notebook
-
-    try:
-        find_notebook(Path(submission), spec.notebook, list(spec.model_tasks.values()))
-    except FileNotFoundError:
-        return False
-    return True
-
-
 class TestCellItem(pytest.Item):
     """One autograded test cell as a graded test of its assignment: its points and its
     assignment as markers (what results.json and the class report read), its verdict from the
@@ -165,6 +153,8 @@ class TestCells:
 
     def items(self, specs: list[Spec]) -> list[TestCellItem]:
         """The test cells of `specs` whose notebook the hand-in holds, as pytest items."""
+        from kws.grading.judge.notebook import holds_notebook
+
         submission = self.grading.submission
         if submission is None or not Path(submission).is_dir():
             return []
@@ -173,7 +163,7 @@ class TestCells:
                 self.session, name=cell.title, nodeid=cell.title, spec=spec, cell=cell, cells=self
             )  # fmt: skip
             for spec in specs
-            if _holds(submission, spec)
+            if holds_notebook(Path(submission), spec)
             for cell in test_cells(spec)
         ]
 

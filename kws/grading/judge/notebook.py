@@ -13,6 +13,7 @@ from pathlib import Path
 from kws.device import DeviceName
 from kws.grading.judge.device import CPU
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
+from kws.grading.protocol.handin import notebooks
 from kws.grading.protocol.payload import check_payload
 from kws.grading.sandbox.run import ChildJob, run_child
 from kws.grading.sandbox.supervise import ChildResult, Limits
@@ -97,9 +98,12 @@ def missing_test_data(data: Path, assignment: str) -> str | None:
 
 
 def holds_notebook(submission: Path, assignment: Spec) -> bool:
-    """Whether the submission holds this assignment's notebook: by its name, or any notebook
-    defining one of its classes (read as text; nothing is run)."""
+    """Whether the submission holds this assignment's notebook: by its name (deeper down too,
+    as nbgrader's ``submitted/<student>/ps1/problem1.ipynb``), or any notebook defining one of
+    its classes (read as text; nothing is run)."""
     if (submission / assignment.notebook).is_file():
+        return True
+    if any(path.name == assignment.notebook for path in notebooks(submission)):
         return True
     needles = [f"class {name}" for name in assignment.model_tasks.values()]
     return any(
