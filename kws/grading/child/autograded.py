@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"usage: python -m {__name__} RESULT RUN")
     channel = ResultChannel.open(Path(argv[0]))  # before any student code can read stdin
     run = AutogradedRun.load(Path(argv[1]))
+    try:  # the hidden tests, off the disk before student code runs (they stay in memory)
+        Path(argv[1]).unlink()
+    except OSError:
+        pass
     submission = Path(run.submission).resolve()
     kernel.look_like_a_kernel()
     payload = {"notebook": None, "errors": {}, "cells": {}}
