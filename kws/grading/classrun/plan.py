@@ -106,9 +106,10 @@ def plan_run(
             nothing and refuses no warning.
 
     Raises:
-        FileNotFoundError / ValueError: no `data` where an assignment needs it, a missing folder, no test set for the selection, no
-            tier set (naming --tiers / --dataset); CourseError naming the course file or the
-            times; SplitError naming the course file whose Kaggle share leaves a part empty.
+        FileNotFoundError / ValueError: no `data` where an assignment needs it, a missing
+            folder, no test set for the selection, no tier set (naming --tiers / --dataset);
+            CourseError naming the course file or the times; SplitError naming the course
+            file whose Kaggle share leaves a part empty.
     """
     from kws.grading.classrun.checks import handin_folders, held_notebooks
     from kws.grading.command import decide_grading, kaggle_options
