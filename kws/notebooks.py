@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+from kws.written.foreign import clear_nbgrader
 from kws.written.questions import read_questions
 from kws.written.release import check_no_leak, release_questions
 
@@ -34,6 +35,7 @@ BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?P<rest>.*?)[ \t]*$")
 END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
 # The line `student_version` puts where a solution was; group 1 is the student's hint (what the
 # grader and `kws handin` look for in a hand-in).
+_FOREIGN_MARKER = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\b")  # nbgrader's
 TODO_RAISE = re.compile(r'raise NotImplementedError\("TODO: (.*?)"\)')
 _MAGIC = re.compile(r"^(\s*)([%!])", re.MULTILINE)  # IPython lines, for the fallback
 
@@ -150,6 +152,13 @@ def release_source(source: str, *, where: str = "cell") -> str:
     begin: tuple[int, str, str, str] | None = None  # (line, indentation, what to write, newline)
     for number, line in enumerate(source.splitlines(keepends=True), start=1):
         body = line.rstrip("\r\n")
+        if _FOREIGN_MARKER.search(body) and not BEGIN.match(body) and not END.match(body):
+            raise NotebookError(
+                f"{where}, line {number}: {body.strip()[:40]!r} is nbgrader's solution marker, "
+                "in a cell without nbgrader metadata: students would get the solution; give the "
+                "cell nbgrader's metadata (\"solution\": true), or mark the region the kit's "
+                "way: '# BEGIN SOLUTION: <what to write>' ... '# END SOLUTION'"
+            )
         if match := BEGIN.match(body):
             if begin is not None:
                 raise NotebookError(
@@ -197,6 +206,8 @@ def student_version(nb: nbformat.NotebookNode, *, name: str = "notebook") -> nbf
     """
     questions = read_questions(nb, name=name)
     student = copy.deepcopy(nb)
+    for index, cell in enumerate(student.cells):  # nbgrader's regions, as its release does
+        clear_nbgrader(cell, where=f"{name}, cell {index}")
     student.cells, origins = release_questions(student.cells, questions)
     for index, cell in zip(origins, student.cells, strict=True):
         if cell.cell_type != "code":

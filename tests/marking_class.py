@@ -4,6 +4,7 @@ filled in, and each results.json is written with the grader's own writers, with 
 measures (``extra_data["measured"]``), then the folder sealed.
 
     root = write_class(tmp_path / "course", 12)   # root/submissions/<student>/, root/grades/
+    regrade(root, 4, "norm-classifier", "A new answer.")   # collected again and graded again
 """
 
 import json
@@ -92,3 +93,21 @@ def write_class(root: Path, students: int) -> Path:
     write_run_record(grades, root / "submissions", root / "data", None)
     seal(grades, "kws grade")
     return root
+
+
+def regrade(root: Path, number: int, question: str, answer: str) -> None:
+    """Student `number`'s hand-in collected again with a new `answer` to `question`, and the
+    class's gradebook written again and sealed, as `kws grade --student` leaves them."""
+    name = student_name(number)
+    for path in (root / "submissions" / name).glob("*.ipynb"):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            if f"answer:{question}" in cell["metadata"].get("tags", []):
+                cell["source"] = answer.splitlines(keepends=True)
+        path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    grades = root / "grades"
+    graded = []
+    for result in sorted((grades / "results").glob("*.json")):
+        graded.append(Graded(result.stem, json.loads(result.read_text()), "", 3.0))
+    write_gradebook(graded, grades / "gradebook.csv")
+    seal(grades, "kws grade")

@@ -70,11 +70,20 @@ def test_a_grader_marks_by_keyboard_changes_an_item_reloads_and_finds_every_mark
         expected = {names[alias]: ("scale", "training") if n % 3 == 0 else ("scale",)
                     for n, card in enumerate(cards) for alias in card}  # fmt: skip
         assert {s: m.items for s, m in stored(server).items()} == expected
-        # the rubric: "scale" worth 1.5 from now on, for every answer that has it
+        # the rubric: "scale" worth 1.5 would pass the question's 3 points: said as it is typed
         browser.run("document.querySelector('#items li[data-item=scale] button').click()")
         browser.type("#items li input.edit-points", "1.5")
+        assert browser.run("return document.querySelector('#items li .sum').textContent") == (
+            "the items would give 3.5 of 3: lower this one or another first"
+        )
+        assert browser.run("return document.querySelector('#items li button.save-item').disabled")
+        # worth 0.5 from now on, for every answer that has it; the page says what that leaves
+        browser.type("#items li input.edit-points", "0.5")
         browser.click("#items li button.save-item")
         browser.wait("document.getElementById('status').textContent.startsWith('rubric changed')")
+        assert "a best answer reaches 2.5" in browser.run(
+            "return document.getElementById('note').textContent"
+        )
         browser.get("about:blank")  # the page gone: what the page shows next comes from the files
         open_page(browser, server, f"http://127.0.0.1:{server.port}/")  # the cookie: no token
         shown = browser.run(
@@ -82,7 +91,7 @@ def test_a_grader_marks_by_keyboard_changes_an_item_reloads_and_finds_every_mark
         )
         assert {names[alias]: tuple(items) for alias, items, _ in shown} == expected
         assert {alias: score for alias, _, score in shown} == {
-            alias: 2.5 if len(expected[names[alias]]) == 2 else 1.5 for alias, _, _ in shown
+            alias: 1.5 if len(expected[names[alias]]) == 2 else 0.5 for alias, _, _ in shown
         }
         assert browser.run("return [...document.querySelectorAll('#items li.given')]"
                            ".map(li => li.dataset.item)") == list(expected[names[cards[0][0]]])  # fmt: skip
@@ -159,6 +168,7 @@ def test_an_answer_with_a_script_an_onerror_and_a_javascript_link_runs_nothing(s
         found = browser.run("return document.querySelectorAll('#answer script, #answer img, "
                             "#answer iframe, #answer [onerror], #answer a[href]').length")  # fmt: skip
         assert found == 0
+        assert browser.run("return document.querySelector('#answer math msubsup') !== null")
         browser.click("#answer a")  # the javascript: link, without its target
         time.sleep(1)  # what a script would have done by now
         assert browser.run("return window.marked === undefined && location.pathname === '/'")

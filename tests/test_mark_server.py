@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import pytest
 from course_helpers import ROOT
@@ -125,7 +126,8 @@ def test_answers_come_by_alias_rendered_inert_with_what_the_grader_measured(serv
     shown = data["htmls"][hostile["html"]]
     assert "<script" not in shown and "<img" not in shown and "javascript:" not in shown
     assert (
-        "&lt;script&gt;window.marked = 1;" in shown and '<span class="math">x_i^2</span>' in shown
+        "&lt;script&gt;window.marked = 1;" in shown
+        and "<msubsup><mi>x</mi><mi>i</mi><mn>2</mn></msubsup>" in shown  # MathML, no script
     )
     assert dict(hostile["measures"]) == {
         "tests": "4.75 / 7 points",  # 5 x 0.55 for the accuracy, 2 for the budget
@@ -138,6 +140,23 @@ def test_answers_come_by_alias_rendered_inert_with_what_the_grader_measured(serv
     shared = {by_name[student_name(n)] for n in range(STUDENTS) if n % 3 in (0, 1)
               and n % 7 != 3 and n != 5}  # fmt: skip
     assert shared in [set(group) for group in data["groups"]]  # the same and nearly the same
+
+
+def test_an_answer_comes_in_its_notebooks_context_rendered_inert(server):
+    """The cells around the answer (the prompt before it, the kit's next cells after it), as
+    the student's notebook holds them now, rendered as answers are."""
+    names = json.loads(ask(server, "GET", "/api/names")[2])
+    alias = {name: alias for alias, name in names.items()}[student_name(5)]  # the hostile one
+    status, _, body = ask(server, "GET", f"/api/context?key={KEY}&alias={quote(alias)}")
+    shown = json.loads(body)["html"]
+    assert status == 200 and shown.count('class="answer-cell"') == 1
+    before, after = shown.split('class="answer-cell"')
+    assert "context-cell" in before and "context-cell" in after
+    assert "why a normalization right before the classifier" in before  # the prompt
+    assert "&lt;script&gt;window.marked = 1;" in shown and "<script" not in shown
+    assert not re.search(r"student\d{3}", shown)
+    status, _, body = ask(server, "GET", f"/api/context?key={KEY}&alias=%23999")
+    assert status == 404 and "no hand-in #999" in json.loads(body)["error"]
 
 
 def test_a_mark_by_alias_is_recorded_for_the_student_and_counted(server):

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from kws.written.answers import Answer, Part
-from kws.written.render import answer_html, markdown_html
+from kws.written.render import MATH_ELEMENTS, answer_html, markdown_html
 
 HOSTILE = [
     "<script>window.marked = 1</script>",
@@ -24,6 +24,8 @@ HOSTILE = [
     "```\n</code></pre><script>window.marked = 1</script>\n```",
     "`</code><script>x</script>`",
     "$</span><script>window.marked = 1</script>$",
+    "$\\href{javascript:window.marked=1}{x}$",
+    "$$\\href{http://evil.example}{\\text{<img src=x onerror=window.marked=1>}}$$",
 ]
 
 
@@ -43,7 +45,7 @@ class Tags(HTMLParser):
 def test_nothing_a_student_writes_becomes_markup_that_runs(text):
     rendered = markdown_html(text)
     for tag, attributes in Tags(rendered).found:
-        assert tag in {"p", "a", "span", "pre", "code", "div", "em", "strong"}, rendered
+        assert tag in {"p", "a", "span", "pre", "code", "div", "em", "strong", *MATH_ELEMENTS}
         assert not any(name.startswith("on") for name in attributes), rendered
         assert attributes.get("href") in (None, "http://evil.example"), rendered
         assert "src" not in attributes, rendered
@@ -66,9 +68,19 @@ def test_markdown_maths_and_code_are_shown():
     )
     shown = answer_html(answer)
     assert "<strong>Scale</strong>" in shown
-    assert '<span class="math">x_i^2</span>' in shown  # TeX kept whole: _ is no emphasis
-    assert '<span class="math display">\\sum_j w_j * x_j</span>' in shown
+    # MathML drawn by the browser, no script; the TeX kept whole (_ is no emphasis)
+    assert (
+        '<math display="inline" title="x_i^2"><mrow><msubsup><mi>x</mi><mi>i</mi><mn>2</mn>'
+        "</msubsup></mrow></math>"
+    ) in shown
+    assert '<math display="block" title="\\sum_j w_j * x_j"><mrow><munder><mo>∑</mo>' in shown
     assert '<a href="https://arxiv.org" rel="noopener noreferrer nofollow">paper</a>' in shown
     assert "&lt;b&gt;" in shown and "<b>" not in shown
     assert "No answer" not in shown
     assert '<p class="no-answer">No answer.</p>' in answer_html(Answer("q", "markdown"))
+
+
+def test_tex_the_converter_cannot_read_is_shown_as_typed():
+    assert markdown_html("$\\begin{nonsense}x$") == (
+        '<p><span class="math">\\begin{nonsense}x</span></p>'
+    )

@@ -172,9 +172,18 @@ def test_the_marks_reach_the_standings_the_gradebook_and_the_export(course):
         assert float(row["speaker_id written"]) == 3.0
         assert float(row["speaker_id raw"]) == pytest.approx(code_points(1, "speaker_id") + 3)
 
-        # A rubric item worth more reaches every mark that gives it, once counted again.
-        status, _ = page.post("/api/rubric", {"key": QUESTIONS[0], "item": "quadratic",
-                                              "points": 1.5})  # fmt: skip
+        # A rubric item worth more reaches every mark that gives it, once counted again; the
+        # items may not give more than the question's 3 points: one no answer has goes down.
+        raise_first = {"key": QUESTIONS[0], "item": "quadratic", "points": 1.5}
+        status, answer = page.post("/api/rubric", raise_first)
+        assert (
+            status == 400 and "would add up to 3.5, more than the question's 3" in answer["error"]
+        )
+        third = page.session.store.rubrics()[QUESTIONS[0]].items[2].id
+        assert (
+            page.post("/api/rubric", {"key": QUESTIONS[0], "item": third, "points": 0.5})[0] == 200
+        )
+        status, _ = page.post("/api/rubric", raise_first)
         assert status == 200
         kws(course, "season", "grades")
         kws(course, "adjust", "grades", student_name(0), "speaker_id", "+1", "--reason", "typo")

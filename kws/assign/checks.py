@@ -5,7 +5,8 @@ line where there is one, and the fix.
 - the spec: a key the kit does not know, a rule of the wrong kind (`kws.spec.load`, which
   refuses them with their line), a graded test without points;
 - the solution notebook: missing, a solution marker that does not close (`kws.notebooks`), no
-  ``parameters`` cell setting ``DATA_DIR`` and ``OUT_DIR``;
+  ``parameters`` cell setting ``DATA_DIR`` and ``OUT_DIR`` (a written-only assignment, with no
+  task, needs none, but asks at least one written question);
 - a task the spec lists that no cell tagged ``model`` defines, a numeric check whose component
   ``checks.py`` does not register or whose function no cell defines.
 """
@@ -19,6 +20,7 @@ from kws.notebooks import NotebookError, cells_with_tag, read_notebook, student_
 from kws.spec import Course, Spec
 from kws.spec.load import line_of
 from kws.spec.rules import declared
+from kws.written.questions import read_questions
 
 SETTINGS = ("DATA_DIR", "OUT_DIR")
 
@@ -68,6 +70,14 @@ def _notebook_problems(spec: Spec, path: Path, text: str) -> tuple[list[str], st
     except NotebookError as error:
         return [str(error)], None
     problems = []
+    if not spec.tasks and not spec.numeric:  # written-only: no data, no run, no settings
+        if not read_questions(nb, name=str(path)):
+            problems.append(
+                f"{_at(spec.path, None)}: no [tasks] and {path} asks no written question; "
+                "describe a task under [tasks], or ask a question (a cell tagged "
+                "question:ID, or nbgrader's manually graded cells)"
+            )
+        return problems, ""
     parameters = [c for c in cells_with_tag(nb, "parameters") if c.cell_type == "code"]
     if not parameters:
         problems.append(

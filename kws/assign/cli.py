@@ -25,13 +25,21 @@ def as_typed(text: str) -> str:
     return text.replace(f"{Path.cwd()}{os.sep}", "")
 
 
-def _tests_line(spec) -> str:
+def _tests_line(spec, solution: Path) -> str:
     from kws.assign.checks import graded_names
+    from kws.notebooks import read_notebook
+    from kws.written.questions import read_questions
 
     names = graded_names(spec)
     total = sum(spec.points.get(name, 0) for name in names)
     listed = ", ".join(f"{name} ({spec.points.get(name, 0):g})" for name in names)
-    return f"{spec.name}: {len(names)} graded tests, {total:g} points: {listed}"
+    line = f"{spec.name}: {len(names)} graded tests, {total:g} points: {listed}"
+    questions = read_questions(read_notebook(solution), name=str(solution))
+    if questions:  # what a person marks, counted in the same grade
+        points = sum(question.points for question in questions)
+        line = (f"{line.rstrip(': ')}; {len(questions)} written "
+                f"question{'s' * (len(questions) != 1)}, {points:g} points (kws mark)")  # fmt: skip
+    return line
 
 
 def _assign(args: argparse.Namespace) -> int:
@@ -79,7 +87,7 @@ def _assign_course(args: argparse.Namespace) -> int:
         for path in write_files(planned):
             print(as_typed(f"wrote {path}"))
     for spec in specs:
-        print(_tests_line(spec))
+        print(_tests_line(spec, solution_path(spec, taught)))
         if any(task.target for task in spec.tasks.values()) and not spec.tiers:
             print(as_typed(f"  note: {spec.path} has no [tiers] yet: `kws reference {spec.name}` "
                            "sets them from the reference solution"))  # fmt: skip

@@ -17,7 +17,9 @@ tests stop short of a score and re-training is skipped.
 (`kws.grading.command` builds that command; ``pytest grader/`` in a checkout does the same.) The
 graded tests live in each assignment's folder, ``kws/assignments/<name>/graded_tests/test_*.py`` (or an
 instructor's own folder named in ``KWS_ASSIGNMENTS``); a test's assignment is the folder its file
-is in, its points are that spec's [points] entry for the test's function name.
+is in, its points are that spec's [points] entry for the test's function name. nbgrader's
+autograded test cells in an assignment's solution notebook are graded tests too, with the
+cells' own points (`kws.grading.judge.autograded`).
 
 Every path option is taken relative to the directory pytest was started from. Without
 --assignment, a notebook the submission does not hold (or whose test set the data lacks) is
@@ -35,6 +37,7 @@ from pathlib import Path
 
 import pytest
 
+from kws.grading.judge.autograded import TestCells
 from kws.grading.judge.device import CUDA, cuda_available, grading_device
 from kws.grading.judge.fixture import TIER_SETS, Grading
 from kws.grading.judge.notebook import missing_test_data, ungradable_assignments
@@ -140,7 +143,7 @@ def _read_plan(config) -> GraderPlan | None:
         raise pytest.UsageError(str(error)) from None
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(session, config, items):
     report = config.pluginmanager.get_plugin("kws-gradescope")
     _give_points(items)
     present = {_assignment(item) for item in items} - {None}
@@ -149,6 +152,7 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
+    items.extend(_test_cells(session, config))
     if config.getoption("--handin"):  # no labels: no tiers, no re-training to grade
         skip = pytest.mark.skip(reason="graded after you hand in: the grader re-trains on a GPU")
         for item in items:
@@ -167,6 +171,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def _test_cells(session, config) -> list:
+    """nbgrader's autograded test cells of the selection, as graded tests
+    (`kws.grading.judge.autograded`); none for a student's own check (``--handin``): the
+    instructor's notebook, hidden tests and all, is the grader's alone."""
+    if config.getoption("--handin"):
+        return []
+    selected = config.getoption("--assignment")
+    specs = [ASSIGNMENTS[selected]] if selected else list(ASSIGNMENTS.values())
+    # The run's own temporary folder is the `grading` fixture's: the test cells' child needs none.
+    grading = Grading(config, Path(tempfile.gettempdir()))
+    return TestCells(session, grading).items(specs)
 
 
 def _assignment(item) -> str | None:

@@ -30,7 +30,7 @@ SAVE_FIRST = (
 )
 
 
-def ready_to_hand_in(assignment: str, *, data: Path, outputs: Path) -> None:
+def ready_to_hand_in(assignment: str, *, data: Path | None, outputs: Path | None) -> None:
     """Check the running notebook of `assignment` with what it wrote, print one line per check,
     and write ``handin.zip`` in the working directory (the notebook's folder); on Colab, offer
     the zip for download.
@@ -38,9 +38,9 @@ def ready_to_hand_in(assignment: str, *, data: Path, outputs: Path) -> None:
     Args:
         assignment: the notebook's assignment (``"speaker_id"``, as its parameters cell names
             it to `kws.spec.settings`).
-        data: the notebook's ``DATA_DIR``.
+        data: the notebook's ``DATA_DIR`` (None: a written-only assignment, which has none).
         outputs: the notebook's ``OUT_DIR``: its files are zipped as the ``outputs/`` folder
-            beside the notebook, where the grader reads them.
+            beside the notebook, where the grader reads them (None: written-only, none).
     """
     from kws.handin.check import check_handin
     from kws.notebooks import read_notebook
@@ -62,7 +62,9 @@ def ready_to_hand_in(assignment: str, *, data: Path, outputs: Path) -> None:
                 print(SAVE_FIRST.format(name=notebook.name))
                 return
         zip_path = Path.cwd() / ZIP_NAME
-        report = check_handin(notebook, data=Path(data), zip_path=zip_path, outputs=Path(outputs))
+        report = check_handin(notebook, data=None if data is None else Path(data),
+                              zip_path=zip_path,
+                              outputs=None if outputs is None else Path(outputs))  # fmt: skip
     print(report.text())
     if "google.colab" in sys.modules:
         from google.colab import files

@@ -128,6 +128,9 @@ def check_handin(
             report.lines += notebook_lines(notebook)
             written, report.warnings = written_lines(notebook)
             report.lines += written
+            if not spec.tasks and not spec.numeric:  # written-only: no outputs, no data, no run
+                reports.append(report)
+                continue
             where = outputs_line(settings, grader_outputs, folder) if outputs is None else None
             report.lines += [where] if where else []  # the folder as it is: is OUT_DIR read?
             report.lines.append(files_line(spec, stage / "outputs"))

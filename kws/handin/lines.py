@@ -146,8 +146,9 @@ def written_lines(notebook: Path) -> tuple[list[Line], list[str]]:
     missing = [qid for qid, answer in answers.items() if not answer.answered]
     if not missing:
         return [Line(True, f"every written question has an answer ({len(answers)})")], []
-    prompt = next((line for line in asked[missing[0]].prompt.splitlines() if line.strip()), "")
-    prompt = prompt.replace("**", "").strip()
+    lines = asked[missing[0]].prompt.splitlines()
+    prompt = next((line for line in lines if line.strip(" \t-=*_#")), "")  # not a rule (---)
+    prompt = prompt.replace("**", "").strip(" #")
     shown = prompt if len(prompt) <= 60 else prompt[:57] + "..."
     if len(answers) == 1:
         which = f"the written question {missing[0]} has no answer yet (it asks `{shown}`)"

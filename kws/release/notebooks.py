@@ -54,6 +54,14 @@ does the same."""
 HANDIN_CODE = """from kws.handin.cell import ready_to_hand_in
 
 ready_to_hand_in("{name}", data=DATA_DIR, outputs=OUT_DIR)"""
+# a written-only assignment (no task): no data, no outputs, no parameters cell setting them
+WRITTEN_HANDIN_TEXT = """## Ready to hand in?
+Save the notebook (File > Save), then run the cell below. It checks the saved notebook the way
+the grader reads it (each written question answered) and writes `handin.zip`, the file to
+upload. On Colab it downloads the zip. From a terminal, `kws handin {notebook}` does the same."""
+WRITTEN_HANDIN_CODE = """from kws.handin.cell import ready_to_hand_in
+
+ready_to_hand_in("{name}", data=None, outputs=None)"""
 
 
 def kit_archive_name() -> str:
@@ -100,9 +108,12 @@ def with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
             _cell("code", CHECK_CODE.format(name=spec.name), "kws-check", ["self-check"]),
         ]
     if not cells_with_tag(nb, "handin"):
+        written_only = not spec.tasks and not spec.numeric
+        text = WRITTEN_HANDIN_TEXT if written_only else HANDIN_TEXT
+        code = WRITTEN_HANDIN_CODE if written_only else HANDIN_CODE
         cells += [
-            _cell("markdown", HANDIN_TEXT.format(notebook=spec.notebook), "kws-handin-text"),
-            _cell("code", HANDIN_CODE.format(name=spec.name), "kws-handin", ["handin"]),
+            _cell("markdown", text.format(notebook=spec.notebook), "kws-handin-text"),
+            _cell("code", code.format(name=spec.name), "kws-handin", ["handin"]),
         ]
     nb.cells = cells
     return nb

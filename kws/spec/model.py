@@ -238,6 +238,12 @@ class Spec:
         return tuple(task.cells for task in self.tasks.values() if task.cells)
 
     @property
+    def written_only(self) -> bool:
+        """Whether every graded part is a written question: no task, no numeric check (no data,
+        no tiers, nothing run; `kws mark` marks it)."""
+        return not self.tasks and not self.numeric
+
+    @property
     def model_tasks(self) -> dict[str, str]:
         """{task: model class} of the tasks graded from a checkpoint, in the file's order."""
         return {name: t.model_class for name, t in self.tasks.items() if t.model_class}

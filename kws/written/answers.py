@@ -17,7 +17,8 @@ written again). Each answer is found by the first of these keys that finds it:
    cells for a code answer, both for a task).
 
 Outputs and metadata are never part of an answer; a code answer's text output is kept beside
-it for the reader (`Part.output`). The placeholder release wrote is no answer. The digest
+it for the reader (`Part.output`). The placeholder release wrote (the kit's, or nbgrader's
+"YOUR ANSWER HERE" and "# YOUR CODE HERE") is no answer. The digest
 (`Answer.digest`) is of the answer's text with line endings, trailing spaces and Unicode forms
 made uniform, so a notebook saved again by another editor keeps it, and a changed answer does
 not. The notebooks are read as JSON (``json.loads`` is enough: sources as strings or lists).
@@ -32,7 +33,9 @@ from dataclasses import dataclass
 
 from kws.written.model import PLACEHOLDERS, QUESTION_ID, role_tags
 
-_TODO = re.compile(r'raise NotImplementedError\("TODO: ')  # a skeleton's TODO, left unwritten
+# a skeleton's TODO left unwritten: the kit's, or nbgrader's bare stub
+_TODO = re.compile(r'raise NotImplementedError\(("TODO: |\)\s*$)', re.M)
+_FOREIGN_PLACEHOLDERS = {"YOUR ANSWER HERE", "# YOUR CODE HERE"}  # nbgrader's release writes them
 _MOST_CELLS = 30  # an answer found by its place: at most this many cells
 _MOST_OUTPUT = 4000  # characters of a code answer's text output kept
 
@@ -79,12 +82,15 @@ class Answer:
         kind: ``markdown``, ``code`` or ``task``.
         parts: the cells it was read from, in order (none: no answer).
         found_by: ``tag``, ``cell id`` or ``place`` (the key that found it), "" for none.
+        cells: the index of each part's cell among the notebook's cells (`notebook_cells`):
+            where the answer stands, for showing it in its context.
     """
 
     question: str
     kind: str
     parts: tuple[Part, ...] = ()
     found_by: str = ""
+    cells: tuple[int, ...] = ()
 
     @property
     def text(self) -> str:
@@ -101,7 +107,7 @@ class Answer:
     @property
     def answered(self) -> bool:
         """Whether the student wrote something: text beyond the placeholder, and for code no
-        TODO of the skeleton left."""
+        TODO of the skeleton left (the kit's, or nbgrader's ``raise NotImplementedError()``)."""
         text = self.text
         return bool(text.strip()) and not (self.kind == "code" and _TODO.search(text))
 
@@ -113,9 +119,13 @@ def _source(cell) -> str:
     return source if isinstance(source, str) else ""
 
 
-def _cells(nb) -> list[dict]:
+def notebook_cells(nb) -> list[dict]:
+    """The cells of the notebook `nb` (JSON) that are cells (dicts), in order."""
     cells = nb.get("cells") if isinstance(nb, dict) else None
     return [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+
+
+_cells = notebook_cells
 
 
 def _roles(cell) -> list[tuple[str, str]]:
@@ -138,7 +148,7 @@ def _uniform(text: str) -> str:
     """`text` in NFC, with LF line ends, no trailing spaces, no placeholder line and no blank
     lines around it."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    placeholders = set(PLACEHOLDERS.values())
+    placeholders = {*PLACEHOLDERS.values(), *_FOREIGN_PLACEHOLDERS}
     lines = [line.rstrip() for line in text.split("\n") if line.strip() not in placeholders]
     return "\n".join(lines).strip("\n")
 
@@ -196,13 +206,17 @@ def read_answers(nb, released=None) -> dict[str, Answer]:
     cells = _cells(nb)
     answers = {}
     for question in asked:
-        parts, how = _tagged(cells, question), "tag"
-        if not parts and question.answer_cell_id is not None:
-            parts, how = _with_id(cells, question), "cell id"
-        if not parts:
-            parts, how = _after_prompt(cells, question, kept), "place"
+        found, how = _tagged(cells, question), "tag"
+        if not found and question.answer_cell_id is not None:
+            found, how = _with_id(cells, question), "cell id"
+        if not found:
+            found, how = _after_prompt(cells, question, kept), "place"
         answers[question.id] = Answer(
-            question.id, question.kind, tuple(parts), how if parts else ""
+            question.id,
+            question.kind,
+            tuple(part for _, part in found),
+            how if found else "",
+            tuple(index for index, _ in found),
         )
     return answers
 
@@ -215,6 +229,11 @@ def _kit_cells(released) -> set[str]:
         for cell in _cells(released)
         if not any(role == "answer" for role, _ in _roles(cell)) and _source(cell).strip()
     }
+
+
+def cell_part(cell) -> Part:
+    """`cell` (JSON) as a `Part`: its type, source and a code cell's text output."""
+    return _part(cell)
 
 
 def _part(cell) -> Part:
@@ -240,29 +259,29 @@ def _output(cell) -> str:
     return "".join(texts)[:_MOST_OUTPUT]
 
 
-def _tagged(cells, question: Asked) -> list[Part]:
+def _tagged(cells, question: Asked) -> list[tuple[int, Part]]:
     if question.kind == "task":
         return []
-    return [_part(c) for c in cells if ("answer", question.id) in _roles(c)]
+    return [(i, _part(c)) for i, c in enumerate(cells) if ("answer", question.id) in _roles(c)]
 
 
-def _with_id(cells, question: Asked) -> list[Part]:
-    return [_part(c) for c in cells if _cell_id(c) == question.answer_cell_id]
+def _with_id(cells, question: Asked) -> list[tuple[int, Part]]:
+    return [(i, _part(c)) for i, c in enumerate(cells) if _cell_id(c) == question.answer_cell_id]
 
 
-def _after_prompt(cells, question: Asked, kept: set[str]) -> list[Part]:
+def _after_prompt(cells, question: Asked, kept: set[str]) -> list[tuple[int, Part]]:
     start = _prompt_index(cells, question)
     if start is None:
         return []
     wanted = {"markdown": ("markdown",), "code": ("code",)}.get(question.kind, ("markdown", "code"))
     parts = []
-    for cell in cells[start + 1 : start + 1 + _MOST_CELLS]:
+    for index, cell in enumerate(cells[start + 1 : start + 1 + _MOST_CELLS], start=start + 1):
         if _roles(cell) or (kept and _uniform(_source(cell)) in kept):
             break  # the next question, or the kit's own next cell
         if not kept and cell.get("cell_type") == "markdown" and _source(cell).startswith("#"):
             break  # not knowing the kit's cells: a heading starts the notebook's next part
         if cell.get("cell_type") in wanted and _uniform(_source(cell)):
-            parts.append(_part(cell))
+            parts.append((index, _part(cell)))
     return parts
 
 

@@ -13,6 +13,12 @@ graded questions.
   (the model answer). The boundary cells and the solution never reach students. A question
   without ``manual: true`` is refused: the kit grades code with an assignment's graded tests.
 
+nbgrader's autograded parts are released as nbgrader's own release does (`clear_nbgrader`): in
+each cell with nbgrader metadata, a ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region becomes
+its stub (``# YOUR CODE HERE`` and ``raise NotImplementedError()``, indented as the marker; a
+Markdown region ``YOUR ANSWER HERE``), a solution cell without a region becomes the stub whole,
+and a ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region of a test cell goes.
+
 Either format may add a rubric with a kit ``rubric:ID`` cell; without one a grader gives the
 question's points directly. The ``<!-- BEGIN QUESTION -->`` comments otter writes into the
 notebooks it generates fence its PDF export and carry no name or points: read the master
@@ -26,6 +32,10 @@ from dataclasses import replace
 
 from kws.written.model import QUESTION_ID, Question, QuestionError, role_tags
 
+NBGRADER_CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+NBGRADER_TEXT_STUB = "YOUR ANSWER HERE"
+_BEGIN_SOLUTION, _END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
+_BEGIN_HIDDEN, _END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 _BOUNDARY = re.compile(r"^\s*#\s*(BEGIN|END)\s+(QUESTION|PROMPT|SOLUTION|TESTS)\s*$", re.I)
 ASSIGNMENT_CONFIG = re.compile(r"^\s*#\s*ASSIGNMENT\s+CONFIG\s*$", re.I)
 
@@ -60,6 +70,52 @@ def nbgrader_questions(cells, name: str) -> list[Question]:
         questions.append(Question(qid, cell.cell_type, float(points), text, (), cell.source,
                                   "nbgrader", prompt, index))  # fmt: skip
     return questions
+
+
+def clear_nbgrader(cell, where: str) -> None:
+    """Release `cell` (changed in place) as nbgrader's release does (see the module), when it
+    has nbgrader metadata; a cell without it is left alone.
+
+    Raises:
+        QuestionError: a region that does not close, or that opens inside another (`where`
+            names the cell).
+    """
+    meta = _nbgrader(cell)
+    if not meta:
+        return
+    code = cell.cell_type == "code"
+    source, found = _cut(cell.source, _BEGIN_SOLUTION, _END_SOLUTION,
+                         NBGRADER_CODE_STUB if code else NBGRADER_TEXT_STUB, where)  # fmt: skip
+    if not found and meta.get("solution") and not meta.get("task"):
+        source = NBGRADER_CODE_STUB if code else NBGRADER_TEXT_STUB
+    if meta.get("grade") and not meta.get("solution"):  # a test cell
+        source, _ = _cut(source, _BEGIN_HIDDEN, _END_HIDDEN, None, where)
+    cell.source = source
+
+
+def _cut(source: str, begin: str, end: str, stub: str | None, where: str) -> tuple[str, bool]:
+    """`source` with each region from a line holding `begin` to one holding `end` replaced by
+    `stub` (indented as the begin line; None: nothing), and whether there was one."""
+    out, start, found = [], None, False
+    for number, line in enumerate(source.split("\n"), start=1):
+        if begin in line:
+            if start is not None:
+                raise QuestionError(f"{where}, line {number}: {begin} inside the region opened "
+                                    f"at line {start}; add {end} before it")  # fmt: skip
+            start, found = number, True
+            indent = line[: len(line) - len(line.lstrip())]
+            out += [indent + stub_line for stub_line in (stub.split("\n") if stub else [])]
+        elif end in line:
+            if start is None:
+                raise QuestionError(f"{where}, line {number}: {end} without {begin} before "
+                                    "it; add the begin line or remove this one")  # fmt: skip
+            start = None
+        elif start is None:
+            out.append(line)
+    if start is not None:
+        raise QuestionError(f"{where}, line {start}: {begin} is never closed; add a line "
+                            f"'### {end}' after the region")  # fmt: skip
+    return "\n".join(out), found
 
 
 def _nbgrader(cell) -> dict:

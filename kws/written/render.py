@@ -9,8 +9,10 @@ answers). Everything is rendered here, on the server, and escaped:
   removed: ``<script>`` is text, shown as typed), then every link checked (only ``http:``,
   ``https:``, ``mailto:`` and ``#`` links keep their target) and every image replaced by its alt
   text (an image would fetch from wherever it points);
-- maths (``$...$``, ``$$...$$``) kept as TeX in a ``<span class="math">``, untouched by the
-  Markdown rules: a reader of this course reads TeX, and no converter needs to be trusted;
+- maths (``$...$``, ``$$...$$``), untouched by the Markdown rules, converted on the server to
+  MathML by latex2mathml (the browser draws it: no script, no remote font), then kept to an
+  allow-list of MathML elements and attributes (a ``\\href`` gives no link); TeX it cannot read
+  is shown as typed, in a ``<span class="math">`` with its TeX in the title of the MathML too;
 - code highlighted by Pygments, which escapes it; a code cell's text output as plain text.
 
 The page's Content-Security-Policy (no inline script, no remote anything) is the second line:
@@ -24,6 +26,7 @@ import re
 import threading
 import xml.etree.ElementTree as etree
 
+import latex2mathml.converter
 import markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
@@ -33,22 +36,65 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from kws.written.answers import Answer
+from kws.written.answers import Answer, cell_part, notebook_cells
 
 SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
 _MATH = r"\$\$(?P<display>.+?)\$\$|\$(?=\S)(?P<inline>[^$\n]+?)(?<=\S)\$"
 _local = threading.local()
 
 
+_MATHML = "{http://www.w3.org/1998/Math/MathML}"
+MATH_ELEMENTS = frozenset(
+    "math mrow mi mn mo ms mtext mspace msub msup msubsup munder mover munderover mfrac "
+    "msqrt mroot mtable mtr mtd mstyle mpadded mphantom menclose semantics annotation".split()
+)
+MATH_ATTRIBUTES = frozenset(
+    "display mathvariant stretchy fence separator lspace rspace form accent accentunder "
+    "linethickness columnalign rowalign columnspacing rowspacing notation width height depth "
+    "displaystyle scriptlevel minsize maxsize movablelimits largeop symmetric encoding".split()
+)
+
+
+def math_element(tex: str, display: bool) -> etree.Element:
+    """`tex` as a MathML ``<math>`` element (see the module), or a ``<span class="math">``
+    holding the TeX as text when latex2mathml cannot read it."""
+    try:
+        converted = etree.fromstring(
+            latex2mathml.converter.convert(tex, display="block" if display else "inline")
+        )
+    except Exception:  # TeX the converter does not know, or odd input it trips on
+        span = etree.Element("span")
+        span.set("class", "math display" if display else "math")
+        span.text = AtomicString(tex)
+        return span
+    return _kept(converted, tex)
+
+
+def _kept(element: etree.Element, tex: str | None = None) -> etree.Element:
+    """A copy of the MathML `element` with only allowed elements and attributes (an unknown
+    element becomes an ``mrow`` of its children); its text as atomic strings."""
+    tag = element.tag.removeprefix(_MATHML)
+    made = etree.Element(tag if tag in MATH_ELEMENTS else "mrow")
+    for name, value in element.attrib.items():
+        if name in MATH_ATTRIBUTES:
+            made.set(name, value)
+    if tex is not None:
+        made.set("title", tex)  # the TeX, for a reader who wants it (and copy-paste)
+    made.text = AtomicString(element.text) if element.text else None
+    for child in element:
+        kept = _kept(child)
+        kept.tail = AtomicString(child.tail) if child.tail else None
+        made.append(kept)
+    return made
+
+
 class _Maths(InlineProcessor):
-    """``$...$`` and ``$$...$$`` as TeX text in a span, before emphasis can read its ``_``."""
+    """``$...$`` and ``$$...$$`` as MathML, before emphasis can read its ``_``."""
 
     def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's name)
-        span = etree.Element("span")
         display = m.group("display") is not None
-        span.set("class", "math display" if display else "math")
-        span.text = AtomicString(m.group("display") if display else m.group("inline"))
-        return span, m.start(0), m.end(0)
+        tex = m.group("display") if display else m.group("inline")
+        return math_element(tex, display), m.start(0), m.end(0)
 
 
 class _SafeTree(Treeprocessor):
@@ -117,4 +163,32 @@ def answer_html(answer: Answer) -> str:
             shown.append(f'<pre class="raw">{html.escape(text)}</pre>')
     if not answer.answered:
         shown.insert(0, '<p class="no-answer">No answer.</p>')
+    return "\n".join(shown)
+
+
+AROUND = 2  # cells shown before and after an answer in its context
+
+
+def context_html(nb, answer: Answer, around: int = AROUND) -> str:
+    """The cells of the hand-in notebook `nb` (JSON) around `answer`'s, rendered as answers are
+    (inert): `around` cells before its first and after its last, the answer's own cells in a
+    ``<div class="answer-cell">``; a paragraph saying so when the answer has no cell there."""
+    cells = notebook_cells(nb)
+    if not answer.cells or max(answer.cells) >= len(cells):
+        return '<p class="no-answer">No cell of the notebook holds this answer.</p>'
+    first, last = (
+        max(0, min(answer.cells) - around),
+        min(len(cells), max(answer.cells) + around + 1),
+    )
+    shown = []
+    for index in range(first, last):
+        part = cell_part(cells[index])
+        if part.cell_type == "markdown":
+            body = markdown_html(part.source)
+        elif part.cell_type == "code":
+            body = code_html(part.source, part.output)
+        else:
+            body = f'<pre class="raw">{html.escape(part.source)}</pre>'
+        kind = "answer-cell" if index in answer.cells else "context-cell"
+        shown.append(f'<div class="{kind}" data-cell="{index}">{body}</div>')
     return "\n".join(shown)

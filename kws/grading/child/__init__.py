@@ -8,7 +8,9 @@
 - `checkpoint`: each task's model from its ``config.json`` and ``model.pt``;
 - `predictions`: every unlabelled input through that model, checked, in bounded batches;
 - `buffers`: tensors of the checkpoint that training cannot have written;
-- `numeric`: the notebook's numeric checks, as facts.
+- `numeric`: the notebook's numeric checks, as facts;
+- `autograded` (``python -m kws.grading.child.autograded``): the notebook run top to bottom with
+  nbgrader's test cells as the instructor wrote them, each test cell's error sent back.
 
 Started by `kws.grading.sandbox`; the parent reads only its checked JSON payload and never
 imports these modules.

@@ -1,6 +1,6 @@
 """The `kws` verbs that grade a class, added by `kws.cli` to its "grade" group:
 
-    kws grade SUBMISSIONS --data DIR [--out DIR] [--jobs N] [--shard I/N] [--roster FILE]
+    kws grade SUBMISSIONS [--data DIR] [--out DIR] [--jobs N] [--shard I/N] [--roster FILE]
         [--course FILE] [--times FILE] [--file-times] [--strict] [--student NAME]
         [--assignment NAME] [--tiers FILE] [--wait]
     kws merge GRADES_DIR [--wait]   one gradebook from the shards `kws grade --shard` wrote
@@ -94,7 +94,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add `kws grade` and `kws merge` to `commands`, the `kws` parser's subparsers."""
     grade = commands.add_parser("grade", help="grade a folder of submissions into a gradebook")
     grade.add_argument("submissions", type=Path, help="one sub-folder per student")
-    grade.add_argument("--data", type=Path, required=True, help="hidden grading data folder")
+    grade.add_argument("--data", type=Path,
+                       help="hidden grading data folder (not needed when every assignment the "
+                       "hand-ins hold is written-only)")  # fmt: skip
     grade.add_argument("--out", type=Path, default=Path("grades"), help="gradebook folder")
     grade.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
     grade.add_argument(

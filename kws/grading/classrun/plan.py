@@ -28,6 +28,9 @@ from typing import TYPE_CHECKING
 from kws.grading.judge.planned import GraderPlan
 from kws.grading.judge.tiers import TierSet
 
+NO_DATA = Path(__file__).resolve().parent.parent / "testsets" / "no_data"
+"""The data folder of a run of written-only assignments: they read no test set."""
+
 if TYPE_CHECKING:
     from kws.grading.classrun.shards import Shard
     from kws.grading.records.roster import Roster
@@ -69,7 +72,7 @@ class GradingPlan:
 
 def plan_run(
     submissions: Path,
-    data: Path,
+    data: Path | None,
     out: Path,
     *,
     assignment: str | None = None,
@@ -88,6 +91,8 @@ def plan_run(
     """Decide a grading run of the hand-ins in `submissions` against `data` into `out`.
 
     Args:
+        data: the hidden grading data (``--data``); None where every assignment the chosen
+            hand-ins hold is written-only (`data_of_written_only`).
         assignment, dataset, tiers: the selection (``--assignment``, ``--dataset``,
             ``--tiers``).
         student: one hand-in folder to regrade (``--student``); shard: a share of the class
@@ -101,9 +106,10 @@ def plan_run(
             nothing and refuses no warning.
 
     Raises:
-        FileNotFoundError / ValueError: a missing folder, no test set for the selection, no
-            tier set (naming --tiers / --dataset); CourseError naming the course file or the
-            times; SplitError naming the course file whose Kaggle share leaves a part empty.
+        FileNotFoundError / ValueError: no `data` where an assignment needs it, a missing
+            folder, no test set for the selection, no tier set (naming --tiers / --dataset);
+            CourseError naming the course file or the times; SplitError naming the course
+            file whose Kaggle share leaves a part empty.
     """
     from kws.grading.classrun.checks import handin_folders, held_notebooks
     from kws.grading.command import decide_grading, kaggle_options
@@ -112,6 +118,8 @@ def plan_run(
     from kws.grading.testsets.public_only import public_only, warning
 
     speak, say = say is not None, say or (lambda line: None)
+    if data is None:
+        data = data_of_written_only(submissions, student, assignment)
     submissions, data, out = Path(submissions), Path(data), Path(out)  # as typed, for messages
     decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers)
     try:  # named as typed in its messages; said after the public test sets' warning
@@ -165,6 +173,40 @@ def plan_run(
     )
     plan.graders = GraderPlan(data, decided.tier_sets, found).text()
     return plan
+
+
+def data_of_written_only(submissions: Path, student: str | None, assignment: str | None) -> Path:
+    """The data folder of a run given no ``--data``: `NO_DATA`, where every assignment of the
+    selection the chosen hand-ins hold (or, holding none, the selection) is written-only.
+
+    Raises:
+        ValueError: naming the assignments graded on a hidden test set and a hand-in holding
+            each, with the fix (pass ``--data``).
+    """
+    from kws.grading.classrun.checks import handin_folders, held_notebooks
+    from kws.spec import ASSIGNMENTS
+
+    names = [assignment] if assignment else sorted(ASSIGNMENTS)
+    try:  # a missing folder is said by `plan_run`, as typed
+        folders = [Path(submissions) / student] if student else handin_folders(submissions)
+    except (FileNotFoundError, ValueError):
+        folders = []
+    held = held_notebooks(folders, names)
+    graded = set().union(*held.values()) or set(names)
+    needing = sorted(name for name in graded if not ASSIGNMENTS[name].written_only)
+    if not needing:
+        return NO_DATA
+    said = []
+    for name in needing:
+        holders = sorted(h for h, notebooks in held.items() if name in notebooks)
+        more = f" and {len(holders) - 1} more" if len(holders) > 1 else ""
+        held_by = f", held by {holders[0]}{more}" if holders else ""
+        said.append(f"{name} ({ASSIGNMENTS[name].notebook}{held_by})")
+    raise ValueError(
+        f"--data is needed: {', '.join(said)} {'is' if len(said) == 1 else 'are'} graded on a "
+        "hidden test set; pass --data DIR, the folder holding its test set (only a run whose "
+        "assignments are all written-only needs none)"
+    )
 
 
 def season_to_grade(

@@ -128,13 +128,17 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         return self._children[spec.name]
 
     def _run_notebook(self, *args, **kwargs):
-        """`run_notebook`; where the sandbox cannot start a child on this machine
-        (`SandboxStartError`), the whole run stops as on any fault of the grading machine: its
-        results unwritten, the message for the instructor on the grader's fault line
-        (`kws.grading.sandbox.faults.FAULT_LINE`), exit code `MACHINE_FAULT_EXIT`. No test may
-        blame the hand-in for the machine."""
+        """`run_notebook`, `in_sandbox`."""
+        return self.in_sandbox(run_notebook, *args, **kwargs)
+
+    def in_sandbox(self, run, *args, **kwargs):
+        """``run(*args, **kwargs)``, a function starting a sandboxed child (`run_notebook`);
+        where the sandbox cannot start a child on this machine (`SandboxStartError`), the whole
+        run stops as on any fault of the grading machine: its results unwritten, the message
+        for the instructor on the grader's fault line (`kws.grading.sandbox.faults.FAULT_LINE`),
+        exit code `MACHINE_FAULT_EXIT`. No test may blame the hand-in for the machine."""
         try:
-            return run_notebook(*args, **kwargs)
+            return run(*args, **kwargs)
         except SandboxStartError as error:
             self.report.stop(str(error))
             pytest.exit(str(error), returncode=MACHINE_FAULT_EXIT)

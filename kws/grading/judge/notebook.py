@@ -13,6 +13,7 @@ from pathlib import Path
 from kws.device import DeviceName
 from kws.grading.judge.device import CPU
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
+from kws.grading.protocol.handin import notebooks
 from kws.grading.protocol.payload import check_payload
 from kws.grading.sandbox.run import ChildJob, run_child
 from kws.grading.sandbox.supervise import ChildResult, Limits
@@ -90,14 +91,19 @@ def child_problem(result: ChildResult) -> str:
 
 def missing_test_data(data: Path, assignment: str) -> str | None:
     """Why `data` cannot grade `assignment` (its hidden test set is absent), or None; its
-    spec's [data] layout knows where the test set is (`kws.grading.testsets.layouts`)."""
-    return layout_of(ASSIGNMENTS[assignment]).missing(data)
+    spec's [data] layout knows where the test set is (`kws.grading.testsets.layouts`). A
+    written-only assignment needs none."""
+    spec = ASSIGNMENTS[assignment]
+    return None if spec.written_only else layout_of(spec).missing(data)
 
 
 def holds_notebook(submission: Path, assignment: Spec) -> bool:
-    """Whether the submission holds this assignment's notebook: by its name, or any notebook
-    defining one of its classes (read as text; nothing is run)."""
+    """Whether the submission holds this assignment's notebook: by its name (deeper down too,
+    as nbgrader's ``submitted/<student>/ps1/problem1.ipynb``), or any notebook defining one of
+    its classes (read as text; nothing is run)."""
     if (submission / assignment.notebook).is_file():
+        return True
+    if any(path.name == assignment.notebook for path in notebooks(submission)):
         return True
     needles = [f"class {name}" for name in assignment.model_tasks.values()]
     return any(

@@ -3,7 +3,7 @@
 the grader measured of that hand-in (from ``results/<student>.json``).
 
     course = course_questions(Path("solutions"))          # [Asked]: spec, questions, released
-    answers = handin_answers(Path("submissions/ann"), course)   # {question key: Answer}
+    answers, problems, notebooks = handin_answers(Path("submissions/ann"), course)
     measured = measures(grades.students[0].document, "speaker_id")  # [("task1 accuracy", "0.7612")]
 
 A hand-in's notebook is found as the grader finds it (`kws.grading.protocol.handin`) and read
@@ -90,15 +90,18 @@ def course_questions(solutions: Path) -> list[Asked]:
     return found
 
 
-def handin_answers(folder: Path | None, course: list[Asked]) -> tuple[dict[str, Answer], str]:
-    """Each question's answer in the hand-in `folder` (None: no folder), and a sentence for a
-    notebook that is missing or cannot be read ("" when every one was read).
+def handin_answers(
+    folder: Path | None, course: list[Asked]
+) -> tuple[dict[str, Answer], str, dict[str, Path]]:
+    """Each question's answer in the hand-in `folder` (None: no folder), a sentence for a
+    notebook that is missing or cannot be read ("" when every one was read), and the notebooks
+    read.
 
     Returns:
-        ({question key: Answer}, problems); a question whose notebook is missing has an answer
-        with no parts.
+        ({question key: Answer}, problems, {assignment: its notebook's path}); a question whose
+        notebook is missing has an answer with no parts.
     """
-    answers, problems = {}, []
+    answers, problems, notebooks = {}, [], {}
     for asked in course:
         spec, found = asked.spec, None
         if folder is not None:
@@ -106,6 +109,7 @@ def handin_answers(folder: Path | None, course: list[Asked]) -> tuple[dict[str, 
                 notebook = find_notebook(folder, spec.notebook, list(spec.model_tasks.values()))
                 found = read_answers(json.loads(notebook.read_text(encoding="utf-8")),
                                      asked.released)  # fmt: skip
+                notebooks[spec.name] = notebook
             except FileNotFoundError as error:
                 problems.append(str(error).replace(str(folder), "the hand-in"))
             except (ValueError, UnicodeDecodeError):
@@ -115,7 +119,7 @@ def handin_answers(folder: Path | None, course: list[Asked]) -> tuple[dict[str, 
         for question in asked.questions:
             key = question_key(spec.name, question.id)
             answers[key] = (found or {}).get(question.id) or Answer(question.id, question.kind)
-    return answers, "; ".join(dict.fromkeys(problems))
+    return answers, "; ".join(dict.fromkeys(problems)), notebooks
 
 
 # What a test measured (`kws.grading.judge.results.MEASURES`), as the page labels it.

@@ -17,9 +17,12 @@ answering only the person who started it.
 
 Routes: ``GET /`` the page; ``GET /static/...`` its script and styles (the kit's
 style sheet, `kws.pages.STYLE`, then its own); ``GET /api/questions``,
-``/api/question?key=K``, ``/api/marks?key=K``, ``/api/names``; ``POST /api/mark`` and
-``/api/rubric`` (JSON in, JSON out; 400 with ``{"error"}`` for a refused change, 409 with the
-marks as they are for a mark changed since the page read it).
+``/api/question?key=K``, ``/api/marks?key=K``, ``/api/context?key=K&alias=A`` (the answer's
+notebook around it), ``/api/names``; ``POST /api/mark``,
+``/api/unmark`` and ``/api/rubric`` (JSON in, JSON out; 400 with ``{"error"}`` for a refused
+change, 409 with the marks as they are for a mark changed since the page read it, or asked of
+answers whose marks differ). ``/api/questions`` and ``/api/marks`` read the class again when it
+was graded again, and every answer says which reading it is (``X-KWS-Generation``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ CSP = (
 )
 MOST_BODY = 64 * 1024  # bytes of a POST: a mark, a rubric item
 _FILES = {
+    "/static/cards.js": ("cards.js", "text/javascript; charset=utf-8"),
     "/static/mark.js": ("mark.js", "text/javascript; charset=utf-8"),
     "/static/mark.css": ("mark.css", "text/css; charset=utf-8"),
 }
@@ -137,14 +141,18 @@ class _Handler(BaseHTTPRequestHandler):
             if url.path in self.server.files:
                 return self._send(200, *self.server.files[url.path])
             key = query.get("key", [""])[0]
+            if url.path in ("/api/questions", "/api/marks"):
+                session.reread()  # a regrade while the page is open: its generation says so
             answers = {
                 "/api/questions": session.questions,
                 "/api/question": lambda: session.question(key),
                 "/api/marks": lambda: session.marks(key),
                 "/api/names": session.names,
+                "/api/context": lambda: session.context(key, query.get("alias", [""])[0]),
             }
             if url.path in answers:
-                return self._json(200, answers[url.path]())
+                generation = {"X-KWS-Generation": str(session.generation)}
+                return self._json(200, answers[url.path](), generation)
         except MarksError as error:
             return self._json(404, {"error": str(error)})
         return self._refuse(404, "no such page")
@@ -172,13 +180,14 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if self.path == "/api/mark":
                 return self._json(200, {"marks": session.save(data, by=by)})
+            if self.path == "/api/unmark":
+                return self._json(200, {"marks": session.unmark(data, by=by)})
             if self.path == "/api/rubric":
-                return self._json(200, {"items": session.change_rubric(data, by=by)})
-        except MarkConflict as conflict:
-            current = {session.alias[s]: mark for s, mark in conflict.current.items()}
+                return self._json(200, session.change_rubric(data, by=by))
+        except MarkConflict as conflict:  # its message and marks by alias (the session's)
             marks = session.marks(str(data.get("key")))
             return self._json(
-                409, {"error": str(conflict), "marks": {a: marks[a] for a in current}}
+                409, {"error": str(conflict), "marks": {a: marks[a] for a in conflict.current}}
             )
         except MarksError as error:
             return self._json(400, {"error": str(error)})
@@ -191,8 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---- answers ------------------------------------------------------------------------------
 
-    def _json(self, status: int, data) -> None:
-        self._send(status, json.dumps(data).encode(), "application/json")
+    def _json(self, status: int, data, headers: dict | None = None) -> None:
+        self._send(status, json.dumps(data).encode(), "application/json", headers)
 
     def _refuse(self, status: int, why: str) -> None:
         self._send(status, f"{status}: {why}\n".encode(), "text/plain; charset=utf-8")

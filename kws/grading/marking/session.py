@@ -14,16 +14,27 @@ request only reads the marks file: the page's data for 300 hand-ins comes back a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 from kws.grading.marking.collect import course_questions, handin_answers, measures
 from kws.grading.marking.groups import group_answers
 from kws.grading.records.grades import read_grades
-from kws.grading.records.marks import Mark, MarksError, MarkStore, Rubric
+from kws.grading.records.marks import (
+    Mark,
+    MarkConflict,
+    MarksError,
+    MarkStore,
+    Rubric,
+    shortfall,
+)
 from kws.grading.records.seal import check_seal
-from kws.written.render import answer_html, code_html, markdown_html
+from kws.written.render import answer_html, code_html, context_html, markdown_html
 
 
 class MarkingSession:
@@ -44,48 +55,80 @@ class MarkingSession:
     def __init__(
         self, grades_dir: Path, *, solutions: Path, submissions: Path | None = None, grader: str
     ):
+        self._submissions = submissions
         grades = read_grades(Path(grades_dir), submissions)
         check_seal(grades.folder)  # before a mark seals the folder again
-        if grades.submissions is None or not grades.submissions.is_dir():
-            raise FileNotFoundError(
-                f"{grades.submissions or grades.folder / 'run.json'}: the hand-ins folder is "
-                "not there; pass --submissions DIR (the folder kws grade read)"
-            )
         self.course = course_questions(Path(solutions))
         if not self.course:
             raise ValueError(f"{solutions}: no notebook there asks a written question (cells "
                              "tagged question:ID, or nbgrader's or otter's manually graded "
                              "ones); docs: reference/written-questions")  # fmt: skip
         self.grader = grader
-        names = [student.name for student in grades.students]
-        self.store = MarkStore(grades.folder, names)
+        self.store = MarkStore(grades.folder, [student.name for student in grades.students])
         self.notes = self.store.add_questions(
             [rubric for asked in self.course for rubric in asked.rubrics()], by=grader
         )
+        self.generation = 0  # one more each time the class is read again (`reread`)
+        self._reading = threading.Lock()
+        self._collect(grades)
+
+    def _collect(self, grades) -> None:
+        """Read each hand-in's answers and measures, render and group them (see the module)."""
+        if grades.submissions is None or not grades.submissions.is_dir():
+            raise FileNotFoundError(
+                f"{grades.submissions or grades.folder / 'run.json'}: the hand-ins folder is "
+                "not there; pass --submissions DIR (the folder kws grade read)"
+            )
+        names = [student.name for student in grades.students]
         order = sorted(names, key=lambda name: hashlib.sha256(name.encode()).hexdigest())
-        self.alias = {name: f"#{n}" for n, name in enumerate(order, start=1)}
-        self.named = {alias: name for name, alias in self.alias.items()}
-        self.answers: dict[str, dict[str, object]] = {}  # key -> alias -> Answer
-        self.problems: dict[str, str] = {}  # alias -> why a notebook is missing
-        self.measured: dict[tuple[str, str], list] = {}  # (assignment, alias) -> measures
+        # read again: a student keeps their alias (a page's queued mark still means them), and
+        # one new to the class gets the next number
+        alias = {name: a for name, a in getattr(self, "alias", {}).items() if name in names}
+        start = max((int(a[1:]) for a in alias.values()), default=0) + 1
+        alias |= {name: f"#{n}" for n, name in enumerate(
+            (name for name in order if name not in alias), start=start)}  # fmt: skip
+        answers: dict[str, dict[str, object]] = {}  # key -> alias -> Answer
+        problems: dict[str, str] = {}  # alias -> why a notebook is missing
+        measured: dict[tuple[str, str], list] = {}  # (assignment, alias) -> measures
+        notebooks: dict[tuple[str, str], Path] = {}  # (assignment, alias) -> the notebook read
         for student in grades.students:
-            alias = self.alias[student.name]
-            answers, self.problems[alias] = handin_answers(student.handin, self.course)
-            for key, answer in answers.items():
-                self.answers.setdefault(key, {})[alias] = answer
+            found, problems[alias[student.name]], read = handin_answers(student.handin, self.course)
+            notebooks |= {(name, alias[student.name]): path for name, path in read.items()}
+            for key, answer in found.items():
+                answers.setdefault(key, {})[alias[student.name]] = answer
             for asked in self.course:
                 name = asked.spec.name
-                self.measured[(name, alias)] = measures(student.document, name)
-        self.html: dict[str, str] = {}  # digest -> the answer's HTML, rendered once
-        self.groups: dict[str, list[list[str]]] = {}
-        for key, by_alias in self.answers.items():
+                measured[(name, alias[student.name])] = measures(student.document, name)
+        html: dict[str, str] = {}  # digest -> the answer's HTML, rendered once
+        groups: dict[str, list[list[str]]] = {}
+        for key, by_alias in answers.items():
             by_alias = dict(sorted(by_alias.items(), key=lambda item: int(item[0][1:])))
-            self.answers[key] = by_alias
+            answers[key] = by_alias
             for answer in by_alias.values():
-                if answer.digest not in self.html:
-                    self.html[answer.digest] = answer_html(answer)
-            texts = {alias: a.text if a.answered else "" for alias, a in by_alias.items()}
-            self.groups[key] = group_answers(texts)
+                if answer.digest not in html:
+                    html[answer.digest] = answer_html(answer)
+            texts = {a: answer.text if answer.answered else "" for a, answer in by_alias.items()}
+            groups[key] = group_answers(texts)
+        self.alias, self.named = alias, {a: name for name, a in alias.items()}
+        self.answers, self.problems, self.measured = answers, problems, measured
+        self.html, self.groups, self.notebooks = html, groups, notebooks
+        self.store.students = frozenset(names)
+        self._seen = _stamp(grades.folder)
+
+    def reread(self) -> bool:
+        """Read the class again when the gradebook changed since it was read (a regrade, a
+        hand-in collected again while the page is open); whether it did. `generation` counts
+        the reads: the page reloads its question when it changes."""
+        with self._reading:
+            if _stamp(self.store.folder) == self._seen:
+                return False
+            try:
+                grades = read_grades(self.store.folder, self._submissions)
+                self._collect(grades)
+            except (OSError, ValueError):  # a command half-way through: read it next time
+                return False
+            self.generation += 1
+            return True
 
     # ---- what the page reads ----------------------------------------------------------------
 
@@ -129,8 +172,21 @@ class MarkingSession:
                     "mark": self._mark(rubric, marks.get(self.named[alias]), answer.digest),
                 }
             )
+        stale = {a["alias"] for a in answers if a["mark"] is not None and a["mark"]["stale"]}
+        groups = [
+            piece
+            for group in self.groups[key]
+            for piece in (
+                [[a for a in group if a not in stale]] + [[a] for a in group if a in stale]
+            )  # fmt: skip
+            if piece
+        ]  # a changed answer is its own card until it is marked again
+        texts = [""] * len(htmls)
+        for answer in self.answers[key].values():
+            texts[index[answer.digest]] = answer.text
         model = rubric.model_answer
         return {
+            "generation": self.generation,
             "key": key,
             "assignment": rubric.assignment,
             "question": rubric.question,
@@ -140,8 +196,10 @@ class MarkingSession:
             "model_html": code_html(model) if rubric.kind == "code" else markdown_html(model),
             "items": [asdict(item) for item in rubric.items],
             "answers": answers,
-            "groups": self.groups[key],
+            "groups": groups,
             "htmls": htmls,
+            "texts": texts,
+            "note": shortfall(rubric),
         }
 
     def marks(self, key: str) -> dict[str, dict | None]:
@@ -152,6 +210,22 @@ class MarkingSession:
             alias: self._mark(rubric, marks.get(self.named[alias]), answer.digest)
             for alias, answer in self.answers[key].items()
         }
+
+    def context(self, key: str, alias: str) -> dict[str, str]:
+        """{"html": the cells of `alias`'s notebook around their answer to `key`, rendered as
+        answers are (`kws.written.render.context_html`)}, read from the notebook now."""
+        rubric = self._rubric(key)
+        answer = self.answers[key].get(alias)
+        if answer is None:
+            raise MarksError(f"no hand-in {alias} in this class; reload the page")
+        path = self.notebooks.get((rubric.assignment, alias))
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8")) if path else None
+        except (OSError, ValueError):
+            nb = None
+        if nb is None:
+            return {"html": '<p class="no-answer">The notebook cannot be read now.</p>'}
+        return {"html": context_html(nb, answer)}
 
     def names(self) -> dict[str, str]:
         """{alias: student}: what the page shows when names are switched on."""
@@ -168,6 +242,42 @@ class MarkingSession:
         """
         key = str(data.get("key"))
         rubric = self._rubric(key)
+        aliases, students, versions = self._aliases(data)
+        answers = self.answers[key]
+        with self._by_alias():
+            saved = self.store.save(
+                key,
+                students,
+                items=[str(item) for item in data.get("items") or []],
+                digests={self.named[a]: answers[a].digest for a in aliases},
+                by=by,
+                adjust=_number(data.get("adjust", 0.0)),
+                comment=data.get("comment", ""),
+                versions=versions if isinstance(versions, dict) else None,
+                alike=data.get("replace") is not True,
+            )
+        rubric = self.store.rubrics()[key]
+        return {
+            self.alias[s]: self._mark(rubric, mark, answers[self.alias[s]].digest)
+            for s, mark in saved.items()
+        }
+
+    def unmark(self, data: dict, *, by: str) -> dict[str, None]:
+        """Take back the marks of ``data["aliases"]`` of ``data["key"]`` (``versions`` as for
+        `save`): unmarked again. {alias: None}.
+
+        Raises:
+            MarksError: an unknown question or alias; MarkConflict: marked since.
+        """
+        key = str(data.get("key"))
+        self._rubric(key)
+        aliases, students, versions = self._aliases(data)
+        with self._by_alias():
+            self.store.unmark(key, students, by=by, versions=versions)
+        return dict.fromkeys(aliases)
+
+    def _aliases(self, data: dict) -> tuple[list[str], list[str], dict | None]:
+        """(aliases, their students, {student: version seen} or None) of a change's `data`."""
         aliases = data.get("aliases")
         if not isinstance(aliases, list) or not aliases:
             raise MarksError("a mark needs the answers it is for (aliases)")
@@ -175,30 +285,37 @@ class MarkingSession:
         if unknown:
             raise MarksError(f"no hand-in {', '.join(map(str, unknown))} in this class; reload "
                              "the page")  # fmt: skip
-        students = [self.named[alias] for alias in aliases]
-        answers = self.answers[key]
         versions = data.get("versions")
         if isinstance(versions, dict):
             versions = {self.named[a]: v for a, v in versions.items() if a in self.named}
-        saved = self.store.save(
-            key,
-            students,
-            items=[str(item) for item in data.get("items") or []],
-            digests={self.named[a]: answers[a].digest for a in aliases},
-            by=by,
-            adjust=_number(data.get("adjust", 0.0)),
-            comment=data.get("comment", ""),
-            versions=versions if isinstance(versions, dict) else None,
-        )
-        rubric = self.store.rubrics()[key]
-        return {
-            self.alias[s]: self._mark(rubric, mark, answers[self.alias[s]].digest)
-            for s, mark in saved.items()
-        }
+        else:
+            versions = None
+        return aliases, [self.named[alias] for alias in aliases], versions
 
-    def change_rubric(self, data: dict, *, by: str) -> list[dict]:
+    @contextlib.contextmanager
+    def _by_alias(self) -> Iterator[None]:
+        """A `MarkConflict` of the records (which name students) told by alias: the page is
+        anonymous, and so is every message it shows."""
+        try:
+            yield
+        except MarkConflict as conflict:
+            current = {self.alias[s]: mark for s, mark in conflict.current.items()}
+            listed = ", ".join(current)
+            if conflict.reason == "differ":
+                message = (f"{listed} hold different marks: one key marks only those with the "
+                           "same mark; choose which in the card, or split one out")  # fmt: skip
+            else:
+                message = (f"{listed}: marked by someone else since you looked; the page shows "
+                           "their mark now")  # fmt: skip
+            raise MarkConflict(message, current, conflict.reason) from None
+
+    def change_rubric(self, data: dict, *, by: str) -> dict:
         """Change an item of ``data["key"]``'s rubric (``item`` with ``points`` and/or ``text``)
-        or add one (``add``: ``points`` and ``text``); the rubric's items as they are now."""
+        or add one (``add``: ``points`` and ``text``); {"items": the rubric's items as they are
+        now, "note": a sentence when they no longer reach the question's points, else ""}.
+
+        Raises:
+            MarksError: an unknown item, or items that would give more than the points."""
         key = str(data.get("key"))
         self._rubric(key)
         if isinstance(data.get("add"), dict):
@@ -215,7 +332,7 @@ class MarkingSession:
                 points=None if points is None else _number(points),
                 text=data.get("text"),
             )
-        return [asdict(item) for item in rubric.items]
+        return {"items": [asdict(item) for item in rubric.items], "note": shortfall(rubric)}
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -241,6 +358,15 @@ class MarkingSession:
         shown = asdict(mark) | {"score": rubric.score(mark), "stale": mark.digest != digest}
         shown.pop("digest")
         return shown
+
+
+def _stamp(folder: Path) -> tuple[int, int] | None:
+    """When and how big the gradebook of `folder` is: what a regrade changes."""
+    try:
+        stat = (Path(folder) / "gradebook.csv").stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _number(value) -> float:

@@ -3,6 +3,7 @@
 - `child_run`: one child run described once (`ChildRun`: the notebook, the class of each model
   task, the device, a re-training's settings), written by the parent, read by the child;
 - `payload`: the stages of the child's JSON payload and the check of its shape;
+- `autograded`: nbgrader's test cells asked of the child (`AutogradedRun`) and its payload's check;
 - `inputs`: the unlabelled test inputs file the parent writes and the child reads;
 - `handin`: where things are in a hand-in (its notebook, outputs, predictions.csv) and what of
   it grading copies;

@@ -25,7 +25,11 @@ browsers on one server, or two servers on one folder, lose no mark): read the fi
 entry, append the change to the history, write the file whole
 (`kws.grading.records.files.write_whole`), and seal the grades folder again
 (`kws.grading.records.seal`, which covers ``rubrics.json`` and ``marks.json``). A mark given with
-the version the grader saw is refused (`MarkConflict`) when someone else changed it since.
+the version the grader saw is refused (`MarkConflict`) when someone else changed it since, and
+so is one mark for several students whose marks differ, unless the grader chose to replace them
+(`save(..., alike=False)`). `unmark` takes marks back. A rubric item change that makes the items
+giving points add up to more than the question's points is refused (`shortfall` says when they
+add up to less).
 While another command writes the folder (`kws grade`, `kws season`: ``run.lock``,
 `kws.grading.records.lock`), a mark is saved in ``marks.json`` as ever but the folder is not
 sealed: that command seals it when it finishes, and a mark saved after it read the marks makes
@@ -75,11 +79,14 @@ class MarksError(ValueError):
 
 
 class MarkConflict(MarksError):
-    """Someone changed a mark since the grader saw it: `current` holds the marks as they are."""
+    """Someone changed a mark since the grader saw it (`reason` "changed"), or one mark was
+    asked for students whose marks differ (`reason` "differ"): `current` holds the marks of
+    those students as they are."""
 
-    def __init__(self, message: str, current: dict[str, Mark | None]):
+    def __init__(self, message: str, current: dict[str, Mark | None], reason: str = "changed"):
         super().__init__(message)
         self.current = current
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -115,10 +122,12 @@ class Rubric:
 
     @property
     def title(self) -> str:
-        """The prompt's heading: its bold opening (``**Question: ...**``) or its first line."""
+        """The prompt's heading: its bold opening (``**Question: ...**``) or its first line
+        that is more than a rule (nbgrader's prompts open with ``---``)."""
         text = self.prompt.strip()
         bold = re.match(r"^\*\*(.+?)\*\*", text, re.S)
-        line = bold[1] if bold else next((ln for ln in text.splitlines() if ln.strip()), "")
+        lines = [ln for ln in text.splitlines() if ln.strip(" \t-=*_#")]  # not a rule (---)
+        line = bold[1] if bold else next(iter(lines), "")
         line = " ".join(line.replace("**", "").strip(" #").split())
         return line if len(line) <= 90 else line[:87] + "..."
 
@@ -267,9 +276,12 @@ class MarkStore:
         adjust: float = 0.0,
         comment: str = "",
         versions: dict[str, int | None] | None = None,
+        alike: bool = True,
     ) -> dict[str, Mark]:
         """Give each of `students` the same mark of question `key` (one answer, or a group of
-        the same answer), at once.
+        the same answer), at once. Several students are marked together only while they hold
+        the same mark (none, or the same items, adjustment and comment for the same answer):
+        one key never replaces a mark someone gave one of them on purpose.
 
         Args:
             key: the question (``assignment/question``).
@@ -281,28 +293,30 @@ class MarkStore:
             comment: for the student.
             versions: {student: the mark's version the grader saw, None for no mark}; a mark
                 changed since is a `MarkConflict`. Leave out to overwrite.
+            alike: refuse students whose marks differ (False: replace them all, which the
+                grader chose knowing they differ).
 
         Returns:
             {student: the `Mark` recorded}.
 
         Raises:
             MarksError: an unknown question, student or item, a bad adjustment or comment.
-            MarkConflict: a mark changed since the grader saw it (nothing is recorded).
+            MarkConflict: a mark changed since the grader saw it, or students of differing
+                marks with `alike` (nothing is recorded).
         """
         comment = self._checked(key, students, items, adjust, comment, by)
         with self._locked():
             every = self._read(MARKS_FILE, "marks")
             current = every.setdefault(key, {})
-            if versions is not None:
-                moved = [
-                    s for s in students if (current.get(s) or {}).get("version") != versions.get(s)
-                ]
-                if moved:
-                    raise MarkConflict(
-                        f"{', '.join(moved)}: marked by someone else since you looked; "
-                        "the page shows their mark now",
-                        {s: Mark.from_dict(current[s]) if s in current else None for s in moved},
-                    )
+            _check_versions(current, students, versions)
+            held = {_held(current.get(s), digests.get(s, "")) for s in students}
+            if alike and len(held) > 1:
+                raise MarkConflict(
+                    f"{', '.join(students)} hold different marks of {key}; mark those with the "
+                    "same mark together, or replace them all on purpose",
+                    {s: Mark.from_dict(current[s]) if s in current else None for s in students},
+                    "differ",
+                )
             when, saved = _now(), {}
             for student in students:
                 version = (current.get(student) or {}).get("version", 0) + 1
@@ -312,6 +326,29 @@ class MarkStore:
                 self._append({"event": "mark", "question": key, "student": student, **asdict(mark)})
             self._write(MARKS_FILE, {"version": VERSION, "marks": every})
         return saved
+
+    def unmark(
+        self, key: str, students: list[str], *, by: str, versions: dict | None = None
+    ) -> None:
+        """Take the marks of `students` for question `key` back: their answers are unmarked
+        again (the history keeps what they were).
+
+        Raises:
+            MarksError: an unknown question or student; MarkConflict: a mark changed since
+                the grader saw it (`versions`, as for `save`).
+        """
+        self._rubric(self.rubrics(), key)
+        self._students(students)
+        with self._locked():
+            every = self._read(MARKS_FILE, "marks")
+            current = every.setdefault(key, {})
+            _check_versions(current, students, versions)
+            for student in students:
+                if student in current:
+                    was = current.pop(student)
+                    self._append({"event": "unmark", "question": key, "student": student,
+                                  "by": by, "was": was})  # fmt: skip
+            self._write(MARKS_FILE, {"version": VERSION, "marks": every})
 
     def change_item(
         self, key: str, item: str, *, by: str, points: float | None = None, text: str | None = None
@@ -328,8 +365,8 @@ class MarkStore:
             old = found[item]
             new = Item(item, old.points if points is None else self._points(points, rubric),
                        old.text if text is None else self._text(text))  # fmt: skip
-            rubrics[key] = replace(
-                rubric, items=tuple(new if i.id == item else i for i in rubric.items)
+            rubrics[key] = _within(
+                replace(rubric, items=tuple(new if i.id == item else i for i in rubric.items))
             )
             self._append({"event": "item", "question": key, "by": by, "item": asdict(new),
                           "was": asdict(old)})  # fmt: skip
@@ -344,7 +381,7 @@ class MarkStore:
             ids = {item.id for item in rubric.items}
             number = next(n for n in range(1, len(ids) + 2) if f"added-{n}" not in ids)
             item = Item(f"added-{number}", self._points(points, rubric), self._text(text))
-            rubrics[key] = replace(rubric, items=rubric.items + (item,))
+            rubrics[key] = _within(replace(rubric, items=rubric.items + (item,)))
             self._append({"event": "item", "question": key, "by": by, "item": asdict(item)})
             self._write_rubrics(rubrics)
             return rubrics[key]
@@ -366,8 +403,7 @@ class MarkStore:
             )
         return rubrics[key]
 
-    def _checked(self, key, students, items, adjust, comment, by) -> str:
-        rubric = self._rubric(self.rubrics(), key)
+    def _students(self, students) -> None:
         unknown = [s for s in students if s not in self.students]
         if unknown or not students:
             raise MarksError(
@@ -375,6 +411,10 @@ class MarkStore:
                 f"{self.folder / 'gradebook.csv'}: marks are for the class graded there; "
                 "grade the hand-in first (kws grade --student NAME)"
             )
+
+    def _checked(self, key, students, items, adjust, comment, by) -> str:
+        rubric = self._rubric(self.rubrics(), key)
+        self._students(students)
         known = {item.id for item in rubric.items}
         if any(item not in known for item in items) or len(set(items)) != len(items):
             raise MarksError(f"{key}: items {items} are not its rubric's ({', '.join(known)}), "
@@ -446,6 +486,53 @@ class MarkStore:
                 return False
         seal(self.folder, "kws mark")
         return True
+
+
+def _check_versions(current: dict, students: list[str], versions: dict | None) -> None:
+    """MarkConflict when a mark of `students` in `current` is no longer the version the grader
+    saw (`versions`: {student: version, None for none}; None: no check)."""
+    if versions is None:
+        return
+    moved = [s for s in students if (current.get(s) or {}).get("version") != versions.get(s)]
+    if moved:
+        raise MarkConflict(
+            f"{', '.join(moved)}: marked by someone else since you looked; the page shows "
+            "their mark now",
+            {s: Mark.from_dict(current[s]) if s in current else None for s in moved},
+        )
+
+
+def _held(entry: dict | None, digest: str) -> tuple | None:
+    """What a student holds as a mark, to compare: None for none, else the items, adjustment,
+    comment and whether it was given to this answer (`digest`) or to an earlier one."""
+    if entry is None:
+        return None
+    items = tuple(sorted(entry.get("items") or ()))
+    return items, float(entry.get("adjust", 0)), entry.get("comment", ""), entry["digest"] == digest
+
+
+def shortfall(rubric: Rubric) -> str:
+    """A sentence when the items of `rubric` that give points add up to less than its points
+    (no answer can reach full points by the items), "" otherwise."""
+    given = sum(item.points for item in rubric.items if item.points > 0)
+    if 0 < given < rubric.points - 1e-9:
+        return (f"{rubric.key}: the items that give points add up to {given:g} of "
+                f"{rubric.points:g}: a best answer reaches {given:g}; raise an item or add "
+                "one")  # fmt: skip
+    return ""
+
+
+def _within(rubric: Rubric) -> Rubric:
+    """`rubric`, or MarksError when its items that give points add up to more than its points
+    (a mark could never count them all)."""
+    given = sum(item.points for item in rubric.items if item.points > 0)
+    if given > rubric.points + 1e-9:
+        raise MarksError(
+            f"{rubric.key}: the items that give points would add up to {given:g}, more than "
+            f"the question's {rubric.points:g}; lower another item first, or this one by "
+            f"{given - rubric.points:g}"
+        )
+    return rubric
 
 
 # ---- the marks in the grades ------------------------------------------------------------------

@@ -84,7 +84,12 @@ def _one(
     tests = [t for t in student.tests if test_assignment(t) == name]
     adjustments = tuple(adjusted.get((student.name, name), []))
     bonus = sum(a.points for a in adjustments)
-    if student.document is None or not tests:
+    spec = ASSIGNMENTS.get(name)
+    handed_in = bool(tests)
+    if spec is not None and spec.written_only and student.document is not None:
+        # nothing ran: handed in when the hand-in holds its notebook, marked by a person
+        handed_in = _notebook(student.handin, name) is not None
+    if student.document is None or not handed_in:
         ungraded = student.document is None or ungraded_reason(student.document) is not None
         status = "ungraded" if ungraded else "missing"
         return Standing(status, 0.0, maximum, max(0.0, bonus), None, adjustments)
@@ -133,6 +138,11 @@ def class_standings(
     """
     written = written_part(grades.folder)
     maxima = {n: m + written.maxima.get(n, 0.0) for n, m in assignment_maxima(grades).items()}
+    maxima |= {  # a written-only assignment without a test (nbgrader's test cells are tests)
+        n: m
+        for n, m in written.maxima.items()
+        if n in ASSIGNMENTS and ASSIGNMENTS[n].written_only and n not in maxima
+    }
     adjusted = read_adjustments(grades.folder) if adjusted is None else adjusted
     far = datetime.max.replace(tzinfo=timezone.utc)
     order = sorted(maxima, key=lambda n: ((course and course.due.get(n)) or far, n))

@@ -31,6 +31,8 @@ def public_only(data: Path, assignments: Iterable[str] | None = None) -> list[st
     names = ASSIGNMENTS if assignments is None else assignments
     found = []
     for name in names:
+        if ASSIGNMENTS[name].written_only:  # no test set at all: nothing carried in
+            continue
         layout = layout_of(ASSIGNMENTS[name])
         if layout.missing(data) is None and layout.private_set(data) is None:
             found.append(name)

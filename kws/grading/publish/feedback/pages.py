@@ -318,6 +318,11 @@ def class_feedback(
             pages += ungraded_feedback(student, standings, course)
             continue
         names = dict.fromkeys(test_assignment(t, "other") for t in student.tests)
+        names |= {  # graded with no test: a written-only assignment, marked by a person
+            name: None
+            for name, standing in standings.students.get(student.name, {}).items()
+            if standing.status == "graded"
+        }
         for name in names:
             pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now,
                                           course=course, written=written))  # fmt: skip
