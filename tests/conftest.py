@@ -183,11 +183,19 @@ def pytest_terminal_summary(terminalreporter, config):
     """Say what the default run left out, and the switch that runs it; how many grading
     children ran for real, and how many were replayed from their records."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        kinds = Counter(entry["kind"] for entry in children_seen().values())
+        seen = children_seen().values()
+        kinds = Counter(entry["kind"] for entry in seen)
         if kinds:
             terminalreporter.write_line(
-                f"Grading children: {kinds['real']} real, {kinds['replayed']} from their "
+                f"Grading children: {kinds['real'] + kinds['unrecorded']} real, "
+                f"{kinds['replayed']} from their "
                 "records (tests/plugins/recorded_children.py)."
+            )
+        unrecorded = sorted({e["hand_in"] for e in seen if e["kind"] == "unrecorded"})
+        if unrecorded:
+            terminalreporter.write_line(
+                f"{len(unrecorded)} hand-ins had no record, and a real child: "
+                f"{', '.join(unrecorded)} (--record-children records them)."
             )
         shutil.rmtree(os.environ.get(CHILDREN_SEEN, ""), ignore_errors=True)
     if not full_run(config):

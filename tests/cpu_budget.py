@@ -99,8 +99,9 @@ def pytest_fixture_setup(fixturedef, request):
     finally:
         _depth, cost = 0, cpu_now() - start
         _seconds[SHARED] += cost
-        if request.node.nodeid:  # taken off the test that asked for it first
-            _seconds[_file(request.node.nodeid)] -= cost
+        item = getattr(request, "_pyfuncitem", None)  # the test that asked for it first
+        if item is not None:
+            _seconds[_file(item.nodeid)] -= cost
 
 
 def _default_run(config) -> bool:

@@ -187,8 +187,9 @@ def grader_options(real=(), aliases=None) -> list[str]:
 
 
 def children_seen() -> dict[str, dict]:
-    """{key: {"kind": "real" or "replayed", "kit", "result"}} of every child this run's
-    graders saw (`CHILDREN_SEEN`)."""
+    """{key: {"kind", "kit", "order", "result", "hand_in"}} of every child this run's graders
+    saw (`CHILDREN_SEEN`); its kind: "replayed" (from its record), "real" (asked for, or no
+    records given) or "unrecorded" (a real child: the records lack its key)."""
     folder = Path(os.environ.get(CHILDREN_SEEN) or os.devnull)
     if not folder.is_dir():
         return {}
@@ -249,10 +250,12 @@ def pytest_configure(config):
             kind = "replayed"
         else:
             result = run_child(job)
-            kind = "real"
+            asked = Path(job.submission).name in real or not records["results"]
+            kind = "real" if asked else "unrecorded"
         if new is not None:
             new.mkdir(parents=True, exist_ok=True)
             entry = {"kind": kind, "kit": kit, "order": order, "result": result.to_dict()}
+            entry["hand_in"] = Path(job.submission).name
             (new / f"{key}.json").write_text(json.dumps(entry))
         return result
 
