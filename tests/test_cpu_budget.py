@@ -3,7 +3,11 @@ tests/cpu_budget.json): a file over its budget is named, with its seconds and bu
 slower machine's budgets grow with its speed."""
 
 import json
+import os
+import subprocess
+import sys
 
+from course_helpers import ROOT
 from cpu_budget import BUDGETS, NEW_FILE, SHARED, calibration, over_budget
 
 
@@ -24,3 +28,25 @@ def test_the_budgets_name_test_files_and_the_machine_they_were_measured_on():
         name.startswith("tests/test_") and seconds > 0 for name, seconds in table["files"].items()
     )
     assert 0 < calibration() < 100 * table["calibration_seconds"]
+
+
+def test_the_default_run_fails_naming_a_file_over_its_budget(tmp_path):
+    """A default run (every file, nothing selected) whose file burns more CPU seconds than its
+    budget ends with a failure naming the file; its tests themselves pass."""
+    (tmp_path / "test_hot.py").write_text(
+        "import time\n\ndef test_burn():\n    start = time.process_time()\n"
+        "    while time.process_time() - start < 1:\n        pass\n"
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = .\nmarkers =\n    full: x\n")
+    budgets = tmp_path / "budgets.json"
+    budgets.write_text(
+        json.dumps({"calibration_seconds": calibration(), "files": {"test_hot.py": 0.2}})
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=os.environ | {"PYTHONPATH": str(ROOT / "tests"), "KWS_CPU_BUDGETS": str(budgets)},
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout
+    assert "FAILED test_hot.py: 1 CPU s, over its budget of 0" in run.stdout
