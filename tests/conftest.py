@@ -1,6 +1,9 @@
 import fcntl
 import os
 import shutil
+import sys
+import tempfile
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -8,6 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 from course_helpers import NOTEBOOK_STEPS, ROOT, notebook_env
+
+PLUGINS = str(Path(__file__).resolve().parent / "plugins")
+sys.path.insert(0, PLUGINS)
+from recorded_children import ALL_REAL, CHILDREN_SEEN, children_seen, save_records  # noqa: E402
 
 # The test groups that take longest, started first on parallel workers so that no worker is left
 # with a long one at the end (the corpus: about 11 CPU-s a hand-in, 57 of them in bubblewrap);
@@ -27,12 +34,25 @@ LONGEST_FIRST = (
 # running it test after test (the instructor commands: about 7 minutes of grading on one worker).
 SPLIT = ("tests/test_instructor_commands.py", "tests/test_demo.py")
 CORPUS_MODULE = "tests/test_grader_corpus.py"  # its tests take the sandbox as their one parameter
+# Each test file's CPU seconds, held to its budget after the default run (tests/cpu_budget.py).
+pytest_plugins = ["cpu_budget"]
 # Data the tests read, never tests: tests/data/toy_layout/ holds an assignment folder whose graded
 # tests (graded_tests/test_*.py) only the grader runs, on a hand-in (tests/test_toy_layout.py).
 collect_ignore = ["data"]
 
 
 def pytest_configure(config):
+    # The grader corpora's graders load tests/plugins/recorded_children.py (their children's
+    # reports, recorded); every report a grader saw goes into one folder of the run, which
+    # pytest-xdist's workers inherit from the controller, configured first.
+    if PLUGINS not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            part for part in (PLUGINS, os.environ.get("PYTHONPATH")) if part
+        )
+    if not os.environ.get(CHILDREN_SEEN):
+        os.environ[CHILDREN_SEEN] = tempfile.mkdtemp(prefix="kws-children-")
+    if config.getoption("record_children") or full_run(config):
+        os.environ[ALL_REAL] = "1"  # the full run grades every hand-in with a real child
     # pytest-xdist's --dist loadgroup (the README's command): the groups go to the workers in the
     # order set below, not largest first by their number of tests.
     if getattr(config.option, "dist", "no") == "loadgroup":
@@ -72,6 +92,12 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_addoption(parser):
+    parser.addoption(
+        "--record-children",
+        action="store_true",
+        help="grade every corpus hand-in with a real child and record its report into "
+        "tests/data/grading_children.json.gz (tests/plugins/recorded_children.py)",
+    )
     parser.addoption(
         "--full",
         action="store_true",
@@ -143,8 +169,35 @@ def device(request):
     return torch.device(request.param)
 
 
+def pytest_sessionfinish(session):
+    """The controller (or pytest alone): with --record-children, the records of this run's
+    children join those of the current kit."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not session.config.getoption("record_children"):
+        return
+    seen = children_seen()
+    if seen:
+        save_records(seen)
+
+
 def pytest_terminal_summary(terminalreporter, config):
-    """Say what the default run left out, and the switch that runs it."""
+    """Say what the default run left out, and the switch that runs it; how many grading
+    children ran for real, and how many were replayed from their records."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        seen = children_seen().values()
+        kinds = Counter(entry["kind"] for entry in seen)
+        if kinds:
+            terminalreporter.write_line(
+                f"Grading children: {kinds['real'] + kinds['unrecorded']} real, "
+                f"{kinds['replayed']} from their "
+                "records (tests/plugins/recorded_children.py)."
+            )
+        unrecorded = sorted({e["hand_in"] for e in seen if e["kind"] == "unrecorded"})
+        if unrecorded:
+            terminalreporter.write_line(
+                f"{len(unrecorded)} hand-ins had no record, and a real child: "
+                f"{', '.join(unrecorded)} (--record-children records them)."
+            )
+        shutil.rmtree(os.environ.get(CHILDREN_SEEN, ""), ignore_errors=True)
     if not full_run(config):
         terminalreporter.write_line(
             "The default run: a sample of each grader corpus, and no test marked `full`; "

@@ -21,6 +21,8 @@ import shutil
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
+from recorded_children import grader_options
+
 from kws.grading.classrun.batch import grade_batch
 
 # A grading child's wall clock that no case of a corpus comes near, even on a loaded machine
@@ -114,10 +116,13 @@ def grade_corpus(
     graded_tests: Iterable[Path] = (),
     options: Iterable[str] = (),
     jobs: int = 2,
+    real: Collection[str] = (),
+    aliases: Mapping[str, str] | None = None,
     **selection,
 ) -> Path:
     """Grade every hand-in of `submissions` as `kws grade` does (`grade_batch`), into `out`;
-    its gradebook.
+    its gradebook. Each grading child's report comes from its record where there is one
+    (tests/plugins/recorded_children.py): the grader judges it as it judges a real child's.
 
     Args:
         child_timeout: each grading child's wall clock, in seconds; a grader's is ten times it.
@@ -125,6 +130,9 @@ def grade_corpus(
             the grader, the others passed to it.
         options: more of the grader's options.
         jobs: hand-ins graded at once.
+        real: the hand-ins (folder names) graded by real sandboxed children, records or not.
+        aliases: {text: name} of what a hand-in carries of this run (its folders, a port),
+            named alike in every run for the records' keys.
         selection: `grade_batch`'s ``assignment``, ``dataset`` or ``tiers``.
     """
     grader, *more = [*graded_tests] or [None]
@@ -134,7 +142,13 @@ def grade_corpus(
         out,
         jobs=jobs,
         grader=grader,
-        pytest_args=[*map(str, more), "--child-timeout", str(child_timeout), *options],
+        pytest_args=[
+            *map(str, more),
+            "--child-timeout",
+            str(child_timeout),
+            *options,
+            *grader_options(real, aliases),
+        ],
         timeout=10 * child_timeout,
         **selection,
     )

@@ -121,6 +121,10 @@ SAMPLE = {
     "post_norm_where_pre_norm_is_asked": "a numeric bug: post-norm where pre-norm is asked",
     "am_softmax_margin_on_every_class": "a numeric bug: the margin on every class",
 }
+# Graded by real sandboxed children in each sandbox (the others' reports come from their records,
+# tests/plugins/recorded_children.py; the reference and fresh hand-ins, `course_batch`, are real
+# too): an attack whose full marks hold only while the sandbox does.
+REAL_CHILDREN = ("read_hidden_labels",)
 
 
 def _tests(document: dict) -> dict[str, dict]:
@@ -303,6 +307,8 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission, full) -> 
                 graded_tests=[SPEAKER_GRADER, NUMERIC_GRADER],
                 options=[part for path in hide for part in ("--hide", str(path))],
                 jobs=3 if name == "submissions" else 2,  # the time-outs wait asleep
+                real=REAL_CHILDREN,
+                aliases={str(folder): "CORPUS", str(ROOT): "REPO", str(context.port): "PORT"},
             )
 
         with ThreadPoolExecutor(2) as pool:

@@ -21,6 +21,7 @@ from course_helpers import notebook_env
 from grader_corpus import TESTS
 from handin_mistakes import EXECUTED, MISTAKES, NOTEBOOK, write_student
 from nbclient.exceptions import CellExecutionError
+from recorded_children import grader_options
 
 from kws.grading.classrun.batch import grade_batch
 from kws.grading.judge.fixture import ACCURACY_AFTER_HAND_IN
@@ -88,7 +89,8 @@ def verdicts(handins, student_data, tiny_data, tmp_path_factory):
         shutil.copytree(handins / name, submissions / name)
     with zipfile.ZipFile(out / "zips" / "clean.zip") as archive:
         archive.extractall(submissions / "clean_zip")
-    grade_batch(submissions, tiny_data, out / "grades", jobs=2)
+    # the children's reports from their records (tests/plugins/recorded_children.py)
+    grade_batch(submissions, tiny_data, out / "grades", jobs=2, pytest_args=grader_options())
     results = {}
     for name in [*cases, "clean_zip"]:
         document = json.loads((out / "grades" / "results" / f"{name}.json").read_text())

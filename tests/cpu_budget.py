@@ -1,0 +1,160 @@
+"""Each test file's CPU seconds in the default run, held to its budget (tests/cpu_budget.json).
+
+A pytest plugin (`tests/conftest.py` loads it). Every test is timed in CPU seconds, user and
+system, of its process and the processes it waited for (`cpu_now`: notebooks, commands, graders
+and what they waited for; a child that bubblewrap's own init reaps is not counted), and added to
+its file. A session-scoped fixture (the synthetic data, the executed reference hand-in) is
+counted apart, as the run's shared set-up, whichever file asks for it first.
+
+After the default run (``python -m pytest -n auto --dist loadgroup``, no paths, no ``-k`` or
+``-m``, not ``--full``), a file whose CPU seconds exceed its budget fails the run, naming the
+file, its seconds and its budget. Budgets are this machine's seconds: on another, they are
+scaled by `calibration` (a fixed one-thread workload's CPU seconds here and there), so a slower
+machine takes more CPU seconds and still passes. A file the table does not name gets
+`NEW_FILE` seconds. ``KWS_CPU_FILES=PATH`` writes the run's seconds per file to PATH (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+# the budgets (KWS_CPU_BUDGETS: another table, for this plugin's own test)
+BUDGETS = Path(os.environ.get("KWS_CPU_BUDGETS") or Path(__file__).with_name("cpu_budget.json"))
+SHARED = "(session fixtures)"  # the run's shared set-up, counted apart from the files
+NEW_FILE = 30.0  # the budget of a file the table does not name, in CPU seconds
+
+_seconds: Counter[str] = Counter()
+_depth = 0  # session fixtures being set up, one inside another
+
+
+def cpu_now() -> float:
+    """CPU seconds (user + system) of this process and of its children it waited for."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def calibration() -> float:
+    """CPU seconds of a fixed one-thread torch workload in this process (about a third of a
+    second here): the machine's speed, against which budgets are scaled."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        generator = torch.Generator().manual_seed(0)
+        weight = torch.randn(192, 192, generator=generator) / 14
+        x = torch.randn(64, 192, generator=generator)
+        start = cpu_now()
+        for _ in range(4000):
+            x = torch.tanh(x @ weight)
+        return cpu_now() - start
+    finally:
+        torch.set_num_threads(threads)
+
+
+def over_budget(
+    seconds: dict[str, float], budgets: dict[str, float], scale: float = 1.0
+) -> dict[str, str]:
+    """{file: why} of each file of `seconds` above its budget (`NEW_FILE` when `budgets` does
+    not name it) times `scale` (this machine's speed against the budgets' machine)."""
+    over = {}
+    for name, used in sorted(seconds.items()):
+        if name == SHARED:
+            continue
+        allowed = budgets.get(name, NEW_FILE) * scale
+        if used > allowed:
+            over[name] = (
+                f"{used:.0f} CPU s, over its budget of {allowed:.0f} (tests/cpu_budget.json)"
+            )
+    return over
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::")[0]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = cpu_now()
+    yield
+    _seconds[_file(item.nodeid)] += cpu_now() - start
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    global _depth
+    if fixturedef.scope != "session" or _depth:
+        yield
+        return
+    _depth, start = 1, cpu_now()
+    try:
+        yield
+    finally:
+        _depth, cost = 0, cpu_now() - start
+        _seconds[SHARED] += cost
+        item = getattr(request, "_pyfuncitem", None)  # the test that asked for it first
+        if item is not None:
+            _seconds[_file(item.nodeid)] -= cost
+
+
+def _default_run(config) -> bool:
+    """Whether this is the default run as the README runs it: every file, nothing selected."""
+    return (
+        config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not config.getoption("keyword")
+        and not config.getoption("markexpr")
+        and not config.getoption("full")
+        and not config.getoption("record_children")
+        and not config.getoption("maxfail")
+    )
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        if hasattr(config, "workeroutput"):
+            config.workeroutput["cpu_seconds"] = json.dumps(dict(_seconds))
+        return
+    seconds = {name: round(value, 1) for name, value in _seconds.most_common()}
+    if not seconds:
+        return
+    if os.environ.get("KWS_CPU_FILES"):
+        Path(os.environ["KWS_CPU_FILES"]).write_text(json.dumps(seconds, indent=1) + "\n")
+    if not _default_run(config) or session.exitstatus not in (0, 1):
+        return
+    table = json.loads(BUDGETS.read_text())
+    scale = calibration() / table["calibration_seconds"]
+    over = over_budget(seconds, table["files"], scale)
+    config._kws_cpu = (seconds, over, scale)
+    if over:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook, where it is installed
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller: a worker's seconds, added to the run's."""
+    output = getattr(node, "workeroutput", {}).get("cpu_seconds")
+    if output:
+        _seconds.update(json.loads(output))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    measured = getattr(config, "_kws_cpu", None)
+    if measured is None:
+        return
+    seconds, over, scale = measured
+    total = sum(seconds.values())
+    terminalreporter.write_line(
+        f"CPU seconds of the run: {total:.0f} (the costliest file: {next(iter(seconds))}); "
+        f"budgets scaled by {scale:.2f} for this machine's speed"
+    )
+    for name, why in over.items():
+        terminalreporter.write_line(f"FAILED {name}: {why}", red=True)

@@ -1,0 +1,52 @@
+"""Each test file's CPU seconds in the default run against its budget (tests/cpu_budget.py,
+tests/cpu_budget.json): a file over its budget is named, with its seconds and budget, and a
+slower machine's budgets grow with its speed."""
+
+import json
+import os
+import subprocess
+import sys
+
+from course_helpers import ROOT
+from cpu_budget import BUDGETS, NEW_FILE, SHARED, calibration, over_budget
+
+
+def test_a_file_over_its_budget_is_named_with_its_seconds():
+    budgets = {"tests/test_a.py": 10.0, "tests/test_b.py": 40.0}
+    seconds = {"tests/test_a.py": 12.0, "tests/test_b.py": 39.0, SHARED: 500.0}
+    assert over_budget(seconds, budgets) == {
+        "tests/test_a.py": "12 CPU s, over its budget of 10 (tests/cpu_budget.json)"
+    }
+    assert over_budget(seconds, budgets, scale=1.25) == {}  # a machine a quarter slower
+    assert list(over_budget({"tests/test_new.py": NEW_FILE + 1}, budgets)) == ["tests/test_new.py"]
+
+
+def test_the_budgets_name_test_files_and_the_machine_they_were_measured_on():
+    table = json.loads(BUDGETS.read_text())
+    assert table["calibration_seconds"] > 0
+    assert all(
+        name.startswith("tests/test_") and seconds > 0 for name, seconds in table["files"].items()
+    )
+    assert 0 < calibration() < 100 * table["calibration_seconds"]
+
+
+def test_the_default_run_fails_naming_a_file_over_its_budget(tmp_path):
+    """A default run (every file, nothing selected) whose file burns more CPU seconds than its
+    budget ends with a failure naming the file; its tests themselves pass."""
+    (tmp_path / "test_hot.py").write_text(
+        "import time\n\ndef test_burn():\n    start = time.process_time()\n"
+        "    while time.process_time() - start < 1:\n        pass\n"
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = .\nmarkers =\n    full: x\n")
+    budgets = tmp_path / "budgets.json"
+    budgets.write_text(
+        json.dumps({"calibration_seconds": calibration(), "files": {"test_hot.py": 0.2}})
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=os.environ | {"PYTHONPATH": str(ROOT / "tests"), "KWS_CPU_BUDGETS": str(budgets)},
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout
+    assert "FAILED test_hot.py: 1 CPU s, over its budget of 0" in run.stdout
