@@ -4,9 +4,21 @@ kit as it is, keyed by what the child reads (not by the grader's secret order of
 nor by a training run's clock), and translated into this grader's order."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
-from recorded_children import RECORDS, job_key, kit_digest, read_records, reordered
+import pytest
+from recorded_children import (
+    KIT,
+    RECORDS,
+    environment,
+    job_key,
+    kit_digest,
+    parent_only,
+    read_records,
+    reordered,
+)
 
 from kws.grading.protocol.inputs import save_wave_inputs
 from kws.grading.sandbox.run import ChildJob
@@ -18,6 +30,11 @@ def test_the_records_are_those_of_the_kit_as_it_is():
     """A change to kws/ (what a grading child is given) changes every report's key: the
     corpora then start real children for every hand-in until the reports are recorded again."""
     records = read_records()
+    if records.get("environment") not in (None, environment()):
+        pytest.skip(
+            f"the reports were recorded with {records['environment']}, this run has "
+            f"{environment()}: its grader corpora start a real child for every hand-in"
+        )
     assert kit_digest() in records["kit"], (
         f"{RECORDS} holds the grading children's reports of another kit (kws/ changed): "
         f"record them again with `{REGENERATE}` (a few minutes), and commit the file"
@@ -36,6 +53,36 @@ def _hand_in(folder, seconds: float, order) -> ChildJob:
     save_wave_inputs(folder / "inputs.bin", waves, np.ones(3, dtype=np.float32), order)
     return ChildJob(
         ["-m", "kws.grading.child.runner"], folder, {"inputs.bin": folder / "inputs.bin"}
+    )
+
+
+def test_no_module_a_child_may_import_pulls_in_the_graders_own():
+    """The key leaves out the grader's own packages (`PARENT_ONLY`): true only while no other
+    module of kws/ (what a grading child or a hand-in's cells import) imports one of them."""
+    modules = []
+    for path in sorted(KIT.rglob("*.py")):
+        relative = path.relative_to(KIT).as_posix()
+        if parent_only(relative) or relative.startswith("assignments/"):
+            continue
+        parts = ["kws", *path.relative_to(KIT).with_suffix("").parts]
+        if parts[-1] == "__main__" or parts[-1] == "compat":
+            continue  # a program, not a module; compat: imported by every other
+        modules.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    probe = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print('\\n'.join(sorted(name for name in sys.modules if name.startswith('kws'))))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    paths = {name: "/".join(name.split(".")[1:]) for name in found}  # kws.a.b -> a/b
+    pulled = [
+        name for name, path in paths.items() if parent_only(path) or parent_only(f"{path}.py")
+    ]
+    assert not pulled, (
+        f"{pulled} are imported by a module a grading child may import: take them out of "
+        "PARENT_ONLY in tests/plugins/recorded_children.py (their changes then change the key)"
     )
 
 

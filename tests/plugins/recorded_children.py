@@ -9,9 +9,9 @@ real sandboxed children for a few (``--real-child``) and for any hand-in the rec
 A report is looked up by `job_key`: a digest of everything the child's report depends on — the
 kit the child is given (every file of ``kws/``, `kit_digest`), torch's and Python's versions,
 the sandbox that runs it, the child's entry point and limits, the files of the hand-in it is
-given (its notebooks' cells, each task's output files) and its inputs. Any change to the kit
-changes every key: the records are then stale, every child starts for real (correct, slower),
-and ``tests/test_recorded_children.py`` fails until they are recorded again::
+given (its notebooks' cells, each task's output files) and its inputs. A change to what a child
+may import changes every key: the records are then stale, every child starts for real (correct,
+slower), and ``tests/test_recorded_children.py`` fails until they are recorded again::
 
     python -m pytest -n auto --dist loadgroup --record-children --full tests/
 
@@ -32,23 +32,41 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[2] / "kws"
 RECORDS = Path(__file__).resolve().parents[1] / "data" / "grading_children.json.gz"
-# Files of the kit a child never reads: figures published by the benchmarks
-UNREAD = {"figures.json"}
+# What of the kit only the grader's own process imports (a child's report cannot depend on it:
+# tests/test_recorded_children.py imports every other module of kws/ in a fresh interpreter
+# and checks that none of these follows), and the figures published by the benchmarks.
+PARENT_ONLY = (
+    "grading/classrun", "grading/records", "grading/season", "grading/publish",
+    "grading/marking", "grading/judge", "grading/testsets", "grading/command.py",
+    "grading/plugin.py", "assign", "demo", "handin", "rehearsal", "release", "templates",
+    "cli.py", "pages.py", "figures.py", "figures.json",
+)  # fmt: skip
 CHILDREN_SEEN = "KWS_TEST_CHILDREN_SEEN"  # the run's folder of the reports its graders saw
 ALL_REAL = "KWS_TEST_ALL_REAL"  # set (--full, --record-children): every child starts for real
 # What a training run writes that differs from run to run (its own clock)
 RUN_CLOCK = ("train_seconds",)
 
 
-def kit_digest() -> str:
-    """sha256 of the kit a grading child is given (``kws/``, `UNREAD` and caches left out),
-    with torch's and Python's versions."""
+def parent_only(relative: str) -> bool:
+    """Whether `relative` (a path under ``kws/``, POSIX) is of `PARENT_ONLY`."""
+    return any(relative == part or relative.startswith(part + "/") for part in PARENT_ONLY)
+
+
+def environment() -> str:
+    """torch's and Python's versions: a child's report holds for these alone."""
     import torch
 
-    digest = hashlib.sha256(f"{torch.__version__} {sys.version_info[:2]}".encode())
+    return f"torch {torch.__version__}, Python {'.'.join(map(str, sys.version_info[:2]))}"
+
+
+def kit_digest() -> str:
+    """sha256 of the kit a grading child is given (``kws/``, `PARENT_ONLY` and caches left
+    out), with `environment`."""
+    digest = hashlib.sha256(environment().encode())
     for path in sorted(KIT.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.name not in UNREAD:
-            digest.update(path.relative_to(KIT).as_posix().encode() + b"\0")
+        relative = path.relative_to(KIT).as_posix()
+        if path.is_file() and "__pycache__" not in path.parts and not parent_only(relative):
+            digest.update(relative.encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
@@ -215,7 +233,8 @@ def save_records(seen: dict[str, dict], path: Path = RECORDS) -> None:
             results[key] = result | {"payload": digest}
         elif payload is not None:
             payloads[payload] = records["payloads"][payload]
-    write_records({"kit": [kit], "results": results, "payloads": payloads}, path)
+    records = {"kit": [kit], "environment": environment(), "results": results}
+    write_records(records | {"payloads": payloads}, path)
 
 
 def pytest_addoption(parser):
