@@ -68,7 +68,9 @@ ROSTER = "Student,ID,SIS User ID,SIS Login ID,Section,folder\n" + "".join(
 )
 GRADE = ["grade", "submissions", "--data", "data", "--out", "grades", "--jobs", "2",
          "--course", "course.toml", "--times", "times.csv"]  # fmt: skip
-EXPORT = ["export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv"]
+# The notebooks ask written questions no one marks here: the instructor exports them as 0.
+EXPORT = ["export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv",
+          "--unmarked", "zero"]  # fmt: skip
 
 GRADED_TESTS = '''
 """Graded tests of the points.json hand-ins (tests/interrupted_class.py)."""

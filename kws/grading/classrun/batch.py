@@ -111,6 +111,49 @@ def _staged_paths(out_dir: Path, student: str) -> tuple[Path, Path]:
     return paths
 
 
+def handin_state(folder: Path) -> tuple | None:
+    """What a hand-in folder is now: its identity and each file's name, size and modification
+    time (None when it is gone). The same before and after its grading, or the grade is not
+    the hand-in's: `check_collected`."""
+    try:
+        top = os.stat(folder)
+    except OSError:
+        return None
+    entries = []
+    for root, dirs, files in os.walk(folder):
+        for name in sorted(dirs + files):
+            path = os.path.join(root, name)
+            try:
+                found = os.lstat(path)
+            except OSError:  # removed as we looked: the folder changed
+                return None
+            entries.append((os.path.relpath(path, folder), found.st_size, found.st_mtime_ns))
+    return (top.st_dev, top.st_ino, tuple(sorted(entries)))
+
+
+class CollectionFault(GraderFault):
+    """A hand-in folder vanished or changed while it was graded: what the grader said is not
+    the hand-in's grade. No grade is recorded; the message names the folder and what to do."""
+
+    fix = ("put the hand-in folder back as it was collected (or collect the class again), "
+           "then run the same command to finish")  # fmt: skip
+
+
+def check_collected(submission: Path, before: tuple | None, out_dir: Path) -> None:
+    """CollectionFault when the hand-in folder `submission` is not what it was when its
+    grading started (`before`, from `handin_state`): renamed, removed or changed under it."""
+    now = handin_state(submission)
+    if before is not None and now == before:
+        return
+    what = "is gone (renamed or removed)" if now is None else "changed"
+    when = "before its grading started" if before is None else "while it was graded"
+    raise CollectionFault(
+        f"the hand-in folder {submission} {what} {when}: a collection fault, not the "
+        f"student's; {submission.name} was not graded (no 0 recorded, the earlier result in "
+        f"{out_dir} kept)"
+    )
+
+
 def _read_document(path: Path) -> dict | None:
     try:
         document = json.loads(path.read_text())
@@ -153,6 +196,9 @@ def stage_one(
                              options=pytest_args, threads=threads, plan=plan)  # fmt: skip
     start = time.monotonic()
     try:
+        collected = handin_state(submission)
+        if collected is None:
+            check_collected(submission, None, out_dir)
         with contextlib.ExitStack() as alone:
             if processes is None:  # a grader of its own (kws grade --student): Ctrl-C stops it too
                 processes = alone.enter_context(GraderProcesses())
@@ -161,6 +207,8 @@ def stage_one(
                 timeout=timeout,
             )  # fmt: skip
         seconds = time.monotonic() - start
+        if not processes.stopped:  # a hand-in moved under its grader graded nothing of its own
+            check_collected(submission, collected, out_dir)
         document = _read_document(staged_results)
         if document is not None:  # graded whole: whatever stops the run now, it counts
             staged.graded = Graded(student, document, "", seconds)
@@ -298,8 +346,10 @@ def grade_class(
                 (target / folder).chmod(0o700)
             if plan.roster is not None:  # the students' identities: the instructor's alone
                 copy_whole(plan.roster.path, target / ROSTER_FILE, private=True)
+            applied = {"course": season.course_file, "times": season.times_file}
             write_run_record(target, plan.submissions, plan.data, plan.assignment,
-                             roster_key=plan.roster.key if plan.roster else None)  # fmt: skip
+                             roster_key=plan.roster.key if plan.roster else None,
+                             season={k: v for k, v in applied.items() if v})  # fmt: skip
             record = None
             if shard is not None:  # `kws merge` applies them to the merged gradebook
                 keep_season_files(out_dir, season)
@@ -387,6 +437,9 @@ def _grade_all(
             graded = grade_one(submission, data, out_dir, hide=hide,
                                threads=child_threads(jobs), processes=graders, env=env,
                                **grading)  # fmt: skip
+        except CollectionFault as fault:  # that hand-in's folder: the others grade on
+            faults.append(fault)
+            raise
         except GraderFault as fault:  # the machine: the next graders would meet it too
             faults.append(fault)
             graders.stop()
@@ -415,8 +468,11 @@ def _grade_all(
     names = [p.name for p in students]
     said = summary([n for n in names if n in done], names)
     if faults:
-        fault = GraderFault(f"{faults[0]}; {out_dir}: {said}. Fix the machine (free space, "
-                            "memory), then run the same command to finish")  # fmt: skip
+        machine = [f for f in faults if not isinstance(f, CollectionFault)]
+        first = (machine or faults)[0]
+        fix = getattr(first, "fix", "fix the machine (free space, memory), then run the same "
+                      "command to finish")  # fmt: skip
+        fault = type(first)(f"{first}; {out_dir}: {said}. {fix[0].upper()}{fix[1:]}")
         fault.summary = said
         raise fault
     if graders.signals:

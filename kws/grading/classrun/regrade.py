@@ -112,8 +112,9 @@ def replace_row(out_dir: Path, graded: Graded) -> Path:
 def _not_regraded(stop: RunStopped | GraderFault, student: str, out_dir: Path) -> Exception:
     """`stop`, saying that `student` was not regraded and `out_dir` is as it was."""
     if isinstance(stop, GraderFault):
-        return GraderFault(f"{stop}; {out_dir} is as it was: fix the machine (free space, "
-                           "memory), then run the same command")  # fmt: skip
+        fix = getattr(stop, "fix", "fix the machine (free space, memory), then run the same "
+                      "command")  # fmt: skip
+        return type(stop)(f"{stop}; {out_dir} is as it was: {fix}")
     name = SIGNAL_NAMES.get(stop.number, stop.number)
     return RunStopped(stop.number, f"stopped by {name}: {student} was not regraded; {out_dir} "
                       "is as it was")  # fmt: skip
