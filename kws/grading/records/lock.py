@@ -249,10 +249,7 @@ def holding(
     hold, found, before = None, "", {}
     try:
         found = _read(descriptor)
-        earlier = RunRecord.parse(found)
-        if earlier and earlier.state != FINISHED and not covers(scope, earlier.scope):
-            if not unchanged(folder):
-                raise RecordsError(earlier.unfinished(folder) + ", then this command")
+        _check_finishes(folder, RunRecord.parse(found), scope)
         record = RunRecord(typed_command(command), scope, os.getpid(), socket.gethostname(),
                            os.getcwd(), _now())  # fmt: skip
         before = digests(folder)
@@ -281,6 +278,20 @@ def holding(
         if made:
             with contextlib.suppress(OSError):  # only if empty
                 folder.rmdir()
+
+
+def _check_finishes(folder: Path, earlier: RunRecord | None, scope: str) -> None:
+    if earlier and earlier.state != FINISHED and not covers(scope, earlier.scope):
+        if not unchanged(folder):
+            raise RecordsError(earlier.unfinished(folder) + ", then this command")
+
+
+def check_may_write(grades_dir: Path, scope: str) -> None:
+    """RecordsError, before a command of `scope` reads its inputs, when an unfinished run
+    changed records that scope does not rewrite (what `holding` refuses): the message names the
+    command that finishes it, first, whatever else is wrong."""
+    if not holds(grades_dir):
+        _check_finishes(Path(grades_dir), last_run(grades_dir), scope)
 
 
 def holds(grades_dir: Path) -> bool:
