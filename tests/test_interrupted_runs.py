@@ -199,7 +199,78 @@ def test_a_fresh_run_killed_after_its_gradebook_is_refused_not_exported_raw(grad
     assert done.returncode == 2 and "run it again to finish it" in done.stderr
     assert not (grades / "records.json").exists()
     _recover(course, graded)
-    assert grades_of(grades)["finals"]["ann"]["keyword_spotting"] == 9.0
+    # ann's 10 points a day late: 10 % of notebook 01's 13 (its 3 written points unmarked)
+    assert grades_of(grades)["finals"]["ann"]["keyword_spotting"] == 8.7
+
+
+def test_a_fresh_run_killed_and_its_lock_lost_is_never_exported_without_its_season(
+    graded, tmp_path
+):
+    """C3: killed as gradebook.csv appears, then run.lock removed (cleaned as stale, lost in
+    a copy): the export refuses, `kws season` will not apply "no season" (raw scores) but
+    names the course file and times the run was given, and that command gives the grades of a
+    run never interrupted."""
+    course = make_course(tmp_path / "course", graded[2] / "data", 2)
+    run = start(course, *GRADE, KWS_TEST_PAUSE="gradebook")
+    try:
+        wait_for(course / "hold" / "paused", run)
+    finally:
+        kill_group(run)
+    grades = course / "grades"
+    (grades / LOCK_FILE).unlink()
+    _assert_refused(course, "no records.json", "kws season grades")
+    done = kws(course, "season", "grades")
+    assert done.returncode == 2, done.stderr
+    assert "grades/course.toml and grades/times.csv are not there" in done.stderr
+    advised = done.stderr.split("`")[-2].split()
+    assert advised == ["kws", "season", "grades", "--course", str(course / "course.toml"),
+                       "--times", str(course / "times.csv")]  # fmt: skip
+    assert not (grades / "records.json").exists() and not (grades / "standings.json").exists()
+    done = kws(course, *advised[1:])
+    assert done.returncode == 0, done.stderr
+    _assert_as_graded(course, graded[2])
+
+
+def test_a_sealed_course_file_lost_is_refused_not_applied_as_no_season(course, graded):
+    """course.toml lost from a sealed folder: the export refuses, and `kws season` names the
+    file to give again instead of sealing every hand-in as on time."""
+    (course / "grades" / "course.toml").unlink()
+    _assert_refused(course, "course.toml is gone")
+    done = kws(course, "season", "grades")
+    assert done.returncode == 2 and "grades/course.toml is not there" in done.stderr
+    assert "records.json recorded it" in done.stderr and "--course " in done.stderr
+    done = kws(course, "season", "grades", "--course", "course.toml")
+    assert done.returncode == 0, done.stderr
+    assert kws(course, *EXPORT).returncode == 0
+    assert (course / "canvas.csv").read_text() == (graded[1] / "canvas.csv").read_text()
+
+
+# ---- a hand-in moved while it is graded ----------------------------------------------------
+
+
+def test_a_hand_in_folder_moved_while_it_is_graded_is_refused_never_a_zero(course, graded):
+    """C1: cy's folder renamed while cy is graded (its tests then fail on a folder that is
+    gone): the run refuses it as a collection fault, exit 1, naming the folder and what to
+    do; cy keeps the earlier result (no 0), the export refuses naming the command, and once
+    the folder is back the same command grades the class as a run never interrupted."""
+    earlier = _results(course, "cy")
+    run = start(course, *GRADE, faults={"cy": "hold"})
+    try:
+        wait_for(course / "hold" / "cy.started", run)
+        (course / "submissions" / "cy").rename(course / "submissions" / "cy_v2")
+        (course / "hold" / "cy.go").touch()
+        code, _, err = finish(run)
+    finally:
+        kill_group(run)
+    assert code == 1, err
+    assert (f"the hand-in folder {course / 'submissions' / 'cy'} is gone (renamed or removed) "
+            "while it was graded: a collection fault") in err  # fmt: skip
+    assert "cy was not graded (no 0 recorded" in err and "run the same command to finish" in err
+    assert _results(course, "cy") == earlier
+    _assert_refused(course, "was stopped before it finished",
+                    "kws grade submissions --data data --out grades")  # fmt: skip
+    (course / "submissions" / "cy_v2").rename(course / "submissions" / "cy")
+    _recover(course, graded)
 
 
 # ---- faults of the grading machine ---------------------------------------------------------

@@ -110,6 +110,13 @@ def check_seal(grades_dir: Path) -> None:
             for name in changed}  # fmt: skip
     listed = ", ".join(f"{name} {what[name]}" for name in changed[:5])
     more = f" (and {len(changed) - 5} more)" if len(changed) > 5 else ""
+    lost = [name for name in changed if name.startswith("marks/") and what[name] == "is gone"]
+    if lost:  # never counted as no marks: rebuilt from their history first
+        raise RecordsError(
+            f"{grades_dir}: {listed}{more} since `{record['command']}` recorded the grades "
+            f"({record['when']}); rebuild {', '.join(lost)} from the marks' history: "
+            f"`kws marks restore {grades_dir}`, then this command"
+        )
     raise RecordsError(
         f"{grades_dir}: {listed}{more} since `{record['command']}` recorded the grades "
         f"({record['when']}): edited by hand, or a command stopped half-way. A grade changes "
