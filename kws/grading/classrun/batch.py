@@ -55,7 +55,7 @@ from kws.grading.classrun.graders import (
 )
 from kws.grading.command import grader_command, grader_environment
 from kws.grading.judge.planned import PLAN_FILE
-from kws.grading.records.files import PARTIAL, copy_whole, write_whole
+from kws.grading.records.files import PARTIAL, copy_whole, temporary_prefix, write_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
     Graded,
@@ -88,8 +88,10 @@ class Staged:
     staged_log: Path
 
     def commit(self) -> Graded:
+        os.chmod(self.staged_results, 0o600)  # the instructor's alone, as every record is
         os.replace(self.staged_results, self.results)
         if self.staged_log.is_file():
+            os.chmod(self.staged_log, 0o600)
             os.replace(self.staged_log, self.log)
         return self.graded
 
@@ -345,7 +347,7 @@ def grade_class(
                 (target / folder).mkdir(parents=True, exist_ok=True)
                 (target / folder).chmod(0o700)
             if plan.roster is not None:  # the students' identities: the instructor's alone
-                copy_whole(plan.roster.path, target / ROSTER_FILE, private=True)
+                copy_whole(plan.roster.path, target / ROSTER_FILE)
             applied = {"course": season.course_file, "times": season.times_file}
             write_run_record(target, plan.submissions, plan.data, plan.assignment,
                              roster_key=plan.roster.key if plan.roster else None,
@@ -361,8 +363,13 @@ def grade_class(
                     pytest_args=pytest_args,
                     roster=plan.roster.path if plan.roster else None,
                 )  # fmt: skip
+                given = {"roster": plan.roster.path if plan.roster else None,
+                         "roster_key": plan.roster.key if plan.roster else None,
+                         "course": season.course_file, "times": season.times_file}  # fmt: skip
+                given = {k: Path(v).resolve() if k != "roster_key" and v else v
+                         for k, v in given.items()}  # fmt: skip
                 record = start_shard(target, shard, recorded, [p.name for p in plan.handins],
-                                     [p.name for p in plan.chosen])  # fmt: skip
+                                     [p.name for p in plan.chosen], given)  # fmt: skip
             hide = [plan.submissions, out_dir]
             try:
                 with plan_file(plan) as planned:
@@ -400,7 +407,7 @@ def grade_class(
 def plan_file(plan: GradingPlan) -> Iterator[Path]:
     """The graders' part of `plan`, written into a folder of the run's own for every grader's
     ``--plan``; the folder is removed when the graders are done."""
-    with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
+    with tempfile.TemporaryDirectory(prefix=temporary_prefix("kws-plan")) as folder:
         path = Path(folder) / PLAN_FILE
         path.write_text(plan.graders, encoding="utf-8")
         yield path

@@ -206,7 +206,10 @@ def export_grades(
         rows.insert(0, [CANVAS_POINTS_ROW, *[""] * (len(CANVAS_COLUMNS) - 1), number(points)])
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with open(partial, "w", newline="", encoding="utf-8") as file:
-        csv.writer(file).writerows([header, *rows])
-    partial.replace(out)
+    try:
+        with open(partial, "w", newline="", encoding="utf-8") as file:
+            csv.writer(file).writerows([header, *rows])
+        partial.replace(out)
+    finally:  # Ctrl-C or a full disk half-way: no half-written export is left beside it
+        partial.unlink(missing_ok=True)
     return Export(out, lms, title, points, len(table.rows), match, absent)

@@ -84,7 +84,7 @@ def write_run_record(
     if season:
         run |= {"season": {name: str(Path(path).resolve()) for name, path in season.items()}}
     # The instructor's alone, like results/ and logs/: it names the folders.
-    return write_whole(Path(out_dir) / RUN_FILE, json.dumps(run, indent=2) + "\n", private=True)
+    return write_whole(Path(out_dir) / RUN_FILE, json.dumps(run, indent=2) + "\n")
 
 
 def _tier_sets(document: dict | None) -> str:

@@ -45,6 +45,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -270,6 +271,11 @@ def with_questions(
 def question_key(assignment: str, question: str) -> str:
     """How the records name a question: ``assignment/question``."""
     return f"{assignment}/{question}"
+
+
+def _owner_only(path: str, flags: int) -> int:
+    """`open`'s opener for the files of ``marks/``: made mode 0600, the instructor's alone."""
+    return os.open(path, flags, 0o600)
 
 
 def _now() -> str:
@@ -520,8 +526,8 @@ class MarkStore:
         if self._closed:
             raise MarksError("kws mark is stopping: this change was not saved; start it again")
         folder = self.folder / MARKS_DIR
-        folder.mkdir(exist_ok=True)
-        with _threads, open(folder / ".lock", "a") as lock:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        with _threads, open(folder / ".lock", "a", opener=_owner_only) as lock:
             if fcntl is not None:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
             yield
@@ -529,7 +535,7 @@ class MarkStore:
 
     def _append(self, event: dict) -> None:
         line = json.dumps({"when": _now(), **event}, ensure_ascii=False) + "\n"
-        with open(self.folder / HISTORY_FILE, "a", encoding="utf-8") as history:
+        with open(self.folder / HISTORY_FILE, "a", encoding="utf-8", opener=_owner_only) as history:
             history.write(line)
             history.flush()
 
@@ -547,7 +553,10 @@ class MarkStore:
         (``run.lock``: it seals the folder when it finishes). Returns whether it sealed."""
         if running(self.folder) is not None:
             return False
-        record = read_seal(self.folder)
+        try:
+            record = read_seal(self.folder)
+        except RecordsError:  # cut short: `kws season` writes it again, not a mark
+            return False
         if record is not None:
             now, then = digests(self.folder), record["files"]
             own = (RUBRICS_FILE, MARKS_FILE)

@@ -69,7 +69,10 @@ def read_seal(grades_dir: Path) -> dict | None:
 def seal(grades_dir: Path, command: str) -> Path:
     """Record the digests of `grades_dir`'s record files as `command` left them (the last
     write of every command that changes grades); the record's path."""
-    earlier = read_seal(grades_dir) if (Path(grades_dir) / SEAL_FILE).is_file() else None
+    try:
+        earlier = read_seal(grades_dir)
+    except RecordsError:  # cut short: what this seal replaces (`kws season` writes it again)
+        earlier = None
     record = {
         "version": VERSION,
         "generation": (earlier or {}).get("generation", 0) + 1,

@@ -140,7 +140,7 @@ def _season(args: argparse.Namespace) -> int:
     from kws.grading.season.apply import apply_season, checked_season
     from kws.grading.season.inputs import read_season
 
-    check_may_write(args.grades, SEASON)  # half a `kws grade` is its own to finish
+    check_may_write(args.grades, SEASON, wait=args.wait)  # half a `kws grade`: its own to finish
     season = read_season(args.grades, args.course, args.times, args.file_times)
     checked_season(read_grades(args.grades), season)  # the names too, before anything is written
     warn_or_refuse(season.warnings, args.strict)
@@ -214,7 +214,7 @@ def _marks_restore(args: argparse.Namespace) -> int:
     from kws.grading.season.apply import apply_season, graded_assignments
     from kws.grading.season.written import notebook_rubrics
 
-    check_may_write(args.grades, SEASON)
+    check_may_write(args.grades, SEASON, wait=args.wait)
     with holding(args.grades, "kws marks restore", scope=SEASON, wait=args.wait):
         grades = read_grades(args.grades)
         asked = notebook_rubrics(set().union(*graded_assignments(grades).values()))

@@ -277,6 +277,6 @@ def keep_season_files(grades_dir: Path, season: SeasonInputs) -> None:
     grades_dir = Path(grades_dir)
     grades_dir.mkdir(parents=True, exist_ok=True)
     for name, data in season.keep.items():
-        write_whole(grades_dir / name, data, private=True)
+        write_whole(grades_dir / name, data)
     if season.choice is not None:
         write_whole(grades_dir / SEASON_FILE, json.dumps({"file_times": season.choice}) + "\n")
