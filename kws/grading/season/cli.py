@@ -4,6 +4,7 @@
     kws season GRADES_DIR [--course FILE] [--times FILE] [--file-times] [--strict] [--wait]
                                                      re-apply deadlines and adjustments
     kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME] [--wait]
+    kws marks restore GRADES_DIR [--wait]           rebuild lost marks from their history
 
 `print_season` (what `kws grade` prints after grading a class), `course_rules` (what
 `kws gradescope --course` prints) and `warn_or_refuse` with ``--strict`` (the course file's
