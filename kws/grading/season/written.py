@@ -35,6 +35,8 @@ def notebook_rubrics(assignments: Iterable[str]) -> list[Rubric]:
         if path is None or not path.is_file():
             continue
         for q in read_questions(read_notebook(path), name=str(path)):
+            if q.points <= 0:  # worth nothing: nothing to count
+                continue
             items = tuple(Item(i.id, i.points, i.text) for i in q.rubric)
             found.append(Rubric(name, q.id, q.kind, q.points, q.prompt, q.model_answer, items))
     return found
