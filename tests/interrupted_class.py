@@ -18,7 +18,7 @@ environment, and each moment is a file the run writes and the test waits for:
   test meets a full disk), ``memory`` (the grader's own MemoryError), ``killed`` (the grader is
   killed with SIGKILL, as by the out-of-memory killer), ``crash`` (the hand-in brings its
   grader down: os._exit(3)), ``sandbox`` (a sandboxed child that sleeps; ``HOLD/<student>.started``
-  once it was asked for);
+  once it was asked for), ``writes`` (a sandboxed child that writes files past its quota);
 - ``KWS_TEST_PAUSE`` in `kws` itself: ``gradebook`` (after `kws grade` wrote gradebook.csv,
   before the standings and the seal), ``regraded`` (after a regrade put the new result in place,
   before the gradebook): ``HOLD/paused`` is written, and the command waits there for good;
@@ -68,7 +68,9 @@ ROSTER = "Student,ID,SIS User ID,SIS Login ID,Section,folder\n" + "".join(
 )
 GRADE = ["grade", "submissions", "--data", "data", "--out", "grades", "--jobs", "2",
          "--course", "course.toml", "--times", "times.csv"]  # fmt: skip
-EXPORT = ["export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv"]
+# The notebooks ask written questions no one marks here: the instructor exports them as 0.
+EXPORT = ["export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv",
+          "--unmarked", "zero"]  # fmt: skip
 
 GRADED_TESTS = '''
 """Graded tests of the points.json hand-ins (tests/interrupted_class.py)."""
@@ -108,6 +110,21 @@ def _sandboxed_sleep(config, student):
     run_child(job)
 
 
+def _sandboxed_writes(config):
+    """A hand-in whose code writes 1 MiB files until it is stopped, under a quota of 4 MiB."""
+    from kws.grading.sandbox.run import ChildJob, run_child
+    from kws.grading.sandbox.supervise import Limits
+
+    code = ("import os, time\\nfor i in range(400):\\n"
+            "    with open(os.path.join(os.environ['TMPDIR'], f'f{i}'), 'wb') as f:\\n"
+            "        f.write(os.urandom(2**20))\\n"
+            "time.sleep(600)")  # fmt: skip
+    job = ChildJob(["-c", code], config.getoption("--submission"),
+                   limits=Limits(wall_seconds=600, written_bytes=4 * 2**20))  # fmt: skip
+    result = run_child(job)
+    assert result.status == "ok", f"your code was {result.reason}"
+
+
 @pytest.mark.points(10)
 @pytest.mark.assignment("keyword_spotting")
 def test_keywords(request, score):
@@ -125,6 +142,8 @@ def test_keywords(request, score):
         os._exit(3)
     elif fault == "sandbox":
         _sandboxed_sleep(config, _student(config))
+    elif fault == "writes":
+        _sandboxed_writes(config)
     score.set(_points(config)["keyword_spotting"] / 10)
 
 

@@ -81,7 +81,7 @@ def test_a_retried_adjustment_counts_once_and_a_failed_one_not_at_all(course, tm
     assert snapshot(course) == before and not (course / "grades" / "adjustments.csv").exists()
     kept.write_text(COURSE)
     raw = read_standings(course / "grades").of("bob", KS).raw
-    assert "final 26 of 30" in kws(course, *adjust).stdout
+    assert "final 26 of 33" in kws(course, *adjust).stdout  # 30 and 3 written, unmarked
     recorded = snapshot(course)
     again = kws(course, *adjust)
     assert again.returncode == 0 and "was recorded already" in again.stdout
@@ -99,7 +99,7 @@ def test_publishing_refuses_records_that_disagree_and_names_the_fix(course, tmp_
     gradebook = course / "grades" / "gradebook.csv"
     kept = gradebook.read_text()
     gradebook.write_text(kept.replace("\nann,", "\nann,9", 1))  # a score typed in by hand
-    export = ["export", "canvas", "grades", "--out", "canvas.csv"]
+    export = ["export", "canvas", "grades", "--out", "canvas.csv", "--unmarked", "zero"]
     for command in (export, ["feedback", "grades", "--out", "feedback"]):
         refused = kws(course, *command)
         assert refused.returncode == 2 and "gradebook.csv changed since `kws season`" in (

@@ -62,7 +62,8 @@ def test_class_is_graded_into_gradebook_and_results(tmp_path, data, monkeypatch)
 
     rows = {row["student"]: row for row in csv.DictReader(open(gradebook))}
     assert set(rows) == {"alice", "bob"}
-    assert float(rows["alice"]["total"]) == 10.0 and float(rows["alice"]["max_score"]) == 10.0
+    # out of the tests' 10 and the notebook's written question's 3, recorded unmarked
+    assert float(rows["alice"]["total"]) == 10.0 and float(rows["alice"]["max_score"]) == 13.0
     assert float(rows["bob"]["total"]) == 10.0  # its attacks failed; its model is still graded
     assert rows["alice"]["tier_sets"] == "keyword_spotting=synthetic-tiny"
     assert (submissions / "alice/outputs/kws/model.pt").read_bytes() == alice_model

@@ -83,6 +83,7 @@ def course(tmp_path_factory):
     standings = Standings(
         {SPEC.name: {"title": "Notebook 01 - keyword spotting", "due": LATE.due, "maximum": 30.0}},
         {name: {SPEC.name: Standing("graded", score, 30.0, score)} for name, score in raw.items()},
+        marks=grades.standings.marks,  # the written questions `kws grade` recorded, counted
     )
     final = max(0.0, raw["dee"] - LATE.penalty + BONUS.points)
     standings.students["dee"][SPEC.name] = Standing(

@@ -30,6 +30,7 @@ ZERO = {"simple": 0.0, "medium": 0.0, "strong": 0.0, "boss": 0.0}
 KWS_NOTEBOOK = "01_keyword_spotting.ipynb"
 
 FULL_MARKS = 101.0  # keyword spotting 30 (Tasks 1-4, model), speaker ID 44, patches 27
+WRITTEN_MARKS = 9.0  # a written question of 3 points in each notebook, in the maximum unmarked
 SPEAKER_MARKS = 44.0  # the speaker-ID notebook alone
 
 
@@ -79,7 +80,7 @@ def test_kws_grade_from_another_directory_with_relative_paths(workdir):
     rows = {row["student"]: row for row in csv.DictReader(open(workdir / "grades/gradebook.csv"))}
     assert (
         float(rows["alice"]["total"]) == FULL_MARKS
-        and float(rows["alice"]["max_score"]) == FULL_MARKS
+        and float(rows["alice"]["max_score"]) == FULL_MARKS + WRITTEN_MARKS
     )
     assert float(rows["bob"]["total"]) == SPEAKER_MARKS, rows["bob"]["notes"]
     tier_sets = "keyword_spotting=synthetic-tiny; patch_transformer=synthetic-tiny; "

@@ -11,6 +11,7 @@ file the run writes, never a sleep. The folder was graded once with the students
 when the fault strikes: a student the run did not finish must keep their first grade, exactly.
 """
 
+import csv
 import json
 import os
 import shutil
@@ -199,7 +200,78 @@ def test_a_fresh_run_killed_after_its_gradebook_is_refused_not_exported_raw(grad
     assert done.returncode == 2 and "run it again to finish it" in done.stderr
     assert not (grades / "records.json").exists()
     _recover(course, graded)
-    assert grades_of(grades)["finals"]["ann"]["keyword_spotting"] == 9.0
+    # ann's 10 points a day late: 10 % of notebook 01's 13 (its 3 written points unmarked)
+    assert grades_of(grades)["finals"]["ann"]["keyword_spotting"] == 8.7
+
+
+def test_a_fresh_run_killed_and_its_lock_lost_is_never_exported_without_its_season(
+    graded, tmp_path
+):
+    """C3: killed as gradebook.csv appears, then run.lock removed (cleaned as stale, lost in
+    a copy): the export refuses, `kws season` will not apply "no season" (raw scores) but
+    names the course file and times the run was given, and that command gives the grades of a
+    run never interrupted."""
+    course = make_course(tmp_path / "course", graded[2] / "data", 2)
+    run = start(course, *GRADE, KWS_TEST_PAUSE="gradebook")
+    try:
+        wait_for(course / "hold" / "paused", run)
+    finally:
+        kill_group(run)
+    grades = course / "grades"
+    (grades / LOCK_FILE).unlink()
+    _assert_refused(course, "no records.json", "kws season grades")
+    done = kws(course, "season", "grades")
+    assert done.returncode == 2, done.stderr
+    assert "grades/course.toml and grades/times.csv are not there" in done.stderr
+    advised = done.stderr.split("`")[-2].split()
+    assert advised == ["kws", "season", "grades", "--course", str(course / "course.toml"),
+                       "--times", str(course / "times.csv")]  # fmt: skip
+    assert not (grades / "records.json").exists() and not (grades / "standings.json").exists()
+    done = kws(course, *advised[1:])
+    assert done.returncode == 0, done.stderr
+    _assert_as_graded(course, graded[2])
+
+
+def test_a_sealed_course_file_lost_is_refused_not_applied_as_no_season(course, graded):
+    """course.toml lost from a sealed folder: the export refuses, and `kws season` names the
+    file to give again instead of sealing every hand-in as on time."""
+    (course / "grades" / "course.toml").unlink()
+    _assert_refused(course, "course.toml is gone")
+    done = kws(course, "season", "grades")
+    assert done.returncode == 2 and "grades/course.toml is not there" in done.stderr
+    assert "records.json recorded it" in done.stderr and "--course " in done.stderr
+    done = kws(course, "season", "grades", "--course", "course.toml")
+    assert done.returncode == 0, done.stderr
+    assert kws(course, *EXPORT).returncode == 0
+    assert (course / "canvas.csv").read_text() == (graded[1] / "canvas.csv").read_text()
+
+
+# ---- a hand-in moved while it is graded ----------------------------------------------------
+
+
+def test_a_hand_in_folder_moved_while_it_is_graded_is_refused_never_a_zero(course, graded):
+    """C1: cy's folder renamed while cy is graded (its tests then fail on a folder that is
+    gone): the run refuses it as a collection fault, exit 1, naming the folder and what to
+    do; cy keeps the earlier result (no 0), the export refuses naming the command, and once
+    the folder is back the same command grades the class as a run never interrupted."""
+    earlier = _results(course, "cy")
+    run = start(course, *GRADE, faults={"cy": "hold"})
+    try:
+        wait_for(course / "hold" / "cy.started", run)
+        (course / "submissions" / "cy").rename(course / "submissions" / "cy_v2")
+        (course / "hold" / "cy.go").touch()
+        code, _, err = finish(run)
+    finally:
+        kill_group(run)
+    assert code == 1, err
+    assert (f"the hand-in folder {course / 'submissions' / 'cy'} is gone (renamed or removed) "
+            "while it was graded: a collection fault") in err  # fmt: skip
+    assert "cy was not graded (no 0 recorded" in err and "run the same command to finish" in err
+    assert _results(course, "cy") == earlier
+    _assert_refused(course, "was stopped before it finished",
+                    "kws grade submissions --data data --out grades")  # fmt: skip
+    (course / "submissions" / "cy_v2").rename(course / "submissions" / "cy")
+    _recover(course, graded)
 
 
 # ---- faults of the grading machine ---------------------------------------------------------
@@ -243,6 +315,23 @@ def test_a_hand_in_that_brings_its_grader_down_is_still_its_own_zero(course, gra
     assert row["total"] == "0.0" and "the grader exited with code 3" in row["notes"]
     standings = json.loads((course / "grades" / "standings.json").read_text())["students"]
     assert {e["status"] for e in standings["cy"].values()} == {"ungraded"}
+
+
+def test_a_hand_in_that_writes_past_its_quota_loses_its_own_points_not_the_class(course, graded):
+    """cy's code writes file after file: its child is stopped at its write quota, before the
+    machine's disk fills, and that is cy's failed test with the reason, never a fault that
+    stops the class; everyone else is graded as in a clean run, and nothing is left behind."""
+    done = kws(course, *GRADE, faults={"cy": "writes"})
+    assert done.returncode == 0, done.stderr
+    grades = grades_of(course / "grades")
+    assert grades["tests"]["cy"]["Notebook 01's points"] == 0.0
+    clean = grades_of(graded[2] / "grades")
+    assert {s: t for s, t in grades["tests"].items() if s != "cy"} == {
+        s: t for s, t in clean["tests"].items() if s != "cy"
+    }
+    document = json.loads(_results(course, "cy")["cy"])
+    said = next(t["output"] for t in document["tests"] if t["name"] == "Notebook 01's points")
+    assert "wrote more than 4 MiB of files, the limit of what one hand-in may write" in said
 
 
 def test_a_full_disk_under_the_gradebook_stops_with_the_file_named(course, graded):
@@ -303,6 +392,23 @@ def test_a_truncated_result_is_refused_and_its_regrade_repairs_it(graded, tmp_pa
     assert [p.read_bytes() for p in (course / "grades" / "history").glob("cy-*.json")] == [damaged]
 
 
+@pytest.mark.parametrize("damage", ["cut short", "removed"])
+def test_a_damaged_seal_is_refused_and_the_advised_season_writes_it_again(graded, tmp_path, damage):
+    """records.json cut short (or removed) by a disk or a hand: every command that publishes
+    refuses it naming `kws season grades`, and that command, followed, seals the folder again:
+    the grades and the export are those of the run (no dead end)."""
+    course = _copy(graded[2], tmp_path / "course")
+    seal = course / "grades" / "records.json"
+    if damage == "cut short":
+        seal.write_bytes(seal.read_bytes()[:100])
+    else:
+        seal.unlink()
+    _assert_refused(course, "kws season grades", commands=PUBLISH)
+    done = kws(course, "season", "grades")
+    assert done.returncode == 0, done.stderr
+    _assert_as_graded(course, graded[2])
+
+
 # ---- a regrade interrupted -----------------------------------------------------------------
 
 
@@ -360,6 +466,13 @@ def test_a_regrade_killed_after_its_new_result_is_finished_by_running_it_again(
     done = kws(course, *REGRADE_CY)
     assert done.returncode == 0, done.stderr
     assert grades_of(course / "grades") == grades_of(clean / "grades")
+    # B8: regrades.csv says the earlier score, not the killed run's new one a second time
+    with open(course / "grades" / "history" / "regrades.csv", newline="") as file:
+        (line,) = list(csv.DictReader(file))
+    assert (
+        float(line["earlier_raw_total"]) == json.loads(earlier)["score"] != float(line["raw_total"])
+    )
+    assert [p.read_bytes() for p in (course / "grades" / "history").glob("cy-*.json")] == [earlier]
 
 
 # ---- two runs at once ----------------------------------------------------------------------
@@ -404,7 +517,10 @@ def test_graders_and_their_sandboxes_die_with_a_killed_run(course, sandbox, tmp_
     if sandbox == "bubblewrap" and bwrap.available() is None:
         pytest.skip("bubblewrap is not installed or the kernel refuses it")
     marker = f"kws-test-sandbox-{tmp_path.name}"
-    more = {"KWS_TEST_MARKER": marker} | ({"KWS_SANDBOX": "builtin"} if sandbox != "bubblewrap" else {})  # fmt: skip
+    temporary = tmp_path / "tmp"  # the run's TMPDIR: what it leaves there, seen
+    temporary.mkdir()
+    more = {"KWS_TEST_MARKER": marker, "TMPDIR": str(temporary)}
+    more |= {"KWS_SANDBOX": "builtin"} if sandbox != "bubblewrap" else {}
     run = start(course, *GRADE, faults={"ann": "sandbox"}, **more)
     try:
         wait_for(course / "hold" / "ann.started", run)
@@ -418,6 +534,15 @@ def test_graders_and_their_sandboxes_die_with_a_killed_run(course, sandbox, tmp_
         kill_group(run)
     _assert_no_process_left(marker)
     _assert_no_process_left(str(course / "submissions"))
+
+    def left() -> list[str]:  # a run's folders: kws-sandbox-<pid>-..., kws-plan-<pid>-...
+        parts = [p.name.rsplit("-", 2) for p in temporary.iterdir() if p.name.count("-") >= 3]
+        return sorted(kind for kind, pid, _ in parts if pid.isdigit())
+
+    assert {"kws-sandbox", "kws-plan"} <= set(left())  # SIGKILL: no process could remove them
+    done = kws(course, *GRADE, TMPDIR=str(temporary))  # the next command removes them
+    assert done.returncode == 0, done.stderr
+    assert left() == []
 
 
 # ---- what killed runs leave behind ---------------------------------------------------------
@@ -434,10 +559,91 @@ def test_what_killed_runs_left_half_written_is_removed_by_the_next(graded, tmp_p
     for path in left:
         path.parent.mkdir(exist_ok=True)
         path.write_text("{half")
-    done = kws(course, "season", "grades")
-    assert done.returncode == 0, done.stderr
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    # `kws mark` saving a mark (no folder lock): its write in flight, named with its live pid
+    in_flight = [grades / f".records.json.{writer.pid}.partial",
+                 grades / "marks" / f".marks.json.{writer.pid}.partial"]  # fmt: skip
+    left.append(grades / "marks" / f".marks.json.{ended.stdout.strip()}.partial")  # killed
+    try:
+        for path in in_flight + left[-1:]:
+            path.write_text("{half")
+        done = kws(course, "season", "grades")
+        assert done.returncode == 0, done.stderr
+        assert [p for p in in_flight if not p.exists()] == []  # its rename still finds it
+    finally:
+        writer.kill()
+        writer.wait()
+    for path in in_flight:
+        path.unlink()
     assert [p for p in left if p.exists()] == [] and not (grades / "results" / ".partial").exists()
     _assert_as_graded(course, graded[2])
+
+
+def test_a_stopped_export_leaves_no_half_written_file(graded, tmp_path):
+    """Ctrl-C as `kws export` writes its CSV (a disk that fills stops it the same way): no
+    ``canvas.csv.partial`` is left beside it, and no canvas.csv half-written."""
+    course = _copy(graded[2], tmp_path / "course")
+    code = ("import csv, sys\n"  # the CSV writer stopped from inside, as a signal would
+            "def stopped(*args, **kwargs): raise KeyboardInterrupt\n"
+            "csv.writer = stopped\n"
+            "sys.argv = ['kws', *sys.argv[1:]]\n"
+            "from kws.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code, *EXPORT], cwd=course, capture_output=True,
+                          text=True, env=os.environ | {"PYTHONPATH": str(Path(__file__).parents[1])},
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 130, done.stderr
+    assert sorted(p.name for p in course.glob("canvas.csv*")) == []
+
+
+def test_no_other_local_user_reads_a_file_of_the_grades_folder(graded, tmp_path):
+    """gradebook.csv, standings.json, records.json, marks/*.json and every other file of a
+    graded folder: the instructor's alone (files 0600, folders 0700), as results/ is. Checked
+    as a second local user (``nobody``) where the test runs as root, on a copy in a folder every
+    user may enter."""
+    import pwd
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("acting as a second local user needs root (this run is not)")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no local user `nobody` to read as")
+    shared = Path(tempfile.mkdtemp(prefix="kws-shared-"))
+    try:
+        shared.chmod(0o755)  # a shared grading server's home: open to every local user
+        course = _copy(graded[2], shared / "course")
+        for path in [course, *course.rglob("*")]:
+            if path.is_dir() and not path.is_symlink() and "grades" not in path.parts:
+                path.chmod(0o755)
+        done = kws(course, "season", "grades")  # what any command that writes the folder leaves
+        assert done.returncode == 0, done.stderr
+        grades = course / "grades"
+        files = [p for p in grades.rglob("*") if p.is_file()]
+        assert {"gradebook.csv", "standings.json", "records.json", "rubrics.json"} <= {
+            p.name for p in files
+        }
+        modes = {p.relative_to(grades).as_posix(): oct(p.stat().st_mode & 0o777)
+                 for p in [grades, *grades.rglob("*")]}  # fmt: skip
+        assert {k: m for k, m in modes.items() if int(m, 8) & 0o077} == {}
+        readable = subprocess.run(
+            ["/bin/sh", "-c", 'for f; do cat "$f" >/dev/null 2>&1 && echo "$f"; done', "sh",
+             *map(str, files)],
+            user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[], capture_output=True,
+            text=True, timeout=60,
+        )  # fmt: skip
+        assert readable.stdout == ""
+        listing = subprocess.run(["ls", str(grades)], user=nobody.pw_uid, group=nobody.pw_gid,
+                                 extra_groups=[], capture_output=True, text=True)  # fmt: skip
+        assert listing.returncode != 0  # nor which students it holds
+        sees = subprocess.run(["cat", str(course / "course.toml")], user=nobody.pw_uid,
+                              group=nobody.pw_gid, extra_groups=[], capture_output=True)  # fmt: skip
+        assert sees.returncode == 0  # the check can fail: outside grades/ the user reads
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 # ---- the lock and the seal, one by one -----------------------------------------------------

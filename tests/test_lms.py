@@ -64,7 +64,8 @@ def _test(name: str, assignment: str, score: float, maximum: float) -> TestResul
 @pytest.fixture
 def grades(tmp_path) -> Path:
     """What `kws grade --out grades` writes for four hand-ins of both notebooks: ann 8 + 20,
-    bob 10 + 12.5, cy's grader crashed, dan x has no roster row; out of 10 + 32."""
+    bob 10 + 12.5, cy's grader crashed, dan x has no roster row; out of 10 + 32 and the
+    notebooks' written questions, 3 + 3 (none marked)."""
     out = tmp_path / "grades"
     graded = []
     scores = {"ann": (8.0, 20.0), "bob": (10.0, 12.5), "dan x": (5.0, 0.0)}
@@ -152,10 +153,10 @@ def test_hand_ins_and_roster_rows_without_a_partner_are_both_reported(tmp_path):
 def test_canvas_export_is_canvas_gradebook_layout_with_points_possible(tmp_path, grades):
     roster = _write(tmp_path / "roster.csv", CANVAS_ROSTER)
     written = export_grades("canvas", grades, tmp_path / "canvas.csv", roster=roster,
-                            column="Transformers lab (4711)")  # fmt: skip
+                            column="Transformers lab (4711)", unmarked="zero")  # fmt: skip
     assert (tmp_path / "canvas.csv").read_bytes().decode("utf-8") == (
         "Student,ID,SIS User ID,SIS Login ID,Section,Transformers lab (4711)\r\n"
-        "    Points Possible,,,,,42\r\n"
+        "    Points Possible,,,,,48\r\n"  # 10 + 32, and 3 + 3 written
         '"Ames, Ann",101,S001,aames,CS-1,28\r\n'
         '"Bo, Bob",102,S002,bbo,CS-1,22.5\r\n'
         '"Chu, Cy",103,S003,cchu,CS-2,0\r\n'  # handed in; the grader crashed: 0 as graded
@@ -164,19 +165,19 @@ def test_canvas_export_is_canvas_gradebook_layout_with_points_possible(tmp_path,
     )
     assert written.match.unknown == ["dan x"] and len(written.match.absent) == 2
     export_grades("canvas", grades, tmp_path / "blank.csv", roster=roster, missing="blank",
-                  assignment="keyword_spotting", scale_to=100)  # fmt: skip
+                  assignment="keyword_spotting", scale_to=100, unmarked="zero")  # fmt: skip
     lines = (tmp_path / "blank.csv").read_text().splitlines()
     title = "Keyword spotting with a Transformer (Speech Commands, 12 classes)"  # the spec's
     assert lines[0] == f'Student,ID,SIS User ID,SIS Login ID,Section,"{title}"'
-    assert lines[1:4] == ["    Points Possible,,,,,100", '"Ames, Ann",101,S001,aames,CS-1,80',
-                          '"Bo, Bob",102,S002,bbo,CS-1,100']  # fmt: skip
+    assert lines[1:4] == ["    Points Possible,,,,,100", '"Ames, Ann",101,S001,aames,CS-1,61.54',
+                          '"Bo, Bob",102,S002,bbo,CS-1,76.92']  # out of 10 + 3 written  # fmt: skip
     assert lines[5:] == ['"Yi, Yan",104,S004,yyi,CS-2,', '"Zu, Zoë",105,S005,zzu,CS-2,']
 
 
 def test_moodle_export_has_names_an_identifier_and_the_grade_item(tmp_path, grades):
     roster = _write(tmp_path / "participants.csv", MOODLE_ROSTER)
     export_grades("moodle", grades, tmp_path / "moodle.csv", roster=roster, key="Hand-in",
-                  assignment="speaker_id", missing="blank")  # fmt: skip
+                  assignment="speaker_id", missing="blank", unmarked="zero")  # fmt: skip
     assert (tmp_path / "moodle.csv").read_bytes().decode("utf-8") == (
         "First name,Last name,Email address,Speaker identification from 40-mel features (HW4)\r\n"
         "Ann,Ames,ann@uni.example,20\r\n"
@@ -185,7 +186,7 @@ def test_moodle_export_has_names_an_identifier_and_the_grade_item(tmp_path, grad
         "Zoë,Zu,zoe@uni.example,-\r\n"  # no hand-in, no grade: Moodle reads "-" as none
     )
     export_grades("moodle", grades, tmp_path / "ids.csv", roster=roster, key="Hand-in",
-                  id_column="id number", column="Lab")  # fmt: skip
+                  id_column="id number", column="Lab", unmarked="zero")  # fmt: skip
     assert (tmp_path / "ids.csv").read_text().splitlines() == [
         "First name,Last name,ID number,Lab", "Ann,Ames,S001,28", "Bob,Bo,S002,22.5",
         "Cy,Chu,S003,0", "Zoë,Zu,S005,0",
@@ -195,15 +196,16 @@ def test_moodle_export_has_names_an_identifier_and_the_grade_item(tmp_path, grad
 def test_an_export_the_lms_would_reject_is_refused(tmp_path, grades):
     spreadsheet = _write(tmp_path / "sheet.csv", "Name,folder\r\nAnn Ames,ann\r\n")
     with pytest.raises(RosterError, match="none of the columns ID, SIS User ID, SIS Login ID"):
-        export_grades("canvas", grades, tmp_path / "c.csv", roster=spreadsheet)
+        export_grades("canvas", grades, tmp_path / "c.csv", roster=spreadsheet, unmarked="zero")
     holes = _write(tmp_path / "m.csv", MOODLE_ROSTER.replace("bob@uni.example", ""))
     with pytest.raises(
         RosterError,
         match=r"no Email address for Bob Bo \(S002\) \[line 4\]; Moodle abandons the whole",
     ):
-        export_grades("moodle", grades, tmp_path / "m.csv", roster=holes, key="hand-in")
+        export_grades("moodle", grades, tmp_path / "m.csv", roster=holes, key="hand-in",
+                      unmarked="zero")  # fmt: skip
     with pytest.raises(FileNotFoundError, match="graded without --roster; pass --roster FILE"):
-        export_grades("canvas", grades, tmp_path / "c.csv")
+        export_grades("canvas", grades, tmp_path / "c.csv", unmarked="zero")
     assert not (tmp_path / "c.csv").exists()
     assert [number(x) for x in (74.0, 12.5, 2 / 3, 0.0, -0.001)] == ["74", "12.5", "0.67", "0", "0"]
 
@@ -219,12 +221,12 @@ def test_kws_export_from_another_directory_takes_paths_relative_to_it(tmp_path, 
     work = tmp_path / "work"
     work.mkdir()
     run = _kws(work, "export", "canvas", "../grades", "--roster", "../lists/roster.csv",
-               "--out", "exports/canvas.csv", "--column", "Lab (4711)")  # fmt: skip
+               "--out", "exports/canvas.csv", "--column", "Lab (4711)", "--unmarked", "zero")  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "3 of 4 hand-ins matched" in run.stdout
     assert "1 hand-in folder(s) with no roster row, left out of LMS exports: dan x" in run.stdout
     assert "wrote " + str(work / "exports" / "canvas.csv") in run.stdout
-    assert "5 students, column 'Lab (4711)' out of 42 points (2 missing, 0 points)" in run.stdout
+    assert "5 students, column 'Lab (4711)' out of 48 points (2 missing, 0 points)" in run.stdout
     assert (work / "exports" / "canvas.csv").read_text().splitlines()[2] == (
         '"Ames, Ann",101,S001,aames,CS-1,28'
     )
@@ -232,10 +234,10 @@ def test_kws_export_from_another_directory_takes_paths_relative_to_it(tmp_path, 
     (grades / "roster.csv").write_bytes(CANVAS_ROSTER)
     write_run_record(grades, tmp_path / "subs", tmp_path / "data", None, roster_key="folder")
     again = _kws(work, "export", "canvas", "../grades", "--out", "again.csv", "--column",
-                 "Lab (4711)")  # fmt: skip
+                 "Lab (4711)", "--unmarked", "zero")  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert (work / "again.csv").read_bytes() == (work / "exports" / "canvas.csv").read_bytes()
-    refused = _kws(work, "export", "moodle", "../grades")
+    refused = _kws(work, "export", "moodle", "../grades", "--unmarked", "zero")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "none of the columns Email address, ID number, Username" in refused.stderr
     unmerged = tmp_path / "sharded"

@@ -155,23 +155,23 @@ def _regrade_eve(course: Path) -> None:
 def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(term):
     printed = _kws(term, "season", "grades", "--course", "course.toml", "--times", "times.csv",
                    "--file-times")  # fmt: skip
-    assert "bob patch_transformer: 36.02 h late (times CSV), 0 grace day(s), -5.2" in printed
+    assert "bob patch_transformer: 36.02 h late (times CSV), 0 grace day(s), -5.8" in printed
     assert ("note: hand-in times from file times (asked for with --file-times): "
             "dee (keyword_spotting)\n") in printed  # fmt: skip
     write_similar_to(read_grades(term / "grades"), {"eve": "fay 91 %", "fay": "eve 91 %"})
     _regrade_eve(term)  # `kws grade --student eve` keeps what `kws report` added
     printed = _kws(term, "adjust", "grades", "fay", KS, "2", "--reason", "Task 2 checked by hand",
                    "--who", "TA Kim")  # fmt: skip
-    assert "fay keyword_spotting: raw 20, final 22 of 30" in printed
+    assert "fay keyword_spotting: raw 20, final 22 of 33" in printed
     _kws(term, "season", "grades")  # the kept course file, times, choice and adjustment, again
 
     standings = read_standings(term / "grades")
     final = {s: {a: e.final for a, e in entries.items()} for s, entries in standings.students.items()}  # fmt: skip
     assert final == {
         "ann": {KS: 30, PT: 26, SI: 44},
-        "bob": {KS: 30, PT: 20.8, SI: 40},  # KS 21 min late: within the grace period
+        "bob": {KS: 30, PT: 20.2, SI: 40},  # KS 21 min late: within the grace period
         "cy": {KS: 28, PT: 20, SI: 44},  # SI after the due date, before cy's extension
-        "dee": {KS: 16, PT: 0, SI: 0},  # 6 started days late, 1 a grace day: 50 %, capped 30 %
+        "dee": {KS: 15.1, PT: 0, SI: 0},  # 6 started days late, 1 a grace day: 50 %, capped 30 %
         "eve": {KS: 30, PT: 26, SI: 44},  # the regrade's result
         "fay": {KS: 22, PT: 26, SI: 44},  # 20 + 2 by TA Kim
     }
@@ -180,16 +180,16 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     assert standings.of("bob", PT).late.grace_days_used == 0  # spent already: 2 days x 10 %
     assert standings.of("bob", KS).late is None and standings.of("cy", SI).late is None
     dee = standings.of("dee", KS).late
-    assert (dee.source, dee.grace_days_used, dee.penalty) == ("file times", 1, 9.0)
+    assert (dee.source, dee.grace_days_used, dee.penalty) == ("file times", 1, 9.9)
     assert standings.of("dee", SI).status == "missing" and standings.of("eve", KS).raw == 30
     assert standings.assignments[PT]["due"] == "2026-10-30T23:59:00+01:00"
     assert standings.of("fay", KS).adjustments[0].who == "TA Kim"
 
     rows = {r["student"]: r for r in csv.DictReader(open(term / "grades" / "gradebook.csv"))}
-    assert rows["bob"]["patch_transformer late penalty"] == "5.2"
-    assert (rows["bob"]["total"], rows["bob"]["raw_total"]) == ("90.8", "96.0")
+    assert rows["bob"]["patch_transformer late penalty"] == "5.8"
+    assert (rows["bob"]["total"], rows["bob"]["raw_total"]) == ("90.2", "96.0")
     assert rows["dee"]["speaker_id status"] == "missing" and rows["dee"]["si all"] == ""
-    assert rows["dee"]["max_score"] == "100.0"  # the missing notebooks were due: they count
+    assert rows["dee"]["max_score"] == "109.0"  # the missing notebooks were due: they count
     assert rows["fay"]["keyword_spotting adjustments"] == "2.0"
     assert (rows["eve"]["similar_to"], rows["fay"]["similar_to"]) == ("fay 91 %", "eve 91 %")
     history = list(csv.DictReader(open(term / "grades" / "history" / "regrades.csv")))
@@ -198,25 +198,28 @@ def test_a_term_gradebook_standings_exports_and_report_say_the_right_numbers(ter
     ]
     assert len(list((term / "grades" / "history").glob("eve-*.json"))) == 1
 
-    _kws(term, "export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv")
+    # Each notebook asks a written question of 3 points no one marked here: counted as 0.
+    _kws(term, "export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv",
+         "--unmarked", "zero")  # fmt: skip
     canvas = (term / "canvas.csv").read_text().splitlines()
-    assert canvas[1].endswith(",100") and [line.split(",")[-1] for line in canvas[2:]] == [
-        "100", "90.8", "92", "16", "100", "92", "0"]  # fmt: skip
+    assert canvas[1].endswith(",109") and [line.split(",")[-1] for line in canvas[2:]] == [
+        "100", "90.2", "92", "15.1", "100", "92", "0"]  # fmt: skip
     printed = _kws(term, "export", "moodle", "grades", "--roster", "roster.csv", "--out",
-                   "moodle.csv", "--assignment", SI, "--missing", "blank")  # fmt: skip
-    assert "7 students, column" in printed and "out of 44 points (2 missing, no grade)" in printed
+                   "moodle.csv", "--assignment", SI, "--missing", "blank", "--unmarked",
+                   "zero")  # fmt: skip
+    assert "7 students, column" in printed and "out of 47 points (2 missing, no grade)" in printed
     assert "missing (no grade): Dee (dee) [line 5], Gus (gus) [line 8]" in printed
     moodle = [line.split(",")[-1] for line in (term / "moodle.csv").read_text().splitlines()[1:]]
     assert moodle == ["44", "40", "44", "-", "44", "44", "-"]  # dee and gus: no grade
 
     grades = with_standings(read_grades(term / "grades"))
     scores, maximum = score_distributions(grades)[SI]
-    assert sorted(scores) == [40, 44, 44, 44, 44] and maximum == 44  # dee is not a 0 here
+    assert sorted(scores) == [40, 44, 44, 44, 44] and maximum == 47  # dee: not a 0
     si_row = next(t for t in report.test_table(grades) if t.name == "si all")
     assert si_row.pass_rate == pytest.approx(0.8) and si_row.points_lost == 4
     page = write_report(term / "grades", jobs=1).page.read_text()
     assert "5 handed in · 1 missing" in page and "<h2>Late work and adjustments</h2>" in page
-    assert "36.02 h late; 0 grace day(s); −5.2 (times CSV)" in page
+    assert "36.02 h late; 0 grace day(s); −5.8 (times CSV)" in page
     assert "+2: Task 2 checked by hand (TA Kim" in page
 
 
@@ -242,15 +245,15 @@ def test_every_feedback_page_of_the_term_says_the_right_numbers(term, tmp_path):
         f"{student}/{name}.html": f"{final:.4g} / {maximum:.4g}"
         for student, finals in {
             "ann": (30, 44, 26),
-            "bob": (30, 40, 20.8),
+            "bob": (30, 40, 20.2),
             "cy": (28, 44, 20),
-            "dee": (16, 0, 0),
+            "dee": (15.1, 0, 0),
             "eve": (30, 44, 26),
             "fay": (22, 44, 26),
         }.items()  # fmt: skip
-        for (name, maximum), final in zip(((KS, 30), (SI, 44), (PT, 26)), finals, strict=True)
+        for (name, maximum), final in zip(((KS, 33), (SI, 47), (PT, 29)), finals, strict=True)
     }
-    assert "−5.2" in pages[f"bob/{PT}.html"] and "36.0 h late" in pages[f"bob/{PT}.html"]
+    assert "−5.8" in pages[f"bob/{PT}.html"] and "36.0 h late" in pages[f"bob/{PT}.html"]
     assert "1 grace day(s) used" in pages[f"bob/{SI}.html"]
     assert "Task 2 checked by hand (TA Kim" in pages[f"fay/{KS}.html"]
     assert "You did not hand in this notebook" in pages[f"dee/{SI}.html"]
@@ -264,7 +267,7 @@ def test_every_feedback_page_of_the_term_says_the_right_numbers(term, tmp_path):
     page = (term / "feedback" / "bob" / f"{PT}.html").as_uri()
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page], capture_output=True,
                          text=True, timeout=120).stdout  # fmt: skip
-    assert "20.8 / 26" in dom and "−5.2" in dom
+    assert "20.2 / 29" in dom and "−5.8" in dom
 
 
 def test_a_report_lists_each_notebook_a_hand_in_matches_the_reference_in():
@@ -303,8 +306,8 @@ def test_without_a_course_file_everyone_is_on_time_and_missing_is_not_zero(term)
     assert all(e.late is None and e.final == e.raw
                for entries in standings.students.values() for e in entries.values())  # fmt: skip
     rows = {r["student"]: r for r in csv.DictReader(open(term / "grades" / "gradebook.csv"))}
-    assert (rows["dee"]["total"], rows["dee"]["max_score"]) == ("25.0", "30.0")
-    assert rows["ann"]["max_score"] == "100.0"
+    assert (rows["dee"]["total"], rows["dee"]["max_score"]) == ("25.0", "33.0")
+    assert rows["ann"]["max_score"] == "109.0"
 
 
 @pytest.mark.slow
@@ -498,5 +501,5 @@ def test_a_class_graded_in_shards_gets_the_course_file_when_merged(tmp_path, tin
     merge_shards(tmp_path / "split")
     whole, split = (read_standings(tmp_path / f) for f in ("whole", "split"))
     assert split.students == whole.students
-    assert split.of("bob", KS).late.penalty == 3.0  # 1 day after the grace day: 10 % of 30
+    assert split.of("bob", KS).late.penalty == 3.3  # 1 day after the grace day: 10 % of 30 + 3
     assert split.of("ann", KS).late is None

@@ -29,6 +29,7 @@ from slurm_cluster import node_resources, one_node_cluster, unavailable
 
 from kws.grading.classrun.batch import grade_batch
 from kws.grading.classrun.shards import RECORD, Shard, ShardError, merge_shards
+from kws.grading.records.roster import read_roster
 
 SCRIPT = ROOT / "kws" / "grading" / "classrun" / "slurm" / "grade_array.sbatch"
 KWS = {"kws": ("KeywordTransformer", {"n_classes": 12})}
@@ -144,6 +145,17 @@ def test_merge_equals_one_run_and_refuses_what_is_not_one_class(
     shutil.rmtree(Shard(1, 3).folder(out))
     message = _refusal(out, "shard(s) 1 of 3 missing", "--shard 1/3", f"--out {out}")
     assert f"kws grade {subs} --data {tiny_data}" in message
+
+    given = tmp_path / "given"  # a shard given a roster and a course file: named again
+    (tmp_path / "roster.csv").write_text("Student,folder\n" + "".join(
+        f"{n.title()},{n}\n" for n in ["ann", "bob", "cyrus", "dee", "eve", "fay", "gus"]))  # fmt: skip
+    (tmp_path / "course.toml").write_text('timezone = "UTC"\n')
+    roster = read_roster(tmp_path / "roster.csv", key="folder")
+    _shards(subs, tiny_data, given, stand_in_grader, 3, [0, 2], roster=roster,
+            course=tmp_path / "course.toml")  # fmt: skip
+    message = _refusal(given, "shard(s) 1 of 3 missing", "--shard 1/3")
+    assert f"--roster {tmp_path / 'roster.csv'} --roster-key folder" in message
+    assert f"--course {tmp_path / 'course.toml'}" in message
 
     out = broken("unfinished")  # stopped by a time limit: its record still says running
     path, running = record(out, 2)
@@ -345,7 +357,8 @@ def test_shards_graded_as_processes_merge_into_the_one_machine_gradebook(course,
         report = _kws(course, "report", f"{folder}-copy")
         assert report.returncode == 0, report.stderr
         printed[folder] = report.stdout.replace(f"{folder}-copy", "GRADES")
-        export = _kws(course, "export", "canvas", f"{folder}-copy", "--out", f"{folder}.csv")
+        export = _kws(course, "export", "canvas", f"{folder}-copy", "--out", f"{folder}.csv",
+                      "--unmarked", "zero")  # the written questions, unmarked here  # fmt: skip
         assert export.returncode == 0, export.stderr
     assert printed["sharded"] == printed["one"] and "similarity flagged:" in printed["one"]
     assert _rows(course / "sharded-copy/gradebook.csv") == _rows(course / "one-copy/gradebook.csv")

@@ -118,12 +118,8 @@ def course(tmp_path):
 def test_the_marks_reach_the_standings_the_gradebook_and_the_export(course):
     grades = course / "grades"
     export = ("export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv")
-    page = Page(grades)  # what `kws mark grades` does first: the questions into the records
+    page = Page(grades)  # the questions are in the records already: `kws season` put them
     try:
-        said = kws(course, *export, ok=False)
-        assert "marks changed since grades/standings.json counted them" in said
-        assert "run `kws season grades`" in said
-        kws(course, "season", "grades")
         said = kws(course, *export, ok=False)
         assert f"{3 * STUDENTS} written answers not marked yet" in said
         assert "`kws mark grades`" in said and "--unmarked zero" in said
@@ -257,3 +253,112 @@ def test_a_mark_saved_while_kws_grade_writes_the_folder_is_kept_and_counted(cour
         sum(code_points(0, a) for a in ("keyword_spotting", "patch_transformer", "speaker_id"))
         + 1.0
     )
+
+
+EXPORT = ("export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv")
+
+
+def test_the_written_questions_count_from_the_first_grade_before_anyone_marks(course):
+    """Before `kws mark` ever ran, the questions and their points are in the records: the
+    export refuses the tests' points alone, and --unmarked zero exports out of the whole."""
+    grades = course / "grades"
+    assert not (grades / "marks" / "marks.json").exists()
+    assert "marks/rubrics.json" in read_seal(grades)["files"]
+    said = kws(course, *EXPORT, ok=False)
+    assert f"{3 * STUDENTS} written answers not marked yet" in said and "--unmarked zero" in said
+    assert not (course / "canvas.csv").exists()
+    kws(course, *EXPORT, "--unmarked", "zero")
+    with open(course / "canvas.csv", newline="", encoding="utf-8") as file:
+        possible = list(csv.reader(file))[1]
+    assert float(possible[-1]) == 3 * (5.0 + 3.0) + 2.0  # three notebooks' tests and questions
+
+
+def _marked(course):
+    """Every answer of student000 and student002 marked through the page, counted, and
+    exported with the others' as 0: the export the lost marks must give back."""
+    page = Page(course / "grades")
+    try:
+        for n in (0, 2):
+            for key in QUESTIONS:
+                page.mark(key, n, _first_two(page, key), comment=f"seen {n}")
+    finally:
+        page.close()
+    kws(course, "season", "grades")
+    kws(course, *EXPORT, "--unmarked", "zero")
+    return (course / "canvas.csv").read_text()
+
+
+@pytest.mark.parametrize("lost", ["marks.json", "marks/", "marks.json cut short"])
+def test_lost_marks_are_refused_and_rebuilt_from_their_history(course, lost):
+    """C2: marks.json removed (or cut short), or the whole marks/ folder: never read as "no
+    marks". The export refuses with or without --unmarked zero, `kws season` refuses naming
+    `kws marks restore`, which rebuilds the marks from history.jsonl; without the history,
+    the refusal says to restore marks/ from a backup."""
+    grades = course / "grades"
+    exported = _marked(course)
+    marks = grades / "marks" / "marks.json"
+    if lost == "marks/":
+        import shutil
+
+        shutil.rmtree(grades / "marks")
+    elif lost == "marks.json":
+        marks.unlink()
+    else:
+        marks.write_bytes(marks.read_bytes()[:200])
+    (course / "canvas.csv").unlink()
+    for unmarked in ("refuse", "zero"):
+        said = kws(course, *EXPORT, "--unmarked", unmarked, ok=False)
+        fix = "restore grades/marks from a backup" if lost == "marks/" else "kws marks restore"
+        assert fix in said, said
+    said = kws(course, "season", "grades", ok=False)
+    if lost == "marks/":
+        assert "restore grades/marks from a backup" in said
+        assert not (course / "canvas.csv").exists()
+        return
+    assert "grades/marks/marks.json" in said and "`kws marks restore grades`" in said
+    said = kws(course, "marks", "restore", "grades")
+    assert "rebuilt grades/marks/marks.json from grades/marks/history.jsonl" in said
+    kws(course, *EXPORT, "--unmarked", "zero")
+    assert (course / "canvas.csv").read_text() == exported
+
+
+@pytest.mark.parametrize(
+    "edit, said",
+    [
+        (("points", float("nan")), "its points nan is not a number of points"),
+        (("points", -3.0), "points -3.0: a question is worth more than 0"),
+        (("points", "1,5"), "its points '1,5' is not a number of points; write 1.5"),
+        (("item", 1000.0), "gives 1000.0 points; an item gives between -3 and 3, not 0"),
+        (("points", 5.0), "is worth 5 points there, 3 in its notebook"),
+    ],
+    ids=["nan", "negative", "decimal-comma", "1000-point-item", "points-changed"],
+)
+def test_a_rubric_edited_by_hand_with_a_wrong_value_is_refused_naming_the_file(course, edit, said):
+    """C4: every value read back from rubrics.json is checked as when it was typed: the export
+    refuses the edit, and `kws season` (its advice) refuses it too, naming the file, the
+    question and the fix, writing nothing; put back, the grades are as they were."""
+    grades = course / "grades"
+    exported = _marked(course)
+    path = grades / "marks" / "rubrics.json"
+    whole = path.read_text()
+    data = json.loads(whole)
+    question = data["questions"][QUESTIONS[2]]
+    if edit[0] == "item":
+        question["items"][0]["points"] = edit[1]
+    else:
+        question["points"] = edit[1]
+    path.write_text(json.dumps(data))
+    kws(course, *EXPORT, "--unmarked", "zero", ok=False)
+    before = {p: p.read_bytes() for p in grades.rglob("*") if p.is_file()}
+    refused = kws(course, "season", "grades", ok=False)
+    assert said in refused and QUESTIONS[2] in refused, refused
+    assert "rubrics.json" in refused
+    assert {p: p.read_bytes() for p in grades.rglob("*") if p.is_file()} == before
+    if "`kws marks restore grades`" in refused:  # the advice followed: rebuilt from history
+        kws(course, "marks", "restore", "grades")
+    else:  # the question's points are the notebook's: put back by hand, as it says
+        assert "set its points back to 3" in refused
+        path.write_text(whole)
+        kws(course, "season", "grades")
+    kws(course, *EXPORT, "--unmarked", "zero")
+    assert (course / "canvas.csv").read_text() == exported

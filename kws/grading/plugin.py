@@ -31,6 +31,7 @@ tests only read that payload and compare predictions with the hidden labels (`hi
 never leave this process. Every run writes a Gradescope results.json (`kws.grading.judge.results`).
 """
 
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,7 +275,7 @@ def grading(request) -> Iterator[Grading]:
     # A temporary folder of the run's own, removed when it ends, not pytest's numbered one: that
     # stays until its lock file is removed at exit, which a grader stopped by `kws grade`'s
     # time-out (killed) never does, so every student would leave a copy of the hidden test set.
-    with tempfile.TemporaryDirectory(prefix="kws-grading-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"kws-grading-{os.getpid()}-") as folder:
         state = Grading(request.config, Path(folder))
         state.check_options()
         yield state

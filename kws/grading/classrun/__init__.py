@@ -5,6 +5,7 @@
   place only once whole;
 - `graders`: the graders' processes (dying with the run) and how a run stops: `RunStopped`
   (Ctrl-C, SIGTERM), `GraderFault` (the grading machine failed: never a grade);
+- `collected`: a hand-in folder that moved while it was graded, `CollectionFault` (never a 0);
 - `regrade`: one student's hand-in graded again (`kws grade --student`);
 - `shards`: a class split over a batch scheduler and merged back (`kws grade --shard`,
   `kws merge`); `slurm/` the array script;

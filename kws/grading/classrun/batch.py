@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kws.grading.classrun.collected import CollectionFault, check_collected, handin_state
 from kws.grading.classrun.graders import (
     SIGNAL_NAMES,
     GraderFault,
@@ -55,7 +56,7 @@ from kws.grading.classrun.graders import (
 )
 from kws.grading.command import grader_command, grader_environment
 from kws.grading.judge.planned import PLAN_FILE
-from kws.grading.records.files import PARTIAL, copy_whole, write_whole
+from kws.grading.records.files import PARTIAL, copy_whole, temporary_prefix, write_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
     Graded,
@@ -88,8 +89,10 @@ class Staged:
     staged_log: Path
 
     def commit(self) -> Graded:
+        os.chmod(self.staged_results, 0o600)  # the instructor's alone, as every record is
         os.replace(self.staged_results, self.results)
         if self.staged_log.is_file():
+            os.chmod(self.staged_log, 0o600)
             os.replace(self.staged_log, self.log)
         return self.graded
 
@@ -153,6 +156,9 @@ def stage_one(
                              options=pytest_args, threads=threads, plan=plan)  # fmt: skip
     start = time.monotonic()
     try:
+        collected = handin_state(submission)
+        if collected is None:
+            check_collected(submission, None, out_dir)
         with contextlib.ExitStack() as alone:
             if processes is None:  # a grader of its own (kws grade --student): Ctrl-C stops it too
                 processes = alone.enter_context(GraderProcesses())
@@ -161,6 +167,8 @@ def stage_one(
                 timeout=timeout,
             )  # fmt: skip
         seconds = time.monotonic() - start
+        if not processes.stopped:  # a hand-in moved under its grader graded nothing of its own
+            check_collected(submission, collected, out_dir)
         document = _read_document(staged_results)
         if document is not None:  # graded whole: whatever stops the run now, it counts
             staged.graded = Graded(student, document, "", seconds)
@@ -297,9 +305,11 @@ def grade_class(
                 (target / folder).mkdir(parents=True, exist_ok=True)
                 (target / folder).chmod(0o700)
             if plan.roster is not None:  # the students' identities: the instructor's alone
-                copy_whole(plan.roster.path, target / ROSTER_FILE, private=True)
+                copy_whole(plan.roster.path, target / ROSTER_FILE)
+            applied = {"course": season.course_file, "times": season.times_file}
             write_run_record(target, plan.submissions, plan.data, plan.assignment,
-                             roster_key=plan.roster.key if plan.roster else None)  # fmt: skip
+                             roster_key=plan.roster.key if plan.roster else None,
+                             season={k: v for k, v in applied.items() if v})  # fmt: skip
             record = None
             if shard is not None:  # `kws merge` applies them to the merged gradebook
                 keep_season_files(out_dir, season)
@@ -311,8 +321,13 @@ def grade_class(
                     pytest_args=pytest_args,
                     roster=plan.roster.path if plan.roster else None,
                 )  # fmt: skip
+                given = {"roster": plan.roster.path if plan.roster else None,
+                         "roster_key": plan.roster.key if plan.roster else None,
+                         "course": season.course_file, "times": season.times_file}  # fmt: skip
+                given = {k: Path(v).resolve() if k != "roster_key" and v else v
+                         for k, v in given.items()}  # fmt: skip
                 record = start_shard(target, shard, recorded, [p.name for p in plan.handins],
-                                     [p.name for p in plan.chosen])  # fmt: skip
+                                     [p.name for p in plan.chosen], given)  # fmt: skip
             hide = [plan.submissions, out_dir]
             try:
                 with plan_file(plan) as planned:
@@ -350,7 +365,7 @@ def grade_class(
 def plan_file(plan: GradingPlan) -> Iterator[Path]:
     """The graders' part of `plan`, written into a folder of the run's own for every grader's
     ``--plan``; the folder is removed when the graders are done."""
-    with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
+    with tempfile.TemporaryDirectory(prefix=temporary_prefix("kws-plan")) as folder:
         path = Path(folder) / PLAN_FILE
         path.write_text(plan.graders, encoding="utf-8")
         yield path
@@ -387,6 +402,9 @@ def _grade_all(
             graded = grade_one(submission, data, out_dir, hide=hide,
                                threads=child_threads(jobs), processes=graders, env=env,
                                **grading)  # fmt: skip
+        except CollectionFault as fault:  # that hand-in's folder: the others grade on
+            faults.append(fault)
+            raise
         except GraderFault as fault:  # the machine: the next graders would meet it too
             faults.append(fault)
             graders.stop()
@@ -415,8 +433,11 @@ def _grade_all(
     names = [p.name for p in students]
     said = summary([n for n in names if n in done], names)
     if faults:
-        fault = GraderFault(f"{faults[0]}; {out_dir}: {said}. Fix the machine (free space, "
-                            "memory), then run the same command to finish")  # fmt: skip
+        machine = [f for f in faults if not isinstance(f, CollectionFault)]
+        first = (machine or faults)[0]
+        fix = getattr(first, "fix", "fix the machine (free space, memory), then run the same "
+                      "command to finish")  # fmt: skip
+        fault = type(first)(f"{first}; {out_dir}: {said}. {fix[0].upper()}{fix[1:]}")
         fault.summary = said
         raise fault
     if graders.signals:

@@ -66,11 +66,11 @@ def keep_earlier(out_dir: Path, student: str) -> float | None:
     if not results.is_file():
         return None
     history = Path(out_dir) / HISTORY
-    history.mkdir(exist_ok=True)
+    history.mkdir(mode=0o700, exist_ok=True)
     history.chmod(0o700)  # the instructor's alone, as results/ is
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     data = results.read_bytes()
-    write_whole(history / f"{safe_name(student)}-{stamp}.json", data, private=True)
+    write_whole(history / f"{safe_name(student)}-{stamp}.json", data)
     try:
         earlier = json.loads(data).get("score")
     except (ValueError, AttributeError):
@@ -78,11 +78,31 @@ def keep_earlier(out_dir: Path, student: str) -> float | None:
     return earlier if isinstance(earlier, int | float) else None
 
 
+def _pending(out_dir: Path, student: str) -> Path:
+    """Where a regrade keeps the earlier raw total of `student` until ``regrades.csv`` has it."""
+    return Path(out_dir) / HISTORY / f".{safe_name(student)}.earlier.json"
+
+
+def earlier_score(out_dir: Path, student: str) -> float | None:
+    """`student`'s earlier raw total for ``regrades.csv``, their results copied into
+    ``history/`` first (`keep_earlier`). A regrade stopped after its new result was in place
+    and before ``regrades.csv`` said so left the earlier total beside the history: the new
+    result in place is not the earlier one, so the total kept then is used again."""
+    pending = _pending(out_dir, student)
+    try:
+        return json.loads(pending.read_text(encoding="utf-8"))["earlier"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    earlier = keep_earlier(out_dir, student)
+    write_whole(pending, json.dumps({"earlier": earlier}) + "\n")
+    return earlier
+
+
 def record_regrade(out_dir: Path, student: str, earlier: float | None, now: Graded) -> Path:
     """``history/regrades.csv`` with one more line (student, when, earlier and new raw total),
     written whole."""
     path = Path(out_dir) / HISTORY / REGRADES
-    path.parent.mkdir(exist_ok=True)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     line = io.StringIO(newline="")
     writer = csv.writer(line)
@@ -112,8 +132,9 @@ def replace_row(out_dir: Path, graded: Graded) -> Path:
 def _not_regraded(stop: RunStopped | GraderFault, student: str, out_dir: Path) -> Exception:
     """`stop`, saying that `student` was not regraded and `out_dir` is as it was."""
     if isinstance(stop, GraderFault):
-        return GraderFault(f"{stop}; {out_dir} is as it was: fix the machine (free space, "
-                           "memory), then run the same command")  # fmt: skip
+        fix = getattr(stop, "fix", "fix the machine (free space, memory), then run the same "
+                      "command")  # fmt: skip
+        return type(stop)(f"{stop}; {out_dir} is as it was: {fix}")
     name = SIGNAL_NAMES.get(stop.number, stop.number)
     return RunStopped(stop.number, f"stopped by {name}: {student} was not regraded; {out_dir} "
                       "is as it was")  # fmt: skip
@@ -156,11 +177,12 @@ def regrade(
                 remove_staging(out_dir)
                 raise _not_regraded(RunStopped(graders.signals[0]), student, out_dir)
             try:
-                earlier = keep_earlier(out_dir, student)  # a copy, before the new one is in place
+                earlier = earlier_score(out_dir, student)  # kept before the new one is in place
                 graded = staged.commit()
                 remove_staging(out_dir)
                 run.said = f"{student} regraded, not yet in the gradebook"
                 record_regrade(out_dir, student, earlier, graded)
+                _pending(out_dir, student).unlink(missing_ok=True)
                 gradebook = replace_row(out_dir, graded)
                 standings = apply_season(out_dir, season=plan.season,
                                          command="kws grade --student")  # fmt: skip

@@ -149,10 +149,19 @@ def _write_record(folder: Path, record: dict) -> None:
 
 
 def start_shard(
-    folder: Path, shard: Shard, options: dict, handins: list[str], share: list[str]
+    folder: Path,
+    shard: Shard,
+    options: dict,
+    handins: list[str],
+    share: list[str],
+    given: dict[str, str] | None = None,
 ) -> dict:
-    """Record that `shard` started grading `share` of `handins`; the record to finish."""
+    """Record that `shard` started grading `share` of `handins`; the record to finish.
+    `given`: the files the command was given that the grades do not depend on alike in every
+    shard ({"roster": path, "roster_key": column, "course": path, "times": path}), for the
+    command that grades it again (`regrade_command`)."""
     record = {
+        "given": {key: str(value) for key, value in (given or {}).items() if value},
         "shard": shard.index,
         "count": shard.count,
         "status": RUNNING,
@@ -177,12 +186,18 @@ def finish_shard(folder: Path, record: dict, graded: list[Graded]) -> None:
     _write_record(folder, record | {"status": COMPLETE, "finished": finished, "graded": entries})
 
 
-def regrade_command(options: dict, out_dir: Path, shard: Shard | str) -> str:
-    """The `kws grade` command that grades `shard` with these options again."""
+def regrade_command(
+    options: dict, out_dir: Path, shard: Shard | str, given: dict | None = None
+) -> str:
+    """The `kws grade` command that grades `shard` with these options again, with the roster,
+    course file and times the shard it is read from was given (`start_shard`'s `given`)."""
     words = ["kws", "grade", options["submissions"], "--data", options["data"]]
     words += ["--out", str(out_dir), "--shard", str(shard)]
     for flag in ("assignment", "dataset", "tiers"):
         words += [f"--{flag}", options[flag]] if options.get(flag) else []
+    for flag in ("roster", "roster_key", "course", "times"):
+        value = (given or {}).get(flag)
+        words += [f"--{flag.replace('_', '-')}", value] if value else []
     return shlex.join(words)
 
 
@@ -240,7 +255,10 @@ def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[
     options = by_index[min(by_index)]["options"]
     missing = [i for i in range(count) if i not in by_index]
     if missing:
-        commands = "\n  ".join(regrade_command(options, out_dir, Shard(i, count)) for i in missing)
+        given = by_index[min(by_index)].get("given")
+        commands = "\n  ".join(
+            regrade_command(options, out_dir, Shard(i, count), given) for i in missing
+        )
         raise ShardError(
             f"shard(s) {_names(missing)} of {count} missing from {out_dir / SHARDS} (never "
             f"graded, or graded into another --out); grade them, then merge again:\n  {commands}"
@@ -287,7 +305,8 @@ def _check_shares(out_dir: Path, count: int, by_index: dict[int, dict]) -> list[
             for i in sorted(unfinished)
         )
         commands = "\n  ".join(
-            regrade_command(options, out_dir, Shard(i, count)) for i in sorted(unfinished)
+            regrade_command(options, out_dir, Shard(i, count), by_index[min(by_index)].get("given"))
+            for i in sorted(unfinished)
         )
         raise ShardError(
             f"shard(s) {_names(unfinished)} of {count} did not finish ({started}): still running, "
@@ -389,11 +408,11 @@ def _merge(out_dir: Path) -> Path:
             for folder, suffix in (("results", ".json"), ("logs", ".txt")):
                 path = source / folder / f"{safe_name(name)}{suffix}"
                 if path.is_file():
-                    copy_whole(path, out_dir / folder / path.name, private=True)
+                    copy_whole(path, out_dir / folder / path.name)
     roster = Shard(0, count).folder(out_dir) / ROSTER_FILE
     run = json.loads((Shard(0, count).folder(out_dir) / RUN_FILE).read_text())
     if roster.is_file():
-        copy_whole(roster, out_dir / ROSTER_FILE, private=True)
+        copy_whole(roster, out_dir / ROSTER_FILE)
     write_run_record(
         out_dir,
         Path(options["submissions"]),

@@ -82,6 +82,10 @@ def class_scores(
     (`kws.grading.records.marks.check_marked`)."""
     grades = with_standings(read_grades(grades_dir))
     standings = grades.standings
+    if assignment is not None and assignment not in standings.assignments:
+        graded = ", ".join(standings.assignments) or "none"
+        raise ValueError(f"--assignment {assignment}: {grades_dir} holds no grades of it "
+                         f"(graded there: {graded})")  # fmt: skip
     check_marked(grades_dir, standings, unmarked)
     if assignment is None:
         scores = {s.name: float(s.row.get("total") or 0.0) for s in grades.students}
@@ -89,10 +93,6 @@ def class_scores(
         graded = [name for name in standings.assignments if name in ASSIGNMENTS]
         title = ASSIGNMENTS[graded[0]].title if len(graded) == 1 else TOTAL_TITLE
         return scores, maximum, title
-    if assignment not in standings.assignments:
-        graded = ", ".join(standings.assignments) or "none"
-        raise ValueError(f"--assignment {assignment}: {grades_dir} holds no grades of it "
-                         f"(graded there: {graded})")  # fmt: skip
     scores = {}
     for student in grades.students:
         standing = standings.of(student.name, assignment)
@@ -178,11 +178,11 @@ def export_grades(
         raise ValueError(f"LMS {lms!r} / missing {missing!r} / unmarked {unmarked!r}: choose "
                          f"from {LMS}, {MISSING} and {UNMARKED}")  # fmt: skip
     grades_dir, out = Path(grades_dir), Path(out).resolve()  # messages name it as given
+    table = read_roster(roster, key=key) if roster is not None else None  # what was given first
     scores, maximum, title = class_scores(grades_dir, assignment, unmarked)
-    if roster is None:
+    if table is None:
         roster, recorded_key = recorded_roster(grades_dir)
-        key = key or recorded_key
-    table = read_roster(roster, key=key)
+        table = read_roster(roster, key=key or recorded_key)
     match = match_roster(table, list(scores))
     title = column or title
     if lms == "canvas":
@@ -206,7 +206,10 @@ def export_grades(
         rows.insert(0, [CANVAS_POINTS_ROW, *[""] * (len(CANVAS_COLUMNS) - 1), number(points)])
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with open(partial, "w", newline="", encoding="utf-8") as file:
-        csv.writer(file).writerows([header, *rows])
-    partial.replace(out)
+    try:
+        with open(partial, "w", newline="", encoding="utf-8") as file:
+            csv.writer(file).writerows([header, *rows])
+        partial.replace(out)
+    finally:  # Ctrl-C or a full disk half-way: no half-written export is left beside it
+        partial.unlink(missing_ok=True)
     return Export(out, lms, title, points, len(table.rows), match, absent)

@@ -6,6 +6,7 @@
 - `adjustments`: ``adjustments.csv``, a person's changes to grades;
 - `roster`: the class roster CSV that maps hand-in folders to students;
 - `marks`: ``marks/``, a person's marks of the written answers, their rubrics and history;
+- `kept_marks`: the marks the grades say exist are there, or rebuilt from their history;
 - `files`: every file of the grades folder written whole (a temporary file, then a rename);
 - `seal`: ``records.json``, what the last command left, checked before grades are published;
 - `lock`: ``run.lock``, one command at a time writes the folder, and whether the last one

@@ -1,7 +1,7 @@
 """Files of the grades folder written whole, and text files read as instructors save them.
 
     write_whole(grades / "gradebook.csv", text)          # a reader sees the old file or the new
-    write_whole(grades / "course.toml", data, private=True)
+    write_whole(grades / "course.toml", data)            # mode 0600: the instructor's alone
     text = decode_text(Path("times.csv"), CourseError, "save it as CSV UTF-8 ...")
 
 Every file a command writes into the grades folder goes through `write_whole`: the bytes go to a
@@ -14,7 +14,9 @@ every input was checked (docs/how-to/deadlines.md).
 What a killed command leaves of its temporary files (``.gradebook.csv.4242.partial``,
 ``results/erin.json.partial``, the staging folder ``results/.partial/``) the next command that
 writes the folder removes: `remove_partials`, run under the folder's lock
-(`kws.grading.records.lock`), when no other command can be writing them.
+(`kws.grading.records.lock`), when no other command can be writing them. A `kws mark` server
+writes its marks and the seal without that lock: a temporary file whose process (its pid is in
+the name) still runs is its write in flight, and is left alone.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from pathlib import Path
 
 PARTIAL = ".partial"  # what every temporary file or folder of a grades folder ends with
 # Where temporary files are: the folder itself and the subfolders commands write into.
-PARTIAL_PLACES = (".", "results", "logs", "history")
+PARTIAL_PLACES = (".", "results", "logs", "history", "marks")
 
 
-def write_whole(path: Path, data: str | bytes, *, private: bool = False) -> Path:
-    """Write `data` (text as UTF-8) to `path` in one rename; `private`: mode 0600 (the
-    instructor's alone: students' identities, hand-in times). Returns `path`."""
+def write_whole(path: Path, data: str | bytes) -> Path:
+    """Write `data` (text as UTF-8) to `path` in one rename, mode 0600: every file of a grades
+    folder is the instructor's alone (grades, students' identities, hand-in times), as
+    ``results/`` is. Returns `path`."""
     path = Path(path)
     partial = path.with_name(f".{path.name}.{os.getpid()}{PARTIAL}")
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -41,8 +44,6 @@ def write_whole(path: Path, data: str | bytes, *, private: bool = False) -> Path
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())
-        if not private:
-            partial.chmod(0o644)
         os.replace(partial, path)
     except OSError as error:  # named as the file it was writing, not its temporary twin
         raise OSError(error.errno, error.strerror or str(error), str(path)) from error
@@ -62,6 +63,8 @@ def remove_partials(folder: Path) -> list[Path]:
         if not where.is_dir():
             continue
         for path in sorted(where.glob(f"*{PARTIAL}")):
+            if _writer_alive(path):  # `kws mark` saving a mark as this command starts
+                continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -70,11 +73,74 @@ def remove_partials(folder: Path) -> list[Path]:
     return removed
 
 
-def copy_whole(source: Path, target: Path, *, private: bool = False) -> Path:
+# The temporary folders a run makes outside the grades folder, each named with the pid of the
+# process that made it (``kws-sandbox-4242-x1y2``): a grader's sandboxed child's copy of the
+# kit and hand-in, the graders' plan, a grader's own folder. SIGKILL leaves them behind.
+RUN_TEMPORARIES = ("kws-sandbox", "kws-plan", "kws-grading")
+
+
+def temporary_prefix(kind: str) -> str:
+    """The prefix of a temporary folder of `kind` (one of `RUN_TEMPORARIES`) made by this
+    process, for `tempfile.mkdtemp`: what `remove_stale_temporaries` recognizes."""
+    return f"{kind}-{os.getpid()}-"
+
+
+def remove_stale_temporaries() -> list[Path]:
+    """Remove this user's temporary folders of runs whose process is gone (a run killed with
+    SIGKILL: tens of MiB a grader); the paths removed. What a living process made is left."""
+    import tempfile  # noqa: PLC0415 - only here
+
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob("kws-*-*-*"):
+        head, pid = path.name.rsplit("-", 2)[:2]  # kws-sandbox, 4242 (mkdtemp's tail: no -)
+        if head not in RUN_TEMPORARIES or not pid.isdigit():
+            continue
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        mine = info.st_uid == os.geteuid() or os.geteuid() == 0  # root: a sandbox user's too
+        if not mine or not path.is_dir() or path.is_symlink():
+            continue
+        if _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, killed and not yet reaped, does not)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def _writer_alive(path: Path) -> bool:
+    """Whether the process that names itself in `path` (``.NAME.PID.partial``, `write_whole`'s)
+    is still running: its write is in flight (a `kws mark` server takes no folder lock), so the
+    file is not a killed command's leftover."""
+    parts = path.name.removesuffix(PARTIAL).rsplit(".", 1)
+    if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) == os.getpid():
+        return False
+    return _alive(int(parts[1]))
+
+
+def copy_whole(source: Path, target: Path) -> Path:
     """`write_whole` of `source`'s bytes to `target` (nothing when they are the same file)."""
     if Path(source).resolve() == Path(target).resolve():
         return Path(target)
-    return write_whole(target, Path(source).read_bytes(), private=private)
+    return write_whole(target, Path(source).read_bytes())
 
 
 def decode_text(path: Path, error: type[ValueError], advice: str) -> str:

@@ -70,15 +70,21 @@ def write_run_record(
     assignment: str | None,
     *,
     roster_key: str | None = None,
+    season: dict[str, str] | None = None,
 ) -> Path:
     """``OUT/run.json``: the absolute submissions and data folders and the assignment graded;
-    with `roster_key`, the roster copied beside it (``roster.csv``) and its hand-in column."""
+    with `roster_key`, the roster copied beside it (``roster.csv``) and its hand-in column;
+    with `season`, the season's files the run applies ({"course": path, "times": path}), so
+    that a run stopped before it kept them is never sealed without them
+    (`kws.grading.season.inputs.read_season`)."""
     run = {"submissions": str(Path(submissions).resolve()), "data": str(Path(data).resolve())}
     run |= {"assignment": assignment}
     if roster_key is not None:
         run |= {"roster": ROSTER_FILE, "roster_key": roster_key}
+    if season:
+        run |= {"season": {name: str(Path(path).resolve()) for name, path in season.items()}}
     # The instructor's alone, like results/ and logs/: it names the folders.
-    return write_whole(Path(out_dir) / RUN_FILE, json.dumps(run, indent=2) + "\n", private=True)
+    return write_whole(Path(out_dir) / RUN_FILE, json.dumps(run, indent=2) + "\n")
 
 
 def _tier_sets(document: dict | None) -> str:

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kws.grading.records.files import remove_partials
+from kws.grading.records.files import remove_partials, remove_stale_temporaries
 from kws.grading.records.seal import RecordsError, check_seal, digests, unchanged
 
 LOCK_FILE = "run.lock"
@@ -244,15 +244,13 @@ def holding(
             hold.depth -= 1
         return
     made = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _owner_only(folder)
     descriptor, created = _open_locked(folder, wait)
     hold, found, before = None, "", {}
     try:
         found = _read(descriptor)
-        earlier = RunRecord.parse(found)
-        if earlier and earlier.state != FINISHED and not covers(scope, earlier.scope):
-            if not unchanged(folder):
-                raise RecordsError(earlier.unfinished(folder) + ", then this command")
+        _check_finishes(folder, RunRecord.parse(found), scope)
         record = RunRecord(typed_command(command), scope, os.getpid(), socket.gethostname(),
                            os.getcwd(), _now())  # fmt: skip
         before = digests(folder)
@@ -261,6 +259,7 @@ def holding(
         with _guard:
             _held[key] = hold
         remove_partials(folder)  # what killed runs left: no one else writes them now
+        remove_stale_temporaries()
         yield record
         record.state, record.said, record.ended = FINISHED, "", _now()
         _write(descriptor, _record_text(record), folder)
@@ -281,6 +280,39 @@ def holding(
         if made:
             with contextlib.suppress(OSError):  # only if empty
                 folder.rmdir()
+
+
+def _check_finishes(folder: Path, earlier: RunRecord | None, scope: str) -> None:
+    if earlier and earlier.state != FINISHED and not covers(scope, earlier.scope):
+        if not unchanged(folder):
+            raise RecordsError(earlier.unfinished(folder) + ", then this command")
+
+
+def check_may_write(grades_dir: Path, scope: str, *, wait: bool = False) -> None:
+    """What `holding` refuses, said before a command of `scope` reads its inputs, whatever
+    else is wrong: FolderBusy while another run writes the folder (unless `wait`), and
+    RecordsError when an unfinished run changed records that scope does not rewrite, naming
+    the command that finishes it."""
+    folder = Path(grades_dir)
+    if holds(folder):
+        return
+    now = running(folder)
+    if now is not None:
+        if wait:  # `holding` waits for it, then looks again
+            return
+        raise FolderBusy(f"{folder}: {now.describe()} is writing it now; one command at a time "
+                         "writes a grades folder: wait for it to end, or give --wait to wait "
+                         "for it")  # fmt: skip
+    _check_finishes(folder, last_run(folder), scope)
+
+
+def _owner_only(folder: Path) -> None:
+    """The grades folder and the folders its commands write closed to other local users (mode
+    0700, as ``results/`` is): a shared grading server's other accounts read no grade."""
+    for where in (folder, *(folder / name for name in ("marks", "history"))):
+        with contextlib.suppress(OSError):  # not ours to change (or not there): as it is
+            if where.is_dir() and not where.is_symlink() and where.stat().st_mode & 0o077:
+                where.chmod(0o700)
 
 
 def holds(grades_dir: Path) -> bool:

@@ -49,6 +49,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -71,6 +72,8 @@ MARKS_FILE = "marks/marks.json"
 HISTORY_FILE = "marks/history.jsonl"
 VERSION = 1
 MOST_COMMENT = 5000  # characters
+MOST_POINTS = 1000.0  # a question's points, at most (what a hand edit may not exceed)
+KINDS = ("markdown", "code", "task")
 _threads = threading.Lock()  # this process's threads; flock keeps other processes out
 
 
@@ -146,9 +149,37 @@ class Rubric:
 
     @classmethod
     def from_dict(cls, data: dict) -> Rubric:
-        items = tuple(Item(i["id"], float(i["points"]), i["text"]) for i in data["items"])
-        fields = {k: data[k] for k in ("assignment", "question", "kind", "prompt", "model_answer")}
-        return cls(**fields, points=float(data["points"]), items=items)
+        """The rubric `data` holds, checked as the page checks what a grader types: ValueError
+        saying which value is wrong and what it may be (`MarkStore.rubrics` adds the file)."""
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            raise ValueError("not a question (its assignment, question, kind, points, prompt, "
+                             "model_answer and items)")  # fmt: skip
+        fields = {k: data.get(k) for k in ("assignment", "question", "kind", "prompt",
+                                           "model_answer")}  # fmt: skip
+        if not all(isinstance(v, str) for v in fields.values()) or fields["kind"] not in KINDS:
+            raise ValueError(f"its assignment, question, prompt and model answer are texts and "
+                             f"its kind one of {', '.join(KINDS)}")  # fmt: skip
+        points = _number(data.get("points"), "its points")
+        if not 0 < points <= MOST_POINTS:
+            raise ValueError(f"points {data.get('points')!r}: a question is worth more than 0 "
+                             f"and at most {MOST_POINTS:g} points")  # fmt: skip
+        items, seen = [], set()
+        for item in data["items"]:
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("id"), str)
+                or not item["id"].strip()
+                or item["id"] in seen
+                or not isinstance(item.get("text"), str)
+            ):
+                raise ValueError(f"item {item!r}: each item has an id of its own and a text")
+            given = _number(item.get("points"), f"item {item['id']}'s points")
+            if given == 0 or abs(given) > points:
+                raise ValueError(f"item {item['id']} gives {item.get('points')!r} points; an "
+                                 f"item gives between -{points:g} and {points:g}, not 0")  # fmt: skip
+            seen.add(item["id"])
+            items.append(Item(item["id"], given, item["text"]))
+        return cls(**fields, points=points, items=tuple(items))
 
 
 @dataclass(frozen=True)
@@ -175,12 +206,85 @@ class Mark:
 
     @classmethod
     def from_dict(cls, data: dict) -> Mark:
-        return cls(**{**data, "items": tuple(data["items"]), "adjust": float(data["adjust"])})
+        """The mark `data` holds; ValueError saying which value is wrong (`MarkStore.marks`
+        adds the file; `Written` checks it against its rubric)."""
+        texts = ("comment", "digest", "by", "when")
+        if (
+            not isinstance(data, dict)
+            or set(data) != {"items", "adjust", "version", *texts}
+            or not isinstance(data["items"], list)
+            or not all(isinstance(i, str) for i in data["items"])
+            or not all(isinstance(data[k], str) for k in texts)
+            or not isinstance(data["version"], int)
+            or data["version"] < 1
+        ):
+            raise ValueError("a mark holds items (their ids), adjust, comment, digest, by, when "
+                             "and a version from 1")  # fmt: skip
+        adjust = _number(data["adjust"], "its adjustment")
+        return cls(**{**data, "items": tuple(data["items"]), "adjust": adjust})
+
+
+def _number(value, what: str) -> float:
+    """`value` as a finite number of points; ValueError naming `what` (a decimal comma: the
+    fix)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        fix = (
+            f"; write {value.replace(',', '.')}" if isinstance(value, str) and "," in value else ""
+        )
+        raise ValueError(f"{what} {value!r} is not a number of points{fix}")
+    return float(value)
+
+
+def with_questions(
+    stored: dict[str, Rubric], rubrics: Iterable[Rubric]
+) -> tuple[dict[str, Rubric], list[str], list[str]]:
+    """`stored` with the questions of `rubrics` it lacks and the items their rubrics have that
+    it lacks (what it holds is kept: a grader's changes outlive the notebook's).
+
+    Returns:
+        (the rubrics, what was added: question keys and ``key: item`` , a sentence for each
+        item whose points differ).
+
+    Raises:
+        MarksError: a question's points differ from its notebook's (no page changes them:
+            ``rubrics.json`` was edited by hand, or the notebook changed).
+    """
+    stored, notes, added = dict(stored), [], []
+    for rubric in rubrics:
+        old = stored.get(rubric.key)
+        if old is None:
+            stored[rubric.key] = rubric
+            added.append(rubric.key)
+            continue
+        if old.points != rubric.points:
+            raise MarksError(
+                f"{RUBRICS_FILE}: question {rubric.key!r} is worth {old.points:g} points there, "
+                f"{rubric.points:g} in its notebook; set its points back to {rubric.points:g} "
+                "(or the notebook's to what the course decided) and run the command again"
+            )
+        known = {item.id: item for item in old.items}
+        new = [item for item in rubric.items if item.id not in known]
+        notes += [
+            f"{rubric.key}: item {item.id} gives {known[item.id].points:g} points in the "
+            f"grades folder, {item.points:g} in the notebook; marking keeps "
+            f"{known[item.id].points:g}"
+            for item in rubric.items
+            if item.id in known and known[item.id].points != item.points
+        ]
+        if new:
+            stored[rubric.key] = replace(old, items=old.items + tuple(new))
+            added += [f"{rubric.key}: {item.id}" for item in new]
+    return stored, added, notes
 
 
 def question_key(assignment: str, question: str) -> str:
     """How the records name a question: ``assignment/question``."""
     return f"{assignment}/{question}"
+
+
+def _owner_only(path: str, flags: int) -> int:
+    """`open`'s opener for the files of ``marks/``: made mode 0600, the instructor's alone."""
+    return os.open(path, flags, 0o600)
 
 
 def _now() -> str:
@@ -204,14 +308,42 @@ class MarkStore:
     # ---- reading ------------------------------------------------------------------------------
 
     def rubrics(self) -> dict[str, Rubric]:
-        """{question key: `Rubric`}, as ``rubrics.json`` holds them now."""
+        """{question key: `Rubric`}, as ``rubrics.json`` holds them now, each value checked
+        as when it was typed (MarksError naming the file, the question and the fix)."""
         data = self._read(RUBRICS_FILE, "questions")
-        return {key: Rubric.from_dict(value) for key, value in data.items()}
+        found = {}
+        for key, value in data.items():
+            try:
+                found[key] = Rubric.from_dict(value)
+                if found[key].key != key:
+                    raise ValueError(f"it is filed under {key!r} but names {found[key].key!r}")
+            except ValueError as error:
+                raise self._damaged(RUBRICS_FILE, f"question {key!r}: {error}") from None
+        return found
 
     def marks(self) -> dict[str, dict[str, Mark]]:
-        """{question key: {student: `Mark`}}, as ``marks.json`` holds them now."""
+        """{question key: {student: `Mark`}}, as ``marks.json`` holds them now (MarksError
+        naming the file, the mark and the fix for a value no page would record)."""
         data = self._read(MARKS_FILE, "marks")
-        return {key: {s: Mark.from_dict(m) for s, m in by.items()} for key, by in data.items()}
+        found: dict[str, dict[str, Mark]] = {}
+        for key, by in data.items():
+            if not isinstance(by, dict):
+                raise self._damaged(MARKS_FILE, f"question {key!r}: not marks by student")
+            for student, mark in by.items():
+                try:
+                    found.setdefault(key, {})[student] = Mark.from_dict(mark)
+                except ValueError as error:
+                    raise self._damaged(
+                        MARKS_FILE, f"{student}'s mark of {key!r}: {error}"
+                    ) from None
+        return found
+
+    def _damaged(self, name: str, what: str) -> MarksError:
+        """The error for a file of ``marks/`` holding what no page records: the file, what is
+        wrong, and the two ways out."""
+        folder = self.folder
+        return MarksError(f"{folder / name}: {what}. Correct it by hand, or rebuild the marks "
+                          f"from their history: `kws marks restore {folder}`")  # fmt: skip
 
     def history(self) -> list[dict]:
         """Every change recorded, oldest first."""
@@ -229,8 +361,9 @@ class MarkStore:
             if data.get("version") != VERSION or not isinstance(data.get(key), dict):
                 raise ValueError("not this kit's")
         except (ValueError, AttributeError):
-            raise MarksError(f"{path} cannot be read; restore it from the history ("
-                             f"{self.folder / HISTORY_FILE}) or a backup") from None  # fmt: skip
+            raise MarksError(f"{path} cannot be read (cut short, or not this kit's); rebuild "
+                             f"the marks from their history ({self.folder / HISTORY_FILE}): "
+                             f"`kws marks restore {self.folder}`") from None  # fmt: skip
         return data[key]
 
     # ---- changing -----------------------------------------------------------------------------
@@ -240,28 +373,10 @@ class MarkStore:
         rubrics have that it lacks. What it holds already is kept: a grader's changes outlive
         the notebook's. Returns a sentence for each difference kept."""
         with self._locked():
-            stored = self.rubrics()
-            notes, added = [], []
-            for rubric in rubrics:
-                old = stored.get(rubric.key)
-                if old is None:
-                    stored[rubric.key] = rubric
-                    added.append(rubric.key)
-                    continue
-                known = {item.id: item for item in old.items}
-                new = [item for item in rubric.items if item.id not in known]
-                notes += [
-                    f"{rubric.key}: item {item.id} gives {known[item.id].points:g} points in the "
-                    f"grades folder, {item.points:g} in the notebook; marking keeps "
-                    f"{known[item.id].points:g}"
-                    for item in rubric.items
-                    if item.id in known and known[item.id].points != item.points
-                ]
-                if new:
-                    stored[rubric.key] = replace(old, items=old.items + tuple(new))
-                    added += [f"{rubric.key}: {item.id}" for item in new]
+            stored, added, notes = with_questions(self.rubrics(), rubrics)
             if added:
-                self._append({"event": "questions", "added": added, "by": by})
+                whole = {key: asdict(stored[key]) for key in added if key in stored}
+                self._append({"event": "questions", "added": added, "rubrics": whole, "by": by})
                 self._write_rubrics(stored)
         return notes
 
@@ -451,8 +566,8 @@ class MarkStore:
         if self._closed:
             raise MarksError("kws mark is stopping: this change was not saved; start it again")
         folder = self.folder / MARKS_DIR
-        folder.mkdir(exist_ok=True)
-        with _threads, open(folder / ".lock", "a") as lock:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        with _threads, open(folder / ".lock", "a", opener=_owner_only) as lock:
             if fcntl is not None:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
             yield
@@ -460,7 +575,7 @@ class MarkStore:
 
     def _append(self, event: dict) -> None:
         line = json.dumps({"when": _now(), **event}, ensure_ascii=False) + "\n"
-        with open(self.folder / HISTORY_FILE, "a", encoding="utf-8") as history:
+        with open(self.folder / HISTORY_FILE, "a", encoding="utf-8", opener=_owner_only) as history:
             history.write(line)
             history.flush()
 
@@ -478,7 +593,10 @@ class MarkStore:
         (``run.lock``: it seals the folder when it finishes). Returns whether it sealed."""
         if running(self.folder) is not None:
             return False
-        record = read_seal(self.folder)
+        try:
+            record = read_seal(self.folder)
+        except RecordsError:  # cut short: `kws season` writes it again, not a mark
+            return False
         if record is not None:
             now, then = digests(self.folder), record["files"]
             own = (RUBRICS_FILE, MARKS_FILE)
@@ -581,11 +699,24 @@ def marks_digest(grades_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def written_part(grades_dir: Path) -> Written:
-    """The written questions and marks of `grades_dir` (`Written`); MarksError naming the file
-    when one cannot be read."""
+def written_part(grades_dir: Path, asked: Iterable[Rubric] = ()) -> Written:
+    """The written questions and marks of `grades_dir` (`Written`), with the questions of
+    `asked` (the graded notebooks' own, `kws.grading.season.written`) that ``rubrics.json``
+    does not hold yet; MarksError naming the file when one cannot be read, or holds a mark no
+    page would give."""
     store = MarkStore(grades_dir, ())
-    rubrics, marks = store.rubrics(), store.marks()
+    rubrics, _, _ = with_questions(store.rubrics(), asked)
+    marks = store.marks()
+    for key, by in marks.items():
+        for student, mark in by.items():
+            rubric = rubrics.get(key)
+            ids = {item.id for item in rubric.items} if rubric else set()
+            if rubric is None or not set(mark.items) <= ids or abs(mark.adjust) > rubric.points:
+                what = ("no such question in rubrics.json" if rubric is None else
+                        f"items {list(mark.items)} or an adjustment of {mark.adjust:g} its rubric "
+                        f"does not allow (items {', '.join(sorted(ids)) or 'none'}, at most "
+                        f"{rubric.points:g} points)")  # fmt: skip
+                raise store._damaged(MARKS_FILE, f"{student}'s mark of {key!r}: {what}")
     maxima: dict[str, float] = {}
     questions: dict[str, list[str]] = {}
     for key, rubric in rubrics.items():

@@ -69,7 +69,10 @@ def read_seal(grades_dir: Path) -> dict | None:
 def seal(grades_dir: Path, command: str) -> Path:
     """Record the digests of `grades_dir`'s record files as `command` left them (the last
     write of every command that changes grades); the record's path."""
-    earlier = read_seal(grades_dir) if (Path(grades_dir) / SEAL_FILE).is_file() else None
+    try:
+        earlier = read_seal(grades_dir)
+    except RecordsError:  # cut short: what this seal replaces (`kws season` writes it again)
+        earlier = None
     record = {
         "version": VERSION,
         "generation": (earlier or {}).get("generation", 0) + 1,
@@ -87,6 +90,14 @@ def unchanged(grades_dir: Path) -> bool:
     except RecordsError:
         return False
     return record is not None and digests(grades_dir) == record["files"]
+
+
+def _whole_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def check_seal(grades_dir: Path) -> None:
@@ -108,8 +119,22 @@ def check_seal(grades_dir: Path) -> None:
         return
     what = {name: "is new" if name not in then else "is gone" if name not in now else "changed"
             for name in changed}  # fmt: skip
-    listed = ", ".join(f"{name} {what[name]}" for name in changed[:5])
     more = f" (and {len(changed) - 5} more)" if len(changed) > 5 else ""
+    lost = [name for name in changed if name.startswith("marks/") and (
+        what[name] == "is gone" or not _whole_json(Path(grades_dir) / name))]  # fmt: skip
+    for name in lost:
+        what[name] = "is gone" if what[name] == "is gone" else "cannot be read"
+    listed = ", ".join(f"{name} {what[name]}" for name in changed[:5])
+    if lost:  # never counted as no marks: rebuilt from their history first
+        history = Path(grades_dir) / "marks" / "history.jsonl"
+        fix = (f"rebuild {', '.join(lost)} from the marks' history: `kws marks restore "
+               f"{grades_dir}`" if history.is_file() else
+               f"the marks' history ({history}) is gone too: restore {Path(grades_dir) / 'marks'} "
+               f"from a backup, then run `kws season {grades_dir}`")  # fmt: skip
+        raise RecordsError(
+            f"{grades_dir}: {listed}{more} since `{record['command']}` recorded the grades "
+            f"({record['when']}); {fix}, then this command"
+        )
     raise RecordsError(
         f"{grades_dir}: {listed}{more} since `{record['command']}` recorded the grades "
         f"({record['when']}): edited by hand, or a command stopped half-way. A grade changes "

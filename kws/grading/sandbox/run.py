@@ -152,7 +152,7 @@ def _run(job: ChildJob) -> tuple[ChildResult, str]:
     with contextlib.ExitStack() as cleanup:
         own_user = job.isolate and os.geteuid() == 0
         uid = cleanup.enter_context(reserved_uid()) if own_user else None
-        root = Path(tempfile.mkdtemp(prefix="kws-sandbox-"))
+        root = Path(tempfile.mkdtemp(prefix=f"kws-sandbox-{os.getpid()}-"))  # swept once dead
         cleanup.callback(shutil.rmtree, root, ignore_errors=True)
         limit = job.limits.submission_bytes
         plan = fill_folder(root, job.submission, limit, job.inputs, job.assignment, uid)
@@ -170,9 +170,11 @@ def _run(job: ChildJob) -> tuple[ChildResult, str]:
             root / "work" / "result.json",
             {"PATH": "/usr/bin:/bin", "PYTHONPATH": lib},
             signal_exit_codes=sandbox is not None,
+            folder=root / "work",
         )
         not_started = _not_started(result, root / "status" / "protections.json")
-        full = low_space(root) if result.status != "ok" else None
+        over = result.reason.startswith("stopped: it wrote more than")  # its quota: its own
+        full = low_space(root) if result.status != "ok" and not over else None
         if full is not None:  # the machine's disk failed the child, not the hand-in: no grade
             raise OSError(errno.ENOSPC, f"the grading child {result.status} ({result.reason}) "
                           f"with {full}")  # fmt: skip

@@ -23,6 +23,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class Limits:
     cpu_seconds: int = 600
     memory_bytes: int = 6 * 2**30
     file_bytes: int = 512 * 2**20
+    written_bytes: int = 2 * 2**30  # what the child adds to its folder, all files together
     processes: int = 256
     output_bytes: int = 32 * 2**10
     payload_bytes: int = 8 * 2**20
@@ -143,6 +145,7 @@ def supervise(
     result_path: Path,
     env: dict[str, str],
     signal_exit_codes: bool = False,
+    folder: Path | None = None,
 ) -> ChildResult:
     """Run `command` (the launcher's, `kws.grading.sandbox.run`), feed it `token`, enforce the
     wall clock, classify how it ended and, when it ended well, read its payload at `result_path`.
@@ -156,6 +159,9 @@ def supervise(
         result_path: where the child writes ``{"token": ..., "payload": {...}}``.
         env: the launcher's environment.
         signal_exit_codes: an exit code 128 + N means "killed by signal N" (bubblewrap's).
+        folder: the child's own folder, whose size is held under ``limits.written_bytes``
+            (the hand-in's write quota): a child that fills it is stopped, its own failure,
+            before it fills the machine's disk.
 
     Returns:
         The child's `ChildResult`; its `seconds`, `protections` and `notes` are the caller's.
@@ -186,14 +192,20 @@ def supervise(
 
     waiter = threading.Thread(target=wait)
     waiter.start()
-    waiter.join(limits.wall_seconds)
-    timed_out = waiter.is_alive()
+    over = _wait_within_quota(waiter, limits, folder)
+    timed_out = waiter.is_alive() and not over
     kill_everything(proc.pid, uid)  # also ends background processes the child left behind
     waiter.join()
     proc.returncode = os.waitstatus_to_exitcode(waited["status"])
     if signal_exit_codes and 128 < proc.returncode < 128 + signal.NSIG:
         proc.returncode = 128 - proc.returncode  # bubblewrap reports a signal as 128 + N
     usage = waited["usage"]
+    if over:
+        for reader in readers:
+            reader.join(timeout=5)
+        return ChildResult(status="killed", returncode=proc.returncode,
+                           stdout_tail=readers[0].text(), stderr_tail=readers[1].text(),
+                           payload=None, seconds=0.0, reason=over)  # fmt: skip
     return _outcome(
         proc.returncode,
         usage.ru_utime + usage.ru_stime,
@@ -203,6 +215,41 @@ def supervise(
         token,
         result_path,
     )
+
+
+QUOTA_GLANCE = 0.5  # seconds between two looks at the size of the child's folder
+
+
+def _wait_within_quota(waiter: threading.Thread, limits: Limits, folder: Path | None) -> str:
+    """Wait for `waiter` (the child) up to the wall clock, looking at the size of `folder`
+    between slices; the reason the child was stopped when it wrote past its quota, else ""."""
+    deadline = time.monotonic() + limits.wall_seconds
+    start = _size(folder) if folder is not None else 0  # the hand-in and inputs copied in
+    while waiter.is_alive():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return ""
+        waiter.join(min(left, QUOTA_GLANCE) if folder is not None else left)
+        if (
+            folder is not None
+            and waiter.is_alive()
+            and _size(folder) - start > limits.written_bytes
+        ):
+            return (f"stopped: it wrote more than {limits.written_bytes / 2**20:g} MiB of files, "
+                    "the limit of what one hand-in may write while it is graded")  # fmt: skip
+    return ""
+
+
+def _size(folder: Path) -> int:
+    """Bytes the files under `folder` take on disk (what is gone meanwhile aside)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
 
 
 def _outcome(

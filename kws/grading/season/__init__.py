@@ -11,8 +11,9 @@ applied to a graded class.
 - `compute`: each student's standing in each assignment (`class_standings`);
 - `apply`: ``standings.json`` and the gradebook's per-assignment columns written
   (`apply_season`, what `kws season` and `kws grade --course` run);
-- `cli`: the verbs `kws season` and `kws adjust`, and what `kws grade` and `kws gradescope`
-  print of the season.
+- `written`: the graded notebooks' written questions, recorded from the first grade;
+- `cli`: the verbs `kws season`, `kws adjust` and `kws marks restore`, and what `kws grade` and
+  `kws gradescope` print of the season.
 
 Reads and writes the records (`kws.grading.records`); never grades.
 """

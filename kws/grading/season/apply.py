@@ -22,12 +22,15 @@ from kws.grading.records.adjustments import write_adjustment
 from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import ROSTER_FILE
 from kws.grading.records.grades import Grades, check_results, read_grades, test_assignment
+from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import SEASON, holding
+from kws.grading.records.marks import MarkStore, marks_digest, written_part
 from kws.grading.records.roster import kept_roster_names
 from kws.grading.records.seal import seal
 from kws.grading.records.standings import COLUMN_PARTS, Adjustment, Standings, write_standings
 from kws.grading.season.compute import class_standings, counted_maximum
 from kws.grading.season.inputs import SeasonInputs, check_class, keep_season_files, read_season
+from kws.grading.season.written import notebook_rubrics
 from kws.spec import ASSIGNMENTS
 
 # The gradebook's columns that are not a test's (what `write_gradebook` and `kws report` add).
@@ -117,6 +120,16 @@ def checked_season(grades: Grades, season: SeasonInputs | None = None, **given) 
     return season
 
 
+def _unmarked_note(folder: Path, standings: Standings) -> list[str]:
+    """A note for the instructor when written answers of graded hand-ins have no mark yet."""
+    left = sum(s.unmarked for entries in standings.students.values() for s in entries.values()
+               if s.status == "graded")  # fmt: skip
+    if not left:
+        return []
+    return [f"{left} written answer(s) not marked yet, counted in the maximum: mark them with "
+            f"`kws mark {folder}` (exports refuse them until then, or --unmarked zero)"]  # fmt: skip
+
+
 def apply_season(
     grades_dir: Path,
     *,
@@ -165,11 +178,17 @@ def apply_season(
         if adjustment is not None:
             student, assignment, change = adjustment
             adjusted.setdefault((student, assignment), []).append(change)
+        check_marks_kept(grades.folder)  # a lost marks file is never "no marks"
+        asked = notebook_rubrics(set().union(*graded_assignments(grades).values()))
+        written = written_part(grades.folder, asked)
         standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
-                                    file_times=season.file_times)  # fmt: skip
-        standings.notes += season.notes
+                                    file_times=season.file_times, written=written)  # fmt: skip
+        standings.notes += season.notes + _unmarked_note(grades.folder, standings)
         keep_season_files(grades.folder, season)  # every input is good: from here on, writes
         if adjustment is not None:
             write_adjustment(grades.folder, *adjustment)
+        if asked:  # the questions in the records from the first grade: counted, unmarked or not
+            MarkStore(grades.folder, ()).add_questions(asked, by=command)
+            standings.marks = marks_digest(grades.folder)
         write_records(grades, standings, command)
     return standings

@@ -4,6 +4,7 @@
     kws season GRADES_DIR [--course FILE] [--times FILE] [--file-times] [--strict] [--wait]
                                                      re-apply deadlines and adjustments
     kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME] [--wait]
+    kws marks restore GRADES_DIR [--wait]           rebuild lost marks from their history
 
 `print_season` (what `kws grade` prints after grading a class), `course_rules` (what
 `kws gradescope --course` prints) and `warn_or_refuse` with ``--strict`` (the course file's
@@ -136,9 +137,11 @@ def course_rules(path: Path) -> str:
 @machine_faults_said("grades")
 def _season(args: argparse.Namespace) -> int:
     from kws.grading.records.grades import read_grades
+    from kws.grading.records.lock import SEASON, check_may_write
     from kws.grading.season.apply import apply_season, checked_season
     from kws.grading.season.inputs import read_season
 
+    check_may_write(args.grades, SEASON, wait=args.wait)  # half a `kws grade`: its own to finish
     season = read_season(args.grades, args.course, args.times, args.file_times)
     checked_season(read_grades(args.grades), season)  # the names too, before anything is written
     warn_or_refuse(season.warnings, args.strict)
@@ -204,6 +207,27 @@ def _adjust(args: argparse.Namespace) -> int:
     return 0
 
 
+@machine_faults_said("grades")
+def _marks_restore(args: argparse.Namespace) -> int:
+    from kws.grading.records.grades import read_grades
+    from kws.grading.records.kept_marks import restore_marks
+    from kws.grading.records.lock import SEASON, check_may_write, holding
+    from kws.grading.season.apply import apply_season, graded_assignments
+    from kws.grading.season.written import notebook_rubrics
+
+    check_may_write(args.grades, SEASON, wait=args.wait)
+    with holding(args.grades, "kws marks restore", scope=SEASON, wait=args.wait):
+        grades = read_grades(args.grades)
+        asked = notebook_rubrics(set().union(*graded_assignments(grades).values()))
+        rebuilt = restore_marks(args.grades, asked)
+        standings = apply_season(args.grades, command="kws marks restore")
+    said = ", ".join(str(Path(args.grades) / name) for name in rebuilt)
+    print(f"rebuilt {said} from {Path(args.grades) / 'marks' / 'history.jsonl'}" if rebuilt
+          else "the marks' files are whole: nothing to rebuild")  # fmt: skip
+    print_season(args.grades, standings)
+    return 0
+
+
 def add_wait_option(command: argparse.ArgumentParser) -> None:
     """Add --wait to `command` (every command that writes a grades folder)."""
     command.add_argument("--wait", action="store_true",
@@ -245,3 +269,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     adjust.add_argument("--who", help="who decided (default: your login name)")
     add_wait_option(adjust)
     adjust.set_defaults(run=_adjust)
+
+    marks = commands.add_parser(
+        "marks", help="the written answers' marks: rebuild them from their history"
+    )
+    verbs = marks.add_subparsers(dest="action", required=True, metavar="restore")
+    restore = verbs.add_parser(
+        "restore", help="rebuild marks/rubrics.json and marks/marks.json from marks/history.jsonl "
+        "where they are gone or cut short, then count them (as `kws season`)",
+    )  # fmt: skip
+    restore.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
+    add_wait_option(restore)
+    restore.set_defaults(run=_marks_restore)

@@ -32,6 +32,7 @@ from kws.grading.protocol.handin import find_notebook
 from kws.grading.records.adjustments import read_adjustments
 from kws.grading.records.gradebook import ungraded_reason
 from kws.grading.records.grades import Grades, check_records, test_assignment
+from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.marks import Written, written_part
 from kws.grading.records.standings import Adjustment, Standing, Standings
 from kws.grading.season.course import Course, CourseError, late_of
@@ -118,6 +119,7 @@ def class_standings(
     *,
     adjusted: dict[tuple[str, str], list[Adjustment]] | None = None,
     file_times: bool = False,
+    written: Written | None = None,
 ) -> Standings:
     """Every student's standing in every assignment graded in `grades` (`read_grades`).
 
@@ -128,6 +130,7 @@ def class_standings(
         adjusted: the adjustments by (student, assignment); default: ``adjustments.csv``.
         file_times: whether a notebook's modification time may date a hand-in nothing else
             dates (``--file-times``).
+        written: the written questions and marks (default: the folder's, `written_part`).
 
     Returns:
         The standings ``standings.json`` holds.
@@ -136,7 +139,7 @@ def class_standings(
         CourseError: a graded notebook with a due date and no hand-in time (checked before
             grading by `kws.grading.season.inputs.check_class`).
     """
-    written = written_part(grades.folder)
+    written = written_part(grades.folder) if written is None else written
     maxima = {n: m + written.maxima.get(n, 0.0) for n, m in assignment_maxima(grades).items()}
     maxima |= {  # a written-only assignment without a test (nbgrader's test cells are tests)
         n: m
@@ -179,6 +182,7 @@ def with_standings(grades: Grades) -> Grades:
     (`kws.grading.records.grades.check_records`) when the folder's files are not those its
     last command recorded, or its gradebook disagrees with its standings."""
     check_records(grades)
+    check_marks_kept(grades.folder)
     if not grades.standings.students:
         grades.standings = class_standings(grades)
     return grades

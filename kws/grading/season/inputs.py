@@ -22,7 +22,9 @@ from pathlib import Path
 
 from kws.grading.records.adjustments import ADJUSTMENTS_FILE, read_adjustments
 from kws.grading.records.files import write_whole
-from kws.grading.records.standings import Adjustment
+from kws.grading.records.gradebook import RUN_FILE
+from kws.grading.records.seal import SEAL_FILE, RecordsError, read_seal
+from kws.grading.records.standings import STANDINGS_FILE, Adjustment
 from kws.grading.season.course import COURSE_FILE, Course, CourseError, read_course
 from kws.grading.season.keys import closest, where
 from kws.grading.season.times import Times, gradescope_time, read_times_csv
@@ -85,6 +87,7 @@ def read_season(
     grades_dir = Path(grades_dir)
     course_file = course if course is not None else _kept(grades_dir / COURSE_FILE)
     times_file = times if times is not None else _kept(grades_dir / TIMES_FILE)
+    _check_applied(grades_dir, course_file, times_file)
     parsed = read_course(course_file, sorted(ASSIGNMENTS)) if course_file else None
     zone = parsed.timezone if parsed else timezone.utc
     entries = read_times_csv(times_file, zone) if times_file else Times()
@@ -103,6 +106,57 @@ def read_season(
 
 def _kept(path: Path) -> Path | None:
     return path if path.is_file() else None
+
+
+def applied_season(grades_dir: Path) -> dict[str, tuple[str, str | None]]:
+    """{``course.toml`` / ``times.csv``: (why the grades say it is part of them, the file
+    `kws grade` was given or None)}: the folder's seal lists it, its ``run.json`` names it, or
+    its standings carry due dates. Whether a season was applied is a fact of these records,
+    never of ``run.lock``."""
+    folder, why = Path(grades_dir), {}
+    try:
+        record = read_seal(folder)
+    except RecordsError:
+        record = None
+    try:
+        run = json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("season") or {}
+    except (OSError, ValueError, AttributeError):
+        run = {}
+    for name, key in ((COURSE_FILE, "course"), (TIMES_FILE, "times")):
+        given = run.get(key) if isinstance(run.get(key), str) else None
+        if record is not None and name in record["files"]:
+            why[name] = (f"{folder / SEAL_FILE} recorded it (`{record['command']}`)", given)
+        elif given:
+            why[name] = (f"{folder / RUN_FILE} records that `kws grade` was given {given}", given)
+    try:
+        standings = json.loads((folder / STANDINGS_FILE).read_text(encoding="utf-8"))
+        due = any(entry.get("due") for entry in standings["assignments"].values())
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        due = False
+    if due and COURSE_FILE not in why:
+        why[COURSE_FILE] = (f"{folder / STANDINGS_FILE} has due dates", None)
+    return why
+
+
+def _check_applied(grades_dir: Path, course_file: Path | None, times_file: Path | None) -> None:
+    """CourseError when the course file or the times the grades were computed with are gone
+    and not given again: without them the season would be applied as no season (raw scores,
+    every hand-in on time), so the command says which file to give."""
+    applied = applied_season(grades_dir)
+    gone = [name for name, used in ((COURSE_FILE, course_file), (TIMES_FILE, times_file))
+            if used is None and name in applied]  # fmt: skip
+    if not gone:
+        return
+    options = {COURSE_FILE: "--course", TIMES_FILE: "--times"}
+    command = " ".join(f"{options[n]} {applied[n][1] or n.upper().replace('.', '_')}" for n in gone)
+    reasons = "; ".join(f"{grades_dir / n}: {applied[n][0]}" for n in gone)
+    raise CourseError(
+        f"{' and '.join(str(grades_dir / n) for n in gone)} {'is' if len(gone) == 1 else 'are'} "
+        f"not there, though the grades apply {'it' if len(gone) == 1 else 'them'} "
+        f"({reasons}): without {'it' if len(gone) == 1 else 'them'} the late rule would not "
+        f"be applied. Give {'it' if len(gone) == 1 else 'them'} again: "
+        f"`kws season {grades_dir} {command}`"
+    )
 
 
 def check_class(
@@ -223,6 +277,6 @@ def keep_season_files(grades_dir: Path, season: SeasonInputs) -> None:
     grades_dir = Path(grades_dir)
     grades_dir.mkdir(parents=True, exist_ok=True)
     for name, data in season.keep.items():
-        write_whole(grades_dir / name, data, private=True)
+        write_whole(grades_dir / name, data)
     if season.choice is not None:
         write_whole(grades_dir / SEASON_FILE, json.dumps({"file_times": season.choice}) + "\n")
