@@ -111,7 +111,7 @@ def test_the_check_finds_a_tag_and_an_escape_written_by_hand(tmp_path):
 
 def test_the_templates_are_package_data():
     """`pip install` ships every template the pages are rendered from."""
-    from kws.spec import tomllib
+    from kws.spec.toml import tomllib
 
     pyproject = tomllib.loads((KWS.parent / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["kws"]

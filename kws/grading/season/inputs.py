@@ -24,10 +24,10 @@ from kws.grading.records.adjustments import ADJUSTMENTS_FILE, read_adjustments
 from kws.grading.records.files import write_whole
 from kws.grading.records.standings import Adjustment
 from kws.grading.season.course import COURSE_FILE, Course, CourseError, read_course
-from kws.grading.season.keys import closest, where
 from kws.grading.season.times import Times, gradescope_time, read_times_csv
 from kws.grading.season.warn import CourseWarning, roster_warnings
 from kws.spec import ASSIGNMENTS
+from kws.spec.toml import closest, where
 
 TIMES_FILE = "times.csv"  # the copy `kws grade --times` keeps beside the gradebook
 SEASON_FILE = "season.json"  # the folder's choices: {"file_times": true}
