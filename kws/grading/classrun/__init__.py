@@ -1,7 +1,8 @@
 """A class graded: a folder of hand-ins, each in its own grader process, into a gradebook.
 
 - `checks`: the hand-in folders, and the season's inputs checked against them before grading;
-- `batch`: `grade_batch`, the hand-ins in parallel (`kws grade`), each student's results put in
+- `plan`: the run decided once (`plan_run`); `batch`: `grade_class`, the hand-ins in parallel
+  (`kws grade`), each student's results put in
   place only once whole;
 - `graders`: the graders' processes (dying with the run) and how a run stops: `RunStopped`
   (Ctrl-C, SIGTERM), `GraderFault` (the grading machine failed: never a grade);

@@ -20,6 +20,8 @@ and the season is applied to the results the graders returned, in memory
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,13 @@ class GradingPlan:
     shard: Shard | None = None
     roster: Roster | None = None
     graders: str = ""  # the graders' part, as its file's JSON (`kws.grading.judge.planned`)
+
+    def digest(self) -> str:
+        """sha256 of what every grader of the run reads of the plan (its part and the grader's
+        options: tier sets, public test sets, the Kaggle split): the shards of one class
+        record it, and `kws merge` refuses shards whose plans differ."""
+        decided = json.dumps({"graders": self.graders, "options": self.options}, sort_keys=True)
+        return hashlib.sha256(decided.encode("utf-8")).hexdigest()
 
     @property
     def chosen(self) -> list[Path]:

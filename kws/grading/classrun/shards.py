@@ -13,8 +13,9 @@ Shards never write into the same folder, so any number can run at once on a shar
 
 `merge_shards` checks the N records against each other before it writes anything, and refuses,
 naming the shard and the command that fixes it: a shard missing or unfinished, shards graded
-with other options (data, tiers, assignment, submissions folder, grader) or from different
-splits, a hand-in graded twice or by no shard. It then writes ``OUT/gradebook.csv``,
+with other options (data, tiers, assignment, submissions folder, grader) or another plan (the
+digest of what `kws.grading.classrun.plan.plan_run` decided for its graders: a data folder or a
+course file that changed between shards) or from different splits, a hand-in graded twice or by no shard. It then writes ``OUT/gradebook.csv``,
 ``OUT/results/``, ``OUT/logs/`` and ``OUT/run.json`` as a one-machine run would, so `kws report
 OUT` and `kws export` read it alike. How each hand-in is graded is `kws.grading.classrun.batch`'s business.
 """
@@ -249,6 +250,15 @@ def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[
         by_value: dict[str, list[int]] = {}
         for i, record in by_index.items():
             by_value.setdefault(json.dumps(record["options"].get(key)), []).append(i)
+        if len(by_value) > 1 and key == "plan_sha256":
+            raise ShardError(
+                "the shards were graded with different plans (the tier sets, the notebooks on "
+                "a public test set or the Kaggle split their data and course file gave): "
+                + "; ".join(
+                    f"shard(s) {_names(s)} with plan {v[1:13]}" for v, s in by_value.items()
+                )
+                + "; grade the odd ones again from the same data and course file as the others"
+            )
         if len(by_value) > 1:
             groups = "; ".join(
                 f"shard(s) {_names(s)} with {key} = {v}" for v, s in by_value.items()
