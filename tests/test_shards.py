@@ -28,7 +28,8 @@ from course_helpers import ROOT
 from grading_helpers import TINY_KWS, make_submission
 from slurm_cluster import node_resources, one_node_cluster, unavailable
 
-from kws.grading.classrun.shards import RECORD, Shard, ShardError, merge_shards
+from kws.grading.classrun.merge import merge_shards
+from kws.grading.classrun.shards import RECORD, Shard, ShardError
 
 SCRIPT = ROOT / "kws" / "grading" / "classrun" / "slurm" / "grade_array.sbatch"
 KWS = {"kws": ("KeywordTransformer", {"n_classes": 12})}

@@ -254,7 +254,7 @@ def grade_class(
 
     The plan's `shard` (`kws.grading.classrun.shards.Shard`): grade only its share of the
     class, into its own folder under ``out/shards/`` with a record (its options and the plan's
-    digest) for `kws.grading.classrun.shards.merge_shards`. Its `roster`: copied as
+    digest) for `kws.grading.classrun.merge.merge_shards`. Its `roster`: copied as
     ``roster.csv`` and named in run.json, for `kws export`; the grades do not depend on it. Its
     season (course file, times): kept beside the gradebook and applied to it.
     """
