@@ -135,7 +135,7 @@ def table(
     classes: Mapping[int, str] | None = None,
     row_classes: Sequence[str] | None = None,
 ) -> Table:
-    """A table to show in a template (``{{ table(t) }}`` with ``macros.html`` imported).
+    """A table to show in a template, with the macro `table` of ``macros.html``.
 
     Args:
         rows: each row's cells, as text or parts (`pre`, `bold`, ...): a template escapes them.
@@ -152,7 +152,7 @@ def table(
 
 
 def _shown(value: Any) -> Any:
-    """What a template's ``{{ value }}`` writes: markup as it is (a macro's output, `CSS`), any
+    """What a template's expression writes: markup as it is (a macro's output, `STYLE`), any
     other value as text, escaped as the standard library escapes it (quotes too)."""
     if hasattr(value, "__html__"):
         return value
