@@ -6,9 +6,10 @@ each, and the fixtures every graded test reads.
         [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
         [--plan FILE]
 
-``--plan`` (`kws grade` passes it): the run's plan (`kws.grading.classrun.plan`), whose tier
-sets and public test sets were decided once for the whole class; without it they are found
-from --data.
+``--plan`` (`kws grade` passes it, and ``pytest grader/`` makes one with the same
+`kws.grading.classrun.plan.plan_run`: ``grader/conftest.py``): the run's plan, whose tier sets
+and public test sets were decided once for the whole class; a grader started without one (the
+Gradescope autograder's ``python -m kws.grading.command``) finds them from --data.
 
 With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
 the student's own data folder: the child on a few of its test inputs, no labels, so the accuracy

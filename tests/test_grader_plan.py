@@ -1,0 +1,38 @@
+"""`pytest grader/` without --plan: the run is planned as `kws grade` plans it (`plan_run`), and
+the grader reads that plan, so one hand-in graded alone is graded by the decisions a class run
+of it makes (its tier sets, its notebooks on a public test set)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kws.grading.classrun.plan import plan_run
+from kws.grading.judge.planned import read_plan
+from kws.grading.plugin import PLAN
+from kws.spec import ASSIGNMENTS
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ASSIGNMENTS["keyword_spotting"]
+
+
+def test_pytest_grader_without_a_plan_reads_the_plan_kws_grade_makes(tmp_path, tiny_data):
+    hand_in = tmp_path / "subs" / "ann"
+    hand_in.mkdir(parents=True)
+    shutil.copy(ROOT / "assignments" / SPEC.notebook, hand_in)
+    seen = {}
+
+    class Spy:
+        def pytest_collection_finish(self, session):
+            seen["plan"], seen["file"] = session.config.stash[PLAN], session.config.option.plan
+
+    args = [str(ROOT / "grader"), "--collect-only", "-q", "-p", "no:cacheprovider",
+            "--submission", str(hand_in), "--data", str(tiny_data)]  # fmt: skip
+    assert pytest.main(args, plugins=[Spy()]) == 0
+    expected = tmp_path / "expected.json"
+    expected.write_text(
+        plan_run(tmp_path / "subs", tiny_data, tmp_path / "out", student="ann").graders
+    )
+    assert seen["plan"] == read_plan(expected, tiny_data)
+    assert set(seen["plan"].tier_sets) == {"keyword_spotting", "patch_transformer", "speaker_id"}
+    assert not seen["file"].exists()  # the run's own folder, gone when it ends
