@@ -3,9 +3,9 @@ of every assignment folder (``kws/assignments/<name>/graded_tests/``), as `kws g
 
     pytest grader/ --submission DIR --data DIR [--results results.json] [--assignment NAME]
 
-Without ``--plan`` the run is planned here as `kws grade` plans it
-(`kws.grading.classrun.plan.plan_run`, the hand-in its one student): the graders read the plan,
-and decide none of it again.
+Without ``--plan`` the run is planned here with the function `kws grade` plans with
+(`kws.grading.judge.planned.decide_handins`), for the one hand-in --submission names and no
+folder beside it: the graders read the plan, and decide none of it again.
 
 The grader itself lives in the package, so an installed kit grades without this folder
 (``python -m kws.grading.command --submission DIR --data DIR --results FILE``).
@@ -32,12 +32,12 @@ def pytest_configure(config):
 
 
 def _plan(config) -> None:
-    """The run's plan, made by `plan_run` for the one hand-in --submission names, written into
-    a folder of the run's own and given to the plugin as ``--plan``; nothing when a plan is
-    given, for a student's check (``--handin``) or when a folder is missing (the plugin's
-    `Grading.check_options` says so in every test)."""
-    from kws.grading.classrun.plan import plan_run
-    from kws.grading.judge.planned import PLAN_FILE
+    """The run's plan, decided by `decide_handins` for the one hand-in --submission names (the
+    folders beside it are not looked at), written into a folder of the run's own and given to
+    the plugin as ``--plan``; nothing when a plan is given, for a student's check
+    (``--handin``) or when a folder is missing (the plugin's `Grading.check_options` says so in
+    every test)."""
+    from kws.grading.judge.planned import PLAN_FILE, GraderPlan, decide_handins
 
     option = config.getoption
     start = config.invocation_params.dir
@@ -52,10 +52,11 @@ def _plan(config) -> None:
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     tiers = option("--tiers")
     try:
-        plan = plan_run(submission.parent, data, folder / "out", student=submission.name,
-                        assignment=option("--assignment"), dataset=option("--dataset"),
-                        tiers=start / tiers if tiers is not None else None)  # fmt: skip
+        decided = decide_handins(data, [submission], option("--assignment"),
+                                 dataset=option("--dataset"),
+                                 tiers=start / tiers if tiers is not None else None)  # fmt: skip
     except (FileNotFoundError, ValueError) as error:
         raise pytest.UsageError(str(error)) from None
-    (folder / PLAN_FILE).write_text(plan.graders, encoding="utf-8")
+    plan = GraderPlan(data.resolve(), decided.tier_sets, decided.public_only)
+    (folder / PLAN_FILE).write_text(plan.text(), encoding="utf-8")
     config.option.plan = folder / PLAN_FILE

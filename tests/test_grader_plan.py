@@ -36,3 +36,24 @@ def test_pytest_grader_without_a_plan_reads_the_plan_kws_grade_makes(tmp_path, t
     assert seen["plan"] == read_plan(expected, tiny_data)
     assert set(seen["plan"].tier_sets) == {"keyword_spotting", "patch_transformer", "speaker_id"}
     assert not seen["file"].exists()  # the run's own folder, gone when it ends
+
+
+def test_pytest_grader_plans_the_one_hand_in_not_the_folders_beside_it(tmp_path, tiny_data):
+    # "dan x" and "dan_x" would share one results file in a class run (`kws grade` refuses
+    # them); grading ann alone must not look at them.
+    subs = tmp_path / "subs"
+    for name in ("ann", "dan x", "dan_x"):
+        (subs / name).mkdir(parents=True)
+    shutil.copy(ROOT / "assignments" / SPEC.notebook, subs / "ann")
+    with pytest.raises(ValueError, match="would share"):
+        plan_run(subs, tiny_data, tmp_path / "out")
+    seen = {}
+
+    class Spy:
+        def pytest_collection_finish(self, session):
+            seen["plan"] = session.config.stash[PLAN]
+
+    args = [str(ROOT / "grader"), "--collect-only", "-q", "-p", "no:cacheprovider",
+            "--submission", str(subs / "ann"), "--data", str(tiny_data)]  # fmt: skip
+    assert pytest.main(args, plugins=[Spy()]) == 0
+    assert set(seen["plan"].tier_sets) == {"keyword_spotting", "patch_transformer", "speaker_id"}

@@ -21,12 +21,12 @@ import argparse
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kws.grading.judge.planned import decide_grading
+
 if TYPE_CHECKING:
-    from kws.grading.judge.tiers import TierSet
     from kws.grading.testsets.split import Split
 
 PLUGIN = "kws.grading.plugin"
@@ -34,45 +34,6 @@ PLUGIN = "kws.grading.plugin"
 # benchmarks or hypothesis could change how the grader runs, and loading them costs every
 # student's grading a second or two.
 GRADER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-
-
-@dataclass(frozen=True)
-class Decided:
-    """What a run's data and selection decide, once (`decide_grading`): the assignments its
-    data can grade, the tier set each is graded against, and the grader's options."""
-
-    gradable: list[str]
-    tier_sets: dict[str, TierSet]
-    options: list[str]
-
-
-def decide_grading(
-    data: Path, assignment: str | None, *, dataset: str | None = None, tiers: Path | None = None
-) -> Decided:
-    """The assignments of this selection `data` can grade, their tier sets and the grader's
-    options, once the data and tier sets are known to be fine.
-
-    Raises FileNotFoundError when `data` holds no test set of the selection, and ValueError
-    (naming --tiers / --dataset) when an assignment's data has no tier set.
-    """
-    from kws.grading.judge.notebook import missing_test_data
-    from kws.grading.judge.tiers import tier_set
-    from kws.spec import ASSIGNMENTS
-
-    if not Path(data).is_dir():
-        raise FileNotFoundError(f"{data}: no such data folder (pass the grader's --data folder)")
-    names = [assignment] if assignment else sorted(ASSIGNMENTS)
-    missing = {name: missing_test_data(data, name) for name in names}
-    gradable = [name for name in names if not missing[name]]
-    if not gradable:
-        raise FileNotFoundError(
-            "; ".join(missing.values()) + ": pass the data folder with the hidden test sets"
-        )
-    chosen = {name: tier_set(data, name, dataset=dataset, tiers_file=tiers) for name in gradable}
-    options = ["--assignment", assignment] if assignment else []
-    options += ["--dataset", dataset] if dataset else []
-    options += ["--tiers", str(Path(tiers).resolve())] if tiers else []
-    return Decided(gradable, chosen, options)
 
 
 def check_grading_data(

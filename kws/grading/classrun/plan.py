@@ -114,26 +114,25 @@ def plan_run(
             tier set (naming --tiers / --dataset); CourseError naming the course file or the
             times; SplitError naming the course file whose Kaggle share leaves a part empty.
     """
-    from kws.grading.classrun.checks import handin_folders, held_notebooks
-    from kws.grading.command import decide_grading, kaggle_options
+    from kws.grading.classrun.checks import handin_folders
+    from kws.grading.command import kaggle_options
+    from kws.grading.judge.planned import decide_handins
     from kws.grading.records.roster import match_roster
     from kws.grading.season.cli import warn_or_refuse
-    from kws.grading.testsets.public_only import public_only, warning
+    from kws.grading.testsets.public_only import warning
 
     speak, say = say is not None, say or (lambda line: None)
     submissions, data, out = Path(submissions), Path(data), Path(out)  # as typed, for messages
-    decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers)
     try:  # named as typed in its messages; said after the public test sets' warning
         handins, missing = handin_folders(submissions), None
     except (FileNotFoundError, ValueError) as error:
         handins, missing = [], error
+    chosen = [submissions / student] if student is not None else handins
+    decided = decide_handins(data, chosen, assignment, dataset=dataset, tiers=tiers)
+    held, found = decided.held, decided.public_only
     if student is not None and not (submissions / student).is_dir():  # named as typed
         raise FileNotFoundError(f"{submissions / student}: no such hand-in folder (--student "
                                 f"names a folder of {submissions})")  # fmt: skip
-    chosen = [submissions / student] if student is not None else handins
-    held = held_notebooks(chosen, decided.gradable)
-    graded = [assignment] if assignment else sorted(set().union(*held.values()))
-    found = public_only(data, graded if chosen else None)
     if found:  # first, before anything is graded: the instructor may rather make one
         say(warning(found, data))
     if missing is not None:
