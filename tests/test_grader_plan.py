@@ -3,6 +3,7 @@ the grader reads that plan, so one hand-in graded alone is graded by the decisio
 of it makes (its tier sets, its notebooks on a public test set)."""
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,41 @@ def test_pytest_grader_plans_the_one_hand_in_not_the_folders_beside_it(tmp_path,
             "--submission", str(subs / "ann"), "--data", str(tiny_data)]  # fmt: skip
     assert pytest.main(args, plugins=[Spy()]) == 0
     assert set(seen["plan"].tier_sets) == {"keyword_spotting", "patch_transformer", "speaker_id"}
+
+
+def test_the_gradescope_autograder_plans_once_and_its_grader_decides_nothing_again(
+    tmp_path, tiny_data, monkeypatch
+):
+    # `python -m kws.grading.command` (run_autograder's line) plans with decide_handins, passes
+    # the plan and not --dataset, and the grader takes tier sets and public test sets from it.
+    import kws.grading.command as command
+    import kws.grading.judge.planned as planned
+    import kws.grading.plugin as plugin
+
+    hand_in = tmp_path / "submission"
+    hand_in.mkdir()
+    shutil.copy(ROOT / "assignments" / SPEC.notebook, hand_in)
+    calls, ran = [], {}
+    decide = planned.decide_handins
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return decide(*args, **kwargs)
+
+    def grade(argv, env):  # the grader's pytest, here, collecting only, deciding nothing
+        argv = argv[argv.index("pytest") + 1 :]
+        ran["argv"] = argv
+        for name in ("tier_set", "public_only"):
+            monkeypatch.setattr(plugin, name, lambda *a, name=name, **k: calls.append(name))
+        argv = [*argv, "--collect-only"]
+        ran["plan"] = read_plan(Path(argv[argv.index("--plan") + 1]), tiny_data)
+        return subprocess.CompletedProcess(argv, pytest.main(argv))
+
+    monkeypatch.setattr(planned, "decide_handins", counted)
+    monkeypatch.setattr(command.subprocess, "run", grade)
+    argv = ["--submission", str(hand_in), "--data", str(tiny_data), "--results",
+            str(tmp_path / "results.json"), "--dataset", "synthetic-tiny"]  # fmt: skip
+    assert command.main(argv) == 0
+    assert calls == [(tiny_data, [hand_in], None)]  # one plan; the grader decided nothing
+    assert "--dataset" not in ran["argv"]
+    assert set(ran["plan"].tier_sets) == {"keyword_spotting", "patch_transformer", "speaker_id"}

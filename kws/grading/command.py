@@ -174,16 +174,42 @@ def grader_environment() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Grade one submission with the grader's command; the grader's exit code."""
+    """Grade one submission with the grader's command; the grader's exit code.
+
+    The run is planned first with `kws.grading.judge.planned.decide_handins`, the function
+    `kws grade` plans with, for this one submission: the grader reads the plan (``--plan``);
+    --dataset and --tiers are the plan's inputs and are not passed on. Data the plan cannot be
+    made from is left to the grader, whose results say why for every test.
+    """
+    import tempfile
+
+    from kws.grading.judge.planned import PLAN_FILE, GraderPlan, decide_handins
+
     parser = argparse.ArgumentParser(
         prog="python -m kws.grading.command",
         description="Run the hidden grader on one submission (other options go to the grader).",
     )
     for name in ("--submission", "--data", "--results"):
         parser.add_argument(name, type=Path, required=True)
+    add_selection_options(parser)
     args, options = parser.parse_known_args(argv)
-    command = grader_command(args.submission, args.data, args.results, options=options)
-    return subprocess.run(command, env=grader_environment()).returncode
+    if args.assignment is not None:
+        options = ["--assignment", args.assignment, *options]
+    with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
+        plan = Path(folder, PLAN_FILE)
+        try:
+            decided = decide_handins(args.data, [args.submission], args.assignment,
+                                     dataset=args.dataset, tiers=args.tiers)  # fmt: skip
+        except (FileNotFoundError, ValueError):  # the grader's results say why, for each test
+            plan = None
+            options += [*(["--dataset", args.dataset] if args.dataset else []),
+                        *(["--tiers", str(args.tiers)] if args.tiers else [])]  # fmt: skip
+        else:
+            part = GraderPlan(Path(args.data).resolve(), decided.tier_sets, decided.public_only)
+            plan.write_text(part.text(), encoding="utf-8")
+        command = grader_command(args.submission, args.data, args.results, options=options,
+                                 plan=plan)  # fmt: skip
+        return subprocess.run(command, env=grader_environment()).returncode
 
 
 if __name__ == "__main__":

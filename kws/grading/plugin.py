@@ -6,10 +6,10 @@ each, and the fixtures every graded test reads.
         [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
         [--plan FILE]
 
-``--plan`` (`kws grade` passes it, and ``pytest grader/`` makes one with the same
-`kws.grading.classrun.plan.plan_run`: ``grader/conftest.py``): the run's plan, whose tier sets
-and public test sets were decided once for the whole class; a grader started without one (the
-Gradescope autograder's ``python -m kws.grading.command``) finds them from --data.
+``--plan``: the run's plan, whose tier sets and public test sets were decided once, by
+`kws.grading.judge.planned.decide_handins`, for the whole class (`kws grade`) or the one
+hand-in graded (``pytest grader/``'s ``grader/conftest.py``, the Gradescope autograder's
+``python -m kws.grading.command``); a grader started without one finds them from --data.
 
 With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
 the student's own data folder: the child on a few of its test inputs, no labels, so the accuracy
