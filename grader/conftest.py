@@ -37,7 +37,7 @@ def _plan(config) -> None:
     the plugin as ``--plan``; nothing when a plan is given, for a student's check
     (``--handin``) or when a folder is missing (the plugin's `Grading.check_options` says so in
     every test)."""
-    from kws.grading.judge.planned import PLAN_FILE, GraderPlan, decide_handins
+    from kws.grading.judge.planned import PLAN_FILE, decide_handins
 
     option = config.getoption
     start = config.invocation_params.dir
@@ -57,6 +57,6 @@ def _plan(config) -> None:
                                  tiers=start / tiers if tiers is not None else None)  # fmt: skip
     except (FileNotFoundError, ValueError) as error:
         raise pytest.UsageError(str(error)) from None
-    plan = GraderPlan(data.resolve(), decided.tier_sets, decided.public_only)
+    plan = decided.grader_plan(data, [submission])
     (folder / PLAN_FILE).write_text(plan.text(), encoding="utf-8")
     config.option.plan = folder / PLAN_FILE

@@ -2,6 +2,7 @@
 the grader reads that plan, so one hand-in graded alone is graded by the decisions a class run
 of it makes (its tier sets, its notebooks on a public test set)."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -82,7 +83,7 @@ def test_the_gradescope_autograder_plans_once_and_its_grader_decides_nothing_aga
     def grade(argv, env):  # the grader's pytest, here, collecting only, deciding nothing
         argv = argv[argv.index("pytest") + 1 :]
         ran["argv"] = argv
-        for name in ("tier_set", "public_only"):
+        for name in ("tier_set", "public_only", "ungradable_assignments", "missing_test_data"):
             monkeypatch.setattr(plugin, name, lambda *a, name=name, **k: calls.append(name))
         argv = [*argv, "--collect-only"]
         ran["plan"] = read_plan(Path(argv[argv.index("--plan") + 1]), tiny_data)
@@ -96,3 +97,7 @@ def test_the_gradescope_autograder_plans_once_and_its_grader_decides_nothing_aga
     assert calls == [(tiny_data, [hand_in], None)]  # one plan; the grader decided nothing
     assert "--dataset" not in ran["argv"]
     assert set(ran["plan"].tier_sets) == {"keyword_spotting", "patch_transformer", "speaker_id"}
+    output = json.loads((tmp_path / "results.json").read_text())["output"]  # the plan's notes
+    for name in ("patch_transformer", "speaker_id"):
+        notebook = ASSIGNMENTS[name].notebook
+        assert f"{notebook}, because the submission holds no {notebook}" in output

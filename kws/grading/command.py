@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import tempfile
 
-    from kws.grading.judge.planned import PLAN_FILE, GraderPlan, decide_handins
+    from kws.grading.judge.planned import PLAN_FILE, decide_handins
 
     parser = argparse.ArgumentParser(
         prog="python -m kws.grading.command",
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             options += [*(["--dataset", args.dataset] if args.dataset else []),
                         *(["--tiers", str(args.tiers)] if args.tiers else [])]  # fmt: skip
         else:
-            part = GraderPlan(Path(args.data).resolve(), decided.tier_sets, decided.public_only)
+            part = decided.grader_plan(args.data, [args.submission])
             plan.write_text(part.text(), encoding="utf-8")
         command = grader_command(args.submission, args.data, args.results, options=options,
                                  plan=plan)  # fmt: skip

@@ -38,7 +38,11 @@ import pytest
 
 from kws.grading.judge.device import CUDA, cuda_available, grading_device
 from kws.grading.judge.fixture import TIER_SETS, Grading
-from kws.grading.judge.notebook import missing_test_data, ungradable_assignments
+from kws.grading.judge.notebook import (
+    left_out_notes,
+    missing_test_data,
+    ungradable_assignments,
+)
 from kws.grading.judge.planned import GraderPlan, read_plan
 from kws.grading.judge.results import GradescopeReport
 from kws.grading.judge.tiers import TierSet, tier_set
@@ -237,9 +241,19 @@ def _say_public_only(config, report, graded: set[str]) -> None:
 
 
 def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
-    """--assignment, or what `ungradable_assignments` leaves; each one left out said once."""
+    """--assignment, or what `ungradable_assignments` leaves (the run's plan's, where it holds
+    this hand-in); each one left out said once."""
     selected = config.getoption("--assignment")
     submission, data = config.getoption("--submission"), config.getoption("--data")
+    plan = config.stash[PLAN]
+    if plan is not None and submission is not None and str(submission) in plan.held:
+        held = set(plan.held[str(submission)])
+        if selected is not None:  # the plan was made for it: its data holds its test set
+            return {selected}
+        left_out = left_out_notes(present, held, plan.missing)
+        for note in left_out.values():
+            report.add_output(note, terminal=True)
+        return present - set(left_out)
     if selected is not None:
         missing = data is not None and data.is_dir() and missing_test_data(data, selected)
         if missing:

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.judge.planned import GraderPlan
 from kws.grading.judge.tiers import TierSet
 
 if TYPE_CHECKING:
@@ -171,7 +170,7 @@ def plan_run(
         shard=shard,
         roster=roster,
     )
-    plan.graders = GraderPlan(data, decided.tier_sets, found).text()
+    plan.graders = decided.grader_plan(data, plan.chosen).text()
     return plan
 
 

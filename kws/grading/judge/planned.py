@@ -2,8 +2,8 @@
 plans with) and the graders' part of its plan: what `kws grade` decided once for the whole class
 (`kws.grading.classrun.plan.plan_run`) and every pytest grader of the run reads from a file
 (``--plan FILE``, `kws.grading.plugin`) instead of deciding it again from --data: the data
-folder it was made for, the tier set of each assignment, and the notebooks graded on a public
-test set.
+folder it was made for, the tier set of each assignment, the notebooks graded on a public
+test set, why the data cannot grade an assignment, and the notebooks each hand-in holds.
 
     part = GraderPlan(data, {"keyword_spotting": tier_set}, ["keyword_spotting"])
     Path(folder, PLAN_FILE).write_text(part.text())
@@ -26,7 +26,7 @@ from kws.grading.judge.tiers import TierSet
 from kws.spec import ASSIGNMENTS
 
 PLAN_FILE = "plan.json"  # in a folder of the run's own, gone when the run ends
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,15 @@ class Decided:
     options: list[str]
     held: dict[str, set[str]] = field(default_factory=dict)  # `decide_handins`'s hand-ins
     public_only: list[str] = field(default_factory=list)  # of the notebooks graded
+    missing: dict[str, str] = field(default_factory=dict)  # {not gradable: why}
+    holds: dict[str, set[str]] = field(default_factory=dict)  # `held`, gradable or not
+
+    def grader_plan(self, data: Path, handins: list[Path]) -> GraderPlan:
+        """The graders' part of these decisions, for a run of `data` grading `handins`."""
+        held = {str(Path(h).resolve()): sorted(self.holds[Path(h).name]) for h in handins
+                if Path(h).name in self.holds}  # fmt: skip
+        return GraderPlan(Path(data).resolve(), self.tier_sets, self.public_only,
+                          self.missing, held)  # fmt: skip
 
 
 def decide_grading(
@@ -66,7 +75,8 @@ def decide_grading(
     options = ["--assignment", assignment] if assignment else []
     options += ["--dataset", dataset] if dataset else []
     options += ["--tiers", str(Path(tiers).resolve())] if tiers else []
-    return Decided(gradable, chosen, options)
+    missing = {name: why for name, why in missing.items() if why}
+    return Decided(gradable, chosen, options, missing=missing)
 
 
 def decide_handins(
@@ -95,10 +105,12 @@ def decide_handins(
     from kws.grading.testsets.public_only import public_only
 
     decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers)
-    held = held_notebooks(handins, decided.gradable)
+    holds = held_notebooks(handins, [*decided.gradable, *decided.missing])
+    held = {name: notebooks & set(decided.gradable) for name, notebooks in holds.items()}
     graded = [assignment] if assignment else sorted(set().union(*held.values()))
     found = public_only(data, graded if handins else None)
-    return Decided(decided.gradable, decided.tier_sets, decided.options, held, found)
+    return Decided(decided.gradable, decided.tier_sets, decided.options, held, found,
+                   decided.missing, holds)  # fmt: skip
 
 
 def held_notebooks(handins: list[Path], gradable: list[str]) -> dict[str, set[str]]:
@@ -118,6 +130,8 @@ class GraderPlan:
     data: Path  # resolved
     tier_sets: dict[str, TierSet]
     public_only: list[str]  # of the notebooks graded: those on a public test set
+    missing: dict[str, str] = field(default_factory=dict)  # {assignment: why data can't grade it}
+    held: dict[str, list[str]] = field(default_factory=dict)  # {hand-in folder: its notebooks}
 
     def text(self) -> str:
         """The plan file's JSON (`read_plan` reads it)."""
@@ -126,7 +140,8 @@ class GraderPlan:
             for name, t in self.tier_sets.items()
         }
         part = {"version": PLAN_VERSION, "data": str(self.data), "tier_sets": tier_sets,
-                "public_test_set": self.public_only}  # fmt: skip
+                "public_test_set": self.public_only, "missing": self.missing,
+                "held": self.held}  # fmt: skip
         return json.dumps(part, indent=2)
 
 
@@ -145,4 +160,5 @@ def read_plan(path: Path, data: Path) -> GraderPlan:
             "--plan out, or pass the data folder the run planned"
         )
     tier_sets = {name: TierSet(**t) for name, t in part["tier_sets"].items()}
-    return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]))
+    return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]),
+                      dict(part["missing"]), dict(part["held"]))  # fmt: skip
