@@ -9,7 +9,9 @@ each, and the fixtures every graded test reads.
 ``--plan``: the run's plan, whose tier sets and public test sets were decided once, by
 `kws.grading.judge.planned.decide_handins`, for the whole class (`kws grade`) or the one
 hand-in graded (``pytest grader/``'s ``grader/conftest.py``, the Gradescope autograder's
-``python -m kws.grading.command``); a grader started without one finds them from --data.
+``python -m kws.grading.command``), with the notebooks each hand-in holds: a grader given a
+plan reads only it (not --dataset / --tiers, which are the plan's inputs) and refuses a hand-in
+or an assignment the plan lacks; a grader started without one finds them from --data.
 
 With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
 the student's own data folder: the child on a few of its test inputs, no labels, so the accuracy
@@ -204,7 +206,12 @@ def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
     if data is None or not data.is_dir():
         return tier_sets  # check_options fails every test with the reason
     for assignment in sorted(graded):
-        if plan is not None and assignment in plan.tier_sets:
+        if plan is not None:  # the plan's, and nothing decided again
+            if assignment not in plan.tier_sets:
+                raise pytest.UsageError(
+                    f"--plan {config.getoption('--plan')} holds no tier set of {assignment}: "
+                    f"plan the run with it (--assignment {assignment}), or leave --plan out"
+                )
             tier_sets[assignment] = plan.tier_sets[assignment]
         else:
             options = {"dataset": config.getoption("--dataset"),
@@ -227,7 +234,7 @@ def _say_public_only(config, report, graded: set[str]) -> None:
     data, plan = config.getoption("--data"), config.stash[PLAN]
     if data is None or not data.is_dir():
         return  # check_options fails every test with the reason
-    if plan is not None and graded <= set(plan.tier_sets):  # decided for the run
+    if plan is not None:  # decided for the run (`_choose_tier_sets` refuses a plan lacking one)
         names = sorted(graded & set(plan.public_only))
     else:
         names = public_only(data, graded)
@@ -246,7 +253,12 @@ def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
     selected = config.getoption("--assignment")
     submission, data = config.getoption("--submission"), config.getoption("--data")
     plan = config.stash[PLAN]
-    if plan is not None and submission is not None and str(submission) in plan.held:
+    if plan is not None and submission is not None:  # the plan's, and nothing decided again
+        if str(submission) not in plan.held:
+            raise pytest.UsageError(
+                f"--plan {config.getoption('--plan')} was made for other hand-ins, not "
+                f"{submission}: leave --plan out, or plan the run with this hand-in"
+            )
         held = set(plan.held[str(submission)])
         if selected is not None:  # the plan was made for it: its data holds its test set
             return {selected}

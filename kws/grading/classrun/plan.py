@@ -48,7 +48,7 @@ class GradingPlan:
     gradable: list[str]  # the selection's assignments the data holds a test set of
     tier_sets: dict[str, TierSet]  # each of `gradable`'s, chosen once
     public_only: list[str]  # of the notebooks graded: those on a public test set (no private one)
-    options: list[str]  # the grader's options: selection, tiers, Kaggle split
+    options: list[str]  # the grader's options: --assignment, the Kaggle split
     assignment: str | None = None
     dataset: str | None = None
     tiers: Path | None = None  # resolved
@@ -146,11 +146,13 @@ def plan_run(
             warn_or_refuse(season.warnings, strict)
         for note in season.notes:
             say(f"note: {note}")
+    # --dataset and --tiers are the plan's inputs: the graders read the tier sets from the plan.
+    options = ["--assignment", assignment] if assignment else []
     # The Kaggle rule of the course file given (for a regrade: or the kept one), as read.
     given = course is not None or student is not None
     split = season.course.split if given and season.course is not None else None
     if split is not None:
-        decided.options.extend(kaggle_options(split, season.course.path, data, decided.gradable))
+        options.extend(kaggle_options(split, season.course.path, data, decided.gradable))
     submissions, data, out = (Path(p).resolve() for p in (submissions, data, out))
     plan = GradingPlan(
         submissions=submissions,
@@ -162,7 +164,7 @@ def plan_run(
         gradable=decided.gradable,
         tier_sets=decided.tier_sets,
         public_only=found,
-        options=decided.options,
+        options=options,
         assignment=assignment,
         dataset=dataset,
         tiers=Path(tiers).resolve() if tiers is not None else None,
