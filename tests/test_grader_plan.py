@@ -101,3 +101,30 @@ def test_the_gradescope_autograder_plans_once_and_its_grader_decides_nothing_aga
     for name in ("patch_transformer", "speaker_id"):
         notebook = ASSIGNMENTS[name].notebook
         assert f"{notebook}, because the submission holds no {notebook}" in output
+
+
+def test_pytest_grader_plans_once_and_its_grader_decides_nothing_again(
+    tmp_path, tiny_data, monkeypatch
+):
+    import kws.grading.judge.planned as planned
+    import kws.grading.plugin as plugin
+
+    hand_in = tmp_path / "subs" / "ann"
+    hand_in.mkdir(parents=True)
+    shutil.copy(ROOT / "assignments" / SPEC.notebook, hand_in)
+    calls, decide = [], planned.decide_handins
+
+    def counted(*args, **kwargs):
+        calls.append("decide_handins")
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(planned, "decide_handins", counted)
+    for name in ("tier_set", "public_only", "ungradable_assignments", "missing_test_data"):
+        monkeypatch.setattr(plugin, name, lambda *a, name=name, **k: calls.append(name))
+    args = [str(ROOT / "grader"), "--collect-only", "-q", "-p", "no:cacheprovider",
+            "--submission", str(hand_in), "--data", str(tiny_data),
+            "--results", str(tmp_path / "results.json")]  # fmt: skip
+    assert pytest.main(args) == 0
+    assert calls == ["decide_handins"]
+    output = json.loads((tmp_path / "results.json").read_text())["output"]
+    assert "because the submission holds no 02_speaker_id.ipynb" in output
