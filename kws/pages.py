@@ -1,27 +1,38 @@
-"""The kit's HTML pages, written one way: one style sheet, one page skeleton, one table writer,
-one escaping helper. The class report (`kws.grading.publish.report.page`), the students'
-feedback pages (`kws.grading.publish.feedback.html`) and the rehearsal's page
-(`kws.rehearsal.page`) are written with it, and so is any new page::
+"""The kit's HTML pages, written one way: from Jinja2 templates (``kws/templates/``) with
+autoescape on, one style sheet, one page skeleton, one table. The class report
+(`kws.grading.publish.report.page`), the students' feedback pages
+(`kws.grading.publish.feedback.html`) and the rehearsal's page (`kws.rehearsal.page`) are written
+with it, and so is any new page::
 
-    from kws.pages import escape, page, table
+    from kws.pages import render, table
 
-    rows = [[escape(name), f"{score:g}"] for name, score in scores.items()]
-    html = page("Marks", f"<h1>Marks</h1>{table(rows, header=['student', 'points'], numeric={1})}")
+    marks = table([[name, f"{score:g}"] for name, score in scores.items()],
+                  header=["student", "points"], numeric={1})
+    html = render("marks.html", title="Marks", marks=marks)   # kws/templates/marks.html
+
+A template extends ``page.html`` (the skeleton: the style sheet, the Content-Security-Policy)
+and fills its ``body`` block; ``macros.html`` shows a `Table` and the parts of a cell (`pre`,
+`bold`, `italic`, `flag`, `lines`, `code`). Everything a page shows is text until a template
+says otherwise: a student's ``<script>`` is shown, never run, and no page builder writes a tag
+or calls an escape (tests/test_pages.py fails on a module of ``kws/`` that does).
 
 A page is one self-contained file: its styles are inline and it loads nothing from the network
-(pictures go in as inline SVG or base64 PNG), so it opens from a zip, an e-mail or a file
-server; it prints on paper (no background, no break inside a table's row or a picture).
-
-Everything a page shows that comes from a person (a student's name, a message, a hand-in's
-text, a course file's words) goes through `escape` first: `page` and `table` take HTML.
-Import nothing of the kit here: every layer (the grading engine's publishing, the rehearsal
-above it) uses this module, and it uses none of them.
+(pictures go in as inline SVG or base64 PNG, all its Content-Security-Policy allows), so it
+opens from a zip, an e-mail or a file server; it prints on paper (no background, no break
+inside a table's row or a picture). Import nothing of the kit here: every layer (the grading
+engine's publishing, the rehearsal above it) uses this module, and it uses none of them.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
 
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933;
@@ -53,67 +64,131 @@ details { margin: 8px 0; background: white; border: 1px solid #e1e5ea; border-ra
 }
 """
 
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+"""Every page's Content-Security-Policy: nothing from the network, no script, no form; inline
+styles and ``data:`` pictures only. Escaping is the first defence, this the second."""
 
-def escape(text: str) -> str:
-    """`text` as HTML that shows it as it is, quotes too (so it is safe inside an attribute):
-    ``<script>`` becomes text on the page, never a script.
 
-    Args:
-        text: anything a person wrote or named: a student's name, a test's message, an answer.
+@dataclass(frozen=True)
+class Part:
+    """A piece of a table's cell that a template gives its markup (``macros.html``'s `show`):
+    `kind` one of ``pre``, ``b``, ``i``, ``flag``, ``lines`` (parts one a line), ``code``
+    (labelled lines of code), `content` its text, parts or ``(label, text)`` lines."""
 
-    Returns:
-        the HTML.
+    kind: str
+    content: Any
+
+
+def pre(text: str) -> Part:
+    """`text` as preformatted text (a test's message, a comment)."""
+    return Part("pre", text)
+
+
+def bold(text: str) -> Part:
+    """`text` in bold."""
+    return Part("b", text)
+
+
+def italic(text: str) -> Part:
+    """`text` in italics."""
+    return Part("i", text)
+
+
+def flag(text: str) -> Part:
+    """`text` as a flag for a person to read (red)."""
+    return Part("flag", text)
+
+
+def lines(parts: Sequence[Any]) -> Part:
+    """`parts` (text or parts) one a line."""
+    return Part("lines", list(parts))
+
+
+def code(numbered: Sequence[tuple[str, str]]) -> Part:
+    """Lines of code, each ``(label, text)``: the label (e.g. ``cell:line``) grey, right-aligned."""
+    return Part("code", list(numbered))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for ``macros.html``'s `table`: a header row, then a row per item.
+
+    Attributes:
+        rows: each row's cells: text, a number, a `Part` or a list of them (shown in turn).
+        header: the header row's cells; none without.
+        kinds: a class per column, {column: class} (``n``: a number, right-aligned).
+        row_classes: a class per row (``passed`` or ``failed``: the left edge green or red), or
+            empty for none; "" for a row without.
     """
-    return html.escape(text, quote=True)
+
+    rows: Sequence[Sequence[Any]]
+    header: Sequence[Any] = ()
+    kinds: Mapping[int, str] | None = None
+    row_classes: Sequence[str] = ()
 
 
 def table(
-    rows: Sequence[Sequence[str]],
-    header: Sequence[str] = (),
+    rows: Sequence[Sequence[Any]],
+    header: Sequence[Any] = (),
     *,
     numeric: Collection[int] = (),
     classes: Mapping[int, str] | None = None,
     row_classes: Sequence[str] | None = None,
-) -> str:
-    """An HTML table: a header row, then a row per item.
+) -> Table:
+    """A table to show in a template, with the macro `table` of ``macros.html``.
 
     Args:
-        rows: each row's cells, as HTML (`escape` text first).
-        header: the header row's cells, as HTML; none without.
+        rows: each row's cells, as text or parts (`pre`, `bold`, ...): a template escapes them.
+        header: the header row's cells; none without.
         numeric: the columns (from 0) of numbers: right-aligned, never wrapped (class ``n``).
         classes: a class for the cells of a column, {column: class}, e.g. ``{0: "code"}``.
-        row_classes: a class per row, e.g. ``"passed"`` or ``"failed"`` (their left edge green
-            or red); "" for none.
+        row_classes: a class per row, e.g. ``"passed"`` or ``"failed"``; "" for none.
 
     Returns:
-        ``<table>...</table>``.
+        the `Table`.
     """
     kinds = dict.fromkeys(numeric, "n") | dict(classes or {})
-    head = f"<tr>{''.join(f'<th>{cell}</th>' for cell in header)}</tr>" if header else ""
-    body = []
-    for number, row in enumerate(rows):
-        cells = "".join(
-            f'<td class="{kinds[i]}">{cell}</td>' if i in kinds else f"<td>{cell}</td>"
-            for i, cell in enumerate(row)
-        )
-        kind = row_classes[number] if row_classes else ""
-        body.append(f'<tr class="{kind}">{cells}</tr>' if kind else f"<tr>{cells}</tr>")
-    return f"<table>{head}{''.join(body)}</table>"
+    return Table([list(row) for row in rows], list(header), kinds, list(row_classes or ()))
 
 
-def page(title: str, body: str, *, lang: str = "en") -> str:
-    """A whole HTML document: `title` (text, escaped here) in the browser's tab, `body` (HTML)
-    on the page, with the kit's style sheet (`STYLE`) inline.
+def _shown(value: Any) -> Any:
+    """What a template's expression writes: markup as it is (a macro's output, `STYLE`), any
+    other value as text, escaped as the standard library escapes it (quotes too)."""
+    if hasattr(value, "__html__"):
+        return value
+    return Markup(html.escape(str(value), quote=True))
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The kit's templates (``kws/templates/``), autoescaped, read once a process.
+
+    Returns:
+        the Jinja2 environment; a missing variable in a template is an error, never "".
+    """
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("kws", "templates"),
+        autoescape=True,
+        finalize=_shown,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.tests["part"] = lambda value: isinstance(value, Part)
+    env.globals.update(style=Markup(STYLE), csp=Markup(CSP))
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """The page `template` (a file of ``kws/templates/``) with `context`.
 
     Args:
-        title: the document's title, as text.
-        body: the page's content, as HTML (its own ``<h1>`` included).
-        lang: the language of the page's text.
+        template: the template's file name, e.g. ``"feedback.html"``.
+        **context: what the template shows, by name: text is escaped, `Table` and `Part` get
+            their markup from ``macros.html``.
 
     Returns:
         the document, ending with a newline: write it to a ``.html`` file as UTF-8.
     """
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>'
-        f"{escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>\n"
-    )
+    return environment().get_template(template).render(**context)

@@ -21,9 +21,9 @@ import shutil
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
+from batch_helpers import grade_batch
 from recorded_children import grader_options
 
-from kws.grading.classrun.batch import grade_batch
 
 # A grading child's wall clock that no case of a corpus comes near, even on a loaded machine
 # twice as slow: a guard against a hang, never a verdict (the cases that must run out of time are

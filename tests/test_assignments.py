@@ -77,7 +77,8 @@ def test_a_broken_spec_names_the_file_and_the_key(tmp_path, old, new, key):
     path = _copy(tmp_path, "speaker_id", old, new)
     with pytest.raises(SpecError) as error:
         load(path)
-    assert str(error.value).startswith(f"{path}: ") and key in str(error.value)
+    assert re.match(rf"{re.escape(str(path))}(, line \d+)?: ", str(error.value)), error.value
+    assert key in str(error.value)
 
 
 def test_a_test_without_points_names_the_line_to_add():
@@ -149,7 +150,7 @@ def test_a_broken_spec_elsewhere_breaks_nothing_until_it_is_asked_for(tmp_path, 
     assert callable(check.attention) and callable(check.keyword_model)
     assert spec_of(KIT_FOLDER / "speaker_id" / "grader" / "test_02_numeric.py").name == "speaker_id"
     assert "draft" in assignments() and list(assignments())[-1] == "draft"
-    with pytest.raises(SpecError, match=f"^{draft / 'spec.toml'}: not valid TOML"):
+    with pytest.raises(SpecError, match=f"^{draft / 'spec.toml'}, line 2: not valid TOML"):
         assignment("draft")
     with pytest.raises(SpecError, match="not valid TOML"):
         all_assignments()

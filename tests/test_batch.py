@@ -9,9 +9,9 @@ import textwrap
 
 import nbformat
 import pytest
+from batch_helpers import grade_batch
 from grading_helpers import TINY_KWS, make_notebook, make_submission
 
-from kws.grading.classrun.batch import grade_batch
 from kws.grading.records.gradebook import write_gradebook
 
 pytestmark = pytest.mark.slow

@@ -8,15 +8,11 @@ import re
 import subprocess
 
 import pytest
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: its twin, a dependency of the kit there
-    import tomli as tomllib
 from course_helpers import ROOT
 
 from kws import figures
 from kws.demo.run import real_speech_table
+from kws.spec.toml import tomllib  # the kit's one reader (tomli on Python 3.10)
 
 
 def test_the_figures_file_ships_with_the_package_and_says_how_each_figure_was_measured():

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from batch_helpers import grade_batch
 from corpus_grading import (
     CHILD_TIMEOUT,
     assert_sample_covers,
@@ -50,7 +51,6 @@ from grader_corpus import (
     cases,
 )
 
-from kws.grading.classrun.batch import grade_batch
 from kws.grading.sandbox import bwrap
 
 pytestmark = pytest.mark.slow

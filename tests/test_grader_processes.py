@@ -17,8 +17,8 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
+from batch_helpers import grade_batch
 
-from kws.grading.classrun.batch import grade_batch
 from kws.grading.classrun.graders import GraderProcesses
 
 # A grader of its own (a conftest.py), as `kws grade --grader DIR` runs it: it reports what its
@@ -139,10 +139,11 @@ def test_a_grader_past_its_time_is_stopped_with_every_process_it_started(
 BATCH = """
 import sys
 from pathlib import Path
-from kws.grading.classrun.batch import grade_batch, grade_one
+from kws.grading.classrun.batch import grade_class, grade_one
+from kws.grading.classrun.plan import plan_run
 subs, data, out, grader = map(Path, sys.argv[1:5])
 if sys.argv[5] == "class":
-    grade_batch(subs, data, out, grader=grader)
+    grade_class(plan_run(subs, data, out), grader=grader)
 else:
     grade_one(subs / "hang", data, out, grader=grader)
 """

@@ -464,7 +464,7 @@ def test_a_share_that_leaves_a_part_empty_is_refused_before_the_zip_is_written(t
                                          "of keyword_spotting's graded items")  # fmt: skip
     assert "(48 items) empty; give a share from 0.011 to 0.989" in str(refused.value)
     assert not (tmp_path / "a.zip").exists()
-    from kws.grading.classrun.batch import grade_batch
+    from batch_helpers import grade_batch
 
     (tmp_path / "handins" / "kim@uni.example").mkdir(parents=True)  # the course's extension
     with pytest.raises(ValueError, match="leaves the public part of keyword_spotting's graded"):

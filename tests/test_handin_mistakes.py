@@ -17,13 +17,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from batch_helpers import grade_batch
 from course_helpers import notebook_env
 from grader_corpus import TESTS
 from handin_mistakes import EXECUTED, MISTAKES, NOTEBOOK, write_student
 from nbclient.exceptions import CellExecutionError
 from recorded_children import grader_options
 
-from kws.grading.classrun.batch import grade_batch
 from kws.grading.judge.fixture import ACCURACY_AFTER_HAND_IN
 from kws.handin.cell import ready_to_hand_in
 from kws.handin.check import check_handin

@@ -69,12 +69,14 @@ def test_a_grader_takes_the_plans_tier_sets_and_refuses_another_datas_plan(cours
     planned = TierSet("planned", {"simple": 0.1, "medium": 0.2, "strong": 0.3, "boss": 0.4},
                       "decided once")  # fmt: skip
     plan.tier_sets[KS] = planned
-    part = GraderPlan(plan.data, plan.tier_sets, plan.public_only)
+    held = {str((course / "submissions" / "ann").resolve()): [KS]}
+    part = GraderPlan(plan.data, plan.tier_sets, plan.public_only, {}, held)
     written = tmp_path / "plan.json"
     written.write_text(part.text())
-    # the graders' part only: no hand-in, roster or course file of the instructor's
+    # the graders' part only: no roster or course file of the instructor's
     assert set(json.loads(written.read_text())) == {"version", "data", "tier_sets",
-                                                    "public_test_set"}  # fmt: skip
+                                                    "public_test_set", "missing",
+                                                    "held"}  # fmt: skip
     assert read_plan(written, course / "data").tier_sets[KS] == planned
     tests = ASSIGNMENTS[KS].graded_tests
     command = [sys.executable, "-m", "pytest", "-p", "kws.grading.plugin", str(tests), "-q",

@@ -278,8 +278,7 @@ def test_a_lookup_of_the_public_clips_is_graded_on_the_private_ones_and_flagged(
     a model that answers from a table of the public clips earns only what it scores on the
     private clips and is listed for review; a model that knows nothing of the clips is not."""
     import torch
-
-    from kws.grading.classrun.batch import grade_batch
+    from batch_helpers import grade_batch
 
     assert main(["private", str(data), "--secret", str(tmp_path / "course.secret")]) == 0
     submissions = tmp_path / "submissions"

@@ -481,8 +481,10 @@ def pytest_configure(config):
 def test_a_class_graded_in_shards_gets_the_course_file_when_merged(tmp_path, tiny_data):
     """`kws grade --shard I/N --course FILE` twice, then `kws merge`: the merged gradebook's
     late penalties are those of one `kws grade --course` of the whole class."""
-    from kws.grading.classrun.batch import grade_batch
-    from kws.grading.classrun.shards import Shard, merge_shards
+    from batch_helpers import grade_batch
+
+    from kws.grading.classrun.merge import merge_shards
+    from kws.grading.classrun.shards import Shard
 
     grader = tmp_path / "grader"
     grader.mkdir()

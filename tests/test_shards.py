@@ -23,12 +23,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from batch_helpers import grade_batch
 from course_helpers import ROOT
 from grading_helpers import TINY_KWS, make_submission
 from slurm_cluster import node_resources, one_node_cluster, unavailable
 
-from kws.grading.classrun.batch import grade_batch
-from kws.grading.classrun.shards import RECORD, Shard, ShardError, merge_shards
+from kws.grading.classrun.merge import merge_shards
+from kws.grading.classrun.shards import RECORD, Shard, ShardError
 from kws.grading.records.roster import read_roster
 
 SCRIPT = ROOT / "kws" / "grading" / "classrun" / "slurm" / "grade_array.sbatch"
@@ -126,6 +127,9 @@ def test_merge_equals_one_run_and_refuses_what_is_not_one_class(
     tmp_path, tiny_data, stand_in_grader
 ):
     subs = _stand_in_class(tmp_path, ["ann", "bob", "cyrus", "dee", "eve", "fay", "gus"])
+    data = tmp_path / "data"  # a copy, changed by one case below
+    shutil.copytree(tiny_data, data, symlinks=True)
+    tiny_data = data
     whole = grade_batch(subs, tiny_data, tmp_path / "whole", grader=stand_in_grader)
     clean = tmp_path / "clean"
     _shards(subs, tiny_data, clean, stand_in_grader, 3)
@@ -166,6 +170,13 @@ def test_merge_equals_one_run_and_refuses_what_is_not_one_class(
     out = broken("options")
     _shards(subs, tiny_data, out, stand_in_grader, 3, [0], assignment="keyword_spotting")
     _refusal(out, "different assignment", 'shard(s) 0 with assignment = "keyword_spotting"')
+
+    out = broken("plan")  # the data changed under its path: speaker ID no longer graded
+    hw4 = data / "speaker_features"
+    hw4.rename(tmp_path / "set-aside")
+    _shards(subs, data, out, stand_in_grader, 3, [1])
+    (tmp_path / "set-aside").rename(hw4)
+    _refusal(out, "graded with different plans", "shard(s) 0, 2 with plan", "shard(s) 1 with plan")
 
     out = broken("split")
     _shards(subs, tiny_data, out, stand_in_grader, 2, [1])

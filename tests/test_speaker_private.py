@@ -285,7 +285,8 @@ def test_notebook_02_carrying_another_models_answers_earns_its_own_private_accur
     import csv
     import re
 
-    from kws.grading.classrun.batch import grade_batch
+    from batch_helpers import grade_batch
+
     from kws.grading.judge.tiers import accuracy_in
 
     assert main(["private", str(data), "--secret", str(tmp_path / "s"), "--per-speaker", "3"]) == 0

@@ -17,18 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 
 from kws import figures
 from kws.figures import percent
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10
-    import tomli as tomllib
+from kws.spec.toml import tomllib  # the kit's one reader (tomli on Python 3.10)
 
 PLACEHOLDER = re.compile(r"\{\{\s*((?:figures|specs|cli|torch):[\w-]+)\s*\}\}")
 SPECS = Path(__file__).resolve().parents[2] / "kws" / "assignments"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from kws.notebooks import NotebookError, cells_with_tag, read_notebook, student_version
 from kws.spec import Course, Spec
-from kws.spec.load import line_of
 from kws.spec.rules import declared
+from kws.spec.toml import line_of
 from kws.written.questions import read_questions
 
 SETTINGS = ("DATA_DIR", "OUT_DIR")
@@ -112,7 +112,7 @@ def assignment_problems(spec: Spec, course: Course) -> list[str]:
     problems, models = _notebook_problems(spec, notebook, text)
     for task, name in spec.model_tasks.items() if models is not None else ():
         if not _defines(models, name):
-            line = line_of(text, "class", f"tasks.{task}")
+            line = line_of(text, "tasks", task, "class")
             problems.append(
                 f"{_at(spec.path, line)}: task {task} is graded on class {name}, but no cell "
                 f"tagged 'model' of {notebook} defines it; define `class {name}` in a model "
@@ -161,7 +161,7 @@ def _numeric_problems(spec: Spec, text: str, models: str | None, notebook: Path)
     for test in spec.numeric.values():
         component = table.get(test.component)
         if component is None:
-            line = line_of(text, "component", f"numeric.{test.name}")
+            line = line_of(text, "numeric", test.name, "component")
             problems.append(
                 f"{_at(spec.path, line)}: [numeric.{test.name}] component = "
                 f"{test.component!r}, which NUMERIC of {spec.checks_file} does not register "

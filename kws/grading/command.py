@@ -21,12 +21,12 @@ import argparse
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kws.grading.judge.planned import decide_grading
+
 if TYPE_CHECKING:
-    from kws.grading.judge.tiers import TierSet
     from kws.grading.testsets.split import Split
 
 PLUGIN = "kws.grading.plugin"
@@ -34,45 +34,6 @@ PLUGIN = "kws.grading.plugin"
 # benchmarks or hypothesis could change how the grader runs, and loading them costs every
 # student's grading a second or two.
 GRADER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-
-
-@dataclass(frozen=True)
-class Decided:
-    """What a run's data and selection decide, once (`decide_grading`): the assignments its
-    data can grade, the tier set each is graded against, and the grader's options."""
-
-    gradable: list[str]
-    tier_sets: dict[str, TierSet]
-    options: list[str]
-
-
-def decide_grading(
-    data: Path, assignment: str | None, *, dataset: str | None = None, tiers: Path | None = None
-) -> Decided:
-    """The assignments of this selection `data` can grade, their tier sets and the grader's
-    options, once the data and tier sets are known to be fine.
-
-    Raises FileNotFoundError when `data` holds no test set of the selection, and ValueError
-    (naming --tiers / --dataset) when an assignment's data has no tier set.
-    """
-    from kws.grading.judge.notebook import missing_test_data
-    from kws.grading.judge.tiers import tier_set
-    from kws.spec import ASSIGNMENTS
-
-    if not Path(data).is_dir():
-        raise FileNotFoundError(f"{data}: no such data folder (pass the grader's --data folder)")
-    names = [assignment] if assignment else sorted(ASSIGNMENTS)
-    missing = {name: missing_test_data(data, name) for name in names}
-    gradable = [name for name in names if not missing[name]]
-    if not gradable:
-        raise FileNotFoundError(
-            "; ".join(missing.values()) + ": pass the data folder with the hidden test sets"
-        )
-    chosen = {name: tier_set(data, name, dataset=dataset, tiers_file=tiers) for name in gradable}
-    options = ["--assignment", assignment] if assignment else []
-    options += ["--dataset", dataset] if dataset else []
-    options += ["--tiers", str(Path(tiers).resolve())] if tiers else []
-    return Decided(gradable, chosen, options)
 
 
 def check_grading_data(
@@ -213,16 +174,42 @@ def grader_environment() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Grade one submission with the grader's command; the grader's exit code."""
+    """Grade one submission with the grader's command; the grader's exit code.
+
+    The run is planned first with `kws.grading.judge.planned.decide_handins`, the function
+    `kws grade` plans with, for this one submission: the grader reads the plan (``--plan``);
+    --dataset and --tiers are the plan's inputs and are not passed on. Data the plan cannot be
+    made from is left to the grader, whose results say why for every test.
+    """
+    import tempfile
+
+    from kws.grading.judge.planned import PLAN_FILE, decide_handins
+
     parser = argparse.ArgumentParser(
         prog="python -m kws.grading.command",
         description="Run the hidden grader on one submission (other options go to the grader).",
     )
     for name in ("--submission", "--data", "--results"):
         parser.add_argument(name, type=Path, required=True)
+    add_selection_options(parser)
     args, options = parser.parse_known_args(argv)
-    command = grader_command(args.submission, args.data, args.results, options=options)
-    return subprocess.run(command, env=grader_environment()).returncode
+    if args.assignment is not None:
+        options = ["--assignment", args.assignment, *options]
+    with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
+        plan = Path(folder, PLAN_FILE)
+        try:
+            decided = decide_handins(args.data, [args.submission], args.assignment,
+                                     dataset=args.dataset, tiers=args.tiers)  # fmt: skip
+        except (FileNotFoundError, ValueError):  # the grader's results say why, for each test
+            plan = None
+            options += [*(["--dataset", args.dataset] if args.dataset else []),
+                        *(["--tiers", str(args.tiers)] if args.tiers else [])]  # fmt: skip
+        else:
+            part = decided.grader_plan(args.data, [args.submission])
+            plan.write_text(part.text(), encoding="utf-8")
+        command = grader_command(args.submission, args.data, args.results, options=options,
+                                 plan=plan)  # fmt: skip
+        return subprocess.run(command, env=grader_environment()).returncode
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ each, and the fixtures every graded test reads.
         [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
         [--plan FILE]
 
-``--plan`` (`kws grade` passes it): the run's plan (`kws.grading.classrun.plan`), whose tier
-sets and public test sets were decided once for the whole class; without it they are found
-from --data.
+``--plan``: the run's plan, whose tier sets and public test sets were decided once, by
+`kws.grading.judge.planned.decide_handins`, for the whole class (`kws grade`) or the one
+hand-in graded (``pytest grader/``'s ``grader/conftest.py``, the Gradescope autograder's
+``python -m kws.grading.command``), with the notebooks each hand-in holds: a grader given a
+plan reads only it (not --dataset / --tiers, which are the plan's inputs) and refuses a hand-in
+or an assignment the plan lacks; a grader started without one finds them from --data.
 
 With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
 the student's own data folder: the child on a few of its test inputs, no labels, so the accuracy
@@ -41,7 +44,11 @@ import pytest
 from kws.grading.judge.autograded import TestCells
 from kws.grading.judge.device import CUDA, cuda_available, grading_device
 from kws.grading.judge.fixture import TIER_SETS, Grading
-from kws.grading.judge.notebook import missing_test_data, ungradable_assignments
+from kws.grading.judge.notebook import (
+    left_out_notes,
+    missing_test_data,
+    ungradable_assignments,
+)
 from kws.grading.judge.planned import GraderPlan, read_plan
 from kws.grading.judge.results import GradescopeReport
 from kws.grading.judge.tiers import TierSet, tier_set
@@ -217,7 +224,12 @@ def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
     if data is None or not data.is_dir():
         return tier_sets  # check_options fails every test with the reason
     for assignment in sorted(graded):
-        if plan is not None and assignment in plan.tier_sets:
+        if plan is not None:  # the plan's, and nothing decided again
+            if assignment not in plan.tier_sets:
+                raise pytest.UsageError(
+                    f"--plan {config.getoption('--plan')} holds no tier set of {assignment}: "
+                    f"plan the run with it (--assignment {assignment}), or leave --plan out"
+                )
             tier_sets[assignment] = plan.tier_sets[assignment]
         else:
             options = {"dataset": config.getoption("--dataset"),
@@ -240,7 +252,7 @@ def _say_public_only(config, report, graded: set[str]) -> None:
     data, plan = config.getoption("--data"), config.stash[PLAN]
     if data is None or not data.is_dir():
         return  # check_options fails every test with the reason
-    if plan is not None and graded <= set(plan.tier_sets):  # decided for the run
+    if plan is not None:  # decided for the run (`_choose_tier_sets` refuses a plan lacking one)
         names = sorted(graded & set(plan.public_only))
     else:
         names = public_only(data, graded)
@@ -254,9 +266,24 @@ def _say_public_only(config, report, graded: set[str]) -> None:
 
 
 def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
-    """--assignment, or what `ungradable_assignments` leaves; each one left out said once."""
+    """--assignment, or what `ungradable_assignments` leaves (the run's plan's, where it holds
+    this hand-in); each one left out said once."""
     selected = config.getoption("--assignment")
     submission, data = config.getoption("--submission"), config.getoption("--data")
+    plan = config.stash[PLAN]
+    if plan is not None and submission is not None:  # the plan's, and nothing decided again
+        if str(submission) not in plan.held:
+            raise pytest.UsageError(
+                f"--plan {config.getoption('--plan')} was made for other hand-ins, not "
+                f"{submission}: leave --plan out, or plan the run with this hand-in"
+            )
+        held = set(plan.held[str(submission)])
+        if selected is not None:  # the plan was made for it: its data holds its test set
+            return {selected}
+        left_out = left_out_notes(present, held, plan.missing)
+        for note in left_out.values():
+            report.add_output(note, terminal=True)
+        return present - set(left_out)
     if selected is not None:
         missing = data is not None and data.is_dir() and missing_test_data(data, selected)
         if missing:

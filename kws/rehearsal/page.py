@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kws.grading.records.standings import read_standings
 from kws.grading.season.course import late_of
-from kws.pages import escape, page, table
+from kws.pages import render, table
 from kws.rehearsal.season import Season
 from kws.rehearsal.stories import by_due_date
 
@@ -139,12 +139,6 @@ def _table_text(rows: list[list[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _table_html(rows: list[list[str]]) -> str:
-    """`rows` (text; the first the header) as an HTML table."""
-    cells = [[escape(cell) for cell in row] for row in rows]
-    return table(cells[1:], cells[0])
-
-
 def files_written(season: Season) -> list[tuple[str, Path]]:
     """(what, where) of each file the commands wrote, where the instructor opens them."""
     out = season.out
@@ -210,41 +204,60 @@ def page_text(season: Season) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _text_html(text: str, links: dict[str, str]) -> str:
-    """`text` as HTML: its ``- `` items (with their indented lines) a list, the rest
-    paragraphs; each path of `links` a link to it."""
-    html, items = [], []
+Segment = tuple[str, str, str]  # (text, a path shown as a link or "", the link's target)
+
+
+def _segment(line: str, links: dict[str, str]) -> Segment:
+    """`line`, its end a link where it ends with ": " and a path of `links`."""
+    for shown, href in links.items():
+        if line.endswith(f": {shown}"):
+            return line[: len(line) - len(shown)], shown, href
+    return line, "", ""
+
+
+def text_blocks(text: str, links: dict[str, str]) -> list[tuple[str, object]]:
+    """`text` as the page's blocks: its ``- `` items (with their indented lines) a list
+    (``("ul", [[segment, ...], ...])``), the other lines paragraphs (``("p", segment)``).
+
+    Args:
+        text: a section's text, as the terminal shows it.
+        links: {path as the text says it: the link's target, relative to the page}.
+
+    Returns:
+        the blocks, in order.
+    """
+    blocks, items = [], []
     for line in text.splitlines():
         if line.startswith("- "):
-            items.append(escape(line[2:]))
+            items.append([_segment(line[2:], links)])
         elif line.startswith("  ") and items:
-            items[-1] += "<br>" + escape(line.strip())
+            items[-1].append(_segment(line.strip(), links))
         else:
             if items:
-                html.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
+                blocks.append(("ul", items))
                 items = []
-            html.append(f"<p>{escape(line)}</p>")
+            blocks.append(("p", _segment(line, links)))
     if items:
-        html.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
-    text_html = "".join(html)
-    for shown, href in links.items():
-        text_html = text_html.replace(
-            f": {escape(shown)}<", f': <a href="{escape(href)}">{escape(shown)}</a><'
-        )
-    return text_html
+        blocks.append(("ul", items))
+    return blocks
 
 
 def page_html(season: Season) -> str:
-    """The page as one self-contained HTML file, beside the files it links to."""
+    """The page as one self-contained HTML file (``kws/templates/rehearsal.html``), beside the
+    files it links to."""
     links = {
         str(path): path.relative_to(season.out).as_posix() for _, path in files_written(season)
     }
-    body = [f"<h1>Rehearsal of {escape(str(season.course.path))}</h1>"]
-    for heading, text, rows in _sections(season):
-        body.append(f"<h2>{escape(heading)}</h2>")
-        body += [_text_html(text, links)] if text else []
-        body += [_table_html(rows)] if rows else []
-    return page("Rehearsal", "".join(body))
+    sections = [
+        (
+            heading,
+            text_blocks(text, links) if text else [],
+            table(rows[1:], rows[0]) if rows else None,
+        )
+        for heading, text, rows in _sections(season)
+    ]
+    return render("rehearsal.html", title="Rehearsal", course=str(season.course.path),
+                  sections=sections)  # fmt: skip
 
 
 def write_page(season: Season) -> Path:

@@ -160,10 +160,17 @@ def _build_kit_archive(folder: Path, specs: list[Spec]) -> Path:
             shutil.copyfile(KIT_ROOT / name, source / name)
         # The Gradescope image's scripts (kws/grading/publish/gradescope/scripts/) and the
         # cluster's (kws/grading/classrun/slurm/), the marking page's (kws/grading/marking/static/),
-        # and the measured figures `kws demo` and the docs quote (kws/figures.json), stay with the
+        # the instructor's pages' templates (kws/templates/), and the measured figures `kws demo` and the docs quote (kws/figures.json), stay with the
         # instructor: students need none. The course's assignments take the place of the kit's own.
         ignore = shutil.ignore_patterns(
-            "__pycache__", "*.pyc", "scripts", "slurm", "static", "figures.json", "assignments"
+            "__pycache__",
+            "*.pyc",
+            "scripts",
+            "slurm",
+            "static",
+            "templates",
+            "figures.json",
+            "assignments",
         )
         shutil.copytree(KIT_ROOT / "kws", source / "kws", ignore=ignore)
         _copy_assignments(specs, source / "kws" / "assignments")

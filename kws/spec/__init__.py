@@ -34,7 +34,7 @@ This package imports nothing else of the kit, so that every layer may use it: `k
 (the dataclasses), `kws.spec.load` (reading one file) and `kws.spec.registry` (the folders).
 """
 
-from kws.spec.load import load, load_folder, tomllib
+from kws.spec.load import load, load_folder
 from kws.spec.model import (
     ASSIGNMENTS_ENV,
     COURSE_ENV,
@@ -70,6 +70,7 @@ from kws.spec.registry import (
     settings,
     spec_of,
 )
+from kws.spec.toml import tomllib
 
 __all__ = [
     "ASSIGNMENTS",

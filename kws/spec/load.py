@@ -4,9 +4,6 @@ anyone; `load_folder` also checks the folder's name."""
 
 from __future__ import annotations
 
-import difflib
-import re
-import sys
 from pathlib import Path
 
 from kws.spec.model import (
@@ -22,11 +19,7 @@ from kws.spec.model import (
     SpecError,
     Task,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10 (Ubuntu 22.04, Gradescope's default image): the same parser, from PyPI
-    import tomli as tomllib
+from kws.spec.toml import closest, line_of, read_toml
 
 
 def _fail(path: Path, key: str, problem: str, fix: str, line: int | None = None) -> SpecError:
@@ -34,26 +27,10 @@ def _fail(path: Path, key: str, problem: str, fix: str, line: int | None = None)
     return SpecError(f"{where}: {key} {problem}; {fix}")
 
 
-def line_of(text: str, key: str, table: str | None = None) -> int | None:
-    """The line (from 1) where `key` is set in the TOML `text` (``key =``, also inside an inline
-    table), the first after the header of `table` (``[tasks.task1]``) when given; None when it
-    cannot be found (a key written in another form)."""
-    lines = text.splitlines()
-    start = 0
-    if table is not None:
-        header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
-        start = next((i for i, line in enumerate(lines) if header.match(line)), 0)
-    pattern = re.compile(rf"(^|[{{,\s]){re.escape(key)}\s*=")
-    for number in range(start, len(lines)):
-        if pattern.search(lines[number].split("#", 1)[0]):
-            return number + 1
-    return None
-
-
 def _unknown_rule(path: Path, text: str, task: str, key: str) -> SpecError:
     """A rule the kit does not know, with its line and the nearest known name."""
-    near = difflib.get_close_matches(key, RULE_KINDS, n=1)
-    guess = f"did you mean {near[0]}? " if near else ""
+    near = closest(key, list(RULE_KINDS))
+    guess = f"did you mean {near}? " if near else ""
     kinds = ", ".join(
         f"{name} = {'true' if kind is bool else '[...]' if kind is list else '...'}"
         for name, kind in RULE_KINDS.items()
@@ -63,7 +40,7 @@ def _unknown_rule(path: Path, text: str, task: str, key: str) -> SpecError:
         f"tasks.{task}.rules",
         f"names {key!r}, a rule the kit does not know",
         f"{guess}the rules are {kinds} (see The assignment spec in the docs)",
-        line_of(text, key, f"tasks.{task}"),
+        line_of(text, "tasks", task, "rules", key),
     )
 
 
@@ -123,7 +100,7 @@ def _tasks(raw: dict, path: Path, text: str = "") -> dict[str, Task]:
                 "holds a value of the wrong kind",
                 'use layer_class = "Name", own_classes = ["Name"], norm_before_classifier = true, '
                 "from_scratch = true",
-                line_of(text, "rules", f"tasks.{name}"),
+                line_of(text, "tasks", name, "rules"),
             )
         tasks[name] = Task(
             name,
@@ -280,11 +257,9 @@ def load(path: str | Path) -> Spec:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
     except OSError as error:
         raise SpecError(f"{path}: cannot read it ({error.strerror})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError(f"{path}: not valid TOML ({error})") from None
+    raw = read_toml(path, text, SpecError).table
     for key in ("name", "title", "notebook"):
         if not isinstance(raw.get(key), str):
             raise _fail(path, key, "is missing", f'add {key} = "..." at the top')

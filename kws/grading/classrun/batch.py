@@ -10,9 +10,7 @@ results say so: `kws.grading.records.gradebook.ungraded_document`). Each grader 
 session of its own and dies with the run (`kws.grading.classrun.graders.GraderProcesses`): a
 time-out ends it with everything it started, and Ctrl-C (or SIGTERM) stops every running one.
 The `jobs` grading children running at once share the cores: each gets its share as torch
-threads
-(`kws.grading.sandbox.cores.child_threads`: on 2 cores with 2 jobs, 1 thread each instead of the
-grader's 2).
+threads (`kws.grading.sandbox.cores.child_threads`: on 2 cores with 2 jobs, 1 thread each).
 Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
 The accuracy tier set is settled before any child starts: data the kit does not know stops the
 run at once with the option to add, instead of failing every student.
@@ -241,50 +239,6 @@ def summary(done: list[str], students: list[str]) -> str:
     return f"graded {len(done)} of {len(students)}{names}, kept {kept} as they were"
 
 
-def grade_batch(
-    submissions_dir: Path,
-    data: Path,
-    out_dir: Path,
-    *,
-    jobs: int = 2,
-    grader: Path | None = None,
-    pytest_args: list[str] = (),
-    timeout: float = 3600.0,
-    wait: bool = False,
-    **planned,
-) -> Path:
-    """Grade every folder in `submissions_dir` with `jobs` parallel graders; return the gradebook.
-
-    `planned`: `kws.grading.classrun.plan.plan_run`'s selection and season, what the run
-    decides before any child starts. `assignment` grades one notebook only; `dataset` /
-    `tiers` name the accuracy tier set (`kws.grading.judge.tiers`). ValueError /
-    FileNotFoundError, before any child starts, when the data cannot grade the selection. The
-    submissions folder and `out_dir` are hidden from every child, and the results and logs
-    folders are the instructor's alone (mode 0700), so no student's code can read a
-    classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
-    stops every grader and their children, and raises `RunStopped` (a KeyboardInterrupt); a
-    fault of the grading machine stops them too and raises `GraderFault`: each says how many
-    students were graded, and every other student is as they were. The folder is held while it
-    is written (`kws.grading.records.lock`): FolderBusy while another command writes it, unless
-    `wait`.
-
-    `shard` (`kws.grading.classrun.shards.Shard`): grade only its share of the class, into its own
-    folder under ``out_dir/shards/`` with a record for `kws.grading.classrun.shards.merge_shards`.
-    `roster` (`kws.grading.records.roster.Roster`): copied as ``roster.csv`` and named in run.json, for
-    `kws export`; the grades do not depend on it. `course` / `times` / `file_times`: the course
-    file, a hand-in times CSV and ``--file-times`` (`kws.grading.season.apply`), kept beside the
-    gradebook and applied to it; or `season`, what `kws.grading.classrun.plan.season_to_grade`
-    read of them already. Every one is checked against the hand-ins before anything is written
-    or graded (CourseError naming the file given).
-    """
-    from kws.grading.classrun.plan import plan_run
-
-    plan = plan_run(submissions_dir, data, out_dir, **planned)
-    gradebook, _ = grade_class(plan, jobs=jobs, grader=grader, pytest_args=pytest_args,
-                               timeout=timeout, wait=wait)  # fmt: skip
-    return gradebook
-
-
 def grade_class(
     plan: GradingPlan,
     *,
@@ -294,9 +248,24 @@ def grade_class(
     timeout: float = 3600.0,
     wait: bool = False,
 ) -> tuple[Path, Standings | None]:
-    """Grade the hand-ins `plan` chose (`kws.grading.classrun.plan.plan_run`) with `jobs` parallel
-    graders, as `grade_batch` says; return the gradebook and the standings the season gave
-    (None for a shard: `kws merge` applies the season)."""
+    """Grade the hand-ins `plan` chose (`kws.grading.classrun.plan.plan_run`, which decided
+    the selection, the tier sets and the season before any child starts) with `jobs` parallel
+    graders; return the gradebook and the standings the season gave (None for a shard: `kws
+    merge` applies the season). The submissions folder and `out_dir` are hidden from every child, and the results and logs
+    folders are the instructor's alone (mode 0700), so no student's code can read a
+    classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
+    stops every grader and their children, and raises `RunStopped` (a KeyboardInterrupt); a
+    fault of the grading machine stops them too and raises `GraderFault`: each says how many
+    students were graded, and every other student is as they were. The folder is held while it
+    is written (`kws.grading.records.lock`): FolderBusy while another command writes it, unless
+    `wait`.
+
+    The plan's `shard` (`kws.grading.classrun.shards.Shard`): grade only its share of the
+    class, into its own folder under ``out/shards/`` with a record (its options and the plan's
+    digest) for `kws.grading.classrun.merge.merge_shards`. Its `roster`: copied as
+    ``roster.csv`` and named in run.json, for `kws export`; the grades do not depend on it. Its
+    season (course file, times): kept beside the gradebook and applied to it.
+    """
     out_dir, season, shard = plan.out, plan.season, plan.shard
     target = shard.folder(out_dir) if shard is not None else out_dir
     with GraderProcesses() as graders:  # from here on, Ctrl-C leaves no grader running
@@ -320,7 +289,7 @@ def grade_class(
                     dataset=plan.dataset, tiers=plan.tiers, grader=grader,
                     pytest_args=pytest_args,
                     roster=plan.roster.path if plan.roster else None,
-                )  # fmt: skip
+                ) | {"plan_sha256": plan.digest()}  # fmt: skip
                 given = {"roster": plan.roster.path if plan.roster else None,
                          "roster_key": plan.roster.key if plan.roster else None,
                          "course": season.course_file, "times": season.times_file}  # fmt: skip

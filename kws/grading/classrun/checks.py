@@ -1,6 +1,6 @@
 """What a class run finds before the first hand-in is graded: the hand-in folders
-(`handin_folders`) and the notebooks each holds (`held_notebooks`, found as the grader finds
-them, `kws.grading.judge.notebook.holds_notebook`). The plan of the run
+(`handin_folders`); the notebooks each holds are decided with the rest of the run
+(`kws.grading.judge.planned.decide_handins`). The plan of the run
 (`kws.grading.classrun.plan.plan_run`) checks the season's inputs against them, in seconds:
 a course file, a times CSV or a roster with a mistake in it would otherwise be found after
 hours of grading (`kws.grading.season.inputs` says what is checked).
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kws.grading.judge.notebook import holds_notebook
 from kws.grading.records.gradebook import safe_name
-from kws.spec import ASSIGNMENTS
 
 
 def handin_folders(submissions_dir: Path) -> list[Path]:
@@ -38,13 +36,3 @@ def handin_folders(submissions_dir: Path) -> list[Path]:
             f"one results file ({safe_name(clash[0])}.json); rename one apart"
         )
     return students
-
-
-def held_notebooks(handins: list[Path], gradable: list[str]) -> dict[str, set[str]]:
-    """{hand-in folder name: the notebooks the grader will grade in it: those of `gradable`
-    it holds}, for each of `handins` that is a folder."""
-    return {
-        h.name: {n for n in gradable if holds_notebook(h, ASSIGNMENTS[n])}
-        for h in handins
-        if h.is_dir()
-    }

@@ -83,7 +83,7 @@ def _grade_class(args: argparse.Namespace) -> int:
 
 @machine_faults_said("grades")
 def _merge(args: argparse.Namespace) -> int:
-    from kws.grading.classrun.shards import merge_shards
+    from kws.grading.classrun.merge import merge_shards
 
     gradebook = merge_shards(args.grades, wait=args.wait)
     print(f"gradebook: {gradebook} (then: kws report {args.grades})")

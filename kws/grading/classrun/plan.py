@@ -20,12 +20,13 @@ and the season is applied to the results the graders returned, in memory
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.judge.planned import GraderPlan
 from kws.grading.judge.tiers import TierSet
 
 NO_DATA = Path(__file__).resolve().parent.parent / "testsets" / "no_data"
@@ -50,7 +51,7 @@ class GradingPlan:
     gradable: list[str]  # the selection's assignments the data holds a test set of
     tier_sets: dict[str, TierSet]  # each of `gradable`'s, chosen once
     public_only: list[str]  # of the notebooks graded: those on a public test set (no private one)
-    options: list[str]  # the grader's options: selection, tiers, Kaggle split
+    options: list[str]  # the grader's options: --assignment, the Kaggle split
     assignment: str | None = None
     dataset: str | None = None
     tiers: Path | None = None  # resolved
@@ -58,6 +59,13 @@ class GradingPlan:
     shard: Shard | None = None
     roster: Roster | None = None
     graders: str = ""  # the graders' part, as its file's JSON (`kws.grading.judge.planned`)
+
+    def digest(self) -> str:
+        """sha256 of what every grader of the run reads of the plan (its part and the grader's
+        options: tier sets, public test sets, the Kaggle split): the shards of one class
+        record it, and `kws merge` refuses shards whose plans differ."""
+        decided = json.dumps({"graders": self.graders, "options": self.options}, sort_keys=True)
+        return hashlib.sha256(decided.encode("utf-8")).hexdigest()
 
     @property
     def chosen(self) -> list[Path]:
@@ -111,28 +119,27 @@ def plan_run(
             CourseError naming the course file or the times; SplitError naming the course
             file whose Kaggle share leaves a part empty.
     """
-    from kws.grading.classrun.checks import handin_folders, held_notebooks
-    from kws.grading.command import decide_grading, kaggle_options
+    from kws.grading.classrun.checks import handin_folders
+    from kws.grading.command import kaggle_options
+    from kws.grading.judge.planned import decide_handins
     from kws.grading.records.roster import match_roster
     from kws.grading.season.cli import warn_or_refuse
-    from kws.grading.testsets.public_only import public_only, warning
+    from kws.grading.testsets.public_only import warning
 
     speak, say = say is not None, say or (lambda line: None)
     if data is None:
         data = data_of_written_only(submissions, student, assignment)
     submissions, data, out = Path(submissions), Path(data), Path(out)  # as typed, for messages
-    decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers)
     try:  # named as typed in its messages; said after the public test sets' warning
         handins, missing = handin_folders(submissions), None
     except (FileNotFoundError, ValueError) as error:
         handins, missing = [], error
+    chosen = [submissions / student] if student is not None else handins
+    decided = decide_handins(data, chosen, assignment, dataset=dataset, tiers=tiers)
+    held, found = decided.held, decided.public_only
     if student is not None and not (submissions / student).is_dir():  # named as typed
         raise FileNotFoundError(f"{submissions / student}: no such hand-in folder (--student "
                                 f"names a folder of {submissions})")  # fmt: skip
-    chosen = [submissions / student] if student is not None else handins
-    held = held_notebooks(chosen, decided.gradable)
-    graded = [assignment] if assignment else sorted(set().union(*held.values()))
-    found = public_only(data, graded if chosen else None)
     if found:  # first, before anything is graded: the instructor may rather make one
         say(warning(found, data))
     if missing is not None:
@@ -147,11 +154,13 @@ def plan_run(
             warn_or_refuse(season.warnings, strict)
         for note in season.notes:
             say(f"note: {note}")
+    # --dataset and --tiers are the plan's inputs: the graders read the tier sets from the plan.
+    options = ["--assignment", assignment] if assignment else []
     # The Kaggle rule of the course file given (for a regrade: or the kept one), as read.
     given = course is not None or student is not None
     split = season.course.split if given and season.course is not None else None
     if split is not None:
-        decided.options.extend(kaggle_options(split, season.course.path, data, decided.gradable))
+        options.extend(kaggle_options(split, season.course.path, data, decided.gradable))
     submissions, data, out = (Path(p).resolve() for p in (submissions, data, out))
     plan = GradingPlan(
         submissions=submissions,
@@ -163,7 +172,7 @@ def plan_run(
         gradable=decided.gradable,
         tier_sets=decided.tier_sets,
         public_only=found,
-        options=decided.options,
+        options=options,
         assignment=assignment,
         dataset=dataset,
         tiers=Path(tiers).resolve() if tiers is not None else None,
@@ -171,7 +180,7 @@ def plan_run(
         shard=shard,
         roster=roster,
     )
-    plan.graders = GraderPlan(data, decided.tier_sets, found).text()
+    plan.graders = decided.grader_plan(data, plan.chosen).text()
     return plan
 
 

@@ -116,13 +116,22 @@ def holds_notebook(submission: Path, assignment: Spec) -> bool:
 def ungradable_assignments(submission: Path, data: Path, present: set[str]) -> dict[str, str]:
     """{assignment: a sentence for the run's output} for each of `present` that cannot be
     graded: the submission holds no notebook of it, or `data` no test set for it."""
+    held = {name for name in present if holds_notebook(submission, ASSIGNMENTS[name])}
+    missing = {name: missing_test_data(data, name) for name in present}
+    return left_out_notes(present, held, {name: why for name, why in missing.items() if why})
+
+
+def left_out_notes(present: set[str], held: set[str], missing: dict[str, str]) -> dict[str, str]:
+    """{assignment: a sentence for the run's output} for each of `present` not graded: not in
+    `held` (the notebooks the submission holds), or in `missing` ({assignment: why the data
+    cannot grade it})."""
     left_out = {}
     for name in sorted(present):
         notebook = ASSIGNMENTS[name].notebook
-        if not holds_notebook(submission, ASSIGNMENTS[name]):
+        if name not in held:
             why = f"the submission holds no {notebook}"
-        elif missing_test_data(data, name):
-            why = f"the grading data has no test set for it ({missing_test_data(data, name)})"
+        elif name in missing:
+            why = f"the grading data has no test set for it ({missing[name]})"
         else:
             continue
         others = sorted(present - {name})

@@ -157,6 +157,22 @@ def _record_text(record: RunRecord) -> str:
     return json.dumps(asdict(record), indent=1) + "\n"
 
 
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive `flock` on the file `path` (made if missing) while the block runs,
+    waiting for the process that holds it; the kernel releases it when the file is closed, or
+    its process ends however it ends. The marks (`kws.grading.records.marks`) take it on
+    ``marks/.lock``; `holding` takes the same lock on ``run.lock``, first without waiting, so
+    as to name the run it would wait for.
+
+    Args:
+        path: the lock file; only its lock matters, never its content.
+    """
+    with open(path, "a", opener=lambda name, flags: os.open(name, flags, 0o600)) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
 def _open_locked(folder: Path, wait: bool) -> tuple[int, bool]:
     """The lock file of `folder` open and locked (exclusive), and whether it was created;
     FolderBusy naming the run that holds it, unless `wait`."""

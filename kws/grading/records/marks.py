@@ -57,13 +57,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows: `_threads` keeps one process's threads in turn
-    fcntl = None
-
 from kws.grading.records.files import write_whole
-from kws.grading.records.lock import running
+from kws.grading.records.lock import exclusive, running
 from kws.grading.records.seal import RecordsError, digests, read_seal, seal
 
 MARKS_DIR = "marks"
@@ -567,9 +562,7 @@ class MarkStore:
             raise MarksError("kws mark is stopping: this change was not saved; start it again")
         folder = self.folder / MARKS_DIR
         folder.mkdir(mode=0o700, exist_ok=True)
-        with _threads, open(folder / ".lock", "a", opener=_owner_only) as lock:
-            if fcntl is not None:
-                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        with _threads, exclusive(folder / ".lock"):
             yield
             self.sealed = self._reseal()
 

@@ -26,7 +26,7 @@
     split_seed = "a secret"      #   during the homework; the grade uses the rest
 
 `read_course` checks the file and says what to fix (the file as given, its line and key, the
-closest valid key: `kws.grading.season.keys`); the names it gives are checked against the class
+closest valid key: `kws.grading.season.keys`, through the kit's one TOML reader, `kws.spec.toml`); the names it gives are checked against the class
 being graded by `kws.grading.season.inputs`. `late_of` applies the rule to one hand-in.
 Grace days are spent automatically, in the order of the due dates, on the first late hand-ins
 (as Autolab and MarkUs do); a late hand-in's penalty counts only the days no grace day covered.
@@ -47,10 +47,11 @@ from kws.grading.command import check_grading_data
 from kws.grading.records.files import decode_text
 from kws.grading.records.standings import Late
 from kws.grading.season.dates import DateError, in_zone, toml_time
-from kws.grading.season.keys import check_keys, unknown, where
+from kws.grading.season.keys import check_keys
 from kws.grading.season.warn import CourseWarning, date_warnings, rule_warnings, zone_warning
 from kws.grading.testsets.split import Split
-from kws.spec import ASSIGNMENTS, tomllib
+from kws.spec import ASSIGNMENTS
+from kws.spec.toml import Toml, read_toml, unknown
 
 COUNTS = ("started_days", "hours")
 COURSE_FILE = "course.toml"  # the copy `kws grade --course` keeps beside the gradebook
@@ -116,13 +117,10 @@ def course_text(path: Path) -> str:
 class _Reader:
     """One course file's values, each checked with the file, line and key in its message."""
 
-    def __init__(self, path: Path, text: str, assignments: list[str]):
-        self.path, self.text, self.assignments = path, text, assignments
+    def __init__(self, toml: Toml, assignments: list[str]):
+        self.fail, self.assignments = toml.fail, assignments
         self.zone = ZoneInfo("UTC")  # the file's own, once read
         self.floating: dict[tuple[str, ...], datetime] = {}  # dates written without an offset
-
-    def fail(self, key: tuple[str, ...], message: str) -> CourseError:
-        return CourseError(f"{where(self.path, self.text, *key)}: {message}")
 
     def number(self, table: dict, key: tuple[str, ...], default: float, low: float, high: float,
                whole: bool = False) -> float:  # fmt: skip
@@ -166,7 +164,6 @@ def _notebook_of(name: str) -> str | None:
 
 
 _OFFSET_ZONE = re.compile(r"^(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?00)?$", re.IGNORECASE)
-_WORD_QUOTES = "\u201c\u201d\u2018\u2019\u201e"  # “ ” ‘ ’ „
 
 
 def _zone_fix(name: str) -> str:
@@ -179,19 +176,6 @@ def _zone_fix(name: str) -> str:
                 f'with the seasons), or for UTC{sign}{int(hours)} all year "{fixed}" (the '
                 "database writes the sign reversed)")  # fmt: skip
     return 'give an IANA time zone name such as "Europe/Berlin" or "UTC"'
-
-
-def _toml_error(path: Path, text: str, error: Exception) -> CourseError:
-    """The TOML reader's complaint with the file's line, and the fix for a word processor's
-    quotes (“...”), which TOML does not read as quotes."""
-    at = re.search(r"\(at line (\d+), column \d+\)", str(error))
-    lines = text.splitlines()
-    line = int(at[1]) if at else None
-    where_ = f"{path}, line {line}" if line else str(path)
-    fix = ""
-    if line and line <= len(lines) and any(q in lines[line - 1] for q in _WORD_QUOTES):
-        fix = '; “ ” and ‘ ’ are a word processor\'s quotes: write straight ones, "..."'
-    return CourseError(f"{where_}: not valid TOML ({error}){fix}")
 
 
 def read_course(path: Path, assignments: list[str]) -> Course:
@@ -212,12 +196,9 @@ def read_course(path: Path, assignments: list[str]) -> Course:
     """
     path = Path(path)
     text = course_text(path)
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise _toml_error(path, text, error) from None
-    check_keys(path, text, table, CourseError)
-    read = _Reader(path, text, assignments)
+    toml = read_toml(path, text, CourseError)
+    check_keys(toml)
+    table, read = toml.table, _Reader(toml, assignments)
     zone_name = table.get("timezone", "UTC")
     try:
         read.zone = ZoneInfo(zone_name)

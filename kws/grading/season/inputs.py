@@ -26,10 +26,10 @@ from kws.grading.records.gradebook import RUN_FILE
 from kws.grading.records.seal import SEAL_FILE, RecordsError, read_seal
 from kws.grading.records.standings import STANDINGS_FILE, Adjustment
 from kws.grading.season.course import COURSE_FILE, Course, CourseError, read_course
-from kws.grading.season.keys import closest, where
 from kws.grading.season.times import Times, gradescope_time, read_times_csv
 from kws.grading.season.warn import CourseWarning, roster_warnings
 from kws.spec import ASSIGNMENTS
+from kws.spec.toml import closest, where
 
 TIMES_FILE = "times.csv"  # the copy `kws grade --times` keeps beside the gradebook
 SEASON_FILE = "season.json"  # the folder's choices: {"file_times": true}

@@ -49,8 +49,8 @@ from kws.grading.season.dates import (
     parse_time,
     slash_order,
 )
-from kws.grading.season.keys import unknown
 from kws.spec import ASSIGNMENTS
+from kws.spec.toml import unknown
 
 GRADESCOPE_METADATA = "submission_metadata.json"
 SOURCES = ("times CSV", "gradescope metadata", "file times", "Moodle worksheet")

@@ -34,7 +34,7 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kws.grading.season.keys import line_of
+from kws.spec.toml import line_of
 
 KINDS = ("zone", "midnight", "weekend", "clock-change", "grace", "cap", "roster")
 # Zones a course may be run in on purpose: UTC under its names. Every other name without a

@@ -4,8 +4,8 @@
     written.pages      # feedback/<student>/<assignment>.html, one self-contained page each
     written.zips       # feedback/zips/<student>.zip: the student's folder, to attach in an LMS
 
-Each page needs nothing from the network (the kit's inline styles, `kws.pages`; the accuracy
-picture an inline SVG) and prints on paper (no background, no breaks inside a test's row).
+Each page is ``kws/templates/feedback.html`` and needs nothing from the network (the kit's inline
+styles, `kws.pages`; the accuracy picture an inline SVG) and prints on paper (no background, no breaks inside a test's row).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from kws import pages
 from kws.grading.publish.feedback.pages import (
     KIT_NOTEBOOKS,
     Accuracy,
@@ -30,7 +29,7 @@ from kws.grading.records.grades import read_grades
 from kws.grading.records.marks import check_marked, written_part
 from kws.grading.records.standings import read_standings
 from kws.grading.season.compute import with_standings
-from kws.pages import escape, table
+from kws.pages import Table, bold, italic, lines, pre, render, table
 from kws.spec import TIER_ORDER
 
 
@@ -69,49 +68,74 @@ def _scale_start(item: Accuracy) -> float:
     return max(0.0, math.floor((lowest - 0.1) * 10) / 10)
 
 
-def accuracy_svg(item: Accuracy, width: int = 640) -> str:
+@dataclass(frozen=True)
+class TierLine:
+    """A tier's line in the accuracy picture: where (`x`, its label's `y`), its colour and
+    weight (the tier that gives full marks bold), its label."""
+
+    x: float
+    y: int
+    colour: str
+    stroke: float
+    weight: str
+    label: str
+
+
+@dataclass(frozen=True)
+class AccuracyPicture:
+    """What ``feedback.html``'s `accuracy_svg` draws: a scale from `start` to 1, `left` to
+    `left + span` pixels, the tiers' lines, and the student's accuracy (a marker at `mark`,
+    the bar `filled` wide, its label centred at `said`)."""
+
+    width: int
+    left: int
+    span: int
+    start: str
+    tiers: list[TierLine]
+    mark: float
+    filled: float
+    said: float
+    accuracy: str
+    label: str
+
+
+def accuracy_picture(item: Accuracy, width: int = 640) -> AccuracyPicture:
     """The student's accuracy (a marker) on a scale from `_scale_start` to 1 (both ends
-    labelled) with the tier lines; the tier that gives full marks drawn bold."""
+    labelled) with the tier lines; the tier that gives full marks drawn bold.
+
+    Args:
+        item: the task's accuracy and tiers.
+        width: the picture's width in pixels.
+
+    Returns:
+        the picture's geometry, for the template to draw as inline SVG.
+    """
     left, span, start = 34, width - 68, _scale_start(item)
 
     def x(value: float) -> float:
         return round(left + span * (min(max(value, start), 1.0) - start) / (1.0 - start), 1)
 
-    parts = [
-        f'<rect x="{left}" y="44" width="{span}" height="8" fill="#e1e5ea"/>',
-        f'<text x="{left - 5}" y="52" font-size="11" text-anchor="end" fill="#52606d">'
-        f"{start:g}</text>",
-        f'<text x="{left + span + 5}" y="52" font-size="11" fill="#52606d">1</text>',
-    ]
+    tiers = []
     for number, tier in enumerate(TIER_ORDER if item.tiers else ()):
         line, bold = item.tiers[tier], tier == item.target
-        colour, stroke = TIER_COLOURS[tier], 3 if bold else 1.5
-        weight, y = ("bold" if bold else "normal"), 12 + 13 * (number % 2)  # staggered labels
-        parts.append(
-            f'<line x1="{x(line)}" y1="{y + 4}" x2="{x(line)}" y2="62" stroke="{colour}" '
-            f'stroke-width="{stroke}"/><text x="{x(line)}" y="{y}" font-size="11" '
-            f'text-anchor="middle" fill="{colour}" font-weight="{weight}">'
-            f"{tier} {line:.3g}</text>"
-        )
+        tiers.append(TierLine(x(line), 12 + 13 * (number % 2), TIER_COLOURS[tier],  # staggered
+                              3 if bold else 1.5, "bold" if bold else "normal",
+                              f"{tier} {line:.3g}"))  # fmt: skip
     mark = x(item.accuracy)
     said = min(max(mark, left + 36), left + span - 36)  # the label stays inside the picture
-    parts.append(
-        f'<rect x="{left}" y="44" width="{mark - left}" height="8" fill="#3b6ea8"/>'
-        f'<path d="M{mark} 56 l-7 12 h14 z" fill="#1f2933"/>'
-        f'<text x="{said}" y="84" font-size="12" text-anchor="middle" font-weight="bold">'
-        f"you: {item.accuracy:.4f}</text>"
-    )
     label = f"accuracy {item.accuracy:.4f} against the tiers"
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="96" role="img" '
-        f'aria-label="{escape(label)}">{"".join(parts)}</svg>'
-    )
+    return AccuracyPicture(width, left, span, f"{start:g}", tiers, mark, mark - left, said,
+                           f"{item.accuracy:.4f}", label)  # fmt: skip
 
 
-def _accuracy_section(items: list[Accuracy]) -> str:
-    if not items:
-        return ""
-    blocks = []
+@dataclass(frozen=True)
+class _Task:
+    heading: str  # "1: accuracy 0.9100 reaches the gold tier; full marks at ..."
+    picture: AccuracyPicture
+
+
+def _accuracy(items: list[Accuracy]) -> list[_Task]:
+    tasks = []
     for item in items:
         if item.tiers and item.target:
             reached = [t for t in TIER_ORDER if item.accuracy >= item.tiers[t]]
@@ -119,14 +143,12 @@ def _accuracy_section(items: list[Accuracy]) -> str:
             goal = f"; full marks at {item.target} ({item.tiers[item.target]:.4g})"
         else:
             said, goal = "", " (the tiers were not recorded with your result)"
-        blocks.append(
-            f"<h3>Task {escape(item.task)}: accuracy {item.accuracy:.4f} {said}{goal}</h3>"
-            + accuracy_svg(item)
-        )
-    return "<h2>Accuracy on the hidden test set</h2>" + "".join(blocks)
+        heading = f"{item.task}: accuracy {item.accuracy:.4f} {said}{goal}"
+        tasks.append(_Task(heading, accuracy_picture(item)))
+    return tasks
 
 
-def _standing_section(page: Feedback) -> str:
+def _standing(page: Feedback) -> Table:
     standing = page.standing
     if standing.written or page.written:
         rows = [["Tests", _points(standing.raw - standing.written)],
@@ -138,122 +160,98 @@ def _standing_section(page: Feedback) -> str:
         late = standing.late
         handed, due = _when(late.submitted, page.zone), _when(late.due, page.zone)
         what = (
-            f"Late: handed in {escape(handed)}, due {escape(due)} "
+            f"Late: handed in {handed}, due {due} "
             f"({late.hours_late:.1f} h late; {late.grace_days_used} grace day(s) used). "
-            f"Rule: {escape(late.rule)}. Hand-in time from: {escape(late.source)}."
+            f"Rule: {late.rule}. Hand-in time from: {late.source}."
         )
         rows.append([what, f"−{_points(late.penalty)}"])
     for change in standing.adjustments:
         sign = "+" if change.points >= 0 else "−"
-        who = f"{escape(change.who)}, {escape(_when(change.when, page.zone))}"
-        what = f"Adjustment: {escape(change.reason)} ({who})"
-        rows.append([what, f"{sign}{_points(abs(change.points))}"])
-    rows.append(["<b>Final score</b>", f"<b>{_points(standing.final)}</b>"])
-    return f"<h2>Your score</h2>{table(rows, ['what', 'points'], numeric={1})}"
+        who = f"{change.who}, {_when(change.when, page.zone)}"
+        rows.append(
+            [f"Adjustment: {change.reason} ({who})", f"{sign}{_points(abs(change.points))}"]
+        )
+    rows.append([bold("Final score"), bold(_points(standing.final))])
+    return table(rows, ["what", "points"], numeric={1})
 
 
-def _tests_section(page: Feedback) -> str:
+def _tests(page: Feedback) -> Table:
     rows, statuses = [], []
     for test in page.tests:
         status = "passed" if test.passed else "failed"
         rerun = (
-            f"run again: <i>{escape(test.rerun.section)}</i>"
-            if test.rerun and not test.passed
-            else ""
+            ["run again: ", italic(test.rerun.section)] if test.rerun and not test.passed else ""
         )
-        rows.append([escape(test.name), f"{_points(test.score)} / {_points(test.max_score)}",
-                     f"<pre>{escape(test.message or status)}</pre>", rerun])  # fmt: skip
+        rows.append([test.name, f"{_points(test.score)} / {_points(test.max_score)}",
+                     pre(test.message or status), rerun])  # fmt: skip
         statuses.append(status)
     header = ["test", "points", "message", "what to re-run"]
-    tests = table(rows, header, numeric={1}, row_classes=statuses)
-    note = ""
-    if page.withheld:
-        after = "" if page.total_shown else " The total is shown once the due date has passed."
-        note = (
-            f'<p class="note">{page.withheld} test(s) are not shown here, as on Gradescope '
-            f"(hidden tests, or tests shown after the due date).{after}</p>"
-        )
-    return f"<h2>Tests</h2>{tests}{note}"
+    return table(rows, header, numeric={1}, row_classes=statuses)
 
 
-def _written_section(page: Feedback) -> str:
+def _written(page: Feedback) -> Table | None:
     if not page.written:
-        return ""
+        return None
     rows, classes = [], []
     for line in page.written:
         if not line.marked:
-            rows.append([escape(line.title), f"— / {_points(line.maximum)}",
-                         "<i>not marked yet</i>", ""])  # fmt: skip
+            rows.append([line.title, f"— / {_points(line.maximum)}", italic("not marked yet"), ""])
             classes.append("")
             continue
-        given = [f"{escape(text)} ({'+' if points >= 0 else '−'}{_points(abs(points))})"
+        given = [f"{text} ({'+' if points >= 0 else '−'}{_points(abs(points))})"
                  for text, points in line.items]  # fmt: skip
         if line.adjust:
             sign = "+" if line.adjust >= 0 else "−"
             given.append(f"beyond the rubric ({sign}{_points(abs(line.adjust))})")
-        rows.append([escape(line.title), f"{_points(line.points)} / {_points(line.maximum)}",
-                     "<br>".join(given) or "<i>no rubric item</i>",
-                     f"<pre>{escape(line.comment)}</pre>" if line.comment else ""])  # fmt: skip
+        rows.append([line.title, f"{_points(line.points)} / {_points(line.maximum)}",
+                     lines(given) if given else italic("no rubric item"),
+                     pre(line.comment) if line.comment else ""])  # fmt: skip
         classes.append("passed" if line.points >= line.maximum - 1e-9 else "failed")
     header = ["question", "points", "rubric items given", "comment"]
-    return f"<h2>Written answers</h2>{table(rows, header, numeric={1}, row_classes=classes)}"
+    return table(rows, header, numeric={1}, row_classes=classes)
 
 
-def _rerun_section(page: Feedback) -> str:
-    if not page.reruns:
-        return ""
-    cells = "".join(
-        f"<h3>In “{escape(cell.section)}”</h3><pre class='cell'>{escape(cell.code)}</pre>"
-        for cell in page.reruns
-    )
-    return (
-        "<h2>What to run again in your notebook</h2><p>Fix the code the failed tests name, then "
-        "run these self-check cells: they run the same checks as the grader, on your objects, "
-        "and say what to fix.</p>" + cells
-    )
-
-
-def _problem_section(page: Feedback) -> str:
-    changes = page.standing.late is not None or page.standing.adjustments
-    return f'<p class="problem">{escape(page.problem)}</p>' + (
-        _standing_section(page) if changes else ""
-    )
-
-
-def _graded_sections(page: Feedback) -> str:
-    return "".join(
-        (
-            _standing_section(page) if page.total_shown else "",
-            _accuracy_section(page.accuracy),
-            _written_section(page),
-            _tests_section(page),
-            _rerun_section(page),
-        )
-    )
+def _card(page: Feedback) -> tuple[str, str]:
+    """The card at the top: the score in large, what it is below."""
+    standing = page.standing
+    final = f"{_points(standing.final)} / {_points(standing.maximum)}"
+    if page.problem and standing.status == "missing":
+        return final, "not handed in"
+    if page.problem:
+        return "not graded", "see below"
+    if page.total_shown:
+        return final, "final score"
+    return "—", "shown after the due date"
 
 
 def feedback_page(page: Feedback) -> str:
-    """The whole HTML document of one student's feedback on one assignment."""
-    standing = page.standing
-    if page.problem and standing.status == "missing":
-        final = _points(standing.final)
-        cards = f"<b>{final} / {_points(standing.maximum)}</b><span>not handed in</span>"
-    elif page.problem:
-        cards = "<b>not graded</b><span>see below</span>"
-    elif page.total_shown:
-        final = _points(standing.final)
-        cards = f"<b>{final} / {_points(standing.maximum)}</b><span>final score</span>"
-    else:
-        cards = "<b>—</b><span>shown after the due date</span>"
-    due = f" · due {escape(_when(page.due, page.zone))}" if page.due else ""
-    due += " (your extension)" if page.due and page.extended else ""
-    body = f"""
-<h1>{escape(page.title)}</h1>
-<div class="meta">Feedback for <b>{escape(page.student)}</b>{due}</div>
-<div class="cards"><div class="card" id="final">{cards}</div></div>
-{_problem_section(page) if page.problem else _graded_sections(page)}
-"""
-    return pages.page(f"{page.title}: feedback for {page.student}", body)
+    """The whole HTML document of one student's feedback on one assignment (``feedback.html``).
+
+    Args:
+        page: what the page says.
+
+    Returns:
+        the document.
+    """
+    changes = page.standing.late is not None or bool(page.standing.adjustments)
+    graded = not page.problem
+    return render(
+        "feedback.html",
+        title=f"{page.title}: feedback for {page.student}",
+        heading=page.title,
+        student=page.student,
+        due=_when(page.due, page.zone) if page.due else "",
+        extended=page.extended,
+        card=_card(page),
+        problem=page.problem,
+        score=_standing(page) if (page.total_shown if graded else changes) else None,
+        accuracy=_accuracy(page.accuracy) if graded else [],
+        written=_written(page) if graded else None,
+        tests=_tests(page) if graded else None,
+        withheld=page.withheld,
+        total_shown=page.total_shown,
+        reruns=page.reruns if graded else [],
+    )
 
 
 def _zip_pages(paths: list[Path], archive: Path) -> Path:

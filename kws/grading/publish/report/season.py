@@ -3,7 +3,7 @@ notebook, who was late and what it cost, and every adjustment a person made."""
 
 from __future__ import annotations
 
-from kws.pages import escape, table
+from kws.pages import Table, table
 
 
 def handed_in(grades, assignment: str) -> tuple[int, int]:
@@ -14,7 +14,7 @@ def handed_in(grades, assignment: str) -> tuple[int, int]:
 
 def season_rows(grades) -> list[list[str]]:
     """One row per late hand-in or adjusted grade: student, notebook, raw, late (how late, the
-    grace days used, the penalty, the time's source), adjustments, final, as HTML cells."""
+    grace days used, the penalty, the time's source), adjustments, final, as text."""
     rows = []
     for student in grades.students:
         for name, s in grades.standings.students.get(student.name, {}).items():
@@ -34,14 +34,15 @@ def season_rows(grades) -> list[list[str]]:
                 adjusted,
                 f"{s.final:g} / {s.maximum:g}",
             ]
-            rows.append([escape(c) for c in cells])
+            rows.append(cells)
     return rows
 
 
-def season_section(grades) -> str:
-    """The report's "Late work and adjustments" section."""
+def season_table(grades) -> Table | None:
+    """The report's "Late work and adjustments" table (None: every hand-in on time, none
+    adjusted)."""
     rows = season_rows(grades)
     if not rows:
-        return '<p class="none">None: every hand-in on time, no adjustment.</p>'
+        return None
     header = ["hand-in", "notebook", "raw", "late", "adjustments", "final"]
     return table(rows, header, numeric={2, 5})

@@ -8,13 +8,13 @@ from collections import Counter
 from statistics import mean
 
 from kws.grading.records.marks import Written, written_part
-from kws.pages import escape, table
+from kws.pages import Table, lines, table
 
 
 def question_rows(grades, written: Written) -> list[list[str]]:
     """One row per written question: notebook, question, points, marked of the hand-ins that
     hold the notebook, mean, the distribution (how many got each score) and the items most
-    given (how many answers got each), as HTML cells."""
+    given (how many answers got each), as cells of a `kws.pages.Table`."""
     rows = []
     for name, keys in sorted(written.questions.items()):
         handed = [s.name for s in grades.students if grades.status(s.name, name) == "graded"]
@@ -26,23 +26,21 @@ def question_rows(grades, written: Written) -> list[list[str]]:
             bars = " · ".join(f"{score:g}: {spread[score]}" for score in sorted(spread))
             items = Counter(item for mark in given for item in mark.items)
             texts = {item.id: item.text for item in rubric.items}
-            most = "<br>".join(
-                f"{escape(texts.get(item, item))} ({count} of {len(given)})"
-                for item, count in items.most_common(3)
-            )
+            most = [f"{texts.get(item, item)} ({count} of {len(given)})"
+                    for item, count in items.most_common(3)]  # fmt: skip
             rows.append([
-                escape(name), escape(rubric.title), f"{rubric.points:g}",
+                name, rubric.title, f"{rubric.points:g}",
                 f"{len(given)} / {len(handed)}", f"{mean(scores):.2f}" if scores else "—",
-                escape(bars) or "—", most or "—",
+                bars or "—", lines(most) if most else "—",
             ])  # fmt: skip
     return rows
 
 
-def written_section(grades) -> str:
-    """The report's "Written answers" section (nothing where no notebook asks a question)."""
+def written_table(grades) -> Table | None:
+    """The report's "Written answers" table (None where no notebook asks a question)."""
     rows = question_rows(grades, written_part(grades.folder))
     if not rows:
-        return '<p class="none">No written question (kws mark records them).</p>'
+        return None
     header = ["notebook", "question", "points", "marked", "mean", "points: answers",
               "rubric items most given"]  # fmt: skip
     return table(rows, header, numeric={2, 3, 4})

@@ -1,0 +1,274 @@
+"""`kws merge OUT`: the shards of a class (`kws.grading.classrun.shards`), one gradebook.
+
+`merge_shards` checks the N records against each other before it writes anything, and refuses,
+naming the shard and the command that fixes it: a shard missing or unfinished, shards graded
+with other options (data, tiers, assignment, submissions folder, grader) or another plan (the
+digest of what `kws.grading.classrun.plan.plan_run` decided for its graders: a data folder or a
+course file that changed between shards) or from different splits, a hand-in graded twice or
+by no shard. It then writes ``OUT/gradebook.csv``, ``OUT/results/``, ``OUT/logs/`` and
+``OUT/run.json`` as a one-machine run would, so `kws report OUT` and `kws export` read it alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from kws.grading.classrun.shards import (
+    COMPLETE,
+    RECORD,
+    RECORD_FIELDS,
+    SHARDS,
+    Shard,
+    ShardError,
+    regrade_command,
+)
+from kws.grading.records.files import copy_whole
+from kws.grading.records.gradebook import (
+    ROSTER_FILE,
+    RUN_FILE,
+    Graded,
+    safe_name,
+    write_gradebook,
+    write_run_record,
+)
+from kws.grading.records.grades import test_assignment
+from kws.grading.records.lock import CLASS, holding
+from kws.grading.records.roster import read_roster
+from kws.grading.season.apply import apply_season
+from kws.grading.season.inputs import SeasonInputs, check_class, read_season
+
+
+def _read_records(out_dir: Path) -> dict[Path, dict]:
+    root = out_dir / SHARDS
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"{root}: no shards to merge; grade them first with "
+            f"`kws grade SUBMISSIONS --data DATA --out {out_dir} --shard I/N` for I = 0 .. N-1"
+        )
+    records = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        path = folder / RECORD
+        try:
+            records[folder] = json.loads(path.read_text())
+            absent = [k for k in RECORD_FIELDS if k not in records[folder]]
+            if absent:
+                raise ValueError(f"no {', '.join(absent)}")
+        except FileNotFoundError:
+            raise ShardError(
+                f"{folder}: no {RECORD}: its shard never started grading, or this folder is not "
+                "one `kws grade --shard` wrote; grade that shard again or delete the folder"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise ShardError(f"{path} cannot be read ({error}); grade that shard again") from None
+    if not records:
+        raise FileNotFoundError(f"{root}: no shards to merge; grade them with --shard I/N first")
+    return records
+
+
+def _names(shards: list[int]) -> str:
+    return ", ".join(str(i) for i in sorted(shards))
+
+
+def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[int, dict]]:
+    """The number of shards and the records by index, once they agree; ShardError otherwise."""
+    counts = Counter(record["count"] for record in records.values())
+    if len(counts) > 1:
+        splits = "; ".join(
+            f"{n} shards: " + ", ".join(f.name for f, r in records.items() if r["count"] == n)
+            for n in sorted(counts)
+        )
+        raise ShardError(
+            f"{out_dir / SHARDS} holds shards of different splits ({splits}); delete the folders "
+            "of the split you gave up and merge again"
+        )
+    count = next(iter(counts))
+    by_index = {}
+    for folder, record in records.items():
+        expected = Shard(record["shard"], count).folder(out_dir)
+        if folder != expected:
+            raise ShardError(f"{folder}/{RECORD} describes shard {record['shard']}/{count}, "
+                             f"which belongs in {expected}; grade that shard again")  # fmt: skip
+        by_index[record["shard"]] = record
+    options = by_index[min(by_index)]["options"]
+    missing = [i for i in range(count) if i not in by_index]
+    if missing:
+        given = by_index[min(by_index)].get("given")
+        commands = "\n  ".join(
+            regrade_command(options, out_dir, Shard(i, count), given) for i in missing
+        )
+        raise ShardError(
+            f"shard(s) {_names(missing)} of {count} missing from {out_dir / SHARDS} (never "
+            f"graded, or graded into another --out); grade them, then merge again:\n  {commands}"
+        )
+    for key in options:
+        by_value: dict[str, list[int]] = {}
+        for i, record in by_index.items():
+            by_value.setdefault(json.dumps(record["options"].get(key)), []).append(i)
+        if len(by_value) > 1 and key == "plan_sha256":
+            raise ShardError(
+                "the shards were graded with different plans (the tier sets, the notebooks on "
+                "a public test set or the Kaggle split their data and course file gave): "
+                + "; ".join(
+                    f"shard(s) {_names(s)} with plan {v[1:13]}" for v, s in by_value.items()
+                )
+                + "; grade the odd ones again from the same data and course file as the others"
+            )
+        if len(by_value) > 1:
+            groups = "; ".join(
+                f"shard(s) {_names(s)} with {key} = {v}" for v, s in by_value.items()
+            )
+            raise ShardError(
+                f"the shards were graded with different {key}: {groups}; grade the odd ones "
+                "again with the options of the others (every shard of a class must grade alike)"
+            )
+    return count, by_index
+
+
+def _check_shares(out_dir: Path, count: int, by_index: dict[int, dict]) -> list[str]:
+    """Every hand-in graded by exactly one finished shard; the class's hand-ins."""
+    seen = {i: tuple(r["handins"]) for i, r in by_index.items()}
+    if len(set(seen.values())) > 1:
+        first = min(seen)
+        changes = []
+        for i, names in seen.items():
+            added = ", ".join(sorted(set(names) - set(seen[first])))
+            gone = ", ".join(sorted(set(seen[first]) - set(names)))
+            if added or gone:
+                what = "; ".join(
+                    ([f"new: {added}"] if added else []) + ([f"gone: {gone}"] if gone else [])
+                )
+                changes.append(f"shard {i} saw {len(names)} ({what})")
+        raise ShardError(
+            f"the submissions folder changed while the shards graded: shard {first} saw "
+            f"{len(seen[first])} hand-ins, {', '.join(changes)}; grade every shard "
+            "again once the folder is final"
+        )
+    options = by_index[min(by_index)]["options"]
+    unfinished = [i for i, r in by_index.items() if r.get("status") != COMPLETE]
+    if unfinished:
+        started = "; ".join(
+            f"shard {i} started {by_index[i].get('started')} on {by_index[i].get('host')}"
+            for i in sorted(unfinished)
+        )
+        commands = "\n  ".join(
+            regrade_command(options, out_dir, Shard(i, count), by_index[min(by_index)].get("given"))
+            for i in sorted(unfinished)
+        )
+        raise ShardError(
+            f"shard(s) {_names(unfinished)} of {count} did not finish ({started}): still running, "
+            "or stopped (time limit, cancelled, node failure); when they have ended, grade "
+            f"them again and merge:\n  {commands}"
+        )
+    graded_by: dict[str, list[int]] = {}
+    for i, record in by_index.items():
+        for name in record["share"]:
+            graded_by.setdefault(name, []).append(i)
+    twice = {name: shards for name, shards in graded_by.items() if len(shards) > 1}
+    if twice:
+        listed = "; ".join(f"{name} by shards {_names(s)}" for name, s in sorted(twice.items()))
+        raise ShardError(f"hand-ins graded by more than one shard: {listed}; the shards overlap "
+                         "(edited records?): grade every shard again")  # fmt: skip
+    handins = list(next(iter(seen.values())))
+    ungraded = sorted(set(handins) - set(graded_by))
+    if ungraded:
+        raise ShardError(f"hand-ins no shard graded: {', '.join(ungraded)}; grade every shard "
+                         "again")  # fmt: skip
+    files = Counter(safe_name(name) for name in handins)
+    clash = sorted(name for name in handins if files[safe_name(name)] > 1)
+    if clash:
+        raise ShardError(
+            f"hand-in folders {', '.join(clash)} share one results file name "
+            f"({safe_name(clash[0])}.json); rename them apart and grade every shard again"
+        )
+    return handins
+
+
+def _shard_outcomes(folder: Path, record: dict) -> list[Graded]:
+    """The shard's gradebook rows as `Graded` entries; ShardError when files are missing."""
+    entries = record.get("graded") or []
+    if sorted(e["student"] for e in entries) != sorted(record["share"]):
+        raise ShardError(f"{folder}/{RECORD} is complete but does not list its share's outcomes; "
+                         "grade that shard again")  # fmt: skip
+    graded = []
+    for entry in entries:
+        document = None
+        if entry["results"]:
+            path = folder / "results" / f"{safe_name(entry['student'])}.json"
+            try:
+                document = json.loads(path.read_text())
+            except (OSError, ValueError):
+                raise ShardError(
+                    f"{path} is missing or half-written, though {folder.name} finished; "
+                    "grade that shard again"
+                ) from None
+        graded.append(Graded(entry["student"], document, entry["problem"], entry["seconds"]))
+    return graded
+
+
+def _merged_season(out_dir: Path, options: dict, graded: list[Graded]) -> SeasonInputs:
+    """The course file, times and adjustments kept in `out_dir`, checked against the merged
+    class before anything is written."""
+    season = read_season(out_dir)
+    submissions = Path(options["submissions"])
+    handins = {g.student: submissions / g.student for g in graded}
+    handins = {name: (folder if folder.is_dir() else None) for name, folder in handins.items()}
+    tests = {g.student: (g.document or {}).get("tests", []) for g in graded}
+    done = {name: {test_assignment(t) for t in found} - {None} for name, found in tests.items()}
+    copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
+    names = set()
+    if copies:
+        run = json.loads((copies[0].parent / RUN_FILE).read_text())
+        table = read_roster(copies[0], key=run.get("roster_key"))
+        names = {row[table.key] for row in table.rows if row[table.key]}
+    check_class(season, handins, done, names)
+    return season
+
+
+def merge_shards(out_dir: Path, *, wait: bool = False) -> Path:
+    """Merge the shards under ``OUT/shards/`` into ``OUT``'s gradebook, results, logs and
+    run.json (as one `kws grade` of the whole class writes them); return the gradebook.
+    FileNotFoundError when there is nothing to merge, ShardError (naming the shard and the
+    command to run) when the shards do not make one class, CourseError when the course file
+    or times kept in OUT do not fit it; nothing is written then. OUT is held while it is
+    written (`kws.grading.records.lock`): FolderBusy while another command writes it, unless
+    `wait`; a merge stopped half-way is finished by running it again."""
+    with holding(out_dir, "kws merge", scope=CLASS, wait=wait):
+        return _merge(Path(out_dir).resolve())
+
+
+def _merge(out_dir: Path) -> Path:
+    records = _read_records(out_dir)
+    count, by_index = _check_records(out_dir, records)
+    handins = _check_shares(out_dir, count, by_index)
+    graded = []
+    for i in range(count):
+        graded += _shard_outcomes(Shard(i, count).folder(out_dir), by_index[i])
+    options = by_index[0]["options"]
+    season = _merged_season(out_dir, options, graded)
+    for folder in ("results", "logs"):  # the instructor's eyes only, as `kws grade` makes them
+        (out_dir / folder).mkdir(parents=True, exist_ok=True)
+        (out_dir / folder).chmod(0o700)
+    for i in range(count):
+        source = Shard(i, count).folder(out_dir)
+        for name in by_index[i]["share"]:
+            for folder, suffix in (("results", ".json"), ("logs", ".txt")):
+                path = source / folder / f"{safe_name(name)}{suffix}"
+                if path.is_file():
+                    copy_whole(path, out_dir / folder / path.name)
+    roster = Shard(0, count).folder(out_dir) / ROSTER_FILE
+    run = json.loads((Shard(0, count).folder(out_dir) / RUN_FILE).read_text())
+    if roster.is_file():
+        copy_whole(roster, out_dir / ROSTER_FILE)
+    write_run_record(
+        out_dir,
+        Path(options["submissions"]),
+        Path(options["data"]),
+        options["assignment"],
+        roster_key=run.get("roster_key") if roster.is_file() else None,
+    )
+    by_name = {g.student: g for g in graded}
+    gradebook = write_gradebook([by_name[name] for name in handins], out_dir / "gradebook.csv")
+    apply_season(out_dir, season=season, command="kws merge")  # the course file kept in OUT
+    return gradebook
