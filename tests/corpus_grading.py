@@ -24,7 +24,6 @@ from pathlib import Path
 from batch_helpers import grade_batch
 from recorded_children import grader_options
 
-
 # A grading child's wall clock that no case of a corpus comes near, even on a loaded machine
 # twice as slow: a guard against a hang, never a verdict (the cases that must run out of time are
 # graded apart, at the short wall clock they must hit: tests/test_grader_corpus.py).
