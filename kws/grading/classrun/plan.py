@@ -63,8 +63,11 @@ class GradingPlan:
     def digest(self) -> str:
         """sha256 of what every grader of the run reads of the plan (its part and the grader's
         options: tier sets, public test sets, the Kaggle split): the shards of one class
-        record it, and `kws merge` refuses shards whose plans differ."""
-        decided = json.dumps({"graders": self.graders, "options": self.options}, sort_keys=True)
+        record it, and `kws merge` refuses shards whose plans differ. Each hand-in's notebooks
+        (``held``) are left out: a shard's plan holds its own share's only."""
+        part = json.loads(self.graders) if self.graders else {}
+        graders = {key: value for key, value in part.items() if key != "held"}
+        decided = json.dumps({"graders": graders, "options": self.options}, sort_keys=True)
         return hashlib.sha256(decided.encode("utf-8")).hexdigest()
 
     @property
