@@ -231,6 +231,10 @@ class Spec:
     # Where its tasks' accuracy comes from ([accuracy]): the model, or predictions.csv checked
     # against the model on a secret sample.
     accuracy: AccuracySource = field(default_factory=AccuracySource)
+    # How far the honest reference's public accuracy led its private one, per dataset with a
+    # private test set ([public_gap], written by `kws reference`): the carried-accuracy flag's
+    # allowance there (`kws.grading.judge.public_gap`).
+    public_gaps: dict[str, float] = field(default_factory=dict)
 
     @property
     def cells(self) -> tuple[Cells, ...]:
