@@ -25,13 +25,23 @@ def as_typed(text: str) -> str:
     return text.replace(f"{Path.cwd()}{os.sep}", "")
 
 
-def _tests_line(spec) -> str:
+def _tests_line(spec, solution: Path) -> str:
+    """What `spec` grades: its graded tests with their points, and the written questions of its
+    `solution` notebook (marked by hand) when it asks any, with the points in all."""
     from kws.assign.checks import graded_names
+    from kws.notebooks import read_notebook
+    from kws.written.questions import read_questions
 
     names = graded_names(spec)
     total = sum(spec.points.get(name, 0) for name in names)
     listed = ", ".join(f"{name} ({spec.points.get(name, 0):g})" for name in names)
-    return f"{spec.name}: {len(names)} graded tests, {total:g} points: {listed}"
+    line = f"{spec.name}: {len(names)} graded tests, {total:g} points: {listed}"
+    questions = read_questions(read_notebook(solution), name=str(solution))
+    if questions:
+        written = sum(q.points for q in questions)
+        line += (f"\n  written questions: {len(questions)}, {written:g} points, marked by hand "
+                 f"(kws mark); {total + written:g} points in all")  # fmt: skip
+    return line
 
 
 def _assign(args: argparse.Namespace) -> int:
@@ -79,7 +89,7 @@ def _assign_course(args: argparse.Namespace) -> int:
         for path in write_files(planned):
             print(as_typed(f"wrote {path}"))
     for spec in specs:
-        print(_tests_line(spec))
+        print(as_typed(_tests_line(spec, solution_path(spec, taught))))
         if any(task.target for task in spec.tasks.values()) and not spec.tiers:
             print(as_typed(f"  note: {spec.path} has no [tiers] yet: `kws reference {spec.name}` "
                            "sets them from the reference solution"))  # fmt: skip

@@ -36,9 +36,12 @@ from kws.handin.lines import (
     notebook_lines,
     outputs_line,
     written_lines,
+    written_points,
 )
 from kws.handin.notebook import course_notebooks, notebook_settings
 from kws.spec import Spec
+
+WRITTEN_LATER = "marked by a person after you hand in: the written answers"
 
 
 @dataclass
@@ -128,6 +131,9 @@ def check_handin(
             report.lines += notebook_lines(notebook)
             written, report.warnings = written_lines(notebook)
             report.lines += written
+            marked = written_points(notebook)
+            if marked:
+                report.later["written questions"] = (marked, WRITTEN_LATER)
             where = outputs_line(settings, grader_outputs, folder) if outputs is None else None
             report.lines += [where] if where else []  # the folder as it is: is OUT_DIR read?
             report.lines.append(files_line(spec, stage / "outputs"))
