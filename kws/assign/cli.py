@@ -56,6 +56,7 @@ def _assign(args: argparse.Namespace) -> int:
 def _assign_course(args: argparse.Namespace) -> int:
     from kws.assign.checks import AssignmentError, assignment_problems, solution_path
     from kws.assign.generate import planned_files, write_files
+    from kws.assign.leaks import reference_code_warnings
     from kws.spec import COURSE_ENV, assignments, course
 
     taught = course()
@@ -90,6 +91,8 @@ def _assign_course(args: argparse.Namespace) -> int:
             print(as_typed(f"wrote {path}"))
     for spec in specs:
         print(as_typed(_tests_line(spec, solution_path(spec, taught))))
+        for warning in reference_code_warnings(spec):
+            print(as_typed(f"  Warning: {warning}"))
         if any(task.target for task in spec.tasks.values()) and not spec.tiers:
             print(as_typed(f"  note: {spec.path} has no [tiers] yet: `kws reference {spec.name}` "
                            "sets them from the reference solution"))  # fmt: skip

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import nbformat
 
+from kws.assign.leaks import reference_code_warnings
 from kws.data.private_variant import PRIVATE_SUFFIX
 from kws.release.notebooks import stale_notebooks, student_notebook
 from kws.spec import SPEC_FILE, Spec, assignments, course
@@ -193,7 +194,7 @@ def _copy_assignments(specs: list[Spec], target: Path) -> None:
     and named."""
     target.mkdir(parents=True)
     (target / "__init__.py").write_text('"""The assignments of the course, one folder each."""\n')
-    left_out = []
+    left_out, kept = [], []
     for spec in specs:
         for path in sorted(spec.folder.rglob("*")):
             relative = path.relative_to(spec.folder)
@@ -201,6 +202,9 @@ def _copy_assignments(specs: list[Spec], target: Path) -> None:
                 continue
             if path.suffix != ".py" and relative != Path(SPEC_FILE):
                 left_out.append(f"{spec.folder.name}/{relative.as_posix()}")
+                continue
+            if path == spec.grader_checks_file:  # the grader's checks: never in the bundle
+                kept.append(f"{spec.folder.name}/{relative.as_posix()}")
                 continue
             (target / spec.name / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target / spec.name / relative)
@@ -210,6 +214,12 @@ def _copy_assignments(specs: list[Spec], target: Path) -> None:
     if left_out:
         print(f"note: left out of the kit's archive (it takes each assignment folder's Python "
               f"files and {SPEC_FILE}): {', '.join(left_out)}")  # fmt: skip
+    if kept:
+        print(f"kept with the grader, not in the kit's archive: {', '.join(kept)} (their "
+              "numeric checks run when you grade; the self-check names them)")  # fmt: skip
+    for spec in specs if course().named else ():  # the kit's own checks are public by design
+        for warning in reference_code_warnings(spec):
+            print(f"Warning: {warning}")
 
 
 def _point_setup_at_kit(notebook: nbformat.NotebookNode, kit: str, path: Path) -> None:

@@ -59,7 +59,7 @@ def self_check_cells(notebook: Path) -> list[Rerun]:
 def _component_name(spec: Spec, test: dict) -> list[str]:
     """The class or function a numeric test's component judges (none for other tests)."""
     numeric = spec.numeric.get((test.get("extra_data") or {}).get("test", ""))
-    component = spec.checks().NUMERIC.get(numeric.component) if numeric else None
+    component = spec.numeric_components().get(numeric.component) if numeric else None
     return [component.name] if component is not None else []
 
 
