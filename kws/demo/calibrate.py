@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 GAP_MARGIN = 0.03  # above the largest honest gap of the seeds: another seed's gap stays below
 
 
+def shown(path: Path) -> str:
+    """`path` as the user typed it: relative to the working directory when under it."""
+    path = Path(path)
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def write_entry(spec: Spec, table: str, key: str, value: str, note: str = "") -> str | None:
     """Set ``key = value`` in `spec`'s ``[table]`` (its line replaced, or added at the end of the
     table; the table made where there is none), the rest of the file as it was; written whole.
@@ -78,7 +84,7 @@ def _gap_lines(spec: Spec, runs: list[Run], dataset: str, write: bool) -> list[s
     if write:
         note = f"kws reference: largest honest gap of {len(gaps)} run(s) + {GAP_MARGIN:g}"
         replaced = write_entry(spec, "public_gap", dataset, f"{allowed:g}", note)
-        lines.append(f"  wrote [public_gap] {dataset} = {allowed:g} into {spec.path}"
+        lines.append(f"  wrote [public_gap] {dataset} = {allowed:g} into {shown(spec.path)}"
                      + (f" (was: {replaced})" if replaced else ""))  # fmt: skip
     return lines
 
@@ -106,7 +112,7 @@ def _cost_lines(spec: Spec, run: Run, data: Path, options: list[str], write: boo
             values["peak_mib"] = str(cost.peak_mib)
         for key, value in values.items():
             write_entry(spec, "grading", key, value)
-        lines.append(f"  wrote [grading] into {spec.path}: kws gradescope sizes {spec.name} "
+        lines.append(f"  wrote [grading] into {shown(spec.path)}: kws gradescope sizes {spec.name} "
                      "from it")  # fmt: skip
     else:
         lines.append("  (--write-tiers writes it as the spec's [grading], which kws gradescope "

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kws.demo.calibrate import calibrate, write_entry
+from kws.demo.calibrate import calibrate, shown, write_entry
 from kws.spec import TIER_ORDER, Spec
 
 MARGIN = 0.02  # below the lowest seed
@@ -187,9 +187,12 @@ def tier_set(targets: dict[str, float], best: float) -> dict[str, float]:
 def write_tiers(spec: Spec, dataset: str, tiers: dict[str, float], note: str) -> str | None:
     """Set `dataset`'s tiers in `spec`'s ``[tiers]`` (its line replaced, or added at the end of
     the table; the table made where there is none), the rest of the file as it was; written
-    whole. Returns the line replaced (None when `dataset` had no tiers), for the caller to say."""
+    whole. Returns the line replaced, for the caller to say (None when `dataset` had no tiers,
+    or the same)."""
     values = ", ".join(f"{tier} = {tiers[tier]:g}" for tier in TIER_ORDER)
-    return write_entry(spec, "tiers", dataset, f"{{ {values} }}", note)
+    replaced = write_entry(spec, "tiers", dataset, f"{{ {values} }}", note)
+    same = replaced is not None and replaced.split("#")[0].strip() == f"{dataset} = {{ {values} }}"
+    return None if same else replaced
 
 
 def run_all(
@@ -333,9 +336,9 @@ def reference(
             note = f"kws reference: {len(seeds)} seeds at [budgets.{preset}]"
             replaced = write_tiers(spec, datasets[spec.name], tiers, note)
             if replaced:
-                print(f"  replaced the tier set {datasets[spec.name]} of {spec.path}, which "
+                print(f"  replaced the tier set {datasets[spec.name]} of {shown(spec.path)}, which "
                       f"was: {replaced}")  # fmt: skip
-            print(f"  wrote the tier set {datasets[spec.name]} into {spec.path}")
+            print(f"  wrote the tier set {datasets[spec.name]} into {shown(spec.path)}")
         given = [] if write and tiers else options[spec.name]
         for line in calibrate(spec, mine, data, datasets[spec.name], write=write and bool(tiers),
                               options=given):  # fmt: skip
@@ -348,7 +351,7 @@ def reference(
             full_marks = run.score >= run.max_score
             if run.tenth and full_marks and graded_with:
                 failed.append(f"{spec.name} at a tenth of the budget gets full marks: the tiers "
-                              f"say little; raise [budgets.{preset}] of {spec.path}")  # fmt: skip
+                              f"say little; raise [budgets.{preset}] of {shown(spec.path)}")  # fmt: skip
             elif not run.tenth and (run.lost_checks or (graded_with and not full_marks)):
                 lost = ", ".join(run.lost) or "accuracy"
                 failed.append(f"{spec.name} {run.name}: {run.score:g} / {run.max_score:g} (lost: "
