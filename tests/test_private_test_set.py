@@ -314,7 +314,8 @@ def test_a_lookup_of_the_public_clips_is_graded_on_the_private_ones_and_flagged(
     assert f"on the private test clips (graded): {chance:.4f}" in outputs["cheat"]
     assert "on a sample of the public test clips: 1.0000" in outputs["cheat"]
     # the suspicion is the instructor's (the gradebook, the report): never in what students read
-    assert "Manual review" not in outputs["cheat"] and "carry the public" not in outputs["cheat"]
+    assert "scores 1.0000 on the public test clips" not in outputs["cheat"]
+    assert "carry the public answers" not in outputs["cheat"]
     assert f"public test clips: {chance:.4f}" in outputs["honest"]
     assert "Manual review" not in outputs["honest"]
     assert (
