@@ -149,14 +149,14 @@ def _numeric_problems(spec: Spec, text: str, models: str | None, notebook: Path)
         return [f"{spec.checks_file} or {spec.grader_checks_file.name}: importing it failed "
                 f"({type(error).__name__}: {error})"]  # fmt: skip
     problems = []
+    also = f" (nor {spec.grader_checks_file.name}'s)" if spec.grader_checks_file.is_file() else ""
     for test in spec.numeric.values():
         component = table.get(test.component)
         if component is None:
             line = line_of(text, "component", f"numeric.{test.name}")
             problems.append(
                 f"{_at(spec.path, line)}: [numeric.{test.name}] component = "
-                f"{test.component!r}, which NUMERIC of {spec.checks_file} (or of "
-                f"{spec.grader_checks_file.name}) does not register "
+                f"{test.component!r}, which NUMERIC of {spec.checks_file}{also} does not register "
                 f"(it has {', '.join(table) or 'none'}); register it or fix the name"
             )
         elif component.task not in spec.tasks:
