@@ -103,9 +103,19 @@ def make_test_sized_data(
     small: Path, out: Path, clips: int, utterances: int, frames: int, distinct: int = 200
 ) -> None:
     """`out`: `small`'s test sets grown to `clips` clips and `utterances` HW4 test utterances
-    (`distinct` different ones, each under `utterances / distinct` names)."""
+    (`distinct` different ones, each under `utterances / distinct` names): those `small` holds
+    (a course of its own may grade one layout only)."""
     if out.exists():
         shutil.rmtree(out)
+    out.mkdir(parents=True)
+    if (small / "speech_commands_test_set_v0.02").is_dir():
+        _grow_clips(small, out, clips)
+    if (small / "speaker_features").is_dir():
+        _grow_features(small, out, utterances, frames, distinct)
+
+
+def _grow_clips(small: Path, out: Path, clips: int) -> None:
+    """`small`'s 12-class test set in `out`, its clips repeated under new names up to `clips`."""
     test = out / "speech_commands_test_set_v0.02"
     source = sorted((small / "speech_commands_test_set_v0.02").rglob("*.wav"))
     for i in range(clips):
@@ -117,6 +127,11 @@ def make_test_sized_data(
         if (small / "speech_commands_test_set_v0.02" / name).exists():
             shutil.copy(small / "speech_commands_test_set_v0.02" / name, test / name)
     (out / "speech_commands_v0.02").mkdir()
+
+
+def _grow_features(small: Path, out: Path, utterances: int, frames: int, distinct: int) -> None:
+    """`small`'s HW4 features in `out`, with `utterances` test utterances (`distinct` different
+    ones of about `frames` frames) and their hidden labels."""
     speakers = out / "speaker_features"
     shutil.copytree(small / "speaker_features", speakers, ignore=shutil.ignore_patterns("uttr-*"))
     metadata = json.loads((speakers / "metadata.json").read_text())
@@ -136,19 +151,27 @@ def make_test_sized_data(
 
 
 def honest_submission(submission: Path, data: Path, out: Path) -> Path:
-    """A copy of `submission` in `out` whose notebook-02 predictions.csv files hold what its
-    models predict on `data`'s (grown) test set: what the notebook writes when run on it. Each
-    distinct utterance (files of one inode) is predicted once."""
+    """A copy of `submission` in `out` whose predictions.csv files (of the notebooks graded on
+    them: notebook 02's) hold what its models predict on `data`'s (grown) test set: what the
+    notebook writes when run on it. Each distinct utterance (files of one inode) is predicted
+    once."""
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(submission, out)
+    for spec in ASSIGNMENTS.values():  # those graded on their predictions.csv of HW4 features
+        if spec.accuracy.from_csv and spec.data.get("layout") == "hw4":
+            if (out / spec.notebook).is_file() and (data / "speaker_features").is_dir():
+                _predict(spec, out, data)
+    return out
+
+
+def _predict(spec, out: Path, data: Path) -> None:
+    """The predictions.csv files of `spec`'s model tasks in the hand-in `out`, made by its
+    models on `data`'s grown HW4 test set."""
     from kws.grading.child.cells import run_model_cells
     from kws.grading.child.checkpoint import load_checkpoint, read_config
     from kws.grading.protocol.handin import find_notebook, outputs_folder
 
-    if out.exists():
-        shutil.rmtree(out)
-    shutil.copytree(submission, out)
-    spec = ASSIGNMENTS["speaker_id"]
-    if not (out / spec.notebook).is_file():  # a hand-in of other notebooks only
-        return out
     notebook = find_notebook(out, spec.notebook, list(spec.model_tasks.values()))
     namespace = run_model_cells(notebook)
     root = data / "speaker_features"
@@ -172,7 +195,6 @@ def honest_submission(submission: Path, data: Path, out: Path) -> Path:
                 rows += [(name, speakers[str(int(logits.argmax()))]) for name in names]
         with open(folder / "predictions.csv", "w", newline="") as f:
             csv.writer(f).writerows([("Id", "Category"), *rows])
-    return out
 
 
 def _tree_rss(
@@ -286,6 +308,18 @@ def graded(results: Path) -> dict:
     return {"score": document["score"], "max_score": full, "lost": lost[:10]}
 
 
+def tier_options(assignment: str | None, dataset: str, work: Path) -> list[str]:
+    """The grader's tier options: ``--dataset`` when every assignment graded has that tier set,
+    else a ``--tiers`` file of zeros in `work` (what grading costs does not depend on them)."""
+    specs = [ASSIGNMENTS[assignment]] if assignment else list(ASSIGNMENTS.values())
+    if all(dataset in spec.tiers for spec in specs):
+        return ["--dataset", dataset]
+    zeros = work.resolve() / "tiers.json"
+    zeros.parent.mkdir(parents=True, exist_ok=True)
+    zeros.write_text(json.dumps(dict.fromkeys(("simple", "medium", "strong", "boss"), 0.0)))
+    return ["--tiers", str(zeros)]
+
+
 def torch_of(python: str) -> str:
     """The torch the interpreter `python` imports (its version: +cpu, +cu130 ...)."""
     asked = [python, "-c", "import torch; print(torch.__version__)"]
@@ -313,7 +347,11 @@ def main() -> int:
     parser.add_argument(
         "--python", default=sys.executable, help="the interpreter that grades (its torch build)"
     )
-    parser.add_argument("--assignment", choices=sorted(ASSIGNMENTS))
+    parser.add_argument("--assignment", choices=sorted(ASSIGNMENTS),
+                        help="grade this one (KWS_COURSE's, when it names a course)")  # fmt: skip
+    parser.add_argument("--dataset", default="synthetic-tiny",
+                        help="the tier set graded against (default synthetic-tiny; without it "
+                        "in the spec, tiers of 0: the cost, not the score, is measured)")  # fmt: skip
     parser.add_argument("--cpu", type=float, help="CPU fraction (e.g. 0.5), else unlimited")
     parser.add_argument(
         "--memory", type=int, help="a memory cgroup of this many MiB (e.g. 768), else none"
@@ -352,7 +390,8 @@ def main() -> int:
     submission = args.work.resolve() / "submission"
     selection = ["--assignment", args.assignment] if args.assignment else []
     command = [args.python, "-m", "pytest", str(KIT / "grader"), "-q", "-p", "no:cacheprovider"]
-    command += [*selection, "--dataset", "synthetic-tiny", "--submission", str(submission)]
+    command += [*selection, *tier_options(args.assignment, args.dataset, args.work)]
+    command += ["--submission", str(submission)]
     command += ["--data", str(data), "--results", str(args.work / "results.json")]
     command += ["--child-timeout", str(args.child_timeout)]
     how, group, quota = "unlimited CPU", None, None

@@ -389,6 +389,8 @@ def test_gradescope_names_a_spec_without_grading_costs(tmp_path, monkeypatch):
     said = autograder.settings_advice(unmeasured)
     assert "Not measured: my_assignment (its spec has no [grading])" in said
     assert "0.0 min" not in said and "The reference hand-in takes" not in said
+    assert "container:" not in said and "(the default)" not in said  # no default as advice
+    assert "`kws reference --data DATA --write-tiers` measures" in said
     monkeypatch.setattr(autograder, "ASSIGNMENTS", Registry(""))
     measured = autograder.ContainerSettings(0.5, 768, 10, {"speaker_id": 150.0}, 590)
     said = autograder.settings_advice(measured)

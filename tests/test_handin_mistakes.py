@@ -26,7 +26,7 @@ from recorded_children import grader_options
 
 from kws.grading.judge.fixture import ACCURACY_AFTER_HAND_IN
 from kws.handin.cell import ready_to_hand_in
-from kws.handin.check import check_handin
+from kws.handin.check import WRITTEN_LATER, check_handin
 from kws.notebooks import execute_notebook
 
 pytestmark = pytest.mark.slow
@@ -112,10 +112,12 @@ def test_the_executed_student_notebook_passes_every_check_and_zips_what_grading_
         **{TESTS[f"acc{n}"]: (5.0, ACCURACY_AFTER_HAND_IN) for n in (1, 2, 3)},
         "Re-training: the notebook trains from scratch on the GPU and its task1 model reaches "
         "the simple tier": (2.0, retraining),
+        "written questions": (3.0, WRITTEN_LATER),  # its question, marked by a person
     }
     assert report.members == ZIPPED  # no curves.png, no last.pt, no baseline/: what grading uses
     assert "29 of the 29 points checked here are safe.\n" in text
     assert f"15 points more {ACCURACY_AFTER_HAND_IN}.\n    2 points more {retraining}." in text
+    assert f"3 points more {WRITTEN_LATER}." in text
     assert f"Wrote {report.zip} (" in text and "(ready to upload)" in text
 
 

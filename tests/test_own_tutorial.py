@@ -283,7 +283,7 @@ def test_the_class_is_graded_the_reference_full_marks_each_break_loses_its_test(
     assert "0 students sharing code" not in report  # compared with this course's solution
 
 
-def test_a_first_grading_says_so_and_gradescope_names_what_it_cannot_size(tutorial):
+def test_a_first_grading_says_so_and_gradescope_sizes_the_course_from_its_reference(tutorial):
     shell = tutorial["shell"]
     shutil.copytree(shell.cwd / "subs" / "ada", shell.cwd / "subs" / "zoe")
     run = dict(cwd=shell.cwd, env=shell.env, capture_output=True, text=True)
@@ -293,8 +293,11 @@ def test_a_first_grading_says_so_and_gradescope_names_what_it_cannot_size(tutori
     assert "zoe graded for the first time" in done.stdout and "regraded" not in done.stdout
     done = subprocess.run(["kws", "gradescope", "--data", "data", "--out", "autograder.zip"], **run)
     assert done.returncode == 0, done.stderr
-    assert "Not measured: speaker_pooling (its spec has no [grading])" in done.stdout
-    assert "0.0 min" not in done.stdout
+    # kws reference --write-tiers measured the grading: the zip is sized from it
+    assert "The reference hand-in takes speaker_pooling" in done.stdout
+    assert "Not measured" not in done.stdout and "0.0 min" not in done.stdout
+    spec = (shell.cwd / "course" / NAME / "spec.toml").read_text()
+    assert re.search(r"^\[grading\].*\ncpu_seconds = [\d.]+\nmeasured_size = \d+", spec, re.M)
     with zipfile.ZipFile(shell.cwd / "autograder.zip") as archive:  # the course, the kit's out
         assert "WHOLE_COURSE=1" in archive.read("run_autograder").decode()
         assert "WHOLE_COURSE=1" in archive.read("setup.sh").decode()

@@ -165,6 +165,20 @@ def test_a_public_set_far_above_the_private_one_is_flagged(tmp_path):
     assert "1.0000 on the public test clips but 0.8000 on the private ones" in review
 
 
+def test_a_course_s_measured_honest_gap_sets_what_the_flag_allows(tmp_path):
+    """A synthetic private set costs an honest model more than the kit's figure: with the gap
+    the course's reference measured there (`honest`, the spec's [public_gap]), a model 10 points
+    apart is not flagged; one further apart still is, and the sentence says whose figure it is."""
+    labels, private = [0] * 2000, [True] * 1000 + [False] * 1000
+    hidden = HiddenTest(tmp_path / "x", labels, ("a", "b"), ("",) * 2000, private=private)
+    honest_model = [0] * 850 + [1] * 150 + [0] * 950 + [1] * 50  # 0.85 private, 0.95 public
+    assert public_gap(hidden, honest_model, "01.ipynb", "kws")[1] is not None  # the kit's 0.07
+    assert public_gap(hidden, honest_model, "01.ipynb", "kws", honest=0.12)[1] is None
+    carried = [0] * 800 + [1] * 200 + [0] * 1000
+    _, review = public_gap(hidden, carried, "01.ipynb", "kws", honest=0.12)
+    assert "stay within 12 on this private set, as the course's reference measured" in review
+
+
 def test_with_kaggles_rule_the_gap_note_states_only_the_public_part_of_the_private_set(
     tmp_path,
 ):
@@ -298,12 +312,16 @@ def test_a_lookup_of_the_public_clips_is_graded_on_the_private_ones_and_flagged(
     chance = 4 / 48  # the first class, _silence_, on both sets alike
     assert f"on the private test clips (graded): {chance:.4f}" in outputs["cheat"]
     assert "on a sample of the public test clips: 1.0000" in outputs["cheat"]
-    assert (
-        "Manual review: 01_keyword_spotting.ipynb: the kws model scores 1.0000" in outputs["cheat"]
-    )
+    # the suspicion is the instructor's (the gradebook, the report): never in what students read
+    assert "scores 1.0000 on the public test clips" not in outputs["cheat"]
+    assert "carry the public answers" not in outputs["cheat"]
     assert f"public test clips: {chance:.4f}" in outputs["honest"]
     assert "Manual review" not in outputs["honest"]
-    assert "carry the public answers" in rows["cheat"]["notes"]  # the gradebook lists it too
+    assert (
+        "Manual review: 01_keyword_spotting.ipynb: the kws model scores 1.0000"
+        in rows["cheat"]["notes"]
+    )
+    assert "carry the public answers" in rows["cheat"]["notes"]
     assert "Manual review" not in rows["honest"]["notes"]
     from kws.grading.publish.report.analysis import attention_flags
     from kws.grading.records.grades import read_grades

@@ -154,17 +154,19 @@ def _numeric_problems(spec: Spec, text: str, models: str | None, notebook: Path)
             "checks.py with NUMERIC = {component: Component(task, name, check)}"
         ]
     try:
-        table = spec.checks().NUMERIC
+        table = spec.numeric_components()
     except Exception as error:  # the author's own module: anything can come out
-        return [f"{spec.checks_file}: importing it failed ({type(error).__name__}: {error})"]
+        return [f"{spec.checks_file} or {spec.grader_checks_file.name}: importing it failed "
+                f"({type(error).__name__}: {error})"]  # fmt: skip
     problems = []
+    also = f" (nor {spec.grader_checks_file.name}'s)" if spec.grader_checks_file.is_file() else ""
     for test in spec.numeric.values():
         component = table.get(test.component)
         if component is None:
             line = line_of(text, "numeric", test.name, "component")
             problems.append(
                 f"{_at(spec.path, line)}: [numeric.{test.name}] component = "
-                f"{test.component!r}, which NUMERIC of {spec.checks_file} does not register "
+                f"{test.component!r}, which NUMERIC of {spec.checks_file}{also} does not register "
                 f"(it has {', '.join(table) or 'none'}); register it or fix the name"
             )
         elif component.task not in spec.tasks:

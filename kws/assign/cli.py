@@ -26,6 +26,8 @@ def as_typed(text: str) -> str:
 
 
 def _tests_line(spec, solution: Path) -> str:
+    """What `spec` grades: its graded tests with their points, and the written questions of its
+    `solution` notebook (marked by hand) when it asks any, with the points in all."""
     from kws.assign.checks import graded_names
     from kws.notebooks import read_notebook
     from kws.written.questions import read_questions
@@ -38,7 +40,8 @@ def _tests_line(spec, solution: Path) -> str:
     if questions:  # what a person marks, counted in the same grade
         points = sum(question.points for question in questions)
         line = (f"{line.rstrip(': ')}; {len(questions)} written "
-                f"question{'s' * (len(questions) != 1)}, {points:g} points (kws mark)")  # fmt: skip
+                f"question{'s' * (len(questions) != 1)}, {points:g} points (kws mark); "
+                f"{total + points:g} points in all")  # fmt: skip
     return line
 
 
@@ -54,6 +57,7 @@ def _assign(args: argparse.Namespace) -> int:
 def _assign_course(args: argparse.Namespace) -> int:
     from kws.assign.checks import AssignmentError, assignment_problems, solution_path
     from kws.assign.generate import planned_files, write_files
+    from kws.assign.leaks import reference_code_warnings
     from kws.spec import COURSE_ENV, assignments, course
 
     taught = course()
@@ -87,7 +91,9 @@ def _assign_course(args: argparse.Namespace) -> int:
         for path in write_files(planned):
             print(as_typed(f"wrote {path}"))
     for spec in specs:
-        print(_tests_line(spec, solution_path(spec, taught)))
+        print(as_typed(_tests_line(spec, solution_path(spec, taught))))
+        for warning in reference_code_warnings(spec):
+            print(as_typed(f"  Warning: {warning}"))
         if any(task.target for task in spec.tasks.values()) and not spec.tiers:
             print(as_typed(f"  note: {spec.path} has no [tiers] yet: `kws reference {spec.name}` "
                            "sets them from the reference solution"))  # fmt: skip

@@ -6,15 +6,20 @@ model task's class and judges its rules and limits on one traced forward pass, w
 the graded tests call (`kws.spec.rules`) on the facts the grading child measures
 (`kws.tracing.probes.probe_facts`): the notebook and the grader cannot disagree.
 
-A model whose constructor needs arguments is built from the notebook's own instance of the class
-when there is one (``model = ConvNet(...)`` run before the check), else its rules are left to
-the Ready to hand in? cell, which checks the trained model as the grader does.
+A model is built as the grader builds it when the notebook has written its task's
+``OUT_DIR/<task>/config.json`` (so ``num_layers=6`` there fails here too), else from the
+notebook's own instance of the class when there is one (``model = ConvNet(...)`` run before the
+check), else with the constructor's defaults; a constructor that needs arguments and has none of
+these leaves its rules to the Ready to hand in? cell, which checks the trained model as the
+grader does.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import sys
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -43,9 +48,32 @@ def example_inputs(spec: Spec) -> tuple[torch.Tensor, ...] | None:
     return None
 
 
-def _instance(cls: type, ns: dict) -> nn.Module | None:
-    """The notebook's own instance of `cls` (the last one defined), else one built with the
+def _configured(cls: type, ns: dict, task: str) -> tuple[dict, Path] | None:
+    """The arguments ``OUT_DIR/<task>/config.json`` gives `cls` (what the grader builds the
+    model with), and that file; None when the notebook wrote none for this class yet."""
+    out = ns.get("OUT_DIR")
+    path = Path(out) / task / "config.json" if isinstance(out, str | Path) else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    kwargs = config.get("kwargs") if isinstance(config, dict) else None
+    if config.get("class") != cls.__name__ or not isinstance(kwargs, dict):
+        return None
+    return kwargs, path
+
+
+def _instance(cls: type, ns: dict, task: str = "") -> nn.Module | None:
+    """`cls` built as the notebook's ``config.json`` of `task` says (as the grader builds it),
+    else the notebook's own instance of `cls` (the last one defined), else one built with the
     constructor's defaults, else None."""
+    configured = _configured(cls, ns, task) if task else None
+    if configured is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return cls(**configured[0])
     found = [value for value in ns.values() if isinstance(value, cls)]
     if found:
         return found[-1]
@@ -68,7 +96,9 @@ def _model_items(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
     cls = ns.get(name)
     if not isinstance(cls, type) or not issubclass(cls, nn.Module):
         checker.stop(f"the notebook defines {name}", f"keep the skeleton's class {name}")
-    model = call(checker, f"{name} builds", lambda: _instance(cls, ns))
+    configured = _configured(cls, ns, task)
+    built = f" as {configured[1]} says" if configured else ""
+    model = call(checker, f"{name} builds{built}", lambda: _instance(cls, ns, task))
     inputs = example_inputs(spec)
     if model is None or inputs is None:
         why = "its constructor needs arguments" if model is None else "its data is the course's own"

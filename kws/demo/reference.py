@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import shutil
 import statistics
 import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kws.demo.calibrate import calibrate, shown, write_entry
 from kws.spec import TIER_ORDER, Spec
 
 MARGIN = 0.02  # below the lowest seed
@@ -55,7 +54,9 @@ class Run:
         folder: where it ran.
         accuracies: {task: accuracy} the grader measured.
         score, max_score: the grader's.
-        lost: the tests that lost points, but for accuracy.
+        lost: the tests that lost points, accuracy tests included.
+        lost_checks: those of `lost` that are not accuracy tests (what a reference must never
+            lose, whatever the tiers).
     """
 
     spec: Spec
@@ -66,6 +67,8 @@ class Run:
     score: float = 0.0
     max_score: float = 0.0
     lost: list[str] = field(default_factory=list)
+    lost_checks: list[str] = field(default_factory=list)
+    gaps: dict[str, float] = field(default_factory=dict)  # {task: public - private accuracy}
 
     @property
     def name(self) -> str:
@@ -107,6 +110,7 @@ def run_notebook(run: Run, solutions: Path, data: Path, preset: str) -> None:
 def grade_run(run: Run, data: Path, tier_options: list[str]) -> None:
     """Grade `run`'s folder (the grader with ``--assignment``), and read its accuracies, score and
     the tests it lost into `run`."""
+    from kws.demo.measure import accuracy_gaps
     from kws.grading.command import grader_command, grader_environment
     from kws.grading.judge.tiers import accuracy_in
 
@@ -123,16 +127,20 @@ def grade_run(run: Run, data: Path, tier_options: list[str]) -> None:
         log = (done.stdout + done.stderr).strip().splitlines()[-8:]
         raise RuntimeError(f"grading {run.folder} wrote no results:\n" + "\n".join(log))
     document = json.loads(results.read_text())
+    run.gaps = accuracy_gaps(document.get("output", ""))
     run.score = document["score"]
     run.max_score = sum(test.get("max_score", 0) for test in document["tests"])
-    run.accuracies, run.lost = {}, []
+    run.accuracies, run.lost, run.lost_checks = {}, [], []
     for test in document["tests"]:
         accuracy = accuracy_in(test.get("output", ""))
         task = (test.get("extra_data") or {}).get("task")
         if accuracy is not None and task:
             run.accuracies[task] = accuracy
-        elif test.get("score", 0) < test.get("max_score", 0):
+        lost = test.get("score", 0) < test.get("max_score", 0)
+        if lost:
             run.lost.append(test["name"])
+        if lost and not (accuracy is not None and task):
+            run.lost_checks.append(test["name"])
 
 
 def _down(value: float) -> float:
@@ -176,33 +184,15 @@ def tier_set(targets: dict[str, float], best: float) -> dict[str, float]:
     return tiers
 
 
-def write_tiers(spec: Spec, dataset: str, tiers: dict[str, float], note: str) -> None:
+def write_tiers(spec: Spec, dataset: str, tiers: dict[str, float], note: str) -> str | None:
     """Set `dataset`'s tiers in `spec`'s ``[tiers]`` (its line replaced, or added at the end of
     the table; the table made where there is none), the rest of the file as it was; written
-    whole."""
-    text = spec.path.read_text(encoding="utf-8")
+    whole. Returns the line replaced, for the caller to say (None when `dataset` had no tiers,
+    or the same)."""
     values = ", ".join(f"{tier} = {tiers[tier]:g}" for tier in TIER_ORDER)
-    line = f"{dataset} = {{ {values} }}  # {note}"
-    lines = text.splitlines()
-    key = re.compile(rf'^\s*"?{re.escape(dataset)}"?\s*=')
-    header = next((i for i, t in enumerate(lines) if re.match(r"^\s*\[tiers\]", t)), None)
-    if header is None:
-        lines += ["", "[tiers]  # accuracy tiers per dataset (kws reference)", line]
-    else:
-        end = next(
-            (i for i in range(header + 1, len(lines)) if re.match(r"^\s*\[", lines[i])),
-            len(lines),
-        )
-        found = next((i for i in range(header + 1, end) if key.match(lines[i])), None)
-        if found is not None:
-            lines[found] = line
-        else:
-            while end > header + 1 and not lines[end - 1].strip():
-                end -= 1
-            lines.insert(end, line)
-    with tempfile.NamedTemporaryFile("w", dir=spec.folder, delete=False, suffix=".partial") as out:
-        out.write("\n".join(lines) + "\n")
-    Path(out.name).replace(spec.path)
+    replaced = write_entry(spec, "tiers", dataset, f"{{ {values} }}", note)
+    same = replaced is not None and replaced.split("#")[0].strip() == f"{dataset} = {{ {values} }}"
+    return None if same else replaced
 
 
 def run_all(
@@ -344,16 +334,25 @@ def reference(
         print(f"{spec.name}:", *lines, sep="\n")
         if write and tiers:
             note = f"kws reference: {len(seeds)} seeds at [budgets.{preset}]"
-            write_tiers(spec, datasets[spec.name], tiers, note)
-            print(f"  wrote the tier set {datasets[spec.name]} into {spec.path}; graded again:")
+            replaced = write_tiers(spec, datasets[spec.name], tiers, note)
+            if replaced:
+                print(f"  replaced the tier set {datasets[spec.name]} of {shown(spec.path)}, which "
+                      f"was: {replaced}")  # fmt: skip
+            print(f"  wrote the tier set {datasets[spec.name]} into {shown(spec.path)}")
+        given = [] if write and tiers else options[spec.name]
+        for line in calibrate(spec, mine, data, datasets[spec.name], write=write and bool(tiers),
+                              options=given):  # fmt: skip
+            print(line, flush=True)
+        if write and tiers:
+            print("  graded again:")
             run_all(mine, taught.solutions, data, preset, {spec.name: []}, jobs, execute=False)
         graded_with = write or datasets[spec.name] in spec.tiers
         for run in mine:
             full_marks = run.score >= run.max_score
             if run.tenth and full_marks and graded_with:
                 failed.append(f"{spec.name} at a tenth of the budget gets full marks: the tiers "
-                              f"say little; raise [budgets.{preset}] of {spec.path}")  # fmt: skip
-            elif not run.tenth and (run.lost or (graded_with and not full_marks)):
+                              f"say little; raise [budgets.{preset}] of {shown(spec.path)}")  # fmt: skip
+            elif not run.tenth and (run.lost_checks or (graded_with and not full_marks)):
                 lost = ", ".join(run.lost) or "accuracy"
                 failed.append(f"{spec.name} {run.name}: {run.score:g} / {run.max_score:g} (lost: "
                               f"{lost}); the reference must get full marks")  # fmt: skip

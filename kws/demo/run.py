@@ -119,7 +119,7 @@ def _notebook_env(data: Path, submission: Path, name: str, preset: str, seed: in
     budget = spec.budget(preset)
     return {
         # the notebook's DATA_DIR: what students get (without held-back utterances)
-        "KWS_DATA_DIR": str(students_folder(data / spec.data["folder"]).resolve()),
+        "KWS_DATA_DIR": str(students_folder(data / spec.data.get("folder", "")).resolve()),
         "KWS_OUT_DIR": str((submission / "outputs").resolve()),
         "KWS_SEED": str(seed),
         "MPLBACKEND": "Agg",

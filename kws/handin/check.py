@@ -36,9 +36,12 @@ from kws.handin.lines import (
     notebook_lines,
     outputs_line,
     written_lines,
+    written_points,
 )
 from kws.handin.notebook import course_notebooks, notebook_settings
 from kws.spec import Spec
+
+WRITTEN_LATER = "marked by a person after you hand in: the written answers"
 
 
 @dataclass
@@ -128,6 +131,9 @@ def check_handin(
             report.lines += notebook_lines(notebook)
             written, report.warnings = written_lines(notebook)
             report.lines += written
+            marked = written_points(notebook)
+            if marked:
+                report.later["written questions"] = (marked, WRITTEN_LATER)
             if not spec.tasks and not spec.numeric:  # written-only: no outputs, no data, no run
                 reports.append(report)
                 continue

@@ -162,6 +162,16 @@ def written_lines(notebook: Path) -> tuple[list[Line], list[str]]:
     ]
 
 
+def written_points(notebook: Path) -> float:
+    """The points of the saved notebook's written questions, which a person marks after the
+    hand-in (the prompt cells' `kws.written.release.POINTS_KEY`); 0 when it asks none."""
+    from kws.notebooks import read_notebook
+    from kws.written.release import POINTS_KEY
+
+    points = (cell.get("metadata", {}).get(POINTS_KEY) for cell in read_notebook(notebook).cells)
+    return sum(p for p in points if isinstance(p, int | float) and not isinstance(p, bool))
+
+
 def files_line(spec: Spec, outputs: Path) -> Line:
     """Whether `outputs` (the hand-in's ``outputs/``, as zipped) holds every file grading reads
     of `spec`'s model tasks: ``config.json`` and ``model.pt``, and ``predictions.csv`` when the

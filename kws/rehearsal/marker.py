@@ -9,8 +9,9 @@ exercises what a person's marks go through — the server's checks, the sealed s
 history — and the marks reach the standings by the next ``kws season`` as a person's do.
 
 The class hands in the reference's notebooks, so every answer is the model answer: the stand-in
-gives each every rubric item, except the student who left a TODO (`TODO_STORY`), whose answers
-get the first item only and a comment (an answer left blank: no item). Nothing here chooses by
+gives each every rubric item that gives points (an item that takes points off names a mistake the
+model answer does not make), except the student who left a TODO (`TODO_STORY`), whose answers get
+the first of those only and a comment (an answer left blank: no item). Nothing here chooses by
 assignment or question name.
 """
 
@@ -73,7 +74,7 @@ def mark_class(grades: Path, solutions: Path, stories: list[Story]) -> dict[str,
         for question in client.ask("GET", "/api/questions"):
             key = question["key"]
             asked = client.ask("GET", f"/api/question?key={quote(key)}")
-            items = [item["id"] for item in asked["items"]]
+            items = [item["id"] for item in asked["items"] if item["points"] > 0]
             for answer in asked["answers"]:
                 down = names[answer["alias"]] in marked_down
                 given = items[:1] if down else items

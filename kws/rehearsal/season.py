@@ -116,6 +116,28 @@ def check_out(out: Path) -> None:
                              "and is not empty; pass a new folder with --out")  # fmt: skip
 
 
+def check_tiers() -> None:
+    """RehearsalError, before anything runs, when an assignment has no tier set for the data
+    the rehearsal grades on (the tiny synthetic twin with its private test set), with the
+    commands that measure one."""
+    from kws.grading.testsets.layouts import layout_of
+    from kws.rehearsal.handins import PRESET
+
+    for spec in ASSIGNMENTS.values():
+        layout = layout_of(spec)
+        dataset = layout.synthetic_name(PRESET, True)
+        if dataset is None or dataset in spec.tiers:
+            continue
+        make = f"kws synth {layout.synthetic} data-{PRESET} --preset {PRESET}"
+        raise RehearsalError(
+            f"{spec.path} has no tier set {dataset} ([tiers]), the data the rehearsal grades "
+            f"{spec.name} on (the {PRESET} synthetic data with its private test set); measure "
+            f"it first, then rehearse again: `{make}`, `kws private data-{PRESET} --secret "
+            f"{PRESET}.secret`, `kws reference {spec.name} --data data-{PRESET} --preset "
+            f"{PRESET} --seeds 0 1 2 --write-tiers`"
+        )
+
+
 class _Player:
     """Runs the season's commands in order through `kws` (the command's entry point: its words
     after ``kws`` in, its exit code out), each logged; RehearsalError at the first that fails."""
@@ -190,6 +212,7 @@ def rehearse(
         warnings += roster_warnings(course.path, course.text, course.extensions, names, roster)
     warn_or_refuse(warnings, strict)  # first: the rest takes minutes
     check_out(out)
+    check_tiers()
     out, started = Path(out), time.monotonic()
     season = Season(course, out, warnings, class_stories(course), {}, {})
     out.mkdir(parents=True, exist_ok=True)

@@ -35,10 +35,12 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
 
 import nbformat
 
+from kws.assign.leaks import reference_code_warnings
 from kws.data.private_variant import PRIVATE_SUFFIX
 from kws.release.notebooks import stale_notebooks, student_notebook
 from kws.spec import SPEC_FILE, Spec, assignments, course
@@ -105,7 +107,9 @@ def build_bundle(
             _point_setup_at_kit(student, kit_url or kit.name, path)
             (staging / path.name).write_text(nbformat.writes(student), encoding="utf-8")
             titles.append((path.name, student.metadata.get("title", path.stem)))
-        readme = student_readme(titles, kit.name, [specs[n] for n, _ in titles if n in specs])
+        fetching = [path.name for path, student in students.items() if _fetches(student)]
+        chosen = [specs[n] for n, _ in titles if n in specs]
+        readme = student_readme(titles, kit.name, chosen, fetching)
         (staging / "README.md").write_text(readme, encoding="utf-8")
         name = out.resolve().name
         files = sorted(staging.iterdir())
@@ -197,7 +201,7 @@ def _copy_assignments(specs: list[Spec], target: Path) -> None:
     and named."""
     target.mkdir(parents=True)
     (target / "__init__.py").write_text('"""The assignments of the course, one folder each."""\n')
-    left_out = []
+    left_out, kept = [], []
     for spec in specs:
         for path in sorted(spec.folder.rglob("*")):
             relative = path.relative_to(spec.folder)
@@ -205,6 +209,9 @@ def _copy_assignments(specs: list[Spec], target: Path) -> None:
                 continue
             if path.suffix != ".py" and relative != Path(SPEC_FILE):
                 left_out.append(f"{spec.folder.name}/{relative.as_posix()}")
+                continue
+            if path == spec.grader_checks_file:  # the grader's checks: never in the bundle
+                kept.append(f"{spec.folder.name}/{relative.as_posix()}")
                 continue
             (target / spec.name / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target / spec.name / relative)
@@ -214,6 +221,12 @@ def _copy_assignments(specs: list[Spec], target: Path) -> None:
     if left_out:
         print(f"note: left out of the kit's archive (it takes each assignment folder's Python "
               f"files and {SPEC_FILE}): {', '.join(left_out)}")  # fmt: skip
+    if kept:
+        print(f"kept with the grader, not in the kit's archive: {', '.join(kept)} (their "
+              "numeric checks run when you grade; the self-check names them)")  # fmt: skip
+    for spec in specs if course().named else ():  # the kit's own checks are public by design
+        for warning in reference_code_warnings(spec):
+            print(f"Warning: {warning}")
 
 
 def _point_setup_at_kit(notebook: nbformat.NotebookNode, kit: str, path: Path) -> None:
@@ -260,6 +273,11 @@ def scan_bundle(folder: str | Path) -> list[str]:
     return problems
 
 
+def _fetches(nb: nbformat.NotebookNode) -> bool:
+    """Whether the notebook's code downloads Speech Commands itself (``prepare_keyword_data``)."""
+    return any(c.cell_type == "code" and "prepare_keyword_data(" in c.source for c in nb.cells)
+
+
 def _scan(name: str, data: bytes, problems: list[str]) -> None:
     parts = name.split("/")
     if any(
@@ -287,10 +305,16 @@ def _scan(name: str, data: bytes, problems: list[str]) -> None:
 
 KEYWORD_DATA = """\
 - **{names}** {need} Google Speech Commands v0.02 and its 12-class test set in `DATA_DIR`
-  (default `data/`). The Set-up cell downloads them when they are missing (2.5 GB, with a progress
-  bar; run the cell again to resume an interrupted download) and does nothing when they are there.
-  On Colab keep `DATA_DIR` on the runtime's disk (`/content/data`): unpacking 105,000 clips into
+  (default `data/`). {fetch} (2.5 GB, with a progress bar; run it again to resume an interrupted
+  download); it does nothing when they are there. On Colab keep `DATA_DIR` on the runtime's disk (`/content/data`): unpacking 105,000 clips into
   Google Drive is very slow."""
+# How the keyword data arrives: the notebook's own cell that calls prepare_keyword_data, or the
+# same call run by the student (a notebook that does not make it, as `kws assign` writes one).
+FETCH_IN_NOTEBOOK = "The notebook's *Data* cell (`prepare_keyword_data(DATA_DIR)`) downloads them"
+FETCH_BY_HAND = (
+    'Download them before you start, once the kit is installed: `python -c "from '
+    "kws.data.prepare import prepare_keyword_data; prepare_keyword_data('data')\"`"
+)
 SPEAKER_DATA = """\
 - **{names}** {need} the course's HW4 feature folder (`metadata.json`,
   `testdata.json`, `mapping.json` and the `uttr-*.pt` files side by side), which your instructor
@@ -306,9 +330,10 @@ SYNTH = {"speech_commands": "kws synth speech-commands data --preset small",
          "hw4": "kws synth speaker-features data --preset small"}  # fmt: skip
 
 
-def _data_section(specs: list[Spec]) -> str:
+def _data_section(specs: list[Spec], fetching: Collection[str] = ()) -> str:
     """The README's data items: one per data layout of `specs`' notebooks (Speech Commands, the
-    HW4 features, or what a spec's ``[data] how_to_get`` says), and the synthetic twins."""
+    HW4 features, or what a spec's ``[data] how_to_get`` says), and the synthetic twins;
+    `fetching`: the notebooks whose own code downloads Speech Commands."""
     by_layout: dict[str, list[Spec]] = {}
     for spec in specs:
         by_layout.setdefault(str(spec.data.get("layout", "")), []).append(spec)
@@ -317,7 +342,9 @@ def _data_section(specs: list[Spec]) -> str:
         names = ", ".join(f"`{spec.notebook}`" for spec in group)
         need = "need" if len(group) > 1 else "needs"
         if layout == "speech_commands":
-            items.append(KEYWORD_DATA.format(names=names, need=need))
+            fetch = all(spec.notebook in fetching for spec in group)
+            fetch = FETCH_IN_NOTEBOOK if fetch else FETCH_BY_HAND
+            items.append(KEYWORD_DATA.format(names=names, need=need, fetch=fetch))
         elif layout == "hw4":
             items.append(SPEAKER_DATA.format(names=names, need=need))
         else:
@@ -336,9 +363,15 @@ def _data_section(specs: list[Spec]) -> str:
     return "\n".join(items)
 
 
-def student_readme(notebooks: list[tuple[str, str]], kit: str, specs: list[Spec] = ()) -> str:
+def student_readme(
+    notebooks: list[tuple[str, str]],
+    kit: str,
+    specs: list[Spec] = (),
+    fetching: Collection[str] = (),
+) -> str:
     """The README.md of the bundle: set-up, data and hand-in, for `notebooks` [(file, title)] of
-    the assignments `specs` (the course's: its data, its notebooks' names)."""
+    the assignments `specs` (the course's: its data, its notebooks' names); `fetching`: the
+    notebooks whose code downloads their data (``prepare_keyword_data``)."""
     listing = "\n".join(f"- `{name}`: {title}" for name, title in notebooks)
     example = notebooks[0][0] if notebooks else "NOTEBOOK.ipynb"
     return f"""# Course notebooks: set-up
@@ -379,7 +412,7 @@ or set `OUT_DIR` in the `parameters` cell to a folder of your Google Drive.
 Settings come from the `parameters` cell, or from environment variables (`KWS_DATA_DIR`,
 `KWS_OUT_DIR`, `KWS_STEPS`, ...).
 
-{_data_section(list(specs))}
+{_data_section(list(specs), fetching)}
 
 ## Hand in
 

@@ -69,6 +69,15 @@ def _tiers(raw: dict, path: Path) -> dict[str, dict[str, float]]:
     return tiers
 
 
+def _public_gaps(raw: dict, path: Path) -> dict[str, float]:
+    gaps = _table(raw, "public_gap", path)
+    for dataset, value in gaps.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+            raise _fail(path, f"public_gap.{dataset}", f"is {value!r}",
+                        "give a fraction, e.g. 0.12 (kws reference --write-tiers measures it)")  # fmt: skip
+    return {dataset: float(value) for dataset, value in gaps.items()}
+
+
 def _tasks(raw: dict, path: Path, text: str = "") -> dict[str, Task]:
     tasks = {}
     for name, table in _table(raw, "tasks", path).items():
@@ -287,6 +296,7 @@ def load(path: str | Path) -> Spec:
         numeric=_numeric(raw, path, tasks),
         grading=_grading(raw, path),
         accuracy=_accuracy(raw, path),
+        public_gaps=_public_gaps(raw, path),
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 KIT_FOLDER = Path(__file__).resolve().parents[1] / "assignments"  # the kit's own assignments
 KIT_PACKAGE = "kws.assignments"  # their package
 SPEC_FILE = "spec.toml"  # in each assignment's folder
+GRADER_CHECKS_FILE = "grader_checks.py"  # numeric checks the student bundle leaves out
 GRADED_TESTS_FOLDER = "graded_tests"  # in each assignment's folder: its graded tests
 ASSIGNMENTS_ENV = "KWS_ASSIGNMENTS"  # more assignment folders, outside the kit
 COURSE_ENV = "KWS_COURSE"  # the course: a folder of assignment folders (default: the kit's)
@@ -231,6 +232,10 @@ class Spec:
     # Where its tasks' accuracy comes from ([accuracy]): the model, or predictions.csv checked
     # against the model on a secret sample.
     accuracy: AccuracySource = field(default_factory=AccuracySource)
+    # How far the honest reference's public accuracy led its private one, per dataset with a
+    # private test set ([public_gap], written by `kws reference`): the carried-accuracy flag's
+    # allowance there (`kws.grading.judge.public_gap`).
+    public_gaps: dict[str, float] = field(default_factory=dict)
 
     @property
     def cells(self) -> tuple[Cells, ...]:
@@ -301,6 +306,22 @@ class Spec:
         """The folder's ``checks.py`` module: its ``NUMERIC`` table ({component:
         `kws.check.registry.Component`}) is what the self-check and the grading child run."""
         return self.module("checks")
+
+    @property
+    def grader_checks_file(self) -> Path:
+        """The folder's ``grader_checks.py``: numeric checks that stay with the grader (the
+        student bundle leaves it out, so a reference solution in it never reaches students);
+        it may not exist."""
+        return self.folder / GRADER_CHECKS_FILE
+
+    def numeric_components(self) -> dict:
+        """{component: `kws.check.registry.Component`} of ``checks.py``'s ``NUMERIC`` and, where
+        it is present (the grader's copy of the course), ``grader_checks.py``'s: what the
+        grading child runs."""
+        table = dict(self.checks().NUMERIC) if self.checks_file.is_file() else {}
+        if self.grader_checks_file.is_file():
+            table |= self.module(self.grader_checks_file.stem).NUMERIC
+        return table
 
     def module(self, stem: str):
         """The folder's module ``<stem>.py``, imported once per folder (as

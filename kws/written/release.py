@@ -4,7 +4,8 @@ never the rubric or the model answer.
 `kws.notebooks.student_version` calls `release_questions` on its copy of a solution notebook
 (then releases the code cells' solution markers as always) and `check_no_leak` on the result:
 
-- the prompt cell is kept as it is, tagged ``question:ID`` (``task:ID`` for a task);
+- the prompt cell is kept as it is, tagged ``question:ID`` (``task:ID`` for a task), with the
+  question's points in its metadata (`POINTS_KEY`), which ``kws handin`` counts;
 - the answer cell keeps its id and metadata, tagged ``answer:ID``, and holds only the
   placeholder (`kws.written.questions.PLACEHOLDERS`), or, for a code answer with the kit's
   solution markers, its skeleton; its outputs and attachments go;
@@ -26,6 +27,7 @@ import nbformat
 
 from kws.written.model import PLACEHOLDERS, Question, QuestionError
 
+POINTS_KEY = "written_points"  # a prompt cell's metadata: the question's points, for kws handin
 _MARKER = "# BEGIN SOLUTION"  # the kit's solution marker (kws.notebooks): a code answer's skeleton
 
 
@@ -51,6 +53,7 @@ def release_questions(cells: list, questions: list[Question]) -> tuple[list, lis
         if index in prompts:
             question = prompts[index]
             _tag(cell, f"{'task' if question.kind == 'task' else 'question'}:{question.id}")
+            cell["metadata"][POINTS_KEY] = question.points  # what `kws handin` counts
         out.append(cell)
         origins.append(index)
     return out, origins

@@ -254,7 +254,7 @@ def fill_payload(
             task, ns, outputs, inputs, run, batches, trace_batches, todo, exact=exact
         )
     spec = spec_of_notebook(run.notebook)
-    components = spec.checks().NUMERIC
+    components = spec.numeric_components()
     tasks = [*run.tasks, *spec.tasks]
     graded = graded_namespace(ns, notebook, outputs, tasks, components, spec)
     payload["numeric"] = numeric.check_classes(graded, tasks, components)

@@ -199,7 +199,7 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
             device=self.retrain_device,
             readable=[data],
             outputs="retrained",
-            retrain=Retraining(str(data / spec.data["folder"]), steps),
+            retrain=Retraining(str(data / spec.data.get("folder", "")), steps),
         )
 
     def accuracy(self, spec: Spec, child, hidden: HiddenTest, task: str) -> float:
@@ -242,13 +242,15 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
             self.public[(spec.name, task)] = check.accuracy
         csv = None if check is None else check.accuracy
         items = layout_of(spec).items_name
+        tier_set = self.tier_sets.get(spec.name)
+        honest = spec.public_gaps.get(tier_set.name) if tier_set else None
         notes, review = public_gap(
-            hidden, predictions, spec.notebook, task, items, csv, compared=compared
+            hidden, predictions, spec.notebook, task, items, csv, compared=compared, honest=honest
         )
         for note in notes:
             self.report.add_output(note)
-        if review:
-            self.report.add_finding("review", review)
+        if review:  # the instructor's to judge: not in the output students read
+            self.report.add_finding("review", review, student_sees=False)
         return accuracy
 
     def _scorable(self, spec: Spec, report: dict, hidden: HiddenTest, task: str) -> None:

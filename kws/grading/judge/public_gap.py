@@ -8,9 +8,12 @@ set, shuffled in among the private items. An honest model scores about the same 
 that carries the public answers (a lookup table of the public items, in its weights, its buffers
 or its code) scores far better on the public ones, and so does a predictions.csv taken from
 another model. Such a hand-in keeps the grade its private accuracy earns, and is named for a
-person to read (a review finding in its results, on the report's "hand-ins to look at").
+person to read (a review finding in its results, on the report's "hand-ins to look at" and in the
+instructor's log; never in the output the student reads: a suspicion is the instructor's to judge).
 
-`allowed_gap` is the largest gap that passes without a flag: `PUBLIC_GAP`, the honest reference
+`allowed_gap` is the largest gap that passes without a flag: the gap the course's own reference
+showed on this private set when ``kws reference`` measured it (the spec's ``[public_gap]``), else
+`PUBLIC_GAP`, the honest reference
 model's largest gap over the real-speech folds measured (``benchmarks/bench_private_variant.py``,
 ``private_variant`` in ``kws/figures.json``), or three standard errors of the difference at the
 sizes graded when that is more (a small private set, such as a synthetic twin's, is noisier;
@@ -32,14 +35,18 @@ PUBLIC_GAP = 0.07
 STANDARD_ERRORS = 3  # beyond this many standard errors, a gap is not chance
 
 
-def allowed_gap(public: float, n_public: int, private: float, n_private: int) -> float:
+def allowed_gap(
+    public: float, n_public: int, private: float, n_private: int, honest: float | None = None
+) -> float:
     """The gap (a fraction) by which an accuracy of `public` on `n_public` items may lead one of
-    `private` on `n_private` items without a flag: `PUBLIC_GAP`, or `STANDARD_ERRORS` standard
-    errors of their difference when that is more."""
+    `private` on `n_private` items without a flag: `honest` (the course's reference measured on
+    this private set, the spec's ``[public_gap]``), else `PUBLIC_GAP`; or `STANDARD_ERRORS`
+    standard errors of their difference when that is more."""
     variance = public * (1 - public) / max(n_public, 1) + private * (1 - private) / max(
         n_private, 1
     )
-    return max(PUBLIC_GAP, STANDARD_ERRORS * math.sqrt(variance))
+    floor = PUBLIC_GAP if honest is None else honest
+    return max(floor, STANDARD_ERRORS * math.sqrt(variance))
 
 
 def public_gap(
@@ -51,12 +58,14 @@ def public_gap(
     csv_accuracy: float | None = None,
     *,
     compared: float | None = None,
+    honest: float | None = None,
 ) -> tuple[list[str], str | None]:
     """What the results say about the private test set: notes for the run's output (the private,
     graded, and public accuracies of `task`'s `predictions`, and `csv_accuracy`, the hand-in's
     predictions.csv's on every public test item, when given), and a review finding's sentence
     when a public one leads by more than `allowed_gap` (else None); ([], None) without a private
-    set. `items`: what the test set holds, for the sentences ("clips", "utterances").
+    set. `items`: what the test set holds, for the sentences ("clips", "utterances"). `honest`:
+    the gap the course's reference showed on this private set (`allowed_gap`).
 
     `compared`: under the Kaggle rule, the accuracy on the public part of the private test set
     (`kws.grading.testsets.split`), stated and compared in place of the whole private set's,
@@ -82,7 +91,7 @@ def public_gap(
     if csv_accuracy is not None:
         csv = f"the {task} predictions.csv scores"
         leads.append((csv_accuracy, len(hidden.test_labels), csv, "its model "))
-    gaps = [(lead - private, allowed_gap(lead, n, private, n_private), lead, who, model)
+    gaps = [(lead - private, allowed_gap(lead, n, private, n_private, honest), lead, who, model)
             for lead, n, who, model in leads]  # fmt: skip
     gap, allowed, lead, who, model = max(gaps, key=lambda g: g[0] - g[1])
     if gap <= allowed:
@@ -91,7 +100,13 @@ def public_gap(
     review = (
         f"{notebook}: {who} {lead:.4f} on the public test {items} but {model}"
         f"{private:.4f} on the {ones} the students do not have, {100 * gap:.1f} points "
-        f"apart (honest models stay within {100 * allowed:.0f} at these sizes); it may carry "
-        "the public answers rather than earn them. Its grade is the private accuracy"
+        f"apart (honest models stay within {100 * allowed:.0f} "
+        + (
+            "on this private set, as the course's reference measured"
+            if honest is not None
+            else "at these sizes"
+        )
+        + "); it may carry the public answers rather than earn them. "
+        "Its grade is the private accuracy"
     )
     return [note + "."], review

@@ -229,14 +229,16 @@ class GradescopeReport:
     def pytest_runtest_teardown(self, item):
         self._running = None
 
-    def add_finding(self, kind: str, text: str) -> None:
+    def add_finding(self, kind: str, text: str, *, student_sees: bool = True) -> None:
         """Record what a person should look at, with the test that found it when one is
         running; a review finding is also a ``Manual review:`` paragraph of the run's output,
-        which the student reads.
+        which the student reads, unless not `student_sees`.
 
         Args:
             kind: one of `FINDING_KINDS`: ``review``, ``tampering`` or ``grader_error``.
             text: one sentence, without its final period.
+            student_sees: put a review finding in the output too (False: a suspicion for the
+                instructor alone, in the findings the report and the gradebook read).
         """
         if kind not in FINDING_KINDS:
             raise ValueError(f"finding kind {kind!r} is not one of {FINDING_KINDS}")
@@ -244,7 +246,7 @@ class GradescopeReport:
         finding = {"kind": kind, "text": text, "test": test.name if test else None}
         if finding not in self.findings:
             self.findings.append(finding)
-        if kind == "review":
+        if kind == "review" and student_sees:
             self.add_output(f"{REVIEW_PREFIX} {text}.")
 
     def add_measure(self, name: str, value: int | float) -> None:

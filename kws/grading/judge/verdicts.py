@@ -83,7 +83,7 @@ def numeric_tests(spec: Spec, module_file: str) -> dict:
 
     def graded_test(entry: NumericTest):
         def test(grading, child):
-            grading.numeric(child, entry.component, entry.topics, task=entry.task)
+            grading.numeric(child, entry.component, entry.topics, task=entry.task, spec=spec)
 
         test.__name__ = test.__qualname__ = entry.name
         test.__doc__ = entry.title

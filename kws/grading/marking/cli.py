@@ -13,14 +13,13 @@ import getpass
 import signal
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parents[3]  # solutions/ of a checkout
-
 
 def _mark(args: argparse.Namespace) -> int:
     from kws.grading.marking.server import MarkServer
     from kws.grading.marking.session import MarkingSession
+    from kws.spec import course
 
-    solutions = args.solutions if args.solutions is not None else KIT / "solutions"
+    solutions = args.solutions if args.solutions is not None else course().solutions
     session = MarkingSession(
         args.grades, solutions=solutions, submissions=args.submissions, grader=_who(args.grader)
     )
@@ -81,7 +80,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     mark.add_argument(
         "--solutions",
         type=Path,
-        help="the solution notebooks that ask the questions (default: the kit's solutions/)",
+        help="the solution notebooks that ask the questions (default: the course's "
+        "solutions/, KWS_COURSE; the kit's without one)",
     )
     mark.add_argument(
         "--submissions",

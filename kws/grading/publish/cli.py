@@ -144,7 +144,8 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
                           help="where to write the pages and zips (default: feedback/)")  # fmt: skip
     feedback.add_argument("--notebooks", type=Path,
                           help="the released notebooks, for the self-check cells to re-run "
-                          "(default: the kit's assignments/)")  # fmt: skip
+                          "(default: the course's students/, KWS_COURSE; the kit's "
+                          "assignments/ without one)")  # fmt: skip
     feedback.add_argument("--moodle", type=Path, metavar="WORKSHEET",
                           help="Moodle's grading worksheet (CSV): also write a zip per notebook "
                           "for its 'Upload multiple feedback files in a zip'")  # fmt: skip

@@ -147,10 +147,11 @@ def read_standings(grades_dir: Path) -> Standings:
                      marks=str(document.get("marks", "")))  # fmt: skip
 
 
-def _entry(standing: Standing) -> dict:
-    """`standing` as its JSON entry; the written part only where the notebook asks questions."""
+def _entry(standing: Standing, asks: bool) -> dict:
+    """`standing` as its JSON entry; the written part where the notebook asks questions (`asks`),
+    0 marks included, else none."""
     entry = asdict(standing)
-    if not standing.written and not standing.unmarked:
+    if not asks and not standing.written and not standing.unmarked:
         del entry["written"], entry["unmarked"]
     return entry
 
@@ -162,7 +163,10 @@ def write_standings(grades_dir: Path, standings: Standings) -> Path:
         "version": VERSION,
         "assignments": standings.assignments,
         "students": {
-            student: {name: _entry(standing) for name, standing in entries.items()}
+            student: {
+                name: _entry(standing, "written" in standings.assignments.get(name, {}))
+                for name, standing in entries.items()
+            }
             for student, entries in standings.students.items()
         },
     }

@@ -69,8 +69,6 @@ def handout(data: str | Path | None = None, names: Iterable[str] | None = None) 
     by its folders (each notebook's private test set,
     `kws.grading.testsets.layouts.base.Layout.private_set`, or the warning that it has none);
     without `data`, how `kws private` makes them."""
-    from kws.data.speaker_private import students_folder
-
     specs = {name: ASSIGNMENTS[name] for name in (ASSIGNMENTS if names is None else names)}
 
     if data is None:
@@ -93,17 +91,20 @@ def handout(data: str | Path | None = None, names: Iterable[str] | None = None) 
             f"the data: {'; '.join(gets)}; keep DATA, with its private test sets and hidden "
             "labels, with the grader (`kws release bundle OUT --data DATA` names the folders)"
         ]
-    data, given, kept, public = Path(data), [], set(), []
+    data, folders, kept, public = Path(data), [], set(), []
     for name, spec in specs.items():
         layout = layout_of(spec)
         if layout.missing(data) is not None:
             continue
         kept |= {p for p in layout.label_folders(data) if p.exists()}
-        if layout.private_set(data) is None:
+        private = layout.private_set(data)
+        if private is None:
             public.append(name)
-        folder = spec.data.get("folder")
-        if folder:  # a folder the instructor hands out (else the notebook downloads its data)
-            given.append(f"{students_folder(data / folder)} (as the notebook's {folder}/)")
+        else:
+            kept.add(private)
+        if spec.data.get("folder"):  # a folder handed out (else the notebook downloads its data)
+            folders.append(spec.data["folder"])
+    given = [_given(data, folder, kept) for folder in folders]
     lines = []
     if given:
         lines.append(f"hand out to students: {', '.join(dict.fromkeys(given))}")
@@ -112,3 +113,22 @@ def handout(data: str | Path | None = None, names: Iterable[str] | None = None) 
     if public:
         lines.append(warning(public, data))
     return lines
+
+
+def _given(data: Path, folder: str, kept: set[Path]) -> str:
+    """What to hand out of `data` for a notebook whose DATA_DIR is `data`/`folder` (the part
+    students get, `students_folder`), as words: that folder, or when it holds one of the `kept`
+    folders (a private test set, hidden labels), its other entries, one by one."""
+    from kws.data.speaker_private import students_folder
+
+    given = students_folder(data / folder)
+    inside = [k for k in kept if k.resolve().is_relative_to(given.resolve())]
+    if not inside:
+        return f"{given} (as the notebook's {folder or '.'}/)"
+    entries = [
+        str(entry)
+        for entry in sorted(given.iterdir())
+        if not entry.name.startswith(".")
+        and not any(k.resolve().is_relative_to(entry.resolve()) for k in inside)
+    ]
+    return f"{', '.join(entries)} (in the notebook's {folder or '.'}/)"

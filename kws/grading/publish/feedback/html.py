@@ -17,12 +17,12 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from kws.grading.publish.feedback.pages import (
-    KIT_NOTEBOOKS,
     Accuracy,
     Feedback,
     class_feedback,
     kept_course,
 )
+from kws.grading.publish.feedback.rerun import course_notebooks
 from kws.grading.publish.report.figures import TIER_COLOURS
 from kws.grading.records.gradebook import safe_name
 from kws.grading.records.grades import read_grades
@@ -277,7 +277,7 @@ def write_feedback(
         grades_dir: the folder `kws grade --out` wrote (gradebook.csv, results/, standings.json).
         out: where to write: ``out/<student>/<assignment>.html`` and ``out/zips/<student>.zip``.
         notebooks: the released notebooks, whose self-check cells the pages point to
-            (default: the kit's ``assignments/``).
+            (default: the course's, `course_notebooks`).
         now: the time Gradescope's visibility rules are judged at (default: now).
 
     Returns:
@@ -287,7 +287,7 @@ def write_feedback(
     standings = read_standings(grades.folder)
     check_marked(grades.folder, grades.standings, "zero")  # not marks the totals did not count
     course = kept_course(grades.folder)  # each student's due date, the course's time zone
-    feedback = class_feedback(grades, standings, notebooks=notebooks or KIT_NOTEBOOKS, now=now,
+    feedback = class_feedback(grades, standings, notebooks=notebooks or course_notebooks(), now=now,
                               course=course, written=written_part(grades.folder))  # fmt: skip
     written, by_student = [], {}
     for page in feedback:

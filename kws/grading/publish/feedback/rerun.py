@@ -1,6 +1,6 @@
 """Which cell of the notebook a student should run again for a failed test.
 
-    cells = self_check_cells(KIT_NOTEBOOKS / spec.notebook)    # the cells running public checks
+    cells = self_check_cells(course_notebooks() / spec.notebook)  # the cells running public checks
     rerun_for(spec, test, cells)                                # the one covering `test`, or None
 
 A test names what it judges through its spec: a numeric test's component (``[numeric.<test>]``
@@ -31,6 +31,15 @@ class Rerun:
     code: str
 
 
+def course_notebooks() -> Path:
+    """The released notebooks of the course (``KWS_COURSE``'s ``students/``; the kit's
+    ``assignments/`` without one), whose self-check cells the pages point to."""
+    from kws.spec import course
+
+    taught = course()
+    return taught.students if taught.named and taught.students.is_dir() else KIT_NOTEBOOKS
+
+
 def self_check_cells(notebook: Path) -> list[Rerun]:
     """The cells that run public checks: those tagged ``self-check`` first, then other code cells
     calling ``check.``; each with the heading of its section. Empty when the notebook is absent."""
@@ -50,7 +59,7 @@ def self_check_cells(notebook: Path) -> list[Rerun]:
 def _component_name(spec: Spec, test: dict) -> list[str]:
     """The class or function a numeric test's component judges (none for other tests)."""
     numeric = spec.numeric.get((test.get("extra_data") or {}).get("test", ""))
-    component = spec.checks().NUMERIC.get(numeric.component) if numeric else None
+    component = spec.numeric_components().get(numeric.component) if numeric else None
     return [component.name] if component is not None else []
 
 
@@ -71,7 +80,9 @@ def _using(cells: list[Rerun], name: str) -> Rerun | None:
 def rerun_for(spec: Spec, test: dict, cells: list[Rerun]) -> Rerun | None:
     """The self-check cell that covers `test`, or None: the first that uses the class or
     function its numeric check judges; else the first in a section whose heading names the
-    "Task N" the test's name starts with; else the first that uses its task's model class."""
+    "Task N" the test's name starts with; else the first that uses its task's model class;
+    else, but for an accuracy test, the cell that checks the whole assignment
+    (``check.assignment``)."""
     for name in _component_name(spec, test):
         if (found := _using(cells, name)) is not None:
             return found
@@ -84,4 +95,20 @@ def rerun_for(spec: Spec, test: dict, cells: list[Rerun]) -> Rerun | None:
     for name in _task_names(spec, test):
         if (found := _using(cells, name)) is not None:
             return found
+    if test.get("max_score", 0) and not _needs_labels(test):
+        return _whole_check(cells, spec.name)
     return None
+
+
+def _needs_labels(test: dict) -> bool:
+    """Whether `test` is judged on the hidden test labels (an accuracy test), which no
+    self-check runs."""
+    extra = test.get("extra_data") or {}
+    return "accuracy" in (extra.get("measured") or {}) or "accuracy" in str(extra.get("test"))
+
+
+def _whole_check(cells: list[Rerun], name: str) -> Rerun | None:
+    """The cell that checks the whole assignment `name` (``check.assignment("name")``, the
+    self-check cell ``kws assign`` writes), which covers each of its tests but accuracy."""
+    call = re.compile(rf"""check\.assignment\(\s*["']{re.escape(name)}["']""")
+    return next((cell for cell in cells if call.search(cell.code)), None)

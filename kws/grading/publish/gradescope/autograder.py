@@ -193,6 +193,13 @@ def settings_advice(settings: ContainerSettings) -> str:
         if settings.peak_mib
         else "its memory was not measured"
     )
+    if not each:  # nothing measured: no figure to give as advice
+        return (
+            f"Gradescope settings: not measured. Not measured: {', '.join(unmeasured)} (its spec "
+            "has no [grading]), so nothing sizes the container or the timeout; `kws reference "
+            "--data DATA --write-tiers` measures the grading of its reference hand-in and "
+            "writes [grading] into its spec."
+        )
     lines = [
         "Gradescope settings (Configure Autograder -> Autograder settings), for this zip's test "
         "sets:",
@@ -208,9 +215,8 @@ def settings_advice(settings: ContainerSettings) -> str:
     if unmeasured:  # a spec without [grading]: nothing to size the timeout from
         lines.append(
             f"  Not measured: {', '.join(unmeasured)} (its spec has no [grading]), so the "
-            "timeout leaves its grading out; measure its reference hand-in's grading "
-            "(benchmarks/bench_grading_memory.py) and give its spec [grading] cpu_seconds and "
-            "measured_size."
+            "timeout leaves its grading out; `kws reference --data DATA --write-tiers` "
+            "measures its reference hand-in's grading and writes [grading] into its spec."
         )
     return "\n".join(lines)
 

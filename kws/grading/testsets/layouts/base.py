@@ -62,6 +62,7 @@ class Layout(abc.ABC):
 
     input_kind: ClassVar[str]
     items_name: ClassVar[str] = "items"  # what the results call the test set's items
+    synthetic: ClassVar[str | None] = None  # `kws synth`'s name of its synthetic twin, if any
 
     def __init__(self, spec: Spec):
         self.spec = spec
@@ -95,6 +96,13 @@ class Layout(abc.ABC):
     def detect(self, data: Path) -> str | None:
         """The name of the dataset under `data` when the layout recognises it (an entry of the
         spec's ``[tiers]``: the accuracy tiers it is graded against), else None."""
+
+    def synthetic_name(self, preset: str, private: bool) -> str | None:
+        """The name `detect` gives the kit's synthetic twin of `preset` (``kws synth``), with
+        its private test set (`private`, ``kws private``) or without; None for a layout the
+        kit makes no synthetic data of. What ``kws rehearse`` checks the tiers of before it
+        starts."""
+        return None
 
     @abc.abstractmethod
     def test_set_size(self, data: Path) -> int:

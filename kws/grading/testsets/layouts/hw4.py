@@ -42,6 +42,7 @@ class HW4Layout(Layout):
     """HW4 speaker features (``[data] folder``) with hidden labels (``[data] hidden``)."""
 
     input_kind = "features"
+    synthetic = "speaker-features"
     items_name = "utterances"
 
     def __init__(self, spec: Spec):
@@ -146,6 +147,9 @@ class HW4Layout(Layout):
         if self.private_set(data) is None:
             return dataset
         return f"{dataset}-private" if dataset.startswith("synthetic-") else f"{dataset}_private"
+
+    def synthetic_name(self, preset: str, private: bool) -> str:
+        return f"synthetic-{preset}" + ("-private" if private else "")
 
     def grading_files(self, data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
         speakers = data / self.folder

@@ -39,6 +39,7 @@ class SpeechCommandsLayout(Layout):
     """The 12-class Speech Commands test set (``[data] test_folders``); clips as inputs."""
 
     input_kind = "waves"
+    synthetic = "speech-commands"
     items_name = "clips"
 
     def __init__(self, spec: Spec):
@@ -136,19 +137,24 @@ class SpeechCommandsLayout(Layout):
         """The [tiers] name of a dataset the kit knows under `data`, else None: the real test
         set is ``speech_commands_12``, or ``speech_commands_12_variant`` when the private set
         graded beside it is the variant `kws private` wrote (its `MARKER`), which costs an
-        honest model a few points; an instructor's own recordings keep the real set's tiers."""
+        honest model a few points; an instructor's own recordings keep the real set's tiers.
+        A synthetic twin is ``synthetic-<preset>``, ``synthetic-<preset>-variant`` with the
+        variant: tiers measured on one are never taken for the other's."""
         folder = next((data / f for f in self.test_folders if (data / f).is_dir()), None)
         if folder is None:
             return None
+        private = private_folder(folder)
+        variant = private is not None and (private / MARKER).is_file()
         preset = synthetic_preset(folder)
         if preset:
-            return f"synthetic-{preset}"
+            return f"synthetic-{preset}" + ("-variant" if variant else "")
         clips = sum(1 for _ in folder.glob("*/*.wav"))
         if clips != REAL_KWS_TEST_CLIPS.get(folder.name[-5:]):
             return None
-        private = private_folder(folder)
-        variant = private is not None and (private / MARKER).is_file()
         return "speech_commands_12_variant" if variant else "speech_commands_12"
+
+    def synthetic_name(self, preset: str, private: bool) -> str:
+        return f"synthetic-{preset}" + ("-variant" if private else "")
 
     def grading_files(self, data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
         """(file, name in the zip) for the test data grading reads, and the (empty) folders the
