@@ -61,7 +61,7 @@ ARGUMENTS = [
     ("handin", (), "path", None, None, True, None, "Path"),
     ("grade", ("--assignment",), "assignment", None, ASSIGNMENT_NAMES, False, None, None),
     ("grade", ("--course",), "course", None, None, False, None, "Path"),
-    ("grade", ("--data",), "data", None, None, True, None, "Path"),
+    ("grade", ("--data",), "data", None, None, False, None, "Path"),
     ("grade", ("--dataset",), "dataset", None, None, False, None, None),
     ("grade", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
     ("grade", ("--strict",), "strict", False, None, False, 0, None),

@@ -63,7 +63,9 @@ def test_release_gives_the_prompt_and_an_empty_answer_cell_and_nothing_else():
     student = student_version(solution, name="sol.ipynb")
     assert [c.source for c in student.cells] == [
         "# Task 2", "x = 1", PROMPT, PLACEHOLDERS["markdown"], "## Task 3"]  # fmt: skip
-    assert student.cells[2] == solution.cells[2]  # the prompt: byte for byte, metadata and all
+    prompt = solution.cells[2]  # byte for byte, with the question's points for kws handin
+    assert student.cells[2].source == prompt.source and student.cells[2].id == prompt.id
+    assert student.cells[2].metadata == {**prompt.metadata, "written_points": 3.0}
     answer = student.cells[3]
     assert answer.id == solution.cells[3].id and answer.metadata.tags == ["answer:norm"]
     text = nbformat.writes(student)

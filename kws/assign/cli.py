@@ -57,7 +57,7 @@ def _assign(args: argparse.Namespace) -> int:
 def _assign_course(args: argparse.Namespace) -> int:
     from kws.assign.checks import AssignmentError, assignment_problems, solution_path
     from kws.assign.generate import planned_files, write_files
-    from kws.assign.leaks import reference_code_warnings
+    from kws.release.leaks import reference_code_warnings
     from kws.spec import COURSE_ENV, assignments, course
 
     taught = course()

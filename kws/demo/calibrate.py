@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kws.demo.reference import Run
+    from kws.demo.runs import Run
     from kws.spec import Spec
 
 GAP_MARGIN = 0.03  # above the largest honest gap of the seeds: another seed's gap stays below

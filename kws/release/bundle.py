@@ -40,8 +40,8 @@ from pathlib import Path
 
 import nbformat
 
-from kws.assign.leaks import reference_code_warnings
 from kws.data.private_variant import PRIVATE_SUFFIX
+from kws.release.leaks import reference_code_warnings
 from kws.release.notebooks import stale_notebooks, student_notebook
 from kws.spec import SPEC_FILE, Spec, assignments, course
 
@@ -164,8 +164,10 @@ def _build_kit_archive(folder: Path, specs: list[Spec]) -> Path:
             shutil.copyfile(KIT_ROOT / name, source / name)
         # The Gradescope image's scripts (kws/grading/publish/gradescope/scripts/) and the
         # cluster's (kws/grading/classrun/slurm/), the marking page's (kws/grading/marking/static/),
-        # the instructor's pages' templates (kws/templates/), and the measured figures `kws demo` and the docs quote (kws/figures.json), stay with the
-        # instructor: students need none. The course's assignments take the place of the kit's own.
+        # the instructor's pages' templates (kws/templates/), the empty data folder of a written-
+        # only run (kws/grading/testsets/no_data/), and the measured figures `kws demo` and the
+        # docs quote (kws/figures.json) stay with the instructor: students need none. The
+        # course's assignments take the place of the kit's own.
         ignore = shutil.ignore_patterns(
             "__pycache__",
             "*.pyc",
@@ -173,6 +175,7 @@ def _build_kit_archive(folder: Path, specs: list[Spec]) -> Path:
             "slurm",
             "static",
             "templates",
+            "no_data",
             "figures.json",
             "assignments",
         )

@@ -195,7 +195,8 @@ def data_of_written_only(submissions: Path, student: str | None, assignment: str
         ValueError: naming the assignments graded on a hidden test set and a hand-in holding
             each, with the fix (pass ``--data``).
     """
-    from kws.grading.classrun.checks import handin_folders, held_notebooks
+    from kws.grading.classrun.checks import handin_folders
+    from kws.grading.judge.planned import held_notebooks
     from kws.spec import ASSIGNMENTS
 
     names = [assignment] if assignment else sorted(ASSIGNMENTS)
