@@ -99,3 +99,12 @@ def test_compile_errors_name_each_file_and_line(tmp_path):
     (tmp_path / "helper.py").write_text("not python at all (\n")  # no test file: not collected
     broken = compile_errors([tmp_path])
     assert len(broken) == 1 and broken[0].startswith(f"{tmp_path / 'test_bad.py'} line 2: Syntax")
+
+
+def test_kws_gradescope_builds_no_autograder_on_a_broken_test_file(course):
+    broken = _break(course, "def oops(:")
+    built = _kws(course, "gradescope", "--data", "data", "--out", "autograder.zip",
+                 course="assignments", timeout=300)  # fmt: skip
+    assert built.returncode == 2, built.stdout[-2000:] + built.stderr[-2000:]
+    assert f"correct {broken} line 3: SyntaxError" in built.stderr
+    assert not (course / "autograder.zip").exists()

@@ -108,12 +108,14 @@ def plan_run(
     Raises:
         FileNotFoundError / ValueError: no `data` where an assignment needs it, a missing
             folder, no test set for the selection, no tier set (naming --tiers / --dataset);
-            a graded test file that does not compile (`check_graded_tests`); CourseError
+            a graded test file that does not compile
+            (`kws.grading.judge.loading.check_graded_tests`); CourseError
             naming the course file or the times; SplitError naming the course file whose
             Kaggle share leaves a part empty.
     """
     from kws.grading.classrun.checks import handin_folders, held_notebooks
     from kws.grading.command import decide_grading, kaggle_options
+    from kws.grading.judge.loading import check_graded_tests
     from kws.grading.records.roster import match_roster
     from kws.grading.season.cli import warn_or_refuse
     from kws.grading.testsets.public_only import public_only, warning
@@ -123,7 +125,7 @@ def plan_run(
         data = data_of_written_only(submissions, student, assignment)
     submissions, data, out = Path(submissions), Path(data), Path(out)  # as typed, for messages
     decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers)
-    check_graded_tests()
+    check_graded_tests()  # in seconds, before any hand-in is graded
     try:  # named as typed in its messages; said after the public test sets' warning
         handins, missing = handin_folders(submissions), None
     except (FileNotFoundError, ValueError) as error:
@@ -175,23 +177,6 @@ def plan_run(
     )
     plan.graders = GraderPlan(data, decided.tier_sets, found).text()
     return plan
-
-
-def check_graded_tests() -> None:
-    """Refuse a run whose graded test files do not all compile, before any hand-in is graded:
-    the grader collects every assignment's (`kws.spec.graded_test_folders`), and a file that
-    does not load is the course's fault, never a student's 0 (`kws.grading.judge.loading`).
-
-    Raises:
-        ValueError: naming each file, its line and the error, with the fix.
-    """
-    from kws.grading.judge.loading import compile_errors, fix_of
-    from kws.spec import graded_test_folders
-
-    broken = compile_errors(graded_test_folders())
-    if broken:
-        raise ValueError(f"a graded test file cannot be loaded, so no hand-in can be graded: "
-                         f"{fix_of(broken)}")  # fmt: skip
 
 
 def data_of_written_only(submissions: Path, student: str | None, assignment: str | None) -> Path:

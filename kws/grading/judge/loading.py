@@ -6,7 +6,9 @@ vanish, every student would get 0 / 0 and the grades would be shipped. The grade
 instead:
 
     compile_errors(folders)      # "FILE line N: SyntaxError: ..." for each graded test file
-                                 # that does not compile (`kws grade` asks before any grading)
+                                 # that does not compile
+    check_graded_tests()         # ValueError naming them and the fix (`kws grade` and
+                                 # `kws gradescope` ask before anything is graded or built)
     where_broken(error, path)    # "FILE line N: ImportError: ...", from a collection error
     BROKEN_TESTS_EXIT            # 78: the grader could not load a graded test; no results
     said_broken(output)          # what the grader said on its `BROKEN_LINE`s, or []
@@ -65,6 +67,24 @@ def compile_errors(folders: list[Path]) -> list[str]:
         except (SyntaxError, ValueError) as error:  # ValueError: a null byte
             broken.append(where_broken(error, path))
     return broken
+
+
+def check_graded_tests(folders: list[Path] | None = None) -> None:
+    """Refuse a run (or an autograder) whose graded test files do not all compile, before any
+    hand-in is graded: the grader collects every assignment's (`folders`, default
+    `kws.spec.graded_test_folders`), and a file that does not load is the course's fault,
+    never a student's 0.
+
+    Raises:
+        ValueError: naming each file, its line and the error, with the fix.
+    """
+    from kws.spec import graded_test_folders
+
+    broken = compile_errors(graded_test_folders() if folders is None else folders)
+    if broken:
+        raise ValueError(
+            f"a graded test file cannot be loaded, so no hand-in can be graded: {fix_of(broken)}"
+        )
 
 
 def said_broken(output: str) -> list[str]:

@@ -394,8 +394,11 @@ class GradescopeReport:
             session.exitstatus = MACHINE_FAULT_EXIT
 
     def pytest_terminal_summary(self, terminalreporter):
-        document = self.results()
         write = terminalreporter.write_line
+        if self.broken:  # no score at all, not a table of zeros
+            write(f"no results written: a graded test file cannot be loaded: {self.broken[0]}")
+            return
+        document = self.results()
         terminalreporter.section("score")
         width = max([len(t["name"]) for t in document["tests"]] + [10])
         for nodeid, test in zip(self.order, document["tests"], strict=True):
@@ -408,9 +411,7 @@ class GradescopeReport:
         write(f"   {'total':<{width}}  {document['score']:>6g} / {total:g}")
         for note in self.terminal_notes:
             write(note)
-        if self.broken:
-            write(f"no results written: a graded test file cannot be loaded: {self.broken[0]}")
-        elif self.fault is not None:
+        if self.fault is not None:
             write(f"no results written: a fault of the grading machine: {self.fault}")
         elif self.results_path is not None:
             write(f"results written to {self.results_path}")
