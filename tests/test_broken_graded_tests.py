@@ -108,3 +108,14 @@ def test_kws_gradescope_builds_no_autograder_on_a_broken_test_file(course):
     assert built.returncode == 2, built.stdout[-2000:] + built.stderr[-2000:]
     assert f"correct {broken} line 3: SyntaxError" in built.stderr
     assert not (course / "autograder.zip").exists()
+
+
+def test_a_graded_tests_conftest_that_cannot_be_loaded_stops_kws_grade(course):
+    conftest = course / "assignments" / "points" / "graded_tests" / "conftest.py"
+    conftest.write_text('"""Fixtures of the toy."""\nimport no_such_module\n')
+    before = _records(course)
+    graded = _grade(course)
+    assert graded.returncode == 1, graded.stdout[-2000:] + graded.stderr[-2000:]
+    said = graded.stderr.lower()
+    assert f"correct {conftest} line 2: modulenotfounderror".lower() in said, graded.stderr
+    assert _records(course) == before

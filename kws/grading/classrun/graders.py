@@ -29,7 +29,7 @@ import threading
 from concurrent.futures import Future, wait
 from pathlib import Path
 
-from kws.grading.judge.loading import BROKEN_TESTS_EXIT, fix_of, said_broken
+from kws.grading.judge.loading import BROKEN_TESTS_EXIT, conftest_broken, fix_of, said_broken
 from kws.grading.sandbox.faults import MACHINE_FAULT_EXIT, low_space, said_fault
 from kws.grading.sandbox.processes import dies_with_parent
 
@@ -73,10 +73,13 @@ class GradedTestsFault(GraderFault):
 def broken_tests_of(code: int, output: str, student: str) -> GradedTestsFault | None:
     """The refusal of a grader that ended with exit code `code` because a graded test file
     could not be loaded (`kws.grading.judge.loading.BROKEN_TESTS_EXIT`, its `output` naming
-    each file), for `student`'s hand-in; None for any other ending."""
-    if code != BROKEN_TESTS_EXIT:
+    each file; or pytest's usage error for a conftest.py of theirs, `conftest_broken`), for
+    `student`'s hand-in; None for any other ending."""
+    broken = conftest_broken(code, output)
+    if code == BROKEN_TESTS_EXIT:
+        broken = said_broken(output) or ["a graded test file (its log could not say which)"]
+    if not broken:
         return None
-    broken = said_broken(output) or ["a graded test file (its log could not say which)"]
     return GradedTestsFault(
         f"a graded test file of the course cannot be loaded (not the hand-in's fault): "
         f"{student} was not graded (no 0 recorded)",

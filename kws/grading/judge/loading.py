@@ -12,6 +12,7 @@ instead:
     where_broken(error, path)    # "FILE line N: ImportError: ...", from a collection error
     BROKEN_TESTS_EXIT            # 78: the grader could not load a graded test; no results
     said_broken(output)          # what the grader said on its `BROKEN_LINE`s, or []
+    conftest_broken(code, output)  # the same for a conftest.py pytest itself could not load
 
 `BROKEN_TESTS_EXIT` is sysexits' ``EX_CONFIG`` ("a configuration error"): the grader exits with
 it and writes no results.json (`kws.grading.judge.results.GradescopeReport`), and `kws grade`
@@ -21,10 +22,12 @@ nothing for the student it was grading.
 
 from __future__ import annotations
 
+import re
 import traceback
 from pathlib import Path
 
 BROKEN_TESTS_EXIT = 78
+CONFTEST_EXIT = 4  # pytest's usage error: what a conftest.py that cannot be loaded ends with
 # How the grader says which file, on a line of its own in its output (the log `kws grade` keeps).
 BROKEN_LINE = "kws grader: a graded test file cannot be loaded (the course's, not the hand-in's): "
 TEST_FILES = ("test_*.py", "*_test.py", "conftest.py")  # what pytest collects of a folder
@@ -95,6 +98,20 @@ def said_broken(output: str) -> list[str]:
         for line in output.splitlines()
         if BROKEN_LINE in line
     ]
+
+
+def conftest_broken(code: int, output: str) -> list[str]:
+    """`where_broken`'s sentence for a graded tests' conftest.py that pytest could not load: it
+    stops before any session starts, with exit code 4 (a usage error) and its own sentence, so
+    the grader cannot say it on a `BROKEN_LINE`; [] for any other ending."""
+    found = re.search(r"ImportError while loading conftest '([^']+)'", output)
+    if code != CONFTEST_EXIT or found is None:
+        return []
+    after = output[found.end() :]
+    lines = re.findall(r":(\d+): in <module>", after)
+    errors = [line[1:].strip() for line in after.splitlines() if line.startswith("E ")]
+    at = f" line {lines[-1]}" if lines else ""
+    return [f"{found[1]}{at}: {errors[-1] if errors else 'its import failed'}"]
 
 
 def fix_of(broken: list[str]) -> str:
