@@ -119,3 +119,17 @@ def test_a_graded_tests_conftest_that_cannot_be_loaded_stops_kws_grade(course):
     said = graded.stderr.lower()
     assert f"correct {conftest} line 2: modulenotfounderror".lower() in said, graded.stderr
     assert _records(course) == before
+
+
+def test_a_gradebook_graded_before_the_file_broke_is_kept_byte_for_byte(course):
+    shutil.rmtree(course / "grades")
+    first = _grade(course)  # the toy's tests as given: a real gradebook (the hand-in scores 0)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    before = _records(course)
+    broken = _break(course, "from kws.author import no_such_name")
+    for more in ([], ["--student", "right"]):  # the class, and one student's regrade
+        graded = _kws(course, "grade", "subs", "--data", "data", "--out", "grades", *more,
+                      course="assignments", timeout=300)  # fmt: skip
+        assert graded.returncode == 1, graded.stdout[-2000:] + graded.stderr[-2000:]
+        assert f"correct {broken} line 3".lower() in graded.stderr.lower(), graded.stderr
+        assert _records(course) == before
