@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from kws.grading.judge.loading import BROKEN_TESTS_EXIT
+
 CONFTEST = """
 from pathlib import Path
 from kws.grading.judge.results import GradescopeReport
@@ -182,7 +184,19 @@ def test_score_table_is_printed(results):
     assert re.search(r"total +5.25 / 17", stdout)
 
 
-def test_results_written_even_when_collection_fails(tmp_path):
-    _, document = _grade(tmp_path, "import no_such_module\n")
-    assert document["score"] == 0 and document["tests"] == []
-    assert "could not load" in document["output"]
+@pytest.mark.parametrize(
+    "source, error",
+    [("import json\nimport no_such_module\n", "line 2: ModuleNotFoundError"),
+     ("def test_a():\n    pass\ndef oops(:\n", "line 3: SyntaxError")],
+)  # fmt: skip
+def test_a_test_file_that_cannot_be_loaded_is_no_grade(tmp_path, source, error):
+    # The course's file, not the hand-in: a 0 / 0 would be shipped as the student's grade.
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_graded.py").write_text(source)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == BROKEN_TESTS_EXIT, run.stdout[-2000:] + run.stderr[-2000:]
+    assert not (tmp_path / "results.json").exists()
+    assert f"correct {tmp_path / 'test_graded.py'} {error}" in run.stderr, run.stderr

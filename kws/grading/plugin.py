@@ -31,7 +31,9 @@ not graded, and the run's output says so once; its tests are left out of the res
 One child process per notebook serves every test of that notebook (`Grading.child`): it runs the
 notebook's model cells, loads each task's checkpoint and returns predictions and probe facts;
 tests only read that payload and compare predictions with the hidden labels (`hidden`), which
-never leave this process. Every run writes a Gradescope results.json (`kws.grading.judge.results`).
+never leave this process. Every run writes a Gradescope results.json (`kws.grading.judge.results`),
+except one stopped by a fault of the grading machine or by a graded test file that cannot be
+loaded (`kws.grading.judge.loading`: the course's fault, exit code 78, never a student's 0).
 """
 
 import os

@@ -50,6 +50,7 @@ from kws.grading.classrun.graders import (
     GraderProcesses,
     NotStarted,
     RunStopped,
+    broken_tests_of,
     fault_of,
 )
 from kws.grading.command import grader_command, grader_environment
@@ -177,6 +178,9 @@ def stage_one(
             problem = f"the grader ran longer than {timeout:g} s and was stopped"
         else:
             output = _output(staged_log)
+            broken = broken_tests_of(code, output, student)
+            if broken is not None:  # the course's file: no grade, the earlier one kept
+                raise broken
             fault = fault_of(code, output, out_dir)
             if fault is not None:
                 kept = log.with_name(f"{log.stem}.failed.txt")
@@ -221,8 +225,9 @@ def grade_one(
     gives results with no test and the reason (`ungraded_document`). Raises NotStarted when the
     batch was stopped before or while it ran, RunStopped when Ctrl-C or SIGTERM stopped a
     grader of its own, GraderFault when the grading machine failed under it
-    (`kws.grading.classrun.graders.fault_of`); the student's earlier results and log are then
-    untouched.
+    (`kws.grading.classrun.graders.fault_of`), or its kind GradedTestsFault when a graded test
+    file of the course could not be loaded (`broken_tests_of`); the student's earlier results
+    and log are then untouched.
 
     Every path is made absolute here, and the child runs in `out_dir`: its working directory
     is never the kit's folder, so nothing the grader writes lands there.

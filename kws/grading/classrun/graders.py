@@ -14,7 +14,8 @@ A run stops early in two ways, each an exception that says what was graded and w
   disk or its own MemoryError, `kws.grading.sandbox.faults.MACHINE_FAULT_EXIT`; a signal nobody
   in the run sent, the out-of-memory killer's SIGKILL; a crash with the disk full). That
   student is left as they were, never given a 0, and the run stops: the next students would
-  meet the same machine.
+  meet the same machine. Its kind `GradedTestsFault`: a graded test file of the course could
+  not be loaded (`broken_tests_of`); the run stops naming the file, its line and the fix.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import threading
 from concurrent.futures import Future, wait
 from pathlib import Path
 
+from kws.grading.judge.loading import BROKEN_TESTS_EXIT, conftest_broken, fix_of, said_broken
 from kws.grading.sandbox.faults import MACHINE_FAULT_EXIT, low_space, said_fault
 from kws.grading.sandbox.processes import dies_with_parent
 
@@ -53,6 +55,36 @@ class RunStopped(KeyboardInterrupt):
 class GraderFault(RuntimeError):
     """The grading machine failed under a grader; no grade was recorded for its student. The
     message names the student, the grades folder and what to do."""
+
+
+class GradedTestsFault(GraderFault):
+    """A graded test file of the course could not be loaded (`kws.grading.judge.loading`): the
+    instructor's file, not the hand-in, so no grade was recorded. The message names the file
+    and its line; `fix` says what to correct."""
+
+    fix = "correct the graded test file the grader's log names, then run the same command"
+
+    def __init__(self, message: str, fix: str | None = None):
+        super().__init__(message)
+        if fix is not None:
+            self.fix = fix
+
+
+def broken_tests_of(code: int, output: str, student: str) -> GradedTestsFault | None:
+    """The refusal of a grader that ended with exit code `code` because a graded test file
+    could not be loaded (`kws.grading.judge.loading.BROKEN_TESTS_EXIT`, its `output` naming
+    each file; or pytest's usage error for a conftest.py of theirs, `conftest_broken`), for
+    `student`'s hand-in; None for any other ending."""
+    broken = conftest_broken(code, output)
+    if code == BROKEN_TESTS_EXIT:
+        broken = said_broken(output) or ["a graded test file (its log could not say which)"]
+    if not broken:
+        return None
+    return GradedTestsFault(
+        f"a graded test file of the course cannot be loaded (not the hand-in's fault): "
+        f"{student} was not graded (no 0 recorded)",
+        fix_of(broken),
+    )
 
 
 class NotStarted(RuntimeError):

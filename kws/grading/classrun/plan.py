@@ -119,11 +119,14 @@ def plan_run(
     Raises:
         FileNotFoundError / ValueError: no `data` where an assignment needs it, a missing
             folder, no test set for the selection, no tier set (naming --tiers / --dataset);
-            CourseError naming the course file or the times; SplitError naming the course
-            file whose Kaggle share leaves a part empty.
+            a graded test file that does not compile
+            (`kws.grading.judge.loading.check_graded_tests`); CourseError
+            naming the course file or the times; SplitError naming the course file whose
+            Kaggle share leaves a part empty.
     """
     from kws.grading.classrun.checks import handin_folders
     from kws.grading.command import kaggle_options
+    from kws.grading.judge.loading import check_graded_tests
     from kws.grading.judge.planned import decide_handins
     from kws.grading.records.roster import match_roster
     from kws.grading.season.cli import warn_or_refuse
@@ -139,6 +142,7 @@ def plan_run(
         handins, missing = [], error
     chosen = [submissions / student] if student is not None else handins
     decided = decide_handins(data, chosen, assignment, dataset=dataset, tiers=tiers)
+    check_graded_tests()  # in seconds, before any hand-in is graded
     held, found = decided.held, decided.public_only
     if student is not None and not (submissions / student).is_dir():  # named as typed
         raise FileNotFoundError(f"{submissions / student}: no such hand-in folder (--student "

@@ -12,6 +12,8 @@
 - the flags for a person to read: `review` (model cells that reach for the grader),
   `carried` (checkpoints that carry data), `public_gap` (public clips far above private ones);
 - `results`: Gradescope's ``results.json``, points and visibility, the score table;
+- `loading`: a graded test file that cannot be loaded is the course's fault: no results, a
+  refusal naming the file, its line and the fix;
 - `device`: where the child runs (a `kws.device.DeviceName`) and whether the grading machine
   has a GPU, without importing torch here.
 

@@ -13,7 +13,10 @@ A grader's tests declare what they are worth with markers::
 ``results.json`` as Gradescope reads it — name, score, max_score, status, output, visibility — with
 the total score, the execution time and an output for the whole run. A failing test's output is
 its assertion message; a hidden test's output says only passed or failed. The file is written at
-the end of every session, also when collection fails, and a score table is printed.
+the end of every session, and a score table is printed; but never when a graded test file
+cannot be loaded (a syntax error, an import that fails): that is the course's fault, not the
+hand-in's, so no results.json is written and the run exits with
+`kws.grading.judge.loading.BROKEN_TESTS_EXIT`, naming the file, its line and the fix.
 
 A test that was skipped (no GPU for a re-training test) was not run, so it must not read as a
 failure: Gradescope's schema has no "skipped" status, so it is listed as passed with 0 / 0 points
@@ -29,8 +32,8 @@ What a person should look at is recorded as data, never only as a sentence: the 
 "text", "test"}``, where kind is ``review`` (a flag for a person: model cells that reach for the
 grader, a checkpoint that carries data, a public accuracy far above the private one),
 ``tampering`` (the notebook changes torch or the grader, or computes something else while traced:
-the tests that reach it fail) or ``grader_error`` (the grader itself failed: a test module that
-did not load, an exception in a graded test). The gradebook's notes and the class report read
+the tests that reach it fail) or ``grader_error`` (the grader itself failed: an exception in a
+graded test). The gradebook's notes and the class report read
 these fields; the sentences of the output are for the student. What a test measured of the
 hand-in is data too: its ``extra_data["measured"]`` (`GradescopeReport.add_measure`), e.g.
 ``{"accuracy": 0.7612}`` or ``{"encoder_weights": 154880, "layers_run": 3}``.
@@ -52,6 +55,7 @@ from pathlib import Path
 
 import pytest
 
+from kws.grading.judge.loading import BROKEN_LINE, BROKEN_TESTS_EXIT, fix_of, where_broken
 from kws.grading.sandbox.faults import FAULT_LINE, MACHINE_FAULT_EXIT, machine_fault
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -213,6 +217,7 @@ class GradescopeReport:
         self._held_out = False  # the running test grades the Kaggle rule's held-out part
         self._running: str | None = None  # the nodeid of the test that is running
         self.fault: str | None = None  # a fault of the grading machine: no results, no grade
+        self.broken: list[str] = []  # graded test files that did not load: no results, no grade
 
     def grades_held_out_part(self) -> None:
         """Mark the running test as grading the Kaggle rule's held-out part
@@ -299,14 +304,18 @@ class GradescopeReport:
             self.tests[item.nodeid] = TestResult(name, 0.0, points, "failed", "", visibility, about)
             self.order.append(item.nodeid)
 
-    def pytest_collectreport(self, report):
-        if report.failed:
-            text = (
-                f"The grader could not load {report.nodeid or 'its tests'}; the points of its tests "
-                "are missing from this result"
-            )
-            self.add_output(f"{text}. Tell the course staff.")
-            self.add_finding("grader_error", text)
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector):
+        report = yield
+        if report.failed:  # the course's file, not the hand-in: no grade at all (`loading`)
+            call = getattr(report, "call", None)  # pytest's, until it reports the collection
+            path = getattr(collector, "path", None)
+            if call is not None and call.excinfo is not None:
+                self.broken.append(where_broken(call.excinfo.value, path))
+            else:
+                first = (report.longreprtext.strip().splitlines() or ["no error given"])[0]
+                self.broken.append(f"{path or 'a graded test file'}: {first}")
+        return report
 
     def _machine_fault(self, where: str, error: BaseException | None) -> None:
         """Remember the first fault of the grading machine (`machine_fault`) seen at `where`."""
@@ -369,6 +378,12 @@ class GradescopeReport:
         self.fault = self.fault or why
 
     def pytest_sessionfinish(self, session):
+        if self.broken:  # a graded test missing is no grade: no results, and say which file
+            for said in self.broken:
+                print(f"\n{BROKEN_LINE}{said}", file=sys.stderr, flush=True)
+            print(f"no results written: {fix_of(self.broken)}", file=sys.stderr, flush=True)
+            session.exitstatus = BROKEN_TESTS_EXIT
+            return
         if self.fault is None and self.results_path is not None:
             try:
                 write_results(self.results_path, self.results())
@@ -381,8 +396,11 @@ class GradescopeReport:
             session.exitstatus = MACHINE_FAULT_EXIT
 
     def pytest_terminal_summary(self, terminalreporter):
-        document = self.results()
         write = terminalreporter.write_line
+        if self.broken:  # no score at all, not a table of zeros
+            write(f"no results written: a graded test file cannot be loaded: {self.broken[0]}")
+            return
+        document = self.results()
         terminalreporter.section("score")
         width = max([len(t["name"]) for t in document["tests"]] + [10])
         for nodeid, test in zip(self.order, document["tests"], strict=True):

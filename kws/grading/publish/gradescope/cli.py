@@ -18,9 +18,11 @@ from kws.grading.season.cli import add_strict_option, warn_or_refuse
 
 
 def _gradescope(args: argparse.Namespace) -> int:
+    from kws.grading.judge.loading import check_graded_tests
     from kws.grading.publish.gradescope.autograder import make_autograder, plan, settings_advice
     from kws.grading.testsets.public_only import command_warning
 
+    check_graded_tests()  # a zip that would grade every submission 0 of 0 is never built
     said = command_warning(args.data, args.assignment)
     if said:  # first: every student's results will say it too
         print(said, flush=True)
