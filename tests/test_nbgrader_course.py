@@ -107,7 +107,10 @@ def test_a_written_only_assignment_is_assigned_and_handed_in_without_data(tmp_pa
     done = _kws(tmp_path, "assign")
     assert done.returncode == 0, done.stderr
     assert "wrote course/students/problem1.ipynb" in done.stdout
-    assert "ps1: 0 graded tests, 0 points; 2 written questions, 3 points (kws mark)" in done.stdout
+    assert "ps1: 0 graded tests, 0 points\n" in done.stdout
+    assert (
+        "written questions: 2, 3 points, marked by hand (kws mark); 3 points in all" in done.stdout
+    )
     student = nbformat.read(course / "students" / "problem1.ipynb", as_version=4)
     text = nbformat.writes(student)
     assert "BEGIN SOLUTION" not in text and "sum_of_squares(11) == 506" not in text

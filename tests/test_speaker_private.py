@@ -319,7 +319,7 @@ def test_notebook_02_carrying_another_models_answers_earns_its_own_private_accur
     assert float(rows["cheat"]["total"]) < 3 * SPEC.test_points("test_accuracy")
     output = results["cheat"]["output"]
     assert "predictions.csv's on all 6 public test utterances: 1.0000" in output
-    assert "Manual review" not in output  # the instructor's: never in what students read
+    assert "carry the public answers" not in output  # the instructor's suspicion, not theirs
     assert "Manual review: 02_speaker_id.ipynb: the task1 " in rows["cheat"]["notes"]
     assert "carry the public answers" in rows["cheat"]["notes"]  # the gradebook lists it
     assert "Manual review" not in results["honest"]["output"]

@@ -35,13 +35,14 @@ def _tests_line(spec, solution: Path) -> str:
     names = graded_names(spec)
     total = sum(spec.points.get(name, 0) for name in names)
     listed = ", ".join(f"{name} ({spec.points.get(name, 0):g})" for name in names)
-    line = f"{spec.name}: {len(names)} graded tests, {total:g} points: {listed}"
+    line = f"{spec.name}: {len(names)} graded tests, {total:g} points" + (
+        f": {listed}" * bool(names)
+    )
     questions = read_questions(read_notebook(solution), name=str(solution))
     if questions:  # what a person marks, counted in the same grade
-        points = sum(question.points for question in questions)
-        line = (f"{line.rstrip(': ')}; {len(questions)} written "
-                f"question{'s' * (len(questions) != 1)}, {points:g} points (kws mark); "
-                f"{total + points:g} points in all")  # fmt: skip
+        written = sum(question.points for question in questions)
+        line += (f"\n  written questions: {len(questions)}, {written:g} points, marked by hand "
+                 f"(kws mark); {total + written:g} points in all")  # fmt: skip
     return line
 
 

@@ -94,6 +94,7 @@ def earlier_score(out_dir: Path, student: str) -> float | None:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     earlier = keep_earlier(out_dir, student)
+    pending.parent.mkdir(mode=0o700, exist_ok=True)  # a student graded for the first time
     write_whole(pending, json.dumps({"earlier": earlier}) + "\n")
     return earlier
 

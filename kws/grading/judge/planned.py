@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kws.grading.judge.notebook import holds_notebook
-from kws.grading.judge.tiers import TierSet
-from kws.spec import ASSIGNMENTS
+if TYPE_CHECKING:  # the assignments load when a plan is made, not when `kws` starts
+    from kws.grading.judge.tiers import TierSet
 
 PLAN_FILE = "plan.json"  # in a folder of the run's own, gone when the run ends
 PLAN_VERSION = 2
@@ -61,6 +61,7 @@ def decide_grading(
     """
     from kws.grading.judge.notebook import missing_test_data
     from kws.grading.judge.tiers import tier_set
+    from kws.spec import ASSIGNMENTS
 
     if not Path(data).is_dir():
         raise FileNotFoundError(f"{data}: no such data folder (pass the grader's --data folder)")
@@ -116,6 +117,9 @@ def decide_handins(
 def held_notebooks(handins: list[Path], gradable: list[str]) -> dict[str, set[str]]:
     """{hand-in folder name: the notebooks the grader will grade in it: those of `gradable`
     it holds}, for each of `handins` that is a folder."""
+    from kws.grading.judge.notebook import holds_notebook
+    from kws.spec import ASSIGNMENTS
+
     return {
         h.name: {n for n in gradable if holds_notebook(h, ASSIGNMENTS[n])}
         for h in handins
