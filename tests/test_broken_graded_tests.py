@@ -133,3 +133,15 @@ def test_a_gradebook_graded_before_the_file_broke_is_kept_byte_for_byte(course):
         assert graded.returncode == 1, graded.stdout[-2000:] + graded.stderr[-2000:]
         assert f"correct {broken} line 3".lower() in graded.stderr.lower(), graded.stderr
         assert _records(course) == before
+
+
+def test_a_grader_that_fails_in_its_own_process_is_the_kits_fault_never_a_zero(tmp_path):
+    """pytest's internal and usage errors come from the grader's process, where no student code
+    runs: `kws grade` refuses them as faults (earlier results kept), never an ungraded row."""
+    from kws.grading.classrun.graders import fault_of
+
+    log = "INTERNALERROR> NameError: name 'TierSet' is not defined"
+    for code in (3, 4):
+        said = fault_of(code, log, tmp_path)
+        assert said is not None and "never the hand-in's" in said and "TierSet" in said
+    assert fault_of(1, "1 failed", tmp_path) is None  # a test the hand-in failed: its points

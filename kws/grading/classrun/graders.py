@@ -193,6 +193,9 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+pytest_internal_error, pytest_usage_error = 3, 4  # pytest.ExitCode's, without importing pytest
+
+
 def fault_of(code: int, output: str, out_dir: Path) -> str | None:
     """Why a grader that ended with exit code `code` (negative: the signal that killed it, which
     no one in the run sent) without results failed for the grading machine, not for its
@@ -210,6 +213,10 @@ def fault_of(code: int, output: str, out_dir: Path) -> str | None:
             name = f"signal {-code}"
         return (f"it was killed by {name} from outside this run (the out-of-memory killer, or a "
                 "person; see `dmesg`)")  # fmt: skip
+    if code in (pytest_internal_error, pytest_usage_error):  # the grader's own process: no
+        # student code runs there (a hand-in's runs in its sandboxed child), so the kit failed
+        return (f"the grader itself failed (pytest's exit code {code}: {last_line}): a fault of "
+                "the kit or its installation, never the hand-in's")  # fmt: skip
     full = low_space(out_dir) or low_space(Path(tempfile.gettempdir()))
     if code != 0 and full is not None:
         return f"it exited with code {code} ({last_line}) with {full}"

@@ -152,6 +152,8 @@ class GraderPlan:
 def read_plan(path: Path, data: Path) -> GraderPlan:
     """The graders' part of a plan written at `path`, for a grader of the data folder `data`;
     ValueError naming the file when it is unreadable or was made for other data."""
+    from kws.grading.judge.tiers import TierSet
+
     try:
         part = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
