@@ -9,6 +9,7 @@ with 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import signal
 from pathlib import Path
@@ -25,7 +26,11 @@ def _mark(args: argparse.Namespace) -> int:
     )
     for note in session.notes:
         print(f"note: {note}")
-    server = MarkServer(session, args.port)
+    try:
+        server = MarkServer(session, args.port)
+    except OSError as error:  # the port is taken (or one below 1024 without the right)
+        session.store.close()
+        raise ValueError(_port_refused(args.port, error)) from None
     questions = session.questions()
     left = sum(question["left"] for question in questions)
     print(
@@ -49,6 +54,13 @@ def _mark(args: argparse.Namespace) -> int:
         session.store.close()  # a change being written ends first; none starts after
         server.server_close()
     return 0
+
+
+def _port_refused(port: int, error: OSError) -> str:
+    """The line saying `port` cannot be listened on, and the fix."""
+    why = "is in use" if error.errno == errno.EADDRINUSE else f"cannot be used ({error.strerror})"
+    return (f"port {port} on 127.0.0.1 {why}; pass another --port, or --port 0 for any free "
+            "one")  # fmt: skip
 
 
 def _who(grader: str | None) -> str:

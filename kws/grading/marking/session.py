@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -25,7 +26,9 @@ from pathlib import Path
 from kws.grading.marking.collect import course_questions, handin_answers, measures
 from kws.grading.marking.groups import group_answers
 from kws.grading.records.grades import read_grades
+from kws.grading.records.lock import FolderBusy, check_finished, running
 from kws.grading.records.marks import (
+    MARKS_DIR,
     Mark,
     MarkConflict,
     MarksError,
@@ -33,8 +36,38 @@ from kws.grading.records.marks import (
     Rubric,
     shortfall,
 )
-from kws.grading.records.seal import check_seal
 from kws.written.render import answer_html, code_html, context_html, markdown_html
+
+
+def check_not_running(grades_dir: Path) -> None:
+    """No command is writing `grades_dir` now: a `kws grade` half-way has rewritten some records
+    and not the rest (and would seal the marks written meanwhile as its own).
+
+    Raises:
+        FolderBusy: naming the command that writes it (`kws.grading.records.lock.running`).
+    """
+    now = running(grades_dir)
+    if now is not None:
+        raise FolderBusy(f"{grades_dir}: {now.describe()} is writing it now; wait for it to "
+                         "finish, then start kws mark again")  # fmt: skip
+
+
+def check_writable(grades_dir: Path) -> None:
+    """`kws mark` can write `grades_dir` (the seal) and its marks/ folder, where each mark is
+    saved: checked at the start rather than at the first mark.
+
+    Raises:
+        ValueError: naming the folder that cannot be written and the fix.
+    """
+    for folder in (grades_dir, grades_dir / MARKS_DIR):
+        if folder.is_dir() and not os.access(folder, os.W_OK):
+            raise ValueError(_unwritable(grades_dir, folder))
+
+
+def _unwritable(grades_dir: Path, path: object) -> str:
+    return (f"{path}: cannot be written (read-only), and kws mark saves every mark in "
+            f"{grades_dir}; make it writable (chmod -R u+w {grades_dir}), or copy the grades "
+            "folder somewhere you can write and mark the copy")  # fmt: skip
 
 
 class MarkingSession:
@@ -48,16 +81,20 @@ class MarkingSession:
 
     Raises:
         FileNotFoundError: no gradebook, no hand-ins folder, no solutions.
-        ValueError: the folder's records are not those its last command sealed; no written
-            question in the solutions; a question that cannot be read.
+        FolderBusy: a command (`kws grade`) is writing the folder now.
+        ValueError: the folder's records are not those its last command sealed (or a run
+            stopped before it finished); the folder cannot be written; no written question in
+            the solutions; a question that cannot be read.
     """
 
     def __init__(
         self, grades_dir: Path, *, solutions: Path, submissions: Path | None = None, grader: str
     ):
         self._submissions = submissions
+        check_not_running(Path(grades_dir))  # its records are half-written until it ends
         grades = read_grades(Path(grades_dir), submissions)
-        check_seal(grades.folder)  # before a mark seals the folder again
+        check_finished(grades.folder)  # before a mark seals the folder again
+        check_writable(grades.folder)
         self.course = course_questions(Path(solutions))
         if not self.course:
             raise ValueError(f"{solutions}: no notebook there asks a written question (cells "
@@ -65,9 +102,12 @@ class MarkingSession:
                              "ones); docs: reference/written-questions")  # fmt: skip
         self.grader = grader
         self.store = MarkStore(grades.folder, [student.name for student in grades.students])
-        self.notes = self.store.add_questions(
-            [rubric for asked in self.course for rubric in asked.rubrics()], by=grader
-        )
+        try:
+            self.notes = self.store.add_questions(
+                [rubric for asked in self.course for rubric in asked.rubrics()], by=grader
+            )
+        except PermissionError as error:  # a file inside the folder that cannot be written
+            raise ValueError(_unwritable(grades.folder, error.filename)) from None
         self.generation = 0  # one more each time the class is read again (`reread`)
         self._reading = threading.Lock()
         self._collect(grades)
