@@ -65,6 +65,7 @@ def check_writable(grades_dir: Path) -> None:
 
 
 def _unwritable(grades_dir: Path, path: object) -> str:
+    """The line saying `path` (in `grades_dir`) cannot be written, and the fix."""
     return (f"{path}: cannot be written (read-only), and kws mark saves every mark in "
             f"{grades_dir}; make it writable (chmod -R u+w {grades_dir}), or copy the grades "
             "folder somewhere you can write and mark the copy")  # fmt: skip
@@ -107,7 +108,7 @@ class MarkingSession:
                 [rubric for asked in self.course for rubric in asked.rubrics()], by=grader
             )
         except PermissionError as error:  # a file inside the folder that cannot be written
-            raise ValueError(_unwritable(grades.folder, error.filename)) from None
+            raise ValueError(_unwritable(grades.folder, error.filename or grades.folder)) from None
         self.generation = 0  # one more each time the class is read again (`reread`)
         self._reading = threading.Lock()
         self._collect(grades)
