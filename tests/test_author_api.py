@@ -1,5 +1,5 @@
 """The authoring API (`kws.author`): what an assignment folder imports from the kit, and nothing
-else. Every Python file of the kit's assignment folders, of the template in the docs and of the
+else. Every Python file of the kit's assignment folders, of the templates in the docs and of the
 toy layout imports only `kws.author` from the kit (its own folder's modules aside); every
 published name loads, from the module the static imports name, and is documented."""
 
@@ -17,6 +17,7 @@ import kws.author
 FOLDERS = [
     *sorted((ROOT / "kws" / "assignments").glob("*/")),
     ROOT / "docs" / "assignment_template",
+    ROOT / "docs" / "keyword_template",
     ROOT / "tests" / "data" / "toy_layout",
 ]
 
@@ -50,7 +51,7 @@ def _own_package(path: Path) -> str | None:
 
 def test_assignment_folders_import_only_the_authoring_api():
     files = [path for folder in FOLDERS for path in sorted(folder.rglob("*.py"))]
-    assert len(files) > 30  # the walk found the three assignments, the template, the toy
+    assert len(files) > 30  # the walk found the three assignments, the templates, the toy
     found = [
         line for path in files for line in kit_imports_besides_the_api(path, _own_package(path))
     ]
