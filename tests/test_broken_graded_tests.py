@@ -140,8 +140,10 @@ def test_a_grader_that_fails_in_its_own_process_is_the_kits_fault_never_a_zero(t
     runs: `kws grade` refuses them as faults (earlier results kept), never an ungraded row."""
     from kws.grading.classrun.graders import fault_of
 
-    log = "INTERNALERROR> NameError: name 'TierSet' is not defined"
-    for code in (3, 4):
+    logs = {3: "INTERNALERROR> NameError: name 'TierSet' is not defined",
+            4: "ERROR: usage: python -m pytest [options]\npytest: error: no --plan TierSet"}  # fmt: skip
+    for code, log in logs.items():
         said = fault_of(code, log, tmp_path)
         assert said is not None and "never the hand-in's" in said and "TierSet" in said
     assert fault_of(1, "1 failed", tmp_path) is None  # a test the hand-in failed: its points
+    assert fault_of(3, "crash", tmp_path) is None  # a process brought down, saying nothing

@@ -213,8 +213,10 @@ def fault_of(code: int, output: str, out_dir: Path) -> str | None:
             name = f"signal {-code}"
         return (f"it was killed by {name} from outside this run (the out-of-memory killer, or a "
                 "person; see `dmesg`)")  # fmt: skip
-    if code in (pytest_internal_error, pytest_usage_error):  # the grader's own process: no
-        # student code runs there (a hand-in's runs in its sandboxed child), so the kit failed
+    said = {pytest_internal_error: "INTERNALERROR>", pytest_usage_error: "usage:"}.get(code)
+    if said is not None and said in output:  # pytest's own words: its hooks or its command line
+        # failed in the grader's process, not a test a hand-in's report reached (a process
+        # that only ends with these codes, saying nothing of it, is the hand-in's to lose)
         return (f"the grader itself failed (pytest's exit code {code}: {last_line}): a fault of "
                 "the kit or its installation, never the hand-in's")  # fmt: skip
     full = low_space(out_dir) or low_space(Path(tempfile.gettempdir()))
