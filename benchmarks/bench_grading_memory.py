@@ -53,8 +53,6 @@ from kws.spec import ASSIGNMENTS
 KIT = Path(__file__).resolve().parents[1]
 TEST_FOLDER = "speech_commands_test_set_v0.02"
 PRIVATE_FOLDER = TEST_FOLDER + PRIVATE_SUFFIX  # what `kws private` writes beside it
-PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def linked_features(
@@ -202,33 +200,17 @@ def _tree_rss(
 ) -> tuple[int, int, int]:
     """(summed RSS bytes, largest RSS bytes, process count) of `root` and its descendants;
     `cpu` gets each one's CPU seconds so far (user + system), `own` each one's name and peak."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    seconds: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/statm") as f:
-                rss[int(entry)] = int(f.read().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        seconds[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS
-    tree, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        tree.append(pid)
-        stack += children.get(pid, [])
+    from kws.demo.measure import process_tree
+
+    tree = process_tree(root) or {}
+    rss = {pid: size for pid, (size, _) in tree.items()}
     if cpu is not None:
-        for pid in tree:
-            cpu[pid] = max(cpu.get(pid, 0.0), seconds.get(pid, 0.0))
+        for pid, (_, seconds) in tree.items():
+            cpu[pid] = max(cpu.get(pid, 0.0), seconds)
     if own is not None:
         for pid in tree:
             name, peak = own.get(pid) or (_process_name(pid), 0)
-            own[pid] = (name, max(peak, rss.get(pid, 0)))
+            own[pid] = (name, max(peak, rss[pid]))
     sizes = [rss.get(pid, 0) for pid in tree]
     return sum(sizes), max(sizes), len(tree)
 

@@ -44,13 +44,14 @@ class GradingCost:
     returncode: int
 
 
-def _tree(root: int, cpu: dict[int, float]) -> int | None:
-    """The summed resident memory (bytes) of `root` and its descendants, None without /proc;
-    `cpu` gets each one's CPU seconds so far (user and system), the largest seen kept."""
+def process_tree(root: int) -> dict[int, tuple[int, float]] | None:
+    """{pid: (resident memory in bytes, CPU seconds so far, user and system)} of `root` and its
+    descendants, read from ``/proc``; None without it."""
     if not Path("/proc/self/statm").is_file():
         return None
     page, ticks = os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_CLK_TCK")
-    parents, rss, seconds = {}, {}, {}
+    children: dict[int, list[int]] = {}
+    read: dict[int, tuple[int, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -58,19 +59,28 @@ def _tree(root: int, cpu: dict[int, float]) -> int | None:
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{entry}/statm") as f:
-                rss[int(entry)] = int(f.read().split()[1]) * page
+                rss = int(f.read().split()[1]) * page
         except (OSError, IndexError, ValueError):
             continue
-        parents[int(entry)] = int(fields[1])
-        seconds[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
-    tree, stack = set(), [root]
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        read[int(entry)] = (rss, (int(fields[11]) + int(fields[12])) / ticks)
+    tree, stack = {}, [root]
     while stack:
         pid = stack.pop()
-        tree.add(pid)
-        stack += [child for child, parent in parents.items() if parent == pid]
-    for pid in tree:
-        cpu[pid] = max(cpu.get(pid, 0.0), seconds.get(pid, 0.0))
-    return sum(rss.get(pid, 0) for pid in tree)
+        tree[pid] = read.get(pid, (0, 0.0))
+        stack += children.get(pid, [])
+    return tree
+
+
+def _tree(root: int, cpu: dict[int, float]) -> int | None:
+    """The summed resident memory (bytes) of `root` and its descendants, None without /proc;
+    `cpu` gets each one's CPU seconds so far (user and system), the largest seen kept."""
+    tree = process_tree(root)
+    if tree is None:
+        return None
+    for pid, (_, seconds) in tree.items():
+        cpu[pid] = max(cpu.get(pid, 0.0), seconds)
+    return sum(rss for rss, _ in tree.values())
 
 
 def measure_grading(command: list[str], env: dict[str, str]) -> GradingCost:
