@@ -192,3 +192,14 @@ def render(template: str, **context: Any) -> str:
         the document, ending with a newline: write it to a ``.html`` file as UTF-8.
     """
     return environment().get_template(template).render(**context)
+
+
+def fragment(template: str, macro: str, *args: Any, **kwargs: Any) -> str:
+    """A piece of a page: the macro `macro` of `template` (a file of ``kws/templates/``) called
+    with `args` and `kwargs`, escaped as a page is. What a server sends for its page's script to
+    put in place (``kws mark``'s answers, ``answers.html``).
+
+    Returns:
+        the piece's HTML.
+    """
+    return str(getattr(environment().get_template(template).module, macro)(*args, **kwargs))
