@@ -15,6 +15,9 @@ answers). Everything is rendered here, on the server, and escaped:
   is shown as typed, in a ``<span class="math">`` with its TeX in the title of the MathML too;
 - code highlighted by Pygments, which escapes it; a code cell's text output as plain text.
 
+The cells are put together by the macros of ``kws/templates/answers.html`` (`kws.pages.fragment`),
+which escape everything but the HTML Python-Markdown and Pygments made.
+
 The page's Content-Security-Policy (no inline script, no remote anything) is the second line:
 `kws.grading.marking.server`.
 """
