@@ -5,16 +5,13 @@ a request without the token is refused; an answer holding a script, an onerror i
 javascript: link runs nothing. The keyboard test prints the answers marked per minute (the page's
 own speed: keys sent as fast as the page takes them)."""
 
-import threading
 import time
 
 import pytest
 from browser import MISSING, Chrome, chromium, click, keys, type_into, wait
-from course_helpers import ROOT
-from marking_class import student_name, write_class
+from marking_class import serving, student_name, write_class
 
 from kws.grading.marking.server import MarkServer
-from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks import MarkStore
 
 pytestmark = [
@@ -29,14 +26,8 @@ SAVED = "document.body.dataset.pending === undefined || document.body.dataset.pe
 
 @pytest.fixture
 def server(tmp_path):
-    root = write_class(tmp_path / "course", STUDENTS)
-    session = MarkingSession(root / "grades", solutions=ROOT / "solutions", grader="kim")
-    served = MarkServer(session)
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.shutdown()
-    served.server_close()
+    with serving(write_class(tmp_path / "course", STUDENTS) / "grades") as served:
+        yield served
 
 
 def open_page(browser: Chrome, server: MarkServer, url: str | None = None) -> None:

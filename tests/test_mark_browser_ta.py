@@ -6,16 +6,13 @@ after the menu, a checkbox and the adjust box; a mark is taken back, and undone;
 lost without a warning; a conflict names no student; search, filters and each grader's count.
 The one-by-one test prints the answers marked a minute by keyboard (no timed assertion)."""
 
-import threading
 import time
 
 import pytest
 from browser import MISSING, Chrome, Keys, chromium, click, keys, wait
-from course_helpers import ROOT
-from marking_class import SHARED, regrade, student_name, write_class
+from marking_class import SHARED, regrade, serving, student_name, write_class
 
 from kws.grading.marking.server import MarkServer
-from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks import MarkStore
 
 pytestmark = [
@@ -36,13 +33,8 @@ def course(tmp_path):
 
 @pytest.fixture
 def server(course):
-    session = MarkingSession(course / "grades", solutions=ROOT / "solutions", grader="kim")
-    served = MarkServer(session)
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.shutdown()
-    served.server_close()
+    with serving(course / "grades") as served:
+        yield served
 
 
 def open_page(browser: Chrome, server: MarkServer, key: str = KEY, token: bool = True) -> None:

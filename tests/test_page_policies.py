@@ -8,21 +8,18 @@ the server's own files. A template of ``kws/templates/`` is a page kind checked 
 skeleton they extend, or pieces (macros) of one: a new page kind fails here until it is added."""
 
 import ast
-import http.client
 import json
 import re
-import threading
 from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
 import pytest
 from course_helpers import ROOT
-from marking_class import write_class
+from marking_class import ask, serving, write_class
 
 from kws.grading.marking.server import CSP as SERVED
-from kws.grading.marking.server import PAGE_CSP, MarkServer
-from kws.grading.marking.session import MarkingSession
+from kws.grading.marking.server import PAGE_CSP
 from kws.grading.publish.feedback.html import write_feedback
 from kws.grading.publish.report.page import write_report
 from kws.pages import CSP, environment, render, table
@@ -85,30 +82,10 @@ def test_the_rehearsal_s_page_carries_the_kits_policy():
     assert "<script>" not in document and '<a href="report.html">' in document
 
 
-def ask(server, method, path, *, cookie=True, body=None):
-    """(status, headers, body) of one request to `server`, with its cookie unless told."""
-    sent = {"Host": f"127.0.0.1:{server.port}"}
-    if cookie:
-        sent["Cookie"] = f"{server.cookie}={server.token}"
-    if body is not None:
-        sent |= {"Content-Type": "application/json", "X-KWS-Token": server.token}
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    connection.request(method, path, body=body, headers=sent)
-    response = connection.getresponse()
-    answer = (response.status, dict(response.getheaders()), response.read())
-    connection.close()
-    return answer
-
-
 @pytest.fixture
 def server(graded):
-    session = MarkingSession(graded / "grades", solutions=ROOT / "solutions", grader="kim")
-    served = MarkServer(session)
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.shutdown()
-    served.server_close()
+    with serving(graded / "grades") as served:
+        yield served
 
 
 def test_the_marking_page_and_every_answer_of_its_server_carry_its_policy(server):
@@ -130,7 +107,7 @@ def test_the_marking_page_and_every_answer_of_its_server_carry_its_policy(server
         ("GET", "/", False, None, 403),
         ("GET", "/nothing", True, None, 404),
         ("OPTIONS", "/api/mark", True, None, 405),
-        ("POST", "/api/mark", True, b"[]", 400),
+        ("POST", "/api/mark", True, [], 400),
         ("GET", "/api/questions", True, None, 200),
         ("GET", f"/api/question?key={quote(KEY)}", True, None, 200),
         ("GET", f"/api/marks?key={quote(KEY)}", True, None, 200),
