@@ -194,14 +194,16 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def _test_cells(session, config) -> list:
-    """nbgrader's autograded test cells of the selection, as graded tests
-    (`kws.grading.judge.autograded`); none for a student's own check (``--handin``): the
-    instructor's notebook, hidden tests and all, is the grader's alone."""
-    if config.getoption("--handin"):
+    """nbgrader's autograded test cells of the notebooks the plan says the hand-in holds, in
+    its selection, as graded tests (`kws.grading.judge.autograded`); none for a student's own
+    check (``--handin``): the instructor's notebook, hidden tests and all, is the grader's
+    alone."""
+    plan, submission = config.stash[PLAN], str(config.getoption("--submission"))
+    if config.getoption("--handin") or plan is None or submission not in plan.held:
         return []
-    plan = config.stash[PLAN]
-    selected = plan.assignment if plan is not None else config.getoption("--assignment")
-    specs = [ASSIGNMENTS[selected]] if selected else list(ASSIGNMENTS.values())
+    held = set(plan.held[submission])
+    specs = [spec for spec in ASSIGNMENTS.values()
+             if spec.name in held and plan.assignment in (None, spec.name)]  # fmt: skip
     # The run's own temporary folder is the `grading` fixture's: the test cells' child needs none.
     grading = Grading(config, Path(tempfile.gettempdir()))
     return TestCells(session, grading).items(specs)
