@@ -253,3 +253,18 @@ def test_a_plan_decision_given_again_on_the_command_line_is_refused(tmp_path, ti
             "--plan", str(plan), "--assignment", SPEC.name]  # fmt: skip
     assert pytest.main(args) == pytest.ExitCode.USAGE_ERROR
     assert "--assignment with --plan" in capsys.readouterr().err
+
+
+def test_one_function_checks_a_season_against_its_class():
+    # `kws grade` (plan.season_to_grade), `kws merge` and apply_season (`kws season`, ...)
+    # check a season with `checked_season`; no other module calls the check it wraps.
+    import ast
+
+    callers = set()
+    for path in sorted((ROOT / "kws").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check_class":
+                callers.add(path.relative_to(ROOT).as_posix())
+    assert callers == {"kws/grading/season/apply.py"}
+    for path in ("kws/grading/classrun/plan.py", "kws/grading/classrun/merge.py"):
+        assert "checked_season(" in (ROOT / path).read_text(encoding="utf-8")

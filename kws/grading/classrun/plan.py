@@ -255,11 +255,9 @@ def season_to_grade(
     Raises:
         CourseError: a mistake, naming the file given, its line and the fix.
     """
-    from kws.grading.records.gradebook import ROSTER_FILE
     from kws.grading.records.grades import read_grades
-    from kws.grading.records.roster import kept_roster_names
-    from kws.grading.season.apply import graded_assignments
-    from kws.grading.season.inputs import check_class, read_season
+    from kws.grading.season.apply import checked_season, graded_assignments
+    from kws.grading.season.inputs import read_season
 
     season = read_season(out_dir, course, times, file_times)
     chosen = [f for f in folders if f.name == student] if student else folders
@@ -271,10 +269,8 @@ def season_to_grade(
         graded = graded_assignments(grades)
     if season.course is not None:
         graded |= {name: held[name] for name in handins if name in held}
-    if roster is not None:
-        names = {row[roster.key] for row in roster.rows if row[roster.key]}
-    else:
-        names = kept_roster_names(out_dir)
-    kept = Path(out_dir) / ROSTER_FILE
-    check_class(season, handins, graded, names, roster.path if roster is not None else kept)
-    return season
+    names = (
+        {row[roster.key] for row in roster.rows if row[roster.key]} if roster is not None else None
+    )
+    return checked_season(season, Path(out_dir), handins, graded, roster=names,
+                          roster_file=roster.path if roster is not None else None)  # fmt: skip
