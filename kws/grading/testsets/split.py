@@ -66,7 +66,7 @@ class Split:
         empty = "public" if public == 0 else "held-out"
         raise SplitError(
             f"a public share of {self.share:g} leaves the {empty} part of {what} ({n} items) "
-            f"empty; {fix} (the course file's [gradescope] public_share, or --public-share)"
+            f"empty; {fix} (the course file's [gradescope] public_share)"
         )
 
     def rank(self, key: str) -> int:
