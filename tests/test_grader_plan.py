@@ -76,7 +76,6 @@ DECIDERS = [
     ("kws.grading.judge.notebook", "missing_test_data"),
     ("kws.grading.judge.notebook", "holds_notebook"),
 ]
-KAGGLE = '[gradescope]\npublic_share = 0.5\nsplit_seed = "course secret"\n'
 
 
 def _forbid_deciding(monkeypatch, calls: list) -> None:
@@ -106,7 +105,7 @@ def test_the_gradescope_autograder_plans_once_and_its_grader_decides_nothing_aga
     tmp_path, tiny_data, monkeypatch
 ):
     # `python -m kws.grading.command` (run_autograder's line) plans with plan_handins, with the
-    # course file's Kaggle split, passes the plan and none of its inputs; the grader decides
+    # Kaggle split the zip baked in, passes the plan and none of its inputs; the grader decides
     # nothing and takes every decision from the plan.
     import kws.grading.command as command
     import kws.grading.judge.planned as planned
@@ -114,8 +113,6 @@ def test_the_gradescope_autograder_plans_once_and_its_grader_decides_nothing_aga
     hand_in = tmp_path / "submission"
     hand_in.mkdir()
     shutil.copy(ROOT / "assignments" / SPEC.notebook, hand_in)
-    course = tmp_path / "course.toml"
-    course.write_text(KAGGLE)
     calls, ran, plan = [], {}, planned.plan_handins
 
     def counted(*args, **kwargs):
@@ -127,10 +124,10 @@ def test_the_gradescope_autograder_plans_once_and_its_grader_decides_nothing_aga
     monkeypatch.setattr(command.subprocess, "run", _in_process(ran, monkeypatch, calls))
     argv = ["--submission", str(hand_in), "--data", str(tiny_data), "--results",
             str(tmp_path / "results.json"), "--dataset", "synthetic-tiny",
-            "--course", str(course)]  # fmt: skip
+            "--public-share", "0.5", "--split-seed", "course secret"]  # fmt: skip
     assert command.main(argv) == 0
     assert calls == [("plan_handins", (tiny_data, [hand_in], None))]  # one plan, no decider
-    for option in ("--dataset", "--assignment", "--course", "--public-share", "--split-seed"):
+    for option in ("--dataset", "--assignment", "--public-share", "--split-seed"):
         assert option not in ran["argv"]
     assert (ran["plan"].split.share, ran["plan"].split.seed) == (0.5, "course secret")
     assert set(ran["plan"].tier_sets) == {"keyword_spotting", "patch_transformer", "speaker_id"}

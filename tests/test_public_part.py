@@ -1,7 +1,7 @@
 """Kaggle's rule on a hidden test set (`kws.grading.testsets.split`): a seeded partition of the
 items by key into a public part and a held-out part, each its share as an exact count, the same
 for every submission and any order, a share that would leave a part empty refused; then a real
-grading run under a course file's Kaggle rule: the accuracy test grades the held-out part and is marked
+grading run planned with ``--public-share``: the accuracy test grades the held-out part and is marked
 so, the run's output and the leaderboard show the public part's accuracy, and results.json
 meets Gradescope's specification."""
 
@@ -143,9 +143,8 @@ def test_a_kaggle_run_grades_the_held_out_part_and_shows_the_public_part(
     tmp_path, tiny_data, reference_submission
 ):
     plain = _grade(tmp_path, reference_submission, tiny_data)
-    course = tmp_path / "course.toml"  # the Kaggle rule travels in the plan, from the course
-    course.write_text('[gradescope]\npublic_share = 0.5\nsplit_seed = "course secret"\n')
-    kaggle = _grade(tmp_path, reference_submission, tiny_data, "--course", str(course))
+    kaggle = _grade(tmp_path, reference_submission, tiny_data, "--public-share", "0.5",
+                    "--split-seed", "course secret")  # fmt: skip
 
     def accuracy_test(document):
         return next(t for t in document["tests"] if t["name"].startswith("Accuracy on the hidden"))

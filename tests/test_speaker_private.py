@@ -360,9 +360,16 @@ def _split(course: Path):
     return read_course(course, sorted(ASSIGNMENTS)).split
 
 
+def _kaggle_options(course: Path | None) -> list[str]:
+    """`python -m kws.grading.command`'s options of the course file's Kaggle rule."""
+    split = _split(course) if course is not None else None
+    return ["--public-share", str(split.share), "--split-seed", split.seed] if split else []
+
+
 def _grade(handin: Path, data: Path, results: Path, course: Path | None = None) -> dict:
     """The accuracy tests of the grader's run on `handin`, planned with the Kaggle rule of the
-    course file `course` as the Gradescope autograder plans it: its results.json."""
+    course file `course` as the Gradescope autograder plans it (its zip bakes the rule into
+    ``run_autograder``): its results.json."""
     import subprocess
     import sys
 
@@ -372,7 +379,7 @@ def _grade(handin: Path, data: Path, results: Path, course: Path | None = None) 
 
     command = [sys.executable, "-m", "kws.grading.command", "--submission", str(handin),
                "--data", str(data), "--results", str(results), "--assignment", "speaker_id",
-               *(["--course", str(course)] if course else []), "--child-threads", "1",
+               *_kaggle_options(course), "--child-threads", "1",
                "-k", "test_accuracy"]  # fmt: skip
     env = grader_environment() | {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)

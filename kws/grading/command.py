@@ -13,7 +13,8 @@ any working directory. The Gradescope autograder's shell script runs it through 
 command line:
 
     python -m kws.grading.command --submission DIR --data DIR --results FILE
-        [--assignment NAME] [--dataset NAME | --tiers FILE] [--course FILE] [grader options]
+        [--assignment NAME] [--dataset NAME | --tiers FILE]
+        [--public-share SHARE --split-seed SEED] [grader options]
 
 which plans the one hand-in first, as `kws grade` plans a class
 (`kws.grading.judge.planned.plan_handins`), and runs the grader on that plan (``--plan``).
@@ -144,14 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     """Grade one submission with the grader's command; the grader's exit code.
 
     The run is planned first with `kws.grading.judge.planned.plan_handins`, as `kws grade`
-    plans a class, for this one submission, with the Kaggle split of ``--course FILE`` (the
-    Gradescope zip's course file): the grader reads the plan (``--plan``), and --assignment,
-    --dataset and --tiers, the plan's inputs, are not passed on. A submission or data folder
+    plans a class, for this one submission, with the Kaggle split of ``--public-share`` and
+    ``--split-seed`` (the Gradescope zip's course file's, baked into ``run_autograder``): the
+    grader reads the plan (``--plan``), and those options, the plan's inputs, are not passed on
+    with --assignment, --dataset and --tiers. A submission or data folder
     that is missing is left to the grader, whose results say why for every test.
     """
     import tempfile
 
     from kws.grading.judge.planned import PLAN_FILE, plan_handins
+    from kws.grading.testsets.split import Split
 
     parser = argparse.ArgumentParser(
         prog="python -m kws.grading.command",
@@ -160,16 +163,22 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("--submission", "--data", "--results"):
         parser.add_argument(name, type=Path, required=True)
     add_selection_options(parser)
-    parser.add_argument("--course", type=Path, help="the course file: its Kaggle split")
+    parser.add_argument("--public-share", type=float,
+                        help="the Kaggle rule: this share of the graded items (the private test "
+                        "set's, when there is one) is the public part, shown during the homework; "
+                        "the grade uses the rest, the held-out part")  # fmt: skip
+    parser.add_argument("--split-seed", default="",
+                        help="the course's secret seed of the split into a public and a held-out "
+                        "part")  # fmt: skip
     args, options = parser.parse_known_args(argv)
     with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
         plan = None
         if args.submission.is_dir() and args.data.is_dir():
             try:
-                split, source = _course_split(args.course)
+                split = None if args.public_share is None else Split(args.public_share,
+                                                                     args.split_seed)  # fmt: skip
                 part = plan_handins(args.data, [args.submission], args.assignment,
-                                    dataset=args.dataset, tiers=args.tiers, split=split,
-                                    split_from=source)  # fmt: skip
+                                    dataset=args.dataset, tiers=args.tiers, split=split)  # fmt: skip
             except (FileNotFoundError, ValueError) as error:  # as the grader refuses it
                 print(f"ERROR: {error}", file=sys.stderr)
                 return USAGE_ERROR
@@ -178,17 +187,6 @@ def main(argv: list[str] | None = None) -> int:
         command = grader_command(args.submission, args.data, args.results, options=options,
                                  plan=plan)  # fmt: skip
         return subprocess.run(command, env=grader_environment()).returncode
-
-
-def _course_split(course: Path | None):
-    """(the Kaggle split of the course file `course`, its path), or (None, None) for none."""
-    from kws.grading.season.course import read_course
-    from kws.spec import ASSIGNMENTS
-
-    if course is None:
-        return None, None
-    rules = read_course(course, sorted(ASSIGNMENTS))
-    return rules.split, rules.path
 
 
 if __name__ == "__main__":
