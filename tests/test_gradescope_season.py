@@ -151,7 +151,7 @@ def test_kws_gradescope_bakes_the_course_file_into_the_zip(tmp_path, tiny_data):
         script = archive.read("run_autograder").decode()
         assert archive.read("course.toml").decode().startswith(COURSE)
     assert 'COURSE="course.toml"' in script and "kws.grading.publish.gradescope.season" in script
-    assert "--public-share 0.3 --split-seed s" in script
+    assert "--public-share 0.3 --split-seed s" in script  # the inputs of each run's plan
     (tmp_path / "bad.toml").write_text('[due]\nkeyword = "2026-10-02"')
     with pytest.raises(
         ValueError, match="'keyword' is not an assignment; did you mean keyword_spotting"

@@ -70,19 +70,19 @@ def test_a_grader_takes_the_plans_tier_sets_and_refuses_another_datas_plan(cours
                       "decided once")  # fmt: skip
     plan.tier_sets[KS] = planned
     held = {str((course / "submissions" / "ann").resolve()): [KS]}
-    part = GraderPlan(plan.data, plan.tier_sets, plan.public_only, {}, held)
+    part = GraderPlan(plan.data, plan.tier_sets, plan.public_only, {}, held, KS)
     written = tmp_path / "plan.json"
     written.write_text(part.text())
     # the graders' part only: no roster or course file of the instructor's
-    assert set(json.loads(written.read_text())) == {"version", "data", "tier_sets",
-                                                    "public_test_set", "missing",
-                                                    "held"}  # fmt: skip
+    assert set(json.loads(written.read_text())) == {"version", "data", "assignment",
+                                                    "tier_sets", "public_test_set", "missing",
+                                                    "held", "split"}  # fmt: skip
     assert read_plan(written, course / "data").tier_sets[KS] == planned
     tests = ASSIGNMENTS[KS].graded_tests
     command = [sys.executable, "-m", "pytest", "-p", "kws.grading.plugin", str(tests), "-q",
                "-p", "no:cacheprovider", "--submission", str(course / "submissions" / "ann"),
                "--data", "data", "--results", str(tmp_path / "ann.json"),
-               "--assignment", KS, "--plan", str(written), "-k", "accuracy"]  # fmt: skip
+               "--plan", str(written), "-k", "accuracy"]  # fmt: skip
     done = subprocess.run(command, cwd=course, capture_output=True, text=True, timeout=1800)
     results = json.loads((tmp_path / "ann.json").read_text())
     assert results["extra_data"]["tier_sets"] == {KS: "planned"}, done.stdout[-2000:]

@@ -1,7 +1,7 @@
 """Kaggle's rule on a hidden test set (`kws.grading.testsets.split`): a seeded partition of the
 items by key into a public part and a held-out part, each its share as an exact count, the same
 for every submission and any order, a share that would leave a part empty refused; then a real
-grading run with ``--public-share``: the accuracy test grades the held-out part and is marked
+grading run planned with ``--public-share``: the accuracy test grades the held-out part and is marked
 so, the run's output and the leaderboard show the public part's accuracy, and results.json
 meets Gradescope's specification."""
 

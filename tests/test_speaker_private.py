@@ -333,19 +333,19 @@ def test_the_kaggle_rule_splits_the_held_back_utterances_and_refuses_an_empty_pa
     """With a private set, the Kaggle rule splits its held-back utterances (not their frames,
     nor the public test utterances): a course file whose share leaves a part of six of them
     empty is refused before anything is graded, naming the file and the shares that work."""
-    from kws.grading.command import check_grading_data
-    from kws.grading.testsets.split import SplitError
+    from kws.grading.judge.planned import plan_handins
+    from kws.grading.testsets.split import Split, SplitError
 
     assert main(["private", str(data), "--secret", str(tmp_path / "s")]) == 0
     assert HW4Layout(SPEC).graded_items(data) == 6  # one held back of each of the 6 speakers
     course = tmp_path / "course.toml"
     course.write_text(KAGGLE.format(share=0.5))
-    options = check_grading_data(data, "speaker_id", split=_split(course), split_from=course)
-    assert options[-4:] == ["--public-share", "0.5", "--split-seed", "course secret"]
+    plan = plan_handins(data, [], "speaker_id", split=_split(course), split_from=course)
+    assert plan.split == Split(0.5, "course secret")
     for share, empty in ((0.05, "public"), (0.95, "held-out")):
         course.write_text(KAGGLE.format(share=share))
         with pytest.raises(SplitError) as refused:
-            check_grading_data(data, "speaker_id", split=_split(course), split_from=course)
+            plan_handins(data, [], "speaker_id", split=_split(course), split_from=course)
         said = str(refused.value)
         assert said.startswith(f"{course}: a public share of {share:g} leaves the {empty} part "
                                f"of speaker_id's graded items in {data} (6 items) empty")  # fmt: skip
@@ -360,16 +360,27 @@ def _split(course: Path):
     return read_course(course, sorted(ASSIGNMENTS)).split
 
 
-def _grade(handin: Path, data: Path, results: Path, options: list[str]) -> dict:
-    """The accuracy tests of the grader's run on `handin` with `options`: its results.json."""
+def _kaggle_options(course: Path | None) -> list[str]:
+    """`python -m kws.grading.command`'s options of the course file's Kaggle rule."""
+    split = _split(course) if course is not None else None
+    return ["--public-share", str(split.share), "--split-seed", split.seed] if split else []
+
+
+def _grade(handin: Path, data: Path, results: Path, course: Path | None = None) -> dict:
+    """The accuracy tests of the grader's run on `handin`, planned with the Kaggle rule of the
+    course file `course` as the Gradescope autograder plans it (its zip bakes the rule into
+    ``run_autograder``): its results.json."""
     import subprocess
+    import sys
 
     from course_helpers import ROOT
 
-    from kws.grading.command import grader_command, grader_environment
+    from kws.grading.command import grader_environment
 
-    options = ["--assignment", "speaker_id", *options, "-k", "test_accuracy"]
-    command = grader_command(handin, data, results, options=options, threads=1)
+    command = [sys.executable, "-m", "kws.grading.command", "--submission", str(handin),
+               "--data", str(data), "--results", str(results), "--assignment", "speaker_id",
+               *_kaggle_options(course), "--child-threads", "1",
+               "-k", "test_accuracy"]  # fmt: skip
     env = grader_environment() | {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     assert results.is_file(), done.stdout[-2000:] + done.stderr[-2000:]
@@ -387,16 +398,14 @@ def test_notebook_02_under_the_kaggle_rule_grades_the_held_out_part_of_the_priva
     public part's would give the held-out part's away before the due date)."""
     import re
 
-    from kws.grading.command import check_grading_data
     from kws.grading.judge.tiers import accuracy_in
 
     assert main(["private", str(data), "--secret", str(tmp_path / "s"), "--per-speaker", "3"]) == 0
     handin = _reference(tmp_path / "handin", data)
     course = tmp_path / "course.toml"
     course.write_text(KAGGLE.format(share=0.5))
-    options = check_grading_data(data, "speaker_id", split=_split(course), split_from=course)
-    plain = _grade(handin, data, tmp_path / "plain.json", [])
-    kaggle = _grade(handin, data, tmp_path / "kaggle.json", options[-4:])
+    plain = _grade(handin, data, tmp_path / "plain.json")
+    kaggle = _grade(handin, data, tmp_path / "kaggle.json", course)
     board = {e["name"]: e["value"] for e in kaggle["leaderboard"]}
     for task in SPEC.model_tasks:
         said = re.search(rf"02_speaker_id.ipynb \({task}\): accuracy (\d\.\d{{4}}) on the public "

@@ -12,7 +12,12 @@ grading needs no checkout. Every path is made absolute here, so the command mean
 any working directory. The Gradescope autograder's shell script runs it through this module's
 command line:
 
-    python -m kws.grading.command --submission DIR --data DIR --results FILE [grader options]
+    python -m kws.grading.command --submission DIR --data DIR --results FILE
+        [--assignment NAME] [--dataset NAME | --tiers FILE]
+        [--public-share SHARE --split-seed SEED] [grader options]
+
+which plans the one hand-in first, as `kws grade` plans a class
+(`kws.grading.judge.planned.plan_handins`), and runs the grader on that plan (``--plan``).
 """
 
 from __future__ import annotations
@@ -22,59 +27,20 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from kws.grading.judge.planned import decide_grading
-
-if TYPE_CHECKING:
-    from kws.grading.testsets.split import Split
 
 PLUGIN = "kws.grading.plugin"
 # No caches written into the kit, and none of the instructor's own pytest plugins: random order,
 # benchmarks or hypothesis could change how the grader runs, and loading them costs every
 # student's grading a second or two.
 GRADER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-
-
-def check_grading_data(
-    data: Path,
-    assignment: str | None,
-    *,
-    dataset: str | None = None,
-    tiers: Path | None = None,
-    split: Split | None = None,
-    split_from: Path | None = None,
-) -> list[str]:
-    """The grader's options of `decide_grading` (same errors), with Kaggle's rule when `split`
-    is given (read from the course file `split_from`: `kws.grading.season.course.Course.split`):
-    SplitError naming `split_from` when the split's public share would leave a part of an
-    assignment's graded items empty (`kws.grading.testsets.split.Split.counts`)."""
-    decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers)
-    if split is None:
-        return decided.options
-    return decided.options + kaggle_options(split, split_from, data, decided.gradable)
-
-
-def kaggle_options(split: Split, source: Path | None, data: Path, names: list[str]) -> list[str]:
-    """The grader's options for Kaggle's `split` (from the course file `source`), once it splits
-    each of `names`' graded items in `data` into two non-empty parts (SplitError naming `source`
-    if not)."""
-    from kws.grading.testsets.layouts import layout_of
-    from kws.grading.testsets.split import SplitError
-    from kws.spec import ASSIGNMENTS
-
-    for name in names:
-        items = layout_of(ASSIGNMENTS[name]).graded_items(data)
-        try:
-            split.counts(items, f"{name}'s graded items in {data}")
-        except SplitError as error:
-            raise SplitError(f"{source}: {error}" if source else str(error)) from None
-    return ["--public-share", str(split.share), "--split-seed", split.seed]
+USAGE_ERROR = 4  # pytest's, for a run that cannot be planned
+CHECKOUT_GRADER = Path(__file__).resolve().parents[2] / "grader"  # `pytest grader/`'s folder
 
 
 def add_selection_options(command: argparse.ArgumentParser) -> None:
-    """Add --assignment, --tiers and --dataset to `command` (`kws grade`, `kws gradescope`):
-    the selection `check_grading_data` checks and turns into the grader's options."""
+    """Add --assignment, --tiers and --dataset to `command` (`kws grade`, `kws gradescope`,
+    ``python -m kws.grading.command``): the selection the run's plan is made from
+    (`kws.grading.judge.planned.decide_handins`)."""
     from kws.spec import ASSIGNMENTS  # the specs only: tomllib, no torch
 
     command.add_argument(
@@ -136,17 +102,19 @@ def grader_command(
             a folder holding a conftest.py of its own is run without `PLUGIN` (it loads it, or
             is another grader).
         hide: more paths the grading child must not read (``--hide``).
-        options: more grader options, e.g. ``["--assignment", "speaker_id"]``, passed as given.
+        options: more grader options, e.g. ``["--retrain-device", "cpu"]``, passed as given.
         threads: torch threads of each grading child (``--child-threads``, before `options`);
             not passed to a grader folder with a conftest.py of its own (it may not know it).
-        plan: the run's plan file (``--plan``, `kws.grading.classrun.plan.GradingPlan.graders`):
-            the tier sets and public test sets decided once for the run; not passed to such a
-            folder either.
+        plan: the run's plan file (``--plan``, `kws.grading.judge.planned.GraderPlan`): every
+            decision of the run, made once; not passed to such a folder either (the checkout's
+            ``grader/`` is the kit's grader: it is given both).
         python: the interpreter to run pytest with.
     """
     paths = grader_paths(grader)
-    # A grader folder with a conftest.py of its own (the checkout's grader/) brings its plugin.
+    # A grader folder with a conftest.py of its own brings its plugin: another grader, unless it
+    # is the checkout's grader/, which loads the kit's.
     own = len(paths) == 1 and (paths[0] / "conftest.py").is_file()
+    kits = own and paths[0] == CHECKOUT_GRADER
     command = [python, "-m", "pytest", *([] if own else ["-p", PLUGIN]), *map(str, paths)]
     # No cache written; and no hunt for exceptions raised in __del__ at the end, which runs the
     # garbage collector five times over torch's objects: half a CPU-second of every grading
@@ -157,9 +125,9 @@ def grader_command(
         part for option, path in paths.items() for part in (option, str(Path(path).resolve()))
     ]
     command += [part for path in hide for part in ("--hide", str(Path(path).resolve()))]
-    if threads is not None and not own:
+    if threads is not None and (kits or not own):
         command += ["--child-threads", str(threads)]
-    if plan is not None and not own:
+    if plan is not None and (kits or not own):
         command += ["--plan", str(Path(plan).resolve())]
     return command + list(options)
 
@@ -176,14 +144,17 @@ def grader_environment() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     """Grade one submission with the grader's command; the grader's exit code.
 
-    The run is planned first with `kws.grading.judge.planned.decide_handins`, the function
-    `kws grade` plans with, for this one submission: the grader reads the plan (``--plan``);
-    --dataset and --tiers are the plan's inputs and are not passed on. Data the plan cannot be
-    made from is left to the grader, whose results say why for every test.
+    The run is planned first with `kws.grading.judge.planned.plan_handins`, as `kws grade`
+    plans a class, for this one submission, with the Kaggle split of ``--public-share`` and
+    ``--split-seed`` (the Gradescope zip's course file's, baked into ``run_autograder``): the
+    grader reads the plan (``--plan``), and those options, the plan's inputs, are not passed on
+    with --assignment, --dataset and --tiers. A submission or data folder
+    that is missing is left to the grader, whose results say why for every test.
     """
     import tempfile
 
-    from kws.grading.judge.planned import PLAN_FILE, decide_handins
+    from kws.grading.judge.planned import PLAN_FILE, plan_handins
+    from kws.grading.testsets.split import Split
 
     parser = argparse.ArgumentParser(
         prog="python -m kws.grading.command",
@@ -192,20 +163,26 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("--submission", "--data", "--results"):
         parser.add_argument(name, type=Path, required=True)
     add_selection_options(parser)
+    parser.add_argument("--public-share", type=float,
+                        help="the Kaggle rule: this share of the graded items (the private test "
+                        "set's, when there is one) is the public part, shown during the homework; "
+                        "the grade uses the rest, the held-out part")  # fmt: skip
+    parser.add_argument("--split-seed", default="",
+                        help="the course's secret seed of the split into a public and a held-out "
+                        "part")  # fmt: skip
     args, options = parser.parse_known_args(argv)
-    if args.assignment is not None:
-        options = ["--assignment", args.assignment, *options]
     with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
-        plan = Path(folder, PLAN_FILE)
-        try:
-            decided = decide_handins(args.data, [args.submission], args.assignment,
-                                     dataset=args.dataset, tiers=args.tiers)  # fmt: skip
-        except (FileNotFoundError, ValueError):  # the grader's results say why, for each test
-            plan = None
-            options += [*(["--dataset", args.dataset] if args.dataset else []),
-                        *(["--tiers", str(args.tiers)] if args.tiers else [])]  # fmt: skip
-        else:
-            part = decided.grader_plan(args.data, [args.submission])
+        plan = None
+        if args.submission.is_dir() and args.data.is_dir():
+            try:
+                split = None if args.public_share is None else Split(args.public_share,
+                                                                     args.split_seed)  # fmt: skip
+                part = plan_handins(args.data, [args.submission], args.assignment,
+                                    dataset=args.dataset, tiers=args.tiers, split=split)  # fmt: skip
+            except (FileNotFoundError, ValueError) as error:  # as the grader refuses it
+                print(f"ERROR: {error}", file=sys.stderr)
+                return USAGE_ERROR
+            plan = Path(folder, PLAN_FILE)
             plan.write_text(part.text(), encoding="utf-8")
         command = grader_command(args.submission, args.data, args.results, options=options,
                                  plan=plan)  # fmt: skip

@@ -4,14 +4,18 @@ each, and the fixtures every graded test reads.
     python -m pytest -p kws.grading.plugin kws/assignments/<name>/graded_tests ... \
         --submission DIR --data DIR [--results results.json] [--assignment NAME]
         [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
-        [--plan FILE]
+    python -m pytest -p kws.grading.plugin ... --submission DIR --data DIR --plan FILE
 
-``--plan``: the run's plan, whose tier sets and public test sets were decided once, by
-`kws.grading.judge.planned.decide_handins`, for the whole class (`kws grade`) or the one
-hand-in graded (``pytest grader/``'s ``grader/conftest.py``, the Gradescope autograder's
-``python -m kws.grading.command``), with the notebooks each hand-in holds: a grader given a
-plan reads only it (not --dataset / --tiers, which are the plan's inputs) and refuses a hand-in
-or an assignment the plan lacks; a grader started without one finds them from --data.
+The grader decides nothing of what a run grades: it reads the run's plan
+(`kws.grading.judge.planned.GraderPlan`): the selection, the notebooks each hand-in holds,
+why the data cannot grade an assignment, the tier sets, the notebooks graded on a public test
+set and the Kaggle split. ``--plan FILE`` is the plan `kws grade` made for the whole class, or
+the Gradescope autograder (``python -m kws.grading.command``) and `kws handin` for their one
+hand-in; --assignment, --dataset and --tiers are then refused (the plan decided them). A grader
+started without ``--plan`` (``pytest grader/``) plans its one hand-in at start with the same
+function (`kws.grading.judge.planned.plan_handins`, those three options its inputs; no Kaggle
+split), then reads only that plan. A plan lacking a decision, a hand-in or an assignment is
+refused, never completed by deciding again.
 
 With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
 the student's own data folder: the child on a few of its test inputs, no labels, so the accuracy
@@ -45,22 +49,18 @@ import pytest
 
 from kws.grading.judge.autograded import TestCells
 from kws.grading.judge.device import CUDA, cuda_available, grading_device
-from kws.grading.judge.fixture import TIER_SETS, Grading
-from kws.grading.judge.notebook import (
-    left_out_notes,
-    missing_test_data,
-    ungradable_assignments,
-)
-from kws.grading.judge.planned import GraderPlan, read_plan
+from kws.grading.judge.fixture import PLAN, TIER_SETS, Grading
+from kws.grading.judge.notebook import left_out_notes
+from kws.grading.judge.planned import GraderPlan, plan_handins, read_plan
 from kws.grading.judge.results import GradescopeReport
-from kws.grading.judge.tiers import TierSet, tier_set
+from kws.grading.judge.tiers import TierSet
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.testsets.hidden import HiddenTest
-from kws.grading.testsets.public_only import public_only, warning
+from kws.grading.testsets.public_only import warning
 from kws.spec import ASSIGNMENTS, Spec, SpecError, spec_of
 
 PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide", "plan")
-PLAN = pytest.StashKey[GraderPlan | None]()  # the run's plan (--plan), read once
+PLANNED_BY = ("--assignment", "--dataset", "--tiers")  # the plan's inputs: refused beside --plan
 
 
 def pytest_addoption(parser):
@@ -71,14 +71,18 @@ def pytest_addoption(parser):
     group.addoption(
         "--assignment",
         choices=sorted(ASSIGNMENTS),
-        help="grade only this notebook (default: every notebook the submission holds)",
+        help="grade only this notebook (default: every notebook the submission holds); "
+        "without --plan only",
     )
     group.addoption(
         "--dataset",
-        help="an entry of [tiers] in kws/assignments/<name>/spec.toml (default: detected from --data)",
+        help="an entry of [tiers] in kws/assignments/<name>/spec.toml (default: detected from "
+        "--data); without --plan only",
     )
     group.addoption(
-        "--tiers", type=Path, help="JSON accuracy tiers for data the grader does not know"
+        "--tiers",
+        type=Path,
+        help="JSON accuracy tiers for data the grader does not know; without --plan only",
     )
     group.addoption(
         "--hide", type=Path, action="append", default=[], help="more paths the child must not read"
@@ -112,18 +116,11 @@ def pytest_addoption(parser):
         "data folder, without hidden labels; the child runs on a few of its test inputs, and "
         "the tests that need the labels (accuracy) or a GPU (re-training) are skipped",
     )
-    group.addoption("--public-share", type=float,
-                    help="the Kaggle rule: this share of the graded items (the private test "
-                    "set's, when there is one) is the public part, shown during the homework; "
-                    "the grade uses the rest, the held-out part")  # fmt: skip
     group.addoption("--plan", type=Path,
                     help="the grading run's plan, which `kws grade` decides once and writes "
-                    "(kws.grading.judge.planned): the tier set of each assignment and the "
-                    "notebooks graded on a public test set, taken from it instead of from "
-                    "--data")  # fmt: skip
-    group.addoption("--split-seed", default="",
-                    help="the course's secret seed of the split into a public and a held-out "
-                    "part")  # fmt: skip
+                    "(kws.grading.judge.planned): the selection, the notebooks each hand-in "
+                    "holds, the tier sets, the notebooks graded on a public test set and the "
+                    "Kaggle split (default: planned at start for --submission)")  # fmt: skip
 
 
 def pytest_configure(config):
@@ -139,17 +136,30 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "assignment(name): the assignment a graded test grades")
     config.addinivalue_line("markers", "task(name): the task of its assignment a test grades")
     config.pluginmanager.register(GradescopeReport(config.getoption("--results")), "kws-gradescope")
-    config.stash[PLAN] = _read_plan(config)
+    config.stash[PLAN] = _plan(config)
 
 
-def _read_plan(config) -> GraderPlan | None:
-    """The run's plan (``--plan``), checked against --data; a usage error naming the file."""
+def _plan(config) -> GraderPlan | None:
+    """The run's plan: ``--plan``'s, checked against --data; or, without one, the plan of the
+    one hand-in --submission names, made by `plan_handins` from --assignment, --dataset and
+    --tiers. A usage error naming the file or the option; None when --submission or --data is
+    no folder (`Grading.check_options` says so in every test)."""
     path, data = config.getoption("--plan"), config.getoption("--data")
-    if path is None or data is None:
-        return None
+    submission = config.getoption("--submission")
+    given = [name for name in PLANNED_BY if config.getoption(name) is not None]
     try:
-        return read_plan(path, data)
-    except ValueError as error:
+        if path is not None:
+            if given:  # one channel: the plan decided them
+                raise ValueError(f"{given[0]} with --plan {path}: the plan decided the "
+                                 f"selection and the tier sets; leave {given[0]} out")  # fmt: skip
+            return read_plan(path, data) if data is not None else None
+        if submission is None or data is None or not submission.is_dir() or not data.is_dir():
+            return None
+        return plan_handins(data, [submission], config.getoption("--assignment"),
+                            dataset=config.getoption("--dataset"),
+                            tiers=config.getoption("--tiers"),
+                            handin=config.getoption("--handin"))  # fmt: skip
+    except (FileNotFoundError, ValueError) as error:
         raise pytest.UsageError(str(error)) from None
 
 
@@ -184,13 +194,16 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def _test_cells(session, config) -> list:
-    """nbgrader's autograded test cells of the selection, as graded tests
-    (`kws.grading.judge.autograded`); none for a student's own check (``--handin``): the
-    instructor's notebook, hidden tests and all, is the grader's alone."""
-    if config.getoption("--handin"):
+    """nbgrader's autograded test cells of the notebooks the plan says the hand-in holds, in
+    its selection, as graded tests (`kws.grading.judge.autograded`); none for a student's own
+    check (``--handin``): the instructor's notebook, hidden tests and all, is the grader's
+    alone."""
+    plan, submission = config.stash[PLAN], str(config.getoption("--submission"))
+    if config.getoption("--handin") or plan is None or submission not in plan.held:
         return []
-    selected = config.getoption("--assignment")
-    specs = [ASSIGNMENTS[selected]] if selected else list(ASSIGNMENTS.values())
+    held = set(plan.held[submission])
+    specs = [spec for spec in ASSIGNMENTS.values()
+             if spec.name in held and plan.assignment in (None, spec.name)]  # fmt: skip
     # The run's own temporary folder is the `grading` fixture's: the test cells' child needs none.
     grading = Grading(config, Path(tempfile.gettempdir()))
     return TestCells(session, grading).items(specs)
@@ -219,27 +232,18 @@ def _give_points(items) -> None:
 
 
 def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
-    """Each graded assignment's tier set (the run's plan's, where it has one), said in the
-    run's output and its extra_data; a usage error naming --tiers / --dataset for data the kit
-    does not know."""
+    """Each graded assignment's tier set, the run's plan's, said in the run's output and its
+    extra_data; a usage error for a plan that holds none of a graded assignment."""
     data, tier_sets, plan = config.getoption("--data"), {}, config.stash[PLAN]
-    if data is None or not data.is_dir():
+    if plan is None or not data.is_dir():
         return tier_sets  # check_options fails every test with the reason
     for assignment in sorted(graded):
-        if plan is not None:  # the plan's, and nothing decided again
-            if assignment not in plan.tier_sets:
-                raise pytest.UsageError(
-                    f"--plan {config.getoption('--plan')} holds no tier set of {assignment}: "
-                    f"plan the run with it (--assignment {assignment}), or leave --plan out"
-                )
-            tier_sets[assignment] = plan.tier_sets[assignment]
-        else:
-            options = {"dataset": config.getoption("--dataset"),
-                       "tiers_file": config.getoption("--tiers")}  # fmt: skip
-            try:
-                tier_sets[assignment] = tier_set(data, assignment, **options)
-            except ValueError as error:
-                raise pytest.UsageError(str(error)) from None
+        if assignment not in plan.tier_sets:  # refused, never decided again
+            raise pytest.UsageError(
+                f"--plan {config.getoption('--plan')} holds no tier set of {assignment}: "
+                f"plan the run with it (--assignment {assignment})"
+            )
+        tier_sets[assignment] = plan.tier_sets[assignment]
         described = tier_sets[assignment].describe()
         report.add_output(f"Accuracy tiers for {assignment}: {described}.", terminal=True)
     report.extra_data["tier_sets"] = {a: t.name for a, t in tier_sets.items()}
@@ -252,12 +256,9 @@ def _say_public_only(config, report, graded: set[str]) -> None:
     (``public_test_set``), and printed at once for the instructor, with the command that
     makes one in this data folder."""
     data, plan = config.getoption("--data"), config.stash[PLAN]
-    if data is None or not data.is_dir():
+    if plan is None or not data.is_dir():
         return  # check_options fails every test with the reason
-    if plan is not None:  # decided for the run (`_choose_tier_sets` refuses a plan lacking one)
-        names = sorted(graded & set(plan.public_only))
-    else:
-        names = public_only(data, graded)
+    names = sorted(graded & set(plan.public_only))  # decided for the run
     report.extra_data["public_test_set"] = names
     if not names:
         return
@@ -268,32 +269,19 @@ def _say_public_only(config, report, graded: set[str]) -> None:
 
 
 def _assignments_to_grade(config, report, present: set[str]) -> set[str]:
-    """--assignment, or what `ungradable_assignments` leaves (the run's plan's, where it holds
-    this hand-in); each one left out said once."""
-    selected = config.getoption("--assignment")
-    submission, data = config.getoption("--submission"), config.getoption("--data")
-    plan = config.stash[PLAN]
-    if plan is not None and submission is not None:  # the plan's, and nothing decided again
-        if str(submission) not in plan.held:
-            raise pytest.UsageError(
-                f"--plan {config.getoption('--plan')} was made for other hand-ins, not "
-                f"{submission}: leave --plan out, or plan the run with this hand-in"
-            )
-        held = set(plan.held[str(submission)])
-        if selected is not None:  # the plan was made for it: its data holds its test set
-            return {selected}
-        left_out = left_out_notes(present, held, plan.missing)
-        for note in left_out.values():
-            report.add_output(note, terminal=True)
-        return present - set(left_out)
-    if selected is not None:
-        missing = data is not None and data.is_dir() and missing_test_data(data, selected)
-        if missing:
-            raise pytest.UsageError(f"--assignment {selected}: {missing}; pass its data folder")
-        return {selected}
-    if submission is None or data is None or not submission.is_dir() or not data.is_dir():
+    """The plan's selection, or what the notebooks it holds for this hand-in and the data leave
+    of `present`; each one left out said once."""
+    submission, plan = config.getoption("--submission"), config.stash[PLAN]
+    if plan is None or submission is None:
         return present  # check_options fails every test with the reason
-    left_out = ungradable_assignments(submission, data, present)
+    if str(submission) not in plan.held:  # refused, never decided again
+        raise pytest.UsageError(
+            f"--plan {config.getoption('--plan')} was made for other hand-ins, not "
+            f"{submission}: plan the run with this hand-in"
+        )
+    if plan.assignment is not None:  # the plan was made for it: its data holds its test set
+        return {plan.assignment}
+    left_out = left_out_notes(present, set(plan.held[str(submission)]), plan.missing)
     for note in left_out.values():
         report.add_output(note, terminal=True)
     return present - set(left_out)

@@ -2,7 +2,8 @@
 
 One implementation with the grader: the hand-in is gathered as grading reads it
 (`kws.handin.bundle`), and the grader itself runs on it (`kws.grading.command`, with
-``--handin``): the same graded tests, the same grading child in the same sandbox, on a few test
+``--handin`` and the plan every grading run makes, `kws.grading.judge.planned.plan_handins`,
+for this one hand-in): the same graded tests, the same grading child in the same sandbox, on a few test
 inputs of the student's own data folder instead of the hidden test set. The tests that need the
 hidden labels stop short of a score (`kws.grading.judge.fixture.Grading.accuracy`): what they
 check before it (the model ran; a predictions.csv naming one known class for every test item)
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kws.grading.command import grader_command, grader_environment
+from kws.grading.judge.planned import PLAN_FILE, plan_handins
 from kws.grading.judge.results import findings_of
 from kws.grading.protocol.handin import outputs_folder, relative, size_text
 from kws.grading.testsets.layouts import layout_of
@@ -184,7 +186,14 @@ def _grade(report: NotebookReport, spec: Spec, stage: Path, data: Path | str) ->
         return
     report.data = data / (spec.data.get("folder") or "")  # the notebook's DATA_DIR
     results = stage.parent / f"{spec.name}-results.json"
-    command = grader_command(stage, data, results, options=["--assignment", spec.name, "--handin"])
+    # planned as every grading run is (`kws grade`, Gradescope): the grader reads the plan
+    plan = stage.parent / f"{spec.name}-{PLAN_FILE}"
+    try:
+        planned = plan_handins(data, [stage], spec.name, handin=True)
+    except (FileNotFoundError, ValueError) as error:
+        raise RuntimeError(f"the grader's check did not finish:\n{error}") from None
+    plan.write_text(planned.text(), encoding="utf-8")
+    command = grader_command(stage, data, results, options=["--handin"], plan=plan)
     done = subprocess.run(command, env=grader_environment(), capture_output=True, text=True)
     if not results.is_file():
         log = (done.stdout + done.stderr).strip().splitlines()[-5:]

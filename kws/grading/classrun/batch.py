@@ -305,7 +305,7 @@ def grade_class(
             hide = [plan.submissions, out_dir]
             try:
                 with plan_file(plan) as planned:
-                    grading = {"grader": grader, "pytest_args": [*plan.options, *pytest_args],
+                    grading = {"grader": grader, "pytest_args": list(pytest_args),
                                "timeout": timeout, "plan": planned}  # fmt: skip
                     graded = _grade_all(graders, plan.chosen, plan.data, target, hide, jobs,
                                         **grading)  # fmt: skip

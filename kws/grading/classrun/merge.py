@@ -36,8 +36,8 @@ from kws.grading.records.gradebook import (
 from kws.grading.records.grades import test_assignment
 from kws.grading.records.lock import CLASS, holding
 from kws.grading.records.roster import read_roster
-from kws.grading.season.apply import apply_season
-from kws.grading.season.inputs import SeasonInputs, check_class, read_season
+from kws.grading.season.apply import apply_season, checked_season
+from kws.grading.season.inputs import SeasonInputs, read_season
 
 
 def _read_records(out_dir: Path) -> dict[Path, dict]:
@@ -222,8 +222,7 @@ def _merged_season(out_dir: Path, options: dict, graded: list[Graded]) -> Season
         run = json.loads((copies[0].parent / RUN_FILE).read_text())
         table = read_roster(copies[0], key=run.get("roster_key"))
         names = {row[table.key] for row in table.rows if row[table.key]}
-    check_class(season, handins, done, names)
-    return season
+    return checked_season(season, out_dir, handins, done, roster=names)
 
 
 def merge_shards(out_dir: Path, *, wait: bool = False) -> Path:

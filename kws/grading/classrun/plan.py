@@ -9,8 +9,8 @@
 hand-in is graded, everything the run is: the paths (resolved once, against the working
 directory of the command), the hand-in folders and the notebooks each holds, the course's
 season checked against them (`season_to_grade`), the assignments
-the data can grade with the tier set of each, the notebooks graded on a public test set, the
-Kaggle split and the grader's options. What it finds wrong is raised before anything is
+the data can grade with the tier set of each, the notebooks graded on a public test set and the
+Kaggle split. What it finds wrong is raised before anything is
 written, naming the file and the fix. The grading modules take the plan and derive none of it
 again: each pytest grader reads its part (`GradingPlan.graders`, `kws.grading.judge.planned`)
 from a file of the run's own (`kws.grading.plugin`, ``--plan``), not from the data folder,
@@ -51,7 +51,6 @@ class GradingPlan:
     gradable: list[str]  # the selection's assignments the data holds a test set of
     tier_sets: dict[str, TierSet]  # each of `gradable`'s, chosen once
     public_only: list[str]  # of the notebooks graded: those on a public test set (no private one)
-    options: list[str]  # the grader's options: --assignment, the Kaggle split
     assignment: str | None = None
     dataset: str | None = None
     tiers: Path | None = None  # resolved
@@ -61,13 +60,13 @@ class GradingPlan:
     graders: str = ""  # the graders' part, as its file's JSON (`kws.grading.judge.planned`)
 
     def digest(self) -> str:
-        """sha256 of what every grader of the run reads of the plan (its part and the grader's
-        options: tier sets, public test sets, the Kaggle split): the shards of one class
-        record it, and `kws merge` refuses shards whose plans differ. Each hand-in's notebooks
-        (``held``) are left out: a shard's plan holds its own share's only."""
+        """sha256 of what every grader of the run reads of the plan (its part: the selection,
+        tier sets, public test sets, the Kaggle split): the shards of one class record it, and
+        `kws merge` refuses shards whose plans differ. Each hand-in's notebooks (``held``) are
+        left out: a shard's plan holds its own share's only."""
         part = json.loads(self.graders) if self.graders else {}
         graders = {key: value for key, value in part.items() if key != "held"}
-        decided = json.dumps({"graders": graders, "options": self.options}, sort_keys=True)
+        decided = json.dumps({"graders": graders}, sort_keys=True)
         return hashlib.sha256(decided.encode("utf-8")).hexdigest()
 
     @property
@@ -125,7 +124,6 @@ def plan_run(
             Kaggle share leaves a part empty.
     """
     from kws.grading.classrun.checks import handin_folders
-    from kws.grading.command import kaggle_options
     from kws.grading.judge.loading import check_graded_tests
     from kws.grading.judge.planned import decide_handins
     from kws.grading.records.roster import match_roster
@@ -161,13 +159,10 @@ def plan_run(
             warn_or_refuse(season.warnings, strict)
         for note in season.notes:
             say(f"note: {note}")
-    # --dataset and --tiers are the plan's inputs: the graders read the tier sets from the plan.
-    options = ["--assignment", assignment] if assignment else []
     # The Kaggle rule of the course file given (for a regrade: or the kept one), as read.
     given = course is not None or student is not None
     split = season.course.split if given and season.course is not None else None
-    if split is not None:
-        options.extend(kaggle_options(split, season.course.path, data, decided.gradable))
+    typed = data  # as typed: a Kaggle share that leaves a part empty is said with it
     submissions, data, out = (Path(p).resolve() for p in (submissions, data, out))
     plan = GradingPlan(
         submissions=submissions,
@@ -179,7 +174,6 @@ def plan_run(
         gradable=decided.gradable,
         tier_sets=decided.tier_sets,
         public_only=found,
-        options=options,
         assignment=assignment,
         dataset=dataset,
         tiers=Path(tiers).resolve() if tiers is not None else None,
@@ -187,7 +181,9 @@ def plan_run(
         shard=shard,
         roster=roster,
     )
-    plan.graders = decided.grader_plan(data, plan.chosen).text()
+    graders = decided.grader_plan(typed, plan.chosen, split=split,
+                                  split_from=season.course.path if split else None)  # fmt: skip
+    plan.graders = graders.text()
     return plan
 
 
@@ -259,11 +255,9 @@ def season_to_grade(
     Raises:
         CourseError: a mistake, naming the file given, its line and the fix.
     """
-    from kws.grading.records.gradebook import ROSTER_FILE
     from kws.grading.records.grades import read_grades
-    from kws.grading.records.roster import kept_roster_names
-    from kws.grading.season.apply import graded_assignments
-    from kws.grading.season.inputs import check_class, read_season
+    from kws.grading.season.apply import checked_season, graded_assignments
+    from kws.grading.season.inputs import read_season
 
     season = read_season(out_dir, course, times, file_times)
     chosen = [f for f in folders if f.name == student] if student else folders
@@ -275,10 +269,8 @@ def season_to_grade(
         graded = graded_assignments(grades)
     if season.course is not None:
         graded |= {name: held[name] for name in handins if name in held}
-    if roster is not None:
-        names = {row[roster.key] for row in roster.rows if row[roster.key]}
-    else:
-        names = kept_roster_names(out_dir)
-    kept = Path(out_dir) / ROSTER_FILE
-    check_class(season, handins, graded, names, roster.path if roster is not None else kept)
-    return season
+    names = (
+        {row[roster.key] for row in roster.rows if row[roster.key]} if roster is not None else None
+    )
+    return checked_season(season, Path(out_dir), handins, graded, roster=names,
+                          roster_file=roster.path if roster is not None else None)  # fmt: skip

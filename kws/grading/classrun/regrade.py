@@ -164,8 +164,8 @@ def regrade(
             try:
                 with plan_file(plan) as planned:
                     staged = stage_one(handin, plan.data, out_dir,
-                                       hide=[plan.submissions, out_dir], pytest_args=plan.options,
-                                       timeout=timeout, processes=graders,
+                                       hide=[plan.submissions, out_dir], timeout=timeout,
+                                       processes=graders,
                                        plan=planned)  # fmt: skip
             except (RunStopped, GraderFault) as stop:
                 remove_staging(out_dir)

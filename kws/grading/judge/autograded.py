@@ -152,9 +152,8 @@ class TestCells:
         self._verdicts: dict[str, dict[str, str | None]] = {}
 
     def items(self, specs: list[Spec]) -> list[TestCellItem]:
-        """The test cells of `specs` whose notebook the hand-in holds, as pytest items."""
-        from kws.grading.judge.notebook import holds_notebook
-
+        """The test cells of `specs` (those whose notebook the run's plan says the hand-in
+        holds), as pytest items."""
         submission = self.grading.submission
         if submission is None or not Path(submission).is_dir():
             return []
@@ -163,7 +162,6 @@ class TestCells:
                 self.session, name=cell.title, nodeid=cell.title, spec=spec, cell=cell, cells=self
             )  # fmt: skip
             for spec in specs
-            if holds_notebook(Path(submission), spec)
             for cell in test_cells(spec)
         ]
 

@@ -28,6 +28,7 @@ from kws.grading.judge.facts import ChildFacts
 from kws.grading.judge.handin_files import HandinFiles
 from kws.grading.judge.kaggle_part import KaggleParts
 from kws.grading.judge.notebook import run_notebook
+from kws.grading.judge.planned import GraderPlan
 from kws.grading.judge.public_gap import public_gap
 from kws.grading.judge.results import GradescopeReport, Score
 from kws.grading.judge.review import submission_flags
@@ -39,10 +40,11 @@ from kws.grading.sandbox.run import SandboxStartError
 from kws.grading.sandbox.supervise import Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import hidden_test, layout_of, public_test
-from kws.grading.testsets.split import Split, graded_correct
+from kws.grading.testsets.split import graded_correct
 from kws.spec import Spec, graded_test_folders
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
+PLAN = pytest.StashKey[GraderPlan | None]()  # the run's plan, read once by `kws.grading.plugin`
 # Why an accuracy test is skipped by --handin (`kws handin`), once its file and model are fine.
 ACCURACY_AFTER_HAND_IN = "graded after you hand in: the accuracy needs the hidden test labels"
 
@@ -86,8 +88,8 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         self.limits = Limits(
             wall_seconds=config.getoption("--child-timeout"), cpu_seconds=3600, threads=self.threads
         )
-        share, seed = config.getoption("--public-share"), config.getoption("--split-seed")
-        self.split = Split(share, seed) if share is not None else None  # the Kaggle rule
+        plan = config.stash.get(PLAN, None)
+        self.split = plan.split if plan is not None else None  # the Kaggle rule, as planned
         self.public: dict[tuple[str, str], float] = {}  # (assignment, task): public accuracy
         self._hidden: dict[str, HiddenTest] = {}
         self._children: dict[str, object] = {}

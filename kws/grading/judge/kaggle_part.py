@@ -41,7 +41,7 @@ class KaggleParts:
             Both parts' accuracies and sizes (`PartAccuracy`).
 
         Raises:
-            SplitError: the share leaves a part empty (`kws.grading.command.check_grading_data`
+            SplitError: the share leaves a part empty (`kws.grading.judge.planned.checked_split`
                 refuses such a share before a run starts).
         """
         graded = "the private test set" if private_set else "the hidden test set"

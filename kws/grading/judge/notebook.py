@@ -113,14 +113,6 @@ def holds_notebook(submission: Path, assignment: Spec) -> bool:
     )
 
 
-def ungradable_assignments(submission: Path, data: Path, present: set[str]) -> dict[str, str]:
-    """{assignment: a sentence for the run's output} for each of `present` that cannot be
-    graded: the submission holds no notebook of it, or `data` no test set for it."""
-    held = {name for name in present if holds_notebook(submission, ASSIGNMENTS[name])}
-    missing = {name: missing_test_data(data, name) for name in present}
-    return left_out_notes(present, held, {name: why for name, why in missing.items() if why})
-
-
 def left_out_notes(present: set[str], held: set[str], missing: dict[str, str]) -> dict[str, str]:
     """{assignment: a sentence for the run's output} for each of `present` not graded: not in
     `held` (the notebooks the submission holds), or in `missing` ({assignment: why the data

@@ -1,18 +1,20 @@
-"""The decisions of a grading run (`decide_handins`, the one function every path that grades
-plans with) and the graders' part of its plan: what `kws grade` decided once for the whole class
-(`kws.grading.classrun.plan.plan_run`) and every pytest grader of the run reads from a file
-(``--plan FILE``, `kws.grading.plugin`) instead of deciding it again from --data: the data
-folder it was made for, the tier set of each assignment, the notebooks graded on a public
-test set, why the data cannot grade an assignment, and the notebooks each hand-in holds.
+"""The decisions of a grading run and the graders' part of its plan: what `kws grade` decided
+once for the whole class (`kws.grading.classrun.plan.plan_run`) and every pytest grader of the
+run reads from a file (``--plan FILE``, `kws.grading.plugin`) and decides none of again: the
+data folder it was made for, the selection (``--assignment``), the tier set of each
+assignment, the notebooks graded on a public test set, why the data cannot grade an
+assignment, the notebooks each hand-in holds and the Kaggle split.
 
-    part = GraderPlan(data, {"keyword_spotting": tier_set}, ["keyword_spotting"])
+    part = plan_handins(data, [handin], "speaker_id", split=course.split)
     Path(folder, PLAN_FILE).write_text(part.text())
     read_plan(Path(folder, PLAN_FILE), data) == part
 
-`decide_handins` decides, for the hand-in folders a run grades and nothing beside them, the
-assignments the data can grade, the tier set of each, the notebooks each hand-in holds and
-those graded on a public test set: `kws grade` (`kws.grading.classrun.plan.plan_run`) and
-`pytest grader/` without --plan (``grader/conftest.py``) both plan with it.
+Every path that grades plans with `decide_handins` (the hand-ins, the tier sets, the public test
+sets) and `GraderPlan` from `Decided.grader_plan` (with the split, `checked_split`): `kws grade`
+(`plan_run`, a class, a shard or a regrade), and through `plan_handins`, for one hand-in, the
+Gradescope autograder (``python -m kws.grading.command``), `kws handin` and a grader started
+without ``--plan`` (``pytest grader/``, `kws.grading.plugin`). A plan file lacking a decision
+is refused (`read_plan`), never completed by deciding again.
 """
 
 from __future__ import annotations
@@ -24,37 +26,55 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the assignments load when a plan is made, not when `kws` starts
     from kws.grading.judge.tiers import TierSet
+    from kws.grading.testsets.split import Split
 
 PLAN_FILE = "plan.json"  # in a folder of the run's own, gone when the run ends
-PLAN_VERSION = 2
+PLAN_VERSION = 3
+DECISIONS = ("data", "assignment", "tier_sets", "public_test_set", "missing", "held", "split")
 
 
 @dataclass(frozen=True)
 class Decided:
     """What a run's data and selection decide, once (`decide_grading`): the assignments its
-    data can grade, the tier set each is graded against, and the grader's options."""
+    data can grade and the tier set each is graded against."""
 
     gradable: list[str]
     tier_sets: dict[str, TierSet]
-    options: list[str]
+    assignment: str | None = None  # the selection (--assignment), None: every notebook held
     held: dict[str, set[str]] = field(default_factory=dict)  # `decide_handins`'s hand-ins
     public_only: list[str] = field(default_factory=list)  # of the notebooks graded
     missing: dict[str, str] = field(default_factory=dict)  # {not gradable: why}
     holds: dict[str, set[str]] = field(default_factory=dict)  # `held`, gradable or not
 
-    def grader_plan(self, data: Path, handins: list[Path]) -> GraderPlan:
-        """The graders' part of these decisions, for a run of `data` grading `handins`."""
+    def grader_plan(
+        self,
+        data: Path,
+        handins: list[Path],
+        *,
+        split: Split | None = None,
+        split_from: Path | None = None,
+    ) -> GraderPlan:
+        """The graders' part of these decisions, for a run of `data` grading `handins`, with
+        the Kaggle `split` (read from the course file `split_from`) checked on `data`
+        (`checked_split`: SplitError naming `split_from` when a part would be empty)."""
         held = {str(Path(h).resolve()): sorted(self.holds[Path(h).name]) for h in handins
                 if Path(h).name in self.holds}  # fmt: skip
+        split = checked_split(split, split_from, data, self.gradable)
         return GraderPlan(Path(data).resolve(), self.tier_sets, self.public_only,
-                          self.missing, held)  # fmt: skip
+                          self.missing, held, self.assignment, split)  # fmt: skip
 
 
 def decide_grading(
-    data: Path, assignment: str | None, *, dataset: str | None = None, tiers: Path | None = None
+    data: Path,
+    assignment: str | None,
+    *,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    handin: bool = False,
 ) -> Decided:
-    """The assignments of this selection `data` can grade, their tier sets and the grader's
-    options, once the data and tier sets are known to be fine.
+    """The assignments of this selection `data` can grade and their tier sets, once the data
+    and tier sets are known to be fine; `handin`: a student's own check (`kws handin`), whose
+    data has no labels, so no tier set is chosen.
 
     Raises FileNotFoundError when `data` holds no test set of the selection, and ValueError
     (naming --tiers / --dataset) when an assignment's data has no tier set.
@@ -72,12 +92,10 @@ def decide_grading(
         raise FileNotFoundError(
             "; ".join(missing.values()) + ": pass the data folder with the hidden test sets"
         )
-    chosen = {name: tier_set(data, name, dataset=dataset, tiers_file=tiers) for name in gradable}
-    options = ["--assignment", assignment] if assignment else []
-    options += ["--dataset", dataset] if dataset else []
-    options += ["--tiers", str(Path(tiers).resolve())] if tiers else []
+    chosen = {} if handin else {name: tier_set(data, name, dataset=dataset, tiers_file=tiers)
+                                for name in gradable}  # fmt: skip
     missing = {name: why for name, why in missing.items() if why}
-    return Decided(gradable, chosen, options, missing=missing)
+    return Decided(gradable, chosen, assignment, missing=missing)
 
 
 def decide_handins(
@@ -87,6 +105,7 @@ def decide_handins(
     *,
     dataset: str | None = None,
     tiers: Path | None = None,
+    handin: bool = False,
 ) -> Decided:
     """`decide_grading`, and for `handins` (those a run grades; no folder beside them is
     looked at) the notebooks each holds and those graded on a public test set.
@@ -96,6 +115,7 @@ def decide_handins(
             `pytest grader/` and a regrade, a share or all of a class for `kws grade`).
         assignment, dataset, tiers: the selection (``--assignment``, ``--dataset``,
             ``--tiers``).
+        handin: a student's own check (`kws handin`): no tier set, no public test set.
 
     Returns:
         The decisions, `held` and `public_only` filled in.
@@ -105,13 +125,54 @@ def decide_handins(
     """
     from kws.grading.testsets.public_only import public_only
 
-    decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers)
+    decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers, handin=handin)
     holds = held_notebooks(handins, [*decided.gradable, *decided.missing])
     held = {name: notebooks & set(decided.gradable) for name, notebooks in holds.items()}
     graded = [assignment] if assignment else sorted(set().union(*held.values()))
-    found = public_only(data, graded if handins else None)
-    return Decided(decided.gradable, decided.tier_sets, decided.options, held, found,
+    found = [] if handin else public_only(data, graded if handins else None)
+    return Decided(decided.gradable, decided.tier_sets, assignment, held, found,
                    decided.missing, holds)  # fmt: skip
+
+
+def plan_handins(
+    data: Path,
+    handins: list[Path],
+    assignment: str | None = None,
+    *,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    split: Split | None = None,
+    split_from: Path | None = None,
+    handin: bool = False,
+) -> GraderPlan:
+    """The graders' plan of a run grading `handins` (one, for the Gradescope autograder, `kws
+    handin` and a grader started without ``--plan``), made as `kws grade` makes its own:
+    `decide_handins`, then `Decided.grader_plan` with the Kaggle `split` (from the course file
+    `split_from`). Raises as those do."""
+    decided = decide_handins(data, handins, assignment, dataset=dataset, tiers=tiers,
+                             handin=handin)  # fmt: skip
+    return decided.grader_plan(data, handins, split=split, split_from=split_from)
+
+
+def checked_split(
+    split: Split | None, source: Path | None, data: Path, names: list[str]
+) -> Split | None:
+    """The Kaggle `split` (from the course file `source`; None: the run has no such rule), once
+    it splits each of `names`' graded items in `data` into two non-empty parts (SplitError
+    naming `source` if not)."""
+    from kws.grading.testsets.layouts import layout_of
+    from kws.grading.testsets.split import SplitError
+    from kws.spec import ASSIGNMENTS
+
+    if split is None:
+        return None
+    for name in names:
+        items = layout_of(ASSIGNMENTS[name]).graded_items(data)
+        try:
+            split.counts(items, f"{name}'s graded items in {data}")
+        except SplitError as error:
+            raise SplitError(f"{source}: {error}" if source else str(error)) from None
+    return split
 
 
 def held_notebooks(handins: list[Path], gradable: list[str]) -> dict[str, set[str]]:
@@ -136,6 +197,8 @@ class GraderPlan:
     public_only: list[str]  # of the notebooks graded: those on a public test set
     missing: dict[str, str] = field(default_factory=dict)  # {assignment: why data can't grade it}
     held: dict[str, list[str]] = field(default_factory=dict)  # {hand-in folder: its notebooks}
+    assignment: str | None = None  # the selection: None grades every notebook a hand-in holds
+    split: Split | None = None  # the Kaggle rule (`kws.grading.testsets.split`), or None
 
     def text(self) -> str:
         """The plan file's JSON (`read_plan` reads it)."""
@@ -143,9 +206,10 @@ class GraderPlan:
             name: {"name": t.name, "tiers": t.tiers, "source": t.source}
             for name, t in self.tier_sets.items()
         }
-        part = {"version": PLAN_VERSION, "data": str(self.data), "tier_sets": tier_sets,
-                "public_test_set": self.public_only, "missing": self.missing,
-                "held": self.held}  # fmt: skip
+        split = {"share": self.split.share, "seed": self.split.seed} if self.split else None
+        part = {"version": PLAN_VERSION, "data": str(self.data), "assignment": self.assignment,
+                "tier_sets": tier_sets, "public_test_set": self.public_only,
+                "missing": self.missing, "held": self.held, "split": split}  # fmt: skip
         return json.dumps(part, indent=2)
 
 
@@ -153,6 +217,7 @@ def read_plan(path: Path, data: Path) -> GraderPlan:
     """The graders' part of a plan written at `path`, for a grader of the data folder `data`;
     ValueError naming the file when it is unreadable or was made for other data."""
     from kws.grading.judge.tiers import TierSet
+    from kws.grading.testsets.split import Split
 
     try:
         part = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -160,11 +225,20 @@ def read_plan(path: Path, data: Path) -> GraderPlan:
         raise ValueError(f"--plan {path}: cannot read the run's plan ({error})") from None
     if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
         raise ValueError(f"--plan {path}: not a grading plan of this kit (version {PLAN_VERSION})")
+    lacking = [key for key in DECISIONS if key not in part]
+    if lacking:  # refused, never decided again here
+        raise ValueError(
+            f"--plan {path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
+            f"{', '.join(lacking)}: make the plan again with the kit that grades "
+            "(`kws grade`, `python -m kws.grading.command`), which writes every decision"
+        )
     if Path(part["data"]) != Path(data).resolve():
         raise ValueError(
             f"--plan {path} was made for the data folder {part['data']}, not {data}: leave "
             "--plan out, or pass the data folder the run planned"
         )
     tier_sets = {name: TierSet(**t) for name, t in part["tier_sets"].items()}
+    split = Split(part["split"]["share"], part["split"]["seed"]) if part["split"] else None
     return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]),
-                      dict(part["missing"]), dict(part["held"]))  # fmt: skip
+                      dict(part["missing"]), dict(part["held"]), part["assignment"],
+                      split)  # fmt: skip

@@ -110,13 +110,42 @@ def graded_assignments(grades: Grades) -> dict[str, set[str]]:
     return {s.name: {test_assignment(t) for t in s.tests} - {None} for s in grades.students}
 
 
-def checked_season(grades: Grades, season: SeasonInputs | None = None, **given) -> SeasonInputs:
-    """The season of the class `grades` (`season`, or `read_season` of `given`: course,
-    times, file_times), checked against its hand-ins, its results and its kept roster."""
-    season = season or read_season(grades.folder, **given)
-    handins = {s.name: s.handin for s in grades.students}
-    roster = kept_roster_names(grades.folder)
-    check_class(season, handins, graded_assignments(grades), roster, grades.folder / ROSTER_FILE)
+def class_of(grades: Grades) -> tuple[dict[str, Path | None], dict[str, set[str]]]:
+    """({student: their hand-in folder, None where it is gone}, `graded_assignments`) of the
+    class `grades`: what `checked_season` checks a season against."""
+    return {s.name: s.handin for s in grades.students}, graded_assignments(grades)
+
+
+def checked_season(
+    season: SeasonInputs,
+    folder: Path,
+    handins: dict[str, Path | None],
+    graded: dict[str, set[str]],
+    *,
+    roster: set[str] | None = None,
+    roster_file: Path | None = None,
+) -> SeasonInputs:
+    """`season` checked against its class, the one check of a season every command makes:
+    `kws grade` before it grades (`kws.grading.classrun.plan.season_to_grade`), `kws merge`
+    before it merges, and `apply_season` (`kws season`, ...) before it writes.
+
+    Args:
+        season: what `read_season` read; folder: the grades folder.
+        handins: {hand-in folder name: its folder, None where it is gone} of the class.
+        graded: {hand-in folder name: the assignments graded (or about to be) in it}.
+        roster: the roster's students (default: those of the roster kept in `folder`);
+            roster_file: where they come from, for the warnings' words (with the default: the
+            kept one).
+
+    Returns:
+        `season`, its class's notes and warnings added (`check_class`).
+
+    Raises:
+        CourseError: a mistake, naming the file given, its line and the fix.
+    """
+    if roster is None:
+        roster, roster_file = kept_roster_names(folder), Path(folder) / ROSTER_FILE
+    check_class(season, handins, graded, roster, roster_file)
     return season
 
 
@@ -172,8 +201,8 @@ def apply_season(
     with holding(grades_dir, command, scope=SEASON, wait=wait):
         grades = grades if grades is not None else read_grades(Path(grades_dir))
         check_results(grades)
-        season = checked_season(grades, season, course=course, times=times,
-                                file_times=file_times)  # fmt: skip
+        season = season or read_season(grades.folder, course, times, file_times)
+        season = checked_season(season, grades.folder, *class_of(grades))
         adjusted = {key: list(found) for key, found in season.adjusted.items()}
         if adjustment is not None:
             student, assignment, change = adjustment

@@ -138,12 +138,13 @@ def course_rules(path: Path) -> str:
 def _season(args: argparse.Namespace) -> int:
     from kws.grading.records.grades import read_grades
     from kws.grading.records.lock import SEASON, check_may_write
-    from kws.grading.season.apply import apply_season, checked_season
+    from kws.grading.season.apply import apply_season, checked_season, class_of
     from kws.grading.season.inputs import read_season
 
     check_may_write(args.grades, SEASON, wait=args.wait)  # half a `kws grade`: its own to finish
     season = read_season(args.grades, args.course, args.times, args.file_times)
-    checked_season(read_grades(args.grades), season)  # the names too, before anything is written
+    grades = read_grades(args.grades)  # the names too, before anything is written
+    checked_season(season, grades.folder, *class_of(grades))
     warn_or_refuse(season.warnings, args.strict)
     standings = apply_season(args.grades, season=season, wait=args.wait)
     print_season(args.grades, standings)

@@ -43,7 +43,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kws.grading.command import check_grading_data
 from kws.grading.records.files import decode_text
 from kws.grading.records.standings import Late
 from kws.grading.season.dates import DateError, in_zone, toml_time
@@ -305,19 +304,3 @@ def late_of(
         rule=course.rule.sentence(),
         source=source,
     )
-
-
-def checked_grader_options(
-    data: Path,
-    assignment: str | None,
-    *,
-    dataset: str | None = None,
-    tiers: Path | None = None,
-    course: Course | None = None,
-) -> list[str]:
-    """`kws.grading.command.check_grading_data` with the Kaggle rule of `course`, the course
-    file as read (none without one): the grader's options for an autograder, once the data,
-    the tier sets and the split are known to be fine."""
-    return check_grading_data(data, assignment, dataset=dataset, tiers=tiers,
-                              split=course.split if course is not None else None,
-                              split_from=course.path if course is not None else None)  # fmt: skip

@@ -1,6 +1,6 @@
 """Kaggle's rule for a hidden test set: the **public part**, whose accuracy is shown during the
 homework, and the **held-out part**, which makes the grade and opens after the due date (`kws
-grade` / Gradescope with ``--public-share`` and ``--split-seed``, or the course file's
+grade` / Gradescope with the course file's
 ``[gradescope] public_share`` and ``split_seed``).
 
 "Held-out" is the split's word; "private" is kept for the private test set (`kws private`: the
@@ -66,7 +66,7 @@ class Split:
         empty = "public" if public == 0 else "held-out"
         raise SplitError(
             f"a public share of {self.share:g} leaves the {empty} part of {what} ({n} items) "
-            f"empty; {fix} (the course file's [gradescope] public_share, or --public-share)"
+            f"empty; {fix} (the course file's [gradescope] public_share)"
         )
 
     def rank(self, key: str) -> int:

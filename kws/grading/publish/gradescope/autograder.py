@@ -29,9 +29,12 @@ minutes; a zip that cannot finish within that is refused, naming what to change.
 child's wall clock (``--child-timeout``) is raised in ``run_autograder`` when a notebook needs
 more than the grader's default (`child_timeouts`).
 
-The selection (``--assignment``) and the tier set (``--dataset`` / ``--tiers``) are checked
-against the data when the zip is built, and baked into ``run_autograder``, so Gradescope grades
-exactly what was checked.
+The selection (``--assignment``), the tier set (``--dataset`` / ``--tiers``) and the course
+file's Kaggle split are checked against the data when the zip is built, by the function that
+plans every run (`kws.grading.judge.planned.plan_handins`), and baked into ``run_autograder``
+as that plan's inputs: each submission's run (``python -m kws.grading.command``) plans its one
+hand-in from them, as `kws grade` plans a class, so Gradescope grades exactly what was
+checked.
 """
 
 import shlex
@@ -40,7 +43,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.season.course import checked_grader_options, read_course
+from kws.grading.judge.planned import plan_handins
+from kws.grading.season.course import read_course
 from kws.grading.testsets.layouts import files_to_zip, layout_of
 from kws.spec import ASSIGNMENTS, KIT_FOLDER
 from kws.spec import course as taught
@@ -290,10 +294,18 @@ def make_autograder(
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
     # the course file's Kaggle rule too: CourseError or SplitError before anything is written
     rules = read_course(course, sorted(ASSIGNMENTS)) if course is not None else None
-    options = checked_grader_options(data, assignment, dataset=dataset, tiers=tiers, course=rules)
+    # the plan of every submission, made before any is graded (no hand-in yet): the data, the
+    # tier sets and the split checked; each submission's run makes it again with its notebooks
+    plan_handins(data, [], assignment, dataset=dataset, tiers=tiers,
+                 split=rules.split if rules else None,
+                 split_from=rules.path if rules else None)  # fmt: skip
     plan(data, assignment, cpu)  # SettingsError before anything is written
-    if tiers is not None:  # the zip's copy: run_autograder runs the grader in source/kit/
-        options[options.index("--tiers") + 1] = "../tiers.json"
+    # the plan's inputs, the zip's copies: run_autograder runs in source/kit/
+    options = ["--assignment", assignment] if assignment else []
+    options += ["--dataset", dataset] if dataset else []
+    options += ["--tiers", "../tiers.json"] if tiers is not None else []
+    if rules is not None and rules.split is not None:
+        options += ["--public-share", str(rules.split.share), "--split-seed", rules.split.seed]
     longest = max(child_timeouts(data, assignment, cpu).values(), default=DEFAULT_CHILD_TIMEOUT)
     if longest > DEFAULT_CHILD_TIMEOUT:  # a notebook needs longer on this CPU
         options += ["--child-timeout", str(longest)]
