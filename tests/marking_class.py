@@ -12,7 +12,7 @@ from pathlib import Path
 
 from course_helpers import ROOT
 
-from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.document import TestResult, results_document, write_results
 from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
 from kws.grading.records.seal import seal
 from kws.spec import ASSIGNMENTS

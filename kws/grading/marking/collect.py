@@ -122,7 +122,7 @@ def handin_answers(
     return answers, "; ".join(dict.fromkeys(problems)), notebooks
 
 
-# What a test measured (`kws.grading.judge.results.MEASURES`), as the page labels it.
+# What a test measured (`kws.grading.judge.document.MEASURES`), as the page labels it.
 _MEASURE_LABELS = {
     "accuracy": ("accuracy", lambda value: f"{value:.4f}"),
     "weights": ("weights in model.pt", format_count),
