@@ -57,7 +57,7 @@ GRADING = KWS / "grading"
 # The grading engine's packages, lowest first (rule 7; kws/grading/__init__.py says the same and
 # docs/development/architecture.md draws it): `plugin` and `command` are its two top-level modules.
 LAYERS = [
-    ["protocol"],
+    ["protocol", "jaccard"],
     ["sandbox", "child", "testsets"],
     ["judge"],
     ["plugin", "command"],
