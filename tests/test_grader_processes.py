@@ -140,13 +140,13 @@ BATCH = """
 import sys
 from pathlib import Path
 from kws.grading.classrun.batch import grade_class
-from kws.grading.classrun.one import grade_one
+from kws.grading.classrun.one import stage_one
 from kws.grading.classrun.plan import plan_run
 subs, data, out, grader = map(Path, sys.argv[1:5])
 if sys.argv[5] == "class":
     grade_class(plan_run(subs, data, out), grader=grader)
 else:
-    grade_one(subs / "hang", data, out, grader=grader)
+    stage_one(subs / "hang", data, out, grader=grader).commit()
 """
 
 

@@ -2,7 +2,7 @@
 
 - `checks`: the hand-in folders, and the season's inputs checked against them before grading;
 - `plan`: the run decided once (`plan_run`); `batch`: `grade_class`, the hand-ins in parallel
-  (`kws grade`); `one`: a hand-in graded (`grade_one`), its results put in place only once
+  (`kws grade`); `one`: a hand-in graded (`stage_one`), its results put in place only once
   whole;
 - `graders`: the graders' processes (dying with the run) and how a run stops: `RunStopped`
   (Ctrl-C, SIGTERM), `GraderFault` (the grading machine failed: never a grade);

@@ -22,7 +22,7 @@ the absolute submissions and data folders, where `kws report` finds the hand-ins
 
 Nothing is replaced before its replacement is whole. A grader writes into a staging folder
 (``OUT/results/.partial/``, ``OUT/logs/.partial/``), and a student's results and log replace
-the earlier ones in one rename each once they are complete (`grade_one`); the gradebook, the
+the earlier ones in one rename each once they are complete (`kws.grading.classrun.one`); the gradebook, the
 standings and last the seal (`kws.grading.records.seal`) are written after every student is
 graded. A run stopped half-way (`RunStopped`: Ctrl-C, SIGTERM; `GraderFault`: the machine
 failed) leaves every student it did not finish exactly as before and says how many it graded;
@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from kws.grading.classrun.collected import CollectionFault
 from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
-from kws.grading.classrun.one import grade_one, remove_staging
+from kws.grading.classrun.one import remove_staging, stage_one
 from kws.grading.command import grader_environment
 from kws.grading.judge.planned import PLAN_FILE
 from kws.grading.records.files import copy_whole, temporary_prefix, write_whole
@@ -180,8 +180,8 @@ def _grade_all(
     jobs: int,
     **grading,
 ) -> list[Graded]:
-    """`grade_one` for each of `students`, `jobs` at a time among `graders`, in their order;
-    `hide`: folders no child may see; `grading`: `grade_one`'s grader, pytest_args and timeout.
+    """`stage_one`, then its commit, for each of `students`, `jobs` at a time among `graders`, in their order;
+    `hide`: folders no child may see; `grading`: `stage_one`'s grader, pytest_args and timeout.
     Ctrl-C (or SIGTERM) stops every grader with what it started and raises `RunStopped`; a
     fault of the grading machine under one stops them all and raises `GraderFault`; each says
     how many were graded (its ``summary``), the others are as they were."""
@@ -191,9 +191,9 @@ def _grade_all(
 
     def one(submission: Path) -> Graded:
         try:
-            graded = grade_one(submission, data, out_dir, hide=hide,
+            graded = stage_one(submission, data, out_dir, hide=hide,
                                threads=child_threads(jobs), processes=graders, env=env,
-                               **grading)  # fmt: skip
+                               **grading).commit()  # fmt: skip
         except CollectionFault as fault:  # that hand-in's folder: the others grade on
             faults.append(fault)
             raise

@@ -1,7 +1,7 @@
 """One hand-in graded by a grader process of its own, into staging folders first: its results
-and log replace the earlier ones only once they are whole (`grade_one`), or are discarded
-(`stage_one`, `Staged`, for `kws.grading.classrun.regrade`). `kws.grading.classrun.batch`
-grades a class with it.
+and log replace the earlier ones only once they are whole (`stage_one`, then
+`Staged.commit`), or are discarded. `kws.grading.classrun.batch` grades a class with it,
+`kws.grading.classrun.regrade` one student again.
 """
 
 from __future__ import annotations
@@ -92,9 +92,27 @@ def stage_one(
     env: dict[str, str] | None = None,
     plan: Path | None = None,
 ) -> Staged:
-    """`grade_one`'s grading, into the staging folders: what `Staged.commit` puts in place
-    (`kws.grading.classrun.regrade` keeps the earlier result first). Same arguments and
-    exceptions as `grade_one`."""
+    """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
+    submission in its own process, into the staging folders: `Staged.commit` puts its results
+    and log in place of the earlier ones, whole (`kws.grading.classrun.regrade` keeps the
+    earlier result first), `Staged.discard` drops them. `threads`: torch threads of its
+    grading child (default: the grader's, `kws.grading.sandbox.cores.child_threads`);
+    `processes`: the batch's graders, to start it among (default: a set of its own); `env`:
+    the grader's environment (default `kws.grading.command.grader_environment`); `plan`: the
+    run's plan file (`kws.grading.classrun.plan.GradingPlan.graders`), whose tier sets the
+    grader takes.
+
+    What the hand-in does never raises: a grader it brings down, or that runs past `timeout`,
+    gives results with no test and the reason (`ungraded_document`). Raises NotStarted when the
+    batch was stopped before or while it ran, RunStopped when Ctrl-C or SIGTERM stopped a
+    grader of its own, GraderFault when the grading machine failed under it
+    (`kws.grading.classrun.graders.fault_of`), or its kind GradedTestsFault when a graded test
+    file of the course could not be loaded (`broken_tests_of`); the student's earlier results
+    and log are then untouched.
+
+    Every path is made absolute here, and the child runs in `out_dir`: its working directory
+    is never the kit's folder, so nothing the grader writes lands there.
+    """
     submission, data, out_dir = (Path(p).resolve() for p in (submission, data, out_dir))
     student = submission.name
     results = out_dir / "results" / f"{safe_name(student)}.json"
@@ -147,44 +165,6 @@ def stage_one(
     except BaseException:
         staged.discard()
         raise
-
-
-def grade_one(
-    submission: Path,
-    data: Path,
-    out_dir: Path,
-    *,
-    grader: Path | None = None,
-    hide: list[Path] = (),
-    pytest_args: list[str] = (),
-    timeout: float = 3600.0,
-    threads: int | None = None,
-    processes: GraderProcesses | None = None,
-    env: dict[str, str] | None = None,
-    plan: Path | None = None,
-) -> Graded:
-    """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
-    submission in its own process, and put its results and log in place of the earlier ones
-    once they are whole. `threads`: torch threads of its grading child (default: the grader's,
-    `kws.grading.sandbox.cores.child_threads`); `processes`: the batch's graders, to start it
-    among (default: a set of its own); `env`: the grader's environment (default
-    `kws.grading.command.grader_environment`); `plan`: the run's plan file
-    (`kws.grading.classrun.plan.GradingPlan.graders`), whose tier sets the grader takes.
-
-    What the hand-in does never raises: a grader it brings down, or that runs past `timeout`,
-    gives results with no test and the reason (`ungraded_document`). Raises NotStarted when the
-    batch was stopped before or while it ran, RunStopped when Ctrl-C or SIGTERM stopped a
-    grader of its own, GraderFault when the grading machine failed under it
-    (`kws.grading.classrun.graders.fault_of`), or its kind GradedTestsFault when a graded test
-    file of the course could not be loaded (`broken_tests_of`); the student's earlier results
-    and log are then untouched.
-
-    Every path is made absolute here, and the child runs in `out_dir`: its working directory
-    is never the kit's folder, so nothing the grader writes lands there.
-    """
-    return stage_one(submission, data, out_dir, grader=grader, hide=hide,
-                     pytest_args=pytest_args, timeout=timeout, threads=threads,
-                     processes=processes, env=env, plan=plan).commit()  # fmt: skip
 
 
 def remove_staging(out_dir: Path) -> None:
