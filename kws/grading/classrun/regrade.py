@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from kws.grading.classrun.batch import plan_file
 from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
 from kws.grading.classrun.one import remove_staging, stage_one
-from kws.grading.records.files import write_whole
+from kws.grading.records.files import record_time, write_whole
 from kws.grading.records.gradebook import Graded, safe_name, ungraded_reason, write_gradebook
 from kws.grading.records.grades import LostResults, read_result
 from kws.grading.records.lock import holding, student_scope
@@ -111,7 +111,7 @@ def record_regrade(out_dir: Path, student: str, earlier: float | None, now: Grad
     if not text:
         writer.writerow(["student", "when", "earlier_raw_total", "raw_total", "problem"])
     score = now.document["score"] if now.document else None
-    when = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    when = record_time()
     writer.writerow([student, when, earlier, score, now.problem])
     return write_whole(path, text + line.getvalue())
 

@@ -11,10 +11,9 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
-from kws.grading.records.files import write_whole
+from kws.grading.records.files import record_time, write_whole
 from kws.grading.records.lock import exclusive, running
 from kws.grading.records.marks.rubric import (
     HISTORY_FILE,
@@ -39,10 +38,6 @@ _threads = threading.Lock()  # this process's threads; flock keeps other process
 def _owner_only(path: str, flags: int) -> int:
     """`open`'s opener for the files of ``marks/``: made mode 0600, the instructor's alone."""
     return os.open(path, flags, 0o600)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 class MarkStore:
@@ -186,7 +181,7 @@ class MarkStore:
                     {s: Mark.from_dict(current[s]) if s in current else None for s in students},
                     "differ",
                 )
-            when, saved = _now(), {}
+            when, saved = record_time(), {}
             for student in students:
                 version = (current.get(student) or {}).get("version", 0) + 1
                 mark = Mark(tuple(items), float(adjust), comment, digests.get(student, ""), by,
@@ -326,7 +321,7 @@ class MarkStore:
             self.sealed = self._reseal()
 
     def _append(self, event: dict) -> None:
-        line = json.dumps({"when": _now(), **event}, ensure_ascii=False) + "\n"
+        line = json.dumps({"when": record_time(), **event}, ensure_ascii=False) + "\n"
         with open(self.folder / HISTORY_FILE, "a", encoding="utf-8", opener=_owner_only) as history:
             history.write(line)
             history.flush()
