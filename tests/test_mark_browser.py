@@ -15,6 +15,7 @@ from webdriver import CHROMEDRIVER, CHROMIUM, Browser
 
 from kws.grading.marking.server import MarkServer
 from kws.grading.marking.session import MarkingSession
+from kws.grading.records.kept_marks import history_events
 from kws.grading.records.marks import MarkStore
 
 pytestmark = [
@@ -130,7 +131,7 @@ def test_two_graders_in_two_browsers_lose_no_mark(server):
     assert {marks[names[f"#{n}"]].by for n in range(half + 1, STUDENTS + 1)} == {"bob-grader"}
     both = marks[names[alias]]
     assert both.items == ("scale", "training") and both.by == "bob-grader" and both.version == 2
-    history = MarkStore(server.session.store.folder, []).history()
+    history = history_events(server.session.store.folder)
     assert {e["by"] for e in history if e["event"] == "mark"} == {"ann-grader", "bob-grader"}
 
 

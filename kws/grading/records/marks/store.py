@@ -94,13 +94,6 @@ class MarkStore:
         return MarksError(f"{folder / name}: {what}. Correct it by hand, or rebuild the marks "
                           f"from their history: `kws marks restore {folder}`")  # fmt: skip
 
-    def history(self) -> list[dict]:
-        """Every change recorded, oldest first."""
-        path = self.folder / HISTORY_FILE
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
     def _read(self, name: str, key: str) -> dict:
         path = self.folder / name
         if not path.is_file():
