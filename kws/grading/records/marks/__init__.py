@@ -51,8 +51,6 @@ from kws.grading.records.marks.rubric import (
     HISTORY_FILE,
     MARKS_DIR,
     MARKS_FILE,
-    MOST_COMMENT,
-    MOST_POINTS,
     RUBRICS_FILE,
     VERSION,
     Item,
@@ -62,7 +60,6 @@ from kws.grading.records.marks.rubric import (
     Rubric,
     question_key,
     shortfall,
-    with_questions,
 )
 from kws.grading.records.marks.store import MarkStore
 from kws.grading.records.marks.written import (
@@ -77,8 +74,6 @@ __all__ = [
     "HISTORY_FILE",
     "MARKS_DIR",
     "MARKS_FILE",
-    "MOST_COMMENT",
-    "MOST_POINTS",
     "RUBRICS_FILE",
     "UNMARKED",
     "VERSION",
@@ -93,6 +88,5 @@ __all__ = [
     "marks_digest",
     "question_key",
     "shortfall",
-    "with_questions",
     "written_part",
 ]
