@@ -22,8 +22,8 @@ the absolute submissions and data folders, where `kws report` finds the hand-ins
 
 Nothing is replaced before its replacement is whole. A grader writes into a staging folder
 (``OUT/results/.partial/``, ``OUT/logs/.partial/``), and a student's results and log replace
-the earlier ones in one rename each once they are complete (`kws.grading.classrun.one`); the gradebook, the
-standings and last the seal (`kws.grading.records.seal`) are written after every student is
+the earlier ones in one rename each once they are complete (`kws.grading.classrun.one`); the
+gradebook, the standings and last the seal (`kws.grading.records.seal`) are written after every student is
 graded. A run stopped half-way (`RunStopped`: Ctrl-C, SIGTERM; `GraderFault`: the machine
 failed) leaves every student it did not finish exactly as before and says how many it graded;
 its folder is refused by the commands that publish grades until the same command is run again
@@ -180,11 +180,12 @@ def _grade_all(
     jobs: int,
     **grading,
 ) -> list[Graded]:
-    """`stage_one`, then its commit, for each of `students`, `jobs` at a time among `graders`, in their order;
-    `hide`: folders no child may see; `grading`: `stage_one`'s grader, pytest_args and timeout.
-    Ctrl-C (or SIGTERM) stops every grader with what it started and raises `RunStopped`; a
-    fault of the grading machine under one stops them all and raises `GraderFault`; each says
-    how many were graded (its ``summary``), the others are as they were."""
+    """`stage_one`, then its commit, for each of `students`, `jobs` at a time among `graders`,
+    in their order; `hide`: folders no child may see; `grading`: `stage_one`'s grader,
+    pytest_args and timeout. Ctrl-C (or SIGTERM) stops every grader with what it started and
+    raises `RunStopped`; a fault of the grading machine under one stops them all and raises
+    `GraderFault`; each says how many were graded (its ``summary``), the others are as they
+    were."""
     env = grader_environment()
     done: dict[str, Graded] = {}
     faults: list[GraderFault] = []

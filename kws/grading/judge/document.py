@@ -17,8 +17,9 @@ FINDING_KINDS = ("review", "tampering", "grader_error")
 # (`kws.grading.testsets.split`): on Gradescope its points count from its notebook's due date on
 # (`kws.grading.publish.gradescope.held_out`).
 HELD_OUT = "held_out"
-# What a test may record it measured (`kws.grading.judge.results.GradescopeReport.add_measure`): the hidden-test accuracy,
-# the weights of the task's model.pt, those of its encoder block, and the encoder layers that ran.
+# What a test may record it measured (`kws.grading.judge.results.GradescopeReport.add_measure`):
+# the hidden-test accuracy, the weights of the task's model.pt, those of its encoder block, and
+# the encoder layers that ran.
 MEASURES = ("accuracy", "weights", "encoder_weights", "layers_run")
 REVIEW_PREFIX = "Manual review:"  # how a review finding reads in the output and the gradebook
 
@@ -66,7 +67,8 @@ def results_document(
 
 def findings_of(document: dict | None, kind: str) -> list[dict]:
     """The findings of `kind` (one of `FINDING_KINDS`) a results document records, in order:
-    each ``{"kind", "text", "test"}`` (`kws.grading.judge.results.GradescopeReport.add_finding`); [] for none."""
+    each ``{"kind", "text", "test"}``
+    (`kws.grading.judge.results.GradescopeReport.add_finding`); [] for none."""
     recorded = ((document or {}).get("extra_data") or {}).get("findings") or []
     return [f for f in recorded if isinstance(f, dict) and f.get("kind") == kind]
 
