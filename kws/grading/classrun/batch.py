@@ -23,8 +23,8 @@ the absolute submissions and data folders, where `kws report` finds the hand-ins
 Nothing is replaced before its replacement is whole. A grader writes into a staging folder
 (``OUT/results/.partial/``, ``OUT/logs/.partial/``), and a student's results and log replace
 the earlier ones in one rename each once they are complete (`kws.grading.classrun.one`); the
-gradebook, the standings and last the seal (`kws.grading.records.seal`) are written after every student is
-graded. A run stopped half-way (`RunStopped`: Ctrl-C, SIGTERM; `GraderFault`: the machine
+gradebook, the standings and last the seal (`kws.grading.records.seal`) are written after every
+student is graded. A run stopped half-way (`RunStopped`: Ctrl-C, SIGTERM; `GraderFault`: the machine
 failed) leaves every student it did not finish exactly as before and says how many it graded;
 its folder is refused by the commands that publish grades until the same command is run again
 and finishes (`kws.grading.records.lock`, which also keeps a second run out of the folder).
