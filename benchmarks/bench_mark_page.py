@@ -10,10 +10,10 @@ the weight of an executed notebook's plots. It then times:
 
 - the start: `MarkingSession` reading every notebook, rendering and grouping every answer
   (wall and CPU seconds);
-- the page: headless Chromium through chromedriver (tests/webdriver.py) opens it --loads times,
-  each from a blank page, and the time from navigation to the first answer drawn with its
-  rubric (``document.body.dataset.readyMs``, the page's own clock) is reported, median and
-  worst, with the size of the question's data;
+- the page: headless Chromium, driven by selenium through chromedriver (tests/browser.py), opens
+  it --loads times, each from a blank page, and the time from navigation to the first answer
+  drawn with its rubric (``document.body.dataset.readyMs``, the page's own clock) is reported,
+  median and worst, with the size of the question's data;
 - keyboard marking: 40 marks given as fast as the page takes them (item 1, next), answers and
   marks a minute.
 
@@ -34,8 +34,8 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "tests"))  # the tests' class builder and browser driver
 
+from browser import MISSING, chromium, click, keys, wait  # noqa: E402
 from marking_class import write_class  # noqa: E402
-from webdriver import Browser  # noqa: E402
 
 from kws.grading.marking.server import MarkServer  # noqa: E402
 from kws.grading.marking.session import MarkingSession  # noqa: E402
@@ -58,6 +58,8 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=5)
     parser.add_argument("--output-kib", type=int, default=200)
     args = parser.parse_args()
+    if MISSING:
+        sys.exit(f"bench_mark_page.py needs a browser to drive: {MISSING}")
     with tempfile.TemporaryDirectory(prefix="kws-bench-mark-") as folder:
         root = write_class(Path(folder) / "course", args.students)
         pad(root / "submissions", args.output_kib)
@@ -69,20 +71,20 @@ def main() -> None:
         key = "speaker_id/norm-classifier"
         data = json.dumps(session.question(key)).encode()
         loads = []
-        with Browser() as browser:
+        with chromium() as browser:
             browser.get(server.url + f"#{key}")  # the token: the cookie from now on
-            browser.wait("document.body.dataset.ready === '1'")
+            wait(browser, "document.body.dataset.ready === '1'")
             for _ in range(args.loads):
                 browser.get("about:blank")
                 browser.get(f"http://127.0.0.1:{server.port}/#{key}")
-                loads.append(int(browser.wait("document.body.dataset.readyMs")) / 1000)
-            browser.click("#group")  # one answer a card: each key press marks one answer
-            browser.click("#answer")
+                loads.append(int(wait(browser, "document.body.dataset.readyMs")) / 1000)
+            click(browser, "#group")  # one answer a card: each key press marks one answer
+            click(browser, "#answer")
             marks = 40
             began = time.perf_counter()
             for _ in range(marks):
-                browser.keys("1", "j")
-            browser.wait("document.body.dataset.pending === '0'")
+                keys(browser, "1", "j")
+            wait(browser, "document.body.dataset.pending === '0'")
             seconds = time.perf_counter() - began
         server.shutdown()
         print(json.dumps({

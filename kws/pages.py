@@ -2,7 +2,9 @@
 autoescape on, one style sheet, one page skeleton, one table. The class report
 (`kws.grading.publish.report.page`), the students' feedback pages
 (`kws.grading.publish.feedback.html`) and the rehearsal's page (`kws.rehearsal.page`) are written
-with it, and so is any new page::
+with it, `kws mark`'s page (``mark.html``, `kws.grading.marking.server`) and the answers its
+server sends (`fragment`: the macros of ``answers.html``, `kws.written.render`) too, and so is any
+new page::
 
     from kws.pages import render, table
 
@@ -14,13 +16,16 @@ A template extends ``page.html`` (the skeleton: the style sheet, the Content-Sec
 and fills its ``body`` block; ``macros.html`` shows a `Table` and the parts of a cell (`pre`,
 `bold`, `italic`, `flag`, `lines`, `code`). Everything a page shows is text until a template
 says otherwise: a student's ``<script>`` is shown, never run, and no page builder writes a tag
-or calls an escape (tests/test_pages.py fails on a module of ``kws/`` that does).
+or calls an escape (tests/test_no_html_outside_templates.py fails on a module of ``kws/`` that
+does, naming its line; tests/test_page_policies.py checks each page kind's policy).
 
-A page is one self-contained file: its styles are inline and it loads nothing from the network
-(pictures go in as inline SVG or base64 PNG, all its Content-Security-Policy allows), so it
-opens from a zip, an e-mail or a file server; it prints on paper (no background, no break
-inside a table's row or a picture). Import nothing of the kit here: every layer (the grading
-engine's publishing, the rehearsal above it) uses this module, and it uses none of them.
+A written page is one self-contained file: its styles are inline and it loads nothing from the
+network (pictures go in as inline SVG or base64 PNG, all its Content-Security-Policy allows), so
+it opens from a zip, an e-mail or a file server; it prints on paper (no background, no break
+inside a table's row or a picture). The marking page is served: its scripts and style sheets are
+its server's files, all its own policy lets in (no inline script). Import nothing of the kit
+here: every layer (the grading engine's publishing, the marking page, the rehearsal above them)
+uses this module, and it uses none of them.
 """
 
 from __future__ import annotations
@@ -192,3 +197,14 @@ def render(template: str, **context: Any) -> str:
         the document, ending with a newline: write it to a ``.html`` file as UTF-8.
     """
     return environment().get_template(template).render(**context)
+
+
+def fragment(template: str, macro: str, *args: Any, **kwargs: Any) -> str:
+    """A piece of a page: the macro `macro` of `template` (a file of ``kws/templates/``) called
+    with `args` and `kwargs`, escaped as a page is. What a server sends for its page's script to
+    put in place (``kws mark``'s answers, ``answers.html``).
+
+    Returns:
+        the piece's HTML.
+    """
+    return str(getattr(environment().get_template(template).module, macro)(*args, **kwargs))

@@ -102,7 +102,8 @@ def pytest_addoption(parser):
         "--full",
         action="store_true",
         help="the full run: every case of the grader corpora (the default grades a sample that "
-        "covers every kind of verdict) and the tests marked `full`; what CI runs",
+        "covers every kind of verdict), the tests marked `full` and the benchmark scripts' "
+        "tests (marked `benchmark`); what CI runs",
     )
 
 
@@ -121,10 +122,10 @@ def _leave_out(config, items, marker: str) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    # Tests marked `benchmark` (the benchmark scripts' own, tests/test_benchmarks.py) run only
-    # when `-m` names them (`pytest -m benchmark`, which .ci/run runs on its own): the README's
+    # Tests marked `benchmark` (the benchmark scripts' own, tests/test_benchmarks.py) run in the
+    # full run (what CI runs) and when `-m` names them (`pytest -m benchmark`): the README's
     # test command checks the kit, not the research scripts beside it.
-    if "benchmark" not in (config.getoption("markexpr") or ""):
+    if not full_run(config) and "benchmark" not in (config.getoption("markexpr") or ""):
         _leave_out(config, items, "benchmark")
     # Tests marked `full` run in the full run only; the grader corpora read `full_run` themselves.
     if not full_run(config):

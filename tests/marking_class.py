@@ -5,14 +5,21 @@ measures (``extra_data["measured"]``), then the folder sealed.
 
     root = write_class(tmp_path / "course", 12)   # root/submissions/<student>/, root/grades/
     regrade(root, 4, "norm-classifier", "A new answer.")   # collected again and graded again
+    with serving(root / "grades") as server:          # `kws mark`'s server, in a thread
+        status, headers, body = ask(server, "GET", "/api/questions")
 """
 
+import contextlib
+import http.client
 import json
+import threading
 from pathlib import Path
 
 from course_helpers import ROOT
 
 from kws.grading.judge.document import TestResult, results_document, write_results
+from kws.grading.marking.server import MarkServer
+from kws.grading.marking.session import MarkingSession
 from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
 from kws.grading.records.seal import seal
 from kws.spec import ASSIGNMENTS
@@ -111,3 +118,37 @@ def regrade(root: Path, number: int, question: str, answer: str) -> None:
         graded.append(Graded(result.stem, json.loads(result.read_text()), "", 3.0))
     write_gradebook(graded, grades / "gradebook.csv")
     seal(grades, "kws grade")
+
+
+@contextlib.contextmanager
+def serving(grades: Path, grader: str = "kim"):
+    """`kws mark`'s server on `grades` (the kit's solutions beside the answers), answering in a
+    thread of this process while the block runs."""
+    served = MarkServer(MarkingSession(grades, solutions=ROOT / "solutions", grader=grader))
+    thread = threading.Thread(target=served.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield served
+    finally:
+        served.shutdown()
+        served.server_close()
+
+
+def ask(server, method, path, body=None, *, cookie=True, token=True, **headers):
+    """(status, headers, body) of one request, as the page's own script sends it unless told."""
+    sent = {"Host": f"127.0.0.1:{server.port}"}
+    if cookie:
+        sent["Cookie"] = f"{server.cookie}={server.token}"
+    data = None
+    if body is not None:
+        data = json.dumps(body)
+        sent |= {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{server.port}"}
+        if token:
+            sent["X-KWS-Token"] = server.token
+    sent |= {name.replace("_", "-"): value for name, value in headers.items()}
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request(method, path, body=data, headers=sent)
+    response = connection.getresponse()
+    answer = (response.status, dict(response.getheaders()), response.read())
+    connection.close()
+    return answer

@@ -6,10 +6,12 @@ after nbgrader's release (``submitted/<student>/ps1/problem1.ipynb``).
 
     nb = problem1()                     # the instructor's source notebook (nbformat 4)
     handed_in = submitted(released, {"squares": CODE, "sum_of_squares_equation": "$...$"})
+    course = write_course(tmp_path / "course")   # ps1 as a course folder of the kit
 """
 
 import copy
 import json
+from pathlib import Path
 
 import nbformat
 
@@ -141,3 +143,15 @@ def submitted(released, answers: dict[str, str]) -> dict:
         if grade_id in answers:
             cell.source = answers[grade_id]
     return json.loads(nbformat.writes(nb))
+
+
+def write_course(course: Path) -> Path:
+    """`course` as a course folder of the kit holding ps1: its spec (a name, a title and the
+    notebook; no tasks, data or tiers) and the instructor's notebook in solutions/."""
+    (course / "ps1").mkdir(parents=True)
+    (course / "ps1" / "spec.toml").write_text(
+        'name = "ps1"\ntitle = "Problem set 1"\nnotebook = "problem1.ipynb"\n'
+    )
+    (course / "solutions").mkdir()
+    nbformat.write(problem1(), course / "solutions" / "problem1.ipynb")
+    return course

@@ -5,13 +5,13 @@ as commands. Benchmark tests: the default run leaves them out; `pytest -m benchm
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from browser import MISSING as BROWSER_MISSING
 
 from kws.data import SpeechCommands
 from kws.data.speech_commands import KNOWN_WORDS_12, SILENCE, UNKNOWN, speaker_of
@@ -688,11 +688,7 @@ def test_the_rehearsal_benchmark_times_two_runs_of_the_example_course_and_publis
     assert (BENCHMARKS.parent / "kws" / "figures.json").read_bytes() == kit_figures
 
 
-@pytest.mark.skipif(
-    not (shutil.which("chromium") and shutil.which("chromedriver")),
-    reason="chromium and chromedriver not installed (Debian: apt-get install chromium "
-    "chromium-driver)",
-)
+@pytest.mark.skipif(BROWSER_MISSING is not None, reason=str(BROWSER_MISSING))
 def test_the_marking_page_benchmark_times_the_start_the_page_and_the_keyboard(tmp_path):
     """bench_mark_page.py on a class of 45: the start, the page's loads in Chromium, 40 marks
     by keyboard, as one JSON object."""

@@ -1,6 +1,7 @@
 """The default run and the full run (tests/conftest.py): the README's test command leaves out
-the tests marked `full` and says how to run them; ``--full`` runs them, and tells the grader
-corpora's fixtures (`full`) to grade every case, not their samples."""
+the tests marked `full` or `benchmark` and says how to run them; ``--full`` runs them (CI's one
+session), and tells the grader corpora's fixtures (`full`) to grade every case, not their
+samples."""
 
 import os
 import subprocess
@@ -18,6 +19,10 @@ def test_always():
 def test_only_in_the_full_run():
     pass
 
+@pytest.mark.benchmark
+def test_a_benchmark_script():
+    pass
+
 def test_the_corpora_hear_the_switch(full, request):
     assert full == request.config.getoption("full")
     print(f"FULL={full}")
@@ -28,7 +33,7 @@ def _run(folder, *args: str) -> subprocess.CompletedProcess:
     """pytest on `folder`'s test module with the suite's conftest.py as its plugin."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-s",
-         "-o", "markers=full: the full run", "test_switch.py", *args],
+         "-o", "markers=full: the full run\nbenchmark: a benchmark script", "test_switch.py", *args],
         cwd=folder, capture_output=True, text=True, timeout=300,
         env=os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)])},
     )  # fmt: skip
@@ -38,10 +43,13 @@ def test_the_default_run_leaves_out_what_is_marked_full_and_says_how_to_run_it(t
     (tmp_path / "test_switch.py").write_text(MODULE)
     default = _run(tmp_path)
     assert default.returncode == 0, default.stdout[-2000:] + default.stderr[-2000:]
-    assert "2 passed, 1 deselected" in default.stdout and "FULL=False" in default.stdout
+    assert "2 passed, 2 deselected" in default.stdout and "FULL=False" in default.stdout
     assert "--full runs them all" in default.stdout
 
     full = _run(tmp_path, "--full")
     assert full.returncode == 0, full.stdout[-2000:] + full.stderr[-2000:]
-    assert "3 passed" in full.stdout and "deselected" not in full.stdout
+    assert "4 passed" in full.stdout and "deselected" not in full.stdout  # the benchmarks' too
+
+    benchmarks = _run(tmp_path, "-m", "benchmark")
+    assert "1 passed, 3 deselected" in benchmarks.stdout, benchmarks.stdout[-2000:]
     assert "FULL=True" in full.stdout and "--full runs them all" not in full.stdout

@@ -7,6 +7,7 @@ import re
 import stat
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -201,3 +202,43 @@ def test_the_keyword_timeout_counts_the_test_set_that_is_graded(tmp_path):
     assert SpeechCommandsLayout(spec).test_set_size(data) == 4890 == spec.grading.measured_size
     seconds = gradescope.cpu_seconds(data)["keyword_spotting"]
     assert seconds == pytest.approx(spec.grading.cpu_seconds)
+
+
+SCRIPT = Path(make_autograder.__code__.co_filename).with_name("scripts") / "run_autograder"
+# A grader that stops without results: printing the fault line the real one prints, then exiting.
+STOPPED = {
+    75: "kws grader: a fault of the grading machine, not of the hand-in: OSError: [Errno 28] "
+    "No space left on device",
+    1: "Traceback (most recent call last):\nModuleNotFoundError: No module named 'torch'",
+}
+
+
+@pytest.mark.parametrize("code", sorted(STOPPED))
+def test_a_grader_that_writes_no_results_gives_gradescope_no_score(tmp_path, code):
+    """A machine's fault (75) or a grader that cannot start is never the student's: the
+    autograder writes no results.json (Gradescope shows its failure; nothing is recorded, not
+    even a 0), exits non-zero and says what to do."""
+    root = tmp_path / "autograder"
+    (root / "source" / "kit").mkdir(parents=True)
+    (root / "submission").mkdir()
+    script = root / "source" / "run_autograder"
+    script.write_text(SCRIPT.read_text())
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    # (the grader writes results.json atomically; a stale one from an earlier run may be there)
+    (root / "results").mkdir()
+    (root / "results" / "results.json").write_text('{"score": 0, "tests": []}')
+    python.write_text(f'#!/bin/sh\necho "{STOPPED[code]}" >&2\nexit {code}\n')
+    python.chmod(0o755)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AUTOGRADER_ROOT": str(root),
+        "KWS_VENV": str(python.parents[1]),
+    }
+    done = subprocess.run(
+        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == (75 if code == 75 else 1), done.stderr
+    assert not (root / "results" / "results.json").exists()
+    assert STOPPED[code].splitlines()[-1] in done.stderr
+    assert "Gradescope records no score" in done.stderr and "regrade" in done.stderr.lower()

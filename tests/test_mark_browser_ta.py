@@ -1,4 +1,4 @@
-"""`kws mark`'s page driven as a TA drives it, in headless Chromium (tests/webdriver.py): a
+"""`kws mark`'s page driven as a TA drives it, in headless Chromium (tests/browser.py): a
 group card whose members hold different marks says so and its keys mark only the unmarked (or
 the members the TA chose); a member split out is a card of its own, kept across a reload; an
 answer collected again while the page is open is a card of its own; keys reach the marking
@@ -6,24 +6,17 @@ after the menu, a checkbox and the adjust box; a mark is taken back, and undone;
 lost without a warning; a conflict names no student; search, filters and each grader's count.
 The one-by-one test prints the answers marked a minute by keyboard (no timed assertion)."""
 
-import threading
 import time
 
 import pytest
-from course_helpers import ROOT
-from marking_class import SHARED, regrade, student_name, write_class
-from webdriver import CHROMEDRIVER, CHROMIUM, Browser
+from browser import MISSING, Chrome, Keys, chromium, click, keys, wait
+from marking_class import SHARED, regrade, serving, student_name, write_class
 
 from kws.grading.marking.server import MarkServer
-from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks import MarkStore
 
 pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None or CHROMEDRIVER is None,
-        reason="chromium and chromedriver not installed (Debian: apt-get install chromium "
-        "chromium-driver)",
-    ),
+    pytest.mark.skipif(MISSING is not None, reason=str(MISSING)),
     pytest.mark.slow,
 ]
 KEY = "speaker_id/norm-classifier"
@@ -40,36 +33,31 @@ def course(tmp_path):
 
 @pytest.fixture
 def server(course):
-    session = MarkingSession(course / "grades", solutions=ROOT / "solutions", grader="kim")
-    served = MarkServer(session)
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.shutdown()
-    served.server_close()
+    with serving(course / "grades") as served:
+        yield served
 
 
-def open_page(browser: Browser, server: MarkServer, key: str = KEY, token: bool = True) -> None:
+def open_page(browser: Chrome, server: MarkServer, key: str = KEY, token: bool = True) -> None:
     browser.get((server.url if token else f"http://127.0.0.1:{server.port}/") + f"#{key}")
-    browser.wait(READY)
-    browser.click("#answer")  # the keyboard on the page
+    wait(browser, READY)
+    click(browser, "#answer")  # the keyboard on the page
 
 
 def stored(server, key: str = KEY) -> dict:
     return MarkStore(server.session.store.folder, []).marks().get(key, {})
 
 
-def text(browser: Browser, element: str) -> str:
-    return browser.run(f"return document.getElementById('{element}').textContent")
+def text(browser: Chrome, element: str) -> str:
+    return browser.execute_script(f"return document.getElementById('{element}').textContent")
 
 
-def go_to(browser: Browser, alias: str) -> None:
+def go_to(browser: Chrome, alias: str) -> None:
     """Press j (or k) until the card holding `alias` is shown."""
-    wanted = browser.run(f"return state.cards.findIndex(c => c.includes('{alias}'))")
+    wanted = browser.execute_script(f"return state.cards.findIndex(c => c.includes('{alias}'))")
     assert wanted >= 0, f"no card holds {alias}"
-    step = wanted - browser.run("return state.index")
-    browser.keys(*(["j"] * step if step > 0 else ["k"] * -step))
-    assert browser.run(f"return current().includes('{alias}')")
+    step = wanted - browser.execute_script("return state.index")
+    keys(browser, *(["j"] * step if step > 0 else ["k"] * -step))
+    assert browser.execute_script(f"return current().includes('{alias}')")
 
 
 def test_a_group_whose_marks_differ_says_so_and_its_keys_mark_only_the_unmarked(server):
@@ -79,72 +67,75 @@ def test_a_group_whose_marks_differ_says_so_and_its_keys_mark_only_the_unmarked(
     lee = group[-1]  # another TA's deliberate mark of one member, with a comment
     session.save({"key": KEY, "aliases": [lee], "items": ["scale", "training"],
                   "comment": "Good, but say what BatchNorm does."}, by="lee")  # fmt: skip
-    with Browser() as browser:
+    with chromium() as browser:
         open_page(browser, server)
         go_to(browser, alias)
-        assert not browser.run("return document.getElementById('differ').hidden")
+        assert not browser.execute_script("return document.getElementById('differ').hidden")
         assert text(browser, "differ-text") == (
             f"These {len(group)} answers hold 2 different marks: {len(group) - 1} not marked; "
             "1 at 2/3 (scale, training), a comment by lee. "
         )
-        assert browser.run("return $('target').value") == "0"  # the keys mark the unmarked
-        browser.keys("1", "3")
-        browser.wait(SAVED)
+        # the keys mark the unmarked
+        assert browser.execute_script("return $('target').value") == "0"
+        keys(browser, "1", "3")
+        wait(browser, SAVED)
         marks = stored(server)
         assert marks[names[lee]].items == ("scale", "training") and marks[names[lee]].by == "lee"
         assert marks[names[lee]].comment == "Good, but say what BatchNorm does."
         assert {marks[names[a]].items for a in group if a != lee} == {("scale", "normalizes")}
         # the TA chooses every member, knowing their marks differ: then one key is for all
-        browser.click("#target option[value=all]")
-        browser.keys("2")
-        browser.wait(SAVED)
+        click(browser, "#target option[value=all]")
+        keys(browser, "2")
+        wait(browser, SAVED)
         marks = stored(server)
         assert {marks[names[a]].items for a in group} == {("scale", "training", "normalizes")}
         # the members listed: one whose words differ from the answer shown, read by a click
-        browser.click("#members summary")
-        differs = browser.run(
+        click(browser, "#members summary")
+        differs = browser.execute_script(
             "return [...document.querySelectorAll('#member-list li')]"
             ".filter(li => li.querySelector('.differs')).map(li => li.dataset.alias)"
         )
         assert differs  # the near copies (other case, spacing, one word)
         before = text(browser, "answer")
-        browser.click(f"#member-list li[data-alias='{differs[0]}'] a")
+        click(browser, f"#member-list li[data-alias='{differs[0]}'] a")
         shown = session.answers[KEY][differs[0]].text.split()[0]
         assert text(browser, "answer") != before and shown in text(browser, "answer")
         # one member split out: a card of its own, still split after a reload
-        cards = browser.run("return state.cards.length")
-        browser.click(f"#member-list li[data-alias='{lee}'] button.split")
-        assert browser.run("return state.cards.length") == cards + 1
-        assert browser.run("return current()") == [lee]
+        cards = browser.execute_script("return state.cards.length")
+        click(browser, f"#member-list li[data-alias='{lee}'] button.split")
+        assert browser.execute_script("return state.cards.length") == cards + 1
+        assert browser.execute_script("return current()") == [lee]
         open_page(browser, server, token=False)
-        assert browser.run(f"return state.cards.some(c => c.length === 1 && c[0] === '{lee}')")
-        assert browser.run("return state.cards.length") == cards + 1
+        assert browser.execute_script(
+            f"return state.cards.some(c => c.length === 1 && c[0] === '{lee}')"
+        )
+        assert browser.execute_script("return state.cards.length") == cards + 1
 
 
 def test_an_answer_collected_again_while_the_page_is_open_is_its_own_card(course, server):
     session = server.session
     alias = session.alias[student_name(0)]
     group = next(g for g in session.question(KEY)["groups"] if alias in g)
-    with Browser() as browser:
+    with chromium() as browser:
         open_page(browser, server)
         go_to(browser, alias)
-        browser.keys("1", "2")
-        browser.wait(SAVED)
+        keys(browser, "1", "2")
+        wait(browser, SAVED)
         changed = SHARED["norm-classifier"].replace(
             "have no fixed scale", "have *not* a fixed scale"
         )
         regrade(course, 0, "norm-classifier", changed)  # the page is open all along
-        browser.wait("document.getElementById('status').textContent.startsWith('the class was "
-                     "graded again')", timeout=30)  # fmt: skip
+        wait(browser, "document.getElementById('status').textContent.startsWith('the class was "
+                      "graded again')", timeout=30)  # fmt: skip
         go_to(browser, alias)
-        assert browser.run("return current()") == [alias]  # alone: its words are its own
+        assert browser.execute_script("return current()") == [alias]  # alone: its words are its own
         assert "have not a fixed scale" in text(browser, "answer")
         assert text(browser, "stale") == "the answer changed since it was marked: mark it again"
         others = [a for a in group if a != alias]
         go_to(browser, others[0])
-        assert sorted(browser.run("return current()")) == sorted(others)
-        browser.keys("3")  # the group's key: not for the changed answer
-        browser.wait(SAVED)
+        assert sorted(browser.execute_script("return current()")) == sorted(others)
+        keys(browser, "3")  # the group's key: not for the changed answer
+        wait(browser, SAVED)
     names = server.session.names()
     marks = stored(server)
     assert marks[names[alias]].items == ("scale", "training")  # as it was, and flagged stale
@@ -153,45 +144,45 @@ def test_an_answer_collected_again_while_the_page_is_open_is_its_own_card(course
 
 def test_keys_reach_the_marking_after_the_menu_a_checkbox_and_the_adjust_box(server, capsys):
     names = server.session.names()
-    with Browser() as browser:
+    with chromium() as browser:
         open_page(browser, server)
-        browser.click(f"#question option[value='{OTHER}']")  # the menu, by mouse
-        browser.wait(f"state.data.key === '{OTHER}'")
-        first = browser.run("return current()")
-        browser.keys("1")
-        browser.wait(SAVED)
+        click(browser, f"#question option[value='{OTHER}']")  # the menu, by mouse
+        wait(browser, f"state.data.key === '{OTHER}'")
+        first = browser.execute_script("return current()")
+        keys(browser, "1")
+        wait(browser, SAVED)
         assert {names[a] for a in first} == set(stored(server, OTHER))
-        browser.click("#group")  # one answer a card, by mouse: the keys still mark
-        browser.keys("j")
-        assert browser.run("return state.index") == 1
-        alias = browser.run("return current()[0]")
-        browser.keys("a", "1", "\ue007")  # a: the adjust box; 1; Enter: back to the keys
-        browser.wait(SAVED)
-        browser.keys("1")
-        browser.wait(SAVED)
+        click(browser, "#group")  # one answer a card, by mouse: the keys still mark
+        keys(browser, "j")
+        assert browser.execute_script("return state.index") == 1
+        alias = browser.execute_script("return current()[0]")
+        keys(browser, "a", "1", Keys.ENTER)  # a: the adjust box; 1; Enter: back to the keys
+        wait(browser, SAVED)
+        keys(browser, "1")
+        wait(browser, SAVED)
         mark = stored(server, OTHER)[names[alias]]
         assert mark.adjust == 1.0 and len(mark.items) == 1  # not 11, and the item given
-        browser.keys("u")  # unmark
-        browser.wait(SAVED)
+        keys(browser, "u")  # unmark
+        wait(browser, SAVED)
         assert names[alias] not in stored(server, OTHER)
-        browser.keys("2", "2")  # given, and taken back: unmarked, not 0
-        browser.wait(SAVED)
+        keys(browser, "2", "2")  # given, and taken back: unmarked, not 0
+        wait(browser, SAVED)
         assert names[alias] not in stored(server, OTHER)
         assert text(browser, "marked-by") == "not marked"
-        browser.keys("1", "3", "z")  # undo: the mark as the last key found it
-        browser.wait(SAVED)
+        keys(browser, "1", "3", "z")  # undo: the mark as the last key found it
+        wait(browser, SAVED)
         assert len(stored(server, OTHER)[names[alias]].items) == 1
-        browser.keys("z")
-        browser.wait(SAVED)
+        keys(browser, "z")
+        wait(browser, SAVED)
         assert names[alias] not in stored(server, OTHER)
         assert text(browser, "status").startswith("undone:")
         # one by one by keyboard, as fast as the page takes it
-        browser.keys("n")
-        left = browser.run("return state.cards.filter(isLeft).length")
+        keys(browser, "n")
+        left = browser.execute_script("return state.cards.filter(isLeft).length")
         started = time.monotonic()
         for _ in range(left):
-            browser.keys("1", "n")
-        browser.wait(SAVED)
+            keys(browser, "1", "n")
+        wait(browser, SAVED)
         seconds = time.monotonic() - started
         assert len(stored(server, OTHER)) == STUDENTS
     with capsys.disabled():
@@ -200,48 +191,49 @@ def test_keys_reach_the_marking_after_the_menu_a_checkbox_and_the_adjust_box(ser
 
 
 def test_settings_outlive_a_reload_and_a_typed_comment_is_not_lost_unwarned(server):
-    with Browser() as browser:
+    with chromium() as browser:
         open_page(browser, server)
-        browser.click("#group")
-        browser.click("#show-names")
-        browser.wait("state.names !== null")
-        browser.click("#context summary")  # the student's cells around the answer
-        browser.wait("document.querySelector('#context-cells .answer-cell') !== null")
+        click(browser, "#group")
+        click(browser, "#show-names")
+        wait(browser, "state.names !== null")
+        click(browser, "#context summary")  # the student's cells around the answer
+        wait(browser, "document.querySelector('#context-cells .answer-cell') !== null")
         open_page(browser, server, token=False)
-        assert browser.run("return [$('group').checked, $('show-names').checked, "
-                           "$('context').open]") == [False, True, True]  # fmt: skip
-        alias = browser.run("return current()[0]")
-        browser.wait(f"$('context').dataset.alias === '{alias}'")
-        browser.keys("j")
-        alias = browser.run("return current()[0]")
-        browser.wait(f"$('context').dataset.alias === '{alias}'")  # follows the card shown
-        assert browser.run("return state.cards.length") == STUDENTS
+        assert browser.execute_script(
+            "return [$('group').checked, $('show-names').checked, $('context').open]"
+        ) == [False, True, True]
+        alias = browser.execute_script("return current()[0]")
+        wait(browser, f"$('context').dataset.alias === '{alias}'")
+        keys(browser, "j")
+        alias = browser.execute_script("return current()[0]")
+        wait(browser, f"$('context').dataset.alias === '{alias}'")  # follows the card shown
+        assert browser.execute_script("return state.cards.length") == STUDENTS
         leaving = ("const e = new Event('beforeunload', {cancelable: true}); "
                    "window.dispatchEvent(e); return e.defaultPrevented")  # fmt: skip
-        assert not browser.run(leaving)
-        browser.keys("c", "Say which layer.")
-        assert browser.run(leaving)  # the browser asks before the page goes
-        browser.keys("Escape")  # saved
-        browser.wait(SAVED)
-        assert not browser.run(leaving)
-        alias = browser.run("return current()[0]")
+        assert not browser.execute_script(leaving)
+        keys(browser, "c", "Say which layer.")
+        assert browser.execute_script(leaving)  # the browser asks before the page goes
+        keys(browser, Keys.ESCAPE)  # saved
+        wait(browser, SAVED)
+        assert not browser.execute_script(leaving)
+        alias = browser.execute_script("return current()[0]")
     assert stored(server)[server.session.names()[alias]].comment == "Say which layer."
 
 
 def test_a_conflict_on_the_page_names_no_student(server):
     names = server.session.names()
-    with Browser() as browser:
+    with chromium() as browser:
         open_page(browser, server)
-        alias = browser.run("return aimOf(current()).aliases[0]")
+        alias = browser.execute_script("return aimOf(current()).aliases[0]")
         server.session.save({"key": KEY, "aliases": [alias], "items": ["training"]}, by="lee")
-        browser.keys("1")
-        browser.wait(SAVED)
+        keys(browser, "1")
+        wait(browser, SAVED)
         said = text(browser, "status")
         assert (
             said
             == f"{alias}: marked by someone else since you looked; the page shows their mark now"
         )
-        page = browser.run("return document.body.innerText")
+        page = browser.execute_script("return document.body.innerText")
     assert not any(name in said or name in page for name in names.values())
 
 
@@ -250,23 +242,25 @@ def test_search_filters_and_each_graders_count(server):
     names = session.names()
     lee = session.alias[student_name(2)]  # an answer of its own
     session.save({"key": KEY, "aliases": [lee], "items": ["scale"]}, by="lee")
-    with Browser() as browser:
+    with chromium() as browser:
         open_page(browser, server)
-        browser.click("#group")
-        browser.click("#answer")
-        browser.keys("/", "BatchNorm1d", "Escape")
-        shown = browser.run("return state.cards.flat()")
+        click(browser, "#group")
+        click(browser, "#answer")
+        keys(browser, "/", "BatchNorm1d", Keys.ESCAPE)
+        shown = browser.execute_script("return state.cards.flat()")
         having = {a for a, answer in session.answers[KEY].items() if "batchnorm1d" in
                   answer.text.lower()}  # fmt: skip
         assert set(shown) == having and 0 < len(having) < STUDENTS
-        browser.keys("1")
-        browser.wait(SAVED)
+        keys(browser, "1")
+        wait(browser, SAVED)
         assert text(browser, "graders") == "marked by kim 1 · lee 1"
-        browser.run("$('search').value = ''; $('search').dispatchEvent(new Event('input'))")
-        browser.click("#filter option[value='grader:lee']")
-        assert browser.run("return state.cards") == [[lee]]
-        browser.click("#filter option[value='left']")
-        assert len(browser.run("return state.cards")) == STUDENTS - 2
-        browser.click("#filter option[value='item:scale']")
-        assert len(browser.run("return state.cards")) == 2
+        browser.execute_script(
+            "$('search').value = ''; $('search').dispatchEvent(new Event('input'))"
+        )
+        click(browser, "#filter option[value='grader:lee']")
+        assert browser.execute_script("return state.cards") == [[lee]]
+        click(browser, "#filter option[value='left']")
+        assert len(browser.execute_script("return state.cards")) == STUDENTS - 2
+        click(browser, "#filter option[value='item:scale']")
+        assert len(browser.execute_script("return state.cards")) == 2
     assert set(stored(server)) == {names[lee], names[shown[0]]}

@@ -12,15 +12,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
 from course_helpers import ROOT
-from marking_class import SHARED, student_name, write_class
+from marking_class import SHARED, ask, serving, student_name, write_class
 
-from kws.grading.marking.server import MarkServer
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks import MarkStore
 from kws.grading.records.seal import check_seal
@@ -37,33 +35,8 @@ def course(tmp_path):
 
 @pytest.fixture
 def server(course):
-    session = MarkingSession(course / "grades", solutions=ROOT / "solutions", grader="kim")
-    served = MarkServer(session)
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.shutdown()
-    served.server_close()
-
-
-def ask(server, method, path, body=None, *, cookie=True, token=True, **headers):
-    """(status, headers, body) of one request, as the page's own script sends it unless told."""
-    sent = {"Host": f"127.0.0.1:{server.port}"}
-    if cookie:
-        sent["Cookie"] = f"{server.cookie}={server.token}"
-    data = None
-    if body is not None:
-        data = json.dumps(body)
-        sent |= {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{server.port}"}
-        if token:
-            sent["X-KWS-Token"] = server.token
-    sent |= {name.replace("_", "-"): value for name, value in headers.items()}
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    connection.request(method, path, body=data, headers=sent)
-    response = connection.getresponse()
-    answer = (response.status, dict(response.getheaders()), response.read())
-    connection.close()
-    return answer
+    with serving(course / "grades") as served:
+        yield served
 
 
 def test_the_printed_address_sets_a_strict_cookie_and_nothing_answers_without_it(server):

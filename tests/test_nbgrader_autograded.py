@@ -8,10 +8,9 @@ import os
 import subprocess
 import sys
 
-import nbformat
 import pytest
 from course_helpers import ROOT
-from nbgrader_ps1 import nbgrader_release, problem1, submitted
+from nbgrader_ps1 import nbgrader_release, problem1, submitted, write_course
 
 SQUARES = (
     "def squares(n):\n    if n < 1:\n        raise ValueError('n < 1')\n"
@@ -34,13 +33,7 @@ def _handed_in(released, code: dict[str, str], edits: dict[str, str] = {}) -> di
 
 @pytest.mark.slow
 def test_kws_grade_runs_the_instructors_test_cells_and_counts_their_points(tmp_path):
-    course = tmp_path / "course"
-    (course / "ps1").mkdir(parents=True)
-    (course / "ps1" / "spec.toml").write_text(
-        'name = "ps1"\ntitle = "Problem set 1"\nnotebook = "problem1.ipynb"\n'
-    )
-    (course / "solutions").mkdir()
-    nbformat.write(problem1(), course / "solutions" / "problem1.ipynb")
+    write_course(tmp_path / "course")
     released = nbgrader_release(problem1())
     assert "sum_of_squares(11)" not in json.dumps(_handed_in(released, {}))  # hidden from them
     handins = {

@@ -13,7 +13,7 @@ import sys
 import nbformat
 import pytest
 from course_helpers import ROOT
-from nbgrader_ps1 import nbgrader_release, problem1, submitted
+from nbgrader_ps1 import nbgrader_release, problem1, submitted, write_course
 
 from kws.grading.records.marks import Item, Rubric
 from kws.notebooks import NotebookError, student_version
@@ -97,13 +97,7 @@ def test_a_written_only_assignment_is_assigned_and_handed_in_without_data(tmp_pa
     tasks, no data, no tiers, no parameters cell); `kws assign` writes its student notebook
     (solutions stripped, a hand-in cell that needs no DATA_DIR) and `kws handin` checks a
     hand-in by its written answers."""
-    course = tmp_path / "course"
-    (course / "ps1").mkdir(parents=True)
-    (course / "ps1" / "spec.toml").write_text(
-        'name = "ps1"\ntitle = "Problem set 1"\nnotebook = "problem1.ipynb"\n'
-    )
-    (course / "solutions").mkdir()
-    nbformat.write(problem1(), course / "solutions" / "problem1.ipynb")
+    course = write_course(tmp_path / "course")
     done = _kws(tmp_path, "assign")
     assert done.returncode == 0, done.stderr
     assert "wrote course/students/problem1.ipynb" in done.stdout
@@ -192,13 +186,7 @@ def test_nbgrader_ps1_is_graded_marked_and_counted_end_to_end(tmp_path):
     grade` without --data (written-only: there is no test set), their manually graded answers marked through `kws mark`'s session (the stub left
     by bob is no answer), and the marks counted by `kws season`, `kws export` and `kws
     feedback`: out of the questions' 3 points and the test cells' 2.5, not 0."""
-    course = tmp_path / "course"
-    (course / "ps1").mkdir(parents=True)
-    (course / "ps1" / "spec.toml").write_text(
-        'name = "ps1"\ntitle = "Problem set 1"\nnotebook = "problem1.ipynb"\n'
-    )
-    (course / "solutions").mkdir()
-    nbformat.write(problem1(), course / "solutions" / "problem1.ipynb")
+    write_course(tmp_path / "course")
     released = nbgrader_release(problem1())
     answers = {
         "ann": {"squares": "def squares(n):\n    return [i * i for i in range(1, n + 1)]",

@@ -1,23 +1,17 @@
 """`kws.pages`: the kit's HTML pages written one way, from templates with autoescape. What a page
 builder relies on: a student's text stays text, numbers line up, a test's row says whether it
-passed, a page is one file with the kit's one style sheet and a Content-Security-Policy, and no
-module of the kit writes a tag or escapes by hand (the class report's, the feedback pages' and the
-rehearsal's pages are checked in their own tests: tests/test_report.py, test_feedback.py,
-test_rehearsal.py)."""
+passed, a page is one file with the kit's one style sheet and a Content-Security-Policy (the class
+report's, the feedback pages' and the rehearsal's pages are checked in their own tests:
+tests/test_report.py, test_feedback.py, test_rehearsal.py; every page kind's policy in
+test_page_policies.py), and no module of the kit writes a tag or escapes by hand
+(test_no_html_outside_templates.py)."""
 
-import ast
 import re
 from pathlib import Path
 
 from kws.pages import CSP, STYLE, bold, code, environment, flag, italic, lines, pre, render, table
 
 KWS = Path(__file__).resolve().parents[1] / "kws"
-TAG = re.compile(r"(?<!\?P)</?(html|head|body|meta|title|style|script|h[1-6]|p|div|span|table|tr|td|th|pre"
-                 r"|br|b|i|a|ul|ol|li|img|svg|rect|line|text|path|details|summary|code)\b[^<>]*>",
-                 re.IGNORECASE)  # fmt: skip
-# kws.pages escapes what templates show (its one escape); the marking page (kws mark) is still
-# written in Python, and is next to move to a template.
-ALLOWED = {"pages.py", "grading/marking/", "written/render.py"}
 
 
 def _shown(rows, **kwargs) -> str:
@@ -63,50 +57,6 @@ def test_a_page_is_one_file_with_the_kit_s_style_a_policy_and_nothing_from_the_n
     assert not re.search(r"(src|href)=\"?(https?:)?//", document)
     assert "default-src 'none'" in CSP and "script-src" not in CSP  # no script runs, at all
     assert "@media print" in STYLE and "max-width: 1180px" in STYLE  # one width, every page
-
-
-def _html_in_python(path: Path) -> list[str]:
-    """Where `path` writes HTML by hand: a call of an HTML escape, a string holding a tag
-    (docstrings aside), as "file:line: what"."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {
-        id(node.body[0].value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.body
-        and isinstance(node.body[0], ast.Expr)
-        and isinstance(node.body[0].value, ast.Constant)
-    }
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            name = ast.unparse(node.func)
-            if name.split(".")[-1] == "escape" and name not in {"re.escape", "glob.escape"}:
-                found.append(f"{node.lineno}: {name}(...)")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if id(node) not in docstrings and TAG.search(node.value):
-                found.append(f"{node.lineno}: {TAG.search(node.value).group(0)!r}")
-    return found
-
-
-def test_no_module_of_the_kit_writes_html_outside_the_templates():
-    found = []
-    for path in sorted(KWS.rglob("*.py")):
-        relative = path.relative_to(KWS).as_posix()
-        if any(relative.startswith(allowed) for allowed in ALLOWED):
-            continue
-        found += [f"kws/{relative}:{where}" for where in _html_in_python(path)]
-    assert not found, (
-        "HTML written in Python (write it in a template of kws/templates/, rendered with "
-        "kws.pages.render, which escapes what it shows):\n" + "\n".join(found)
-    )
-
-
-def test_the_check_finds_a_tag_and_an_escape_written_by_hand(tmp_path):
-    module = tmp_path / "page.py"
-    module.write_text('import html\n\ndef f(x):\n    """<b>fine in a docstring</b>"""\n'
-                      '    return f"<td>{html.escape(x)}</td>"\n')  # fmt: skip
-    assert sorted(_html_in_python(module)) == ["5: '</td>'", "5: '<td>'", "5: html.escape(...)"]
 
 
 def test_the_templates_are_package_data():

@@ -337,3 +337,28 @@ def test_every_file_is_what_the_real_commands_write_on_the_same_class(tutorial):
             lines = difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0)
             differ[name] = "\n".join(list(lines)[2:8])
     assert differ == {}
+
+
+def test_the_kit_digest_follows_every_file_of_the_kit_not_only_its_code(tmp_path, monkeypatch):
+    """A changed page template, tier table or script of the kit makes the rehearsal grade its
+    class again rather than reuse a grading the changed kit would not give; compiled caches and
+    the rehearsal's own code do not count."""
+    from kws.rehearsal import handins
+
+    kit = tmp_path / "kws"
+    for name in ("grading/plugin.py", "templates/report.html", "testsets/tiers.json",
+                 "rehearsal/season.py"):  # fmt: skip
+        (kit / name).parent.mkdir(parents=True, exist_ok=True)
+        (kit / name).write_text(name)
+    monkeypatch.setattr(handins, "KIT", kit)
+    before = handins.kit_digest()
+    (kit / "grading" / "__pycache__").mkdir()
+    (kit / "grading" / "__pycache__" / "plugin.cpython-311.pyc").write_bytes(b"\0")
+    (kit / "rehearsal" / "season.py").write_text("changed")
+    (kit / "rehearsal" / "__init__.py").write_text("")
+    assert handins.kit_digest() == before
+    for name in ("templates/report.html", "testsets/tiers.json"):
+        (kit / name).write_text(name + " changed")
+        assert handins.kit_digest() != before, name
+        (kit / name).write_text(name)
+    assert handins.kit_digest() == before

@@ -43,14 +43,16 @@ PRESET, SEED = "tiny", 0
 
 
 def kit_digest() -> str:
-    """sha256 of the kit's code and reference notebooks: what the reference hand-in and its
-    grading depend on (a changed kit makes them again); the rehearsal's own code aside."""
+    """sha256 of the kit's files (code, page templates, tier tables: every file of the package)
+    and reference notebooks: what the reference hand-in and its grading depend on (a changed kit
+    makes them again); the rehearsal's own code aside."""
     digest = hashlib.sha256()
     taught = course()  # the course's folders and solutions (KWS_COURSE), the kit's without
-    paths = [*KIT.rglob("*.py"), *KIT.rglob("*.toml"), *taught.solutions.glob("*.ipynb")]
+    paths = [*KIT.rglob("*"), *taught.solutions.glob("*.ipynb")]
     if taught.named:
         paths += [*taught.folder.rglob("*.py"), *taught.folder.rglob("*.toml")]
-    own = Path(__file__).parent
+    paths = [path for path in paths if path.is_file() and path.suffix != ".pyc"]
+    own = KIT / "rehearsal"  # this module's own folder
     for path in sorted(p for p in paths if "__pycache__" not in p.parts and own not in p.parents):
         name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         digest.update(name.as_posix().encode() + b"\0" + path.read_bytes())

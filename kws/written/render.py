@@ -15,16 +15,19 @@ answers). Everything is rendered here, on the server, and escaped:
   is shown as typed, in a ``<span class="math">`` with its TeX in the title of the MathML too;
 - code highlighted by Pygments, which escapes it; a code cell's text output as plain text.
 
+The cells are put together by the macros of ``kws/templates/answers.html`` (`kws.pages.fragment`),
+which escape everything but the HTML Python-Markdown and Pygments made.
+
 The page's Content-Security-Policy (no inline script, no remote anything) is the second line:
 `kws.grading.marking.server`.
 """
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 import xml.etree.ElementTree as etree
+from typing import Any
 
 import latex2mathml.converter
 import markdown
@@ -32,10 +35,12 @@ from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
+from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from kws.pages import fragment
 from kws.written.answers import Answer, cell_part, notebook_cells
 
 SAFE_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
@@ -135,11 +140,22 @@ def markdown_html(text: str) -> str:
 def code_html(code: str, output: str = "") -> str:
     """`code` (Python) highlighted and escaped in a ``<pre class="code">``, with its text
     `output` escaped in a ``<pre class="output">`` after it."""
-    body = highlight(code, PythonLexer(), HtmlFormatter(nowrap=True))
-    shown = f'<pre class="code"><code>{body}</code></pre>'
-    if output.strip():
-        shown += f'<pre class="output">{html.escape(output)}</pre>'
-    return shown
+    return fragment("answers.html", "code", _highlighted(code), output)
+
+
+def _highlighted(code: str) -> Markup:
+    """`code` (Python) as Pygments' HTML, which escapes it."""
+    return Markup(highlight(code, PythonLexer(), HtmlFormatter(nowrap=True)))
+
+
+def _cell(kind: str, text: str, output: str) -> tuple[str, Any, str]:
+    """A cell for ``answers.html``: (kind, its body: Markdown's HTML, code's highlighting or
+    the text as typed, its output)."""
+    if kind == "markdown":
+        return kind, Markup(markdown_html(text)), output
+    if kind == "code":
+        return kind, _highlighted(text), output
+    return kind, text, output
 
 
 def code_styles(selector: str = ".code") -> str:
@@ -150,23 +166,16 @@ def code_styles(selector: str = ".code") -> str:
 def answer_html(answer: Answer) -> str:
     """The HTML of `answer`: each Markdown cell rendered, each code cell highlighted with its
     output, a raw cell as text; a paragraph saying there is none when it has no text."""
-    shown = []
-    for part in answer.parts:
-        text = part.text
-        if not text:
-            continue
-        if part.cell_type == "markdown":
-            shown.append(f'<div class="markdown">{markdown_html(text)}</div>')
-        elif part.cell_type == "code":
-            shown.append(code_html(text, part.output))
-        else:
-            shown.append(f'<pre class="raw">{html.escape(text)}</pre>')
-    if not answer.answered:
-        shown.insert(0, '<p class="no-answer">No answer.</p>')
-    return "\n".join(shown)
+    cells = [_cell(part.cell_type, part.text, part.output) for part in answer.parts if part.text]
+    return fragment("answers.html", "answer", cells, answer.answered)
 
 
 AROUND = 2  # cells shown before and after an answer in its context
+
+
+def note_html(text: str) -> str:
+    """`text`, a line for the marker in place of an answer or its notebook."""
+    return fragment("answers.html", "note", text)
 
 
 def context_html(nb, answer: Answer, around: int = AROUND) -> str:
@@ -175,7 +184,7 @@ def context_html(nb, answer: Answer, around: int = AROUND) -> str:
     ``<div class="answer-cell">``; a paragraph saying so when the answer has no cell there."""
     cells = notebook_cells(nb)
     if not answer.cells or max(answer.cells) >= len(cells):
-        return '<p class="no-answer">No cell of the notebook holds this answer.</p>'
+        return note_html("No cell of the notebook holds this answer.")
     first, last = (
         max(0, min(answer.cells) - around),
         min(len(cells), max(answer.cells) + around + 1),
@@ -183,12 +192,7 @@ def context_html(nb, answer: Answer, around: int = AROUND) -> str:
     shown = []
     for index in range(first, last):
         part = cell_part(cells[index])
-        if part.cell_type == "markdown":
-            body = markdown_html(part.source)
-        elif part.cell_type == "code":
-            body = code_html(part.source, part.output)
-        else:
-            body = f'<pre class="raw">{html.escape(part.source)}</pre>'
-        kind = "answer-cell" if index in answer.cells else "context-cell"
-        shown.append(f'<div class="{kind}" data-cell="{index}">{body}</div>')
-    return "\n".join(shown)
+        shown.append(
+            (*_cell(part.cell_type, part.source, part.output), index, index in answer.cells)
+        )
+    return fragment("answers.html", "context", shown)

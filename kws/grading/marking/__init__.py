@@ -8,7 +8,8 @@ hand-in, in a page of the browser.
 - `session`: what the page reads and changes (`MarkingSession`), the marks kept by
   `kws.grading.records.marks`;
 - `server`: the page's server on 127.0.0.1, with its token, origin checks and
-  Content-Security-Policy, and its static files (``static/``);
+  Content-Security-Policy, the page (the template ``kws/templates/mark.html``) and its static
+  files (``static/``: its scripts and style sheet);
 - `cli`: the ``kws mark`` verb.
 
 Above the records (it writes marks) and beside `classrun` and `publish` (it imports neither).

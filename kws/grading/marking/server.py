@@ -15,7 +15,8 @@ answering only the person who started it.
   allows scripts and styles from this server's files only (``/static/``): no inline script, no
   event attribute, no remote image, no frame.
 
-Routes: ``GET /`` the page; ``GET /static/...`` its script and styles (the kit's
+Routes: ``GET /`` the page (the template ``kws/templates/mark.html``, with this start's token and
+its policy in a ``<meta>`` as well); ``GET /static/...`` its script and styles (the kit's
 style sheet, `kws.pages.STYLE`, then its own); ``GET /api/questions``,
 ``/api/question?key=K``, ``/api/marks?key=K``, ``/api/context?key=K&alias=A`` (the answer's
 notebook around it), ``/api/names``; ``POST /api/mark``,
@@ -37,14 +38,17 @@ from urllib.parse import parse_qs, urlsplit
 
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks import MarkConflict, MarksError
-from kws.pages import STYLE
+from kws.pages import STYLE, render
 from kws.written.render import code_styles
 
 STATIC = Path(__file__).resolve().parent / "static"
-CSP = (
+PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; base-uri 'none'; form-action 'none'"
 )
+"""The page's Content-Security-Policy, in its ``<meta>`` too: the server's files only."""
+CSP = f"{PAGE_CSP}; frame-ancestors 'none'"
+"""Every response's (a ``<meta>`` policy cannot say ``frame-ancestors``)."""
 MOST_BODY = 64 * 1024  # bytes of a POST: a mark, a rubric item
 _FILES = {
     "/static/cards.js": ("cards.js", "text/javascript; charset=utf-8"),
@@ -73,9 +77,7 @@ class MarkServer(ThreadingHTTPServer):
         self.cookie = f"kws_mark_{self.port}"
         self.hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
         self.origins = {f"http://{host}" for host in self.hosts}
-        self.page = (
-            (STATIC / "mark.html").read_text(encoding="utf-8").replace("__TOKEN__", self.token)
-        )
+        self.page = render("mark.html", token=self.token, policy=PAGE_CSP)
         self.files = {
             path: ((STATIC / name).read_bytes(), kind) for path, (name, kind) in _FILES.items()
         }

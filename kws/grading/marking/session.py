@@ -34,7 +34,7 @@ from kws.grading.records.marks import (
     Rubric,
     shortfall,
 )
-from kws.written.render import code_html, context_html, markdown_html
+from kws.written.render import code_html, context_html, markdown_html, note_html
 
 
 def check_not_running(grades_dir: Path) -> None:
@@ -234,7 +234,7 @@ class MarkingSession:
         except (OSError, ValueError):
             nb = None
         if nb is None:
-            return {"html": '<p class="no-answer">The notebook cannot be read now.</p>'}
+            return {"html": note_html("The notebook cannot be read now.")}
         return {"html": context_html(nb, answer)}
 
     def names(self) -> dict[str, str]:
