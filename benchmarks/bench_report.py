@@ -24,7 +24,7 @@ from pathlib import Path
 
 from benchlib import add_publish_options, cpu_seconds, figures_target, publish
 
-from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.document import TestResult, results_document, write_results
 from kws.grading.judge.tiers import TierSet, tier_credit
 from kws.grading.publish.report.page import write_report
 from kws.grading.publish.similarity.matches import compared_cells, match_groups

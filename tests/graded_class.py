@@ -19,7 +19,7 @@ import nbformat
 from bad_input_corpus import COURSE, KS, ROSTER, SI, STUDENTS, TIMES
 from course_helpers import ROOT
 
-from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.document import TestResult, results_document, write_results
 from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
 from kws.spec import ASSIGNMENTS
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from course_helpers import ROOT
 
-from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.document import TestResult, results_document, write_results
 from kws.grading.marking.server import MarkServer
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record

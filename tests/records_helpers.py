@@ -8,7 +8,7 @@
 
 from pathlib import Path
 
-from kws.grading.judge.results import write_results
+from kws.grading.judge.document import write_results
 from kws.grading.records.gradebook import Graded, safe_name, ungraded_document
 from kws.grading.season.apply import apply_season
 

@@ -12,7 +12,7 @@ import pytest
 from corpus_carried import HONEST, NOTEBOOKS, build_carried_corpus, carried_cases
 from corpus_grading import assert_sample_covers, grade_corpus, graded_cases, wrong_verdicts
 
-from kws.grading.judge.results import findings_of
+from kws.grading.judge.document import findings_of
 from kws.grading.publish.report.analysis import attention_flags
 from kws.grading.records.grades import read_grades
 from kws.grading.season.compute import with_standings

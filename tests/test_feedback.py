@@ -21,7 +21,7 @@ import pytest
 from records_helpers import ungraded
 from report_helpers import RECIPES, ROOT, TASK1, solution_cells, write_handin
 
-from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.document import TestResult, results_document, write_results
 from kws.grading.judge.tiers import TierSet, tier_credit
 from kws.grading.publish.feedback.html import write_feedback
 from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, rerun_for, self_check_cells

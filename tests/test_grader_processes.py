@@ -139,13 +139,14 @@ def test_a_grader_past_its_time_is_stopped_with_every_process_it_started(
 BATCH = """
 import sys
 from pathlib import Path
-from kws.grading.classrun.batch import grade_class, grade_one
+from kws.grading.classrun.batch import grade_class
+from kws.grading.classrun.one import stage_one
 from kws.grading.classrun.plan import plan_run
 subs, data, out, grader = map(Path, sys.argv[1:5])
 if sys.argv[5] == "class":
     grade_class(plan_run(subs, data, out), grader=grader)
 else:
-    grade_one(subs / "hang", data, out, grader=grader)
+    stage_one(subs / "hang", data, out, grader=grader).commit()
 """
 
 

@@ -15,7 +15,7 @@ import pytest
 from course_helpers import ROOT
 from gradescope_schema import problems
 
-from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.document import TestResult, results_document, write_results
 from kws.grading.publish.gradescope.autograder import make_autograder
 
 COURSE = """

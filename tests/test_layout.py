@@ -57,7 +57,7 @@ GRADING = KWS / "grading"
 # The grading engine's packages, lowest first (rule 7; kws/grading/__init__.py says the same and
 # docs/development/architecture.md draws it): `plugin` and `command` are its two top-level modules.
 LAYERS = [
-    ["protocol"],
+    ["protocol", "jaccard"],
     ["sandbox", "child", "testsets"],
     ["judge"],
     ["plugin", "command"],
@@ -142,6 +142,7 @@ def test_child_never_imports_the_hidden_labels():
         "kws.grading.testsets.hidden",
         "kws.grading.judge.notebook",
         "kws.grading.judge.results",
+        "kws.grading.judge.document",
     ):
         assert crossings(paths, parent_only) == []
 

@@ -21,7 +21,7 @@ import pytest
 from course_helpers import ROOT
 from records_helpers import finish, ungraded
 
-from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.document import TestResult, results_document, write_results
 from kws.grading.publish.exports import export_grades, number
 from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
 from kws.grading.records.roster import RosterError, match_roster, read_roster

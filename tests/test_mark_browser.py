@@ -12,6 +12,7 @@ from browser import MISSING, Chrome, chromium, click, keys, type_into, wait
 from marking_class import serving, student_name, write_class
 
 from kws.grading.marking.server import MarkServer
+from kws.grading.records.kept_marks import history_events
 from kws.grading.records.marks import MarkStore
 
 pytestmark = [
@@ -123,7 +124,7 @@ def test_two_graders_in_two_browsers_lose_no_mark(server):
     assert {marks[names[f"#{n}"]].by for n in range(half + 1, STUDENTS + 1)} == {"bob-grader"}
     both = marks[names[alias]]
     assert both.items == ("scale", "training") and both.by == "bob-grader" and both.version == 2
-    history = MarkStore(server.session.store.folder, []).history()
+    history = history_events(server.session.store.folder)
     assert {e["by"] for e in history if e["event"] == "mark"} == {"ann-grader", "bob-grader"}
 
 

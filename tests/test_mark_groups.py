@@ -12,6 +12,7 @@ from course_helpers import ROOT
 from marking_class import SHARED, regrade, student_name, write_class
 
 from kws.grading.marking.session import MarkingSession
+from kws.grading.records.kept_marks import history_events
 from kws.grading.records.marks import MarkConflict, MarksError, MarkStore
 
 KEY = "speaker_id/norm-classifier"
@@ -111,7 +112,7 @@ def test_a_mark_taken_back_is_unmarked_and_the_history_keeps_it(session):
                           by="kim") == {alias: None}  # fmt: skip
     assert session.marks(KEY)[alias] is None
     assert {q["key"]: q["left"] for q in session.questions()}[KEY] == left + 1
-    history = session.store.history()
+    history = history_events(session.store.folder)
     assert history[-1]["event"] == "unmark" and history[-1]["was"]["items"] == ["scale"]
     with pytest.raises(MarkConflict):  # taken back by someone who had seen another version
         session.unmark({"key": KEY, "aliases": [alias], "versions": {alias: 3}}, by="kim")

@@ -25,7 +25,7 @@ from report_helpers import (
     write_handin,
 )
 
-from kws.grading.judge.results import REVIEW_PREFIX, TestResult, results_document, write_results
+from kws.grading.judge.document import REVIEW_PREFIX, TestResult, results_document, write_results
 from kws.grading.judge.tiers import TierSet, accuracy_in, tier_credit, tiers_in
 from kws.grading.publish.report.analysis import (
     accuracies,

@@ -23,7 +23,7 @@ import pytest
 from course_helpers import ROOT
 
 from kws.grading.classrun.regrade import keep_earlier, record_regrade, replace_row
-from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.document import TestResult, results_document, write_results
 from kws.grading.publish.report import analysis as report
 from kws.grading.publish.report.analysis import score_distributions
 from kws.grading.publish.report.page import _rows, write_report

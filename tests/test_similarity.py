@@ -12,7 +12,7 @@ from class_corpus import ROOT, keyword_class, speaker_class
 from records_helpers import finish
 from report_helpers import RECIPES, TASK1, renamed, reordered, solution_cells, write_handin
 
-from kws.grading.judge.results import TestResult, results_document, write_results
+from kws.grading.judge.document import TestResult, results_document, write_results
 from kws.grading.publish.report.analysis import attention_flags
 from kws.grading.publish.report.page import write_report
 from kws.grading.publish.similarity.matches import (

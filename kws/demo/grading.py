@@ -33,7 +33,7 @@ def grade_notebook(submission: Path, data: Path, results: Path, name: str) -> tu
 def merge_results(parts: list[Path], results: Path) -> None:
     """One Gradescope results.json for the submission from each notebook's (`grade_notebook`):
     the tests in notebook order, the scores summed."""
-    from kws.grading.judge.results import write_results
+    from kws.grading.judge.document import write_results
 
     documents = [json.loads(part.read_text()) for part in parts if part.is_file()]
     extra: dict = {"tier_sets": {}, "findings": []}

@@ -1,7 +1,8 @@
 """The grading engine, as packages by job; each imports only the ones listed before it.
 
 - `protocol`: what both sides of the sandbox read (a child run, its payload, the inputs file,
-  where things are in a hand-in);
+  where things are in a hand-in); `jaccard`: sets nearly the same, and the groups they form
+  (the written answers' groups, the copy groups of similar code);
 - `sandbox`: run a trusted entry point next to untrusted code; `child`: the grader's code that
   runs there, next to the student's; `testsets`: the hidden test sets, labels kept here;
 - `judge`: the graded tests' verdicts, accuracy, tiers, budgets, flags and ``results.json``;

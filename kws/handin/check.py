@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kws.grading.command import grader_command, grader_environment
+from kws.grading.judge.document import findings_of
 from kws.grading.judge.planned import PLAN_FILE, plan_handins
-from kws.grading.judge.results import findings_of
 from kws.grading.protocol.handin import outputs_folder, relative, size_text
 from kws.grading.testsets.layouts import layout_of
 from kws.handin.bundle import ZIP_NAME, stage_notebook, write_zip

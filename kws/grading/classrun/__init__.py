@@ -2,7 +2,8 @@
 
 - `checks`: the hand-in folders, and the season's inputs checked against them before grading;
 - `plan`: the run decided once (`plan_run`); `batch`: `grade_class`, the hand-ins in parallel
-  (`kws grade`), each student's results put in place only once whole;
+  (`kws grade`); `one`: a hand-in graded (`stage_one`), its results put in place only once
+  whole;
 - `graders`: the graders' processes (dying with the run) and how a run stops: `RunStopped`
   (Ctrl-C, SIGTERM), `GraderFault` (the grading machine failed: never a grade);
 - `collected`: a hand-in folder that moved while it was graded, `CollectionFault` (never a 0);

@@ -22,9 +22,9 @@ the absolute submissions and data folders, where `kws report` finds the hand-ins
 
 Nothing is replaced before its replacement is whole. A grader writes into a staging folder
 (``OUT/results/.partial/``, ``OUT/logs/.partial/``), and a student's results and log replace
-the earlier ones in one rename each once they are complete (`grade_one`); the gradebook, the
-standings and last the seal (`kws.grading.records.seal`) are written after every student is
-graded. A run stopped half-way (`RunStopped`: Ctrl-C, SIGTERM; `GraderFault`: the machine
+the earlier ones in one rename each once they are complete (`kws.grading.classrun.one`); the
+gradebook, the standings and last the seal (`kws.grading.records.seal`) are written after every
+student is graded. A run stopped half-way (`RunStopped`: Ctrl-C, SIGTERM; `GraderFault`: the machine
 failed) leaves every student it did not finish exactly as before and says how many it graded;
 its folder is refused by the commands that publish grades until the same command is run again
 and finishes (`kws.grading.records.lock`, which also keeps a second run out of the folder).
@@ -33,35 +33,22 @@ and finishes (`kws.grading.records.lock`, which also keeps a second run out of t
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import tempfile
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.classrun.collected import CollectionFault, check_collected, handin_state
-from kws.grading.classrun.graders import (
-    SIGNAL_NAMES,
-    GraderFault,
-    GraderProcesses,
-    NotStarted,
-    RunStopped,
-    broken_tests_of,
-    fault_of,
-)
-from kws.grading.command import grader_command, grader_environment
+from kws.grading.classrun.collected import CollectionFault
+from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
+from kws.grading.classrun.one import remove_staging, stage_one
+from kws.grading.command import grader_environment
 from kws.grading.judge.planned import PLAN_FILE
-from kws.grading.records.files import PARTIAL, copy_whole, temporary_prefix, write_whole
+from kws.grading.records.files import copy_whole, temporary_prefix, write_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
     Graded,
     gradebook_csv,
-    safe_name,
-    ungraded_document,
     write_run_record,
 )
 from kws.grading.records.grades import grades_of
@@ -74,167 +61,6 @@ from kws.grading.season.inputs import keep_season_files
 if TYPE_CHECKING:
     from kws.grading.classrun.plan import GradingPlan
     from kws.grading.records.standings import Standings
-
-
-@dataclass
-class Staged:
-    """A student graded into the staging folders, not yet in place: `commit` puts the results
-    and the log where the earlier ones were, one rename each."""
-
-    graded: Graded
-    results: Path  # OUT/results/<student>.json
-    log: Path  # OUT/logs/<student>.txt
-    staged_results: Path
-    staged_log: Path
-
-    def commit(self) -> Graded:
-        os.chmod(self.staged_results, 0o600)  # the instructor's alone, as every record is
-        os.replace(self.staged_results, self.results)
-        if self.staged_log.is_file():
-            os.chmod(self.staged_log, 0o600)
-            os.replace(self.staged_log, self.log)
-        return self.graded
-
-    def discard(self) -> None:
-        for path in (self.staged_results, self.staged_log):
-            path.unlink(missing_ok=True)
-
-
-def _staged_paths(out_dir: Path, student: str) -> tuple[Path, Path]:
-    """Where `student`'s grader writes its results and log until they are complete."""
-    name = safe_name(student)
-    paths = (
-        out_dir / "results" / PARTIAL / f"{name}.json",
-        out_dir / "logs" / PARTIAL / f"{name}.txt",
-    )
-    for path in paths:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the instructor's alone
-        path.unlink(missing_ok=True)
-    return paths
-
-
-def _read_document(path: Path) -> dict | None:
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return document if isinstance(document, dict) else None
-
-
-def _output(log: Path) -> str:
-    try:
-        return log.read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def stage_one(
-    submission: Path,
-    data: Path,
-    out_dir: Path,
-    *,
-    grader: Path | None = None,
-    hide: list[Path] = (),
-    pytest_args: list[str] = (),
-    timeout: float = 3600.0,
-    threads: int | None = None,
-    processes: GraderProcesses | None = None,
-    env: dict[str, str] | None = None,
-    plan: Path | None = None,
-) -> Staged:
-    """`grade_one`'s grading, into the staging folders: what `Staged.commit` puts in place
-    (`kws.grading.classrun.regrade` keeps the earlier result first). Same arguments and
-    exceptions as `grade_one`."""
-    submission, data, out_dir = (Path(p).resolve() for p in (submission, data, out_dir))
-    student = submission.name
-    results = out_dir / "results" / f"{safe_name(student)}.json"
-    log = out_dir / "logs" / f"{safe_name(student)}.txt"
-    staged_results, staged_log = _staged_paths(out_dir, student)
-    staged = Staged(Graded(student, None, "", 0.0), results, log, staged_results, staged_log)
-    command = grader_command(submission, data, staged_results, grader=grader, hide=hide,
-                             options=pytest_args, threads=threads, plan=plan)  # fmt: skip
-    start = time.monotonic()
-    try:
-        collected = handin_state(submission)
-        if collected is None:
-            check_collected(submission, None, out_dir)
-        with contextlib.ExitStack() as alone:
-            if processes is None:  # a grader of its own (kws grade --student): Ctrl-C stops it too
-                processes = alone.enter_context(GraderProcesses())
-            code = processes.run(
-                command, cwd=out_dir, log=staged_log, env=env or grader_environment(),
-                timeout=timeout,
-            )  # fmt: skip
-        seconds = time.monotonic() - start
-        if not processes.stopped:  # a hand-in moved under its grader graded nothing of its own
-            check_collected(submission, collected, out_dir)
-        document = _read_document(staged_results)
-        if document is not None:  # graded whole: whatever stops the run now, it counts
-            staged.graded = Graded(student, document, "", seconds)
-            return staged
-        if processes.stopped:  # killed by the stop: not graded, as before
-            raise NotStarted("grading was stopped")
-        if code is None:
-            problem = f"the grader ran longer than {timeout:g} s and was stopped"
-        else:
-            output = _output(staged_log)
-            broken = broken_tests_of(code, output, student)
-            if broken is not None:  # the course's file: no grade, the earlier one kept
-                raise broken
-            fault = fault_of(code, output, out_dir)
-            if fault is not None:
-                kept = log.with_name(f"{log.stem}.failed.txt")
-                if staged_log.is_file():
-                    os.replace(staged_log, kept)
-                raise GraderFault(f"the grading machine failed while grading {student}: "
-                                  f"{fault}. {student} was not graded (no 0 recorded; the "
-                                  f"grader's log: {kept})")  # fmt: skip
-            last = output.strip().splitlines()[-1:] or ["no output"]
-            problem = f"the grader exited with code {code}: {last[0]}"
-        write_whole(staged_results, json.dumps(ungraded_document(problem, seconds), indent=2))
-        staged.graded = Graded(student, _read_document(staged_results), problem, seconds)
-        return staged
-    except BaseException:
-        staged.discard()
-        raise
-
-
-def grade_one(
-    submission: Path,
-    data: Path,
-    out_dir: Path,
-    *,
-    grader: Path | None = None,
-    hide: list[Path] = (),
-    pytest_args: list[str] = (),
-    timeout: float = 3600.0,
-    threads: int | None = None,
-    processes: GraderProcesses | None = None,
-    env: dict[str, str] | None = None,
-    plan: Path | None = None,
-) -> Graded:
-    """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
-    submission in its own process, and put its results and log in place of the earlier ones
-    once they are whole. `threads`: torch threads of its grading child (default: the grader's,
-    `kws.grading.sandbox.cores.child_threads`); `processes`: the batch's graders, to start it
-    among (default: a set of its own); `env`: the grader's environment (default
-    `kws.grading.command.grader_environment`); `plan`: the run's plan file
-    (`kws.grading.classrun.plan.GradingPlan.graders`), whose tier sets the grader takes.
-
-    What the hand-in does never raises: a grader it brings down, or that runs past `timeout`,
-    gives results with no test and the reason (`ungraded_document`). Raises NotStarted when the
-    batch was stopped before or while it ran, RunStopped when Ctrl-C or SIGTERM stopped a
-    grader of its own, GraderFault when the grading machine failed under it
-    (`kws.grading.classrun.graders.fault_of`), or its kind GradedTestsFault when a graded test
-    file of the course could not be loaded (`broken_tests_of`); the student's earlier results
-    and log are then untouched.
-
-    Every path is made absolute here, and the child runs in `out_dir`: its working directory
-    is never the kit's folder, so nothing the grader writes lands there.
-    """
-    return stage_one(submission, data, out_dir, grader=grader, hide=hide,
-                     pytest_args=pytest_args, timeout=timeout, threads=threads,
-                     processes=processes, env=env, plan=plan).commit()  # fmt: skip
 
 
 def summary(done: list[str], students: list[str]) -> str:
@@ -345,14 +171,6 @@ def plan_file(plan: GradingPlan) -> Iterator[Path]:
         yield path
 
 
-def remove_staging(out_dir: Path) -> None:
-    """The staging folders of `out_dir`, once its graders have ended (empty, unless a grader
-    of a run killed before left files there: the next run's lock removes those)."""
-    for folder in ("results", "logs"):
-        with contextlib.suppress(OSError):
-            (out_dir / folder / PARTIAL).rmdir()
-
-
 def _grade_all(
     graders: GraderProcesses,
     students: list[Path],
@@ -362,20 +180,21 @@ def _grade_all(
     jobs: int,
     **grading,
 ) -> list[Graded]:
-    """`grade_one` for each of `students`, `jobs` at a time among `graders`, in their order;
-    `hide`: folders no child may see; `grading`: `grade_one`'s grader, pytest_args and timeout.
-    Ctrl-C (or SIGTERM) stops every grader with what it started and raises `RunStopped`; a
-    fault of the grading machine under one stops them all and raises `GraderFault`; each says
-    how many were graded (its ``summary``), the others are as they were."""
+    """`stage_one`, then its commit, for each of `students`, `jobs` at a time among `graders`,
+    in their order; `hide`: folders no child may see; `grading`: `stage_one`'s grader,
+    pytest_args and timeout. Ctrl-C (or SIGTERM) stops every grader with what it started and
+    raises `RunStopped`; a fault of the grading machine under one stops them all and raises
+    `GraderFault`; each says how many were graded (its ``summary``), the others are as they
+    were."""
     env = grader_environment()
     done: dict[str, Graded] = {}
     faults: list[GraderFault] = []
 
     def one(submission: Path) -> Graded:
         try:
-            graded = grade_one(submission, data, out_dir, hide=hide,
+            graded = stage_one(submission, data, out_dir, hide=hide,
                                threads=child_threads(jobs), processes=graders, env=env,
-                               **grading)  # fmt: skip
+                               **grading).commit()  # fmt: skip
         except CollectionFault as fault:  # that hand-in's folder: the others grade on
             faults.append(fault)
             raise

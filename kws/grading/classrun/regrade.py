@@ -7,7 +7,7 @@ earlier and the new raw total). Adjustments (``adjustments.csv``) and the course
 applied again afterwards (`kws.grading.season.apply`), so none is lost.
 
 The earlier result moves only once the new one is whole: the grader writes into the staging
-folder (`kws.grading.classrun.batch.stage_one`), then the earlier results are copied into
+folder (`kws.grading.classrun.one.stage_one`), then the earlier results are copied into
 ``history/``, and one rename puts the new ones in their place. A regrade stopped before that
 (Ctrl-C, SIGTERM, a fault of the grading machine) leaves the folder as it was; one stopped
 after it is finished by running it again (`kws.grading.records.lock`). An earlier result that
@@ -23,9 +23,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.classrun.batch import plan_file, remove_staging, stage_one
+from kws.grading.classrun.batch import plan_file
 from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
-from kws.grading.records.files import write_whole
+from kws.grading.classrun.one import remove_staging, stage_one
+from kws.grading.records.files import record_time, write_whole
 from kws.grading.records.gradebook import Graded, safe_name, ungraded_reason, write_gradebook
 from kws.grading.records.grades import LostResults, read_result
 from kws.grading.records.lock import holding, student_scope
@@ -110,7 +111,7 @@ def record_regrade(out_dir: Path, student: str, earlier: float | None, now: Grad
     if not text:
         writer.writerow(["student", "when", "earlier_raw_total", "raw_total", "problem"])
     score = now.document["score"] if now.document else None
-    when = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    when = record_time()
     writer.writerow([student, when, earlier, score, now.problem])
     return write_whole(path, text + line.getvalue())
 

@@ -11,7 +11,8 @@
   credit), `budget` (parameter budgets measured from the checkpoint);
 - the flags for a person to read: `review` (model cells that reach for the grader),
   `carried` (checkpoints that carry data), `public_gap` (public clips far above private ones);
-- `results`: Gradescope's ``results.json``, points and visibility, the score table;
+- `results`: a pytest run's points and visibility, into Gradescope's ``results.json``, and the
+  score table; `document`: that file's fields, written whole;
 - `loading`: a graded test file that cannot be loaded is the course's fault: no results, a
   refusal naming the file, its line and the fix;
 - `device`: where the child runs (a `kws.device.DeviceName`) and whether the grading machine

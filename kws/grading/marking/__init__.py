@@ -2,7 +2,8 @@
 hand-in, in a page of the browser.
 
 - `collect`: the course's questions (from the solution notebooks), each hand-in's answers and
-  what the grader measured of it (``results/<student>.json``);
+  what the grader measured of it (``results/<student>.json``), the class read once by alias,
+  rendered and grouped (`read_class`);
 - `groups`: the same, or nearly the same, answers grouped to be marked at once;
 - `session`: what the page reads and changes (`MarkingSession`), the marks kept by
   `kws.grading.records.marks`;

@@ -5,6 +5,7 @@ the grader measured of that hand-in (from ``results/<student>.json``).
     course = course_questions(Path("solutions"))          # [Asked]: spec, questions, released
     answers, problems, notebooks = handin_answers(Path("submissions/ann"), course)
     measured = measures(grades.students[0].document, "speaker_id")  # [("task1 accuracy", "0.7612")]
+    read = read_class(grades, course, kept={})      # ClassAnswers: by alias, rendered, grouped
 
 A hand-in's notebook is found as the grader finds it (`kws.grading.protocol.handin`) and read
 as JSON: the answers are keyed by question id (`kws.written.answers.read_answers`), against the
@@ -13,6 +14,7 @@ notebook the students were given (`kws.notebooks.student_version` of the solutio
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from kws.counts import format_count
+from kws.grading.marking.groups import group_answers
 from kws.grading.protocol.handin import find_notebook
 from kws.grading.records.marks import Item, Rubric, question_key
 from kws.notebooks import read_notebook, student_version
@@ -27,6 +30,7 @@ from kws.spec import ASSIGNMENTS, Spec
 from kws.written.answers import Answer, read_answers
 from kws.written.model import Question
 from kws.written.questions import read_questions
+from kws.written.render import answer_html
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ def handin_answers(
     return answers, "; ".join(dict.fromkeys(problems)), notebooks
 
 
-# What a test measured (`kws.grading.judge.results.MEASURES`), as the page labels it.
+# What a test measured (`kws.grading.judge.document.MEASURES`), as the page labels it.
 _MEASURE_LABELS = {
     "accuracy": ("accuracy", lambda value: f"{value:.4f}"),
     "weights": ("weights in model.pt", format_count),
@@ -153,3 +157,63 @@ def measures(document: dict | None, assignment: str) -> list[tuple[str, str]]:
                 task = facts.get("task")
                 shown.setdefault(f"{task} {label}" if task else label, form(value))
     return list(shown.items())
+
+
+@dataclass(frozen=True)
+class ClassAnswers:
+    """The class's answers as `kws mark` shows them (`read_class`).
+
+    Attributes:
+        alias: {student: their alias, ``#1`` ...}.
+        answers: {question key: {alias: `Answer`}}, in alias order.
+        problems: {alias: why a notebook of theirs is missing ("" for none)}.
+        measured: {(assignment, alias): what the grader measured, `measures`}.
+        html: {answer digest: the answer rendered to safe HTML, once}.
+        groups: {question key: the aliases of the same answers, `group_answers`}.
+        notebooks: {(assignment, alias): the notebook read}.
+    """
+
+    alias: dict[str, str]
+    answers: dict[str, dict[str, Answer]]
+    problems: dict[str, str]
+    measured: dict[tuple[str, str], list]
+    html: dict[str, str]
+    groups: dict[str, list[list[str]]]
+    notebooks: dict[tuple[str, str], Path]
+
+
+def read_class(grades, course: list[Asked], kept: dict[str, str]) -> ClassAnswers:
+    """Each hand-in of `grades` (`kws.grading.records.grades.read_grades`) read against
+    `course`: its answers and measures, rendered and grouped. Students are shown by alias, in an
+    order drawn from a hash of their names; `kept`: the aliases of an earlier read."""
+    names = [student.name for student in grades.students]
+    order = sorted(names, key=lambda name: hashlib.sha256(name.encode()).hexdigest())
+    # read again: a student keeps their alias (a page's queued mark still means them), and
+    # one new to the class gets the next number
+    alias = {name: a for name, a in kept.items() if name in names}
+    start = max((int(a[1:]) for a in alias.values()), default=0) + 1
+    alias |= {name: f"#{n}" for n, name in enumerate(
+        (name for name in order if name not in alias), start=start)}  # fmt: skip
+    answers: dict[str, dict[str, Answer]] = {}  # key -> alias -> Answer
+    problems: dict[str, str] = {}  # alias -> why a notebook is missing
+    measured: dict[tuple[str, str], list] = {}  # (assignment, alias) -> measures
+    notebooks: dict[tuple[str, str], Path] = {}  # (assignment, alias) -> the notebook read
+    for student in grades.students:
+        found, problems[alias[student.name]], read = handin_answers(student.handin, course)
+        notebooks |= {(name, alias[student.name]): path for name, path in read.items()}
+        for key, answer in found.items():
+            answers.setdefault(key, {})[alias[student.name]] = answer
+        for asked in course:
+            name = asked.spec.name
+            measured[(name, alias[student.name])] = measures(student.document, name)
+    html: dict[str, str] = {}  # digest -> the answer's HTML, rendered once
+    groups: dict[str, list[list[str]]] = {}
+    for key, by_alias in answers.items():
+        by_alias = dict(sorted(by_alias.items(), key=lambda item: int(item[0][1:])))
+        answers[key] = by_alias
+        for answer in by_alias.values():
+            if answer.digest not in html:
+                html[answer.digest] = answer_html(answer)
+        texts = {a: answer.text if answer.answered else "" for a, answer in by_alias.items()}
+        groups[key] = group_answers(texts)
+    return ClassAnswers(alias, answers, problems, measured, html, groups, notebooks)

@@ -15,7 +15,6 @@ request only reads the marks file: the page's data for 300 hand-ins comes back a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import threading
@@ -23,8 +22,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from kws.grading.marking.collect import course_questions, handin_answers, measures
-from kws.grading.marking.groups import group_answers
+from kws.grading.marking.collect import course_questions, read_class
 from kws.grading.records.grades import read_grades
 from kws.grading.records.lock import FolderBusy, check_finished, running
 from kws.grading.records.marks import (
@@ -36,7 +34,7 @@ from kws.grading.records.marks import (
     Rubric,
     shortfall,
 )
-from kws.written.render import answer_html, code_html, context_html, markdown_html, note_html
+from kws.written.render import code_html, context_html, markdown_html, note_html
 
 
 def check_not_running(grades_dir: Path) -> None:
@@ -114,46 +112,17 @@ class MarkingSession:
         self._collect(grades)
 
     def _collect(self, grades) -> None:
-        """Read each hand-in's answers and measures, render and group them (see the module)."""
+        """Read each hand-in's answers and measures, rendered and grouped (`read_class`)."""
         if grades.submissions is None or not grades.submissions.is_dir():
             raise FileNotFoundError(
                 f"{grades.submissions or grades.folder / 'run.json'}: the hand-ins folder is "
                 "not there; pass --submissions DIR (the folder kws grade read)"
             )
-        names = [student.name for student in grades.students]
-        order = sorted(names, key=lambda name: hashlib.sha256(name.encode()).hexdigest())
-        # read again: a student keeps their alias (a page's queued mark still means them), and
-        # one new to the class gets the next number
-        alias = {name: a for name, a in getattr(self, "alias", {}).items() if name in names}
-        start = max((int(a[1:]) for a in alias.values()), default=0) + 1
-        alias |= {name: f"#{n}" for n, name in enumerate(
-            (name for name in order if name not in alias), start=start)}  # fmt: skip
-        answers: dict[str, dict[str, object]] = {}  # key -> alias -> Answer
-        problems: dict[str, str] = {}  # alias -> why a notebook is missing
-        measured: dict[tuple[str, str], list] = {}  # (assignment, alias) -> measures
-        notebooks: dict[tuple[str, str], Path] = {}  # (assignment, alias) -> the notebook read
-        for student in grades.students:
-            found, problems[alias[student.name]], read = handin_answers(student.handin, self.course)
-            notebooks |= {(name, alias[student.name]): path for name, path in read.items()}
-            for key, answer in found.items():
-                answers.setdefault(key, {})[alias[student.name]] = answer
-            for asked in self.course:
-                name = asked.spec.name
-                measured[(name, alias[student.name])] = measures(student.document, name)
-        html: dict[str, str] = {}  # digest -> the answer's HTML, rendered once
-        groups: dict[str, list[list[str]]] = {}
-        for key, by_alias in answers.items():
-            by_alias = dict(sorted(by_alias.items(), key=lambda item: int(item[0][1:])))
-            answers[key] = by_alias
-            for answer in by_alias.values():
-                if answer.digest not in html:
-                    html[answer.digest] = answer_html(answer)
-            texts = {a: answer.text if answer.answered else "" for a, answer in by_alias.items()}
-            groups[key] = group_answers(texts)
-        self.alias, self.named = alias, {a: name for name, a in alias.items()}
-        self.answers, self.problems, self.measured = answers, problems, measured
-        self.html, self.groups, self.notebooks = html, groups, notebooks
-        self.store.students = frozenset(names)
+        read = read_class(grades, self.course, getattr(self, "alias", {}))
+        self.alias, self.named = read.alias, {a: name for name, a in read.alias.items()}
+        self.answers, self.problems, self.measured = read.answers, read.problems, read.measured
+        self.html, self.groups, self.notebooks = read.html, read.groups, read.notebooks
+        self.store.students = frozenset(read.alias)
         self._seen = _stamp(grades.folder)
 
     def reread(self) -> bool:

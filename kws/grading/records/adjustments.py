@@ -15,10 +15,9 @@ from __future__ import annotations
 import csv
 import getpass
 import io
-from datetime import datetime, timezone
 from pathlib import Path
 
-from kws.grading.records.files import write_whole
+from kws.grading.records.files import record_time, write_whole
 from kws.grading.records.standings import Adjustment
 
 ADJUSTMENTS_FILE = "adjustments.csv"
@@ -51,7 +50,7 @@ def new_adjustment(points: float, reason: str, who: str | None = None) -> Adjust
     command), stamped with the current time (UTC); ValueError without a reason."""
     if not reason.strip():
         raise ValueError('an adjustment needs a reason (--reason "..."): the student reads it')
-    when = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    when = record_time()
     return Adjustment(float(points), reason.strip(), who or getpass.getuser(), when)
 
 

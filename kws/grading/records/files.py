@@ -24,11 +24,17 @@ from __future__ import annotations
 import codecs
 import os
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 PARTIAL = ".partial"  # what every temporary file or folder of a grades folder ends with
 # Where temporary files are: the folder itself and the subfolders commands write into.
 PARTIAL_PLACES = (".", "results", "logs", "history", "marks")
+
+
+def record_time() -> str:
+    """Now, as the records say when: ISO 8601 in UTC, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 def write_whole(path: Path, data: str | bytes) -> Path:

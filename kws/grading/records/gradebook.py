@@ -105,7 +105,7 @@ def gradebook_csv(graded: list[Graded], kept: dict[str, dict[str, str]] | None =
     columns added after grading (``similar_to``), kept as they were."""
     # Here, not at the top: the results module imports pytest, which the season's commands
     # (`kws season`, `kws adjust`, `kws export`) never need; they stop on a mistake in a second.
-    from kws.grading.judge.results import REVIEW_PREFIX, findings_of
+    from kws.grading.judge.document import REVIEW_PREFIX, findings_of
 
     columns: list[str] = []
     for entry in graded:

@@ -41,10 +41,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
-from kws.grading.records.files import remove_partials, remove_stale_temporaries
+from kws.grading.records.files import record_time, remove_partials, remove_stale_temporaries
 from kws.grading.records.seal import RecordsError, check_seal, digests, unchanged
 
 LOCK_FILE = "run.lock"
@@ -131,10 +130,6 @@ def _inside(path: Path, folder: Path) -> bool:
         return path.resolve().is_relative_to(folder)
     except OSError:
         return False
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 def _read(descriptor: int) -> str:
@@ -268,7 +263,7 @@ def holding(
         found = _read(descriptor)
         _check_finishes(folder, RunRecord.parse(found), scope)
         record = RunRecord(typed_command(command), scope, os.getpid(), socket.gethostname(),
-                           os.getcwd(), _now())  # fmt: skip
+                           os.getcwd(), record_time())  # fmt: skip
         before = digests(folder)
         _write(descriptor, _record_text(record), folder)
         hold = _Hold(descriptor, record)
@@ -277,11 +272,11 @@ def holding(
         remove_partials(folder)  # what killed runs left: no one else writes them now
         remove_stale_temporaries()
         yield record
-        record.state, record.said, record.ended = FINISHED, "", _now()
+        record.state, record.said, record.ended = FINISHED, "", record_time()
         _write(descriptor, _record_text(record), folder)
     except BaseException:
         if hold is not None and digests(folder) != before:  # a record changed: say so
-            hold.record.state, hold.record.ended = STOPPED, _now()
+            hold.record.state, hold.record.ended = STOPPED, record_time()
             _write(descriptor, _record_text(hold.record), folder)
         elif created:  # nothing changed: the folder as it was
             with contextlib.suppress(OSError):

@@ -20,13 +20,14 @@ to case or surrounding spaces; cell values are taken with surrounding spaces rem
 
 from __future__ import annotations
 
-import codecs
 import csv
 import difflib
 import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kws.grading.records.files import decode_text
 
 DEFAULT_KEY = "folder"
 # Columns that name a student in the exports instructors have (Canvas, Moodle, spreadsheets): a
@@ -81,19 +82,9 @@ class Roster:
         return f"{text or row[self.key] or 'a student'} [line {line}]"
 
 
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise RosterError(
-            f"{path}, line {line}: not UTF-8 text (byte {data[error.start]:#04x}); save the "
-            "roster as CSV UTF-8 (Excel: File > Save As > 'CSV UTF-8 (Comma delimited)'; "
-            "LibreOffice: character set 'Unicode (UTF-8)') and pass it again"
-        ) from None
+# What an unreadable roster's error says to do (`decode_text`).
+SAVE_AS = ("save the roster as CSV UTF-8 (Excel: File > Save As > 'CSV UTF-8 (Comma delimited)'; "
+           "LibreOffice: character set 'Unicode (UTF-8)') and pass it again")  # fmt: skip
 
 
 def delimiter_of(text: str) -> tuple[str, str, int]:
@@ -121,7 +112,7 @@ def read_roster(path: Path, key: str | None = None) -> Roster:
             f"{path}: no such roster file; pass the class list as CSV (an LMS gradebook or "
             "participants export, or a spreadsheet saved as CSV) with a column of hand-in folders"
         )
-    delimiter, text, skipped = delimiter_of(_decode(path))
+    delimiter, text, skipped = delimiter_of(decode_text(path, RosterError, SAVE_AS))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] = []
     rows, lines = [], []

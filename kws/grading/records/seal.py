@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
-from kws.grading.records.files import write_whole
+from kws.grading.records.files import record_time, write_whole
 
 SEAL_FILE = "records.json"
 VERSION = 1
@@ -77,7 +76,7 @@ def seal(grades_dir: Path, command: str) -> Path:
         "version": VERSION,
         "generation": (earlier or {}).get("generation", 0) + 1,
         "command": command,
-        "when": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "when": record_time(),
         "files": digests(grades_dir),
     }
     return write_whole(Path(grades_dir) / SEAL_FILE, json.dumps(record, indent=2) + "\n")

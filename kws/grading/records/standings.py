@@ -37,7 +37,6 @@ from kws.grading.records.files import write_whole
 
 STANDINGS_FILE = "standings.json"
 VERSION = 1
-STATUSES = ("graded", "missing", "ungraded")
 # The gradebook's columns of each assignment ("speaker_id final", ...), from its standings.
 COLUMN_PARTS = ("status", "raw", "late penalty", "adjustments", "final")
 

@@ -1,7 +1,7 @@
 """Kaggle's rule on Gradescope: a notebook's held-out part counts from that notebook's due date on.
 
 The grader grades each accuracy test on the held-out part of the hidden test set and marks it
-(the test's ``extra_data["part"]`` is `kws.grading.judge.results.HELD_OUT`,
+(the test's ``extra_data["part"]`` is `kws.grading.judge.document.HELD_OUT`,
 `kws.grading.testsets.split`). Gradescope shows a student the results' total ``score`` on every
 attempt, and it knows one due date per assignment, while one zip may grade three notebooks due
 weeks apart: its ``after_due_date`` visibility alone would let the total minus the visible
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from kws.grading.judge.results import HELD_OUT
+from kws.grading.judge.document import HELD_OUT
 from kws.spec import ASSIGNMENTS
 
 

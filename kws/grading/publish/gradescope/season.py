@@ -40,7 +40,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from kws.grading.judge.results import write_results
+from kws.grading.judge.document import write_results
 from kws.grading.publish.gradescope import held_out
 from kws.grading.season.course import Course, late_of, read_course
 from kws.grading.season.times import gradescope_timestamp

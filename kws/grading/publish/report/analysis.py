@@ -16,7 +16,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from kws.grading.judge.results import HIDDEN_OUTPUT, findings_of
+from kws.grading.judge.document import HIDDEN_OUTPUT, findings_of
 from kws.grading.judge.tiers import accuracy_in, tiers_in
 from kws.grading.records.grades import Grades, test_assignment
 from kws.spec import ASSIGNMENTS

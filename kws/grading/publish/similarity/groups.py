@@ -10,8 +10,7 @@ group, `copy_groups`) count once.
 
 from __future__ import annotations
 
-import math
-from collections import Counter
+from kws.grading.jaccard import joined, similar_pairs
 
 # Fingerprints in more than this share of the hand-ins (and more than COMMON_MIN of them) count
 # as skeleton: what a tenth of a class writes alike is how the task is done, not copying.
@@ -22,31 +21,14 @@ GROUP_JACCARD = 0.8
 
 
 def copy_groups(hashes: list[frozenset[int]], jaccard: float = GROUP_JACCARD) -> list[int]:
-    """The copy group of each hand-in (an index; a hand-in alone is a group of its own): hand-ins
-    whose fingerprint sets have a Jaccard similarity of at least `jaccard`, joined transitively.
-
-    Candidates come from prefix filtering (Bayardo, Ma and Srikant, 2007): with every set's
-    fingerprints ordered rarest first, two sets that similar share a fingerprint among the first
-    ``len - ceil(jaccard * len) + 1`` of each, so only those are indexed and compared."""
-    counts = Counter(h for found in hashes for h in found)
-    group = list(range(len(hashes)))
-
-    def root(i: int) -> int:
-        while group[i] != i:
-            group[i] = group[group[i]]
-            i = group[i]
-        return i
-
-    index: dict[int, list[int]] = {}
-    for i, found in enumerate(hashes):
-        ranked = sorted(found, key=lambda h: (counts[h], h))
-        prefix = ranked[: len(found) - math.ceil(jaccard * len(found)) + 1] if found else []
-        for j in {j for h in prefix for j in index.get(h, ())}:
-            if len(found & hashes[j]) >= jaccard * len(found | hashes[j]):
-                group[root(i)] = root(j)
-        for h in prefix:
-            index.setdefault(h, []).append(i)
-    return [root(i) for i in range(len(hashes))]
+    """The copy group of each hand-in (a number; a hand-in alone is a group of its own):
+    hand-ins whose fingerprint sets have a Jaccard similarity of at least `jaccard`, joined
+    transitively (`kws.grading.jaccard`)."""
+    group = [0] * len(hashes)
+    for number, members in enumerate(joined(range(len(hashes)), similar_pairs(hashes, jaccard))):
+        for i in members:
+            group[i] = number
+    return group
 
 
 def common_code(hashes: list[frozenset[int]]) -> set[int]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
+from kws.grading.jaccard import joined
 from kws.grading.protocol.handin import find_notebook
 from kws.grading.publish.similarity.fingerprints import (
     Fingerprint,
@@ -212,21 +213,8 @@ def compare_assignment(
 
 def _components(pairs: list[tuple[str, str]]) -> dict[str, frozenset[str]]:
     """{member: its connected component} of the graph with edges `pairs`."""
-    neighbours: dict[str, set[str]] = {}
-    for a, b in pairs:
-        neighbours.setdefault(a, set()).add(b)
-        neighbours.setdefault(b, set()).add(a)
-    found: dict[str, frozenset[str]] = {}
-    for start in neighbours:
-        if start in found:
-            continue
-        component, todo = {start}, [start]
-        while todo:
-            for other in neighbours[todo.pop()] - component:
-                component.add(other)
-                todo.append(other)
-        found |= dict.fromkeys(component, frozenset(component))
-    return found
+    members = dict.fromkeys(member for pair in pairs for member in pair)
+    return {member: frozenset(group) for group in joined(members, pairs) for member in group}
 
 
 @dataclass(frozen=True)
