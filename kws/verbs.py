@@ -13,9 +13,9 @@ What a handler raises is said once, by `say` (`kws.cli.main` calls it), with the
 - a mistake in what the user gave (`FileNotFoundError`, `ValueError`; the kit's ``...Error``
   classes for bad input are `ValueError`s), whose message names the file or value and the fix:
   ``kws VERB: message`` on stderr, no traceback, exit code 2 (as argparse for a bad option);
-- a fault of the machine (a full disk, an I/O error: `kws.grading.sandbox.faults.machine_fault`)
-  met by a verb that writes a grades folder (`Verb.writes`): one line naming the file, what the
-  folder keeps and what to do, exit code 1;
+- a fault of the machine the verb says itself (`Verb.faults`: a full disk met by a verb that
+  writes a grades folder, `kws.grading.season.cli.grades_folder_faults`): ``kws VERB: message``,
+  the file, what the folder keeps and what to do in it, exit code 1;
 - an exception the verb declares as its own way to stop (`Verb.stops`: `kws grade` stopped by a
   signal, or by a fault under a grader): ``kws VERB: message``, exit code its ``exit_code``
   (default 1);
@@ -30,7 +30,6 @@ Nothing here imports more than argparse, so `kws --help` loads no torch.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,8 +102,8 @@ class Verb:
             or any function that adds arguments to a parser).
         description: the paragraph of its own help (default: none).
         usage: its usage line(s), where argparse's would mislead (default: argparse's).
-        writes: the argument naming the grades folder it writes: a fault of the machine it
-            meets is said in one line, exit code 1 (`say`).
+        faults: says an error that is a fault of the machine, not of the user's input (the
+            line after ``kws VERB: ``, exit code 1); None for any other error.
         stops: the exceptions, besides a user's mistake, it ends with a message of its own
             (imported when one is raised): said as ``kws VERB: message``, exit code the
             exception's ``exit_code`` (default 1).
@@ -119,7 +118,7 @@ class Verb:
     arguments: tuple[Adder, ...] = ()
     description: str | None = None
     usage: str | None = None
-    writes: str | None = None
+    faults: Callable[[argparse.Namespace, BaseException], str | None] | None = None
     stops: Callable[[], tuple[type[BaseException], ...]] | None = None
     mistake: str = ""
     verbs: tuple[Verb, ...] = ()
@@ -150,13 +149,10 @@ def say(verb: Verb, args: argparse.Namespace, error: BaseException) -> int | Non
     if verb.stops is not None and isinstance(error, verb.stops()):
         print(f"{command}: {error}", file=sys.stderr)
         return getattr(error, "exit_code", 1)
-    if verb.writes is not None and isinstance(error, OSError | MemoryError):
-        from kws.grading.sandbox.faults import machine_fault
-
-        if machine_fault(error) is not None:
-            print(f"{command}: {error}: {_machine_fault_said(getattr(args, verb.writes))}",
-                  file=sys.stderr)  # fmt: skip
-            return 1
+    fault = None if verb.faults is None else verb.faults(args, error)
+    if fault is not None:
+        print(f"{command}: {fault}", file=sys.stderr)
+        return 1
     if isinstance(error, FileNotFoundError | ValueError):
         print(f"{command}: {verb.mistake}{error}", file=sys.stderr)
         return 2
@@ -164,22 +160,6 @@ def say(verb: Verb, args: argparse.Namespace, error: BaseException) -> int | Non
         print("interrupted", file=sys.stderr)
         return 130
     return None
-
-
-def _machine_fault_said(grades: Path) -> str:
-    """What the grades folder `grades` keeps after a fault of the machine, and what to do.
-    Where the command changed a record before it stopped, the folder's lock says so, and the
-    commands that publish grades refuse it until the command is run again
-    (`kws.grading.records.lock`)."""
-    from kws.grading.records.lock import STOPPED, last_run
-
-    record = last_run(grades)
-    changed = record is not None and record.pid == os.getpid() and record.state == STOPPED
-    kept = (f"{grades} keeps every file whole, and the commands that publish grades refuse it "
-            "until this command finishes" if changed else
-            f"the grades of {grades} are as they were")  # fmt: skip
-    return (f"a fault of this machine, not of the grades; {kept}: free space (or fix the disk), "
-            "then run the same command again")  # fmt: skip
 
 
 # The options several verbs share, declared once.

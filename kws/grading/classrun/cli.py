@@ -17,6 +17,7 @@ import functools
 from pathlib import Path
 
 from kws.grading.command import add_selection_options
+from kws.grading.season.cli import grades_folder_faults
 from kws.verbs import FILE_TIMES, ROSTER_KEY, STRICT, WAIT, Arg, Verb
 
 
@@ -78,7 +79,7 @@ GRADE = Verb(
     "grade",
     "grade a folder of submissions into a gradebook",
     _grade,
-    writes="out",
+    faults=grades_folder_faults("out"),
     stops=_stops,
     arguments=(
         Arg("submissions", type=Path, help="one sub-folder per student"),
@@ -115,6 +116,6 @@ MERGE = Verb(
     "merge",
     "merge the shards `kws grade --shard I/N` wrote into one gradebook",
     _merge,
-    writes="grades",
+    faults=grades_folder_faults("grades"),
     arguments=(Arg("grades", type=Path, help="the --out folder the shards graded into"), WAIT),
 )  # fmt: skip

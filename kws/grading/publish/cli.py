@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kws.grading.season.cli import grades_folder_faults
 from kws.verbs import GRADES, ROSTER_KEY, Arg, Verb
 
 
@@ -112,7 +113,7 @@ REPORT = Verb(
     "report",
     "the class report (HTML) and similarity flags of a graded folder",
     _report,
-    writes="grades",
+    faults=grades_folder_faults("grades"),
     arguments=(
         GRADES,
         Arg("--submissions", type=Path,

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from kws.verbs import FILE_TIMES, GRADES, STRICT, WAIT, Arg, Verb
@@ -46,6 +48,32 @@ def print_season(grades_dir: Path, standings) -> None:
         print("\n".join(lines))
     for note in standings.notes:
         print(f"note: {note}")
+
+
+def grades_folder_faults(folder: str) -> Callable[[argparse.Namespace, BaseException], str | None]:
+    """The `kws.verbs.Verb.faults` of a verb that writes the grades folder `args.<folder>`: a
+    fault of the machine it meets (a full disk, an I/O error:
+    `kws.grading.sandbox.faults.machine_fault`) said with the error, what the folder keeps and
+    what to do. Where the command changed a record before it stopped, the folder's lock says so,
+    and the commands that publish grades refuse it until the command is run again
+    (`kws.grading.records.lock`)."""
+
+    def said(args: argparse.Namespace, error: BaseException) -> str | None:
+        from kws.grading.records.lock import STOPPED, last_run
+        from kws.grading.sandbox.faults import machine_fault
+
+        if not isinstance(error, OSError | MemoryError) or machine_fault(error) is None:
+            return None
+        grades = getattr(args, folder)
+        record = last_run(grades)
+        changed = record is not None and record.pid == os.getpid() and record.state == STOPPED
+        kept = (f"{grades} keeps every file whole, and the commands that publish grades refuse "
+                "it until this command finishes" if changed else
+                f"the grades of {grades} are as they were")  # fmt: skip
+        return (f"{error}: a fault of this machine, not of the grades; {kept}: free space (or "
+                "fix the disk), then run the same command again")  # fmt: skip
+
+    return said
 
 
 def warn_or_refuse(warnings, strict: bool) -> None:
@@ -181,7 +209,7 @@ SEASON = Verb(
     "season",
     "apply the course file (deadlines, late rule) and adjustments again",
     _season,
-    writes="grades",
+    faults=grades_folder_faults("grades"),
     arguments=(
         GRADES,
         Arg("--course", type=Path,
@@ -199,7 +227,7 @@ ADJUST = Verb(
     "adjust",
     "a person's change to one student's grade",
     _adjust,
-    writes="grades",
+    faults=grades_folder_faults("grades"),
     arguments=(
         GRADES,
         Arg("student", help="the student's name in the gradebook"),
@@ -220,7 +248,7 @@ MARKS = Verb(
             "rebuild marks/rubrics.json and marks/marks.json from marks/history.jsonl where they "
             "are gone or cut short, then count them (as `kws season`)",
             _marks_restore,
-            writes="grades",
+            faults=grades_folder_faults("grades"),
             arguments=(GRADES, WAIT),
         ),
     ),
