@@ -1,21 +1,11 @@
 """The `kws` command: one entry point for the kit's jobs, grouped by workflow.
 
-Its verbs come in five groups, each added to the parser by the package that does the job:
-
-- **hand in** (for students): `handin` (`kws.handin.cli`);
-- **try the kit**: `demo` (`kws.demo.cli`), `tables`, `train` (`kws.recipes.cli`), `synth`
-  (`kws.data.cli`);
-- **prepare a course**: `assign` (`kws.assign.cli`), `reference` (`kws.demo.cli`), `release`
-  (`kws.release.cli`), `private` (`kws.data.cli`), `gradescope`
-  (`kws.grading.publish.gradescope.cli`) and `rehearse` (`kws.rehearsal.cli`);
-- **grade**: `grade`, `merge` (`kws.grading.classrun.cli`), `report`, `feedback`
-  (`kws.grading.publish.cli`), `mark` (`kws.grading.marking.cli`);
-- **the season**: `season`, `adjust` (`kws.grading.season.cli`) and `export`
-  (`kws.grading.publish.cli`).
-
-This module only builds the parser from `GROUPS` and runs the chosen verb, saying a user's
-mistake a handler raises (`FileNotFoundError`, `ValueError`) in one line: `main`. Each verb's
-handler imports what it needs when it runs, so `kws --help` answers at once (no torch loaded).
+`GROUPS` is the table of its verbs: each heading of `kws --help` with its verbs in order, each
+verb declared once, as a `kws.verbs.Verb`, by the package that does its job (in its ``cli``
+module, beside its handler). `kws --help`, each verb's parser and the dispatch all come from it:
+`build_parser` builds the parser, `main` runs the verb chosen and says what it raised
+(`kws.verbs.say`). Each handler imports what it needs when it runs, so `kws --help` answers at
+once (no torch loaded).
 """
 
 from __future__ import annotations
@@ -23,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from typing import NamedTuple
 
 from kws.assign import cli as assign
@@ -38,39 +27,41 @@ from kws.handin import cli as handin
 from kws.recipes import cli as recipes
 from kws.rehearsal import cli as rehearsal
 from kws.release import cli as release
+from kws.verbs import Verb, say
 
 
 class Group(NamedTuple):
-    """A heading of `kws --help` and the functions that add its verbs, in the order listed.
+    """A heading of `kws --help` and its verbs, in the order listed.
 
     Attributes:
         title: the heading, as printed.
-        adders: each takes the `kws` parser's subparsers and adds one package's verbs (with
-            their handlers as the ``run`` default).
+        verbs: its verbs.
     """
 
     title: str
-    adders: tuple[Callable[[argparse._SubParsersAction], None], ...]
+    verbs: tuple[Verb, ...]
 
 
 GROUPS = (
-    Group("hand in (students)", (handin.add_commands,)),
-    Group("try the kit", (demo.add_commands, recipes.add_commands, data.add_synth_command)),
+    Group("hand in (students)", (handin.HANDIN,)),
+    Group("try the kit", (demo.DEMO, recipes.TABLES, recipes.TRAIN, data.SYNTH)),
     Group(
         "prepare a course",
         (
-            assign.add_commands,
-            demo.add_reference_command,
-            release.add_commands,
-            data.add_private_command,
-            gradescope.add_commands,
-            rehearsal.add_commands,
+            assign.ASSIGN,
+            demo.REFERENCE,
+            release.RELEASE,
+            data.PRIVATE,
+            gradescope.GRADESCOPE,
+            rehearsal.REHEARSE,
         ),
     ),
-    Group("grade", (classrun.add_commands, publish.add_report_commands, marking.add_commands)),
+    Group(
+        "grade", (classrun.GRADE, classrun.MERGE, publish.REPORT, publish.FEEDBACK, marking.MARK)
+    ),
     Group(
         "the season (deadlines, late work, adjustments, exports)",
-        (season.add_commands, publish.add_export_command),
+        (season.SEASON, season.ADJUST, season.MARKS, publish.EXPORT),
     ),
 )
 
@@ -96,13 +87,12 @@ class GroupedParser(argparse.ArgumentParser):
             metavar="COMMAND",
             parser_class=argparse.ArgumentParser,  # `kws VERB --help` as argparse writes it
         )
-        self.command_groups: list[tuple[str, list[str]]] = []
+        self.command_groups = [
+            (group.title, [verb.name for verb in group.verbs]) for group in groups
+        ]
         for group in groups:
-            known = len(self._verbs._choices_actions)  # one per verb (aliases have none)
-            for add in group.adders:
-                add(self._verbs)
-            added = self._verbs._choices_actions[known:]
-            self.command_groups.append((group.title, [action.dest for action in added]))
+            for verb in group.verbs:
+                verb.add_to(self._verbs)
 
     def format_help(self) -> str:
         """Usage, description, one section per group (each verb with its one-line help), the
@@ -124,7 +114,7 @@ class GroupedParser(argparse.ArgumentParser):
 
 
 def build_parser() -> GroupedParser:
-    """The `kws` command's parser: every verb of `GROUPS`, each with its handler as ``run``."""
+    """The `kws` command's parser: every verb of `GROUPS`."""
     return GroupedParser(
         GROUPS,
         prog="kws",
@@ -136,11 +126,10 @@ def build_parser() -> GroupedParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the verb `argv` names (default: the command line's); its exit code.
 
-    A `FileNotFoundError` or `ValueError` (the kit's `...Error` classes for bad input are
-    `ValueError`s) raised by a verb's handler is a mistake in what the user gave, and its message
-    names the file or value and the fix: it is printed as ``kws VERB: message`` on stderr, with no
-    traceback, and the exit code is 2, as for a bad option. The handler finds this function as
-    ``args.kws``: a verb that runs other verbs (`kws rehearse`) runs them through it, as typed.
+    What the verb's handler raises is said in one line with its exit code (`kws.verbs.say`: a
+    user's mistake, 2; a fault of the machine, 1; Ctrl-C, 130). The handler finds this
+    function as ``args.kws``: a verb that runs other verbs (`kws rehearse`) runs them through
+    it, as typed.
     """
     from kws.spec import absolute_environment
 
@@ -155,13 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.kws = main
     try:
-        return args.run(args)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"kws {args.command}: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return args.verb.run(args)
+    except BaseException as error:
+        code = say(args.verb, args, error)
+        if code is None:
+            raise
+        return code
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The `kws` command's verbs in five groups by workflow (`kws.cli.GROUPS`), each group added by
+"""The `kws` command's verbs in five groups by workflow (`kws.cli.GROUPS`), each verb declared by
 the package that does its job: the regrouping changed no verb, argument, option, default or
 choice (`kws handin`, the students' group, came after it), `kws --help` lists the groups in
 order, and answers without loading torch."""
@@ -234,7 +234,7 @@ def test_every_verb_takes_the_arguments_it_took_before_the_grouping():
 
 
 def test_the_arguments_check_sees_a_changed_default():
-    """A default changed in a package's `add_commands` would fail the test above."""
+    """A default changed in a verb's declaration (its `kws.verbs.Verb`) would fail the test above."""
     parser = build_parser()
     parser._subparsers._group_actions[0].choices["grade"].set_defaults(jobs=4)
     assert sorted(_arguments(parser), key=_key) != sorted(ARGUMENTS, key=_key)

@@ -1,4 +1,4 @@
-"""``kws assign``, added by `kws.cli` to its "prepare a course" group:
+"""``kws assign`` (`kws.cli` lists it under "prepare a course"):
 
     kws assign [NAME ...] [--check]
 
@@ -7,9 +7,8 @@ first (`kws.assign.checks`: nothing is written while one remains), then the file
 spec and solution notebook (`kws.assign.generate`), and the graded tests it now has with their
 points. ``--check`` writes nothing and exits 1 when a file would change.
 
-The handler imports what it needs when it runs, so `kws --help` loads none of it. A mistake in
-what the author wrote is raised (`kws.assign.checks.AssignmentError`, a `ValueError`);
-`kws.cli.main` prints it as `kws assign: message` and exits with 2.
+A mistake in what the author wrote is raised (`kws.assign.checks.AssignmentError`, a
+`ValueError`), its paths as the user typed them (`as_typed`).
 """
 
 from __future__ import annotations
@@ -17,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+
+from kws.verbs import NAMES, Arg, Verb
 
 
 def as_typed(text: str) -> str:
@@ -101,22 +102,20 @@ def _assign_course(args: argparse.Namespace) -> int:
     return 1 if args.check and planned else 0
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws assign` to `commands`, the `kws` parser's subparsers."""
-    assign = commands.add_parser(
-        "assign",
-        help="an assignment of your own: its graded tests and student notebook, from its spec "
-        "and solution notebook",
-        description="For each assignment of the course (KWS_COURSE): check its spec and solution "
-        "notebook (a rule the kit does not know, a marker that does not close, a task no cell "
-        "defines, a test without points: refused, naming the file, line and fix, before anything "
-        "is written), then write what the spec declares: graded_tests/test_spec.py (model loads, "
-        "layers, budgets, from-scratch layers, a norm before the classifier, accuracy by tier), "
-        "test_numeric.py, the __init__.py files, and the student notebook with the kit's set-up, "
-        "self-check and hand-in cells into the course's students/.",
-    )
-    assign.add_argument("names", nargs="*", metavar="NAME",
-                        help="assignments of the course (default: every one)")  # fmt: skip
-    assign.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when a file would change")  # fmt: skip
-    assign.set_defaults(run=_assign)
+ASSIGN = Verb(
+    "assign",
+    "an assignment of your own: its graded tests and student notebook, from its spec and "
+    "solution notebook",
+    _assign,
+    description="For each assignment of the course (KWS_COURSE): check its spec and solution "
+    "notebook (a rule the kit does not know, a marker that does not close, a task no cell "
+    "defines, a test without points: refused, naming the file, line and fix, before anything "
+    "is written), then write what the spec declares: graded_tests/test_spec.py (model loads, "
+    "layers, budgets, from-scratch layers, a norm before the classifier, accuracy by tier), "
+    "test_numeric.py, the __init__.py files, and the student notebook with the kit's set-up, "
+    "self-check and hand-in cells into the course's students/.",
+    arguments=(
+        NAMES,
+        Arg("--check", action="store_true", help="write nothing; exit 1 when a file would change"),
+    ),
+)  # fmt: skip

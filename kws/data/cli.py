@@ -1,19 +1,17 @@
-"""The data verbs of the `kws` command: `kws synth`, added by `kws.cli` to its "try the kit"
-group, and `kws private`, added to its "prepare a course" group:
+"""The data verbs of the `kws` command: `kws synth` (`kws.cli` lists it under "try the kit") and
+`kws private` (under "prepare a course"):
 
     kws synth speech-commands ROOT   offline synthetic datasets in the real layouts
     kws private DATA --secret FILE   the private test sets: a secret variant of the keyword
                                      clips, speaker utterances held back
-
-Each handler imports what it needs when it runs, so `kws --help` loads no torch. A mistake in
-what the user gave is raised (`FileNotFoundError`, `ValueError`); `kws.cli.main` prints it as
-`kws VERB: message` and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from kws.verbs import PRESET, SEED, Arg, OneOf, Options, Verb
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -107,40 +105,44 @@ def _private(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_synth_command(commands: argparse._SubParsersAction) -> None:
-    """Add `kws synth` to `commands`, the `kws` parser's subparsers."""
-    synth = commands.add_parser("synth", help="write an offline synthetic dataset")
-    synth.add_argument("dataset", choices=["speech-commands", "speaker-features"])
-    synth.add_argument("root", type=Path, help="parent folder of the dataset")
-    synth.add_argument("--preset", default="small", choices=["tiny", "small", "full"])
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
-    synth.set_defaults(run=_synth)
+SYNTH = Verb(
+    "synth",
+    "write an offline synthetic dataset",
+    _synth,
+    arguments=(
+        Arg("dataset", choices=["speech-commands", "speaker-features"]),
+        Arg("root", type=Path, help="parent folder of the dataset"),
+        PRESET,
+        SEED,
+        Arg("--overwrite", action="store_true", help="replace an existing dataset"),
+    ),
+)  # fmt: skip
 
-
-def add_private_command(commands: argparse._SubParsersAction) -> None:
-    """Add `kws private` to `commands`, the `kws` parser's subparsers."""
-    private = commands.add_parser(
-        "private",
-        help="write the private test sets graded in place of the public ones (students never "
-        "have them)",
-    )
-    private.add_argument("data", type=Path, help="the grader's --data folder")
-    private.add_argument("--secret", type=Path, required=True,
-                         help="the course secret's file (written when it does not exist)")  # fmt: skip
-    keyword = private.add_argument_group("keyword spotting: a secret variant of the public clips")
-    keyword.add_argument("--test-folder", default="speech_commands_test_set_v0.02",
-                         help="the public test set under DATA (default: %(default)s)")  # fmt: skip
-    keyword.add_argument("--noise", type=Path,
-                         help="noise recordings (default: the dataset's _background_noise_)")  # fmt: skip
-    speaker = private.add_argument_group(
-        "speaker ID: utterances of every speaker held back from what students get"
-    )
-    speaker.add_argument("--speaker-folder", default="speaker_features",
-                         help="the course's HW4 folder under DATA (default: %(default)s)")  # fmt: skip
-    held = speaker.add_mutually_exclusive_group()
-    held.add_argument("--per-speaker", type=int, metavar="N",
-                      help="hold back N utterances of every speaker (default: 1)")  # fmt: skip
-    held.add_argument("--share", type=float, metavar="F",
-                      help="hold back this share of every speaker's utterances (e.g. 0.05)")  # fmt: skip
-    private.set_defaults(run=_private)
+PRIVATE = Verb(
+    "private",
+    "write the private test sets graded in place of the public ones (students never have them)",
+    _private,
+    arguments=(
+        Arg("data", type=Path, help="the grader's --data folder"),
+        Arg("--secret", type=Path, required=True,
+            help="the course secret's file (written when it does not exist)"),
+        Options(
+            "keyword spotting: a secret variant of the public clips",
+            Arg("--test-folder", default="speech_commands_test_set_v0.02",
+                help="the public test set under DATA (default: %(default)s)"),
+            Arg("--noise", type=Path,
+                help="noise recordings (default: the dataset's _background_noise_)"),
+        ),
+        Options(
+            "speaker ID: utterances of every speaker held back from what students get",
+            Arg("--speaker-folder", default="speaker_features",
+                help="the course's HW4 folder under DATA (default: %(default)s)"),
+            OneOf(
+                Arg("--per-speaker", type=int, metavar="N",
+                    help="hold back N utterances of every speaker (default: 1)"),
+                Arg("--share", type=float, metavar="F",
+                    help="hold back this share of every speaker's utterances (e.g. 0.05)"),
+            ),
+        ),
+    ),
+)  # fmt: skip

@@ -1,11 +1,9 @@
-"""`kws rehearse`, added by `kws.cli` to its "prepare a course" group:
+"""`kws rehearse` (`kws.cli` lists it under "prepare a course"):
 
     kws rehearse COURSE_FILE [--out rehearsal] [--jobs 2] [--roster FILE] [--strict]
 
 plays the course's whole season on a synthetic class with the real commands, into a folder of its
 own (`kws.rehearsal.season`), and writes and prints the page to read first (`kws.rehearsal.page`).
-A mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`);
-`kws.cli.main` prints it as `kws rehearse: message` and exits with 2.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from kws.grading.season.cli import add_strict_option
+from kws.verbs import ROSTER_KEY, STRICT, Arg, Verb
 
 
 def _rehearse(args: argparse.Namespace) -> int:
@@ -38,28 +36,26 @@ def _rehearse(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws rehearse` to `commands`, the `kws` parser's subparsers."""
-    rehearse = commands.add_parser(
-        "rehearse",
-        help="play a course file's whole season on a synthetic class before it starts",
-        description="Grade a synthetic class (the kit's reference solutions, handed in on time, "
-        "late, with an extension, with common mistakes) with the course file as it is, then "
-        "run the season, a regrade, an adjustment, the report, the feedback pages, the LMS "
-        "exports and the Gradescope zip's late rule, as the real commands do, into a folder of "
-        "its own; print and write (OUT/rehearsal.html) each student's dates, lateness, penalty "
-        "and final score, and every warning about the course file. A second run reuses the "
-        "class and its grading.",
-    )
-    rehearse.add_argument("course", type=Path, help="the course file (TOML)")
-    rehearse.add_argument("--out", type=Path, default=Path("rehearsal"),
-                          help="the rehearsal's own folder (default: rehearsal/ here); never a "
-                          "grades folder")  # fmt: skip
-    rehearse.add_argument("--jobs", type=int, default=2, help="hand-ins graded at once")
-    rehearse.add_argument("--roster", type=Path,
-                          help="the class roster (CSV): warn of an extension for a folder it "
-                          "lacks (nothing else of it is used)")  # fmt: skip
-    rehearse.add_argument("--roster-key", metavar="COLUMN",
-                          help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
-    add_strict_option(rehearse)
-    rehearse.set_defaults(run=_rehearse)
+REHEARSE = Verb(
+    "rehearse",
+    "play a course file's whole season on a synthetic class before it starts",
+    _rehearse,
+    description="Grade a synthetic class (the kit's reference solutions, handed in on time, "
+    "late, with an extension, with common mistakes) with the course file as it is, then "
+    "run the season, a regrade, an adjustment, the report, the feedback pages, the LMS "
+    "exports and the Gradescope zip's late rule, as the real commands do, into a folder of "
+    "its own; print and write (OUT/rehearsal.html) each student's dates, lateness, penalty "
+    "and final score, and every warning about the course file. A second run reuses the "
+    "class and its grading.",
+    arguments=(
+        Arg("course", type=Path, help="the course file (TOML)"),
+        Arg("--out", type=Path, default=Path("rehearsal"),
+            help="the rehearsal's own folder (default: rehearsal/ here); never a grades folder"),
+        Arg("--jobs", type=int, default=2, help="hand-ins graded at once"),
+        Arg("--roster", type=Path,
+            help="the class roster (CSV): warn of an extension for a folder it lacks (nothing "
+            "else of it is used)"),
+        ROSTER_KEY,
+        STRICT,
+    ),
+)  # fmt: skip

@@ -1,4 +1,4 @@
-"""`kws release`, added by `kws.cli` to its "prepare a course" group; two jobs, two forms:
+"""`kws release` (`kws.cli` lists it under "prepare a course"); two jobs, two forms:
 
     kws release bundle OUT [--data DATA]   the student bundle (`kws.release.bundle`): the
                                            course's student notebooks, a README, the kit
@@ -9,10 +9,6 @@
 Both read the course's solution notebooks (``--solutions`` for others). The earlier spellings
 still work, with a note: ``kws release OUT`` (the bundle) and ``kws release SOLUTIONS
 ASSIGNMENTS`` (the notebooks).
-
-The handler imports what it needs when it runs, so `kws --help` loads none of it. A mistake in
-what the user gave is raised (`FileNotFoundError`, `ValueError`); `kws.cli.main` prints it as
-`kws VERB: message` and exits with 2.
 """
 
 from __future__ import annotations
@@ -20,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from kws.verbs import Arg, Verb
 
 FORMS = ("bundle", "notebooks")
 USAGE = """kws release bundle OUT [--solutions DIR] [--data DATA] [--kit-url URL] [--force]
@@ -91,34 +89,30 @@ def _bundle(args: argparse.Namespace, out: Path) -> int:
     return 0
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws release` to `commands`, the `kws` parser's subparsers."""
-    release = commands.add_parser(
-        "release",
-        help="the student bundle (release bundle OUT), or the student notebooks (release notebooks)",
-        usage=USAGE,
-        description="Two jobs: `kws release bundle OUT` writes the student bundle (the course's "
-        "student notebooks, a set-up README, the kit with the course's assignments, a zip) into "
-        "the new folder OUT; `kws release notebooks [OUT]` writes the course's student notebooks "
-        "(default: into its student notebooks' folder, the kit's assignments/). Both read the "
-        "course's solution notebooks (KWS_COURSE; default the kit's).",
-    )
-    release.add_argument(
-        "paths",
-        nargs="+",
-        type=Path,
-        metavar="FORM",
-        help="bundle OUT, or notebooks [OUT] (the earlier OUT and SOLUTIONS ASSIGNMENTS still work)",
-    )
-    release.add_argument("--check", action="store_true",
-                         help="notebooks: only list the student notebooks out of date")  # fmt: skip
-    release.add_argument("--force", action="store_true", help="bundle: write into a non-empty OUT")
-    release.add_argument("--solutions", type=Path,
-                         help="the solution notebooks (default: the course's solutions/)")  # fmt: skip
-    release.add_argument("--data", type=Path,
-                         help="bundle: the grader's data folder, to say which of its folders "
-                         "students get and which stay with the grader")  # fmt: skip
-    release.add_argument("--kit-url",
-                         help="bundle: where the notebooks install the kit from (default: the "
-                         "archive in the bundle, next to them)")  # fmt: skip
-    release.set_defaults(run=_release)
+RELEASE = Verb(
+    "release",
+    "the student bundle (release bundle OUT), or the student notebooks (release notebooks)",
+    _release,
+    usage=USAGE,
+    description="Two jobs: `kws release bundle OUT` writes the student bundle (the course's "
+    "student notebooks, a set-up README, the kit with the course's assignments, a zip) into "
+    "the new folder OUT; `kws release notebooks [OUT]` writes the course's student notebooks "
+    "(default: into its student notebooks' folder, the kit's assignments/). Both read the "
+    "course's solution notebooks (KWS_COURSE; default the kit's).",
+    arguments=(
+        Arg("paths", nargs="+", type=Path, metavar="FORM",
+            help="bundle OUT, or notebooks [OUT] (the earlier OUT and SOLUTIONS ASSIGNMENTS "
+            "still work)"),
+        Arg("--check", action="store_true",
+            help="notebooks: only list the student notebooks out of date"),
+        Arg("--force", action="store_true", help="bundle: write into a non-empty OUT"),
+        Arg("--solutions", type=Path,
+            help="the solution notebooks (default: the course's solutions/)"),
+        Arg("--data", type=Path,
+            help="bundle: the grader's data folder, to say which of its folders students get "
+            "and which stay with the grader"),
+        Arg("--kit-url",
+            help="bundle: where the notebooks install the kit from (default: the archive in "
+            "the bundle, next to them)"),
+    ),
+)  # fmt: skip

@@ -1,49 +1,35 @@
-"""The `kws` verbs that grade a class, added by `kws.cli` to its "grade" group:
+"""The `kws` verbs that grade a class (`kws.cli` lists them under "grade"):
 
     kws grade SUBMISSIONS [--data DIR] [--out DIR] [--jobs N] [--shard I/N] [--roster FILE]
         [--course FILE] [--times FILE] [--file-times] [--strict] [--student NAME]
         [--assignment NAME] [--tiers FILE] [--wait]
     kws merge GRADES_DIR [--wait]   one gradebook from the shards `kws grade --shard` wrote
 
-Each handler imports the grading modules when it runs, so `kws --help` loads none of them. A
-mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`): `kws.cli.main`
-prints it as `kws VERB: message`, the fix in it, and exits with 2. A run that stops early says
-what it graded and what it kept, and how to finish (`kws.grading.classrun.graders`): Ctrl-C
-exits with 130, SIGTERM with 143, a fault of the grading machine (a full disk, a grader killed
-from outside, a sandbox that cannot start a child) with 1.
+A run that stops early says what it graded and what it kept, and how to finish
+(`kws.grading.classrun.graders`): Ctrl-C exits with 130, SIGTERM with 143, a fault of the grading
+machine (a full disk, a grader killed from outside, a sandbox that cannot start a child) with 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import sys
 from pathlib import Path
 
 from kws.grading.command import add_selection_options
-from kws.grading.season.cli import (
-    add_file_times_option,
-    add_strict_option,
-    add_wait_option,
-    machine_faults_said,
-)
+from kws.grading.season.cli import grades_folder_faults
+from kws.verbs import FILE_TIMES, ROSTER_KEY, STRICT, WAIT, Arg, Verb
+
+
+def _stops() -> tuple[type[BaseException], ...]:
+    """How a `kws grade` run stops early, saying what it graded and kept: Ctrl-C (exit code 130)
+    or SIGTERM (143), a fault of the grading machine under a grader (1)."""
+    from kws.grading.classrun.graders import GraderFault, RunStopped
+
+    return RunStopped, GraderFault
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from kws.grading.classrun.graders import GraderFault, RunStopped
-
-    try:
-        return _grade_class(args)
-    except RunStopped as stop:
-        print(f"kws grade: {stop}", file=sys.stderr)
-        return stop.exit_code
-    except GraderFault as fault:
-        print(f"kws grade: {fault}", file=sys.stderr)
-        return 1
-
-
-@machine_faults_said("out")
-def _grade_class(args: argparse.Namespace) -> int:
     from kws.grading.classrun.batch import grade_class
     from kws.grading.classrun.plan import plan_run
     from kws.grading.classrun.regrade import regrade
@@ -81,7 +67,6 @@ def _grade_class(args: argparse.Namespace) -> int:
     return 0
 
 
-@machine_faults_said("grades")
 def _merge(args: argparse.Namespace) -> int:
     from kws.grading.classrun.merge import merge_shards
 
@@ -90,48 +75,47 @@ def _merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws grade` and `kws merge` to `commands`, the `kws` parser's subparsers."""
-    grade = commands.add_parser("grade", help="grade a folder of submissions into a gradebook")
-    grade.add_argument("submissions", type=Path, help="one sub-folder per student")
-    grade.add_argument("--data", type=Path,
-                       help="hidden grading data folder (not needed when every assignment the "
-                       "hand-ins hold is written-only)")  # fmt: skip
-    grade.add_argument("--out", type=Path, default=Path("grades"), help="gradebook folder")
-    grade.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
-    grade.add_argument(
-        "--timeout", type=float, default=3600.0, help="wall seconds for one submission"
-    )
-    grade.add_argument(
-        "--shard",
-        metavar="I/N",
-        help="grade only shard I of N (0 <= I < N; a block of the hand-ins sorted by name) into "
-        "OUT/shards/, then `kws merge OUT`; e.g. in a Slurm array: grade_array.sbatch",
-    )
-    grade.add_argument("--roster", type=Path,
-                       help="class list CSV: check every hand-in folder has a student, and keep "
-                       "it for `kws export`")  # fmt: skip
-    grade.add_argument("--roster-key", metavar="COLUMN",
-                       help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
-    grade.add_argument("--course", type=Path,
-                       help="course file (TOML): due dates, late rule, grace days, extensions; "
-                       "kept beside the gradebook")  # fmt: skip
-    grade.add_argument("--times", type=Path,
-                       help="hand-in times: a CSV (student, assignment, submitted) or Moodle's "
-                       "grading worksheet; default: Gradescope's submission_metadata.json "
-                       "(else --file-times)")  # fmt: skip
-    add_file_times_option(grade)
-    add_strict_option(grade)
-    grade.add_argument("--student", metavar="NAME",
-                       help="regrade this hand-in folder only, into the existing gradebook "
-                       "(its earlier result kept under OUT/history/)")  # fmt: skip
-    add_selection_options(grade)
-    add_wait_option(grade)
-    grade.set_defaults(run=_grade)
+GRADE = Verb(
+    "grade",
+    "grade a folder of submissions into a gradebook",
+    _grade,
+    faults=grades_folder_faults("out"),
+    stops=_stops,
+    arguments=(
+        Arg("submissions", type=Path, help="one sub-folder per student"),
+        Arg("--data", type=Path,
+            help="hidden grading data folder (not needed when every assignment the hand-ins "
+            "hold is written-only)"),
+        Arg("--out", type=Path, default=Path("grades"), help="gradebook folder"),
+        Arg("--jobs", type=int, default=2, help="submissions graded at once"),
+        Arg("--timeout", type=float, default=3600.0, help="wall seconds for one submission"),
+        Arg("--shard", metavar="I/N",
+            help="grade only shard I of N (0 <= I < N; a block of the hand-ins sorted by name) "
+            "into OUT/shards/, then `kws merge OUT`; e.g. in a Slurm array: grade_array.sbatch"),
+        Arg("--roster", type=Path,
+            help="class list CSV: check every hand-in folder has a student, and keep it for "
+            "`kws export`"),
+        ROSTER_KEY,
+        Arg("--course", type=Path,
+            help="course file (TOML): due dates, late rule, grace days, extensions; kept beside "
+            "the gradebook"),
+        Arg("--times", type=Path,
+            help="hand-in times: a CSV (student, assignment, submitted) or Moodle's grading "
+            "worksheet; default: Gradescope's submission_metadata.json (else --file-times)"),
+        FILE_TIMES,
+        STRICT,
+        Arg("--student", metavar="NAME",
+            help="regrade this hand-in folder only, into the existing gradebook (its earlier "
+            "result kept under OUT/history/)"),
+        add_selection_options,
+        WAIT,
+    ),
+)  # fmt: skip
 
-    merge = commands.add_parser(
-        "merge", help="merge the shards `kws grade --shard I/N` wrote into one gradebook"
-    )
-    merge.add_argument("grades", type=Path, help="the --out folder the shards graded into")
-    add_wait_option(merge)
-    merge.set_defaults(run=_merge)
+MERGE = Verb(
+    "merge",
+    "merge the shards `kws grade --shard I/N` wrote into one gradebook",
+    _merge,
+    faults=grades_folder_faults("grades"),
+    arguments=(Arg("grades", type=Path, help="the --out folder the shards graded into"), WAIT),
+)  # fmt: skip

@@ -1,9 +1,6 @@
 """``kws mark``: the written answers marked by a person, one question across every hand-in, in
-a page of the browser served from this machine (`kws.grading.marking.server`). Added by
-`kws.cli` to its "grade" group. Its handler imports what it needs when it runs, so
-`kws --help` loads none of it. A mistake in what the user gave is raised
-(`FileNotFoundError`, `ValueError`); `kws.cli.main` prints it as `kws mark: message` and exits
-with 2.
+a page of the browser served from this machine (`kws.grading.marking.server`). `kws.cli`
+lists it under "grade".
 """
 
 from __future__ import annotations
@@ -13,6 +10,8 @@ import errno
 import getpass
 import signal
 from pathlib import Path
+
+from kws.verbs import Arg, Verb
 
 
 def _mark(args: argparse.Namespace) -> int:
@@ -76,37 +75,27 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws mark` to `commands`, the `kws` parser's subparsers."""
-    mark = commands.add_parser(
-        "mark",
-        help="mark the written answers, question by question, in a page of your browser",
-        description="Serve a page on 127.0.0.1 to mark the written questions of the solution "
-        "notebooks across every hand-in of a graded class: anonymous unless you show the "
-        "names, rubric items by click or number key, a comment per answer, the same answers "
-        "marked at once, what the grader measured beside each answer. Every mark is saved at "
-        "once in GRADES/marks/ (sealed with the grades, its history kept). The address it "
-        "prints carries a fresh token; nothing else is answered.",
-    )
-    mark.add_argument("grades", type=Path, help="the grades folder `kws grade --out` wrote")
-    mark.add_argument(
-        "--solutions",
-        type=Path,
-        help="the solution notebooks that ask the questions (default: the course's "
-        "solutions/, KWS_COURSE; the kit's without one)",
-    )
-    mark.add_argument(
-        "--submissions",
-        type=Path,
-        help="the hand-ins' folder, when it is no longer where `kws grade` read it",
-    )
-    mark.add_argument(
-        "--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)"
-    )
-    mark.add_argument(
-        "--grader",
-        help="who marks, as the marks record it (default: your user name; the page can say "
-        "another)",
-    )
-    mark.add_argument("--open", action="store_true", help="open the page in your browser")
-    mark.set_defaults(run=_mark)
+MARK = Verb(
+    "mark",
+    "mark the written answers, question by question, in a page of your browser",
+    _mark,
+    description="Serve a page on 127.0.0.1 to mark the written questions of the solution "
+    "notebooks across every hand-in of a graded class: anonymous unless you show the "
+    "names, rubric items by click or number key, a comment per answer, the same answers "
+    "marked at once, what the grader measured beside each answer. Every mark is saved at "
+    "once in GRADES/marks/ (sealed with the grades, its history kept). The address it "
+    "prints carries a fresh token; nothing else is answered.",
+    arguments=(
+        Arg("grades", type=Path, help="the grades folder `kws grade --out` wrote"),
+        Arg("--solutions", type=Path,
+            help="the solution notebooks that ask the questions (default: the course's "
+            "solutions/, KWS_COURSE; the kit's without one)"),
+        Arg("--submissions", type=Path,
+            help="the hand-ins' folder, when it is no longer where `kws grade` read it"),
+        Arg("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)"),
+        Arg("--grader",
+            help="who marks, as the marks record it (default: your user name; the page can say "
+            "another)"),
+        Arg("--open", action="store_true", help="open the page in your browser"),
+    ),
+)  # fmt: skip

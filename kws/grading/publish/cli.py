@@ -1,12 +1,8 @@
-"""The `kws` verbs that publish a graded class, added by `kws.cli` to two of its groups:
+"""The `kws` verbs that publish a graded class (`kws.cli` lists them under two headings):
 
 - "grade": `kws report GRADES_DIR` (the class report and similarity flags) and
   `kws feedback GRADES_DIR` (a page and a zip per student);
 - "the season": `kws export canvas|moodle GRADES_DIR` (the CSV the LMS imports).
-
-Each handler imports what it needs when it runs, so `kws --help` loads none of it. A
-mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`): `kws.cli.main`
-prints it as `kws VERB: message`, the fix in it, and exits with 2.
 """
 
 from __future__ import annotations
@@ -14,7 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kws.grading.season.cli import machine_faults_said
+from kws.grading.season.cli import grades_folder_faults
+from kws.verbs import GRADES, ROSTER_KEY, Arg, Verb
 
 
 def _skeletons(solutions: Path, folder: Path) -> Path:
@@ -30,7 +27,6 @@ def _skeletons(solutions: Path, folder: Path) -> Path:
     return folder
 
 
-@machine_faults_said("grades")
 def _report(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -113,70 +109,74 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_report_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws report` and `kws feedback` to `commands`, the `kws` parser's subparsers."""
-    report = commands.add_parser(
-        "report", help="the class report (HTML) and similarity flags of a graded folder"
-    )
-    report.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
-    report.add_argument("--submissions", type=Path,
-                        help="the hand-ins folder (default: the one `kws grade` recorded)")  # fmt: skip
-    report.add_argument("--out", type=Path, help="the page (default: GRADES/report.html)")
-    report.add_argument("--threshold", type=float,
-                        help="score from which a pair of hand-ins is listed (0..1, default 0.7)")  # fmt: skip
-    report.add_argument("--reference-threshold", type=float,
-                        help="score from which a match with the reference solution is listed "
-                        "(0..1, default 0.75)")  # fmt: skip
-    report.add_argument("--solutions", type=Path,
-                        help="reference notebooks to flag copies of (default: the course's "
-                        "solutions/, KWS_COURSE; the kit's without)")  # fmt: skip
-    report.add_argument("--skeletons", type=Path,
-                        help="released student notebooks (default: the course's student "
-                        "notebooks, or those its solutions make)")  # fmt: skip
-    report.add_argument("--jobs", type=int, default=2, help="processes for the fingerprints")
-    report.set_defaults(run=_report)
+REPORT = Verb(
+    "report",
+    "the class report (HTML) and similarity flags of a graded folder",
+    _report,
+    faults=grades_folder_faults("grades"),
+    arguments=(
+        GRADES,
+        Arg("--submissions", type=Path,
+            help="the hand-ins folder (default: the one `kws grade` recorded)"),
+        Arg("--out", type=Path, help="the page (default: GRADES/report.html)"),
+        Arg("--threshold", type=float,
+            help="score from which a pair of hand-ins is listed (0..1, default 0.7)"),
+        Arg("--reference-threshold", type=float,
+            help="score from which a match with the reference solution is listed (0..1, "
+            "default 0.75)"),
+        Arg("--solutions", type=Path,
+            help="reference notebooks to flag copies of (default: the course's solutions/, "
+            "KWS_COURSE; the kit's without)"),
+        Arg("--skeletons", type=Path,
+            help="released student notebooks (default: the course's student notebooks, or "
+            "those its solutions make)"),
+        Arg("--jobs", type=int, default=2, help="processes for the fingerprints"),
+    ),
+)  # fmt: skip
 
-    feedback = commands.add_parser(
-        "feedback", help="a feedback page per student and notebook (HTML), and a zip per student"
-    )
-    feedback.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
-    feedback.add_argument("--out", type=Path, default=Path("feedback"),
-                          help="where to write the pages and zips (default: feedback/)")  # fmt: skip
-    feedback.add_argument("--notebooks", type=Path,
-                          help="the released notebooks, for the self-check cells to re-run "
-                          "(default: the course's students/, KWS_COURSE; the kit's "
-                          "assignments/ without one)")  # fmt: skip
-    feedback.add_argument("--moodle", type=Path, metavar="WORKSHEET",
-                          help="Moodle's grading worksheet (CSV): also write a zip per notebook "
-                          "for its 'Upload multiple feedback files in a zip'")  # fmt: skip
-    feedback.add_argument("--roster-key", default=None, metavar="COLUMN",
-                          help="the worksheet column holding hand-in folder names "
-                          "(default: folder)")  # fmt: skip
-    feedback.set_defaults(run=_feedback)
+FEEDBACK = Verb(
+    "feedback",
+    "a feedback page per student and notebook (HTML), and a zip per student",
+    _feedback,
+    arguments=(
+        GRADES,
+        Arg("--out", type=Path, default=Path("feedback"),
+            help="where to write the pages and zips (default: feedback/)"),
+        Arg("--notebooks", type=Path,
+            help="the released notebooks, for the self-check cells to re-run (default: the "
+            "course's students/, KWS_COURSE; the kit's assignments/ without one)"),
+        Arg("--moodle", type=Path, metavar="WORKSHEET",
+            help="Moodle's grading worksheet (CSV): also write a zip per notebook for its "
+            "'Upload multiple feedback files in a zip'"),
+        Arg("--roster-key", default=None, metavar="COLUMN",
+            help="the worksheet column holding hand-in folder names (default: folder)"),
+    ),
+)  # fmt: skip
 
-
-def add_export_command(commands: argparse._SubParsersAction) -> None:
-    """Add `kws export` to `commands`, the `kws` parser's subparsers."""
-    export = commands.add_parser("export", help="the gradebook as the CSV Canvas or Moodle imports")
-    export.add_argument("lms", choices=["canvas", "moodle"])
-    export.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
-    export.add_argument("--out", type=Path, help="the CSV to write (default: LMS-grades.csv)")
-    export.add_argument("--roster", type=Path,
-                        help="class list CSV (default: the one `kws grade --roster` kept)")  # fmt: skip
-    export.add_argument("--roster-key", metavar="COLUMN",
-                        help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
-    export.add_argument("--assignment", help="export this notebook's points (default: the total)")
-    export.add_argument("--column", metavar="TITLE",
-                        help="the grade column's title: the LMS assignment or grade item, e.g. "
-                        "'Lab 4 (123456)' for Canvas's assignment 123456")  # fmt: skip
-    export.add_argument("--missing", choices=["zero", "blank"], default="zero",
-                        help="students with no hand-in: 0 points (default), or no grade")  # fmt: skip
-    export.add_argument("--scale-to", type=float, metavar="POINTS",
-                        help="rescale the scores to this many points (the LMS assignment's)")  # fmt: skip
-    export.add_argument("--id-column", metavar="COLUMN",
-                        help="moodle: the roster column Moodle matches students by (default: "
-                        "Email address, ID number or Username)")  # fmt: skip
-    export.add_argument("--unmarked", choices=["refuse", "zero"], default="refuse",
-                        help="written answers no one marked yet (kws mark): refuse to export "
-                        "(default), or count them as 0 points")  # fmt: skip
-    export.set_defaults(run=_export)
+EXPORT = Verb(
+    "export",
+    "the gradebook as the CSV Canvas or Moodle imports",
+    _export,
+    arguments=(
+        Arg("lms", choices=["canvas", "moodle"]),
+        GRADES,
+        Arg("--out", type=Path, help="the CSV to write (default: LMS-grades.csv)"),
+        Arg("--roster", type=Path,
+            help="class list CSV (default: the one `kws grade --roster` kept)"),
+        ROSTER_KEY,
+        Arg("--assignment", help="export this notebook's points (default: the total)"),
+        Arg("--column", metavar="TITLE",
+            help="the grade column's title: the LMS assignment or grade item, e.g. 'Lab 4 "
+            "(123456)' for Canvas's assignment 123456"),
+        Arg("--missing", choices=["zero", "blank"], default="zero",
+            help="students with no hand-in: 0 points (default), or no grade"),
+        Arg("--scale-to", type=float, metavar="POINTS",
+            help="rescale the scores to this many points (the LMS assignment's)"),
+        Arg("--id-column", metavar="COLUMN",
+            help="moodle: the roster column Moodle matches students by (default: Email "
+            "address, ID number or Username)"),
+        Arg("--unmarked", choices=["refuse", "zero"], default="refuse",
+            help="written answers no one marked yet (kws mark): refuse to export (default), or "
+            "count them as 0 points"),
+    ),
+)  # fmt: skip

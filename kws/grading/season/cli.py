@@ -1,5 +1,5 @@
-"""The `kws` verbs of the season, added by `kws.cli` to its "the season" group (with
-`kws export`, from `kws.grading.publish.cli`), and what the other verbs print of it:
+"""The `kws` verbs of the season (`kws.cli` lists them under "the season", with `kws export`,
+from `kws.grading.publish.cli`), and what the other verbs print of it:
 
     kws season GRADES_DIR [--course FILE] [--times FILE] [--file-times] [--strict] [--wait]
                                                      re-apply deadlines and adjustments
@@ -10,19 +10,17 @@
 `kws gradescope --course` prints) and `warn_or_refuse` with ``--strict`` (the course file's
 warnings, which every command that reads it prints, or refuses: `kws.grading.season.warn`)
 live here, below the grading packages that call them.
-A mistake in what the instructor gave is raised (`FileNotFoundError`, `ValueError`):
-`kws.cli.main` prints it as `kws VERB: message`, the fix in it, and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import math
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from kws.verbs import FILE_TIMES, GRADES, STRICT, WAIT, Arg, Verb
 
 
 def _late_summary(standings) -> list[str]:
@@ -52,47 +50,37 @@ def print_season(grades_dir: Path, standings) -> None:
         print(f"note: {note}")
 
 
-def machine_faults_said(folder: str) -> Callable:
-    """Decorate a verb's handler that writes the grades folder `args.<folder>`: a fault of the
-    machine it meets (a full disk, an I/O error: `kws.grading.sandbox.faults.machine_fault`)
-    is said in one line naming the file, with what the folder keeps and what to do, and the
-    exit code is 1. Where the command changed a record before it stopped, the folder's lock
-    says so, and the commands that publish grades refuse it until the command is run again
+def grades_folder_faults(folder: str) -> Callable[[argparse.Namespace, BaseException], str | None]:
+    """The `kws.verbs.Verb.faults` of a verb that writes the grades folder `args.<folder>`: a
+    fault of the machine it meets (a full disk, an I/O error:
+    `kws.grading.sandbox.faults.machine_fault`) said with the error, what the folder keeps and
+    what to do. Where the command changed a record before it stopped, the folder's lock says so,
+    and the commands that publish grades refuse it until the command is run again
     (`kws.grading.records.lock`)."""
 
-    def decorate(handler: Callable[[argparse.Namespace], int]) -> Callable:
-        @functools.wraps(handler)
-        def run(args: argparse.Namespace) -> int:
-            from kws.grading.records.lock import STOPPED, last_run
-            from kws.grading.sandbox.faults import machine_fault
+    def said(args: argparse.Namespace, error: BaseException) -> str | None:
+        from kws.grading.records.lock import STOPPED, last_run
+        from kws.grading.sandbox.faults import machine_fault
 
-            try:
-                return handler(args)
-            except (OSError, MemoryError) as error:
-                if machine_fault(error) is None:
-                    raise
-                grades = getattr(args, folder)
-                record = last_run(grades)
-                changed = record is not None and record.pid == os.getpid()
-                changed = changed and record.state == STOPPED
-                kept = (f"{grades} keeps every file whole, and the commands that publish grades "
-                        "refuse it until this command finishes" if changed else
-                        f"the grades of {grades} are as they were")  # fmt: skip
-                print(f"kws {args.command}: {error}: a fault of this machine, not of the grades; "
-                      f"{kept}: free space (or fix the disk), then run the same command again",
-                      file=sys.stderr)  # fmt: skip
-                return 1
+        if not isinstance(error, OSError | MemoryError) or machine_fault(error) is None:
+            return None
+        grades = getattr(args, folder)
+        record = last_run(grades)
+        changed = record is not None and record.pid == os.getpid() and record.state == STOPPED
+        kept = (f"{grades} keeps every file whole, and the commands that publish grades refuse "
+                "it until this command finishes" if changed else
+                f"the grades of {grades} are as they were")  # fmt: skip
+        return (f"{error}: a fault of this machine, not of the grades; {kept}: free space (or "
+                "fix the disk), then run the same command again")  # fmt: skip
 
-        return run
-
-    return decorate
+    return said
 
 
 def warn_or_refuse(warnings, strict: bool) -> None:
     """What every command that reads a course file does with its warnings
     (`kws.grading.season.warn.CourseWarning`), before it writes anything: print each on a line
     of its own (``warning: course.toml, line 1: ...; did you mean ...``); with `strict` (its
-    ``--strict``, `add_strict_option`), then refuse them: a CourseError listing every one
+    ``--strict``, `kws.verbs.STRICT`), then refuse them: a CourseError listing every one
     (its file, line and fix)."""
     from kws.grading.season.course import CourseError
 
@@ -104,14 +92,6 @@ def warn_or_refuse(warnings, strict: bool) -> None:
         listed = "\n".join(f"  {warning}" for warning in warnings)
         raise CourseError(f"{len(warnings)} warning(s) about the course file, refused with "
                           f"--strict (nothing was written):\n{listed}")  # fmt: skip
-
-
-def add_strict_option(command: argparse.ArgumentParser) -> None:
-    """Add --strict to `command` (every command that reads a course file; `warn_or_refuse`)."""
-    command.add_argument("--strict", action="store_true",
-                         help="refuse a course file the kit would warn about (a time zone that "
-                         "is an abbreviation, a due date at midnight, ...) before anything is "
-                         "written")  # fmt: skip
 
 
 def course_rules(path: Path) -> str:
@@ -134,7 +114,6 @@ def course_rules(path: Path) -> str:
     return "\n".join(lines)
 
 
-@machine_faults_said("grades")
 def _season(args: argparse.Namespace) -> int:
     from kws.grading.records.grades import read_grades
     from kws.grading.records.lock import SEASON, check_may_write
@@ -171,7 +150,6 @@ def _number(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-@machine_faults_said("grades")
 def _adjust(args: argparse.Namespace) -> int:
     from kws.grading.records.adjustments import new_adjustment, read_adjustments, recorded_as
     from kws.grading.records.seal import unchanged
@@ -208,7 +186,6 @@ def _adjust(args: argparse.Namespace) -> int:
     return 0
 
 
-@machine_faults_said("grades")
 def _marks_restore(args: argparse.Namespace) -> int:
     from kws.grading.records.grades import read_grades
     from kws.grading.records.kept_marks import restore_marks
@@ -229,56 +206,51 @@ def _marks_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_wait_option(command: argparse.ArgumentParser) -> None:
-    """Add --wait to `command` (every command that writes a grades folder)."""
-    command.add_argument("--wait", action="store_true",
-                         help="if another command is writing the grades folder, wait for it to "
-                         "end instead of refusing (one command at a time writes a folder)")  # fmt: skip
+SEASON = Verb(
+    "season",
+    "apply the course file (deadlines, late rule) and adjustments again",
+    _season,
+    faults=grades_folder_faults("grades"),
+    arguments=(
+        GRADES,
+        Arg("--course", type=Path,
+            help="course file (TOML): due dates, late rule, extensions (kept)"),
+        Arg("--times", type=Path,
+            help="hand-in times: a CSV of student, assignment, submitted, or Moodle's grading "
+            "worksheet (kept)"),
+        FILE_TIMES,
+        STRICT,
+        WAIT,
+    ),
+)  # fmt: skip
 
+ADJUST = Verb(
+    "adjust",
+    "a person's change to one student's grade",
+    _adjust,
+    faults=grades_folder_faults("grades"),
+    arguments=(
+        GRADES,
+        Arg("student", help="the student's name in the gradebook"),
+        Arg("assignment", help="the assignment, e.g. speaker_id"),
+        Arg("points", help="points to add, e.g. +2 or -1.5 (negative: take off)"),
+        Arg("--reason", required=True, help="why, in a sentence the student reads"),
+        Arg("--who", help="who decided (default: your login name)"),
+        WAIT,
+    ),
+)  # fmt: skip
 
-def add_file_times_option(command: argparse.ArgumentParser) -> None:
-    """Add --file-times / --no-file-times to `command` (`kws grade`, `kws season`)."""
-    command.add_argument("--file-times", action=argparse.BooleanOptionalAction,
-                         help="date a hand-in that no times CSV row or Gradescope metadata "
-                         "dates by its notebook's modification time (a copy or an unzip "
-                         "changes it: grades can move by tens of points); kept as the grades "
-                         "folder's choice (default: as kept, else refused)")  # fmt: skip
-
-
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws season` and `kws adjust` to `commands`, the `kws` parser's subparsers."""
-    season = commands.add_parser(
-        "season", help="apply the course file (deadlines, late rule) and adjustments again"
-    )
-    season.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
-    season.add_argument("--course", type=Path,
-                        help="course file (TOML): due dates, late rule, extensions (kept)")  # fmt: skip
-    season.add_argument("--times", type=Path,
-                        help="hand-in times: a CSV of student, assignment, submitted, or Moodle's "
-                        "grading worksheet (kept)")  # fmt: skip
-    add_file_times_option(season)
-    add_strict_option(season)
-    add_wait_option(season)
-    season.set_defaults(run=_season)
-
-    adjust = commands.add_parser("adjust", help="a person's change to one student's grade")
-    adjust.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
-    adjust.add_argument("student", help="the student's name in the gradebook")
-    adjust.add_argument("assignment", help="the assignment, e.g. speaker_id")
-    adjust.add_argument("points", help="points to add, e.g. +2 or -1.5 (negative: take off)")
-    adjust.add_argument("--reason", required=True, help="why, in a sentence the student reads")
-    adjust.add_argument("--who", help="who decided (default: your login name)")
-    add_wait_option(adjust)
-    adjust.set_defaults(run=_adjust)
-
-    marks = commands.add_parser(
-        "marks", help="the written answers' marks: rebuild them from their history"
-    )
-    verbs = marks.add_subparsers(dest="action", required=True, metavar="restore")
-    restore = verbs.add_parser(
-        "restore", help="rebuild marks/rubrics.json and marks/marks.json from marks/history.jsonl "
-        "where they are gone or cut short, then count them (as `kws season`)",
-    )  # fmt: skip
-    restore.add_argument("grades", type=Path, help="the folder `kws grade --out` wrote")
-    add_wait_option(restore)
-    restore.set_defaults(run=_marks_restore)
+MARKS = Verb(
+    "marks",
+    "the written answers' marks: rebuild them from their history",
+    verbs=(
+        Verb(
+            "restore",
+            "rebuild marks/rubrics.json and marks/marks.json from marks/history.jsonl where they "
+            "are gone or cut short, then count them (as `kws season`)",
+            _marks_restore,
+            faults=grades_folder_faults("grades"),
+            arguments=(GRADES, WAIT),
+        ),
+    ),
+)  # fmt: skip

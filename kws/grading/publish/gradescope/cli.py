@@ -1,11 +1,10 @@
-"""`kws gradescope`, added by `kws.cli` to its "prepare a course" group:
+"""`kws gradescope` (`kws.cli` lists it under "prepare a course"):
 
     kws gradescope --data DIR [--out autograder.zip] [--course FILE [--strict]] [--cpu 0.5]
         [--assignment NAME] [--tiers FILE | --dataset NAME]
 
-The handler imports `autograder` when it runs, so `kws --help` loads none of it. A mistake in
-what the instructor gave (or a `SettingsError`: no zip within the limits) is raised;
-`kws.cli.main` prints it as `kws gradescope: message` and exits with 2.
+A `SettingsError` (no zip within Gradescope's limits) is a `ValueError`: said as a mistake in
+what the instructor gave (`kws.verbs.say`).
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ import argparse
 from pathlib import Path
 
 from kws.grading.command import add_selection_options, selection_of
-from kws.grading.season.cli import add_strict_option, warn_or_refuse
+from kws.grading.season.cli import warn_or_refuse
+from kws.verbs import STRICT, Arg, Verb
 
 
 def _gradescope(args: argparse.Namespace) -> int:
@@ -43,21 +43,19 @@ def _gradescope(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `kws gradescope` to `commands`, the `kws` parser's subparsers."""
-    gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
-    gradescope.add_argument("--data", type=Path, required=True, help="hidden grading data")
-    gradescope.add_argument("--out", type=Path, default=Path("autograder.zip"))
-    gradescope.add_argument("--course", type=Path,
-                            help="course file: its [gradescope] attempts_per_day and late rule "
-                            "apply to every submission")  # fmt: skip
-    add_strict_option(gradescope)
-    gradescope.add_argument(
-        "--cpu",
-        type=float,
-        default=0.5,
-        choices=[0.5, 1.0, 2.0, 4.0],
-        help="the container's CPUs on Gradescope (default 0.5, its default)",
-    )
-    add_selection_options(gradescope)
-    gradescope.set_defaults(run=_gradescope)
+GRADESCOPE = Verb(
+    "gradescope",
+    "build the Gradescope autograder zip",
+    _gradescope,
+    arguments=(
+        Arg("--data", type=Path, required=True, help="hidden grading data"),
+        Arg("--out", type=Path, default=Path("autograder.zip")),
+        Arg("--course", type=Path,
+            help="course file: its [gradescope] attempts_per_day and late rule apply to every "
+            "submission"),
+        STRICT,
+        Arg("--cpu", type=float, default=0.5, choices=[0.5, 1.0, 2.0, 4.0],
+            help="the container's CPUs on Gradescope (default 0.5, its default)"),
+        add_selection_options,
+    ),
+)  # fmt: skip
