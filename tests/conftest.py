@@ -1,6 +1,7 @@
 import fcntl
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -276,3 +277,35 @@ def reference_submission(tiny_data, tmp_path_factory) -> Path:
             list(pool.map(run, NOTEBOOK_STEPS, [folder] * len(NOTEBOOK_STEPS)))
 
     return _built_once(tmp_path_factory, "reference-submission", build)
+
+
+@pytest.fixture(scope="session")
+def real_class(tiny_data, reference_submission, tmp_path_factory) -> Path:
+    """The grades folder the real `kws grade` command wrote, in the instructor's folder, for a
+    class graded by real sandboxed children: the reference hand-in (``ref``: every notebook,
+    executed on the tiny data), the released notebooks as they are (``fresh``), four students'
+    independent notebook 02 (tests/class_corpus.py) and a renamed copy of the reference's
+    (these five hand in the notebook alone, without outputs). Graded once per run for the
+    modules that read it (tests/test_grader_corpus.py, tests/test_report.py): copy it first to
+    write into it."""
+    from class_corpus import REFERENCE_RENAMES, SPEAKER, renamed, solution_fills
+    from class_corpus import write_speaker_handin as write_speaker
+
+    from kws.spec import ASSIGNMENTS
+
+    def build(root: Path) -> None:
+        shutil.copytree(reference_submission, root / "submissions" / "ref")
+        fresh = root / "submissions" / "fresh"
+        fresh.mkdir()
+        for spec in ASSIGNMENTS.values():
+            shutil.copy(ROOT / "assignments" / spec.notebook, fresh / spec.notebook)
+        for student, fills in SPEAKER.items():
+            write_speaker(root / "submissions" / f"independent-{student}", fills)
+        reference = solution_fills(ASSIGNMENTS["speaker_id"].notebook)
+        write_speaker(root / "submissions" / "renamed-ref", renamed(reference, REFERENCE_RENAMES))
+        command = [sys.executable, "-m", "kws.cli", "grade", "submissions"]
+        command += ["--data", str(tiny_data), "--out", "grades", "--jobs", "2"]
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+    return _built_once(tmp_path_factory, "real-class", build) / "grades"

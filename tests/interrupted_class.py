@@ -10,8 +10,9 @@ a course file and hand-in times, run by the instructor's commands in the course 
 
 `kws` runs `python -c DRIVER ARGS...`: the `kws` command (`kws.cli.main`, as typed: the lock
 records it so) whose graded tests are those of `GRADED_TESTS` instead of the assignments'
-(they start no sandboxed child: a class grades in seconds). What goes wrong comes from the
-environment, and each moment is a file the run writes and the test waits for:
+(they start no sandboxed child: a class grades in seconds); a command that neither grades nor
+meets a fault runs as typed in the test's own process (tests/in_process.py). What goes wrong
+comes from the environment, and each moment is a file the run writes and the test waits for:
 
 - ``KWS_TEST_FAULTS`` (JSON {student: fault}), in that student's grader: ``hold`` (write
   ``HOLD/<student>.started``, then wait until ``HOLD/<student>.go`` exists), ``enospc`` (a graded
@@ -38,6 +39,7 @@ import time
 from pathlib import Path
 
 from course_helpers import ROOT
+from in_process import kws_here
 
 HOLD_ENV = "KWS_TEST_HOLD"
 POINTS = {  # {student: (keyword_spotting out of 10, speaker_id out of 30)}
@@ -230,7 +232,11 @@ def environment(course: Path, faults: dict | None = None, **more: str) -> dict[s
 
 
 def kws(course: Path, *args: str, faults: dict | None = None, **more: str):
-    """`kws ARGS` typed in `course`, run to its end (`subprocess.CompletedProcess`)."""
+    """`kws ARGS` typed in `course`, run to its end (`subprocess.CompletedProcess`): a command
+    that grades, or that meets a fault, by `DRIVER` in a process of its own; any other (the
+    export, the report, the season: records read and written) in this process, as typed."""
+    if args[0] != "grade" and not faults and not more:
+        return kws_here(course, *args, env=environment(course))
     return subprocess.run([sys.executable, "-c", DRIVER, *args], cwd=course,
                           env=environment(course, faults, **more), capture_output=True,
                           text=True, timeout=600)  # fmt: skip

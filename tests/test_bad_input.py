@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from bad_input_corpus import CORE, COURSE, KS, NEIGHBOURS, SI, STUDENTS, TIMES
-from graded_class import SCORES, copy_class, document, graded_class, kws, snapshot
+from graded_class import SCORES, copy_class, document, graded_class, snapshot
+from in_process import kws_here as kws  # each command as typed in the course folder
 
 from kws.grading.records.gradebook import Graded, write_gradebook
 from kws.grading.records.standings import read_standings

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from batch_helpers import grade_batch
 from corpus_grading import (
     CHILD_TIMEOUT,
     assert_sample_covers,
@@ -159,25 +158,15 @@ def _markers(*folders: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def course_batch(tmp_path_factory, tiny_data, reference_submission):
-    """grade_batch over two students: the reference hand-in and the fresh assignments."""
-    folder = tmp_path_factory.mktemp("course")
-    shutil.copytree(reference_submission, folder / "submissions" / "reference")
-    student = folder / "submissions" / "student"
-    student.mkdir()
-    for notebook in (
-        "01_keyword_spotting.ipynb",
-        "02_speaker_id.ipynb",
-        "03_patch_transformer.ipynb",
-    ):
-        shutil.copy(ROOT / "assignments" / notebook, student / notebook)
-    gradebook = grade_batch(folder / "submissions", tiny_data, folder / "out", jobs=2)
-    return folder / "out", gradebook
+def course_batch(real_class):
+    """The real `kws grade` of a class (tests/conftest.py, shared with tests/test_report.py):
+    among its hand-ins the reference (``ref``) and the fresh assignments (``fresh``)."""
+    return real_class, real_class / "gradebook.csv"
 
 
 def test_reference_submission_gets_full_marks(course_batch):
     out, gradebook = course_batch
-    document = json.loads((out / "results" / "reference.json").read_text())
+    document = json.loads((out / "results" / "ref.json").read_text())
     tests = _tests(document)
     graded = {n: t for n, t in tests.items() if not n.startswith("Re-training")}
     below = {n: t["output"] for n, t in graded.items() if t["score"] < t["max_score"]}
@@ -196,17 +185,17 @@ def test_reference_submission_gets_full_marks(course_batch):
     assert "no network" in document["output"]
     if os.geteuid() == 0:  # without root the child keeps the grader's id (in a user namespace)
         assert "unprivileged user id" in document["output"]
-    log = (out / "logs" / "reference.txt").read_text()  # what `pytest grader/` printed
+    log = (out / "logs" / "ref.txt").read_text()  # what `pytest grader/` printed
     assert "score" in log and "   total" in log
     assert any(line.split()[-3:] == ["101", "/", "101"] for line in log.splitlines())
     rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
-    assert float(rows["reference"]["total"]) == 101.0
-    assert rows["reference"]["max_score"] == "110.0"  # and the 3 notebooks' written 3 + 3 + 3
+    assert float(rows["ref"]["total"]) == 101.0
+    assert rows["ref"]["max_score"] == "110.0"  # and the 3 notebooks' written 3 + 3 + 3
 
 
 def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
     out, gradebook = course_batch
-    document = json.loads((out / "results" / "student.json").read_text())
+    document = json.loads((out / "results" / "fresh.json").read_text())
     assert document["score"] == 0
     for name, test in _tests(document).items():
         assert test["score"] == 0, name
@@ -219,7 +208,7 @@ def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):
         elif not name.startswith("Re-training"):
             assert "your notebook still has TODOs, the first: " in test["output"], name
     rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
-    assert float(rows["student"]["total"]) == 0.0
+    assert float(rows["fresh"]["total"]) == 0.0
 
 
 # ---- the corpus of broken and malicious submissions ---------------------------------------------

@@ -43,7 +43,6 @@ from kws.pages import CSP, STYLE
 from kws.spec import ASSIGNMENTS
 
 SPEC = ASSIGNMENTS["keyword_spotting"]
-SPEAKER_ID = ASSIGNMENTS["speaker_id"]
 TIERS = TierSet("synthetic-small", SPEC.tiers["synthetic-small"], "--dataset")
 TODO = "twelve_class_labels(words of {n} clips, seed {seed}) raised NotImplementedError: TODO"
 TAMPERED = "Your notebook changes torch or the grader's code (torch.matmul was replaced), so ..."
@@ -342,30 +341,14 @@ def test_real_grade_then_report_from_an_instructors_folder(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def real_class(tmp_path_factory, tiny_data, reference_submission):
-    """The grade folder the real `kws grade` command wrote for a class: the reference hand-in
-    (every notebook, executed on the tiny data), the released notebooks as they are, four
-    students' independent notebook 02 (tests/class_corpus.py) and a renamed copy of the
-    reference's (these five hand in the notebook alone, without outputs)."""
-    from class_corpus import REFERENCE_RENAMES, SPEAKER, renamed, solution_fills
-    from class_corpus import write_speaker_handin as write_speaker
-
-    root = tmp_path_factory.mktemp("real-class")
-    shutil.copytree(reference_submission, root / "submissions" / "ref")
-    fresh = root / "submissions" / "fresh"
-    fresh.mkdir()
-    for spec in ASSIGNMENTS.values():
-        shutil.copy(ROOT / "assignments" / spec.notebook, fresh / spec.notebook)
-    for student, fills in SPEAKER.items():
-        write_speaker(root / "submissions" / f"independent-{student}", fills)
-    reference = solution_fills(SPEAKER_ID.notebook)
-    write_speaker(root / "submissions" / "renamed-ref", renamed(reference, REFERENCE_RENAMES))
-    command = [sys.executable, "-m", "kws.cli", "grade", "submissions", "--data", str(tiny_data)]
-    done = subprocess.run(
-        [*command, "--out", "grades", "--jobs", "2"], cwd=root, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    return root / "grades"
+def real_class(real_class, tmp_path_factory):
+    """A copy of the grade folder the real `kws grade` command wrote for a class (the
+    session's `real_class`, tests/conftest.py: the reference hand-in, the released notebooks,
+    four students' independent notebook 02 and a renamed copy of the reference's), for the
+    report to write into."""
+    copy = tmp_path_factory.mktemp("real-class") / "grades"
+    shutil.copytree(real_class, copy)
+    return copy
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ import pytest
 from batch_helpers import grade_batch
 from course_helpers import ROOT
 from grading_helpers import TINY_KWS, make_submission
+from in_process import kws_here
 from slurm_cluster import node_resources, one_node_cluster, unavailable
 
 from kws.grading.classrun.merge import merge_shards
@@ -238,7 +239,11 @@ def test_kws_merge_says_what_to_do_without_a_traceback(tmp_path):
 
 
 def _kws(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`kws ARGS` typed in `cwd`: `kws grade` in a process of its own, the others (`kws merge`,
+    `kws report`, `kws export`: records read and written) in this process."""
     env = (env or os.environ) | {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    if args[0] != "grade":
+        return kws_here(cwd, *args, env=env)
     return subprocess.run([sys.executable, "-m", "kws.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=1800)  # fmt: skip
 

@@ -18,6 +18,7 @@ from html import escape
 
 import pytest
 from course_helpers import ROOT
+from in_process import kws_here
 from marking_class import student_name, write_class
 
 from kws.grading.marking.server import MarkServer
@@ -54,9 +55,7 @@ ROSTER = "Student,ID,SIS User ID,SIS Login ID,Section,folder\n" + "".join(
 
 
 def kws(cwd, *args, ok=True):
-    env = os.environ | {"PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "kws.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = kws_here(cwd, *args)  # as typed in the course folder, in this process
     assert (done.returncode == 0) == ok, done.stdout + done.stderr
     return done.stdout + done.stderr
 

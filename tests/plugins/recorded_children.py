@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import json
 import os
+import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -53,10 +55,16 @@ def parent_only(relative: str) -> bool:
 
 
 def environment() -> str:
-    """torch's and Python's versions: a child's report holds for these alone."""
-    import torch
-
-    return f"torch {torch.__version__}, Python {'.'.join(map(str, sys.version_info[:2]))}"
+    """torch's and Python's versions: a child's report holds for these alone. torch's is
+    read from its ``version.py`` (``torch.__version__``, local part and all): the grader's own
+    process need not import torch (two CPU seconds a grader) to look a report up."""
+    if "torch" in sys.modules:
+        version = sys.modules["torch"].__version__
+    else:
+        folder = importlib.util.find_spec("torch").submodule_search_locations[0]
+        text = Path(folder, "version.py").read_text()
+        version = re.search(r"^__version__ = ['\"](.+?)['\"]", text, re.M).group(1)
+    return f"torch {version}, Python {'.'.join(map(str, sys.version_info[:2]))}"
 
 
 def kit_digest() -> str:

@@ -1,0 +1,51 @@
+"""`kws ARGS` typed in a folder, run in the test's own process: what `python -m kws.cli ARGS`
+would do there (`kws.cli.main`, the command line ``kws ARGS`` as its lock records it, the
+working directory and the environment as given), without an interpreter's start and the kit's
+imports for each command (about half a CPU-second each).
+
+For the commands that read and write records (`kws season`, `kws export`, `kws feedback`, `kws
+adjust`, `kws report`, ...), whose tests check their exit code, what they print and the files
+they write: a test of a command's own process (its signals, a kill, its process group) starts it
+as a process (`subprocess`).
+"""
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def kws_here(cwd: Path, *args: str, env: dict[str, str] | None = None):
+    """`kws ARGS` run in `cwd` with `env` (default: this process's), in this process.
+
+    Returns:
+        a `subprocess.CompletedProcess` (its args, returncode, stdout and stderr), as
+        ``subprocess.run([sys.executable, "-m", "kws.cli", *args], capture_output=True,
+        text=True)`` gives it.
+    """
+    from kws.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_argv, saved_cwd = dict(os.environ), sys.argv, os.getcwd()
+    try:
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        sys.argv = ["kws", *args]
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as end:  # argparse: a bad option (2), or --help (0)
+                code = end.code if isinstance(end.code, int) else int(end.code is not None)
+                if end.code is not None and not isinstance(end.code, int):
+                    print(end.code, file=sys.stderr)
+    finally:
+        os.chdir(saved_cwd)
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
+    command = [sys.executable, "-m", "kws.cli", *args]
+    return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())
