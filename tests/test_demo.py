@@ -1,6 +1,6 @@
 """`kws demo`, the newcomer's first command, run as they would: from their own folder, with a
 relative --out, on the tiny synthetic preset (the small one takes minutes; its figures are in
-kws/figures.json)."""
+kws/figures.json). Its options after that through `kws.cli.main`, in the test's process."""
 
 import json
 import os
