@@ -3,7 +3,7 @@ and a running kernel's trainings take them up at their next optimizer step."""
 
 import nbformat
 
-from kws.demo.cores import CoreShares, kernel_startup
+from kws.demo.cores import CoreShares, kernel_startup, own_threads
 from kws.notebooks import execute_notebook
 
 
@@ -24,6 +24,17 @@ def test_three_cores_for_two_notebooks_go_first_to_the_one_started_first(tmp_pat
     shares.start("a.ipynb")
     shares.start("b.ipynb")
     assert shares.threads() == {"a.ipynb": 2, "b.ipynb": 1}
+
+
+def test_no_notebook_gets_more_threads_than_the_demo_was_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # a test worker beside another, on 2 cores
+    shares = CoreShares(tmp_path, cores=2, most=own_threads())
+    shares.start("01.ipynb")
+    shares.start("02.ipynb")
+    shares.end("01.ipynb")
+    assert shares.threads() == {"02.ipynb": 1}
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert own_threads() is None and CoreShares(tmp_path, cores=2, most=None).most == 2
 
 
 def test_a_running_kernel_takes_up_its_new_share_at_its_next_optimizer_step(tmp_path):

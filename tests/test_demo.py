@@ -1,6 +1,6 @@
 """`kws demo`, the newcomer's first command, run as they would: from their own folder, with a
 relative --out, on the tiny synthetic preset (the small one takes minutes; its figures are in
-kws/figures.json)."""
+kws/figures.json). Its options after that through `kws.cli.main`, in the test's process."""
 
 import json
 import os
@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from kws.cli import main
 from kws.demo.progress import PhaseClock, StatusLine
 
 
@@ -66,22 +67,20 @@ def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_one_notebook_at_a_time_shows_their_output(tmp_path, tiny_data):
+def test_demo_one_notebook_at_a_time_shows_their_output(tmp_path, tiny_data, monkeypatch, capsys):
     # The demo makes its data only where it is missing: the session's tiny data is that very data
     # (preset tiny, seed 0; made by the test above as a newcomer would), this test is about output.
     # A budget setting in the environment wins over the preset's, as in the notebook by hand:
-    # a few steps each (the preset's are 30 and 10).
+    # a few steps each (the preset's are 30 and 10). The command as typed runs in the test
+    # above; here `kws.cli.main` runs it in this process (the notebooks in kernels of their own).
     shutil.copytree(tiny_data, tmp_path / "d" / "data")
     yours = {"KWS_STEPS": "4", "KWS_BASELINE_STEPS": "1", "KWS_TEACHER_STEPS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "kws.cli", "demo", "--preset", "tiny", "--out", "d"]
-        + ["--no-grade", "--one-at-a-time"],
-        cwd=tmp_path,
-        env=dict(os.environ, OMP_NUM_THREADS="1", **yours),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    for key, value in dict(yours, OMP_NUM_THREADS="1").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    code = main(["demo", "--preset", "tiny", "--out", "d", "--no-grade", "--one-at-a-time"])
+    done = subprocess.CompletedProcess(["kws", "demo"], code, *capsys.readouterr())
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     line = "from your environment, over the preset's: "
     assert line + "KWS_BASELINE_STEPS=1 KWS_STEPS=4 KWS_TEACHER_STEPS=1" in done.stdout

@@ -108,14 +108,16 @@ def test_the_page_shows_the_notebook_it_links_and_counts_the_lines_written(tutor
     assert f"{tutorial['written']} lines together" in PAGE.read_text()
 
 
-def test_kws_assign_writes_what_the_page_shows_and_counts_the_written_points(tutorial, tmp_path):
+def test_kws_assign_writes_what_the_page_shows_and_counts_the_written_points(
+    tutorial, tmp_path, monkeypatch, capsys
+):
     shell = tutorial["shell"]
     assert shell.outputs["kws assign"].stdout == section("5. Let the kit write the rest")[1][1]
     # a reference solution in a shipped file: kws assign names it, and where it belongs
     course = shutil.copytree(shell.cwd / "course", tmp_path / "course")
     checks = course / NAME / "checks.py"
     checks.write_text(checks.read_text() + "\n\ndef reference_normalize(x):\n    return x\n")
-    done = _run(shell, "kws", "assign", cwd=tmp_path)
+    done = shell.here("assign", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 0, done.stderr
     assert "checks.py, line" in done.stdout
     assert "function reference_normalize: ships to students" in done.stdout

@@ -75,6 +75,24 @@ class Shell:
                 self.outputs[line] = done
                 assert done.returncode == 0, f"$ {line}\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
 
+    def here(self, *words: str, cwd: Path, monkeypatch, capsys) -> subprocess.CompletedProcess:
+        """`kws WORDS` typed in `cwd` with this shell's ``KWS_`` variables, run by
+        `kws.cli.main` in the test's process: the parser and handler of the `kws` on the PATH,
+        without another interpreter to start (for `kws assign`, whose every module reads the
+        course when it runs). Its exit code and output, as the command gives them."""
+        from kws.cli import main
+
+        monkeypatch.chdir(cwd)
+        for key in [key for key in os.environ if key.startswith("KWS_")]:
+            monkeypatch.delenv(key)
+        for key, value in self.env.items():
+            if key.startswith("KWS_"):
+                monkeypatch.setenv(key, value)
+        capsys.readouterr()  # what came before
+        code = main(list(words))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["kws", *words], code, out, err)
+
 
 def _break(source: Path, target: Path, old: str, new: str) -> Path:
     """`source`'s notebook with `old` replaced by `new` in its model cell, written to `target`."""
@@ -88,7 +106,8 @@ def _break(source: Path, target: Path, old: str, new: str) -> Path:
 
 
 # Hand-ins that each break one rule of the spec: (the model cell's text, what replaces it, the
-# steps trained, the test it must lose).
+# steps trained, the test it must lose). The one trained too little is the reference's run at a
+# tenth of the budget (seed 0), as `kws reference` left it: that notebook is not run again.
 BROKEN = {
     "padding": ("return (x * valid[..., None]).sum(dim=1) / lengths[:, None].clamp(min=1)",
                 "return x.mean(dim=1)", "60", "Task 1: masked_mean averages the valid frames"),
@@ -96,7 +115,7 @@ BROKEN = {
     "norm": ("self.classifier(self.norm(masked_mean(h, lengths)))",
              "self.classifier(masked_mean(h, lengths))", "60",
              "Task 1: a normalization feeds the classifier's final Linear"),
-    "untrained": ("", "", "1", "Accuracy on the hidden test labels"),
+    "untrained": ("", "", "a tenth", "Accuracy on the hidden test labels"),
 }  # fmt: skip
 
 
@@ -105,6 +124,10 @@ def _hand_in(shell: Shell, student: str, data: Path) -> Path:
     tutorial's budget (seed 0) in its folder under the instructor's ``subs/``."""
     old, new, steps, _ = BROKEN[student]
     folder = shell.cwd / "subs" / student
+    if steps == "a tenth":
+        shutil.copytree(shell.cwd / "reference" / NAME / "seed0-tenth", folder,
+                        ignore=shutil.ignore_patterns("results"))  # fmt: skip
+        return folder
     notebook = _break(shell.cwd / "course" / "solutions" / f"04_{NAME}.ipynb",
                       folder / f"04_{NAME}.ipynb", old, new)  # fmt: skip
     env = {"KWS_DATA_DIR": str(data / "speaker_features"), "KWS_OUT_DIR": str(folder / "outputs"),
@@ -150,7 +173,7 @@ def test_the_page_shows_the_notebook_it_links_and_counts_the_lines_written_by_ha
     assert f"{tutorial['written']} lines together" in PAGE.read_text()
 
 
-def test_kws_assign_writes_what_the_page_shows(tutorial):
+def test_kws_assign_writes_what_the_page_shows(tutorial, monkeypatch, capsys):
     shell = tutorial["shell"]
     shown = section("5. Let the kit write the rest")[1][1]
     assert shell.outputs["kws assign"].stdout == shown
@@ -162,24 +185,24 @@ def test_kws_assign_writes_what_the_page_shows(tutorial):
     assert 'raise NotImplementedError("TODO: average only the valid frames' in code
     assert "KIT_SOURCE = " in code and f'check.assignment("{NAME}")' in code
     assert f'ready_to_hand_in("{NAME}", data=DATA_DIR, outputs=OUT_DIR)' in code
-    done = subprocess.run(["kws", "assign", "--check"], cwd=shell.cwd, env=shell.env,
-                          capture_output=True, text=True)  # fmt: skip
+    done = shell.here("assign", "--check", cwd=shell.cwd, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 0, done.stdout + done.stderr  # nothing left to write
 
 
-def _refused(tmp_path: Path, env: dict) -> str:
-    """`kws assign` in `tmp_path` on its course/: refused (exit 2) with nothing written; its
-    message."""
+def _refused(tmp_path: Path, shell: Shell, monkeypatch, capsys) -> str:
+    """`kws assign` in `tmp_path` on its course/ (``KWS_COURSE=course``): refused (exit 2) with
+    nothing written; its message."""
     course = tmp_path / "course"
     before = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
-    done = subprocess.run(["kws", "assign"], cwd=tmp_path, env=env | {"KWS_COURSE": "course"},
-                          capture_output=True, text=True)  # fmt: skip
+    done = shell.here("assign", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 2, done.stdout
     assert {p: p.read_bytes() for p in course.rglob("*") if p.is_file()} == before
     return done.stderr
 
 
-def test_the_mistakes_the_page_shows_are_refused_as_it_says(tutorial, tmp_path):
+def test_the_mistakes_the_page_shows_are_refused_as_it_says(
+    tutorial, tmp_path, monkeypatch, capsys
+):
     shell = tutorial["shell"]
     course = shutil.copytree(shell.cwd / "course", tmp_path / "course")
     spec = course / NAME / "spec.toml"
@@ -187,14 +210,14 @@ def test_the_mistakes_the_page_shows_are_refused_as_it_says(tutorial, tmp_path):
     spec.write_text(right.replace("norm_before_classifier = true", "norm_befor_classifier = true"))
     shown = [line for _, code in section("5. Let the kit write the rest") for line in code.splitlines()]  # fmt: skip
     said = next(line for line in shown if "a rule the kit does not know" in line)
-    assert _refused(tmp_path, shell.env).startswith(said.removesuffix("..."))
+    assert _refused(tmp_path, shell, monkeypatch, capsys).startswith(said.removesuffix("..."))
     spec.write_text(right)
     notebook = course / "solutions" / f"04_{NAME}.ipynb"
     _break(notebook, notebook, "\n        # END SOLUTION", "")  # forward's region, never closed
     said = (
         "course/solutions/04_speaker_pooling.ipynb, cell 2, line 33: BEGIN SOLUTION is never closed"
     )
-    assert said in _refused(tmp_path, shell.env)
+    assert said in _refused(tmp_path, shell, monkeypatch, capsys)
     assert said.replace("ipynb, cell", "ipynb,\ncell") in PAGE.read_text()
 
 

@@ -26,6 +26,7 @@ import pytest
 from course_helpers import ROOT
 from graded_class import kws, snapshot
 
+from kws.cli import main
 from kws.demo.run import make_data
 from kws.grading.season.course import read_course
 from kws.pages import STYLE
@@ -167,12 +168,17 @@ def test_nothing_is_written_outside_the_rehearsal_s_folder(tutorial):
     assert (folder / "course.toml").read_text() == FIXED  # only read
 
 
-def test_strict_refuses_the_draft_before_anything_is_written(tutorial, tmp_path):
+def test_strict_refuses_the_draft_before_anything_is_written(
+    tutorial, tmp_path, monkeypatch, capsys
+):
+    # `kws rehearse` as typed runs in the fixture; the refusal through `kws.cli.main` here
     folder = tutorial["folder"]
     (tmp_path / "course.toml").write_text(DRAFT)
     before = snapshot(folder)
-    done = kws(folder, "rehearse", str(tmp_path / "course.toml"), "--strict")
-    assert done.returncode == 2 and "3 warning(s) about the course file" in done.stderr
+    monkeypatch.chdir(folder)
+    capsys.readouterr()
+    code = main(["rehearse", str(tmp_path / "course.toml"), "--strict"])
+    assert code == 2 and "3 warning(s) about the course file" in capsys.readouterr().err
     assert snapshot(folder) == before
 
 

@@ -1,7 +1,9 @@
 """`kws train`: a recipe (or a model preset with overrides) trained on a data folder from the shell.
 
-Run the way a user runs it: `python -m kws.cli train ...` in a subprocess, from a working folder
-of its own, with relative paths.
+Run the way a user runs it, from a working folder of its own with relative paths: the first
+training as `python -m kws.cli train ...` in a subprocess; the commands after it through
+`kws.cli.main` in the test's process (the same parser and handler, without another interpreter
+that loads torch), and the refusals before torch loads in a fresh process each.
 """
 
 import json
@@ -29,6 +31,18 @@ def kws(*args, cwd):
     )
 
 
+def kws_here(*args, cwd, monkeypatch, capsys) -> subprocess.CompletedProcess:
+    """`kws ARGS` typed in `cwd`, run by `kws.cli.main` in this process; its exit code and output
+    as `kws` gives them."""
+    from kws.cli import main
+
+    monkeypatch.chdir(cwd)
+    capsys.readouterr()  # what came before
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["kws", *args], code, out, err)
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, tiny_data):
     """A working folder with the tiny data as `data/` and a one-clip-per-class test set `mine/`."""
@@ -46,7 +60,7 @@ def workdir(tmp_path_factory, tiny_data):
 
 
 @pytest.mark.slow
-def test_train_a_recipe_on_a_folder_with_a_test_set_then_resume(workdir):
+def test_train_a_recipe_on_a_folder_with_a_test_set_then_resume(workdir, monkeypatch, capsys):
     args = ["train", "kws_transformer", "--data", "data", "--test-set", "mine", "--out", "runs",
             "--steps", "4", "--batch-size", "8", "--eval-every", "2"]  # fmt: skip
     first = kws(*args, cwd=workdir)
@@ -62,22 +76,24 @@ def test_train_a_recipe_on_a_folder_with_a_test_set_then_resume(workdir):
     assert "step" in first.stderr  # the progress bar
 
     # --resume picks up the finished run's last checkpoint: nothing left to train, same result.
-    again = kws(*args, "--resume", cwd=workdir)
+    here = dict(cwd=workdir, monkeypatch=monkeypatch, capsys=capsys)
+    again = kws_here(*args, "--resume", **here)
     assert again.returncode == 0, again.stderr
     resumed = json.loads((out / "results.json").read_text())
     for key in ("steps", "best_step", "valid_accuracy", "test_accuracy", "test_per_class"):
         assert resumed[key] == results[key], key
     # Resuming with another length is refused with the reason, not a traceback.
-    other = kws(*args[:-4], "--steps", "6", "--resume", cwd=workdir)
+    other = kws_here(*args[:-4], "--steps", "6", "--resume", **here)
     assert other.returncode == 2 and "4 steps" in other.stderr
     assert "Traceback" not in other.stderr
 
 
 @pytest.mark.slow
-def test_train_a_model_preset_with_overrides(workdir):
-    result = kws("train", "kws_conformer", "--set", "d_model=32", "--set", "num_layers=1",
-                 "--data", "data/speech_commands_v0.02", "--out", "presets", "--steps", "2",
-                 "--batch-size", "4", cwd=workdir)  # fmt: skip
+def test_train_a_model_preset_with_overrides(workdir, monkeypatch, capsys):
+    result = kws_here("train", "kws_conformer", "--set", "d_model=32", "--set", "num_layers=1",
+                      "--data", "data/speech_commands_v0.02", "--out", "presets", "--steps", "2",
+                      "--batch-size", "4", cwd=workdir, monkeypatch=monkeypatch,
+                      capsys=capsys)  # fmt: skip
     assert result.returncode == 0, result.stderr
     config = json.loads((workdir / "presets" / "kws_conformer" / "config.json").read_text())
     assert config["config"]["d_model"] == 32 and config["config"]["num_layers"] == 1
@@ -96,8 +112,9 @@ def test_train_a_model_preset_with_overrides(workdir):
         (["kws_transformer", "--data", "data", "--set", "width=3"], "has no setting width"),
     ],
 )
-def test_bad_input_gets_a_clear_error(workdir, args, message):
-    result = kws("train", *args, "--steps", "1", "--out", "bad", cwd=workdir)
+def test_bad_input_gets_a_clear_error(workdir, args, message, monkeypatch, capsys):
+    result = kws_here("train", *args, "--steps", "1", "--out", "bad", cwd=workdir,
+                      monkeypatch=monkeypatch, capsys=capsys)  # fmt: skip
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
 

@@ -43,19 +43,30 @@ def kernel_startup(path: Path) -> str:
     return f"__import__('kws.demo.cores', fromlist=['_']).follow_threads_file({str(path)!r})"
 
 
+def own_threads() -> int | None:
+    """The torch threads this process's ``OMP_NUM_THREADS`` asks for, or None when it is unset
+    (or not a positive integer). More threads than that would spin idle on cores the caller
+    kept for other work (a test worker beside another, a shared machine)."""
+    own = os.environ.get("OMP_NUM_THREADS", "")
+    return int(own) if own.isdigit() and int(own) > 0 else None
+
+
 class CoreShares:
     """The cores of this machine shared among the notebooks running at a time: each running
     notebook gets ``cores // running`` torch threads (at least 1; the remainder to the ones
     started first), written to its file in `folder` whenever a notebook starts or ends.
 
     With 2 cores and three notebooks side by side each has 1 thread; when two have ended the
-    last one gets 2, so no core idles while it trains.
+    last one gets 2, so no core idles while it trains. `most` caps each notebook's threads (the
+    demo's own ``OMP_NUM_THREADS`` when that is set, `own_threads`: a caller who gives the demo
+    one thread gives each notebook one, as the grader does its children).
     """
 
-    def __init__(self, folder: Path, cores: int | None = None):
+    def __init__(self, folder: Path, cores: int | None = None, most: int | None = None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.cores = cores or len(os.sched_getaffinity(0))
+        self.most = most or self.cores
         self.running: list[str] = []
         self._lock = threading.Lock()
 
@@ -80,7 +91,8 @@ class CoreShares:
         """Each running notebook's torch threads, as the files say."""
         share, extra = divmod(self.cores, max(1, len(self.running)))
         return {
-            name: max(1, share + (1 if i < extra else 0)) for i, name in enumerate(self.running)
+            name: max(1, min(self.most, share + (1 if i < extra else 0)))
+            for i, name in enumerate(self.running)
         }
 
     def _write(self) -> None:

@@ -206,12 +206,13 @@ def make_data_and_run(runner: Runner, preset: str, clock: PhaseClock) -> None:
     three one-thread kernels and never leaves one idle while two or more run, whatever each
     notebook costs; a queue of two lanes idles a core as soon as its lane runs dry. What remains
     is the end, where one notebook runs alone: `CoreShares` then gives it the cores the others
-    left (its torch threads raised from within its kernel), so no core idles while work remains.
+    left (its torch threads raised from within its kernel), so no core idles while work remains;
+    never more threads than the demo's own ``OMP_NUM_THREADS`` asks for, when that is set.
     """
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
-    from kws.demo.cores import CoreShares, kernel_startup
+    from kws.demo.cores import CoreShares, kernel_startup, own_threads
 
     _copy_notebooks(runner.submission, preset)
 
@@ -234,7 +235,7 @@ def make_data_and_run(runner: Runner, preset: str, clock: PhaseClock) -> None:
         StatusLine(list(NOTEBOOKS)) as status,
         ThreadPoolExecutor(len(NOTEBOOKS)) as pool,  # shut down first: no file is left in use
     ):
-        shares = CoreShares(Path(folder))
+        shares = CoreShares(Path(folder), most=own_threads())
         with clock.phase("synthetic data"):
             for layout, make in makers().items():
                 make(runner.data, preset, runner.seed)
