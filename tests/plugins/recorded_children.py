@@ -41,7 +41,8 @@ PARENT_ONLY = (
     "grading/classrun", "grading/records", "grading/season", "grading/publish",
     "grading/marking", "grading/judge", "grading/testsets", "grading/command.py",
     "grading/plugin.py", "assign", "demo", "handin", "rehearsal", "release", "templates",
-    "cli.py", "pages.py", "figures.py", "figures.json",
+    "cli.py", "verbs.py", "pages.py", "figures.py", "figures.json", "written/render.py",
+    "grading/jaccard.py",
 )  # fmt: skip
 CHILDREN_SEEN = "KWS_TEST_CHILDREN_SEEN"  # the run's folder of the reports its graders saw
 ALL_REAL = "KWS_TEST_ALL_REAL"  # set (--full, --record-children): every child starts for real
