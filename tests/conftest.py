@@ -58,10 +58,9 @@ def pytest_configure(config):
     # order set below, not largest first by their number of tests.
     if getattr(config.option, "dist", "no") == "loadgroup":
         config.option.loadscopereorder = False
-    # -n auto starts a worker a core and one more: one torch thread each, in the worker and in
-    # every process it starts (notebooks, graders, and their grading children:
-    # kws.grading.sandbox.cores's child_threads). Idle OpenMP threads spin, taking the CPU from
-    # the other workers.
+    # -n auto starts one worker a core: one torch thread each, in the worker and in every process
+    # it starts (notebooks, graders, and their grading children: kws.grading.sandbox.cores's
+    # child_threads). Idle OpenMP threads spin, taking the CPU from the other worker.
     if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = "1"
         torch.set_num_threads(1)
@@ -75,19 +74,6 @@ def worker_group(nodeid: str) -> str:
     if module == CORPUS_MODULE and test.endswith("]"):
         return f"corpus-{test[test.index('[') + 1 : -1]}"
     return nodeid if module in SPLIT else module
-
-
-@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's, called where it is installed
-def pytest_xdist_auto_num_workers(config) -> int:
-    """How many workers ``-n auto`` starts: one a core this process may run on, and one more
-    where there are two or more. Many tests wait (a grading child held to its time limit, a
-    server's answer, a killed grader's exit, a worker waiting for a shared fixture another one
-    builds); with a worker a core, each wait leaves its core idle. ``KWS_TEST_WORKERS`` names
-    another number."""
-    if os.environ.get("KWS_TEST_WORKERS"):
-        return int(os.environ["KWS_TEST_WORKERS"])
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) + 1 if (cores or 1) >= 2 else 1
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's, called where it is installed
