@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from course_helpers import ROOT
-from cpu_budget import BUDGETS, NEW_FILE, SHARED, calibration, over_budget
+from cpu_budget import BUDGETS, NEW_FILE, SHARED, budget_scale, calibration, over_budget
 
 
 def test_a_file_over_its_budget_is_named_with_its_seconds():
@@ -52,3 +52,8 @@ def test_the_default_run_fails_naming_a_file_over_its_budget(tmp_path):
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
     assert "1 passed" in run.stdout
     assert "FAILED test_hot.py: 1 CPU s, over its budget of 0" in run.stdout
+
+
+def test_budgets_grow_on_a_slower_machine_and_never_shrink_on_a_quicker_one():
+    assert budget_scale(0.58, 0.29) == 2.0  # twice as slow at the calibration: twice the budget
+    assert budget_scale(0.165, 0.29) == 1.0  # quicker at matrix work is not quicker at the suite
