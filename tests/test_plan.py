@@ -76,7 +76,8 @@ def test_a_grader_takes_the_plans_tier_sets_and_refuses_another_datas_plan(cours
     # the graders' part only: no roster or course file of the instructor's
     assert set(json.loads(written.read_text())) == {"version", "data", "assignment",
                                                     "tier_sets", "public_test_set", "missing",
-                                                    "held", "split"}  # fmt: skip
+                                                    "held", "split", "written",
+                                                    "season"}  # fmt: skip
     assert read_plan(written, course / "data").tier_sets[KS] == planned
     tests = ASSIGNMENTS[KS].graded_tests
     command = [sys.executable, "-m", "pytest", "-p", "kws.grading.plugin", str(tests), "-q",

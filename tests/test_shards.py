@@ -177,7 +177,12 @@ def test_merge_equals_one_run_and_refuses_what_is_not_one_class(
     hw4.rename(tmp_path / "set-aside")
     _shards(subs, data, out, stand_in_grader, 3, [1])
     (tmp_path / "set-aside").rename(hw4)
-    _refusal(out, "graded with different plans", "shard(s) 0, 2 with plan", "shard(s) 1 with plan")
+    plans = [json.loads((Shard(i, 3).folder(out) / RECORD).read_text())["plan_sha256"][:12]
+             for i in (0, 1)]  # fmt: skip
+    _refusal(out, f"{out / 'shards'} were graded with different plans",
+             f"shard-0-of-3, shard-2-of-3 (plan {plans[0]}); shard-1-of-3 (plan {plans[1]})",
+             "differ in the tier sets (speaker_id); the notebooks the data cannot grade "
+             "(speaker_id)")  # fmt: skip
 
     out = broken("split")
     _shards(subs, tiny_data, out, stand_in_grader, 2, [1])

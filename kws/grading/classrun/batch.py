@@ -92,10 +92,11 @@ def grade_class(
     `wait`.
 
     The plan's `shard` (`kws.grading.classrun.shards.Shard`): grade only its share of the
-    class, into its own folder under ``out/shards/`` with a record (its options and the plan's
-    digest) for `kws.grading.classrun.merge.merge_shards`. Its `roster`: copied as
-    ``roster.csv`` and named in run.json, for `kws export`; the grades do not depend on it. Its
-    season (course file, times): kept beside the gradebook and applied to it.
+    class, into its own folder under ``out/shards/`` with a record (its options, the plan's
+    shared decisions and their digest) for `kws.grading.classrun.merge.merge_shards`. Its
+    `roster`: copied as ``roster.csv`` and named in run.json, for `kws export`; the grades do
+    not depend on it. Its season (course file, times): kept beside the gradebook and applied to
+    it, with the written questions of the plan (those of the notebooks graded recorded).
     """
     out_dir, season, shard = plan.out, plan.season, plan.shard
     target = shard.folder(out_dir) if shard is not None else out_dir
@@ -120,14 +121,15 @@ def grade_class(
                     dataset=plan.dataset, tiers=plan.tiers, grader=grader,
                     pytest_args=pytest_args,
                     roster=plan.roster.path if plan.roster else None,
-                ) | {"plan_sha256": plan.digest()}  # fmt: skip
+                )  # fmt: skip
                 given = {"roster": plan.roster.path if plan.roster else None,
                          "roster_key": plan.roster.key if plan.roster else None,
                          "course": season.course_file, "times": season.times_file}  # fmt: skip
                 given = {k: Path(v).resolve() if k != "roster_key" and v else v
                          for k, v in given.items()}  # fmt: skip
                 record = start_shard(target, shard, recorded, [p.name for p in plan.handins],
-                                     [p.name for p in plan.chosen], given)  # fmt: skip
+                                     [p.name for p in plan.chosen], given,
+                                     plan=plan.shared())  # fmt: skip
             hide = [plan.submissions, out_dir]
             try:
                 with plan_file(plan) as planned:
@@ -153,7 +155,7 @@ def grade_class(
                     documents = {g.student: g.document for g in graded}
                     grades = grades_of(target, text, documents, plan.submissions)
                     standings = apply_season(target, season=season, command="kws grade",
-                                             grades=grades)  # fmt: skip
+                                             grades=grades, questions=plan.written)  # fmt: skip
             except RunStopped as stop:  # after the last grader: the records half-written
                 name = SIGNAL_NAMES.get(stop.number, stop.number)
                 raise RunStopped(stop.number, f"stopped by {name}: {target}: {run.said}; run "

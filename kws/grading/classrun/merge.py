@@ -2,11 +2,15 @@
 
 `merge_shards` checks the N records against each other before it writes anything, and refuses,
 naming the shard and the command that fixes it: a shard missing or unfinished, shards graded
-with other options (data, tiers, assignment, submissions folder, grader) or another plan (the
-digest of what `kws.grading.classrun.plan.plan_run` decided for its graders: a data folder or a
-course file that changed between shards) or from different splits, a hand-in graded twice or
-by no shard. It then writes ``OUT/gradebook.csv``, ``OUT/results/``, ``OUT/logs/`` and
-``OUT/run.json`` as a one-machine run would, so `kws report OUT` and `kws export` read it alike.
+with other options (data, tiers, assignment, submissions folder, grader) or under another plan
+(the digest of the decisions of `kws.grading.classrun.plan.plan_run` every shard shares, its
+`GradingPlan.shared`: a data folder or a course file that changed between shards; the refusal
+names the shards' folders and the decisions that differ, such as the tier sets or the Kaggle
+split) or from different splits, a hand-in graded twice or by no shard. It gathers the merged
+class as `kws grade` gathers the class it graded (`kws.grading.records.grades.grades_of`), checks
+the season kept in OUT against it, then writes ``OUT/gradebook.csv``, ``OUT/results/``,
+``OUT/logs/`` and ``OUT/run.json`` as a one-machine run would, so `kws report OUT` and `kws
+export` read it alike, and applies the season with the written questions the shards' plan holds.
 """
 
 from __future__ import annotations
@@ -24,20 +28,32 @@ from kws.grading.classrun.shards import (
     ShardError,
     regrade_command,
 )
-from kws.grading.records.files import copy_whole
+from kws.grading.records.files import copy_whole, write_whole
 from kws.grading.records.gradebook import (
     ROSTER_FILE,
     RUN_FILE,
     Graded,
+    gradebook_csv,
     safe_name,
-    write_gradebook,
     write_run_record,
 )
-from kws.grading.records.grades import test_assignment
+from kws.grading.records.grades import Grades, grades_of
 from kws.grading.records.lock import CLASS, holding
 from kws.grading.records.roster import read_roster
-from kws.grading.season.apply import apply_season, checked_season
+from kws.grading.season.apply import apply_season, checked_season, class_of
 from kws.grading.season.inputs import SeasonInputs, read_season
+
+# A plan's decisions (`kws.grading.judge.planned.shared_decisions`), as a refusal names them.
+DECISION_WORDS = {
+    "version": "the plan's version (the kit that made it)",
+    "data": "the data folder",
+    "assignment": "the selection (--assignment)",
+    "tier_sets": "the tier sets",
+    "public_test_set": "the notebooks graded on a public test set",
+    "missing": "the notebooks the data cannot grade",
+    "split": "the Kaggle split",
+    "written": "the written questions and their points",
+}
 
 
 def _read_records(out_dir: Path) -> dict[Path, dict]:
@@ -106,15 +122,6 @@ def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[
         by_value: dict[str, list[int]] = {}
         for i, record in by_index.items():
             by_value.setdefault(json.dumps(record["options"].get(key)), []).append(i)
-        if len(by_value) > 1 and key == "plan_sha256":
-            raise ShardError(
-                "the shards were graded with different plans (the tier sets, the notebooks on "
-                "a public test set or the Kaggle split their data and course file gave): "
-                + "; ".join(
-                    f"shard(s) {_names(s)} with plan {v[1:13]}" for v, s in by_value.items()
-                )
-                + "; grade the odd ones again from the same data and course file as the others"
-            )
         if len(by_value) > 1:
             groups = "; ".join(
                 f"shard(s) {_names(s)} with {key} = {v}" for v, s in by_value.items()
@@ -123,7 +130,46 @@ def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[
                 f"the shards were graded with different {key}: {groups}; grade the odd ones "
                 "again with the options of the others (every shard of a class must grade alike)"
             )
+    _check_plans(out_dir, count, by_index)
     return count, by_index
+
+
+def _check_plans(out_dir: Path, count: int, by_index: dict[int, dict]) -> None:
+    """ShardError when the shards were graded under plans whose shared decisions differ (their
+    recorded digests), naming the shards' folders by plan and the decisions that differ."""
+    by_digest: dict[str, list[int]] = {}
+    for i in sorted(by_index):
+        by_digest.setdefault(by_index[i]["plan_sha256"], []).append(i)
+    if len(by_digest) == 1:
+        return
+    groups = "; ".join(
+        ", ".join(Shard(i, count).folder(out_dir).name for i in shards) + f" (plan {digest[:12]})"
+        for digest, shards in by_digest.items()
+    )
+    plans = [by_index[shards[0]]["plan"] for shards in by_digest.values()]
+    raise ShardError(
+        f"the shards in {out_dir / SHARDS} were graded with different plans: {groups}; they "
+        f"differ in {_differences(plans)}; grade the odd ones again from the same data and "
+        "course file as the others"
+    )
+
+
+def _differences(plans: list[dict]) -> str:
+    """The decisions that differ between `plans`, in words (`DECISION_WORDS`); a decision made
+    per notebook (the tier sets, the public test sets) with the notebooks it differs for."""
+    said = []
+    for key in dict.fromkeys(key for plan in plans for key in plan):
+        values = [plan.get(key) for plan in plans]
+        if all(value == values[0] for value in values):
+            continue
+        names: set[str] = set()
+        if all(isinstance(value, dict) for value in values):  # {notebook: its decision}
+            names = {n for v in values for n in v if any(w.get(n) != v.get(n) for w in values)}
+        elif all(isinstance(value, list) for value in values):  # [notebook]
+            names = set().union(*values) - set.intersection(*(set(v) for v in values))
+        words = DECISION_WORDS.get(key, key)
+        said.append(f"{words} ({', '.join(sorted(names))})" if names else words)
+    return "; ".join(said) or "nothing their records show (edited records?)"
 
 
 def _check_shares(out_dir: Path, count: int, by_index: dict[int, dict]) -> list[str]:
@@ -207,22 +253,17 @@ def _shard_outcomes(folder: Path, record: dict) -> list[Graded]:
     return graded
 
 
-def _merged_season(out_dir: Path, options: dict, graded: list[Graded]) -> SeasonInputs:
+def _merged_season(out_dir: Path, grades: Grades) -> SeasonInputs:
     """The course file, times and adjustments kept in `out_dir`, checked against the merged
-    class before anything is written."""
+    class `grades` before anything is written."""
     season = read_season(out_dir)
-    submissions = Path(options["submissions"])
-    handins = {g.student: submissions / g.student for g in graded}
-    handins = {name: (folder if folder.is_dir() else None) for name, folder in handins.items()}
-    tests = {g.student: (g.document or {}).get("tests", []) for g in graded}
-    done = {name: {test_assignment(t) for t in found} - {None} for name, found in tests.items()}
     copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
     names = set()
     if copies:
         run = json.loads((copies[0].parent / RUN_FILE).read_text())
         table = read_roster(copies[0], key=run.get("roster_key"))
         names = {row[table.key] for row in table.rows if row[table.key]}
-    return checked_season(season, out_dir, handins, done, roster=names)
+    return checked_season(season, out_dir, *class_of(grades), roster=names)
 
 
 def merge_shards(out_dir: Path, *, wait: bool = False) -> Path:
@@ -244,8 +285,12 @@ def _merge(out_dir: Path) -> Path:
     graded = []
     for i in range(count):
         graded += _shard_outcomes(Shard(i, count).folder(out_dir), by_index[i])
-    options = by_index[0]["options"]
-    season = _merged_season(out_dir, options, graded)
+    options, plan = by_index[0]["options"], by_index[0]["plan"]  # every shard's, checked
+    by_name = {g.student: g for g in graded}
+    text = gradebook_csv([by_name[name] for name in handins])
+    documents = {g.student: g.document for g in graded}
+    grades = grades_of(out_dir, text, documents, Path(options["submissions"]))  # as `kws grade`
+    season = _merged_season(out_dir, grades)
     for folder in ("results", "logs"):  # the instructor's eyes only, as `kws grade` makes them
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
         (out_dir / folder).chmod(0o700)
@@ -267,7 +312,7 @@ def _merge(out_dir: Path) -> Path:
         options["assignment"],
         roster_key=run.get("roster_key") if roster.is_file() else None,
     )
-    by_name = {g.student: g for g in graded}
-    gradebook = write_gradebook([by_name[name] for name in handins], out_dir / "gradebook.csv")
-    apply_season(out_dir, season=season, command="kws merge")  # the course file kept in OUT
+    gradebook = write_whole(out_dir / "gradebook.csv", text)
+    apply_season(out_dir, season=season, command="kws merge",  # the course file kept in OUT
+                 questions=plan["written"])  # fmt: skip
     return gradebook

@@ -8,19 +8,18 @@
 `kws grade` (a class, a shard of it, one student's regrade) decides here, before the first
 hand-in is graded, everything the run is: the paths (resolved once, against the working
 directory of the command), the hand-in folders and the notebooks each holds, the course's
-season checked against them (`season_to_grade`), the assignments
-the data can grade with the tier set of each, the notebooks graded on a public test set and the
-Kaggle split. What it finds wrong is raised before anything is
+season checked against them (`season_to_grade`), the assignments the data can grade with the
+tier set of each, the notebooks graded on a public test set, the Kaggle split and the written
+questions of the course's notebooks. What it finds wrong is raised before anything is
 written, naming the file and the fix. The grading modules take the plan and derive none of it
 again: each pytest grader reads its part (`GradingPlan.graders`, `kws.grading.judge.planned`)
 from a file of the run's own (`kws.grading.plugin`, ``--plan``), not from the data folder,
-and the season is applied to the results the graders returned, in memory
-(`kws.grading.season.apply.apply_season`).
+and the season, with the written questions the plan holds, is applied to the results the
+graders returned, in memory (`kws.grading.season.apply.apply_season`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,15 +58,24 @@ class GradingPlan:
     roster: Roster | None = None
     graders: str = ""  # the graders' part, as its file's JSON (`kws.grading.judge.planned`)
 
-    def digest(self) -> str:
-        """sha256 of what every grader of the run reads of the plan (its part: the selection,
-        tier sets, public test sets, the Kaggle split): the shards of one class record it, and
-        `kws merge` refuses shards whose plans differ. Each hand-in's notebooks (``held``) are
-        left out: a shard's plan holds its own share's only."""
-        part = json.loads(self.graders) if self.graders else {}
-        graders = {key: value for key, value in part.items() if key != "held"}
-        decided = json.dumps({"graders": graders}, sort_keys=True)
-        return hashlib.sha256(decided.encode("utf-8")).hexdigest()
+    def shared(self) -> dict:
+        """The decisions of the graders' part every shard of one class shares (the data, the
+        selection, tier sets, public test sets, the Kaggle split, the written questions): the
+        shards record them and their digest (`kws.grading.judge.planned.plan_digest`), and `kws
+        merge` refuses shards whose plans differ, naming what differs. Each hand-in's notebooks
+        (``held``: a shard plans its own share only) and the season (a shard applies none; `kws
+        merge` applies the one kept in the grades folder) are left out
+        (`kws.grading.judge.planned.shared_decisions`)."""
+        from kws.grading.judge.planned import shared_decisions
+
+        return shared_decisions(self.graders) if self.graders else {}
+
+    @property
+    def written(self) -> dict[str, list[dict]]:
+        """The written questions of the course's notebooks, as the plan decided them
+        (`kws.grading.judge.written.written_questions`): what the run records of the notebooks
+        it graded (`kws.grading.season.apply.apply_season`)."""
+        return json.loads(self.graders)["written"] if self.graders else {}
 
     @property
     def chosen(self) -> list[Path]:
@@ -182,7 +190,8 @@ def plan_run(
         roster=roster,
     )
     graders = decided.grader_plan(typed, plan.chosen, split=split,
-                                  split_from=season.course.path if split else None)  # fmt: skip
+                                  split_from=season.course.path if split else None,
+                                  season=season.digest())  # fmt: skip
     plan.graders = graders.text()
     return plan
 

@@ -186,7 +186,7 @@ def regrade(
                 record_regrade(out_dir, student, earlier, graded)
                 _pending(out_dir, student).unlink(missing_ok=True)
                 gradebook = replace_row(out_dir, graded)
-                standings = apply_season(out_dir, season=plan.season,
+                standings = apply_season(out_dir, season=plan.season, questions=plan.written,
                                          command="kws grade --student")  # fmt: skip
             except RunStopped as stop:
                 name = SIGNAL_NAMES.get(stop.number, stop.number)

@@ -7,8 +7,10 @@ Shard I grades the I-th of N contiguous blocks of the hand-in folders sorted by 
 sizes differ by at most one), so every machine that sees the same folders splits the class the
 same way. It writes everything a one-machine `kws grade` writes (``results/``, ``logs/``,
 ``gradebook.csv``, ``run.json``) into its own folder, ``OUT/shards/shard-I-of-N/``, and beside
-them ``shard.json``: the options it graded with, every hand-in it saw, its share, and whether it
-finished (written "running" first and "complete" last, so a shard stopped half-way says so).
+them ``shard.json``: the options it graded with, the decisions of its plan every shard of the
+class shares and their digest (`kws.grading.classrun.plan.GradingPlan.shared`), every hand-in it
+saw, its share, and whether it finished (written "running" first and "complete" last, so a
+shard stopped half-way says so).
 Shards never write into the same folder, so any number can run at once on a shared file system.
 
 `kws.grading.classrun.merge` merges them. How each hand-in is graded is
@@ -34,7 +36,8 @@ from kws.grading.records.gradebook import (
 SHARDS = "shards"  # OUT/shards/shard-I-of-N/
 RECORD = "shard.json"
 RUNNING, COMPLETE = "running", "complete"
-RECORD_FIELDS = ("shard", "count", "status", "options", "handins", "share")  # what merging reads
+# What merging reads.
+RECORD_FIELDS = ("shard", "count", "status", "options", "plan_sha256", "plan", "handins", "share")
 _FORM = re.compile(r"^\s*(-?\d*)\s*/\s*(-?\d*)\s*$")
 
 
@@ -139,11 +142,16 @@ def start_shard(
     handins: list[str],
     share: list[str],
     given: dict[str, str] | None = None,
+    *,
+    plan: dict,
 ) -> dict:
     """Record that `shard` started grading `share` of `handins`; the record to finish.
     `given`: the files the command was given that the grades do not depend on alike in every
     shard ({"roster": path, "roster_key": column, "course": path, "times": path}), for the
-    command that grades it again (`regrade_command`)."""
+    command that grades it again (`regrade_command`); `plan`: the decisions of its plan every
+    shard shares (`GradingPlan.shared`), recorded with their digest (`plan_digest`)."""
+    from kws.grading.judge.planned import plan_digest
+
     record = {
         "given": {key: str(value) for key, value in (given or {}).items() if value},
         "shard": shard.index,
@@ -152,6 +160,8 @@ def start_shard(
         "host": socket.gethostname(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "options": options,
+        "plan_sha256": plan_digest(plan),
+        "plan": plan,
         "handins": sorted(handins),
         "share": list(share),
     }

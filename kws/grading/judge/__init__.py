@@ -15,6 +15,8 @@
   score table; `document`: that file's fields, written whole;
 - `loading`: a graded test file that cannot be loaded is the course's fault: no results, a
   refusal naming the file, its line and the fix;
+- `planned`: a run's decisions, made once, and the graders' part of its plan (`--plan`), with
+  `written`: the written questions of the course's notebooks and their points it holds;
 - `device`: where the child runs (a `kws.device.DeviceName`) and whether the grading machine
   has a GPU, without importing torch here.
 

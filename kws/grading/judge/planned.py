@@ -3,22 +3,28 @@ once for the whole class (`kws.grading.classrun.plan.plan_run`) and every pytest
 run reads from a file (``--plan FILE``, `kws.grading.plugin`) and decides none of again: the
 data folder it was made for, the selection (``--assignment``), the tier set of each
 assignment, the notebooks graded on a public test set, why the data cannot grade an
-assignment, the notebooks each hand-in holds and the Kaggle split.
+assignment, the notebooks each hand-in holds, the Kaggle split, the written questions of the
+course's notebooks with their points (`kws.grading.judge.written`) and the season applied (its
+digest; None: the run applies none).
 
     part = plan_handins(data, [handin], "speaker_id", split=course.split)
     Path(folder, PLAN_FILE).write_text(part.text())
     read_plan(Path(folder, PLAN_FILE), data) == part
 
 Every path that grades plans with `decide_handins` (the hand-ins, the tier sets, the public test
-sets) and `GraderPlan` from `Decided.grader_plan` (with the split, `checked_split`): `kws grade`
-(`plan_run`, a class, a shard or a regrade), and through `plan_handins`, for one hand-in, the
-Gradescope autograder (``python -m kws.grading.command``), `kws handin` and a grader started
-without ``--plan`` (``pytest grader/``, `kws.grading.plugin`). A plan file lacking a decision
-is refused (`read_plan`), never completed by deciding again.
+sets, the written questions) and `GraderPlan` from `Decided.grader_plan` (with the split,
+`checked_split`, and the season `kws grade` applies): `kws grade` (`plan_run`, a class, a shard
+or a regrade), and through `plan_handins`, for one hand-in, the Gradescope autograder
+(``python -m kws.grading.command``), `kws handin` and a grader started without ``--plan``
+(``pytest grader/``, `kws.grading.plugin`); these apply no season. A plan file lacking a
+decision is refused (`read_plan`), never completed by deciding again. The shards of a class
+record the digest of the decisions they share (`shared_decisions`, `plan_digest`), which `kws
+merge` compares.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +35,13 @@ if TYPE_CHECKING:  # the assignments load when a plan is made, not when `kws` st
     from kws.grading.testsets.split import Split
 
 PLAN_FILE = "plan.json"  # in a folder of the run's own, gone when the run ends
-PLAN_VERSION = 3
-DECISIONS = ("data", "assignment", "tier_sets", "public_test_set", "missing", "held", "split")
+PLAN_VERSION = 4
+DECISIONS = ("data", "assignment", "tier_sets", "public_test_set", "missing", "held", "split",
+             "written", "season")  # fmt: skip
+# What one shard plans for its own share only (each hand-in's notebooks), or applies not at all
+# (the season: `kws merge` applies the one kept in the grades folder to the merged class): the
+# decisions every shard of one class shares are the others (`shared_decisions`).
+NOT_SHARED = ("held", "season")
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class Decided:
     public_only: list[str] = field(default_factory=list)  # of the notebooks graded
     missing: dict[str, str] = field(default_factory=dict)  # {not gradable: why}
     holds: dict[str, set[str]] = field(default_factory=dict)  # `held`, gradable or not
+    written: dict[str, list[dict]] = field(default_factory=dict)  # the course's, by notebook
 
     def grader_plan(
         self,
@@ -53,15 +65,18 @@ class Decided:
         *,
         split: Split | None = None,
         split_from: Path | None = None,
+        season: dict | None = None,
     ) -> GraderPlan:
         """The graders' part of these decisions, for a run of `data` grading `handins`, with
         the Kaggle `split` (read from the course file `split_from`) checked on `data`
-        (`checked_split`: SplitError naming `split_from` when a part would be empty)."""
+        (`checked_split`: SplitError naming `split_from` when a part would be empty) and the
+        digest of the `season` the run applies (`SeasonInputs.digest`; None: none)."""
         held = {str(Path(h).resolve()): sorted(self.holds[Path(h).name]) for h in handins
                 if Path(h).name in self.holds}  # fmt: skip
         split = checked_split(split, split_from, data, self.gradable)
         return GraderPlan(Path(data).resolve(), self.tier_sets, self.public_only,
-                          self.missing, held, self.assignment, split)  # fmt: skip
+                          self.missing, held, self.assignment, split, self.written,
+                          season)  # fmt: skip
 
 
 def decide_grading(
@@ -73,14 +88,18 @@ def decide_grading(
     handin: bool = False,
 ) -> Decided:
     """The assignments of this selection `data` can grade and their tier sets, once the data
-    and tier sets are known to be fine; `handin`: a student's own check (`kws handin`), whose
-    data has no labels, so no tier set is chosen.
+    and tier sets are known to be fine, and the written questions of every notebook of the
+    course (`written_questions`: a regrade applies the season to a class graded in any of
+    them); `handin`: a student's own check (`kws handin`), whose data has no labels, so no
+    tier set is chosen.
 
-    Raises FileNotFoundError when `data` holds no test set of the selection, and ValueError
-    (naming --tiers / --dataset) when an assignment's data has no tier set.
+    Raises FileNotFoundError when `data` holds no test set of the selection, ValueError
+    (naming --tiers / --dataset) when an assignment's data has no tier set, and QuestionError
+    (naming the notebook and cell) when a written question cannot be read.
     """
     from kws.grading.judge.notebook import missing_test_data
     from kws.grading.judge.tiers import tier_set
+    from kws.grading.judge.written import written_questions
     from kws.spec import ASSIGNMENTS
 
     if not Path(data).is_dir():
@@ -95,7 +114,8 @@ def decide_grading(
     chosen = {} if handin else {name: tier_set(data, name, dataset=dataset, tiers_file=tiers)
                                 for name in gradable}  # fmt: skip
     missing = {name: why for name, why in missing.items() if why}
-    return Decided(gradable, chosen, assignment, missing=missing)
+    written = written_questions(ASSIGNMENTS)
+    return Decided(gradable, chosen, assignment, missing=missing, written=written)
 
 
 def decide_handins(
@@ -131,7 +151,7 @@ def decide_handins(
     graded = [assignment] if assignment else sorted(set().union(*held.values()))
     found = [] if handin else public_only(data, graded if handins else None)
     return Decided(decided.gradable, decided.tier_sets, assignment, held, found,
-                   decided.missing, holds)  # fmt: skip
+                   decided.missing, holds, decided.written)  # fmt: skip
 
 
 def plan_handins(
@@ -199,6 +219,8 @@ class GraderPlan:
     held: dict[str, list[str]] = field(default_factory=dict)  # {hand-in folder: its notebooks}
     assignment: str | None = None  # the selection: None grades every notebook a hand-in holds
     split: Split | None = None  # the Kaggle rule (`kws.grading.testsets.split`), or None
+    written: dict[str, list[dict]] = field(default_factory=dict)  # `written_questions`'s
+    season: dict | None = None  # the digest of the season applied, or None: none applied
 
     def text(self) -> str:
         """The plan file's JSON (`read_plan` reads it)."""
@@ -209,8 +231,22 @@ class GraderPlan:
         split = {"share": self.split.share, "seed": self.split.seed} if self.split else None
         part = {"version": PLAN_VERSION, "data": str(self.data), "assignment": self.assignment,
                 "tier_sets": tier_sets, "public_test_set": self.public_only,
-                "missing": self.missing, "held": self.held, "split": split}  # fmt: skip
+                "missing": self.missing, "held": self.held, "split": split,
+                "written": self.written, "season": self.season}  # fmt: skip
         return json.dumps(part, indent=2)
+
+
+def shared_decisions(text: str) -> dict:
+    """The decisions of the plan file's JSON `text` that every shard of one class shares: all
+    but `NOT_SHARED` (each hand-in's notebooks, the season)."""
+    return {key: value for key, value in json.loads(text).items() if key not in NOT_SHARED}
+
+
+def plan_digest(decisions: dict) -> str:
+    """sha256 of `decisions` (`shared_decisions`'s): what a shard records of its plan, and
+    `kws merge` compares."""
+    text = json.dumps({"graders": decisions}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def read_plan(path: Path, data: Path) -> GraderPlan:
@@ -241,4 +277,4 @@ def read_plan(path: Path, data: Path) -> GraderPlan:
     split = Split(part["split"]["share"], part["split"]["seed"]) if part["split"] else None
     return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]),
                       dict(part["missing"]), dict(part["held"]), part["assignment"],
-                      split)  # fmt: skip
+                      split, dict(part["written"]), part["season"])  # fmt: skip

@@ -30,7 +30,7 @@ from kws.grading.records.seal import seal
 from kws.grading.records.standings import COLUMN_PARTS, Adjustment, Standings, write_standings
 from kws.grading.season.compute import class_standings, counted_maximum
 from kws.grading.season.inputs import SeasonInputs, check_class, keep_season_files, read_season
-from kws.grading.season.written import notebook_rubrics
+from kws.grading.season.written import notebook_rubrics, plan_rubrics
 from kws.spec import ASSIGNMENTS
 
 # The gradebook's columns that are not a test's (what `write_gradebook` and `kws report` add).
@@ -170,6 +170,7 @@ def apply_season(
     command: str = "kws season",
     wait: bool = False,
     grades: Grades | None = None,
+    questions: dict[str, list[dict]] | None = None,
 ) -> Standings:
     """Compute the standings of the class graded in `grades_dir` and write the records; every
     input is checked before the first write, and the folder is held while it is written
@@ -188,6 +189,10 @@ def apply_season(
         wait: wait for a command that writes the folder now, instead of refusing.
         grades: the class as the command that graded it holds it in memory
             (`kws.grading.records.grades.grades_of`), in place of reading it back.
+        questions: the written questions of the run's plan, by notebook (`kws grade`, `kws
+            merge`: `kws.grading.judge.written.written_questions`'s), of which those of the
+            graded notebooks are recorded; None: the solution notebooks' (`notebook_rubrics`),
+            for a command that has no plan.
 
     Returns:
         The standings written, with notes for the instructor.
@@ -208,7 +213,8 @@ def apply_season(
             student, assignment, change = adjustment
             adjusted.setdefault((student, assignment), []).append(change)
         check_marks_kept(grades.folder)  # a lost marks file is never "no marks"
-        asked = notebook_rubrics(set().union(*graded_assignments(grades).values()))
+        graded = set().union(*graded_assignments(grades).values())
+        asked = notebook_rubrics(graded) if questions is None else plan_rubrics(questions, graded)
         written = written_part(grades.folder, asked)
         standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
                                     file_times=season.file_times, written=written)  # fmt: skip

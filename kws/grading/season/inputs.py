@@ -15,6 +15,7 @@ here writes: `keep_season_files` writes the copies once the whole command's inpu
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import timezone
@@ -55,6 +56,17 @@ class SeasonInputs:
     adjusted: dict[tuple[str, str], list[Adjustment]] = field(default_factory=dict)
     adjustments_file: Path | None = None
     class_warnings: list[CourseWarning] = field(default_factory=list)  # set by `check_class`
+
+    def digest(self) -> dict | None:
+        """What a run applies of this season, as its plan holds it: the sha256 of the course
+        file and of the times file read (None for one not given nor kept) and whether file
+        times stand in; None where neither file is (no season to apply)."""
+        if self.course_file is None and self.times_file is None:
+            return None
+        files = {"course": self.course_file, "times": self.times_file}
+        digests = {f"{key}_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()
+                   if path is not None else None for key, path in files.items()}  # fmt: skip
+        return digests | {"file_times": self.file_times}
 
     @property
     def warnings(self) -> list[CourseWarning]:

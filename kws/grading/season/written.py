@@ -1,42 +1,48 @@
 """The written questions of the graded notebooks, as the grades record them from the first grade.
 
-    asked = notebook_rubrics({"speaker_id"})      # [Rubric]: each question its points and rubric
+    asked = plan_rubrics(written, {"speaker_id"})   # [Rubric]: the plan's questions
+    asked = notebook_rubrics({"speaker_id"})        # the same, for a command that has no plan
 
-Whether a notebook asks written questions, and what each is worth, is the solution notebook's
-(`kws.written.questions`); `kws.grading.season.apply` records them in ``marks/rubrics.json``
-whenever it applies the season, so the totals count them (and the exports refuse answers no
-one marked) whether or not `kws mark` ever ran. A course without its solution notebooks on this
-machine (a kit installed without a checkout) records none: the exports then count the tests.
+Whether a notebook asks written questions, and what each is worth, is decided once
+(`kws.grading.judge.written.written_questions`, from the solution notebooks): `kws grade` and
+`kws merge` take them from the run's plan (`plan_rubrics`); `kws season`, `kws adjust` and
+`kws marks restore`, which grade nothing and have no plan, from the notebooks
+(`notebook_rubrics`). `kws.grading.season.apply` records the graded notebooks' questions in
+``marks/rubrics.json`` whenever it applies the season, so the totals count them (and the
+exports refuse answers no one marked) whether or not `kws mark` ever ran. A course without its
+solution notebooks on this machine (a kit installed without a checkout) records none: the
+exports then count the tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from kws.grading.judge.written import written_questions
 from kws.grading.records.marks import Item, Rubric
-from kws.notebooks import read_notebook
-from kws.spec import ASSIGNMENTS, course
-from kws.written.questions import read_questions
+
+
+def plan_rubrics(written: dict[str, list[dict]], assignments: Iterable[str]) -> list[Rubric]:
+    """The written questions of `assignments` in a plan's `written`
+    (`kws.grading.judge.written.written_questions`'s {assignment: [question]}), as the grades
+    folder records them, by assignment name; none for an assignment the plan has none of."""
+    found = []
+    for name in sorted(set(assignments)):
+        for q in written.get(name, []):
+            items = tuple(Item(i["id"], i["points"], i["text"]) for i in q["items"])
+            found.append(Rubric(name, q["question"], q["kind"], q["points"], q["prompt"],
+                                q["model_answer"], items))  # fmt: skip
+    return found
 
 
 def notebook_rubrics(assignments: Iterable[str]) -> list[Rubric]:
     """The written questions of the solution notebooks of `assignments` (the course's,
-    `kws.spec.course`), as the grades folder records them; [] for a notebook that asks none or
-    is not on this machine.
+    `kws.spec.course`), decided as a plan decides them (`written_questions`), as the grades
+    folder records them; [] for a notebook that asks none or is not on this machine. For the
+    commands that have no plan (`kws season`, `kws adjust`, `kws marks restore`).
 
     Raises:
         QuestionError: a question of a notebook cannot be read (naming the notebook and cell).
     """
-    solutions = course().solutions
-    found = []
-    for name in sorted(set(assignments)):
-        spec = ASSIGNMENTS.get(name)
-        path = solutions / spec.notebook if spec is not None else None
-        if path is None or not path.is_file():
-            continue
-        for q in read_questions(read_notebook(path), name=str(path)):
-            if q.points <= 0:  # worth nothing: nothing to count
-                continue
-            items = tuple(Item(i.id, i.points, i.text) for i in q.rubric)
-            found.append(Rubric(name, q.id, q.kind, q.points, q.prompt, q.model_answer, items))
-    return found
+    assignments = sorted(set(assignments))
+    return plan_rubrics(written_questions(assignments), assignments)
