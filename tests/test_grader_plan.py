@@ -2,7 +2,9 @@
 autograder's ``python -m kws.grading.command``, `kws handin`, `pytest grader/` without --plan)
 plans with `kws.grading.judge.planned`, and the grader reads only the plan: it decides nothing
 the plan holds, follows a plan whose decisions differ from what deciding again would give, and
-refuses a plan lacking a decision rather than deciding it again."""
+refuses a plan lacking a decision rather than deciding it again. The written questions are
+recorded from the plan too, by `kws grade` and `kws merge`, and shards graded under plans that
+differ are refused, naming what differs."""
 
 import json
 import shutil
@@ -75,6 +77,10 @@ DECIDERS = [
     ("kws.grading.testsets.public_only", "public_only"),
     ("kws.grading.judge.notebook", "missing_test_data"),
     ("kws.grading.judge.notebook", "holds_notebook"),
+    ("kws.grading.judge.written", "written_questions"),  # the written questions, as imported
+    ("kws.grading.season.written", "written_questions"),
+    ("kws.grading.season.written", "notebook_rubrics"),
+    ("kws.grading.season.apply", "notebook_rubrics"),
 ]
 
 
@@ -217,7 +223,9 @@ def test_a_grader_follows_a_plan_that_deciding_again_would_not_give(
     assert f"{SPEC.notebook}, because the submission holds no {SPEC.notebook}" in document["output"]
 
 
-@pytest.mark.parametrize("lacking", ["split", "held", "assignment", "tier_sets"])
+@pytest.mark.parametrize(
+    "lacking", ["split", "held", "assignment", "tier_sets", "written", "season"]
+)
 def test_a_plan_lacking_a_decision_is_refused_not_decided_again(
     tmp_path, tiny_data, monkeypatch, capsys, lacking
 ):
@@ -265,3 +273,102 @@ def test_one_function_checks_a_season_against_its_class():
     assert callers == {"kws/grading/season/apply.py"}
     for path in ("kws/grading/classrun/plan.py", "kws/grading/classrun/merge.py"):
         assert "checked_season(" in (ROOT / path).read_text(encoding="utf-8")
+
+
+STAND_IN = """
+import json
+from pathlib import Path
+
+def pytest_addoption(parser):
+    for name in ("--submission", "--data", "--results", "--hide", "--assignment"):
+        parser.addoption(name, action="append")
+
+def pytest_configure(config):
+    facts = {"assignment": "keyword_spotting"}
+    tests = [{"name": "ks all", "score": 30.0, "max_score": 30.0, "status": "passed",
+              "output": "", "visibility": "visible", "extra_data": facts}]
+    Path(config.getoption("--results")[0]).write_text(
+        json.dumps({"score": 30.0, "tests": tests, "output": ""}))
+"""
+
+
+def test_kws_grade_and_merge_record_the_plans_written_questions_and_decide_none_again(
+    tmp_path, tiny_data, monkeypatch
+):
+    # A stand-in grader grades keyword spotting only. The plan holds every notebook's written
+    # questions and the season's digest; its keyword-spotting question is changed after
+    # planning: a class run, its shards and their merge record the plan's question, and only
+    # the graded notebook's, without deciding a question again.
+    import hashlib
+
+    from kws.grading.classrun.batch import grade_class
+    from kws.grading.classrun.merge import merge_shards
+    from kws.grading.classrun.shards import RECORD, Shard, ShardError
+    from kws.grading.judge.planned import plan_digest
+
+    grader = tmp_path / "grader"
+    grader.mkdir()
+    (grader / "conftest.py").write_text(STAND_IN)
+    (grader / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    for name in ("ann", "bob", "cy"):
+        (tmp_path / "subs" / name).mkdir(parents=True)
+    course = tmp_path / "course.toml"
+    course.write_text('timezone = "UTC"\n')
+
+    def planned(out: Path, **options):
+        plan = plan_run(tmp_path / "subs", tiny_data, out, course=course, **options)
+        part = json.loads(plan.graders)
+        assert set(part["written"]) == set(ASSIGNMENTS)  # every notebook's, graded or not
+        assert part["written"][SPEC.name][0]["points"] == 3.0
+        assert part["season"] == {"course_sha256": hashlib.sha256(course.read_bytes()).hexdigest(),
+                                  "times_sha256": None, "file_times": False}  # fmt: skip
+        part["written"][SPEC.name][0]["prompt"] = "**As the plan asks it**"
+        plan.graders = json.dumps(part)
+        return plan
+
+    plans = [planned(tmp_path / "whole"), *(planned(tmp_path / "split", shard=Shard(i, 2))
+                                            for i in range(2))]  # fmt: skip
+    calls = []
+    _forbid_deciding(monkeypatch, calls)
+    for plan in plans:
+        grade_class(plan, grader=grader)
+    merge_shards(tmp_path / "split")
+    assert calls == []
+    recorded = json.loads((tmp_path / "whole" / "marks" / "rubrics.json").read_text())
+    assert list(recorded["questions"]) == [f"{SPEC.name}/token-budget"]  # the graded notebook's
+    assert recorded["questions"][f"{SPEC.name}/token-budget"]["prompt"] == "**As the plan asks it**"
+    assert (tmp_path / "split" / "marks" / "rubrics.json").read_bytes() == (
+        tmp_path / "whole" / "marks" / "rubrics.json"
+    ).read_bytes()
+
+    # A shard whose notebook asked another question: refused, naming its folder and that.
+    other = tmp_path / "other"
+    shutil.copytree(tmp_path / "split", other)
+    path = Shard(1, 2).folder(other) / RECORD
+    record = json.loads(path.read_text())
+    record["plan"]["written"][SPEC.name][0]["points"] = 4.0
+    record["plan_sha256"] = plan_digest(record["plan"])
+    path.write_text(json.dumps(record))
+    with pytest.raises(ShardError) as refused:
+        merge_shards(other)
+    assert f"{other / 'shards'} were graded with different plans: shard-0-of-2 (plan " in str(
+        refused.value
+    )
+    assert f"shard-1-of-2 (plan {record['plan_sha256'][:12]}); they differ in the written " in (
+        str(refused.value)
+    )
+    assert "the written questions and their points (keyword_spotting); grade the odd" in str(
+        refused.value
+    )
+
+
+def test_a_plan_for_one_hand_in_applies_no_season_and_holds_the_written_questions(
+    tmp_path, tiny_data
+):
+    from kws.grading.season.written import notebook_rubrics, plan_rubrics
+
+    hand_in = tmp_path / "ann"
+    hand_in.mkdir()
+    part = json.loads(plan_handins(tiny_data, [hand_in]).text())
+    assert part["season"] is None
+    assert plan_rubrics(part["written"], ASSIGNMENTS) == notebook_rubrics(ASSIGNMENTS)
