@@ -181,8 +181,8 @@ def test_merge_equals_one_run_and_refuses_what_is_not_one_class(
              for i in (0, 1)]  # fmt: skip
     _refusal(out, f"{out / 'shards'} were graded with different plans",
              f"shard-0-of-3, shard-2-of-3 (plan {plans[0]}); shard-1-of-3 (plan {plans[1]})",
-             "differ in the tier sets (speaker_id); the notebooks the data cannot grade "
-             "(speaker_id)")  # fmt: skip
+             "differ in the tier sets (speaker_id) and the notebooks the data cannot grade "
+             "(speaker_id); grade the odd ones again")  # fmt: skip
 
     out = broken("split")
     _shards(subs, tiny_data, out, stand_in_grader, 2, [1])

@@ -169,7 +169,9 @@ def _differences(plans: list[dict]) -> str:
             names = set().union(*values) - set.intersection(*(set(v) for v in values))
         words = DECISION_WORDS.get(key, key)
         said.append(f"{words} ({', '.join(sorted(names))})" if names else words)
-    return "; ".join(said) or "nothing their records show (edited records?)"
+    if not said:
+        return "nothing their records show (edited records?)"
+    return " and ".join([", ".join(said[:-1]), said[-1]] if len(said) > 1 else said)
 
 
 def _check_shares(out_dir: Path, count: int, by_index: dict[int, dict]) -> list[str]:
