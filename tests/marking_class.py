@@ -7,6 +7,8 @@ measures (``extra_data["measured"]``), then the folder sealed.
     regrade(root, 4, "norm-classifier", "A new answer.")   # collected again and graded again
     with serving(root / "grades") as server:          # `kws mark`'s server, in a thread
         status, headers, body = ask(server, "GET", "/api/questions")
+
+    course, server = fixtures(24)   # a test module's fixtures: that class, and its server
 """
 
 import contextlib
@@ -15,6 +17,7 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
 from course_helpers import ROOT
 
 from kws.grading.judge.document import TestResult, results_document, write_results
@@ -132,6 +135,22 @@ def serving(grades: Path, grader: str = "kim"):
     finally:
         served.shutdown()
         served.server_close()
+
+
+def fixtures(students: int):
+    """A test module's fixtures ``course`` (`write_class` of `students`: its folder) and
+    ``server`` (`serving` its grades), each test its own: ``course, server = fixtures(24)``."""
+
+    @pytest.fixture(name="course")
+    def course(tmp_path):
+        return write_class(tmp_path / "course", students)
+
+    @pytest.fixture(name="server")
+    def server(course):
+        with serving(course / "grades") as served:
+            yield served
+
+    return course, server
 
 
 def ask(server, method, path, body=None, *, cookie=True, token=True, **headers):

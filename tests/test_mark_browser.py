@@ -9,7 +9,7 @@ import time
 
 import pytest
 from browser import MISSING, Chrome, chromium, click, keys, type_into, wait
-from marking_class import serving, student_name, write_class
+from marking_class import fixtures, student_name
 
 from kws.grading.marking.server import MarkServer
 from kws.grading.records.kept_marks import history_events
@@ -25,10 +25,7 @@ READY = "document.body.dataset.ready === '1'"
 SAVED = "document.body.dataset.pending === undefined || document.body.dataset.pending === '0'"
 
 
-@pytest.fixture
-def server(tmp_path):
-    with serving(write_class(tmp_path / "course", STUDENTS) / "grades") as served:
-        yield served
+course, server = fixtures(STUDENTS)
 
 
 def open_page(browser: Chrome, server: MarkServer, url: str | None = None) -> None:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from browser import MISSING, Chrome, Keys, chromium, click, keys, wait
-from marking_class import SHARED, regrade, serving, student_name, write_class
+from marking_class import SHARED, fixtures, regrade, student_name
 
 from kws.grading.marking.server import MarkServer
 from kws.grading.records.marks import MarkStore
@@ -26,15 +26,7 @@ READY = "document.body.dataset.ready === '1'"
 SAVED = "document.body.dataset.pending === undefined || document.body.dataset.pending === '0'"
 
 
-@pytest.fixture
-def course(tmp_path):
-    return write_class(tmp_path / "course", STUDENTS)
-
-
-@pytest.fixture
-def server(course):
-    with serving(course / "grades") as served:
-        yield served
+course, server = fixtures(STUDENTS)
 
 
 def open_page(browser: Chrome, server: MarkServer, key: str = KEY, token: bool = True) -> None:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from course_helpers import ROOT
-from marking_class import SHARED, regrade, student_name, write_class
+from marking_class import SHARED, fixtures, regrade, student_name
 
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.kept_marks import history_events
@@ -19,9 +19,7 @@ KEY = "speaker_id/norm-classifier"
 STUDENTS = 12
 
 
-@pytest.fixture
-def course(tmp_path):
-    return write_class(tmp_path / "course", STUDENTS)
+course, _ = fixtures(STUDENTS)
 
 
 @pytest.fixture

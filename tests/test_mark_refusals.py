@@ -10,14 +10,12 @@ import sys
 
 import pytest
 from course_helpers import ROOT
-from marking_class import write_class
+from marking_class import fixtures
 
 ENV = os.environ | {"PYTHONPATH": str(ROOT)}
 
 
-@pytest.fixture
-def course(tmp_path):
-    return write_class(tmp_path / "course", 3)
+course, _ = fixtures(3)
 
 
 def mark(course, *args, prefix=()):

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 from course_helpers import ROOT
-from marking_class import SHARED, ask, serving, student_name, write_class
+from marking_class import SHARED, ask, fixtures, student_name
 
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks import MarkStore
@@ -28,15 +28,7 @@ KEY = "speaker_id/norm-classifier"
 STUDENTS = 24
 
 
-@pytest.fixture
-def course(tmp_path):
-    return write_class(tmp_path / "course", STUDENTS)
-
-
-@pytest.fixture
-def server(course):
-    with serving(course / "grades") as served:
-        yield served
+course, server = fixtures(STUDENTS)
 
 
 def test_the_printed_address_sets_a_strict_cookie_and_nothing_answers_without_it(server):
