@@ -88,9 +88,11 @@ def _forbid_deciding(monkeypatch, calls: list) -> None:
     """Every decider of `DECIDERS` records its name in `calls` instead of deciding."""
     import importlib
 
-    for module, name in DECIDERS:
-        monkeypatch.setattr(importlib.import_module(module), name,
-                            lambda *a, name=name, **k: calls.append(name))  # fmt: skip
+    # every module imported before any is patched: one imported after would keep the stand-in
+    # it imported from another (`from ... import name`) once the patches are undone
+    modules = [importlib.import_module(module) for module, _ in DECIDERS]
+    for module, (_, name) in zip(modules, DECIDERS, strict=True):
+        monkeypatch.setattr(module, name, lambda *a, name=name, **k: calls.append(name))
 
 
 def _in_process(ran: dict, monkeypatch, calls: list):
