@@ -45,7 +45,8 @@ from pathlib import Path
 
 from kws.grading.judge.planned import plan_handins
 from kws.grading.season.course import read_course
-from kws.grading.testsets.layouts import files_to_zip, layout_of
+from kws.grading.testsets.layouts import layout_of
+from kws.grading.testsets.layouts.base import files_to_zip
 from kws.spec import ASSIGNMENTS, KIT_FOLDER
 from kws.spec import course as taught
 
