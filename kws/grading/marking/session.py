@@ -25,15 +25,15 @@ from pathlib import Path
 from kws.grading.marking.collect import course_questions, read_class
 from kws.grading.records.grades import read_grades
 from kws.grading.records.lock import FolderBusy, check_finished, running
-from kws.grading.records.marks import (
+from kws.grading.records.marks.rubric import (
     MARKS_DIR,
     Mark,
     MarkConflict,
     MarksError,
-    MarkStore,
     Rubric,
     shortfall,
 )
+from kws.grading.records.marks.store import MarkStore
 from kws.written.render import code_html, context_html, markdown_html, note_html
 
 
@@ -245,7 +245,7 @@ class MarkingSession:
 
     def save(self, data: dict, *, by: str) -> dict[str, dict]:
         """Record one mark for the answers of ``data["aliases"]`` of ``data["key"]`` (see
-        `kws.grading.records.marks.MarkStore.save`); {alias: the mark as the page shows it}.
+        `kws.grading.records.marks.store.MarkStore.save`); {alias: the mark as the page shows it}.
 
         Raises:
             MarksError: an unknown question, alias or item; MarkConflict: marked since.
