@@ -309,12 +309,13 @@ def check_may_write(grades_dir: Path, scope: str, *, wait: bool = False) -> None
     if holds(folder) or (wait and running(folder)):  # `holding` waits for it, then looks again
         return
     if not wait:
-        _refuse_running(folder, _ONE_AT_A_TIME)
+        refuse_running(folder, _ONE_AT_A_TIME)
     _check_finishes(folder, last_run(folder), scope)
 
 
-def _refuse_running(folder: Path, advice: str) -> None:
-    """FolderBusy naming the run writing `folder` now, if one is, and `advice`."""
+def refuse_running(folder: Path, advice: str) -> None:
+    """FolderBusy naming the run writing `folder` now (another process holds its lock), if one
+    is, and `advice`: what to do about it."""
     now = running(folder)
     if now is not None:
         raise FolderBusy(f"{folder}: {now.describe()} is writing it now; {advice}")
@@ -372,7 +373,7 @@ def check_no_run(grades_dir: Path) -> None:
     folder = Path(grades_dir)
     if holds(folder):
         return
-    _refuse_running(folder, "run this command once it has finished")
+    refuse_running(folder, "run this command once it has finished")
     earlier = last_run(folder)
     if earlier is not None and earlier.state != FINISHED and not unchanged(folder):
         raise RecordsError(earlier.unfinished(folder))
