@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kws.grading.publish.gradescope.autograder import make_autograder
-from kws.grading.testsets.layouts import SpeechCommandsLayout
+from kws.grading.testsets.layouts.speech_commands import SpeechCommandsLayout
 from kws.spec import ASSIGNMENTS, GradingCost
 
 

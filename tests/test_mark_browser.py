@@ -13,7 +13,7 @@ from marking_class import fixtures, student_name
 
 from kws.grading.marking.server import MarkServer
 from kws.grading.records.kept_marks import history_events
-from kws.grading.records.marks import MarkStore
+from kws.grading.records.marks.store import MarkStore
 
 pytestmark = [
     pytest.mark.skipif(MISSING is not None, reason=str(MISSING)),

@@ -13,7 +13,7 @@ from browser import MISSING, Chrome, Keys, chromium, click, keys, wait
 from marking_class import SHARED, fixtures, regrade, student_name
 
 from kws.grading.marking.server import MarkServer
-from kws.grading.records.marks import MarkStore
+from kws.grading.records.marks.store import MarkStore
 
 pytestmark = [
     pytest.mark.skipif(MISSING is not None, reason=str(MISSING)),

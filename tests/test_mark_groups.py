@@ -13,7 +13,8 @@ from marking_class import SHARED, fixtures, regrade, student_name
 
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.kept_marks import history_events
-from kws.grading.records.marks import MarkConflict, MarksError, MarkStore
+from kws.grading.records.marks.rubric import MarkConflict, MarksError
+from kws.grading.records.marks.store import MarkStore
 
 KEY = "speaker_id/norm-classifier"
 STUDENTS = 12

@@ -20,7 +20,7 @@ from course_helpers import ROOT
 from marking_class import SHARED, ask, fixtures, student_name
 
 from kws.grading.marking.session import MarkingSession
-from kws.grading.records.marks import MarkStore
+from kws.grading.records.marks.store import MarkStore
 from kws.grading.records.seal import check_seal
 from kws.pages import STYLE
 

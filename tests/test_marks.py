@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 from kws.grading.records.kept_marks import history_events
-from kws.grading.records.marks import (
-    MARKS_FILE,
-    Item,
-    MarkConflict,
-    MarksError,
-    MarkStore,
-    Rubric,
-)
+from kws.grading.records.marks.rubric import MARKS_FILE, Item, MarkConflict, MarksError, Rubric
+from kws.grading.records.marks.store import MarkStore
 from kws.grading.records.seal import RecordsError, check_seal, read_seal, seal
 
 KEY = "speaker_id/norm"

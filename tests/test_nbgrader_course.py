@@ -15,7 +15,7 @@ import pytest
 from course_helpers import ROOT
 from nbgrader_ps1 import nbgrader_release, problem1, submitted, write_course
 
-from kws.grading.records.marks import Item, Rubric
+from kws.grading.records.marks.rubric import Item, Rubric
 from kws.notebooks import NotebookError, student_version
 from kws.written.answers import read_answers
 from kws.written.questions import read_questions

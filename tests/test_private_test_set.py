@@ -27,8 +27,11 @@ from kws.data.private_variant import (
 from kws.grading.judge.public_gap import PUBLIC_GAP, public_gap
 from kws.grading.protocol.inputs import inputs_header
 from kws.grading.testsets.hidden import HiddenTest
-from kws.grading.testsets.layouts import SpeechCommandsLayout
-from kws.grading.testsets.layouts.speech_commands import PUBLIC_SAMPLE, hidden_keyword_test
+from kws.grading.testsets.layouts.speech_commands import (
+    PUBLIC_SAMPLE,
+    SpeechCommandsLayout,
+    hidden_keyword_test,
+)
 from kws.spec import ASSIGNMENTS
 
 TEST_SET = "speech_commands_test_set_v0.02"

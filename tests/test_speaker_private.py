@@ -19,8 +19,7 @@ from kws.grading.judge.accuracy import csv_accuracy
 from kws.grading.judge.public_gap import PUBLIC_GAP, allowed_gap, public_gap
 from kws.grading.protocol.inputs import inputs_header
 from kws.grading.testsets.hidden import HiddenTest
-from kws.grading.testsets.layouts import HW4Layout
-from kws.grading.testsets.layouts.hw4 import hidden_speaker_test
+from kws.grading.testsets.layouts.hw4 import HW4Layout, hidden_speaker_test
 from kws.spec import ASSIGNMENTS
 
 FOLDERS = ("speaker_features", "speaker_features_hidden")

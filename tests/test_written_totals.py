@@ -23,7 +23,7 @@ from marking_class import student_name, write_class
 
 from kws.grading.marking.server import MarkServer
 from kws.grading.marking.session import MarkingSession
-from kws.grading.records.marks import MarkStore
+from kws.grading.records.marks.store import MarkStore
 from kws.grading.records.seal import read_seal
 
 STUDENTS = 4

@@ -173,24 +173,19 @@ def pytest_collection_modifyitems(session, config, items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
     items.extend(_test_cells(session, config))
+    gpu = [item for item in items if "gpu" in item.keywords]
     if config.getoption("--handin"):  # no labels: no tiers, no re-training to grade
-        skip = pytest.mark.skip(reason="graded after you hand in: the grader re-trains on a GPU")
-        for item in items:
-            if "gpu" in item.keywords:
-                item.add_marker(skip)
+        _skip(gpu, "graded after you hand in: the grader re-trains on a GPU")
         return
     _say_public_only(config, report, graded)
     config.stash[TIER_SETS] = _choose_tier_sets(config, report, graded)
-    if (
-        config.getoption("--retrain-device").is_cpu
-        or not any("gpu" in item.keywords for item in items)
-        or cuda_available()
-    ):
-        return
-    skip = pytest.mark.skip(reason="no CUDA GPU on the grading machine, so re-training was not run")
+    if gpu and not config.getoption("--retrain-device").is_cpu and not cuda_available():
+        _skip(gpu, "no CUDA GPU on the grading machine, so re-training was not run")
+
+
+def _skip(items, reason: str) -> None:
     for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _test_cells(session, config) -> list:

@@ -16,6 +16,7 @@ cannot be read (cut short) is kept in ``history/`` as it was and replaced: a reg
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -90,10 +91,8 @@ def earlier_score(out_dir: Path, student: str) -> float | None:
     and before ``regrades.csv`` said so left the earlier total beside the history: the new
     result in place is not the earlier one, so the total kept then is used again."""
     pending = _pending(out_dir, student)
-    try:
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         return json.loads(pending.read_text(encoding="utf-8"))["earlier"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
     earlier = keep_earlier(out_dir, student)
     pending.parent.mkdir(mode=0o700, exist_ok=True)  # a student graded for the first time
     write_whole(pending, json.dumps({"earlier": earlier}) + "\n")

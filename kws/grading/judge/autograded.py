@@ -167,7 +167,7 @@ class TestCells:
 
     def verdicts(self, spec: Spec) -> dict[str, str | None]:
         """{grade_id: None or why it failed} for `spec`'s test cells, from one child run; a
-        sandbox that cannot start stops the run as the grader's fault (`Grading._run_notebook`)."""
+        sandbox that cannot start stops the run as the grader's fault (`Grading.in_sandbox`)."""
         if spec.name not in self._verdicts:
             cells = test_cells(spec)
             grading = self.grading

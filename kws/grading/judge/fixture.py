@@ -108,7 +108,8 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         """The one grading child's result for `spec`'s notebook (run once per run), with what
         it says about the run in the run's output."""
         if spec.name not in self._children:
-            result = self._run_notebook(
+            result = self.in_sandbox(
+                run_notebook,
                 self.submission,
                 spec,
                 self.hidden_test(spec),
@@ -128,10 +129,6 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
                 self.report.add_finding("review", flag)
             self._children[spec.name] = result
         return self._children[spec.name]
-
-    def _run_notebook(self, *args, **kwargs):
-        """`run_notebook`, `in_sandbox`."""
-        return self.in_sandbox(run_notebook, *args, **kwargs)
 
     def in_sandbox(self, run, *args, **kwargs):
         """``run(*args, **kwargs)``, a function starting a sandboxed child (`run_notebook`);
@@ -188,7 +185,8 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         steps = self.config.getoption("--retrain-steps")
         # a folder per assignment: two assignments of one layout re-train in the same run
         data = layout.retraining_data(self.data, hidden, self.tmp / f"retrain-data-{spec.name}")
-        return self._run_notebook(
+        return self.in_sandbox(
+            run_notebook,
             self.submission,
             spec,
             hidden,

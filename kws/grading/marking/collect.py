@@ -24,7 +24,7 @@ import nbformat
 from kws.counts import format_count
 from kws.grading.marking.groups import group_answers
 from kws.grading.protocol.handin import find_notebook
-from kws.grading.records.marks import Item, Rubric, question_key
+from kws.grading.records.marks.rubric import Item, Rubric, question_key
 from kws.notebooks import read_notebook, student_version
 from kws.spec import ASSIGNMENTS, Spec
 from kws.written.answers import Answer, read_answers

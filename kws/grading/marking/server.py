@@ -37,7 +37,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from kws.grading.marking.session import MarkingSession
-from kws.grading.records.marks import MarkConflict, MarksError
+from kws.grading.records.marks.rubric import MarkConflict, MarksError
 from kws.pages import STYLE, render
 from kws.written.render import code_styles
 

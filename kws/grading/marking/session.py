@@ -24,30 +24,17 @@ from pathlib import Path
 
 from kws.grading.marking.collect import course_questions, read_class
 from kws.grading.records.grades import read_grades
-from kws.grading.records.lock import FolderBusy, check_finished, running
-from kws.grading.records.marks import (
+from kws.grading.records.lock import check_finished, refuse_running
+from kws.grading.records.marks.rubric import (
     MARKS_DIR,
     Mark,
     MarkConflict,
     MarksError,
-    MarkStore,
     Rubric,
     shortfall,
 )
+from kws.grading.records.marks.store import MarkStore
 from kws.written.render import code_html, context_html, markdown_html, note_html
-
-
-def check_not_running(grades_dir: Path) -> None:
-    """No command is writing `grades_dir` now: a `kws grade` half-way has rewritten some records
-    and not the rest (and would seal the marks written meanwhile as its own).
-
-    Raises:
-        FolderBusy: naming the command that writes it (`kws.grading.records.lock.running`).
-    """
-    now = running(grades_dir)
-    if now is not None:
-        raise FolderBusy(f"{grades_dir}: {now.describe()} is writing it now; wait for it to "
-                         "finish, then start kws mark again")  # fmt: skip
 
 
 def check_writable(grades_dir: Path) -> None:
@@ -90,7 +77,9 @@ class MarkingSession:
         self, grades_dir: Path, *, solutions: Path, submissions: Path | None = None, grader: str
     ):
         self._submissions = submissions
-        check_not_running(Path(grades_dir))  # its records are half-written until it ends
+        refuse_running(  # its records are half-written until it ends
+            Path(grades_dir), "wait for it to finish, then start kws mark again"
+        )
         grades = read_grades(Path(grades_dir), submissions)
         check_finished(grades.folder)  # before a mark seals the folder again
         check_writable(grades.folder)
@@ -245,7 +234,7 @@ class MarkingSession:
 
     def save(self, data: dict, *, by: str) -> dict[str, dict]:
         """Record one mark for the answers of ``data["aliases"]`` of ``data["key"]`` (see
-        `kws.grading.records.marks.MarkStore.save`); {alias: the mark as the page shows it}.
+        `kws.grading.records.marks.store.MarkStore.save`); {alias: the mark as the page shows it}.
 
         Raises:
             MarksError: an unknown question, alias or item; MarkConflict: marked since.

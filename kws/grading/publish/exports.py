@@ -37,7 +37,7 @@ from pathlib import Path
 
 from kws.grading.records.gradebook import RUN_FILE
 from kws.grading.records.grades import read_grades
-from kws.grading.records.marks import UNMARKED, check_marked
+from kws.grading.records.marks.written import UNMARKED, check_marked
 from kws.grading.records.roster import Roster, RosterError, RosterMatch, match_roster, read_roster
 from kws.grading.season.compute import with_standings
 from kws.spec import ASSIGNMENTS
@@ -79,7 +79,7 @@ def class_scores(
     applied, `kws.grading.season.compute`), or one notebook's final points (`assignment`).
     The written answers' marks are in them; RecordsError when the marks changed since they
     were counted, or (`unmarked` "refuse") an answer has no mark yet
-    (`kws.grading.records.marks.check_marked`)."""
+    (`kws.grading.records.marks.written.check_marked`)."""
     grades = with_standings(read_grades(grades_dir))
     standings = grades.standings
     if assignment is not None and assignment not in standings.assignments:

@@ -19,7 +19,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from kws.grading.records.files import write_whole
-from kws.grading.records.marks import (
+from kws.grading.records.marks.rubric import (
     HISTORY_FILE,
     MARKS_FILE,
     RUBRICS_FILE,
@@ -27,9 +27,9 @@ from kws.grading.records.marks import (
     Item,
     Mark,
     MarksError,
-    MarkStore,
     Rubric,
 )
+from kws.grading.records.marks.store import MarkStore
 from kws.grading.records.seal import RecordsError, read_seal
 
 _MARK_FIELDS = ("items", "adjust", "comment", "digest", "by", "when", "version")

@@ -50,6 +50,10 @@ LOCK_FILE = "run.lock"
 RUNNING, STOPPED, FINISHED = "running", "stopped", "finished"
 CLASS, SEASON = "class", "season"
 _GLANCES = 50  # tries (20 ms apart) before a lock held by no named run counts as busy
+_ONE_AT_A_TIME = (
+    "one command at a time writes a grades folder: wait for it to end, or give --wait to wait "
+    "for it"
+)
 _KIT = Path(__file__).resolve().parents[2]  # the `kws` package: `python -m kws.cli` runs from it
 
 
@@ -194,14 +198,11 @@ def _open_locked(folder: Path, wait: bool) -> tuple[int, bool]:
                     glances += 1
                     time.sleep(0.02)
                     continue
+            who = holder.describe() if holder else "another process"
             if not wait:
                 os.close(descriptor)
-                who = holder.describe() if holder else "another process"
-                raise FolderBusy(f"{folder}: {who} is writing it now; one command at a time "
-                                 "writes a grades folder: wait for it to end, or give --wait "
-                                 "to wait for it") from None  # fmt: skip
+                raise FolderBusy(f"{folder}: {who} is writing it now; {_ONE_AT_A_TIME}") from None
             if not said_waiting:
-                who = holder.describe() if holder else "another process"
                 print(f"waiting for {who} to finish writing {folder} ...", file=sys.stderr,
                       flush=True)  # fmt: skip
                 said_waiting = True
@@ -305,16 +306,19 @@ def check_may_write(grades_dir: Path, scope: str, *, wait: bool = False) -> None
     RecordsError when an unfinished run changed records that scope does not rewrite, naming
     the command that finishes it."""
     folder = Path(grades_dir)
-    if holds(folder):
+    if holds(folder) or (wait and running(folder)):  # `holding` waits for it, then looks again
         return
+    if not wait:
+        refuse_running(folder, _ONE_AT_A_TIME)
+    _check_finishes(folder, last_run(folder), scope)
+
+
+def refuse_running(folder: Path, advice: str) -> None:
+    """FolderBusy naming the run writing `folder` now (another process holds its lock), if one
+    is, and `advice`: what to do about it."""
     now = running(folder)
     if now is not None:
-        if wait:  # `holding` waits for it, then looks again
-            return
-        raise FolderBusy(f"{folder}: {now.describe()} is writing it now; one command at a time "
-                         "writes a grades folder: wait for it to end, or give --wait to wait "
-                         "for it")  # fmt: skip
-    _check_finishes(folder, last_run(folder), scope)
+        raise FolderBusy(f"{folder}: {now.describe()} is writing it now; {advice}")
 
 
 def _owner_only(folder: Path) -> None:
@@ -369,10 +373,7 @@ def check_no_run(grades_dir: Path) -> None:
     folder = Path(grades_dir)
     if holds(folder):
         return
-    now = running(folder)
-    if now is not None:
-        raise FolderBusy(f"{folder}: {now.describe()} is writing it now; run this command "
-                         "once it has finished")  # fmt: skip
+    refuse_running(folder, "run this command once it has finished")
     earlier = last_run(folder)
     if earlier is not None and earlier.state != FINISHED and not unchanged(folder):
         raise RecordsError(earlier.unfinished(folder))

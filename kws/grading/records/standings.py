@@ -19,7 +19,7 @@ exports, the class report and the students' feedback pages. One entry per studen
 An assignment whose notebook asks written questions (`kws mark`) has ``"written"`` (their
 points, in its maximum) beside its title; each standing in it ``"written"`` (the marks'
 points, counted in ``raw``) and ``"unmarked"`` (its questions with no mark yet); the document
-``"marks"``, the digest of the marks counted (`kws.grading.records.marks.check_marked`).
+``"marks"``, the digest of the marks counted (`kws.grading.records.marks.written.check_marked`).
 
 ``status`` is ``graded``, ``missing`` (nothing handed in: left out of the assignment's
 statistics) or ``ungraded`` (handed in, but the grader wrote no result). ``late`` is null for a
@@ -107,7 +107,7 @@ class Standings:
     # What the instructor should know about how they were computed (not written to the file),
     # e.g. hand-ins whose time came from file times or from nowhere.
     notes: list[str] = field(default_factory=list)
-    marks: str = ""  # the digest of the marks counted (`kws.grading.records.marks.marks_digest`)
+    marks: str = ""  # the digest of the marks counted (`marks.written.marks_digest`)
 
     def of(self, student: str, assignment: str) -> Standing | None:
         """`student`'s standing in `assignment`, or None where none was recorded."""

@@ -135,10 +135,8 @@ def _alive(pid: int) -> bool:
 
 def kill_everything(pgid: int, uid: int | None) -> None:
     """SIGKILL the child's process group and, with a dedicated uid, every process it owns."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     if uid is None:
         return
     for _ in range(100):  # a fork bomb may still be forking while we kill
@@ -146,8 +144,6 @@ def kill_everything(pgid: int, uid: int | None) -> None:
         if not victims:
             return
         for pid in victims:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.05)

@@ -14,6 +14,7 @@ every value (`check_json`: types, sizes, finite numbers) before anyone reads it.
 the working directory on ``sys.path``, so a file the hand-in brings cannot shadow a module.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -245,10 +246,8 @@ def _size(folder: Path) -> int:
     total = 0
     for root, _, files in os.walk(folder):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
     return total
 
 

@@ -24,7 +24,8 @@ from kws.grading.records.gradebook import ROSTER_FILE
 from kws.grading.records.grades import Grades, check_results, read_grades, test_assignment
 from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import SEASON, holding
-from kws.grading.records.marks import MarkStore, marks_digest, written_part
+from kws.grading.records.marks.store import MarkStore
+from kws.grading.records.marks.written import marks_digest, written_part
 from kws.grading.records.roster import kept_roster_names
 from kws.grading.records.seal import seal
 from kws.grading.records.standings import COLUMN_PARTS, Adjustment, Standings, write_standings

@@ -33,7 +33,7 @@ from kws.grading.records.adjustments import read_adjustments
 from kws.grading.records.gradebook import ungraded_reason
 from kws.grading.records.grades import Grades, check_records, test_assignment
 from kws.grading.records.kept_marks import check_marks_kept
-from kws.grading.records.marks import Written, written_part
+from kws.grading.records.marks.written import Written, written_part
 from kws.grading.records.standings import Adjustment, Standing, Standings
 from kws.grading.season.course import Course, CourseError, late_of
 from kws.grading.season.times import handin_time

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kws.grading.judge.written import written_questions
-from kws.grading.records.marks import Item, Rubric
+from kws.grading.records.marks.rubric import Item, Rubric
 
 
 def plan_rubrics(written: dict[str, list[dict]], assignments: Iterable[str]) -> list[Rubric]:

@@ -26,7 +26,7 @@ from kws.grading.publish.feedback.rerun import course_notebooks
 from kws.grading.publish.report.figures import TIER_COLOURS
 from kws.grading.records.gradebook import safe_name
 from kws.grading.records.grades import read_grades
-from kws.grading.records.marks import check_marked, written_part
+from kws.grading.records.marks.written import check_marked, written_part
 from kws.grading.records.standings import read_standings
 from kws.grading.season.compute import with_standings
 from kws.pages import Table, bold, italic, lines, pre, render, table

@@ -25,7 +25,7 @@ from pathlib import Path
 from kws.grading.judge.tiers import accuracy_in, tiers_in
 from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, Rerun, rerun_for, self_check_cells
 from kws.grading.records.grades import Grades, Student, test_assignment
-from kws.grading.records.marks import Written
+from kws.grading.records.marks.written import Written
 from kws.grading.records.standings import STANDINGS_FILE, Standing, Standings, StandingsError
 from kws.grading.season.course import COURSE_FILE, Course, read_course
 from kws.spec import ASSIGNMENTS, Spec
@@ -198,7 +198,7 @@ def student_feedback(
         now: the time the visibility rules are judged at (default: now, UTC).
         course: the course file (the student's due date, the time zone), or None.
         written: the class's written questions and marks
-            (`kws.grading.records.marks.written_part`), or None.
+            (`kws.grading.records.marks.written.written_part`), or None.
 
     Returns:
         The tests shown, the accuracy against the tiers, the cells to re-run and the standing.

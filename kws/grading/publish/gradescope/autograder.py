@@ -45,7 +45,8 @@ from pathlib import Path
 
 from kws.grading.judge.planned import plan_handins
 from kws.grading.season.course import read_course
-from kws.grading.testsets.layouts import files_to_zip, layout_of
+from kws.grading.testsets.layouts import layout_of
+from kws.grading.testsets.layouts.base import files_to_zip
 from kws.spec import ASSIGNMENTS, KIT_FOLDER
 from kws.spec import course as taught
 
@@ -209,13 +210,10 @@ def settings_advice(settings: ContainerSettings) -> str:
         "sets:",
         f"  container: {container}",
         f"  timeout: {timeout}",
+        f"  The reference hand-in takes {each} on {settings.cpu:g} CPU; the timeout lets a "
+        f"hand-in take {SLOWER_HANDINS} times as long, and {peak} (synthetic test sets of "
+        "these sizes; benchmarks/bench_grading_memory.py measures your own).",
     ]
-    if each:
-        lines.append(
-            f"  The reference hand-in takes {each} on {settings.cpu:g} CPU; the timeout lets a "
-            f"hand-in take {SLOWER_HANDINS} times as long, and {peak} (synthetic test sets of "
-            "these sizes; benchmarks/bench_grading_memory.py measures your own)."
-        )
     if unmeasured:  # a spec without [grading]: nothing to size the timeout from
         lines.append(
             f"  Not measured: {', '.join(unmeasured)} (its spec has no [grading]), so the "

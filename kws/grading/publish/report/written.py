@@ -1,13 +1,13 @@
 """The class report's view of the written answers (for `kws.grading.publish.report.page`): per
 question, how many are marked, the mean and the spread of the points, and the rubric items most
-given, from ``marks/`` (`kws.grading.records.marks.written_part`)."""
+given, from ``marks/`` (`kws.grading.records.marks.written.written_part`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from statistics import mean
 
-from kws.grading.records.marks import Written, written_part
+from kws.grading.records.marks.written import Written, written_part
 from kws.pages import Table, lines, table
 
 

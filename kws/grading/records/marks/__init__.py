@@ -44,49 +44,5 @@ count them as 0, standings with answers no one marked yet.
 
 The package's modules: `rubric` (a question's `Rubric`, a `Mark`, the files' names and the
 checks of their values), `store` (`MarkStore`: reading and changing the files) and `written`
-(the marks in the grades: `written_part`, `check_marked`). Import their names from here.
+(the marks in the grades: `written_part`, `check_marked`).
 """
-
-from kws.grading.records.marks.rubric import (
-    HISTORY_FILE,
-    MARKS_DIR,
-    MARKS_FILE,
-    RUBRICS_FILE,
-    VERSION,
-    Item,
-    Mark,
-    MarkConflict,
-    MarksError,
-    Rubric,
-    question_key,
-    shortfall,
-)
-from kws.grading.records.marks.store import MarkStore
-from kws.grading.records.marks.written import (
-    UNMARKED,
-    Written,
-    check_marked,
-    marks_digest,
-    written_part,
-)
-
-__all__ = [
-    "HISTORY_FILE",
-    "MARKS_DIR",
-    "MARKS_FILE",
-    "RUBRICS_FILE",
-    "UNMARKED",
-    "VERSION",
-    "Item",
-    "Mark",
-    "MarkConflict",
-    "MarkStore",
-    "MarksError",
-    "Rubric",
-    "Written",
-    "check_marked",
-    "marks_digest",
-    "question_key",
-    "shortfall",
-    "written_part",
-]

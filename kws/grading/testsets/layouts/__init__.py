@@ -20,36 +20,17 @@ file changes.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import re
 from pathlib import Path
 
 from kws.grading.testsets.hidden import HiddenTest
-from kws.grading.testsets.layouts.base import INPUT_KINDS, SKIP, Layout, files_to_zip
+from kws.grading.testsets.layouts.base import INPUT_KINDS, Layout
 from kws.grading.testsets.layouts.hw4 import HW4Layout
 from kws.grading.testsets.layouts.speech_commands import SpeechCommandsLayout
 from kws.spec import Spec, SpecError
 
-__all__ = [
-    "BUILT_IN",
-    "HW4Layout",
-    "INPUT_KINDS",
-    "SKIP",
-    "Layout",
-    "SpeechCommandsLayout",
-    "files_to_zip",
-    "hidden_test",
-    "layout_class",
-    "layout_of",
-    "public_test",
-]
-
-# The kit's layouts by the name a spec gives them: "<module>:<class>".
-BUILT_IN = {
-    "speech_commands": "kws.grading.testsets.layouts.speech_commands:SpeechCommandsLayout",
-    "hw4": "kws.grading.testsets.layouts.hw4:HW4Layout",
-}
+BUILT_IN = {"speech_commands": SpeechCommandsLayout, "hw4": HW4Layout}  # by the spec's name
 PUBLIC_INPUTS = 8  # test items `kws handin` runs a model on: a forward pass, not an accuracy
 OWN_LAYOUT = re.compile(r"(\w+)\.py:(\w+)")  # a module of the assignment's folder, and its class
 
@@ -58,19 +39,17 @@ def layout_class(spec: Spec) -> type[Layout]:
     """The class of `spec`'s data layout ([data] layout): a built-in one by name, or the class
     ``<Class>`` of the module ``<file>.py`` in the assignment's folder; SpecError naming the fix."""
     name = spec.layout
-    own = OWN_LAYOUT.fullmatch(name)
     if name in BUILT_IN:
-        module_name, class_name = BUILT_IN[name].split(":")
-        module, where = importlib.import_module(module_name), module_name
-    elif own:
-        module, class_name = spec.module(own[1]), own[2]  # SpecError when the file is missing
-        where = str(spec.folder / f"{own[1]}.py")
-    else:
+        return BUILT_IN[name]
+    own = OWN_LAYOUT.fullmatch(name)
+    if not own:
         raise SpecError(
             f"{spec.path}: [data] layout = {name!r} is not one the grader reads; use one of "
             f'{", ".join(sorted(BUILT_IN))}, or "<file>.py:<Class>" for a layout in the '
             "assignment's own folder (docs/how-to/layouts.md)"
         )
+    module, class_name = spec.module(own[1]), own[2]  # SpecError when the file is missing
+    where = str(spec.folder / f"{own[1]}.py")
     found = getattr(module, class_name, None)
     if not (isinstance(found, type) and issubclass(found, Layout)):
         raise SpecError(
