@@ -71,10 +71,12 @@ def test_demo_one_notebook_at_a_time_shows_their_output(tmp_path, tiny_data, mon
     # The demo makes its data only where it is missing: the session's tiny data is that very data
     # (preset tiny, seed 0; made by the test above as a newcomer would), this test is about output.
     # A budget setting in the environment wins over the preset's, as in the notebook by hand:
-    # a few steps each (the preset's are 30 and 10). The command as typed runs in the test
-    # above; here `kws.cli.main` runs it in this process (the notebooks in kernels of their own).
+    # a few steps each (the preset's are 30 and 10), in batches of 16 (notebook 02's; 01's and
+    # 03's are 256). The command as typed runs in the test above; here `kws.cli.main` runs it
+    # in this process (the notebooks in kernels of their own).
     shutil.copytree(tiny_data, tmp_path / "d" / "data")
-    yours = {"KWS_STEPS": "4", "KWS_BASELINE_STEPS": "1", "KWS_TEACHER_STEPS": "1"}
+    yours = {"KWS_STEPS": "4", "KWS_BASELINE_STEPS": "1", "KWS_TEACHER_STEPS": "1",
+             "KWS_BATCH_SIZE": "16"}  # fmt: skip
     for key, value in dict(yours, OMP_NUM_THREADS="1").items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
@@ -83,7 +85,10 @@ def test_demo_one_notebook_at_a_time_shows_their_output(tmp_path, tiny_data, mon
     done = subprocess.CompletedProcess(["kws", "demo"], code, *capsys.readouterr())
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     line = "from your environment, over the preset's: "
-    assert line + "KWS_BASELINE_STEPS=1 KWS_STEPS=4 KWS_TEACHER_STEPS=1" in done.stdout
+    assert (
+        line + "KWS_BASELINE_STEPS=1 KWS_BATCH_SIZE=16 KWS_STEPS=4 KWS_TEACHER_STEPS=1"
+        in done.stdout
+    )
     printed = [row for row in done.stdout.splitlines() if row.startswith("STEPS=")]
     assert len(printed) == 3 and all(row.startswith("STEPS=4 ") for row in printed), printed
     assert any(row.startswith("STEPS=4 BASELINE_STEPS=1 ") for row in printed), printed  # 01

@@ -182,16 +182,34 @@ def test_a_run_killed_with_its_graders_leaves_none_running_and_loses_nothing(cou
     _recover(course, graded)
 
 
-def test_a_fresh_run_killed_after_its_gradebook_is_refused_not_exported_raw(graded, tmp_path):
-    """Killed as gradebook.csv is written, before the late rule's standings and the seal:
-    nothing exports its raw scores (ann's 10 where the late penalty makes 9); `kws season`
-    will not seal half a run either; the same `kws grade` finishes it."""
-    course = make_course(tmp_path / "course", graded[2] / "data", 2)
+@pytest.fixture(scope="module")
+def killed_fresh(graded, tmp_path_factory) -> Path:
+    """A fresh run of the second hand-ins killed as gradebook.csv is written, before the late
+    rule's standings and the seal: the folder it left, for the tests below to copy."""
+    course = make_course(tmp_path_factory.mktemp("killed") / "course", graded[2] / "data", 2)
     run = start(course, *GRADE, KWS_TEST_PAUSE="gradebook")
     try:
         wait_for(course / "hold" / "paused", run)
     finally:
         kill_group(run)
+    return course
+
+
+def _copy_killed(source: Path, target: Path) -> Path:
+    """A copy of the folder a killed run left (`_copy`), its lock's record naming the copy."""
+    _copy(source, target)
+    lock = target / "grades" / LOCK_FILE
+    lock.write_text(lock.read_text().replace(str(source), str(target)))
+    return target
+
+
+def test_a_fresh_run_killed_after_its_gradebook_is_refused_not_exported_raw(
+    killed_fresh, graded, tmp_path
+):
+    """Killed as gradebook.csv is written, before the late rule's standings and the seal:
+    nothing exports its raw scores (ann's 10 where the late penalty makes 9); `kws season`
+    will not seal half a run either; the same `kws grade` finishes it."""
+    course = _copy_killed(killed_fresh, tmp_path / "course")
     grades = course / "grades"
     assert (grades / "gradebook.csv").is_file() and not (grades / "records.json").exists()
     _assert_refused(course, "was killed (or its machine went down) before it finished",
@@ -205,18 +223,13 @@ def test_a_fresh_run_killed_after_its_gradebook_is_refused_not_exported_raw(grad
 
 
 def test_a_fresh_run_killed_and_its_lock_lost_is_never_exported_without_its_season(
-    graded, tmp_path
+    killed_fresh, graded, tmp_path
 ):
     """C3: killed as gradebook.csv appears, then run.lock removed (cleaned as stale, lost in
     a copy): the export refuses, `kws season` will not apply "no season" (raw scores) but
     names the course file and times the run was given, and that command gives the grades of a
     run never interrupted."""
-    course = make_course(tmp_path / "course", graded[2] / "data", 2)
-    run = start(course, *GRADE, KWS_TEST_PAUSE="gradebook")
-    try:
-        wait_for(course / "hold" / "paused", run)
-    finally:
-        kill_group(run)
+    course = _copy_killed(killed_fresh, tmp_path / "course")
     grades = course / "grades"
     (grades / LOCK_FILE).unlink()
     _assert_refused(course, "no records.json", "kws season grades")
