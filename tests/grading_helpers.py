@@ -173,3 +173,30 @@ def make_submission(
         if predictions and task in predictions:
             (task_dir / "predictions.csv").write_text(predictions[task])
     return folder
+
+
+# A grader that grades nothing: whatever the hand-in, 30 / 30 on keyword spotting (its one test)
+STAND_IN_CONFTEST = """
+import json
+from pathlib import Path
+
+def pytest_addoption(parser):
+    for name in ("--submission", "--data", "--results", "--hide", "--assignment"):
+        parser.addoption(name, action="append")
+
+def pytest_configure(config):
+    facts = {"assignment": "keyword_spotting"}
+    tests = [{"name": "ks all", "score": 30.0, "max_score": 30.0, "status": "passed",
+              "output": "", "visibility": "visible", "extra_data": facts}]
+    Path(config.getoption("--results")[0]).write_text(
+        json.dumps({"score": 30.0, "tests": tests, "output": ""}))
+"""
+
+
+def stand_in_grader(folder: Path) -> Path:
+    """`folder`, made a grader folder (`kws grade --grader`) whose pytest writes results.json
+    of 30 / 30 on keyword spotting for any hand-in, deciding nothing."""
+    folder.mkdir()
+    (folder / "conftest.py").write_text(STAND_IN_CONFTEST)
+    (folder / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    return folder

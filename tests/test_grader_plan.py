@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from grading_helpers import stand_in_grader
 
 from kws.grading.classrun.plan import plan_run
 from kws.grading.judge.fixture import PLAN
@@ -277,23 +278,6 @@ def test_one_function_checks_a_season_against_its_class():
         assert "checked_season(" in (ROOT / path).read_text(encoding="utf-8")
 
 
-STAND_IN = """
-import json
-from pathlib import Path
-
-def pytest_addoption(parser):
-    for name in ("--submission", "--data", "--results", "--hide", "--assignment"):
-        parser.addoption(name, action="append")
-
-def pytest_configure(config):
-    facts = {"assignment": "keyword_spotting"}
-    tests = [{"name": "ks all", "score": 30.0, "max_score": 30.0, "status": "passed",
-              "output": "", "visibility": "visible", "extra_data": facts}]
-    Path(config.getoption("--results")[0]).write_text(
-        json.dumps({"score": 30.0, "tests": tests, "output": ""}))
-"""
-
-
 def test_kws_grade_and_merge_record_the_plans_written_questions_and_decide_none_again(
     tmp_path, tiny_data, monkeypatch
 ):
@@ -308,10 +292,7 @@ def test_kws_grade_and_merge_record_the_plans_written_questions_and_decide_none_
     from kws.grading.classrun.shards import RECORD, Shard, ShardError
     from kws.grading.judge.planned import plan_digest
 
-    grader = tmp_path / "grader"
-    grader.mkdir()
-    (grader / "conftest.py").write_text(STAND_IN)
-    (grader / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    grader = stand_in_grader(tmp_path / "grader")
     for name in ("ann", "bob", "cy"):
         (tmp_path / "subs" / name).mkdir(parents=True)
     course = tmp_path / "course.toml"

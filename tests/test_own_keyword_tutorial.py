@@ -17,9 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from course_helpers import ROOT
-from test_own_tutorial import Shell, sections
-
-from kws.notebooks import execute_notebook
+from test_own_tutorial import Shell, run_handin, sections
 
 pytestmark = pytest.mark.slow
 PAGE = ROOT / "docs" / "tutorial" / "own-keyword.md"
@@ -67,10 +65,7 @@ def _hand_in(shell: Shell, student: str) -> Path:
     assert old in cell.source, old
     cell.source = cell.source.replace(old, new)
     nbformat.write(nb, folder / NOTEBOOK.name)
-    env = {"KWS_DATA_DIR": str(shell.cwd / "data"), "KWS_OUT_DIR": str(folder / "outputs"),
-           "KWS_STEPS": "30", "KWS_SEED": "0", "KWS_COURSE": str(shell.cwd / "course"),
-           "OMP_NUM_THREADS": "1"}  # fmt: skip
-    execute_notebook(folder / NOTEBOOK.name, env=env, timeout=900, save_to=folder / NOTEBOOK.name)
+    run_handin(shell, folder / NOTEBOOK.name, shell.cwd / "data", "30")
     return folder
 
 

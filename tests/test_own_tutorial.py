@@ -130,11 +130,17 @@ def _hand_in(shell: Shell, student: str, data: Path) -> Path:
         return folder
     notebook = _break(shell.cwd / "course" / "solutions" / f"04_{NAME}.ipynb",
                       folder / f"04_{NAME}.ipynb", old, new)  # fmt: skip
-    env = {"KWS_DATA_DIR": str(data / "speaker_features"), "KWS_OUT_DIR": str(folder / "outputs"),
+    run_handin(shell, notebook, data / "speaker_features", steps)
+    return folder
+
+
+def run_handin(shell: Shell, notebook: Path, data: Path, steps: str) -> None:
+    """Run a hand-in's `notebook` in place as its student does: on `data`, `steps` steps at seed
+    0, with the instructor's course, its outputs under ``outputs/`` beside it."""
+    env = {"KWS_DATA_DIR": str(data), "KWS_OUT_DIR": str(notebook.parent / "outputs"),
            "KWS_STEPS": steps, "KWS_SEED": "0", "KWS_COURSE": str(shell.cwd / "course"),
            "OMP_NUM_THREADS": "1"}  # fmt: skip
     execute_notebook(notebook, env=env, timeout=900, save_to=notebook)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from course_helpers import ROOT
+from grading_helpers import stand_in_grader
 
 from kws.grading.classrun.regrade import keep_earlier, record_regrade, replace_row
 from kws.grading.judge.document import TestResult, results_document, write_results
@@ -461,23 +462,6 @@ def _course(folder: Path) -> Path:
     return folder / "course.toml"
 
 
-STAND_IN = """
-import json
-from pathlib import Path
-
-def pytest_addoption(parser):
-    for name in ("--submission", "--data", "--results", "--hide", "--assignment"):
-        parser.addoption(name, action="append")
-
-def pytest_configure(config):
-    facts = {"assignment": "keyword_spotting"}
-    tests = [{"name": "ks all", "score": 30.0, "max_score": 30.0, "status": "passed",
-              "output": "", "visibility": "visible", "extra_data": facts}]
-    Path(config.getoption("--results")[0]).write_text(
-        json.dumps({"score": 30.0, "tests": tests, "output": ""}))
-"""
-
-
 def test_a_class_graded_in_shards_gets_the_course_file_when_merged(tmp_path, tiny_data):
     """`kws grade --shard I/N --course FILE` twice, then `kws merge`: the merged gradebook's
     late penalties are those of one `kws grade --course` of the whole class."""
@@ -486,10 +470,7 @@ def test_a_class_graded_in_shards_gets_the_course_file_when_merged(tmp_path, tin
     from kws.grading.classrun.merge import merge_shards
     from kws.grading.classrun.shards import Shard
 
-    grader = tmp_path / "grader"
-    grader.mkdir()
-    (grader / "conftest.py").write_text(STAND_IN)
-    (grader / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    grader = stand_in_grader(tmp_path / "grader")
     for name in ("ann", "bob", "cy"):
         (tmp_path / "subs" / name).mkdir(parents=True)
     course, times = tmp_path / "course.toml", tmp_path / "times.csv"
