@@ -72,11 +72,7 @@ def _hand_in(shell: Shell, student: str) -> Path:
 @pytest.fixture(scope="module")
 def tutorial(tmp_path_factory) -> dict:
     """The page followed from an empty folder: {"shell", "written"}."""
-    home = tmp_path_factory.mktemp("instructor")
-    shell = Shell(home)
-    shell.run(section("1. An empty folder")[0][1])
-    assert shell.cwd == home / "teaching" and shell.env["KWS_COURSE"] == "course"
-    shutil.copy(NOTEBOOK, shell.cwd / "course" / "solutions")  # 2: downloaded from the page
+    shell = Shell.started(tmp_path_factory, section("1. An empty folder")[0][1], NOTEBOOK)
     written = _write_files(shell, section("3. The spec") + section("4. The numeric checks"))
     shell.run(section("5. Let the kit write the rest")[0][1])
     shell.run(section("6. Data, a private test set")[0][1])

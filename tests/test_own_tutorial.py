@@ -57,6 +57,17 @@ class Shell:
                      "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}  # fmt: skip
         self.outputs: dict[str, subprocess.CompletedProcess] = {}
 
+    @classmethod
+    def started(cls, tmp_path_factory, first_step: str, notebook: Path) -> "Shell":
+        """A shell that ran the page's first step (`first_step`, in an empty folder) and put
+        the solution `notebook`, downloaded from the page's link, into course/solutions/."""
+        home = tmp_path_factory.mktemp("instructor")
+        shell = cls(home)
+        shell.run(first_step)
+        assert shell.cwd == home / "teaching" and shell.env["KWS_COURSE"] == "course"
+        shutil.copy(notebook, shell.cwd / "course" / "solutions")
+        return shell
+
     def run(self, block: str) -> None:
         for line in block.splitlines():
             line = line.split("  #", 1)[0].strip()
@@ -145,13 +156,8 @@ def run_handin(shell: Shell, notebook: Path, data: Path, steps: str) -> None:
 
 @pytest.fixture(scope="module")
 def tutorial(tmp_path_factory) -> dict:
-    """The page followed from an empty folder: {"shell", "home", "students", "grades"}."""
-    home = tmp_path_factory.mktemp("instructor")
-    shell = Shell(home)
-    shell.run(section("1. An empty folder")[0][1])
-    assert shell.cwd == home / "teaching" and shell.env["KWS_COURSE"] == "course"
-    # 2: the solution notebook, downloaded from the page's link
-    shutil.copy(NOTEBOOK, shell.cwd / "course" / "solutions")
+    """The page followed from an empty folder: {"shell", "students", "grades"}."""
+    shell = Shell.started(tmp_path_factory, section("1. An empty folder")[0][1], NOTEBOOK)
     # 3 and 4: the files the page shows, each named in its first line
     written = 0
     for _, code in section("3. The spec") + section("4. The numeric check"):
