@@ -66,10 +66,12 @@ def graded(tmp_path_factory, tiny_data) -> dict[int, Path]:
 
 
 def _copy(source: Path, target: Path) -> Path:
-    """A copy of the instructor's folder `source`, its run.json naming the copy's folders."""
+    """A copy of the instructor's folder `source`, its run.json and run.lock (a killed run's
+    record) naming the copy's folders."""
     shutil.copytree(source, target, symlinks=True)
-    run = target / "grades" / "run.json"
-    run.write_text(run.read_text().replace(str(source), str(target)))
+    for record in (target / "grades" / "run.json", target / "grades" / LOCK_FILE):
+        if record.is_file():
+            record.write_text(record.read_text().replace(str(source), str(target)))
     (target / "canvas.csv").unlink(missing_ok=True)
     return target
 
@@ -195,21 +197,13 @@ def killed_fresh(graded, tmp_path_factory) -> Path:
     return course
 
 
-def _copy_killed(source: Path, target: Path) -> Path:
-    """A copy of the folder a killed run left (`_copy`), its lock's record naming the copy."""
-    _copy(source, target)
-    lock = target / "grades" / LOCK_FILE
-    lock.write_text(lock.read_text().replace(str(source), str(target)))
-    return target
-
-
 def test_a_fresh_run_killed_after_its_gradebook_is_refused_not_exported_raw(
     killed_fresh, graded, tmp_path
 ):
     """Killed as gradebook.csv is written, before the late rule's standings and the seal:
     nothing exports its raw scores (ann's 10 where the late penalty makes 9); `kws season`
     will not seal half a run either; the same `kws grade` finishes it."""
-    course = _copy_killed(killed_fresh, tmp_path / "course")
+    course = _copy(killed_fresh, tmp_path / "course")
     grades = course / "grades"
     assert (grades / "gradebook.csv").is_file() and not (grades / "records.json").exists()
     _assert_refused(course, "was killed (or its machine went down) before it finished",
@@ -229,7 +223,7 @@ def test_a_fresh_run_killed_and_its_lock_lost_is_never_exported_without_its_seas
     a copy): the export refuses, `kws season` will not apply "no season" (raw scores) but
     names the course file and times the run was given, and that command gives the grades of a
     run never interrupted."""
-    course = _copy_killed(killed_fresh, tmp_path / "course")
+    course = _copy(killed_fresh, tmp_path / "course")
     grades = course / "grades"
     (grades / LOCK_FILE).unlink()
     _assert_refused(course, "no records.json", "kws season grades")
