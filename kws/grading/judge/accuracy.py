@@ -1,37 +1,7 @@
-"""A model task's hidden-test accuracy, from where its assignment's spec says (``[accuracy]``).
-
-- ``source = "model"`` (the default; keyword spotting, whose test set is public with its
-  labels): the grading child predicts every test input with the submitted model, and the
-  accuracy is computed here from those predictions (`model_accuracy`).
-- ``source = "predictions.csv"`` (speaker ID, whose test features students have, as on the
-  course's Kaggle): the hand-in's ``OUT_DIR/<task>/predictions.csv`` is scored on every test
-  item (`csv_accuracy`), while the child re-runs the model on a secret random sample of
-  ``sample`` items only, which the parent draws with the OS's randomness
-  (`kws.grading.testsets.hidden.secret_sample`) and never tells anyone. A row of the sample agrees when
-  the file names the class the model predicts, or its runner-up when scored within ``margin``
-  of the top score (a fraction of that item's score range: bf16 autocast, a GPU's kernels or
-  another torch flip only such near ties; only the runner-up, or a model scoring every class
-  alike would excuse any row). At most ``excused`` of the sample is forgiven so: the excused
-  rows beyond it count as disagreements, so that a model lifting its runner-up to a near tie
-  on every item (its file may then name either of its top two classes) gains nothing. A file
-  that disagrees on more than ``tolerance`` of the sample is not the model's: its accuracy
-  points are withheld, with the counts. With a private test set (utterances held back from
-  what students get, `kws.data.speaker_private`), the child also predicts every one of its
-  items, shuffled in among the sample; the grade is then the model's accuracy on those
-  (`kws.grading.judge.fixture.Grading.accuracy`), and the file's accuracy on every public test
-  item is the public leaderboard's and the other side of the gap `kws.grading.judge.public_gap`
-  names.
-
-The arithmetic of the sample (binomial tail, a bound for drawing without replacement): a file
-that disagrees with its model on a fraction p of the items shows k disagreements in a sample of
-n with probability C(n, k) p^k (1 - p)^(n - k). With n = 400 and tolerance 0.01 (at most 4
-disagreements pass), the file escapes with probability >= 1e-3 only while p <= 3.65 %, and
-with probability >= 1/2 only while p <= 1.2 %: rows changed by hand (or taken from another
-model) gain at most that much accuracy, plus the near ties the margin forgives (at most
-``excused`` of the items). An honest file disagrees only on near ties (measured: 2 of 400
-utterances under bf16 autocast, both within 0.2 % of the score range), which the margin
-forgives. `escape_rate` computes the figure for
-other settings (the documentation's table: docs/reference/csv-accuracy.md).
+"""A model task's hidden-test accuracy, from where its assignment's spec says (``[accuracy]``):
+the child's predictions of every input (`model_accuracy`), or the hand-in's predictions.csv
+checked against the child's re-run of a secret sample (`csv_accuracy`). The rule and its
+arithmetic (`escape_rate`): docs/reference/csv-accuracy.md.
 """
 
 from __future__ import annotations

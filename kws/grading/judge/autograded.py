@@ -1,16 +1,9 @@
 """nbgrader's autograded test cells, graded in the kit's sandbox with their points.
 
-A code cell of the instructor's solution notebook whose ``nbgrader`` metadata has ``grade``
-true, ``solution`` false and ``points`` is a graded test (`test_cells`): the instructor's source
-(its ``### BEGIN HIDDEN TESTS`` part included, which students never had) is what runs, in
-place of the hand-in's copy of the cell, after the hand-in's code cells before it
-(`grade_test_cells`, through the child `kws.grading.child.autograded`, in the sandbox). A cell
-that raises nothing earns its points, as in nbgrader. The pytest plugin
-(`kws.grading.plugin`) makes each one a graded test of its assignment, so its points are in
-results.json, the gradebook, the season and the exports with the marks.
-
-    cells = test_cells(spec)            # [TestCell("correct_squares", source, 1.0, title), ...]
-    verdicts = grade_test_cells(submission, spec, cells, limits=limits, hide=hide)
+A code cell of the solution notebook with ``grade`` true, ``solution`` false and ``points`` is a
+graded test (`test_cells`): the instructor's source (hidden tests included) runs in place of the
+hand-in's copy, after the hand-in's code cells before it (`grade_test_cells`); a cell that raises
+nothing earns its points, as in nbgrader.
 """
 
 import json

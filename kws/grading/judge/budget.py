@@ -1,14 +1,8 @@
-"""The encoder block's parameter budget, measured by the grader from the submitted checkpoint.
-
-Runs in the grader's own process (the parent), never next to student code, and without torch:
-the checkpoint is read by `kws.data.tensor_file` (what ``torch.load(weights_only=True)`` accepts:
-plain tensors only, no code; only their shapes are read), so nothing a notebook does at run time
-changes the count. "The encoder block" is every tensor whose state-dict key lies
-under ``encoder.``, plus every top-level module in which the grading child saw attention run
-(an encoder layer hidden elsewhere in the model still counts). Every tensor of every dtype
-counts — parameters and buffers alike, float, integer or bool (an int32 tensor can hold float32
-weights as bit patterns) — except a normalization's bookkeeping (`kws.counts.is_bookkeeping`:
-BatchNorm's 1-D running mean and variance and its integer ``num_batches_tracked``).
+"""Parameter budgets, measured by the grader from the submitted checkpoint without torch
+(`kws.data.tensor_file`: shapes only, never unpickled), so nothing a notebook does at run time
+changes the count. Every tensor of every dtype counts but a normalization's bookkeeping
+(`kws.counts.is_bookkeeping`); "the encoder block" is every tensor under ``encoder.`` plus every
+top-level module in which the grading child saw attention run.
 """
 
 from __future__ import annotations

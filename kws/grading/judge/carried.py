@@ -1,14 +1,7 @@
-"""Checkpoints that carry data instead of weights, flagged for a person to read.
-
-A model can answer from a table instead of its weights: the test set's fingerprints and labels
-(Speech Commands' test labels are public; the HW4 test features are handed out), a hash of each
-clip and its class, or float weights hidden as integer bit patterns. Runs in the grader's
-process (the parent) on each graded task's ``model.pt`` and ``config.json``, read without torch
-(`kws.grading.judge.budget.load_state`), with what the grading child found comparing the loaded
-checkpoint with what the model's constructor builds (`kws.grading.child.buffers`). Each flag is
-the sentence of a review finding (`kws.grading.judge.results`: the student's results and the
-report's "hand-ins to look at"); points are not changed by a flag. What each rule catches and cannot:
-docs/reference/threat-model.md.
+"""Checkpoints that carry data instead of weights, flagged for a person to read (a review finding;
+points are not changed). Read in the grader's process without torch
+(`kws.grading.judge.budget.load_state`), with what the grading child found of the buffers
+(`kws.grading.child.buffers`). What each rule catches and cannot: docs/reference/threat-model.md.
 """
 
 from __future__ import annotations

@@ -1,18 +1,7 @@
-"""The graded tests a spec declares, made from it (`spec_tests`): an assignment takes them in
-with one line, in ``graded_tests/test_spec.py`` (``kws assign`` writes it)::
-
-    globals().update(spec_tests(spec_of(__file__), __file__))
-
-Which tests a spec declares, and the judges that decide them, are `kws.spec.rules`: model loads,
-layers that run (``max_layer_calls``), parameter budgets (``max_parameters``,
-``max_encoder_params``), from-scratch layers, a normalization before the classifier, accuracy by
-tier and the predictions file. Each test reads the grading child's facts through the
-``grading`` fixture (`kws.grading.judge.fixture.Grading`), as the kit's hand-written tests do;
-nothing here runs student code.
-
-A test the folder writes itself under the same name (a function ``test_model_loads`` in another
-module of ``graded_tests/``) replaces the declared one: it is left out here, so that no test is
-graded twice.
+"""The graded tests a spec declares (`kws.spec.rules`), made from it (`spec_tests`): an assignment
+takes them in with one line, in ``graded_tests/test_spec.py`` (``kws assign`` writes it). A test
+another module of the folder writes by hand under the same name replaces the declared one, so
+that no test is graded twice.
 """
 
 from __future__ import annotations

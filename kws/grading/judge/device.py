@@ -1,12 +1,7 @@
 """Where the grading child runs, decided without importing torch in the grader's own process
 (torch alone would take 220-520 MB of the 768 MB Gradescope's default container gives a whole
-grading).
-
-A device is a `kws.device.DeviceName`, read by the kit's one rule: ``cpu`` and ``cpu:0`` are
-the CPU (no GPU files in the sandbox, the probes compared bit for bit), ``cuda`` and ``cuda:N`` a
-GPU. A machine without a GPU's device file (`kws.grading.sandbox.gpu.device_files`: none on
-Gradescope's machines and most laptops) has no GPU, which costs a directory listing; where there
-is one, a short process asks torch itself (``torch.cuda.is_available()``), once per grader.
+grading): a machine without a GPU's device file (`kws.grading.sandbox.gpu.device_files`) has no
+GPU; where there is one, a short process asks torch itself, once per grader.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The ``results.json`` document Gradescope reads, and what this kit records in it: the tests
-(`TestResult`), the total, the run's output, ``extra_data`` (the findings a person should look
-at, `findings_of`; what a test measured, `MEASURES`; the held-out part, `HELD_OUT`) and the
-leaderboard; written whole (`write_results`). `kws.grading.judge.results` fills it from a pytest
-run.
+"""The ``results.json`` document Gradescope reads and what this kit records in it, written whole
+(`write_results`); `kws.grading.judge.results` fills it from a pytest run.
 """
 
 import json

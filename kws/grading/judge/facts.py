@@ -1,12 +1,5 @@
-"""The grading child's payload as a graded test reads it: the ``grading`` fixture's steps to a
-task's report, its probe facts and the numeric checks (`ChildFacts`, a part of
-`kws.grading.judge.fixture.Grading`).
-
-Each step ends the test with a sentence for the student (``pytest.fail``) when what it needs is
-missing: the child failed, the notebook's model cells failed, a checkpoint did not load, the
-notebook tampered with torch or the grader. What the child measured comes from
-`kws.tracing.probes.probe_facts` (a notebook's self-check measures with it too) and
-`kws.grading.child.numeric`; this module only reads the payload, in the grader's process.
+"""The grading child's payload as a graded test reads it (`ChildFacts`, a part of
+`kws.grading.judge.fixture.Grading`): only the payload, in the grader's process.
 """
 
 from pathlib import Path

@@ -1,12 +1,6 @@
 """The ``grading`` fixture every graded test takes (`Grading`): one run's settings, the grading
-child it starts once per notebook (and again to re-train), and the steps from there to what a
-test judges (`kws.grading.judge.facts`: the child's payload, `kws.grading.judge.handin_files`:
-the hand-in's files, `kws.grading.judge.kaggle_part`: the Kaggle rule's parts, and here the
-accuracy and its tiers).
-
-The pytest plugin (`kws.grading.plugin`) makes one per run and sets the tier sets it chose at
-collection under `TIER_SETS`. Nothing here runs student code: the child does
-(`kws.grading.judge.notebook.run_notebook`).
+child it starts once per notebook (and again to re-train), and the accuracy and its tiers. The
+pytest plugin (`kws.grading.plugin`) makes one per run. Nothing here runs student code.
 """
 
 import importlib.util

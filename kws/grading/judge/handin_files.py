@@ -1,11 +1,6 @@
-"""The hand-in's own files as a graded test reads them: the ``grading`` fixture's steps to a task's
-``predictions.csv`` and ``model.pt`` (`HandinFiles`, a part of
-`kws.grading.judge.fixture.Grading`).
-
-Read in the grader's process and never by running student code: the CSV as text, the checkpoint
-without unpickling it (`kws.grading.judge.budget`), so nothing the notebook does at run time
-changes what is read. Each step ends the test with a sentence for the student (``pytest.fail``)
-when the file cannot be read, naming it as the student sees it (``outputs/task1/model.pt``).
+"""The hand-in's own files as a graded test reads them (`HandinFiles`, a part of
+`kws.grading.judge.fixture.Grading`): ``predictions.csv`` as text, ``model.pt`` without
+unpickling it (`kws.grading.judge.budget`), so nothing the notebook does at run time changes them.
 """
 
 from pathlib import Path

@@ -1,10 +1,6 @@
-"""What to do about a failure the grading child reports, for the two a student's own edits cause
-most (`hint`): a model cell using a name that only an untagged cell defines (`name_hint`), and a
-config.json whose arguments the class no longer takes (`build_hint`).
-
-Read in the grader's process from the child's error sentence and the notebook's source (never
-run): the graded tests append the hint to the sentence they fail with (`kws.grading.judge.facts`),
-so the grader and ``kws handin`` say the same.
+"""What to do about a failure the grading child reports (`hint`), read in the grader's process
+from the child's error and the notebook's source (never run); the graded tests append it to the
+sentence they fail with, so the grader and ``kws handin`` say the same.
 """
 
 from __future__ import annotations

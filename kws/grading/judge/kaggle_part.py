@@ -1,11 +1,5 @@
-"""Kaggle's rule as a graded test applies it: the ``grading`` fixture's step from each graded
-item's correctness to the accuracy that grades and the one the leaderboard shows
-(`KaggleParts`, a part of `kws.grading.judge.fixture.Grading`).
-
-The split itself (which items are public, the exact counts, a share that leaves a part empty
-refused) is `kws.grading.testsets.split`'s; here the parts' accuracies go where a student and
-Gradescope see them: the public part's in the run's output and on the leaderboard, the held-out
-part's as the test's grade, marked so its points count from the due date on.
+"""Kaggle's rule as a graded test applies it (`KaggleParts`, a part of
+`kws.grading.judge.fixture.Grading`); the split itself is `kws.grading.testsets.split`'s.
 """
 
 from kws.grading.judge.results import GradescopeReport

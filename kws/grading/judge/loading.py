@@ -1,23 +1,6 @@
-"""A graded test file that cannot be loaded is the course's fault, never a grade.
-
-A graded test module (``kws/assignments/<name>/graded_tests/test_*.py``, or an own course's)
-with a syntax error, or one whose imports fail, collects no test: its points would silently
-vanish, every student would get 0 / 0 and the grades would be shipped. The grader refuses
-instead:
-
-    compile_errors(folders)      # "FILE line N: SyntaxError: ..." for each graded test file
-                                 # that does not compile
-    check_graded_tests()         # ValueError naming them and the fix (`kws grade` and
-                                 # `kws gradescope` ask before anything is graded or built)
-    where_broken(error, path)    # "FILE line N: ImportError: ...", from a collection error
-    BROKEN_TESTS_EXIT            # 78: the grader could not load a graded test; no results
-    said_broken(output)          # what the grader said on its `BROKEN_LINE`s, or []
-    conftest_broken(code, output)  # the same for a conftest.py pytest itself could not load
-
-`BROKEN_TESTS_EXIT` is sysexits' ``EX_CONFIG`` ("a configuration error"): the grader exits with
-it and writes no results.json (`kws.grading.judge.results.GradescopeReport`), and `kws grade`
-(`kws.grading.classrun.batch`) stops the class with the file, its line and the fix, recording
-nothing for the student it was grading.
+"""A graded test file that cannot be loaded is the course's fault, never a grade: its points
+would silently vanish, so the grader writes no results.json and exits with `BROKEN_TESTS_EXIT`
+(sysexits' ``EX_CONFIG``), naming the file, its line and the fix; `kws grade` then stops the class.
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""Grader-side glue: run one notebook's child, explain what went wrong, score accuracy by tier.
-
-Used by grader/conftest.py and the grader's tests. Nothing here runs student code: the child
-does (`kws.grading.child.runner` in `kws.grading.sandbox`), and this module reads its checked
-payload (`kws.grading.protocol.payload`). What an assignment is (its notebook, the class each model
-task fixes, its data folder, its limits) comes from its spec, ``kws/assignments/<name>/spec.toml``;
-`ASSIGNMENTS` is the registry of `kws.spec`.
+"""Run one notebook's grading child (`run_notebook`), say what went wrong, and which notebooks a
+hand-in can be graded in. Nothing here runs student code: the child does.
 """
 
 import tempfile

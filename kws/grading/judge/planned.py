@@ -1,25 +1,8 @@
-"""The decisions of a grading run and the graders' part of its plan: what `kws grade` decided
-once for the whole class (`kws.grading.classrun.plan.plan_run`) and every pytest grader of the
-run reads from a file (``--plan FILE``, `kws.grading.plugin`) and decides none of again: the
-data folder it was made for, the selection (``--assignment``), the tier set of each
-assignment, the notebooks graded on a public test set, why the data cannot grade an
-assignment, the notebooks each hand-in holds, the Kaggle split, the written questions of the
-course's notebooks with their points (`kws.grading.judge.written`) and the season applied (its
-digest; None: the run applies none).
-
-    part = plan_handins(data, [handin], "speaker_id", split=course.split)
-    Path(folder, PLAN_FILE).write_text(part.text())
-    read_plan(Path(folder, PLAN_FILE), data) == part
-
-Every path that grades plans with `decide_handins` (the hand-ins, the tier sets, the public test
-sets, the written questions) and `GraderPlan` from `Decided.grader_plan` (with the split,
-`checked_split`, and the season `kws grade` applies): `kws grade` (`plan_run`, a class, a shard
-or a regrade), and through `plan_handins`, for one hand-in, the Gradescope autograder
-(``python -m kws.grading.command``), `kws handin` and a grader started without ``--plan``
-(``pytest grader/``, `kws.grading.plugin`); these apply no season. A plan file lacking a
-decision is refused (`read_plan`), never completed by deciding again. The shards of a class
-record the digest of the decisions they share (`shared_decisions`, `plan_digest`), which `kws
-merge` compares.
+"""The decisions of a grading run and the graders' part of its plan (`GraderPlan`, the ``--plan``
+file), made once by `decide_handins` and `Decided.grader_plan` on every path that grades
+(docs/development/architecture.md, steps 1 to 3). A plan file lacking a decision is refused
+(`read_plan`), never completed by deciding again; the shards of a class record the digest of the
+decisions they share (`shared_decisions`, `plan_digest`), which `kws merge` compares.
 """
 
 from __future__ import annotations

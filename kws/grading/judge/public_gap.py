@@ -1,23 +1,7 @@
-"""A model that scores far better on the public test set than on the private one.
-
-Where a private test set is graded (`kws.grading.testsets.hidden.HiddenTest.private`: for keyword
-spotting the instructor's own recordings or the secret variant of the public clips,
-`kws.data.private_variant`; for speaker ID utterances held back from what students get,
-`kws.data.speaker_private`), the grading child also predicts a secret sample of the public test
-set, shuffled in among the private items. An honest model scores about the same on both; a model
-that carries the public answers (a lookup table of the public items, in its weights, its buffers
-or its code) scores far better on the public ones, and so does a predictions.csv taken from
-another model. Such a hand-in keeps the grade its private accuracy earns, and is named for a
-person to read (a review finding in its results, on the report's "hand-ins to look at" and in the
-instructor's log; never in the output the student reads: a suspicion is the instructor's to judge).
-
-`allowed_gap` is the largest gap that passes without a flag: the gap the course's own reference
-showed on this private set when ``kws reference`` measured it (the spec's ``[public_gap]``), else
-`PUBLIC_GAP`, the honest reference
-model's largest gap over the real-speech folds measured (``benchmarks/bench_private_variant.py``,
-``private_variant`` in ``kws/figures.json``), or three standard errors of the difference at the
-sizes graded when that is more (a small private set, such as a synthetic twin's, is noisier;
-speaker ID's honest gaps: ``benchmarks/bench_speaker_private.py``).
+"""A model that scores far better on the public test set than on the private one may carry the
+public answers: such a hand-in keeps the grade its private accuracy earns, and is named for a
+person to read (a review finding the student never sees). The honest gaps measured:
+``benchmarks/bench_private_variant.py``, ``benchmarks/bench_speaker_private.py``.
 """
 
 from __future__ import annotations

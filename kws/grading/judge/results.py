@@ -1,49 +1,14 @@
 """Gradescope-schema results for a pytest run: points, visibility, partial credit, a score table.
 
-A grader's tests declare what they are worth with markers::
-
-    @pytest.mark.points(4)
-    @pytest.mark.visibility("hidden")        # visible (default), hidden, after_due_date, after_published
-    def test_accuracy(score, child):
-        '''Accuracy on the hidden test set'''   # first docstring line = the name students see
-        score.set(0.5, "medium tier reached")   # partial credit, kept even if an assert fails after
-        assert accuracy >= strong, "Accuracy 0.84 is below the strong tier 0.885; ..."
-
-`GradescopeReport` (registered by grader/conftest.py) turns each test into an entry of
-``results.json`` as Gradescope reads it — name, score, max_score, status, output, visibility — with
-the total score, the execution time and an output for the whole run. A failing test's output is
-its assertion message; a hidden test's output says only passed or failed. The file is written at
-the end of every session, and a score table is printed; but never when a graded test file
-cannot be loaded (a syntax error, an import that fails): that is the course's fault, not the
-hand-in's, so no results.json is written and the run exits with
-`kws.grading.judge.loading.BROKEN_TESTS_EXIT`, naming the file, its line and the fix.
-
-A test that was skipped (no GPU for a re-training test) was not run, so it must not read as a
-failure: Gradescope's schema has no "skipped" status, so it is listed as passed with 0 / 0 points
-(left out of the total) and an output saying why it did not run. Facts about the run that are not
-tests (the accuracy tier set used) go in the document's ``extra_data``; each test's own
-``extra_data`` names its function, assignment and task, so `kws report` can group the class's
-results without parsing names (and ``part``: `HELD_OUT` for a test that grades the Kaggle rule's
-held-out part, `GradescopeReport.grades_held_out_part`). Each task's hidden-test accuracy also goes on Gradescope's
-``leaderboard`` (``{name, value, order}``; higher is better), as the course's Kaggle leaderboard did.
-
-What a person should look at is recorded as data, never only as a sentence: the document's
-``extra_data["findings"]`` lists each finding (`GradescopeReport.add_finding`) as ``{"kind",
-"text", "test"}``, where kind is ``review`` (a flag for a person: model cells that reach for the
-grader, a checkpoint that carries data, a public accuracy far above the private one),
-``tampering`` (the notebook changes torch or the grader, or computes something else while traced:
-the tests that reach it fail) or ``grader_error`` (the grader itself failed: an exception in a
-graded test). The gradebook's notes and the class report read
-these fields; the sentences of the output are for the student. What a test measured of the
-hand-in is data too: its ``extra_data["measured"]`` (`GradescopeReport.add_measure`), e.g.
-``{"accuracy": 0.7612}`` or ``{"encoder_weights": 154880, "layers_run": 3}``.
-
-A fault of the grading machine is no finding and no grade: a graded test, a fixture or the
-session that stops on a full disk, an I/O error or the grader's own MemoryError
-(`kws.grading.sandbox.faults.machine_fault`), or a sandbox that cannot start a child at all
-(`GradescopeReport.stop`), leaves no results.json, and the run exits with
-`kws.grading.sandbox.faults.MACHINE_FAULT_EXIT` saying what failed, so `kws grade` stops the
-class instead of recording a 0 for the student.
+A graded test declares its worth with markers (``@pytest.mark.points(4)``,
+``@pytest.mark.visibility("hidden")``); its docstring's first line is the name students see, and
+the ``score`` fixture (`Score`) gives partial credit. `GradescopeReport` writes ``results.json``
+at the session's end, with what a person should look at recorded as data (``extra_data
+["findings"]``, `GradescopeReport.add_finding`: docs/reference/checks.md) and what each test
+measured (``extra_data["measured"]``). A skipped test was not run: Gradescope's schema has no
+"skipped", so it is listed as passed with 0 / 0 points. No results.json is written when a graded
+test file cannot be loaded (`kws.grading.judge.loading.BROKEN_TESTS_EXIT`) or the grading machine
+fails (`kws.grading.sandbox.faults.MACHINE_FAULT_EXIT`): neither is the hand-in's grade.
 """
 
 import sys

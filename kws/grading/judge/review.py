@@ -1,16 +1,6 @@
-"""Model cells that reach for the grader's own machinery, flagged for a person to read.
-
-Runs in the grader's process on the notebook's text (never executing it). The grading child
-runs the cells tagged ``model`` (and the cells an assignment's spec names for its checks, such
-as notebook 01's parameters and recipe cells: ``[tasks.<task>] cells``) in the same process as
-the grader's tracing and its result channel, so code that inspects frames or the garbage
-collector, registers exit handlers, rewrites ``builtins`` or installs hooks could, in principle,
-forge what the child reports; code that opens files or looks at its process (PROCESS_WORDS) could
-answer from a side file or tell the grader's re-run from the notebook's run; a table written
-into the code (many numbers, a long string) could be a model's answers (the threat model, docs/reference/threat-model.md, says exactly
-what can and cannot be trusted). Course models need none of it, so each use is listed for manual
-review in the report and the gradebook; points are not
-changed by a flag.
+"""Model cells that reach for the grader's own machinery, flagged for a person to read (points are
+not changed by a flag). Runs in the grader's process on the notebook's text, never executing it;
+what the words can reach: docs/reference/threat-model.md.
 """
 
 from __future__ import annotations

@@ -1,21 +1,5 @@
-"""Accuracy tier sets: which table of thresholds a grading run scores accuracy against.
-
-A tier set is four accuracies in rising order (simple, medium, strong, boss). The tables live in
-each assignment's spec, the ``[tiers]`` table of ``kws/assignments/<name>/spec.toml``, one per
-dataset; the tier a task needs for full marks is its ``target`` there. A run picks its table in
-this order:
-
-1. ``--tiers FILE``: a JSON tier table, ``{"simple": 0.6, "medium": ..., "strong": ..., "boss": ...}``,
-   or one table per assignment, keyed by its name or one of the ``aliases`` its spec gives (the
-   keys of earlier kits' thresholds.json);
-2. ``--dataset NAME``: the entry NAME of the spec's [tiers];
-3. a dataset the kit knows, recognised from the data folder by the spec's data layout
-   (`kws.grading.testsets.layouts`): the synthetic datasets by the README their generator writes, the
-   real 12-class Speech Commands test set by its clip count, the real HW4 features by their 600
-   speakers and 8,000 test utterances.
-
-Anything else is refused with the option to add: a 10-speaker folder is never silently graded
-against the 600-speaker Kaggle tiers.
+"""Accuracy tier sets: which table of thresholds a grading run scores accuracy against, chosen
+from ``--tiers``, ``--dataset`` or the data (docs/reference/tiers.md), and partial credit by tier.
 """
 
 import json

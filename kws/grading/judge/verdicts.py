@@ -1,14 +1,6 @@
-"""The graded tests an assignment takes in with one line, made from its spec: the re-training
-test (`retraining_test`)::
-
-    test_retrains_on_gpu = retraining_test(SPEC)
-
-and the tests of its numeric checks (`numeric_tests`, one per ``[numeric.<test name>]``)::
-
-    globals().update(numeric_tests(spec_of(__file__), __file__))
-
-Each reads the grading child's result through the ``grading`` fixture
-(`kws.grading.judge.fixture.Grading`); nothing here runs student code.
+"""The re-training test (`retraining_test`) and the tests of a spec's numeric checks
+(`numeric_tests`), made from an assignment's spec; each reads the grading child's result through
+the ``grading`` fixture.
 """
 
 from collections.abc import Callable

@@ -1,14 +1,6 @@
-"""The written questions of a course's notebooks, as a run's plan holds them.
-
-    written = written_questions(ASSIGNMENTS)   # {assignment: [question]}, decided once
-    written["speaker_id"][0]["points"]         # 3.0
-
-Whether a notebook asks written questions, and what each is worth, is its solution notebook's
-(`kws.written.questions`). A run decides it once, here, into its plan
-(`kws.grading.judge.planned.decide_grading`); `kws grade` and `kws merge` record the questions
-of the graded notebooks from the plan (`kws.grading.season.written.plan_rubrics`), never from
-the notebooks again. A notebook that asks none, or is not on this machine (a kit installed
-without a checkout, a student's bundle), has none.
+"""The written questions of a course's notebooks and their points (`written_questions`), decided
+once into a run's plan (`kws.grading.judge.planned.decide_grading`), never read from the notebooks
+again.
 """
 
 from __future__ import annotations
