@@ -1,19 +1,8 @@
-"""The grading child of nbgrader's autograded test cells: run the notebook as nbgrader does.
-
-Started by the grader inside the sandbox (`kws.grading.judge.autograded`)::
-
-    python -m kws.grading.child.autograded RESULT_FILE autograded.json
-
-``autograded.json`` is the parent's `kws.grading.protocol.autograded.AutogradedRun`: the
-notebook and, by ``grade_id``, the instructor's source of each graded test cell (hidden tests
-included). The child opens its result channel first (`kws.grading.child.channel`), makes itself
-look like a Jupyter kernel (`kws.grading.child.kernel`), finds the notebook
-(`kws.grading.protocol.handin`), and runs every code cell top to bottom in one fresh module
-``__main__``, from the notebook's folder, as nbgrader's autograde does: each graded test cell
-replaced by the instructor's source (what a student edited or removed in it counts for
-nothing), a cell that raises followed by the next. A test cell passes when it raises nothing
-(nbgrader's rule); a test cell the notebook no longer holds fails. The payload says, by
-``grade_id``, None or the error.
+"""The grading child of nbgrader's autograded test cells (``python -m kws.grading.child.autograded
+RESULT_FILE autograded.json``): every code cell runs top to bottom in one fresh ``__main__``, as
+nbgrader's autograde does, each graded test cell replaced by the instructor's source (what a
+student edited in it counts for nothing). A test cell passes when it raises nothing; one the
+notebook no longer holds fails.
 """
 
 import os

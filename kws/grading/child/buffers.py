@@ -1,18 +1,10 @@
 """Tensors of a checkpoint that training cannot have written, found next to the student's model.
 
-An optimizer updates parameters that require gradients; nothing in training writes a buffer
-(``register_buffer``) or a frozen parameter (``requires_grad=False``), except a normalization's
-own bookkeeping (its running statistics). So such a tensor should hold in ``model.pt`` what the
-model's constructor builds: sinusoidal positions, a mel filterbank, a causal mask. One that
-differs was written by other code after construction, such as a table of the test set's
-fingerprints and labels that a model answers from. `snapshot` keeps what the constructor built,
-`compare_with_construction` compares it with the loaded checkpoint; the grader's parent turns
-the names into a flag for a person to read (`kws.grading.judge.carried`).
-
-What stays out, so that honest models are never named: the running statistics of torch's
-normalization layers (`kws.counts.is_bookkeeping`, where a BatchNorm or InstanceNorm owns them;
-the same names elsewhere are compared like any buffer), and a tensor the constructor draws at
-random (two builds differ: a random projection), which cannot be compared.
+Nothing in training writes a buffer or a frozen parameter, so ``model.pt`` should hold what the
+constructor builds (`snapshot`); one that differs (`compare_with_construction`) was written by
+other code, e.g. a table of the test set, and the parent flags it (`kws.grading.judge.carried`).
+Left out, so that honest models are never named: the running statistics a torch normalization
+layer owns, and a tensor the constructor draws at random (it cannot be compared).
 """
 
 from __future__ import annotations

@@ -1,20 +1,7 @@
-"""The notebook's cells in the grading child: its model cells, and what a numeric check needs.
-
-`run_model_cells` runs the cells tagged ``model`` as a Jupyter kernel running the notebook top to
-bottom would (`kws.grading.child.kernel`): in a fresh module ``__main__``, the code cells before
-them in the input history; `first_todo` finds a TODO a student left, for the error messages.
-
-A numeric check may need more from the run than the model cells: more of the notebook's cells,
-and values the run recorded. Both are declared by the assignment, never named here. A task's
-``cells`` in its spec (`kws.spec.Cells`: the code cells of some tags, the last one's cell
-defining a function a check judges) are run after the model cells, statement by statement, in a
-copy of their namespace (`run_cells`); a component's `history` key
-(`kws.check.registry.Component`) is read from the task's ``OUT_DIR/<task>/history.json``
-(`recorded`) and set last, under `kws.check.registry.history_key` (task, key), so no cell can
-have put it there. A check can then judge the notebook's own code against what its run recorded
-(a run that used other code, or a history.json edited afterwards, disagrees).
-
-    graded = with_needs(ns, notebook, outputs, spec.cells, [(task, key), ...])
+"""The notebook's cells in the grading child: the model cells, run as a kernel would
+(`run_model_cells`), and what a numeric check needs besides, as the assignment declares it: a
+task's spec ``cells``, run after the model cells (`run_cells`), and the values its run recorded
+in history.json, set last so that no cell can have put them there (`with_needs`).
 """
 
 from __future__ import annotations

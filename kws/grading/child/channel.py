@@ -1,12 +1,6 @@
-"""The grading child's result channel, set up before any student code runs.
-
-`ResultChannel.open` (first thing the runner does) reads the one-time token from stdin, creates
-the result file and keeps its descriptor, and binds every function the final write needs — an
-encoder, ``os.write``, ``os.fsync``, ``os._exit`` — while they are still genuine. `send` writes
-``{"token": TOKEN, "payload": PAYLOAD}`` through that descriptor and ends the process at once
-with ``os._exit``, so no ``atexit`` handler, ``finally`` block or lingering thread of the
-notebook can rewrite the result afterwards. Replacing ``builtins.open`` or ``json.dump`` later
-changes nothing here (and `kws.tracing.guard` reports it).
+"""The grading child's result channel, opened before any student code runs: it binds every
+function the final write needs while they are genuine, and `send` ends the process with
+``os._exit``, so that nothing of the notebook can rewrite the result afterwards.
 """
 
 from __future__ import annotations

@@ -1,14 +1,6 @@
-"""The hand-in's model, in the grading child: built from ``config.json``, loaded from ``model.pt``.
-
-Each task's saving cell writes, in ``OUT_DIR/<task>/``, ``config.json`` (``{"task", "class",
-"kwargs"}``: the class the notebook's model cells define and its keyword arguments) and
-``model.pt`` (the trained state dict). `read_config` finds the class in the model cells'
-namespace; the runner (`kws.grading.child.runner`) builds it with those kwargs; `load_checkpoint`
-loads the weights with ``torch.load(weights_only=True)`` and strict state-dict loading, accepting
-a training-checkpoint dict and the ``_orig_mod.`` prefix of torch.compile (`unwrap_state_dict`).
-
-Runs after the notebook's cells, so `kws.tracing.trace.GRADER_MODULES` watches it. Every error
-names the task's file and says what to save instead.
+"""The hand-in's model in the grading child: its class and kwargs from ``config.json``
+(`read_config`), its weights from ``model.pt`` (`load_checkpoint`: ``weights_only``, strict).
+Every error names the task's file and says what to save instead.
 """
 
 import json

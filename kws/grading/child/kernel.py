@@ -1,25 +1,7 @@
-"""Make the grading child look like a Jupyter kernel to the notebook's model cells.
-
-A model could answer from a table only when the grader re-runs it (docs/reference/
-threat-model.md). What it can cheaply look at to tell the re-run from the notebook's own run is
-made as a kernel started by Jupyter (nbclient, JupyterLab) has it, before any student code runs:
-
-- ``sys.argv`` (and ``sys.orig_argv``) are a kernel's, ``.../ipykernel_launcher.py -f
-  .../kernel-UUID.json``, and ``ipykernel`` is imported (`kernel_argv`, `launcher_path`);
-- ``get_ipython()`` returns an object whose class is named ``ZMQInteractiveShell`` (`KernelShell`);
-- ``sys.stdout`` and ``sys.stderr`` are objects of a class named ``OutStream`` from
-  ``ipykernel.iostream`` (`OutStream`: writes go on to the real streams);
-- the environment has what Jupyter and ipykernel add (``JPY_PARENT_PID``, ``TERM``, ``PAGER``,
-  the inline plotting backend ...) and a login shell's usual variables, and has lost the
-  sandbox's own settings that only mattered at start-up (`kernel_environment`);
-- the kernel's idle helper threads are running, with its thread names (`start_kernel_threads`);
-- the kit's grading modules are not under ``kws.grading`` in ``sys.modules`` (`hidden_modules`).
-
-The cells themselves run in a module named ``__main__`` (`kws.grading.child.cells`), with the
-names IPython puts there and the input history of a top-to-bottom run (`kernel_namespace`,
-`record_input`). What stays different (timing, /proc, the inputs' order and shapes) is listed in
-the threat model; a model that answers otherwise when graded still needs its answers from
-somewhere, which the grader flags.
+"""Make the grading child look like a Jupyter kernel to the notebook's model cells, before any
+student code runs (`look_like_a_kernel`): a kernel's command line, imports, streams, environment,
+threads and ``get_ipython()``, and the kit's grading modules out of ``sys.modules``. What is made
+so, and what stays different: docs/reference/threat-model.md.
 """
 
 from __future__ import annotations

@@ -1,16 +1,5 @@
-"""The notebooks' numeric checks, as facts for the hidden grader (run in the grading child).
-
-Every class or function a task asks for is compared with torch.nn, torchaudio or a formula
-written out in the check, seeded, in float64. Which comparisons an assignment has is its
-folder's ``checks.py`` table ``NUMERIC`` (`kws.check.registry.Component`); the same comparisons
-print ✓/✗ in the student's notebook through `kws.check`. Here they run silently and
-`check_classes` returns what each found, with the task and the name it checks:
-
-    {"attention": {"task": "task1", "name": "MultiHeadSelfAttention",
-                   "items": [[topic, passed, what, fix], ...], "todo": None}, ...}
-
-The grader's tests grade these facts (per component, per topic) and never import student code.
-A component whose class is missing, or whose code raises, fails with the reason.
+"""The notebooks' numeric checks (an assignment's ``checks.py`` ``NUMERIC`` table), run silently in
+the grading child: `check_classes` returns what each found, as the facts the graded tests read.
 """
 
 from __future__ import annotations

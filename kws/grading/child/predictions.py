@@ -1,13 +1,5 @@
-"""Predictions in the grading child: every unlabelled input through the loaded model, checked.
-
-`prediction_batches` cuts the inputs into the batches predictions run on (long utterances in
-smaller ones, to bound the memory of attention scores); `pick_batches` chooses, in secret and
-before student code runs, which of them the probes trace again; `predict` gives each input's
-argmax class (and, on request, its near-tied runner-up), checking the model's output shape and
-values (`_logits`), and keeps the logits of the picked batches; `release_memory` hands the freed
-score matrices back to the OS between tasks.
-
-Runs after the notebook's cells, so `kws.tracing.trace.GRADER_MODULES` watches it.
+"""Predictions in the grading child: every unlabelled input through the loaded model, checked, in
+batches that bound the memory of attention scores.
 
 Shapes: B inputs in a batch, T frames of its longest, C classes.
 """

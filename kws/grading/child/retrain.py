@@ -1,20 +1,7 @@
-"""The re-training child: run a whole submitted notebook on the grader's GPU, then grade it.
-
-Started in the sandbox by the grader's tests marked ``gpu``, with the same arguments as
-`kws.grading.child.runner`::
-
-    python -m kws.grading.child.retrain RESULT_FILE run.json
-
-where the run (`kws.grading.protocol.child_run.ChildRun`) has its `retrain` settings, e.g.
-``outputs="retrained"``, ``device="cuda"``, ``retrain=Retraining(data=DATA, steps=2000)``.
-
-The notebook is executed top to bottom with nbclient, its settings taken from the environment as the
-`parameters` cell reads them (KWS_DATA_DIR, KWS_OUT_DIR, KWS_STEPS, KWS_DEVICE, KWS_SEED); its
-outputs land in ``submission/<outputs>``, which `kws.grading.child.runner` then grades exactly like
-a handed-in checkpoint. The hidden labels stay hidden: this child reads the data through its
-allow-list (`kws.grading.sandbox.allow`), a view of what the notebook needs (its layout's
-``retraining_data``), never the label folders (the 12-class test set,
-``speaker_features_hidden``) nor a cache left beside the data.
+"""The re-training child (``python -m kws.grading.child.retrain RESULT_FILE run.json``): run the
+whole notebook with its settings from the environment, as its `parameters` cell reads them, then
+grade what it wrote as `kws.grading.child.runner` grades a hand-in. It reads only the data its
+layout's ``retraining_data`` gives, never the label folders.
 """
 
 import os

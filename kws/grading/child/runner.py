@@ -1,41 +1,8 @@
-"""The grading child's entry point: grade a hand-in's tasks and send back one payload.
-
-Started by the grader inside the sandbox (never imported by it for running student code)::
-
-    python -m kws.grading.child.runner RESULT_FILE run.json
-
-``run.json`` is the parent's `kws.grading.protocol.child_run.ChildRun`: the notebook, the tasks and
-their class names, the inputs file, the number of classes, the device.
-
-It opens its result channel first (`kws.grading.child.channel`: the one-time token from stdin, the
-result file, the functions the final write needs), snapshots torch and the standard library
-(`kws.tracing.trace`, `kws.tracing.guard`) and picks, in secret, which prediction
-batches will be traced (`kws.grading.child.predictions`); then:
-
-1. finds the notebook (`kws.grading.protocol.handin`: nested folders, a browser's renamed copy),
-   makes itself look like a Jupyter kernel (`kws.grading.child.kernel`: command line, streams,
-   environment, threads; its grading modules out of ``sys.modules`` while student code runs) and
-   executes only its cells tagged ``model``, cell by cell, in a fresh module ``__main__``
-   (`kws.grading.child.cells`; IPython lines such as ``!pip install`` and ``%cd`` become calls
-   that do nothing);
-2. for each task (`grade_task`): reads ``OUT_DIR/<task>/config.json`` (``{"task", "class",
-   "kwargs"}``; OUT_DIR beside the notebook), builds the class the notebook defined with those
-   kwargs and loads ``model.pt`` (`kws.grading.child.checkpoint`: ``torch.load(weights_only=True)``
-   and strict state-dict loading);
-3. predicts every unlabelled input (`kws.grading.protocol.inputs`), checking output shapes and
-   values (`kws.grading.child.predictions`);
-4. traces the picked prediction batches again on the CPU with the course's probes
-   (`kws.tracing.probes.probe_facts`) and compares the traced logits with the graded ones, so
-   the structural facts describe the computation that produced the predictions (without a loadable
-   checkpoint: a small example batch, traced and untraced);
-5. runs the numeric checks of every task of the notebook (`kws.grading.child.numeric`), after
-   the cells a task's spec names and with the values of history.json its components read
-   (`kws.grading.child.cells`).
-
-Every failure is caught per stage and reported as a sentence naming the file, cell or value, so
-one broken task does not hide the others. The payload is written as
-``{"token": TOKEN, "payload": {...}}`` and the process ends right there (``os._exit``);
-`kws.grading.protocol.payload.check_payload` is what the grader validates it against.
+"""The grading child's entry point (``python -m kws.grading.child.runner RESULT_FILE run.json``):
+run the notebook's model cells, then for each task build and load its model, predict every input
+and trace some batches again with the probes, then run the numeric checks
+(docs/development/architecture.md, step 6). Every failure is caught per stage and reported as a
+sentence naming the file, cell or value, so that one broken task does not hide the others.
 """
 
 import sys

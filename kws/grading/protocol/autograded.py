@@ -1,16 +1,7 @@
-"""nbgrader's autograded test cells, between the parent and the grading child.
-
-The parent (`kws.grading.judge.autograded`) writes an `AutogradedRun` as ``autograded.json``
-into the child's folder: the hand-in's notebook and, by ``grade_id``, the source of each graded
-test cell as the instructor wrote it (hidden tests included). The child
-(`kws.grading.child.autograded`) runs the hand-in's code cells in order, each graded test cell
-replaced by that source, and sends back what each raised::
-
-    python -m kws.grading.child.autograded RESULT_FILE autograded.json
-    payload = {"notebook": "ps1/problem1.ipynb", "errors": {}, "cells": {"correct_squares": None,
-               "squares_invalid_input": "AssertionError: did not raise (line 6)"}}
-
-`check_autograded_payload` is what the parent validates the payload against.
+"""nbgrader's autograded test cells, between the parent and the grading child: the parent
+(`kws.grading.judge.autograded`) writes an `AutogradedRun` as ``autograded.json``; the child
+(`kws.grading.child.autograded`) sends back, by ``grade_id``, None or the error each test cell
+raised, which the parent checks with `check_autograded_payload`.
 """
 
 import json

@@ -1,12 +1,6 @@
-"""Where the state dict is inside a hand-in's ``model.pt``: read alike by the grading child,
-which loads it (`kws.grading.child.checkpoint`, with torch), and by the grader's process, which
-counts its weights from the file (`kws.grading.judge.budget`, without torch).
-
-A notebook saves ``model.state_dict()``; students also save a training checkpoint
-(``{"model_state_dict": ..., "epoch": ...}``) or the state dict of a wrapped model, whose keys
-carry the wrapper's prefix: ``_orig_mod.`` (``torch.compile``) or ``module.``
-(``nn.DataParallel``, ``DistributedDataParallel``). Both sides take the same weights out of it
-(`unwrap_state`), so the model the child grades is the one whose weights the budget counts.
+"""Where the state dict is inside a hand-in's ``model.pt`` (`unwrap_state`), read alike by the
+grading child, which loads it, and by the grader's process, which counts its weights: the model
+the child grades is the one whose weights the budget counts.
 """
 
 from __future__ import annotations

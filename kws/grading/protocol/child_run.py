@@ -1,15 +1,7 @@
-"""One child run, described once: what the parent asks the grading child to do.
-
-The parent (`kws.grading.judge.notebook`) writes a `ChildRun` as ``run.json`` into the child's folder;
-the child (`kws.grading.child.runner`, and `kws.grading.child.retrain` before it) reads it back
-with `ChildRun.load`. Only the result file stays on the command line, because the sandbox alone
-knows where the child sees it::
-
-    python -m kws.grading.child.runner RESULT_FILE RUN_FILE
-    python -m kws.grading.child.retrain RESULT_FILE RUN_FILE     (needs `retrain`)
-
-Paths are the child's: relative ones to its working folder, where the sandbox puts
-``submission/``, ``inputs.bin`` and ``run.json``.
+"""One child run, described once (`ChildRun`): the parent writes it as ``run.json`` into the
+child's folder and the child reads it back (``python -m kws.grading.child.runner RESULT_FILE
+RUN_FILE``; only the result file is on the command line, as the sandbox alone knows where the
+child sees it). Its paths are the child's, relative to its working folder.
 """
 
 import json

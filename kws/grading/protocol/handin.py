@@ -1,17 +1,7 @@
-"""Where things are in a student's hand-in: the notebook, its outputs, and what grading copies.
-
-Pure file look-ups, no student code: the grader (parent) and the grading child both use them, so
-both find the same notebook and the same ``outputs/`` folder. A hand-in rarely looks like the
-folder the course handed out:
-
-- the notebook (and its ``outputs/``) nested one or more folders deeper (an extracted zip);
-- the notebook renamed by a browser download (``02_speaker_id (1).ipynb``);
-- Jupyter's ``.ipynb_checkpoints/`` copies, macOS ``__MACOSX/`` and ``._*`` files, ``.git``;
-- a dataset, virtual environment or old checkpoints carried along (gigabytes).
-
-`find_notebook` picks the one notebook to grade (or says exactly why it cannot), `outputs_folder`
-the OUT_DIR its saving cell wrote (beside the notebook), and `copy_plan` what the sandbox copies:
-the notebooks and each task's output files, nothing else (`needed_for_grading`).
+"""Where things are in a student's hand-in, for the grader and the grading child alike: the
+notebook to grade (`find_notebook`: nested folders, a browser's renamed copy; never checkpoint
+copies or archive debris), the OUT_DIR beside it (`outputs_folder`), and what the sandbox copies
+(`copy_plan`: the notebooks and each task's output files, nothing else). Pure file look-ups.
 """
 
 from __future__ import annotations

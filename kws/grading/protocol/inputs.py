@@ -1,25 +1,14 @@
 """Unlabelled test inputs: written by the grader, read by the child that runs a student's model.
 
-The file holds no labels, no file names and — for keyword spotting, whose test set is stored
-class by class — no telling order: the grader writes the items in a fresh secret order and maps
-the predictions back. Two kinds:
-
-- ``waves``: keyword-spotting clips, int16 samples (N, S) and a gain (N,) each; clip i as float is
-  ``waves[i] * gains[i] / 32768`` (exactly the `ClipCache` storage, half the size of float32);
-- ``features``: speaker utterances of float32 log-mel frames stored end to end, (sum of T, F),
-  with offsets (N,) and lengths (N,); batches are padded with -20 as in training.
-
-Neither side ever holds the whole set in memory (8,000 real-size utterances are ~1 GB of
-float32): the grader writes the items as it reads them (`save_wave_inputs`, `save_clip_inputs`,
-`save_feature_inputs`: numpy, no torch in the grader's process), and the child reads each
-prediction batch's rows from the file when it needs them (`load_inputs`: torch tensors, for the
-model). The layout is plain bytes, so no unpickling is involved either::
+The file holds no labels, no file names and no telling order (a fresh secret order each run), as
+``waves`` (int16 clips (N, S) with a gain each: clip i is ``waves[i] * gains[i] / 32768``, as
+`ClipCache` stores it) or ``features`` (float32 frames end to end, (sum of T, F); batches padded
+with -20). Neither side holds the whole set in memory, and nothing is unpickled::
 
     MAGIC | rows, item after item (native byte order) | header JSON | its length (u64)
 
-The header (kind, dtype, row width, and per item its first row, row count and gain) comes last
-because it is only complete once every item is written. Values are stored exactly: a batch read
-back is bit for bit the batch built from the tensors that were written.
+The header (kind, width, per item its first row, row count and gain) comes last: it is only
+complete once every item is written. Values are stored exactly, bit for bit.
 """
 
 from __future__ import annotations

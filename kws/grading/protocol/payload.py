@@ -1,8 +1,5 @@
-"""The grading child's payload: its stages, and the check of its shape.
-
-The child (`kws.grading.child.runner`) writes the payload; the parent (`kws.grading.judge.notebook`,
-graded_tests/test_02_numeric.py) validates and reads it. Both import this module, so the parent knows
-what a payload may hold without importing any of the child's code.
+"""The grading child's payload: its stages and the check of its shape, imported by both sides so
+that the parent knows what a payload may hold without importing any of the child's code.
 """
 
 # Where a child run can fail, in the order they happen; payload errors are keyed by these.

@@ -1,14 +1,6 @@
-"""The hidden test data, on the grader's side: unlabelled inputs for the child, labels kept here.
-
-Each data layout reads its hidden test set (`kws.grading.testsets.layouts`: ``Layout.hidden_test``, e.g.
-`kws.grading.testsets.layouts.speech_commands.hidden_keyword_test`): it writes the inputs file a child
-may see (`kws.grading.protocol.inputs`) in a fresh secret order (`secret_permutation`), and keeps
-the labels, in that same order, in the returned `HiddenTest` — they never leave this process.
-Asked for a sample (``sample=n``: an assignment whose accuracy is scored from the hand-in's
-predictions.csv, `kws.grading.judge.accuracy`), a layout writes the inputs of a secret random sample
-of n items only (`secret_sample`), and keeps every item's label by its Id besides.
-
-Nothing here imports torch: the grader's process never does (numpy, the standard library).
+"""The hidden test data, on the grader's side: a layout writes the inputs the child may see in a
+fresh secret order and keeps the labels in the returned `HiddenTest`, which never leaves this
+process. Nothing here imports torch.
 """
 
 from __future__ import annotations

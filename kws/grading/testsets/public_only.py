@@ -1,12 +1,5 @@
-"""Grading without a private test set, said where the instructor and every student read it.
-
-Accuracy is only earned on data the students never had: each data layout finds its private test
-set (`kws.grading.testsets.layouts.base.Layout.private_set`: a keyword test set's
-``<folder>_private/``, speaker ID's held-back utterances), and ``kws private`` writes one. A run
-whose data has none is still graded, on the public test set, and says so: in the first lines of
-``kws grade``, ``kws gradescope`` and ``pytest grader/``, and in every student's results
-(`warning`); `kws release` says which data students get and which stays with the grader
-(`handout`). Nothing here imports torch.
+"""Grading without a private test set, said where the instructor and every student read it
+(`warning`), and which data students get and which stays with the grader (`handout`).
 """
 
 from __future__ import annotations

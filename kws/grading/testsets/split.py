@@ -1,22 +1,7 @@
-"""Kaggle's rule for a hidden test set: the **public part**, whose accuracy is shown during the
-homework, and the **held-out part**, which makes the grade and opens after the due date (`kws
-grade` / Gradescope with the course file's
-``[gradescope] public_share`` and ``split_seed``).
-
-"Held-out" is the split's word; "private" is kept for the private test set (`kws private`: the
-instructor's own recordings or a secret variant of the public clips). With both in use, the split
-covers only the private test set's items, the items that are graded (`graded_correct`).
-
-The partition is of the graded items themselves, by each item's key (a clip's ``word/file.wav``,
-an utterance's feature path) and a seed only the course knows: each item is ranked by the first
-8 bytes of SHA-256(seed, key), and the ``round(share × n)`` lowest-ranked of the n graded items
-are the public part, the rest the held-out part. Every part gets its share as an exact count,
-never an empty one (`Split.counts` refuses a share that would leave one empty); every submission
-of the class is split the same way, on every run, whatever order the items are shown to the
-child in (a fresh secret order each run). The split is taken over every graded item at once, so
-the grader always splits the complete set (the private test set, or the whole test set; a
-predictions.csv is judged on every item). The parent computes it; nothing of it reaches the
-child.
+"""Kaggle's rule for a hidden test set: the public part, whose accuracy is shown during the
+homework, and the held-out part, which makes the grade (docs/how-to/attempts.md). "Private" is
+kept for the private test set; with both in use, the split covers only its items, the graded
+ones (`graded_correct`). The parent computes it; nothing of it reaches the child.
 """
 
 from __future__ import annotations

@@ -1,21 +1,6 @@
-"""Data layouts: how an assignment's grading data is laid out, read from its spec's ``[data]``
-``layout`` (``kws/assignments/<name>/spec.toml``). The engine asks the layout, never the
-assignment's name, where the hidden test set is, how to read it, which dataset it is (for the
-accuracy tiers), what a re-training must not read and what the Gradescope zip carries: the
-members of the `Layout` protocol (`kws.grading.testsets.layouts.base`).
-
-The kit's layouts, one module each:
-
-- ``speech_commands`` (`kws.grading.testsets.layouts.speech_commands`): the 12-class Speech Commands
-  test set, the first of the spec's ``test_folders`` present under the data folder
-  (``<folder>/<word>/<clip>.wav``);
-- ``hw4`` (`kws.grading.testsets.layouts.hw4`): HW4 speaker features in the spec's ``folder``
-  (``testdata.json``, ``mapping.json``, ``uttr-*.pt``), their hidden labels in its ``hidden``
-  folder (``test_labels.csv``).
-
-A new kind of data is a new module, in the kit (an entry of `BUILT_IN`) or in the assignment's
-own folder, named by its spec as ``layout = "<file>.py:<Class>"`` (docs/how-to/layouts.md): no engine
-file changes.
+"""Data layouts: how an assignment's grading data is laid out, read from its spec's ``[data]
+layout``: a kit's layout (`BUILT_IN`) or a class in the assignment's own folder
+(docs/how-to/layouts.md). The engine asks the layout, never the assignment's name.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """The ``hw4`` data layout: HW4 speaker features with hidden labels, frames as inputs.
 
-The spec's ``[data] folder`` (``speaker_features`` by default) holds the course's feature
-folder (``testdata.json``, ``mapping.json``, ``metadata.json``, ``uttr-*.pt``: the format
-docs/reference/data.md gives), its ``hidden`` folder (``speaker_features_hidden``) the test labels,
-``test_labels.csv``, which only the grader reads.
-
-Students have the test features, so a model can carry their answers. A private test set beside
-the folder (``<folder>_private/``: utterances of every speaker held back from what students get,
-in HW4's format with their speakers; `kws.data.speaker_private`, written by ``kws private``) is
-what is graded when it exists: its utterances are shuffled in secret among the sample of test
-utterances the child re-runs to check predictions.csv, and the accuracy of the model on them is
-the grade. The students' folder ``kws private`` writes beside it (``<folder>_students/``) is what
-a re-training reads in place of the folder.
+The spec's ``[data] folder`` holds the feature folder (docs/reference/data.md), its ``hidden``
+folder the test labels, which only the grader reads. A private test set beside the folder
+(``<folder>_private/``, held-back utterances) is what is graded when it exists; the students'
+folder beside it (``<folder>_students/``) is what a re-training reads.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """The ``speech_commands`` data layout: the 12-class Speech Commands test set, clips as inputs.
 
-The first of the spec's ``[data] test_folders`` present under the data folder
-(``<folder>/<word>/<clip>.wav``, the official ``speech_commands_test_set_v0.02``/``v0.01`` by
-default) is the hidden test set; its folder names are the labels (the spec's ``[data]
-classes``, in that order), so a re-training sees a stand-in with the same clips under shuffled
-labels instead. The clips are read with soundfile and numpy (`kws.data.audio.read_audio`): the
-grader's process never imports torch.
-
-A private test set beside it (``<test folder>_private/``, the same layout: the instructor's own
-recordings, or the secret variant ``kws private`` writes, `kws.data.private_variant`) is what
-is graded when it exists: its clips are shuffled in secret among a secret sample of
-``[data] public_sample`` public clips (`PUBLIC_SAMPLE` by default), whose accuracy is kept
-only to notice a model that knows the public clips (`kws.grading.judge.public_gap`).
+The first of the spec's ``[data] test_folders`` present is the hidden test set; its folder names
+are the labels. A private test set beside it (``<test folder>_private/``) is what is graded when
+it exists, shuffled in secret among a sample of public clips that only measure the gap
+(`kws.grading.judge.public_gap`). Read without torch (soundfile, numpy).
 """
 
 from __future__ import annotations
