@@ -96,9 +96,7 @@ def _parameters(spec: Spec, test: DeclaredTest) -> Callable:
 
     def graded(grading, child, score):
         grading.loaded_model(child, task)  # the checkpoint is the model the notebook builds
-        weights = grading.model_weights(
-            spec, task
-        )  # from model.pt, where the notebook cannot reach
+        weights = grading.model_weights(spec, task)  # from model.pt: the notebook cannot reach it
         passed, what, fix = judge_size(weights.count, limit, weights.text, "Your model")
         assert passed, f"{what}: {fix}. (Every tensor of model.pt counts, of every dtype.)"
         score.set(1.0, f"{what}.")

@@ -13,6 +13,12 @@ from kws.grading.sandbox.supervise import ChildResult
 
 # Why a numeric test of the course's grader_checks.py does not run in a student's copy.
 GRADER_ONLY = "graded after you hand in: the course keeps this check with its grader"
+# What a graded test says when the notebook did not run, by the stage that failed first.
+NOTEBOOK_FAILED = {
+    "notebook": "Finding your notebook failed",
+    "model_cells": "Running the cells tagged 'model' failed",
+    "retrain": "Re-running your notebook failed",
+}
 
 
 class ChildFacts:
@@ -34,24 +40,29 @@ class ChildFacts:
         """The child's payload, or a test failure saying why the notebook did not run."""
         if child.status != "ok":
             pytest.fail(child_problem(child))
-        payload = child.payload
-        for stage in ("notebook", "model_cells", "retrain"):
-            if stage in payload["errors"]:
-                where = {
-                    "notebook": "Finding your notebook",
-                    "model_cells": "Running the cells tagged 'model'",
-                }
-                error = with_hint(payload["errors"][stage], self._hint(child, stage, ""))
-                pytest.fail(f"{where.get(stage, 'Re-running your notebook')} failed: {error}")
-        return payload
+        self._fail_first(child, "", NOTEBOOK_FAILED)
+        return child.payload
 
-    def _hint(self, child: ChildResult, stage: str, task: str) -> str:
-        """What to do about the failed `stage` of `task` (`kws.grading.judge.hints.hint`), read
-        from the child's error and the notebook it ran."""
+    def _fail_first(self, child: ChildResult, task: str, said: dict[str, str]) -> None:
+        """Fail the test at the first stage of `said` the child reports failed for `task` ("":
+        the notebook), with what `said` says of it, the child's error and what to do about it
+        (`kws.grading.judge.hints.hint`, read from the error and the notebook it ran)."""
         payload = child.payload
-        error = (payload["tasks"].get(task, {}) if task else payload)["errors"][stage]
+        errors = (payload["tasks"].get(task, {}) if task else payload)["errors"]
         found = payload.get("notebook")  # the notebook's path in the hand-in, once found
-        return hint(error, stage, task, self.submission / found if found else None)
+        notebook = self.submission / found if found else None
+        for stage in (stage for stage in said if stage in errors):
+            error = with_hint(errors[stage], hint(errors[stage], stage, task, notebook))
+            pytest.fail(f"{said[stage]}: {error}")
+
+    def _tampered(self, where: str, tampering: list[str], checked: str, fix: str) -> None:
+        """Record the notebook's `tampering` with torch or the grader, and fail the test."""
+        what = f"the notebook changes torch or the grader ({tampering[0]})"
+        self.report.add_finding("tampering", f"{where}: {what}")
+        pytest.fail(
+            f"Your notebook changes torch or the grader's code ({tampering[0]}), so {checked} "
+            f"cannot be checked. {fix}"
+        )
 
     def loaded_model(self, child: ChildResult, task: str, *, evaluated: bool = False) -> dict:
         """The child's report on a task, failing the test unless the model was built and its
@@ -74,13 +85,12 @@ class ChildFacts:
             ```
         """
         report = self.task_report(child, task)
-        for stage in ("config", "build", "checkpoint"):
-            if stage in report["errors"]:
-                error = with_hint(report["errors"][stage], self._hint(child, stage, task))
-                pytest.fail(f"Loading your {task} model failed: {error}")
-        if evaluated and "evaluate" in report["errors"]:
-            error = with_hint(report["errors"]["evaluate"], self._hint(child, "evaluate", task))
-            pytest.fail(f"Running your {task} model failed: {error}")
+        loading = dict.fromkeys(
+            ("config", "build", "checkpoint"), f"Loading your {task} model failed"
+        )
+        self._fail_first(child, task, loading)
+        if evaluated:
+            self._fail_first(child, task, {"evaluate": f"Running your {task} model failed"})
         return report
 
     def probe_facts(self, child: ChildResult, task: str, forward: bool = True) -> dict:
@@ -103,19 +113,13 @@ class ChildFacts:
             ```
         """
         report = self.task_report(child, task)
-        for stage in ("config", "build", "probes")[: 3 if forward else 2]:
-            if stage in report["errors"]:
-                error = with_hint(report["errors"][stage], self._hint(child, stage, task))
-                pytest.fail(f"The structural checks could not run your {task} model: {error}")
+        stages = ("config", "build", "probes")[: 3 if forward else 2]
+        could_not = f"The structural checks could not run your {task} model"
+        self._fail_first(child, task, dict.fromkeys(stages, could_not))
         tampering = report["facts"]["tampering"] + child.payload["tampering"]
         if tampering:
-            self.report.add_finding(
-                "tampering", f"{task}: the notebook changes torch or the grader ({tampering[0]})"
-            )
-            pytest.fail(
-                f"Your notebook changes torch or the grader's code ({tampering[0]}), so its model "
-                "cannot be checked. Remove the code that replaces or patches torch functions."
-            )
+            fix = "Remove the code that replaces or patches torch functions."
+            self._tampered(task, tampering, "its model", fix)
         if report["facts"].get("traced_mismatch"):
             mismatch = report["facts"]["traced_mismatch"]
             self.report.add_finding(
@@ -123,7 +127,7 @@ class ChildFacts:
             )
             pytest.fail(
                 f"Your {task} model computes something else while the grader traces it "
-                f"({report['facts']['traced_mismatch']}), so its structure cannot be checked on "
+                f"({mismatch}), so its structure cannot be checked on "
                 "the computation that is graded. Make forward compute the same thing every time "
                 "(no checks for profilers, hooks, modes or who is calling)."
             )
@@ -152,16 +156,8 @@ class ChildFacts:
         else:
             self.notebook_ran(child)
         if child.payload["tampering"]:
-            self.report.add_finding(
-                "tampering",
-                f"{component}: the notebook changes torch or the grader "
-                f"({child.payload['tampering'][0]})",
-            )
-            pytest.fail(
-                f"Your notebook changes torch or the grader's code ({child.payload['tampering'][0]}), "
-                "so its classes and functions cannot be checked. Remove the code that replaces or "
-                "patches torch."
-            )
+            fix = "Remove the code that replaces or patches torch."
+            self._tampered(component, child.payload["tampering"], "its classes and functions", fix)
         facts = child.payload["numeric"].get(component)
         if facts is None and spec is not None and not spec.grader_checks_file.is_file():
             pytest.skip(GRADER_ONLY)  # a check the course keeps with its grader: not here

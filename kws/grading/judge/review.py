@@ -17,36 +17,24 @@ if TYPE_CHECKING:
     from kws.spec import Cells
 
 # word in the code (a name, an attribute or inside a string) -> what it can reach
+FRAMES = ("_getframe", "currentframe", "f_back", "f_locals", "f_globals", "tb_frame", "gi_frame")
+HOOKS = ("register_module_forward_hook", "register_module_forward_pre_hook")
 REVIEW_WORDS = {
     "gc": "the garbage collector (gc)",
-    "_getframe": "frame introspection",
-    "currentframe": "frame introspection",
-    "f_back": "frame introspection",
-    "f_locals": "frame introspection",
-    "f_globals": "frame introspection",
-    "tb_frame": "frame introspection",
-    "gi_frame": "frame introspection",
+    **dict.fromkeys(FRAMES, "frame introspection"),
     "inspect": "frame introspection (inspect)",
     "atexit": "exit handlers (atexit)",
-    "builtins": "builtins",
-    "__builtins__": "builtins",
-    "__import__": "dynamic imports",
-    "importlib": "dynamic imports",
-    "exec": "dynamic code (exec/eval)",
-    "eval": "dynamic code (exec/eval)",
-    "settrace": "trace or profile hooks",
-    "setprofile": "trace or profile hooks",
-    "gettrace": "trace or profile hooks",
-    "getprofile": "trace or profile hooks",
-    "_len_torch_function_stack": "torch function modes",
-    "TorchFunctionMode": "torch function modes",
-    "_global_forward_hooks": "torch's global module hooks",
-    "_global_forward_pre_hooks": "torch's global module hooks",
-    "register_module_forward_hook": "torch's global module hooks",
-    "register_module_forward_pre_hook": "torch's global module hooks",
+    **dict.fromkeys(("builtins", "__builtins__"), "builtins"),
+    **dict.fromkeys(("__import__", "importlib"), "dynamic imports"),
+    **dict.fromkeys(("exec", "eval"), "dynamic code (exec/eval)"),
+    **dict.fromkeys(("settrace", "setprofile", "gettrace", "getprofile"), "trace or profile hooks"),
+    **dict.fromkeys(("_len_torch_function_stack", "TorchFunctionMode"), "torch function modes"),
+    **dict.fromkeys(
+        ("_global_forward_hooks", "_global_forward_pre_hooks", *HOOKS),
+        "torch's global module hooks",
+    ),
     "ctypes": "raw memory (ctypes)",
-    "threading": "threads",
-    "_thread": "threads",
+    **dict.fromkeys(("threading", "_thread"), "threads"),
     "_exit": "ending the process (os._exit)",
     "kws.grading": "the grader's own code",
 }
@@ -56,35 +44,23 @@ REVIEW_WORDS = {
 # answers from a side file, or tells the grader's re-run from the notebook's run (no ipykernel
 # imported, another sys.argv or environment), does. Matched as names only (and string literals
 # holding just the word): "os" is in "positions".
+READING = ("read_text", "read_bytes", "fromfile", "loadtxt", "read_csv")
 PROCESS_WORDS = {
     "open": "opening files",
-    "read_text": "reading files",
-    "read_bytes": "reading files",
+    **dict.fromkeys(READING, "reading files"),
     "load": "loading files (load)",
-    "fromfile": "reading files",
-    "loadtxt": "reading files",
-    "read_csv": "reading files",
-    "glob": "listing files",
-    "listdir": "listing files",
-    "scandir": "listing files",
-    "Path": "file paths (pathlib)",
-    "pathlib": "file paths (pathlib)",
+    **dict.fromkeys(("glob", "listdir", "scandir"), "listing files"),
+    **dict.fromkeys(("Path", "pathlib"), "file paths (pathlib)"),
     "os": "the process and its files (os)",
     "sys": "the process (sys)",
-    "environ": "the environment",
-    "getenv": "the environment",
+    **dict.fromkeys(("environ", "getenv"), "the environment"),
     "argv": "the process's arguments",
-    "ipykernel": "the notebook kernel",
-    "IPython": "the notebook kernel",
-    "get_ipython": "the notebook kernel",
-    "getpid": "the process",
-    "getppid": "the process",
-    "psutil": "the process",
+    **dict.fromkeys(("ipykernel", "IPython", "get_ipython"), "the notebook kernel"),
+    **dict.fromkeys(("getpid", "getppid", "psutil", "__main__"), "the process"),
     "subprocess": "other processes",
     "platform": "the machine (platform)",
     "socket": "the network",
     "__file__": "file paths",
-    "__main__": "the process",
 }
 # The cell of notebook settings reads its folders from the environment (DATA_DIR, OUT_DIR).
 SETTINGS_WORDS = {"os", "environ", "getenv", "Path", "pathlib"}

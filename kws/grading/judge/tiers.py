@@ -27,11 +27,7 @@ class TierSet:
 def check_tiers(tiers: dict, where: str) -> dict[str, float]:
     """`tiers` as floats, or ValueError unless it holds the four tiers in rising order."""
     values = [tiers.get(name) if isinstance(tiers, dict) else None for name in TIER_ORDER]
-    if (
-        None in values
-        or not all(isinstance(v, int | float) for v in values)
-        or values != sorted(values)
-    ):
+    if not all(isinstance(v, int | float) for v in values) or values != sorted(values):
         raise ValueError(
             f"{where} needs the tiers {', '.join(TIER_ORDER)} as numbers in rising order, "
             'e.g. {"simple": 0.6, "medium": 0.7, "strong": 0.8, "boss": 0.9}'
