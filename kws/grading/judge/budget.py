@@ -20,16 +20,7 @@ MAX_CHECKPOINT_BYTES = 2 * 2**30
 class BudgetError(ValueError):
     """A checkpoint that cannot be measured; the message says what to hand in (a graded test
     reads it through ``grading.model_weights`` and ``grading.encoder_budget``, which fail the test
-    with it).
-
-    Example:
-        ```python
-        try:
-            budget = encoder_budget(model_pt, "task1")
-        except BudgetError as error:
-            pytest.fail(f"{error}.")
-        ```
-    """
+    with it)."""
 
 
 @dataclass(frozen=True)
@@ -71,11 +62,6 @@ def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
     Raises:
         BudgetError: the file is missing, too large, not loadable safely or not a state dict;
             the message says what to hand in.
-
-    Example:
-        ```python
-        state = load_state(submission / "outputs" / "task1" / "model.pt", "task1")
-        ```
     """
     path = Path(path)
     if not path.is_file():
@@ -116,12 +102,6 @@ def encoder_budget(
 
     Raises:
         BudgetError: the checkpoint cannot be read (`load_state`) or has no `root` weights.
-
-    Example:
-        ```python
-        budget = encoder_budget(model_pt, "task1", facts["attention_modules"])
-        assert budget.count < 500_000, f"the encoder block holds {budget.text} parameters"
-        ```
     """
     state = load_state(path, task)
     prefixes = block_prefixes(attention_modules, root)

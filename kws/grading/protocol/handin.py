@@ -90,23 +90,9 @@ def outputs_folder(submission: Path, notebook: Path, name: str = "outputs") -> P
 
 
 def predictions_csv(submission: Path, notebook: str, class_names: list[str], task: str) -> Path:
-    """Where the notebook's saving cell wrote a task's ``predictions.csv`` in a hand-in.
-
-    Args:
-        submission: the hand-in folder (``grading.submission``).
-        notebook: the notebook's file name (``spec.notebook``).
-        class_names: the dataset's class names (to tell the notebook among several).
-        task: the task's name.
-
-    Returns:
-        The path (``outputs/<task>/predictions.csv`` next to the notebook's outputs); it may not
-        exist.
-
-    Example:
-        ```python
-        csv = predictions_csv(grading.submission, SPEC.notebook, hidden.classes, "task1")
-        ```
-    """
+    """Where the saving cell of the `notebook` (its file name) of the hand-in `submission` wrote
+    `task`'s ``predictions.csv`` (``<OUT_DIR>/<task>/predictions.csv``; it may not exist), the
+    notebook told among several by the `class_names` it defines (`find_notebook`)."""
     try:
         found = find_notebook(submission, notebook, class_names)
     except FileNotFoundError:  # the tests reading the child's report say why
@@ -176,20 +162,8 @@ def child_cells(notebook: Path, cells: Iterable[Cells] = ()) -> list[tuple[str, 
 
 
 def relative(path: Path, folder: Path) -> str:
-    """A path of the hand-in as the student sees it: relative to their hand-in folder.
-
-    Args:
-        path: a file of the hand-in.
-        folder: the hand-in folder.
-
-    Returns:
-        The relative POSIX path; the file's name alone when `path` is outside `folder`.
-
-    Example:
-        ```python
-        f"{relative(csv, grading.submission)} has no row for {missing[0]}"
-        ```
-    """
+    """The file `path` of the hand-in as the student sees it: its POSIX path relative to the
+    hand-in `folder`, or its name alone when it is outside `folder`."""
     try:
         return Path(path).relative_to(folder).as_posix()
     except ValueError:
