@@ -64,14 +64,8 @@ KERNEL_THREADS = (
 
 
 def kernel_argv(launcher: str = "ipykernel_launcher.py") -> list[str]:
-    """The command line of a kernel JupyterLab started: its launcher and its connection file.
-
-    Args:
-        launcher: the path of ``ipykernel_launcher.py`` (`launcher_path`).
-
-    Returns:
-        ``[launcher, "-f", ".../jupyter/runtime/kernel-UUID.json"]``.
-    """
+    """The command line of a kernel JupyterLab started, ``[launcher, "-f",
+    ".../jupyter/runtime/kernel-UUID.json"]`` (`launcher`: `launcher_path`)."""
     runtime = Path.home() / ".local/share/jupyter/runtime"
     return [launcher, "-f", f"{runtime}/kernel-{uuid.uuid4()}.json"]
 
@@ -87,19 +81,10 @@ def launcher_path() -> str:
 
 
 def kernel_environment(environ: dict[str, str], parent_pid: int, folder: str) -> dict[str, str]:
-    """The environment a kernel started by Jupyter would have, made from the sandbox's.
-
-    Args:
-        environ: the child's environment (the sandbox's scrubbed one).
-        parent_pid: the child's parent process id, which Jupyter's launcher names.
-        folder: the working folder (the shell's ``PWD``).
-
-    Returns:
-        `environ` without the sandbox's start-up settings (`SANDBOX_ONLY`), with ipykernel's
-        variables, ``JPY_PARENT_PID``, the inline plotting backend where matplotlib-inline is
-        installed, and a login shell's variables (`LOGIN_ENVIRONMENT`, ``SHELL``, ``SHLVL``,
-        ``PWD``, ``OLDPWD``, ``HOSTNAME``, ``MAIL`` and ``_``).
-    """
+    """The environment a kernel started by Jupyter would have, made from the child's `environ`:
+    without the sandbox's start-up settings (`SANDBOX_ONLY`), with ipykernel's variables,
+    ``JPY_PARENT_PID`` (`parent_pid`), the inline plotting backend where matplotlib-inline is
+    installed, and a login shell's variables (`LOGIN_ENVIRONMENT`, and ``PWD``: `folder`)."""
     env = {key: value for key, value in environ.items() if key not in SANDBOX_ONLY}
     env |= IPYKERNEL_ENVIRONMENT | {"JPY_PARENT_PID": str(parent_pid)}
     if importlib.util.find_spec("matplotlib_inline") is not None:
@@ -111,13 +96,8 @@ def kernel_environment(environ: dict[str, str], parent_pid: int, folder: str) ->
 
 
 class OutStream(io.TextIOBase):
-    """``sys.stdout`` / ``sys.stderr`` as a kernel has them (the type ipykernel names
-    ``ipykernel.iostream.OutStream``), writing on to the real stream.
-
-    Args:
-        stream: the real text stream (the child's ``sys.stdout`` or ``sys.stderr``).
-        name: ``"stdout"`` or ``"stderr"``.
-    """
+    """``sys.stdout`` / ``sys.stderr`` (`name`) as a kernel has them (the type ipykernel names
+    ``ipykernel.iostream.OutStream``), writing on to the real `stream`."""
 
     encoding = "UTF-8"
 
@@ -164,16 +144,9 @@ KernelShell.__module__ = "ipykernel.zmqshell"
 
 
 def kernel_namespace(folder: str) -> dict:
-    """The names IPython puts in a kernel's namespace before its first cell.
-
-    Args:
-        folder: the working folder (``_dh``, the folder history).
-
-    Returns:
-        ``In``/``_ih`` (the input history, ``[""]``), ``Out``/``_oh`` (``{}``), ``_dh``, the
-        ``_i``/``_ii``/``_iii`` and ``_``/``__``/``___`` shortcuts, ``__builtin__`` and
-        ``__builtins__`` (the ``builtins`` module).
-    """
+    """The names IPython puts in a kernel's namespace before its first cell: the input and
+    output histories, ``_dh`` (the working `folder`), the ``_i`` and ``_`` shortcuts, and the
+    ``builtins`` module as ``__builtin__`` and ``__builtins__``."""
     inputs: list[str] = [""]
     outputs: dict = {}
     names = {"In": inputs, "_ih": inputs, "Out": outputs, "_oh": outputs, "_dh": [folder]}
@@ -201,11 +174,8 @@ def _idle_thread_class(module: str, name: str) -> type[threading.Thread]:
 
 
 def start_kernel_threads() -> list[threading.Thread]:
-    """Start the kernel's helper threads (`KERNEL_THREADS`), idle daemons with small stacks.
-
-    Returns:
-        The started threads; each waits for ever and ends with the process.
-    """
+    """Start the kernel's helper threads (`KERNEL_THREADS`), idle daemons with small stacks that
+    wait for ever and end with the process; returns them."""
     never = threading.Event()
     previous = threading.stack_size(256 * 1024)  # idle: a small stack, not the default 8 MiB
     try:
@@ -222,18 +192,10 @@ def start_kernel_threads() -> list[threading.Thread]:
 
 @contextlib.contextmanager
 def hidden_modules(prefix: str) -> Iterator[dict]:
-    """Take the modules named `prefix` or below it out of ``sys.modules`` (and the package's
-    attribute on its parent) for the time of the block, then put them back.
-
-    Code inside the block keeps its own references (import what it needs before). A module of
-    that name imported inside the block (by student code) is dropped at the end.
-
-    Args:
-        prefix: a package name, e.g. ``"kws.grading"``.
-
-    Yields:
-        The hidden modules by name.
-    """
+    """Take the modules named `prefix` (a package, ``"kws.grading"``) or below it out of
+    ``sys.modules`` (and the package's attribute on its parent) for the time of the block, then
+    put them back; yields them by name. Code inside keeps its own references; a module of that
+    name imported inside the block (by student code) is dropped at the end."""
     names = [name for name in sys.modules if name == prefix or name.startswith(prefix + ".")]
     hidden = {name: sys.modules.pop(name) for name in names}
     parent_name, _, attribute = prefix.rpartition(".")
