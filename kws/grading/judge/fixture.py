@@ -117,9 +117,8 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
             )
             for note in result.notes:  # e.g. large folders not copied for grading
                 self.report.add_output(f"{spec.notebook}: {note}.")
-            for flag in submission_flags(self.submission, spec.notebook, spec.cells):
-                self.report.add_finding("review", flag)
-            for flag in self.carried_data(spec, result.payload):
+            flags = submission_flags(self.submission, spec.notebook, spec.cells)
+            for flag in flags + self.carried_data(spec, result.payload):
                 self.report.add_finding("review", flag)
             self._children[spec.name] = result
         return self._children[spec.name]

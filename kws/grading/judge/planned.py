@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -207,11 +207,8 @@ class GraderPlan:
 
     def text(self) -> str:
         """The plan file's JSON (`read_plan` reads it)."""
-        tier_sets = {
-            name: {"name": t.name, "tiers": t.tiers, "source": t.source}
-            for name, t in self.tier_sets.items()
-        }
-        split = {"share": self.split.share, "seed": self.split.seed} if self.split else None
+        tier_sets = {name: asdict(tier_set) for name, tier_set in self.tier_sets.items()}
+        split = asdict(self.split) if self.split else None
         part = {"version": PLAN_VERSION, "data": str(self.data), "assignment": self.assignment,
                 "tier_sets": tier_sets, "public_test_set": self.public_only,
                 "missing": self.missing, "held": self.held, "split": split,

@@ -42,14 +42,11 @@ def check_facts(facts, tasks: list[str] | None = None) -> None:
 def _buffer_names(buffers) -> bool:
     """Whether `buffers` is None or what `kws.grading.child.buffers.compare_with_construction`
     returns: ``{"written": [name, ...], "constructed": [name, ...]}``."""
-    if buffers is None:
-        return True
-    if not isinstance(buffers, dict) or set(buffers) != {"written", "constructed"}:
-        return False
-    return all(
-        isinstance(names, list) and all(isinstance(n, str) for n in names)
-        for names in buffers.values()
-    )
+    if not isinstance(buffers, dict):
+        return buffers is None
+    lists = all(isinstance(names, list) for names in buffers.values())
+    named = lists and all(isinstance(n, str) for names in buffers.values() for n in names)
+    return set(buffers) == {"written", "constructed"} and named
 
 
 def check_payload(

@@ -89,9 +89,29 @@ class HW4Layout(Layout):
         return hidden_speaker_test(data, out_file, self.folder, self.hidden, sample)
 
     def public_test(self, data: Path, out_file: Path, count: int) -> HiddenTest:
-        """`count` test utterances of the student's folder, unlabelled, and every test
-        utterance's Id (`public_speaker_test`): students never have the labels."""
-        return public_speaker_test(data / self.folder, out_file, count)
+        """The features of `count` test utterances of the student's feature folder (a random
+        sample), unlabelled, and every test utterance's Id (``testdata.json``'s
+        ``feature_path``): students never have the labels."""
+        from kws.data.speaker_format import read_features
+        from kws.grading.protocol.inputs import save_feature_inputs
+
+        root = data / self.folder
+        listing = _test_listing(root)
+        paths = [path for path, _ in listing.test]
+        chosen = secret_sample(len(paths), count).tolist()
+        save_feature_inputs(
+            out_file,
+            (read_features(root / paths[i], listing.n_mels, listing.test[i][1]) for i in chosen),
+        )
+        speaker2id = listing.speaker2id
+        return HiddenTest(
+            inputs_file=out_file,
+            labels=[-1] * len(chosen),
+            classes=tuple(sorted(speaker2id, key=speaker2id.get)),
+            ids=tuple(paths[i] for i in chosen),
+            test_labels=dict.fromkeys(paths, -1),
+            labelled=False,
+        )
 
     def label_folders(self, data: Path) -> list[Path]:
         """The test labels, the private set, and the course's whole folder when students get
@@ -237,31 +257,6 @@ def _held_back(private: Path, listing) -> list[tuple[str, int, int]]:
             f"{private / missing[0]}; {fix}"
         )
     return held.labelled
-
-
-def public_speaker_test(root: Path, out_file: Path, count: int) -> HiddenTest:
-    """The features of `count` test utterances of the feature folder `root` (a random sample)
-    and every test utterance's Id (``testdata.json``'s ``feature_path``), with no labels: what
-    ``kws handin`` checks a hand-in against on the student's own copy of the data."""
-    from kws.data.speaker_format import read_features
-    from kws.grading.protocol.inputs import save_feature_inputs
-
-    listing = _test_listing(root)
-    paths = [path for path, _ in listing.test]
-    chosen = secret_sample(len(paths), count).tolist()
-    save_feature_inputs(
-        out_file,
-        (read_features(root / paths[i], listing.n_mels, listing.test[i][1]) for i in chosen),
-    )
-    speaker2id = listing.speaker2id
-    return HiddenTest(
-        inputs_file=out_file,
-        labels=[-1] * len(chosen),
-        classes=tuple(sorted(speaker2id, key=speaker2id.get)),
-        ids=tuple(paths[i] for i in chosen),
-        test_labels=dict.fromkeys(paths, -1),
-        labelled=False,
-    )
 
 
 def _test_listing(root: Path):
