@@ -1,7 +1,9 @@
 """The notebook's cells in the grading child: the model cells, run as a kernel would
 (`run_model_cells`), and what a numeric check needs besides, as the assignment declares it: a
 task's spec ``cells``, run after the model cells (`run_cells`), and the values its run recorded
-in history.json, set last so that no cell can have put them there (`with_needs`).
+in history.json, set last so that no cell can have put them there (`with_needs`). A check can
+then judge the notebook's code against what its run recorded (a history.json edited afterwards,
+or a run of other code, disagrees).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,8 +133,7 @@ def decide_handins(
     held = {name: notebooks & set(decided.gradable) for name, notebooks in holds.items()}
     graded = [assignment] if assignment else sorted(set().union(*held.values()))
     found = [] if handin else public_only(data, graded if handins else None)
-    return Decided(decided.gradable, decided.tier_sets, assignment, held, found,
-                   decided.missing, holds, decided.written)  # fmt: skip
+    return replace(decided, held=held, public_only=found, holds=holds)
 
 
 def plan_handins(
