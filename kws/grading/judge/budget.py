@@ -47,22 +47,11 @@ def block_prefixes(attention_modules: list[str] = (), root: str = "encoder") -> 
 
 
 def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
-    """Read a submitted checkpoint safely: the shapes and dtypes of its tensors, no values, and no
-    code run (it is never unpickled).
-
-    Args:
-        path: the submitted ``model.pt`` (a state dict saved with ``torch.save``).
-        task: the task's name, for messages ("task1").
-
-    Returns:
-        {key: a stand-in with the tensor's ``shape``, ``dtype`` and ``numel`` (a property)}: the
-        state dict the grading child loads (a training checkpoint's, without the prefix of
-        ``torch.compile`` or DataParallel: `kws.grading.protocol.checkpoint.unwrap_state`).
-
-    Raises:
-        BudgetError: the file is missing, too large, not loadable safely or not a state dict;
-            the message says what to hand in.
-    """
+    """Read the submitted ``model.pt`` at `path` safely (never unpickled): {key: a stand-in with
+    the tensor's ``shape``, ``dtype`` and ``numel``, no values} of the state dict the grading
+    child loads (`kws.grading.protocol.checkpoint.unwrap_state`). BudgetError, naming `task`'s
+    file and what to hand in, when it is missing, too large, not loadable safely or not a state
+    dict."""
     path = Path(path)
     if not path.is_file():
         raise BudgetError(f"{task}/model.pt is missing, so its weights cannot be counted")
@@ -86,23 +75,10 @@ def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
 def encoder_budget(
     path: Path, task: str, attention_modules: list[str] = (), root: str = "encoder"
 ) -> WeightCount:
-    """Measure the encoder block in a submitted checkpoint (tensors shared by storage counted once),
-    from the file, not from anything the student's code reports.
-
-    Args:
-        path: the submitted ``model.pt`` (a state dict).
-        task: the task's name, for messages ("task1").
-        attention_modules: modules where the grading child saw attention run, e.g.
-            ["encoder.layers.0.self_attn", "extra.0.attn"]; they only ever add to the count.
-        root: the attribute the skeleton names the encoder block.
-
-    Returns:
-        A `WeightCount`: ``count`` (numbers), ``text`` ("154.88k"), ``prefixes`` (the
-        modules counted) and ``tensors``.
-
-    Raises:
-        BudgetError: the checkpoint cannot be read (`load_state`) or has no `root` weights.
-    """
+    """The `WeightCount` of the encoder block (`root`, the attribute the skeleton names it, and
+    the modules of `attention_modules`, where the grading child saw attention run:
+    `block_prefixes`) in the ``model.pt`` at `path`, tensors shared by storage counted once;
+    BudgetError when it cannot be read (`load_state`) or has no `root` weights."""
     state = load_state(path, task)
     prefixes = block_prefixes(attention_modules, root)
     if not any(key.startswith(root + ".") for key in state):
@@ -124,21 +100,10 @@ def encoder_budget(
 
 
 def checkpoint_weights(path: Path, task: str) -> WeightCount:
-    """Count every weight of a submitted checkpoint: every tensor of every dtype but a
-    normalization's bookkeeping (`kws.counts.is_weight`), a tensor saved under two names counted
-    twice, as the self-check counts the live model's state dict
-    (`kws.tracing.probes.model_params`).
-
-    Args:
-        path: the submitted ``model.pt`` (a state dict).
-        task: the task's name, for messages ("patch").
-
-    Returns:
-        A `WeightCount` with ``prefixes`` ("",): the whole model.
-
-    Raises:
-        BudgetError: the checkpoint cannot be read (`load_state`).
-    """
+    """The `WeightCount` of the whole model in the ``model.pt`` at `path` (``prefixes`` ("",)):
+    every tensor of every dtype but a normalization's bookkeeping (`kws.counts.is_weight`), a
+    tensor saved under two names counted twice, as the self-check counts the live model's state
+    dict (`kws.tracing.probes.model_params`); BudgetError when it cannot be read (`load_state`)."""
     state = load_state(path, task)
     weights = [value for key, value in state.items() if is_weight(key, value)]
     return WeightCount(count=sum(v.numel for v in weights), prefixes=("",), tensors=len(weights))
