@@ -63,13 +63,6 @@ KERNEL_THREADS = (
 )
 
 
-def kernel_argv(launcher: str = "ipykernel_launcher.py") -> list[str]:
-    """The command line of a kernel JupyterLab started, ``[launcher, "-f",
-    ".../jupyter/runtime/kernel-UUID.json"]`` (`launcher`: `launcher_path`)."""
-    runtime = Path.home() / ".local/share/jupyter/runtime"
-    return [launcher, "-f", f"{runtime}/kernel-{uuid.uuid4()}.json"]
-
-
 def launcher_path() -> str:
     """Where ``ipykernel_launcher.py`` is (beside the ipykernel package), importing ipykernel as
     a kernel has it; the bare name when ipykernel is not installed."""
@@ -217,7 +210,8 @@ def look_like_a_kernel() -> None:
     """Give the child a kernel's command line, imports, streams, environment and threads
     (module docstring); call once, before the model cells run. Not undone: the child ends
     after grading."""
-    sys.argv = kernel_argv(launcher_path())
+    runtime = Path.home() / ".local/share/jupyter/runtime"  # a kernel JupyterLab started
+    sys.argv = [launcher_path(), "-f", f"{runtime}/kernel-{uuid.uuid4()}.json"]
     sys.orig_argv = [sys.executable, "-m", "ipykernel_launcher", *sys.argv[1:]]
     environment = kernel_environment(dict(os.environ), os.getppid(), os.getcwd())
     os.environ.clear()
