@@ -5,7 +5,7 @@ Shapes: B inputs in a batch, T frames of its longest, C classes.
 """
 
 import ctypes
-import os
+import random
 
 # The memory bound of a prediction batch: B·T² at most this, so one (B, T, T) attention score
 # matrix is 4 MiB of float32 (a model with H heads holds H of them, and a copy or two). Measured
@@ -98,12 +98,7 @@ def release_memory() -> None:
 def pick_batches(total: int, count: int = 3) -> frozenset[int]:
     """`count` of `total` prediction batches to trace, chosen with the OS's randomness (before
     student code runs, so the notebook cannot know or steer which ones); all when few."""
-    if total <= count:
-        return frozenset(range(total))
-    chosen = set()
-    while len(chosen) < count:
-        chosen.add(int.from_bytes(os.urandom(4), "little") % total)
-    return frozenset(chosen)
+    return frozenset(random.SystemRandom().sample(range(total), min(count, total)))
 
 
 def _logits(output, batch: int, n_classes: int):
