@@ -1,26 +1,10 @@
 """What a sandboxed child sees: an allow-list, the same in bubblewrap and the hand-written sandbox.
 
 `allow_list` builds the child's file system as a list of `Mount`s, shallowest first, on an
-empty root: nothing of the machine is there unless a mount puts it there.
-
-- read-only: the operating system (``/usr``, ``/etc``, the ``/bin`` and ``/lib`` links), the
-  interpreter and every folder its packages come from (`python_paths`, as the child's own
-  Python finds them), the copy of the ``kws`` package (at `KIT`), the data a re-training reads
-  (its data folder's view and where the view's links lead), and on a GPU the driver's device
-  files, libraries and ``/sys`` folders (`kws.grading.sandbox.gpu`);
-- writable and private: the child's own folder (its copy of the hand-in, the inputs the grader
-  wrote for it, at `HOME` or beside it, `child_home`) and fresh ``/tmp``, ``/var/tmp``,
-  ``/dev/shm``;
-- a fresh ``/proc`` and a minimal ``/dev``; the launcher's folder (`STATUS`), the grader's
-  user's alone;
-- masked (empty) inside what is bound: the paths the caller hides (the data with the labels,
-  the grader's files, results, other hand-ins), the kit's own package and checkout (the child
-  has its copy, without the graded tests), and every hidden folder (``.name``) of a
-  re-training's data: the caches a notebook wrote there (a decoded test set among them).
-
-bubblewrap renders the list as its arguments (`kws.grading.sandbox.bwrap.command`); the
-hand-written launcher mounts it itself (`kws.grading.sandbox.mounts`). Both then make the root
-read-only.
+empty root: nothing of the machine is there unless a mount puts it there. bubblewrap renders the
+list as its arguments (`kws.grading.sandbox.bwrap.command`); the hand-written launcher mounts it
+itself (`kws.grading.sandbox.mounts`); both then make the root read-only. What the list shows and
+masks: docs/reference/threat-model.md, "What a child sees".
 """
 
 from __future__ import annotations

@@ -1,33 +1,13 @@
 """Run untrusted code in a child process, sandboxed, and bring back its checked result.
 
 The grader never imports a submission. `run_child` takes a `ChildJob` (the trusted entry point to
-start, e.g. ``python -m kws.grading.child.runner ...``, the hand-in, the inputs, the limits) and:
-
-1. lays out a fresh temporary folder with what the child gets of its own
-   (`kws.grading.sandbox.staging`: a copy of what grading needs of the hand-in, the inputs, a copy
-   of the `kws` package as the only part of the kit it can import or read);
-2. lists what it sees of the machine, the same in both sandboxes (`kws.grading.sandbox.allow`:
-   the OS, Python and the kit's copy read-only, its own folder, a private /tmp, nothing else);
-3. builds the command that starts it through `kws.grading.sandbox.launch`, with
-   - a scrubbed environment (PATH, HOME = the folder, LANG, PYTHONHASHSEED, thread counts, the
-     data caches' folder inside it, and CUDA_VISIBLE_DEVICES only when the GPU is allowed);
-   - limits on CPU seconds, memory, file size, core files and processes (the last for a user id
-     of the child's own: a dedicated one when root, else the grader's in a user namespace made
-     for it);
-   - bubblewrap where installed (`kws.grading.sandbox.bwrap`: own PID, network and mount
-     namespaces, the allow-list as its arguments); otherwise its own network, mount and PID
-     namespaces where the OS allows, the allow-list mounted by the launcher
-     (`kws.grading.sandbox.mounts`); when the grader is root, an unprivileged user id;
-   - on Python 3.10, which has no ``-P``, a bootstrap that keeps the child's folder off
-     ``sys.path`` (`kws.grading.sandbox.supervise.python_command`);
-4. runs it under the wall clock and reads its token-proved, checked payload
-   (`kws.grading.sandbox.supervise`);
-5. reports the protections achieved and what of the hand-in was not copied, with no path of the
-   grading machine left in what a student reads.
+start, e.g. ``python -m kws.grading.child.runner ...``, the hand-in, the inputs, the limits),
+stages the child's folder, lists what it sees, starts it through bubblewrap or the hand-written
+launcher with a scrubbed environment and limits, supervises it and reports the protections
+achieved, with no path of the grading machine left in what a student reads.
 
 A child that fails while the disk of its folder is full failed for the machine, not for its
-hand-in: `run_child` then raises OSError (ENOSPC) naming the disk, which the grader reports as a
-fault of the grading machine (`kws.grading.sandbox.faults`) instead of a grade.
+hand-in: `run_child` then raises OSError (ENOSPC) naming the disk (`kws.grading.sandbox.faults`).
 """
 
 import contextlib
