@@ -1,9 +1,5 @@
-"""The `kws` verbs that publish a graded class (`kws.cli` lists them under two headings):
-
-- "grade": `kws report GRADES_DIR` (the class report and similarity flags) and
-  `kws feedback GRADES_DIR` (a page and a zip per student);
-- "the season": `kws export canvas|moodle GRADES_DIR` (the CSV the LMS imports).
-"""
+"""The `kws` verbs that publish a graded class: `kws report`, `kws feedback` and `kws export`
+(`kws.cli` lists them)."""
 
 from __future__ import annotations
 

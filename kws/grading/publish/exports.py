@@ -1,31 +1,11 @@
 """A graded class in the CSV layouts Canvas and Moodle import (`kws export canvas|moodle`).
 
-    export_grades("canvas", Path("grades"), Path("canvas.csv"))   # roster: the one `kws grade
-    export_grades("moodle", Path("grades"), Path("moodle.csv"),    #   --roster` copied, or this
-                  roster=Path("participants.csv"), id_column="Email address")
+    export_grades("canvas", Path("grades"), Path("canvas.csv"))  # roster: `kws grade --roster`'s
 
-Each roster row (`kws.grading.records.roster`) becomes one row, in the roster's order; its score is the
-gradebook's total (or, with `assignment`, that notebook's points; with `scale_to`, rescaled to
-that many points); scores are final (late penalties and adjustments applied). A student on the
-roster who handed in nothing (or, with `assignment`, not that notebook) is *missing*: 0 points by
-default, or with ``missing="blank"`` no grade (an empty Canvas cell; ``-``, which Moodle's CSV
-import reads as "no grade"). A hand-in with no roster row cannot be exported and is reported.
-The written answers' marks (`kws mark`) are in the scores, as the last `kws season` counted
-them: an export is refused while the marks changed since, or while an answer has no mark
-(unless ``unmarked="zero"``, ``--unmarked zero``, counts those as 0).
-
-- **Canvas** (its gradebook import): ``Student, ID, SIS User ID, SIS Login ID, Section,
-  <assignment>``, then a second row ``    Points Possible`` holding the assignment's points, as
-  Canvas's own gradebook export writes it. Canvas matches students by ID, SIS User ID or SIS
-  Login ID (every row needs one); a column whose title is not an assignment of the course
-  creates one; ``Name (123)`` picks the assignment with that Canvas id.
-- **Moodle** (grade import from CSV): the roster's ``First name`` and ``Last name`` when it has
-  them, one identifier column (``Email address``, ``ID number`` or ``Username``, or
-  `id_column`), and the grade column. On import, map the identifier to the matching user field
-  (email address, ID number, username) and the grade column to a grade item. Moodle abandons
-  the whole import at a row whose user it cannot find, so every row needs its identifier.
-
-The column layouts and import behaviour are documented in docs/how-to/lms.md, with sources.
+One row per roster row (`kws.grading.records.roster`), in its order, with the final score (late
+penalties, adjustments and the written answers' marks counted); a hand-in with no roster row
+cannot be exported and is reported. The column layouts, what a missing student gets and how each
+LMS imports the file, with sources: docs/how-to/lms.md.
 """
 
 from __future__ import annotations

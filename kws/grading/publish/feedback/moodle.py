@@ -1,10 +1,6 @@
-"""Feedback pages packed for Moodle's "Upload multiple feedback files in a zip".
-
-Moodle (an Assignment with the "Feedback files" type on) takes one zip for a whole class: each
-file sits under a folder named ``<full name>_<participant id>_assignfeedback_file_``, and the
-participant id is the number of the ``Identifier`` column (``Participant 123456``) of the
-assignment's grading worksheet (View all submissions > Download grading worksheet). Moodle's
-importer splits that folder name at ``_``, so the name part is written without underscores.
+"""Feedback pages packed for Moodle's "Upload multiple feedback files in a zip": one zip a
+notebook, each file under a folder named ``<full name>_<participant id>_assignfeedback_file_``
+(docs/how-to/feedback.md).
 
     zips = moodle_zips(pages, read_roster(Path("worksheet.csv"), key="folder"), Path("feedback"))
 """

@@ -1,19 +1,12 @@
 """What one student reads about one graded notebook, from the folder `kws grade --out` wrote.
 
-    grades = read_grades(Path("grades"))                  # kws.grading.records.grades
-    pages = class_feedback(grades, read_standings(Path("grades")))
-    pages[0].tests, pages[0].accuracy, pages[0].standing  # what `kws.grading.publish.feedback.html` draws
+    pages = class_feedback(read_grades(Path("grades")), read_standings(Path("grades")))
+    pages[0].tests, pages[0].accuracy, pages[0].standing  # what `feedback.html` draws
 
-Each page is built from the student's own ``results/<student>.json`` (each test's points and
-message), their entry of ``standings.json`` (late penalty, adjustments, final score), the course
-file kept beside them (``course.toml``: the student's own due date, an extension included, and
-the course's time zone, in which the page gives every time), the marks of their written
-answers (``marks/``: each rubric item given, the points, the comment) and the released notebooks
-(`kws.grading.publish.feedback.rerun`: the cell covering a failed test). Nothing else is read: no
-other student, no similarity column, no hidden labels. A test is shown as Gradescope would show
-it: ``hidden`` never, ``after_due_date`` only once the student's due date has passed (and until
-then the total is withheld too, since it would reveal those points), ``visible`` and
-``after_published`` always (the feedback page is the publication).
+A page reads the student's own results, standings entry, the course file kept beside them (their
+due date, the course's time zone), the marks of their written answers and the released notebooks
+(`kws.grading.publish.feedback.rerun`); nothing else: no other student, no similarity column, no
+hidden labels.
 """
 
 from __future__ import annotations
@@ -139,9 +132,10 @@ def due_of(student: str, name: str, standings: Standings, course: Course | None)
 
 
 def is_shown(test: dict, due: str | None, now: datetime) -> bool:
-    """Whether Gradescope shows `test` to its student at `now` (see the module docstring); an
-    ``after_due_date`` test of an assignment without a due date stays withheld. `now` must
-    carry its offset; StandingsError for a `due` that is no ISO 8601 time."""
+    """Whether Gradescope shows `test` to its student at `now`: ``hidden`` never,
+    ``after_due_date`` once `due` has passed (never without one), any other always (the page is
+    the publication). `now` must carry its offset; StandingsError for a `due` that is no ISO
+    8601 time."""
     visibility = test.get("visibility", "visible")
     if visibility == "hidden":
         return False

@@ -1,12 +1,7 @@
-"""Which cell of the notebook a student should run again for a failed test.
+"""Which cell of the notebook a student should run again for a failed test: the self-check cell
+that uses the class or function the test judges, through its spec (`rerun_for` gives the rules).
 
-    cells = self_check_cells(course_notebooks() / spec.notebook)  # the cells running public checks
-    rerun_for(spec, test, cells)                                # the one covering `test`, or None
-
-A test names what it judges through its spec: a numeric test's component (``[numeric.<test>]``
-and the assignment's ``checks.py``) judges one class or function of the notebook, and a test of a
-model task judges the task's model class. The self-check cell to run again is the one that uses
-that name (see `rerun_for` for the order of the rules).
+    rerun_for(spec, test, self_check_cells(course_notebooks() / spec.notebook))  # a Rerun, or None
 """
 
 from __future__ import annotations

@@ -1,40 +1,13 @@
 """Build the Gradescope autograder zip: the kit (with the hidden graded tests), the hidden test data.
 
-    kws gradescope --data DATA --out autograder.zip [--assignment speaker_id] [--tiers FILE]
-        [--cpu 0.5]
-
-The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build the image) and
-``run_autograder`` (run per submission), shipped in the package (``scripts/``) — plus:
-
-- ``kit/``: pyproject.toml, README.md and the ``kws`` package (installed by setup.sh), with the
-  assignment folders, ``kws/assignments/<name>/``: their specs (the zip grades with the points,
-  limits and tiers it was built with) and their graded tests (``graded_tests/``);
-- ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
-  utterances with ``mapping.json``, ``testdata.json`` and ``metadata.json``, and the hidden
-  labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
-  there). ``speech_commands_<version>/`` comes with its (empty) word folders, as the dataset
-  lies beside its test set;
-- ``assignments/<name>/``: the instructor's own assignment folders, those of the course
-  ``KWS_COURSE`` names and those ``KWS_ASSIGNMENTS`` names when the zip is built (spec, checks,
-  layout and graded tests), so that none needs a copy inside the kit; ``run_autograder`` and
-  ``setup.sh`` name that folder in ``KWS_COURSE`` when it is a whole course (the kit's own
-  assignments are then not graded), else in ``KWS_ASSIGNMENTS``;
-- ``tiers.json`` when ``--tiers FILE`` was given.
-
-Gradescope's settings for the zip (`plan`, printed by `settings_advice`) are computed from what
-each assignment's spec measured (``[grading]``: CPU seconds, and peak memory with torch's CPU
-build) at the zip's test-set sizes, on the CPU chosen (``--cpu``, half a CPU by default, as
-Gradescope's default container): the container (memory, CPU) and the timeout, at most 40
-minutes; a zip that cannot finish within that is refused, naming what to change. The grading
-child's wall clock (``--child-timeout``) is raised in ``run_autograder`` when a notebook needs
-more than the grader's default (`child_timeouts`).
-
-The selection (``--assignment``), the tier set (``--dataset`` / ``--tiers``) and the course
-file's Kaggle split are checked against the data when the zip is built, by the function that
-plans every run (`kws.grading.judge.planned.plan_handins`), and baked into ``run_autograder``
-as that plan's inputs: each submission's run (``python -m kws.grading.command``) plans its one
-hand-in from them, as `kws grade` plans a class, so Gradescope grades exactly what was
-checked.
+The zip's root holds ``setup.sh`` and ``run_autograder`` (``scripts/``), ``kit/`` (the ``kws``
+package with its assignments' specs and graded tests), ``data/`` (only what grading reads: the
+test sets and their hidden labels), ``assignments/<name>/`` (the instructor's own assignment
+folders) and the ``--tiers`` and ``--course`` files. The container's settings (`plan`,
+`settings_advice`) come from what each spec measured (``[grading]``), scaled to the zip's test
+sets and CPU. The selection, the tier set and the Kaggle split are checked when the zip is built,
+by the function that plans every run (`plan_handins`), and baked into ``run_autograder``.
+docs/how-to/gradescope.md and docs/reference/gradescope-limits.md say more.
 """
 
 import shlex
@@ -227,15 +200,12 @@ def _memory_text(mb: int) -> str:
     return f"{mb} MB" if mb < 1000 else f"{mb / 1024:g} GB"
 
 
-def _add(archive: zipfile.ZipFile, path: Path, name: str, executable: bool = False) -> None:
-    _add_text(archive, path.read_bytes(), name, executable)
-
-
-def _add_text(archive: zipfile.ZipFile, content, name: str, executable: bool = False) -> None:
+def _add(archive: zipfile.ZipFile, content, name: str, executable: bool = False) -> None:
+    """`content` (a file, or its text) as `name` in `archive`."""
     info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # fixed: reproducible zips
     info.external_attr = (0o755 if executable else 0o644) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
-    archive.writestr(info, content)
+    archive.writestr(info, content.read_bytes() if isinstance(content, Path) else content)
 
 
 def _add_dir(archive: zipfile.ZipFile, name: str) -> None:
@@ -322,14 +292,13 @@ def make_autograder(
             _add(archive, Path(tiers), "tiers.json")
         if course is not None:
             _add(archive, Path(course), "course.toml")
-        _add_text(archive, setup_script, "setup.sh", executable=True)
-        _add_text(archive, run_script, "run_autograder", executable=True)
+        _add(archive, setup_script, "setup.sh", executable=True)
+        _add(archive, run_script, "run_autograder", executable=True)
         for name in ("pyproject.toml", "README.md"):
             if (kit_root / name).is_file():
                 _add(archive, kit_root / name, f"kit/{name}")
-        for path in files_to_zip(
-            kit_root / "kws"
-        ):  # the graded tests too: kws/assignments/*/graded_tests/
+        # the graded tests too: kws/assignments/*/graded_tests/
+        for path in files_to_zip(kit_root / "kws"):
             _add(archive, path, f"kit/{path.relative_to(kit_root)}")
         for name, folder in own_assignments().items():  # KWS_ASSIGNMENTS: no copy in the kit
             for path in files_to_zip(folder):

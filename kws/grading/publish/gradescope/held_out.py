@@ -1,24 +1,10 @@
 """Kaggle's rule on Gradescope: a notebook's held-out part counts from that notebook's due date on.
 
-The grader grades each accuracy test on the held-out part of the hidden test set and marks it
-(the test's ``extra_data["part"]`` is `kws.grading.judge.document.HELD_OUT`,
-`kws.grading.testsets.split`). Gradescope shows a student the results' total ``score`` on every
-attempt, and it knows one due date per assignment, while one zip may grade three notebooks due
-weeks apart: its ``after_due_date`` visibility alone would let the total minus the visible
-tests' points give the held-out part's points (its tier) away on every attempt.
-
-So `settle` judges each notebook at the time the autograder runs, against that student's due
-date for that notebook (the course file's, or an extension: `season.due_date`):
-
-- before it, the notebook's held-out tests are **withheld**: 0 points, an output that says when
-  they count and nothing of what they found, visibility ``after_due_date``; the total leaves
-  their points out;
-- from it on, they are **open**: their points are in the total, visibility ``visible``.
-
-Gradescope runs the autograder when a submission comes in, and again for every submission on
-"Regrade all submissions": run after a due date, that counts each held-out part as graded. Each
-results.json records per notebook when its held-out part opens and whether it counts
-(``extra_data["held_out"]``: ``{assignment: {"opens": ISO 8601 or null, "included": bool}}``).
+Gradescope shows the total ``score`` on every attempt and knows one due date per assignment,
+while one zip may grade notebooks due weeks apart: ``after_due_date`` visibility alone would let
+the total less the visible tests' points give the held-out part away. So `settle` judges each
+notebook against that student's own due date, at the time the autograder runs
+(docs/how-to/attempts.md).
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
-"""What a class's grading says, read from the folder `kws grade --out` wrote (for `kws report`).
-
-    grades = read_grades(Path("grades"))        # kws.grading.records.grades
-    score_distributions(grades, "final")        # {"keyword_spotting": ([12.0, ...], 34.0), ...}
-    test_table(grades)                          # per test: pass rate, points lost (worst first)
-    failure_groups(grades)                      # the same message with other numbers counted once
-    accuracies(grades)                          # per task: hidden-test accuracies, tier lines
-    attention_flags(grades)                     # manual review, tampering, crashes, time-outs
-
-Everything here is plain data; `kws.grading.publish.report.page` draws and writes it.
+"""What a class's grading says, read from the folder `kws grade --out` wrote (for `kws report`):
+score distributions, the tests over the class, the failure messages grouped, the accuracies
+against the tiers and the hand-ins a person should look at, as plain data that
+`kws.grading.publish.report.page` draws and writes.
 """
 
 from __future__ import annotations

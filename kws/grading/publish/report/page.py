@@ -1,9 +1,6 @@
-"""`kws report GRADES_DIR`: one self-contained HTML page about a graded class, its figures as
-PNG files beside it, and a ``similar_to`` column in the gradebook.
-
-The page (``kws/templates/report.html``) needs nothing from the network: the styles are
-inline (the kit's pages', `kws.pages`) and every figure is embedded as base64 PNG (the same figures are written as
-``report-*.png`` for slides and e-mails).
+"""`kws report GRADES_DIR`: one self-contained HTML page about a graded class
+(``kws/templates/report.html``, its figures embedded), the figures as PNG files beside it, and a
+``similar_to`` column in the gradebook.
 """
 
 from __future__ import annotations
