@@ -1,6 +1,5 @@
-"""``kws mark``: the written answers marked by a person, one question across every hand-in, in
-a page of the browser served from this machine (`kws.grading.marking.server`). `kws.cli`
-lists it under "grade".
+"""``kws mark``: the written answers marked by a person, in a page of the browser served from
+this machine (`kws.grading.marking.server`).
 """
 
 from __future__ import annotations
