@@ -85,13 +85,8 @@ _PROBE = "import kws, torch"
 
 
 def run_child(job: ChildJob) -> ChildResult:
-    """Run ``python ENTRY...`` on a copy of the job's submission, sandboxed, and read its result.
-
-    In order: a fresh folder with the copies the child needs (`staging.fill_folder`), what it
-    sees (`allow.allow_list`), the launcher's command and spec (`_launch_command`), the child run
-    under the wall clock and its end classified (`supervise.supervise`), and the result made fit
-    for a student to read (`_report`). The folder and the user id go when it returns. On a GPU
-    the CPU-time limit is raised to what the wall clock allows (`_on_device`).
+    """Run ``python ENTRY...`` on a copy of the job's submission, sandboxed, and read its result
+    (`_run`); the folder and the user id go when it returns.
 
     A child that crashed before its command ran (bubblewrap or the launcher could not start it,
     or its Python could not import a module) may be the machine's fault: the same sandbox then

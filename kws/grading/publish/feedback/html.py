@@ -47,6 +47,10 @@ def _points(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _signed(value: float) -> str:
+    return f"{'+' if value >= 0 else '−'}{_points(abs(value))}"
+
+
 def _when(moment: str, zone: tzinfo | None = None) -> str:
     """An ISO 8601 time as people read it: in the course's time zone `zone` when there is one
     (``2026-10-02 22:59 EDT``), else with its own offset (``2026-10-03 04:59+02:00``); as given
@@ -100,16 +104,9 @@ class AccuracyPicture:
 
 
 def accuracy_picture(item: Accuracy, width: int = 640) -> AccuracyPicture:
-    """The student's accuracy (a marker) on a scale from `_scale_start` to 1 (both ends
-    labelled) with the tier lines; the tier that gives full marks drawn bold.
-
-    Args:
-        item: the task's accuracy and tiers.
-        width: the picture's width in pixels.
-
-    Returns:
-        the picture's geometry, for the template to draw as inline SVG.
-    """
+    """The geometry, for the template to draw as inline SVG, `width` pixels wide, of the task's
+    accuracy (`item`, a marker) on a scale from `_scale_start` to 1 (both ends labelled) with the
+    tier lines; the tier that gives full marks drawn bold."""
     left, span, start = 34, width - 68, _scale_start(item)
 
     def x(value: float) -> float:
@@ -166,11 +163,8 @@ def _standing(page: Feedback) -> Table:
         )
         rows.append([what, f"−{_points(late.penalty)}"])
     for change in standing.adjustments:
-        sign = "+" if change.points >= 0 else "−"
         who = f"{change.who}, {_when(change.when, page.zone)}"
-        rows.append(
-            [f"Adjustment: {change.reason} ({who})", f"{sign}{_points(abs(change.points))}"]
-        )
+        rows.append([f"Adjustment: {change.reason} ({who})", _signed(change.points)])
     rows.append([bold("Final score"), bold(_points(standing.final))])
     return table(rows, ["what", "points"], numeric={1})
 
@@ -198,11 +192,9 @@ def _written(page: Feedback) -> Table | None:
             rows.append([line.title, f"— / {_points(line.maximum)}", italic("not marked yet"), ""])
             classes.append("")
             continue
-        given = [f"{text} ({'+' if points >= 0 else '−'}{_points(abs(points))})"
-                 for text, points in line.items]  # fmt: skip
+        given = [f"{text} ({_signed(points)})" for text, points in line.items]
         if line.adjust:
-            sign = "+" if line.adjust >= 0 else "−"
-            given.append(f"beyond the rubric ({sign}{_points(abs(line.adjust))})")
+            given.append(f"beyond the rubric ({_signed(line.adjust)})")
         rows.append([line.title, f"{_points(line.points)} / {_points(line.maximum)}",
                      lines(given) if given else italic("no rubric item"),
                      pre(line.comment) if line.comment else ""])  # fmt: skip
@@ -225,14 +217,8 @@ def _card(page: Feedback) -> tuple[str, str]:
 
 
 def feedback_page(page: Feedback) -> str:
-    """The whole HTML document of one student's feedback on one assignment (``feedback.html``).
-
-    Args:
-        page: what the page says.
-
-    Returns:
-        the document.
-    """
+    """The whole HTML document (``feedback.html``) of one student's feedback `page` on one
+    assignment."""
     changes = page.standing.late is not None or bool(page.standing.adjustments)
     graded = not page.problem
     return render(

@@ -233,6 +233,26 @@ def student_feedback(
     )
 
 
+def _no_result(
+    student: str,
+    name: str,
+    standing: Standing,
+    problem: str,
+    fallback: str,
+    standings: Standings,
+    course: Course | None,
+) -> Feedback:
+    """The page of assignment `name` that says why there is no result (`problem`) in place of
+    the tests; titled as the standings or its spec say, else `fallback`."""
+    spec = ASSIGNMENTS.get(name)
+    info = standings.assignments.get(name) or {}
+    title = info.get("title") or (spec.title if spec else fallback)
+    due, zone = due_of(student, name, standings, course), course.timezone if course else None
+    return Feedback(
+        student, name, title, [], 0, True, [], standing, due, problem=problem, zone=zone
+    )
+
+
 def ungraded_feedback(
     student: Student, standings: Standings, course: Course | None = None
 ) -> list[Feedback]:
@@ -246,29 +266,12 @@ def ungraded_feedback(
         "instructor has the details and will look at it."
     )
     entries = standings.students.get(student.name, {})
-    names = [name for name, entry in entries.items() if entry.status == "ungraded"]
-    pages = []
-    for name in names or ["hand-in"]:
-        spec = ASSIGNMENTS.get(name)
-        info = standings.assignments.get(name) or {}
-        title = info.get("title") or (spec.title if spec else "Your hand-in")
-        standing = entries.get(name) or Standing("ungraded", 0.0, 0.0, 0.0)
-        pages.append(
-            Feedback(
-                student.name,
-                name,
-                title,
-                [],
-                0,
-                True,
-                [],
-                standing,
-                due_of(student.name, name, standings, course),
-                problem=problem,
-                zone=course.timezone if course else None,
-            )  # fmt: skip
-        )
-    return pages
+    ungraded = {name: entry for name, entry in entries.items() if entry.status == "ungraded"}
+    ungraded = ungraded or {"hand-in": Standing("ungraded", 0.0, 0.0, 0.0)}
+    return [
+        _no_result(student.name, name, entry, problem, "Your hand-in", standings, course)
+        for name, entry in ungraded.items()
+    ]
 
 
 def missing_feedback(
@@ -276,21 +279,15 @@ def missing_feedback(
 ) -> list[Feedback]:
     """The pages of the assignments `student` handed nothing in for (``missing`` in the
     standings), saying so and what it counts (0 of the maximum once it was due)."""
-    pages = []
-    for name, standing in standings.students.get(student, {}).items():
-        if standing.status != "missing":
-            continue
-        spec = ASSIGNMENTS.get(name)
-        info = standings.assignments.get(name) or {}
-        title = info.get("title") or (spec.title if spec else name)
-        problem = (
-            "You did not hand in this notebook: nothing of it was in your hand-in. If you did "
-            "hand it in, tell your instructor."
-        )
-        due = due_of(student, name, standings, course)
-        pages.append(Feedback(student, name, title, [], 0, True, [], standing, due,
-                              problem=problem, zone=course.timezone if course else None))  # fmt: skip
-    return pages
+    problem = (
+        "You did not hand in this notebook: nothing of it was in your hand-in. If you did "
+        "hand it in, tell your instructor."
+    )
+    return [
+        _no_result(student, name, standing, problem, name, standings, course)
+        for name, standing in standings.students.get(student, {}).items()
+        if standing.status == "missing"
+    ]
 
 
 def class_feedback(
