@@ -42,17 +42,10 @@ class Asked:
 
     def rubrics(self) -> list[Rubric]:
         """Each question as the grades folder records it (`kws.grading.records.marks`)."""
+        items = [tuple(Item(i.id, i.points, i.text) for i in q.rubric) for q in self.questions]
         return [
-            Rubric(
-                self.spec.name,
-                q.id,
-                q.kind,
-                q.points,
-                q.prompt,
-                q.model_answer,
-                tuple(Item(i.id, i.points, i.text) for i in q.rubric),
-            )
-            for q in self.questions
+            Rubric(self.spec.name, q.id, q.kind, q.points, q.prompt, q.model_answer, given)
+            for q, given in zip(self.questions, items, strict=True)
         ]
 
 

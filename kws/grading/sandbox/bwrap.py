@@ -21,6 +21,7 @@ PROTECTIONS = (
     ALLOW_LIST,
 )
 _BINDS = {"ro": "--ro-bind", "rw": "--bind", "device": "--dev-bind"}
+_FRESH = {"proc": "--proc", "dev": "--dev", "tmpfs": "--tmpfs"}
 
 
 @functools.cache
@@ -55,12 +56,8 @@ def command(bwrap: str, mounts: list[Mount], home: str) -> list[str]:
             if folder not in made and _made_by(folder, made) in ("tmpfs", "dev", "mask", "dir"):
                 args += ["--perms", "0755", "--dir", folder]
                 made[folder] = "dir"
-        if mount.kind == "proc":
-            args += ["--proc", mount.dest]
-        elif mount.kind == "dev":
-            args += ["--dev", mount.dest]
-        elif mount.kind == "tmpfs":
-            args += ["--tmpfs", mount.dest]
+        if mount.kind in _FRESH:
+            args += [_FRESH[mount.kind], mount.dest]
         elif mount.kind == "symlink":
             args += ["--symlink", mount.source, mount.dest]
         elif mount.kind == "mask" and os.path.isdir(mount.dest):

@@ -58,18 +58,18 @@ def gpu_mounts(root: str | None = None) -> list[tuple[str, str, str]]:
         dest = _inside(folder, root)
         if not any(Path(dest).is_relative_to(v) for v in VISIBLE):
             found.append(("ro", dest, folder))
-    for pattern in SYS_FOLDERS:
-        found += [
-            ("ro", _inside(s, root), s) for s in sorted(glob.glob(os.path.join(root, pattern)))
-        ]
-    return found
+    return found + [("ro", _inside(s, root), s) for s in _found(root, SYS_FOLDERS)]
 
 
 def device_files(root: str | None = None) -> list[str]:
     """The GPU's device files (`DEVICES`) that exist under `root` (default `ROOT`), as the
     machine's paths; none on a machine without an NVIDIA GPU."""
-    root = root or ROOT
-    return [s for pattern in DEVICES for s in sorted(glob.glob(os.path.join(root, pattern)))]
+    return _found(root or ROOT, DEVICES)
+
+
+def _found(root: str, patterns: tuple[str, ...]) -> list[str]:
+    """The paths under `root` that `patterns` match, each pattern's in name order."""
+    return [s for pattern in patterns for s in sorted(glob.glob(os.path.join(root, pattern)))]
 
 
 def driver_library_folders(root: str | None = None) -> list[str]:

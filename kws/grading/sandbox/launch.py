@@ -169,17 +169,13 @@ def _counts_processes_per_namespace() -> bool:
 
 
 def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
-    done = []
-    cpu = int(limits["cpu_seconds"])
+    cpu, memory, size = (int(limits[k]) for k in ("cpu_seconds", "memory_bytes", "file_bytes"))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    done.append(f"CPU time {cpu} s")
-    memory = int(limits["memory_bytes"])
     resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-    done.append(f"memory {memory / 2**30:.1f} GiB")
-    size = int(limits["file_bytes"])
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-    done.append(f"file size {size / 2**20:.0f} MiB")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    done = [f"CPU time {cpu} s", f"memory {memory / 2**30:.1f} GiB"]
+    done.append(f"file size {size / 2**20:.0f} MiB")
     if dedicated_user:
         # RLIMIT_NPROC counts every process and thread of the user id (of its user namespace,
         # since Linux 5.14), so it is only meaningful (and only safe) for a user id that belongs

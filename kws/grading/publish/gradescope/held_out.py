@@ -71,7 +71,7 @@ def settle(
         when = opens.get(name)
         points = sum(t["max_score"] for t in tests)
         is_open = when is not None and now >= when
-        record[name] = {"opens": when.isoformat() if when else None, "included": is_open}
+        record[name] = {"opens": when and when.isoformat(), "included": is_open}
         if is_open:
             for test in tests:
                 test["visibility"] = "visible"
@@ -114,10 +114,7 @@ def settle_stand_in(
                 f"date, {local_time(when, zone)}, but the attempt that stands was graded before "
                 "it: its points come in when the course staff regrade all submissions again."
             )
-        record[name] = {
-            "opens": when.isoformat() if when else None,
-            "included": included and is_open,
-        }
+        record[name] = {"opens": when and when.isoformat(), "included": included and is_open}
     if record:
         document.setdefault("extra_data", {})["held_out"] = record
     return notes

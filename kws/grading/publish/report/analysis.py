@@ -6,6 +6,7 @@ against the tiers and the hand-ins a person should look at, as plain data that
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 from dataclasses import dataclass
@@ -80,12 +81,8 @@ def test_table(grades: Grades) -> list[TestRow]:
     for name, maximum in grades.maximum.items():
         if maximum <= 0:
             continue  # not graded in this run
-        where = next(
-            test_assignment(t, "other")
-            for s in grades.students
-            for t in s.tests
-            if t["name"] == name
-        )
+        named = (t for s in grades.students for t in s.tests if t["name"] == name)
+        where = test_assignment(next(named), "other")
         due = [s for s in grades.students if grades.status(s.name, where) != "missing"]
         results = [next((t for t in s.tests if t["name"] == name), None) for s in due]
         passed = sum(1 for t in results if t and t["score"] >= t["max_score"] - 1e-9)
@@ -202,8 +199,6 @@ def grading_times(grades: Grades) -> dict[str, float]:
     """{student: wall seconds the grading of the hand-in took} (the gradebook's `seconds`)."""
     times = {}
     for student in grades.students:
-        try:
+        with contextlib.suppress(ValueError):
             times[student.name] = float(student.row.get("seconds") or "nan")
-        except ValueError:
-            continue
     return {name: t for name, t in times.items() if t == t}
