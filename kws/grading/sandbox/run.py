@@ -212,11 +212,7 @@ def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, st
     return env | MEMORY_ENVIRONMENT
 
 
-# On a GPU the host thread that waits for the device spins (CUDA's default), so a child's CPU
-# time grows with its wall time even where the work is the GPU's: besides its torch threads, one
-# more busy thread's worth of CPU time, so that the CPU-time limit never ends a child before its
-# wall clock does.
-GPU_HOST_THREADS = 1
+GPU_HOST_THREADS = 1  # on a GPU the thread that waits for the device spins (CUDA's default)
 
 
 def _on_device(limits: Limits) -> Limits:

@@ -43,12 +43,6 @@ class SettingsError(ValueError):
     """No Gradescope setting grades the zip within its limits; the message says what to change."""
 
 
-def test_set_sizes(data: Path) -> dict[str, int]:
-    """Per assignment with a test set in `data`: its size in its data layout's units."""
-    sizes = {name: layout_of(spec).test_set_size(data) for name, spec in ASSIGNMENTS.items()}
-    return {name: size for name, size in sizes.items() if size}
-
-
 def graded_size(spec, data: Path) -> float:
     """What the grading child works through of `data`'s test set, in its layout's units: all of
     it, or when the accuracy comes from predictions.csv, the share a sample re-runs of the
@@ -71,9 +65,9 @@ def cpu_seconds(
     `assignment`: one name or several (default: every notebook with a test set in `data`)."""
     chosen = {assignment} if isinstance(assignment, str) else assignment
     return {
-        name: ASSIGNMENTS[name].grading.expected_seconds(graded_size(ASSIGNMENTS[name], data))
-        for name in test_set_sizes(data)
-        if chosen is None or name in chosen
+        name: spec.grading.expected_seconds(graded_size(spec, data))
+        for name, spec in ASSIGNMENTS.items()
+        if layout_of(spec).test_set_size(data) and (chosen is None or name in chosen)
     }
 
 

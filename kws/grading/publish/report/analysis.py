@@ -100,11 +100,6 @@ class FailureGroup:
     students: list[str]
 
 
-def normalised_message(message: str) -> str:
-    """The message with every number as ``#`` and runs of spaces as one: the grouping key."""
-    return " ".join(_NUMBER.sub("#", message).split())
-
-
 def failure_groups(grades: Grades) -> list[FailureGroup]:
     """The failure messages of the class, grouped, the most students first."""
     groups: dict[str, FailureGroup] = {}
@@ -113,7 +108,8 @@ def failure_groups(grades: Grades) -> list[FailureGroup]:
             output = (test.get("output") or "").strip()
             if test["status"] != "failed" or not output or output == HIDDEN_OUTPUT:
                 continue
-            group = groups.setdefault(normalised_message(output), FailureGroup(output, [], []))
+            key = " ".join(_NUMBER.sub("#", output).split())  # numbers as #, spaces as one
+            group = groups.setdefault(key, FailureGroup(output, [], []))
             group.tests += [test["name"]] if test["name"] not in group.tests else []
             group.students += [student.name] if student.name not in group.students else []
     return sorted(groups.values(), key=lambda g: (-len(g.students), g.message))

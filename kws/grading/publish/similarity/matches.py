@@ -74,22 +74,20 @@ def compared_cells(notebook: Path, spec: Spec) -> list[str]:
     return chosen
 
 
-def handin_cells(submission: Path, spec: Spec) -> list[str] | None:
-    """The graded code cells of the hand-in's notebook of `spec`, or None without one."""
-    try:
-        notebook = find_notebook(Path(submission), spec.notebook, list(spec.model_tasks.values()))
-    except (FileNotFoundError, OSError):
-        return None
-    return compared_cells(notebook, spec)
-
-
 def code_hashes(cells: list[str]) -> frozenset[int]:
     """The fingerprint hashes of a hand-in's graded cells."""
     return frozenset(fingerprint_hashes(normalised_tokens(cells, lines=False)))
 
 
 def _read(job: tuple[Path, Spec]) -> tuple[list[str], frozenset[int]] | None:
-    cells = handin_cells(*job)
+    """The graded cells of the hand-in's notebook of the spec, and their fingerprint hashes;
+    None without that notebook or cells."""
+    submission, spec = job
+    try:
+        notebook = find_notebook(Path(submission), spec.notebook, list(spec.model_tasks.values()))
+    except (FileNotFoundError, OSError):
+        return None
+    cells = compared_cells(notebook, spec)
     return (cells, code_hashes(cells)) if cells else None
 
 
