@@ -28,7 +28,10 @@ def _mark(args: argparse.Namespace) -> int:
         server = MarkServer(session, args.port)
     except OSError as error:  # the port is taken (or one below 1024 without the right)
         session.store.close()
-        raise ValueError(_port_refused(args.port, error)) from None
+        used = error.errno == errno.EADDRINUSE
+        why = "is in use" if used else f"cannot be used ({error.strerror})"
+        raise ValueError(f"port {args.port} on 127.0.0.1 {why}; pass another --port, or --port 0 "
+                         "for any free one") from None  # fmt: skip
     questions = session.questions()
     left = sum(question["left"] for question in questions)
     print(
@@ -52,13 +55,6 @@ def _mark(args: argparse.Namespace) -> int:
         session.store.close()  # a change being written ends first; none starts after
         server.server_close()
     return 0
-
-
-def _port_refused(port: int, error: OSError) -> str:
-    """The line saying `port` cannot be listened on, and the fix."""
-    why = "is in use" if error.errno == errno.EADDRINUSE else f"cannot be used ({error.strerror})"
-    return (f"port {port} on 127.0.0.1 {why}; pass another --port, or --port 0 for any free "
-            "one")  # fmt: skip
 
 
 def _who(grader: str | None) -> str:

@@ -122,8 +122,8 @@ def allow_list(view: View, readable: list[str], hide: list[str], gpu: bool) -> l
         elif os.path.isdir(name):
             mounts.append(Mount("ro", name, name))
     data = _with_link_targets(readable)
-    kit_checkout = str(checkout())  # on sys.path in an editable install: the child has its copy
-    binds = _outermost([*(p for p in python_paths() if p != kit_checkout), *data])
+    kit_checkout = checkout()  # on sys.path in an editable install: the child has its copy
+    binds = _outermost([*(p for p in python_paths() if p != str(kit_checkout)), *data])
     mounts += [Mount("ro", p, p) for p in binds if not _inside(p, OS_FOLDERS)]
     if gpu:
         mounts += [Mount(*entry) for entry in gpu_mounts()]
@@ -131,7 +131,9 @@ def allow_list(view: View, readable: list[str], hide: list[str], gpu: bool) -> l
     mounts += [Mount("ro", view.lib, lib), Mount("rw", view.status, status)]
     mounts.append(Mount("rw", view.work, work))
     shown = [m.source for m in mounts if m.kind in ("ro", "rw")]
-    mounts += _masks([*hide, *_kit_folders(), *_hidden_folders(data)], shown)
+    # the kit's package and checkout: the child has its copy at KIT, without the graded tests
+    kit = [KIT_PACKAGE, *([str(kit_checkout)] if kit_checkout else [])]
+    mounts += _masks([*hide, *kit, *_hidden_folders(data)], shown)
     return sorted(mounts, key=lambda m: len(Path(m.dest).parts))  # stable: parents first
 
 
@@ -152,13 +154,6 @@ def _masks(paths: list[str], shown: list[str]) -> list[Mount]:
     masks = [Mount("mask", p) for p in inside]
     kept = [p for p in python_paths() if _inside(p, inside)]
     return masks + [Mount("ro", p, p) for p in _outermost(kept)]
-
-
-def _kit_folders() -> list[str]:
-    """The kit's own package and checkout: the child has the copy at KIT (without the graded
-    tests), and nothing else of the checkout (solutions, grader, .git)."""
-    folder = checkout()
-    return [KIT_PACKAGE] + ([str(folder)] if folder else [])
 
 
 def _hidden_folders(data: list[str]) -> list[str]:

@@ -1,11 +1,6 @@
-"""`kws feedback GRADES_DIR --out DIR`: a page per student and notebook, as files to hand back.
-
-    written = write_feedback(Path("grades"), Path("feedback"))
-    written.pages      # feedback/<student>/<assignment>.html, one self-contained page each
-    written.zips       # feedback/zips/<student>.zip: the student's folder, to attach in an LMS
-
-Each page is ``kws/templates/feedback.html`` and needs nothing from the network (the kit's inline
-styles, `kws.pages`; the accuracy picture an inline SVG) and prints on paper (no background, no breaks inside a test's row).
+"""`kws feedback GRADES_DIR --out DIR`: a page per student and notebook, as files to hand back
+(`write_feedback`). Each page is ``kws/templates/feedback.html``, needs nothing from the network
+(the kit's inline styles, `kws.pages`; the accuracy picture an inline SVG) and prints on paper.
 """
 
 from __future__ import annotations
