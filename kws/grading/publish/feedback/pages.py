@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kws.grading.judge.tiers import accuracy_in, tiers_in
 from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, Rerun, rerun_for, self_check_cells
+from kws.grading.publish.report.analysis import task_of
 from kws.grading.records.grades import Grades, Student, test_assignment
 from kws.grading.records.marks.written import Written
 from kws.grading.records.standings import STANDINGS_FILE, Standing, Standings, StandingsError
@@ -164,11 +165,7 @@ def _accuracy(spec: Spec | None, test: dict, run_output: str, name: str) -> Accu
     value = accuracy_in(test.get("output") or "")
     if value is None:
         return None
-    task = (test.get("extra_data") or {}).get("task")
-    if task is None and spec is not None:
-        targeted = [t.name for t in spec.tasks.values() if t.target]
-        task = targeted[0] if len(targeted) == 1 else None
-    target = spec.tasks[task].target if spec and task in spec.tasks else None
+    task, target = task_of(test, spec)
     return Accuracy(task or "model", value, tiers_in(run_output, name), target)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kws.grading.judge.document import HIDDEN_OUTPUT, findings_of
 from kws.grading.judge.tiers import accuracy_in, tiers_in
 from kws.grading.records.grades import Grades, test_assignment
-from kws.spec import ASSIGNMENTS
+from kws.spec import ASSIGNMENTS, Spec
 
 TOTAL = "total"
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?")
@@ -126,13 +126,14 @@ class TaskAccuracy:
     target: str | None
 
 
-def _task_of(test: dict, assignment: str) -> str | None:
+def task_of(test: dict, spec: Spec | None) -> tuple[str | None, str | None]:
+    """The task an accuracy `test` grades (its own, else its `spec`'s one task with a target
+    tier; None: unknown), and that task's target tier (None: unknown)."""
     task = (test.get("extra_data") or {}).get("task")
-    spec = ASSIGNMENTS.get(assignment)
     if task is None and spec is not None:
-        targeted = [t for t in spec.tasks.values() if t.target]
-        task = targeted[0].name if len(targeted) == 1 else None
-    return task
+        targeted = [t.name for t in spec.tasks.values() if t.target]
+        task = targeted[0] if len(targeted) == 1 else None
+    return task, (spec.tasks[task].target if spec and task in spec.tasks else None)
 
 
 def accuracies(grades: Grades) -> list[TaskAccuracy]:
@@ -143,11 +144,9 @@ def accuracies(grades: Grades) -> list[TaskAccuracy]:
         for test in student.tests:
             accuracy = accuracy_in(test.get("output") or "")
             assignment = test_assignment(test, "other")
-            task = _task_of(test, assignment) if accuracy is not None else None
-            if task is None:
+            task, target = task_of(test, ASSIGNMENTS.get(assignment))
+            if accuracy is None or task is None:
                 continue
-            spec = ASSIGNMENTS.get(assignment)
-            target = spec.tasks[task].target if spec and task in spec.tasks else None
             entry = found.setdefault(
                 (assignment, task), TaskAccuracy(assignment, task, {}, None, target)
             )
