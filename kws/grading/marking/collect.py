@@ -84,12 +84,8 @@ def handin_answers(
 ) -> tuple[dict[str, Answer], str, dict[str, Path]]:
     """Each question's answer in the hand-in `folder` (None: no folder), a sentence for a
     notebook that is missing or cannot be read ("" when every one was read), and the notebooks
-    read.
-
-    Returns:
-        ({question key: Answer}, problems, {assignment: its notebook's path}); a question whose
-        notebook is missing has an answer with no parts.
-    """
+    read: ({question key: Answer}, problems, {assignment: its notebook's path}); a question
+    whose notebook is missing has an answer with no parts."""
     answers, problems, notebooks = {}, [], {}
     for asked in course:
         spec, found = asked.spec, None

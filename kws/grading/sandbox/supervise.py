@@ -146,17 +146,14 @@ def supervise(
     wall clock, classify how it ended and, when it ended well, read its payload at `result_path`.
 
     Args:
-        command: the argument list to start; it runs in a new session, with environment `env`.
+        command: the argument list to start, in a new session, with the environment `env`.
         limits: its wall clock and the sizes of its output tails and its payload.
-        uid: the child's own user id, whose every process is killed at the end; None when it has
-            none.
+        uid: the child's own user id, whose every process is killed at the end (None: none).
         token: the one-time token written to its stdin, which its result file must carry.
         result_path: where the child writes ``{"token": ..., "payload": {...}}``.
-        env: the launcher's environment.
         signal_exit_codes: an exit code 128 + N means "killed by signal N" (bubblewrap's).
-        folder: the child's own folder, whose size is held under ``limits.written_bytes``
-            (the hand-in's write quota): a child that fills it is stopped, its own failure,
-            before it fills the machine's disk.
+        folder: the child's own folder, held under ``limits.written_bytes`` (the hand-in's
+            write quota): a child that fills it is stopped before it fills the machine's disk.
 
     Returns:
         The child's `ChildResult`; its `seconds`, `protections` and `notes` are the caller's.

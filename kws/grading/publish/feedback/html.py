@@ -252,18 +252,12 @@ def write_feedback(
     notebooks: Path | None = None,
     now: datetime | None = None,
 ) -> WrittenFeedback:
-    """Write every student's pages under `out` and a zip of each student's folder.
-
-    Args:
-        grades_dir: the folder `kws grade --out` wrote (gradebook.csv, results/, standings.json).
-        out: where to write: ``out/<student>/<assignment>.html`` and ``out/zips/<student>.zip``.
-        notebooks: the released notebooks, whose self-check cells the pages point to
-            (default: the course's, `course_notebooks`).
-        now: the time Gradescope's visibility rules are judged at (default: now).
-
-    Returns:
-        The pages and zips written, and the students without results.
-    """
+    """Write every student's pages under `out` (``out/<student>/<assignment>.html``) and a zip
+    of each student's folder (``out/zips/<student>.zip``), from the folder `kws grade --out`
+    wrote, `grades_dir`; `notebooks`: the released notebooks, whose self-check cells the pages
+    point to (default: the course's, `course_notebooks`); `now`: the time Gradescope's
+    visibility rules are judged at (default: now). Returns the pages and zips written, and the
+    students without results."""
     grades = with_standings(read_grades(Path(grades_dir)))
     standings = read_standings(grades.folder)
     check_marked(grades.folder, grades.standings, "zero")  # not marks the totals did not count

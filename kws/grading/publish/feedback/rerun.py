@@ -90,20 +90,10 @@ def rerun_for(spec: Spec, test: dict, cells: list[Rerun]) -> Rerun | None:
     for name in _task_names(spec, test):
         if (found := _using(cells, name)) is not None:
             return found
-    if test.get("max_score", 0) and not _needs_labels(test):
-        return _whole_check(cells, spec.name)
-    return None
-
-
-def _needs_labels(test: dict) -> bool:
-    """Whether `test` is judged on the hidden test labels (an accuracy test), which no
-    self-check runs."""
-    extra = test.get("extra_data") or {}
-    return "accuracy" in (extra.get("measured") or {}) or "accuracy" in str(extra.get("test"))
-
-
-def _whole_check(cells: list[Rerun], name: str) -> Rerun | None:
-    """The cell that checks the whole assignment `name` (``check.assignment("name")``, the
-    self-check cell ``kws assign`` writes), which covers each of its tests but accuracy."""
-    call = re.compile(rf"""check\.assignment\(\s*["']{re.escape(name)}["']""")
+    extra = test.get("extra_data") or {}  # an accuracy test needs the labels: no self-check
+    labels = "accuracy" in (extra.get("measured") or {}) or "accuracy" in str(extra.get("test"))
+    if not test.get("max_score", 0) or labels:
+        return None
+    # the self-check cell ``kws assign`` writes: check.assignment("name")
+    call = re.compile(rf"""check\.assignment\(\s*["']{re.escape(spec.name)}["']""")
     return next((cell for cell in cells if call.search(cell.code)), None)

@@ -53,19 +53,11 @@ def withhold(test: dict, opens: datetime | None, zone: tzinfo) -> None:
 def settle(
     document: dict, opens: dict[str, datetime | None], now: datetime, zone: tzinfo
 ) -> list[str]:
-    """Withhold or open each notebook's held-out tests in `document` (a results document the
-    grader wrote) at `now`, record it in ``extra_data["held_out"]``, and return what the
-    output should say, a sentence per notebook.
-
-    Args:
-        document: the results; its held-out tests are changed in place.
-        opens: {assignment: the student's due date for it (None: unknown, stays withheld)}.
-        now: when the autograder runs (time-zone aware).
-        zone: the course's time zone, for the times the sentences give.
-
-    Returns:
-        The sentences, in the assignments' order. The caller recomputes the total score.
-    """
+    """Withhold or open each notebook's held-out tests in `document` (the results the grader
+    wrote, changed in place) at `now` (time-zone aware), against `opens` ({assignment: the
+    student's due date for it; None: unknown, stays withheld}); record it in
+    ``extra_data["held_out"]`` and return a sentence per notebook, in the assignments' order,
+    with times in the course's time zone `zone`. The caller recomputes the total score."""
     notes, record = [], {}
     for name, tests in sorted(held_out_tests(document).items()):
         when = opens.get(name)

@@ -140,18 +140,10 @@ def _output(notes: list[str], document: dict) -> str:
 def apply_gradescope_rules(
     results: Path, metadata: Path, course: Path, now: datetime | None = None
 ) -> dict:
-    """Rewrite `results` with the course file's held-out parts, attempt limit and late rule
-    (the module docstring); return it.
-
-    Args:
-        results: the results.json the grader wrote.
-        metadata: Gradescope's ``submission_metadata.json``.
-        course: the course file baked into the zip.
-        now: when the held-out parts are judged (default: now).
-
-    Returns:
-        The document written.
-    """
+    """Rewrite `results` (the results.json the grader wrote) with the `course` file's held-out
+    parts, attempt limit and late rule (the module docstring), from Gradescope's `metadata`
+    (``submission_metadata.json``), the held-out parts judged at `now` (default: now); returns
+    the document written."""
     document = json.loads(Path(results).read_text())
     meta = json.loads(Path(metadata).read_text())
     rules = read_course(course, sorted(ASSIGNMENTS))
