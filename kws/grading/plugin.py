@@ -1,10 +1,7 @@
 """The hidden grader, as a pytest plugin: its options, which tests a run grades, the points of
 each, and the fixtures every graded test reads.
 
-    python -m pytest -p kws.grading.plugin kws/assignments/<name>/graded_tests ... \
-        --submission DIR --data DIR [--results results.json] [--plan FILE] [--handin]
-
-(`kws.grading.command` builds that command.) The grader decides nothing of what a run grades:
+(`kws.grading.command` builds its command.) The grader decides nothing of what a run grades:
 it reads the run's plan (`kws.grading.judge.planned.GraderPlan`), ``--plan``'s, or without one
 the plan of its one hand-in made at start by `plan_handins` from --assignment, --dataset and
 --tiers; a plan lacking a decision, a hand-in or an assignment is refused, never completed by

@@ -30,8 +30,10 @@ def _mark(args: argparse.Namespace) -> int:
         session.store.close()
         used = error.errno == errno.EADDRINUSE
         why = "is in use" if used else f"cannot be used ({error.strerror})"
-        raise ValueError(f"port {args.port} on 127.0.0.1 {why}; pass another --port, or --port 0 "
-                         "for any free one") from None  # fmt: skip
+        raise ValueError(
+            f"port {args.port} on 127.0.0.1 {why}; pass another --port, or --port 0 for any free "
+            "one"
+        ) from None
     questions = session.questions()
     left = sum(question["left"] for question in questions)
     print(

@@ -100,23 +100,19 @@ def run_child(job: ChildJob) -> ChildResult:
             probe = replace(job, entry=["-c", _PROBE], submission=Path(empty), inputs={})
             checked, _ = _run(replace(probe, assignment=None))  # the kit's own, nothing else
         if checked.returncode != 0:
+            hint = "the hand-written sandbox starts it (no working bubblewrap here)"
+            if bwrap.available():
+                hint = (
+                    f"bubblewrap ({bwrap.available()}) must be able to bind the folders it lies "
+                    "in (KWS_SANDBOX=builtin tries the hand-written sandbox instead)"
+                )
             raise SandboxStartError(
                 f"the sandbox cannot start a grading child on this machine ({not_started}; "
                 f"a child that only imports the kit and torch fails too: {checked.reason}). "
                 "No hand-in can be graded here, and no grade is given for it: fix the "
-                f"machine and grade again. The child's Python is {interpreter()}; "
-                f"{_sandbox_hint()}"
+                f"machine and grade again. The child's Python is {interpreter()}; {hint}"
             )
     return result
-
-
-def _sandbox_hint() -> str:
-    if bwrap.available():
-        return (
-            f"bubblewrap ({bwrap.available()}) must be able to bind the folders it lies in "
-            "(KWS_SANDBOX=builtin tries the hand-written sandbox instead)"
-        )
-    return "the hand-written sandbox starts it (no working bubblewrap here)"
 
 
 def _run(job: ChildJob) -> tuple[ChildResult, str]:

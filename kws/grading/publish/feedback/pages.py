@@ -179,21 +179,13 @@ def student_feedback(
     course: Course | None = None,
     written: Written | None = None,
 ) -> Feedback:
-    """The page of `student` for the assignment `name` (their results must hold its tests).
-
-    Args:
-        student: a row of `kws.grading.records.grades.read_grades` with its results document.
-        name: the assignment's spec name.
-        standings: the class's ``standings.json``; without an entry, final = raw.
-        notebooks: the folder of the released notebooks, to find the self-check cells.
-        now: the time the visibility rules are judged at (default: now, UTC).
-        course: the course file (the student's due date, the time zone), or None.
-        written: the class's written questions and marks
-            (`kws.grading.records.marks.written.written_part`), or None.
-
-    Returns:
-        The tests shown, the accuracy against the tiers, the cells to re-run and the standing.
-    """
+    """The page of `student` (a row of `kws.grading.records.grades.read_grades` with its results
+    document, which must hold the tests of assignment `name`): the tests shown, the accuracy
+    against the tiers, the cells to re-run (found in the released notebooks, `notebooks`) and
+    the standing (from the class's `standings`; without an entry, final = raw). `now`: the
+    time the visibility rules are judged at (default: now, UTC); `course`: the course file (the
+    student's due date, the time zone), or None; `written`: the class's written questions and
+    marks (`kws.grading.records.marks.written.written_part`), or None."""
     now = _aware(now or datetime.now(timezone.utc))
     spec = ASSIGNMENTS.get(name)
     due = due_of(student.name, name, standings, course)

@@ -245,14 +245,12 @@ def make_autograder(
 ) -> Path:
     """Write the autograder zip to `zip_path` and return it (relative paths: the caller's).
 
-    `assignment` (an assignment's name) grades only that notebook; by default a
-    submission's every notebook is. `dataset` / `tiers` name the accuracy tier set for data the
-    kit does not recognise (see `kws.grading.judge.tiers`). `cpu`: the container's CPUs on
-    Gradescope. Raises ValueError / FileNotFoundError, before writing anything, when the data
-    cannot grade the selection, SettingsError when it cannot be graded within Gradescope's
-    limits on `cpu` (`plan`). `course`: a course file whose attempt limit and late rule
-    ``run_autograder`` applies to every submission (`kws.grading.publish.gradescope.season`).
-    """
+    `assignment` grades only that notebook (default: every notebook of a submission);
+    `dataset` / `tiers` name the accuracy tier set for data the kit does not recognise; `cpu`:
+    the container's CPUs on Gradescope; `course`: a course file whose attempt limit and late
+    rule ``run_autograder`` applies to every submission. Raises ValueError / FileNotFoundError,
+    before writing anything, when the data cannot grade the selection, SettingsError when it
+    cannot be graded within Gradescope's limits on `cpu` (`plan`)."""
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
     # the course file's Kaggle rule too: CourseError or SplitError before anything is written
     rules = read_course(course, sorted(ASSIGNMENTS)) if course is not None else None
