@@ -109,11 +109,9 @@ def grader_command(
     # garbage collector five times over torch's objects: half a CPU-second of every grading
     # (the grader's own process: 2.46 -> 1.97 CPU-s), and no verdict comes from those warnings.
     command += ["-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception"]
-    paths = {"--submission": submission, "--data": data, "--results": results}
-    command += [
-        part for option, path in paths.items() for part in (option, str(Path(path).resolve()))
-    ]
-    command += [part for path in hide for part in ("--hide", str(Path(path).resolve()))]
+    given = [("--submission", submission), ("--data", data), ("--results", results)]
+    given += [("--hide", path) for path in hide]
+    command += [part for option, path in given for part in (option, str(Path(path).resolve()))]
     if threads is not None and (kits or not own):
         command += ["--child-threads", str(threads)]
     if plan is not None and (kits or not own):

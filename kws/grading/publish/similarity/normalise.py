@@ -63,6 +63,9 @@ def _chain(node: ast.AST) -> str | None:
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# The nodes that name something, and the field holding the name.
+_NAMED = {ast.Name: "id", ast.Attribute: "attr", ast.arg: "arg"}
+_NAMED |= dict.fromkeys(_DEFINITIONS, "name")
 # Statements (and expressions) that keep their place: they end, jump or wait.
 _FIXED = (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Delete, ast.Global, ast.Nonlocal)
 _FIXED += (ast.Yield, ast.YieldFrom, ast.Await, ast.Pass, ast.Assert)
@@ -136,16 +139,10 @@ class _Normaliser:
     def _leaf(self, node: ast.AST) -> list[str]:
         """The tokens a node adds besides its kind: its name, number or string marker."""
         kind = type(node)
-        if kind is ast.Name:
-            return [self._name(node.id)]
-        if kind is ast.Attribute:
-            return [self._name(node.attr)]
-        if kind is ast.arg:
-            return [self._name(node.arg)]
+        if kind in _NAMED:
+            return [self._name(getattr(node, _NAMED[kind]))]
         if kind is ast.Constant:
             return ["S" if isinstance(node.value, str | bytes) else repr(node.value)]
-        if kind in _DEFINITIONS:
-            return [self._name(node.name)]
         if kind is ast.keyword:
             return [self._name(node.arg or "**")]
         if kind is ast.alias:
