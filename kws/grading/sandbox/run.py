@@ -51,9 +51,9 @@ class ChildJob:
         inputs: name -> file copied into WORK (e.g. unlabelled test inputs). Never labels.
         limits: the child's resource limits and wall clock.
         gpu: let the child see the GPU(s).
-        hide: paths the child must not read (data with labels, the grader's files, results):
-            outside its allow-list already, they stay empty where a bind of it would show them
-            (and without a mount namespace, the protections say how many others may read).
+        hide: paths the child must not read (data with labels, the grader's files, results),
+            empty where a bind would show them (without a mount namespace, the protections say
+            how many others may read).
         readable: folders the child reads in place (a re-training's data view, whose links are
             followed); hidden paths and hidden folders (``.name``) inside them stay empty.
         assignment: an assignment folder from outside the kit (``KWS_ASSIGNMENTS``), copied into

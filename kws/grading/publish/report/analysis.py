@@ -174,10 +174,9 @@ def attention_flags(grades: Grades) -> list[Flag]:
             kind = "timed out" if "ran longer than" in why else "crashed"
             flags.append(Flag(student.name, kind, why or "no results.json was written"))
             continue
-        for finding in findings_of(student.document, "review"):
-            flags.append(Flag(student.name, "manual review", finding["text"]))
-        for finding in findings_of(student.document, "grader_error"):
-            flags.append(Flag(student.name, "grader error", finding["text"]))
+        for kind, said in (("review", "manual review"), ("grader_error", "grader error")):
+            found = findings_of(student.document, kind)
+            flags += [Flag(student.name, said, finding["text"]) for finding in found]
         # A tampering hand-in fails every test that reaches its model: one flag, the first
         # test's message to the student, and how many more said so.
         tampered = findings_of(student.document, "tampering")
