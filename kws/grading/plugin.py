@@ -5,10 +5,8 @@ each, and the fixtures every graded test reads.
 it reads the run's plan (`kws.grading.judge.planned.GraderPlan`), ``--plan``'s, or without one
 the plan of its one hand-in made at start by `plan_handins` from --assignment, --dataset and
 --tiers; a plan lacking a decision, a hand-in or an assignment is refused, never completed by
-deciding again. A test's assignment is the folder its file is in, its points that spec's
-[points] entry; nbgrader's autograded test cells are graded tests too
-(`kws.grading.judge.autograded`). One child per notebook serves every test of it
-(`Grading.child`); the hidden labels (`hidden`) never leave this process.
+deciding again. One child per notebook serves every test of it (`Grading.child`); the hidden
+labels (`hidden`) never leave this process.
 docs/development/architecture.md (step 3) follows a run through it.
 """
 

@@ -165,15 +165,13 @@ def export_grades(
         table = read_roster(roster, key=key or recorded_key)
     match = match_roster(table, list(scores))
     title = column or title
-    if lms == "canvas":
-        header, identities = _canvas(table, title)
-    else:
-        header, identities = _moodle(table, title, id_column)
+    canvas = lms == "canvas"
+    header, identities = _canvas(table, title) if canvas else _moodle(table, title, id_column)
     points = maximum if scale_to is None else scale_to
     if scale_to is not None and maximum <= 0:
         raise ValueError(f"--scale-to: {grades_dir} has no points to scale (maximum 0)")
     factor = 1.0 if scale_to is None else scale_to / maximum
-    blank = "" if lms == "canvas" else "-"  # Moodle's own exports write "-" for no grade
+    blank = "" if canvas else "-"  # Moodle's own exports write "-" for no grade
     rows, absent = [], []
     for row, identity in zip(table.rows, identities, strict=True):
         folder = row[table.key]
@@ -182,7 +180,7 @@ def export_grades(
         else:  # no hand-in, or none of this notebook
             rows.append([*identity, "0" if missing == "zero" else blank])
             absent.append(table.label(row))
-    if lms == "canvas":
+    if canvas:
         rows.insert(0, [CANVAS_POINTS_ROW, *[""] * (len(CANVAS_COLUMNS) - 1), number(points)])
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")

@@ -1,12 +1,8 @@
-"""What one student reads about one graded notebook, from the folder `kws grade --out` wrote.
-
-    pages = class_feedback(read_grades(Path("grades")), read_standings(Path("grades")))
-    pages[0].tests, pages[0].accuracy, pages[0].standing  # what `feedback.html` draws
-
-A page reads the student's own results, standings entry, the course file kept beside them (their
-due date, the course's time zone), the marks of their written answers and the released notebooks
-(`kws.grading.publish.feedback.rerun`); nothing else: no other student, no similarity column, no
-hidden labels.
+"""What one student reads about one graded notebook (`class_feedback`), from the folder
+`kws grade --out` wrote: their own results, standings entry, the course file kept beside them
+(their due date, the course's time zone), the marks of their written answers and the released
+notebooks (`kws.grading.publish.feedback.rerun`); nothing else: no other student, no similarity
+column, no hidden labels.
 """
 
 from __future__ import annotations
