@@ -45,7 +45,7 @@ def copy_kit(lib: Path, assignment: Path | None = None) -> Path:
 
     The child imports the very kit this grader runs — a source tree, or another clone installed
     in editable mode elsewhere, must not give it a different version — and sees nothing else of
-    the checkout it came from. The assignments' graded tests (their ``graded_tests/`` folders) stay out.
+    the checkout it came from.
     """
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "graded_tests")
     shutil.copytree(KIT_PACKAGE, lib / "kws", ignore=ignore)

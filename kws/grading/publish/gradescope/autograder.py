@@ -146,7 +146,8 @@ def _too_slow(seconds: dict[str, float], wall: float, cpu: float) -> str:
 
 def settings_advice(settings: ContainerSettings) -> str:
     """The container settings to choose on Gradescope for a zip (`plan`), and why."""
-    container = f"{settings.cpu:g} CPU, {_memory_text(settings.memory_mb)}"
+    mb = settings.memory_mb
+    container = f"{settings.cpu:g} CPU, " + (f"{mb} MB" if mb < 1000 else f"{mb / 1024:g} GB")
     if (settings.cpu, settings.memory_mb) == (CPU_OPTIONS[0], MEMORY_OPTIONS_MB[0]):
         container += " (the default)"
     timeout = f"{settings.timeout} minutes"
@@ -188,10 +189,6 @@ def settings_advice(settings: ContainerSettings) -> str:
             "measures its reference hand-in's grading and writes [grading] into its spec."
         )
     return "\n".join(lines)
-
-
-def _memory_text(mb: int) -> str:
-    return f"{mb} MB" if mb < 1000 else f"{mb / 1024:g} GB"
 
 
 def _add(archive: zipfile.ZipFile, content, name: str, executable: bool = False) -> None:
