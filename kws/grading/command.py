@@ -1,23 +1,12 @@
-"""The one place the grader's command line is built: `kws grade`, `kws demo` and the Gradescope
-autograder all run the hidden grader as
+"""The one place the grader's command line is built (`grader_command`): `kws grade`, `kws demo`
+and the Gradescope autograder all run the hidden grader as
 
     python -m pytest -p kws.grading.plugin TESTS... -q -p no:cacheprovider -p no:unraisableexception
-        --submission DIR --data DIR --results FILE [--hide PATH ...] [--child-threads N]
-        [--assignment NAME --dataset NAME ...]
+        --submission DIR --data DIR --results FILE [--hide PATH ...] [--child-threads N] [--plan FILE]
 
-where the plugin (`kws.grading.plugin`) is the grader and TESTS are the graded tests: by default
-`kws.spec.graded_test_folders()`, the ``graded_tests/`` folder of every assignment (``kws/assignments/<name>/graded_tests``,
-and those of the folders ``KWS_ASSIGNMENTS`` names). Both come with the installed package, so
-grading needs no checkout. Every path is made absolute here, so the command means the same from
-any working directory. The Gradescope autograder's shell script runs it through this module's
-command line:
-
-    python -m kws.grading.command --submission DIR --data DIR --results FILE
-        [--assignment NAME] [--dataset NAME | --tiers FILE]
-        [--public-share SHARE --split-seed SEED] [grader options]
-
-which plans the one hand-in first, as `kws grade` plans a class
-(`kws.grading.judge.planned.plan_handins`), and runs the grader on that plan (``--plan``).
+with every path made absolute, so the command means the same from any working directory. The
+Gradescope autograder's script runs it through this module's command line (`main`), which plans
+the one hand-in first, as `kws grade` plans a class.
 """
 
 from __future__ import annotations
@@ -120,11 +109,9 @@ def grader_command(
     # garbage collector five times over torch's objects: half a CPU-second of every grading
     # (the grader's own process: 2.46 -> 1.97 CPU-s), and no verdict comes from those warnings.
     command += ["-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception"]
-    paths = {"--submission": submission, "--data": data, "--results": results}
-    command += [
-        part for option, path in paths.items() for part in (option, str(Path(path).resolve()))
-    ]
-    command += [part for path in hide for part in ("--hide", str(Path(path).resolve()))]
+    given = [("--submission", submission), ("--data", data), ("--results", results)]
+    given += [("--hide", path) for path in hide]
+    command += [part for option, path in given for part in (option, str(Path(path).resolve()))]
     if threads is not None and (kits or not own):
         command += ["--child-threads", str(threads)]
     if plan is not None and (kits or not own):
@@ -142,15 +129,11 @@ def grader_environment() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Grade one submission with the grader's command; the grader's exit code.
-
-    The run is planned first with `kws.grading.judge.planned.plan_handins`, as `kws grade`
-    plans a class, for this one submission, with the Kaggle split of ``--public-share`` and
-    ``--split-seed`` (the Gradescope zip's course file's, baked into ``run_autograder``): the
-    grader reads the plan (``--plan``), and those options, the plan's inputs, are not passed on
-    with --assignment, --dataset and --tiers. A submission or data folder
-    that is missing is left to the grader, whose results say why for every test.
-    """
+    """Grade one submission with the grader's command; the grader's exit code. Its plan
+    (`kws.grading.judge.planned.plan_handins`, with the Kaggle split of ``--public-share`` and
+    ``--split-seed`` that ``run_autograder`` bakes in) goes to the grader as ``--plan``, in place
+    of its inputs; a missing submission or data folder is left to the grader, whose results say
+    why for every test."""
     import tempfile
 
     from kws.grading.judge.planned import PLAN_FILE, plan_handins

@@ -1,43 +1,13 @@
 """The hidden grader, as a pytest plugin: its options, which tests a run grades, the points of
 each, and the fixtures every graded test reads.
 
-    python -m pytest -p kws.grading.plugin kws/assignments/<name>/graded_tests ... \
-        --submission DIR --data DIR [--results results.json] [--assignment NAME]
-        [--tiers FILE | --dataset NAME] [--child-threads N] [--retrain-device cpu --retrain-steps 4]
-    python -m pytest -p kws.grading.plugin ... --submission DIR --data DIR --plan FILE
-
-The grader decides nothing of what a run grades: it reads the run's plan
-(`kws.grading.judge.planned.GraderPlan`): the selection, the notebooks each hand-in holds,
-why the data cannot grade an assignment, the tier sets, the notebooks graded on a public test
-set and the Kaggle split. ``--plan FILE`` is the plan `kws grade` made for the whole class, or
-the Gradescope autograder (``python -m kws.grading.command``) and `kws handin` for their one
-hand-in; --assignment, --dataset and --tiers are then refused (the plan decided them). A grader
-started without ``--plan`` (``pytest grader/``) plans its one hand-in at start with the same
-function (`kws.grading.judge.planned.plan_handins`, those three options its inputs; no Kaggle
-split), then reads only that plan. A plan lacking a decision, a hand-in or an assignment is
-refused, never completed by deciding again.
-
-With ``--handin`` (`kws handin`, a student's check before handing in) the same tests run on
-the student's own data folder: the child on a few of its test inputs, no labels, so the accuracy
-tests stop short of a score and re-training is skipped.
-
-(`kws.grading.command` builds that command; ``pytest grader/`` in a checkout does the same.) The
-graded tests live in each assignment's folder, ``kws/assignments/<name>/graded_tests/test_*.py`` (or an
-instructor's own folder named in ``KWS_ASSIGNMENTS``); a test's assignment is the folder its file
-is in, its points are that spec's [points] entry for the test's function name. nbgrader's
-autograded test cells in an assignment's solution notebook are graded tests too, with the
-cells' own points (`kws.grading.judge.autograded`).
-
-Every path option is taken relative to the directory pytest was started from. Without
---assignment, a notebook the submission does not hold (or whose test set the data lacks) is
-not graded, and the run's output says so once; its tests are left out of the results.
-
-One child process per notebook serves every test of that notebook (`Grading.child`): it runs the
-notebook's model cells, loads each task's checkpoint and returns predictions and probe facts;
-tests only read that payload and compare predictions with the hidden labels (`hidden`), which
-never leave this process. Every run writes a Gradescope results.json (`kws.grading.judge.results`),
-except one stopped by a fault of the grading machine or by a graded test file that cannot be
-loaded (`kws.grading.judge.loading`: the course's fault, exit code 78, never a student's 0).
+(`kws.grading.command` builds its command.) The grader decides nothing of what a run grades:
+it reads the run's plan (`kws.grading.judge.planned.GraderPlan`), ``--plan``'s, or without one
+the plan of its one hand-in made at start by `plan_handins` from --assignment, --dataset and
+--tiers; a plan lacking a decision, a hand-in or an assignment is refused, never completed by
+deciding again. One child per notebook serves every test of it (`Grading.child`); the hidden
+labels (`hidden`) never leave this process.
+docs/development/architecture.md (step 3) follows a run through it.
 """
 
 import os

@@ -1,6 +1,5 @@
-"""``kws mark``: the written answers marked by a person, one question across every hand-in, in
-a page of the browser served from this machine (`kws.grading.marking.server`). `kws.cli`
-lists it under "grade".
+"""``kws mark``: the written answers marked by a person, in a page of the browser served from
+this machine (`kws.grading.marking.server`).
 """
 
 from __future__ import annotations
@@ -29,7 +28,12 @@ def _mark(args: argparse.Namespace) -> int:
         server = MarkServer(session, args.port)
     except OSError as error:  # the port is taken (or one below 1024 without the right)
         session.store.close()
-        raise ValueError(_port_refused(args.port, error)) from None
+        used = error.errno == errno.EADDRINUSE
+        why = "is in use" if used else f"cannot be used ({error.strerror})"
+        raise ValueError(
+            f"port {args.port} on 127.0.0.1 {why}; pass another --port, or --port 0 for any free "
+            "one"
+        ) from None
     questions = session.questions()
     left = sum(question["left"] for question in questions)
     print(
@@ -53,13 +57,6 @@ def _mark(args: argparse.Namespace) -> int:
         session.store.close()  # a change being written ends first; none starts after
         server.server_close()
     return 0
-
-
-def _port_refused(port: int, error: OSError) -> str:
-    """The line saying `port` cannot be listened on, and the fix."""
-    why = "is in use" if error.errno == errno.EADDRINUSE else f"cannot be used ({error.strerror})"
-    return (f"port {port} on 127.0.0.1 {why}; pass another --port, or --port 0 for any free "
-            "one")  # fmt: skip
 
 
 def _who(grader: str | None) -> str:

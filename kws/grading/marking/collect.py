@@ -1,15 +1,7 @@
 """What `kws mark` shows, gathered once when it starts: each written question of the course
-(from the solution notebooks), each student's answer to it (from their hand-in folder) and what
-the grader measured of that hand-in (from ``results/<student>.json``).
-
-    course = course_questions(Path("solutions"))          # [Asked]: spec, questions, released
-    answers, problems, notebooks = handin_answers(Path("submissions/ann"), course)
-    measured = measures(grades.students[0].document, "speaker_id")  # [("task1 accuracy", "0.7612")]
-    read = read_class(grades, course, kept={})      # ClassAnswers: by alias, rendered, grouped
-
-A hand-in's notebook is found as the grader finds it (`kws.grading.protocol.handin`) and read
-as JSON: the answers are keyed by question id (`kws.written.answers.read_answers`), against the
-notebook the students were given (`kws.notebooks.student_version` of the solution).
+(`course_questions`, from the solution notebooks), each student's answer to it (`handin_answers`,
+keyed by question id against the notebook the students were given) and what the grader measured
+of that hand-in (`measures`, from ``results/<student>.json``); `read_class` reads the class.
 """
 
 from __future__ import annotations
@@ -50,17 +42,10 @@ class Asked:
 
     def rubrics(self) -> list[Rubric]:
         """Each question as the grades folder records it (`kws.grading.records.marks`)."""
+        items = [tuple(Item(i.id, i.points, i.text) for i in q.rubric) for q in self.questions]
         return [
-            Rubric(
-                self.spec.name,
-                q.id,
-                q.kind,
-                q.points,
-                q.prompt,
-                q.model_answer,
-                tuple(Item(i.id, i.points, i.text) for i in q.rubric),
-            )
-            for q in self.questions
+            Rubric(self.spec.name, q.id, q.kind, q.points, q.prompt, q.model_answer, given)
+            for q, given in zip(self.questions, items, strict=True)
         ]
 
 
@@ -99,12 +84,8 @@ def handin_answers(
 ) -> tuple[dict[str, Answer], str, dict[str, Path]]:
     """Each question's answer in the hand-in `folder` (None: no folder), a sentence for a
     notebook that is missing or cannot be read ("" when every one was read), and the notebooks
-    read.
-
-    Returns:
-        ({question key: Answer}, problems, {assignment: its notebook's path}); a question whose
-        notebook is missing has an answer with no parts.
-    """
+    read: ({question key: Answer}, problems, {assignment: its notebook's path}); a question
+    whose notebook is missing has an answer with no parts."""
     answers, problems, notebooks = {}, [], {}
     for asked in course:
         spec, found = asked.spec, None

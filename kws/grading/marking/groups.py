@@ -1,14 +1,11 @@
-"""Answers that say the same thing, grouped so that one mark can be given to all of them.
+"""Answers that say the same thing, grouped so that one mark can be given to all of them: the
+same text once case, spacing and punctuation are made uniform, or runs of three words that
+overlap by at least `THRESHOLD` (Jaccard, `kws.grading.jaccard`). A copied answer of 40 words
+with two words changed overlaps by about 0.75; answers that only share the question's vocabulary
+by far less.
 
     group_answers({"#1": "BatchNorm fixes the scale.", "#2": "batchnorm  fixes the scale",
                    "#3": "Something else."})     # [["#1", "#2"], ["#3"]]
-
-Two answers are the same when their text is, after case, spacing and punctuation are made
-uniform; nearly the same when their runs of three words overlap by at least `THRESHOLD`
-(Jaccard: shared over all, `kws.grading.jaccard`): a copied answer of 40 words with two words
-changed overlaps by about 0.75 and stays in its group, while answers that only share the
-question's vocabulary overlap by far less. Answers with no text are one group: no answer.
-Groups keep the order of their first answer; a group's answers keep theirs.
 """
 
 from __future__ import annotations

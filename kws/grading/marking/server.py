@@ -1,29 +1,12 @@
 """The marking page's server: the standard library's `ThreadingHTTPServer`, bound to 127.0.0.1,
-answering only the person who started it.
+answering only the person who started it (docs/how-to/mark.md).
 
-- **A fresh token per start.** `kws mark` prints the page's address once, with the token
-  (``http://127.0.0.1:PORT/?token=...``); opening it sets a cookie (``HttpOnly``,
-  ``SameSite=Strict``) and sends the browser to the page without the token in its address. Every
-  other request needs that cookie: without it, 403. A change (POST) needs the token in the
-  ``X-KWS-Token`` header as well, which a page of another site cannot send (a cross-origin
-  request with a custom header needs a CORS preflight, which this server never grants).
-- **Its own host and origin only.** A request whose ``Host`` is not ``127.0.0.1:PORT`` or
-  ``localhost:PORT`` is refused (a DNS-rebinding site reaches the port under its own name), and
-  a POST whose ``Origin`` or ``Sec-Fetch-Site`` says it comes from elsewhere too.
-- **Nothing runs that a student wrote.** Answers are rendered on the server with everything
-  escaped (`kws.written.render`), and every response carries a Content-Security-Policy that
-  allows scripts and styles from this server's files only (``/static/``): no inline script, no
-  event attribute, no remote image, no frame.
-
-Routes: ``GET /`` the page (the template ``kws/templates/mark.html``, with this start's token and
-its policy in a ``<meta>`` as well); ``GET /static/...`` its script and styles (the kit's
-style sheet, `kws.pages.STYLE`, then its own); ``GET /api/questions``,
-``/api/question?key=K``, ``/api/marks?key=K``, ``/api/context?key=K&alias=A`` (the answer's
-notebook around it), ``/api/names``; ``POST /api/mark``,
-``/api/unmark`` and ``/api/rubric`` (JSON in, JSON out; 400 with ``{"error"}`` for a refused
-change, 409 with the marks as they are for a mark changed since the page read it, or asked of
-answers whose marks differ). ``/api/questions`` and ``/api/marks`` read the class again when it
-was graded again, and every answer says which reading it is (``X-KWS-Generation``).
+A fresh token per start, kept in a cookie (``HttpOnly``, ``SameSite=Strict``) once the printed
+address is opened; a change (POST) needs it in the ``X-KWS-Token`` header too, which a page of
+another site cannot send without a CORS preflight, never granted here. A ``Host`` other than
+``127.0.0.1:PORT`` or ``localhost:PORT`` (a DNS-rebinding site), or a POST from another origin,
+is refused. Answers are rendered escaped (`kws.written.render`), and every response's
+Content-Security-Policy runs this server's own files only (``/static/``).
 """
 
 from __future__ import annotations

@@ -1,15 +1,7 @@
 """What the marking page reads and changes: the class's answers to each written question,
-rendered once, and the marks (`kws.grading.records.marks`), read and written at each request.
-
-    session = MarkingSession(Path("grades"), solutions=Path("solutions"), grader="kim")
-    session.question("speaker_id/norm-classifier")   # the page's data for one question
-    session.save({"key": ..., "aliases": ["#3"], "items": ["scale"], ...}, by="kim")
-
-Students are shown by alias (``#1`` ... in an order drawn from a hash of their names, the same at
-every start), never by name unless the page asks (`names`): marking is anonymous by default.
-Everything is computed when `kws mark` starts (the notebooks read, the answers rendered to safe
-HTML by `kws.written.render`, the same answers grouped by `kws.grading.marking.groups`), so a
-request only reads the marks file: the page's data for 300 hand-ins comes back at once.
+rendered and grouped once when `kws mark` starts, and the marks (`kws.grading.records.marks`),
+read and written at each request. Students are shown by alias (``#1`` ..., in an order drawn from
+a hash of their names), never by name unless the page asks (`names`).
 """
 
 from __future__ import annotations
@@ -154,8 +146,7 @@ class MarkingSession:
         since), the answers' groups, and the rendered answers (by index)."""
         rubric = self._rubric(key)
         marks = self.store.marks().get(key, {})
-        htmls, index = [], {}
-        answers = []
+        htmls, index, answers = [], {}, []
         for alias, answer in self.answers[key].items():
             if answer.digest not in index:
                 index[answer.digest] = len(htmls)

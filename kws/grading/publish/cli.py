@@ -1,9 +1,5 @@
-"""The `kws` verbs that publish a graded class (`kws.cli` lists them under two headings):
-
-- "grade": `kws report GRADES_DIR` (the class report and similarity flags) and
-  `kws feedback GRADES_DIR` (a page and a zip per student);
-- "the season": `kws export canvas|moodle GRADES_DIR` (the CSV the LMS imports).
-"""
+"""The `kws` verbs that publish a graded class: `kws report`, `kws feedback` and `kws export`
+(`kws.cli` lists them)."""
 
 from __future__ import annotations
 
@@ -99,13 +95,11 @@ def _export(args: argparse.Namespace) -> int:
         unmarked=args.unmarked,
     )
     print("\n".join(written.match.report()))
-    missing = written.missing
+    missing, given = written.missing, "0 points" if args.missing == "zero" else "no grade"
     print(f"wrote {written.path}: {written.rows} students, column {written.column!r} out of "
-          f"{written.points:g} points ({len(missing)} missing, "
-          f"{'0 points' if args.missing == 'zero' else 'no grade'})")  # fmt: skip
+          f"{written.points:g} points ({len(missing)} missing, {given})")  # fmt: skip
     if missing:
-        print(f"  missing ({'0 points' if args.missing == 'zero' else 'no grade'}): "
-              f"{', '.join(missing)}")  # fmt: skip
+        print(f"  missing ({given}): {', '.join(missing)}")
     return 0
 
 

@@ -1,31 +1,11 @@
 """A graded class in the CSV layouts Canvas and Moodle import (`kws export canvas|moodle`).
 
-    export_grades("canvas", Path("grades"), Path("canvas.csv"))   # roster: the one `kws grade
-    export_grades("moodle", Path("grades"), Path("moodle.csv"),    #   --roster` copied, or this
-                  roster=Path("participants.csv"), id_column="Email address")
+    export_grades("canvas", Path("grades"), Path("canvas.csv"))  # roster: `kws grade --roster`'s
 
-Each roster row (`kws.grading.records.roster`) becomes one row, in the roster's order; its score is the
-gradebook's total (or, with `assignment`, that notebook's points; with `scale_to`, rescaled to
-that many points); scores are final (late penalties and adjustments applied). A student on the
-roster who handed in nothing (or, with `assignment`, not that notebook) is *missing*: 0 points by
-default, or with ``missing="blank"`` no grade (an empty Canvas cell; ``-``, which Moodle's CSV
-import reads as "no grade"). A hand-in with no roster row cannot be exported and is reported.
-The written answers' marks (`kws mark`) are in the scores, as the last `kws season` counted
-them: an export is refused while the marks changed since, or while an answer has no mark
-(unless ``unmarked="zero"``, ``--unmarked zero``, counts those as 0).
-
-- **Canvas** (its gradebook import): ``Student, ID, SIS User ID, SIS Login ID, Section,
-  <assignment>``, then a second row ``    Points Possible`` holding the assignment's points, as
-  Canvas's own gradebook export writes it. Canvas matches students by ID, SIS User ID or SIS
-  Login ID (every row needs one); a column whose title is not an assignment of the course
-  creates one; ``Name (123)`` picks the assignment with that Canvas id.
-- **Moodle** (grade import from CSV): the roster's ``First name`` and ``Last name`` when it has
-  them, one identifier column (``Email address``, ``ID number`` or ``Username``, or
-  `id_column`), and the grade column. On import, map the identifier to the matching user field
-  (email address, ID number, username) and the grade column to a grade item. Moodle abandons
-  the whole import at a row whose user it cannot find, so every row needs its identifier.
-
-The column layouts and import behaviour are documented in docs/how-to/lms.md, with sources.
+One row per roster row (`kws.grading.records.roster`), in its order, with the final score (late
+penalties, adjustments and the written answers' marks counted); a hand-in with no roster row
+cannot be exported and is reported. The column layouts, what a missing student gets and how each
+LMS imports the file, with sources: docs/how-to/lms.md.
 """
 
 from __future__ import annotations
@@ -185,15 +165,13 @@ def export_grades(
         table = read_roster(roster, key=key or recorded_key)
     match = match_roster(table, list(scores))
     title = column or title
-    if lms == "canvas":
-        header, identities = _canvas(table, title)
-    else:
-        header, identities = _moodle(table, title, id_column)
+    canvas = lms == "canvas"
+    header, identities = _canvas(table, title) if canvas else _moodle(table, title, id_column)
     points = maximum if scale_to is None else scale_to
     if scale_to is not None and maximum <= 0:
         raise ValueError(f"--scale-to: {grades_dir} has no points to scale (maximum 0)")
     factor = 1.0 if scale_to is None else scale_to / maximum
-    blank = "" if lms == "canvas" else "-"  # Moodle's own exports write "-" for no grade
+    blank = "" if canvas else "-"  # Moodle's own exports write "-" for no grade
     rows, absent = [], []
     for row, identity in zip(table.rows, identities, strict=True):
         folder = row[table.key]
@@ -202,7 +180,7 @@ def export_grades(
         else:  # no hand-in, or none of this notebook
             rows.append([*identity, "0" if missing == "zero" else blank])
             absent.append(table.label(row))
-    if lms == "canvas":
+    if canvas:
         rows.insert(0, [CANVAS_POINTS_ROW, *[""] * (len(CANVAS_COLUMNS) - 1), number(points)])
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")

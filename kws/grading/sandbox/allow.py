@@ -1,26 +1,10 @@
 """What a sandboxed child sees: an allow-list, the same in bubblewrap and the hand-written sandbox.
 
 `allow_list` builds the child's file system as a list of `Mount`s, shallowest first, on an
-empty root: nothing of the machine is there unless a mount puts it there.
-
-- read-only: the operating system (``/usr``, ``/etc``, the ``/bin`` and ``/lib`` links), the
-  interpreter and every folder its packages come from (`python_paths`, as the child's own
-  Python finds them), the copy of the ``kws`` package (at `KIT`), the data a re-training reads
-  (its data folder's view and where the view's links lead), and on a GPU the driver's device
-  files, libraries and ``/sys`` folders (`kws.grading.sandbox.gpu`);
-- writable and private: the child's own folder (its copy of the hand-in, the inputs the grader
-  wrote for it, at `HOME` or beside it, `child_home`) and fresh ``/tmp``, ``/var/tmp``,
-  ``/dev/shm``;
-- a fresh ``/proc`` and a minimal ``/dev``; the launcher's folder (`STATUS`), the grader's
-  user's alone;
-- masked (empty) inside what is bound: the paths the caller hides (the data with the labels,
-  the grader's files, results, other hand-ins), the kit's own package and checkout (the child
-  has its copy, without the graded tests), and every hidden folder (``.name``) of a
-  re-training's data: the caches a notebook wrote there (a decoded test set among them).
-
-bubblewrap renders the list as its arguments (`kws.grading.sandbox.bwrap.command`); the
-hand-written launcher mounts it itself (`kws.grading.sandbox.mounts`). Both then make the root
-read-only.
+empty root: nothing of the machine is there unless a mount puts it there. bubblewrap renders the
+list as its arguments (`kws.grading.sandbox.bwrap.command`); the hand-written launcher mounts it
+itself (`kws.grading.sandbox.mounts`); both then make the root read-only. What the list shows and
+masks: docs/reference/threat-model.md, "What a child sees".
 """
 
 from __future__ import annotations
@@ -138,8 +122,8 @@ def allow_list(view: View, readable: list[str], hide: list[str], gpu: bool) -> l
         elif os.path.isdir(name):
             mounts.append(Mount("ro", name, name))
     data = _with_link_targets(readable)
-    kit_checkout = str(checkout())  # on sys.path in an editable install: the child has its copy
-    binds = _outermost([*(p for p in python_paths() if p != kit_checkout), *data])
+    kit_checkout = checkout()  # on sys.path in an editable install: the child has its copy
+    binds = _outermost([*(p for p in python_paths() if p != str(kit_checkout)), *data])
     mounts += [Mount("ro", p, p) for p in binds if not _inside(p, OS_FOLDERS)]
     if gpu:
         mounts += [Mount(*entry) for entry in gpu_mounts()]
@@ -147,7 +131,9 @@ def allow_list(view: View, readable: list[str], hide: list[str], gpu: bool) -> l
     mounts += [Mount("ro", view.lib, lib), Mount("rw", view.status, status)]
     mounts.append(Mount("rw", view.work, work))
     shown = [m.source for m in mounts if m.kind in ("ro", "rw")]
-    mounts += _masks([*hide, *_kit_folders(), *_hidden_folders(data)], shown)
+    # the kit's package and checkout: the child has its copy at KIT, without the graded tests
+    kit = [KIT_PACKAGE, *([str(kit_checkout)] if kit_checkout else [])]
+    mounts += _masks([*hide, *kit, *_hidden_folders(data)], shown)
     return sorted(mounts, key=lambda m: len(Path(m.dest).parts))  # stable: parents first
 
 
@@ -168,13 +154,6 @@ def _masks(paths: list[str], shown: list[str]) -> list[Mount]:
     masks = [Mount("mask", p) for p in inside]
     kept = [p for p in python_paths() if _inside(p, inside)]
     return masks + [Mount("ro", p, p) for p in _outermost(kept)]
-
-
-def _kit_folders() -> list[str]:
-    """The kit's own package and checkout: the child has the copy at KIT (without the graded
-    tests), and nothing else of the checkout (solutions, grader, .git)."""
-    folder = checkout()
-    return [KIT_PACKAGE] + ([str(folder)] if folder else [])
 
 
 def _hidden_folders(data: list[str]) -> list[str]:

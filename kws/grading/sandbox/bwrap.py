@@ -1,16 +1,8 @@
-"""The preferred sandbox: bubblewrap (Debian's ``bwrap``), given the child's allow-list.
-
-When ``bwrap`` is installed and works, `kws.grading.sandbox` starts each child as::
-
-    bwrap --unshare-pid --unshare-net ... --proc /proc --dev /dev ... -- \\
-        python -m kws.grading.sandbox.launch SPEC -- python -m kws.grading.child.runner ...
-
-bubblewrap gives the child its own PID, network, IPC and UTS namespaces and dies with the grader;
-its file system is the allow-list of `kws.grading.sandbox.allow` (the same list the hand-written
-sandbox mounts itself), rendered here as bubblewrap's arguments, on an empty root made read-only
-at the end. `kws.grading.sandbox.launch` then sets the resource limits and drops to the child's
-own user id, as in the hand-written fallback (used where ``bwrap`` is missing or refused by the
-kernel, or with ``KWS_SANDBOX=builtin``).
+"""The preferred sandbox: bubblewrap (Debian's ``bwrap``), given the child's allow-list
+(`kws.grading.sandbox.allow`) as its arguments, with its own PID, network, IPC and UTS namespaces;
+`kws.grading.sandbox.launch` then sets the limits and drops to the child's own user id. Where
+``bwrap`` is missing or refused by the kernel, or with ``KWS_SANDBOX=builtin``, the hand-written
+launcher does it all.
 """
 
 from __future__ import annotations
@@ -29,6 +21,7 @@ PROTECTIONS = (
     ALLOW_LIST,
 )
 _BINDS = {"ro": "--ro-bind", "rw": "--bind", "device": "--dev-bind"}
+_FRESH = {"proc": "--proc", "dev": "--dev", "tmpfs": "--tmpfs"}
 
 
 @functools.cache
@@ -63,12 +56,8 @@ def command(bwrap: str, mounts: list[Mount], home: str) -> list[str]:
             if folder not in made and _made_by(folder, made) in ("tmpfs", "dev", "mask", "dir"):
                 args += ["--perms", "0755", "--dir", folder]
                 made[folder] = "dir"
-        if mount.kind == "proc":
-            args += ["--proc", mount.dest]
-        elif mount.kind == "dev":
-            args += ["--dev", mount.dest]
-        elif mount.kind == "tmpfs":
-            args += ["--tmpfs", mount.dest]
+        if mount.kind in _FRESH:
+            args += [_FRESH[mount.kind], mount.dest]
         elif mount.kind == "symlink":
             args += ["--symlink", mount.source, mount.dest]
         elif mount.kind == "mask" and os.path.isdir(mount.dest):

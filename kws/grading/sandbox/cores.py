@@ -1,8 +1,5 @@
-"""The grading children's share of this machine's cores, as torch threads.
-
-Read where the grader's process starts (`kws.grading.plugin`'s ``--child-threads`` default) and
-where a class is graded in parallel (`kws.grading.classrun.batch`): the CPU quota of a container
-(Gradescope gives half a CPU of a machine with several cores) counts, not the cores it sees.
+"""The grading children's share of this machine's cores, as torch threads: the default of
+`kws.grading.plugin`'s ``--child-threads``, and each child's share in `kws.grading.classrun.batch`.
 """
 
 import os

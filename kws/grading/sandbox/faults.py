@@ -1,20 +1,10 @@
 """Faults of the grading machine, told apart from a hand-in's: a machine's fault is never a grade.
 
-A hand-in that crashes, hangs or runs out of its limits loses its points: its child's
-`kws.grading.sandbox.supervise.ChildResult` says why, and the tests fail with that sentence. The
-machine failing under the grader is another thing: a full disk (``ENOSPC``, a quota), an I/O
-error, a read-only file system, the grader's own process out of memory or killed from outside.
-Then no grade may be written; the run stops, says what failed, and the instructor runs the same
-command again once the machine is fixed.
-
-    machine_fault(error)        # why an exception raised in the grader is the machine's, or None
-    low_space(path)             # "only 3.2 MiB free on the disk of PATH", or None
-    MACHINE_FAULT_EXIT          # 75: the grader stopped on a machine fault and wrote no results
-    said_fault(output)          # the reason the grader gave on its `FAULT_LINE`, or None
-
-`MACHINE_FAULT_EXIT` is sysexits' ``EX_TEMPFAIL`` ("a temporary failure: try again later"):
-the grader exits with it (`kws.grading.judge.results.GradescopeReport`), and `kws grade`
-(`kws.grading.classrun.batch`) stops the class instead of recording a 0.
+A full disk (``ENOSPC``, a quota), an I/O error, a read-only file system, the grader's own
+process out of memory: then no grade may be written; the run stops, says what failed, and the
+instructor runs the same command again once the machine is fixed. `MACHINE_FAULT_EXIT` is
+sysexits' ``EX_TEMPFAIL``: the grader exits with it (`kws.grading.judge.results.GradescopeReport`),
+and `kws grade` (`kws.grading.classrun.batch`) stops the class instead of recording a 0.
 """
 
 from __future__ import annotations

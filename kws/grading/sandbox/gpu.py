@@ -1,21 +1,10 @@
 """What a grading child on a CUDA GPU needs of the machine, and nothing more.
 
-`gpu_mounts` lists, for the child's allow-list (`kws.grading.sandbox.allow`):
-
-- the GPU's device files that exist (`device_files`): ``/dev/nvidiactl``, ``/dev/nvidia0`` ...
-  ``/dev/nvidiaN``, ``/dev/nvidia-uvm``, ``/dev/nvidia-uvm-tools``, ``/dev/nvidia-modeset``,
-  ``/dev/nvidia-caps/*`` (MIG) and WSL's ``/dev/dxg``, bound as devices;
-- the folders of the driver's user-space libraries (``libcuda.so*``) wherever the machine keeps
-  them: the usual places (`LIBRARY_FOLDERS`), the folders the loader is configured with
-  (``/etc/ld.so.conf.d/*.conf``, and ``ldconfig -p``), and the grader's ``LD_LIBRARY_PATH``;
-  those under ``/usr`` are visible already;
-- the ``/sys`` folders NVML and CUDA read (`SYS_FOLDERS`: the PCI devices, the driver modules).
-
-The driver's ``/proc/driver/nvidia`` needs no mount: it is part of every ``/proc``, the child's
-fresh one too. Everything is looked for under `ROOT` (the machine's ``/``), so that a machine
-without a GPU can check the list against a folder of stand-ins (the tests do). The same list of
-device files tells the grader whether the machine may have a GPU at all
-(`kws.grading.judge.device.cuda_available`).
+`gpu_mounts` lists, for the allow-list (`kws.grading.sandbox.allow`), the GPU's device files, the
+folders of the driver's libraries (``libcuda.so*``) outside ``/usr`` and the ``/sys`` folders
+NVML and CUDA read (docs/reference/threat-model.md lists them); ``/proc/driver/nvidia`` comes
+with every fresh ``/proc``. Everything is looked for under `ROOT`, so that a machine without a GPU
+can check the list against a folder of stand-ins (the tests do).
 """
 
 from __future__ import annotations
@@ -69,18 +58,18 @@ def gpu_mounts(root: str | None = None) -> list[tuple[str, str, str]]:
         dest = _inside(folder, root)
         if not any(Path(dest).is_relative_to(v) for v in VISIBLE):
             found.append(("ro", dest, folder))
-    for pattern in SYS_FOLDERS:
-        found += [
-            ("ro", _inside(s, root), s) for s in sorted(glob.glob(os.path.join(root, pattern)))
-        ]
-    return found
+    return found + [("ro", _inside(s, root), s) for s in _found(root, SYS_FOLDERS)]
 
 
 def device_files(root: str | None = None) -> list[str]:
     """The GPU's device files (`DEVICES`) that exist under `root` (default `ROOT`), as the
     machine's paths; none on a machine without an NVIDIA GPU."""
-    root = root or ROOT
-    return [s for pattern in DEVICES for s in sorted(glob.glob(os.path.join(root, pattern)))]
+    return _found(root or ROOT, DEVICES)
+
+
+def _found(root: str, patterns: tuple[str, ...]) -> list[str]:
+    """The paths under `root` that `patterns` match, each pattern's in name order."""
+    return [s for pattern in patterns for s in sorted(glob.glob(os.path.join(root, pattern)))]
 
 
 def driver_library_folders(root: str | None = None) -> list[str]:

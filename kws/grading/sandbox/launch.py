@@ -1,31 +1,13 @@
 """The first moments of a sandboxed child: lock the process down, then exec the real command.
 
 Run by `kws.grading.sandbox.run` as ``python -m kws.grading.sandbox.launch SPEC -- COMMAND...``,
-inside bubblewrap when it is available (`kws.grading.sandbox.bwrap`: then steps 1-3 are
-bubblewrap's and skipped here) and directly otherwise (the hand-written fallback). This module is
-trusted code (it is the grader's own); it runs before any student code, as the grader's user, and
-does, in order:
-
-1. new network and mount namespaces (``unshare``) — directly when root, through a user namespace
-   otherwise, skipped with a note where the kernel refuses;
-2. inside the mount namespace: the child's allow-list (`kws.grading.sandbox.allow`, the list
-   bubblewrap gets) mounted on an empty root, which becomes the process's root
-   (`kws.grading.sandbox.mounts`); where the kernel refuses, the child's folders stay where
-   they are on the machine, only file permissions keep it out of the rest, and the protections
-   say so;
-3. a new PID namespace with a fresh /proc (the launcher forks; the new process, pid 1 there,
-   goes on, the launcher waits and passes on how it ended), skipped where the kernel refuses;
-4. resource limits (CPU seconds, memory, file size, no core files, and processes when the child's
-   user id is its own: a dedicated one, or the grader's in a user namespace made for the child);
-5. when root: drop to the dedicated unprivileged user id (no supplementary groups);
-6. ``execve`` the command in the child's folder with the scrubbed environment.
-
-Like bubblewrap's ``--die-with-parent``, the launcher (and the PID namespace's pid 1) ends when
-the process that started it does: a grader that is killed (a time-out, Ctrl-C) takes its child
-along instead of leaving it to run with no wall clock.
-
-What was achieved is written to the spec's ``protections_file`` before privileges are dropped, so
-the parent can report which protections were active.
+inside bubblewrap when it is available (which made the namespaces and the file system already)
+and directly otherwise (the hand-written fallback). Trusted code, run as the grader's user before
+any student code; `main` does, in order: network and mount namespaces, the allow-list mounted
+(`kws.grading.sandbox.mounts`), a PID namespace with a fresh /proc, resource limits, the dedicated
+user id when root, then ``execve``. A step the kernel refuses is skipped, and the protections,
+written to the spec's ``protections_file`` before privileges are dropped, say what was achieved.
+Like bubblewrap's ``--die-with-parent``, the launcher ends when the grader does.
 """
 
 import contextlib
@@ -60,13 +42,7 @@ NOT_STARTED = "the sandbox's launcher could not start the command"  # on stderr,
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.unshare.argtypes = [ctypes.c_int]
-_libc.prctl.argtypes = [
-    ctypes.c_int,
-    ctypes.c_ulong,
-    ctypes.c_ulong,
-    ctypes.c_ulong,
-    ctypes.c_ulong,
-]
+_libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
 
 
 def _unshare(flags: int) -> None:
@@ -193,17 +169,13 @@ def _counts_processes_per_namespace() -> bool:
 
 
 def _set_limits(limits: dict, dedicated_user: bool) -> list[str]:
-    done = []
-    cpu = int(limits["cpu_seconds"])
+    cpu, memory, size = (int(limits[k]) for k in ("cpu_seconds", "memory_bytes", "file_bytes"))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    done.append(f"CPU time {cpu} s")
-    memory = int(limits["memory_bytes"])
     resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-    done.append(f"memory {memory / 2**30:.1f} GiB")
-    size = int(limits["file_bytes"])
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-    done.append(f"file size {size / 2**20:.0f} MiB")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    done = [f"CPU time {cpu} s", f"memory {memory / 2**30:.1f} GiB"]
+    done.append(f"file size {size / 2**20:.0f} MiB")
     if dedicated_user:
         # RLIMIT_NPROC counts every process and thread of the user id (of its user namespace,
         # since Linux 5.14), so it is only meaningful (and only safe) for a user id that belongs

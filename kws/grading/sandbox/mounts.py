@@ -1,15 +1,10 @@
 """The hand-written sandbox's file system: the child's allow-list, mounted on an empty root.
 
-`kws.grading.sandbox.launch` calls `enter_allow_list` in the child's own mount namespace, before
-any student code runs: it mounts a fresh tmpfs on a folder of the sandbox, mounts there each
-entry of the allow-list (`kws.grading.sandbox.allow.Mount`, the list bubblewrap gets as its
-arguments), makes the masks and the root read-only, and moves the process into it
-(``pivot_root``, the machine's file system then unmounted). What bubblewrap does, in the same
-order, for the same list.
-
-Binds keep the mount flags of what they show (``nosuid``, ``nodev`` ...) when made read-only: a
-user namespace may not drop them. Device files (``/dev/null`` ..., a GPU's) are bound from the
-machine's ``/dev``, where they can be opened, as bubblewrap's ``--dev`` does.
+`enter_allow_list` does, in the child's own mount namespace before any student code runs, what
+bubblewrap does with the same list, in the same order. Binds keep the mount flags of what they
+show (``nosuid``, ``nodev`` ...) when made read-only: a user namespace may not drop them. Device
+files are bound from the machine's ``/dev``, where they can be opened, as bubblewrap's ``--dev``
+does.
 """
 
 import ctypes
@@ -64,7 +59,7 @@ def enter_allow_list(mounts: list, new_root: str) -> None:
     masks = []
     for entry in mounts:
         target = os.path.join(new_root, entry.dest.lstrip("/"))
-        _parents(target)
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)  # open to the child
         if entry.kind == "proc":  # the machine's, until the PID namespace mounts its own
             os.makedirs(target, exist_ok=True)
             mount("/proc", target, None, MS_BIND | MS_REC)
@@ -117,11 +112,6 @@ def _minimal_dev(target: str) -> None:
         os.symlink(points_to, os.path.join(target, name))
 
 
-def _parents(target: str) -> None:
-    """The folders above `target`, made where missing, open to the child's user (0755)."""
-    os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
-
-
 def _mount_point(target: str, folder: bool) -> None:
     if folder:
         os.makedirs(target, mode=0o755, exist_ok=True)
@@ -132,13 +122,9 @@ def _mount_point(target: str, folder: bool) -> None:
 
 def _mounts_under(target: str) -> list[str]:
     """The mount points strictly under `target`, from /proc/self/mountinfo."""
-    under = []
     with open("/proc/self/mountinfo") as info:
-        for line in info:
-            point = line.split()[4].encode().decode("unicode_escape")
-            if point.startswith(target.rstrip("/") + "/"):
-                under.append(point)
-    return under
+        points = [line.split()[4].encode().decode("unicode_escape") for line in info]
+    return [point for point in points if point.startswith(target.rstrip("/") + "/")]
 
 
 def _pivot(new_root: str) -> None:

@@ -1,12 +1,9 @@
-"""Processes of a sandboxed child: a user id of its own, output kept to its tail, clean-up.
+"""Processes of a sandboxed child: a user id of its own, output kept to its tail, clean-up, and
+a command that dies with the process that started it (`dies_with_parent`).
 
-Parent-side helpers of `kws.grading.sandbox`. With a user id that belongs to one child alone,
-"every process of this child" is simply "every process of this user id", so a process that
-escaped the process group (``setsid``, a double fork) is still found and killed.
-
-`dies_with_parent` starts a command that ends when the process that started it does (Linux's
-parent-death signal), as bubblewrap's ``--die-with-parent`` and the launcher do for the child:
-`kws grade` starts its graders so, and a run killed with SIGKILL leaves none running.
+With a user id that belongs to one child alone, "every process of this child" is simply "every
+process of this user id", so a process that escaped the process group (``setsid``, a double fork)
+is still found and killed.
 """
 
 import contextlib

@@ -1,33 +1,13 @@
 """Run untrusted code in a child process, sandboxed, and bring back its checked result.
 
 The grader never imports a submission. `run_child` takes a `ChildJob` (the trusted entry point to
-start, e.g. ``python -m kws.grading.child.runner ...``, the hand-in, the inputs, the limits) and:
-
-1. lays out a fresh temporary folder with what the child gets of its own
-   (`kws.grading.sandbox.staging`: a copy of what grading needs of the hand-in, the inputs, a copy
-   of the `kws` package as the only part of the kit it can import or read);
-2. lists what it sees of the machine, the same in both sandboxes (`kws.grading.sandbox.allow`:
-   the OS, Python and the kit's copy read-only, its own folder, a private /tmp, nothing else);
-3. builds the command that starts it through `kws.grading.sandbox.launch`, with
-   - a scrubbed environment (PATH, HOME = the folder, LANG, PYTHONHASHSEED, thread counts, the
-     data caches' folder inside it, and CUDA_VISIBLE_DEVICES only when the GPU is allowed);
-   - limits on CPU seconds, memory, file size, core files and processes (the last for a user id
-     of the child's own: a dedicated one when root, else the grader's in a user namespace made
-     for it);
-   - bubblewrap where installed (`kws.grading.sandbox.bwrap`: own PID, network and mount
-     namespaces, the allow-list as its arguments); otherwise its own network, mount and PID
-     namespaces where the OS allows, the allow-list mounted by the launcher
-     (`kws.grading.sandbox.mounts`); when the grader is root, an unprivileged user id;
-   - on Python 3.10, which has no ``-P``, a bootstrap that keeps the child's folder off
-     ``sys.path`` (`kws.grading.sandbox.supervise.python_command`);
-4. runs it under the wall clock and reads its token-proved, checked payload
-   (`kws.grading.sandbox.supervise`);
-5. reports the protections achieved and what of the hand-in was not copied, with no path of the
-   grading machine left in what a student reads.
+start, e.g. ``python -m kws.grading.child.runner ...``, the hand-in, the inputs, the limits),
+stages the child's folder, lists what it sees, starts it through bubblewrap or the hand-written
+launcher with a scrubbed environment and limits, supervises it and reports the protections
+achieved, with no path of the grading machine left in what a student reads.
 
 A child that fails while the disk of its folder is full failed for the machine, not for its
-hand-in: `run_child` then raises OSError (ENOSPC) naming the disk, which the grader reports as a
-fault of the grading machine (`kws.grading.sandbox.faults`) instead of a grade.
+hand-in: `run_child` then raises OSError (ENOSPC) naming the disk (`kws.grading.sandbox.faults`).
 """
 
 import contextlib
@@ -71,9 +51,9 @@ class ChildJob:
         inputs: name -> file copied into WORK (e.g. unlabelled test inputs). Never labels.
         limits: the child's resource limits and wall clock.
         gpu: let the child see the GPU(s).
-        hide: paths the child must not read (data with labels, the grader's files, results):
-            outside its allow-list already, they stay empty where a bind of it would show them
-            (and without a mount namespace, the protections say how many others may read).
+        hide: paths the child must not read (data with labels, the grader's files, results),
+            empty where a bind would show them (without a mount namespace, the protections say
+            how many others may read).
         readable: folders the child reads in place (a re-training's data view, whose links are
             followed); hidden paths and hidden folders (``.name``) inside them stay empty.
         assignment: an assignment folder from outside the kit (``KWS_ASSIGNMENTS``), copied into
@@ -105,13 +85,8 @@ _PROBE = "import kws, torch"
 
 
 def run_child(job: ChildJob) -> ChildResult:
-    """Run ``python ENTRY...`` on a copy of the job's submission, sandboxed, and read its result.
-
-    In order: a fresh folder with the copies the child needs (`staging.fill_folder`), what it
-    sees (`allow.allow_list`), the launcher's command and spec (`_launch_command`), the child run
-    under the wall clock and its end classified (`supervise.supervise`), and the result made fit
-    for a student to read (`_report`). The folder and the user id go when it returns. On a GPU
-    the CPU-time limit is raised to what the wall clock allows (`_on_device`).
+    """Run ``python ENTRY...`` on a copy of the job's submission, sandboxed, and read its result
+    (`_run`); the folder and the user id go when it returns.
 
     A child that crashed before its command ran (bubblewrap or the launcher could not start it,
     or its Python could not import a module) may be the machine's fault: the same sandbox then
@@ -125,23 +100,19 @@ def run_child(job: ChildJob) -> ChildResult:
             probe = replace(job, entry=["-c", _PROBE], submission=Path(empty), inputs={})
             checked, _ = _run(replace(probe, assignment=None))  # the kit's own, nothing else
         if checked.returncode != 0:
+            hint = "the hand-written sandbox starts it (no working bubblewrap here)"
+            if bwrap.available():
+                hint = (
+                    f"bubblewrap ({bwrap.available()}) must be able to bind the folders it lies "
+                    "in (KWS_SANDBOX=builtin tries the hand-written sandbox instead)"
+                )
             raise SandboxStartError(
                 f"the sandbox cannot start a grading child on this machine ({not_started}; "
                 f"a child that only imports the kit and torch fails too: {checked.reason}). "
                 "No hand-in can be graded here, and no grade is given for it: fix the "
-                f"machine and grade again. The child's Python is {interpreter()}; "
-                f"{_sandbox_hint()}"
+                f"machine and grade again. The child's Python is {interpreter()}; {hint}"
             )
     return result
-
-
-def _sandbox_hint() -> str:
-    if bwrap.available():
-        return (
-            f"bubblewrap ({bwrap.available()}) must be able to bind the folders it lies in "
-            "(KWS_SANDBOX=builtin tries the hand-written sandbox instead)"
-        )
-    return "the hand-written sandbox starts it (no working bubblewrap here)"
 
 
 def _run(job: ChildJob) -> tuple[ChildResult, str]:
@@ -237,11 +208,7 @@ def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, st
     return env | MEMORY_ENVIRONMENT
 
 
-# On a GPU the host thread that waits for the device spins (CUDA's default), so a child's CPU
-# time grows with its wall time even where the work is the GPU's: besides its torch threads, one
-# more busy thread's worth of CPU time, so that the CPU-time limit never ends a child before its
-# wall clock does.
-GPU_HOST_THREADS = 1
+GPU_HOST_THREADS = 1  # on a GPU the thread that waits for the device spins (CUDA's default)
 
 
 def _on_device(limits: Limits) -> Limits:

@@ -1,13 +1,6 @@
-"""What a sandboxed child gets of its own: the folder it runs in and what is copied there.
-
-`fill_folder` lays out the child's folder: ``work/`` (a copy of what grading needs of the hand-in,
-`copy_submission`; the inputs; ``tmp/``), ``lib/`` (a copy of the `kws` package as the only part of
-the kit it can import or read, `copy_kit`), ``status/`` (the launcher's spec and report, the
-grader's alone) and ``view/`` (where the hand-written sandbox builds the child's root). Where they
-appear to the child, and what else it sees, is its allow-list (`kws.grading.sandbox.allow`).
-
-On the way back, `hide_machine_paths` rewrites those paths (and the kit's and Python's folders)
-out of what a student reads of the result.
+"""What a sandboxed child gets of its own: the folder it runs in (`fill_folder`) and what is copied
+there; where it appears to the child is its allow-list (`kws.grading.sandbox.allow`). On the way
+back, `hide_machine_paths` takes the machine's paths out of what a student reads of the result.
 """
 
 import os
@@ -52,7 +45,7 @@ def copy_kit(lib: Path, assignment: Path | None = None) -> Path:
 
     The child imports the very kit this grader runs — a source tree, or another clone installed
     in editable mode elsewhere, must not give it a different version — and sees nothing else of
-    the checkout it came from. The assignments' graded tests (their ``graded_tests/`` folders) stay out.
+    the checkout it came from.
     """
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "graded_tests")
     shutil.copytree(KIT_PACKAGE, lib / "kws", ignore=ignore)

@@ -1,17 +1,11 @@
 """Watch a started child to its end and bring back its checked JSON payload.
 
-`supervise` starts the launcher's command (`kws.grading.sandbox.run` builds it), feeds the child
-its one-time token on stdin, keeps stdout/stderr to their last `Limits.output_bytes`, enforces the
-wall clock (a time-out kills the whole process group and every process of the child's user id)
-and says how the child ended, as one of `STATUSES` with a sentence a student can act on.
-
-The child proves its result came through the intended channel: it reads the token from stdin and
-writes ``{"token": ..., "payload": {...}}`` to the result path, so stray prints or files cannot
-pose as a result. The parent opens that file without following links, caps its size and checks
-every value (`check_json`: types, sizes, finite numbers) before anyone reads it.
-
-`python_command` is how every trusted entry point here is started: no folder of the script or
-the working directory on ``sys.path``, so a file the hand-in brings cannot shadow a module.
+`supervise` feeds the child its one-time token on stdin, keeps its output to the last
+`Limits.output_bytes`, enforces the wall clock and says how the child ended, as one of `STATUSES`
+with a sentence a student can act on. The result file must carry the token, so stray prints or
+files cannot pose as a result; it is opened without following links, capped and checked
+(`check_json`) before anyone reads it. `python_command` starts every trusted entry point with no
+folder of the script or the working directory on ``sys.path``.
 """
 
 import contextlib
@@ -152,17 +146,14 @@ def supervise(
     wall clock, classify how it ended and, when it ended well, read its payload at `result_path`.
 
     Args:
-        command: the argument list to start; it runs in a new session, with environment `env`.
+        command: the argument list to start, in a new session, with the environment `env`.
         limits: its wall clock and the sizes of its output tails and its payload.
-        uid: the child's own user id, whose every process is killed at the end; None when it has
-            none.
+        uid: the child's own user id, whose every process is killed at the end (None: none).
         token: the one-time token written to its stdin, which its result file must carry.
         result_path: where the child writes ``{"token": ..., "payload": {...}}``.
-        env: the launcher's environment.
         signal_exit_codes: an exit code 128 + N means "killed by signal N" (bubblewrap's).
-        folder: the child's own folder, whose size is held under ``limits.written_bytes``
-            (the hand-in's write quota): a child that fills it is stopped, its own failure,
-            before it fills the machine's disk.
+        folder: the child's own folder, held under ``limits.written_bytes`` (the hand-in's
+            write quota): a child that fills it is stopped before it fills the machine's disk.
 
     Returns:
         The child's `ChildResult`; its `seconds`, `protections` and `notes` are the caller's.
@@ -175,17 +166,12 @@ def supervise(
         start_new_session=True,
         env=env,  # the launcher imports the same copy of the kit as the child
     )
-    readers = [
-        TailReader(proc.stdout, limits.output_bytes),
-        TailReader(proc.stderr, limits.output_bytes),
-    ]
+    readers = [TailReader(pipe, limits.output_bytes) for pipe in (proc.stdout, proc.stderr)]
     for reader in readers:
         reader.start()
-    try:
+    with contextlib.suppress(BrokenPipeError):
         proc.stdin.write(token.encode() + b"\n")
         proc.stdin.close()
-    except BrokenPipeError:
-        pass
     waited: dict = {}
 
     def wait() -> None:  # os.wait4 also gives the CPU time used, to tell a CPU-limit kill
@@ -201,21 +187,8 @@ def supervise(
     if signal_exit_codes and 128 < proc.returncode < 128 + signal.NSIG:
         proc.returncode = 128 - proc.returncode  # bubblewrap reports a signal as 128 + N
     usage = waited["usage"]
-    if over:
-        for reader in readers:
-            reader.join(timeout=5)
-        return ChildResult(status="killed", returncode=proc.returncode,
-                           stdout_tail=readers[0].text(), stderr_tail=readers[1].text(),
-                           payload=None, seconds=0.0, reason=over)  # fmt: skip
-    return _outcome(
-        proc.returncode,
-        usage.ru_utime + usage.ru_stime,
-        timed_out,
-        readers,
-        limits,
-        token,
-        result_path,
-    )
+    cpu_used = usage.ru_utime + usage.ru_stime
+    return _outcome(proc.returncode, cpu_used, timed_out, over, readers, limits, token, result_path)
 
 
 QUOTA_GLANCE = 0.5  # seconds between two looks at the size of the child's folder
@@ -255,22 +228,21 @@ def _outcome(
     returncode: int,
     cpu_used: float,
     timed_out: bool,
+    over: str,
     readers: list[TailReader],
     limits: Limits,
     token: str,
     result_path: Path,
 ) -> ChildResult:
-    """How the child ended, from its exit code, CPU time, output and result file."""
+    """How the child ended, from its exit code, CPU time, output and result file; `over`: why
+    it was stopped for writing past its quota ("" when it was not)."""
     for reader in readers:
         reader.join(timeout=5)
     stdout, stderr = readers[0].text(), readers[1].text()
-    base = dict(
-        returncode=returncode,
-        stdout_tail=stdout,
-        stderr_tail=stderr,
-        payload=None,
-        seconds=0.0,
-    )
+    base = {"returncode": returncode, "stdout_tail": stdout, "stderr_tail": stderr}
+    base |= {"payload": None, "seconds": 0.0}
+    if over:
+        return ChildResult(status="killed", reason=over, **base)
     if timed_out or returncode != 0:
         status, reason = _classify(returncode, timed_out, cpu_used, limits, stderr)
         return ChildResult(status=status, reason=reason, **base)

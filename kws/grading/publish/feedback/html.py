@@ -1,11 +1,6 @@
-"""`kws feedback GRADES_DIR --out DIR`: a page per student and notebook, as files to hand back.
-
-    written = write_feedback(Path("grades"), Path("feedback"))
-    written.pages      # feedback/<student>/<assignment>.html, one self-contained page each
-    written.zips       # feedback/zips/<student>.zip: the student's folder, to attach in an LMS
-
-Each page is ``kws/templates/feedback.html`` and needs nothing from the network (the kit's inline
-styles, `kws.pages`; the accuracy picture an inline SVG) and prints on paper (no background, no breaks inside a test's row).
+"""`kws feedback GRADES_DIR --out DIR`: a page per student and notebook, as files to hand back
+(`write_feedback`). Each page is ``kws/templates/feedback.html``, needs nothing from the network
+(the kit's inline styles, `kws.pages`; the accuracy picture an inline SVG) and prints on paper.
 """
 
 from __future__ import annotations
@@ -45,6 +40,10 @@ class WrittenFeedback:
 
 def _points(value: float) -> str:
     return f"{value:.4g}"
+
+
+def _signed(value: float) -> str:
+    return f"{'+' if value >= 0 else '−'}{_points(abs(value))}"
 
 
 def _when(moment: str, zone: tzinfo | None = None) -> str:
@@ -100,16 +99,9 @@ class AccuracyPicture:
 
 
 def accuracy_picture(item: Accuracy, width: int = 640) -> AccuracyPicture:
-    """The student's accuracy (a marker) on a scale from `_scale_start` to 1 (both ends
-    labelled) with the tier lines; the tier that gives full marks drawn bold.
-
-    Args:
-        item: the task's accuracy and tiers.
-        width: the picture's width in pixels.
-
-    Returns:
-        the picture's geometry, for the template to draw as inline SVG.
-    """
+    """The geometry, for the template to draw as inline SVG, `width` pixels wide, of the task's
+    accuracy (`item`, a marker) on a scale from `_scale_start` to 1 (both ends labelled) with the
+    tier lines; the tier that gives full marks drawn bold."""
     left, span, start = 34, width - 68, _scale_start(item)
 
     def x(value: float) -> float:
@@ -166,11 +158,8 @@ def _standing(page: Feedback) -> Table:
         )
         rows.append([what, f"−{_points(late.penalty)}"])
     for change in standing.adjustments:
-        sign = "+" if change.points >= 0 else "−"
         who = f"{change.who}, {_when(change.when, page.zone)}"
-        rows.append(
-            [f"Adjustment: {change.reason} ({who})", f"{sign}{_points(abs(change.points))}"]
-        )
+        rows.append([f"Adjustment: {change.reason} ({who})", _signed(change.points)])
     rows.append([bold("Final score"), bold(_points(standing.final))])
     return table(rows, ["what", "points"], numeric={1})
 
@@ -198,11 +187,9 @@ def _written(page: Feedback) -> Table | None:
             rows.append([line.title, f"— / {_points(line.maximum)}", italic("not marked yet"), ""])
             classes.append("")
             continue
-        given = [f"{text} ({'+' if points >= 0 else '−'}{_points(abs(points))})"
-                 for text, points in line.items]  # fmt: skip
+        given = [f"{text} ({_signed(points)})" for text, points in line.items]
         if line.adjust:
-            sign = "+" if line.adjust >= 0 else "−"
-            given.append(f"beyond the rubric ({sign}{_points(abs(line.adjust))})")
+            given.append(f"beyond the rubric ({_signed(line.adjust)})")
         rows.append([line.title, f"{_points(line.points)} / {_points(line.maximum)}",
                      lines(given) if given else italic("no rubric item"),
                      pre(line.comment) if line.comment else ""])  # fmt: skip
@@ -225,14 +212,8 @@ def _card(page: Feedback) -> tuple[str, str]:
 
 
 def feedback_page(page: Feedback) -> str:
-    """The whole HTML document of one student's feedback on one assignment (``feedback.html``).
-
-    Args:
-        page: what the page says.
-
-    Returns:
-        the document.
-    """
+    """The whole HTML document (``feedback.html``) of one student's feedback `page` on one
+    assignment."""
     changes = page.standing.late is not None or bool(page.standing.adjustments)
     graded = not page.problem
     return render(
@@ -271,18 +252,12 @@ def write_feedback(
     notebooks: Path | None = None,
     now: datetime | None = None,
 ) -> WrittenFeedback:
-    """Write every student's pages under `out` and a zip of each student's folder.
-
-    Args:
-        grades_dir: the folder `kws grade --out` wrote (gradebook.csv, results/, standings.json).
-        out: where to write: ``out/<student>/<assignment>.html`` and ``out/zips/<student>.zip``.
-        notebooks: the released notebooks, whose self-check cells the pages point to
-            (default: the course's, `course_notebooks`).
-        now: the time Gradescope's visibility rules are judged at (default: now).
-
-    Returns:
-        The pages and zips written, and the students without results.
-    """
+    """Write every student's pages under `out` (``out/<student>/<assignment>.html``) and a zip
+    of each student's folder (``out/zips/<student>.zip``), from the folder `kws grade --out`
+    wrote, `grades_dir`; `notebooks`: the released notebooks, whose self-check cells the pages
+    point to (default: the course's, `course_notebooks`); `now`: the time Gradescope's
+    visibility rules are judged at (default: now). Returns the pages and zips written, and the
+    students without results."""
     grades = with_standings(read_grades(Path(grades_dir)))
     standings = read_standings(grades.folder)
     check_marked(grades.folder, grades.standings, "zero")  # not marks the totals did not count

@@ -1,10 +1,6 @@
-"""Feedback pages packed for Moodle's "Upload multiple feedback files in a zip".
-
-Moodle (an Assignment with the "Feedback files" type on) takes one zip for a whole class: each
-file sits under a folder named ``<full name>_<participant id>_assignfeedback_file_``, and the
-participant id is the number of the ``Identifier`` column (``Participant 123456``) of the
-assignment's grading worksheet (View all submissions > Download grading worksheet). Moodle's
-importer splits that folder name at ``_``, so the name part is written without underscores.
+"""Feedback pages packed for Moodle's "Upload multiple feedback files in a zip": one zip a
+notebook, each file under a folder named ``<full name>_<participant id>_assignfeedback_file_``
+(docs/how-to/feedback.md).
 
     zips = moodle_zips(pages, read_roster(Path("worksheet.csv"), key="folder"), Path("feedback"))
 """
@@ -49,19 +45,11 @@ def check_worksheet(roster: Roster) -> None:
 def moodle_zips(
     pages: dict[str, list[Path]], roster: Roster, out: Path
 ) -> tuple[list[Path], list[str]]:
-    """One zip per assignment for Moodle's bulk feedback upload.
-
-    Args:
-        pages: {student: their pages} (``<assignment>.html`` each), as `write_feedback` wrote.
-        roster: Moodle's grading worksheet, read with the column that names hand-in folders.
-        out: the folder for ``moodle-<assignment>.zip``.
-
-    Returns:
-        The zips written, and the students the worksheet has no row for.
-
-    Raises:
-        RosterError: the worksheet has no Identifier column (it is no grading worksheet).
-    """
+    """One zip per assignment for Moodle's bulk feedback upload, ``moodle-<assignment>.zip`` in
+    `out`, of `pages` ({student: their ``<assignment>.html`` pages}, as `write_feedback` wrote
+    them), `roster` being Moodle's grading worksheet read with the column that names hand-in
+    folders. Returns the zips written, and the students the worksheet has no row for;
+    RosterError when it has no Identifier column (it is no grading worksheet)."""
     check_worksheet(roster)
     rows = {row[roster.key]: row for row in roster.rows if row[roster.key]}
     by_assignment: dict[str, list[tuple[str, Path]]] = {}

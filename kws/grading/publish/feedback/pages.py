@@ -1,19 +1,8 @@
-"""What one student reads about one graded notebook, from the folder `kws grade --out` wrote.
-
-    grades = read_grades(Path("grades"))                  # kws.grading.records.grades
-    pages = class_feedback(grades, read_standings(Path("grades")))
-    pages[0].tests, pages[0].accuracy, pages[0].standing  # what `kws.grading.publish.feedback.html` draws
-
-Each page is built from the student's own ``results/<student>.json`` (each test's points and
-message), their entry of ``standings.json`` (late penalty, adjustments, final score), the course
-file kept beside them (``course.toml``: the student's own due date, an extension included, and
-the course's time zone, in which the page gives every time), the marks of their written
-answers (``marks/``: each rubric item given, the points, the comment) and the released notebooks
-(`kws.grading.publish.feedback.rerun`: the cell covering a failed test). Nothing else is read: no
-other student, no similarity column, no hidden labels. A test is shown as Gradescope would show
-it: ``hidden`` never, ``after_due_date`` only once the student's due date has passed (and until
-then the total is withheld too, since it would reveal those points), ``visible`` and
-``after_published`` always (the feedback page is the publication).
+"""What one student reads about one graded notebook (`class_feedback`), from the folder
+`kws grade --out` wrote: their own results, standings entry, the course file kept beside them
+(their due date, the course's time zone), the marks of their written answers and the released
+notebooks (`kws.grading.publish.feedback.rerun`); nothing else: no other student, no similarity
+column, no hidden labels.
 """
 
 from __future__ import annotations
@@ -24,6 +13,7 @@ from pathlib import Path
 
 from kws.grading.judge.tiers import accuracy_in, tiers_in
 from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, Rerun, rerun_for, self_check_cells
+from kws.grading.publish.report.analysis import task_of
 from kws.grading.records.grades import Grades, Student, test_assignment
 from kws.grading.records.marks.written import Written
 from kws.grading.records.standings import STANDINGS_FILE, Standing, Standings, StandingsError
@@ -139,9 +129,10 @@ def due_of(student: str, name: str, standings: Standings, course: Course | None)
 
 
 def is_shown(test: dict, due: str | None, now: datetime) -> bool:
-    """Whether Gradescope shows `test` to its student at `now` (see the module docstring); an
-    ``after_due_date`` test of an assignment without a due date stays withheld. `now` must
-    carry its offset; StandingsError for a `due` that is no ISO 8601 time."""
+    """Whether Gradescope shows `test` to its student at `now`: ``hidden`` never,
+    ``after_due_date`` once `due` has passed (never without one), any other always (the page is
+    the publication). `now` must carry its offset; StandingsError for a `due` that is no ISO
+    8601 time."""
     visibility = test.get("visibility", "visible")
     if visibility == "hidden":
         return False
@@ -170,11 +161,7 @@ def _accuracy(spec: Spec | None, test: dict, run_output: str, name: str) -> Accu
     value = accuracy_in(test.get("output") or "")
     if value is None:
         return None
-    task = (test.get("extra_data") or {}).get("task")
-    if task is None and spec is not None:
-        targeted = [t.name for t in spec.tasks.values() if t.target]
-        task = targeted[0] if len(targeted) == 1 else None
-    target = spec.tasks[task].target if spec and task in spec.tasks else None
+    task, target = task_of(test, spec)
     return Accuracy(task or "model", value, tiers_in(run_output, name), target)
 
 
@@ -188,21 +175,13 @@ def student_feedback(
     course: Course | None = None,
     written: Written | None = None,
 ) -> Feedback:
-    """The page of `student` for the assignment `name` (their results must hold its tests).
-
-    Args:
-        student: a row of `kws.grading.records.grades.read_grades` with its results document.
-        name: the assignment's spec name.
-        standings: the class's ``standings.json``; without an entry, final = raw.
-        notebooks: the folder of the released notebooks, to find the self-check cells.
-        now: the time the visibility rules are judged at (default: now, UTC).
-        course: the course file (the student's due date, the time zone), or None.
-        written: the class's written questions and marks
-            (`kws.grading.records.marks.written.written_part`), or None.
-
-    Returns:
-        The tests shown, the accuracy against the tiers, the cells to re-run and the standing.
-    """
+    """The page of `student` (a row of `kws.grading.records.grades.read_grades` with its results
+    document, which must hold the tests of assignment `name`): the tests shown, the accuracy
+    against the tiers, the cells to re-run (found in the released notebooks, `notebooks`) and
+    the standing (from the class's `standings`; without an entry, final = raw). `now`: the
+    time the visibility rules are judged at (default: now, UTC); `course`: the course file (the
+    student's due date, the time zone), or None; `written`: the class's written questions and
+    marks (`kws.grading.records.marks.written.written_part`), or None."""
     now = _aware(now or datetime.now(timezone.utc))
     spec = ASSIGNMENTS.get(name)
     due = due_of(student.name, name, standings, course)
@@ -239,6 +218,26 @@ def student_feedback(
     )
 
 
+def _no_result(
+    student: str,
+    name: str,
+    standing: Standing,
+    problem: str,
+    fallback: str,
+    standings: Standings,
+    course: Course | None,
+) -> Feedback:
+    """The page of assignment `name` that says why there is no result (`problem`) in place of
+    the tests; titled as the standings or its spec say, else `fallback`."""
+    spec = ASSIGNMENTS.get(name)
+    info = standings.assignments.get(name) or {}
+    title = info.get("title") or (spec.title if spec else fallback)
+    due, zone = due_of(student, name, standings, course), course.timezone if course else None
+    return Feedback(
+        student, name, title, [], 0, True, [], standing, due, problem=problem, zone=zone
+    )
+
+
 def ungraded_feedback(
     student: Student, standings: Standings, course: Course | None = None
 ) -> list[Feedback]:
@@ -252,29 +251,12 @@ def ungraded_feedback(
         "instructor has the details and will look at it."
     )
     entries = standings.students.get(student.name, {})
-    names = [name for name, entry in entries.items() if entry.status == "ungraded"]
-    pages = []
-    for name in names or ["hand-in"]:
-        spec = ASSIGNMENTS.get(name)
-        info = standings.assignments.get(name) or {}
-        title = info.get("title") or (spec.title if spec else "Your hand-in")
-        standing = entries.get(name) or Standing("ungraded", 0.0, 0.0, 0.0)
-        pages.append(
-            Feedback(
-                student.name,
-                name,
-                title,
-                [],
-                0,
-                True,
-                [],
-                standing,
-                due_of(student.name, name, standings, course),
-                problem=problem,
-                zone=course.timezone if course else None,
-            )  # fmt: skip
-        )
-    return pages
+    ungraded = {name: entry for name, entry in entries.items() if entry.status == "ungraded"}
+    ungraded = ungraded or {"hand-in": Standing("ungraded", 0.0, 0.0, 0.0)}
+    return [
+        _no_result(student.name, name, entry, problem, "Your hand-in", standings, course)
+        for name, entry in ungraded.items()
+    ]
 
 
 def missing_feedback(
@@ -282,21 +264,15 @@ def missing_feedback(
 ) -> list[Feedback]:
     """The pages of the assignments `student` handed nothing in for (``missing`` in the
     standings), saying so and what it counts (0 of the maximum once it was due)."""
-    pages = []
-    for name, standing in standings.students.get(student, {}).items():
-        if standing.status != "missing":
-            continue
-        spec = ASSIGNMENTS.get(name)
-        info = standings.assignments.get(name) or {}
-        title = info.get("title") or (spec.title if spec else name)
-        problem = (
-            "You did not hand in this notebook: nothing of it was in your hand-in. If you did "
-            "hand it in, tell your instructor."
-        )
-        due = due_of(student, name, standings, course)
-        pages.append(Feedback(student, name, title, [], 0, True, [], standing, due,
-                              problem=problem, zone=course.timezone if course else None))  # fmt: skip
-    return pages
+    problem = (
+        "You did not hand in this notebook: nothing of it was in your hand-in. If you did "
+        "hand it in, tell your instructor."
+    )
+    return [
+        _no_result(student, name, standing, problem, name, standings, course)
+        for name, standing in standings.students.get(student, {}).items()
+        if standing.status == "missing"
+    ]
 
 
 def class_feedback(

@@ -1,12 +1,7 @@
-"""Which cell of the notebook a student should run again for a failed test.
+"""Which cell of the notebook a student should run again for a failed test: the self-check cell
+that uses the class or function the test judges, through its spec (`rerun_for` gives the rules).
 
-    cells = self_check_cells(course_notebooks() / spec.notebook)  # the cells running public checks
-    rerun_for(spec, test, cells)                                # the one covering `test`, or None
-
-A test names what it judges through its spec: a numeric test's component (``[numeric.<test>]``
-and the assignment's ``checks.py``) judges one class or function of the notebook, and a test of a
-model task judges the task's model class. The self-check cell to run again is the one that uses
-that name (see `rerun_for` for the order of the rules).
+    rerun_for(spec, test, self_check_cells(course_notebooks() / spec.notebook))  # a Rerun, or None
 """
 
 from __future__ import annotations
@@ -95,20 +90,10 @@ def rerun_for(spec: Spec, test: dict, cells: list[Rerun]) -> Rerun | None:
     for name in _task_names(spec, test):
         if (found := _using(cells, name)) is not None:
             return found
-    if test.get("max_score", 0) and not _needs_labels(test):
-        return _whole_check(cells, spec.name)
-    return None
-
-
-def _needs_labels(test: dict) -> bool:
-    """Whether `test` is judged on the hidden test labels (an accuracy test), which no
-    self-check runs."""
-    extra = test.get("extra_data") or {}
-    return "accuracy" in (extra.get("measured") or {}) or "accuracy" in str(extra.get("test"))
-
-
-def _whole_check(cells: list[Rerun], name: str) -> Rerun | None:
-    """The cell that checks the whole assignment `name` (``check.assignment("name")``, the
-    self-check cell ``kws assign`` writes), which covers each of its tests but accuracy."""
-    call = re.compile(rf"""check\.assignment\(\s*["']{re.escape(name)}["']""")
+    extra = test.get("extra_data") or {}  # an accuracy test needs the labels: no self-check
+    labels = "accuracy" in (extra.get("measured") or {}) or "accuracy" in str(extra.get("test"))
+    if not test.get("max_score", 0) or labels:
+        return None
+    # the self-check cell ``kws assign`` writes: check.assignment("name")
+    call = re.compile(rf"""check\.assignment\(\s*["']{re.escape(spec.name)}["']""")
     return next((cell for cell in cells if call.search(cell.code)), None)

@@ -1,40 +1,13 @@
 """Build the Gradescope autograder zip: the kit (with the hidden graded tests), the hidden test data.
 
-    kws gradescope --data DATA --out autograder.zip [--assignment speaker_id] [--tiers FILE]
-        [--cpu 0.5]
-
-The zip's root holds what Gradescope expects — ``setup.sh`` (run once to build the image) and
-``run_autograder`` (run per submission), shipped in the package (``scripts/``) — plus:
-
-- ``kit/``: pyproject.toml, README.md and the ``kws`` package (installed by setup.sh), with the
-  assignment folders, ``kws/assignments/<name>/``: their specs (the zip grades with the points,
-  limits and tiers it was built with) and their graded tests (``graded_tests/``);
-- ``data/``: only what grading reads — the 12-class Speech Commands test set, the HW4 test
-  utterances with ``mapping.json``, ``testdata.json`` and ``metadata.json``, and the hidden
-  labels. Training data stays out (Gradescope has no GPU, so the re-training tests are skipped
-  there). ``speech_commands_<version>/`` comes with its (empty) word folders, as the dataset
-  lies beside its test set;
-- ``assignments/<name>/``: the instructor's own assignment folders, those of the course
-  ``KWS_COURSE`` names and those ``KWS_ASSIGNMENTS`` names when the zip is built (spec, checks,
-  layout and graded tests), so that none needs a copy inside the kit; ``run_autograder`` and
-  ``setup.sh`` name that folder in ``KWS_COURSE`` when it is a whole course (the kit's own
-  assignments are then not graded), else in ``KWS_ASSIGNMENTS``;
-- ``tiers.json`` when ``--tiers FILE`` was given.
-
-Gradescope's settings for the zip (`plan`, printed by `settings_advice`) are computed from what
-each assignment's spec measured (``[grading]``: CPU seconds, and peak memory with torch's CPU
-build) at the zip's test-set sizes, on the CPU chosen (``--cpu``, half a CPU by default, as
-Gradescope's default container): the container (memory, CPU) and the timeout, at most 40
-minutes; a zip that cannot finish within that is refused, naming what to change. The grading
-child's wall clock (``--child-timeout``) is raised in ``run_autograder`` when a notebook needs
-more than the grader's default (`child_timeouts`).
-
-The selection (``--assignment``), the tier set (``--dataset`` / ``--tiers``) and the course
-file's Kaggle split are checked against the data when the zip is built, by the function that
-plans every run (`kws.grading.judge.planned.plan_handins`), and baked into ``run_autograder``
-as that plan's inputs: each submission's run (``python -m kws.grading.command``) plans its one
-hand-in from them, as `kws grade` plans a class, so Gradescope grades exactly what was
-checked.
+The zip's root holds ``setup.sh`` and ``run_autograder`` (``scripts/``), ``kit/`` (the ``kws``
+package with its assignments' specs and graded tests), ``data/`` (only what grading reads: the
+test sets and their hidden labels), ``assignments/<name>/`` (the instructor's own assignment
+folders) and the ``--tiers`` and ``--course`` files. The container's settings (`plan`,
+`settings_advice`) come from what each spec measured (``[grading]``), scaled to the zip's test
+sets and CPU. The selection, the tier set and the Kaggle split are checked when the zip is built,
+by the function that plans every run (`plan_handins`), and baked into ``run_autograder``.
+docs/how-to/gradescope.md and docs/reference/gradescope-limits.md say more.
 """
 
 import shlex
@@ -70,12 +43,6 @@ class SettingsError(ValueError):
     """No Gradescope setting grades the zip within its limits; the message says what to change."""
 
 
-def test_set_sizes(data: Path) -> dict[str, int]:
-    """Per assignment with a test set in `data`: its size in its data layout's units."""
-    sizes = {name: layout_of(spec).test_set_size(data) for name, spec in ASSIGNMENTS.items()}
-    return {name: size for name, size in sizes.items() if size}
-
-
 def graded_size(spec, data: Path) -> float:
     """What the grading child works through of `data`'s test set, in its layout's units: all of
     it, or when the accuracy comes from predictions.csv, the share a sample re-runs of the
@@ -98,9 +65,9 @@ def cpu_seconds(
     `assignment`: one name or several (default: every notebook with a test set in `data`)."""
     chosen = {assignment} if isinstance(assignment, str) else assignment
     return {
-        name: ASSIGNMENTS[name].grading.expected_seconds(graded_size(ASSIGNMENTS[name], data))
-        for name in test_set_sizes(data)
-        if chosen is None or name in chosen
+        name: spec.grading.expected_seconds(graded_size(spec, data))
+        for name, spec in ASSIGNMENTS.items()
+        if layout_of(spec).test_set_size(data) and (chosen is None or name in chosen)
     }
 
 
@@ -179,7 +146,8 @@ def _too_slow(seconds: dict[str, float], wall: float, cpu: float) -> str:
 
 def settings_advice(settings: ContainerSettings) -> str:
     """The container settings to choose on Gradescope for a zip (`plan`), and why."""
-    container = f"{settings.cpu:g} CPU, {_memory_text(settings.memory_mb)}"
+    mb = settings.memory_mb
+    container = f"{settings.cpu:g} CPU, " + (f"{mb} MB" if mb < 1000 else f"{mb / 1024:g} GB")
     if (settings.cpu, settings.memory_mb) == (CPU_OPTIONS[0], MEMORY_OPTIONS_MB[0]):
         container += " (the default)"
     timeout = f"{settings.timeout} minutes"
@@ -223,19 +191,12 @@ def settings_advice(settings: ContainerSettings) -> str:
     return "\n".join(lines)
 
 
-def _memory_text(mb: int) -> str:
-    return f"{mb} MB" if mb < 1000 else f"{mb / 1024:g} GB"
-
-
-def _add(archive: zipfile.ZipFile, path: Path, name: str, executable: bool = False) -> None:
-    _add_text(archive, path.read_bytes(), name, executable)
-
-
-def _add_text(archive: zipfile.ZipFile, content, name: str, executable: bool = False) -> None:
+def _add(archive: zipfile.ZipFile, content, name: str, executable: bool = False) -> None:
+    """`content` (a file, or its text) as `name` in `archive`."""
     info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # fixed: reproducible zips
     info.external_attr = (0o755 if executable else 0o644) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
-    archive.writestr(info, content)
+    archive.writestr(info, content.read_bytes() if isinstance(content, Path) else content)
 
 
 def _add_dir(archive: zipfile.ZipFile, name: str) -> None:
@@ -281,14 +242,12 @@ def make_autograder(
 ) -> Path:
     """Write the autograder zip to `zip_path` and return it (relative paths: the caller's).
 
-    `assignment` (an assignment's name) grades only that notebook; by default a
-    submission's every notebook is. `dataset` / `tiers` name the accuracy tier set for data the
-    kit does not recognise (see `kws.grading.judge.tiers`). `cpu`: the container's CPUs on
-    Gradescope. Raises ValueError / FileNotFoundError, before writing anything, when the data
-    cannot grade the selection, SettingsError when it cannot be graded within Gradescope's
-    limits on `cpu` (`plan`). `course`: a course file whose attempt limit and late rule
-    ``run_autograder`` applies to every submission (`kws.grading.publish.gradescope.season`).
-    """
+    `assignment` grades only that notebook (default: every notebook of a submission);
+    `dataset` / `tiers` name the accuracy tier set for data the kit does not recognise; `cpu`:
+    the container's CPUs on Gradescope; `course`: a course file whose attempt limit and late
+    rule ``run_autograder`` applies to every submission. Raises ValueError / FileNotFoundError,
+    before writing anything, when the data cannot grade the selection, SettingsError when it
+    cannot be graded within Gradescope's limits on `cpu` (`plan`)."""
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
     # the course file's Kaggle rule too: CourseError or SplitError before anything is written
     rules = read_course(course, sorted(ASSIGNMENTS)) if course is not None else None
@@ -322,14 +281,13 @@ def make_autograder(
             _add(archive, Path(tiers), "tiers.json")
         if course is not None:
             _add(archive, Path(course), "course.toml")
-        _add_text(archive, setup_script, "setup.sh", executable=True)
-        _add_text(archive, run_script, "run_autograder", executable=True)
+        _add(archive, setup_script, "setup.sh", executable=True)
+        _add(archive, run_script, "run_autograder", executable=True)
         for name in ("pyproject.toml", "README.md"):
             if (kit_root / name).is_file():
                 _add(archive, kit_root / name, f"kit/{name}")
-        for path in files_to_zip(
-            kit_root / "kws"
-        ):  # the graded tests too: kws/assignments/*/graded_tests/
+        # the graded tests too: kws/assignments/*/graded_tests/
+        for path in files_to_zip(kit_root / "kws"):
             _add(archive, path, f"kit/{path.relative_to(kit_root)}")
         for name, folder in own_assignments().items():  # KWS_ASSIGNMENTS: no copy in the kit
             for path in files_to_zip(folder):

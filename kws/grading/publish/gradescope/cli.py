@@ -1,10 +1,5 @@
-"""`kws gradescope` (`kws.cli` lists it under "prepare a course"):
-
-    kws gradescope --data DIR [--out autograder.zip] [--course FILE [--strict]] [--cpu 0.5]
-        [--assignment NAME] [--tiers FILE | --dataset NAME]
-
-A `SettingsError` (no zip within Gradescope's limits) is a `ValueError`: said as a mistake in
-what the instructor gave (`kws.verbs.say`).
+"""`kws gradescope`. A `SettingsError` (no zip within Gradescope's limits) is a `ValueError`:
+said as a mistake in what the instructor gave (`kws.verbs.say`).
 """
 
 from __future__ import annotations

@@ -1,24 +1,10 @@
 """Kaggle's rule on Gradescope: a notebook's held-out part counts from that notebook's due date on.
 
-The grader grades each accuracy test on the held-out part of the hidden test set and marks it
-(the test's ``extra_data["part"]`` is `kws.grading.judge.document.HELD_OUT`,
-`kws.grading.testsets.split`). Gradescope shows a student the results' total ``score`` on every
-attempt, and it knows one due date per assignment, while one zip may grade three notebooks due
-weeks apart: its ``after_due_date`` visibility alone would let the total minus the visible
-tests' points give the held-out part's points (its tier) away on every attempt.
-
-So `settle` judges each notebook at the time the autograder runs, against that student's due
-date for that notebook (the course file's, or an extension: `season.due_date`):
-
-- before it, the notebook's held-out tests are **withheld**: 0 points, an output that says when
-  they count and nothing of what they found, visibility ``after_due_date``; the total leaves
-  their points out;
-- from it on, they are **open**: their points are in the total, visibility ``visible``.
-
-Gradescope runs the autograder when a submission comes in, and again for every submission on
-"Regrade all submissions": run after a due date, that counts each held-out part as graded. Each
-results.json records per notebook when its held-out part opens and whether it counts
-(``extra_data["held_out"]``: ``{assignment: {"opens": ISO 8601 or null, "included": bool}}``).
+Gradescope shows the total ``score`` on every attempt and knows one due date per assignment,
+while one zip may grade notebooks due weeks apart: ``after_due_date`` visibility alone would let
+the total less the visible tests' points give the held-out part away. So `settle` judges each
+notebook against that student's own due date, at the time the autograder runs
+(docs/how-to/attempts.md).
 """
 
 from __future__ import annotations
@@ -67,25 +53,17 @@ def withhold(test: dict, opens: datetime | None, zone: tzinfo) -> None:
 def settle(
     document: dict, opens: dict[str, datetime | None], now: datetime, zone: tzinfo
 ) -> list[str]:
-    """Withhold or open each notebook's held-out tests in `document` (a results document the
-    grader wrote) at `now`, record it in ``extra_data["held_out"]``, and return what the
-    output should say, a sentence per notebook.
-
-    Args:
-        document: the results; its held-out tests are changed in place.
-        opens: {assignment: the student's due date for it (None: unknown, stays withheld)}.
-        now: when the autograder runs (time-zone aware).
-        zone: the course's time zone, for the times the sentences give.
-
-    Returns:
-        The sentences, in the assignments' order. The caller recomputes the total score.
-    """
+    """Withhold or open each notebook's held-out tests in `document` (the results the grader
+    wrote, changed in place) at `now` (time-zone aware), against `opens` ({assignment: the
+    student's due date for it; None: unknown, stays withheld}); record it in
+    ``extra_data["held_out"]`` and return a sentence per notebook, in the assignments' order,
+    with times in the course's time zone `zone`. The caller recomputes the total score."""
     notes, record = [], {}
     for name, tests in sorted(held_out_tests(document).items()):
         when = opens.get(name)
         points = sum(t["max_score"] for t in tests)
         is_open = when is not None and now >= when
-        record[name] = {"opens": when.isoformat() if when else None, "included": is_open}
+        record[name] = {"opens": when and when.isoformat(), "included": is_open}
         if is_open:
             for test in tests:
                 test["visibility"] = "visible"
@@ -128,10 +106,7 @@ def settle_stand_in(
                 f"date, {local_time(when, zone)}, but the attempt that stands was graded before "
                 "it: its points come in when the course staff regrade all submissions again."
             )
-        record[name] = {
-            "opens": when.isoformat() if when else None,
-            "included": included and is_open,
-        }
+        record[name] = {"opens": when and when.isoformat(), "included": included and is_open}
     if record:
         document.setdefault("extra_data", {})["held_out"] = record
     return notes

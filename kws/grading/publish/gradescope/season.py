@@ -5,29 +5,11 @@
         --metadata /autograder/submission_metadata.json [--now 2026-10-03T08:00-04:00]
 
 ``run_autograder`` runs this after the grader when the zip was built with ``kws gradescope
---course FILE``. It reads Gradescope's submission metadata (``created_at``, ``users``, the
-``assignment``'s ``due_date`` and ``previous_submissions`` with their ``submission_time`` and
-``results``) and, in this order:
-
-1. **The held-out part** (``[gradescope] public_share``, Kaggle's rule): each notebook's
-   held-out tests count from that student's due date for that notebook on (`due_date`), judged
-   at the time the autograder runs (``--now``, by default the clock); before it, their points
-   and findings are withheld from every field a student sees (`kws.grading.publish.gradescope.
-   held_out`). "Regrade all submissions" after a due date counts them.
-2. **Attempts** (``[gradescope] attempts_per_day``): counted attempts in the 24 hours before
-   ``created_at`` (Gradescope's own advice: count from the submission's time, so a re-run of
-   the autograder decides the same). Over the limit, this attempt is not counted: it was
-   graded, but its results are replaced by those of the last counted attempt, with a sentence
-   saying so; nothing of this attempt's grading is shown. Each results.json records whether it
-   counted (``extra_data.attempt``).
-3. **Late work**: each notebook graded, against `due_date`: the grace period and the capped
-   penalty of `kws.grading.season.course`. Grace days over the season are not spent here (one
-   submission cannot see the others): settle them with ``kws season`` on the downloaded
-   submissions. The total ``score`` becomes the final score; the tests keep their raw points;
-   ``extra_data.late`` holds the record.
-
-The output starts with the attempt's line ("Graded attempt 2 of 3 in 24 hours." or "Not
-counted: ..."), then the late penalties, then the held-out parts, then the grader's own output.
+--course FILE``, on Gradescope's submission metadata, in this order: the held-out parts
+(`kws.grading.publish.gradescope.held_out`), the attempt limit (`limit_attempts`), the late rule
+per notebook (`apply_late`); docs/how-to/attempts.md says what a student sees of each. Grace
+days over the season are not spent here (one submission cannot see the others): ``kws season``
+settles them on the downloaded submissions.
 """
 
 from __future__ import annotations
@@ -127,8 +109,9 @@ def final_score(document: dict) -> float:
 
 
 def apply_late(document: dict, metadata: dict, course: Course) -> list[str]:
-    """The late rule applied per notebook graded in `document` (module docstring), recorded in
-    its ``extra_data.late``; returns a sentence per late notebook."""
+    """The late rule applied per notebook graded in `document` (the grace period and capped
+    penalty of `kws.grading.season.course`; the tests keep their raw points), recorded in its
+    ``extra_data.late``; returns a sentence per late notebook."""
     submitted = gradescope_timestamp(metadata["created_at"])
     records, notes = {}, []
     for name, tests in sorted(_by_assignment(document).items()):
@@ -157,18 +140,10 @@ def _output(notes: list[str], document: dict) -> str:
 def apply_gradescope_rules(
     results: Path, metadata: Path, course: Path, now: datetime | None = None
 ) -> dict:
-    """Rewrite `results` with the course file's held-out parts, attempt limit and late rule
-    (the module docstring); return it.
-
-    Args:
-        results: the results.json the grader wrote.
-        metadata: Gradescope's ``submission_metadata.json``.
-        course: the course file baked into the zip.
-        now: when the held-out parts are judged (default: now).
-
-    Returns:
-        The document written.
-    """
+    """Rewrite `results` (the results.json the grader wrote) with the `course` file's held-out
+    parts, attempt limit and late rule (the module docstring), from Gradescope's `metadata`
+    (``submission_metadata.json``), the held-out parts judged at `now` (default: now); returns
+    the document written."""
     document = json.loads(Path(results).read_text())
     meta = json.loads(Path(metadata).read_text())
     rules = read_course(course, sorted(ASSIGNMENTS))

@@ -1,17 +1,12 @@
-"""What a class's grading says, read from the folder `kws grade --out` wrote (for `kws report`).
-
-    grades = read_grades(Path("grades"))        # kws.grading.records.grades
-    score_distributions(grades, "final")        # {"keyword_spotting": ([12.0, ...], 34.0), ...}
-    test_table(grades)                          # per test: pass rate, points lost (worst first)
-    failure_groups(grades)                      # the same message with other numbers counted once
-    accuracies(grades)                          # per task: hidden-test accuracies, tier lines
-    attention_flags(grades)                     # manual review, tampering, crashes, time-outs
-
-Everything here is plain data; `kws.grading.publish.report.page` draws and writes it.
+"""What a class's grading says, read from the folder `kws grade --out` wrote (for `kws report`):
+score distributions, the tests over the class, the failure messages grouped, the accuracies
+against the tiers and the hand-ins a person should look at, as plain data that
+`kws.grading.publish.report.page` draws and writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 from dataclasses import dataclass
@@ -19,7 +14,7 @@ from dataclasses import dataclass
 from kws.grading.judge.document import HIDDEN_OUTPUT, findings_of
 from kws.grading.judge.tiers import accuracy_in, tiers_in
 from kws.grading.records.grades import Grades, test_assignment
-from kws.spec import ASSIGNMENTS
+from kws.spec import ASSIGNMENTS, Spec
 
 TOTAL = "total"
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?")
@@ -86,12 +81,8 @@ def test_table(grades: Grades) -> list[TestRow]:
     for name, maximum in grades.maximum.items():
         if maximum <= 0:
             continue  # not graded in this run
-        where = next(
-            test_assignment(t, "other")
-            for s in grades.students
-            for t in s.tests
-            if t["name"] == name
-        )
+        named = (t for s in grades.students for t in s.tests if t["name"] == name)
+        where = test_assignment(next(named), "other")
         due = [s for s in grades.students if grades.status(s.name, where) != "missing"]
         results = [next((t for t in s.tests if t["name"] == name), None) for s in due]
         passed = sum(1 for t in results if t and t["score"] >= t["max_score"] - 1e-9)
@@ -109,11 +100,6 @@ class FailureGroup:
     students: list[str]
 
 
-def normalised_message(message: str) -> str:
-    """The message with every number as ``#`` and runs of spaces as one: the grouping key."""
-    return " ".join(_NUMBER.sub("#", message).split())
-
-
 def failure_groups(grades: Grades) -> list[FailureGroup]:
     """The failure messages of the class, grouped, the most students first."""
     groups: dict[str, FailureGroup] = {}
@@ -122,7 +108,8 @@ def failure_groups(grades: Grades) -> list[FailureGroup]:
             output = (test.get("output") or "").strip()
             if test["status"] != "failed" or not output or output == HIDDEN_OUTPUT:
                 continue
-            group = groups.setdefault(normalised_message(output), FailureGroup(output, [], []))
+            key = " ".join(_NUMBER.sub("#", output).split())  # numbers as #, spaces as one
+            group = groups.setdefault(key, FailureGroup(output, [], []))
             group.tests += [test["name"]] if test["name"] not in group.tests else []
             group.students += [student.name] if student.name not in group.students else []
     return sorted(groups.values(), key=lambda g: (-len(g.students), g.message))
@@ -139,13 +126,14 @@ class TaskAccuracy:
     target: str | None
 
 
-def _task_of(test: dict, assignment: str) -> str | None:
+def task_of(test: dict, spec: Spec | None) -> tuple[str | None, str | None]:
+    """The task an accuracy `test` grades (its own, else its `spec`'s one task with a target
+    tier; None: unknown), and that task's target tier (None: unknown)."""
     task = (test.get("extra_data") or {}).get("task")
-    spec = ASSIGNMENTS.get(assignment)
     if task is None and spec is not None:
-        targeted = [t for t in spec.tasks.values() if t.target]
-        task = targeted[0].name if len(targeted) == 1 else None
-    return task
+        targeted = [t.name for t in spec.tasks.values() if t.target]
+        task = targeted[0] if len(targeted) == 1 else None
+    return task, (spec.tasks[task].target if spec and task in spec.tasks else None)
 
 
 def accuracies(grades: Grades) -> list[TaskAccuracy]:
@@ -156,11 +144,9 @@ def accuracies(grades: Grades) -> list[TaskAccuracy]:
         for test in student.tests:
             accuracy = accuracy_in(test.get("output") or "")
             assignment = test_assignment(test, "other")
-            task = _task_of(test, assignment) if accuracy is not None else None
-            if task is None:
+            task, target = task_of(test, ASSIGNMENTS.get(assignment))
+            if accuracy is None or task is None:
                 continue
-            spec = ASSIGNMENTS.get(assignment)
-            target = spec.tasks[task].target if spec and task in spec.tasks else None
             entry = found.setdefault(
                 (assignment, task), TaskAccuracy(assignment, task, {}, None, target)
             )
@@ -188,10 +174,9 @@ def attention_flags(grades: Grades) -> list[Flag]:
             kind = "timed out" if "ran longer than" in why else "crashed"
             flags.append(Flag(student.name, kind, why or "no results.json was written"))
             continue
-        for finding in findings_of(student.document, "review"):
-            flags.append(Flag(student.name, "manual review", finding["text"]))
-        for finding in findings_of(student.document, "grader_error"):
-            flags.append(Flag(student.name, "grader error", finding["text"]))
+        for kind, said in (("review", "manual review"), ("grader_error", "grader error")):
+            found = findings_of(student.document, kind)
+            flags += [Flag(student.name, said, finding["text"]) for finding in found]
         # A tampering hand-in fails every test that reaches its model: one flag, the first
         # test's message to the student, and how many more said so.
         tampered = findings_of(student.document, "tampering")
@@ -208,8 +193,6 @@ def grading_times(grades: Grades) -> dict[str, float]:
     """{student: wall seconds the grading of the hand-in took} (the gradebook's `seconds`)."""
     times = {}
     for student in grades.students:
-        try:
+        with contextlib.suppress(ValueError):
             times[student.name] = float(student.row.get("seconds") or "nan")
-        except ValueError:
-            continue
     return {name: t for name, t in times.items() if t == t}

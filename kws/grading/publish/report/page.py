@@ -1,9 +1,6 @@
-"""`kws report GRADES_DIR`: one self-contained HTML page about a graded class, its figures as
-PNG files beside it, and a ``similar_to`` column in the gradebook.
-
-The page (``kws/templates/report.html``) needs nothing from the network: the styles are
-inline (the kit's pages', `kws.pages`) and every figure is embedded as base64 PNG (the same figures are written as
-``report-*.png`` for slides and e-mails).
+"""`kws report GRADES_DIR`: one self-contained HTML page about a graded class
+(``kws/templates/report.html``, its figures embedded), the figures as PNG files beside it, and a
+``similar_to`` column in the gradebook.
 """
 
 from __future__ import annotations
@@ -94,15 +91,10 @@ def _cards(final: dict, raw: dict, grades: data.Grades) -> list[_Card]:
 def _failures(groups: list[data.FailureGroup], limit: int = 20) -> Table | None:
     if not groups:
         return None
-    rows = [
-        [
-            str(len(g.students)),
-            pre(g.message),
-            lines(g.tests),
-            ", ".join(g.students[:3]) + (" …" if len(g.students) > 3 else ""),
-        ]
-        for g in groups[:limit]
-    ]
+    rows = []
+    for g in groups[:limit]:
+        who = ", ".join(g.students[:3]) + (" …" if len(g.students) > 3 else "")
+        rows.append([str(len(g.students)), pre(g.message), lines(g.tests), who])
     return table(rows, numeric={0})  # its header in the template
 
 
@@ -112,13 +104,10 @@ def _accuracy_table(tasks: list[data.TaskAccuracy]) -> Table | None:
     rows = []
     for task in tasks:
         values = sorted(task.accuracies.values())
-        reached = (
-            ", ".join(
-                f"{tier} {sum(v >= line for v in values)}" for tier, line in task.tiers.items()
-            )
-            if task.tiers
-            else "tiers not stated in the results"
-        )
+        reached = "tiers not stated in the results"
+        if task.tiers:
+            counts = {tier: sum(v >= line for v in values) for tier, line in task.tiers.items()}
+            reached = ", ".join(f"{tier} {count}" for tier, count in counts.items())
         median = values[len(values) // 2] if values else float("nan")
         rows.append(
             [f"{task.assignment} / {task.task}", str(len(values)), f"{median:.3f}",
@@ -245,16 +234,9 @@ def write_report(
         )
     matches: list[Match] = []
     if compared:
-        kit = {k: v for k, v in (("solutions", solutions), ("skeletons", skeletons)) if v}
-        names = [s.name for s in grades.students]
-        matches = class_matches(
-            grades.submissions,
-            names,
-            threshold=threshold,
-            reference_threshold=reference_threshold,
-            jobs=jobs,
-            **kit,
-        )
+        given = {k: v for k, v in (("solutions", solutions), ("skeletons", skeletons)) if v}
+        given |= {"threshold": threshold, "reference_threshold": reference_threshold, "jobs": jobs}
+        matches = class_matches(grades.submissions, [s.name for s in grades.students], **given)
     gradebook = write_similar_to(grades, similar_to(matches)) if compared else None
 
     final, raw = data.score_distributions(grades, "final"), data.score_distributions(grades)

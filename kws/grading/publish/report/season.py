@@ -12,9 +12,10 @@ def handed_in(grades, assignment: str) -> tuple[int, int]:
     return len(statuses) - statuses.count("missing"), statuses.count("missing")
 
 
-def season_rows(grades) -> list[list[str]]:
-    """One row per late hand-in or adjusted grade: student, notebook, raw, late (how late, the
-    grace days used, the penalty, the time's source), adjustments, final, as text."""
+def season_table(grades) -> Table | None:
+    """The report's "Late work and adjustments" table, one row per late hand-in or adjusted
+    grade: student, notebook, raw, late (how late, the grace days used, the penalty, the time's
+    source), adjustments, final; None when every hand-in was on time and none adjusted."""
     rows = []
     for student in grades.students:
         for name, s in grades.standings.students.get(student.name, {}).items():
@@ -26,22 +27,8 @@ def season_rows(grades) -> list[list[str]]:
                         f"−{s.late.penalty:g} ({s.late.source})")  # fmt: skip
             adjusted = "; ".join(f"{a.points:+g}: {a.reason} ({a.who}, {a.when})"
                                  for a in s.adjustments)  # fmt: skip
-            cells = [
-                student.name,
-                name,
-                f"{s.raw:g}",
-                late,
-                adjusted,
-                f"{s.final:g} / {s.maximum:g}",
-            ]
-            rows.append(cells)
-    return rows
-
-
-def season_table(grades) -> Table | None:
-    """The report's "Late work and adjustments" table (None: every hand-in on time, none
-    adjusted)."""
-    rows = season_rows(grades)
+            final = f"{s.final:g} / {s.maximum:g}"
+            rows.append([student.name, name, f"{s.raw:g}", late, adjusted, final])
     if not rows:
         return None
     header = ["hand-in", "notebook", "raw", "late", "adjustments", "final"]

@@ -1,21 +1,21 @@
-"""The class report's view of the written answers (for `kws.grading.publish.report.page`): per
-question, how many are marked, the mean and the spread of the points, and the rubric items most
-given, from ``marks/`` (`kws.grading.records.marks.written.written_part`)."""
+"""The class report's view of the written answers (for `kws.grading.publish.report.page`), from
+``marks/`` (`kws.grading.records.marks.written.written_part`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from statistics import mean
 
-from kws.grading.records.marks.written import Written, written_part
+from kws.grading.records.marks.written import written_part
 from kws.pages import Table, lines, table
 
 
-def question_rows(grades, written: Written) -> list[list[str]]:
-    """One row per written question: notebook, question, points, marked of the hand-ins that
-    hold the notebook, mean, the distribution (how many got each score) and the items most
-    given (how many answers got each), as cells of a `kws.pages.Table`."""
-    rows = []
+def written_table(grades) -> Table | None:
+    """The report's "Written answers" table (None where no notebook asks a question), from
+    ``marks/``: one row per question, with its notebook, points, how many of the hand-ins that
+    hold the notebook are marked, the mean, the distribution (how many got each score) and the
+    rubric items most given (how many answers got each)."""
+    written, rows = written_part(grades.folder), []
     for name, keys in sorted(written.questions.items()):
         handed = [s.name for s in grades.students if grades.status(s.name, name) == "graded"]
         for key in keys:
@@ -33,12 +33,6 @@ def question_rows(grades, written: Written) -> list[list[str]]:
                 f"{len(given)} / {len(handed)}", f"{mean(scores):.2f}" if scores else "—",
                 bars or "—", lines(most) if most else "—",
             ])  # fmt: skip
-    return rows
-
-
-def written_table(grades) -> Table | None:
-    """The report's "Written answers" table (None where no notebook asks a question)."""
-    rows = question_rows(grades, written_part(grades.folder))
     if not rows:
         return None
     header = ["notebook", "question", "points", "marked", "mean", "points: answers",

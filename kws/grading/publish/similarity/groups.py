@@ -1,19 +1,13 @@
-"""Copy groups and the code a class shares, for `kws report`'s similarity flags
-(`kws.grading.publish.similarity.matches`).
-
-What many students write alike is how the task is done, not copying: fingerprints found in more
-than `COMMON_SHARE` of the hand-ins and in more than `COMMON_MIN` of them are the class's common
-code, left out of every comparison. Counted naively, a ring of eleven copies in a class of twenty
-would make its own code common and vanish; so hand-ins whose code is nearly the same (a copy
-group, `copy_groups`) count once.
+"""Copy groups and the code a class shares, for `kws report`'s similarity flags: a ring of
+copies counts once, so that its own code does not become the class's common code and vanish.
 """
 
 from __future__ import annotations
 
 from kws.grading.jaccard import joined, similar_pairs
 
-# Fingerprints in more than this share of the hand-ins (and more than COMMON_MIN of them) count
-# as skeleton: what a tenth of a class writes alike is how the task is done, not copying.
+# Fingerprints in more than this share of the hand-ins (and more than COMMON_MIN of them) are
+# the class's common code: what a tenth of a class writes alike is how the task is done.
 COMMON_SHARE = 0.1
 COMMON_MIN = 10
 # Hand-ins whose fingerprints have at least this Jaccard similarity form a copy group.

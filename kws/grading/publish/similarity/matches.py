@@ -1,22 +1,11 @@
 """Similarity flags between hand-ins, for `kws report`: pairs that share unusually much graded
 code, and hand-ins that share it with the reference solution.
 
-The graded code of a notebook is its cells tagged ``model`` plus the cells that define one of
-its spec's ``compared_names`` (notebook 01's recipe cell). Each hand-in's graded code becomes a
-set of winnowed fingerprints (`kws.grading.publish.similarity.fingerprints`) of its normalised tokens (names,
-comments, layout, strings and the order of independent statements normalised away:
-`kws.grading.publish.similarity.normalise`). What every student shares is left out before comparing, between
-hand-ins and against the reference alike: the fingerprints of the released student notebook (the
-skeleton), and the class's common code, found in more than a tenth of the hand-ins and in more
-than ten, a copy group of nearly identical hand-ins counting once (`kws.grading.publish.similarity.groups`). A pair's score is
-the shared fingerprints over the smaller of the two sets, so a short hand-in copied into a longer
-one still scores high. Pairs are listed from `THRESHOLD`, matches with the reference from
-`REFERENCE_THRESHOLD`: both chosen on a class of independent, correct hand-ins and planted
-copies (tests/class_corpus.py; docs/reference/similarity.md), where the tightly dictated TODOs of notebook 02 make independent
-work score up to about half against the reference, and copies 0.9 and more.
-
-A flag is evidence for a person to read, never a deduction: the report shows the matching lines
-side by side.
+A notebook's graded code (its ``model`` cells and the cells defining its spec's
+``compared_names``) becomes a set of winnowed fingerprints of normalised tokens; the skeleton's
+and the class's common code are left out, and a pair's score is the shared fingerprints over the
+smaller set. How the thresholds were chosen, and what a flag means (evidence for a person, never
+a deduction): docs/reference/similarity.md.
 """
 
 from __future__ import annotations
@@ -85,22 +74,20 @@ def compared_cells(notebook: Path, spec: Spec) -> list[str]:
     return chosen
 
 
-def handin_cells(submission: Path, spec: Spec) -> list[str] | None:
-    """The graded code cells of the hand-in's notebook of `spec`, or None without one."""
-    try:
-        notebook = find_notebook(Path(submission), spec.notebook, list(spec.model_tasks.values()))
-    except (FileNotFoundError, OSError):
-        return None
-    return compared_cells(notebook, spec)
-
-
 def code_hashes(cells: list[str]) -> frozenset[int]:
     """The fingerprint hashes of a hand-in's graded cells."""
     return frozenset(fingerprint_hashes(normalised_tokens(cells, lines=False)))
 
 
 def _read(job: tuple[Path, Spec]) -> tuple[list[str], frozenset[int]] | None:
-    cells = handin_cells(*job)
+    """The graded cells of the hand-in's notebook of the spec, and their fingerprint hashes;
+    None without that notebook or cells."""
+    submission, spec = job
+    try:
+        notebook = find_notebook(Path(submission), spec.notebook, list(spec.model_tasks.values()))
+    except (FileNotFoundError, OSError):
+        return None
+    cells = compared_cells(notebook, spec)
     return (cells, code_hashes(cells)) if cells else None
 
 

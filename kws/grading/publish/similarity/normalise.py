@@ -1,19 +1,8 @@
-"""Code as a token stream that survives cheap disguises, for `kws report`'s similarity flags
-(`kws.grading.publish.similarity.fingerprints` hashes it, `kws.grading.publish.similarity.matches` compares hand-ins).
+"""Code as a token stream that survives cheap disguises, for `kws report`'s similarity flags.
 
-The code is parsed, never run. What copying changes cheaply is normalised away first:
-
-- comments, blank lines, line breaks and parentheses: the code becomes a stream of syntax-tree
-  tokens (node kinds, names, numbers), so formatting never reaches it;
-- names: every name the code itself binds (variables, arguments, functions, classes,
-  attributes it assigns, import aliases) becomes ``V``; library names (``torch``, ``softmax``)
-  stay, as they say what the code does;
-- string contents: every string is ``S``;
-- the order of independent statements: in every block, statements that neither read nor write
-  what the other writes are put in one canonical order (the order of their normalised tokens),
-  so swapping two layer definitions or two unrelated assignments changes nothing.
-
-A cell that does not parse is tokenised line by line instead (names all ``V``).
+The code is parsed, never run: comments and layout, the names it binds itself (``V``), string
+contents (``S``) and the order of independent statements are normalised away; library names stay
+(docs/reference/similarity.md). A cell that does not parse is tokenised line by line instead.
 """
 
 from __future__ import annotations
@@ -74,6 +63,9 @@ def _chain(node: ast.AST) -> str | None:
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# The nodes that name something, and the field holding the name.
+_NAMED = {ast.Name: "id", ast.Attribute: "attr", ast.arg: "arg"}
+_NAMED |= dict.fromkeys(_DEFINITIONS, "name")
 # Statements (and expressions) that keep their place: they end, jump or wait.
 _FIXED = (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Delete, ast.Global, ast.Nonlocal)
 _FIXED += (ast.Yield, ast.YieldFrom, ast.Await, ast.Pass, ast.Assert)
@@ -147,16 +139,10 @@ class _Normaliser:
     def _leaf(self, node: ast.AST) -> list[str]:
         """The tokens a node adds besides its kind: its name, number or string marker."""
         kind = type(node)
-        if kind is ast.Name:
-            return [self._name(node.id)]
-        if kind is ast.Attribute:
-            return [self._name(node.attr)]
-        if kind is ast.arg:
-            return [self._name(node.arg)]
+        if kind in _NAMED:
+            return [self._name(getattr(node, _NAMED[kind]))]
         if kind is ast.Constant:
             return ["S" if isinstance(node.value, str | bytes) else repr(node.value)]
-        if kind in _DEFINITIONS:
-            return [self._name(node.name)]
         if kind is ast.keyword:
             return [self._name(node.arg or "**")]
         if kind is ast.alias:
@@ -250,7 +236,7 @@ def _plain_tokens(source: str, cell: int) -> list[Token]:
 
 
 def normalised_tokens(cells: list[str], *, lines: bool = True) -> list[Token] | list[str]:
-    """The normalised token stream of a hand-in's compared cells (see the module docstring);
+    """The normalised token stream of a hand-in's compared cells (the module docstring);
     ``lines=False``: the token texts only."""
     trees: list[ast.Module | None] = []
     for cell in cells:
