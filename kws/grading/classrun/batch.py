@@ -3,31 +3,11 @@
     kws grade SUBMISSIONS_DIR --data DATA --jobs 2 --out grades/ [--assignment speaker_id]
         [--tiers FILE | --dataset NAME]
 
-`SUBMISSIONS_DIR` holds one folder per student (the folder name is the student's name in the
-gradebook). Each is graded by its own pytest process, so a submission that brings the grader
-down costs only its own row; the gradebook still gets that row, with zeros and the reason (its
-results say so: `kws.grading.records.gradebook.ungraded_document`). Each grader runs in a
-session of its own and dies with the run (`kws.grading.classrun.graders.GraderProcesses`): a
-time-out ends it with everything it started, and Ctrl-C (or SIGTERM) stops every running one.
-The `jobs` grading children running at once share the cores: each gets its share as torch
-threads (`kws.grading.sandbox.cores.child_threads`: on 2 cores with 2 jobs, 1 thread each).
-Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
-The accuracy tier set is settled before any child starts: data the kit does not know stops the
-run at once with the option to add, instead of failing every student.
-
-Writes ``OUT/results/<student>.json`` (Gradescope schema), ``OUT/logs/<student>.txt`` (pytest's
-output, for the staff), ``OUT/gradebook.csv``: one row a student, one column a test, the
-total, the maximum, and the tier set each notebook was graded against, and ``OUT/run.json``:
-the absolute submissions and data folders, where `kws report` finds the hand-ins' notebooks.
-
-Nothing is replaced before its replacement is whole. A grader writes into a staging folder
-(``OUT/results/.partial/``, ``OUT/logs/.partial/``), and a student's results and log replace
-the earlier ones in one rename each once they are complete (`kws.grading.classrun.one`); the
-gradebook, the standings and last the seal (`kws.grading.records.seal`) are written after every
-student is graded. A run stopped half-way (`RunStopped`: Ctrl-C, SIGTERM; `GraderFault`: the machine
-failed) leaves every student it did not finish exactly as before and says how many it graded;
-its folder is refused by the commands that publish grades until the same command is run again
-and finishes (`kws.grading.records.lock`, which also keeps a second run out of the folder).
+Each hand-in folder (its name is the student's in the gradebook) is graded by its own grader
+(`kws.grading.classrun.graders`), so a hand-in that brings it down costs only its own row. What
+the run writes, and what a run stopped half-way leaves, is on docs/how-to/grade-class.md; the
+steps of a run, on docs/development/architecture.md. Every child runs in OUT, so nothing is
+written into the kit.
 """
 
 from __future__ import annotations

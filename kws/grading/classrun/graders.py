@@ -2,20 +2,11 @@
 
 `GraderProcesses` starts each student's grader (``python -m pytest``) in a session of its own,
 so that a time-out ends it with everything it started, and so that it dies with the run
-(`kws.grading.sandbox.processes.dies_with_parent`): a `kws grade` killed with SIGKILL, or its
-process group, leaves no grader running, and each grader's sandbox dies with it (bubblewrap's
-``--die-with-parent``, the launcher's own).
-
-A run stops early in two ways, each an exception that says what was graded and what was kept:
-
-- `RunStopped` (a KeyboardInterrupt): Ctrl-C (SIGINT) or SIGTERM; `exit_code` is the shell's
-  128 + the signal (130, 143);
-- `GraderFault`: the grading machine failed under a grader (`fault_of`: it stopped on a full
-  disk or its own MemoryError, `kws.grading.sandbox.faults.MACHINE_FAULT_EXIT`; a signal nobody
-  in the run sent, the out-of-memory killer's SIGKILL; a crash with the disk full). That
-  student is left as they were, never given a 0, and the run stops: the next students would
-  meet the same machine. Its kind `GradedTestsFault`: a graded test file of the course could
-  not be loaded (`broken_tests_of`); the run stops naming the file, its line and the fix.
+(`kws.grading.sandbox.processes.dies_with_parent`). A run stops early with `RunStopped` (Ctrl-C
+or SIGTERM; `exit_code` 130, 143) or `GraderFault` (the grading machine failed under a grader,
+`fault_of`; its kind `GradedTestsFault`, a graded test file that cannot be loaded,
+`broken_tests_of`); docs/how-to/grade-class.md ("A run stopped half-way") says what each
+leaves.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
 """`kws merge OUT`: the shards of a class (`kws.grading.classrun.shards`), one gradebook.
 
-`merge_shards` checks the N records against each other before it writes anything, and refuses,
-naming the shard and the command that fixes it: a shard missing or unfinished, shards graded
-with other options (data, tiers, assignment, submissions folder, grader) or under another plan
-(the digest of the decisions of `kws.grading.classrun.plan.plan_run` every shard shares, its
-`GradingPlan.shared`: a data folder or a course file that changed between shards; the refusal
-names the shards' folders and the decisions that differ, such as the tier sets or the Kaggle
-split) or from different splits, a hand-in graded twice or by no shard. It gathers the merged
-class as `kws grade` gathers the class it graded (`kws.grading.records.grades.grades_of`), checks
-the season kept in OUT against it, then writes ``OUT/gradebook.csv``, ``OUT/results/``,
-``OUT/logs/`` and ``OUT/run.json`` as a one-machine run would, so `kws report OUT` and `kws
-export` read it alike, and applies the season with the written questions the shards' plan holds.
+`merge_shards` checks the N records against each other before it writes anything, and refuses
+what docs/how-to/cluster.md lists, naming the shard and the command that fixes it. It then
+writes OUT as a one-machine `kws grade` would, so `kws report OUT` and `kws export` read it
+alike, and applies the season with the written questions the shards' plan holds.
 """
 
 from __future__ import annotations

@@ -5,17 +5,10 @@
     plan.tier_sets     # {assignment: TierSet}, each chosen once for the whole run
     plan.graders       # the part every pytest grader reads (`--plan FILE`), as JSON
 
-`kws grade` (a class, a shard of it, one student's regrade) decides here, before the first
-hand-in is graded, everything the run is: the paths (resolved once, against the working
-directory of the command), the hand-in folders and the notebooks each holds, the course's
-season checked against them (`season_to_grade`), the assignments the data can grade with the
-tier set of each, the notebooks graded on a public test set, the Kaggle split and the written
-questions of the course's notebooks. What it finds wrong is raised before anything is
+`plan_run` decides, before the first hand-in is graded, everything the run is (the steps are
+on docs/development/architecture.md); what it finds wrong is raised before anything is
 written, naming the file and the fix. The grading modules take the plan and derive none of it
-again: each pytest grader reads its part (`GradingPlan.graders`, `kws.grading.judge.planned`)
-from a file of the run's own (`kws.grading.plugin`, ``--plan``), not from the data folder,
-and the season, with the written questions the plan holds, is applied to the results the
-graders returned, in memory (`kws.grading.season.apply.apply_season`).
+again.
 """
 
 from __future__ import annotations

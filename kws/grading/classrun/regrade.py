@@ -1,17 +1,8 @@
 """One student's regrade into an existing gradebook: `kws grade SUBMISSIONS --student NAME`.
 
-Only that student's hand-in is graded again; their gradebook row and results are replaced, every
-other row is kept as it was, and the earlier result is kept under ``OUT/history/``: the results
-file as ``<student>-<UTC time>.json`` and a line of ``history/regrades.csv`` (student, when, the
-earlier and the new raw total). Adjustments (``adjustments.csv``) and the course file are
-applied again afterwards (`kws.grading.season.apply`), so none is lost.
-
-The earlier result moves only once the new one is whole: the grader writes into the staging
-folder (`kws.grading.classrun.one.stage_one`), then the earlier results are copied into
-``history/``, and one rename puts the new ones in their place. A regrade stopped before that
-(Ctrl-C, SIGTERM, a fault of the grading machine) leaves the folder as it was; one stopped
-after it is finished by running it again (`kws.grading.records.lock`). An earlier result that
-cannot be read (cut short) is kept in ``history/`` as it was and replaced: a regrade repairs it.
+Only that student's row and results are replaced; the earlier result is kept under
+``OUT/history/`` and the season applied again. What it writes, and what a regrade stopped
+half-way leaves, is on docs/how-to/adjustments.md ("Regrade one student").
 """
 
 from __future__ import annotations

@@ -3,18 +3,11 @@
     kws grade SUBMISSIONS --data DATA --out OUT --shard I/N    one share of the class, 0 <= I < N
     kws merge OUT                                               one gradebook from all N shards
 
-Shard I grades the I-th of N contiguous blocks of the hand-in folders sorted by name (their
-sizes differ by at most one), so every machine that sees the same folders splits the class the
-same way. It writes everything a one-machine `kws grade` writes (``results/``, ``logs/``,
-``gradebook.csv``, ``run.json``) into its own folder, ``OUT/shards/shard-I-of-N/``, and beside
-them ``shard.json``: the options it graded with, the decisions of its plan every shard of the
-class shares and their digest (`kws.grading.classrun.plan.GradingPlan.shared`), every hand-in it
-saw, its share, and whether it finished (written "running" first and "complete" last, so a
-shard stopped half-way says so).
-Shards never write into the same folder, so any number can run at once on a shared file system.
-
-`kws.grading.classrun.merge` merges them. How each hand-in is graded is
-`kws.grading.classrun.batch`'s business.
+Shard I grades the I-th of N contiguous blocks of the hand-in folders sorted by name, into its
+own folder ``OUT/shards/shard-I-of-N/`` with ``shard.json`` (written "running" first and
+"complete" last); docs/how-to/cluster.md says what each holds. Shards never write into the
+same folder, so any number can run at once on a shared file system;
+`kws.grading.classrun.merge` merges them.
 """
 
 from __future__ import annotations

@@ -5,27 +5,11 @@
         run.said = "graded 3 of 8, kept 5 as they were"      # what it did, should it stop early
     check_finished(grades)                                    # before grades are published
 
-Every command that writes a grades folder (`kws grade`, a regrade, `kws merge`, `kws season`,
-`kws adjust`, `kws report`) holds an exclusive `flock` on ``GRADES/run.lock`` while it writes.
-A second one refuses at once, naming the first (its command, pid, host and start), or waits
-for it (``--wait``). The kernel releases the lock when its process ends, however it ends, so a
-run killed with SIGKILL never blocks the next one.
-
-The file holds the record of the run that holds the lock, or held it last (`RunRecord`, JSON):
-its command as typed, where and when it ran, and its state: ``running`` while it runs,
-``finished`` once it is done, ``stopped`` when it stopped early (Ctrl-C, SIGTERM, a fault of the
-machine) with what it did. A ``running`` record that no process holds the lock of is a run that
-was killed. A command that stops before it changed a record puts the file back as it found it,
-so the folder is byte for byte as it was.
-
-What an unfinished run changed is not a grade yet. `check_finished`, which every command that
-publishes grades runs first (`kws.grading.records.grades.check_records`), refuses a folder a run
-is writing, and one whose records an unfinished run changed, naming the command that finishes
-it; and `holding` refuses to let a command seal the half of another one's work (a `kws season`
-after a stopped `kws grade`: the class would be half regraded). A run's `scope` says what it
-rewrites: the whole class (`CLASS`), one student (`student_scope`) or only what the results
-give (`SEASON`: standings, gradebook, seal). A run finishes another when its scope holds the
-other's; a run that changed no record leaves nothing to finish.
+The lock is an exclusive `flock` on ``GRADES/run.lock``, which holds the `RunRecord` of the run
+that holds it or held it last (docs/how-to/grade-class.md, "A run stopped half-way"). A
+``running`` record whose lock no process holds is a run that was killed. A run's `scope` says
+what it rewrites (`CLASS`, `student_scope`, `SEASON`: standings, gradebook, seal); a run
+finishes an unfinished one when its scope covers the other's.
 """
 
 from __future__ import annotations

@@ -1,37 +1,11 @@
-"""The course file: due dates, the late rule, grace days and extensions of a course's season (TOML).
-
-    # course.toml
-    timezone = "Europe/Berlin"   # dates without an offset are in this zone (IANA name)
-    grace_minutes = 15           # this late still counts as on time (upload delays)
-    grace_days = 2               # whole days a student may spend late over the season, unpenalised
-
-    [late]
-    per_day = 0.10               # share of the assignment's maximum taken off per day late
-    cap = 0.50                   # never more than this share
-    count = "started_days"       # "started_days" (1 h late = a day) or "hours" (pro rata)
-
-    [due]
-    keyword_spotting = "2026-10-02 23:59"
-    speaker_id = "2026-10-16 23:59"
-
-    [release]                    # optional: when each notebook was handed out
-    keyword_spotting = "2026-09-18 12:00"
-
-    [extensions.alice]           # the hand-in folder's name, then assignment = new due date
-    speaker_id = "2026-10-18 23:59"
-
-    [gradescope]                 # the autograder's rules (`kws gradescope --course FILE`)
-    attempts_per_day = 3         # graded attempts in any 24 hours; the last counted one stands
-    public_share = 0.3           # Kaggle's rule: this share of the hidden test set is shown
-    split_seed = "a secret"      #   during the homework; the grade uses the rest
+"""The course file (``course.toml``): due dates, the late rule, grace days and extensions of a
+course's season; its keys and their meaning are on docs/how-to/deadlines.md.
 
 `read_course` checks the file and says what to fix (the file as given, its line and key, the
-closest valid key: `kws.grading.season.keys`, through the kit's one TOML reader, `kws.spec.toml`); the names it gives are checked against the class
-being graded by `kws.grading.season.inputs`. `late_of` applies the rule to one hand-in.
-Grace days are spent automatically, in the order of the due dates, on the first late hand-ins
-(as Autolab and MarkUs do); a late hand-in's penalty counts only the days no grace day covered.
-The penalty is a share of the assignment's maximum (as Canvas's late policy takes it), so the
-final score is ``max(0, raw - penalty + adjustments)``.
+closest valid key: `kws.grading.season.keys`); the names it gives are checked against the class
+by `kws.grading.season.inputs`. `late_of` applies the rule to one hand-in: grace days are spent
+in the order of the due dates on the first late hand-ins, and the penalty, a share of the
+assignment's maximum, counts only the days no grace day covered.
 """
 
 from __future__ import annotations

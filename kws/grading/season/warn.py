@@ -4,27 +4,11 @@
     for warning in course.warnings:        # CourseWarning: kind, where, what, the fix
         print(warning)                     # course.toml, line 1: timezone = "EST" is ...
 
-A warning never changes a grade: the file means what it says, and the instructor may have meant
-it. `kws grade --course`, `kws season`, `kws gradescope --course` and `kws rehearse` print every
-one; with ``--strict`` they refuse the file instead, before anything is written (both:
-`kws.grading.season.cli.warn_or_refuse`). Each is a `CourseWarning` (its `kind` a field, never a sentence to
-parse):
-
-- ``zone``: the time zone is an abbreviation or a fixed offset (``EST``, ``CET``, ``MST``,
-  ``Etc/GMT+5``, ``GMT``), not a place's clock: ``EST`` is UTC−05:00 all year, so every deadline
-  in New York's daylight time falls an hour later than the instructor meant. Where the name
-  says which clock was meant, the warning names it (``America/New_York``) and `shifts` gives,
-  for each date written without an offset, how far the zone moves it (from the zone database);
-- ``midnight``: a due date at exactly 00:00 (the start of that day, or the end of the one
-  before?);
-- ``weekend``: a due date on a Saturday or a Sunday (said, not refused);
-- ``clock-change``: a date that does not exist (skipped when the clocks go forward) or comes
-  twice (when they go back) in the course's zone;
-- ``grace``: a grace period as long as the penalty's step (a started day, or an hour counted
-  pro rata), so that a hand-in just past it pays for a step it never used;
-- ``cap``: a cap reached on the first day late: a minute late costs what a week late costs;
-- ``roster``: an extension for a folder the class roster lacks (`roster_warnings`, against the
-  roster given).
+A warning never changes a grade; with ``--strict`` the commands refuse the file instead
+(`kws.grading.season.cli.warn_or_refuse`). Each is a `CourseWarning` whose `kind` (one of
+`KINDS`) is a field, never a sentence to parse; what each kind means is on
+docs/how-to/deadlines.md ("Warnings"). For a zone abbreviation whose place is known, `shifts`
+gives how far the zone moves each date written without an offset.
 """
 
 from __future__ import annotations
