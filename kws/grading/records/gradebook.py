@@ -107,15 +107,11 @@ def gradebook_csv(graded: list[Graded], kept: dict[str, dict[str, str]] | None =
     # (`kws season`, `kws adjust`, `kws export`) never need; they stop on a mistake in a second.
     from kws.grading.judge.document import REVIEW_PREFIX, findings_of
 
-    columns: list[str] = []
-    for entry in graded:
-        for test in (entry.document or {}).get("tests", []):
-            if test["name"] not in columns:
-                columns.append(test["name"])
-    maximum = {}
+    maximum: dict[str, float] = {}  # in the order the tests first come: the columns
     for entry in graded:
         for test in (entry.document or {}).get("tests", []):
             maximum[test["name"]] = max(maximum.get(test["name"], 0.0), test["max_score"])
+    columns = list(maximum)
     kept = kept or {}
     file = io.StringIO(newline="")
     writer = csv.writer(file)

@@ -166,12 +166,10 @@ def regrade_commands(folder: Path, students: list[str]) -> list[str]:
     hand-ins and data folders its ``run.json`` records."""
     import shlex  # noqa: PLC0415 - only for the messages
 
-    run = {}
-    if (Path(folder) / RUN_FILE).is_file():
-        try:
-            run = json.loads((Path(folder) / RUN_FILE).read_text())
-        except (OSError, ValueError):
-            run = {}
+    try:
+        run = json.loads((Path(folder) / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        run = {}
     words = ["kws", "grade", run.get("submissions") or "SUBMISSIONS", "--data",
              run.get("data") or "DATA", "--out", str(folder)]  # fmt: skip
     if run.get("assignment"):

@@ -2,25 +2,11 @@
 penalty and the adjustments (what ``standings.json`` holds; `kws.grading.season.apply` writes it
 and the gradebook's columns).
 
-`class_standings` computes them from a graded class (`kws.grading.records.grades.read_grades`), the
-course file (`kws.grading.season.course`), hand-in times (`kws.grading.season.times`) and the
-adjustments (`kws.grading.records.adjustments`).
-
-Decisions (docs/how-to/deadlines.md):
-
-- a student is **missing** in an assignment when their hand-in holds none of its tests: left
-  out of its statistics, 0 or blank in the exports (``--missing``); **ungraded** in every
-  assignment when the grader could not grade the hand-in (its results say why:
-  `kws.grading.records.gradebook.ungraded_document`); a student with no readable results file
-  has no standing at all: the commands refuse the folder
-  (`kws.grading.records.grades.check_results`);
-- the **maximum** of a hand-in counts the assignments it was graded in, and the missing ones
-  whose due date (course file) has passed; without a course file, only those it was graded in;
-- **raw** counts the written answers' marks (`kws.grading.records.marks.written_part`) with the
-  tests' points, and the maximum the written questions' points: the late penalty is a share of
-  the whole;
-- **final** = max(0, raw - late penalty + the adjustments' points); only an adjustment can
-  take it above the maximum.
+`class_standings` computes them from a graded class, the course file, hand-in times, the
+adjustments and the written answers' marks, as docs/how-to/deadlines.md ("What the kit
+decides") says. A student is **ungraded** in every assignment when the grader could not grade
+the hand-in; one with no readable results file has no standing at all: the commands refuse the
+folder (`kws.grading.records.grades.check_results`).
 """
 
 from __future__ import annotations
@@ -42,16 +28,12 @@ from kws.spec import ASSIGNMENTS
 
 def assignment_maxima(grades) -> dict[str, float]:
     """{assignment: its maximum}: the sum of its tests' maxima over the class, by name."""
-    maxima: dict[str, float] = {}
+    tests: dict[str, set[str]] = {}
     for student in grades.students:
         for test in student.tests:
-            name = test_assignment(test)
-            if name:
-                maxima.setdefault(name, 0.0)
-    for name in maxima:
-        tests = {t["name"] for s in grades.students for t in s.tests if test_assignment(t) == name}
-        maxima[name] = sum(grades.maximum[t] for t in tests)
-    return dict(sorted(maxima.items()))
+            if name := test_assignment(test):
+                tests.setdefault(name, set()).add(test["name"])
+    return {name: sum(grades.maximum[t] for t in tests[name]) for name in sorted(tests)}
 
 
 def _title(name: str) -> str:
