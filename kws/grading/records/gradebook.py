@@ -1,16 +1,11 @@
-"""The gradebook of a graded class and the record of what was graded: what `kws grade` writes
-beside the results, and what `kws merge`, `kws report` and `kws export` read.
+"""The gradebook of a graded class and the record of what was graded: ``OUT/gradebook.csv``
+(`write_gradebook`) and ``OUT/run.json`` (`write_run_record`), what `kws grade` writes beside
+the results and `kws merge`, `kws report` and `kws export` read.
 
-- ``OUT/gradebook.csv`` (`write_gradebook`): one row a student (`Graded`), one column a test,
-  the total, the maximum, the tier sets each notebook was graded against, seconds and notes;
-- ``OUT/run.json`` (`write_run_record`): the absolute submissions and data folders, the
-  assignment graded and, with a roster, its copy ``roster.csv`` and hand-in column.
-
-Every row of a gradebook has its ``results/<student>.json``. A hand-in the grader could not
-grade for a reason of its own (it ran past ``--timeout``, or brought the grader down) has one
-too: `ungraded_document`, no test and 0 points, with the reason in its ``extra_data`` (read by
-`ungraded_reason`). So a results file that is missing or unreadable is never a grade: the
-commands that read the folder refuse it (`kws.grading.records.grades.check_results`).
+Every row of a gradebook has its ``results/<student>.json``: a hand-in the grader could not
+grade for a reason of its own has `ungraded_document` (no test, 0 points, the reason in its
+``extra_data``). So a results file that is missing or unreadable is never a grade
+(`kws.grading.records.grades.check_results`).
 """
 
 import csv

@@ -6,11 +6,7 @@ hand-ins are, and the standings, as `kws grade --out` (and `kws season`) wrote t
     grades.status("alice", "speaker_id")    # graded, missing or ungraded
 
 Reading changes nothing; `kws.grading.season` computes standings where the folder has none.
-`check_records` is what every command that publishes grades runs first: no run is writing the
-folder or left it half-written (`kws.grading.records.lock`), every student's results file is
-there and readable (`check_results`: a lost result is never a 0), the folder's files are those
-its last command sealed (`kws.grading.records.seal`), and the gradebook agrees with
-``standings.json`` (`check_agreement`).
+`check_records` is what every command that publishes grades runs first.
 """
 
 from __future__ import annotations

@@ -3,13 +3,9 @@
     check_marks_kept(Path("grades"))        # MarksError: marks/marks.json is gone, though ...
     restore_marks(Path("grades"), asked)    # `kws marks restore grades`: from history.jsonl
 
-A missing ``marks/rubrics.json`` or ``marks/marks.json`` is never "no written questions" or "no
-marks": where the folder's seal (``records.json``), its standings or the marks' own history say
-the file existed, every command that counts grades refuses the folder and names
-``kws marks restore GRADES``. That command replays ``marks/history.jsonl`` (appended before each
-file is written, never rewritten): the rubrics as recorded (the notebook's for a question an
-older kit recorded by name only), each item changed since, and each student's last mark;
-a file that is still whole and readable is kept as it is.
+A lost marks file is never "no marks" (docs/reference/written-questions.md, "The marks"). The
+restore replays ``marks/history.jsonl``: the rubrics as recorded (the notebook's for a question
+an older kit recorded by name only), each item changed since, and each student's last mark.
 """
 
 from __future__ import annotations

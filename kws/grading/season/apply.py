@@ -4,12 +4,9 @@
     kws season grades/ [--course course.toml] [--times times.csv] [--file-times]
     kws adjust grades/ alice speaker_id +2 --reason "..."            # a person's change
 
-`apply_season` reads what `kws grade` wrote (results, gradebook, run.json), the course file and
-hand-in times (given, else the copies kept beside them) and the adjustments; it checks them
-against the class (`kws.grading.season.inputs`) and computes the standings
-(`kws.grading.season.compute`) before it writes anything; then `write_records` writes
-``standings.json``, the gradebook with its per-assignment columns, and the folder's seal
-(`kws.grading.records.seal`), each file whole. A mistake leaves the folder as it was.
+`apply_season` checks every input against the class and computes the standings before it
+writes anything; then `write_records` writes each file whole, the seal last. A mistake leaves
+the folder as it was.
 """
 
 from __future__ import annotations

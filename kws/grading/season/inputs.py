@@ -4,13 +4,9 @@
     check_class(season, handins={"ann": Path("submissions/ann")},
                 graded={"ann": {"keyword_spotting"}}, roster=set())
 
-`read_season` reads the course file and the times file the instructor gave (else the copies
-kept in the grades folder), so every message names the file given; `check_class` checks every
-name in them against the class: an extension or a times row for a name that is no hand-in
-folder (nor a roster row), a hand-in time before its notebook's release, and a graded notebook
-with a due date whose hand-in time nothing records (no times row, no Gradescope metadata) unless
-the instructor asked for file times (``--file-times``, kept as the folder's choice). Nothing
-here writes: `keep_season_files` writes the copies once the whole command's inputs are good.
+`read_season` reads the files given (else the copies kept in the grades folder), so every
+message names the file given; `check_class` checks every name and time in them against the
+class. Nothing here writes but `keep_season_files`, once the whole command's inputs are good.
 """
 
 from __future__ import annotations
