@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.grading.classrun.collected import CollectionFault
-from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
+from kws.grading.classrun.graders import GraderFault, GraderProcesses, RunStopped
 from kws.grading.classrun.one import remove_staging, stage_one
 from kws.grading.command import grader_environment
 from kws.grading.judge.planned import PLAN_FILE
@@ -94,22 +94,9 @@ def grade_class(
             record = None
             if shard is not None:  # `kws merge` applies them to the merged gradebook
                 keep_season_files(out_dir, season)
-                from kws.grading.classrun.shards import grading_options, start_shard
+                from kws.grading.classrun.shards import start_shard
 
-                recorded = grading_options(
-                    plan.submissions, plan.data, assignment=plan.assignment,
-                    dataset=plan.dataset, tiers=plan.tiers, grader=grader,
-                    pytest_args=pytest_args,
-                    roster=plan.roster.path if plan.roster else None,
-                )  # fmt: skip
-                given = {"roster": plan.roster.path if plan.roster else None,
-                         "roster_key": plan.roster.key if plan.roster else None,
-                         "course": season.course_file, "times": season.times_file}  # fmt: skip
-                given = {k: Path(v).resolve() if k != "roster_key" and v else v
-                         for k, v in given.items()}  # fmt: skip
-                record = start_shard(target, shard, recorded, [p.name for p in plan.handins],
-                                     [p.name for p in plan.chosen], given,
-                                     plan=plan.shared())  # fmt: skip
+                record = start_shard(target, plan, grader, pytest_args)
             hide = [plan.submissions, out_dir]
             try:
                 with plan_file(plan) as planned:
@@ -137,9 +124,8 @@ def grade_class(
                     standings = apply_season(target, season=season, command="kws grade",
                                              grades=grades, questions=plan.written)  # fmt: skip
             except RunStopped as stop:  # after the last grader: the records half-written
-                name = SIGNAL_NAMES.get(stop.number, stop.number)
-                raise RunStopped(stop.number, f"stopped by {name}: {target}: {run.said}; run "
-                                 "the same command to finish") from None  # fmt: skip
+                finish = f"{target}: {run.said}; run the same command to finish"
+                raise RunStopped(stop.number, finish) from None
         return gradebook, standings
 
 
@@ -217,8 +203,7 @@ def _grade_all(
         raise fault
     if graders.signals:
         number = graders.signals[0]
-        stop = RunStopped(number, f"stopped by {SIGNAL_NAMES.get(number, number)}: {out_dir}: "
-                          f"{said}; run the same command to finish")  # fmt: skip
+        stop = RunStopped(number, f"{out_dir}: {said}; run the same command to finish")
         stop.summary = said
         raise stop
     for future in futures:  # an error of the kit's own (not the hand-in's, not the machine's)

@@ -28,10 +28,12 @@ SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
 
 
 class RunStopped(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM stopped the run; the message says what it graded and kept."""
+    """Ctrl-C or SIGTERM (signal `number`) stopped the run; the message says so, and what it
+    graded and kept (`said`)."""
 
-    def __init__(self, number: int, message: str = ""):
-        super().__init__(message or f"stopped by {SIGNAL_NAMES.get(number, number)}")
+    def __init__(self, number: int, said: str = ""):
+        name = SIGNAL_NAMES.get(number, number)
+        super().__init__(f"stopped by {name}: {said}" if said else f"stopped by {name}")
         self.number = number
 
     @property

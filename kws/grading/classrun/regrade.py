@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.grading.classrun.batch import plan_file
-from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
+from kws.grading.classrun.graders import GraderFault, GraderProcesses, RunStopped
 from kws.grading.classrun.one import remove_staging, stage_one
 from kws.grading.records.files import record_time, write_whole
 from kws.grading.records.gradebook import Graded, safe_name, ungraded_reason, write_gradebook
@@ -127,9 +127,7 @@ def _not_regraded(stop: RunStopped | GraderFault, student: str, out_dir: Path) -
         fix = getattr(stop, "fix", "fix the machine (free space, memory), then run the same "
                       "command")  # fmt: skip
         return type(stop)(f"{stop}; {out_dir} is as it was: {fix}")
-    name = SIGNAL_NAMES.get(stop.number, stop.number)
-    return RunStopped(stop.number, f"stopped by {name}: {student} was not regraded; {out_dir} "
-                      "is as it was")  # fmt: skip
+    return RunStopped(stop.number, f"{student} was not regraded; {out_dir} is as it was")
 
 
 def regrade(
@@ -179,9 +177,8 @@ def regrade(
                 standings = apply_season(out_dir, season=plan.season, questions=plan.written,
                                          command="kws grade --student")  # fmt: skip
             except RunStopped as stop:
-                name = SIGNAL_NAMES.get(stop.number, stop.number)
-                raise RunStopped(stop.number, f"stopped by {name}: {out_dir}: {run.said}; run "
-                                 "the same command to finish") from None  # fmt: skip
+                finish = f"{out_dir}: {run.said}; run the same command to finish"
+                raise RunStopped(stop.number, finish) from None
             except LostResults as lost:
                 run.said = f"{student} regraded; other results are missing"
                 raise LostResults(f"{student} regraded (results/{safe_name(student)}.json), "

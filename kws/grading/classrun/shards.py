@@ -21,10 +21,12 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kws.grading.records.gradebook import (
-    Graded,
-)
+from kws.grading.records.gradebook import Graded
+
+if TYPE_CHECKING:
+    from kws.grading.classrun.plan import GradingPlan
 
 SHARDS = "shards"  # OUT/shards/shard-I-of-N/
 RECORD = "shard.json"
@@ -92,25 +94,17 @@ def file_digest(path: Path | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
 
 
-def grading_options(
-    submissions: Path,
-    data: Path,
-    *,
-    assignment: str | None,
-    dataset: str | None,
-    tiers: Path | None,
-    grader: Path | None,
-    pytest_args: list[str],
-    roster: Path | None,
-) -> dict:
-    """What every shard of one class must have graded with (compared by `merge_shards`)."""
+def grading_options(plan: GradingPlan, grader: Path | None, pytest_args: list[str]) -> dict:
+    """What every shard of one class must have graded with (compared by `merge_shards`): the
+    options of `plan` and the grader's."""
     from kws import __version__
 
+    tiers, roster = plan.tiers, plan.roster.path if plan.roster else None
     return {
-        "submissions": str(Path(submissions).resolve()),
-        "data": str(Path(data).resolve()),
-        "assignment": assignment,
-        "dataset": dataset,
+        "submissions": str(Path(plan.submissions).resolve()),
+        "data": str(Path(plan.data).resolve()),
+        "assignment": plan.assignment,
+        "dataset": plan.dataset,
         "tiers": str(Path(tiers).resolve()) if tiers else None,
         "tiers_sha256": file_digest(tiers),
         "grader": str(Path(grader).resolve()) if grader else None,
@@ -129,34 +123,32 @@ def _write_record(folder: Path, record: dict) -> None:
 
 
 def start_shard(
-    folder: Path,
-    shard: Shard,
-    options: dict,
-    handins: list[str],
-    share: list[str],
-    given: dict[str, str] | None = None,
-    *,
-    plan: dict,
+    folder: Path, plan: GradingPlan, grader: Path | None, pytest_args: list[str]
 ) -> dict:
-    """Record that `shard` started grading `share` of `handins`; the record to finish.
-    `given`: the files the command was given that the grades do not depend on alike in every
-    shard ({"roster": path, "roster_key": column, "course": path, "times": path}), for the
-    command that grades it again (`regrade_command`); `plan`: the decisions of its plan every
-    shard shares (`GradingPlan.shared`), recorded with their digest (`plan_digest`)."""
+    """Record in `folder` that the shard of `plan` started grading its share of the hand-ins;
+    the record to finish. It holds the options (`grading_options`), the files given that the
+    grades do not depend on alike in every shard (the roster and its column, the course file,
+    the times), for the command that grades it again (`regrade_command`), and the decisions of
+    the plan every shard shares (`GradingPlan.shared`) with their digest (`plan_digest`)."""
     from kws.grading.judge.planned import plan_digest
 
+    roster, season, shared = plan.roster, plan.season, plan.shared()
+    given = {"roster": roster.path if roster else None, "roster_key": roster.key if roster else None,
+             "course": season.course_file, "times": season.times_file}  # fmt: skip
     record = {
-        "given": {key: str(value) for key, value in (given or {}).items() if value},
-        "shard": shard.index,
-        "count": shard.count,
+        "given": {
+            k: str(v if k == "roster_key" else Path(v).resolve()) for k, v in given.items() if v
+        },
+        "shard": plan.shard.index,
+        "count": plan.shard.count,
         "status": RUNNING,
         "host": socket.gethostname(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "options": options,
-        "plan_sha256": plan_digest(plan),
-        "plan": plan,
-        "handins": sorted(handins),
-        "share": list(share),
+        "options": grading_options(plan, grader, pytest_args),
+        "plan_sha256": plan_digest(shared),
+        "plan": shared,
+        "handins": sorted(p.name for p in plan.handins),
+        "share": [p.name for p in plan.chosen],
     }
     _write_record(folder, record)
     return record
