@@ -59,24 +59,16 @@ def grade_class(
     timeout: float = 3600.0,
     wait: bool = False,
 ) -> tuple[Path, Standings | None]:
-    """Grade the hand-ins `plan` chose (`kws.grading.classrun.plan.plan_run`, which decided
-    the selection, the tier sets and the season before any child starts) with `jobs` parallel
-    graders; return the gradebook and the standings the season gave (None for a shard: `kws
-    merge` applies the season). The submissions folder and `out_dir` are hidden from every child, and the results and logs
-    folders are the instructor's alone (mode 0700), so no student's code can read a
-    classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
-    stops every grader and their children, and raises `RunStopped` (a KeyboardInterrupt); a
-    fault of the grading machine stops them too and raises `GraderFault`: each says how many
-    students were graded, and every other student is as they were. The folder is held while it
-    is written (`kws.grading.records.lock`): FolderBusy while another command writes it, unless
-    `wait`.
+    """Grade the hand-ins `plan` chose (`kws.grading.classrun.plan.plan_run`) with `jobs`
+    parallel graders (`grader`: another grader folder, `pytest_args` for each, `timeout`
+    seconds a hand-in); return the gradebook and the standings the season gave (None for a
+    shard, into its own folder: `kws merge` applies the season). The submissions folder and
+    the grades folder are hidden from every child, and the results and logs folders are the
+    instructor's alone (mode 0700), so no student's code can read a classmate's work.
 
-    The plan's `shard` (`kws.grading.classrun.shards.Shard`): grade only its share of the
-    class, into its own folder under ``out/shards/`` with a record (its options, the plan's
-    shared decisions and their digest) for `kws.grading.classrun.merge.merge_shards`. Its
-    `roster`: copied as ``roster.csv`` and named in run.json, for `kws export`; the grades do
-    not depend on it. Its season (course file, times): kept beside the gradebook and applied to
-    it, with the written questions of the plan (those of the notebooks graded recorded).
+    Raises `RunStopped` (Ctrl-C, SIGTERM) or `GraderFault` (the grading machine failed), each
+    saying how many were graded, every other student as they were; FolderBusy while another
+    command writes the folder (`kws.grading.records.lock`), unless `wait`.
     """
     out_dir, season, shard = plan.out, plan.season, plan.shard
     target = shard.folder(out_dir) if shard is not None else out_dir

@@ -32,7 +32,7 @@ from kws.grading.records.gradebook import (
 )
 from kws.grading.records.grades import Grades, grades_of
 from kws.grading.records.lock import CLASS, holding
-from kws.grading.records.roster import read_roster
+from kws.grading.records.roster import kept_roster_names
 from kws.grading.season.apply import apply_season, checked_season, class_of
 from kws.grading.season.inputs import SeasonInputs, read_season
 
@@ -80,6 +80,15 @@ def _names(shards: list[int]) -> str:
     return ", ".join(str(i) for i in sorted(shards))
 
 
+def _regrade_commands(out_dir: Path, count: int, by_index: dict[int, dict], shards) -> str:
+    """The commands that grade `shards` again, with the first shard's options, one a line."""
+    first = by_index[min(by_index)]
+    return "\n  ".join(
+        regrade_command(first["options"], out_dir, Shard(i, count), first.get("given"))
+        for i in shards
+    )
+
+
 def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[int, dict]]:
     """The number of shards and the records by index, once they agree; ShardError otherwise."""
     counts = Counter(record["count"] for record in records.values())
@@ -100,18 +109,14 @@ def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[
             raise ShardError(f"{folder}/{RECORD} describes shard {record['shard']}/{count}, "
                              f"which belongs in {expected}; grade that shard again")  # fmt: skip
         by_index[record["shard"]] = record
-    options = by_index[min(by_index)]["options"]
     missing = [i for i in range(count) if i not in by_index]
     if missing:
-        given = by_index[min(by_index)].get("given")
-        commands = "\n  ".join(
-            regrade_command(options, out_dir, Shard(i, count), given) for i in missing
-        )
+        commands = _regrade_commands(out_dir, count, by_index, missing)
         raise ShardError(
             f"shard(s) {_names(missing)} of {count} missing from {out_dir / SHARDS} (never "
             f"graded, or graded into another --out); grade them, then merge again:\n  {commands}"
         )
-    for key in options:
+    for key in by_index[min(by_index)]["options"]:
         by_value: dict[str, list[int]] = {}
         for i, record in by_index.items():
             by_value.setdefault(json.dumps(record["options"].get(key)), []).append(i)
@@ -186,17 +191,13 @@ def _check_shares(out_dir: Path, count: int, by_index: dict[int, dict]) -> list[
             f"{len(seen[first])} hand-ins, {', '.join(changes)}; grade every shard "
             "again once the folder is final"
         )
-    options = by_index[min(by_index)]["options"]
     unfinished = [i for i, r in by_index.items() if r.get("status") != COMPLETE]
     if unfinished:
         started = "; ".join(
             f"shard {i} started {by_index[i].get('started')} on {by_index[i].get('host')}"
             for i in sorted(unfinished)
         )
-        commands = "\n  ".join(
-            regrade_command(options, out_dir, Shard(i, count), by_index[min(by_index)].get("given"))
-            for i in sorted(unfinished)
-        )
+        commands = _regrade_commands(out_dir, count, by_index, sorted(unfinished))
         raise ShardError(
             f"shard(s) {_names(unfinished)} of {count} did not finish ({started}): still running, "
             "or stopped (time limit, cancelled, node failure); when they have ended, grade "
@@ -253,11 +254,7 @@ def _merged_season(out_dir: Path, grades: Grades) -> SeasonInputs:
     class `grades` before anything is written."""
     season = read_season(out_dir)
     copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
-    names = set()
-    if copies:
-        run = json.loads((copies[0].parent / RUN_FILE).read_text())
-        table = read_roster(copies[0], key=run.get("roster_key"))
-        names = {row[table.key] for row in table.rows if row[table.key]}
+    names = kept_roster_names(copies[0].parent) if copies else set()
     return checked_season(season, out_dir, *class_of(grades), roster=names)
 
 

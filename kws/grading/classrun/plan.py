@@ -52,13 +52,9 @@ class GradingPlan:
     graders: str = ""  # the graders' part, as its file's JSON (`kws.grading.judge.planned`)
 
     def shared(self) -> dict:
-        """The decisions of the graders' part every shard of one class shares (the data, the
-        selection, tier sets, public test sets, the Kaggle split, the written questions): the
-        shards record them and their digest (`kws.grading.judge.planned.plan_digest`), and `kws
-        merge` refuses shards whose plans differ, naming what differs. Each hand-in's notebooks
-        (``held``: a shard plans its own share only) and the season (a shard applies none; `kws
-        merge` applies the one kept in the grades folder) are left out
-        (`kws.grading.judge.planned.shared_decisions`)."""
+        """The decisions of the graders' part every shard of one class shares, which the shards
+        record and `kws merge` compares (`kws.grading.judge.planned.shared_decisions`: each
+        hand-in's notebooks and the season left out)."""
         from kws.grading.judge.planned import shared_decisions
 
         return shared_decisions(self.graders) if self.graders else {}
