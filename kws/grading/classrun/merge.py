@@ -30,11 +30,11 @@ from kws.grading.records.gradebook import (
     safe_name,
     write_run_record,
 )
-from kws.grading.records.grades import Grades, grades_of
+from kws.grading.records.grades import grades_of
 from kws.grading.records.lock import CLASS, holding
 from kws.grading.records.roster import kept_roster_names
 from kws.grading.season.apply import apply_season, checked_season, class_of
-from kws.grading.season.inputs import SeasonInputs, read_season
+from kws.grading.season.inputs import read_season
 
 # A plan's decisions (`kws.grading.judge.planned.shared_decisions`), as a refusal names them.
 DECISION_WORDS = {
@@ -249,15 +249,6 @@ def _shard_outcomes(folder: Path, record: dict) -> list[Graded]:
     return graded
 
 
-def _merged_season(out_dir: Path, grades: Grades) -> SeasonInputs:
-    """The course file, times and adjustments kept in `out_dir`, checked against the merged
-    class `grades` before anything is written."""
-    season = read_season(out_dir)
-    copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
-    names = kept_roster_names(copies[0].parent) if copies else set()
-    return checked_season(season, out_dir, *class_of(grades), roster=names)
-
-
 def merge_shards(out_dir: Path, *, wait: bool = False) -> Path:
     """Merge the shards under ``OUT/shards/`` into ``OUT``'s gradebook, results, logs and
     run.json (as one `kws grade` of the whole class writes them); return the gradebook.
@@ -282,7 +273,10 @@ def _merge(out_dir: Path) -> Path:
     text = gradebook_csv([by_name[name] for name in handins])
     documents = {g.student: g.document for g in graded}
     grades = grades_of(out_dir, text, documents, Path(options["submissions"]))  # as `kws grade`
-    season = _merged_season(out_dir, grades)
+    copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
+    names = kept_roster_names(copies[0].parent) if copies else set()
+    # The course file, times and adjustments kept in OUT, checked before anything is written.
+    season = checked_season(read_season(out_dir), out_dir, *class_of(grades), roster=names)
     for folder in ("results", "logs"):  # the instructor's eyes only, as `kws grade` makes them
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
         (out_dir / folder).chmod(0o700)

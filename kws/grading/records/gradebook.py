@@ -82,11 +82,6 @@ def write_run_record(
     return write_whole(Path(out_dir) / RUN_FILE, json.dumps(run, indent=2) + "\n")
 
 
-def _tier_sets(document: dict | None) -> str:
-    chosen = ((document or {}).get("extra_data") or {}).get("tier_sets") or {}
-    return "; ".join(f"{name}={tiers}" for name, tiers in sorted(chosen.items()))
-
-
 def write_gradebook(
     graded: list[Graded], path: Path, kept: dict[str, dict[str, str]] | None = None
 ) -> Path:
@@ -119,13 +114,15 @@ def gradebook_csv(graded: list[Graded], kept: dict[str, dict[str, str]] | None =
         row = [scores.get(name, 0.0) if entry.document else "" for name in columns]
         review = [f"{REVIEW_PREFIX} {f['text']}." for f in findings_of(entry.document, "review")]
         notes = "; ".join(([entry.problem] if entry.problem else []) + review)
+        chosen = ((entry.document or {}).get("extra_data") or {}).get("tier_sets") or {}
+        tier_sets = "; ".join(f"{name}={tiers}" for name, tiers in sorted(chosen.items()))
         writer.writerow(
             [
                 entry.student,
                 *row,
                 total,
                 sum(maximum.values()),
-                _tier_sets(entry.document),
+                tier_sets,
                 round(entry.seconds, 1),
                 notes,
                 *[values.get(entry.student, "") for values in kept.values()],

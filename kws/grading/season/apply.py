@@ -147,16 +147,6 @@ def checked_season(
     return season
 
 
-def _unmarked_note(folder: Path, standings: Standings) -> list[str]:
-    """A note for the instructor when written answers of graded hand-ins have no mark yet."""
-    left = sum(s.unmarked for entries in standings.students.values() for s in entries.values()
-               if s.status == "graded")  # fmt: skip
-    if not left:
-        return []
-    return [f"{left} written answer(s) not marked yet, counted in the maximum: mark them with "
-            f"`kws mark {folder}` (exports refuse them until then, or --unmarked zero)"]  # fmt: skip
-
-
 def apply_season(
     grades_dir: Path,
     *,
@@ -216,7 +206,13 @@ def apply_season(
         written = written_part(grades.folder, asked)
         standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
                                     file_times=season.file_times, written=written)  # fmt: skip
-        standings.notes += season.notes + _unmarked_note(grades.folder, standings)
+        standings.notes += season.notes
+        left = sum(s.unmarked for entries in standings.students.values()
+                   for s in entries.values() if s.status == "graded")  # fmt: skip
+        if left:  # counted in the maximum, and refused by the exports until marked
+            standings.notes.append(f"{left} written answer(s) not marked yet, counted in the "
+                                   f"maximum: mark them with `kws mark {grades.folder}` (exports "
+                                   "refuse them until then, or --unmarked zero)")  # fmt: skip
         keep_season_files(grades.folder, season)  # every input is good: from here on, writes
         if adjustment is not None:
             write_adjustment(grades.folder, *adjustment)

@@ -26,16 +26,6 @@ from kws.grading.season.times import handin_time
 from kws.spec import ASSIGNMENTS
 
 
-def assignment_maxima(grades) -> dict[str, float]:
-    """{assignment: its maximum}: the sum of its tests' maxima over the class, by name."""
-    tests: dict[str, set[str]] = {}
-    for student in grades.students:
-        for test in student.tests:
-            if name := test_assignment(test):
-                tests.setdefault(name, set()).add(test["name"])
-    return {name: sum(grades.maximum[t] for t in tests[name]) for name in sorted(tests)}
-
-
 def _title(name: str) -> str:
     spec = ASSIGNMENTS.get(name)
     return spec.title if spec else name
@@ -122,7 +112,13 @@ def class_standings(
             grading by `kws.grading.season.inputs.check_class`).
     """
     written = written_part(grades.folder) if written is None else written
-    maxima = {n: m + written.maxima.get(n, 0.0) for n, m in assignment_maxima(grades).items()}
+    tests: dict[str, set[str]] = {}  # {assignment: its tests' names over the class}
+    for student in grades.students:
+        for test in student.tests:
+            if name := test_assignment(test):
+                tests.setdefault(name, set()).add(test["name"])
+    maxima = {name: sum(grades.maximum[t] for t in tests[name]) + written.maxima.get(name, 0.0)
+              for name in sorted(tests)}  # fmt: skip
     maxima |= {  # a written-only assignment without a test (nbgrader's test cells are tests)
         n: m
         for n, m in written.maxima.items()

@@ -111,6 +111,7 @@ def zone_warning(path: Path, text: str, name: str, zone: ZoneInfo,
     january = datetime(datetime.now(timezone.utc).year, 1, 1, tzinfo=zone)
     fixed = january.utcoffset() == january.replace(month=7).utcoffset()
     meant, why = MEANT.get(name, (None, ""))
+    shifts = ()
     if meant is None and name.startswith("Etc/GMT"):
         said = (f'timezone = "{name}" is a fixed {_offset(january)} '
                 "all year (the sign of Etc/GMT names is reversed), with no daylight time")  # fmt: skip
@@ -121,7 +122,9 @@ def zone_warning(path: Path, text: str, name: str, zone: ZoneInfo,
     else:
         clock = (f"a fixed {_offset(january)} all year, with no "
                  "daylight time" if fixed else "an abbreviation")  # fmt: skip
-        shifts = _shifts(floating, zone, ZoneInfo(meant))
+        there = ZoneInfo(meant)
+        shifts = tuple(Shift(key, written, written.replace(tzinfo=zone), written.replace(tzinfo=there))
+                       for key, written in floating.items())  # fmt: skip
         moved = [s for s in shifts if s.hours]
         said = f'timezone = "{name}" is {clock}: {why}'
         if moved:
@@ -131,14 +134,9 @@ def zone_warning(path: Path, text: str, name: str, zone: ZoneInfo,
                      f"{meant}'s clock ({', '.join(s.label for s in moved)})")  # fmt: skip
         elif shifts:
             said += f"; none of the file's dates moves against {meant} this term"
-        return CourseWarning("zone", path, line_of(text, "timezone"), ("timezone",), said,
-                             f'did you mean timezone = "{meant}"?', meant, shifts)  # fmt: skip
-    return CourseWarning("zone", path, line_of(text, "timezone"), ("timezone",), said, fix)
-
-
-def _shifts(floating: dict, here: ZoneInfo, meant: ZoneInfo) -> tuple[Shift, ...]:
-    return tuple(Shift(key, written, written.replace(tzinfo=here), written.replace(tzinfo=meant))
-                 for key, written in floating.items())  # fmt: skip
+        fix = f'did you mean timezone = "{meant}"?'
+    line = line_of(text, "timezone")
+    return CourseWarning("zone", path, line, ("timezone",), said, fix, meant, shifts)
 
 
 def _when(moment: datetime) -> str:
