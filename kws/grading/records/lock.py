@@ -278,10 +278,13 @@ def holding(
                 folder.rmdir()
 
 
-def _check_finishes(folder: Path, earlier: RunRecord | None, scope: str) -> None:
-    if earlier and earlier.state != FINISHED and not covers(scope, earlier.scope):
+def _check_finishes(folder: Path, earlier: RunRecord | None, scope: str | None) -> None:
+    """RecordsError when `earlier` did not finish and changed records a run of `scope` does not
+    rewrite (None: a command that only reads them), naming the command that finishes it."""
+    if earlier and earlier.state != FINISHED and not (scope and covers(scope, earlier.scope)):
         if not unchanged(folder):
-            raise RecordsError(earlier.unfinished(folder) + ", then this command")
+            then = ", then this command" if scope else ""
+            raise RecordsError(earlier.unfinished(folder) + then)
 
 
 def check_may_write(grades_dir: Path, scope: str, *, wait: bool = False) -> None:
@@ -358,9 +361,7 @@ def check_no_run(grades_dir: Path) -> None:
     if holds(folder):
         return
     refuse_running(folder, "run this command once it has finished")
-    earlier = last_run(folder)
-    if earlier is not None and earlier.state != FINISHED and not unchanged(folder):
-        raise RecordsError(earlier.unfinished(folder))
+    _check_finishes(folder, last_run(folder), None)
 
 
 def check_finished(grades_dir: Path) -> None:

@@ -1,9 +1,9 @@
 """A course's season: due dates, the late rule, grace days, extensions and adjustments,
 applied to a graded class.
 
-- `course`: the course file (``course.toml``), read and checked; `keys`: its keys at every
-  level (the closest valid one to a misspelling and the line it is on: `kws.spec.toml`); `warn`: what it reads
-  but a careful colleague would question (a zone abbreviation, a midnight, ...), as fields;
+- `course`: the course file (``course.toml``), read and checked, its keys at every level (the
+  closest valid one to a misspelling and the line it is on: `kws.spec.toml`); `warn`: what it
+  reads but a careful colleague would question (a zone abbreviation, a midnight, ...), as fields;
 - `dates`: times as instructors write them, read alike on every Python;
 - `times`: when each hand-in came in (a times CSV, Moodle's worksheet, Gradescope's metadata);
 - `inputs`: all of the above read and checked against the class before anything is graded or

@@ -88,33 +88,28 @@ def parse_time(text: str, order: str | None = None) -> datetime:
         micro = int((fraction or "0")[:6].ljust(6, "0"))
         return _build(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
                       micro, _offset(offset))  # fmt: skip
-    slash = _SLASH.match(text)
+    slash, dotted = _SLASH.match(text), _DOTTED.match(text)
+    if not (slash or dotted):
+        raise DateError(f"not a date and time the kit reads; {EXCEL_FIX}, or with an offset, "
+                        "2026-10-02T23:59+02:00")  # fmt: skip
+    first, second_number, year, hour, minute, seconds = (slash or dotted).groups()[:6]
+    if len(year) != 4:
+        raise DateError(f"a two-digit year; {EXCEL_FIX}")
+    if hour is None:
+        raise DateError(f"a date without a time of day; {EXCEL_FIX}")
+    day, month, hour = first, second_number, int(hour)  # dates with dots: always day first
     if slash:
-        first, second_number, year, hour, minute, seconds, half = slash.groups()
-        if len(year) != 4:
-            raise DateError(f"a two-digit year; {EXCEL_FIX}")
-        if hour is None:
-            raise DateError(f"a date without a time of day; {EXCEL_FIX}")
         if order not in ORDERS:
             raise DateError(f"{first}/{second_number}/{year} could be either day/month or "
                             f"month/day; {EXCEL_FIX}")  # fmt: skip
-        day, month = (first, second_number) if order == ORDERS[0] else (second_number, first)
-        hour = int(hour)
+        if order == ORDERS[1]:
+            day, month = second_number, first
+        half = slash[7]
         if half:
             if not 1 <= hour <= 12:
                 raise DateError(f"{hour} {half.upper()} is no time of day")
             hour = hour % 12 + (12 if half.lower() == "pm" else 0)
-        return _build(int(year), int(month), int(day), hour, int(minute), int(seconds or 0))
-    dotted = _DOTTED.match(text)
-    if dotted:
-        day, month, year, hour, minute, seconds = dotted.groups()
-        if len(year) != 4:
-            raise DateError(f"a two-digit year; {EXCEL_FIX}")
-        if hour is None:
-            raise DateError(f"a date without a time of day; {EXCEL_FIX}")
-        return _build(int(year), int(month), int(day), int(hour), int(minute), int(seconds or 0))
-    raise DateError(f"not a date and time the kit reads; {EXCEL_FIX}, or with an offset, "
-                    "2026-10-02T23:59+02:00")  # fmt: skip
+    return _build(int(year), int(month), int(day), hour, int(minute), int(seconds or 0))
 
 
 def dotted_note(texts: dict[int, str]) -> str:

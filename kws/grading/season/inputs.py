@@ -158,12 +158,11 @@ def _check_applied(grades_dir: Path, course_file: Path | None, times_file: Path 
     options = {COURSE_FILE: "--course", TIMES_FILE: "--times"}
     command = " ".join(f"{options[n]} {applied[n][1] or n.upper().replace('.', '_')}" for n in gone)
     reasons = "; ".join(f"{grades_dir / n}: {applied[n][0]}" for n in gone)
+    are, it = ("is", "it") if len(gone) == 1 else ("are", "them")
     raise CourseError(
-        f"{' and '.join(str(grades_dir / n) for n in gone)} {'is' if len(gone) == 1 else 'are'} "
-        f"not there, though the grades apply {'it' if len(gone) == 1 else 'them'} "
-        f"({reasons}): without {'it' if len(gone) == 1 else 'them'} the late rule would not "
-        f"be applied. Give {'it' if len(gone) == 1 else 'them'} again: "
-        f"`kws season {grades_dir} {command}`"
+        f"{' and '.join(str(grades_dir / n) for n in gone)} {are} not there, though the grades "
+        f"apply {it} ({reasons}): without {it} the late rule would not be applied. Give {it} "
+        f"again: `kws season {grades_dir} {command}`"
     )
 
 
