@@ -91,7 +91,6 @@ def plan_run(
     course: Path | None = None,
     times: Path | None = None,
     file_times: bool | None = None,
-    season: SeasonInputs | None = None,
     strict: bool = False,
     say: Callable[[str], None] | None = None,
 ) -> GradingPlan:
@@ -105,7 +104,7 @@ def plan_run(
         student: one hand-in folder to regrade (``--student``); shard: a share of the class
             (``--shard``); roster: the class list given (``--roster``).
         course, times, file_times: the season's inputs as given (default: the copies kept in
-            `out`); or `season`, read already.
+            `out`).
         strict: refuse the course file's warnings (``--strict``).
         say: where the instructor reads the run's notes as they are found, in the order
             `kws grade` prints them (the public-test-set warning first, the roster's report,
@@ -148,14 +147,13 @@ def plan_run(
         raise missing
     if roster is not None:  # before grading: a typo in a folder name shows at once
         say("\n".join(match_roster(roster, [p.name for p in handins]).report()))
-    if season is None:  # every input of the season, checked against the hand-ins
-        season = season_to_grade(submissions, out, handins, held, student=student,
-                                 course=course, times=times, file_times=file_times,
-                                 roster=roster)  # fmt: skip
-        if speak:  # the course file's warnings, printed (or refused under --strict)
-            warn_or_refuse(season.warnings, strict)
-        for note in season.notes:
-            say(f"note: {note}")
+    # Every input of the season, checked against the hand-ins.
+    season = season_to_grade(submissions, out, handins, held, student=student, course=course,
+                             times=times, file_times=file_times, roster=roster)  # fmt: skip
+    if speak:  # the course file's warnings, printed (or refused under --strict)
+        warn_or_refuse(season.warnings, strict)
+    for note in season.notes:
+        say(f"note: {note}")
     # The Kaggle rule of the course file given (for a regrade: or the kept one), as read.
     given = course is not None or student is not None
     split = season.course.split if given and season.course is not None else None

@@ -150,9 +150,6 @@ def checked_season(
 def apply_season(
     grades_dir: Path,
     *,
-    course: Path | None = None,
-    times: Path | None = None,
-    file_times: bool | None = None,
     season: SeasonInputs | None = None,
     adjustment: tuple[str, str, Adjustment] | None = None,
     command: str = "kws season",
@@ -166,12 +163,8 @@ def apply_season(
 
     Args:
         grades_dir: the folder `kws grade --out` wrote.
-        course: a course file to use and keep (as ``course.toml``); default: the one kept.
-        times: a times CSV to use and keep (as ``times.csv``); default: the one kept.
-        file_times: allow file times (``--file-times``), kept as the folder's choice; None:
-            the folder's recorded choice.
-        season: what `kws.grading.season.inputs.read_season` read already (before grading),
-            in place of `course`, `times` and `file_times`.
+        season: what `kws.grading.season.inputs.read_season` read already (the course file,
+            times and file times given, to keep); default: the files kept in the folder.
         adjustment: (student, assignment, adjustment) to record with them (`kws adjust`).
         command: the command that applies it, for the folder's seal and lock.
         wait: wait for a command that writes the folder now, instead of refusing.
@@ -194,7 +187,7 @@ def apply_season(
     with holding(grades_dir, command, scope=SEASON, wait=wait):
         grades = grades if grades is not None else read_grades(Path(grades_dir))
         check_results(grades)
-        season = season or read_season(grades.folder, course, times, file_times)
+        season = season or read_season(grades.folder)
         season = checked_season(season, grades.folder, *class_of(grades))
         adjusted = {key: list(found) for key, found in season.adjusted.items()}
         if adjustment is not None:
