@@ -23,7 +23,7 @@ from kws.grading.records.gradebook import RUN_FILE
 from kws.grading.records.seal import SEAL_FILE, RecordsError, read_seal
 from kws.grading.records.standings import STANDINGS_FILE, Adjustment
 from kws.grading.season.course import COURSE_FILE, Course, CourseError, read_course
-from kws.grading.season.times import Times, gradescope_time, read_times_csv
+from kws.grading.season.times import Times, handin_time, read_times_csv
 from kws.grading.season.warn import CourseWarning, roster_warnings
 from kws.spec import ASSIGNMENTS
 from kws.spec.toml import closest, where
@@ -246,15 +246,11 @@ def _check_dated(
     """Every graded notebook with a due date has a hand-in time, or file times were asked for."""
     undated: dict[str, list[str]] = {}
     for student, names in sorted(graded.items()):
-        handin = handins.get(student)
-        for name in sorted(names):
+        for name in sorted(names):  # dated as `handin_time` dates it without file times
             if season.course.due_for(student, name) is None:
                 continue
-            if (student, name) in season.times or (student, "") in season.times:
-                continue
-            if handin is not None and gradescope_time(handin) is not None:
-                continue
-            undated.setdefault(student, []).append(name)
+            if handin_time(student, name, None, handins.get(student), season.times) is None:
+                undated.setdefault(student, []).append(name)
     if not undated:
         return
     listed = "; ".join(f"{s} ({', '.join(n)})" for s, n in undated.items())
