@@ -33,8 +33,9 @@ REGRADES = "regrades.csv"
 ADDED = ("similar_to",)  # columns `kws report` adds to the gradebook, kept by a regrade
 
 
-def gradebook_entries(out_dir: Path) -> list[Graded]:
-    """The gradebook's rows as `Graded` entries (results read back), in the gradebook's order."""
+def gradebook_entries(out_dir: Path) -> tuple[list[Graded], list[dict[str, str]]]:
+    """The gradebook's rows as `Graded` entries (results read back), in the gradebook's order,
+    and the rows as read."""
     path = Path(out_dir) / "gradebook.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no gradebook to regrade into; grade the class first "
@@ -48,7 +49,7 @@ def gradebook_entries(out_dir: Path) -> list[Graded]:
         if document is None:  # no score, not a 0 (`write_gradebook` leaves it blank)
             problem = f"results/{safe_name(row['student'])}.json {lost}: grade them again"
         entries.append(Graded(row["student"], document, problem, float(row.get("seconds") or 0)))
-    return entries
+    return entries, rows
 
 
 def keep_earlier(out_dir: Path, student: str) -> float | None:
@@ -109,14 +110,12 @@ def record_regrade(out_dir: Path, student: str, earlier: float | None, now: Grad
 def replace_row(out_dir: Path, graded: Graded) -> Path:
     """Rewrite the gradebook with `graded` in place of that student's row (added at the end
     when the student had none); the columns added after grading (``similar_to``) are kept."""
-    entries = gradebook_entries(out_dir)
+    entries, rows = gradebook_entries(out_dir)
     names = [e.student for e in entries]
     if graded.student in names:
         entries[names.index(graded.student)] = graded
     else:
         entries.append(graded)
-    with open(Path(out_dir) / "gradebook.csv", newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
     kept = {c: {r["student"]: r[c] for r in rows} for c in ADDED if rows and c in rows[0]}
     return write_gradebook(entries, Path(out_dir) / "gradebook.csv", kept)
 

@@ -142,15 +142,10 @@ def _record_text(record: RunRecord) -> str:
 
 @contextlib.contextmanager
 def exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive `flock` on the file `path` (made if missing) while the block runs,
-    waiting for the process that holds it; the kernel releases it when the file is closed, or
-    its process ends however it ends. The marks (`kws.grading.records.marks`) take it on
-    ``marks/.lock``; `holding` takes the same lock on ``run.lock``, first without waiting, so
-    as to name the run it would wait for.
-
-    Args:
-        path: the lock file; only its lock matters, never its content.
-    """
+    """Hold an exclusive `flock` on the file `path` (made if missing; only its lock matters,
+    never its content) while the block runs, waiting for the process that holds it; the kernel
+    releases it when the file is closed, or its process ends however it ends. The marks take it
+    on ``marks/.lock``."""
     with open(path, "a", opener=lambda name, flags: os.open(name, flags, 0o600)) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         yield
@@ -342,13 +337,12 @@ def running(grades_dir: Path) -> RunRecord | None:
     except OSError:
         return None
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            found = RunRecord.parse(_read(descriptor))
-            unknown = RunRecord("a command", "", 0, "this machine", "?", "?")
-            return found if found and found.state == RUNNING else unknown
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
         return None
+    except BlockingIOError:
+        found = RunRecord.parse(_read(descriptor))
+        unknown = RunRecord("a command", "", 0, "this machine", "?", "?")
+        return found if found and found.state == RUNNING else unknown
     finally:
         os.close(descriptor)  # and with it the shared lock
 
