@@ -1,7 +1,7 @@
 """A class graded: a folder of hand-ins, each in its own grader process, into a gradebook.
 
-- `checks`: the hand-in folders, and the season's inputs checked against them before grading;
-- `plan`: the run decided once (`plan_run`); `batch`: `grade_class`, the hand-ins in parallel
+- `plan`: the run decided once (`plan_run`), the hand-in folders and the season's inputs
+  checked against them before grading; `batch`: `grade_class`, the hand-ins in parallel
   (`kws grade`); `one`: a hand-in graded (`stage_one`), its results put in place only once
   whole;
 - `graders`: the graders' processes (dying with the run) and how a run stops: `RunStopped`
@@ -11,8 +11,4 @@
 - `shards`: a class split over a batch scheduler (`kws grade --shard`); `merge`: merged back
   (`kws merge`); `slurm/` the array script;
 - `cli`: the verbs `kws grade` and `kws merge`.
-
-Each hand-in is graded by the grader's command line (`kws.grading.command`) in a process of its
-own; the season is checked before the first hand-in is graded and applied afterwards
-(`kws.grading.season`).
 """

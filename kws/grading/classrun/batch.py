@@ -13,7 +13,9 @@ written into the kit.
 from __future__ import annotations
 
 import contextlib
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -86,9 +88,7 @@ def grade_class(
             record = None
             if shard is not None:  # `kws merge` applies them to the merged gradebook
                 keep_season_files(out_dir, season)
-                from kws.grading.classrun.shards import start_shard
-
-                record = start_shard(target, plan, grader, pytest_args)
+                record = _start_shard(target, plan, grader, pytest_args)
             hide = [plan.submissions, out_dir]
             try:
                 with plan_file(plan) as planned:
@@ -119,6 +119,53 @@ def grade_class(
                 finish = f"{target}: {run.said}; run the same command to finish"
                 raise RunStopped(stop.number, finish) from None
         return gradebook, standings
+
+
+def _start_shard(
+    folder: Path, plan: GradingPlan, grader: Path | None, pytest_args: list[str]
+) -> dict:
+    """Record in `folder` (``shard.json``) that the shard of `plan` started grading its share;
+    the record to finish (`kws.grading.classrun.shards.finish_shard`). It holds the options
+    every shard of the class must have graded with (`kws merge` compares them), the files given
+    that the grades do not depend on (the roster and its column, the course file, the times),
+    for the command that grades it again (`regrade_command`), and the decisions of the plan
+    every shard shares (`GradingPlan.shared`) with their digest."""
+    from kws import __version__
+    from kws.grading.classrun.shards import RUNNING, file_digest, write_record
+    from kws.grading.judge.planned import plan_digest
+
+    roster, season, shared, tiers = plan.roster, plan.season, plan.shared(), plan.tiers
+    given = {"roster": roster.path if roster else None, "roster_key": roster.key if roster else None,
+             "course": season.course_file, "times": season.times_file}  # fmt: skip
+    options = {
+        "submissions": str(Path(plan.submissions).resolve()),
+        "data": str(Path(plan.data).resolve()),
+        "assignment": plan.assignment,
+        "dataset": plan.dataset,
+        "tiers": str(Path(tiers).resolve()) if tiers else None,
+        "tiers_sha256": file_digest(tiers),
+        "grader": str(Path(grader).resolve()) if grader else None,
+        "pytest_args": list(pytest_args),
+        "roster_sha256": file_digest(roster.path if roster else None),
+        "kws_version": __version__,
+    }
+    record = {
+        "given": {
+            k: str(v if k == "roster_key" else Path(v).resolve()) for k, v in given.items() if v
+        },
+        "shard": plan.shard.index,
+        "count": plan.shard.count,
+        "status": RUNNING,
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "options": options,
+        "plan_sha256": plan_digest(shared),
+        "plan": shared,
+        "handins": sorted(p.name for p in plan.handins),
+        "share": [p.name for p in plan.chosen],
+    }
+    write_record(folder, record)
+    return record
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.grading.judge.tiers import TierSet
+from kws.grading.records.gradebook import safe_name
 
 NO_DATA = Path(__file__).resolve().parent.parent / "testsets" / "no_data"
 """The data folder of a run of written-only assignments: they read no test set."""
@@ -119,7 +120,6 @@ def plan_run(
             naming the course file or the times; SplitError naming the course file whose
             Kaggle share leaves a part empty.
     """
-    from kws.grading.classrun.checks import handin_folders
     from kws.grading.judge.loading import check_graded_tests
     from kws.grading.judge.planned import decide_handins
     from kws.grading.records.roster import match_roster
@@ -183,6 +183,31 @@ def plan_run(
     return plan
 
 
+def handin_folders(submissions_dir: Path) -> list[Path]:
+    """The hand-in folders of `submissions_dir`, sorted by name (hidden folders left out);
+    FileNotFoundError / ValueError saying what the folder should hold, or naming two folders
+    whose results files would be one (``dan x`` and ``dan_x``)."""
+    given = Path(submissions_dir)  # named as typed in every message
+    submissions_dir = given.resolve()
+    if not submissions_dir.is_dir():
+        raise FileNotFoundError(f"{given}: no such folder of submissions (one folder per student)")
+    students = sorted(
+        p for p in submissions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    if not students:
+        raise ValueError(f"{given} has no student folders; put each submission in its own folder")
+    by_file: dict[str, list[str]] = {}
+    for folder in students:  # results/<name>.json: one file a hand-in, or one overwrites another
+        by_file.setdefault(safe_name(folder.name), []).append(folder.name)
+    clash = next((names for names in by_file.values() if len(names) > 1), None)
+    if clash:
+        raise ValueError(
+            f"{given}: the hand-in folders {' and '.join(map(repr, clash))} would share "
+            f"one results file ({safe_name(clash[0])}.json); rename one apart"
+        )
+    return students
+
+
 def data_of_written_only(submissions: Path, student: str | None, assignment: str | None) -> Path:
     """The data folder of a run given no ``--data``: `NO_DATA`, where every assignment of the
     selection the chosen hand-ins hold (or, holding none, the selection) is written-only.
@@ -191,7 +216,6 @@ def data_of_written_only(submissions: Path, student: str | None, assignment: str
         ValueError: naming the assignments graded on a hidden test set and a hand-in holding
             each, with the fix (pass ``--data``).
     """
-    from kws.grading.classrun.checks import handin_folders
     from kws.grading.judge.planned import held_notebooks
     from kws.spec import ASSIGNMENTS
 

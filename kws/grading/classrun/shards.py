@@ -17,16 +17,11 @@ import json
 import os
 import re
 import shlex
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kws.grading.records.gradebook import Graded
-
-if TYPE_CHECKING:
-    from kws.grading.classrun.plan import GradingPlan
 
 SHARDS = "shards"  # OUT/shards/shard-I-of-N/
 RECORD = "shard.json"
@@ -94,64 +89,12 @@ def file_digest(path: Path | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
 
 
-def grading_options(plan: GradingPlan, grader: Path | None, pytest_args: list[str]) -> dict:
-    """What every shard of one class must have graded with (compared by `merge_shards`): the
-    options of `plan` and the grader's."""
-    from kws import __version__
-
-    tiers, roster = plan.tiers, plan.roster.path if plan.roster else None
-    return {
-        "submissions": str(Path(plan.submissions).resolve()),
-        "data": str(Path(plan.data).resolve()),
-        "assignment": plan.assignment,
-        "dataset": plan.dataset,
-        "tiers": str(Path(tiers).resolve()) if tiers else None,
-        "tiers_sha256": file_digest(tiers),
-        "grader": str(Path(grader).resolve()) if grader else None,
-        "pytest_args": list(pytest_args),
-        "roster_sha256": file_digest(roster),
-        "kws_version": __version__,
-    }
-
-
-def _write_record(folder: Path, record: dict) -> None:
+def write_record(folder: Path, record: dict) -> None:
     """shard.json, replaced in one step: a reader sees the old record or the new one."""
     partial = folder / f".{RECORD}.partial"
     partial.touch(mode=0o600)  # it names the instructor's folders
     partial.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(partial, folder / RECORD)
-
-
-def start_shard(
-    folder: Path, plan: GradingPlan, grader: Path | None, pytest_args: list[str]
-) -> dict:
-    """Record in `folder` that the shard of `plan` started grading its share of the hand-ins;
-    the record to finish. It holds the options (`grading_options`), the files given that the
-    grades do not depend on alike in every shard (the roster and its column, the course file,
-    the times), for the command that grades it again (`regrade_command`), and the decisions of
-    the plan every shard shares (`GradingPlan.shared`) with their digest (`plan_digest`)."""
-    from kws.grading.judge.planned import plan_digest
-
-    roster, season, shared = plan.roster, plan.season, plan.shared()
-    given = {"roster": roster.path if roster else None, "roster_key": roster.key if roster else None,
-             "course": season.course_file, "times": season.times_file}  # fmt: skip
-    record = {
-        "given": {
-            k: str(v if k == "roster_key" else Path(v).resolve()) for k, v in given.items() if v
-        },
-        "shard": plan.shard.index,
-        "count": plan.shard.count,
-        "status": RUNNING,
-        "host": socket.gethostname(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "options": grading_options(plan, grader, pytest_args),
-        "plan_sha256": plan_digest(shared),
-        "plan": shared,
-        "handins": sorted(p.name for p in plan.handins),
-        "share": [p.name for p in plan.chosen],
-    }
-    _write_record(folder, record)
-    return record
 
 
 def finish_shard(folder: Path, record: dict, graded: list[Graded]) -> None:
@@ -162,14 +105,14 @@ def finish_shard(folder: Path, record: dict, graded: list[Graded]) -> None:
         for g in graded
     ]  # fmt: skip
     finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    _write_record(folder, record | {"status": COMPLETE, "finished": finished, "graded": entries})
+    write_record(folder, record | {"status": COMPLETE, "finished": finished, "graded": entries})
 
 
 def regrade_command(
     options: dict, out_dir: Path, shard: Shard | str, given: dict | None = None
 ) -> str:
     """The `kws grade` command that grades `shard` with these options again, with the roster,
-    course file and times the shard it is read from was given (`start_shard`'s `given`)."""
+    course file and times the shard it is read from was given (its record's `given`)."""
     words = ["kws", "grade", options["submissions"], "--data", options["data"]]
     words += ["--out", str(out_dir), "--shard", str(shard)]
     for flag in ("assignment", "dataset", "tiers"):
