@@ -1,12 +1,7 @@
-"""Apply a season's rules to a graded folder: ``standings.json`` and the gradebook's columns.
-
-    kws grade submissions/ --data data --out grades/ --course course.toml [--times times.csv]
-    kws season grades/ [--course course.toml] [--times times.csv] [--file-times]
-    kws adjust grades/ alice speaker_id +2 --reason "..."            # a person's change
-
-`apply_season` checks every input against the class and computes the standings before it
-writes anything; then `write_records` writes each file whole, the seal last. A mistake leaves
-the folder as it was.
+"""Apply a season's rules to a graded folder (`kws grade --course`, `kws season`, `kws adjust`):
+``standings.json`` and the gradebook's columns. `apply_season` checks every input against the
+class and computes the standings before it writes anything; then `write_records` writes each
+file whole, the seal last. A mistake leaves the folder as it was.
 """
 
 from __future__ import annotations
