@@ -27,12 +27,7 @@ from kws.grading.classrun.one import remove_staging, stage_one
 from kws.grading.command import grader_environment
 from kws.grading.judge.planned import PLAN_FILE
 from kws.grading.records.files import copy_whole, temporary_prefix, write_whole
-from kws.grading.records.gradebook import (
-    ROSTER_FILE,
-    Graded,
-    gradebook_csv,
-    write_run_record,
-)
+from kws.grading.records.gradebook import ROSTER_FILE, Graded, gradebook_csv, write_run_record
 from kws.grading.records.grades import grades_of
 from kws.grading.records.lock import CLASS, holding
 from kws.grading.sandbox.cores import child_threads

@@ -43,15 +43,7 @@ def _notebook(handin: Path | None, name: str) -> Path | None:
 
 
 def _one(
-    student,
-    name: str,
-    maximum: float,
-    course,
-    times,
-    adjusted,
-    spent,
-    file_times,
-    written: Written,
+    student, name: str, maximum: float, course, times, adjusted, spent, file_times, written: Written
 ) -> Standing:
     """One student's standing in one assignment; `spent`: grace days used so far (updated)."""
     tests = [t for t in student.tests if test_assignment(t) == name]
