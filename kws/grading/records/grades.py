@@ -11,6 +11,7 @@ Reading changes nothing; `kws.grading.season` computes standings where the folde
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -162,10 +163,9 @@ def regrade_commands(folder: Path, students: list[str]) -> list[str]:
     hand-ins and data folders its ``run.json`` records."""
     import shlex  # noqa: PLC0415 - only for the messages
 
-    try:
+    run = {}
+    with contextlib.suppress(OSError, ValueError):
         run = json.loads((Path(folder) / RUN_FILE).read_text())
-    except (OSError, ValueError):
-        run = {}
     words = ["kws", "grade", run.get("submissions") or "SUBMISSIONS", "--data",
              run.get("data") or "DATA", "--out", str(folder)]  # fmt: skip
     if run.get("assignment"):

@@ -10,6 +10,7 @@ an older kit recorded by name only), each item changed since, and each student's
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -26,7 +27,7 @@ from kws.grading.records.marks.rubric import (
     Rubric,
 )
 from kws.grading.records.marks.store import MarkStore
-from kws.grading.records.seal import RecordsError, read_seal
+from kws.grading.records.seal import readable_seal
 
 _MARK_FIELDS = ("items", "adjust", "comment", "digest", "by", "when", "version")
 
@@ -58,25 +59,20 @@ def history_events(grades_dir: Path) -> list[dict]:
 def _expected(grades_dir: Path) -> dict[str, str]:
     """{marks file: why the grades say it exists}."""
     folder, why = Path(grades_dir), {}
-    try:
-        record = read_seal(folder)
-    except RecordsError:
-        record = None
+    record = readable_seal(folder)
     for name in (RUBRICS_FILE, MARKS_FILE):
         if record is not None and name in record["files"]:
             why[name] = f"{folder / 'records.json'} recorded it (`{record['command']}`)"
-    try:
+    written = []
+    with contextlib.suppress(OSError, ValueError, KeyError, AttributeError, TypeError):
         standings = json.loads((folder / "standings.json").read_text(encoding="utf-8"))
         written = [n for n, a in standings["assignments"].items() if a.get("written")]
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        written = []
     if written:
         why.setdefault(RUBRICS_FILE, f"{folder / 'standings.json'} counts the written questions "
                        f"of {', '.join(written)}")  # fmt: skip
-    try:
+    events = set()
+    with contextlib.suppress(MarksError):
         events = {e.get("event") for e in history_events(folder)}
-    except MarksError:
-        events = set()
     if "questions" in events:
         why.setdefault(RUBRICS_FILE, f"{folder / HISTORY_FILE} records its questions")
     if "mark" in events:

@@ -11,6 +11,7 @@ rather than one database: docs/how-to/deadlines.md ("One source of truth").
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -57,13 +58,17 @@ def read_seal(grades_dir: Path) -> dict | None:
     return record
 
 
+def readable_seal(grades_dir: Path) -> dict | None:
+    """`read_seal`, or None where the seal is cut short too (`kws season` writes it again)."""
+    with contextlib.suppress(RecordsError):
+        return read_seal(grades_dir)
+    return None
+
+
 def seal(grades_dir: Path, command: str) -> Path:
     """Record the digests of `grades_dir`'s record files as `command` left them (the last
     write of every command that changes grades); the record's path."""
-    try:
-        earlier = read_seal(grades_dir)
-    except RecordsError:  # cut short: what this seal replaces (`kws season` writes it again)
-        earlier = None
+    earlier = readable_seal(grades_dir)  # a seal cut short: what this one replaces
     record = {
         "version": VERSION,
         "generation": (earlier or {}).get("generation", 0) + 1,
@@ -76,10 +81,7 @@ def seal(grades_dir: Path, command: str) -> Path:
 
 def unchanged(grades_dir: Path) -> bool:
     """Whether `grades_dir` is sealed and its record files are those it sealed."""
-    try:
-        record = read_seal(grades_dir)
-    except RecordsError:
-        return False
+    record = readable_seal(grades_dir)
     return record is not None and digests(grades_dir) == record["files"]
 
 

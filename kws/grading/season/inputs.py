@@ -11,6 +11,7 @@ class. Nothing here writes but `keep_season_files`, once the whole command's inp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pathlib import Path
 from kws.grading.records.adjustments import ADJUSTMENTS_FILE, read_adjustments
 from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import RUN_FILE
-from kws.grading.records.seal import SEAL_FILE, RecordsError, read_seal
+from kws.grading.records.seal import SEAL_FILE, readable_seal
 from kws.grading.records.standings import STANDINGS_FILE, Adjustment
 from kws.grading.season.course import COURSE_FILE, Course, CourseError, read_course
 from kws.grading.season.times import Times, handin_time, read_times_csv
@@ -122,25 +123,20 @@ def applied_season(grades_dir: Path) -> dict[str, tuple[str, str | None]]:
     its standings carry due dates. Whether a season was applied is a fact of these records,
     never of ``run.lock``."""
     folder, why = Path(grades_dir), {}
-    try:
-        record = read_seal(folder)
-    except RecordsError:
-        record = None
-    try:
+    record = readable_seal(folder)
+    run = {}
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         run = json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("season") or {}
-    except (OSError, ValueError, AttributeError):
-        run = {}
     for name, key in ((COURSE_FILE, "course"), (TIMES_FILE, "times")):
         given = run.get(key) if isinstance(run.get(key), str) else None
         if record is not None and name in record["files"]:
             why[name] = (f"{folder / SEAL_FILE} recorded it (`{record['command']}`)", given)
         elif given:
             why[name] = (f"{folder / RUN_FILE} records that `kws grade` was given {given}", given)
-    try:
+    due = False
+    with contextlib.suppress(OSError, ValueError, KeyError, AttributeError, TypeError):
         standings = json.loads((folder / STANDINGS_FILE).read_text(encoding="utf-8"))
         due = any(entry.get("due") for entry in standings["assignments"].values())
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        due = False
     if due and COURSE_FILE not in why:
         why[COURSE_FILE] = (f"{folder / STANDINGS_FILE} has due dates", None)
     return why
