@@ -21,9 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.classrun.collected import CollectionFault
 from kws.grading.classrun.graders import GraderFault, GraderProcesses, RunStopped
-from kws.grading.classrun.one import remove_staging, stage_one
+from kws.grading.classrun.one import CollectionFault, remove_staging, stage_one
 from kws.grading.command import grader_environment
 from kws.grading.judge.planned import PLAN_FILE
 from kws.grading.records.files import copy_whole, temporary_prefix, write_whole
