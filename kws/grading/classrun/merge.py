@@ -181,10 +181,10 @@ def _check_shares(out_dir: Path, count: int, by_index: dict[int, dict]) -> list[
         for i, names in seen.items():
             added = ", ".join(sorted(set(names) - set(seen[first])))
             gone = ", ".join(sorted(set(seen[first]) - set(names)))
-            if added or gone:
-                what = "; ".join(
-                    ([f"new: {added}"] if added else []) + ([f"gone: {gone}"] if gone else [])
-                )
+            what = "; ".join(
+                f"{word}: {them}" for word, them in (("new", added), ("gone", gone)) if them
+            )
+            if what:
                 changes.append(f"shard {i} saw {len(names)} ({what})")
         raise ShardError(
             f"the submissions folder changed while the shards graded: shard {first} saw "

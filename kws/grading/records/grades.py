@@ -131,9 +131,8 @@ def _grades(
         handin = submissions / student.name if submissions else None
         student.handin = handin if handin is not None and handin.is_dir() else None
         for test in student.tests:
-            grades.maximum[test["name"]] = max(
-                grades.maximum.get(test["name"], 0.0), test["max_score"]
-            )
+            name = test["name"]
+            grades.maximum[name] = max(grades.maximum.get(name, 0.0), test["max_score"])
     return grades
 
 
