@@ -183,10 +183,8 @@ def _grade_all(
 ) -> list[Graded]:
     """`stage_one`, then its commit, for each of `students`, `jobs` at a time among `graders`,
     in their order; `hide`: folders no child may see; `grading`: `stage_one`'s grader,
-    pytest_args and timeout. Ctrl-C (or SIGTERM) stops every grader with what it started and
-    raises `RunStopped`; a fault of the grading machine under one stops them all and raises
-    `GraderFault`; each says how many were graded (its ``summary``), the others are as they
-    were."""
+    pytest_args and timeout. Stops as `grade_class` says, the exception's ``summary`` saying
+    how many were graded."""
     env = grader_environment()
     done: dict[str, Graded] = {}
     faults: list[GraderFault] = []

@@ -250,13 +250,11 @@ def _shard_outcomes(folder: Path, record: dict) -> list[Graded]:
 
 
 def merge_shards(out_dir: Path, *, wait: bool = False) -> Path:
-    """Merge the shards under ``OUT/shards/`` into ``OUT``'s gradebook, results, logs and
-    run.json (as one `kws grade` of the whole class writes them); return the gradebook.
-    FileNotFoundError when there is nothing to merge, ShardError (naming the shard and the
-    command to run) when the shards do not make one class, CourseError when the course file
-    or times kept in OUT do not fit it; nothing is written then. OUT is held while it is
-    written (`kws.grading.records.lock`): FolderBusy while another command writes it, unless
-    `wait`; a merge stopped half-way is finished by running it again."""
+    """Merge the shards under ``OUT/shards/`` into ``OUT`` (the module says how); return the
+    gradebook. FileNotFoundError when there is nothing to merge, ShardError (naming the shard
+    and the command to run) when the shards do not make one class, CourseError when the
+    season kept in OUT does not fit it: nothing is written then; FolderBusy while another
+    command writes OUT (`kws.grading.records.lock`), unless `wait`."""
     with holding(out_dir, "kws merge", scope=CLASS, wait=wait):
         return _merge(Path(out_dir).resolve())
 

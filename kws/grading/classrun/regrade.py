@@ -132,11 +132,8 @@ def _not_regraded(stop: RunStopped | GraderFault, student: str, out_dir: Path) -
 def regrade(
     plan: GradingPlan, *, timeout: float = 3600.0, wait: bool = False
 ) -> tuple[Path, Standings]:
-    """Grade the hand-in of `plan.student` again into the gradebook of `plan.out`
-    (`kws.grading.classrun.regrade`): only their row changes, the earlier result is kept under
-    ``history/``, the season is applied again; return the gradebook and the standings. Nothing
-    is graded or moved before the plan's every input was checked
-    (`kws.grading.classrun.plan.plan_run`).
+    """Grade the hand-in of `plan.student` again into the gradebook of `plan.out` (the module
+    says what changes); return the gradebook and the standings.
 
     Raises `kws.grading.classrun.graders.RunStopped` (Ctrl-C, SIGTERM) or `GraderFault` (the
     grading machine failed), the folder as it was unless the new result was in place already;

@@ -100,11 +100,8 @@ def read_season(
     parsed = read_course(course_file, sorted(ASSIGNMENTS)) if course_file else None
     zone = parsed.timezone if parsed else timezone.utc
     entries = read_times_csv(times_file, zone) if times_file else Times()
-    keep = {}
-    if course is not None:
-        keep[COURSE_FILE] = Path(course).read_bytes()
-    if times is not None:
-        keep[TIMES_FILE] = Path(times).read_bytes()
+    given = {COURSE_FILE: course, TIMES_FILE: times}
+    keep = {name: Path(path).read_bytes() for name, path in given.items() if path is not None}
     chosen = recorded_file_times(grades_dir) if file_times is None else file_times
     season = SeasonInputs(parsed, entries, chosen, course_file, times_file, keep, file_times)
     season.notes += entries.notes
