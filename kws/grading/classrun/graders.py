@@ -41,9 +41,6 @@ class RunStopped(KeyboardInterrupt):
         """The exit code a shell gives a command this signal ended: 128 + its number."""
         return 128 + self.number
 
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
 
 class GraderFault(RuntimeError):
     """The grading machine failed under a grader; no grade was recorded for its student. The
@@ -106,15 +103,10 @@ class GraderProcesses:
     def __init__(self):
         self._lock = threading.RLock()  # the handler may run while this thread holds it (in run)
         self._running: set[subprocess.Popen] = set()
-        self._stopped = False
+        self.stopped = False  # `stop` was called: graders running then were killed, none starts
         self.signals: list[int] = []  # the signals that stopped the block
         self.pooled = False  # a pool of threads runs the graders: the handler raises nothing
         self._previous: dict[int, object] = {}
-
-    @property
-    def stopped(self) -> bool:
-        """Whether `stop` was called: graders running then were killed, none starts."""
-        return self._stopped
 
     def __enter__(self) -> GraderProcesses:
         if threading.current_thread() is threading.main_thread():
@@ -144,7 +136,7 @@ class GraderProcesses:
         NotStarted when grading was stopped before it started."""
         with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as output:
             with self._lock:
-                if self._stopped:
+                if self.stopped:
                     raise NotStarted("grading was stopped")
                 grader = subprocess.Popen(
                     dies_with_parent(command),  # killed with the run, however the run ends
@@ -156,7 +148,7 @@ class GraderProcesses:
                     start_new_session=True,  # its own process group: a time-out ends all of it
                 )
                 self._running.add(grader)
-                if self._stopped:  # by a signal handled while it started, in this thread
+                if self.stopped:  # by a signal handled while it started, in this thread
                     _kill_group(grader.pid)
         try:
             return grader.wait(timeout)
@@ -171,7 +163,7 @@ class GraderProcesses:
     def stop(self) -> None:
         """End every running grader with everything it started; start no more."""
         with self._lock:
-            self._stopped = True
+            self.stopped = True
             for grader in list(self._running):
                 _kill_group(grader.pid)
 
