@@ -258,16 +258,13 @@ def season_to_grade(
     (`plan_run` asks).
 
     Args:
-        submissions_dir: the hand-ins' folder (one folder a student).
+        submissions_dir: the hand-ins' folder; folders: its hand-in folders.
         out_dir: the grades folder (its kept course file, times and roster, if any).
-        folders: its hand-in folders (`handin_folders`).
         held: the notebooks the run grades in each hand-in it grades (`held_notebooks`).
         student: the one hand-in regraded (`kws grade --student`), or None for the class.
-        course: the course file given (default: the kept one).
-        times: the times file given (default: the kept one).
-        file_times: ``--file-times`` (None: the folder's recorded choice).
-        roster: the roster given (default: the kept one), whose students may have an
-            extension or a times row before they hand in.
+        course, times, roster: as given (default: the kept ones; the roster's students may
+            have an extension or a times row before they hand in); file_times:
+            ``--file-times`` (None: the folder's recorded choice).
 
     Returns:
         The season read, with notes for the instructor (file times used, slash dates' order).

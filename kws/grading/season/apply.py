@@ -124,8 +124,7 @@ def checked_season(
 
     Args:
         season: what `read_season` read; folder: the grades folder.
-        handins: {hand-in folder name: its folder, None where it is gone} of the class.
-        graded: {hand-in folder name: the assignments graded (or about to be) in it}.
+        handins, graded: the class, as `check_class` takes them.
         roster: the roster's students (default: those of the roster kept in `folder`);
             roster_file: where they come from, for the warnings' words (with the default: the
             kept one).
