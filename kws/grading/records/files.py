@@ -97,9 +97,7 @@ def remove_stale_temporaries() -> list[Path]:
         except OSError:
             continue
         mine = info.st_uid == os.geteuid() or os.geteuid() == 0  # root: a sandbox user's too
-        if not mine or not path.is_dir() or path.is_symlink():
-            continue
-        if _alive(int(pid)):
+        if not mine or not path.is_dir() or path.is_symlink() or _alive(int(pid)):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)

@@ -158,12 +158,9 @@ def _moodle_worksheet(path: Path, header: list[str], rows: list, zone: ZoneInfo)
                 "date (Thursday, 2 October 2025, 11:59 PM) nor ISO 8601; download the "
                 "worksheet with English as the language, or put the times in a times CSV"
             ) from None
-        folder = row[column["folder"]] if column["folder"] else ""
-        if not folder:
-            ident = row[column["Identifier"]] if column["Identifier"] else ""
-            number = ident.removeprefix("Participant ").strip()
-            name = row[column["Full name"]] if column["Full name"] else ""
-            folder = f"{name}_{number}_assignsubmission_file_"
+        cell = {name: row[found] if found else "" for name, found in column.items()}
+        number = cell["Identifier"].removeprefix("Participant ").strip()
+        folder = cell["folder"] or f"{cell['Full name']}_{number}_assignsubmission_file_"
         _add(times, (folder, ""), HandinTime(in_zone(moment, zone), SOURCES[3], line))
     return times
 
