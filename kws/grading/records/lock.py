@@ -93,14 +93,7 @@ class RunRecord:
             return None
 
 
-class _Hold:
-    """This process's hold on one folder: its lock file, its record, how deep it is nested."""
-
-    def __init__(self, descriptor: int, record: RunRecord):
-        self.descriptor, self.record, self.depth = descriptor, record, 1
-
-
-_held: dict[str, _Hold] = {}  # folder (resolved) -> this process's hold
+_held: dict[str, RunRecord] = {}  # folder (resolved) -> the run this process holds it for
 _guard = threading.Lock()
 
 
@@ -225,20 +218,15 @@ def holding(
     folder = Path(grades_dir)
     key = str(folder.resolve())
     with _guard:
-        hold = _held.get(key)
-        if hold is not None:
-            hold.depth += 1
-    if hold is not None:  # this process writes the folder already (`kws grade` -> its season)
-        try:
-            yield hold.record
-        finally:
-            hold.depth -= 1
+        held = _held.get(key)
+    if held is not None:  # this process writes the folder already (`kws grade` -> its season)
+        yield held
         return
     made = not folder.exists()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     _owner_only(folder)
     descriptor, created = _open_locked(folder, wait)
-    hold, found, before = None, "", {}
+    held, found, before = None, "", {}
     try:
         found = _read(descriptor)
         _check_finishes(folder, RunRecord.parse(found), scope)
@@ -246,22 +234,22 @@ def holding(
                            os.getcwd(), record_time())  # fmt: skip
         before = digests(folder)
         _write(descriptor, _record_text(record), folder)
-        hold = _Hold(descriptor, record)
+        held = record
         with _guard:
-            _held[key] = hold
+            _held[key] = held
         remove_partials(folder)  # what killed runs left: no one else writes them now
         remove_stale_temporaries()
         yield record
         record.state, record.said, record.ended = FINISHED, "", record_time()
         _write(descriptor, _record_text(record), folder)
     except BaseException:
-        if hold is not None and digests(folder) != before:  # a record changed: say so
-            hold.record.state, hold.record.ended = STOPPED, record_time()
-            _write(descriptor, _record_text(hold.record), folder)
+        if held is not None and digests(folder) != before:  # a record changed: say so
+            held.state, held.ended = STOPPED, record_time()
+            _write(descriptor, _record_text(held), folder)
         elif created:  # nothing changed: the folder as it was
             with contextlib.suppress(OSError):
                 (folder / LOCK_FILE).unlink()
-        elif hold is not None:
+        elif held is not None:
             _write(descriptor, found, folder)
         raise
     finally:

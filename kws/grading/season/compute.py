@@ -26,11 +26,6 @@ from kws.grading.season.times import handin_time
 from kws.spec import ASSIGNMENTS
 
 
-def _title(name: str) -> str:
-    spec = ASSIGNMENTS.get(name)
-    return spec.title if spec else name
-
-
 def _notebook(handin: Path | None, name: str) -> Path | None:
     """The notebook of `name` in the hand-in folder, found as the grader finds it, or None."""
     spec = ASSIGNMENTS.get(name)
@@ -122,8 +117,9 @@ def class_standings(
     spent = {s.name: 0 for s in grades.students}
     standings = Standings(marks=written.digest)
     for name in sorted(maxima):
-        due = course.due.get(name) if course else None
-        standings.assignments[name] = {"title": _title(name), "maximum": maxima[name],
+        due, spec = (course.due.get(name) if course else None), ASSIGNMENTS.get(name)
+        standings.assignments[name] = {"title": spec.title if spec else name,
+                                       "maximum": maxima[name],
                                        "due": due.isoformat() if due else None}  # fmt: skip
         if written.maxima.get(name):
             standings.assignments[name]["written"] = written.maxima[name]
