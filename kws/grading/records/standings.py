@@ -104,6 +104,11 @@ class Standings:
         """`student`'s standing in `assignment`, or None where none was recorded."""
         return self.students.get(student, {}).get(assignment)
 
+    def unmarked(self) -> int:
+        """How many written answers of graded hand-ins have no mark yet."""
+        entries = [s for by in self.students.values() for s in by.values() if s.status == "graded"]
+        return sum(s.unmarked for s in entries)
+
 
 def read_standings(grades_dir: Path) -> Standings:
     """The standings `kws grade` wrote into `grades_dir`; empty where it wrote none.

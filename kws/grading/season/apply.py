@@ -194,8 +194,7 @@ def apply_season(
         standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
                                     file_times=season.file_times, written=written)  # fmt: skip
         standings.notes += season.notes
-        left = sum(s.unmarked for entries in standings.students.values()
-                   for s in entries.values() if s.status == "graded")  # fmt: skip
+        left = standings.unmarked()
         if left:  # counted in the maximum, and refused by the exports until marked
             standings.notes.append(f"{left} written answer(s) not marked yet, counted in the "
                                    f"maximum: mark them with `kws mark {grades.folder}` (exports "
