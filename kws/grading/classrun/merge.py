@@ -267,10 +267,11 @@ def _merge(out_dir: Path) -> Path:
     for i in range(count):
         graded += _shard_outcomes(Shard(i, count).folder(out_dir), by_index[i])
     options, plan = by_index[0]["options"], by_index[0]["plan"]  # every shard's, checked
+    submissions, data = Path(options["submissions"]), Path(options["data"])
     by_name = {g.student: g for g in graded}
     text = gradebook_csv([by_name[name] for name in handins])
     documents = {g.student: g.document for g in graded}
-    grades = grades_of(out_dir, text, documents, Path(options["submissions"]))  # as `kws grade`
+    grades = grades_of(out_dir, text, documents, submissions)  # as `kws grade` gathers them
     copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
     names = kept_roster_names(copies[0].parent) if copies else set()
     # The course file, times and adjustments kept in OUT, checked before anything is written.
@@ -289,13 +290,8 @@ def _merge(out_dir: Path) -> Path:
     run = json.loads((Shard(0, count).folder(out_dir) / RUN_FILE).read_text())
     if roster.is_file():
         copy_whole(roster, out_dir / ROSTER_FILE)
-    write_run_record(
-        out_dir,
-        Path(options["submissions"]),
-        Path(options["data"]),
-        options["assignment"],
-        roster_key=run.get("roster_key") if roster.is_file() else None,
-    )
+    key = run.get("roster_key") if roster.is_file() else None
+    write_run_record(out_dir, submissions, data, options["assignment"], roster_key=key)
     gradebook = write_whole(out_dir / "gradebook.csv", text)
     apply_season(out_dir, season=season, command="kws merge",  # the course file kept in OUT
                  questions=plan["written"])  # fmt: skip

@@ -213,13 +213,9 @@ def roster_warnings(path: Path, text: str, extensions: dict, roster: set[str],
                     roster_file: Path | None) -> list[CourseWarning]:  # fmt: skip
     """A ``roster`` warning for each extension whose student is not on the roster (the names
     of its hand-in column, `roster`, from `roster_file`)."""
-    found = []
-    for student in extensions:
-        if student not in roster:
-            found.append(CourseWarning(
-                "roster", path, line_of(text, "extensions", student), ("extensions", student),
-                f"[extensions.{student}] {student!r} is not a hand-in folder of the roster "
-                f"({roster_file}): the LMS exports leave them out",
-                "correct the name, or add the student to the roster's folder column",
-            ))  # fmt: skip
-    return found
+    return [CourseWarning(
+        "roster", path, line_of(text, "extensions", student), ("extensions", student),
+        f"[extensions.{student}] {student!r} is not a hand-in folder of the roster "
+        f"({roster_file}): the LMS exports leave them out",
+        "correct the name, or add the student to the roster's folder column",
+    ) for student in extensions if student not in roster]  # fmt: skip
