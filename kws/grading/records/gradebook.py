@@ -116,17 +116,9 @@ def gradebook_csv(graded: list[Graded], kept: dict[str, dict[str, str]] | None =
         notes = "; ".join(([entry.problem] if entry.problem else []) + review)
         chosen = ((entry.document or {}).get("extra_data") or {}).get("tier_sets") or {}
         tier_sets = "; ".join(f"{name}={tiers}" for name, tiers in sorted(chosen.items()))
+        cells = [total, sum(maximum.values()), tier_sets, round(entry.seconds, 1), notes]
         writer.writerow(
-            [
-                entry.student,
-                *row,
-                total,
-                sum(maximum.values()),
-                tier_sets,
-                round(entry.seconds, 1),
-                notes,
-                *[values.get(entry.student, "") for values in kept.values()],
-            ]
+            [entry.student, *row, *cells, *(v.get(entry.student, "") for v in kept.values())]
         )
     return file.getvalue()
 
