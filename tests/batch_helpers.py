@@ -26,7 +26,7 @@ def grade_batch(
         submissions_dir, data, out_dir: as `kws grade` takes them.
         jobs, grader, pytest_args, timeout, wait: `grade_class`'s.
         **planned: `plan_run`'s selection and season (assignment, dataset, tiers, student,
-            shard, roster, course, times, file_times, season, strict).
+            shard, roster, course, times, file_times, strict).
 
     Returns:
         the gradebook's path.

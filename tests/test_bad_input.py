@@ -143,7 +143,7 @@ def test_file_times_date_a_hand_in_only_when_asked_for(course, tmp_path):
 
 def test_two_hand_in_folders_of_one_results_file_are_refused(tmp_path):
     """``dan x`` and ``dan_x`` would both be graded into results/dan_x.json, one grade lost."""
-    from kws.grading.classrun.checks import handin_folders
+    from kws.grading.classrun.plan import handin_folders
 
     for name in ("dan x", "dan_x", "eve"):
         (tmp_path / name).mkdir()

@@ -3,54 +3,30 @@
     kws grade SUBMISSIONS_DIR --data DATA --jobs 2 --out grades/ [--assignment speaker_id]
         [--tiers FILE | --dataset NAME]
 
-`SUBMISSIONS_DIR` holds one folder per student (the folder name is the student's name in the
-gradebook). Each is graded by its own pytest process, so a submission that brings the grader
-down costs only its own row; the gradebook still gets that row, with zeros and the reason (its
-results say so: `kws.grading.records.gradebook.ungraded_document`). Each grader runs in a
-session of its own and dies with the run (`kws.grading.classrun.graders.GraderProcesses`): a
-time-out ends it with everything it started, and Ctrl-C (or SIGTERM) stops every running one.
-The `jobs` grading children running at once share the cores: each gets its share as torch
-threads (`kws.grading.sandbox.cores.child_threads`: on 2 cores with 2 jobs, 1 thread each).
-Relative paths are the caller's; every child runs in OUT, so nothing is written into the kit.
-The accuracy tier set is settled before any child starts: data the kit does not know stops the
-run at once with the option to add, instead of failing every student.
-
-Writes ``OUT/results/<student>.json`` (Gradescope schema), ``OUT/logs/<student>.txt`` (pytest's
-output, for the staff), ``OUT/gradebook.csv``: one row a student, one column a test, the
-total, the maximum, and the tier set each notebook was graded against, and ``OUT/run.json``:
-the absolute submissions and data folders, where `kws report` finds the hand-ins' notebooks.
-
-Nothing is replaced before its replacement is whole. A grader writes into a staging folder
-(``OUT/results/.partial/``, ``OUT/logs/.partial/``), and a student's results and log replace
-the earlier ones in one rename each once they are complete (`kws.grading.classrun.one`); the
-gradebook, the standings and last the seal (`kws.grading.records.seal`) are written after every
-student is graded. A run stopped half-way (`RunStopped`: Ctrl-C, SIGTERM; `GraderFault`: the machine
-failed) leaves every student it did not finish exactly as before and says how many it graded;
-its folder is refused by the commands that publish grades until the same command is run again
-and finishes (`kws.grading.records.lock`, which also keeps a second run out of the folder).
+Each hand-in folder (its name is the student's in the gradebook) is graded by its own grader
+(`kws.grading.classrun.graders`), so a hand-in that brings it down costs only its own row. What
+the run writes, and what a run stopped half-way leaves, is on docs/how-to/grade-class.md; the
+steps of a run, on docs/development/architecture.md. Every child runs in OUT, so nothing is
+written into the kit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kws.grading.classrun.collected import CollectionFault
-from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
-from kws.grading.classrun.one import remove_staging, stage_one
+from kws.grading.classrun.graders import GraderFault, GraderProcesses, RunStopped
+from kws.grading.classrun.one import CollectionFault, remove_staging, stage_one
 from kws.grading.command import grader_environment
 from kws.grading.judge.planned import PLAN_FILE
 from kws.grading.records.files import copy_whole, temporary_prefix, write_whole
-from kws.grading.records.gradebook import (
-    ROSTER_FILE,
-    Graded,
-    gradebook_csv,
-    write_run_record,
-)
+from kws.grading.records.gradebook import ROSTER_FILE, Graded, gradebook_csv, write_run_record
 from kws.grading.records.grades import grades_of
 from kws.grading.records.lock import CLASS, holding
 from kws.grading.sandbox.cores import child_threads
@@ -79,24 +55,16 @@ def grade_class(
     timeout: float = 3600.0,
     wait: bool = False,
 ) -> tuple[Path, Standings | None]:
-    """Grade the hand-ins `plan` chose (`kws.grading.classrun.plan.plan_run`, which decided
-    the selection, the tier sets and the season before any child starts) with `jobs` parallel
-    graders; return the gradebook and the standings the season gave (None for a shard: `kws
-    merge` applies the season). The submissions folder and `out_dir` are hidden from every child, and the results and logs
-    folders are the instructor's alone (mode 0700), so no student's code can read a
-    classmate's notebook, checkpoint or results. Ctrl-C (or SIGTERM)
-    stops every grader and their children, and raises `RunStopped` (a KeyboardInterrupt); a
-    fault of the grading machine stops them too and raises `GraderFault`: each says how many
-    students were graded, and every other student is as they were. The folder is held while it
-    is written (`kws.grading.records.lock`): FolderBusy while another command writes it, unless
-    `wait`.
+    """Grade the hand-ins `plan` chose (`kws.grading.classrun.plan.plan_run`) with `jobs`
+    parallel graders (`grader`: another grader folder, `pytest_args` for each, `timeout`
+    seconds a hand-in); return the gradebook and the standings the season gave (None for a
+    shard, into its own folder: `kws merge` applies the season). The submissions folder and
+    the grades folder are hidden from every child, and the results and logs folders are the
+    instructor's alone (mode 0700), so no student's code can read a classmate's work.
 
-    The plan's `shard` (`kws.grading.classrun.shards.Shard`): grade only its share of the
-    class, into its own folder under ``out/shards/`` with a record (its options, the plan's
-    shared decisions and their digest) for `kws.grading.classrun.merge.merge_shards`. Its
-    `roster`: copied as ``roster.csv`` and named in run.json, for `kws export`; the grades do
-    not depend on it. Its season (course file, times): kept beside the gradebook and applied to
-    it, with the written questions of the plan (those of the notebooks graded recorded).
+    Raises `RunStopped` (Ctrl-C, SIGTERM) or `GraderFault` (the grading machine failed), each
+    saying how many were graded, every other student as they were; FolderBusy while another
+    command writes the folder (`kws.grading.records.lock`), unless `wait`.
     """
     out_dir, season, shard = plan.out, plan.season, plan.shard
     target = shard.folder(out_dir) if shard is not None else out_dir
@@ -114,22 +82,7 @@ def grade_class(
             record = None
             if shard is not None:  # `kws merge` applies them to the merged gradebook
                 keep_season_files(out_dir, season)
-                from kws.grading.classrun.shards import grading_options, start_shard
-
-                recorded = grading_options(
-                    plan.submissions, plan.data, assignment=plan.assignment,
-                    dataset=plan.dataset, tiers=plan.tiers, grader=grader,
-                    pytest_args=pytest_args,
-                    roster=plan.roster.path if plan.roster else None,
-                )  # fmt: skip
-                given = {"roster": plan.roster.path if plan.roster else None,
-                         "roster_key": plan.roster.key if plan.roster else None,
-                         "course": season.course_file, "times": season.times_file}  # fmt: skip
-                given = {k: Path(v).resolve() if k != "roster_key" and v else v
-                         for k, v in given.items()}  # fmt: skip
-                record = start_shard(target, shard, recorded, [p.name for p in plan.handins],
-                                     [p.name for p in plan.chosen], given,
-                                     plan=plan.shared())  # fmt: skip
+                record = _start_shard(target, plan, grader, pytest_args)
             hide = [plan.submissions, out_dir]
             try:
                 with plan_file(plan) as planned:
@@ -157,10 +110,56 @@ def grade_class(
                     standings = apply_season(target, season=season, command="kws grade",
                                              grades=grades, questions=plan.written)  # fmt: skip
             except RunStopped as stop:  # after the last grader: the records half-written
-                name = SIGNAL_NAMES.get(stop.number, stop.number)
-                raise RunStopped(stop.number, f"stopped by {name}: {target}: {run.said}; run "
-                                 "the same command to finish") from None  # fmt: skip
+                finish = f"{target}: {run.said}; run the same command to finish"
+                raise RunStopped(stop.number, finish) from None
         return gradebook, standings
+
+
+def _start_shard(
+    folder: Path, plan: GradingPlan, grader: Path | None, pytest_args: list[str]
+) -> dict:
+    """Record in `folder` (``shard.json``) that the shard of `plan` started grading its share;
+    the record to finish (`kws.grading.classrun.shards.finish_shard`). It holds the options
+    every shard of the class must have graded with (`kws merge` compares them), the files given
+    that the grades do not depend on (the roster and its column, the course file, the times),
+    for the command that grades it again (`regrade_command`), and the decisions of the plan
+    every shard shares (`GradingPlan.shared`) with their digest."""
+    from kws import __version__
+    from kws.grading.classrun.shards import RUNNING, file_digest, write_record
+    from kws.grading.judge.planned import plan_digest
+
+    roster, season, shared, tiers = plan.roster, plan.season, plan.shared(), plan.tiers
+    given = {"roster": roster.path if roster else None, "roster_key": roster.key if roster else None,
+             "course": season.course_file, "times": season.times_file}  # fmt: skip
+    options = {
+        "submissions": str(Path(plan.submissions).resolve()),
+        "data": str(Path(plan.data).resolve()),
+        "assignment": plan.assignment,
+        "dataset": plan.dataset,
+        "tiers": str(Path(tiers).resolve()) if tiers else None,
+        "tiers_sha256": file_digest(tiers),
+        "grader": str(Path(grader).resolve()) if grader else None,
+        "pytest_args": list(pytest_args),
+        "roster_sha256": file_digest(roster.path if roster else None),
+        "kws_version": __version__,
+    }
+    record = {
+        "given": {
+            k: str(v if k == "roster_key" else Path(v).resolve()) for k, v in given.items() if v
+        },
+        "shard": plan.shard.index,
+        "count": plan.shard.count,
+        "status": RUNNING,
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "options": options,
+        "plan_sha256": plan_digest(shared),
+        "plan": shared,
+        "handins": sorted(p.name for p in plan.handins),
+        "share": [p.name for p in plan.chosen],
+    }
+    write_record(folder, record)
+    return record
 
 
 @contextlib.contextmanager
@@ -184,10 +183,8 @@ def _grade_all(
 ) -> list[Graded]:
     """`stage_one`, then its commit, for each of `students`, `jobs` at a time among `graders`,
     in their order; `hide`: folders no child may see; `grading`: `stage_one`'s grader,
-    pytest_args and timeout. Ctrl-C (or SIGTERM) stops every grader with what it started and
-    raises `RunStopped`; a fault of the grading machine under one stops them all and raises
-    `GraderFault`; each says how many were graded (its ``summary``), the others are as they
-    were."""
+    pytest_args and timeout. Stops as `grade_class` says, the exception's ``summary`` saying
+    how many were graded."""
     env = grader_environment()
     done: dict[str, Graded] = {}
     faults: list[GraderFault] = []
@@ -237,8 +234,7 @@ def _grade_all(
         raise fault
     if graders.signals:
         number = graders.signals[0]
-        stop = RunStopped(number, f"stopped by {SIGNAL_NAMES.get(number, number)}: {out_dir}: "
-                          f"{said}; run the same command to finish")  # fmt: skip
+        stop = RunStopped(number, f"{out_dir}: {said}; run the same command to finish")
         stop.summary = said
         raise stop
     for future in futures:  # an error of the kit's own (not the hand-in's, not the machine's)

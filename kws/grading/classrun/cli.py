@@ -1,13 +1,6 @@
-"""The `kws` verbs that grade a class (`kws.cli` lists them under "grade"):
-
-    kws grade SUBMISSIONS [--data DIR] [--out DIR] [--jobs N] [--shard I/N] [--roster FILE]
-        [--course FILE] [--times FILE] [--file-times] [--strict] [--student NAME]
-        [--assignment NAME] [--tiers FILE] [--wait]
-    kws merge GRADES_DIR [--wait]   one gradebook from the shards `kws grade --shard` wrote
-
-A run that stops early says what it graded and what it kept, and how to finish
-(`kws.grading.classrun.graders`): Ctrl-C exits with 130, SIGTERM with 143, a fault of the grading
-machine (a full disk, a grader killed from outside, a sandbox that cannot start a child) with 1.
+"""The `kws` verbs that grade a class, `kws grade` and `kws merge` (`kws.cli` lists them under
+"grade"). A run that stops early exits with 130 (Ctrl-C), 143 (SIGTERM) or 1 (a fault of the
+grading machine), as docs/how-to/grade-class.md says.
 """
 
 from __future__ import annotations

@@ -2,20 +2,11 @@
 
 `GraderProcesses` starts each student's grader (``python -m pytest``) in a session of its own,
 so that a time-out ends it with everything it started, and so that it dies with the run
-(`kws.grading.sandbox.processes.dies_with_parent`): a `kws grade` killed with SIGKILL, or its
-process group, leaves no grader running, and each grader's sandbox dies with it (bubblewrap's
-``--die-with-parent``, the launcher's own).
-
-A run stops early in two ways, each an exception that says what was graded and what was kept:
-
-- `RunStopped` (a KeyboardInterrupt): Ctrl-C (SIGINT) or SIGTERM; `exit_code` is the shell's
-  128 + the signal (130, 143);
-- `GraderFault`: the grading machine failed under a grader (`fault_of`: it stopped on a full
-  disk or its own MemoryError, `kws.grading.sandbox.faults.MACHINE_FAULT_EXIT`; a signal nobody
-  in the run sent, the out-of-memory killer's SIGKILL; a crash with the disk full). That
-  student is left as they were, never given a 0, and the run stops: the next students would
-  meet the same machine. Its kind `GradedTestsFault`: a graded test file of the course could
-  not be loaded (`broken_tests_of`); the run stops naming the file, its line and the fix.
+(`kws.grading.sandbox.processes.dies_with_parent`). A run stops early with `RunStopped` (Ctrl-C
+or SIGTERM; `exit_code` 130, 143) or `GraderFault` (the grading machine failed under a grader,
+`fault_of`; its kind `GradedTestsFault`, a graded test file that cannot be loaded,
+`broken_tests_of`); docs/how-to/grade-class.md ("A run stopped half-way") says what each
+leaves.
 """
 
 from __future__ import annotations
@@ -37,19 +28,18 @@ SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
 
 
 class RunStopped(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM stopped the run; the message says what it graded and kept."""
+    """Ctrl-C or SIGTERM (signal `number`) stopped the run; the message says so, and what it
+    graded and kept (`said`)."""
 
-    def __init__(self, number: int, message: str = ""):
-        super().__init__(message or f"stopped by {SIGNAL_NAMES.get(number, number)}")
+    def __init__(self, number: int, said: str = ""):
+        name = SIGNAL_NAMES.get(number, number)
+        super().__init__(f"stopped by {name}: {said}" if said else f"stopped by {name}")
         self.number = number
 
     @property
     def exit_code(self) -> int:
         """The exit code a shell gives a command this signal ended: 128 + its number."""
         return 128 + self.number
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 class GraderFault(RuntimeError):
@@ -113,15 +103,10 @@ class GraderProcesses:
     def __init__(self):
         self._lock = threading.RLock()  # the handler may run while this thread holds it (in run)
         self._running: set[subprocess.Popen] = set()
-        self._stopped = False
+        self.stopped = False  # `stop` was called: graders running then were killed, none starts
         self.signals: list[int] = []  # the signals that stopped the block
         self.pooled = False  # a pool of threads runs the graders: the handler raises nothing
         self._previous: dict[int, object] = {}
-
-    @property
-    def stopped(self) -> bool:
-        """Whether `stop` was called: graders running then were killed, none starts."""
-        return self._stopped
 
     def __enter__(self) -> GraderProcesses:
         if threading.current_thread() is threading.main_thread():
@@ -151,7 +136,7 @@ class GraderProcesses:
         NotStarted when grading was stopped before it started."""
         with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as output:
             with self._lock:
-                if self._stopped:
+                if self.stopped:
                     raise NotStarted("grading was stopped")
                 grader = subprocess.Popen(
                     dies_with_parent(command),  # killed with the run, however the run ends
@@ -163,7 +148,7 @@ class GraderProcesses:
                     start_new_session=True,  # its own process group: a time-out ends all of it
                 )
                 self._running.add(grader)
-                if self._stopped:  # by a signal handled while it started, in this thread
+                if self.stopped:  # by a signal handled while it started, in this thread
                     _kill_group(grader.pid)
         try:
             return grader.wait(timeout)
@@ -178,7 +163,7 @@ class GraderProcesses:
     def stop(self) -> None:
         """End every running grader with everything it started; start no more."""
         with self._lock:
-            self._stopped = True
+            self.stopped = True
             for grader in list(self._running):
                 _kill_group(grader.pid)
 

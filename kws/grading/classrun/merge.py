@@ -1,16 +1,9 @@
 """`kws merge OUT`: the shards of a class (`kws.grading.classrun.shards`), one gradebook.
 
-`merge_shards` checks the N records against each other before it writes anything, and refuses,
-naming the shard and the command that fixes it: a shard missing or unfinished, shards graded
-with other options (data, tiers, assignment, submissions folder, grader) or under another plan
-(the digest of the decisions of `kws.grading.classrun.plan.plan_run` every shard shares, its
-`GradingPlan.shared`: a data folder or a course file that changed between shards; the refusal
-names the shards' folders and the decisions that differ, such as the tier sets or the Kaggle
-split) or from different splits, a hand-in graded twice or by no shard. It gathers the merged
-class as `kws grade` gathers the class it graded (`kws.grading.records.grades.grades_of`), checks
-the season kept in OUT against it, then writes ``OUT/gradebook.csv``, ``OUT/results/``,
-``OUT/logs/`` and ``OUT/run.json`` as a one-machine run would, so `kws report OUT` and `kws
-export` read it alike, and applies the season with the written questions the shards' plan holds.
+`merge_shards` checks the N records against each other before it writes anything, and refuses
+what docs/how-to/cluster.md lists, naming the shard and the command that fixes it. It then
+writes OUT as a one-machine `kws grade` would, so `kws report OUT` and `kws export` read it
+alike, and applies the season with the written questions the shards' plan holds.
 """
 
 from __future__ import annotations
@@ -37,11 +30,11 @@ from kws.grading.records.gradebook import (
     safe_name,
     write_run_record,
 )
-from kws.grading.records.grades import Grades, grades_of
+from kws.grading.records.grades import grades_of
 from kws.grading.records.lock import CLASS, holding
-from kws.grading.records.roster import read_roster
+from kws.grading.records.roster import kept_roster_names
 from kws.grading.season.apply import apply_season, checked_season, class_of
-from kws.grading.season.inputs import SeasonInputs, read_season
+from kws.grading.season.inputs import read_season
 
 # A plan's decisions (`kws.grading.judge.planned.shared_decisions`), as a refusal names them.
 DECISION_WORDS = {
@@ -87,6 +80,15 @@ def _names(shards: list[int]) -> str:
     return ", ".join(str(i) for i in sorted(shards))
 
 
+def _regrade_commands(out_dir: Path, count: int, by_index: dict[int, dict], shards) -> str:
+    """The commands that grade `shards` again, with the first shard's options, one a line."""
+    first = by_index[min(by_index)]
+    return "\n  ".join(
+        regrade_command(first["options"], out_dir, Shard(i, count), first.get("given"))
+        for i in shards
+    )
+
+
 def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[int, dict]]:
     """The number of shards and the records by index, once they agree; ShardError otherwise."""
     counts = Counter(record["count"] for record in records.values())
@@ -107,18 +109,14 @@ def _check_records(out_dir: Path, records: dict[Path, dict]) -> tuple[int, dict[
             raise ShardError(f"{folder}/{RECORD} describes shard {record['shard']}/{count}, "
                              f"which belongs in {expected}; grade that shard again")  # fmt: skip
         by_index[record["shard"]] = record
-    options = by_index[min(by_index)]["options"]
     missing = [i for i in range(count) if i not in by_index]
     if missing:
-        given = by_index[min(by_index)].get("given")
-        commands = "\n  ".join(
-            regrade_command(options, out_dir, Shard(i, count), given) for i in missing
-        )
+        commands = _regrade_commands(out_dir, count, by_index, missing)
         raise ShardError(
             f"shard(s) {_names(missing)} of {count} missing from {out_dir / SHARDS} (never "
             f"graded, or graded into another --out); grade them, then merge again:\n  {commands}"
         )
-    for key in options:
+    for key in by_index[min(by_index)]["options"]:
         by_value: dict[str, list[int]] = {}
         for i, record in by_index.items():
             by_value.setdefault(json.dumps(record["options"].get(key)), []).append(i)
@@ -183,27 +181,23 @@ def _check_shares(out_dir: Path, count: int, by_index: dict[int, dict]) -> list[
         for i, names in seen.items():
             added = ", ".join(sorted(set(names) - set(seen[first])))
             gone = ", ".join(sorted(set(seen[first]) - set(names)))
-            if added or gone:
-                what = "; ".join(
-                    ([f"new: {added}"] if added else []) + ([f"gone: {gone}"] if gone else [])
-                )
+            what = "; ".join(
+                f"{word}: {them}" for word, them in (("new", added), ("gone", gone)) if them
+            )
+            if what:
                 changes.append(f"shard {i} saw {len(names)} ({what})")
         raise ShardError(
             f"the submissions folder changed while the shards graded: shard {first} saw "
             f"{len(seen[first])} hand-ins, {', '.join(changes)}; grade every shard "
             "again once the folder is final"
         )
-    options = by_index[min(by_index)]["options"]
     unfinished = [i for i, r in by_index.items() if r.get("status") != COMPLETE]
     if unfinished:
         started = "; ".join(
             f"shard {i} started {by_index[i].get('started')} on {by_index[i].get('host')}"
             for i in sorted(unfinished)
         )
-        commands = "\n  ".join(
-            regrade_command(options, out_dir, Shard(i, count), by_index[min(by_index)].get("given"))
-            for i in sorted(unfinished)
-        )
+        commands = _regrade_commands(out_dir, count, by_index, sorted(unfinished))
         raise ShardError(
             f"shard(s) {_names(unfinished)} of {count} did not finish ({started}): still running, "
             "or stopped (time limit, cancelled, node failure); when they have ended, grade "
@@ -255,27 +249,12 @@ def _shard_outcomes(folder: Path, record: dict) -> list[Graded]:
     return graded
 
 
-def _merged_season(out_dir: Path, grades: Grades) -> SeasonInputs:
-    """The course file, times and adjustments kept in `out_dir`, checked against the merged
-    class `grades` before anything is written."""
-    season = read_season(out_dir)
-    copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
-    names = set()
-    if copies:
-        run = json.loads((copies[0].parent / RUN_FILE).read_text())
-        table = read_roster(copies[0], key=run.get("roster_key"))
-        names = {row[table.key] for row in table.rows if row[table.key]}
-    return checked_season(season, out_dir, *class_of(grades), roster=names)
-
-
 def merge_shards(out_dir: Path, *, wait: bool = False) -> Path:
-    """Merge the shards under ``OUT/shards/`` into ``OUT``'s gradebook, results, logs and
-    run.json (as one `kws grade` of the whole class writes them); return the gradebook.
-    FileNotFoundError when there is nothing to merge, ShardError (naming the shard and the
-    command to run) when the shards do not make one class, CourseError when the course file
-    or times kept in OUT do not fit it; nothing is written then. OUT is held while it is
-    written (`kws.grading.records.lock`): FolderBusy while another command writes it, unless
-    `wait`; a merge stopped half-way is finished by running it again."""
+    """Merge the shards under ``OUT/shards/`` into ``OUT`` (the module says how); return the
+    gradebook. FileNotFoundError when there is nothing to merge, ShardError (naming the shard
+    and the command to run) when the shards do not make one class, CourseError when the
+    season kept in OUT does not fit it: nothing is written then; FolderBusy while another
+    command writes OUT (`kws.grading.records.lock`), unless `wait`."""
     with holding(out_dir, "kws merge", scope=CLASS, wait=wait):
         return _merge(Path(out_dir).resolve())
 
@@ -288,11 +267,15 @@ def _merge(out_dir: Path) -> Path:
     for i in range(count):
         graded += _shard_outcomes(Shard(i, count).folder(out_dir), by_index[i])
     options, plan = by_index[0]["options"], by_index[0]["plan"]  # every shard's, checked
+    submissions, data = Path(options["submissions"]), Path(options["data"])
     by_name = {g.student: g for g in graded}
     text = gradebook_csv([by_name[name] for name in handins])
     documents = {g.student: g.document for g in graded}
-    grades = grades_of(out_dir, text, documents, Path(options["submissions"]))  # as `kws grade`
-    season = _merged_season(out_dir, grades)
+    grades = grades_of(out_dir, text, documents, submissions)  # as `kws grade` gathers them
+    copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
+    names = kept_roster_names(copies[0].parent) if copies else set()
+    # The course file, times and adjustments kept in OUT, checked before anything is written.
+    season = checked_season(read_season(out_dir), out_dir, *class_of(grades), roster=names)
     for folder in ("results", "logs"):  # the instructor's eyes only, as `kws grade` makes them
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
         (out_dir / folder).chmod(0o700)
@@ -307,13 +290,8 @@ def _merge(out_dir: Path) -> Path:
     run = json.loads((Shard(0, count).folder(out_dir) / RUN_FILE).read_text())
     if roster.is_file():
         copy_whole(roster, out_dir / ROSTER_FILE)
-    write_run_record(
-        out_dir,
-        Path(options["submissions"]),
-        Path(options["data"]),
-        options["assignment"],
-        roster_key=run.get("roster_key") if roster.is_file() else None,
-    )
+    key = run.get("roster_key") if roster.is_file() else None
+    write_run_record(out_dir, submissions, data, options["assignment"], roster_key=key)
     gradebook = write_whole(out_dir / "gradebook.csv", text)
     apply_season(out_dir, season=season, command="kws merge",  # the course file kept in OUT
                  questions=plan["written"])  # fmt: skip

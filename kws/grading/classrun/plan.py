@@ -5,17 +5,10 @@
     plan.tier_sets     # {assignment: TierSet}, each chosen once for the whole run
     plan.graders       # the part every pytest grader reads (`--plan FILE`), as JSON
 
-`kws grade` (a class, a shard of it, one student's regrade) decides here, before the first
-hand-in is graded, everything the run is: the paths (resolved once, against the working
-directory of the command), the hand-in folders and the notebooks each holds, the course's
-season checked against them (`season_to_grade`), the assignments the data can grade with the
-tier set of each, the notebooks graded on a public test set, the Kaggle split and the written
-questions of the course's notebooks. What it finds wrong is raised before anything is
+`plan_run` decides, before the first hand-in is graded, everything the run is (the steps are
+on docs/development/architecture.md); what it finds wrong is raised before anything is
 written, naming the file and the fix. The grading modules take the plan and derive none of it
-again: each pytest grader reads its part (`GradingPlan.graders`, `kws.grading.judge.planned`)
-from a file of the run's own (`kws.grading.plugin`, ``--plan``), not from the data folder,
-and the season, with the written questions the plan holds, is applied to the results the
-graders returned, in memory (`kws.grading.season.apply.apply_season`).
+again.
 """
 
 from __future__ import annotations
@@ -27,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.grading.judge.tiers import TierSet
+from kws.grading.records.gradebook import safe_name
 
 NO_DATA = Path(__file__).resolve().parent.parent / "testsets" / "no_data"
 """The data folder of a run of written-only assignments: they read no test set."""
@@ -59,13 +53,9 @@ class GradingPlan:
     graders: str = ""  # the graders' part, as its file's JSON (`kws.grading.judge.planned`)
 
     def shared(self) -> dict:
-        """The decisions of the graders' part every shard of one class shares (the data, the
-        selection, tier sets, public test sets, the Kaggle split, the written questions): the
-        shards record them and their digest (`kws.grading.judge.planned.plan_digest`), and `kws
-        merge` refuses shards whose plans differ, naming what differs. Each hand-in's notebooks
-        (``held``: a shard plans its own share only) and the season (a shard applies none; `kws
-        merge` applies the one kept in the grades folder) are left out
-        (`kws.grading.judge.planned.shared_decisions`)."""
+        """The decisions of the graders' part every shard of one class shares, which the shards
+        record and `kws merge` compares (`kws.grading.judge.planned.shared_decisions`: each
+        hand-in's notebooks and the season left out)."""
         from kws.grading.judge.planned import shared_decisions
 
         return shared_decisions(self.graders) if self.graders else {}
@@ -102,7 +92,6 @@ def plan_run(
     course: Path | None = None,
     times: Path | None = None,
     file_times: bool | None = None,
-    season: SeasonInputs | None = None,
     strict: bool = False,
     say: Callable[[str], None] | None = None,
 ) -> GradingPlan:
@@ -116,7 +105,7 @@ def plan_run(
         student: one hand-in folder to regrade (``--student``); shard: a share of the class
             (``--shard``); roster: the class list given (``--roster``).
         course, times, file_times: the season's inputs as given (default: the copies kept in
-            `out`); or `season`, read already.
+            `out`).
         strict: refuse the course file's warnings (``--strict``).
         say: where the instructor reads the run's notes as they are found, in the order
             `kws grade` prints them (the public-test-set warning first, the roster's report,
@@ -131,7 +120,6 @@ def plan_run(
             naming the course file or the times; SplitError naming the course file whose
             Kaggle share leaves a part empty.
     """
-    from kws.grading.classrun.checks import handin_folders
     from kws.grading.judge.loading import check_graded_tests
     from kws.grading.judge.planned import decide_handins
     from kws.grading.records.roster import match_roster
@@ -159,14 +147,13 @@ def plan_run(
         raise missing
     if roster is not None:  # before grading: a typo in a folder name shows at once
         say("\n".join(match_roster(roster, [p.name for p in handins]).report()))
-    if season is None:  # every input of the season, checked against the hand-ins
-        season = season_to_grade(submissions, out, handins, held, student=student,
-                                 course=course, times=times, file_times=file_times,
-                                 roster=roster)  # fmt: skip
-        if speak:  # the course file's warnings, printed (or refused under --strict)
-            warn_or_refuse(season.warnings, strict)
-        for note in season.notes:
-            say(f"note: {note}")
+    # Every input of the season, checked against the hand-ins.
+    season = season_to_grade(submissions, out, handins, held, student=student, course=course,
+                             times=times, file_times=file_times, roster=roster)  # fmt: skip
+    if speak:  # the course file's warnings, printed (or refused under --strict)
+        warn_or_refuse(season.warnings, strict)
+    for note in season.notes:
+        say(f"note: {note}")
     # The Kaggle rule of the course file given (for a regrade: or the kept one), as read.
     given = course is not None or student is not None
     split = season.course.split if given and season.course is not None else None
@@ -196,6 +183,31 @@ def plan_run(
     return plan
 
 
+def handin_folders(submissions_dir: Path) -> list[Path]:
+    """The hand-in folders of `submissions_dir`, sorted by name (hidden folders left out);
+    FileNotFoundError / ValueError saying what the folder should hold, or naming two folders
+    whose results files would be one (``dan x`` and ``dan_x``)."""
+    given = Path(submissions_dir)  # named as typed in every message
+    submissions_dir = given.resolve()
+    if not submissions_dir.is_dir():
+        raise FileNotFoundError(f"{given}: no such folder of submissions (one folder per student)")
+    students = sorted(
+        p for p in submissions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    if not students:
+        raise ValueError(f"{given} has no student folders; put each submission in its own folder")
+    by_file: dict[str, list[str]] = {}
+    for folder in students:  # results/<name>.json: one file a hand-in, or one overwrites another
+        by_file.setdefault(safe_name(folder.name), []).append(folder.name)
+    clash = next((names for names in by_file.values() if len(names) > 1), None)
+    if clash:
+        raise ValueError(
+            f"{given}: the hand-in folders {' and '.join(map(repr, clash))} would share "
+            f"one results file ({safe_name(clash[0])}.json); rename one apart"
+        )
+    return students
+
+
 def data_of_written_only(submissions: Path, student: str | None, assignment: str | None) -> Path:
     """The data folder of a run given no ``--data``: `NO_DATA`, where every assignment of the
     selection the chosen hand-ins hold (or, holding none, the selection) is written-only.
@@ -204,7 +216,6 @@ def data_of_written_only(submissions: Path, student: str | None, assignment: str
         ValueError: naming the assignments graded on a hidden test set and a hand-in holding
             each, with the fix (pass ``--data``).
     """
-    from kws.grading.classrun.checks import handin_folders
     from kws.grading.judge.planned import held_notebooks
     from kws.spec import ASSIGNMENTS
 
@@ -247,16 +258,13 @@ def season_to_grade(
     (`plan_run` asks).
 
     Args:
-        submissions_dir: the hand-ins' folder (one folder a student).
+        submissions_dir: the hand-ins' folder; folders: its hand-in folders.
         out_dir: the grades folder (its kept course file, times and roster, if any).
-        folders: its hand-in folders (`handin_folders`).
         held: the notebooks the run grades in each hand-in it grades (`held_notebooks`).
         student: the one hand-in regraded (`kws grade --student`), or None for the class.
-        course: the course file given (default: the kept one).
-        times: the times file given (default: the kept one).
-        file_times: ``--file-times`` (None: the folder's recorded choice).
-        roster: the roster given (default: the kept one), whose students may have an
-            extension or a times row before they hand in.
+        course, times, roster: as given (default: the kept ones; the roster's students may
+            have an extension or a times row before they hand in); file_times:
+            ``--file-times`` (None: the folder's recorded choice).
 
     Returns:
         The season read, with notes for the instructor (file times used, slash dates' order).

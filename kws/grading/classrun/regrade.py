@@ -1,17 +1,8 @@
 """One student's regrade into an existing gradebook: `kws grade SUBMISSIONS --student NAME`.
 
-Only that student's hand-in is graded again; their gradebook row and results are replaced, every
-other row is kept as it was, and the earlier result is kept under ``OUT/history/``: the results
-file as ``<student>-<UTC time>.json`` and a line of ``history/regrades.csv`` (student, when, the
-earlier and the new raw total). Adjustments (``adjustments.csv``) and the course file are
-applied again afterwards (`kws.grading.season.apply`), so none is lost.
-
-The earlier result moves only once the new one is whole: the grader writes into the staging
-folder (`kws.grading.classrun.one.stage_one`), then the earlier results are copied into
-``history/``, and one rename puts the new ones in their place. A regrade stopped before that
-(Ctrl-C, SIGTERM, a fault of the grading machine) leaves the folder as it was; one stopped
-after it is finished by running it again (`kws.grading.records.lock`). An earlier result that
-cannot be read (cut short) is kept in ``history/`` as it was and replaced: a regrade repairs it.
+Only that student's row and results are replaced; the earlier result is kept under
+``OUT/history/`` and the season applied again. What it writes, and what a regrade stopped
+half-way leaves, is on docs/how-to/adjustments.md ("Regrade one student").
 """
 
 from __future__ import annotations
@@ -25,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.grading.classrun.batch import plan_file
-from kws.grading.classrun.graders import SIGNAL_NAMES, GraderFault, GraderProcesses, RunStopped
+from kws.grading.classrun.graders import GraderFault, GraderProcesses, RunStopped
 from kws.grading.classrun.one import remove_staging, stage_one
 from kws.grading.records.files import record_time, write_whole
 from kws.grading.records.gradebook import Graded, safe_name, ungraded_reason, write_gradebook
@@ -42,8 +33,9 @@ REGRADES = "regrades.csv"
 ADDED = ("similar_to",)  # columns `kws report` adds to the gradebook, kept by a regrade
 
 
-def gradebook_entries(out_dir: Path) -> list[Graded]:
-    """The gradebook's rows as `Graded` entries (results read back), in the gradebook's order."""
+def gradebook_entries(out_dir: Path) -> tuple[list[Graded], list[dict[str, str]]]:
+    """The gradebook's rows as `Graded` entries (results read back), in the gradebook's order,
+    and the rows as read."""
     path = Path(out_dir) / "gradebook.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no gradebook to regrade into; grade the class first "
@@ -57,7 +49,7 @@ def gradebook_entries(out_dir: Path) -> list[Graded]:
         if document is None:  # no score, not a 0 (`write_gradebook` leaves it blank)
             problem = f"results/{safe_name(row['student'])}.json {lost}: grade them again"
         entries.append(Graded(row["student"], document, problem, float(row.get("seconds") or 0)))
-    return entries
+    return entries, rows
 
 
 def keep_earlier(out_dir: Path, student: str) -> float | None:
@@ -118,14 +110,12 @@ def record_regrade(out_dir: Path, student: str, earlier: float | None, now: Grad
 def replace_row(out_dir: Path, graded: Graded) -> Path:
     """Rewrite the gradebook with `graded` in place of that student's row (added at the end
     when the student had none); the columns added after grading (``similar_to``) are kept."""
-    entries = gradebook_entries(out_dir)
+    entries, rows = gradebook_entries(out_dir)
     names = [e.student for e in entries]
     if graded.student in names:
         entries[names.index(graded.student)] = graded
     else:
         entries.append(graded)
-    with open(Path(out_dir) / "gradebook.csv", newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
     kept = {c: {r["student"]: r[c] for r in rows} for c in ADDED if rows and c in rows[0]}
     return write_gradebook(entries, Path(out_dir) / "gradebook.csv", kept)
 
@@ -136,19 +126,14 @@ def _not_regraded(stop: RunStopped | GraderFault, student: str, out_dir: Path) -
         fix = getattr(stop, "fix", "fix the machine (free space, memory), then run the same "
                       "command")  # fmt: skip
         return type(stop)(f"{stop}; {out_dir} is as it was: {fix}")
-    name = SIGNAL_NAMES.get(stop.number, stop.number)
-    return RunStopped(stop.number, f"stopped by {name}: {student} was not regraded; {out_dir} "
-                      "is as it was")  # fmt: skip
+    return RunStopped(stop.number, f"{student} was not regraded; {out_dir} is as it was")
 
 
 def regrade(
     plan: GradingPlan, *, timeout: float = 3600.0, wait: bool = False
 ) -> tuple[Path, Standings]:
-    """Grade the hand-in of `plan.student` again into the gradebook of `plan.out`
-    (`kws.grading.classrun.regrade`): only their row changes, the earlier result is kept under
-    ``history/``, the season is applied again; return the gradebook and the standings. Nothing
-    is graded or moved before the plan's every input was checked
-    (`kws.grading.classrun.plan.plan_run`).
+    """Grade the hand-in of `plan.student` again into the gradebook of `plan.out` (the module
+    says what changes); return the gradebook and the standings.
 
     Raises `kws.grading.classrun.graders.RunStopped` (Ctrl-C, SIGTERM) or `GraderFault` (the
     grading machine failed), the folder as it was unless the new result was in place already;
@@ -188,9 +173,8 @@ def regrade(
                 standings = apply_season(out_dir, season=plan.season, questions=plan.written,
                                          command="kws grade --student")  # fmt: skip
             except RunStopped as stop:
-                name = SIGNAL_NAMES.get(stop.number, stop.number)
-                raise RunStopped(stop.number, f"stopped by {name}: {out_dir}: {run.said}; run "
-                                 "the same command to finish") from None  # fmt: skip
+                finish = f"{out_dir}: {run.said}; run the same command to finish"
+                raise RunStopped(stop.number, finish) from None
             except LostResults as lost:
                 run.said = f"{student} regraded; other results are missing"
                 raise LostResults(f"{student} regraded (results/{safe_name(student)}.json), "

@@ -3,18 +3,11 @@
     kws grade SUBMISSIONS --data DATA --out OUT --shard I/N    one share of the class, 0 <= I < N
     kws merge OUT                                               one gradebook from all N shards
 
-Shard I grades the I-th of N contiguous blocks of the hand-in folders sorted by name (their
-sizes differ by at most one), so every machine that sees the same folders splits the class the
-same way. It writes everything a one-machine `kws grade` writes (``results/``, ``logs/``,
-``gradebook.csv``, ``run.json``) into its own folder, ``OUT/shards/shard-I-of-N/``, and beside
-them ``shard.json``: the options it graded with, the decisions of its plan every shard of the
-class shares and their digest (`kws.grading.classrun.plan.GradingPlan.shared`), every hand-in it
-saw, its share, and whether it finished (written "running" first and "complete" last, so a
-shard stopped half-way says so).
-Shards never write into the same folder, so any number can run at once on a shared file system.
-
-`kws.grading.classrun.merge` merges them. How each hand-in is graded is
-`kws.grading.classrun.batch`'s business.
+Shard I grades the I-th of N contiguous blocks of the hand-in folders sorted by name, into its
+own folder ``OUT/shards/shard-I-of-N/`` with ``shard.json`` (written "running" first and
+"complete" last); docs/how-to/cluster.md says what each holds. Shards never write into the
+same folder, so any number can run at once on a shared file system;
+`kws.grading.classrun.merge` merges them.
 """
 
 from __future__ import annotations
@@ -24,14 +17,11 @@ import json
 import os
 import re
 import shlex
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.records.gradebook import (
-    Graded,
-)
+from kws.grading.records.gradebook import Graded
 
 SHARDS = "shards"  # OUT/shards/shard-I-of-N/
 RECORD = "shard.json"
@@ -99,74 +89,12 @@ def file_digest(path: Path | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
 
 
-def grading_options(
-    submissions: Path,
-    data: Path,
-    *,
-    assignment: str | None,
-    dataset: str | None,
-    tiers: Path | None,
-    grader: Path | None,
-    pytest_args: list[str],
-    roster: Path | None,
-) -> dict:
-    """What every shard of one class must have graded with (compared by `merge_shards`)."""
-    from kws import __version__
-
-    return {
-        "submissions": str(Path(submissions).resolve()),
-        "data": str(Path(data).resolve()),
-        "assignment": assignment,
-        "dataset": dataset,
-        "tiers": str(Path(tiers).resolve()) if tiers else None,
-        "tiers_sha256": file_digest(tiers),
-        "grader": str(Path(grader).resolve()) if grader else None,
-        "pytest_args": list(pytest_args),
-        "roster_sha256": file_digest(roster),
-        "kws_version": __version__,
-    }
-
-
-def _write_record(folder: Path, record: dict) -> None:
+def write_record(folder: Path, record: dict) -> None:
     """shard.json, replaced in one step: a reader sees the old record or the new one."""
     partial = folder / f".{RECORD}.partial"
     partial.touch(mode=0o600)  # it names the instructor's folders
     partial.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(partial, folder / RECORD)
-
-
-def start_shard(
-    folder: Path,
-    shard: Shard,
-    options: dict,
-    handins: list[str],
-    share: list[str],
-    given: dict[str, str] | None = None,
-    *,
-    plan: dict,
-) -> dict:
-    """Record that `shard` started grading `share` of `handins`; the record to finish.
-    `given`: the files the command was given that the grades do not depend on alike in every
-    shard ({"roster": path, "roster_key": column, "course": path, "times": path}), for the
-    command that grades it again (`regrade_command`); `plan`: the decisions of its plan every
-    shard shares (`GradingPlan.shared`), recorded with their digest (`plan_digest`)."""
-    from kws.grading.judge.planned import plan_digest
-
-    record = {
-        "given": {key: str(value) for key, value in (given or {}).items() if value},
-        "shard": shard.index,
-        "count": shard.count,
-        "status": RUNNING,
-        "host": socket.gethostname(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "options": options,
-        "plan_sha256": plan_digest(plan),
-        "plan": plan,
-        "handins": sorted(handins),
-        "share": list(share),
-    }
-    _write_record(folder, record)
-    return record
 
 
 def finish_shard(folder: Path, record: dict, graded: list[Graded]) -> None:
@@ -177,14 +105,14 @@ def finish_shard(folder: Path, record: dict, graded: list[Graded]) -> None:
         for g in graded
     ]  # fmt: skip
     finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    _write_record(folder, record | {"status": COMPLETE, "finished": finished, "graded": entries})
+    write_record(folder, record | {"status": COMPLETE, "finished": finished, "graded": entries})
 
 
 def regrade_command(
     options: dict, out_dir: Path, shard: Shard | str, given: dict | None = None
 ) -> str:
     """The `kws grade` command that grades `shard` with these options again, with the roster,
-    course file and times the shard it is read from was given (`start_shard`'s `given`)."""
+    course file and times the shard it is read from was given (its record's `given`)."""
     words = ["kws", "grade", options["submissions"], "--data", options["data"]]
     words += ["--out", str(out_dir), "--shard", str(shard)]
     for flag in ("assignment", "dataset", "tiers"):

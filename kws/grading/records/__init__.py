@@ -1,4 +1,5 @@
-"""The records of a graded class, as files in the grades folder and read back.
+"""The records of a graded class, as files in the grades folder and read back. Formats only:
+what is late or what a standing is worth is decided by `kws.grading.season`.
 
 - `gradebook`: ``gradebook.csv`` (a row a student, a column a test) and ``run.json``;
 - `grades`: the graded folder read back (`read_grades`: rows, results, standings);
@@ -9,8 +10,5 @@
 - `kept_marks`: the marks the grades say exist are there, or rebuilt from their history;
 - `files`: every file of the grades folder written whole (a temporary file, then a rename);
 - `seal`: ``records.json``, what the last command left, checked before grades are published;
-- `lock`: ``run.lock``, one command at a time writes the folder, and whether the last one
-  finished.
-
-Formats only: what is late or what a standing is worth is decided by `kws.grading.season`.
+- `lock`: ``run.lock``, one command at a time writes the folder, and whether it finished.
 """

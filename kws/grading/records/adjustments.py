@@ -2,12 +2,9 @@
 
     kws adjust grades/ alice speaker_id +2 --reason "test 3 failed on a grader bug" --who "TA Kim"
 
-One line an adjustment: ``student, assignment, points, reason, who, when``. `kws grade` never
-writes this file, so an adjustment survives every regrade of the class or of one student; each
-is applied on top of the raw score and the late penalty (`kws.grading.season.compute`), and shown in
-the gradebook, the report, the exports and the student's page. Take one back by recording the
-opposite points with the reason, so the record of who did what stays whole. The same points
-for the same reason, recorded again (a command retried), are one adjustment: `recorded_as`.
+One line an adjustment: ``student, assignment, points, reason, who, when``; how they apply is on
+docs/how-to/adjustments.md. The same points for the same reason, recorded again (a command
+retried), are one adjustment: `recorded_as`.
 """
 
 from __future__ import annotations

@@ -4,19 +4,10 @@
     write_whole(grades / "course.toml", data)            # mode 0600: the instructor's alone
     text = decode_text(Path("times.csv"), CourseError, "save it as CSV UTF-8 ...")
 
-Every file a command writes into the grades folder goes through `write_whole`: the bytes go to a
-temporary file beside the target, then one rename replaces it (as `kws.data.cache` does), so a
-command stopped half-way (Ctrl-C, a full disk) leaves each file as it was or as it should be,
-never half-written; a write that fails names its file (an OSError whose filename is the
-target). Which files a command may write, and when, is its business: all of them only after
-every input was checked (docs/how-to/deadlines.md).
-
-What a killed command leaves of its temporary files (``.gradebook.csv.4242.partial``,
-``results/erin.json.partial``, the staging folder ``results/.partial/``) the next command that
-writes the folder removes: `remove_partials`, run under the folder's lock
-(`kws.grading.records.lock`), when no other command can be writing them. A `kws mark` server
-writes its marks and the seal without that lock: a temporary file whose process (its pid is in
-the name) still runs is its write in flight, and is left alone.
+Every file a command writes into the grades folder goes through `write_whole` (a temporary file
+beside the target, then one rename), so a command stopped half-way leaves each file as it was or
+as it should be. What a killed command leaves of its temporary files, the next command that
+writes the folder removes under the folder's lock (`remove_partials`).
 """
 
 from __future__ import annotations
@@ -106,9 +97,7 @@ def remove_stale_temporaries() -> list[Path]:
         except OSError:
             continue
         mine = info.st_uid == os.geteuid() or os.geteuid() == 0  # root: a sandbox user's too
-        if not mine or not path.is_dir() or path.is_symlink():
-            continue
-        if _alive(int(pid)):
+        if not mine or not path.is_dir() or path.is_symlink() or _alive(int(pid)):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)

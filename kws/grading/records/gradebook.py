@@ -1,16 +1,11 @@
-"""The gradebook of a graded class and the record of what was graded: what `kws grade` writes
-beside the results, and what `kws merge`, `kws report` and `kws export` read.
+"""The gradebook of a graded class and the record of what was graded: ``OUT/gradebook.csv``
+(`write_gradebook`) and ``OUT/run.json`` (`write_run_record`), what `kws grade` writes beside
+the results and `kws merge`, `kws report` and `kws export` read.
 
-- ``OUT/gradebook.csv`` (`write_gradebook`): one row a student (`Graded`), one column a test,
-  the total, the maximum, the tier sets each notebook was graded against, seconds and notes;
-- ``OUT/run.json`` (`write_run_record`): the absolute submissions and data folders, the
-  assignment graded and, with a roster, its copy ``roster.csv`` and hand-in column.
-
-Every row of a gradebook has its ``results/<student>.json``. A hand-in the grader could not
-grade for a reason of its own (it ran past ``--timeout``, or brought the grader down) has one
-too: `ungraded_document`, no test and 0 points, with the reason in its ``extra_data`` (read by
-`ungraded_reason`). So a results file that is missing or unreadable is never a grade: the
-commands that read the folder refuse it (`kws.grading.records.grades.check_results`).
+Every row of a gradebook has its ``results/<student>.json``: a hand-in the grader could not
+grade for a reason of its own has `ungraded_document` (no test, 0 points, the reason in its
+``extra_data``). So a results file that is missing or unreadable is never a grade
+(`kws.grading.records.grades.check_results`).
 """
 
 import csv
@@ -87,11 +82,6 @@ def write_run_record(
     return write_whole(Path(out_dir) / RUN_FILE, json.dumps(run, indent=2) + "\n")
 
 
-def _tier_sets(document: dict | None) -> str:
-    chosen = ((document or {}).get("extra_data") or {}).get("tier_sets") or {}
-    return "; ".join(f"{name}={tiers}" for name, tiers in sorted(chosen.items()))
-
-
 def write_gradebook(
     graded: list[Graded], path: Path, kept: dict[str, dict[str, str]] | None = None
 ) -> Path:
@@ -107,15 +97,11 @@ def gradebook_csv(graded: list[Graded], kept: dict[str, dict[str, str]] | None =
     # (`kws season`, `kws adjust`, `kws export`) never need; they stop on a mistake in a second.
     from kws.grading.judge.document import REVIEW_PREFIX, findings_of
 
-    columns: list[str] = []
-    for entry in graded:
-        for test in (entry.document or {}).get("tests", []):
-            if test["name"] not in columns:
-                columns.append(test["name"])
-    maximum = {}
+    maximum: dict[str, float] = {}  # in the order the tests first come: the columns
     for entry in graded:
         for test in (entry.document or {}).get("tests", []):
             maximum[test["name"]] = max(maximum.get(test["name"], 0.0), test["max_score"])
+    columns = list(maximum)
     kept = kept or {}
     file = io.StringIO(newline="")
     writer = csv.writer(file)
@@ -128,17 +114,11 @@ def gradebook_csv(graded: list[Graded], kept: dict[str, dict[str, str]] | None =
         row = [scores.get(name, 0.0) if entry.document else "" for name in columns]
         review = [f"{REVIEW_PREFIX} {f['text']}." for f in findings_of(entry.document, "review")]
         notes = "; ".join(([entry.problem] if entry.problem else []) + review)
+        chosen = ((entry.document or {}).get("extra_data") or {}).get("tier_sets") or {}
+        tier_sets = "; ".join(f"{name}={tiers}" for name, tiers in sorted(chosen.items()))
+        cells = [total, sum(maximum.values()), tier_sets, round(entry.seconds, 1), notes]
         writer.writerow(
-            [
-                entry.student,
-                *row,
-                total,
-                sum(maximum.values()),
-                _tier_sets(entry.document),
-                round(entry.seconds, 1),
-                notes,
-                *[values.get(entry.student, "") for values in kept.values()],
-            ]
+            [entry.student, *row, *cells, *(v.get(entry.student, "") for v in kept.values())]
         )
     return file.getvalue()
 

@@ -6,15 +6,12 @@ hand-ins are, and the standings, as `kws grade --out` (and `kws season`) wrote t
     grades.status("alice", "speaker_id")    # graded, missing or ungraded
 
 Reading changes nothing; `kws.grading.season` computes standings where the folder has none.
-`check_records` is what every command that publishes grades runs first: no run is writing the
-folder or left it half-written (`kws.grading.records.lock`), every student's results file is
-there and readable (`check_results`: a lost result is never a 0), the folder's files are those
-its last command sealed (`kws.grading.records.seal`), and the gradebook agrees with
-``standings.json`` (`check_agreement`).
+`check_records` is what every command that publishes grades runs first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -134,9 +131,8 @@ def _grades(
         handin = submissions / student.name if submissions else None
         student.handin = handin if handin is not None and handin.is_dir() else None
         for test in student.tests:
-            grades.maximum[test["name"]] = max(
-                grades.maximum.get(test["name"], 0.0), test["max_score"]
-            )
+            name = test["name"]
+            grades.maximum[name] = max(grades.maximum.get(name, 0.0), test["max_score"])
     return grades
 
 
@@ -167,11 +163,8 @@ def regrade_commands(folder: Path, students: list[str]) -> list[str]:
     import shlex  # noqa: PLC0415 - only for the messages
 
     run = {}
-    if (Path(folder) / RUN_FILE).is_file():
-        try:
-            run = json.loads((Path(folder) / RUN_FILE).read_text())
-        except (OSError, ValueError):
-            run = {}
+    with contextlib.suppress(OSError, ValueError):
+        run = json.loads((Path(folder) / RUN_FILE).read_text())
     words = ["kws", "grade", run.get("submissions") or "SUBMISSIONS", "--data",
              run.get("data") or "DATA", "--out", str(folder)]  # fmt: skip
     if run.get("assignment"):

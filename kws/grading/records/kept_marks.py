@@ -3,17 +3,14 @@
     check_marks_kept(Path("grades"))        # MarksError: marks/marks.json is gone, though ...
     restore_marks(Path("grades"), asked)    # `kws marks restore grades`: from history.jsonl
 
-A missing ``marks/rubrics.json`` or ``marks/marks.json`` is never "no written questions" or "no
-marks": where the folder's seal (``records.json``), its standings or the marks' own history say
-the file existed, every command that counts grades refuses the folder and names
-``kws marks restore GRADES``. That command replays ``marks/history.jsonl`` (appended before each
-file is written, never rewritten): the rubrics as recorded (the notebook's for a question an
-older kit recorded by name only), each item changed since, and each student's last mark;
-a file that is still whole and readable is kept as it is.
+A lost marks file is never "no marks" (docs/reference/written-questions.md, "The marks"). The
+restore replays ``marks/history.jsonl``: the rubrics as recorded (the notebook's for a question
+an older kit recorded by name only), each item changed since, and each student's last mark.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -30,7 +27,7 @@ from kws.grading.records.marks.rubric import (
     Rubric,
 )
 from kws.grading.records.marks.store import MarkStore
-from kws.grading.records.seal import RecordsError, read_seal
+from kws.grading.records.seal import readable_seal
 
 _MARK_FIELDS = ("items", "adjust", "comment", "digest", "by", "when", "version")
 
@@ -62,25 +59,20 @@ def history_events(grades_dir: Path) -> list[dict]:
 def _expected(grades_dir: Path) -> dict[str, str]:
     """{marks file: why the grades say it exists}."""
     folder, why = Path(grades_dir), {}
-    try:
-        record = read_seal(folder)
-    except RecordsError:
-        record = None
+    record = readable_seal(folder)
     for name in (RUBRICS_FILE, MARKS_FILE):
         if record is not None and name in record["files"]:
             why[name] = f"{folder / 'records.json'} recorded it (`{record['command']}`)"
-    try:
+    written = []
+    with contextlib.suppress(OSError, ValueError, KeyError, AttributeError, TypeError):
         standings = json.loads((folder / "standings.json").read_text(encoding="utf-8"))
         written = [n for n, a in standings["assignments"].items() if a.get("written")]
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        written = []
     if written:
         why.setdefault(RUBRICS_FILE, f"{folder / 'standings.json'} counts the written questions "
                        f"of {', '.join(written)}")  # fmt: skip
-    try:
+    events = set()
+    with contextlib.suppress(MarksError):
         events = {e.get("event") for e in history_events(folder)}
-    except MarksError:
-        events = set()
     if "questions" in events:
         why.setdefault(RUBRICS_FILE, f"{folder / HISTORY_FILE} records its questions")
     if "mark" in events:

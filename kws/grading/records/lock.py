@@ -5,27 +5,11 @@
         run.said = "graded 3 of 8, kept 5 as they were"      # what it did, should it stop early
     check_finished(grades)                                    # before grades are published
 
-Every command that writes a grades folder (`kws grade`, a regrade, `kws merge`, `kws season`,
-`kws adjust`, `kws report`) holds an exclusive `flock` on ``GRADES/run.lock`` while it writes.
-A second one refuses at once, naming the first (its command, pid, host and start), or waits
-for it (``--wait``). The kernel releases the lock when its process ends, however it ends, so a
-run killed with SIGKILL never blocks the next one.
-
-The file holds the record of the run that holds the lock, or held it last (`RunRecord`, JSON):
-its command as typed, where and when it ran, and its state: ``running`` while it runs,
-``finished`` once it is done, ``stopped`` when it stopped early (Ctrl-C, SIGTERM, a fault of the
-machine) with what it did. A ``running`` record that no process holds the lock of is a run that
-was killed. A command that stops before it changed a record puts the file back as it found it,
-so the folder is byte for byte as it was.
-
-What an unfinished run changed is not a grade yet. `check_finished`, which every command that
-publishes grades runs first (`kws.grading.records.grades.check_records`), refuses a folder a run
-is writing, and one whose records an unfinished run changed, naming the command that finishes
-it; and `holding` refuses to let a command seal the half of another one's work (a `kws season`
-after a stopped `kws grade`: the class would be half regraded). A run's `scope` says what it
-rewrites: the whole class (`CLASS`), one student (`student_scope`) or only what the results
-give (`SEASON`: standings, gradebook, seal). A run finishes another when its scope holds the
-other's; a run that changed no record leaves nothing to finish.
+The lock is an exclusive `flock` on ``GRADES/run.lock``, which holds the `RunRecord` of the run
+that holds it or held it last (docs/how-to/grade-class.md, "A run stopped half-way"). A
+``running`` record whose lock no process holds is a run that was killed. A run's `scope` says
+what it rewrites (`CLASS`, `student_scope`, `SEASON`: standings, gradebook, seal); a run
+finishes an unfinished one when its scope covers the other's.
 """
 
 from __future__ import annotations
@@ -109,14 +93,7 @@ class RunRecord:
             return None
 
 
-class _Hold:
-    """This process's hold on one folder: its lock file, its record, how deep it is nested."""
-
-    def __init__(self, descriptor: int, record: RunRecord):
-        self.descriptor, self.record, self.depth = descriptor, record, 1
-
-
-_held: dict[str, _Hold] = {}  # folder (resolved) -> this process's hold
+_held: dict[str, RunRecord] = {}  # folder (resolved) -> the run this process holds it for
 _guard = threading.Lock()
 
 
@@ -158,15 +135,10 @@ def _record_text(record: RunRecord) -> str:
 
 @contextlib.contextmanager
 def exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive `flock` on the file `path` (made if missing) while the block runs,
-    waiting for the process that holds it; the kernel releases it when the file is closed, or
-    its process ends however it ends. The marks (`kws.grading.records.marks`) take it on
-    ``marks/.lock``; `holding` takes the same lock on ``run.lock``, first without waiting, so
-    as to name the run it would wait for.
-
-    Args:
-        path: the lock file; only its lock matters, never its content.
-    """
+    """Hold an exclusive `flock` on the file `path` (made if missing; only its lock matters,
+    never its content) while the block runs, waiting for the process that holds it; the kernel
+    releases it when the file is closed, or its process ends however it ends. The marks take it
+    on ``marks/.lock``."""
     with open(path, "a", opener=lambda name, flags: os.open(name, flags, 0o600)) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         yield
@@ -246,20 +218,15 @@ def holding(
     folder = Path(grades_dir)
     key = str(folder.resolve())
     with _guard:
-        hold = _held.get(key)
-        if hold is not None:
-            hold.depth += 1
-    if hold is not None:  # this process writes the folder already (`kws grade` -> its season)
-        try:
-            yield hold.record
-        finally:
-            hold.depth -= 1
+        held = _held.get(key)
+    if held is not None:  # this process writes the folder already (`kws grade` -> its season)
+        yield held
         return
     made = not folder.exists()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     _owner_only(folder)
     descriptor, created = _open_locked(folder, wait)
-    hold, found, before = None, "", {}
+    held, found, before = None, "", {}
     try:
         found = _read(descriptor)
         _check_finishes(folder, RunRecord.parse(found), scope)
@@ -267,22 +234,22 @@ def holding(
                            os.getcwd(), record_time())  # fmt: skip
         before = digests(folder)
         _write(descriptor, _record_text(record), folder)
-        hold = _Hold(descriptor, record)
+        held = record
         with _guard:
-            _held[key] = hold
+            _held[key] = held
         remove_partials(folder)  # what killed runs left: no one else writes them now
         remove_stale_temporaries()
         yield record
         record.state, record.said, record.ended = FINISHED, "", record_time()
         _write(descriptor, _record_text(record), folder)
     except BaseException:
-        if hold is not None and digests(folder) != before:  # a record changed: say so
-            hold.record.state, hold.record.ended = STOPPED, record_time()
-            _write(descriptor, _record_text(hold.record), folder)
+        if held is not None and digests(folder) != before:  # a record changed: say so
+            held.state, held.ended = STOPPED, record_time()
+            _write(descriptor, _record_text(held), folder)
         elif created:  # nothing changed: the folder as it was
             with contextlib.suppress(OSError):
                 (folder / LOCK_FILE).unlink()
-        elif hold is not None:
+        elif held is not None:
             _write(descriptor, found, folder)
         raise
     finally:
@@ -294,10 +261,13 @@ def holding(
                 folder.rmdir()
 
 
-def _check_finishes(folder: Path, earlier: RunRecord | None, scope: str) -> None:
-    if earlier and earlier.state != FINISHED and not covers(scope, earlier.scope):
+def _check_finishes(folder: Path, earlier: RunRecord | None, scope: str | None) -> None:
+    """RecordsError when `earlier` did not finish and changed records a run of `scope` does not
+    rewrite (None: a command that only reads them), naming the command that finishes it."""
+    if earlier and earlier.state != FINISHED and not (scope and covers(scope, earlier.scope)):
         if not unchanged(folder):
-            raise RecordsError(earlier.unfinished(folder) + ", then this command")
+            then = ", then this command" if scope else ""
+            raise RecordsError(earlier.unfinished(folder) + then)
 
 
 def check_may_write(grades_dir: Path, scope: str, *, wait: bool = False) -> None:
@@ -355,13 +325,12 @@ def running(grades_dir: Path) -> RunRecord | None:
     except OSError:
         return None
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            found = RunRecord.parse(_read(descriptor))
-            unknown = RunRecord("a command", "", 0, "this machine", "?", "?")
-            return found if found and found.state == RUNNING else unknown
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
         return None
+    except BlockingIOError:
+        found = RunRecord.parse(_read(descriptor))
+        unknown = RunRecord("a command", "", 0, "this machine", "?", "?")
+        return found if found and found.state == RUNNING else unknown
     finally:
         os.close(descriptor)  # and with it the shared lock
 
@@ -374,9 +343,7 @@ def check_no_run(grades_dir: Path) -> None:
     if holds(folder):
         return
     refuse_running(folder, "run this command once it has finished")
-    earlier = last_run(folder)
-    if earlier is not None and earlier.state != FINISHED and not unchanged(folder):
-        raise RecordsError(earlier.unfinished(folder))
+    _check_finishes(folder, last_run(folder), None)
 
 
 def check_finished(grades_dir: Path) -> None:

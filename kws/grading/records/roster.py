@@ -4,18 +4,11 @@
     matched = match_roster(roster, ["alice", "bob"])      # hand-ins <-> roster rows, both ways
     print("\\n".join(matched.report()))
 
-The roster is a CSV as instructors have it: a Canvas gradebook export, a Moodle participants or
-grades export, or a spreadsheet. One column, the *key*, holds each student's hand-in folder name:
-by default a column named ``folder`` (added by hand), or any column named with ``key`` when the
-folders are already named after it (``--roster-key "SIS Login ID"``). Every other column is kept
-for the LMS export (`kws.grading.publish.exports`), which says which identity columns it needs.
-
-Read as exported: UTF-8 with or without Excel's byte-order mark (or UTF-16, Excel's "Unicode
-text"), CRLF or LF line ends, quoted fields (commas and line breaks inside quotes), commas,
-semicolons or tabs between fields (Excel writes semicolons where the decimal mark is a comma;
-its ``sep=;`` first line is understood), extra columns and blank lines. Canvas's "Points
-Possible" row and its rows without any student are skipped. Headers are matched without regard
-to case or surrounding spaces; cell values are taken with surrounding spaces removed.
+One column, the *key* (``folder``, or ``--roster-key COLUMN``), holds each student's hand-in
+folder name; every other column is kept for the LMS export (`kws.grading.publish.exports`).
+The files it reads as exported, and what it refuses, are on docs/how-to/lms.md ("The roster").
+Headers are matched without regard to case or surrounding spaces; cell values are taken with
+surrounding spaces removed.
 """
 
 from __future__ import annotations

@@ -4,21 +4,14 @@ changes a grade, checked by every command that publishes one.
     {"version": 1, "generation": 7, "command": "kws adjust", "when": "2026-10-20T09:12:03+00:00",
      "files": {"gradebook.csv": "<sha256>", "standings.json": "...", "results/ann.json": "..."}}
 
-A command writes each file whole (`kws.grading.records.files`), then `seal` records the digest
-of every record file: the grades are what the last sealing command left. `check_seal` (the
-exports, the report, the feedback pages, through `kws.grading.season.compute.with_standings`)
-refuses a folder whose files are not those it sealed (a gradebook edited by hand, a command
-stopped half-way), and `kws.grading.records.grades.check_agreement` one whose gradebook
-disagrees with ``standings.json``; both name the command that brings them in line: `kws season`, which writes both again from the results, the
-adjustments and the course file. A folder with a gradebook and no seal is refused too: the
-command that wrote it stopped before its last write (or a kit older than seals wrote it). Why
-files and digests rather than one database: the deadlines page of the documentation
-(docs/how-to/deadlines.md, "One source of truth"). Which command wrote the folder last, and
-whether it finished, is `kws.grading.records.lock`'s record.
+`check_seal` refuses a folder whose record files are not those it sealed, or one with a
+gradebook and no seal, naming the command that brings it in line. Why files and digests
+rather than one database: docs/how-to/deadlines.md ("One source of truth").
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -65,13 +58,17 @@ def read_seal(grades_dir: Path) -> dict | None:
     return record
 
 
+def readable_seal(grades_dir: Path) -> dict | None:
+    """`read_seal`, or None where the seal is cut short too (`kws season` writes it again)."""
+    with contextlib.suppress(RecordsError):
+        return read_seal(grades_dir)
+    return None
+
+
 def seal(grades_dir: Path, command: str) -> Path:
     """Record the digests of `grades_dir`'s record files as `command` left them (the last
     write of every command that changes grades); the record's path."""
-    try:
-        earlier = read_seal(grades_dir)
-    except RecordsError:  # cut short: what this seal replaces (`kws season` writes it again)
-        earlier = None
+    earlier = readable_seal(grades_dir)  # a seal cut short: what this one replaces
     record = {
         "version": VERSION,
         "generation": (earlier or {}).get("generation", 0) + 1,
@@ -84,10 +81,7 @@ def seal(grades_dir: Path, command: str) -> Path:
 
 def unchanged(grades_dir: Path) -> bool:
     """Whether `grades_dir` is sealed and its record files are those it sealed."""
-    try:
-        record = read_seal(grades_dir)
-    except RecordsError:
-        return False
+    record = readable_seal(grades_dir)
     return record is not None and digests(grades_dir) == record["files"]
 
 

@@ -1,9 +1,5 @@
-"""Where each student stands in each assignment of the course: ``OUT/standings.json``.
-
-Written beside ``OUT/gradebook.csv`` whenever a grade changes (a class graded, one student
-regraded, an adjustment recorded, the course file's deadlines applied); read by the gradebook's
-exports, the class report and the students' feedback pages. One entry per student and assignment
-(the spec's name, e.g. ``keyword_spotting``)::
+"""Where each student stands in each assignment of the course: ``OUT/standings.json``, written
+whenever a grade changes and read by the exports, the report and the feedback pages::
 
     {"version": 1,
      "assignments": {"keyword_spotting": {"title": "...", "due": "2026-10-02T23:59:00+02:00",
@@ -16,15 +12,10 @@ exports, the class report and the students' feedback pages. One entry per studen
          "adjustments": [{"points": 2.0, "reason": "...", "who": "...", "when": "..."}],
          "final": 26.0}}}}
 
-An assignment whose notebook asks written questions (`kws mark`) has ``"written"`` (their
-points, in its maximum) beside its title; each standing in it ``"written"`` (the marks'
-points, counted in ``raw``) and ``"unmarked"`` (its questions with no mark yet); the document
-``"marks"``, the digest of the marks counted (`kws.grading.records.marks.written.check_marked`).
-
-``status`` is ``graded``, ``missing`` (nothing handed in: left out of the assignment's
-statistics) or ``ungraded`` (handed in, but the grader wrote no result). ``late`` is null for a
-hand-in on time. A folder without the file (graded before it existed) reads as every assignment
-on time with no adjustments.
+``status`` is ``graded``, ``missing`` or ``ungraded``; ``late`` is null for a hand-in on time;
+the written answers' fields: docs/reference/written-questions.md ("In the standings"). A
+folder without the file (graded before it existed) reads as every assignment on time with no
+adjustments.
 """
 
 from __future__ import annotations
@@ -112,6 +103,11 @@ class Standings:
     def of(self, student: str, assignment: str) -> Standing | None:
         """`student`'s standing in `assignment`, or None where none was recorded."""
         return self.students.get(student, {}).get(assignment)
+
+    def unmarked(self) -> int:
+        """How many written answers of graded hand-ins have no mark yet."""
+        entries = [s for by in self.students.values() for s in by.values() if s.status == "graded"]
+        return sum(s.unmarked for s in entries)
 
 
 def read_standings(grades_dir: Path) -> Standings:

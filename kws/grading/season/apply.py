@@ -1,15 +1,7 @@
-"""Apply a season's rules to a graded folder: ``standings.json`` and the gradebook's columns.
-
-    kws grade submissions/ --data data --out grades/ --course course.toml [--times times.csv]
-    kws season grades/ [--course course.toml] [--times times.csv] [--file-times]
-    kws adjust grades/ alice speaker_id +2 --reason "..."            # a person's change
-
-`apply_season` reads what `kws grade` wrote (results, gradebook, run.json), the course file and
-hand-in times (given, else the copies kept beside them) and the adjustments; it checks them
-against the class (`kws.grading.season.inputs`) and computes the standings
-(`kws.grading.season.compute`) before it writes anything; then `write_records` writes
-``standings.json``, the gradebook with its per-assignment columns, and the folder's seal
-(`kws.grading.records.seal`), each file whole. A mistake leaves the folder as it was.
+"""Apply a season's rules to a graded folder (`kws grade --course`, `kws season`, `kws adjust`):
+``standings.json`` and the gradebook's columns. `apply_season` checks every input against the
+class and computes the standings before it writes anything; then `write_records` writes each
+file whole, the seal last. A mistake leaves the folder as it was.
 """
 
 from __future__ import annotations
@@ -132,8 +124,7 @@ def checked_season(
 
     Args:
         season: what `read_season` read; folder: the grades folder.
-        handins: {hand-in folder name: its folder, None where it is gone} of the class.
-        graded: {hand-in folder name: the assignments graded (or about to be) in it}.
+        handins, graded: the class, as `check_class` takes them.
         roster: the roster's students (default: those of the roster kept in `folder`);
             roster_file: where they come from, for the warnings' words (with the default: the
             kept one).
@@ -150,22 +141,9 @@ def checked_season(
     return season
 
 
-def _unmarked_note(folder: Path, standings: Standings) -> list[str]:
-    """A note for the instructor when written answers of graded hand-ins have no mark yet."""
-    left = sum(s.unmarked for entries in standings.students.values() for s in entries.values()
-               if s.status == "graded")  # fmt: skip
-    if not left:
-        return []
-    return [f"{left} written answer(s) not marked yet, counted in the maximum: mark them with "
-            f"`kws mark {folder}` (exports refuse them until then, or --unmarked zero)"]  # fmt: skip
-
-
 def apply_season(
     grades_dir: Path,
     *,
-    course: Path | None = None,
-    times: Path | None = None,
-    file_times: bool | None = None,
     season: SeasonInputs | None = None,
     adjustment: tuple[str, str, Adjustment] | None = None,
     command: str = "kws season",
@@ -179,12 +157,8 @@ def apply_season(
 
     Args:
         grades_dir: the folder `kws grade --out` wrote.
-        course: a course file to use and keep (as ``course.toml``); default: the one kept.
-        times: a times CSV to use and keep (as ``times.csv``); default: the one kept.
-        file_times: allow file times (``--file-times``), kept as the folder's choice; None:
-            the folder's recorded choice.
-        season: what `kws.grading.season.inputs.read_season` read already (before grading),
-            in place of `course`, `times` and `file_times`.
+        season: what `kws.grading.season.inputs.read_season` read already (the course file,
+            times and file times given, to keep); default: the files kept in the folder.
         adjustment: (student, assignment, adjustment) to record with them (`kws adjust`).
         command: the command that applies it, for the folder's seal and lock.
         wait: wait for a command that writes the folder now, instead of refusing.
@@ -207,7 +181,7 @@ def apply_season(
     with holding(grades_dir, command, scope=SEASON, wait=wait):
         grades = grades if grades is not None else read_grades(Path(grades_dir))
         check_results(grades)
-        season = season or read_season(grades.folder, course, times, file_times)
+        season = season or read_season(grades.folder)
         season = checked_season(season, grades.folder, *class_of(grades))
         adjusted = {key: list(found) for key, found in season.adjusted.items()}
         if adjustment is not None:
@@ -219,7 +193,12 @@ def apply_season(
         written = written_part(grades.folder, asked)
         standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
                                     file_times=season.file_times, written=written)  # fmt: skip
-        standings.notes += season.notes + _unmarked_note(grades.folder, standings)
+        standings.notes += season.notes
+        left = standings.unmarked()
+        if left:  # counted in the maximum, and refused by the exports until marked
+            standings.notes.append(f"{left} written answer(s) not marked yet, counted in the "
+                                   f"maximum: mark them with `kws mark {grades.folder}` (exports "
+                                   "refuse them until then, or --unmarked zero)")  # fmt: skip
         keep_season_files(grades.folder, season)  # every input is good: from here on, writes
         if adjustment is not None:
             write_adjustment(grades.folder, *adjustment)

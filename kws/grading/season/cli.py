@@ -1,15 +1,7 @@
-"""The `kws` verbs of the season (`kws.cli` lists them under "the season", with `kws export`,
-from `kws.grading.publish.cli`), and what the other verbs print of it:
-
-    kws season GRADES_DIR [--course FILE] [--times FILE] [--file-times] [--strict] [--wait]
-                                                     re-apply deadlines and adjustments
-    kws adjust GRADES_DIR STUDENT ASSIGNMENT POINTS --reason TEXT [--who NAME] [--wait]
-    kws marks restore GRADES_DIR [--wait]           rebuild lost marks from their history
-
-`print_season` (what `kws grade` prints after grading a class), `course_rules` (what
-`kws gradescope --course` prints) and `warn_or_refuse` with ``--strict`` (the course file's
-warnings, which every command that reads it prints, or refuses: `kws.grading.season.warn`)
-live here, below the grading packages that call them.
+"""The `kws` verbs of the season, `kws season`, `kws adjust` and `kws marks restore` (`kws.cli`
+lists them under "the season"), and what the other verbs print of it: `print_season` (after
+`kws grade`), `course_rules` (`kws gradescope --course`) and `warn_or_refuse` (the course file's
+warnings, or with ``--strict`` their refusal), below the grading packages that call them.
 """
 
 from __future__ import annotations

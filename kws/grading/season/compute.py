@@ -2,25 +2,11 @@
 penalty and the adjustments (what ``standings.json`` holds; `kws.grading.season.apply` writes it
 and the gradebook's columns).
 
-`class_standings` computes them from a graded class (`kws.grading.records.grades.read_grades`), the
-course file (`kws.grading.season.course`), hand-in times (`kws.grading.season.times`) and the
-adjustments (`kws.grading.records.adjustments`).
-
-Decisions (docs/how-to/deadlines.md):
-
-- a student is **missing** in an assignment when their hand-in holds none of its tests: left
-  out of its statistics, 0 or blank in the exports (``--missing``); **ungraded** in every
-  assignment when the grader could not grade the hand-in (its results say why:
-  `kws.grading.records.gradebook.ungraded_document`); a student with no readable results file
-  has no standing at all: the commands refuse the folder
-  (`kws.grading.records.grades.check_results`);
-- the **maximum** of a hand-in counts the assignments it was graded in, and the missing ones
-  whose due date (course file) has passed; without a course file, only those it was graded in;
-- **raw** counts the written answers' marks (`kws.grading.records.marks.written_part`) with the
-  tests' points, and the maximum the written questions' points: the late penalty is a share of
-  the whole;
-- **final** = max(0, raw - late penalty + the adjustments' points); only an adjustment can
-  take it above the maximum.
+`class_standings` computes them from a graded class, the course file, hand-in times, the
+adjustments and the written answers' marks, as docs/how-to/deadlines.md ("What the kit
+decides") says. A student is **ungraded** in every assignment when the grader could not grade
+the hand-in; one with no readable results file has no standing at all: the commands refuse the
+folder (`kws.grading.records.grades.check_results`).
 """
 
 from __future__ import annotations
@@ -40,25 +26,6 @@ from kws.grading.season.times import handin_time
 from kws.spec import ASSIGNMENTS
 
 
-def assignment_maxima(grades) -> dict[str, float]:
-    """{assignment: its maximum}: the sum of its tests' maxima over the class, by name."""
-    maxima: dict[str, float] = {}
-    for student in grades.students:
-        for test in student.tests:
-            name = test_assignment(test)
-            if name:
-                maxima.setdefault(name, 0.0)
-    for name in maxima:
-        tests = {t["name"] for s in grades.students for t in s.tests if test_assignment(t) == name}
-        maxima[name] = sum(grades.maximum[t] for t in tests)
-    return dict(sorted(maxima.items()))
-
-
-def _title(name: str) -> str:
-    spec = ASSIGNMENTS.get(name)
-    return spec.title if spec else name
-
-
 def _notebook(handin: Path | None, name: str) -> Path | None:
     """The notebook of `name` in the hand-in folder, found as the grader finds it, or None."""
     spec = ASSIGNMENTS.get(name)
@@ -71,15 +38,7 @@ def _notebook(handin: Path | None, name: str) -> Path | None:
 
 
 def _one(
-    student,
-    name: str,
-    maximum: float,
-    course,
-    times,
-    adjusted,
-    spent,
-    file_times,
-    written: Written,
+    student, name: str, maximum: float, course, times, adjusted, spent, file_times, written: Written
 ) -> Standing:
     """One student's standing in one assignment; `spent`: grace days used so far (updated)."""
     tests = [t for t in student.tests if test_assignment(t) == name]
@@ -140,7 +99,13 @@ def class_standings(
             grading by `kws.grading.season.inputs.check_class`).
     """
     written = written_part(grades.folder) if written is None else written
-    maxima = {n: m + written.maxima.get(n, 0.0) for n, m in assignment_maxima(grades).items()}
+    tests: dict[str, set[str]] = {}  # {assignment: its tests' names over the class}
+    for student in grades.students:
+        for test in student.tests:
+            if name := test_assignment(test):
+                tests.setdefault(name, set()).add(test["name"])
+    maxima = {name: sum(grades.maximum[t] for t in tests[name]) + written.maxima.get(name, 0.0)
+              for name in sorted(tests)}  # fmt: skip
     maxima |= {  # a written-only assignment without a test (nbgrader's test cells are tests)
         n: m
         for n, m in written.maxima.items()
@@ -152,8 +117,9 @@ def class_standings(
     spent = {s.name: 0 for s in grades.students}
     standings = Standings(marks=written.digest)
     for name in sorted(maxima):
-        due = course.due.get(name) if course else None
-        standings.assignments[name] = {"title": _title(name), "maximum": maxima[name],
+        due, spec = (course.due.get(name) if course else None), ASSIGNMENTS.get(name)
+        standings.assignments[name] = {"title": spec.title if spec else name,
+                                       "maximum": maxima[name],
                                        "due": due.isoformat() if due else None}  # fmt: skip
         if written.maxima.get(name):
             standings.assignments[name]["written"] = written.maxima[name]

@@ -1,37 +1,11 @@
-"""The course file: due dates, the late rule, grace days and extensions of a course's season (TOML).
-
-    # course.toml
-    timezone = "Europe/Berlin"   # dates without an offset are in this zone (IANA name)
-    grace_minutes = 15           # this late still counts as on time (upload delays)
-    grace_days = 2               # whole days a student may spend late over the season, unpenalised
-
-    [late]
-    per_day = 0.10               # share of the assignment's maximum taken off per day late
-    cap = 0.50                   # never more than this share
-    count = "started_days"       # "started_days" (1 h late = a day) or "hours" (pro rata)
-
-    [due]
-    keyword_spotting = "2026-10-02 23:59"
-    speaker_id = "2026-10-16 23:59"
-
-    [release]                    # optional: when each notebook was handed out
-    keyword_spotting = "2026-09-18 12:00"
-
-    [extensions.alice]           # the hand-in folder's name, then assignment = new due date
-    speaker_id = "2026-10-18 23:59"
-
-    [gradescope]                 # the autograder's rules (`kws gradescope --course FILE`)
-    attempts_per_day = 3         # graded attempts in any 24 hours; the last counted one stands
-    public_share = 0.3           # Kaggle's rule: this share of the hidden test set is shown
-    split_seed = "a secret"      #   during the homework; the grade uses the rest
+"""The course file (``course.toml``): due dates, the late rule, grace days and extensions of a
+course's season; its keys and their meaning are on docs/how-to/deadlines.md.
 
 `read_course` checks the file and says what to fix (the file as given, its line and key, the
-closest valid key: `kws.grading.season.keys`, through the kit's one TOML reader, `kws.spec.toml`); the names it gives are checked against the class
-being graded by `kws.grading.season.inputs`. `late_of` applies the rule to one hand-in.
-Grace days are spent automatically, in the order of the due dates, on the first late hand-ins
-(as Autolab and MarkUs do); a late hand-in's penalty counts only the days no grace day covered.
-The penalty is a share of the assignment's maximum (as Canvas's late policy takes it), so the
-final score is ``max(0, raw - penalty + adjustments)``.
+closest valid key: `check_keys`); the names it gives are checked against the class
+by `kws.grading.season.inputs`. `late_of` applies the rule to one hand-in: grace days are spent
+in the order of the due dates on the first late hand-ins, and the penalty, a share of the
+assignment's maximum, counts only the days no grace day covered.
 """
 
 from __future__ import annotations
@@ -46,7 +20,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from kws.grading.records.files import decode_text
 from kws.grading.records.standings import Late
 from kws.grading.season.dates import DateError, in_zone, toml_time
-from kws.grading.season.keys import check_keys
 from kws.grading.season.warn import CourseWarning, date_warnings, rule_warnings, zone_warning
 from kws.grading.testsets.split import Split
 from kws.spec import ASSIGNMENTS
@@ -103,6 +76,48 @@ class Course:
     def due_for(self, student: str, assignment: str) -> datetime | None:
         """`student`'s due date for `assignment` (an extension's, if granted), or None."""
         return self.extensions.get(student, {}).get(assignment) or self.due.get(assignment)
+
+
+# Each table of the course file and its keys; None: the keys are assignment names (checked by
+# `_Reader.dates`) or, for [extensions], hand-in folder names.
+TABLES = {
+    "late": ("per_day", "cap", "count"),
+    "due": None,
+    "release": None,
+    "extensions": None,
+    "gradescope": ("attempts_per_day", "public_share", "split_seed"),
+}
+TOP = ("timezone", "grace_minutes", "grace_days", *TABLES)  # the file's keys, tables last
+
+
+def check_keys(toml: Toml) -> None:
+    """Raise the file's error at the first key of the course file `toml` that is not one of
+    the file's keys, or a table given as a value; the message names the file, the line, the
+    key, the closest valid key and the fix.
+
+    Args:
+        toml: the course file, read (`kws.spec.toml.read_toml`).
+    """
+    for key, value in toml.table.items():
+        if key not in TOP:
+            raise toml.fail((key,), unknown(key, TOP, "a key of the course file"))
+        if key in TABLES and not isinstance(value, dict):
+            raise toml.fail((key,), f"{key} = {value!r}; [{key}] is a table: "
+                            f"write it as a line [{key}] with its keys below")  # fmt: skip
+        if key not in TABLES and isinstance(value, dict):
+            raise toml.fail((key,), f"[{key}] is a table, but {key} is a value "
+                            f"(e.g. {key} = ...) written above the first [table]")  # fmt: skip
+        valid = TABLES.get(key)
+        for inner in value if valid is not None else ():
+            if inner not in valid:
+                raise toml.fail(
+                    (key, inner), f"[{key}] {unknown(inner, valid, f'a key of [{key}]')}"
+                )
+    for student, granted in toml.table.get("extensions", {}).items():
+        if not isinstance(granted, dict):
+            raise toml.fail(("extensions", student), f"extensions.{student} = {granted!r}; write "
+                            f"the student's table as [extensions.{student}] with a line "
+                            "assignment = due date below it")  # fmt: skip
 
 
 def course_text(path: Path) -> str:

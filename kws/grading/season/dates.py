@@ -1,21 +1,8 @@
-"""Dates and times as instructors write them, read the same way on every Python the kit supports.
-
-`datetime.fromisoformat` reads different things on different versions (Python 3.10 refuses a
-trailing ``Z`` and ``+0200``; 3.11 reads both, and more), so the kit reads times itself:
-
-- **ISO 8601** with a time of day: ``2026-10-02 23:59``, ``2026-10-02T23:59:00``, with
-  fractions of a second, and with an offset ``Z``, ``+02:00``, ``+0200`` or ``+02``
-  (Excel writes ``2026-10-02 23:59:00``, JavaScript's ``toISOString`` ``...T21:59:00.000Z``);
-- **Excel's slash dates** (``10/02/2026 23:59``, ``2/10/2026 11:59 PM``), only where the file
-  settles whether the day or the month comes first (`slash_order`): a row with a first
-  number above 12 is day first, one with a second above 12 month first. Where no row settles
-  it, ``10/02/2026`` could be 10 February or 2 October, and the file is refused;
-- **dates with dots** (``30.10.2026 22:59``, as Excel writes them in Germany and much of
-  Europe): always day first, the one order written with dots (`dotted_note` says so).
-
-Refused, with the reason (`DateError`): a date without a time of day (midnight at the start
-of the day, or the end? the instructor says), a two-digit year, anything else. A time without
-an offset is the course's (`in_zone`).
+"""Dates and times as instructors write them, read the same way on every Python the kit supports
+(`datetime.fromisoformat` reads different things on 3.10 and 3.11): ISO 8601 with a time of day
+and an optional offset, Excel's slash dates where the file settles their order (`slash_order`),
+and dates with dots, day first. The forms read and refused are on docs/how-to/deadlines.md
+("Where the hand-in times come from"); a time without an offset is the course's (`in_zone`).
 """
 
 from __future__ import annotations
@@ -101,33 +88,28 @@ def parse_time(text: str, order: str | None = None) -> datetime:
         micro = int((fraction or "0")[:6].ljust(6, "0"))
         return _build(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
                       micro, _offset(offset))  # fmt: skip
-    slash = _SLASH.match(text)
+    slash, dotted = _SLASH.match(text), _DOTTED.match(text)
+    if not (slash or dotted):
+        raise DateError(f"not a date and time the kit reads; {EXCEL_FIX}, or with an offset, "
+                        "2026-10-02T23:59+02:00")  # fmt: skip
+    first, second_number, year, hour, minute, seconds = (slash or dotted).groups()[:6]
+    if len(year) != 4:
+        raise DateError(f"a two-digit year; {EXCEL_FIX}")
+    if hour is None:
+        raise DateError(f"a date without a time of day; {EXCEL_FIX}")
+    day, month, hour = first, second_number, int(hour)  # dates with dots: always day first
     if slash:
-        first, second_number, year, hour, minute, seconds, half = slash.groups()
-        if len(year) != 4:
-            raise DateError(f"a two-digit year; {EXCEL_FIX}")
-        if hour is None:
-            raise DateError(f"a date without a time of day; {EXCEL_FIX}")
         if order not in ORDERS:
             raise DateError(f"{first}/{second_number}/{year} could be either day/month or "
                             f"month/day; {EXCEL_FIX}")  # fmt: skip
-        day, month = (first, second_number) if order == ORDERS[0] else (second_number, first)
-        hour = int(hour)
+        if order == ORDERS[1]:
+            day, month = second_number, first
+        half = slash[7]
         if half:
             if not 1 <= hour <= 12:
                 raise DateError(f"{hour} {half.upper()} is no time of day")
             hour = hour % 12 + (12 if half.lower() == "pm" else 0)
-        return _build(int(year), int(month), int(day), hour, int(minute), int(seconds or 0))
-    dotted = _DOTTED.match(text)
-    if dotted:
-        day, month, year, hour, minute, seconds = dotted.groups()
-        if len(year) != 4:
-            raise DateError(f"a two-digit year; {EXCEL_FIX}")
-        if hour is None:
-            raise DateError(f"a date without a time of day; {EXCEL_FIX}")
-        return _build(int(year), int(month), int(day), int(hour), int(minute), int(seconds or 0))
-    raise DateError(f"not a date and time the kit reads; {EXCEL_FIX}, or with an offset, "
-                    "2026-10-02T23:59+02:00")  # fmt: skip
+    return _build(int(year), int(month), int(day), hour, int(minute), int(seconds or 0))
 
 
 def dotted_note(texts: dict[int, str]) -> str:

@@ -4,17 +4,14 @@
     check_class(season, handins={"ann": Path("submissions/ann")},
                 graded={"ann": {"keyword_spotting"}}, roster=set())
 
-`read_season` reads the course file and the times file the instructor gave (else the copies
-kept in the grades folder), so every message names the file given; `check_class` checks every
-name in them against the class: an extension or a times row for a name that is no hand-in
-folder (nor a roster row), a hand-in time before its notebook's release, and a graded notebook
-with a due date whose hand-in time nothing records (no times row, no Gradescope metadata) unless
-the instructor asked for file times (``--file-times``, kept as the folder's choice). Nothing
-here writes: `keep_season_files` writes the copies once the whole command's inputs are good.
+`read_season` reads the files given (else the copies kept in the grades folder), so every
+message names the file given; `check_class` checks every name and time in them against the
+class. Nothing here writes but `keep_season_files`, once the whole command's inputs are good.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -24,10 +21,10 @@ from pathlib import Path
 from kws.grading.records.adjustments import ADJUSTMENTS_FILE, read_adjustments
 from kws.grading.records.files import write_whole
 from kws.grading.records.gradebook import RUN_FILE
-from kws.grading.records.seal import SEAL_FILE, RecordsError, read_seal
+from kws.grading.records.seal import SEAL_FILE, readable_seal
 from kws.grading.records.standings import STANDINGS_FILE, Adjustment
 from kws.grading.season.course import COURSE_FILE, Course, CourseError, read_course
-from kws.grading.season.times import Times, gradescope_time, read_times_csv
+from kws.grading.season.times import Times, handin_time, read_times_csv
 from kws.grading.season.warn import CourseWarning, roster_warnings
 from kws.spec import ASSIGNMENTS
 from kws.spec.toml import closest, where
@@ -103,11 +100,8 @@ def read_season(
     parsed = read_course(course_file, sorted(ASSIGNMENTS)) if course_file else None
     zone = parsed.timezone if parsed else timezone.utc
     entries = read_times_csv(times_file, zone) if times_file else Times()
-    keep = {}
-    if course is not None:
-        keep[COURSE_FILE] = Path(course).read_bytes()
-    if times is not None:
-        keep[TIMES_FILE] = Path(times).read_bytes()
+    given = {COURSE_FILE: course, TIMES_FILE: times}
+    keep = {name: Path(path).read_bytes() for name, path in given.items() if path is not None}
     chosen = recorded_file_times(grades_dir) if file_times is None else file_times
     season = SeasonInputs(parsed, entries, chosen, course_file, times_file, keep, file_times)
     season.notes += entries.notes
@@ -126,25 +120,20 @@ def applied_season(grades_dir: Path) -> dict[str, tuple[str, str | None]]:
     its standings carry due dates. Whether a season was applied is a fact of these records,
     never of ``run.lock``."""
     folder, why = Path(grades_dir), {}
-    try:
-        record = read_seal(folder)
-    except RecordsError:
-        record = None
-    try:
+    record = readable_seal(folder)
+    run = {}
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         run = json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("season") or {}
-    except (OSError, ValueError, AttributeError):
-        run = {}
     for name, key in ((COURSE_FILE, "course"), (TIMES_FILE, "times")):
         given = run.get(key) if isinstance(run.get(key), str) else None
         if record is not None and name in record["files"]:
             why[name] = (f"{folder / SEAL_FILE} recorded it (`{record['command']}`)", given)
         elif given:
             why[name] = (f"{folder / RUN_FILE} records that `kws grade` was given {given}", given)
-    try:
+    due = False
+    with contextlib.suppress(OSError, ValueError, KeyError, AttributeError, TypeError):
         standings = json.loads((folder / STANDINGS_FILE).read_text(encoding="utf-8"))
         due = any(entry.get("due") for entry in standings["assignments"].values())
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        due = False
     if due and COURSE_FILE not in why:
         why[COURSE_FILE] = (f"{folder / STANDINGS_FILE} has due dates", None)
     return why
@@ -162,12 +151,11 @@ def _check_applied(grades_dir: Path, course_file: Path | None, times_file: Path 
     options = {COURSE_FILE: "--course", TIMES_FILE: "--times"}
     command = " ".join(f"{options[n]} {applied[n][1] or n.upper().replace('.', '_')}" for n in gone)
     reasons = "; ".join(f"{grades_dir / n}: {applied[n][0]}" for n in gone)
+    are, it = ("is", "it") if len(gone) == 1 else ("are", "them")
     raise CourseError(
-        f"{' and '.join(str(grades_dir / n) for n in gone)} {'is' if len(gone) == 1 else 'are'} "
-        f"not there, though the grades apply {'it' if len(gone) == 1 else 'them'} "
-        f"({reasons}): without {'it' if len(gone) == 1 else 'them'} the late rule would not "
-        f"be applied. Give {'it' if len(gone) == 1 else 'them'} again: "
-        f"`kws season {grades_dir} {command}`"
+        f"{' and '.join(str(grades_dir / n) for n in gone)} {are} not there, though the grades "
+        f"apply {it} ({reasons}): without {it} the late rule would not be applied. Give {it} "
+        f"again: `kws season {grades_dir} {command}`"
     )
 
 
@@ -251,15 +239,11 @@ def _check_dated(
     """Every graded notebook with a due date has a hand-in time, or file times were asked for."""
     undated: dict[str, list[str]] = {}
     for student, names in sorted(graded.items()):
-        handin = handins.get(student)
-        for name in sorted(names):
+        for name in sorted(names):  # dated as `handin_time` dates it without file times
             if season.course.due_for(student, name) is None:
                 continue
-            if (student, name) in season.times or (student, "") in season.times:
-                continue
-            if handin is not None and gradescope_time(handin) is not None:
-                continue
-            undated.setdefault(student, []).append(name)
+            if handin_time(student, name, None, handins.get(student), season.times) is None:
+                undated.setdefault(student, []).append(name)
     if not undated:
         return
     listed = "; ".join(f"{s} ({', '.join(n)})" for s, n in undated.items())

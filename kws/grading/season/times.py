@@ -1,31 +1,8 @@
-"""When each hand-in came in, from the best record the instructor has (for the late rule).
-
-In this order, the first that knows:
-
-1. a **times CSV** (``kws grade --times FILE``): columns ``student`` (the hand-in folder's
-   name), ``submitted`` (a time `kws.grading.season.dates` reads: ISO 8601, or Excel's slash
-   dates where the file settles their order, dates with dots day first; without an offset, in
-   the course's time zone; blank or ``-``: no hand-in) and, optionally, ``assignment``
-   (blank: every notebook of that hand-in). Saved as Excel saves it (byte-order mark, CRLF, semicolons) it reads the same;
-   two lines giving one hand-in two times are refused;
-2. **Gradescope's** ``submission_metadata.json`` in the hand-in folder: its ``created_at``
-   (Gradescope writes it into ``/autograder/`` for every submission);
-3. **file times**, only when the instructor asks for them (``--file-times``): the notebook's
-   modification time in the hand-in folder. A copy, an unzip or a sync may have changed it, by
-   weeks; the source says "file times" wherever it is shown, so nobody mistakes it for a record.
-   Without the option a graded notebook no record dates is refused before anything is graded
-   (`kws.grading.season.inputs`).
-
-The file given with ``--times`` may also be **Moodle's grading worksheet** (the assignment's
-"Download grading worksheet"): its ``Last modified (submission)`` column is the hand-in time,
-written in Moodle's English default (``Thursday, 2 October 2025, 11:59 PM``, in the time zone
-of the account that downloaded it: read in the course's) or ISO 8601; ``-`` (nothing handed in)
-is skipped. A row is matched to the hand-in folder named in a ``folder`` column where the
-instructor added one, else to the folder name Moodle's "Download all submissions" gives that
-participant (``<Full name>_<id>_assignsubmission_file_``). Its times count for every notebook
-of the hand-in; the source reads "Moodle worksheet". Canvas's bulk download names the files by
-student (``name_userid_submissionid_file``, ``LATE`` in the name of a late one) but carries no
-hand-in time: export it from Canvas into the times CSV.
+"""When each hand-in came in, from the best record the instructor has (for the late rule), in
+this order: a times CSV or Moodle's grading worksheet (``kws grade --times FILE``), Gradescope's
+``submission_metadata.json`` in the hand-in folder, and the notebook's file time only where the
+instructor asks for it (``--file-times``). The sources and their formats are on
+docs/how-to/deadlines.md ("Where the hand-in times come from").
 """
 
 from __future__ import annotations
@@ -181,12 +158,9 @@ def _moodle_worksheet(path: Path, header: list[str], rows: list, zone: ZoneInfo)
                 "date (Thursday, 2 October 2025, 11:59 PM) nor ISO 8601; download the "
                 "worksheet with English as the language, or put the times in a times CSV"
             ) from None
-        folder = row[column["folder"]] if column["folder"] else ""
-        if not folder:
-            ident = row[column["Identifier"]] if column["Identifier"] else ""
-            number = ident.removeprefix("Participant ").strip()
-            name = row[column["Full name"]] if column["Full name"] else ""
-            folder = f"{name}_{number}_assignsubmission_file_"
+        cell = {name: row[found] if found else "" for name, found in column.items()}
+        number = cell["Identifier"].removeprefix("Participant ").strip()
+        folder = cell["folder"] or f"{cell['Full name']}_{number}_assignsubmission_file_"
         _add(times, (folder, ""), HandinTime(in_zone(moment, zone), SOURCES[3], line))
     return times
 

@@ -4,27 +4,11 @@
     for warning in course.warnings:        # CourseWarning: kind, where, what, the fix
         print(warning)                     # course.toml, line 1: timezone = "EST" is ...
 
-A warning never changes a grade: the file means what it says, and the instructor may have meant
-it. `kws grade --course`, `kws season`, `kws gradescope --course` and `kws rehearse` print every
-one; with ``--strict`` they refuse the file instead, before anything is written (both:
-`kws.grading.season.cli.warn_or_refuse`). Each is a `CourseWarning` (its `kind` a field, never a sentence to
-parse):
-
-- ``zone``: the time zone is an abbreviation or a fixed offset (``EST``, ``CET``, ``MST``,
-  ``Etc/GMT+5``, ``GMT``), not a place's clock: ``EST`` is UTC−05:00 all year, so every deadline
-  in New York's daylight time falls an hour later than the instructor meant. Where the name
-  says which clock was meant, the warning names it (``America/New_York``) and `shifts` gives,
-  for each date written without an offset, how far the zone moves it (from the zone database);
-- ``midnight``: a due date at exactly 00:00 (the start of that day, or the end of the one
-  before?);
-- ``weekend``: a due date on a Saturday or a Sunday (said, not refused);
-- ``clock-change``: a date that does not exist (skipped when the clocks go forward) or comes
-  twice (when they go back) in the course's zone;
-- ``grace``: a grace period as long as the penalty's step (a started day, or an hour counted
-  pro rata), so that a hand-in just past it pays for a step it never used;
-- ``cap``: a cap reached on the first day late: a minute late costs what a week late costs;
-- ``roster``: an extension for a folder the class roster lacks (`roster_warnings`, against the
-  roster given).
+A warning never changes a grade; with ``--strict`` the commands refuse the file instead
+(`kws.grading.season.cli.warn_or_refuse`). Each is a `CourseWarning` whose `kind` (one of
+`KINDS`) is a field, never a sentence to parse; what each kind means is on
+docs/how-to/deadlines.md ("Warnings"). For a zone abbreviation whose place is known, `shifts`
+gives how far the zone moves each date written without an offset.
 """
 
 from __future__ import annotations
@@ -127,6 +111,7 @@ def zone_warning(path: Path, text: str, name: str, zone: ZoneInfo,
     january = datetime(datetime.now(timezone.utc).year, 1, 1, tzinfo=zone)
     fixed = january.utcoffset() == january.replace(month=7).utcoffset()
     meant, why = MEANT.get(name, (None, ""))
+    shifts = ()
     if meant is None and name.startswith("Etc/GMT"):
         said = (f'timezone = "{name}" is a fixed {_offset(january)} '
                 "all year (the sign of Etc/GMT names is reversed), with no daylight time")  # fmt: skip
@@ -137,7 +122,9 @@ def zone_warning(path: Path, text: str, name: str, zone: ZoneInfo,
     else:
         clock = (f"a fixed {_offset(january)} all year, with no "
                  "daylight time" if fixed else "an abbreviation")  # fmt: skip
-        shifts = _shifts(floating, zone, ZoneInfo(meant))
+        there = ZoneInfo(meant)
+        shifts = tuple(Shift(key, written, written.replace(tzinfo=zone), written.replace(tzinfo=there))
+                       for key, written in floating.items())  # fmt: skip
         moved = [s for s in shifts if s.hours]
         said = f'timezone = "{name}" is {clock}: {why}'
         if moved:
@@ -147,14 +134,9 @@ def zone_warning(path: Path, text: str, name: str, zone: ZoneInfo,
                      f"{meant}'s clock ({', '.join(s.label for s in moved)})")  # fmt: skip
         elif shifts:
             said += f"; none of the file's dates moves against {meant} this term"
-        return CourseWarning("zone", path, line_of(text, "timezone"), ("timezone",), said,
-                             f'did you mean timezone = "{meant}"?', meant, shifts)  # fmt: skip
-    return CourseWarning("zone", path, line_of(text, "timezone"), ("timezone",), said, fix)
-
-
-def _shifts(floating: dict, here: ZoneInfo, meant: ZoneInfo) -> tuple[Shift, ...]:
-    return tuple(Shift(key, written, written.replace(tzinfo=here), written.replace(tzinfo=meant))
-                 for key, written in floating.items())  # fmt: skip
+        fix = f'did you mean timezone = "{meant}"?'
+    line = line_of(text, "timezone")
+    return CourseWarning("zone", path, line, ("timezone",), said, fix, meant, shifts)
 
 
 def _when(moment: datetime) -> str:
@@ -231,13 +213,9 @@ def roster_warnings(path: Path, text: str, extensions: dict, roster: set[str],
                     roster_file: Path | None) -> list[CourseWarning]:  # fmt: skip
     """A ``roster`` warning for each extension whose student is not on the roster (the names
     of its hand-in column, `roster`, from `roster_file`)."""
-    found = []
-    for student in extensions:
-        if student not in roster:
-            found.append(CourseWarning(
-                "roster", path, line_of(text, "extensions", student), ("extensions", student),
-                f"[extensions.{student}] {student!r} is not a hand-in folder of the roster "
-                f"({roster_file}): the LMS exports leave them out",
-                "correct the name, or add the student to the roster's folder column",
-            ))  # fmt: skip
-    return found
+    return [CourseWarning(
+        "roster", path, line_of(text, "extensions", student), ("extensions", student),
+        f"[extensions.{student}] {student!r} is not a hand-in folder of the roster "
+        f"({roster_file}): the LMS exports leave them out",
+        "correct the name, or add the student to the roster's folder column",
+    ) for student in extensions if student not in roster]  # fmt: skip

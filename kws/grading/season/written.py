@@ -3,15 +3,10 @@
     asked = plan_rubrics(written, {"speaker_id"})   # [Rubric]: the plan's questions
     asked = notebook_rubrics({"speaker_id"})        # the same, for a command that has no plan
 
-Whether a notebook asks written questions, and what each is worth, is decided once
-(`kws.grading.judge.written.written_questions`, from the solution notebooks): `kws grade` and
-`kws merge` take them from the run's plan (`plan_rubrics`); `kws season`, `kws adjust` and
-`kws marks restore`, which grade nothing and have no plan, from the notebooks
-(`notebook_rubrics`). `kws.grading.season.apply` records the graded notebooks' questions in
-``marks/rubrics.json`` whenever it applies the season, so the totals count them (and the
-exports refuse answers no one marked) whether or not `kws mark` ever ran. A course without its
-solution notebooks on this machine (a kit installed without a checkout) records none: the
-exports then count the tests.
+`kws grade` and `kws merge` take them from the run's plan; `kws season`, `kws adjust` and
+`kws marks restore`, which have no plan, from the solution notebooks (how they are recorded:
+docs/reference/written-questions.md). A course without its solution notebooks on this machine
+(a kit installed without a checkout) records none: the exports then count the tests.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ lock, appended to the history and sealed (`kws.grading.records.marks`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -33,11 +34,6 @@ from kws.grading.records.marks.rubric import (
 from kws.grading.records.seal import RecordsError, digests, read_seal, seal
 
 _threads = threading.Lock()  # this process's threads; flock keeps other processes out
-
-
-def _owner_only(path: str, flags: int) -> int:
-    """`open`'s opener for the files of ``marks/``: made mode 0600, the instructor's alone."""
-    return os.open(path, flags, 0o600)
 
 
 class MarkStore:
@@ -315,7 +311,8 @@ class MarkStore:
 
     def _append(self, event: dict) -> None:
         line = json.dumps({"when": record_time(), **event}, ensure_ascii=False) + "\n"
-        with open(self.folder / HISTORY_FILE, "a", encoding="utf-8", opener=_owner_only) as history:
+        owner_only = functools.partial(os.open, mode=0o600)  # made the instructor's alone
+        with open(self.folder / HISTORY_FILE, "a", encoding="utf-8", opener=owner_only) as history:
             history.write(line)
             history.flush()
 

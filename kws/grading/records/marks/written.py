@@ -96,12 +96,7 @@ def check_marked(grades_dir: Path, standings, unmarked: str = "refuse") -> None:
         )
     if unmarked not in UNMARKED:
         raise ValueError(f"--unmarked {unmarked!r}: choose from {', '.join(UNMARKED)}")
-    left = sum(
-        standing.unmarked
-        for entries in standings.students.values()
-        for standing in entries.values()
-        if standing.status == "graded"
-    )
+    left = standings.unmarked()
     if left and unmarked == "refuse":
         raise RecordsError(
             f"{folder}: {left} written answer{'s' if left != 1 else ''} not marked yet; mark "
