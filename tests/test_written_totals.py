@@ -321,6 +321,23 @@ def test_lost_marks_are_refused_and_rebuilt_from_their_history(course, lost):
     assert (course / "canvas.csv").read_text() == exported
 
 
+def test_a_mark_taken_back_stays_taken_back_when_the_marks_are_rebuilt(course):
+    """A mark taken back in `kws mark` (unmarked again) is not given back by
+    `kws marks restore`: the rebuilt marks export as they did before marks.json was lost."""
+    grades = course / "grades"
+    _marked(course)
+    store = MarkStore(grades, [student_name(n) for n in range(STUDENTS)])
+    store.unmark(QUESTIONS[0], [student_name(2)], by="ta")
+    kws(course, "season", "grades")
+    kws(course, *EXPORT, "--unmarked", "zero")
+    exported = (course / "canvas.csv").read_text()
+    (grades / "marks" / "marks.json").unlink()
+    kws(course, "marks", "restore", "grades")
+    assert student_name(2) not in MarkStore(grades, ()).marks()[QUESTIONS[0]]
+    kws(course, *EXPORT, "--unmarked", "zero")
+    assert (course / "canvas.csv").read_text() == exported
+
+
 @pytest.mark.parametrize(
     "edit, said",
     [

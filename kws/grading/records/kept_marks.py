@@ -5,7 +5,7 @@
 
 A lost marks file is never "no marks" (docs/reference/written-questions.md, "The marks"). The
 restore replays ``marks/history.jsonl``: the rubrics as recorded (the notebook's for a question
-an older kit recorded by name only), each item changed since, and each student's last mark.
+an older kit recorded by name only), each item changed since, and each student's last mark (none, where it was taken back).
 """
 
 from __future__ import annotations
@@ -150,6 +150,8 @@ def restore_marks(grades_dir: Path, asked: list[Rubric]) -> list[str]:
         elif kind == "mark":
             mark = {name: event[name] for name in _MARK_FIELDS if name in event}
             marks.setdefault(event["question"], {})[event["student"]] = mark
+        elif kind == "unmark":  # taken back in `kws mark`: unmarked again
+            marks.get(event["question"], {}).pop(event["student"], None)
     if MARKS_FILE in wanted:
         known = set(rubrics) | (set(store.rubrics()) if RUBRICS_FILE not in wanted else set())
         lost = sorted(set(marks) - known)
