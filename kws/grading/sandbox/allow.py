@@ -13,7 +13,7 @@ import functools
 import json
 import os
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.sandbox.gpu import gpu_mounts
@@ -135,14 +135,6 @@ def allow_list(view: View, readable: list[str], hide: list[str], gpu: bool) -> l
     kit = [KIT_PACKAGE, *([str(kit_checkout)] if kit_checkout else [])]
     mounts += _masks([*hide, *kit, *_hidden_folders(data)], shown)
     return sorted(mounts, key=lambda m: len(Path(m.dest).parts))  # stable: parents first
-
-
-def to_json(mounts: list[Mount]) -> list[dict]:
-    return [asdict(m) for m in mounts]
-
-
-def from_json(items: list[dict]) -> list[Mount]:
-    return [Mount(**item) for item in items]
 
 
 def _masks(paths: list[str], shown: list[str]) -> list[Mount]:

@@ -22,13 +22,14 @@ import struct
 import sys
 from pathlib import Path
 
-from kws.grading.sandbox.allow import ALLOW_LIST, from_json
+from kws.grading.sandbox.allow import ALLOW_LIST, Mount
 from kws.grading.sandbox.mounts import (
     MS_NODEV,
     MS_NOEXEC,
     MS_NOSUID,
     MS_PRIVATE,
     MS_REC,
+    checked,
     enter_allow_list,
     mount,
 )
@@ -46,9 +47,7 @@ _libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
 
 
 def _unshare(flags: int) -> None:
-    if _libc.unshare(flags) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"unshare: {os.strerror(errno)}")
+    checked(_libc.unshare(flags), "unshare")
 
 
 def _enter_namespaces(is_root: bool) -> tuple[bool, bool]:
@@ -192,7 +191,7 @@ def _allow_list(spec: dict, protections: list[str]) -> bool:
     """Mount the spec's allow-list and move into it (`enter_allow_list`); whether it was done
     (the kernel may refuse a mount, or pivot_root)."""
     try:
-        enter_allow_list(from_json(spec["mounts"]), spec["new_root"])
+        enter_allow_list([Mount(**m) for m in spec["mounts"]], spec["new_root"])
     except OSError as error:
         protections.append(f"no allow-list ({error.strerror or error})")
         return False

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kws.grading.protocol.handin import CopyPlan
 from kws.grading.sandbox import bwrap, launch
-from kws.grading.sandbox.allow import KIT, Mount, View, allow_list, child_home, to_json
+from kws.grading.sandbox.allow import KIT, Mount, View, allow_list, child_home
 from kws.grading.sandbox.faults import low_space
 from kws.grading.sandbox.gpu import library_path
 from kws.grading.sandbox.processes import reserved_uid
@@ -236,7 +236,7 @@ def _launch_command(
         "cwd": view.work,
         "env": _environment(Path(view.work), job.limits.threads, job.gpu, Path(view.lib)),
         "limits": asdict(job.limits),
-        "mounts": [] if sandbox else to_json(mounts),
+        "mounts": [] if sandbox else [asdict(m) for m in mounts],
         "new_root": str(root / "view"),
         "in_place": view.in_place(),
         "hide": sorted({os.path.realpath(p) for p in job.hide if os.path.exists(p)}),
