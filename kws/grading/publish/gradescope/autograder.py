@@ -199,12 +199,6 @@ def _add(archive: zipfile.ZipFile, content, name: str, executable: bool = False)
     archive.writestr(info, content.read_bytes() if isinstance(content, Path) else content)
 
 
-def _add_dir(archive: zipfile.ZipFile, name: str) -> None:
-    info = zipfile.ZipInfo(name.rstrip("/") + "/", date_time=(2020, 1, 1, 0, 0, 0))
-    info.external_attr = (0o40755 << 16) | 0x10
-    archive.writestr(info, b"")
-
-
 def grading_data_files(data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
     """(file, name in the zip) for the test data grading reads, and the empty folders the zip
     needs beside it, from each assignment's data layout; FileNotFoundError if none."""
@@ -277,10 +271,9 @@ def make_autograder(
         run_script = run_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
         setup_script = setup_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
     with zipfile.ZipFile(zip_path, "w") as archive:
-        if tiers is not None:
-            _add(archive, Path(tiers), "tiers.json")
-        if course is not None:
-            _add(archive, Path(course), "course.toml")
+        for given, name in ((tiers, "tiers.json"), (course, "course.toml")):
+            if given is not None:
+                _add(archive, Path(given), name)
         _add(archive, setup_script, "setup.sh", executable=True)
         _add(archive, run_script, "run_autograder", executable=True)
         for name in ("pyproject.toml", "README.md"):
@@ -296,5 +289,7 @@ def make_autograder(
         for path, name in files:
             _add(archive, path, name)
         for folder in folders:
-            _add_dir(archive, folder)
+            info = zipfile.ZipInfo(folder.rstrip("/") + "/", date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (0o40755 << 16) | 0x10
+            archive.writestr(info, b"")
     return zip_path

@@ -161,7 +161,7 @@ def apply_gradescope_rules(
     else:  # the results of the attempt that stands, as they were, but no held-out part early
         stand_in = held_out.held_out_tests(document)
         opens = {name: due_date(rules, meta, name) for name in stand_in}
-        notes = attempt + held_out.settle_stand_in(document, opens, now, rules.timezone)
+        notes = attempt + held_out.settle(document, opens, now, rules.timezone, stand_in=True)
         if stand_in:
             document["score"] = final_score(document)
     document["output"] = _output(notes, document)
