@@ -243,7 +243,7 @@ class MarkingSession:
                 by=by,
                 adjust=_number(data.get("adjust", 0.0)),
                 comment=data.get("comment", ""),
-                versions=versions if isinstance(versions, dict) else None,
+                versions=versions,
                 alike=data.get("replace") is not True,
             )
         rubric = self.store.rubrics()[key]
@@ -275,11 +275,9 @@ class MarkingSession:
         if unknown:
             raise MarksError(f"no hand-in {', '.join(map(str, unknown))} in this class; reload "
                              "the page")  # fmt: skip
-        versions = data.get("versions")
-        if isinstance(versions, dict):
-            versions = {self.named[a]: v for a, v in versions.items() if a in self.named}
-        else:
-            versions = None
+        given, versions = data.get("versions"), None
+        if isinstance(given, dict):
+            versions = {self.named[a]: v for a, v in given.items() if a in self.named}
         return aliases, [self.named[alias] for alias in aliases], versions
 
     @contextlib.contextmanager

@@ -115,9 +115,7 @@ def _side_by_side(
     """The lines of `first` and `second` that shared fingerprints cover, in blocks: a block
     grows while the next fingerprint's lines in `first` touch the block's. `located(cells)`
     gives the fingerprints with their lines (a cache of `_located`)."""
-    theirs = {}
-    for fp in located(second):
-        theirs.setdefault(fp.hash, fp.lines)
+    theirs = {fp.hash: fp.lines for fp in reversed(located(second))}  # each hash's first
     blocks: list[tuple[set, set]] = []
     for fp in located(first):
         if fp.hash not in shared or fp.hash not in theirs:
