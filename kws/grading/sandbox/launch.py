@@ -52,25 +52,19 @@ def _unshare(flags: int) -> None:
 
 def _enter_namespaces(is_root: bool) -> tuple[bool, bool]:
     """New network + mount namespaces. Returns (network isolated, mounts private)."""
-    if not is_root:
-        uid, gid = os.getuid(), os.getgid()
-        try:
-            _unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET)
-        except OSError:
-            return False, False
-        # Map our own ids so files keep their owner inside the namespace.
+    uid, gid = os.getuid(), os.getgid()  # before a user namespace maps them
+    try:
+        _unshare(CLONE_NEWNS | CLONE_NEWNET | (0 if is_root else CLONE_NEWUSER))
+    except OSError:
+        with contextlib.suppress(OSError):
+            if is_root:  # root may still have a network namespace alone
+                _unshare(CLONE_NEWNET)
+                return True, False
+        return False, False
+    if not is_root:  # map our own ids so files keep their owner inside the namespace
         Path("/proc/self/setgroups").write_text("deny")
         Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
         Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    else:
-        try:
-            _unshare(CLONE_NEWNS | CLONE_NEWNET)
-        except OSError:
-            try:
-                _unshare(CLONE_NEWNET)
-                return True, False
-            except OSError:
-                return False, False
     try:  # a user namespace may come without the right to mount (a host that restricts them)
         mount(None, "/", None, MS_REC | MS_PRIVATE)
     except OSError:

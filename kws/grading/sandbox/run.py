@@ -261,9 +261,8 @@ def _report(result: ChildResult, root: Path, plan: CopyPlan, limits: Limits, vie
         result.protections = json.loads(protections_file.read_text())
     result.protections.append(f"wall clock {limits.wall_seconds:g} s")
     if plan.links:
-        result.reason += (
-            f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
-        )
+        left_out = ", ".join(plan.links[:5])
+        result.reason += f" (links and special files left out of the copy: {left_out})"
     if plan.ignored:
         result.notes.append(plan.note())
     inner = [(f"{view.work}/submission/", ""), (f"{KIT}/", "")]
