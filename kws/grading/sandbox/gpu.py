@@ -53,12 +53,18 @@ def gpu_mounts(root: str | None = None) -> list[tuple[str, str, str]]:
     for each device file, "ro" for each library folder outside /usr and /etc and each /sys
     folder; looked for under `root` (default `ROOT`)."""
     root = root or ROOT
-    found = [("device", _inside(source, root), source) for source in _found(root, DEVICES)]
+    found = [("device", _inside(source, root), source) for source in device_files(root)]
     for folder in driver_library_folders(root):
         dest = _inside(folder, root)
         if not any(Path(dest).is_relative_to(v) for v in VISIBLE):
             found.append(("ro", dest, folder))
     return found + [("ro", _inside(s, root), s) for s in _found(root, SYS_FOLDERS)]
+
+
+def device_files(root: str | None = None) -> list[str]:
+    """The GPU's device files (`DEVICES`) that exist under `root` (default `ROOT`), as the
+    machine's paths; none on a machine without an NVIDIA GPU."""
+    return _found(root or ROOT, DEVICES)
 
 
 def _found(root: str, patterns: tuple[str, ...]) -> list[str]:
