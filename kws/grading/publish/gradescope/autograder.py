@@ -153,13 +153,12 @@ def settings_advice(settings: ContainerSettings) -> str:
     timeout = f"{settings.timeout} minutes"
     if settings.timeout == DEFAULT_TIMEOUT_MINUTES:
         timeout += " (the default)"
-    measured = {
-        name: ASSIGNMENTS[name].grading.cpu_seconds is not None for name in settings.seconds
-    }
+    unmeasured = [n for n in sorted(settings.seconds) if ASSIGNMENTS[n].grading.cpu_seconds is None]
     each = ", ".join(
-        f"{name} {s / 60:.1f} min" for name, s in sorted(settings.seconds.items()) if measured[name]
+        f"{name} {s / 60:.1f} min"
+        for name, s in sorted(settings.seconds.items())
+        if name not in unmeasured
     )
-    unmeasured = sorted(name for name, known in measured.items() if not known)
     peak = (
         f"its peak memory about {settings.peak_mib:,} MiB with the CPU build of torch (its "
         "spec's [grading] peak_mib)"
