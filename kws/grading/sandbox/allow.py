@@ -152,9 +152,7 @@ def _hidden_folders(data: list[str]) -> list[str]:
     """The hidden folders (``.name``) under the data folders in `data`: caches a notebook left
     there (``.kws_cache``: a decoded test set among them), never data a notebook reads."""
     found = []
-    for top in data:
-        if not os.path.isdir(top):
-            continue
+    for top in data:  # os.walk gives nothing of a file
         for folder, dirs, _ in os.walk(top):
             found += [os.path.join(folder, d) for d in dirs if d.startswith(".")]
             dirs[:] = [d for d in dirs if not d.startswith(".")]

@@ -122,8 +122,7 @@ def _mount_point(target: str, folder: bool) -> None:
     if folder:
         os.makedirs(target, mode=0o755, exist_ok=True)
     elif not os.path.exists(target):
-        with open(target, "w"):
-            pass
+        open(target, "w").close()  # an empty file to bind over
 
 
 def _mounts_under(target: str) -> list[str]:
