@@ -164,9 +164,7 @@ def _not_started(result: ChildResult, protections_file: Path) -> str:
     if not protections_file.exists():
         return f"the launcher ended before it started the child: {result.reason}"
     last = (result.stderr_tail.strip().splitlines() or [""])[-1]
-    if launch.NOT_STARTED in last or "No module named" in last:
-        return result.reason
-    return ""
+    return result.reason if launch.NOT_STARTED in last or "No module named" in last else ""
 
 
 # How the child allocates memory, read by glibc and torch as it starts (measured with

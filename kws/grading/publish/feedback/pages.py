@@ -136,9 +136,7 @@ def is_shown(test: dict, due: str | None, now: datetime) -> bool:
     visibility = test.get("visibility", "visible")
     if visibility == "hidden":
         return False
-    if visibility == "after_due_date":
-        return due is not None and now >= _due_time(due)
-    return True
+    return visibility != "after_due_date" or (due is not None and now >= _due_time(due))
 
 
 def _due_time(due: str) -> datetime:
