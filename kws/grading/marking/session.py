@@ -114,8 +114,7 @@ class MarkingSession:
             if _stamp(self.store.folder) == self._seen:
                 return False
             try:
-                grades = read_grades(self.store.folder, self._submissions)
-                self._collect(grades)
+                self._collect(read_grades(self.store.folder, self._submissions))
             except (OSError, ValueError):  # a command half-way through: read it next time
                 return False
             self.generation += 1
