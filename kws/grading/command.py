@@ -82,9 +82,9 @@ def grader_command(
     options: list[str] = (),
     threads: int | None = None,
     plan: Path | None = None,
-    python: str = sys.executable,
 ) -> list[str]:
-    """The argument list that grades `submission` against `data` into `results`.
+    """The argument list that grades `submission` against `data` into `results`, with this
+    Python.
 
     Args:
         grader: graded test folders or files (default: every assignment's, `kws.spec.graded_test_folders()`);
@@ -97,14 +97,13 @@ def grader_command(
         plan: the run's plan file (``--plan``, `kws.grading.judge.planned.GraderPlan`): every
             decision of the run, made once; not passed to such a folder either (the checkout's
             ``grader/`` is the kit's grader: it is given both).
-        python: the interpreter to run pytest with.
     """
     paths = grader_paths(grader)
     # A grader folder with a conftest.py of its own brings its plugin: another grader, unless it
     # is the checkout's grader/, which loads the kit's.
     own = len(paths) == 1 and (paths[0] / "conftest.py").is_file()
     kits = own and paths[0] == CHECKOUT_GRADER
-    command = [python, "-m", "pytest", *([] if own else ["-p", PLUGIN]), *map(str, paths)]
+    command = [sys.executable, "-m", "pytest", *([] if own else ["-p", PLUGIN]), *map(str, paths)]
     # No cache written; and no hunt for exceptions raised in __del__ at the end, which runs the
     # garbage collector five times over torch's objects: half a CPU-second of every grading
     # (the grader's own process: 2.46 -> 1.97 CPU-s), and no verdict comes from those warnings.

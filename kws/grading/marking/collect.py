@@ -179,19 +179,16 @@ def read_class(grades, course: list[Asked], kept: dict[str, str]) -> ClassAnswer
     problems: dict[str, str] = {}  # alias -> why a notebook is missing
     measured: dict[tuple[str, str], list] = {}  # (assignment, alias) -> measures
     notebooks: dict[tuple[str, str], Path] = {}  # (assignment, alias) -> the notebook read
-    for student in grades.students:
-        found, problems[alias[student.name]], read = handin_answers(student.handin, course)
-        notebooks |= {(name, alias[student.name]): path for name, path in read.items()}
+    for student in sorted(grades.students, key=lambda s: int(alias[s.name][1:])):  # alias order
+        shown = alias[student.name]
+        found, problems[shown], read = handin_answers(student.handin, course)
+        notebooks |= {(name, shown): path for name, path in read.items()}
         for key, answer in found.items():
-            answers.setdefault(key, {})[alias[student.name]] = answer
-        for asked in course:
-            name = asked.spec.name
-            measured[(name, alias[student.name])] = measures(student.document, name)
+            answers.setdefault(key, {})[shown] = answer
+        measured |= {(a.spec.name, shown): measures(student.document, a.spec.name) for a in course}
     html: dict[str, str] = {}  # digest -> the answer's HTML, rendered once
     groups: dict[str, list[list[str]]] = {}
     for key, by_alias in answers.items():
-        by_alias = dict(sorted(by_alias.items(), key=lambda item: int(item[0][1:])))
-        answers[key] = by_alias
         for answer in by_alias.values():
             if answer.digest not in html:
                 html[answer.digest] = answer_html(answer)

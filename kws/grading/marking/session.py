@@ -114,8 +114,7 @@ class MarkingSession:
             if _stamp(self.store.folder) == self._seen:
                 return False
             try:
-                grades = read_grades(self.store.folder, self._submissions)
-                self._collect(grades)
+                self._collect(read_grades(self.store.folder, self._submissions))
             except (OSError, ValueError):  # a command half-way through: read it next time
                 return False
             self.generation += 1
@@ -145,23 +144,21 @@ class MarkingSession:
         answer (alias, HTML, what the grader measured, its mark and whether the answer changed
         since), the answers' groups, and the rendered answers (by index)."""
         rubric = self._rubric(key)
-        marks = self.store.marks().get(key, {})
-        htmls, index, answers = [], {}, []
-        for alias, answer in self.answers[key].items():
-            if answer.digest not in index:
-                index[answer.digest] = len(htmls)
-                htmls.append(self.html[answer.digest])
-            answers.append(
-                {
-                    "alias": alias,
-                    "digest": answer.digest,
-                    "answered": answer.answered,
-                    "html": index[answer.digest],
-                    "measures": self.measured.get((rubric.assignment, alias), []),
-                    "problem": self.problems.get(alias, ""),
-                    "mark": self._mark(rubric, marks.get(self.named[alias]), answer.digest),
-                }
-            )
+        marks, given = self.store.marks().get(key, {}), self.answers[key]
+        texts = {answer.digest: answer.text for answer in given.values()}  # each digest's last
+        index = {digest: n for n, digest in enumerate(texts)}  # in the order first seen
+        answers = [
+            {
+                "alias": alias,
+                "digest": answer.digest,
+                "answered": answer.answered,
+                "html": index[answer.digest],
+                "measures": self.measured.get((rubric.assignment, alias), []),
+                "problem": self.problems.get(alias, ""),
+                "mark": self._mark(rubric, marks.get(self.named[alias]), answer.digest),
+            }
+            for alias, answer in given.items()
+        ]
         stale = {a["alias"] for a in answers if a["mark"] is not None and a["mark"]["stale"]}
         groups = [
             piece
@@ -171,9 +168,6 @@ class MarkingSession:
             )  # fmt: skip
             if piece
         ]  # a changed answer is its own card until it is marked again
-        texts = [""] * len(htmls)
-        for answer in self.answers[key].values():
-            texts[index[answer.digest]] = answer.text
         model = rubric.model_answer
         return {
             "generation": self.generation,
@@ -187,8 +181,8 @@ class MarkingSession:
             "items": [asdict(item) for item in rubric.items],
             "answers": answers,
             "groups": groups,
-            "htmls": htmls,
-            "texts": texts,
+            "htmls": [self.html[digest] for digest in texts],
+            "texts": list(texts.values()),
             "note": shortfall(rubric),
         }
 
@@ -243,7 +237,7 @@ class MarkingSession:
                 by=by,
                 adjust=_number(data.get("adjust", 0.0)),
                 comment=data.get("comment", ""),
-                versions=versions if isinstance(versions, dict) else None,
+                versions=versions,
                 alike=data.get("replace") is not True,
             )
         rubric = self.store.rubrics()[key]
@@ -275,11 +269,9 @@ class MarkingSession:
         if unknown:
             raise MarksError(f"no hand-in {', '.join(map(str, unknown))} in this class; reload "
                              "the page")  # fmt: skip
-        versions = data.get("versions")
-        if isinstance(versions, dict):
-            versions = {self.named[a]: v for a, v in versions.items() if a in self.named}
-        else:
-            versions = None
+        given, versions = data.get("versions"), None
+        if isinstance(given, dict):
+            versions = {self.named[a]: v for a, v in given.items() if a in self.named}
         return aliases, [self.named[alias] for alias in aliases], versions
 
     @contextlib.contextmanager

@@ -81,19 +81,9 @@ def _export(args: argparse.Namespace) -> int:
     from kws.grading.publish.exports import export_grades
 
     out = args.out or Path(f"{args.lms}-grades.csv")
-    written = export_grades(
-        args.lms,
-        args.grades,
-        out,
-        roster=args.roster,
-        key=args.roster_key,
-        assignment=args.assignment,
-        column=args.column,
-        missing=args.missing,
-        scale_to=args.scale_to,
-        id_column=args.id_column,
-        unmarked=args.unmarked,
-    )
+    options = ("roster", "assignment", "column", "missing", "scale_to", "id_column", "unmarked")
+    chosen = {name: getattr(args, name) for name in options}  # as export_grades names them
+    written = export_grades(args.lms, args.grades, out, key=args.roster_key, **chosen)
     print("\n".join(written.match.report()))
     missing, given = written.missing, "0 points" if args.missing == "zero" else "no grade"
     print(f"wrote {written.path}: {written.rows} students, column {written.column!r} out of "

@@ -13,7 +13,7 @@ import functools
 import json
 import os
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.sandbox.gpu import gpu_mounts
@@ -137,14 +137,6 @@ def allow_list(view: View, readable: list[str], hide: list[str], gpu: bool) -> l
     return sorted(mounts, key=lambda m: len(Path(m.dest).parts))  # stable: parents first
 
 
-def to_json(mounts: list[Mount]) -> list[dict]:
-    return [asdict(m) for m in mounts]
-
-
-def from_json(items: list[dict]) -> list[Mount]:
-    return [Mount(**item) for item in items]
-
-
 def _masks(paths: list[str], shown: list[str]) -> list[Mount]:
     """A mask over each of `paths` that a bind of `shown` would show (one under another: the
     outer one), and the Python folders inside a mask bound back over it (a virtual environment
@@ -160,9 +152,7 @@ def _hidden_folders(data: list[str]) -> list[str]:
     """The hidden folders (``.name``) under the data folders in `data`: caches a notebook left
     there (``.kws_cache``: a decoded test set among them), never data a notebook reads."""
     found = []
-    for top in data:
-        if not os.path.isdir(top):
-            continue
+    for top in data:  # os.walk gives nothing of a file
         for folder, dirs, _ in os.walk(top):
             found += [os.path.join(folder, d) for d in dirs if d.startswith(".")]
             dirs[:] = [d for d in dirs if not d.startswith(".")]

@@ -104,16 +104,12 @@ def _loader_path() -> list[str]:
 
 def _ldconfig_folders() -> list[str]:
     """Folders of ``libcuda.so*`` in the loader's cache (``ldconfig -p``)."""
-    ldconfig = shutil.which("ldconfig") or (
-        "/sbin/ldconfig" if os.path.exists("/sbin/ldconfig") else None
-    )
-    if ldconfig is None:
-        return []
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"  # sbin is not on every PATH
     try:
         listing = subprocess.run(
             [ldconfig, "-p"], capture_output=True, text=True, timeout=30
         ).stdout
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError):  # no ldconfig there either
         return []
     return [
         os.path.dirname(line.rsplit("=>", 1)[1].strip())

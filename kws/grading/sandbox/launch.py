@@ -22,13 +22,14 @@ import struct
 import sys
 from pathlib import Path
 
-from kws.grading.sandbox.allow import ALLOW_LIST, from_json
+from kws.grading.sandbox.allow import ALLOW_LIST, Mount
 from kws.grading.sandbox.mounts import (
     MS_NODEV,
     MS_NOEXEC,
     MS_NOSUID,
     MS_PRIVATE,
     MS_REC,
+    checked,
     enter_allow_list,
     mount,
 )
@@ -46,32 +47,24 @@ _libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
 
 
 def _unshare(flags: int) -> None:
-    if _libc.unshare(flags) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"unshare: {os.strerror(errno)}")
+    checked(_libc.unshare(flags), "unshare")
 
 
 def _enter_namespaces(is_root: bool) -> tuple[bool, bool]:
     """New network + mount namespaces. Returns (network isolated, mounts private)."""
-    if not is_root:
-        uid, gid = os.getuid(), os.getgid()
-        try:
-            _unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET)
-        except OSError:
-            return False, False
-        # Map our own ids so files keep their owner inside the namespace.
+    uid, gid = os.getuid(), os.getgid()  # before a user namespace maps them
+    try:
+        _unshare(CLONE_NEWNS | CLONE_NEWNET | (0 if is_root else CLONE_NEWUSER))
+    except OSError:
+        with contextlib.suppress(OSError):
+            if is_root:  # root may still have a network namespace alone
+                _unshare(CLONE_NEWNET)
+                return True, False
+        return False, False
+    if not is_root:  # map our own ids so files keep their owner inside the namespace
         Path("/proc/self/setgroups").write_text("deny")
         Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
         Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    else:
-        try:
-            _unshare(CLONE_NEWNS | CLONE_NEWNET)
-        except OSError:
-            try:
-                _unshare(CLONE_NEWNET)
-                return True, False
-            except OSError:
-                return False, False
     try:  # a user namespace may come without the right to mount (a host that restricts them)
         mount(None, "/", None, MS_REC | MS_PRIVATE)
     except OSError:
@@ -192,7 +185,7 @@ def _allow_list(spec: dict, protections: list[str]) -> bool:
     """Mount the spec's allow-list and move into it (`enter_allow_list`); whether it was done
     (the kernel may refuse a mount, or pivot_root)."""
     try:
-        enter_allow_list(from_json(spec["mounts"]), spec["new_root"])
+        enter_allow_list([Mount(**m) for m in spec["mounts"]], spec["new_root"])
     except OSError as error:
         protections.append(f"no allow-list ({error.strerror or error})")
         return False

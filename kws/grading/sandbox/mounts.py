@@ -42,12 +42,18 @@ _libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 
 
+def checked(result: int, what: str) -> None:
+    """OSError saying `what` failed, and why, when a libc call returned other than 0."""
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data=None) -> None:
     """mount(2); OSError naming the target."""
     args = [None if a is None else os.fsencode(a) for a in (source, target, fstype)]
-    if _libc.mount(*args, flags, None if data is None else os.fsencode(data)) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
+    data = None if data is None else os.fsencode(data)
+    checked(_libc.mount(*args, flags, data), f"mount {source} on {target}")
 
 
 def enter_allow_list(mounts: list, new_root: str) -> None:
@@ -116,8 +122,7 @@ def _mount_point(target: str, folder: bool) -> None:
     if folder:
         os.makedirs(target, mode=0o755, exist_ok=True)
     elif not os.path.exists(target):
-        with open(target, "w"):
-            pass
+        open(target, "w").close()  # an empty file to bind over
 
 
 def _mounts_under(target: str) -> list[str]:
@@ -133,10 +138,6 @@ def _pivot(new_root: str) -> None:
     if number is None:
         raise OSError(0, f"pivot_root's number on {platform.machine()} is not known here")
     os.chdir(new_root)
-    if _libc.syscall(number, b".", b".") != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"pivot_root: {os.strerror(errno)}")
-    if _libc.umount2(b".", MNT_DETACH) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"unmounting the old root: {os.strerror(errno)}")
+    checked(_libc.syscall(number, b".", b"."), "pivot_root")
+    checked(_libc.umount2(b".", MNT_DETACH), "unmounting the old root")
     os.chdir("/")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kws.grading.protocol.handin import CopyPlan
 from kws.grading.sandbox import bwrap, launch
-from kws.grading.sandbox.allow import KIT, Mount, View, allow_list, child_home, to_json
+from kws.grading.sandbox.allow import KIT, Mount, View, allow_list, child_home
 from kws.grading.sandbox.faults import low_space
 from kws.grading.sandbox.gpu import library_path
 from kws.grading.sandbox.processes import reserved_uid
@@ -164,9 +164,7 @@ def _not_started(result: ChildResult, protections_file: Path) -> str:
     if not protections_file.exists():
         return f"the launcher ended before it started the child: {result.reason}"
     last = (result.stderr_tail.strip().splitlines() or [""])[-1]
-    if launch.NOT_STARTED in last or "No module named" in last:
-        return result.reason
-    return ""
+    return result.reason if launch.NOT_STARTED in last or "No module named" in last else ""
 
 
 # How the child allocates memory, read by glibc and torch as it starts (measured with
@@ -236,7 +234,7 @@ def _launch_command(
         "cwd": view.work,
         "env": _environment(Path(view.work), job.limits.threads, job.gpu, Path(view.lib)),
         "limits": asdict(job.limits),
-        "mounts": [] if sandbox else to_json(mounts),
+        "mounts": [] if sandbox else [asdict(m) for m in mounts],
         "new_root": str(root / "view"),
         "in_place": view.in_place(),
         "hide": sorted({os.path.realpath(p) for p in job.hide if os.path.exists(p)}),
@@ -261,9 +259,8 @@ def _report(result: ChildResult, root: Path, plan: CopyPlan, limits: Limits, vie
         result.protections = json.loads(protections_file.read_text())
     result.protections.append(f"wall clock {limits.wall_seconds:g} s")
     if plan.links:
-        result.reason += (
-            f" (links and special files left out of the copy: {', '.join(plan.links[:5])})"
-        )
+        left_out = ", ".join(plan.links[:5])
+        result.reason += f" (links and special files left out of the copy: {left_out})"
     if plan.ignored:
         result.notes.append(plan.note())
     inner = [(f"{view.work}/submission/", ""), (f"{KIT}/", "")]

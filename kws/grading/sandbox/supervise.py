@@ -57,8 +57,8 @@ class ChildResult:
     returncode: int | None
     stdout_tail: str
     stderr_tail: str
-    payload: dict | None
-    seconds: float
+    payload: dict | None = None
+    seconds: float = 0.0
     protections: list[str] = field(default_factory=list)
     reason: str = ""
     notes: list[str] = field(default_factory=list)  # for the student, e.g. what was not copied
@@ -240,7 +240,6 @@ def _outcome(
         reader.join(timeout=5)
     stdout, stderr = readers[0].text(), readers[1].text()
     base = {"returncode": returncode, "stdout_tail": stdout, "stderr_tail": stderr}
-    base |= {"payload": None, "seconds": 0.0}
     if over:
         return ChildResult(status="killed", reason=over, **base)
     if timed_out or returncode != 0:
@@ -250,7 +249,7 @@ def _outcome(
         payload = _read_result(result_path, token, limits.payload_bytes)
     except ValueError as error:
         return ChildResult(status="invalid_output", reason=str(error), **base)
-    return ChildResult(status="ok", reason="", **{**base, "payload": payload})
+    return ChildResult(status="ok", payload=payload, **base)
 
 
 def _classify(returncode: int, timed_out: bool, cpu_used: float, limits: Limits, stderr: str):
@@ -290,9 +289,8 @@ def _read_result(path: Path, token: str, cap: int) -> dict:
         raise ValueError("the result file is not valid JSON") from None
     if not isinstance(envelope, dict) or set(envelope) != {"token", "payload"}:
         raise ValueError("the result file does not have the expected structure")
-    if not isinstance(envelope["token"], str) or not secrets.compare_digest(
-        envelope["token"], token
-    ):
+    said = envelope["token"]
+    if not (isinstance(said, str) and secrets.compare_digest(said, token)):
         raise ValueError("the result file does not carry this run's token")
     if not isinstance(envelope["payload"], dict):
         raise ValueError("the result payload is not an object")

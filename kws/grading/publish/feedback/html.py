@@ -206,9 +206,7 @@ def _card(page: Feedback) -> tuple[str, str]:
         return final, "not handed in"
     if page.problem:
         return "not graded", "see below"
-    if page.total_shown:
-        return final, "final score"
-    return "—", "shown after the due date"
+    return (final, "final score") if page.total_shown else ("—", "shown after the due date")
 
 
 def feedback_page(page: Feedback) -> str:

@@ -136,9 +136,7 @@ def is_shown(test: dict, due: str | None, now: datetime) -> bool:
     visibility = test.get("visibility", "visible")
     if visibility == "hidden":
         return False
-    if visibility == "after_due_date":
-        return due is not None and now >= _due_time(due)
-    return True
+    return visibility != "after_due_date" or (due is not None and now >= _due_time(due))
 
 
 def _due_time(due: str) -> datetime:
@@ -220,22 +218,26 @@ def student_feedback(
 
 def _no_result(
     student: str,
-    name: str,
-    standing: Standing,
+    entries: dict[str, Standing],
     problem: str,
-    fallback: str,
+    fallback: str | None,
     standings: Standings,
     course: Course | None,
-) -> Feedback:
-    """The page of assignment `name` that says why there is no result (`problem`) in place of
-    the tests; titled as the standings or its spec say, else `fallback`."""
-    spec = ASSIGNMENTS.get(name)
-    info = standings.assignments.get(name) or {}
-    title = info.get("title") or (spec.title if spec else fallback)
-    due, zone = due_of(student, name, standings, course), course.timezone if course else None
-    return Feedback(
-        student, name, title, [], 0, True, [], standing, due, problem=problem, zone=zone
-    )
+) -> list[Feedback]:
+    """A page per assignment of `entries` ({name: standing}) that says why there is no result
+    (`problem`) in place of the tests; titled as the standings or its spec say, else `fallback`
+    (None: the assignment's name)."""
+    pages, zone = [], course.timezone if course else None
+    for name, standing in entries.items():
+        spec, info = ASSIGNMENTS.get(name), standings.assignments.get(name) or {}
+        title = info.get("title") or (spec.title if spec else fallback or name)
+        due = due_of(student, name, standings, course)
+        pages.append(
+            Feedback(
+                student, name, title, [], 0, True, [], standing, due, problem=problem, zone=zone
+            )
+        )
+    return pages
 
 
 def ungraded_feedback(
@@ -253,10 +255,7 @@ def ungraded_feedback(
     entries = standings.students.get(student.name, {})
     ungraded = {name: entry for name, entry in entries.items() if entry.status == "ungraded"}
     ungraded = ungraded or {"hand-in": Standing("ungraded", 0.0, 0.0, 0.0)}
-    return [
-        _no_result(student.name, name, entry, problem, "Your hand-in", standings, course)
-        for name, entry in ungraded.items()
-    ]
+    return _no_result(student.name, ungraded, problem, "Your hand-in", standings, course)
 
 
 def missing_feedback(
@@ -268,11 +267,9 @@ def missing_feedback(
         "You did not hand in this notebook: nothing of it was in your hand-in. If you did "
         "hand it in, tell your instructor."
     )
-    return [
-        _no_result(student, name, standing, problem, name, standings, course)
-        for name, standing in standings.students.get(student, {}).items()
-        if standing.status == "missing"
-    ]
+    entries = standings.students.get(student, {})
+    missing = {name: entry for name, entry in entries.items() if entry.status == "missing"}
+    return _no_result(student, missing, problem, None, standings, course)
 
 
 def class_feedback(

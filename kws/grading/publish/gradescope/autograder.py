@@ -153,13 +153,12 @@ def settings_advice(settings: ContainerSettings) -> str:
     timeout = f"{settings.timeout} minutes"
     if settings.timeout == DEFAULT_TIMEOUT_MINUTES:
         timeout += " (the default)"
-    measured = {
-        name: ASSIGNMENTS[name].grading.cpu_seconds is not None for name in settings.seconds
-    }
+    unmeasured = [n for n in sorted(settings.seconds) if ASSIGNMENTS[n].grading.cpu_seconds is None]
     each = ", ".join(
-        f"{name} {s / 60:.1f} min" for name, s in sorted(settings.seconds.items()) if measured[name]
+        f"{name} {s / 60:.1f} min"
+        for name, s in sorted(settings.seconds.items())
+        if name not in unmeasured
     )
-    unmeasured = sorted(name for name, known in measured.items() if not known)
     peak = (
         f"its peak memory about {settings.peak_mib:,} MiB with the CPU build of torch (its "
         "spec's [grading] peak_mib)"
@@ -197,12 +196,6 @@ def _add(archive: zipfile.ZipFile, content, name: str, executable: bool = False)
     info.external_attr = (0o755 if executable else 0o644) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     archive.writestr(info, content.read_bytes() if isinstance(content, Path) else content)
-
-
-def _add_dir(archive: zipfile.ZipFile, name: str) -> None:
-    info = zipfile.ZipInfo(name.rstrip("/") + "/", date_time=(2020, 1, 1, 0, 0, 0))
-    info.external_attr = (0o40755 << 16) | 0x10
-    archive.writestr(info, b"")
 
 
 def grading_data_files(data: Path) -> tuple[list[tuple[Path, str]], list[str]]:
@@ -277,10 +270,9 @@ def make_autograder(
         run_script = run_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
         setup_script = setup_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
     with zipfile.ZipFile(zip_path, "w") as archive:
-        if tiers is not None:
-            _add(archive, Path(tiers), "tiers.json")
-        if course is not None:
-            _add(archive, Path(course), "course.toml")
+        for given, name in ((tiers, "tiers.json"), (course, "course.toml")):
+            if given is not None:
+                _add(archive, Path(given), name)
         _add(archive, setup_script, "setup.sh", executable=True)
         _add(archive, run_script, "run_autograder", executable=True)
         for name in ("pyproject.toml", "README.md"):
@@ -296,5 +288,7 @@ def make_autograder(
         for path, name in files:
             _add(archive, path, name)
         for folder in folders:
-            _add_dir(archive, folder)
+            info = zipfile.ZipInfo(folder.rstrip("/") + "/", date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (0o40755 << 16) | 0x10
+            archive.writestr(info, b"")
     return zip_path

@@ -51,61 +51,53 @@ def withhold(test: dict, opens: datetime | None, zone: tzinfo) -> None:
 
 
 def settle(
-    document: dict, opens: dict[str, datetime | None], now: datetime, zone: tzinfo
+    document: dict,
+    opens: dict[str, datetime | None],
+    now: datetime,
+    zone: tzinfo,
+    *,
+    stand_in: bool = False,
 ) -> list[str]:
     """Withhold or open each notebook's held-out tests in `document` (the results the grader
     wrote, changed in place) at `now` (time-zone aware), against `opens` ({assignment: the
     student's due date for it; None: unknown, stays withheld}); record it in
     ``extra_data["held_out"]`` and return a sentence per notebook, in the assignments' order,
-    with times in the course's time zone `zone`. The caller recomputes the total score."""
-    notes, record = [], {}
+    with times in the course's time zone `zone`. The caller recomputes the total score.
+
+    `stand_in`: `document` holds the results of an earlier attempt that stand for a not-counted
+    one: a held-out part counted there but not yet open now is withheld; one open now but
+    withheld there cannot be counted here (this attempt's grading is not shown): the sentence
+    says that regrading all submissions again brings it in, once the attempt that stands has
+    been regraded.
+    """
+    record = (document.get("extra_data") or {}).get("held_out") or {} if stand_in else {}
+    notes = []
     for name, tests in sorted(held_out_tests(document).items()):
         when = opens.get(name)
         points = sum(t["max_score"] for t in tests)
         is_open = when is not None and now >= when
-        record[name] = {"opens": when and when.isoformat(), "included": is_open}
-        if is_open:
+        included = (record.get(name) or {}).get("included", True)
+        if is_open and not stand_in:
             for test in tests:
                 test["visibility"] = "visible"
             notes.append(
                 f"{_title(name)}: the held-out part of the hidden test set counts since your due "
                 f"date, {local_time(when, zone)}: its {points:g} points are in your score."
             )
-            continue
-        for test in tests:
-            withhold(test, when, zone)
-        notes.append(
-            f"{_title(name)}: your grade's held-out part ({points:g} points) counts "
-            f"{_when(when, zone)}; your score leaves it out until then."
-        )
-    if record:
-        document.setdefault("extra_data", {})["held_out"] = record
-    return notes
-
-
-def settle_stand_in(
-    document: dict, opens: dict[str, datetime | None], now: datetime, zone: tzinfo
-) -> list[str]:
-    """The same for the results of an earlier attempt that stand for a not-counted one: a
-    held-out part counted there but not yet open now is withheld; one open now but withheld
-    there cannot be counted here (this attempt's grading is not shown): the sentence says that
-    regrading all submissions again brings it in, once the attempt that stands has been regraded.
-    """
-    record = (document.get("extra_data") or {}).get("held_out") or {}
-    notes = []
-    for name, tests in sorted(held_out_tests(document).items()):
-        when = opens.get(name)
-        is_open = when is not None and now >= when
-        included = (record.get(name) or {}).get("included", True)
-        if included and not is_open:
-            for test in tests:
-                withhold(test, when, zone)
         elif is_open and not included:
             notes.append(
                 f"{_title(name)}: the held-out part of the hidden test set counts since your due "
                 f"date, {local_time(when, zone)}, but the attempt that stands was graded before "
                 "it: its points come in when the course staff regrade all submissions again."
             )
+        elif not is_open and included:
+            for test in tests:
+                withhold(test, when, zone)
+            if not stand_in:
+                notes.append(
+                    f"{_title(name)}: your grade's held-out part ({points:g} points) counts "
+                    f"{_when(when, zone)}; your score leaves it out until then."
+                )
         record[name] = {"opens": when and when.isoformat(), "included": included and is_open}
     if record:
         document.setdefault("extra_data", {})["held_out"] = record

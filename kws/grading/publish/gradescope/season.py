@@ -69,25 +69,23 @@ def due_date(course: Course, metadata: dict, assignment: str) -> datetime | None
         for key in (user.get("email"), user.get("name")):
             if key and assignment in course.extensions.get(key, {}):
                 return course.extensions[key][assignment]
-    moved, own = _gradescope_extension(metadata)
-    if assignment in course.due:
-        return course.due[assignment] + moved
-    due = (metadata.get("assignment") or {}).get("due_date")
-    return own or (gradescope_timestamp(due) if due else None)
+    moved, gradescope_due = _gradescope_extension(metadata)
+    return course.due[assignment] + moved if assignment in course.due else gradescope_due
 
 
 def _gradescope_extension(metadata: dict) -> tuple[timedelta, datetime | None]:
     """(how far, the date): a user's own ``users[].assignment.due_date`` when it differs from
     the assignment's, an extension granted in Gradescope (the latest, if several users differ);
-    (0, None) without one. One zip may grade notebooks due weeks apart, so the extension moves
-    each notebook's own due date by how far it moves Gradescope's."""
+    without one, (0, Gradescope's ``assignment.due_date`` or None). One zip may grade notebooks
+    due weeks apart, so the extension moves each notebook's own due date by how far it moves
+    Gradescope's."""
     base = (metadata.get("assignment") or {}).get("due_date")
     base = gradescope_timestamp(base) if base else None
     own = [((user.get("assignment") or {}).get("due_date")) for user in metadata.get("users") or []]
     own = [gradescope_timestamp(due) for due in own if due]
     own = [due for due in own if base is None or due != base]
     if not own:
-        return timedelta(0), None
+        return timedelta(0), base
     latest = max(own)
     return (latest - base if base is not None else timedelta(0)), latest
 
@@ -161,7 +159,7 @@ def apply_gradescope_rules(
     else:  # the results of the attempt that stands, as they were, but no held-out part early
         stand_in = held_out.held_out_tests(document)
         opens = {name: due_date(rules, meta, name) for name in stand_in}
-        notes = attempt + held_out.settle_stand_in(document, opens, now, rules.timezone)
+        notes = attempt + held_out.settle(document, opens, now, rules.timezone, stand_in=True)
         if stand_in:
             document["score"] = final_score(document)
     document["output"] = _output(notes, document)

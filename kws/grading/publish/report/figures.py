@@ -48,8 +48,7 @@ def score_histograms(
             f"{facts['full_share']:.0%} with full marks",
             fontsize=10,
         )
-        axes.set_xlabel("points")
-        axes.set_xlim(-0.5, max(maximum, 1.0) + 0.5)
+        axes.set(xlabel="points", xlim=(-0.5, max(maximum, 1.0) + 0.5))
         axes.set_ylabel("hand-ins" if number == 1 else "")
         axes.yaxis.get_major_locator().set_params(integer=True)
     return figure
@@ -67,8 +66,7 @@ def tests_chart(rows: list[TestRow]) -> Figure | None:
     axes.set_yticks(positions, [_short(r.name, 70) for r in rows], fontsize=8)
     for y, row in zip(positions, rows, strict=True):
         axes.text(row.points_lost, y, f"  {row.pass_rate:.0%} pass", va="center", fontsize=8)
-    axes.set_xlabel("points lost by the class")
-    axes.set_xlim(0, max(r.points_lost for r in rows) * 1.25)
+    axes.set(xlabel="points lost by the class", xlim=(0, max(r.points_lost for r in rows) * 1.25))
     axes.set_title("Where the points went (worst first)", fontsize=10)
     return figure
 
@@ -92,9 +90,7 @@ def accuracy_chart(tasks: list[TaskAccuracy]) -> Figure | None:
             style = {"linewidth": 2.2, "linestyle": "-"} if bold else {"linestyle": "--"}
             axes.hlines(task.tiers[tier], -0.45, 0.45, color=colour, **style)
             axes.text(0.5, task.tiers[tier], tier, color=colour, fontsize=8, va="center")
-        axes.set_xlim(-0.5, 0.9)
-        axes.set_xticks([])
-        axes.set_ylim(-0.02, 1.02)
+        axes.set(xlim=(-0.5, 0.9), xticks=[], ylim=(-0.02, 1.02))
         reached = ""
         if task.tiers and task.target:
             count = int((values >= task.tiers[task.target]).sum())
@@ -113,8 +109,7 @@ def time_histogram(times: dict[str, float]) -> Figure | None:
     figure = Figure(figsize=(6.0, 2.8), layout="constrained")
     axes = figure.add_subplot()
     axes.hist(list(times.values()), bins=20, color=GREY)
-    axes.set_xlabel("seconds to grade one hand-in")
-    axes.set_ylabel("hand-ins")
+    axes.set(xlabel="seconds to grade one hand-in", ylabel="hand-ins")
     axes.yaxis.get_major_locator().set_params(integer=True)
     median, total = np.median(list(times.values())), sum(times.values())
     axes.set_title(f"median {median:.0f} s, total {total / 60:.1f} min", fontsize=10)

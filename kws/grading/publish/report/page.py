@@ -161,14 +161,13 @@ def _rows(
     for match in with_reference:
         if (match.first, match.assignment) in done:
             continue
-        group = next(
-            (g for g in groups if match.first in g.members and g.assignment == match.assignment),
-            None,
+        inside = (
+            g.members
+            for g in groups
+            if match.first in g.members and g.assignment == match.assignment
         )
         flagged = {m.first for m in with_reference if m.assignment == match.assignment}
-        together = [match.first]
-        if group is not None:
-            together = [m for m in group.members if m in flagged]
+        together = [m for m in next(inside, [match.first]) if m in flagged]
         done.update((member, match.assignment) for member in together)
         pairs = [m for m in with_reference
                  if m.first in together and m.assignment == match.assignment]  # fmt: skip

@@ -115,9 +115,7 @@ def _side_by_side(
     """The lines of `first` and `second` that shared fingerprints cover, in blocks: a block
     grows while the next fingerprint's lines in `first` touch the block's. `located(cells)`
     gives the fingerprints with their lines (a cache of `_located`)."""
-    theirs = {}
-    for fp in located(second):
-        theirs.setdefault(fp.hash, fp.lines)
+    theirs = {fp.hash: fp.lines for fp in reversed(located(second))}  # each hash's first
     blocks: list[tuple[set, set]] = []
     for fp in located(first):
         if fp.hash not in shared or fp.hash not in theirs:
@@ -156,7 +154,6 @@ def compare_assignment(
     `reference_threshold`; best first. The skeleton's fingerprints and the class's common code
     (`common_code`) are left out of both."""
     students = sorted(handins)
-    cells = {student: handins[student][0] for student in students}
     skeleton_hashes = code_hashes(skeleton) if skeleton else frozenset()
     hashes = [handins[student][1] - skeleton_hashes for student in students]
     common = skeleton_hashes | common_code(hashes)
@@ -188,11 +185,11 @@ def compare_assignment(
     shown: set[frozenset[str]] = set()  # the groups whose best pair has its lines already
     group_of = _components([(c[0], c[1]) for c in candidates if c[1] != REFERENCE])
     for first, second, shared, score in sorted(candidates, key=lambda c: (-c[3], c[0], c[1])):
-        other = reference if second == REFERENCE else cells[second]
+        other = reference if second == REFERENCE else handins[second][0]
         group = frozenset({first}) if second == REFERENCE else group_of[first]
         blocks = []  # each group's best pair shows its lines (a ring of 200 has 19,900 pairs)
         if second == REFERENCE or group not in shown:
-            blocks = _side_by_side(cells[first], other, shared, located)
+            blocks = _side_by_side(handins[first][0], other, shared, located)
             shown.add(group)
         matches.append(Match(spec.name, first, second, len(shared), round(score, 3), blocks))
     return matches

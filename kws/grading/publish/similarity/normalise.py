@@ -8,6 +8,7 @@ contents (``S``) and the order of independent statements are normalised away; li
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import keyword
 import re
@@ -197,12 +198,10 @@ class _Normaliser:
             whole.merge(effects[-1])
         if len(stmts) == 1:
             return tokens[0], whole
-        keys: dict[int, str] = {}
 
+        @functools.cache
         def key(j: int) -> tuple[str, int]:
-            if j not in keys:
-                keys[j] = " ".join(t if isinstance(t, str) else t.text for t in tokens[j])
-            return keys[j], j
+            return " ".join(t if isinstance(t, str) else t.text for t in tokens[j]), j
 
         closed = [e.close() for e in effects]
         after = [
