@@ -7,7 +7,6 @@ notebook no longer holds fails.
 
 import os
 import sys
-import types
 from pathlib import Path
 
 from kws.grading.child import kernel
@@ -26,12 +25,7 @@ def run_test_cells(notebook: Path, tests: dict[str, str]) -> dict[str, str | Non
     from kws.notebooks import python_source, read_notebook
 
     nb = read_notebook(notebook)
-    module = types.ModuleType("__main__")
-    sys.modules["__main__"] = module  # dataclasses and pickling look classes up here
-    namespace = module.__dict__
-    namespace.update(kernel.kernel_namespace(os.getcwd()))
-    shell = kernel.KernelShell(namespace, "")
-    namespace["get_ipython"] = lambda: shell
+    namespace, shell = kernel.main_namespace()
     verdicts: dict[str, str | None] = dict.fromkeys(tests, MISSING)
     seen = set()  # a second cell of one grade_id (a copy) runs as written
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
