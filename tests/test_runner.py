@@ -69,7 +69,8 @@ def feature_inputs(tmp_path_factory):
 def test_inputs_round_trip_and_batches_cover_every_item(feature_inputs):
     inputs = load_inputs(feature_inputs)
     seen = []
-    for indices, (x, lengths) in inputs.batches(batch_size=2):
+    for indices in inputs.index_batches(batch_size=2):
+        x, lengths = inputs.batch(indices)
         assert x.shape == (len(indices), int(lengths.max()), 40)
         assert (x[0, lengths[0] :] == -20).all() if lengths[0] < x.shape[1] else True
         seen += indices.tolist()

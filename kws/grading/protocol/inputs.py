@@ -93,11 +93,6 @@ class GradingInputs:
             order = torch.argsort(self.lengths, stable=True)  # less padding
         yield from torch.split(order, batch_size)
 
-    def batches(self, batch_size: int, device: str = "cpu") -> Iterator[tuple[torch.Tensor, tuple]]:
-        """(indices, model arguments) for every item once; features grouped by length."""
-        for indices in self.index_batches(batch_size):
-            yield indices, self.batch(indices, device)
-
     def example(self, count: int = 2, max_frames: int = 160) -> tuple[torch.Tensor, ...]:
         """A small batch for tracing: `count` items of distinct lengths, cut to `max_frames`."""
         import torch
