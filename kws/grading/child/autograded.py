@@ -5,6 +5,7 @@ student edited in it counts for nothing). A test cell passes when it raises noth
 notebook no longer holds fails.
 """
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -71,10 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"usage: python -m {__name__} RESULT RUN")
     channel = ResultChannel.open(Path(argv[0]))  # before any student code can read stdin
     run = AutogradedRun.load(Path(argv[1]))
-    try:  # the hidden tests, off the disk before student code runs (they stay in memory)
-        Path(argv[1]).unlink()
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):  # the hidden tests, off the disk before student code runs
+        Path(argv[1]).unlink()  # (they stay in memory)
     submission = Path(run.submission).resolve()
     kernel.look_like_a_kernel()
     payload = {"notebook": None, "errors": {}, "cells": {}}

@@ -4,6 +4,7 @@ batches that bound the memory of attention scores.
 Shapes: B inputs in a batch, T frames of its longest, C classes.
 """
 
+import contextlib
 import ctypes
 import random
 
@@ -89,10 +90,8 @@ def release_memory() -> None:
     freed score matrices of one task's predictions would otherwise stay mapped while the next
     task allocates its own beside them, raising the child's peak. Nothing where there is no
     glibc."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def pick_batches(total: int, count: int = 3) -> frozenset[int]:
