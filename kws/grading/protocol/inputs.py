@@ -148,13 +148,9 @@ def save_wave_inputs(path: Path, waves, gains, order=None) -> None:
             f"expected int16 waves (N, S) and gains (N,), got {waves.dtype} {tuple(waves.shape)}"
         )
     order = np.arange(len(waves)) if order is None else np.asarray(order)
-
-    def clips() -> Iterator[np.ndarray]:
-        for start in range(0, len(order), _CHUNK):
-            yield from waves[order[start : start + _CHUNK]]
-
-    gains = gains.astype(np.float32)[order].tolist()
-    _write(path, "waves", (clip[None] for clip in clips()), gains)
+    chunks = (waves[order[start : start + _CHUNK]] for start in range(0, len(order), _CHUNK))
+    clips = (clip[None] for chunk in chunks for clip in chunk)
+    _write(path, "waves", clips, gains.astype(np.float32)[order].tolist())
 
 
 def save_clip_inputs(path: Path, clips: Iterable[np.ndarray]) -> None:
