@@ -81,16 +81,12 @@ def public_gap(
     if gap <= allowed:
         return [note + "."], None
     ones = "private ones" if compared is None else "public part of the private ones"
+    measured = "on this private set, as the course's reference measured"
+    where = "at these sizes" if honest is None else measured
     review = (
         f"{notebook}: {who} {lead:.4f} on the public test {items} but {model}"
         f"{private:.4f} on the {ones} the students do not have, {100 * gap:.1f} points "
-        f"apart (honest models stay within {100 * allowed:.0f} "
-        + (
-            "on this private set, as the course's reference measured"
-            if honest is not None
-            else "at these sizes"
-        )
-        + "); it may carry the public answers rather than earn them. "
-        "Its grade is the private accuracy"
+        f"apart (honest models stay within {100 * allowed:.0f} {where}); it may carry the "
+        "public answers rather than earn them. Its grade is the private accuracy"
     )
     return [note + "."], review
