@@ -26,9 +26,7 @@ def prediction_batches(inputs, batch_size: int) -> list:
 
     batches = []
     for indices in inputs.index_batches(batch_size):
-        frames = 1
-        if inputs.kind == "features":
-            frames = int(inputs.lengths[indices].max())
+        frames = int(inputs.lengths[indices].max()) if inputs.kind == "features" else 1
         size = max(1, min(len(indices), MAX_SCORES_PER_BATCH // frames**2))
         batches += list(torch.split(indices, size))
     return batches
