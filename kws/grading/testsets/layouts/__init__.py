@@ -78,16 +78,14 @@ def hidden_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:
     not the inputs file it declares (its kind, one label per input), SpecError when it cannot
     write a sample that the spec asks for."""
     layout = layout_of(spec)
-    if spec.accuracy.from_csv:
-        if "sample" not in inspect.signature(layout.hidden_test).parameters:
-            raise SpecError(
-                f'{spec.path}: [accuracy] source = "predictions.csv" needs a layout that '
-                f"writes a sample of its test set; the {spec.layout} layout's hidden_test takes "
-                "no `sample` (docs/how-to/layouts.md)"
-            )
-        hidden = layout.hidden_test(data, out_file, sample=spec.accuracy.sample)
-    else:
-        hidden = layout.hidden_test(data, out_file)
+    sample = {"sample": spec.accuracy.sample} if spec.accuracy.from_csv else {}
+    if sample and "sample" not in inspect.signature(layout.hidden_test).parameters:
+        raise SpecError(
+            f'{spec.path}: [accuracy] source = "predictions.csv" needs a layout that '
+            f"writes a sample of its test set; the {spec.layout} layout's hidden_test takes "
+            "no `sample` (docs/how-to/layouts.md)"
+        )
+    hidden = layout.hidden_test(data, out_file, **sample)
     return _declared_inputs(spec, layout, hidden, "hidden_test", "label")
 
 
