@@ -203,13 +203,12 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         predicts). Without labels (``--handin``), the test fails for those reasons the labels
         do not decide (`check_scorable`), and is skipped otherwise."""
         report = self.loaded_model(child, task)
-        if not hidden.labelled:  # --handin: the student's own data, no labels
-            self._scorable(spec, report, hidden, task)
-            pytest.skip(ACCURACY_AFTER_HAND_IN)
-        check = None
+        check, path = None, self.predictions_csv(spec, task)
         try:
+            if not hidden.labelled:  # --handin: the student's own data, no labels
+                check_scorable(spec.accuracy, path, self.submission, hidden, report, task)
+                pytest.skip(ACCURACY_AFTER_HAND_IN)
             if spec.accuracy.from_csv:
-                path = self.predictions_csv(spec, task)
                 check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
             else:
                 model_accuracy(hidden, report, task)  # AccuracyError when the model gave none
@@ -241,15 +240,6 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         if review:  # the instructor's to judge: not in the output students read
             self.report.add_finding("review", review, student_sees=False)
         return accuracy
-
-    def _scorable(self, spec: Spec, report: dict, hidden: HiddenTest, task: str) -> None:
-        """Fail as the accuracy test would fail for a reason the labels do not decide
-        (`check_scorable`): ``kws handin`` runs the accuracy tests this far."""
-        try:
-            path = self.predictions_csv(spec, task)
-            check_scorable(spec.accuracy, path, self.submission, hidden, report, task)
-        except AccuracyError as error:
-            pytest.fail(str(error))
 
     def accuracy_credit(
         self, spec: Spec, child, hidden: HiddenTest, task: str, score: Score, leaderboard: str
