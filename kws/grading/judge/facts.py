@@ -120,8 +120,7 @@ class ChildFacts:
         if tampering:
             fix = "Remove the code that replaces or patches torch functions."
             self._tampered(task, tampering, "its model", fix)
-        if report["facts"].get("traced_mismatch"):
-            mismatch = report["facts"]["traced_mismatch"]
+        if mismatch := report["facts"].get("traced_mismatch"):
             self.report.add_finding(
                 "tampering", f"{task}: the model computes something else while traced ({mismatch})"
             )

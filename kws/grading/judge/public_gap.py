@@ -26,9 +26,8 @@ def allowed_gap(
     `private` on `n_private` items without a flag: `honest` (the course's reference measured on
     this private set, the spec's ``[public_gap]``), else `PUBLIC_GAP`; or `STANDARD_ERRORS`
     standard errors of their difference when that is more."""
-    variance = public * (1 - public) / max(n_public, 1) + private * (1 - private) / max(
-        n_private, 1
-    )
+    variance = public * (1 - public) / max(n_public, 1)
+    variance += private * (1 - private) / max(n_private, 1)
     floor = PUBLIC_GAP if honest is None else honest
     return max(floor, STANDARD_ERRORS * math.sqrt(variance))
 
