@@ -8,6 +8,7 @@ notebook no longer holds fails.
 import contextlib
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from kws.grading.child import kernel
@@ -52,11 +53,9 @@ def _error(error: BaseException, filename: str) -> str:
     """One line: the exception, its message and the line of the cell that raised it (never
     the line's text: a hidden test stays hidden)."""
     line = getattr(error, "lineno", None) if isinstance(error, SyntaxError) else None
-    tb = error.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
-        tb = tb.tb_next
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        if frame.f_code.co_filename == filename:
+            line = lineno
     text = str(error).strip().splitlines()
     message = f"{type(error).__name__}: {text[0][:300]}" if text else type(error).__name__
     return f"{message} (line {line} of the test cell)" if line else message
