@@ -29,9 +29,8 @@ BUILT_IN_DATA = {
 def public_only(data: Path, assignments: Iterable[str] | None = None) -> list[str]:
     """Those of `assignments` (default: every one) whose test set is in `data` without a private
     test set beside it, sorted."""
-    names = ASSIGNMENTS if assignments is None else assignments
     found = []
-    for name in names:
+    for name in ASSIGNMENTS if assignments is None else assignments:
         if ASSIGNMENTS[name].written_only:  # no test set at all: nothing carried in
             continue
         layout = layout_of(ASSIGNMENTS[name])

@@ -34,12 +34,11 @@ def layout_class(spec: Spec) -> type[Layout]:
             "assignment's own folder (docs/how-to/layouts.md)"
         )
     module, class_name = spec.module(own[1]), own[2]  # SpecError when the file is missing
-    where = str(spec.folder / f"{own[1]}.py")
     found = getattr(module, class_name, None)
     if not (isinstance(found, type) and issubclass(found, Layout)):
         raise SpecError(
-            f"{spec.path}: [data] layout = {name!r}: {where} has no class {class_name} derived "
-            "from kws.grading.testsets.layouts.Layout"
+            f"{spec.path}: [data] layout = {name!r}: {spec.folder / own[1]}.py has no class "
+            f"{class_name} derived from kws.grading.testsets.layouts.Layout"
         )
     return found
 
