@@ -69,7 +69,8 @@ def feature_inputs(tmp_path_factory):
 def test_inputs_round_trip_and_batches_cover_every_item(feature_inputs):
     inputs = load_inputs(feature_inputs)
     seen = []
-    for indices, (x, lengths) in inputs.batches(batch_size=2):
+    for indices in inputs.index_batches(batch_size=2):
+        x, lengths = inputs.batch(indices)
         assert x.shape == (len(indices), int(lengths.max()), 40)
         assert (x[0, lengths[0] :] == -20).all() if lengths[0] < x.shape[1] else True
         seen += indices.tolist()
@@ -333,9 +334,10 @@ def test_child_run_is_one_typed_description(tmp_path):
         device=DeviceName.parse("cuda"),
         retrain=Retraining("/data/speaker_features", 2000),
     )
-    back = ChildRun.load(run.save(tmp_path))
+    saved = run.save(tmp_path)
+    back = ChildRun.load(saved)
     assert back == run and back.tasks == ["task1", "task2"]
-    assert json.loads(run.to_json())["device"] == "cuda"  # the name as written, for the child
+    assert json.loads(saved.read_text())["device"] == "cuda"  # the name as written, for the child
     assert back.retrain.steps == 2000 and back.retrain.cell_timeout == 3600
     with pytest.raises(ValueError, match="exactly the fields"):
         ChildRun.from_json(

@@ -5,9 +5,10 @@ student edited in it counts for nothing). A test cell passes when it raises noth
 notebook no longer holds fails.
 """
 
+import contextlib
 import os
 import sys
-import types
+import traceback
 from pathlib import Path
 
 from kws.grading.child import kernel
@@ -26,12 +27,7 @@ def run_test_cells(notebook: Path, tests: dict[str, str]) -> dict[str, str | Non
     from kws.notebooks import python_source, read_notebook
 
     nb = read_notebook(notebook)
-    module = types.ModuleType("__main__")
-    sys.modules["__main__"] = module  # dataclasses and pickling look classes up here
-    namespace = module.__dict__
-    namespace.update(kernel.kernel_namespace(os.getcwd()))
-    shell = kernel.KernelShell(namespace, "")
-    namespace["get_ipython"] = lambda: shell
+    namespace, shell = kernel.main_namespace()
     verdicts: dict[str, str | None] = dict.fromkeys(tests, MISSING)
     seen = set()  # a second cell of one grade_id (a copy) runs as written
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
@@ -57,11 +53,9 @@ def _error(error: BaseException, filename: str) -> str:
     """One line: the exception, its message and the line of the cell that raised it (never
     the line's text: a hidden test stays hidden)."""
     line = getattr(error, "lineno", None) if isinstance(error, SyntaxError) else None
-    tb = error.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
-        tb = tb.tb_next
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        if frame.f_code.co_filename == filename:
+            line = lineno
     text = str(error).strip().splitlines()
     message = f"{type(error).__name__}: {text[0][:300]}" if text else type(error).__name__
     return f"{message} (line {line} of the test cell)" if line else message
@@ -77,10 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"usage: python -m {__name__} RESULT RUN")
     channel = ResultChannel.open(Path(argv[0]))  # before any student code can read stdin
     run = AutogradedRun.load(Path(argv[1]))
-    try:  # the hidden tests, off the disk before student code runs (they stay in memory)
-        Path(argv[1]).unlink()
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):  # the hidden tests, off the disk before student code runs
+        Path(argv[1]).unlink()  # (they stay in memory)
     submission = Path(run.submission).resolve()
     kernel.look_like_a_kernel()
     payload = {"notebook": None, "errors": {}, "cells": {}}

@@ -11,15 +11,12 @@ from __future__ import annotations
 import ast
 import json
 import math
-import os
-import sys
-import types
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kws.check.registry import HISTORY_FILE, history_key
-from kws.grading.child.kernel import KernelShell, kernel_namespace, record_input
+from kws.grading.child.kernel import KernelShell, main_namespace, record_input
 from kws.grading.protocol.handin import needed_cells
 
 if TYPE_CHECKING:
@@ -39,25 +36,21 @@ def run_model_cells(notebook: Path) -> dict:
             f"{notebook.name} has no code cell tagged 'model'; keep the tags of the notebook you "
             "were given (View > Cell toolbar > Tags)"
         )
-    module = types.ModuleType("__main__")
-    sys.modules["__main__"] = module  # dataclasses and pickling look classes up here
-    module.__dict__.update(kernel_namespace(os.getcwd()))
-    shell = KernelShell(module.__dict__, "")
-    module.__dict__["get_ipython"] = lambda: shell
+    namespace, shell = main_namespace()
     model = {id(cell) for cell in cells}
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     last = max(i for i, cell in enumerate(code_cells) if id(cell) in model)
     number = 0
     for cell in code_cells[: last + 1]:
         if id(cell) not in model:  # in the history as written (IPython's own parser costs 0.3 s)
-            record_input(module.__dict__, cell.source, cell.source)
+            record_input(namespace, cell.source, cell.source)
             continue
         source = python_source(cell.source)
-        record_input(module.__dict__, cell.source, source)
+        record_input(namespace, cell.source, source)
         number += 1
         shell.filename = f"<model cell {number}>"
-        exec(compile(source, shell.filename, "exec"), module.__dict__)
-    return module.__dict__
+        exec(compile(source, shell.filename, "exec"), namespace)
+    return namespace
 
 
 def first_todo(notebook: Path) -> str | None:

@@ -22,8 +22,7 @@ class ResultChannel:
     @classmethod
     def open(cls, path: Path, token: str | None = None) -> ResultChannel:
         """Read the token (first line of stdin unless given) and create `path` for the result."""
-        if token is None:
-            token = sys.stdin.readline().strip()
+        token = sys.stdin.readline().strip() if token is None else token
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
         return cls(os.open(path, flags, 0o600), token)
 

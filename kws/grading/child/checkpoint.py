@@ -38,26 +38,11 @@ def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
     return cls, config["kwargs"]
 
 
-def unwrap_state_dict(state, task: str) -> dict:
-    """The model's state dict inside what ``torch.load`` returned: as saved, or taken out of a
+def load_checkpoint(model, path: Path, task: str) -> None:
+    """Strictly load a state dict saved with torch.save(model.state_dict(), path), or inside a
     training checkpoint (``{"model_state_dict": ..., "epoch": ...}``), with the ``_orig_mod.``
     prefix of ``torch.compile`` (or ``module.`` of DataParallel) removed
-    (`kws.grading.protocol.checkpoint.unwrap_state`, as the grader counts its weights);
-    ValueError otherwise."""
-    import torch
-
-    unwrapped = unwrap_state(state, lambda value: isinstance(value, torch.Tensor))
-    if unwrapped is None:
-        keys = f" (keys: {', '.join(map(str, list(state)[:5]))})" if isinstance(state, dict) else ""
-        raise ValueError(
-            f"{task}/model.pt is not a state dict{keys}; save model.state_dict(), not the model"
-        )
-    return unwrapped
-
-
-def load_checkpoint(model, path: Path, task: str) -> None:
-    """Strictly load a state dict saved with torch.save(model.state_dict(), path) (or inside a
-    training checkpoint, or from a compiled model: see `unwrap_state_dict`)."""
+    (`kws.grading.protocol.checkpoint.unwrap_state`, as the grader counts its weights)."""
     import torch
 
     if not path.is_file():
@@ -69,7 +54,13 @@ def load_checkpoint(model, path: Path, task: str) -> None:
             f"{task}/model.pt cannot be loaded safely ({type(error).__name__}); save it with "
             "torch.save(model.state_dict(), path)"
         ) from None
-    state = unwrap_state_dict(state, task)
+    unwrapped = unwrap_state(state, lambda value: isinstance(value, torch.Tensor))
+    if unwrapped is None:
+        keys = f" (keys: {', '.join(map(str, list(state)[:5]))})" if isinstance(state, dict) else ""
+        raise ValueError(
+            f"{task}/model.pt is not a state dict{keys}; save model.state_dict(), not the model"
+        )
+    state = unwrapped
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:

@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import threading
+import types
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,6 +146,17 @@ def kernel_namespace(folder: str) -> dict:
     names = {"In": inputs, "_ih": inputs, "Out": outputs, "_oh": outputs, "_dh": [folder]}
     names |= dict.fromkeys(("_i", "_ii", "_iii", "_", "__", "___"), "")
     return names | {"__builtin__": builtins, "__builtins__": builtins}
+
+
+def main_namespace() -> tuple[dict, KernelShell]:
+    """The namespace of a fresh module ``__main__`` (`kernel_namespace`, in the working folder)
+    and the shell its ``get_ipython()`` returns, whose ``filename`` the caller sets per cell."""
+    module = types.ModuleType("__main__")
+    sys.modules["__main__"] = module  # dataclasses and pickling look classes up here
+    module.__dict__.update(kernel_namespace(os.getcwd()))
+    shell = KernelShell(module.__dict__, "")
+    module.__dict__["get_ipython"] = lambda: shell
+    return module.__dict__, shell
 
 
 def record_input(namespace: dict, raw: str, parsed: str) -> None:

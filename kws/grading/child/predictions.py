@@ -4,6 +4,7 @@ batches that bound the memory of attention scores.
 Shapes: B inputs in a batch, T frames of its longest, C classes.
 """
 
+import contextlib
 import ctypes
 import random
 
@@ -25,9 +26,7 @@ def prediction_batches(inputs, batch_size: int) -> list:
 
     batches = []
     for indices in inputs.index_batches(batch_size):
-        frames = 1
-        if inputs.kind == "features":
-            frames = int(inputs.lengths[indices].max())
+        frames = int(inputs.lengths[indices].max()) if inputs.kind == "features" else 1
         size = max(1, min(len(indices), MAX_SCORES_PER_BATCH // frames**2))
         batches += list(torch.split(indices, size))
     return batches
@@ -89,10 +88,8 @@ def release_memory() -> None:
     freed score matrices of one task's predictions would otherwise stay mapped while the next
     task allocates its own beside them, raising the child's peak. Nothing where there is no
     glibc."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def pick_batches(total: int, count: int = 3) -> frozenset[int]:

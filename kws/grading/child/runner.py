@@ -5,6 +5,7 @@ and trace some batches again with the probes, then run the numeric checks
 sentence naming the file, cell or value, so that one broken task does not hide the others.
 """
 
+import contextlib
 import sys
 import time
 import traceback
@@ -151,12 +152,11 @@ def static_facts(model) -> dict:
     facts = {"encoder_params": None, "encoder_params_text": None, "tampering": []}
     facts["attention_modules"] = []  # nothing ran: the parent counts the checkpoint's encoder.*
     facts["attention_sizes"] = None
-    try:
+    # student code (a property, a custom parameters()) may raise: no facts then
+    with contextlib.suppress(Exception):
         if hasattr(model, "encoder"):
             facts["encoder_params"] = encoder_params(model)
             facts["encoder_params_text"] = encoder_params_text(model)
-    except Exception:  # student code (a property, a custom parameters()): no facts then
-        pass
     return facts
 
 
@@ -223,24 +223,14 @@ def fill_payload(
     spec = spec_of_notebook(run.notebook)
     components = spec.numeric_components()
     tasks = [*run.tasks, *spec.tasks]
-    graded = graded_namespace(ns, notebook, outputs, tasks, components, spec)
-    payload["numeric"] = numeric.check_classes(graded, tasks, components)
-
-
-def graded_namespace(
-    ns: dict, notebook: Path, outputs: Path, tasks: list[str], components: dict, spec
-) -> dict:
-    """What the numeric checks of `tasks` run on: the model cells' namespace `ns`, plus what
-    they declare they need (`kws.grading.child.cells`): the cells `spec`'s tasks name
-    (``[tasks.<task>] cells``), run after the model cells, and each `history` key of a
-    component, read from OUT_DIR/<task>/history.json."""
+    # The numeric checks run on the model cells' namespace plus what they declare they need
+    # (`kws.grading.child.cells`): the cells the spec's tasks name (``[tasks.<task>] cells``),
+    # run after the model cells, and each `history` key of a component, read from
+    # OUT_DIR/<task>/history.json.
     groups = [spec.tasks[task].cells for task in dict.fromkeys(tasks) if spec.tasks[task].cells]
-    history = [
-        (component.task, component.history)
-        for component in components.values()
-        if component.history and component.task in tasks
-    ]
-    return cells.with_needs(ns, notebook, outputs, groups, history)
+    history = [(c.task, c.history) for c in components.values() if c.history and c.task in tasks]
+    graded = cells.with_needs(ns, notebook, outputs, groups, history)
+    payload["numeric"] = numeric.check_classes(graded, tasks, components)
 
 
 def spec_of_notebook(notebook: str):

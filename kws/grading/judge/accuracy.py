@@ -106,7 +106,8 @@ def csv_accuracy(
     rows = csv_rows(path, submission, hidden, report)
     correct = {key: rows[key] == label for key, label in hidden.test_labels.items()}
     disagree, excused, checked = [], [], 0
-    inputs = zip(hidden.ids, report["predictions"], _near(report), hidden.private, strict=True)
+    near = report.get("near") or [[] for _ in report["predictions"]]
+    inputs = zip(hidden.ids, report["predictions"], near, hidden.private, strict=True)
     for key, predicted, near, private in inputs:
         if private:  # a private test item: the file has no row for it
             continue
@@ -123,11 +124,6 @@ def csv_accuracy(
         forgiven=forgiven,
         correct=correct,
     )
-
-
-def _near(report: dict) -> list[list[int]]:
-    near = report.get("near")
-    return near if near is not None else [[] for _ in report["predictions"]]
 
 
 def _rows(path: Path, shown: str, hidden: HiddenTest) -> dict[str, int]:

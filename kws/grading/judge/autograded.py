@@ -47,10 +47,9 @@ def test_cells(spec: Spec) -> list[TestCell]:
     cells = []
     for cell in json.loads(text).get("cells", []):
         meta = cell.get("metadata", {}).get("nbgrader") or {}
-        if cell.get("cell_type") != "code" or not meta.get("grade") or meta.get("solution"):
-            continue
-        if not meta.get("grade_id") or not meta.get("points"):
-            continue  # nbgrader counts no points for it either
+        graded = cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution")
+        if not graded or not meta.get("grade_id") or not meta.get("points"):
+            continue  # not a test cell, or one nbgrader counts no points for either
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
         cells.append(TestCell(meta["grade_id"], source, float(meta["points"]),
                               _title(spec.name, meta["grade_id"], source)))  # fmt: skip

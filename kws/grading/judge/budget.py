@@ -40,10 +40,8 @@ class WeightCount:
 
 def block_prefixes(attention_modules: list[str] = (), root: str = "encoder") -> tuple[str, ...]:
     """`root` plus the top-level module of each module where attention ran ("" = the model)."""
-    found = {root}
-    for name in attention_modules:
-        found.add("" if name in ("", "model") else name.split(".", 1)[0])
-    return tuple(sorted(found))
+    found = {"" if name in ("", "model") else name.split(".", 1)[0] for name in attention_modules}
+    return tuple(sorted(found | {root}))
 
 
 def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
@@ -86,17 +84,12 @@ def encoder_budget(
             f"{task}/model.pt has no `{root}.` weights; keep the skeleton's `self.{root} = ...` "
             "holding the encoder block"
         )
-    seen, count, tensors = set(), 0, 0
-    for key, value in state.items():
-        inside = any(p == "" or key.startswith(p + ".") for p in prefixes)
-        if not inside or not is_weight(key, value):
-            continue
-        identity = (value.storage.key, value.offset, value.shape)
-        if identity in seen:  # saved twice under two names (a shared module)
-            continue
-        seen.add(identity)
-        count, tensors = count + value.numel, tensors + 1
-    return WeightCount(count=count, prefixes=prefixes, tensors=tensors)
+    unique = {  # by storage: a tensor saved twice under two names (a shared module) counts once
+        (value.storage.key, value.offset, value.shape): value.numel
+        for key, value in state.items()
+        if any(p == "" or key.startswith(p + ".") for p in prefixes) and is_weight(key, value)
+    }
+    return WeightCount(count=sum(unique.values()), prefixes=prefixes, tensors=len(unique))
 
 
 def checkpoint_weights(path: Path, task: str) -> WeightCount:

@@ -20,62 +20,6 @@ def _names(keys: list[str], count: int = 3) -> str:
     return ", ".join(keys[:count]) + more
 
 
-def _integer_tensors(state: dict, task: str, constructed: set[str]) -> list[str]:
-    """Integer and bool tensors beyond a normalization's bookkeeping, unless the model's
-    constructor builds them so (an index or a mask)."""
-    keys = [
-        k
-        for k, v in state.items()
-        if not v.is_floating_point()
-        and not is_bookkeeping(k, v)
-        and k.removeprefix("_orig_mod.").removeprefix("module.") not in constructed
-    ]
-    if not keys:
-        return []
-    values = format_count(sum(state[k].numel for k in keys))
-    return [
-        f"{task}/model.pt holds integer or bool tensors that are not a normalization's "
-        f"bookkeeping and that the model's constructor does not build ({_names(keys)}: "
-        f"{values} values); a model's weights are floats, an integer tensor can carry a table "
-        "of answers or weights as bit patterns"
-    ]
-
-
-def _shaped_like_test_set(state: dict, task: str, n_items: int, n_classes: int) -> list[str]:
-    """Tensors whose leading size is the test set's number of items (one row per item)."""
-    if n_items < MIN_ITEMS or n_items == n_classes:
-        return []
-    keys = [k for k, v in state.items() if v.dim() and v.shape[0] == n_items]
-    if not keys:
-        return []
-    return [
-        f"{task}/model.pt holds tensors with one row per test item ({_names(keys)}: leading "
-        f"size {n_items}, the hidden test set's size); a table of the test set would look so"
-    ]
-
-
-def _written(task: str, buffers: dict | None) -> list[str]:
-    """Buffers and frozen parameters that differ from what the constructor builds."""
-    keys = (buffers or {}).get("written") or []
-    if not keys:
-        return []
-    return [
-        f"{task}/model.pt holds buffers or frozen parameters that differ from what the model's "
-        f"constructor builds ({_names(keys)}); training never updates them, so other code "
-        "wrote them after the model was built (e.g. a table of the test set)"
-    ]
-
-
-def _large_config(folder: Path, task: str) -> list[str]:
-    config = folder / "config.json"
-    if not config.is_file() or config.stat().st_size <= CONFIG_BYTES:
-        return []
-    return [
-        f"{task}/config.json takes {config.stat().st_size // 1024} kB (a model's settings take "
-        "under 1 kB); what it holds reaches the model's constructor, a table included"
-    ]
-
-
 def checkpoint_flags(
     folder: Path, task: str, n_items: int, n_classes: int, buffers: dict | None = None
 ) -> list[str]:
@@ -93,12 +37,47 @@ def checkpoint_flags(
         The findings, [] for an honest checkpoint (and for one that cannot be read: the
         tests that load it say why).
     """
-    flags = _large_config(folder, task)
+    config, flags = folder / "config.json", []
+    if config.is_file() and config.stat().st_size > CONFIG_BYTES:
+        flags.append(
+            f"{task}/config.json takes {config.stat().st_size // 1024} kB (a model's settings take "
+            "under 1 kB); what it holds reaches the model's constructor, a table included"
+        )
     try:
         state = load_state(folder / "model.pt", task)
     except BudgetError:
         return flags
+    # Integer and bool tensors beyond a normalization's bookkeeping, unless the model's
+    # constructor builds them so (an index or a mask).
     constructed = set((buffers or {}).get("constructed") or [])
-    flags += _integer_tensors(state, task, constructed)
-    flags += _shaped_like_test_set(state, task, n_items, n_classes)
-    return flags + _written(task, buffers)
+    keys = [
+        k
+        for k, v in state.items()
+        if not v.is_floating_point()
+        and not is_bookkeeping(k, v)
+        and k.removeprefix("_orig_mod.").removeprefix("module.") not in constructed
+    ]
+    if keys:
+        values = format_count(sum(state[k].numel for k in keys))
+        flags.append(
+            f"{task}/model.pt holds integer or bool tensors that are not a normalization's "
+            f"bookkeeping and that the model's constructor does not build ({_names(keys)}: "
+            f"{values} values); a model's weights are floats, an integer tensor can carry a table "
+            "of answers or weights as bit patterns"
+        )
+    # Tensors whose leading size is the test set's number of items (one row per item).
+    keys = [k for k, v in state.items() if v.dim() and v.shape[0] == n_items]
+    if keys and n_items >= MIN_ITEMS and n_items != n_classes:
+        flags.append(
+            f"{task}/model.pt holds tensors with one row per test item ({_names(keys)}: leading "
+            f"size {n_items}, the hidden test set's size); a table of the test set would look so"
+        )
+    # Buffers and frozen parameters that differ from what the constructor builds.
+    keys = (buffers or {}).get("written") or []
+    if keys:
+        flags.append(
+            f"{task}/model.pt holds buffers or frozen parameters that differ from what the model's "
+            f"constructor builds ({_names(keys)}); training never updates them, so other code "
+            "wrote them after the model was built (e.g. a table of the test set)"
+        )
+    return flags

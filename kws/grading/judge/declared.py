@@ -48,21 +48,21 @@ def spec_tests(spec: Spec, module_file: str) -> dict[str, Callable[..., None]]:
     """
     here = Path(module_file)
     own = written_by_hand(here.parent, here)
-    return {
-        test.name: _MAKERS[test.kind](spec, test) for test in declared(spec) if test.name not in own
-    }
+    return {test.name: _named(test, spec) for test in declared(spec) if test.name not in own}
 
 
-def _named(test: DeclaredTest, function: Callable) -> Callable:
+def _named(test: DeclaredTest, spec: Spec) -> Callable:
+    """The test function of `test`, made by its kind's maker for its first task (each task's
+    own when the kind is per task: parametrized by ``task``)."""
+    function = _MAKERS[test.kind](spec, test.tasks[0])
     function.__name__ = function.__qualname__ = test.name
     function.__doc__ = test.title
-    if len(test.tasks) == 1 and test.kind not in _PER_TASK:
-        function = pytest.mark.task(test.tasks[0])(function)
-    return function
+    if test.kind in _PER_TASK:
+        return pytest.mark.parametrize("task", test.tasks)(function)
+    return pytest.mark.task(test.tasks[0])(function) if len(test.tasks) == 1 else function
 
 
-def _loads(spec: Spec, test: DeclaredTest) -> Callable:
-    @pytest.mark.parametrize("task", test.tasks)
+def _loads(spec: Spec, _: str) -> Callable:
     def graded(grading, child, task):
         report = grading.loaded_model(child, task, evaluated=True)
         expected = spec.tasks[task].model_class
@@ -71,11 +71,10 @@ def _loads(spec: Spec, test: DeclaredTest) -> Callable:
             f"{expected}."
         )
 
-    return _named(test, graded)
+    return graded
 
 
-def _layers(spec: Spec, test: DeclaredTest) -> Callable:
-    task = test.tasks[0]
+def _layers(spec: Spec, task: str) -> Callable:
     limit = int(spec.tasks[task].limits["max_layer_calls"])
 
     def graded(grading, child, score):
@@ -87,11 +86,10 @@ def _layers(spec: Spec, test: DeclaredTest) -> Callable:
         )
         score.set(1.0, f"{what}.")
 
-    return _named(test, graded)
+    return graded
 
 
-def _parameters(spec: Spec, test: DeclaredTest) -> Callable:
-    task = test.tasks[0]
+def _parameters(spec: Spec, task: str) -> Callable:
     limit = spec.tasks[task].limits["max_parameters"]
 
     def graded(grading, child, score):
@@ -101,11 +99,10 @@ def _parameters(spec: Spec, test: DeclaredTest) -> Callable:
         assert passed, f"{what}: {fix}. (Every tensor of model.pt counts, of every dtype.)"
         score.set(1.0, f"{what}.")
 
-    return _named(test, graded)
+    return graded
 
 
-def _encoder_parameters(spec: Spec, test: DeclaredTest) -> Callable:
-    task = test.tasks[0]
+def _encoder_parameters(spec: Spec, task: str) -> Callable:
     limit = spec.tasks[task].limits["max_encoder_params"]
 
     def graded(grading, child, score):
@@ -123,42 +120,36 @@ def _encoder_parameters(spec: Spec, test: DeclaredTest) -> Callable:
         assert passed, f"{what}: {fix}. (Every tensor of the encoder counts, of every dtype.)"
         score.set(1.0, f"{what}.")
 
-    return _named(test, graded)
+    return graded
 
 
-def _from_scratch(spec: Spec, test: DeclaredTest) -> Callable:
-    task = test.tasks[0]
-
+def _from_scratch(spec: Spec, task: str) -> Callable:
     def graded(grading, child):
         facts = grading.probe_facts(child, task)
         problems = judge_own_work(facts, spec.tasks[task].rules)
         assert not problems, f"{problems[0][:1].upper()}{problems[0][1:]}."
 
-    return _named(test, graded)
+    return graded
 
 
-def _norm(spec: Spec, test: DeclaredTest) -> Callable:
-    task = test.tasks[0]
-
+def _norm(spec: Spec, task: str) -> Callable:
     def graded(grading, child):
         passed, explanation = grading.probe_facts(child, task)["norm_before_classifier"]
         assert passed, explanation
 
-    return _named(test, graded)
+    return graded
 
 
-def _accuracy(spec: Spec, test: DeclaredTest) -> Callable:
-    @pytest.mark.parametrize("task", test.tasks)
+def _accuracy(spec: Spec, _: str) -> Callable:
     def graded(grading, child, hidden, task, score):
         board = f"{spec.title}: {task} accuracy"
         fraction, message = grading.accuracy_credit(spec, child, hidden, task, score, board)
         assert fraction == 1.0, message
 
-    return _named(test, graded)
+    return graded
 
 
-def _predictions_csv(spec: Spec, test: DeclaredTest) -> Callable:
-    @pytest.mark.parametrize("task", test.tasks)
+def _predictions_csv(spec: Spec, _: str) -> Callable:
     def graded(grading, hidden, task):
         shown, rows = grading.read_predictions(spec, task)
         expected = set(hidden.test_labels)  # every test item, also those the child did not see
@@ -170,7 +161,7 @@ def _predictions_csv(spec: Spec, test: DeclaredTest) -> Callable:
         unknown = sorted(set(rows.values()) - set(hidden.classes))
         assert not unknown, f"{shown} predicts unknown classes, e.g. {unknown[0]!r}."
 
-    return _named(test, graded)
+    return graded
 
 
 _MAKERS = {

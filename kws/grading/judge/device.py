@@ -7,6 +7,7 @@ GPU; where there is one, a short process asks torch itself, once per grader.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import subprocess
 import sys
@@ -37,12 +38,10 @@ def grading_device(name: str) -> DeviceName:
     """The device a grading option names (``--retrain-device``): the CPU (``cpu``, or ``cpu:0``,
     the CPU named as a GPU is: the tests' stand-in for ``cuda``) or a CUDA GPU (``cuda``,
     ``cuda:N``); `argparse.ArgumentTypeError` with the choices for anything else."""
-    try:
+    with contextlib.suppress(ValueError):
         device = DeviceName.parse(name)
-    except ValueError:
-        device = None
-    if device is None or not (device.is_cpu or device.is_cuda):
-        raise argparse.ArgumentTypeError(
-            f"{name!r} is not a grading device: use cpu, cpu:0, cuda or cuda:N"
-        )
-    return device
+        if device.is_cpu or device.is_cuda:
+            return device
+    raise argparse.ArgumentTypeError(
+        f"{name!r} is not a grading device: use cpu, cpu:0, cuda or cuda:N"
+    )

@@ -120,8 +120,7 @@ class ChildFacts:
         if tampering:
             fix = "Remove the code that replaces or patches torch functions."
             self._tampered(task, tampering, "its model", fix)
-        if report["facts"].get("traced_mismatch"):
-            mismatch = report["facts"]["traced_mismatch"]
+        if mismatch := report["facts"].get("traced_mismatch"):
             self.report.add_finding(
                 "tampering", f"{task}: the model computes something else while traced ({mismatch})"
             )
@@ -163,8 +162,7 @@ class ChildFacts:
             pytest.skip(GRADER_ONLY)  # a check the course keeps with its grader: not here
         if facts is None:
             pytest.fail(f"The numeric check of {component} did not run; tell the course staff.")
-        name = facts["name"]
-        items = facts["items"]
+        name, items = facts["name"], facts["items"]
         relevant = [i for i in items if not topics or i[0] in ("build", *topics)]
         failed = [i for i in relevant if not i[1]]
         if not failed and not any(i[0] in topics for i in items) and topics:

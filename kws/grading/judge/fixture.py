@@ -102,15 +102,7 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         """The one grading child's result for `spec`'s notebook (run once per run), with what
         it says about the run in the run's output."""
         if spec.name not in self._children:
-            result = self.in_sandbox(
-                run_notebook,
-                self.submission,
-                spec,
-                self.hidden_test(spec),
-                limits=self.limits,
-                hide=self.hide(),
-                device=self.device,
-            )
+            result = self._run_notebook(spec, self.hidden_test(spec))
             self.report.add_output(
                 f"{spec.notebook}: graded in {result.seconds:.1f} s; sandbox: "
                 f"{', '.join(result.protections)}."
@@ -122,6 +114,12 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
                 self.report.add_finding("review", flag)
             self._children[spec.name] = result
         return self._children[spec.name]
+
+    def _run_notebook(self, spec: Spec, hidden: HiddenTest, **options):
+        """`run_notebook` of the hand-in's `spec` notebook on `hidden` (`in_sandbox`), with the
+        run's limits, hidden paths and device unless `options` say otherwise."""
+        options = {"limits": self.limits, "hide": self.hide(), "device": self.device} | options
+        return self.in_sandbox(run_notebook, self.submission, spec, hidden, **options)
 
     def in_sandbox(self, run, *args, **kwargs):
         """``run(*args, **kwargs)``, a function starting a sandboxed child (`run_notebook`);
@@ -178,9 +176,7 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         steps = self.config.getoption("--retrain-steps")
         # a folder per assignment: two assignments of one layout re-train in the same run
         data = layout.retraining_data(self.data, hidden, self.tmp / f"retrain-data-{spec.name}")
-        return self.in_sandbox(
-            run_notebook,
-            self.submission,
+        return self._run_notebook(
             spec,
             hidden,
             limits=Limits(
@@ -207,13 +203,12 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         predicts). Without labels (``--handin``), the test fails for those reasons the labels
         do not decide (`check_scorable`), and is skipped otherwise."""
         report = self.loaded_model(child, task)
-        if not hidden.labelled:  # --handin: the student's own data, no labels
-            self._scorable(spec, report, hidden, task)
-            pytest.skip(ACCURACY_AFTER_HAND_IN)
-        check = None
+        check, path = None, self.predictions_csv(spec, task)
         try:
+            if not hidden.labelled:  # --handin: the student's own data, no labels
+                check_scorable(spec.accuracy, path, self.submission, hidden, report, task)
+                pytest.skip(ACCURACY_AFTER_HAND_IN)
             if spec.accuracy.from_csv:
-                path = self.predictions_csv(spec, task)
                 check = csv_accuracy(path, self.submission, hidden, report, spec.accuracy)
             else:
                 model_accuracy(hidden, report, task)  # AccuracyError when the model gave none
@@ -245,15 +240,6 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         if review:  # the instructor's to judge: not in the output students read
             self.report.add_finding("review", review, student_sees=False)
         return accuracy
-
-    def _scorable(self, spec: Spec, report: dict, hidden: HiddenTest, task: str) -> None:
-        """Fail as the accuracy test would fail for a reason the labels do not decide
-        (`check_scorable`): ``kws handin`` runs the accuracy tests this far."""
-        try:
-            path = self.predictions_csv(spec, task)
-            check_scorable(spec.accuracy, path, self.submission, hidden, report, task)
-        except AccuracyError as error:
-            pytest.fail(str(error))
 
     def accuracy_credit(
         self, spec: Spec, child, hidden: HiddenTest, task: str, score: Score, leaderboard: str

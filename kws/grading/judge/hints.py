@@ -20,18 +20,16 @@ def _binds(source: str, name: str) -> bool:
     except SyntaxError:
         return False
     for node in tree.body:
+        bound = []
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if node.name == name:
-                return True
+            bound = [node.name]
         elif isinstance(node, ast.Import | ast.ImportFrom):
             bound = [(a.asname or a.name).split(".")[0] for a in node.names]
-            if name in bound:
-                return True
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-            if name in names:
-                return True
+            bound = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        if name in bound:
+            return True
     return False
 
 

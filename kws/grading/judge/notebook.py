@@ -96,9 +96,8 @@ def holds_notebook(submission: Path, assignment: Spec) -> bool:
     """Whether the submission holds this assignment's notebook: by its name (deeper down too,
     as nbgrader's ``submitted/<student>/ps1/problem1.ipynb``), or any notebook defining one of
     its classes (read as text; nothing is run)."""
-    if (submission / assignment.notebook).is_file():
-        return True
-    if any(path.name == assignment.notebook for path in notebooks(submission)):
+    name = assignment.notebook
+    if (submission / name).is_file() or any(p.name == name for p in notebooks(submission)):
         return True
     needles = [f"class {name}" for name in assignment.model_tasks.values()]
     return any(

@@ -26,9 +26,8 @@ def allowed_gap(
     `private` on `n_private` items without a flag: `honest` (the course's reference measured on
     this private set, the spec's ``[public_gap]``), else `PUBLIC_GAP`; or `STANDARD_ERRORS`
     standard errors of their difference when that is more."""
-    variance = public * (1 - public) / max(n_public, 1) + private * (1 - private) / max(
-        n_private, 1
-    )
+    variance = public * (1 - public) / max(n_public, 1)
+    variance += private * (1 - private) / max(n_private, 1)
     floor = PUBLIC_GAP if honest is None else honest
     return max(floor, STANDARD_ERRORS * math.sqrt(variance))
 
@@ -81,16 +80,12 @@ def public_gap(
     if gap <= allowed:
         return [note + "."], None
     ones = "private ones" if compared is None else "public part of the private ones"
+    measured = "on this private set, as the course's reference measured"
+    where = "at these sizes" if honest is None else measured
     review = (
         f"{notebook}: {who} {lead:.4f} on the public test {items} but {model}"
         f"{private:.4f} on the {ones} the students do not have, {100 * gap:.1f} points "
-        f"apart (honest models stay within {100 * allowed:.0f} "
-        + (
-            "on this private set, as the course's reference measured"
-            if honest is not None
-            else "at these sizes"
-        )
-        + "); it may carry the public answers rather than earn them. "
-        "Its grade is the private accuracy"
+        f"apart (honest models stay within {100 * allowed:.0f} {where}); it may carry the "
+        "public answers rather than earn them. Its grade is the private accuracy"
     )
     return [note + "."], review

@@ -62,6 +62,7 @@ PROCESS_WORDS = {
     "socket": "the network",
     "__file__": "file paths",
 }
+WORDS = REVIEW_WORDS | PROCESS_WORDS  # every word a cell is searched for
 # The cell of notebook settings reads its folders from the environment (DATA_DIR, OUT_DIR).
 SETTINGS_WORDS = {"os", "environ", "getenv", "Path", "pathlib"}
 LITERAL_NUMBERS = 200  # numbers written in one cell (the course's cells: at most 57)
@@ -88,7 +89,7 @@ def _words(source: str) -> list[str]:
             if token.type == tokenize.NAME and not (previous == "." and token.string in METHODS):
                 words.append(token.string)
             elif token.type == tokenize.STRING:
-                words += [w for w in REVIEW_WORDS | PROCESS_WORDS if _in_string(w, token.string)]
+                words += [w for w in WORDS if _in_string(w, token.string)]
             previous = token.string
     except (tokenize.TokenError, IndentationError, SyntaxError):
         words += [w for w in REVIEW_WORDS if w in source]  # broken cells: a plain text search
@@ -105,10 +106,8 @@ def review_flags(notebook: Path, cells: Iterable[Cells] = ()) -> list[str]:
 
     flags = []
     for label, cell in child_cells(notebook, cells):
-        found = {word: REVIEW_WORDS[word] for word in _words(cell.source) if word in REVIEW_WORDS}
         allowed = SETTINGS_WORDS if label.startswith("parameters") else set()
-        found |= {w: PROCESS_WORDS[w] for w in _words(cell.source) if w in PROCESS_WORDS}
-        found = {w: what for w, what in found.items() if w not in allowed}
+        found = {w: WORDS[w] for w in _words(cell.source) if w in WORDS and w not in allowed}
         if found:
             what = sorted(set(found.values()))
             words = ", ".join(sorted(found))

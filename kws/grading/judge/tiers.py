@@ -62,10 +62,8 @@ def tier_set(
             raise ValueError(
                 f"--tiers {tiers_file}: cannot read a JSON tier table ({error})"
             ) from None
-        if isinstance(table, dict):
-            keys = (spec.name, *spec.aliases)
-            key = next((k for k in keys if k in table), None)
-            table = table[key] if key else table
+        if isinstance(table, dict):  # the assignment's own entry (by name or alias), if any
+            table = next((table[k] for k in (spec.name, *spec.aliases) if k in table), table)
         return TierSet(
             Path(tiers_file).name,
             check_tiers(table, f"--tiers {tiers_file}"),

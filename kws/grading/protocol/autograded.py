@@ -46,8 +46,5 @@ def check_autograded_payload(payload: object, tests: list[str]) -> dict[str, str
         raise ValueError("the payload's cells are the graded test cells asked for")
     if not all(v is None or isinstance(v, str) for v in cells.values()):
         raise ValueError("each cell's verdict is None or an error's sentence")
-    return {grade_id: cells.get(grade_id, _not_run(errors)) for grade_id in tests}
-
-
-def _not_run(errors: dict[str, str]) -> str:
-    return f"it did not run ({next(iter(errors.values()))})" if errors else "it did not run"
+    not_run = f"it did not run ({next(iter(errors.values()))})" if errors else "it did not run"
+    return {grade_id: cells.get(grade_id, not_run) for grade_id in tests}

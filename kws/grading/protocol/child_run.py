@@ -58,12 +58,9 @@ class ChildRun:
     def tasks(self) -> list[str]:
         return list(self.classes)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self) | {"device": str(self.device)}, indent=1)
-
     @classmethod
     def from_json(cls, text: str) -> "ChildRun":
-        """The run `to_json` wrote; ValueError naming the field when the text is not one."""
+        """The run `save` wrote; ValueError naming the field when the text is not one."""
         data = json.loads(text)
         names = {f.name for f in fields(cls)}
         if not isinstance(data, dict) or set(data) - names:
@@ -78,7 +75,7 @@ class ChildRun:
     def save(self, folder: Path) -> Path:
         """Write ``folder/run.json``; returns its path."""
         path = Path(folder) / RUN_FILE
-        path.write_text(self.to_json())
+        path.write_text(json.dumps(asdict(self) | {"device": str(self.device)}, indent=1))
         return path
 
     @classmethod

@@ -206,9 +206,7 @@ def size_text(size: int) -> str:
 def needed_for_grading(rel: Path, size: int) -> bool:
     """Only the notebooks and the per-task output files (OUTPUT_FILES) are needed, whatever
     their `size`; nothing else a hand-in holds (plots, data, side files, Python files)."""
-    if _skipped(rel):
-        return False
-    return rel.suffix == ".ipynb" or rel.name in OUTPUT_FILES
+    return not _skipped(rel) and (rel.suffix == ".ipynb" or rel.name in OUTPUT_FILES)
 
 
 def _ignored_label(rel: Path) -> str:

@@ -93,11 +93,6 @@ class GradingInputs:
             order = torch.argsort(self.lengths, stable=True)  # less padding
         yield from torch.split(order, batch_size)
 
-    def batches(self, batch_size: int, device: str = "cpu") -> Iterator[tuple[torch.Tensor, tuple]]:
-        """(indices, model arguments) for every item once; features grouped by length."""
-        for indices in self.index_batches(batch_size):
-            yield indices, self.batch(indices, device)
-
     def example(self, count: int = 2, max_frames: int = 160) -> tuple[torch.Tensor, ...]:
         """A small batch for tracing: `count` items of distinct lengths, cut to `max_frames`."""
         import torch
@@ -153,13 +148,9 @@ def save_wave_inputs(path: Path, waves, gains, order=None) -> None:
             f"expected int16 waves (N, S) and gains (N,), got {waves.dtype} {tuple(waves.shape)}"
         )
     order = np.arange(len(waves)) if order is None else np.asarray(order)
-
-    def clips() -> Iterator[np.ndarray]:
-        for start in range(0, len(order), _CHUNK):
-            yield from waves[order[start : start + _CHUNK]]
-
-    gains = gains.astype(np.float32)[order].tolist()
-    _write(path, "waves", (clip[None] for clip in clips()), gains)
+    chunks = (waves[order[start : start + _CHUNK]] for start in range(0, len(order), _CHUNK))
+    clips = (clip[None] for chunk in chunks for clip in chunk)
+    _write(path, "waves", clips, gains.astype(np.float32)[order].tolist())
 
 
 def save_clip_inputs(path: Path, clips: Iterable[np.ndarray]) -> None:

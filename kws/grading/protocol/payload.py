@@ -65,27 +65,22 @@ def check_payload(
         raise ValueError("payload errors are not keyed by stage")
     if not isinstance(payload["tasks"], dict) or set(payload["tasks"]) - set(tasks):
         raise ValueError("payload tasks differ from the ones asked for")
+
+    def indices(values) -> bool:
+        return isinstance(values, list) and all(
+            type(c) is int and 0 <= c < n_classes for c in values
+        )
+
     for task, report in payload["tasks"].items():
         if set(report) != {"class", "predictions", "near", "facts", "errors", "seconds", "buffers"}:
             raise ValueError(f"payload task {task} has unexpected keys")
         if not _buffer_names(report["buffers"]):
             raise ValueError(f"payload task {task}: buffers are not lists of names")
         predictions, near = report["predictions"], report["near"]
-        if predictions is not None and (
-            len(predictions) != num_inputs
-            or not all(type(p) is int and 0 <= p < n_classes for p in predictions)
-        ):
+        if predictions is not None and (len(predictions) != num_inputs or not indices(predictions)):
             raise ValueError(f"payload task {task}: predictions are not {num_inputs} class indices")
-        if near is not None and (
-            predictions is None
-            or not isinstance(near, list)
-            or len(near) != num_inputs
-            or not all(
-                isinstance(classes, list)
-                and all(type(c) is int and 0 <= c < n_classes for c in classes)
-                for classes in near
-            )
-        ):
+        bad_near = predictions is None or not isinstance(near, list) or len(near) != num_inputs
+        if near is not None and (bad_near or not all(map(indices, near))):
             raise ValueError(f"payload task {task}: near ties are not class indices per input")
         if not isinstance(report["errors"], dict) or set(report["errors"]) - set(STAGES):
             raise ValueError(f"payload task {task}: errors are not keyed by stage")

@@ -122,7 +122,6 @@ def secret_sample(n: int, size: int | None) -> np.ndarray:
 def synthetic_preset(folder: Path) -> str | None:
     """The preset of a folder written by kws.data.synthetic (from its README), else None."""
     readme = folder / "README.md"
-    if not readme.is_file():
-        return None
-    match = re.search(r"preset '(\w+)'", readme.read_text(errors="replace"))
-    return match[1] if match and "Synthetic" in readme.read_text(errors="replace") else None
+    text = readme.read_text(errors="replace") if readme.is_file() else ""
+    match = re.search(r"preset '(\w+)'", text)
+    return match[1] if match and "Synthetic" in text else None

@@ -18,12 +18,19 @@ def make_private_command(data: Path | str) -> str:
     return f"kws private {data} --secret FILE"
 
 
+# How students get the data of each built-in layout, for `handout`.
+BUILT_IN_DATA = {
+    "speech_commands": "students download Speech Commands in the notebooks",
+    "hw4": "students get the HW4 folder from you: hand out the speaker_features_students/ folder "
+    f"that `{make_private_command('DATA')}` writes (utterances of every speaker held back)",
+}
+
+
 def public_only(data: Path, assignments: Iterable[str] | None = None) -> list[str]:
     """Those of `assignments` (default: every one) whose test set is in `data` without a private
     test set beside it, sorted."""
-    names = ASSIGNMENTS if assignments is None else assignments
     found = []
-    for name in names:
+    for name in ASSIGNMENTS if assignments is None else assignments:
         if ASSIGNMENTS[name].written_only:  # no test set at all: nothing carried in
             continue
         layout = layout_of(ASSIGNMENTS[name])
@@ -66,19 +73,11 @@ def handout(data: str | Path | None = None, names: Iterable[str] | None = None) 
 
     if data is None:
         layouts = {str(spec.data.get("layout")) for spec in specs.values()}
-        gets = []
-        if "speech_commands" in layouts:
-            gets.append("students download Speech Commands in the notebooks")
-        if "hw4" in layouts:
-            gets.append(
-                "students get the HW4 folder from you: hand out the speaker_features_students/ folder "
-                f"that `{make_private_command('DATA')}` writes (utterances of every speaker held "
-                "back)"
-            )
+        gets = [said for layout, said in BUILT_IN_DATA.items() if layout in layouts]
         gets += [
             f"{spec.notebook}: {spec.data.get('how_to_get') or 'its data, from you'}"
             for spec in specs.values()
-            if str(spec.data.get("layout")) not in ("speech_commands", "hw4")
+            if str(spec.data.get("layout")) not in BUILT_IN_DATA
         ]
         return [
             f"the data: {'; '.join(gets)}; keep DATA, with its private test sets and hidden "

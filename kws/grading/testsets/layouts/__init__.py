@@ -34,12 +34,11 @@ def layout_class(spec: Spec) -> type[Layout]:
             "assignment's own folder (docs/how-to/layouts.md)"
         )
     module, class_name = spec.module(own[1]), own[2]  # SpecError when the file is missing
-    where = str(spec.folder / f"{own[1]}.py")
     found = getattr(module, class_name, None)
     if not (isinstance(found, type) and issubclass(found, Layout)):
         raise SpecError(
-            f"{spec.path}: [data] layout = {name!r}: {where} has no class {class_name} derived "
-            "from kws.grading.testsets.layouts.Layout"
+            f"{spec.path}: [data] layout = {name!r}: {spec.folder / own[1]}.py has no class "
+            f"{class_name} derived from kws.grading.testsets.layouts.Layout"
         )
     return found
 
@@ -78,16 +77,14 @@ def hidden_test(spec: Spec, data: Path, out_file: Path) -> HiddenTest:
     not the inputs file it declares (its kind, one label per input), SpecError when it cannot
     write a sample that the spec asks for."""
     layout = layout_of(spec)
-    if spec.accuracy.from_csv:
-        if "sample" not in inspect.signature(layout.hidden_test).parameters:
-            raise SpecError(
-                f'{spec.path}: [accuracy] source = "predictions.csv" needs a layout that '
-                f"writes a sample of its test set; the {spec.layout} layout's hidden_test takes "
-                "no `sample` (docs/how-to/layouts.md)"
-            )
-        hidden = layout.hidden_test(data, out_file, sample=spec.accuracy.sample)
-    else:
-        hidden = layout.hidden_test(data, out_file)
+    sample = {"sample": spec.accuracy.sample} if spec.accuracy.from_csv else {}
+    if sample and "sample" not in inspect.signature(layout.hidden_test).parameters:
+        raise SpecError(
+            f'{spec.path}: [accuracy] source = "predictions.csv" needs a layout that '
+            f"writes a sample of its test set; the {spec.layout} layout's hidden_test takes "
+            "no `sample` (docs/how-to/layouts.md)"
+        )
+    hidden = layout.hidden_test(data, out_file, **sample)
     return _declared_inputs(spec, layout, hidden, "hidden_test", "label")
 
 

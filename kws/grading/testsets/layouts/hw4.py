@@ -92,26 +92,12 @@ class HW4Layout(Layout):
         """The features of `count` test utterances of the student's feature folder (a random
         sample), unlabelled, and every test utterance's Id (``testdata.json``'s
         ``feature_path``): students never have the labels."""
-        from kws.data.speaker_format import read_features
-        from kws.grading.protocol.inputs import save_feature_inputs
-
         root = data / self.folder
         listing = _test_listing(root)
-        paths = [path for path, _ in listing.test]
-        chosen = secret_sample(len(paths), count).tolist()
-        save_feature_inputs(
-            out_file,
-            (read_features(root / paths[i], listing.n_mels, listing.test[i][1]) for i in chosen),
-        )
-        speaker2id = listing.speaker2id
-        return HiddenTest(
-            inputs_file=out_file,
-            labels=[-1] * len(chosen),
-            classes=tuple(sorted(speaker2id, key=speaker2id.get)),
-            ids=tuple(paths[i] for i in chosen),
-            test_labels=dict.fromkeys(paths, -1),
-            labelled=False,
-        )
+        items = [(root, path, mel_len, -1, False) for path, mel_len in listing.test]
+        items = [items[i] for i in secret_sample(len(items), count).tolist()]
+        unknown = {path: -1 for path, _ in listing.test}
+        return _feature_test(out_file, listing, items, test_labels=unknown, labelled=False)
 
     def label_folders(self, data: Path) -> list[Path]:
         """The test labels, the private set, and the course's whole folder when students get
@@ -197,8 +183,7 @@ def hidden_speaker_test(
     (`HiddenTest.test_labels`). With a private set beside the folder (``<folder>_private/``),
     every one of its utterances too, shuffled in among them and marked (``HiddenTest.private``).
     Read without torch (`kws.data.speaker_format.read_features`)."""
-    from kws.data.speaker_format import read_features, read_test_labels
-    from kws.grading.protocol.inputs import save_feature_inputs
+    from kws.data.speaker_format import read_test_labels
 
     root, labels_file = data_dir / folder, data_dir / hidden / "test_labels.csv"
     if not labels_file.is_file():
@@ -207,7 +192,6 @@ def hidden_speaker_test(
             f"{root} (build them with data_scripts/speaker_features.py)"
         )
     listing = _test_listing(root)  # reads and checks testdata.json
-    speaker2id = listing.speaker2id
     truth = read_test_labels(labels_file, root)  # checked against the folder, line by line
     # (folder, feature_path, mel_len, label, private) of every input, public ones first
     items = [(root, path, mel_len, truth[path], False) for path, mel_len in listing.test]
@@ -216,21 +200,26 @@ def hidden_speaker_test(
     if private is not None:
         held = _held_back(private, listing)
         items += [(private, path, mel_len, label, True) for path, mel_len, label in held]
-    order = secret_permutation(len(items)).tolist()
+    items = [items[i] for i in secret_permutation(len(items)).tolist()]
+    return _feature_test(out_file, listing, items, test_labels=truth, private=[i[4] for i in items])
+
+
+def _feature_test(out_file: Path, listing, items: list[tuple], **fields) -> HiddenTest:
+    """The `HiddenTest` of `items` ((folder, feature_path, mel_len, label, private), in the
+    order the child sees them), their features written to `out_file` (`fields`: the rest)."""
+    from kws.data.speaker_format import read_features
+    from kws.grading.protocol.inputs import save_feature_inputs
+
     # Streamed from the utterance files into the inputs file: one utterance in memory at a time
     # (8,000 real-size ones are ~1 GB), and no cache written beside the instructor's data.
-    save_feature_inputs(
-        out_file,
-        (read_features(items[i][0] / items[i][1], listing.n_mels, items[i][2]) for i in order),
+    features = (
+        read_features(folder / path, listing.n_mels, frames) for folder, path, frames, *_ in items
     )
-    return HiddenTest(
-        inputs_file=out_file,
-        labels=[items[i][3] for i in order],
-        classes=tuple(sorted(speaker2id, key=speaker2id.get)),
-        ids=tuple(items[i][1] for i in order),
-        test_labels=truth,
-        private=[items[i][4] for i in order],
-    )
+    save_feature_inputs(out_file, features)
+    speaker2id = listing.speaker2id
+    classes = tuple(sorted(speaker2id, key=speaker2id.get))
+    labels, ids = [item[3] for item in items], tuple(item[1] for item in items)
+    return HiddenTest(out_file, labels, classes, ids, **fields)
 
 
 def _held_back(private: Path, listing) -> list[tuple[str, int, int]]:

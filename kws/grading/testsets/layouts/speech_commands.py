@@ -112,10 +112,7 @@ class SpeechCommandsLayout(Layout):
         link_into(root, [folder for folder in training if folder.is_dir()])
         for folder in self.test_folders:
             clips = sorted((data / folder).glob("*/*.wav"))
-            if not clips:
-                continue
-            rng = secrets.SystemRandom()
-            rng.shuffle(clips)
+            secrets.SystemRandom().shuffle(clips)
             for number, clip in enumerate(clips):
                 label = hidden.classes[number % len(hidden.classes)]
                 (root / folder / label).mkdir(parents=True, exist_ok=True)
