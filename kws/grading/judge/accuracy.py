@@ -79,12 +79,18 @@ def csv_rows(path: Path, submission: Path, hidden: HiddenTest, report: dict) -> 
 
 
 def check_scorable(
-    rule: AccuracySource, path: Path, submission: Path, hidden: HiddenTest, report: dict, task: str
+    rule: AccuracySource,
+    path: Path | None,
+    submission: Path,
+    hidden: HiddenTest,
+    report: dict,
+    task: str,
 ) -> None:
     """Check what a task's accuracy needs besides the hidden labels, as `model_accuracy` or
     `csv_accuracy` (by `rule`, the spec's ``[accuracy]``) checks it: the model's predictions,
-    and from a predictions file (`path`) one known class for every test item. ``kws handin``
-    runs it on the student's own data, which has no labels (`HiddenTest.labelled`).
+    and from a predictions file (`path`, None where the rule reads none) one known class for
+    every test item. ``kws handin`` runs it on the student's own data, which has no labels
+    (`HiddenTest.labelled`).
 
     Raises:
         AccuracyError: with the sentence the grader's accuracy test fails with.
@@ -106,8 +112,8 @@ def csv_accuracy(
     rows = csv_rows(path, submission, hidden, report)
     correct = {key: rows[key] == label for key, label in hidden.test_labels.items()}
     disagree, excused, checked = [], [], 0
-    near = report.get("near") or [[] for _ in report["predictions"]]
-    inputs = zip(hidden.ids, report["predictions"], near, hidden.private, strict=True)
+    nearby = report.get("near") or [[] for _ in report["predictions"]]
+    inputs = zip(hidden.ids, report["predictions"], nearby, hidden.private, strict=True)
     for key, predicted, near, private in inputs:
         if private:  # a private test item: the file has no row for it
             continue

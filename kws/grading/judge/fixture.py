@@ -203,7 +203,8 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         predicts). Without labels (``--handin``), the test fails for those reasons the labels
         do not decide (`check_scorable`), and is skipped otherwise."""
         report = self.loaded_model(child, task)
-        check, path = None, self.predictions_csv(spec, task)
+        check = None
+        path = self.predictions_csv(spec, task) if spec.accuracy.from_csv else None
         try:
             if not hidden.labelled:  # --handin: the student's own data, no labels
                 check_scorable(spec.accuracy, path, self.submission, hidden, report, task)
