@@ -129,8 +129,12 @@ def _start_shard(
     from kws.grading.judge.planned import plan_digest
 
     roster, season, shared, tiers = plan.roster, plan.season, plan.shared(), plan.tiers
-    given = {"roster": roster.path if roster else None, "roster_key": roster.key if roster else None,
-             "course": season.course_file, "times": season.times_file}  # fmt: skip
+    given = {
+        "roster": roster.path if roster else None,
+        "roster_key": roster.key if roster else None,
+        "course": season.course_file,
+        "times": season.times_file,
+    }
     options = {
         "submissions": str(Path(plan.submissions).resolve()),
         "data": str(Path(plan.data).resolve()),

@@ -5,7 +5,8 @@
 
 A lost marks file is never "no marks" (docs/reference/written-questions.md, "The marks"). The
 restore replays ``marks/history.jsonl``: the rubrics as recorded (the notebook's for a question
-an older kit recorded by name only), each item changed since, and each student's last mark (none, where it was taken back).
+an older kit recorded by name only), each item changed since, and each student's last mark
+(none, where it was taken back).
 """
 
 from __future__ import annotations
