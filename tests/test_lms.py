@@ -154,7 +154,9 @@ def test_canvas_export_is_canvas_gradebook_layout_with_points_possible(tmp_path,
     roster = _write(tmp_path / "roster.csv", CANVAS_ROSTER)
     written = export_grades("canvas", grades, tmp_path / "canvas.csv", roster=roster,
                             column="Transformers lab (4711)", unmarked="zero")  # fmt: skip
-    assert (tmp_path / "canvas.csv").read_bytes().decode("utf-8") == (
+    exported = (tmp_path / "canvas.csv").read_bytes()
+    assert exported.startswith(codecs.BOM_UTF8)  # for Excel; Canvas reads past it
+    assert exported.decode("utf-8-sig") == (
         "Student,ID,SIS User ID,SIS Login ID,Section,Transformers lab (4711)\r\n"
         "    Points Possible,,,,,48\r\n"  # 10 + 32, and 3 + 3 written
         '"Ames, Ann",101,S001,aames,CS-1,28\r\n'
@@ -166,7 +168,7 @@ def test_canvas_export_is_canvas_gradebook_layout_with_points_possible(tmp_path,
     assert written.match.unknown == ["dan x"] and len(written.match.absent) == 2
     export_grades("canvas", grades, tmp_path / "blank.csv", roster=roster, missing="blank",
                   assignment="keyword_spotting", scale_to=100, unmarked="zero")  # fmt: skip
-    lines = (tmp_path / "blank.csv").read_text().splitlines()
+    lines = (tmp_path / "blank.csv").read_text(encoding="utf-8-sig").splitlines()
     title = "Keyword spotting with a Transformer (Speech Commands, 12 classes)"  # the spec's
     assert lines[0] == f'Student,ID,SIS User ID,SIS Login ID,Section,"{title}"'
     assert lines[1:4] == ["    Points Possible,,,,,100", '"Ames, Ann",101,S001,aames,CS-1,61.54',
@@ -178,7 +180,9 @@ def test_moodle_export_has_names_an_identifier_and_the_grade_item(tmp_path, grad
     roster = _write(tmp_path / "participants.csv", MOODLE_ROSTER)
     export_grades("moodle", grades, tmp_path / "moodle.csv", roster=roster, key="Hand-in",
                   assignment="speaker_id", missing="blank", unmarked="zero")  # fmt: skip
-    assert (tmp_path / "moodle.csv").read_bytes().decode("utf-8") == (
+    exported = (tmp_path / "moodle.csv").read_bytes()
+    assert exported.startswith(codecs.BOM_UTF8)  # for Excel; Moodle's import drops it
+    assert exported.decode("utf-8-sig") == (
         "First name,Last name,Email address,Speaker identification from 40-mel features (HW4)\r\n"
         "Ann,Ames,ann@uni.example,20\r\n"
         "Bob,Bo,bob@uni.example,12.5\r\n"
@@ -187,7 +191,7 @@ def test_moodle_export_has_names_an_identifier_and_the_grade_item(tmp_path, grad
     )
     export_grades("moodle", grades, tmp_path / "ids.csv", roster=roster, key="Hand-in",
                   id_column="id number", column="Lab", unmarked="zero")  # fmt: skip
-    assert (tmp_path / "ids.csv").read_text().splitlines() == [
+    assert (tmp_path / "ids.csv").read_text(encoding="utf-8-sig").splitlines() == [
         "First name,Last name,ID number,Lab", "Ann,Ames,S001,28", "Bob,Bo,S002,22.5",
         "Cy,Chu,S003,0", "Zoë,Zu,S005,0",
     ]  # fmt: skip
@@ -244,3 +248,29 @@ def test_kws_export_from_another_directory_takes_paths_relative_to_it(tmp_path, 
     (unmerged / "shards").mkdir(parents=True)
     waiting = _kws(work, "export", "canvas", "../sharded")
     assert waiting.returncode == 2 and "holds shards: run `kws merge" in waiting.stderr
+
+
+def test_an_export_with_chinese_names_opens_in_excel_and_a_big5_roster_is_refused(tmp_path, grades):
+    """The roster of a Taiwanese class saved by Excel as "CSV UTF-8": the export keeps its names
+    and starts with the byte-order mark Excel needs to read them (without it Excel reads the
+    file in the Windows code page: mojibake); the same roster saved as plain "CSV" (Big5) is
+    refused from the command line, naming the line, and no export is written."""
+    roster = (
+        "Student,ID,SIS User ID,SIS Login ID,Section,folder\r\n"
+        "王小明,101,S001,r13001,CS-1,ann\r\n陳怡君,102,S002,r13002,CS-1,bob\r\n"
+    )
+    _write(tmp_path / "utf8.csv", codecs.BOM_UTF8 + roster.encode())
+    export_grades("canvas", grades, tmp_path / "canvas.csv", roster=tmp_path / "utf8.csv",
+                  column="Lab", unmarked="zero")  # fmt: skip
+    exported = (tmp_path / "canvas.csv").read_bytes()
+    assert exported.startswith(codecs.BOM_UTF8)
+    assert exported.decode("utf-8-sig").splitlines()[2:] == [
+        "王小明,101,S001,r13001,CS-1,28", "陳怡君,102,S002,r13002,CS-1,22.5"
+    ]  # fmt: skip
+    _write(tmp_path / "big5.csv", roster.encode("cp950"))
+    refused = _kws(tmp_path, "export", "canvas", "grades", "--roster", "big5.csv", "--out",
+                   "big5-grades.csv", "--unmarked", "zero")  # fmt: skip
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "big5.csv, line 2: not UTF-8 text (byte 0xa4 at offset 52" in refused.stderr
+    assert "save the roster as CSV UTF-8" in refused.stderr
+    assert not (tmp_path / "big5-grades.csv").exists()

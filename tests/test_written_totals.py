@@ -61,7 +61,7 @@ def kws(cwd, *args, ok=True):
 
 
 def exported(course) -> dict[str, float]:
-    with open(course / "canvas.csv", newline="", encoding="utf-8") as file:
+    with open(course / "canvas.csv", newline="", encoding="utf-8-sig") as file:
         rows = list(csv.DictReader(file))
     return {row["Student"]: float(row["kws total"]) for row in rows[1:]}
 

@@ -19,6 +19,7 @@ from kws.grading.records.gradebook import RUN_FILE
 from kws.grading.records.grades import read_grades
 from kws.grading.records.marks.written import UNMARKED, check_marked
 from kws.grading.records.roster import Roster, RosterError, RosterMatch, match_roster, read_roster
+from kws.grading.records.tables import SPREADSHEET_ENCODING
 from kws.grading.season.compute import with_standings
 from kws.spec import ASSIGNMENTS
 
@@ -185,7 +186,7 @@ def export_grades(
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     try:
-        with open(partial, "w", newline="", encoding="utf-8") as file:
+        with open(partial, "w", newline="", encoding=SPREADSHEET_ENCODING) as file:
             csv.writer(file).writerows([header, *rows])
         partial.replace(out)
     finally:  # Ctrl-C or a full disk half-way: no half-written export is left beside it

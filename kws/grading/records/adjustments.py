@@ -16,9 +16,12 @@ from pathlib import Path
 
 from kws.grading.records.files import record_time, write_whole
 from kws.grading.records.standings import Adjustment
+from kws.grading.records.tables import csv_rows
 
 ADJUSTMENTS_FILE = "adjustments.csv"
 COLUMNS = ("student", "assignment", "points", "reason", "who", "when")
+# What an adjustments file saved by a spreadsheet in another encoding is told (`csv_rows`).
+SAVE_AS = "save it as CSV UTF-8 (Excel: File > Save As > 'CSV UTF-8 (Comma delimited)')"
 
 
 def read_adjustments(grades_dir: Path) -> dict[tuple[str, str], list[Adjustment]]:
@@ -27,18 +30,18 @@ def read_adjustments(grades_dir: Path) -> dict[tuple[str, str], list[Adjustment]
     found: dict[tuple[str, str], list[Adjustment]] = {}
     if not path.is_file():
         return found
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        for line, row in enumerate(csv.DictReader(file), start=2):
-            try:
-                adjustment = Adjustment(
-                    float(row["points"]), row["reason"], row["who"], row["when"]
-                )
-            except (KeyError, TypeError, ValueError):
-                raise ValueError(
-                    f"{path}, line {line}: expected the columns {', '.join(COLUMNS)} with a "
-                    "number of points; fix the line by hand or remove it"
-                ) from None
-            found.setdefault((row["student"], row["assignment"]), []).append(adjustment)
+    _, rows = csv_rows(path, ValueError, SAVE_AS)
+    header = rows[0][1] if rows else []
+    for line, cells in rows[1:]:
+        row = dict(zip(header, cells, strict=False))
+        try:
+            adjustment = Adjustment(float(row["points"]), row["reason"], row["who"], row["when"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(
+                f"{path}, line {line}: expected the columns {', '.join(COLUMNS)} with a "
+                "number of points; fix the line by hand or remove it"
+            ) from None
+        found.setdefault((row["student"], row["assignment"]), []).append(adjustment)
     return found
 
 

@@ -141,7 +141,9 @@ def copy_whole(source: Path, target: Path) -> Path:
 def decode_text(path: Path, error: type[ValueError], advice: str) -> str:
     """The text of `path` as Notepad, Excel or an LMS saves it: UTF-8 with or without a
     byte-order mark, or UTF-16 with one (Excel's "Unicode text"). Anything else raises
-    `error` naming the file, the line of the first byte that is not UTF-8, and `advice`."""
+    `error` naming the file, the line and offset of the first byte that is not UTF-8, and
+    `advice`: a Windows code page (Excel's plain "CSV", Notepad's "ANSI": Big5 in Traditional
+    Chinese, cp1250 in Polish) is refused, never guessed (`kws.grading.records.tables`)."""
     data = Path(path).read_bytes()
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
@@ -150,5 +152,7 @@ def decode_text(path: Path, error: type[ValueError], advice: str) -> str:
     except UnicodeDecodeError as failure:
         line = data[: failure.start].count(b"\n") + 1
         raise error(
-            f"{path}, line {line}: not UTF-8 text (byte {data[failure.start]:#04x}); {advice}"
+            f"{path}, line {line}: not UTF-8 text (byte {data[failure.start]:#04x} at offset "
+            f"{failure.start}; a Windows code page such as Big5 or cp1250, which Excel's plain "
+            f"CSV saves, is not guessed); {advice}"
         ) from None

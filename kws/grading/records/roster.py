@@ -13,14 +13,12 @@ surrounding spaces removed.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kws.grading.records.files import decode_text
+from kws.grading.records.tables import csv_rows
 
 DEFAULT_KEY = "folder"
 # Columns that name a student in the exports instructors have (Canvas, Moodle, spreadsheets): a
@@ -75,22 +73,9 @@ class Roster:
         return f"{text or row[self.key] or 'a student'} [line {line}]"
 
 
-# What an unreadable roster's error says to do (`decode_text`).
+# What an unreadable roster's error says to do (`csv_rows`).
 SAVE_AS = ("save the roster as CSV UTF-8 (Excel: File > Save As > 'CSV UTF-8 (Comma delimited)'; "
            "LibreOffice: character set 'Unicode (UTF-8)') and pass it again")  # fmt: skip
-
-
-def delimiter_of(text: str) -> tuple[str, str, int]:
-    """(delimiter, text without Excel's ``sep=X`` line, lines left out before it): the one that
-    line names, else the separator most used in the first line outside quotes, among comma,
-    semicolon and tab."""
-    first, _, rest = text.partition("\n")
-    if first.strip().lower().startswith("sep=") and len(first.strip()) == 5:
-        return first.strip()[4], rest, 1
-    outside = "".join(part for i, part in enumerate(first.split('"')) if i % 2 == 0)
-    counts = {d: outside.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: (counts[d], d == ","))
-    return (best if counts[best] else ","), text, 0
 
 
 def read_roster(path: Path, key: str | None = None) -> Roster:
@@ -105,15 +90,10 @@ def read_roster(path: Path, key: str | None = None) -> Roster:
             f"{path}: no such roster file; pass the class list as CSV (an LMS gradebook or "
             "participants export, or a spreadsheet saved as CSV) with a column of hand-in folders"
         )
-    delimiter, text, skipped = delimiter_of(decode_text(path, RosterError, SAVE_AS))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    delimiter, found = csv_rows(path, RosterError, SAVE_AS)
     header: list[str] = []
     rows, lines = [], []
-    for cells in reader:
-        cells = [c.strip() for c in cells]
-        line = reader.line_num + skipped  # the file's line the row ends on
-        if not any(cells):
-            continue  # a blank line, or a row of empty cells a spreadsheet kept
+    for line, cells in found:
         if not header:
             header = _check_header(path, cells)
             continue

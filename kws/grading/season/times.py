@@ -7,16 +7,13 @@ docs/how-to/deadlines.md ("Where the hand-in times come from").
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kws.grading.records.files import decode_text
-from kws.grading.records.roster import delimiter_of
+from kws.grading.records.tables import csv_rows
 from kws.grading.season.course import CourseError
 from kws.grading.season.dates import (
     DateError,
@@ -63,19 +60,12 @@ def _column(header: list[str], name: str) -> str | None:
 def _table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """(header, [(line, row)]) of a CSV as Excel or an LMS saves it (a byte-order mark, CRLF,
     commas, semicolons or tabs, Excel's ``sep=`` line); blank rows left out."""
-    delimiter, text, skipped = delimiter_of(decode_text(path, CourseError, SAVE_AS))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] = []
+    _, found = csv_rows(path, CourseError, SAVE_AS)
+    header = found[0][1] if found else []
     rows = []
-    for cells in reader:
-        cells = [c.strip() for c in cells]
-        if not any(cells):
-            continue
-        if not header:
-            header = cells
-            continue
+    for line, cells in found[1:]:
         padded = cells + [""] * (len(header) - len(cells))
-        rows.append((reader.line_num + skipped, dict(zip(header, padded, strict=False))))
+        rows.append((line, dict(zip(header, padded, strict=False))))
     return header, rows
 
 
