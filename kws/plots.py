@@ -3,6 +3,7 @@
 Every function returns a `matplotlib.figure.Figure` (a notebook shows it when it is the cell's
 last value) and, given ``path``, also saves it as a PNG. Figures are built without ``pyplot``, so they
 work headless (no display, no backend to choose) and are not kept alive by pyplot's global state.
+Text in Chinese (class names, titles) is drawn with an installed font that has it (`kws.fonts`).
 """
 
 from collections.abc import Sequence
@@ -13,10 +14,12 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from kws.fonts import readable
 from kws.training.history import History
 
 
 def _save(figure: Figure, path: str | Path | None) -> Figure:
+    readable(figure)  # labels in Chinese drawn with a font that has them (kws.fonts)
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from kws.fonts import readable
 from kws.grading.publish.report import analysis as data
 from kws.grading.publish.report import figures
 from kws.grading.publish.report.season import handed_in, season_table
@@ -55,7 +56,7 @@ def _picture(figure: Figure | None, path: Path, alt: str) -> tuple[_Picture | No
     if figure is None:
         return None, None
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
+    readable(figure).savefig(buffer, format="png", dpi=110)  # test names in Chinese too
     path.write_bytes(buffer.getvalue())
     return _Picture(base64.b64encode(buffer.getvalue()).decode(), alt), path
 
