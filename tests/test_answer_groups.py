@@ -6,9 +6,12 @@ is a card of its own."""
 
 import unicodedata
 
-from marking_class import SHARED
+import marking_class
+from course_helpers import ROOT
+from marking_class import SHARED, student_name, write_class
 
 from kws.grading.marking.groups import group_answers, tokens
+from kws.grading.marking.session import MarkingSession
 
 # An answer of the Traditional Chinese course (why attention scores are scaled), a copy with a
 # character added, one with a clause reworded, another student's own wording of the same idea,
@@ -75,3 +78,20 @@ def test_english_answers_group_as_before():
     changed = shared.upper().replace(" ", "  ").replace("FIXED", "SET")
     own = "A student's own answer: " + " ".join(f"word{i}" for i in range(30))
     assert group_answers({"#1": shared, "#2": own, "#3": changed}) == [["#1", "#3"], ["#2"]]
+
+
+def test_kws_marks_page_shows_a_chinese_class_its_cards(tmp_path, monkeypatch):
+    """A graded class whose students answered in Chinese, as `kws mark` reads it: the answers a
+    character or two apart are one card, the others cards of their own."""
+    answers = [ZH, ZH_ONE_CHARACTER, ZH_TWO_CHARACTERS, ZH_OWN_WORDS, ZH_OTHER]
+    key = "norm-classifier"
+
+    def answer_of(number, question):
+        return answers[number] if question == key else None
+
+    monkeypatch.setattr(marking_class, "answer_of", answer_of)
+    course = write_class(tmp_path / "course", len(answers))
+    session = MarkingSession(course / "grades", solutions=ROOT / "solutions", grader="kim")
+    alias = [session.alias[student_name(n)] for n in range(len(answers))]
+    groups = {frozenset(group) for group in session.question(f"speaker_id/{key}")["groups"]}
+    assert groups == {frozenset(alias[:3]), frozenset(alias[3:4]), frozenset(alias[4:])}
