@@ -65,9 +65,11 @@ def uniform(text: str) -> str:
 def _shingles(text: str) -> frozenset[str]:
     """The runs of `text` (uniform) that hold three words or two characters of a script written
     without spaces (most Chinese words are two characters), a word counting for two of `_RUN`'s
-    six and such a character for three; all its tokens when the whole text is shorter."""
+    six and such a character for three; its tokens when the whole text is one run or less."""
     found = text.split()
     sizes = [3 if _unspaced(token[0]) else 2 for token in found]
+    if sum(sizes) <= _RUN:
+        return frozenset(found)  # one run or less: its tokens, in any order
     runs = []
     for start in range(len(found)):
         end, size = start, 0
@@ -77,7 +79,7 @@ def _shingles(text: str) -> frozenset[str]:
         if size < _RUN:
             break  # the text's tail, inside the runs before it
         runs.append(" ".join(found[start:end]))
-    return frozenset(runs or found)
+    return frozenset(runs)
 
 
 def group_answers(texts: dict[str, str], threshold: float = THRESHOLD) -> list[list[str]]:
