@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kws.grading.marking.collect import course_questions, read_class
 from kws.grading.records.grades import read_grades
+from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import check_finished, refuse_running
 from kws.grading.records.marks.rubric import (
     MARKS_DIR,
@@ -73,6 +74,7 @@ class MarkingSession:
             Path(grades_dir), "wait for it to finish, then start kws mark again"
         )
         grades = read_grades(Path(grades_dir), submissions)
+        check_marks_kept(grades.folder)  # a mark saved over lost or older marks loses the rest
         check_finished(grades.folder)  # before a mark seals the folder again
         check_writable(grades.folder)
         self.course = course_questions(Path(solutions))

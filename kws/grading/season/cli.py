@@ -182,6 +182,7 @@ def _marks_restore(args: argparse.Namespace) -> int:
     from kws.grading.records.grades import read_grades
     from kws.grading.records.kept_marks import restore_marks
     from kws.grading.records.lock import SEASON, check_may_write, holding
+    from kws.grading.records.marks.rubric import HISTORY_FILE, MARKS_FILE
     from kws.grading.season.apply import apply_season, graded_assignments
     from kws.grading.season.written import notebook_rubrics
 
@@ -191,9 +192,15 @@ def _marks_restore(args: argparse.Namespace) -> int:
         asked = notebook_rubrics(set().union(*graded_assignments(grades).values()))
         rebuilt = restore_marks(args.grades, asked)
         standings = apply_season(args.grades, command="kws marks restore")
-    said = ", ".join(str(Path(args.grades) / name) for name in rebuilt)
-    print(f"rebuilt {said} from {Path(args.grades) / 'marks' / 'history.jsonl'}" if rebuilt
-          else "the marks' files are whole: nothing to rebuild")  # fmt: skip
+    grades, history = Path(args.grades), Path(args.grades) / HISTORY_FILE
+    files = [str(grades / name) for name in rebuilt if name != HISTORY_FILE]
+    if files:
+        print(f"rebuilt {', '.join(files)} from {history}")
+    if HISTORY_FILE in rebuilt:
+        print(f"recorded the marks of {grades / MARKS_FILE}, as {grades / 'records.json'} sealed "
+              f"them, in {history} again: its last mark of each answer is theirs")  # fmt: skip
+    if not rebuilt:
+        print("the marks' files are whole and agree with their history: nothing to rebuild")
     print_season(args.grades, standings)
     return 0
 

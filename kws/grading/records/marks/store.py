@@ -177,7 +177,7 @@ class MarkStore:
                             when, version)  # fmt: skip
                 current[student], saved[student] = asdict(mark), mark
                 self._append({"event": "mark", "question": key, "student": student, **asdict(mark)})
-            self._write(MARKS_FILE, {"version": VERSION, "marks": every})
+            write_whole(self.folder / MARKS_FILE, marks_text(every))
         return saved
 
     def unmark(
@@ -194,14 +194,14 @@ class MarkStore:
         self._students(students)
         with self._locked():
             every = self._read(MARKS_FILE, "marks")
-            current = every.setdefault(key, {})
+            current = every.get(key, {})
             _check_versions(current, students, versions)
             for student in students:
                 if student in current:
                     was = current.pop(student)
                     self._append({"event": "unmark", "question": key, "student": student,
                                   "by": by, "was": was})  # fmt: skip
-            self._write(MARKS_FILE, {"version": VERSION, "marks": every})
+            write_whole(self.folder / MARKS_FILE, marks_text(every))
 
     def change_item(
         self, key: str, item: str, *, by: str, points: float | None = None, text: str | None = None
@@ -341,6 +341,13 @@ class MarkStore:
                 return False
         seal(self.folder, "kws mark")
         return True
+
+
+def marks_text(marks: dict[str, dict[str, dict]]) -> str:
+    """``marks.json``'s text for `marks` ({question key: {student: the mark's fields}}), as
+    every change writes it: what `kws marks restore` rebuilds must be the same bytes to be the
+    file ``records.json`` sealed."""
+    return json.dumps({"version": VERSION, "marks": marks}, indent=1, ensure_ascii=False) + "\n"
 
 
 def _check_versions(current: dict, students: list[str], versions: dict | None) -> None:
