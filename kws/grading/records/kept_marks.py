@@ -29,17 +29,10 @@ from kws.grading.records.marks.rubric import (
     Mark,
     MarksError,
     Rubric,
+    afresh,
 )
 from kws.grading.records.marks.store import MarkStore, marks_text
 from kws.grading.records.seal import readable_seal
-
-START_AFRESH = "kws marks restart {folder} --lose-marks"  # the way on when nothing is left
-
-
-def afresh(folder: Path) -> str:
-    """The advice for marks that can be had back from nowhere: start them afresh."""
-    return (f"with no backup, start the marks afresh (every written answer unmarked again): "
-            f"`{START_AFRESH.format(folder=folder)}`")  # fmt: skip
 
 
 def _expected(grades_dir: Path) -> dict[str, str]:
