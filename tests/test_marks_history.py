@@ -3,7 +3,8 @@ instructor meets it from the course folder: an older ``marks.json`` put back by 
 sync tool after re-marks, an older history put back, a history edited by hand with
 ``marks.json`` then lost. Each refusal names the newer file and `kws marks restore`; the
 restore keeps only the marks ``records.json`` sealed; following every message the kit prints
-leads back to the export of the real marks."""
+leads back to the export of the real marks. And a comment alone is no mark: the answer stays
+unmarked, refused by the export as any unmarked answer."""
 
 import json
 import shutil
@@ -11,7 +12,7 @@ import shutil
 import pytest
 from course_helpers import ROOT
 from marking_class import student_name
-from test_written_totals import EXPORT, QUESTIONS, Page, _first_two, _marked, course, kws
+from test_written_totals import EXPORT, QUESTIONS, STUDENTS, Page, _first_two, _marked, course, kws
 
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks.rubric import MarksError
@@ -167,3 +168,30 @@ def test_marks_taken_back_and_given_again_restore_to_the_sealed_bytes(course):
     (grades / "marks" / "marks.json").unlink()
     kws(course, "marks", "restore", "grades")
     assert (grades / "marks" / "marks.json").read_bytes() == sealed
+
+
+def test_a_comment_alone_is_no_mark_and_the_export_refuses_the_answer_unmarked(course):
+    """Item 7: a TA's note with no rubric item, through the page's API, saves nothing: the
+    answer stays unmarked, the export refuses it as any unmarked answer and the feedback page
+    says "not marked yet", never 0/3. 0 on purpose (the 0 key) is a mark of 0."""
+    grades = course / "grades"
+    page = Page(grades)
+    try:
+        alias = page.session.alias[student_name(1)]
+        note = {"key": QUESTIONS[2], "aliases": [alias], "items": [], "comment": "Half a thought"}
+        status, answer = page.post("/api/mark", note)
+        assert status == 400 and "a comment alone is not a mark" in answer["error"]
+        assert page.session.store.marks() == {}
+        kws(course, "season", "grades")
+        said = kws(course, *EXPORT, ok=False)
+        assert f"{3 * STUDENTS} written answers not marked yet" in said
+        kws(course, "feedback", "grades", "--out", "fb")
+        shown = (course / "fb" / student_name(1) / "speaker_id.html").read_text()
+        assert "not marked yet" in shown and "Half a thought" not in shown
+        status, answer = page.post("/api/mark", note | {"zero": True})
+        assert status == 200 and answer["marks"][alias]["score"] == 0
+    finally:
+        page.close()
+    kws(course, "season", "grades")
+    said = kws(course, *EXPORT, ok=False)
+    assert f"{3 * STUDENTS - 1} written answers not marked yet" in said

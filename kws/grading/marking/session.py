@@ -221,7 +221,8 @@ class MarkingSession:
 
     def save(self, data: dict, *, by: str) -> dict[str, dict]:
         """Record one mark for the answers of ``data["aliases"]`` of ``data["key"]`` (see
-        `kws.grading.records.marks.store.MarkStore.save`); {alias: the mark as the page shows it}.
+        `kws.grading.records.marks.store.MarkStore.save`: ``zero`` true for 0 points on purpose,
+        a mark with no item nor adjustment); {alias: the mark as the page shows it}.
 
         Raises:
             MarksError: an unknown question, alias or item; MarkConflict: marked since.
@@ -241,6 +242,7 @@ class MarkingSession:
                 comment=data.get("comment", ""),
                 versions=versions,
                 alike=data.get("replace") is not True,
+                zero=data.get("zero") is True,
             )
         rubric = self.store.rubrics()[key]
         return {

@@ -130,6 +130,7 @@ class MarkStore:
         comment: str = "",
         versions: dict[str, int | None] | None = None,
         alike: bool = True,
+        zero: bool = False,
     ) -> dict[str, Mark]:
         """Give each of `students` the same mark of question `key` (one answer, or a group of
         the same answer), at once. Several students are marked together only while they hold
@@ -148,16 +149,23 @@ class MarkStore:
                 changed since is a `MarkConflict`. Leave out to overwrite.
             alike: refuse students whose marks differ (False: replace them all, which the
                 grader chose knowing they differ).
+            zero: no item and no adjustment given on purpose (0 points: the page's 0 key);
+                without it such a mark is refused: a comment alone is not a mark.
 
         Returns:
             {student: the `Mark` recorded}.
 
         Raises:
-            MarksError: an unknown question, student or item, a bad adjustment or comment.
+            MarksError: an unknown question, student or item, a bad adjustment or comment,
+                or no points given (no item, no adjustment, and not `zero`).
             MarkConflict: a mark changed since the grader saw it, or students of differing
                 marks with `alike` (nothing is recorded).
         """
         comment = self._checked(key, students, items, adjust, comment, by)
+        if not items and adjust == 0 and not zero:
+            raise MarksError(f"{key}: a comment alone is not a mark (nothing was saved): give a "
+                             "rubric item, or 0 points on purpose (the 0 key); until then the "
+                             "answer is left to mark")  # fmt: skip
         with self._locked():
             every = self._read(MARKS_FILE, "marks")
             current = every.setdefault(key, {})
