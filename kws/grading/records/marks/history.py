@@ -12,7 +12,14 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from kws.grading.records.marks.rubric import HISTORY_FILE, Item, Mark, MarksError, Rubric
+from kws.grading.records.marks.rubric import (
+    HISTORY_FILE,
+    Item,
+    Mark,
+    MarksError,
+    Rubric,
+    afresh,
+)
 
 MARK_FIELDS = ("items", "adjust", "comment", "digest", "by", "when", "version")
 
@@ -36,7 +43,7 @@ def history_events(grades_dir: Path) -> list[dict]:
             if number == len(lines):
                 break
             raise MarksError(f"{path}, line {number}: not a change this kit records; restore "
-                             "the file from a backup") from None  # fmt: skip
+                             f"the file from a backup; {afresh(grades_dir)}") from None  # fmt: skip
         events.append(event)
     return events
 
