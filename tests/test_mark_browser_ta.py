@@ -205,7 +205,9 @@ def test_settings_outlive_a_reload_and_a_typed_comment_is_not_lost_unwarned(serv
         assert not browser.execute_script(leaving)
         keys(browser, "c", "Say which layer.")
         assert browser.execute_script(leaving)  # the browser asks before the page goes
-        keys(browser, Keys.ESCAPE)  # saved
+        keys(browser, Keys.ESCAPE)  # no points given: the comment waits on the page, unsaved
+        assert browser.execute_script(leaving)
+        keys(browser, "1")  # the points: saved with the comment
         wait(browser, SAVED)
         assert not browser.execute_script(leaving)
         alias = browser.execute_script("return current()[0]")

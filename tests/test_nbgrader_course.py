@@ -173,7 +173,8 @@ for key, points in (("ps1/sum_of_squares_equation", 1.0), ("ps1/sum_of_squares_a
     answered[key] = {session.named[a["alias"]]: a["answered"] for a in question["answers"]}
     session.save({"key": key, "aliases": [session.alias["ann"]], "items": [], "adjust": points},
                  by="kim")
-    session.save({"key": key, "aliases": [session.alias["bob"]], "items": []}, by="kim")
+    session.save({"key": key, "aliases": [session.alias["bob"]], "items": [], "zero": True},
+                 by="kim")
 print(json.dumps({"titles": shown, "answered": answered}))
 """
 ROSTER = "Student,ID,SIS User ID,SIS Login ID,Section,folder\nAnn A,1,u1,ann,S1,ann\nBob B,2,u2,bob,S1,bob\n"

@@ -78,8 +78,9 @@ def mark_class(grades: Path, solutions: Path, stories: list[Story]) -> dict[str,
             for answer in asked["answers"]:
                 down = names[answer["alias"]] in marked_down
                 given = items[:1] if down else items
+                given = given if answer["answered"] else []  # no answer: 0 points on purpose
                 body = {"key": key, "aliases": [answer["alias"]], "comment": COMMENT if down
-                        else "", "items": given if answer["answered"] else []}  # fmt: skip
+                        else "", "items": given, "zero": not given}  # fmt: skip
                 client.ask("POST", "/api/mark", body)
                 marked[key] = marked.get(key, 0) + 1
     finally:

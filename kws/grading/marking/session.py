@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kws.grading.marking.collect import course_questions, read_class
 from kws.grading.records.grades import read_grades
+from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import check_finished, refuse_running
 from kws.grading.records.marks.rubric import (
     MARKS_DIR,
@@ -73,6 +74,7 @@ class MarkingSession:
             Path(grades_dir), "wait for it to finish, then start kws mark again"
         )
         grades = read_grades(Path(grades_dir), submissions)
+        check_marks_kept(grades.folder)  # a mark saved over lost or older marks loses the rest
         check_finished(grades.folder)  # before a mark seals the folder again
         check_writable(grades.folder)
         self.course = course_questions(Path(solutions))
@@ -219,7 +221,8 @@ class MarkingSession:
 
     def save(self, data: dict, *, by: str) -> dict[str, dict]:
         """Record one mark for the answers of ``data["aliases"]`` of ``data["key"]`` (see
-        `kws.grading.records.marks.store.MarkStore.save`); {alias: the mark as the page shows it}.
+        `kws.grading.records.marks.store.MarkStore.save`: ``zero`` true for 0 points on purpose,
+        a mark with no item nor adjustment); {alias: the mark as the page shows it}.
 
         Raises:
             MarksError: an unknown question, alias or item; MarkConflict: marked since.
@@ -239,6 +242,7 @@ class MarkingSession:
                 comment=data.get("comment", ""),
                 versions=versions,
                 alike=data.get("replace") is not True,
+                zero=data.get("zero") is True,
             )
         rubric = self.store.rubrics()[key]
         return {

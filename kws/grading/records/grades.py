@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kws.grading.records.gradebook import RUN_FILE, safe_name, ungraded_reason
+from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import check_no_run
 from kws.grading.records.seal import RecordsError, check_seal
 from kws.grading.records.standings import COLUMN_PARTS, Standings, read_standings
@@ -241,9 +242,12 @@ def check_records(grades: Grades) -> None:
     """What every command that publishes grades runs first, on a graded folder read by
     `read_grades`: `kws.grading.records.lock.check_no_run` (no run writing the folder or
     left it half-written), `check_results` (a result for every student),
-    `kws.grading.records.seal.check_seal` and `check_agreement`."""
+    `kws.grading.records.kept_marks.check_marks_kept` (the marks there and agreeing with
+    their history: before the seal, whose advice, `kws season`, would count an older marks
+    file), `kws.grading.records.seal.check_seal` and `check_agreement`."""
     check_no_run(grades.folder)
     check_results(grades)
+    check_marks_kept(grades.folder)
     check_seal(grades.folder)
     if grades.standings.students:
         check_agreement(grades)

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from kws.grading.records.files import record_time, write_whole
+from kws.grading.records.marks.rubric import afresh
 
 SEAL_FILE = "records.json"
 VERSION = 1
@@ -123,7 +124,7 @@ def check_seal(grades_dir: Path) -> None:
         fix = (f"rebuild {', '.join(lost)} from the marks' history: `kws marks restore "
                f"{grades_dir}`" if history.is_file() else
                f"the marks' history ({history}) is gone too: restore {Path(grades_dir) / 'marks'} "
-               f"from a backup, then run `kws season {grades_dir}`")  # fmt: skip
+               f"from a backup, then run `kws season {grades_dir}`; {afresh(grades_dir)}")  # fmt: skip
         raise RecordsError(
             f"{grades_dir}: {listed}{more} since `{record['command']}` recorded the grades "
             f"({record['when']}); {fix}, then this command"

@@ -1,7 +1,8 @@
-"""The `kws` verbs of the season, `kws season`, `kws adjust` and `kws marks restore` (`kws.cli`
-lists them under "the season"), and what the other verbs print of it: `print_season` (after
-`kws grade`), `course_rules` (`kws gradescope --course`) and `warn_or_refuse` (the course file's
-warnings, or with ``--strict`` their refusal), below the grading packages that call them.
+"""The `kws` verbs of the season, `kws season`, `kws adjust`, `kws marks restore` and `kws marks
+restart` (`kws.cli` lists them under "the season"), and what the other verbs print of it:
+`print_season` (after `kws grade`), `course_rules` (`kws gradescope --course`) and
+`warn_or_refuse` (the course file's warnings, or with ``--strict`` their refusal), below the
+grading packages that call them.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ def _marks_restore(args: argparse.Namespace) -> int:
     from kws.grading.records.grades import read_grades
     from kws.grading.records.kept_marks import restore_marks
     from kws.grading.records.lock import SEASON, check_may_write, holding
+    from kws.grading.records.marks.rubric import HISTORY_FILE, MARKS_FILE
     from kws.grading.season.apply import apply_season, graded_assignments
     from kws.grading.season.written import notebook_rubrics
 
@@ -191,9 +193,43 @@ def _marks_restore(args: argparse.Namespace) -> int:
         asked = notebook_rubrics(set().union(*graded_assignments(grades).values()))
         rebuilt = restore_marks(args.grades, asked)
         standings = apply_season(args.grades, command="kws marks restore")
-    said = ", ".join(str(Path(args.grades) / name) for name in rebuilt)
-    print(f"rebuilt {said} from {Path(args.grades) / 'marks' / 'history.jsonl'}" if rebuilt
-          else "the marks' files are whole: nothing to rebuild")  # fmt: skip
+    grades, history = Path(args.grades), Path(args.grades) / HISTORY_FILE
+    files = [str(grades / name) for name in rebuilt if name != HISTORY_FILE]
+    if files:
+        print(f"rebuilt {', '.join(files)} from {history}")
+    if HISTORY_FILE in rebuilt:
+        print(f"recorded the marks of {grades / MARKS_FILE}, as {grades / 'records.json'} sealed "
+              f"them, in {history} again: its last mark of each answer is theirs")  # fmt: skip
+    if not rebuilt:
+        print("the marks' files are whole and agree with their history: nothing to rebuild")
+    print_season(args.grades, standings)
+    return 0
+
+
+def _marks_restart(args: argparse.Namespace) -> int:
+    from kws.grading.records.grades import read_grades
+    from kws.grading.records.lock import SEASON, check_may_write, holding
+    from kws.grading.records.restart_marks import check_lost, marks_lost, restart_marks
+    from kws.grading.season.apply import apply_season, graded_assignments
+    from kws.grading.season.written import notebook_rubrics
+
+    check_may_write(args.grades, SEASON, wait=args.wait)
+    with holding(args.grades, "kws marks restart", scope=SEASON, wait=args.wait):
+        grades = read_grades(args.grades)
+        asked = notebook_rubrics(set().union(*graded_assignments(grades).values()))
+        check_lost(args.grades, asked)
+        lost = "\n".join(f"  - {line}" for line in marks_lost(args.grades, asked))
+        if not args.lose_marks:
+            raise ValueError(f"{args.grades}: starting the marks afresh loses:\n{lost}\nnothing "
+                             "was changed; if no backup of the marks is left, run the same "
+                             "command with --lose-marks")  # fmt: skip
+        kept = restart_marks(args.grades, asked)
+        standings = apply_season(args.grades, command="kws marks restart")
+    print(f"started the marks of {args.grades} afresh; lost:\n{lost}")
+    if kept is not None:
+        print(f"what was left of {Path(args.grades) / 'marks'} is in {kept}")
+    print(f"every written answer is unmarked: mark them with `kws mark {args.grades}`, then "
+          f"`kws season {args.grades}`")  # fmt: skip
     print_season(args.grades, standings)
     return 0
 
@@ -234,7 +270,7 @@ ADJUST = Verb(
 
 MARKS = Verb(
     "marks",
-    "the written answers' marks: rebuild them from their history",
+    "the written answers' marks: rebuild them from their history, or start them afresh",
     verbs=(
         Verb(
             "restore",
@@ -243,6 +279,20 @@ MARKS = Verb(
             _marks_restore,
             faults=grades_folder_faults("grades"),
             arguments=(GRADES, WAIT),
+        ),
+        Verb(
+            "restart",
+            "start the marks afresh, every written answer unmarked, when they are lost with "
+            "their history and no backup is left (it says what is lost first)",
+            _marks_restart,
+            faults=grades_folder_faults("grades"),
+            arguments=(
+                GRADES,
+                Arg("--lose-marks", action="store_true",
+                    help="confirm: the marks that are lost stay lost (without it, the command "
+                    "says what would be lost and changes nothing)"),
+                WAIT,
+            ),
         ),
     ),
 )  # fmt: skip

@@ -11,6 +11,7 @@ const state = {
   generation: null,  // which reading of the class the page shows (a regrade makes another)
   aims: new Map(),  // a card's first alias -> the answers its keys mark (or "all")
   undo: [],  // the page's own changes, last first out: {key, before: [[alias, mark]]}
+  draft: null,  // a comment typed on a card not marked yet: {key, card, text}; saved with its points
   view: null,  // the member whose answer is shown, when the grader picked one
   settings: { group: true, names: false, split: {}, filter: "all", context: false, ...readSettings() },
 };
@@ -62,7 +63,11 @@ async function start() {
   $("grader").addEventListener("change", () => localStorage.setItem("kws-grader", $("grader").value));
   $("group").checked = state.settings.group;
   $("show-names").checked = state.settings.names;
-  $("question").addEventListener("change", () => { $("question").blur(); load($("question").value); });
+  $("question").addEventListener("change", () => {
+    $("question").blur();
+    if (!leaveDraft()) { $("question").value = state.data.key; return; }
+    load($("question").value);
+  });
   $("group").addEventListener("change", () => {
     state.settings.group = $("group").checked;
     keepSettings();
@@ -85,12 +90,21 @@ async function start() {
   });
   $("comment").addEventListener("change", () => {
     const comment = $("comment").value;
-    enqueue(aimOf(current()), () => ({ comment }));
+    const card = current();
+    if (!card.length) return;
+    if (state.answers.get(aimOf(card).aliases[0]).mark === null) {  // a comment alone is no mark
+      keepDraft(card, comment);
+      if (state.draft) say("the comment waits on this page, not saved: give an item, or 0, to mark the answer with it");
+      return;
+    }
+    enqueue(aimOf(card), () => ({ comment }));
   });
   $("adjust").addEventListener("focus", () => $("adjust").select());  // a digit replaces, not adds
   $("adjust").addEventListener("change", () => {
     const adjust = Number($("adjust").value) || 0;
-    enqueue(aimOf(current()), () => ({ adjust }));
+    const aim = aimOf(current());
+    if (!adjust && state.answers.get(aim.aliases[0]).mark === null) return;  // no points given
+    enqueue(aim, () => ({ adjust }));
   });
   $("add").addEventListener("click", addItem);
   document.addEventListener("keydown", onKey);
@@ -272,7 +286,7 @@ function renderMark() {
   $("stale").textContent = stale ? "the answer changed since it was marked: mark it again" : "";
   $("score").textContent = mark ? `${mark.score} / ${state.data.points}` : `– / ${state.data.points}`;
   $("marked-by").textContent = mark ? `marked by ${mark.by}, ${mark.when}` : "not marked";
-  if (document.activeElement !== $("comment")) $("comment").value = mark ? mark.comment : "";
+  if (document.activeElement !== $("comment")) $("comment").value = draftOf(card) ?? (mark ? mark.comment : "");
   if (document.activeElement !== $("adjust")) $("adjust").value = mark ? mark.adjust : 0;
   $("left").textContent = `${leftCount()} of ${state.data.answers.length} left`;
   const by = new Map();
@@ -282,13 +296,43 @@ function renderMark() {
   $("graders").textContent = by.size ? "marked by " + [...by].map(([name, n]) => `${name} ${n}`).join(" · ") : "";
 }
 
-// A comment typed and not saved yet, or a save still under way.
+// A comment typed and not saved yet (one waiting for its points too), or a save under way.
 function unsaved() {
-  if (state.pending) return true;
+  if (state.pending || state.draft) return true;
   const card = current();
   if (!state.data || !card.length) return false;
   const mark = state.answers.get(aimOf(card).aliases[0]).mark;
   return $("comment").value !== (mark ? mark.comment : "");
+}
+
+// The comment typed on `card` while none of its answers had a mark (null: none): it is saved
+// with the first points given there, and the page asks before it is left behind.
+function draftOf(card) {
+  const draft = state.draft;
+  return draft && draft.key === state.data.key && card.includes(draft.card[0]) ? draft.text : null;
+}
+
+function keepDraft(card, text) {
+  state.draft = text.trim() ? { key: state.data.key, card: card.slice(), text } : null;
+}
+
+// Whether the grader may leave the card shown: yes, unless a comment waits on it unsaved and
+// the grader, asked, keeps it (then the card stays; the comment is saved with the points).
+function leaveDraft() {
+  const card = current();
+  const typed = document.activeElement === $("comment") && card.length
+    && state.answers.get(aimOf(card).aliases[0]).mark === null ? $("comment").value : null;
+  if (typed !== null) keepDraft(card, typed);
+  const text = card.length ? draftOf(card) : null;
+  if (text === null) return true;
+  const leave = confirm("The comment typed for this answer is not saved: no points are given yet "
+    + "(an item, or 0). Leave it unsaved? (Cancel stays, to give the points.)");
+  if (leave) {
+    state.draft = null;
+    $("comment").value = "";
+    say("the comment was left unsaved");
+  }
+  return leave;
 }
 
 // ---- marking --------------------------------------------------------------------------------
@@ -308,12 +352,16 @@ function enqueue(aim, makeChange) {
 }
 
 function toggle(itemId) {
-  const aim = aimOf(current());
+  const card = current();
+  const aim = aimOf(card);
   enqueue(aim, () => {
     const mark = state.answers.get(aim.aliases[0]).mark;
     const items = new Set(mark ? mark.items : []);
     if (items.has(itemId)) items.delete(itemId); else items.add(itemId);
-    if (!items.size && mark && !mark.adjust && !mark.comment) return { unmark: true };  // taken back
+    if (!items.size && mark && !mark.adjust) {  // the last item taken back: unmarked, not 0
+      if (mark.comment) keepDraft(card, mark.comment);  // its comment waits on the page
+      return { unmark: true };
+    }
     return { items: state.data.items.map((i) => i.id).filter((id) => items.has(id)) };
   });
 }
@@ -325,10 +373,15 @@ async function save(aim, change) {
   const versions = Object.fromEntries(members(aliases).map((a) => [a.alias, a.mark ? a.mark.version : null]));
   const key = state.data.key;
   let path = "/api/mark";
+  const home = state.cards.find((c) => c.includes(aliases[0])) || aliases;
+  const draft = change.comment === undefined && !change.unmark ? draftOf(home) : null;
   let body = {
     key, aliases, versions, replace: aim.replace,
     items: mark ? mark.items : [], adjust: mark ? mark.adjust : 0, comment: mark ? mark.comment : "",
     ...change,
+    ...(draft === null ? {} : { comment: draft }),  // the comment that waited for its points
+    // points given on purpose: an item, the 0 key, an undo, or a change to a mark given already
+    zero: change.zero === true || change.undoing === true || (mark !== null && change.items === undefined),
   };
   if (change.unmark) {
     if (members(aliases).every((a) => a.mark === null)) return;
@@ -336,12 +389,14 @@ async function save(aim, change) {
     body = { key, aliases, versions };
   }
   delete body.undoing;
+  if (!change.unmark && !body.items.length && !body.adjust && !body.zero) return;  // no points given
   state.busy = true;
   try {
     const { status, data } = await api(path, body);
     if (state.data.key !== key) return;
     if (status === 200) {
       setMarks(data.marks);
+      if (draft !== null && draftOf(home) === draft) state.draft = null;
       if (!change.undoing) state.undo.push({ key, before });
       if (state.undo.length > 100) state.undo.shift();
       const card = state.cards.find((c) => c.includes(aliases[0]));
@@ -386,12 +441,14 @@ async function undoing(key) {
 }
 
 function move(step) {
+  if (!leaveDraft()) return;
   state.index = Math.min(state.cards.length - 1, Math.max(0, state.index + step));
   state.view = null;
   render();
 }
 
 function nextLeft() {
+  if (!leaveDraft()) return;
   const order = [...state.cards.keys()].map((i) => (state.index + 1 + i) % state.cards.length);
   const found = order.find((i) => isLeft(state.cards[i]));
   if (found !== undefined) { state.index = found; state.view = null; render(); } else say("every answer is marked", true);
@@ -414,7 +471,7 @@ function onKey(event) {
   if (event.key >= "1" && event.key <= "9" && number <= state.data.items.length) {
     toggle(state.data.items[number - 1].id);
   } else if (event.key === "0") {
-    enqueue(aimOf(current()), () => ({ items: [] }));
+    enqueue(aimOf(current()), () => ({ items: [], zero: true }));  // 0 points on purpose
   } else if (event.key === "u") {
     enqueue(aimOf(current()), () => ({ unmark: true }));
   } else if (event.key === "z") {

@@ -8,6 +8,7 @@ given to (a changed answer makes it stale). While another command holds ``run.lo
 it, and `check_marked` refuses standings the marks changed since.
 
 The package's modules: `rubric` (a question's `Rubric`, a `Mark`, the files' names and the
-checks of their values), `store` (`MarkStore`: reading and changing the files) and `written`
-(the marks in the grades: `written_part`, `check_marked`).
+checks of their values), `store` (`MarkStore`: reading and changing the files), `history` (the
+history's events and the marks they leave: `replay`) and `written` (the marks in the grades:
+`written_part`, `check_marked`).
 """

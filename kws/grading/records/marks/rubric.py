@@ -20,6 +20,13 @@ MOST_COMMENT = 5000  # characters
 MOST_POINTS = 1000.0  # a question's points, at most (what a hand edit may not exceed)
 
 
+def afresh(grades_dir) -> str:
+    """The advice where the marks can be had back from nowhere (no backup, no history that
+    gives them back): `kws marks restart`, which starts them afresh and says what is lost."""
+    return (f"with no backup, start the marks afresh (every written answer unmarked again; it "
+            f"says what is lost): `kws marks restart {grades_dir} --lose-marks`")  # fmt: skip
+
+
 class MarksError(ValueError):
     """A mark or rubric change that cannot be recorded; the message names what and the fix."""
 

@@ -130,6 +130,7 @@ class MarkStore:
         comment: str = "",
         versions: dict[str, int | None] | None = None,
         alike: bool = True,
+        zero: bool = False,
     ) -> dict[str, Mark]:
         """Give each of `students` the same mark of question `key` (one answer, or a group of
         the same answer), at once. Several students are marked together only while they hold
@@ -148,16 +149,23 @@ class MarkStore:
                 changed since is a `MarkConflict`. Leave out to overwrite.
             alike: refuse students whose marks differ (False: replace them all, which the
                 grader chose knowing they differ).
+            zero: no item and no adjustment given on purpose (0 points: the page's 0 key);
+                without it such a mark is refused: a comment alone is not a mark.
 
         Returns:
             {student: the `Mark` recorded}.
 
         Raises:
-            MarksError: an unknown question, student or item, a bad adjustment or comment.
+            MarksError: an unknown question, student or item, a bad adjustment or comment,
+                or no points given (no item, no adjustment, and not `zero`).
             MarkConflict: a mark changed since the grader saw it, or students of differing
                 marks with `alike` (nothing is recorded).
         """
         comment = self._checked(key, students, items, adjust, comment, by)
+        if not items and adjust == 0 and not zero:
+            raise MarksError(f"{key}: a comment alone is not a mark (nothing was saved): give a "
+                             "rubric item, or 0 points on purpose (the 0 key); until then the "
+                             "answer is left to mark")  # fmt: skip
         with self._locked():
             every = self._read(MARKS_FILE, "marks")
             current = every.setdefault(key, {})
@@ -177,7 +185,7 @@ class MarkStore:
                             when, version)  # fmt: skip
                 current[student], saved[student] = asdict(mark), mark
                 self._append({"event": "mark", "question": key, "student": student, **asdict(mark)})
-            self._write(MARKS_FILE, {"version": VERSION, "marks": every})
+            write_whole(self.folder / MARKS_FILE, marks_text(every))
         return saved
 
     def unmark(
@@ -194,14 +202,14 @@ class MarkStore:
         self._students(students)
         with self._locked():
             every = self._read(MARKS_FILE, "marks")
-            current = every.setdefault(key, {})
+            current = every.get(key, {})
             _check_versions(current, students, versions)
             for student in students:
                 if student in current:
                     was = current.pop(student)
                     self._append({"event": "unmark", "question": key, "student": student,
                                   "by": by, "was": was})  # fmt: skip
-            self._write(MARKS_FILE, {"version": VERSION, "marks": every})
+            write_whole(self.folder / MARKS_FILE, marks_text(every))
 
     def change_item(
         self, key: str, item: str, *, by: str, points: float | None = None, text: str | None = None
@@ -341,6 +349,13 @@ class MarkStore:
                 return False
         seal(self.folder, "kws mark")
         return True
+
+
+def marks_text(marks: dict[str, dict[str, dict]]) -> str:
+    """``marks.json``'s text for `marks` ({question key: {student: the mark's fields}}), as
+    every change writes it: what `kws marks restore` rebuilds must be the same bytes to be the
+    file ``records.json`` sealed."""
+    return json.dumps({"version": VERSION, "marks": marks}, indent=1, ensure_ascii=False) + "\n"
 
 
 def _check_versions(current: dict, students: list[str], versions: dict | None) -> None:
