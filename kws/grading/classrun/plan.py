@@ -14,8 +14,9 @@ again.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,8 @@ class GradingPlan:
     shard: Shard | None = None
     roster: Roster | None = None
     graders: str = ""  # the graders' part, as its file's JSON (`kws.grading.judge.planned`)
+    # {hand-in: the folder its entry of `submissions` was when planned (a link: its target)}
+    targets: dict[str, str] = field(default_factory=dict)
 
     def shared(self) -> dict:
         """The decisions of the graders' part every shard of one class shares, which the shards
@@ -180,6 +183,7 @@ def plan_run(
                                   split_from=season.course.path if split else None,
                                   season=season.digest())  # fmt: skip
     plan.graders = graders.text()
+    plan.targets = {p.name: os.path.realpath(p) for p in plan.chosen}
     return plan
 
 
