@@ -144,6 +144,8 @@ def plan_run(
     if student is not None and not (submissions / student).is_dir():  # named as typed
         raise FileNotFoundError(f"{submissions / student}: no such hand-in folder (--student "
                                 f"names a folder of {submissions})")  # fmt: skip
+    if student is not None:  # before anything is graded: a classmate's results are not its own
+        check_results_owner(submissions / student, out)
     if found:  # first, before anything is graded: the instructor may rather make one
         say(warning(found, data))
     if missing is not None:
@@ -210,6 +212,34 @@ def handin_folders(submissions_dir: Path) -> list[Path]:
             f"one results file ({safe_name(clash[0])}.json); rename one apart"
         )
     return students
+
+
+def check_results_owner(handin: Path, out: Path) -> None:
+    """ValueError when the results file the hand-in folder `handin` would be graded into (a
+    regrade: `kws grade --student`) belongs to another hand-in folder of the gradebook in
+    `out`: ``late/ann_smith`` and the class's ``ann smith`` share ``ann_smith.json``
+    (`safe_name`), and one would take the other's grade. The gradebook's ``student`` column
+    records each results file's hand-in folder. The message names that folder and the fix."""
+    import csv
+    import shlex
+
+    gradebook, student = Path(out) / "gradebook.csv", Path(handin).name
+    if not gradebook.is_file():
+        return
+    with open(gradebook, newline="", encoding="utf-8") as file:
+        folders = {row.get("student") or "" for row in csv.DictReader(file)}
+    others = sorted(f for f in folders if f != student and safe_name(f) == safe_name(student))
+    if not others:
+        return
+    owner = others[0]
+    own = Path(handin).with_name(owner)
+    raise ValueError(
+        f"{handin}: its results file {Path(out) / 'results' / safe_name(student)}.json is the "
+        f"hand-in folder {owner!r}'s ({gradebook}); graded as {student!r}, it would take "
+        f"{owner!r}'s grade. If it is {owner!r}'s hand-in, name its folder so "
+        f"(mv {shlex.quote(str(handin))} {shlex.quote(str(own))}) and regrade with --student "
+        f"{shlex.quote(owner)}; if it is another student's, give its folder a name of its own"
+    )
 
 
 def data_of_written_only(submissions: Path, student: str | None, assignment: str | None) -> Path:
