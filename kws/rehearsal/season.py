@@ -240,7 +240,8 @@ def _play(season: Season, player: _Player, course_path: Path, data: Path, jobs: 
         season.out / "class" / "submissions",
     )
     kept, stamp = out / "class" / "graded", out / "class" / "graded.json"
-    given = ["--course", course_path, "--times", out / "times.csv"]
+    # the course's own due dates, perhaps still ahead: its hand-in times are made up on purpose
+    given = ["--course", course_path, "--times", out / "times.csv", "--accept-future-times"]
     started, key = time.monotonic(), _grading_key(season, data)
     shutil.rmtree(grades, ignore_errors=True)
     if stamp.is_file() and json.loads(stamp.read_text()) == key and kept.is_dir():

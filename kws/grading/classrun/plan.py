@@ -96,6 +96,7 @@ def plan_run(
     times: Path | None = None,
     file_times: bool | None = None,
     strict: bool = False,
+    accept_future_times: bool = False,
     say: Callable[[str], None] | None = None,
 ) -> GradingPlan:
     """Decide a grading run of the hand-ins in `submissions` against `data` into `out`.
@@ -110,6 +111,8 @@ def plan_run(
         course, times, file_times: the season's inputs as given (default: the copies kept in
             `out`).
         strict: refuse the course file's warnings (``--strict``).
+        accept_future_times: grade with hand-in times later than now (``--accept-future-times``;
+            default: refused, `kws.grading.season.times.check_not_future`).
         say: where the instructor reads the run's notes as they are found, in the order
             `kws grade` prints them (the public-test-set warning first, the roster's report,
             the course file's warnings, printed by `warn_or_refuse`, and notes); None says
@@ -154,7 +157,8 @@ def plan_run(
         say("\n".join(match_roster(roster, [p.name for p in handins]).report()))
     # Every input of the season, checked against the hand-ins.
     season = season_to_grade(submissions, out, handins, held, student=student, course=course,
-                             times=times, file_times=file_times, roster=roster)  # fmt: skip
+                             times=times, file_times=file_times, roster=roster,
+                             accept_future_times=accept_future_times)  # fmt: skip
     if speak:  # the course file's warnings, printed (or refused under --strict)
         warn_or_refuse(season.warnings, strict)
     for note in season.notes:
@@ -287,6 +291,7 @@ def season_to_grade(
     times: Path | None = None,
     file_times: bool | None = None,
     roster: Roster | None = None,
+    accept_future_times: bool = False,
 ) -> SeasonInputs:
     """The season of a class run, checked against what it will grade before it grades
     (`plan_run` asks).
@@ -298,7 +303,8 @@ def season_to_grade(
         student: the one hand-in regraded (`kws grade --student`), or None for the class.
         course, times, roster: as given (default: the kept ones; the roster's students may
             have an extension or a times row before they hand in); file_times:
-            ``--file-times`` (None: the folder's recorded choice).
+            ``--file-times`` (None: the folder's recorded choice); accept_future_times:
+            ``--accept-future-times``.
 
     Returns:
         The season read, with notes for the instructor (file times used, slash dates' order).
@@ -310,7 +316,7 @@ def season_to_grade(
     from kws.grading.season.apply import checked_season, graded_assignments
     from kws.grading.season.inputs import read_season
 
-    season = read_season(out_dir, course, times, file_times)
+    season = read_season(out_dir, course, times, file_times, accept_future_times)
     chosen = [f for f in folders if f.name == student] if student else folders
     handins: dict[str, Path | None] = {f.name: f for f in chosen}
     graded: dict[str, set[str]] = {}
