@@ -168,6 +168,15 @@ def test_nothing_is_written_outside_the_rehearsal_s_folder(tutorial):
     assert (folder / "course.toml").read_text() == FIXED  # only read
 
 
+def test_the_rehearsal_s_page_and_folder_are_the_instructor_s_alone(tutorial):
+    """Its page holds a class's grades, as a real class's exports do: the folder 0700 and the
+    pages 0600, whatever the umask (the environment's: 022 on most machines)."""
+    out = tutorial["folder"] / "rehearsal"
+    modes = {p.name: oct(p.stat().st_mode & 0o777)
+             for p in (out, out / "rehearsal.html", out / "rehearsal.txt")}  # fmt: skip
+    assert modes == {"rehearsal": "0o700", "rehearsal.html": "0o600", "rehearsal.txt": "0o600"}
+
+
 def test_strict_refuses_the_draft_before_anything_is_written(
     tutorial, tmp_path, monkeypatch, capsys
 ):

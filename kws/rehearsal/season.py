@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from kws.grading.records.files import private_folder
 from kws.grading.records.gradebook import safe_name
 from kws.grading.season.cli import warn_or_refuse
 from kws.grading.season.course import Course, read_course
@@ -215,7 +216,7 @@ def rehearse(
     check_tiers()
     out, started = Path(out), time.monotonic()
     season = Season(course, out, warnings, class_stories(course), {}, {})
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)  # its pages and grades hold a class's grades, as a real one's do
     (out / MARKER).write_text(json.dumps({"course": str(course_path)}) + "\n")
     reference_data, reference = reference_handin(out / "class")
     season.mistakes = write_class(out / "class", season.stories, reference)
