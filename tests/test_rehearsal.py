@@ -205,6 +205,28 @@ def test_a_grades_folder_or_another_folder_is_refused_as_its_folder(tmp_path):
     check_out(tmp_path / "new")  # a new folder
 
 
+def test_a_rehearsal_before_the_term_grades_its_made_up_times_on_purpose(tmp_path):
+    """The tutorial's fixed course file with its due dates a year ahead (a rehearsal before the
+    term): the made-up hand-in times lie ahead of now, which `kws grade` refuses from an LMS
+    export; the rehearsal's own commands take them with --accept-future-times, and a season
+    that is over takes no such option."""
+    from datetime import datetime, timezone
+
+    from kws.rehearsal.season import Season, season_options
+    from kws.rehearsal.stories import handin_times
+
+    year = datetime.now(timezone.utc).year
+    for shift, expected in ((-1, []), (1, ["--accept-future-times"])):
+        (tmp_path / "course.toml").write_text(FIXED.replace("2026-", f"{year + shift}-"))
+        course = read_course(tmp_path / "course.toml", sorted(ASSIGNMENTS))
+        season = Season(course, tmp_path / "rehearsal", [], class_stories(course), {}, {})
+        season.times = handin_times(season.stories, course)
+        options = season_options(season, Path("course.toml"))
+        assert (
+            options[:3] == ["--course", Path("course.toml"), "--times"] and options[4:] == expected
+        )
+
+
 def test_a_mistake_is_made_in_the_hand_in_s_own_files_never_through_a_link(tmp_path):
     """The class's hand-ins are hard links of the reference's files: a TODO left and a renamed
     argument replace the notebook, and the reference stays as it was."""
