@@ -124,7 +124,8 @@ def plan_run(
             a graded test file that does not compile
             (`kws.grading.judge.loading.check_graded_tests`); CourseError
             naming the course file or the times; SplitError naming the course file whose
-            Kaggle share leaves a part empty.
+            Kaggle share leaves a part empty; a regraded hand-in whose results file is
+            another hand-in folder's (`check_results_owner`).
     """
     from kws.grading.judge.loading import check_graded_tests
     from kws.grading.judge.planned import decide_handins
