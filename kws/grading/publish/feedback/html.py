@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -19,6 +18,7 @@ from kws.grading.publish.feedback.pages import (
 )
 from kws.grading.publish.feedback.rerun import course_notebooks
 from kws.grading.publish.report.figures import TIER_COLOURS
+from kws.grading.records.files import private_folder, write_whole, write_zip
 from kws.grading.records.gradebook import safe_name
 from kws.grading.records.grades import read_grades
 from kws.grading.records.marks.written import check_marked, written_part
@@ -236,11 +236,8 @@ def feedback_page(page: Feedback) -> str:
 def _zip_pages(paths: list[Path], archive: Path) -> Path:
     """The pages `paths` (one student's folder) zipped into `archive` under that folder's name;
     nothing else in the folder (a page an earlier run wrote) goes in."""
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for path in paths:
-            bundle.write(path, f"{path.parent.name}/{path.name}")
-    return archive
+    entries = [(path, f"{path.parent.name}/{path.name}") for path in paths]
+    return write_zip(private_folder(archive.parent) / archive.name, entries)
 
 
 def write_feedback(
@@ -263,11 +260,10 @@ def write_feedback(
     feedback = class_feedback(grades, standings, notebooks=notebooks or course_notebooks(), now=now,
                               course=course, written=written_part(grades.folder))  # fmt: skip
     written, by_student = [], {}
+    private_folder(out)  # the class's pages: the instructor's alone, whatever the umask
     for page in feedback:
-        folder = Path(out) / safe_name(page.student)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{safe_name(page.assignment)}.html"
-        path.write_text(feedback_page(page), encoding="utf-8")
+        folder = private_folder(Path(out) / safe_name(page.student))  # and `out`, if made
+        path = write_whole(folder / f"{safe_name(page.assignment)}.html", feedback_page(page))
         written.append(path)
         by_student.setdefault(page.student, []).append(path)
     zips = [
