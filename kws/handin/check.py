@@ -205,14 +205,14 @@ def _grade(report: NotebookReport, spec: Spec, stage: Path, data: Path | str) ->
     try:
         planned = plan_handins(data, [stage], spec.name, handin=True)
     except (FileNotFoundError, ValueError) as error:
-        raise RuntimeError(f"the grader's check did not finish:\n{error}") from None
+        raise RuntimeError(_("the grader's check did not finish:") + f"\n{error}") from None
     plan.write_text(planned.text(), encoding="utf-8")
     command = grader_command(stage, data, results, options=["--handin"], plan=plan)
     environment = grader_environment() | {ENV: active()}  # the child's results, translated
     done = subprocess.run(command, env=environment, capture_output=True, text=True)
     if not results.is_file():
         log = (done.stdout + done.stderr).strip().splitlines()[-5:]
-        raise RuntimeError("the grader's check did not finish:\n" + "\n".join(log))
+        raise RuntimeError(_("the grader's check did not finish:") + "\n" + "\n".join(log))
     document = json.loads(results.read_text())
     for test in document["tests"]:
         facts = test["extra_data"]
