@@ -105,7 +105,7 @@ class NotebookReport:
             )
             for why, points in reasons.items()
         ]
-        return "\n".join([*out, f"{INDENT}{summary}.", *after])
+        return "\n".join([*out, INDENT + _("{sentence}.").format(sentence=summary), *after])
 
 
 def _points(points: float) -> str:
