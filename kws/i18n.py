@@ -38,6 +38,13 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "kws"
 ENGLISH = "en"  # the language the code is written in: no catalog
 ENV = "KWS_LANGUAGE"
+TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"  # every message, in English: what extraction gives
+
+
+def catalog_file(tag: str) -> Path:
+    """The ``.po`` file of the language `tag` (a BCP 47 tag, ``zh-TW``)."""
+    return LOCALE_DIR / _folder(tag) / "LC_MESSAGES" / f"{DOMAIN}.po"
+
 
 _chosen: str | None = None  # `use`'s language, for this process
 
@@ -125,8 +132,7 @@ def translations(tag: str) -> _gettext.NullTranslations:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    path = LOCALE_DIR / _folder(tag) / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with path.open("rb") as source:
+    with catalog_file(tag).open("rb") as source:
         catalog = read_po(source, locale=_folder(tag), domain=DOMAIN)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)  # fuzzy entries left out, as `pybabel compile` does

@@ -16,8 +16,7 @@ from course_helpers import ROOT
 
 from kws import i18n
 
-LOCALE = ROOT / "kws" / "locale"
-TEMPLATE = LOCALE / "kws.pot"
+TEMPLATE = i18n.TEMPLATE
 LANGUAGES = [tag for tag in i18n.languages() if tag != i18n.ENGLISH]
 # What students read, moved into the catalogs: no sentence of theirs is written outside them.
 CONVERTED = [
@@ -78,7 +77,7 @@ def test_the_committed_template_is_what_extraction_gives():
 
 @pytest.mark.parametrize("tag", LANGUAGES)
 def test_every_message_is_translated_with_its_placeholders_and_markup(tag):
-    catalog = _read(LOCALE / tag.replace("-", "_") / "LC_MESSAGES" / "kws.po")
+    catalog = _read(i18n.catalog_file(tag))
     template = _ids(_read(TEMPLATE))
     translated = {_id: m for _id, m in ((k, catalog.get(v)) for k, v in template.items())}
     missing = [key for key, message in translated.items() if message is None or not message.string]

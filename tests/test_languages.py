@@ -40,7 +40,7 @@ HANDIN_SAID = {
 def _english_fragments() -> list[str]:
     """The English of every catalog message, cut at its placeholders and markup: each piece of
     two words or more (what a page in another language must not show)."""
-    with (ROOT / "kws" / "locale" / "kws.pot").open("rb") as source:
+    with i18n.TEMPLATE.open("rb") as source:
         template = read_po(source)
     pieces = set()
     for message in template:
