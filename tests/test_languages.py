@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import nbformat
 import pytest
@@ -149,6 +150,8 @@ def test_a_feedback_page_in_the_courses_language_shows_no_english_sentence(tag):
     assert [sentence for sentence in SAID[tag] if sentence not in page] == []
     assert _english_in(page) == []
     assert i18n.active() == "en"  # the page's language was the page's alone
+    shown = feedback_page(replace(_page(), student="<script>x</script>"), tag)
+    assert "<script>" not in shown and "&lt;script&gt;x" in shown  # a translation escapes too
 
 
 @pytest.mark.parametrize("tag", ["zh-TW", "pl"])
