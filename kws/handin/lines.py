@@ -100,7 +100,7 @@ class NotebookReport:
             reasons[why] = reasons.get(why, 0) + points
         after = [
             INDENT
-            + ngettext("{n} more point {why}.", "{n} more points {why}.", points).format(
+            + ngettext("{n} point more {why}.", "{n} points more {why}.", points).format(
                 n=f"{points:g}", why=_(why)
             )
             for why, points in reasons.items()
