@@ -34,7 +34,7 @@ SAID = {
 HANDIN_SAID = {
     "zh-TW": ["以評分程式讀取的方式檢查", "沒有剩下的 TODO", "已寫出 handin.zip"],
     "pl": ["sprawdzony tak, jak czyta go program oceniający", "nie zostało żadne TODO",
-           "18 komórek z kodem nie zostało uruchomionych", "Zapisano handin.zip"],
+           "komórek z kodem nie zostało uruchomionych", "Zapisano handin.zip"],
 }  # fmt: skip
 
 
