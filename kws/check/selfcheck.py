@@ -19,7 +19,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from kws.i18n import gettext as _
 from kws.tracing.probes import untraced_output
+
+# A TODO's failed item starts so in every language: the grader reads the field's start
+# (`kws.grading.judge.facts`); the student reads it translated (`Item.__str__`).
+NOT_WRITTEN = "not written yet: "
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,12 @@ class Item:
     topic: str = "build"  # "build", "outputs" or "padding": which graded test it belongs to
 
     def __str__(self) -> str:
-        return f"✓ {self.what}" if self.passed else f"✗ {self.what} — {self.fix}"
+        if self.passed:
+            return f"✓ {self.what}"
+        fix = self.fix
+        if fix.startswith(NOT_WRITTEN):
+            fix = _("not written yet: {message}").format(message=fix[len(NOT_WRITTEN) :])
+        return f"✗ {self.what} — {fix}"
 
 
 class CheckResult:
@@ -63,8 +73,10 @@ class CheckResult:
     def summary(self) -> str:
         passed = len(self.items) - len(self.failures)
         if self:
-            return f"{self.name}: all {passed} checks passed."
-        return f"{self.name}: {passed} of {len(self.items)} checks passed; fix the ✗ above."
+            return _("{name}: all {n} checks passed.").format(name=self.name, n=passed)
+        return _("{name}: {passed} of {total} checks passed; fix the ✗ above.").format(
+            name=self.name, passed=passed, total=len(self.items)
+        )
 
     def report(self) -> str:
         """Every check's line, then the summary."""
@@ -181,7 +193,9 @@ def _where(err: BaseException) -> str:
     if not frames:
         return ""
     frame = frames[-1]
-    return f" (at {frame.filename}:{frame.lineno}: {(frame.line or '').strip()})"
+    return _(" (at {file}:{line}: {code})").format(
+        file=frame.filename, line=frame.lineno, code=(frame.line or "").strip()
+    )
 
 
 def call(checker: Checker, what: str, function: Callable[[], Any]) -> Any:
@@ -207,11 +221,12 @@ def call(checker: Checker, what: str, function: Callable[[], Any]) -> Any:
     try:
         return function()
     except NotImplementedError as err:
-        message = str(err) or "a TODO raises NotImplementedError"
+        message = str(err) or _("a TODO raises NotImplementedError")
         checker.todo = checker.todo or message  # "Run All" stops at the first TODO met
-        checker.stop(what, f"not written yet: {message}")  # this call's own TODO
+        checker.stop(what, NOT_WRITTEN + message)  # this call's own TODO
     except Exception as err:
-        checker.stop(what, f"raised {type(err).__name__}: {err}{_where(err)}")
+        raised = _("raised {error}: {message}{where}")
+        checker.stop(what, raised.format(error=type(err).__name__, message=err, where=_where(err)))
 
 
 def run_model(
