@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kws.tracing.determinism import eval_unsteady
 from kws.tracing.probes import untraced_output
 
 
@@ -120,6 +121,34 @@ class Checker:
         if self.echo:
             print(item)
         return item.passed
+
+    def expect_steady(self, model: nn.Module, inputs: tuple, what: str) -> str | None:
+        """Record one item `what`: `model` in eval mode gives the same outputs on every call;
+        failed, its fix names the cause found: the module that draws random numbers and from
+        which generator, or the state forward changes between calls
+        (`kws.tracing.determinism.eval_unsteady`), the same answer on every run whatever the
+        chance of a random branch. A forward that raises stops the check, as in `call`.
+
+        Args:
+            model: the student's model (run in eval mode, without gradients, on its device).
+            inputs: forward's positional arguments.
+            what: the rule, as a passed item says it ("eval mode is deterministic").
+
+        Returns:
+            None, or the failed item's fix (the cause, then what to change), for other items
+            whose comparisons the unsteady outputs spoil.
+
+        Example:
+            ```python
+            unsteady = checker.expect_steady(model, (waves,), "eval mode is deterministic")
+            ```
+        """
+        device = next(model.parameters(), torch.empty(0)).device
+        inputs = tuple(x.to(device) for x in inputs)
+        problem = call(self, "a second forward runs", lambda: eval_unsteady(model, inputs))
+        fix = problem and f"the outputs change from call to call ({problem[0]}): {problem[1]}"
+        self.expect(problem is None, what, fix)
+        return fix
 
     def stop(self, what: str, fix: str):
         """Record a failed item and end the check here: the steps after it cannot run.
