@@ -348,8 +348,10 @@ def test_keyword_model():
     assert check.keyword_model(KeywordModel())
     found = failures(check.keyword_model(KeywordModel(always_dropout=True)))
     assert found == [
-        "eval mode is deterministic (SpecAugment and dropout are off) — augmentation must only "
-        "run when `self.training` is True"
+        "eval mode is deterministic (SpecAugment and dropout are off) — the outputs change from "
+        "call to call (forward draws random numbers in eval mode: model (KeywordModel): torch): "
+        "run augmentation, dropout and every other random step only when `self.training` is "
+        "True (F.dropout(x, p, training=self.training))"
     ]
 
 

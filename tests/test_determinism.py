@@ -63,7 +63,10 @@ def functional_dropout(model, x):
 
 
 def fresh_generator(model, x):
-    return x + float(np.random.default_rng().normal())  # seeded by the OS: no seed fixes it
+    noise = np.random.default_rng().normal(
+        size=tuple(x.shape)
+    )  # seeded by the OS: no seed fixes it
+    return x + torch.from_numpy(noise).to(x.dtype)
 
 
 def counter(model, x):
