@@ -128,14 +128,19 @@ def random_draws(model: nn.Module, inputs: tuple) -> list[str]:
     return [f"{where}: {', '.join(generators)}" for where, generators in found.items()]
 
 
+# nn.Module's own bookkeeping (its parameters, buffers, submodules, hooks, training flag).
+_MODULE_KEYS = frozenset(vars(nn.Module()))
+
+
 def _kept_state(model: nn.Module) -> dict[str, object]:
     """What a model keeps between calls besides its parameters and submodules: every module's
-    buffers and plain attributes, each as a value to compare (a tensor's copy, a repr)."""
+    buffers and plain attributes (``self._mask`` too), each as a value to compare (a tensor's
+    copy, a repr)."""
     state: dict[str, object] = {}
     for name, module in model.named_modules():
         prefix = f"{name}." if name else ""
         for key, value in vars(module).items():
-            if key.startswith("_") or key == "training" or isinstance(value, nn.Module):
+            if key in _MODULE_KEYS or isinstance(value, nn.Module):
                 continue
             state[prefix + key] = value.detach().clone() if torch.is_tensor(value) else repr(value)
         for key, value in module.named_buffers(recurse=False):
