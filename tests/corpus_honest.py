@@ -11,8 +11,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from corpus_grading import build_cases
-from corpus_keyword_model import KWS, _edit_cell
+from corpus_keyword_model import KWS
 
 KEYWORD = "01_keyword_spotting.ipynb"
 SPEAKER = "02_speaker_id.ipynb"
@@ -33,8 +34,26 @@ class HonestCase:
     lost: dict[str, str] = field(default_factory=dict)  # test name's start -> reason's phrase
 
 
+def _edit_cell(notebook: str, marker: str, *edits: tuple[str, str]) -> Callable[[Path], None]:
+    """Damage: replace each (old, new) once in `notebook`'s code cell that contains `marker`."""
+
+    def damage(folder: Path) -> None:
+        nb = nbformat.read(folder / notebook, as_version=4)
+        (cell,) = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
+        for old, new in edits:
+            assert cell.source.count(old) == 1, f"{old!r} is not in the cell exactly once"
+            cell.source = cell.source.replace(old, new)
+        nbformat.write(nb, folder / notebook)
+
+    return damage
+
+
 def _keyword(*edits: tuple[str, str]) -> Callable[[Path], None]:
-    return _edit_cell(KWS, *edits)
+    return _edit_cell(KEYWORD, KWS, *edits)
+
+
+def _speaker(*edits: tuple[str, str]) -> Callable[[Path], None]:
+    return _edit_cell(SPEAKER, ATTENTION, *edits)
 
 
 def _spoiled(cause: str) -> dict[str, str]:
@@ -72,7 +91,12 @@ def honest_cases() -> list[HonestCase]:
                     "            waves = torch.roll(waves, random.randint(-160, 160), dims=1)",
                 ),
             ),
-            _spoiled(f"{DRAWS}: model (KeywordTransformer): random"),
+            # under the checks' seeds the pipeline's one call takes no shift: its test stands
+            {
+                test: phrase
+                for test, phrase in _spoiled(f"{DRAWS}: model (KeywordTransformer): random").items()
+                if not test.endswith("logits match")
+            },
         ),
         HonestCase(
             "numpy_random_gain",
@@ -115,8 +139,7 @@ def honest_cases() -> list[HonestCase]:
         HonestCase(
             "functional_dropout_in_attention",
             SPEAKER,
-            _edit_cell(
-                ATTENTION,
+            _speaker(
                 (
                     "weights = self.dropout(scores.softmax(dim=-1))",
                     "weights = F.dropout(scores.softmax(dim=-1), 0.1)",
@@ -129,8 +152,7 @@ def honest_cases() -> list[HonestCase]:
         HonestCase(
             "progress_bar_over_the_layers",
             SPEAKER,
-            _edit_cell(
-                ATTENTION,
+            _speaker(
                 ("import math\n", "import math\n\nfrom tqdm.auto import tqdm\n"),
                 ("for layer in self.layers:", "for layer in tqdm(self.layers, leave=False):"),
             ),
