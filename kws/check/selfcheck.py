@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kws.check.precision import in_float32, is_dtype_error
 from kws.tracing.determinism import eval_unsteady, seeded
 from kws.tracing.probes import untraced_output
 
@@ -181,6 +182,43 @@ class Checker:
             pass
         finally:
             torch.set_num_threads(threads)
+
+    def check(self, judge: Callable[..., None], *args, **kwargs) -> None:
+        """Run one judge, ``judge(checker, *args, **kwargs)``, in `run`'s context, and record
+        its items.
+
+        A judge that stops on a dtype error (the student's code casts back to float32 where the
+        check runs in float64) runs again in float32 (`kws.check.precision`), and that run's
+        items are recorded: a cast is no failure, and what still fails is the student's own.
+
+        Args:
+            judge: a check of ``checks.py`` or ``kws.check.layers`` (it records items on the
+                checker it is given).
+            args: its arguments after the checker.
+            kwargs: its keyword arguments.
+        """
+        found = self._judged(judge, args, kwargs)
+        if any(is_dtype_error(item.fix) for item in found.failures):
+            with in_float32():
+                again = self._judged(judge, args, kwargs)
+            if not any(is_dtype_error(item.fix) for item in again.failures):
+                found = again
+        for item in found.items:
+            self.items.append(item)
+            if self.echo:
+                print(item)
+        self.todo = self.todo or found.todo
+
+    def _judged(self, judge: Callable[..., None], args: tuple, kwargs: dict) -> Checker:
+        checker = Checker(self.name, echo=False)
+        checker.topic = self.topic
+        with checker.run():
+            judge(checker, *args, **kwargs)
+        return checker
+
+    @property
+    def failures(self) -> list[Item]:
+        return [item for item in self.items if not item.passed]
 
     def finish(self, strict: bool) -> CheckResult:
         """The result of the check, its summary printed.

@@ -103,6 +103,7 @@ GRADER_MODULES = [
     "kws.check.selfcheck",
     "kws.check.layer_inputs",
     "kws.check.layers",
+    "kws.check.precision",
     "kws.check.weights",
     "kws.check.registry",
 ]
