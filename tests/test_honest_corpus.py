@@ -35,6 +35,8 @@ SAMPLE = {  # the case that covers each kind of verdict
     "functional_dropout_before_the_classifier": "F.dropout, training left True: Task 3",
     "progress_bar_in_forward": "a progress bar: full marks",
     "functional_dropout_in_attention": "F.dropout in speaker attention: its numeric test",
+    "inverted_padding_mask": "every key of a full utterance masked: NaN named, accuracy lost",
+    "padding_mask_cached_on_self": "a mask kept on self: the padding test",
 }
 # Words a student with an honest mistake must never read.
 ACCUSING = ("tamper", "patches", "changes torch or the grader", "computes something else")
@@ -70,7 +72,8 @@ def test_every_honest_mistake_costs_what_it_breaks(tmp_path, tiny_data, referenc
     only = graded_cases((case.name for case in honest_cases()), SAMPLE, full)
     cases = build_honest_corpus(reference_submission, tmp_path / "corpus", only)
     documents = _graded(cases, tiny_data, tmp_path / "corpus", tmp_path / "out")
-    assert wrong_verdicts(cases, documents) == {}
+    wrong = wrong_verdicts(cases, documents)
+    assert wrong == {}, json.dumps(wrong, indent=1)
     assert {name: _accusations(document) for name, document in documents.items()} == {
         name: [] for name in documents
     }
