@@ -195,7 +195,7 @@ class Checker:
         finally:
             torch.set_num_threads(threads)
 
-    def check(self, judge: Callable[..., None], *args, **kwargs) -> None:
+    def check(self, judge: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         """Run one judge, ``judge(checker, *args, **kwargs)``, in `run`'s context, and record
         its items.
 
@@ -206,8 +206,8 @@ class Checker:
         Args:
             judge: a check of ``checks.py`` or ``kws.check.layers`` (it records items on the
                 checker it is given).
-            args: its arguments after the checker.
-            kwargs: its keyword arguments.
+            *args: its arguments after the checker.
+            **kwargs: its keyword arguments.
         """
         found = self._judged(judge, args, kwargs)
         if any(is_dtype_error(item.fix) for item in found.failures):
