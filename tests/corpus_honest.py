@@ -17,12 +17,14 @@ from corpus_keyword_model import KWS
 
 KEYWORD = "01_keyword_spotting.ipynb"
 SPEAKER = "02_speaker_id.ipynb"
+PATCH = "03_patch_transformer.ipynb"
 # The tasks whose outputs a case's notebook needs.
-TASKS = {KEYWORD: ["kws"], SPEAKER: ["task1", "task2", "task3"]}
+TASKS = {KEYWORD: ["kws"], SPEAKER: ["task1", "task2", "task3"], PATCH: ["patch"]}
 # What the keyword spotter's own cell imports first; a case adds its imports after it.
 KWS_IMPORTS = "from kws.data.features import LogMel, SpecAugment"
 MASKED = "waves = waves.masked_fill(lengths_to_mask(lengths, S), 0.0)  # as if each clip were alone"
 ATTENTION = "class MultiHeadSelfAttention("
+PATCHOUT = "class StructuredPatchout("
 DRAWS = "draws random numbers in eval mode"
 
 
@@ -207,6 +209,16 @@ def honest_cases() -> list[HonestCase]:
                 ),
             ),
             {"Task 3: samples after a clip's length": "padded tokens are not masked"},
+        ),
+        HonestCase(  # patch-out drawn in eval too: with the notebook's k = 0 it drops nothing
+            "patchout_left_on_in_eval",
+            PATCH,
+            _edit_cell(
+                PATCH,
+                PATCHOUT,
+                ("        if not self.training:\n            return grid\n", ""),
+            ),
+            {},
         ),
     ]
 

@@ -484,3 +484,197 @@ def test_kws_assign_writes_nothing_of_the_kit(tmp_path):
     assert _kws(tmp_path, "assign").returncode == 0
     assert {p: p.stat().st_mtime_ns for p in (ROOT / "kws").rglob("*.py")} == kit
     assert json.loads((tmp_path / "course" / "students" / "my_assignment.ipynb").read_text())
+
+
+# ---- the self-check judges the model the notebook trains, marks what it did not run ------------
+
+LAYERED = """\
+import torch
+from torch import nn
+from kws.data.features import SpecAugment
+
+
+def masked_mean(x, lengths):
+    valid = torch.arange(x.shape[1])[None, :] < lengths[:, None]  # (B, T)
+    return (x * valid[..., None]).sum(1) / lengths[:, None].clamp(min=1)  # (B, D)
+
+
+class Block(nn.Module):
+    def __init__(self, d_model):
+        super().__init__()
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+
+    def forward(self, h):
+        q, k, v = self.qkv(h).chunk(3, dim=-1)  # (B, T, D) each
+        scores = q @ k.transpose(1, 2) / q.shape[-1] ** 0.5  # (B, T, T)
+        return h + torch.softmax(scores, dim=-1) @ v  # (B, T, D)
+
+
+class MeanPoolClassifier(nn.Module):
+    def __init__(self, n_mels=40, d_model=16, num_layers=2, n_classes=10):
+        super().__init__()
+        self.augment = SpecAugment()
+        self.frame = nn.Linear(n_mels, d_model)
+        self.layers = nn.ModuleList(Block(d_model) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model)
+        self.classifier = nn.Linear(d_model, n_classes)
+
+    def forward(self, x, lengths):
+        h = torch.relu(self.frame(self.augment(x)))  # (B, T, D)
+        for layer in self.layers:
+            h = layer(h)
+        return self.classifier(self.norm(masked_mean(h, lengths)))  # (B, n_classes)
+"""
+OWN_AUGMENT = """
+class SpecAugment(nn.Module):  # the student's own: masks nothing in eval mode
+    def forward(self, x):
+        return x
+"""
+
+
+def _layered_course(tmp_path: Path, rules: str = "norm_before_classifier = true") -> Path:
+    """The template as a course whose task allows 1 to 3 layers (`LAYERED`'s blocks)."""
+    folder = _course(tmp_path)
+    spec = folder / "my_assignment" / "spec.toml"
+    text = spec.read_text().replace(
+        "rules = { norm_before_classifier = true }",
+        f"limits = {{ max_layer_calls = 3 }}\nrules = {{ {rules} }}",
+    )
+    spec.write_text(text.replace("test_model_loads = 1\n", "test_model_loads = 1\n"
+                                 "test_task1_layers_that_run = 2\n"
+                                 "test_task1_written_from_scratch = 2\n"))  # fmt: skip
+    return folder
+
+
+def test_the_self_check_cell_judges_the_model_the_notebook_s_config_builds(tmp_path):
+    from kws.release.notebooks import CHECK_CODE
+
+    folder = _layered_course(tmp_path)
+    cell = CHECK_CODE.format(name="my_assignment")  # the self-check cell `kws assign` writes
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KWS_")}
+    env |= {"KWS_COURSE": str(folder), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+    def student(*cells: str) -> subprocess.CompletedProcess:
+        program = "\n".join([LAYERED, *cells, cell])
+        return subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+
+    config = 'CONFIG = {"n_mels": 40, "d_model": 16, "num_layers": 4, "n_classes": 10}'
+    done = student(config)  # trains 4 layers where 3 are allowed: fails before the hand-in
+    assert done.returncode == 0, done.stderr
+    assert "✓ MeanPoolClassifier builds as CONFIG says" in done.stdout
+    assert (
+        "✗ 4 layers run one after another in one forward (counted by their attention) — the "
+        "task allows 1 to 3: use fewer layers" in done.stdout
+    )
+    assert "my_assignment: 5 of 6 checks passed; fix the ✗ above." in done.stdout
+    # no CONFIG yet: the defaults, and the first line says so
+    done = student()
+    assert "✓ MeanPoolClassifier builds with its constructor's defaults (no CONFIG yet)" in (
+        done.stdout)  # fmt: skip
+    assert "my_assignment: all 6 checks passed." in done.stdout
+    # a CONFIG of other settings is not the model's; config.json, once saved, is what the grader
+    # builds, and so is it here
+    done = student('CONFIG = {"lr": 0.003, "steps": 200}')
+    assert "builds with its constructor's defaults" in done.stdout and "✗" not in done.stdout
+    saved = tmp_path / "outputs" / "task1"
+    saved.mkdir(parents=True)
+    (saved / "config.json").write_text(json.dumps({"task": "task1", "class": "MeanPoolClassifier",
+                                                   "kwargs": {"num_layers": 5}}))  # fmt: skip
+    done = student("from pathlib import Path\nOUT_DIR = Path('outputs')", config)
+    assert f"builds as {Path('outputs') / 'task1' / 'config.json'} says" in done.stdout
+    assert "✗ 5 layers run one after another" in done.stdout
+
+
+def test_a_check_the_grader_keeps_is_marked_apart_not_passed(tmp_path, monkeypatch, capsys):
+    from kws.check.declared import check_assignment
+    from kws.handin.lines import Line, NotebookReport
+
+    folder = _course(tmp_path)
+    mine = folder / "my_assignment"
+    (mine / "grader_checks.py").write_text(
+        (mine / "checks.py").read_text().replace('NUMERIC = {"masked_mean"', 'NUMERIC = {"exact"')
+    )
+    title = "Task 1: masked_mean matches the course's own"
+    (mine / "spec.toml").write_text((mine / "spec.toml").read_text().replace(
+        "test_masked_mean = 2\n", "test_masked_mean = 2\ntest_exact = 1\n")
+        + f'\n[numeric.test_exact]\ntitle = "{title}"\ncomponent = "exact"\n')  # fmt: skip
+    monkeypatch.setenv("KWS_COURSE", str(folder))
+    nb = nbformat.read(folder / "solutions" / "my_assignment.ipynb", as_version=4)
+    model = next(c.source for c in nb.cells if "model" in c.metadata.get("tags", []))
+    result = check_assignment("my_assignment", ns=_namespace(model))
+    out = capsys.readouterr().out
+    assert result, out  # nothing failed
+    assert f"– {title}: checked by the grader only, after you hand in\n" in out
+    assert f"✓ {title}" not in out
+    assert [item.what for item in result.later] == [
+        f"{title}: checked by the grader only, after you hand in"
+    ]
+    passed = len(result.items) - 1
+    assert out.endswith(
+        f"my_assignment: all {passed} checks passed; 1 is checked by the grader after you hand "
+        "in.\n"
+    )
+    # `kws handin` marks the tests graded after the hand-in the same way
+    report = NotebookReport("my_assignment.ipynb", "my_assignment", [Line(True, "no TODO left")])
+    report.later[title] = (
+        1.0,
+        "graded after you hand in: the course keeps this check with its grader",
+    )
+    assert f"    – {title} (1 point)\n" in report.text()
+    assert f"✓ {title}" not in report.text()
+
+
+# ---- a kit class the task forbids ---------------------------------------------------------------
+
+
+def test_a_forbidden_class_the_kit_does_not_have_is_refused_with_its_line(tmp_path):
+    path = _spec(tmp_path, 'forbidden = ["kws.data.features.SpecAugmnt"]')
+    with pytest.raises(SpecError) as error:
+        load(path)
+    assert str(error.value) == (
+        f"{path}, line 10: tasks.task1.rules.forbidden names 'kws.data.features.SpecAugmnt': "
+        "kws.data.features has no class SpecAugmnt; it has LogMel, MFCC, SpecAugment; forbidden "
+        "lists classes of the kit the students write themselves"
+    )
+    with pytest.raises(SpecError, match="the kit has no module kws.data.featurs"):
+        load(_spec(tmp_path, 'forbidden = ["kws.data.featurs.SpecAugment"]'))
+    with pytest.raises(SpecError, match=r"'torch.nn.Linear' is no class of the kit"):
+        load(_spec(tmp_path, 'forbidden = ["torch.nn.Linear"]'))
+
+
+def test_a_forbidden_kit_class_fails_the_self_check_and_the_graded_test(tmp_path, monkeypatch,
+                                                                         capsys):  # fmt: skip
+    from kws.check.declared import check_assignment, example_inputs
+    from kws.grading.judge.declared import spec_tests
+    from kws.tracing import trace
+    from kws.tracing.probes import probe_facts
+
+    folder = _layered_course(tmp_path, 'forbidden = ["kws.data.features.SpecAugment"]')
+    monkeypatch.setenv("KWS_COURSE", str(folder))
+    monkeypatch.setattr(trace, "_originals", None)  # captured again, with this course's classes
+    spec = load_folder(folder / "my_assignment")
+    test = next(t for t in declared(spec) if t.name == "test_task1_written_from_scratch")
+    assert test.title == (
+        "Task 1: your own layers written in the notebook, no kws.data.features.SpecAugment in "
+        "forward"
+    )
+    result = check_assignment("my_assignment", ns=_namespace(LAYERED))
+    said = ("your model's forward uses kws.data.features.SpecAugment (module augment), which this "
+            "task asks you to write; write your own class in the notebook")  # fmt: skip
+    assert [item.fix for item in result.failures] == [said], capsys.readouterr().out
+    # the graded test judges the facts the grading child measures, with the same words
+    ns = _namespace(LAYERED)
+    model = ns["MeanPoolClassifier"]().eval()
+    facts = probe_facts("task1", model, ns, example_inputs(spec), rules=spec.tasks["task1"].rules)
+
+    class Grading:  # what the graded test asks of the grading fixture: the child's facts
+        def probe_facts(self, child, task):
+            return facts
+
+    graded = spec_tests(spec, str(folder / "my_assignment" / "graded_tests" / "test_spec.py"))
+    with pytest.raises(AssertionError, match=r"^Your model's forward uses kws\.data\.features"):
+        graded["test_task1_written_from_scratch"](Grading(), None)
+    # the student's own SpecAugment, written in the notebook: nothing forbidden runs
+    result = check_assignment("my_assignment", ns=_namespace(LAYERED + OWN_AUGMENT))
+    assert result, result.report()

@@ -14,7 +14,7 @@ from corpus_grading import (
     results_of,
     wrong_verdicts,
 )
-from corpus_honest import KEYWORD, SPEAKER, build_honest_corpus, honest_cases
+from corpus_honest import KEYWORD, PATCH, SPEAKER, build_honest_corpus, honest_cases
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +26,10 @@ GRADERS = {
     SPEAKER: [
         ROOT / "kws/assignments/speaker_id/graded_tests" / name
         for name in ("test_02_speaker_id.py", "test_02_numeric.py")
+    ],
+    PATCH: [
+        ROOT / "kws/assignments/patch_transformer/graded_tests" / name
+        for name in ("test_03_patch_transformer.py", "test_03_numeric.py")
     ],
 }
 SAMPLE = {  # the case that covers each kind of verdict

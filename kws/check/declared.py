@@ -6,12 +6,14 @@ model task's class and judges its rules and limits on one traced forward pass, w
 the graded tests call (`kws.spec.rules`) on the facts the grading child measures
 (`kws.tracing.probes.probe_facts`): the notebook and the grader cannot disagree.
 
-A model is built as the grader builds it when the notebook has written its task's
-``OUT_DIR/<task>/config.json`` (so ``num_layers=6`` there fails here too), else from the
-notebook's own instance of the class when there is one (``model = ConvNet(...)`` run before the
-check), else with the constructor's defaults; a constructor that needs arguments and has none of
-these leaves its rules to the Ready to hand in? cell, which checks the trained model as the
-grader does.
+The model judged is the one the notebook trains: built as the grader builds it when the notebook
+has written its task's ``OUT_DIR/<task>/config.json`` (so ``num_layers=6`` there fails here
+too), else from the notebook's ``CONFIG`` (the constructor's arguments it trains with and saves
+as config.json's ``kwargs``; or a whole config.json naming the class), else the notebook's own
+instance of the class when there is one (``model = ConvNet(...)`` run before the check), else
+with the constructor's defaults, which its first line says; a constructor that needs arguments
+and has none of these leaves its rules to the Ready to hand in? cell (a "–" line: not run here),
+which checks the trained model as the grader does.
 """
 
 from __future__ import annotations
@@ -48,27 +50,52 @@ def example_inputs(spec: Spec) -> tuple[torch.Tensor, ...] | None:
     return None
 
 
-def _configured(cls: type, ns: dict, task: str) -> tuple[dict, Path] | None:
-    """The arguments ``OUT_DIR/<task>/config.json`` gives `cls` (what the grader builds the
-    model with), and that file; None when the notebook wrote none for this class yet."""
+CONFIG_NAME = "CONFIG"  # the notebook's constructor arguments, as its config.json saves them
+
+
+def _configured(cls: type, ns: dict, task: str) -> tuple[dict, str] | None:
+    """The arguments the notebook builds `cls` with, and where they were found: its task's
+    ``OUT_DIR/<task>/config.json`` (what the grader builds the model with), else its
+    ``CONFIG`` (what it will train and save): keyword arguments of the class, or a config.json
+    naming it (``{"task", "class", "kwargs"}``); None when the notebook has neither yet."""
     out = ns.get("OUT_DIR")
     path = Path(out) / task / "config.json" if isinstance(out, str | Path) else None
-    if path is None or not path.is_file():
+    if path is not None and path.is_file():
+        try:
+            saved = _kwargs_of(cls, json.loads(path.read_text()))
+        except (OSError, ValueError):
+            saved = None
+        if saved is not None:
+            return saved, str(path)
+    config = ns.get(CONFIG_NAME)
+    kwargs = _kwargs_of(cls, config) if isinstance(config, dict) else None
+    if kwargs is None and isinstance(config, dict) and config.get("class") is None:
+        kwargs = _arguments_of(cls, config)
+    return (kwargs, CONFIG_NAME) if kwargs is not None else None
+
+
+def _kwargs_of(cls: type, config: object) -> dict | None:
+    """The ``kwargs`` of a config.json-shaped `config` that names `cls`, else None."""
+    if not isinstance(config, dict) or config.get("class") != cls.__name__:
         return None
+    kwargs = config.get("kwargs")
+    return kwargs if isinstance(kwargs, dict) else None
+
+
+def _arguments_of(cls: type, config: dict) -> dict | None:
+    """`config` when its keys are arguments of `cls`'s constructor (a dict of other settings,
+    a learning rate and steps, is not the model's), else None."""
     try:
-        config = json.loads(path.read_text())
-    except (OSError, ValueError):
+        inspect.signature(cls).bind_partial(**config)
+    except (TypeError, ValueError):
         return None
-    kwargs = config.get("kwargs") if isinstance(config, dict) else None
-    if config.get("class") != cls.__name__ or not isinstance(kwargs, dict):
-        return None
-    return kwargs, path
+    return config if all(isinstance(key, str) for key in config) else None
 
 
 def _instance(cls: type, ns: dict, task: str = "") -> nn.Module | None:
-    """`cls` built as the notebook's ``config.json`` of `task` says (as the grader builds it),
-    else the notebook's own instance of `cls` (the last one defined), else one built with the
-    constructor's defaults, else None."""
+    """`cls` built as the notebook's config.json of `task` or its ``CONFIG`` says
+    (`_configured`: as the grader builds it), else the notebook's own instance of `cls` (the
+    last one defined), else one built with the constructor's defaults, else None."""
     configured = _configured(cls, ns, task) if task else None
     if configured is not None:
         with torch.random.fork_rng(devices=[]):
@@ -97,14 +124,21 @@ def _model_items(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
     if not isinstance(cls, type) or not issubclass(cls, nn.Module):
         checker.stop(f"the notebook defines {name}", f"keep the skeleton's class {name}")
     configured = _configured(cls, ns, task)
-    built = f" as {configured[1]} says" if configured else ""
+    own = any(isinstance(value, cls) for value in ns.values())
+    built = (
+        f" as {configured[1]} says"
+        if configured
+        else " (the notebook's own instance)"
+        if own
+        else f" with its constructor's defaults (no {CONFIG_NAME} yet)"
+    )
     model = call(checker, f"{name} builds{built}", lambda: _instance(cls, ns, task))
+    if model is not None:  # which model is judged: the one the notebook trains, or why not
+        checker.expect(True, f"{name} builds{built}", "")
     inputs = example_inputs(spec)
     if model is None or inputs is None:
         why = "its constructor needs arguments" if model is None else "its data is the course's own"
-        checker.expect(
-            True, f"{name}'s rules are checked by the Ready to hand in? cell ({why})", ""
-        )
+        checker.later(f"{name}'s rules are checked by the Ready to hand in? cell ({why})")
         return
     output = run_model(checker, model, inputs, f"{name} forward runs")
     checker.expect(
@@ -129,7 +163,7 @@ def _model_items(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
         text = format_count(count)
         judged = judge_size(count, limits["max_encoder_params"], text, "its encoder", below=True)
         checker.expect(*judged)
-    if rules.get("from_scratch") or rules.get("layer_class") or rules.get("own_classes"):
+    if any(rules.get(key) for key in ("from_scratch", "layer_class", "own_classes", "forbidden")):
         problems = judge_own_work(facts, rules)
         checker.expect(
             not problems, "written in the notebook, as the task asks", "; ".join(problems)

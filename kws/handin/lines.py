@@ -17,6 +17,7 @@ from kws.i18n import ngettext, speaking
 from kws.spec import Spec
 
 INDENT = "    "
+LATER_MARK = "–"  # a check not run here, as `kws.check.selfcheck.LATER_MARK` (no torch here)
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,9 @@ class NotebookReport:
         assignment: its assignment's name.
         lines: the checks, in order: the notebook itself, then the grader's tests.
         later: {test name: (points, why)} of the tests that need the hidden labels or a GPU,
-            which the grader scores after the hand-in (why: the reason the grader gave for
-            not running them here).
+            or that the course keeps with its grader, which the grader scores after the
+            hand-in (why: the reason the grader gave for not running them here); each is a
+            "– name (points)" line, neither passed nor failed.
         notes: what the grader would flag for a person to look at.
         warnings: what is not checked here but is read after the hand-in: the written
             questions left without an answer (a warning, not a failed check).
@@ -86,6 +88,11 @@ class NotebookReport:
             head = _("{notebook} ({assignment}), checked as the grader reads it:")
         out = [head.format(notebook=self.notebook, assignment=self.assignment, data=self.data)]
         out += [INDENT + line.text().replace("\n", "\n" + INDENT) for line in self.lines]
+        # the tests not run here: marked as the self-check marks them (neither ✓ nor ✗)
+        out += [
+            f"{INDENT}{LATER_MARK} {name} ({_points(points)})"
+            for name, (points, _) in self.later.items()
+        ]
         out += [f"{INDENT}! {note}" for note in [*self.warnings, *self.notes]]
         graded = [line for line in self.lines if line.points]
         safe = sum(line.points for line in graded if line.passed)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kws.i18n import canonical, check_language
+from kws.spec.kit_classes import kit_class_problem
 from kws.spec.model import (
     ACCURACY_SOURCES,
     RULE_KINDS,
@@ -109,9 +110,19 @@ def _tasks(raw: dict, path: Path, text: str = "") -> dict[str, Task]:
                 f"tasks.{name}.rules",
                 "holds a value of the wrong kind",
                 'use layer_class = "Name", own_classes = ["Name"], norm_before_classifier = true, '
-                "from_scratch = true",
+                'from_scratch = true, forbidden = ["kws.<module>.<Class>"]',
                 line_of(text, "tasks", name, "rules"),
             )
+        for entry in rules.get("forbidden", []):
+            problem = kit_class_problem(entry)
+            if problem:
+                raise _fail(
+                    path,
+                    f"tasks.{name}.rules.forbidden",
+                    f"names {problem}",
+                    "forbidden lists classes of the kit the students write themselves",
+                    line_of(text, "tasks", name, "rules", "forbidden"),
+                )
         tasks[name] = Task(
             name,
             table["title"],

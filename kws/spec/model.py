@@ -69,7 +69,9 @@ class Task:
             and that must be written in the notebook), ``own_classes`` (more classes the
             notebook must write itself), ``norm_before_classifier`` (a normalization feeds the
             final Linear), ``from_scratch`` (no ready-made Transformer or attention layer of
-            torch.nn, torchaudio or the kit runs in forward).
+            torch.nn, torchaudio or the kit runs in forward), ``forbidden`` (classes of the kit,
+            ``kws.<module>.<Class>``, the students write themselves: none of them may run in
+            forward).
         cells: the notebook's cells the grading child runs for the task's numeric checks
             besides the model cells (`Cells`), or None.
     """
@@ -176,6 +178,7 @@ RULE_KINDS = {
     "own_classes": list,
     "norm_before_classifier": bool,
     "from_scratch": bool,
+    "forbidden": list,
 }
 # The limits the kit itself enforces (each becomes a graded test, `kws.grading.judge.declared`);
 # an assignment may state others, which its own graded tests read.

@@ -13,7 +13,7 @@ A task of ``spec.toml`` declares, and the kit grades without the author writing 
 | ``limits.max_parameters`` | ``test_<task>_parameters``: model.pt holds at most that many weights |
 | ``limits.max_encoder_params`` | ``test_<task>_encoder_parameters``: ``.encoder`` under that many |
 | ``rules.norm_before_classifier`` | ``test_<task>_norm_before_classifier`` |
-| ``rules.from_scratch``, ``layer_class``, ``own_classes`` | ``test_<task>_written_from_scratch`` |
+| ``rules.from_scratch``, ``layer_class``, ``own_classes``, ``forbidden`` | ``test_<task>_written_from_scratch`` |
 
 and ``[accuracy] source = "predictions.csv"`` adds ``test_predictions_csv``. Each needs its
 points in ``[points]``, like any graded test. Pure Python: the grader's process imports it
@@ -83,14 +83,15 @@ def declared(spec: Spec) -> list[DeclaredTest]:
         own = [rules[k] for k in ("layer_class",) if k in rules] + list(
             rules.get("own_classes", [])
         )
-        if rules.get("from_scratch") or own:
+        if rules.get("from_scratch") or own or rules.get("forbidden"):
             what = ", ".join(own) if own else "your own layers"
             library = (
                 ", no library Transformer or attention layer" if rules.get("from_scratch") else ""
             )
+            kit = "".join(f", no {entry}" for entry in rules.get("forbidden", []))
             tests.append(DeclaredTest(f"test_{name}_written_from_scratch", "from_scratch",
-                                      (name,), f"{label}: {what} written in the notebook{library}"
-                                      " in forward", f"{where}.rules"))  # fmt: skip
+                                      (name,), f"{label}: {what} written in the notebook"
+                                      f"{library}{kit} in forward", f"{where}.rules"))  # fmt: skip
         if rules.get("norm_before_classifier"):
             tests.append(DeclaredTest(f"test_{name}_norm_before_classifier", "norm", (name,),
                                       f"{label}: a normalization feeds the classifier's final "
@@ -138,12 +139,21 @@ def judge_size(
 def judge_own_work(facts: dict, rules: dict) -> list[str]:
     """Why `facts` (`probe_facts`) break a task's from-scratch `rules`, one sentence each with
     its fix: a library layer that ran (``from_scratch``), a class of ``layer_class`` or
-    ``own_classes`` that is not the notebook's own, a ``layer_class`` that never runs."""
+    ``own_classes`` that is not the notebook's own, a ``layer_class`` that never runs, a kit
+    class of ``forbidden`` that ran."""
     problems = []
-    if rules.get("from_scratch") and facts.get("forbidden"):
+    ran = facts.get("forbidden") or []
+    library = [entry for entry in ran if _from_scratch_covers(_class_of(entry))]
+    if rules.get("from_scratch") and library:
         problems.append(
-            f"your model's forward runs {facts['forbidden'][0]}; the task asks you to write this "
+            f"your model's forward runs {library[0]}; the task asks you to write this "
             "layer yourself"
+        )
+    named = [entry for entry in ran if _class_of(entry) in rules.get("forbidden", [])]
+    if named:
+        problems.append(
+            f"your model's forward uses {named[0]}, which this task asks you to write; write "
+            "your own class in the notebook"
         )
     layer_class = rules.get("layer_class")
     if layer_class and facts.get("layer_class_problem"):
@@ -153,3 +163,15 @@ def judge_own_work(facts: dict, rules: dict) -> list[str]:
     found = facts.get("class_problems") or {}
     problems += [found[name] for name in rules.get("own_classes", []) if found.get(name)]
     return problems
+
+
+def _class_of(entry: str) -> str:
+    """The class of one of the tracer's ``forbidden`` entries, "name (where it ran)"."""
+    return entry.split(" (", 1)[0]
+
+
+def _from_scratch_covers(name: str) -> bool:
+    """Whether ``from_scratch`` forbids the class `name` the tracer found: the library layers
+    and the kit's models (``kws.models``), not the other kit classes a course's ``forbidden``
+    rule names (the tracer watches those for the tasks that forbid them)."""
+    return not name.startswith("kws.") or name.startswith("kws.models.")

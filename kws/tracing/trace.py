@@ -172,6 +172,27 @@ def _kws_model_classes() -> dict[type, str]:
     return found
 
 
+def _spec_forbidden_classes() -> dict[type, str]:
+    """The kit classes the course's tasks forbid (``rules.forbidden`` of each spec, checked
+    when it was read), by the name the spec gives them; a spec that cannot be read forbids
+    nothing here (its own commands say why)."""
+    from kws.spec import SpecError, assignments
+
+    found = {}
+    registry = assignments()
+    for name in registry:
+        try:
+            tasks = registry[name].tasks.values()
+        except SpecError:
+            continue
+        for entry in (e for task in tasks for e in task.rules.get("forbidden", [])):
+            module, _, attribute = entry.rpartition(".")
+            cls = _resolve(module, attribute)
+            if isinstance(cls, type):
+                found[cls] = entry
+    return found
+
+
 @dataclass
 class Originals:
     """Genuine objects captured before student code ran, and what was derived from them."""
@@ -225,8 +246,8 @@ def capture_originals(stdlib: bool = False) -> Originals:
             watch(f"{label}.{name}.__code__", lambda f=function: f.__code__)
         if public:
             forbidden_classes[cls] = public
-    kit_classes = _kws_model_classes()
-    forbidden_classes.update(kit_classes)
+    forbidden_classes.update(_kws_model_classes())
+    forbidden_classes.update(_spec_forbidden_classes())
     for path, attr in [(p, a) for p, a, _ in FORBIDDEN_FUNCTIONS] + NORM_FUNCTIONS:
         function = _resolve(path, attr)
         if function is not None:
