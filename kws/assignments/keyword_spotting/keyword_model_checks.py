@@ -9,10 +9,12 @@ own submodules and a `torch.nn.TransformerEncoder` holding the encoder's weights
     -> + position[:, :1 + N] -> encoder (padded tokens masked) -> norm -> classifier on the CLS
 
 The notebook's ConvTokenizer (Task 2) is replaced by `ReferenceTokenizer` while the model is
-built, so that a bug there never costs Task 3's points. Topics (one graded test each):
-"outputs" (the pipeline), "padding" (samples past a clip's length change nothing; and, when the
-pipeline is right, each clip of a padded batch gets the logits it gets alone), "eval" (eval mode
-is deterministic).
+built, so that a bug there never costs Task 3's points. Topics: "outputs" (the pipeline),
+"padding" (samples past a clip's length change nothing; and, when the pipeline is right, each
+clip of a padded batch gets the logits it gets alone), "eval" (eval mode is deterministic), and
+"batch", graded with "eval": the model built again with the notebook's own ConvTokenizer gives a
+clip of a batch the logits it gets alone (`kws.assignments.keyword_spotting.batch_checks`: a
+BatchNorm on the batch's statistics in eval mode fails here, and nowhere else).
 
 Task 4 checks the shape of a learning-rate schedule, the student's `learning_rate_factor`: over
 a long run and over the notebook's own budget (the self-check), and over the steps the graded run
@@ -28,6 +30,7 @@ import math
 import torch
 from torch import nn
 
+from kws.assignments.keyword_spotting import batch_checks
 from kws.author import Checker, call, differs, layers
 
 N_MELS, D_MODEL, NHEAD, FF, N_CLASSES = 24, 12, 3, 20, 5  # distinct sizes
@@ -97,21 +100,27 @@ def _waves() -> tuple[torch.Tensor, torch.Tensor]:
     return waves, torch.tensor(LENGTHS)
 
 
-def build_keyword_transformer(checker: Checker, cls) -> nn.Module:
-    """The notebook's KeywordTransformer with the sizes above and the reference tokenizer;
-    seeded, its parameters drawn from U(-0.5, 0.5) (so a skipped norm or position shows), float64,
-    eval mode."""
+def build_keyword_transformer(checker: Checker, cls, *, own_tokenizer: bool = False) -> nn.Module:
+    """The notebook's KeywordTransformer with the sizes above and the reference tokenizer (the
+    notebook's own with `own_tokenizer`, built again after a first build passed); seeded, its
+    parameters drawn from U(-0.5, 0.5) (so a skipped norm or position shows), float64, eval
+    mode."""
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         checker.stop(f"build {cls!r}", "pass the class KeywordTransformer itself")
     shown = ", ".join(f"{k}={v}" for k, v in MODEL_ARGS.items())
 
     def construct():
-        with torch.random.fork_rng(devices=[]), _reference_tokenizer(cls) as replaced:
+        tokenizer = contextlib.nullcontext(False) if own_tokenizer else _reference_tokenizer(cls)
+        with torch.random.fork_rng(devices=[]), tokenizer as replaced:
             torch.manual_seed(0)
             return cls(**MODEL_ARGS), replaced
 
-    model, replaced = call(checker, f"{cls.__name__}({shown}) builds", construct)
-    checker.expect(True, f"{cls.__name__}({shown}) builds", "")
+    built = f"{cls.__name__}({shown}) builds" + (
+        " with your ConvTokenizer" if own_tokenizer else ""
+    )
+    model, replaced = call(checker, built, construct)
+    if not own_tokenizer:
+        checker.expect(True, built, "")
     parts = ("frontend", "tokenizer", "cls_token", "position", "encoder", "norm", "classifier")
     missing = [name for name in parts if not hasattr(model, name)]
     if missing:
@@ -225,6 +234,20 @@ def _diagnose(model, encoder, waves, lengths, got, bugs) -> str | None:
     return None
 
 
+def _unused_fix(model: nn.Module, unused: list[str]) -> str:
+    """What to tell about the parameters no gradient reached: the notebook's own by name; the
+    stand-in tokenizer's as the reference's (its names are not the student's)."""
+    stand_in = isinstance(model.tokenizer, ReferenceTokenizer)
+    own = [n for n in unused if not (stand_in and n.startswith("tokenizer."))]
+    fixes = [f"your {own} are never used"] if own else []
+    if len(own) < len(unused):
+        fixes.append(
+            "the reference ConvTokenizer that stands in for yours in this check is never used: "
+            "tokenize with self.tokenizer(features, frame lengths) in forward"
+        )
+    return "; ".join(fixes)
+
+
 def keyword_transformer(checker: Checker, cls) -> None:
     """Task 3: the notebook's KeywordTransformer's forward (see the module's docstring)."""
     model = build_keyword_transformer(checker, cls)
@@ -278,7 +301,7 @@ def keyword_transformer(checker: Checker, cls) -> None:
 
     call(checker, "backward runs", backward)
     unused = [n for n, p in model.named_parameters() if p.grad is None]
-    checker.expect(not unused, "every parameter gets a gradient", f"{unused} are never used")
+    checker.expect(not unused, "every parameter gets a gradient", _unused_fix(model, unused))
 
     checker.topic = "padding"
     matched = encoder is not None
@@ -310,6 +333,10 @@ def keyword_transformer(checker: Checker, cls) -> None:
             or "frame lengths are lengths // hop_length + 1 (self.frontend.num_frames); the mask "
             "comes from the tokenizer's token lengths, + 1 for the CLS token",
         )
+
+    checker.topic = "batch"
+    own = build_keyword_transformer(checker, cls, own_tokenizer=True)
+    batch_checks.clips_alone(checker, own, waves)
 
 
 # ---- Task 4 -----------------------------------------------------------------------------------
