@@ -190,6 +190,11 @@ class MaskIgnored(Attention):
         return super().forward(x)
 
 
+class MaskInverted(Attention):
+    def forward(self, x, key_padding_mask=None):
+        return super().forward(x, None if key_padding_mask is None else ~key_padding_mask)
+
+
 class NotWritten(Attention):
     def scores(self, q, k):
         raise NotImplementedError("TODO: compute the scaled scores q·kᵀ / sqrt(head_dim)")
@@ -211,6 +216,8 @@ class ExtraBias(Attention):
         (NoScaling, "— the scores are not divided by sqrt(head_dim)"),
         (MaskIgnored, "padded frames do not change the valid outputs — mask padded keys"),
         (ExtraBias, "636 parameters — the reference attention has 624"),
+        # NaN at valid frames (a row of padding keys only, all masked): named as NaN
+        (MaskInverted, "padded frames do not change the valid outputs — the outputs at valid "),
     ],
 )
 def test_buggy_attention_is_explained(cls, message, capsys):
@@ -615,3 +622,18 @@ def test_a_mean_over_padded_frames_is_named_with_its_fix(edits, cause):
         assert "h.masked_fill(padding[:, :, None], 0.0).sum(dim=1) / lengths[:, None]" in (
             result.failures[0].fix
         )
+
+
+def test_an_unused_stand_in_is_named_as_the_reference_not_as_the_students():
+    """An encoder layer that never calls its attention: torch's attention stands in for the
+    notebook's inside the check, and the message says so instead of naming torch's tensors as
+    the student's."""
+
+    class NoAttention(EncoderLayer):
+        def forward(self, x, key_padding_mask=None):
+            return self.norm2(x + self.linear2(F.relu(self.linear1(self.norm1(x)))))
+
+    result = check.encoder_layer(NoAttention)
+    (unused,) = [item for item in result.failures if item.what == "every parameter gets a gradient"]
+    assert "torch.nn.MultiheadAttention, standing in for your self_attn in this check" in unused.fix
+    assert "in_proj_weight" not in unused.fix

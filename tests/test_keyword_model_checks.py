@@ -268,3 +268,15 @@ def test_the_schedule_rule_is_stated_in_the_notebook():
         task = nb.cells[nb.cells.index(cell) - 1].source
         for rule in ("at most **half** the peak", "**before the middle**", "a **quarter** of"):
             assert rule in task, (folder, rule)
+
+
+def test_nan_logits_with_padding_are_named_as_such_not_as_lengths_unused():
+    result = keyword_transformer(
+        (
+            "waves = waves.masked_fill(lengths_to_mask(lengths, S), 0.0)",
+            'waves = waves.masked_fill(lengths_to_mask(lengths, S), float("nan"))',
+        )
+    )
+    padding = [item for item in result.failures if item.topic == "padding"]
+    assert padding and all("hold NaN or inf" in item.fix for item in padding), failed(result)
+    assert not any("zero those samples" in item.fix for item in result.failures)

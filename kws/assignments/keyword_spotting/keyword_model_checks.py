@@ -234,6 +234,17 @@ def _diagnose(model, encoder, waves, lengths, got, bugs) -> str | None:
     return None
 
 
+def _nonfinite(*outputs: torch.Tensor) -> str | None:
+    """The fix when the logits of a padded batch hold NaN or inf (NaN differs from everything,
+    so no comparison can name it); None when they are all finite."""
+    if all(bool(torch.isfinite(y).all()) for y in outputs):
+        return None
+    return (
+        "the logits of a padded batch hold NaN or inf: look for a NaN written into the padding, "
+        "or a row whose every key is masked (the padding mask is True at the padded tokens only)"
+    )
+
+
 def _unused_fix(model: nn.Module, unused: list[str]) -> str:
     """What to tell about the parameters no gradient reached: the notebook's own by name; the
     stand-in tokenizer's as the reference's (its names are not the student's)."""
@@ -315,15 +326,15 @@ def keyword_transformer(checker: Checker, cls) -> None:
     ignores_padding = differs(y_noisy, y_silent) is None
     # judged on a pipeline that is right without padding, as compare_layer does
     matches_alone = differs(y_noisy, alone) is None if matched else None
-    bug = unsteady  # which padding bug, tried (each a forward pass) only when a check fails
-    if not bug and (not ignores_padding or matches_alone is False):
+    bug = unsteady or _nonfinite(y_silent, y_noisy)  # the cause found first, then the padding
+    if not bug and (not ignores_padding or matches_alone is False):  # bug, one pass per guess
         bug = _diagnose(model, encoder, noisy, lengths, y_noisy, PADDING_BUGS)
     checker.expect(
         ignores_padding,
         "samples after a clip's length do not change its logits",
         bug
-        or "use `lengths`: zero the samples past each length, pass the frame lengths to the "
-        "tokenizer and mask the padded tokens in the encoder",
+        or "a clip's logits change with the samples after its length: zero those samples, "
+        "pass the frame lengths to the tokenizer and mask the padded tokens in the encoder",
     )
     if matched:
         checker.expect(
