@@ -8,7 +8,7 @@ import torch
 from course_helpers import ROOT
 
 from kws import check
-from kws.assignments.keyword_spotting.keyword_model_checks import recorded_schedule
+from kws.assignments.keyword_spotting.recipe_checks import recorded_schedule
 from kws.check.selfcheck import Checker
 from kws.notebooks import cells_with_tag, read_notebook
 
