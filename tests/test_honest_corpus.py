@@ -35,6 +35,8 @@ SAMPLE = {  # the case that covers each kind of verdict
     "functional_dropout_before_the_classifier": "F.dropout, training left True: Task 3",
     "progress_bar_in_forward": "a progress bar: full marks",
     "functional_dropout_in_attention": "F.dropout in speaker attention: its numeric test",
+    "batchnorm_on_batch_statistics": "a tokenizer's BatchNorm on the batch: Task 3, named",
+    "mean_over_padded_frames": "speaker Task 1's mean over padding: its numeric test",
 }
 # Words a student with an honest mistake must never read.
 ACCUSING = ("tamper", "patches", "changes torch or the grader", "computes something else")
