@@ -151,6 +151,34 @@ def honest_cases() -> list[HonestCase]:
                 "Task 1: MultiHeadSelfAttention": DRAWS,
             },
         ),
+        HonestCase(  # Task 3's other checks use a reference tokenizer: only "batch" sees it
+            "batchnorm_on_batch_statistics",
+            KEYWORD,
+            _keyword(
+                (
+                    "x = self.activation(norm(conv(x)))",
+                    "x = self.activation(torch.nn.functional.batch_norm(conv(x), None, None, "
+                    "norm.weight, norm.bias, training=True))",
+                )
+            ),
+            {
+                "Task 3: KeywordTransformer is deterministic": "your ConvTokenizer's BatchNorm "
+                "(tokenizer.norms.0, tokenizer.norms.1, tokenizer.norms.2) uses the batch's "
+                "statistics in eval mode"
+            },
+        ),
+        HonestCase(
+            "mean_over_padded_frames",
+            SPEAKER,
+            _speaker(
+                ("h = h.masked_fill(padding[:, :, None], 0.0)", "h = h"),
+                ("pooled = h.sum(dim=1) / lengths[:, None].to(h.dtype)", "pooled = h.mean(dim=1)"),
+            ),
+            {
+                "Task 1: SpeakerTransformer ignores padded frames": "the mean over time counts the "
+                "padded frames; average only the valid frames"
+            },
+        ),
         HonestCase(
             "progress_bar_over_the_layers",
             SPEAKER,

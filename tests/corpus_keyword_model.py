@@ -27,7 +27,8 @@ KEYWORD_MODEL_TESTS = {
     "torch.nn's encoder (CLS first, positions, final norm)",
     "padding": "Task 3: samples after a clip's length do not change its logits (lengths, "
     "padding mask)",
-    "eval": "Task 3: KeywordTransformer is deterministic in eval mode (no augmentation or dropout)",
+    "eval": "Task 3: KeywordTransformer is deterministic in eval mode and gives each clip the "
+    "logits it gets alone (no augmentation, dropout or batch statistics)",
     "recipe": "Task 4: the learning rate the training used warms up, then decays "
     "(OUT_DIR/kws/history.json)",
 }

@@ -190,6 +190,11 @@ class MaskIgnored(Attention):
         return super().forward(x)
 
 
+class MaskInverted(Attention):
+    def forward(self, x, key_padding_mask=None):
+        return super().forward(x, None if key_padding_mask is None else ~key_padding_mask)
+
+
 class NotWritten(Attention):
     def scores(self, q, k):
         raise NotImplementedError("TODO: compute the scaled scores q·kᵀ / sqrt(head_dim)")
@@ -211,6 +216,8 @@ class ExtraBias(Attention):
         (NoScaling, "— the scores are not divided by sqrt(head_dim)"),
         (MaskIgnored, "padded frames do not change the valid outputs — mask padded keys"),
         (ExtraBias, "636 parameters — the reference attention has 624"),
+        # NaN at valid frames (a row of padding keys only, all masked): named as NaN
+        (MaskInverted, "padded frames do not change the valid outputs — the outputs at valid "),
     ],
 )
 def test_buggy_attention_is_explained(cls, message, capsys):
@@ -556,3 +563,77 @@ def test_a_cast_back_to_float32_is_checked_in_float32_not_failed(capsys):
     assert "✗" not in out and "dtype" not in out
     (line,) = [line for line in failures(check.attention(CastsBackUnscaled)) if "scores" in line]
     assert "the scores are not divided by sqrt(head_dim)" in line  # its own bug, named
+
+
+# ---- Task 1's mean over time, on the solution notebook's SpeakerTransformer ----------------------
+
+POOLING = "pooled = h.sum(dim=1) / lengths[:, None].to(h.dtype)  # (B, D)"
+MASKED = "h = h.masked_fill(padding[:, :, None], 0.0)"
+
+
+def speaker_transformer(*edits: tuple[str, str]) -> type:
+    """The solution notebook 02's SpeakerTransformer, its model cell run with each (old, new)
+    replaced once."""
+    from course_helpers import ROOT
+
+    from kws.notebooks import cells_with_tag, read_notebook
+
+    cells = cells_with_tag(read_notebook(ROOT / "solutions" / "02_speaker_id.ipynb"), "model")
+    source = next(c.source for c in cells if "class SpeakerTransformer(" in c.source)
+    for old, new in edits:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    ns = {"__name__": "notebook"}
+    exec(compile(source, "model-cell", "exec"), ns)
+    return ns["SpeakerTransformer"]
+
+
+def test_the_mean_over_the_valid_frames_passes():
+    result = check.mean_pooling(speaker_transformer())
+    assert result and len(result.items) == 4
+    # the attention's and the encoder's bugs are their own checks' findings: torch's encoder
+    # stands in for the notebook's here
+    dropout = ("self.dropout(scores.softmax(dim=-1))", "F.dropout(scores.softmax(dim=-1), 0.1)")
+    assert check.mean_pooling(speaker_transformer(dropout))
+    unmasked = ("x = layer(x, key_padding_mask)", "x = layer(x)")
+    assert check.mean_pooling(speaker_transformer(unmasked))
+
+
+@pytest.mark.parametrize(
+    ("edits", "cause"),
+    [
+        (
+            [(MASKED, "h = h"), (POOLING, "pooled = h.mean(dim=1)")],
+            "the mean over time counts the padded frames",
+        ),
+        ([(POOLING, "pooled = h.sum(dim=1) / T")], "divided by all T frames, padding included"),
+        ([(MASKED, "h = h")], "the sum over time takes the padded frames too"),
+        (
+            [("self.encoder(self.prenet(x), padding)", "self.encoder(self.prenet(x))")],
+            "the encoder gets no padding mask",
+        ),
+    ],
+)
+def test_a_mean_over_padded_frames_is_named_with_its_fix(edits, cause):
+    result = check.mean_pooling(speaker_transformer(*edits))
+    assert result.failures and all(item.topic == "pooling" for item in result.failures)
+    assert all(cause in item.fix for item in result.failures), failures(result)
+    if "encoder" not in cause:
+        assert "h.masked_fill(padding[:, :, None], 0.0).sum(dim=1) / lengths[:, None]" in (
+            result.failures[0].fix
+        )
+
+
+def test_an_unused_stand_in_is_named_as_the_reference_not_as_the_students():
+    """An encoder layer that never calls its attention: torch's attention stands in for the
+    notebook's inside the check, and the message says so instead of naming torch's tensors as
+    the student's."""
+
+    class NoAttention(EncoderLayer):
+        def forward(self, x, key_padding_mask=None):
+            return self.norm2(x + self.linear2(F.relu(self.linear1(self.norm1(x)))))
+
+    result = check.encoder_layer(NoAttention)
+    (unused,) = [item for item in result.failures if item.what == "every parameter gets a gradient"]
+    assert "torch.nn.MultiheadAttention, standing in for your self_attn in this check" in unused.fix
+    assert "in_proj_weight" not in unused.fix

@@ -41,6 +41,8 @@ SAMPLE = {  # the case that covers each kind of verdict
     "functional_dropout_in_attention": "F.dropout in speaker attention: its numeric test",
     "inverted_padding_mask": "every key of a full utterance masked: NaN named, accuracy lost",
     "padding_mask_cached_on_self": "a mask kept on self: the padding test",
+    "batchnorm_on_batch_statistics": "a tokenizer's BatchNorm on the batch: Task 3, named",
+    "mean_over_padded_frames": "speaker Task 1's mean over padding: its numeric test",
 }
 # Words a student with an honest mistake must never read.
 ACCUSING = ("tamper", "patches", "changes torch or the grader", "computes something else")

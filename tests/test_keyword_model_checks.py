@@ -8,7 +8,7 @@ import torch
 from course_helpers import ROOT
 
 from kws import check
-from kws.assignments.keyword_spotting.keyword_model_checks import recorded_schedule
+from kws.assignments.keyword_spotting.recipe_checks import recorded_schedule
 from kws.check.selfcheck import Checker
 from kws.notebooks import cells_with_tag, read_notebook
 
@@ -42,7 +42,8 @@ def keyword_transformer(*edits):
 def test_the_reference_passes_and_the_notebook_tokenizer_is_swapped_back():
     ns = model_namespace()
     result = check.keyword_transformer(ns["KeywordTransformer"])
-    assert result and len(result.items) == 7
+    assert result and len(result.items) == 9
+    assert [item.topic for item in result.items[-2:]] == ["batch", "batch"]
     assert ns["ConvTokenizer"].__module__ == "notebook"  # restored after the build
 
 
@@ -97,6 +98,53 @@ def test_augmentation_in_eval_mode_fails_the_eval_check():
     assert "only when `self.training` is True" in eval_item.fix
     # the comparisons the noise spoils name it, not a missing use of `lengths`
     assert all(item.fix == eval_item.fix for item in result.failures)
+
+
+TOKENIZER_NORM = "x = self.activation(norm(conv(x)))  # (B, C, T', F')"
+
+
+@pytest.mark.parametrize(
+    ("norm", "cause"),
+    [
+        (
+            "torch.nn.functional.batch_norm(conv(x), None, None, norm.weight, norm.bias, "
+            "training=True)",
+            "uses the batch's statistics in eval mode: a clip's tokens change",
+        ),
+        ("norm.train()(conv(x))", "forward switches it to training mode"),
+    ],
+)
+def test_a_tokenizer_batchnorm_on_batch_statistics_fails_the_batch_check(norm, cause):
+    """Task 3's other checks use a reference tokenizer: only the check built with the notebook's
+    own ConvTokenizer sees its BatchNorm normalising with the batch's statistics in eval mode."""
+    result = keyword_transformer((TOKENIZER_NORM, f"x = self.activation({norm})"))
+    (item,) = result.failures
+    assert item.topic == "batch"
+    assert "each clip of a batch gets the logits it gets alone" in item.what
+    assert "your ConvTokenizer's BatchNorm (tokenizer.norms.0, tokenizer.norms.1" in item.fix
+    assert cause in item.fix and "running statistics" in item.fix
+
+
+def test_a_statistic_over_the_batch_after_the_tokenizer_is_named_there():
+    result = keyword_transformer(
+        (FORWARD_LINES["classify"], "self.classifier(self.norm(h[:, 0] - h[:, 0].mean(0)))")
+    )
+    batch = [item for item in result.failures if item.topic == "batch"]
+    assert len(batch) == 1 and "after the tokenizer" in batch[0].fix
+
+
+def test_an_unused_stand_in_tokenizer_is_named_as_the_reference():
+    """A forward that never calls self.tokenizer: the unused parameters are the reference
+    tokenizer's, said so, not given as the student's names."""
+    result = keyword_transformer(
+        (
+            "tokens, token_lengths = self.tokenizer(features, frame_lengths)",
+            "tokens, token_lengths = features[:, ::4, :12], (frame_lengths - 1) // 4 + 1",
+        )
+    )
+    (unused,) = [item for item in result.failures if "gradient" in item.what]
+    assert "the reference ConvTokenizer that stands in for yours" in unused.fix
+    assert "tokenizer.conv1.weight" not in unused.fix
 
 
 def test_a_todo_in_forward_stops_with_its_message(capsys):
@@ -220,3 +268,15 @@ def test_the_schedule_rule_is_stated_in_the_notebook():
         task = nb.cells[nb.cells.index(cell) - 1].source
         for rule in ("at most **half** the peak", "**before the middle**", "a **quarter** of"):
             assert rule in task, (folder, rule)
+
+
+def test_nan_logits_with_padding_are_named_as_such_not_as_lengths_unused():
+    result = keyword_transformer(
+        (
+            "waves = waves.masked_fill(lengths_to_mask(lengths, S), 0.0)",
+            'waves = waves.masked_fill(lengths_to_mask(lengths, S), float("nan"))',
+        )
+    )
+    padding = [item for item in result.failures if item.topic == "padding"]
+    assert padding and all("hold NaN or inf" in item.fix for item in padding), failed(result)
+    assert not any("zero those samples" in item.fix for item in result.failures)

@@ -179,9 +179,7 @@ def compare_layer(
 
     call(checker, "backward runs", backward)
     unused = [n for n, p in student.named_parameters() if p.requires_grad and p.grad is None]
-    checker.expect(
-        not unused, "every parameter gets a gradient", f"{unused} are never used in forward"
-    )
+    checker.expect(not unused, "every parameter gets a gradient", _unused_fix(student, unused))
 
     checker.topic = "padding"
     if not accepts(student, x, mask):
@@ -196,10 +194,11 @@ def compare_layer(
         "forward(x, mask) runs",
         lambda: forward(student, x + noise * mask[..., None], mask),
     )
+    cause = unsteady or _nonfinite(y_mask[~mask], y_noise[~mask])  # before the padding's fix
     checker.expect(
         differs(y_mask[~mask], y_noise[~mask]) is None,
         "padded frames do not change the valid outputs",
-        unsteady or padding_fix,
+        cause or padding_fix,
     )
     if matched is not None:
         with torch.no_grad():
@@ -207,8 +206,35 @@ def compare_layer(
         checker.expect(
             gap is None,
             f"outputs match {_describe(matched)} with padding",
-            f"max difference {gap:.3g}; {padding_fix}" if gap else "",
+            (cause or f"max difference {gap:.3g}; {padding_fix}") if gap else "",
         )
+
+
+def _unused_fix(student: nn.Module, unused: list[str]) -> str:
+    """What to tell about the parameters no gradient reached: the student's by name; those of a
+    reference standing in for one of the student's modules (it has a `title`) as the reference's,
+    at the student's module path."""
+    stand_ins = {n: m for n, m in student.named_modules() if n and hasattr(m, "title")}
+    at = sorted({p for p in stand_ins for n in unused if n.startswith(p + ".")})
+    own = [n for n in unused if not any(n.startswith(p + ".") for p in at)]
+    fixes = [f"your {own} are never used in forward"] if own else []
+    fixes += [
+        f"{_describe(stand_ins[p])}, standing in for your {p} in this check, is never used: "
+        f"call self.{p} in forward"
+        for p in at
+    ]
+    return "; ".join(fixes)
+
+
+def _nonfinite(*outputs: torch.Tensor) -> str | None:
+    """The fix when the valid outputs hold NaN or inf (NaN differs from everything, so no
+    comparison names it); None when they are finite."""
+    if all(bool(torch.isfinite(y).all()) for y in outputs):
+        return None
+    return (
+        "the outputs at valid frames hold NaN or inf: look for a row whose every key is masked "
+        "(the mask is True at padded frames only) or a NaN written into the padding"
+    )
 
 
 def _describe(reference: nn.Module) -> str:

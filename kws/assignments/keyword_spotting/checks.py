@@ -1,12 +1,12 @@
 """Notebook 01's numeric checks, registered once: Task 1's functions and Task 2's token lengths
-(`kws.assignments.keyword_spotting.keyword_checks`), Task 3's forward and Task 4's schedule over the steps the run's
-history.json recorded (`kws.assignments.keyword_spotting.keyword_model_checks`). The grading child runs them for
+(`kws.assignments.keyword_spotting.keyword_checks`), Task 3's forward (`kws.assignments.keyword_spotting.keyword_model_checks`) and Task 4's
+schedule over the steps the run's history.json recorded (`kws.assignments.keyword_spotting.recipe_checks`). The grading child runs them for
 graded_tests/test_01_*.py; `check.keyword_model` runs the model task's from the notebook. A new check
 is one entry here and its test's points in spec.toml."""
 
 import secrets
 
-from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks
+from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks, recipe_checks
 from kws.author import Component, history_key
 
 # The checks draw their inputs from a seed; the notebook's self-checks use 0, the grader one the
@@ -40,7 +40,7 @@ NUMERIC = {
     "learning_rate_factor": Component(
         "kws",
         "learning_rate_factor",
-        lambda c, fn, ns: keyword_model_checks.recorded_schedule(
+        lambda c, fn, ns: recipe_checks.recorded_schedule(
             c, fn, ns.get(history_key("kws", "lr"), "the grader did not read history.json")
         ),
         history="lr",

@@ -1,4 +1,4 @@
-"""Notebook 01's Task 3 and 4 checks: the KeywordTransformer's forward, and the training recipe.
+"""Notebook 01's Task 3 checks: the KeywordTransformer's forward.
 
 Task 3 builds the notebook's KeywordTransformer with small distinct sizes (B=3 clips of 4,000,
 2,900 and 1,700 samples, 24 mel bins, d_model 12, 3 heads, 5 classes), seeded, in float64 and
@@ -9,25 +9,24 @@ own submodules and a `torch.nn.TransformerEncoder` holding the encoder's weights
     -> + position[:, :1 + N] -> encoder (padded tokens masked) -> norm -> classifier on the CLS
 
 The notebook's ConvTokenizer (Task 2) is replaced by `ReferenceTokenizer` while the model is
-built, so that a bug there never costs Task 3's points. Topics (one graded test each):
-"outputs" (the pipeline), "padding" (samples past a clip's length change nothing; and, when the
-pipeline is right, each clip of a padded batch gets the logits it gets alone), "eval" (eval mode
-is deterministic).
+built, so that a bug there never costs Task 3's points. Topics: "outputs" (the pipeline),
+"padding" (samples past a clip's length change nothing; and, when the pipeline is right, each
+clip of a padded batch gets the logits it gets alone), "eval" (eval mode is deterministic), and
+"batch", graded with "eval": the model built again with the notebook's own ConvTokenizer gives a
+clip of a batch the logits it gets alone (`kws.assignments.keyword_spotting.batch_checks`: a
+BatchNorm on the batch's statistics in eval mode fails here, and nowhere else).
 
-Task 4 checks the shape of a learning-rate schedule, the student's `learning_rate_factor`: over
-a long run and over the notebook's own budget (the self-check), and over the steps the graded run
-recorded in ``history.json``, whose learning rates must follow it (the grader,
-`recorded_schedule`); one judge for both, `kws.assignments.keyword_spotting.schedule`.
+Task 4's checks, the recipe and its schedule, are in `recipe_checks`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 
 import torch
 from torch import nn
 
+from kws.assignments.keyword_spotting import batch_checks
 from kws.author import Checker, call, differs, layers
 
 N_MELS, D_MODEL, NHEAD, FF, N_CLASSES = 24, 12, 3, 20, 5  # distinct sizes
@@ -97,21 +96,27 @@ def _waves() -> tuple[torch.Tensor, torch.Tensor]:
     return waves, torch.tensor(LENGTHS)
 
 
-def build_keyword_transformer(checker: Checker, cls) -> nn.Module:
-    """The notebook's KeywordTransformer with the sizes above and the reference tokenizer;
-    seeded, its parameters drawn from U(-0.5, 0.5) (so a skipped norm or position shows), float64,
-    eval mode."""
+def build_keyword_transformer(checker: Checker, cls, *, own_tokenizer: bool = False) -> nn.Module:
+    """The notebook's KeywordTransformer with the sizes above and the reference tokenizer (the
+    notebook's own with `own_tokenizer`, built again after a first build passed); seeded, its
+    parameters drawn from U(-0.5, 0.5) (so a skipped norm or position shows), float64, eval
+    mode."""
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         checker.stop(f"build {cls!r}", "pass the class KeywordTransformer itself")
     shown = ", ".join(f"{k}={v}" for k, v in MODEL_ARGS.items())
 
     def construct():
-        with torch.random.fork_rng(devices=[]), _reference_tokenizer(cls) as replaced:
+        tokenizer = contextlib.nullcontext(False) if own_tokenizer else _reference_tokenizer(cls)
+        with torch.random.fork_rng(devices=[]), tokenizer as replaced:
             torch.manual_seed(0)
             return cls(**MODEL_ARGS), replaced
 
-    model, replaced = call(checker, f"{cls.__name__}({shown}) builds", construct)
-    checker.expect(True, f"{cls.__name__}({shown}) builds", "")
+    built = f"{cls.__name__}({shown}) builds" + (
+        " with your ConvTokenizer" if own_tokenizer else ""
+    )
+    model, replaced = call(checker, built, construct)
+    if not own_tokenizer:
+        checker.expect(True, built, "")
     parts = ("frontend", "tokenizer", "cls_token", "position", "encoder", "norm", "classifier")
     missing = [name for name in parts if not hasattr(model, name)]
     if missing:
@@ -225,6 +230,31 @@ def _diagnose(model, encoder, waves, lengths, got, bugs) -> str | None:
     return None
 
 
+def _nonfinite(*outputs: torch.Tensor) -> str | None:
+    """The fix when the logits of a padded batch hold NaN or inf (NaN differs from everything,
+    so no comparison can name it); None when they are all finite."""
+    if all(bool(torch.isfinite(y).all()) for y in outputs):
+        return None
+    return (
+        "the logits of a padded batch hold NaN or inf: look for a NaN written into the padding, "
+        "or a row whose every key is masked (the padding mask is True at the padded tokens only)"
+    )
+
+
+def _unused_fix(model: nn.Module, unused: list[str]) -> str:
+    """What to tell about the parameters no gradient reached: the notebook's own by name; the
+    stand-in tokenizer's as the reference's (its names are not the student's)."""
+    stand_in = isinstance(model.tokenizer, ReferenceTokenizer)
+    own = [n for n in unused if not (stand_in and n.startswith("tokenizer."))]
+    fixes = [f"your {own} are never used"] if own else []
+    if len(own) < len(unused):
+        fixes.append(
+            "the reference ConvTokenizer that stands in for yours in this check is never used: "
+            "tokenize with self.tokenizer(features, frame lengths) in forward"
+        )
+    return "; ".join(fixes)
+
+
 def keyword_transformer(checker: Checker, cls) -> None:
     """Task 3: the notebook's KeywordTransformer's forward (see the module's docstring)."""
     model = build_keyword_transformer(checker, cls)
@@ -278,7 +308,7 @@ def keyword_transformer(checker: Checker, cls) -> None:
 
     call(checker, "backward runs", backward)
     unused = [n for n, p in model.named_parameters() if p.grad is None]
-    checker.expect(not unused, "every parameter gets a gradient", f"{unused} are never used")
+    checker.expect(not unused, "every parameter gets a gradient", _unused_fix(model, unused))
 
     checker.topic = "padding"
     matched = encoder is not None
@@ -292,15 +322,15 @@ def keyword_transformer(checker: Checker, cls) -> None:
     ignores_padding = differs(y_noisy, y_silent) is None
     # judged on a pipeline that is right without padding, as compare_layer does
     matches_alone = differs(y_noisy, alone) is None if matched else None
-    bug = unsteady  # which padding bug, tried (each a forward pass) only when a check fails
-    if not bug and (not ignores_padding or matches_alone is False):
+    bug = unsteady or _nonfinite(y_silent, y_noisy)  # the cause found first, then the padding
+    if not bug and (not ignores_padding or matches_alone is False):  # bug, one pass per guess
         bug = _diagnose(model, encoder, noisy, lengths, y_noisy, PADDING_BUGS)
     checker.expect(
         ignores_padding,
         "samples after a clip's length do not change its logits",
         bug
-        or "use `lengths`: zero the samples past each length, pass the frame lengths to the "
-        "tokenizer and mask the padded tokens in the encoder",
+        or "a clip's logits change with the samples after its length: zero those samples, "
+        "pass the frame lengths to the tokenizer and mask the padded tokens in the encoder",
     )
     if matched:
         checker.expect(
@@ -311,103 +341,6 @@ def keyword_transformer(checker: Checker, cls) -> None:
             "comes from the tokenizer's token lengths, + 1 for the CLS token",
         )
 
-
-# ---- Task 4 -----------------------------------------------------------------------------------
-
-
-def schedule_shape(checker: Checker, values: list[float], where: str) -> None:
-    """A warm-up then a decay, judged as the grader judges the learning rates a run wrote
-    (`kws.assignments.keyword_spotting.schedule`)."""
-    from kws.author import spec_of
-
-    schedule = spec_of(__file__).module("schedule")  # the grader's judge
-    for topic, passed, what, fix in schedule.schedule_items(values, where):
-        if topic == "build":
-            checker.stop(what, fix)
-        checker.topic = topic
-        checker.expect(passed, what, fix)
-
-
-def _factors(checker: Checker, function, total_steps: int) -> list[float]:
-    """`function(step, total_steps)` for every step of a run of `total_steps`."""
-    return call(
-        checker,
-        f"learning_rate_factor(step, {total_steps}) runs",
-        lambda: [float(function(step, total_steps)) for step in range(total_steps)],
-    )
-
-
-def learning_rate_factor(checker: Checker, function, total_steps: int = 1000) -> None:
-    """The notebook's `learning_rate_factor(step, total_steps)` over a run of `total_steps`."""
-    values = _factors(checker, function, total_steps)
-    checker.expect(
-        max(values) <= 1.0 + 1e-9,
-        f"the factor peaks at {max(values):.3g}, at most 1 (the peak learning rate itself)",
-        "return a factor of the peak learning rate: between 0 and 1",
-    )
-    schedule_shape(checker, values, f"the schedule over {total_steps} steps")
-
-
-RECORDED_TOLERANCE = 1e-6  # of the peak: the recorded rates are float64 products peak x factor
-
-
-def recorded_schedule(checker: Checker, function, recorded: list[float] | str) -> None:
-    """The grader's Task 4 check (run by `kws.grading.child.numeric`): the notebook's
-    `learning_rate_factor` over the N steps its run recorded (`recorded`, from history.json; a
-    str says why there is none) warms up and decays, and the recorded learning rates are a peak
-    times that curve, step by step (else the run used another schedule, or the file was
-    edited). Topics: "build" (the history, the function runs), "recorded", "warm-up", "decay"."""
-    if isinstance(recorded, str):
-        checker.stop("the run's learning rates (history.json)", recorded)
-    total = len(recorded)
-    values = _factors(checker, function, total)
-    top = max(range(total), key=values.__getitem__)
-    if all(math.isfinite(v) for v in values) and values[top] > 0:
-        checker.topic = "recorded"
-        peak = max(recorded) / values[top]  # the peak learning rate, if the run followed it
-        off = [
-            i
-            for i in range(total)
-            if abs(recorded[i] - peak * values[i]) > RECORDED_TOLERANCE * peak
-        ]
-        shown = f"learning_rate_factor(step, {total})"
-        checker.expect(
-            not off,
-            f"history.json's {total} learning rates are a peak times {shown}"
-            + (
-                f" (step {off[0]}: {recorded[off[0]]:.3g} recorded, {peak * values[off[0]]:.3g} "
-                "from your function)"
-                if off
-                else ""
-            ),
-            "the run did not use this learning_rate_factor, or history.json was edited after it: "
-            "run the training cell again with the recipe cell as it is now "
-            "(fit(..., lr_factor=learning_rate_factor)) and hand in the history.json it writes",
-        )
-    schedule_shape(checker, values, f"learning_rate_factor over your run's {total} steps")
-
-
-def recipe(checker: Checker, settings: dict) -> None:
-    """The notebook's RECIPE: AdamW's peak lr and weight decay, and the label smoothing."""
-    expected = {"lr", "weight_decay", "label_smoothing"}
-    if not isinstance(settings, dict) or set(settings) != expected:
-        checker.stop(
-            f"RECIPE has the keys {sorted(expected)}",
-            "keep the skeleton's RECIPE = {'lr': ..., 'weight_decay': ..., 'label_smoothing': ...}",
-        )
-    lr, decay, smoothing = (settings[k] for k in ("lr", "weight_decay", "label_smoothing"))
-    checker.expect(
-        isinstance(lr, (int, float)) and 1e-5 <= lr <= 1e-1,
-        f"peak learning rate {lr}",
-        "AdamW trains a Transformer with a peak between 1e-5 and 1e-1 (e.g. 1e-3)",
-    )
-    checker.expect(
-        isinstance(decay, (int, float)) and 0 <= decay <= 1,
-        f"weight decay {decay}",
-        "a weight decay between 0 and 1 (AdamW's decoupled decay; e.g. 0.01 to 0.1)",
-    )
-    checker.expect(
-        isinstance(smoothing, (int, float)) and 0 <= smoothing < 0.5,
-        f"label smoothing {smoothing}",
-        "label smoothing between 0 and 0.5 (e.g. 0.1)",
-    )
+    checker.topic = "batch"
+    own = build_keyword_transformer(checker, cls, own_tokenizer=True)
+    batch_checks.clips_alone(checker, own, waves)

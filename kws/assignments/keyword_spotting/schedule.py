@@ -1,7 +1,7 @@
 """Notebook 01, Task 4: does a learning-rate schedule warm up, then decay?
 
 The one judge of the rule the notebook states: the notebook's self-check and the grading child
-(`kws.assignments.keyword_spotting.keyword_model_checks`, run by `kws.grading.child.numeric`) both pass the student's
+(`kws.assignments.keyword_spotting.recipe_checks`, run by `kws.grading.child.numeric`) both pass the student's
 `learning_rate_factor`, evaluated step by step, to `schedule_items`; the hidden grader
 (graded_tests/test_01_keyword_spotting.py) reads the items back from the child's payload.
 """

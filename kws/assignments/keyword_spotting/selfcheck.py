@@ -1,7 +1,7 @@
 """Notebook 01's self-checks (``check.keyword_model``, ``check.keyword_transformer``,
 ``check.training_recipe``, ``check.twelve_class_data``, ``check.conv_tokenizer``,
 ``check.token_budget``, reached through `kws.check`): the judges of keyword_checks.py and
-keyword_model_checks.py, the same the grading child runs (checks.py), with this folder's limits."""
+keyword_model_checks.py and recipe_checks.py, the same the grading child runs (checks.py), with this folder's limits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import torch
 from torch import nn
 
-from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks
+from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks, recipe_checks
 from kws.author import (
     Checker,
     CheckResult,
@@ -53,7 +53,7 @@ def training_recipe(
     the run's own `steps` (default: the notebook's STEPS setting), where a warm-up of a few
     percent of a short run can round to nothing."""
     checker = Checker("training recipe")
-    checker.check(keyword_model_checks.recipe, settings)
+    checker.check(recipe_checks.recipe, settings)
     if steps is None:
         steps = vars(sys.modules["__main__"]).get("STEPS")
     budgets = [1000]
@@ -61,7 +61,7 @@ def training_recipe(
         budgets.append(steps)
     if lr_factor is not None:
         for total_steps in budgets:
-            checker.check(keyword_model_checks.learning_rate_factor, lr_factor, total_steps)
+            checker.check(recipe_checks.learning_rate_factor, lr_factor, total_steps)
     return checker.finish(strict)
 
 
