@@ -95,6 +95,13 @@ LOWEST = Pair("2.11.0", "2.11.0")  # CI's two ends (.ci/run): the range's oldest
 NEWEST = Pair("2.14.1", "2.11.0")  # ... and its newest, each with the pinned torchaudio
 ENDS = (LOWEST, NEWEST)
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"  # torch's own index of CPU-only builds
+# The pair a machine without a GPU installs from `CPU_INDEX` before the kit: the fix message's,
+# the README's, and the one `kws gradescope` writes into the image's setup.sh
+# (`setup_script`). Exact versions: the index also serves torchaudio 2.11.1, which does not
+# load with torch 2.11, and the kit's install keeps an exact 2.11.0 (its ``+cpu`` build
+# satisfies the pin), where a range would swap in the registry's CUDA build.
+CPU_PAIR = LOWEST
+SETUP_PAIR_LINE = "TORCH_PAIR=("  # setup.sh's line that holds the pair (`setup_script`)
 
 
 class TorchPairingError(ImportError):
@@ -198,7 +205,7 @@ def pairing_message(error: BaseException) -> str:
         lines.append(f"The loader says: {causes[-1]}")
     requirements = advice(torch_version)
     if cpu:  # the registry's torchaudio is a CUDA build: a CPU torch needs torch's CPU index
-        requirements = LOWEST.requirements()
+        requirements = CPU_PAIR.requirements()
     index = f" --index-url {CPU_INDEX}" if cpu else ""
     command = " ".join(f'"{requirement}"' for requirement in requirements)
     lines += [
@@ -233,6 +240,31 @@ def __getattr__(name: str):
         globals()["torchaudio"] = module
         return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def setup_script(text: str) -> str:
+    """The Gradescope image's setup.sh `text` with `CPU_PAIR` on its ``TORCH_PAIR=(...)`` line:
+    the one source of the pair it installs (`kws gradescope` writes every zip's so).
+
+    Args:
+        text: setup.sh as the kit's scripts hold it.
+
+    Returns:
+        The script, its pair line ``TORCH_PAIR=(--index-url CPU_INDEX "torch==X"
+        "torchaudio==Y")``: pip's arguments.
+
+    Raises:
+        ValueError: the script has no such line (it is not the kit's setup.sh).
+    """
+    lines = text.splitlines(keepends=True)
+    found = [n for n, line in enumerate(lines) if line.startswith(SETUP_PAIR_LINE)]
+    if len(found) != 1:
+        raise ValueError(
+            f"setup.sh needs one line starting {SETUP_PAIR_LINE!r}; it has {len(found)}"
+        )
+    pair = " ".join(f'"{requirement}"' for requirement in CPU_PAIR.requirements())
+    lines[found[0]] = f"{SETUP_PAIR_LINE}--index-url {CPU_INDEX} {pair})\n"
+    return "".join(lines)
 
 
 def table() -> str:

@@ -25,7 +25,11 @@ it opens from a zip, an e-mail or a file server; it prints on paper (no backgrou
 inside a table's row or a picture). The marking page is served: its scripts and style sheets are
 its server's files, all its own policy lets in (no inline script). Import nothing of the kit
 here: every layer (the grading engine's publishing, the marking page, the rehearsal above them)
-uses this module, and it uses none of them.
+uses this module, and it uses none of them (only `kws.i18n`, below them all).
+
+What a page says to its reader is written in ``{% trans %}`` blocks (Jinja2's i18n extension):
+the page speaks the active language of `kws.i18n`, looked up when it is rendered, and its
+``<html lang>`` says which.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
+
+from kws import i18n
 
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933;
@@ -179,7 +185,11 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # newstyle: a translation is formatted by the extension, its placeholders escaped
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["language"] = i18n.active  # the page's <html lang>, when it is rendered
     env.tests["part"] = lambda value: isinstance(value, Part)
     env.globals.update(style=Markup(STYLE), csp=Markup(CSP))
     return env

@@ -6,7 +6,8 @@ A verb is a `Verb`: its name, its one-line help, its handler and its arguments, 
 a heading of its help) or `OneOf` (arguments of which one at most is given). Each package
 declares its verbs in its own ``cli`` module, beside their handlers; `kws.cli.GROUPS` lists them
 under the headings of `kws --help`. The options several verbs share are declared here once
-(`GRADES`, `WAIT`, `STRICT`, `FILE_TIMES`, `ROSTER_KEY`, `NAMES`, `SEED`, `PRESET`).
+(`GRADES`, `WAIT`, `STRICT`, `FILE_TIMES`, `FUTURE_TIMES`, `ROSTER_KEY`, `NAMES`, `SEED`,
+`PRESET`).
 
 What a handler raises is said once, by `say` (`kws.cli.main` calls it), with the exit code:
 
@@ -176,6 +177,10 @@ FILE_TIMES = Arg("--file-times", action=argparse.BooleanOptionalAction,
                  "notebook's modification time (a copy or an unzip changes it: grades can move "
                  "by tens of points); kept as the grades folder's choice (default: as kept, "
                  "else refused)")  # fmt: skip
+# Every verb that reads a times CSV given (`kws.grading.season.times.check_not_future`).
+FUTURE_TIMES = Arg("--accept-future-times", action="store_true",
+                   help="grade with hand-in times later than now as given (default: refused, "
+                   "naming the row: an LMS export with a wrong year or time zone)")  # fmt: skip
 ROSTER_KEY = Arg("--roster-key", metavar="COLUMN",
                  help="the roster column of hand-in folder names (default: folder)")  # fmt: skip
 NAMES = Arg("names", nargs="*", metavar="NAME",

@@ -233,7 +233,7 @@ MISTAKES = {
         None,
         ("load3", "scratch3", "acc3", "csv3", "num_loss"),
         {
-            "no TODO left": "the first: subtract the margin",
+            "no TODO left": "1 TODO left: subtract the margin",
             "Task 3: am_softmax_loss subtracts the margin": "still has a TODO",
         },
     ),

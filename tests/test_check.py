@@ -348,8 +348,10 @@ def test_keyword_model():
     assert check.keyword_model(KeywordModel())
     found = failures(check.keyword_model(KeywordModel(always_dropout=True)))
     assert found == [
-        "eval mode is deterministic (SpecAugment and dropout are off) — augmentation must only "
-        "run when `self.training` is True"
+        "eval mode is deterministic (SpecAugment and dropout are off) — the outputs change from "
+        "call to call (forward draws random numbers in eval mode: model (KeywordModel): torch): "
+        "run augmentation, dropout and every other random step only when `self.training` is "
+        "True (F.dropout(x, p, training=self.training))"
     ]
 
 
@@ -534,3 +536,23 @@ def test_the_self_check_and_the_grading_child_measure_with_one_function(tmp_path
     assert report["errors"] == {} and len(report["predictions"]) == 3
     assert report["facts"]["encoder_params"] == 777_777
     assert report["facts"]["encoder_params_text"] == "777.78k"
+
+
+class CastsBack(Attention):
+    """Scores summed in float64 and cast back with a hard-coded .float(), as for float32 training."""
+
+    def scores(self, q, k):
+        return (q.double() @ k.double().transpose(-2, -1) / math.sqrt(self.head_dim)).float()
+
+
+class CastsBackUnscaled(CastsBack):
+    def scores(self, q, k):
+        return (q.double() @ k.double().transpose(-2, -1)).float()
+
+
+def test_a_cast_back_to_float32_is_checked_in_float32_not_failed(capsys):
+    assert check.attention(CastsBack)
+    out = capsys.readouterr().out
+    assert "✗" not in out and "dtype" not in out
+    (line,) = [line for line in failures(check.attention(CastsBackUnscaled)) if "scores" in line]
+    assert "the scores are not divided by sqrt(head_dim)" in line  # its own bug, named

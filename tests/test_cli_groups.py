@@ -16,7 +16,7 @@ ASSIGNMENT_NAMES = tuple(sorted(ASSIGNMENTS))  # --assignment: every assignment 
 # Every argument of every verb, as `build_parser()` accepted them before the verbs were grouped
 # (written out from that parser), and those added since (grade's and season's --file-times,
 # issue 52; `kws handin`; --strict and `kws rehearse`, issue 59; `kws mark`, issue 68; `kws assign`
-# and `kws reference`, issue 67): (verb, option strings (none: a positional), dest, default, choices,
+# and `kws reference`, issue 67; grade's and season's --accept-future-times, issue 84): (verb, option strings (none: a positional), dest, default, choices,
 # required, nargs, type's name). A change here changes what users type.
 ARGUMENTS = [
     ("adjust", (), "assignment", None, None, True, None, None),
@@ -64,6 +64,7 @@ ARGUMENTS = [
     ("grade", ("--data",), "data", None, None, False, None, "Path"),
     ("grade", ("--dataset",), "dataset", None, None, False, None, None),
     ("grade", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
+    ("grade", ("--accept-future-times",), "accept_future_times", False, None, False, 0, None),
     ("grade", ("--strict",), "strict", False, None, False, 0, None),
     ("grade", ("--jobs",), "jobs", 2, None, False, None, "int"),
     ("grade", ("--out",), "out", Path("grades"), None, False, None, "Path"),
@@ -141,6 +142,7 @@ ARGUMENTS = [
     ("report", ("--threshold",), "threshold", None, None, False, None, "float"),
     ("season", ("--course",), "course", None, None, False, None, "Path"),
     ("season", ("--file-times", "--no-file-times"), "file_times", None, None, False, 0, None),
+    ("season", ("--accept-future-times",), "accept_future_times", False, None, False, 0, None),
     ("season", ("--strict",), "strict", False, None, False, 0, None),
     ("season", ("--wait",), "wait", False, None, False, 0, None),  # one writer at a time
     ("season", (), "grades", None, None, True, None, "Path"),

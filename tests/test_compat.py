@@ -115,6 +115,31 @@ def test_ci_installs_the_other_end_the_kit_names():
     assert not re.search(r"torch(audio)?==\d", ci), "the ends come from kws.compat, not .ci/run"
 
 
+def test_the_gradescope_image_the_docs_and_colab_take_the_pair_from_kws_compat():
+    """kws.compat is the one source of the torch pair: the Gradescope image's setup.sh installs
+    `CPU_PAIR` from `CPU_INDEX`, exactly (a range there took torchaudio 2.11.1 from that index,
+    which does not load with torch 2.11), and no other torch requirement; the README and the
+    torch-pairs page give the same command and the range pyproject.toml pins; the Colab
+    set-up cell installs the kit alone, so pyproject's pins, and no torch of its own."""
+    from kws.release.notebooks import SETUP_CODE
+
+    assert _in_pins(compat.CPU_PAIR)
+    assert compat.measured(compat.CPU_PAIR.torch, compat.CPU_PAIR.torchaudio).loads
+    script = (ROOT / "kws/grading/publish/gradescope/scripts/setup.sh").read_text()
+    assert compat.setup_script(script) == script  # as `kws gradescope` writes it in each zip
+    pair = [f'"{requirement}"' for requirement in compat.CPU_PAIR.requirements()]
+    assert re.findall(r'"torch(?:audio)?[=<>!~][^"]*"', script) == pair
+    assert f"TORCH_PAIR=(--index-url {compat.CPU_INDEX} {' '.join(pair)})" in script
+    command = f"pip install --index-url {compat.CPU_INDEX} {' '.join(pair)}"
+    lowest, newest = (".".join(p.torch.split(".")[:2]) for p in (compat.LOWEST, compat.NEWEST))
+    pins = f"torch {lowest} to {newest} with torchaudio {compat.CPU_PAIR.torchaudio}"
+    for page in ("README.md", "docs/reference/torch-pairs.md", "docs/index.md"):
+        text = " ".join((ROOT / page).read_text().split())
+        assert command in text or page == "docs/index.md", page
+        assert pins in text or page == "docs/reference/torch-pairs.md", page
+    assert "%pip install" in SETUP_CODE and "torch" not in SETUP_CODE
+
+
 def test_the_table_is_the_measured_record():
     """kws.compat.PAIRS is benchmarks/torch_pairs.py's record, pair for pair."""
     record = json.loads((ROOT / "benchmarks" / "results" / "torch_pairs.json").read_text())

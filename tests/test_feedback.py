@@ -7,6 +7,7 @@ hand-in and an adjustment are recorded with the season's own writer
 paths, then read as text and in headless Chromium."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -265,12 +266,12 @@ def test_hidden_tests_and_tests_after_the_due_date_show_what_gradescope_would(tm
     before = datetime.fromisoformat(due) - timedelta(hours=1)
     page = write_feedback(grades, tmp_path / "before", now=before).pages[0].read_text()
     assert "SECRET" not in page and "keywords keep their word" not in page
-    assert "unknown down-sampled" not in page and "2 test(s) are not shown here" in page
+    assert "unknown down-sampled" not in page and "2 tests are not shown here" in page
     assert "shown after the due date" in page and "/ 11</b>" not in page
     after = datetime.fromisoformat(due).astimezone(timezone.utc) + timedelta(minutes=1)
     page = write_feedback(grades, tmp_path / "after", now=after).pages[0].read_text()
     assert "SECRET-ONE" not in page and "keywords keep their word" not in page
-    assert "SECRET-TWO" in page and "1 test(s) are not shown here" in page
+    assert "SECRET-TWO" in page and "1 test is not shown here" in page
     assert "/ 11</b>" in page  # the total counts the hidden test's points, as Gradescope's does
 
 
@@ -455,3 +456,16 @@ def test_a_page_gives_the_students_own_due_date_and_every_time_in_the_courses_zo
     assert "SECRET-TWO" in page and "<b>7 / 11</b>" in page
     assert "handed in 2026-10-06 01:30 EDT, due 2026-10-05 23:59 EDT" in page
     assert "2026-10-02" not in page and "+00:00" not in page and "05:30" not in page
+
+
+def test_the_pages_speak_the_language_kws_language_names(course):
+    """`kws feedback` with KWS_LANGUAGE=zh-TW (no course file names one): the pages' own
+    sentences in Traditional Chinese (tests/test_languages.py: every part of a page, and Polish)."""
+    folder, raw, _ = course
+    env = dict(os.environ, KWS_LANGUAGE="zh-TW")
+    assert kws_here(folder, "feedback", "grades", "--out", "feedback-zh", env=env).returncode == 0
+    page = (folder / "feedback-zh" / "fresh" / f"{SPEC.name}.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-TW">' in page and "<b>fresh</b> 的回饋" in page
+    assert "<h2>測試</h2>" in page and "要重新執行的部分" in page
+    assert "Feedback for" not in page and "<h2>Tests</h2>" not in page
+    assert "Feedback for <b>fresh</b>" in _page(folder, "fresh")  # English without it

@@ -72,6 +72,25 @@ def test_zip_layout_and_scripts(tmp_path, data):
     assert "data/speech_commands_v0.02/yes/b_nohash_0.wav" not in names
 
 
+def test_the_image_installs_the_pair_kws_compat_names(tmp_path, data, monkeypatch):
+    """The zip's setup.sh installs kws.compat's pair, whatever its copy in the kit says: with
+    another pair named there, the zip's script installs that one, and no other torch."""
+    from kws import compat
+
+    other = compat.Pair("2.12.0", "2.11.0")
+    monkeypatch.setattr(compat, "CPU_PAIR", other)
+    path = make_autograder(tmp_path / "autograder.zip", data, dataset="synthetic-tiny")
+    with zipfile.ZipFile(path) as archive:
+        script = archive.read("setup.sh").decode()
+    line = f'TORCH_PAIR=(--index-url {compat.CPU_INDEX} "torch==2.12.0" "torchaudio==2.11.0")'
+    assert line in script.splitlines()
+    assert '"${PIP[@]}" install --quiet "${TORCH_PAIR[@]}"' in script
+    assert re.findall(r'"torch(?:audio)?[=<>!~][^"]*"', script) == [
+        '"torch==2.12.0"',
+        '"torchaudio==2.11.0"',
+    ]
+
+
 def test_scripts_are_valid_bash(tmp_path, data):
     path = make_autograder(tmp_path / "autograder.zip", data, dataset="synthetic-tiny")
     with zipfile.ZipFile(path) as archive:

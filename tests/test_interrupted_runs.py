@@ -11,14 +11,18 @@ file the run writes, never a sleep. The folder was graded once with the students
 when the fault strikes: a student the run did not finish must keep their first grade, exactly.
 """
 
+import contextlib
 import csv
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -605,14 +609,11 @@ def test_a_stopped_export_leaves_no_half_written_file(graded, tmp_path):
     assert sorted(p.name for p in course.glob("canvas.csv*")) == []
 
 
-def test_no_other_local_user_reads_a_file_of_the_grades_folder(graded, tmp_path):
-    """gradebook.csv, standings.json, records.json, marks/*.json and every other file of a
-    graded folder: the instructor's alone (files 0600, folders 0700), as results/ is. Checked
-    as a second local user (``nobody``) where the test runs as root, on a copy in a folder every
-    user may enter."""
-    import pwd
-    import tempfile
-
+@contextlib.contextmanager
+def _shared_copy(graded: dict[int, Path]) -> Iterator[tuple[Path, pwd.struct_passwd]]:
+    """A copy of the graded class in a folder every local user may enter (a shared grading
+    server's home: its folders 0755), and the second local user (``nobody``) to read it as;
+    skipped where the test cannot act as that user (it needs root)."""
     if os.geteuid() != 0:
         pytest.skip("acting as a second local user needs root (this run is not)")
     try:
@@ -621,11 +622,41 @@ def test_no_other_local_user_reads_a_file_of_the_grades_folder(graded, tmp_path)
         pytest.skip("no local user `nobody` to read as")
     shared = Path(tempfile.mkdtemp(prefix="kws-shared-"))
     try:
-        shared.chmod(0o755)  # a shared grading server's home: open to every local user
+        shared.chmod(0o755)
         course = _copy(graded[2], shared / "course")
         for path in [course, *course.rglob("*")]:
             if path.is_dir() and not path.is_symlink() and "grades" not in path.parts:
                 path.chmod(0o755)
+        yield course, nobody
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def _as(user: pwd.struct_passwd, *command: str) -> subprocess.CompletedProcess:
+    """`command` run as `user`, in no group of root's."""
+    return subprocess.run(list(command), user=user.pw_uid, group=user.pw_gid, extra_groups=[],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def _read_by(user: pwd.struct_passwd, files: list[Path]) -> list[str]:
+    """The files of `files` that `user` can read."""
+    script = 'for f; do cat "$f" >/dev/null 2>&1 && echo "$f"; done'
+    return _as(user, "/bin/sh", "-c", script, "sh", *map(str, files)).stdout.split()
+
+
+def _open_modes(folder: Path) -> dict[str, str]:
+    """{path under `folder` (and itself): its mode} of each that another user could use."""
+    modes = {p.relative_to(folder.parent).as_posix(): oct(p.stat().st_mode & 0o777)
+             for p in [folder, *folder.rglob("*")]}  # fmt: skip
+    return {path: mode for path, mode in modes.items() if int(mode, 8) & 0o077}
+
+
+def test_no_other_local_user_reads_a_file_of_the_grades_folder(graded):
+    """gradebook.csv, standings.json, records.json, marks/*.json and every other file of a
+    graded folder: the instructor's alone (files 0600, folders 0700), as results/ is. Checked
+    as a second local user (``nobody``) where the test runs as root, on a copy in a folder every
+    user may enter."""
+    with _shared_copy(graded) as (course, nobody):
         done = kws(course, "season", "grades")  # what any command that writes the folder leaves
         assert done.returncode == 0, done.stderr
         grades = course / "grades"
@@ -633,24 +664,51 @@ def test_no_other_local_user_reads_a_file_of_the_grades_folder(graded, tmp_path)
         assert {"gradebook.csv", "standings.json", "records.json", "rubrics.json"} <= {
             p.name for p in files
         }
-        modes = {p.relative_to(grades).as_posix(): oct(p.stat().st_mode & 0o777)
-                 for p in [grades, *grades.rglob("*")]}  # fmt: skip
-        assert {k: m for k, m in modes.items() if int(m, 8) & 0o077} == {}
-        readable = subprocess.run(
-            ["/bin/sh", "-c", 'for f; do cat "$f" >/dev/null 2>&1 && echo "$f"; done', "sh",
-             *map(str, files)],
-            user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[], capture_output=True,
-            text=True, timeout=60,
-        )  # fmt: skip
-        assert readable.stdout == ""
-        listing = subprocess.run(["ls", str(grades)], user=nobody.pw_uid, group=nobody.pw_gid,
-                                 extra_groups=[], capture_output=True, text=True)  # fmt: skip
-        assert listing.returncode != 0  # nor which students it holds
-        sees = subprocess.run(["cat", str(course / "course.toml")], user=nobody.pw_uid,
-                              group=nobody.pw_gid, extra_groups=[], capture_output=True)  # fmt: skip
-        assert sees.returncode == 0  # the check can fail: outside grades/ the user reads
-    finally:
-        shutil.rmtree(shared, ignore_errors=True)
+        assert _open_modes(grades) == {}
+        assert _read_by(nobody, files) == []
+        assert _as(nobody, "ls", str(grades)).returncode != 0  # nor which students it holds
+        # the check can fail: outside grades/ the user reads
+        assert _as(nobody, "cat", str(course / "course.toml")).returncode == 0
+
+
+WORKSHEET = "Identifier,Full name,Email address,Grade,folder\n" + "".join(
+    f"Participant {100 + n},{name.title()},{name}@uni.example,,{name}\n"
+    for n, name in enumerate(("ann", "bob", "cy", "dan"), start=1)
+)
+
+
+def test_no_other_local_user_reads_what_the_kit_publishes_of_the_grades(graded):
+    """The Canvas and Moodle exports, the feedback pages and zips (Moodle's too) and the class
+    report with its pictures, written with umask 022 into a course folder every user reads:
+    each file 0600, each folder the kit made 0700 (the feedback folder too), whatever the
+    umask; the second local user reads none of them, nor lists the feedback folder."""
+    with _shared_copy(graded) as (course, nobody):
+        (course / "worksheet.csv").write_text(WORKSHEET)
+        commands = [
+            EXPORT,
+            ["export", "moodle", "grades", "--roster", "worksheet.csv", "--out",
+             "lms/moodle.csv", "--unmarked", "zero"],
+            ["feedback", "grades", "--out", "pages", "--moodle", "worksheet.csv"],
+            ["report", "grades", "--out", "report/class.html"],
+        ]  # fmt: skip
+        umask = os.umask(0o022)  # the usual one: files 0644, folders 0755, unless the kit says
+        try:
+            for command in commands:
+                done = kws(course, *command)
+                assert done.returncode == 0, (command, done.stderr)
+        finally:
+            os.umask(umask)
+        written = [course / "canvas.csv", course / "lms", course / "pages", course / "report"]
+        files = [p for top in written for p in [top, *top.rglob("*")] if p.is_file()]
+        names = {p.relative_to(course).as_posix() for p in files}
+        assert {"canvas.csv", "lms/moodle.csv", "pages/ann/keyword_spotting.html",
+                "pages/zips/ann.zip", "pages/moodle-keyword_spotting.zip",
+                "report/class.html", "report/class-scores.png"} <= names, names  # fmt: skip
+        for top in written:
+            assert _open_modes(top) == {}, top
+        assert _read_by(nobody, files) == []
+        assert _as(nobody, "ls", str(course / "pages")).returncode != 0  # nor whose pages
+        assert _read_by(nobody, [course / "worksheet.csv"]) != []  # the check can fail
 
 
 # ---- the lock and the seal, one by one -----------------------------------------------------

@@ -76,6 +76,7 @@ CHILD_IMPORTS = (
     "kws.notebooks",
     "kws.counts",
     "kws.device",  # the device the run names, read as the notebook's training reads it
+    "kws.i18n",  # the course's language, for what the child writes for students
 )
 
 
@@ -157,7 +158,8 @@ def test_the_engine_imports_no_assignment_folder():
 
 
 # What the self-check and the tracer may import of the kit: themselves, the registry, leaf modules.
-LOW_LAYERS = ("kws.check", "kws.tracing", "kws.spec", "kws.params", "kws.counts", "kws.compat")
+LOW_LAYERS = ("kws.check", "kws.tracing", "kws.spec", "kws.params", "kws.counts", "kws.compat",
+              "kws.i18n")  # fmt: skip
 
 
 def _kit_imports(paths) -> list[tuple[str, str]]:
@@ -179,7 +181,13 @@ def test_the_registry_imports_nothing_of_the_kit():
     paths = list((KWS / "spec").glob("*.py"))
     assert len(paths) >= 3
     found = [f"{at} imports {module}" for at, module in _kit_imports(paths)]
-    assert [line for line in found if not line.split(" imports ")[1].startswith("kws.spec")] == []
+    below = ("kws.spec", "kws.i18n")  # the language a spec names is one the catalogs have
+    assert [line for line in found if not line.split(" imports ")[1].startswith(below)] == []
+
+
+def test_the_catalogs_module_imports_nothing_of_the_kit():
+    """`kws.i18n` is below every layer: the self-check, the registry and the pages use it."""
+    assert _kit_imports([KWS / "i18n.py"]) == []
 
 
 def test_check_and_tracing_import_nothing_above_them():

@@ -15,6 +15,7 @@ from recorded_children import (
     environment,
     job_key,
     kit_digest,
+    kit_files_digest,
     parent_only,
     read_records,
     reordered,
@@ -28,8 +29,14 @@ REGENERATE = "python -m pytest -n auto --dist loadgroup --record-children"
 
 def test_the_records_are_those_of_the_kit_as_it_is():
     """A change to kws/ (what a grading child is given) changes every report's key: the
-    corpora then start real children for every hand-in until the reports are recorded again."""
+    corpora then start real children for every hand-in until the reports are recorded again.
+    A commit whose records are of another kit fails here on every machine, whatever torch it
+    has; on a machine with another torch the reports are then not this run's to replay."""
     records = read_records()
+    assert records.get("kit_files") == kit_files_digest(), (
+        f"{RECORDS} holds the grading children's reports of another kit (kws/ changed): "
+        f"record them again with `{REGENERATE}` (a few minutes), and commit the file"
+    )
     if records.get("environment") not in (None, environment()):
         pytest.skip(
             f"the reports were recorded with {records['environment']}, this run has "

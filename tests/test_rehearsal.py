@@ -178,6 +178,15 @@ def test_nothing_is_written_outside_the_rehearsal_s_folder(tutorial):
     assert (folder / "course.toml").read_text() == FIXED  # only read
 
 
+def test_the_rehearsal_s_page_and_folder_are_the_instructor_s_alone(tutorial):
+    """Its page holds a class's grades, as a real class's exports do: the folder 0700 and the
+    pages 0600, whatever the umask (the environment's: 022 on most machines)."""
+    out = tutorial["folder"] / "rehearsal"
+    modes = {p.name: oct(p.stat().st_mode & 0o777)
+             for p in (out, out / "rehearsal.html", out / "rehearsal.txt")}  # fmt: skip
+    assert modes == {"rehearsal": "0o700", "rehearsal.html": "0o600", "rehearsal.txt": "0o600"}
+
+
 def test_strict_refuses_the_draft_before_anything_is_written(
     tutorial, tmp_path, monkeypatch, capsys
 ):
@@ -204,6 +213,28 @@ def test_a_grades_folder_or_another_folder_is_refused_as_its_folder(tmp_path):
     with pytest.raises(RehearsalError, match="not an earlier rehearsal's folder"):
         check_out(tmp_path / "notes")
     check_out(tmp_path / "new")  # a new folder
+
+
+def test_a_rehearsal_before_the_term_grades_its_made_up_times_on_purpose(tmp_path):
+    """The tutorial's fixed course file with its due dates a year ahead (a rehearsal before the
+    term): the made-up hand-in times lie ahead of now, which `kws grade` refuses from an LMS
+    export; the rehearsal's own commands take them with --accept-future-times, and a season
+    that is over takes no such option."""
+    from datetime import datetime, timezone
+
+    from kws.rehearsal.season import Season, season_options
+    from kws.rehearsal.stories import handin_times
+
+    year = datetime.now(timezone.utc).year
+    for shift, expected in ((-1, []), (1, ["--accept-future-times"])):
+        (tmp_path / "course.toml").write_text(FIXED.replace("2026-", f"{year + shift}-"))
+        course = read_course(tmp_path / "course.toml", sorted(ASSIGNMENTS))
+        season = Season(course, tmp_path / "rehearsal", [], class_stories(course), {}, {})
+        season.times = handin_times(season.stories, course)
+        options = season_options(season, Path("course.toml"))
+        assert (
+            options[:3] == ["--course", Path("course.toml"), "--times"] and options[4:] == expected
+        )
 
 
 def test_a_mistake_is_made_in_the_hand_in_s_own_files_never_through_a_link(tmp_path):

@@ -137,7 +137,12 @@ def test_bundle_holds_no_solution_grader_or_hidden_labels(bundle):
         "kws.egg-info/entry_points.txt", "kws.egg-info/requires.txt",
         "kws.egg-info/top_level.txt",
     }  # fmt: skip
-    assert all(n.endswith(".py") for n in kit if n.startswith("kws/") and "/assignments/" not in n)
+    assert all(n.endswith(".py") for n in kit if n.startswith("kws/")
+               and "/assignments/" not in n and "/locale/" not in n)  # fmt: skip
+    assert {n for n in kit if "/locale/" in n} == {  # the catalogs, which students read
+        "kws/locale/kws.pot", "kws/locale/pl/LC_MESSAGES/kws.po",
+        "kws/locale/zh_TW/LC_MESSAGES/kws.po",
+    }  # fmt: skip
     # the assignment specs (limits, points, tiers) ship: kws.spec reads them when asked; and so
     # do the graded tests, which a student's `kws handin` runs on the hand-in
     assert {

@@ -41,10 +41,14 @@ __all__ = ["CheckResult", "assignment"]  # and each assignment's selfcheck.py's 
 def assignment(name: str, **options) -> CheckResult:
     """Check the notebook's work on assignment `name` as its graded tests judge it: its numeric
     checks, and each model task's rules and limits from the spec (`kws.check.declared`: the
-    self-check cell ``kws assign`` writes)."""
+    self-check cell ``kws assign`` writes), in the assignment's language (`kws.i18n`)."""
     from kws.check.declared import check_assignment
+    from kws.i18n import speaking
 
-    return check_assignment(name, **options)
+    registry = assignments()
+    language = registry[name].language if name in registry else None  # else KWS_LANGUAGE's
+    with speaking(language):
+        return check_assignment(name, **options)
 
 
 # ---- each assignment's own checks (kws/assignments/<name>/selfcheck.py) ------------------------

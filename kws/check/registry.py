@@ -73,22 +73,29 @@ class Component:
 
 
 def run_component(component: Component, ns: dict, *, echo: bool = False) -> Checker:
-    """Run one comparison on the notebook's namespace `ns`; the checker holds what it found."""
+    """Run one comparison on the notebook's namespace `ns`; the checker holds what it found
+    (`Checker.check`: a dtype error of a cast back to float32 runs it again in float32)."""
     checker = Checker(component.name, echo=echo)
-    with checker.run():
-        found = ns.get(component.name)
-        if found is None:
+    found = ns.get(component.name)
+    if found is None:
+        with checker.run():
             checker.stop(
                 f"the notebook defines {component.name}",
                 f"keep the skeleton's {component.name} in its cell, and that cell's tags",
             )
-        try:
-            component.check(checker, found, ns)
-        except CheckStopped:
-            raise
-        except (Exception, SystemExit) as error:  # student code, outside a guarded call
-            checker.expect(False, "the check runs", f"it raised {type(error).__name__}: {error}")
+        return checker
+    checker.check(_guarded, component.check, found, ns)
     return checker
+
+
+def _guarded(checker: Checker, check, found, ns: dict) -> None:
+    """`check(checker, found, ns)`, an error outside a guarded call a failed item."""
+    try:
+        check(checker, found, ns)
+    except CheckStopped:
+        raise
+    except (Exception, SystemExit) as error:  # student code, outside a guarded call
+        checker.expect(False, "the check runs", f"it raised {type(error).__name__}: {error}")
 
 
 def run_task_checks(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
@@ -114,8 +121,7 @@ def run_task_checks(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
     shipped = spec.checks().NUMERIC if spec.checks_file.is_file() else {}
     for component in shipped.values():
         if component.task == task and component.name in ns:
-            with checker.run():
-                component.check(checker, ns[component.name], ns)
+            checker.check(_guarded, component.check, ns[component.name], ns)
     for test in spec.numeric.values():  # in grader_checks.py: never shipped, never run here
         if test.component not in shipped and (test.task or _task_of(spec, test)) == task:
             checker.expect(True, f"{test.title}: checked by the grader only, after you hand in",

@@ -19,7 +19,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from kws.check.precision import in_float32, is_dtype_error
+from kws.i18n import gettext as _
+from kws.tracing.determinism import eval_unsteady, seeded
 from kws.tracing.probes import untraced_output
+
+# A TODO's failed item starts so in every language: the grader reads the field's start
+# (`kws.grading.judge.facts`); the student reads it translated (`Item.__str__`).
+NOT_WRITTEN = "not written yet: "
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,12 @@ class Item:
     topic: str = "build"  # "build", "outputs" or "padding": which graded test it belongs to
 
     def __str__(self) -> str:
-        return f"✓ {self.what}" if self.passed else f"✗ {self.what} — {self.fix}"
+        if self.passed:
+            return f"✓ {self.what}"
+        fix = self.fix
+        if fix.startswith(NOT_WRITTEN):
+            fix = _("not written yet: {message}").format(message=fix[len(NOT_WRITTEN) :])
+        return f"✗ {self.what} — {fix}"
 
 
 class CheckResult:
@@ -63,8 +75,10 @@ class CheckResult:
     def summary(self) -> str:
         passed = len(self.items) - len(self.failures)
         if self:
-            return f"{self.name}: all {passed} checks passed."
-        return f"{self.name}: {passed} of {len(self.items)} checks passed; fix the ✗ above."
+            return _("{name}: all {n} checks passed.").format(name=self.name, n=passed)
+        return _("{name}: {passed} of {total} checks passed; fix the ✗ above.").format(
+            name=self.name, passed=passed, total=len(self.items)
+        )
 
     def report(self) -> str:
         """Every check's line, then the summary."""
@@ -121,6 +135,31 @@ class Checker:
             print(item)
         return item.passed
 
+    def expect_steady(self, model: nn.Module, inputs: tuple, what: str) -> str | None:
+        """Record one item `what`: `model` in eval mode gives the same outputs on every call;
+        failed, its fix names the cause found: the module that draws random numbers and from
+        which generator, or the state forward changes between calls
+        (`kws.tracing.determinism.eval_unsteady`), the same answer on every run whatever the
+        chance of a random branch. A forward that raises stops the check, as in `call`.
+
+        Args:
+            model: the student's model (run in eval mode, without gradients, on its device).
+            inputs: forward's positional arguments.
+            what: the rule, as a passed item says it ("eval mode is deterministic").
+
+        Returns:
+            None, or the failed item's fix (the cause, then what to change), for other items
+            whose comparisons the unsteady outputs spoil.
+
+        Example:
+            ```python
+            unsteady = checker.expect_steady(model, (waves,), "eval mode is deterministic")
+            ```
+        """
+        fix = call(self, "a second forward runs", lambda: unsteady_fix(model, inputs))
+        self.expect(fix is None, what, fix or "")
+        return fix
+
     def stop(self, what: str, fix: str):
         """Record a failed item and end the check here: the steps after it cannot run.
 
@@ -136,7 +175,10 @@ class Checker:
 
     @contextlib.contextmanager
     def run(self) -> Iterator[Checker]:
-        """The context a check runs in: a `stop` ends it quietly, on one torch thread.
+        """The context a check runs in: a `stop` ends it quietly, on one torch thread, under
+        fixed seeds of every generator (`kws.tracing.determinism.seeded`: the same code gets
+        the same verdict on every run, even where it draws random numbers; the caller's
+        generators are left as they were).
 
         Returns:
             A context manager yielding the checker.
@@ -146,11 +188,49 @@ class Checker:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            yield self
+            with seeded():
+                yield self
         except CheckStopped:
             pass
         finally:
             torch.set_num_threads(threads)
+
+    def check(self, judge: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        """Run one judge, ``judge(checker, *args, **kwargs)``, in `run`'s context, and record
+        its items.
+
+        A judge that stops on a dtype error (the student's code casts back to float32 where the
+        check runs in float64) runs again in float32 (`kws.check.precision`), and that run's
+        items are recorded: a cast is no failure, and what still fails is the student's own.
+
+        Args:
+            judge: a check of ``checks.py`` or ``kws.check.layers`` (it records items on the
+                checker it is given).
+            *args: its arguments after the checker.
+            **kwargs: its keyword arguments.
+        """
+        found = self._judged(judge, args, kwargs)
+        if any(is_dtype_error(item.fix) for item in found.failures):
+            with in_float32():
+                again = self._judged(judge, args, kwargs)
+            if not any(is_dtype_error(item.fix) for item in again.failures):
+                found = again
+        for item in found.items:
+            self.items.append(item)
+            if self.echo:
+                print(item)
+        self.todo = self.todo or found.todo
+
+    def _judged(self, judge: Callable[..., None], args: tuple, kwargs: dict) -> Checker:
+        checker = Checker(self.name, echo=False)
+        checker.topic = self.topic
+        with checker.run():
+            judge(checker, *args, **kwargs)
+        return checker
+
+    @property
+    def failures(self) -> list[Item]:
+        return [item for item in self.items if not item.passed]
 
     def finish(self, strict: bool) -> CheckResult:
         """The result of the check, its summary printed.
@@ -181,7 +261,9 @@ def _where(err: BaseException) -> str:
     if not frames:
         return ""
     frame = frames[-1]
-    return f" (at {frame.filename}:{frame.lineno}: {(frame.line or '').strip()})"
+    return _(" (at {file}:{line}: {code})").format(
+        file=frame.filename, line=frame.lineno, code=(frame.line or "").strip()
+    )
 
 
 def call(checker: Checker, what: str, function: Callable[[], Any]) -> Any:
@@ -207,11 +289,12 @@ def call(checker: Checker, what: str, function: Callable[[], Any]) -> Any:
     try:
         return function()
     except NotImplementedError as err:
-        message = str(err) or "a TODO raises NotImplementedError"
+        message = str(err) or _("a TODO raises NotImplementedError")
         checker.todo = checker.todo or message  # "Run All" stops at the first TODO met
-        checker.stop(what, f"not written yet: {message}")  # this call's own TODO
+        checker.stop(what, NOT_WRITTEN + message)  # this call's own TODO
     except Exception as err:
-        checker.stop(what, f"raised {type(err).__name__}: {err}{_where(err)}")
+        raised = _("raised {error}: {message}{where}")
+        checker.stop(what, raised.format(error=type(err).__name__, message=err, where=_where(err)))
 
 
 def run_model(
@@ -248,6 +331,24 @@ def run_model(
             f"forward returns {type(scores).__name__}", "return the scores as one tensor (B, C)"
         )
     return scores
+
+
+def unsteady_fix(model: nn.Module, inputs: tuple) -> str | None:
+    """The fix to give when `model` in eval mode gives other outputs on each call: the cause
+    found (`kws.tracing.determinism.eval_unsteady`), then what to change; None when it gives
+    the same. Runs on the model's device; raises what forward raises."""
+    device = next(model.parameters(), torch.empty(0)).device
+    problem = eval_unsteady(model, tuple(x.to(device) for x in inputs))
+    return problem and f"the outputs change from call to call ({problem[0]}): {problem[1]}"
+
+
+def quiet_unsteady_fix(model: nn.Module, inputs: tuple) -> str | None:
+    """`unsteady_fix`, None when forward raises (the items that run it say so): the fix of an
+    item whose comparison the unsteady outputs spoil."""
+    try:
+        return unsteady_fix(model, inputs)
+    except Exception:  # student code: anything can come out
+        return None
 
 
 def build(checker: Checker, cls: type, candidates: dict, expected: str) -> nn.Module:

@@ -27,6 +27,7 @@ from kws.grading.judge.tiers import TierSet
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.public_only import warning
+from kws.i18n import N_
 from kws.spec import ASSIGNMENTS, Spec, SpecError, spec_of
 
 PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide", "plan")
@@ -145,12 +146,12 @@ def pytest_collection_modifyitems(session, config, items):
     items.extend(_test_cells(session, config))
     gpu = [item for item in items if "gpu" in item.keywords]
     if config.getoption("--handin"):  # no labels: no tiers, no re-training to grade
-        _skip(gpu, "graded after you hand in: the grader re-trains on a GPU")
+        _skip(gpu, N_("graded after you hand in: the grader re-trains on a GPU"))
         return
     _say_public_only(config, report, graded)
     config.stash[TIER_SETS] = _choose_tier_sets(config, report, graded)
     if gpu and not config.getoption("--retrain-device").is_cpu and not cuda_available():
-        _skip(gpu, "no CUDA GPU on the grading machine, so re-training was not run")
+        _skip(gpu, N_("no CUDA GPU on the grading machine, so re-training was not run"))
 
 
 def _skip(items, reason: str) -> None:

@@ -21,9 +21,11 @@ from pathlib import Path
 from kws.grading.protocol.handin import find_notebook
 from kws.handin.bundle import ZIP_NAME
 from kws.handin.notebook import HANDIN_TAG, cells_not_run
+from kws.i18n import N_, speaking
+from kws.i18n import gettext as _
 from kws.spec import ASSIGNMENTS
 
-SAVE_FIRST = (
+SAVE_FIRST = N_(
     "Not checked yet: the saved {name} shows no code cell run. Save the notebook (File > Save, "
     "or Ctrl+S), then run this cell again: the grader reads the saved file, and so does this "
     "check."
@@ -42,24 +44,31 @@ def ready_to_hand_in(assignment: str, *, data: Path | None, outputs: Path | None
         outputs: the notebook's ``OUT_DIR``: its files are zipped as the ``outputs/`` folder
             beside the notebook, where the grader reads them (None: written-only, none).
     """
+    spec = ASSIGNMENTS[assignment]
+    with speaking(spec.language):
+        _ready(spec, data, outputs)
+
+
+def _ready(spec, data: Path | None, outputs: Path | None) -> None:
+    """`ready_to_hand_in`'s work for `spec`'s notebook, in the language spoken."""
     from kws.handin.check import check_handin
     from kws.notebooks import read_notebook
 
-    spec = ASSIGNMENTS[assignment]
     with tempfile.TemporaryDirectory(prefix="kws-notebook-") as folder:
         notebook = _colab_notebook(Path(folder) / spec.notebook)
         if notebook is None:
             try:
                 notebook = _saved_notebook(spec)
             except FileNotFoundError as error:
-                print(f"Not checked: {error}. Run this cell in the notebook's own folder, or "
-                      f"check it with `kws handin {spec.notebook}` there.")  # fmt: skip
+                print(_("Not checked: {error}. Run this cell in the notebook's own folder, or "
+                        "check it with `kws handin {notebook}` there.").format(
+                          error=error, notebook=spec.notebook))  # fmt: skip
                 return
             nb = read_notebook(notebook)
             code = [c for c in nb.cells if c.cell_type == "code"]
             ran = [c for c in code if HANDIN_TAG not in c.get("metadata", {}).get("tags", [])]
             if ran and len(cells_not_run(nb)) == len(ran):  # a file saved before any cell ran
-                print(SAVE_FIRST.format(name=notebook.name))
+                print(_(SAVE_FIRST).format(name=notebook.name))
                 return
         zip_path = Path.cwd() / ZIP_NAME
         report = check_handin(notebook, data=None if data is None else Path(data),

@@ -41,9 +41,11 @@ from kws.handin.lines import (
     written_points,
 )
 from kws.handin.notebook import course_notebooks, notebook_settings
+from kws.i18n import ENV, N_, active, speaking
+from kws.i18n import gettext as _
 from kws.spec import Spec
 
-WRITTEN_LATER = "marked by a person after you hand in: the written answers"
+WRITTEN_LATER = N_("marked by a person after you hand in: the written answers")
 
 
 @dataclass
@@ -61,6 +63,7 @@ class HandinReport:
     zip: Path
     members: list[str] = field(default_factory=list)
     size: int = 0
+    language: str | None = None  # the first notebook's assignment's (`kws.i18n`)
 
     @property
     def passed(self) -> bool:
@@ -70,12 +73,15 @@ class HandinReport:
     def text(self) -> str:
         """The report as ``kws handin`` prints it: each notebook's lines, then the zip."""
         parts = [report.text() for report in self.notebooks]
-        files = zip_contents(self.members)
-        ready = "ready to upload" if self.passed else "fix the ✗ above first, or upload as it is"
-        parts.append(
-            f"Wrote {self.zip} ({size_text(self.size)}): {files}. Upload this zip to "
-            f"Gradescope, Moodle or Canvas ({ready})."
-        )
+        with speaking(self.language):
+            files = zip_contents(self.members)
+            if self.passed:
+                wrote = _("Wrote {zip} ({size}): {files}. Upload this zip to Gradescope, Moodle "
+                          "or Canvas (ready to upload).")  # fmt: skip
+            else:
+                wrote = _("Wrote {zip} ({size}): {files}. Upload this zip to Gradescope, Moodle "
+                          "or Canvas (fix the ✗ above first, or upload as it is).")  # fmt: skip
+            parts.append(wrote.format(zip=self.zip, size=size_text(self.size), files=files))
         return "\n\n".join(parts)
 
 
@@ -125,27 +131,35 @@ def check_handin(
         stage = Path(work) / "handin"
         reports = []
         for spec, notebook in found:
-            grader_outputs = outputs_folder(folder, notebook)
-            # what the parameters cell sets, unless the caller knows it (the hand-in cell)
-            settings = _settings(notebook) if data is None or outputs is None else {}
-            stage_notebook(stage, spec, notebook, outputs or grader_outputs)
-            report = NotebookReport(relative(notebook, folder), spec.name)
-            report.lines += notebook_lines(notebook)
-            written, report.warnings = written_lines(notebook)
-            report.lines += written
-            marked = written_points(notebook)
-            if marked:
-                report.later["written questions"] = (marked, WRITTEN_LATER)
-            if not spec.tasks and not spec.numeric:  # written-only: no outputs, no data, no run
-                reports.append(report)
-                continue
-            where = outputs_line(settings, grader_outputs, folder) if outputs is None else None
-            report.lines += [where] if where else []  # the folder as it is: is OUT_DIR read?
-            report.lines.append(files_line(spec, stage / "outputs"))
-            _grade(report, spec, stage, _data_root(spec, data, settings))
-            reports.append(report)
+            with speaking(spec.language):  # the assignment's, else KWS_LANGUAGE's
+                reports.append(_check_notebook(spec, notebook, folder, stage, data, outputs))
         members = write_zip(stage, zip_path)
-    return HandinReport(reports, zip_path, members, zip_path.stat().st_size)
+    language = reports[0].language if reports else None
+    return HandinReport(reports, zip_path, members, zip_path.stat().st_size, language)
+
+
+def _check_notebook(spec: Spec, notebook: Path, folder: Path, stage: Path, data: Path | None,
+                    outputs: Path | None) -> NotebookReport:  # fmt: skip
+    """The lines of one `notebook` of the hand-in `folder`, staged into `stage` as zipped (the
+    arguments: `check_handin`'s), in the language spoken."""
+    grader_outputs = outputs_folder(folder, notebook)
+    # what the parameters cell sets, unless the caller knows it (the hand-in cell)
+    settings = _settings(notebook) if data is None or outputs is None else {}
+    stage_notebook(stage, spec, notebook, outputs or grader_outputs)
+    report = NotebookReport(relative(notebook, folder), spec.name, language=active())
+    report.lines += notebook_lines(notebook)
+    written, report.warnings = written_lines(notebook)
+    report.lines += written
+    marked = written_points(notebook)
+    if marked:
+        report.later["written questions"] = (marked, WRITTEN_LATER)
+    if not spec.tasks and not spec.numeric:  # written-only: no outputs, no data, no run
+        return report
+    where = outputs_line(settings, grader_outputs, folder) if outputs is None else None
+    report.lines += [where] if where else []  # the folder as it is: is OUT_DIR read?
+    report.lines.append(files_line(spec, stage / "outputs"))
+    _grade(report, spec, stage, _data_root(spec, data, settings))
+    return report
 
 
 def _settings(notebook: Path) -> dict:
@@ -161,8 +175,8 @@ def _data_root(spec: Spec, data: Path | None, settings: dict) -> Path | str:
     the notebook's DATA_DIR; a sentence saying why when neither holds its test set."""
     given = data if data is not None else settings.get("DATA_DIR")
     if given is None:
-        why = settings.get("error", "its parameters cell sets no DATA_DIR")
-        return f"the data folder is unknown ({why}): give it with --data"
+        why = settings.get("error", _("its parameters cell sets no DATA_DIR"))
+        return _("the data folder is unknown ({why}): give it with --data").format(why=why)
     layout, folder = layout_of(spec), spec.data.get("folder") or ""
     given = Path(given)
     candidates = [given]
@@ -171,8 +185,8 @@ def _data_root(spec: Spec, data: Path | None, settings: dict) -> Path | str:
     for candidate in candidates:
         if layout.missing(candidate) is None:
             return candidate
-    return (
-        f"{layout.missing(candidates[0])}: give the notebook's data folder (DATA_DIR) with --data"
+    return _("{problem}: give the notebook's data folder (DATA_DIR) with --data").format(
+        problem=layout.missing(candidates[0])
     )
 
 
@@ -181,7 +195,7 @@ def _grade(report: NotebookReport, spec: Spec, stage: Path, data: Path | str) ->
     ``--handin`` on `stage` (the hand-in as zipped) and the student's data `data` (a sentence:
     why there is none)."""
     if isinstance(data, str):
-        report.lines.append(Line(False, "the test inputs of your data folder", data))
+        report.lines.append(Line(False, _("the test inputs of your data folder"), data))
         report.not_run = True
         return
     report.data = data / (spec.data.get("folder") or "")  # the notebook's DATA_DIR
@@ -191,13 +205,14 @@ def _grade(report: NotebookReport, spec: Spec, stage: Path, data: Path | str) ->
     try:
         planned = plan_handins(data, [stage], spec.name, handin=True)
     except (FileNotFoundError, ValueError) as error:
-        raise RuntimeError(f"the grader's check did not finish:\n{error}") from None
+        raise RuntimeError(_("the grader's check did not finish:") + f"\n{error}") from None
     plan.write_text(planned.text(), encoding="utf-8")
     command = grader_command(stage, data, results, options=["--handin"], plan=plan)
-    done = subprocess.run(command, env=grader_environment(), capture_output=True, text=True)
+    environment = grader_environment() | {ENV: active()}  # the child's results, translated
+    done = subprocess.run(command, env=environment, capture_output=True, text=True)
     if not results.is_file():
         log = (done.stdout + done.stderr).strip().splitlines()[-5:]
-        raise RuntimeError("the grader's check did not finish:\n" + "\n".join(log))
+        raise RuntimeError(_("the grader's check did not finish:") + "\n" + "\n".join(log))
     document = json.loads(results.read_text())
     for test in document["tests"]:
         facts = test["extra_data"]

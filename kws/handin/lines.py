@@ -12,6 +12,8 @@ from pathlib import Path
 
 from kws.grading.protocol.handin import relative
 from kws.handin.notebook import cells_not_run, first_line, todos_left
+from kws.i18n import gettext as _
+from kws.i18n import ngettext, speaking
 from kws.spec import Spec
 
 INDENT = "    "
@@ -69,28 +71,45 @@ class NotebookReport:
     warnings: list[str] = field(default_factory=list)
     data: Path | None = None
     not_run: bool = False
+    language: str | None = None  # what its lines speak (`kws.i18n`); None: the active one
 
     def text(self) -> str:
         """The notebook's heading, its lines, its notes and the sum of the points."""
-        on = f", the model run on test inputs of {self.data}" if self.data else ""
-        out = [f"{self.notebook} ({self.assignment}), checked as the grader reads it{on}:"]
+        with speaking(self.language):
+            return self._text()
+
+    def _text(self) -> str:
+        if self.data:
+            head = _("{notebook} ({assignment}), checked as the grader reads it, the model run "
+                     "on test inputs of {data}:")  # fmt: skip
+        else:
+            head = _("{notebook} ({assignment}), checked as the grader reads it:")
+        out = [head.format(notebook=self.notebook, assignment=self.assignment, data=self.data)]
         out += [INDENT + line.text().replace("\n", "\n" + INDENT) for line in self.lines]
         out += [f"{INDENT}! {note}" for note in [*self.warnings, *self.notes]]
         graded = [line for line in self.lines if line.points]
         safe = sum(line.points for line in graded if line.passed)
         total = sum(line.points for line in graded)
-        summary = f"{safe:g} of the {_points(total)} checked here are safe"
+        summary = ngettext("{safe} of the {total} point checked here is safe",
+                           "{safe} of the {total} points checked here are safe", total)  # fmt: skip
+        summary = summary.format(safe=f"{safe:g}", total=f"{total:g}")
         if self.not_run:
-            summary += "; the grader's tests did not run: none of their points is checked"
+            summary += _("; the grader's tests did not run: none of their points is checked")
         reasons: dict[str, float] = {}
         for points, why in self.later.values():
             reasons[why] = reasons.get(why, 0) + points
-        after = [f"{INDENT}{_points(points)} more {why}." for why, points in reasons.items()]
-        return "\n".join([*out, f"{INDENT}{summary}.", *after])
+        after = [
+            INDENT
+            + ngettext("{n} point more {why}.", "{n} points more {why}.", points).format(
+                n=f"{points:g}", why=_(why)
+            )
+            for why, points in reasons.items()
+        ]
+        return "\n".join([*out, INDENT + _("{sentence}.").format(sentence=summary), *after])
 
 
 def _points(points: float) -> str:
-    return f"{points:g} point{'' if points == 1 else 's'}"
+    return ngettext("{n} point", "{n} points", points).format(n=f"{points:g}")
 
 
 def notebook_lines(notebook: Path) -> list[Line]:
@@ -100,34 +119,36 @@ def notebook_lines(notebook: Path) -> list[Line]:
 
     nb = read_notebook(notebook)
     not_run = cells_not_run(nb)
-    ran = "the saved notebook shows every code cell run"
+    ran = _("the saved notebook shows every code cell run")
     if not_run:
         first, last = (first_line(nb.cells[i]) for i in (not_run[0], not_run[-1]))
-        which = f"`{first}`" if len(not_run) == 1 else f"from `{first}` to `{last}`"
-        lines = [
-            Line(
-                False,
-                ran,
-                f"{len(not_run)} code cell(s) did not run before the notebook was saved "
-                f"({which}): the grader reads the notebook and the files its cells wrote. Run "
-                "every cell (Run All), save the notebook (File > Save), then check again.",
-            )
-        ]
+        if len(not_run) == 1:
+            why = _("1 code cell did not run before the notebook was saved (`{first}`): the "
+                    "grader reads the notebook and the files its cells wrote. Run every cell "
+                    "(Run All), save the notebook (File > Save), then check again.")  # fmt: skip
+        else:  # several cells: the plural's forms (Polish has three) from the catalog
+            why = ngettext("{n} code cell did not run before the notebook was saved (from "
+                           "`{first}` to `{last}`): the grader reads the notebook and the files "
+                           "its cells wrote. Run every cell (Run All), save the notebook (File > "
+                           "Save), then check again.",
+                           "{n} code cells did not run before the notebook was saved (from "
+                           "`{first}` to `{last}`): the grader reads the notebook and the files "
+                           "its cells wrote. Run every cell (Run All), save the notebook (File > "
+                           "Save), then check again.", len(not_run))  # fmt: skip
+        lines = [Line(False, ran, why.format(n=len(not_run), first=first, last=last))]
     else:
         lines = [Line(True, ran)]
     todos = todos_left(nb)
     if todos:
         number, hint = todos[0]
-        lines.append(
-            Line(
-                False,
-                "no TODO left",
-                f"{len(todos)} TODO(s) left, the first: {hint} (in the cell starting "
-                f"`{first_line(nb.cells[number])}`): write it, run the notebook again, save.",
-            )
-        )
+        why = ngettext("{n} TODO left: {hint} (in the cell starting `{cell}`): write it, run "
+                       "the notebook again, save.",
+                       "{n} TODOs left, the first: {hint} (in the cell starting `{cell}`): "
+                       "write it, run the notebook again, save.", len(todos))  # fmt: skip
+        cell = first_line(nb.cells[number])
+        lines.append(Line(False, _("no TODO left"), why.format(n=len(todos), hint=hint, cell=cell)))
     else:
-        lines.append(Line(True, "no TODO left"))
+        lines.append(Line(True, _("no TODO left")))
     return lines
 
 
@@ -145,20 +166,27 @@ def written_lines(notebook: Path) -> tuple[list[Line], list[str]]:
     asked = {question.id: question for question in asked_questions(nb)}
     missing = [qid for qid, answer in answers.items() if not answer.answered]
     if not missing:
-        return [Line(True, f"every written question has an answer ({len(answers)})")], []
+        said = _("every written question has an answer ({n})").format(n=len(answers))
+        return [Line(True, said)], []
     lines = asked[missing[0]].prompt.splitlines()
     prompt = next((line for line in lines if line.strip(" \t-=*_#")), "")  # not a rule (---)
     prompt = prompt.replace("**", "").strip(" #")
     shown = prompt if len(prompt) <= 60 else prompt[:57] + "..."
     if len(answers) == 1:
-        which = f"the written question {missing[0]} has no answer yet (it asks `{shown}`)"
+        which = _("the written question {question} has no answer yet (it asks `{prompt}`)")
     else:
-        verb = "has" if len(missing) == 1 else "have"
-        which = (f"{len(missing)} of the {len(answers)} written questions {verb} no answer yet: "
-                 f"{', '.join(missing)} (the first asks `{shown}`)")  # fmt: skip
+        which = ngettext("{n} of the {total} written questions has no answer yet: {questions} "
+                         "(the first asks `{prompt}`)",
+                         "{n} of the {total} written questions have no answer yet: {questions} "
+                         "(the first asks `{prompt}`)", len(missing))  # fmt: skip
+    which = which.format(question=missing[0], prompt=shown, n=len(missing), total=len(answers),
+                         questions=", ".join(missing))  # fmt: skip
     return [], [
-        f"{which}. Write each answer in the cell after its question, save, and check again. A "
-        "person marks the written answers after the hand-in: their points are not checked here."
+        _(
+            "{which}. Write each answer in the cell after its question, save, and check again. A "
+            "person marks the written answers after the hand-in: their points are not checked "
+            "here."
+        ).format(which=which)
     ]
 
 
@@ -178,15 +206,17 @@ def files_line(spec: Spec, outputs: Path) -> Line:
     accuracy comes from it (``[accuracy]`` of the spec)."""
     names = ["config.json", "model.pt"] + (["predictions.csv"] if spec.accuracy.from_csv else [])
     tasks = list(spec.model_tasks)
-    what = f"outputs/{', '.join(tasks)} hold {', '.join(names)}"
+    what = _("outputs/{tasks} hold {files}").format(tasks=", ".join(tasks), files=", ".join(names))
     missing = [f"{task}/{n}" for task in tasks for n in names if not (outputs / task / n).is_file()]
     if not missing:
         return Line(True, what)
     return Line(
         False,
         what,
-        f"missing: {', '.join(missing)}. Run the cells that train and save each task (their "
-        "files go to OUT_DIR/<task>/), then check again.",
+        _(
+            "missing: {files}. Run the cells that train and save each task (their files go to "
+            "OUT_DIR/<task>/), then check again."
+        ).format(files=", ".join(missing)),
     )
 
 
@@ -194,7 +224,7 @@ def outputs_line(settings: dict, read: Path, folder: Path) -> Line | None:
     """Whether the notebook writes its outputs where the grader reads them: its ``OUT_DIR``
     (`settings`, from its parameters cell) is `read` (``outputs/`` beside it, in the hand-in
     folder `folder`); None when its OUT_DIR is not known."""
-    what = "the notebook writes its outputs where the grader reads them"
+    what = _("the notebook writes its outputs where the grader reads them")
     written = settings.get("OUT_DIR")
     shown = relative(read, folder) or "outputs"
     if written is None:
@@ -204,7 +234,9 @@ def outputs_line(settings: dict, read: Path, folder: Path) -> Line | None:
     return Line(
         False,
         what,
-        f"its OUT_DIR is {written}, the grader reads {shown}/ beside the notebook: set OUT_DIR = "
-        'Path("outputs") in the parameters cell (and no KWS_OUT_DIR), run the notebook again '
-        f"and save it; or move what {written} holds into {shown}/.",
+        _(
+            "its OUT_DIR is {written}, the grader reads {read}/ beside the notebook: set OUT_DIR = "
+            'Path("outputs") in the parameters cell (and no KWS_OUT_DIR), run the notebook again '
+            "and save it; or move what {written} holds into {read}/."
+        ).format(written=written, read=shown),
     )

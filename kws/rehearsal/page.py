@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from kws.grading.records.files import write_whole
 from kws.grading.records.standings import read_standings
 from kws.grading.season.course import late_of
 from kws.pages import render, table
@@ -271,7 +272,5 @@ def page_html(season: Season) -> str:
 
 def write_page(season: Season) -> Path:
     """Write ``OUT/rehearsal.html`` and ``OUT/rehearsal.txt``; the HTML page's path."""
-    (season.out / "rehearsal.txt").write_text(page_text(season), encoding="utf-8")
-    written = season.out / "rehearsal.html"
-    written.write_text(page_html(season), encoding="utf-8")
-    return written
+    write_whole(season.out / "rehearsal.txt", page_text(season))  # mode 0600, as a class's
+    return write_whole(season.out / "rehearsal.html", page_html(season))

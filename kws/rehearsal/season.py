@@ -38,9 +38,10 @@ import zipfile
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from kws.grading.records.files import private_folder
 from kws.grading.records.gradebook import safe_name
 from kws.grading.season.cli import warn_or_refuse
 from kws.grading.season.course import Course, read_course
@@ -215,7 +216,7 @@ def rehearse(
     check_tiers()
     out, started = Path(out), time.monotonic()
     season = Season(course, out, warnings, class_stories(course), {}, {})
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)  # its pages and grades hold a class's grades, as a real one's do
     (out / MARKER).write_text(json.dumps({"course": str(course_path)}) + "\n")
     reference_data, reference = reference_handin(out / "class")
     season.mistakes = write_class(out / "class", season.stories, reference)
@@ -233,6 +234,17 @@ def _grading_key(season: Season, data: Path) -> dict:
             "data": str(data.resolve())}  # fmt: skip
 
 
+def season_options(season: Season, course_path: Path) -> list:
+    """The options of every `kws grade` and `kws season` the rehearsal runs: the course file
+    (`course_path`, as given) and the made-up times (``OUT/times.csv``), with
+    ``--accept-future-times`` where a time is later than now (a rehearsal before the term, its
+    due dates still ahead: the times are made up on purpose, not an LMS export's mistake)."""
+    given = ["--course", course_path, "--times", season.out / "times.csv"]
+    if any(when > datetime.now(timezone.utc) for when in season.times.values()):
+        given.append("--accept-future-times")
+    return given
+
+
 def _play(season: Season, player: _Player, course_path: Path, data: Path, jobs: int) -> None:
     out, grades, submissions = (
         season.out,
@@ -240,7 +252,7 @@ def _play(season: Season, player: _Player, course_path: Path, data: Path, jobs: 
         season.out / "class" / "submissions",
     )
     kept, stamp = out / "class" / "graded", out / "class" / "graded.json"
-    given = ["--course", course_path, "--times", out / "times.csv"]
+    given = season_options(season, course_path)
     started, key = time.monotonic(), _grading_key(season, data)
     shutil.rmtree(grades, ignore_errors=True)
     if stamp.is_file() and json.loads(stamp.read_text()) == key and kept.is_dir():

@@ -41,6 +41,8 @@ from pathlib import Path
 import nbformat
 
 from kws.data.private_variant import PRIVATE_SUFFIX
+from kws.i18n import N_, speaking
+from kws.i18n import gettext as _
 from kws.release.leaks import reference_code_warnings
 from kws.release.notebooks import stale_notebooks, student_notebook
 from kws.spec import SPEC_FILE, Spec, assignments, course
@@ -54,7 +56,7 @@ FORBIDDEN = (
 )  # folder names never handed out
 # What the kit's archive may hold: the package's modules, setuptools' metadata, the README.
 _KIT_FILES = re.compile(
-    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws\.egg-info/.*)$"
+    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws/locale/(kws\.pot|[\w]+/LC_MESSAGES/kws\.po)|kws\.egg-info/.*)$"
 )
 
 
@@ -109,7 +111,9 @@ def build_bundle(
             titles.append((path.name, student.metadata.get("title", path.stem)))
         fetching = [path.name for path, student in students.items() if _fetches(student)]
         chosen = [specs[n] for n, _ in titles if n in specs]
-        readme = student_readme(titles, kit.name, chosen, fetching)
+        language = next((spec.language for spec in chosen if spec.language), None)
+        with speaking(language):  # the course's assignments', else KWS_LANGUAGE's
+            readme = student_readme(titles, kit.name, chosen, fetching)
         (staging / "README.md").write_text(readme, encoding="utf-8")
         name = out.resolve().name
         files = sorted(staging.iterdir())
@@ -306,29 +310,34 @@ def _scan(name: str, data: bytes, problems: list[str]) -> None:
             problems.append(f"{name}: holds a solution marker")
 
 
-KEYWORD_DATA = """\
-- **{names}** {need} Google Speech Commands v0.02 and its 12-class test set in `DATA_DIR`
-  (default `data/`). {fetch} (2.5 GB, with a progress bar; run it again to resume an interrupted
-  download); it does nothing when they are there. On Colab keep `DATA_DIR` on the runtime's disk (`/content/data`): unpacking 105,000 clips into
-  Google Drive is very slow."""
+KEYWORD_DATA = N_(
+    "- **{names}**: Google Speech Commands v0.02 and its 12-class test set in `DATA_DIR`\n"
+    "  (default `data/`). {fetch} (2.5 GB, with a progress bar; run it again to resume an\n"
+    "  interrupted download); it does nothing when they are there. On Colab keep `DATA_DIR` on\n"
+    "  the runtime's disk (`/content/data`): unpacking 105,000 clips into Google Drive is very\n"
+    "  slow."
+)
 # How the keyword data arrives: the notebook's own cell that calls prepare_keyword_data, or the
 # same call run by the student (a notebook that does not make it, as `kws assign` writes one).
-FETCH_IN_NOTEBOOK = "The notebook's *Data* cell (`prepare_keyword_data(DATA_DIR)`) downloads them"
-FETCH_BY_HAND = (
-    'Download them before you start, once the kit is installed: `python -c "from '
-    "kws.data.prepare import prepare_keyword_data; prepare_keyword_data('data')\"`"
+FETCH_IN_NOTEBOOK = N_(
+    "The notebook's *Data* cell (`prepare_keyword_data(DATA_DIR)`) downloads them"
 )
-SPEAKER_DATA = """\
-- **{names}** {need} the course's HW4 feature folder (`metadata.json`,
-  `testdata.json`, `mapping.json` and the `uttr-*.pt` files side by side), which your instructor
-  hands out; the kit cannot download it. (Some training utterances of every speaker may be kept
-  back: your models are graded on utterances you never had.) Unzip it into
-  `data/speaker_features/` (the default
-  `DATA_DIR`) or set `DATA_DIR` to where it is. On Colab, put it in your Google Drive and mount the
-  Drive (`from google.colab import drive; drive.mount("/content/drive")`), then set `DATA_DIR` to
-  the folder, e.g. `/content/drive/MyDrive/speaker_features`; or upload the zip and unzip it with
-  `!unzip -q speaker_features.zip -d /content/data`. The Set-up cell checks the folder and says
-  what is wrong with it."""
+FETCH_BY_HAND = N_("Download them before you start, once the kit is installed: `{command}`")
+FETCH_COMMAND = (
+    "python -c \"from kws.data.prepare import prepare_keyword_data; prepare_keyword_data('data')\""
+)
+SPEAKER_DATA = N_(
+    "- **{names}**: the course's HW4 feature folder (`metadata.json`,\n"
+    "  `testdata.json`, `mapping.json` and the `uttr-*.pt` files side by side), which your\n"
+    "  instructor hands out; the kit cannot download it. (Some training utterances of every\n"
+    "  speaker may be kept back: your models are graded on utterances you never had.) Unzip it\n"
+    "  into `data/speaker_features/` (the default `DATA_DIR`) or set `DATA_DIR` to where it is.\n"
+    "  On Colab, put it in your Google Drive and mount the Drive\n"
+    '  (`from google.colab import drive; drive.mount("/content/drive")`), then set `DATA_DIR` to\n'
+    "  the folder, e.g. `/content/drive/MyDrive/speaker_features`; or upload the zip and unzip it\n"
+    "  with `!unzip -q speaker_features.zip -d /content/data`. The Set-up cell checks the folder\n"
+    "  and says what is wrong with it."
+)
 SYNTH = {"speech_commands": "kws synth speech-commands data --preset small",
          "hw4": "kws synth speaker-features data --preset small"}  # fmt: skip
 
@@ -343,26 +352,26 @@ def _data_section(specs: list[Spec], fetching: Collection[str] = ()) -> str:
     items = []
     for layout, group in by_layout.items():
         names = ", ".join(f"`{spec.notebook}`" for spec in group)
-        need = "need" if len(group) > 1 else "needs"
         if layout == "speech_commands":
-            fetch = all(spec.notebook in fetching for spec in group)
-            fetch = FETCH_IN_NOTEBOOK if fetch else FETCH_BY_HAND
-            items.append(KEYWORD_DATA.format(names=names, need=need, fetch=fetch))
+            by_notebook = all(spec.notebook in fetching for spec in group)
+            fetch = (_(FETCH_IN_NOTEBOOK) if by_notebook
+                     else _(FETCH_BY_HAND).format(command=FETCH_COMMAND))  # fmt: skip
+            items.append(_(KEYWORD_DATA).format(names=names, fetch=fetch))
         elif layout == "hw4":
-            items.append(SPEAKER_DATA.format(names=names, need=need))
+            items.append(_(SPEAKER_DATA).format(names=names))
         else:
             for spec in group:
-                how = spec.data.get("how_to_get") or "your instructor hands it out"
-                items.append(f"- **`{spec.notebook}`** needs its data in `DATA_DIR`: {how}")
+                how = spec.data.get("how_to_get") or _("your instructor hands it out")
+                said = _("- **`{notebook}`** needs its data in `DATA_DIR`: {how}")
+                items.append(said.format(notebook=spec.notebook, how=how))
     twins = [SYNTH[layout] for layout in by_layout if layout in SYNTH]
     if twins:
         commands = " and\n  ".join(f"`{command}`" for command in twins)
-        folder = " (then `DATA_DIR = data/speaker_features`)" if "hw4" in by_layout else ""
-        items.append(
-            "- **Offline**, or to try a notebook in seconds, the kit writes synthetic data in the "
-            f"same layouts:\n  {commands}{folder}.\n  Accuracies on synthetic data say nothing "
-            "about real speech."
-        )
+        folder = _(" (then `DATA_DIR = data/speaker_features`)") if "hw4" in by_layout else ""
+        offline = _("- **Offline**, or to try a notebook in seconds, the kit writes synthetic "
+                    "data in the same layouts:\n  {commands}{folder}.\n  Accuracies on synthetic "
+                    "data say nothing about real speech.")  # fmt: skip
+        items.append(offline.format(commands=commands, folder=folder))
     return "\n".join(items)
 
 
@@ -377,57 +386,63 @@ def student_readme(
     notebooks whose code downloads their data (``prepare_keyword_data``)."""
     listing = "\n".join(f"- `{name}`: {title}" for name, title in notebooks)
     example = notebooks[0][0] if notebooks else "NOTEBOOK.ipynb"
-    return f"""# Course notebooks: set-up
+    kit_line = _("- `{kit}`: the course kit (`kws`), which the notebooks use").format(kit=kit)
+    parts = [
+        "# " + _("Course notebooks: set-up"),
+        f"{listing}\n{kit_line}",
+        _(README_START),
+        "## " + _("On your machine"),
+        _("Python 3.10 to 3.13. In this folder:"),
+        README_INSTALL.format(kit=kit, brings=_("brings PyTorch (2.11 to 2.14) and the rest")),
+        "## " + _("On Google Colab"),
+        _(README_COLAB).format(kit=kit),
+        _(README_COLAB_FILES),
+        "## " + _("The data"),
+        _(README_SETTINGS),
+        _data_section(list(specs), fetching),
+        "## " + _("Hand in"),
+        _(README_HANDIN),
+        f"```bash\nkws handin {example}\n```",
+        _("The grader re-runs the cells tagged `model`: keep them self-contained and keep their "
+          "tags."),
+    ]  # fmt: skip
+    return "\n\n".join(parts) + "\n"
 
-{listing}
-- `{kit}`: the course kit (`kws`), which the notebooks use
 
-Each notebook's **Set-up** cell, before its settings, installs the kit where it is missing. Run
-the notebooks from the top; fill in each `TODO` (it raises `NotImplementedError` until you do) and
-run the self-check cell after each task: it checks your code the way the grader does.
-
-## On your machine
-
-Python 3.10 to 3.13. In this folder:
-
-```bash
+README_START = N_(
+    "Each notebook's **Set-up** cell, before its settings, installs the kit where it is missing. "
+    "Run\nthe notebooks from the top; fill in each `TODO` (it raises `NotImplementedError` until "
+    "you do) and\nrun the self-check cell after each task: it checks your code the way the "
+    "grader does."
+)
+README_INSTALL = """```bash
 python -m venv .venv && . .venv/bin/activate    # Windows: .venv\\Scripts\\activate
-pip install {kit} jupyterlab    # brings PyTorch (2.11 to 2.14) and the rest
+pip install {kit} jupyterlab    # {brings}
 jupyter lab
-```
-
-## On Google Colab
-
-1. File → Upload notebook, and choose the notebook.
-2. Runtime → Change runtime type → a GPU.
-3. In the Files panel (the folder icon on the left), upload `{kit}` into `/content`, where the
-   notebook runs. (If your instructor gave a web address for the kit, the notebook already installs
-   from it: skip this step.)
-4. Run the cells from the top. The Set-up cell installs the kit the first time; it keeps Colab's
-   own PyTorch when that is 2.11 to 2.14 (otherwise it installs one: a few minutes, then restart
-   the runtime when Colab asks).
-
-A Colab runtime forgets its files when it stops: download what you want to keep (see *Hand in*),
-or set `OUT_DIR` in the `parameters` cell to a folder of your Google Drive.
-
-## The data
-
-Settings come from the `parameters` cell, or from environment variables (`KWS_DATA_DIR`,
-`KWS_OUT_DIR`, `KWS_STEPS`, ...).
-
-{_data_section(list(specs), fetching)}
-
-## Hand in
-
-Save the notebook, then run its last cell, *Ready to hand in?*. It checks the saved notebook and
-what it wrote to `outputs/` the way the grader reads them (✓, or ✗ with the fix and the points at
-stake), then writes `handin.zip`: the notebook and, per task, the `model.pt`, `config.json` and
-the other files grading reads, nothing else. Upload that file. On Colab the cell checks the
-notebook as it is open and downloads the zip. From a terminal, in the notebook's folder:
-
-```bash
-kws handin {example}
-```
-
-The grader re-runs the cells tagged `model`: keep them self-contained and keep their tags.
-"""
+```"""
+README_COLAB = N_(
+    "1. File → Upload notebook, and choose the notebook.\n"
+    "2. Runtime → Change runtime type → a GPU.\n"
+    "3. In the Files panel (the folder icon on the left), upload `{kit}` into `/content`, where "
+    "the\n   notebook runs. (If your instructor gave a web address for the kit, the notebook "
+    "already installs\n   from it: skip this step.)\n"
+    "4. Run the cells from the top. The Set-up cell installs the kit the first time; it keeps "
+    "Colab's\n   own PyTorch when that is 2.11 to 2.14 (otherwise it installs one: a few "
+    "minutes, then restart\n   the runtime when Colab asks)."
+)
+README_COLAB_FILES = N_(
+    "A Colab runtime forgets its files when it stops: download what you want to keep (see *Hand "
+    "in*),\nor set `OUT_DIR` in the `parameters` cell to a folder of your Google Drive."
+)
+README_SETTINGS = N_(
+    "Settings come from the `parameters` cell, or from environment variables (`KWS_DATA_DIR`,\n"
+    "`KWS_OUT_DIR`, `KWS_STEPS`, ...)."
+)
+README_HANDIN = N_(
+    "Save the notebook, then run its last cell, *Ready to hand in?*. It checks the saved "
+    "notebook and\nwhat it wrote to `outputs/` the way the grader reads them (✓, or ✗ with the "
+    "fix and the points at\nstake), then writes `handin.zip`: the notebook and, per task, the "
+    "`model.pt`, `config.json` and\nthe other files grading reads, nothing else. Upload that "
+    "file. On Colab the cell checks the\nnotebook as it is open and downloads the zip. From a "
+    "terminal, in the notebook's folder:"
+)

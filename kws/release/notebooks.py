@@ -22,13 +22,16 @@ from pathlib import Path
 
 import nbformat
 
+from kws.i18n import ENGLISH, ENV, N_, active, speaking
+from kws.i18n import gettext as _
 from kws.notebooks import NotebookError, cells_with_tag, read_notebook, student_version
 from kws.spec import Spec, assignments
 
-SETUP_TEXT = """## Set-up
+# The Markdown cells' texts, in English: translated where a notebook is made (`kws.i18n`).
+SETUP_TEXT = N_("""## Set-up
 Run this cell first, on Colab or on your own machine. Where the kit is not installed (a fresh Colab
 runtime), it installs it from `KIT_SOURCE`: the file your instructor handed out, next to the notebook
-(on Colab, upload it in the Files panel), or a URL. Where the kit is installed it does nothing."""
+(on Colab, upload it in the Files panel), or a URL. Where the kit is installed it does nothing.""")
 SETUP_CODE = """import importlib
 import importlib.util
 import os
@@ -38,27 +41,30 @@ KIT_SOURCE = os.environ.get("KWS_KIT_SOURCE", "{archive}")
 if importlib.util.find_spec("kws") is None:  # a fresh Colab runtime, or another environment
     %pip install --quiet "{{KIT_SOURCE}}"
     importlib.invalidate_caches()"""
-CHECK_TEXT = """### Check your code
+# the course's language, for the kit's messages in the notebook's kernel (`kws.i18n`)
+SETUP_LANGUAGE = """
+os.environ.setdefault("{env}", "{language}")"""
+CHECK_TEXT = N_("""### Check your code
 The cell below checks your functions and classes the way the grader does: ✓ for what passed, ✗
-with what to fix. Run it after the cells above; it stops at the first TODO left."""
+with what to fix. Run it after the cells above; it stops at the first TODO left.""")
 CHECK_CODE = """from kws import check
 
 check.assignment("{name}")"""
-HANDIN_TEXT = """## Ready to hand in?
+HANDIN_TEXT = N_("""## Ready to hand in?
 Save the notebook (File > Save), then run the cell below. It checks the saved notebook and what it
 wrote to `OUT_DIR` the way the grader reads them: the grader's own tests, run on a few test inputs
 of `DATA_DIR` (your accuracy is graded after you hand in). It prints ✓ for what passed and ✗ with
 what to fix and the points at stake, then writes `handin.zip`: the notebook and the files grading
 uses, the file to upload. On Colab it downloads the zip. From a terminal, `kws handin {notebook}`
-does the same."""
+does the same.""")
 HANDIN_CODE = """from kws.handin.cell import ready_to_hand_in
 
 ready_to_hand_in("{name}", data=DATA_DIR, outputs=OUT_DIR)"""
 # a written-only assignment (no task): no data, no outputs, no parameters cell setting them
-WRITTEN_HANDIN_TEXT = """## Ready to hand in?
+WRITTEN_HANDIN_TEXT = N_("""## Ready to hand in?
 Save the notebook (File > Save), then run the cell below. It checks the saved notebook the way
 the grader reads it (each written question answered) and writes `handin.zip`, the file to
-upload. On Colab it downloads the zip. From a terminal, `kws handin {notebook}` does the same."""
+upload. On Colab it downloads the zip. From a terminal, `kws handin {notebook}` does the same.""")
 WRITTEN_HANDIN_CODE = """from kws.handin.cell import ready_to_hand_in
 
 ready_to_hand_in("{name}", data=None, outputs=None)"""
@@ -88,7 +94,13 @@ def _cell(kind: str, source: str, cell_id: str, tags: list[str] | None = None):
 
 def with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
     """`nb` (a student version) with the kit's Set-up, self-check and Ready to hand in? cells of
-    `spec`'s assignment, each added only where the notebook has none (see the module)."""
+    `spec`'s assignment, each added only where the notebook has none (see the module), their
+    text in the assignment's language (its spec's, else ``KWS_LANGUAGE``'s, `kws.i18n`)."""
+    with speaking(spec.language):
+        return _with_kit_cells(nb, spec)
+
+
+def _with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
     cells = list(nb.cells)
     if not _has_setup(nb):
         first = next(
@@ -96,15 +108,17 @@ def with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
             len(cells),
         )
         setup = SETUP_CODE.format(archive=kit_archive_name())
+        if active() != ENGLISH:
+            setup += SETUP_LANGUAGE.format(env=ENV, language=active())
         cells[first:first] = [
-            _cell("markdown", SETUP_TEXT, "kws-setup-text"),
+            _cell("markdown", _(SETUP_TEXT), "kws-setup-text"),
             _cell("code", setup, "kws-setup"),
         ]
     if not cells_with_tag(nb, "self-check") and spec.tasks:
         models = [i for i, c in enumerate(cells) if "model" in c.metadata.get("tags", [])]
         at = models[-1] + 1 if models else len(cells)
         cells[at:at] = [
-            _cell("markdown", CHECK_TEXT, "kws-check-text"),
+            _cell("markdown", _(CHECK_TEXT), "kws-check-text"),
             _cell("code", CHECK_CODE.format(name=spec.name), "kws-check", ["self-check"]),
         ]
     if not cells_with_tag(nb, "handin"):
@@ -112,7 +126,7 @@ def with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
         text = WRITTEN_HANDIN_TEXT if written_only else HANDIN_TEXT
         code = WRITTEN_HANDIN_CODE if written_only else HANDIN_CODE
         cells += [
-            _cell("markdown", text.format(notebook=spec.notebook), "kws-handin-text"),
+            _cell("markdown", _(text).format(notebook=spec.notebook), "kws-handin-text"),
             _cell("code", code.format(name=spec.name), "kws-handin", ["handin"]),
         ]
     nb.cells = cells

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kws.i18n import canonical, check_language
 from kws.spec.model import (
     ACCURACY_SOURCES,
     RULE_KINDS,
@@ -281,6 +282,12 @@ def load(path: str | Path) -> Spec:
         for preset, table in _table(raw, "budgets", path).items()
     }
     tasks = _tasks(raw, path, text)
+    language = raw.get("language")
+    if language is not None:
+        problem = check_language(language)
+        if problem:
+            raise SpecError(f"{path}, line {line_of(text, 'language')}: {problem}")
+        language = canonical(language)
     return Spec(
         name=raw["name"],
         title=raw["title"],
@@ -297,6 +304,7 @@ def load(path: str | Path) -> Spec:
         grading=_grading(raw, path),
         accuracy=_accuracy(raw, path),
         public_gaps=_public_gaps(raw, path),
+        language=language,
     )
 
 

@@ -236,6 +236,9 @@ class Spec:
     # private test set ([public_gap], written by `kws reference`): the carried-accuracy flag's
     # allowance there (`kws.grading.judge.public_gap`).
     public_gaps: dict[str, float] = field(default_factory=dict)
+    # The language its students read the kit in (``language = "zh-TW"``, `kws.i18n`); None: the
+    # course file's, else ``KWS_LANGUAGE``'s, else English.
+    language: str | None = None
 
     @property
     def cells(self) -> tuple[Cells, ...]:

@@ -1,4 +1,4 @@
-"""The grading child's own footing: the standard library, threads, hooks and exit handlers.
+"""The grading child's own footing: the standard library, hooks and exit handlers.
 
 The grading child runs a notebook's model cells in its own process, so the notebook could rewrite
 what the grader's code calls afterwards: ``builtins.open``, ``json.dump``, ``os.write``, the
@@ -8,12 +8,15 @@ what differs afterwards:
 
 - any function, class or module of ``builtins``, ``io``, ``json`` (and its encoder), ``os``,
   ``sys``, ``atexit``, ``gc`` and ``threading`` replaced by another object;
-- threads started since (a thread could rewrite the result after the grader wrote it);
 - a trace or profile function installed (``sys.settrace``/``setprofile``, or for new threads);
 - ``atexit`` handlers registered since by the notebook's own cells, or behind the recording
   ``atexit.register``'s back (the result is written last and the process ends with
   ``os._exit``, so they would not run; they are still reported). Libraries a notebook imports
   register handlers of their own; those are not the notebook's doing.
+
+Threads the notebook starts are not on the list: a progress bar starts one, and a thread can do
+nothing the notebook's own forward code could not (both run in this process); what it would
+change shows up as one of the changes above, or as a traced pass that differs from the graded one.
 
 This cannot make the child trustworthy — code in the same process can undo any check — but every
 trick found in practice is either detected here or fails, and what is left must be written in the
@@ -22,7 +25,6 @@ notebook for everyone to see (see the threat model, docs/reference/threat-model.
 
 from __future__ import annotations
 
-import _thread
 import atexit
 import builtins
 import gc
@@ -61,16 +63,14 @@ class Snapshot:
     """The genuine objects and counts, taken before student code ran."""
 
     objects: tuple[tuple[str, object, str, object], ...]  # (module label, namespace, name, value)
-    threads: int
     atexit_handlers: int
-    count_threads: object  # the genuine _thread._count
     count_atexit: object  # the genuine atexit._ncallbacks
     gettrace: object
     getprofile: object
 
 
 def snapshot() -> Snapshot:
-    """Record the standard library's functions, thread count and exit handlers; call first.
+    """Record the standard library's functions and exit handlers; call first.
 
     Installs a recording `atexit.register` (once per process), itself watched like the rest.
     """
@@ -89,9 +89,7 @@ def snapshot() -> Snapshot:
                 objects.append((f"{cls.__module__}.{cls.__name__}", vars(cls), name, value))
     return Snapshot(
         objects=tuple(objects),
-        threads=_thread._count(),
         atexit_handlers=atexit._ncallbacks(),
-        count_threads=_thread._count,
         count_atexit=atexit._ncallbacks,
         gettrace=sys.gettrace,
         getprofile=sys.getprofile,
@@ -107,9 +105,6 @@ def changes(before: Snapshot, *, profiler_allowed: object = None) -> list[str]:
     for label, namespace, name, value in before.objects:
         if namespace.get(name, None) is not value:
             found.append(f"{label}.{name} was replaced or changed by the notebook")
-    threads = before.count_threads()
-    if threads > before.threads:
-        found.append(f"the notebook started {threads - before.threads} thread(s)")
     if before.gettrace() is not None:
         found.append("the notebook installed a trace function (sys.settrace)")
     profile = before.getprofile()

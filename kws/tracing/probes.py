@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from kws.params import format_count, is_weight
+from kws.tracing.determinism import SEED, random_draws, seeded
 from kws.tracing.trace import (
     Trace,
     forbidden_package_class,
@@ -329,11 +330,20 @@ def _logits(output):
     return output[0] if isinstance(output, (tuple, list)) else output
 
 
+def _same(a: torch.Tensor, b: torch.Tensor, exact: bool) -> bool:
+    """Equal (bit for bit, or within float rounding), NaN where the other has NaN."""
+    if exact:
+        nan = torch.isnan(a)
+        return torch.equal(nan, torch.isnan(b)) and torch.equal(a[~nan], b[~nan])
+    return torch.allclose(a, b, rtol=1e-3, atol=1e-3, equal_nan=True)
+
+
 def traced_mismatch(traced, untraced, exact: bool = True) -> str | None:
     """Why the traced output differs from the untraced one on the same inputs; None if equal.
 
-    On the CPU a forward pass is deterministic, so they must be equal bit for bit; `exact=False`
-    (the untraced run was on a GPU) allows float rounding (1e-3 relative).
+    On the CPU a forward pass under the same seeds is deterministic, so they must be equal bit for
+    bit; `exact=False` (the untraced run was on a GPU) allows float rounding (1e-3 relative).
+    NaN matches NaN: a model that outputs NaN does so traced or not.
     """
     traced, untraced = _logits(traced), _logits(untraced)
     if not isinstance(traced, torch.Tensor) or not isinstance(untraced, torch.Tensor):
@@ -341,12 +351,66 @@ def traced_mismatch(traced, untraced, exact: bool = True) -> str | None:
     untraced = untraced.detach().to("cpu", traced.dtype)
     if traced.shape != untraced.shape:
         return f"shape {tuple(traced.shape)} traced and {tuple(untraced.shape)} untraced"
-    if exact and torch.equal(traced, untraced):
-        return None
-    if not exact and torch.allclose(traced, untraced, rtol=1e-3, atol=1e-3, equal_nan=True):
+    if _same(traced, untraced, exact):
         return None
     difference = (traced - untraced).abs().nan_to_num(float("inf")).max().item()
     return f"its outputs differ by up to {difference:.3g}"
+
+
+def not_finite(output) -> str | None:
+    """What of a model's output is NaN or infinite ("NaN in 3 of 8 rows"); None when all finite."""
+    logits = _logits(output)
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        return None
+    bad = ~torch.isfinite(logits)
+    if not bad.any():
+        return None
+    kind = "NaN" if torch.isnan(logits).any() else "infinite values"
+    rows = int(bad.flatten(1).any(dim=1).sum()) if logits.ndim > 1 else int(bad.sum())
+    return f"{kind} in {rows} of {len(logits)} rows"
+
+
+def _largest_difference(a, b) -> float:
+    """max |a - b| of two outputs' logits (NaN read as 0), inf when they are not alike."""
+    a, b = _logits(a), _logits(b)
+    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape:
+        return float("inf")
+    b = b.detach().to("cpu", a.dtype)
+    return (a.nan_to_num(0.0) - b.nan_to_num(0.0)).abs().max().item() if a.numel() else 0.0
+
+
+# More untraced passes than two, and a margin on their spread: for randomness no seed fixes (a
+# generator seeded by the OS), a traced pass is one more draw, and one scalar of noise puts it
+# beyond twice the spread of three draws one time in eleven, beyond four times that of five draws
+# one time in 1,200 (simulated with Gaussian draws); logits of many classes and inputs do better.
+EXTRA_PASSES, SPREAD_MARGIN = 4, 4.0
+
+
+def _unsteady(model, inputs, untraced, traced, seed: int, exact: bool) -> str | None:
+    """Why `model`'s traced output differs from its graded one without its knowing it is traced,
+    from `EXTRA_PASSES` more untraced passes under the graded pass's `seed`: None (the
+    difference is the model's doing while watched or graded) when those agree with each other,
+    or when the traced output is farther from the graded one than `SPREAD_MARGIN` times the
+    spread of the untraced passes (more than its own randomness explains); else the cause: the
+    randomness it draws in eval mode, named where it is drawn, or state kept between calls or
+    randomness no seed fixes."""
+    extra = []
+    for _ in range(EXTRA_PASSES):
+        with seeded(seed):
+            extra.append(untraced_output(model, inputs))
+    if all(traced_mismatch(output, extra[0], exact) is None for output in extra[1:]):
+        return None
+    passes = [untraced, *extra]
+    spread = max(_largest_difference(a, b) for i, a in enumerate(passes) for b in passes[i + 1 :])
+    if not _largest_difference(traced, untraced) <= SPREAD_MARGIN * spread:
+        return None
+    draws = random_draws(model, inputs if isinstance(inputs, tuple) else (inputs,))
+    if draws:
+        return "it draws random numbers in eval mode: " + "; ".join(draws)
+    return (
+        "two passes under the same seeds differ: it keeps state between calls (on self or "
+        "elsewhere) or draws random numbers that no seed fixes"
+    )
 
 
 def task_rules(task: str) -> dict:
@@ -381,10 +445,11 @@ def probe_facts(
         model: the student's model.
         ns: the notebook's namespace (where the classes the rules name must be defined).
         batches: model inputs (a tensor or a tuple of arguments), or a list of
-            ``(inputs, untraced_output)`` pairs — graded prediction batches with the output the
-            untraced model gave them (None: computed here first). Each is traced and its traced
-            output compared with the untraced one, so the facts describe the very computation
-            that produced the graded predictions.
+            ``(inputs, untraced_output[, seed])`` — graded prediction batches with the output
+            the untraced model gave them under the seeds of `kws.tracing.determinism.seeded`
+            (None: computed here first; the seed defaults to its ``SEED``). Each is traced under
+            the same seed and its traced output compared with the untraced one, so the facts
+            describe the very computation that produced the graded predictions.
         exact: compare bit for bit (both runs on the CPU) or within float rounding. A model
             whose trace shows a library layer is always compared within float rounding: those
             layers take a fused path when nothing watches them (and fail "from scratch" anyway).
@@ -402,7 +467,11 @@ def probe_facts(
         ``class_problems`` ({class name: problem or None} of the rules' ``own_classes``): why a
         class is not the notebook's own work, ``norm_before_classifier`` ([passed, explanation],
         or None when the rules do not ask), ``tampering``, ``traced_mismatch`` (None, or why the
-        traced run differs from the untraced one), ``traced_batches``, ``output_shape``.
+        traced run differs from the untraced one while two untraced runs agree: it computes
+        something else when watched), ``unsteady`` (None, or why two untraced runs under the
+        same seeds differ: randomness in eval mode, named where it is drawn, or state kept
+        between calls), ``not_finite`` (None, or where the traced output is NaN or infinite),
+        ``traced_batches``, ``output_shape``.
 
     Raises:
         Exception: whatever the model's forward raises.
@@ -416,6 +485,7 @@ def probe_facts(
     rules = task_rules(task) if rules is None else rules
     if not isinstance(batches, list):
         batches = [(batches, None)]
+    batches = [(*batch, SEED)[:3] for batch in batches]
     layer_class = rules.get("layer_class")
     own_classes = rules.get("own_classes", [])
     facts = {
@@ -424,6 +494,8 @@ def probe_facts(
         "forbidden": [],
         "tampering": [],
         "traced_mismatch": None,
+        "unsteady": None,
+        "not_finite": None,
         "traced_batches": len(batches),
         "layer_class": layer_class,
         "layer_calls": 0,
@@ -438,17 +510,23 @@ def probe_facts(
         "model_params_text": None,
         "norm_before_classifier": None,
     }
-    for inputs, untraced in batches:
+    for inputs, untraced, seed in batches:
         if untraced is None:
-            untraced = untraced_output(model, inputs)
-        trace = trace_forward(model, inputs)
+            with seeded(seed):
+                untraced = untraced_output(model, inputs)
+        with seeded(seed):
+            trace = trace_forward(model, inputs)
         output = _logits(trace.output)
         if facts["output_shape"] is None and isinstance(output, torch.Tensor):
             facts["output_shape"] = list(output.shape)
+        if facts["not_finite"] is None:
+            facts["not_finite"] = not_finite(trace.output)
         mismatch = traced_mismatch(trace.output, untraced, exact)
         if mismatch and trace.forbidden:  # torch's own layers take a fused path when untraced
             mismatch = traced_mismatch(trace.output, untraced, exact=False)
-        if mismatch and facts["traced_mismatch"] is None:
+        if mismatch and facts["unsteady"] is None:
+            facts["unsteady"] = _unsteady(model, inputs, untraced, trace.output, seed, exact)
+        if mismatch and facts["unsteady"] is None and facts["traced_mismatch"] is None:
             size = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
             facts["traced_mismatch"] = f"on a batch of {size} test inputs, {mismatch}"
         facts["forbidden"] += [f for f in forbidden_in(trace) if f not in facts["forbidden"]]

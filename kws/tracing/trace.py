@@ -89,6 +89,7 @@ SOFTMAX_FUNCTIONS = {"softmax", "_softmax", "log_softmax", "_log_softmax", "soft
 GRADER_MODULES = [
     "kws.tracing.probes",
     "kws.tracing.trace",
+    "kws.tracing.determinism",
     "kws.grading.protocol.inputs",
     "kws.tracing.guard",
     "kws.grading.child.channel",
@@ -102,6 +103,7 @@ GRADER_MODULES = [
     "kws.check.selfcheck",
     "kws.check.layer_inputs",
     "kws.check.layers",
+    "kws.check.precision",
     "kws.check.weights",
     "kws.check.registry",
 ]

@@ -68,16 +68,21 @@ def environment() -> str:
     return f"torch {version}, Python {'.'.join(map(str, sys.version_info[:2]))}"
 
 
-def kit_digest() -> str:
+def kit_files_digest() -> str:
     """sha256 of the kit a grading child is given (``kws/``, `PARENT_ONLY` and caches left
-    out), with `environment`."""
-    digest = hashlib.sha256(environment().encode())
+    out): the same on every machine for one commit."""
+    digest = hashlib.sha256()
     for path in sorted(KIT.rglob("*")):
         relative = path.relative_to(KIT).as_posix()
         if path.is_file() and "__pycache__" not in path.parts and not parent_only(relative):
             digest.update(relative.encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def kit_digest() -> str:
+    """sha256 of the kit a grading child is given (`kit_files_digest`), with `environment`."""
+    return hashlib.sha256(f"{environment()}\0{kit_files_digest()}".encode()).hexdigest()
 
 
 def _file_digest(path: Path, aliases: dict[str, str]) -> str:
@@ -182,8 +187,9 @@ def reordered(payload: dict | None, recorded: list[str], order: list[str]) -> di
 
 
 def read_records(path: Path = RECORDS) -> dict:
-    """The committed records: {"kit": [kit digests], "results": {key: result},
-    "payloads": {digest: payload}} (empty when there is no file)."""
+    """The committed records: {"kit": [kit digests], "kit_files": the kit's files' digest
+    (`kit_files_digest`), "environment", "results": {key: result}, "payloads": {digest:
+    payload}} (empty when there is no file)."""
     if not path.is_file():
         return {"kit": [], "results": {}, "payloads": {}}
     with gzip.open(path, "rt") as file:
@@ -242,7 +248,8 @@ def save_records(seen: dict[str, dict], path: Path = RECORDS) -> None:
             results[key] = result | {"payload": digest}
         elif payload is not None:
             payloads[payload] = records["payloads"][payload]
-    records = {"kit": [kit], "environment": environment(), "results": results}
+    records = {"kit": [kit], "kit_files": kit_files_digest(), "environment": environment()}
+    records["results"] = results
     write_records(records | {"payloads": payloads}, path)
 
 

@@ -49,8 +49,7 @@ def _name(obj) -> str:
 def attention(cls: type, *, strict: bool = False) -> CheckResult:
     """Check a multi-head self-attention class against `torch.nn.MultiheadAttention`."""
     checker = Checker(_name(cls))
-    with checker.run():
-        layer_checks.attention(checker, cls)
+    checker.check(layer_checks.attention, cls)
     return checker.finish(strict)
 
 
@@ -58,11 +57,9 @@ def encoder_layer(cls: type, *, strict: bool = False) -> CheckResult:
     """Check an encoder layer against `torch.nn.TransformerEncoderLayer`: post-norm, and pre-norm
     (``norm_first=True``) when its constructor takes ``norm_first``."""
     checker = Checker(_name(cls))
-    with checker.run():
-        layer_checks.encoder_layer(checker, cls, norm_first=False)
+    checker.check(layer_checks.encoder_layer, cls, norm_first=False)
     if isinstance(cls, type) and "norm_first" in inspect.signature(cls).parameters:
-        with checker.run():
-            layer_checks.encoder_layer(checker, cls, norm_first=True)
+        checker.check(layer_checks.encoder_layer, cls, norm_first=True)
     return checker.finish(strict)
 
 
@@ -73,24 +70,21 @@ def encoder(cls: type, layer_class: type | None = None, *, strict: bool = False)
     the class named ``EncoderLayer`` defined beside `cls` (in the notebook) is used.
     """
     checker = Checker(_name(cls))
-    with checker.run():
-        layer_checks.encoder(checker, cls, layer_class)
+    checker.check(layer_checks.encoder, cls, layer_class)
     return checker.finish(strict)
 
 
 def conformer_block(cls: type, *, strict: bool = False) -> CheckResult:
     """Check a Conformer block against torchaudio's `ConformerLayer` (kernel 3)."""
     checker = Checker(_name(cls))
-    with checker.run():
-        layer_checks.conformer_block(checker, cls)
+    checker.check(layer_checks.conformer_block, cls)
     return checker.finish(strict)
 
 
 def attention_pooling(cls: type, *, strict: bool = False) -> CheckResult:
     """Check self-attention pooling: softmax over the valid frames of a Linear score, weighted sum."""
     checker = Checker(_name(cls))
-    with checker.run():
-        formula_checks.attention_pooling(checker, cls)
+    checker.check(formula_checks.attention_pooling, cls)
     return checker.finish(strict)
 
 
@@ -98,11 +92,9 @@ def am_softmax(head: type | None = None, loss=None, *, strict: bool = False) -> 
     """Check the AM-softmax head (cosines) and loss (margin at the true class, then scale)."""
     checker = Checker("AM-softmax")
     if head is not None:
-        with checker.run():
-            formula_checks.am_softmax_head(checker, head)
+        checker.check(formula_checks.am_softmax_head, head)
     if loss is not None:
-        with checker.run():
-            formula_checks.am_softmax_loss(checker, loss)
+        checker.check(formula_checks.am_softmax_loss, loss)
     return checker.finish(strict)
 
 

@@ -43,12 +43,19 @@ def predict(
 ) -> tuple[list[int], list[tuple], list[list[int]] | None]:
     """Argmax class of every input, in input order; ValueError on wrong shapes or NaN.
 
-    Returns (predictions, kept, near ties): `kept` holds (indices, logits on the CPU) of the
-    batches numbered in `keep`, for the probes to trace and compare; with `near` > 0, per
+    Every batch runs under its own fixed seeds (`kws.tracing.determinism.seeded`, SEED + its
+    number), so a model that draws random numbers in eval mode still predicts the same classes
+    on every grading of the same files.
+
+    Returns (predictions, kept, near ties): `kept` holds (indices, logits on the CPU, seed) of
+    the batches numbered in `keep`, for the probes to trace and compare under the same seed; with
+    `near` > 0, per
     input its runner-up class when scored within `near` of its score range (max - min) from
     its top score (`_near_ties`), else None.
     """
     import torch
+
+    from kws.tracing.determinism import SEED, seeded
 
     predictions = torch.full((len(inputs),), -1, dtype=torch.int64)
     close: list[list[int]] = [[] for _ in range(len(inputs))]
@@ -57,13 +64,15 @@ def predict(
     try:
         with torch.no_grad():
             for number, indices in enumerate(batches):
-                logits = _logits(model(*inputs.batch(indices, device)), len(indices), n_classes)
+                with seeded(SEED + number):
+                    output = model(*inputs.batch(indices, device))
+                logits = _logits(output, len(indices), n_classes)
                 predictions[indices] = logits.argmax(dim=1).cpu()
                 if near:
                     for row, item in zip(_near_ties(logits, near), indices.tolist(), strict=True):
                         close[item] = row
                 if number in keep:
-                    kept.append((indices, logits.detach().cpu().clone()))
+                    kept.append((indices, logits.detach().cpu().clone(), SEED + number))
     finally:
         model.to("cpu")  # the probes trace it on the CPU
     return predictions.tolist(), kept, close if near else None
@@ -111,5 +120,11 @@ def _logits(output, batch: int, n_classes: int):
             f"({batch}, {n_classes})"
         )
     if not torch.isfinite(logits).all():
-        raise ValueError("the model outputs NaN or infinite scores for some test inputs")
+        rows = int((~torch.isfinite(logits)).any(dim=1).sum())
+        kind = "NaN" if torch.isnan(logits).any() else "infinite"
+        raise ValueError(
+            f"the model outputs {kind} scores for {rows} of the {batch} test inputs of a batch; "
+            "in a padded batch look for a row whose keys are all masked (the padding mask is "
+            "True where a frame is padding), a division by a length of 0 or a log of 0"
+        )
     return logits

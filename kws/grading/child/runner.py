@@ -120,7 +120,7 @@ def grade_task(
         )
         if predicted is not None:
             report["predictions"], kept, report["near"] = predicted
-            batches = [(inputs.batch(indices), logits) for indices, logits in kept]
+            batches = [(inputs.batch(indices), logits, seed) for indices, logits, seed in kept]
     release_memory()  # the predictions' score matrices, before the probes trace
     rules = spec_of_notebook(run.notebook).tasks[task].rules
     report["facts"] = attempt(

@@ -94,7 +94,7 @@ def grade_class(
                     grading = {"grader": grader, "pytest_args": list(pytest_args),
                                "timeout": timeout, "plan": planned}  # fmt: skip
                     graded = _grade_all(graders, plan.chosen, plan.data, target, hide, jobs,
-                                        **grading)  # fmt: skip
+                                        targets=plan.targets, **grading)  # fmt: skip
             except (RunStopped, GraderFault) as stop:
                 run.said = getattr(stop, "summary", "")
                 raise
@@ -188,11 +188,13 @@ def _grade_all(
     out_dir: Path,
     hide: list[Path],
     jobs: int,
+    targets: dict[str, str],
     **grading,
 ) -> list[Graded]:
     """`stage_one`, then its commit, for each of `students`, `jobs` at a time among `graders`,
-    in their order; `hide`: folders no child may see; `grading`: `stage_one`'s grader,
-    pytest_args and timeout. Stops as `grade_class` says, the exception's ``summary`` saying
+    in their order; `hide`: folders no child may see; `targets`: each hand-in's folder when
+    the run was planned (`GradingPlan.targets`); `grading`: `stage_one`'s grader, pytest_args
+    and timeout. Stops as `grade_class` says, the exception's ``summary`` saying
     how many were graded."""
     env = grader_environment()
     done: dict[str, Graded] = {}
@@ -202,6 +204,7 @@ def _grade_all(
         try:
             graded = stage_one(submission, data, out_dir, hide=hide,
                                threads=child_threads(jobs), processes=graders, env=env,
+                               target=targets.get(submission.name),
                                **grading).commit()  # fmt: skip
         except CollectionFault as fault:  # that hand-in's folder: the others grade on
             faults.append(fault)

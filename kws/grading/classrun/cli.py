@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kws.grading.command import add_selection_options
 from kws.grading.season.cli import grades_folder_faults
-from kws.verbs import FILE_TIMES, ROSTER_KEY, STRICT, WAIT, Arg, Verb
+from kws.verbs import FILE_TIMES, FUTURE_TIMES, ROSTER_KEY, STRICT, WAIT, Arg, Verb
 
 
 def _stops() -> tuple[type[BaseException], ...]:
@@ -41,6 +41,7 @@ def _grade(args: argparse.Namespace) -> int:
                     dataset=args.dataset, tiers=args.tiers, student=args.student, shard=shard,
                     roster=roster, course=args.course, times=args.times,
                     file_times=args.file_times, strict=args.strict,
+                    accept_future_times=args.accept_future_times,
                     say=functools.partial(print, flush=True))  # fmt: skip
     if args.student is not None:
         earlier = (plan.out / "results" / f"{safe_name(args.student)}.json").is_file()
@@ -96,6 +97,7 @@ GRADE = Verb(
             help="hand-in times: a CSV (student, assignment, submitted) or Moodle's grading "
             "worksheet; default: Gradescope's submission_metadata.json (else --file-times)"),
         FILE_TIMES,
+        FUTURE_TIMES,
         STRICT,
         Arg("--student", metavar="NAME",
             help="regrade this hand-in folder only, into the existing gradebook (its earlier "

@@ -6,7 +6,9 @@ and log replace the earlier ones only once they are whole (`stage_one`, then
 A hand-in graded is the hand-in collected: a grader started on a folder that is gone meanwhile
 says so in its failed tests, which would read as a 0 on every test, so the folder is checked
 before and after each grader (`handin_state`, `check_collected`) and one that moved is a
-`CollectionFault`, never a grade (its earlier result stays).
+`CollectionFault`, never a grade (its earlier result stays). A hand-in is named by its entry in
+the submissions folder: a link there is graded under the link's name, and a link that points
+elsewhere after its grading is a collection fault too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +34,17 @@ from kws.grading.records.gradebook import Graded, safe_name, ungraded_document
 
 
 def handin_state(folder: Path) -> tuple | None:
-    """What a hand-in folder is now: its identity and each file's name, size and modification
-    time (None when it is gone). The same before and after its grading, or the grade is not
-    the hand-in's: `check_collected`."""
+    """What a hand-in folder is now: the entry of the submissions folder (a collection
+    script's link: the link itself and where it points), the folder it is, and each file's
+    name, size and modification time (None when it is gone, or is no folder). The same before
+    and after its grading, or the grade is not the hand-in's: `check_collected`."""
     try:
+        entry = os.lstat(folder)
+        link = os.readlink(folder) if stat.S_ISLNK(entry.st_mode) else None
         top = os.stat(folder)
     except OSError:
+        return None
+    if not stat.S_ISDIR(top.st_mode):  # a link swapped for one to a file (/etc/passwd)
         return None
     entries = []
     for root, dirs, files in os.walk(folder):
@@ -47,7 +55,8 @@ def handin_state(folder: Path) -> tuple | None:
             except OSError:  # removed as we looked: the folder changed
                 return None
             entries.append((os.path.relpath(path, folder), found.st_size, found.st_mtime_ns))
-    return (top.st_dev, top.st_ino, tuple(sorted(entries)))
+    named = (entry.st_dev, entry.st_ino, link)
+    return (named, top.st_dev, top.st_ino, tuple(sorted(entries)))
 
 
 class CollectionFault(GraderFault):
@@ -64,7 +73,13 @@ def check_collected(submission: Path, before: tuple | None, out_dir: Path) -> No
     now = handin_state(submission)
     if before is not None and now == before:
         return
-    what = "is gone (renamed or removed)" if now is None else "changed"
+    link = os.readlink(submission) if os.path.islink(submission) else None
+    if now is None:
+        what = "is no folder" if os.path.lexists(submission) else "is gone (renamed or removed)"
+    else:
+        what = "changed"
+    if link is not None and (before is None or before[0][2] != link):
+        what += f" (a link to {link} now)"
     when = "before its grading started" if before is None else "while it was graded"
     raise CollectionFault(
         f"the hand-in folder {submission} {what} {when}: a collection fault, not the "
@@ -138,6 +153,7 @@ def stage_one(
     processes: GraderProcesses | None = None,
     env: dict[str, str] | None = None,
     plan: Path | None = None,
+    target: str | None = None,
 ) -> Staged:
     """Run the grader (`kws.grading.command`; `grader`: another grader folder) on one
     submission in its own process, into the staging folders: `Staged.commit` puts its results
@@ -147,7 +163,8 @@ def stage_one(
     `processes`: the batch's graders, to start it among (default: a set of its own); `env`:
     the grader's environment (default `kws.grading.command.grader_environment`); `plan`: the
     run's plan file (`kws.grading.classrun.plan.GradingPlan.graders`), whose tier sets the
-    grader takes.
+    grader takes; `target`: the folder the hand-in's entry was when the run was planned
+    (`GradingPlan.targets`), a hand-in that is another one now being a `CollectionFault`.
 
     What the hand-in does never raises: a grader it brings down, or that runs past `timeout`,
     gives results with no test and the reason (`ungraded_document`). Raises NotStarted when the
@@ -160,7 +177,10 @@ def stage_one(
     Every path is made absolute here, and the child runs in `out_dir`: its working directory
     is never the kit's folder, so nothing the grader writes lands there.
     """
-    submission, data, out_dir = (Path(p).resolve() for p in (submission, data, out_dir))
+    data, out_dir = (Path(p).resolve() for p in (data, out_dir))
+    # Named by its entry in the submissions folder, never by where a link there points (a
+    # collection script links each student's latest attempt: `ben -> ../store/ben-attempt3`).
+    submission = Path(submission).parent.resolve() / Path(submission).name
     student = submission.name
     results = out_dir / "results" / f"{safe_name(student)}.json"
     log = out_dir / "logs" / f"{safe_name(student)}.txt"
@@ -171,7 +191,7 @@ def stage_one(
     start = time.monotonic()
     try:
         collected = handin_state(submission)
-        if collected is None:
+        if collected is None or (target is not None and os.path.realpath(submission) != target):
             check_collected(submission, None, out_dir)
         with contextlib.ExitStack() as alone:
             if processes is None:  # a grader of its own (kws grade --student): Ctrl-C stops it too

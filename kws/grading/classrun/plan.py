@@ -13,8 +13,9 @@ again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,8 @@ class GradingPlan:
     shard: Shard | None = None
     roster: Roster | None = None
     graders: str = ""  # the graders' part, as its file's JSON (`kws.grading.judge.planned`)
+    # {hand-in: the folder its entry of `submissions` was when planned (a link: its target)}
+    targets: dict[str, str] = field(default_factory=dict)
 
     def shared(self) -> dict:
         """The decisions of the graders' part every shard of one class shares, which the shards
@@ -85,6 +88,7 @@ def plan_run(
     times: Path | None = None,
     file_times: bool | None = None,
     strict: bool = False,
+    accept_future_times: bool = False,
     say: Callable[[str], None] | None = None,
 ) -> GradingPlan:
     """Decide a grading run of the hand-ins in `submissions` against `data` into `out`.
@@ -99,6 +103,8 @@ def plan_run(
         course, times, file_times: the season's inputs as given (default: the copies kept in
             `out`).
         strict: refuse the course file's warnings (``--strict``).
+        accept_future_times: grade with hand-in times later than now (``--accept-future-times``;
+            default: refused, `kws.grading.season.times.check_not_future`).
         say: where the instructor reads the run's notes as they are found, in the order
             `kws grade` prints them (the public-test-set warning first, the roster's report,
             the course file's warnings, printed by `warn_or_refuse`, and notes); None says
@@ -110,7 +116,8 @@ def plan_run(
             a graded test file that does not compile
             (`kws.grading.judge.loading.check_graded_tests`); CourseError
             naming the course file or the times; SplitError naming the course file whose
-            Kaggle share leaves a part empty.
+            Kaggle share leaves a part empty; a regraded hand-in whose results file is
+            another hand-in folder's (`check_results_owner`).
     """
     from kws.grading.judge.loading import check_graded_tests
     from kws.grading.judge.planned import decide_handins
@@ -134,6 +141,8 @@ def plan_run(
     if student is not None and not (submissions / student).is_dir():  # named as typed
         raise FileNotFoundError(f"{submissions / student}: no such hand-in folder (--student "
                                 f"names a folder of {submissions})")  # fmt: skip
+    if student is not None:  # before anything is graded: a classmate's results are not its own
+        check_results_owner(submissions / student, out)
     if found:  # first, before anything is graded: the instructor may rather make one
         say(warning(found, data))
     if missing is not None:
@@ -142,7 +151,8 @@ def plan_run(
         say("\n".join(match_roster(roster, [p.name for p in handins]).report()))
     # Every input of the season, checked against the hand-ins.
     season = season_to_grade(submissions, out, handins, held, student=student, course=course,
-                             times=times, file_times=file_times, roster=roster)  # fmt: skip
+                             times=times, file_times=file_times, roster=roster,
+                             accept_future_times=accept_future_times)  # fmt: skip
     if speak:  # the course file's warnings, printed (or refused under --strict)
         warn_or_refuse(season.warnings, strict)
     for note in season.notes:
@@ -173,6 +183,7 @@ def plan_run(
                                   split_from=season.course.path if split else None,
                                   season=season.digest())  # fmt: skip
     plan.graders = graders.text()
+    plan.targets = {p.name: os.path.realpath(p) for p in plan.chosen}
     return plan
 
 
@@ -221,6 +232,34 @@ def handin_folders(submissions_dir: Path) -> list[Path]:
     return students
 
 
+def check_results_owner(handin: Path, out: Path) -> None:
+    """ValueError when the results file the hand-in folder `handin` would be graded into (a
+    regrade: `kws grade --student`) belongs to another hand-in folder of the gradebook in
+    `out`: ``late/ann_smith`` and the class's ``ann smith`` share ``ann_smith.json``
+    (`safe_name`), and one would take the other's grade. The gradebook's ``student`` column
+    records each results file's hand-in folder. The message names that folder and the fix."""
+    import csv
+    import shlex
+
+    gradebook, student = Path(out) / "gradebook.csv", Path(handin).name
+    if not gradebook.is_file():
+        return
+    with open(gradebook, newline="", encoding="utf-8") as file:
+        folders = {row.get("student") or "" for row in csv.DictReader(file)}
+    others = sorted(f for f in folders if f != student and safe_name(f) == safe_name(student))
+    if not others:
+        return
+    owner = others[0]
+    own = Path(handin).with_name(owner)
+    raise ValueError(
+        f"{handin}: its results file {Path(out) / 'results' / safe_name(student)}.json is the "
+        f"hand-in folder {owner!r}'s ({gradebook}); graded as {student!r}, it would take "
+        f"{owner!r}'s grade. If it is {owner!r}'s hand-in, name its folder so "
+        f"(mv {shlex.quote(str(handin))} {shlex.quote(str(own))}) and regrade with --student "
+        f"{shlex.quote(owner)}; if it is another student's, give its folder a name of its own"
+    )
+
+
 def data_of_written_only(submissions: Path, student: str | None, assignment: str | None) -> Path:
     """The data folder of a run given no ``--data``: `NO_DATA`, where every assignment of the
     selection the chosen hand-ins hold (or, holding none, the selection) is written-only.
@@ -266,6 +305,7 @@ def season_to_grade(
     times: Path | None = None,
     file_times: bool | None = None,
     roster: Roster | None = None,
+    accept_future_times: bool = False,
 ) -> SeasonInputs:
     """The season of a class run, checked against what it will grade before it grades
     (`plan_run` asks).
@@ -277,7 +317,8 @@ def season_to_grade(
         student: the one hand-in regraded (`kws grade --student`), or None for the class.
         course, times, roster: as given (default: the kept ones; the roster's students may
             have an extension or a times row before they hand in); file_times:
-            ``--file-times`` (None: the folder's recorded choice).
+            ``--file-times`` (None: the folder's recorded choice); accept_future_times:
+            ``--accept-future-times``.
 
     Returns:
         The season read, with notes for the instructor (file times used, slash dates' order).
@@ -289,7 +330,7 @@ def season_to_grade(
     from kws.grading.season.apply import checked_season, graded_assignments
     from kws.grading.season.inputs import read_season
 
-    season = read_season(out_dir, course, times, file_times)
+    season = read_season(out_dir, course, times, file_times, accept_future_times)
     chosen = [f for f in folders if f.name == student] if student else folders
     handins: dict[str, Path | None] = {f.name: f for f in chosen}
     graded: dict[str, set[str]] = {}

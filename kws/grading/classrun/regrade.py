@@ -151,8 +151,8 @@ def regrade(
                 with plan_file(plan) as planned:
                     staged = stage_one(handin, plan.data, out_dir,
                                        hide=[plan.submissions, out_dir], timeout=timeout,
-                                       processes=graders,
-                                       plan=planned)  # fmt: skip
+                                       processes=graders, plan=planned,
+                                       target=plan.targets.get(student))  # fmt: skip
             except (RunStopped, GraderFault) as stop:
                 remove_staging(out_dir)
                 raise _not_regraded(stop, student, out_dir) from None

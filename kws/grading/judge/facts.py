@@ -130,6 +130,12 @@ class ChildFacts:
                 "the computation that is graded. Make forward compute the same thing every time "
                 "(no checks for profilers, hooks, modes or who is calling)."
             )
+        if unsteady := report["facts"].get("unsteady"):
+            self.report.add_output(
+                f"Your {task} model gives other outputs on each call in eval mode ({unsteady}). "
+                "The grader ran every pass it compares under the same random seeds, so your "
+                "grade is the same on every run; a model should still compute one thing in eval."
+            )
         if forward and isinstance(report["facts"].get("layer_calls"), int):
             self.report.add_measure("layers_run", report["facts"]["layer_calls"])
         return report["facts"]

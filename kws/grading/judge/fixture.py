@@ -35,12 +35,14 @@ from kws.grading.sandbox.supervise import Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import hidden_test, layout_of, public_test
 from kws.grading.testsets.split import graded_correct
+from kws.i18n import N_
 from kws.spec import Spec, graded_test_folders
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
 PLAN = pytest.StashKey[GraderPlan | None]()  # the run's plan, read once by `kws.grading.plugin`
 # Why an accuracy test is skipped by --handin (`kws handin`), once its file and model are fine.
-ACCURACY_AFTER_HAND_IN = "graded after you hand in: the accuracy needs the hidden test labels"
+# why, as `kws handin` says it (translated there, `kws.i18n`)
+ACCURACY_AFTER_HAND_IN = N_("graded after you hand in: the accuracy needs the hidden test labels")
 
 
 class Grading(ChildFacts, HandinFiles, KaggleParts):

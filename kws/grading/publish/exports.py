@@ -11,10 +11,12 @@ LMS imports the file, with sources: docs/how-to/lms.md.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kws.grading.records.files import private_folder, write_whole
 from kws.grading.records.gradebook import RUN_FILE
 from kws.grading.records.grades import read_grades
 from kws.grading.records.marks.written import UNMARKED, check_marked
@@ -183,12 +185,9 @@ def export_grades(
             absent.append(table.label(row))
     if canvas:
         rows.insert(0, [CANVAS_POINTS_ROW, *[""] * (len(CANVAS_COLUMNS) - 1), number(points)])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    try:
-        with open(partial, "w", newline="", encoding=SPREADSHEET_ENCODING) as file:
-            csv.writer(file).writerows([header, *rows])
-        partial.replace(out)
-    finally:  # Ctrl-C or a full disk half-way: no half-written export is left beside it
-        partial.unlink(missing_ok=True)
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows([header, *rows])
+    private_folder(out.parent, existing=False)
+    # whole, the instructor's alone (mode 0600), with the byte-order mark Excel reads UTF-8 by
+    write_whole(out, text.getvalue().encode(SPREADSHEET_ENCODING))
     return Export(out, lms, title, points, len(table.rows), match, absent)

@@ -2,12 +2,16 @@
 
     write_whole(grades / "gradebook.csv", text)          # a reader sees the old file or the new
     write_whole(grades / "course.toml", data)            # mode 0600: the instructor's alone
+    private_folder(Path("feedback"))                     # mode 0700, whatever the umask
     text = decode_text(Path("times.csv"), CourseError, "save it as CSV UTF-8 ...")
 
 Every file a command writes into the grades folder goes through `write_whole` (a temporary file
 beside the target, then one rename), so a command stopped half-way leaves each file as it was or
 as it should be. What a killed command leaves of its temporary files, the next command that
-writes the folder removes under the folder's lock (`remove_partials`).
+writes the folder removes under the folder's lock (`remove_partials`). What the kit writes
+outside it that holds grades (exports, feedback pages and zips, the class report, the
+rehearsal's page) is written the same way, into folders made with `private_folder`: no other
+local user reads it, whatever the umask (docs/reference/threat-model.md).
 """
 
 from __future__ import annotations
@@ -46,6 +50,33 @@ def write_whole(path: Path, data: str | bytes) -> Path:
         raise OSError(error.errno, error.strerror or str(error), str(path)) from error
     finally:
         partial.unlink(missing_ok=True)
+    return path
+
+
+def write_zip(path: Path, entries: list[tuple[Path, str]]) -> Path:
+    """A zip of `entries` (each a file and its name in the zip) written to `path` as
+    `write_whole` writes (mode 0600: feedback pages hold grades). Returns `path`."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for source, name in entries:
+            bundle.write(source, name)
+    return write_whole(path, buffer.getvalue())
+
+
+def private_folder(path: Path, *, existing: bool = True) -> Path:
+    """`path` made a folder only its owner reads (mode 0700, whatever the umask), with the
+    parents it lacks (each 0700 too): a folder of pages or exports that hold grades
+    (``kws feedback --out``). `existing`: whether a `path` that is there already is made
+    0700 as well (False: the folder an export is written into, which may be the course's).
+    Returns `path`."""
+    path = Path(path)
+    made = [folder for folder in (path, *path.parents) if not folder.exists()]
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder in made + ([path] if existing else []):
+        folder.chmod(0o700)
     return path
 
 

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from kws.verbs import FILE_TIMES, GRADES, STRICT, WAIT, Arg, Verb
+from kws.verbs import FILE_TIMES, FUTURE_TIMES, GRADES, STRICT, WAIT, Arg, Verb
 
 
 def _late_summary(standings) -> list[str]:
@@ -114,7 +114,8 @@ def _season(args: argparse.Namespace) -> int:
     from kws.grading.season.inputs import read_season
 
     check_may_write(args.grades, SEASON, wait=args.wait)  # half a `kws grade`: its own to finish
-    season = read_season(args.grades, args.course, args.times, args.file_times)
+    season = read_season(args.grades, args.course, args.times, args.file_times,
+                         accept_future_times=args.accept_future_times)  # fmt: skip
     grades = read_grades(args.grades)  # the names too, before anything is written
     checked_season(season, grades.folder, *class_of(grades))
     warn_or_refuse(season.warnings, args.strict)
@@ -245,6 +246,7 @@ SEASON = Verb(
             help="hand-in times: a CSV of student, assignment, submitted, or Moodle's grading "
             "worksheet (kept)"),
         FILE_TIMES,
+        FUTURE_TIMES,
         STRICT,
         WAIT,
     ),

@@ -22,6 +22,7 @@ from kws.grading.records.standings import Late
 from kws.grading.season.dates import DateError, in_zone, toml_time
 from kws.grading.season.warn import CourseWarning, date_warnings, rule_warnings, zone_warning
 from kws.grading.testsets.split import Split
+from kws.i18n import canonical, check_language
 from kws.spec import ASSIGNMENTS
 from kws.spec.toml import Toml, read_toml, unknown
 
@@ -64,6 +65,7 @@ class Course:
     release: dict[str, datetime] = field(default_factory=dict)  # when each notebook came out
     text: str = field(default="", repr=False)  # the file as read, for the lines of messages
     warnings: tuple[CourseWarning, ...] = ()  # what it reads but a colleague would question
+    language: str | None = None  # what the grader writes for students speaks (`kws.i18n`)
 
     @property
     def split(self) -> Split | None:
@@ -87,7 +89,13 @@ TABLES = {
     "extensions": None,
     "gradescope": ("attempts_per_day", "public_share", "split_seed"),
 }
-TOP = ("timezone", "grace_minutes", "grace_days", *TABLES)  # the file's keys, tables last
+TOP = (
+    "timezone",
+    "language",
+    "grace_minutes",
+    "grace_days",
+    *TABLES,
+)  # the file's keys, tables last
 
 
 def check_keys(toml: Toml) -> None:
@@ -219,6 +227,12 @@ def read_course(path: Path, assignments: list[str]) -> Course:
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise read.fail(("timezone",), f"timezone = {zone_name!r} is not an IANA time zone "
                         f"name; {_zone_fix(zone_name)}") from None  # fmt: skip
+    language = table.get("language")
+    if language is not None:
+        problem = check_language(language)
+        if problem:
+            raise read.fail(("language",), problem)
+        language = canonical(language)
     late = table.get("late", {})
     count = late.get("count", "started_days")
     if count not in COUNTS:
@@ -275,6 +289,7 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         release,
         text,
         tuple(w for w in warnings if w is not None),
+        language,
     )
 
 

@@ -24,7 +24,7 @@ from kws.grading.records.gradebook import RUN_FILE
 from kws.grading.records.seal import SEAL_FILE, readable_seal
 from kws.grading.records.standings import STANDINGS_FILE, Adjustment
 from kws.grading.season.course import COURSE_FILE, Course, CourseError, read_course
-from kws.grading.season.times import Times, handin_time, read_times_csv
+from kws.grading.season.times import Times, check_not_future, handin_time, read_times_csv
 from kws.grading.season.warn import CourseWarning, roster_warnings
 from kws.spec import ASSIGNMENTS
 from kws.spec.toml import closest, where
@@ -90,10 +90,14 @@ def read_season(
     course: Path | None = None,
     times: Path | None = None,
     file_times: bool | None = None,
+    accept_future_times: bool = False,
 ) -> SeasonInputs:
     """The course file and times `course` / `times` as given (else the copies kept in
     `grades_dir`), read and checked on their own; `file_times`: None for the folder's
-    recorded choice. CourseError naming the file given, its line and key, and the fix."""
+    recorded choice. A times file given is refused where a time is later than now
+    (`check_not_future`), unless `accept_future_times` (``--accept-future-times``); the kept
+    one was checked when it was given. CourseError naming the file given, its line and key,
+    and the fix."""
     grades_dir = Path(grades_dir)
     course_file = course if course is not None else _kept(grades_dir / COURSE_FILE)
     times_file = times if times is not None else _kept(grades_dir / TIMES_FILE)
@@ -101,6 +105,8 @@ def read_season(
     parsed = read_course(course_file, sorted(ASSIGNMENTS)) if course_file else None
     zone = parsed.timezone if parsed else timezone.utc
     entries = read_times_csv(times_file, zone) if times_file else Times()
+    if times is not None and not accept_future_times:
+        check_not_future(entries)
     given = {COURSE_FILE: course, TIMES_FILE: times}
     keep = {name: Path(path).read_bytes() for name, path in given.items() if path is not None}
     chosen = recorded_file_times(grades_dir) if file_times is None else file_times

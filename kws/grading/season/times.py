@@ -110,6 +110,26 @@ def read_times_csv(path: Path, zone: ZoneInfo) -> Times:
     return times
 
 
+def check_not_future(times: Times, now: datetime | None = None) -> None:
+    """CourseError naming the file, the row and the fix when a hand-in time of `times` is
+    later than `now` (default: this moment): a hand-in cannot have come in after its grading,
+    so the file is wrong (an LMS export with a wrong year, a time zone off by a day), and a
+    late rule would take its penalty for every hour of it. ``--accept-future-times`` skips it."""
+    now = now or datetime.now(timezone.utc)
+    later = sorted((when.line, key, when) for key, when in times.items() if when.submitted > now)
+    if not later:
+        return
+    line, (student, assignment), when = later[0]
+    more = f" (and {len(later) - 1} more rows)" if len(later) > 1 else ""
+    raise CourseError(
+        f"{times.path}, line {line}: {student} handed in {assignment or 'every notebook'} at "
+        f"{when.submitted.isoformat()}, later than now ({now.isoformat(timespec='minutes')})"
+        f"{more}: a hand-in time cannot be after its grading; check the year, the day and the "
+        "time zone of the row and correct the file, or pass --accept-future-times to grade "
+        "with the times as given"
+    )
+
+
 def _add(times: Times, key: tuple[str, str], when: HandinTime) -> None:
     """Record `when` under `key`; CourseError when another line gave another time."""
     earlier = times.get(key)

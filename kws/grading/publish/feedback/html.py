@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -19,13 +18,17 @@ from kws.grading.publish.feedback.pages import (
 )
 from kws.grading.publish.feedback.rerun import course_notebooks
 from kws.grading.publish.report.figures import TIER_COLOURS
+from kws.grading.records.files import private_folder, write_whole, write_zip
 from kws.grading.records.gradebook import safe_name
 from kws.grading.records.grades import read_grades
 from kws.grading.records.marks.written import check_marked, written_part
 from kws.grading.records.standings import read_standings
 from kws.grading.season.compute import with_standings
+from kws.grading.season.course import Course
+from kws.i18n import gettext as _
+from kws.i18n import ngettext, speaking
 from kws.pages import Table, bold, italic, lines, pre, render, table
-from kws.spec import TIER_ORDER
+from kws.spec import ASSIGNMENTS, TIER_ORDER
 
 
 @dataclass
@@ -115,7 +118,7 @@ def accuracy_picture(item: Accuracy, width: int = 640) -> AccuracyPicture:
                               f"{tier} {line:.3g}"))  # fmt: skip
     mark = x(item.accuracy)
     said = min(max(mark, left + 36), left + span - 36)  # the label stays inside the picture
-    label = f"accuracy {item.accuracy:.4f} against the tiers"
+    label = _("accuracy {accuracy} against the tiers").format(accuracy=f"{item.accuracy:.4f}")
     return AccuracyPicture(width, left, span, f"{start:g}", tiers, mark, mark - left, said,
                            f"{item.accuracy:.4f}", label)  # fmt: skip
 
@@ -131,11 +134,16 @@ def _accuracy(items: list[Accuracy]) -> list[_Task]:
     for item in items:
         if item.tiers and item.target:
             reached = [t for t in TIER_ORDER if item.accuracy >= item.tiers[t]]
-            said = f"reaches the {reached[-1]} tier" if reached else "reaches no tier yet"
-            goal = f"; full marks at {item.target} ({item.tiers[item.target]:.4g})"
+            said = (_("reaches the {tier} tier").format(tier=reached[-1]) if reached
+                    else _("reaches no tier yet"))  # fmt: skip
+            goal = _("; full marks at {tier} ({threshold})").format(
+                tier=item.target, threshold=f"{item.tiers[item.target]:.4g}"
+            )
         else:
-            said, goal = "", " (the tiers were not recorded with your result)"
-        heading = f"{item.task}: accuracy {item.accuracy:.4f} {said}{goal}"
+            said, goal = "", _(" (the tiers were not recorded with your result)")
+        heading = _("{task}: accuracy {accuracy} {reached}{goal}").format(
+            task=item.task, accuracy=f"{item.accuracy:.4f}", reached=said, goal=goal
+        )
         tasks.append(_Task(heading, accuracy_picture(item)))
     return tasks
 
@@ -143,38 +151,41 @@ def _accuracy(items: list[Accuracy]) -> list[_Task]:
 def _standing(page: Feedback) -> Table:
     standing = page.standing
     if standing.written or page.written:
-        rows = [["Tests", _points(standing.raw - standing.written)],
-                ["Written answers", _points(standing.written)],
-                ["Raw score", _points(standing.raw)]]  # fmt: skip
+        rows = [[_("Tests"), _points(standing.raw - standing.written)],
+                [_("Written answers"), _points(standing.written)],
+                [_("Raw score"), _points(standing.raw)]]  # fmt: skip
     else:
-        rows = [["Tests (raw score)", _points(standing.raw)]]
+        rows = [[_("Tests (raw score)"), _points(standing.raw)]]
     if standing.late is not None:
         late = standing.late
         handed, due = _when(late.submitted, page.zone), _when(late.due, page.zone)
-        what = (
-            f"Late: handed in {handed}, due {due} "
-            f"({late.hours_late:.1f} h late; {late.grace_days_used} grace day(s) used). "
-            f"Rule: {late.rule}. Hand-in time from: {late.source}."
-        )
+        used = ngettext("{n} grace day used", "{n} grace days used", late.grace_days_used)
+        what = _(
+            "Late: handed in {handed}, due {due} ({hours} h late; {used}). Rule: {rule}. "
+            "Hand-in time from: {source}."
+        ).format(handed=handed, due=due, hours=f"{late.hours_late:.1f}",
+                 used=used.format(n=late.grace_days_used), rule=late.rule, source=late.source)  # fmt: skip
         rows.append([what, f"−{_points(late.penalty)}"])
     for change in standing.adjustments:
         who = f"{change.who}, {_when(change.when, page.zone)}"
-        rows.append([f"Adjustment: {change.reason} ({who})", _signed(change.points)])
-    rows.append([bold("Final score"), bold(_points(standing.final))])
-    return table(rows, ["what", "points"], numeric={1})
+        rows.append([_("Adjustment: {reason} ({who})").format(reason=change.reason, who=who),
+                     _signed(change.points)])  # fmt: skip
+    rows.append([bold(_("Final score")), bold(_points(standing.final))])
+    return table(rows, [_("what"), _("points")], numeric={1})
 
 
 def _tests(page: Feedback) -> Table:
     rows, statuses = [], []
     for test in page.tests:
-        status = "passed" if test.passed else "failed"
+        status = "passed" if test.passed else "failed"  # the row's class
+        said = _("passed") if test.passed else _("failed")
         rerun = (
-            ["run again: ", italic(test.rerun.section)] if test.rerun and not test.passed else ""
+            [_("run again: "), italic(test.rerun.section)] if test.rerun and not test.passed else ""
         )
         rows.append([test.name, f"{_points(test.score)} / {_points(test.max_score)}",
-                     pre(test.message or status), rerun])  # fmt: skip
+                     pre(test.message or said), rerun])  # fmt: skip
         statuses.append(status)
-    header = ["test", "points", "message", "what to re-run"]
+    header = [_("test"), _("points"), _("message"), _("what to re-run")]
     return table(rows, header, numeric={1}, row_classes=statuses)
 
 
@@ -184,17 +195,19 @@ def _written(page: Feedback) -> Table | None:
     rows, classes = [], []
     for line in page.written:
         if not line.marked:
-            rows.append([line.title, f"— / {_points(line.maximum)}", italic("not marked yet"), ""])
+            rows.append(
+                [line.title, f"— / {_points(line.maximum)}", italic(_("not marked yet")), ""]
+            )
             classes.append("")
             continue
         given = [f"{text} ({_signed(points)})" for text, points in line.items]
         if line.adjust:
-            given.append(f"beyond the rubric ({_signed(line.adjust)})")
+            given.append(_("beyond the rubric ({points})").format(points=_signed(line.adjust)))
         rows.append([line.title, f"{_points(line.points)} / {_points(line.maximum)}",
-                     lines(given) if given else italic("no rubric item"),
+                     lines(given) if given else italic(_("no rubric item")),
                      pre(line.comment) if line.comment else ""])  # fmt: skip
         classes.append("passed" if line.points >= line.maximum - 1e-9 else "failed")
-    header = ["question", "points", "rubric items given", "comment"]
+    header = [_("question"), _("points"), _("rubric items given"), _("comment")]
     return table(rows, header, numeric={1}, row_classes=classes)
 
 
@@ -203,26 +216,40 @@ def _card(page: Feedback) -> tuple[str, str]:
     standing = page.standing
     final = f"{_points(standing.final)} / {_points(standing.maximum)}"
     if page.problem and standing.status == "missing":
-        return final, "not handed in"
+        return final, _("not handed in")
     if page.problem:
-        return "not graded", "see below"
-    return (final, "final score") if page.total_shown else ("—", "shown after the due date")
+        return _("not graded"), _("see below")
+    return (final, _("final score")) if page.total_shown else ("—", _("shown after the due date"))
 
 
-def feedback_page(page: Feedback) -> str:
+def page_language(assignment: str, course: Course | None) -> str | None:
+    """The language of a page on `assignment`: its spec's ``language``, else the course file's
+    (`course`), else None (the active one: ``KWS_LANGUAGE`` or English)."""
+    spec = ASSIGNMENTS.get(assignment)
+    return (spec.language if spec else None) or (course.language if course else None)
+
+
+def feedback_page(page: Feedback, language: str | None = None) -> str:
     """The whole HTML document (``feedback.html``) of one student's feedback `page` on one
-    assignment."""
+    assignment, in `language` (a BCP 47 tag; None: the active one, `kws.i18n`)."""
+    with speaking(language):
+        return _feedback_page(page)
+
+
+def _feedback_page(page: Feedback) -> str:
     changes = page.standing.late is not None or bool(page.standing.adjustments)
     graded = not page.problem
     return render(
         "feedback.html",
-        title=f"{page.title}: feedback for {page.student}",
-        heading=page.title,
+        title=_("{title}: feedback for {student}").format(
+            title=_(page.title), student=page.student
+        ),
+        heading=_(page.title),  # the spec's title, looked up in the catalog as a sentence is
         student=page.student,
         due=_when(page.due, page.zone) if page.due else "",
         extended=page.extended,
         card=_card(page),
-        problem=page.problem,
+        problem=_(page.problem) if page.problem else None,
         score=_standing(page) if (page.total_shown if graded else changes) else None,
         accuracy=_accuracy(page.accuracy) if graded else [],
         written=_written(page) if graded else None,
@@ -236,11 +263,8 @@ def feedback_page(page: Feedback) -> str:
 def _zip_pages(paths: list[Path], archive: Path) -> Path:
     """The pages `paths` (one student's folder) zipped into `archive` under that folder's name;
     nothing else in the folder (a page an earlier run wrote) goes in."""
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for path in paths:
-            bundle.write(path, f"{path.parent.name}/{path.name}")
-    return archive
+    entries = [(path, f"{path.parent.name}/{path.name}") for path in paths]
+    return write_zip(private_folder(archive.parent) / archive.name, entries)
 
 
 def write_feedback(
@@ -263,11 +287,12 @@ def write_feedback(
     feedback = class_feedback(grades, standings, notebooks=notebooks or course_notebooks(), now=now,
                               course=course, written=written_part(grades.folder))  # fmt: skip
     written, by_student = [], {}
+    private_folder(out)  # the class's pages: the instructor's alone, whatever the umask
     for page in feedback:
-        folder = Path(out) / safe_name(page.student)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{safe_name(page.assignment)}.html"
-        path.write_text(feedback_page(page), encoding="utf-8")
+        folder = private_folder(Path(out) / safe_name(page.student))  # and `out`, if made
+        language = page_language(page.assignment, course)
+        page_file = folder / f"{safe_name(page.assignment)}.html"
+        path = write_whole(page_file, feedback_page(page, language))
         written.append(path)
         by_student.setdefault(page.student, []).append(path)
     zips = [

@@ -8,9 +8,9 @@ notebook, each file under a folder named ``<full name>_<participant id>_assignfe
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
+from kws.grading.records.files import private_folder, write_zip
 from kws.grading.records.roster import Roster, RosterError
 
 IDENTIFIER = "Identifier"  # the grading worksheet's column: "Participant 123456"
@@ -60,11 +60,10 @@ def moodle_zips(
         for path in paths:
             by_assignment.setdefault(path.stem, []).append((folder, path))
     zips = []
-    Path(out).mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     for assignment, entries in sorted(by_assignment.items()):
         archive = Path(out) / f"moodle-{assignment}.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-            for folder, path in entries:
-                bundle.write(path, f"{folder}/{path.name}")
-        zips.append(archive)
+        zips.append(
+            write_zip(archive, [(path, f"{folder}/{path.name}") for folder, path in entries])
+        )
     return zips, sorted(student for student in pages if student not in rows)

@@ -18,7 +18,23 @@ from kws.grading.records.grades import Grades, Student, test_assignment
 from kws.grading.records.marks.written import Written
 from kws.grading.records.standings import STANDINGS_FILE, Standing, Standings, StandingsError
 from kws.grading.season.course import COURSE_FILE, Course, read_course
+from kws.i18n import N_
 from kws.spec import ASSIGNMENTS, Spec
+
+# Why a page has no tests, in English: translated where the page is rendered (`kws.i18n`).
+UNGRADED_TIMED_OUT = N_(
+    "The grader could not grade your hand-in: it ran longer than its time limit before writing "
+    "a result. Your instructor has the details and will look at it."
+)
+UNGRADED_ERROR = N_(
+    "The grader could not grade your hand-in: it stopped with an error before writing a "
+    "result. Your instructor has the details and will look at it."
+)
+NOT_HANDED_IN = N_(
+    "You did not hand in this notebook: nothing of it was in your hand-in. If you did hand it "
+    "in, tell your instructor."
+)
+YOUR_HAND_IN = N_("Your hand-in")  # the title of an ungraded student's page
 
 
 @dataclass(frozen=True)
@@ -247,15 +263,11 @@ def ungraded_feedback(
     mark ``ungraded`` (one "hand-in" page without standings), saying so without the grading
     machine's details (the gradebook's notes name its folders: they stay the instructor's)."""
     timed_out = "ran longer than" in (student.ungraded or student.row.get("notes", ""))
-    why = "ran longer than its time limit" if timed_out else "stopped with an error"
-    problem = (
-        f"The grader could not grade your hand-in: it {why} before writing a result. Your "
-        "instructor has the details and will look at it."
-    )
+    problem = UNGRADED_TIMED_OUT if timed_out else UNGRADED_ERROR
     entries = standings.students.get(student.name, {})
     ungraded = {name: entry for name, entry in entries.items() if entry.status == "ungraded"}
     ungraded = ungraded or {"hand-in": Standing("ungraded", 0.0, 0.0, 0.0)}
-    return _no_result(student.name, ungraded, problem, "Your hand-in", standings, course)
+    return _no_result(student.name, ungraded, problem, YOUR_HAND_IN, standings, course)
 
 
 def missing_feedback(
@@ -263,10 +275,7 @@ def missing_feedback(
 ) -> list[Feedback]:
     """The pages of the assignments `student` handed nothing in for (``missing`` in the
     standings), saying so and what it counts (0 of the maximum once it was due)."""
-    problem = (
-        "You did not hand in this notebook: nothing of it was in your hand-in. If you did "
-        "hand it in, tell your instructor."
-    )
+    problem = NOT_HANDED_IN
     entries = standings.students.get(student, {})
     missing = {name: entry for name, entry in entries.items() if entry.status == "missing"}
     return _no_result(student, missing, problem, None, standings, course)

@@ -16,6 +16,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from kws.compat import setup_script as setup_script_of
 from kws.grading.judge.planned import plan_handins
 from kws.grading.season.course import read_course
 from kws.grading.testsets.layouts import layout_of
@@ -265,7 +266,7 @@ def make_autograder(
     run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
     if course is not None:
         run_script = run_script.replace('COURSE=""', 'COURSE="course.toml"', 1)
-    setup_script = (scripts / "setup.sh").read_text()
+    setup_script = setup_script_of((scripts / "setup.sh").read_text())  # kws.compat's pair
     if taught().named:  # the zip's assignments/ is the whole course: the kit's are left out
         run_script = run_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
         setup_script = setup_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)

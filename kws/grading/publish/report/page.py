@@ -29,6 +29,7 @@ from kws.grading.publish.similarity.matches import (
     match_groups,
     similar_to,
 )
+from kws.grading.records.files import private_folder, write_whole
 from kws.grading.records.gradebook import write_similar_to
 from kws.grading.records.grades import read_grades
 from kws.grading.season.compute import with_standings
@@ -57,7 +58,7 @@ def _picture(figure: Figure | None, path: Path, alt: str) -> tuple[_Picture | No
         return None, None
     buffer = io.BytesIO()
     readable(figure).savefig(buffer, format="png", dpi=110)  # test names in Chinese too
-    path.write_bytes(buffer.getvalue())
+    write_whole(path, buffer.getvalue())  # the class's scores: the instructor's alone
     return _Picture(base64.b64encode(buffer.getvalue()).decode(), alt), path
 
 
@@ -226,7 +227,7 @@ def write_report(
             raise ValueError(f"--{option} {value}: give a share between 0 and 1, e.g. 0.7")
     grades = with_standings(read_grades(folder, submissions))
     out = Path(out) if out is not None else grades.folder / "report.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(out.parent, existing=False)
     compared = grades.submissions is not None and grades.submissions.is_dir()
     if grades.submissions is not None and not compared:
         raise FileNotFoundError(
@@ -282,5 +283,5 @@ def write_report(
         else None,
         every=table(slowest, ["hand-in", "seconds"], numeric={1}) if len(slowest) > 10 else None,
     )
-    out.write_text(html, encoding="utf-8")
+    write_whole(out, html)
     return Written(out, pictures, gradebook, matches)

@@ -1,0 +1,160 @@
+"""The language a student reads the kit in: gettext catalogs, one per language, managed with
+Babel (``kws/locale/<lang>/LC_MESSAGES/kws.po``, extracted into ``kws/locale/kws.pot`` by the
+mapping ``babel.cfg``; docs/how-to/language.md has the commands).
+
+A sentence a student reads is written once, in English, wrapped in `gettext` (or `ngettext`
+where a number decides its form; `N_` marks a module-level text translated where it is used)::
+
+    from kws.i18n import gettext as _, ngettext
+
+    print(_("{name}: all {n} checks passed.").format(name=name, n=n))
+    ngettext("{n} test is not shown here", "{n} tests are not shown here", n).format(n=n)
+
+The templates say the same with Jinja2's i18n extension (``{% trans %}``, `kws.pages`).
+
+Which language: the one `use` set in this process, else the environment variable
+``KWS_LANGUAGE`` (what the grading child and a notebook's kernel read; the Set-up cell of a
+released notebook sets it), else English. A course chooses it with ``language = "zh-TW"`` (a
+BCP 47 tag) in its course file or an assignment's spec; `check_language` refuses a tag the kit
+has no catalog for, listing those it has.
+
+The ``.po`` files are the catalogs' only form in the repository: each is compiled with Babel's
+API the first time a process uses its language (a few milliseconds), so nothing binary is
+committed, nothing goes stale, and ``pip install -e .`` needs no build step. Import nothing of
+the kit here: every layer, the self-check in a student's kernel among them, uses this module.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "kws"
+ENGLISH = "en"  # the language the code is written in: no catalog
+ENV = "KWS_LANGUAGE"
+TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"  # every message, in English: what extraction gives
+
+
+def catalog_file(tag: str) -> Path:
+    """The ``.po`` file of the language `tag` (a BCP 47 tag, ``zh-TW``)."""
+    return LOCALE_DIR / _folder(tag) / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+_chosen: str | None = None  # `use`'s language, for this process
+
+
+def _folder(tag: str) -> str:
+    """A BCP 47 tag's catalog folder (``zh-TW`` -> ``zh_TW``), as gettext and Babel name them."""
+    return tag.replace("-", "_")
+
+
+def languages() -> tuple[str, ...]:
+    """The languages the kit speaks, as BCP 47 tags: English, then each catalog's (``pl``,
+    ``zh-TW``)."""
+    found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return (ENGLISH, *(name.replace("_", "-") for name in found))
+
+
+def check_language(tag: object) -> str | None:
+    """What is wrong with `tag` as a course's language, or None when the kit speaks it.
+
+    Args:
+        tag: the value of a ``language = ...`` key.
+
+    Returns:
+        None, or a sentence naming the value and the tags the kit has, for the file's error.
+    """
+    known = languages()
+    if isinstance(tag, str) and canonical(tag) in known:
+        return None
+    return (f"language = {tag!r} is not a language the kit has a catalog for; give one of "
+            f"{', '.join(repr(t) for t in known)} (a BCP 47 tag; docs/how-to/language.md "
+            "says how to add one)")  # fmt: skip
+
+
+def canonical(tag: str) -> str:
+    """`tag` written as the kit lists it: ``zh_tw`` and ``ZH-tw`` are ``zh-TW``; a tag the kit
+    does not have as it was given."""
+    wanted = tag.strip().replace("_", "-").lower()
+    return next((known for known in languages() if known.lower() == wanted), tag)
+
+
+def use(tag: str | None) -> None:
+    """Speak `tag` in this process from now on (None: back to ``KWS_LANGUAGE`` or English).
+
+    Raises:
+        ValueError: a tag the kit has no catalog for (`check_language`'s sentence).
+    """
+    global _chosen
+    if tag is not None:
+        problem = check_language(tag)
+        if problem:
+            raise ValueError(problem)
+        tag = canonical(tag)
+    _chosen = tag
+
+
+def active() -> str:
+    """The language spoken now: `use`'s, else ``KWS_LANGUAGE``'s (when the kit has it), else
+    English."""
+    if _chosen is not None:
+        return _chosen
+    from_env = os.environ.get(ENV, "").strip()
+    return canonical(from_env) if from_env and check_language(from_env) is None else ENGLISH
+
+
+@contextmanager
+def speaking(tag: str | None) -> Iterator[str]:
+    """Speak `tag` inside the block (None: the language spoken already), e.g. a course's
+    feedback pages; the language before it afterwards. Yields the language spoken."""
+    global _chosen
+    before = _chosen
+    if tag is not None:
+        use(tag)
+    try:
+        yield active()
+    finally:
+        _chosen = before
+
+
+@cache
+def translations(tag: str) -> _gettext.NullTranslations:
+    """The catalog of `tag`, compiled from its ``.po`` with Babel once a process; English has
+    none (the messages are their own translation)."""
+    if tag == ENGLISH:
+        return _gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with catalog_file(tag).open("rb") as source:
+        catalog = read_po(source, locale=_folder(tag), domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)  # fuzzy entries left out, as `pybabel compile` does
+    compiled.seek(0)
+    return _gettext.GNUTranslations(compiled)
+
+
+def gettext(message: str) -> str:
+    """`message` in the active language (itself where the catalog has no translation)."""
+    return translations(active()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: float) -> str:
+    """The form of a message for the number `n` in the active language: the catalog's plural
+    rule picks it (Polish has three forms, Chinese one). gettext's rules count whole numbers:
+    a number with a fraction (2.5 points) takes the form of 5, the plural every language's
+    catalog has."""
+    whole = int(n) if float(n).is_integer() else 5
+    return translations(active()).ngettext(singular, plural, whole)
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for it)
+    """`message` itself: marks a text kept in a constant for extraction; translate it with
+    `gettext` where it is shown."""
+    return message

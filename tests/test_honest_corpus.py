@@ -1,0 +1,97 @@
+"""The honest mistakes (tests/corpus_honest.py) graded as `kws grade` grades a class, on the tiny
+synthetic data: each costs exactly the tests it breaks, with a reason naming its cause, and none
+is told it tampers or is filed under tampering; a hand-in with randomness in eval gets the same
+grade on every grading."""
+
+import json
+from pathlib import Path
+
+import pytest
+from corpus_grading import (
+    assert_sample_covers,
+    grade_corpus,
+    graded_cases,
+    results_of,
+    wrong_verdicts,
+)
+from corpus_honest import KEYWORD, SPEAKER, build_honest_corpus, honest_cases
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+GRADERS = {
+    KEYWORD: [
+        ROOT / "kws/assignments/keyword_spotting/graded_tests" / name
+        for name in ("test_01_keyword_spotting.py", "test_01_numeric.py", "test_01_tasks.py")
+    ],
+    SPEAKER: [
+        ROOT / "kws/assignments/speaker_id/graded_tests" / name
+        for name in ("test_02_speaker_id.py", "test_02_numeric.py")
+    ],
+}
+SAMPLE = {  # the case that covers each kind of verdict
+    "python_random_time_shift": "a random time shift left on in eval: Task 3, named",
+    "gaussian_noise_in_eval": "noise from torch's generator: Task 3, named",
+    "numpy_random_gain": "a numpy gain: Task 3, named",
+    "functional_dropout_before_the_classifier": "F.dropout, training left True: Task 3",
+    "progress_bar_in_forward": "a progress bar: full marks",
+    "functional_dropout_in_attention": "F.dropout in speaker attention: its numeric test",
+    "inverted_padding_mask": "every key of a full utterance masked: NaN named, accuracy lost",
+    "padding_mask_cached_on_self": "a mask kept on self: the padding test",
+}
+# Words a student with an honest mistake must never read.
+ACCUSING = ("tamper", "patches", "changes torch or the grader", "computes something else")
+
+
+def _graded(cases: dict, data: Path, corpus: Path, out: Path) -> dict[str, dict]:
+    """Each notebook's cases graded by its assignment's tests; their results.json."""
+    documents = {}
+    for notebook, graders in GRADERS.items():
+        names = [name for name, case in cases.items() if case.notebook == notebook]
+        if not names:
+            continue
+        folder = corpus / notebook.partition(".")[0]
+        folder.mkdir(parents=True)
+        for name in names:
+            (corpus / name).rename(folder / name)
+        grade_corpus(folder, data, out / notebook, graded_tests=graders)
+        documents |= results_of(names, out / notebook)
+    return documents
+
+
+def _accusations(document: dict) -> list[str]:
+    found = [f["text"] for f in document["extra_data"]["findings"] if f["kind"] == "tampering"]
+    texts = [document["output"], *(test.get("output", "") for test in document["tests"])]
+    return found + [text for text in texts if any(word in text for word in ACCUSING)]
+
+
+def test_the_default_sample_covers_every_kind_of_verdict():
+    assert_sample_covers(honest_cases(), SAMPLE)
+
+
+def test_every_honest_mistake_costs_what_it_breaks(tmp_path, tiny_data, reference_submission, full):
+    only = graded_cases((case.name for case in honest_cases()), SAMPLE, full)
+    cases = build_honest_corpus(reference_submission, tmp_path / "corpus", only)
+    documents = _graded(cases, tiny_data, tmp_path / "corpus", tmp_path / "out")
+    wrong = wrong_verdicts(cases, documents)
+    assert wrong == {}, json.dumps(wrong, indent=1)
+    assert {name: _accusations(document) for name, document in documents.items()} == {
+        name: [] for name in documents
+    }
+
+
+@pytest.mark.full
+def test_randomness_in_eval_gets_one_grade_in_five_gradings(
+    tmp_path, tiny_data, reference_submission
+):
+    """Real grading children each time (no recorded report): the same files, the same grade."""
+    name = "python_random_time_shift"
+    build_honest_corpus(reference_submission, tmp_path / "corpus", {name})
+    grades = []
+    for attempt in range(5):
+        out = tmp_path / f"out{attempt}"
+        grade_corpus(
+            tmp_path / "corpus", tiny_data, out, graded_tests=GRADERS[KEYWORD], real={name}
+        )
+        document = json.loads((out / "results" / f"{name}.json").read_text())
+        grades.append([(test["name"], test["score"]) for test in document["tests"]])
+    assert all(grade == grades[0] for grade in grades), grades

@@ -1,0 +1,223 @@
+"""A course in its own language (`kws.i18n`): ``language = "zh-TW"`` in the course file or an
+assignment's spec, refused with the kit's list when it has no catalog for it; and what a student
+reads — the feedback page, `kws handin`, the self-check's framing lines, the cells `kws assign`
+writes — in Traditional Chinese and in Polish, with none of the English sentences the catalogs
+hold. (The catalogs themselves: tests/test_catalogs.py.)"""
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+
+import nbformat
+import pytest
+from babel.messages.pofile import read_po
+from course_helpers import ROOT
+
+from kws import i18n
+from kws.grading.publish.feedback.html import feedback_page, page_language
+from kws.grading.publish.feedback.pages import Accuracy, Feedback, TestLine, WrittenLine
+from kws.grading.publish.feedback.rerun import Rerun
+from kws.grading.records.standings import Adjustment, Late, Standing
+from kws.grading.season.course import CourseError, read_course
+from kws.spec import ASSIGNMENTS, SpecError
+from kws.spec.load import load
+
+# A sentence of each language the page and `kws handin` must say (a catalog's translation).
+SAID = {
+    "zh-TW": ["你的分數", "隱藏測試集上的準確率", "在筆記本中要重新執行的部分", "最終分數"],
+    "pl": ["Twój wynik", "Dokładność na ukrytym zbiorze testowym", "Wynik końcowy"],
+}
+HANDIN_SAID = {
+    "zh-TW": ["以評分程式讀取的方式檢查", "沒有剩下的 TODO", "已寫出 handin.zip"],
+    "pl": ["sprawdzony tak, jak czyta go program oceniający", "nie zostało żadne TODO",
+           "komórek z kodem nie zostało uruchomionych", "Zapisano handin.zip"],
+}  # fmt: skip
+
+
+def _english_fragments() -> list[str]:
+    """The English of every catalog message, cut at its placeholders and markup: each piece of
+    two words or more (what a page in another language must not show)."""
+    with i18n.TEMPLATE.open("rb") as source:
+        template = read_po(source)
+    pieces = set()
+    for message in template:
+        for text in [message.id] if isinstance(message.id, str) else message.id:
+            for piece in re.split(r"%\(\w+\)s|\{\w*\}|<[^>]+>|\n", text):
+                piece = piece.strip(" .,:;()“”`*-")
+                if re.search(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}", piece):
+                    pieces.add(piece)
+    return sorted(pieces)
+
+
+ENGLISH = _english_fragments()
+
+
+def _english_in(text: str) -> list[str]:
+    return [piece for piece in ENGLISH if piece in text]
+
+
+# ---- where the language is set ----------------------------------------------------------------
+
+
+def test_the_course_file_sets_the_language_and_refuses_one_without_a_catalog(tmp_path):
+    course = tmp_path / "course.toml"
+    course.write_text('timezone = "Asia/Taipei"\nlanguage = "zh_tw"\n', encoding="utf-8")
+    assert read_course(course, sorted(ASSIGNMENTS)).language == "zh-TW"  # the kit's spelling
+    course.write_text('timezone = "Europe/Warsaw"\nlanguage = "de"\n', encoding="utf-8")
+    before = course.read_bytes()
+    with pytest.raises(CourseError) as error:
+        read_course(course, sorted(ASSIGNMENTS))
+    said = str(error.value)
+    assert said.startswith(f"{course}, line 2: language = 'de'")
+    assert "'en', 'pl', 'zh-TW'" in said and "docs/how-to/language.md" in said
+    assert course.read_bytes() == before
+
+
+def test_without_a_language_a_course_speaks_english(tmp_path):
+    course = tmp_path / "course.toml"
+    course.write_text('timezone = "UTC"\n', encoding="utf-8")
+    assert read_course(course, []).language is None
+    assert page_language("keyword_spotting", read_course(course, [])) is None
+    course.write_text('timezone = "UTC"\nlanguage = "pl"\n', encoding="utf-8")
+    assert page_language("keyword_spotting", read_course(course, [])) == "pl"
+
+
+def test_a_spec_sets_its_assignments_language_and_names_its_line_when_unknown(tmp_path):
+    text = (ROOT / "kws/assignments/keyword_spotting/spec.toml").read_text(encoding="utf-8")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'language = "pl"\n{text}', encoding="utf-8")
+    assert load(spec).language == "pl"
+    assert ASSIGNMENTS["keyword_spotting"].language is None  # the kit's own: English
+    spec.write_text(f'language = "tlh"\n{text}', encoding="utf-8")
+    with pytest.raises(SpecError, match=rf"^{re.escape(str(spec))}, line 1: language = 'tlh'"):
+        load(spec)
+
+
+def test_the_environment_variable_speaks_only_a_language_the_kit_has(monkeypatch):
+    monkeypatch.setenv(i18n.ENV, "pl")
+    assert i18n.active() == "pl" and i18n.gettext("Tests") == "Testy"
+    monkeypatch.setenv(i18n.ENV, "xx")
+    assert i18n.active() == "en" and i18n.gettext("Tests") == "Tests"
+    with pytest.raises(ValueError, match="'en', 'pl', 'zh-TW'"):
+        i18n.use("xx")
+
+
+# ---- what a student reads ---------------------------------------------------------------------
+
+
+def _page() -> Feedback:
+    """A page with every part: a late hand-in, an adjustment, a failed test with a cell to run
+    again, a passed one, the accuracy against the tiers, written answers, tests withheld."""
+    late = Late("2026-10-03T04:59:00+00:00", "2026-10-02T23:59:00+00:00", 5.0, 1, 3.0, "10 %",
+                "gradescope")  # fmt: skip
+    bonus = Adjustment(2.5, "+", "Ng", "2026-10-05T10:00:00+00:00")
+    rerun = Rerun("1.", "check.twelve_class_data(DATA_DIR)")
+    tests = [TestLine("test_accuracy", 0.0, 3.0, "", rerun), TestLine("test_model", 2.0, 2.0, "")]
+    written = [WrittenLine("Q1", 1.0, 2.0, (("+1", 1.0),), -0.5, "", True),
+               WrittenLine("Q2", 0.0, 2.0, (), 0.0, "", False)]  # fmt: skip
+    accuracy = [
+        Accuracy(
+            "task1", 0.91, {"simple": 0.7, "medium": 0.8, "strong": 0.9, "boss": 0.95}, "strong"
+        )
+    ]
+    standing = Standing("graded", 6.0, 10.0, 5.5, late, (bonus,), written=1.0)
+    return Feedback("ann", "keyword_spotting", "keyword_spotting", tests, 2, True, accuracy,
+                    standing, "2026-10-02T23:59:00+00:00", [rerun], extended=True,
+                    written=written)  # fmt: skip
+
+
+def _text(document: str) -> str:
+    """What a reader sees of a page: its text, tags and styles left out."""
+    body = re.sub(r"<style>.*?</style>", " ", document, flags=re.DOTALL)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_in_english_the_page_says_the_sentences_the_catalogs_hold():
+    """The check below can fail: an English page shows many of the catalog's sentences."""
+    page = _text(feedback_page(_page(), "en"))
+    assert len(_english_in(page)) >= 15 and "Your score" in page
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_a_feedback_page_in_the_courses_language_shows_no_english_sentence(tag):
+    document = feedback_page(_page(), tag)
+    page = _text(document)
+    assert f'<html lang="{tag}">' in document
+    assert [sentence for sentence in SAID[tag] if sentence not in page] == []
+    assert _english_in(page) == []
+    assert i18n.active() == "en"  # the page's language was the page's alone
+    shown = feedback_page(replace(_page(), student="<script>x</script>"), tag)
+    assert "<script>" not in shown and "&lt;script&gt;x" in shown  # a translation escapes too
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_kws_handin_speaks_the_language_and_no_english_sentence_of_the_catalogs(tmp_path, tag):
+    """The released notebook 02, never run, TODOs left, no outputs, no data folder: every line
+    `kws handin` prints is the catalog's (the data folder's own problem aside: its reader's)."""
+    shutil.copy(ROOT / "assignments" / "02_speaker_id.ipynb", tmp_path)
+    env = dict(os.environ, **{i18n.ENV: tag}, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "kws.cli", "handin", "02_speaker_id.ipynb",
+                           "--data", "nowhere"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert [sentence for sentence in HANDIN_SAID[tag] if sentence not in done.stdout] == []
+    shown = done.stdout.replace("Question: why a normalization right before the classifier", "")
+    shown = re.sub(r"nowhere has no \S+", "", shown)  # the test set's reader, in English
+    shown = re.sub(r"first: .*? \(|：project x .*?（", "", shown)  # the notebook's TODO hint
+    assert _english_in(shown) == []
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_the_self_checks_framing_lines_speak_the_language(tag, capsys):
+    from kws.check.selfcheck import Checker, call
+
+    with i18n.speaking(tag):
+        checker = Checker("attention")
+        with checker.run():
+            checker.expect(True, "shape", "")
+            call(checker, "forward runs", lambda: (_ for _ in ()).throw(NotImplementedError("x")))
+        with pytest.raises(NotImplementedError):
+            checker.finish(strict=False)
+    printed = capsys.readouterr().out
+    wanted = {"zh-TW": ["尚未完成：x", "attention：2 項檢查中通過 1 項"],
+              "pl": ["jeszcze nienapisane: x", "attention: zaliczone sprawdzenia: 1 z 2"]}[tag]  # fmt: skip
+    assert [line for line in wanted if line not in printed] == []
+    assert checker.items[1].fix == "not written yet: x"  # the field the grader reads
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_the_cells_kws_assign_writes_are_in_the_assignments_language(tag, monkeypatch):
+    """The Set-up, Check your code and Ready to hand in? cells of a notebook without them, in
+    the language; the Set-up cell passes it to the kernel (the self-check, `kws handin`)."""
+    from kws.release.notebooks import with_kit_cells
+
+    monkeypatch.setenv(i18n.ENV, tag)
+    spec = ASSIGNMENTS["speaker_id"]
+    model = nbformat.v4.new_code_cell("class SpeakerTransformer: ...")
+    model.metadata["tags"] = ["model"]
+    nb = with_kit_cells(nbformat.v4.new_notebook(cells=[model]), spec)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    heads = {"zh-TW": ["## 環境設定", "### 檢查你的程式", "## 準備好繳交了嗎？"],
+             "pl": ["## Przygotowanie", "### Sprawdź swój kod", "## Gotowe do oddania?"]}[tag]  # fmt: skip
+    assert [head for head in heads if head not in text] == []
+    assert _english_in(text.replace("Run All", "")) == []
+    setup = next(c.source for c in nb.cells if "KIT_SOURCE = " in c.source)
+    assert f'os.environ.setdefault("KWS_LANGUAGE", "{tag}")' in setup
+    monkeypatch.delenv(i18n.ENV)
+    english = with_kit_cells(nbformat.v4.new_notebook(cells=[model]), spec)
+    assert "KWS_LANGUAGE" not in "".join(c.source for c in english.cells)
+
+
+def test_the_hand_out_readme_is_in_the_language():
+    from kws.release.bundle import student_readme
+
+    with i18n.speaking("pl"):
+        readme = student_readme([("02_speaker_id.ipynb", "Speaker ID")], "kws-0.1.0.tar.gz",
+                                [ASSIGNMENTS["speaker_id"]])  # fmt: skip
+    assert "## Na własnym komputerze" in readme and "## Oddanie" in readme
+    assert "kws handin 02_speaker_id.ipynb" in readme  # the commands as they are typed
+    assert _english_in(readme) == [], _english_in(readme)
