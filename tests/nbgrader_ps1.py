@@ -5,6 +5,7 @@ and ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` regions) and what a st
 after nbgrader's release (``submitted/<student>/ps1/problem1.ipynb``).
 
     nb = problem1()                     # the instructor's source notebook (nbformat 4)
+    nb = problem2()                     # its second notebook: manually graded answers only
     handed_in = submitted(released, {"squares": CODE, "sum_of_squares_equation": "$...$"})
     course = write_course(tmp_path / "course")   # ps1 as a course folder of the kit
 """
@@ -109,6 +110,32 @@ def problem1() -> nbformat.NotebookNode:
     return nb
 
 
+def problem2() -> nbformat.NotebookNode:
+    """ps1/problem2.ipynb as the instructor writes it: manually graded answers only (a Markdown
+    answer of 2 points, a code answer of 1), no autograded test: a written-only notebook."""
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    cells = [
+        md("Answer the questions below in the cells given."),
+        md(
+            "---\n## Part A (2 points)\n\nDescribe, in two sentences, what a test cell of this "
+            "problem set checks and what it cannot check."
+        ),  # fmt: skip
+        md(
+            "It checks outputs on fixed inputs; it cannot check every input.",
+            metadata=_meta("tests_explained", grade=True, solution=True, points=2),
+        ),  # fmt: skip
+        md("---\n## Part B (1 point)\n\nWrite a function that returns the cube of `n`."),
+        code(
+            "def cube(n):\n    ### BEGIN SOLUTION\n    return n ** 3\n    ### END SOLUTION",
+            metadata=_meta("cube", grade=True, solution=True, points=1),
+        ),  # fmt: skip
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}  # fmt: skip
+    return nb
+
+
 def nbgrader_release(nb) -> nbformat.NotebookNode:
     """What nbgrader's own release gives students of `nb`: solution regions as its stubs, the
     manually graded answers as "YOUR ANSWER HERE" (Markdown), hidden tests gone."""
@@ -145,13 +172,18 @@ def submitted(released, answers: dict[str, str]) -> dict:
     return json.loads(nbformat.writes(nb))
 
 
-def write_course(course: Path) -> Path:
+def write_course(course: Path, *, both: bool = False) -> Path:
     """`course` as a course folder of the kit holding ps1: its spec (a name, a title and the
-    notebook; no tasks, data or tiers) and the instructor's notebook in solutions/."""
-    (course / "ps1").mkdir(parents=True)
-    (course / "ps1" / "spec.toml").write_text(
-        'name = "ps1"\ntitle = "Problem set 1"\nnotebook = "problem1.ipynb"\n'
-    )
-    (course / "solutions").mkdir()
-    nbformat.write(problem1(), course / "solutions" / "problem1.ipynb")
+    notebook; no tasks, data or tiers) and the instructor's notebook in solutions/; with
+    `both`, problem2 too, as the assignment ``ps1_problem2`` (one notebook an assignment)."""
+    (course / "solutions").mkdir(parents=True)
+    notebooks = {"ps1": ("Problem set 1", "problem1.ipynb", problem1)}
+    if both:
+        notebooks["ps1_problem2"] = ("Problem set 1, problem 2", "problem2.ipynb", problem2)
+    for name, (title, notebook, source) in notebooks.items():
+        (course / name).mkdir()
+        (course / name / "spec.toml").write_text(
+            f'name = "{name}"\ntitle = "{title}"\nnotebook = "{notebook}"\n'
+        )
+        nbformat.write(source(), course / "solutions" / notebook)
     return course

@@ -86,6 +86,10 @@ def test_a_late_submission_loses_the_course_rule_penalty_and_says_so(tmp_path):
     )
     late = document["extra_data"]["late"]["keyword_spotting"]
     assert (late["penalty"], late["source"]) == (5.0, "gradescope metadata")
+    # of the tests' points, the autograder's: kws season takes it of the whole notebook
+    assert late["of"] == 10.0
+    said = "-5 of 10 points (a share of the 10 points of its tests; written answers are marked"
+    assert said + " apart)." in document["output"]
 
 
 def test_an_extension_found_by_email_and_the_grace_period_keep_full_marks(tmp_path):

@@ -13,7 +13,7 @@ import sys
 import nbformat
 import pytest
 from course_helpers import ROOT
-from nbgrader_ps1 import nbgrader_release, problem1, submitted, write_course
+from nbgrader_ps1 import nbgrader_release, problem1, problem2, submitted, write_course
 
 from kws.grading.records.marks.rubric import Item, Rubric
 from kws.notebooks import NotebookError, student_version
@@ -227,3 +227,93 @@ def test_nbgrader_ps1_is_graded_marked_and_counted_end_to_end(tmp_path):
     page = (tmp_path / "feedback" / "ann" / "ps1.html").read_text()
     assert "Written answers" in page and "Part D (2 points)" in page and "3.5 / 5.5" in page
     assert "squares_invalid_input: Check that squares raises an error" in page  # a test cell
+
+
+def _hand_in(tmp_path, notebooks: dict[str, nbformat.NotebookNode]) -> None:
+    """ann (her answers written) and bob (nothing written) hand in `notebooks` as nbgrader
+    released them, in nbgrader's submitted/<student>/ps1/ layout."""
+    answers = {"sum_of_squares_equation": "$\\sum_{i=1}^n i^2$", "tests_explained": "Outputs."}
+    for student in ("ann", "bob"):
+        folder = tmp_path / "submitted" / student / "ps1"
+        folder.mkdir(parents=True)
+        for file, source in notebooks.items():
+            written = answers if student == "ann" else {}
+            (folder / file).write_text(json.dumps(submitted(nbgrader_release(source), written)))
+    (tmp_path / "roster.csv").write_text(ROSTER)
+
+
+@pytest.mark.slow
+def test_a_written_only_notebook_counts_from_the_first_grade(tmp_path):
+    """nbgrader's ps1 whole: problem1 (test cells and two manually graded answers) and
+    problem2 (manually graded answers only). `kws grade` keeps the plan it graded with in the
+    grades folder, every written question of both notebooks in it; the export before any mark
+    counts all 8 unmarked answers (not problem1's 4), and with --unmarked zero ships both
+    notebooks' points. A later `kws season` counts the plan's questions, not the solution
+    notebooks' as they are now; a plan edited by hand is refused, never decided again."""
+    course = write_course(tmp_path / "course", both=True)
+    _hand_in(tmp_path, {"problem1.ipynb": problem1(), "problem2.ipynb": problem2()})
+    graded = _kws(tmp_path, "grade", "submitted", "--out", "grades")
+    assert graded.returncode == 0, graded.stderr
+    assert "8 written answer(s) not marked yet" in graded.stdout
+    plan = json.loads((tmp_path / "grades" / "plan.json").read_text())
+    assert plan["notebooks"] == {"ann": ["ps1", "ps1_problem2"], "bob": ["ps1", "ps1_problem2"]}
+    asked = {name: [(q["question"], q["points"]) for q in questions]
+             for name, questions in plan["written"].items()}  # fmt: skip
+    assert asked == {
+        "ps1": [("sum_of_squares_equation", 1.0), ("sum_of_squares_application", 2.0)],
+        "ps1_problem2": [("tests_explained", 2.0), ("cube", 1.0)],
+    }
+    rubrics = json.loads((tmp_path / "grades" / "marks" / "rubrics.json").read_text())
+    assert "ps1_problem2/tests_explained" in json.dumps(rubrics)  # recorded before any mark
+    export = ("export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv")
+    refused = _kws(tmp_path, *export)
+    assert refused.returncode == 2 and "8 written answers not marked yet" in refused.stderr
+    assert not (tmp_path / "canvas.csv").exists()
+    zero = _kws(tmp_path, *export, "--unmarked", "zero")
+    assert zero.returncode == 0, zero.stderr
+    # problem1: test cells 2.5 and questions 3; problem2: questions 3
+    assert "column 'kws total' out of 8.5 points" in zero.stdout
+    assert (tmp_path / "canvas.csv").read_text().splitlines()[1].endswith(",8.5")
+
+    solution = course / "solutions" / "problem2.ipynb"  # the solutions changed after grading
+    changed = problem2()
+    changed.cells[2].metadata["nbgrader"]["points"] = 5
+    nbformat.write(changed, solution)
+    again = _kws(tmp_path, "season", "grades")
+    assert again.returncode == 0, again.stderr
+    standings = json.loads((tmp_path / "grades" / "standings.json").read_text())
+    assert standings["assignments"]["ps1_problem2"]["maximum"] == 3.0  # the plan's, as graded
+
+    kept = tmp_path / "grades" / "plan.json"
+    kept.write_text(kept.read_text().replace('"points": 2.0', '"points": 20.0'))
+    for command in (("season", "grades"), (*export, "--unmarked", "zero")):
+        edited = _kws(tmp_path, *command)
+        assert edited.returncode == 2, edited.stdout
+        assert "plan.json changed since `kws season` recorded the grades" in edited.stderr
+        assert "put back the plan.json" in edited.stderr
+
+
+@pytest.mark.slow
+def test_a_written_only_class_is_never_out_of_0_points(tmp_path):
+    """A class that hands in only problem2 (manually graded answers, no test cell) is graded
+    out of its questions' points from the first grade, unmarked answers counted; without its
+    solution notebook on the machine, `kws grade` refuses before grading, naming it."""
+    course = write_course(tmp_path / "course", both=True)
+    _hand_in(tmp_path, {"problem2.ipynb": problem2()})
+    graded = _kws(tmp_path, "grade", "submitted", "--out", "grades")
+    assert graded.returncode == 0, graded.stderr
+    assert "4 written answer(s) not marked yet" in graded.stdout
+    zero = _kws(tmp_path, "export", "canvas", "grades", "--roster", "roster.csv", "--out",
+                "canvas.csv", "--unmarked", "zero")  # fmt: skip
+    assert zero.returncode == 0, zero.stderr
+    assert "column 'Problem set 1, problem 2' out of 3 points" in zero.stdout
+
+    (course / "solutions" / "problem2.ipynb").unlink()
+    refused = _kws(tmp_path, "grade", "submitted", "--out", "grades2")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"kws grade: {(course / 'solutions' / 'problem2.ipynb').resolve()} is not there: "
+        "ps1_problem2 is written-only, its points are its solution notebook's questions; put "
+        "the solution notebook there (the course folder, KWS_COURSE), then run the same command"
+    )
+    assert not (tmp_path / "grades2").exists()

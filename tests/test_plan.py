@@ -15,6 +15,7 @@ from kws.grading.classrun.plan import plan_run
 from kws.grading.judge import tiers as tiers_module
 from kws.grading.judge.planned import GraderPlan, read_plan
 from kws.grading.judge.tiers import TierSet
+from kws.grading.season import apply as apply_module
 from kws.spec import ASSIGNMENTS
 
 KS = "keyword_spotting"
@@ -114,12 +115,21 @@ def test_kws_grade_decides_the_tier_sets_once_and_applies_the_season_in_memory(
         return TierSet("decided-once", found.tiers, found.source)
 
     monkeypatch.setattr(tiers_module, "tier_set", once)
+    checks = []  # the season checked against the class: once per command
+    check_class = apply_module.check_class
+    monkeypatch.setattr(apply_module, "check_class",
+                        lambda *args, **kw: checks.append(1) or check_class(*args, **kw))  # fmt: skip
     monkeypatch.chdir(course)
     grade = ["grade", "submissions", "--data", "data", "--out", "grades", "--assignment", KS,
              "--course", "course.toml", "--times", "times.csv"]  # fmt: skip
     assert main(grade) == 0
     printed = capsys.readouterr().out
     assert chosen == [KS]  # once for the run, not once per student
+    assert len(checks) == 1
+    kept = json.loads((course / "grades" / "plan.json").read_text())  # the record's first file
+    assert kept["tier_sets"][KS]["name"] == "decided-once"
+    assert kept["notebooks"] == {"ann": [KS], "bob": [KS]} and kept["assignment"] == KS
+    assert kept["season"]["course_sha256"] and kept["public_test_set"] == [KS]
     for student in ("ann", "bob"):
         results = json.loads((course / "grades" / "results" / f"{student}.json").read_text())
         assert results["extra_data"]["tier_sets"] == {KS: "decided-once"}
@@ -127,5 +137,12 @@ def test_kws_grade_decides_the_tier_sets_once_and_applies_the_season_in_memory(
     written = {name: (course / "grades" / name).read_bytes()
                for name in ("gradebook.csv", "standings.json")}  # fmt: skip
     assert main(["season", "grades"]) == 0
+    assert len(checks) == 2
     for name, data in written.items():
         assert (course / "grades" / name).read_bytes() == data, name
+    plan = course / "grades" / "plan.json"  # a decision lost from it: refused, never made again
+    plan.write_text(json.dumps({k: v for k, v in kept.items() if k != "written"}))
+    assert main(["season", "grades"]) == 2
+    said = capsys.readouterr().err
+    assert f"{Path('grades') / 'plan.json'} lacks the run's decision written" in said
+    assert "put back the plan.json the grades were recorded with" in said

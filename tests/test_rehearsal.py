@@ -111,8 +111,18 @@ def test_each_student_s_dates_penalty_and_final_come_from_the_standings(tutorial
     # two grace days, spent on the first two notebooks; the third pays a day, as does the zip
     assert [late[n]["late"]["grace_days_used"] for n in
             ("keyword_spotting", "speaker_id", "patch_transformer")] == [1, 1, 0]  # fmt: skip
-    assert rows[("day-late", "patch_transformer")].split()[-4:] == ["27", "/", "30", "-2.7"]
-    assert rows[("day-late", "keyword_spotting")].split()[-4:] == ["33", "/", "33", "-3"]
+    # one rule, two channels: kws season takes 10 % of the notebook's 30 (27 of tests and 3 of
+    # written questions), the zip 10 % of the 27 it grades; the page says why (and which counts)
+    day_late = rows[("day-late", "patch_transformer")].split()
+    assert day_late[-10:-7] == ["-3", "of", "30"]  # then the raw score
+    assert day_late[-6:] == ["27", "/", "30", "-2.7", "of", "27"]
+    assert rows[("day-late", "keyword_spotting")].split()[-6:] == ["33", "/", "33", "-3", "of",
+                                                                   "30"]  # fmt: skip
+    page = (tutorial["first_files"] / "rehearsal.txt").read_text()
+    assert "the zip takes its share of the points it grades, the notebook's tests" in page
+    assert (
+        "The exported grades (kws export, the feedback pages, the report) are kws season's" in page
+    )
     assert "Mon 19 Oct 23:59 EST" in rows[("alice", "speaker_id")]  # her own due date
     assert rows[("no-hand-in", "every")].split()[-1] == "missing"
     adjusted = standings["students"]["renamed-arg"]["keyword_spotting"]

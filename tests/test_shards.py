@@ -327,6 +327,11 @@ def _same_class(merged: Path, one: Path) -> None:
     totals = {r["student"]: float(r["total"]) for r in rows}
     assert totals["ann"] == totals["dee"] == totals["eve li"] > totals["bob"] > totals["cy"] == 0
     assert (merged / "roster.csv").read_bytes() == (one / "roster.csv").read_bytes()
+    # the plan the class was graded with, kept as one run keeps it: each hand-in's notebooks
+    # from the shard that graded it, the decisions every shard shares
+    plan, want_plan = (json.loads((f / "plan.json").read_text()) for f in (merged, one))
+    assert sorted(plan["notebooks"]) == ["ann", "bob", "cy", "dee", "eve li"]
+    assert plan == want_plan
 
 
 @pytest.mark.slow

@@ -29,6 +29,17 @@ SYNTHETIC = (
     "synthetic data, handed in as each story says. Its scores are synthetic too: this rehearses "
     "the course file's arithmetic and the files the commands write, not accuracy."
 )
+TWO_CHANNELS = (
+    "As standings.json holds them after every command; the last column is the penalty the "
+    "Gradescope zip's own rule gives the same hand-in. It is the same rule on other points: "
+    "the zip takes its share of the points it grades, the notebook's tests, since a person "
+    "marks the written answers outside its score; kws season takes it of the notebook's whole "
+    "maximum, written questions included, so a late notebook that asks written questions loses "
+    "their share more here (a day late at 10 % a day: 10 % of the tests' points there, of the "
+    "tests' and the questions' here). The exported grades (kws export, the feedback pages, "
+    "the report) are kws season's. The zip spends no grace days either: kws season settles "
+    "those."
+)
 DELAYS = [("an hour", timedelta(hours=1)), ("a day", timedelta(days=1)),
           ("a day and a minute", timedelta(days=1, minutes=1)), ("two days", timedelta(days=2)),
           ("a week", timedelta(days=7))]  # fmt: skip
@@ -78,14 +89,15 @@ def student_rows(season: Season) -> list[list[str]]:
             due = season.course.due_for(story.student, name)
             late, gradescope = s.late, season.gradescope.get((story.student, name))
             zip_said = "—" if due is None or s.status != "graded" else (
-                f"-{gradescope['penalty']:g}" if gradescope else "on time")  # fmt: skip
+                f"-{gradescope['penalty']:g} of {gradescope['of']:g}" if gradescope
+                else "on time")  # fmt: skip
             adjusted = sum(a.points for a in s.adjustments)
             rows.append([
                 story.student, name, _when(due, zone),
                 _when(season.times.get((story.student, name)), zone),
                 f"{late.hours_late:g} h" if late else ("on time" if due else "no due date"),
                 str(late.grace_days_used) if late else "",
-                (f"-{late.penalty:g}" if late.penalty else "0") if late else "",
+                (f"-{late.penalty:g} of {s.maximum:g}" if late.penalty else "0") if late else "",
                 _points(s.raw) if s.status == "graded" else s.status,
                 f"{adjusted:+g}" if adjusted else "", f"{_points(s.final)} / {s.maximum:g}",
                 zip_said,
@@ -176,10 +188,7 @@ def _sections(season: Season) -> list[tuple[str, str, list[list[str]] | None]]:
         sections.append(("What lateness costs", "Points taken off a hand-in this late (with no "
                          "grace day left: a student's grace days are spent first).", cost))  # fmt: skip
     sections.append(("The synthetic class", story_lines(season), None))
-    sections.append(("Their dates and points", "As standings.json holds them after every "
-                     "command; the last column is the penalty the Gradescope zip's own rule "
-                     "gives the same hand-in (it spends no grace days: kws season settles "
-                     "those).", student_rows(season)))  # fmt: skip
+    sections.append(("Their dates and points", TWO_CHANNELS, student_rows(season)))
     written = "\n".join(f"- {what}: {path}" for what, path in files_written(season))
     sections.append(("The files, as the commands wrote them", written, None))
     reused = ("\nThe grading was reused from the previous rehearsal (the same kit and class); "

@@ -13,6 +13,7 @@ written into the kit.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import tempfile
 import time
@@ -29,6 +30,7 @@ from kws.grading.records.files import copy_whole, temporary_prefix, write_whole
 from kws.grading.records.gradebook import ROSTER_FILE, Graded, gradebook_csv, write_run_record
 from kws.grading.records.grades import grades_of
 from kws.grading.records.lock import CLASS, holding
+from kws.grading.records.plan import keep_plan
 from kws.grading.sandbox.cores import child_threads
 from kws.grading.sandbox.faults import machine_fault
 from kws.grading.season.apply import apply_season
@@ -79,6 +81,9 @@ def grade_class(
             write_run_record(target, plan.submissions, plan.data, plan.assignment,
                              roster_key=plan.roster.key if plan.roster else None,
                              season={k: v for k, v in applied.items() if v})  # fmt: skip
+            shared = plan.held if shard is None else {p.name: plan.held.get(p.name, set())
+                                                      for p in plan.chosen}  # fmt: skip
+            kept = keep_plan(target, json.loads(plan.graders), shared)  # the record's first
             record = None
             if shard is not None:  # `kws merge` applies them to the merged gradebook
                 keep_season_files(out_dir, season)
@@ -108,7 +113,7 @@ def grade_class(
                     documents = {g.student: g.document for g in graded}
                     grades = grades_of(target, text, documents, plan.submissions)
                     standings = apply_season(target, season=season, command="kws grade",
-                                             grades=grades, questions=plan.written)  # fmt: skip
+                                             grades=grades, kept=kept)  # fmt: skip
             except RunStopped as stop:  # after the last grader: the records half-written
                 finish = f"{target}: {run.said}; run the same command to finish"
                 raise RunStopped(stop.number, finish) from None

@@ -3,7 +3,9 @@
 `merge_shards` checks the N records against each other before it writes anything, and refuses
 what docs/how-to/cluster.md lists, naming the shard and the command that fixes it. It then
 writes OUT as a one-machine `kws grade` would, so `kws report OUT` and `kws export` read it
-alike, and applies the season with the written questions the shards' plan holds.
+alike, keeps the class's plan in OUT (``plan.json``: the decisions the shards share, each
+hand-in's notebooks from its shard's, `kws.grading.records.plan`), and applies the season,
+which takes the written questions from it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from kws.grading.records.gradebook import (
 )
 from kws.grading.records.grades import grades_of
 from kws.grading.records.lock import CLASS, holding
+from kws.grading.records.plan import KeptPlan, keep_plan, read_kept_plan
 from kws.grading.records.roster import kept_roster_names
 from kws.grading.season.apply import apply_season, checked_season, class_of
 from kws.grading.season.inputs import read_season
@@ -266,7 +269,7 @@ def _merge(out_dir: Path) -> Path:
     graded = []
     for i in range(count):
         graded += _shard_outcomes(Shard(i, count).folder(out_dir), by_index[i])
-    options, plan = by_index[0]["options"], by_index[0]["plan"]  # every shard's, checked
+    options = by_index[0]["options"]  # every shard's, checked
     submissions, data = Path(options["submissions"]), Path(options["data"])
     by_name = {g.student: g for g in graded}
     text = gradebook_csv([by_name[name] for name in handins])
@@ -275,7 +278,9 @@ def _merge(out_dir: Path) -> Path:
     copies = sorted((out_dir / SHARDS).glob(f"*/{ROSTER_FILE}"))  # one roster, in each shard
     names = kept_roster_names(copies[0].parent) if copies else set()
     # The course file, times and adjustments kept in OUT, checked before anything is written.
-    season = checked_season(read_season(out_dir), out_dir, *class_of(grades), roster=names)
+    kept = _merged_plan(out_dir, count, handins)  # the shards', as one class's
+    season = checked_season(read_season(out_dir), out_dir, *class_of(grades, kept),
+                            roster=names)  # fmt: skip
     for folder in ("results", "logs"):  # the instructor's eyes only, as `kws grade` makes them
         (out_dir / folder).mkdir(parents=True, exist_ok=True)
         (out_dir / folder).chmod(0o700)
@@ -292,7 +297,26 @@ def _merge(out_dir: Path) -> Path:
         copy_whole(roster, out_dir / ROSTER_FILE)
     key = run.get("roster_key") if roster.is_file() else None
     write_run_record(out_dir, submissions, data, options["assignment"], roster_key=key)
+    if kept is not None:
+        keep_plan(out_dir, kept.decisions, kept.notebooks)
     gradebook = write_whole(out_dir / "gradebook.csv", text)
-    apply_season(out_dir, season=season, command="kws merge",  # the course file kept in OUT
-                 questions=plan["written"])  # fmt: skip
+    apply_season(out_dir, season=season, command="kws merge", kept=kept)  # the course file kept
     return gradebook
+
+
+def _merged_plan(out_dir: Path, count: int, handins: list[str]) -> KeptPlan | None:
+    """The plan of the class the `count` shards of `out_dir` graded: the decisions they share
+    (checked equal by `_check_records`), and each hand-in's notebooks from the shard that
+    graded it; None where a shard keeps no plan (graded by a kit that kept none)."""
+    kept = [read_kept_plan(Shard(i, count).folder(out_dir)) for i in range(count)]
+    if any(plan is None for plan in kept):
+        return None
+    notebooks = {}
+    for plan in kept:
+        notebooks |= plan.notebooks
+    decisions = {key: value for key, value in kept[0].decisions.items() if key != "held"}
+    held = {}
+    for plan in kept:
+        held |= plan.decisions["held"]
+    return KeptPlan(decisions | {"held": held},
+                    {name: notebooks.get(name, []) for name in handins})  # fmt: skip

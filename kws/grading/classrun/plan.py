@@ -13,7 +13,6 @@ again.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,13 +61,6 @@ class GradingPlan:
         from kws.grading.judge.planned import shared_decisions
 
         return shared_decisions(self.graders) if self.graders else {}
-
-    @property
-    def written(self) -> dict[str, list[dict]]:
-        """The written questions of the course's notebooks, as the plan decided them
-        (`kws.grading.judge.written.written_questions`): what the run records of the notebooks
-        it graded (`kws.grading.season.apply.apply_season`)."""
-        return json.loads(self.graders)["written"] if self.graders else {}
 
     @property
     def chosen(self) -> list[Path]:
@@ -144,6 +136,7 @@ def plan_run(
     chosen = [submissions / student] if student is not None else handins
     decided = decide_handins(data, chosen, assignment, dataset=dataset, tiers=tiers)
     check_graded_tests()  # in seconds, before any hand-in is graded
+    check_questions(decided.written, decided.held)
     held, found = decided.held, decided.public_only
     if student is not None and not (submissions / student).is_dir():  # named as typed
         raise FileNotFoundError(f"{submissions / student}: no such hand-in folder (--student "
@@ -192,6 +185,26 @@ def plan_run(
     plan.graders = graders.text()
     plan.targets = {p.name: os.path.realpath(p) for p in plan.chosen}
     return plan
+
+
+def check_questions(written: dict[str, list[dict]], held: dict[str, set[str]]) -> None:
+    """ValueError, before anything is graded, when a written-only notebook a hand-in holds has
+    no written question worth points in the plan (`written`): its solution notebook is not
+    on this machine, or asks none. Its points are its questions': graded without them, every
+    student would have 0 out of 0."""
+    from kws.spec import ASSIGNMENTS, course
+
+    for name in sorted(set().union(set(), *held.values())):
+        spec = ASSIGNMENTS.get(name)
+        if spec is None or not spec.written_only or written.get(name):
+            continue
+        path = course().solutions / spec.notebook
+        why = "is not there" if not path.is_file() else "asks no written question worth points"
+        raise ValueError(
+            f"{path} {why}: {name} is written-only, its points are its solution notebook's "
+            "questions; put the solution notebook there (the course folder, KWS_COURSE), "
+            "then run the same command"
+        )
 
 
 def handin_folders(submissions_dir: Path) -> list[Path]:

@@ -22,6 +22,7 @@ from kws.grading.records.files import record_time, write_whole
 from kws.grading.records.gradebook import Graded, safe_name, ungraded_reason, write_gradebook
 from kws.grading.records.grades import LostResults, read_result
 from kws.grading.records.lock import holding, student_scope
+from kws.grading.records.plan import record_student
 from kws.grading.season.apply import apply_season
 
 if TYPE_CHECKING:
@@ -170,7 +171,8 @@ def regrade(
                 record_regrade(out_dir, student, earlier, graded)
                 _pending(out_dir, student).unlink(missing_ok=True)
                 gradebook = replace_row(out_dir, graded)
-                standings = apply_season(out_dir, season=plan.season, questions=plan.written,
+                kept = record_student(out_dir, student, plan.held.get(student, set()))
+                standings = apply_season(out_dir, season=plan.season, kept=kept,
                                          command="kws grade --student")  # fmt: skip
             except RunStopped as stop:
                 finish = f"{out_dir}: {run.said}; run the same command to finish"

@@ -21,12 +21,13 @@ from kws.grading.records.marks.rubric import afresh
 
 SEAL_FILE = "records.json"
 VERSION = 1
-# The records of a grades folder (with results/*.json): what the grades are computed from and
+# The records of a grades folder (with results/*.json): the plan they were graded with
+# (`kws.grading.records.plan`), what the grades are computed from and
 # what they are written to (the written answers' rubrics and marks: `kws.grading.records.marks`,
 # which seals after each mark). Not grades: logs/, history/, the report, run.json (where the
 # hand-ins are: a moved folder is pointed at by `kws report --submissions`) and the roster copy.
-SEALED = ("gradebook.csv", "standings.json", "adjustments.csv", "course.toml", "times.csv",
-          "season.json", "marks/rubrics.json", "marks/marks.json")  # fmt: skip
+SEALED = ("plan.json", "gradebook.csv", "standings.json", "adjustments.csv", "course.toml",
+          "times.csv", "season.json", "marks/rubrics.json", "marks/marks.json")  # fmt: skip
 
 
 class RecordsError(ValueError):
@@ -128,6 +129,13 @@ def check_seal(grades_dir: Path) -> None:
         raise RecordsError(
             f"{grades_dir}: {listed}{more} since `{record['command']}` recorded the grades "
             f"({record['when']}); {fix}, then this command"
+        )
+    if "plan.json" in changed:  # what the grades were graded by: never written again here
+        raise RecordsError(
+            f"{grades_dir}: {listed}{more} since `{record['command']}` recorded the grades "
+            f"({record['when']}); the grades were recorded with that plan: put back the "
+            "plan.json they were recorded with (a backup), or grade the class again with "
+            "`kws grade`, then this command"
         )
     raise RecordsError(
         f"{grades_dir}: {listed}{more} since `{record['command']}` recorded the grades "

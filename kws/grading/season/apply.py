@@ -16,8 +16,10 @@ from kws.grading.records.gradebook import ROSTER_FILE
 from kws.grading.records.grades import Grades, check_results, read_grades, test_assignment
 from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import SEASON, holding
+from kws.grading.records.marks.rubric import Rubric
 from kws.grading.records.marks.store import MarkStore
 from kws.grading.records.marks.written import marks_digest, written_part
+from kws.grading.records.plan import KeptPlan, read_kept_plan
 from kws.grading.records.roster import kept_roster_names
 from kws.grading.records.seal import seal
 from kws.grading.records.standings import COLUMN_PARTS, Adjustment, Standings, write_standings
@@ -98,15 +100,37 @@ def write_records(grades: Grades, standings: Standings, command: str) -> None:
     seal(grades.folder, command)
 
 
-def graded_assignments(grades: Grades) -> dict[str, set[str]]:
-    """{student: the assignments their results hold tests of}."""
-    return {s.name: {test_assignment(t) for t in s.tests} - {None} for s in grades.students}
+def graded_assignments(grades: Grades, kept: KeptPlan | None = None) -> dict[str, set[str]]:
+    """{student: the assignments graded in their hand-in}: those the plan kept in the folder
+    (or `kept`, about to be kept) says were (`kws.grading.records.plan`: a written-only
+    notebook runs no test), and those their results hold tests of."""
+    kept = kept or read_kept_plan(grades.folder)
+    planned = kept.graded([s.name for s in grades.students]) if kept else {}
+    return {s.name: ({test_assignment(t) for t in s.tests} - {None}) | planned.get(s.name, set())
+            for s in grades.students}  # fmt: skip
 
 
-def class_of(grades: Grades) -> tuple[dict[str, Path | None], dict[str, set[str]]]:
+def counted_questions(grades: Grades, kept: KeptPlan | None = None) -> list[Rubric]:
+    """The written questions the grades of `grades` count: those of every notebook graded in
+    them (`graded_assignments`), as the kept plan (or `kept`, the one the command keeps)
+    decided them; for a folder that keeps no plan (graded by a kit that kept none), the
+    solution notebooks' (`notebook_rubrics`).
+
+    Raises:
+        RecordsError: the kept plan cannot be read (naming it and the fix).
+    """
+    kept = kept or read_kept_plan(grades.folder)
+    graded = set().union(*graded_assignments(grades, kept).values())
+    return plan_rubrics(kept.written, graded) if kept else notebook_rubrics(graded)
+
+
+def class_of(
+    grades: Grades, kept: KeptPlan | None = None
+) -> tuple[dict[str, Path | None], dict[str, set[str]]]:
     """({student: their hand-in folder, None where it is gone}, `graded_assignments`) of the
-    class `grades`: what `checked_season` checks a season against."""
-    return {s.name: s.handin for s in grades.students}, graded_assignments(grades)
+    class `grades` (graded by the plan `kept`; default: the folder's): what `checked_season`
+    checks a season against."""
+    return {s.name: s.handin for s in grades.students}, graded_assignments(grades, kept)
 
 
 def checked_season(
@@ -130,14 +154,18 @@ def checked_season(
             kept one).
 
     Returns:
-        `season`, its class's notes and warnings added (`check_class`).
+        `season`, its class's notes and warnings added (`check_class`); a season checked
+        already in this command (`SeasonInputs.checked`) is not checked again.
 
     Raises:
         CourseError: a mistake, naming the file given, its line and the fix.
     """
+    if season.checked:  # once per command
+        return season
     if roster is None:
         roster, roster_file = kept_roster_names(folder), Path(folder) / ROSTER_FILE
     check_class(season, handins, graded, roster, roster_file)
+    season.checked = True
     return season
 
 
@@ -149,7 +177,7 @@ def apply_season(
     command: str = "kws season",
     wait: bool = False,
     grades: Grades | None = None,
-    questions: dict[str, list[dict]] | None = None,
+    kept: KeptPlan | None = None,
 ) -> Standings:
     """Compute the standings of the class graded in `grades_dir` and write the records; every
     input is checked before the first write, and the folder is held while it is written
@@ -164,10 +192,8 @@ def apply_season(
         wait: wait for a command that writes the folder now, instead of refusing.
         grades: the class as the command that graded it holds it in memory
             (`kws.grading.records.grades.grades_of`), in place of reading it back.
-        questions: the written questions of the run's plan, by notebook (`kws grade`, `kws
-            merge`: `kws.grading.judge.written.written_questions`'s), of which those of the
-            graded notebooks are recorded; None: the solution notebooks' (`notebook_rubrics`),
-            for a command that has no plan.
+        kept: the plan the command has just kept in the folder (`kws grade`, `kws merge`:
+            `kws.grading.records.plan.keep_plan`); default: the one kept there, as sealed.
 
     Returns:
         The standings written, with notes for the instructor.
@@ -182,14 +208,13 @@ def apply_season(
         grades = grades if grades is not None else read_grades(Path(grades_dir))
         check_results(grades)
         season = season or read_season(grades.folder)
-        season = checked_season(season, grades.folder, *class_of(grades))
+        season = checked_season(season, grades.folder, *class_of(grades, kept))
         adjusted = {key: list(found) for key, found in season.adjusted.items()}
         if adjustment is not None:
             student, assignment, change = adjustment
             adjusted.setdefault((student, assignment), []).append(change)
         check_marks_kept(grades.folder)  # a lost marks file is never "no marks"
-        graded = set().union(*graded_assignments(grades).values())
-        asked = notebook_rubrics(graded) if questions is None else plan_rubrics(questions, graded)
+        asked = counted_questions(grades, kept)  # the kept plan's, of every notebook graded
         written = written_part(grades.folder, asked)
         standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
                                     file_times=season.file_times, written=written)  # fmt: skip

@@ -185,13 +185,12 @@ def _marks_restore(args: argparse.Namespace) -> int:
     from kws.grading.records.kept_marks import restore_marks
     from kws.grading.records.lock import SEASON, check_may_write, holding
     from kws.grading.records.marks.rubric import HISTORY_FILE, MARKS_FILE
-    from kws.grading.season.apply import apply_season, graded_assignments
-    from kws.grading.season.written import notebook_rubrics
+    from kws.grading.season.apply import apply_season, counted_questions
 
     check_may_write(args.grades, SEASON, wait=args.wait)
     with holding(args.grades, "kws marks restore", scope=SEASON, wait=args.wait):
         grades = read_grades(args.grades)
-        asked = notebook_rubrics(set().union(*graded_assignments(grades).values()))
+        asked = counted_questions(grades)  # the kept plan's, of every notebook graded
         rebuilt = restore_marks(args.grades, asked)
         standings = apply_season(args.grades, command="kws marks restore")
     grades, history = Path(args.grades), Path(args.grades) / HISTORY_FILE
@@ -211,13 +210,12 @@ def _marks_restart(args: argparse.Namespace) -> int:
     from kws.grading.records.grades import read_grades
     from kws.grading.records.lock import SEASON, check_may_write, holding
     from kws.grading.records.restart_marks import check_lost, marks_lost, restart_marks
-    from kws.grading.season.apply import apply_season, graded_assignments
-    from kws.grading.season.written import notebook_rubrics
+    from kws.grading.season.apply import apply_season, counted_questions
 
     check_may_write(args.grades, SEASON, wait=args.wait)
     with holding(args.grades, "kws marks restart", scope=SEASON, wait=args.wait):
         grades = read_grades(args.grades)
-        asked = notebook_rubrics(set().union(*graded_assignments(grades).values()))
+        asked = counted_questions(grades)  # the kept plan's, of every notebook graded
         check_lost(args.grades, asked)
         lost = "\n".join(f"  - {line}" for line in marks_lost(args.grades, asked))
         if not args.lose_marks:

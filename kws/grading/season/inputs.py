@@ -53,6 +53,7 @@ class SeasonInputs:
     adjusted: dict[tuple[str, str], list[Adjustment]] = field(default_factory=dict)
     adjustments_file: Path | None = None
     class_warnings: list[CourseWarning] = field(default_factory=list)  # set by `check_class`
+    checked: bool = False  # checked against its class in this command (`checked_season`)
 
     def digest(self) -> dict | None:
         """What a run applies of this season, as its plan holds it: the sha256 of the course

@@ -1,12 +1,14 @@
 """The written questions of the graded notebooks, as the grades record them from the first grade.
 
     asked = plan_rubrics(written, {"speaker_id"})   # [Rubric]: the plan's questions
-    asked = notebook_rubrics({"speaker_id"})        # the same, for a command that has no plan
+    asked = notebook_rubrics({"speaker_id"})        # the same, for a folder that keeps no plan
 
-`kws grade` and `kws merge` take them from the run's plan; `kws season`, `kws adjust` and
-`kws marks restore`, which have no plan, from the solution notebooks (how they are recorded:
+Every command takes them from the plan kept in the grades folder (`kws.grading.records.plan`,
+`kws.grading.season.apply.counted_questions`); only a folder graded by a kit that kept no plan
+has them from the solution notebooks (how they are recorded:
 docs/reference/written-questions.md). A course without its solution notebooks on this machine
-(a kit installed without a checkout) records none: the exports then count the tests.
+(a kit installed without a checkout) records none, and `kws grade` refuses a written-only
+notebook without its solution notebook (`kws.grading.classrun.plan.check_questions`).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ def plan_rubrics(written: dict[str, list[dict]], assignments: Iterable[str]) -> 
 def notebook_rubrics(assignments: Iterable[str]) -> list[Rubric]:
     """The written questions of the solution notebooks of `assignments` (the course's,
     `kws.spec.course`), decided as a plan decides them (`written_questions`), as the grades
-    folder records them; [] for a notebook that asks none or is not on this machine. For the
-    commands that have no plan (`kws season`, `kws adjust`, `kws marks restore`).
+    folder records them; [] for a notebook that asks none or is not on this machine. For a
+    grades folder that keeps no plan (graded by a kit that kept none).
 
     Raises:
         QuestionError: a question of a notebook cannot be read (naming the notebook and cell).

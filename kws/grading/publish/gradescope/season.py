@@ -109,7 +109,13 @@ def final_score(document: dict) -> float:
 def apply_late(document: dict, metadata: dict, course: Course) -> list[str]:
     """The late rule applied per notebook graded in `document` (the grace period and capped
     penalty of `kws.grading.season.course`; the tests keep their raw points), recorded in its
-    ``extra_data.late``; returns a sentence per late notebook."""
+    ``extra_data.late`` with the points it is a share of (``of``); returns a sentence per late
+    notebook.
+
+    The share is of the points graded here, the notebook's tests: its written questions are
+    marked by a person, outside the autograder's score, so `kws season`, which takes the same
+    share of the notebook's whole maximum (tests and written questions), takes more by their
+    share (docs/how-to/deadlines.md, "One rule, two channels")."""
     submitted = gradescope_timestamp(metadata["created_at"])
     records, notes = {}, []
     for name, tests in sorted(_by_assignment(document).items()):
@@ -119,12 +125,13 @@ def apply_late(document: dict, metadata: dict, course: Course) -> list[str]:
         maximum = sum(t["max_score"] for t in tests)
         late = late_of(course, due, submitted, maximum, 0, "gradescope metadata")
         if late is not None:
-            records[name] = asdict(late)
+            records[name] = asdict(late) | {"of": maximum}
             title = ASSIGNMENTS[name].notebook if name in ASSIGNMENTS else name
             raw = sum(t["score"] for t in tests)
             notes.append(
                 f"{title}: handed in {late.hours_late:g} h after the due date ({late.due}); "
-                f"{late.rule}: -{late.penalty:g} of {raw:g} points."
+                f"{late.rule}: -{late.penalty:g} of {raw:g} points (a share of the "
+                f"{maximum:g} points of its tests; written answers are marked apart)."
             )
     if records:
         document.setdefault("extra_data", {})["late"] = records
