@@ -11,8 +11,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from kws.check.selfcheck import Checker
+from kws.tracing.compare import untraced_output
 from kws.tracing.determinism import SEED, eval_unsteady, random_draws, seeded
-from kws.tracing.probes import probe_facts, untraced_output
+from kws.tracing.probes import probe_facts
 
 B, T, D, C = 3, 7, 12, 5
 X = torch.randn(B, T, D, generator=torch.Generator().manual_seed(0))

@@ -22,8 +22,8 @@ from torch import nn
 from kws.check.precision import in_float32, is_dtype_error
 from kws.i18n import gettext as _
 from kws.i18n import ngettext
+from kws.tracing.compare import untraced_output
 from kws.tracing.determinism import eval_unsteady, seeded
-from kws.tracing.probes import untraced_output
 
 # A TODO's failed item starts so in every language: the grader reads the field's start
 # (`kws.grading.judge.facts`); the student reads it translated (`Item.__str__`).

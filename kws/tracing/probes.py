@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from kws.params import format_count, is_weight
-from kws.tracing.determinism import SEED, random_draws, seeded
+from kws.tracing.compare import logits_of, not_finite, traced_mismatch, unsteady, untraced_output
+from kws.tracing.determinism import SEED, seeded
 from kws.tracing.trace import (
     Trace,
     forbidden_package_class,
@@ -314,105 +315,6 @@ def norm_feeds_classifier_in(trace: Trace) -> tuple[bool, str]:
     )
 
 
-def untraced_output(model: nn.Module, inputs):
-    """`model(*inputs)` in eval mode without gradients, with no observer attached."""
-    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return model(*inputs)
-    finally:
-        model.train(was_training)
-
-
-def _logits(output):
-    return output[0] if isinstance(output, (tuple, list)) else output
-
-
-def _same(a: torch.Tensor, b: torch.Tensor, exact: bool) -> bool:
-    """Equal (bit for bit, or within float rounding), NaN where the other has NaN."""
-    if exact:
-        nan = torch.isnan(a)
-        return torch.equal(nan, torch.isnan(b)) and torch.equal(a[~nan], b[~nan])
-    return torch.allclose(a, b, rtol=1e-3, atol=1e-3, equal_nan=True)
-
-
-def traced_mismatch(traced, untraced, exact: bool = True) -> str | None:
-    """Why the traced output differs from the untraced one on the same inputs; None if equal.
-
-    On the CPU a forward pass under the same seeds is deterministic, so they must be equal bit for
-    bit; `exact=False` (the untraced run was on a GPU) allows float rounding (1e-3 relative).
-    NaN matches NaN: a model that outputs NaN does so traced or not.
-    """
-    traced, untraced = _logits(traced), _logits(untraced)
-    if not isinstance(traced, torch.Tensor) or not isinstance(untraced, torch.Tensor):
-        return f"it returned {type(traced).__name__} traced and {type(untraced).__name__} untraced"
-    untraced = untraced.detach().to("cpu", traced.dtype)
-    if traced.shape != untraced.shape:
-        return f"shape {tuple(traced.shape)} traced and {tuple(untraced.shape)} untraced"
-    if _same(traced, untraced, exact):
-        return None
-    difference = (traced - untraced).abs().nan_to_num(float("inf")).max().item()
-    return f"its outputs differ by up to {difference:.3g}"
-
-
-def not_finite(output) -> str | None:
-    """What of a model's output is NaN or infinite ("NaN in 3 of 8 rows"); None when all finite."""
-    logits = _logits(output)
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        return None
-    bad = ~torch.isfinite(logits)
-    if not bad.any():
-        return None
-    kind = "NaN" if torch.isnan(logits).any() else "infinite values"
-    rows = int(bad.flatten(1).any(dim=1).sum()) if logits.ndim > 1 else int(bad.sum())
-    return f"{kind} in {rows} of {len(logits)} rows"
-
-
-def _largest_difference(a, b) -> float:
-    """max |a - b| of two outputs' logits (NaN read as 0), inf when they are not alike."""
-    a, b = _logits(a), _logits(b)
-    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape:
-        return float("inf")
-    b = b.detach().to("cpu", a.dtype)
-    return (a.nan_to_num(0.0) - b.nan_to_num(0.0)).abs().max().item() if a.numel() else 0.0
-
-
-# More untraced passes than two, and a margin on their spread: for randomness no seed fixes (a
-# generator seeded by the OS), a traced pass is one more draw, and one scalar of noise puts it
-# beyond twice the spread of three draws one time in eleven, beyond four times that of five draws
-# one time in 1,200 (simulated with Gaussian draws); logits of many classes and inputs do better.
-EXTRA_PASSES, SPREAD_MARGIN = 4, 4.0
-
-
-def _unsteady(model, inputs, untraced, traced, seed: int, exact: bool) -> str | None:
-    """Why `model`'s traced output differs from its graded one without its knowing it is traced,
-    from `EXTRA_PASSES` more untraced passes under the graded pass's `seed`: None (the
-    difference is the model's doing while watched or graded) when those agree with each other,
-    or when the traced output is farther from the graded one than `SPREAD_MARGIN` times the
-    spread of the untraced passes (more than its own randomness explains); else the cause: the
-    randomness it draws in eval mode, named where it is drawn, or state kept between calls or
-    randomness no seed fixes."""
-    extra = []
-    for _ in range(EXTRA_PASSES):
-        with seeded(seed):
-            extra.append(untraced_output(model, inputs))
-    if all(traced_mismatch(output, extra[0], exact) is None for output in extra[1:]):
-        return None
-    passes = [untraced, *extra]
-    spread = max(_largest_difference(a, b) for i, a in enumerate(passes) for b in passes[i + 1 :])
-    if not _largest_difference(traced, untraced) <= SPREAD_MARGIN * spread:
-        return None
-    draws = random_draws(model, inputs if isinstance(inputs, tuple) else (inputs,))
-    if draws:
-        return "it draws random numbers in eval mode: " + "; ".join(draws)
-    return (
-        "two passes under the same seeds differ: it keeps state between calls (on self or "
-        "elsewhere) or draws random numbers that no seed fixes"
-    )
-
-
 def task_rules(task: str) -> dict:
     """The structural rules of the kit's task named `task` (``rules`` of its ``[tasks.<task>]``
     in its assignment's spec.toml); ProbeError unless exactly one assignment has that task."""
@@ -516,7 +418,7 @@ def probe_facts(
                 untraced = untraced_output(model, inputs)
         with seeded(seed):
             trace = trace_forward(model, inputs)
-        output = _logits(trace.output)
+        output = logits_of(trace.output)
         if facts["output_shape"] is None and isinstance(output, torch.Tensor):
             facts["output_shape"] = list(output.shape)
         if facts["not_finite"] is None:
@@ -525,7 +427,7 @@ def probe_facts(
         if mismatch and trace.forbidden:  # torch's own layers take a fused path when untraced
             mismatch = traced_mismatch(trace.output, untraced, exact=False)
         if mismatch and facts["unsteady"] is None:
-            facts["unsteady"] = _unsteady(model, inputs, untraced, trace.output, seed, exact)
+            facts["unsteady"] = unsteady(model, inputs, untraced, trace.output, seed, exact)
         if mismatch and facts["unsteady"] is None and facts["traced_mismatch"] is None:
             size = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
             facts["traced_mismatch"] = f"on a batch of {size} test inputs, {mismatch}"

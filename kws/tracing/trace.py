@@ -90,6 +90,7 @@ GRADER_MODULES = [
     "kws.tracing.probes",
     "kws.tracing.trace",
     "kws.tracing.determinism",
+    "kws.tracing.compare",
     "kws.grading.protocol.inputs",
     "kws.tracing.guard",
     "kws.grading.child.channel",
