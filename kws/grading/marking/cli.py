@@ -36,9 +36,11 @@ def _mark(args: argparse.Namespace) -> int:
         ) from None
     questions = session.questions()
     left = sum(question["left"] for question in questions)
+    blank = sum(question["blank"] for question in questions)
+    blanks = f"; {blank} blank ones marked 0, no answer" if blank else ""
     print(
         f"Marking {len(questions)} written question{'s' * (len(questions) != 1)} of "
-        f"{len(session.alias)} hand-ins ({left} answers left). Open this address in your "
+        f"{len(session.alias)} hand-ins ({left} answers left{blanks}). Open this address in your "
         "browser (it carries this start's token: keep it to yourself):\n\n"
         f"    {server.url}\n\n"
         f"Every mark is saved at once in {args.grades / 'marks'}/. Ctrl-C stops the page.",
