@@ -5,6 +5,7 @@ this machine (`kws.grading.marking.server`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import getpass
 import signal
@@ -61,6 +62,22 @@ def _mark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from kws.grading.marking.imports import import_marks
+    from kws.grading.marking.session import MarkingSession
+    from kws.spec import course
+
+    solutions = args.solutions if args.solutions is not None else course().solutions
+    who = _who(args.grader)
+    session = MarkingSession(  # the file first: the blanks' 0 waits for `kws mark`
+        args.grades, solutions=solutions, submissions=args.submissions, grader=who, blanks=False
+    )
+    count = import_marks(session, args.file, by=who, replace=args.replace)
+    print(f"imported {count} mark{'s' * (count != 1)} from {args.file} into "
+          f"{args.grades / 'marks'}/ (by {who}); count them: `kws season {args.grades}`")  # fmt: skip
+    return 0
+
+
 def _who(grader: str | None) -> str:
     if grader:
         return grader
@@ -98,3 +115,32 @@ MARK = Verb(
         Arg("--open", action="store_true", help="open the page in your browser"),
     ),
 )  # fmt: skip
+
+IMPORT = Verb(
+    "import",
+    "record marks typed in a CSV file (student, question, items, points, comment), checked "
+    "as the marking page checks them: every row, or none",
+    _import,
+    arguments=(
+        Arg("grades", type=Path, help="the grades folder `kws grade --out` wrote"),
+        Arg("file", type=Path,
+            help="the CSV file: a header naming student, question and items, points or "
+            "comment, then one row a mark"),
+        Arg("--replace", action="store_true",
+            help="replace marks a person gave already (without it such a row is refused)"),
+        Arg("--solutions", type=Path,
+            help="the solution notebooks that ask the questions (default: the course's "
+            "solutions/)"),
+        Arg("--submissions", type=Path,
+            help="the hand-ins' folder, when it is no longer where `kws grade` read it"),
+        Arg("--grader", help="who marks, as the marks record it (default: your user name)"),
+    ),
+)  # fmt: skip
+
+
+def with_import(marks: Verb) -> Verb:
+    """`kws marks` (`kws.grading.season.cli.MARKS`, a lower layer's verb) with ``import``,
+    which reads the class as `kws mark` does."""
+    return dataclasses.replace(
+        marks, help=f"{marks.help}, or import them from a CSV file", verbs=(*marks.verbs, IMPORT)
+    )

@@ -58,6 +58,8 @@ class MarkingSession:
         solutions: the folder of solution notebooks that ask the questions.
         submissions: the hand-ins' folder when ``run.json`` does not record where it is now.
         grader: who marks when the page does not say.
+        blanks: give each blank answer its 0 as the class is read (`_collect`); False for a
+            command that must change nothing before its input is known good.
 
     Raises:
         FileNotFoundError: no gradebook, no hand-ins folder, no solutions.
@@ -68,9 +70,16 @@ class MarkingSession:
     """
 
     def __init__(
-        self, grades_dir: Path, *, solutions: Path, submissions: Path | None = None, grader: str
+        self,
+        grades_dir: Path,
+        *,
+        solutions: Path,
+        submissions: Path | None = None,
+        grader: str,
+        blanks: bool = True,
     ):
         self._submissions = submissions
+        self._blanks = blanks
         refuse_running(  # its records are half-written until it ends
             Path(grades_dir), "wait for it to finish, then start kws mark again"
         )
@@ -109,11 +118,12 @@ class MarkingSession:
         self.html, self.groups, self.notebooks = read.html, read.groups, read.notebooks
         self.store.students = frozenset(read.alias)
         self._seen = _stamp(grades.folder)
-        blanks = {
-            key: {self.named[a]: (answer.digest, answer.answered) for a, answer in by.items()}
-            for key, by in self.answers.items()
-        }
-        mark_blanks(self.store, blanks)  # 0 for "no answer", with no key pressed
+        if self._blanks:  # 0 for "no answer", with no key pressed
+            answered = {
+                key: {self.named[a]: (answer.digest, answer.answered) for a, answer in by.items()}
+                for key, by in self.answers.items()
+            }
+            mark_blanks(self.store, answered)
 
     def reread(self) -> bool:
         """Read the class again when the gradebook changed since it was read (a regrade, a
