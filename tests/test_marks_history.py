@@ -195,4 +195,4 @@ def test_a_comment_alone_is_no_mark_and_the_export_refuses_the_answer_unmarked(c
         page.close()
     kws(course, "season", "grades")
     said = kws(course, *EXPORT, ok=False)
-    assert f"{3 * STUDENTS - 1} written answers not marked yet" in said
+    assert f"{3 * (STUDENTS - 1) - 1} written answers not marked yet" in said

@@ -37,11 +37,14 @@ def mark_blanks(store: MarkStore, answers: dict[str, dict[str, tuple[str, bool]]
     changed = 0
     for key, by_student in answers.items():
         held = marks.get(key, {})
-        blank = {
+        blank = {  # no mark, or the kit's given to another blank answer (an empty cell then)
             student: digest
             for student, (digest, answered) in by_student.items()
-            if not answered and student not in held and (key, student) not in taken_back
-        }
+            if not answered
+            and (key, student) not in taken_back
+            and (student not in held or (held[student].by == BLANK_BY
+                                         and held[student].digest != digest))
+        }  # fmt: skip
         answered = [
             student
             for student, (digest, answered) in by_student.items()
@@ -50,8 +53,9 @@ def mark_blanks(store: MarkStore, answers: dict[str, dict[str, tuple[str, bool]]
         try:
             for digest in sorted(set(blank.values())):  # one mark for each blank answer's text
                 students = sorted(s for s, d in blank.items() if d == digest)
+                versions = {s: held[s].version if s in held else None for s in students}
                 store.save(key, students, items=[], digests=blank, by=BLANK_BY,
-                           comment=BLANK_COMMENT, zero=True, versions=dict.fromkeys(students),
+                           comment=BLANK_COMMENT, zero=True, versions=versions,
                            alike=False)  # fmt: skip
                 changed += len(students)
             if answered:
