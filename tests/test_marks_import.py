@@ -112,6 +112,11 @@ def test_a_bad_row_is_refused_naming_the_file_the_line_and_the_fix_and_nothing_i
     assert marks(course) == before
 
 
+def test_a_file_that_is_not_there_is_named(course):
+    said = kws(course, "marks", "import", "grades", "mraks.csv", ok=False)
+    assert "mraks.csv: no such file; give the CSV of marks" in said
+
+
 def test_a_persons_mark_is_replaced_only_on_purpose(course):
     page = Page(course / "grades")
     try:

@@ -67,6 +67,9 @@ def _import(args: argparse.Namespace) -> int:
     from kws.grading.marking.session import MarkingSession
     from kws.spec import course
 
+    if not args.file.is_file():  # before the class is read
+        raise FileNotFoundError(f"{args.file}: no such file; give the CSV of marks (student, "
+                                "question, items, points, comment)")  # fmt: skip
     solutions = args.solutions if args.solutions is not None else course().solutions
     who = _who(args.grader)
     session = MarkingSession(  # the file first: the blanks' 0 waits for `kws mark`
