@@ -61,7 +61,7 @@ GROUPS = (
     ),
     Group(
         "the season (deadlines, late work, adjustments, exports)",
-        (season.SEASON, season.ADJUST, season.MARKS, publish.EXPORT),
+        (season.SEASON, season.ADJUST, marking.with_import(season.MARKS), publish.EXPORT),
     ),
 )
 

@@ -24,6 +24,7 @@ from kws.grading.judge.document import TestResult, results_document, write_resul
 from kws.grading.marking.server import MarkServer
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
+from kws.grading.records.marks.blanks import BLANK_BY
 from kws.grading.records.seal import seal
 from kws.spec import ASSIGNMENTS
 
@@ -56,6 +57,17 @@ def answer_of(number: int, question: str) -> str | None:
     return f"Student {number}'s own answer to {question}: " + " ".join(
         f"word{(number * 7 + i) % 50}" for i in range(30)
     )
+
+
+def blank(students: int) -> int:
+    """How many of a class of `students` left every answer as released: the kit marks those 0
+    ("no answer") as `kws mark` starts (`kws.grading.records.marks.blanks`)."""
+    return sum(answer_of(number, "norm-classifier") is None for number in range(students))
+
+
+def by_people(marks: dict) -> dict:
+    """{student: mark} of `marks` a person gave: without the kit's 0 for a blank answer."""
+    return {student: mark for student, mark in marks.items() if mark.by != BLANK_BY}
 
 
 def student_name(number: int) -> str:

@@ -56,7 +56,16 @@ ARGUMENTS = [
     ("mark", ("--port",), "port", 0, None, False, None, "int"),
     ("mark", ("--solutions",), "solutions", None, None, False, None, "Path"),
     ("mark", ("--submissions",), "submissions", None, None, False, None, "Path"),
-    ("marks", (), "action", None, ("restore", "restart"), True, "A...", None),  # kws marks ...
+    (
+        "marks",
+        (),
+        "action",
+        None,
+        ("restore", "restart", "import"),
+        True,
+        "A...",
+        None,
+    ),  # kws marks ...
     ("handin", ("--out",), "out", None, None, False, None, "Path"),
     ("handin", (), "path", None, None, True, None, "Path"),
     ("grade", ("--assignment",), "assignment", None, ASSIGNMENT_NAMES, False, None, None),
@@ -193,7 +202,8 @@ VERB_HELP = {
     "rehearse": "play a course file's whole season on a synthetic class before it starts",
     "adjust": "a person's change to one student's grade",
     "mark": "mark the written answers, question by question, in a page of your browser",
-    "marks": "the written answers' marks: rebuild them from their history, or start them afresh",
+    "marks": "the written answers' marks: rebuild them from their history, or start them "
+    "afresh, or import them from a CSV file",
 }
 
 # The headings of `kws --help` and their verbs, in order.

@@ -6,7 +6,7 @@ back unmarks the answer (never a 0) and keeps its comment on the page."""
 
 import pytest
 from browser import MISSING, Chrome, Keys, chromium, keys, wait
-from marking_class import fixtures
+from marking_class import blank, by_people, fixtures
 
 from kws.grading.marking.server import MarkServer
 from kws.grading.records.marks.store import MarkStore
@@ -37,7 +37,8 @@ def open_group(browser: Chrome, server: MarkServer) -> list[str]:
 
 
 def stored(server) -> dict:
-    return MarkStore(server.session.store.folder, []).marks().get(KEY, {})
+    """{student: mark} a grader gave (not the kit's 0 for a blank answer)."""
+    return by_people(MarkStore(server.session.store.folder, []).marks().get(KEY, {}))
 
 
 def value(browser: Chrome, element: str) -> str:
@@ -54,7 +55,7 @@ def test_a_comment_alone_waits_for_points_and_leaving_it_asks_first(server):
         assert stored(server) == {}  # not a mark: nothing saved, nothing counted as 0
         assert "waits on this page, not saved" in value(browser, "status")
         assert browser.execute_script("return $('left').textContent") == (
-            f"{STUDENTS} of {STUDENTS} left"
+            f"{STUDENTS - blank(STUDENTS)} of {STUDENTS} left"
         )
         assert browser.execute_script(LEAVING)  # the browser asks before the page goes
         shown = browser.execute_script("return refresh().then(() => $('comment').value)")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from browser import MISSING, Chrome, Keys, chromium, click, keys, wait
-from marking_class import SHARED, fixtures, regrade, student_name
+from marking_class import SHARED, blank, by_people, fixtures, regrade, student_name
 
 from kws.grading.marking.server import MarkServer
 from kws.grading.records.marks.store import MarkStore
@@ -36,7 +36,8 @@ def open_page(browser: Chrome, server: MarkServer, key: str = KEY, token: bool =
 
 
 def stored(server, key: str = KEY) -> dict:
-    return MarkStore(server.session.store.folder, []).marks().get(key, {})
+    """{student: mark} of question `key` a grader gave (not the kit's 0 for a blank answer)."""
+    return by_people(MarkStore(server.session.store.folder, []).marks().get(key, {}))
 
 
 def text(browser: Chrome, element: str) -> str:
@@ -176,7 +177,7 @@ def test_keys_reach_the_marking_after_the_menu_a_checkbox_and_the_adjust_box(ser
             keys(browser, "1", "n")
         wait(browser, SAVED)
         seconds = time.monotonic() - started
-        assert len(stored(server, OTHER)) == STUDENTS
+        assert len(stored(server, OTHER)) == STUDENTS - blank(STUDENTS)  # the blanks: 0 already
     with capsys.disabled():
         print(f"\nkws mark, one by one by keyboard: {left} answers in {seconds:.1f} s: "
               f"{left / seconds * 60:.0f} answers a minute")  # fmt: skip
@@ -247,14 +248,17 @@ def test_search_filters_and_each_graders_count(server):
         assert set(shown) == having and 0 < len(having) < STUDENTS
         keys(browser, "1")
         wait(browser, SAVED)
-        assert text(browser, "graders") == "marked by kim 1 · lee 1"
+        assert (
+            text(browser, "graders")
+            == f"marked by kim 1 · kws (no answer) {blank(STUDENTS)} · lee 1"
+        )
         browser.execute_script(
             "$('search').value = ''; $('search').dispatchEvent(new Event('input'))"
         )
         click(browser, "#filter option[value='grader:lee']")
         assert browser.execute_script("return state.cards") == [[lee]]
         click(browser, "#filter option[value='left']")
-        assert len(browser.execute_script("return state.cards")) == STUDENTS - 2
+        assert len(browser.execute_script("return state.cards")) == STUDENTS - 2 - blank(STUDENTS)
         click(browser, "#filter option[value='item:scale']")
         assert len(browser.execute_script("return state.cards")) == 2
     assert set(stored(server)) == {names[lee], names[shown[0]]}

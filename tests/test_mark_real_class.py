@@ -12,6 +12,7 @@ import pytest
 from course_helpers import ROOT
 
 from kws.grading.marking.session import MarkingSession
+from kws.grading.records.marks.blanks import BLANK_BY
 from kws.spec import ASSIGNMENTS
 from kws.written.questions import read_questions
 
@@ -47,9 +48,9 @@ def test_the_grader_records_what_it_measured_and_the_page_shows_it(graded):
     solution = read_questions(nbformat.read(ROOT / "solutions/02_speaker_id.ipynb", as_version=4))
     model = session.answers["speaker_id/norm-classifier"][ref]
     assert answers[ref]["answered"] and model.text == solution[0].model_answer
-    assert not answers[fresh]["answered"]
+    assert not answers[fresh]["answered"] and answers[fresh]["mark"]["by"] == BLANK_BY
     assert {q["key"]: q["left"] for q in session.questions()} == {
-        "keyword_spotting/token-budget": 2,
-        "patch_transformer/patchout-test-time": 2,
-        "speaker_id/norm-classifier": 2,
+        "keyword_spotting/token-budget": 1,  # ref's: fresh's blank answers are marked 0
+        "patch_transformer/patchout-test-time": 1,
+        "speaker_id/norm-classifier": 1,
     }

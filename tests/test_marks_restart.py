@@ -37,7 +37,8 @@ def test_marks_lost_with_their_history_start_afresh_and_lead_back_to_the_export(
     before = _files(grades)
     said = kws(course, "marks", "restart", "grades", ok=False)  # what it loses, first
     assert "starting the marks afresh loses:" in said
-    assert "the marks of 6 written answer(s) of 2 student(s), 12 points in all" in said
+    # with student003's blank answers, which `kws mark` marked 0
+    assert "the marks of 9 written answer(s) of 3 student(s), 12 points in all" in said
     assert f"{student_name(0)} 6, {student_name(2)} 6" in said
     assert "the notebooks' rubrics are used again" in said
     assert "nothing was changed" in said and "--lose-marks" in said

@@ -18,7 +18,8 @@ written again). Each answer is found by the first of these keys that finds it:
 
 Outputs and metadata are never part of an answer; a code answer's text output is kept beside
 it for the reader (`Part.output`). The placeholder release wrote (the kit's, or nbgrader's
-"YOUR ANSWER HERE" and "# YOUR CODE HERE") is no answer. The digest
+"YOUR ANSWER HERE" and "# YOUR CODE HERE") is no answer, and so is an answer left as the
+released notebook holds it (starter text or code, unchanged: `Answer.unchanged`). The digest
 (`Answer.digest`) is of the answer's text with line endings, trailing spaces and Unicode forms
 made uniform, so a notebook saved again by another editor keeps it, and a changed answer does
 not. The notebooks are read as JSON (``json.loads`` is enough: sources as strings or lists).
@@ -29,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kws.written.model import PLACEHOLDERS, QUESTION_ID, role_tags
 
@@ -84,6 +85,8 @@ class Answer:
         found_by: ``tag``, ``cell id`` or ``place`` (the key that found it), "" for none.
         cells: the index of each part's cell among the notebook's cells (`notebook_cells`):
             where the answer stands, for showing it in its context.
+        unchanged: the text is what the released notebook holds in its place (the starter
+            text or code the student was given, left as it was): no answer.
     """
 
     question: str
@@ -91,6 +94,7 @@ class Answer:
     parts: tuple[Part, ...] = ()
     found_by: str = ""
     cells: tuple[int, ...] = ()
+    unchanged: bool = False
 
     @property
     def text(self) -> str:
@@ -106,10 +110,15 @@ class Answer:
 
     @property
     def answered(self) -> bool:
-        """Whether the student wrote something: text beyond the placeholder, and for code no
-        TODO of the skeleton left (the kit's, or nbgrader's ``raise NotImplementedError()``)."""
+        """Whether the student wrote something: text beyond the placeholder, not left as
+        released (`unchanged`), and for code no TODO of the skeleton left (the kit's, or
+        nbgrader's ``raise NotImplementedError()``)."""
         text = self.text
-        return bool(text.strip()) and not (self.kind == "code" and _TODO.search(text))
+        return (
+            bool(text.strip())
+            and not self.unchanged
+            and not (self.kind == "code" and _TODO.search(text))
+        )
 
 
 def _source(cell) -> str:
@@ -203,6 +212,7 @@ def read_answers(nb, released=None) -> dict[str, Answer]:
     """
     asked = asked_questions(released if released is not None else nb)
     kept = _kit_cells(released) if released is not None else set()
+    given = read_answers(released) if released is not None else {}  # what the student was given
     cells = _cells(nb)
     answers = {}
     for question in asked:
@@ -218,6 +228,9 @@ def read_answers(nb, released=None) -> dict[str, Answer]:
             how if found else "",
             tuple(index for index, _ in found),
         )
+        start = given.get(question.id)
+        if found and start is not None and start.text and answers[question.id].text == start.text:
+            answers[question.id] = replace(answers[question.id], unchanged=True)
     return answers
 
 

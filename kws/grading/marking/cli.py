@@ -5,6 +5,7 @@ this machine (`kws.grading.marking.server`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import getpass
 import signal
@@ -36,9 +37,11 @@ def _mark(args: argparse.Namespace) -> int:
         ) from None
     questions = session.questions()
     left = sum(question["left"] for question in questions)
+    blank = sum(question["blank"] for question in questions)
+    blanks = f"; {blank} blank ones marked 0, no answer" if blank else ""
     print(
         f"Marking {len(questions)} written question{'s' * (len(questions) != 1)} of "
-        f"{len(session.alias)} hand-ins ({left} answers left). Open this address in your "
+        f"{len(session.alias)} hand-ins ({left} answers left{blanks}). Open this address in your "
         "browser (it carries this start's token: keep it to yourself):\n\n"
         f"    {server.url}\n\n"
         f"Every mark is saved at once in {args.grades / 'marks'}/. Ctrl-C stops the page.",
@@ -56,6 +59,25 @@ def _mark(args: argparse.Namespace) -> int:
     finally:
         session.store.close()  # a change being written ends first; none starts after
         server.server_close()
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from kws.grading.marking.imports import import_marks
+    from kws.grading.marking.session import MarkingSession
+    from kws.spec import course
+
+    if not args.file.is_file():  # before the class is read
+        raise FileNotFoundError(f"{args.file}: no such file; give the CSV of marks (student, "
+                                "question, items, points, comment)")  # fmt: skip
+    solutions = args.solutions if args.solutions is not None else course().solutions
+    who = _who(args.grader)
+    session = MarkingSession(  # the file first: the blanks' 0 waits for `kws mark`
+        args.grades, solutions=solutions, submissions=args.submissions, grader=who, blanks=False
+    )
+    count = import_marks(session, args.file, by=who, replace=args.replace)
+    print(f"imported {count} mark{'s' * (count != 1)} from {args.file} into "
+          f"{args.grades / 'marks'}/ (by {who}); count them: `kws season {args.grades}`")  # fmt: skip
     return 0
 
 
@@ -96,3 +118,32 @@ MARK = Verb(
         Arg("--open", action="store_true", help="open the page in your browser"),
     ),
 )  # fmt: skip
+
+IMPORT = Verb(
+    "import",
+    "record marks typed in a CSV file (student, question, items, points, comment), checked "
+    "as the marking page checks them: every row, or none",
+    _import,
+    arguments=(
+        Arg("grades", type=Path, help="the grades folder `kws grade --out` wrote"),
+        Arg("file", type=Path,
+            help="the CSV file: a header naming student, question and items, points or "
+            "comment, then one row a mark"),
+        Arg("--replace", action="store_true",
+            help="replace marks a person gave already (without it such a row is refused)"),
+        Arg("--solutions", type=Path,
+            help="the solution notebooks that ask the questions (default: the course's "
+            "solutions/)"),
+        Arg("--submissions", type=Path,
+            help="the hand-ins' folder, when it is no longer where `kws grade` read it"),
+        Arg("--grader", help="who marks, as the marks record it (default: your user name)"),
+    ),
+)  # fmt: skip
+
+
+def with_import(marks: Verb) -> Verb:
+    """`kws marks` (`kws.grading.season.cli.MARKS`, a lower layer's verb) with ``import``,
+    which reads the class as `kws mark` does."""
+    return dataclasses.replace(
+        marks, help=f"{marks.help}, or import them from a CSV file", verbs=(*marks.verbs, IMPORT)
+    )

@@ -18,6 +18,7 @@ from kws.grading.marking.collect import course_questions, read_class
 from kws.grading.records.grades import read_grades
 from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import check_finished, refuse_running
+from kws.grading.records.marks.blanks import BLANK_BY, mark_blanks
 from kws.grading.records.marks.rubric import (
     MARKS_DIR,
     Mark,
@@ -57,6 +58,8 @@ class MarkingSession:
         solutions: the folder of solution notebooks that ask the questions.
         submissions: the hand-ins' folder when ``run.json`` does not record where it is now.
         grader: who marks when the page does not say.
+        blanks: give each blank answer its 0 as the class is read (`_collect`); False for a
+            command that must change nothing before its input is known good.
 
     Raises:
         FileNotFoundError: no gradebook, no hand-ins folder, no solutions.
@@ -67,9 +70,16 @@ class MarkingSession:
     """
 
     def __init__(
-        self, grades_dir: Path, *, solutions: Path, submissions: Path | None = None, grader: str
+        self,
+        grades_dir: Path,
+        *,
+        solutions: Path,
+        submissions: Path | None = None,
+        grader: str,
+        blanks: bool = True,
     ):
         self._submissions = submissions
+        self._blanks = blanks
         refuse_running(  # its records are half-written until it ends
             Path(grades_dir), "wait for it to finish, then start kws mark again"
         )
@@ -95,7 +105,8 @@ class MarkingSession:
         self._collect(grades)
 
     def _collect(self, grades) -> None:
-        """Read each hand-in's answers and measures, rendered and grouped (`read_class`)."""
+        """Read each hand-in's answers and measures, rendered and grouped (`read_class`), and
+        give each blank answer its 0 (`kws.grading.records.marks.blanks`)."""
         if grades.submissions is None or not grades.submissions.is_dir():
             raise FileNotFoundError(
                 f"{grades.submissions or grades.folder / 'run.json'}: the hand-ins folder is "
@@ -107,6 +118,12 @@ class MarkingSession:
         self.html, self.groups, self.notebooks = read.html, read.groups, read.notebooks
         self.store.students = frozenset(read.alias)
         self._seen = _stamp(grades.folder)
+        if self._blanks:  # 0 for "no answer", with no key pressed
+            answered = {
+                key: {self.named[a]: (answer.digest, answer.answered) for a, answer in by.items()}
+                for key, by in self.answers.items()
+            }
+            mark_blanks(self.store, answered)
 
     def reread(self) -> bool:
         """Read the class again when the gradebook changed since it was read (a regrade, a
@@ -125,7 +142,8 @@ class MarkingSession:
     # ---- what the page reads ----------------------------------------------------------------
 
     def questions(self) -> list[dict]:
-        """Each question with its points, the answers and how many are left to mark."""
+        """Each question with its points, the answers, how many are left to mark and how many
+        are blank answers the kit marked 0 ("no answer")."""
         rubrics, marks = self.store.rubrics(), self.store.marks()
         return [
             {
@@ -136,6 +154,7 @@ class MarkingSession:
                 "title": rubric.title,
                 "answers": len(self.answers.get(key, {})),
                 "left": self._left(key, marks.get(key, {})),
+                "blank": sum(m.by == BLANK_BY for m in marks.get(key, {}).values()),
             }
             for key, rubric in rubrics.items()
             if key in self.answers

@@ -9,6 +9,7 @@ it, and `check_marked` refuses standings the marks changed since.
 
 The package's modules: `rubric` (a question's `Rubric`, a `Mark`, the files' names and the
 checks of their values), `store` (`MarkStore`: reading and changing the files), `history` (the
-history's events and the marks they leave: `replay`) and `written` (the marks in the grades:
-`written_part`, `check_marked`).
+history's events and the marks they leave: `replay`), `blanks` (the 0 "no answer" the kit
+gives a blank answer: `mark_blanks`) and `written` (the marks in the grades: `written_part`,
+`check_marked`).
 """

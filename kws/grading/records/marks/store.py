@@ -11,7 +11,7 @@ import math
 import os
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from kws.grading.records.files import record_time, write_whole
@@ -34,6 +34,19 @@ from kws.grading.records.marks.rubric import (
 from kws.grading.records.seal import RecordsError, digests, read_seal, seal
 
 _threads = threading.Lock()  # this process's threads; flock keeps other processes out
+
+
+@dataclass(frozen=True)
+class Given:
+    """One mark of `MarkStore.save_all`: `save`'s arguments for one student's answer."""
+
+    key: str
+    student: str
+    items: tuple[str, ...]
+    adjust: float
+    comment: str
+    zero: bool
+    digest: str
 
 
 class MarkStore:
@@ -161,11 +174,8 @@ class MarkStore:
             MarkConflict: a mark changed since the grader saw it, or students of differing
                 marks with `alike` (nothing is recorded).
         """
-        comment = self._checked(key, students, items, adjust, comment, by)
-        if not items and adjust == 0 and not zero:
-            raise MarksError(f"{key}: a comment alone is not a mark (nothing was saved): give a "
-                             "rubric item, or 0 points on purpose (the 0 key); until then the "
-                             "answer is left to mark")  # fmt: skip
+        comment = self.check_mark(key, students, items=items, adjust=adjust, comment=comment,
+                                  by=by, zero=zero)  # fmt: skip
         with self._locked():
             every = self._read(MARKS_FILE, "marks")
             current = every.setdefault(key, {})
@@ -187,6 +197,65 @@ class MarkStore:
                 self._append({"event": "mark", "question": key, "student": student, **asdict(mark)})
             write_whole(self.folder / MARKS_FILE, marks_text(every))
         return saved
+
+    def save_all(self, given: list[Given], *, by: str, source: str) -> int:
+        """Record every mark of `given` at once, or none: each checked as `save` checks it
+        (`check_mark`) before the first is written, then ``marks.json`` written once. Each
+        replaces the student's mark of that question; its history event names `source`.
+
+        Returns:
+            How many marks were recorded.
+
+        Raises:
+            MarksError: the first mark `save` would refuse (nothing is recorded).
+        """
+        checked = [
+            replace(
+                g,
+                comment=self.check_mark(
+                    g.key,
+                    [g.student],
+                    items=list(g.items),
+                    adjust=g.adjust,
+                    comment=g.comment,
+                    by=by,
+                    zero=g.zero,
+                ),
+            )  # fmt: skip
+            for g in given
+        ]
+        with self._locked():
+            every = self._read(MARKS_FILE, "marks")
+            when = record_time()
+            for g in checked:
+                current = every.setdefault(g.key, {})
+                version = (current.get(g.student) or {}).get("version", 0) + 1
+                mark = Mark(tuple(g.items), float(g.adjust), g.comment, g.digest, by, when, version)
+                current[g.student] = asdict(mark)
+                self._append({"event": "mark", "question": g.key, "student": g.student,
+                              **asdict(mark), "source": source})  # fmt: skip
+            write_whole(self.folder / MARKS_FILE, marks_text(every))
+        return len(checked)
+
+    def check_mark(
+        self,
+        key: str,
+        students: list[str],
+        *,
+        items: list[str],
+        adjust: float,
+        comment: str,
+        by: str,
+        zero: bool,
+    ) -> str:
+        """The checks of a mark before it is saved (`save`'s arguments): MarksError naming
+        what is wrong and the fix; the comment as it is recorded."""
+        comment = self._checked(key, students, items, adjust, comment, by)
+        if not items and adjust == 0 and not zero:
+            raise MarksError(f"{key}: a comment alone is not a mark (nothing was saved): give a "
+                             "rubric item, or 0 points on purpose (the 0 key); until then the "
+                             "answer is left to mark")  # fmt: skip
+        return comment
 
     def unmark(
         self, key: str, students: list[str], *, by: str, versions: dict | None = None
