@@ -222,7 +222,7 @@ def honest_cases() -> list[HonestCase]:
             {
                 "Model builds from config.json and loads model.pt": "outputs NaN scores",
                 "Accuracy on the hidden test labels": "outputs NaN scores",
-                "Task 1: MultiHeadSelfAttention gives padded keys no attention": "mask padded keys",
+                "Task 1: MultiHeadSelfAttention gives padded keys no attention": "hold NaN or inf",
             },
         ),
         HonestCase(
@@ -238,7 +238,7 @@ def honest_cases() -> list[HonestCase]:
             ),
             {"Task 3: samples after a clip's length": "padded tokens are not masked"},
         ),
-        HonestCase(  # patch-out drawn in eval too: with the notebook's k = 0 it drops nothing
+        HonestCase(  # patch-out left on in eval: the trained model drops patches there too
             "patchout_left_on_in_eval",
             PATCH,
             _edit_cell(
@@ -246,7 +246,7 @@ def honest_cases() -> list[HonestCase]:
                 PATCHOUT,
                 ("        if not self.training:\n            return grid\n", ""),
             ),
-            {},
+            {"Task 3: in eval mode patch-out keeps every patch": "must only drop in training"},
         ),
     ]
 

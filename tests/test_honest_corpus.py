@@ -43,6 +43,7 @@ SAMPLE = {  # the case that covers each kind of verdict
     "padding_mask_cached_on_self": "a mask kept on self: the padding test",
     "batchnorm_on_batch_statistics": "a tokenizer's BatchNorm on the batch: Task 3, named",
     "mean_over_padded_frames": "speaker Task 1's mean over padding: its numeric test",
+    "patchout_left_on_in_eval": "patch-out drawn in eval: its traced test",
 }
 # Words a student with an honest mistake must never read.
 ACCUSING = ("tamper", "patches", "changes torch or the grader", "computes something else")
