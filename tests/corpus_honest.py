@@ -248,6 +248,54 @@ def honest_cases() -> list[HonestCase]:
             ),
             {"Task 3: in eval mode patch-out keeps every patch": "must only drop in training"},
         ),
+        HonestCase(  # a numpy round trip of the features: no weight before it, nothing lost
+            "numpy_round_trip_of_the_features",
+            KEYWORD,
+            _keyword(
+                (
+                    "features = self.specaugment(self.frontend(waves))  # (B, T, F)",
+                    "features = self.specaugment(self.frontend(waves))  # (B, T, F)\n"
+                    "        features = torch.from_numpy(features.detach().cpu().numpy()).to(waves.device)",
+                )
+            ),
+        ),
+        HonestCase(
+            "frame_lengths_off_by_one",
+            KEYWORD,
+            _keyword(
+                (
+                    "frame_lengths = self.frontend.num_frames(lengths)  # (B,)",
+                    "frame_lengths = self.frontend.num_frames(lengths) - 1  # (B,)",
+                )
+            ),
+            {
+                "Task 3: samples after a clip's length": "frame lengths are lengths // hop_length + 1"
+            },
+        ),
+        HonestCase(
+            "layerdrop_left_on_in_eval",
+            SPEAKER,
+            _speaker(
+                ("import math\n", "import math\nimport random\n"),
+                (
+                    "        for layer in self.layers:\n            x = layer(x, key_padding_mask)\n",
+                    "        for layer in self.layers:\n"
+                    "            if random.random() < 0.1:  # LayerDrop, left on in eval\n"
+                    "                continue\n"
+                    "            x = layer(x, key_padding_mask)\n",
+                ),
+            ),
+        ),
+        HonestCase(  # an in-place ReLU on a fresh tensor: autograd needs nothing it overwrites
+            "in_place_relu",
+            SPEAKER,
+            _speaker(
+                (
+                    "self.dropout2(self.linear2(self.dropout(F.relu(self.linear1(x)))))",
+                    "self.dropout2(self.linear2(self.dropout(F.relu_(self.linear1(x)))))",
+                ),
+            ),
+        ),
     ]
 
 
