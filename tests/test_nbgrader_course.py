@@ -101,9 +101,13 @@ def test_a_written_only_assignment_is_assigned_and_handed_in_without_data(tmp_pa
     done = _kws(tmp_path, "assign")
     assert done.returncode == 0, done.stderr
     assert "wrote course/students/problem1.ipynb" in done.stdout
-    assert "ps1: 0 graded tests, 0 points\n" in done.stdout
+    assert (  # nbgrader's autograded test cells are its graded tests
+        "ps1: 3 graded tests, 2.5 points: correct_squares (1), squares_invalid_input (1), "
+        "correct_sum_of_squares (0.5)\n"
+    ) in done.stdout
     assert (
-        "written questions: 2, 3 points, marked by hand (kws mark); 3 points in all" in done.stdout
+        "written questions: 2, 3 points, marked by hand (kws mark); 5.5 points in all"
+        in done.stdout
     )
     student = nbformat.read(course / "students" / "problem1.ipynb", as_version=4)
     text = nbformat.writes(student)
@@ -111,6 +115,17 @@ def test_a_written_only_assignment_is_assigned_and_handed_in_without_data(tmp_pa
     handin_cell = next(c for c in student.cells if "handin" in c.metadata.get("tags", []))
     assert handin_cell.source.endswith('ready_to_hand_in("ps1", data=None, outputs=None)')
     assert "DATA_DIR" not in text
+    # the Set-up cell first, before the questions' cells (no parameters cell to put it before)
+    first_code = next(c for c in student.cells if c.cell_type == "code")
+    assert "KIT_SOURCE = " in first_code.source and student.cells.index(first_code) == 1
+    bundled = _kws(tmp_path, "release", "bundle", "handout")
+    assert bundled.returncode == 0, bundled.stderr
+    readme = (tmp_path / "handout" / "README.md").read_text(encoding="utf-8")
+    assert "Each notebook's **Set-up** cell comes first" in readme
+    assert "need no data, no GPU and no\nsettings" in readme
+    for asked in ("GPU.\n", "`parameters`", "DATA_DIR", "## The data", "model.pt", "outputs/"):
+        assert asked not in readme, asked
+    assert "kws handin problem1.ipynb" in readme
     handin = tmp_path / "ann"
     handin.mkdir()
     answers = {"sum_of_squares_equation": "It is $\\sum_{i=1}^n i^2$."}

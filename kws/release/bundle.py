@@ -35,7 +35,6 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Collection
 from pathlib import Path
 
 import nbformat
@@ -43,6 +42,7 @@ import nbformat
 from kws.data.private_variant import PRIVATE_SUFFIX
 from kws.release.leaks import reference_code_warnings
 from kws.release.notebooks import stale_notebooks, student_notebook
+from kws.release.readme import student_readme
 from kws.spec import SPEC_FILE, Spec, assignments, course
 
 KIT_ROOT = Path(__file__).resolve().parents[2]  # the repository: pyproject.toml, solutions/, ...
@@ -304,130 +304,3 @@ def _scan(name: str, data: bytes, problems: list[str]) -> None:
         text = data.decode("utf-8", errors="replace")
         if "BEGIN SOLUTION" in text or "END SOLUTION" in text:
             problems.append(f"{name}: holds a solution marker")
-
-
-KEYWORD_DATA = """\
-- **{names}** {need} Google Speech Commands v0.02 and its 12-class test set in `DATA_DIR`
-  (default `data/`). {fetch} (2.5 GB, with a progress bar; run it again to resume an interrupted
-  download); it does nothing when they are there. On Colab keep `DATA_DIR` on the runtime's disk (`/content/data`): unpacking 105,000 clips into
-  Google Drive is very slow."""
-# How the keyword data arrives: the notebook's own cell that calls prepare_keyword_data, or the
-# same call run by the student (a notebook that does not make it, as `kws assign` writes one).
-FETCH_IN_NOTEBOOK = "The notebook's *Data* cell (`prepare_keyword_data(DATA_DIR)`) downloads them"
-FETCH_BY_HAND = (
-    'Download them before you start, once the kit is installed: `python -c "from '
-    "kws.data.prepare import prepare_keyword_data; prepare_keyword_data('data')\"`"
-)
-SPEAKER_DATA = """\
-- **{names}** {need} the course's HW4 feature folder (`metadata.json`,
-  `testdata.json`, `mapping.json` and the `uttr-*.pt` files side by side), which your instructor
-  hands out; the kit cannot download it. (Some training utterances of every speaker may be kept
-  back: your models are graded on utterances you never had.) Unzip it into
-  `data/speaker_features/` (the default
-  `DATA_DIR`) or set `DATA_DIR` to where it is. On Colab, put it in your Google Drive and mount the
-  Drive (`from google.colab import drive; drive.mount("/content/drive")`), then set `DATA_DIR` to
-  the folder, e.g. `/content/drive/MyDrive/speaker_features`; or upload the zip and unzip it with
-  `!unzip -q speaker_features.zip -d /content/data`. The Set-up cell checks the folder and says
-  what is wrong with it."""
-SYNTH = {"speech_commands": "kws synth speech-commands data --preset small",
-         "hw4": "kws synth speaker-features data --preset small"}  # fmt: skip
-
-
-def _data_section(specs: list[Spec], fetching: Collection[str] = ()) -> str:
-    """The README's data items: one per data layout of `specs`' notebooks (Speech Commands, the
-    HW4 features, or what a spec's ``[data] how_to_get`` says), and the synthetic twins;
-    `fetching`: the notebooks whose own code downloads Speech Commands."""
-    by_layout: dict[str, list[Spec]] = {}
-    for spec in specs:
-        by_layout.setdefault(str(spec.data.get("layout", "")), []).append(spec)
-    items = []
-    for layout, group in by_layout.items():
-        names = ", ".join(f"`{spec.notebook}`" for spec in group)
-        need = "need" if len(group) > 1 else "needs"
-        if layout == "speech_commands":
-            fetch = all(spec.notebook in fetching for spec in group)
-            fetch = FETCH_IN_NOTEBOOK if fetch else FETCH_BY_HAND
-            items.append(KEYWORD_DATA.format(names=names, need=need, fetch=fetch))
-        elif layout == "hw4":
-            items.append(SPEAKER_DATA.format(names=names, need=need))
-        else:
-            for spec in group:
-                how = spec.data.get("how_to_get") or "your instructor hands it out"
-                items.append(f"- **`{spec.notebook}`** needs its data in `DATA_DIR`: {how}")
-    twins = [SYNTH[layout] for layout in by_layout if layout in SYNTH]
-    if twins:
-        commands = " and\n  ".join(f"`{command}`" for command in twins)
-        folder = " (then `DATA_DIR = data/speaker_features`)" if "hw4" in by_layout else ""
-        items.append(
-            "- **Offline**, or to try a notebook in seconds, the kit writes synthetic data in the "
-            f"same layouts:\n  {commands}{folder}.\n  Accuracies on synthetic data say nothing "
-            "about real speech."
-        )
-    return "\n".join(items)
-
-
-def student_readme(
-    notebooks: list[tuple[str, str]],
-    kit: str,
-    specs: list[Spec] = (),
-    fetching: Collection[str] = (),
-) -> str:
-    """The README.md of the bundle: set-up, data and hand-in, for `notebooks` [(file, title)] of
-    the assignments `specs` (the course's: its data, its notebooks' names); `fetching`: the
-    notebooks whose code downloads their data (``prepare_keyword_data``)."""
-    listing = "\n".join(f"- `{name}`: {title}" for name, title in notebooks)
-    example = notebooks[0][0] if notebooks else "NOTEBOOK.ipynb"
-    return f"""# Course notebooks: set-up
-
-{listing}
-- `{kit}`: the course kit (`kws`), which the notebooks use
-
-Each notebook's **Set-up** cell, before its settings, installs the kit where it is missing. Run
-the notebooks from the top; fill in each `TODO` (it raises `NotImplementedError` until you do) and
-run the self-check cell after each task: it checks your code the way the grader does.
-
-## On your machine
-
-Python 3.10 to 3.13. In this folder:
-
-```bash
-python -m venv .venv && . .venv/bin/activate    # Windows: .venv\\Scripts\\activate
-pip install {kit} jupyterlab    # brings PyTorch (2.11 to 2.14) and the rest
-jupyter lab
-```
-
-## On Google Colab
-
-1. File → Upload notebook, and choose the notebook.
-2. Runtime → Change runtime type → a GPU.
-3. In the Files panel (the folder icon on the left), upload `{kit}` into `/content`, where the
-   notebook runs. (If your instructor gave a web address for the kit, the notebook already installs
-   from it: skip this step.)
-4. Run the cells from the top. The Set-up cell installs the kit the first time; it keeps Colab's
-   own PyTorch when that is 2.11 to 2.14 (otherwise it installs one: a few minutes, then restart
-   the runtime when Colab asks).
-
-A Colab runtime forgets its files when it stops: download what you want to keep (see *Hand in*),
-or set `OUT_DIR` in the `parameters` cell to a folder of your Google Drive.
-
-## The data
-
-Settings come from the `parameters` cell, or from environment variables (`KWS_DATA_DIR`,
-`KWS_OUT_DIR`, `KWS_STEPS`, ...).
-
-{_data_section(list(specs), fetching)}
-
-## Hand in
-
-Save the notebook, then run its last cell, *Ready to hand in?*. It checks the saved notebook and
-what it wrote to `outputs/` the way the grader reads them (✓, or ✗ with the fix and the points at
-stake), then writes `handin.zip`: the notebook and, per task, the `model.pt`, `config.json` and
-the other files grading reads, nothing else. Upload that file. On Colab the cell checks the
-notebook as it is open and downloads the zip. From a terminal, in the notebook's folder:
-
-```bash
-kws handin {example}
-```
-
-The grader re-runs the cells tagged `model`: keep them self-contained and keep their tags.
-"""
