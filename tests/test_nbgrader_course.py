@@ -182,6 +182,7 @@ from pathlib import Path
 from kws.grading.marking.session import MarkingSession
 session = MarkingSession(Path("grades"), solutions=Path("course/solutions"), grader="kim")
 shown = {q["key"]: q["title"] for q in session.questions()}
+menu = [(q["key"], q["label"]) for q in session.questions()]
 answered = {}
 for key, points in (("ps1/sum_of_squares_equation", 1.0), ("ps1/sum_of_squares_application", 1.5)):
     question = session.question(key)
@@ -190,7 +191,7 @@ for key, points in (("ps1/sum_of_squares_equation", 1.0), ("ps1/sum_of_squares_a
                  by="kim")
     session.save({"key": key, "aliases": [session.alias["bob"]], "items": [], "zero": True},
                  by="kim")
-print(json.dumps({"titles": shown, "answered": answered}))
+print(json.dumps({"titles": shown, "menu": menu, "answered": answered}))
 """
 ROSTER = "Student,ID,SIS User ID,SIS Login ID,Section,folder\nAnn A,1,u1,ann,S1,ann\nBob B,2,u2,bob,S1,bob\n"
 
@@ -224,6 +225,8 @@ def test_nbgrader_ps1_is_graded_marked_and_counted_end_to_end(tmp_path):
     seen = json.loads(marked.stdout)
     assert seen["titles"] == {"ps1/sum_of_squares_application": "Part D (2 points)",
                               "ps1/sum_of_squares_equation": "Part C (1 point)"}  # fmt: skip
+    assert seen["menu"] == [["ps1/sum_of_squares_equation", "Part C (1 point)"],  # notebook order
+                            ["ps1/sum_of_squares_application", "Part D (2 points)"]]  # fmt: skip
     assert seen["answered"]["ps1/sum_of_squares_application"] == {"ann": True, "bob": False}
     assert seen["answered"]["ps1/sum_of_squares_equation"] == {"ann": True, "bob": False}
     assert _kws(tmp_path, "season", "grades").returncode == 0

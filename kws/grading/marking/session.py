@@ -24,9 +24,11 @@ from kws.grading.records.marks.rubric import (
     MarkConflict,
     MarksError,
     Rubric,
+    question_key,
     shortfall,
 )
 from kws.grading.records.marks.store import MarkStore
+from kws.written.math_text import title_text
 from kws.written.render import code_html, context_html, markdown_html, note_html
 
 
@@ -125,8 +127,12 @@ class MarkingSession:
     # ---- what the page reads ----------------------------------------------------------------
 
     def questions(self) -> list[dict]:
-        """Each question with its points, the answers and how many are left to mark."""
+        """Each question with its points, the answers and how many are left to mark, in the
+        notebooks' order (the assignments by name, each notebook's questions as it asks them)."""
         rubrics, marks = self.store.rubrics(), self.store.marks()
+        asked = [question_key(a.spec.name, q.id) for a in self.course for q in a.questions]
+        order = {key: n for n, key in enumerate(asked)}
+        rubrics = dict(sorted(rubrics.items(), key=lambda kv: order.get(kv[0], len(order))))
         return [
             {
                 "key": key,
@@ -134,6 +140,7 @@ class MarkingSession:
                 "question": rubric.question,
                 "points": rubric.points,
                 "title": rubric.title,
+                "label": title_text(rubric.title),  # the menu's: its maths drawn as text
                 "answers": len(self.answers.get(key, {})),
                 "left": self._left(key, marks.get(key, {})),
             }

@@ -116,7 +116,7 @@ async function start() {
   const { data, generation } = await api("/api/questions");
   state.generation = generation;
   for (const question of data) {
-    const option = element("option", `${question.assignment}: ${question.title}`);
+    const option = element("option", `${question.assignment}: ${question.label}`);  // maths drawn as text
     option.value = question.key;
     $("question").append(option);
   }
