@@ -62,6 +62,8 @@ def test_a_group_whose_marks_differ_says_so_and_its_keys_mark_only_the_unmarked(
                   "comment": "Good, but say what BatchNorm does."}, by="lee")  # fmt: skip
     with chromium() as browser:
         open_page(browser, server)
+        menu = "return [...document.querySelectorAll('#question option')].map(o => o.value)"
+        assert browser.execute_script(menu) == [q["key"] for q in session.questions()]
         go_to(browser, alias)
         assert not browser.execute_script("return document.getElementById('differ').hidden")
         assert text(browser, "differ-text") == (
@@ -103,6 +105,17 @@ def test_a_group_whose_marks_differ_says_so_and_its_keys_mark_only_the_unmarked(
             f"return state.cards.some(c => c.length === 1 && c[0] === '{lee}')"
         )
         assert browser.execute_script("return state.cards.length") == cards + 1
+        # and put back from its group's card, where the TA looks for it after that reload
+        other = next(a for a in group if a != lee)
+        go_to(browser, other)
+        if not browser.execute_script("return $('members').open"):  # the TA opens its list
+            click(browser, "#members summary")
+        click(browser, f"#member-list li[data-alias='{lee}'] button.join")
+        assert browser.execute_script("return state.cards.length") == cards
+        assert set(browser.execute_script("return current()")) == set(group)  # lee among them
+        assert text(browser, "status") == f"{lee} is back in its group"
+        open_page(browser, server, token=False)
+        assert browser.execute_script("return state.cards.length") == cards
 
 
 def test_an_answer_collected_again_while_the_page_is_open_is_its_own_card(course, server):

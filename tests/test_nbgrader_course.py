@@ -101,9 +101,13 @@ def test_a_written_only_assignment_is_assigned_and_handed_in_without_data(tmp_pa
     done = _kws(tmp_path, "assign")
     assert done.returncode == 0, done.stderr
     assert "wrote course/students/problem1.ipynb" in done.stdout
-    assert "ps1: 0 graded tests, 0 points\n" in done.stdout
+    assert (  # nbgrader's autograded test cells are its graded tests
+        "ps1: 3 graded tests, 2.5 points: correct_squares (1), squares_invalid_input (1), "
+        "correct_sum_of_squares (0.5)\n"
+    ) in done.stdout
     assert (
-        "written questions: 2, 3 points, marked by hand (kws mark); 3 points in all" in done.stdout
+        "written questions: 2, 3 points, marked by hand (kws mark); 5.5 points in all"
+        in done.stdout
     )
     student = nbformat.read(course / "students" / "problem1.ipynb", as_version=4)
     text = nbformat.writes(student)
@@ -111,6 +115,9 @@ def test_a_written_only_assignment_is_assigned_and_handed_in_without_data(tmp_pa
     handin_cell = next(c for c in student.cells if "handin" in c.metadata.get("tags", []))
     assert handin_cell.source.endswith('ready_to_hand_in("ps1", data=None, outputs=None)')
     assert "DATA_DIR" not in text
+    # the Set-up cell first, before the questions' cells (no parameters cell to put it before)
+    first_code = next(c for c in student.cells if c.cell_type == "code")
+    assert "KIT_SOURCE = " in first_code.source and student.cells.index(first_code) == 1
     handin = tmp_path / "ann"
     handin.mkdir()
     answers = {"sum_of_squares_equation": "It is $\\sum_{i=1}^n i^2$."}
@@ -167,6 +174,7 @@ from pathlib import Path
 from kws.grading.marking.session import MarkingSession
 session = MarkingSession(Path("grades"), solutions=Path("course/solutions"), grader="kim")
 shown = {q["key"]: q["title"] for q in session.questions()}
+menu = [(q["key"], q["label"]) for q in session.questions()]
 answered = {}
 for key, points in (("ps1/sum_of_squares_equation", 1.0), ("ps1/sum_of_squares_application", 1.5)):
     question = session.question(key)
@@ -175,7 +183,7 @@ for key, points in (("ps1/sum_of_squares_equation", 1.0), ("ps1/sum_of_squares_a
                  by="kim")
     session.save({"key": key, "aliases": [session.alias["bob"]], "items": [], "zero": True},
                  by="kim")
-print(json.dumps({"titles": shown, "answered": answered}))
+print(json.dumps({"titles": shown, "menu": menu, "answered": answered}))
 """
 ROSTER = "Student,ID,SIS User ID,SIS Login ID,Section,folder\nAnn A,1,u1,ann,S1,ann\nBob B,2,u2,bob,S1,bob\n"
 
@@ -209,6 +217,8 @@ def test_nbgrader_ps1_is_graded_marked_and_counted_end_to_end(tmp_path):
     seen = json.loads(marked.stdout)
     assert seen["titles"] == {"ps1/sum_of_squares_application": "Part D (2 points)",
                               "ps1/sum_of_squares_equation": "Part C (1 point)"}  # fmt: skip
+    assert seen["menu"] == [["ps1/sum_of_squares_equation", "Part C (1 point)"],  # notebook order
+                            ["ps1/sum_of_squares_application", "Part D (2 points)"]]  # fmt: skip
     assert seen["answered"]["ps1/sum_of_squares_application"] == {"ann": True, "bob": False}
     assert seen["answered"]["ps1/sum_of_squares_equation"] == {"ann": True, "bob": False}
     assert _kws(tmp_path, "season", "grades").returncode == 0

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from kws.written.answers import Answer, Part
+from kws.written.math_text import title_text
 from kws.written.render import MATH_ELEMENTS, answer_html, markdown_html
 
 HOSTILE = [
@@ -84,3 +85,14 @@ def test_tex_the_converter_cannot_read_is_shown_as_typed():
     assert markdown_html("$\\begin{nonsense}x$") == (
         '<p><span class="math">\\begin{nonsense}x</span></p>'
     )
+
+
+def test_a_title_with_maths_reads_drawn_in_the_marking_menu():
+    """`kws mark`'s menu holds text only: a question's title has its maths drawn as Unicode
+    (sub- and superscripts, symbols, fractions), and TeX the converter cannot read as typed."""
+    assert title_text(r"Show $x_i=i^2$ for $1\leq i \leq n$") == "Show xᵢ=i² for 1≤i≤n"
+    assert title_text(r"Part B: $\frac{a}{b+1}$ and $\sqrt{2}$, $e^{-t}$") == (
+        "Part B: a/(b+1) and √2, e^(−t)"  # no superscript t in Unicode
+    )
+    assert title_text("A price of 5 $ and 6 $") == "A price of 5 $ and 6 $"
+    assert title_text(r"Broken $\begin{x}$") == r"Broken \begin{x}"

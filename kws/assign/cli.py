@@ -27,17 +27,20 @@ def as_typed(text: str) -> str:
 
 
 def _tests_line(spec, solution: Path) -> str:
-    """What `spec` grades: its graded tests with their points, and the written questions of its
-    `solution` notebook (marked by hand) when it asks any, with the points in all."""
+    """What `spec` grades: its graded tests with their points (the spec's, then nbgrader's
+    autograded test cells of its solution notebook, by ``grade_id``), and the written questions
+    of its `solution` notebook (marked by hand) when it asks any, with the points in all."""
     from kws.assign.checks import graded_names
+    from kws.grading.judge.autograded import test_cells
     from kws.notebooks import read_notebook
     from kws.written.questions import read_questions
 
-    names = graded_names(spec)
-    total = sum(spec.points.get(name, 0) for name in names)
-    listed = ", ".join(f"{name} ({spec.points.get(name, 0):g})" for name in names)
-    line = f"{spec.name}: {len(names)} graded tests, {total:g} points" + (
-        f": {listed}" * bool(names)
+    tests = {name: spec.points.get(name, 0) for name in graded_names(spec)}
+    tests |= {cell.grade_id: cell.points for cell in test_cells(spec)}
+    total = sum(tests.values())
+    listed = ", ".join(f"{name} ({points:g})" for name, points in tests.items())
+    line = f"{spec.name}: {len(tests)} graded tests, {total:g} points" + (
+        f": {listed}" * bool(tests)
     )
     questions = read_questions(read_notebook(solution), name=str(solution))
     if questions:  # what a person marks, counted in the same grade

@@ -2,8 +2,9 @@
 (`kws.notebooks.student_version`: TODOs for the marked solutions) with the kit's cells a student
 needs, added where the solution notebook has none of its own (`with_kit_cells`):
 
-- the **Set-up** cell, before the settings: it installs the kit where it is missing, from
-  ``KIT_SOURCE`` (the archive beside the notebook, or a URL; `kws release bundle` points it);
+- the **Set-up** cell, before the settings (a notebook without settings: first, after its
+  title): it installs the kit where it is missing, from ``KIT_SOURCE`` (the archive beside the
+  notebook, or a URL; `kws release bundle` points it);
 - a **self-check** cell after the last cell tagged ``model``: ``check.assignment(NAME)`` runs the
   assignment's numeric checks and judges each model's rules as the graded tests do
   (`kws.check.declared`);
@@ -92,6 +93,13 @@ def _cell(kind: str, source: str, cell_id: str, tags: list[str] | None = None):
     return cell
 
 
+def _after_title(cells: list) -> int:
+    """Where a Set-up cell goes in a notebook without a ``parameters`` cell: after its title
+    (a first markdown cell that starts with ``# ``), else at the top."""
+    titled = cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
+    return 1 if titled else 0
+
+
 def with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
     """`nb` (a student version) with the kit's Set-up, self-check and Ready to hand in? cells of
     `spec`'s assignment, each added only where the notebook has none (see the module), their
@@ -105,7 +113,7 @@ def _with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
     if not _has_setup(nb):
         first = next(
             (i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])),
-            len(cells),
+            _after_title(cells),  # no settings (a written-only notebook): first of all
         )
         setup = SETUP_CODE.format(archive=kit_archive_name())
         if active() != ENGLISH:

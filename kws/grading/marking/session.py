@@ -25,9 +25,11 @@ from kws.grading.records.marks.rubric import (
     MarkConflict,
     MarksError,
     Rubric,
+    question_key,
     shortfall,
 )
 from kws.grading.records.marks.store import MarkStore
+from kws.written.math_text import title_text
 from kws.written.render import code_html, context_html, markdown_html, note_html
 
 
@@ -143,8 +145,12 @@ class MarkingSession:
 
     def questions(self) -> list[dict]:
         """Each question with its points, the answers, how many are left to mark and how many
-        are blank answers the kit marked 0 ("no answer")."""
+        are blank answers the kit marked 0 ("no answer"), in the notebooks' order (the
+        assignments by name, each notebook's questions as it asks them)."""
         rubrics, marks = self.store.rubrics(), self.store.marks()
+        asked = [question_key(a.spec.name, q.id) for a in self.course for q in a.questions]
+        order = {key: n for n, key in enumerate(asked)}
+        rubrics = dict(sorted(rubrics.items(), key=lambda kv: order.get(kv[0], len(order))))
         return [
             {
                 "key": key,
@@ -152,6 +158,7 @@ class MarkingSession:
                 "question": rubric.question,
                 "points": rubric.points,
                 "title": rubric.title,
+                "label": title_text(rubric.title),  # the menu's: its maths drawn as text
                 "answers": len(self.answers.get(key, {})),
                 "left": self._left(key, marks.get(key, {})),
                 "blank": sum(m.by == BLANK_BY for m in marks.get(key, {}).values()),

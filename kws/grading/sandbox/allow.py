@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.sandbox.gpu import gpu_mounts
+from kws.grading.sandbox.quota import SCRATCH
 from kws.grading.sandbox.supervise import interpreter
 
 HOME = "/home/student"  # where the child's folder appears, as on a course's lab machine
@@ -25,7 +26,6 @@ STATUS = "/run/sandbox"  # the launcher's spec and report (the grader's user's a
 KIT_PACKAGE = str(Path(__file__).resolve().parents[2])  # the kws package folder the grader runs
 OS_FOLDERS = ("/usr", "/etc")
 OS_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64")
-SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
 # Mount kinds: "ro"/"rw" bind `source` at `dest`; "device" binds a device file; "tmpfs" is an
 # empty writable folder, "mask" an empty read-only one (or /dev/null over a file); "symlink"
 # points `dest` at `source`; "proc" and "dev" are a fresh /proc and a minimal /dev.
@@ -39,11 +39,13 @@ KINDS = ("proc", "dev", "tmpfs", "symlink", "ro", "rw", "device", "mask")
 @dataclass(frozen=True)
 class Mount:
     """One entry of the allow-list: `kind` (`KINDS`) at `dest`, the child's path; `source`, the
-    machine's path it shows (a link's target for "symlink")."""
+    machine's path it shows (a link's target for "symlink"); `size`, the bytes a "tmpfs" may
+    hold (0: the kernel's default, half the memory)."""
 
     kind: str
     dest: str
     source: str = ""
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,9 @@ def child_home(readable: list[str]) -> str:
     return home
 
 
-def allow_list(view: View, readable: list[str], hide: list[str], gpu: bool) -> list[Mount]:
+def allow_list(
+    view: View, readable: list[str], hide: list[str], gpu: bool, scratch_bytes: int = 0
+) -> list[Mount]:
     """The child's file system, shallowest mount first (a mount never hides a later one).
 
     Args:
@@ -112,9 +116,11 @@ def allow_list(view: View, readable: list[str], hide: list[str], gpu: bool) -> l
             inside one is followed, and its target bound as well.
         hide: paths that stay empty wherever a bind would show them.
         gpu: the NVIDIA devices, driver libraries and /sys folders too (`gpu_mounts`).
+        scratch_bytes: the size of each private scratch folder (`SCRATCH`; 0: the kernel's
+            default), held in memory (`kws.grading.sandbox.quota.scratch_bytes`).
     """
     mounts = [Mount("proc", "/proc"), Mount("dev", "/dev")]
-    mounts += [Mount("tmpfs", folder) for folder in SCRATCH]
+    mounts += [Mount("tmpfs", folder, size=scratch_bytes) for folder in SCRATCH]
     mounts += [Mount("ro", folder, folder) for folder in OS_FOLDERS if os.path.isdir(folder)]
     for name in OS_LINKS:
         if os.path.islink(name):

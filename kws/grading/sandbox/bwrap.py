@@ -41,6 +41,17 @@ def available() -> str | None:
     return path if done.returncode == 0 else None
 
 
+@functools.cache
+def sizes_tmpfs(bwrap: str) -> bool:
+    """Whether `bwrap` can cap the size of a tmpfs (``--size``, bubblewrap 0.8 and later; an
+    older one, as in Ubuntu 22.04, leaves the child's /tmp to the quota's count alone)."""
+    try:
+        done = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--size" in done.stdout + done.stderr
+
+
 def command(bwrap: str, mounts: list[Mount], home: str) -> list[str]:
     """The ``bwrap`` arguments that build the child's file system from `mounts` (the
     allow-list, shallowest first) and start it in `home`, its own folder."""
@@ -56,7 +67,10 @@ def command(bwrap: str, mounts: list[Mount], home: str) -> list[str]:
             if folder not in made and _made_by(folder, made) in ("tmpfs", "dev", "mask", "dir"):
                 args += ["--perms", "0755", "--dir", folder]
                 made[folder] = "dir"
-        if mount.kind in _FRESH:
+        if mount.kind == "tmpfs" and mount.size and sizes_tmpfs(bwrap):
+            # open to all, sticky, as a machine's /tmp: the child may run as another user id
+            args += ["--perms", "1777", "--size", str(mount.size), "--tmpfs", mount.dest]
+        elif mount.kind in _FRESH:
             args += [_FRESH[mount.kind], mount.dest]
         elif mount.kind == "symlink":
             args += ["--symlink", mount.source, mount.dest]

@@ -73,7 +73,8 @@ def enter_allow_list(mounts: list, new_root: str) -> None:
             _minimal_dev(target)
         elif entry.kind == "tmpfs":
             os.makedirs(target, exist_ok=True)
-            mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+            size = f"size={entry.size}," if entry.size else ""
+            mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"{size}mode=1777")
         elif entry.kind == "symlink":
             os.symlink(entry.source, target)
         elif entry.kind == "mask":

@@ -6,8 +6,11 @@ stages the child's folder, lists what it sees, starts it through bubblewrap or t
 launcher with a scrubbed environment and limits, supervises it and reports the protections
 achieved, with no path of the grading machine left in what a student reads.
 
-A child that fails while the disk of its folder is full failed for the machine, not for its
-hand-in: `run_child` then raises OSError (ENOSPC) naming the disk (`kws.grading.sandbox.faults`).
+A child holds at most `Limits.written_bytes` on disk and in its private /tmp, deleted files kept
+open included (`kws.grading.sandbox.quota`): one that holds more is stopped, its hand-in's fault.
+A child that fails while the disk of its folder is (or was, during its run) full failed for the
+machine, not for its hand-in: `run_child` then raises OSError (ENOSPC) naming the disk
+(`kws.grading.sandbox.faults`).
 """
 
 import contextlib
@@ -28,6 +31,7 @@ from kws.grading.sandbox.allow import KIT, Mount, View, allow_list, child_home
 from kws.grading.sandbox.faults import low_space
 from kws.grading.sandbox.gpu import library_path
 from kws.grading.sandbox.processes import reserved_uid
+from kws.grading.sandbox.quota import STOPPED, Quota, limit_text, scratch_bytes
 from kws.grading.sandbox.staging import fill_folder, hide_machine_paths
 from kws.grading.sandbox.supervise import (
     ChildResult,
@@ -131,8 +135,10 @@ def _run(job: ChildJob) -> tuple[ChildResult, str]:
         readable = [os.path.realpath(p) for p in job.readable]
         host = (str(root / "work"), str(root / "lib"), str(root / "status"))
         view = View(child_home(readable), host=host)
-        mounts = allow_list(view, readable, [str(p) for p in job.hide], job.gpu)
+        scratch = scratch_bytes(job.limits.written_bytes)
+        mounts = allow_list(view, readable, [str(p) for p in job.hide], job.gpu, scratch)
         lib = view.lib if sandbox else host[1]  # the launcher's copy of the kit, where it starts
+        quota = Quota(root / "work", job.limits.written_bytes)
         result = supervise(
             _launch_command(job, root, uid, sandbox, view, mounts),
             job.limits,
@@ -141,14 +147,16 @@ def _run(job: ChildJob) -> tuple[ChildResult, str]:
             root / "work" / "result.json",
             {"PATH": "/usr/bin:/bin", "PYTHONPATH": lib},
             signal_exit_codes=sandbox is not None,
-            folder=root / "work",
+            quota=quota,
         )
         not_started = _not_started(result, root / "status" / "protections.json")
-        over = result.reason.startswith("stopped: it wrote more than")  # its quota: its own
-        full = low_space(root) if result.status != "ok" and not over else None
+        over = result.reason.startswith(STOPPED)  # past its quota: its own fault
+        full = None if result.status == "ok" or over else low_space(root) or quota.low_space
         if full is not None:  # the machine's disk failed the child, not the hand-in: no grade
             raise OSError(errno.ENOSPC, f"the grading child {result.status} ({result.reason}) "
                           f"with {full}")  # fmt: skip
+        if result.status != "ok" and "No space left on device" in result.stderr_tail:
+            result.reason += f" (it may write at most {limit_text(job.limits.written_bytes)})"
         _report(result, root, plan, job.limits, view)
         result.seconds = time.monotonic() - start
     return result, not_started

@@ -8,6 +8,8 @@ files cannot pose as a result; it is opened without following links, capped and 
 folder of the script or the working directory on ``sys.path``.
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import math
@@ -23,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kws.grading.sandbox.processes import TailReader, kill_everything
+from kws.grading.sandbox.quota import Quota
 
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "invalid_output")
 _MEMORY_MARKERS = (
@@ -41,7 +44,7 @@ class Limits:
     cpu_seconds: int = 600
     memory_bytes: int = 6 * 2**30
     file_bytes: int = 512 * 2**20
-    written_bytes: int = 2 * 2**30  # what the child adds to its folder, all files together
+    written_bytes: int = 2 * 2**30  # what the child holds on disk and in /tmp, all together
     processes: int = 256
     output_bytes: int = 32 * 2**10
     payload_bytes: int = 8 * 2**20
@@ -140,7 +143,7 @@ def supervise(
     result_path: Path,
     env: dict[str, str],
     signal_exit_codes: bool = False,
-    folder: Path | None = None,
+    quota: Quota | None = None,
 ) -> ChildResult:
     """Run `command` (the launcher's, `kws.grading.sandbox.run`), feed it `token`, enforce the
     wall clock, classify how it ended and, when it ended well, read its payload at `result_path`.
@@ -152,8 +155,8 @@ def supervise(
         token: the one-time token written to its stdin, which its result file must carry.
         result_path: where the child writes ``{"token": ..., "payload": {...}}``.
         signal_exit_codes: an exit code 128 + N means "killed by signal N" (bubblewrap's).
-        folder: the child's own folder, held under ``limits.written_bytes`` (the hand-in's
-            write quota): a child that fills it is stopped before it fills the machine's disk.
+        quota: the child's write quota (`kws.grading.sandbox.quota`), looked at between slices
+            of the wait: a child that holds more is stopped before it fills the machine's disk.
 
     Returns:
         The child's `ChildResult`; its `seconds`, `protections` and `notes` are the caller's.
@@ -179,7 +182,7 @@ def supervise(
 
     waiter = threading.Thread(target=wait)
     waiter.start()
-    over = _wait_within_quota(waiter, limits, folder)
+    over = _wait_within_quota(waiter, limits, quota, proc.pid, uid)
     timed_out = waiter.is_alive() and not over
     kill_everything(proc.pid, uid)  # also ends background processes the child left behind
     waiter.join()
@@ -191,37 +194,23 @@ def supervise(
     return _outcome(proc.returncode, cpu_used, timed_out, over, readers, limits, token, result_path)
 
 
-QUOTA_GLANCE = 0.5  # seconds between two looks at the size of the child's folder
+QUOTA_GLANCE = 0.5  # seconds between two looks at what the child holds
 
 
-def _wait_within_quota(waiter: threading.Thread, limits: Limits, folder: Path | None) -> str:
-    """Wait for `waiter` (the child) up to the wall clock, looking at the size of `folder`
-    between slices; the reason the child was stopped when it wrote past its quota, else ""."""
+def _wait_within_quota(
+    waiter: threading.Thread, limits: Limits, quota: Quota | None, pid: int, uid: int | None
+) -> str:
+    """Wait for `waiter` (the child started as `pid`) up to the wall clock, looking at what it
+    holds (`quota`) between slices; the reason it was stopped for holding more, else ""."""
     deadline = time.monotonic() + limits.wall_seconds
-    start = _size(folder) if folder is not None else 0  # the hand-in and inputs copied in
     while waiter.is_alive():
         left = deadline - time.monotonic()
         if left <= 0:
             return ""
-        waiter.join(min(left, QUOTA_GLANCE) if folder is not None else left)
-        if (
-            folder is not None
-            and waiter.is_alive()
-            and _size(folder) - start > limits.written_bytes
-        ):
-            return (f"stopped: it wrote more than {limits.written_bytes / 2**20:g} MiB of files, "
-                    "the limit of what one hand-in may write while it is graded")  # fmt: skip
+        waiter.join(min(left, QUOTA_GLANCE) if quota is not None else left)
+        if quota is not None and waiter.is_alive() and (over := quota.over(pid, uid)):
+            return over
     return ""
-
-
-def _size(folder: Path) -> int:
-    """Bytes the files under `folder` take on disk (what is gone meanwhile aside)."""
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-    return total
 
 
 def _outcome(

@@ -116,7 +116,7 @@ async function start() {
   const { data, generation } = await api("/api/questions");
   state.generation = generation;
   for (const question of data) {
-    const option = element("option", `${question.assignment}: ${question.title}`);
+    const option = element("option", `${question.assignment}: ${question.label}`);  // maths drawn as text
     option.value = question.key;
     $("question").append(option);
   }
@@ -216,15 +216,21 @@ async function loadContext() {
   $("context").dataset.alias = alias;
 }
 
+// The members of the card, and those split out of its group (each with "put back in its group",
+// also on the group's own card: after a reload the TA finds them where they were).
 function renderMembers(card, aim, viewed) {
   const grouped = card.length > 1;
-  const wasSplit = (state.settings.split[state.data.key] || []).includes(card[0]);
-  $("members").hidden = !grouped && !wasSplit;
+  const splitOut = state.settings.split[state.data.key] || [];
+  const wasSplit = splitOut.includes(card[0]);
+  const group = state.data.groups.find((g) => g.includes(card[0])) || card;
+  const away = $("group").checked && !wasSplit ? group.filter((a) => splitOut.includes(a)) : [];
+  $("members").hidden = !grouped && !wasSplit && !away.length;
   if ($("members").hidden) return;
   const shownDigest = state.answers.get(viewed).digest;
+  const apart = away.length ? `, ${away.length} split out` : "";
   $("members-summary").textContent = grouped
-    ? `the ${card.length} answers of this card (keys mark ${aim.aliases.length})`
-    : "split out of its group";
+    ? `the ${card.length} answers of this card (keys mark ${aim.aliases.length})${apart}`
+    : wasSplit ? "split out of its group" : `this answer${apart}`;
   const list = $("member-list");
   list.replaceChildren();
   for (const answer of members(card)) {
@@ -239,6 +245,16 @@ function renderMembers(card, aim, viewed) {
     const button = element("button", grouped ? "split out" : "put back in its group", grouped ? "split" : "join");
     button.type = "button";
     button.addEventListener("click", () => split(answer.alias, grouped));
+    row.append(button);
+    list.append(row);
+  }
+  for (const alias of away) {
+    const row = element("li", undefined, "away");
+    row.dataset.alias = alias;
+    row.append(element("span", who(alias)), element("span", "split out: a card of its own"));
+    const button = element("button", "put back in its group", "join");
+    button.type = "button";
+    button.addEventListener("click", () => split(alias, false));
     row.append(button);
     list.append(row);
   }
