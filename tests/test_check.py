@@ -590,13 +590,10 @@ def speaker_transformer(*edits: tuple[str, str]) -> type:
 
 def test_the_mean_over_the_valid_frames_passes():
     result = check.mean_pooling(speaker_transformer())
-    assert result and len(result.items) == 4
-    # the attention's and the encoder's bugs are their own checks' findings: torch's encoder
-    # stands in for the notebook's here
+    assert result and len(result.items) == 3
+    # a dropout left on in eval mode is the attention check's finding: every pass here is seeded
     dropout = ("self.dropout(scores.softmax(dim=-1))", "F.dropout(scores.softmax(dim=-1), 0.1)")
     assert check.mean_pooling(speaker_transformer(dropout))
-    unmasked = ("x = layer(x, key_padding_mask)", "x = layer(x)")
-    assert check.mean_pooling(speaker_transformer(unmasked))
 
 
 @pytest.mark.parametrize(
