@@ -21,8 +21,6 @@ NUMERIC_TESTS = {
     "norm_first=True)",
     "num_encoder": "Task 1: Encoder runs its layers in order with the mask, like "
     "torch.nn.TransformerEncoder",
-    "num_mean_pooling": "Task 1: SpeakerTransformer ignores padded frames: the encoder gets the "
-    "mask, the mean is over the valid frames",
     "num_conformer": "Task 2: ConformerBlock matches torchaudio's ConformerLayer, padding masked",
     "num_pooling": "Task 3: SelfAttentionPooling is a softmax over the valid frames of a Linear "
     "score",

@@ -571,56 +571,6 @@ POOLING = "pooled = h.sum(dim=1) / lengths[:, None].to(h.dtype)  # (B, D)"
 MASKED = "h = h.masked_fill(padding[:, :, None], 0.0)"
 
 
-def speaker_transformer(*edits: tuple[str, str]) -> type:
-    """The solution notebook 02's SpeakerTransformer, its model cell run with each (old, new)
-    replaced once."""
-    from course_helpers import ROOT
-
-    from kws.notebooks import cells_with_tag, read_notebook
-
-    cells = cells_with_tag(read_notebook(ROOT / "solutions" / "02_speaker_id.ipynb"), "model")
-    source = next(c.source for c in cells if "class SpeakerTransformer(" in c.source)
-    for old, new in edits:
-        assert source.count(old) == 1, old
-        source = source.replace(old, new)
-    ns = {"__name__": "notebook"}
-    exec(compile(source, "model-cell", "exec"), ns)
-    return ns["SpeakerTransformer"]
-
-
-def test_the_mean_over_the_valid_frames_passes():
-    result = check.mean_pooling(speaker_transformer())
-    assert result and len(result.items) == 3
-    # a dropout left on in eval mode is the attention check's finding: every pass here is seeded
-    dropout = ("self.dropout(scores.softmax(dim=-1))", "F.dropout(scores.softmax(dim=-1), 0.1)")
-    assert check.mean_pooling(speaker_transformer(dropout))
-
-
-@pytest.mark.parametrize(
-    ("edits", "cause"),
-    [
-        (
-            [(MASKED, "h = h"), (POOLING, "pooled = h.mean(dim=1)")],
-            "the mean over time counts the padded frames",
-        ),
-        ([(POOLING, "pooled = h.sum(dim=1) / T")], "divided by all T frames, padding included"),
-        ([(MASKED, "h = h")], "the sum over time takes the padded frames too"),
-        (
-            [("self.encoder(self.prenet(x), padding)", "self.encoder(self.prenet(x))")],
-            "the encoder gets no padding mask",
-        ),
-    ],
-)
-def test_a_mean_over_padded_frames_is_named_with_its_fix(edits, cause):
-    result = check.mean_pooling(speaker_transformer(*edits))
-    assert result.failures and all(item.topic == "pooling" for item in result.failures)
-    assert all(cause in item.fix for item in result.failures), failures(result)
-    if "encoder" not in cause:
-        assert "h.masked_fill(padding[:, :, None], 0.0).sum(dim=1) / lengths[:, None]" in (
-            result.failures[0].fix
-        )
-
-
 def test_an_unused_stand_in_is_named_as_the_reference_not_as_the_students():
     """An encoder layer that never calls its attention: torch's attention stands in for the
     notebook's inside the check, and the message says so instead of naming torch's tensors as

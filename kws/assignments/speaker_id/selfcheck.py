@@ -1,5 +1,5 @@
 """Notebook 02's self-checks, reached through `kws.check` (``check.attention``, ...,
-``check.mean_pooling``, ..., ``check.task3``): each layer or formula a task asks for against torch.nn, torchaudio or the
+``check.task3``): each layer or formula a task asks for against torch.nn, torchaudio or the
 formula (`layer_checks`, `formula_checks`, the comparisons the grading child runs too, through
 checks.py); and each task's model: one forward pass, its facts measured by the function the
 grading child measures the graded model with (`probe_facts`), judged by the task's rules and
@@ -14,7 +14,7 @@ import sys
 import torch
 from torch import nn
 
-from kws.assignments.speaker_id import formula_checks, layer_checks, model_checks
+from kws.assignments.speaker_id import formula_checks, layer_checks
 from kws.author import (
     Checker,
     CheckResult,
@@ -30,7 +30,6 @@ __all__ = [
     "attention",
     "encoder_layer",
     "encoder",
-    "mean_pooling",
     "conformer_block",
     "attention_pooling",
     "am_softmax",
@@ -72,14 +71,6 @@ def encoder(cls: type, layer_class: type | None = None, *, strict: bool = False)
     """
     checker = Checker(_name(cls))
     checker.check(layer_checks.encoder, cls, layer_class)
-    return checker.finish(strict)
-
-
-def mean_pooling(cls: type, *, strict: bool = False) -> CheckResult:
-    """Task 1: the SpeakerTransformer class ignores padded frames: its encoder gets the padding
-    mask, and the mean over time is over each utterance's valid frames (`model_checks`)."""
-    checker = Checker(_name(cls))
-    checker.check(model_checks.mean_pooling, cls)
     return checker.finish(strict)
 
 
