@@ -168,18 +168,6 @@ def honest_cases() -> list[HonestCase]:
             },
         ),
         HonestCase(
-            "mean_over_padded_frames",
-            SPEAKER,
-            _speaker(
-                ("h = h.masked_fill(padding[:, :, None], 0.0)", "h = h"),
-                ("pooled = h.sum(dim=1) / lengths[:, None].to(h.dtype)", "pooled = h.mean(dim=1)"),
-            ),
-            {
-                "Task 1: SpeakerTransformer ignores padded frames": "the mean over time counts the "
-                "padded frames; average only the valid frames"
-            },
-        ),
-        HonestCase(
             "progress_bar_over_the_layers",
             SPEAKER,
             _speaker(

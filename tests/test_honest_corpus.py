@@ -42,12 +42,16 @@ SAMPLE = {  # the case that covers each kind of verdict
     "inverted_padding_mask": "every key of a full utterance masked: NaN named, accuracy lost",
     "padding_mask_cached_on_self": "a mask kept on self: the padding test",
     "batchnorm_on_batch_statistics": "a tokenizer's BatchNorm on the batch: Task 3, named",
-    "mean_over_padded_frames": "speaker Task 1's mean over padding: its numeric test",
     "patchout_left_on_in_eval": "patch-out drawn in eval: its traced test",
     "frame_lengths_off_by_one": "frame lengths one short: the pipeline",
 }
 # Words a student with an honest mistake must never read.
-ACCUSING = ("tamper", "patches", "changes torch or the grader", "computes something else")
+ACCUSING = (
+    "tamper",
+    "replaces or patches",
+    "changes torch or the grader",
+    "computes something else",
+)
 
 
 def _graded(cases: dict, data: Path, corpus: Path, out: Path) -> dict[str, dict]:
