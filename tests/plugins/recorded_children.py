@@ -41,7 +41,7 @@ PARENT_ONLY = (
     "grading/classrun", "grading/records", "grading/season", "grading/publish",
     "grading/marking", "grading/judge", "grading/testsets", "grading/command.py",
     "grading/plugin.py", "assign", "demo", "handin", "rehearsal", "release", "templates",
-    "cli.py", "pages.py", "figures.py", "figures.json", "written/render.py",
+    "cli.py", "pages.py", "figures.py", "figures.json", "written/render.py", "written/math_text.py",
     "grading/jaccard.py",
 )  # fmt: skip
 CHILDREN_SEEN = "KWS_TEST_CHILDREN_SEEN"  # the run's folder of the reports its graders saw
