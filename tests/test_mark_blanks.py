@@ -8,19 +8,17 @@ import json
 from html import escape
 
 import pytest
-from marking_class import regrade, student_name, write_class
+from marking_class import regrade, student_name
 from test_written_answers import QID, RELEASED, _index, handin
 from test_written_totals import (
-    COURSE,
     EXPORT,
     QUESTIONS,
-    ROSTER,
     STUDENTS,
-    TIMES,
     Page,
     code_points,
     exported,
     kws,
+    seasoned_class,
 )
 
 from kws.grading.records.marks.blanks import BLANK_BY, BLANK_COMMENT
@@ -33,12 +31,7 @@ BLANK = 3  # student003 left every answer as released (marking_class.answer_of)
 @pytest.fixture
 def course(tmp_path):
     """The graded class of `test_written_totals`, its course file, times and roster, counted."""
-    course = write_class(tmp_path / "course", STUDENTS)
-    (course / "course.toml").write_text(COURSE)
-    (course / "times.csv").write_text(TIMES)
-    (course / "roster.csv").write_text(ROSTER)
-    kws(course, "season", "grades", "--course", "course.toml", "--times", "times.csv")
-    return course
+    return seasoned_class(tmp_path)
 
 
 def test_blank_answers_are_zero_with_their_reason_counted_and_exported_without_a_key(course):

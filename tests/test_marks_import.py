@@ -7,8 +7,8 @@ import codecs
 import json
 
 import pytest
-from marking_class import student_name, write_class
-from test_written_totals import COURSE, QUESTIONS, ROSTER, STUDENTS, TIMES, Page, kws
+from marking_class import student_name
+from test_written_totals import QUESTIONS, STUDENTS, Page, kws, seasoned_class
 
 from kws.grading.records.marks.blanks import BLANK_BY
 from kws.grading.records.marks.history import history_events
@@ -19,12 +19,7 @@ SPEAKER = QUESTIONS[2]  # speaker_id/norm-classifier: items scale, training, nor
 
 @pytest.fixture
 def course(tmp_path):
-    course = write_class(tmp_path / "course", STUDENTS)
-    (course / "course.toml").write_text(COURSE)
-    (course / "times.csv").write_text(TIMES)
-    (course / "roster.csv").write_text(ROSTER)
-    kws(course, "season", "grades", "--course", "course.toml", "--times", "times.csv")
-    return course
+    return seasoned_class(tmp_path)
 
 
 def marks(course):

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from html import escape
+from pathlib import Path
 
 import pytest
 from course_helpers import ROOT
@@ -104,14 +105,20 @@ class Page:
         self.server.server_close()
 
 
-@pytest.fixture
-def course(tmp_path):
+def seasoned_class(tmp_path: Path) -> Path:
+    """The graded class of these tests in ``tmp_path/course``, its course file, times and roster
+    written, and `kws season` run on it."""
     course = write_class(tmp_path / "course", STUDENTS)
     (course / "course.toml").write_text(COURSE)
     (course / "times.csv").write_text(TIMES)
     (course / "roster.csv").write_text(ROSTER)
     kws(course, "season", "grades", "--course", "course.toml", "--times", "times.csv")
     return course
+
+
+@pytest.fixture
+def course(tmp_path):
+    return seasoned_class(tmp_path)
 
 
 def test_the_marks_reach_the_standings_the_gradebook_and_the_export(course):
