@@ -11,9 +11,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 from corpus_grading import build_cases
-from corpus_keyword_model import KWS
+from corpus_keyword_model import KWS, _edit_cell
 
 KEYWORD = "01_keyword_spotting.ipynb"
 SPEAKER = "02_speaker_id.ipynb"
@@ -36,26 +35,12 @@ class HonestCase:
     lost: dict[str, str] = field(default_factory=dict)  # test name's start -> reason's phrase
 
 
-def _edit_cell(notebook: str, marker: str, *edits: tuple[str, str]) -> Callable[[Path], None]:
-    """Damage: replace each (old, new) once in `notebook`'s code cell that contains `marker`."""
-
-    def damage(folder: Path) -> None:
-        nb = nbformat.read(folder / notebook, as_version=4)
-        (cell,) = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
-        for old, new in edits:
-            assert cell.source.count(old) == 1, f"{old!r} is not in the cell exactly once"
-            cell.source = cell.source.replace(old, new)
-        nbformat.write(nb, folder / notebook)
-
-    return damage
-
-
 def _keyword(*edits: tuple[str, str]) -> Callable[[Path], None]:
-    return _edit_cell(KEYWORD, KWS, *edits)
+    return _edit_cell(KWS, *edits, notebook=KEYWORD)
 
 
 def _speaker(*edits: tuple[str, str]) -> Callable[[Path], None]:
-    return _edit_cell(SPEAKER, ATTENTION, *edits)
+    return _edit_cell(ATTENTION, *edits, notebook=SPEAKER)
 
 
 def _spoiled(cause: str) -> dict[str, str]:
@@ -230,9 +215,9 @@ def honest_cases() -> list[HonestCase]:
             "patchout_left_on_in_eval",
             PATCH,
             _edit_cell(
-                PATCH,
                 PATCHOUT,
                 ("        if not self.training:\n            return grid\n", ""),
+                notebook=PATCH,
             ),
             {"Task 3: in eval mode patch-out keeps every patch": "must only drop in training"},
         ),

@@ -41,16 +41,19 @@ class ModelCase:
     lost: dict[str, str] = field(default_factory=dict)  # test -> phrase of its reason
 
 
-def _edit_cell(marker: str, *edits: tuple[str, str]) -> Callable[[Path], None]:
-    """Damage: replace each (old, new) once in the code cell whose source contains `marker`."""
+def _edit_cell(
+    marker: str, *edits: tuple[str, str], notebook: str = NOTEBOOK
+) -> Callable[[Path], None]:
+    """Damage: replace each (old, new) once in `notebook`'s code cell whose source contains
+    `marker`."""
 
     def damage(folder: Path) -> None:
-        nb = nbformat.read(folder / NOTEBOOK, as_version=4)
+        nb = nbformat.read(folder / notebook, as_version=4)
         (cell,) = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
         for old, new in edits:
             assert cell.source.count(old) == 1, f"{old!r} is not in the cell exactly once"
             cell.source = cell.source.replace(old, new)
-        nbformat.write(nb, folder / NOTEBOOK)
+        nbformat.write(nb, folder / notebook)
 
     return damage
 
