@@ -160,7 +160,7 @@ def test_a_late_hand_in_graded_alone_never_takes_a_classmates_results(tmp_path, 
     assert done.returncode == 0, done.stderr
     exported = kws(course, *EXPORT)
     assert exported.returncode == 0, exported.stderr
-    with open(course / "canvas.csv", newline="") as file:
+    with open(course / "canvas.csv", newline="", encoding="utf-8-sig") as file:
         totals = {row["Student"]: row["kws total"] for row in csv.DictReader(file)}
     # the late hand-in's 3 + 5 points, notebook 01 a day late (10 % of its 13 points off),
     # where the class graded her 26.7; her classmates as graded

@@ -231,7 +231,7 @@ def test_notebook_01_reference_passes_its_forward_checks():
     assert _failures(facts) == {}
     payload.check_facts(json.loads(json.dumps(facts)))
     topics = {item[0] for item in facts["keyword_transformer"]["items"]}
-    assert topics == {"build", "outputs", "padding", "eval"}
+    assert topics == {"build", "outputs", "padding", "batch", "eval"}
 
 
 def test_the_checks_import_neither_sympy_nor_torch_distributed():
