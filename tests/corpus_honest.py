@@ -258,6 +258,18 @@ def honest_cases() -> list[HonestCase]:
                 ),
             ),
         ),
+        HonestCase(  # the padded frames' outputs counted in the mean: only that test sees it
+            "mean_over_padded_frames",
+            SPEAKER,
+            _speaker(
+                ("        h = h.masked_fill(padding[:, :, None], 0.0)\n", ""),
+                ("pooled = h.sum(dim=1) / lengths[:, None].to(h.dtype)", "pooled = h.mean(dim=1)"),
+            ),
+            {
+                "Task 1: SpeakerTransformer ignores padded frames": "your pooling averages over "
+                "padded frames: use `lengths`"
+            },
+        ),
         HonestCase(  # an in-place ReLU on a fresh tensor: autograd needs nothing it overwrites
             "in_place_relu",
             SPEAKER,

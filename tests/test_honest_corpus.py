@@ -44,6 +44,7 @@ SAMPLE = {  # the case that covers each kind of verdict
     "batchnorm_on_batch_statistics": "a tokenizer's BatchNorm on the batch: Task 3, named",
     "patchout_left_on_in_eval": "patch-out drawn in eval: its traced test",
     "frame_lengths_off_by_one": "frame lengths one short: the pipeline",
+    "mean_over_padded_frames": "speaker Task 1's mean over padding: its padded-frames test",
 }
 # Words a student with an honest mistake must never read.
 ACCUSING = (
