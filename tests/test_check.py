@@ -673,3 +673,13 @@ def test_an_unused_stand_in_is_named_as_the_reference_not_as_the_students():
     (unused,) = [item for item in result.failures if item.what == "every parameter gets a gradient"]
     assert "torch.nn.MultiheadAttention, standing in for your self_attn in this check" in unused.fix
     assert "in_proj_weight" not in unused.fix
+
+
+def test_allclose_between_float32_and_float64_is_a_dtype_error_the_check_reruns():
+    from kws.check.precision import is_dtype_error
+
+    try:
+        torch.allclose(torch.zeros(2), torch.zeros(2, dtype=torch.float64))
+    except RuntimeError as error:
+        message = f"it raised RuntimeError: {error}"
+    assert is_dtype_error(message), message
