@@ -96,8 +96,8 @@ def test_the_page_shows_the_hour_est_moves_and_what_it_does_to_a_grade(tutorial)
     assert ("A hand-in of keyword_spotting at Sat 03 Oct 00:30 EDT, 31 minutes after its "
             "deadline on America/New_York's clock, is on time under the course file as written; "
             "on America/New_York's clock it is 0.52 h late, -3.3 points") in page  # fmt: skip
-    costs = next(line for line in page.splitlines() if line.startswith("speaker_id (of 47)"))
-    assert costs.split()[3:] == ["-4.7", "(10%)"] * 6  # the cap, reached on the first day
+    costs = next(line for line in page.splitlines() if line.startswith("speaker_id (of 48)"))
+    assert costs.split()[3:] == ["-4.8", "(10%)"] * 6  # the cap, reached on the first day
     html = (tutorial["first_files"] / "rehearsal.html").read_text()
     assert "The deadlines the time zone moves" in html and "scores are synthetic" in html
     assert f"<style>{STYLE}</style>" in html  # the kit's one style sheet (kws.pages)
@@ -146,9 +146,9 @@ def test_the_fixed_file_rehearses_again_without_a_warning_and_keeps_the_grading(
         summary["commands"][0]
         == "kws season rehearsal/grades --course course.toml --times rehearsal/times.csv"
     )
-    costs = next(line for line in out.splitlines() if line.startswith("speaker_id (of 47)"))
-    assert costs.split()[3:] == ["-4.7", "(10%)", "-4.7", "(10%)", "-4.7", "(10%)", "-9.4",
-                                 "(20%)", "-9.4", "(20%)", "-23.5", "(50%)"]  # fmt: skip
+    costs = next(line for line in out.splitlines() if line.startswith("speaker_id (of 48)"))
+    assert costs.split()[3:] == ["-4.8", "(10%)", "-4.8", "(10%)", "-4.8", "(10%)", "-9.6",
+                                 "(20%)", "-9.6", "(20%)", "-24", "(50%)"]  # fmt: skip
     standings = json.loads((folder / "rehearsal" / "grades" / "standings.json").read_text())
     assert standings["assignments"]["speaker_id"]["due"] == "2026-10-16T23:59:00-04:00"
 
