@@ -91,8 +91,23 @@ def read_kept_plan(grades_dir: Path) -> KeptPlan | None:
             raise RecordsError(f"{path} is gone since `{record['command']}` recorded the "
                                f"grades with it ({record['when']}); {fix}")  # fmt: skip
         return None
+    kept = read_plan_file(path, fix)
+    record = readable_seal(grades_dir)
+    sealed = (record or {}).get("files", {}).get(KEPT_PLAN)
+    if sealed and hashlib.sha256(path.read_bytes()).hexdigest() != sealed:  # edited by hand
+        raise RecordsError(f"{path} changed since `{record['command']}` recorded the grades "
+                           f"with it ({record['when']}); {fix}")  # fmt: skip
+    return kept
+
+
+def read_plan_file(path: Path, fix: str, sha256: str | None = None) -> KeptPlan:
+    """The plan written at `path` (a grades folder's ``plan.json``, or the one the Gradescope
+    zip carries), checked for every decision of the run (`DECISIONS`) and the notebooks graded;
+    with `sha256`, also that it is the file of that digest (the one written). RecordsError
+    naming `path` and ending with `fix` (what to do) when it is not."""
     try:
-        part = json.loads(path.read_text(encoding="utf-8"))
+        text = Path(path).read_bytes()
+        part = json.loads(text.decode("utf-8"))
     except (OSError, ValueError) as error:
         raise RecordsError(f"{path} cannot be read ({error}); {fix}") from None
     if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
@@ -102,11 +117,15 @@ def read_kept_plan(grades_dir: Path) -> KeptPlan | None:
     if lacking:
         raise RecordsError(f"{path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
                            f"{', '.join(lacking)}; {fix}")  # fmt: skip
-    record = readable_seal(grades_dir)
-    sealed = (record or {}).get("files", {}).get(KEPT_PLAN)
-    if sealed and hashlib.sha256(path.read_bytes()).hexdigest() != sealed:  # edited by hand
-        raise RecordsError(f"{path} changed since `{record['command']}` recorded the grades "
-                           f"with it ({record['when']}); {fix}")  # fmt: skip
+    if sha256 is not None and hashlib.sha256(text).hexdigest() != sha256:
+        raise RecordsError(f"{path} is not the plan it was written as (edited since); {fix}")
+    shapes = {"tier_sets": dict, "written": dict, "missing": dict, "held": dict,
+              "notebooks": dict, "public_test_set": list}  # fmt: skip
+    wrong = [key for key, shape in shapes.items() if not isinstance(part[key], shape)]
+    if wrong:
+        raise RecordsError(f"{path}: the decision{'s' if len(wrong) > 1 else ''} "
+                           f"{', '.join(wrong)} {'are' if len(wrong) > 1 else 'is'} not "
+                           f"as the kit writes {'them' if len(wrong) > 1 else 'it'}; {fix}")  # fmt: skip
     notebooks = {name: list(held) for name, held in part["notebooks"].items()}
     decisions = {key: value for key, value in part.items() if key != "notebooks"}
     return KeptPlan(decisions, notebooks)
