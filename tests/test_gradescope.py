@@ -335,31 +335,47 @@ def _edit_tier(text: str) -> str:
     return json.dumps(plan, indent=2) + "\n"
 
 
-def _cut_written(text: str) -> str:
-    return json.dumps({k: v for k, v in json.loads(text).items() if k != "written"})
-
-
-@pytest.mark.parametrize(
-    "edit, said",
-    [
-        (_edit_tier, "plan.json is not the plan it was written as (edited since)"),
-        (_cut_written, "plan.json lacks the run's decision written"),
-        (lambda text: text[: len(text) // 2], "plan.json cannot be read"),
-    ],
-    ids=["a-tier-edited", "a-decision-cut", "cut-short"],
-)
-def test_run_autograder_refuses_a_plan_edited_or_cut_short(tmp_path, data, edit, said):
-    """The zip's plan.json changed after `kws gradescope` wrote it (a tier lowered by hand,
-    a decision removed, a file cut short): the grader grades nothing under it; no results are
-    written, so Gradescope records no score, and the output names the file and the fix."""
+def test_run_autograder_refuses_a_plan_edited_after_the_build(tmp_path, data):
+    """The zip's plan.json changed after `kws gradescope` wrote it (a tier lowered by hand):
+    the grader grades nothing under it; no results are written, so Gradescope records no
+    score, and the output names the file and the fix."""
     root = _autograder(tmp_path, data)
     plan = root / "source" / "plan.json"
-    plan.write_text(edit(plan.read_text()))
+    plan.write_text(_edit_tier(plan.read_text()))
     env = {"PATH": "/usr/bin:/bin", "AUTOGRADER_ROOT": str(root), "KWS_VENV": str(root / "venv")}
     done = subprocess.run([str(root / "source" / "run_autograder")], env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
     assert not (root / "results" / "results.json").exists()
-    assert f"ERROR: {plan}" in done.stderr and said in done.stderr, done.stderr
-    assert "build the autograder zip again with `kws gradescope`" in done.stderr
+    said = f"ERROR: {plan} is not the plan it was written as (edited since); build the "
+    assert said + "autograder zip again with `kws gradescope`" in done.stderr, done.stderr
     assert "Gradescope records no score" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "edit, said",
+    [
+        (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "written"}),
+         "lacks the run's decision written"),
+        (lambda text: text[: len(text) // 2], "cannot be read"),
+        (lambda text: text.replace('"tier_sets": {', '"tier_sets": {"x": [],', 1),
+         "a tier set or the split is not as the kit writes it"),
+    ],
+    ids=["a-decision-cut", "cut-short", "a-tier-set-mangled"],
+)  # fmt: skip
+def test_the_grader_refuses_a_plan_cut_short_or_mangled(tmp_path, data, capsys, edit, said):
+    """run_autograder's line, `python -m kws.grading.command --plan plan.json`, on a plan
+    lacking a decision, cut short or holding a tier set the kit never writes: refused before
+    any grading (no results), naming the file and saying to build the zip again."""
+    from kws.grading.command import USAGE_ERROR, main
+
+    root = _autograder(tmp_path, data)
+    plan = root / "source" / "plan.json"
+    plan.write_text(edit(plan.read_text()))
+    results = root / "results.json"
+    argv = ["--plan", str(plan), "--submission", str(root / "submission"),
+            "--data", str(root / "source" / "data"), "--results", str(results)]  # fmt: skip
+    assert main(argv) == USAGE_ERROR and not results.exists()
+    err = capsys.readouterr().err
+    assert f"ERROR: {plan}" in err and said in err, err
+    assert "build the autograder zip again with `kws gradescope`" in err
