@@ -333,4 +333,4 @@ def build_readme_of_kit() -> str:
     from kws.spec import ASSIGNMENTS
 
     specs = list(ASSIGNMENTS.values())
-    return student_readme([(spec.notebook, spec.name) for spec in specs], "kws.tar.gz", specs)
+    return student_readme([(spec.notebook, spec.name) for spec in specs], "kit.tar.gz", specs)

@@ -130,7 +130,7 @@ def grader_environment() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     """Grade one submission with the grader's command; the grader's exit code. Its plan goes to
     the grader as ``--plan``, in place of its inputs: with ``--plan FILE`` (the Gradescope zip's,
-    which `kws gradescope` wrote: `kws.grading.records.plan.read_plan_file` checks it), that
+    which `kws gradescope` wrote: `kws.grading.judge.planned.checked_plan_file` checks it), that
     plan's decisions and the notebooks the submission holds (`handin_plan`); without, the plan
     `kws.grading.judge.planned.plan_handins` makes from the selection and the Kaggle split of
     ``--public-share`` and ``--split-seed``. A missing submission or data folder is left to the
@@ -201,16 +201,15 @@ def _planned(args: argparse.Namespace):
 
 
 def shipped_plan(path: Path, data: Path, sha256: str | None = None) -> dict:
-    """The decisions of the plan at `path` that `kws gradescope` wrote into its zip, read as
-    a grades folder's plan is (`kws.grading.records.plan.read_plan_file`, with `sha256`: the
-    digest it was written with), its data folder (written relative to the plan's folder) the
-    one given, `data`. RecordsError / ValueError naming `path` and saying to build the zip
-    again."""
-    from kws.grading.judge.planned import grader_plan_of
-    from kws.grading.records.plan import read_plan_file
+    """The decisions of the plan at `path` that `kws gradescope` wrote into its zip, checked as
+    a grades folder's plan is (`kws.grading.judge.planned.checked_plan_file`, with `sha256`:
+    the digest it was written with), its data folder (written relative to the plan's folder)
+    the one given, `data`. ValueError naming `path` and saying to build the zip again."""
+    from kws.grading.judge.planned import checked_plan_file, grader_plan_of
 
     fix = "build the autograder zip again with `kws gradescope` and upload it"
-    decisions = read_plan_file(path, fix, sha256).decisions
+    part = checked_plan_file(path, fix, sha256)
+    decisions = {key: value for key, value in part.items() if key != "notebooks"}
     planned = (Path(path).parent / decisions["data"]).resolve()
     if planned != Path(data).resolve():
         raise ValueError(f"{path} was made for the data folder {planned}, not {data}; {fix}")

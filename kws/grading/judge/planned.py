@@ -286,3 +286,32 @@ def handin_plan(decisions: dict, data: Path, handin: Path) -> GraderPlan:
     holds = held_notebooks([handin], [*plan.tier_sets, *plan.missing])
     held = {str(handin.resolve()): sorted(holds[handin.name])} if handin.name in holds else {}
     return replace(plan, held=held)
+
+
+def checked_plan_file(path: Path, fix: str, sha256: str | None = None) -> dict:
+    """The JSON of the plan written at `path` (a grades folder's ``plan.json``, or the one the
+    Gradescope zip carries: `GraderPlan.text`'s decisions and ``notebooks``, the notebooks
+    graded by hand-in), once it holds every decision of the run (`DECISIONS`) and the notebooks,
+    each in the shape the kit writes; with `sha256`, once it is the file of that digest (the
+    one written). ValueError naming `path` and ending with `fix` (what to do) when not."""
+    try:
+        text = Path(path).read_bytes()
+        part = json.loads(text.decode("utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} cannot be read ({error}); {fix}") from None
+    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
+        raise ValueError(f"{path}: not a grading plan of this kit (version {PLAN_VERSION}); {fix}")
+    lacking = [key for key in (*DECISIONS, "notebooks") if key not in part]
+    if lacking:
+        raise ValueError(f"{path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
+                         f"{', '.join(lacking)}; {fix}")  # fmt: skip
+    if sha256 is not None and hashlib.sha256(text).hexdigest() != sha256:
+        raise ValueError(f"{path} is not the plan it was written as (edited since); {fix}")
+    shapes = {"tier_sets": dict, "written": dict, "missing": dict, "held": dict,
+              "notebooks": dict, "public_test_set": list}  # fmt: skip
+    wrong = [key for key, shape in shapes.items() if not isinstance(part[key], shape)]
+    if wrong:
+        raise ValueError(f"{path}: the decision{'s' if len(wrong) > 1 else ''} "
+                         f"{', '.join(wrong)} {'are' if len(wrong) > 1 else 'is'} not as the kit "
+                         f"writes {'them' if len(wrong) > 1 else 'it'}; {fix}")  # fmt: skip
+    return part

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.judge.planned import DECISIONS, PLAN_VERSION
+from kws.grading.judge.planned import checked_plan_file
 from kws.grading.records.files import write_whole
 from kws.grading.records.seal import RecordsError, readable_seal
 
@@ -101,31 +101,14 @@ def read_kept_plan(grades_dir: Path) -> KeptPlan | None:
 
 
 def read_plan_file(path: Path, fix: str, sha256: str | None = None) -> KeptPlan:
-    """The plan written at `path` (a grades folder's ``plan.json``, or the one the Gradescope
-    zip carries), checked for every decision of the run (`DECISIONS`) and the notebooks graded;
-    with `sha256`, also that it is the file of that digest (the one written). RecordsError
-    naming `path` and ending with `fix` (what to do) when it is not."""
+    """The plan written at `path` (a grades folder's ``plan.json``), checked as every plan file
+    is (`kws.grading.judge.planned.checked_plan_file`: every decision of the run, the notebooks
+    graded and, with `sha256`, that digest); RecordsError naming `path` and ending with `fix`
+    (what to do) when it is not."""
     try:
-        text = Path(path).read_bytes()
-        part = json.loads(text.decode("utf-8"))
-    except (OSError, ValueError) as error:
-        raise RecordsError(f"{path} cannot be read ({error}); {fix}") from None
-    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
-        raise RecordsError(f"{path}: not a grading plan of this kit (version {PLAN_VERSION}); "
-                           f"{fix}")  # fmt: skip
-    lacking = [key for key in (*DECISIONS, "notebooks") if key not in part]
-    if lacking:
-        raise RecordsError(f"{path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
-                           f"{', '.join(lacking)}; {fix}")  # fmt: skip
-    if sha256 is not None and hashlib.sha256(text).hexdigest() != sha256:
-        raise RecordsError(f"{path} is not the plan it was written as (edited since); {fix}")
-    shapes = {"tier_sets": dict, "written": dict, "missing": dict, "held": dict,
-              "notebooks": dict, "public_test_set": list}  # fmt: skip
-    wrong = [key for key, shape in shapes.items() if not isinstance(part[key], shape)]
-    if wrong:
-        raise RecordsError(f"{path}: the decision{'s' if len(wrong) > 1 else ''} "
-                           f"{', '.join(wrong)} {'are' if len(wrong) > 1 else 'is'} not "
-                           f"as the kit writes {'them' if len(wrong) > 1 else 'it'}; {fix}")  # fmt: skip
+        part = checked_plan_file(path, fix, sha256)
+    except ValueError as error:
+        raise RecordsError(str(error)) from None
     notebooks = {name: list(held) for name, held in part["notebooks"].items()}
     decisions = {key: value for key, value in part.items() if key != "notebooks"}
     return KeptPlan(decisions, notebooks)
