@@ -146,6 +146,71 @@ def test_the_gradescope_autograder_plans_once_and_its_grader_decides_nothing_aga
         assert f"{notebook}, because the submission holds no {notebook}" in output
 
 
+def test_the_zips_plan_is_read_and_only_the_hand_ins_notebooks_are_decided(
+    tmp_path, tiny_data, monkeypatch
+):
+    # run_autograder's line: `python -m kws.grading.command --plan plan.json` with the plan
+    # `kws gradescope` wrote into the zip. Of every decision, only the notebooks this hand-in
+    # holds are made (as `kws grade` makes them for each hand-in); the rest is the plan's,
+    # followed even where deciding again would differ; the grader decides nothing.
+    import importlib
+
+    import kws.grading.command as command
+    import kws.grading.judge.planned as planned_module
+    from kws.grading.publish.gradescope.autograder import zip_plan
+
+    zipped = tmp_path / "source"
+    zipped.mkdir()
+    (zipped / "data").symlink_to(tiny_data, target_is_directory=True)
+    part = json.loads(zip_plan(tiny_data, dataset="synthetic-tiny"))
+    planned = {"simple": 0.1, "medium": 0.2, "strong": 0.3, "boss": 0.4}
+    part["tier_sets"][SPEC.name] = {"name": "planned", "tiers": planned, "source": "the zip"}
+    (zipped / "plan.json").write_text(json.dumps(part, indent=2))
+    hand_in = tmp_path / "submission"
+    hand_in.mkdir()
+    shutil.copy(ROOT / "assignments" / SPEC.notebook, hand_in)
+    calls, ran = [], {}
+    per_handin = {"held_notebooks", "holds_notebook"}
+    for module, name in DECIDERS:
+        if name not in per_handin:
+            monkeypatch.setattr(importlib.import_module(module), name,
+                                lambda *a, name=name, **k: calls.append(name))  # fmt: skip
+    made = planned_module.handin_plan
+    monkeypatch.setattr(planned_module, "handin_plan",
+                        lambda *a, **k: ran.setdefault("plan", made(*a, **k)))  # fmt: skip
+    monkeypatch.setattr(command.subprocess, "run", _in_process(ran, monkeypatch, calls))
+    argv = ["--plan", str(zipped / "plan.json"), "--submission", str(hand_in),
+            "--data", str(zipped / "data"), "--results", str(tmp_path / "results.json")]  # fmt: skip
+    assert command.main(argv) == 0
+    assert calls == []  # nothing decided again, by the command or by its grader
+    plan = ran["plan"]  # the plan file the grader was given
+    assert plan.held == {str(hand_in.resolve()): [SPEC.name]}
+    assert plan.tier_sets[SPEC.name] == TierSet("planned", planned, "the zip")
+    assert plan.written == part["written"] and plan.public_only == part["public_test_set"]
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["extra_data"]["tier_sets"][SPEC.name] == "planned"
+
+
+def test_the_zips_plan_refuses_a_selection_given_again_and_other_data(tmp_path, tiny_data, capsys):
+    import kws.grading.command as command
+    from kws.grading.publish.gradescope.autograder import zip_plan
+
+    zipped = tmp_path / "source"
+    (zipped / "data").mkdir(parents=True)
+    (zipped / "plan.json").write_text(zip_plan(tiny_data, SPEC.name, dataset="synthetic-tiny"))
+    paths = ["--submission", str(tmp_path), "--results", str(tmp_path / "results.json")]
+    plan = ["--plan", str(zipped / "plan.json")]
+    again = [*plan, "--data", str(zipped / "data"), "--assignment", SPEC.name, *paths]
+    assert command.main(again) == command.USAGE_ERROR
+    assert f"--assignment with --plan {zipped / 'plan.json'}: the plan decided" in (
+        capsys.readouterr().err
+    )
+    assert command.main([*plan, "--data", str(tiny_data), *paths]) == command.USAGE_ERROR
+    said = capsys.readouterr().err
+    assert f"{zipped / 'plan.json'} was made for the data folder {zipped / 'data'}" in said
+    assert not (tmp_path / "results.json").exists()
+
+
 def test_pytest_grader_plans_once_and_its_grader_decides_nothing_again(
     tmp_path, tiny_data, monkeypatch
 ):

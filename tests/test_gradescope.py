@@ -1,11 +1,14 @@
 """The Gradescope autograder zip: the scripts at its root, executable; the kit; only test data;
-the assignment and tier set checked at build time and baked into run_autograder."""
+the grading plan (the assignment, the tier set, ...) decided at build time and carried as the
+zip's plan.json, the shape `kws grade` writes, which run_autograder passes to the grader; a plan
+edited or cut short is refused by the grader, naming the file, and no score is recorded."""
 
 import dataclasses
 import json
 import re
 import stat
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -99,15 +102,61 @@ def test_scripts_are_valid_bash(tmp_path, data):
         subprocess.run(["bash", "-n", str(tmp_path / "unpacked" / script)], check=True)
 
 
-def test_selection_and_tiers_are_baked_into_run_autograder(tmp_path, data):
+def test_the_zip_carries_the_plan_kws_grade_writes_not_flags(tmp_path, data):
+    """The selection and the tier set travel as the zip's plan.json, in the shape of a grades
+    folder's plan (one reader checks both), with no hand-in yet and the zip's data folder;
+    run_autograder passes that file and its digest, no selection flag."""
+    from kws.grading.records.plan import read_plan_file
+
     tiers = tmp_path / "course_tiers.json"
     tiers.write_text(json.dumps({"simple": 0.5, "medium": 0.6, "strong": 0.7, "boss": 0.8}))
     path = make_autograder(tmp_path / "a.zip", data, assignment="speaker_id", tiers=tiers)
     with zipfile.ZipFile(path) as archive:
-        script = archive.read("run_autograder").decode()
-        assert json.loads(archive.read("tiers.json")) == json.loads(tiers.read_text())
-    selection = "SELECTION=(--assignment speaker_id --tiers ../tiers.json)"
-    assert selection in script and '"${SELECTION[@]}"' in script
+        archive.extractall(tmp_path / "unpacked")
+    unpacked = tmp_path / "unpacked"
+    script = (unpacked / "run_autograder").read_text()
+    digest = re.search(r'^PLAN_SHA256="([0-9a-f]{64})"', script, re.M)[1]
+    kept = read_plan_file(unpacked / "plan.json", "fix", sha256=digest)
+    assert (kept.decisions["assignment"], kept.decisions["data"], kept.notebooks) == (
+        "speaker_id",
+        "data",
+        {},
+    )
+    tier_set = kept.decisions["tier_sets"]["speaker_id"]
+    assert tier_set["tiers"] == {"simple": 0.5, "medium": 0.6, "strong": 0.7, "boss": 0.8}
+    assert tier_set["name"] == "course_tiers.json"
+    assert set(kept.written) == set(ASSIGNMENTS)  # every notebook's written questions
+    assert kept.decisions["season"] is None and kept.decisions["held"] == {}
+    for flag in ("SELECTION", "--assignment", "--tiers", "--dataset", "--public-share"):
+        assert flag not in script
+    assert '--plan "$ROOT/source/plan.json" --plan-sha256 "$PLAN_SHA256"' in script
+    assert "tiers.json" not in zipfile.ZipFile(path).namelist()  # the plan holds its tiers
+
+
+def test_the_zips_plan_has_the_shape_of_a_grades_folders(tmp_path, tiny_data):
+    """The plan `kws gradescope` writes and the decisions `kws grade` keeps for the same
+    selection (`plan_run`, whose plan `kws grade` writes into the grades folder) are the same:
+    one shape, one reader; only where the data lies (the zip's own folder) and the hand-ins
+    graded differ."""
+    import shutil
+
+    from kws.grading.classrun.plan import plan_run
+    from kws.grading.publish.gradescope.autograder import zip_plan
+
+    hand_in = tmp_path / "subs" / "ann"
+    hand_in.mkdir(parents=True)
+    notebook = ASSIGNMENTS["keyword_spotting"].notebook
+    shutil.copy(Path(__file__).resolve().parents[1] / "assignments" / notebook, hand_in)
+    run = plan_run(tmp_path / "subs", tiny_data, tmp_path / "grades", assignment="keyword_spotting")
+    kept = json.loads(run.graders)
+    zipped = json.loads(zip_plan(tiny_data, "keyword_spotting"))
+    assert set(zipped) == {*kept, "notebooks"} and zipped["notebooks"] == {}
+    differ = {"data", "held", "notebooks"}
+    assert {k: v for k, v in zipped.items() if k not in differ} == {
+        k: v for k, v in kept.items() if k not in differ
+    }
+    assert (zipped["data"], kept["data"]) == ("data", str(tiny_data.resolve()))
+    assert kept["held"] == {str(hand_in.resolve()): ["keyword_spotting"]}
 
 
 def test_data_the_kit_does_not_know_needs_a_tier_set(tmp_path, data):
@@ -192,8 +241,8 @@ def test_a_zip_that_cannot_finish_in_40_minutes_is_refused(tmp_path, data, monke
         tmp_path / "a.zip", data, assignment="keyword_spotting", dataset="synthetic-tiny", cpu=1.0
     )
     script = zipfile.ZipFile(path).read("run_autograder").decode()
-    baked = re.search(r"SELECTION=\((.*)\)", script)[1].split()
-    assert baked[baked.index("--child-timeout") + 1] == str(37 * 60)  # 2 x 1,100 s, in minutes
+    assert f'CHILD_TIMEOUT="{37 * 60}"' in script  # 2 x 1,100 s, in minutes
+    assert '${CHILD_TIMEOUT:+--child-timeout "$CHILD_TIMEOUT"}' in script
     settings = gradescope.plan(data, "keyword_spotting", cpu=1.0)
     assert settings.timeout == 38 and settings.memory_mb == 768  # + the container's start
 
@@ -203,7 +252,7 @@ def test_the_tiny_test_sets_bake_no_child_timeout(tmp_path, data):
 
     assert max(gradescope.child_timeouts(data).values()) == gradescope.DEFAULT_CHILD_TIMEOUT
     path = make_autograder(tmp_path / "a.zip", data, dataset="synthetic-tiny")
-    assert "--child-timeout" not in zipfile.ZipFile(path).read("run_autograder").decode()
+    assert 'CHILD_TIMEOUT=""' in zipfile.ZipFile(path).read("run_autograder").decode()
 
 
 def test_the_keyword_timeout_counts_the_test_set_that_is_graded(tmp_path):
@@ -261,3 +310,72 @@ def test_a_grader_that_writes_no_results_gives_gradescope_no_score(tmp_path, cod
     assert not (root / "results" / "results.json").exists()
     assert STOPPED[code].splitlines()[-1] in done.stderr
     assert "Gradescope records no score" in done.stderr and "regrade" in done.stderr.lower()
+
+
+def _autograder(tmp_path: Path, data: Path) -> Path:
+    """The zip of `data` unpacked where Gradescope puts it (the root), with an empty upload
+    and Gradescope's venv: this Python, started by a script (a link would start the base
+    interpreter without the venv's packages)."""
+    root = tmp_path / "autograder"
+    path = make_autograder(tmp_path / "a.zip", data, dataset="synthetic-tiny")
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(root / "source")
+    (root / "source" / "run_autograder").chmod(0o755)
+    (root / "submission").mkdir()
+    python = root / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    return root
+
+
+def _edit_tier(text: str) -> str:
+    plan = json.loads(text)
+    plan["tier_sets"]["keyword_spotting"]["tiers"]["boss"] = 0.01
+    return json.dumps(plan, indent=2) + "\n"
+
+
+def test_run_autograder_refuses_a_plan_edited_after_the_build(tmp_path, data):
+    """The zip's plan.json changed after `kws gradescope` wrote it (a tier lowered by hand):
+    the grader grades nothing under it; no results are written, so Gradescope records no
+    score, and the output names the file and the fix."""
+    root = _autograder(tmp_path, data)
+    plan = root / "source" / "plan.json"
+    plan.write_text(_edit_tier(plan.read_text()))
+    env = {"PATH": "/usr/bin:/bin", "AUTOGRADER_ROOT": str(root), "KWS_VENV": str(root / "venv")}
+    done = subprocess.run([str(root / "source" / "run_autograder")], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    assert not (root / "results" / "results.json").exists()
+    said = f"ERROR: {plan} is not the plan it was written as (edited since); build the "
+    assert said + "autograder zip again with `kws gradescope`" in done.stderr, done.stderr
+    assert "Gradescope records no score" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "edit, said",
+    [
+        (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "written"}),
+         "lacks the run's decision written"),
+        (lambda text: text[: len(text) // 2], "cannot be read"),
+        (lambda text: text.replace('"tier_sets": {', '"tier_sets": {"x": [],', 1),
+         "a tier set or the split is not as the kit writes it"),
+    ],
+    ids=["a-decision-cut", "cut-short", "a-tier-set-mangled"],
+)  # fmt: skip
+def test_the_grader_refuses_a_plan_cut_short_or_mangled(tmp_path, data, capsys, edit, said):
+    """run_autograder's line, `python -m kws.grading.command --plan plan.json`, on a plan
+    lacking a decision, cut short or holding a tier set the kit never writes: refused before
+    any grading (no results), naming the file and saying to build the zip again."""
+    from kws.grading.command import USAGE_ERROR, main
+
+    root = _autograder(tmp_path, data)
+    plan = root / "source" / "plan.json"
+    plan.write_text(edit(plan.read_text()))
+    results = root / "results.json"
+    argv = ["--plan", str(plan), "--submission", str(root / "submission"),
+            "--data", str(root / "source" / "data"), "--results", str(results)]  # fmt: skip
+    assert main(argv) == USAGE_ERROR and not results.exists()
+    err = capsys.readouterr().err
+    assert f"ERROR: {plan}" in err and said in err, err
+    assert "build the autograder zip again with `kws gradescope`" in err

@@ -4,6 +4,7 @@ writers and a submission_metadata.json with Gradescope's documented fields (crea
 assignment.due_date, previous_submissions with submission_time, score and results); every
 document written meets Gradescope's results.json specification (tests/gradescope_schema.py)."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -154,8 +155,13 @@ def test_kws_gradescope_bakes_the_course_file_into_the_zip(tmp_path, tiny_data):
     with zipfile.ZipFile(path) as archive:
         script = archive.read("run_autograder").decode()
         assert archive.read("course.toml").decode().startswith(COURSE)
+        plan = json.loads(archive.read("plan.json"))
     assert 'COURSE="course.toml"' in script and "kws.grading.publish.gradescope.season" in script
-    assert "--public-share 0.3 --split-seed s" in script  # the inputs of each run's plan
+    assert plan["split"] == {"share": 0.3, "seed": "s"}  # each run's plan, not flags
+    assert "--public-share" not in script and "--split-seed" not in script
+    course_sha256 = hashlib.sha256((tmp_path / "course.toml").read_bytes()).hexdigest()
+    assert plan["season"] == {"course_sha256": course_sha256, "times_sha256": None,
+                              "file_times": False}  # fmt: skip
     (tmp_path / "bad.toml").write_text('[due]\nkeyword = "2026-10-02"')
     with pytest.raises(
         ValueError, match="'keyword' is not an assignment; did you mean keyword_spotting"

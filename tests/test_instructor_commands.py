@@ -7,8 +7,8 @@ directory, with relative paths, on the tiny synthetic data and the reference han
   never shows keyword spotting as failed; a skipped GPU test does not read as a failure;
 - data the kit does not know has no silent tier set: the run stops naming --tiers / --dataset,
   and with --tiers the gradebook and results say which tiers were used;
-- `kws gradescope` from another directory bakes the selection into run_autograder, and the
-  zip's own kit grades its own data;
+- `kws gradescope` from another directory writes the selection into the zip's plan.json, and
+  the zip's own kit grades its own data under it;
 - the `gpu` re-training tests run their code path on the CPU in a tiny budget.
 """
 
@@ -157,9 +157,11 @@ def test_gradescope_zip_from_another_directory_grades_with_its_own_kit(
     with zipfile.ZipFile(workdir / zip_name) as archive:
         archive.extractall(unpacked)
     script = (unpacked / "run_autograder").read_text()
-    assert re.search(r"^SELECTION=\((.*)\)", script, re.M)[1].split() == selection
+    digest = re.search(r'^PLAN_SHA256="(.*)"', script, re.M)[1]
+    plan = json.loads((unpacked / "plan.json").read_text())
+    assert plan["assignment"] == (selection[1] if selection else None)
     # What run_autograder does, with the zip's kit and data in place of /autograder/source.
-    grader = ["-m", "kws.grading.command", *selection]
+    grader = ["-m", "kws.grading.command", "--plan", "plan.json", "--plan-sha256", digest]
     paths = ["--submission", f"../subs/{student}", "--data", "data", "--results", "results.json"]
     graded = _run(unpacked, *grader, *paths, kit=unpacked / "kit")
     document = json.loads((unpacked / "results.json").read_text())

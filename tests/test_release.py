@@ -274,3 +274,63 @@ def scan_bundle_of(folder: Path, name: str) -> str:
     (folder / "scanned" / name).parent.mkdir(parents=True)
     (folder / "scanned" / name).write_text("{}")
     return "\n".join(scan_bundle(folder / "scanned"))
+
+
+def _release_course(course: Path, cwd: Path) -> Path:
+    """`kws release bundle handout` run as an instructor runs it, in `cwd`, for the course
+    folder `course` (``KWS_COURSE``); the bundle's folder."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KWS_COURSE": str(course)}
+    done = subprocess.run([sys.executable, "-m", "kws.cli", "release", "bundle", "handout"],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return cwd / "handout"
+
+
+def test_a_written_only_bundle_asks_for_no_data_gpu_or_settings(tmp_path):
+    """nbgrader's ps1, problem2 alone (manually graded answers only) released as a course: its
+    README asks for no data, no GPU and no `parameters` cell, says the notebook has written
+    answers only, and that the Set-up cell, the notebook's first code cell, comes first. With
+    problem1 beside it (nbgrader's autograded tests check its code), no data, GPU or settings
+    either, but not "written answers only"; the kit's own course keeps its data section."""
+    import shutil
+
+    from nbgrader_ps1 import write_course
+
+    course = write_course(tmp_path / "course", both=True)
+    alone = tmp_path / "alone"
+    shutil.copytree(course / "ps1_problem2", alone / "ps1_problem2")
+    (alone / "solutions").mkdir()
+    shutil.copy(course / "solutions" / "problem2.ipynb", alone / "solutions")
+    (tmp_path / "a").mkdir()
+    bundle = _release_course(alone, tmp_path / "a")
+    readme = (bundle / "README.md").read_text()
+    assert "These notebooks have written answers only" in readme
+    assert "you need no data, no GPU\nand no `parameters` cell" in readme
+    assert "**Set-up** cell comes first" in readme
+    for asked in ("## The data", "Runtime → Change runtime type → a GPU", "`parameters` cell,",
+                  "DATA_DIR", "OUT_DIR", "tagged `model`", "model.pt"):  # fmt: skip
+        assert asked not in readme, asked
+    assert "No GPU needed: keep the default runtime." in readme
+    assert "kws handin problem2.ipynb" in readme and "each written question answered" in readme
+    notebook = nbformat.read(bundle / "problem2.ipynb", as_version=4)
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    assert first.get("id") == "kws-setup"  # the Set-up cell comes first, as the README says
+    assert not any("parameters" in c.metadata.get("tags", []) for c in notebook.cells)
+
+    (tmp_path / "b").mkdir()
+    both = (_release_course(course, tmp_path / "b") / "README.md").read_text()
+    assert "These notebooks train no model: you need no data, no GPU and no `parameters`" in both
+    assert "written answers only" not in both and "## The data" not in both
+    assert "a GPU" not in both.replace("No GPU", "")
+    kit = build_readme_of_kit()
+    assert "## The data" in kit and "Runtime → Change runtime type → a GPU" in kit
+
+
+def build_readme_of_kit() -> str:
+    """The README of the kit's own course (notebooks that train models), as `student_readme`
+    writes it for the bundle."""
+    from kws.release.bundle import student_readme
+    from kws.spec import ASSIGNMENTS
+
+    specs = list(ASSIGNMENTS.values())
+    return student_readme([(spec.notebook, spec.name) for spec in specs], "kit.tar.gz", specs)

@@ -128,15 +128,17 @@ def grader_environment() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Grade one submission with the grader's command; the grader's exit code. Its plan
-    (`kws.grading.judge.planned.plan_handins`, with the Kaggle split of ``--public-share`` and
-    ``--split-seed`` that ``run_autograder`` bakes in) goes to the grader as ``--plan``, in place
-    of its inputs; a missing submission or data folder is left to the grader, whose results say
-    why for every test."""
+    """Grade one submission with the grader's command; the grader's exit code. Its plan goes to
+    the grader as ``--plan``, in place of its inputs: with ``--plan FILE`` (the Gradescope zip's,
+    which `kws gradescope` wrote: `kws.grading.judge.planned.checked_plan_file` checks it), that
+    plan's decisions and the notebooks the submission holds (`handin_plan`); without, the plan
+    `kws.grading.judge.planned.plan_handins` makes from the selection and the Kaggle split of
+    ``--public-share`` and ``--split-seed``. A missing submission or data folder is left to the
+    grader, whose results say why for every test; a plan that cannot be read or made is refused
+    (`USAGE_ERROR`, no results)."""
     import tempfile
 
-    from kws.grading.judge.planned import PLAN_FILE, plan_handins
-    from kws.grading.testsets.split import Split
+    from kws.grading.judge.planned import PLAN_FILE
 
     parser = argparse.ArgumentParser(
         prog="python -m kws.grading.command",
@@ -152,23 +154,70 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split-seed", default="",
                         help="the course's secret seed of the split into a public and a held-out "
                         "part")  # fmt: skip
+    parser.add_argument("--plan", type=Path,
+                        help="the plan every submission is graded under (the Gradescope zip's "
+                        "plan.json, written by `kws gradescope`), in place of the options above")  # fmt: skip
+    parser.add_argument("--plan-sha256",
+                        help="the sha256 --plan was written with (`kws gradescope` bakes it in)")  # fmt: skip
     args, options = parser.parse_known_args(argv)
+    try:
+        part = _planned(args)
+    except (FileNotFoundError, ValueError) as error:  # as the grader refuses it
+        print(f"ERROR: {error}", file=sys.stderr)
+        return USAGE_ERROR
     with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
         plan = None
-        if args.submission.is_dir() and args.data.is_dir():
-            try:
-                split = None if args.public_share is None else Split(args.public_share,
-                                                                     args.split_seed)  # fmt: skip
-                part = plan_handins(args.data, [args.submission], args.assignment,
-                                    dataset=args.dataset, tiers=args.tiers, split=split)  # fmt: skip
-            except (FileNotFoundError, ValueError) as error:  # as the grader refuses it
-                print(f"ERROR: {error}", file=sys.stderr)
-                return USAGE_ERROR
+        if part is not None:
             plan = Path(folder, PLAN_FILE)
             plan.write_text(part.text(), encoding="utf-8")
         command = grader_command(args.submission, args.data, args.results, options=options,
                                  plan=plan)  # fmt: skip
         return subprocess.run(command, env=grader_environment()).returncode
+
+
+def _planned(args: argparse.Namespace):
+    """The graders' plan of `main`'s one submission (`args`: its command line), a
+    `kws.grading.judge.planned.GraderPlan`; None when the submission or the data is no folder
+    (the grader says so in every test). ValueError naming the file or the option that cannot
+    be planned with."""
+    from kws.grading.judge.planned import handin_plan, plan_handins
+    from kws.grading.testsets.split import Split
+
+    ready = args.submission.is_dir() and args.data.is_dir()
+    if args.plan is None:
+        if not ready:
+            return None
+        split = None if args.public_share is None else Split(args.public_share, args.split_seed)
+        return plan_handins(args.data, [args.submission], args.assignment,
+                            dataset=args.dataset, tiers=args.tiers, split=split)  # fmt: skip
+    given = [option for option, value in (("--assignment", args.assignment),
+             ("--dataset", args.dataset), ("--tiers", args.tiers),
+             ("--public-share", args.public_share)) if value is not None]  # fmt: skip
+    if given:  # one channel: the plan decided them
+        raise ValueError(f"{given[0]} with --plan {args.plan}: the plan decided the selection, "
+                         f"the tier sets and the split; leave {given[0]} out")  # fmt: skip
+    decisions = shipped_plan(args.plan, args.data, args.plan_sha256)
+    return handin_plan(decisions, args.data, args.submission) if ready else None
+
+
+def shipped_plan(path: Path, data: Path, sha256: str | None = None) -> dict:
+    """The decisions of the plan at `path` that `kws gradescope` wrote into its zip, checked as
+    a grades folder's plan is (`kws.grading.judge.planned.checked_plan_file`, with `sha256`:
+    the digest it was written with), its data folder (written relative to the plan's folder)
+    the one given, `data`. ValueError naming `path` and saying to build the zip again."""
+    from kws.grading.judge.planned import checked_plan_file, grader_plan_of
+
+    fix = "build the autograder zip again with `kws gradescope` and upload it"
+    part = checked_plan_file(path, fix, sha256)
+    decisions = {key: value for key, value in part.items() if key != "notebooks"}
+    planned = (Path(path).parent / decisions["data"]).resolve()
+    if planned != Path(data).resolve():
+        raise ValueError(f"{path} was made for the data folder {planned}, not {data}; {fix}")
+    try:  # its tier sets and split as the kit writes them, before the grader starts
+        grader_plan_of(decisions)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}; {fix}") from None
+    return decisions
 
 
 if __name__ == "__main__":

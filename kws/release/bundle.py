@@ -110,10 +110,11 @@ def build_bundle(
             (staging / path.name).write_text(nbformat.writes(student), encoding="utf-8")
             titles.append((path.name, student.metadata.get("title", path.stem)))
         fetching = [path.name for path, student in students.items() if _fetches(student)]
+        tested = [path.name for path, student in students.items() if _has_test_cells(student)]
         chosen = [specs[n] for n, _ in titles if n in specs]
         language = next((spec.language for spec in chosen if spec.language), None)
         with speaking(language):  # the course's assignments', else KWS_LANGUAGE's
-            readme = student_readme(titles, kit.name, chosen, fetching)
+            readme = student_readme(titles, kit.name, chosen, fetching, tested)
         (staging / "README.md").write_text(readme, encoding="utf-8")
         name = out.resolve().name
         files = sorted(staging.iterdir())
@@ -280,6 +281,16 @@ def scan_bundle(folder: str | Path) -> list[str]:
     return problems
 
 
+def _has_test_cells(nb: nbformat.NotebookNode) -> bool:
+    """Whether the notebook holds one of nbgrader's autograded test cells (a code cell graded,
+    not a solution): code answers its tests check, beside any written one."""
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader") or {}
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            return True
+    return False
+
+
 def _fetches(nb: nbformat.NotebookNode) -> bool:
     """Whether the notebook's code downloads Speech Commands itself (``prepare_keyword_data``)."""
     return any(c.cell_type == "code" and "prepare_keyword_data(" in c.source for c in nb.cells)
@@ -380,21 +391,36 @@ def student_readme(
     kit: str,
     specs: list[Spec] = (),
     fetching: Collection[str] = (),
+    tested: Collection[str] = (),
 ) -> str:
     """The README.md of the bundle: set-up, data and hand-in, for `notebooks` [(file, title)] of
     the assignments `specs` (the course's: its data, its notebooks' names); `fetching`: the
-    notebooks whose code downloads their data (``prepare_keyword_data``)."""
+    notebooks whose code downloads their data (``prepare_keyword_data``); `tested`: those with
+    nbgrader's autograded test cells. When every notebook is written-only (`Spec.written_only`:
+    no task, no numeric check, so no data, no model and no ``parameters`` cell), it asks for no
+    data, no GPU and no settings (`_written_readme`)."""
     listing = "\n".join(f"- `{name}`: {title}" for name, title in notebooks)
     example = notebooks[0][0] if notebooks else "NOTEBOOK.ipynb"
     kit_line = _("- `{kit}`: the course kit (`kws`), which the notebooks use").format(kit=kit)
-    parts = [
-        "# " + _("Course notebooks: set-up"),
-        f"{listing}\n{kit_line}",
-        _(README_START),
+    head = ["# " + _("Course notebooks: set-up"), f"{listing}\n{kit_line}"]
+    install = [
         "## " + _("On your machine"),
         _("Python 3.10 to 3.13. In this folder:"),
         README_INSTALL.format(kit=kit, brings=_("brings PyTorch (2.11 to 2.14) and the rest")),
         "## " + _("On Google Colab"),
+    ]
+    handin = f"```bash\nkws handin {example}\n```"
+    described = {spec.notebook for spec in specs}
+    if (
+        notebooks
+        and all(name in described for name, _title in notebooks)
+        and all(spec.written_only for spec in specs)
+    ):
+        return _written_readme(head, install, handin, kit, any(tested))
+    parts = [
+        *head,
+        _(README_START),
+        *install,
         _(README_COLAB).format(kit=kit),
         _(README_COLAB_FILES),
         "## " + _("The data"),
@@ -402,10 +428,22 @@ def student_readme(
         _data_section(list(specs), fetching),
         "## " + _("Hand in"),
         _(README_HANDIN),
-        f"```bash\nkws handin {example}\n```",
+        handin,
         _("The grader re-runs the cells tagged `model`: keep them self-contained and keep their "
           "tags."),
     ]  # fmt: skip
+    return "\n\n".join(parts) + "\n"
+
+
+def _written_readme(head: list[str], install: list[str], handin: str, kit: str, tested: bool):
+    """The README of a bundle whose notebooks are all written-only: the Set-up cell first, no
+    data, no GPU, no ``parameters`` cell; `tested`: some notebook has nbgrader's autograded
+    test cells (code answers too, so not "written answers only")."""
+    start = README_NO_MODEL_START if tested else README_WRITTEN_START
+    parts = [*head, _(start), *install, _(README_COLAB_WRITTEN).format(kit=kit),
+             _("A Colab runtime forgets its files when it stops: download what you want to keep "
+               "(see *Hand in*)."),
+             "## " + _("Hand in"), _(README_HANDIN_WRITTEN), handin]  # fmt: skip
     return "\n\n".join(parts) + "\n"
 
 
@@ -414,6 +452,18 @@ README_START = N_(
     "Run\nthe notebooks from the top; fill in each `TODO` (it raises `NotImplementedError` until "
     "you do) and\nrun the self-check cell after each task: it checks your code the way the "
     "grader does."
+)
+README_WRITTEN_START = N_(
+    "These notebooks have written answers only: there is no model to train, so you need no data, "
+    "no GPU\nand no `parameters` cell. Each notebook's **Set-up** cell comes first: run it, and it "
+    "installs the kit\nwhere it is missing. Then write each answer in the cell below its "
+    "question."
+)
+README_NO_MODEL_START = N_(
+    "These notebooks train no model: you need no data, no GPU and no `parameters` cell. Each "
+    "notebook's\n**Set-up** cell comes first: run it, and it installs the kit where it is "
+    "missing. Then run the\nnotebook from the top and answer each question in the cells below it; "
+    "the notebook's own tests\ncheck your code."
 )
 README_INSTALL = """```bash
 python -m venv .venv && . .venv/bin/activate    # Windows: .venv\\Scripts\\activate
@@ -430,6 +480,16 @@ README_COLAB = N_(
     "Colab's\n   own PyTorch when that is 2.11 to 2.14 (otherwise it installs one: a few "
     "minutes, then restart\n   the runtime when Colab asks)."
 )
+README_COLAB_WRITTEN = N_(
+    "1. File → Upload notebook, and choose the notebook. (No GPU needed: keep the default "
+    "runtime.)\n"
+    "2. In the Files panel (the folder icon on the left), upload `{kit}` into `/content`, where "
+    "the\n   notebook runs. (If your instructor gave a web address for the kit, the notebook "
+    "already installs\n   from it: skip this step.)\n"
+    "3. Run the Set-up cell first, then the cells below it. The Set-up cell installs the kit the "
+    "first time;\n   it keeps Colab's own PyTorch when that is 2.11 to 2.14 (otherwise it "
+    "installs one: a few\n   minutes, then restart the runtime when Colab asks)."
+)
 README_COLAB_FILES = N_(
     "A Colab runtime forgets its files when it stops: download what you want to keep (see *Hand "
     "in*),\nor set `OUT_DIR` in the `parameters` cell to a folder of your Google Drive."
@@ -445,4 +505,10 @@ README_HANDIN = N_(
     "`model.pt`, `config.json` and\nthe other files grading reads, nothing else. Upload that "
     "file. On Colab the cell checks the\nnotebook as it is open and downloads the zip. From a "
     "terminal, in the notebook's folder:"
+)
+README_HANDIN_WRITTEN = N_(
+    "Save the notebook, then run its last cell, *Ready to hand in?*. It checks the saved "
+    "notebook the way\nthe grader reads it (each written question answered), then writes "
+    "`handin.zip`, the file to upload.\nOn Colab the cell checks the notebook as it is open and "
+    "downloads the zip. From a terminal, in the\nnotebook's folder:"
 )

@@ -115,7 +115,9 @@ def decide_handins(
 
     Args:
         data: the data folder (--data); handins: the hand-in folders graded (one for
-            `pytest grader/` and a regrade, a share or all of a class for `kws grade`).
+            `pytest grader/` and a regrade, a share or all of a class for `kws grade`, none
+            for the Gradescope zip's plan, made before any comes: then the public test sets
+            are those of every notebook of the selection).
         assignment, dataset, tiers: the selection (``--assignment``, ``--dataset``,
             ``--tiers``).
         handin: a student's own check (`kws handin`): no tier set, no public test set.
@@ -131,8 +133,9 @@ def decide_handins(
     decided = decide_grading(data, assignment, dataset=dataset, tiers=tiers, handin=handin)
     holds = held_notebooks(handins, [*decided.gradable, *decided.missing])
     held = {name: notebooks & set(decided.gradable) for name, notebooks in holds.items()}
-    graded = [assignment] if assignment else sorted(set().union(*held.values()))
-    found = [] if handin else public_only(data, graded if handins else None)
+    # no hand-in yet (the Gradescope zip's plan): every notebook a submission may hold
+    every = sorted(set().union(*held.values())) if handins else decided.gradable
+    found = [] if handin else public_only(data, [assignment] if assignment else every)
     return replace(decided, held=held, public_only=found, holds=holds)
 
 
@@ -231,9 +234,6 @@ def plan_digest(decisions: dict) -> str:
 def read_plan(path: Path, data: Path) -> GraderPlan:
     """The graders' part of a plan written at `path`, for a grader of the data folder `data`;
     ValueError naming the file when it is unreadable or was made for other data."""
-    from kws.grading.judge.tiers import TierSet
-    from kws.grading.testsets.split import Split
-
     try:
         part = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -252,8 +252,66 @@ def read_plan(path: Path, data: Path) -> GraderPlan:
             f"--plan {path} was made for the data folder {part['data']}, not {data}: leave "
             "--plan out, or pass the data folder the run planned"
         )
-    tier_sets = {name: TierSet(**t) for name, t in part["tier_sets"].items()}
-    split = Split(part["split"]["share"], part["split"]["seed"]) if part["split"] else None
+    try:
+        return grader_plan_of(part)
+    except ValueError as error:
+        raise ValueError(f"--plan {path}: {error}") from None
+
+
+def grader_plan_of(part: dict) -> GraderPlan:
+    """The graders' plan of a plan file's JSON `part` (`GraderPlan.text`'s, or a kept plan's
+    decisions), its data folder as written there; ValueError when a tier set or the split is
+    not as the kit writes it."""
+    from kws.grading.judge.tiers import TierSet
+    from kws.grading.testsets.split import Split
+
+    try:
+        tier_sets = {name: TierSet(**t) for name, t in part["tier_sets"].items()}
+        split = Split(part["split"]["share"], part["split"]["seed"]) if part["split"] else None
+    except (TypeError, KeyError, AttributeError) as error:
+        raise ValueError(f"a tier set or the split is not as the kit writes it ({error})") from None
     return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]),
                       dict(part["missing"]), dict(part["held"]), part["assignment"],
                       split, dict(part["written"]), part["season"])  # fmt: skip
+
+
+def handin_plan(decisions: dict, data: Path, handin: Path) -> GraderPlan:
+    """The graders' plan of one `handin` graded under `decisions` made before it came (the
+    Gradescope zip's plan, `kws gradescope`), on the data folder `data` the decisions were
+    made for: those decisions as made, and the notebooks `handin` holds (`held_notebooks`),
+    the one decision that waits for the hand-in, made as `kws grade` makes it for each
+    hand-in of a class. ValueError as `grader_plan_of`."""
+    plan = grader_plan_of({**decisions, "data": str(Path(data).resolve()), "held": {}})
+    handin = Path(handin)
+    holds = held_notebooks([handin], [*plan.tier_sets, *plan.missing])
+    held = {str(handin.resolve()): sorted(holds[handin.name])} if handin.name in holds else {}
+    return replace(plan, held=held)
+
+
+def checked_plan_file(path: Path, fix: str, sha256: str | None = None) -> dict:
+    """The JSON of the plan written at `path` (a grades folder's ``plan.json``, or the one the
+    Gradescope zip carries: `GraderPlan.text`'s decisions and ``notebooks``, the notebooks
+    graded by hand-in), once it holds every decision of the run (`DECISIONS`) and the notebooks,
+    each in the shape the kit writes; with `sha256`, once it is the file of that digest (the
+    one written). ValueError naming `path` and ending with `fix` (what to do) when not."""
+    try:
+        text = Path(path).read_bytes()
+        part = json.loads(text.decode("utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} cannot be read ({error}); {fix}") from None
+    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
+        raise ValueError(f"{path}: not a grading plan of this kit (version {PLAN_VERSION}); {fix}")
+    lacking = [key for key in (*DECISIONS, "notebooks") if key not in part]
+    if lacking:
+        raise ValueError(f"{path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
+                         f"{', '.join(lacking)}; {fix}")  # fmt: skip
+    if sha256 is not None and hashlib.sha256(text).hexdigest() != sha256:
+        raise ValueError(f"{path} is not the plan it was written as (edited since); {fix}")
+    shapes = {"tier_sets": dict, "written": dict, "missing": dict, "held": dict,
+              "notebooks": dict, "public_test_set": list}  # fmt: skip
+    wrong = [key for key, shape in shapes.items() if not isinstance(part[key], shape)]
+    if wrong:
+        raise ValueError(f"{path}: the decision{'s' if len(wrong) > 1 else ''} "
+                         f"{', '.join(wrong)} {'are' if len(wrong) > 1 else 'is'} not as the kit "
+                         f"writes {'them' if len(wrong) > 1 else 'it'}; {fix}")  # fmt: skip
+    return part

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.judge.planned import DECISIONS, PLAN_VERSION
+from kws.grading.judge.planned import checked_plan_file
 from kws.grading.records.files import write_whole
 from kws.grading.records.seal import RecordsError, readable_seal
 
@@ -91,22 +91,24 @@ def read_kept_plan(grades_dir: Path) -> KeptPlan | None:
             raise RecordsError(f"{path} is gone since `{record['command']}` recorded the "
                                f"grades with it ({record['when']}); {fix}")  # fmt: skip
         return None
-    try:
-        part = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise RecordsError(f"{path} cannot be read ({error}); {fix}") from None
-    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
-        raise RecordsError(f"{path}: not a grading plan of this kit (version {PLAN_VERSION}); "
-                           f"{fix}")  # fmt: skip
-    lacking = [key for key in (*DECISIONS, "notebooks") if key not in part]
-    if lacking:
-        raise RecordsError(f"{path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
-                           f"{', '.join(lacking)}; {fix}")  # fmt: skip
+    kept = read_plan_file(path, fix)
     record = readable_seal(grades_dir)
     sealed = (record or {}).get("files", {}).get(KEPT_PLAN)
     if sealed and hashlib.sha256(path.read_bytes()).hexdigest() != sealed:  # edited by hand
         raise RecordsError(f"{path} changed since `{record['command']}` recorded the grades "
                            f"with it ({record['when']}); {fix}")  # fmt: skip
+    return kept
+
+
+def read_plan_file(path: Path, fix: str, sha256: str | None = None) -> KeptPlan:
+    """The plan written at `path` (a grades folder's ``plan.json``), checked as every plan file
+    is (`kws.grading.judge.planned.checked_plan_file`: every decision of the run, the notebooks
+    graded and, with `sha256`, that digest); RecordsError naming `path` and ending with `fix`
+    (what to do) when it is not."""
+    try:
+        part = checked_plan_file(path, fix, sha256)
+    except ValueError as error:
+        raise RecordsError(str(error)) from None
     notebooks = {name: list(held) for name, held in part["notebooks"].items()}
     decisions = {key: value for key, value in part.items() if key != "notebooks"}
     return KeptPlan(decisions, notebooks)

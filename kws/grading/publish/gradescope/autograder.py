@@ -3,21 +3,27 @@
 The zip's root holds ``setup.sh`` and ``run_autograder`` (``scripts/``), ``kit/`` (the ``kws``
 package with its assignments' specs and graded tests), ``data/`` (only what grading reads: the
 test sets and their hidden labels), ``assignments/<name>/`` (the instructor's own assignment
-folders) and the ``--tiers`` and ``--course`` files. The container's settings (`plan`,
+folders), the ``--course`` file and ``plan.json``: the grading plan every submission is graded
+under (`zip_plan`), made when the zip is built by the functions that plan every run
+(`kws.grading.judge.planned`) and written as `kws grade` writes its grades folder's
+(`kws.grading.records.plan`): the selection, the tier sets, the public test sets, the Kaggle
+split, the written questions of every notebook and the season's digest. ``run_autograder``
+passes it to the grader (``python -m kws.grading.command --plan``), which reads it with the same
+reader and adds only the notebooks each submission holds. The container's settings (`plan`,
 `settings_advice`) come from what each spec measured (``[grading]``), scaled to the zip's test
-sets and CPU. The selection, the tier set and the Kaggle split are checked when the zip is built,
-by the function that plans every run (`plan_handins`), and baked into ``run_autograder``.
-docs/how-to/gradescope.md and docs/reference/gradescope-limits.md say more.
+sets and CPU. docs/how-to/gradescope.md and docs/reference/gradescope-limits.md say more.
 """
 
-import shlex
+import hashlib
+import json
 import zipfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from kws.compat import setup_script as setup_script_of
-from kws.grading.judge.planned import plan_handins
+from kws.grading.judge.planned import decide_handins
+from kws.grading.records.plan import KEPT_PLAN, plan_text
 from kws.grading.season.course import read_course
 from kws.grading.testsets.layouts import layout_of
 from kws.grading.testsets.layouts.base import files_to_zip
@@ -27,6 +33,8 @@ from kws.spec import course as taught
 KIT_ROOT = Path(__file__).resolve().parents[4]
 SCRIPTS = Path(__file__).resolve().parent / "scripts"  # setup.sh, run_autograder
 OWN_FOLDER = "assignments"  # in the zip: the instructor's own assignment folders
+ZIP_PLAN = KEPT_PLAN  # in the zip: the plan every submission is graded under (`zip_plan`)
+ZIP_DATA = "data"  # in the zip: the test data, which the plan names relative to its own folder
 
 # Gradescope's documentation: a container has 768 MB, half a CPU and a 10-minute timeout by
 # default; the timeout goes up to 40 minutes, memory and CPU up in the Autograder Settings, to
@@ -223,6 +231,34 @@ def own_assignments() -> dict[str, Path]:
     return {name: folder for name, folder in own.items() if folder.parent != KIT_FOLDER}
 
 
+def zip_plan(
+    data: Path,
+    assignment: str | None = None,
+    *,
+    dataset: str | None = None,
+    tiers: Path | None = None,
+    course: Path | None = None,
+) -> str:
+    """The zip's ``plan.json``: the grading plan of every submission, made before any comes as
+    `kws grade` makes a class's (`decide_handins`, `Decided.grader_plan`: the selection, the
+    tier sets of `data`'s test sets, the public test sets, the Kaggle split of the `course`
+    file checked on `data`, every notebook's written questions, the season's digest) and
+    written in the grades folder's shape (`kws.grading.records.plan.plan_text`), with no
+    hand-in graded yet and its data folder the zip's own, `ZIP_DATA`. Raises as those do
+    (FileNotFoundError, ValueError, CourseError, SplitError) naming what to change."""
+    from kws.grading.season.inputs import SeasonInputs
+    from kws.grading.season.times import Times
+
+    rules = read_course(course, sorted(ASSIGNMENTS)) if course is not None else None
+    decided = decide_handins(data, [], assignment, dataset=dataset, tiers=tiers)
+    # Gradescope's own submission times, never a times file; the course file's late rule
+    season = SeasonInputs(rules, Times(), False, course_file=course).digest()
+    split = rules.split if rules else None
+    graders = decided.grader_plan(data, [], split=split, split_from=rules.path if split else None,
+                                  season=season)  # fmt: skip
+    return plan_text(json.loads(graders.text()) | {"data": ZIP_DATA}, {})
+
+
 def make_autograder(
     zip_path: Path,
     data: Path,
@@ -240,30 +276,18 @@ def make_autograder(
     `dataset` / `tiers` name the accuracy tier set for data the kit does not recognise; `cpu`:
     the container's CPUs on Gradescope; `course`: a course file whose attempt limit and late
     rule ``run_autograder`` applies to every submission. Raises ValueError / FileNotFoundError,
-    before writing anything, when the data cannot grade the selection, SettingsError when it
-    cannot be graded within Gradescope's limits on `cpu` (`plan`)."""
+    before writing anything, when the data cannot grade the selection (`zip_plan`),
+    SettingsError when it cannot be graded within Gradescope's limits on `cpu` (`plan`)."""
     zip_path, data, kit_root = (Path(p).resolve() for p in (zip_path, data, kit_root))
-    # the course file's Kaggle rule too: CourseError or SplitError before anything is written
-    rules = read_course(course, sorted(ASSIGNMENTS)) if course is not None else None
-    # the plan of every submission, made before any is graded (no hand-in yet): the data, the
-    # tier sets and the split checked; each submission's run makes it again with its notebooks
-    plan_handins(data, [], assignment, dataset=dataset, tiers=tiers,
-                 split=rules.split if rules else None,
-                 split_from=rules.path if rules else None)  # fmt: skip
+    planned = zip_plan(data, assignment, dataset=dataset, tiers=tiers, course=course)
     plan(data, assignment, cpu)  # SettingsError before anything is written
-    # the plan's inputs, the zip's copies: run_autograder runs in source/kit/
-    options = ["--assignment", assignment] if assignment else []
-    options += ["--dataset", dataset] if dataset else []
-    options += ["--tiers", "../tiers.json"] if tiers is not None else []
-    if rules is not None and rules.split is not None:
-        options += ["--public-share", str(rules.split.share), "--split-seed", rules.split.seed]
-    longest = max(child_timeouts(data, assignment, cpu).values(), default=DEFAULT_CHILD_TIMEOUT)
-    if longest > DEFAULT_CHILD_TIMEOUT:  # a notebook needs longer on this CPU
-        options += ["--child-timeout", str(longest)]
     scripts = kit_root / SCRIPTS.relative_to(KIT_ROOT)  # the zipped kit's own scripts
     run_script = (scripts / "run_autograder").read_text()
-    baked = " ".join(shlex.quote(option) for option in options)
-    run_script = run_script.replace("SELECTION=()", f"SELECTION=({baked})", 1)
+    digest = hashlib.sha256(planned.encode("utf-8")).hexdigest()  # an edited plan is refused
+    run_script = run_script.replace('PLAN_SHA256=""', f'PLAN_SHA256="{digest}"', 1)
+    longest = max(child_timeouts(data, assignment, cpu).values(), default=DEFAULT_CHILD_TIMEOUT)
+    if longest > DEFAULT_CHILD_TIMEOUT:  # a notebook needs longer on this CPU
+        run_script = run_script.replace('CHILD_TIMEOUT=""', f'CHILD_TIMEOUT="{longest}"', 1)
     if course is not None:
         run_script = run_script.replace('COURSE=""', 'COURSE="course.toml"', 1)
     setup_script = setup_script_of((scripts / "setup.sh").read_text())  # kws.compat's pair
@@ -271,9 +295,9 @@ def make_autograder(
         run_script = run_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
         setup_script = setup_script.replace("WHOLE_COURSE=0", "WHOLE_COURSE=1", 1)
     with zipfile.ZipFile(zip_path, "w") as archive:
-        for given, name in ((tiers, "tiers.json"), (course, "course.toml")):
-            if given is not None:
-                _add(archive, Path(given), name)
+        _add(archive, planned, ZIP_PLAN)
+        if course is not None:
+            _add(archive, Path(course), "course.toml")
         _add(archive, setup_script, "setup.sh", executable=True)
         _add(archive, run_script, "run_autograder", executable=True)
         for name in ("pyproject.toml", "README.md"):
