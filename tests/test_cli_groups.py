@@ -26,6 +26,14 @@ ARGUMENTS = [
     ("adjust", (), "student", None, None, True, None, None),
     ("adjust", ("--who",), "who", None, None, False, None, None),
     ("adjust", ("--wait",), "wait", False, None, False, 0, None),  # one writer at a time
+    ("override", (), "grades", None, None, True, None, "Path"),  # issue 86
+    ("override", (), "student", None, None, True, None, None),
+    ("override", (), "test", None, None, True, None, None),
+    ("override", (), "points", None, None, False, "?", None),  # none with --withdraw
+    ("override", ("--withdraw",), "withdraw", False, None, False, 0, None),
+    ("override", ("--reason",), "reason", None, None, True, None, None),
+    ("override", ("--who",), "who", None, None, False, None, None),
+    ("override", ("--wait",), "wait", False, None, False, 0, None),
     ("assign", ("--check",), "check", False, None, False, 0, None),
     ("assign", (), "names", None, None, True, "*", None),
     ("demo", ("--no-grade",), "no_grade", False, None, False, 0, None),
@@ -201,6 +209,7 @@ VERB_HELP = {
     "season": "apply the course file (deadlines, late rule) and adjustments again",
     "rehearse": "play a course file's whole season on a synthetic class before it starts",
     "adjust": "a person's change to one student's grade",
+    "override": "a person's points for one autograded test of one student",
     "mark": "mark the written answers, question by question, in a page of your browser",
     "marks": "the written answers' marks: rebuild them from their history, or start them "
     "afresh, or import them from a CSV file",
@@ -214,7 +223,7 @@ GROUPS = [
     ("grade", ["grade", "merge", "report", "feedback", "mark"]),
     (
         "the season (deadlines, late work, adjustments, exports)",
-        ["season", "adjust", "marks", "export"],
+        ["season", "adjust", "override", "marks", "export"],
     ),
 ]
 

@@ -189,6 +189,21 @@ def _tests(page: Feedback) -> Table:
     return table(rows, header, numeric={1}, row_classes=statuses)
 
 
+def _overrides(page: Feedback) -> Table | None:
+    """The tests a person gave other points than the grader (`kws override`), or None."""
+    rows = []
+    for test in page.tests:
+        if test.override:
+            given = test.override
+            who = f"{given['who']}, {_when(given['when'], page.zone)}"
+            rows.append([test.name, _points(given["original"]), _points(given["points"]),
+                         _("{reason} ({who})").format(reason=given["reason"], who=who)])  # fmt: skip
+    if not rows:
+        return None
+    header = [_("test"), _("grader's points"), _("points now"), _("why")]
+    return table(rows, header, numeric={1, 2})
+
+
 def _written(page: Feedback) -> Table | None:
     if not page.written:
         return None
@@ -254,6 +269,7 @@ def _feedback_page(page: Feedback) -> str:
         accuracy=_accuracy(page.accuracy) if graded else [],
         written=_written(page) if graded else None,
         tests=_tests(page) if graded else None,
+        overrides=_overrides(page) if graded else None,
         withheld=page.withheld,
         total_shown=page.total_shown,
         reruns=page.reruns if graded else [],

@@ -47,6 +47,9 @@ class TestLine:
     max_score: float
     message: str
     rerun: Rerun | None = None
+    # A person's points in place of the grader's (`kws override`): original, points, reason,
+    # who, when; None where the grader's count.
+    override: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -206,7 +209,10 @@ def student_feedback(
     for test in shown:
         rerun = rerun_for(spec, test, cells) if spec else None
         message = (test.get("output") or "").strip()
-        lines.append(TestLine(test["name"], test["score"], test["max_score"], message, rerun))
+        override = (test.get("extra_data") or {}).get("override")
+        lines.append(
+            TestLine(test["name"], test["score"], test["max_score"], message, rerun, override)
+        )
     run_output = (student.document or {}).get("output", "")
     found = (_accuracy(spec, t, run_output, name) for t in shown)
     raw = round(sum(t["score"] for t in tests), 4)
