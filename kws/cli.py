@@ -23,7 +23,7 @@ from kws.grading.marking import cli as marking
 from kws.grading.publish import cli as publish
 from kws.grading.publish.gradescope import cli as gradescope
 from kws.grading.season import cli as season
-from kws.grading.season import override
+from kws.grading.season import override, regrade_requests
 from kws.handin import cli as handin
 from kws.recipes import cli as recipes
 from kws.rehearsal import cli as rehearsal
@@ -66,6 +66,7 @@ GROUPS = (
             season.SEASON,
             season.ADJUST,
             override.OVERRIDE,
+            regrade_requests.REQUESTS,
             marking.with_import(season.MARKS),
             publish.EXPORT,
         ),

@@ -34,6 +34,7 @@ ARGUMENTS = [
     ("override", ("--reason",), "reason", None, None, True, None, None),
     ("override", ("--who",), "who", None, None, False, None, None),
     ("override", ("--wait",), "wait", False, None, False, 0, None),
+    ("requests", (), "action", None, ("import", "list", "answer"), True, "A...", None),
     ("assign", ("--check",), "check", False, None, False, 0, None),
     ("assign", (), "names", None, None, True, "*", None),
     ("demo", ("--no-grade",), "no_grade", False, None, False, 0, None),
@@ -210,6 +211,8 @@ VERB_HELP = {
     "rehearse": "play a course file's whole season on a synthetic class before it starts",
     "adjust": "a person's change to one student's grade",
     "override": "a person's points for one autograded test of one student",
+    "requests": "students' regrade requests: import them from a form's CSV, list the open "
+    "ones, answer them",
     "mark": "mark the written answers, question by question, in a page of your browser",
     "marks": "the written answers' marks: rebuild them from their history, or start them "
     "afresh, or import them from a CSV file",
@@ -223,7 +226,7 @@ GROUPS = [
     ("grade", ["grade", "merge", "report", "feedback", "mark"]),
     (
         "the season (deadlines, late work, adjustments, exports)",
-        ["season", "adjust", "override", "marks", "export"],
+        ["season", "adjust", "override", "requests", "marks", "export"],
     ),
 ]
 

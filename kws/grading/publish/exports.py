@@ -20,7 +20,9 @@ from kws.grading.records.files import private_folder, write_whole
 from kws.grading.records.gradebook import RUN_FILE
 from kws.grading.records.grades import read_grades
 from kws.grading.records.marks.written import UNMARKED, check_marked
+from kws.grading.records.requests import unsettled
 from kws.grading.records.roster import Roster, RosterError, RosterMatch, match_roster, read_roster
+from kws.grading.records.seal import RecordsError
 from kws.grading.records.tables import SPREADSHEET_ENCODING
 from kws.grading.season.compute import with_standings
 from kws.spec import ASSIGNMENTS
@@ -70,6 +72,9 @@ def class_scores(
         raise ValueError(f"--assignment {assignment}: {grades_dir} holds no grades of it "
                          f"(graded there: {graded})")  # fmt: skip
     check_marked(grades_dir, standings, unmarked)
+    left = unsettled(grades_dir)  # a grade a student contests is not settled yet
+    if left:
+        raise RecordsError(f"{grades_dir}: {left}")
     if assignment is None:
         scores = {s.name: float(s.row.get("total") or 0.0) for s in grades.students}
         maximum = max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0])

@@ -27,7 +27,7 @@ VERSION = 1
 # which seals after each mark). Not grades: logs/, history/, the report, run.json (where the
 # hand-ins are: a moved folder is pointed at by `kws report --submissions`) and the roster copy.
 SEALED = ("plan.json", "gradebook.csv", "standings.json", "adjustments.csv", "overrides.csv",
-          "course.toml", "times.csv", "season.json", "marks/rubrics.json",
+          "requests.csv", "course.toml", "times.csv", "season.json", "marks/rubrics.json",
           "marks/marks.json")  # fmt: skip
 
 

@@ -66,6 +66,8 @@ class Course:
     text: str = field(default="", repr=False)  # the file as read, for the lines of messages
     warnings: tuple[CourseWarning, ...] = ()  # what it reads but a colleague would question
     language: str | None = None  # what the grader writes for students speaks (`kws.i18n`)
+    # The last moment a student may ask for a regrade of each notebook (`kws requests`).
+    requests: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def split(self) -> Split | None:
@@ -88,6 +90,7 @@ TABLES = {
     "release": None,
     "extensions": None,
     "gradescope": ("attempts_per_day", "public_share", "split_seed"),
+    "requests": None,
 }
 TOP = (
     "timezone",
@@ -290,6 +293,7 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         text,
         tuple(w for w in warnings if w is not None),
         language,
+        read.dates(table.get("requests", {}), ("requests",)),
     )
 
 

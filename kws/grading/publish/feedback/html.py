@@ -204,6 +204,29 @@ def _overrides(page: Feedback) -> Table | None:
     return table(rows, header, numeric={1, 2})
 
 
+def _requests(page: Feedback) -> Table | None:
+    """The student's regrade requests and their answers (`kws requests`), or None."""
+    rows = []
+    for thread in page.requests:
+        for event in thread.events:
+            if event.event == "asked":
+                rows.append([thread.question, _("you asked"), event.text, ""])
+            else:
+                kept = event.points is None
+                said = (
+                    _("mark kept")
+                    if kept
+                    else _("now {points}").format(points=_points(event.points))
+                )
+                rows.append([thread.question, _("answer ({who})").format(who=event.who),
+                             event.text, said])  # fmt: skip
+        if thread.open:
+            rows.append([thread.question, "", italic(_("not answered yet")), ""])
+    if not rows:
+        return None
+    return table(rows, [_("question"), _("who"), _("what was said"), _("points")])
+
+
 def _written(page: Feedback) -> Table | None:
     if not page.written:
         return None
@@ -270,6 +293,7 @@ def _feedback_page(page: Feedback) -> str:
         written=_written(page) if graded else None,
         tests=_tests(page) if graded else None,
         overrides=_overrides(page) if graded else None,
+        requests=_requests(page) if graded else None,
         withheld=page.withheld,
         total_shown=page.total_shown,
         reruns=page.reruns if graded else [],

@@ -16,6 +16,7 @@ from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, Rerun, rerun_for, 
 from kws.grading.publish.report.analysis import task_of
 from kws.grading.records.grades import Grades, Student, test_assignment
 from kws.grading.records.marks.written import Written
+from kws.grading.records.requests import Thread, read_requests, threads
 from kws.grading.records.standings import STANDINGS_FILE, Standing, Standings, StandingsError
 from kws.grading.season.course import COURSE_FILE, Course, read_course
 from kws.i18n import N_
@@ -116,6 +117,7 @@ class Feedback:
         zone: the course's time zone, in which the page gives every time (None: as recorded).
         extended: whether `due` is an extension granted to this student.
         written: each written question's mark (`kws mark`), in the notebook's order.
+        requests: the student's regrade requests about this notebook and their answers.
     """
 
     student: str
@@ -132,6 +134,7 @@ class Feedback:
     zone: tzinfo | None = None
     extended: bool = False
     written: list[WrittenLine] = field(default_factory=list)
+    requests: list[Thread] = field(default_factory=list)  # the student's regrade requests
 
 
 def kept_course(grades_dir: Path) -> Course | None:
@@ -311,8 +314,13 @@ def class_feedback(
             for name, standing in standings.students.get(student.name, {}).items()
             if standing.status == "graded"
         }
+        asked = [t for t in threads(read_requests(grades.folder)) if t.student == student.name]
         for name in names:
-            pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now,
-                                          course=course, written=written))  # fmt: skip
+            page = student_feedback(student, name, standings, notebooks=notebooks, now=now,
+                                    course=course, written=written)  # fmt: skip
+            tests = {t["name"] for t in student.tests if test_assignment(t, "other") == name}
+            page.requests = [t for t in asked
+                             if t.question in tests or t.question.startswith(f"{name}/")]  # fmt: skip
+            pages.append(page)
         pages += missing_feedback(student.name, standings, course)
     return pages

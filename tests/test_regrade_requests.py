@@ -1,0 +1,70 @@
+"""`kws requests`: a student's regrade request goes from the CSV a form exported to the TA's
+answer on the student's feedback page, through the commands a TA types in the course folder;
+the export waits for every request to be answered."""
+
+import csv
+
+from test_overrides import KS, _canvas, _row, course, kws, refused  # noqa: F401 - the fixture
+
+COURSE = """timezone = "Europe/Berlin"
+
+[due]
+keyword_spotting = "2026-10-02 23:59"
+
+[requests]
+keyword_spotting = "2026-10-20 23:59"
+"""
+# As Google Forms exports it: a byte-order mark, a Timestamp month first, its own headers.
+FORM = (
+    "\ufeffTimestamp,Student (your hand-in folder),Which question?,Reason for the request\r\n"
+    "10/15/2026 14:03:11,bob,ks task,My model trains fine but the test timed out\r\n"
+    "10/25/2026 09:00:00,ann,ks accuracy,Asked after the deadline\r\n"
+)
+REPLY = "The test timed out on our machine: 8 of 10 for Task 1."
+
+
+def test_a_request_goes_from_the_form_to_the_answer_on_the_feedback_page(course):  # noqa: F811
+    (course / "course.toml").write_text(COURSE)
+    (course / "times.csv").write_text("student,assignment,submitted\nann,,2026-10-01 10:00\n"
+                                      "bob,,2026-10-01 10:00\n")  # fmt: skip
+    kws(course, "season", "grades", "--course", "course.toml", "--times", "times.csv")
+    (course / "form.csv").write_text(FORM, encoding="utf-8")
+    printed = kws(course, "requests", "import", "grades", "form.csv")
+    assert "imported 1 request(s) from form.csv" in printed
+    assert "refused 1 after the deadline of the course file's [requests]: line 3 (ann" in printed
+    assert "imported 0 request(s)" in kws(course, "requests", "import", "grades", "form.csv")
+    assert "bob ks task: My model trains fine" in kws(course, "requests", "list", "grades")
+
+    said = refused(course, "export", "canvas", "grades", "--roster", "roster.csv", "--unmarked",
+                   "zero")  # fmt: skip
+    assert "1 regrade request(s) not answered yet: bob (ks task)" in said
+
+    printed = kws(course, "requests", "answer", "grades", "bob", "ks task", "--points", "8",
+                  "--reply", REPLY, "--who", "TA Kim")  # fmt: skip
+    assert "bob ks task: answered (now 8)" in printed
+    assert _row(course, "bob")["total"] == "28.0" and _canvas(course)["Bob"] == "28"
+    history = list(csv.DictReader(open(course / "grades" / "requests.csv", encoding="utf-8")))
+    assert [(h["event"], h["points"], h["who"]) for h in history] == [
+        ("asked", "", "bob"), ("answered", "8", "TA Kim")]  # fmt: skip
+    assert history[0]["when"] == "2026-10-15T12:03:11+00:00"  # the form's time, in Berlin
+
+    kws(course, "feedback", "grades", "--out", "feedback")
+    page = (course / "feedback" / "bob" / f"{KS}.html").read_text(encoding="utf-8")
+    asked = page.split("Your regrade requests")[1]
+    assert "My model trains fine but the test timed out" in asked and REPLY in asked
+    assert "now 8" in asked and "answer (TA Kim)" in asked
+    assert "Your regrade requests" not in (course / "feedback" / "ann" / f"{KS}.html").read_text()
+
+
+def test_a_request_about_an_unknown_student_or_question_imports_nothing(course):  # noqa: F811
+    (course / "form.csv").write_text("student,question,reason\nbob,ks task,why\nzed,ks task,x\n")
+    said = refused(course, "requests", "import", "grades", "form.csv")
+    assert "form.csv, line 3: no student 'zed'" in said and "nothing was imported" in said
+    (course / "form.csv").write_text("student,question,reason\nbob,task 9,why\n")
+    assert "form.csv, line 2: no question 'task 9'" in refused(
+        course, "requests", "import", "grades", "form.csv"
+    )
+    assert not (course / "grades" / "requests.csv").exists()
+    said = refused(course, "requests", "answer", "grades", "bob", "ks task", "--keep",
+                   "--reply", "no")  # fmt: skip
+    assert "bob has no request about 'ks task'" in said
