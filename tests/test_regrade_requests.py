@@ -3,6 +3,8 @@ answer on the student's feedback page, through the commands a TA types in the co
 the export waits for every request to be answered."""
 
 import csv
+import subprocess
+import sys
 
 from test_overrides import KS, _canvas, _row, course, kws, refused  # noqa: F401 - the fixture
 
@@ -68,3 +70,30 @@ def test_a_request_about_an_unknown_student_or_question_imports_nothing(course):
     said = refused(course, "requests", "answer", "grades", "bob", "ks task", "--keep",
                    "--reply", "no")  # fmt: skip
     assert "bob has no request about 'ks task'" in said
+
+
+def test_an_answer_while_another_command_writes_the_grades_records_nothing(course):  # noqa: F811
+    """A TA answers while `kws season` (another terminal) holds the folder: refused naming it,
+    and neither the override nor the answer is written; answered again once it ends."""
+    (course / "form.csv").write_text("student,question,reason\nbob,ks task,it timed out\n")
+    kws(course, "requests", "import", "grades", "form.csv")
+    grades = course / "grades"
+    before = {name: (grades / name).read_bytes() for name in ("requests.csv", "gradebook.csv")}
+    code = ("import sys; from kws.grading.records.lock import holding\n"
+            "with holding(sys.argv[1], 'kws season', scope='season'):\n"
+            "    print('held', flush=True); sys.stdin.read()")  # fmt: skip
+    holder = subprocess.Popen([sys.executable, "-c", code, str(grades)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "held\n"
+        said = refused(course, "requests", "answer", "grades", "bob", "ks task", "--points",
+                       "8", "--reply", REPLY)  # fmt: skip
+        assert f"`kws season` (pid {holder.pid} on " in said and "--wait" in said
+        assert not (grades / "overrides.csv").exists()
+        assert {name: (grades / name).read_bytes() for name in before} == before
+    finally:
+        holder.communicate("")
+    assert "bob ks task: answered (now 8)" in kws(
+        course, "requests", "answer", "grades", "bob", "ks task", "--points", "8", "--reply", REPLY
+    )
+    assert _row(course, "bob")["total"] == "28.0"

@@ -21,6 +21,7 @@ from kws.grading.records.marks.store import MarkStore
 from kws.grading.records.marks.written import marks_digest, written_part
 from kws.grading.records.overrides import Override, read_overrides, write_override
 from kws.grading.records.plan import KeptPlan, read_kept_plan
+from kws.grading.records.requests import Event, write_events
 from kws.grading.records.roster import kept_roster_names
 from kws.grading.records.seal import seal
 from kws.grading.records.standings import COLUMN_PARTS, Adjustment, Standings, write_standings
@@ -176,6 +177,7 @@ def apply_season(
     season: SeasonInputs | None = None,
     adjustment: tuple[str, str, Adjustment] | None = None,
     override: Override | None = None,
+    answer: Event | None = None,
     command: str = "kws season",
     wait: bool = False,
     grades: Grades | None = None,
@@ -191,6 +193,7 @@ def apply_season(
             times and file times given, to keep); default: the files kept in the folder.
         adjustment: (student, assignment, adjustment) to record with them (`kws adjust`).
         override: a test's override to record with them and count (`kws override`).
+        answer: the answer to a regrade request to record with them (`kws requests answer`).
         command: the command that applies it, for the folder's seal and lock.
         wait: wait for a command that writes the folder now, instead of refusing.
         grades: the class as the command that graded it holds it in memory
@@ -234,6 +237,8 @@ def apply_season(
             write_adjustment(grades.folder, *adjustment)
         if override is not None:
             write_override(grades.folder, override)
+        if answer is not None:
+            write_events(grades.folder, [answer])
         if asked:  # the questions in the records from the first grade: counted, unmarked or not
             MarkStore(grades.folder, ()).add_questions(asked, by=command)
             standings.marks = marks_digest(grades.folder)

@@ -153,9 +153,10 @@ def _list(args: argparse.Namespace) -> int:
 def _answer(args: argparse.Namespace) -> int:
     from kws.grading.records.files import record_time
     from kws.grading.records.grades import read_grades
+    from kws.grading.records.lock import SEASON, check_may_write, holding
     from kws.grading.records.marks.store import MarkStore
-    from kws.grading.records.overrides import new_override, write_override
-    from kws.grading.records.requests import ANSWERED, Event, read_requests, threads, write_events
+    from kws.grading.records.overrides import new_override
+    from kws.grading.records.requests import ANSWERED, Event, read_requests, threads
     from kws.grading.season.apply import apply_season
 
     if (args.points is None) == (not args.keep):
@@ -164,41 +165,52 @@ def _answer(args: argparse.Namespace) -> int:
     if not args.reply.strip():
         raise ValueError('an answer needs a reply (--reply "..."): the student reads it')
     points = points_given(args.points) if args.points is not None else None
-    grades = read_grades(args.grades)
-    store = MarkStore(args.grades, [s.name for s in grades.students])
-    key, _ = _questions(grades, store).get(args.question, (args.question, ""))
-    thread = next((t for t in threads(read_requests(args.grades))
-                   if (t.student, t.question) == (args.student, key)), None)  # fmt: skip
-    if thread is None or not thread.open:
-        what = "no request" if thread is None else "no open request (it was answered)"
-        raise ValueError(f"{args.student} has {what} about {args.question!r}; the open ones: "
-                         "`kws requests list " + f"{args.grades}`")  # fmt: skip
-    who = args.who or getpass.getuser()
-    student = next(s for s in grades.students if s.name == args.student)
-    tests = {t["name"]: t for t in student.tests}
-    if points is not None and key in tests:
-        override = new_override(args.student, tests[key], points, args.reply, who)
-        write_override(args.grades, override)
-    elif points is not None:
-        rubric, mark = store.rubrics()[key], store.marks().get(key, {}).get(args.student)
-        if mark is None:
-            raise ValueError(f"{args.student}'s answer to {key} has no mark yet; mark it with "
-                             f"`kws mark {args.grades}`, then answer")  # fmt: skip
-        if not 0 <= points <= rubric.points:
-            raise ValueError(f"{points:g} points is outside 0 to {rubric.points:g}, the points "
-                             f"of {key}")  # fmt: skip
-        adjust = mark.adjust + points - rubric.score(mark)
-        store.save(key, [args.student], items=list(mark.items),
-                   digests={args.student: mark.digest}, by=who, adjust=adjust,
-                   comment=mark.comment, zero=points == 0)  # fmt: skip
-    write_events(args.grades, [Event(args.student, key, ANSWERED, args.reply.strip(), points,
-                                     who, record_time())])  # fmt: skip
-    standings = apply_season(args.grades, command="kws requests answer", wait=args.wait)
+    check_may_write(args.grades, SEASON, wait=args.wait)
+    # Held from the first read: the request, the mark and the answer are read, checked and
+    # written by this command alone, and recorded with the grades they change.
+    with holding(args.grades, "kws requests answer", scope=SEASON, wait=args.wait):
+        grades = read_grades(args.grades)
+        store = MarkStore(args.grades, [s.name for s in grades.students])
+        key, _ = _questions(grades, store).get(args.question, (args.question, ""))
+        thread = next((t for t in threads(read_requests(args.grades))
+                       if (t.student, t.question) == (args.student, key)), None)  # fmt: skip
+        if thread is None or not thread.open:
+            what = "no request" if thread is None else "no open request (it was answered)"
+            raise ValueError(f"{args.student} has {what} about {args.question!r}; the open "
+                             f"ones: `kws requests list {args.grades}`")  # fmt: skip
+        who = args.who or getpass.getuser()
+        student = next(s for s in grades.students if s.name == args.student)
+        tests = {t["name"]: t for t in student.tests}
+        override = None
+        if points is not None and key in tests:
+            override = new_override(args.student, tests[key], points, args.reply, who)
+        elif points is not None:
+            _mark_points(store, key, args.student, points, who, args.grades)
+        answer = Event(args.student, key, ANSWERED, args.reply.strip(), points, who,
+                       record_time())  # fmt: skip
+        standings = apply_season(args.grades, override=override, answer=answer,
+                                 command="kws requests answer")  # fmt: skip
     said = "kept" if points is None else f"now {points:g}"
     print(f"{args.student} {key}: answered ({said}), recorded in "
           f"{Path(args.grades) / 'requests.csv'}")  # fmt: skip
     print_season(args.grades, standings)
     return 0
+
+
+def _mark_points(store, key: str, student: str, points: float, who: str, grades: Path) -> None:
+    """Save `student`'s mark of written question `key` again so that it counts `points`: the
+    same items and comment, the points beyond them adjusted. ValueError, with the fix, for an
+    answer not marked yet or points outside the question's."""
+    rubric, mark = store.rubrics()[key], store.marks().get(key, {}).get(student)
+    if mark is None:
+        raise ValueError(f"{student}'s answer to {key} has no mark yet; mark it with "
+                         f"`kws mark {grades}`, then answer")  # fmt: skip
+    if not 0 <= points <= rubric.points:
+        raise ValueError(f"{points:g} points is outside 0 to {rubric.points:g}, the points "
+                         f"of {key}")  # fmt: skip
+    adjust = mark.adjust + points - rubric.score(mark)
+    store.save(key, [student], items=list(mark.items), digests={student: mark.digest},
+               by=who, adjust=adjust, comment=mark.comment, zero=points == 0)  # fmt: skip
 
 
 REQUESTS = Verb(
