@@ -6,7 +6,13 @@ import csv
 import subprocess
 import sys
 
+import pytest
+from marking_class import student_name
+from test_marks_import import SPEAKER
 from test_overrides import KS, _canvas, _row, course, kws, refused  # noqa: F401 - the fixture
+from test_written_totals import STUDENTS, exported, seasoned_class
+
+from kws.grading.records.marks.store import MarkStore
 
 COURSE = """timezone = "Europe/Berlin"
 
@@ -97,3 +103,43 @@ def test_an_answer_while_another_command_writes_the_grades_records_nothing(cours
         course, "requests", "answer", "grades", "bob", "ks task", "--points", "8", "--reply", REPLY
     )
     assert _row(course, "bob")["total"] == "28.0"
+
+
+def test_a_written_answer_given_points_by_an_answer_is_marked_shown_and_exported(tmp_path):
+    """student001 asks about their written answer to norm-classifier (2 of 3: two items); the
+    TA answers with --points 3: the mark is saved again with its items and comment and the
+    point beyond them, the feedback page shows 3 of 3 and the reply, the export counts it."""
+    folder = seasoned_class(tmp_path)
+    one = student_name(1)
+    (folder / "marks.csv").write_text(
+        f"student,question,items,points,comment\n{one},{SPEAKER},scale training,,Say more.\n"
+    )
+    kws(folder, "marks", "import", "grades", "marks.csv", "--grader", "lee")
+    kws(folder, "season", "grades")
+    export = ("export", "canvas", "grades", "--roster", "roster.csv", "--out", "canvas.csv",
+              "--unmarked", "zero")  # fmt: skip
+    kws(folder, *export)
+    before = exported(folder)
+    (folder / "form.csv").write_text(
+        f"student,question,reason\n{one},norm-classifier,I did say that BatchNorm1d normalizes\n"
+    )
+    kws(folder, "requests", "import", "grades", "form.csv")
+    reply = "Right: the third sentence says it. 3 of 3."
+    printed = kws(folder, "requests", "answer", "grades", one, "norm-classifier", "--points",
+                  "3", "--reply", reply, "--who", "TA Kim")  # fmt: skip
+    assert f"{one} {SPEAKER}: answered (now 3)" in printed
+
+    store = MarkStore(folder / "grades", [student_name(n) for n in range(STUDENTS)])
+    mark = store.marks()[SPEAKER][one]
+    assert (mark.items, mark.adjust, mark.comment, mark.by) == (
+        ("scale", "training"), 1.0, "Say more.", "TA Kim")  # fmt: skip
+    kws(folder, "feedback", "grades", "--out", "feedback")
+    page = (folder / "feedback" / one / "speaker_id.html").read_text(encoding="utf-8")
+    assert "3 / 3" in page and "<pre>Say more.</pre>" in page
+    asked = page.split("Your regrade requests")[1]
+    assert "I did say that BatchNorm1d normalizes" in asked and reply in asked
+    kws(folder, *export)
+    after = exported(folder)
+    assert after["Student 1"] == pytest.approx(before["Student 1"] + 1.0)
+    assert {s: p for s, p in after.items() if s != "Student 1"} == {
+        s: p for s, p in before.items() if s != "Student 1"}  # fmt: skip
