@@ -26,7 +26,7 @@ ROSTER = (
 REASON = "the test timed out on a loaded machine"
 
 
-def _document(points: dict[str, float]) -> dict:
+def _document(points: dict[str, float], *more: TestResult) -> dict:
     tests = []
     for title, maximum in TESTS:
         if title in points:
@@ -34,11 +34,11 @@ def _document(points: dict[str, float]) -> dict:
             status = "passed" if got == maximum else "failed"
             facts = {"assignment": KS, "test": title.replace(" ", "_")}
             tests.append(TestResult(title, got, maximum, status, "", "visible", facts))
-    return results_document(tests, output="", execution_time=3)
+    return results_document([*tests, *more], output="", execution_time=3)
 
 
-def _graded(course: Path, student: str, points: dict[str, float]) -> Graded:
-    graded = Graded(student, _document(points), "", 4.0)
+def _graded(course: Path, student: str, points: dict[str, float], *more: TestResult) -> Graded:
+    graded = Graded(student, _document(points, *more), "", 4.0)
     write_results(course / "grades" / "results" / f"{student}.json", graded.document)
     return graded
 
@@ -160,3 +160,27 @@ def test_an_override_edited_by_hand_is_refused_by_the_export(course):
     said = refused(course, "export", "canvas", "grades", "--roster", "roster.csv",
                    "--unmarked", "zero")  # fmt: skip
     assert "overrides.csv changed since `kws override` recorded the grades" in said
+
+
+def test_an_override_of_a_hidden_test_is_listed_without_naming_the_test(course):
+    """bob's results hold a hidden test (graded after the hand-in, on speakers he never saw):
+    overridden, his page lists "a test not shown here" with the points and the reason, and
+    nothing of the test itself; the total counts it."""
+    secret = "ks unseen speakers"
+    hidden = TestResult(secret, 0.0, 5.0, "failed", "accuracy 0.41 on speakers S7 and S9",
+                        "hidden", {"assignment": KS, "test": "unseen"})  # fmt: skip
+    replace_row(course / "grades", _graded(course, "bob", {"ks task": 0, "ks accuracy": 20},
+                                           hidden))  # fmt: skip
+    kws(course, "season", "grades")
+    printed = kws(course, "override", "grades", "bob", secret, "4", "--reason",
+                  "The check counted a silent clip against you", "--who", "TA Kim")  # fmt: skip
+    assert f"'{secret}' is not shown to students" in printed
+    assert _row(course, "bob")["total"] == "24.0"
+
+    kws(course, "feedback", "grades", "--out", "feedback")
+    page = (course / "feedback" / "bob" / f"{KS}.html").read_text(encoding="utf-8")
+    changed = page.split("Tests your instructor changed")[1]
+    assert "<td>a test not shown here</td>" in changed and ">4<" in changed
+    assert "The check counted a silent clip against you (TA Kim" in changed
+    assert secret not in page and "S7" not in page  # its name and message stay hidden
+    assert "1 test is not shown here" in page

@@ -55,6 +55,10 @@ def _override(args: argparse.Namespace) -> int:
     if entry is not None:
         said += f"; {name} raw {entry.raw:g}, final {entry.final:g} of {entry.maximum:g}"
     print(f"{said} (recorded in {Path(args.grades) / OVERRIDES_FILE})")
+    if tests[args.test].get("visibility", "visible") != "visible":
+        print(f"{args.test!r} is not shown to students: their feedback page lists the override "
+              "as 'a test not shown here' with your reason, so let the reason give nothing of "
+              "the test away")  # fmt: skip
     print_season(args.grades, standings)
     return 0
 

@@ -190,7 +190,9 @@ def _tests(page: Feedback) -> Table:
 
 
 def _overrides(page: Feedback) -> Table | None:
-    """The tests a person gave other points than the grader (`kws override`), or None."""
+    """The tests a person gave other points than the grader (`kws override`), or None. A test
+    the page does not show is "a test not shown here", its points given only where the page
+    gives the total (which counts them)."""
     rows = []
     for test in page.tests:
         if test.override:
@@ -198,6 +200,11 @@ def _overrides(page: Feedback) -> Table | None:
             who = f"{given['who']}, {_when(given['when'], page.zone)}"
             rows.append([test.name, _points(given["original"]), _points(given["points"]),
                          _("{reason} ({who})").format(reason=given["reason"], who=who)])  # fmt: skip
+    for given in page.withheld_overrides:  # nothing of the test: its name, message, or points
+        who = f"{given['who']}, {_when(given['when'], page.zone)}"  # while the total hides them
+        points = [_points(given["original"]), _points(given["points"])]
+        rows.append([_("a test not shown here"), *(points if page.total_shown else ["", ""]),
+                     _("{reason} ({who})").format(reason=given["reason"], who=who)])  # fmt: skip
     if not rows:
         return None
     header = [_("test"), _("grader's points"), _("points now"), _("why")]

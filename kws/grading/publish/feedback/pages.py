@@ -118,6 +118,8 @@ class Feedback:
         extended: whether `due` is an extension granted to this student.
         written: each written question's mark (`kws mark`), in the notebook's order.
         requests: the student's regrade requests about this notebook and their answers.
+        withheld_overrides: the overrides (`TestLine.override`) of the tests not shown, for a
+            line each that names no test.
     """
 
     student: str
@@ -135,6 +137,7 @@ class Feedback:
     extended: bool = False
     written: list[WrittenLine] = field(default_factory=list)
     requests: list[Thread] = field(default_factory=list)  # the student's regrade requests
+    withheld_overrides: list[dict] = field(default_factory=list)
 
 
 def kept_course(grades_dir: Path) -> Course | None:
@@ -222,6 +225,7 @@ def student_feedback(
     maximum = sum(t["max_score"] for t in tests)
     standing = standings.of(student.name, name) or Standing("graded", raw, maximum, raw)
     withheld_late = any(t.get("visibility") == "after_due_date" for t in tests if t not in shown)
+    unshown = [(t.get("extra_data") or {}).get("override") for t in tests if t not in shown]
     title = (standings.assignments.get(name) or {}).get("title") or (spec.title if spec else name)
     reruns = [line.rerun for line in lines if line.rerun and not line.passed]
     return Feedback(
@@ -238,6 +242,7 @@ def student_feedback(
         zone=course.timezone if course else None,
         extended=bool(course and name in course.extensions.get(student.name, {})),
         written=written_lines(written, student.name, name),
+        withheld_overrides=[given for given in unshown if given],
     )
 
 
