@@ -48,6 +48,16 @@ ARGUMENTS = [
     ("export", ("--id-column",), "id_column", None, None, False, None, None),
     ("export", (), "lms", None, ("canvas", "moodle"), True, None, None),
     ("export", ("--missing",), "missing", "zero", ("zero", "blank"), False, None, None),
+    (
+        "export",
+        ("--open-requests",),
+        "open_requests",
+        "refuse",
+        ("refuse", "keep"),
+        False,
+        None,
+        None,
+    ),  # issue 86
     ("export", ("--out",), "out", None, None, False, None, "Path"),
     ("export", ("--roster",), "roster", None, None, False, None, "Path"),
     ("export", ("--roster-key",), "roster_key", None, None, False, None, None),

@@ -46,6 +46,13 @@ def test_a_request_goes_from_the_form_to_the_answer_on_the_feedback_page(course)
     said = refused(course, "export", "canvas", "grades", "--roster", "roster.csv", "--unmarked",
                    "zero")  # fmt: skip
     assert "1 regrade request(s) not answered yet: bob (ks task)" in said
+    assert "--open-requests keep" in said
+    printed = kws(course, "export", "canvas", "grades", "--roster", "roster.csv", "--out",
+                  "now.csv", "--unmarked", "zero", "--open-requests", "keep")  # fmt: skip
+    assert "exported with 1 regrade request(s) open, at their marks as they are now" in printed
+    assert "  bob ks task: My model trains fine but the test timed out" in printed
+    lines = (course / "now.csv").read_text(encoding="utf-8-sig").splitlines()[2:]
+    assert {line.split(",")[0]: line.split(",")[-1] for line in lines} == {"Ann": "30", "Bob": "20"}
 
     printed = kws(course, "requests", "answer", "grades", "bob", "ks task", "--points", "8",
                   "--reply", REPLY, "--who", "TA Kim")  # fmt: skip
