@@ -216,8 +216,8 @@ def read_course(path: Path, assignments: list[str]) -> Course:
 
     Raises:
         CourseError: a missing or unreadable file, an unknown key (at any level) or assignment,
-            a bad date or number, a due date not after its release, an extension not after
-            the due date it extends; the message gives the file, the line, the key and the fix.
+            a bad date or number, a due date not after its release, an extension or a
+            regrade requests' deadline not after the due date; the message gives the file, the line, the key and the fix.
     """
     path = Path(path)
     text = course_text(path)
@@ -258,6 +258,12 @@ def read_course(path: Path, assignments: list[str]) -> Course:
                 raise read.fail(("extensions", student, name), f"[extensions.{student}] {name} "
                                 f"= {moment.isoformat()} is not after the due date it extends "
                                 f"({due[name].isoformat()}); an extension gives more time")  # fmt: skip
+    requests = read.dates(table.get("requests", {}), ("requests",))
+    for name, moment in requests.items():
+        if name in due and moment <= due[name]:
+            raise read.fail(("requests", name), f"[requests] {name} = {moment.isoformat()} is "
+                            f"not after its due date ({due[name].isoformat()}); students ask "
+                            "for a regrade once they have their feedback")  # fmt: skip
     gradescope = table.get("gradescope", {})
     attempts = gradescope.get("attempts_per_day")
     if attempts is not None:
@@ -293,7 +299,7 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         text,
         tuple(w for w in warnings if w is not None),
         language,
-        read.dates(table.get("requests", {}), ("requests",)),
+        requests,
     )
 
 
