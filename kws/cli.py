@@ -23,6 +23,7 @@ from kws.grading.marking import cli as marking
 from kws.grading.publish import cli as publish
 from kws.grading.publish.gradescope import cli as gradescope
 from kws.grading.season import cli as season
+from kws.grading.season import override, regrade_requests
 from kws.handin import cli as handin
 from kws.recipes import cli as recipes
 from kws.rehearsal import cli as rehearsal
@@ -61,7 +62,14 @@ GROUPS = (
     ),
     Group(
         "the season (deadlines, late work, adjustments, exports)",
-        (season.SEASON, season.ADJUST, marking.with_import(season.MARKS), publish.EXPORT),
+        (
+            season.SEASON,
+            season.ADJUST,
+            override.OVERRIDE,
+            regrade_requests.REQUESTS,
+            marking.with_import(season.MARKS),
+            publish.EXPORT,
+        ),
     ),
 )
 

@@ -163,6 +163,11 @@ NEIGHBOURS = [
             ["season", "grades", "--course", "course-new.toml"],
             ["line 19: [extensions.ext] speaker_id = 2026-09-20T23:59:00-04:00 is not after "
              "the due date it extends"]),
+    Mistake("a regrade requests' deadline before the due date",
+            {"course-new.toml": COURSE + '\n[requests]\nspeaker_id = "2026-10-10 23:59"\n'},
+            ["season", "grades", "--course", "course-new.toml"],
+            ["line 25: [requests] speaker_id = 2026-10-10T23:59:00-04:00 is not after its due "
+             "date"]),
     Mistake("a due date without a time of day",
             _course('keyword_spotting = "2026-10-02 23:59"', "keyword_spotting = 2026-10-02"),
             ["season", "grades", "--course", "course-new.toml"],

@@ -26,6 +26,15 @@ ARGUMENTS = [
     ("adjust", (), "student", None, None, True, None, None),
     ("adjust", ("--who",), "who", None, None, False, None, None),
     ("adjust", ("--wait",), "wait", False, None, False, 0, None),  # one writer at a time
+    ("override", (), "grades", None, None, True, None, "Path"),  # issue 86
+    ("override", (), "student", None, None, True, None, None),
+    ("override", (), "test", None, None, True, None, None),
+    ("override", (), "points", None, None, False, "?", None),  # none with --withdraw
+    ("override", ("--withdraw",), "withdraw", False, None, False, 0, None),
+    ("override", ("--reason",), "reason", None, None, True, None, None),
+    ("override", ("--who",), "who", None, None, False, None, None),
+    ("override", ("--wait",), "wait", False, None, False, 0, None),
+    ("requests", (), "action", None, ("import", "list", "answer"), True, "A...", None),
     ("assign", ("--check",), "check", False, None, False, 0, None),
     ("assign", (), "names", None, None, True, "*", None),
     ("demo", ("--no-grade",), "no_grade", False, None, False, 0, None),
@@ -39,6 +48,16 @@ ARGUMENTS = [
     ("export", ("--id-column",), "id_column", None, None, False, None, None),
     ("export", (), "lms", None, ("canvas", "moodle"), True, None, None),
     ("export", ("--missing",), "missing", "zero", ("zero", "blank"), False, None, None),
+    (
+        "export",
+        ("--open-requests",),
+        "open_requests",
+        "refuse",
+        ("refuse", "keep"),
+        False,
+        None,
+        None,
+    ),  # issue 86
     ("export", ("--out",), "out", None, None, False, None, "Path"),
     ("export", ("--roster",), "roster", None, None, False, None, "Path"),
     ("export", ("--roster-key",), "roster_key", None, None, False, None, None),
@@ -201,6 +220,9 @@ VERB_HELP = {
     "season": "apply the course file (deadlines, late rule) and adjustments again",
     "rehearse": "play a course file's whole season on a synthetic class before it starts",
     "adjust": "a person's change to one student's grade",
+    "override": "a person's points for one autograded test of one student",
+    "requests": "students' regrade requests: import them from a form's CSV, list the open "
+    "ones, answer them",
     "mark": "mark the written answers, question by question, in a page of your browser",
     "marks": "the written answers' marks: rebuild them from their history, or start them "
     "afresh, or import them from a CSV file",
@@ -214,7 +236,7 @@ GROUPS = [
     ("grade", ["grade", "merge", "report", "feedback", "mark"]),
     (
         "the season (deadlines, late work, adjustments, exports)",
-        ["season", "adjust", "marks", "export"],
+        ["season", "adjust", "override", "requests", "marks", "export"],
     ),
 ]
 

@@ -289,6 +289,10 @@ def test_a_report_lists_each_notebook_a_hand_in_matches_the_reference_in():
         ('[due]\nspeaker_id = "2 Oct"', "line 2: [due] speaker_id = '2 Oct' is not a date the"),
         ("[late]\ncap = 5", "line 2: [late] cap = 5; give a number from 0 to 1"),
         ("deadline = 3", "line 1: 'deadline' is not a key of the course file"),
+        (
+            '[due]\nspeaker_id = "2026-10-16 23:59"\n[requests]\nspeaker_id = "2026-10-02 23:59"',
+            "line 4: [requests] speaker_id = 2026-10-02T23:59:00+00:00 is not after its due date",
+        ),
     ],
 )
 def test_a_course_file_mistake_names_the_file_and_the_fix(tmp_path, text, says):

@@ -423,9 +423,15 @@ def gpu_check(sections: dict) -> str:
     return "\n".join(lines)
 
 
+def _verbs_of(command) -> dict:
+    """{verb: its parser} of a command with verbs of its own (``kws requests``), else {}."""
+    found = [a for a in command._actions if a.__class__.__name__ == "_SubParsersAction"]
+    return dict(found[0].choices) if found else {}
+
+
 def commands(sections: dict) -> str:
     """Every ``kws`` verb under its group's heading (as ``kws --help`` groups them), each with
-    its one-line help and its own ``--help``."""
+    its one-line help and its own ``--help`` (and each of its own verbs' ``--help``)."""
     from kws.cli import build_parser
 
     parser = build_parser()
@@ -442,6 +448,9 @@ def commands(sections: dict) -> str:
                 parts += [f"### kws {name}", "", f"{summary[:1].upper()}{summary[1:]}.", ""]
                 command = subcommands.choices[name]
                 parts += ["```text", command.format_help().rstrip(), "```", ""]
+                for verb, sub in _verbs_of(command).items():  # kws requests import, ...
+                    parts += [f"#### kws {name} {verb}", "", "```text",
+                              sub.format_help().rstrip(), "```", ""]  # fmt: skip
     finally:
         if previous is None:
             del os.environ["COLUMNS"]

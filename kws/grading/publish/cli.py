@@ -81,7 +81,8 @@ def _export(args: argparse.Namespace) -> int:
     from kws.grading.publish.exports import export_grades
 
     out = args.out or Path(f"{args.lms}-grades.csv")
-    options = ("roster", "assignment", "column", "missing", "scale_to", "id_column", "unmarked")
+    options = ("roster", "assignment", "column", "missing", "scale_to", "id_column", "unmarked",
+               "open_requests")  # fmt: skip
     chosen = {name: getattr(args, name) for name in options}  # as export_grades names them
     written = export_grades(args.lms, args.grades, out, key=args.roster_key, **chosen)
     print("\n".join(written.match.report()))
@@ -90,6 +91,12 @@ def _export(args: argparse.Namespace) -> int:
           f"{written.points:g} points ({len(missing)} missing, {given})")  # fmt: skip
     if missing:
         print(f"  missing ({given}): {', '.join(missing)}")
+    if written.open:
+        print(f"exported with {len(written.open)} regrade request(s) open, at their marks as "
+              f"they are now; answer them with `kws requests answer {args.grades} ...`, then "
+              "export again:")  # fmt: skip
+        for thread in written.open:
+            print(f"  {thread.student} {thread.question}: {thread.events[-1].text}")
     return 0
 
 
@@ -162,5 +169,8 @@ EXPORT = Verb(
         Arg("--unmarked", choices=["refuse", "zero"], default="refuse",
             help="written answers no one marked yet (kws mark): refuse to export (default), or "
             "count them as 0 points"),
+        Arg("--open-requests", choices=["refuse", "keep"], default="refuse",
+            help="regrade requests not answered yet (kws requests): refuse to export "
+            "(default), or export the marks as they are now and list the open requests"),
     ),
 )  # fmt: skip

@@ -16,11 +16,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kws.grading.records import requests as regrade
 from kws.grading.records.files import private_folder, write_whole
 from kws.grading.records.gradebook import RUN_FILE
 from kws.grading.records.grades import read_grades
 from kws.grading.records.marks.written import UNMARKED, check_marked
 from kws.grading.records.roster import Roster, RosterError, RosterMatch, match_roster, read_roster
+from kws.grading.records.seal import RecordsError
 from kws.grading.records.tables import SPREADSHEET_ENCODING
 from kws.grading.season.compute import with_standings
 from kws.spec import ASSIGNMENTS
@@ -32,6 +34,7 @@ CANVAS_POINTS_ROW = "    Points Possible"  # the second row, as Canvas's own exp
 MOODLE_IDENTIFIERS = ("Email address", "ID number", "Username")  # user fields Moodle maps from
 MOODLE_NAMES = ("First name", "Last name")
 MISSING = ("zero", "blank")
+OPEN_REQUESTS = ("refuse", "keep")  # while a regrade request is open: refuse, or export
 TOTAL_TITLE = "kws total"
 
 
@@ -46,6 +49,7 @@ class Export:
     rows: int
     match: RosterMatch
     missing: list[str] = field(default_factory=list)  # rows exported as missing, as labelled
+    open: list[regrade.Thread] = field(default_factory=list)  # requests open, marks as now
 
 
 def number(points: float) -> str:
@@ -55,14 +59,19 @@ def number(points: float) -> str:
 
 
 def class_scores(
-    grades_dir: Path, assignment: str | None, unmarked: str = "refuse"
+    grades_dir: Path,
+    assignment: str | None,
+    unmarked: str = "refuse",
+    open_requests: str = "refuse",
 ) -> tuple[dict[str, float | None], float, str]:
     """({hand-in folder: final points, None where that notebook is missing}, the maximum, the
     default column title) of a graded folder: the final totals (late penalties and adjustments
     applied, `kws.grading.season.compute`), or one notebook's final points (`assignment`).
     The written answers' marks are in them; RecordsError when the marks changed since they
     were counted, or (`unmarked` "refuse") an answer has no mark yet
-    (`kws.grading.records.marks.written.check_marked`)."""
+    (`kws.grading.records.marks.written.check_marked`), or (`open_requests` "refuse") a
+    student's regrade request is not answered yet (`kws.grading.records.requests`; "keep":
+    the marks as they are now)."""
     grades = with_standings(read_grades(grades_dir))
     standings = grades.standings
     if assignment is not None and assignment not in standings.assignments:
@@ -70,6 +79,10 @@ def class_scores(
         raise ValueError(f"--assignment {assignment}: {grades_dir} holds no grades of it "
                          f"(graded there: {graded})")  # fmt: skip
     check_marked(grades_dir, standings, unmarked)
+    left = regrade.unsettled(grades_dir)  # a grade a student contests is not settled yet
+    if left and open_requests == "refuse":
+        raise RecordsError(f"{grades_dir}: {left} (or export the marks as they are now, with "
+                           "--open-requests keep)")  # fmt: skip
     if assignment is None:
         scores = {s.name: float(s.row.get("total") or 0.0) for s in grades.students}
         maximum = max([float(s.row.get("max_score") or 0.0) for s in grades.students] + [0.0])
@@ -149,20 +162,25 @@ def export_grades(
     scale_to: float | None = None,
     id_column: str | None = None,
     unmarked: str = "refuse",
+    open_requests: str = "refuse",
 ) -> Export:
     """Write the CSV `lms` (canvas, moodle) imports for the class graded into `grades_dir`;
     every path relative to the working directory. `roster`/`key`: the class list and its
     hand-in column (default: what `kws grade --roster` recorded); `column`: the grade column's
     title (default: the notebook's title); `missing`: "zero" or "blank" for students with no
     hand-in; `unmarked`: "refuse" while a written answer has no mark (`kws mark`), "zero" to
-    export them as 0. FileNotFoundError / ValueError (RosterError, RecordsError) naming the
+    export them as 0; `open_requests`: "refuse" while a regrade request is open (`kws requests`),
+    "keep" to export the marks as they are now (the export lists the open ones).
+    FileNotFoundError / ValueError (RosterError, RecordsError) naming the
     file and the fix."""
-    if lms not in LMS or missing not in MISSING or unmarked not in UNMARKED:
-        raise ValueError(f"LMS {lms!r} / missing {missing!r} / unmarked {unmarked!r}: choose "
-                         f"from {LMS}, {MISSING} and {UNMARKED}")  # fmt: skip
+    if (lms not in LMS or missing not in MISSING or unmarked not in UNMARKED
+            or open_requests not in OPEN_REQUESTS):  # fmt: skip
+        raise ValueError(f"LMS {lms!r} / missing {missing!r} / unmarked {unmarked!r} / open "
+                         f"requests {open_requests!r}: choose from {LMS}, {MISSING}, {UNMARKED} "
+                         f"and {OPEN_REQUESTS}")  # fmt: skip
     grades_dir, out = Path(grades_dir), Path(out).resolve()  # messages name it as given
     table = read_roster(roster, key=key) if roster is not None else None  # what was given first
-    scores, maximum, title = class_scores(grades_dir, assignment, unmarked)
+    scores, maximum, title = class_scores(grades_dir, assignment, unmarked, open_requests)
     if table is None:
         roster, recorded_key = recorded_roster(grades_dir)
         table = read_roster(roster, key=key or recorded_key)
@@ -190,4 +208,5 @@ def export_grades(
     private_folder(out.parent, existing=False)
     # whole, the instructor's alone (mode 0600), with the byte-order mark Excel reads UTF-8 by
     write_whole(out, text.getvalue().encode(SPREADSHEET_ENCODING))
-    return Export(out, lms, title, points, len(table.rows), match, absent)
+    return Export(out, lms, title, points, len(table.rows), match, absent,
+                  regrade.open_requests(grades_dir))  # fmt: skip

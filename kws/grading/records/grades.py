@@ -21,6 +21,12 @@ from pathlib import Path
 from kws.grading.records.gradebook import RUN_FILE, safe_name, ungraded_reason
 from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import check_no_run
+from kws.grading.records.overrides import (
+    Override,
+    apply_overrides,
+    read_overrides,
+    standing_overrides,
+)
 from kws.grading.records.seal import RecordsError, check_seal
 from kws.grading.records.standings import COLUMN_PARTS, Standings, read_standings
 
@@ -59,6 +65,9 @@ class Grades:
     submissions: Path | None = None
     maximum: dict[str, float] = field(default_factory=dict)  # test name -> its max in the class
     standings: Standings = field(default_factory=Standings)  # ``standings.json``
+    # What the instructor should know of the tests' overrides (``overrides.csv``): one that
+    # counts nothing, or whose test was graded again to other points.
+    notes: list[str] = field(default_factory=list)
 
     def status(self, student: str, assignment: str) -> str:
         """graded, missing or ungraded: `student`'s status in `assignment`."""
@@ -66,13 +75,17 @@ class Grades:
         return standing.status if standing else "graded"
 
 
-def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
+def read_grades(
+    folder: Path, submissions: Path | None = None, overrides: list[Override] | None = None
+) -> Grades:
     """The class `kws grade --out FOLDER` graded, with its ``standings.json`` (empty where it
     has none: `kws.grading.season.compute.with_standings` computes them); FileNotFoundError
     naming what is missing.
 
     `submissions`: the hand-ins' folder, when it is not the one ``run.json`` records (a grade
-    folder copied from elsewhere, or written before `kws grade` recorded it)."""
+    folder copied from elsewhere, or written before `kws grade` recorded it). `overrides`: the
+    lines of ``overrides.csv`` to count (default: the folder's, `read_overrides`), each test's
+    last one counting."""
     folder = Path(folder)
     gradebook = folder / "gradebook.csv"
     if not gradebook.is_file():
@@ -91,7 +104,7 @@ def read_grades(folder: Path, submissions: Path | None = None) -> Grades:
     if submissions is None and (folder / RUN_FILE).is_file():
         recorded = json.loads((folder / RUN_FILE).read_text()).get("submissions")
         submissions = Path(recorded) if recorded else None
-    grades = _grades(folder, header, rows, results, submissions)
+    grades = _grades(folder, header, rows, results, submissions, overrides)
     grades.standings = read_standings(folder)
     return grades
 
@@ -122,12 +135,20 @@ def _grades(
     rows: list[dict[str, str]],
     results: dict[str, tuple[dict | None, str]],
     submissions: Path | None,
+    overrides: list[Override] | None = None,
 ) -> Grades:
-    students = []
+    overrides = read_overrides(folder) if overrides is None else overrides
+    overrides = standing_overrides(overrides)  # a person's points for a test
+    students, notes = [], []
     for row in rows:
         document, lost = results[row["student"]]
-        students.append(Student(row["student"], row, _named(document), lost=lost))
-    grades = Grades(folder, header, students, submissions)
+        document, said = apply_overrides(row["student"], _named(document), overrides)
+        students.append(Student(row["student"], row, document, lost=lost))
+        notes += said
+    strangers = sorted({student for student, _ in overrides} - {row["student"] for row in rows})
+    notes += [f"{name} is not in the gradebook: their override(s) in overrides.csv count "
+              "nothing; rename them to the hand-in folder's name" for name in strangers]  # fmt: skip
+    grades = Grades(folder, header, students, submissions, notes=notes)
     for student in students:
         handin = submissions / student.name if submissions else None
         student.handin = handin if handin is not None and handin.is_dir() else None

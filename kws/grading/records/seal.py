@@ -26,8 +26,9 @@ VERSION = 1
 # what they are written to (the written answers' rubrics and marks: `kws.grading.records.marks`,
 # which seals after each mark). Not grades: logs/, history/, the report, run.json (where the
 # hand-ins are: a moved folder is pointed at by `kws report --submissions`) and the roster copy.
-SEALED = ("plan.json", "gradebook.csv", "standings.json", "adjustments.csv", "course.toml",
-          "times.csv", "season.json", "marks/rubrics.json", "marks/marks.json")  # fmt: skip
+SEALED = ("plan.json", "gradebook.csv", "standings.json", "adjustments.csv", "overrides.csv",
+          "requests.csv", "course.toml", "times.csv", "season.json", "marks/rubrics.json",
+          "marks/marks.json")  # fmt: skip
 
 
 class RecordsError(ValueError):

@@ -19,7 +19,9 @@ from kws.grading.records.lock import SEASON, holding
 from kws.grading.records.marks.rubric import Rubric
 from kws.grading.records.marks.store import MarkStore
 from kws.grading.records.marks.written import marks_digest, written_part
+from kws.grading.records.overrides import Override, read_overrides, write_override
 from kws.grading.records.plan import KeptPlan, read_kept_plan
+from kws.grading.records.requests import Event, write_events
 from kws.grading.records.roster import kept_roster_names
 from kws.grading.records.seal import seal
 from kws.grading.records.standings import COLUMN_PARTS, Adjustment, Standings, write_standings
@@ -174,6 +176,8 @@ def apply_season(
     *,
     season: SeasonInputs | None = None,
     adjustment: tuple[str, str, Adjustment] | None = None,
+    override: Override | None = None,
+    answer: Event | None = None,
     command: str = "kws season",
     wait: bool = False,
     grades: Grades | None = None,
@@ -188,6 +192,8 @@ def apply_season(
         season: what `kws.grading.season.inputs.read_season` read already (the course file,
             times and file times given, to keep); default: the files kept in the folder.
         adjustment: (student, assignment, adjustment) to record with them (`kws adjust`).
+        override: a test's override to record with them and count (`kws override`).
+        answer: the answer to a regrade request to record with them (`kws requests answer`).
         command: the command that applies it, for the folder's seal and lock.
         wait: wait for a command that writes the folder now, instead of refusing.
         grades: the class as the command that graded it holds it in memory
@@ -205,7 +211,9 @@ def apply_season(
         RecordsError: an unfinished `kws grade` left the folder half-graded.
     """
     with holding(grades_dir, command, scope=SEASON, wait=wait):
-        grades = grades if grades is not None else read_grades(Path(grades_dir))
+        if grades is None:  # with the override given counted, as it will be once recorded
+            more = [*read_overrides(grades_dir), override] if override else None
+            grades = read_grades(Path(grades_dir), overrides=more)
         check_results(grades)
         season = season or read_season(grades.folder)
         season = checked_season(season, grades.folder, *class_of(grades, kept))
@@ -218,7 +226,7 @@ def apply_season(
         written = written_part(grades.folder, asked)
         standings = class_standings(grades, season.course, season.times, adjusted=adjusted,
                                     file_times=season.file_times, written=written)  # fmt: skip
-        standings.notes += season.notes
+        standings.notes += season.notes + grades.notes
         left = standings.unmarked()
         if left:  # counted in the maximum, and refused by the exports until marked
             standings.notes.append(f"{left} written answer(s) not marked yet, counted in the "
@@ -227,6 +235,10 @@ def apply_season(
         keep_season_files(grades.folder, season)  # every input is good: from here on, writes
         if adjustment is not None:
             write_adjustment(grades.folder, *adjustment)
+        if override is not None:
+            write_override(grades.folder, override)
+        if answer is not None:
+            write_events(grades.folder, [answer])
         if asked:  # the questions in the records from the first grade: counted, unmarked or not
             MarkStore(grades.folder, ()).add_questions(asked, by=command)
             standings.marks = marks_digest(grades.folder)

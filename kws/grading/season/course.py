@@ -66,6 +66,8 @@ class Course:
     text: str = field(default="", repr=False)  # the file as read, for the lines of messages
     warnings: tuple[CourseWarning, ...] = ()  # what it reads but a colleague would question
     language: str | None = None  # what the grader writes for students speaks (`kws.i18n`)
+    # The last moment a student may ask for a regrade of each notebook (`kws requests`).
+    requests: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def split(self) -> Split | None:
@@ -88,6 +90,7 @@ TABLES = {
     "release": None,
     "extensions": None,
     "gradescope": ("attempts_per_day", "public_share", "split_seed"),
+    "requests": None,
 }
 TOP = (
     "timezone",
@@ -213,8 +216,8 @@ def read_course(path: Path, assignments: list[str]) -> Course:
 
     Raises:
         CourseError: a missing or unreadable file, an unknown key (at any level) or assignment,
-            a bad date or number, a due date not after its release, an extension not after
-            the due date it extends; the message gives the file, the line, the key and the fix.
+            a bad date or number, a due date not after its release, an extension or a
+            regrade requests' deadline not after the due date; the message gives the file, the line, the key and the fix.
     """
     path = Path(path)
     text = course_text(path)
@@ -255,6 +258,12 @@ def read_course(path: Path, assignments: list[str]) -> Course:
                 raise read.fail(("extensions", student, name), f"[extensions.{student}] {name} "
                                 f"= {moment.isoformat()} is not after the due date it extends "
                                 f"({due[name].isoformat()}); an extension gives more time")  # fmt: skip
+    requests = read.dates(table.get("requests", {}), ("requests",))
+    for name, moment in requests.items():
+        if name in due and moment <= due[name]:
+            raise read.fail(("requests", name), f"[requests] {name} = {moment.isoformat()} is "
+                            f"not after its due date ({due[name].isoformat()}); students ask "
+                            "for a regrade once they have their feedback")  # fmt: skip
     gradescope = table.get("gradescope", {})
     attempts = gradescope.get("attempts_per_day")
     if attempts is not None:
@@ -290,6 +299,7 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         text,
         tuple(w for w in warnings if w is not None),
         language,
+        requests,
     )
 
 

@@ -189,6 +189,51 @@ def _tests(page: Feedback) -> Table:
     return table(rows, header, numeric={1}, row_classes=statuses)
 
 
+def _overrides(page: Feedback) -> Table | None:
+    """The tests a person gave other points than the grader (`kws override`), or None. A test
+    the page does not show is "a test not shown here", its points given only where the page
+    gives the total (which counts them)."""
+    rows = []
+    for test in page.tests:
+        if test.override:
+            given = test.override
+            who = f"{given['who']}, {_when(given['when'], page.zone)}"
+            rows.append([test.name, _points(given["original"]), _points(given["points"]),
+                         _("{reason} ({who})").format(reason=given["reason"], who=who)])  # fmt: skip
+    for given in page.withheld_overrides:  # nothing of the test: its name, message, or points
+        who = f"{given['who']}, {_when(given['when'], page.zone)}"  # while the total hides them
+        points = [_points(given["original"]), _points(given["points"])]
+        rows.append([_("a test not shown here"), *(points if page.total_shown else ["", ""]),
+                     _("{reason} ({who})").format(reason=given["reason"], who=who)])  # fmt: skip
+    if not rows:
+        return None
+    header = [_("test"), _("grader's points"), _("points now"), _("why")]
+    return table(rows, header, numeric={1, 2})
+
+
+def _requests(page: Feedback) -> Table | None:
+    """The student's regrade requests and their answers (`kws requests`), or None."""
+    rows = []
+    for thread in page.requests:
+        for event in thread.events:
+            if event.event == "asked":
+                rows.append([thread.question, _("you asked"), event.text, ""])
+            else:
+                kept = event.points is None
+                said = (
+                    _("mark kept")
+                    if kept
+                    else _("now {points}").format(points=_points(event.points))
+                )
+                rows.append([thread.question, _("answer ({who})").format(who=event.who),
+                             event.text, said])  # fmt: skip
+        if thread.open:
+            rows.append([thread.question, "", italic(_("not answered yet")), ""])
+    if not rows:
+        return None
+    return table(rows, [_("question"), _("who"), _("what was said"), _("points")])
+
+
 def _written(page: Feedback) -> Table | None:
     if not page.written:
         return None
@@ -254,6 +299,8 @@ def _feedback_page(page: Feedback) -> str:
         accuracy=_accuracy(page.accuracy) if graded else [],
         written=_written(page) if graded else None,
         tests=_tests(page) if graded else None,
+        overrides=_overrides(page) if graded else None,
+        requests=_requests(page) if graded else None,
         withheld=page.withheld,
         total_shown=page.total_shown,
         reruns=page.reruns if graded else [],

@@ -16,6 +16,7 @@ from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, Rerun, rerun_for, 
 from kws.grading.publish.report.analysis import task_of
 from kws.grading.records.grades import Grades, Student, test_assignment
 from kws.grading.records.marks.written import Written
+from kws.grading.records.requests import Thread, read_requests, threads
 from kws.grading.records.standings import STANDINGS_FILE, Standing, Standings, StandingsError
 from kws.grading.season.course import COURSE_FILE, Course, read_course
 from kws.i18n import N_
@@ -47,6 +48,9 @@ class TestLine:
     max_score: float
     message: str
     rerun: Rerun | None = None
+    # A person's points in place of the grader's (`kws override`): original, points, reason,
+    # who, when; None where the grader's count.
+    override: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -113,6 +117,9 @@ class Feedback:
         zone: the course's time zone, in which the page gives every time (None: as recorded).
         extended: whether `due` is an extension granted to this student.
         written: each written question's mark (`kws mark`), in the notebook's order.
+        requests: the student's regrade requests about this notebook and their answers.
+        withheld_overrides: the overrides (`TestLine.override`) of the tests not shown, for a
+            line each that names no test.
     """
 
     student: str
@@ -129,6 +136,8 @@ class Feedback:
     zone: tzinfo | None = None
     extended: bool = False
     written: list[WrittenLine] = field(default_factory=list)
+    requests: list[Thread] = field(default_factory=list)  # the student's regrade requests
+    withheld_overrides: list[dict] = field(default_factory=list)
 
 
 def kept_course(grades_dir: Path) -> Course | None:
@@ -206,13 +215,17 @@ def student_feedback(
     for test in shown:
         rerun = rerun_for(spec, test, cells) if spec else None
         message = (test.get("output") or "").strip()
-        lines.append(TestLine(test["name"], test["score"], test["max_score"], message, rerun))
+        override = (test.get("extra_data") or {}).get("override")
+        lines.append(
+            TestLine(test["name"], test["score"], test["max_score"], message, rerun, override)
+        )
     run_output = (student.document or {}).get("output", "")
     found = (_accuracy(spec, t, run_output, name) for t in shown)
     raw = round(sum(t["score"] for t in tests), 4)
     maximum = sum(t["max_score"] for t in tests)
     standing = standings.of(student.name, name) or Standing("graded", raw, maximum, raw)
     withheld_late = any(t.get("visibility") == "after_due_date" for t in tests if t not in shown)
+    unshown = [(t.get("extra_data") or {}).get("override") for t in tests if t not in shown]
     title = (standings.assignments.get(name) or {}).get("title") or (spec.title if spec else name)
     reruns = [line.rerun for line in lines if line.rerun and not line.passed]
     return Feedback(
@@ -229,6 +242,7 @@ def student_feedback(
         zone=course.timezone if course else None,
         extended=bool(course and name in course.extensions.get(student.name, {})),
         written=written_lines(written, student.name, name),
+        withheld_overrides=[given for given in unshown if given],
     )
 
 
@@ -305,8 +319,13 @@ def class_feedback(
             for name, standing in standings.students.get(student.name, {}).items()
             if standing.status == "graded"
         }
+        asked = [t for t in threads(read_requests(grades.folder)) if t.student == student.name]
         for name in names:
-            pages.append(student_feedback(student, name, standings, notebooks=notebooks, now=now,
-                                          course=course, written=written))  # fmt: skip
+            page = student_feedback(student, name, standings, notebooks=notebooks, now=now,
+                                    course=course, written=written)  # fmt: skip
+            tests = {t["name"] for t in student.tests if test_assignment(t, "other") == name}
+            page.requests = [t for t in asked
+                             if t.question in tests or t.question.startswith(f"{name}/")]  # fmt: skip
+            pages.append(page)
         pages += missing_feedback(student.name, standings, course)
     return pages
