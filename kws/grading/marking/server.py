@@ -35,6 +35,7 @@ CSP = f"{PAGE_CSP}; frame-ancestors 'none'"
 MOST_BODY = 64 * 1024  # bytes of a POST: a mark, a rubric item
 _FILES = {
     "/static/cards.js": ("cards.js", "text/javascript; charset=utf-8"),
+    "/static/notebook.js": ("notebook.js", "text/javascript; charset=utf-8"),
     "/static/mark.js": ("mark.js", "text/javascript; charset=utf-8"),
     "/static/mark.css": ("mark.css", "text/css; charset=utf-8"),
 }
@@ -134,6 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "/api/marks": lambda: session.marks(key),
                 "/api/names": session.names,
                 "/api/context": lambda: session.context(key, query.get("alias", [""])[0]),
+                "/api/notebook": lambda: session.notebook(query.get("alias", [""])[0]),
             }
             if url.path in answers:
                 generation = {"X-KWS-Generation": str(session.generation)}

@@ -65,6 +65,7 @@ async function start() {
   $("show-names").checked = state.settings.names;
   $("question").addEventListener("change", () => {
     $("question").blur();
+    if (notebookOpen()) showDesk();
     if (!leaveDraft()) { $("question").value = state.data.key; return; }
     load($("question").value);
   });
@@ -482,6 +483,7 @@ function onKey(event) {
     }
     return;
   }
+  if (notebookOpen()) return notebookKey(event);  // one student's notebook: its own keys
   if (event.ctrlKey || event.metaKey || event.altKey || !state.data) return;
   const number = Number(event.key);
   if (event.key >= "1" && event.key <= "9" && number <= state.data.items.length) {
@@ -504,6 +506,9 @@ function onKey(event) {
     $("adjust").focus();
   } else if (event.key === "/") {
     $("search").focus();
+  } else if (event.key === "s" && current().length) {
+    const card = current();
+    openNotebook(card.includes(state.view) ? state.view : aimOf(card).aliases[0], state.data.key);
   } else {
     return;
   }

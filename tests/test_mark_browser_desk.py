@@ -1,0 +1,132 @@
+"""The TA's whole desk on `kws mark`'s page, in headless Chromium (tests/browser.py): from a card,
+`s` opens that student's whole notebook at the answer, walked question by question (`n`/`p`) and
+hand-in by hand-in (`j`/`k`), with each question's mark (another TA's too), what the grader
+measured and the autograded tests, every cell and test output inert and the student anonymous
+until names are shown; `s` goes back to that answer's card, where the keys mark it."""
+
+import json
+
+import pytest
+from browser import MISSING, Chrome, chromium, click, keys, wait
+from marking_class import serving, student_name, write_class
+
+from kws.grading.records.marks.store import MarkStore
+from kws.grading.records.seal import seal
+
+pytestmark = [
+    pytest.mark.skipif(MISSING is not None, reason=str(MISSING)),
+    pytest.mark.slow,
+]
+KEY = "speaker_id/norm-classifier"
+PATCHOUT = "patch_transformer/patchout-test-time"
+STUDENTS = 12
+READY = "document.body.dataset.ready === '1'"
+SAVED = "document.body.dataset.pending === undefined || document.body.dataset.pending === '0'"
+# what a failing test printed for student 5: the hand-in's path (their name) and markup
+PRINTED = "AssertionError: accuracy 0.55 < 0.9 in /srv/submissions/{name}/model.pt <img src=x onerror=\"window.marked = 4\">"  # fmt: skip
+
+
+@pytest.fixture(name="server")
+def server(tmp_path):
+    root = write_class(tmp_path / "course", STUDENTS)
+    results = root / "grades" / "results" / f"{student_name(5)}.json"
+    document = json.loads(results.read_text())
+    document["tests"][2]["output"] = PRINTED.format(name=student_name(5))  # speaker_id accuracy
+    results.write_text(json.dumps(document))
+    seal(root / "grades", "kws grade")  # as `kws grade` leaves it
+    with serving(root / "grades") as served:
+        yield served
+
+
+def open_on(browser: Chrome, server, alias: str, key: str = KEY) -> None:
+    """The page on question `key`, one answer a card, at `alias`'s answer."""
+    browser.get(server.url + f"#{key}")
+    wait(browser, READY)
+    click(browser, "#group")  # one answer a card
+    click(browser, "#answer")  # the keyboard on the page
+    step = browser.execute_script(f"return state.cards.findIndex(c => c.includes('{alias}'))")
+    keys(browser, *["j"] * step)
+    assert browser.execute_script("return current()") == [alias]
+
+
+def shown(browser: Chrome, css: str) -> str:
+    return browser.execute_script(f"return document.querySelector('{css}').innerText")
+
+
+def test_a_students_whole_notebook_walked_by_keys_inert_anonymous_and_back(server):
+    alias = server.session.alias[student_name(5)]
+    number = int(alias[1:])  # j: the next hand-in in the page's order; k: the one before
+    step, after = ("j", f"#{number + 1}") if number < STUDENTS else ("k", f"#{number - 1}")
+    with chromium() as ann, chromium() as bob:
+        open_on(bob, server, alias)
+        keys(bob, "2")  # another TA marks this answer: ann's notebook shows it
+        wait(bob, SAVED)
+        open_on(ann, server, alias)
+        keys(ann, "s")
+        wait(ann, f"document.body.dataset.notebook === '{alias}'")
+        assert shown(ann, "#notebook-who") == alias
+        page = ann.execute_script("return document.body.innerText")
+        assert student_name(5) not in page  # the test's output says the alias, not the name
+        assert shown(ann, "#notebook-position") == "question 3 of 3"  # the card's question
+        current = ann.execute_script(
+            "return document.querySelector('#notebook-questions li.current').innerText"
+        )
+        assert current.startswith("speaker_id:") and "1/3 by kim" in current
+        # the whole notebook: every cell, the answer's own marked, shown as typed, run never
+        cells = ann.execute_script(
+            "return document.querySelectorAll('#notebook-cells > div').length"
+        )
+        assert cells > 20
+        assert "<script>window.marked = 1;" in shown(ann, "#notebook-cells .answer-cell.current")
+        assert (
+            ann.execute_script(
+                "return document.querySelectorAll('#notebook-view script, #notebook-view img, "
+                "#notebook-view [onerror], #notebook-view a[href^=javascript]').length"
+            )
+            == 0
+        )
+        # the autograded tests of this notebook, the failing one's output unfolded
+        rows = ann.execute_script(
+            "return [...document.querySelectorAll('#notebook-tests tbody tr')]"
+            ".map(r => [...r.cells].map(c => c.innerText.trim()))"
+        )
+        assert rows == [["speaker_id accuracy", "2.75 / 5", "failed"],
+                        ["encoder budget", "2 / 2", "passed"]]  # fmt: skip
+        click(ann, "#notebook-tests summary")
+        output = shown(ann, "#notebook-tests pre.output")
+        assert f"/srv/submissions/{alias}/model.pt <img src=x" in output
+        assert "task1 encoder layers that ran" in shown(ann, "#notebook-measures")
+        # p: the question before, in its own notebook; j: the same question, the next hand-in
+        keys(ann, "p")
+        assert shown(ann, "#notebook-position") == "question 2 of 3"
+        answer = ann.execute_script(
+            "return document.querySelector('#notebook-cells .answer-cell.current').dataset.question"
+        )
+        assert answer == PATCHOUT
+        keys(ann, step)
+        wait(ann, f"document.body.dataset.notebook === '{after}'")
+        assert shown(ann, "#notebook-who") == after
+        assert shown(ann, "#notebook-position") == "question 2 of 3"
+        # s: back to that answer's card, where the keys mark it
+        keys(ann, "s")
+        wait(ann, f"state.data.key === '{PATCHOUT}' && document.body.dataset.ready === '1'")
+        assert ann.execute_script("return current()") == [after]
+        keys(ann, "1")
+        wait(ann, SAVED)
+        # names shown: the notebook says whose it is
+        click(ann, "#show-names")
+        wait(ann, "state.names !== null")
+        click(ann, "#answer")
+        keys(ann, "s")
+        wait(ann, f"document.body.dataset.notebook === '{after}'")
+        assert shown(ann, "#notebook-who") == f"{student_name_of(server, after)} ({after})"
+        assert "by kim" in shown(ann, "#notebook-questions li.current")
+        assert ann.execute_script("return window.marked === undefined")
+    marks = MarkStore(server.session.store.folder, []).marks()
+    first = server.session.store.rubrics()[PATCHOUT].items[0].id
+    assert marks[PATCHOUT][student_name_of(server, after)].items == (first,)
+    assert marks[KEY][student_name(5)].items == ("training",)  # bob's, on the card
+
+
+def student_name_of(server, alias: str) -> str:
+    return server.session.names()[alias]
