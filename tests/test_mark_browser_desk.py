@@ -2,16 +2,21 @@
 `s` opens that student's whole notebook at the answer, walked question by question (`n`/`p`) and
 hand-in by hand-in (`j`/`k`), with each question's mark (another TA's too), what the grader
 measured and the autograded tests, every cell and test output inert and the student anonymous
-until names are shown; `s` goes back to that answer's card, where the keys mark it."""
+until names are shown; `s` goes back to that answer's card, where the keys mark it. A comment
+saved by one TA (`L`) is found by search (`l`) by two, and edited once for every mark that holds
+it, or for the library only; the library is in the history, sealed, and rebuilt when lost."""
 
 import json
 
 import pytest
-from browser import MISSING, Chrome, chromium, click, keys, wait
-from marking_class import serving, student_name, write_class
+from browser import MISSING, Chrome, Keys, chromium, click, keys, type_into, wait
+from marking_class import by_people, serving, student_name, write_class
 
+from kws.grading.records.kept_marks import check_marks_kept, history_events, restore_marks
+from kws.grading.records.marks.comments import COMMENTS_FILE
+from kws.grading.records.marks.rubric import MarksError
 from kws.grading.records.marks.store import MarkStore
-from kws.grading.records.seal import seal
+from kws.grading.records.seal import digests, read_seal, seal
 
 pytestmark = [
     pytest.mark.skipif(MISSING is not None, reason=str(MISSING)),
@@ -130,3 +135,100 @@ def test_a_students_whole_notebook_walked_by_keys_inert_anonymous_and_back(serve
 
 def student_name_of(server, alias: str) -> str:
     return server.session.names()[alias]
+
+
+SAID = "Say what BatchNorm1d rescales <b>per feature</b>."
+BETTER = "Say what BatchNorm1d rescales, and over which axis <b>(B, D)</b>."
+
+
+def test_a_comment_saved_by_one_ta_is_reused_by_search_by_two_and_edited_everywhere(server):
+    with chromium() as ann, chromium() as bob:
+        for browser, name in ((ann, "ann"), (bob, "bob")):
+            browser.get(server.url + f"#{KEY}")
+            wait(browser, READY)
+            type_into(browser, "#grader", name)
+            click(browser, "#group")  # one answer a card
+            click(browser, "#answer")
+        keys(bob, "n")  # bob one card on: not ann's
+        # ann marks an answer, writes a comment, and saves it to the library (L)
+        keys(ann, "1", "c", *SAID, Keys.ESCAPE, "L")
+        wait(ann, "document.querySelectorAll('#library-list li').length === 1")
+        assert shown(ann, "#library-list li .text") == SAID  # as typed: no <b> made
+        assert ann.execute_script("return document.querySelector('#library-list b')") is None
+        first = ann.execute_script("return current()[0]")
+        # the next answer: found by a few letters (l), Enter adds it and the keys mark again
+        keys(ann, "n", "1", "l", *"rescales", Keys.ENTER)
+        wait(ann, SAVED)
+        keys(ann, "2")  # the keys are back: an item
+        wait(ann, SAVED)
+        second = ann.execute_script("return current()[0]")
+        # bob's page picks the saved comment up; he gives it to an answer not marked yet:
+        # it waits for its points, then is saved with them
+        bob.refresh()
+        wait(bob, READY)
+        click(bob, "#answer")
+        keys(bob, "n", "n", "n")
+        wait(bob, "document.querySelectorAll('#library-list li').length === 1")
+        keys(bob, "l", *"batchnorm", Keys.ENTER)
+        assert "not saved" in shown(bob, "#status")
+        keys(bob, "1")
+        wait(bob, SAVED)
+        third = bob.execute_script("return current()[0]")
+        names = server.session.names()
+        marks = stored(server)
+        assert {s for s, m in marks.items() if m.comment == SAID} == {
+            names[first],
+            names[second],
+            names[third],
+        }
+        assert marks[names[second]].items == ("scale", "training")
+        # ann edits it everywhere: the three marks say the new text, each still its grader's
+        wait(
+            ann,
+            "document.querySelector('#library-list li .uses').textContent === 'used 3 times'",
+            10,
+        )
+        click(ann, "#library-list li button")
+        type_into(ann, "#library-list li textarea", BETTER)
+        click(ann, "#library-list li button.save-comment")
+        wait(ann, "document.getElementById('status').textContent.startsWith('comment changed')")
+        assert shown(ann, "#status") == "comment changed, and in 3 marks"
+        marks = stored(server)
+        assert {
+            names[a]: (marks[names[a]].comment, marks[names[a]].by) for a in (first, third)
+        } == {
+            names[first]: (BETTER, "ann"),
+            names[third]: (BETTER, "bob"),
+        }
+        assert marks[names[second]].version == 3  # marked, given an item, its comment edited
+        wait(bob, f"document.getElementById('comment').value === {BETTER!r}", 10)  # bob's card
+        # edited again, in the library only: the marks keep what the students were given
+        click(ann, "#library-list li button")
+        type_into(ann, "#library-list li textarea", "Which axis?")
+        click(ann, "#library-list li label input")  # unticked
+        click(ann, "#library-list li button.save-comment")
+        wait(ann, "document.getElementById('status').textContent.includes('library only')")
+        assert shown(ann, "#library-list li .text") == "Which axis?"
+    assert {m.comment for m in stored(server).values() if m.comment} == {BETTER}
+    # kept as marks are: in the history, sealed, and rebuilt from the history when lost
+    folder = server.session.store.folder
+    events = [e for e in history_events(folder) if e["event"] == "comment"]
+    assert [(e["by"], e["comment"]["text"], len(e["marks"])) for e in events] == [
+        ("ann", SAID, 0),
+        ("ann", BETTER, 3),
+        ("ann", "Which axis?", 0),
+    ]
+    edited = [e for e in history_events(folder) if e.get("source", "").startswith("comment")]
+    assert len(edited) == 3
+    saved = (folder / COMMENTS_FILE).read_text()
+    assert read_seal(folder)["files"][COMMENTS_FILE] == digests(folder)[COMMENTS_FILE]
+    (folder / COMMENTS_FILE).unlink()
+    with pytest.raises(MarksError, match="comments.json is gone, though .* saved comments"):
+        check_marks_kept(folder)
+    assert restore_marks(folder, []) == [COMMENTS_FILE]
+    assert (folder / COMMENTS_FILE).read_text() == saved
+
+
+def stored(server) -> dict:
+    """{student: mark} of the question a person gave (not the kit's 0 for a blank answer)."""
+    return by_people(MarkStore(server.session.store.folder, []).marks().get(KEY, {}))

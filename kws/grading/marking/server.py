@@ -36,6 +36,7 @@ MOST_BODY = 64 * 1024  # bytes of a POST: a mark, a rubric item
 _FILES = {
     "/static/cards.js": ("cards.js", "text/javascript; charset=utf-8"),
     "/static/notebook.js": ("notebook.js", "text/javascript; charset=utf-8"),
+    "/static/comments.js": ("comments.js", "text/javascript; charset=utf-8"),
     "/static/mark.js": ("mark.js", "text/javascript; charset=utf-8"),
     "/static/mark.css": ("mark.css", "text/css; charset=utf-8"),
 }
@@ -136,6 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "/api/names": session.names,
                 "/api/context": lambda: session.context(key, query.get("alias", [""])[0]),
                 "/api/notebook": lambda: session.notebook(query.get("alias", [""])[0]),
+                "/api/comments": lambda: session.library(key),
             }
             if url.path in answers:
                 generation = {"X-KWS-Generation": str(session.generation)}
@@ -171,6 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(200, {"marks": session.unmark(data, by=by)})
             if self.path == "/api/rubric":
                 return self._json(200, session.change_rubric(data, by=by))
+            if self.path == "/api/comment":
+                return self._json(200, session.save_comment(data, by=by))
         except MarkConflict as conflict:  # its message and marks by alias (the session's)
             marks = session.marks(str(data.get("key")))
             return self._json(

@@ -19,6 +19,7 @@ from kws.grading.records.grades import read_grades
 from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import check_finished, refuse_running
 from kws.grading.records.marks.blanks import BLANK_BY, mark_blanks
+from kws.grading.records.marks.comments import uses
 from kws.grading.records.marks.rubric import (
     MARKS_DIR,
     Mark,
@@ -297,6 +298,37 @@ class MarkingSession:
         if nb is None:
             return note_html("This notebook was not handed in, or cannot be read now.")
         return notebook_html(nb, {key: self.answers[key][alias] for key in keys})
+
+    def library(self, key: str) -> list[dict]:
+        """Question `key`'s saved comments (`kws.grading.records.marks.comments`), each with
+        how many marks hold it now: [{"id", "text", "by", "when", "uses"}]."""
+        self._rubric(key)
+        marks = {s: asdict(m) for s, m in self.store.marks().get(key, {}).items()}
+        return [
+            asdict(comment) | {"uses": uses(marks, comment.text)}
+            for comment in self.store.comments().get(key, [])
+        ]
+
+    def save_comment(self, data: dict, *, by: str) -> dict:
+        """Save ``data["text"]`` in ``data["key"]``'s library: a new comment, or ``data["id"]``
+        edited, into every mark that holds it with ``data["everywhere"]`` true. {"comments":
+        `library`, "marks": {alias: mark} of the marks changed}.
+
+        Raises:
+            MarksError: an unknown question or comment, a text empty or too long."""
+        key = str(data.get("key"))
+        self._rubric(key)
+        given = data.get("id")
+        _, changed = self.store.save_comment(
+            key,
+            data.get("text"),
+            by=by,
+            id=str(given) if given is not None else None,
+            everywhere=data.get("everywhere") is True,
+        )
+        marks = self.marks(key)
+        shown = [self.alias[s] for s in changed if s in self.alias]
+        return {"comments": self.library(key), "marks": {a: marks[a] for a in shown}}
 
     def names(self) -> dict[str, str]:
         """{alias: student}: what the page shows when names are switched on."""

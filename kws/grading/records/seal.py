@@ -27,7 +27,8 @@ VERSION = 1
 # which seals after each mark). Not grades: logs/, history/, the report, run.json (where the
 # hand-ins are: a moved folder is pointed at by `kws report --submissions`) and the roster copy.
 SEALED = ("plan.json", "gradebook.csv", "standings.json", "adjustments.csv", "course.toml",
-          "times.csv", "season.json", "marks/rubrics.json", "marks/marks.json")  # fmt: skip
+          "times.csv", "season.json", "marks/rubrics.json", "marks/marks.json",
+          "marks/comments.json")  # fmt: skip
 
 
 class RecordsError(ValueError):

@@ -108,6 +108,8 @@ async function start() {
     enqueue(aim, () => ({ adjust }));
   });
   $("add").addEventListener("click", addItem);
+  $("library-save").addEventListener("click", saveToLibrary);
+  $("library-search").addEventListener("input", () => { library.chosen = 0; drawLibrary(); });
   document.addEventListener("keydown", onKey);
   window.addEventListener("beforeunload", (event) => {
     if (!unsaved()) return;
@@ -144,6 +146,7 @@ async function load(key, keep) {
   }
   renderQuestion();
   render();
+  loadLibrary();
   document.body.dataset.readyMs = String(Math.round(performance.now()));  // since navigation
   document.body.dataset.ready = "1";
 }
@@ -160,6 +163,7 @@ async function refresh() {  // another grader's marks, and a regrade, every few 
   setMarks(data);
   if (document.activeElement !== $("filter")) fillFilter();  // new scores, new graders
   renderMark();
+  if (document.activeElement !== $("library-search")) loadLibrary();  // another grader's comments
 }
 
 async function showNames() {
@@ -475,6 +479,7 @@ const TYPED = ["text", "number", "search"];
 
 function onKey(event) {
   const focused = document.activeElement;
+  if (focused === $("library-search") && libraryKey(event)) return;
   const typing = focused.tagName === "TEXTAREA" || (focused.tagName === "INPUT" && TYPED.includes(focused.type));
   if (typing) {
     if (event.key === "Escape" || (event.key === "Enter" && focused.tagName === "INPUT")) {
@@ -506,6 +511,12 @@ function onKey(event) {
     $("adjust").focus();
   } else if (event.key === "/") {
     $("search").focus();
+  } else if (event.key === "l") {
+    library.chosen = 0;
+    $("library-search").focus();
+    drawLibrary();
+  } else if (event.key === "L") {
+    saveToLibrary();
   } else if (event.key === "s" && current().length) {
     const card = current();
     openNotebook(card.includes(state.view) ? state.view : aimOf(card).aliases[0], state.data.key);
