@@ -12,6 +12,7 @@ import pytest
 from browser import MISSING, Chrome, Keys, chromium, click, keys, type_into, wait
 from marking_class import by_people, serving, student_name, write_class
 
+from kws.grading.marking.cli import _graders
 from kws.grading.records.kept_marks import check_marks_kept, history_events, restore_marks
 from kws.grading.records.marks.comments import COMMENTS_FILE
 from kws.grading.records.marks.rubric import MarksError
@@ -232,3 +233,67 @@ def test_a_comment_saved_by_one_ta_is_reused_by_search_by_two_and_edited_everywh
 def stored(server) -> dict:
     """{student: mark} of the question a person gave (not the kit's 0 for a blank answer)."""
     return by_people(MarkStore(server.session.store.folder, []).marks().get(KEY, {}))
+
+
+OTHER = "keyword_spotting/token-budget"
+
+
+def test_who_marks_what_from_a_file_and_the_page_each_grader_opens_on_their_share(server, tmp_path):
+    session = server.session
+    plan = tmp_path / "graders.csv"
+    plan.write_text(f"grader,question,students\nann,norm-classifier,{student_name(0)}..{student_name(5)}\n"
+                    f"bob,{KEY},{student_name(6)}..{student_name(11)}\n")  # fmt: skip
+    bad = tmp_path / "bad.csv"
+    bad.write_text("grader,question,students\nann,,student999\n")
+    with pytest.raises(MarksError, match=r"bad.csv, line 2: no student 'student999'"):
+        _graders(session, bad)
+    _graders(session, plan)  # what `kws mark --graders graders.csv` does
+    ann_share = {session.alias[student_name(n)] for n in range(6)}
+    with chromium() as ann, chromium() as bob:
+        for browser, name in ((ann, "ann"), (bob, "bob")):
+            browser.get(server.url)
+            wait(browser, READY)
+            type_into(browser, "#grader", name + "\n")  # kept by the browser for the next start
+            browser.get(f"http://127.0.0.1:{server.port}/")  # no question named
+            wait(browser, READY)
+        # ann's page opens on her question, showing her share, and counts what is left of it
+        assert ann.execute_script("return state.data.key") == KEY
+        assert ann.execute_script("return document.getElementById('filter').value") == "mine"
+        cards = ann.execute_script("return state.cards")
+        assert {alias for card in cards for alias in card} == ann_share
+        left = 6 - sum(session.answers[KEY][a].answered is False for a in ann_share)
+        assert shown(ann, "#mine-left") == f"your share: {left} of 6 left"
+        click(ann, "#answer")
+        for _ in cards:
+            keys(ann, "1", "j")
+        wait(ann, SAVED)
+        assert shown(ann, "#mine-left") == "your share: 0 of 6 left"
+        # bob shares out the other question on the page: the first half of the class to cat
+        click(bob, "#shares summary")
+        type_into(bob, "#share-grader", "cat")
+        bob.execute_script(f"document.getElementById('share-question').value = {OTHER!r}")
+        type_into(bob, "#share-students", "1/2")
+        click(bob, "#share-add")
+        wait(bob, "document.querySelectorAll('#share-list li').length === 3")
+        rows = bob.execute_script(
+            "return [...document.querySelectorAll('#share-list li')].map(li => li.innerText)"
+        )
+        assert rows[0].startswith("ann") and "0 of 6 left" in rows[0]  # ann's progress
+        assert rows[2].startswith("cat") and "#1–#6" in rows[2]
+        type_into(bob, "#grader", "cat\n")
+        bob.get(f"http://127.0.0.1:{server.port}/")
+        wait(bob, READY)
+        assert bob.execute_script("return state.data.key") == OTHER
+        cats = bob.execute_script("return state.cards.flat()")
+        assert sorted(cats, key=lambda a: int(a[1:])) == [f"#{n}" for n in range(1, 7)]
+    shares = MarkStore(session.store.folder, []).shares()
+    assert [(s.grader, s.questions, len(s.students)) for s in shares] == [
+        ("ann", (KEY,), 6),
+        ("bob", (KEY,), 6),
+        ("cat", (OTHER,), 6),
+    ]
+    events = [e for e in history_events(session.store.folder) if e["event"] == "graders"]
+    assert [(e["source"], len(e["shares"])) for e in events] == [
+        (str(plan), 2),
+        ("kws mark", 3),
+    ]

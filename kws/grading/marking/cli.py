@@ -25,6 +25,8 @@ def _mark(args: argparse.Namespace) -> int:
     )
     for note in session.notes:
         print(f"note: {note}")
+    if args.graders is not None:
+        _graders(session, args.graders)
     try:
         server = MarkServer(session, args.port)
     except OSError as error:  # the port is taken (or one below 1024 without the right)
@@ -60,6 +62,18 @@ def _mark(args: argparse.Namespace) -> int:
         session.store.close()  # a change being written ends first; none starts after
         server.server_close()
     return 0
+
+
+def _graders(session, path: Path) -> None:
+    """Who marks what, from the CSV file `path`, recorded in place of the shares before."""
+    from kws.grading.records.marks.graders import shares_from_csv
+
+    keys = [question["key"] for question in session.questions()]
+    shares = shares_from_csv(path, keys, sorted(session.alias))
+    session.store.set_shares(shares, by=session.grader, source=str(path))
+    graders = sorted({share.grader for share in shares})
+    print(f"who marks what: {len(shares)} share{'s' * (len(shares) != 1)} from {path} "
+          f"({', '.join(graders) or 'none'})")  # fmt: skip
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -116,6 +130,9 @@ MARK = Verb(
             help="who marks, as the marks record it (default: your user name; the page can say "
             "another)"),
         Arg("--open", action="store_true", help="open the page in your browser"),
+        Arg("--graders", type=Path,
+            help="who marks what: a CSV file (grader,question,students), recorded in place of "
+            "the shares set before (docs/how-to/mark.md, who marks what)"),
     ),
 )  # fmt: skip
 

@@ -37,6 +37,7 @@ _FILES = {
     "/static/cards.js": ("cards.js", "text/javascript; charset=utf-8"),
     "/static/notebook.js": ("notebook.js", "text/javascript; charset=utf-8"),
     "/static/comments.js": ("comments.js", "text/javascript; charset=utf-8"),
+    "/static/shares.js": ("shares.js", "text/javascript; charset=utf-8"),
     "/static/mark.js": ("mark.js", "text/javascript; charset=utf-8"),
     "/static/mark.css": ("mark.css", "text/css; charset=utf-8"),
 }
@@ -138,6 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "/api/context": lambda: session.context(key, query.get("alias", [""])[0]),
                 "/api/notebook": lambda: session.notebook(query.get("alias", [""])[0]),
                 "/api/comments": lambda: session.library(key),
+                "/api/shares": session.shares,
             }
             if url.path in answers:
                 generation = {"X-KWS-Generation": str(session.generation)}
@@ -175,6 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(200, session.change_rubric(data, by=by))
             if self.path == "/api/comment":
                 return self._json(200, session.save_comment(data, by=by))
+            if self.path == "/api/share":
+                return self._json(200, session.assign(data, by=by))
         except MarkConflict as conflict:  # its message and marks by alias (the session's)
             marks = session.marks(str(data.get("key")))
             return self._json(

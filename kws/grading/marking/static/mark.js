@@ -60,7 +60,11 @@ function element(tag, text, className) {
 
 async function start() {
   $("grader").value = localStorage.getItem("kws-grader") || "";
-  $("grader").addEventListener("change", () => localStorage.setItem("kws-grader", $("grader").value));
+  $("grader").addEventListener("change", () => {
+    localStorage.setItem("kws-grader", $("grader").value);
+    fillFilter();
+    if (state.data) renderMark();
+  });
   $("group").checked = state.settings.group;
   $("show-names").checked = state.settings.names;
   $("question").addEventListener("change", () => {
@@ -124,8 +128,12 @@ async function start() {
     $("question").append(option);
   }
   if (state.settings.names) await showNames();
+  startShares();
+  await loadShares();
   const wanted = decodeURIComponent(location.hash.slice(1));
-  await load(data.some((q) => q.key === wanted) ? wanted : data[0].key);
+  const first = data.some((q) => q.key === wanted) ? wanted : shareStart() || data[0].key;
+  if (mine(first) !== null) state.settings.filter = "mine";  // the page opens on the grader's share
+  await load(first);
   setInterval(refresh, 5000);
 }
 
@@ -164,6 +172,7 @@ async function refresh() {  // another grader's marks, and a regrade, every few 
   if (document.activeElement !== $("filter")) fillFilter();  // new scores, new graders
   renderMark();
   if (document.activeElement !== $("library-search")) loadLibrary();  // another grader's comments
+  loadShares();  // each share's progress
 }
 
 async function showNames() {
@@ -310,6 +319,7 @@ function renderMark() {
   if (document.activeElement !== $("comment")) $("comment").value = draftOf(card) ?? (mark ? mark.comment : "");
   if (document.activeElement !== $("adjust")) $("adjust").value = mark ? mark.adjust : 0;
   $("left").textContent = `${leftCount()} of ${state.data.answers.length} left`;
+  drawMine();
   const by = new Map();
   for (const answer of state.data.answers) {
     if (!needsMark(answer)) by.set(answer.mark.by, (by.get(answer.mark.by) || 0) + 1);

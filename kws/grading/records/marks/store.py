@@ -24,6 +24,7 @@ from kws.grading.records.marks.comments import (
     next_id,
     with_comment,
 )
+from kws.grading.records.marks.graders import GRADERS_FILE, Share, shares_from, shares_text
 from kws.grading.records.marks.rubric import (
     HISTORY_FILE,
     MARKS_DIR,
@@ -113,6 +114,29 @@ class MarkStore:
             if isinstance(error, MarksError):
                 raise
             raise self._damaged(COMMENTS_FILE, str(error)) from None
+
+    def shares(self) -> list[Share]:
+        """Who marks what (`kws.grading.records.marks.graders`), as ``graders.json`` holds it
+        now ([] where no share was set)."""
+        path = self.folder / GRADERS_FILE
+        if not path.is_file():
+            return []
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != VERSION:
+                raise ValueError("not this kit's")
+            return shares_from(data.get("shares"))
+        except (ValueError, AttributeError) as error:
+            raise MarksError(f"{path}: {error}; correct it by hand, or delete it and assign the "
+                             "shares again (on the page, or kws mark --graders FILE)") from None  # fmt: skip
+
+    def set_shares(self, shares: list[Share], *, by: str, source: str) -> None:
+        """Record `shares` as who marks what (replacing the shares before), from `source`
+        (the page, or a file)."""
+        with self._locked():
+            self._append({"event": "graders", "shares": [asdict(s) for s in shares], "by": by,
+                          "source": source})  # fmt: skip
+            write_whole(self.folder / GRADERS_FILE, shares_text(shares))
 
     def _damaged(self, name: str, what: str) -> MarksError:
         """The error for a file of ``marks/`` holding what no page records: the file, what is
