@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from kws.grading.marking.session import MarkingSession
+from kws.grading.marking.shares import assign, shares
 from kws.grading.records.marks.rubric import MarkConflict, MarksError
 from kws.pages import STYLE, render
 from kws.written.render import code_styles
@@ -139,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "/api/context": lambda: session.context(key, query.get("alias", [""])[0]),
                 "/api/notebook": lambda: session.notebook(query.get("alias", [""])[0]),
                 "/api/comments": lambda: session.library(key),
-                "/api/shares": session.shares,
+                "/api/shares": lambda: shares(session),
             }
             if url.path in answers:
                 generation = {"X-KWS-Generation": str(session.generation)}
@@ -178,7 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.path == "/api/comment":
                 return self._json(200, session.save_comment(data, by=by))
             if self.path == "/api/share":
-                return self._json(200, session.assign(data, by=by))
+                return self._json(200, assign(session, data, by=by))
         except MarkConflict as conflict:  # its message and marks by alias (the session's)
             marks = session.marks(str(data.get("key")))
             return self._json(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -21,7 +20,6 @@ from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import check_finished, refuse_running
 from kws.grading.records.marks.blanks import BLANK_BY, mark_blanks
 from kws.grading.records.marks.comments import uses
-from kws.grading.records.marks.graders import Share
 from kws.grading.records.marks.rubric import (
     MARKS_DIR,
     Mark,
@@ -331,87 +329,6 @@ class MarkingSession:
         marks = self.marks(key)
         shown = [self.alias[s] for s in changed if s in self.alias]
         return {"comments": self.library(key), "marks": {a: marks[a] for a in shown}}
-
-    def shares(self) -> list[dict]:
-        """Who marks what (`kws.grading.records.marks.graders`), by alias, with each share's
-        progress: [{"grader", "questions" ([] for all), "students" (aliases; [] for all),
-        "progress": [{"key", "answers", "left"}] for each question of the share}]."""
-        marks, keys = self.store.marks(), [q["key"] for q in self.questions()]
-        found = []
-        for share in self.store.shares():
-            progress = []
-            for key in [k for k in keys if not share.questions or k in share.questions]:
-                held = marks.get(key, {})
-                mine = [
-                    (alias, answer)
-                    for alias, answer in self.answers[key].items()
-                    if share.holds(key, self.named[alias])
-                ]
-                left = sum(
-                    1
-                    for alias, answer in mine
-                    if (m := held.get(self.named[alias])) is None or m.digest != answer.digest
-                )
-                progress.append({"key": key, "answers": len(mine), "left": left})
-            found.append({
-                "grader": share.grader,
-                "questions": list(share.questions),
-                "students": [self.alias[s] for s in share.students if s in self.alias],
-                "progress": progress,
-            })  # fmt: skip
-        return found
-
-    def assign(self, data: dict, *, by: str) -> list[dict]:
-        """Add a share (``data``: ``to``, its grader, ``question``, "" for every one, and ``students``:
-        "" or "all", aliases and alias ranges ``#1-#12, #15``, or ``k/n``, the k-th of n equal
-        parts of the class in alias order), or take one back (``remove``: its index); the
-        shares then (`shares`).
-
-        Raises:
-            MarksError: no grader, an unknown question or alias, a range that cannot be read."""
-        shares = self.store.shares()
-        if isinstance(data.get("remove"), int) and not isinstance(data["remove"], bool):
-            if not 0 <= data["remove"] < len(shares):
-                raise MarksError("no such share; reload the page")
-            del shares[data["remove"]]
-        else:
-            grader = str(data.get("to") or "").strip()[:100]
-            if not grader:
-                raise MarksError("a share needs the grader who marks it")
-            question = str(data.get("question") or "")
-            if question:
-                self._rubric(question)
-            aliases = self._share_aliases(str(data.get("students") or ""))
-            students = tuple(self.named[a] for a in aliases)
-            shares.append(Share(grader, (question,) if question else (), students))
-        self.store.set_shares(shares, by=by, source="kws mark")
-        return self.shares()
-
-    def _share_aliases(self, text: str) -> list[str]:
-        """The aliases `text` names (see `assign`), in alias order; [] for every student."""
-        order = sorted(self.named, key=lambda a: int(a[1:]))
-        text = text.strip()
-        if text in ("", "all"):
-            return []
-        part = re.fullmatch(r"(\d+)\s*/\s*(\d+)", text)
-        if part:
-            k, n = int(part[1]), int(part[2])
-            if not 1 <= k <= n:
-                raise MarksError(f"{text!r}: a part k/n has 1 <= k <= n, such as 1/2")
-            return order[len(order) * (k - 1) // n : len(order) * k // n]
-        chosen = set()
-        for piece in filter(None, (p.strip() for p in text.split(","))):
-            ends = re.fullmatch(r"#?(\d+)(?:\s*-\s*#?(\d+))?", piece)
-            if ends is None:
-                raise MarksError(f"{piece!r}: give aliases (#3), ranges (#1-#12), a part (1/2), "
-                                 "or all")  # fmt: skip
-            low, high = int(ends[1]), int(ends[2] or ends[1])
-            chosen.update(f"#{n}" for n in range(min(low, high), max(low, high) + 1))
-        unknown = sorted(chosen - set(order), key=lambda a: int(a[1:]))
-        if unknown:
-            raise MarksError(f"no hand-in {unknown[0]} in this class (the aliases go from #1 to "
-                             f"#{len(order)})")  # fmt: skip
-        return [alias for alias in order if alias in chosen]
 
     def names(self) -> dict[str, str]:
         """{alias: student}: what the page shows when names are switched on."""
