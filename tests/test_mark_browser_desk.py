@@ -201,7 +201,7 @@ def test_a_comment_saved_by_one_ta_is_reused_by_search_by_two_and_edited_everywh
             names[first]: (BETTER, "ann"),
             names[third]: (BETTER, "bob"),
         }
-        assert marks[names[second]].version == 3  # marked, given an item, its comment edited
+        assert marks[names[second]].version == 4  # marked, commented, an item, the edit
         wait(bob, f"document.getElementById('comment').value === {BETTER!r}", 10)  # bob's card
         # edited again, in the library only: the marks keep what the students were given
         click(ann, "#library-list li button")
@@ -221,6 +221,7 @@ def test_a_comment_saved_by_one_ta_is_reused_by_search_by_two_and_edited_everywh
     ]
     edited = [e for e in history_events(folder) if e.get("source", "").startswith("comment")]
     assert len(edited) == 3
+    check_marks_kept(folder)  # the marks the edit changed agree with their history
     saved = (folder / COMMENTS_FILE).read_text()
     assert read_seal(folder)["files"][COMMENTS_FILE] == digests(folder)[COMMENTS_FILE]
     (folder / COMMENTS_FILE).unlink()

@@ -46,18 +46,20 @@ function useComment(comment) {
   const card = current();
   if (!card.length) return;
   const aim = aimOf(card);
-  const mark = state.answers.get(aim.aliases[0]).mark;
-  const typed = draftOf(card) ?? (mark ? mark.comment : "");
-  if (typed.includes(comment.text)) return say("the card's comment holds it already");
-  const text = typed.trim() ? `${typed.trimEnd()}\n\n${comment.text}` : comment.text;
-  $("comment").value = text;
-  if (mark === null) {
-    keepDraft(card, text);
-    return say("the comment waits on this page, not saved: give an item, or 0, to mark the answer with it");
-  }
-  enqueue(aim, () => ({ comment: text }));
-  library.comments.find((c) => c.id === comment.id).uses += aim.aliases.length;
-  drawLibrary();
+  enqueue(null, () => {  // once the saves asked before are made: the mark as they left it
+    const mark = state.answers.get(aim.aliases[0]).mark;
+    const typed = draftOf(card) ?? (mark ? mark.comment : "");
+    if (typed.includes(comment.text)) return say("the card's comment holds it already");
+    const text = typed.trim() ? `${typed.trimEnd()}\n\n${comment.text}` : comment.text;
+    if (current() === card) $("comment").value = text;
+    if (mark === null) {
+      keepDraft(card, text);
+      return say("the comment waits on this page, not saved: give an item, or 0, to mark the answer with it");
+    }
+    library.comments.find((c) => c.id === comment.id).uses += aim.aliases.length;
+    drawLibrary();
+    return save(aim, { comment: text });
+  });
 }
 
 async function saveToLibrary() {

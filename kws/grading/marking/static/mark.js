@@ -97,12 +97,15 @@ async function start() {
     const comment = $("comment").value;
     const card = current();
     if (!card.length) return;
-    if (state.answers.get(aimOf(card).aliases[0]).mark === null) {  // a comment alone is no mark
-      keepDraft(card, comment);
-      if (state.draft) say("the comment waits on this page, not saved: give an item, or 0, to mark the answer with it");
-      return;
-    }
-    enqueue(aimOf(card), () => ({ comment }));
+    const aim = aimOf(card);
+    enqueue(null, () => {  // once the saves asked before are made: is the answer marked?
+      if (state.answers.get(aim.aliases[0]).mark === null) {  // a comment alone is no mark
+        keepDraft(card, comment);
+        if (state.draft) say("the comment waits on this page, not saved: give an item, or 0, to mark the answer with it");
+        return;
+      }
+      return save(aim, { comment });
+    });
   });
   $("adjust").addEventListener("focus", () => $("adjust").select());  // a digit replaces, not adds
   $("adjust").addEventListener("change", () => {
