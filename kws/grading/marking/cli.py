@@ -19,6 +19,9 @@ def _mark(args: argparse.Namespace) -> int:
     from kws.grading.marking.session import MarkingSession
     from kws.spec import course
 
+    if args.graders is not None and not args.graders.is_file():  # before the class is read
+        raise FileNotFoundError(f"{args.graders}: no such file; give the CSV of who marks what "
+                                "(grader, question, students)")  # fmt: skip
     solutions = args.solutions if args.solutions is not None else course().solutions
     session = MarkingSession(
         args.grades, solutions=solutions, submissions=args.submissions, grader=_who(args.grader)
@@ -115,7 +118,9 @@ MARK = Verb(
     description="Serve a page on 127.0.0.1 to mark the written questions of the solution "
     "notebooks across every hand-in of a graded class: anonymous unless you show the "
     "names, rubric items by click or number key, a comment per answer, the same answers "
-    "marked at once, what the grader measured beside each answer. Every mark is saved at "
+    "marked at once, what the grader measured beside each answer, each student's whole "
+    "notebook a key away, a comment library per question, each grader's share. Every mark is "
+    "saved at "
     "once in GRADES/marks/ (sealed with the grades, its history kept). The address it "
     "prints carries a fresh token; nothing else is answered.",
     arguments=(
