@@ -210,14 +210,25 @@ def test_a_comment_saved_by_one_ta_is_reused_by_search_by_two_and_edited_everywh
         click(ann, "#library-list li button.save-comment")
         wait(ann, "document.getElementById('status').textContent.includes('library only')")
         assert shown(ann, "#library-list li .text") == "Which axis?"
+        # bob saves another, and ann takes the first out of the library: the marks keep it
+        keys(bob, "c", Keys.ESCAPE, "L")
+        wait(ann, "document.querySelectorAll('#library-list li').length === 2", 10)
+        click(ann, "#library-list li button")
+        click(ann, "#library-list li button.remove-comment")
+        wait(ann, "document.getElementById('status').textContent.startsWith('removed')")
+        assert shown(ann, "#library-list li .text") == BETTER  # bob's: his card's comment
     assert {m.comment for m in stored(server).values() if m.comment} == {BETTER}
     # kept as marks are: in the history, sealed, and rebuilt from the history when lost
     folder = server.session.store.folder
     events = [e for e in history_events(folder) if e["event"] == "comment"]
-    assert [(e["by"], e["comment"]["text"], len(e["marks"])) for e in events] == [
+    assert [
+        (e["by"], e.get("comment", e["was"])["text"], len(e.get("marks", ""))) for e in events
+    ] == [
         ("ann", SAID, 0),
         ("ann", BETTER, 3),
         ("ann", "Which axis?", 0),
+        ("bob", BETTER, 0),
+        ("ann", "Which axis?", 0),  # removed
     ]
     edited = [e for e in history_events(folder) if e.get("source", "").startswith("comment")]
     assert len(edited) == 3

@@ -311,7 +311,8 @@ class MarkingSession:
 
     def save_comment(self, data: dict, *, by: str) -> dict:
         """Save ``data["text"]`` in ``data["key"]``'s library: a new comment, or ``data["id"]``
-        edited, into every mark that holds it with ``data["everywhere"]`` true. {"comments":
+        edited, into every mark that holds it with ``data["everywhere"]`` true, or taken out
+        of the library with ``data["remove"]`` true (the marks keep its text). {"comments":
         `library`, "marks": {alias: mark} of the marks changed}.
 
         Raises:
@@ -319,6 +320,9 @@ class MarkingSession:
         key = str(data.get("key"))
         self._rubric(key)
         given = data.get("id")
+        if data.get("remove") is True:  # out of the library; the marks keep its text
+            self.store.remove_comment(key, str(given), by=by)
+            return {"comments": self.library(key), "marks": {}}
         _, changed = self.store.save_comment(
             key,
             data.get("text"),

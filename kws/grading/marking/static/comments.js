@@ -99,9 +99,20 @@ function editComment(row, comment) {
     drawLibrary();
     renderMark();
   });
+  const remove = element("button", "remove from the library");
+  remove.type = "button";
+  remove.className = "remove-comment";
+  remove.addEventListener("click", async (event) => {
+    event.stopPropagation();
+    const { status, data } = await api("/api/comment", { key: state.data.key, id: comment.id, remove: true });
+    if (status !== 200) return say(data.error);
+    library.comments = data.comments;
+    say("removed from the library: the marks keep the comment", true);
+    drawLibrary();
+  });
   for (const input of [text, everywhere, label]) input.addEventListener("click", (event) => event.stopPropagation());
   row.className = "editing";
-  row.replaceChildren(text, label, done);
+  row.replaceChildren(text, label, done, remove);
   text.focus();
 }
 

@@ -87,6 +87,9 @@ def replay(events: list[dict], asked: list[Rubric] = ()) -> Replayed:
         kind = event.get("event")
         if kind == "restart":  # the marks started afresh: nothing before counts
             rubrics, marks, last, comments = {}, {}, {}, {}
+        elif kind == "comment" and "removed" in event:  # taken out of a question's library
+            saved = comments.get(event.get("question"), [])
+            comments[event.get("question")] = [c for c in saved if c.id != event["removed"]]
         elif kind == "comment":  # saved in a question's library, or edited there
             try:
                 comment = Comment.from_dict(event.get("comment"))

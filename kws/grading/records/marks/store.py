@@ -407,6 +407,25 @@ class MarkStore:
             write_whole(self.folder / COMMENTS_FILE, comments_text(library))
         return library[key], changed
 
+    def remove_comment(self, key: str, id: str, *, by: str) -> list[Comment]:
+        """Take saved comment `id` out of question `key`'s library (the marks that hold its
+        text keep it); the question's saved comments now.
+
+        Raises:
+            MarksError: an unknown question or comment."""
+        with self._locked():
+            self._rubric(self.rubrics(), key)
+            library = self.comments()
+            saved = library.get(key, [])
+            found = [comment for comment in saved if comment.id == id]
+            if not found:
+                raise MarksError(f"{key} has no saved comment {id!r}; reload the page")
+            saved.remove(found[0])
+            self._append({"event": "comment", "question": key, "removed": id,
+                          "was": asdict(found[0]), "by": by})  # fmt: skip
+            write_whole(self.folder / COMMENTS_FILE, comments_text(library))
+        return saved
+
     def close(self) -> None:
         """Wait for a change being written in this process, and refuse any after: what a
         stopping `kws mark` calls, so that no mark is cut half-way."""
