@@ -143,7 +143,7 @@ def measures(document: dict | None, assignment: str) -> list[tuple[str, str]]:
 _MOST_TEST_OUTPUT = 2000  # characters of a test's output shown in a student's notebook
 
 
-def test_results(document: dict | None, assignment: str, name: str, alias: str) -> list[dict]:
+def autograded_tests(document: dict | None, assignment: str, name: str, alias: str) -> list[dict]:
     """The autograded tests of `assignment` in a hand-in's results `document`, as the page
     lists them beside the student's notebook: [{"name", "score", "max_score", "status",
     "output"}], the output cut at 2,000 characters with the student's `name` written as their
@@ -182,7 +182,7 @@ class ClassAnswers:
         html: {answer digest: the answer rendered to safe HTML, once}.
         groups: {question key: the aliases of the same answers, `group_answers`}.
         notebooks: {(assignment, alias): the notebook read}.
-        tests: {(assignment, alias): its autograded tests, `test_results`}.
+        tests: {(assignment, alias): its autograded tests, `autograded_tests`}.
     """
 
     alias: dict[str, str]
@@ -220,7 +220,9 @@ def read_class(grades, course: list[Asked], kept: dict[str, str]) -> ClassAnswer
             answers.setdefault(key, {})[shown] = answer
         measured |= {(a.spec.name, shown): measures(student.document, a.spec.name) for a in course}
         tests |= {
-            (a.spec.name, shown): test_results(student.document, a.spec.name, student.name, shown)
+            (a.spec.name, shown): autograded_tests(
+                student.document, a.spec.name, student.name, shown
+            )
             for a in course
         }
     html: dict[str, str] = {}  # digest -> the answer's HTML, rendered once

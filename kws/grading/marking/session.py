@@ -253,7 +253,7 @@ class MarkingSession:
         assignment, label, points, whether it was answered and its mark, in the menu's order;
         "notebooks": each assignment's name, its notebook's cells rendered inert
         (`kws.written.render.notebook_html`, the answers' cells carrying their question's key),
-        what the grader measured and its autograded tests (`collect.test_results`)}, read from
+        what the grader measured and its autograded tests (`collect.autograded_tests`)}, read from
         the notebooks now.
 
         Raises:
