@@ -15,7 +15,9 @@ the weight of an executed notebook's plots. It then times:
   drawn with its rubric (``document.body.dataset.readyMs``, the page's own clock) is reported,
   median and worst, with the size of the question's data;
 - keyboard marking: 40 marks given as fast as the page takes them (item 1, next), answers and
-  marks a minute.
+  marks a minute;
+- one student's whole notebook: `s` pressed on a card until the notebook is drawn (the key
+  sent by selenium included), --loads times on the next answers, median and worst.
 
 Prints one JSON object. Nothing is published: the page's goal (at most 1 s) is checked by eye.
 """
@@ -86,6 +88,15 @@ def main() -> None:
                 keys(browser, "1", "j")
             wait(browser, "document.body.dataset.pending === '0'")
             seconds = time.perf_counter() - began
+            opened = []  # one student's whole notebook (s) and back, on the next answers
+            for _ in range(args.loads):
+                keys(browser, "j")
+                began = time.perf_counter()
+                keys(browser, "s")
+                wait(browser, "document.body.dataset.notebook !== undefined")
+                opened.append(round(time.perf_counter() - began, 3))
+                keys(browser, "s")
+                wait(browser, "document.body.dataset.notebook === undefined")
         server.shutdown()
         print(json.dumps({
             "students": args.students,
@@ -99,6 +110,8 @@ def main() -> None:
             "question_data_kib": round(len(data) / 1024),
             "keyboard": {"answers_per_minute": round(marks / seconds * 60),
                          "seconds": round(seconds, 2)},
+            "notebook_open_s": {"median": statistics.median(opened), "worst": max(opened),
+                                "all": opened},
             "load_average": os.getloadavg(),
         }, indent=1))  # fmt: skip
 

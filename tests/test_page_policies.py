@@ -99,7 +99,7 @@ def test_the_marking_page_and_every_answer_of_its_server_carry_its_policy(server
     # What it runs and wears is the server's own files, which the policy lets in; nothing inline.
     scripts = re.findall(r'<script src="(/static/[\w.]+)" defer></script>', page)
     sheets = re.findall(r'<link rel="stylesheet" href="(/static/[\w.]+)">', page)
-    assert len(scripts) == page.count("<script") == 2 and len(sheets) == 3
+    assert len(scripts) == page.count("<script") == 5 and len(sheets) == 3
     assert not re.search(r"<style|\sstyle=|\son\w+=|javascript:", page, re.I)
     names = json.loads(ask(server, "GET", "/api/names")[2])
     requests = [
@@ -113,6 +113,10 @@ def test_the_marking_page_and_every_answer_of_its_server_carry_its_policy(server
         ("GET", f"/api/marks?key={quote(KEY)}", True, None, 200),
         ("GET", f"/api/context?key={quote(KEY)}&alias={quote(next(iter(names)))}", True, None,
          200),
+        ("GET", f"/api/notebook?alias={quote(next(iter(names)))}", True, None, 200),
+        ("GET", "/api/notebook?alias=%2399999", True, None, 404),
+        ("GET", f"/api/comments?key={quote(KEY)}", True, None, 200),
+        ("POST", "/api/comment", True, {"key": KEY, "text": ""}, 400),
         *(("GET", path, True, None, 200) for path in [*scripts, *sheets]),
     ]  # fmt: skip
     for method, path, cookie, body, expected in requests:

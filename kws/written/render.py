@@ -24,6 +24,7 @@ The page's Content-Security-Policy (no inline script, no remote anything) is the
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import xml.etree.ElementTree as etree
@@ -196,3 +197,24 @@ def context_html(nb, answer: Answer, around: int = AROUND) -> str:
             (*_cell(part.cell_type, part.source, part.output), index, index in answer.cells)
         )
     return fragment("answers.html", "context", shown)
+
+
+def notebook_html(nb, answers: dict[str, Answer]) -> str:
+    """Every cell of the hand-in notebook `nb` (JSON), rendered as answers are (inert), those
+    of each answer of `answers` ({question key: Answer}) in a ``<div class="answer-cell"
+    data-question="KEY">``, the others in a ``<div class="notebook-cell">``."""
+    held = {index: key for key, answer in answers.items() for index in answer.cells}
+    shown = []
+    for index, cell in enumerate(notebook_cells(nb)):
+        part = cell_part(cell)
+        shown.append(
+            (*_cell_once(part.cell_type, part.source, part.output), index, held.get(index, ""))
+        )
+    return fragment("answers.html", "notebook", shown)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cell_once(kind: str, text: str, output: str) -> tuple[str, Any, str]:
+    """`_cell`, rendered once a process: a class's notebooks share most of their cells (the
+    released ones), and Pygments takes ~10 ms a cell."""
+    return _cell(kind, text, output)

@@ -19,12 +19,17 @@ def _mark(args: argparse.Namespace) -> int:
     from kws.grading.marking.session import MarkingSession
     from kws.spec import course
 
+    if args.graders is not None and not args.graders.is_file():  # before the class is read
+        raise FileNotFoundError(f"{args.graders}: no such file; give the CSV of who marks what "
+                                "(grader, question, students)")  # fmt: skip
     solutions = args.solutions if args.solutions is not None else course().solutions
     session = MarkingSession(
         args.grades, solutions=solutions, submissions=args.submissions, grader=_who(args.grader)
     )
     for note in session.notes:
         print(f"note: {note}")
+    if args.graders is not None:
+        _graders(session, args.graders)
     try:
         server = MarkServer(session, args.port)
     except OSError as error:  # the port is taken (or one below 1024 without the right)
@@ -60,6 +65,18 @@ def _mark(args: argparse.Namespace) -> int:
         session.store.close()  # a change being written ends first; none starts after
         server.server_close()
     return 0
+
+
+def _graders(session, path: Path) -> None:
+    """Who marks what, from the CSV file `path`, recorded in place of the shares before."""
+    from kws.grading.records.marks.graders import shares_from_csv
+
+    keys = [question["key"] for question in session.questions()]
+    shares = shares_from_csv(path, keys, sorted(session.alias))
+    session.store.set_shares(shares, by=session.grader, source=str(path))
+    graders = sorted({share.grader for share in shares})
+    print(f"who marks what: {len(shares)} share{'s' * (len(shares) != 1)} from {path} "
+          f"({', '.join(graders) or 'none'})")  # fmt: skip
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -101,7 +118,9 @@ MARK = Verb(
     description="Serve a page on 127.0.0.1 to mark the written questions of the solution "
     "notebooks across every hand-in of a graded class: anonymous unless you show the "
     "names, rubric items by click or number key, a comment per answer, the same answers "
-    "marked at once, what the grader measured beside each answer. Every mark is saved at "
+    "marked at once, what the grader measured beside each answer, each student's whole "
+    "notebook a key away, a comment library per question, each grader's share. Every mark is "
+    "saved at "
     "once in GRADES/marks/ (sealed with the grades, its history kept). The address it "
     "prints carries a fresh token; nothing else is answered.",
     arguments=(
@@ -116,6 +135,9 @@ MARK = Verb(
             help="who marks, as the marks record it (default: your user name; the page can say "
             "another)"),
         Arg("--open", action="store_true", help="open the page in your browser"),
+        Arg("--graders", type=Path,
+            help="who marks what: a CSV file (grader,question,students), recorded in place of "
+            "the shares set before (docs/how-to/mark.md, who marks what)"),
     ),
 )  # fmt: skip
 

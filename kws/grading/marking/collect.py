@@ -140,6 +140,36 @@ def measures(document: dict | None, assignment: str) -> list[tuple[str, str]]:
     return list(shown.items())
 
 
+_MOST_TEST_OUTPUT = 2000  # characters of a test's output shown in a student's notebook
+
+
+def autograded_tests(document: dict | None, assignment: str, name: str, alias: str) -> list[dict]:
+    """The autograded tests of `assignment` in a hand-in's results `document`, as the page
+    lists them beside the student's notebook: [{"name", "score", "max_score", "status",
+    "output"}], the output cut at 2,000 characters with the student's `name` written as their
+    `alias` (a test prints the hand-in's path). [] without a document."""
+    found = []
+    for test in (document or {}).get("tests", []):
+        if not isinstance(test, dict):
+            continue
+        facts = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
+        if facts.get("assignment") != assignment:
+            continue
+        output = test.get("output") if isinstance(test.get("output"), str) else ""
+        found.append({
+            "name": str(test.get("name", "")).replace(name, alias),
+            "score": _points(test.get("score")),
+            "max_score": _points(test.get("max_score")),
+            "status": str(test.get("status", "")),
+            "output": output[:_MOST_TEST_OUTPUT].replace(name, alias),
+        })  # fmt: skip
+    return found
+
+
+def _points(value) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
 @dataclass(frozen=True)
 class ClassAnswers:
     """The class's answers as `kws mark` shows them (`read_class`).
@@ -152,6 +182,7 @@ class ClassAnswers:
         html: {answer digest: the answer rendered to safe HTML, once}.
         groups: {question key: the aliases of the same answers, `group_answers`}.
         notebooks: {(assignment, alias): the notebook read}.
+        tests: {(assignment, alias): its autograded tests, `autograded_tests`}.
     """
 
     alias: dict[str, str]
@@ -161,6 +192,7 @@ class ClassAnswers:
     html: dict[str, str]
     groups: dict[str, list[list[str]]]
     notebooks: dict[tuple[str, str], Path]
+    tests: dict[tuple[str, str], list[dict]]
 
 
 def read_class(grades, course: list[Asked], kept: dict[str, str]) -> ClassAnswers:
@@ -179,6 +211,7 @@ def read_class(grades, course: list[Asked], kept: dict[str, str]) -> ClassAnswer
     problems: dict[str, str] = {}  # alias -> why a notebook is missing
     measured: dict[tuple[str, str], list] = {}  # (assignment, alias) -> measures
     notebooks: dict[tuple[str, str], Path] = {}  # (assignment, alias) -> the notebook read
+    tests: dict[tuple[str, str], list[dict]] = {}  # (assignment, alias) -> its tests
     for student in sorted(grades.students, key=lambda s: int(alias[s.name][1:])):  # alias order
         shown = alias[student.name]
         found, problems[shown], read = handin_answers(student.handin, course)
@@ -186,6 +219,12 @@ def read_class(grades, course: list[Asked], kept: dict[str, str]) -> ClassAnswer
         for key, answer in found.items():
             answers.setdefault(key, {})[shown] = answer
         measured |= {(a.spec.name, shown): measures(student.document, a.spec.name) for a in course}
+        tests |= {
+            (a.spec.name, shown): autograded_tests(
+                student.document, a.spec.name, student.name, shown
+            )
+            for a in course
+        }
     html: dict[str, str] = {}  # digest -> the answer's HTML, rendered once
     groups: dict[str, list[list[str]]] = {}
     for key, by_alias in answers.items():
@@ -194,4 +233,4 @@ def read_class(grades, course: list[Asked], kept: dict[str, str]) -> ClassAnswer
                 html[answer.digest] = answer_html(answer)
         texts = {a: answer.text if answer.answered else "" for a, answer in by_alias.items()}
         groups[key] = group_answers(texts)
-    return ClassAnswers(alias, answers, problems, measured, html, groups, notebooks)
+    return ClassAnswers(alias, answers, problems, measured, html, groups, notebooks, tests)

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from kws.grading.marking.session import MarkingSession
+from kws.grading.marking.shares import assign, shares
 from kws.grading.records.marks.rubric import MarkConflict, MarksError
 from kws.pages import STYLE, render
 from kws.written.render import code_styles
@@ -35,6 +36,9 @@ CSP = f"{PAGE_CSP}; frame-ancestors 'none'"
 MOST_BODY = 64 * 1024  # bytes of a POST: a mark, a rubric item
 _FILES = {
     "/static/cards.js": ("cards.js", "text/javascript; charset=utf-8"),
+    "/static/notebook.js": ("notebook.js", "text/javascript; charset=utf-8"),
+    "/static/comments.js": ("comments.js", "text/javascript; charset=utf-8"),
+    "/static/shares.js": ("shares.js", "text/javascript; charset=utf-8"),
     "/static/mark.js": ("mark.js", "text/javascript; charset=utf-8"),
     "/static/mark.css": ("mark.css", "text/css; charset=utf-8"),
 }
@@ -134,6 +138,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "/api/marks": lambda: session.marks(key),
                 "/api/names": session.names,
                 "/api/context": lambda: session.context(key, query.get("alias", [""])[0]),
+                "/api/notebook": lambda: session.notebook(query.get("alias", [""])[0]),
+                "/api/comments": lambda: session.library(key),
+                "/api/shares": lambda: shares(session),
             }
             if url.path in answers:
                 generation = {"X-KWS-Generation": str(session.generation)}
@@ -169,6 +176,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(200, {"marks": session.unmark(data, by=by)})
             if self.path == "/api/rubric":
                 return self._json(200, session.change_rubric(data, by=by))
+            if self.path == "/api/comment":
+                return self._json(200, session.save_comment(data, by=by))
+            if self.path == "/api/share":
+                return self._json(200, assign(session, data, by=by))
         except MarkConflict as conflict:  # its message and marks by alias (the session's)
             marks = session.marks(str(data.get("key")))
             return self._json(

@@ -19,6 +19,7 @@ from kws.grading.records.grades import read_grades
 from kws.grading.records.kept_marks import check_marks_kept
 from kws.grading.records.lock import check_finished, refuse_running
 from kws.grading.records.marks.blanks import BLANK_BY, mark_blanks
+from kws.grading.records.marks.comments import uses
 from kws.grading.records.marks.rubric import (
     MARKS_DIR,
     Mark,
@@ -30,7 +31,13 @@ from kws.grading.records.marks.rubric import (
 )
 from kws.grading.records.marks.store import MarkStore
 from kws.written.math_text import title_text
-from kws.written.render import code_html, context_html, markdown_html, note_html
+from kws.written.render import (
+    code_html,
+    context_html,
+    markdown_html,
+    note_html,
+    notebook_html,
+)
 
 
 def check_writable(grades_dir: Path) -> None:
@@ -118,6 +125,7 @@ class MarkingSession:
         self.alias, self.named = read.alias, {a: name for name, a in read.alias.items()}
         self.answers, self.problems, self.measured = read.answers, read.problems, read.measured
         self.html, self.groups, self.notebooks = read.html, read.groups, read.notebooks
+        self.tests = read.tests
         self.store.students = frozenset(read.alias)
         self._seen = _stamp(grades.folder)
         if self._blanks:  # 0 for "no answer", with no key pressed
@@ -238,6 +246,93 @@ class MarkingSession:
         if nb is None:
             return {"html": note_html("The notebook cannot be read now.")}
         return {"html": context_html(nb, answer)}
+
+    def notebook(self, alias: str) -> dict:
+        """One hand-in whole, for walking it question by question: {"alias", "problem" (why a
+        notebook of theirs is missing, or ""), "questions": each written question's key,
+        assignment, label, points, whether it was answered and its mark, in the menu's order;
+        "notebooks": each assignment's name, its notebook's cells rendered inert
+        (`kws.written.render.notebook_html`, the answers' cells carrying their question's key),
+        what the grader measured and its autograded tests (`collect.autograded_tests`)}, read from
+        the notebooks now.
+
+        Raises:
+            MarksError: no hand-in `alias` in the class.
+        """
+        if alias not in self.named:
+            raise MarksError(f"no hand-in {alias} in this class; reload the page")
+        marks, rubrics = self.store.marks(), self.store.rubrics()
+        by_key = {q["key"]: q for q in self.questions()}
+        questions, notebooks = [], []
+        for asked in self.course:
+            name = asked.spec.name
+            keys = [k for q in asked.questions if (k := question_key(name, q.id)) in by_key]
+            if not keys:
+                continue
+            for key in keys:
+                answer = self.answers[key][alias]
+                shown = by_key[key]
+                questions.append({
+                    "key": key, "assignment": name, "label": shown["label"],
+                    "points": shown["points"], "answered": answer.answered,
+                    "mark": self._mark(rubrics[key], marks.get(key, {}).get(self.named[alias]),
+                                       answer.digest),
+                })  # fmt: skip
+            notebooks.append({
+                "assignment": name,
+                "html": self._notebook_html(name, alias, keys),
+                "measures": self.measured.get((name, alias), []),
+                "tests": self.tests.get((name, alias), []),
+            })  # fmt: skip
+        return {"alias": alias, "problem": self.problems.get(alias, ""), "questions": questions,
+                "notebooks": notebooks}  # fmt: skip
+
+    def _notebook_html(self, assignment: str, alias: str, keys: list[str]) -> str:
+        """`alias`'s notebook of `assignment` rendered whole (`notebook_html`), or a line
+        saying it cannot be read."""
+        path = self.notebooks.get((assignment, alias))
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8")) if path else None
+        except (OSError, ValueError):
+            nb = None
+        if nb is None:
+            return note_html("This notebook was not handed in, or cannot be read now.")
+        return notebook_html(nb, {key: self.answers[key][alias] for key in keys})
+
+    def library(self, key: str) -> list[dict]:
+        """Question `key`'s saved comments (`kws.grading.records.marks.comments`), each with
+        how many marks hold it now: [{"id", "text", "by", "when", "uses"}]."""
+        self._rubric(key)
+        marks = {s: asdict(m) for s, m in self.store.marks().get(key, {}).items()}
+        return [
+            asdict(comment) | {"uses": uses(marks, comment.text)}
+            for comment in self.store.comments().get(key, [])
+        ]
+
+    def save_comment(self, data: dict, *, by: str) -> dict:
+        """Save ``data["text"]`` in ``data["key"]``'s library: a new comment, or ``data["id"]``
+        edited, into every mark that holds it with ``data["everywhere"]`` true, or taken out
+        of the library with ``data["remove"]`` true (the marks keep its text). {"comments":
+        `library`, "marks": {alias: mark} of the marks changed}.
+
+        Raises:
+            MarksError: an unknown question or comment, a text empty or too long."""
+        key = str(data.get("key"))
+        self._rubric(key)
+        given = data.get("id")
+        if data.get("remove") is True:  # out of the library; the marks keep its text
+            self.store.remove_comment(key, str(given), by=by)
+            return {"comments": self.library(key), "marks": {}}
+        _, changed = self.store.save_comment(
+            key,
+            data.get("text"),
+            by=by,
+            id=str(given) if given is not None else None,
+            everywhere=data.get("everywhere") is True,
+        )
+        marks = self.marks(key)
+        shown = [self.alias[s] for s in changed if s in self.alias]
+        return {"comments": self.library(key), "marks": {a: marks[a] for a in shown}}
 
     def names(self) -> dict[str, str]:
         """{alias: student}: what the page shows when names are switched on."""

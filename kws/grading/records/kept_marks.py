@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from kws.grading.records.files import write_whole
+from kws.grading.records.marks.comments import COMMENTS_FILE, comments_text
 from kws.grading.records.marks.history import MARK_FIELDS, history_events, replay
 from kws.grading.records.marks.rubric import (
     HISTORY_FILE,
@@ -56,6 +57,8 @@ def _expected(grades_dir: Path) -> dict[str, str]:
         why.setdefault(RUBRICS_FILE, f"{folder / HISTORY_FILE} records its questions")
     if "mark" in events:
         why.setdefault(MARKS_FILE, f"{folder / HISTORY_FILE} records marks")
+    if "comment" in events:
+        why.setdefault(COMMENTS_FILE, f"{folder / HISTORY_FILE} records saved comments")
     return why
 
 
@@ -149,8 +152,9 @@ def _disagreements(held: dict[str, dict[str, Mark]], events: list[dict]) -> list
 def _readable(store: MarkStore, name: str) -> bool:
     if not (store.folder / name).is_file():
         return False
+    reads = {RUBRICS_FILE: store.rubrics, MARKS_FILE: store.marks, COMMENTS_FILE: store.comments}
     try:
-        store.rubrics() if name == RUBRICS_FILE else store.marks()
+        reads[name]()
     except MarksError:
         return False
     return True
@@ -178,6 +182,8 @@ def restore_marks(grades_dir: Path, asked: list[Rubric]) -> list[str]:
     store = MarkStore(folder, ())
     wanted = [name for name in (RUBRICS_FILE, MARKS_FILE) if not _readable(store, name)]
     events = history_events(folder)
+    if any(e.get("event") == "comment" for e in events) and not _readable(store, COMMENTS_FILE):
+        wanted.append(COMMENTS_FILE)
     if MARKS_FILE not in wanted and events and _disagreements(store.marks(), events):
         wanted.append(MARKS_FILE)
     if not wanted:
@@ -212,6 +218,9 @@ def restore_marks(grades_dir: Path, asked: list[Rubric]) -> list[str]:
     if RUBRICS_FILE in wanted:
         store._write_rubrics(replayed.rubrics)
         written.append(RUBRICS_FILE)
+    if COMMENTS_FILE in wanted:
+        write_whole(folder / COMMENTS_FILE, comments_text(replayed.comments))
+        written.append(COMMENTS_FILE)
     return written
 
 

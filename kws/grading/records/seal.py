@@ -28,7 +28,7 @@ VERSION = 1
 # hand-ins are: a moved folder is pointed at by `kws report --submissions`) and the roster copy.
 SEALED = ("plan.json", "gradebook.csv", "standings.json", "adjustments.csv", "overrides.csv",
           "requests.csv", "course.toml", "times.csv", "season.json", "marks/rubrics.json",
-          "marks/marks.json")  # fmt: skip
+          "marks/marks.json", "marks/comments.json")  # fmt: skip
 
 
 class RecordsError(ValueError):

@@ -34,9 +34,11 @@ function wanted() {
   const filter = state.settings.filter || "all";
   const words = $("search").value.trim().toLowerCase();
   const [kind, value] = [filter.split(":")[0], filter.slice(filter.indexOf(":") + 1)];
+  const held = mine(state.data.key);
   return (answer) => {
     if (words && !state.data.texts[answer.html].toLowerCase().includes(words)) return false;
     const mark = answer.mark;
+    if (kind === "mine") return held === null || held === "all" || held.has(answer.alias);
     if (kind === "left") return mark === null || mark.stale;
     if (kind === "marked") return mark !== null && !mark.stale;
     if (kind === "item") return mark !== null && mark.items.includes(value);
@@ -49,6 +51,7 @@ function wanted() {
 function fillFilter() {
   const marks = state.data.answers.map((a) => a.mark).filter((m) => m !== null);
   const options = [["all", "all answers"], ["left", "left to mark"], ["marked", "marked"]];
+  if (mine(state.data.key) !== null) options.splice(1, 0, ["mine", "my share"]);
   for (const item of state.data.items) options.push([`item:${item.id}`, `given ${item.id}`]);
   for (const score of [...new Set(marks.map((m) => m.score))].sort((x, y) => x - y)) {
     options.push([`score:${score}`, `scored ${score}`]);

@@ -60,11 +60,16 @@ function element(tag, text, className) {
 
 async function start() {
   $("grader").value = localStorage.getItem("kws-grader") || "";
-  $("grader").addEventListener("change", () => localStorage.setItem("kws-grader", $("grader").value));
+  $("grader").addEventListener("change", () => {
+    localStorage.setItem("kws-grader", $("grader").value);
+    fillFilter();
+    if (state.data) renderMark();
+  });
   $("group").checked = state.settings.group;
   $("show-names").checked = state.settings.names;
   $("question").addEventListener("change", () => {
     $("question").blur();
+    if (notebookOpen()) showDesk();
     if (!leaveDraft()) { $("question").value = state.data.key; return; }
     load($("question").value);
   });
@@ -92,12 +97,15 @@ async function start() {
     const comment = $("comment").value;
     const card = current();
     if (!card.length) return;
-    if (state.answers.get(aimOf(card).aliases[0]).mark === null) {  // a comment alone is no mark
-      keepDraft(card, comment);
-      if (state.draft) say("the comment waits on this page, not saved: give an item, or 0, to mark the answer with it");
-      return;
-    }
-    enqueue(aimOf(card), () => ({ comment }));
+    const aim = aimOf(card);
+    enqueue(null, () => {  // once the saves asked before are made: is the answer marked?
+      if (state.answers.get(aim.aliases[0]).mark === null) {  // a comment alone is no mark
+        keepDraft(card, comment);
+        if (state.draft) say("the comment waits on this page, not saved: give an item, or 0, to mark the answer with it");
+        return;
+      }
+      return save(aim, { comment });
+    });
   });
   $("adjust").addEventListener("focus", () => $("adjust").select());  // a digit replaces, not adds
   $("adjust").addEventListener("change", () => {
@@ -107,6 +115,8 @@ async function start() {
     enqueue(aim, () => ({ adjust }));
   });
   $("add").addEventListener("click", addItem);
+  $("library-save").addEventListener("click", saveToLibrary);
+  $("library-search").addEventListener("input", () => { library.chosen = 0; drawLibrary(); });
   document.addEventListener("keydown", onKey);
   window.addEventListener("beforeunload", (event) => {
     if (!unsaved()) return;
@@ -121,8 +131,12 @@ async function start() {
     $("question").append(option);
   }
   if (state.settings.names) await showNames();
+  startShares();
+  await loadShares();
   const wanted = decodeURIComponent(location.hash.slice(1));
-  await load(data.some((q) => q.key === wanted) ? wanted : data[0].key);
+  const first = data.some((q) => q.key === wanted) ? wanted : shareStart() || data[0].key;
+  if (mine(first) !== null) state.settings.filter = "mine";  // the page opens on the grader's share
+  await load(first);
   setInterval(refresh, 5000);
 }
 
@@ -143,6 +157,7 @@ async function load(key, keep) {
   }
   renderQuestion();
   render();
+  loadLibrary();
   document.body.dataset.readyMs = String(Math.round(performance.now()));  // since navigation
   document.body.dataset.ready = "1";
 }
@@ -159,6 +174,8 @@ async function refresh() {  // another grader's marks, and a regrade, every few 
   setMarks(data);
   if (document.activeElement !== $("filter")) fillFilter();  // new scores, new graders
   renderMark();
+  if (document.activeElement !== $("library-search")) loadLibrary();  // another grader's comments
+  loadShares();  // each share's progress
 }
 
 async function showNames() {
@@ -305,6 +322,7 @@ function renderMark() {
   if (document.activeElement !== $("comment")) $("comment").value = draftOf(card) ?? (mark ? mark.comment : "");
   if (document.activeElement !== $("adjust")) $("adjust").value = mark ? mark.adjust : 0;
   $("left").textContent = `${leftCount()} of ${state.data.answers.length} left`;
+  drawMine();
   const by = new Map();
   for (const answer of state.data.answers) {
     if (!needsMark(answer)) by.set(answer.mark.by, (by.get(answer.mark.by) || 0) + 1);
@@ -474,6 +492,7 @@ const TYPED = ["text", "number", "search"];
 
 function onKey(event) {
   const focused = document.activeElement;
+  if (focused === $("library-search") && libraryKey(event)) return;
   const typing = focused.tagName === "TEXTAREA" || (focused.tagName === "INPUT" && TYPED.includes(focused.type));
   if (typing) {
     if (event.key === "Escape" || (event.key === "Enter" && focused.tagName === "INPUT")) {
@@ -482,6 +501,7 @@ function onKey(event) {
     }
     return;
   }
+  if (notebookOpen()) return notebookKey(event);  // one student's notebook: its own keys
   if (event.ctrlKey || event.metaKey || event.altKey || !state.data) return;
   const number = Number(event.key);
   if (event.key >= "1" && event.key <= "9" && number <= state.data.items.length) {
@@ -504,6 +524,15 @@ function onKey(event) {
     $("adjust").focus();
   } else if (event.key === "/") {
     $("search").focus();
+  } else if (event.key === "l") {
+    library.chosen = 0;
+    $("library-search").focus();
+    drawLibrary();
+  } else if (event.key === "L") {
+    saveToLibrary();
+  } else if (event.key === "s" && current().length) {
+    const card = current();
+    openNotebook(card.includes(state.view) ? state.view : aimOf(card).aliases[0], state.data.key);
   } else {
     return;
   }

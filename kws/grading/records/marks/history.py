@@ -9,9 +9,10 @@ command that reads marks checks ``marks.json`` against (`kws.grading.records.kep
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from kws.grading.records.marks.comments import Comment
 from kws.grading.records.marks.rubric import (
     HISTORY_FILE,
     Item,
@@ -59,11 +60,13 @@ class Replayed:
             ``marks.json`` holds them (a question first marked first, a student first marked
             first, a mark taken back and given again last).
         last: {(question key, student): the last ``mark`` or ``unmark`` event of that answer}.
+        comments: {question key: its saved comments} (`kws.grading.records.marks.comments`).
     """
 
     rubrics: dict[str, Rubric]
     marks: dict[str, dict[str, dict]]
     last: dict[tuple[str, str], dict]
+    comments: dict[str, list[Comment]] = field(default_factory=dict)
 
 
 def replay(events: list[dict], asked: list[Rubric] = ()) -> Replayed:
@@ -79,10 +82,24 @@ def replay(events: list[dict], asked: list[Rubric] = ()) -> Replayed:
     rubrics: dict[str, Rubric] = {}
     marks: dict[str, dict[str, dict]] = {}
     last: dict[tuple[str, str], dict] = {}
+    comments: dict[str, list[Comment]] = {}
     for event in events:
         kind = event.get("event")
         if kind == "restart":  # the marks started afresh: nothing before counts
-            rubrics, marks, last = {}, {}, {}
+            rubrics, marks, last, comments = {}, {}, {}, {}
+        elif kind == "comment" and "removed" in event:  # taken out of a question's library
+            saved = comments.get(event.get("question"), [])
+            comments[event.get("question")] = [c for c in saved if c.id != event["removed"]]
+        elif kind == "comment":  # saved in a question's library, or edited there
+            try:
+                comment = Comment.from_dict(event.get("comment"))
+            except ValueError as error:
+                raise MarksError(f"{HISTORY_FILE}: a saved comment of {event.get('question')!r}: "
+                                 f"{error}; restore the file from a backup") from None  # fmt: skip
+            saved = comments.setdefault(event.get("question"), [])
+            kept = [c for c in saved if c.id != comment.id]
+            at = next((n for n, c in enumerate(saved) if c.id == comment.id), len(saved))
+            comments[event.get("question")] = [*kept[:at], comment, *kept[at:]]
         elif kind == "questions":
             _questions(rubrics, event, notebooks)
         elif kind == "item" and event.get("question") in rubrics:
@@ -103,7 +120,7 @@ def replay(events: list[dict], asked: list[Rubric] = ()) -> Replayed:
         elif kind == "unmark":  # taken back in `kws mark`: unmarked again
             marks.get(event.get("question"), {}).pop(event.get("student"), None)
             last[event.get("question"), event.get("student")] = event
-    return Replayed(rubrics, marks, last)
+    return Replayed(rubrics, marks, last, comments)
 
 
 def _questions(rubrics: dict[str, Rubric], event: dict, notebooks: dict[str, Rubric]) -> None:

@@ -16,6 +16,15 @@ from pathlib import Path
 
 from kws.grading.records.files import record_time, write_whole
 from kws.grading.records.lock import exclusive, running
+from kws.grading.records.marks.comments import (
+    COMMENTS_FILE,
+    Comment,
+    comments_from,
+    comments_text,
+    next_id,
+    with_comment,
+)
+from kws.grading.records.marks.graders import GRADERS_FILE, Share, shares_from, shares_text
 from kws.grading.records.marks.rubric import (
     HISTORY_FILE,
     MARKS_DIR,
@@ -95,6 +104,39 @@ class MarkStore:
                         MARKS_FILE, f"{student}'s mark of {key!r}: {error}"
                     ) from None
         return found
+
+    def comments(self) -> dict[str, list[Comment]]:
+        """{question key: its saved comments} (`kws.grading.records.marks.comments`), as
+        ``comments.json`` holds them now (MarksError naming the file and the fix)."""
+        try:
+            return comments_from(self._read(COMMENTS_FILE, "comments"))
+        except ValueError as error:
+            if isinstance(error, MarksError):
+                raise
+            raise self._damaged(COMMENTS_FILE, str(error)) from None
+
+    def shares(self) -> list[Share]:
+        """Who marks what (`kws.grading.records.marks.graders`), as ``graders.json`` holds it
+        now ([] where no share was set)."""
+        path = self.folder / GRADERS_FILE
+        if not path.is_file():
+            return []
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != VERSION:
+                raise ValueError("not this kit's")
+            return shares_from(data.get("shares"))
+        except (ValueError, AttributeError) as error:
+            raise MarksError(f"{path}: {error}; correct it by hand, or delete it and assign the "
+                             "shares again (on the page, or kws mark --graders FILE)") from None  # fmt: skip
+
+    def set_shares(self, shares: list[Share], *, by: str, source: str) -> None:
+        """Record `shares` as who marks what (replacing the shares before), from `source`
+        (the page, or a file)."""
+        with self._locked():
+            self._append({"event": "graders", "shares": [asdict(s) for s in shares], "by": by,
+                          "source": source})  # fmt: skip
+            write_whole(self.folder / GRADERS_FILE, shares_text(shares))
 
     def _damaged(self, name: str, what: str) -> MarksError:
         """The error for a file of ``marks/`` holding what no page records: the file, what is
@@ -316,6 +358,74 @@ class MarkStore:
             self._write_rubrics(rubrics)
             return rubrics[key]
 
+    def save_comment(
+        self, key: str, text: str, *, by: str, id: str | None = None, everywhere: bool = False
+    ) -> tuple[list[Comment], list[str]]:
+        """Save `text` in question `key`'s comment library: a new comment, or (`id`) a saved
+        one edited; with `everywhere`, the edit is written into every mark of `key` whose
+        comment holds the old text (who gave the mark kept, its version one more).
+
+        Returns:
+            (the question's saved comments now, the students whose marks changed).
+
+        Raises:
+            MarksError: an unknown question or comment, a text empty or too long, a new
+                comment the library holds already.
+        """
+        text = self._text(text)
+        with self._locked():
+            self._rubric(self.rubrics(), key)
+            library = self.comments()
+            saved = library.setdefault(key, [])
+            when, was = record_time(), None
+            if id is None:
+                if any(comment.text == text for comment in saved):
+                    raise MarksError(f"{key}: the library holds this comment already")
+                new = Comment(next_id(saved), text, by, when)
+                saved.append(new)
+            else:
+                found = [comment for comment in saved if comment.id == id]
+                if not found:
+                    raise MarksError(f"{key} has no saved comment {id!r}; reload the page")
+                was, new = found[0], Comment(id, text, by, when)
+                saved[saved.index(was)] = new
+            changed = []
+            if was is not None and everywhere and was.text != text:
+                every = self._read(MARKS_FILE, "marks")
+                current = every.get(key, {})
+                changed = with_comment(current, was.text, text)
+                for student in changed:
+                    mark = current[student]
+                    mark.update(when=when, version=mark.get("version", 0) + 1)
+                    self._append({"event": "mark", "question": key, "student": student, **mark,
+                                  "source": f"comment library: {id} edited by {by}"})  # fmt: skip
+                if changed:
+                    write_whole(self.folder / MARKS_FILE, marks_text(every))
+            self._append({"event": "comment", "question": key, "comment": asdict(new),
+                          "was": asdict(was) if was else None, "by": by,
+                          "marks": changed})  # fmt: skip
+            write_whole(self.folder / COMMENTS_FILE, comments_text(library))
+        return library[key], changed
+
+    def remove_comment(self, key: str, id: str, *, by: str) -> list[Comment]:
+        """Take saved comment `id` out of question `key`'s library (the marks that hold its
+        text keep it); the question's saved comments now.
+
+        Raises:
+            MarksError: an unknown question or comment."""
+        with self._locked():
+            self._rubric(self.rubrics(), key)
+            library = self.comments()
+            saved = library.get(key, [])
+            found = [comment for comment in saved if comment.id == id]
+            if not found:
+                raise MarksError(f"{key} has no saved comment {id!r}; reload the page")
+            saved.remove(found[0])
+            self._append({"event": "comment", "question": key, "removed": id,
+                          "was": asdict(found[0]), "by": by})  # fmt: skip
+            write_whole(self.folder / COMMENTS_FILE, comments_text(library))
+        return saved
+
     def close(self) -> None:
         """Wait for a change being written in this process, and refuse any after: what a
         stopping `kws mark` calls, so that no mark is cut half-way."""
@@ -413,7 +523,7 @@ class MarkStore:
             return False
         if record is not None:
             now, then = digests(self.folder), record["files"]
-            own = (RUBRICS_FILE, MARKS_FILE)
+            own = (RUBRICS_FILE, MARKS_FILE, COMMENTS_FILE)
             if any(now.get(n) != then.get(n) for n in set(now) | set(then) if n not in own):
                 return False
         seal(self.folder, "kws mark")
