@@ -28,9 +28,16 @@ class RequestBusy(MarksError):
 def request_queue(session: MarkingSession) -> dict[str, list[dict]]:
     """{"requests": each open request of the session's grades folder, in the order asked}: its
     student's alias, the question, the reason (the last one asked), when it was asked, and the
-    mark now (``points`` of ``most``; ``points`` None for a written answer not marked yet)."""
+    mark now (``points`` of ``most``; ``points`` None for a written answer not marked yet).
+
+    Raises:
+        MarksError: ``requests.csv`` holds a line this kit did not write (its line, the fix).
+    """
     folder = session.store.folder
-    left = open_requests(folder)
+    try:
+        left = open_requests(folder)
+    except ValueError as error:  # requests.csv edited by hand: its line and the fix
+        raise MarksError(str(error)) from None
     if not left:
         return {"requests": []}
     rubrics, marks = session.store.rubrics(), session.store.marks()
