@@ -99,7 +99,7 @@ def test_the_marking_page_and_every_answer_of_its_server_carry_its_policy(server
     # What it runs and wears is the server's own files, which the policy lets in; nothing inline.
     scripts = re.findall(r'<script src="(/static/[\w.]+)" defer></script>', page)
     sheets = re.findall(r'<link rel="stylesheet" href="(/static/[\w.]+)">', page)
-    assert len(scripts) == page.count("<script") == 5 and len(sheets) == 3
+    assert len(scripts) == page.count("<script") == 6 and len(sheets) == 4
     assert not re.search(r"<style|\sstyle=|\son\w+=|javascript:", page, re.I)
     names = json.loads(ask(server, "GET", "/api/names")[2])
     requests = [

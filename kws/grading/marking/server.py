@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from kws.grading.marking.requests_api import RequestBusy, answer_from_page, request_queue
 from kws.grading.marking.session import MarkingSession
 from kws.grading.marking.shares import assign, shares
 from kws.grading.records.marks.rubric import MarkConflict, MarksError
@@ -41,6 +42,8 @@ _FILES = {
     "/static/shares.js": ("shares.js", "text/javascript; charset=utf-8"),
     "/static/mark.js": ("mark.js", "text/javascript; charset=utf-8"),
     "/static/mark.css": ("mark.css", "text/css; charset=utf-8"),
+    "/static/requests.js": ("requests.js", "text/javascript; charset=utf-8"),
+    "/static/requests.css": ("requests.css", "text/css; charset=utf-8"),
 }
 
 
@@ -141,6 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "/api/notebook": lambda: session.notebook(query.get("alias", [""])[0]),
                 "/api/comments": lambda: session.library(key),
                 "/api/shares": lambda: shares(session),
+                "/api/requests": lambda: request_queue(session),
             }
             if url.path in answers:
                 generation = {"X-KWS-Generation": str(session.generation)}
@@ -180,6 +184,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(200, session.save_comment(data, by=by))
             if self.path == "/api/share":
                 return self._json(200, assign(session, data, by=by))
+            if self.path == "/api/requests/answer":
+                return self._json(200, answer_from_page(session, data, by=by))
+        except RequestBusy as busy:  # another command holds the folder: try again later
+            return self._json(423, {"error": str(busy), "busy": True})
         except MarkConflict as conflict:  # its message and marks by alias (the session's)
             marks = session.marks(str(data.get("key")))
             return self._json(

@@ -151,6 +151,44 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _answer(args: argparse.Namespace) -> int:
+    if (args.points is None) == (not args.keep):
+        raise ValueError("answer with --keep (the mark stands) or --points P (the question "
+                         "counts P from now on), not both")  # fmt: skip
+    points = points_given(args.points) if args.points is not None else None
+    key, standings = answer_request(args.grades, args.student, args.question, points=points,
+                                    reply=args.reply, who=args.who or getpass.getuser(),
+                                    wait=args.wait)  # fmt: skip
+    said = "kept" if points is None else f"now {points:g}"
+    print(f"{args.student} {key}: answered ({said}), recorded in "
+          f"{Path(args.grades) / 'requests.csv'}")  # fmt: skip
+    print_season(args.grades, standings)
+    return 0
+
+
+def answer_request(
+    grades_dir: Path,
+    student: str,
+    question: str,
+    *,
+    points: float | None,
+    reply: str,
+    who: str,
+    wait: bool = False,
+):
+    """Answer `student`'s open request about `question` (a written question's key or id, or a
+    test's name): `points` None keeps the mark, else the question counts `points` from now on
+    (a test overridden, a written mark saved again); the answer is a line of ``requests.csv``
+    and the grades are counted again (`apply_season`), all under the grades folder's lock.
+    What `kws requests answer` and the marking page's queue both run.
+
+    Returns:
+        (the question's key, the standings `apply_season` returned).
+
+    Raises:
+        FolderBusy: another command holds the folder (and `wait` is False); nothing written.
+        ValueError: an empty reply, no open request, points outside the question's, or a
+            written answer not marked yet, each with the fix.
+    """
     from kws.grading.records.files import record_time
     from kws.grading.records.grades import read_grades
     from kws.grading.records.lock import SEASON, check_may_write, holding
@@ -159,42 +197,32 @@ def _answer(args: argparse.Namespace) -> int:
     from kws.grading.records.requests import ANSWERED, Event, read_requests, threads
     from kws.grading.season.apply import apply_season
 
-    if (args.points is None) == (not args.keep):
-        raise ValueError("answer with --keep (the mark stands) or --points P (the question "
-                         "counts P from now on), not both")  # fmt: skip
-    if not args.reply.strip():
+    if not reply.strip():
         raise ValueError('an answer needs a reply (--reply "..."): the student reads it')
-    points = points_given(args.points) if args.points is not None else None
-    check_may_write(args.grades, SEASON, wait=args.wait)
+    check_may_write(grades_dir, SEASON, wait=wait)
     # Held from the first read: the request, the mark and the answer are read, checked and
-    # written by this command alone, and recorded with the grades they change.
-    with holding(args.grades, "kws requests answer", scope=SEASON, wait=args.wait):
-        grades = read_grades(args.grades)
-        store = MarkStore(args.grades, [s.name for s in grades.students])
-        key, _ = _questions(grades, store).get(args.question, (args.question, ""))
-        thread = next((t for t in threads(read_requests(args.grades))
-                       if (t.student, t.question) == (args.student, key)), None)  # fmt: skip
+    # written by this call alone, and recorded with the grades they change.
+    with holding(grades_dir, "kws requests answer", scope=SEASON, wait=wait):
+        grades = read_grades(grades_dir)
+        store = MarkStore(grades_dir, [s.name for s in grades.students])
+        key, _ = _questions(grades, store).get(question, (question, ""))
+        thread = next((t for t in threads(read_requests(grades_dir))
+                       if (t.student, t.question) == (student, key)), None)  # fmt: skip
         if thread is None or not thread.open:
             what = "no request" if thread is None else "no open request (it was answered)"
-            raise ValueError(f"{args.student} has {what} about {args.question!r}; the open "
-                             f"ones: `kws requests list {args.grades}`")  # fmt: skip
-        who = args.who or getpass.getuser()
-        student = next(s for s in grades.students if s.name == args.student)
-        tests = {t["name"]: t for t in student.tests}
+            raise ValueError(f"{student} has {what} about {question!r}; the open "
+                             f"ones: `kws requests list {grades_dir}`")  # fmt: skip
+        handed_in = next(s for s in grades.students if s.name == student)
+        tests = {t["name"]: t for t in handed_in.tests}
         override = None
         if points is not None and key in tests:
-            override = new_override(args.student, tests[key], points, args.reply, who)
+            override = new_override(student, tests[key], points, reply, who)
         elif points is not None:
-            _mark_points(store, key, args.student, points, who, args.grades)
-        answer = Event(args.student, key, ANSWERED, args.reply.strip(), points, who,
-                       record_time())  # fmt: skip
-        standings = apply_season(args.grades, override=override, answer=answer,
+            _mark_points(store, key, student, points, who, grades_dir)
+        answer = Event(student, key, ANSWERED, reply.strip(), points, who, record_time())
+        standings = apply_season(grades_dir, override=override, answer=answer,
                                  command="kws requests answer")  # fmt: skip
-    said = "kept" if points is None else f"now {points:g}"
-    print(f"{args.student} {key}: answered ({said}), recorded in "
-          f"{Path(args.grades) / 'requests.csv'}")  # fmt: skip
-    print_season(args.grades, standings)
-    return 0
+    return key, standings
 
 
 def _mark_points(store, key: str, student: str, points: float, who: str, grades: Path) -> None:
