@@ -6,6 +6,7 @@ files."""
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,8 +79,12 @@ def test_a_grader_takes_the_plans_tier_sets_and_refuses_another_datas_plan(cours
     assert set(json.loads(written.read_text())) == {"version", "data", "assignment",
                                                     "tier_sets", "public_test_set", "missing",
                                                     "held", "split", "written",
-                                                    "season"}  # fmt: skip
+                                                    "season", "language"}  # fmt: skip
     assert read_plan(written, course / "data").tier_sets[KS] == planned
+    spoken = tmp_path / "spoken.json"  # the course's language, decided once with the rest
+    spoken.write_text(replace(part, language="zh-TW").text())
+    assert read_plan(spoken, course / "data").language == "zh-TW"
+    assert read_plan(written, course / "data").language is None  # English
     tests = ASSIGNMENTS[KS].graded_tests
     command = [sys.executable, "-m", "pytest", "-p", "kws.grading.plugin", str(tests), "-q",
                "-p", "no:cacheprovider", "--submission", str(course / "submissions" / "ann"),

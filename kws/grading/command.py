@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split-seed", default="",
                         help="the course's secret seed of the split into a public and a held-out "
                         "part")  # fmt: skip
+    parser.add_argument("--language", type=_language,
+                        help="the course's language (a BCP 47 tag: zh-TW, pl; default English): "
+                        "what the grader writes for students speaks it")  # fmt: skip
     args, options = parser.parse_known_args(argv)
     with tempfile.TemporaryDirectory(prefix="kws-plan-") as folder:
         plan = None
@@ -160,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 split = None if args.public_share is None else Split(args.public_share,
                                                                      args.split_seed)  # fmt: skip
                 part = plan_handins(args.data, [args.submission], args.assignment,
-                                    dataset=args.dataset, tiers=args.tiers, split=split)  # fmt: skip
+                                    dataset=args.dataset, tiers=args.tiers, split=split,
+                                    language=args.language)  # fmt: skip
             except (FileNotFoundError, ValueError) as error:  # as the grader refuses it
                 print(f"ERROR: {error}", file=sys.stderr)
                 return USAGE_ERROR
@@ -169,6 +173,16 @@ def main(argv: list[str] | None = None) -> int:
         command = grader_command(args.submission, args.data, args.results, options=options,
                                  plan=plan)  # fmt: skip
         return subprocess.run(command, env=grader_environment()).returncode
+
+
+def _language(tag: str) -> str:
+    """``--language``'s tag as the kit spells it; refused with the tags the kit has."""
+    from kws.i18n import canonical, check_language
+
+    problem = check_language(tag)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return canonical(tag)
 
 
 if __name__ == "__main__":

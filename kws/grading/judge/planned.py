@@ -18,9 +18,9 @@ if TYPE_CHECKING:  # the assignments load when a plan is made, not when `kws` st
     from kws.grading.testsets.split import Split
 
 PLAN_FILE = "plan.json"  # in a folder of the run's own, gone when the run ends
-PLAN_VERSION = 4
+PLAN_VERSION = 5
 DECISIONS = ("data", "assignment", "tier_sets", "public_test_set", "missing", "held", "split",
-             "written", "season")  # fmt: skip
+             "written", "season", "language")  # fmt: skip
 # What one shard plans for its own share only (each hand-in's notebooks), or applies not at all
 # (the season: `kws merge` applies the one kept in the grades folder to the merged class): the
 # decisions every shard of one class shares are the others (`shared_decisions`).
@@ -49,17 +49,20 @@ class Decided:
         split: Split | None = None,
         split_from: Path | None = None,
         season: dict | None = None,
+        language: str | None = None,
     ) -> GraderPlan:
         """The graders' part of these decisions, for a run of `data` grading `handins`, with
         the Kaggle `split` (read from the course file `split_from`) checked on `data`
         (`checked_split`: SplitError naming `split_from` when a part would be empty) and the
-        digest of the `season` the run applies (`SeasonInputs.digest`; None: none)."""
+        digest of the `season` the run applies (`SeasonInputs.digest`; None: none), and the
+        `language` of what the graders write for students (the course file's; None: English or
+        ``KWS_LANGUAGE``'s, `kws.i18n`)."""
         held = {str(Path(h).resolve()): sorted(self.holds[Path(h).name]) for h in handins
                 if Path(h).name in self.holds}  # fmt: skip
         split = checked_split(split, split_from, data, self.gradable)
         return GraderPlan(Path(data).resolve(), self.tier_sets, self.public_only,
                           self.missing, held, self.assignment, split, self.written,
-                          season)  # fmt: skip
+                          season, language)  # fmt: skip
 
 
 def decide_grading(
@@ -146,14 +149,16 @@ def plan_handins(
     split: Split | None = None,
     split_from: Path | None = None,
     handin: bool = False,
+    language: str | None = None,
 ) -> GraderPlan:
     """The graders' plan of a run grading `handins` (one, for the Gradescope autograder, `kws
     handin` and a grader started without ``--plan``), made as `kws grade` makes its own:
     `decide_handins`, then `Decided.grader_plan` with the Kaggle `split` (from the course file
-    `split_from`). Raises as those do."""
+    `split_from`) and the course's `language`. Raises as those do."""
     decided = decide_handins(data, handins, assignment, dataset=dataset, tiers=tiers,
                              handin=handin)  # fmt: skip
-    return decided.grader_plan(data, handins, split=split, split_from=split_from)
+    return decided.grader_plan(data, handins, split=split, split_from=split_from,
+                               language=language)  # fmt: skip
 
 
 def checked_split(
@@ -203,6 +208,7 @@ class GraderPlan:
     split: Split | None = None  # the Kaggle rule (`kws.grading.testsets.split`), or None
     written: dict[str, list[dict]] = field(default_factory=dict)  # `written_questions`'s
     season: dict | None = None  # the digest of the season applied, or None: none applied
+    language: str | None = None  # what the graders write for students (`kws.i18n`): None, English
 
     def text(self) -> str:
         """The plan file's JSON (`read_plan` reads it)."""
@@ -211,7 +217,8 @@ class GraderPlan:
         part = {"version": PLAN_VERSION, "data": str(self.data), "assignment": self.assignment,
                 "tier_sets": tier_sets, "public_test_set": self.public_only,
                 "missing": self.missing, "held": self.held, "split": split,
-                "written": self.written, "season": self.season}  # fmt: skip
+                "written": self.written, "season": self.season,
+                "language": self.language}  # fmt: skip
         return json.dumps(part, indent=2)
 
 
@@ -256,4 +263,5 @@ def read_plan(path: Path, data: Path) -> GraderPlan:
     split = Split(part["split"]["share"], part["split"]["seed"]) if part["split"] else None
     return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]),
                       dict(part["missing"]), dict(part["held"]), part["assignment"],
-                      split, dict(part["written"]), part["season"])  # fmt: skip
+                      split, dict(part["written"]), part["season"],
+                      part["language"])  # fmt: skip

@@ -255,6 +255,8 @@ def make_autograder(
     options = ["--assignment", assignment] if assignment else []
     options += ["--dataset", dataset] if dataset else []
     options += ["--tiers", "../tiers.json"] if tiers is not None else []
+    if rules is not None and rules.language is not None:  # what students read on Gradescope
+        options += ["--language", rules.language]
     if rules is not None and rules.split is not None:
         options += ["--public-share", str(rules.split.share), "--split-seed", rules.split.seed]
     longest = max(child_timeouts(data, assignment, cpu).values(), default=DEFAULT_CHILD_TIMEOUT)
