@@ -25,6 +25,11 @@ DECISIONS = ("data", "assignment", "tier_sets", "public_test_set", "missing", "h
 # (the season: `kws merge` applies the one kept in the grades folder to the merged class): the
 # decisions every shard of one class shares are the others (`shared_decisions`).
 NOT_SHARED = ("held", "season")
+# A plan of an older kit is read, not refused: a class graded mid-term by it keeps working. Each
+# decision added since the oldest version read, with the version that added it and what a plan
+# made before it decided (a version-4 plan's graders wrote English).
+OLDEST_READ = 4
+ADDED = {"language": (5, "en")}
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,30 @@ def plan_digest(decisions: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+VERSIONS_READ = f"version {OLDEST_READ} to {PLAN_VERSION}"
+
+
+def readable(part: object) -> bool:
+    """Whether the plan JSON `part` is a plan of a version this kit reads (`OLDEST_READ` to
+    `PLAN_VERSION`)."""
+    version = part.get("version") if isinstance(part, dict) else None
+    return isinstance(version, int) and OLDEST_READ <= version <= PLAN_VERSION
+
+
+def lacking_decisions(part: dict) -> list[str]:
+    """The decisions a readable plan `part` lacks that a plan of its version holds."""
+    since = {key: added for key, (added, _) in ADDED.items()}
+    return [key for key in DECISIONS
+            if key not in part and since.get(key, OLDEST_READ) <= part["version"]]  # fmt: skip
+
+
+def completed(part: dict) -> dict:
+    """A readable plan `part` with every decision: one added after its version as a plan made
+    before it decided (`ADDED`: a version-4 plan speaks English)."""
+    before = {key: value for key, (added, value) in ADDED.items() if part["version"] < added}
+    return before | part
+
+
 def read_plan(path: Path, data: Path) -> GraderPlan:
     """The graders' part of a plan written at `path`, for a grader of the data folder `data`;
     ValueError naming the file when it is unreadable or was made for other data."""
@@ -245,9 +274,9 @@ def read_plan(path: Path, data: Path) -> GraderPlan:
         part = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ValueError(f"--plan {path}: cannot read the run's plan ({error})") from None
-    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
-        raise ValueError(f"--plan {path}: not a grading plan of this kit (version {PLAN_VERSION})")
-    lacking = [key for key in DECISIONS if key not in part]
+    if not readable(part):
+        raise ValueError(f"--plan {path}: not a grading plan this kit reads ({VERSIONS_READ})")
+    lacking = lacking_decisions(part)
     if lacking:  # refused, never decided again here
         raise ValueError(
             f"--plan {path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
@@ -259,6 +288,7 @@ def read_plan(path: Path, data: Path) -> GraderPlan:
             f"--plan {path} was made for the data folder {part['data']}, not {data}: leave "
             "--plan out, or pass the data folder the run planned"
         )
+    part = completed(part)
     tier_sets = {name: TierSet(**t) for name, t in part["tier_sets"].items()}
     split = Split(part["split"]["share"], part["split"]["seed"]) if part["split"] else None
     return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]),

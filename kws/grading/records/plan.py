@@ -13,6 +13,8 @@ graded; `kws grade --student` records that student's notebooks in it; `kws merge
 class's from its shards'. The seal (`records.json`) covers it, so a plan edited or lost is
 refused as any record is. `kws season`, `kws adjust`, `kws marks restore` and the exports read
 the written questions and the notebooks graded from it, never from the solution notebooks.
+A plan an older kit kept (version 4, before the ``language`` decision) is read as it was
+written (`kws.grading.judge.planned.OLDEST_READ`): a class graded mid-term keeps working.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.grading.judge.planned import DECISIONS, PLAN_VERSION
+from kws.grading.judge.planned import VERSIONS_READ, lacking_decisions, readable
 from kws.grading.records.files import write_whole
 from kws.grading.records.seal import RecordsError, readable_seal
 
@@ -95,10 +97,10 @@ def read_kept_plan(grades_dir: Path) -> KeptPlan | None:
         part = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise RecordsError(f"{path} cannot be read ({error}); {fix}") from None
-    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
-        raise RecordsError(f"{path}: not a grading plan of this kit (version {PLAN_VERSION}); "
+    if not readable(part):
+        raise RecordsError(f"{path}: not a grading plan this kit reads ({VERSIONS_READ}); "
                            f"{fix}")  # fmt: skip
-    lacking = [key for key in (*DECISIONS, "notebooks") if key not in part]
+    lacking = lacking_decisions(part) + ([] if "notebooks" in part else ["notebooks"])
     if lacking:
         raise RecordsError(f"{path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
                            f"{', '.join(lacking)}; {fix}")  # fmt: skip
