@@ -26,6 +26,7 @@ the kit here: every layer, the self-check in a student's kernel among them, uses
 
 from __future__ import annotations
 
+import argparse
 import gettext as _gettext
 import io
 import os
@@ -78,11 +79,34 @@ def check_language(tag: object) -> str | None:
             "says how to add one)")  # fmt: skip
 
 
+def language_option(tag: str) -> str:
+    """A command line's ``--language`` (argparse's ``type``): `tag` as the kit spells it;
+    ArgumentTypeError with `check_language`'s sentence for a tag the kit has no catalog for."""
+    try:
+        return resolved(tag)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def canonical(tag: str) -> str:
     """`tag` written as the kit lists it: ``zh_tw`` and ``ZH-tw`` are ``zh-TW``; a tag the kit
     does not have as it was given."""
     wanted = tag.strip().replace("_", "-").lower()
     return next((known for known in languages() if known.lower() == wanted), tag)
+
+
+def resolved(tag: str | None) -> str:
+    """The language `tag` names, as the kit spells it (None: the one spoken now, `active`).
+
+    Raises:
+        ValueError: a tag the kit has no catalog for (`check_language`'s sentence).
+    """
+    if tag is None:
+        return active()
+    problem = check_language(tag)
+    if problem:
+        raise ValueError(problem)
+    return canonical(tag)
 
 
 def use(tag: str | None) -> None:
@@ -92,12 +116,7 @@ def use(tag: str | None) -> None:
         ValueError: a tag the kit has no catalog for (`check_language`'s sentence).
     """
     global _chosen
-    if tag is not None:
-        problem = check_language(tag)
-        if problem:
-            raise ValueError(problem)
-        tag = canonical(tag)
-    _chosen = tag
+    _chosen = None if tag is None else resolved(tag)
 
 
 def active() -> str:

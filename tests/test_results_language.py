@@ -31,6 +31,8 @@ QUOTED = [
 
 
 def _graded(folder, tiny_data, language: str) -> dict:
+    """The results.json of the released notebook 01 graded in `language`, with what the grader
+    printed under ``terminal``."""
     submission = folder / "handin"
     submission.mkdir()
     shutil.copy(ROOT / "assignments" / "01_keyword_spotting.ipynb", submission)
@@ -43,7 +45,7 @@ def _graded(folder, tiny_data, language: str) -> dict:
     env.pop(i18n.ENV, None)
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
     assert results.is_file(), done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(results.read_text(encoding="utf-8"))
+    return json.loads(results.read_text(encoding="utf-8")) | {"terminal": done.stdout}
 
 
 @pytest.mark.parametrize("tag", ["zh-TW", "pl", "en"])
@@ -62,3 +64,6 @@ def test_results_json_speaks_the_course_language(tmp_path, tiny_data, tag):
         return
     assert [said for said in SAID[tag] if said not in shown] == []
     assert _english_in(shown) == []
+    table = document["terminal"].split(" score ", 1)[1]  # the score table the grader prints
+    total = {"zh-TW": "總計", "pl": "razem"}[tag]
+    assert f"   {total} " in table and "   total " not in table

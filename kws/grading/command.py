@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kws.i18n import language_option
+
 PLUGIN = "kws.grading.plugin"
 # No caches written into the kit, and none of the instructor's own pytest plugins: random order,
 # benchmarks or hypothesis could change how the grader runs, and loading them costs every
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split-seed", default="",
                         help="the course's secret seed of the split into a public and a held-out "
                         "part")  # fmt: skip
-    parser.add_argument("--language", type=_language,
+    parser.add_argument("--language", type=language_option,
                         help="the course's language (a BCP 47 tag: zh-TW, pl; default English): "
                         "what the grader writes for students speaks it")  # fmt: skip
     args, options = parser.parse_known_args(argv)
@@ -173,16 +175,6 @@ def main(argv: list[str] | None = None) -> int:
         command = grader_command(args.submission, args.data, args.results, options=options,
                                  plan=plan)  # fmt: skip
         return subprocess.run(command, env=grader_environment()).returncode
-
-
-def _language(tag: str) -> str:
-    """``--language``'s tag as the kit spells it; refused with the tags the kit has."""
-    from kws.i18n import canonical, check_language
-
-    problem = check_language(tag)
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return canonical(tag)
 
 
 if __name__ == "__main__":

@@ -346,12 +346,14 @@ class GradescopeReport:
         width = max([len(t["name"]) for t in document["tests"]] + [10])
         for nodeid, test in zip(self.order, document["tests"], strict=True):
             if nodeid in self.skipped:
-                write(f"   {test['name']:<{width}}  not run (its points are not counted)")
+                not_run = _("not run (its points are not counted)")
+                write(f"   {test['name']:<{width}}  {not_run}")
                 continue
             mark = "ok " if test["status"] == "passed" else "-- "
             write(f"{mark}{test['name']:<{width}}  {test['score']:>6g} / {test['max_score']:g}")
         total = sum(t["max_score"] for t in document["tests"])
-        write(f"   {'total':<{width}}  {document['score']:>6g} / {total:g}")
+        said = _("total")
+        write(f"   {said:<{width}}  {document['score']:>6g} / {total:g}")
         for note in self.terminal_notes:
             write(note)
         if self.fault is not None:
