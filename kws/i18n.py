@@ -18,6 +18,10 @@ released notebook sets it), else English. A course chooses it with ``language = 
 BCP 47 tag) in its course file or an assignment's spec; `check_language` refuses a tag the kit
 has no catalog for, listing those it has.
 
+A notebook's Markdown cells have a catalog of their own, one per notebook and language
+(``kws/locale/<lang>/LC_MESSAGES/notebook_<name>.po``, `notebook_domain`), which `kws release`
+applies (`kws.release.notebooks.in_language`); a notebook without one stays English.
+
 The ``.po`` files are the catalogs' only form in the repository: each is compiled with Babel's
 API the first time a process uses its language (a few milliseconds), so nothing binary is
 committed, nothing goes stale, and ``pip install -e .`` needs no build step. Import nothing of
@@ -42,9 +46,17 @@ ENV = "KWS_LANGUAGE"
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"  # every message, in English: what extraction gives
 
 
-def catalog_file(tag: str) -> Path:
-    """The ``.po`` file of the language `tag` (a BCP 47 tag, ``zh-TW``)."""
-    return LOCALE_DIR / _folder(tag) / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog_file(tag: str, domain: str = DOMAIN) -> Path:
+    """The ``.po`` file of the language `tag` (a BCP 47 tag, ``zh-TW``): the kit's messages, or
+    those of another `domain` (a notebook's, `notebook_domain`)."""
+    return LOCALE_DIR / _folder(tag) / "LC_MESSAGES" / f"{domain}.po"
+
+
+def notebook_domain(notebook: str) -> str:
+    """The catalog domain of the notebook named `notebook` (``01_keyword_spotting.ipynb``):
+    ``notebook_01_keyword_spotting``, its Markdown cells' texts, one message each; its template
+    is ``kws/locale/<domain>.pot``."""
+    return f"notebook_{Path(notebook).stem}"
 
 
 _chosen: str | None = None  # `use`'s language, for this process
@@ -143,16 +155,18 @@ def speaking(tag: str | None) -> Iterator[str]:
 
 
 @cache
-def translations(tag: str) -> _gettext.NullTranslations:
-    """The catalog of `tag`, compiled from its ``.po`` with Babel once a process; English has
-    none (the messages are their own translation)."""
-    if tag == ENGLISH:
+def translations(tag: str, domain: str = DOMAIN) -> _gettext.NullTranslations:
+    """The catalog of `tag` (of the kit's messages, or of `domain`'s), compiled from its ``.po``
+    with Babel once a process; English has none (the messages are their own translation), nor
+    has a notebook without a catalog in `tag` (its text stays English)."""
+    path = catalog_file(tag, domain)
+    if tag == ENGLISH or (domain != DOMAIN and not path.is_file()):
         return _gettext.NullTranslations()
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    with catalog_file(tag).open("rb") as source:
-        catalog = read_po(source, locale=_folder(tag), domain=DOMAIN)
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=_folder(tag), domain=domain)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)  # fuzzy entries left out, as `pybabel compile` does
     compiled.seek(0)

@@ -6,7 +6,10 @@ tests/test_catalogs.py run them).
   ``titled(title, **values)`` decorator gives, and the first line of each ``test_*``
   function's docstring: the names students see in ``results.json``;
 - `spec_titles`: the ``title`` of each ``[numeric.<test name>]`` entry of an assignment's
-  ``spec.toml``, the name of the test the entry declares.
+  ``spec.toml``, the name of the test the entry declares;
+- `notebook_markdown`: each Markdown cell of a student notebook, whole: the instructions a
+  notebook's own catalog translates (babel-notebooks.cfg; one template per notebook,
+  ``kws/locale/notebook_<name>.pot``, applied by `kws.release.notebooks`).
 
 The grader looks each title up in the course's catalog when it writes the results
 (`kws.grading.judge.results`). Import nothing of the kit here: Babel loads this module alone.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 from collections.abc import Iterator
 
 import tomllib
@@ -48,3 +52,16 @@ def spec_titles(fileobj, keywords, comment_tags, options) -> Iterator[Extracted]
     for entry in spec.get("numeric", {}).values():
         if isinstance(entry, dict) and isinstance(entry.get("title"), str):
             yield 0, None, entry["title"], []
+
+
+def notebook_markdown(fileobj, keywords, comment_tags, options) -> Iterator[Extracted]:
+    """The source of each Markdown cell of a notebook (its student version: a solution
+    notebook's would put model answers in a catalog students get), numbered by cell; a written
+    answer's cell (tagged ``answer:<id>``) is the student's, never translated."""
+    notebook = json.loads(fileobj.read().decode("utf-8"))
+    for number, cell in enumerate(notebook["cells"], start=1):
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        tags = cell.get("metadata", {}).get("tags", [])
+        answer = any(tag.startswith("answer:") for tag in tags)
+        if cell["cell_type"] == "markdown" and source.strip() and not answer:
+            yield number, None, source, []
