@@ -78,11 +78,15 @@ def test_every_markdown_cell_is_translated_with_its_code_and_formulas(tag, noteb
 
 
 def test_kws_release_in_traditional_chinese_translates_the_markdown_not_the_code(tmp_path):
-    """The kit's course released with ``KWS_LANGUAGE=zh-TW`` (its specs name no language):
-    every instruction cell in Chinese, the written answer's placeholder as the hand-in check
-    knows it, and every code cell byte for byte the English release's."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **{i18n.ENV: "zh-TW"})
-    command = [sys.executable, "-m", "kws.cli", "release", "notebooks", str(tmp_path / "zh")]
+    """The kit's course released with a course file whose language is zh-TW (its specs name
+    none): every instruction cell in Chinese, the written answer's placeholder as the hand-in
+    check knows it, and every code cell byte for byte the English release's."""
+    course = tmp_path / "course.toml"
+    course.write_text('timezone = "Asia/Taipei"\nlanguage = "zh-TW"\n', encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop(i18n.ENV, None)
+    command = [sys.executable, "-m", "kws.cli", "release", "notebooks", str(tmp_path / "zh"),
+               "--course", str(course)]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     for notebook in NOTEBOOKS:
@@ -134,3 +138,17 @@ def test_kws_assign_writes_the_notebook_in_its_specs_language(tmp_path, monkeypa
     assert [c.source for c in nb.cells if c.cell_type == "code"] == [
         c.source for c in english.cells if c.cell_type == "code"
     ]
+
+
+def test_a_course_file_naming_no_catalogs_language_is_refused_before_anything_is_written(
+    tmp_path, capsys
+):
+    from kws.cli import main
+
+    course = tmp_path / "course.toml"
+    course.write_text('timezone = "Europe/Berlin"\nlanguage = "de"\n', encoding="utf-8")
+    out = tmp_path / "students"
+    assert main(["release", "notebooks", str(out), "--course", str(course)]) == 2
+    said = capsys.readouterr().err
+    assert f"{course}, line 2: language = 'de'" in said and "'en', 'pl', 'zh-TW'" in said
+    assert not out.exists()
