@@ -18,6 +18,10 @@ released notebook sets it), else English. A course chooses it with ``language = 
 BCP 47 tag) in its course file or an assignment's spec; `check_language` refuses a tag the kit
 has no catalog for, listing those it has.
 
+A notebook's Markdown cells have a catalog of their own, one per notebook and language
+(``kws/locale/<lang>/LC_MESSAGES/notebook_<name>.po``, `notebook_domain`), which `kws release`
+applies (`kws.release.notebooks.in_language`); a notebook without one stays English.
+
 The ``.po`` files are the catalogs' only form in the repository: each is compiled with Babel's
 API the first time a process uses its language (a few milliseconds), so nothing binary is
 committed, nothing goes stale, and ``pip install -e .`` needs no build step. Import nothing of
@@ -26,6 +30,7 @@ the kit here: every layer, the self-check in a student's kernel among them, uses
 
 from __future__ import annotations
 
+import argparse
 import gettext as _gettext
 import io
 import os
@@ -41,9 +46,17 @@ ENV = "KWS_LANGUAGE"
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"  # every message, in English: what extraction gives
 
 
-def catalog_file(tag: str) -> Path:
-    """The ``.po`` file of the language `tag` (a BCP 47 tag, ``zh-TW``)."""
-    return LOCALE_DIR / _folder(tag) / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog_file(tag: str, domain: str = DOMAIN) -> Path:
+    """The ``.po`` file of the language `tag` (a BCP 47 tag, ``zh-TW``): the kit's messages, or
+    those of another `domain` (a notebook's, `notebook_domain`)."""
+    return LOCALE_DIR / _folder(tag) / "LC_MESSAGES" / f"{domain}.po"
+
+
+def notebook_domain(notebook: str) -> str:
+    """The catalog domain of the notebook named `notebook` (``01_keyword_spotting.ipynb``):
+    ``notebook_01_keyword_spotting``, its Markdown cells' texts, one message each; its template
+    is ``kws/locale/<domain>.pot``."""
+    return f"notebook_{Path(notebook).stem}"
 
 
 _chosen: str | None = None  # `use`'s language, for this process
@@ -78,11 +91,34 @@ def check_language(tag: object) -> str | None:
             "says how to add one)")  # fmt: skip
 
 
+def language_option(tag: str) -> str:
+    """A command line's ``--language`` (argparse's ``type``): `tag` as the kit spells it;
+    ArgumentTypeError with `check_language`'s sentence for a tag the kit has no catalog for."""
+    try:
+        return resolved(tag)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def canonical(tag: str) -> str:
     """`tag` written as the kit lists it: ``zh_tw`` and ``ZH-tw`` are ``zh-TW``; a tag the kit
     does not have as it was given."""
     wanted = tag.strip().replace("_", "-").lower()
     return next((known for known in languages() if known.lower() == wanted), tag)
+
+
+def resolved(tag: str | None) -> str:
+    """The language `tag` names, as the kit spells it (None: the one spoken now, `active`).
+
+    Raises:
+        ValueError: a tag the kit has no catalog for (`check_language`'s sentence).
+    """
+    if tag is None:
+        return active()
+    problem = check_language(tag)
+    if problem:
+        raise ValueError(problem)
+    return canonical(tag)
 
 
 def use(tag: str | None) -> None:
@@ -92,12 +128,7 @@ def use(tag: str | None) -> None:
         ValueError: a tag the kit has no catalog for (`check_language`'s sentence).
     """
     global _chosen
-    if tag is not None:
-        problem = check_language(tag)
-        if problem:
-            raise ValueError(problem)
-        tag = canonical(tag)
-    _chosen = tag
+    _chosen = None if tag is None else resolved(tag)
 
 
 def active() -> str:
@@ -124,16 +155,18 @@ def speaking(tag: str | None) -> Iterator[str]:
 
 
 @cache
-def translations(tag: str) -> _gettext.NullTranslations:
-    """The catalog of `tag`, compiled from its ``.po`` with Babel once a process; English has
-    none (the messages are their own translation)."""
-    if tag == ENGLISH:
+def translations(tag: str, domain: str = DOMAIN) -> _gettext.NullTranslations:
+    """The catalog of `tag` (of the kit's messages, or of `domain`'s), compiled from its ``.po``
+    with Babel once a process; English has none (the messages are their own translation), nor
+    has a notebook without a catalog in `tag` (its text stays English)."""
+    path = catalog_file(tag, domain)
+    if tag == ENGLISH or (domain != DOMAIN and not path.is_file()):
         return _gettext.NullTranslations()
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    with catalog_file(tag).open("rb") as source:
-        catalog = read_po(source, locale=_folder(tag), domain=DOMAIN)
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=_folder(tag), domain=domain)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)  # fuzzy entries left out, as `pybabel compile` does
     compiled.seek(0)

@@ -233,6 +233,20 @@ def test_kws_assign_writes_what_the_spec_declares_and_the_student_notebook(tmp_p
     assert _files(folder) == {**before, solution: solution.read_bytes()}
 
 
+def test_kws_assign_writes_the_student_notebook_in_the_course_files_language(tmp_path):
+    """``kws assign --course course.toml`` with ``language = "zh-TW"`` (the spec names none):
+    the cells the kit adds in Chinese, and the Set-up cell tells the kernel, so the self-check
+    and the hand-in cell speak it too."""
+    _course(tmp_path)
+    (tmp_path / "course.toml").write_text('timezone = "Asia/Taipei"\nlanguage = "zh-TW"\n')
+    done = _kws(tmp_path, "assign", "--course", "course.toml")
+    assert done.returncode == 0, done.stderr
+    student = nbformat.read(tmp_path / "course" / "students" / "my_assignment.ipynb", 4)
+    text = "\n".join(c.source for c in student.cells)
+    assert "## 環境設定" in text and "## 準備好繳交了嗎？" in text
+    assert 'os.environ.setdefault("KWS_LANGUAGE", "zh-TW")' in text
+
+
 @pytest.mark.parametrize(
     "edit, said",
     [

@@ -221,3 +221,38 @@ def test_the_hand_out_readme_is_in_the_language():
     assert "## Na własnym komputerze" in readme and "## Oddanie" in readme
     assert "kws handin 02_speaker_id.ipynb" in readme  # the commands as they are typed
     assert _english_in(readme) == [], _english_in(readme)
+
+
+def test_kws_demo_speaks_the_language_and_refuses_one_without_a_catalog(tmp_path, monkeypatch):
+    """`kws demo --language zh-TW`: its closing score table in Chinese (the notebooks' model
+    names as they wrote them), each notebook's grader asked for the language; a tag the kit has
+    no catalog for is refused before anything is made."""
+    from kws.cli import main
+    from kws.demo import grading
+    from kws.demo.run import result_table, run_demo
+
+    submission = tmp_path / "submission"
+    (submission / "outputs").mkdir(parents=True)
+    summary = submission / "outputs" / "keyword_spotting_summary.json"
+    summary.write_text('{"KeywordTransformer": 0.91}')
+    results = tmp_path / "results.json"
+    results.write_text('{"score": 7.5, "tests": [{"max_score": 8}, {"max_score": 2}]}')
+    with i18n.speaking("zh-TW"):
+        table = result_table(submission, results)
+    assert table.splitlines()[:2] == [
+        "  KeywordTransformer  0.9100",
+        "  評分程式給的分數    7.5 / 10",
+    ]  # lined up on a screen
+    assert "以上準確率是在示範訓練所用的合成資料上測得的" in table
+    assert _english_in(table) == [] and "grader score" in result_table(submission, results)
+    commands = []
+    monkeypatch.setattr(grading.subprocess, "run",
+                        lambda command, **_: commands.append(command) or
+                        subprocess.CompletedProcess(command, 0, "", ""))  # fmt: skip
+    grading.grade_notebook(submission, tmp_path, tmp_path, "01_keyword_spotting.ipynb", "zh-TW")
+    assert commands[0][commands[0].index("--language") + 1] == "zh-TW"  # results.json's
+    with pytest.raises(SystemExit):
+        main(["demo", "--language", "de", "--out", str(tmp_path / "demo")])
+    with pytest.raises(ValueError, match="'en', 'pl', 'zh-TW'"):
+        run_demo(tmp_path / "demo", preset="tiny", language="de")
+    assert not (tmp_path / "demo").exists()

@@ -6,6 +6,7 @@ files."""
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,8 +79,12 @@ def test_a_grader_takes_the_plans_tier_sets_and_refuses_another_datas_plan(cours
     assert set(json.loads(written.read_text())) == {"version", "data", "assignment",
                                                     "tier_sets", "public_test_set", "missing",
                                                     "held", "split", "written",
-                                                    "season"}  # fmt: skip
+                                                    "season", "language"}  # fmt: skip
     assert read_plan(written, course / "data").tier_sets[KS] == planned
+    spoken = tmp_path / "spoken.json"  # the course's language, decided once with the rest
+    spoken.write_text(replace(part, language="zh-TW").text())
+    assert read_plan(spoken, course / "data").language == "zh-TW"
+    assert read_plan(written, course / "data").language is None  # English
     tests = ASSIGNMENTS[KS].graded_tests
     command = [sys.executable, "-m", "pytest", "-p", "kws.grading.plugin", str(tests), "-q",
                "-p", "no:cacheprovider", "--submission", str(course / "submissions" / "ann"),
@@ -146,3 +151,66 @@ def test_kws_grade_decides_the_tier_sets_once_and_applies_the_season_in_memory(
     said = capsys.readouterr().err
     assert f"{Path('grades') / 'plan.json'} lacks the run's decision written" in said
     assert "put back the plan.json the grades were recorded with" in said
+
+
+def _graded_by_the_previous_kit(root: Path) -> Path:
+    """A grades folder as the kit before the ``language`` decision left it mid-term: two
+    graded hand-ins and the version-4 plan it kept (no ``language``), sealed."""
+    from records_helpers import finish
+
+    from kws.grading.judge.document import TestResult, results_document, write_results
+    from kws.grading.records.gradebook import Graded, write_gradebook, write_run_record
+    from kws.grading.records.plan import keep_plan
+
+    out = root / "grades"
+    graded = []
+    for student, points in (("ann", 8.0), ("bob", 5.0)):
+        test = TestResult("Accuracy on the hidden test set", points, 8.0, "failed", "",
+                          "visible", {"assignment": KS, "test": "test_accuracy"})  # fmt: skip
+        document = results_document([test], output="", execution_time=1)
+        write_results(out / "results" / f"{student}.json", document)
+        graded.append(Graded(student, document, "", 1.0))
+    write_gradebook(graded, out / "gradebook.csv")
+    write_run_record(out, root / "submissions", root / "data", KS)
+    tiers = TierSet("synthetic-tiny", {"simple": 0.5}, "--dataset")
+    made = GraderPlan((root / "data").resolve(), {KS: tiers}, [KS], {}, {}, KS, None, {KS: []})
+    decisions = {key: value for key, value in json.loads(made.text()).items() if key != "language"}
+    keep_plan(out, decisions | {"version": 4}, {"ann": {KS}, "bob": {KS}})
+    return finish(out)
+
+
+def test_a_plan_kept_by_the_previous_kit_is_read_as_english_not_refused(tmp_path, capsys):
+    """A class graded mid-term by the kit before the course's language was a decision keeps a
+    version-4 plan: `kws season` and `kws export` go on with it (the plan kept as written), and
+    a grader given it as ``--plan`` writes English, as that kit's graders did."""
+    from kws.cli import main
+
+    grades = _graded_by_the_previous_kit(tmp_path)
+    plan = grades / "plan.json"
+    written = plan.read_bytes()
+    course = tmp_path / "course.toml"
+    course.write_text(COURSE.replace('"Europe/Berlin"', '"Asia/Taipei"\nlanguage = "zh-TW"'))
+    times = tmp_path / "times.csv"
+    times.write_text("student,assignment,submitted\nann,,2026-10-02T20:00:00+08:00\n"
+                     "bob,,2026-10-04T12:00:00+08:00\n")  # fmt: skip
+    assert main(["season", str(grades), "--course", str(course), "--times", str(times)]) == 0
+    assert "bob keyword_spotting" in capsys.readouterr().out  # late: the season applied
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section,folder\n"
+                      "Ann,1,s1,ann,A,ann\nBob,2,s2,bob,A,bob\n")  # fmt: skip
+    exported = tmp_path / "canvas.csv"
+    export = ["export", "canvas", str(grades), "--roster", str(roster), "--out", str(exported)]
+    assert main(export) == 0
+    rows = exported.read_text().splitlines()
+    assert rows[-2].startswith("Ann,1,") and rows[-1].startswith("Bob,2,")
+    assert plan.read_bytes() == written  # read, never rewritten as another version
+    assert read_plan(plan, tmp_path / "data").language == "en"
+    capsys.readouterr()
+    older = json.loads(written) | {"version": 3}  # a plan older still: refused, naming both
+    plan.write_text(json.dumps(older))
+    with pytest.raises(ValueError, match=r"not a grading plan this kit reads \(version 4 to 5\)"):
+        read_plan(plan, tmp_path / "data")
+    current = json.loads(written) | {"version": 5}  # a version-5 plan holds its language
+    plan.write_text(json.dumps(current))
+    with pytest.raises(ValueError, match="lacks the run's decision language"):
+        read_plan(plan, tmp_path / "data")

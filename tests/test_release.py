@@ -17,8 +17,10 @@ import nbformat
 import pytest
 
 from kws.cli import main
+from kws.i18n import notebook_domain
 from kws.notebooks import BEGIN, END
 from kws.release.bundle import BundleError, build_bundle, scan_bundle
+from kws.spec import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb"))
@@ -139,10 +141,16 @@ def test_bundle_holds_no_solution_grader_or_hidden_labels(bundle):
     }  # fmt: skip
     assert all(n.endswith(".py") for n in kit if n.startswith("kws/")
                and "/assignments/" not in n and "/locale/" not in n)  # fmt: skip
+    notebooks = [notebook_domain(spec.notebook) for spec in ASSIGNMENTS.values()]
     assert {n for n in kit if "/locale/" in n} == {  # the catalogs, which students read
         "kws/locale/kws.pot", "kws/locale/pl/LC_MESSAGES/kws.po",
         "kws/locale/zh_TW/LC_MESSAGES/kws.po",
+        *(f"kws/locale/{domain}.pot" for domain in notebooks),
+        *(f"kws/locale/zh_TW/LC_MESSAGES/{domain}.po" for domain in notebooks),
     }  # fmt: skip
+    catalogs = {data.decode("utf-8") for name, data in files.items() if "/notebook_" in name}
+    assert len(catalogs) == 6  # the student notebooks' Markdown, never a model answer
+    assert not [line for line in solution_lines if any(line in text for text in catalogs)]
     # the assignment specs (limits, points, tiers) ship: kws.spec reads them when asked; and so
     # do the graded tests, which a student's `kws handin` runs on the hand-in
     assert {

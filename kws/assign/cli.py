@@ -62,9 +62,12 @@ def _assign(args: argparse.Namespace) -> int:
 def _assign_course(args: argparse.Namespace) -> int:
     from kws.assign.checks import AssignmentError, assignment_problems, solution_path
     from kws.assign.generate import planned_files, write_files
+    from kws.grading.season.course import course_language
+    from kws.i18n import speaking
     from kws.release.leaks import reference_code_warnings
     from kws.spec import COURSE_ENV, assignments, course
 
+    language = course_language(args.course)  # a bad course file: refused before the work
     taught = course()
     if taught.kit:
         raise ValueError(
@@ -87,8 +90,9 @@ def _assign_course(args: argparse.Namespace) -> int:
             + "\n".join(f"- {p}" for p in problems)
         )
     planned = {}
-    for spec in specs:
-        planned |= planned_files(spec, solution_path(spec, taught), taught.students)
+    with speaking(language):  # where a spec names no language
+        for spec in specs:
+            planned |= planned_files(spec, solution_path(spec, taught), taught.students)
     if args.check:
         for path in planned:
             print(as_typed(f"out of date: {path}  (run: kws assign)"))
@@ -120,5 +124,8 @@ ASSIGN = Verb(
     arguments=(
         NAMES,
         Arg("--check", action="store_true", help="write nothing; exit 1 when a file would change"),
+        Arg("--course", type=Path,
+            help="course file (TOML): its `language` for the student notebooks where a spec "
+            "names none (default: KWS_LANGUAGE's, else English)"),
     ),
 )  # fmt: skip

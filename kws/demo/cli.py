@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kws.i18n import language_option
 from kws.verbs import NAMES, PRESET, SEED, Arg, Verb
 
 
@@ -24,6 +25,7 @@ def _demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         grade=not args.no_grade,
         parallel=not args.one_at_a_time,
+        language=args.language,
     )
 
 
@@ -53,6 +55,9 @@ DEMO = Verb(
         Arg("--no-grade", action="store_true", help="skip grading the reference"),
         Arg("--one-at-a-time", action="store_true",
             help="run the notebooks one after the other, their output shown as it comes"),
+        Arg("--language", type=language_option,
+            help="the score tables' language, as a student of the course reads them (a BCP 47 "
+            "tag: zh-TW, pl; default: KWS_LANGUAGE's, else English)"),
     ),
 )  # fmt: skip
 

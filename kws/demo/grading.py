@@ -12,15 +12,21 @@ from kws.spec import ASSIGNMENTS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def grade_notebook(submission: Path, data: Path, results: Path, name: str) -> tuple[int, str]:
+def grade_notebook(
+    submission: Path, data: Path, results: Path, name: str, language: str = "en"
+) -> tuple[int, str]:
     """Grade notebook `name` of the submission alone (the grader's ``--assignment``) into its
-    own results file in the folder `results`; returns the grader's exit code and score table."""
+    own results file in the folder `results`, its test names and messages in `language` (a tag
+    the kit has a catalog for); returns the grader's exit code and score table."""
     from kws.grading.command import grader_command, grader_environment
 
     spec = next(spec for spec in ASSIGNMENTS.values() if spec.notebook == name)
     try:  # absolute paths: the caller's
         command = grader_command(
-            submission, data, results / f"{spec.name}.json", options=["--assignment", spec.name]
+            submission,
+            data,
+            results / f"{spec.name}.json",
+            options=["--assignment", spec.name, "--language", language],
         )
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{error}; or pass --no-grade") from None

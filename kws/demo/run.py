@@ -23,11 +23,13 @@ import json
 import os
 import shutil
 import threading
+import unicodedata
 from pathlib import Path
 
-from kws import figures
+from kws import figures, i18n
 from kws.demo.grading import grade_notebook, merge_results
 from kws.demo.progress import PhaseClock, StatusLine, Timeline
+from kws.i18n import gettext as _
 from kws.spec import ASSIGNMENTS, course
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,9 +154,11 @@ class Runner:
     """Runs one notebook of the submission and, when asked, grades it the moment it ends,
     printing its score; what `make_data_and_run` and `run_in_turn` share."""
 
-    def __init__(self, submission: Path, data: Path, preset: str, seed: int, grade_into):
+    def __init__(self, submission: Path, data: Path, preset: str, seed: int, grade_into,
+                 language: str = i18n.ENGLISH):  # fmt: skip
         self.submission, self.data, self.preset, self.seed = submission, data, preset, seed
         self.grade_into = grade_into  # the folder of each notebook's results, None: no grading
+        self.language = language  # what the graders write for students (`kws.i18n`)
         self.timeline, self.codes = Timeline(), {}
         self._print = threading.Lock()
 
@@ -180,7 +184,8 @@ class Runner:
     def grade(self, name: str) -> None:
         if self.grade_into is None:
             return
-        code, table = grade_notebook(self.submission, self.data, self.grade_into, name)
+        code, table = grade_notebook(self.submission, self.data, self.grade_into, name,
+                                     language=self.language)  # fmt: skip
         at = self.timeline.mark(name, "graded")
         self.codes[name] = code
         self.say(f"\n{table.rstrip()}\n  {name} graded at {at:.0f} s")
@@ -250,7 +255,8 @@ def make_data_and_run(runner: Runner, preset: str, clock: PhaseClock) -> None:
 
 def result_table(submission: Path, results: Path | None) -> str:
     """Accuracies the notebooks reported (each one's ``outputs/<assignment>_summary.json``), and
-    the grader's score, as a small text table."""
+    the grader's score, as a small text table in the active language (`kws.i18n`), with the
+    line that says what the accuracies were measured on."""
     rows = []
     outputs = submission / "outputs"
     for summary in (f"{spec.name}_summary.json" for spec in SPECS):
@@ -260,9 +266,18 @@ def result_table(submission: Path, results: Path | None) -> str:
     if results is not None and results.is_file():
         report = json.loads(results.read_text())
         total = sum(test.get("max_score", 0) for test in report.get("tests", []))
-        rows.append(("grader score", f"{report.get('score', 0):g} / {total:g}"))
-    width = max((len(name) for name, _ in rows), default=10)
-    return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
+        rows.append((_("grader score"), f"{report.get('score', 0):g} / {total:g}"))
+    width = max((_columns(name) for name, _value in rows), default=10)
+    lines = [f"  {name}{' ' * (width - _columns(name))}  {value}" for name, value in rows]
+    return "\n".join(
+        [*lines, _("(the accuracies above are on the synthetic data the demo trains on)")]
+    )
+
+
+def _columns(text: str) -> int:
+    """How many columns of a terminal `text` takes: a Chinese character two, so that the table's
+    values line up in every language."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def real_speech_table(path: Path | None = None) -> str:
@@ -291,14 +306,19 @@ def run_demo(
     seed: int = 0,
     grade: bool = True,
     parallel: bool = True,
+    language: str | None = None,
 ) -> int:
-    """Run the demo into `out`; returns the exit code (the graders' first non-zero one, if any)."""
+    """Run the demo into `out`; returns the exit code (the graders' first non-zero one, if any).
+    The score tables speak `language` (a tag the kit has a catalog for; None: ``KWS_LANGUAGE``'s,
+    else English): the graders' and the closing one's lines a student would read. ValueError
+    naming the tags the kit has when it has no catalog for `language`."""
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r}; use one of {', '.join(PRESETS)}")
+    spoken = i18n.resolved(language)  # before any work: a tag the kit has no catalog for
     out, clock = Path(out), PhaseClock()
     data, submission, results = out / "data", out / "submission", out / "results.json"
     parts = out / "results"
-    runner = Runner(submission, data, preset, seed, parts if grade else None)
+    runner = Runner(submission, data, preset, seed, parts if grade else None, spoken)
     _banner(f"synthetic data ({preset}) in {data}")
     if parallel:
         make_data_and_run(runner, preset, clock)
@@ -316,8 +336,8 @@ def run_demo(
     }
     (out / "timings.json").write_text(json.dumps(timings, indent=1))
     print(clock.table())
-    print(result_table(submission, results if grade else None))
-    print("(the accuracies above are on the synthetic data the demo trains on)")
+    with i18n.speaking(spoken):
+        print(result_table(submission, results if grade else None))
     real = real_speech_table()
     if real:
         print(f"\n{real}")

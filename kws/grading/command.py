@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kws.i18n import language_option
+
 PLUGIN = "kws.grading.plugin"
 # No caches written into the kit, and none of the instructor's own pytest plugins: random order,
 # benchmarks or hypothesis could change how the grader runs, and loading them costs every
@@ -159,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                         "plan.json, written by `kws gradescope`), in place of the options above")  # fmt: skip
     parser.add_argument("--plan-sha256",
                         help="the sha256 --plan was written with (`kws gradescope` bakes it in)")  # fmt: skip
+    parser.add_argument("--language", type=language_option,
+                        help="the course's language (a BCP 47 tag: zh-TW, pl; default English): "
+                        "what the grader writes for students speaks it")  # fmt: skip
     args, options = parser.parse_known_args(argv)
     try:
         part = _planned(args)
@@ -189,13 +194,15 @@ def _planned(args: argparse.Namespace):
             return None
         split = None if args.public_share is None else Split(args.public_share, args.split_seed)
         return plan_handins(args.data, [args.submission], args.assignment,
-                            dataset=args.dataset, tiers=args.tiers, split=split)  # fmt: skip
+                            dataset=args.dataset, tiers=args.tiers, split=split,
+                            language=args.language)  # fmt: skip
     given = [option for option, value in (("--assignment", args.assignment),
              ("--dataset", args.dataset), ("--tiers", args.tiers),
-             ("--public-share", args.public_share)) if value is not None]  # fmt: skip
+             ("--public-share", args.public_share), ("--language", args.language))
+             if value is not None]  # fmt: skip
     if given:  # one channel: the plan decided them
         raise ValueError(f"{given[0]} with --plan {args.plan}: the plan decided the selection, "
-                         f"the tier sets and the split; leave {given[0]} out")  # fmt: skip
+                         f"the tier sets, the split and the language; leave {given[0]} out")  # fmt: skip
     decisions = shipped_plan(args.plan, args.data, args.plan_sha256)
     return handin_plan(decisions, args.data, args.submission) if ready else None
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from kws import i18n
 from kws.grading.judge.autograded import TestCells
 from kws.grading.judge.device import CUDA, cuda_available, grading_device
 from kws.grading.judge.fixture import PLAN, TIER_SETS, Grading
@@ -31,7 +32,12 @@ from kws.i18n import N_
 from kws.spec import ASSIGNMENTS, Spec, SpecError, spec_of
 
 PATH_OPTIONS = ("submission", "data", "results", "tiers", "hide", "plan")
-PLANNED_BY = ("--assignment", "--dataset", "--tiers")  # the plan's inputs: refused beside --plan
+PLANNED_BY = (
+    "--assignment",
+    "--dataset",
+    "--tiers",
+    "--language",
+)  # the plan's inputs: refused beside --plan
 
 
 def pytest_addoption(parser):
@@ -54,6 +60,11 @@ def pytest_addoption(parser):
         "--tiers",
         type=Path,
         help="JSON accuracy tiers for data the grader does not know; without --plan only",
+    )
+    group.addoption(
+        "--language",
+        help="the course's language (a BCP 47 tag: zh-TW, pl), what the results speak to "
+        "students (default: KWS_LANGUAGE's, else English); without --plan only",
     )
     group.addoption(
         "--hide", type=Path, action="append", default=[], help="more paths the child must not read"
@@ -108,6 +119,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "task(name): the task of its assignment a test grades")
     config.pluginmanager.register(GradescopeReport(config.getoption("--results")), "kws-gradescope")
     config.stash[PLAN] = _plan(config)
+    if config.stash[PLAN] is not None and config.stash[PLAN].language is not None:
+        i18n.use(config.stash[PLAN].language)  # the course's: names, messages, the child's
 
 
 def _plan(config) -> GraderPlan | None:
@@ -129,9 +142,31 @@ def _plan(config) -> GraderPlan | None:
         return plan_handins(data, [submission], config.getoption("--assignment"),
                             dataset=config.getoption("--dataset"),
                             tiers=config.getoption("--tiers"),
-                            handin=config.getoption("--handin"))  # fmt: skip
+                            handin=config.getoption("--handin"),
+                            language=_language(config.getoption("--language")))  # fmt: skip
     except (FileNotFoundError, ValueError) as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def _language(tag: str | None) -> str | None:
+    """``--language``'s tag as the kit spells it (None: not given); refused with the tags the
+    kit has."""
+    if tag is None:
+        return None
+    problem = i18n.check_language(tag)
+    if problem:
+        raise ValueError(f"--language: {problem}")
+    return i18n.canonical(tag)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A graded test speaks its assignment's language (its spec's ``language``), else the
+    run's (the plan's, `kws.i18n`)."""
+    assignment = _assignment(item)
+    spec = ASSIGNMENTS.get(assignment) if assignment else None
+    with i18n.speaking(spec.language if spec else None):
+        return (yield)
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -211,7 +246,8 @@ def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
             )
         tier_sets[assignment] = plan.tier_sets[assignment]
         described = tier_sets[assignment].describe()
-        report.add_output(f"Accuracy tiers for {assignment}: {described}.", terminal=True)
+        said = i18n.gettext("Accuracy tiers for {assignment}: {tiers}.")
+        report.add_output(said.format(assignment=assignment, tiers=described), terminal=True)
     report.extra_data["tier_sets"] = {a: t.name for a, t in tier_sets.items()}
     return tier_sets
 

@@ -54,9 +54,10 @@ FORBIDDEN = (
     "grader",
     "speaker_features_hidden",
 )  # folder names never handed out
-# What the kit's archive may hold: the package's modules, setuptools' metadata, the README.
+# What the kit's archive may hold: the package's modules, setuptools' metadata, the README, the
+# catalogs (the kit's messages; the notebooks' Markdown, taken from the student notebooks).
 _KIT_FILES = re.compile(
-    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws/locale/(kws\.pot|[\w]+/LC_MESSAGES/kws\.po)|kws\.egg-info/.*)$"
+    r"^kws-[^/]+/(PKG-INFO|setup\.cfg|pyproject\.toml|README\.md|kws/.*\.py|kws/assignments/\w+/spec\.toml|kws/locale/(\w+\.pot|\w+/LC_MESSAGES/\w+\.po)|kws\.egg-info/.*)$"
 )
 
 

@@ -43,9 +43,13 @@ def _release(args: argparse.Namespace) -> int:
         rest = ["bundle"]
     if form is None or len(rest) > 1:
         raise ValueError(f"give one of the two forms:\n{USAGE}")
-    if form == "bundle":
-        return _bundle(args, Path(rest[0]))
-    return _notebooks(args, Path(rest[0]) if rest else None)
+    from kws.grading.season.course import course_language
+    from kws.i18n import speaking
+
+    with speaking(course_language(args.course)):  # where a spec names no language
+        if form == "bundle":
+            return _bundle(args, Path(rest[0]))
+        return _notebooks(args, Path(rest[0]) if rest else None)
 
 
 def _notebooks(args: argparse.Namespace, out: Path | None) -> int:
@@ -108,6 +112,9 @@ RELEASE = Verb(
         Arg("--force", action="store_true", help="bundle: write into a non-empty OUT"),
         Arg("--solutions", type=Path,
             help="the solution notebooks (default: the course's solutions/)"),
+        Arg("--course", type=Path,
+            help="course file (TOML): its `language` for the notebooks and the README where an "
+            "assignment's spec names none (default: KWS_LANGUAGE's, else English)"),
         Arg("--data", type=Path,
             help="bundle: the grader's data folder, to say which of its folders students get "
             "and which stay with the grader"),

@@ -12,6 +12,9 @@ needs, added where the solution notebook has none of its own (`with_kit_cells`):
   grader reads it, then zipped (`kws.handin.cell`).
 
 The kit's own notebooks hold all three already, so their student versions are as they were.
+In a language other than English (the assignment's, `kws.i18n`), each Markdown cell a notebook's
+own catalog translates is written in it (`in_language`; ``kws/locale/<lang>/LC_MESSAGES/
+notebook_<name>.po``): the instructions, task text and hints; the code cells are as they were.
 `release_notebooks` writes a course's student notebooks, `stale_notebooks` lists those out of
 date; `kws release notebooks` and `kws assign` call them, and `kws release bundle` makes the
 same notebooks for the bundle.
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from kws.i18n import ENGLISH, ENV, N_, active, speaking
+from kws.i18n import ENGLISH, ENV, N_, active, notebook_domain, speaking, translations
 from kws.i18n import gettext as _
 from kws.notebooks import NotebookError, cells_with_tag, read_notebook, student_version
 from kws.spec import Spec, assignments
@@ -150,12 +153,32 @@ def spec_of_notebook(path: Path) -> Spec | None:
 def student_notebook(solution: str | Path, spec: Spec | None = None) -> nbformat.NotebookNode:
     """The student notebook of the solution notebook `solution`: its student version, with the
     kit's cells of its assignment (`spec`, default: the course's assignment of that notebook;
-    none: the student version alone). NotebookError naming the cell and line of a marker that
-    does not close."""
+    none: the student version alone), in the assignment's language (`in_language`).
+    NotebookError naming the cell and line of a marker that does not close."""
     solution = Path(solution)
     spec = spec if spec is not None else spec_of_notebook(solution)
     student = student_version(read_notebook(solution), name=str(solution))
-    return with_kit_cells(student, spec) if spec is not None else student
+    if spec is None:
+        return student
+    with speaking(spec.language):
+        return in_language(with_kit_cells(student, spec), solution.name)
+
+
+def in_language(nb, notebook: str) -> nbformat.NotebookNode:
+    """`nb` with each Markdown cell its notebook's catalog (of the notebook named `notebook`,
+    `kws.i18n.notebook_domain`) translates into the active language written in it; a cell the
+    catalog does not hold, a written answer's cell and every code cell as it was."""
+    catalog = translations(active(), notebook_domain(notebook))
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and not _answer(cell):
+            cell.source = catalog.gettext(cell.source)
+    return nb
+
+
+def _answer(cell) -> bool:
+    """Whether `cell` is a written answer's (tagged ``answer:<id>``): the student's, its
+    placeholder the one the hand-in check knows unanswered (`kws.written.model.PLACEHOLDERS`)."""
+    return any(tag.startswith("answer:") for tag in cell.metadata.get("tags", []))
 
 
 def _solutions(folder: Path) -> list[Path]:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from kws.grading.protocol.checkpoint import unwrap_state
+from kws.i18n import gettext as _
 
 
 def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
@@ -14,8 +15,10 @@ def read_config(folder: Path, task: str, ns: dict) -> tuple[type, dict]:
     path = folder / "config.json"
     if not path.is_file():
         raise FileNotFoundError(
-            f"{task}/config.json is missing; run the notebook's saving cell and hand in its "
-            "outputs/ folder beside the notebook"
+            _(
+                "{task}/config.json is missing; run the notebook's saving cell and hand in its "
+                "outputs/ folder beside the notebook"
+            ).format(task=task)
         )
     try:
         config = json.loads(path.read_text())
@@ -46,7 +49,9 @@ def load_checkpoint(model, path: Path, task: str) -> None:
     import torch
 
     if not path.is_file():
-        raise FileNotFoundError(f"{task}/model.pt is missing; run the notebook's saving cell")
+        raise FileNotFoundError(
+            _("{task}/model.pt is missing; run the notebook's saving cell").format(task=task)
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:

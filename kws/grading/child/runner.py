@@ -17,6 +17,7 @@ from kws.grading.child.checkpoint import load_checkpoint, read_config
 from kws.grading.child.predictions import pick_batches, predict, prediction_batches, release_memory
 from kws.grading.protocol.child_run import ChildRun
 from kws.grading.protocol.handin import find_notebook, outputs_folder, relative
+from kws.i18n import gettext as _
 
 _CUDA_ERRORS = (
     "Torch not compiled with CUDA enabled",
@@ -98,7 +99,9 @@ def grade_task(
     config = attempt("config", lambda: read_config(folder, task, ns))
     if config is None:
         if todo:
-            report["errors"]["config"] += f" (your notebook still has TODOs, the first: {todo})"
+            report["errors"]["config"] += " " + _(
+                "(your notebook still has TODOs, the first: {todo})"
+            ).format(todo=todo)
         return report
     cls, kwargs = config
     report["class"] = cls.__name__

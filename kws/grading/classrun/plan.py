@@ -181,7 +181,8 @@ def plan_run(
     )
     graders = decided.grader_plan(typed, plan.chosen, split=split,
                                   split_from=season.course.path if split else None,
-                                  season=season.digest())  # fmt: skip
+                                  season=season.digest(),
+                                  language=season.course.language if season.course else None)  # fmt: skip
     plan.graders = graders.text()
     plan.targets = {p.name: os.path.realpath(p) for p in plan.chosen}
     return plan

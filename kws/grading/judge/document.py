@@ -7,8 +7,10 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kws.i18n import N_
+
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-HIDDEN_OUTPUT = "This test is hidden; its details are not shown."
+HIDDEN_OUTPUT = N_("This test is hidden; its details are not shown.")  # in the language
 FINDING_KINDS = ("review", "tampering", "grader_error")
 # A test's extra_data["part"] when it grades the Kaggle rule's held-out part
 # (`kws.grading.testsets.split`): on Gradescope its points count from its notebook's due date on

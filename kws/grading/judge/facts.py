@@ -10,6 +10,7 @@ from kws.grading.judge.hints import hint, with_hint
 from kws.grading.judge.notebook import child_problem
 from kws.grading.judge.results import GradescopeReport
 from kws.grading.sandbox.supervise import ChildResult
+from kws.i18n import gettext as _
 
 # Why a numeric test of the course's grader_checks.py does not run in a student's copy.
 GRADER_ONLY = "graded after you hand in: the course keeps this check with its grader"
@@ -86,11 +87,14 @@ class ChildFacts:
         """
         report = self.task_report(child, task)
         loading = dict.fromkeys(
-            ("config", "build", "checkpoint"), f"Loading your {task} model failed"
+            ("config", "build", "checkpoint"),
+            _("Loading your {task} model failed").format(task=task),
         )
         self._fail_first(child, task, loading)
         if evaluated:
-            self._fail_first(child, task, {"evaluate": f"Running your {task} model failed"})
+            self._fail_first(
+                child, task, {"evaluate": _("Running your {task} model failed").format(task=task)}
+            )
         return report
 
     def probe_facts(self, child: ChildResult, task: str, forward: bool = True) -> dict:
@@ -114,7 +118,7 @@ class ChildFacts:
         """
         report = self.task_report(child, task)
         stages = ("config", "build", "probes")[: 3 if forward else 2]
-        could_not = f"The structural checks could not run your {task} model"
+        could_not = _("The structural checks could not run your {task} model").format(task=task)
         self._fail_first(child, task, dict.fromkeys(stages, could_not))
         tampering = report["facts"]["tampering"] + child.payload["tampering"]
         if tampering:
@@ -167,14 +171,20 @@ class ChildFacts:
         if facts is None and spec is not None and not spec.grader_checks_file.is_file():
             pytest.skip(GRADER_ONLY)  # a check the course keeps with its grader: not here
         if facts is None:
-            pytest.fail(f"The numeric check of {component} did not run; tell the course staff.")
+            pytest.fail(
+                _("The numeric check of {component} did not run; tell the course staff.").format(
+                    component=component
+                )
+            )
         name, items = facts["name"], facts["items"]
         relevant = [i for i in items if not topics or i[0] in ("build", *topics)]
         failed = [i for i in relevant if not i[1]]
         if not failed and not any(i[0] in topics for i in items) and topics:
             failed = [i for i in items if not i[1]][:1]  # stopped before reaching these checks
         if failed and facts["todo"] and failed[0][3].startswith("not written yet"):
-            pytest.fail(f"Your {name} still has a TODO: {facts['todo']}")
+            pytest.fail(
+                _("Your {name} still has a TODO: {todo}").format(name=name, todo=facts["todo"])
+            )
         if failed:
-            _, _, what, fix = failed[0]
+            what, fix = failed[0][2:]
             pytest.fail(f"{name}: ✗ {what} — {fix}")

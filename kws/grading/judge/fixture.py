@@ -36,6 +36,7 @@ from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import hidden_test, layout_of, public_test
 from kws.grading.testsets.split import graded_correct
 from kws.i18n import N_
+from kws.i18n import gettext as _
 from kws.spec import Spec, graded_test_folders
 
 TIER_SETS = pytest.StashKey[dict[str, TierSet]]()  # set at collection by `kws.grading.plugin`
@@ -106,8 +107,11 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         if spec.name not in self._children:
             result = self._run_notebook(spec, self.hidden_test(spec))
             self.report.add_output(
-                f"{spec.notebook}: graded in {result.seconds:.1f} s; sandbox: "
-                f"{', '.join(result.protections)}."
+                _("{notebook}: graded in {seconds} s; sandbox: {protections}.").format(
+                    notebook=spec.notebook,
+                    seconds=f"{result.seconds:.1f}",
+                    protections=", ".join(result.protections),
+                )
             )
             for note in result.notes:  # e.g. large folders not copied for grading
                 self.report.add_output(f"{spec.notebook}: {note}.")

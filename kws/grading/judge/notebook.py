@@ -14,6 +14,7 @@ from kws.grading.sandbox.run import ChildJob, run_child
 from kws.grading.sandbox.supervise import ChildResult, Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import layout_of
+from kws.i18n import gettext as _
 from kws.spec import ASSIGNMENTS, Spec
 
 
@@ -115,14 +116,14 @@ def left_out_notes(present: set[str], held: set[str], missing: dict[str, str]) -
     for name in sorted(present):
         notebook = ASSIGNMENTS[name].notebook
         if name not in held:
-            why = f"the submission holds no {notebook}"
+            why = _("the submission holds no {notebook}").format(notebook=notebook)
         elif name in missing:
-            why = f"the grading data has no test set for it ({missing[name]})"
+            why = _("the grading data has no test set for it ({why})").format(why=missing[name])
         else:
             continue
         others = sorted(present - {name})
-        hint = f" (Course staff: --assignment {others[0]} grades that one only.)" if others else ""
-        left_out[name] = (
-            f"Not graded in this run: {notebook}, because {why}; its tests are left out.{hint}"
-        )
+        hint = _("(Course staff: --assignment {name} grades that one only.)")
+        said = _("Not graded in this run: {notebook}, because {why}; its tests are left out.")
+        said = said.format(notebook=notebook, why=why)
+        left_out[name] = f"{said} {hint.format(name=others[0])}" if others else said
     return left_out

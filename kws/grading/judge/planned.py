@@ -18,13 +18,18 @@ if TYPE_CHECKING:  # the assignments load when a plan is made, not when `kws` st
     from kws.grading.testsets.split import Split
 
 PLAN_FILE = "plan.json"  # in a folder of the run's own, gone when the run ends
-PLAN_VERSION = 4
+PLAN_VERSION = 5
 DECISIONS = ("data", "assignment", "tier_sets", "public_test_set", "missing", "held", "split",
-             "written", "season")  # fmt: skip
+             "written", "season", "language")  # fmt: skip
 # What one shard plans for its own share only (each hand-in's notebooks), or applies not at all
 # (the season: `kws merge` applies the one kept in the grades folder to the merged class): the
 # decisions every shard of one class shares are the others (`shared_decisions`).
 NOT_SHARED = ("held", "season")
+# A plan of an older kit is read, not refused: a class graded mid-term by it keeps working. Each
+# decision added since the oldest version read, with the version that added it and what a plan
+# made before it decided (a version-4 plan's graders wrote English).
+OLDEST_READ = 4
+ADDED = {"language": (5, "en")}
 
 
 @dataclass(frozen=True)
@@ -49,17 +54,20 @@ class Decided:
         split: Split | None = None,
         split_from: Path | None = None,
         season: dict | None = None,
+        language: str | None = None,
     ) -> GraderPlan:
         """The graders' part of these decisions, for a run of `data` grading `handins`, with
         the Kaggle `split` (read from the course file `split_from`) checked on `data`
         (`checked_split`: SplitError naming `split_from` when a part would be empty) and the
-        digest of the `season` the run applies (`SeasonInputs.digest`; None: none)."""
+        digest of the `season` the run applies (`SeasonInputs.digest`; None: none), and the
+        `language` of what the graders write for students (the course file's; None: English or
+        ``KWS_LANGUAGE``'s, `kws.i18n`)."""
         held = {str(Path(h).resolve()): sorted(self.holds[Path(h).name]) for h in handins
                 if Path(h).name in self.holds}  # fmt: skip
         split = checked_split(split, split_from, data, self.gradable)
         return GraderPlan(Path(data).resolve(), self.tier_sets, self.public_only,
                           self.missing, held, self.assignment, split, self.written,
-                          season)  # fmt: skip
+                          season, language)  # fmt: skip
 
 
 def decide_grading(
@@ -149,14 +157,16 @@ def plan_handins(
     split: Split | None = None,
     split_from: Path | None = None,
     handin: bool = False,
+    language: str | None = None,
 ) -> GraderPlan:
     """The graders' plan of a run grading `handins` (one, for the Gradescope autograder, `kws
     handin` and a grader started without ``--plan``), made as `kws grade` makes its own:
     `decide_handins`, then `Decided.grader_plan` with the Kaggle `split` (from the course file
-    `split_from`). Raises as those do."""
+    `split_from`) and the course's `language`. Raises as those do."""
     decided = decide_handins(data, handins, assignment, dataset=dataset, tiers=tiers,
                              handin=handin)  # fmt: skip
-    return decided.grader_plan(data, handins, split=split, split_from=split_from)
+    return decided.grader_plan(data, handins, split=split, split_from=split_from,
+                               language=language)  # fmt: skip
 
 
 def checked_split(
@@ -206,6 +216,7 @@ class GraderPlan:
     split: Split | None = None  # the Kaggle rule (`kws.grading.testsets.split`), or None
     written: dict[str, list[dict]] = field(default_factory=dict)  # `written_questions`'s
     season: dict | None = None  # the digest of the season applied, or None: none applied
+    language: str | None = None  # what the graders write for students (`kws.i18n`): None, English
 
     def text(self) -> str:
         """The plan file's JSON (`read_plan` reads it)."""
@@ -214,7 +225,8 @@ class GraderPlan:
         part = {"version": PLAN_VERSION, "data": str(self.data), "assignment": self.assignment,
                 "tier_sets": tier_sets, "public_test_set": self.public_only,
                 "missing": self.missing, "held": self.held, "split": split,
-                "written": self.written, "season": self.season}  # fmt: skip
+                "written": self.written, "season": self.season,
+                "language": self.language}  # fmt: skip
         return json.dumps(part, indent=2)
 
 
@@ -231,6 +243,30 @@ def plan_digest(decisions: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+VERSIONS_READ = f"version {OLDEST_READ} to {PLAN_VERSION}"
+
+
+def readable(part: object) -> bool:
+    """Whether the plan JSON `part` is a plan of a version this kit reads (`OLDEST_READ` to
+    `PLAN_VERSION`)."""
+    version = part.get("version") if isinstance(part, dict) else None
+    return isinstance(version, int) and OLDEST_READ <= version <= PLAN_VERSION
+
+
+def lacking_decisions(part: dict) -> list[str]:
+    """The decisions a readable plan `part` lacks that a plan of its version holds."""
+    since = {key: added for key, (added, _) in ADDED.items()}
+    return [key for key in DECISIONS
+            if key not in part and since.get(key, OLDEST_READ) <= part["version"]]  # fmt: skip
+
+
+def completed(part: dict) -> dict:
+    """A readable plan `part` with every decision: one added after its version as a plan made
+    before it decided (`ADDED`: a version-4 plan speaks English)."""
+    before = {key: value for key, (added, value) in ADDED.items() if part["version"] < added}
+    return before | part
+
+
 def read_plan(path: Path, data: Path) -> GraderPlan:
     """The graders' part of a plan written at `path`, for a grader of the data folder `data`;
     ValueError naming the file when it is unreadable or was made for other data."""
@@ -238,9 +274,9 @@ def read_plan(path: Path, data: Path) -> GraderPlan:
         part = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ValueError(f"--plan {path}: cannot read the run's plan ({error})") from None
-    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
-        raise ValueError(f"--plan {path}: not a grading plan of this kit (version {PLAN_VERSION})")
-    lacking = [key for key in DECISIONS if key not in part]
+    if not readable(part):
+        raise ValueError(f"--plan {path}: not a grading plan this kit reads ({VERSIONS_READ})")
+    lacking = lacking_decisions(part)
     if lacking:  # refused, never decided again here
         raise ValueError(
             f"--plan {path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
@@ -265,6 +301,7 @@ def grader_plan_of(part: dict) -> GraderPlan:
     from kws.grading.judge.tiers import TierSet
     from kws.grading.testsets.split import Split
 
+    part = completed(part)
     try:
         tier_sets = {name: TierSet(**t) for name, t in part["tier_sets"].items()}
         split = Split(part["split"]["share"], part["split"]["seed"]) if part["split"] else None
@@ -272,7 +309,8 @@ def grader_plan_of(part: dict) -> GraderPlan:
         raise ValueError(f"a tier set or the split is not as the kit writes it ({error})") from None
     return GraderPlan(Path(part["data"]), tier_sets, list(part["public_test_set"]),
                       dict(part["missing"]), dict(part["held"]), part["assignment"],
-                      split, dict(part["written"]), part["season"])  # fmt: skip
+                      split, dict(part["written"]), part["season"],
+                      part["language"])  # fmt: skip
 
 
 def handin_plan(decisions: dict, data: Path, handin: Path) -> GraderPlan:
@@ -299,9 +337,9 @@ def checked_plan_file(path: Path, fix: str, sha256: str | None = None) -> dict:
         part = json.loads(text.decode("utf-8"))
     except (OSError, ValueError) as error:
         raise ValueError(f"{path} cannot be read ({error}); {fix}") from None
-    if not isinstance(part, dict) or part.get("version") != PLAN_VERSION:
-        raise ValueError(f"{path}: not a grading plan of this kit (version {PLAN_VERSION}); {fix}")
-    lacking = [key for key in (*DECISIONS, "notebooks") if key not in part]
+    if not readable(part):
+        raise ValueError(f"{path}: not a grading plan this kit reads ({VERSIONS_READ}); {fix}")
+    lacking = [*lacking_decisions(part), *(["notebooks"] if "notebooks" not in part else [])]
     if lacking:
         raise ValueError(f"{path} lacks the run's decision{'s' if len(lacking) > 1 else ''} "
                          f"{', '.join(lacking)}; {fix}")  # fmt: skip

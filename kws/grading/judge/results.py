@@ -1,7 +1,9 @@
 """Gradescope-schema results for a pytest run: points, visibility, partial credit, a score table.
 
 A graded test declares its worth with markers (``@pytest.mark.points(4)``,
-``@pytest.mark.visibility("hidden")``); its docstring's first line is the name students see, and
+``@pytest.mark.visibility("hidden")``); its docstring's first line is the name students see (or
+its ``kws_title``, a title with values, which `titled` gives), in the course's language when
+its catalog has it, and
 the ``score`` fixture (`Score`) gives partial credit. `GradescopeReport` writes ``results.json``
 at the session's end, with what a person should look at recorded as data (``extra_data
 ["findings"]``, `GradescopeReport.add_finding`: docs/reference/checks.md) and what each test
@@ -13,6 +15,7 @@ fails (`kws.grading.sandbox.faults.MACHINE_FAULT_EXIT`): neither is the hand-in'
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +33,7 @@ from kws.grading.judge.document import (
 )
 from kws.grading.judge.loading import BROKEN_LINE, BROKEN_TESTS_EXIT, fix_of, where_broken
 from kws.grading.sandbox.faults import FAULT_LINE, MACHINE_FAULT_EXIT, machine_fault
+from kws.i18n import gettext as _
 
 _MESSAGE_LINES = 3
 
@@ -67,6 +71,36 @@ class Score:
         self.fraction, self.note = float(fraction), note
 
 
+def titled(title: str, **values) -> Callable:
+    """Give a graded test its title, the name students see, where it states values (a limit
+    from the spec): `title` is marked with ``N_`` for the catalogs and formatted with `values`
+    in the course's language when the results are written.
+
+    Example:
+        ```python
+        @titled(N_("Task 1: fewer than {n} encoder layers run in forward"), n=limit + 1)
+        def test_task1_layers_that_run(grading, child): ...
+        ```
+    """
+
+    def give(test: Callable) -> Callable:
+        test.__doc__ = title.format(**values)  # the English, for a reader of the test
+        test.kws_title = (title, values)
+        return test
+
+    return give
+
+
+def title_of(function: Callable | None) -> tuple[str, dict]:
+    """The title of a graded test `function` and its values: `titled`'s, else its docstring's
+    first line (no values); ("", {}) when it has neither."""
+    given = getattr(function, "kws_title", None)
+    if given is not None:
+        return given
+    doc = (getattr(function, "__doc__", None) or "").strip()
+    return (doc.splitlines()[0] if doc else "", {})
+
+
 def failure_message(excinfo) -> str:
     """The first lines of an assertion message, or the exception's type and first line."""
     error = excinfo.value
@@ -75,9 +109,10 @@ def failure_message(excinfo) -> str:
         # pytest appends its own "assert ..." explanation after the message: drop it.
         text = text.split("\nassert ")[0].strip()
         lines = [line for line in text.splitlines() if line.strip()][:_MESSAGE_LINES]
-        return "\n".join(lines) or "A check failed."
+        return "\n".join(lines) or _("A check failed.")
     first = text.splitlines()[0] if text else ""
-    return f"The grader hit an error: {type(error).__name__}: {first}"[:500]
+    said = _("The grader hit an error: {error}").format(error=f"{type(error).__name__}: {first}")
+    return said[:500]
 
 
 def _marker_arg(item, name: str, default):
@@ -108,6 +143,7 @@ class GradescopeReport:
         self.started = time.monotonic()
         self.tests: dict[str, TestResult] = {}
         self.order: list[str] = []
+        self.titles: dict[str, tuple[str, dict, str]] = {}  # nodeid: title, values, suffix
         self.scores: dict[str, Score] = {}
         self.notes: list[str] = []
         self.skipped: set[str] = set()
@@ -196,10 +232,10 @@ class GradescopeReport:
                 raise pytest.UsageError(
                     f"{item.nodeid}: visibility {visibility!r} is not one of {VISIBILITIES}"
                 )
-            doc = (getattr(item, "obj", None).__doc__ or "").strip() if hasattr(item, "obj") else ""
-            name = doc.splitlines()[0] if doc else item.name
-            if getattr(item, "callspec", None) is not None:
-                name += f" [{item.callspec.id}]"
+            title, values = title_of(getattr(item, "obj", None))
+            suffix = f" [{item.callspec.id}]" if getattr(item, "callspec", None) else ""
+            self.titles[item.nodeid] = (title or item.name, values, suffix)
+            name = (title.format(**values) if values else title or item.name) + suffix
             points = float(_marker_arg(item, "points", 0.0))
             about = _test_facts(item)
             self.tests[item.nodeid] = TestResult(name, 0.0, points, "failed", "", visibility, about)
@@ -234,13 +270,17 @@ class GradescopeReport:
         if call.excinfo is not None:
             self._machine_fault(item.nodeid, call.excinfo.value)
         test = self.tests.get(item.nodeid)
+        if test is not None and report.when == "setup":  # in the test's language (`plugin`)
+            title, values, suffix = self.titles[item.nodeid]
+            test.name = _(title).format(**values) + suffix if values else _(title) + suffix
         if test is None or (report.when != "call" and not report.failed and not report.skipped):
             return
         given = self.scores.get(item.nodeid)
         if report.skipped:
             reason = call.excinfo.value.msg if call.excinfo else "skipped"
             test.max_score, test.score, test.status = 0.0, 0.0, "passed"
-            test.output = f"Not graded in this run ({reason}); its points are not counted."
+            said = _("Not graded in this run ({reason}); its points are not counted.")
+            test.output = said.format(reason=_(reason))
             test.extra_data["skipped"] = reason  # a field, for `kws handin` and the report
             self.skipped.add(item.nodeid)
             return
@@ -249,7 +289,7 @@ class GradescopeReport:
             message = given.note if given else ""
         else:
             fraction = given.fraction if given and given.fraction is not None else 0.0
-            message = failure_message(call.excinfo) if call.excinfo else "The check failed."
+            message = failure_message(call.excinfo) if call.excinfo else _("The check failed.")
             if call.excinfo and not call.excinfo.errisinstance(
                 (AssertionError, pytest.fail.Exception)
             ):
@@ -261,7 +301,7 @@ class GradescopeReport:
             test.extra_data["part"] = HELD_OUT
         test.score = round(test.max_score * fraction, 4)
         test.status = "passed" if fraction == 1.0 else "failed"
-        test.output = message if test.visibility != "hidden" else HIDDEN_OUTPUT
+        test.output = message if test.visibility != "hidden" else _(HIDDEN_OUTPUT)
 
     def results(self) -> dict:
         tests = [self.tests[nodeid] for nodeid in self.order]
@@ -306,12 +346,14 @@ class GradescopeReport:
         width = max([len(t["name"]) for t in document["tests"]] + [10])
         for nodeid, test in zip(self.order, document["tests"], strict=True):
             if nodeid in self.skipped:
-                write(f"   {test['name']:<{width}}  not run (its points are not counted)")
+                not_run = _("not run (its points are not counted)")
+                write(f"   {test['name']:<{width}}  {not_run}")
                 continue
             mark = "ok " if test["status"] == "passed" else "-- "
             write(f"{mark}{test['name']:<{width}}  {test['score']:>6g} / {test['max_score']:g}")
         total = sum(t["max_score"] for t in document["tests"])
-        write(f"   {'total':<{width}}  {document['score']:>6g} / {total:g}")
+        said = _("total")
+        write(f"   {said:<{width}}  {document['score']:>6g} / {total:g}")
         for note in self.terminal_notes:
             write(note)
         if self.fault is not None:

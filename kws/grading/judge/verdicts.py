@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kws.grading.judge.results import titled
+from kws.i18n import N_
 from kws.spec import NumericTest, Spec
 
 
@@ -45,11 +47,9 @@ def retraining_test(spec: Spec) -> Callable[..., None]:
             "training cells run from a fresh kernel."
         )
 
-    test_retrains_on_gpu.__doc__ = (
-        f"Re-training: the notebook trains from scratch on the GPU and its {task} model reaches "
-        "the simple tier"
-    )
-    return test_retrains_on_gpu
+    title = N_("Re-training: the notebook trains from scratch on the GPU and its {task} model "
+               "reaches the simple tier")  # fmt: skip
+    return titled(title, task=task)(test_retrains_on_gpu)
 
 
 def numeric_tests(spec: Spec, module_file: str) -> dict:

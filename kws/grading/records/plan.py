@@ -13,6 +13,8 @@ graded; `kws grade --student` records that student's notebooks in it; `kws merge
 class's from its shards'. The seal (`records.json`) covers it, so a plan edited or lost is
 refused as any record is. `kws season`, `kws adjust`, `kws marks restore` and the exports read
 the written questions and the notebooks graded from it, never from the solution notebooks.
+A plan an older kit kept (version 4, before the ``language`` decision) is read as it was
+written (`kws.grading.judge.planned.OLDEST_READ`): a class graded mid-term keeps working.
 """
 
 from __future__ import annotations

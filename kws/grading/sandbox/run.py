@@ -40,6 +40,7 @@ from kws.grading.sandbox.supervise import (
     python_command,
     supervise,
 )
+from kws.i18n import ENGLISH, ENV, active
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,8 @@ def _environment(home: Path, threads: int, gpu: bool, lib: Path) -> dict[str, st
     if drivers:
         env["LD_LIBRARY_PATH"] = os.pathsep.join(drivers)
     env["PYTHONPATH"] = str(lib)  # the copy of the kws package, and nothing else of the kit
+    if active() != ENGLISH:  # what the child says to the student: the course's language
+        env[ENV] = active()
     return env | MEMORY_ENVIRONMENT
 
 

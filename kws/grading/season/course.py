@@ -203,6 +203,18 @@ def _zone_fix(name: str) -> str:
     return 'give an IANA time zone name such as "Europe/Berlin" or "UTC"'
 
 
+def course_language(path: Path | None) -> str | None:
+    """The ``language`` the course file at `path` names (None: no file given, or a file naming
+    none): what `kws release` and `kws assign` write the student notebooks in where an
+    assignment's spec names none. CourseError as `read_course` raises it, before anything is
+    written."""
+    if path is None:
+        return None
+    from kws.spec import assignments
+
+    return read_course(path, list(assignments())).language
+
+
 def read_course(path: Path, assignments: list[str]) -> Course:
     """The course file at `path`, checked against the assignment names the kit knows.
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kws.grading.testsets.layouts import layout_of
+from kws.i18n import gettext as _
 from kws.spec import ASSIGNMENTS
 
 PUBLIC_ONLY = "graded on a public test set: accuracy can be carried in"
@@ -44,12 +45,17 @@ def warning(names: Iterable[str], data: Path | str | None = None) -> str:
     makes their private test sets: in the data folder `data` for the instructor, or without
     `data` as every student's results say it (no path of the grading machine)."""
     notebooks = ", ".join(ASSIGNMENTS[name].notebook for name in names)
-    who = "Make one" if data is not None else "The course staff make one"
-    return (
-        f"Warning: {notebooks} {PUBLIC_ONLY} (the students have its test set, so a model can "
-        f"hold its answers; a private test set is data they never had). {who} with: "
-        f"{make_private_command(data if data is not None else 'DATA')}"
-    )
+    said = (
+        _("Warning: {notebooks} graded on a public test set: accuracy can be carried in (the "
+          "students have its test set, so a model can hold its answers; a private test set is "
+          "data they never had). Make one with: {command}")
+        if data is not None
+        else _("Warning: {notebooks} graded on a public test set: accuracy can be carried in "
+               "(the students have its test set, so a model can hold its answers; a private "
+               "test set is data they never had). The course staff make one with: {command}")
+    )  # fmt: skip
+    command = make_private_command(data if data is not None else "DATA")
+    return said.format(notebooks=notebooks, command=command)
 
 
 def command_warning(

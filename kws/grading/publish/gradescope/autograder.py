@@ -242,7 +242,8 @@ def zip_plan(
     """The zip's ``plan.json``: the grading plan of every submission, made before any comes as
     `kws grade` makes a class's (`decide_handins`, `Decided.grader_plan`: the selection, the
     tier sets of `data`'s test sets, the public test sets, the Kaggle split of the `course`
-    file checked on `data`, every notebook's written questions, the season's digest) and
+    file checked on `data`, every notebook's written questions, the season's digest, the
+    course's language) and
     written in the grades folder's shape (`kws.grading.records.plan.plan_text`), with no
     hand-in graded yet and its data folder the zip's own, `ZIP_DATA`. Raises as those do
     (FileNotFoundError, ValueError, CourseError, SplitError) naming what to change."""
@@ -254,8 +255,9 @@ def zip_plan(
     # Gradescope's own submission times, never a times file; the course file's late rule
     season = SeasonInputs(rules, Times(), False, course_file=course).digest()
     split = rules.split if rules else None
+    language = rules.language if rules else None  # what students read on Gradescope
     graders = decided.grader_plan(data, [], split=split, split_from=rules.path if split else None,
-                                  season=season)  # fmt: skip
+                                  season=season, language=language)  # fmt: skip
     return plan_text(json.loads(graders.text()) | {"data": ZIP_DATA}, {})
 
 

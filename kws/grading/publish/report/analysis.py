@@ -106,7 +106,7 @@ def failure_groups(grades: Grades) -> list[FailureGroup]:
     for student in grades.students:
         for test in student.tests:
             output = (test.get("output") or "").strip()
-            if test["status"] != "failed" or not output or output == HIDDEN_OUTPUT:
+            if test["status"] != "failed" or not output or _hidden(test):
                 continue
             key = " ".join(_NUMBER.sub("#", output).split())  # numbers as #, spaces as one
             group = groups.setdefault(key, FailureGroup(output, [], []))
@@ -196,3 +196,9 @@ def grading_times(grades: Grades) -> dict[str, float]:
         with contextlib.suppress(ValueError):
             times[student.name] = float(student.row.get("seconds") or "nan")
     return {name: t for name, t in times.items() if t == t}
+
+
+def _hidden(test: dict) -> bool:
+    """A hidden test's output says only that it is hidden (`HIDDEN_OUTPUT`, in the course's
+    language): nothing to group."""
+    return test.get("visibility") == "hidden" or test.get("output") == HIDDEN_OUTPUT
