@@ -15,7 +15,7 @@ time is recorded as such, and the next one runs):
 4. ``kws demo --preset small`` on the GPU: the three reference notebooks side by side, each graded
    as it ends (the grading child evaluates on the GPU), the score printed;
 5. the grader on that hand-in with the ``gpu`` re-training tests (each notebook re-run inside the
-   sandbox on CUDA, then its re-trained model graded): the demo's 101 points and 6 more, in the
+   sandbox on CUDA, then its re-trained model graded): the demo's 102 points and 6 more, in the
    hand-written sandbox; then the re-training tests again in bubblewrap, where there is one (on
    PATH, or unpacked at the kit's root into ``.bwrap/``);
 6. the synthetic tiers on the GPU (``bench_tiers.py --device cuda``): more seeds of the three

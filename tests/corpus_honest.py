@@ -1,6 +1,7 @@
 """The honest mistakes of the grader corpus: what students really write, not cheats. Each case
-copies the reference hand-in of notebook 01 or 02 (its trained weights kept, so only the code
-changes) and plants one mistake in a model cell; `HonestCase.lost` declares the tests it breaks,
+copies the reference hand-in of notebook 01, 02 or 03, or of the keyword template's solution
+(docs/keyword_template/, an own assignment; `template_cases`), its trained weights kept, so only
+the code changes, and plants one mistake in a model cell; `HonestCase.lost` declares the tests it breaks,
 each with a phrase its reason must give (the cause, never a word of tampering); every other test
 keeps its points, and no case is filed under tampering.
 
@@ -258,6 +259,18 @@ def honest_cases() -> list[HonestCase]:
                 ),
             ),
         ),
+        HonestCase(  # the padded frames' outputs counted in the mean: only that test sees it
+            "mean_over_padded_frames",
+            SPEAKER,
+            _speaker(
+                ("        h = h.masked_fill(padding[:, :, None], 0.0)\n", ""),
+                ("pooled = h.sum(dim=1) / lengths[:, None].to(h.dtype)", "pooled = h.mean(dim=1)"),
+            ),
+            {
+                "Task 1: SpeakerTransformer ignores padded frames": "your pooling averages over "
+                "padded frames: use `lengths`"
+            },
+        ),
         HonestCase(  # an in-place ReLU on a fresh tensor: autograd needs nothing it overwrites
             "in_place_relu",
             SPEAKER,
@@ -265,6 +278,67 @@ def honest_cases() -> list[HonestCase]:
                 (
                     "self.dropout2(self.linear2(self.dropout(F.relu(self.linear1(x)))))",
                     "self.dropout2(self.linear2(self.dropout(F.relu_(self.linear1(x)))))",
+                ),
+            ),
+        ),
+    ]
+
+
+# ---- an own assignment: the keyword template (docs/keyword_template/) -----------------------------
+
+TEMPLATE_NOTEBOOK = "my_keywords.ipynb"
+TEMPLATE_MODEL = "class KeywordCNN("
+TEMPLATE_IMPORTS = "from kws.data.features import LogMel"
+TEMPLATE_FEATURES = "h = normalize_frames(self.features(waves)).transpose(1, 2)  # (B, n_mels, T)"
+
+
+def _template(*edits: tuple[str, str]) -> Callable[[Path], None]:
+    return _edit_cell(TEMPLATE_MODEL, *edits, notebook=TEMPLATE_NOTEBOOK)
+
+
+def template_cases() -> list[HonestCase]:
+    """Honest mistakes in the keyword template's solution, an instructor's own assignment (no
+    determinism test: randomness in eval costs nothing the template grades)."""
+    return [
+        HonestCase(
+            "template_python_random_time_shift",
+            TEMPLATE_NOTEBOOK,
+            _template(
+                (TEMPLATE_IMPORTS, f"import random\n\n{TEMPLATE_IMPORTS}"),
+                (
+                    TEMPLATE_FEATURES,
+                    "if random.random() < 0.5:  # a time shift, left on in eval\n"
+                    "            waves = torch.roll(waves, random.randint(-160, 160), dims=1)\n"
+                    f"        {TEMPLATE_FEATURES}",
+                ),
+            ),
+        ),
+        HonestCase(
+            "template_progress_bar_in_forward",
+            TEMPLATE_NOTEBOOK,
+            _template(
+                (TEMPLATE_IMPORTS, f"from tqdm.auto import tqdm\n\n{TEMPLATE_IMPORTS}"),
+                ("for conv in self.layers:", "for conv in tqdm(self.layers, leave=False):"),
+            ),
+        ),
+        HonestCase(
+            "template_functional_dropout_in_eval",
+            TEMPLATE_NOTEBOOK,
+            _template(
+                (TEMPLATE_IMPORTS, f"import torch.nn.functional as F\n\n{TEMPLATE_IMPORTS}"),
+                (
+                    "return self.classifier(self.norm(h.mean(dim=2)))",
+                    "return self.classifier(self.norm(F.dropout(h.mean(dim=2), 0.1)))",
+                ),
+            ),
+        ),
+        HonestCase(  # normalize_frames in float64, cast back: its check follows it into float32
+            "template_float64_cast_back",
+            TEMPLATE_NOTEBOOK,
+            _template(
+                (
+                    "return (x - mean) / (std + eps)  # (B, T, F)",
+                    "return ((x.double() - mean) / (std + eps)).float()  # (B, T, F)",
                 ),
             ),
         ),

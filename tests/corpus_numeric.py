@@ -21,6 +21,8 @@ NUMERIC_TESTS = {
     "norm_first=True)",
     "num_encoder": "Task 1: Encoder runs its layers in order with the mask, like "
     "torch.nn.TransformerEncoder",
+    "num_padded_frames": "Task 1: SpeakerTransformer ignores padded frames: an utterance gets "
+    "the logits it gets alone",
     "num_conformer": "Task 2: ConformerBlock matches torchaudio's ConformerLayer, padding masked",
     "num_pooling": "Task 3: SelfAttentionPooling is a softmax over the valid frames of a Linear "
     "score",

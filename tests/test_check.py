@@ -79,9 +79,9 @@ def masked_mean(x, lengths):
 
 
 class SpeakerTransformer(nn.Module):
-    def __init__(self, d_model=80, num_layers=2, n_spks=600, layer=None):
+    def __init__(self, n_mels=40, d_model=80, num_layers=2, n_spks=600, layer=None):
         super().__init__()
-        self.prenet = nn.Linear(40, d_model)
+        self.prenet = nn.Linear(n_mels, d_model)
         self.encoder = Encoder(layer or EncoderLayer(d_model, 2, 256), num_layers)
         self.pred_layer = nn.Sequential(nn.Linear(d_model, d_model), nn.ReLU(), nn.Linear(d_model, n_spks))
 
@@ -569,6 +569,95 @@ def test_a_cast_back_to_float32_is_checked_in_float32_not_failed(capsys):
 
 POOLING = "pooled = h.sum(dim=1) / lengths[:, None].to(h.dtype)  # (B, D)"
 MASKED = "h = h.masked_fill(padding[:, :, None], 0.0)"
+PADDED_ITEMS = [
+    "padded frames do not change the logits (they hold -20, then loud noise)",
+    "each utterance gets the logits it gets alone, unpadded",
+]
+
+
+def speaker_transformer(*edits: tuple[str, str], rename: bool = False) -> type:
+    """The solution notebook 02's SpeakerTransformer: its model cell run with each (old, new)
+    replaced once, then, with `rename`, rewritten as the rewrite corpus renames it."""
+    from corpus_rewrites import _renamed_source
+    from course_helpers import ROOT
+
+    from kws.notebooks import cells_with_tag, read_notebook
+
+    cells = cells_with_tag(read_notebook(ROOT / "solutions" / "02_speaker_id.ipynb"), "model")
+    source = next(c.source for c in cells if "class SpeakerTransformer(" in c.source)
+    for old, new in edits:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    ns = {"__name__": "notebook"}
+    exec(compile(_renamed_source(source) if rename else source, "model-cell", "exec"), ns)
+    return ns["SpeakerTransformer"]
+
+
+def _padded_frames(cls) -> check.CheckResult:
+    from kws.assignments.speaker_id import padding_checks
+    from kws.author import Checker
+
+    checker = Checker("SpeakerTransformer", echo=False)
+    checker.check(padding_checks.padded_frames, cls)
+    return check.CheckResult("SpeakerTransformer", checker.items)
+
+
+@pytest.mark.parametrize("rename", [False, True])
+def test_a_mean_over_the_valid_frames_passes_under_any_names(rename):
+    result = _padded_frames(speaker_transformer(rename=rename))
+    assert result, result.report()
+    assert [item.what for item in result.items if item.topic == "padding"][-2:] == PADDED_ITEMS
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [  # the attention's own bugs: its checks' findings, never this one's (torch's encoder stands in)
+        [("self.dropout(scores.softmax(dim=-1))", "F.dropout(scores.softmax(dim=-1), 0.1)")],
+        [
+            (
+                "key_padding_mask[:, None, None, :], float",
+                "~key_padding_mask[:, None, None, :], float",
+            )
+        ],
+        [("x = layer(x, key_padding_mask)", "x = layer(x)")],
+    ],
+)
+def test_the_encoders_bugs_cost_their_own_checks_not_the_padding_one(edits):
+    assert _padded_frames(speaker_transformer(*edits))
+
+
+@pytest.mark.parametrize(
+    ("edits", "cause", "lost"),
+    [
+        (
+            [(MASKED, "h = h"), (POOLING, "pooled = h.mean(dim=1)")],
+            "your pooling averages over padded frames: use `lengths`",
+            PADDED_ITEMS,
+        ),
+        (
+            [(POOLING, "pooled = h.sum(dim=1) / T")],
+            "divides the sum of the valid frames by the padded length T",
+            PADDED_ITEMS[1:],  # the padding's values change nothing: its length does
+        ),
+        ([(MASKED, "h = h")], "sums the padded frames too before dividing", PADDED_ITEMS),
+        (
+            [("self.encoder(self.prenet(x), padding)", "self.encoder(self.prenet(x))")],
+            "your forward gives the encoder no padding mask",
+            PADDED_ITEMS,
+        ),
+    ],
+)
+def test_padded_frames_in_the_mean_are_named_with_their_cause(edits, cause, lost):
+    for rename in (False, True):
+        result = _padded_frames(speaker_transformer(*edits, rename=rename))
+        assert [item.what for item in result.failures] == lost, result.report()
+        assert all(cause in item.fix for item in result.failures), result.report()
+
+
+def test_the_task1_self_check_runs_the_padding_check(capsys):
+    model = speaker_transformer((MASKED, "h = h"), (POOLING, "pooled = h.mean(dim=1)"))()
+    found = failures(check.task1(model, n_classes=600, ns=NS))
+    assert [line.split(" — ")[0] for line in found] == PADDED_ITEMS
 
 
 def test_an_unused_stand_in_is_named_as_the_reference_not_as_the_students():
@@ -584,3 +673,13 @@ def test_an_unused_stand_in_is_named_as_the_reference_not_as_the_students():
     (unused,) = [item for item in result.failures if item.what == "every parameter gets a gradient"]
     assert "torch.nn.MultiheadAttention, standing in for your self_attn in this check" in unused.fix
     assert "in_proj_weight" not in unused.fix
+
+
+def test_allclose_between_float32_and_float64_is_a_dtype_error_the_check_reruns():
+    from kws.check.precision import is_dtype_error
+
+    try:
+        torch.allclose(torch.zeros(2), torch.zeros(2, dtype=torch.float64))
+    except RuntimeError as error:
+        message = f"it raised RuntimeError: {error}"
+    assert is_dtype_error(message), message

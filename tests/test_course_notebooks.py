@@ -81,7 +81,7 @@ def test_keyword_notebook_writes_a_gradable_submission(reference_submission, tin
         NOTEBOOK_STEPS["01_keyword_spotting.ipynb"]["KWS_STEPS"]
     )
     printed = _printed(reference_submission / "01_keyword_spotting.ipynb")
-    assert "keyword model (KeywordTransformer): all 11 checks passed." in printed
+    assert "keyword model (KeywordTransformer): all 13 checks passed." in printed
     # the settings (3), then the schedule over 1,000 steps and over the run's STEPS (3 each)
     assert "training recipe: all 9 checks passed." in printed
     assert "✗" not in printed, "a self-check failed on the reference solution"

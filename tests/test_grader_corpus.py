@@ -172,10 +172,10 @@ def test_reference_submission_gets_full_marks(course_batch):
     below = {n: t["output"] for n, t in graded.items() if t["score"] < t["max_score"]}
     assert below == {}
     # notebook 01: 3 model tests (10 points), 6 of Tasks 1-2 (10), 4 of Tasks 3-4 (10);
-    # notebook 02: 15 + 9 (44); notebook 03: 5 model tests (13), 7 of Tasks 1-4 (14)
-    assert len(graded) == 3 + 6 + 4 + 15 + 9 + 5 + 7
-    assert sum(t["max_score"] for t in graded.values()) == 10 + 10 + 10 + 44 + 13 + 14
-    assert document["score"] == 101.0
+    # notebook 02: 15 + 10 (45); notebook 03: 5 model tests (13), 7 of Tasks 1-4 (14)
+    assert len(graded) == 3 + 6 + 4 + 15 + 10 + 5 + 7
+    assert sum(t["max_score"] for t in graded.values()) == 10 + 10 + 10 + 45 + 13 + 14
+    assert document["score"] == 102.0
     for name in [n for n in tests if n.startswith("Re-training")]:  # three gpu tests, skipped
         assert tests[name]["max_score"] == 0 and tests[name]["output"].startswith(GPU_SKIPPED)
     assert (
@@ -187,10 +187,10 @@ def test_reference_submission_gets_full_marks(course_batch):
         assert "unprivileged user id" in document["output"]
     log = (out / "logs" / "ref.txt").read_text()  # what `pytest grader/` printed
     assert "score" in log and "   total" in log
-    assert any(line.split()[-3:] == ["101", "/", "101"] for line in log.splitlines())
+    assert any(line.split()[-3:] == ["102", "/", "102"] for line in log.splitlines())
     rows = {row["student"]: row for row in csv.DictReader(gradebook.open())}
-    assert float(rows["ref"]["total"]) == 101.0
-    assert rows["ref"]["max_score"] == "110.0"  # and the 3 notebooks' written 3 + 3 + 3
+    assert float(rows["ref"]["total"]) == 102.0
+    assert rows["ref"]["max_score"] == "111.0"  # and the 3 notebooks' written 3 + 3 + 3
 
 
 def test_fresh_student_notebooks_get_zero_with_their_todo(course_batch):

@@ -26,7 +26,7 @@ from gradescope_schema import problems
 
 from kws.grading.publish.gradescope.autograder import SCRIPTS, make_autograder
 
-FULL_MARKS = 101.0  # the three notebooks of the reference hand-in (test_instructor_commands.py)
+FULL_MARKS = 102.0  # the three notebooks of the reference hand-in (test_instructor_commands.py)
 LEADERBOARD = {
     "Keyword spotting accuracy",
     *(f"Speaker ID task{i} accuracy" for i in (1, 2, 3)),

@@ -124,9 +124,9 @@ def test_the_executed_student_notebook_passes_every_check_and_zips_what_grading_
 def test_its_zip_gets_full_marks_from_the_grader(verdicts):
     _, results = verdicts
     graded = {n: t for n, t in results["clean_zip"].items() if not n.startswith("Re-training")}
-    assert len(graded) == 24
+    assert len(graded) == 25
     assert {n: t["output"] for n, t in graded.items() if t["score"] < t["max_score"]} == {}
-    assert sum(t["max_score"] for t in graded.values()) == 44
+    assert sum(t["max_score"] for t in graded.values()) == 45
 
 
 @pytest.mark.parametrize("name", sorted(MISTAKES))

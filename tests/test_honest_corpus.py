@@ -4,6 +4,10 @@ is told it tampers or is filed under tampering; a hand-in with randomness in eva
 grade on every grading."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +18,17 @@ from corpus_grading import (
     results_of,
     wrong_verdicts,
 )
-from corpus_honest import KEYWORD, PATCH, SPEAKER, build_honest_corpus, honest_cases
+from corpus_honest import (
+    KEYWORD,
+    PATCH,
+    SPEAKER,
+    TEMPLATE_NOTEBOOK,
+    build_honest_corpus,
+    honest_cases,
+    template_cases,
+)
+
+from kws.notebooks import execute_notebook
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +58,12 @@ SAMPLE = {  # the case that covers each kind of verdict
     "batchnorm_on_batch_statistics": "a tokenizer's BatchNorm on the batch: Task 3, named",
     "patchout_left_on_in_eval": "patch-out drawn in eval: its traced test",
     "frame_lengths_off_by_one": "frame lengths one short: the pipeline",
+    "mean_over_padded_frames": "speaker Task 1's mean over padding: its padded-frames test",
+}
+TEMPLATE = ROOT / "docs" / "keyword_template"
+TEMPLATE_SAMPLE = {  # the keyword template's cases of the default run
+    "template_python_random_time_shift": "a Python random shift in an own assignment's eval",
+    "template_progress_bar_in_forward": "a progress bar in an own assignment: full marks",
 }
 # Words a student with an honest mistake must never read.
 ACCUSING = (
@@ -107,3 +127,35 @@ def test_randomness_in_eval_gets_one_grade_in_five_gradings(
         document = json.loads((out / "results" / f"{name}.json").read_text())
         grades.append([(test["name"], test["score"]) for test in document["tests"]])
     assert all(grade == grades[0] for grade in grades), grades
+
+
+def test_honest_mistakes_in_an_own_assignment_cost_what_they_break(tmp_path, tiny_data, full):
+    """The keyword template copied as an instructor's course, its solution trained a few steps,
+    then each mistake planted in a copy and the class graded by `kws grade` from that course."""
+    course = shutil.copytree(TEMPLATE, tmp_path / "course")
+    (tmp_path / "data").symlink_to(tiny_data, target_is_directory=True)
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    notebook = reference / TEMPLATE_NOTEBOOK
+    shutil.copy(course / "solutions" / TEMPLATE_NOTEBOOK, notebook)
+    env = {"KWS_DATA_DIR": str(tmp_path / "data"), "KWS_OUT_DIR": str(reference / "outputs"),
+           "KWS_STEPS": "10", "KWS_COURSE": str(course), "OMP_NUM_THREADS": "1"}  # fmt: skip
+    execute_notebook(notebook, env=env, timeout=900, save_to=notebook)
+    only = graded_cases((case.name for case in template_cases()), TEMPLATE_SAMPLE, full)
+    cases = {case.name: case for case in template_cases() if case.name in only}
+    for name, case in cases.items():
+        shutil.copytree(reference, tmp_path / "subs" / name)
+        case.damage(tmp_path / "subs" / name)
+    env = os.environ | {"KWS_COURSE": "course", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("KWS_ASSIGNMENTS", None)
+    graded = subprocess.run(
+        [sys.executable, "-m", "kws.cli", "grade", "subs", "--data", "data", "--out", "grades"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    documents = results_of(cases, tmp_path / "grades")
+    wrong = wrong_verdicts(cases, documents)
+    assert wrong == {}, json.dumps(wrong, indent=1)
+    assert {name: _accusations(document) for name, document in documents.items()} == {
+        name: [] for name in documents
+    }

@@ -16,7 +16,10 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 # What torch says when two dtypes meet where one is expected.
-DTYPE_ERROR = re.compile(r"dtype|scalar type (Float|Double)|Float and Double|Double and Float")
+DTYPE_ERROR = re.compile(
+    r"dtype|scalar type (Float|Double)|Float and Double|Double and Float|(Float|Double) did not "
+    r"match (Float|Double)"  # torch.allclose's
+)
 
 
 class in_float32(TorchFunctionMode):  # noqa: N801 - used as `with in_float32():`

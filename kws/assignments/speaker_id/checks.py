@@ -3,7 +3,7 @@ torchaudio or the formula (this folder's `layer_checks` and `formula_checks`), r
 once. The grading child runs them for graded_tests/test_02_numeric.py; `check.task3` runs Task 3's
 from the notebook. A new check is one entry here and its test's points in spec.toml."""
 
-from kws.assignments.speaker_id import formula_checks, layer_checks
+from kws.assignments.speaker_id import formula_checks, layer_checks, padding_checks
 from kws.author import Component
 
 # (checker, the notebook's object, its namespace) -> None, one per payload component.
@@ -21,6 +21,11 @@ NUMERIC = {
         "task1",
         "Encoder",
         lambda c, cls, ns: layer_checks.encoder(c, cls, ns.get("EncoderLayer")),
+    ),
+    "padded_frames": Component(
+        "task1",
+        "SpeakerTransformer",
+        lambda c, cls, ns: padding_checks.padded_frames(c, cls),
     ),
     "conformer_block": Component(
         "task2", "ConformerBlock", lambda c, cls, ns: layer_checks.conformer_block(c, cls)

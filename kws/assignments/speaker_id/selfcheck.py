@@ -14,7 +14,7 @@ import sys
 import torch
 from torch import nn
 
-from kws.assignments.speaker_id import formula_checks, layer_checks
+from kws.assignments.speaker_id import formula_checks, layer_checks, padding_checks
 from kws.author import (
     Checker,
     CheckResult,
@@ -155,6 +155,8 @@ def _speaker_task(
             lambda: probe_facts(task, model, ns, [(inputs, output)], exact, rules=rules),
         )
         _judge_facts(checker, facts, spec, limits)
+    if task == "task1":  # the model's own forward: padded frames change nothing
+        checker.check(padding_checks.padded_frames, type(model))
     if task == "task3":  # its self-check cell calls only task3(); Task 1 and 2 call their own
         run_task_checks(checker, spec, task, ns)
     return checker.finish(strict)
@@ -213,8 +215,9 @@ def _judge_facts(checker: Checker, facts: dict, spec, limits: dict) -> None:
 
 
 def task1(model, *, n_classes=None, ns=None, strict=False) -> CheckResult:
-    """Task 1: your own EncoderLayer, run at most `max_layer_calls` times, and an encoder block
-    under `max_encoder_params` parameters (the task's limits in kws/assignments/speaker_id/spec.toml)."""
+    """Task 1: your own EncoderLayer, run at most `max_layer_calls` times, an encoder block
+    under `max_encoder_params` parameters (the task's limits in kws/assignments/speaker_id/spec.toml),
+    and padded frames that change no logits (`padding_checks`, on the class built small)."""
     return _speaker_task("task1", model, n_classes=n_classes, ns=ns, strict=strict)
 
 
