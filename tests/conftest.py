@@ -106,11 +106,25 @@ def pytest_addoption(parser):
         "covers every kind of verdict), the tests marked `full` and the benchmark scripts' "
         "tests (marked `benchmark`); what CI runs",
     )
+    parser.addoption(
+        "--full-rest",
+        action="store_true",
+        help="the part of the full run that the default run leaves out: the tests marked `full` "
+        "or `benchmark`, and every test that reads the full switch (the grader corpora, graded "
+        "whole); the default run then this one run what --full runs (CI: each tier's coverage)",
+    )
 
 
 def full_run(config) -> bool:
-    """True for the full run (``--full``)."""
-    return bool(config.getoption("full"))
+    """True for the full run (``--full``) and for its rest (``--full-rest``)."""
+    return bool(config.getoption("full") or config.getoption("full_rest"))
+
+
+def in_default_run(item) -> bool:
+    """Whether the default run runs `item` as the full run does: not marked `full` or
+    `benchmark`, and blind to the full switch (its fixtures never ask for `full`)."""
+    marked = "full" in item.keywords or "benchmark" in item.keywords
+    return not marked and "full" not in getattr(item, "fixturenames", ())
 
 
 def _leave_out(config, items, marker: str) -> None:
@@ -131,6 +145,11 @@ def pytest_collection_modifyitems(config, items):
     # Tests marked `full` run in the full run only; the grader corpora read `full_run` themselves.
     if not full_run(config):
         _leave_out(config, items, "full")
+    if config.getoption("full_rest"):  # what the default run already ran, as the full run would
+        ran = [item for item in items if in_default_run(item)]
+        if ran:
+            config.hook.pytest_deselected(items=ran)
+            items[:] = [item for item in items if not in_default_run(item)]
     rank = {group: number for number, group in enumerate(LONGEST_FIRST)}
 
     def order(item) -> int:  # a split module's tests keep the module's place

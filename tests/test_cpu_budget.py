@@ -21,6 +21,19 @@ def test_a_file_over_its_budget_is_named_with_its_seconds():
     assert list(over_budget({"tests/test_new.py": NEW_FILE + 1}, budgets)) == ["tests/test_new.py"]
 
 
+def test_a_default_run_over_its_whole_budget_fails_though_every_file_is_within_its_own():
+    """Five minutes of two cores (600 CPU s, scaled for the machine's speed) for the whole run:
+    the shared set-up and the files together; the message says what to move to --full."""
+    budgets = {f"tests/test_{n}.py": 100.0 for n in range(6)}
+    seconds = {name: 90.0 for name in budgets} | {SHARED: 80.0}
+    over = over_budget(seconds, budgets)
+    assert list(over) == ["the run"]
+    assert over["the run"].startswith("620 CPU s in all, over the default run's budget of 600")
+    assert "`full`" in over["the run"]
+    assert over_budget(seconds, budgets, scale=1.1) == {}
+    assert over_budget(seconds, budgets, run=700) == {}
+
+
 def test_the_budgets_name_test_files_and_the_machine_they_were_measured_on():
     table = json.loads(BUDGETS.read_text())
     assert table["calibration_seconds"] > 0

@@ -24,7 +24,7 @@ def test_a_benchmark_script():
     pass
 
 def test_the_corpora_hear_the_switch(full, request):
-    assert full == request.config.getoption("full")
+    assert full == (request.config.getoption("full") or request.config.getoption("full_rest"))
     print(f"FULL={full}")
 """
 
@@ -53,3 +53,14 @@ def test_the_default_run_leaves_out_what_is_marked_full_and_says_how_to_run_it(t
     benchmarks = _run(tmp_path, "-m", "benchmark")
     assert "1 passed, 3 deselected" in benchmarks.stdout, benchmarks.stdout[-2000:]
     assert "FULL=True" in full.stdout and "--full runs them all" not in full.stdout
+
+
+def test_the_rest_of_the_full_run_is_what_the_default_run_leaves_out_or_runs_otherwise(tmp_path):
+    """--full-rest (CI's second step) runs what the default run leaves out and every test that
+    reads the full switch, as the full run does: with the default run, all that --full runs."""
+    (tmp_path / "test_switch.py").write_text(MODULE)
+    rest = _run(tmp_path, "--full-rest", "-v")
+    assert rest.returncode == 0, rest.stdout[-2000:] + rest.stderr[-2000:]
+    assert "3 passed, 1 deselected" in rest.stdout and "FULL=True" in rest.stdout
+    assert "test_always" not in rest.stdout
+    assert "--full runs them all" not in rest.stdout

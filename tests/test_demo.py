@@ -15,6 +15,7 @@ from kws.demo.progress import PhaseClock, StatusLine
 
 
 @pytest.mark.slow
+@pytest.mark.full  # kws demo: three notebooks run and a hand-in graded
 def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(
@@ -67,6 +68,7 @@ def test_tiny_demo_grades_the_reference_with_full_marks(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # kws demo: a notebook run, then graded
 def test_demo_one_notebook_at_a_time_shows_their_output(tmp_path, tiny_data, monkeypatch, capsys):
     # The demo makes its data only where it is missing: the session's tiny data is that very data
     # (preset tiny, seed 0; made by the test above as a newcomer would), this test is about output.

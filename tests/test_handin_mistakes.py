@@ -29,7 +29,8 @@ from kws.handin.cell import ready_to_hand_in
 from kws.handin.check import WRITTEN_LATER, check_handin
 from kws.notebooks import execute_notebook
 
-pytestmark = pytest.mark.slow
+# The full run's (docs/development/tests.md, "The two tiers"): `kws handin` on executed notebooks, each mistake graded by a real child.
+pytestmark = [pytest.mark.slow, pytest.mark.full]
 TASKS = ("task1", "task2", "task3")
 ZIPPED = [NOTEBOOK] + [
     f"outputs/{task}/{name}"

@@ -21,7 +21,8 @@ from test_toy_layout import TOY, _dataset, _hand_in
 from kws.grading.sandbox.faults import MACHINE_FAULT_EXIT
 from kws.grading.sandbox.supervise import interpreter
 
-pytestmark = pytest.mark.slow
+# The full run's (docs/development/tests.md, "The two tiers"): hand-ins graded by real children through each name of the Python.
+pytestmark = [pytest.mark.slow, pytest.mark.full]
 FULL_MARKS = 3  # the toy assignment's two tests: the model loads (1), its accuracy's tiers (2)
 
 

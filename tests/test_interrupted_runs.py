@@ -50,7 +50,8 @@ from kws.grading.records.lock import (
 )
 from kws.grading.records.seal import RecordsError, check_seal
 
-pytestmark = pytest.mark.slow
+# The full run's (docs/development/tests.md, "The two tiers"): interrupted runs: classes graded, stopped and graded again.
+pytestmark = [pytest.mark.slow, pytest.mark.full]
 REGRADE_CY = [*GRADE, "--student", "cy"]
 
 

@@ -19,7 +19,8 @@ import pytest
 from course_helpers import ROOT
 from test_own_tutorial import Shell, run_handin, sections
 
-pytestmark = pytest.mark.slow
+# The full run's (docs/development/tests.md, "The two tiers"): the own-keyword tutorial as written: notebooks run, models trained, a class graded.
+pytestmark = [pytest.mark.slow, pytest.mark.full]
 PAGE = ROOT / "docs" / "tutorial" / "own-keyword.md"
 NOTEBOOK = ROOT / "docs" / "tutorial" / "own" / "05_keyword_cnn.ipynb"
 NAME = "keyword_cnn"

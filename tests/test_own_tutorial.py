@@ -26,7 +26,8 @@ from course_helpers import ROOT
 
 from kws.notebooks import execute_notebook
 
-pytestmark = pytest.mark.slow
+# The full run's (docs/development/tests.md, "The two tiers"): the own-assignment tutorial as written: notebooks run, a class graded.
+pytestmark = [pytest.mark.slow, pytest.mark.full]
 PAGE = ROOT / "docs" / "tutorial" / "own-assignment.md"
 NOTEBOOK = ROOT / "docs" / "tutorial" / "own" / "04_speaker_pooling.ipynb"
 NAME = "speaker_pooling"

@@ -23,9 +23,10 @@ def test_readme_opens_with_the_two_setup_commands():
     assert tests.startswith('pip install -e ".[dev]" && ')
 
 
-def test_ci_runs_the_readme_commands_in_a_fresh_venv_with_the_full_switch():
-    """.ci/run walks the README's path: a fresh venv, activated, the README's install in it, then
-    the README's test command with --full; nothing is installed into the Python running it."""
+def test_ci_runs_the_readme_commands_in_a_fresh_venv_then_the_rest_of_the_full_run():
+    """.ci/run walks the README's path: a fresh venv, activated, the README's install in it, the
+    README's test command (the default run, its coverage measured), then the rest of the full run
+    (--full-rest) and each tier's coverage; nothing is installed into the Python running it."""
     install, test_command = (part.strip() for part in _setup_commands()[1].split("&&"))
     assert install == 'pip install -e ".[dev]"' and "--full" not in test_command
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
@@ -36,8 +37,11 @@ def test_ci_runs_the_readme_commands_in_a_fresh_venv_with_the_full_switch():
     venv = first(lambda line: line.startswith("python3 -m venv "))
     activate = first(lambda line: line.startswith("source ") and "/bin/activate" in line)
     installed = first(lambda line: line.startswith("pip install") and '-e ".[dev]"' in line)
-    tested = first(lambda line: line == f"{test_command} --full")
-    assert venv < activate < installed < tested < len(lines), (venv, activate, installed, tested)
+    tested = first(lambda line: line == f"{test_command} --cov=kws --cov-report=")
+    rest = first(lambda line: line == f"{test_command} --full-rest --cov=kws --cov-report=")
+    tiers = first(lambda line: line.startswith("python .ci/tiers.py "))
+    order = (venv, activate, installed, tested, rest, tiers)
+    assert list(order) == sorted(order) and tiers < len(lines), order
     into_the_runner = [line for line in lines if line.startswith(("python3 -m pip", "pip3 "))]
     assert into_the_runner == [], ".ci/run must install into its venvs only"
 

@@ -36,7 +36,8 @@ from kws.rehearsal.season import RehearsalError, check_out, notebook_results
 from kws.rehearsal.stories import Story, class_stories
 from kws.spec import ASSIGNMENTS
 
-pytestmark = pytest.mark.slow
+# The full run's (docs/development/tests.md, "The two tiers"): rehearsals: a whole term played with the real commands.
+pytestmark = [pytest.mark.slow, pytest.mark.full]
 TUTORIAL = (ROOT / "docs" / "tutorial" / "rehearsal.md").read_text()
 DRAFT, FIXED = re.findall(r"```toml\n(.*?)```", TUTORIAL, re.S)
 

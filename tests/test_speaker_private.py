@@ -276,6 +276,7 @@ def _reference(handin: Path, data: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.full  # notebook 02 run and graded twice by real children
 def test_notebook_02_carrying_another_models_answers_earns_its_own_private_accuracy(data, tmp_path):
     """Notebook 02's reference, trained on what students get, handed in with another model's
     answers (its predictions.csv and a model that looks up the public test utterances): graded
@@ -387,6 +388,7 @@ def _grade(handin: Path, data: Path, results: Path, course: Path | None = None) 
 
 
 @pytest.mark.slow
+@pytest.mark.full  # notebook 02 run and graded by a real child
 def test_notebook_02_under_the_kaggle_rule_grades_the_held_out_part_of_the_private_set(
     data, tmp_path
 ):
