@@ -9,9 +9,11 @@ import sys
 import pytest
 from marking_class import student_name
 from test_marks_import import SPEAKER
-from test_overrides import KS, _canvas, _row, course, kws, refused  # noqa: F401 - the fixture
+from test_overrides import KS, _canvas, _graded, _row, course, kws, refused  # noqa: F401 - the fixture
 from test_written_totals import STUDENTS, exported, seasoned_class
 
+from kws.grading.judge.document import TestResult
+from kws.grading.records.gradebook import write_gradebook
 from kws.grading.records.marks.store import MarkStore
 
 COURSE = """timezone = "Europe/Berlin"
@@ -150,3 +152,59 @@ def test_a_written_answer_given_points_by_an_answer_is_marked_shown_and_exported
     assert after["Student 1"] == pytest.approx(before["Student 1"] + 1.0)
     assert {s: p for s, p in after.items() if s != "Student 1"} == {
         s: p for s, p in before.items() if s != "Student 1"}  # fmt: skip
+
+
+# A graded test's title as the catalogs hold it: a zh-TW course's feedback page names it in Chinese.
+TITLE = (
+    "Task 1: SpeakerTransformer ignores padded frames: an utterance gets the logits it gets alone"
+)
+ASK_COURSE = COURSE.replace('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin"\n'
+                            'language = "zh-TW"\nregrade_how = "https://forms.example.edu/regrade"')  # fmt: skip
+
+
+def test_the_feedback_page_says_where_and_until_when_to_ask_in_the_course_language(course):  # noqa: F811
+    """The course file's regrade_how (a form's address) and [requests] deadline end each
+    feedback page with where to ask, until when, and how to name what is asked about, in the
+    course's language; a request naming a test as that page names it (in Chinese) is imported
+    under the test's own name, and its answer is shown on the page."""
+    from kws.i18n import gettext, speaking
+
+    extra = TestResult(TITLE, 0.0, 5.0, "failed", "", "visible", {"assignment": KS, "test": "pad"})
+    graded = [_graded(course, "ann", {"ks task": 10, "ks accuracy": 20}),
+              _graded(course, "bob", {"ks task": 0, "ks accuracy": 20}, extra)]  # fmt: skip
+    write_gradebook(graded, course / "grades" / "gradebook.csv")
+    (course / "course.toml").write_text(ASK_COURSE)
+    (course / "times.csv").write_text("student,assignment,submitted\nann,,2026-10-01 10:00\n"
+                                      "bob,,2026-10-01 10:00\n")  # fmt: skip
+    kws(course, "season", "grades", "--course", "course.toml", "--times", "times.csv")
+    with speaking("zh-TW"):
+        named = gettext(TITLE)
+    assert named != TITLE and "SpeakerTransformer" in named  # the page's name, in Chinese
+    (course / "form.csv").write_text(f"Timestamp,student,question,reason\n10/15/2026 14:03:11,bob,{named},有做遮罩\n",
+                                     encoding="utf-8")  # fmt: skip
+    assert "imported 1 request(s)" in kws(course, "requests", "import", "grades", "form.csv")
+    asked = list(csv.DictReader(open(course / "grades" / "requests.csv", encoding="utf-8")))
+    assert [(a["student"], a["question"]) for a in asked] == [("bob", TITLE)]
+    kws(course, "requests", "answer", "grades", "bob", TITLE, "--keep", "--reply", "遮罩沒有用到")
+
+    kws(course, "feedback", "grades", "--out", "feedback")
+    for student in ("ann", "bob"):
+        page = (course / "feedback" / student / f"{KS}.html").read_text(encoding="utf-8")
+        ask = page.split("<h2>對分數有疑問？</h2>")[1].split("</p>")[0]
+        assert "一次只詢問一項測試或一題書面作答" in ask
+        assert 'href="https://forms.example.edu/regrade"' in ask
+        assert "請在 2026-10-20 23:59" in ask and "前提出" in ask
+    assert "遮罩沒有用到" in (course / "feedback" / "bob" / f"{KS}.html").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_a_course_without_regrade_requests_adds_nothing_and_a_bad_how_is_refused(course):  # noqa: F811
+    kws(course, "feedback", "grades", "--out", "feedback")
+    page = (course / "feedback" / "bob" / f"{KS}.html").read_text(encoding="utf-8")
+    assert "A question about a mark?" not in page and 'id="ask"' not in page
+    (course / "course.toml").write_text(
+        COURSE.replace('"Europe/Berlin"', '"Europe/Berlin"\nregrade_how = 3')
+    )
+    said = refused(course, "season", "grades", "--course", "course.toml")
+    assert "course.toml" in said and "regrade_how = 3" in said and 'regrade_how = "..."' in said

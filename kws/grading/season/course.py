@@ -68,6 +68,8 @@ class Course:
     language: str | None = None  # what the grader writes for students speaks (`kws.i18n`)
     # The last moment a student may ask for a regrade of each notebook (`kws requests`).
     requests: dict[str, datetime] = field(default_factory=dict)
+    # How students ask for one: a form's address or a sentence, shown on their feedback pages.
+    regrade_how: str = ""
 
     @property
     def split(self) -> Split | None:
@@ -95,6 +97,7 @@ TABLES = {
 TOP = (
     "timezone",
     "language",
+    "regrade_how",
     "grace_minutes",
     "grace_days",
     *TABLES,
@@ -248,6 +251,10 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         if problem:
             raise read.fail(("language",), problem)
         language = canonical(language)
+    how = table.get("regrade_how", "")
+    if not isinstance(how, str) or len(how) > 500:
+        raise read.fail(("regrade_how",), f"regrade_how = {how!r}: give how students ask for a "
+                        'regrade in quotes, a form\'s address or a sentence, regrade_how = "..."')  # fmt: skip
     late = table.get("late", {})
     count = late.get("count", "started_days")
     if count not in COUNTS:
@@ -312,6 +319,7 @@ def read_course(path: Path, assignments: list[str]) -> Course:
         tuple(w for w in warnings if w is not None),
         language,
         requests,
+        how.strip(),
     )
 
 

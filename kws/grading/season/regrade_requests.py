@@ -47,20 +47,31 @@ def _columns(header: list[str], path: Path, line: int) -> dict[str, int]:
     return found
 
 
-def _questions(grades, store) -> dict[str, tuple[str, str]]:
-    """{what a student may write: (the question's key or test name, its assignment)}."""
+def _questions(grades, store, language: str | None = None) -> dict[str, tuple[str, str]]:
+    """{what a student may write: (the question's key or test name, its assignment)}: a test
+    by its name (in English, or as the feedback page names it in the course's `language`), a
+    written question by its key, its id or its title (the feedback page's, when no other
+    question has it)."""
     from kws.grading.records.grades import test_assignment
+    from kws.i18n import gettext, speaking
 
     known: dict[str, tuple[str, str]] = {}
     for student in grades.students:
         for test in student.tests:
             known[test["name"]] = (test["name"], test_assignment(test) or "")
-    keys = list(store.rubrics())
-    for key in keys:
+    if language is not None:
+        with speaking(language):
+            known |= {gettext(name): found for name, found in list(known.items())}
+    rubrics = store.rubrics()
+    keys = list(rubrics)
+    titles = [rubric.title for rubric in rubrics.values()]
+    for key, rubric in rubrics.items():
         known[key] = (key, key.split("/", 1)[0])
         ids = [k for k in keys if k.split("/", 1)[1] == key.split("/", 1)[1]]
         if len(ids) == 1:
             known[key.split("/", 1)[1]] = (key, key.split("/", 1)[0])
+        if rubric.title and titles.count(rubric.title) == 1:
+            known.setdefault(rubric.title, (key, key.split("/", 1)[0]))
     return known
 
 
@@ -85,7 +96,8 @@ def _import(args: argparse.Namespace) -> int:
     grades = read_grades(args.grades)
     course = read_season(args.grades).course
     zone = course.timezone if course else timezone.utc
-    known = _questions(grades, MarkStore(args.grades, [s.name for s in grades.students]))
+    store = MarkStore(args.grades, [s.name for s in grades.students])
+    known = _questions(grades, store, course.language if course else None)
     names = {s.name for s in grades.students}
     cell = {name: (lambda cells, i=i: cells[i] if i < len(cells) else "")
             for name, i in columns.items()}  # fmt: skip

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -281,6 +282,16 @@ def feedback_page(page: Feedback, language: str | None = None) -> str:
         return _feedback_page(page)
 
 
+def _ask(page: Feedback) -> dict | None:
+    """Where and until when the student asks about a mark (the course file's ``regrade_how``
+    and ``[requests]``), or None where the course says neither."""
+    if not (page.ask_by or page.ask_how):
+        return None
+    how = page.ask_how
+    link = how if re.fullmatch(r"https?://\S+", how) else None
+    return {"by": _when(page.ask_by, page.zone) if page.ask_by else "", "how": how, "link": link}
+
+
 def _feedback_page(page: Feedback) -> str:
     changes = page.standing.late is not None or bool(page.standing.adjustments)
     graded = not page.problem
@@ -301,6 +312,7 @@ def _feedback_page(page: Feedback) -> str:
         tests=_tests(page) if graded else None,
         overrides=_overrides(page) if graded else None,
         requests=_requests(page) if graded else None,
+        ask=_ask(page) if graded else None,
         withheld=page.withheld,
         total_shown=page.total_shown,
         reruns=page.reruns if graded else [],

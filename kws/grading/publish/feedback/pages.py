@@ -118,6 +118,9 @@ class Feedback:
         extended: whether `due` is an extension granted to this student.
         written: each written question's mark (`kws mark`), in the notebook's order.
         requests: the student's regrade requests about this notebook and their answers.
+        ask_by: the last moment to ask for a regrade of this notebook (ISO 8601), when the
+            course file's ``[requests]`` gives one.
+        ask_how: how to ask (the course file's ``regrade_how``: a form's address or a sentence).
         withheld_overrides: the overrides (`TestLine.override`) of the tests not shown, for a
             line each that names no test.
     """
@@ -137,6 +140,8 @@ class Feedback:
     extended: bool = False
     written: list[WrittenLine] = field(default_factory=list)
     requests: list[Thread] = field(default_factory=list)  # the student's regrade requests
+    ask_by: str | None = None  # the regrade requests' deadline (the course file's [requests])
+    ask_how: str = ""  # how to ask (the course file's regrade_how)
     withheld_overrides: list[dict] = field(default_factory=list)
 
 
@@ -326,6 +331,10 @@ def class_feedback(
             tests = {t["name"] for t in student.tests if test_assignment(t, "other") == name}
             page.requests = [t for t in asked
                              if t.question in tests or t.question.startswith(f"{name}/")]  # fmt: skip
+            if course is not None:  # where and until when to ask about this page's marks
+                deadline = course.requests.get(name)
+                page.ask_by = deadline.isoformat() if deadline else None
+                page.ask_how = course.regrade_how
             pages.append(page)
         pages += missing_feedback(student.name, standings, course)
     return pages
