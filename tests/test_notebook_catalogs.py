@@ -77,10 +77,14 @@ def test_every_markdown_cell_is_translated_with_its_code_and_formulas(tag, noteb
         assert not heading or translated.startswith(heading[0]), text[:60]
 
 
+SETS_LANGUAGE = '\nos.environ.setdefault("KWS_LANGUAGE", "zh-TW")'
+
+
 def test_kws_release_in_traditional_chinese_translates_the_markdown_not_the_code(tmp_path):
     """The kit's course released with a course file whose language is zh-TW (its specs name
     none): every instruction cell in Chinese, the written answer's placeholder as the hand-in
-    check knows it, and every code cell byte for byte the English release's."""
+    check knows it, and every code cell byte for byte the English release's, but the Set-up
+    cell, which also sets the kernel's language: the self-check and the hand-in cell speak it."""
     course = tmp_path / "course.toml"
     course.write_text('timezone = "Asia/Taipei"\nlanguage = "zh-TW"\n', encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -94,7 +98,10 @@ def test_kws_release_in_traditional_chinese_translates_the_markdown_not_the_code
         english = nbformat.reads(nbformat.writes(_english(notebook)), as_version=4).cells
         assert [c["cell_type"] for c in released] == [c["cell_type"] for c in english]
         for ours, theirs in zip(released, english, strict=True):
-            if ours["cell_type"] == "code":
+            if ours["cell_type"] == "code" and "KIT_SOURCE = " in theirs["source"]:
+                assert ours["source"] == theirs["source"] + SETS_LANGUAGE
+                assert ours["metadata"] == theirs["metadata"] and ours["id"] == theirs["id"]
+            elif ours["cell_type"] == "code":
                 assert ours == theirs  # source, tags, id: the grader reads them as released
             elif "answer:" in str(theirs["metadata"]):
                 assert ours["source"] == theirs["source"] == "*Write your answer here.*"
@@ -124,7 +131,8 @@ def test_a_cell_without_a_translation_stays_english(monkeypatch):
 
 def test_kws_assign_writes_the_notebook_in_its_specs_language(tmp_path, monkeypatch):
     """What `kws assign` writes for an assignment whose spec says ``language = "zh-TW"``
-    (`kws.assign.generate.planned_files`), with no ``KWS_LANGUAGE``: the notebook in Chinese."""
+    (`kws.assign.generate.planned_files`), with no ``KWS_LANGUAGE``: the notebook in Chinese,
+    its Set-up cell setting the kernel's language."""
     from dataclasses import replace
 
     from kws.assign.generate import planned_files
@@ -136,8 +144,10 @@ def test_kws_assign_writes_the_notebook_in_its_specs_language(tmp_path, monkeypa
     assert nb.cells[0].source.startswith("# 用 Transformer 與 Conformer 做語者辨識")
     english = _english(spec.notebook)
     assert [c.source for c in nb.cells if c.cell_type == "code"] == [
-        c.source for c in english.cells if c.cell_type == "code"
-    ]
+        c.source + (SETS_LANGUAGE if "KIT_SOURCE = " in c.source else "")
+        for c in english.cells
+        if c.cell_type == "code"
+    ]  # the Set-up cell sets the kernel's language too
 
 
 def test_a_course_file_naming_no_catalogs_language_is_refused_before_anything_is_written(

@@ -22,6 +22,7 @@ same notebooks for the bundle.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -113,6 +114,12 @@ def with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
 
 def _with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
     cells = list(nb.cells)
+    if _has_setup(nb) and active() != ENGLISH:  # the notebook's own Set-up cell says it too
+        own = next(c for c in cells if c.cell_type == "code" and "KIT_SOURCE = " in c.source)
+        line = SETUP_LANGUAGE.format(env=ENV, language=active())
+        if line.strip() not in own.source:
+            imported = re.search(r"^import os$", own.source, re.M)
+            own.source = own.source.rstrip("\n") + ("" if imported else "\nimport os") + line
     if not _has_setup(nb):
         first = next(
             (i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])),
