@@ -12,6 +12,27 @@ import pytest
 from kws.tracing import guard
 
 
+@pytest.fixture(autouse=True)
+def untraced():
+    """Each test without coverage.py's tracer (CI measures the tiers' coverage): a grading
+    child, which the guard watches, runs with none, and the guard rightly reports one
+    installed after its snapshot."""
+    try:
+        from coverage import Coverage
+    except ImportError:  # no coverage.py: nothing traces
+        yield
+        return
+    measuring = Coverage.current()
+    if measuring is None:
+        yield
+        return
+    measuring.stop()
+    try:
+        yield
+    finally:
+        measuring.start()
+
+
 @pytest.fixture
 def before():
     snapshot = guard.snapshot()
@@ -87,5 +108,8 @@ def test_importing_common_libraries_after_the_snapshot_is_not_a_change():
         "import matplotlib.pyplot, IPython, torchaudio, tqdm, numpy\n"
         "print(guard.changes(before))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # as a grading child runs: without coverage.py's tracer, which CI's runs hand down
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=env)  # fmt: skip
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
