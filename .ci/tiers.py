@@ -63,14 +63,18 @@ def statement_lines(kit: Path = KIT) -> dict[str, list[int]]:
     return found
 
 
-def compare(default: dict[str, set[int]], rest: dict[str, set[int]], counted: dict[str, int]):
+def compare(
+    default: dict[str, set[int]], rest: dict[str, set[int]], statements: dict[str, list[int]]
+):
     """(default's lines, the full run's lines, the default's share of them, the modules with
-    statements that the default run never imported)."""
-    full = {name: default.get(name, set()) | rest.get(name, set()) for name in counted}
-    ran = sum(len(default.get(name, set()) & full[name]) for name in counted)
-    whole = sum(len(lines) for lines in full.values())
-    never = [name for name, count in counted.items() if count and not default.get(name)]
-    return ran, whole, (ran / whole if whole else 1.0), never
+    statements that the default run never imported), counting only the lines of `statements`
+    ({kit file: its statements' lines}: the kit as it is now)."""
+    lines = {name: set(numbers) for name, numbers in statements.items()}
+    ran = {name: default.get(name, set()) & lines[name] for name in lines}
+    full = {name: ran[name] | (rest.get(name, set()) & lines[name]) for name in lines}
+    done, whole = sum(map(len, ran.values())), sum(map(len, full.values()))
+    never = [name for name in lines if lines[name] and not ran[name]]
+    return done, whole, (done / whole if whole else 1.0), never
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"tiers: {error}", file=sys.stderr)
         return 2
-    counted = {name: len(lines) for name, lines in statement_lines().items()}
-    total = sum(counted.values())
-    ran, whole, share, never = compare(default, rest, counted)
+    statements = statement_lines()
+    total = sum(map(len, statements.values()))
+    ran, whole, share, never = compare(default, rest, statements)
     print(f"default run: {ran:,} lines of kws/ ({ran / total:.1%} of its {total:,} statements)")
     print(f"full run: {whole:,} lines of kws/ ({whole / total:.1%})")
     print(f"the default run runs {share:.1%} of the full run's lines (at least {args.share:.0%})")

@@ -14,7 +14,8 @@ from grader_corpus import TESTS, build_corpus
 
 from kws.handin.check import check_handin
 
-pytestmark = pytest.mark.slow
+# The full run's (docs/development/tests.md, "The two tiers"): `kws handin` on every case of the grader corpus.
+pytestmark = [pytest.mark.slow, pytest.mark.full]
 
 CASES = (
     # loading: the model cells, config.json, model.pt

@@ -65,6 +65,7 @@ def test_the_keyword_template_is_an_assignment_kws_assign_accepts(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # the template's solution notebook run, then graded
 def test_the_keyword_template_grades_a_class_from_another_folder(tmp_path, tiny_data):
     course = shutil.copytree(TEMPLATE, tmp_path / "course")
     spec = load_folder(course / NAME)

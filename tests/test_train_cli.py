@@ -60,6 +60,7 @@ def workdir(tmp_path_factory, tiny_data):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # trains
 def test_train_a_recipe_on_a_folder_with_a_test_set_then_resume(workdir, monkeypatch, capsys):
     args = ["train", "kws_transformer", "--data", "data", "--test-set", "mine", "--out", "runs",
             "--steps", "4", "--batch-size", "8", "--eval-every", "2"]  # fmt: skip
@@ -89,6 +90,7 @@ def test_train_a_recipe_on_a_folder_with_a_test_set_then_resume(workdir, monkeyp
 
 
 @pytest.mark.slow
+@pytest.mark.full  # trains
 def test_train_a_model_preset_with_overrides(workdir, monkeypatch, capsys):
     result = kws_here("train", "kws_conformer", "--set", "d_model=32", "--set", "num_layers=1",
                       "--data", "data/speech_commands_v0.02", "--out", "presets", "--steps", "2",
