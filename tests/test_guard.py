@@ -14,23 +14,17 @@ from kws.tracing import guard
 
 @pytest.fixture(autouse=True)
 def untraced():
-    """Each test without coverage.py's tracer (CI measures the tiers' coverage): a grading
-    child, which the guard watches, runs with none, and the guard rightly reports one
-    installed after its snapshot."""
-    try:
-        from coverage import Coverage
-    except ImportError:  # no coverage.py: nothing traces
-        yield
-        return
-    measuring = Coverage.current()
-    if measuring is None:
-        yield
-        return
-    measuring.stop()
+    """Each test without the trace function and thread hook this process may have (coverage.py's,
+    when CI measures the tiers' coverage), put back after it: a grading child, which the guard
+    watches, starts with none, and the guard rightly reports one installed after its snapshot."""
+    trace, hook = sys.gettrace(), getattr(threading, "_trace_hook", None)
+    sys.settrace(None)
+    threading.settrace(None)
     try:
         yield
     finally:
-        measuring.start()
+        threading.settrace(hook)
+        sys.settrace(trace)
 
 
 @pytest.fixture
