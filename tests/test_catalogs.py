@@ -38,6 +38,7 @@ NOT_SHOWN = (
     ": no such folder of solution notebooks",  # `kws release`'s errors, for the instructor
     ": releasing onto the solution notebook",
     "import importlib",  # the Set-up cell's code
+    "import os",  # the line a notebook's own Set-up cell gets with its language
     "from kws",  # the self-check and hand-in cells' code
 )
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w*\}|<[^>]+>")

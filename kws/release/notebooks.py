@@ -22,7 +22,6 @@ same notebooks for the bundle.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
@@ -118,8 +117,8 @@ def _with_kit_cells(nb, spec: Spec) -> nbformat.NotebookNode:
         own = next(c for c in cells if c.cell_type == "code" and "KIT_SOURCE = " in c.source)
         line = SETUP_LANGUAGE.format(env=ENV, language=active())
         if line.strip() not in own.source:
-            imported = re.search(r"^import os$", own.source, re.M)
-            own.source = own.source.rstrip("\n") + ("" if imported else "\nimport os") + line
+            imported = "import os" in own.source.splitlines()
+            own.source = own.source.rstrip("\n") + ("" if imported else "\n" + "import os") + line
     if not _has_setup(nb):
         first = next(
             (i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])),
