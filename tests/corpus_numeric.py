@@ -48,7 +48,10 @@ MORE_LOST = {
     # The padded-frames check runs the whole model's forward, built small: a .cuda() call in it
     # fails there too, and so does a model whose traced path keeps the sizes it was trained with.
     "handin_cuda_in_forward": {"num_padded_frames": "Found no NVIDIA driver"},
-    "trace_aware_via_profiler": {"num_padded_frames": "raised RuntimeError"},
+    **{
+        f"trace_aware_via_{how}": {"num_padded_frames": "raised RuntimeError"}
+        for how in ("profiler", "caller", "function_mode")
+    },
 }
 
 
