@@ -107,7 +107,7 @@ def test_the_executed_student_notebook_passes_every_check_and_zips_what_grading_
     text = report.text()
     assert "✗" not in text and text.count("✓") == len(notebook.lines)
     graded = [line for line in notebook.lines if line.points]
-    assert len(graded) == 21 and sum(line.points for line in graded) == 29
+    assert len(graded) == 22 and sum(line.points for line in graded) == 30
     retraining = "graded after you hand in: the grader re-trains on a GPU"
     assert notebook.later == {  # the tests that need the hidden labels, or a GPU
         **{TESTS[f"acc{n}"]: (5.0, ACCURACY_AFTER_HAND_IN) for n in (1, 2, 3)},
@@ -116,7 +116,7 @@ def test_the_executed_student_notebook_passes_every_check_and_zips_what_grading_
         "written questions": (3.0, WRITTEN_LATER),  # its question, marked by a person
     }
     assert report.members == ZIPPED  # no curves.png, no last.pt, no baseline/: what grading uses
-    assert "29 of the 29 points checked here are safe.\n" in text
+    assert "30 of the 30 points checked here are safe.\n" in text
     assert f"15 points more {ACCURACY_AFTER_HAND_IN}.\n    2 points more {retraining}." in text
     assert f"3 points more {WRITTEN_LATER}." in text
     assert f"Wrote {report.zip} (" in text and "(ready to upload)" in text
@@ -192,7 +192,7 @@ def test_the_last_cell_on_colab_checks_the_open_notebook_and_downloads_the_zip(
     shutil.copytree(handins / "clean" / "outputs", drive)
     ready_to_hand_in("speaker_id", data=student_data / "speaker_features", outputs=drive)
     printed = capsys.readouterr().out
-    assert "✗" not in printed and "29 of the 29 points checked here are safe" in printed
+    assert "✗" not in printed and "30 of the 30 points checked here are safe" in printed
     assert downloaded == [str(content / "handin.zip")]
     with zipfile.ZipFile(content / "handin.zip") as archive:
         assert sorted(archive.namelist()) == ZIPPED
