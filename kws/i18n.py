@@ -191,3 +191,79 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's name for it)
     """`message` itself: marks a text kept in a constant for extraction; translate it with
     `gettext` where it is shown."""
     return message
+
+
+class Text(str):
+    """A message with its values, which is its English text: a field that code reads in English
+    (a self-check item's ``what`` and ``fix``, matched by the grader) and a student reads in the
+    active language (`shown`).
+
+    Args:
+        message: the English message, marked for extraction: ``N_("{n} heads of {size}")``.
+        **values: its placeholders' values; a number stays a number (for a format spec such
+            as ``{gap:.2g}``), a `Text` stays a `Text` (translated with the message), anything
+            else becomes its ``str`` (a shape, a code name), shown as it is in every language.
+
+    Example:
+        ```python
+        fix = Text(N_("return (B, {d}) = (batch, d_model)"), d=12)
+        fix == "return (B, 12) = (batch, d_model)"  # True: the field is English
+        shown(fix)  # the catalog's translation, 12 put in
+        ```
+    """
+
+    message: str
+    values: dict
+
+    def __new__(cls, message: str, /, **values: object) -> Text:
+        kept = {key: _kept(value) for key, value in values.items()}
+        text = super().__new__(cls, message.format(**kept) if values else message)
+        text.message, text.values = message, kept
+        return text
+
+    def __reduce__(self):
+        return _text, (self.message, self.values)
+
+    def portable(self) -> dict:
+        """The message and its values as JSON (a nested `Text` as its own): what the grading
+        child sends, so that the grader shows it in the course's language (`from_portable`)."""
+        values = {k: v.portable() if isinstance(v, Text) else v for k, v in self.values.items()}
+        return {"message": self.message, "values": values}
+
+    @classmethod
+    def joined(cls, separator: str, parts: list[str]) -> Text:
+        """`parts` one after the other, `separator` between them (``"; "``, ``""``), each shown
+        in the active language: a sentence made of sentences, the empty string for none."""
+        message = separator.join(f"{{part{i}}}" for i in range(len(parts)))
+        said = [part if isinstance(part, Text) else cls(part) for part in parts]
+        return cls(message, **{f"part{i}": part for i, part in enumerate(said)})
+
+    @classmethod
+    def from_portable(cls, data: dict) -> Text:
+        """The `Text` `portable` gave `data` of."""
+        values = {
+            key: cls.from_portable(value) if isinstance(value, dict) else value
+            for key, value in data["values"].items()
+        }
+        return cls(data["message"], **values)
+
+
+def _text(message: str, values: dict) -> Text:
+    return Text(message, **values)  # pickle's way back (a Text crosses processes)
+
+
+def _kept(value: object) -> object:
+    if isinstance(value, Text) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    return str(value)
+
+
+def shown(text: str) -> str:
+    """`text` as a student reads it, in the active language: a `Text`'s message translated, its
+    values put in (a `Text` among them translated too); a plain string looked up as a message
+    (itself when the catalog does not have it); the empty string stays empty."""
+    if isinstance(text, Text):
+        values = {k: shown(v) if isinstance(v, Text) else v for k, v in text.values.items()}
+        message = gettext(text.message)
+        return message.format(**values) if text.values else message
+    return gettext(text) if text else text

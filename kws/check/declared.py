@@ -29,6 +29,7 @@ from torch import nn
 from kws.check.registry import run_task_checks
 from kws.check.selfcheck import Checker, CheckResult, call, run_model, shape_text
 from kws.counts import format_count
+from kws.i18n import N_, Text
 from kws.spec import Spec, assignment
 from kws.spec.rules import judge_layers, judge_own_work, judge_size
 from kws.tracing.probes import encoder_params, model_params, probe_facts
@@ -122,34 +123,42 @@ def _model_items(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
     name = spec.tasks[task].model_class
     cls = ns.get(name)
     if not isinstance(cls, type) or not issubclass(cls, nn.Module):
-        checker.stop(f"the notebook defines {name}", f"keep the skeleton's class {name}")
+        checker.stop(
+            Text(N_("the notebook defines {name}"), name=name),
+            Text(N_("keep the skeleton's class {name}"), name=name),
+        )
     configured = _configured(cls, ns, task)
     own = any(isinstance(value, cls) for value in ns.values())
-    built = (
-        f" as {configured[1]} says"
-        if configured
-        else " (the notebook's own instance)"
-        if own
-        else f" with its constructor's defaults (no {CONFIG_NAME} yet)"
-    )
-    model = call(checker, f"{name} builds{built}", lambda: _instance(cls, ns, task))
+    if configured:
+        builds = Text(N_("{name} builds as {file} says"), name=name, file=configured[1])
+    elif own:
+        builds = Text(N_("{name} builds (the notebook's own instance)"), name=name)
+    else:
+        said = N_("{name} builds with its constructor's defaults (no {file} yet)")
+        builds = Text(said, name=name, file=CONFIG_NAME)
+    model = call(checker, builds, lambda: _instance(cls, ns, task))
     if model is not None:  # which model is judged: the one the notebook trains, or why not
-        checker.expect(True, f"{name} builds{built}", "")
+        checker.expect(True, builds, "")
     inputs = example_inputs(spec)
     if model is None or inputs is None:
-        why = "its constructor needs arguments" if model is None else "its data is the course's own"
-        checker.later(f"{name}'s rules are checked by the Ready to hand in? cell ({why})")
+        why = (
+            N_("its constructor needs arguments")
+            if model is None
+            else N_("its data is the course's own")
+        )
+        later = N_("{name}'s rules are checked by the Ready to hand in? cell ({why})")
+        checker.later(Text(later, name=name, why=Text(why)))
         return
-    output = run_model(checker, model, inputs, f"{name} forward runs")
+    output = run_model(checker, model, inputs, Text(N_("{name} forward runs"), name=name))
     checker.expect(
         output.dim() == 2 and output.shape[0] == 2,
-        f"{name} returns scores of shape {shape_text(output)}",
-        "return one row of class scores per input: (B, n_classes)",
+        Text(N_("{name} returns scores of shape {shape}"), name=name, shape=shape_text(output)),
+        N_("return one row of class scores per input: (B, n_classes)"),
     )
     exact = output.device.type == "cpu"
     facts = call(
         checker,
-        f"{name} forward runs traced",
+        Text(N_("{name} forward runs traced"), name=name),
         lambda: probe_facts(task, model, ns, [(inputs, output)], exact, rules=rules),
     )
     if "max_layer_calls" in limits:
@@ -161,21 +170,27 @@ def _model_items(checker: Checker, spec: Spec, task: str, ns: dict) -> None:
     if "max_encoder_params" in limits and hasattr(model, "encoder"):
         count = encoder_params(model)
         text = format_count(count)
-        judged = judge_size(count, limits["max_encoder_params"], text, "its encoder", below=True)
+        limit = limits["max_encoder_params"]
+        judged = judge_size(count, limit, text, N_("its encoder"), below=True)
         checker.expect(*judged)
     if any(rules.get(key) for key in ("from_scratch", "layer_class", "own_classes", "forbidden")):
         problems = judge_own_work(facts, rules)
         checker.expect(
-            not problems, "written in the notebook, as the task asks", "; ".join(problems)
+            not problems,
+            N_("written in the notebook, as the task asks"),
+            Text.joined("; ", problems),
         )
     if facts["norm_before_classifier"] is not None:
         passed, why = facts["norm_before_classifier"]
-        checker.expect(passed, "a normalization feeds the final Linear classifier", why)
+        checker.expect(passed, N_("a normalization feeds the final Linear classifier"), why)
     if facts["traced_mismatch"]:
         checker.expect(
             False,
-            "forward computes the same traced as untraced",
-            f"{facts['traced_mismatch']}; make forward compute the same thing every time",
+            N_("forward computes the same traced as untraced"),
+            Text(
+                N_("{mismatch}; make forward compute the same thing every time"),
+                mismatch=facts["traced_mismatch"],
+            ),
         )
 
 

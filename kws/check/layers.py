@@ -35,6 +35,7 @@ from kws.check.layer_inputs import (
 )
 from kws.check.selfcheck import Checker, call, differs, quiet_unsteady_fix
 from kws.check.weights import copy_weights
+from kws.i18n import N_, Text
 from kws.tracing.probes import count_layer_calls
 
 if TYPE_CHECKING:  # loaded on first use by `__getattr__` below
@@ -121,40 +122,55 @@ def compare_layer(
                       hint="add the residual after dropout", padding_fix="pass the mask on")
         ```
     """
+    kind, hint, padding_fix = _said(kind), _said(hint), _said(padding_fix)
     checker.topic = "build"
     n = sum(p.numel() for p in student.parameters())
     counts = [sum(p.numel() for p in r.parameters()) for r in references]
     candidates = [r.eval().double() for r, c in zip(references, counts, strict=True) if c == n]
     if not candidates:
         checker.stop(
-            f"{n:,} parameters",
-            f"the reference {kind} has {counts[0]:,}; keep exactly the layers of the skeleton",
+            Text(N_("{n} parameters"), n=f"{n:,}"),
+            Text(
+                N_("the reference {kind} has {count}; keep exactly the layers of the skeleton"),
+                kind=kind,
+                count=f"{counts[0]:,}",
+            ),
         )
-    checker.expect(True, f"{n:,} parameters, as the reference {kind}", "")
+    said = N_("{n} parameters, as the reference {kind}")
+    checker.expect(True, Text(said, n=f"{n:,}", kind=kind), "")
     x, mask, noise = inputs()
     problems = [copy_weights(student, reference, (x,)) for reference in candidates]
     if all(problems):
         checker.topic = "outputs"  # a forward that raises (a TODO) says so first, as it would
-        call(checker, "forward(x) runs", lambda: forward(student, x))
+        call(checker, Text(N_("{call} runs"), call="forward(x)"), lambda: forward(student, x))
         checker.topic = "build"
         checker.stop(
-            "weights copy into the reference", f"keep the skeleton's layers: {problems[0]}"
+            N_("weights copy into the reference"),
+            Text(N_("keep the skeleton's layers: {problem}"), problem=problems[0]),
         )
     candidates = [r for r, problem in zip(candidates, problems, strict=True) if problem is None]
 
     checker.topic = "outputs"
     if not accepts(student, x):
         checker.stop(
-            f"{call_text(student)} can be called as forward(x)",
-            f"keep the skeleton's signature {signature}: the mask has a default",
+            Text(N_("{call} can be called as forward(x)"), call=call_text(student)),
+            Text(
+                N_("keep the skeleton's signature {signature}: the mask has a default"),
+                signature=signature,
+            ),
         )
-    y = call(checker, "forward(x) runs", lambda: forward(student, x))
+    y = call(checker, Text(N_("{call} runs"), call="forward(x)"), lambda: forward(student, x))
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, T, D):
+        got = tuple(getattr(y, "shape", ())) or type(y).__name__
         checker.stop(
-            f"forward(x (2, 5, 12)) returns shape {tuple(getattr(y, 'shape', ())) or type(y).__name__}",
-            "return (B, T, D), batch-first, like the input: check the view/transpose that merges heads",
+            Text(N_("{call} returns shape {shape}"), call="forward(x (2, 5, 12))", shape=got),
+            N_(
+                "return (B, T, D), batch-first, like the input: check the view/transpose that "
+                "merges heads"
+            ),
         )
-    checker.expect(True, "output shape (2, 5, 12) = (B, T, D)", "")
+    said = N_("output shape {shape} = (B, T, D)")
+    checker.expect(True, Text(said, shape=(2, 5, 12)), "")
     with torch.no_grad():
         outputs = [forward(r, x) for r in candidates]
     matched = next(
@@ -165,10 +181,13 @@ def compare_layer(
     if matched is None:
         gap = differs(y, outputs[0])
         fix = unsteady or (diagnose and diagnose(candidates[0], x, y))
-        fix = fix or f"max difference {gap:.3g}; {hint}"
+        fix = fix or Text(N_("max difference {gap:.3g}; {fix}"), gap=gap, fix=hint)
     checker.expect(
         matched is not None,
-        f"outputs match {_describe(matched or candidates[0])} (no padding)",
+        Text(
+            N_("outputs match {reference} (no padding)"),
+            reference=_describe(matched or candidates[0]),
+        ),
         fix,
     )
 
@@ -177,36 +196,39 @@ def compare_layer(
         with torch.enable_grad():
             forward(student, x).sum().backward()
 
-    call(checker, "backward runs", backward)
+    call(checker, N_("backward runs"), backward)
     unused = [n for n, p in student.named_parameters() if p.requires_grad and p.grad is None]
-    checker.expect(not unused, "every parameter gets a gradient", _unused_fix(student, unused))
+    checker.expect(not unused, N_("every parameter gets a gradient"), _unused_fix(student, unused))
 
     checker.topic = "padding"
     if not accepts(student, x, mask):
-        checker.stop(
-            "forward takes a padding mask",
-            f"your {call_text(student)} takes no second argument; keep the skeleton's signature "
-            f"{signature} (the mask: bool (B, T), True = padded)",
+        said = N_(
+            "your {call} takes no second argument; keep the skeleton's signature {signature} "
+            "(the mask: bool (B, T), True = padded)"
         )
-    y_mask = call(checker, "forward(x, mask) runs", lambda: forward(student, x, mask))
-    y_noise = call(
-        checker,
-        "forward(x, mask) runs",
-        lambda: forward(student, x + noise * mask[..., None], mask),
-    )
+        checker.stop(
+            N_("forward takes a padding mask"),
+            Text(said, call=call_text(student), signature=signature),
+        )
+    runs = Text(N_("{call} runs"), call="forward(x, mask)")
+    y_mask = call(checker, runs, lambda: forward(student, x, mask))
+    y_noise = call(checker, runs, lambda: forward(student, x + noise * mask[..., None], mask))
     cause = unsteady or _nonfinite(y_mask[~mask], y_noise[~mask])  # before the padding's fix
     checker.expect(
         differs(y_mask[~mask], y_noise[~mask]) is None,
-        "padded frames do not change the valid outputs",
+        N_("padded frames do not change the valid outputs"),
         cause or padding_fix,
     )
     if matched is not None:
         with torch.no_grad():
             gap = differs(y_mask[~mask], per_example(matched, x, mask))
+        differ = (
+            Text(N_("max difference {gap:.3g}; {fix}"), gap=gap, fix=padding_fix) if gap else ""
+        )
         checker.expect(
             gap is None,
-            f"outputs match {_describe(matched)} with padding",
-            (cause or f"max difference {gap:.3g}; {padding_fix}") if gap else "",
+            Text(N_("outputs match {reference} with padding"), reference=_describe(matched)),
+            (cause or differ) if gap else "",
         )
 
 
@@ -217,13 +239,13 @@ def _unused_fix(student: nn.Module, unused: list[str]) -> str:
     stand_ins = {n: m for n, m in student.named_modules() if n and hasattr(m, "title")}
     at = sorted({p for p in stand_ins for n in unused if n.startswith(p + ".")})
     own = [n for n in unused if not any(n.startswith(p + ".") for p in at)]
-    fixes = [f"your {own} are never used in forward"] if own else []
-    fixes += [
-        f"{_describe(stand_ins[p])}, standing in for your {p} in this check, is never used: "
-        f"call self.{p} in forward"
-        for p in at
-    ]
-    return "; ".join(fixes)
+    fixes = [Text(N_("your {names} are never used in forward"), names=own)] if own else []
+    stands = N_(
+        "{reference}, standing in for your {name} in this check, is never used: call "
+        "self.{name} in forward"
+    )
+    fixes += [Text(stands, reference=_describe(stand_ins[p]), name=p) for p in at]
+    return Text.joined("; ", fixes)
 
 
 def _nonfinite(*outputs: torch.Tensor) -> str | None:
@@ -231,10 +253,15 @@ def _nonfinite(*outputs: torch.Tensor) -> str | None:
     comparison names it); None when they are finite."""
     if all(bool(torch.isfinite(y).all()) for y in outputs):
         return None
-    return (
+    return N_(
         "the outputs at valid frames hold NaN or inf: look for a row whose every key is masked "
         "(the mask is True at padded frames only) or a NaN written into the padding"
     )
+
+
+def _said(text: str) -> Text:
+    """A caller's sentence (a `kind`, a `hint`) as a `Text`, translated where it is shown."""
+    return text if isinstance(text, Text) else Text(text)
 
 
 def _describe(reference: nn.Module) -> str:

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from kws.check.precision import in_float32, is_dtype_error
+from kws.i18n import N_, Text, ngettext, shown
 from kws.i18n import gettext as _
-from kws.i18n import ngettext
 from kws.tracing.compare import untraced_output
 from kws.tracing.determinism import eval_unsteady, seeded
 
@@ -44,14 +44,17 @@ class Item:
     ran: bool = True
 
     def __str__(self) -> str:
+        """The item's line, in the active language (`kws.i18n.shown`: the fields stay
+        English)."""
+        what = shown(self.what)
         if not self.ran:
-            return f"{LATER_MARK} {self.what}"
+            return f"{LATER_MARK} {what}"
         if self.passed:
-            return f"✓ {self.what}"
-        fix = self.fix
-        if fix.startswith(NOT_WRITTEN):
-            fix = _("not written yet: {message}").format(message=fix[len(NOT_WRITTEN) :])
-        return f"✗ {self.what} — {fix}"
+            return f"✓ {what}"
+        fix = shown(self.fix)
+        if self.fix.startswith(NOT_WRITTEN):
+            fix = _("not written yet: {message}").format(message=self.fix[len(NOT_WRITTEN) :])
+        return f"✗ {what} — {fix}"
 
 
 class CheckResult:
@@ -198,7 +201,7 @@ class Checker:
             unsteady = checker.expect_steady(model, (waves,), "eval mode is deterministic")
             ```
         """
-        fix = call(self, "a second forward runs", lambda: unsteady_fix(model, inputs))
+        fix = call(self, N_("a second forward runs"), lambda: unsteady_fix(model, inputs))
         self.expect(fix is None, what, fix or "")
         return fix
 
@@ -303,8 +306,9 @@ def _where(err: BaseException) -> str:
     if not frames:
         return ""
     frame = frames[-1]
-    return _(" (at {file}:{line}: {code})").format(
-        file=frame.filename, line=frame.lineno, code=(frame.line or "").strip()
+    code = (frame.line or "").strip()
+    return Text(
+        N_(" (at {file}:{line}: {code})"), file=frame.filename, line=frame.lineno, code=code
     )
 
 
@@ -331,16 +335,16 @@ def call(checker: Checker, what: str, function: Callable[[], Any]) -> Any:
     try:
         return function()
     except NotImplementedError as err:
-        message = str(err) or _("a TODO raises NotImplementedError")
+        message = str(err) or N_("a TODO raises NotImplementedError")
         checker.todo = checker.todo or message  # "Run All" stops at the first TODO met
         checker.stop(what, NOT_WRITTEN + message)  # this call's own TODO
     except Exception as err:
-        raised = _("raised {error}: {message}{where}")
-        checker.stop(what, raised.format(error=type(err).__name__, message=err, where=_where(err)))
+        raised = N_("raised {error}: {message}{where}")
+        checker.stop(what, Text(raised, error=type(err).__name__, message=err, where=_where(err)))
 
 
 def run_model(
-    checker: Checker, model: nn.Module, inputs: tuple, what: str = "forward runs"
+    checker: Checker, model: nn.Module, inputs: tuple, what: str = N_("forward runs")
 ) -> torch.Tensor:
     """Run the student's model as the grading child runs the graded one: on the model's device,
     in eval mode, without gradients (its training mode restored after); its scores are the
@@ -370,7 +374,8 @@ def run_model(
     scores = output[0] if isinstance(output, tuple | list) else output
     if not isinstance(scores, torch.Tensor):
         checker.stop(
-            f"forward returns {type(scores).__name__}", "return the scores as one tensor (B, C)"
+            Text(N_("forward returns {kind}"), kind=type(scores).__name__),
+            N_("return the scores as one tensor (B, C)"),
         )
     return scores
 
@@ -381,7 +386,8 @@ def unsteady_fix(model: nn.Module, inputs: tuple) -> str | None:
     the same. Runs on the model's device; raises what forward raises."""
     device = next(model.parameters(), torch.empty(0)).device
     problem = eval_unsteady(model, tuple(x.to(device) for x in inputs))
-    return problem and f"the outputs change from call to call ({problem[0]}): {problem[1]}"
+    said = N_("the outputs change from call to call ({cause}): {fix}")
+    return problem and Text(said, cause=problem[0], fix=problem[1])
 
 
 def quiet_unsteady_fix(model: nn.Module, inputs: tuple) -> str | None:
@@ -417,7 +423,10 @@ def build(checker: Checker, cls: type, candidates: dict, expected: str) -> nn.Mo
         ```
     """
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        checker.stop(f"build {cls!r}", "pass the class itself (an nn.Module subclass)")
+        checker.stop(
+            Text(N_("build {given}"), given=repr(cls)),
+            N_("pass the class itself (an nn.Module subclass)"),
+        )
     kwargs, missing = {}, []
     for name, param in inspect.signature(cls).parameters.items():
         if name in candidates:
@@ -427,14 +436,13 @@ def build(checker: Checker, cls: type, candidates: dict, expected: str) -> nn.Mo
             param.VAR_KEYWORD,
         ):
             missing.append(name)
-    shown = ", ".join(
+    arguments = ", ".join(
         f"{k}={type(v).__name__ if isinstance(v, nn.Module) else v}" for k, v in kwargs.items()
     )
-    what = f"{cls.__name__}({shown}) builds"
+    what = Text(N_("{call} builds"), call=f"{cls.__name__}({arguments})")
     if missing:
-        checker.stop(
-            what, f"its constructor needs {missing}; keep the skeleton's arguments ({expected})"
-        )
+        needs = N_("its constructor needs {missing}; keep the skeleton's arguments ({expected})")
+        checker.stop(what, Text(needs, missing=missing, expected=Text(expected)))
 
     def construct():
         with torch.random.fork_rng(devices=[]):

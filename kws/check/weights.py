@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from kws.i18n import N_, Text
 from kws.tracing.trace import tensors_in
 
 _UNUSED = float("inf")  # the rank of a tensor no call of the forward pass used
@@ -79,25 +80,23 @@ def _sizes_problem(ours: dict, theirs: dict) -> str:
     size = min((shape, numel), key=lambda each: _differing(ours, theirs, each))  # shape on a tie
     have, need = Counter(map(size, ours.values())), Counter(map(size, theirs.values()))
 
-    def said(key: tuple, entries: dict) -> str:
+    def said(key: tuple, entries: dict) -> Text:
         named = ", ".join([f"`{k}`" for k, t in entries.items() if size(t) == key][:3])
-        what = f"shape {_shown(key)}" if size is shape else f"{key[0]} numbers"
-        return f"{what} ({named})"
+        if size is shape:
+            return Text(N_("shape {shape} ({names})"), shape=_shown(key), names=named)
+        return Text(N_("{n} numbers ({names})"), n=key[0], names=named)
 
     parts = []
     extra = [key for key in have if have[key] > need[key]]
     if extra:
-        parts.append(
-            f"yours has {have[extra[0]]} tensor(s) of {said(extra[0], ours)} where the "
-            f"reference has {need[extra[0]]}"
-        )
+        more = N_("yours has {n} tensor(s) of {size} where the reference has {wanted}")
+        parts.append(Text(more, n=have[extra[0]], size=said(extra[0], ours), wanted=need[extra[0]]))
     missing = [key for key in need if need[key] > have[key]]
     if missing:
-        parts.append(
-            f"the reference has {need[missing[0]]} tensor(s) of {said(missing[0], theirs)} "
-            f"where yours has {have[missing[0]]}"
-        )
-    return "; ".join(parts)
+        fewer = N_("the reference has {n} tensor(s) of {size} where yours has {have}")
+        size_of = said(missing[0], theirs)
+        parts.append(Text(fewer, n=need[missing[0]], size=size_of, have=have[missing[0]]))
+    return Text.joined("; ", parts)
 
 
 def _pair(
@@ -112,10 +111,20 @@ def _pair(
         return list(zip(order(ours, mine), order(theirs, reference), strict=True))
     if sorted(ours) == sorted(theirs):
         return [(key, key) for key in ours]
-    why = "your forward did not run" if reference is not None else "no forward pass was watched"
-    return (
-        f"cannot tell which of your {', '.join(f'`{k}`' for k in ours)} is which of the "
-        f"reference's {', '.join(f'`{k}`' for k in theirs)} ({why}, and the names differ)"
+    why = (
+        N_("your forward did not run")
+        if reference is not None
+        else N_("no forward pass was watched")
+    )
+    said = N_(
+        "cannot tell which of your {ours} is which of the reference's {theirs} ({why}, and the "
+        "names differ)"
+    )
+    return Text(
+        said,
+        ours=", ".join(f"`{k}`" for k in ours),
+        theirs=", ".join(f"`{k}`" for k in theirs),
+        why=Text(why),
     )
 
 
@@ -138,7 +147,7 @@ def copy_weights(source: nn.Module, target: nn.Module, example: tuple | None = N
     Example:
         ```python
         problem = copy_weights(layer, reference, (x,))
-        checker.expect(problem is None, "the weights fit torch.nn's layer", problem or "")
+        checker.expect(problem is None, N_("the weights fit torch.nn's layer"), problem or "")
         ```
     """
     ours, theirs = source.state_dict(), target.state_dict()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kws.i18n import N_, Text
 from kws.spec.model import Spec
 
 
@@ -112,15 +113,16 @@ def judge_layers(calls: int, limit: int) -> tuple[bool, str, str]:
     """(passed, what, fix) for `calls` layers that ran one after another in one forward (the
     probe fact ``layer_calls``: the longest chain of attention computations, each fed by the one
     before), against ``max_layer_calls`` `limit`: 1 to `limit` pass."""
-    what = f"{calls} layers run one after another in one forward (counted by their attention)"
+    said = N_("{n} layers run one after another in one forward (counted by their attention)")
+    what = Text(said, n=calls)
     if calls < 1:
         return (
             False,
             what,
-            "call your layers in forward (layers defined but not called do not count)",
+            N_("call your layers in forward (layers defined but not called do not count)"),
         )
     if calls > limit:
-        return False, what, f"the task allows 1 to {limit}: use fewer layers"
+        return False, what, Text(N_("the task allows 1 to {limit}: use fewer layers"), limit=limit)
     return True, what, ""
 
 
@@ -130,10 +132,15 @@ def judge_size(
     """(passed, what, fix) for `count` weights (shown as `text`, "154.88k") of `what` against
     `limit`: at most that many (``max_parameters``), or fewer with `below`
     (``max_encoder_params``)."""
-    said = f"{what} holds {text} weights (the limit: {'under' if below else 'at most'} {_count(limit)})"
+    holds = (
+        N_("{what} holds {text} weights (the limit: under {limit})")
+        if below
+        else N_("{what} holds {text} weights (the limit: at most {limit})")
+    )
+    said = Text(holds, what=Text(what), text=text, limit=_count(limit))
     if count < limit or (count == limit and not below):
         return True, said, ""
-    return False, said, "use a smaller d_model, fewer layers or a smaller feed-forward size"
+    return False, said, N_("use a smaller d_model, fewer layers or a smaller feed-forward size")
 
 
 def judge_own_work(facts: dict, rules: dict) -> list[str]:
@@ -145,21 +152,22 @@ def judge_own_work(facts: dict, rules: dict) -> list[str]:
     ran = facts.get("forbidden") or []
     library = [entry for entry in ran if _from_scratch_covers(_class_of(entry))]
     if rules.get("from_scratch") and library:
-        problems.append(
-            f"your model's forward runs {library[0]}; the task asks you to write this "
-            "layer yourself"
+        said = N_(
+            "your model's forward runs {name}; the task asks you to write this layer yourself"
         )
+        problems.append(Text(said, name=library[0]))
     named = [entry for entry in ran if _class_of(entry) in rules.get("forbidden", [])]
     if named:
-        problems.append(
-            f"your model's forward uses {named[0]}, which this task asks you to write; write "
-            "your own class in the notebook"
+        said = N_(
+            "your model's forward uses {name}, which this task asks you to write; write your "
+            "own class in the notebook"
         )
+        problems.append(Text(said, name=named[0]))
     layer_class = rules.get("layer_class")
     if layer_class and facts.get("layer_class_problem"):
         problems.append(facts["layer_class_problem"])
     elif layer_class and not facts.get("layer_class_calls"):
-        problems.append(f"your {layer_class} never runs in forward; call it")
+        problems.append(Text(N_("your {name} never runs in forward; call it"), name=layer_class))
     found = facts.get("class_problems") or {}
     problems += [found[name] for name in rules.get("own_classes", []) if found.get(name)]
     return problems

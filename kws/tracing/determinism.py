@@ -21,6 +21,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from kws.i18n import N_, Text
+
 # The seed of the graded passes; a batch's passes use SEED + its number, all of them alike.
 SEED = 20_231
 
@@ -179,9 +181,11 @@ def eval_unsteady(model: nn.Module, inputs: tuple) -> tuple[str, str] | None:
     draws = random_draws(model, inputs)
     if draws:
         return (
-            "forward draws random numbers in eval mode: " + "; ".join(draws),
-            "run augmentation, dropout and every other random step only when `self.training` "
-            "is True (F.dropout(x, p, training=self.training))",
+            Text(N_("forward draws random numbers in eval mode: {draws}"), draws="; ".join(draws)),
+            N_(
+                "run augmentation, dropout and every other random step only when `self.training` "
+                "is True (F.dropout(x, p, training=self.training))"
+            ),
         )
     was_training = model.training
     model.eval()
@@ -201,14 +205,21 @@ def eval_unsteady(model: nn.Module, inputs: tuple) -> tuple[str, str] | None:
         if torch.equal(nan, torch.isnan(second)) and torch.equal(first[~nan], second[~nan]):
             return None
     if changed:
-        return (
+        changes = N_(
             "two calls give different outputs: forward changes what the model keeps between "
-            "calls (" + ", ".join(changed[:3]) + ")",
-            "compute masks and other per-batch values from each call's inputs, as local "
-            "variables, not on `self`",
+            "calls ({names})"
+        )
+        return (
+            Text(changes, names=", ".join(changed[:3])),
+            N_(
+                "compute masks and other per-batch values from each call's inputs, as local "
+                "variables, not on `self`"
+            ),
         )
     return (
-        "two calls under the same seeds give different outputs",
-        "forward must not depend on anything but its inputs and weights: no random numbers "
-        "outside torch's, numpy's and `random`'s generators, no clock, no counter",
+        N_("two calls under the same seeds give different outputs"),
+        N_(
+            "forward must not depend on anything but its inputs and weights: no random numbers "
+            "outside torch's, numpy's and `random`'s generators, no clock, no counter"
+        ),
     )

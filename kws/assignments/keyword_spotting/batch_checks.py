@@ -19,21 +19,25 @@ import torch
 from torch import nn
 
 from kws.author import Checker, call, differs
+from kws.i18n import N_, Text
 
-RUNNING_STATISTICS = (
-    "in eval mode a BatchNorm must normalise with its running statistics: call the module "
-    "(self.norm(x)) and leave its mode to model.eval(), with no F.batch_norm(..., training=True) "
-    "and no .train() inside forward"
+RUNNING_STATISTICS = Text(
+    N_(
+        "in eval mode a BatchNorm must normalise with its running statistics: call the module "
+        "(self.norm(x)) and leave its mode to model.eval(), with no "
+        "F.batch_norm(..., training=True) and no .train() inside forward"
+    )
 )
 
 
 def clips_alone(checker: Checker, model: nn.Module, waves: torch.Tensor) -> None:
     """Items: `model` (eval mode, its own tokenizer) is deterministic, and gives each clip of
     `waves` (B, S), a batch of whole clips, the logits it gives that clip alone."""
-    shown = f"forward(waves {tuple(waves.shape)}) with your ConvTokenizer"
+    shown = f"forward(waves {tuple(waves.shape)})"
+    runs = N_("{call} with your ConvTokenizer runs")
     with torch.no_grad():
-        together = call(checker, f"{shown} runs", lambda: model(waves))
-    what = "with your own ConvTokenizer, each clip of a batch gets the logits it gets alone"
+        together = call(checker, Text(runs, call=shown), lambda: model(waves))
+    what = N_("with your own ConvTokenizer, each clip of a batch gets the logits it gets alone")
     switched = [  # a BatchNorm forward put in training mode: its statistics change each call
         name
         for name, module in model.named_modules()
@@ -43,41 +47,49 @@ def clips_alone(checker: Checker, model: nn.Module, waves: torch.Tensor) -> None
         checker.expect(False, what, _switched_fix(switched))
         return
     unsteady = checker.expect_steady(
-        model, (waves,), "with your own ConvTokenizer, eval mode is deterministic"
+        model, (waves,), N_("with your own ConvTokenizer, eval mode is deterministic")
     )
     with torch.no_grad():
         alone = call(
             checker,
-            f"{shown} runs on each clip alone",
+            Text(N_("{call} with your ConvTokenizer runs on each clip alone"), call=shown),
             lambda: torch.cat([model(waves[b : b + 1]) for b in range(len(waves))]),
         )
     gap = differs(together, alone)
     fix = ""
     if gap is not None:
-        fix = unsteady or f"they differ by up to {gap:.3g}: {_cause(model, waves)}"
+        differ = N_("they differ by up to {gap:.3g}: {cause}")
+        fix = unsteady or Text(differ, gap=gap, cause=_cause(model, waves))
     checker.expect(gap is None, what, fix)
 
 
-def _switched_fix(switched: list[str]) -> str:
+def _switched_fix(switched: list[str]) -> Text:
     """The fix when forward left the BatchNorms `switched` (their names) in training mode."""
-    owner = "ConvTokenizer" if all(n.startswith("tokenizer.") for n in switched) else "model"
-    return (
-        f"your {owner}'s BatchNorm ({', '.join(switched[:3])}) uses the batch's statistics in "
-        f"eval mode: forward switches it to training mode (a .train() call inside forward); "
-        f"{RUNNING_STATISTICS}"
+    tokenizer = all(n.startswith("tokenizer.") for n in switched)
+    said = (
+        N_(
+            "your ConvTokenizer's BatchNorm ({names}) uses the batch's statistics in eval mode: "
+            "forward switches it to training mode (a .train() call inside forward); {fix}"
+        )
+        if tokenizer
+        else N_(
+            "your model's BatchNorm ({names}) uses the batch's statistics in eval mode: "
+            "forward switches it to training mode (a .train() call inside forward); {fix}"
+        )
     )
+    return Text(said, names=", ".join(switched[:3]), fix=RUNNING_STATISTICS)
 
 
 def _cause(model: nn.Module, waves: torch.Tensor) -> str:
     """Why a clip's logits depend on its batch, from what the model does (never raises)."""
     try:
         with torch.no_grad():
-            return _tokenizer_cause(model, waves) or (
+            return _tokenizer_cause(model, waves) or N_(
                 "forward mixes the clips of a batch after the tokenizer (a statistic over the "
                 "batch, dim=0?): compute each clip from its own tokens"
             )
     except Exception:  # student code: anything can come out
-        return "compute each clip from its own samples, whatever else is in the batch"
+        return N_("compute each clip from its own samples, whatever else is in the batch")
 
 
 def _tokenizer_cause(model: nn.Module, waves: torch.Tensor) -> str | None:
@@ -102,11 +114,12 @@ def _tokenizer_cause(model: nn.Module, waves: torch.Tensor) -> str | None:
         calls_batch_norm = False
     if norms or calls_batch_norm:
         which = f" ({', '.join(norms[:3])})" if norms else ""
-        return (
-            f"your ConvTokenizer's BatchNorm{which} uses the batch's statistics in eval mode: "
-            f"a clip's tokens change with the clips beside it; {RUNNING_STATISTICS}"
+        said = N_(
+            "your ConvTokenizer's BatchNorm{which} uses the batch's statistics in eval mode: "
+            "a clip's tokens change with the clips beside it; {fix}"
         )
-    return (
+        return Text(said, which=which, fix=RUNNING_STATISTICS)
+    return N_(
         "your ConvTokenizer mixes the clips of a batch (a statistic over the batch, dim=0?): "
         "compute each clip's tokens from its own frames"
     )

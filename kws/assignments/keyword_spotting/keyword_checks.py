@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from kws.author import Checker, build, call
+from kws.i18n import N_, Text
 
 KEYWORDS = "yes no up down left right on off stop go".split()
 OTHER_WORDS = (
@@ -26,9 +27,11 @@ OTHER_WORDS = (
 ).split()
 UNKNOWN = "_unknown_"
 N_MELS = 40
-LENGTH_FIX = (
-    "compute each convolution's output length per clip, "
-    "floor((L + 2 x padding - kernel) / stride) + 1, once per convolution"
+LENGTH_FIX = Text(
+    N_(
+        "compute each convolution's output length per clip, "
+        "floor((L + 2 x padding - kernel) / stride) + 1, once per convolution"
+    )
 )
 
 
@@ -75,11 +78,17 @@ def twelve_class_labels(checker: Checker, function: Callable, seed: int = 0) -> 
 
     def labels_for(draw_seed: int, clips: list[str] = words) -> list:
         given = list(clips)
-        out = call(checker, f"{shown} runs", lambda: function(given, fraction, draw_seed))
+        runs = Text(N_("{call} runs"), call=shown)
+        out = call(checker, runs, lambda: function(given, fraction, draw_seed))
         if not isinstance(out, (list, tuple)) or len(out) != len(words):
+            length = len(out) if hasattr(out, "__len__") else "?"
+            returns = N_("{call} returns {kind} of length {n}")
+            one_each = N_(
+                "return a list with one entry per clip ({n} here): the clip's label or None"
+            )
             checker.stop(
-                f"{shown} returns {type(out).__name__} of length {len(out) if hasattr(out, '__len__') else '?'}",
-                f"return a list with one entry per clip ({len(words)} here): the clip's label or None",
+                Text(returns, call=shown, kind=type(out).__name__, n=length),
+                Text(one_each, n=len(words)),
             )
         return list(out)
 
@@ -91,41 +100,64 @@ def twelve_class_labels(checker: Checker, function: Callable, seed: int = 0) -> 
     wrong = [i for i in keyword_clips if labels[i] != words[i]]
     checker.expect(
         not wrong,
-        f"all {len(keyword_clips)} keyword clips keep their word"
-        + (f" (clip {wrong[0]}, '{words[wrong[0]]}', got {labels[wrong[0]]!r})" if wrong else ""),
-        "keep every clip of the ten keywords, labelled with its own word",
+        Text(
+            N_("all {n} keyword clips keep their word{example}"),
+            n=len(keyword_clips),
+            example=_example(wrong, words, labels),
+        ),
+        N_("keep every clip of the ten keywords, labelled with its own word"),
     )
     leaked = [i for i in other_clips if labels[i] in KEYWORDS]
     checker.expect(
         not leaked,
-        "no other word is labelled a keyword"
-        + (
-            f" (clip {leaked[0]}, '{words[leaked[0]]}', got {labels[leaked[0]]!r})"
-            if leaked
-            else ""
+        Text(
+            N_("no other word is labelled a keyword{example}"),
+            example=_example(leaked, words, labels),
         ),
-        f"label the other words' clips {UNKNOWN!r} (kept) or None (dropped)",
+        Text(
+            N_("label the other words' clips {unknown} (kept) or None (dropped)"),
+            unknown=repr(UNKNOWN),
+        ),
     )
 
     checker.topic = "unknown"
     strange = [i for i in other_clips if labels[i] not in (UNKNOWN, None) + tuple(KEYWORDS)]
+    got = Text(N_(" (clip {clip} got {label})"), clip=strange[0], label=repr(labels[strange[0]]))
     checker.expect(
         not strange,
-        f"other words are labelled {UNKNOWN!r} or None"
-        + (f" (clip {strange[0]} got {labels[strange[0]]!r})" if strange else ""),
-        f"label a kept other-word clip {UNKNOWN!r}, a dropped one None",
+        Text(
+            N_("other words are labelled {unknown} or None{example}"),
+            unknown=repr(UNKNOWN),
+            example=got if strange else "",
+        ),
+        Text(
+            N_("label a kept other-word clip {unknown}, a dropped one None"), unknown=repr(UNKNOWN)
+        ),
     )
     unknown = [i for i in other_clips if labels[i] == UNKNOWN]
     expected = round(fraction * len(keyword_clips))
     tolerance = limits("data")["unknown_tolerance"]
     whole = len(unknown) == len(other_clips)
+    counted = N_(
+        "{n} {unknown} clips for {keywords} keyword clips at unknown_fraction={fraction} "
+        "(expected round({fraction} x {keywords}) = {expected})"
+    )
+    keep = N_(
+        "keep round(unknown_fraction x number of keyword clips) of them, drawn at random; "
+        "label the rest None"
+    )
+    largest = N_("every other-word clip is kept: {unknown} becomes the largest class. ")
     checker.expect(
         abs(len(unknown) - expected) <= tolerance,
-        f"{len(unknown)} {UNKNOWN} clips for {len(keyword_clips)} keyword clips at "
-        f"unknown_fraction={fraction} (expected round({fraction} x {len(keyword_clips)}) = {expected})",
-        (f"every other-word clip is kept: {UNKNOWN} becomes the largest class. " if whole else "")
-        + "keep round(unknown_fraction x number of keyword clips) of them, drawn at random; "
-        "label the rest None",
+        Text(
+            counted,
+            n=len(unknown),
+            unknown=UNKNOWN,
+            keywords=len(keyword_clips),
+            fraction=fraction,
+            expected=expected,
+        ),
+        Text.joined("", [Text(largest, unknown=UNKNOWN), keep]) if whole else keep,
     )
     if unknown:
         _many_words(checker, words, unknown, "")
@@ -135,34 +167,52 @@ def twelve_class_labels(checker: Checker, function: Callable, seed: int = 0) -> 
             checker,
             grouped,
             [i for i, w in enumerate(grouped) if w not in KEYWORDS and regrouped[i] == UNKNOWN],
-            " of a clip list grouped by word",
+            Text(N_(" of a clip list grouped by word")),
         )
     again = labels_for(seeds[0])
     checker.expect(
         again == labels,
-        "the same seed gives the same labels",
-        "draw with a generator made from `seed` (random.Random(seed)), not the global one",
+        N_("the same seed gives the same labels"),
+        N_("draw with a generator made from `seed` (random.Random(seed)), not the global one"),
     )
     other = labels_for(seeds[1])
     checker.expect(
         other != labels,
-        f"another seed ({seeds[1]}) draws other {UNKNOWN} clips",
-        "make the draw depend on `seed`",
+        Text(
+            N_("another seed ({seed}) draws other {unknown} clips"), seed=seeds[1], unknown=UNKNOWN
+        ),
+        N_("make the draw depend on `seed`"),
     )
 
 
-def _many_words(checker: Checker, words: list[str], unknown: list[int], where: str) -> None:
+def _example(clips: list[int], words: list[str], labels: list) -> Text | str:
+    """The first of `clips` as an example, its word and label; "" when there is none."""
+    if not clips:
+        return ""
+    first = clips[0]
+    said = N_(" (clip {clip}, '{word}', got {label})")
+    return Text(said, clip=first, word=words[first], label=repr(labels[first]))
+
+
+def _many_words(checker: Checker, words: list[str], unknown: list[int], where: str | Text) -> None:
     """The `unknown` clips of `words` hold at least half the words a random draw holds."""
     counts = {w: words.count(w) for w in OTHER_WORDS}
     distinct = len({words[i] for i in unknown})
     expected = _expected_words(counts, len(unknown))
+    said = N_(
+        "the {n} {unknown} clips{where} hold {distinct} different words (a random draw holds "
+        "about {expected:.0f})"
+    )
     checker.expect(
         distinct >= max(2, math.floor(expected / 2)),
-        f"the {len(unknown)} {UNKNOWN} clips{where} hold {distinct} different words "
-        f"(a random draw holds about {expected:.0f})",
-        "draw the kept clips at random from all other words' clips, not from one word, the "
-        "first ones or one block of neighbouring clips (the notebook's clips come grouped by "
-        "word): e.g. random.Random(seed).sample(their indices, count)",
+        Text(
+            said, n=len(unknown), unknown=UNKNOWN, where=where, distinct=distinct, expected=expected
+        ),
+        N_(
+            "draw the kept clips at random from all other words' clips, not from one word, the "
+            "first ones or one block of neighbouring clips (the notebook's clips come grouped by "
+            "word): e.g. random.Random(seed).sample(their indices, count)"
+        ),
     )
 
 
@@ -204,59 +254,69 @@ def silence_windows(checker: Checker, function: Callable, seed: int = 0) -> None
         shown = f"silence_windows(noises, count={count}, seed={draw_seed}" + (
             f", length={length})" if length else ")"
         )
-        out = call(checker, f"{shown} runs", lambda: function(noises, count, draw_seed, *extra))
+        runs = Text(N_("{call} runs"), call=shown)
+        out = call(checker, runs, lambda: function(noises, count, draw_seed, *extra))
         want = (count, length or 16000)
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         if got != want:
+            one_tensor = N_("return one tensor {shape} = (count, length): one window per row")
             checker.stop(
-                f"{shown} returns {got}",
-                f"return one tensor ({want[0]}, {want[1]}) = (count, length): one window per row",
+                Text(N_("{call} returns {got}"), call=shown, got=got),
+                Text(one_tensor, shape=want),
             )
         return out.detach().cpu()
 
     out = windows(seeds[0])
-    checker.expect(True, f"windows of shape ({count}, 16000) = (count, length)", "")
+    checker.expect(
+        True, Text(N_("windows of shape {shape} = (count, length)"), shape=(count, 16000)), ""
+    )
     found = [_slice_of(row, noises) for row in out]
     missing = [i for i, where in enumerate(found) if where is None]
+    not_row = Text(N_(" (not row {row})"), row=missing[0]) if missing else ""
     checker.expect(
         not missing,
-        "every window is a slice of one recording"
-        + (f" (not row {missing[0]})" if missing else ""),
-        "cut each window as recording[offset : offset + length], sample for sample: no gain, "
-        "no padding, no mixing",
+        Text(N_("every window is a slice of one recording{example}"), example=not_row),
+        N_(
+            "cut each window as recording[offset : offset + length], sample for sample: no gain, "
+            "no padding, no mixing"
+        ),
     )
     places = [where for where in found if where is not None]
     recordings = len({k for k, _ in places})
     checker.expect(
         recordings >= 2,
-        f"the windows come from {recordings} of the {len(noises)} recordings",
-        "pick the recording at random for every window, from all of them",
+        Text(
+            N_("the windows come from {n} of the {total} recordings"),
+            n=recordings,
+            total=len(noises),
+        ),
+        N_("pick the recording at random for every window, from all of them"),
     )
     checker.expect(
         len(set(places)) >= count // 2,
-        f"{len(set(places))} different windows among {count}",
-        "draw a new random offset in [0, len(recording) - length] for every window",
+        Text(N_("{n} different windows among {count}"), n=len(set(places)), count=count),
+        N_("draw a new random offset in [0, len(recording) - length] for every window"),
     )
     checker.expect(
         all(torch.equal(a, b) for a, b in zip(noises, kept, strict=True)),
-        "the recordings are left unchanged",
-        "do not modify the noises in place; slice them (and .clone() if you change a window)",
+        N_("the recordings are left unchanged"),
+        N_("do not modify the noises in place; slice them (and .clone() if you change a window)"),
     )
     cut = windows(seeds[0], short)
     checker.expect(
         all(_slice_of(row, noises) is not None for row in cut),
-        f"with length={short}, the windows are slices of {short} samples",
-        "use the `length` argument for the window size",
+        Text(N_("with length={n}, the windows are slices of {n} samples"), n=short),
+        N_("use the `length` argument for the window size"),
     )
     checker.expect(
         torch.equal(windows(seeds[0]), out),
-        "the same seed gives the same windows",
-        "draw with a generator made from `seed` (random.Random(seed) or torch.Generator)",
+        N_("the same seed gives the same windows"),
+        N_("draw with a generator made from `seed` (random.Random(seed) or torch.Generator)"),
     )
     checker.expect(
         not torch.equal(windows(seeds[1]), out),
-        f"another seed ({seeds[1]}) gives other windows",
-        "make the draw depend on `seed`",
+        Text(N_("another seed ({seed}) gives other windows"), seed=seeds[1]),
+        N_("make the draw depend on `seed`"),
     )
 
 
@@ -291,36 +351,47 @@ def conv_tokenizer(checker: Checker, cls, seed: int = 0) -> None:
         features[b, length:] = 0.0
     shown = f"forward(features (3, {frames}, {N_MELS}), lengths {lengths})"
     out, what = call(
-        checker, f"{shown} runs", lambda: _tokenize(tokenizer, features, torch.tensor(lengths))
+        checker,
+        Text(N_("{call} runs"), call=shown),
+        lambda: _tokenize(tokenizer, features, torch.tensor(lengths)),
     )
     if out is None:
-        checker.stop(f"{shown} returns {what}", "return (tokens, token_lengths)")
+        checker.stop(
+            Text(N_("{call} returns {got}"), call=shown, got=what),
+            N_("return (tokens, token_lengths)"),
+        )
     tokens, token_lengths = out
     if not isinstance(tokens, torch.Tensor) or tokens.dim() != 3 or tokens.shape[0] != 3:
+        got = tuple(getattr(tokens, "shape", ())) or type(tokens).__name__
         checker.stop(
-            f"tokens of shape {tuple(getattr(tokens, 'shape', ())) or type(tokens).__name__}",
-            f"return tokens (B, N, d_model) = (3, N, {d_model})",
+            Text(N_("tokens of shape {shape}"), shape=got),
+            Text(N_("return tokens (B, N, d_model) = {shape}"), shape=f"(3, N, {d_model})"),
         )
     checker.expect(
         tokens.shape[2] == d_model,
-        f"tokens of shape {tuple(tokens.shape)} = (B, N, d_model)",
-        f"project each position to d_model={d_model} features (the Linear after the flatten)",
+        Text(N_("tokens of shape {shape} = (B, N, d_model)"), shape=tuple(tokens.shape)),
+        Text(
+            N_("project each position to d_model={d} features (the Linear after the flatten)"),
+            d=d_model,
+        ),
     )
     if not isinstance(token_lengths, torch.Tensor) or tuple(token_lengths.shape) != (3,):
+        got = getattr(token_lengths, "shape", type(token_lengths).__name__)
         checker.stop(
-            f"token_lengths is {getattr(token_lengths, 'shape', type(token_lengths).__name__)}",
-            "return token_lengths as a tensor (B,): the valid tokens of each clip",
+            Text(N_("token_lengths is {got}"), got=got),
+            N_("return token_lengths as a tensor (B,): the valid tokens of each clip"),
         )
     n = tokens.shape[1]
+    all_frames = N_("a clip of all {frames} frames has token length {length} of N = {n}")
     checker.expect(
         int(token_lengths[0]) == n,
-        f"a clip of all {frames} frames has token length {int(token_lengths[0])} of N = {n}",
-        f"a clip with no padding keeps all N tokens; {LENGTH_FIX}",
+        Text(all_frames, frames=frames, length=int(token_lengths[0]), n=n),
+        Text(N_("a clip with no padding keeps all N tokens; {fix}"), fix=LENGTH_FIX),
     )
     for b, length in enumerate(lengths[1:], start=1):
         alone = call(
             checker,
-            f"forward on clip {b} alone ({length} frames) runs",
+            Text(N_("forward on clip {b} alone ({n} frames) runs"), b=b, n=length),
             lambda b=b, length=length: _tokenize(
                 tokenizer, features[b : b + 1, :length], torch.tensor([length])
             )[0],
@@ -328,8 +399,12 @@ def conv_tokenizer(checker: Checker, cls, seed: int = 0) -> None:
         own = alone[0].shape[1] if alone is not None else -1
         checker.expect(
             int(token_lengths[b]) == own,
-            f"a clip of {length} frames: token length {int(token_lengths[b])}, and it gives "
-            f"{own} tokens alone",
+            Text(
+                N_("a clip of {n} frames: token length {length}, and it gives {own} tokens alone"),
+                n=length,
+                length=int(token_lengths[b]),
+                own=own,
+            ),
             LENGTH_FIX,
         )
 

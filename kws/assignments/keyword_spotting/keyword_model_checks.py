@@ -28,6 +28,7 @@ from torch import nn
 
 from kws.assignments.keyword_spotting import batch_checks
 from kws.author import Checker, call, differs, layers
+from kws.i18n import N_, Text
 
 N_MELS, D_MODEL, NHEAD, FF, N_CLASSES = 24, 12, 3, 20, 5  # distinct sizes
 SAMPLES, LENGTHS = 4000, (4000, 2900, 1700)  # 26, 19 and 11 frames -> 7, 5 and 3 tokens
@@ -102,7 +103,10 @@ def build_keyword_transformer(checker: Checker, cls, *, own_tokenizer: bool = Fa
     parameters drawn from U(-0.5, 0.5) (so a skipped norm or position shows), float64, eval
     mode."""
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        checker.stop(f"build {cls!r}", "pass the class KeywordTransformer itself")
+        checker.stop(
+            Text(N_("build {given}"), given=repr(cls)),
+            N_("pass the class KeywordTransformer itself"),
+        )
     shown = ", ".join(f"{k}={v}" for k, v in MODEL_ARGS.items())
 
     def construct():
@@ -111,20 +115,21 @@ def build_keyword_transformer(checker: Checker, cls, *, own_tokenizer: bool = Fa
             torch.manual_seed(0)
             return cls(**MODEL_ARGS), replaced
 
-    built = f"{cls.__name__}({shown}) builds" + (
-        " with your ConvTokenizer" if own_tokenizer else ""
-    )
+    builds = N_("{call} builds with your ConvTokenizer") if own_tokenizer else N_("{call} builds")
+    built = Text(builds, call=f"{cls.__name__}({shown})")
     model, replaced = call(checker, built, construct)
     if not own_tokenizer:
         checker.expect(True, built, "")
     parts = ("frontend", "tokenizer", "cls_token", "position", "encoder", "norm", "classifier")
     missing = [name for name in parts if not hasattr(model, name)]
     if missing:
-        checker.stop("the skeleton's submodules are there", f"keep the skeleton's {missing}")
-    if replaced:
-        checker.expect(
-            True, "your ConvTokenizer is replaced by a reference one, to check forward alone", ""
+        checker.stop(
+            N_("the skeleton's submodules are there"),
+            Text(N_("keep the skeleton's {names}"), names=missing),
         )
+    if replaced:
+        said = N_("your ConvTokenizer is replaced by a reference one, to check forward alone")
+        checker.expect(True, said, "")
     generator = torch.Generator().manual_seed(2)
     with torch.no_grad():
         for parameter in model.parameters():
@@ -190,31 +195,42 @@ def pipeline(
 PIPELINE_BUGS = [
     (
         {"cls_first": False},
-        "the CLS token goes last; put it first: torch.cat([cls, tokens], dim=1)",
+        N_("the CLS token goes last; put it first: torch.cat([cls, tokens], dim=1)"),
     ),
-    ({"final_norm": False}, "the final LayerNorm is skipped: classify self.norm(h[:, 0])"),
-    ({"positions": False}, "no position embedding is added: h = h + self.position[:, : N + 1]"),
+    ({"final_norm": False}, N_("the final LayerNorm is skipped: classify self.norm(h[:, 0])")),
+    (
+        {"positions": False},
+        N_("no position embedding is added: h = h + self.position[:, : N + 1]"),
+    ),
 ]
 PADDING_BUGS = [
     (
         {"use_lengths": False},
-        "forward ignores `lengths`: zero the samples past each length, give the tokenizer the "
-        "frame lengths (self.frontend.num_frames(lengths)) and mask the padded tokens",
+        N_(
+            "forward ignores `lengths`: zero the samples past each length, give the tokenizer "
+            "the frame lengths (self.frontend.num_frames(lengths)) and mask the padded tokens"
+        ),
     ),
     (
         {"mask": "none"},
-        "padded tokens are not masked: pass src_key_padding_mask (True at padded tokens, the CLS "
-        "token valid) to the encoder, from the tokenizer's token lengths",
+        N_(
+            "padded tokens are not masked: pass src_key_padding_mask (True at padded tokens, the "
+            "CLS token valid) to the encoder, from the tokenizer's token lengths"
+        ),
     ),
     (
         {"mask": "tokens"},
-        "the padding mask is one token short: with the CLS token in front, a clip has "
-        "token_lengths + 1 valid positions",
+        N_(
+            "the padding mask is one token short: with the CLS token in front, a clip has "
+            "token_lengths + 1 valid positions"
+        ),
     ),
     (
         {"zero_padding": False},
-        "the samples after a clip's length reach its last frames: zero them before the front-end "
-        "(waves.masked_fill(mask, 0.0))",
+        N_(
+            "the samples after a clip's length reach its last frames: zero them before the "
+            "front-end (waves.masked_fill(mask, 0.0))"
+        ),
     ),
 ]
 
@@ -235,7 +251,7 @@ def _nonfinite(*outputs: torch.Tensor) -> str | None:
     so no comparison can name it); None when they are all finite."""
     if all(bool(torch.isfinite(y).all()) for y in outputs):
         return None
-    return (
+    return N_(
         "the logits of a padded batch hold NaN or inf: look for a NaN written into the padding, "
         "or a row whose every key is masked (the padding mask is True at the padded tokens only)"
     )
@@ -246,13 +262,15 @@ def _unused_fix(model: nn.Module, unused: list[str]) -> str:
     stand-in tokenizer's as the reference's (its names are not the student's)."""
     stand_in = isinstance(model.tokenizer, ReferenceTokenizer)
     own = [n for n in unused if not (stand_in and n.startswith("tokenizer."))]
-    fixes = [f"your {own} are never used"] if own else []
+    fixes = [Text(N_("your {names} are never used"), names=own)] if own else []
     if len(own) < len(unused):
         fixes.append(
-            "the reference ConvTokenizer that stands in for yours in this check is never used: "
-            "tokenize with self.tokenizer(features, frame lengths) in forward"
+            N_(
+                "the reference ConvTokenizer that stands in for yours in this check is never "
+                "used: tokenize with self.tokenizer(features, frame lengths) in forward"
+            )
         )
-    return "; ".join(fixes)
+    return Text.joined("; ", fixes)
 
 
 def keyword_transformer(checker: Checker, cls) -> None:
@@ -261,17 +279,21 @@ def keyword_transformer(checker: Checker, cls) -> None:
     encoders = _torch_encoders(model)
     if not encoders:
         checker.stop(
-            "the encoder's weights copy into torch.nn.TransformerEncoder",
-            "keep the skeleton's encoder: the kit's TransformerEncoder of TransformerEncoderLayers",
+            N_("the encoder's weights copy into torch.nn.TransformerEncoder"),
+            N_(
+                "keep the skeleton's encoder: the kit's TransformerEncoder of "
+                "TransformerEncoderLayers"
+            ),
         )
     waves, lengths = _waves()
 
     checker.topic = "outputs"
-    got = call(checker, "forward(waves) runs", lambda: model(waves))
+    got = call(checker, Text(N_("{call} runs"), call="forward(waves)"), lambda: model(waves))
     if not isinstance(got, torch.Tensor) or tuple(got.shape) != (len(LENGTHS), N_CLASSES):
+        returned = tuple(getattr(got, "shape", ())) or type(got)
         checker.stop(
-            f"forward(waves (3, 4000)) returns {tuple(getattr(got, 'shape', ())) or type(got)}",
-            f"return logits (B, n_classes) = (3, {N_CLASSES})",
+            Text(N_("{call} returns {got}"), call="forward(waves (3, 4000))", got=returned),
+            Text(N_("return logits (B, n_classes) = {shape}"), shape=(3, N_CLASSES)),
         )
     with torch.no_grad():
         expected = [pipeline(model, e, waves, None) for e in encoders]
@@ -282,7 +304,7 @@ def keyword_transformer(checker: Checker, cls) -> None:
     # that the items it spoils name it as their fix.
     checker.topic = "eval"
     unsteady = checker.expect_steady(
-        model, (waves,), "eval mode is deterministic (SpecAugment and dropout are off)"
+        model, (waves,), N_("eval mode is deterministic (SpecAugment and dropout are off)")
     )
     checker.topic = "outputs"
     fix = ""
@@ -291,13 +313,16 @@ def keyword_transformer(checker: Checker, cls) -> None:
     elif encoder is None:
         gap = differs(got, expected[0])
         bugs = PIPELINE_BUGS + [bug for bug in PADDING_BUGS if bug[0].get("mask") == "tokens"]
-        fix = _diagnose(model, encoders[0], waves, None, got, bugs) or (
-            f"max difference {gap:.3g}; the steps are: {PIPELINE}"
+        steps = N_("max difference {gap:.3g}; the steps are: {steps}")
+        fix = _diagnose(model, encoders[0], waves, None, got, bugs) or Text(
+            steps, gap=gap, steps=PIPELINE
         )
     checker.expect(
         encoder is not None,
-        "logits match the pipeline recomputed with torch.nn.TransformerEncoder (CLS first, "
-        "positions, final norm, classifier on the CLS output)",
+        N_(
+            "logits match the pipeline recomputed with torch.nn.TransformerEncoder (CLS first, "
+            "positions, final norm, classifier on the CLS output)"
+        ),
         fix,
     )
 
@@ -306,9 +331,9 @@ def keyword_transformer(checker: Checker, cls) -> None:
         with torch.enable_grad():
             model(waves).sum().backward()
 
-    call(checker, "backward runs", backward)
+    call(checker, N_("backward runs"), backward)
     unused = [n for n, p in model.named_parameters() if p.grad is None]
-    checker.expect(not unused, "every parameter gets a gradient", _unused_fix(model, unused))
+    checker.expect(not unused, N_("every parameter gets a gradient"), _unused_fix(model, unused))
 
     checker.topic = "padding"
     matched = encoder is not None
@@ -316,8 +341,9 @@ def keyword_transformer(checker: Checker, cls) -> None:
     silent = waves.masked_fill(padded(lengths, SAMPLES), 0.0)
     noisy = silent + 10 * waves * padded(lengths, SAMPLES)
     with torch.no_grad():
-        y_silent = call(checker, "forward(waves, lengths) runs", lambda: model(silent, lengths))
-        y_noisy = call(checker, "forward(waves, lengths) runs", lambda: model(noisy, lengths))
+        runs = Text(N_("{call} runs"), call="forward(waves, lengths)")
+        y_silent = call(checker, runs, lambda: model(silent, lengths))
+        y_noisy = call(checker, runs, lambda: model(noisy, lengths))
         alone = torch.cat([model(silent[b : b + 1, :n]) for b, n in enumerate(LENGTHS)])
     ignores_padding = differs(y_noisy, y_silent) is None
     # judged on a pipeline that is right without padding, as compare_layer does
@@ -327,18 +353,22 @@ def keyword_transformer(checker: Checker, cls) -> None:
         bug = _diagnose(model, encoder, noisy, lengths, y_noisy, PADDING_BUGS)
     checker.expect(
         ignores_padding,
-        "samples after a clip's length do not change its logits",
+        N_("samples after a clip's length do not change its logits"),
         bug
-        or "a clip's logits change with the samples after its length: zero those samples, "
-        "pass the frame lengths to the tokenizer and mask the padded tokens in the encoder",
+        or N_(
+            "a clip's logits change with the samples after its length: zero those samples, "
+            "pass the frame lengths to the tokenizer and mask the padded tokens in the encoder"
+        ),
     )
     if matched:
         checker.expect(
             matches_alone,
-            "each clip of a padded batch gets the logits it gets alone",
+            N_("each clip of a padded batch gets the logits it gets alone"),
             bug
-            or "frame lengths are lengths // hop_length + 1 (self.frontend.num_frames); the mask "
-            "comes from the tokenizer's token lengths, + 1 for the CLS token",
+            or N_(
+                "frame lengths are lengths // hop_length + 1 (self.frontend.num_frames); the "
+                "mask comes from the tokenizer's token lengths, + 1 for the CLS token"
+            ),
         )
 
     checker.topic = "batch"

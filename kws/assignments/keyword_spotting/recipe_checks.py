@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 
 from kws.author import Checker, call
+from kws.i18n import N_, Text
 
 
-def schedule_shape(checker: Checker, values: list[float], where: str) -> None:
+def schedule_shape(checker: Checker, values: list[float], where: str | Text) -> None:
     """A warm-up then a decay, judged as the grader judges the learning rates a run wrote
     (`kws.assignments.keyword_spotting.schedule`)."""
     from kws.author import spec_of
@@ -30,7 +31,7 @@ def _factors(checker: Checker, function, total_steps: int) -> list[float]:
     """`function(step, total_steps)` for every step of a run of `total_steps`."""
     return call(
         checker,
-        f"learning_rate_factor(step, {total_steps}) runs",
+        Text(N_("{call} runs"), call=f"learning_rate_factor(step, {total_steps})"),
         lambda: [float(function(step, total_steps)) for step in range(total_steps)],
     )
 
@@ -40,12 +41,17 @@ def learning_rate_factor(checker: Checker, function, total_steps: int = 1000) ->
     values = _factors(checker, function, total_steps)
     checker.expect(
         max(values) <= 1.0 + 1e-9,
-        f"the factor peaks at {max(values):.3g}, at most 1 (the peak learning rate itself)",
-        "return a factor of the peak learning rate: between 0 and 1",
+        Text(
+            N_("the factor peaks at {peak:.3g}, at most 1 (the peak learning rate itself)"),
+            peak=max(values),
+        ),
+        N_("return a factor of the peak learning rate: between 0 and 1"),
     )
-    schedule_shape(checker, values, f"the schedule over {total_steps} steps")
+    where = Text(N_("the schedule over {n} steps"), n=total_steps)
+    schedule_shape(checker, values, where)
 
 
+RECIPE_SHAPE = "{'lr': ..., 'weight_decay': ..., 'label_smoothing': ...}"  # as the skeleton has it
 RECORDED_TOLERANCE = 1e-6  # of the peak: the recorded rates are float64 products peak x factor
 
 
@@ -56,7 +62,7 @@ def recorded_schedule(checker: Checker, function, recorded: list[float] | str) -
     times that curve, step by step (else the run used another schedule, or the file was
     edited). Topics: "build" (the history, the function runs), "recorded", "warm-up", "decay"."""
     if isinstance(recorded, str):
-        checker.stop("the run's learning rates (history.json)", recorded)
+        checker.stop(N_("the run's learning rates (history.json)"), recorded)
     total = len(recorded)
     values = _factors(checker, function, total)
     top = max(range(total), key=values.__getitem__)
@@ -69,20 +75,24 @@ def recorded_schedule(checker: Checker, function, recorded: list[float] | str) -
             if abs(recorded[i] - peak * values[i]) > RECORDED_TOLERANCE * peak
         ]
         shown = f"learning_rate_factor(step, {total})"
+        step = N_(" (step {step}: {recorded:.3g} recorded, {yours:.3g} from your function)")
+        example = (
+            Text(step, step=off[0], recorded=recorded[off[0]], yours=peak * values[off[0]])
+            if off
+            else ""
+        )
+        said = N_("history.json's {n} learning rates are a peak times {call}{example}")
         checker.expect(
             not off,
-            f"history.json's {total} learning rates are a peak times {shown}"
-            + (
-                f" (step {off[0]}: {recorded[off[0]]:.3g} recorded, {peak * values[off[0]]:.3g} "
-                "from your function)"
-                if off
-                else ""
+            Text(said, n=total, call=shown, example=example),
+            N_(
+                "the run did not use this learning_rate_factor, or history.json was edited after "
+                "it: run the training cell again with the recipe cell as it is now "
+                "(fit(..., lr_factor=learning_rate_factor)) and hand in the history.json it writes"
             ),
-            "the run did not use this learning_rate_factor, or history.json was edited after it: "
-            "run the training cell again with the recipe cell as it is now "
-            "(fit(..., lr_factor=learning_rate_factor)) and hand in the history.json it writes",
         )
-    schedule_shape(checker, values, f"learning_rate_factor over your run's {total} steps")
+    where = Text(N_("learning_rate_factor over your run's {n} steps"), n=total)
+    schedule_shape(checker, values, where)
 
 
 def recipe(checker: Checker, settings: dict) -> None:
@@ -90,22 +100,22 @@ def recipe(checker: Checker, settings: dict) -> None:
     expected = {"lr", "weight_decay", "label_smoothing"}
     if not isinstance(settings, dict) or set(settings) != expected:
         checker.stop(
-            f"RECIPE has the keys {sorted(expected)}",
-            "keep the skeleton's RECIPE = {'lr': ..., 'weight_decay': ..., 'label_smoothing': ...}",
+            Text(N_("RECIPE has the keys {keys}"), keys=sorted(expected)),
+            Text(N_("keep the skeleton's RECIPE = {recipe}"), recipe=RECIPE_SHAPE),
         )
     lr, decay, smoothing = (settings[k] for k in ("lr", "weight_decay", "label_smoothing"))
     checker.expect(
         isinstance(lr, (int, float)) and 1e-5 <= lr <= 1e-1,
-        f"peak learning rate {lr}",
-        "AdamW trains a Transformer with a peak between 1e-5 and 1e-1 (e.g. 1e-3)",
+        Text(N_("peak learning rate {lr}"), lr=lr),
+        N_("AdamW trains a Transformer with a peak between 1e-5 and 1e-1 (e.g. 1e-3)"),
     )
     checker.expect(
         isinstance(decay, (int, float)) and 0 <= decay <= 1,
-        f"weight decay {decay}",
-        "a weight decay between 0 and 1 (AdamW's decoupled decay; e.g. 0.01 to 0.1)",
+        Text(N_("weight decay {decay}"), decay=decay),
+        N_("a weight decay between 0 and 1 (AdamW's decoupled decay; e.g. 0.01 to 0.1)"),
     )
     checker.expect(
         isinstance(smoothing, (int, float)) and 0 <= smoothing < 0.5,
-        f"label smoothing {smoothing}",
-        "label smoothing between 0 and 0.5 (e.g. 0.1)",
+        Text(N_("label smoothing {smoothing}"), smoothing=smoothing),
+        N_("label smoothing between 0 and 0.5 (e.g. 0.1)"),
     )

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 
+from kws.i18n import N_, Text
 
-def schedule_items(values: list, where: str) -> list[tuple[str, bool, str, str]]:
+
+def schedule_items(values: list, where: str | Text) -> list[tuple[str, bool, str, str]]:
     """[(topic, passed, what, fix)] for `values` (one learning rate or factor per step): a
     warm-up (the first step at most half the peak, the peak reached before the middle of the
     run) and a decay (never rise again, end below a quarter of the peak; a cosine over a short
@@ -23,7 +25,12 @@ def schedule_items(values: list, where: str) -> list[tuple[str, bool, str, str]]
     )
     if n < 4 or not numbers:
         return [
-            ("build", False, f"{where}: at least 4 finite values", "train for at least 4 steps")
+            (
+                "build",
+                False,
+                Text(N_("{where}: at least 4 finite values"), where=where),
+                N_("train for at least 4 steps"),
+            )
         ]
     peak_at = max(range(n), key=values.__getitem__)
     peak = values[peak_at]
@@ -32,8 +39,8 @@ def schedule_items(values: list, where: str) -> list[tuple[str, bool, str, str]]
             (
                 "build",
                 False,
-                f"{where}: the learning rate is positive",
-                "use a positive peak learning rate",
+                Text(N_("{where}: the learning rate is positive"), where=where),
+                N_("use a positive peak learning rate"),
             )
         ]
     rises = [i for i in range(peak_at + 1, n) if values[i] > values[i - 1] * (1 + 1e-9)]
@@ -41,19 +48,35 @@ def schedule_items(values: list, where: str) -> list[tuple[str, bool, str, str]]
         (
             "warm-up",
             values[0] <= 0.5 * peak and 0 < peak_at < n // 2,
-            f"{where}: warms up (starts at {values[0] / peak:.2f} of the peak, peaks at step "
-            f"{peak_at + 1} of {n})",
-            "the first step must use at most half the peak rate and the peak must come before "
-            "the middle of the run: rise linearly from 0, e.g. step / warmup for step < warmup, "
-            "with warmup = max(1, round(0.1 * total_steps)) so that even a short run warms up "
-            "for at least one step ((step + 1) / warmup with warmup = 1 starts at the peak); a "
-            "constant rate has no warm-up",
+            Text(
+                N_(
+                    "{where}: warms up (starts at {start:.2f} of the peak, peaks at step {step} "
+                    "of {n})"
+                ),
+                where=where,
+                start=values[0] / peak,
+                step=peak_at + 1,
+                n=n,
+            ),
+            N_(
+                "the first step must use at most half the peak rate and the peak must come "
+                "before the middle of the run: rise linearly from 0, e.g. step / warmup for "
+                "step < warmup, with warmup = max(1, round(0.1 * total_steps)) so that even a "
+                "short run warms up for at least one step ((step + 1) / warmup with warmup = 1 "
+                "starts at the peak); a constant rate has no warm-up"
+            ),
         ),
         (
             "decay",
             not rises and values[-1] <= 0.25 * peak,
-            f"{where}: decays after the peak (ends at {values[-1] / peak:.2f} of it)",
-            "after the warm-up, decay to (near) 0 without rising again, e.g. a cosine: "
-            "0.5 * (1 + cos(pi * progress))",
+            Text(
+                N_("{where}: decays after the peak (ends at {end:.2f} of it)"),
+                where=where,
+                end=values[-1] / peak,
+            ),
+            N_(
+                "after the warm-up, decay to (near) 0 without rising again, e.g. a cosine: "
+                "0.5 * (1 + cos(pi * progress))"
+            ),
         ),
     ]

@@ -8,6 +8,7 @@ the same sentences, and neither side imports the other.
 from __future__ import annotations
 
 from kws.author import spec_of
+from kws.i18n import N_, Text
 
 
 def budget_items(sizes: list[list[int]]) -> list[tuple[str, bool, str, str]]:
@@ -20,8 +21,8 @@ def budget_items(sizes: list[list[int]]) -> list[tuple[str, bool, str, str]]:
             (
                 "build",
                 False,
-                "an attention computation runs in forward",
-                "run your Transformer encoder on the tokens in forward",
+                N_("an attention computation runs in forward"),
+                N_("run your Transformer encoder on the tokens in forward"),
             )
         ]
     tokens = max(n for _, n in sizes)
@@ -31,16 +32,29 @@ def budget_items(sizes: list[list[int]]) -> list[tuple[str, bool, str, str]]:
         (
             "tokens",
             tokens <= rules["max_tokens"],
-            f"{tokens:,} tokens (CLS included) for one second of audio "
-            f"(budget: {rules['max_tokens']:,})",
-            "make fewer tokens: stride in both time and frequency, and flatten frequency x "
-            "channels into each token instead of making every mel bin a token",
+            Text(
+                N_("{n} tokens (CLS included) for one second of audio (budget: {budget})"),
+                n=f"{tokens:,}",
+                budget=f"{rules['max_tokens']:,}",
+            ),
+            N_(
+                "make fewer tokens: stride in both time and frequency, and flatten frequency x "
+                "channels into each token instead of making every mel bin a token"
+            ),
         ),
         (
             "memory",
             mib <= rules["max_attention_mib"],
-            f"attention maps of a training batch of {batch} clips: {mib:,.1f} MiB over "
-            f"{len(sizes)} attention computations (budget: {rules['max_attention_mib']:,} MiB)",
-            "fewer tokens (memory grows with N²), or fewer layers x heads",
+            Text(
+                N_(
+                    "attention maps of a training batch of {batch} clips: {mib} MiB over {n} "
+                    "attention computations (budget: {budget} MiB)"
+                ),
+                batch=batch,
+                mib=f"{mib:,.1f}",
+                n=len(sizes),
+                budget=f"{rules['max_attention_mib']:,}",
+            ),
+            N_("fewer tokens (memory grows with N²), or fewer layers x heads"),
         ),
     ]

@@ -23,11 +23,12 @@ import torch.nn.functional as F
 
 from kws.assignments.patch_transformer.model_checks import N_CLASSES, build_patch_model, waves
 from kws.author import Checker, call, differs, shape_text
+from kws.i18n import N_, Text
 
 BATCH, CLASSES = 6, 5
 LABELS = (0, 3, 4, 1, 3, 2)
 TEACHER = (0, 1, 4, 1, 2, 2)  # the teacher's answers: wrong on clips 1 and 4
-DEFINITION = (
+DEFINITION = N_(
     "½ cross_entropy(cls_logits, labels) + ½ cross_entropy(dist_logits, "
     "teacher_logits.argmax(-1)), both with label_smoothing"
 )
@@ -56,7 +57,7 @@ def _bug(cls_logits, dist_logits, labels, teacher, smoothing, got) -> str | None
     hard = teacher.argmax(-1)
     soft_loss = F.cross_entropy(dist_logits, soft)
     kl = F.kl_div(dist_logits.log_softmax(-1), soft, reduction="batchmean")
-    soft_fix = (
+    soft_fix = N_(
         "the distillation head is trained against the teacher's probabilities (soft targets); "
         "hard distillation uses its answers: teacher_logits.argmax(-1)"
     )
@@ -66,25 +67,29 @@ def _bug(cls_logits, dist_logits, labels, teacher, smoothing, got) -> str | None
         ((F.cross_entropy(cls_logits, labels) + soft_loss) / 2, soft_fix),
         (
             definition(dist_logits, cls_logits, labels, teacher, smoothing),
-            "the heads are swapped: the CLS head learns the true labels, the distillation head "
-            "the teacher's",
+            N_(
+                "the heads are swapped: the CLS head learns the true labels, the distillation head "
+                "the teacher's"
+            ),
         ),
         (
             (true + F.cross_entropy(dist_logits, labels, label_smoothing=smoothing)) / 2,
-            "the distillation head learns the true labels; it learns the teacher's answers, "
-            "teacher_logits.argmax(-1)",
+            N_(
+                "the distillation head learns the true labels; it learns the teacher's answers, "
+                "teacher_logits.argmax(-1)"
+            ),
         ),
         (
             2 * definition(cls_logits, dist_logits, labels, teacher, smoothing),
-            "the two losses are summed; average them: (cls_loss + dist_loss) / 2",
+            N_("the two losses are summed; average them: (cls_loss + dist_loss) / 2"),
         ),
         (
             definition(cls_logits, dist_logits, labels, teacher, 0.0),
-            "label_smoothing is ignored: pass it to both cross-entropies",
+            N_("label_smoothing is ignored: pass it to both cross-entropies"),
         ),
         (
             F.cross_entropy(dist_logits, hard, label_smoothing=smoothing),
-            "the CLS head's loss is missing: add the cross-entropy of cls_logits and labels",
+            N_("the CLS head's loss is missing: add the cross-entropy of cls_logits and labels"),
         ),
     ]
     return next((message for wrong, message in bugs if differs(got, wrong) is None), None)
@@ -93,47 +98,62 @@ def _bug(cls_logits, dist_logits, labels, teacher, smoothing, got) -> str | None
 def distillation_loss(checker: Checker, function) -> None:
     """Task 4: `function` against `definition` (see the module's docstring)."""
     if not callable(function):
-        checker.stop("distillation_loss is a function", "keep the skeleton's def distillation_loss")
+        checker.stop(
+            N_("distillation_loss is a function"), N_("keep the skeleton's def distillation_loss")
+        )
     checker.topic = "outputs"
     cls_logits, dist_logits, labels, teacher = inputs()
     for smoothing in (0.0, 0.1):
         shown = f"distillation_loss(cls_logits, dist_logits, labels, teacher_logits, {smoothing})"
         got = call(
             checker,
-            f"{shown} runs",
+            Text(N_("{call} runs"), call=shown),
             lambda smoothing=smoothing: function(
                 cls_logits, dist_logits, labels, teacher, smoothing
             ),
         )
         if not isinstance(got, torch.Tensor) or got.dim() != 0:
             checker.stop(
-                f"{shown} returns {type(got).__name__} {tuple(getattr(got, 'shape', ()))}",
-                "return one number (a 0-dim tensor): the loss averaged over the batch",
+                Text(
+                    N_("{call} returns {got}"),
+                    call=shown,
+                    got=f"{type(got).__name__} {tuple(getattr(got, 'shape', ()))}",
+                ),
+                N_("return one number (a 0-dim tensor): the loss averaged over the batch"),
             )
         expected = definition(cls_logits, dist_logits, labels, teacher, smoothing)
         with torch.no_grad():
             why = _bug(cls_logits, dist_logits, labels, teacher, smoothing, got)
         checker.expect(
             differs(got, expected) is None,
-            f"with label_smoothing={smoothing}, the loss is {float(got):.4f}; hard distillation "
-            f"gives {float(expected):.4f}",
+            Text(
+                N_(
+                    "with label_smoothing={smoothing}, the loss is {loss:.4f}; hard distillation "
+                    "gives {expected:.4f}"
+                ),
+                smoothing=smoothing,
+                loss=float(got),
+                expected=float(expected),
+            ),
             why or DEFINITION,
         )
     leaves = [t.clone().requires_grad_(True) for t in (cls_logits, dist_logits, teacher)]
     call(
         checker,
-        "backward runs",
+        N_("backward runs"),
         lambda: function(leaves[0], leaves[1], labels, leaves[2], 0.1).backward(),
     )
     checker.expect(
         all(leaf.grad is not None and bool(leaf.grad.abs().sum() > 0) for leaf in leaves[:2]),
-        "both heads' logits get a gradient",
-        "compute the loss with torch operations on both heads' logits (no .item() or .detach())",
+        N_("both heads' logits get a gradient"),
+        N_(
+            "compute the loss with torch operations on both heads' logits (no .item() or .detach())"
+        ),
     )
     checker.expect(
         leaves[2].grad is None or not bool(leaves[2].grad.abs().sum() > 0),
-        "the teacher gets no gradient (it is frozen; its answers are labels)",
-        "use the teacher's hard labels, teacher_logits.argmax(-1): nothing flows back into it",
+        N_("the teacher gets no gradient (it is frozen; its answers are labels)"),
+        N_("use the teacher's hard labels, teacher_logits.argmax(-1): nothing flows back into it"),
     )
 
 
@@ -142,40 +162,52 @@ def prediction(checker: Checker, function, ns: dict) -> None:
     notebook's PatchKWT returns it (the CLS head alone without a distillation token)."""
     checker.topic = "outputs"
     if not callable(function):
-        checker.stop("average_heads is a function", "keep the skeleton's def average_heads")
+        checker.stop(N_("average_heads is a function"), N_("keep the skeleton's def average_heads"))
     generator = torch.Generator().manual_seed(6)
     cls_logits, dist_logits = torch.randn(2, 3, N_CLASSES, generator=generator, dtype=torch.float64)
     got = call(
         checker,
-        "average_heads(cls_logits, dist_logits) runs",
+        Text(N_("{call} runs"), call="average_heads(cls_logits, dist_logits)"),
         lambda: function(cls_logits, dist_logits),
     )
     bugs = [
-        (cls_logits, "it returns the CLS head alone; average the two heads"),
-        (dist_logits, "it returns the distillation head alone; average the two heads"),
-        (cls_logits + dist_logits, "it sums the heads; average them: (a + b) / 2"),
+        (cls_logits, N_("it returns the CLS head alone; average the two heads")),
+        (dist_logits, N_("it returns the distillation head alone; average the two heads")),
+        (cls_logits + dist_logits, N_("it sums the heads; average them: (a + b) / 2")),
     ]
     why = next((message for wrong, message in bugs if differs(got, wrong) is None), None)
     checker.expect(
         differs(got, (cls_logits + dist_logits) / 2) is None,
-        f"average_heads(cls_logits (3, 5), dist_logits (3, 5)) returns {shape_text(got)}, "
-        "their average",
-        why or "return (cls_logits + dist_logits) / 2",
+        Text(
+            N_("{call} returns {shape}, their average"),
+            call="average_heads(cls_logits (3, 5), dist_logits (3, 5))",
+            shape=shape_text(got),
+        ),
+        why or N_("return (cls_logits + dist_logits) / 2"),
     )
     clips = waves()
     for distillation in (True, False):
         model = build_patch_model(checker, ns, keep=None, distillation=distillation)
         checker.topic = "outputs"
         with torch.no_grad():
-            heads = call(checker, "heads(waves) runs", lambda model=model: model.heads(clips))
-            got = call(checker, "forward(waves) runs", lambda model=model: model(clips))
+            heads_run = Text(N_("{call} runs"), call="heads(waves)")
+            heads = call(checker, heads_run, lambda model=model: model.heads(clips))
+            forward_run = Text(N_("{call} runs"), call="forward(waves)")
+            got = call(checker, forward_run, lambda model=model: model(clips))
         head, other = heads
         expected = head if other is None else (head + other) / 2
-        which = "the average of its two heads" if distillation else "its CLS head"
+        which = N_("the average of its two heads") if distillation else N_("its CLS head")
         checker.expect(
             (other is None) != distillation and differs(got, expected) is None,
-            f"{'with' if distillation else 'without'} a distillation token, the model returns "
-            f"{shape_text(got)}: {which}",
-            "keep the skeleton's PatchKWT.forward: average_heads of self.heads(waves, lengths), "
-            "the CLS head's logits when there is no distillation token",
+            Text(
+                N_("with a distillation token, the model returns {shape}: {which}")
+                if distillation
+                else N_("without a distillation token, the model returns {shape}: {which}"),
+                shape=shape_text(got),
+                which=Text(which),
+            ),
+            N_(
+                "keep the skeleton's PatchKWT.forward: average_heads of self.heads(waves, lengths), "
+                "the CLS head's logits when there is no distillation token"
+            ),
         )

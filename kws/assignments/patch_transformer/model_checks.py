@@ -22,6 +22,7 @@ from torch import nn
 
 from kws.assignments.patch_transformer.patch_checks import ReferencePatches
 from kws.author import Checker, build, call, differs, shape_text
+from kws.i18n import N_, Text
 
 SAMPLES, SHORT = 2400, 1600  # 16 frames -> a 3 x 7 grid; 11 frames -> 3 x 5
 ROWS, COLS, SHORT_COLS = 3, 7, 5
@@ -116,9 +117,14 @@ def build_patch_model(checker: Checker, ns: dict, keep: str | None, **overrides)
     checker.topic = "build"
     cls = ns.get("PatchKWT")
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        checker.stop("the notebook defines PatchKWT", "keep the skeleton's PatchKWT in its cell")
+        checker.stop(
+            N_("the notebook defines PatchKWT"), N_("keep the skeleton's PatchKWT in its cell")
+        )
     args = MODEL_ARGS | overrides
-    shown = f"PatchKWT(patch_size={args['patch_size']}, stride={args['stride']}, ...) builds"
+    shown = Text(
+        N_("{call} builds"),
+        call=f"PatchKWT(patch_size={args['patch_size']}, stride={args['stride']}, ...)",
+    )
 
     def construct():
         with torch.random.fork_rng(devices=[]), _stand_ins(cls, keep) as replaced:
@@ -129,11 +135,13 @@ def build_patch_model(checker: Checker, ns: dict, keep: str | None, **overrides)
     checker.expect(True, shown, "")
     missing = [part for part in PARTS if not hasattr(model, part)]
     if missing:
-        checker.stop("the skeleton's parts are there", f"keep PatchKWT's {missing}")
-    if replaced:
-        checker.expect(
-            True, f"your {', '.join(replaced)} replaced by reference ones, to check this alone", ""
+        checker.stop(
+            N_("the skeleton's parts are there"),
+            Text(N_("keep PatchKWT's {names}"), names=missing),
         )
+    if replaced:
+        said = N_("your {names} replaced by reference ones, to check this alone")
+        checker.expect(True, Text(said, names=", ".join(replaced)), "")
     generator = torch.Generator().manual_seed(2)
     with torch.no_grad():
         for parameter in model.parameters():
@@ -147,7 +155,7 @@ def waves(samples: int = SAMPLES) -> torch.Tensor:
     return torch.rand(2, samples, generator=generator, dtype=torch.float64) - 0.5
 
 
-def captured(checker: Checker, model: nn.Module, clips: torch.Tensor, what: str) -> dict:
+def captured(checker: Checker, model: nn.Module, clips: torch.Tensor, what: str | Text) -> dict:
     """Run ``model.heads(clips)`` up to its encoder: {"grid": the patch embedding's output,
     "tokens": the encoder's input}."""
     seen = {}
@@ -177,7 +185,10 @@ def captured(checker: Checker, model: nn.Module, clips: torch.Tensor, what: str)
         for handle in handles:
             handle.remove()
     if "tokens" not in seen:
-        checker.stop(f"{what}: the encoder runs", "keep the skeleton's self.encoder(h) in heads")
+        checker.stop(
+            Text(N_("{what}: the encoder runs"), what=what),
+            N_("keep the skeleton's self.encoder(h) in heads"),
+        )
     return seen
 
 
@@ -189,7 +200,7 @@ def time_major(grid: torch.Tensor) -> torch.Tensor:
 
 # ---- Task 2 ------------------------------------------------------------------------------------
 
-POSITIONS = "patch (f, t) gets freq[f] + time[t]: grid + self.freq + self.time[:, :, :T']"
+POSITIONS = N_("patch (f, t) gets freq[f] + time[t]: grid + self.freq + self.time[:, :, :T']")
 
 
 def _positions_alone(checker: Checker, cls) -> None:
@@ -208,30 +219,41 @@ def _positions_alone(checker: Checker, cls) -> None:
         and tuple(time.shape) == (1, 1, COLS, D_MODEL)
     ):
         checker.stop(
-            "self.freq is (1, F', 1, D) and self.time (1, 1, T', D)",
-            "keep the skeleton's two parameters, self.freq and self.time",
+            N_("self.freq is (1, F', 1, D) and self.time (1, 1, T', D)"),
+            N_("keep the skeleton's two parameters, self.freq and self.time"),
         )
     generator = torch.Generator().manual_seed(4)
     grid = torch.randn(2, ROWS, COLS, D_MODEL, generator=generator, dtype=torch.float64)
-    got = call(checker, "forward(grid (2, 3, 7, 12)) runs", lambda: module(grid))
+    got = call(
+        checker, Text(N_("{call} runs"), call="forward(grid (2, 3, 7, 12))"), lambda: module(grid)
+    )
     expected = grid + freq + time
     bugs = [
-        (grid + freq, "only the frequency positions are added; add self.time too"),
-        (grid + time, "only the time positions are added; add self.freq too"),
+        (grid + freq, N_("only the frequency positions are added; add self.time too")),
+        (grid + time, N_("only the time positions are added; add self.freq too")),
     ]
     why = next((m for wrong, m in bugs if differs(got, wrong.detach()) is None), None)
     checker.expect(
         differs(got, expected.detach()) is None,
-        f"forward(grid (2, 3, 7, 12)) returns {shape_text(got)}, patch (f, t) + freq[f] + time[t]",
+        Text(
+            N_("{call} returns {shape}, patch (f, t) + freq[f] + time[t]"),
+            call="forward(grid (2, 3, 7, 12))",
+            shape=shape_text(got),
+        ),
         why or POSITIONS,
     )
     checker.topic = "length"
     short = grid[:, :, :SHORT_COLS]
-    got = call(checker, "forward(grid (2, 3, 5, 12)) runs (a shorter clip)", lambda: module(short))
+    got = call(
+        checker, N_("forward(grid (2, 3, 5, 12)) runs (a shorter clip)"), lambda: module(short)
+    )
     checker.expect(
         differs(got, (short + freq + time[:, :, :SHORT_COLS]).detach()) is None,
-        f"a shorter grid (2, 3, 5, 12) gets the first 5 time positions: {shape_text(got)}",
-        "cut the time positions to the grid's columns: self.time[:, :, :grid.size(2)]",
+        Text(
+            N_("a shorter grid (2, 3, 5, 12) gets the first 5 time positions: {shape}"),
+            shape=shape_text(got),
+        ),
+        N_("cut the time positions to the grid's columns: self.time[:, :, :grid.size(2)]"),
     )
     wide = torch.zeros(2, ROWS, COLS + 2, D_MODEL, dtype=torch.float64)
     try:
@@ -245,10 +267,14 @@ def _positions_alone(checker: Checker, cls) -> None:
         raised = type(error).__name__
     checker.expect(
         raised is True,
-        "a grid wider than max_cols raises ValueError",
-        "there are no positions for columns past max_cols: raise ValueError saying so (the model "
-        "is built for a clip length)"
-        + (f"; it raised {raised}" if isinstance(raised, str) else ""),
+        N_("a grid wider than max_cols raises ValueError"),
+        Text(
+            N_(
+                "there are no positions for columns past max_cols: raise ValueError saying so "
+                "(the model is built for a clip length){raised}"
+            ),
+            raised=Text(N_("; it raised {error}"), error=raised) if isinstance(raised, str) else "",
+        ),
     )
 
 
@@ -258,30 +284,54 @@ def _positions_in_model(checker: Checker, ns: dict) -> None:
     for topic, samples, cols in (("outputs", SAMPLES, COLS), ("length", SHORT, SHORT_COLS)):
         checker.topic = topic
         clips = waves(samples)
-        seen = captured(checker, model, clips, f"heads(waves (2, {samples})) runs")
+        seen = captured(
+            checker, model, clips, Text(N_("{call} runs"), call=f"heads(waves (2, {samples}))")
+        )
         tokens, grid = seen["tokens"], seen["grid"]
         count = READ + ROWS * cols
         if not isinstance(tokens, torch.Tensor) or tuple(tokens.shape) != (2, count, D_MODEL):
             checker.stop(
-                f"a clip of {samples} samples: the encoder gets {shape_text(tokens)}",
-                f"(B, 2 + F' x T', D) = (2, {count}, {D_MODEL}): CLS, distillation token, then "
-                f"the {ROWS} x {cols} patches",
+                Text(
+                    N_("a clip of {samples} samples: the encoder gets {shape}"),
+                    samples=samples,
+                    shape=shape_text(tokens),
+                ),
+                Text(
+                    N_(
+                        "(B, 2 + F' x T', D) = {shape}: CLS, distillation token, then the "
+                        "{rows} x {cols} patches"
+                    ),
+                    shape=(2, count, D_MODEL),
+                    rows=ROWS,
+                    cols=cols,
+                ),
             )
         positions = model.positions
         with torch.no_grad():
             expected = time_major(grid + positions.freq + positions.time[:, :, :cols])
         checker.expect(
             differs(tokens[:, :READ], read.expand(2, -1, -1)) is None,
-            "the CLS and distillation tokens reach the encoder as they are",
-            "positions (or anything else) are added to the CLS and distillation tokens: add the "
-            "positions to the patch grid, before the two tokens are put in front",
+            N_("the CLS and distillation tokens reach the encoder as they are"),
+            N_(
+                "positions (or anything else) are added to the CLS and distillation tokens: add the "
+                "positions to the patch grid, before the two tokens are put in front"
+            ),
         )
         checker.expect(
             differs(tokens[:, READ:], expected) is None,
-            f"a clip of {samples} samples: the {ROWS} x {cols} patches reach the encoder with "
-            "freq[f] + time[t], time-major",
-            "each patch must carry its own row's and column's positions: self.positions(grid) on "
-            "the (B, F', T', D) grid, before patch-out and before the CLS token",
+            Text(
+                N_(
+                    "a clip of {samples} samples: the {rows} x {cols} patches reach the encoder "
+                    "with freq[f] + time[t], time-major"
+                ),
+                samples=samples,
+                rows=ROWS,
+                cols=cols,
+            ),
+            N_(
+                "each patch must carry its own row's and column's positions: self.positions(grid) on "
+                "the (B, F', T', D) grid, before patch-out and before the CLS token"
+            ),
         )
 
 

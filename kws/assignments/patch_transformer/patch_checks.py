@@ -23,13 +23,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from kws.author import Checker, build, call, differs, shape_text
+from kws.i18n import N_, Text
 
 B, T, N_MELS, D = 2, 14, 11, 10  # distinct sizes: swapped axes cannot go unnoticed
 # (patch_size, stride) pairs, each (frequency, time): overlapping 4 x 3 patches every 3 x 2
 # (a 3 x 6 grid), then 5 x 2 patches every 2 x 3 (4 x 5), where time overlaps and frequency not.
 SHAPES = [((4, 3), (3, 2)), ((5, 2), (2, 3))]
-GRID_FIX = (
-    "count every start 0, stride, 2 x stride, ... whose patch fits: (size - patch) // stride + 1"
+GRID_FIX = Text(
+    N_(
+        "count every start 0, stride, 2 x stride, ... whose patch fits: (size - patch) // stride + 1"
+    )
 )
 
 
@@ -77,24 +80,31 @@ def grid_size(checker: Checker, function, seed: int = 0) -> None:
     for size, patch, stride in cases:
         got = call(
             checker,
-            f"grid_size({size}, {patch}, {stride}) runs",
+            Text(N_("{call} runs"), call=f"grid_size({size}, {patch}, {stride})"),
             lambda size=size, patch=patch, stride=stride: function(size, patch, stride),
         )
         if got != grid(size, patch, stride) or isinstance(got, bool):
             wrong.append((size, patch, stride, got))
     if not wrong:
-        checker.expect(True, f"grid_size is right on {len(cases)} (size, patch, stride)", "")
+        said = N_("grid_size is right on {n} (size, patch, stride)")
+        checker.expect(True, Text(said, n=len(cases)), "")
         return
     size, patch, stride, got = wrong[0]
     expected = grid(size, patch, stride)
     why = GRID_FIX
     if isinstance(got, int) and got == expected - 1:
-        why = "off by one: the patch starting at 0 counts too; " + GRID_FIX
+        why = Text(N_("off by one: the patch starting at 0 counts too; {fix}"), fix=GRID_FIX)
     elif isinstance(got, int) and got == expected + 1:
-        why = "one patch too many: the last start must leave room for a whole patch; " + GRID_FIX
+        said = N_("one patch too many: the last start must leave room for a whole patch; {fix}")
+        why = Text(said, fix=GRID_FIX)
     checker.expect(
         False,
-        f"grid_size({size}, {patch}, {stride}) returns {got!r}; {expected} patches fit",
+        Text(
+            N_("{call} returns {got}; {n} patches fit"),
+            call=f"grid_size({size}, {patch}, {stride})",
+            got=repr(got),
+            n=expected,
+        ),
         why,
     )
 
@@ -103,18 +113,24 @@ def _wrong_shape(patch, stride, shape: tuple) -> str:
     """What a grid of `shape` says about the mistake that made it, for (B, F', T', D) expected."""
     rows, cols = grid(N_MELS, patch[0], stride[0]), grid(T, patch[1], stride[1])
     known = {
-        (B, cols, rows, D): "the grid is (B, T', F', D); return (B, F', T', D): frequency rows "
-        "first",
-        (B, grid(N_MELS, patch[0], patch[0]), grid(T, patch[1], patch[1]), D): "the patches do "
-        "not overlap: they start every `stride`, not every `patch_size`",
-        (B, grid(T, patch[0], stride[0]), grid(N_MELS, patch[1], stride[1]), D): "time and "
-        "frequency are swapped: the features are (B, T, F); the image is features.transpose(1, "
-        "2): (B, F, T), frequency as rows",
+        (B, cols, rows, D): N_(
+            "the grid is (B, T', F', D); return (B, F', T', D): frequency rows first"
+        ),
+        (B, grid(N_MELS, patch[0], patch[0]), grid(T, patch[1], patch[1]), D): N_(
+            "the patches do not overlap: they start every `stride`, not every `patch_size`"
+        ),
+        (B, grid(T, patch[0], stride[0]), grid(N_MELS, patch[1], stride[1]), D): N_(
+            "time and "
+            "frequency are swapped: the features are (B, T, F); the image is features.transpose(1, "
+            "2): (B, F, T), frequency as rows"
+        ),
     }
     return known.get(
         shape,
-        "return the grid (B, F', T', D): F' = grid_size(F, pf, sf) rows of mel bins, "
-        "T' = grid_size(T, pt, st) columns of frames, one D-vector each",
+        N_(
+            "return the grid (B, F', T', D): F' = grid_size(F, pf, sf) rows of mel bins, "
+            "T' = grid_size(T, pt, st) columns of frames, one D-vector each"
+        ),
     )
 
 
@@ -157,25 +173,42 @@ def _one_shape(checker: Checker, cls, features: torch.Tensor, patch, stride) -> 
     student = build(checker, cls, args, "d_model, patch_size, stride")
     checker.topic = "outputs"
     shown = f"patch_size={patch}, stride={stride}"
-    got = call(checker, f"forward(features (2, 14, 11)) runs ({shown})", lambda: student(features))
+    runs = Text(N_("{call} runs ({options})"), call="forward(features (2, 14, 11))", options=shown)
+    got = call(checker, runs, lambda: student(features))
     rows, cols = grid(N_MELS, patch[0], stride[0]), grid(T, patch[1], stride[1])
     if not isinstance(got, torch.Tensor) or tuple(got.shape) != (B, rows, cols, D):
         checker.stop(
-            f"with {shown}, forward returns {shape_text(got)}; (B, F', T', D) = "
-            f"{(B, rows, cols, D)}",
+            Text(
+                N_("with {options}, forward returns {shape}; (B, F', T', D) = {expected}"),
+                options=shown,
+                shape=shape_text(got),
+                expected=(B, rows, cols, D),
+            ),
             _wrong_shape(patch, stride, tuple(getattr(got, "shape", ()))),
         )
     weight, bias = call(
-        checker, "forward runs on probe clips", lambda: probe_projection(student, patch)
+        checker, N_("forward runs on probe clips"), lambda: probe_projection(student, patch)
     )
     with torch.no_grad():
         gap = differs(got, reference_grid(weight, bias, features, patch, stride))
     checker.expect(
         gap is None,
-        f"with {shown}, the {rows} x {cols} grid matches unfold + Linear with your projection",
-        f"max difference {gap or 0:.3g}: every patch must go through the same Linear map, "
-        "nothing after it; patch (f, t) covers mel bins f*sf ... f*sf+pf-1 and frames "
-        "t*st ... t*st+pt-1",
+        Text(
+            N_(
+                "with {options}, the {rows} x {cols} grid matches unfold + Linear with your projection"
+            ),
+            options=shown,
+            rows=rows,
+            cols=cols,
+        ),
+        Text(
+            N_(
+                "max difference {gap:.3g}: every patch must go through the same Linear map, "
+                "nothing after it; patch (f, t) covers mel bins f*sf ... f*sf+pf-1 and frames "
+                "t*st ... t*st+pt-1"
+            ),
+            gap=gap or 0,
+        ),
     )
 
     def backward():
@@ -183,6 +216,10 @@ def _one_shape(checker: Checker, cls, features: torch.Tensor, patch, stride) -> 
         with torch.enable_grad():
             student(features).sum().backward()
 
-    call(checker, "backward runs", backward)
+    call(checker, N_("backward runs"), backward)
     unused = [n for n, p in student.named_parameters() if p.grad is None]
-    checker.expect(not unused, "every weight gets a gradient", f"{unused} are never used")
+    checker.expect(
+        not unused,
+        N_("every weight gets a gradient"),
+        Text(N_("{names} are never used"), names=unused),
+    )

@@ -35,6 +35,7 @@ from kws.assignments.patch_transformer.model_checks import (
     waves,
 )
 from kws.author import Checker, call, shape_text
+from kws.i18n import N_, Text
 
 K_T, K_F = 2, 1  # time columns and frequency rows dropped
 TOO_MANY = (COLS + 2, ROWS + 2)  # (k_t, k_f) more than the grid has: one row and column kept
@@ -43,9 +44,12 @@ SEED, OTHER_SEEDS = 7, (8, 9, 10, 11, 12)
 # each (the same rows and columns, or the draw came from the global generator), those of
 # different seeds under the first (other rows and columns).
 GLOBAL_SEEDS = (1000, 2024, 31337)
-DROP = (
-    "draw k_t of the T' columns and k_f of the F' rows (torch.randperm(n, generator="
-    "self.generator)), the same for the whole batch, and keep the others: grid[:, rows][:, :, cols]"
+DROP = Text(
+    N_(
+        "draw k_t of the T' columns and k_f of the F' rows (torch.randperm(n, generator="
+        "self.generator)), the same for the whole batch, and keep the others: "
+        "grid[:, rows][:, :, cols]"
+    )
 )
 
 
@@ -85,25 +89,28 @@ def _run(
 
     model.patchout.generator = torch.Generator().manual_seed(seed)
     handle = model.patchout.register_forward_hook(hook)
-    mode, run = "training" if training else "eval", TrainingForward(model, training)
+    mode = Text(N_("training")) if training else Text(N_("eval"))
+    run = TrainingForward(model, training)
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(global_seed)  # a draw from it must not depend on it
             if traced:
                 trace = call(
                     checker,
-                    f"forward in {mode} mode runs (traced)",
+                    Text(N_("forward in {mode} mode runs (traced)"), mode=mode),
                     lambda: trace_forward(run, waves()),
                 )
                 seen["keys"] = [keys for _, keys in trace.attention_sizes]
             else:
-                call(checker, f"forward in {mode} mode runs", lambda: run(waves()))
+                runs = Text(N_("forward in {mode} mode runs"), mode=mode)
+                call(checker, runs, lambda: run(waves()))
     finally:
         handle.remove()
         model.eval()
     if "out" not in seen:
         checker.stop(
-            f"forward in {mode} mode runs self.patchout", "keep heads' self.patchout(grid)"
+            Text(N_("forward in {mode} mode runs self.patchout"), mode=mode),
+            N_("keep heads' self.patchout(grid)"),
         )
     return seen
 
@@ -126,19 +133,24 @@ def _whole(grid: torch.Tensor, out: torch.Tensor) -> tuple[str, tuple | None]:
             if not found:
                 alone = all(_places(grid[b], out[b, i, j]) for b in range(grid.size(0)))
                 if alone:
-                    return "each clip keeps other patches: drop the same ones for the batch", None
+                    return N_(
+                        "each clip keeps other patches: drop the same ones for the batch"
+                    ), None
                 return (
-                    "it returns values that are not patches of the grid: select, do not compute",
+                    N_(
+                        "it returns values that are not patches of the grid: select, do not compute"
+                    ),
                     None,
                 )
             places[i, j] = found[0]
     rows = [{places[i, j][0] for j in range(out.size(2))} for i in range(out.size(1))]
     cols = [{places[i, j][1] for i in range(out.size(1))} for j in range(out.size(2))]
     if any(len(r) != 1 for r in rows) or any(len(c) != 1 for c in cols):
-        return "single patches are dropped, not whole rows and columns: " + DROP, None
+        said = N_("single patches are dropped, not whole rows and columns: {fix}")
+        return Text(said, fix=DROP), None
     kept = (tuple(r.pop() for r in rows), tuple(c.pop() for c in cols))
     if len(set(kept[0])) != len(kept[0]) or len(set(kept[1])) != len(kept[1]):
-        return "a row or column is kept twice: keep each of the others once", None
+        return N_("a row or column is kept twice: keep each of the others once"), None
     return "whole", kept
 
 
@@ -153,14 +165,23 @@ def structured_patchout(checker: Checker, cls, ns: dict) -> None:
     keys = sorted(set(seen["keys"]))
     checker.expect(
         keys == [full],
-        f"in eval mode the attention runs over {keys or 'no'} tokens: all {ROWS * COLS} patches "
-        f"and the 2 read tokens make {full}",
-        "patch-out must only drop in training: return the grid unchanged when not self.training",
+        Text(
+            N_(
+                "in eval mode the attention runs over {keys} tokens: all {n} patches and the 2 "
+                "read tokens make {full}"
+            ),
+            keys=keys or Text(N_("no")),
+            n=ROWS * COLS,
+            full=full,
+        ),
+        N_(
+            "patch-out must only drop in training: return the grid unchanged when not self.training"
+        ),
     )
     checker.expect(
         isinstance(seen["out"], torch.Tensor) and torch.equal(seen["out"], seen["in"]),
-        "in eval mode, patch-out returns the grid unchanged",
-        "return the grid as it is when not self.training (eval mode keeps every patch)",
+        N_("in eval mode, patch-out returns the grid unchanged"),
+        N_("return the grid as it is when not self.training (eval mode keeps every patch)"),
     )
 
     checker.topic = "train"
@@ -169,22 +190,45 @@ def structured_patchout(checker: Checker, cls, ns: dict) -> None:
     shape = (2, ROWS - K_F, COLS - K_T, grid.size(3))
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != shape:
         checker.stop(
-            f"in training, k_t={K_T}, k_f={K_F} on a {ROWS} x {COLS} grid: patch-out returns "
-            f"{shape_text(out)}; (B, F' - k_f, T' - k_t, D) = {shape}",
+            Text(
+                N_(
+                    "in training, k_t={k_t}, k_f={k_f} on a {rows} x {cols} grid: patch-out "
+                    "returns {got}; (B, F' - k_f, T' - k_t, D) = {shape}"
+                ),
+                k_t=K_T,
+                k_f=K_F,
+                rows=ROWS,
+                cols=COLS,
+                got=shape_text(out),
+                shape=shape,
+            ),
             DROP,
         )
     keys = sorted(set(seen["keys"]))
     checker.expect(
         keys == [dropped],
-        f"in training the attention runs over {keys or 'no'} tokens: 2 + {ROWS - K_F} x "
-        f"{COLS - K_T} = {dropped} (traced)",
-        "the tokens the encoder gets must be the patches patch-out keeps, and the 2 read tokens",
+        Text(
+            N_(
+                "in training the attention runs over {keys} tokens: 2 + {rows} x {cols} = {n} (traced)"
+            ),
+            keys=keys or Text(N_("no")),
+            rows=ROWS - K_F,
+            cols=COLS - K_T,
+            n=dropped,
+        ),
+        N_(
+            "the tokens the encoder gets must be the patches patch-out keeps, and the 2 read tokens"
+        ),
     )
     verdict, kept = _whole(grid, out)
     checker.expect(
         kept is not None,
-        "the patches kept are whole rows and columns of the grid"
-        + (f" (rows {list(kept[0])}, columns {list(kept[1])})" if kept else ""),
+        Text(
+            N_("the patches kept are whole rows and columns of the grid{which}"),
+            which=Text(N_(" (rows {rows}, columns {cols})"), rows=list(kept[0]), cols=list(kept[1]))
+            if kept
+            else "",
+        ),
         verdict,
     )
     if kept is None:
@@ -206,16 +250,26 @@ def _seeded(checker: Checker, model: nn.Module, grid: torch.Tensor, kept: tuple)
     again = [_kept(checker, model, grid, SEED, state) for state in GLOBAL_SEEDS[1:]]
     checker.expect(
         all(each == kept for each in again),
-        f"the same seed of patchout.generator ({SEED}) drops the same rows and columns, "
-        "whatever the state of torch's global random generator",
-        "draw with self.generator (torch.randperm(n, generator=self.generator)), not the "
-        "global random generator",
+        Text(
+            N_(
+                "the same seed of patchout.generator ({seed}) drops the same rows and columns, "
+                "whatever the state of torch's global random generator"
+            ),
+            seed=SEED,
+        ),
+        N_(
+            "draw with self.generator (torch.randperm(n, generator=self.generator)), not the "
+            "global random generator"
+        ),
     )
     others = [_kept(checker, model, grid, seed, GLOBAL_SEEDS[0]) for seed in OTHER_SEEDS]
     checker.expect(
         any(other != kept for other in others),
-        f"other seeds ({', '.join(map(str, OTHER_SEEDS))}) drop other rows and columns",
-        "draw the rows and columns at random, with self.generator",
+        Text(
+            N_("other seeds ({seeds}) drop other rows and columns"),
+            seeds=", ".join(map(str, OTHER_SEEDS)),
+        ),
+        N_("draw the rows and columns at random, with self.generator"),
     )
 
 
@@ -228,8 +282,20 @@ def _too_many(checker: Checker, ns: dict) -> None:
     shape = (2, 1, 1, D_MODEL)
     checker.expect(
         isinstance(out, torch.Tensor) and tuple(out.shape) == shape,
-        f"asking for k_t={k_t} of {COLS} columns and k_f={k_f} of {ROWS} rows, patch-out "
-        f"returns {shape_text(out)}; keeping one row and one column, {shape}",
-        "drop at most T' - 1 columns and F' - 1 rows: k_t = min(self.k_t, T' - 1), and the same "
-        "for k_f",
+        Text(
+            N_(
+                "asking for k_t={k_t} of {cols} columns and k_f={k_f} of {rows} rows, patch-out "
+                "returns {got}; keeping one row and one column, {shape}"
+            ),
+            k_t=k_t,
+            cols=COLS,
+            k_f=k_f,
+            rows=ROWS,
+            got=shape_text(out),
+            shape=shape,
+        ),
+        N_(
+            "drop at most T' - 1 columns and F' - 1 rows: k_t = min(self.k_t, T' - 1), and the same "
+            "for k_f"
+        ),
     )

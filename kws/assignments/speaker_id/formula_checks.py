@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kws.author import Checker, build, call, layers
+from kws.i18n import N_, Text
 
 B, T, D, H, FF = layers.CHECK_SIZES  # the layer checks' distinct input sizes
 
@@ -35,56 +36,75 @@ def attention_pooling(checker: Checker, cls) -> None:
     problem = layers.copy_weights(student, score)
     if problem:
         checker.stop(
-            "weights copy into one Linear(d_model, 1) score",
-            f"keep the skeleton's `self.score = nn.Linear(d_model, 1)`: {problem}",
+            N_("weights copy into one Linear(d_model, 1) score"),
+            Text(
+                N_("keep the skeleton's `self.score = nn.Linear(d_model, 1)`: {problem}"),
+                problem=problem,
+            ),
         )
     checker.topic = "outputs"
     h, mask, noise = layers.inputs()
     unpadded = torch.zeros_like(mask)
     if not layers.accepts(student, h, mask):
         checker.stop(
-            f"{layers.call_text(student)} takes the padding mask second",
-            "keep the skeleton's signature forward(h, padding) (padding: bool (B, T), True = padded)",
+            Text(N_("{call} takes the padding mask second"), call=layers.call_text(student)),
+            N_(
+                "keep the skeleton's signature forward(h, padding) (padding: bool (B, T), True = padded)"
+            ),
         )
-    y = call(checker, "forward(h, padding) runs", lambda: layers.forward(student, h, unpadded))
+    runs = Text(N_("{call} runs"), call="forward(h, padding)")
+    y = call(checker, runs, lambda: layers.forward(student, h, unpadded))
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, D):
+        got = tuple(getattr(y, "shape", ())) or type(y).__name__
         checker.stop(
-            f"forward(h (2, 5, 12), padding) returns {tuple(getattr(y, 'shape', ())) or type(y).__name__}",
-            "return one vector per utterance, (B, D): the weighted sum over time",
+            Text(N_("{call} returns {got}"), call="forward(h (2, 5, 12), padding)", got=got),
+            N_("return one vector per utterance, (B, D): the weighted sum over time"),
         )
     with torch.no_grad():
         expected = pooling_formula(score, h, unpadded)
         bugs = [
-            (h.mean(dim=1), "the frames are averaged; weight them by the softmax of their scores"),
+            (
+                h.mean(dim=1),
+                N_("the frames are averaged; weight them by the softmax of their scores"),
+            ),
             (
                 (score(h).softmax(dim=0) * h).sum(dim=1),
-                "the softmax runs over the batch; take it over time (dim=1)",
+                N_("the softmax runs over the batch; take it over time (dim=1)"),
             ),
         ]
     why = next((message for wrong, message in bugs if torch.allclose(y, wrong)), None)
     checker.expect(
         torch.allclose(y, expected),
-        "outputs match softmax over time of score(h), weighted sum of the frames (no padding)",
-        why or "score each frame with self.score, softmax the scores over time, sum w·h over time",
+        N_("outputs match softmax over time of score(h), weighted sum of the frames (no padding)"),
+        why
+        or N_("score each frame with self.score, softmax the scores over time, sum w·h over time"),
     )
     student.zero_grad()
-    call(checker, "backward runs", lambda: layers.forward(student, h, unpadded).sum().backward())
+    call(
+        checker, N_("backward runs"), lambda: layers.forward(student, h, unpadded).sum().backward()
+    )
     unused = [n for n, p in student.named_parameters() if p.grad is None]
-    checker.expect(not unused, "every parameter gets a gradient", f"{unused} are never used")
+    checker.expect(
+        not unused,
+        N_("every parameter gets a gradient"),
+        Text(N_("{names} are never used"), names=unused),
+    )
     checker.topic = "padding"
-    y_mask = call(checker, "forward(h, padding) runs", lambda: layers.forward(student, h, mask))
+    y_mask = call(checker, runs, lambda: layers.forward(student, h, mask))
     y_noise = call(
         checker,
-        "forward(h, padding) runs",
+        runs,
         lambda: layers.forward(student, h + noise * mask[..., None], mask),
     )
-    fix = "give padded frames a score of -inf before the softmax, so their weight is 0"
+    fix = N_("give padded frames a score of -inf before the softmax, so their weight is 0")
     checker.expect(
-        torch.allclose(y_mask, y_noise), "padded frames do not change the pooled vector", fix
+        torch.allclose(y_mask, y_noise), N_("padded frames do not change the pooled vector"), fix
     )
     with torch.no_grad():
         expected = pooling_formula(score, h, mask)
-    checker.expect(torch.allclose(y_mask, expected), "outputs match the formula with padding", fix)
+    checker.expect(
+        torch.allclose(y_mask, expected), N_("outputs match the formula with padding"), fix
+    )
 
 
 def am_softmax_head(checker: Checker, cls) -> None:
@@ -95,45 +115,52 @@ def am_softmax_head(checker: Checker, cls) -> None:
     problem = layers.copy_weights(student, holder)
     if problem:
         checker.stop(
-            "weights copy into one (n_classes, d_model) weight",
-            f"keep the skeleton's `self.weight`: {problem}",
+            N_("weights copy into one (n_classes, d_model) weight"),
+            Text(N_("keep the skeleton's `self.weight`: {problem}"), problem=problem),
         )
     checker.topic = "outputs"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(3)
         e = torch.randn(B, D, dtype=torch.float64) * torch.tensor([[0.5], [4.0]])
-    y = call(checker, "forward(embedding) runs", lambda: student(e))
+    y = call(checker, Text(N_("{call} runs"), call="forward(embedding)"), lambda: student(e))
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, C):
+        got = tuple(getattr(y, "shape", ())) or type(y).__name__
         checker.stop(
-            f"forward(embedding (2, 12)) returns {tuple(getattr(y, 'shape', ())) or type(y).__name__}",
-            "return one cosine per speaker, (B, n_classes)",
+            Text(N_("{call} returns {got}"), call="forward(embedding (2, 12))", got=got),
+            N_("return one cosine per speaker, (B, n_classes)"),
         )
     w = holder.weight.detach()
     unit = F.normalize
     bugs = [
         (
             e @ unit(w, dim=-1).T,
-            "the embeddings are not normalized: F.normalize(embedding, dim=-1)",
+            N_("the embeddings are not normalized: F.normalize(embedding, dim=-1)"),
         ),
         (
             unit(e, dim=-1) @ w.T,
-            "the class weights are not normalized: F.normalize(weight, dim=-1)",
+            N_("the class weights are not normalized: F.normalize(weight, dim=-1)"),
         ),
         (
             unit(e, dim=-1) @ unit(w, dim=0).T,
-            "the class weights are normalized over the speakers (dim=0); normalize each row (dim=-1)",
+            N_(
+                "the class weights are normalized over the speakers (dim=0); normalize each row (dim=-1)"
+            ),
         ),
     ]
     why = next((message for wrong, message in bugs if torch.allclose(y, wrong)), None)
     checker.expect(
         torch.allclose(y, unit(e, dim=-1) @ unit(w, dim=-1).T),
-        "outputs are the cosines between the embeddings and each speaker's weight",
-        why or "return F.normalize(embedding) @ F.normalize(weight).T: values in [-1, 1]",
+        N_("outputs are the cosines between the embeddings and each speaker's weight"),
+        why or N_("return F.normalize(embedding) @ F.normalize(weight).T: values in [-1, 1]"),
     )
     student.zero_grad()
-    call(checker, "backward runs", lambda: student(e).sum().backward())
+    call(checker, N_("backward runs"), lambda: student(e).sum().backward())
     unused = [n for n, p in student.named_parameters() if p.grad is None]
-    checker.expect(not unused, "every parameter gets a gradient", f"{unused} are never used")
+    checker.expect(
+        not unused,
+        N_("every parameter gets a gradient"),
+        Text(N_("{names} are never used"), names=unused),
+    )
 
 
 def am_softmax_formula(cosines, labels, margin: float, scale: float) -> torch.Tensor:
@@ -152,20 +179,22 @@ def _loss_bug(cosines, labels, margin, scale, got) -> str | None:
     bugs = [
         (
             ce(scale * cosines),
-            "the margin is missing, or subtracted from every class (which changes nothing): "
-            "subtract it from the true class's cosine only",
+            N_(
+                "the margin is missing, or subtracted from every class (which changes nothing): "
+                "subtract it from the true class's cosine only"
+            ),
         ),
-        (ce(scale * (cosines + margin * true)), "the margin is added; subtract it"),
+        (ce(scale * (cosines + margin * true)), N_("the margin is added; subtract it")),
         (
             ce(scale * (cosines - margin * (1 - true))),
-            "the margin is subtracted from the other classes; subtract it from the true class",
+            N_("the margin is subtracted from the other classes; subtract it from the true class"),
         ),
-        (ce(cosines - margin * true), "the cosines are not multiplied by scale"),
-        (ce(scale * cosines - margin * true), "scale the margin too: scale * (cos - margin)"),
-        (ce(margin * (cosines - scale * true)), "margin and scale are swapped"),
+        (ce(cosines - margin * true), N_("the cosines are not multiplied by scale")),
+        (ce(scale * cosines - margin * true), N_("scale the margin too: scale * (cos - margin)")),
+        (ce(margin * (cosines - scale * true)), N_("margin and scale are swapped")),
         (
             ce(scale * (cosines - margin * true), "sum"),
-            "the loss is summed over the batch; average it (cross-entropy's default)",
+            N_("the loss is summed over the batch; average it (cross-entropy's default)"),
         ),
     ]
     return next((message for wrong, message in bugs if torch.allclose(got, wrong)), None)
@@ -189,8 +218,10 @@ def am_softmax_loss(checker: Checker, function) -> None:
     parameters = _loss_parameters(function) if callable(function) else None
     if parameters is None:
         checker.stop(
-            "am_softmax_loss takes cosines, labels, margin and scale",
-            "keep the skeleton's signature am_softmax_loss(cosines, labels, margin=0.2, scale=30.0)",
+            N_("am_softmax_loss takes cosines, labels, margin and scale"),
+            N_(
+                "keep the skeleton's signature am_softmax_loss(cosines, labels, margin=0.2, scale=30.0)"
+            ),
         )
     checker.topic = "outputs"
     generator = torch.Generator().manual_seed(4)
@@ -208,29 +239,45 @@ def am_softmax_loss(checker: Checker, function) -> None:
     for given in settings:
         options = defaults | given
         shown = ", ".join(f"{k}={v}" for k, v in (given or options).items())
-        shown = shown if given else f"its defaults {shown}"
+        shown = shown if given else Text(N_("its defaults {values}"), values=shown)
         got = call(
             checker,
-            f"am_softmax_loss(cosines, labels, {shown}) runs",
+            Text(
+                N_("{call} runs"),
+                call=Text.joined("", ["am_softmax_loss(cosines, labels, ", shown, ")"]),
+            ),
             lambda given=given: function(cosines, labels, *given.values()),
         )
         if not isinstance(got, torch.Tensor) or got.dim() != 0:
             checker.stop(
-                f"am_softmax_loss returns {type(got).__name__} {tuple(getattr(got, 'shape', ()))}",
-                "return one number (a 0-dim tensor): the loss averaged over the batch",
+                Text(
+                    N_("{call} returns {got}"),
+                    call="am_softmax_loss",
+                    got=f"{type(got).__name__} {tuple(getattr(got, 'shape', ()))}",
+                ),
+                N_("return one number (a 0-dim tensor): the loss averaged over the batch"),
             )
         expected = am_softmax_formula(cosines, labels, **options)
         with torch.no_grad():
             why = _loss_bug(cosines, labels, options["margin"], options["scale"], got)
         checker.expect(
             torch.allclose(got, expected),
-            f"with {shown}, the loss is {float(got):.4f}; the AM-softmax gives {float(expected):.4f}",
-            why or "cross-entropy of scale * (cos - margin at the true class only)",
+            Text(
+                N_("with {options}, the loss is {loss:.4f}; the AM-softmax gives {expected:.4f}"),
+                options=shown,
+                loss=float(got),
+                expected=float(expected),
+            ),
+            why or N_("cross-entropy of scale * (cos - margin at the true class only)"),
         )
     leaf = cosines.clone().requires_grad_(True)
-    call(checker, "backward runs", lambda: function(leaf, labels, *settings[0].values()).backward())
+    call(
+        checker,
+        N_("backward runs"),
+        lambda: function(leaf, labels, *settings[0].values()).backward(),
+    )
     checker.expect(
         leaf.grad is not None and bool(leaf.grad.abs().sum() > 0),
-        "the loss has a gradient with respect to the cosines",
-        "compute it with torch operations on `cosines` (no .item(), .detach() or numpy)",
+        N_("the loss has a gradient with respect to the cosines"),
+        N_("compute it with torch operations on `cosines` (no .item(), .detach() or numpy)"),
     )

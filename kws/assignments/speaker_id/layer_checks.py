@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kws.author import Checker, build, call, layers
+from kws.i18n import N_, Text
 
 B, T, D, H, FF = layers.CHECK_SIZES  # the layer checks' distinct input sizes
 
@@ -24,12 +25,12 @@ ATTENTION_ARGS = {"embed_dim": D, "d_model": D, "num_heads": H, "nhead": H, "dro
 LAYER_ARGS = {**ATTENTION_ARGS, "dim_feedforward": FF, "ffn_dim": FF}
 CONFORMER_ARGS = {**LAYER_ARGS, "input_dim": D, "num_attention_heads": H}
 CONFORMER_ARGS |= {"depthwise_conv_kernel_size": 3, "kernel_size": 3}
-PADDING_FIX = (
+PADDING_FIX = N_(
     "mask padded keys: fill their scores with -inf (or a very large negative number) before the "
     "softmax"
 )
-PRE_NORM = "pre-norm (norm_first=True) is x = x + attn(norm1(x)); x = x + ff(norm2(x))"
-POST_NORM = "post-norm (norm_first=False) is x = norm1(x + attn(x)); x = norm2(x + ff(x))"
+PRE_NORM = Text(N_("pre-norm (norm_first=True) is x = x + attn(norm1(x)); x = x + ff(norm2(x))"))
+POST_NORM = Text(N_("post-norm (norm_first=False) is x = norm1(x + attn(x)); x = norm2(x + ff(x))"))
 
 
 # ---- torch.nn and torchaudio layers, called the way the notebook's layers are called ----------
@@ -107,7 +108,13 @@ def substitute(checker: Checker, module: nn.Module, class_name: str, make) -> in
                     replaced, title = replaced + 1, reference.title
     if replaced:
         checker.expect(
-            True, f"inside, your {class_name} is replaced by {title}, to check this class alone", ""
+            True,
+            Text(
+                N_("inside, your {name} is replaced by {title}, to check this class alone"),
+                name=class_name,
+                title=title,
+            ),
+            "",
         )
     return replaced
 
@@ -125,13 +132,19 @@ def _attention_like(child: nn.Module) -> TorchAttention:
 # ---- Task 1 -----------------------------------------------------------------------------------
 
 # Common attention bugs, as (options of _attention_variant, what to tell the student).
-_SPLIT = "the heads are split with view(B, H, T, hs); use view(B, T, H, hs).transpose(1, 2)"
+_SPLIT = N_("the heads are split with view(B, H, T, hs); use view(B, T, H, hs).transpose(1, 2)")
 ATTENTION_BUGS = [
-    ({"scale": 1.0}, "the scores are not divided by sqrt(head_dim); divide q·kᵀ by sqrt(D / H)"),
-    ({"scale": math.sqrt(D)}, "the scores are divided by sqrt(D); divide by sqrt(head_dim)"),
-    ({"softmax_dim": -2}, "the softmax runs over the queries; take it over the keys (dim=-1)"),
+    (
+        {"scale": 1.0},
+        N_("the scores are not divided by sqrt(head_dim); divide q·kᵀ by sqrt(D / H)"),
+    ),
+    ({"scale": math.sqrt(D)}, N_("the scores are divided by sqrt(D); divide by sqrt(head_dim)")),
+    ({"softmax_dim": -2}, N_("the softmax runs over the queries; take it over the keys (dim=-1)")),
     ({"split_right": False}, _SPLIT),
-    ({"split_right": False, "merge_right": False}, _SPLIT + " and merge with transpose(1, 2)"),
+    (
+        {"split_right": False, "merge_right": False},
+        Text.joined("", [_SPLIT, N_(" and merge with transpose(1, 2)")]),
+    ),
 ]
 
 
@@ -164,9 +177,11 @@ def attention(checker: Checker, cls) -> None:
         checker,
         student,
         [TorchAttention()],
-        kind="attention",
-        hint="check the head split .view(B, T, H, hs).transpose(1, 2), the scaling and the "
-        "softmax axis",
+        kind=N_("attention"),
+        hint=N_(
+            "check the head split .view(B, T, H, hs).transpose(1, 2), the scaling and the "
+            "softmax axis"
+        ),
         padding_fix=PADDING_FIX,
         diagnose=_attention_bug,
     )
@@ -181,8 +196,8 @@ def encoder_layer(checker: Checker, cls, norm_first: bool = False) -> None:
     takes = "norm_first" in inspect.signature(cls).parameters
     if norm_first and not takes:
         checker.stop(
-            f"{cls.__name__} takes norm_first",
-            "keep the skeleton's `norm_first=False` argument; " + PRE_NORM,
+            Text(N_("{name} takes norm_first"), name=cls.__name__),
+            Text(N_("keep the skeleton's `norm_first=False` argument; {rule}"), rule=PRE_NORM),
         )
     args = LAYER_ARGS | ({"norm_first": norm_first} if takes else {})
     student = build(checker, cls, args, "d_model, nhead, dim_feedforward, dropout, norm_first")
@@ -198,19 +213,23 @@ def encoder_layer(checker: Checker, cls, norm_first: bool = False) -> None:
             return None
         with torch.no_grad():
             if torch.allclose(y, other(x)):
-                done = "after" if norm_first else "before"
-                asked = PRE_NORM if norm_first else POST_NORM
-                return f"with norm_first={norm_first} it normalizes {done} the residual; {asked}"
+                if norm_first:
+                    said = N_("with norm_first=True it normalizes after the residual; {rule}")
+                    return Text(said, rule=PRE_NORM)
+                said = N_("with norm_first=False it normalizes before the residual; {rule}")
+                return Text(said, rule=POST_NORM)
         return None
 
     layers.compare_layer(
         checker,
         student,
         references,
-        kind="encoder layer",
-        hint="check the residual connections and where norm1/norm2 go: "
-        + (PRE_NORM if norm_first else POST_NORM),
-        padding_fix="pass key_padding_mask on to the attention",
+        kind=N_("encoder layer"),
+        hint=Text(
+            N_("check the residual connections and where norm1/norm2 go: {rule}"),
+            rule=PRE_NORM if norm_first else POST_NORM,
+        ),
+        padding_fix=N_("pass key_padding_mask on to the attention"),
         diagnose=diagnose,
     )
 
@@ -222,18 +241,19 @@ def encoder(checker: Checker, cls, layer_class: type | None = None) -> None:
     args = {**LAYER_ARGS, "num_layers": 2}
     if layer_class is not None:
         args["encoder_layer"] = build(checker, layer_class, LAYER_ARGS, "d_model, nhead, ...")
-    student = build(checker, cls, args, "encoder_layer or d_model/nhead/..., num_layers")
+    student = build(checker, cls, args, N_("encoder_layer or d_model/nhead/..., num_layers"))
     layer_name = layer_class.__name__ if layer_class is not None else "EncoderLayer"
     norm_first = any(getattr(m, "norm_first", False) for m in student.modules())
     make = lambda child: TorchEncoderLayer(norm_first)  # noqa: E731
     counted = "TorchEncoderLayer" if substitute(checker, student, layer_name, make) else layer_name
     checker.topic = "outputs"
     x = torch.randn(B, T, D, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    calls = call(checker, "forward(x) runs", lambda: layers.count_layer_calls(student, x, counted))
+    runs = Text(N_("{call} runs"), call="forward(x)")
+    calls = call(checker, runs, lambda: layers.count_layer_calls(student, x, counted))
     checker.expect(
         calls == 2,
-        f"with num_layers=2, {layer_name} runs {calls} times in forward",
-        "call every layer of the stack once, in order (e.g. `for layer in self.layers:`)",
+        Text(N_("with num_layers=2, {name} runs {n} times in forward"), name=layer_name, n=calls),
+        N_("call every layer of the stack once, in order (e.g. `for layer in self.layers:`)"),
     )
     references = [
         TorchEncoder(TorchEncoderLayer(norm_first, act), final_norm)
@@ -244,9 +264,9 @@ def encoder(checker: Checker, cls, layer_class: type | None = None) -> None:
         checker,
         student,
         references,
-        kind="encoder",
-        hint="run the layers in order, each on the previous output, and pass the mask to each",
-        padding_fix="pass key_padding_mask on to every layer",
+        kind=N_("encoder"),
+        hint=N_("run the layers in order, each on the previous output, and pass the mask to each"),
+        padding_fix=N_("pass key_padding_mask on to every layer"),
     )
 
 
@@ -266,10 +286,14 @@ def conformer_block(checker: Checker, cls) -> None:
         checker,
         student,
         [TorchaudioBlock(), TorchaudioBlock(use_group_norm=True)],
-        kind="conformer block",
-        hint="check the order: ½ FFN, attention, convolution module, ½ FFN, final LayerNorm, "
-        "each with its residual; and the convolution module: LayerNorm, pointwise conv, GLU, "
-        "depthwise conv, BatchNorm, SiLU, pointwise conv",
-        padding_fix="pass key_padding_mask to the attention, and zero padded frames before the "
-        "depthwise convolution",
+        kind=N_("conformer block"),
+        hint=N_(
+            "check the order: ½ FFN, attention, convolution module, ½ FFN, final LayerNorm, "
+            "each with its residual; and the convolution module: LayerNorm, pointwise conv, GLU, "
+            "depthwise conv, BatchNorm, SiLU, pointwise conv"
+        ),
+        padding_fix=N_(
+            "pass key_padding_mask to the attention, and zero padded frames before the "
+            "depthwise convolution"
+        ),
     )

@@ -34,6 +34,7 @@ from torch import nn
 
 from kws.assignments.speaker_id.layer_checks import TorchEncoder, TorchEncoderLayer
 from kws.author import Checker, build, call, differs, layers
+from kws.i18n import N_, Text
 
 B, T, D, H, FF = layers.CHECK_SIZES  # d_model, heads and feed-forward of the layer checks
 N_MELS, SPEAKERS, FRAMES, LENGTHS = 10, 7, 9, (9, 6, 4)
@@ -50,23 +51,33 @@ MODEL_ARGS = {
 SIGNATURE = (
     "SpeakerTransformer(n_mels, d_model, nhead, dim_feedforward, num_layers, n_classes, dropout)"
 )
-MEAN_FIX = (
-    "use `lengths`, zeroing the padded frames (h.masked_fill(padding[:, :, None], 0.0)) and "
-    "dividing the sum over time by each utterance's length"
+MEAN_FIX = Text(
+    N_(
+        "use `lengths`, zeroing the padded frames (h.masked_fill(padding[:, :, None], 0.0)) and "
+        "dividing the sum over time by each utterance's length"
+    )
 )
 POOLING_CAUSES = {  # how the pooled vector was made from the encoder's output -> the cause
-    "all frames": f"your pooling averages over padded frames: {MEAN_FIX}",
-    "divided by T": (
-        "your pooling divides the sum of the valid frames by the padded length T, not by each "
-        f"utterance's length: {MEAN_FIX}"
+    "all frames": Text(N_("your pooling averages over padded frames: {fix}"), fix=MEAN_FIX),
+    "divided by T": Text(
+        N_(
+            "your pooling divides the sum of the valid frames by the padded length T, not by "
+            "each utterance's length: {fix}"
+        ),
+        fix=MEAN_FIX,
     ),
-    "padded summed": (
-        f"your pooling sums the padded frames too before dividing by the lengths: {MEAN_FIX}"
+    "padded summed": Text(
+        N_("your pooling sums the padded frames too before dividing by the lengths: {fix}"),
+        fix=MEAN_FIX,
     ),
 }
-GENERIC_FIX = (
-    "an utterance's logits change with the padded frames after it: leave them out everywhere "
-    f"(give the encoder the padding mask built from `lengths`, True at padded frames); {MEAN_FIX}"
+GENERIC_FIX = Text(
+    N_(
+        "an utterance's logits change with the padded frames after it: leave them out "
+        "everywhere (give the encoder the padding mask built from `lengths`, True at padded "
+        "frames); {fix}"
+    ),
+    fix=MEAN_FIX,
 )
 
 
@@ -165,12 +176,12 @@ def _cause(model, stand_in, run, padding, lengths) -> str:
     except Exception:  # student code: anything can come out
         return GENERIC_FIX
     if mask is None:
-        return (
+        return N_(
             "your forward gives the encoder no padding mask, so the valid frames attend to the "
             "padded ones: pass it the mask built from `lengths` (True at padded frames)"
         )
     if not torch.equal(mask.cpu(), padding):
-        return (
+        return N_(
             "the padding mask your forward gives the encoder is not True at exactly the padded "
             "frames (index >= length): build it from `lengths`, "
             "torch.arange(T)[None, :] >= lengths[:, None]"
@@ -201,8 +212,10 @@ def padded_frames(checker: Checker, cls) -> None:
     if stand_in is not None:
         checker.expect(
             True,
-            "inside, your Encoder is replaced by torch.nn.TransformerEncoder, to check the "
-            "model's forward alone",
+            N_(
+                "inside, your Encoder is replaced by torch.nn.TransformerEncoder, to check the "
+                "model's forward alone"
+            ),
             "",
         )
     silent, noisy, lengths, padding = _inputs()
@@ -212,27 +225,31 @@ def padded_frames(checker: Checker, cls) -> None:
         with _seeded(seed), torch.no_grad():
             return model(x, n)
 
-    got = call(checker, f"{shown} runs", lambda: run(silent))
+    got = call(checker, Text(N_("{call} runs"), call=shown), lambda: run(silent))
     if not torch.is_tensor(got) or got.dim() != 2 or len(got) != len(LENGTHS):
+        returned = tuple(getattr(got, "shape", ())) or type(got).__name__
+        one_row = N_("return one row of speaker scores per utterance: (B, n_classes) = {shape}")
         checker.stop(
-            f"{shown} returns {tuple(getattr(got, 'shape', ())) or type(got).__name__}",
-            f"return one row of speaker scores per utterance: (B, n_classes) = (3, {SPEAKERS})",
+            Text(N_("{call} returns {got}"), call=shown, got=returned),
+            Text(one_row, shape=(3, SPEAKERS)),
         )
-    loud = call(checker, f"{shown} runs with noise in the padded frames", lambda: run(noisy))
+    noise = N_("{call} runs with noise in the padded frames")
+    loud = call(checker, Text(noise, call=shown), lambda: run(noisy))
     cause = ""
     if differs(loud, got) is not None:
         cause = _cause(model, stand_in, lambda: run(silent), padding, lengths)
     checker.expect(
         not cause,
-        "padded frames do not change the logits (they hold -20, then loud noise)",
+        N_("padded frames do not change the logits (they hold -20, then loud noise)"),
         cause,
     )
-    steady = differs(call(checker, f"{shown} runs again", lambda: run(silent, seed=1)), got) is None
+    again = call(checker, Text(N_("{call} runs again"), call=shown), lambda: run(silent, seed=1))
+    steady = differs(again, got) is None
     if not steady:  # random numbers drawn in eval: the layer checks name them
         return
     alone = call(
         checker,
-        f"{shown} runs on each utterance alone, unpadded",
+        Text(N_("{call} runs on each utterance alone, unpadded"), call=shown),
         lambda: torch.cat(
             [run(silent[b : b + 1, :n], lengths[b : b + 1]) for b, n in enumerate(LENGTHS)]
         ),
@@ -240,7 +257,6 @@ def padded_frames(checker: Checker, cls) -> None:
     gap = differs(got, alone)
     fix = ""
     if gap is not None:
-        fix = f"they differ by up to {gap:.3g}: " + _cause(
-            model, stand_in, lambda: run(silent), padding, lengths
-        )
-    checker.expect(gap is None, "each utterance gets the logits it gets alone, unpadded", fix)
+        cause = _cause(model, stand_in, lambda: run(silent), padding, lengths)
+        fix = Text(N_("they differ by up to {gap:.3g}: {cause}"), gap=gap, cause=cause)
+    checker.expect(gap is None, N_("each utterance gets the logits it gets alone, unpadded"), fix)

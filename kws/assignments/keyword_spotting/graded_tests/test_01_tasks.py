@@ -12,6 +12,7 @@ import pytest
 
 from kws.assignments.keyword_spotting.token_budget import budget_items
 from kws.author import numeric_tests, spec_of
+from kws.i18n import shown
 
 MODEL_TASK = "kws"  # the task whose model the child builds and traces
 
@@ -27,7 +28,8 @@ def _budget(grading, child, topic: str) -> None:
     failed = [item for item in failed if not item[1]]
     if failed:
         _, _, what, fix = failed[0]
-        pytest.fail(f"Your KeywordTransformer, run on 1-second test clips: ✗ {what} — {fix}")
+        said = _("Your KeywordTransformer, run on 1-second test clips: ✗ {what} — {fix}")
+        pytest.fail(said.format(what=shown(what), fix=shown(fix)))
 
 
 @pytest.mark.task(MODEL_TASK)
