@@ -127,7 +127,7 @@ def judge_layers(calls: int, limit: int) -> tuple[bool, str, str]:
 
 
 def judge_size(
-    count: int, limit: float, text: str, what: str = "the model", *, below: bool = False
+    count: int, limit: float, text: str, what: str = N_("the model"), *, below: bool = False
 ) -> tuple[bool, str, str]:
     """(passed, what, fix) for `count` weights (shown as `text`, "154.88k") of `what` against
     `limit`: at most that many (``max_parameters``), or fewer with `below`

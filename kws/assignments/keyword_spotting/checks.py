@@ -8,6 +8,7 @@ import secrets
 
 from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks, recipe_checks
 from kws.author import Component, history_key
+from kws.i18n import N_
 
 # The checks draw their inputs from a seed; the notebook's self-checks use 0, the grader one the
 # student cannot know, so a hard-coded answer to the self-check's inputs fails.
@@ -41,7 +42,7 @@ NUMERIC = {
         "kws",
         "learning_rate_factor",
         lambda c, fn, ns: recipe_checks.recorded_schedule(
-            c, fn, ns.get(history_key("kws", "lr"), "the grader did not read history.json")
+            c, fn, ns.get(history_key("kws", "lr"), N_("the grader did not read history.json"))
         ),
         history="lr",
     ),
