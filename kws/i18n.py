@@ -248,6 +248,53 @@ class Text(str):
         return cls(data["message"], **values)
 
 
+def portable(text: str) -> str | dict:
+    """`text` as JSON, for a process that shows it in its own language (`from_portable`): a
+    `Text`'s message and values (`Text.portable`), a plain string itself."""
+    return text.portable() if isinstance(text, Text) else str(text)
+
+
+def from_portable(data: object, english: str) -> str:
+    """The text `portable` gave `data` of, as `shown` shows it; `english` (the field it stands
+    for) when `data` is not what `portable` gives or names a message the kit does not have:
+    `data` may come from another process, and only the kit's own messages are formatted."""
+    try:
+        text = _checked(data)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        return english
+    return shown(text) if str(text) == english else english
+
+
+def _checked(data: object) -> str:
+    """`data` as a `Text` (or a plain string), every message one of the kit's (`TEMPLATE`)."""
+    if isinstance(data, str):
+        return data
+    if not (isinstance(data, dict) and set(data) == {"message", "values"}):
+        raise ValueError("not a portable text")
+    message, values = data["message"], data["values"]
+    if message not in _messages() or not isinstance(values, dict):
+        raise ValueError("not one of the kit's messages")
+    kept = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            kept[key] = _checked(value)
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            kept[key] = value
+        else:
+            raise ValueError("not a portable value")
+    return Text(message, **kept)
+
+
+@cache
+def _messages() -> frozenset[str]:
+    """The kit's messages (its catalog template's ids), singular forms."""
+    from babel.messages.pofile import read_po
+
+    with TEMPLATE.open("rb") as source:
+        template = read_po(source)
+    return frozenset(m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id)
+
+
 def _text(message: str, values: dict) -> Text:
     return Text(message, **values)  # pickle's way back (a Text crosses processes)
 

@@ -37,7 +37,7 @@ def _failures(facts: dict) -> dict[str, list[str]]:
     """component -> the failed items as "topic: what — fix"."""
     failed = {}
     for key, value in facts.items():
-        lines = [f"{topic}: {what} — {fix}" for topic, ok, what, fix in value["items"] if not ok]
+        lines = [f"{topic}: {what} — {fix}" for topic, ok, what, fix, _ in value["items"] if not ok]
         if lines:
             failed[key] = lines
     return failed
@@ -165,7 +165,7 @@ def test_each_bug_fails_its_own_component_and_names_itself(tmp_path, edits, expe
 def test_a_wrong_attention_does_not_fail_the_layers_that_use_it(tmp_path):
     facts = numeric.check_classes(_namespace(tmp_path, SCALING), TASKS, SPEAKER)
     for key in ("encoder_layer_post_norm", "encoder_layer_pre_norm", "conformer_block"):
-        whats = [what for _, _, what, _ in facts[key]["items"]]
+        whats = [what for _, _, what, _, _ in facts[key]["items"]]
         replaced = "inside, your MultiHeadSelfAttention is replaced by torch.nn.MultiheadAttention"
         assert any(what.startswith(replaced) for what in whats), whats
 

@@ -91,7 +91,7 @@ class CheckResult:
     def summary(self) -> str:
         later = len(self.later)
         ran = len(self.items) - later
-        passed, after = ran - len(self.failures), ""
+        passed, after, name = ran - len(self.failures), "", shown(self.name)
         if later:
             after = ngettext(
                 "{n} is checked by the grader after you hand in",
@@ -100,16 +100,16 @@ class CheckResult:
             ).format(n=later)
         if self and after:
             return _("{name}: all {n} checks passed; {after}.").format(
-                name=self.name, n=passed, after=after
+                name=name, n=passed, after=after
             )
         if self:
-            return _("{name}: all {n} checks passed.").format(name=self.name, n=passed)
+            return _("{name}: all {n} checks passed.").format(name=name, n=passed)
         if after:
             return _(
                 "{name}: {passed} of {total} checks passed; fix the ✗ above ({after})."
-            ).format(name=self.name, passed=passed, total=ran, after=after)
+            ).format(name=name, passed=passed, total=ran, after=after)
         return _("{name}: {passed} of {total} checks passed; fix the ✗ above.").format(
-            name=self.name, passed=passed, total=ran
+            name=name, passed=passed, total=ran
         )
 
     def report(self) -> str:

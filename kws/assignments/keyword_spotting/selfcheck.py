@@ -21,6 +21,7 @@ from kws.author import (
     shape_text,
     spec_of,
 )
+from kws.i18n import N_, Text
 
 __all__ = [
     "keyword_model",
@@ -52,7 +53,7 @@ def training_recipe(
     warms up then decays to near 0, judged as the grader judges it: over 1,000 steps and over
     the run's own `steps` (default: the notebook's STEPS setting), where a warm-up of a few
     percent of a short run can round to nothing."""
-    checker = Checker("training recipe")
+    checker = Checker(N_("training recipe"))
     checker.check(recipe_checks.recipe, settings)
     if steps is None:
         steps = vars(sys.modules["__main__"]).get("STEPS")
@@ -84,23 +85,32 @@ def keyword_model(
     namespace) defines it."""
     from kws.author import format_count
 
-    checker = Checker(f"keyword model ({type(model).__name__})")
+    checker = Checker(Text(N_("keyword model ({name})"), name=type(model).__name__))
     with checker.run():
         waves = _two_clips()
-        logits = run_model(checker, model, (waves,), "forward(waves) runs")
+        logits = run_model(checker, model, (waves,), Text(N_("{call} runs"), call="forward(waves)"))
         checker.expect(
             tuple(logits.shape) == (2, n_classes),
-            f"forward(waves (2, 16000)) returns logits of shape {shape_text(logits)}",
-            f"take raw waveforms, return (B, {n_classes}); the front-end belongs in the model",
+            Text(
+                N_("{call} returns logits of shape {shape}"),
+                call="forward(waves (2, 16000))",
+                shape=shape_text(logits),
+            ),
+            Text(
+                N_("take raw waveforms, return (B, {n}); the front-end belongs in the model"),
+                n=n_classes,
+            ),
         )
         checker.expect(
-            bool(torch.isfinite(logits).all()), "logits are finite", "the output has NaN/inf"
+            bool(torch.isfinite(logits).all()),
+            N_("logits are finite"),
+            N_("the output has NaN/inf"),
         )
         checker.expect_steady(
-            model, (waves,), "eval mode is deterministic (SpecAugment and dropout are off)"
+            model, (waves,), N_("eval mode is deterministic (SpecAugment and dropout are off)")
         )
         n = sum(p.numel() for p in model.parameters())
-        checker.expect(True, f"{format_count(n)} parameters", "")
+        checker.expect(True, Text(N_("{n} parameters"), n=format_count(n)), "")
     ns = ns if ns is not None else vars(sys.modules["__main__"])
     run_task_checks(checker, SPEC, "kws", ns)
     return checker.finish(strict)
@@ -114,7 +124,7 @@ def twelve_class_data(labels_function=None, windows_function=None, *, strict=Fal
     round(fraction x keyword clips) other-word clips drawn at random as _unknown_, seeded; and
     `silence_windows(noises, count, seed, length)` cuts (count, length) random slices of random
     recordings. Either may be None (not checked)."""
-    checker = Checker("12-class training set")
+    checker = Checker(N_("12-class training set"))
     if labels_function is not None:
         checker.check(keyword_checks.twelve_class_labels, labels_function)
     if windows_function is not None:
@@ -134,13 +144,13 @@ def token_budget(model: nn.Module, *, strict: bool = False) -> CheckResult:
     """Task 2: one forward of two 1-second clips, traced by the function the grading child traces
     the graded model with (`probe_facts`): the tokens its attention runs over (CLS included) and
     the attention memory of a training batch, against the assignment's limits."""
-    checker = Checker(f"token budget ({type(model).__name__})")
+    checker = Checker(Text(N_("token budget ({name})"), name=type(model).__name__))
     with checker.run():
         waves, device = _two_clips(), next(model.parameters(), torch.empty(0)).device
         rules = SPEC.tasks["kws"].rules  # the model task the grader reads the sizes of
         facts = call(
             checker,
-            "forward(waves (2, 16000)) runs",
+            Text(N_("{call} runs"), call="forward(waves (2, 16000))"),
             lambda: probe_facts("kws", model, {}, waves.to(device), rules=rules),
         )
         keyword_checks.attention_budget(checker, facts["attention_sizes"] or [])

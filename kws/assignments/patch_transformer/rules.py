@@ -17,6 +17,8 @@ given: the grader's process may import it.
 
 from __future__ import annotations
 
+from kws.i18n import N_, Text
+
 # The kit's classes the notebook's encoder is built from, as the tracer names them.
 KIT_ENCODER = (
     "kws.models.TransformerEncoder",
@@ -30,9 +32,15 @@ def size_within(count: int, limit: int, text: str) -> tuple[bool, str, str]:
     prints it, "318.47k") against the task's `limit` (``max_parameters``)."""
     return (
         count <= limit,
-        f"The model holds {text} weights (limit: {limit / 1000:g}k, KWT-1's size)",
-        "make it smaller: a narrower d_model or dim_feedforward, fewer layers, or larger patches "
-        "(a patch's projection holds d_model x pf x pt weights)",
+        Text(
+            N_("The model holds {text} weights (limit: {limit:g}k, KWT-1's size)"),
+            text=text,
+            limit=limit / 1000,
+        ),
+        N_(
+            "make it smaller: a narrower d_model or dim_feedforward, fewer layers, or larger "
+            "patches (a patch's projection holds d_model x pf x pt weights)"
+        ),
     )
 
 
@@ -48,9 +56,15 @@ def no_ready_made(forbidden: list[str]) -> tuple[bool, str, str]:
     found = ready_made(forbidden)
     return (
         not found,
-        "no ready-made Transformer in forward: no torch.nn Transformer or attention layer, no "
-        "timm module, no kws.models model but the encoder"
-        + (f" (found {found[0]})" if found else ""),
-        "build the model from your own classes and the skeleton's encoder (the kit's "
-        "TransformerEncoder), not a library's Transformer",
+        Text(
+            N_(
+                "no ready-made Transformer in forward: no torch.nn Transformer or attention "
+                "layer, no timm module, no kws.models model but the encoder{found}"
+            ),
+            found=Text(N_(" (found {name})"), name=found[0]) if found else "",
+        ),
+        N_(
+            "build the model from your own classes and the skeleton's encoder (the kit's "
+            "TransformerEncoder), not a library's Transformer"
+        ),
     )

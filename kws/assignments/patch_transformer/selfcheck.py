@@ -27,6 +27,7 @@ from kws.author import (
     shape_text,
     spec_of,
 )
+from kws.i18n import N_, Text
 
 __all__ = ["patches", "positions", "patchout", "distillation", "patch_model"]
 
@@ -100,38 +101,45 @@ def patch_model(
     """Task 5: waveforms (B, 16000) in, (B, n_classes) logits out, deterministic in eval mode;
     at most `max_parameters` weights; no ready-made Transformer in forward (traced by the
     function the grading child traces the graded model with, `probe_facts`)."""
-    checker = Checker(f"patch model ({type(model).__name__})")
+    checker = Checker(Text(N_("patch model ({name})"), name=type(model).__name__))
     task = SPEC.tasks["patch"]
     with checker.run():
         clips = _clips()
-        logits = run_model(checker, model, (clips,), "forward(waves) runs")
+        logits = run_model(checker, model, (clips,), Text(N_("{call} runs"), call="forward(waves)"))
         checker.expect(
             tuple(logits.shape) == (2, n_classes),
-            f"forward(waves (2, 16000)) returns logits of shape {shape_text(logits)}",
-            f"take raw waveforms, return (B, {n_classes})",
+            Text(
+                N_("{call} returns logits of shape {shape}"),
+                call="forward(waves (2, 16000))",
+                shape=shape_text(logits),
+            ),
+            Text(N_("take raw waveforms, return (B, {n})"), n=n_classes),
         )
-        checker.expect(bool(torch.isfinite(logits).all()), "logits are finite", "NaN/inf")
+        checker.expect(bool(torch.isfinite(logits).all()), N_("logits are finite"), "NaN/inf")
         checker.expect_steady(
-            model, (clips,), "eval mode is deterministic (no SpecAugment, dropout or patch-out)"
+            model, (clips,), N_("eval mode is deterministic (no SpecAugment, dropout or patch-out)")
         )
         batch = [(clips.to(logits.device), None)]  # traced, and compared with an untraced run
         exact = logits.device.type == "cpu"
         facts = call(
             checker,
-            "forward(waves) runs (traced)",
+            Text(N_("{call} runs (traced)"), call="forward(waves)"),
             lambda: probe_facts("patch", model, _namespace(ns), batch, exact, rules=task.rules),
         )
         if facts["traced_mismatch"]:  # the grader cannot check a model that does this
             checker.expect(
                 False,
-                "forward computes the same traced as untraced",
-                f"{facts['traced_mismatch']}; make forward compute the same thing every time",
+                N_("forward computes the same traced as untraced"),
+                Text(
+                    N_("{mismatch}; make forward compute the same thing every time"),
+                    mismatch=facts["traced_mismatch"],
+                ),
             )
         tokens = sorted({keys for _, keys in facts["attention_sizes"] or []})
         checker.expect(
             bool(tokens),
-            f"the attention runs over {tokens} tokens a clip",
-            "run the encoder on the tokens in forward",
+            Text(N_("the attention runs over {tokens} tokens a clip"), tokens=tokens),
+            N_("run the encoder on the tokens in forward"),
         )
         count, text = facts["model_params"], facts["model_params_text"]
         passed, what, fix = rules.size_within(count, task.limits["max_parameters"], text)

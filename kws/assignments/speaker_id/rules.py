@@ -9,12 +9,17 @@ grading child traced; both pass it here. Pure Python: the grader's process may i
 
 from __future__ import annotations
 
+from kws.i18n import N_, Text
+
 
 def layers_that_run(calls: int, limit: int | None) -> tuple[bool, str]:
     """(passed, what) for `calls` encoder layers that ran one after another in one forward,
     against the task's `limit` (``max_layer_calls``; None: only "at least one")."""
     passed = calls >= 1 and (limit is None or calls <= limit)
-    what = f"{calls} encoder layers run one after another in one forward"
-    if limit is not None:
-        what += f" (counted by their attention; limit: fewer than {limit + 1})"
-    return passed, what
+    if limit is None:
+        return passed, Text(N_("{n} encoder layers run one after another in one forward"), n=calls)
+    said = N_(
+        "{n} encoder layers run one after another in one forward (counted by their attention; "
+        "limit: fewer than {limit})"
+    )
+    return passed, Text(said, n=calls, limit=limit + 1)

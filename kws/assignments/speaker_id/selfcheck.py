@@ -25,6 +25,7 @@ from kws.author import (
     shape_text,
     spec_of,
 )
+from kws.i18n import N_, Text
 
 __all__ = [
     "attention",
@@ -126,32 +127,39 @@ def _speaker_task(
     ns: dict | None,
     strict: bool,
 ) -> CheckResult:
-    checker = Checker(f"{task} model ({type(model).__name__})")
+    checker = Checker(Text(N_("{task} model ({name})"), task=task, name=type(model).__name__))
     spec = spec_of(__file__)  # this folder: spec.toml, checks.py, rules.py
     rules, limits = spec.tasks[task].rules, spec.tasks[task].limits
     ns = ns if ns is not None else vars(sys.modules["__main__"])
     with checker.run():
         x, lengths = _speaker_batch()
         inputs = _model_inputs(model, x, lengths)
-        output = run_model(checker, model, inputs, "forward runs")
+        output = run_model(checker, model, inputs, N_("forward runs"))
         shape_ok = output.dim() == 2 and output.shape[0] == 2
         if n_classes is not None:
             shape_ok = shape_ok and output.shape[1] == n_classes
         checker.expect(
             shape_ok,
-            f"forward(x (2, 60, 40), lengths) returns scores of shape {shape_text(output)}",
-            f"return one row of class scores per utterance: (B, {n_classes or 'n_classes'})",
+            Text(
+                N_("{call} returns scores of shape {shape}"),
+                call="forward(x (2, 60, 40), lengths)",
+                shape=shape_text(output),
+            ),
+            Text(
+                N_("return one row of class scores per utterance: (B, {n})"),
+                n=n_classes or "n_classes",
+            ),
         )
         checker.expect(
             bool(torch.isfinite(output).all()),
-            "scores are finite",
-            "the output has NaN/inf: look for a division by zero or a log of 0 (padding?)",
+            N_("scores are finite"),
+            N_("the output has NaN/inf: look for a division by zero or a log of 0 (padding?)"),
         )
         # The facts the grading child sends the grader, measured by the same function.
         exact = output.device.type == "cpu"
         facts = call(
             checker,
-            "forward runs traced",
+            N_("forward runs traced"),
             lambda: probe_facts(task, model, ns, [(inputs, output)], exact, rules=rules),
         )
         _judge_facts(checker, facts, spec, limits)
@@ -175,42 +183,51 @@ def _judge_facts(checker: Checker, facts: dict, spec, limits: dict) -> None:
         checker.expect(
             passed,
             what,
-            f"call your {layer_class} in forward" if calls == 0 else "use fewer layers",
+            Text(N_("call your {name} in forward"), name=layer_class)
+            if calls == 0
+            else N_("use fewer layers"),
         )
     elif layer_class:  # no limit to judge: only that the notebook's layer runs at all
         calls = facts["layer_class_calls"]
         checker.expect(
             calls >= 1,
-            f"{layer_class} runs {calls} times in one forward",
-            f"call your {layer_class} in forward",
+            Text(N_("{name} runs {n} times in one forward"), name=layer_class, n=calls),
+            Text(N_("call your {name} in forward"), name=layer_class),
         )
     problems = dict(facts["class_problems"])
     if layer_class:
         problems[layer_class] = facts["layer_class_problem"]
     for name, problem in problems.items():
-        checker.expect(problem is None, f"{name} is written in this notebook", problem or "")
+        written = Text(N_("{name} is written in this notebook"), name=name)
+        checker.expect(problem is None, written, problem or "")
     forbidden = facts["forbidden"]
     checker.expect(
         not forbidden,
-        "written from scratch: no torch.nn/torchaudio/kws Transformer layers run in forward",
-        f"found {', '.join(forbidden)}; use your own classes instead",
+        N_("written from scratch: no torch.nn/torchaudio/kws Transformer layers run in forward"),
+        Text(N_("found {names}; use your own classes instead"), names=", ".join(forbidden)),
     )
     if facts["encoder_params"] is not None:
         budget = limits.get("max_encoder_params")
         checker.expect(
             budget is None or facts["encoder_params"] < budget,
-            f"The parameter size of encoder block is {facts['encoder_params_text']}"
-            + (f" (budget: under {budget // 1000}k)" if budget else ""),
-            "make the encoder smaller: fewer layers, a narrower d_model or dim_feedforward",
+            Text(
+                N_("The parameter size of encoder block is {size}{budget}"),
+                size=facts["encoder_params_text"],
+                budget=Text(N_(" (budget: under {n}k)"), n=budget // 1000) if budget else "",
+            ),
+            N_("make the encoder smaller: fewer layers, a narrower d_model or dim_feedforward"),
         )
     if facts["norm_before_classifier"] is not None:
         passed, why = facts["norm_before_classifier"]
-        checker.expect(passed, "a normalization feeds the final Linear classifier", why)
+        checker.expect(passed, N_("a normalization feeds the final Linear classifier"), why)
     if facts["traced_mismatch"]:  # the grader cannot check a model that does this
         checker.expect(
             False,
-            "forward computes the same traced as untraced",
-            f"{facts['traced_mismatch']}; make forward compute the same thing every time",
+            N_("forward computes the same traced as untraced"),
+            Text(
+                N_("{mismatch}; make forward compute the same thing every time"),
+                mismatch=facts["traced_mismatch"],
+            ),
         )
 
 

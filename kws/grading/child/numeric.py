@@ -5,6 +5,7 @@ the grading child: `check_classes` returns what each found, as the facts the gra
 from __future__ import annotations
 
 from kws.check.registry import Component, run_component
+from kws.i18n import portable
 
 MAX_TEXT = 500  # characters of one item's text in the payload
 
@@ -20,7 +21,13 @@ def check_classes(ns: dict, tasks: list[str], components: dict[str, Component]) 
                 "task": component.task,
                 "name": component.name,
                 "items": [
-                    [item.topic, item.passed, item.what[:MAX_TEXT], item.fix[:MAX_TEXT]]
+                    [
+                        item.topic,
+                        item.passed,
+                        item.what[:MAX_TEXT],
+                        item.fix[:MAX_TEXT],
+                        {"what": portable(item.what), "fix": portable(item.fix)},
+                    ]
                     for item in checker.items
                 ],
                 "todo": checker.todo[:MAX_TEXT] if checker.todo else None,

@@ -10,6 +10,7 @@ from kws.grading.judge.hints import hint, with_hint
 from kws.grading.judge.notebook import child_problem
 from kws.grading.judge.results import GradescopeReport
 from kws.grading.sandbox.supervise import ChildResult
+from kws.i18n import from_portable
 from kws.i18n import gettext as _
 
 # Why a numeric test of the course's grader_checks.py does not run in a student's copy.
@@ -186,5 +187,6 @@ class ChildFacts:
                 _("Your {name} still has a TODO: {todo}").format(name=name, todo=facts["todo"])
             )
         if failed:
-            what, fix = failed[0][2:]
+            what, fix, said = failed[0][2:]  # `said`: the texts to show (`kws.i18n.portable`)
+            what, fix = from_portable(said["what"], what), from_portable(said["fix"], fix)
             pytest.fail(f"{name}: ✗ {what} — {fix}")

@@ -18,9 +18,11 @@ STAGES = (
 def check_facts(facts, tasks: list[str] | None = None) -> None:
     """Raise ValueError unless `facts` has the shape the child's numeric checks return:
 
-    ``{component: {"task": str, "name": str, "items": [[topic, passed, what, fix], ...],
-    "todo": str | None}}`` (the components: the assignment's ``checks.py`` table), each of a
-    task among `tasks` when they are given.
+    ``{component: {"task": str, "name": str, "items": [[topic, passed, what, fix, shown],
+    ...], "todo": str | None}}`` (the components: the assignment's ``checks.py`` table), each of
+    a task among `tasks` when they are given; `shown`, ``{"what": ..., "fix": ...}``, holds the
+    two texts as `kws.i18n.portable` gives them (the grader shows them in the course's
+    language).
     """
     if not isinstance(facts, dict) or not all(isinstance(key, str) for key in facts):
         raise ValueError("payload numeric facts are not keyed by component")
@@ -35,7 +37,7 @@ def check_facts(facts, tasks: list[str] | None = None) -> None:
             raise ValueError(f"payload numeric facts of {key} are malformed")
         for item in value["items"]:
             kinds = [type(x) for x in item] if isinstance(item, list) else []
-            if kinds != [str, bool, str, str]:
+            if kinds != [str, bool, str, str, dict] or set(item[4]) != {"what", "fix"}:
                 raise ValueError(f"payload numeric facts of {key} hold a malformed item")
 
 

@@ -6,6 +6,8 @@ on the graded forward passes (`kws.tracing.probes`). Every test reads the one gr
 
 from kws.assignments.patch_transformer.rules import no_ready_made, ready_made, size_within
 from kws.author import retraining_test, spec_of
+from kws.i18n import gettext as _
+from kws.i18n import shown
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "patch"  # the task every test here grades (the results name it)
@@ -38,15 +40,16 @@ def test_parameters(grading, child, score):
     grading.loaded_model(child, TASK)  # the checkpoint is the model the notebook builds
     weights = grading.model_weights(SPEC, TASK)  # from model.pt, where the notebook cannot reach
     passed, what, fix = size_within(weights.count, LIMIT, weights.text)
-    assert passed, f"{what}: ✗ — {fix}."
-    score.set(1.0, f"{what}.")
+    assert passed, f"{shown(what)}: ✗ — {shown(fix)}."
+    score.set(1.0, f"{shown(what)}.")
 
 
 def test_no_ready_made_transformer(grading, child):
     """Task 5: no ready-made Transformer in forward (torch.nn's layers, timm's, the kit's models but its encoder)"""
     facts = grading.probe_facts(child, TASK)
     passed, what, fix = no_ready_made(facts["forbidden"])
-    assert passed, f"Your model's forward runs {ready_made(facts['forbidden'])[0]}; {fix}."
+    said = _("Your model's forward runs {name}; {fix}.")
+    assert passed, said.format(name=ready_made(facts["forbidden"])[0], fix=shown(fix))
 
 
 test_retrains_on_gpu = retraining_test(SPEC)  # the notebook re-trained, graded (gpu)
