@@ -5,7 +5,9 @@ writes — in Traditional Chinese and in Polish, with none of the English senten
 hold. (The catalogs themselves: tests/test_catalogs.py.)"""
 
 import html
+import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -256,3 +258,68 @@ def test_kws_demo_speaks_the_language_and_refuses_one_without_a_catalog(tmp_path
     with pytest.raises(ValueError, match="'en', 'pl', 'zh-TW'"):
         run_demo(tmp_path / "demo", preset="tiny", language="de")
     assert not (tmp_path / "demo").exists()
+
+
+# ---- the self-check's items -------------------------------------------------------------------
+
+KEYWORDS = "yes no up down left right on off stop go".split()
+
+
+def _labels(words, fraction, seed, *, first=False):
+    """Notebook 01's twelve_class_labels: the keywords, round(fraction x keyword clips) other
+    clips as _unknown_, drawn at random (or, `first`, the first ones: a bug the check names)."""
+    others = [i for i, word in enumerate(words) if word not in KEYWORDS]
+    count = round(fraction * (len(words) - len(others)))
+    kept = set(others[:count] if first else random.Random(seed).sample(others, count))
+    return [w if w in KEYWORDS else "_unknown_" if i in kept else None for i, w in enumerate(words)]
+
+
+def _self_checks(tag: str | None, capsys) -> tuple[str, list]:
+    """What the self-checks print in `tag` (None: English), and their results: the kit's own
+    attention (every item passes), one that ignores the padding mask (a failed item and its fix),
+    and notebook 01's Task 1 labels, right and drawn from the first clips (items with values)."""
+    from kws import check
+    from kws.models.attention import MultiHeadSelfAttention
+
+    class MaskIgnored(MultiHeadSelfAttention):
+        def forward(self, x, key_padding_mask=None):
+            return super().forward(x)
+
+    capsys.readouterr()
+    with i18n.speaking(tag):
+        results = [check.attention(MultiHeadSelfAttention), check.attention(MaskIgnored),
+                   check.twelve_class_data(_labels),
+                   check.twelve_class_data(lambda *a: _labels(*a, first=True))]  # fmt: skip
+    return capsys.readouterr().out, results
+
+
+def test_in_english_the_self_check_says_the_sentences_the_catalogs_hold(capsys):
+    """The check below can fail: in English the items' lines are the catalog's sentences."""
+    printed, results = _self_checks(None, capsys)
+    assert len(_english_in(printed)) >= 15
+    assert "✓ every parameter gets a gradient" in printed
+    assert [bool(result) for result in results] == [True, False, True, False]
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_the_self_checks_items_speak_the_language_and_keep_english_fields(tag, capsys):
+    """Every line a self-check prints — each item's check and fix — is the catalog's, while the
+    items' fields, which the grader reads, stay the English ones; the grader shows a failed
+    item in the course's language from the form the grading child sends (`portable`), and
+    nothing but the kit's own messages is formatted from it."""
+    english, english_results = _self_checks(None, capsys)
+    printed, results = _self_checks(tag, capsys)
+    said = {"zh-TW": ["✓ 每個參數都有梯度", "12 類訓練集：", "不同的詞（隨機抽取大約包含"],
+            "pl": ["✓ każdy parametr dostaje gradient", "zbiór treningowy 12 klas:",
+                   "różnych słów (losowanie daje około"]}[tag]  # fmt: skip
+    assert [sentence for sentence in said if sentence not in printed] == []
+    assert _english_in(printed) == []
+    fields = [[(item.what, item.fix) for item in result.items] for result in results]
+    assert fields == [[(item.what, item.fix) for item in r.items] for r in english_results]
+    failed = results[3].failures[0]  # the unknown clips drawn from the first clips
+    assert failed.what.startswith("the ") and "different words" in failed.what
+    sent = json.loads(json.dumps(i18n.portable(failed.what)))  # through the child's payload
+    with i18n.speaking(tag):
+        assert i18n.from_portable(sent, failed.what) in str(failed) and sent != failed.what
+    forged = {"message": "{x.__class__}", "values": {"x": "a"}}
+    assert i18n.from_portable(forged, "the English field") == "the English field"

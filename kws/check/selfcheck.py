@@ -91,7 +91,8 @@ class CheckResult:
     def summary(self) -> str:
         later = len(self.later)
         ran = len(self.items) - later
-        passed, after, name = ran - len(self.failures), "", shown(self.name)
+        passed, after = ran - len(self.failures), ""
+        name = shown(self.name) if isinstance(self.name, Text) else self.name  # a class's name
         if later:
             after = ngettext(
                 "{n} is checked by the grader after you hand in",

@@ -122,13 +122,16 @@ def twelve_class_labels(checker: Checker, function: Callable, seed: int = 0) -> 
 
     checker.topic = "unknown"
     strange = [i for i in other_clips if labels[i] not in (UNKNOWN, None) + tuple(KEYWORDS)]
-    got = Text(N_(" (clip {clip} got {label})"), clip=strange[0], label=repr(labels[strange[0]]))
+    got = ""
+    if strange:
+        said = N_(" (clip {clip} got {label})")
+        got = Text(said, clip=strange[0], label=repr(labels[strange[0]]))
     checker.expect(
         not strange,
         Text(
             N_("other words are labelled {unknown} or None{example}"),
             unknown=repr(UNKNOWN),
-            example=got if strange else "",
+            example=got,
         ),
         Text(
             N_("label a kept other-word clip {unknown}, a dropped one None"), unknown=repr(UNKNOWN)

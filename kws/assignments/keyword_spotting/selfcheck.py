@@ -53,7 +53,7 @@ def training_recipe(
     warms up then decays to near 0, judged as the grader judges it: over 1,000 steps and over
     the run's own `steps` (default: the notebook's STEPS setting), where a warm-up of a few
     percent of a short run can round to nothing."""
-    checker = Checker(N_("training recipe"))
+    checker = Checker(Text(N_("training recipe")))
     checker.check(recipe_checks.recipe, settings)
     if steps is None:
         steps = vars(sys.modules["__main__"]).get("STEPS")
@@ -124,7 +124,7 @@ def twelve_class_data(labels_function=None, windows_function=None, *, strict=Fal
     round(fraction x keyword clips) other-word clips drawn at random as _unknown_, seeded; and
     `silence_windows(noises, count, seed, length)` cuts (count, length) random slices of random
     recordings. Either may be None (not checked)."""
-    checker = Checker(N_("12-class training set"))
+    checker = Checker(Text(N_("12-class training set")))
     if labels_function is not None:
         checker.check(keyword_checks.twelve_class_labels, labels_function)
     if windows_function is not None:
