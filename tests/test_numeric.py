@@ -10,6 +10,7 @@ import pytest
 from kws.grading.child import numeric
 from kws.grading.child.cells import run_model_cells
 from kws.grading.protocol import payload
+from kws.grading.sandbox.supervise import check_json
 from kws.spec import ASSIGNMENTS
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -49,6 +50,7 @@ def test_the_reference_passes_every_component_and_the_facts_are_json(tmp_path):
     assert _failures(facts) == {}
     assert all(value["todo"] is None for value in facts.values())
     payload.check_facts(json.loads(json.dumps(facts)))  # what check_payload accepts
+    check_json({"numeric": facts})  # as flat as the supervisor reads a child's payload
     topics = {key: {item[0] for item in value["items"]} for key, value in facts.items()}
     assert topics["attention"] == {"build", "outputs", "padding"}
     assert topics["am_softmax_loss"] == {"outputs"}

@@ -2,6 +2,7 @@
 `kws.grading.judge.fixture.Grading`): only the payload, in the grader's process.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,17 @@ class ChildFacts:
                 _("Your {name} still has a TODO: {todo}").format(name=name, todo=facts["todo"])
             )
         if failed:
-            what, fix, said = failed[0][2:]  # `said`: the texts to show (`kws.i18n.portable`)
-            what, fix = from_portable(said["what"], what), from_portable(said["fix"], fix)
+            what, fix = _shown(*failed[0][2:])
             pytest.fail(f"{name}: ✗ {what} — {fix}")
+
+
+def _shown(what: str, fix: str, said: str) -> tuple[str, str]:
+    """A failed item's texts in the active language, from `said` (the child's JSON of their
+    messages, `kws.grading.child.numeric`); the English fields where it holds nothing usable."""
+    try:
+        texts = json.loads(said) if said else {}
+    except ValueError:
+        texts = {}
+    if not isinstance(texts, dict):
+        texts = {}
+    return from_portable(texts.get("what"), what), from_portable(texts.get("fix"), fix)

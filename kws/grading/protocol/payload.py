@@ -20,9 +20,9 @@ def check_facts(facts, tasks: list[str] | None = None) -> None:
 
     ``{component: {"task": str, "name": str, "items": [[topic, passed, what, fix, shown],
     ...], "todo": str | None}}`` (the components: the assignment's ``checks.py`` table), each of
-    a task among `tasks` when they are given; `shown`, ``{"what": ..., "fix": ...}``, holds the
-    two texts as `kws.i18n.portable` gives them (the grader shows them in the course's
-    language).
+    a task among `tasks` when they are given; `shown` is a JSON string, ``{"what": ..., "fix":
+    ...}``, the two texts as `kws.i18n.portable` gives them (the grader shows them in the
+    course's language), or "".
     """
     if not isinstance(facts, dict) or not all(isinstance(key, str) for key in facts):
         raise ValueError("payload numeric facts are not keyed by component")
@@ -37,7 +37,7 @@ def check_facts(facts, tasks: list[str] | None = None) -> None:
             raise ValueError(f"payload numeric facts of {key} are malformed")
         for item in value["items"]:
             kinds = [type(x) for x in item] if isinstance(item, list) else []
-            if kinds != [str, bool, str, str, dict] or set(item[4]) != {"what", "fix"}:
+            if kinds != [str, bool, str, str, str]:
                 raise ValueError(f"payload numeric facts of {key} hold a malformed item")
 
 
