@@ -29,7 +29,10 @@ The names, by where they are used:
   ``score``), then `tier_credit`, `numeric_tests`, `spec_tests` (the tests the spec declares,
   which ``kws assign`` takes in), `retraining_test`;
 - a data layout of the assignment's own (``[data] layout = "layout.py:MyLayout"``): `Layout`,
-  `HiddenTest`, `secret_permutation`, `save_feature_inputs`.
+  `HiddenTest`, `secret_permutation`, `save_feature_inputs`;
+- what a student reads, in the course's language (docs/how-to/language.md): `N_` marks a
+  check's sentence for the catalogs, `Text` is one with values (English in an item's fields,
+  translated where it is shown), `shown` shows either in the active language.
 
 The fixtures a graded test takes by name (pytest passes them; nothing is imported): ``grading``
 (the run's `Grading`), ``spec`` (the test's assignment, a `Spec`), ``child`` (the grading
@@ -68,6 +71,7 @@ if TYPE_CHECKING:  # what readers (the docs, an editor) see; at run time `__geta
     from kws.grading.protocol.inputs import save_feature_inputs
     from kws.grading.testsets.hidden import HiddenTest, secret_permutation
     from kws.grading.testsets.layouts.base import Layout
+    from kws.i18n import N_, Text, shown
     from kws.spec import Spec, spec_of
     from kws.tracing.probes import probe_facts
     from kws.tracing.trace import trace_forward
@@ -101,6 +105,9 @@ HOMES = {
     "HiddenTest": "kws.grading.testsets.hidden",
     "secret_permutation": "kws.grading.testsets.hidden",
     "save_feature_inputs": "kws.grading.protocol.inputs",
+    "N_": "kws.i18n",
+    "Text": "kws.i18n",
+    "shown": "kws.i18n",
 }
 MODULES = {"layers"}  # the published names that are modules of their own
 
@@ -111,8 +118,10 @@ __all__ = [
     "Grading",
     "HiddenTest",
     "Layout",
+    "N_",
     "Score",
     "Spec",
+    "Text",
     "build",
     "call",
     "differs",
@@ -127,6 +136,7 @@ __all__ = [
     "save_feature_inputs",
     "secret_permutation",
     "shape_text",
+    "shown",
     "spec_of",
     "spec_tests",
     "tier_credit",

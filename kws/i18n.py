@@ -188,8 +188,20 @@ def ngettext(singular: str, plural: str, n: float) -> str:
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's name for it)
-    """`message` itself: marks a text kept in a constant for extraction; translate it with
-    `gettext` where it is shown."""
+    """`message` itself: marks a text for extraction into the catalogs (a constant, a check's
+    sentence); `gettext` or `shown` translates it where it is shown.
+
+    Args:
+        message: the English text, a string literal (what ``pybabel extract`` reads).
+
+    Returns:
+        `message`, unchanged.
+
+    Example:
+        ```python
+        checker.expect(ok, N_("every parameter gets a gradient"), N_("call every layer"))
+        ```
+    """
     return message
 
 
@@ -306,9 +318,22 @@ def _kept(value: object) -> object:
 
 
 def shown(text: str) -> str:
-    """`text` as a student reads it, in the active language: a `Text`'s message translated, its
-    values put in (a `Text` among them translated too); a plain string looked up as a message
-    (itself when the catalog does not have it); the empty string stays empty."""
+    """`text` as a student reads it, in the active language.
+
+    Args:
+        text: a `Text` (its message translated, its values put in, a `Text` among them
+            translated too) or a plain string (looked up as a message: itself when the catalog
+            does not have it; the empty string stays empty).
+
+    Returns:
+        The text in the active language.
+
+    Example:
+        ```python
+        said = N_("Your model: ✗ {what} — {fix}")  # the item's texts, shown first
+        pytest.fail(shown(Text(said, what=shown(what), fix=shown(fix))))
+        ```
+    """
     if isinstance(text, Text):
         values = {k: shown(v) if isinstance(v, Text) else v for k, v in text.values.items()}
         message = gettext(text.message)

@@ -39,6 +39,7 @@ GROUPS = {
     "layout.py: a data layout of the assignment's own": [
         "Layout", "secret_permutation", "save_feature_inputs",
     ],
+    "What a student reads, in the course's language": ["N_", "Text", "shown"],
 }  # fmt: skip
 
 

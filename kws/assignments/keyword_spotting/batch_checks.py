@@ -18,8 +18,7 @@ import inspect
 import torch
 from torch import nn
 
-from kws.author import Checker, call, differs
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, call, differs
 
 RUNNING_STATISTICS = Text(
     N_(

@@ -7,8 +7,7 @@ is one entry here and its test's points in spec.toml."""
 import secrets
 
 from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks, recipe_checks
-from kws.author import Component, history_key
-from kws.i18n import N_
+from kws.author import N_, Component, history_key
 
 # The checks draw their inputs from a seed; the notebook's self-checks use 0, the grader one the
 # student cannot know, so a hard-coded answer to the self-check's inputs fails.

@@ -17,8 +17,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from kws.author import Checker, build, call
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, build, call
 
 KEYWORDS = "yes no up down left right on off stop go".split()
 OTHER_WORDS = (

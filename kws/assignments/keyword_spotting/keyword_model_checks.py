@@ -27,8 +27,7 @@ import torch
 from torch import nn
 
 from kws.assignments.keyword_spotting import batch_checks
-from kws.author import Checker, call, differs, layers
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, call, differs, layers
 
 N_MELS, D_MODEL, NHEAD, FF, N_CLASSES = 24, 12, 3, 20, 5  # distinct sizes
 SAMPLES, LENGTHS = 4000, (4000, 2900, 1700)  # 26, 19 and 11 frames -> 7, 5 and 3 tokens

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 
-from kws.author import Checker, call
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, call
 
 
 def schedule_shape(checker: Checker, values: list[float], where: str | Text) -> None:

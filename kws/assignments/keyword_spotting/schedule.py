@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from kws.i18n import N_, Text
+from kws.author import N_, Text
 
 
 def schedule_items(values: list, where: str | Text) -> list[tuple[str, bool, str, str]]:

@@ -12,8 +12,10 @@ from torch import nn
 
 from kws.assignments.keyword_spotting import keyword_checks, keyword_model_checks, recipe_checks
 from kws.author import (
+    N_,
     Checker,
     CheckResult,
+    Text,
     call,
     probe_facts,
     run_model,
@@ -21,7 +23,6 @@ from kws.author import (
     shape_text,
     spec_of,
 )
-from kws.i18n import N_, Text
 
 __all__ = [
     "keyword_model",

@@ -7,8 +7,7 @@ the same sentences, and neither side imports the other.
 
 from __future__ import annotations
 
-from kws.author import spec_of
-from kws.i18n import N_, Text
+from kws.author import N_, Text, spec_of
 
 
 def budget_items(sizes: list[list[int]]) -> list[tuple[str, bool, str, str]]:

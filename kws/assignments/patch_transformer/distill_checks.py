@@ -22,8 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from kws.assignments.patch_transformer.model_checks import N_CLASSES, build_patch_model, waves
-from kws.author import Checker, call, differs, shape_text
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, call, differs, shape_text
 
 BATCH, CLASSES = 6, 5
 LABELS = (0, 3, 4, 1, 3, 2)

@@ -21,8 +21,7 @@ import torch
 from torch import nn
 
 from kws.assignments.patch_transformer.patch_checks import ReferencePatches
-from kws.author import Checker, build, call, differs, shape_text
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, build, call, differs, shape_text
 
 SAMPLES, SHORT = 2400, 1600  # 16 frames -> a 3 x 7 grid; 11 frames -> 3 x 5
 ROWS, COLS, SHORT_COLS = 3, 7, 5

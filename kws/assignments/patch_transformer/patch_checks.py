@@ -22,8 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.author import Checker, build, call, differs, shape_text
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, build, call, differs, shape_text
 
 B, T, N_MELS, D = 2, 14, 11, 10  # distinct sizes: swapped axes cannot go unnoticed
 # (patch_size, stride) pairs, each (frequency, time): overlapping 4 x 3 patches every 3 x 2

@@ -34,8 +34,7 @@ from kws.assignments.patch_transformer.model_checks import (
     build_patch_model,
     waves,
 )
-from kws.author import Checker, call, shape_text
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, call, shape_text
 
 K_T, K_F = 2, 1  # time columns and frequency rows dropped
 TOO_MANY = (COLS + 2, ROWS + 2)  # (k_t, k_f) more than the grid has: one row and column kept

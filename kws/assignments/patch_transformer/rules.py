@@ -17,7 +17,7 @@ given: the grader's process may import it.
 
 from __future__ import annotations
 
-from kws.i18n import N_, Text
+from kws.author import N_, Text
 
 # The kit's classes the notebook's encoder is built from, as the tracer names them.
 KIT_ENCODER = (

@@ -19,15 +19,16 @@ from kws.assignments.patch_transformer import (
     rules,
 )
 from kws.author import (
+    N_,
     Checker,
     CheckResult,
+    Text,
     call,
     probe_facts,
     run_model,
     shape_text,
     spec_of,
 )
-from kws.i18n import N_, Text
 
 __all__ = ["patches", "positions", "patchout", "distillation", "patch_model"]
 

@@ -16,8 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kws.author import Checker, build, call, layers
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, build, call, layers
 
 B, T, D, H, FF = layers.CHECK_SIZES  # the layer checks' distinct input sizes
 

@@ -33,8 +33,7 @@ import torch
 from torch import nn
 
 from kws.assignments.speaker_id.layer_checks import TorchEncoder, TorchEncoderLayer
-from kws.author import Checker, build, call, differs, layers
-from kws.i18n import N_, Text
+from kws.author import N_, Checker, Text, build, call, differs, layers
 
 B, T, D, H, FF = layers.CHECK_SIZES  # d_model, heads and feed-forward of the layer checks
 N_MELS, SPEAKERS, FRAMES, LENGTHS = 10, 7, 9, (9, 6, 4)

@@ -9,7 +9,7 @@ grading child traced; both pass it here. Pure Python: the grader's process may i
 
 from __future__ import annotations
 
-from kws.i18n import N_, Text
+from kws.author import N_, Text
 
 
 def layers_that_run(calls: int, limit: int | None) -> tuple[bool, str]:

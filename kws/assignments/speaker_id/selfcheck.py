@@ -16,8 +16,10 @@ from torch import nn
 
 from kws.assignments.speaker_id import formula_checks, layer_checks, padding_checks
 from kws.author import (
+    N_,
     Checker,
     CheckResult,
+    Text,
     call,
     probe_facts,
     run_model,
@@ -25,7 +27,6 @@ from kws.author import (
     shape_text,
     spec_of,
 )
-from kws.i18n import N_, Text
 
 __all__ = [
     "attention",

@@ -11,8 +11,7 @@ child's payload and never import student code; limits come from the assignment's
 import pytest
 
 from kws.assignments.keyword_spotting.token_budget import budget_items
-from kws.author import numeric_tests, spec_of
-from kws.i18n import shown
+from kws.author import N_, Text, numeric_tests, shown, spec_of
 
 MODEL_TASK = "kws"  # the task whose model the child builds and traces
 
@@ -27,9 +26,9 @@ def _budget(grading, child, topic: str) -> None:
     failed = [item for item in budget_items(sizes or []) if item[0] in ("build", topic)]
     failed = [item for item in failed if not item[1]]
     if failed:
-        _, _, what, fix = failed[0]
-        said = _("Your KeywordTransformer, run on 1-second test clips: ✗ {what} — {fix}")
-        pytest.fail(said.format(what=shown(what), fix=shown(fix)))
+        what, fix = failed[0][2:]
+        said = N_("Your KeywordTransformer, run on 1-second test clips: ✗ {what} — {fix}")
+        pytest.fail(shown(Text(said, what=shown(what), fix=shown(fix))))
 
 
 @pytest.mark.task(MODEL_TASK)

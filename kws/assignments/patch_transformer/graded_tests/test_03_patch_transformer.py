@@ -5,9 +5,7 @@ on the graded forward passes (`kws.tracing.probes`). Every test reads the one gr
 (`kws.grading.plugin`)."""
 
 from kws.assignments.patch_transformer.rules import no_ready_made, ready_made, size_within
-from kws.author import retraining_test, spec_of
-from kws.i18n import gettext as _
-from kws.i18n import shown
+from kws.author import N_, Text, retraining_test, shown, spec_of
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "patch"  # the task every test here grades (the results name it)
@@ -48,8 +46,12 @@ def test_no_ready_made_transformer(grading, child):
     """Task 5: no ready-made Transformer in forward (torch.nn's layers, timm's, the kit's models but its encoder)"""
     facts = grading.probe_facts(child, TASK)
     passed, what, fix = no_ready_made(facts["forbidden"])
-    said = _("Your model's forward runs {name}; {fix}.")
-    assert passed, said.format(name=ready_made(facts["forbidden"])[0], fix=shown(fix))
+    said = Text(
+        N_("Your model's forward runs {name}; {fix}."),
+        name=ready_made(facts["forbidden"])[0],
+        fix=shown(fix),
+    )
+    assert passed, shown(said)
 
 
 test_retrains_on_gpu = retraining_test(SPEC)  # the notebook re-trained, graded (gpu)
