@@ -179,8 +179,9 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     seconds, over, scale = measured
     total = sum(seconds.values())
+    costliest = ", ".join(f"{name} {value:.0f}" for name, value in list(seconds.items())[:8])
     terminalreporter.write_line(
-        f"CPU seconds of the run: {total:.0f} (the costliest file: {next(iter(seconds))}); "
+        f"CPU seconds of the run: {total:.0f} (the costliest files: {costliest}); "
         f"budgets scaled by {scale:.2f} for this machine's speed"
     )
     for name, why in over.items():
