@@ -336,6 +336,6 @@ def shown(text: str) -> str:
     """
     if isinstance(text, Text):
         values = {k: shown(v) if isinstance(v, Text) else v for k, v in text.values.items()}
-        message = gettext(text.message)
+        message = gettext(text.message) if text.message else ""  # gettext(""): the header
         return message.format(**values) if text.values else message
     return gettext(text) if text else text

@@ -38,7 +38,7 @@ class DeclaredTest:
             task, parametrized), ``layers``, ``parameters``, ``encoder_parameters``,
             ``from_scratch``, ``norm`` (one task's).
         tasks: the tasks it grades.
-        title: what students read.
+        title: what students read: a `Text`, its English the title.
         source: the spec's key that declares it, for messages (``tasks.task1.limits``).
     """
 
@@ -54,59 +54,70 @@ def _count(limit: float) -> str:
 
 
 def declared(spec: Spec) -> list[DeclaredTest]:
-    """The graded tests `spec` declares, in the order the grader runs them (see the module)."""
+    """The graded tests `spec` declares, in the order the grader runs them (see the module); each
+    title a `Text` (its English is the title; the grader shows it in the course's language)."""
     models = tuple(spec.model_tasks)
     tests = []
     if models:
-        tests.append(DeclaredTest("test_model_loads", "loads", models,
-                                  "Model builds from config.json and loads model.pt",
+        title = Text(N_("Model builds from config.json and loads model.pt"))
+        tests.append(DeclaredTest("test_model_loads", "loads", models, title,
                                   "tasks.<task>.class"))  # fmt: skip
     for name, task in spec.tasks.items():
         if task.model_class is None:
             continue
+        # the task's own label ("Task 1"), the course's words: shown as written
         label = task.title.split(":")[0] if ":" in task.title else name
         limits, rules, where = task.limits, task.rules, f"tasks.{name}"
         if "max_layer_calls" in limits:
             limit = int(limits["max_layer_calls"])
-            tests.append(DeclaredTest(f"test_{name}_layers_that_run", "layers", (name,),
-                                      f"{label}: 1 to {limit} layers run in forward",
+            title = Text(N_("{label}: 1 to {limit} layers run in forward"), label=label,
+                         limit=limit)  # fmt: skip
+            tests.append(DeclaredTest(f"test_{name}_layers_that_run", "layers", (name,), title,
                                       f"{where}.limits.max_layer_calls"))  # fmt: skip
         if "max_parameters" in limits:
-            tests.append(DeclaredTest(f"test_{name}_parameters", "parameters", (name,),
-                                      f"{label}: the model holds at most "
-                                      f"{_count(limits['max_parameters'])} weights (counted in "
-                                      "model.pt)", f"{where}.limits.max_parameters"))  # fmt: skip
+            said = N_("{label}: the model holds at most {count} weights (counted in model.pt)")
+            title = Text(said, label=label, count=_count(limits["max_parameters"]))
+            tests.append(DeclaredTest(f"test_{name}_parameters", "parameters", (name,), title,
+                                      f"{where}.limits.max_parameters"))  # fmt: skip
         if "max_encoder_params" in limits:
+            said = N_("{label}: the encoder block has fewer than {count} parameters")
+            title = Text(said, label=label, count=_count(limits["max_encoder_params"]))
             tests.append(DeclaredTest(f"test_{name}_encoder_parameters", "encoder_parameters",
-                                      (name,), f"{label}: the encoder block has fewer than "
-                                      f"{_count(limits['max_encoder_params'])} parameters",
-                                      f"{where}.limits.max_encoder_params"))  # fmt: skip
+                                      (name,), title, f"{where}.limits.max_encoder_params"))  # fmt: skip
         own = [rules[k] for k in ("layer_class",) if k in rules] + list(
             rules.get("own_classes", [])
         )
         if rules.get("from_scratch") or own or rules.get("forbidden"):
-            what = ", ".join(own) if own else "your own layers"
-            library = (
-                ", no library Transformer or attention layer" if rules.get("from_scratch") else ""
-            )
-            kit = "".join(f", no {entry}" for entry in rules.get("forbidden", []))
             tests.append(DeclaredTest(f"test_{name}_written_from_scratch", "from_scratch",
-                                      (name,), f"{label}: {what} written in the notebook"
-                                      f"{library}{kit} in forward", f"{where}.rules"))  # fmt: skip
+                                      (name,), _from_scratch_title(label, own, rules),
+                                      f"{where}.rules"))  # fmt: skip
         if rules.get("norm_before_classifier"):
+            said = N_("{label}: a normalization feeds the classifier's final Linear")
             tests.append(DeclaredTest(f"test_{name}_norm_before_classifier", "norm", (name,),
-                                      f"{label}: a normalization feeds the classifier's final "
-                                      "Linear", f"{where}.rules.norm_before_classifier"))  # fmt: skip
+                                      Text(said, label=label),
+                                      f"{where}.rules.norm_before_classifier"))  # fmt: skip
     targets = tuple(name for name in models if spec.tasks[name].target)
     if targets:
-        tests.append(DeclaredTest("test_accuracy", "accuracy", targets,
-                                  "Accuracy on the hidden test labels (partial credit by tier)",
+        title = Text(N_("Accuracy on the hidden test labels (partial credit by tier)"))
+        tests.append(DeclaredTest("test_accuracy", "accuracy", targets, title,
                                   "tasks.<task>.target"))  # fmt: skip
     if models and spec.accuracy.from_csv:
-        tests.append(DeclaredTest("test_predictions_csv", "predictions_csv", models,
-                                  "predictions.csv: Id,Category with one known class per test "
-                                  "item", "[accuracy] source"))  # fmt: skip
+        title = Text(N_("predictions.csv: Id,Category with one known class per test item"))
+        tests.append(DeclaredTest("test_predictions_csv", "predictions_csv", models, title,
+                                  "[accuracy] source"))  # fmt: skip
     return tests
+
+
+def _from_scratch_title(label: str, own: list[str], rules: dict) -> Text:
+    """The title of a task's ``test_<task>_written_from_scratch``: the classes it must write
+    (`own`, else its own layers), then what may not run in forward (``from_scratch``'s library
+    layers, each ``forbidden`` class)."""
+    what = ", ".join(own) if own else Text(N_("your own layers"))
+    library = Text(N_(", no library Transformer or attention layer"))
+    kit = [Text(N_(", no {name}"), name=entry) for entry in rules.get("forbidden", [])]
+    parts = [library] * bool(rules.get("from_scratch")) + kit
+    said = N_("{label}: {what} written in the notebook{without} in forward")
+    return Text(said, label=label, what=what, without=Text.joined("", parts))
 
 
 def judge_layers(calls: int, limit: int) -> tuple[bool, str, str]:

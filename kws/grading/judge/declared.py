@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from kws.counts import format_count
+from kws.i18n import N_, shown
+from kws.i18n import gettext as _
 from kws.spec import Spec
 from kws.spec.rules import DeclaredTest, declared, judge_layers, judge_own_work, judge_size
 
@@ -56,19 +58,20 @@ def _named(test: DeclaredTest, spec: Spec) -> Callable:
     own when the kind is per task: parametrized by ``task``)."""
     function = _MAKERS[test.kind](spec, test.tasks[0])
     function.__name__ = function.__qualname__ = test.name
-    function.__doc__ = test.title
+    function.__doc__ = str(test.title)  # the English, for a reader of the test
+    function.kws_title = (test.title.message, test.title.values)  # shown in the course's language
     if test.kind in _PER_TASK:
         return pytest.mark.parametrize("task", test.tasks)(function)
     return pytest.mark.task(test.tasks[0])(function) if len(test.tasks) == 1 else function
 
 
-def _loads(spec: Spec, _: str) -> Callable:
+def _loads(spec: Spec, first: str) -> Callable:  # parametrized by task
     def graded(grading, child, task):
         report = grading.loaded_model(child, task, evaluated=True)
         expected = spec.tasks[task].model_class
-        assert report["class"] == expected, (
-            f"{task}/config.json names class {report['class']}; this task's model must be your "
-            f"{expected}."
+        said = _("{task}/config.json names class {found}; this task's model must be your {name}.")
+        assert report["class"] == expected, said.format(
+            task=task, found=report["class"], name=expected
         )
 
     return graded
@@ -80,11 +83,12 @@ def _layers(spec: Spec, task: str) -> Callable:
     def graded(grading, child, score):
         calls = grading.probe_facts(child, task)["layer_calls"]
         passed, what, fix = judge_layers(calls, limit)
-        assert passed, (
-            f"{what}, whatever the classes are called; {fix} (layers defined but not called do "
+        said = _(
+            "{what}, whatever the classes are called; {fix} (layers defined but not called do "
             "not count)."
         )
-        score.set(1.0, f"{what}.")
+        assert passed, said.format(what=shown(what), fix=shown(fix))
+        score.set(1.0, _sentence(what))
 
     return graded
 
@@ -95,9 +99,10 @@ def _parameters(spec: Spec, task: str) -> Callable:
     def graded(grading, child, score):
         grading.loaded_model(child, task)  # the checkpoint is the model the notebook builds
         weights = grading.model_weights(spec, task)  # from model.pt: the notebook cannot reach it
-        passed, what, fix = judge_size(weights.count, limit, weights.text, "Your model")
-        assert passed, f"{what}: {fix}. (Every tensor of model.pt counts, of every dtype.)"
-        score.set(1.0, f"{what}.")
+        passed, what, fix = judge_size(weights.count, limit, weights.text, N_("Your model"))
+        said = _("{what}: {fix}. (Every tensor of model.pt counts, of every dtype.)")
+        assert passed, said.format(what=shown(what), fix=shown(fix))
+        score.set(1.0, _sentence(what))
 
     return graded
 
@@ -107,18 +112,18 @@ def _encoder_parameters(spec: Spec, task: str) -> Callable:
 
     def graded(grading, child, score):
         facts = grading.probe_facts(child, task, forward=False)  # counted, not run
-        assert facts["encoder_params"] is not None, (
-            f"Your {task} model has no `.encoder` module; keep the skeleton's self.encoder."
-        )
+        said = _("Your {task} model has no `.encoder` module; keep the skeleton's self.encoder.")
+        assert facts["encoder_params"] is not None, said.format(task=task)
         count = facts["encoder_params"]
         # Measured from the checkpoint too, where the notebook's code cannot reach.
         budget = grading.encoder_budget(spec, task, facts["attention_modules"], required=False)
         if budget is not None and budget.count >= count:  # the live model may hold unsaved weights
             count = budget.count
         text = format_count(count)
-        passed, what, fix = judge_size(count, limit, text, "Your encoder block", below=True)
-        assert passed, f"{what}: {fix}. (Every tensor of the encoder counts, of every dtype.)"
-        score.set(1.0, f"{what}.")
+        passed, what, fix = judge_size(count, limit, text, N_("Your encoder block"), below=True)
+        said = _("{what}: {fix}. (Every tensor of the encoder counts, of every dtype.)")
+        assert passed, said.format(what=shown(what), fix=shown(fix))
+        score.set(1.0, _sentence(what))
 
     return graded
 
@@ -127,7 +132,7 @@ def _from_scratch(spec: Spec, task: str) -> Callable:
     def graded(grading, child):
         facts = grading.probe_facts(child, task)
         problems = judge_own_work(facts, spec.tasks[task].rules)
-        assert not problems, f"{problems[0][:1].upper()}{problems[0][1:]}."
+        assert not problems, _sentence(problems[0])
 
     return graded
 
@@ -140,7 +145,7 @@ def _norm(spec: Spec, task: str) -> Callable:
     return graded
 
 
-def _accuracy(spec: Spec, _: str) -> Callable:
+def _accuracy(spec: Spec, first: str) -> Callable:  # parametrized by task
     def graded(grading, child, hidden, task, score):
         board = f"{spec.title}: {task} accuracy"
         fraction, message = grading.accuracy_credit(spec, child, hidden, task, score, board)
@@ -149,19 +154,30 @@ def _accuracy(spec: Spec, _: str) -> Callable:
     return graded
 
 
-def _predictions_csv(spec: Spec, _: str) -> Callable:
+def _predictions_csv(spec: Spec, first: str) -> Callable:  # parametrized by task
     def graded(grading, hidden, task):
-        shown, rows = grading.read_predictions(spec, task)
+        written, rows = grading.read_predictions(spec, task)
         expected = set(hidden.test_labels)  # every test item, also those the child did not see
         missing, extra = expected - set(rows), set(rows) - expected
-        assert not missing and not extra, (
-            f"{shown} has {len(missing)} test Ids missing and {len(extra)} unknown Ids; write "
-            "one row per test item."
+        said = _(
+            "{file} has {missing} test Ids missing and {extra} unknown Ids; write one row per "
+            "test item."
+        )
+        assert not missing and not extra, said.format(
+            file=written, missing=len(missing), extra=len(extra)
         )
         unknown = sorted(set(rows.values()) - set(hidden.classes))
-        assert not unknown, f"{shown} predicts unknown classes, e.g. {unknown[0]!r}."
+        said = _("{file} predicts unknown classes, e.g. {name}.")
+        assert not unknown, said.format(file=written, name=repr(unknown[0]))
 
     return graded
+
+
+def _sentence(text: str) -> str:
+    """`text` (a judge's `Text`, or a finding as the tracer wrote it) shown as a sentence, in the
+    course's language: its first letter a capital, a full stop after it."""
+    said = _("{sentence}.").format(sentence=shown(text))
+    return said[:1].upper() + said[1:]
 
 
 _MAKERS = {

@@ -33,6 +33,7 @@ from kws.grading.judge.document import (
 )
 from kws.grading.judge.loading import BROKEN_LINE, BROKEN_TESTS_EXIT, fix_of, where_broken
 from kws.grading.sandbox.faults import FAULT_LINE, MACHINE_FAULT_EXIT, machine_fault
+from kws.i18n import Text, shown
 from kws.i18n import gettext as _
 
 _MESSAGE_LINES = 3
@@ -272,7 +273,7 @@ class GradescopeReport:
         test = self.tests.get(item.nodeid)
         if test is not None and report.when == "setup":  # in the test's language (`plugin`)
             title, values, suffix = self.titles[item.nodeid]
-            test.name = _(title).format(**values) + suffix if values else _(title) + suffix
+            test.name = shown(Text(title, **values)) + suffix  # a value may be a Text
         if test is None or (report.when != "call" and not report.failed and not report.skipped):
             return
         given = self.scores.get(item.nodeid)
