@@ -250,6 +250,15 @@ class Text(str):
         said = [part if isinstance(part, Text) else cls(part) for part in parts]
         return cls(message, **{f"part{i}": part for i, part in enumerate(said)})
 
+    @classmethod
+    def from_portable(cls, data: dict) -> Text:
+        """The `Text` `portable` gave `data` of."""
+        values = {
+            key: cls.from_portable(value) if isinstance(value, dict) else value
+            for key, value in data["values"].items()
+        }
+        return cls(data["message"], **values)
+
 
 def portable(text: str) -> str | dict:
     """`text` as JSON, for a process that shows it in its own language (`from_portable`): a
