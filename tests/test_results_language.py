@@ -1,8 +1,9 @@
 """What Gradescope shows a student in the course's language: the released keyword-spotting
 notebook, handed in as it is (TODOs left, nothing saved), graded with ``--language``; its
 results.json's test names, failure messages and run output hold no English sentence of the
-catalogs (the notebook's own TODO hints, the tier set and the sandbox's description aside: data
-the page quotes as recorded)."""
+catalogs (the notebook's own TODO hints aside: the notebook's text, quoted as written); the tier
+set, what the sandbox protects and an accuracy's credit likewise, and the pages read an accuracy
+and its tiers back from a results.json in any language."""
 
 import json
 import os
@@ -25,8 +26,6 @@ SAID = {
 }  # fmt: skip
 QUOTED = [
     r"(TODO[:：]|the first: |第一個是：|pierwsze: ).*",  # the notebook's TODO hint, as written
-    r"tier set '[^']*' \([^)]*\)",  # the tier set, as its file names it
-    r"(sandbox|沙箱|piaskownica): .*",  # the sandbox's protections, for the record
 ]
 
 
@@ -142,3 +141,119 @@ def test_the_tests_a_spec_declares_speak_the_course_language(tmp_path, tag):
             "pl": ["Etap 1: w forward działa od 1 do 2 warstw", "Twój model task1 nie ma modułu",
                    "torch.nn.MultiheadAttention (encoder.0)"]}[tag]  # fmt: skip
     assert [words for words in said if words not in shown] == []
+
+
+# ---- what the sandbox writes, the tier set and an accuracy's credit ---------------------------
+
+
+def _sandbox_lines(tmp_path) -> list[str]:
+    """Every line the sandbox can write about a child, made by the sandbox's own code: its
+    limits (set in a process of their own), the namespaces' and permissions' lines, the wall
+    clock and the note on the files not copied (`kws.grading.sandbox.run._report`)."""
+    from types import SimpleNamespace
+
+    from kws.grading.protocol.handin import CopyPlan
+    from kws.grading.sandbox import allow, bwrap, launch, run
+    from kws.grading.sandbox.supervise import ChildResult, Limits
+
+    limits = {"cpu_seconds": 600, "memory_bytes": 6 * 2**30, "file_bytes": 2**29, "processes": 32}
+    script = ("import json, sys; from kws.grading.sandbox.launch import _set_limits; "
+              f"print(json.dumps(_set_limits({limits!r}, dedicated_user=True)))")  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    result = ChildResult("ok", 0, "", "")
+    plan = CopyPlan(ignored={"data/": 2_100_000_000, ".git/": 12_000_000})
+    run._report(result, tmp_path, plan, Limits(wall_seconds=300), SimpleNamespace(work="/w"))
+    hidden = [str(tmp_path)]
+    return [*json.loads(done.stdout), *bwrap.PROTECTIONS, allow.ALLOW_LIST,
+            launch._permissions_only(hidden, other_user=False),
+            launch._permissions_only(hidden, other_user=True),
+            "no allow-list (Operation not permitted)", "unprivileged user id 65534",
+            "own PID namespace and /proc (no other process visible)",
+            "own PID namespace (the machine's /proc: other processes are listed)",
+            *result.protections, *result.notes]  # fmt: skip
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_what_the_sandbox_writes_is_shown_in_the_course_language(tmp_path, tag):
+    """Each line the sandbox writes is one of the messages the grader translates, its values
+    (sizes, counts, folders) kept; a line no message makes is shown as written."""
+    from kws.grading.judge.child_notes import TEMPLATES, shown_line
+
+    lines = _sandbox_lines(tmp_path)
+    assert "32 processes/threads" in lines and "wall clock 300 s" in lines
+    with i18n.speaking(tag):
+        shown = [shown_line(line) for line in lines]
+        assert shown_line("a line of another kind") == "a line of another kind"
+    untranslated = [line for line, said in zip(lines, shown, strict=True) if said == line]
+    assert untranslated == [] and _english_in("\n".join(shown)) == []
+    assert any("32" in said for said in shown) and any("data/ (2.1 GB)" in s for s in shown)
+    assert len(TEMPLATES) == len(set(TEMPLATES))
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_an_accuracys_credit_and_the_tier_set_speak_the_language_and_the_pages_read_them(tag):
+    """`tier_credit`'s four sentences and the tier set's description in the course's
+    language; the report and the feedback page read the accuracy and the tiers of such a
+    results.json from its fields, and still read an English one from its text."""
+    from kws.grading.judge.tiers import TierSet, accuracy_of, tier_credit, tiers_of
+
+    tiers = {"simple": 0.6, "medium": 0.7, "strong": 0.8, "boss": 0.9}
+    with i18n.speaking(tag):
+        said = [tier_credit(a, tiers, "strong")[1] for a in (0.5, 0.75, 0.85, 0.95)]
+        said.append(
+            TierSet("speech_commands_v2", tiers, "detected from the --data folder").describe()
+        )
+        said.append(TierSet("written only", tiers, "no task to run").describe())
+    assert _english_in("\n".join(said)) == [], said
+    assert all(number in "".join(said) for number in ("0.5000", "0.7500", "0.9500", "0.8000"))
+    test = {"output": said[1], "extra_data": {"measured": {"accuracy": 0.75}}}
+    document = {"output": said[4], "extra_data": {"tiers": {"keyword_spotting": tiers}}}
+    assert accuracy_of(test) == 0.75 and tiers_of(document, "keyword_spotting") == tiers
+    assert accuracy_of({"output": said[1]}) is None  # no field: nothing made up from the text
+    english = {"output": tier_credit(0.75, tiers, "strong")[1]}  # a record of an older run
+    described = TierSet("speech_commands_v2", tiers, "--dataset").describe()
+    assert accuracy_of(english) == 0.75
+    assert tiers_of({"output": f"Accuracy tiers for keyword_spotting: {described}."},
+                    "keyword_spotting") == tiers  # fmt: skip
+
+
+COMPLETED_SAID = {
+    "zh-TW": ["準確率", "達到", "等級組「", "由 --data 資料夾偵測", "沙箱：", "無網路"],
+    "pl": ["Dokładność", "osiąga próg", "zestaw progów „", "rozpoznany w folderze --data",
+           "piaskownica:", "bez sieci"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_a_completed_hand_in_reads_its_grade_in_the_course_language(
+    tmp_path, tiny_data, reference_submission, tag
+):
+    """The reference hand-in's notebook 01 (every test passed, a model that loads and an
+    accuracy that reaches its tier), graded in the course's language: the accuracy's credit,
+    the tier set, the sandbox's protections and the leaderboard's column are the catalog's,
+    and no English sentence is left (its child's report from its record, as the corpora's)."""
+    from recorded_children import grader_options
+
+    results = tmp_path / "results.json"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+               str(ROOT / "grader"), "--submission", str(reference_submission),
+               "--data", str(tiny_data), "--results", str(results),
+               "--assignment", "keyword_spotting", "--language", tag, *grader_options()]  # fmt: skip
+    paths = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {key: value for key, value in os.environ.items() if key != i18n.ENV}
+    done = subprocess.run(command, cwd=tmp_path, env=env | {"PYTHONPATH": paths},
+                          capture_output=True, text=True)  # fmt: skip
+    assert results.is_file(), done.stdout[-2000:] + done.stderr[-2000:]
+    document = json.loads(results.read_text(encoding="utf-8"))
+    graded = [t for t in document["tests"] if t["max_score"] > 0]
+    assert graded and all(t["score"] == t["max_score"] for t in graded), graded
+    names = [test["name"] for test in document["tests"]]
+    shown = "\n".join([document["output"], *names, *(t["output"] for t in document["tests"])])
+    assert [said for said in COMPLETED_SAID[tag] if said not in shown] == [], shown
+    assert _english_in(shown) == [], _english_in(shown)
+    board = [entry["name"] for entry in document["leaderboard"]]
+    assert board == [
+        {"zh-TW": "關鍵詞辨識準確率", "pl": "Dokładność wykrywania słów kluczowych"}[tag]
+    ]

@@ -249,6 +249,7 @@ def _choose_tier_sets(config, report, graded: set[str]) -> dict[str, TierSet]:
         said = i18n.gettext("Accuracy tiers for {assignment}: {tiers}.")
         report.add_output(said.format(assignment=assignment, tiers=described), terminal=True)
     report.extra_data["tier_sets"] = {a: t.name for a, t in tier_sets.items()}
+    report.extra_data["tiers"] = {a: t.tiers for a, t in tier_sets.items()}  # for the pages
     return tier_sets
 
 

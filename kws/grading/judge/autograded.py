@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from kws.grading.judge.child_notes import shown_lines
 from kws.grading.protocol.autograded import AutogradedRun, check_autograded_payload
 from kws.grading.sandbox.run import ChildJob, run_child
 from kws.grading.sandbox.supervise import Limits
+from kws.i18n import gettext as _
 from kws.spec import Spec, course
 
 
@@ -95,16 +97,17 @@ def grade_test_cells(
             assignment=None if spec.package else spec.folder,
         )
         result = run_child(job)
-    notes = [f"{spec.notebook}: test cells run in {result.seconds:.1f} s; sandbox: "
-             f"{', '.join(result.protections)}."]  # fmt: skip
+    said = _("{notebook}: test cells run in {seconds} s; sandbox: {protections}.")
+    seconds, protections = f"{result.seconds:.1f}", shown_lines(result.protections)
+    notes = [said.format(notebook=spec.notebook, seconds=seconds, protections=protections)]
     grade_ids = list(run.tests)
     if result.status == "ok":
         try:
             return check_autograded_payload(result.payload, grade_ids), notes
         except ValueError as error:
             result.reason, result.status = str(error), "invalid_output"
-    why = (f"running the notebook did not finish ({result.status}: {result.reason}); make sure "
-           "no cell exits, hangs or fills the memory")  # fmt: skip
+    why = _("running the notebook did not finish ({status}: {reason}); make sure no cell exits, "
+            "hangs or fills the memory").format(status=result.status, reason=result.reason)  # fmt: skip
     return dict.fromkeys(grade_ids, why), notes
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kws.counts import format_count
-from kws.i18n import N_, shown
+from kws.i18n import N_, Text, shown
 from kws.i18n import gettext as _
 from kws.spec import Spec
 from kws.spec.rules import DeclaredTest, declared, judge_layers, judge_own_work, judge_size
@@ -147,7 +147,7 @@ def _norm(spec: Spec, task: str) -> Callable:
 
 def _accuracy(spec: Spec, first: str) -> Callable:  # parametrized by task
     def graded(grading, child, hidden, task, score):
-        board = f"{spec.title}: {task} accuracy"
+        board = Text(N_("{title}: {task} accuracy"), title=spec.title, task=task)
         fraction, message = grading.accuracy_credit(spec, child, hidden, task, score, board)
         assert fraction == 1.0, message
 

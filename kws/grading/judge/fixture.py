@@ -17,6 +17,7 @@ from kws.grading.judge.accuracy import (
     model_accuracy,
 )
 from kws.grading.judge.carried import checkpoint_flags
+from kws.grading.judge.child_notes import shown_line, shown_lines
 from kws.grading.judge.device import CPU, CUDA, cuda_available
 from kws.grading.judge.facts import ChildFacts
 from kws.grading.judge.handin_files import HandinFiles
@@ -35,7 +36,7 @@ from kws.grading.sandbox.supervise import Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import hidden_test, layout_of, public_test
 from kws.grading.testsets.split import graded_correct
-from kws.i18n import N_
+from kws.i18n import N_, shown
 from kws.i18n import gettext as _
 from kws.spec import Spec, graded_test_folders
 
@@ -110,11 +111,11 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
                 _("{notebook}: graded in {seconds} s; sandbox: {protections}.").format(
                     notebook=spec.notebook,
                     seconds=f"{result.seconds:.1f}",
-                    protections=", ".join(result.protections),
+                    protections=shown_lines(result.protections),
                 )
             )
             for note in result.notes:  # e.g. large folders not copied for grading
-                self.report.add_output(f"{spec.notebook}: {note}.")
+                self.report.add_output(f"{spec.notebook}: {shown_line(note)}.")
             flags = submission_flags(self.submission, spec.notebook, spec.cells)
             for flag in flags + self.carried_data(spec, result.payload):
                 self.report.add_finding("review", flag)
@@ -252,7 +253,7 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         self, spec: Spec, child, hidden: HiddenTest, task: str, score: Score, leaderboard: str
     ) -> tuple[float, str]:
         """What an accuracy test does: `task`'s `accuracy`, on the leaderboard as `leaderboard`
-        (`shown`), graded by tier against the task's target (`tier_credit` with `tiers`), and
+        (an ``N_`` message or a `Text`, `shown` in the course's language), graded by tier against the task's target (`tier_credit` with `tiers`), and
         the test's partial credit set on `score` (with the message only at full credit: a
         passing test shows its accuracy).
 
@@ -269,7 +270,8 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         """
         accuracy = self.accuracy(spec, child, hidden, task)
         self.report.add_measure("accuracy", round(float(accuracy), 4))
-        self.report.add_leaderboard(leaderboard, self.shown(spec, task, accuracy))
+        shown_as = shown(leaderboard)  # the column's name, in the course's language
+        self.report.add_leaderboard(shown_as, self.shown(spec, task, accuracy))
         fraction, message = tier_credit(accuracy, self.tiers(spec.name), spec.tasks[task].target)
         score.set(fraction, message if fraction == 1.0 else "")
         return fraction, message

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kws.grading.testsets.layouts import layout_of
+from kws.i18n import N_
+from kws.i18n import gettext as _
 from kws.spec import ASSIGNMENTS, TIER_ORDER, Spec
+
+# The sources of a tier set a student reads in their language; a --dataset or --tiers source is
+# the option as typed.
+DETECTED = N_("detected from the --data folder")
+WRITTEN_ONLY, NO_TASK = N_("written only"), N_("no task to run")
 
 
 @dataclass(frozen=True)
@@ -17,11 +24,16 @@ class TierSet:
 
     name: str  # the dataset's name in the spec's [tiers], or the --tiers file name
     tiers: dict[str, float]
-    source: str  # "detected from the --data folder", "--dataset", "--tiers FILE_NAME"
+    source: str  # DETECTED, "--dataset", "--tiers FILE_NAME", or NO_TASK
 
     def describe(self) -> str:
+        """The tier set as the run's output states it, in the active language (`tiers_in`
+        reads the English one back, from runs recorded before ``extra_data["tiers"]``)."""
         values = ", ".join(f"{t} {self.tiers[t]:g}" for t in TIER_ORDER)
-        return f"tier set {self.name!r} ({values}; {self.source})"
+        name = _(self.name) if self.name == WRITTEN_ONLY else self.name  # a dataset's name
+        source = _(self.source) if self.source in (DETECTED, NO_TASK) else self.source
+        said = _("tier set '{name}' ({values}; {source})")
+        return said.format(name=name, values=values, source=source)
 
 
 def check_tiers(tiers: dict, where: str) -> dict[str, float]:
@@ -54,7 +66,7 @@ def tier_set(
     `spec`: the assignment's spec (default: ``ASSIGNMENTS[assignment]``, its file in the kit)."""
     spec = spec or ASSIGNMENTS[assignment]
     if spec.written_only:  # no accuracy to judge: every tier 0, said as such
-        return TierSet("written only", dict.fromkeys(TIER_ORDER, 0.0), "no task to run")
+        return TierSet(WRITTEN_ONLY, dict.fromkeys(TIER_ORDER, 0.0), NO_TASK)
     if tiers_file is not None:
         try:
             table = json.loads(Path(tiers_file).read_text())
@@ -87,7 +99,7 @@ def tier_set(
             f'"boss": 0.9}}) or --dataset NAME (an entry of [tiers] in {spec.path})'
         )
     # Students read the source: name the data's kind, never its path on the grading machine.
-    return TierSet(detected, known[detected], "detected from the --data folder")
+    return TierSet(detected, known[detected], DETECTED)
 
 
 def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[float, str]:
@@ -99,8 +111,8 @@ def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[
         target: the tier that gives full marks (the task's ``target`` in ``spec.toml``).
 
     Returns:
-        (fraction of the points, a sentence for the student naming the highest tier reached and,
-        below the target, the next).
+        (fraction of the points, a sentence for the student in the active language naming the
+        highest tier reached and, below the target, the next).
 
     Example:
         ```python
@@ -112,30 +124,53 @@ def tier_credit(accuracy: float, tiers: dict[str, float], target: str) -> tuple[
     wanted = TIER_ORDER[: TIER_ORDER.index(target) + 1]
     reached = [name for name in wanted if accuracy >= tiers[name]]
     fraction = len(reached) / len(wanted)
+    values = {"accuracy": f"{accuracy:.4f}", "target": target, "at": f"{tiers[target]:.4f}"}
     if fraction == 1.0:
         top = [name for name in TIER_ORDER if accuracy >= tiers[name]][-1]  # the highest reached
         if top == target:
-            return 1.0, f"Accuracy {accuracy:.4f} reaches the {target} tier ({tiers[target]:.4f})."
-        return 1.0, (
-            f"Accuracy {accuracy:.4f} reaches the {top} tier ({tiers[top]:.4f}); full marks at "
-            f"{target} ({tiers[target]:.4f})."
-        )
+            return 1.0, _("Accuracy {accuracy} reaches the {target} tier ({at}).").format(**values)
+        said = _("Accuracy {accuracy} reaches the {top} tier ({top_at}); full marks at {target} "
+                 "({at}).")  # fmt: skip
+        return 1.0, said.format(**values, top=top, top_at=f"{tiers[top]:.4f}")
     missing = wanted[len(reached)]
-    got = f"reaches the {reached[-1]} tier" if reached else "reaches no tier"
-    return fraction, (
-        f"Accuracy {accuracy:.4f} {got}; the {missing} tier needs {tiers[missing]:.4f} "
-        f"(full marks at {target}, {tiers[target]:.4f}). Train longer or improve the model."
-    )
+    values |= {"missing": missing, "needs": f"{tiers[missing]:.4f}"}
+    if reached:
+        said = _("Accuracy {accuracy} reaches the {reached} tier; the {missing} tier needs "
+                 "{needs} (full marks at {target}, {at}). Train longer or improve the model.")  # fmt: skip
+        return fraction, said.format(**values, reached=reached[-1])
+    said = _("Accuracy {accuracy} reaches no tier; the {missing} tier needs {needs} (full marks "
+             "at {target}, {at}). Train longer or improve the model.")  # fmt: skip
+    return fraction, said.format(**values)
+
+
+def accuracy_of(test: dict) -> float | None:
+    """The accuracy a results.json `test` graded: what it measured (``extra_data["measured"]``,
+    in every language), else what its English `tier_credit` message states; None: neither."""
+    measured = ((test.get("extra_data") or {}).get("measured") or {}).get("accuracy")
+    if isinstance(measured, int | float) and not isinstance(measured, bool):
+        return float(measured)
+    return accuracy_in(test.get("output") or "")
+
+
+def tiers_of(document: dict, assignment: str) -> dict[str, float] | None:
+    """The tiers of `assignment` a results.json `document` was graded against: its
+    ``extra_data["tiers"]`` (in every language), else what its English output states."""
+    recorded = ((document.get("extra_data") or {}).get("tiers") or {}).get(assignment)
+    if isinstance(recorded, dict) and set(recorded) == set(TIER_ORDER):
+        return {name: float(recorded[name]) for name in TIER_ORDER}
+    return tiers_in(document.get("output") or "", assignment)
 
 
 def accuracy_in(message: str) -> float | None:
-    """The accuracy a `tier_credit` message states ("Accuracy 0.8740 reaches ..."), or None."""
+    """The accuracy an English `tier_credit` message states ("Accuracy 0.8740 reaches ..."), or
+    None."""
     found = re.search(r"\bAccuracy (\d+(?:\.\d+)?) (?:reaches|below)", message)
     return float(found.group(1)) if found else None
 
 
 def tiers_in(output: str, assignment: str) -> dict[str, float] | None:
-    """The tiers of `assignment` that a run's output states with `TierSet.describe`, or None."""
+    """The tiers of `assignment` that a run's English output states with `TierSet.describe`, or
+    None."""
     for paragraph in output.split("\n\n"):
         found = re.search(r"tier set '[^']*' \(([^;)]*)", paragraph)
         if found and assignment in paragraph[: found.start()]:

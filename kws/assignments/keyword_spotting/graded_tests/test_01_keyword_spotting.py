@@ -8,7 +8,7 @@ and whether the learning rates fit() recorded in history.json beside model.pt fo
 This notebook builds on the kit's own encoder layers (kws.models), so there is no
 "from scratch" check here; notebook 02 has them."""
 
-from kws.author import retraining_test, spec_of
+from kws.author import N_, retraining_test, spec_of
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "kws"
@@ -31,7 +31,7 @@ def test_output_shape(grading, child):
 
 def test_accuracy(grading, child, hidden, score):
     """Accuracy on the hidden 12-class test set (partial credit by tier)"""
-    board = "Keyword spotting accuracy"  # the model's, on every clip
+    board = N_("Keyword spotting accuracy")  # the model's, on every clip
     fraction, message = grading.accuracy_credit(SPEC, child, hidden, TASK, score, board)
     assert fraction == 1.0, message
 

@@ -28,7 +28,7 @@ def test_output_shape(grading, child):
 
 def test_accuracy(grading, child, hidden, score):
     """PatchKWT: accuracy on the hidden 12-class test set (partial credit by tier)"""
-    board = "Patch Transformer accuracy"  # the model's, on every clip
+    board = N_("Patch Transformer accuracy")  # the model's, on every clip
     fraction, message = grading.accuracy_credit(SPEC, child, hidden, TASK, score, board)
     assert fraction == 1.0, message
 

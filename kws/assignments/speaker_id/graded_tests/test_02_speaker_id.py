@@ -5,7 +5,7 @@ grading child's payload (`kws.grading.plugin`)."""
 import pytest
 
 from kws.assignments.speaker_id.rules import layers_that_run
-from kws.author import retraining_test, spec_of
+from kws.author import N_, Text, retraining_test, spec_of
 
 SPEC = spec_of(__file__)  # this folder's spec.toml: classes, limits, points, tiers
 TASKS = SPEC.model_tasks  # task -> class name
@@ -112,7 +112,7 @@ def test_accuracy(grading, child, hidden, task, score):
     """Accuracy on the hidden test labels (partial credit by tier)"""
     # predictions.csv on every test utterance, checked against the model on a secret sample
     # (spec.toml [accuracy]; kws.grading.judge.accuracy)
-    board = f"Speaker ID {task} accuracy"
+    board = Text(N_("Speaker ID {task} accuracy"), task=task)
     fraction, message = grading.accuracy_credit(SPEC, child, hidden, task, score, board)
     assert fraction == 1.0, message
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
-from kws.grading.judge.tiers import accuracy_in, tiers_in
+from kws.grading.judge.tiers import accuracy_of, tiers_of
 from kws.grading.publish.feedback.rerun import KIT_NOTEBOOKS, Rerun, rerun_for, self_check_cells
 from kws.grading.publish.report.analysis import task_of
 from kws.grading.records.grades import Grades, Student, test_assignment
@@ -185,12 +185,12 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
-def _accuracy(spec: Spec | None, test: dict, run_output: str, name: str) -> Accuracy | None:
-    value = accuracy_in(test.get("output") or "")
+def _accuracy(spec: Spec | None, test: dict, document: dict, name: str) -> Accuracy | None:
+    value = accuracy_of(test)
     if value is None:
         return None
     task, target = task_of(test, spec)
-    return Accuracy(task or "model", value, tiers_in(run_output, name), target)
+    return Accuracy(task or "model", value, tiers_of(document, name), target)
 
 
 def student_feedback(
@@ -224,8 +224,7 @@ def student_feedback(
         lines.append(
             TestLine(test["name"], test["score"], test["max_score"], message, rerun, override)
         )
-    run_output = (student.document or {}).get("output", "")
-    found = (_accuracy(spec, t, run_output, name) for t in shown)
+    found = (_accuracy(spec, t, student.document or {}, name) for t in shown)
     raw = round(sum(t["score"] for t in tests), 4)
     maximum = sum(t["max_score"] for t in tests)
     standing = standings.of(student.name, name) or Standing("graded", raw, maximum, raw)

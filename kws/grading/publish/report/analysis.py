@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass
 
 from kws.grading.judge.document import HIDDEN_OUTPUT, findings_of
-from kws.grading.judge.tiers import accuracy_in, tiers_in
+from kws.grading.judge.tiers import accuracy_of, tiers_of
 from kws.grading.records.grades import Grades, test_assignment
 from kws.spec import ASSIGNMENTS, Spec
 
@@ -140,9 +140,9 @@ def accuracies(grades: Grades) -> list[TaskAccuracy]:
     """Per task, the accuracies the accuracy tests state, with the tier lines of the run."""
     found: dict[tuple[str, str], TaskAccuracy] = {}
     for student in grades.students:
-        output = (student.document or {}).get("output", "")
+        document = student.document or {}
         for test in student.tests:
-            accuracy = accuracy_in(test.get("output") or "")
+            accuracy = accuracy_of(test)
             assignment = test_assignment(test, "other")
             task, target = task_of(test, ASSIGNMENTS.get(assignment))
             if accuracy is None or task is None:
@@ -151,7 +151,7 @@ def accuracies(grades: Grades) -> list[TaskAccuracy]:
                 (assignment, task), TaskAccuracy(assignment, task, {}, None, target)
             )
             entry.accuracies[student.name] = accuracy
-            entry.tiers = entry.tiers or tiers_in(output, assignment)
+            entry.tiers = entry.tiers or tiers_of(document, assignment)
     return [found[key] for key in sorted(found)]
 
 
