@@ -15,7 +15,13 @@ from course_helpers import NOTEBOOK_STEPS, ROOT, notebook_env
 
 PLUGINS = str(Path(__file__).resolve().parent / "plugins")
 sys.path.insert(0, PLUGINS)
-from recorded_children import ALL_REAL, CHILDREN_SEEN, children_seen, save_records  # noqa: E402
+from recorded_children import (  # noqa: E402
+    ALL_REAL,
+    CHILDREN_SEEN,
+    children_seen,
+    save_records,
+    stale_records,
+)
 
 # The test groups that take longest, started first on parallel workers so that no worker is left
 # with a long one at the end (the corpus: about 11 CPU-s a hand-in, 57 of them in bubblewrap);
@@ -192,12 +198,17 @@ def device(request):
 
 def pytest_sessionfinish(session):
     """The controller (or pytest alone): with --record-children, the records of this run's
-    children join those of the current kit."""
-    if os.environ.get("PYTEST_XDIST_WORKER") or not session.config.getoption("record_children"):
+    children join those of the current kit; otherwise a run whose records are of this kit and
+    this torch, yet lack a hand-in it graded, fails (`stale_records`): it was slower than it
+    says, and the records no longer cover what the suite grades."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
         return
     seen = children_seen()
-    if seen:
-        save_records(seen)
+    if session.config.getoption("record_children"):
+        if seen:
+            save_records(seen)
+    elif stale_records(seen.values()) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -213,7 +224,15 @@ def pytest_terminal_summary(terminalreporter, config):
                 "records (tests/plugins/recorded_children.py)."
             )
         unrecorded = sorted({e["hand_in"] for e in seen if e["kind"] == "unrecorded"})
-        if unrecorded:
+        stale = stale_records(seen) if not config.getoption("record_children") else []
+        if stale:
+            terminalreporter.write_line(
+                f"FAILED: {len(stale)} hand-ins had no record of this kit, and a real child: "
+                f"{', '.join(stale)}. The records are incomplete: record them again "
+                "(tests/plugins/recorded_children.py says how) and commit the file.",
+                red=True,
+            )
+        elif unrecorded:
             terminalreporter.write_line(
                 f"{len(unrecorded)} hand-ins had no record, and a real child: "
                 f"{', '.join(unrecorded)} (--record-children records them)."

@@ -229,6 +229,23 @@ def children_seen() -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
 
 
+def stale_records(seen) -> list[str]:
+    """The hand-ins of `seen` (`children_seen`' entries) that had no record although the
+    records are of this kit and this environment (torch, Python): what a run must not leave
+    to a real child in silence. Empty where the records are of another kit or torch (every
+    child is then real, and tests/test_recorded_children.py says why)."""
+    missing = sorted({entry["hand_in"] for entry in seen if entry["kind"] == "unrecorded"})
+    if not missing:
+        return []
+    records = read_records()
+    if (
+        records.get("environment") not in (None, environment())
+        or kit_digest() not in records["kit"]
+    ):
+        return []
+    return missing
+
+
 def save_records(seen: dict[str, dict], path: Path = RECORDS) -> None:
     """Add the reports of `seen` (`children_seen`) to the records, and keep only those of the
     kit now (the digests of others' keys are of a kit that no longer exists)."""
