@@ -218,7 +218,9 @@ def test_the_hand_out_readme_is_in_the_language():
     from kws.release.bundle import student_readme
 
     with i18n.speaking("pl"):
-        readme = student_readme([("02_speaker_id.ipynb", "Speaker ID")], "kws-0.1.0.tar.gz",
+        # the notebook's title as `kws release` reads it (its metadata), the course's words
+        readme = student_readme([("02_speaker_id.ipynb", "Speaker identification")],
+                                "kws-0.1.0.tar.gz",
                                 [ASSIGNMENTS["speaker_id"]])  # fmt: skip
     assert "## Na własnym komputerze" in readme and "## Oddanie" in readme
     assert "kws handin 02_speaker_id.ipynb" in readme  # the commands as they are typed
