@@ -153,7 +153,7 @@ def _sandbox_lines(tmp_path) -> list[str]:
     from types import SimpleNamespace
 
     from kws.grading.protocol.handin import CopyPlan
-    from kws.grading.sandbox import allow, bwrap, launch, run
+    from kws.grading.sandbox import bwrap, launch, run
     from kws.grading.sandbox.supervise import ChildResult, Limits
 
     limits = {"cpu_seconds": 600, "memory_bytes": 6 * 2**30, "file_bytes": 2**29, "processes": 32}
@@ -162,33 +162,67 @@ def _sandbox_lines(tmp_path) -> list[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    result = ChildResult("ok", 0, "", "")
-    plan = CopyPlan(ignored={"data/": 2_100_000_000, ".git/": 12_000_000})
+    result = ChildResult("invalid_output", 0, "", "", reason="the child wrote no result file")
+    plan = CopyPlan(ignored={"data/": 2_100_000_000, ".git/": 12_000_000}, links=["data.lnk"])
     run._report(result, tmp_path, plan, Limits(wall_seconds=300), SimpleNamespace(work="/w"))
     hidden = [str(tmp_path)]
-    return [*json.loads(done.stdout), *bwrap.PROTECTIONS, allow.ALLOW_LIST,
+    return [*json.loads(done.stdout), *bwrap.PROTECTIONS,
             launch._permissions_only(hidden, other_user=False),
             launch._permissions_only(hidden, other_user=True),
             "no allow-list (Operation not permitted)", "unprivileged user id 65534",
             "own PID namespace and /proc (no other process visible)",
             "own PID namespace (the machine's /proc: other processes are listed)",
-            *result.protections, *result.notes]  # fmt: skip
+            *result.protections, *result.notes, result.reason]  # fmt: skip
+
+
+def _child_reasons(tmp_path) -> list[str]:
+    """Why a child did not finish, as the sandbox's own code says it (`_classify`, the result
+    file's checks, the quota's), with what the sandbox adds after a reason."""
+    from kws.grading.sandbox import quota, supervise
+
+    limits = supervise.Limits()
+    said = [supervise._classify(*case, limits, stderr)[1] for case, stderr in [
+        ((0, True, 1.0), ""), ((-24, False, 700.0), ""), ((1, False, 1.0), "x\nMemoryError"),
+        ((-9, False, 1.0), ""), ((-15, False, 1.0), ""), ((1, False, 1.0), "ValueError: x"),
+    ]]  # fmt: skip
+    token, result = "t" * 32, tmp_path / "result.json"
+    for text in [None, "", "{", "[]", '{"token": "u", "payload": {}}',
+                 f'{{"token": "{token}", "payload": 3}}', "x" * 100]:  # fmt: skip
+        result.unlink(missing_ok=True)
+        if text is not None:
+            result.write_text(text)
+        with pytest.raises(ValueError) as error:
+            supervise._read_result(result, token, cap=64)
+        said.append(str(error.value))
+    over = f"{quota.STOPPED} {quota.limit_text(2**30)}"
+    return [*said, over, f"{said[0]} (it may write at most {quota.limit_text(2**30)})"]
 
 
 @pytest.mark.parametrize("tag", ["zh-TW", "pl"])
 def test_what_the_sandbox_writes_is_shown_in_the_course_language(tmp_path, tag):
-    """Each line the sandbox writes is one of the messages the grader translates, its values
-    (sizes, counts, folders) kept; a line no message makes is shown as written."""
+    """Each line the sandbox writes (a protection, a note, why a child did not finish) is one
+    of the messages the grader translates, its values (sizes, counts, folders) kept; a line no
+    message makes is shown as written. The sentence a student reads about a child that did not
+    finish is the catalog's, the sandbox's reason in it translated too."""
     from kws.grading.judge.child_notes import TEMPLATES, shown_line
+    from kws.grading.judge.notebook import child_problem
+    from kws.grading.sandbox import allow
+    from kws.grading.sandbox.supervise import ChildResult
 
-    lines = _sandbox_lines(tmp_path)
+    reasons = _child_reasons(tmp_path)
+    lines = _sandbox_lines(tmp_path) + reasons
     assert "32 processes/threads" in lines and "wall clock 300 s" in lines
+    assert allow.ALLOW_LIST in lines and len(set(lines)) == len(lines) == 31  # each kind once
+    timed_out = ChildResult("timeout", None, "", "", reason=reasons[0])  # the wall clock's
     with i18n.speaking(tag):
         shown = [shown_line(line) for line in lines]
         assert shown_line("a line of another kind") == "a line of another kind"
+        problem = child_problem(timed_out)
+    assert _english_in(problem) == [] and "300" in problem, problem
     untranslated = [line for line, said in zip(lines, shown, strict=True) if said == line]
     assert untranslated == [] and _english_in("\n".join(shown)) == []
     assert any("32" in said for said in shown) and any("data/ (2.1 GB)" in s for s in shown)
+    assert any("ValueError: x" in said for said in shown)  # the child's own words, as written
     assert len(TEMPLATES) == len(set(TEMPLATES))
 
 

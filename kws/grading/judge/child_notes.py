@@ -1,6 +1,7 @@
 """What the sandbox says about a grading child, in the course's language: each protection it
-achieved (`kws.grading.sandbox.launch`, ``run``, ``bwrap``, ``allow``) and the note on the files
-of a hand-in not given to the child (`kws.grading.protocol.handin.CopyPlan.note`).
+achieved (`kws.grading.sandbox.launch`, ``run``, ``bwrap``, ``allow``), why a child did not
+finish (`kws.grading.sandbox.supervise`, ``quota``, with what ``run`` adds to it) and the note on
+the files of a hand-in not given to the child (`kws.grading.protocol.handin.CopyPlan.note`).
 
 The sandbox writes them in English, as data: the child's launcher runs before the grader knows
 the course's language, and a recorded child's report holds them as it was written. The grader
@@ -40,29 +41,61 @@ TEMPLATES = (
         "grading used only the notebook and each task's {used} (other files of the hand-in are "
         "not given to your model; nothing to fix): left out {left_out}"
     ),
+    # why a child did not finish: the longer of two alike first
+    N_("stopped after the wall-clock limit of {seconds} s"),
+    N_("stopped after the CPU-time limit of {seconds} s"),
+    N_("ran out of memory (limit {size} GiB)"),
+    N_("killed by signal {signal} (often: out of memory)"),
+    N_("killed by signal {signal}"),
+    N_("exited with code {code}: {error}"),
+    N_("stopped: it wrote more than {size}"),
+    N_(
+        "{size} MiB of files, the limit of what one hand-in may write while it is graded (its "
+        "folder, its /tmp and the files it deleted but kept open, together)"
+    ),
+    N_("the child wrote no result file (it ended before writing its result)"),
+    N_("the child wrote no result file"),
+    N_("the result file is not a regular file"),
+    N_("the result file is larger than {size} bytes"),
+    N_("the result file is not valid JSON"),
+    N_("the result file does not have the expected structure"),
+    N_("the result file does not carry this run's token"),
+    N_("the result payload is not an object"),
 )
+# What the sandbox adds after a child's reason (`kws.grading.sandbox.run`)
+SUFFIXES = (
+    N_(" (it may write at most {size})"),
+    N_(" (links and special files left out of the copy: {left_out})"),
+)
+
+
+def _pattern(template: str, before: str = "") -> re.Pattern:
+    """`template` as a pattern matching the end of a line it makes, a group per value;
+    `before`: a pattern for what comes first (a group of its own)."""
+    parts = re.split(r"\{(\w+)\}", template)  # text, name, text, name, ..., text
+    pattern = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+    )
+    return re.compile(before + pattern + r"\Z", re.S)
 
 
 @cache
 def _patterns() -> list[tuple[re.Pattern, str]]:
-    """Each template as a pattern matching the whole line it makes, a group per value."""
-    found = []
-    for template in TEMPLATES:
-        parts = re.split(r"\{(\w+)\}", template)  # text, name, text, name, ..., text
-        pattern = "".join(
-            re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
-        )
-        found.append((re.compile(pattern + r"\Z", re.S), template))
-    return found
+    found = [(_pattern(t), t) for t in TEMPLATES]
+    return found + [(_pattern(t, r"(?P<_line>.+?)"), t) for t in SUFFIXES]
 
 
 def shown_line(line: str) -> str:
     """`line`, one the sandbox wrote, in the active language: its message's translation with
-    the line's values, or `line` itself when no message of `TEMPLATES` makes it."""
+    the line's values (each shown likewise: a value may be a line of its own; a line with a
+    suffix of `SUFFIXES`, each part), or `line` itself when no message of `TEMPLATES` makes it."""
     for pattern, template in _patterns():
         found = pattern.match(line)
         if found:
-            return _(template).format(**found.groupdict())
+            values = {key: shown_line(value) for key, value in found.groupdict().items()}
+            before = values.pop("_line", None)
+            said = _(template).format(**values)
+            return said if before is None else before + said
     return line
 
 

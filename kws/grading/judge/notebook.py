@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from kws.device import DeviceName
+from kws.grading.judge.child_notes import shown_line
 from kws.grading.judge.device import CPU
 from kws.grading.protocol.child_run import RUN_FILE, ChildRun, Retraining
 from kws.grading.protocol.handin import notebooks
@@ -14,6 +15,7 @@ from kws.grading.sandbox.run import ChildJob, run_child
 from kws.grading.sandbox.supervise import ChildResult, Limits
 from kws.grading.testsets.hidden import HiddenTest
 from kws.grading.testsets.layouts import layout_of
+from kws.i18n import N_
 from kws.i18n import gettext as _
 from kws.spec import ASSIGNMENTS, Spec
 
@@ -71,18 +73,18 @@ def run_notebook(
 
 
 def child_problem(result: ChildResult) -> str:
-    """One or two sentences for the student about a child that did not finish normally."""
+    """One or two sentences for the student about a child that did not finish normally, in
+    the active language (the sandbox's reason too: `shown_line`)."""
     what = {
-        "timeout": "Grading your notebook's model took too long",
-        "memory": "Grading your notebook's model ran out of memory",
-        "killed": "The grading process running your model was killed",
-        "crashed": "The grading process running your model crashed",
-        "invalid_output": "The grading process running your model ended without a valid result",
-    }.get(result.status, "Grading your notebook failed")
-    return (
-        f"{what} ({result.reason}). Make sure the cells tagged 'model' only define your classes "
-        "(no training, no downloads, no exit calls) and that the saved model runs on CPU."
-    )
+        "timeout": N_("Grading your notebook's model took too long"),
+        "memory": N_("Grading your notebook's model ran out of memory"),
+        "killed": N_("The grading process running your model was killed"),
+        "crashed": N_("The grading process running your model crashed"),
+        "invalid_output": N_("The grading process running your model ended without a valid result"),
+    }.get(result.status, N_("Grading your notebook failed"))
+    said = _("{what} ({reason}). Make sure the cells tagged 'model' only define your classes "
+             "(no training, no downloads, no exit calls) and that the saved model runs on CPU.")  # fmt: skip
+    return said.format(what=_(what), reason=shown_line(result.reason))
 
 
 def missing_test_data(data: Path, assignment: str) -> str | None:
