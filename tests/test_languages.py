@@ -386,3 +386,37 @@ def test_a_counted_text_crosses_processes_with_its_forms_and_only_the_kits_plura
     assert parameters == "1,234 parameters"  # the number written for reading, its form chosen
     with i18n.speaking("pl"):
         assert i18n.shown(parameters) == "1,234 parametry"
+
+
+class _NoNormBeforeClassifier(torch.nn.Module):
+    """A speaker model whose classifier reads a mean, no normalization (a notebook's mistake)."""
+
+    def __init__(self, n_spks=600):
+        super().__init__()
+        self.prenet = torch.nn.Linear(40, 16)
+        self.pred_layer = torch.nn.Linear(16, n_spks)
+
+    def forward(self, mels, lengths):
+        return self.pred_layer(self.prenet(mels).mean(dim=1))  # (B, n_spks)
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_what_the_tracer_finds_is_shown_in_the_language(tag, capsys):
+    """notebook 02's Task 2 self-check on a model without a ConformerBlock of the notebook's and
+    no normalization before its classifier: the tracer's findings, quoted in the items' fixes,
+    are the catalog's sentences; the fields stay the English the grader reads."""
+    from kws import check
+    from kws.tracing import trace
+
+    trace.capture_originals()
+    capsys.readouterr()
+    with i18n.speaking(tag):
+        result = check.task2(_NoNormBeforeClassifier(), ns={"__name__": "__main__"})
+    printed = capsys.readouterr().out
+    fixes = [item.fix for item in result.failures]
+    assert any("not from a normalization; put a BatchNorm1d" in fix for fix in fixes), fixes
+    assert any("does not define a class `ConformerBlock`" in fix for fix in fixes), fixes
+    said = {"zh-TW": ["而不是正規化層", "沒有定義類別 `ConformerBlock`"],
+            "pl": ["a nie z normalizacji", "nie definiuje w komórkach modelu klasy"]}[tag]  # fmt: skip
+    assert [sentence for sentence in said if sentence not in printed] == []
+    assert _english_in(printed) == []
