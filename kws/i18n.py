@@ -208,7 +208,8 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's name for it)
 class Text(str):
     """A message with its values, which is its English text: a field that code reads in English
     (a self-check item's ``what`` and ``fix``, matched by the grader) and a student reads in the
-    active language (`shown`).
+    active language (`shown`). A count that decides the words' form ("2 windows", Polish
+    "2 okna" but "5 okien") makes the text with `counted`, which keeps both English forms.
 
     Args:
         message: the English message, marked for extraction: ``N_("{n} heads of {size}")``.
@@ -226,6 +227,8 @@ class Text(str):
 
     message: str
     values: dict
+    plural: str | None = None  # `counted`'s: the English plural form, and
+    n: int | float | None = None  # the number that picks the form
 
     def __new__(cls, message: str, /, **values: object) -> Text:
         kept = {key: _kept(value) for key, value in values.items()}
@@ -233,14 +236,47 @@ class Text(str):
         text.message, text.values = message, kept
         return text
 
+    @classmethod
+    def counted(cls, singular: str, plural: str, n: int | float, /, **values: object) -> Text:
+        """A message whose form `n` picks: in English `singular` for 1 and `plural` otherwise,
+        shown through `ngettext` in the active language (Polish has three forms).
+
+        Args:
+            singular: the English singular, a string literal (``pybabel extract`` reads it,
+                with `plural`, as one message: babel.cfg's ``counted`` keyword).
+            plural: the English plural.
+            n: the number that picks the form; it is also the message's ``{n}`` unless
+                `values` gives one (the number written for reading: ``n="1,234"``).
+            **values: the placeholders' values, as `Text` takes them.
+
+        Returns:
+            The `Text`, whose value is the English form for `n`.
+
+        Example:
+            ```python
+            said = Text.counted("{n} different window", "{n} different windows", 5)
+            said == "5 different windows"  # True; Polish shows "5 różnych okien"
+            ```
+        """
+        if isinstance(n, bool) or not isinstance(n, int | float):
+            raise TypeError(f"Text.counted: n must be a number, not {n!r}")
+        text = cls(singular if n == 1 else plural, **{"n": n, **values})
+        text.message, text.plural, text.n = singular, plural, n
+        return text
+
     def __reduce__(self):
-        return _text, (self.message, self.values)
+        if self.plural is None:
+            return _text, (self.message, self.values)
+        return _counted, (self.message, self.plural, self.n, self.values)
 
     def portable(self) -> dict:
-        """The message and its values as JSON (a nested `Text` as its own): what the grading
-        child sends, so that the grader shows it in the course's language (`from_portable`)."""
+        """The message and its values as JSON (a nested `Text` as its own; a `counted` one with
+        its plural and number too): what the grading child sends, so that the grader shows it in
+        the course's language (`from_portable`)."""
         values = {k: v.portable() if isinstance(v, Text) else v for k, v in self.values.items()}
-        return {"message": self.message, "values": values}
+        if self.plural is None:
+            return {"message": self.message, "values": values}
+        return {"message": self.message, "plural": self.plural, "n": self.n, "values": values}
 
     @classmethod
     def joined(cls, separator: str, parts: list[str]) -> Text:
@@ -257,6 +293,8 @@ class Text(str):
             key: cls.from_portable(value) if isinstance(value, dict) else value
             for key, value in data["values"].items()
         }
+        if "plural" in data:
+            return cls.counted(data["message"], data["plural"], data["n"], **values)
         return cls(data["message"], **values)
 
 
@@ -281,9 +319,16 @@ def _checked(data: object) -> str:
     """`data` as a `Text` (or a plain string), every message one of the kit's (`TEMPLATE`)."""
     if isinstance(data, str):
         return data
-    if not (isinstance(data, dict) and set(data) == {"message", "values"}):
+    counted = isinstance(data, dict) and set(data) == {"message", "plural", "n", "values"}
+    if not (counted or (isinstance(data, dict) and set(data) == {"message", "values"})):
         raise ValueError("not a portable text")
     message, values = data["message"], data["values"]
+    if counted:
+        n = data["n"]
+        if (message, data["plural"]) not in _plurals():
+            raise ValueError("not one of the kit's plural messages")
+        if isinstance(n, bool) or not isinstance(n, int | float):
+            raise ValueError("not a portable number")
     if message not in _messages() or not isinstance(values, dict):
         raise ValueError("not one of the kit's messages")
     kept = {}
@@ -294,21 +339,40 @@ def _checked(data: object) -> str:
             kept[key] = value
         else:
             raise ValueError("not a portable value")
+    if counted:
+        return Text.counted(message, data["plural"], n, **kept)
     return Text(message, **kept)
+
+
+@cache
+def _template_ids() -> tuple:
+    """The ids of the kit's messages (its catalog template's): a string, or (singular,
+    plural) for a message with plural forms."""
+    from babel.messages.pofile import read_po
+
+    with TEMPLATE.open("rb") as source:
+        template = read_po(source)
+    return tuple(m.id for m in template if m.id)
 
 
 @cache
 def _messages() -> frozenset[str]:
     """The kit's messages (its catalog template's ids), singular forms."""
-    from babel.messages.pofile import read_po
+    return frozenset(i if isinstance(i, str) else i[0] for i in _template_ids())
 
-    with TEMPLATE.open("rb") as source:
-        template = read_po(source)
-    return frozenset(m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id)
+
+@cache
+def _plurals() -> frozenset[tuple[str, str]]:
+    """The kit's messages with plural forms, as (singular, plural)."""
+    return frozenset(tuple(i[:2]) for i in _template_ids() if not isinstance(i, str))
 
 
 def _text(message: str, values: dict) -> Text:
     return Text(message, **values)  # pickle's way back (a Text crosses processes)
+
+
+def _counted(singular: str, plural: str, n: int | float, values: dict) -> Text:
+    return Text.counted(singular, plural, n, **values)  # pickle's way back for `counted`
 
 
 def _kept(value: object) -> object:
@@ -336,6 +400,9 @@ def shown(text: str) -> str:
     """
     if isinstance(text, Text):
         values = {k: shown(v) if isinstance(v, Text) else v for k, v in text.values.items()}
-        message = gettext(text.message) if text.message else ""  # gettext(""): the header
+        if text.plural is not None:
+            message = ngettext(text.message, text.plural, text.n)
+        else:
+            message = gettext(text.message) if text.message else ""  # gettext(""): the header
         return message.format(**values) if text.values else message
     return gettext(text) if text else text

@@ -156,14 +156,15 @@ def test_the_languages_plural_forms_are_the_languages():
 
 
 def _inline(path: Path, root: Path = ROOT) -> list[str]:
-    """The sentences written in `path` outside gettext, ngettext and N_ (docstrings aside)."""
+    """The sentences written in `path` outside gettext, ngettext, N_ and Text.counted (babel.cfg's
+    keyword `counted`), docstrings aside."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     inside = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             function = node.func
             name = getattr(function, "id", getattr(function, "attr", ""))
-            if name in ("_", "gettext", "ngettext", "N_"):
+            if name in ("_", "gettext", "ngettext", "N_", "counted"):
                 inside |= {id(sub) for sub in ast.walk(node)}
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             inside.add(id(node.value))  # a docstring
@@ -191,6 +192,7 @@ def test_the_scan_finds_a_plain_sentence(tmp_path):
     module = tmp_path / "module.py"
     module.write_text(
         'from kws.i18n import gettext as _\nA = _("fine here")\nB = "left in English"\n'
+        'C = Text.counted("{n} fine thing", "{n} fine things", 2)\n'
     )
     assert [line.split(": ", 1)[1] for line in _inline(module, tmp_path)] == ["'left in English'"]
 

@@ -257,7 +257,7 @@ def test_buggy_encoder_layer_and_encoder_are_explained():
         and "check the residual connections" in failures(result)[0]
     )
     result = check.encoder(FirstLayerOnly, EncoderLayer)
-    assert "with num_layers=2, EncoderLayer runs 1 times in forward" in failures(result)[0]
+    assert "with num_layers=2, EncoderLayer runs 1 time in forward" in failures(result)[0]
 
 
 def test_conformer_block_without_masking_before_the_convolution_fails():

@@ -5,8 +5,10 @@ writes — in Traditional Chinese and in Polish, with none of the English senten
 hold. (The catalogs themselves: tests/test_catalogs.py.)"""
 
 import html
+import itertools
 import json
 import os
+import pickle
 import random
 import re
 import shutil
@@ -16,6 +18,7 @@ from dataclasses import replace
 
 import nbformat
 import pytest
+import torch
 from babel.messages.pofile import read_po
 from course_helpers import ROOT
 
@@ -313,7 +316,7 @@ def test_the_self_checks_items_speak_the_language_and_keep_english_fields(tag, c
     printed, results = _self_checks(tag, capsys)
     said = {"zh-TW": ["✓ 每個參數都有梯度", "12 類訓練集：", "不同的詞（隨機抽取大約包含"],
             "pl": ["✓ każdy parametr dostaje gradient", "zbiór treningowy 12 klas:",
-                   "różnych słów (losowanie daje około"]}[tag]  # fmt: skip
+                   "zawierają 2 różne słowa (losowanie daje około"]}[tag]  # fmt: skip
     assert [sentence for sentence in said if sentence not in printed] == []
     assert _english_in(printed) == []
     fields = [[(item.what, item.fix) for item in result.items] for result in results]
@@ -325,3 +328,97 @@ def test_the_self_checks_items_speak_the_language_and_keep_english_fields(tag, c
         assert i18n.from_portable(sent, failed.what) in str(failed) and sent != failed.what
     forged = {"message": "{x.__class__}", "values": {"x": "a"}}
     assert i18n.from_portable(forged, "the English field") == "the English field"
+
+
+def _windows_from(places: int):
+    """Notebook 01's silence_windows cutting its windows at only `places` offsets of the first
+    recording: the check counts `places` different windows among its 20 and fails."""
+
+    def windows(noises, count, seed, length=16000):
+        return torch.stack([noises[0][(i % places) * 100 :][:length] for i in range(count)])
+
+    return windows
+
+
+def test_a_count_in_a_self_check_item_takes_the_languages_plural_form(capsys):
+    """Polish "2 różne okna" but "5 różnych okien": the item's count picks the form, while the
+    item's field stays the English the grader reads, in every language."""
+    from kws import check
+
+    said = {}
+    for tag, places in itertools.product(["en", "pl", "zh-TW"], [2, 5]):
+        capsys.readouterr()
+        with i18n.speaking(tag):
+            result = check.twelve_class_data(windows_function=_windows_from(places))
+        said[tag, places] = capsys.readouterr().out
+        failed = next(i for i in result.failures if "different windows" in i.what)
+        assert failed.what == f"{places} different windows among 20"
+    assert "✗ 2 different windows among 20" in said["en", 2]
+    assert "✗ 2 różne okna spośród 20" in said["pl", 2]
+    assert "✗ 5 różnych okien spośród 20" in said["pl", 5]
+    assert "✗ 20 個窗中有 5 個不同的窗" in said["zh-TW", 5]
+    one = i18n.Text.counted("{n} different window among {count}",
+                            "{n} different windows among {count}", 1, count=20)  # fmt: skip
+    assert one == "1 different window among 20"  # English's own singular
+    with i18n.speaking("pl"):
+        assert i18n.shown(one) == "1 różne okno spośród 20"
+
+
+def test_a_counted_text_crosses_processes_with_its_forms_and_only_the_kits_plurals_pass():
+    """The grading child sends a counted item's text as JSON (`portable`) or pickled; the grader
+    shows it in the course's language with the form its number picks, and formats no plural
+    message the kit does not have."""
+    windows = i18n.Text.counted("{n} different window among {count}",
+                                "{n} different windows among {count}", 22, count=40)  # fmt: skip
+    sent = json.loads(json.dumps(i18n.portable(windows)))
+    assert sent["plural"] == "{n} different windows among {count}" and sent["n"] == 22
+    with i18n.speaking("pl"):
+        assert i18n.from_portable(sent, windows) == "22 różne okna spośród 40"
+        assert i18n.shown(pickle.loads(pickle.dumps(windows))) == "22 różne okna spośród 40"
+        assert i18n.shown(i18n.Text.from_portable(sent)) == "22 różne okna spośród 40"
+    forged = [
+        dict(sent, plural="{n.__class__} windows"),  # the singular is the kit's, the plural not
+        dict(sent, message="{n.__class__}"),
+        dict(sent, n="22"),  # the number that picks the form is a number
+        dict(sent, n=True),
+    ]
+    with i18n.speaking("pl"):
+        assert [i18n.from_portable(data, windows) for data in forged] == [windows] * 4
+    parameters = i18n.Text.counted("{n} parameter", "{n} parameters", 1234, n="1,234")
+    assert parameters == "1,234 parameters"  # the number written for reading, its form chosen
+    with i18n.speaking("pl"):
+        assert i18n.shown(parameters) == "1,234 parametry"
+
+
+class _NoNormBeforeClassifier(torch.nn.Module):
+    """A speaker model whose classifier reads a mean, no normalization (a notebook's mistake)."""
+
+    def __init__(self, n_spks=600):
+        super().__init__()
+        self.prenet = torch.nn.Linear(40, 16)
+        self.pred_layer = torch.nn.Linear(16, n_spks)
+
+    def forward(self, mels, lengths):
+        return self.pred_layer(self.prenet(mels).mean(dim=1))  # (B, n_spks)
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_what_the_tracer_finds_is_shown_in_the_language(tag, capsys):
+    """notebook 02's Task 2 self-check on a model without a ConformerBlock of the notebook's and
+    no normalization before its classifier: the tracer's findings, quoted in the items' fixes,
+    are the catalog's sentences; the fields stay the English the grader reads."""
+    from kws import check
+    from kws.tracing import trace
+
+    trace.capture_originals()
+    capsys.readouterr()
+    with i18n.speaking(tag):
+        result = check.task2(_NoNormBeforeClassifier(), ns={"__name__": "__main__"})
+    printed = capsys.readouterr().out
+    fixes = [item.fix for item in result.failures]
+    assert any("not from a normalization; put a BatchNorm1d" in fix for fix in fixes), fixes
+    assert any("does not define a class `ConformerBlock`" in fix for fix in fixes), fixes
+    said = {"zh-TW": ["而不是正規化層", "沒有定義類別 `ConformerBlock`"],
+            "pl": ["a nie z normalizacji", "nie definiuje w komórkach modelu klasy"]}[tag]  # fmt: skip
+    assert [sentence for sentence in said if sentence not in printed] == []
+    assert _english_in(printed) == []

@@ -127,17 +127,24 @@ def compare_layer(
     n = sum(p.numel() for p in student.parameters())
     counts = [sum(p.numel() for p in r.parameters()) for r in references]
     candidates = [r.eval().double() for r, c in zip(references, counts, strict=True) if c == n]
+    written = f"{n:,}"  # the count as it is read; `n` picks the words' form
     if not candidates:
         checker.stop(
-            Text(N_("{n} parameters"), n=f"{n:,}"),
+            Text.counted("{n} parameter", "{n} parameters", n, n=written),
             Text(
                 N_("the reference {kind} has {count}; keep exactly the layers of the skeleton"),
                 kind=kind,
                 count=f"{counts[0]:,}",
             ),
         )
-    said = N_("{n} parameters, as the reference {kind}")
-    checker.expect(True, Text(said, n=f"{n:,}", kind=kind), "")
+    said = Text.counted(
+        "{n} parameter, as the reference {kind}",
+        "{n} parameters, as the reference {kind}",
+        n,
+        n=written,
+        kind=kind,
+    )
+    checker.expect(True, said, "")
     x, mask, noise = inputs()
     problems = [copy_weights(student, reference, (x,)) for reference in candidates]
     if all(problems):

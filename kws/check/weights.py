@@ -84,7 +84,7 @@ def _sizes_problem(ours: dict, theirs: dict) -> str:
         named = ", ".join([f"`{k}`" for k, t in entries.items() if size(t) == key][:3])
         if size is shape:
             return Text(N_("shape {shape} ({names})"), shape=_shown(key), names=named)
-        return Text(N_("{n} numbers ({names})"), n=key[0], names=named)
+        return Text.counted("{n} number ({names})", "{n} numbers ({names})", key[0], names=named)
 
     parts = []
     extra = [key for key in have if have[key] > need[key]]

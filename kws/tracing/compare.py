@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from kws.i18n import N_, Text
 from kws.tracing.determinism import random_draws, seeded
 
 
@@ -50,14 +51,16 @@ def traced_mismatch(traced, untraced, exact: bool = True) -> str | None:
     """
     traced, untraced = logits_of(traced), logits_of(untraced)
     if not isinstance(traced, torch.Tensor) or not isinstance(untraced, torch.Tensor):
-        return f"it returned {type(traced).__name__} traced and {type(untraced).__name__} untraced"
+        said = N_("it returned {traced} traced and {untraced} untraced")
+        return Text(said, traced=type(traced).__name__, untraced=type(untraced).__name__)
     untraced = untraced.detach().to("cpu", traced.dtype)
     if traced.shape != untraced.shape:
-        return f"shape {tuple(traced.shape)} traced and {tuple(untraced.shape)} untraced"
+        said = N_("shape {traced} traced and {untraced} untraced")
+        return Text(said, traced=tuple(traced.shape), untraced=tuple(untraced.shape))
     if _same(traced, untraced, exact):
         return None
     difference = (traced - untraced).abs().nan_to_num(float("inf")).max().item()
-    return f"its outputs differ by up to {difference:.3g}"
+    return Text(N_("its outputs differ by up to {difference:.3g}"), difference=difference)
 
 
 def not_finite(output) -> str | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from kws.i18n import N_, Text
 from kws.params import format_count, is_weight
 from kws.tracing.compare import logits_of, not_finite, traced_mismatch, unsteady, untraced_output
 from kws.tracing.determinism import SEED, seeded
@@ -212,20 +213,25 @@ def layer_class_problem(ns: dict, name: str) -> str | None:
     """
     cls = ns.get(name)
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        return f"the notebook does not define a class `{name}` (an nn.Module) in its model cells"
+        said = N_("the notebook does not define a class `{name}` (an nn.Module) in its model cells")
+        return Text(said, name=name)
     forbidden = [
         originals().forbidden_classes[c] for c in cls.__mro__ if c in originals().forbidden_classes
     ] + [library for library in [forbidden_package_class(cls)] if library]
     if forbidden:
-        return f"`{name}` is built on {forbidden[0]}; write the layer yourself from nn.Module"
+        said = N_("`{name}` is built on {base}; write the layer yourself from nn.Module")
+        return Text(said, name=name, base=forbidden[0])
     if cls.__module__ != ns.get("__name__", "__main__"):
-        return f"`{name}` comes from `{cls.__module__}`; define the class in the notebook itself"
+        said = N_("`{name}` comes from `{module}`; define the class in the notebook itself")
+        return Text(said, name=name, module=cls.__module__)
     forward = vars(cls).get("forward")
     if not isinstance(forward, types.FunctionType):
-        return f"`{name}` has no forward method of its own; write `def forward(self, ...)` in it"
+        said = N_("`{name}` has no forward method of its own; write `def forward(self, ...)` in it")
+        return Text(said, name=name)
     filename = os.path.realpath(forward.__code__.co_filename)
     if any(filename.startswith(d) for d in _library_dirs()):
-        return f"`{name}.forward` is library code ({filename}); write the forward pass yourself"
+        said = N_("`{name}.forward` is library code ({file}); write the forward pass yourself")
+        return Text(said, name=name, file=filename)
     return None
 
 
@@ -260,12 +266,12 @@ def _is_norm(op) -> bool:
     return id(op.target) in originals().norm_functions
 
 
-def _describe(op) -> str:
+def _describe(op) -> Text:
     if op is None:
-        return "no traced operation (a tensor made outside torch functions)"
+        return Text(N_("no traced operation (a tensor made outside torch functions)"))
     if isinstance(op.target, nn.Module):
-        return f"module `{op.module}` ({op.name})"
-    return f"`{op.name}` in `{op.module}`"
+        return Text(N_("module `{module}` ({name})"), module=op.module, name=op.name)
+    return Text(N_("`{name}` in `{module}`"), name=op.name, module=op.module)
 
 
 def norm_feeds_classifier(model: nn.Module, example_inputs) -> tuple[bool, str]:
@@ -296,23 +302,27 @@ def norm_feeds_classifier_in(trace: Trace) -> tuple[bool, str]:
     """
     output = trace.output[0] if isinstance(trace.output, (tuple, list)) else trace.output
     if not isinstance(output, torch.Tensor):
-        return False, f"The model returned {type(output).__name__}, not a tensor of logits."
+        said = N_("The model returned {kind}, not a tensor of logits.")
+        return False, Text(said, kind=type(output).__name__)
     last = _follow(trace, tensor_key(output))
     if last is None or not _is_linear(last):
-        return False, (
-            f"The model output is produced by {_describe(last)}, not by a final nn.Linear; "
-            "end the model with the classifier Linear."
+        said = N_(
+            "The model output is produced by {op}, not by a final nn.Linear; end the model with "
+            "the classifier Linear."
         )
+        return False, Text(said, op=_describe(last))
     if not last.inputs:
-        return False, f"Could not see the input of the classifier {_describe(last)}."
+        said = N_("Could not see the input of the classifier {op}.")
+        return False, Text(said, op=_describe(last))
     source = _follow(trace, last.inputs[0])
     if source is not None and _is_norm(source):
-        return True, f"The classifier {_describe(last)} takes the output of {_describe(source)}."
-    return False, (
-        f"The input of the classifier {_describe(last)} comes from {_describe(source)}, not from "
-        "a normalization; put a BatchNorm1d/LayerNorm (or F.layer_norm) right before the final "
-        "Linear."
+        said = N_("The classifier {op} takes the output of {source}.")
+        return True, Text(said, op=_describe(last), source=_describe(source))
+    said = N_(
+        "The input of the classifier {op} comes from {source}, not from a normalization; put a "
+        "BatchNorm1d/LayerNorm (or F.layer_norm) right before the final Linear."
     )
+    return False, Text(said, op=_describe(last), source=_describe(source))
 
 
 def task_rules(task: str) -> dict:
@@ -430,7 +440,12 @@ def probe_facts(
             facts["unsteady"] = unsteady(model, inputs, untraced, trace.output, seed, exact)
         if mismatch and facts["unsteady"] is None and facts["traced_mismatch"] is None:
             size = len(inputs[0]) if isinstance(inputs, tuple) else len(inputs)
-            facts["traced_mismatch"] = f"on a batch of {size} test inputs, {mismatch}"
+            facts["traced_mismatch"] = Text.counted(
+                "on a batch of {n} test input, {mismatch}",
+                "on a batch of {n} test inputs, {mismatch}",
+                size,
+                mismatch=mismatch,
+            )
         facts["forbidden"] += [f for f in forbidden_in(trace) if f not in facts["forbidden"]]
         facts["tampering"] += [t for t in trace.tampering if t not in facts["tampering"]]
         facts["layer_calls"] = max(facts["layer_calls"], trace.attention_layers)

@@ -201,15 +201,20 @@ def _many_words(checker: Checker, words: list[str], unknown: list[int], where: s
     counts = {w: words.count(w) for w in OTHER_WORDS}
     distinct = len({words[i] for i in unknown})
     expected = _expected_words(counts, len(unknown))
-    said = N_(
-        "the {n} {unknown} clips{where} hold {distinct} different words (a random draw holds "
-        "about {expected:.0f})"
+    said = Text.counted(  # the form of "{distinct} different words": Polish "2 różne słowa"
+        "the {count} {unknown} clips{where} hold {n} different word (a random draw holds "
+        "about {expected:.0f})",
+        "the {count} {unknown} clips{where} hold {n} different words (a random draw holds "
+        "about {expected:.0f})",
+        distinct,
+        count=len(unknown),
+        unknown=UNKNOWN,
+        where=where,
+        expected=expected,
     )
     checker.expect(
         distinct >= max(2, math.floor(expected / 2)),
-        Text(
-            said, n=len(unknown), unknown=UNKNOWN, where=where, distinct=distinct, expected=expected
-        ),
+        said,
         N_(
             "draw the kept clips at random from all other words' clips, not from one word, the "
             "first ones or one block of neighbouring clips (the notebook's clips come grouped by "
@@ -296,7 +301,12 @@ def silence_windows(checker: Checker, function: Callable, seed: int = 0) -> None
     )
     checker.expect(
         len(set(places)) >= count // 2,
-        Text(N_("{n} different windows among {count}"), n=len(set(places)), count=count),
+        Text.counted(
+            "{n} different window among {count}",
+            "{n} different windows among {count}",
+            len(set(places)),
+            count=count,
+        ),
         N_("draw a new random offset in [0, len(recording) - length] for every window"),
     )
     checker.expect(
@@ -307,7 +317,11 @@ def silence_windows(checker: Checker, function: Callable, seed: int = 0) -> None
     cut = windows(seeds[0], short)
     checker.expect(
         all(_slice_of(row, noises) is not None for row in cut),
-        Text(N_("with length={n}, the windows are slices of {n} samples"), n=short),
+        Text.counted(
+            "with length={n}, the windows are slices of {n} sample",
+            "with length={n}, the windows are slices of {n} samples",
+            short,
+        ),
         N_("use the `length` argument for the window size"),
     )
     checker.expect(
@@ -393,7 +407,12 @@ def conv_tokenizer(checker: Checker, cls, seed: int = 0) -> None:
     for b, length in enumerate(lengths[1:], start=1):
         alone = call(
             checker,
-            Text(N_("forward on clip {b} alone ({n} frames) runs"), b=b, n=length),
+            Text.counted(
+                "forward on clip {b} alone ({n} frame) runs",
+                "forward on clip {b} alone ({n} frames) runs",
+                length,
+                b=b,
+            ),
             lambda b=b, length=length: _tokenize(
                 tokenizer, features[b : b + 1, :length], torch.tensor([length])
             )[0],

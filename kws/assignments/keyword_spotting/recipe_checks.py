@@ -46,7 +46,7 @@ def learning_rate_factor(checker: Checker, function, total_steps: int = 1000) ->
         ),
         N_("return a factor of the peak learning rate: between 0 and 1"),
     )
-    where = Text(N_("the schedule over {n} steps"), n=total_steps)
+    where = Text.counted("the schedule over {n} step", "the schedule over {n} steps", total_steps)
     schedule_shape(checker, values, where)
 
 
@@ -80,17 +80,27 @@ def recorded_schedule(checker: Checker, function, recorded: list[float] | str) -
             if off
             else ""
         )
-        said = N_("history.json's {n} learning rates are a peak times {call}{example}")
+        said = Text.counted(
+            "history.json's {n} learning rate is a peak times {call}{example}",
+            "history.json's {n} learning rates are a peak times {call}{example}",
+            total,
+            call=shown,
+            example=example,
+        )
         checker.expect(
             not off,
-            Text(said, n=total, call=shown, example=example),
+            said,
             N_(
                 "the run did not use this learning_rate_factor, or history.json was edited after "
                 "it: run the training cell again with the recipe cell as it is now "
                 "(fit(..., lr_factor=learning_rate_factor)) and hand in the history.json it writes"
             ),
         )
-    where = Text(N_("learning_rate_factor over your run's {n} steps"), n=total)
+    where = Text.counted(
+        "learning_rate_factor over your run's {n} step",
+        "learning_rate_factor over your run's {n} steps",
+        total,
+    )
     schedule_shape(checker, values, where)
 
 

@@ -111,7 +111,9 @@ def keyword_model(
             model, (waves,), N_("eval mode is deterministic (SpecAugment and dropout are off)")
         )
         n = sum(p.numel() for p in model.parameters())
-        checker.expect(True, Text(N_("{n} parameters"), n=format_count(n)), "")
+        checker.expect(
+            True, Text.counted("{n} parameter", "{n} parameters", n, n=format_count(n)), ""
+        )
     ns = ns if ns is not None else vars(sys.modules["__main__"])
     run_task_checks(checker, SPEC, "kws", ns)
     return checker.finish(strict)

@@ -27,14 +27,17 @@ def budget_items(sizes: list[list[int]]) -> list[tuple[str, bool, str, str]]:
     tokens = max(n for _, n in sizes)
     batch = rules["attention_batch"]
     mib = sum(elements for elements, _ in sizes) * batch * 4 / 2**20
+    written, budget = f"{tokens:,}", f"{rules['max_tokens']:,}"  # `tokens` picks the form
     return [
         (
             "tokens",
             tokens <= rules["max_tokens"],
-            Text(
-                N_("{n} tokens (CLS included) for one second of audio (budget: {budget})"),
-                n=f"{tokens:,}",
-                budget=f"{rules['max_tokens']:,}",
+            Text.counted(
+                "{n} token (CLS included) for one second of audio (budget: {budget})",
+                "{n} tokens (CLS included) for one second of audio (budget: {budget})",
+                tokens,
+                n=written,
+                budget=budget,
             ),
             N_(
                 "make fewer tokens: stride in both time and frequency, and flatten frequency x "

@@ -96,13 +96,15 @@ def grid_size(checker: Checker, function, seed: int = 0) -> None:
     elif isinstance(got, int) and got == expected + 1:
         said = N_("one patch too many: the last start must leave room for a whole patch; {fix}")
         why = Text(said, fix=GRID_FIX)
+    shown = f"grid_size({size}, {patch}, {stride})"
     checker.expect(
         False,
-        Text(
-            N_("{call} returns {got}; {n} patches fit"),
-            call=f"grid_size({size}, {patch}, {stride})",
+        Text.counted(
+            "{call} returns {got}; {n} patch fits",
+            "{call} returns {got}; {n} patches fit",
+            expected,
+            call=shown,
             got=repr(got),
-            n=expected,
         ),
         why,
     )

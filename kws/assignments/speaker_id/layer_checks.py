@@ -251,7 +251,12 @@ def encoder(checker: Checker, cls, layer_class: type | None = None) -> None:
     calls = call(checker, runs, lambda: layers.count_layer_calls(student, x, counted))
     checker.expect(
         calls == 2,
-        Text(N_("with num_layers=2, {name} runs {n} times in forward"), name=layer_name, n=calls),
+        Text.counted(
+            "with num_layers=2, {name} runs {n} time in forward",
+            "with num_layers=2, {name} runs {n} times in forward",
+            calls,
+            name=layer_name,
+        ),
         N_("call every layer of the stack once, in order (e.g. `for layer in self.layers:`)"),
     )
     references = [

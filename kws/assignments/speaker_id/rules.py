@@ -9,7 +9,7 @@ grading child traced; both pass it here. Pure Python: the grader's process may i
 
 from __future__ import annotations
 
-from kws.author import N_, Text
+from kws.author import Text
 
 
 def layers_that_run(calls: int, limit: int | None) -> tuple[bool, str]:
@@ -17,9 +17,17 @@ def layers_that_run(calls: int, limit: int | None) -> tuple[bool, str]:
     against the task's `limit` (``max_layer_calls``; None: only "at least one")."""
     passed = calls >= 1 and (limit is None or calls <= limit)
     if limit is None:
-        return passed, Text(N_("{n} encoder layers run one after another in one forward"), n=calls)
-    said = N_(
+        return passed, Text.counted(
+            "{n} encoder layer runs in one forward",
+            "{n} encoder layers run one after another in one forward",
+            calls,
+        )
+    said = Text.counted(
+        "{n} encoder layer runs in one forward (counted by its attention; limit: fewer than "
+        "{limit})",
         "{n} encoder layers run one after another in one forward (counted by their attention; "
-        "limit: fewer than {limit})"
+        "limit: fewer than {limit})",
+        calls,
+        limit=limit + 1,
     )
-    return passed, Text(said, n=calls, limit=limit + 1)
+    return passed, said

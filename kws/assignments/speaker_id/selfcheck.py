@@ -192,7 +192,12 @@ def _judge_facts(checker: Checker, facts: dict, spec, limits: dict) -> None:
         calls = facts["layer_class_calls"]
         checker.expect(
             calls >= 1,
-            Text(N_("{name} runs {n} times in one forward"), name=layer_class, n=calls),
+            Text.counted(
+                "{name} runs {n} time in one forward",
+                "{name} runs {n} times in one forward",
+                calls,
+                name=layer_class,
+            ),
             Text(N_("call your {name} in forward"), name=layer_class),
         )
     problems = dict(facts["class_problems"])

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from kws.check.registry import HISTORY_FILE, history_key
 from kws.grading.child.kernel import KernelShell, main_namespace, record_input
 from kws.grading.protocol.handin import needed_cells
+from kws.i18n import N_, Text
 
 if TYPE_CHECKING:
     from kws.spec import Cells
@@ -116,11 +117,11 @@ def _stand_in(name: str, problem: str):
 def recorded(folder: Path, key: str) -> list[float] | str:
     """The values `fit` recorded under `key` in `folder`/history.json (OUT_DIR/<task>), one per
     step; or a sentence saying why there are none."""
-    shown = f"{folder.parent.name}/{folder.name}/{HISTORY_FILE}"
-    fix = (
-        f"{shown} is missing or is not the history fit() wrote; hand it in with model.pt "
-        f"(fit(..., out_dir=OUT_DIR / '{folder.name}') writes it)"
+    said = N_(
+        "{file} is missing or is not the history fit() wrote; hand it in with model.pt "
+        "(fit(..., out_dir=OUT_DIR / '{task}') writes it)"
     )
+    fix = Text(said, file=f"{folder.parent.name}/{folder.name}/{HISTORY_FILE}", task=folder.name)
     try:
         values = json.loads((folder / HISTORY_FILE).read_text())[key]
     except (OSError, ValueError, KeyError, TypeError):
