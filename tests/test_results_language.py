@@ -291,3 +291,41 @@ def test_a_completed_hand_in_reads_its_grade_in_the_course_language(
     assert board == [
         {"zh-TW": "關鍵詞辨識準確率", "pl": "Dokładność wykrywania słów kluczowych"}[tag]
     ]
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_what_the_tracer_found_reaches_the_graded_tests_in_the_course_language(tag):
+    """A model whose classifier is fed by no normalization, whose layer class comes from
+    elsewhere and that draws random numbers in eval: the child's facts, through its JSON
+    (`shown_facts`), give the grader each explanation in the course's language
+    (`ChildFacts.probe_facts`); the facts' English fields stay what the child wrote."""
+    import torch
+    from torch import nn
+
+    from kws.grading.child.runner import shown_facts
+    from kws.grading.judge.facts import shown_fact
+    from kws.tracing.probes import layer_class_problem, norm_feeds_classifier
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    facts = {
+        "norm_before_classifier": list(norm_feeds_classifier(model, (torch.zeros(2, 4),))),
+        "layer_class_problem": layer_class_problem({"__name__": "__main__"}, "EncoderLayer"),
+        "class_problems": {"Pooling": layer_class_problem({}, "Pooling"), "Head": None},
+        "unsteady": i18n.Text(  # as `kws.tracing.compare.unsteady` says it
+            "it draws random numbers in eval mode: {draws}", draws="torch.rand in 0"
+        ),
+    }
+    facts["shown"] = shown_facts(facts)
+    sent = json.loads(json.dumps(facts))  # what the grader reads of the child's payload
+    english = sent["norm_before_classifier"][1]
+    assert english.startswith("The input of the classifier") and sent["shown"]
+    with i18n.speaking(tag):
+        said = [shown_fact(sent, key) for key in
+                ("norm_before_classifier", "layer_class_problem", "unsteady")]  # fmt: skip
+        said.append(shown_fact(sent, "class_problems", "Pooling"))
+    assert all(text not in facts.values() for text in said)
+    assert _english_in("\n".join(said)) == [], said
+    assert "EncoderLayer" in said[1] and "torch.rand in 0" in said[2] and "Pooling" in said[3]
+    forged = dict(sent, shown=json.dumps({"unsteady": {"message": "{x}", "values": {"x": 1}}}))
+    with i18n.speaking(tag):
+        assert shown_fact(forged, "unsteady") == sent["unsteady"]  # not a kit message: English

@@ -112,8 +112,10 @@ def unsteady(model, inputs, untraced, traced, seed: int, exact: bool) -> str | N
         return None
     draws = random_draws(model, inputs if isinstance(inputs, tuple) else (inputs,))
     if draws:
-        return "it draws random numbers in eval mode: " + "; ".join(draws)
-    return (
-        "two passes under the same seeds differ: it keeps state between calls (on self or "
-        "elsewhere) or draws random numbers that no seed fixes"
+        return Text(N_("it draws random numbers in eval mode: {draws}"), draws="; ".join(draws))
+    return Text(
+        N_(
+            "two passes under the same seeds differ: it keeps state between calls (on self or "
+            "elsewhere) or draws random numbers that no seed fixes"
+        )
     )

@@ -6,6 +6,7 @@ sentence naming the file, cell or value, so that one broken task does not hide t
 """
 
 import contextlib
+import json
 import sys
 import time
 import traceback
@@ -17,8 +18,12 @@ from kws.grading.child.checkpoint import load_checkpoint, read_config
 from kws.grading.child.predictions import pick_batches, predict, prediction_batches, release_memory
 from kws.grading.protocol.child_run import ChildRun
 from kws.grading.protocol.handin import find_notebook, outputs_folder, relative
+from kws.i18n import Text
 from kws.i18n import gettext as _
 
+# The facts whose text a student reads (`shown_facts`)
+SHOWN_FACTS = ("traced_mismatch", "unsteady", "layer_class_problem", "norm_before_classifier",
+               "class_problems")  # fmt: skip
 _CUDA_ERRORS = (
     "Torch not compiled with CUDA enabled",
     "No CUDA GPUs are available",
@@ -131,8 +136,29 @@ def grade_task(
     )
     if report["facts"] is None:  # forward failed: the parameter budget is still graded
         report["facts"] = static_facts(model)
+    report["facts"]["shown"] = shown_facts(report["facts"])
     release_memory()
     return report
+
+
+def shown_facts(facts: dict) -> str:
+    """The facts a student reads in a graded test's message (`SHOWN_FACTS`: a rule's
+    explanation, why the model is unsteady or computes something else when traced, why its
+    layer class or another class is not the notebook's own) as their messages and values
+    (`kws.i18n.portable`; {class name: that} for ``class_problems``),
+    one flat JSON string the grader shows in the course's language
+    (`kws.grading.judge.facts.shown_fact`); "" when too long (the grader then shows English)."""
+    texts = {}
+    for key in SHOWN_FACTS:
+        value = facts.get(key)
+        if isinstance(value, list | tuple) and len(value) == 2:  # a rule's (passed, why)
+            value = value[1]
+        if isinstance(value, Text):
+            texts[key] = value.portable()
+        elif isinstance(value, dict):
+            texts[key] = {k: v.portable() for k, v in value.items() if isinstance(v, Text)}
+    said = json.dumps(texts, ensure_ascii=False) if texts else ""
+    return said if len(said) <= numeric.MAX_SHOWN else ""
 
 
 def _quietly(action):

@@ -128,8 +128,9 @@ class TestCellItem(pytest.Item):
     def runtest(self) -> None:
         verdict = self.cells.verdicts(self.spec)[self.cell.grade_id]
         if verdict is not None:
-            pytest.fail(f"The test cell {self.cell.grade_id} of {self.spec.notebook} failed: "
-                        f"{verdict}", pytrace=False)  # fmt: skip
+            said = _("The test cell {cell} of {notebook} failed: {verdict}")
+            cell, notebook = self.cell.grade_id, self.spec.notebook
+            pytest.fail(said.format(cell=cell, notebook=notebook, verdict=verdict), pytrace=False)
 
     def reportinfo(self):
         return self.path, None, self.name

@@ -11,7 +11,7 @@ from kws.grading.judge.hints import hint, with_hint
 from kws.grading.judge.notebook import child_problem
 from kws.grading.judge.results import GradescopeReport
 from kws.grading.sandbox.supervise import ChildResult
-from kws.i18n import from_portable
+from kws.i18n import N_, from_portable
 from kws.i18n import gettext as _
 
 # Why a numeric test of the course's grader_checks.py does not run in a student's copy.
@@ -59,13 +59,13 @@ class ChildFacts:
             pytest.fail(f"{said[stage]}: {error}")
 
     def _tampered(self, where: str, tampering: list[str], checked: str, fix: str) -> None:
-        """Record the notebook's `tampering` with torch or the grader, and fail the test."""
+        """Record the notebook's `tampering` with torch or the grader, and fail the test
+        (`checked` and `fix`: messages, shown in the active language)."""
         what = f"the notebook changes torch or the grader ({tampering[0]})"
         self.report.add_finding("tampering", f"{where}: {what}")
-        pytest.fail(
-            f"Your notebook changes torch or the grader's code ({tampering[0]}), so {checked} "
-            f"cannot be checked. {fix}"
-        )
+        said = _("Your notebook changes torch or the grader's code ({tampering}), so {checked} "
+                 "cannot be checked. {fix}")  # fmt: skip
+        pytest.fail(said.format(tampering=tampering[0], checked=_(checked), fix=_(fix)))
 
     def loaded_model(self, child: ChildResult, task: str, *, evaluated: bool = False) -> dict:
         """The child's report on a task, failing the test unless the model was built and its
@@ -124,27 +124,36 @@ class ChildFacts:
         self._fail_first(child, task, dict.fromkeys(stages, could_not))
         tampering = report["facts"]["tampering"] + child.payload["tampering"]
         if tampering:
-            fix = "Remove the code that replaces or patches torch functions."
-            self._tampered(task, tampering, "its model", fix)
-        if mismatch := report["facts"].get("traced_mismatch"):
+            fix = N_("Remove the code that replaces or patches torch functions.")
+            self._tampered(task, tampering, N_("its model"), fix)
+        facts = report["facts"]
+        if mismatch := facts.get("traced_mismatch"):
             self.report.add_finding(
                 "tampering", f"{task}: the model computes something else while traced ({mismatch})"
             )
-            pytest.fail(
-                f"Your {task} model computes something else while the grader traces it "
-                f"({mismatch}), so its structure cannot be checked on "
-                "the computation that is graded. Make forward compute the same thing every time "
-                "(no checks for profilers, hooks, modes or who is calling)."
-            )
-        if unsteady := report["facts"].get("unsteady"):
-            self.report.add_output(
-                f"Your {task} model gives other outputs on each call in eval mode ({unsteady}). "
-                "The grader ran every pass it compares under the same random seeds, so your "
-                "grade is the same on every run; a model should still compute one thing in eval."
-            )
-        if forward and isinstance(report["facts"].get("layer_calls"), int):
-            self.report.add_measure("layers_run", report["facts"]["layer_calls"])
-        return report["facts"]
+            said = _("Your {task} model computes something else while the grader traces it "
+                     "({mismatch}), so its structure cannot be checked on the computation that is "
+                     "graded. Make forward compute the same thing every time (no checks for "
+                     "profilers, hooks, modes or who is calling).")  # fmt: skip
+            pytest.fail(said.format(task=task, mismatch=shown_fact(facts, "traced_mismatch")))
+        if facts.get("unsteady"):
+            said = _("Your {task} model gives other outputs on each call in eval mode "
+                     "({unsteady}). The grader ran every pass it compares under the same random "
+                     "seeds, so your grade is the same on every run; a model should still compute "
+                     "one thing in eval.")  # fmt: skip
+            self.report.add_output(said.format(task=task, unsteady=shown_fact(facts, "unsteady")))
+        if forward and isinstance(facts.get("layer_calls"), int):
+            self.report.add_measure("layers_run", facts["layer_calls"])
+        shown = {key: shown_fact(facts, key) for key in ("layer_class_problem",) if facts.get(key)}
+        if isinstance(facts.get("class_problems"), dict):
+            shown["class_problems"] = {
+                name: problem and shown_fact(facts, "class_problems", name)
+                for name, problem in facts["class_problems"].items()
+            }
+        if isinstance(facts.get("norm_before_classifier"), list | tuple):
+            passed = facts["norm_before_classifier"][0]
+            shown["norm_before_classifier"] = [passed, shown_fact(facts, "norm_before_classifier")]
+        return facts | shown  # what a test quotes to the student, in the active language
 
     def numeric(
         self,
@@ -167,8 +176,9 @@ class ChildFacts:
         else:
             self.notebook_ran(child)
         if child.payload["tampering"]:
-            fix = "Remove the code that replaces or patches torch."
-            self._tampered(component, child.payload["tampering"], "its classes and functions", fix)
+            fix = N_("Remove the code that replaces or patches torch.")
+            checked = N_("its classes and functions")
+            self._tampered(component, child.payload["tampering"], checked, fix)
         facts = child.payload["numeric"].get(component)
         if facts is None and spec is not None and not spec.grader_checks_file.is_file():
             pytest.skip(GRADER_ONLY)  # a check the course keeps with its grader: not here
@@ -190,6 +200,25 @@ class ChildFacts:
         if failed:
             what, fix = _shown(*failed[0][2:])
             pytest.fail(f"{name}: ✗ {what} — {fix}")
+
+
+def shown_fact(facts: dict, key: str, name: str | None = None) -> str:
+    """The text of the fact `key` of a task's `facts` (a rule's explanation for a rule's
+    ``(passed, explanation)``; class `name`'s problem of ``class_problems``) in the active
+    language, from the child's JSON of their messages (``facts["shown"]``,
+    `kws.grading.child.runner.shown_facts`); English where it holds nothing usable."""
+    english = facts.get(key)
+    if isinstance(english, list | tuple):
+        english = english[1]
+    try:
+        texts = json.loads(facts.get("shown") or "{}")
+    except (TypeError, ValueError):
+        texts = {}
+    said = texts.get(key) if isinstance(texts, dict) else None
+    if name is not None:
+        english = english.get(name)
+        said = said.get(name) if isinstance(said, dict) else None
+    return from_portable(said, str(english))
 
 
 def _shown(what: str, fix: str, said: str) -> tuple[str, str]:

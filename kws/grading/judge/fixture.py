@@ -295,15 +295,14 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         if self.handin:  # `kws handin`: no labels, so no tiers to grade against yet
             pytest.skip(ACCURACY_AFTER_HAND_IN)
         if assignment not in self.tier_sets:
-            pytest.fail("The grader has no accuracy tiers for this data; tell the course staff.")
+            pytest.fail(_("The grader has no accuracy tiers for this data; tell the course staff."))
         return self.tier_sets[assignment].tiers
 
     def check_options(self) -> None:
         if self.submission is None or not self.submission.is_dir():
-            pytest.fail(
-                f"The grader was started without a valid --submission folder ({self.submission})."
-            )
+            said = _("The grader was started without a valid --submission folder ({folder}).")
+            pytest.fail(said.format(folder=self.submission))
         if self.data is None or not self.data.is_dir():
-            pytest.fail(
-                f"The grader was started without a valid --data folder ({self.data}); tell the course staff."
-            )
+            said = _("The grader was started without a valid --data folder ({folder}); tell the "
+                     "course staff.")  # fmt: skip
+            pytest.fail(said.format(folder=self.data))

@@ -16,6 +16,7 @@ from kws.grading.judge.budget import (
     encoder_budget,
 )
 from kws.grading.protocol.handin import predictions_csv, relative
+from kws.i18n import gettext as _
 from kws.spec import Spec
 
 MAX_PREDICTIONS_BYTES = 16 * 2**20  # far above a test set's Id,Category rows
@@ -79,9 +80,10 @@ class HandinFiles:
         shown = relative(path, self.submission)
         inside = path.resolve().is_relative_to(Path(self.submission).resolve())
         if not (inside and path.is_file()):
-            pytest.fail(f"{shown} is missing; run the cell that writes it.")
+            pytest.fail(_("{file} is missing; run the cell that writes it.").format(file=shown))
         if path.stat().st_size >= MAX_PREDICTIONS_BYTES:
-            pytest.fail(f"{shown} is larger than {MAX_PREDICTIONS_BYTES // 2**20} MB.")
+            said = _("{file} is larger than {size} MB.")
+            pytest.fail(said.format(file=shown, size=MAX_PREDICTIONS_BYTES // 2**20))
         try:
             rows = read_labels_csv(path)
         except (ValueError, UnicodeDecodeError, OSError) as error:

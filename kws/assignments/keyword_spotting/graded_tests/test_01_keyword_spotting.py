@@ -8,7 +8,7 @@ and whether the learning rates fit() recorded in history.json beside model.pt fo
 This notebook builds on the kit's own encoder layers (kws.models), so there is no
 "from scratch" check here; notebook 02 has them."""
 
-from kws.author import N_, retraining_test, spec_of
+from kws.author import N_, Text, retraining_test, shown, spec_of
 
 SPEC = spec_of(__file__)  # this folder's spec.toml
 TASK = "kws"
@@ -18,10 +18,8 @@ def test_model_loads(grading, child):
     """Model: KeywordTransformer builds from config.json and loads model.pt"""
     report = grading.loaded_model(child, TASK)
     expected = SPEC.tasks[TASK].model_class
-    assert report["class"] == expected, (
-        f"config.json names class {report['class']}; the keyword-spotting model must be your "
-        f"{expected}."
-    )
+    said = N_("config.json names class {found}; the keyword-spotting model must be your {name}.")
+    assert report["class"] == expected, shown(Text(said, found=report["class"], name=expected))
 
 
 def test_output_shape(grading, child):

@@ -16,9 +16,8 @@ def test_model_loads(grading, child):
     """Model: PatchKWT builds from config.json and loads model.pt"""
     report = grading.loaded_model(child, TASK)
     expected = SPEC.tasks[TASK].model_class
-    assert report["class"] == expected, (
-        f"config.json names class {report['class']}; the patch model must be your {expected}."
-    )
+    said = N_("config.json names class {found}; the patch model must be your {name}.")
+    assert report["class"] == expected, shown(Text(said, found=report["class"], name=expected))
 
 
 def test_output_shape(grading, child):

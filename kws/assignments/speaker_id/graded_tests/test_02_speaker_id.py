@@ -5,7 +5,7 @@ grading child's payload (`kws.grading.plugin`)."""
 import pytest
 
 from kws.assignments.speaker_id.rules import layers_that_run
-from kws.author import N_, Text, retraining_test, spec_of
+from kws.author import N_, Text, retraining_test, shown, spec_of
 
 SPEC = spec_of(__file__)  # this folder's spec.toml: classes, limits, points, tiers
 TASKS = SPEC.model_tasks  # task -> class name
@@ -29,8 +29,9 @@ def titled(title: str, **values):
 def test_model_loads(grading, child, task):
     """Model builds from config.json and loads model.pt"""
     report = grading.loaded_model(child, task, evaluated=True)
-    assert report["class"] == TASKS[task], (
-        f"{task}/config.json names class {report['class']}; this task's model must be your {TASKS[task]}."
+    said = N_("{task}/config.json names class {found}; this task's model must be your {name}.")
+    assert report["class"] == TASKS[task], shown(
+        Text(said, task=task, found=report["class"], name=TASKS[task])
     )
 
 
@@ -44,12 +45,23 @@ def test_task1_layers_that_run(grading, child, score):
     calls = facts["layer_calls"]  # attention computations that ran one after another
     limit = TASK1_LIMITS["max_layer_calls"]
     passed, _ = layers_that_run(calls, limit)  # the judge check.task1 uses in the notebook
-    assert passed, (
-        f"{calls} encoder layers ran in one forward of your model (counted by the self-attention "
-        f"computations that run one after another, whatever the class names); the task allows 1 "
-        f"to {limit} (layers defined but not called do not count)."
+    ran = Text.counted(
+        "{n} encoder layer ran in one forward of your model (counted by the self-attention "
+        "computations that run one after another, whatever the class names); the task allows 1 "
+        "to {limit} (layers defined but not called do not count).",
+        "{n} encoder layers ran in one forward of your model (counted by the self-attention "
+        "computations that run one after another, whatever the class names); the task allows 1 "
+        "to {limit} (layers defined but not called do not count).",
+        calls,
+        limit=limit,
     )
-    score.set(1.0, f"{calls} encoder layers run in one forward of your model.")
+    assert passed, shown(ran)
+    run = Text.counted(
+        "{n} encoder layer runs in one forward of your model.",
+        "{n} encoder layers run in one forward of your model.",
+        calls,
+    )
+    score.set(1.0, shown(run))
 
 
 @pytest.mark.task("task1")
@@ -59,8 +71,8 @@ def test_task1_layers_that_run(grading, child, score):
 )
 def test_task1_encoder_parameters(grading, child, score):
     facts = grading.probe_facts(child, "task1", forward=False)  # counted, not run
-    assert facts["encoder_params"] is not None, (
-        "Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder."
+    assert facts["encoder_params"] is not None, shown(
+        N_("Your SpeakerTransformer has no `.encoder` module; keep the skeleton's self.encoder.")
     )
     count, text = facts["encoder_params"], facts["encoder_params_text"]  # the model in the child
     # Measured here, from the checkpoint, where the notebook's code cannot reach; None without
@@ -69,22 +81,23 @@ def test_task1_encoder_parameters(grading, child, score):
     if budget is not None and budget.count >= count:  # the live model may hold unsaved weights
         count, text = budget.count, budget.text
     budget_limit = TASK1_LIMITS["max_encoder_params"]
-    assert count < budget_limit, (
-        f"The parameter size of your encoder block is {text}, over the "
-        f"{budget_limit // 1000}k budget; use a smaller d_model or feed-forward size."
-        " (Every tensor of the encoder counts, parameters and buffers of every dtype alike.)"
+    over = N_(
+        "The parameter size of your encoder block is {text}, over the {budget}k budget; use a "
+        "smaller d_model or feed-forward size. (Every tensor of the encoder counts, parameters "
+        "and buffers of every dtype alike.)"
     )
-    score.set(1.0, f"The parameter size of your encoder block is {text}.")
+    assert count < budget_limit, shown(Text(over, text=text, budget=budget_limit // 1000))
+    size = N_("The parameter size of your encoder block is {text}.")
+    score.set(1.0, shown(Text(size, text=text)))
 
 
 @pytest.mark.parametrize("task", ["task1", "task2"])
 def test_layers_written_from_scratch(grading, child, task):
     """Your own layers: defined in the notebook, no library Transformer/Conformer in forward"""
     facts = grading.probe_facts(child, task)
-    assert not facts["forbidden"], (
-        f"Your {task} model's forward runs {facts['forbidden'][0]}; the task asks you to write "
-        "this layer yourself."
-    )
+    runs = N_("Your {task} model's forward runs {layer}; the task asks you to write this layer "
+              "yourself.")  # fmt: skip
+    assert not facts["forbidden"], shown(Text(runs, task=task, layer=facts["forbidden"][0]))
     assert facts["layer_class_problem"] is None, f"{facts['layer_class_problem']}."
 
 
@@ -92,9 +105,8 @@ def test_layers_written_from_scratch(grading, child, task):
 def test_task3_written_from_scratch(grading, child):
     """Task 3: your own attention pooling, no library Transformer or attention layer in forward"""
     facts = grading.probe_facts(child, "task3")
-    assert not facts["forbidden"], (
-        f"Your task3 model's forward runs {facts['forbidden'][0]}; write it yourself."
-    )
+    runs = N_("Your {task} model's forward runs {layer}; write it yourself.")
+    assert not facts["forbidden"], shown(Text(runs, task="task3", layer=facts["forbidden"][0]))
     problems = [problem for problem in facts.get("class_problems", {}).values() if problem]
     assert not problems, f"{problems[0]}."
 
@@ -120,15 +132,17 @@ def test_accuracy(grading, child, hidden, task, score):
 @pytest.mark.parametrize("task", TASKS)
 def test_predictions_csv(grading, hidden, task):
     """predictions.csv: Id,Category with one known speaker per test utterance"""
-    shown, rows = grading.read_predictions(SPEC, task)  # shown: outputs/task1/predictions.csv
+    file, rows = grading.read_predictions(SPEC, task)  # file: outputs/task1/predictions.csv
     expected = set(hidden.test_labels)  # every test utterance, also those the child did not see
     missing, extra = expected - set(rows), set(rows) - expected
-    assert not missing and not extra, (
-        f"{shown} has {len(missing)} test Ids missing and {len(extra)} unknown "
-        "Ids; write one row per utterance of testdata.json."
+    wrong = N_("{file} has {missing} test Ids missing and {extra} unknown Ids; write one row per "
+               "utterance of testdata.json.")  # fmt: skip
+    assert not missing and not extra, shown(
+        Text(wrong, file=file, missing=len(missing), extra=len(extra))
     )
     unknown = sorted(set(rows.values()) - set(hidden.classes))
-    assert not unknown, f"{shown} predicts unknown speakers, e.g. {unknown[0]!r}."
+    said = N_("{file} predicts unknown speakers, e.g. {speaker}.")
+    assert not unknown, shown(Text(said, file=file, speaker=repr(unknown[0])))
 
 
 test_retrains_on_gpu = retraining_test(SPEC)  # the notebook re-trained, graded (gpu)
