@@ -13,6 +13,7 @@ from pathlib import Path
 from kws.counts import format_count, is_weight
 from kws.data.tensor_file import StoredTensor, TensorFileError, read_tensor_file
 from kws.grading.protocol.checkpoint import unwrap_state
+from kws.i18n import gettext as _
 
 MAX_CHECKPOINT_BYTES = 2 * 2**30
 
@@ -52,21 +53,23 @@ def load_state(path: Path, task: str) -> dict[str, StoredTensor]:
     dict."""
     path = Path(path)
     if not path.is_file():
-        raise BudgetError(f"{task}/model.pt is missing, so its weights cannot be counted")
+        said = _("{task}/model.pt is missing, so its weights cannot be counted")
+        raise BudgetError(said.format(task=task))
     if path.stat().st_size > MAX_CHECKPOINT_BYTES:
-        raise BudgetError(f"{task}/model.pt is larger than {MAX_CHECKPOINT_BYTES // 2**30} GiB")
+        said = _("{task}/model.pt is larger than {size} GiB")
+        raise BudgetError(said.format(task=task, size=MAX_CHECKPOINT_BYTES // 2**30))
     try:
         state = read_tensor_file(path)
     except (TensorFileError, OSError) as error:
-        raise BudgetError(
-            f"{task}/model.pt cannot be loaded safely ({type(error).__name__}); save it with "
-            "torch.save(model.state_dict(), path)"
-        ) from None
+        said = _("{task}/model.pt cannot be loaded safely ({error}); save it with "
+                 "torch.save(model.state_dict(), path)")  # fmt: skip
+        raise BudgetError(said.format(task=task, error=type(error).__name__)) from None
     # The weights the grading child loads: a training checkpoint's state dict, a wrapped
     # model's without its prefix (`unwrap_state`), so that they cannot escape the count.
     unwrapped = unwrap_state(state, lambda value: isinstance(value, StoredTensor))
     if unwrapped is None:
-        raise BudgetError(f"{task}/model.pt is not a state dict; save model.state_dict()")
+        said = _("{task}/model.pt is not a state dict; save model.state_dict()")
+        raise BudgetError(said.format(task=task))
     return unwrapped
 
 
@@ -80,10 +83,9 @@ def encoder_budget(
     state = load_state(path, task)
     prefixes = block_prefixes(attention_modules, root)
     if not any(key.startswith(root + ".") for key in state):
-        raise BudgetError(
-            f"{task}/model.pt has no `{root}.` weights; keep the skeleton's `self.{root} = ...` "
-            "holding the encoder block"
-        )
+        said = _("{task}/model.pt has no `{root}.` weights; keep the skeleton's "
+                 "`self.{root} = ...` holding the encoder block")  # fmt: skip
+        raise BudgetError(said.format(task=task, root=root))
     unique = {  # by storage: a tensor saved twice under two names (a shared module) counts once
         (value.storage.key, value.offset, value.shape): value.numel
         for key, value in state.items()
