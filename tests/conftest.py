@@ -66,10 +66,13 @@ def pytest_configure(config):
         config.option.loadscopereorder = False
     # -n auto starts one worker a core: one torch thread each, in the worker and in every process
     # it starts (notebooks, graders, and their grading children: kws.grading.sandbox.cores's
-    # child_threads). Idle OpenMP threads spin, taking the CPU from the other worker.
-    if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
+    # child_threads). Idle OpenMP threads spin, taking the CPU from the other worker. Without
+    # -n too, the processes a test starts get one thread: the grading children's limits, which
+    # key their records, are then those of the recording, however the suite is run.
+    if "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = "1"
-        torch.set_num_threads(1)
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            torch.set_num_threads(1)
 
 
 def worker_group(nodeid: str) -> str:
@@ -228,8 +231,9 @@ def pytest_terminal_summary(terminalreporter, config):
         if stale:
             terminalreporter.write_line(
                 f"FAILED: {len(stale)} hand-ins had no record of this kit, and a real child: "
-                f"{', '.join(stale)}. The records are incomplete: record them again "
-                "(tests/plugins/recorded_children.py says how) and commit the file.",
+                f"{', '.join(stale)}. The records are incomplete (or this run's OMP_NUM_THREADS "
+                "is not the recording's 1): record them again (tests/plugins/recorded_children.py "
+                "says how) and commit the file.",
                 red=True,
             )
         elif unrecorded:
