@@ -329,3 +329,21 @@ def test_what_the_tracer_found_reaches_the_graded_tests_in_the_course_language(t
     forged = dict(sent, shown=json.dumps({"unsteady": {"message": "{x}", "values": {"x": 1}}}))
     with i18n.speaking(tag):
         assert shown_fact(forged, "unsteady") == sent["unsteady"]  # not a kit message: English
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "pl"])
+def test_the_public_and_private_accuracies_note_speaks_the_language(tmp_path, tag):
+    """The note every student of a course with a private test set reads (its model's accuracy
+    on the private and the public test items) in the course's language, numbers as written."""
+    from kws.grading.judge.public_gap import public_gap
+    from kws.grading.testsets.hidden import HiddenTest
+
+    labels, private = [0] * 200, [True] * 100 + [False] * 100
+    hidden = HiddenTest(tmp_path / "x", labels, ("a", "b"), ("",) * 200, private=private)
+    predictions = [0] * 80 + [1] * 20 + [0] * 100  # private set 0.80, public items 1.00
+    with i18n.speaking(tag):
+        notes = [public_gap(hidden, predictions, "02.ipynb", "task1", "utterances", 0.95)[0][0],
+                 public_gap(hidden, predictions, "01.ipynb", "kws", "clips", compared=0.9)[0][0]]  # fmt: skip
+    assert _english_in("\n".join(notes)) == [], notes
+    assert "0.8000" in notes[0] and "0.9500" in notes[0] and "0.9000" in notes[1]
+    assert {"zh-TW": "語句", "pl": "wypowiedzi"}[tag] in notes[0]

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 
 from kws.grading.testsets.hidden import HiddenTest
+from kws.i18n import gettext as _
 
 # How far (a fraction) the public accuracy may lead the private one without a flag, at least:
 # the keyword reference's largest gap on the variant over the folds measured (3.6 points on fold
@@ -43,8 +44,9 @@ def public_gap(
     compared: float | None = None,
     honest: float | None = None,
 ) -> tuple[list[str], str | None]:
-    """What the results say about the private test set: notes for the run's output (the private,
-    graded, and public accuracies of `task`'s `predictions`, and `csv_accuracy`, the hand-in's
+    """What the results say about the private test set: notes for the run's output, in the
+    active language (the private, graded, and public accuracies of `task`'s `predictions`, and
+    `csv_accuracy`, the hand-in's
     predictions.csv's on every public test item, when given), and a review finding's sentence
     when a public one leads by more than `allowed_gap` (else None); ([], None) without a private
     set. `items`: what the test set holds, for the sentences ("clips", "utterances"). `honest`:
@@ -63,13 +65,20 @@ def public_gap(
         return [], None
     private = hidden.accuracy(predictions) if compared is None else compared
     n_private = int(hidden.private.sum())
-    which = f"private test {items} (graded)" if compared is None else (
-        f"public part of the private test {items}")  # fmt: skip
-    note = f"{notebook}: {task} accuracy on the {which}: {private:.4f}; on a sample of the " + (
-        f"public test {items}: {public:.4f}")  # fmt: skip
+    # the note a student reads, in the course's language; the items' name ("clips") too
+    values = {"notebook": notebook, "task": task, "items": _(items),
+              "private": f"{private:.4f}", "public": f"{public:.4f}"}  # fmt: skip
+    if compared is None:
+        said = _("{notebook}: {task} accuracy on the private test {items} (graded): {private}; "
+                 "on a sample of the public test {items}: {public}")  # fmt: skip
+    else:
+        said = _("{notebook}: {task} accuracy on the public part of the private test {items}: "
+                 "{private}; on a sample of the public test {items}: {public}")  # fmt: skip
+    note = said.format(**values)
     if csv_accuracy is not None:
-        total = len(hidden.test_labels)
-        note += f"; predictions.csv's on all {total:,} public test {items}: {csv_accuracy:.4f}"
+        total = f"{len(hidden.test_labels):,}"
+        said = _("; predictions.csv's on all {total} public test {items}: {csv}")
+        note += said.format(total=total, items=values["items"], csv=f"{csv_accuracy:.4f}")
     leads = [(public, len(hidden.labels) - n_private, f"the {task} model scores", "")]
     if csv_accuracy is not None:
         csv = f"the {task} predictions.csv scores"

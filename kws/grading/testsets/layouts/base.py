@@ -22,6 +22,8 @@ import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from kws.i18n import N_
+
 if TYPE_CHECKING:
     from kws.grading.testsets.hidden import HiddenTest
     from kws.spec import Spec
@@ -61,7 +63,7 @@ class Layout(abc.ABC):
     """
 
     input_kind: ClassVar[str]
-    items_name: ClassVar[str] = "items"  # what the results call the test set's items
+    items_name: ClassVar[str] = N_("items")  # what the results call the test set's items
     synthetic: ClassVar[str | None] = None  # `kws synth`'s name of its synthetic twin, if any
 
     def __init__(self, spec: Spec):

@@ -22,6 +22,7 @@ from kws.grading.testsets.hidden import (
 )
 from kws.grading.testsets.layouts.base import Layout, files_to_zip, link_into
 from kws.grading.testsets.layouts.speech_commands import SPEECH_COMMANDS_TEST_FOLDERS
+from kws.i18n import N_
 
 if TYPE_CHECKING:
     from kws.spec import Spec
@@ -35,7 +36,7 @@ class HW4Layout(Layout):
 
     input_kind = "features"
     synthetic = "speaker-features"
-    items_name = "utterances"
+    items_name = N_("utterances")
 
     def __init__(self, spec: Spec):
         super().__init__(spec)

@@ -17,6 +17,7 @@ from kws.data.private_variant import MARKER, PRIVATE_SUFFIX
 from kws.data.words import CLIP_SAMPLES, LABEL_SETS, SAMPLE_RATE
 from kws.grading.testsets.hidden import HiddenTest, secret_sample, synthetic_preset
 from kws.grading.testsets.layouts.base import Layout, files_to_zip, link_into
+from kws.i18n import N_
 
 if TYPE_CHECKING:
     from kws.spec import Spec
@@ -32,7 +33,7 @@ class SpeechCommandsLayout(Layout):
 
     input_kind = "waves"
     synthetic = "speech-commands"
-    items_name = "clips"
+    items_name = N_("clips")
 
     def __init__(self, spec: Spec):
         super().__init__(spec)
