@@ -46,10 +46,9 @@ def public_gap(
 ) -> tuple[list[str], str | None]:
     """What the results say about the private test set: notes for the run's output, in the
     active language (the private, graded, and public accuracies of `task`'s `predictions`, and
-    `csv_accuracy`, the hand-in's
-    predictions.csv's on every public test item, when given), and a review finding's sentence
-    when a public one leads by more than `allowed_gap` (else None); ([], None) without a private
-    set. `items`: what the test set holds, for the sentences ("clips", "utterances"). `honest`:
+    `csv_accuracy`, the hand-in's predictions.csv's on every public test item, when given), and
+    a review finding's sentence when a public one leads by more than `allowed_gap` (else None);
+    ([], None) without a private set. `items`: what the test set holds, for the sentences ("clips", "utterances"). `honest`:
     the gap the course's reference showed on this private set (`allowed_gap`).
 
     `compared`: under the Kaggle rule, the accuracy on the public part of the private test set
