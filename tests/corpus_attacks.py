@@ -278,12 +278,16 @@ def extra_layers(source: str) -> str:
 
 def refiner_state(cell_source: str, kwargs: dict, state: dict) -> dict:
     """The checkpoint of the model with Refiner layers: the reference's weights, and Refiner
-    layers whose output projections are zero (pre-norm, so each is exactly the identity)."""
+    layers whose output projections are zero (pre-norm, so each is exactly the identity). Their
+    other weights are drawn from a seed of their own: the same bytes in every test run, whatever
+    ran before in the process (a grading child's record is keyed by them)."""
     import torch
 
     namespace: dict = {"__name__": "corpus_refiner"}
     exec(compile(cell_source, "<corpus refiner>", "exec"), namespace)
-    model = namespace["SpeakerTransformer"](**kwargs)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = namespace["SpeakerTransformer"](**kwargs)
     model.load_state_dict(state, strict=False)
     full = model.state_dict()
     for key in full:
