@@ -110,7 +110,9 @@ class ChildFacts:
 
         Returns:
             {fact: value}; a rule of the task's ``rules`` gives ``(passed, explanation)``, e.g.
-            ``facts["norm_before_classifier"]``.
+            ``facts["norm_before_classifier"]``; the texts a test quotes to the student (a
+            rule's explanation, ``layer_class_problem``, ``class_problems``) in the course's
+            language.
 
         Example:
             ```python
