@@ -253,9 +253,10 @@ class Grading(ChildFacts, HandinFiles, KaggleParts):
         self, spec: Spec, child, hidden: HiddenTest, task: str, score: Score, leaderboard: str
     ) -> tuple[float, str]:
         """What an accuracy test does: `task`'s `accuracy`, on the leaderboard as `leaderboard`
-        (an ``N_`` message or a `Text`, `shown` in the course's language), graded by tier against the task's target (`tier_credit` with `tiers`), and
-        the test's partial credit set on `score` (with the message only at full credit: a
-        passing test shows its accuracy).
+        (an ``N_`` message or a `Text`, `shown` in the course's language), graded by tier
+        against the task's target (`tier_credit` with `tiers`), and the test's partial credit
+        set on `score` (with the message only at full credit: a passing test shows its
+        accuracy).
 
         Returns:
             (fraction, message) of `tier_credit`, for the test to assert.
