@@ -56,7 +56,9 @@ def pytest_configure(config):
         os.environ["PYTHONPATH"] = os.pathsep.join(
             part for part in (PLUGINS, os.environ.get("PYTHONPATH")) if part
         )
-    if not os.environ.get(CHILDREN_SEEN):
+    # A run of its own (not a worker) starts its own folder, and removes it at its end: a test's
+    # nested pytest run never reads, or removes, the reports of the run that started it.
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get(CHILDREN_SEEN):
         os.environ[CHILDREN_SEEN] = tempfile.mkdtemp(prefix="kws-children-")
     if config.getoption("record_children") or full_run(config):
         os.environ[ALL_REAL] = "1"  # the full run grades every hand-in with a real child

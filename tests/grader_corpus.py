@@ -173,18 +173,16 @@ def _wrong_shape(state: dict) -> dict:
 
 
 class _Payload:
-    """A pickle that would run code on load: `torch.load(weights_only=False)` would call it."""
-
-    def __init__(self, target: str):
-        self.target = target
+    """A pickle that would run code on load: `torch.load(weights_only=False)` would call it,
+    leaving a marker in the loader's working folder (a grader's: the results folder)."""
 
     def __reduce__(self):
-        return (exec, (f"open({self.target!r}, 'w').write('ran')",))
+        return (exec, (f"open({MARKER + '-pickle'!r}, 'w').write('ran')",))
 
 
 def _tampered(folder: Path, context: Context) -> None:
-    target = str(context.results_dir / f"{MARKER}-pickle")
-    torch.save({"prenet.weight": _Payload(target)}, folder / "outputs/task1/model.pt")
+    # no path of this run in the pickle: the same bytes, so the same record key, in every run
+    torch.save({"prenet.weight": _Payload()}, folder / "outputs/task1/model.pt")
 
 
 def _delete_cell(class_name: str) -> Callable[[Path, Context], None]:
