@@ -13,7 +13,6 @@ full run (``--full``) grades every case.
 """
 
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -49,6 +48,7 @@ from grader_corpus import (
     build_corpus,
     cases,
 )
+from recorded_children import content_digest
 
 from kws.grading.sandbox import bwrap
 
@@ -131,7 +131,8 @@ def _tests(document: dict) -> dict[str, dict]:
 
 
 def _snapshot(*folders: Path) -> dict[str, str]:
-    """sha256 of every file under `folders` (Python's and git's caches left out), keyed by path.
+    """sha256 of every file under `folders` (Python's and git's caches left out), keyed by path;
+    of the data alone in a sparse file of gigabytes (`content_digest`).
 
     The grader writes nothing into the data folder, not even caches of the test features (it
     streams the hidden test sets; a child caches in its own folder), so any new file fails."""
@@ -139,7 +140,7 @@ def _snapshot(*folders: Path) -> dict[str, str]:
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and not caches.intersection(path.parts):
-                digests[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+                digests[str(path)] = content_digest(path)
     return digests
 
 

@@ -3,6 +3,7 @@ grader corpora judge instead of starting a sandboxed child for every hand-in: cu
 kit as it is, keyed by what the child reads (not by the grader's secret order of the inputs,
 nor by a training run's clock), and translated into this grader's order."""
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from recorded_children import (
     KIT,
     RECORDS,
+    content_digest,
     environment,
     job_key,
     kit_digest,
@@ -125,3 +127,23 @@ def test_a_replayed_report_gives_each_input_its_own_prediction():
     assert moved["tasks"]["task1"]["predictions"] == [9, 7, 8]
     assert moved["tasks"]["task1"]["near"] == [[2], [], [1]]
     assert payload["tasks"]["task1"]["predictions"] == [7, 8, 9]  # the record is left as it was
+
+
+def test_a_sparse_file_of_gigabytes_is_digested_by_its_data(tmp_path):
+    """The corpus's hand-ins over the copy limit are sparse files of gigabytes: their keys and
+    the corpus's snapshots digest the data alone, yet any byte written changes the digest."""
+    huge = tmp_path / "model.pt"
+    with open(huge, "wb") as file:
+        file.truncate(2_200_000_000)
+    first = content_digest(huge)
+    same = tmp_path / "same.pt"
+    with open(same, "wb") as file:
+        file.truncate(2_200_000_000)
+    assert content_digest(same) == first
+    with open(huge, "r+b") as file:
+        file.seek(1_000_000_000)
+        file.write(b"\x01")
+    assert content_digest(huge) != first
+    small = tmp_path / "config.json"
+    small.write_bytes(b"{}")
+    assert content_digest(small) == hashlib.sha256(b"{}").hexdigest()
