@@ -14,6 +14,8 @@ from kws.grading.records.marks.store import MarkStore
 pytestmark = [
     pytest.mark.skipif(MISSING is not None, reason=str(MISSING)),
     pytest.mark.slow,
+    # more browser tests of the marking page (test_mark_browser.py's first is the default run's)
+    pytest.mark.full,
 ]
 KEY = "speaker_id/norm-classifier"
 STUDENTS = 24

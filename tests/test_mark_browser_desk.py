@@ -22,6 +22,8 @@ from kws.grading.records.seal import digests, read_seal, seal
 pytestmark = [
     pytest.mark.skipif(MISSING is not None, reason=str(MISSING)),
     pytest.mark.slow,
+    # more browser tests of the marking page (test_mark_browser.py's first is the default run's)
+    pytest.mark.full,
 ]
 KEY = "speaker_id/norm-classifier"
 PATCHOUT = "patch_transformer/patchout-test-time"
