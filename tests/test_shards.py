@@ -335,6 +335,7 @@ def _same_class(merged: Path, one: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.full  # a class graded end to end, twice: the full run's (docs/development/tests.md)
 def test_shards_graded_as_processes_merge_into_the_one_machine_gradebook(course, one_machine):
     work = course / "elsewhere"  # the commands typed from another folder, with relative paths
     work.mkdir()
@@ -403,7 +404,7 @@ def test_the_docs_carry_the_shipped_array_script():
 
 
 @pytest.mark.slow
-@pytest.mark.full  # a one-node cluster started for it; the shards as processes run by default
+@pytest.mark.full  # a one-node cluster started for it
 def test_slurm_array_grades_the_shards_and_a_dependent_job_merges_them(
     course, one_machine, tmp_path
 ):
