@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from course_helpers import ROOT
+from in_process import kws_here
 
 from kws.spec import (
     Registry,
@@ -37,9 +38,15 @@ def _course(tmp_path: Path) -> Path:
     return shutil.copytree(TEMPLATE, tmp_path / "course")
 
 
-def _kws(cwd: Path, *args: str, course_name: str = "course") -> subprocess.CompletedProcess:
+def _kws(
+    cwd: Path, *args: str, course_name: str = "course", here: bool = False
+) -> subprocess.CompletedProcess:
+    """`kws ARGS` typed in `cwd` with the course `course_name`; `here`: in this process
+    (tests/in_process.py), for a command that only reads the course and refuses."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KWS_")}
     env |= {"KWS_COURSE": course_name, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    if here:
+        return kws_here(cwd, *args, env=env)
     return subprocess.run([sys.executable, "-m", "kws.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)  # fmt: skip
 
@@ -285,7 +292,7 @@ def test_kws_assign_refuses_a_broken_assignment_before_it_writes_anything(tmp_pa
         assert old in path.read_text()
         path.write_text(path.read_text().replace(old, new))
     before = _files(folder)
-    done = _kws(tmp_path, "assign")
+    done = _kws(tmp_path, "assign", here=True)
     assert done.returncode == 2, done.stdout
     assert done.stderr.startswith("kws assign: 1 problem(s), nothing written:\n- ")
     assert said in done.stderr
