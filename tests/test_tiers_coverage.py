@@ -11,6 +11,8 @@ import pytest
 from course_helpers import ROOT
 
 SCRIPT = ROOT / ".ci" / "tiers.py"
+# CI's own script, with coverage.py run on a made-up kit: tested in the full run, as CI runs it
+pytestmark = pytest.mark.full
 
 
 @pytest.fixture(scope="module")
