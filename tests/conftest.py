@@ -1,5 +1,6 @@
 import fcntl
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from recorded_children import (  # noqa: E402
     ALL_REAL,
     CHILDREN_SEEN,
     children_seen,
+    grader_options,
     save_records,
     stale_records,
 )
@@ -312,12 +314,14 @@ def reference_submission(tiny_data, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def real_class(tiny_data, reference_submission, tmp_path_factory) -> Path:
     """The grades folder the real `kws grade` command wrote, in the instructor's folder, for a
-    class graded by real sandboxed children: the reference hand-in (``ref``: every notebook,
-    executed on the tiny data), the released notebooks as they are (``fresh``), four students'
-    independent notebook 02 (tests/class_corpus.py) and a renamed copy of the reference's
-    (these five hand in the notebook alone, without outputs). Graded once per run for the
-    modules that read it (tests/test_grader_corpus.py, tests/test_report.py): copy it first to
-    write into it."""
+    class: the reference hand-in (``ref``: every notebook, executed on the tiny data), the
+    released notebooks as they are (``fresh``), four students' independent notebook 02
+    (tests/class_corpus.py) and a renamed copy of the reference's (these five hand in the
+    notebook alone, without outputs). The reference is graded by real sandboxed children (the
+    default run's one end-to-end path), the others' children's reports come from their records
+    (tests/plugins/recorded_children.py, loaded by each grader through ``PYTEST_ADDOPTS``;
+    every child is real in the full run). Graded once per run for the modules that read it
+    (tests/test_grader_corpus.py, tests/test_report.py): copy it first to write into it."""
     from class_corpus import REFERENCE_RENAMES, SPEAKER, renamed, solution_fills
     from class_corpus import write_speaker_handin as write_speaker
 
@@ -335,7 +339,10 @@ def real_class(tiny_data, reference_submission, tmp_path_factory) -> Path:
         write_speaker(root / "submissions" / "renamed-ref", renamed(reference, REFERENCE_RENAMES))
         command = [sys.executable, "-m", "kws.cli", "grade", "submissions"]
         command += ["--data", str(tiny_data), "--out", "grades", "--jobs", "2"]
-        done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+        aliases = {str(root): "CLASS", str(tiny_data): "DATA", str(ROOT): "REPO"}
+        options = grader_options(real=["ref"], aliases=aliases)
+        env = os.environ | {"PYTEST_ADDOPTS": shlex.join(options)}
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
 
     return _built_once(tmp_path_factory, "real-class", build) / "grades"
