@@ -408,7 +408,7 @@ def _knows_the_held_out_clips(folder: Path, data: Path, split) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.full  # a term's regrade on Gradescope, end to end: the full run's (docs/development/tests.md)
+@pytest.mark.full  # a term's regrade on Gradescope, end to end
 def test_on_gradescope_the_held_out_part_counts_once_a_regrade_runs_after_the_due_date(
     tmp_path, tiny_data
 ):

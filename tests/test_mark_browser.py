@@ -93,7 +93,7 @@ def test_a_grader_marks_by_keyboard_changes_an_item_reloads_and_finds_every_mark
               " marks a minute)")  # fmt: skip
 
 
-@pytest.mark.full  # a second browser test of the marking page: the full run's (docs/development/tests.md)
+@pytest.mark.full  # a second browser test of the marking page
 def test_two_graders_in_two_browsers_lose_no_mark(server):
     with chromium() as ann, chromium() as bob:
         for browser, name in ((ann, "ann-grader"), (bob, "bob-grader")):
@@ -150,7 +150,7 @@ def test_a_request_without_the_token_is_refused(server):
     assert by_people(stored(server)) == {}
 
 
-@pytest.mark.full  # a second browser test of the marking page: the full run's (docs/development/tests.md)
+@pytest.mark.full  # a second browser test of the marking page
 def test_an_answer_with_a_script_an_onerror_and_a_javascript_link_runs_nothing(server):
     with chromium() as browser:
         open_page(browser, server)

@@ -27,7 +27,7 @@ def _total(course: Path) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.full  # a real regrade of a class, end to end: the full run's (docs/development/tests.md)
+@pytest.mark.full  # a real regrade of a class, end to end
 def test_a_real_regrade_keeps_the_override_and_says_how_to_settle_it(tmp_path):
     course = tmp_path / "course"  # the instructor's own folder: relative paths from here
     shutil.copytree(TOY, course / "assignments" / "points")

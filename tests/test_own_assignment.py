@@ -95,7 +95,7 @@ def _hand_in(folder: Path, notebook: Path, n_classes: int) -> None:
     (outputs / "config.json").write_text(json.dumps(config))
 
 
-@pytest.mark.full  # an assignment released and graded end to end: the full run's (docs/development/tests.md)
+@pytest.mark.full  # an assignment released and graded end to end
 def test_template_assignment_released_and_graded_outside_the_kit(tmp_path, tiny_data):
     before = _kit_snapshot()
     home = tmp_path / "instructor"

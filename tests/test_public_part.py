@@ -139,7 +139,7 @@ def _grade(tmp_path, submission, data, *options) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.full  # a Kaggle-style run graded end to end: the full run's (docs/development/tests.md)
+@pytest.mark.full  # a Kaggle-style run graded end to end
 def test_a_kaggle_run_grades_the_held_out_part_and_shows_the_public_part(
     tmp_path, tiny_data, reference_submission
 ):

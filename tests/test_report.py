@@ -306,7 +306,7 @@ def test_page_renders_in_headless_chromium_with_its_figures(report, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.full  # a class graded end to end from an instructor's folder: the full run's (docs/development/tests.md)
+@pytest.mark.full  # a class graded end to end from an instructor's folder
 def test_real_grade_then_report_from_an_instructors_folder(tmp_path):
     """`kws grade` then `kws report` as commands, run in the instructor's folder with relative
     paths: the reference copy and the renamed copy are flagged, independent work is not."""

@@ -335,7 +335,7 @@ def _same_class(merged: Path, one: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.full  # a class graded end to end, twice: the full run's (docs/development/tests.md)
+@pytest.mark.full  # a class graded end to end, twice
 def test_shards_graded_as_processes_merge_into_the_one_machine_gradebook(course, one_machine):
     work = course / "elsewhere"  # the commands typed from another folder, with relative paths
     work.mkdir()
