@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import recorded_children
 from recorded_children import (
     KIT,
     RECORDS,
@@ -21,6 +22,7 @@ from recorded_children import (
     parent_only,
     read_records,
     reordered,
+    sandbox_kind,
     stale_records,
 )
 
@@ -52,17 +54,23 @@ def test_the_records_are_those_of_the_kit_as_it_is():
     assert records["results"], f"{RECORDS} holds no report: `{REGENERATE}`"
 
 
-def test_a_hand_in_the_records_of_this_kit_lack_fails_the_run():
+def test_a_hand_in_the_records_of_this_kit_lack_fails_the_run(monkeypatch):
     """The records are of this kit and torch, yet a graded hand-in had none (a recording left
     incomplete, a corpus case changed since): the run fails naming it (tests/conftest.py)
-    instead of starting a real child in silence; of another kit or torch, it does not."""
+    instead of starting a real child in silence; of another kit or torch, or beside another
+    sandbox (the hand-written one, where bubblewrap is missing), it does not."""
     records = read_records()
     if kit_digest() not in records["kit"] or records.get("environment") != environment():
         pytest.skip("the records are of another kit or torch here: every child is real")
+    if records.get("sandbox") != sandbox_kind():
+        pytest.skip(f"the records were made beside {records.get('sandbox')}: every child is real")
     seen = [{"hand_in": "clean", "kind": "replayed"}, {"hand_in": "new_case", "kind": "real"},
             {"hand_in": "changed_case", "kind": "unrecorded"}]  # fmt: skip
     assert stale_records(seen) == ["changed_case"]
     assert stale_records(seen[:2]) == []
+    # beside another sandbox than the recording's (no bubblewrap, or a grader that is not root)
+    monkeypatch.setattr(recorded_children, "sandbox_kind", lambda: "builtin root=False")
+    assert records["sandbox"] != "builtin root=False" and stale_records(seen) == []
 
 
 def _hand_in(folder, seconds: float, order) -> ChildJob:

@@ -227,8 +227,8 @@ def reordered(payload: dict | None, recorded: list[str], order: list[str]) -> di
 
 def read_records(path: Path = RECORDS) -> dict:
     """The committed records: {"kit": [kit digests], "kit_files": the kit's files' digest
-    (`kit_files_digest`), "environment", "results": {key: result}, "payloads": {digest:
-    payload}} (empty when there is no file)."""
+    (`kit_files_digest`), "environment", "sandbox" (the recording machine's `sandbox_kind`),
+    "results": {key: result}, "payloads": {digest: payload}} (empty when there is no file)."""
     if not path.is_file():
         return {"kit": [], "results": {}, "payloads": {}}
     with gzip.open(path, "rt") as file:
@@ -271,14 +271,17 @@ def children_seen() -> dict[str, dict]:
 def stale_records(seen) -> list[str]:
     """The hand-ins of `seen` (`children_seen`' entries) that had no record although the
     records are of this kit and this environment (torch, Python): what a run must not leave
-    to a real child in silence. Empty where the records are of another kit or torch (every
-    child is then real, and tests/test_recorded_children.py says why)."""
+    to a real child in silence. Empty where the records are of another kit or torch, or were
+    recorded beside another sandbox (`sandbox_kind`: a machine without bubblewrap, or a grader
+    that is not root, makes keys the recording machine never made): every child is then real,
+    and tests/test_recorded_children.py says why."""
     missing = sorted({entry["hand_in"] for entry in seen if entry["kind"] == "unrecorded"})
     if not missing:
         return []
     records = read_records()
     if (
         records.get("environment") not in (None, environment())
+        or records.get("sandbox") not in (None, sandbox_kind())
         or kit_digest() not in records["kit"]
     ):
         return []
@@ -305,6 +308,7 @@ def save_records(seen: dict[str, dict], path: Path = RECORDS) -> None:
         elif payload is not None:
             payloads[payload] = records["payloads"][payload]
     records = {"kit": [kit], "kit_files": kit_files_digest(), "environment": environment()}
+    records["sandbox"] = sandbox_kind()  # the recording machine's, for `stale_records`
     records["results"] = results
     write_records(records | {"payloads": payloads}, path)
 
