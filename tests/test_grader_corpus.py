@@ -71,21 +71,26 @@ FLAGGED += ["trace_aware_via_caller", "trace_aware_via_profiler"]
 HONEST = ["four_layers_run", "encoder_weights_as_buffers"]
 HONEST += [case.name for case in rewrite_cases(Case)]
 
+# Graded by real sandboxed children in each sandbox (the others' reports come from their records,
+# tests/plugins/recorded_children.py; the reference and fresh hand-ins, `course_batch`, are real
+# too): an attack whose full marks hold only while the sandbox does.
+REAL_CHILDREN = ("read_hidden_labels",)
+# The attacks on the sandbox that keep full marks while it holds: a recorded report proves
+# nothing of the sandbox, so the default run grades only the real one (REAL_CHILDREN) and the
+# full run, whose children are all real, every one (tests/test_sandbox.py attacks each sandbox
+# with real children in the default run).
+HELD_ATTACKS = {"gigantic_output", "write_grader_files", "kill_the_parent", "network"}
+HELD_ATTACKS |= {"read_kit_solutions_and_other_results", "see_other_processes"}
+
 # The default run's sample (tests/corpus_grading.py): the case that covers each kind of verdict.
 SAMPLE = {
-    # every attack on the sandbox (SANDBOX_CASES), graded in both sandboxes
+    # the attacks on the sandbox (SANDBOX_CASES) but HELD_ATTACKS, graded in both sandboxes
     "crash": "a model cell that raises: every test of the child lost, the error and line named",
     "hang_in_forward": "a forward that never returns: the wall clock stops it",
     "memory_bomb": "the memory limit: can't allocate memory",
     "fork_bomb": "the process limit, then the wall clock",
-    "gigantic_output": "output that floods the pipes: full marks",
-    "read_hidden_labels": "the hidden labels are out of reach: full marks",
-    "write_grader_files": "the kit and the results are read-only: full marks",
-    "kill_the_parent": "the grader cannot be signalled: full marks",
-    "network": "no network, not even the grader's loopback: full marks",
+    "read_hidden_labels": "the hidden labels are out of reach: full marks (a real child)",
     "fake_result_file": "a result file written by the student lacks this run's token",
-    "read_kit_solutions_and_other_results": "solutions and others' results out of reach",
-    "see_other_processes": "a PID namespace of its own: full marks",
     "handin_nested_two_deep": "a hand-in two folders deep is found: full marks",
     # what the parent checks and the grading child judge, the same in both sandboxes
     "syntax_error": "a SyntaxError, its cell and line named",
@@ -120,10 +125,6 @@ SAMPLE = {
     "post_norm_where_pre_norm_is_asked": "a numeric bug: post-norm where pre-norm is asked",
     "am_softmax_margin_on_every_class": "a numeric bug: the margin on every class",
 }
-# Graded by real sandboxed children in each sandbox (the others' reports come from their records,
-# tests/plugins/recorded_children.py; the reference and fresh hand-ins, `course_batch`, are real
-# too): an attack whose full marks hold only while the sandbox does.
-REAL_CHILDREN = ("read_hidden_labels",)
 
 
 def _tests(document: dict) -> dict[str, dict]:
@@ -233,9 +234,10 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission, full) -> 
     The cases: every one in the full run, `SAMPLE` otherwise. bubblewrap (where installed)
     grades them all. The hand-written sandbox grades them all where bubblewrap is missing (it
     is then what the instructor gets), and otherwise the cases whose outcome depends on the
-    sandbox (`SANDBOX_CASES`): the others test the parent's checks and the grading child's
-    code, which are the same in both, and grading them twice would add minutes to the suite's
-    longest part without testing anything new.
+    sandbox (`SANDBOX_CASES`) in the full run, and its real children (`REAL_CHILDREN`) in the
+    default run, where the others' reports would come from their records: the others test
+    the parent's checks and the grading child's code, which are the same in both, and grading
+    them twice would add minutes to the suite's longest part without testing anything new.
     """
     if request.param == "bubblewrap" and not BWRAP:
         pytest.skip(
@@ -244,7 +246,7 @@ def corpus(request, tmp_path_factory, tiny_data, reference_submission, full) -> 
         )
     only = graded_cases((case.name for case in with_numeric(cases())), SAMPLE, full)
     if request.param == "hand-written" and BWRAP:
-        only &= set(SANDBOX_CASES)
+        only &= set(SANDBOX_CASES if full else REAL_CHILDREN)
     folder = tmp_path_factory.mktemp(f"corpus-{request.param}")
     # The corpus's own copy of the data, so that nothing but its graders touches what is
     # watched: tests running meanwhile (pytest-xdist) may add caches beside the session's copy.
@@ -356,9 +358,12 @@ def test_the_corpus_has_at_least_20_cases():
 
 def test_the_default_sample_covers_every_kind_of_verdict():
     """`SAMPLE` grades, by default, a case of each kind of verdict (each test lost, each reason,
-    full marks), every attack on the sandbox, each output phrase and flagged and honest cases."""
+    full marks), every attack on the sandbox that costs points and the real one that keeps
+    full marks, each output phrase and flagged and honest cases."""
     assert_sample_covers(with_numeric(cases()), SAMPLE, smaller=True)
-    assert set(SANDBOX_CASES) <= set(SAMPLE)
+    assert set(SANDBOX_CASES) - HELD_ATTACKS <= set(SAMPLE)
+    assert set(REAL_CHILDREN) <= set(SAMPLE) and not HELD_ATTACKS & set(SAMPLE)
+    assert HELD_ATTACKS <= set(SANDBOX_CASES)
     assert set(OUTPUT_PHRASES) <= set(SAMPLE)
     assert set(FLAGGED) & set(SAMPLE) and set(HONEST) & set(SAMPLE)
 
@@ -400,6 +405,8 @@ def test_nothing_outside_the_children_changed(corpus):
 
 
 def test_a_child_that_fails_says_so_in_a_sentence(corpus):
+    if "hang_in_forward" not in corpus.cases:
+        pytest.skip("the default run grades only its real child in this sandbox (--full: all)")
     output = _tests(_document(corpus, "hang_in_forward"))[TESTS["load1"]]["output"]
     assert output.startswith(
         f"Grading your notebook's model took too long (stopped after the wall-clock limit of {TIMEOUT_CASES_CLOCK} s)."
