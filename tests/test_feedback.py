@@ -405,14 +405,13 @@ def test_a_moodle_zip_names_each_folder_as_moodles_importer_reads_it(course):
 
 @pytest.mark.slow
 def test_the_reference_hand_in_graded_for_real_has_its_accuracies_on_every_page(
-    tmp_path, tiny_data, reference_submission
+    tmp_path, tiny_data, real_class
 ):
-    """The reference hand-in (every notebook, executed on the tiny data) graded by `kws grade`:
-    a page per notebook, each task's accuracy against the tier lines the run used, every test
-    passed, and nothing of the hidden speaker labels."""
-    shutil.copytree(reference_submission, tmp_path / "submissions" / "ref")
-    command = ["grade", "submissions", "--data", str(tiny_data), "--out", "grades"]
-    assert _run(tmp_path, *command).returncode == 0
+    """The reference hand-in (every notebook, executed on the tiny data) graded by `kws grade`
+    among its class (the session's `real_class`, tests/conftest.py): a page per notebook, each
+    task's accuracy against the tier lines the run used, every test passed, and nothing of the
+    hidden speaker labels."""
+    shutil.copytree(real_class, tmp_path / "grades", symlinks=True)
     assert _run(tmp_path, "feedback", "grades").returncode == 0
     pages = {p.stem: p.read_text() for p in (tmp_path / "feedback" / "ref").glob("*.html")}
     assert set(pages) == set(ASSIGNMENTS)

@@ -1,11 +1,9 @@
-"""`kws mark` on a class the real `kws grade` graded: the reference hand-in (every notebook
-executed on the tiny data, its written answers the model answers) and the released notebooks
-as they are (no answer). The results.json the grader wrote records what it measured of each
+"""`kws mark` on the class the real `kws grade` graded (the session's `real_class`): the
+reference hand-in (every notebook executed on the tiny data, its written answers the model
+answers), the released notebooks as they are (no answer) and classmates' notebook 02. The results.json the grader wrote records what it measured of each
 model as fields, and the marking page shows them beside the answers."""
 
 import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -13,24 +11,17 @@ from course_helpers import ROOT
 
 from kws.grading.marking.session import MarkingSession
 from kws.grading.records.marks.blanks import BLANK_BY
-from kws.spec import ASSIGNMENTS
 from kws.written.questions import read_questions
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, tiny_data, reference_submission):
-    root = tmp_path_factory.mktemp("marked-class")
-    shutil.copytree(reference_submission, root / "submissions" / "ref")
-    fresh = root / "submissions" / "fresh"
-    fresh.mkdir()
-    for spec in ASSIGNMENTS.values():
-        shutil.copy(ROOT / "assignments" / spec.notebook, fresh / spec.notebook)
-    command = [sys.executable, "-m", "kws.cli", "grade", "submissions", "--data", str(tiny_data)]
-    done = subprocess.run([*command, "--out", "grades", "--jobs", "2"], cwd=root,
-                          capture_output=True, text=True)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+def graded(tmp_path_factory, real_class):
+    """A copy of the class the session's real `kws grade` graded (tests/conftest.py): marking
+    writes into its grades folder."""
+    root = tmp_path_factory.mktemp("marked-class") / "class"
+    shutil.copytree(real_class.parent, root, symlinks=True)
     return root
 
 
