@@ -175,6 +175,7 @@ def _first_todo(name: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.full  # each released notebook run in a kernel: 20 CPU-s for the three
 @pytest.mark.parametrize("name", sorted(TASKS))
 def test_fresh_student_notebook_stops_at_its_first_todo(name, tiny_data, tmp_path):
     shutil.copy(ROOT / "assignments" / name, tmp_path / name)

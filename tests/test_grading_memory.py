@@ -206,6 +206,7 @@ def test_the_grader_streams_the_hidden_speaker_set(tiny_data, tmp_path):
     assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
 
 
+@pytest.mark.full  # a real child predicting 3,000 utterances: 20 CPU-s
 def test_the_grading_child_reads_one_batch_at_a_time(tiny_data, tmp_path):
     """The child's side: its peak (summed over the sandbox's processes) on the moderate set is
     within a few batches of its peak on a set of a few full prediction batches (the baseline
@@ -256,6 +257,7 @@ def pytest_sessionfinish(session):
 """
 
 
+@pytest.mark.full  # a whole grading run of the reference: 15 CPU-s
 def test_the_grader_never_imports_torch(tiny_data, reference_submission, tmp_path):
     """A whole grading run of every notebook leaves torch out of the grader's own process (it
     holds 220-520 MB, which Gradescope's 768 MB cannot spare twice): the test sets are read with

@@ -316,6 +316,7 @@ def test_without_a_course_file_everyone_is_on_time_and_missing_is_not_zero(term)
 
 
 @pytest.mark.slow
+@pytest.mark.full  # two real `kws grade` runs and a regrade: 18 CPU-s
 def test_regrading_one_student_replaces_only_their_row_and_keeps_the_adjustments(tmp_path):
     """The real `kws grade`, `kws adjust`, then `kws grade --student bob` after bob's hand-in
     was fixed: ann's row is as it was, bob's changed, his earlier result is in history/, and
@@ -345,6 +346,7 @@ def test_regrading_one_student_replaces_only_their_row_and_keeps_the_adjustments
 
 
 @pytest.mark.slow
+@pytest.mark.full  # two real `kws grade` runs: 15 CPU-s
 def test_kws_grade_reads_the_course_file_once_a_run(tmp_path, monkeypatch):
     """`kws grade --course` typed by the instructor (run in this process, so each read of the
     course file is seen): the class run and a regrade read and parse the course file once each,
