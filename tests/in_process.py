@@ -49,3 +49,43 @@ def kws_here(cwd: Path, *args: str, env: dict[str, str] | None = None):
         os.environ.update(saved_env)
     command = [sys.executable, "-m", "kws.cli", *args]
     return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())
+
+
+def python_here(cwd: Path, program: str, env: dict[str, str] | None = None):
+    """``python -c PROGRAM`` run in `cwd` with `env` (default: this process's), in this process:
+    `program` runs as ``__main__`` (a module of its own, what a notebook's kernel or a script
+    has), for a test of what a cell prints.
+
+    Returns:
+        a `subprocess.CompletedProcess`, as ``subprocess.run([sys.executable, "-c", program],
+        capture_output=True, text=True)`` gives it; an exception the program raises is printed
+        to its stderr, its exit code 1.
+    """
+    import traceback
+    import types
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd, saved_main = dict(os.environ), os.getcwd(), sys.modules["__main__"]
+    main = types.ModuleType("__main__")
+    try:
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        os.chdir(cwd)
+        sys.modules["__main__"] = main
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                exec(compile(program, "<string>", "exec"), vars(main))
+                code = 0
+            except SystemExit as end:
+                code = end.code if isinstance(end.code, int) else int(end.code is not None)
+            except Exception:
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.modules["__main__"] = saved_main
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    command = [sys.executable, "-c", program]
+    return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())

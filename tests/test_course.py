@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from course_helpers import ROOT
-from in_process import kws_here
+from in_process import kws_here, python_here
 
 from kws.spec import (
     Registry,
@@ -42,7 +42,7 @@ def _kws(
     cwd: Path, *args: str, course_name: str = "course", here: bool = False
 ) -> subprocess.CompletedProcess:
     """`kws ARGS` typed in `cwd` with the course `course_name`; `here`: in this process
-    (tests/in_process.py), for a command that only reads the course and refuses."""
+    (tests/in_process.py), for a command that reads the course and writes files only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KWS_")}
     env |= {"KWS_COURSE": course_name, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     if here:
@@ -227,14 +227,14 @@ def test_kws_assign_writes_what_the_spec_declares_and_the_student_notebook(tmp_p
     assert 'raise NotImplementedError("TODO: average only the valid frames' in "".join(
         c.source for c in student.cells)  # fmt: skip
     before = _files(folder)
-    again = _kws(tmp_path, "assign", "--check")
+    again = _kws(tmp_path, "assign", "--check", here=True)
     assert again.returncode == 0 and "out of date" not in again.stdout
     assert _files(folder) == before
     solution = folder / "solutions" / "my_assignment.ipynb"
     nb = nbformat.read(solution, as_version=4)
     nb.cells[0].source += "\nOne more line."
     nbformat.write(nb, solution)
-    stale = _kws(tmp_path, "assign", "--check")
+    stale = _kws(tmp_path, "assign", "--check", here=True)
     assert stale.returncode == 1
     assert "out of date: course/students/my_assignment.ipynb  (run: kws assign)" in stale.stdout
     assert _files(folder) == {**before, solution: solution.read_bytes()}
@@ -246,7 +246,7 @@ def test_kws_assign_writes_the_student_notebook_in_the_course_files_language(tmp
     and the hand-in cell speak it too."""
     _course(tmp_path)
     (tmp_path / "course.toml").write_text('timezone = "Asia/Taipei"\nlanguage = "zh-TW"\n')
-    done = _kws(tmp_path, "assign", "--course", "course.toml")
+    done = _kws(tmp_path, "assign", "--course", "course.toml", here=True)
     assert done.returncode == 0, done.stderr
     student = nbformat.read(tmp_path / "course" / "students" / "my_assignment.ipynb", 4)
     text = "\n".join(c.source for c in student.cells)
@@ -492,7 +492,7 @@ def test_the_tiers_are_written_into_the_spec_its_other_lines_kept(tmp_path):
 def test_kws_reference_refuses_data_without_the_test_set_before_running(tmp_path):
     _course(tmp_path)
     (tmp_path / "data").mkdir()
-    done = _kws(tmp_path, "reference", "--data", "data")
+    done = _kws(tmp_path, "reference", "--data", "data", here=True)
     assert done.returncode == 2
     assert "kws reference: --data data: " in done.stderr
     assert not (tmp_path / "reference").exists()
@@ -502,7 +502,7 @@ def test_kws_assign_writes_nothing_of_the_kit(tmp_path):
     """`kws assign` writes only inside the course: the kit's files are as they were."""
     kit = {p: p.stat().st_mtime_ns for p in (ROOT / "kws").rglob("*.py")}
     _course(tmp_path)
-    assert _kws(tmp_path, "assign").returncode == 0
+    assert _kws(tmp_path, "assign", here=True).returncode == 0
     assert {p: p.stat().st_mtime_ns for p in (ROOT / "kws").rglob("*.py")} == kit
     assert json.loads((tmp_path / "course" / "students" / "my_assignment.ipynb").read_text())
 
@@ -575,10 +575,8 @@ def test_the_self_check_cell_judges_the_model_the_notebook_s_config_builds(tmp_p
     env = {k: v for k, v in os.environ.items() if not k.startswith("KWS_")}
     env |= {"KWS_COURSE": str(folder), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
-    def student(*cells: str) -> subprocess.CompletedProcess:
-        program = "\n".join([LAYERED, *cells, cell])
-        return subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
+    def student(*cells: str) -> subprocess.CompletedProcess:  # run as a kernel runs its cells
+        return python_here(tmp_path, "\n".join([LAYERED, *cells, cell]), env=env)
 
     config = 'CONFIG = {"n_mels": 40, "d_model": 16, "num_layers": 4, "n_classes": 10}'
     done = student(config)  # trains 4 layers where 3 are allowed: fails before the hand-in
