@@ -58,6 +58,7 @@ def _new_assignment(course: Path) -> Path:
     return folder
 
 
+@pytest.mark.full  # an own assignment graded end to end: 6 CPU-s
 def test_an_assignment_from_the_template_grades_end_to_end(tmp_path, tiny_data):
     course = tmp_path / "course"
     folder = _new_assignment(course)

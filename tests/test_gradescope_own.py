@@ -47,6 +47,7 @@ def _run_autograder(root: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.full  # a Gradescope zip built and graded end to end: 7 CPU-s
 def test_an_own_assignment_is_zipped_and_graded_on_gradescope(tmp_path):
     course = tmp_path / "course"  # the instructor's folder, outside the kit
     shutil.copytree(TOY, course / "assignments" / "points")

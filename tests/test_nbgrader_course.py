@@ -253,6 +253,7 @@ def _hand_in(tmp_path, notebooks: dict[str, nbformat.NotebookNode]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.full  # two `kws grade` runs of a class: 7 CPU-s
 def test_a_written_only_notebook_counts_from_the_first_grade(tmp_path):
     """nbgrader's ps1 whole: problem1 (test cells and two manually graded answers) and
     problem2 (manually graded answers only). `kws grade` keeps the plan it graded with in the

@@ -115,6 +115,7 @@ def test_a_layout_missing_a_member_is_refused_by_name(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # a class graded end to end by `kws grade`: 8 CPU-s
 def test_a_toy_layout_from_outside_the_kit_is_graded_with_kws_grade(tmp_path):
     before = _kit_files()
     course = tmp_path / "course"  # the instructor's own folder: relative paths from here
