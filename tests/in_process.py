@@ -89,3 +89,35 @@ def python_here(cwd: Path, program: str, env: dict[str, str] | None = None):
         os.environ.update(saved_env)
     command = [sys.executable, "-c", program]
     return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())
+
+
+def script_here(cwd: Path, script: Path, *args: str):
+    """``python SCRIPT ARGS`` run in `cwd`, in this process: `script` runs as ``__main__``
+    (`runpy`), and an exit with a message prints it to stderr, as the interpreter does.
+
+    Returns:
+        a `subprocess.CompletedProcess`, as ``subprocess.run([sys.executable, SCRIPT, *args],
+        capture_output=True, text=True)`` gives it.
+    """
+    import runpy
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_argv, saved_cwd, saved_path = sys.argv, os.getcwd(), list(sys.path)
+    try:
+        sys.argv = [str(script), *args]
+        sys.path.insert(0, str(Path(script).parent))  # as the interpreter puts the script's folder
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                runpy.run_path(str(script), run_name="__main__")
+                code = 0
+            except SystemExit as end:
+                code = end.code if isinstance(end.code, int) else int(end.code is not None)
+                if end.code is not None and not isinstance(end.code, int):
+                    print(end.code, file=sys.stderr)
+    finally:
+        os.chdir(saved_cwd)
+        sys.argv = saved_argv
+        sys.path[:] = saved_path
+    command = [sys.executable, str(script), *args]
+    return subprocess.CompletedProcess(command, code, out.getvalue(), err.getvalue())

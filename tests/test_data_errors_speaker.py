@@ -2,7 +2,8 @@
 
 Each folder is written the way an instructor would from the format description (json.dump and
 torch.save), then spoiled the way the issue reports; the `info` command is run from another
-working directory with a relative path, as a user runs it.
+working directory with a relative path, as a user runs it (in this process, and twice in a
+process of its own: what the script itself prints on an error).
 """
 
 import json
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from in_process import script_here
 
 from kws.data.cache import cache_features
 from kws.data.speaker_features import SpeakerFeatures
@@ -64,8 +66,11 @@ def feats(tmp_path):
     return root
 
 
-def _info(folder: Path) -> subprocess.CompletedProcess:
-    """`python .../speaker_features.py info --root feats`, run from the folder's parent."""
+def _info(folder: Path, *, process: bool = False) -> subprocess.CompletedProcess:
+    """`python .../speaker_features.py info --root feats`, run from the folder's parent: in
+    this process (tests/in_process.py), or in a `process` of its own."""
+    if not process:
+        return script_here(folder.parent, SCRIPT, "info", "--root", folder.name)
     return subprocess.run(
         [sys.executable, str(SCRIPT), "info", "--root", folder.name],
         cwd=folder.parent,
@@ -131,7 +136,7 @@ def test_spoiled_json_is_named_by_the_api_and_by_info(feats, case):
 
 
 def test_info_of_a_good_hand_written_folder_counts_it(feats):
-    result = _info(feats)
+    result = _info(feats, process=True)
     assert result.returncode == 0, result.stderr
     assert "feats: 3 speakers, n_mels 40" in result.stdout
     assert "7 utterances" in result.stdout and "3 utterances" in result.stdout
@@ -197,8 +202,9 @@ def test_no_training_utterances_at_all_is_refused(feats):
     _write(feats, "metadata.json", {"n_mels": 40, "speakers": {}})
     with pytest.raises(ValueError, match="metadata.json lists no utterances at all"):
         SpeakerFeatures(feats, "train")
-    result = _info(feats)
+    result = _info(feats, process=True)  # the script's own process: one line, no traceback
     assert result.returncode != 0 and "lists no utterances at all" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_train_split_emptied_by_valid_fraction_is_refused(feats):
