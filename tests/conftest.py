@@ -25,9 +25,9 @@ from recorded_children import (  # noqa: E402
     stale_records,
 )
 
-# The test groups that take longest, started first on parallel workers so that no worker is left
-# with a long one at the end (the corpus: about 11 CPU-s a hand-in, 57 of them in bubblewrap);
-# the others follow in collection order.
+# The full run's test groups that take longest, started first on parallel workers so that no
+# worker is left with a long one at the end (the corpus: about 11 CPU-s a hand-in, 57 of them in
+# bubblewrap); the others follow in collection order.
 LONGEST_FIRST = (
     "corpus-bubblewrap",
     "corpus-hand-written",
@@ -37,6 +37,16 @@ LONGEST_FIRST = (
     "tests/test_rehearsal.py",
     "tests/test_own_tutorial.py",
     "tests/test_batch.py",
+)
+# The default run's first groups: the bubblewrap corpus on one worker (it builds the reference
+# hand-in, half a minute of notebooks, then grades its sample), and on the other the sandbox's
+# own tests, which need no set-up, so that it is not left waiting for the reference; then the
+# groups that read the graded class (`real_class`, built after the reference).
+DEFAULT_FIRST = (
+    "corpus-bubblewrap",
+    "tests/test_sandbox.py",
+    "tests/test_grader_corpus.py",
+    "corpus-hand-written",
 )
 # Modules of long tests that share no costly set-up (a module fixture that copies the session's
 # data): each test is a group of its own, so both workers share the module instead of one worker
@@ -163,7 +173,8 @@ def pytest_collection_modifyitems(config, items):
         if ran:
             config.hook.pytest_deselected(items=ran)
             items[:] = [item for item in items if not in_default_run(item)]
-    rank = {group: number for number, group in enumerate(LONGEST_FIRST)}
+    first = LONGEST_FIRST if full_run(config) else DEFAULT_FIRST
+    rank = {group: number for number, group in enumerate(first)}
 
     def order(item) -> int:  # a split module's tests keep the module's place
         return rank.get(worker_group(item.nodeid), rank.get(item.nodeid.split("::")[0], len(rank)))

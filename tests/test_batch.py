@@ -5,6 +5,7 @@ pytest itself down still gets its row."""
 import csv
 import json
 import os
+import shutil
 import textwrap
 
 import nbformat
@@ -19,12 +20,9 @@ KWS = {"kws": ("KeywordTransformer", {"n_classes": 12})}
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    from kws.data.synthetic import make_speech_commands
-
-    root = tmp_path_factory.mktemp("data")
-    make_speech_commands(root, "tiny", seed=0)
-    return root
+def data(tmp_path_factory, tiny_data):
+    """The module's copy of the session's tiny data (its tests write beside it)."""
+    return shutil.copytree(tiny_data, tmp_path_factory.mktemp("data") / "data", symlinks=True)
 
 
 def test_class_is_graded_into_gradebook_and_results(tmp_path, data, monkeypatch):

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -10,7 +11,6 @@ import torch
 from kws.data import SpeechCommands
 from kws.data.batches import ClipBatches
 from kws.data.cache import cache_clips
-from kws.data.synthetic import make_speaker_features, make_speech_commands
 from kws.demo.run import real_speech_table
 from kws.models import build_model
 from kws.models.tta import SpeedAveraging
@@ -45,11 +45,9 @@ def test_recipe_checks_and_scaling():
 
 
 @pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny")
-    make_speech_commands(root, "tiny", seed=0)
-    make_speaker_features(root, "tiny", seed=0)
-    return root
+def tiny_root(tmp_path_factory, tiny_data):
+    """The module's copy of the session's tiny data (a run may cache features beside it)."""
+    return shutil.copytree(tiny_data, tmp_path_factory.mktemp("tiny") / "data", symlinks=True)
 
 
 @pytest.mark.slow

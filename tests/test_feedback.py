@@ -69,13 +69,12 @@ def _run(folder: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """The instructor's folder: data/, submissions/ (ann, dee, fresh) and grades/ as the real
-    `kws grade` wrote it, with a standings.json and the gradebook's similar_to column."""
-    from kws.data.synthetic import make_speech_commands
-
+def course(tmp_path_factory, tiny_data):
+    """The instructor's folder: data/ (a copy of the session's tiny data), submissions/ (ann,
+    dee, fresh) and grades/ as the real `kws grade` wrote it, with a standings.json and the
+    gradebook's similar_to column."""
     folder = tmp_path_factory.mktemp("course")
-    make_speech_commands(folder / "data", "tiny", seed=0)
+    shutil.copytree(tiny_data, folder / "data", symlinks=True)
     write_handin(folder / "submissions" / "ann", *solution_cells())
     write_handin(folder / "submissions" / "dee", TASK1["C"], RECIPES["C"])
     (folder / "submissions" / "fresh").mkdir()

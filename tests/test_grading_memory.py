@@ -177,6 +177,7 @@ GROWTH_MIB = 48  # a few batches, the file's header and the labels; not the set
 SMALL = 3 * ChildRun.batch_size  # the baseline set: three full prediction batches
 
 
+@pytest.mark.full  # 3,000 utterances written, then streamed: 12 CPU-s
 def test_the_grader_streams_the_hidden_speaker_set(tiny_data, tmp_path):
     """The grader's side: writing the inputs file grows its peak memory by far less than the set,
     and writes no cache into the instructor's data folder."""

@@ -27,6 +27,7 @@ def pytest_runtest_setup(item):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # the whole suite collected again by two xdist workers: 11 CPU-s
 def test_each_group_runs_on_one_worker(tmp_path):
     (tmp_path / "where_only.py").write_text(WHERE_ONLY)
     modules = ["tests/test_grader_corpus.py", "tests/test_demo.py"]
