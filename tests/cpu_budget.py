@@ -1,10 +1,13 @@
 """Each test file's CPU seconds in the default run, held to its budget (tests/cpu_budget.json).
 
 A pytest plugin (`tests/conftest.py` loads it). Every test is timed in CPU seconds, user and
-system, of its process and the processes it waited for (`cpu_now`: notebooks, commands, graders
-and what they waited for; a child that bubblewrap's own init reaps is not counted), and added to
-its file. A session-scoped fixture (the synthetic data, the executed reference hand-in) is
-counted apart, as the run's shared set-up, whichever file asks for it first.
+system, of its process and every process it starts (`cpu_now`: notebooks, commands, graders and
+their sandboxed children), and added to its file. Each pytest process counts them with a
+CPU-accounting cgroup of its own where the machine lets it make one (root; the clock of
+``benchmarks/cpu_per_test.py``): a grading child that bubblewrap's own init reaps reaches no
+parent's ``getrusage``, so elsewhere the count leaves those children out (``cpu_clock()`` says
+which). A session-scoped fixture (the synthetic data, the executed reference hand-in) is counted
+apart, as the run's shared set-up, whichever file asks for it first.
 
 After the default run (``python -m pytest -n auto --dist loadgroup``, no paths, no ``-k`` or
 ``-m``, not ``--full``), a file whose CPU seconds exceed its budget fails the run, naming the
@@ -16,13 +19,18 @@ machine takes more CPU seconds and still passes. A file the table does not name 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from cpu_per_test import CpuClock  # noqa: E402
 
 # the budgets (KWS_CPU_BUDGETS: another table, for this plugin's own test)
 BUDGETS = Path(os.environ.get("KWS_CPU_BUDGETS") or Path(__file__).with_name("cpu_budget.json"))
@@ -36,14 +44,47 @@ COVERAGE_COST = 1.6
 
 _seconds: Counter[str] = Counter()
 _depth = 0  # session fixtures being set up, one inside another
+_clock: CpuClock | None = None  # this process's (pytest_configure)
 
 
-def cpu_now() -> float:
+def _waited_for() -> float:
     """CPU seconds (user + system) of this process and of its children it waited for."""
     own, children = (
         resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
     )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def start_clock() -> CpuClock:
+    """This process's clock: a cgroup of its own, which every process it starts joins, unless
+    joining it would change what the kit sees of its CPUs (on a machine where the CPU
+    controller shares the hierarchy, the quota the grader reads), which the grading children's
+    records are keyed by; then `getrusage`'s count."""
+    from kws.grading.sandbox.cores import cpu_quota
+
+    quota = cpu_quota()
+    name = f"kws-tests-{os.getpid()}"
+    clock = CpuClock(name)
+    if clock.folder is not None:  # the groups of earlier runs that are empty now
+        for left in clock.folder.parent.glob("kws-tests-*"):
+            if left.name != name:
+                with contextlib.suppress(OSError):
+                    left.rmdir()  # refused while a process is in it
+    if clock.kind == "cgroup" and cpu_quota() != quota:
+        clock.close()
+        clock.folder, clock.kind = None, "rusage"
+    return clock
+
+
+def cpu_clock() -> str:
+    """What `cpu_now` counts: "cgroup" (every process started) or "rusage" (those waited for)."""
+    return "rusage" if _clock is None else _clock.kind
+
+
+def cpu_now() -> float:
+    """CPU seconds (user + system) of this process and of the processes it started: all of them
+    where it has a cgroup of its own, else those it waited for."""
+    return _waited_for() if _clock is None else _clock.seconds()
 
 
 def calibration() -> float:
@@ -57,10 +98,10 @@ def calibration() -> float:
         generator = torch.Generator().manual_seed(0)
         weight = torch.randn(192, 192, generator=generator) / 14
         x = torch.randn(64, 192, generator=generator)
-        start = cpu_now()
+        start = _waited_for()
         for _ in range(4000):
             x = torch.tanh(x @ weight)
-        return cpu_now() - start
+        return _waited_for() - start
     finally:
         torch.set_num_threads(threads)
 
@@ -103,6 +144,18 @@ def over_budget(
 
 def _file(nodeid: str) -> str:
     return nodeid.split("::")[0]
+
+
+def pytest_configure(config):
+    global _clock
+    _clock = start_clock()
+
+
+def pytest_unconfigure(config):
+    global _clock
+    if _clock is not None:
+        _clock.close()
+        _clock = None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -180,8 +233,12 @@ def pytest_terminal_summary(terminalreporter, config):
     seconds, over, scale = measured
     total = sum(seconds.values())
     costliest = ", ".join(f"{name} {value:.0f}" for name, value in list(seconds.items())[:8])
+    counted = {
+        "cgroup": "every process counted by a cgroup",
+        "rusage": "counted by getrusage: bubblewrap's grading children left out",
+    }[cpu_clock()]
     terminalreporter.write_line(
-        f"CPU seconds of the run: {total:.0f} (the costliest files: {costliest}); "
+        f"CPU seconds of the run: {total:.0f}, {counted} (the costliest files: {costliest}); "
         f"budgets scaled by {scale:.2f} for this machine's speed"
     )
     for name, why in over.items():
