@@ -125,6 +125,9 @@ def summary(runs: list[dict], extra: list[str], machine: dict) -> dict:
         "wall_seconds": round(statistics.median(run["wall_seconds"] for run in runs)),
         "cpu_seconds": round(statistics.median(run["cpu_seconds"] for run in runs)),
         "outcome": runs[-1]["outcome"],
+        "each_run": [  # in order: three green runs in a row, or the spread of the medians
+            {key: run[key] for key in ("wall_seconds", "cpu_seconds", "outcome")} for run in runs
+        ],
         "slowest_files": dict(list(files.items())[:12]),
         "worker_seconds": round(sum(files.values())),
         "costliest_files_cpu": dict(list(cpu_files.items())[:12]),

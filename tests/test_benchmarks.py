@@ -559,6 +559,11 @@ def test_the_suite_timing_clones_the_kit_and_runs_the_readmes_command(tmp_path):
     ]
     assert machine["workload"] and machine["torch"]
     assert "passed" in section["outcome"]
+    [run] = section["each_run"]  # each run's own figures beside the medians
+    assert run["outcome"] == section["outcome"]
+    assert [round(run["wall_seconds"]), round(run["cpu_seconds"])] == [
+        section["wall_seconds"], section["cpu_seconds"]
+    ]  # fmt: skip
     assert (tmp_path / "w" / "run-1" / "README.md").is_file()  # a clone, not the checkout
 
 
