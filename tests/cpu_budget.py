@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 import sys
 from collections import Counter
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from benchlib import cpu_seconds as waited_for  # noqa: E402  (this process and those it reaped)
 from cpu_per_test import CpuClock  # noqa: E402
 
 # the budgets (KWS_CPU_BUDGETS: another table, for this plugin's own test)
@@ -45,14 +45,6 @@ COVERAGE_COST = 1.6
 _seconds: Counter[str] = Counter()
 _depth = 0  # session fixtures being set up, one inside another
 _clock: CpuClock | None = None  # this process's (pytest_configure)
-
-
-def _waited_for() -> float:
-    """CPU seconds (user + system) of this process and of its children it waited for."""
-    own, children = (
-        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def start_clock() -> CpuClock:
@@ -84,7 +76,7 @@ def cpu_clock() -> str:
 def cpu_now() -> float:
     """CPU seconds (user + system) of this process and of the processes it started: all of them
     where it has a cgroup of its own, else those it waited for."""
-    return _waited_for() if _clock is None else _clock.seconds()
+    return waited_for() if _clock is None else _clock.seconds()
 
 
 def calibration() -> float:
@@ -98,10 +90,10 @@ def calibration() -> float:
         generator = torch.Generator().manual_seed(0)
         weight = torch.randn(192, 192, generator=generator) / 14
         x = torch.randn(64, 192, generator=generator)
-        start = _waited_for()
+        start = waited_for()
         for _ in range(4000):
             x = torch.tanh(x @ weight)
-        return _waited_for() - start
+        return waited_for() - start
     finally:
         torch.set_num_threads(threads)
 

@@ -1,7 +1,7 @@
 """`kws ARGS` typed in a folder (and a script or ``python -c``), run in the test's own process:
-what `python -m kws.cli ARGS` would do there (`kws.cli.main`, the command line ``kws ARGS`` as its lock records it, the
-working directory and the environment as given), without an interpreter's start and the kit's
-imports for each command (about half a CPU-second each).
+what `python -m kws.cli ARGS` would do there (`kws.cli.main`, the command line ``kws ARGS`` as
+its lock records it, the working directory and the environment as given), without an
+interpreter's start and the kit's imports for each command (about half a CPU-second each).
 
 For the commands that read and write records (`kws season`, `kws export`, `kws feedback`, `kws
 adjust`, `kws report`, ...), whose tests check their exit code, what they print and the files

@@ -14,12 +14,12 @@ from cpu_budget import (
     BUDGETS,
     NEW_FILE,
     SHARED,
-    _waited_for,
     budget_scale,
     calibration,
     cpu_clock,
     cpu_now,
     over_budget,
+    waited_for,
 )
 
 
@@ -104,7 +104,7 @@ def test_a_process_nobody_waits_for_counts_where_the_run_has_a_cgroup(tmp_path):
         pytest.skip("this run has no cgroup of its own (it needs root and a cpuacct or v2 "
                     "hierarchy): its count leaves out bubblewrap's grading children")  # fmt: skip
     done = tmp_path / "done"
-    counted, waited = cpu_now(), _waited_for()
+    counted, waited = cpu_now(), waited_for()
     subprocess.run([sys.executable, "-c", ORPHAN, str(done)], check=True, timeout=60)
     deadline = time.monotonic() + 120  # a guard against a hang, far beyond the second it takes
     while not done.exists() and time.monotonic() < deadline:
@@ -112,4 +112,4 @@ def test_a_process_nobody_waits_for_counts_where_the_run_has_a_cgroup(tmp_path):
     assert done.exists()
     time.sleep(0.2)  # its exit
     assert cpu_now() - counted >= 0.9
-    assert _waited_for() - waited < 0.9
+    assert waited_for() - waited < 0.9
